@@ -1,0 +1,197 @@
+//! conmon's and the runtime's command lines, rendered as plain data so that they are unit
+//! tested without root and without running anything.
+
+use std::path::{Path, PathBuf};
+
+use crate::types::{LogDriver, OciContainer};
+
+/// Everything the create command line depends on.
+pub struct CreateArgs<'a> {
+    pub ctr: &'a OciContainer,
+    pub runtime_path: &'a Path,
+    pub runtime_flags: &'a [String],
+    pub exit_dir: &'a Path,
+    pub persist_dir: &'a Path,
+    pub pid_file: &'a Path,
+    pub conmon_pid_file: &'a Path,
+    /// The runtime's JSON error log, when the runtime writes one.
+    pub oci_log: Option<&'a Path>,
+    pub log_level: &'a str,
+}
+
+/// conmon's argv (without the conmon path) for creating a container, in libpod's order.
+pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
+    let ctr = a.ctr;
+    let mut argv: Vec<String> = vec![
+        // conmon's --api-version is a boolean flag; the "1" is an ignored positional that
+        // libpod has always passed.
+        "--api-version".into(),
+        "1".into(),
+        "-c".into(),
+        ctr.id.clone(),
+        "-u".into(),
+        ctr.id.clone(),
+        "-r".into(),
+        path_str(a.runtime_path),
+        "-b".into(),
+        path_str(&ctr.bundle_dir),
+        "-p".into(),
+        path_str(a.pid_file),
+        "-n".into(),
+        ctr.name.clone(),
+        "--exit-dir".into(),
+        path_str(a.exit_dir),
+        "--persist-dir".into(),
+        path_str(a.persist_dir),
+        // Bind the attach socket through /proc/self/fd so that long bundle paths work.
+        "--full-attach".into(),
+    ];
+    for flag in a.runtime_flags {
+        argv.push("--runtime-arg".into());
+        argv.push(flag.clone());
+    }
+    argv.push("-l".into());
+    argv.push(match &ctr.log_driver {
+        LogDriver::KubeFile(path) => format!("k8s-file:{}", path.display()),
+        LogDriver::None => "none".into(),
+    });
+    argv.push("--log-level".into());
+    argv.push(a.log_level.into());
+    if let Some(oci_log) = a.oci_log {
+        argv.extend([
+            "--runtime-arg".into(),
+            "--log-format=json".into(),
+            "--runtime-arg".into(),
+            "--log".into(),
+            format!("--runtime-arg={}", oci_log.display()),
+        ]);
+    }
+    if ctr.terminal {
+        argv.push("-t".into());
+    } else if ctr.stdin {
+        argv.push("-i".into());
+    }
+    argv.push("--conmon-pidfile".into());
+    argv.push(path_str(a.conmon_pid_file));
+    if let Some((program, args)) = ctr.exit_command.split_first() {
+        argv.push("--exit-command".into());
+        argv.push(program.clone());
+        for arg in args {
+            argv.push("--exit-command-arg".into());
+            argv.push(arg.clone());
+        }
+    }
+    argv
+}
+
+/// A direct runtime invocation: global flags first, then the subcommand and its arguments.
+pub fn runtime_argv(flags: &[String], subcommand: &[&str]) -> Vec<String> {
+    flags
+        .iter()
+        .cloned()
+        .chain(subcommand.iter().map(|s| s.to_string()))
+        .collect()
+}
+
+pub fn kill_argv(flags: &[String], id: &str, signal: i32, all: bool) -> Vec<String> {
+    let signal = signal.to_string();
+    if all {
+        runtime_argv(flags, &["kill", "--all", id, &signal])
+    } else {
+        runtime_argv(flags, &["kill", id, &signal])
+    }
+}
+
+fn path_str(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Path of the per-container persist directory conmon writes `exit` and `oom` into.
+pub fn persist_dir(tmp_dir: &Path, id: &str) -> PathBuf {
+    tmp_dir.join("persist").join(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container() -> OciContainer {
+        OciContainer {
+            id: "abc".into(),
+            name: "web".into(),
+            bundle_dir: "/b".into(),
+            run_dir: "/r".into(),
+            log_driver: LogDriver::KubeFile("/b/ctr.log".into()),
+            terminal: false,
+            stdin: true,
+            stop_signal: 15,
+            pid: 0,
+            conmon_pid: 0,
+            exit_command: vec!["/bin/rpod".into(), "container".into(), "cleanup".into()],
+            pid_namespace: true,
+            cgroups: true,
+        }
+    }
+
+    #[test]
+    fn create_argv_follows_libpod_order() {
+        let ctr = container();
+        let flags = vec!["--root".to_string(), "/s".to_string()];
+        let argv = create_argv(&CreateArgs {
+            ctr: &ctr,
+            runtime_path: Path::new("/usr/sbin/runc"),
+            runtime_flags: &flags,
+            exit_dir: Path::new("/t/exits"),
+            persist_dir: Path::new("/t/persist/abc"),
+            pid_file: Path::new("/r/pidfile"),
+            conmon_pid_file: Path::new("/r/conmon.pid"),
+            oci_log: Some(Path::new("/r/oci-log")),
+            log_level: "warning",
+        });
+        let expected: Vec<String> = [
+            "--api-version", "1", "-c", "abc", "-u", "abc", "-r", "/usr/sbin/runc", "-b", "/b",
+            "-p", "/r/pidfile", "-n", "web", "--exit-dir", "/t/exits", "--persist-dir",
+            "/t/persist/abc", "--full-attach", "--runtime-arg", "--root", "--runtime-arg", "/s",
+            "-l", "k8s-file:/b/ctr.log", "--log-level", "warning", "--runtime-arg",
+            "--log-format=json", "--runtime-arg", "--log", "--runtime-arg=/r/oci-log", "-i",
+            "--conmon-pidfile", "/r/conmon.pid", "--exit-command", "/bin/rpod",
+            "--exit-command-arg", "container", "--exit-command-arg", "cleanup",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(argv, expected);
+    }
+
+    #[test]
+    fn terminal_wins_over_stdin_and_log_none() {
+        let mut ctr = container();
+        ctr.terminal = true;
+        ctr.log_driver = LogDriver::None;
+        let argv = create_argv(&CreateArgs {
+            ctr: &ctr,
+            runtime_path: Path::new("/crun"),
+            runtime_flags: &[],
+            exit_dir: Path::new("/e"),
+            persist_dir: Path::new("/p"),
+            pid_file: Path::new("/r/pidfile"),
+            conmon_pid_file: Path::new("/r/conmon.pid"),
+            oci_log: None,
+            log_level: "error",
+        });
+        assert!(argv.contains(&"-t".to_string()));
+        assert!(!argv.contains(&"-i".to_string()));
+        assert!(argv.windows(2).any(|w| w == ["-l", "none"]));
+        assert!(!argv.iter().any(|a| a.contains("log-format")));
+    }
+
+    #[test]
+    fn kill_argv_with_and_without_all() {
+        let flags = vec!["--root".to_string(), "/s".to_string()];
+        assert_eq!(kill_argv(&flags, "id", 9, false), ["--root", "/s", "kill", "id", "9"]);
+        assert_eq!(
+            kill_argv(&[], "id", 15, true),
+            ["kill", "--all", "id", "15"]
+        );
+    }
+}

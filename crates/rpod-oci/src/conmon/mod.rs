@@ -1,0 +1,589 @@
+//! `ConmonRuntime`: the [`OciRuntime`] implementation that drives a runc-compatible runtime
+//! through conmon, the way libpod does.
+
+mod args;
+mod spawn;
+mod sync;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use oci_spec::runtime::LinuxResources;
+
+pub use args::{create_argv, kill_argv, CreateArgs};
+pub use sync::{last_runtime_error, parse_sync_message, SyncMessage};
+
+use crate::process::{pid_alive, wait_pid_gone};
+use crate::signal::signal_name;
+use crate::types::*;
+use crate::{OciError, OciRuntime, Result};
+
+/// How long conmon may take to report a created container (libpod's ContainerCreateTimeout).
+const CREATE_TIMEOUT: Duration = Duration::from_secs(240);
+/// How long a container may take to die after SIGKILL.
+const KILL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runtimes known to write JSON error logs (`--log-format=json`).
+const JSON_ERROR_RUNTIMES: &[&str] = &["crun", "runc", "kata", "runsc", "youki", "krun", "ocijail"];
+/// Runtimes that can run containers without cgroups.
+const NO_CGROUP_RUNTIMES: &[&str] = &["crun", "krun"];
+/// Runtimes that isolate containers with KVM.
+const KVM_RUNTIMES: &[&str] = &["kata", "kata-runtime", "kata-qemu", "kata-fc", "krun"];
+
+/// Where executables are looked for after `$PATH`.
+const EXTRA_SEARCH_DIRS: &[&str] = &[
+    "/usr/libexec/podman",
+    "/usr/local/libexec/podman",
+    "/usr/local/lib/podman",
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// How to build a [`ConmonRuntime`].
+#[derive(Debug, Clone)]
+pub struct ConmonRuntimeConfig {
+    /// Runtime name (`runc`, `crun`, looked up in `$PATH`) or path to its executable.
+    pub runtime: String,
+    /// conmon's path; looked up when `None`.
+    pub conmon: Option<PathBuf>,
+    /// Directory for exit files (`exits/`) and persist dirs (`persist/`).
+    pub tmp_dir: PathBuf,
+    /// The runtime's own state directory (`--root`), so that separate rpod roots never share
+    /// runtime state. `None` leaves the runtime's default.
+    pub state_root: Option<PathBuf>,
+    /// Extra global flags for every runtime invocation.
+    pub runtime_flags: Vec<String>,
+    /// conmon's log level (`error`, `warning`, `info`, `debug`).
+    pub log_level: String,
+}
+
+/// An OCI runtime driven through conmon.
+#[derive(Debug, Clone)]
+pub struct ConmonRuntime {
+    name: String,
+    path: PathBuf,
+    conmon: PathBuf,
+    tmp_dir: PathBuf,
+    flags: Vec<String>,
+    log_level: String,
+}
+
+/// Find an executable: a path is taken as it is (it must be a regular file); a bare name is
+/// looked up in `$PATH` and then in the usual system directories.
+pub fn find_executable(what: &'static str, name: &str) -> Result<PathBuf> {
+    let not_found = |detail: String| OciError::ExecutableNotFound {
+        what,
+        name: name.to_string(),
+        detail,
+    };
+    if name.is_empty() {
+        return Err(OciError::InvalidArg(format!("empty {what} name")));
+    }
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(path),
+            Ok(_) => Err(not_found(format!("{} is not a regular file", path.display()))),
+            Err(e) => Err(not_found(format!("{}: {e}", path.display()))),
+        };
+    }
+    let path_var = std::env::var("PATH").unwrap_or_default();
+    path_var
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .chain(EXTRA_SEARCH_DIRS.iter().copied())
+        .map(|dir| Path::new(dir).join(name))
+        .find(|candidate| fs::metadata(candidate).is_ok_and(|m| m.is_file()))
+        .ok_or_else(|| not_found("not found in $PATH or the system directories".into()))
+}
+
+impl ConmonRuntime {
+    pub fn new(config: ConmonRuntimeConfig) -> Result<Self> {
+        let path = find_executable("OCI runtime", &config.runtime)?;
+        let name = Path::new(&config.runtime)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| config.runtime.clone());
+        let conmon = match &config.conmon {
+            Some(path) => find_executable("conmon", &path.to_string_lossy())?,
+            None => find_executable("conmon", "conmon")?,
+        };
+        let mut flags = Vec::new();
+        if let Some(root) = &config.state_root {
+            flags.push("--root".to_string());
+            flags.push(root.display().to_string());
+        }
+        flags.extend(config.runtime_flags.iter().cloned());
+        for dir in ["exits", "persist"] {
+            let dir = config.tmp_dir.join(dir);
+            fs::create_dir_all(&dir).map_err(|e| OciError::io("creating directory", &dir, e))?;
+        }
+        Ok(ConmonRuntime {
+            name,
+            path,
+            conmon,
+            tmp_dir: config.tmp_dir,
+            flags,
+            log_level: config.log_level,
+        })
+    }
+
+    /// Path of conmon's executable.
+    pub fn conmon_path(&self) -> &Path {
+        &self.conmon
+    }
+
+    /// The global flags put before every runtime subcommand.
+    pub fn runtime_flags(&self) -> &[String] {
+        &self.flags
+    }
+
+    fn exit_dir(&self) -> PathBuf {
+        self.tmp_dir.join("exits")
+    }
+
+    /// Directory where conmon keeps its own copy of the exit status and the OOM marker.
+    pub fn persist_dir(&self, ctr: &OciContainer) -> PathBuf {
+        args::persist_dir(&self.tmp_dir, &ctr.id)
+    }
+
+    fn pid_file(ctr: &OciContainer) -> PathBuf {
+        ctr.run_dir.join("pidfile")
+    }
+
+    fn conmon_pid_file(ctr: &OciContainer) -> PathBuf {
+        ctr.run_dir.join("conmon.pid")
+    }
+
+    fn oci_log(&self, ctr: &OciContainer) -> Option<PathBuf> {
+        // At debug level the runtime's messages go to conmon's output instead.
+        (self.supports_json_errors() && self.log_level != "debug")
+            .then(|| ctr.run_dir.join("oci-log"))
+    }
+
+    fn base_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Run the runtime directly with a minimal environment: `XDG_RUNTIME_DIR` (empty as
+    /// root) and, for operations that run hooks, `PATH`.
+    fn run(&self, subcommand: &[&str], with_path: bool) -> Result<Output> {
+        let argv = args::runtime_argv(&self.flags, subcommand);
+        let mut command = Command::new(&self.path);
+        command
+            .args(&argv)
+            .env_clear()
+            .env("XDG_RUNTIME_DIR", "")
+            .stdin(Stdio::null());
+        if with_path {
+            if let Ok(path) = std::env::var("PATH") {
+                command.env("PATH", path);
+            }
+        }
+        let output = command
+            .output()
+            .map_err(|e| OciError::io("running OCI runtime", &self.path, e))?;
+        if output.status.success() {
+            Ok(output)
+        } else {
+            Err(OciError::RuntimeCommand {
+                command: format!("{} {}", self.path.display(), argv.join(" ")),
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            })
+        }
+    }
+
+    /// conmon's environment: ours, without the variables that must not leak into it, plus
+    /// the pipe numbers. Later entries win over earlier ones, as with libpod.
+    fn conmon_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = vec![(
+            "PATH".into(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        )];
+        env.extend(
+            std::env::vars()
+                .filter(|(k, _)| k != "NOTIFY_SOCKET" && k != "DBUS_SESSION_BUS_ADDRESS"),
+        );
+        env.push(("_OCI_SYNCPIPE".into(), spawn::SYNC_FD.to_string()));
+        env.push(("_OCI_STARTPIPE".into(), spawn::START_FD.to_string()));
+        env.push(("XDG_RUNTIME_DIR".into(), String::new()));
+        let mut deduped: Vec<(String, String)> = Vec::new();
+        for (key, value) in env {
+            deduped.retain(|(k, _)| *k != key);
+            deduped.push((key, value));
+        }
+        deduped
+    }
+
+    fn remove_stale_files(&self, ctr: &OciContainer) {
+        let persist = self.persist_dir(ctr);
+        for path in [
+            self.exit_dir().join(&ctr.id),
+            persist.join("exit"),
+            persist.join("oom"),
+            Self::pid_file(ctr),
+            Self::conmon_pid_file(ctr),
+            ctr.run_dir.join("oci-log"),
+            ctr.bundle_dir.join("attach"),
+            ctr.bundle_dir.join("ctl"),
+            ctr.bundle_dir.join("winsz"),
+            ctr.bundle_dir.join("oom"),
+        ] {
+            let _ = fs::remove_file(path);
+        }
+    }
+
+    /// Turn a failed create into the runtime's own message.
+    fn create_error(&self, ctr: &OciContainer, message: Option<String>) -> OciError {
+        let from_log = self.oci_log(ctr).and_then(|p| last_runtime_error(&p));
+        match from_log.or(message.filter(|m| !m.trim().is_empty())) {
+            Some(text) => OciError::from_runtime_message(self.base_name(), &text),
+            None => OciError::Conmon {
+                id: ctr.id.clone(),
+                message: "container create failed: internal error (no message from the runtime)"
+                    .into(),
+            },
+        }
+    }
+
+    fn wait_gone_or_kill(&self, ctr: &OciContainer, all: bool) -> Result<()> {
+        self.signal_tolerating_exit(ctr, libc::SIGKILL, all)
+            .map_err(|e| OciError::Runtime {
+                runtime: self.name.clone(),
+                message: format!("sending SIGKILL to container {}: {e}", ctr.id),
+            })?;
+        if wait_pid_gone(ctr.pid, KILL_TIMEOUT) {
+            Ok(())
+        } else {
+            Err(OciError::Timeout(format!(
+                "container {}: given PID {} did not die within timeout",
+                ctr.id, ctr.pid
+            )))
+        }
+    }
+
+    /// Send a signal; a failure because the process is already gone is no failure for stop.
+    fn signal_tolerating_exit(&self, ctr: &OciContainer, signal: i32, all: bool) -> Result<()> {
+        match self.kill_container(ctr, signal, all) {
+            Ok(()) => Ok(()),
+            Err(_) if !pid_alive(ctr.pid) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn not_supported(&self, operation: &'static str) -> OciError {
+        OciError::NotSupported {
+            operation,
+            runtime: self.name.clone(),
+        }
+    }
+}
+
+impl OciRuntime for ConmonRuntime {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn create_container(
+        &self,
+        ctr: &OciContainer,
+        restore: Option<&CheckpointOptions>,
+    ) -> Result<CreateOutcome> {
+        if restore.is_some() {
+            return Err(self.not_supported("restoring a checkpoint"));
+        }
+        let persist = self.persist_dir(ctr);
+        for dir in [&ctr.run_dir, &persist, &self.exit_dir()] {
+            fs::create_dir_all(dir).map_err(|e| OciError::io("creating directory", dir, e))?;
+        }
+        self.remove_stale_files(ctr);
+        let oci_log = self.oci_log(ctr);
+        let argv = create_argv(&CreateArgs {
+            ctr,
+            runtime_path: &self.path,
+            runtime_flags: &self.flags,
+            exit_dir: &self.exit_dir(),
+            persist_dir: &persist,
+            pid_file: &Self::pid_file(ctr),
+            conmon_pid_file: &Self::conmon_pid_file(ctr),
+            oci_log: oci_log.as_deref(),
+            log_level: &self.log_level,
+        });
+        tracing::debug!(conmon = %self.conmon.display(), ?argv, "starting conmon");
+        let stderr_path = ctr.run_dir.join("conmon.stderr");
+        let stderr = File::create(&stderr_path)
+            .map_err(|e| OciError::io("creating file", &stderr_path, e))?;
+        let (mut child, pipes) = spawn::spawn(&self.conmon, &argv, &self.conmon_env(), stderr)?;
+        let started = spawn::signal_start(&pipes.start);
+        let status = child
+            .wait()
+            .map_err(|e| OciError::io("waiting for conmon", &self.conmon, e))?;
+        started?;
+        if !status.success() {
+            let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+            return Err(OciError::Conmon {
+                id: ctr.id.clone(),
+                message: format!("conmon failed: {status}: {}", stderr.trim()),
+            });
+        }
+        let message = spawn::read_message(&pipes.sync, CREATE_TIMEOUT);
+        let outcome = match message {
+            Ok(Some(raw)) => match parse_sync_message(&raw) {
+                Ok(SyncMessage { data, .. }) if data > 0 => Ok(data as i32),
+                Ok(SyncMessage { message, .. }) => Err(self.create_error(ctr, message)),
+                Err(parse_error) => Err(self.create_error(ctr, Some(parse_error))),
+            },
+            Ok(None) => Err(self.create_error(ctr, None)),
+            Err(e) => Err(e),
+        };
+        let pid = match outcome {
+            Ok(pid) => pid,
+            Err(e) => {
+                if let Err(delete_error) = self.delete_container(ctr) {
+                    tracing::debug!(id = %ctr.id, %delete_error, "removing a failed container");
+                }
+                return Err(e);
+            }
+        };
+        let conmon_pid = fs::read_to_string(Self::conmon_pid_file(ctr))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .unwrap_or(0);
+        if conmon_pid == 0 {
+            tracing::warn!(id = %ctr.id, "conmon did not write its pid file");
+        }
+        Ok(CreateOutcome {
+            pid,
+            conmon_pid,
+            restore_micros: 0,
+        })
+    }
+
+    fn start_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.run(&["start", &ctr.id], true).map(drop)
+    }
+
+    fn kill_container(&self, ctr: &OciContainer, signal: i32, all: bool) -> Result<()> {
+        let argv = kill_argv(&[], &ctr.id, signal, all);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        match self.run(&argv, false) {
+            Ok(_) => Ok(()),
+            Err(e) if !pid_alive(ctr.pid) => Err(OciError::CtrStateInvalid {
+                message: format!("sending signal to container {}: {e}", ctr.id),
+            }),
+            Err(e) => Err(OciError::Runtime {
+                runtime: self.name.clone(),
+                message: format!("sending signal to container {}: {e}", ctr.id),
+            }),
+        }
+    }
+
+    fn stop_container(&self, ctr: &OciContainer, timeout: u32, all: bool) -> Result<()> {
+        if !pid_alive(ctr.pid) {
+            return Ok(());
+        }
+        if timeout > 0 {
+            self.signal_tolerating_exit(ctr, ctr.stop_signal, all)?;
+            if wait_pid_gone(ctr.pid, Duration::from_secs(u64::from(timeout))) {
+                return Ok(());
+            }
+            tracing::warn!(
+                "StopSignal {} failed to stop container {} in {} seconds, resorting to SIGKILL",
+                signal_name(ctr.stop_signal),
+                ctr.name,
+                timeout
+            );
+        }
+        self.wait_gone_or_kill(ctr, all)
+    }
+
+    fn delete_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.run(&["delete", "--force", &ctr.id], false).map(drop)
+    }
+
+    fn pause_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.run(&["pause", &ctr.id], false).map(drop)
+    }
+
+    fn unpause_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.run(&["resume", &ctr.id], false).map(drop)
+    }
+
+    fn attach(&self, _ctr: &OciContainer, _options: AttachOptions) -> Result<()> {
+        Err(self.not_supported("attach"))
+    }
+
+    fn http_attach(&self, _ctr: &OciContainer, _options: HttpAttachOptions) -> Result<()> {
+        Err(self.not_supported("HTTP attach"))
+    }
+
+    fn attach_resize(&self, _ctr: &OciContainer, _size: TerminalSize) -> Result<()> {
+        Err(self.not_supported("terminal resize"))
+    }
+
+    fn exec_container(
+        &self,
+        _ctr: &OciContainer,
+        _session_id: &str,
+        _options: ExecOptions,
+        _initial_size: Option<TerminalSize>,
+    ) -> Result<(i32, ExecAttachResult)> {
+        Err(self.not_supported("exec"))
+    }
+
+    fn exec_container_http(
+        &self,
+        _ctr: &OciContainer,
+        _session_id: &str,
+        _options: ExecOptions,
+        _connection: HttpAttachOptions,
+        _initial_size: Option<TerminalSize>,
+    ) -> Result<(i32, ExecAttachResult)> {
+        Err(self.not_supported("exec over HTTP"))
+    }
+
+    fn exec_container_detached(
+        &self,
+        _ctr: &OciContainer,
+        _session_id: &str,
+        _options: ExecOptions,
+        _stdin: bool,
+    ) -> Result<i32> {
+        Err(self.not_supported("detached exec"))
+    }
+
+    fn exec_attach_resize(
+        &self,
+        _ctr: &OciContainer,
+        _session_id: &str,
+        _size: TerminalSize,
+    ) -> Result<()> {
+        Err(self.not_supported("exec terminal resize"))
+    }
+
+    fn exec_stop_container(
+        &self,
+        _ctr: &OciContainer,
+        _session_id: &str,
+        _timeout: u32,
+    ) -> Result<()> {
+        Err(self.not_supported("stopping an exec session"))
+    }
+
+    fn exec_update_status(&self, _ctr: &OciContainer, _session_id: &str) -> Result<bool> {
+        Err(self.not_supported("exec session status"))
+    }
+
+    fn checkpoint_container(
+        &self,
+        _ctr: &OciContainer,
+        _options: &CheckpointOptions,
+    ) -> Result<i64> {
+        Err(self.not_supported("checkpoint"))
+    }
+
+    fn check_conmon_running(&self, ctr: &OciContainer) -> Result<bool> {
+        if ctr.conmon_pid <= 0 {
+            // Without a recorded monitor PID there is nothing to check; the seed asks
+            // implementations to assume it runs.
+            return Ok(true);
+        }
+        if !pid_alive(ctr.conmon_pid) {
+            return Ok(false);
+        }
+        // Guard against PID reuse: our monitor's command line names the container.
+        match fs::read(format!("/proc/{}/cmdline", ctr.conmon_pid)) {
+            Ok(cmdline) => Ok(cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg == ctr.id.as_bytes())),
+            Err(_) => Ok(true),
+        }
+    }
+
+    fn supports_checkpoint(&self) -> bool {
+        Command::new(&self.path)
+            .args(["checkpoint", "--help"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn supports_json_errors(&self) -> bool {
+        JSON_ERROR_RUNTIMES.contains(&self.base_name())
+    }
+
+    fn supports_no_cgroups(&self) -> bool {
+        NO_CGROUP_RUNTIMES.contains(&self.base_name())
+    }
+
+    fn supports_kvm(&self) -> bool {
+        KVM_RUNTIMES.contains(&self.base_name())
+    }
+
+    fn attach_socket_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
+        Ok(ctr.bundle_dir.join("attach"))
+    }
+
+    fn exec_attach_socket_path(&self, ctr: &OciContainer, session_id: &str) -> Result<PathBuf> {
+        if session_id.is_empty() {
+            return Err(OciError::InvalidArg("exec session id must not be empty".into()));
+        }
+        Ok(ctr.bundle_dir.join(session_id).join("attach"))
+    }
+
+    fn exit_file_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
+        Ok(self.exit_dir().join(&ctr.id))
+    }
+
+    fn oom_file_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
+        Ok(self.persist_dir(ctr).join("oom"))
+    }
+
+    fn runtime_info(&self) -> Result<(ConmonInfo, OciRuntimeInfo)> {
+        let version_of = |path: &Path, what: &str| -> Result<String> {
+            let out = Command::new(path)
+                .arg("--version")
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| OciError::io("running", path, e))?;
+            if !out.status.success() {
+                return Err(OciError::Runtime {
+                    runtime: self.name.clone(),
+                    message: format!("getting version of {what}: {}", out.status),
+                });
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let runtime_version = version_of(&self.path, "OCI runtime")?;
+        let conmon_version = version_of(&self.conmon, "conmon")?;
+        let conmon = ConmonInfo {
+            package: crate::pkginfo::package_of(&self.conmon),
+            path: self.conmon.display().to_string(),
+            version: conmon_version.trim_end().replacen('\n', ", ", 1),
+        };
+        let runtime = OciRuntimeInfo {
+            name: self.name.clone(),
+            package: crate::pkginfo::package_of(&self.path),
+            path: self.path.display().to_string(),
+            version: runtime_version.strip_suffix('\n').unwrap_or(&runtime_version).to_string(),
+        };
+        Ok((conmon, runtime))
+    }
+
+    fn update_container(&self, _ctr: &OciContainer, _resources: &LinuxResources) -> Result<()> {
+        Err(self.not_supported("updating container resources"))
+    }
+}

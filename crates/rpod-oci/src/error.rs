@@ -1,0 +1,147 @@
+//! The typed error of the OCI layer.
+//!
+//! Variants carry what a person needs to act on: the container id, the path involved, the
+//! runtime's own message.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = OciError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OciError {
+    /// The runtime refused with a permission problem (podman: "OCI permission denied").
+    /// The CLI maps this to exit code 126.
+    #[error("{runtime}: {message}: OCI permission denied")]
+    PermissionDenied { runtime: String, message: String },
+
+    /// The runtime could not find the command to run. The CLI maps this to exit code 127.
+    #[error("{runtime}: {message}: OCI runtime attempted to invoke a command that was not found")]
+    CommandNotFound { runtime: String, message: String },
+
+    /// Any other failure reported by the runtime, with its own message.
+    #[error("{runtime}: {message}: OCI runtime error")]
+    Runtime { runtime: String, message: String },
+
+    /// A direct runtime invocation failed.
+    #[error("`{command}` failed: {status}{}", stderr_suffix(.stderr))]
+    RuntimeCommand {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+
+    /// The container is not in a state where the operation makes sense (e.g. it already exited).
+    #[error("{message}: container state improper")]
+    CtrStateInvalid { message: String },
+
+    /// conmon died before reporting the container's exit.
+    #[error("container {id}: conmon exited prematurely, exit code could not be retrieved: conmon process killed")]
+    ConmonDead { id: String },
+
+    /// conmon itself failed.
+    #[error("conmon failed for container {id}: {message}")]
+    Conmon { id: String, message: String },
+
+    /// An executable (runtime or conmon) could not be found.
+    #[error("no valid executable found for {what} {name:?}: {detail}")]
+    ExecutableNotFound {
+        what: &'static str,
+        name: String,
+        detail: String,
+    },
+
+    /// A caller passed something that cannot work.
+    #[error("{0}: invalid argument")]
+    InvalidArg(String),
+
+    /// Waiting for something (an exit file, a process to die) took too long.
+    #[error("{0}")]
+    Timeout(String),
+
+    /// The operation exists in the seed interface but rpod does not implement it yet.
+    #[error("{operation} is not supported yet by rpod's {runtime} runtime layer")]
+    NotSupported {
+        operation: &'static str,
+        runtime: String,
+    },
+
+    /// A file-system or process operation failed.
+    #[error("{action} {}: {source}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A syscall failed.
+    #[error("{action}: {source}")]
+    Sys {
+        action: String,
+        #[source]
+        source: nix::Error,
+    },
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    let trimmed = stderr.trim();
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!(": {trimmed}")
+    }
+}
+
+impl OciError {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        OciError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn sys(action: impl Into<String>, source: nix::Error) -> Self {
+        OciError::Sys {
+            action: action.into(),
+            source,
+        }
+    }
+
+    /// Classify a runtime's error text the way libpod does: permission problems, missing
+    /// commands, and everything else. Only the matching line is kept, so that a long runtime
+    /// log does not drown the useful part.
+    pub fn from_runtime_message(runtime: &str, message: &str) -> Self {
+        let runtime = runtime.to_string();
+        let find = |patterns: &[&str]| {
+            message
+                .lines()
+                .map(str::trim)
+                .find(|line| {
+                    let lower = line.to_ascii_lowercase();
+                    patterns.iter().any(|p| lower.contains(p))
+                })
+                .map(str::to_string)
+        };
+        if let Some(line) = find(&["permission denied", "operation not permitted"]) {
+            return OciError::PermissionDenied {
+                runtime,
+                message: line,
+            };
+        }
+        if let Some(line) = find(&[
+            "executable file not found in",
+            "no such file or directory",
+            "open executable",
+        ]) {
+            return OciError::CommandNotFound {
+                runtime,
+                message: line,
+            };
+        }
+        OciError::Runtime {
+            runtime,
+            message: message.trim().to_string(),
+        }
+    }
+}

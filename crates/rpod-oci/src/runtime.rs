@@ -1,0 +1,109 @@
+//! The `OciRuntime` trait: podman's libpod OCIRuntime interface in Rust.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
+
+use crate::types::*;
+use crate::Result;
+
+/// An OCI runtime driven through a per-container monitor.
+///
+/// Implementations are thin: they run the runtime and the monitor and report what happened.
+/// They never decide whether an operation is legal for the container's current state and
+/// never change the engine's records; `kill_container` and `stop_container` in particular run
+/// without the container lock held.
+pub trait OciRuntime: Send + Sync {
+    /// The runtime's name (`runc`, `crun`, or the basename of a path).
+    fn name(&self) -> &str;
+    /// The runtime executable.
+    fn path(&self) -> &Path;
+
+    /// Create the container in the runtime (not started). Returns the init PID and the
+    /// monitor's PID.
+    fn create_container(
+        &self,
+        ctr: &OciContainer,
+        restore: Option<&CheckpointOptions>,
+    ) -> Result<CreateOutcome>;
+    /// Start a created container.
+    fn start_container(&self, ctr: &OciContainer) -> Result<()>;
+    /// Send `signal` to init, or to every process of the container with `all`.
+    fn kill_container(&self, ctr: &OciContainer, signal: i32, all: bool) -> Result<()>;
+    /// Send the stop signal, then SIGKILL after `timeout` seconds (at once when 0). Returns
+    /// only when the container's init process is gone.
+    fn stop_container(&self, ctr: &OciContainer, timeout: u32, all: bool) -> Result<()>;
+    /// Remove the container from the runtime.
+    fn delete_container(&self, ctr: &OciContainer) -> Result<()>;
+    fn pause_container(&self, ctr: &OciContainer) -> Result<()>;
+    fn unpause_container(&self, ctr: &OciContainer) -> Result<()>;
+
+    /// Attach the given streams to the container through the monitor's attach socket.
+    fn attach(&self, ctr: &OciContainer, options: AttachOptions) -> Result<()>;
+    /// Attach over a hijacked HTTP connection (multiplexed framing without a terminal).
+    fn http_attach(&self, ctr: &OciContainer, options: HttpAttachOptions) -> Result<()>;
+    /// Resize the container's terminal.
+    fn attach_resize(&self, ctr: &OciContainer, size: TerminalSize) -> Result<()>;
+
+    /// Run a command in the container, attached. Returns once the session runs: its PID and a
+    /// channel that delivers the attach result.
+    fn exec_container(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        options: ExecOptions,
+        initial_size: Option<TerminalSize>,
+    ) -> Result<(i32, ExecAttachResult)>;
+    /// Run a command in the container attached to a hijacked HTTP connection.
+    fn exec_container_http(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        options: ExecOptions,
+        connection: HttpAttachOptions,
+        initial_size: Option<TerminalSize>,
+    ) -> Result<(i32, ExecAttachResult)>;
+    /// Run a command in the container without attaching. Returns its PID.
+    fn exec_container_detached(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        options: ExecOptions,
+        stdin: bool,
+    ) -> Result<i32>;
+    fn exec_attach_resize(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        size: TerminalSize,
+    ) -> Result<()>;
+    /// SIGTERM to the session, SIGKILL after `timeout` seconds (at once when 0).
+    fn exec_stop_container(&self, ctr: &OciContainer, session_id: &str, timeout: u32)
+        -> Result<()>;
+    /// Whether the session is still running.
+    fn exec_update_status(&self, ctr: &OciContainer, session_id: &str) -> Result<bool>;
+
+    /// Checkpoint the container (only when `supports_checkpoint`).
+    fn checkpoint_container(&self, ctr: &OciContainer, options: &CheckpointOptions)
+        -> Result<i64>;
+
+    /// Whether the container's monitor still runs.
+    fn check_conmon_running(&self, ctr: &OciContainer) -> Result<bool>;
+
+    fn supports_checkpoint(&self) -> bool;
+    fn supports_json_errors(&self) -> bool;
+    fn supports_no_cgroups(&self) -> bool;
+    fn supports_kvm(&self) -> bool;
+
+    fn attach_socket_path(&self, ctr: &OciContainer) -> Result<PathBuf>;
+    fn exec_attach_socket_path(&self, ctr: &OciContainer, session_id: &str) -> Result<PathBuf>;
+    /// Where the monitor writes the container's exit code.
+    fn exit_file_path(&self, ctr: &OciContainer) -> Result<PathBuf>;
+    /// Exists when the container was OOM-killed.
+    fn oom_file_path(&self, ctr: &OciContainer) -> Result<PathBuf>;
+
+    fn runtime_info(&self) -> Result<(ConmonInfo, OciRuntimeInfo)>;
+
+    /// Change the container's cgroup limits.
+    fn update_container(&self, ctr: &OciContainer, resources: &LinuxResources) -> Result<()>;
+}

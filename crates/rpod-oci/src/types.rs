@@ -1,0 +1,159 @@
+//! Options and results of the [`crate::OciRuntime`] methods.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Where conmon sends the container's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogDriver {
+    /// conmon's k8s-file format, written to this path.
+    KubeFile(PathBuf),
+    /// No log at all.
+    None,
+}
+
+/// What the runtime layer needs to know about one container. The engine builds it from its
+/// own records; the runtime layer never changes it.
+#[derive(Debug, Clone)]
+pub struct OciContainer {
+    /// Full 64-hex container id; also the runtime's container id.
+    pub id: String,
+    /// Human name (passed to conmon for its messages).
+    pub name: String,
+    /// Bundle directory: holds `config.json`; conmon puts `attach` and `ctl` here.
+    pub bundle_dir: PathBuf,
+    /// Per-container directory on the run root: pid files and the runtime's JSON log.
+    pub run_dir: PathBuf,
+    pub log_driver: LogDriver,
+    /// The spec asks for a terminal.
+    pub terminal: bool,
+    /// Keep stdin open (`-i`).
+    pub stdin: bool,
+    /// Signal number sent first by `stop_container`.
+    pub stop_signal: i32,
+    /// Container init PID as last recorded, 0 if unknown.
+    pub pid: i32,
+    /// conmon's PID as last recorded, 0 if unknown.
+    pub conmon_pid: i32,
+    /// Command conmon runs after the container exits (`rpod container cleanup ID`).
+    pub exit_command: Vec<String>,
+    /// The container has its own PID namespace (then killing init kills everything).
+    pub pid_namespace: bool,
+    /// The container runs inside cgroups (needed for `kill --all`, pause and unpause).
+    pub cgroups: bool,
+}
+
+impl OciContainer {
+    /// Whether stop should signal every process (`kill --all`), as libpod's `stopWithAll`.
+    pub fn stop_with_all(&self) -> bool {
+        !self.pid_namespace && self.cgroups
+    }
+}
+
+/// What `create_container` learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateOutcome {
+    pub pid: i32,
+    pub conmon_pid: i32,
+    /// Microseconds spent restoring a checkpoint (0 unless restoring with stats).
+    pub restore_micros: i64,
+}
+
+/// Terminal size for resizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerminalSize {
+    pub height: u16,
+    pub width: u16,
+}
+
+/// The standard streams of an attach session.
+pub struct AttachStreams {
+    pub output: Option<Box<dyn std::io::Write + Send>>,
+    pub error: Option<Box<dyn std::io::Write + Send>>,
+    pub input: Option<Box<dyn std::io::Read + Send>>,
+    pub attach_output: bool,
+    pub attach_error: bool,
+    pub attach_input: bool,
+}
+
+/// Options of [`crate::OciRuntime::attach`].
+pub struct AttachOptions {
+    pub streams: AttachStreams,
+    /// `None`: the default keys (ctrl-p,ctrl-q); `Some("")`: detaching disabled.
+    pub detach_keys: Option<String>,
+    pub initial_size: Option<TerminalSize>,
+    /// Start the container once attached.
+    pub start: bool,
+}
+
+/// Which streams an HTTP attach forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HttpAttachStreams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// A hijacked HTTP connection for attach and exec over the REST service.
+pub trait HijackedConnection: std::io::Read + std::io::Write + Send {}
+impl<T: std::io::Read + std::io::Write + Send> HijackedConnection for T {}
+
+/// Options of [`crate::OciRuntime::http_attach`].
+pub struct HttpAttachOptions {
+    pub connection: Box<dyn HijackedConnection>,
+    pub streams: Option<HttpAttachStreams>,
+    pub detach_keys: Option<String>,
+    pub stream_attach: bool,
+    pub stream_logs: bool,
+    /// The request's API version decides the content type of a non-terminal stream.
+    pub api_version: Option<String>,
+}
+
+/// Options of the exec family.
+pub struct ExecOptions {
+    pub cmd: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub terminal: bool,
+    pub cwd: Option<String>,
+    pub user: Option<String>,
+    pub streams: Option<AttachStreams>,
+    /// Extra file descriptors (beyond 0, 1, 2) passed to the process.
+    pub preserve_fds: u32,
+    pub detach_keys: Option<String>,
+    pub exit_command: Vec<String>,
+    pub exit_command_delay: u32,
+    pub privileged: bool,
+}
+
+/// A running exec session's attach result, delivered when the attach ends.
+pub type ExecAttachResult = std::sync::mpsc::Receiver<crate::Result<()>>;
+
+/// Options of [`crate::OciRuntime::checkpoint_container`].
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointOptions {
+    pub keep: bool,
+    pub keep_running: bool,
+    pub tcp_established: bool,
+    pub file_locks: bool,
+    pub pre_checkpoint: bool,
+    pub with_previous: bool,
+    pub print_stats: bool,
+}
+
+/// The monitor's identity, as podman's `ConmonInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConmonInfo {
+    pub package: String,
+    pub path: String,
+    pub version: String,
+}
+
+/// The runtime's identity, as podman's `OCIRuntimeInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OciRuntimeInfo {
+    pub name: String,
+    pub package: String,
+    pub path: String,
+    pub version: String,
+}
