@@ -1,1 +1,108 @@
-fn main(){}
+//! `rpod`: a podman-compatible command line over the rpod engine.
+#![deny(unsafe_code)]
+
+mod cli;
+mod commands;
+mod exit;
+mod format;
+mod human;
+mod inspect;
+
+use clap::Parser;
+
+use cli::{Cli, Command, ContainerCommand, ImageCommand};
+use rpod_engine::{Engine, EngineOptions};
+
+fn init_logging(level: &str) {
+    let filter = match level {
+        "fatal" | "panic" => "error",
+        other => other,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .init();
+}
+
+fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("finding rpod's own executable: {e}"))?;
+    Ok(Engine::open(EngineOptions {
+        root: cli.root.clone(),
+        runroot: cli.runroot.clone(),
+        runtime: cli.runtime.clone(),
+        conmon: cli.conmon.clone(),
+        log_level: cli.log_level.clone(),
+        exe,
+    })?)
+}
+
+fn run(cli: Cli) -> Result<i32, exit::Failure> {
+    use commands::{container as c, image as i, system as s};
+    if let Command::Version(args) = &cli.command {
+        return s::version(args).map_err(exit::Failure::from);
+    }
+    let mut engine = open_engine(&cli)?;
+    let e = &mut engine;
+    match cli.command {
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => c::create(e, a),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run(e, a),
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => c::start(e, a),
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => c::stop(e, a),
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => c::kill(e, a),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => c::rm(e, a),
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => c::pause(e, a, true),
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            c::pause(e, a, false)
+        }
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => c::wait(e, a),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => c::ps(e, a),
+        Command::Inspect(a) => c::inspect(e, a),
+        Command::Container(ContainerCommand::Inspect(mut a)) => {
+            a.kind = "container".into();
+            c::inspect(e, a)
+        }
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => c::logs(e, a),
+        Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
+        Command::Container(ContainerCommand::Cleanup(a)) => c::cleanup(e, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(e, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(e, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => i::save(e, a),
+        Command::Images(a) | Command::Image(ImageCommand::Images(a)) => i::images(e, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => i::rmi(e, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => i::tag(e, a),
+        Command::Image(ImageCommand::Exists(a)) => i::exists(e, a),
+        Command::Image(ImageCommand::Inspect(mut a)) => {
+            a.kind = "image".into();
+            c::inspect(e, a)
+        }
+        Command::Info(a) => s::info(e, a),
+        Command::Version(_) => unreachable!("handled before opening the engine"),
+    }
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => exit::ENGINE_ERROR,
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    init_logging(&cli.log_level);
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("Error: {}", failure.message());
+            failure.code
+        }
+    };
+    std::process::exit(code);
+}

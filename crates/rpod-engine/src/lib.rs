@@ -1,1 +1,20 @@
+//! rpod's container engine: containers and their state machine, the state store, per-container
+//! locks, local images, OCI spec generation, and reconciliation after monitor deaths and
+//! reboots. It decides what is legal; `rpod-oci` carries it out.
+#![deny(unsafe_code)]
 
+pub mod container;
+pub mod engine;
+pub mod error;
+pub mod image;
+pub mod lock;
+pub mod logs;
+pub mod names;
+pub mod paths;
+pub mod rootfs;
+pub mod spec;
+pub mod store;
+
+pub use container::{ContainerConfig, ContainerRecord, ContainerState, NetworkMode, Status};
+pub use engine::{CreateOptions, Engine, EngineOptions, RemoveOptions};
+pub use error::{EngineError, Result};

@@ -1,0 +1,396 @@
+//! The command line, as podman spells it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "rpod", version, about = "A daemonless container engine, podman-compatible")]
+pub struct Cli {
+    /// Persistent storage root (database, images, containers, logs).
+    #[arg(long, global = true, env = "RPOD_ROOT", default_value = "/var/lib/rpod")]
+    pub root: PathBuf,
+    /// Run-time state root (exit files, pid files, locks).
+    #[arg(long, global = true, env = "RPOD_RUNROOT", default_value = "/run/rpod")]
+    pub runroot: PathBuf,
+    /// OCI runtime: a name (runc, crun) or a path to a runc-compatible runtime.
+    #[arg(long, global = true, env = "RPOD_RUNTIME", default_value = "runc")]
+    pub runtime: String,
+    /// Path to conmon (looked up in $PATH when not given).
+    #[arg(long, global = true, env = "RPOD_CONMON")]
+    pub conmon: Option<PathBuf>,
+    /// Log messages at this level and above: debug, info, warn, error.
+    #[arg(long, global = true, default_value = "warn", value_parser = ["trace", "debug", "info", "warn", "error", "fatal", "panic"])]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a container without starting it.
+    Create(RunArgs),
+    /// Run a command in a new container.
+    Run(RunArgs),
+    /// Start one or more containers.
+    Start(StartArgs),
+    /// Stop one or more containers.
+    Stop(StopArgs),
+    /// Send a signal to one or more containers.
+    Kill(KillArgs),
+    /// Remove one or more containers.
+    Rm(RmArgs),
+    /// Pause all the processes of one or more containers.
+    Pause(AllArgs),
+    /// Unpause the processes of one or more containers.
+    Unpause(AllArgs),
+    /// Wait for containers to exit and print their exit codes.
+    Wait(WaitArgs),
+    /// List containers.
+    Ps(PsArgs),
+    /// Show the configuration and state of containers or images.
+    Inspect(InspectArgs),
+    /// Show a container's logs.
+    Logs(LogsArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Import a root file system tarball as an image.
+    Import(ImportArgs),
+    /// Load images from a docker-archive or oci-archive.
+    Load(LoadArgs),
+    /// Save images to an archive.
+    Save(SaveArgs),
+    /// List images.
+    Images(ImagesArgs),
+    /// Remove images.
+    Rmi(RmiArgs),
+    /// Add names to an image.
+    Tag(TagArgs),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Show system information.
+    Info(FormatArgs),
+    /// Show version information.
+    Version(FormatArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    Create(RunArgs),
+    Run(RunArgs),
+    Start(StartArgs),
+    Stop(StopArgs),
+    Kill(KillArgs),
+    Rm(RmArgs),
+    Pause(AllArgs),
+    Unpause(AllArgs),
+    Wait(WaitArgs),
+    #[command(alias = "list", alias = "ls")]
+    Ps(PsArgs),
+    Inspect(InspectArgs),
+    Logs(LogsArgs),
+    /// Exit 0 if the container exists, 1 if it does not.
+    Exists(ExistsArgs),
+    /// Clean up a container's runtime resources after it exited (run by conmon).
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    Import(ImportArgs),
+    Load(LoadArgs),
+    Save(SaveArgs),
+    #[command(alias = "ls", alias = "list")]
+    Images(ImagesArgs),
+    #[command(alias = "rmi")]
+    Rm(RmiArgs),
+    Tag(TagArgs),
+    /// Exit 0 if the image exists, 1 if it does not.
+    Exists(ExistsArgs),
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Print help (-h is --hostname here, as in podman).
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Assign a name to the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Run the container in the background and print its ID.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Set environment variables (KEY=VALUE, or KEY to take it from rpod's environment).
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Override the image's entrypoint (a JSON array or a single command).
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// User (name or uid, optionally :group) to run as.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Container host name.
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Set metadata (KEY=VALUE).
+    #[arg(short = 'l', long = "label")]
+    pub labels: Vec<String>,
+    /// Signal to stop the container with (default: the image's, else SIGTERM).
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Seconds to wait for the stop signal before SIGKILL.
+    #[arg(long)]
+    pub stop_timeout: Option<u32>,
+    /// Memory limit (e.g. 64m, 1g).
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Number of CPUs (e.g. 0.5).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Maximum number of processes (-1 for unlimited).
+    #[arg(long)]
+    pub pids_limit: Option<i64>,
+    /// Mount the root file system read-only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Network mode: none or host.
+    #[arg(long, alias = "net", default_value = "none")]
+    pub network: String,
+    /// The first argument is a root file system directory, not an image.
+    #[arg(long)]
+    pub rootfs: bool,
+    /// Log driver: k8s-file (default) or none.
+    #[arg(long, default_value = "k8s-file")]
+    pub log_driver: String,
+    /// Keep stdin open.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Image (or root file system directory with --rootfs), then the command.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub image_and_command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach to the container's output.
+    #[arg(short = 'a', long)]
+    pub attach: bool,
+    /// Attach stdin.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container.
+    #[arg(short = 't', long = "time", alias = "timeout")]
+    pub time: Option<i64>,
+    /// Stop all running containers.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Ignore containers that do not exist.
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send (name or number).
+    #[arg(short = 's', long, default_value = "KILL")]
+    pub signal: String,
+    /// Signal all running containers.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Stop and remove running containers.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Remove all containers.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Ignore containers that do not exist.
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    /// Seconds to wait for a forced stop before killing.
+    #[arg(short = 't', long = "time")]
+    pub time: Option<i64>,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AllArgs {
+    /// Act on all eligible containers.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers, not only running ones.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Print only the IDs.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Do not truncate IDs.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Go template or json.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Filter: status=, name=, id=, label=.
+    #[arg(short = 'f', long = "filter")]
+    pub filters: Vec<String>,
+    /// Show the latest container only.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Go template or json.
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    /// What to inspect: container, image, or all.
+    #[arg(short = 't', long = "type", default_value = "all")]
+    pub kind: String,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Show only the last N lines.
+    #[arg(long)]
+    pub tail: Option<i64>,
+    /// Prefix each line with its timestamp.
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// Only lines since this time (RFC 3339, date, Unix seconds, or a duration like 10m).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only lines until this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Follow the log (not supported yet).
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExistsArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Accepted for podman compatibility: cleanup only ever acts on stopped containers.
+    #[arg(long)]
+    pub stopped_only: bool,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, WORKDIR, LABEL, USER, STOPSIGNAL).
+    #[arg(short = 'c', long = "change")]
+    pub changes: Vec<String>,
+    /// Commit message for the image history.
+    #[arg(short = 'm', long)]
+    pub message: Option<String>,
+    /// Print nothing but the image ID.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Tarball path, or - for standard input.
+    pub source: String,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Archive to read (standard input when not given).
+    #[arg(short = 'i', long)]
+    pub input: Option<PathBuf>,
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write to this file (standard output when not given).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// docker-archive (default) or oci-archive.
+    #[arg(long, default_value = "docker-archive")]
+    pub format: String,
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(long)]
+    pub no_trunc: bool,
+    #[arg(long)]
+    pub format: Option<String>,
+    #[arg(short = 'a', long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Remove containers that use the image too.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    pub image: String,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+}

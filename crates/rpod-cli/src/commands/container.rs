@@ -1,0 +1,526 @@
+//! Container commands: create, run, start, stop, kill, rm, pause, unpause, wait, ps,
+//! inspect, logs, exists, cleanup.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+
+use anyhow::{anyhow, bail, Context};
+use serde_json::Value;
+
+use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
+use rpod_engine::logs::LogFilter;
+use rpod_engine::{CreateOptions, Engine, EngineError, RemoveOptions};
+use rpod_oci::signal::parse_signal;
+
+use crate::cli::*;
+use crate::exit::{Failure, ENGINE_ERROR};
+use crate::{format, inspect};
+
+type Outcome = Result<i32, Failure>;
+
+fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure::new(ENGINE_ERROR, anyhow!("{message}"))
+}
+
+/// `64m`, `1g`, `512k`, `100b` or plain bytes (binary units, as podman).
+pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
+    let lower = text.trim().to_ascii_lowercase();
+    let digits_end = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let number: f64 = lower[..digits_end]
+        .parse()
+        .map_err(|_| anyhow!("invalid size {text:?}"))?;
+    let factor: f64 = match lower[digits_end..].trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024.0_f64.powi(4),
+        _ => bail!("invalid size {text:?}: use a number with b, k, m or g"),
+    };
+    let bytes = (number * factor) as i64;
+    if bytes <= 0 {
+        bail!("invalid size {text:?}: must be positive");
+    }
+    Ok(bytes)
+}
+
+fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
+    if args.tty || args.interactive {
+        return Err(usage(
+            "-i and -t (interactive stdin and terminals) are not supported yet by rpod",
+        ));
+    }
+    let mut words = args.image_and_command.iter();
+    let first = words.next().ok_or_else(|| usage("an image is required"))?;
+    let command: Vec<String> = words.cloned().collect();
+    let (image, rootfs) = if args.rootfs {
+        (None, Some(std::path::PathBuf::from(first)))
+    } else {
+        (Some(first.clone()), None)
+    };
+    let entrypoint = match &args.entrypoint {
+        None => None,
+        Some(e) if e.trim_start().starts_with('[') => Some(
+            serde_json::from_str::<Vec<String>>(e)
+                .map_err(|err| usage(format!("invalid --entrypoint {e:?}: {err}")))?,
+        ),
+        Some(e) if e.is_empty() => Some(Vec::new()),
+        Some(e) => Some(vec![e.clone()]),
+    };
+    let env = args
+        .env
+        .iter()
+        .map(|e| {
+            if e.contains('=') {
+                e.clone()
+            } else {
+                format!("{e}={}", std::env::var(e).unwrap_or_default())
+            }
+        })
+        .collect();
+    let labels: BTreeMap<String, String> = args
+        .labels
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.clone(), String::new()),
+        })
+        .collect();
+    let stop_signal = args
+        .stop_signal
+        .as_deref()
+        .map(parse_signal)
+        .transpose()
+        .map_err(usage)?;
+    let memory = args
+        .memory
+        .as_deref()
+        .map(parse_memory)
+        .transpose()
+        .map_err(|e| usage(e))?;
+    if let Some(cpus) = args.cpus {
+        if !(cpus > 0.0) {
+            return Err(usage(format!("invalid --cpus {cpus}: must be positive")));
+        }
+    }
+    let network = match args.network.as_str() {
+        "none" => NetworkMode::None,
+        "host" => NetworkMode::Host,
+        other => {
+            return Err(Failure::new(
+                ENGINE_ERROR,
+                EngineError::NotSupported(format!("network mode {other:?} (use none or host)")),
+            ))
+        }
+    };
+    let log_to_file = match args.log_driver.as_str() {
+        "k8s-file" | "json-file" => true,
+        "none" => false,
+        other => {
+            return Err(Failure::new(
+                ENGINE_ERROR,
+                EngineError::NotSupported(format!("log driver {other:?} (use k8s-file or none)")),
+            ))
+        }
+    };
+    Ok(CreateOptions {
+        image,
+        rootfs,
+        name: args.name.clone(),
+        command,
+        entrypoint,
+        env,
+        workdir: args.workdir.clone(),
+        user: args.user.clone(),
+        hostname: args.hostname.clone(),
+        labels,
+        stop_signal,
+        stop_timeout: args.stop_timeout,
+        memory,
+        cpus: args.cpus,
+        pids_limit: args.pids_limit.filter(|l| *l > 0),
+        read_only: args.read_only,
+        network,
+        runtime: None,
+        auto_remove: args.rm,
+        log_to_file,
+    })
+}
+
+pub fn create(engine: &mut Engine, args: RunArgs) -> Outcome {
+    let options = create_options(&args)?;
+    let record = engine.create(options)?;
+    println!("{}", record.id());
+    Ok(0)
+}
+
+/// Start a container and copy its output to ours until it exits; returns its exit code.
+fn start_and_follow(engine: &mut Engine, id: &str) -> Result<i32, Failure> {
+    let log_path = engine.log_path(&engine.lookup(id)?);
+    let mut log: Option<File> = None;
+    let mut open_log = |record: &ContainerRecord| -> rpod_engine::Result<()> {
+        if record.config.log_to_file {
+            let mut file = File::open(&log_path)
+                .map_err(|e| EngineError::io("opening log", &log_path, e))?;
+            file.seek(SeekFrom::End(0))
+                .map_err(|e| EngineError::io("reading log", &log_path, e))?;
+            log = Some(file);
+        }
+        Ok(())
+    };
+    let record = engine.start(id, Some(&mut open_log))?;
+    if let Some(log) = log {
+        crate::commands::logs::follow(log, record.state.conmon_pid)?;
+    }
+    Ok(engine.wait(id)?)
+}
+
+pub fn run(engine: &mut Engine, args: RunArgs) -> Outcome {
+    let options = create_options(&args)?;
+    let record = engine.create(options)?;
+    let id = record.id().to_string();
+    if args.detach {
+        if let Err(e) = engine.start(&id, None) {
+            let _ = engine.remove(&id, RemoveOptions { force: true, timeout: Some(0) });
+            return Err(e.into());
+        }
+        println!("{id}");
+        return Ok(0);
+    }
+    match start_and_follow(engine, &id) {
+        Ok(code) => Ok(code),
+        Err(failure) => {
+            if args.rm {
+                let _ = engine.remove(&id, RemoveOptions { force: true, timeout: Some(0) });
+            }
+            Err(failure)
+        }
+    }
+}
+
+/// Run `op` on each name; print each failure, and return the exit code of the last one
+/// (`missing_code` when it was "no such container").
+fn for_each(
+    names: &[String],
+    missing_code: i32,
+    ignore_missing: bool,
+    mut op: impl FnMut(&str) -> Result<(), Failure>,
+) -> Outcome {
+    let mut code = 0;
+    for name in names {
+        match op(name) {
+            Ok(()) => {}
+            Err(failure) => {
+                let missing = matches!(
+                    failure.error.downcast_ref::<EngineError>(),
+                    Some(EngineError::NoSuchContainer(_))
+                );
+                if missing && ignore_missing {
+                    continue;
+                }
+                eprintln!("Error: {}", failure.message());
+                code = if missing { missing_code } else { failure.code };
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn all_ids(engine: &mut Engine, keep: impl Fn(&ContainerRecord) -> bool) -> Result<Vec<String>, Failure> {
+    Ok(engine
+        .list()?
+        .into_iter()
+        .filter(|r| keep(r))
+        .map(|r| r.id().to_string())
+        .collect())
+}
+
+fn names_or_all(
+    engine: &mut Engine,
+    names: Vec<String>,
+    all: bool,
+    keep: impl Fn(&ContainerRecord) -> bool,
+) -> Result<Vec<String>, Failure> {
+    match (all, names.is_empty()) {
+        (true, true) => all_ids(engine, keep),
+        (true, false) => Err(usage("--all and container names cannot be used together")),
+        (false, true) => Err(usage("you must provide at least one container name or ID")),
+        (false, false) => Ok(names),
+    }
+}
+
+pub fn start(engine: &mut Engine, args: StartArgs) -> Outcome {
+    if args.interactive {
+        return Err(usage("start -i (interactive stdin) is not supported yet by rpod"));
+    }
+    if args.attach {
+        if args.containers.len() != 1 {
+            return Err(usage("you cannot start and attach multiple containers at once"));
+        }
+        return start_and_follow(engine, &args.containers[0]);
+    }
+    for_each(&args.containers, ENGINE_ERROR, false, |name| {
+        engine.start(name, None)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+fn timeout_arg(time: Option<i64>) -> Option<u32> {
+    // A negative timeout means "wait (almost) forever", as podman's stop -t -1.
+    time.map(|t| u32::try_from(t).unwrap_or(u32::MAX))
+}
+
+pub fn stop(engine: &mut Engine, args: StopArgs) -> Outcome {
+    let names = names_or_all(engine, args.containers, args.all, |r| {
+        r.state.status.can_stop()
+    })?;
+    let timeout = timeout_arg(args.time);
+    for_each(&names, 1, args.ignore, |name| {
+        engine.stop(name, timeout)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn kill(engine: &mut Engine, args: KillArgs) -> Outcome {
+    let signal = parse_signal(&args.signal).map_err(usage)?;
+    let names = names_or_all(engine, args.containers, args.all, |r| {
+        r.state.status.can_kill()
+    })?;
+    for_each(&names, ENGINE_ERROR, false, |name| {
+        engine.kill(name, signal)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn rm(engine: &mut Engine, args: RmArgs) -> Outcome {
+    let names = names_or_all(engine, args.containers, args.all, |_| true)?;
+    let options = RemoveOptions {
+        force: args.force,
+        timeout: timeout_arg(args.time),
+    };
+    for_each(&names, 1, args.ignore, |name| match engine.remove(name, options) {
+        Ok(id) => {
+            println!("{}", if args.all { id.as_str() } else { name });
+            Ok(())
+        }
+        Err(e @ EngineError::RemoveRunning { .. }) => Err(Failure::new(2, e)),
+        Err(e) => Err(e.into()),
+    })
+}
+
+pub fn pause(engine: &mut Engine, args: AllArgs, pausing: bool) -> Outcome {
+    let wanted = if pausing { Status::Running } else { Status::Paused };
+    let names = names_or_all(engine, args.containers, args.all, |r| {
+        r.state.status == wanted
+    })?;
+    for_each(&names, 1, false, |name| {
+        if pausing {
+            engine.pause(name)?;
+        } else {
+            engine.unpause(name)?;
+        }
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn wait(engine: &mut Engine, args: WaitArgs) -> Outcome {
+    for_each(&args.containers, ENGINE_ERROR, false, |name| {
+        let code = engine.wait(name)?;
+        println!("{code}");
+        Ok(())
+    })
+}
+
+fn matches_filter(record: &ContainerRecord, filter: &str) -> Result<bool, Failure> {
+    let (key, value) = filter
+        .split_once('=')
+        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
+    Ok(match key {
+        "status" => {
+            let statuses = Status::from_filter(value).ok_or_else(|| {
+                usage(format!(
+                    "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
+                ))
+            })?;
+            statuses.contains(&record.state.status)
+        }
+        "name" => record.config.name.contains(value),
+        "id" => record.config.id.starts_with(value),
+        "label" => match value.split_once('=') {
+            Some((k, v)) => record.config.labels.get(k).is_some_and(|x| x == v),
+            None => record.config.labels.contains_key(value),
+        },
+        "exited" => record.state.exit_code.map(|c| c.to_string()).as_deref() == Some(value)
+            && matches!(record.state.status, Status::Exited | Status::Stopped),
+        "ancestor" => record.config.image_name.contains(value) || record.config.image_id.starts_with(value),
+        other => {
+            return Err(usage(format!(
+                "invalid filter {other:?}: use status, name, id, label, exited or ancestor"
+            )))
+        }
+    })
+}
+
+pub fn ps(engine: &mut Engine, args: PsArgs) -> Outcome {
+    let mut records = engine.list()?;
+    records.sort_by(|a, b| b.config.created.cmp(&a.config.created));
+    let mut shown = Vec::new();
+    for record in records {
+        let running = matches!(record.state.status, Status::Running | Status::Paused | Status::Stopping);
+        if !args.all && args.filters.is_empty() && !running {
+            continue;
+        }
+        let mut keep = true;
+        for filter in &args.filters {
+            keep &= matches_filter(&record, filter)?;
+        }
+        if keep {
+            shown.push(record);
+        }
+    }
+    if args.latest {
+        shown.truncate(1);
+    }
+    if args.quiet {
+        for record in &shown {
+            let id = record.id();
+            println!("{}", if args.no_trunc { id } else { &id[..12] });
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Value> = shown
+        .iter()
+        .map(|r| inspect::ps_row(r, args.no_trunc))
+        .collect();
+    let format = args.format.unwrap_or_else(|| {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
+    });
+    format::print(&format, &rows, &inspect::ps_header)?;
+    Ok(0)
+}
+
+pub fn inspect(engine: &mut Engine, args: InspectArgs) -> Outcome {
+    let mut items = Vec::new();
+    let mut code = 0;
+    for name in &args.names {
+        let as_container = |engine: &mut Engine| -> Result<Value, Failure> {
+            let record = engine.inspect(name)?;
+            Ok(inspect::container(engine, &record))
+        };
+        let found = match args.kind.as_str() {
+            "container" => as_container(engine),
+            "image" => super::image::inspect_json(engine, name),
+            "all" => match engine.lookup(name) {
+                Ok(_) => as_container(engine),
+                Err(EngineError::NoSuchContainer(_)) => {
+                    super::image::inspect_json(engine, name).map_err(|_| {
+                        Failure::new(
+                            ENGINE_ERROR,
+                            anyhow!("no such object: \"{name}\""),
+                        )
+                    })
+                }
+                Err(e) => Err(e.into()),
+            },
+            other => {
+                return Err(usage(format!(
+                    "invalid type {other:?}: use container, image or all"
+                )))
+            }
+        };
+        match found {
+            Ok(item) => items.push(item),
+            Err(failure) => {
+                eprintln!("Error: {}", failure.message());
+                code = failure.code;
+            }
+        }
+    }
+    match args.format.as_deref() {
+        None | Some("json") => {
+            println!("{}", serde_json::to_string_pretty(&Value::Array(items))?);
+        }
+        Some(template) => format::print(template, &items, &format::upper_header)?,
+    }
+    Ok(code)
+}
+
+pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
+    if args.follow {
+        return Err(usage("logs -f (following) is not supported yet by rpod"));
+    }
+    let filter = LogFilter {
+        tail: args
+            .tail
+            .and_then(|t| usize::try_from(t).ok()),
+        since: args
+            .since
+            .as_deref()
+            .map(super::logs::parse_time)
+            .transpose()
+            .map_err(usage)?,
+        until: args
+            .until
+            .as_deref()
+            .map(super::logs::parse_time)
+            .transpose()
+            .map_err(usage)?,
+    };
+    let several = args.containers.len() > 1;
+    for_each(&args.containers, ENGINE_ERROR, false, |name| {
+        let record = engine.lookup(name)?;
+        if !record.config.log_to_file {
+            return Err(usage(format!(
+                "container {name} uses the none log driver: it has no logs"
+            )));
+        }
+        let prefix = if several {
+            format!("{} ", &record.id()[..12])
+        } else {
+            String::new()
+        };
+        super::logs::print_log(&engine.log_path(&record), &prefix, &filter, args.timestamps)
+            .with_context(|| format!("reading the logs of {name}"))?;
+        Ok(())
+    })
+}
+
+pub fn exists(engine: &mut Engine, args: ExistsArgs) -> Outcome {
+    match engine.lookup(&args.name) {
+        Ok(_) => Ok(0),
+        Err(EngineError::NoSuchContainer(_)) => Ok(1),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn cleanup(engine: &mut Engine, args: CleanupArgs) -> Outcome {
+    match engine.cleanup(&args.container) {
+        Ok(()) => Ok(0),
+        // Already removed (e.g. by `rm -f` racing the monitor): nothing left to clean.
+        Err(EngineError::NoSuchContainer(_)) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_memory("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("512k").unwrap(), 512 << 10);
+        assert_eq!(parse_memory("100").unwrap(), 100);
+        assert_eq!(parse_memory("10MB").unwrap(), 10 << 20);
+        assert!(parse_memory("lots").is_err());
+        assert!(parse_memory("0").is_err());
+    }
+}

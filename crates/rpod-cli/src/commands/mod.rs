@@ -1,0 +1,6 @@
+//! One module per command family.
+
+pub mod container;
+pub mod image;
+pub mod logs;
+pub mod system;

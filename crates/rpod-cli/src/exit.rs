@@ -1,0 +1,66 @@
+//! podman's exit codes: 125 when rpod itself fails, 126 when the command cannot be invoked,
+//! 127 when it is not found, otherwise the container's own exit code.
+
+use rpod_engine::EngineError;
+use rpod_oci::OciError;
+
+pub const ENGINE_ERROR: i32 = 125;
+pub const CANNOT_INVOKE: i32 = 126;
+pub const NOT_FOUND: i32 = 127;
+
+/// An error and the exit code it leads to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn new(code: i32, error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+
+    /// The message printed after "Error: ".
+    pub fn message(&self) -> String {
+        format!("{:#}", self.error)
+    }
+}
+
+/// The exit code an engine error leads to.
+pub fn code_of(error: &EngineError) -> i32 {
+    match error {
+        EngineError::Oci(OciError::CommandNotFound { .. }) => NOT_FOUND,
+        EngineError::Oci(OciError::PermissionDenied { .. }) => CANNOT_INVOKE,
+        _ => ENGINE_ERROR,
+    }
+}
+
+impl From<EngineError> for Failure {
+    fn from(error: EngineError) -> Self {
+        Failure::new(code_of(&error), error)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        match error.downcast::<EngineError>() {
+            Ok(engine) => engine.into(),
+            Err(other) => Failure::new(ENGINE_ERROR, other),
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::new(ENGINE_ERROR, error)
+    }
+}
+
+impl From<serde_json::Error> for Failure {
+    fn from(error: serde_json::Error) -> Self {
+        Failure::new(ENGINE_ERROR, error)
+    }
+}

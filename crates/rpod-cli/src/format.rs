@@ -1,0 +1,272 @@
+//! `--format`: Go templates as podman users type them (`{{.State.Status}}`, `{{json .}}`,
+//! `{{range}}`, `table ...`), rendered with gtmpl over the same JSON that `--format json`
+//! prints.
+
+use anyhow::{anyhow, Context as _, Result};
+use gtmpl::{Context, Template};
+use gtmpl_value::{FuncError, Number, Value};
+use serde_json::Value as Json;
+
+/// JSON → template value.
+pub fn to_value(json: &Json) -> Value {
+    match json {
+        Json::Null => Value::Nil,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Number(Number::from(i))
+            } else if let Some(u) = n.as_u64() {
+                Value::Number(Number::from(u))
+            } else {
+                Value::Number(Number::from(n.as_f64().unwrap_or(0.0)))
+            }
+        }
+        Json::String(s) => Value::String(s.clone()),
+        Json::Array(items) => Value::Array(items.iter().map(to_value).collect()),
+        Json::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())
+        }
+    }
+}
+
+/// Template value → JSON (for the `json` function).
+fn to_json(value: &Value) -> Json {
+    match value {
+        Value::NoValue | Value::Nil | Value::Function(_) => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::String(s) => Json::String(s.clone()),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Json::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Json::from(u)
+            } else {
+                Json::from(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::Array(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Object(map) | Value::Map(map) => {
+            let sorted: std::collections::BTreeMap<_, _> =
+                map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect();
+            Json::Object(sorted.into_iter().collect())
+        }
+    }
+}
+
+fn one_arg<'a>(name: &str, args: &'a [Value]) -> Result<&'a Value, FuncError> {
+    match args {
+        [value] => Ok(value),
+        _ => Err(FuncError::ExactlyXArgs(name.into(), 1)),
+    }
+}
+
+fn string_arg(name: &str, args: &[Value]) -> Result<String, FuncError> {
+    match one_arg(name, args)? {
+        Value::String(s) => Ok(s.clone()),
+        other => Ok(other.to_string()),
+    }
+}
+
+fn json_func(args: &[Value]) -> Result<Value, FuncError> {
+    let json = to_json(one_arg("json", args)?);
+    serde_json::to_string(&json)
+        .map(Value::String)
+        .map_err(|e| FuncError::Generic(e.to_string()))
+}
+
+fn upper_func(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(string_arg("upper", args)?.to_uppercase()))
+}
+
+fn lower_func(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(string_arg("lower", args)?.to_lowercase()))
+}
+
+fn join_func(args: &[Value]) -> Result<Value, FuncError> {
+    let [Value::Array(items), separator] = args else {
+        return Err(FuncError::ExactlyXArgs("join".into(), 2));
+    };
+    let separator = match separator {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(Value::String(
+        items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(&separator),
+    ))
+}
+
+/// A parsed `--format` value.
+pub struct Format {
+    template: Template,
+    table: bool,
+    /// Column headers for `table` formats.
+    headers: Option<String>,
+}
+
+/// Turn typed escapes (`\t`, `\n`) into the characters, as podman does.
+fn unescape(text: &str) -> String {
+    text.replace("\\t", "\t").replace("\\n", "\n")
+}
+
+impl Format {
+    /// `header_for` names the column of a field (`ID` → `CONTAINER ID`).
+    pub fn parse(text: &str, header_for: &dyn Fn(&str) -> String) -> Result<Format> {
+        let (table, body) = match text.strip_prefix("table") {
+            Some(rest) => (true, rest.trim_start().to_string()),
+            None => (false, text.to_string()),
+        };
+        let body = unescape(&body);
+        let headers = table.then(|| header_line(&body, header_for));
+        let mut template = Template::default();
+        template.add_funcs(&[
+            ("json", json_func as gtmpl_value::Func),
+            ("upper", upper_func as gtmpl_value::Func),
+            ("lower", lower_func as gtmpl_value::Func),
+            ("join", join_func as gtmpl_value::Func),
+        ]);
+        template
+            .parse(body.clone())
+            .map_err(|e| anyhow!("template parsing error: {e}"))?;
+        Ok(Format {
+            template,
+            table,
+            headers,
+        })
+    }
+
+    /// Render every item; table formats get a header row and aligned columns.
+    pub fn render_all(&self, items: &[Json]) -> Result<String> {
+        let mut lines = Vec::new();
+        if let Some(headers) = &self.headers {
+            lines.push(headers.clone());
+        }
+        for item in items {
+            let rendered = self
+                .template
+                .render(&Context::from(to_value(item)))
+                .map_err(|e| anyhow!("template execution error: {e}"))
+                .context("rendering --format")?;
+            lines.push(rendered.trim_end_matches('\n').to_string());
+        }
+        let mut out = if self.table {
+            align_columns(&lines)
+        } else {
+            lines.join("\n")
+        };
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
+
+/// Header row of a table template: each `{{.Field}}` becomes its column name.
+fn header_line(body: &str, header_for: &dyn Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        let action = rest[start + 2..start + end].trim();
+        let field = action
+            .split_whitespace()
+            .find(|w| w.starts_with('.'))
+            .map(|w| w.trim_start_matches('.').to_string())
+            .unwrap_or_default();
+        out.push_str(&header_for(&field));
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Align tab-separated columns with at least two spaces between them.
+pub fn align_columns(lines: &[String]) -> String {
+    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; columns];
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                line.push_str(cell);
+                if i + 1 < row.len() {
+                    let pad = widths[i] - cell.chars().count() + 2;
+                    line.push_str(&" ".repeat(pad));
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Print items with a user's `--format`: `json` prints a JSON array; anything else is a
+/// template.
+pub fn print(format: &str, items: &[Json], header_for: &dyn Fn(&str) -> String) -> Result<()> {
+    if format == "json" || format == "{{json .}}" && items.len() != 1 {
+        println!("{}", serde_json::to_string_pretty(&Json::Array(items.to_vec()))?);
+        return Ok(());
+    }
+    let parsed = Format::parse(format, header_for)?;
+    print!("{}", parsed.render_all(items)?);
+    Ok(())
+}
+
+/// Column names as the field names upper-cased (the default for most commands).
+pub fn upper_header(field: &str) -> String {
+    field.to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(format: &str, item: Json) -> String {
+        Format::parse(format, &upper_header)
+            .unwrap()
+            .render_all(&[item])
+            .unwrap()
+    }
+
+    #[test]
+    fn fields_json_range_and_funcs() {
+        let item = json!({"State": {"Status": "running", "Pid": 42}, "Names": ["a", "b"], "Id": "abc"});
+        assert_eq!(render("{{.State.Status}}", item.clone()), "running\n");
+        assert_eq!(render("{{.State.Pid}}", item.clone()), "42\n");
+        assert_eq!(render("{{json .State}}", item.clone()), "{\"Pid\":42,\"Status\":\"running\"}\n");
+        assert_eq!(render("{{range .Names}}{{.}},{{end}}", item.clone()), "a,b,\n");
+        assert_eq!(render("{{upper .Id}} {{join .Names \"-\"}}", item.clone()), "ABC a-b\n");
+        assert_eq!(render("{{if .State.Pid}}yes{{end}}", item), "yes\n");
+    }
+
+    #[test]
+    fn tables_have_headers_and_aligned_columns() {
+        let items = vec![json!({"ID": "1", "Name": "long-name"}), json!({"ID": "22", "Name": "x"})];
+        let out = Format::parse("table {{.ID}}\\t{{.Name}}", &upper_header)
+            .unwrap()
+            .render_all(&items)
+            .unwrap();
+        assert_eq!(out, "ID  NAME\n1   long-name\n22  x\n");
+    }
+
+    #[test]
+    fn bad_templates_are_errors() {
+        assert!(Format::parse("{{.State", &upper_header).is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! Human-readable durations and sizes, worded as podman (and Docker) word them.
+
+use chrono::{DateTime, Utc};
+
+/// "5 seconds", "About a minute", "3 hours", ...
+pub fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let minutes = s / 60;
+    let hours = minutes / 60;
+    let days = hours / 24;
+    match () {
+        _ if s < 1 => "Less than a second".into(),
+        _ if s == 1 => "1 second".into(),
+        _ if s < 60 => format!("{s} seconds"),
+        _ if minutes == 1 => "About a minute".into(),
+        _ if minutes < 60 => format!("{minutes} minutes"),
+        _ if hours == 1 => "About an hour".into(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if days < 14 => format!("{days} days"),
+        _ if days < 60 => format!("{} weeks", days / 7),
+        _ if days < 365 * 2 => format!("{} months", days / 30),
+        _ => format!("{} years", days / 365),
+    }
+}
+
+/// "5 seconds ago".
+pub fn ago(time: DateTime<Utc>) -> String {
+    format!("{} ago", duration((Utc::now() - time).num_seconds()))
+}
+
+/// Sizes in SI units with three significant digits: "4.86 MB".
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let text = format!("{value:.3}");
+    let digits = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let rounded = format!("{value:.digits$}");
+    let trimmed = if rounded.contains('.') {
+        rounded.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        rounded
+    };
+    let _ = text;
+    format!("{trimmed} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words() {
+        assert_eq!(duration(0), "Less than a second");
+        assert_eq!(duration(5), "5 seconds");
+        assert_eq!(duration(70), "About a minute");
+        assert_eq!(duration(600), "10 minutes");
+        assert_eq!(duration(7200), "2 hours");
+        assert_eq!(size(4_861_000), "4.86 MB");
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(1_200_000_000), "1.2 GB");
+    }
+}

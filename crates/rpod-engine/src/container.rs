@@ -1,0 +1,188 @@
+//! A container's configuration (fixed at create) and its state (changes over its life).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The lifecycle states, as libpod names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// In the database only; nothing exists in the runtime.
+    Configured,
+    /// Created in the runtime, not started.
+    Created,
+    Running,
+    Paused,
+    /// A stop is under way.
+    Stopping,
+    /// The process exited; the runtime still knows the container.
+    Stopped,
+    /// Exited and cleaned up.
+    Exited,
+    Removing,
+}
+
+impl Status {
+    /// The name users see. As in podman, a container only in the database shows as
+    /// "created" (Docker's word) and one created in the runtime as "initialized".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Configured => "created",
+            Status::Created => "initialized",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopping => "stopping",
+            Status::Stopped => "stopped",
+            Status::Exited => "exited",
+            Status::Removing => "removing",
+        }
+    }
+
+    /// Parse a `--filter status=` value.
+    pub fn from_filter(text: &str) -> Option<Vec<Status>> {
+        Some(match text {
+            "created" => vec![Status::Configured],
+            "initialized" => vec![Status::Created],
+            "running" => vec![Status::Running],
+            "paused" => vec![Status::Paused],
+            "stopping" => vec![Status::Stopping],
+            "stopped" => vec![Status::Stopped],
+            "exited" => vec![Status::Exited, Status::Stopped],
+            "removing" => vec![Status::Removing],
+            _ => return None,
+        })
+    }
+
+    /// A process of the container may be alive.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Status::Created | Status::Running | Status::Paused | Status::Stopping
+        )
+    }
+
+    pub fn can_start(self) -> bool {
+        matches!(
+            self,
+            Status::Configured | Status::Created | Status::Stopped | Status::Exited
+        )
+    }
+
+    pub fn can_stop(self) -> bool {
+        matches!(
+            self,
+            Status::Created | Status::Running | Status::Paused | Status::Stopping
+        )
+    }
+
+    pub fn can_kill(self) -> bool {
+        matches!(self, Status::Running | Status::Paused | Status::Stopping)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// A network namespace of its own with only a loopback interface.
+    #[default]
+    None,
+    /// The host's network namespace.
+    Host,
+}
+
+/// Everything fixed when the container is created.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    pub id: String,
+    pub name: String,
+    /// Image id, empty when running from `--rootfs`.
+    pub image_id: String,
+    /// The image name as resolved (e.g. `docker.io/library/busybox:latest`).
+    pub image_name: String,
+    /// `--rootfs DIR` instead of an image.
+    pub rootfs: Option<PathBuf>,
+    /// The user's `--entrypoint`, if given.
+    pub entrypoint: Option<Vec<String>>,
+    /// The user's command, if given.
+    pub cmd: Vec<String>,
+    /// The process arguments actually run (entrypoint + cmd after image defaults).
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub user: String,
+    pub hostname: String,
+    pub labels: BTreeMap<String, String>,
+    pub stop_signal: i32,
+    pub stop_timeout: u32,
+    pub memory: Option<i64>,
+    pub cpus: Option<f64>,
+    pub pids_limit: Option<i64>,
+    pub read_only: bool,
+    pub network: NetworkMode,
+    pub runtime: String,
+    pub auto_remove: bool,
+    pub log_to_file: bool,
+    pub terminal: bool,
+    pub stdin: bool,
+    pub created: DateTime<Utc>,
+}
+
+/// What changes over the container's life.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub status: Status,
+    pub pid: i32,
+    pub conmon_pid: i32,
+    /// `None` while it never exited; -1 when the exit code could not be known.
+    pub exit_code: Option<i32>,
+    pub oom_killed: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why the last run ended abnormally (e.g. the monitor died).
+    pub error: String,
+    pub stopped_by_user: bool,
+    /// Whether the root file system is mounted for this container.
+    pub mounted: bool,
+}
+
+impl ContainerState {
+    pub fn new() -> Self {
+        ContainerState {
+            status: Status::Configured,
+            pid: 0,
+            conmon_pid: 0,
+            exit_code: None,
+            oom_killed: false,
+            started_at: None,
+            finished_at: None,
+            error: String::new(),
+            stopped_by_user: false,
+            mounted: false,
+        }
+    }
+}
+
+impl Default for ContainerState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A container as stored.
+#[derive(Debug, Clone)]
+pub struct ContainerRecord {
+    pub config: ContainerConfig,
+    pub state: ContainerState,
+}
+
+impl ContainerRecord {
+    pub fn id(&self) -> &str {
+        &self.config.id
+    }
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+}

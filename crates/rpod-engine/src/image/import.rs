@@ -1,0 +1,194 @@
+//! `import`: a root file system tarball becomes a one-layer image, with `--change`
+//! instructions (CMD, ENTRYPOINT, ENV, WORKDIR, LABEL, USER, STOPSIGNAL) applied to its config.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use chrono::Utc;
+use oci_spec::image::{Arch, Config, HistoryBuilder, ImageConfigurationBuilder, Os, RootFsBuilder};
+
+use super::layer::store_layer;
+use super::{add_image, discard_new_layers, layer_dirs, reference, ImageRecord};
+use crate::paths::Roots;
+use crate::store::Store;
+use crate::{EngineError, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Name for the new image (`localhost/` is added to names without a registry).
+    pub name: Option<String>,
+    /// Dockerfile-style instructions applied to the image config.
+    pub changes: Vec<String>,
+    /// Commit message recorded in the image history.
+    pub message: Option<String>,
+}
+
+/// The Go architecture name of this machine, as image configs record it.
+fn host_arch() -> Arch {
+    match std::env::consts::ARCH {
+        "x86_64" => Arch::Amd64,
+        "aarch64" => Arch::ARM64,
+        other => Arch::from(other),
+    }
+}
+
+fn build_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::InvalidArg(format!("building image config: {e}"))
+}
+
+pub fn import(
+    store: &mut Store,
+    roots: &Roots,
+    source: impl Read,
+    origin: &str,
+    options: &ImportOptions,
+) -> Result<ImageRecord> {
+    let name = options
+        .name
+        .as_deref()
+        .map(reference::normalize_local)
+        .transpose()?;
+    let mut config = Config::default();
+    for change in &options.changes {
+        apply_change(&mut config, change)?;
+    }
+    let layer = store_layer(&layer_dirs(roots), source, origin)?;
+    // A tarball that holds no tar at all is not a root file system.
+    if layer.size < 512 {
+        discard_new_layers(store, roots, std::slice::from_ref(&layer));
+        return Err(EngineError::BadArchive {
+            path: origin.to_string(),
+            message: "not a tar archive (too short)".into(),
+        });
+    }
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let history = HistoryBuilder::default()
+        .created(now.clone())
+        .created_by(format!("/bin/sh -c #(nop) ADD file:{} in /", origin))
+        .comment(options.message.clone().unwrap_or_else(|| "imported from tarball".into()))
+        .build()
+        .map_err(build_err)?;
+    let image_config = ImageConfigurationBuilder::default()
+        .created(now)
+        .architecture(host_arch())
+        .os(Os::Linux)
+        .config(config)
+        .rootfs(
+            RootFsBuilder::default()
+                .typ("layers")
+                .diff_ids(vec![format!("sha256:{}", layer.diff_id)])
+                .build()
+                .map_err(build_err)?,
+        )
+        .history(vec![history])
+        .build()
+        .map_err(build_err)?;
+    let bytes = serde_json::to_vec(&image_config).map_err(build_err)?;
+    let names: Vec<String> = name.into_iter().collect();
+    add_image(store, roots, &bytes, std::slice::from_ref(&layer), &names).inspect_err(|_| {
+        discard_new_layers(store, roots, std::slice::from_ref(&layer));
+    })
+}
+
+/// A CMD or ENTRYPOINT value: a JSON array, or shell form run by `/bin/sh -c`.
+fn command_value(value: &str) -> Result<Vec<String>> {
+    let trimmed = value.trim();
+    if trimmed.starts_with('[') {
+        serde_json::from_str::<Vec<String>>(trimmed).map_err(|e| {
+            EngineError::InvalidArg(format!("invalid JSON array {trimmed:?}: {e}"))
+        })
+    } else {
+        Ok(vec!["/bin/sh".into(), "-c".into(), trimmed.to_string()])
+    }
+}
+
+/// `KEY=VALUE` or `KEY VALUE` pairs of ENV and LABEL.
+fn pairs(value: &str, instruction: &str) -> Result<Vec<(String, String)>> {
+    let value = value.trim();
+    if let Some((key, rest)) = value.split_once('=') {
+        if !key.contains(' ') {
+            let rest = rest.trim_matches('"');
+            return Ok(vec![(key.to_string(), rest.to_string())]);
+        }
+    }
+    match value.split_once(' ') {
+        Some((key, rest)) => Ok(vec![(key.to_string(), rest.trim().to_string())]),
+        None => Err(EngineError::InvalidArg(format!(
+            "{instruction} needs KEY=VALUE, got {value:?}"
+        ))),
+    }
+}
+
+/// Apply one Dockerfile-style instruction (`CMD ["sh"]`, `ENV A=b`, ...) to a config.
+pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
+    let change = change.trim();
+    let split = change
+        .find([' ', '='])
+        .ok_or_else(|| EngineError::InvalidArg(format!("invalid change {change:?}: no value")))?;
+    let (instruction, value) = (&change[..split], &change[split + 1..]);
+    match instruction.to_ascii_uppercase().as_str() {
+        "CMD" => {
+            config.set_cmd(Some(command_value(value)?));
+        }
+        "ENTRYPOINT" => {
+            config.set_entrypoint(Some(command_value(value)?));
+        }
+        "ENV" => {
+            let mut env = config.env().clone().unwrap_or_default();
+            for (key, val) in pairs(value, "ENV")? {
+                env.retain(|e| e.split('=').next() != Some(key.as_str()));
+                env.push(format!("{key}={val}"));
+            }
+            config.set_env(Some(env));
+        }
+        "LABEL" => {
+            let mut labels: HashMap<String, String> = config.labels().clone().unwrap_or_default();
+            labels.extend(pairs(value, "LABEL")?);
+            config.set_labels(Some(labels));
+        }
+        "WORKDIR" => {
+            config.set_working_dir(Some(value.trim().to_string()));
+        }
+        "USER" => {
+            config.set_user(Some(value.trim().to_string()));
+        }
+        "STOPSIGNAL" => {
+            rpod_oci::signal::parse_signal(value).map_err(EngineError::InvalidArg)?;
+            config.set_stop_signal(Some(value.trim().to_string()));
+        }
+        other => {
+            return Err(EngineError::InvalidArg(format!(
+                "invalid change {change:?}: {other} is not one of CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, USER, STOPSIGNAL"
+            )))
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_apply_to_the_config() {
+        let mut config = Config::default();
+        apply_change(&mut config, r#"CMD ["/bin/echo", "hi"]"#).unwrap();
+        apply_change(&mut config, "ENTRYPOINT /bin/run me").unwrap();
+        apply_change(&mut config, "ENV A=1").unwrap();
+        apply_change(&mut config, "ENV A 2").unwrap();
+        apply_change(&mut config, "LABEL k=v").unwrap();
+        apply_change(&mut config, "WORKDIR=/srv").unwrap();
+        apply_change(&mut config, "STOPSIGNAL SIGINT").unwrap();
+        assert_eq!(config.cmd().clone().unwrap(), ["/bin/echo", "hi"]);
+        assert_eq!(
+            config.entrypoint().clone().unwrap(),
+            ["/bin/sh", "-c", "/bin/run me"]
+        );
+        assert_eq!(config.env().clone().unwrap(), ["A=2"]);
+        assert_eq!(config.labels().clone().unwrap()["k"], "v");
+        assert_eq!(config.working_dir().as_deref(), Some("/srv"));
+        assert!(apply_change(&mut config, "FROM x").is_err());
+        assert!(apply_change(&mut config, "CMD [broken").is_err());
+        assert!(apply_change(&mut config, "STOPSIGNAL NOPE").is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! Local images: records in the state database, configs and layers under `<root>/images`.
+//! There is no registry here: images come from `import`, `load`, and go out with `save`.
+
+mod archive;
+mod import;
+pub mod layer;
+pub mod reference;
+
+use std::fs;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use oci_spec::image::ImageConfiguration;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use archive::{load, save, ArchiveFormat};
+pub use import::{apply_change, import, ImportOptions};
+use layer::LayerDirs;
+
+use crate::paths::Roots;
+use crate::store::Store;
+use crate::{EngineError, Result};
+
+/// An image as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// sha256 hex of the image's config (Docker's image id).
+    pub id: String,
+    /// Diff ids (sha256 hex of the uncompressed layer tars), bottom layer first.
+    pub layers: Vec<String>,
+    /// Uncompressed size of all layers.
+    pub size: u64,
+    pub created: Option<DateTime<Utc>>,
+    /// When this store got the image.
+    pub added: DateTime<Utc>,
+}
+
+/// An image with everything listings and inspect show.
+#[derive(Debug, Clone)]
+pub struct ImageInfo {
+    pub record: ImageRecord,
+    pub names: Vec<String>,
+    pub config: ImageConfiguration,
+}
+
+pub fn layer_dirs(roots: &Roots) -> LayerDirs {
+    LayerDirs::new(&roots.images(), &roots.tmp())
+}
+
+fn config_path(roots: &Roots, id: &str) -> PathBuf {
+    roots.images().join("configs").join(format!("{id}.json"))
+}
+
+/// The raw bytes of an image's config.
+pub fn config_bytes(roots: &Roots, id: &str) -> Result<Vec<u8>> {
+    let path = config_path(roots, id);
+    fs::read(&path).map_err(|e| EngineError::io("reading image config", &path, e))
+}
+
+pub fn config(roots: &Roots, id: &str) -> Result<ImageConfiguration> {
+    let bytes = config_bytes(roots, id)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        EngineError::InvalidArg(format!("image {id} has an unreadable config: {e}"))
+    })
+}
+
+/// Register an image whose layers are already stored. `config_bytes` is stored as it is,
+/// so that the image id (its digest) stays the same through save and load.
+pub fn add_image(
+    store: &mut Store,
+    roots: &Roots,
+    config_bytes: &[u8],
+    layers: &[layer::StoredLayer],
+    names: &[String],
+) -> Result<ImageRecord> {
+    let config: ImageConfiguration = serde_json::from_slice(config_bytes)
+        .map_err(|e| EngineError::InvalidArg(format!("image config is not valid: {e}")))?;
+    let id = hex::encode(Sha256::digest(config_bytes));
+    let diff_ids: Vec<String> = config
+        .rootfs()
+        .diff_ids()
+        .iter()
+        .map(|d| d.trim_start_matches("sha256:").to_string())
+        .collect();
+    let stored: Vec<String> = layers.iter().map(|l| l.diff_id.clone()).collect();
+    if diff_ids != stored {
+        return Err(EngineError::InvalidArg(format!(
+            "image layers do not match its config: config lists {diff_ids:?}, archive has {stored:?}"
+        )));
+    }
+    let path = config_path(roots, &id);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
+    }
+    fs::write(&path, config_bytes).map_err(|e| EngineError::io("writing", &path, e))?;
+    let created = config
+        .created()
+        .as_deref()
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+        .map(|c| c.with_timezone(&Utc));
+    let record = ImageRecord {
+        id,
+        layers: stored,
+        size: layers.iter().map(|l| l.size).sum(),
+        created,
+        added: Utc::now(),
+    };
+    store.insert_image(&record, names)?;
+    Ok(record)
+}
+
+/// Find an image by id, id prefix (`sha256:` optional) or name.
+pub fn resolve(store: &Store, text: &str) -> Result<ImageRecord> {
+    let not_known = || EngineError::NoSuchImage(text.to_string());
+    let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
+    if !hex_part.is_empty() && hex_part.chars().all(|c| c.is_ascii_hexdigit()) {
+        let ids = store.image_ids_with_prefix(&hex_part.to_ascii_lowercase())?;
+        match ids.len() {
+            1 => return store.image(&ids[0])?.ok_or_else(not_known),
+            0 => {}
+            _ => {
+                return Err(EngineError::InvalidArg(format!(
+                    "{text}: more than one image matches this ID prefix"
+                )))
+            }
+        }
+    }
+    let candidates = match reference::lookup_candidates(text) {
+        Ok(c) => c,
+        Err(_) => return Err(not_known()),
+    };
+    for candidate in candidates {
+        if let Some(id) = store.image_id_by_name(&candidate)? {
+            return store.image(&id)?.ok_or_else(not_known);
+        }
+    }
+    Err(not_known())
+}
+
+pub fn info(store: &Store, roots: &Roots, record: ImageRecord) -> Result<ImageInfo> {
+    let names = store.image_names(&record.id)?;
+    let config = config(roots, &record.id)?;
+    Ok(ImageInfo {
+        record,
+        names,
+        config,
+    })
+}
+
+/// Delete an image and every layer that no other image uses.
+pub fn remove_image(store: &mut Store, roots: &Roots, record: &ImageRecord) -> Result<()> {
+    store.remove_image(&record.id)?;
+    let _ = fs::remove_file(config_path(roots, &record.id));
+    let still_used = store.referenced_layers()?;
+    let dirs = layer_dirs(roots);
+    for layer in &record.layers {
+        if !still_used.contains(layer) {
+            remove_layer(&dirs, layer);
+        }
+    }
+    Ok(())
+}
+
+fn remove_layer(dirs: &LayerDirs, diff_id: &str) {
+    let _ = fs::remove_file(dirs.blob(diff_id));
+    let _ = fs::remove_dir_all(dirs.dir(diff_id));
+}
+
+/// Take back layers created by an operation that failed, unless an image uses them.
+fn discard_new_layers(store: &Store, roots: &Roots, layers: &[layer::StoredLayer]) {
+    let used = store.referenced_layers().unwrap_or_default();
+    let dirs = layer_dirs(roots);
+    for layer in layers.iter().filter(|l| l.created && !used.contains(&l.diff_id)) {
+        remove_layer(&dirs, &layer.diff_id);
+    }
+}

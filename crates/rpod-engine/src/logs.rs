@@ -1,0 +1,150 @@
+//! Reading conmon's k8s-file logs: `<RFC3339Nano> <stdout|stderr> <P|F> <text>` per line,
+//! where `P` marks a partial line continued by the next record of the same stream.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::{EngineError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One logical line, partial records joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub time: DateTime<FixedOffset>,
+    pub stream: Stream,
+    /// Text without the trailing newline.
+    pub text: String,
+    /// False for a last line the container never ended with a newline.
+    pub complete: bool,
+}
+
+/// Parse one record. Returns (time, stream, partial, text).
+fn parse_record(line: &str) -> Option<(DateTime<FixedOffset>, Stream, bool, &str)> {
+    let mut parts = line.splitn(4, ' ');
+    let time = DateTime::parse_from_rfc3339(parts.next()?).ok()?;
+    let stream = match parts.next()? {
+        "stdout" => Stream::Stdout,
+        "stderr" => Stream::Stderr,
+        _ => return None,
+    };
+    let partial = match parts.next()? {
+        "P" => true,
+        "F" => false,
+        _ => return None,
+    };
+    Some((time, stream, partial, parts.next().unwrap_or("")))
+}
+
+/// Read every logical line of a log file. A missing file is an empty log.
+pub fn read_log(path: &Path) -> Result<Vec<LogLine>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(EngineError::io("opening log", path, e)),
+    };
+    let mut lines = Vec::new();
+    // Partial text per stream, with the time of its first record.
+    let mut pending: [Option<(DateTime<FixedOffset>, String)>; 2] = [None, None];
+    for raw in BufReader::new(file).split(b'\n') {
+        let raw = raw.map_err(|e| EngineError::io("reading log", path, e))?;
+        let raw = String::from_utf8_lossy(&raw);
+        let Some((time, stream, partial, text)) = parse_record(&raw) else {
+            continue;
+        };
+        let slot = &mut pending[stream as usize];
+        let (first_time, mut joined) = slot.take().unwrap_or((time, String::new()));
+        joined.push_str(text);
+        if partial {
+            *slot = Some((first_time, joined));
+        } else {
+            lines.push(LogLine {
+                time: first_time,
+                stream,
+                text: joined,
+                complete: true,
+            });
+        }
+    }
+    for (index, slot) in pending.into_iter().enumerate() {
+        if let Some((time, text)) = slot {
+            lines.push(LogLine {
+                time,
+                stream: if index == 0 {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                },
+                text,
+                complete: false,
+            });
+        }
+    }
+    lines.sort_by_key(|l| l.time);
+    Ok(lines)
+}
+
+/// Which lines `logs` shows.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub tail: Option<usize>,
+    pub since: Option<DateTime<FixedOffset>>,
+    pub until: Option<DateTime<FixedOffset>>,
+}
+
+pub fn filter(lines: Vec<LogLine>, f: &LogFilter) -> Vec<LogLine> {
+    let mut kept: Vec<LogLine> = lines
+        .into_iter()
+        .filter(|l| f.since.is_none_or(|s| l.time >= s))
+        .filter(|l| f.until.is_none_or(|u| l.time <= u))
+        .collect();
+    if let Some(tail) = f.tail {
+        let skip = kept.len().saturating_sub(tail);
+        kept.drain(..skip);
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_partials_and_keeps_streams_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        std::fs::write(
+            &path,
+            "2026-01-01T10:00:00.000000001+00:00 stdout P hel\n\
+             2026-01-01T10:00:00.000000002+00:00 stderr F oops\n\
+             2026-01-01T10:00:00.000000003+00:00 stdout F lo world\n\
+             2026-01-01T10:00:01.000000000+00:00 stdout P no newline\n",
+        )
+        .unwrap();
+        let lines = read_log(&path).unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].text, "hello world");
+        assert_eq!(lines[0].stream, Stream::Stdout);
+        assert_eq!(lines[1].text, "oops");
+        assert_eq!(lines[1].stream, Stream::Stderr);
+        assert_eq!(lines[2].text, "no newline");
+        assert!(!lines[2].complete);
+        let tail = filter(lines.clone(), &LogFilter { tail: Some(1), ..Default::default() });
+        assert_eq!(tail.len(), 1);
+        let since = filter(
+            lines,
+            &LogFilter {
+                since: Some(DateTime::parse_from_rfc3339("2026-01-01T10:00:00.5+00:00").unwrap()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(since.len(), 1);
+        assert_eq!(read_log(&dir.path().join("none")).unwrap(), vec![]);
+    }
+}

@@ -1,0 +1,110 @@
+//! A container's root file system: an overlay mount over the image's unpacked layers, with
+//! the container's own upper and work directories.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use crate::{EngineError, Result};
+
+/// The overlay's directories for one container.
+pub struct OverlayDirs {
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    pub merged: PathBuf,
+}
+
+impl OverlayDirs {
+    pub fn new(overlay_dir: &Path) -> Self {
+        OverlayDirs {
+            upper: overlay_dir.join("diff"),
+            work: overlay_dir.join("work"),
+            merged: overlay_dir.join("merged"),
+        }
+    }
+}
+
+/// Mount `lower` (bottom layer first) with the container's upper layer at `dirs.merged`.
+/// Mounting an already mounted root is a no-op.
+pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs) -> Result<()> {
+    if lower.is_empty() {
+        return Err(EngineError::InvalidArg(
+            "an image without layers has no root file system".into(),
+        ));
+    }
+    for dir in [&dirs.upper, &dirs.work, &dirs.merged] {
+        fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
+    }
+    if is_mounted(&dirs.merged) {
+        return Ok(());
+    }
+    // overlayfs lists lower directories topmost first.
+    let lowerdir = lower
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let options = format!(
+        "lowerdir={lowerdir},upperdir={},workdir={}",
+        dirs.upper.display(),
+        dirs.work.display()
+    );
+    mount(
+        Some("overlay"),
+        &dirs.merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(options.as_str()),
+    )
+    .map_err(|e| {
+        EngineError::io(
+            "mounting overlay root file system at",
+            &dirs.merged,
+            std::io::Error::from(e),
+        )
+    })
+}
+
+/// Unmount a container's root; not mounted is fine.
+pub fn unmount(merged: &Path) -> Result<()> {
+    if !is_mounted(merged) {
+        return Ok(());
+    }
+    match umount2(merged, MntFlags::empty()) {
+        Ok(()) => Ok(()),
+        // Something still holds it (e.g. a process that is exiting): detach it lazily.
+        Err(nix::errno::Errno::EBUSY) => umount2(merged, MntFlags::MNT_DETACH)
+            .map_err(|e| EngineError::io("unmounting", merged, std::io::Error::from(e))),
+        Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+        Err(e) => Err(EngineError::io(
+            "unmounting",
+            merged,
+            std::io::Error::from(e),
+        )),
+    }
+}
+
+/// Whether something is mounted exactly at `path`.
+pub fn is_mounted(path: &Path) -> bool {
+    let Ok(target) = fs::canonicalize(path) else {
+        return false;
+    };
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .any(|mount_point| Path::new(&unescape(mount_point)) == target)
+}
+
+/// mountinfo escapes spaces, tabs, newlines and backslashes as octal.
+fn unescape(field: &str) -> String {
+    field
+        .replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}

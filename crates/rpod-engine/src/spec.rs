@@ -1,0 +1,379 @@
+//! OCI runtime spec generation: the image's config plus the container's options.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{
+    Capability, LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
+    LinuxMemoryBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount,
+    MountBuilder, PosixRlimitBuilder, PosixRlimitType, RootBuilder, Spec, UserBuilder,
+};
+
+use crate::container::{ContainerConfig, NetworkMode};
+use crate::{EngineError, Result};
+
+/// podman's default capability set for containers.
+const DEFAULT_CAPABILITIES: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+
+/// The highest open-file limit given to containers (podman's default). The host's hard
+/// limit may be lower; asking for more than it fails at create, so the lower one wins.
+const MAX_NOFILE: u64 = 1_048_576;
+
+/// CPU quota period in microseconds for `--cpus`.
+const CPU_PERIOD: u64 = 100_000;
+
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A user resolved against the container's /etc/passwd and /etc/group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedUser {
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub home: String,
+}
+
+struct PasswdEntry {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: String,
+}
+
+fn read_passwd(rootfs: &Path) -> Vec<PasswdEntry> {
+    std::fs::read_to_string(rootfs.join("etc/passwd"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            Some(PasswdEntry {
+                name: f.first()?.to_string(),
+                uid: f.get(2)?.parse().ok()?,
+                gid: f.get(3)?.parse().ok()?,
+                home: f.get(5).unwrap_or(&"/").to_string(),
+            })
+        })
+        .collect()
+}
+
+/// (name, gid, members) of each group.
+fn read_groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
+    std::fs::read_to_string(rootfs.join("etc/group"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            Some((
+                f.first()?.to_string(),
+                f.get(2)?.parse().ok()?,
+                f.get(3)
+                    .map(|m| m.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+                    .unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// Resolve `user[:group]` (names or numbers) inside the container's root file system.
+pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
+    let spec = if spec.is_empty() { "0" } else { spec };
+    let (user_part, group_part) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let passwd = read_passwd(rootfs);
+    let entry = match user_part.parse::<u32>() {
+        Ok(uid) => passwd.iter().find(|e| e.uid == uid),
+        Err(_) => Some(passwd.iter().find(|e| e.name == user_part).ok_or_else(|| {
+            EngineError::InvalidArg(format!(
+                "unable to find user {user_part}: no matching entries in passwd file"
+            ))
+        })?),
+    };
+    let uid = match user_part.parse::<u32>() {
+        Ok(uid) => uid,
+        Err(_) => entry.map(|e| e.uid).unwrap_or(0),
+    };
+    let groups = read_groups(rootfs);
+    let gid = match group_part {
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => groups
+                .iter()
+                .find(|(name, _, _)| name == g)
+                .map(|(_, gid, _)| *gid)
+                .ok_or_else(|| {
+                    EngineError::InvalidArg(format!(
+                        "unable to find group {g}: no matching entries in group file"
+                    ))
+                })?,
+        },
+        None => entry.map(|e| e.gid).unwrap_or(0),
+    };
+    let mut additional_gids: Vec<u32> = match entry {
+        Some(e) => groups
+            .iter()
+            .filter(|(_, _, members)| members.iter().any(|m| *m == e.name))
+            .map(|(_, gid, _)| *gid)
+            .collect(),
+        None => Vec::new(),
+    };
+    additional_gids.push(gid);
+    additional_gids.sort_unstable();
+    additional_gids.dedup();
+    Ok(ResolvedUser {
+        uid,
+        gid,
+        additional_gids,
+        home: entry.map(|e| e.home.clone()).unwrap_or_else(|| "/".into()),
+    })
+}
+
+fn host_nofile_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map(|(_, hard)| hard.min(MAX_NOFILE))
+        .unwrap_or(1024)
+}
+
+fn build_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::InvalidArg(format!("generating the OCI spec: {e}"))
+}
+
+fn capabilities(names: &[&str]) -> Result<HashSet<Capability>> {
+    names
+        .iter()
+        .map(|n| {
+            serde_json::from_value::<Capability>(serde_json::Value::String(n.to_string()))
+                .map_err(build_err)
+        })
+        .collect()
+}
+
+fn bind_mount(source: &str, destination: &str) -> Result<Mount> {
+    MountBuilder::default()
+        .destination(PathBuf::from(destination))
+        .typ("bind")
+        .source(PathBuf::from(source))
+        .options(vec!["rbind".into(), "ro".into(), "nosuid".into(), "nodev".into()])
+        .build()
+        .map_err(build_err)
+}
+
+/// The cgroup (relative to each hierarchy's root) a container runs in.
+pub fn cgroup_path(id: &str) -> String {
+    format!("/rpod/{id}")
+}
+
+/// Generate the spec for `config` with its root at `root_path`.
+pub fn generate(config: &ContainerConfig, root_path: &Path, user: &ResolvedUser) -> Result<Spec> {
+    let mut spec = Spec::default();
+    spec.set_hostname(Some(config.hostname.clone()));
+    spec.set_root(Some(
+        RootBuilder::default()
+            .path(root_path.to_path_buf())
+            .readonly(config.read_only)
+            .build()
+            .map_err(build_err)?,
+    ));
+
+    let mut env = config.env.clone();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, DEFAULT_PATH.to_string());
+    }
+    if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+        env.push(format!("HOSTNAME={}", config.hostname));
+    }
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user.home));
+    }
+    if config.terminal && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+
+    let mut process = spec.process().clone().unwrap_or_default();
+    process.set_args(Some(config.args.clone()));
+    process.set_env(Some(env));
+    process.set_cwd(PathBuf::from(if config.workdir.is_empty() {
+        "/"
+    } else {
+        &config.workdir
+    }));
+    process.set_terminal(Some(config.terminal));
+    process.set_no_new_privileges(Some(false));
+    process.set_user(
+        UserBuilder::default()
+            .uid(user.uid)
+            .gid(user.gid)
+            .additional_gids(user.additional_gids.clone())
+            .build()
+            .map_err(build_err)?,
+    );
+    let caps = capabilities(DEFAULT_CAPABILITIES)?;
+    let mut process_caps = LinuxCapabilities::default();
+    process_caps.set_bounding(Some(caps.clone()));
+    process_caps.set_effective(Some(caps.clone()));
+    process_caps.set_permitted(Some(caps));
+    process_caps.set_inheritable(None);
+    process_caps.set_ambient(None);
+    process.set_capabilities(Some(process_caps));
+    let nofile = host_nofile_limit();
+    process.set_rlimits(Some(vec![PosixRlimitBuilder::default()
+        .typ(PosixRlimitType::RlimitNofile)
+        .hard(nofile)
+        .soft(nofile)
+        .build()
+        .map_err(build_err)?]));
+    spec.set_process(Some(process));
+
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    if config.network == NetworkMode::Host {
+        for file in ["/etc/resolv.conf", "/etc/hosts"] {
+            if Path::new(file).exists() {
+                mounts.push(bind_mount(file, file)?);
+            }
+        }
+    }
+    spec.set_mounts(Some(mounts));
+
+    let mut linux = spec.linux().clone().unwrap_or_default();
+    let namespaces = linux
+        .namespaces()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|ns| {
+            !(config.network == NetworkMode::Host && ns.typ() == LinuxNamespaceType::Network)
+        })
+        .collect();
+    linux.set_namespaces(Some(namespaces));
+    linux.set_cgroups_path(Some(PathBuf::from(cgroup_path(&config.id))));
+    let mut resources = LinuxResourcesBuilder::default().devices(vec![
+        LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .access("rwm")
+            .build()
+            .map_err(build_err)?,
+    ]);
+    if let Some(limit) = config.memory {
+        resources = resources.memory(
+            LinuxMemoryBuilder::default()
+                .limit(limit)
+                .build()
+                .map_err(build_err)?,
+        );
+    }
+    if let Some(cpus) = config.cpus {
+        resources = resources.cpu(
+            LinuxCpuBuilder::default()
+                .quota((cpus * CPU_PERIOD as f64) as i64)
+                .period(CPU_PERIOD)
+                .build()
+                .map_err(build_err)?,
+        );
+    }
+    if let Some(limit) = config.pids_limit {
+        resources = resources.pids(LinuxPidsBuilder::default().limit(limit).build().map_err(build_err)?);
+    }
+    linux.set_resources(Some(resources.build().map_err(build_err)?));
+    spec.set_linux(Some(linux));
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::ContainerConfig;
+
+    fn config() -> ContainerConfig {
+        ContainerConfig {
+            id: "abc".into(),
+            name: "n".into(),
+            image_id: String::new(),
+            image_name: String::new(),
+            rootfs: None,
+            entrypoint: None,
+            cmd: vec![],
+            args: vec!["/bin/sh".into()],
+            env: vec!["A=1".into()],
+            workdir: "/srv".into(),
+            user: String::new(),
+            hostname: "host1".into(),
+            labels: Default::default(),
+            stop_signal: 15,
+            stop_timeout: 10,
+            memory: Some(64 << 20),
+            cpus: Some(0.5),
+            pids_limit: Some(100),
+            read_only: true,
+            network: NetworkMode::Host,
+            runtime: "runc".into(),
+            auto_remove: false,
+            log_to_file: true,
+            terminal: false,
+            stdin: false,
+            created: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn options_reach_the_spec() {
+        let user = ResolvedUser {
+            uid: 1000,
+            gid: 100,
+            additional_gids: vec![100],
+            home: "/home/u".into(),
+        };
+        let spec = generate(&config(), Path::new("/merged"), &user).unwrap();
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["root"]["path"], "/merged");
+        assert_eq!(json["root"]["readonly"], true);
+        assert_eq!(json["hostname"], "host1");
+        assert_eq!(json["process"]["cwd"], "/srv");
+        assert_eq!(json["process"]["user"]["uid"], 1000);
+        let env: Vec<String> = serde_json::from_value(json["process"]["env"].clone()).unwrap();
+        assert!(env.contains(&"A=1".to_string()));
+        assert!(env.contains(&"HOME=/home/u".to_string()));
+        assert!(env.iter().any(|e| e.starts_with("PATH=")));
+        assert_eq!(json["linux"]["resources"]["memory"]["limit"], 64 << 20);
+        assert_eq!(json["linux"]["resources"]["cpu"]["quota"], 50_000);
+        assert_eq!(json["linux"]["resources"]["pids"]["limit"], 100);
+        assert_eq!(json["linux"]["cgroupsPath"], "/rpod/abc");
+        let namespaces = json["linux"]["namespaces"].as_array().unwrap();
+        assert!(!namespaces.iter().any(|n| n["type"] == "network"));
+        assert!(namespaces.iter().any(|n| n["type"] == "pid"));
+    }
+
+    #[test]
+    fn users_resolve_from_the_rootfs() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(
+            root.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nweb:x:33:33:web:/var/www:/bin/false\n",
+        )
+        .unwrap();
+        std::fs::write(root.path().join("etc/group"), "root:x:0:\nwww:x:33:\nextra:x:50:web\n")
+            .unwrap();
+        let web = resolve_user(root.path(), "web").unwrap();
+        assert_eq!((web.uid, web.gid), (33, 33));
+        assert_eq!(web.additional_gids, vec![33, 50]);
+        assert_eq!(web.home, "/var/www");
+        let root_user = resolve_user(root.path(), "").unwrap();
+        assert_eq!((root_user.uid, root_user.home.as_str()), (0, "/root"));
+        let numeric = resolve_user(root.path(), "1234:www").unwrap();
+        assert_eq!((numeric.uid, numeric.gid), (1234, 33));
+        assert!(resolve_user(root.path(), "nobody-here").is_err());
+    }
+}

@@ -1,0 +1,485 @@
+//! The state database: SQLite in WAL mode, shared by every rpod process. Every change is one
+//! transaction; writers take the write lock up front (`BEGIN IMMEDIATE`) so that concurrent
+//! processes queue on the busy timeout instead of failing on a lock upgrade.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+
+use crate::container::{ContainerConfig, ContainerRecord, ContainerState, Status};
+use crate::image::ImageRecord;
+use crate::{EngineError, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS containers (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    config  TEXT NOT NULL,
+    state   TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exit_codes (
+    id       TEXT PRIMARY KEY,
+    code     INTEGER NOT NULL,
+    recorded TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    id     TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS image_names (
+    name     TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+/// How long a process waits for another one's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self> {
+        let db_err = |source| EngineError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+        // Switching to WAL needs a moment of exclusive access; the busy timeout covers
+        // concurrent first openings.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(db_err)?;
+        let has_schema: bool = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'meta'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map_err(db_err)?
+            > 0;
+        if !has_schema {
+            conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+                .map_err(db_err)?;
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> EngineError {
+        EngineError::Db {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let path = self.path.clone();
+        let db_err = |source| EngineError::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(db_err)?;
+        Ok(value)
+    }
+
+    // ----- containers -----
+
+    pub fn insert_container(&mut self, record: &ContainerRecord) -> Result<()> {
+        let config = to_json(&record.config)?;
+        let state = to_json(&record.state)?;
+        let created = record.config.created.to_rfc3339();
+        let path = self.path.clone();
+        self.write(|tx| {
+            if let Some(id) = tx
+                .query_row(
+                    "SELECT id FROM containers WHERE name = ?1",
+                    [&record.config.name],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(|source| EngineError::Db {
+                    path: path.clone(),
+                    source,
+                })?
+            {
+                return Err(EngineError::NameInUse {
+                    name: record.config.name.clone(),
+                    id,
+                });
+            }
+            tx.execute(
+                "INSERT INTO containers (id, name, config, state, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![record.config.id, record.config.name, config, state, created],
+            )
+            .map_err(|source| match source.sqlite_error_code() {
+                Some(ErrorCode::ConstraintViolation) => EngineError::NameInUse {
+                    name: record.config.name.clone(),
+                    id: String::new(),
+                },
+                _ => EngineError::Db {
+                    path: path.clone(),
+                    source,
+                },
+            })?;
+            Ok(())
+        })
+    }
+
+    fn row_to_record(config: String, state: String) -> Result<ContainerRecord> {
+        Ok(ContainerRecord {
+            config: from_json::<ContainerConfig>(&config)?,
+            state: from_json::<ContainerState>(&state)?,
+        })
+    }
+
+    pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT config, state FROM containers WHERE id = ?1",
+                [id],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(c, s)| Self::row_to_record(c, s)).transpose()
+    }
+
+    /// Find a container by full id, name, or unique id prefix.
+    pub fn lookup_container(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        let not_found = || EngineError::NoSuchContainer(name_or_id.to_string());
+        if name_or_id.is_empty() {
+            return Err(not_found());
+        }
+        let exact: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT config, state FROM containers WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1",
+                [name_or_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if let Some((c, s)) = exact {
+            return Self::row_to_record(c, s);
+        }
+        if !name_or_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT config, state FROM containers WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2")
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([name_or_id.to_ascii_lowercase()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        match rows.len() {
+            0 => Err(not_found()),
+            1 => {
+                let (c, s) = rows.into_iter().next().ok_or_else(not_found)?;
+                Self::row_to_record(c, s)
+            }
+            _ => Err(EngineError::InvalidArg(format!(
+                "more than one result for container ID {name_or_id}: ambiguous ID"
+            ))),
+        }
+    }
+
+    pub fn containers(&self) -> Result<Vec<ContainerRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT config, state FROM containers ORDER BY created")
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(c, s)| Self::row_to_record(c, s))
+            .collect()
+    }
+
+    /// Save a container's state. Returns false when the container no longer exists.
+    pub fn save_state(&mut self, id: &str, state: &ContainerState) -> Result<bool> {
+        let json = to_json(state)?;
+        let path = self.path.clone();
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE containers SET state = ?2 WHERE id = ?1",
+                    params![id, json],
+                )
+                .map_err(|source| EngineError::Db { path, source })?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Record an exit code (kept after the container is removed, for `wait`).
+    pub fn save_exit_code(&mut self, id: &str, code: i32) -> Result<()> {
+        let now = chrono::Utc::now().to_rfc3339();
+        let path = self.path.clone();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO exit_codes (id, code, recorded) VALUES (?1, ?2, ?3)",
+                params![id, code, now],
+            )
+            .map_err(|source| EngineError::Db { path, source })?;
+            Ok(())
+        })
+    }
+
+    pub fn exit_code(&self, id: &str) -> Result<Option<i32>> {
+        self.conn
+            .query_row("SELECT code FROM exit_codes WHERE id = ?1", [id], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn remove_container(&mut self, id: &str) -> Result<()> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            tx.execute("DELETE FROM containers WHERE id = ?1", [id])
+                .map_err(|source| EngineError::Db { path, source })?;
+            Ok(())
+        })
+    }
+
+    /// After a reboot nothing of the old containers runs: mark every container that was
+    /// active as exited (never-started ones go back to configured). Done once per boot: the
+    /// recorded boot id is checked and replaced in the same transaction. Returns how many
+    /// containers were reset.
+    pub fn reconcile_boot(&mut self, boot_id: &str) -> Result<usize> {
+        let path = self.path.clone();
+        let db = |source| EngineError::Db {
+            path: path.clone(),
+            source,
+        };
+        self.write(|tx| {
+            let recorded: Option<String> = tx
+                .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(db)?;
+            if recorded.as_deref() == Some(boot_id) {
+                return Ok(0);
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('boot_id', ?1)",
+                [boot_id],
+            )
+            .map_err(db)?;
+            if recorded.is_none() {
+                return Ok(0);
+            }
+            let rows: Vec<(String, String)> = {
+                let mut stmt = tx.prepare("SELECT id, state FROM containers").map_err(db)?;
+                let rows = stmt
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(db)?
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(db)?;
+                rows
+            };
+            let mut reset = 0;
+            for (id, state_json) in rows {
+                let mut state: ContainerState = from_json(&state_json)?;
+                let was = state.status;
+                state.status = match was {
+                    Status::Created => Status::Configured,
+                    Status::Running | Status::Paused | Status::Stopping | Status::Stopped => {
+                        Status::Exited
+                    }
+                    other => other,
+                };
+                state.mounted = false;
+                if state.status == was && state.pid == 0 && state.conmon_pid == 0 {
+                    continue;
+                }
+                if was.is_active() && was != Status::Created {
+                    state.exit_code = Some(state.exit_code.unwrap_or(-1));
+                    state.finished_at = Some(chrono::Utc::now());
+                    state.error = "the system rebooted while the container was running".into();
+                }
+                state.pid = 0;
+                state.conmon_pid = 0;
+                tx.execute(
+                    "UPDATE containers SET state = ?2 WHERE id = ?1",
+                    params![id, to_json(&state)?],
+                )
+                .map_err(db)?;
+                reset += 1;
+            }
+            Ok(reset)
+        })
+    }
+
+    // ----- images -----
+
+    /// Add an image and give it `names`, taking each name away from any other image.
+    pub fn insert_image(&mut self, image: &ImageRecord, names: &[String]) -> Result<()> {
+        let json = to_json(image)?;
+        let path = self.path.clone();
+        self.write(|tx| {
+            let db = |source| EngineError::Db {
+                path: path.clone(),
+                source,
+            };
+            tx.execute(
+                "INSERT OR IGNORE INTO images (id, record) VALUES (?1, ?2)",
+                params![image.id, json],
+            )
+            .map_err(db)?;
+            for name in names {
+                tx.execute(
+                    "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",
+                    params![name, image.id],
+                )
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn add_image_name(&mut self, image_id: &str, name: &str) -> Result<()> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",
+                params![name, image_id],
+            )
+            .map_err(|source| EngineError::Db { path, source })?;
+            Ok(())
+        })
+    }
+
+    pub fn remove_image_name(&mut self, name: &str) -> Result<()> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            tx.execute("DELETE FROM image_names WHERE name = ?1", [name])
+                .map_err(|source| EngineError::Db { path, source })?;
+            Ok(())
+        })
+    }
+
+    pub fn remove_image(&mut self, id: &str) -> Result<()> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            let db = |source| EngineError::Db {
+                path: path.clone(),
+                source,
+            };
+            tx.execute("DELETE FROM image_names WHERE image_id = ?1", [id])
+                .map_err(db)?;
+            tx.execute("DELETE FROM images WHERE id = ?1", [id])
+                .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    pub fn image(&self, id: &str) -> Result<Option<ImageRecord>> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT record FROM images WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        json.map(|j| from_json(&j)).transpose()
+    }
+
+    pub fn image_id_by_name(&self, name: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT image_id FROM image_names WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Image ids starting with `prefix` (at most two, enough to tell "ambiguous").
+    pub fn image_ids_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM images WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2")
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([prefix], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    pub fn image_names(&self, image_id: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM image_names WHERE image_id = ?1 ORDER BY rowid")
+            .map_err(|e| self.err(e))?;
+        let names = stmt
+            .query_map([image_id], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(names)
+    }
+
+    pub fn images(&self) -> Result<Vec<ImageRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM images ORDER BY rowid")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.iter().map(|j| from_json(j)).collect()
+    }
+
+    /// Every layer referenced by any image.
+    pub fn referenced_layers(&self) -> Result<std::collections::HashSet<String>> {
+        Ok(self
+            .images()?
+            .into_iter()
+            .flat_map(|i| i.layers.into_iter())
+            .collect())
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| EngineError::InvalidArg(format!("serializing a record: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| EngineError::InvalidArg(format!("reading a stored record: {e}")))
+}
