@@ -1,0 +1,506 @@
+//! Integration tests of `ConmonRuntime` against the real conmon and the real runtimes.
+//! They need root, conmon, runc, crun and Debian's busybox-static (`.ci/run` installs them);
+//! a missing prerequisite fails the test with a message saying what to install.
+
+use std::fs;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use oci_spec::runtime::{LinuxMemoryBuilder, LinuxResourcesBuilder, Spec};
+use rpod_oci::exitfile::{read_exit_file, wait_exit_file};
+use rpod_oci::process::{pid_alive, wait_pid_gone};
+use rpod_oci::*;
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn unique_id(tag: &str) -> String {
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("rpodtest-{tag}-{}-{n}-{nanos}", std::process::id())
+}
+
+/// A busybox root file system, built once per test process.
+fn rootfs() -> &'static Path {
+    static ROOTFS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        assert!(nix::unistd::geteuid().is_root(), "these tests need root");
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("busybox not found: apt-get install busybox-static");
+        let dir = std::env::temp_dir().join(format!("rpod-oci-rootfs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        for sub in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        fs::copy(busybox, dir.join("bin/busybox")).unwrap();
+        let list = Command::new(busybox).arg("--list").output().unwrap();
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" {
+                let _ = std::os::unix::fs::symlink("/bin/busybox", dir.join("bin").join(applet));
+            }
+        }
+        fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        dir
+    })
+}
+
+/// One container's directories and the runtime that drives it.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    runtime: ConmonRuntime,
+    ctr: OciContainer,
+    state_root: PathBuf,
+}
+
+impl Fixture {
+    fn new(runtime_name: &str, args: &[&str]) -> Fixture {
+        Self::with_spec(runtime_name, args, |_| {})
+    }
+
+    fn with_spec(runtime_name: &str, args: &[&str], edit: impl FnOnce(&mut Spec)) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let state_root = dir.path().join("state");
+        let runtime = ConmonRuntime::new(ConmonRuntimeConfig {
+            runtime: runtime_name.to_string(),
+            conmon: None,
+            tmp_dir: dir.path().join("tmp"),
+            state_root: Some(state_root.clone()),
+            runtime_flags: vec![],
+            log_level: "error".into(),
+        })
+        .unwrap_or_else(|e| panic!("{runtime_name} or conmon missing: {e}"));
+        let id = unique_id(runtime_name);
+        let bundle = dir.path().join("bundle");
+        fs::create_dir_all(&bundle).unwrap();
+        let mut spec = Spec::default();
+        let mut root = spec.root().clone().unwrap();
+        root.set_path(rootfs().to_path_buf());
+        root.set_readonly(Some(true));
+        spec.set_root(Some(root));
+        let mut process = spec.process().clone().unwrap();
+        process.set_args(Some(args.iter().map(|s| s.to_string()).collect()));
+        process.set_terminal(Some(false));
+        spec.set_process(Some(process));
+        let mut linux = spec.linux().clone().unwrap();
+        linux.set_cgroups_path(Some(PathBuf::from(format!("/rpod-test/{id}"))));
+        spec.set_linux(Some(linux));
+        edit(&mut spec);
+        fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap()).unwrap();
+        let ctr = OciContainer {
+            id: id.clone(),
+            name: format!("test-{id}"),
+            bundle_dir: bundle.clone(),
+            run_dir: dir.path().join("run"),
+            log_driver: LogDriver::KubeFile(bundle.join("ctr.log")),
+            terminal: false,
+            stdin: false,
+            stop_signal: libc::SIGTERM,
+            pid: 0,
+            conmon_pid: 0,
+            exit_command: vec![],
+            pid_namespace: true,
+            cgroups: true,
+        };
+        Fixture {
+            _dir: dir,
+            runtime,
+            ctr,
+            state_root,
+        }
+    }
+
+    fn create(&mut self) {
+        let outcome = self.runtime.create_container(&self.ctr, None).unwrap();
+        assert!(outcome.pid > 0 && outcome.conmon_pid > 0, "{outcome:?}");
+        self.ctr.pid = outcome.pid;
+        self.ctr.conmon_pid = outcome.conmon_pid;
+    }
+
+    fn create_and_start(&mut self) {
+        self.create();
+        self.runtime.start_container(&self.ctr).unwrap();
+    }
+
+    fn exit_code(&self) -> i32 {
+        let path = self.runtime.exit_file_path(&self.ctr).unwrap();
+        let pid = self.ctr.conmon_pid;
+        wait_exit_file(&path, Duration::from_secs(20), || !pid_alive(pid))
+            .unwrap()
+            .unwrap_or_else(|| panic!("no exit file at {}", path.display()))
+            .code
+    }
+
+    /// The runtime's own view of the container's status.
+    fn runtime_status(&self) -> Option<String> {
+        let out = Command::new(self.runtime.path())
+            .arg("--root")
+            .arg(&self.state_root)
+            .args(["state", &self.ctr.id])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            return None;
+        }
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        state["status"].as_str().map(String::from)
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.ctr.bundle_dir.join("ctr.log")).unwrap_or_default()
+    }
+
+    /// Wait until the container's log holds `text`.
+    fn wait_for_log(&self, text: &str) {
+        for _ in 0..2000 {
+            if self.log().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("log never showed {text:?}: {}", self.log());
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if pid_alive(self.ctr.pid) {
+            let _ = self.runtime.kill_container(&self.ctr, libc::SIGKILL, false);
+            wait_pid_gone(self.ctr.pid, Duration::from_secs(5));
+        }
+        let _ = self.runtime.delete_container(&self.ctr);
+        wait_pid_gone(self.ctr.conmon_pid, Duration::from_secs(5));
+    }
+}
+
+/// The children of a process, from /proc.
+fn children(pid: i32) -> Vec<i32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+macro_rules! runtime_tests {
+    ($module:ident, $runtime:literal) => {
+        mod $module {
+            use super::*;
+            const RT: &str = $runtime;
+
+            #[test]
+            fn name_and_path() {
+                let f = Fixture::new(RT, &["true"]);
+                assert_eq!(f.runtime.name(), RT);
+                assert!(f.runtime.path().is_file());
+                assert!(f.runtime.path().ends_with(RT));
+            }
+
+            #[test]
+            fn create_start_output_and_exit_code() {
+                let mut f = Fixture::new(RT, &["sh", "-c", "echo out; echo err >&2; exit 42"]);
+                f.create();
+                assert_eq!(f.runtime_status().as_deref(), Some("created"));
+                assert!(f.runtime.check_conmon_running(&f.ctr).unwrap());
+                f.runtime.start_container(&f.ctr).unwrap();
+                assert_eq!(f.exit_code(), 42);
+                let log = f.log();
+                assert!(log.contains(" stdout F out\n"), "{log}");
+                assert!(log.contains(" stderr F err\n"), "{log}");
+            }
+
+            #[test]
+            fn signal_deaths_are_128_plus_the_signal() {
+                // PID 1 ignores signals it has no handler for, except SIGKILL.
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                f.runtime.kill_container(&f.ctr, libc::SIGKILL, false).unwrap();
+                assert_eq!(f.exit_code(), 128 + libc::SIGKILL);
+            }
+
+            #[test]
+            fn create_failure_carries_the_runtime_message_and_cleans_up() {
+                let f = Fixture::new(RT, &["/no/such/binary"]);
+                let err = f.runtime.create_container(&f.ctr, None).unwrap_err();
+                assert!(matches!(err, OciError::CommandNotFound { .. }), "{err:?}");
+                assert!(err.to_string().contains("/no/such/binary"), "{err}");
+                assert_eq!(f.runtime_status(), None, "the failed container was not deleted");
+            }
+
+            #[test]
+            fn permission_denied_is_classified() {
+                let f = Fixture::new(RT, &["/etc/passwd"]);
+                let err = f.runtime.create_container(&f.ctr, None).unwrap_err();
+                assert!(matches!(err, OciError::PermissionDenied { .. }), "{err:?}");
+            }
+
+            #[test]
+            fn kill_signals_init_only_or_every_process() {
+                let script = "trap 'echo got-usr1' USR1; sleep 1000 & while true; do wait; done";
+                let mut f = Fixture::new(RT, &["sh", "-c", script]);
+                f.create_and_start();
+                let init = f.ctr.pid;
+                wait_until("the child sleep runs", || !children(init).is_empty());
+                let child = children(init)[0];
+                f.runtime.kill_container(&f.ctr, libc::SIGUSR1, false).unwrap();
+                f.wait_for_log("got-usr1");
+                assert!(pid_alive(child), "signalling init alone reached its child");
+                f.runtime.kill_container(&f.ctr, libc::SIGUSR1, true).unwrap();
+                wait_until("the child dies", || !pid_alive(child));
+                assert!(pid_alive(init), "init has a handler and must survive");
+            }
+
+            #[test]
+            fn kill_of_an_exited_container_is_a_state_error() {
+                let mut f = Fixture::new(RT, &["true"]);
+                f.create_and_start();
+                assert_eq!(f.exit_code(), 0);
+                wait_pid_gone(f.ctr.pid, Duration::from_secs(5));
+                let err = f.runtime.kill_container(&f.ctr, libc::SIGTERM, false).unwrap_err();
+                assert!(matches!(err, OciError::CtrStateInvalid { .. }), "{err:?}");
+            }
+
+            #[test]
+            fn stop_sends_the_stop_signal_first() {
+                let mut f = Fixture::new(RT, &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"]);
+                f.create_and_start();
+                f.runtime.stop_container(&f.ctr, 30, false).unwrap();
+                assert!(!pid_alive(f.ctr.pid), "stop returned before the process was gone");
+                assert_eq!(f.exit_code(), 0, "the container did not get SIGTERM");
+            }
+
+            #[test]
+            fn stop_uses_the_containers_stop_signal() {
+                let mut f = Fixture::new(RT, &["sh", "-c", "trap 'exit 3' USR2; while true; do sleep 0.05; done"]);
+                f.ctr.stop_signal = libc::SIGUSR2;
+                f.create_and_start();
+                f.runtime.stop_container(&f.ctr, 30, false).unwrap();
+                assert_eq!(f.exit_code(), 3);
+            }
+
+            #[test]
+            fn stop_escalates_to_sigkill_after_the_timeout() {
+                // sleep as PID 1 has no SIGTERM handler, so the kernel ignores SIGTERM.
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                f.runtime.stop_container(&f.ctr, 1, false).unwrap();
+                assert!(!pid_alive(f.ctr.pid));
+                assert_eq!(f.exit_code(), 137);
+            }
+
+            #[test]
+            fn stop_with_timeout_zero_kills_at_once() {
+                let mut f = Fixture::new(RT, &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"]);
+                f.create_and_start();
+                f.runtime.stop_container(&f.ctr, 0, false).unwrap();
+                assert!(!pid_alive(f.ctr.pid));
+                assert_eq!(f.exit_code(), 137, "SIGTERM was sent before SIGKILL");
+            }
+
+            #[test]
+            fn stop_of_a_gone_process_succeeds() {
+                let mut f = Fixture::new(RT, &["true"]);
+                f.create_and_start();
+                f.exit_code();
+                wait_pid_gone(f.ctr.pid, Duration::from_secs(5));
+                f.runtime.stop_container(&f.ctr, 10, false).unwrap();
+            }
+
+            #[test]
+            fn delete_removes_the_container_from_the_runtime() {
+                let mut f = Fixture::new(RT, &["true"]);
+                f.create_and_start();
+                f.exit_code();
+                assert!(f.runtime_status().is_some());
+                f.runtime.delete_container(&f.ctr).unwrap();
+                assert_eq!(f.runtime_status(), None);
+            }
+
+            #[test]
+            fn pause_and_unpause() {
+                let mut f = Fixture::new(RT, &["sh", "-c", "while true; do echo tick; sleep 0.02; done"]);
+                f.create_and_start();
+                f.wait_for_log("tick");
+                f.runtime.pause_container(&f.ctr).unwrap();
+                assert_eq!(f.runtime_status().as_deref(), Some("paused"));
+                // Frozen: the log stops growing.
+                std::thread::sleep(Duration::from_millis(100));
+                let frozen = f.log().len();
+                std::thread::sleep(Duration::from_millis(200));
+                assert_eq!(f.log().len(), frozen, "a paused container kept writing");
+                f.runtime.unpause_container(&f.ctr).unwrap();
+                assert_eq!(f.runtime_status().as_deref(), Some("running"));
+                wait_until("output resumes", || f.log().len() > frozen);
+            }
+
+            #[test]
+            fn conmon_liveness() {
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                assert!(f.runtime.check_conmon_running(&f.ctr).unwrap());
+                // Another process's PID is not our monitor.
+                let mut other = f.ctr.clone();
+                other.conmon_pid = std::process::id() as i32;
+                assert!(!f.runtime.check_conmon_running(&other).unwrap());
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(f.ctr.conmon_pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                )
+                .unwrap();
+                wait_pid_gone(f.ctr.conmon_pid, Duration::from_secs(5));
+                assert!(!f.runtime.check_conmon_running(&f.ctr).unwrap());
+                // The container outlives its monitor; stop still kills it.
+                assert!(pid_alive(f.ctr.pid));
+                f.runtime.stop_container(&f.ctr, 0, false).unwrap();
+                assert!(!pid_alive(f.ctr.pid));
+            }
+
+            #[test]
+            fn capability_queries() {
+                let f = Fixture::new(RT, &["true"]);
+                let probe = Command::new(f.runtime.path())
+                    .args(["checkpoint", "--help"])
+                    .output()
+                    .unwrap()
+                    .status
+                    .success();
+                assert_eq!(f.runtime.supports_checkpoint(), probe);
+                assert!(f.runtime.supports_json_errors());
+                assert_eq!(f.runtime.supports_no_cgroups(), RT == "crun");
+                assert!(!f.runtime.supports_kvm());
+            }
+
+            #[test]
+            fn socket_and_file_paths() {
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create();
+                let attach = f.runtime.attach_socket_path(&f.ctr).unwrap();
+                assert_eq!(attach, f.ctr.bundle_dir.join("attach"));
+                assert!(fs::metadata(&attach).unwrap().file_type().is_socket());
+                assert_eq!(
+                    f.runtime.exec_attach_socket_path(&f.ctr, "sess").unwrap(),
+                    f.ctr.bundle_dir.join("sess").join("attach")
+                );
+                assert!(f.runtime.exec_attach_socket_path(&f.ctr, "").is_err());
+                let exit = f.runtime.exit_file_path(&f.ctr).unwrap();
+                assert_eq!(exit.file_name().unwrap().to_str().unwrap(), f.ctr.id);
+                assert_eq!(read_exit_file(&exit).unwrap(), None);
+                let oom = f.runtime.oom_file_path(&f.ctr).unwrap();
+                assert!(oom.ends_with(format!("persist/{}/oom", f.ctr.id)));
+                f.runtime.kill_container(&f.ctr, libc::SIGKILL, false).unwrap();
+                assert_eq!(f.exit_code(), 137);
+                assert!(exit.exists());
+                assert!(!oom.exists(), "no OOM happened");
+            }
+
+            #[test]
+            fn oom_kill_leaves_the_oom_file() {
+                let mut f = Fixture::with_spec(
+                    RT,
+                    &["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"],
+                    |spec| {
+                        let mut linux = spec.linux().clone().unwrap();
+                        linux.set_resources(Some(
+                            LinuxResourcesBuilder::default()
+                                .memory(LinuxMemoryBuilder::default().limit(16 << 20).build().unwrap())
+                                .build()
+                                .unwrap(),
+                        ));
+                        spec.set_linux(Some(linux));
+                    },
+                );
+                f.create_and_start();
+                let code = f.exit_code();
+                assert_ne!(code, 0, "the allocation should not fit in 16 MiB");
+                let oom = f.runtime.oom_file_path(&f.ctr).unwrap();
+                assert!(oom.exists(), "no OOM file after an OOM kill (exit {code})");
+            }
+
+            #[test]
+            fn runtime_info_reports_both_binaries() {
+                let f = Fixture::new(RT, &["true"]);
+                let (conmon, runtime) = f.runtime.runtime_info().unwrap();
+                assert_eq!(runtime.name, RT);
+                assert!(runtime.version.contains(&format!("{RT} version")), "{}", runtime.version);
+                assert!(runtime.package.starts_with(&format!("{RT}_")), "{}", runtime.package);
+                assert_eq!(runtime.path, f.runtime.path().display().to_string());
+                assert!(conmon.version.starts_with("conmon version"), "{}", conmon.version);
+                assert!(conmon.package.starts_with("conmon_"), "{}", conmon.package);
+                assert!(!conmon.version.contains('\n'));
+            }
+
+            #[test]
+            fn stream_methods_say_not_supported() {
+                let f = Fixture::new(RT, &["true"]);
+                let size = TerminalSize { height: 24, width: 80 };
+                let err = f.runtime.attach_resize(&f.ctr, size).unwrap_err();
+                assert!(matches!(err, OciError::NotSupported { .. }));
+                assert!(matches!(
+                    f.runtime.exec_update_status(&f.ctr, "s").unwrap_err(),
+                    OciError::NotSupported { .. }
+                ));
+                assert!(matches!(
+                    f.runtime
+                        .checkpoint_container(&f.ctr, &CheckpointOptions::default())
+                        .unwrap_err(),
+                    OciError::NotSupported { .. }
+                ));
+            }
+        }
+    };
+}
+
+runtime_tests!(runc, "runc");
+runtime_tests!(crun, "crun");
+
+/// A runtime that fails `checkpoint --help` does not support checkpoints.
+#[test]
+fn checkpoint_support_is_probed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fakert");
+    fs::write(&fake, "#!/bin/sh\n[ \"$1\" = checkpoint ] && exit 1\nexit 0\n").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut fs::metadata(&fake).unwrap().permissions(), 0o755);
+    fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let runtime = ConmonRuntime::new(ConmonRuntimeConfig {
+        runtime: fake.display().to_string(),
+        conmon: None,
+        tmp_dir: dir.path().join("tmp"),
+        state_root: None,
+        runtime_flags: vec![],
+        log_level: "error".into(),
+    })
+    .unwrap();
+    assert_eq!(runtime.name(), "fakert");
+    assert!(!runtime.supports_checkpoint());
+    assert!(!runtime.supports_json_errors());
+}
+
+#[test]
+fn unknown_runtimes_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = ConmonRuntime::new(ConmonRuntimeConfig {
+        runtime: "no-such-runtime".into(),
+        conmon: None,
+        tmp_dir: dir.path().join("tmp"),
+        state_root: None,
+        runtime_flags: vec![],
+        log_level: "error".into(),
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("no-such-runtime"), "{err}");
+}
