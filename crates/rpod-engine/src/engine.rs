@@ -111,15 +111,31 @@ impl Engine {
             .map(|s| s.trim().to_string())
             .unwrap_or_default();
         let reset = store.reconcile_boot(&boot_id)?;
-        if reset > 0 {
-            tracing::info!(reset, "the system rebooted: containers that were running are now exited");
-        }
-        Ok(Engine {
+        let mut engine = Engine {
             options,
             roots,
             store,
             runtimes: HashMap::new(),
-        })
+        };
+        if !reset.is_empty() {
+            tracing::info!(
+                containers = reset.len(),
+                "the system rebooted: containers that were running are now exited"
+            );
+            engine.forget_previous_boot(&reset);
+        }
+        Ok(engine)
+    }
+
+    /// A run root that is not on tmpfs keeps the runtime's state and our mounts' records
+    /// across a reboot: clear what the previous boot left so the containers can start again.
+    fn forget_previous_boot(&mut self, reset: &[ContainerRecord]) {
+        for record in reset {
+            if let Ok(runtime) = self.runtime(&record.config.runtime) {
+                let _ = runtime.delete_container(&self.oci_container(record));
+            }
+            let _ = self.unmount_rootfs(record);
+        }
     }
 
     pub fn roots(&self) -> &Roots {

@@ -273,9 +273,9 @@ impl Store {
 
     /// After a reboot nothing of the old containers runs: mark every container that was
     /// active as exited (never-started ones go back to configured). Done once per boot: the
-    /// recorded boot id is checked and replaced in the same transaction. Returns how many
-    /// containers were reset.
-    pub fn reconcile_boot(&mut self, boot_id: &str) -> Result<usize> {
+    /// recorded boot id is checked and replaced in the same transaction. Returns the
+    /// containers that were reset.
+    pub fn reconcile_boot(&mut self, boot_id: &str) -> Result<Vec<ContainerRecord>> {
         let path = self.path.clone();
         let db = |source| EngineError::Db {
             path: path.clone(),
@@ -289,7 +289,7 @@ impl Store {
                 .optional()
                 .map_err(db)?;
             if recorded.as_deref() == Some(boot_id) {
-                return Ok(0);
+                return Ok(Vec::new());
             }
             tx.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('boot_id', ?1)",
@@ -297,19 +297,21 @@ impl Store {
             )
             .map_err(db)?;
             if recorded.is_none() {
-                return Ok(0);
+                return Ok(Vec::new());
             }
-            let rows: Vec<(String, String)> = {
-                let mut stmt = tx.prepare("SELECT id, state FROM containers").map_err(db)?;
+            let rows: Vec<(String, String, String)> = {
+                let mut stmt = tx
+                    .prepare("SELECT id, config, state FROM containers")
+                    .map_err(db)?;
                 let rows = stmt
-                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                     .map_err(db)?
                     .collect::<std::result::Result<_, _>>()
                     .map_err(db)?;
                 rows
             };
-            let mut reset = 0;
-            for (id, state_json) in rows {
+            let mut reset = Vec::new();
+            for (id, config_json, state_json) in rows {
                 let mut state: ContainerState = from_json(&state_json)?;
                 let was = state.status;
                 state.status = match was {
@@ -335,7 +337,10 @@ impl Store {
                     params![id, to_json(&state)?],
                 )
                 .map_err(db)?;
-                reset += 1;
+                reset.push(ContainerRecord {
+                    config: from_json(&config_json)?,
+                    state,
+                });
             }
             Ok(reset)
         })

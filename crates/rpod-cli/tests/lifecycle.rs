@@ -1,0 +1,406 @@
+//! End-to-end container lifecycle through the `rpod` binary, on runc and on crun.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{pid_alive, Rpod};
+
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+macro_rules! lifecycle_tests {
+    ($module:ident, $runtime:literal) => {
+        mod $module {
+            use super::*;
+            const RT: &str = $runtime;
+
+            #[test]
+            fn run_prints_output_and_returns_the_exit_code() {
+                let rpod = Rpod::with_image(RT);
+                let out = rpod.run(&["run", "--rm", "demo", "sh", "-c", "echo out; echo err >&2; printf last; exit 3"]);
+                assert_eq!(out.status.code(), Some(3));
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "out\nlast");
+                assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+                assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "", "--rm left the container behind");
+            }
+
+            #[test]
+            fn exit_codes_follow_podman() {
+                let rpod = Rpod::with_image(RT);
+                for code in [0, 1, 2, 125, 126, 127, 255] {
+                    let script = format!("exit {code}");
+                    let out = rpod.run(&["run", "--rm", "demo", "sh", "-c", &script]);
+                    assert_eq!(out.status.code(), Some(code), "container exit {code}");
+                }
+                let out = rpod.run(&["run", "--rm", "demo", "sh", "-c", "sleep 100 & kill -9 $!; wait $!"]);
+                assert_eq!(out.status.code(), Some(137));
+                let err = rpod.fails(&["run", "--rm", "demo", "/no/such/cmd"], 127);
+                assert!(err.contains("/no/such/cmd"), "{err}");
+                rpod.fails(&["run", "--rm", "demo", "/etc/passwd"], 126);
+                let err = rpod.fails(&["run", "--rm", "no-such-image"], 125);
+                assert!(err.contains("no-such-image: image not known"), "{err}");
+                assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+            }
+
+            #[test]
+            fn detached_run_inspect_and_stop() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.detached(&["--name", "web", "--label", "tier=front", "demo", "sleep", "1000"]);
+                assert_eq!(id.len(), 64);
+                let json: serde_json::Value = serde_json::from_str(&rpod.ok(&["inspect", "web"])).unwrap();
+                let c = &json[0];
+                assert_eq!(c["Id"], id.as_str());
+                assert_eq!(c["Name"], "web");
+                assert_eq!(c["State"]["Status"], "running");
+                assert_eq!(c["State"]["Running"], true);
+                assert_eq!(c["State"]["Paused"], false);
+                assert_eq!(c["OCIRuntime"], RT);
+                assert_eq!(c["ImageName"], "localhost/demo:latest");
+                assert_eq!(c["Config"]["Cmd"], serde_json::json!(["sleep", "1000"]));
+                assert_eq!(c["Config"]["Labels"]["tier"], "front");
+                assert_eq!(c["HostConfig"]["NetworkMode"], "none");
+                let pid = c["State"]["Pid"].as_i64().unwrap() as i32;
+                let conmon = c["State"]["ConmonPid"].as_i64().unwrap() as i32;
+                assert!(pid_alive(pid) && pid_alive(conmon));
+                assert_eq!(rpod.ok(&["ps", "--format", "{{.Names}} {{.State}}"]), "web running\n");
+                assert_eq!(rpod.ok(&["stop", "-t", "0", "web"]), "web\n");
+                assert!(!pid_alive(pid), "stop returned while the container ran");
+                assert!(!pid_alive(conmon), "stop returned before the monitor finished");
+                assert_eq!(rpod.inspect("web", "{{.State.Status}} {{.State.ExitCode}} {{.State.Pid}}"), "exited 137 0");
+                // Stopping a stopped container succeeds.
+                assert_eq!(rpod.ok(&["stop", "web"]), "web\n");
+                assert_eq!(rpod.ok(&["ps", "-q"]), "");
+            }
+
+            #[test]
+            fn stop_sends_the_stop_signal_then_sigkill() {
+                let rpod = Rpod::with_image(RT);
+                rpod.detached(&["--name", "polite", "demo", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"]);
+                rpod.detached(&["--name", "custom", "--stop-signal", "USR1", "demo", "sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.05; done"]);
+                rpod.detached(&["--name", "stubborn", "demo", "sleep", "1000"]);
+                rpod.ok(&["stop", "polite"]);
+                assert_eq!(rpod.inspect("polite", "{{.State.ExitCode}}"), "0");
+                rpod.ok(&["stop", "custom"]);
+                assert_eq!(rpod.inspect("custom", "{{.State.ExitCode}}"), "9");
+                assert_eq!(rpod.inspect("custom", "{{.Config.StopSignal}}"), "SIGUSR1");
+                let out = rpod.run(&["stop", "-t", "1", "stubborn"]);
+                assert!(out.status.success());
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains("StopSignal SIGTERM failed to stop container stubborn in 1 seconds, resorting to SIGKILL"), "{err}");
+                assert_eq!(rpod.inspect("stubborn", "{{.State.ExitCode}}"), "137");
+            }
+
+            #[test]
+            fn kill_by_name_and_number() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.detached(&["demo", "sh", "-c", "trap 'echo got-usr1' USR1; while true; do sleep 0.05; done"]);
+                rpod.ok(&["kill", "-s", "USR1", &id]);
+                wait_until("the trap ran", || rpod.ok(&["logs", &id]).contains("got-usr1"));
+                rpod.ok(&["kill", "-s", "SIGUSR1", &id]);
+                rpod.ok(&["kill", "-s", "10", &id]);
+                assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "running");
+                let err = rpod.fails(&["kill", "-s", "NOPE", &id], 125);
+                assert!(err.contains("invalid signal: NOPE"), "{err}");
+                rpod.ok(&["kill", &id]);
+                assert_eq!(rpod.inspect(&id, "{{.State.Status}} {{.State.ExitCode}}"), "exited 137");
+                let err = rpod.fails(&["kill", &id], 125);
+                assert!(err.contains("can only kill running containers"), "{err}");
+                let err = rpod.fails(&["kill", "ghost"], 125);
+                assert!(err.contains("no container with name or ID \"ghost\" found: no such container"), "{err}");
+            }
+
+            #[test]
+            fn kill_and_stop_all() {
+                let rpod = Rpod::with_image(RT);
+                for _ in 0..3 {
+                    rpod.detached(&["demo", "sleep", "1000"]);
+                }
+                rpod.ok(&["kill", "--all", "-s", "KILL"]);
+                assert_eq!(rpod.ok(&["ps", "-q"]), "");
+                for _ in 0..2 {
+                    rpod.detached(&["demo", "sleep", "1000"]);
+                }
+                rpod.ok(&["stop", "--all", "-t", "0"]);
+                assert_eq!(rpod.ok(&["ps", "-q"]), "");
+                assert_eq!(rpod.ok(&["ps", "-a", "-q"]).lines().count(), 5);
+            }
+
+            #[test]
+            fn rm_needs_force_for_running_containers() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.detached(&["--name", "busy", "demo", "sleep", "1000"]);
+                let err = rpod.fails(&["rm", "busy"], 2);
+                assert!(err.contains("cannot remove container"), "{err}");
+                assert!(err.contains("as it is running"), "{err}");
+                let pid: i32 = rpod.inspect("busy", "{{.State.Pid}}").parse().unwrap();
+                assert_eq!(rpod.ok(&["rm", "-f", "-t", "0", "busy"]), "busy\n");
+                assert!(!pid_alive(pid));
+                assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+                assert!(!rpod.root().join("containers").join(&id).exists(), "container directory left behind");
+                rpod.fails(&["rm", "busy"], 1);
+                rpod.ok(&["rm", "--ignore", "busy"]);
+                rpod.detached(&["demo", "true"]);
+                rpod.ok(&["create", "demo", "true"]);
+                rpod.ok(&["rm", "-a", "-f"]);
+                assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+            }
+
+            #[test]
+            fn pause_and_unpause() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.detached(&["demo", "sleep", "1000"]);
+                rpod.ok(&["pause", &id]);
+                assert_eq!(rpod.inspect(&id, "{{.State.Status}} {{.State.Paused}} {{.State.Running}}"), "paused true false");
+                let err = rpod.fails(&["pause", &id], 125);
+                assert!(err.contains("is not running"), "{err}");
+                rpod.ok(&["unpause", &id]);
+                assert_eq!(rpod.inspect(&id, "{{.State.Status}} {{.State.Paused}}"), "running false");
+                // A paused container can still be stopped.
+                rpod.ok(&["pause", &id]);
+                rpod.ok(&["stop", "-t", "1", &id]);
+                assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "exited");
+                rpod.fails(&["unpause", &id], 125);
+                rpod.fails(&["pause", "ghost"], 1);
+            }
+
+            #[test]
+            fn wait_returns_the_exit_code() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.detached(&["demo", "sh", "-c", "sleep 0.3; exit 5"]);
+                assert_eq!(rpod.ok(&["wait", &id]), "5\n");
+                let created = rpod.ok(&["create", "demo", "true"]).trim().to_string();
+                assert_eq!(rpod.ok(&["wait", &created]), "0\n");
+                let gone = rpod.detached(&["--rm", "demo", "sh", "-c", "exit 4"]);
+                assert_eq!(rpod.ok(&["wait", &gone]), "4\n");
+            }
+
+            #[test]
+            fn create_then_start() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.ok(&["create", "--name", "later", "demo", "sh", "-c", "echo started; exit 6"]).trim().to_string();
+                assert_eq!(id.len(), 64);
+                assert_eq!(rpod.inspect("later", "{{.State.Status}}"), "created");
+                assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Status}}"]), "Created\n");
+                let out = rpod.run(&["start", "-a", "later"]);
+                assert_eq!(out.status.code(), Some(6));
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n");
+                // Started again, it runs again.
+                rpod.ok(&["start", "later"]);
+                assert_eq!(rpod.ok(&["wait", "later"]), "6\n");
+                assert_eq!(rpod.ok(&["logs", "later"]), "started\nstarted\n");
+                let err = rpod.fails(&["create", "--name", "later", "demo", "true"], 125);
+                assert!(err.contains("the container name \"later\" is already in use by"), "{err}");
+                rpod.fails(&["start", "ghost"], 125);
+            }
+
+            #[test]
+            fn options_reach_the_container() {
+                let rpod = Rpod::with_image(RT);
+                let script = "echo $FOO; pwd; id -u; hostname; ls /sys/class/net | wc -l";
+                let out = rpod.ok(&["run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "nobody", "--hostname", "box", "demo", "sh", "-c", script]);
+                assert_eq!(out, "bar\n/tmp\n65534\nbox\n1\n");
+                let host_links = std::fs::read_dir("/sys/class/net").unwrap().count();
+                let out = rpod.ok(&["run", "--rm", "--network", "host", "demo", "sh", "-c", "ls /sys/class/net | wc -l"]);
+                assert_eq!(out.trim(), host_links.to_string());
+                let out = rpod.run(&["run", "--rm", "--read-only", "demo", "touch", "/x"]);
+                assert_ne!(out.status.code(), Some(0), "wrote to a read-only root");
+                let err = rpod.fails(&["run", "--network", "bridge", "demo", "true"], 125);
+                assert!(err.contains("not supported"), "{err}");
+                let err = rpod.fails(&["run", "-t", "demo", "true"], 125);
+                assert!(err.contains("not supported yet"), "{err}");
+            }
+
+            #[test]
+            fn resource_limits_and_oom() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.detached(&["--memory", "16m", "--pids-limit", "50", "--cpus", "0.5", "demo", "sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a)"]);
+                rpod.ok(&["wait", &id]);
+                assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "true");
+                assert_eq!(rpod.inspect(&id, "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}"), "16777216 50 500000000");
+                let id = rpod.detached(&["demo", "true"]);
+                rpod.ok(&["wait", &id]);
+                assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "false");
+            }
+
+            #[test]
+            fn monitor_death_still_lets_stop_and_rm_work() {
+                let rpod = Rpod::with_image(RT);
+                for command in ["stop", "rm"] {
+                    let id = rpod.detached(&["demo", "sleep", "1000"]);
+                    let pid: i32 = rpod.inspect(&id, "{{.State.Pid}}").parse().unwrap();
+                    let conmon: i32 = rpod.inspect(&id, "{{.State.ConmonPid}}").parse().unwrap();
+                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(conmon), nix::sys::signal::Signal::SIGKILL).unwrap();
+                    wait_until("conmon dies", || !pid_alive(conmon));
+                    if command == "stop" {
+                        rpod.ok(&["stop", &id]);
+                        assert!(!pid_alive(pid), "stop left the container running");
+                        assert_eq!(rpod.inspect(&id, "{{.State.Status}} {{.State.ExitCode}}"), "exited -1");
+                        assert!(rpod.inspect(&id, "{{.State.Error}}").contains("conmon"));
+                    } else {
+                        rpod.ok(&["rm", "-f", &id]);
+                        assert!(!pid_alive(pid), "rm -f left the container running");
+                        assert!(!rpod.ok(&["ps", "-a", "-q", "--no-trunc"]).contains(&id));
+                    }
+                }
+            }
+
+            #[test]
+            fn logs_with_tail_timestamps_and_times() {
+                let rpod = Rpod::with_image(RT);
+                // The pause keeps the two streams' records in a known order.
+                let id = rpod.detached(&["demo", "sh", "-c", "echo one; echo two >&2; sleep 0.2; echo three; printf four"]);
+                rpod.ok(&["wait", &id]);
+                let out = rpod.run(&["logs", &id]);
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "one\nthree\nfour");
+                assert_eq!(String::from_utf8_lossy(&out.stderr), "two\n");
+                let tail = rpod.run(&["logs", "--tail", "2", &id]);
+                assert_eq!(String::from_utf8_lossy(&tail.stdout), "three\nfour");
+                assert_eq!(String::from_utf8_lossy(&tail.stderr), "");
+                let stamped = rpod.ok(&["logs", "-t", &id]);
+                let first = stamped.lines().next().unwrap();
+                let (stamp, text) = first.split_once(' ').unwrap();
+                assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{stamp}");
+                assert_eq!(text, "one");
+                assert_eq!(rpod.ok(&["logs", "--since", "2999-01-01", &id]), "");
+                assert_eq!(rpod.ok(&["logs", "--until", "2000-01-01", &id]), "");
+                assert_eq!(rpod.ok(&["logs", "--since", "1h", &id]), "one\nthree\nfour");
+                let log = std::fs::read_to_string(rpod.root().join("containers").join(&id).join("userdata/ctr.log")).unwrap();
+                for line in log.lines() {
+                    let parts: Vec<&str> = line.splitn(4, ' ').collect();
+                    assert!(chrono::DateTime::parse_from_rfc3339(parts[0]).is_ok(), "{line}");
+                    assert!(["stdout", "stderr"].contains(&parts[1]), "{line}");
+                    assert!(["P", "F"].contains(&parts[2]), "{line}");
+                }
+            }
+        }
+    };
+}
+
+lifecycle_tests!(runc, "runc");
+lifecycle_tests!(crun, "crun");
+
+#[test]
+fn ps_filters_formats_and_quiet() {
+    let rpod = Rpod::with_image("runc");
+    let running = rpod.detached(&["--name", "alpha", "--label", "app=x", "demo", "sleep", "1000"]);
+    let exited = rpod.detached(&["--name", "beta", "demo", "sh", "-c", "exit 3"]);
+    rpod.ok(&["wait", "beta"]);
+    rpod.ok(&["create", "--name", "gamma", "demo", "true"]);
+    assert_eq!(rpod.ok(&["ps", "-q"]), format!("{}\n", &running[..12]));
+    assert_eq!(rpod.ok(&["ps", "-q", "--no-trunc"]), format!("{running}\n"));
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]).lines().count(), 3);
+    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}"]), "beta\n");
+    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "status=created", "--format", "{{.Names}}"]), "gamma\n");
+    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "name=alp", "--format", "{{.Names}}"]), "alpha\n");
+    assert_eq!(rpod.ok(&["ps", "-a", "--filter", &format!("id={}", &exited[..8]), "--format", "{{.Names}}"]), "beta\n");
+    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "label=app=x", "--format", "{{.Names}}"]), "alpha\n");
+    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "exited=3", "--format", "{{.Names}}"]), "beta\n");
+    let table = rpod.ok(&["ps", "-a"]);
+    let header = table.lines().next().unwrap();
+    for column in ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(table.contains("Exited (3)"), "{table}");
+    let custom = rpod.ok(&["ps", "--format", "table {{.ID}}\t{{.Names}}"]);
+    assert_eq!(custom, format!("CONTAINER ID  NAMES\n{}  alpha\n", &running[..12]));
+    let json: serde_json::Value = serde_json::from_str(&rpod.ok(&["ps", "-a", "--format", "json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    let ranged = rpod.ok(&["inspect", "--format", "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{end}}", "alpha"]);
+    assert_eq!(ranged.trim(), "app=x");
+    assert_eq!(rpod.ok(&["inspect", "--format", "{{json .State.Status}}", "alpha"]).trim(), "\"running\"");
+    let err = rpod.fails(&["ps", "--filter", "status=nope"], 125);
+    assert!(err.contains("invalid status"), "{err}");
+    let err = rpod.fails(&["inspect", "ghost"], 125);
+    assert!(err.contains("no such object"), "{err}");
+    assert_eq!(rpod.run(&["container", "exists", "alpha"]).status.code(), Some(0));
+    assert_eq!(rpod.run(&["container", "exists", "ghost"]).status.code(), Some(1));
+}
+
+#[test]
+fn fifty_parallel_runs_all_succeed() {
+    let rpod = Rpod::with_image("runc");
+    let children: Vec<_> = (0..50)
+        .map(|_| {
+            rpod.command(&["run", "-d", "demo", "sleep", "1000"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        if !out.status.success() {
+            failures.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+    }
+    assert!(failures.is_empty(), "{} runs failed: {:?}", failures.len(), failures);
+    assert_eq!(rpod.ok(&["ps", "-q"]).lines().count(), 50);
+    rpod.ok(&["stop", "-a", "-t", "0"]);
+    assert_eq!(rpod.ok(&["ps", "-q"]), "");
+}
+
+#[test]
+fn reboot_turns_running_containers_into_exited_ones() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    let pid: i32 = rpod.inspect(&id, "{{.State.Pid}}").parse().unwrap();
+    let conmon: i32 = rpod.inspect(&id, "{{.State.ConmonPid}}").parse().unwrap();
+    // A reboot ends every process; simulate it, then change the recorded boot id.
+    for p in [conmon, pid] {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
+    }
+    wait_until("the processes are gone", || !pid_alive(pid) && !pid_alive(conmon));
+    assert_eq!(rpod.ok(&["ps", "--format", "{{.State}}"]), "running\n", "the listing reads no liveness");
+    let db = rusqlite::Connection::open(rpod.root().join("rpod.db")).unwrap();
+    db.execute("UPDATE meta SET value = 'a-previous-boot' WHERE key = 'boot_id'", []).unwrap();
+    drop(db);
+    assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.State}}"]), "exited\n");
+    assert_eq!(rpod.inspect(&id, "{{.State.ExitCode}}"), "-1");
+    // And it can run again.
+    rpod.ok(&["start", &id]);
+    assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "running");
+}
+
+#[test]
+fn rootfs_directories_run_too() {
+    let rpod = Rpod::new("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(common::busybox_tarball())
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = dir.path().display().to_string();
+    assert_eq!(rpod.ok(&["run", "--rm", "--rootfs", &root, "/bin/echo", "from a directory"]), "from a directory\n");
+}
+
+#[test]
+fn info_and_version() {
+    let rpod = Rpod::with_image("crun");
+    assert_eq!(rpod.ok(&["info", "--format", "{{.Host.OCIRuntime.Name}}"]).trim(), "crun");
+    let info = rpod.ok(&["info", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert!(json["host"]["conmon"]["version"].as_str().unwrap().starts_with("conmon version"));
+    assert_eq!(json["store"]["imageStore"]["number"], 1);
+    assert!(rpod.ok(&["info"]).contains("ociRuntime:"));
+    assert!(rpod.ok(&["version"]).contains("Version:"));
+    assert_eq!(rpod.ok(&["version", "--format", "{{.Client.Version}}"]).trim(), env!("CARGO_PKG_VERSION"));
+    let mut rpod = rpod;
+    rpod.runtime = "no-such-runtime".into();
+    let out = rpod.run(&["run", "demo", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-runtime"));
+}
