@@ -1,0 +1,249 @@
+//! End-to-end image handling: import, load, save, images, tag, rmi, exists, inspect.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use common::{busybox_tarball, Rpod};
+
+fn image_id(rpod: &Rpod, name: &str) -> String {
+    rpod.ok(&["image", "inspect", "--format", "{{.Id}}", name]).trim().to_string()
+}
+
+fn layer_dirs(rpod: &Rpod) -> usize {
+    fs::read_dir(rpod.root().join("images/layers"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn tmp_entries(rpod: &Rpod) -> usize {
+    fs::read_dir(rpod.root().join("tmp")).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn import_applies_changes() {
+    let rpod = Rpod::new("runc");
+    let tarball = busybox_tarball().display().to_string();
+    let id = rpod.ok(&[
+        "import",
+        "--change", "CMD [\"sh\", \"-c\", \"echo $GREETING from $(pwd)\"]",
+        "--change", "ENV GREETING=hello",
+        "--change", "WORKDIR /srv",
+        "--change", "LABEL owner=me",
+        "--change", "STOPSIGNAL SIGINT",
+        &tarball,
+        "greeter",
+    ]);
+    assert_eq!(id.trim().len(), 64);
+    let config = rpod.ok(&["image", "inspect", "--format", "{{json .Config}}", "greeter"]);
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["Cmd"], serde_json::json!(["sh", "-c", "echo $GREETING from $(pwd)"]));
+    assert_eq!(config["Env"], serde_json::json!(["GREETING=hello"]));
+    assert_eq!(config["WorkingDir"], "/srv");
+    assert_eq!(config["Labels"]["owner"], "me");
+    let out = rpod.run(&["run", "--rm", "greeter"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from /srv\n", "{}", String::from_utf8_lossy(&out.stderr));
+    let ctr = rpod.ok(&["create", "greeter"]).trim().to_string();
+    assert_eq!(rpod.inspect(&ctr, "{{.Config.StopSignal}} {{.Config.Labels.owner}}"), "SIGINT me");
+    // A bad change adds nothing.
+    let err = rpod.fails(&["import", "--change", "FROM scratch", &tarball, "bad"], 125);
+    assert!(err.contains("FROM"), "{err}");
+    assert_eq!(rpod.run(&["image", "exists", "bad"]).status.code(), Some(1));
+    // Standard input works as a source.
+    let mut child = rpod
+        .command(&["import", "-", "fromstdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&fs::read(busybox_tarball()).unwrap()).unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    assert_eq!(rpod.run(&["image", "exists", "fromstdin"]).status.code(), Some(0));
+}
+
+#[test]
+fn names_are_normalised_like_podman() {
+    let rpod = Rpod::with_image("runc");
+    let id = image_id(&rpod, "demo");
+    assert_eq!(image_id(&rpod, "localhost/demo"), id);
+    assert_eq!(image_id(&rpod, "localhost/demo:latest"), id);
+    assert_eq!(image_id(&rpod, &id[..12]), id);
+    assert_eq!(image_id(&rpod, &format!("sha256:{id}")), id);
+    rpod.ok(&["tag", "demo", "other:v2", "quay.io/team/app:1", "docker.io/library/busybox"]);
+    let names = rpod.ok(&["image", "inspect", "--format", "{{json .RepoTags}}", "demo"]);
+    let names: Vec<String> = serde_json::from_str(&names).unwrap();
+    for expected in ["localhost/demo:latest", "localhost/other:v2", "quay.io/team/app:1", "docker.io/library/busybox:latest"] {
+        assert!(names.contains(&expected.to_string()), "{names:?}");
+    }
+    assert_eq!(image_id(&rpod, "busybox"), id, "busybox is docker.io/library/busybox:latest");
+    assert_eq!(image_id(&rpod, "other:v2"), id);
+    assert_eq!(rpod.run(&["image", "exists", "other:v2"]).status.code(), Some(0));
+    assert_eq!(rpod.run(&["image", "exists", "other:v3"]).status.code(), Some(1));
+    let err = rpod.fails(&["tag", "demo", "Bad:Name"], 125);
+    assert!(err.contains("lowercase"), "{err}");
+    let listing = rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(listing.contains("localhost/other:v2\n"), "{listing}");
+    let table = rpod.ok(&["images"]);
+    assert!(table.starts_with("REPOSITORY"), "{table}");
+    for column in ["TAG", "IMAGE ID", "CREATED", "SIZE"] {
+        assert!(table.lines().next().unwrap().contains(column), "{table}");
+    }
+    assert_eq!(rpod.ok(&["images", "-q"]), format!("{}\n", &id[..12]));
+}
+
+fn round_trip(format: &str, gzip: bool) {
+    let source = Rpod::with_image("runc");
+    let id = image_id(&source, "demo");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("demo.tar");
+    source.ok(&["save", "--format", format, "-o", &archive.display().to_string(), "demo"]);
+    let archive = if gzip {
+        let gz = dir.path().join("demo.tar.gz");
+        let mut encoder = flate2::write::GzEncoder::new(fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+        encoder.write_all(&fs::read(&archive).unwrap()).unwrap();
+        encoder.finish().unwrap();
+        gz
+    } else {
+        archive
+    };
+    let target = Rpod::new("crun");
+    let out = target.ok(&["load", "-i", &archive.display().to_string()]);
+    assert_eq!(out, "Loaded image: localhost/demo:latest\n");
+    assert_eq!(image_id(&target, "demo"), id, "the image id changed through {format}");
+    assert_eq!(target.ok(&["run", "--rm", "demo", "echo", "loaded"]), "loaded\n");
+}
+
+#[test]
+fn docker_archive_round_trip() {
+    round_trip("docker-archive", false);
+}
+
+#[test]
+fn oci_archive_round_trip() {
+    round_trip("oci-archive", false);
+}
+
+#[test]
+fn gzip_archives_load() {
+    round_trip("docker-archive", true);
+    round_trip("oci-archive", true);
+}
+
+#[test]
+fn save_to_standard_output() {
+    let rpod = Rpod::with_image("runc");
+    let out = rpod.command(&["save", "demo"]).output().unwrap();
+    assert!(out.status.success());
+    let target = Rpod::new("runc");
+    let mut child = target
+        .command(&["load"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let loaded = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&loaded.stdout), "Loaded image: localhost/demo:latest\n");
+}
+
+/// Rewrite a saved docker-archive's manifest (as `docker save` would have written it).
+fn edit_docker_archive(archive: &Path, edit: impl FnOnce(&mut serde_json::Value, &Path)) -> std::path::PathBuf {
+    let dir = archive.parent().unwrap().join("unpacked");
+    fs::create_dir_all(&dir).unwrap();
+    assert!(Command::new("tar").arg("-xf").arg(archive).arg("-C").arg(&dir).status().unwrap().success());
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&fs::read(&manifest_path).unwrap()).unwrap();
+    edit(&mut manifest, &dir);
+    fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let out = archive.with_extension("edited.tar");
+    assert!(Command::new("tar").arg("-cf").arg(&out).arg("-C").arg(&dir).arg(".").status().unwrap().success());
+    out
+}
+
+#[test]
+fn docker_hub_names_in_archives_are_normalised() {
+    let source = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a.tar");
+    source.ok(&["save", "-o", &archive.display().to_string(), "demo"]);
+    let edited = edit_docker_archive(&archive, |manifest, _| {
+        manifest[0]["RepoTags"] = serde_json::json!(["busybox:latest", "someone/tool:1.0"]);
+    });
+    let target = Rpod::new("runc");
+    let out = target.ok(&["load", "-i", &edited.display().to_string()]);
+    assert_eq!(out, "Loaded image: docker.io/library/busybox:latest\nLoaded image: docker.io/someone/tool:1.0\n");
+    assert_eq!(target.ok(&["run", "--rm", "busybox", "echo", "hub"]), "hub\n");
+    assert_eq!(target.ok(&["run", "--rm", "someone/tool:1.0", "echo", "tool"]), "tool\n");
+}
+
+#[test]
+fn broken_archives_leave_nothing_behind() {
+    let source = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a.tar");
+    source.ok(&["save", "-o", &archive.display().to_string(), "demo"]);
+    let bytes = fs::read(&archive).unwrap();
+
+    let target = Rpod::new("runc");
+    let truncated = dir.path().join("truncated.tar");
+    fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let err = target.fails(&["load", "-i", &truncated.display().to_string()], 125);
+    assert!(err.contains("truncated.tar"), "{err}");
+
+    let garbage = dir.path().join("garbage.tar");
+    fs::write(&garbage, b"this is not an image archive at all".repeat(100)).unwrap();
+    let err = target.fails(&["load", "-i", &garbage.display().to_string()], 125);
+    assert!(err.contains("garbage.tar"), "{err}");
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&bytes).unwrap();
+    let compressed = gz.finish().unwrap();
+    let cut_gz = dir.path().join("cut.tar.gz");
+    fs::write(&cut_gz, &compressed[..compressed.len() * 2 / 3]).unwrap();
+    target.fails(&["load", "-i", &cut_gz.display().to_string()], 125);
+
+    // A layer that does not match the config's diff ids.
+    let tampered = edit_docker_archive(&archive, |manifest, dir| {
+        let layer = dir.join(manifest[0]["Layers"][0].as_str().unwrap());
+        let mut data = fs::read(&layer).unwrap();
+        data.extend_from_slice(&[0u8; 1024]);
+        fs::write(&layer, data).unwrap();
+    });
+    let err = target.fails(&["load", "-i", &tampered.display().to_string()], 125);
+    assert!(err.contains("do not match"), "{err}");
+
+    let missing = dir.path().join("no-such-file.tar");
+    target.fails(&["load", "-i", &missing.display().to_string()], 125);
+
+    assert_eq!(target.ok(&["images", "-q"]), "", "a half-loaded image was left behind");
+    assert_eq!(layer_dirs(&target), 0, "layers of a failed load were left behind");
+    assert_eq!(tmp_entries(&target), 0, "temporary files were left behind");
+
+    let not_tar = dir.path().join("not.tar");
+    fs::write(&not_tar, b"short").unwrap();
+    target.fails(&["import", &not_tar.display().to_string(), "x"], 125);
+    assert_eq!(target.ok(&["images", "-q"]), "");
+    assert_eq!(layer_dirs(&target), 0);
+}
+
+#[test]
+fn rmi_untags_refuses_in_use_and_removes_layers() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["tag", "demo", "second"]);
+    assert_eq!(rpod.ok(&["rmi", "second"]), "Untagged: localhost/second:latest\n");
+    assert_eq!(rpod.run(&["image", "exists", "demo"]).status.code(), Some(0));
+    let ctr = rpod.ok(&["create", "demo", "true"]).trim().to_string();
+    let err = rpod.fails(&["rmi", "demo"], 2);
+    assert!(err.contains("image is in use by a container"), "{err}");
+    assert!(layer_dirs(&rpod) > 0);
+    let out = rpod.ok(&["rmi", "-f", "demo"]);
+    assert!(out.contains("Deleted: "), "{out}");
+    assert_eq!(rpod.run(&["container", "exists", &ctr]).status.code(), Some(1));
+    assert_eq!(rpod.ok(&["images", "-q"]), "");
+    assert_eq!(layer_dirs(&rpod), 0, "rmi left the layers behind");
+    rpod.fails(&["rmi", "demo"], 1);
+    rpod.ok(&["rmi", "--ignore", "demo"]);
+}
