@@ -5,10 +5,19 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "rpod", version, about = "A daemonless container engine, podman-compatible")]
+#[command(
+    name = "rpod",
+    version,
+    about = "A daemonless container engine, podman-compatible"
+)]
 pub struct Cli {
     /// Persistent storage root (database, images, containers, logs).
-    #[arg(long, global = true, env = "RPOD_ROOT", default_value = "/var/lib/rpod")]
+    #[arg(
+        long,
+        global = true,
+        env = "RPOD_ROOT",
+        default_value = "/var/lib/rpod"
+    )]
     pub root: PathBuf,
     /// Run-time state root (exit files, pid files, locks).
     #[arg(long, global = true, env = "RPOD_RUNROOT", default_value = "/run/rpod")]

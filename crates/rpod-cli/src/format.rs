@@ -219,7 +219,10 @@ pub fn align_columns(lines: &[String]) -> String {
 /// template.
 pub fn print(format: &str, items: &[Json], header_for: &dyn Fn(&str) -> String) -> Result<()> {
     if format == "json" || format == "{{json .}}" && items.len() != 1 {
-        println!("{}", serde_json::to_string_pretty(&Json::Array(items.to_vec()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Json::Array(items.to_vec()))?
+        );
         return Ok(());
     }
     let parsed = Format::parse(format, header_for)?;
@@ -246,18 +249,31 @@ mod tests {
 
     #[test]
     fn fields_json_range_and_funcs() {
-        let item = json!({"State": {"Status": "running", "Pid": 42}, "Names": ["a", "b"], "Id": "abc"});
+        let item =
+            json!({"State": {"Status": "running", "Pid": 42}, "Names": ["a", "b"], "Id": "abc"});
         assert_eq!(render("{{.State.Status}}", item.clone()), "running\n");
         assert_eq!(render("{{.State.Pid}}", item.clone()), "42\n");
-        assert_eq!(render("{{json .State}}", item.clone()), "{\"Pid\":42,\"Status\":\"running\"}\n");
-        assert_eq!(render("{{range .Names}}{{.}},{{end}}", item.clone()), "a,b,\n");
-        assert_eq!(render("{{upper .Id}} {{join .Names \"-\"}}", item.clone()), "ABC a-b\n");
+        assert_eq!(
+            render("{{json .State}}", item.clone()),
+            "{\"Pid\":42,\"Status\":\"running\"}\n"
+        );
+        assert_eq!(
+            render("{{range .Names}}{{.}},{{end}}", item.clone()),
+            "a,b,\n"
+        );
+        assert_eq!(
+            render("{{upper .Id}} {{join .Names \"-\"}}", item.clone()),
+            "ABC a-b\n"
+        );
         assert_eq!(render("{{if .State.Pid}}yes{{end}}", item), "yes\n");
     }
 
     #[test]
     fn tables_have_headers_and_aligned_columns() {
-        let items = vec![json!({"ID": "1", "Name": "long-name"}), json!({"ID": "22", "Name": "x"})];
+        let items = vec![
+            json!({"ID": "1", "Name": "long-name"}),
+            json!({"ID": "22", "Name": "x"}),
+        ];
         let out = Format::parse("table {{.ID}}\\t{{.Name}}", &upper_header)
             .unwrap()
             .render_all(&items)

@@ -47,7 +47,10 @@ pub fn size(bytes: u64) -> String {
     };
     let rounded = format!("{value:.digits$}");
     let trimmed = if rounded.contains('.') {
-        rounded.trim_end_matches('0').trim_end_matches('.').to_string()
+        rounded
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     } else {
         rounded
     };

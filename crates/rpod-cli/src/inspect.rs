@@ -25,7 +25,10 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     let s = &record.state;
     let id = c.id.as_str();
     let roots = engine.roots();
-    let running = matches!(s.status, Status::Running | Status::Paused | Status::Stopping);
+    let running = matches!(
+        s.status,
+        Status::Running | Status::Paused | Status::Stopping
+    );
     let bundle = roots.bundle_dir(id);
     let run_dir = roots.run_dir(id);
     let entrypoint = c.entrypoint.clone();
@@ -128,9 +131,16 @@ fn since(t: Option<DateTime<Utc>>) -> i64 {
 pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
     let c = &record.config;
     let s = &record.state;
-    let id = if no_trunc { c.id.clone() } else { c.id[..12].to_string() };
+    let id = if no_trunc {
+        c.id.clone()
+    } else {
+        c.id[..12].to_string()
+    };
     let image = if c.image_name.is_empty() {
-        c.rootfs.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+        c.rootfs
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     } else {
         c.image_name.clone()
     };

@@ -43,7 +43,7 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
 fn run(cli: Cli) -> Result<i32, exit::Failure> {
     use commands::{container as c, image as i, system as s};
     if let Command::Version(args) = &cli.command {
-        return s::version(args).map_err(exit::Failure::from);
+        return s::version(args);
     }
     let mut engine = open_engine(&cli)?;
     let e = &mut engine;

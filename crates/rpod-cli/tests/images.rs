@@ -10,7 +10,9 @@ use std::process::Command;
 use common::{busybox_tarball, Rpod};
 
 fn image_id(rpod: &Rpod, name: &str) -> String {
-    rpod.ok(&["image", "inspect", "--format", "{{.Id}}", name]).trim().to_string()
+    rpod.ok(&["image", "inspect", "--format", "{{.Id}}", name])
+        .trim()
+        .to_string()
 }
 
 fn layer_dirs(rpod: &Rpod) -> usize {
@@ -20,7 +22,9 @@ fn layer_dirs(rpod: &Rpod) -> usize {
 }
 
 fn tmp_entries(rpod: &Rpod) -> usize {
-    fs::read_dir(rpod.root().join("tmp")).map(|d| d.count()).unwrap_or(0)
+    fs::read_dir(rpod.root().join("tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -29,27 +33,52 @@ fn import_applies_changes() {
     let tarball = busybox_tarball().display().to_string();
     let id = rpod.ok(&[
         "import",
-        "--change", "CMD [\"sh\", \"-c\", \"echo $GREETING from $(pwd)\"]",
-        "--change", "ENV GREETING=hello",
-        "--change", "WORKDIR /srv",
-        "--change", "LABEL owner=me",
-        "--change", "STOPSIGNAL SIGINT",
+        "--change",
+        "CMD [\"sh\", \"-c\", \"echo $GREETING from $(pwd)\"]",
+        "--change",
+        "ENV GREETING=hello",
+        "--change",
+        "WORKDIR /srv",
+        "--change",
+        "LABEL owner=me",
+        "--change",
+        "STOPSIGNAL SIGINT",
         &tarball,
         "greeter",
     ]);
     assert_eq!(id.trim().len(), 64);
-    let config = rpod.ok(&["image", "inspect", "--format", "{{json .Config}}", "greeter"]);
+    let config = rpod.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config}}",
+        "greeter",
+    ]);
     let config: serde_json::Value = serde_json::from_str(&config).unwrap();
-    assert_eq!(config["Cmd"], serde_json::json!(["sh", "-c", "echo $GREETING from $(pwd)"]));
+    assert_eq!(
+        config["Cmd"],
+        serde_json::json!(["sh", "-c", "echo $GREETING from $(pwd)"])
+    );
     assert_eq!(config["Env"], serde_json::json!(["GREETING=hello"]));
     assert_eq!(config["WorkingDir"], "/srv");
     assert_eq!(config["Labels"]["owner"], "me");
     let out = rpod.run(&["run", "--rm", "greeter"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from /srv\n", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from /srv\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ctr = rpod.ok(&["create", "greeter"]).trim().to_string();
-    assert_eq!(rpod.inspect(&ctr, "{{.Config.StopSignal}} {{.Config.Labels.owner}}"), "SIGINT me");
+    assert_eq!(
+        rpod.inspect(&ctr, "{{.Config.StopSignal}} {{.Config.Labels.owner}}"),
+        "SIGINT me"
+    );
     // A bad change adds nothing.
-    let err = rpod.fails(&["import", "--change", "FROM scratch", &tarball, "bad"], 125);
+    let err = rpod.fails(
+        &["import", "--change", "FROM scratch", &tarball, "bad"],
+        125,
+    );
     assert!(err.contains("FROM"), "{err}");
     assert_eq!(rpod.run(&["image", "exists", "bad"]).status.code(), Some(1));
     // Standard input works as a source.
@@ -59,9 +88,17 @@ fn import_applies_changes() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&fs::read(busybox_tarball()).unwrap()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&fs::read(busybox_tarball()).unwrap())
+        .unwrap();
     assert!(child.wait_with_output().unwrap().status.success());
-    assert_eq!(rpod.run(&["image", "exists", "fromstdin"]).status.code(), Some(0));
+    assert_eq!(
+        rpod.run(&["image", "exists", "fromstdin"]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -72,16 +109,37 @@ fn names_are_normalised_like_podman() {
     assert_eq!(image_id(&rpod, "localhost/demo:latest"), id);
     assert_eq!(image_id(&rpod, &id[..12]), id);
     assert_eq!(image_id(&rpod, &format!("sha256:{id}")), id);
-    rpod.ok(&["tag", "demo", "other:v2", "quay.io/team/app:1", "docker.io/library/busybox"]);
+    rpod.ok(&[
+        "tag",
+        "demo",
+        "other:v2",
+        "quay.io/team/app:1",
+        "docker.io/library/busybox",
+    ]);
     let names = rpod.ok(&["image", "inspect", "--format", "{{json .RepoTags}}", "demo"]);
     let names: Vec<String> = serde_json::from_str(&names).unwrap();
-    for expected in ["localhost/demo:latest", "localhost/other:v2", "quay.io/team/app:1", "docker.io/library/busybox:latest"] {
+    for expected in [
+        "localhost/demo:latest",
+        "localhost/other:v2",
+        "quay.io/team/app:1",
+        "docker.io/library/busybox:latest",
+    ] {
         assert!(names.contains(&expected.to_string()), "{names:?}");
     }
-    assert_eq!(image_id(&rpod, "busybox"), id, "busybox is docker.io/library/busybox:latest");
+    assert_eq!(
+        image_id(&rpod, "busybox"),
+        id,
+        "busybox is docker.io/library/busybox:latest"
+    );
     assert_eq!(image_id(&rpod, "other:v2"), id);
-    assert_eq!(rpod.run(&["image", "exists", "other:v2"]).status.code(), Some(0));
-    assert_eq!(rpod.run(&["image", "exists", "other:v3"]).status.code(), Some(1));
+    assert_eq!(
+        rpod.run(&["image", "exists", "other:v2"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        rpod.run(&["image", "exists", "other:v3"]).status.code(),
+        Some(1)
+    );
     let err = rpod.fails(&["tag", "demo", "Bad:Name"], 125);
     assert!(err.contains("lowercase"), "{err}");
     let listing = rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
@@ -99,10 +157,20 @@ fn round_trip(format: &str, gzip: bool) {
     let id = image_id(&source, "demo");
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("demo.tar");
-    source.ok(&["save", "--format", format, "-o", &archive.display().to_string(), "demo"]);
+    source.ok(&[
+        "save",
+        "--format",
+        format,
+        "-o",
+        &archive.display().to_string(),
+        "demo",
+    ]);
     let archive = if gzip {
         let gz = dir.path().join("demo.tar.gz");
-        let mut encoder = flate2::write::GzEncoder::new(fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+        let mut encoder = flate2::write::GzEncoder::new(
+            fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
         encoder.write_all(&fs::read(&archive).unwrap()).unwrap();
         encoder.finish().unwrap();
         gz
@@ -112,8 +180,15 @@ fn round_trip(format: &str, gzip: bool) {
     let target = Rpod::new("crun");
     let out = target.ok(&["load", "-i", &archive.display().to_string()]);
     assert_eq!(out, "Loaded image: localhost/demo:latest\n");
-    assert_eq!(image_id(&target, "demo"), id, "the image id changed through {format}");
-    assert_eq!(target.ok(&["run", "--rm", "demo", "echo", "loaded"]), "loaded\n");
+    assert_eq!(
+        image_id(&target, "demo"),
+        id,
+        "the image id changed through {format}"
+    );
+    assert_eq!(
+        target.ok(&["run", "--rm", "demo", "echo", "loaded"]),
+        "loaded\n"
+    );
 }
 
 #[test]
@@ -146,20 +221,42 @@ fn save_to_standard_output() {
         .unwrap();
     child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
     let loaded = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&loaded.stdout), "Loaded image: localhost/demo:latest\n");
+    assert_eq!(
+        String::from_utf8_lossy(&loaded.stdout),
+        "Loaded image: localhost/demo:latest\n"
+    );
 }
 
 /// Rewrite a saved docker-archive's manifest (as `docker save` would have written it).
-fn edit_docker_archive(archive: &Path, edit: impl FnOnce(&mut serde_json::Value, &Path)) -> std::path::PathBuf {
+fn edit_docker_archive(
+    archive: &Path,
+    edit: impl FnOnce(&mut serde_json::Value, &Path),
+) -> std::path::PathBuf {
     let dir = archive.parent().unwrap().join("unpacked");
     fs::create_dir_all(&dir).unwrap();
-    assert!(Command::new("tar").arg("-xf").arg(archive).arg("-C").arg(&dir).status().unwrap().success());
+    assert!(Command::new("tar")
+        .arg("-xf")
+        .arg(archive)
+        .arg("-C")
+        .arg(&dir)
+        .status()
+        .unwrap()
+        .success());
     let manifest_path = dir.join("manifest.json");
-    let mut manifest: serde_json::Value = serde_json::from_slice(&fs::read(&manifest_path).unwrap()).unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(&manifest_path).unwrap()).unwrap();
     edit(&mut manifest, &dir);
     fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
     let out = archive.with_extension("edited.tar");
-    assert!(Command::new("tar").arg("-cf").arg(&out).arg("-C").arg(&dir).arg(".").status().unwrap().success());
+    assert!(Command::new("tar")
+        .arg("-cf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&dir)
+        .arg(".")
+        .status()
+        .unwrap()
+        .success());
     out
 }
 
@@ -175,8 +272,14 @@ fn docker_hub_names_in_archives_are_normalised() {
     let target = Rpod::new("runc");
     let out = target.ok(&["load", "-i", &edited.display().to_string()]);
     assert_eq!(out, "Loaded image: docker.io/library/busybox:latest\nLoaded image: docker.io/someone/tool:1.0\n");
-    assert_eq!(target.ok(&["run", "--rm", "busybox", "echo", "hub"]), "hub\n");
-    assert_eq!(target.ok(&["run", "--rm", "someone/tool:1.0", "echo", "tool"]), "tool\n");
+    assert_eq!(
+        target.ok(&["run", "--rm", "busybox", "echo", "hub"]),
+        "hub\n"
+    );
+    assert_eq!(
+        target.ok(&["run", "--rm", "someone/tool:1.0", "echo", "tool"]),
+        "tool\n"
+    );
 }
 
 #[test]
@@ -218,8 +321,16 @@ fn broken_archives_leave_nothing_behind() {
     let missing = dir.path().join("no-such-file.tar");
     target.fails(&["load", "-i", &missing.display().to_string()], 125);
 
-    assert_eq!(target.ok(&["images", "-q"]), "", "a half-loaded image was left behind");
-    assert_eq!(layer_dirs(&target), 0, "layers of a failed load were left behind");
+    assert_eq!(
+        target.ok(&["images", "-q"]),
+        "",
+        "a half-loaded image was left behind"
+    );
+    assert_eq!(
+        layer_dirs(&target),
+        0,
+        "layers of a failed load were left behind"
+    );
     assert_eq!(tmp_entries(&target), 0, "temporary files were left behind");
 
     let not_tar = dir.path().join("not.tar");
@@ -233,17 +344,133 @@ fn broken_archives_leave_nothing_behind() {
 fn rmi_untags_refuses_in_use_and_removes_layers() {
     let rpod = Rpod::with_image("runc");
     rpod.ok(&["tag", "demo", "second"]);
-    assert_eq!(rpod.ok(&["rmi", "second"]), "Untagged: localhost/second:latest\n");
-    assert_eq!(rpod.run(&["image", "exists", "demo"]).status.code(), Some(0));
+    assert_eq!(
+        rpod.ok(&["rmi", "second"]),
+        "Untagged: localhost/second:latest\n"
+    );
+    assert_eq!(
+        rpod.run(&["image", "exists", "demo"]).status.code(),
+        Some(0)
+    );
     let ctr = rpod.ok(&["create", "demo", "true"]).trim().to_string();
     let err = rpod.fails(&["rmi", "demo"], 2);
     assert!(err.contains("image is in use by a container"), "{err}");
     assert!(layer_dirs(&rpod) > 0);
     let out = rpod.ok(&["rmi", "-f", "demo"]);
     assert!(out.contains("Deleted: "), "{out}");
-    assert_eq!(rpod.run(&["container", "exists", &ctr]).status.code(), Some(1));
+    assert_eq!(
+        rpod.run(&["container", "exists", &ctr]).status.code(),
+        Some(1)
+    );
     assert_eq!(rpod.ok(&["images", "-q"]), "");
     assert_eq!(layer_dirs(&rpod), 0, "rmi left the layers behind");
     rpod.fails(&["rmi", "demo"], 1);
     rpod.ok(&["rmi", "--ignore", "demo"]);
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A two-layer image whose upper layer deletes a file and makes a directory opaque, as
+/// `docker save` writes them: the container sees the upper layer's view.
+#[test]
+fn whiteouts_hide_lower_layer_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    // Layer 1: busybox plus files that layer 2 removes.
+    let lower = work.join("lower");
+    fs::create_dir_all(&lower).unwrap();
+    assert!(Command::new("tar")
+        .arg("-xf")
+        .arg(busybox_tarball())
+        .arg("-C")
+        .arg(&lower)
+        .status()
+        .unwrap()
+        .success());
+    fs::write(lower.join("etc/removed"), "old").unwrap();
+    fs::create_dir_all(lower.join("data")).unwrap();
+    fs::write(lower.join("data/old"), "old").unwrap();
+    // Layer 2: whiteouts in the OCI/Docker tar form.
+    let upper = work.join("upper");
+    fs::create_dir_all(upper.join("etc")).unwrap();
+    fs::create_dir_all(upper.join("data")).unwrap();
+    fs::write(upper.join("etc/.wh.removed"), "").unwrap();
+    fs::write(upper.join("data/.wh..wh..opq"), "").unwrap();
+    fs::write(upper.join("data/new"), "new").unwrap();
+    let archive_dir = work.join("archive");
+    fs::create_dir_all(archive_dir.join("l1")).unwrap();
+    fs::create_dir_all(archive_dir.join("l2")).unwrap();
+    for (src, name) in [(&lower, "l1"), (&upper, "l2")] {
+        let out = archive_dir.join(name).join("layer.tar");
+        assert!(Command::new("tar")
+            .arg("--numeric-owner")
+            .arg("-cf")
+            .arg(&out)
+            .arg("-C")
+            .arg(src)
+            .arg(".")
+            .status()
+            .unwrap()
+            .success());
+    }
+    let diff_ids: Vec<String> = ["l1", "l2"]
+        .iter()
+        .map(|l| {
+            format!(
+                "sha256:{}",
+                sha256_hex(&archive_dir.join(l).join("layer.tar"))
+            )
+        })
+        .collect();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    fs::write(
+        archive_dir.join("config.json"),
+        serde_json::to_vec(&config).unwrap(),
+    )
+    .unwrap();
+    let manifest = serde_json::json!([{
+        "Config": "config.json",
+        "RepoTags": ["layered:1"],
+        "Layers": ["l1/layer.tar", "l2/layer.tar"],
+    }]);
+    fs::write(
+        archive_dir.join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    let archive = work.join("layered.tar");
+    assert!(Command::new("tar")
+        .arg("-cf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&archive_dir)
+        .arg(".")
+        .status()
+        .unwrap()
+        .success());
+
+    let rpod = Rpod::new("runc");
+    rpod.ok(&["load", "-i", &archive.display().to_string()]);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "layered:1",
+        "sh",
+        "-c",
+        "ls /data; test -e /etc/removed && echo still-there; echo done",
+    ]);
+    assert_eq!(out, "new\ndone\n");
+    assert_eq!(rpod.inspect("layered:1", "{{len .RootFS.Layers}}"), "2");
 }

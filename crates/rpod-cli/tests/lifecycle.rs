@@ -212,6 +212,10 @@ macro_rules! lifecycle_tests {
                 assert_eq!(out.trim(), host_links.to_string());
                 let out = rpod.run(&["run", "--rm", "--read-only", "demo", "touch", "/x"]);
                 assert_ne!(out.status.code(), Some(0), "wrote to a read-only root");
+                let out = rpod.ok(&["run", "--rm", "--entrypoint", "echo", "demo", "via", "entrypoint"]);
+                assert_eq!(out, "via entrypoint\n");
+                let out = rpod.ok(&["run", "--rm", "--entrypoint", "[\"sh\", \"-c\"]", "demo", "echo json form"]);
+                assert_eq!(out, "json form\n");
                 let err = rpod.fails(&["run", "--network", "bridge", "demo", "true"], 125);
                 assert!(err.contains("not supported"), "{err}");
                 let err = rpod.fails(&["run", "-t", "demo", "true"], 125);
@@ -290,38 +294,113 @@ lifecycle_tests!(crun, "crun");
 #[test]
 fn ps_filters_formats_and_quiet() {
     let rpod = Rpod::with_image("runc");
-    let running = rpod.detached(&["--name", "alpha", "--label", "app=x", "demo", "sleep", "1000"]);
+    let running = rpod.detached(&[
+        "--name", "alpha", "--label", "app=x", "demo", "sleep", "1000",
+    ]);
     let exited = rpod.detached(&["--name", "beta", "demo", "sh", "-c", "exit 3"]);
     rpod.ok(&["wait", "beta"]);
     rpod.ok(&["create", "--name", "gamma", "demo", "true"]);
     assert_eq!(rpod.ok(&["ps", "-q"]), format!("{}\n", &running[..12]));
     assert_eq!(rpod.ok(&["ps", "-q", "--no-trunc"]), format!("{running}\n"));
     assert_eq!(rpod.ok(&["ps", "-a", "-q"]).lines().count(), 3);
-    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}"]), "beta\n");
-    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "status=created", "--format", "{{.Names}}"]), "gamma\n");
-    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "name=alp", "--format", "{{.Names}}"]), "alpha\n");
-    assert_eq!(rpod.ok(&["ps", "-a", "--filter", &format!("id={}", &exited[..8]), "--format", "{{.Names}}"]), "beta\n");
-    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "label=app=x", "--format", "{{.Names}}"]), "alpha\n");
-    assert_eq!(rpod.ok(&["ps", "-a", "--filter", "exited=3", "--format", "{{.Names}}"]), "beta\n");
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "status=exited",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "beta\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "status=created",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "gamma\n"
+    );
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--filter", "name=alp", "--format", "{{.Names}}"]),
+        "alpha\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("id={}", &exited[..8]),
+            "--format",
+            "{{.Names}}"
+        ]),
+        "beta\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "label=app=x",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "alpha\n"
+    );
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--filter", "exited=3", "--format", "{{.Names}}"]),
+        "beta\n"
+    );
     let table = rpod.ok(&["ps", "-a"]);
     let header = table.lines().next().unwrap();
-    for column in ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"] {
+    for column in [
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ] {
         assert!(header.contains(column), "{header}");
     }
     assert!(table.contains("Exited (3)"), "{table}");
     let custom = rpod.ok(&["ps", "--format", "table {{.ID}}\t{{.Names}}"]);
-    assert_eq!(custom, format!("CONTAINER ID  NAMES\n{}  alpha\n", &running[..12]));
-    let json: serde_json::Value = serde_json::from_str(&rpod.ok(&["ps", "-a", "--format", "json"])).unwrap();
+    assert_eq!(
+        custom,
+        format!("CONTAINER ID  NAMES\n{}  alpha\n", &running[..12])
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["ps", "-a", "--format", "json"])).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 3);
-    let ranged = rpod.ok(&["inspect", "--format", "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{end}}", "alpha"]);
+    let ranged = rpod.ok(&[
+        "inspect",
+        "--format",
+        "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{end}}",
+        "alpha",
+    ]);
     assert_eq!(ranged.trim(), "app=x");
-    assert_eq!(rpod.ok(&["inspect", "--format", "{{json .State.Status}}", "alpha"]).trim(), "\"running\"");
+    assert_eq!(
+        rpod.ok(&["inspect", "--format", "{{json .State.Status}}", "alpha"])
+            .trim(),
+        "\"running\""
+    );
     let err = rpod.fails(&["ps", "--filter", "status=nope"], 125);
     assert!(err.contains("invalid status"), "{err}");
     let err = rpod.fails(&["inspect", "ghost"], 125);
     assert!(err.contains("no such object"), "{err}");
-    assert_eq!(rpod.run(&["container", "exists", "alpha"]).status.code(), Some(0));
-    assert_eq!(rpod.run(&["container", "exists", "ghost"]).status.code(), Some(1));
+    assert_eq!(
+        rpod.run(&["container", "exists", "alpha"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        rpod.run(&["container", "exists", "ghost"]).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -343,7 +422,12 @@ fn fifty_parallel_runs_all_succeed() {
             failures.push(String::from_utf8_lossy(&out.stderr).into_owned());
         }
     }
-    assert!(failures.is_empty(), "{} runs failed: {:?}", failures.len(), failures);
+    assert!(
+        failures.is_empty(),
+        "{} runs failed: {:?}",
+        failures.len(),
+        failures
+    );
     assert_eq!(rpod.ok(&["ps", "-q"]).lines().count(), 50);
     rpod.ok(&["stop", "-a", "-t", "0"]);
     assert_eq!(rpod.ok(&["ps", "-q"]), "");
@@ -357,12 +441,25 @@ fn reboot_turns_running_containers_into_exited_ones() {
     let conmon: i32 = rpod.inspect(&id, "{{.State.ConmonPid}}").parse().unwrap();
     // A reboot ends every process; simulate it, then change the recorded boot id.
     for p in [conmon, pid] {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
-    wait_until("the processes are gone", || !pid_alive(pid) && !pid_alive(conmon));
-    assert_eq!(rpod.ok(&["ps", "--format", "{{.State}}"]), "running\n", "the listing reads no liveness");
+    wait_until("the processes are gone", || {
+        !pid_alive(pid) && !pid_alive(conmon)
+    });
+    assert_eq!(
+        rpod.ok(&["ps", "--format", "{{.State}}"]),
+        "running\n",
+        "the listing reads no liveness"
+    );
     let db = rusqlite::Connection::open(rpod.root().join("rpod.db")).unwrap();
-    db.execute("UPDATE meta SET value = 'a-previous-boot' WHERE key = 'boot_id'", []).unwrap();
+    db.execute(
+        "UPDATE meta SET value = 'a-previous-boot' WHERE key = 'boot_id'",
+        [],
+    )
+    .unwrap();
     drop(db);
     assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.State}}"]), "exited\n");
     assert_eq!(rpod.inspect(&id, "{{.State.ExitCode}}"), "-1");
@@ -384,21 +481,52 @@ fn rootfs_directories_run_too() {
         .unwrap();
     assert!(status.success());
     let root = dir.path().display().to_string();
-    assert_eq!(rpod.ok(&["run", "--rm", "--rootfs", &root, "/bin/echo", "from a directory"]), "from a directory\n");
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--rootfs",
+            &root,
+            "/bin/echo",
+            "from a directory"
+        ]),
+        "from a directory\n"
+    );
 }
 
 #[test]
 fn info_and_version() {
     let rpod = Rpod::with_image("crun");
-    assert_eq!(rpod.ok(&["info", "--format", "{{.Host.OCIRuntime.Name}}"]).trim(), "crun");
+    assert_eq!(
+        rpod.ok(&["info", "--format", "{{.Host.OCIRuntime.Name}}"])
+            .trim(),
+        "crun"
+    );
     let info = rpod.ok(&["info", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&info).unwrap();
-    assert!(json["host"]["conmon"]["version"].as_str().unwrap().starts_with("conmon version"));
+    assert!(json["host"]["conmon"]["version"]
+        .as_str()
+        .unwrap()
+        .starts_with("conmon version"));
     assert_eq!(json["store"]["imageStore"]["number"], 1);
     assert!(rpod.ok(&["info"]).contains("ociRuntime:"));
     assert!(rpod.ok(&["version"]).contains("Version:"));
-    assert_eq!(rpod.ok(&["version", "--format", "{{.Client.Version}}"]).trim(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        rpod.ok(&["version", "--format", "{{.Client.Version}}"])
+            .trim(),
+        env!("CARGO_PKG_VERSION")
+    );
     let mut rpod = rpod;
+    // A runtime given by path works like one given by name.
+    let crun_path = rpod
+        .ok(&["info", "--format", "{{.Host.OCIRuntime.Path}}"])
+        .trim()
+        .to_string();
+    rpod.runtime = crun_path;
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "demo", "echo", "by path"]),
+        "by path\n"
+    );
     rpod.runtime = "no-such-runtime".into();
     let out = rpod.run(&["run", "demo", "true"]);
     assert_eq!(out.status.code(), Some(125));

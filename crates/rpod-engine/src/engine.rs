@@ -73,6 +73,9 @@ pub struct CreateOptions {
     pub log_to_file: bool,
 }
 
+/// Runs once the monitor is up and before the container's process starts.
+pub type BeforeStart<'a> = dyn FnMut(&ContainerRecord) -> Result<()> + 'a;
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RemoveOptions {
     pub force: bool,
@@ -182,7 +185,7 @@ impl Engine {
 
     /// The command conmon runs when the container exits.
     fn exit_command(&self, id: &str) -> Vec<String> {
-        vec![
+        let mut command = vec![
             self.options.exe.display().to_string(),
             "--root".into(),
             self.roots.root.display().to_string(),
@@ -190,10 +193,13 @@ impl Engine {
             self.roots.runroot.display().to_string(),
             "--log-level".into(),
             self.options.log_level.clone(),
-            "container".into(),
-            "cleanup".into(),
-            id.to_string(),
-        ]
+        ];
+        if let Some(conmon) = &self.options.conmon {
+            command.push("--conmon".into());
+            command.push(conmon.display().to_string());
+        }
+        command.extend(["container".into(), "cleanup".into(), id.to_string()]);
+        command
     }
 
     /// What the runtime layer needs to know about a container.
@@ -469,7 +475,7 @@ impl Engine {
     pub fn start(
         &mut self,
         name_or_id: &str,
-        before_start: Option<&mut dyn FnMut(&ContainerRecord) -> Result<()>>,
+        before_start: Option<&mut BeforeStart<'_>>,
     ) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
@@ -625,7 +631,10 @@ impl Engine {
     fn cleanup_runtime(&mut self, record: &mut ContainerRecord) -> Result<()> {
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
-        if matches!(record.state.status, Status::Stopped | Status::Created | Status::Exited) {
+        if matches!(
+            record.state.status,
+            Status::Stopped | Status::Created | Status::Exited
+        ) {
             if let Err(e) = runtime.delete_container(&oci) {
                 // Already gone from the runtime is what we want.
                 tracing::debug!(id = record.id(), %e, "runtime delete");
@@ -923,16 +932,12 @@ impl Engine {
             let Some(record) = self.store.container(&id)? else {
                 return Ok(self.store.exit_code(&id)?.unwrap_or(-1));
             };
-            match record.state.status {
-                Status::Configured | Status::Created if record.state.exit_code.is_none() => {
-                    if record.state.status == Status::Configured {
-                        return Ok(0);
-                    }
-                }
-                Status::Configured | Status::Exited | Status::Stopped | Status::Removing => {
-                    return Ok(record.state.exit_code.unwrap_or(0));
-                }
-                _ => {}
+            // A container that never ran has nothing to wait for and "exits" 0.
+            if matches!(
+                record.state.status,
+                Status::Configured | Status::Exited | Status::Stopped | Status::Removing
+            ) {
+                return Ok(record.state.exit_code.unwrap_or(0));
             }
             let conmon_pid = record.state.conmon_pid;
             // Block until the monitor (which outlives its cleanup command) and the

@@ -25,9 +25,8 @@ impl ContainerLock {
             .write(true)
             .open(&path)
             .map_err(|e| EngineError::io("opening lock file", &path, e))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| {
-            EngineError::io("locking", &path, std::io::Error::from(errno))
-        })?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| EngineError::io("locking", &path, std::io::Error::from(errno)))?;
         Ok(ContainerLock { _lock: lock })
     }
 

@@ -135,7 +135,13 @@ mod tests {
         assert_eq!(lines[1].stream, Stream::Stderr);
         assert_eq!(lines[2].text, "no newline");
         assert!(!lines[2].complete);
-        let tail = filter(lines.clone(), &LogFilter { tail: Some(1), ..Default::default() });
+        let tail = filter(
+            lines.clone(),
+            &LogFilter {
+                tail: Some(1),
+                ..Default::default()
+            },
+        );
         assert_eq!(tail.len(), 1);
         let since = filter(
             lines,

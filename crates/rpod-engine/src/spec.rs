@@ -4,9 +4,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    Capability, LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
-    LinuxMemoryBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount,
-    MountBuilder, PosixRlimitBuilder, PosixRlimitType, RootBuilder, Spec, UserBuilder,
+    Capability, LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder,
+    PosixRlimitBuilder, PosixRlimitType, RootBuilder, Spec, UserBuilder,
 };
 
 use crate::container::{ContainerConfig, NetworkMode};
@@ -79,7 +79,12 @@ fn read_groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
                 f.first()?.to_string(),
                 f.get(2)?.parse().ok()?,
                 f.get(3)
-                    .map(|m| m.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+                    .map(|m| {
+                        m.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(String::from)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             ))
         })
@@ -125,7 +130,7 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
     let mut additional_gids: Vec<u32> = match entry {
         Some(e) => groups
             .iter()
-            .filter(|(_, _, members)| members.iter().any(|m| *m == e.name))
+            .filter(|(_, _, members)| members.contains(&e.name))
             .map(|(_, gid, _)| *gid)
             .collect(),
         None => Vec::new(),
@@ -166,7 +171,12 @@ fn bind_mount(source: &str, destination: &str) -> Result<Mount> {
         .destination(PathBuf::from(destination))
         .typ("bind")
         .source(PathBuf::from(source))
-        .options(vec!["rbind".into(), "ro".into(), "nosuid".into(), "nodev".into()])
+        .options(vec![
+            "rbind".into(),
+            "ro".into(),
+            "nosuid".into(),
+            "nodev".into(),
+        ])
         .build()
         .map_err(build_err)
 }
@@ -259,13 +269,12 @@ pub fn generate(config: &ContainerConfig, root_path: &Path, user: &ResolvedUser)
         .collect();
     linux.set_namespaces(Some(namespaces));
     linux.set_cgroups_path(Some(PathBuf::from(cgroup_path(&config.id))));
-    let mut resources = LinuxResourcesBuilder::default().devices(vec![
-        LinuxDeviceCgroupBuilder::default()
+    let mut resources =
+        LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default()
             .allow(false)
             .access("rwm")
             .build()
-            .map_err(build_err)?,
-    ]);
+            .map_err(build_err)?]);
     if let Some(limit) = config.memory {
         resources = resources.memory(
             LinuxMemoryBuilder::default()
@@ -284,7 +293,12 @@ pub fn generate(config: &ContainerConfig, root_path: &Path, user: &ResolvedUser)
         );
     }
     if let Some(limit) = config.pids_limit {
-        resources = resources.pids(LinuxPidsBuilder::default().limit(limit).build().map_err(build_err)?);
+        resources = resources.pids(
+            LinuxPidsBuilder::default()
+                .limit(limit)
+                .build()
+                .map_err(build_err)?,
+        );
     }
     linux.set_resources(Some(resources.build().map_err(build_err)?));
     spec.set_linux(Some(linux));
@@ -364,8 +378,11 @@ mod tests {
             "root:x:0:0:root:/root:/bin/sh\nweb:x:33:33:web:/var/www:/bin/false\n",
         )
         .unwrap();
-        std::fs::write(root.path().join("etc/group"), "root:x:0:\nwww:x:33:\nextra:x:50:web\n")
-            .unwrap();
+        std::fs::write(
+            root.path().join("etc/group"),
+            "root:x:0:\nwww:x:33:\nextra:x:50:web\n",
+        )
+        .unwrap();
         let web = resolve_user(root.path(), "web").unwrap();
         assert_eq!((web.uid, web.gid), (33, 33));
         assert_eq!(web.additional_gids, vec![33, 50]);

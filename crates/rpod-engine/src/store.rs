@@ -188,7 +188,9 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT config, state FROM containers WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2")
+            .prepare(
+                "SELECT config, state FROM containers WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2",
+            )
             .map_err(|e| self.err(e))?;
         let rows: Vec<(String, String)> = stmt
             .query_map([name_or_id.to_ascii_lowercase()], |row| {
@@ -412,7 +414,9 @@ impl Store {
     pub fn image(&self, id: &str) -> Result<Option<ImageRecord>> {
         let json: Option<String> = self
             .conn
-            .query_row("SELECT record FROM images WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT record FROM images WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|e| self.err(e))?;
         json.map(|j| from_json(&j)).transpose()

@@ -84,8 +84,7 @@ pub trait OciRuntime: Send + Sync {
     fn exec_update_status(&self, ctr: &OciContainer, session_id: &str) -> Result<bool>;
 
     /// Checkpoint the container (only when `supports_checkpoint`).
-    fn checkpoint_container(&self, ctr: &OciContainer, options: &CheckpointOptions)
-        -> Result<i64>;
+    fn checkpoint_container(&self, ctr: &OciContainer, options: &CheckpointOptions) -> Result<i64>;
 
     /// Whether the container's monitor still runs.
     fn check_conmon_running(&self, ctr: &OciContainer) -> Result<bool>;

@@ -91,7 +91,11 @@ impl Fixture {
         linux.set_cgroups_path(Some(PathBuf::from(format!("/rpod-test/{id}"))));
         spec.set_linux(Some(linux));
         edit(&mut spec);
-        fs::write(bundle.join("config.json"), serde_json::to_vec(&spec).unwrap()).unwrap();
+        fs::write(
+            bundle.join("config.json"),
+            serde_json::to_vec(&spec).unwrap(),
+        )
+        .unwrap();
         let ctr = OciContainer {
             id: id.clone(),
             name: format!("test-{id}"),
@@ -229,7 +233,9 @@ macro_rules! runtime_tests {
                 // PID 1 ignores signals it has no handler for, except SIGKILL.
                 let mut f = Fixture::new(RT, &["sleep", "1000"]);
                 f.create_and_start();
-                f.runtime.kill_container(&f.ctr, libc::SIGKILL, false).unwrap();
+                f.runtime
+                    .kill_container(&f.ctr, libc::SIGKILL, false)
+                    .unwrap();
                 assert_eq!(f.exit_code(), 128 + libc::SIGKILL);
             }
 
@@ -239,7 +245,11 @@ macro_rules! runtime_tests {
                 let err = f.runtime.create_container(&f.ctr, None).unwrap_err();
                 assert!(matches!(err, OciError::CommandNotFound { .. }), "{err:?}");
                 assert!(err.to_string().contains("/no/such/binary"), "{err}");
-                assert_eq!(f.runtime_status(), None, "the failed container was not deleted");
+                assert_eq!(
+                    f.runtime_status(),
+                    None,
+                    "the failed container was not deleted"
+                );
             }
 
             #[test]
@@ -257,10 +267,14 @@ macro_rules! runtime_tests {
                 let init = f.ctr.pid;
                 wait_until("the child sleep runs", || !children(init).is_empty());
                 let child = children(init)[0];
-                f.runtime.kill_container(&f.ctr, libc::SIGUSR1, false).unwrap();
+                f.runtime
+                    .kill_container(&f.ctr, libc::SIGUSR1, false)
+                    .unwrap();
                 f.wait_for_log("got-usr1");
                 assert!(pid_alive(child), "signalling init alone reached its child");
-                f.runtime.kill_container(&f.ctr, libc::SIGUSR1, true).unwrap();
+                f.runtime
+                    .kill_container(&f.ctr, libc::SIGUSR1, true)
+                    .unwrap();
                 wait_until("the child dies", || !pid_alive(child));
                 assert!(pid_alive(init), "init has a handler and must survive");
             }
@@ -271,22 +285,42 @@ macro_rules! runtime_tests {
                 f.create_and_start();
                 assert_eq!(f.exit_code(), 0);
                 wait_pid_gone(f.ctr.pid, Duration::from_secs(5));
-                let err = f.runtime.kill_container(&f.ctr, libc::SIGTERM, false).unwrap_err();
+                let err = f
+                    .runtime
+                    .kill_container(&f.ctr, libc::SIGTERM, false)
+                    .unwrap_err();
                 assert!(matches!(err, OciError::CtrStateInvalid { .. }), "{err:?}");
             }
 
             #[test]
             fn stop_sends_the_stop_signal_first() {
-                let mut f = Fixture::new(RT, &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"]);
+                let mut f = Fixture::new(
+                    RT,
+                    &[
+                        "sh",
+                        "-c",
+                        "trap 'exit 0' TERM; while true; do sleep 0.05; done",
+                    ],
+                );
                 f.create_and_start();
                 f.runtime.stop_container(&f.ctr, 30, false).unwrap();
-                assert!(!pid_alive(f.ctr.pid), "stop returned before the process was gone");
+                assert!(
+                    !pid_alive(f.ctr.pid),
+                    "stop returned before the process was gone"
+                );
                 assert_eq!(f.exit_code(), 0, "the container did not get SIGTERM");
             }
 
             #[test]
             fn stop_uses_the_containers_stop_signal() {
-                let mut f = Fixture::new(RT, &["sh", "-c", "trap 'exit 3' USR2; while true; do sleep 0.05; done"]);
+                let mut f = Fixture::new(
+                    RT,
+                    &[
+                        "sh",
+                        "-c",
+                        "trap 'exit 3' USR2; while true; do sleep 0.05; done",
+                    ],
+                );
                 f.ctr.stop_signal = libc::SIGUSR2;
                 f.create_and_start();
                 f.runtime.stop_container(&f.ctr, 30, false).unwrap();
@@ -305,7 +339,14 @@ macro_rules! runtime_tests {
 
             #[test]
             fn stop_with_timeout_zero_kills_at_once() {
-                let mut f = Fixture::new(RT, &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"]);
+                let mut f = Fixture::new(
+                    RT,
+                    &[
+                        "sh",
+                        "-c",
+                        "trap 'exit 0' TERM; while true; do sleep 0.05; done",
+                    ],
+                );
                 f.create_and_start();
                 f.runtime.stop_container(&f.ctr, 0, false).unwrap();
                 assert!(!pid_alive(f.ctr.pid));
@@ -333,7 +374,10 @@ macro_rules! runtime_tests {
 
             #[test]
             fn pause_and_unpause() {
-                let mut f = Fixture::new(RT, &["sh", "-c", "while true; do echo tick; sleep 0.02; done"]);
+                let mut f = Fixture::new(
+                    RT,
+                    &["sh", "-c", "while true; do echo tick; sleep 0.02; done"],
+                );
                 f.create_and_start();
                 f.wait_for_log("tick");
                 f.runtime.pause_container(&f.ctr).unwrap();
@@ -402,7 +446,9 @@ macro_rules! runtime_tests {
                 assert_eq!(read_exit_file(&exit).unwrap(), None);
                 let oom = f.runtime.oom_file_path(&f.ctr).unwrap();
                 assert!(oom.ends_with(format!("persist/{}/oom", f.ctr.id)));
-                f.runtime.kill_container(&f.ctr, libc::SIGKILL, false).unwrap();
+                f.runtime
+                    .kill_container(&f.ctr, libc::SIGKILL, false)
+                    .unwrap();
                 assert_eq!(f.exit_code(), 137);
                 assert!(exit.exists());
                 assert!(!oom.exists(), "no OOM happened");
@@ -412,12 +458,21 @@ macro_rules! runtime_tests {
             fn oom_kill_leaves_the_oom_file() {
                 let mut f = Fixture::with_spec(
                     RT,
-                    &["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"],
+                    &[
+                        "sh",
+                        "-c",
+                        "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+                    ],
                     |spec| {
                         let mut linux = spec.linux().clone().unwrap();
                         linux.set_resources(Some(
                             LinuxResourcesBuilder::default()
-                                .memory(LinuxMemoryBuilder::default().limit(16 << 20).build().unwrap())
+                                .memory(
+                                    LinuxMemoryBuilder::default()
+                                        .limit(16 << 20)
+                                        .build()
+                                        .unwrap(),
+                                )
                                 .build()
                                 .unwrap(),
                         ));
@@ -436,10 +491,22 @@ macro_rules! runtime_tests {
                 let f = Fixture::new(RT, &["true"]);
                 let (conmon, runtime) = f.runtime.runtime_info().unwrap();
                 assert_eq!(runtime.name, RT);
-                assert!(runtime.version.contains(&format!("{RT} version")), "{}", runtime.version);
-                assert!(runtime.package.starts_with(&format!("{RT}_")), "{}", runtime.package);
+                assert!(
+                    runtime.version.contains(&format!("{RT} version")),
+                    "{}",
+                    runtime.version
+                );
+                assert!(
+                    runtime.package.starts_with(&format!("{RT}_")),
+                    "{}",
+                    runtime.package
+                );
                 assert_eq!(runtime.path, f.runtime.path().display().to_string());
-                assert!(conmon.version.starts_with("conmon version"), "{}", conmon.version);
+                assert!(
+                    conmon.version.starts_with("conmon version"),
+                    "{}",
+                    conmon.version
+                );
                 assert!(conmon.package.starts_with("conmon_"), "{}", conmon.package);
                 assert!(!conmon.version.contains('\n'));
             }
@@ -447,7 +514,10 @@ macro_rules! runtime_tests {
             #[test]
             fn stream_methods_say_not_supported() {
                 let f = Fixture::new(RT, &["true"]);
-                let size = TerminalSize { height: 24, width: 80 };
+                let size = TerminalSize {
+                    height: 24,
+                    width: 80,
+                };
                 let err = f.runtime.attach_resize(&f.ctr, size).unwrap_err();
                 assert!(matches!(err, OciError::NotSupported { .. }));
                 assert!(matches!(
@@ -473,8 +543,15 @@ runtime_tests!(crun, "crun");
 fn checkpoint_support_is_probed() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("fakert");
-    fs::write(&fake, "#!/bin/sh\n[ \"$1\" = checkpoint ] && exit 1\nexit 0\n").unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut fs::metadata(&fake).unwrap().permissions(), 0o755);
+    fs::write(
+        &fake,
+        "#!/bin/sh\n[ \"$1\" = checkpoint ] && exit 1\nexit 0\n",
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut fs::metadata(&fake).unwrap().permissions(),
+        0o755,
+    );
     fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let runtime = ConmonRuntime::new(ConmonRuntimeConfig {
         runtime: fake.display().to_string(),

@@ -100,9 +100,9 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .as_deref()
         .map(parse_memory)
         .transpose()
-        .map_err(|e| usage(e))?;
+        .map_err(usage)?;
     if let Some(cpus) = args.cpus {
-        if !(cpus > 0.0) {
+        if cpus.is_nan() || cpus <= 0.0 {
             return Err(usage(format!("invalid --cpus {cpus}: must be positive")));
         }
     }
@@ -163,8 +163,8 @@ fn start_and_follow(engine: &mut Engine, id: &str) -> Result<i32, Failure> {
     let mut log: Option<File> = None;
     let mut open_log = |record: &ContainerRecord| -> rpod_engine::Result<()> {
         if record.config.log_to_file {
-            let mut file = File::open(&log_path)
-                .map_err(|e| EngineError::io("opening log", &log_path, e))?;
+            let mut file =
+                File::open(&log_path).map_err(|e| EngineError::io("opening log", &log_path, e))?;
             file.seek(SeekFrom::End(0))
                 .map_err(|e| EngineError::io("reading log", &log_path, e))?;
             log = Some(file);
@@ -184,7 +184,13 @@ pub fn run(engine: &mut Engine, args: RunArgs) -> Outcome {
     let id = record.id().to_string();
     if args.detach {
         if let Err(e) = engine.start(&id, None) {
-            let _ = engine.remove(&id, RemoveOptions { force: true, timeout: Some(0) });
+            let _ = engine.remove(
+                &id,
+                RemoveOptions {
+                    force: true,
+                    timeout: Some(0),
+                },
+            );
             return Err(e.into());
         }
         println!("{id}");
@@ -194,7 +200,13 @@ pub fn run(engine: &mut Engine, args: RunArgs) -> Outcome {
         Ok(code) => Ok(code),
         Err(failure) => {
             if args.rm {
-                let _ = engine.remove(&id, RemoveOptions { force: true, timeout: Some(0) });
+                let _ = engine.remove(
+                    &id,
+                    RemoveOptions {
+                        force: true,
+                        timeout: Some(0),
+                    },
+                );
             }
             Err(failure)
         }
@@ -229,7 +241,10 @@ fn for_each(
     Ok(code)
 }
 
-fn all_ids(engine: &mut Engine, keep: impl Fn(&ContainerRecord) -> bool) -> Result<Vec<String>, Failure> {
+fn all_ids(
+    engine: &mut Engine,
+    keep: impl Fn(&ContainerRecord) -> bool,
+) -> Result<Vec<String>, Failure> {
     Ok(engine
         .list()?
         .into_iter()
@@ -254,11 +269,15 @@ fn names_or_all(
 
 pub fn start(engine: &mut Engine, args: StartArgs) -> Outcome {
     if args.interactive {
-        return Err(usage("start -i (interactive stdin) is not supported yet by rpod"));
+        return Err(usage(
+            "start -i (interactive stdin) is not supported yet by rpod",
+        ));
     }
     if args.attach {
         if args.containers.len() != 1 {
-            return Err(usage("you cannot start and attach multiple containers at once"));
+            return Err(usage(
+                "you cannot start and attach multiple containers at once",
+            ));
         }
         return start_and_follow(engine, &args.containers[0]);
     }
@@ -304,18 +323,24 @@ pub fn rm(engine: &mut Engine, args: RmArgs) -> Outcome {
         force: args.force,
         timeout: timeout_arg(args.time),
     };
-    for_each(&names, 1, args.ignore, |name| match engine.remove(name, options) {
-        Ok(id) => {
-            println!("{}", if args.all { id.as_str() } else { name });
-            Ok(())
+    for_each(&names, 1, args.ignore, |name| {
+        match engine.remove(name, options) {
+            Ok(id) => {
+                println!("{}", if args.all { id.as_str() } else { name });
+                Ok(())
+            }
+            Err(e @ EngineError::RemoveRunning { .. }) => Err(Failure::new(2, e)),
+            Err(e) => Err(e.into()),
         }
-        Err(e @ EngineError::RemoveRunning { .. }) => Err(Failure::new(2, e)),
-        Err(e) => Err(e.into()),
     })
 }
 
 pub fn pause(engine: &mut Engine, args: AllArgs, pausing: bool) -> Outcome {
-    let wanted = if pausing { Status::Running } else { Status::Paused };
+    let wanted = if pausing {
+        Status::Running
+    } else {
+        Status::Paused
+    };
     let names = names_or_all(engine, args.containers, args.all, |r| {
         r.state.status == wanted
     })?;
@@ -357,9 +382,13 @@ fn matches_filter(record: &ContainerRecord, filter: &str) -> Result<bool, Failur
             Some((k, v)) => record.config.labels.get(k).is_some_and(|x| x == v),
             None => record.config.labels.contains_key(value),
         },
-        "exited" => record.state.exit_code.map(|c| c.to_string()).as_deref() == Some(value)
-            && matches!(record.state.status, Status::Exited | Status::Stopped),
-        "ancestor" => record.config.image_name.contains(value) || record.config.image_id.starts_with(value),
+        "exited" => {
+            record.state.exit_code.map(|c| c.to_string()).as_deref() == Some(value)
+                && matches!(record.state.status, Status::Exited | Status::Stopped)
+        }
+        "ancestor" => {
+            record.config.image_name.contains(value) || record.config.image_id.starts_with(value)
+        }
         other => {
             return Err(usage(format!(
                 "invalid filter {other:?}: use status, name, id, label, exited or ancestor"
@@ -370,10 +399,13 @@ fn matches_filter(record: &ContainerRecord, filter: &str) -> Result<bool, Failur
 
 pub fn ps(engine: &mut Engine, args: PsArgs) -> Outcome {
     let mut records = engine.list()?;
-    records.sort_by(|a, b| b.config.created.cmp(&a.config.created));
+    records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
     let mut shown = Vec::new();
     for record in records {
-        let running = matches!(record.state.status, Status::Running | Status::Paused | Status::Stopping);
+        let running = matches!(
+            record.state.status,
+            Status::Running | Status::Paused | Status::Stopping
+        );
         if !args.all && args.filters.is_empty() && !running {
             continue;
         }
@@ -419,14 +451,8 @@ pub fn inspect(engine: &mut Engine, args: InspectArgs) -> Outcome {
             "image" => super::image::inspect_json(engine, name),
             "all" => match engine.lookup(name) {
                 Ok(_) => as_container(engine),
-                Err(EngineError::NoSuchContainer(_)) => {
-                    super::image::inspect_json(engine, name).map_err(|_| {
-                        Failure::new(
-                            ENGINE_ERROR,
-                            anyhow!("no such object: \"{name}\""),
-                        )
-                    })
-                }
+                Err(EngineError::NoSuchContainer(_)) => super::image::inspect_json(engine, name)
+                    .map_err(|_| Failure::new(ENGINE_ERROR, anyhow!("no such object: \"{name}\""))),
                 Err(e) => Err(e.into()),
             },
             other => {
@@ -457,9 +483,7 @@ pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
         return Err(usage("logs -f (following) is not supported yet by rpod"));
     }
     let filter = LogFilter {
-        tail: args
-            .tail
-            .and_then(|t| usize::try_from(t).ok()),
+        tail: args.tail.and_then(|t| usize::try_from(t).ok()),
         since: args
             .since
             .as_deref()

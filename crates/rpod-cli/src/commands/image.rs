@@ -48,7 +48,9 @@ pub fn load(engine: &mut Engine, args: LoadArgs) -> Outcome {
         ),
         None => {
             if io::stdin().is_terminal() {
-                return Err(usage("cannot read an archive from a terminal: use -i FILE or a pipe"));
+                return Err(usage(
+                    "cannot read an archive from a terminal: use -i FILE or a pipe",
+                ));
             }
             (Box::new(io::stdin().lock()), "(standard input)".into())
         }
@@ -83,7 +85,9 @@ pub fn save(engine: &mut Engine, args: SaveArgs) -> Outcome {
         images.push((record, recorded));
     }
     if format == ArchiveFormat::OciArchive && images.len() > 1 {
-        return Err(usage("oci-archive holds one image: save several images as docker-archive"));
+        return Err(usage(
+            "oci-archive holds one image: save several images as docker-archive",
+        ));
     }
     let roots = engine.roots().clone();
     match &args.output {
@@ -96,13 +100,20 @@ pub fn save(engine: &mut Engine, args: SaveArgs) -> Outcome {
             // truncated archive behind.
             let mut tmp = tempfile::NamedTempFile::new_in(dir)
                 .map_err(|e| usage(format!("{}: {e}", dir.display())))?;
-            image::save(&roots, &images, format, io::BufWriter::new(tmp.as_file_mut()))?;
+            image::save(
+                &roots,
+                &images,
+                format,
+                io::BufWriter::new(tmp.as_file_mut()),
+            )?;
             tmp.persist(path)
                 .map_err(|e| usage(format!("{}: {}", path.display(), e.error)))?;
         }
         None => {
             if io::stdout().is_terminal() {
-                return Err(usage("refusing to write an archive to a terminal: use -o FILE or redirect"));
+                return Err(usage(
+                    "refusing to write an archive to a terminal: use -o FILE or redirect",
+                ));
             }
             let stdout = io::stdout().lock();
             image::save(&roots, &images, format, io::BufWriter::new(stdout))?;
@@ -114,14 +125,25 @@ pub fn save(engine: &mut Engine, args: SaveArgs) -> Outcome {
 
 pub fn images(engine: &mut Engine, args: ImagesArgs) -> Outcome {
     let mut records = engine.store().images()?;
-    records.sort_by(|a, b| b.created.unwrap_or(b.added).cmp(&a.created.unwrap_or(a.added)));
+    records.sort_by(|a, b| {
+        b.created
+            .unwrap_or(b.added)
+            .cmp(&a.created.unwrap_or(a.added))
+    });
     let roots = engine.roots().clone();
     let mut rows = Vec::new();
     for record in records {
         let info = image::info(engine.store(), &roots, record)?;
         if args.quiet {
             let id = &info.record.id;
-            println!("{}", if args.no_trunc { format!("sha256:{id}") } else { id[..12].to_string() });
+            println!(
+                "{}",
+                if args.no_trunc {
+                    format!("sha256:{id}")
+                } else {
+                    id[..12].to_string()
+                }
+            );
             continue;
         }
         rows.extend(inspect::image_rows(&info, args.no_trunc));
@@ -171,7 +193,13 @@ pub fn rmi(engine: &mut Engine, args: RmiArgs) -> Outcome {
                     ));
                 }
                 for user in users {
-                    engine.remove(user.id(), RemoveOptions { force: true, timeout: Some(0) })?;
+                    engine.remove(
+                        user.id(),
+                        RemoveOptions {
+                            force: true,
+                            timeout: Some(0),
+                        },
+                    )?;
                 }
             }
             image::remove_image(engine.store_mut(), &roots, &record)?;

@@ -67,7 +67,11 @@ fn write_line(line: &LogLine, prefix: &str, timestamps: bool) -> io::Result<()> 
     let mut text = String::new();
     text.push_str(prefix);
     if timestamps {
-        text.push_str(&line.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, false));
+        text.push_str(
+            &line
+                .time
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, false),
+        );
         text.push(' ');
     }
     text.push_str(&line.text);
@@ -103,7 +107,9 @@ pub fn follow(mut log: File, monitor_pid: i32) -> Result<()> {
     let mut out = io::stdout().lock();
     let mut err = io::stderr();
     loop {
-        let n = log.read(&mut chunk).context("reading the container's log")?;
+        let n = log
+            .read(&mut chunk)
+            .context("reading the container's log")?;
         if n > 0 {
             pending.extend_from_slice(&chunk[..n]);
             emit_records(&mut pending, &mut out, &mut err)?;
@@ -157,7 +163,8 @@ mod tests {
 
     #[test]
     fn records_go_to_their_stream_and_partials_join() {
-        let mut pending = b"t stdout P abc\nt stderr F err\nt stdout F def\nt stdout F half".to_vec();
+        let mut pending =
+            b"t stdout P abc\nt stderr F err\nt stdout F def\nt stdout F half".to_vec();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         emit_records(&mut pending, &mut out, &mut err).unwrap();
         assert_eq!(out, b"abcdef\n");

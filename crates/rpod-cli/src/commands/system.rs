@@ -72,7 +72,9 @@ fn yaml(value: &Value, indent: usize, out: &mut String) {
 
 fn scalar(value: &Value) -> String {
     match value {
-        Value::String(s) if s.is_empty() || s.contains(": ") || s.starts_with(['*', '&', '!', '{', '[']) => {
+        Value::String(s)
+            if s.is_empty() || s.contains(": ") || s.starts_with(['*', '&', '!', '{', '[']) =>
+        {
             format!("{s:?}")
         }
         Value::String(s) => s.clone(),
@@ -97,7 +99,9 @@ fn cgroup_version() -> &'static str {
 
 pub fn info(engine: &mut Engine, args: FormatArgs) -> Outcome {
     let runtime = engine.default_runtime()?;
-    let (conmon, oci) = runtime.runtime_info().map_err(rpod_engine::EngineError::from)?;
+    let (conmon, oci) = runtime
+        .runtime_info()
+        .map_err(rpod_engine::EngineError::from)?;
     let containers = engine.list()?;
     let count = |wanted: &[Status]| {
         containers

@@ -11,9 +11,18 @@ pub fn busybox_tarball() -> &'static Path {
     TARBALL.get_or_init(|| {
         assert!(nix::unistd::geteuid().is_root(), "these tests need root");
         let out = std::env::temp_dir().join(format!("rpod-busybox-{}.tar", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
-        let status = Command::new("bash").arg(script).arg(&out).stdout(Stdio::null()).status().unwrap();
-        assert!(status.success(), "building the busybox tarball failed (apt-get install busybox-static)");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
+        let status = Command::new("bash")
+            .arg(script)
+            .arg(&out)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "building the busybox tarball failed (apt-get install busybox-static)"
+        );
         out
     })
 }
@@ -27,7 +36,10 @@ pub struct Rpod {
 impl Rpod {
     pub fn new(runtime: &str) -> Rpod {
         Rpod {
-            dir: tempfile::Builder::new().prefix("rpod-e2e-").tempdir().unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("rpod-e2e-")
+                .tempdir()
+                .unwrap(),
             runtime: runtime.to_string(),
         }
     }
@@ -93,7 +105,9 @@ impl Rpod {
 
     /// `inspect --format` of one container or image.
     pub fn inspect(&self, name: &str, template: &str) -> String {
-        self.ok(&["inspect", "--format", template, name]).trim().to_string()
+        self.ok(&["inspect", "--format", template, name])
+            .trim()
+            .to_string()
     }
 
     /// Start a detached container; returns its id.

@@ -182,8 +182,7 @@ fn read_docker_archive(
         }
         let mut result = Ok(());
         for layer_name in &entry.layers {
-            match inside(dir, layer_name, origin)
-                .and_then(|p| store_layer_file(roots, &p, origin))
+            match inside(dir, layer_name, origin).and_then(|p| store_layer_file(roots, &p, origin))
             {
                 Ok(stored) => image.layers.push(stored),
                 Err(e) => {
@@ -199,10 +198,12 @@ fn read_docker_archive(
 }
 
 fn blob_path(dir: &Path, digest: &str, origin: &str) -> Result<PathBuf> {
-    let (algorithm, hex) = digest.split_once(':').ok_or_else(|| EngineError::BadArchive {
-        path: origin.to_string(),
-        message: format!("bad digest {digest:?}"),
-    })?;
+    let (algorithm, hex) = digest
+        .split_once(':')
+        .ok_or_else(|| EngineError::BadArchive {
+            path: origin.to_string(),
+            message: format!("bad digest {digest:?}"),
+        })?;
     inside(dir, &format!("blobs/{algorithm}/{hex}"), origin)
 }
 
@@ -224,8 +225,8 @@ fn read_oci_archive(
         let path = blob_path(dir, descriptor.digest().as_ref(), origin)?;
         let bytes = read_file(&path, origin)?;
         if *descriptor.media_type() == MediaType::ImageIndex {
-            let nested: ImageIndex = serde_json::from_slice(&bytes)
-                .map_err(|e| bad(format!("nested index: {e}")))?;
+            let nested: ImageIndex =
+                serde_json::from_slice(&bytes).map_err(|e| bad(format!("nested index: {e}")))?;
             descriptors.extend(nested.manifests().iter().cloned());
             continue;
         }
@@ -372,7 +373,9 @@ pub fn save(
                         )?;
                     }
                     let size = fs::metadata(layer_dirs(roots).blob(diff_id))
-                        .map_err(|e| EngineError::io("reading", layer_dirs(roots).blob(diff_id), e))?
+                        .map_err(|e| {
+                            EngineError::io("reading", layer_dirs(roots).blob(diff_id), e)
+                        })?
                         .len();
                     layer_descriptors.push(
                         DescriptorBuilder::default()
@@ -410,8 +413,11 @@ pub fn save(
                         .digest(sha256_digest(&manifest_hex)?)
                         .size(manifest_bytes.len() as u64);
                     if let Some(name) = name {
-                        descriptor = descriptor
-                            .annotations([(REF_NAME_ANNOTATION.to_string(), name)].into_iter().collect::<std::collections::HashMap<_, _>>());
+                        descriptor = descriptor.annotations(
+                            [(REF_NAME_ANNOTATION.to_string(), name)]
+                                .into_iter()
+                                .collect::<std::collections::HashMap<_, _>>(),
+                        );
                     }
                     index_entries.push(descriptor.build().map_err(build_err)?);
                 }

@@ -65,7 +65,12 @@ pub fn import(
     let history = HistoryBuilder::default()
         .created(now.clone())
         .created_by(format!("/bin/sh -c #(nop) ADD file:{} in /", origin))
-        .comment(options.message.clone().unwrap_or_else(|| "imported from tarball".into()))
+        .comment(
+            options
+                .message
+                .clone()
+                .unwrap_or_else(|| "imported from tarball".into()),
+        )
         .build()
         .map_err(build_err)?;
     let image_config = ImageConfigurationBuilder::default()
@@ -94,9 +99,8 @@ pub fn import(
 fn command_value(value: &str) -> Result<Vec<String>> {
     let trimmed = value.trim();
     if trimmed.starts_with('[') {
-        serde_json::from_str::<Vec<String>>(trimmed).map_err(|e| {
-            EngineError::InvalidArg(format!("invalid JSON array {trimmed:?}: {e}"))
-        })
+        serde_json::from_str::<Vec<String>>(trimmed)
+            .map_err(|e| EngineError::InvalidArg(format!("invalid JSON array {trimmed:?}: {e}")))
     } else {
         Ok(vec!["/bin/sh".into(), "-c".into(), trimmed.to_string()])
     }

@@ -123,8 +123,9 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
             return Err(EngineError::io("moving layer into place", &final_dir, e));
         }
     }
-    blob.persist(dirs.blob(&diff_id))
-        .map_err(|e| EngineError::io("moving layer blob into place", dirs.blob(&diff_id), e.error))?;
+    blob.persist(dirs.blob(&diff_id)).map_err(|e| {
+        EngineError::io("moving layer blob into place", dirs.blob(&diff_id), e.error)
+    })?;
     Ok(StoredLayer {
         diff_id,
         size,
@@ -213,7 +214,8 @@ fn xattr_set(path: &Path, name: &str, value: &[u8]) -> Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = CString::new(path.as_os_str().as_bytes())
         .map_err(|e| EngineError::io("naming", path, io::Error::other(e)))?;
-    let c_name = CString::new(name).map_err(|e| EngineError::io("naming", path, io::Error::other(e)))?;
+    let c_name =
+        CString::new(name).map_err(|e| EngineError::io("naming", path, io::Error::other(e)))?;
     set_xattr(&c_path, &c_name, value)
         .map_err(|e| EngineError::io("setting overlay attribute on", path, e))
 }
@@ -255,6 +257,9 @@ mod tests {
             let mut header = tar::Header::new_gnu();
             header.set_size(data.len() as u64);
             header.set_mode(0o644);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(0);
             header.set_entry_type(tar::EntryType::Regular);
             builder.append_data(&mut header, path, *data).unwrap();
         }
@@ -262,8 +267,45 @@ mod tests {
     }
 
     #[test]
+    fn whiteouts_become_overlay_whiteouts() {
+        use std::os::unix::fs::FileTypeExt;
+        let root = tempfile::tempdir().unwrap();
+        let data = tar_with(&[
+            ("etc/.wh.removed", b""),
+            ("data/.wh..wh..opq", b""),
+            ("data/new", b"n"),
+        ]);
+        let dest = root.path().join("layer");
+        fs::create_dir_all(&dest).unwrap();
+        unpack(&data[..], &dest).unwrap();
+        let whiteout = fs::metadata(dest.join("etc/removed")).unwrap();
+        assert!(whiteout.file_type().is_char_device());
+        assert_eq!(std::os::unix::fs::MetadataExt::rdev(&whiteout), 0);
+        assert!(!dest.join("etc/.wh.removed").exists());
+        assert!(!dest.join("data/.wh..wh..opq").exists());
+        let mut value = [0u8; 4];
+        let path = std::ffi::CString::new(dest.join("data").display().to_string()).unwrap();
+        let name = std::ffi::CString::new("trusted.overlay.opaque").unwrap();
+        #[allow(unsafe_code)]
+        // SAFETY: valid NUL-terminated strings and a buffer of the given length.
+        let n = unsafe {
+            libc::lgetxattr(
+                path.as_ptr(),
+                name.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        assert_eq!(n, 1, "opaque attribute missing");
+        assert_eq!(value[0], b'y');
+    }
+
+    #[test]
     fn relative_paths_never_escape() {
-        assert_eq!(safe_relative(Path::new("/a/./b")), Some(PathBuf::from("a/b")));
+        assert_eq!(
+            safe_relative(Path::new("/a/./b")),
+            Some(PathBuf::from("a/b"))
+        );
         assert_eq!(safe_relative(Path::new("a/../../b")), None);
     }
 

@@ -60,9 +60,8 @@ pub fn config_bytes(roots: &Roots, id: &str) -> Result<Vec<u8>> {
 
 pub fn config(roots: &Roots, id: &str) -> Result<ImageConfiguration> {
     let bytes = config_bytes(roots, id)?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        EngineError::InvalidArg(format!("image {id} has an unreadable config: {e}"))
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| EngineError::InvalidArg(format!("image {id} has an unreadable config: {e}")))
 }
 
 /// Register an image whose layers are already stored. `config_bytes` is stored as it is,
@@ -171,7 +170,10 @@ fn remove_layer(dirs: &LayerDirs, diff_id: &str) {
 fn discard_new_layers(store: &Store, roots: &Roots, layers: &[layer::StoredLayer]) {
     let used = store.referenced_layers().unwrap_or_default();
     let dirs = layer_dirs(roots);
-    for layer in layers.iter().filter(|l| l.created && !used.contains(&l.diff_id)) {
+    for layer in layers
+        .iter()
+        .filter(|l| l.created && !used.contains(&l.diff_id))
+    {
         remove_layer(&dirs, &layer.diff_id);
     }
 }

@@ -24,9 +24,8 @@ fn looks_like_domain(part: &str) -> bool {
 
 impl Reference {
     pub fn parse(text: &str) -> Result<Reference> {
-        let invalid = |why: &str| {
-            EngineError::InvalidArg(format!("invalid image reference {text:?}: {why}"))
-        };
+        let invalid =
+            |why: &str| EngineError::InvalidArg(format!("invalid image reference {text:?}: {why}"));
         if text.is_empty() {
             return Err(invalid("empty name"));
         }
@@ -63,10 +62,9 @@ impl Reference {
         if path.chars().any(|c| c.is_ascii_uppercase()) {
             return Err(invalid("repository name must be lowercase"));
         }
-        if !path
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '/' | '_' | '.' | '-'))
-        {
+        if !path.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '/' | '_' | '.' | '-')
+        }) {
             return Err(invalid("invalid characters"));
         }
         Ok(Reference {
@@ -149,13 +147,16 @@ mod tests {
 
     #[test]
     fn docker_hub_short_names() {
-        assert_eq!(normalize("busybox").unwrap(), "docker.io/library/busybox:latest");
-        assert_eq!(normalize("busybox:1.35").unwrap(), "docker.io/library/busybox:1.35");
-        assert_eq!(normalize("user/app").unwrap(), "docker.io/user/app:latest");
         assert_eq!(
-            normalize("quay.io/a/b:v1").unwrap(),
-            "quay.io/a/b:v1"
+            normalize("busybox").unwrap(),
+            "docker.io/library/busybox:latest"
         );
+        assert_eq!(
+            normalize("busybox:1.35").unwrap(),
+            "docker.io/library/busybox:1.35"
+        );
+        assert_eq!(normalize("user/app").unwrap(), "docker.io/user/app:latest");
+        assert_eq!(normalize("quay.io/a/b:v1").unwrap(), "quay.io/a/b:v1");
         assert_eq!(
             normalize("localhost:5000/x").unwrap(),
             "localhost:5000/x:latest"
@@ -165,7 +166,10 @@ mod tests {
     #[test]
     fn local_names_stay_local() {
         assert_eq!(normalize_local("demo").unwrap(), "localhost/demo:latest");
-        assert_eq!(normalize_local("localhost/x").unwrap(), "localhost/x:latest");
+        assert_eq!(
+            normalize_local("localhost/x").unwrap(),
+            "localhost/x:latest"
+        );
         assert_eq!(normalize("localhost/x:2").unwrap(), "localhost/x:2");
         assert_eq!(normalize_local("quay.io/a:1").unwrap(), "quay.io/a:1");
     }
@@ -176,7 +180,10 @@ mod tests {
             lookup_candidates("x").unwrap(),
             ["localhost/x:latest", "docker.io/library/x:latest"]
         );
-        assert_eq!(lookup_candidates("quay.io/x").unwrap(), ["quay.io/x:latest"]);
+        assert_eq!(
+            lookup_candidates("quay.io/x").unwrap(),
+            ["quay.io/x:latest"]
+        );
         assert!(Reference::parse("Busybox").is_err());
         assert!(Reference::parse("a//b").is_err());
         assert!(Reference::parse("a:b c").is_err());

@@ -149,13 +149,47 @@ mod tests {
             log_level: "warning",
         });
         let expected: Vec<String> = [
-            "--api-version", "1", "-c", "abc", "-u", "abc", "-r", "/usr/sbin/runc", "-b", "/b",
-            "-p", "/r/pidfile", "-n", "web", "--exit-dir", "/t/exits", "--persist-dir",
-            "/t/persist/abc", "--full-attach", "--runtime-arg", "--root", "--runtime-arg", "/s",
-            "-l", "k8s-file:/b/ctr.log", "--log-level", "warning", "--runtime-arg",
-            "--log-format=json", "--runtime-arg", "--log", "--runtime-arg=/r/oci-log", "-i",
-            "--conmon-pidfile", "/r/conmon.pid", "--exit-command", "/bin/rpod",
-            "--exit-command-arg", "container", "--exit-command-arg", "cleanup",
+            "--api-version",
+            "1",
+            "-c",
+            "abc",
+            "-u",
+            "abc",
+            "-r",
+            "/usr/sbin/runc",
+            "-b",
+            "/b",
+            "-p",
+            "/r/pidfile",
+            "-n",
+            "web",
+            "--exit-dir",
+            "/t/exits",
+            "--persist-dir",
+            "/t/persist/abc",
+            "--full-attach",
+            "--runtime-arg",
+            "--root",
+            "--runtime-arg",
+            "/s",
+            "-l",
+            "k8s-file:/b/ctr.log",
+            "--log-level",
+            "warning",
+            "--runtime-arg",
+            "--log-format=json",
+            "--runtime-arg",
+            "--log",
+            "--runtime-arg=/r/oci-log",
+            "-i",
+            "--conmon-pidfile",
+            "/r/conmon.pid",
+            "--exit-command",
+            "/bin/rpod",
+            "--exit-command-arg",
+            "container",
+            "--exit-command-arg",
+            "cleanup",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -188,7 +222,10 @@ mod tests {
     #[test]
     fn kill_argv_with_and_without_all() {
         let flags = vec!["--root".to_string(), "/s".to_string()];
-        assert_eq!(kill_argv(&flags, "id", 9, false), ["--root", "/s", "kill", "id", "9"]);
+        assert_eq!(
+            kill_argv(&flags, "id", 9, false),
+            ["--root", "/s", "kill", "id", "9"]
+        );
         assert_eq!(
             kill_argv(&[], "id", 15, true),
             ["kill", "--all", "id", "15"]

@@ -89,7 +89,10 @@ pub fn find_executable(what: &'static str, name: &str) -> Result<PathBuf> {
         let path = PathBuf::from(name);
         return match fs::metadata(&path) {
             Ok(meta) if meta.is_file() => Ok(path),
-            Ok(_) => Err(not_found(format!("{} is not a regular file", path.display()))),
+            Ok(_) => Err(not_found(format!(
+                "{} is not a regular file",
+                path.display()
+            ))),
             Err(e) => Err(not_found(format!("{}: {e}", path.display()))),
         };
     }
@@ -539,7 +542,9 @@ impl OciRuntime for ConmonRuntime {
 
     fn exec_attach_socket_path(&self, ctr: &OciContainer, session_id: &str) -> Result<PathBuf> {
         if session_id.is_empty() {
-            return Err(OciError::InvalidArg("exec session id must not be empty".into()));
+            return Err(OciError::InvalidArg(
+                "exec session id must not be empty".into(),
+            ));
         }
         Ok(ctr.bundle_dir.join(session_id).join("attach"))
     }
@@ -578,7 +583,10 @@ impl OciRuntime for ConmonRuntime {
             name: self.name.clone(),
             package: crate::pkginfo::package_of(&self.path),
             path: self.path.display().to_string(),
-            version: runtime_version.strip_suffix('\n').unwrap_or(&runtime_version).to_string(),
+            version: runtime_version
+                .strip_suffix('\n')
+                .unwrap_or(&runtime_version)
+                .to_string(),
         };
         Ok((conmon, runtime))
     }

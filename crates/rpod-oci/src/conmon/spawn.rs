@@ -120,7 +120,10 @@ pub fn read_message(fd: &OwnedFd, timeout: Duration) -> Result<Option<Vec<u8>>> 
         }
         let millis = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)) {
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX),
+        ) {
             Ok(0) | Err(Errno::EINTR) => continue,
             Ok(_) => break,
             Err(e) => return Err(OciError::sys("waiting for conmon's sync pipe", e)),

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install what rpod needs on Debian 12 and prepare the host. Idempotent; run as root.
+#   - runc, crun, conmon: the OCI runtimes and the per-container monitor
+#   - busybox-static: the root file system of the demo image and of the tests
+#   - tar: to build that root file system
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+  echo "rpod runs containers as root: run this script as root (sudo $0)" >&2
+  exit 1
+fi
+
+packages=(runc crun conmon busybox-static tar ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# crun refuses to run when the cgroup v2 hierarchy of a hybrid host holds controllers
+# ("cgroups in hybrid mode not supported"). On these machines it holds only hugetlb:
+# moving hugetlb to a v1 hierarchy of its own leaves it empty.
+unified=/sys/fs/cgroup/unified
+if [ -f "$unified/cgroup.controllers" ] && grep -qw hugetlb "$unified/cgroup.controllers"; then
+  if ! mountpoint -q /sys/fs/cgroup/hugetlb; then
+    mkdir -p /sys/fs/cgroup/hugetlb
+    mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+  fi
+fi
+if [ -f "$unified/cgroup.controllers" ] && [ -n "$(tr -d '[:space:]' < "$unified/cgroup.controllers")" ]; then
+  echo "warning: $unified still has controllers ($(cat "$unified/cgroup.controllers")); crun will refuse to run" >&2
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install a Rust toolchain (1.89 or newer) to build rpod" >&2
+  exit 1
+fi
