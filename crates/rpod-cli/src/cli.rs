@@ -61,6 +61,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Show a container's logs.
     Logs(LogsArgs),
+    /// Attach to a running container's output (and input).
+    Attach(AttachArgs),
     /// Manage containers.
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -100,6 +102,7 @@ pub enum ContainerCommand {
     Ps(PsArgs),
     Inspect(InspectArgs),
     Logs(LogsArgs),
+    Attach(AttachArgs),
     /// Exit 0 if the container exists, 1 if it does not.
     Exists(ExistsArgs),
     /// Clean up a container's runtime resources after it exited (run by conmon).
@@ -187,6 +190,12 @@ pub struct RunArgs {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Keys that detach from the container (empty: detaching disabled).
+    #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Forward signals sent to rpod to the container (non-terminal containers).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
     /// Image (or root file system directory with --rootfs), then the command.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub image_and_command: Vec<String>,
@@ -200,8 +209,28 @@ pub struct StartArgs {
     /// Attach stdin.
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Keys that detach from the container (empty: detaching disabled).
+    #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Forward signals sent to rpod to the container (non-terminal containers).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Keys that detach from the container (empty: detaching disabled).
+    #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Do not attach stdin.
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Forward signals sent to rpod to the container (non-terminal containers).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
+    pub container: String,
 }
 
 #[derive(Debug, Args)]

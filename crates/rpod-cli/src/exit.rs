@@ -44,6 +44,12 @@ impl From<EngineError> for Failure {
     }
 }
 
+impl From<OciError> for Failure {
+    fn from(error: OciError) -> Self {
+        EngineError::from(error).into()
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
         match error.downcast::<EngineError>() {

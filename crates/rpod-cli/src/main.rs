@@ -7,6 +7,7 @@ mod exit;
 mod format;
 mod human;
 mod inspect;
+mod terminal;
 
 use clap::Parser;
 
@@ -66,6 +67,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
             c::inspect(e, a)
         }
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => c::logs(e, a),
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => c::attach(e, a),
         Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
         Command::Container(ContainerCommand::Cleanup(a)) => c::cleanup(e, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(e, a),

@@ -12,7 +12,11 @@ use chrono::{DateTime, Utc};
 
 use rpod_oci::exitfile::{read_exit_file, wait_exit_file};
 use rpod_oci::process::{pid_alive, LIVENESS_POLL};
-use rpod_oci::{ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciError, OciRuntime};
+use rpod_oci::attach::AttachConnection;
+use rpod_oci::{
+    ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciError, OciRuntime,
+    TerminalSize,
+};
 
 use crate::container::*;
 use crate::image::{self, ImageRecord};
@@ -71,6 +75,10 @@ pub struct CreateOptions {
     pub runtime: Option<String>,
     pub auto_remove: bool,
     pub log_to_file: bool,
+    /// Allocate a terminal for the container (`-t`).
+    pub terminal: bool,
+    /// Keep the container's stdin open (`-i`).
+    pub stdin: bool,
 }
 
 /// Runs once the monitor is up and before the container's process starts.
@@ -380,8 +388,8 @@ impl Engine {
             runtime: runtime_name,
             auto_remove: options.auto_remove,
             log_to_file: options.log_to_file,
-            terminal: false,
-            stdin: false,
+            terminal: options.terminal,
+            stdin: options.stdin,
             created: Utc::now(),
         };
         let mut record = ContainerRecord {
@@ -432,12 +440,16 @@ impl Engine {
     }
 
     /// Create the container in the runtime (state Created). Called under the lock.
-    fn init(&mut self, record: &mut ContainerRecord) -> Result<()> {
+    fn init(
+        &mut self,
+        record: &mut ContainerRecord,
+        console_size: Option<TerminalSize>,
+    ) -> Result<()> {
         let root_path = self.mount_rootfs(record)?;
         record.state.mounted = true;
         let result = (|| {
             let user = spec::resolve_user(&root_path, &record.config.user)?;
-            let spec = spec::generate(&record.config, &root_path, &user)?;
+            let spec = spec::generate(&record.config, &root_path, &user, console_size)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
                 .map_err(|e| EngineError::io("creating directory", &bundle, e))?;
@@ -472,9 +484,12 @@ impl Engine {
 
     /// Start a container, creating it in the runtime first when needed. `before_start` runs
     /// once the monitor is up and before the process starts (e.g. to open the log).
+    /// `console_size` is the terminal's size for `-t` containers, set before the process
+    /// starts.
     pub fn start(
         &mut self,
         name_or_id: &str,
+        console_size: Option<TerminalSize>,
         before_start: Option<&mut BeforeStart<'_>>,
     ) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
@@ -497,7 +512,11 @@ impl Engine {
             }
         }
         if record.state.status != Status::Created {
-            self.init(&mut record)?;
+            self.init(&mut record, console_size)?;
+        } else if let (true, Some(size)) = (record.config.terminal, console_size) {
+            // Created earlier with another size: resize before the process starts.
+            let runtime = self.runtime(&record.config.runtime)?;
+            runtime.attach_resize(&self.oci_container(&record), size)?;
         }
         if let Some(hook) = before_start {
             hook(&record)?;
@@ -530,7 +549,7 @@ impl Engine {
             self.cleanup_runtime(&mut record)?;
         }
         if matches!(record.state.status, Status::Configured | Status::Exited) {
-            self.init(&mut record)?;
+            self.init(&mut record, None)?;
         }
         Ok(record)
     }
@@ -909,6 +928,30 @@ impl Engine {
         self.store.remove_container(record.id())?;
         ContainerLock::remove_file(&self.roots.lock_dir(), record.id());
         Ok(())
+    }
+
+    // ----- attach -----
+
+    /// Connect to a running container's attach socket. Copying happens without the lock.
+    pub fn attach(&mut self, name_or_id: &str) -> Result<(ContainerRecord, AttachConnection)> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        if record.state.status != Status::Running {
+            return Err(EngineError::state(
+                record.id(),
+                format!(
+                    "you can only attach to running containers: {} is {}",
+                    record.id(),
+                    record.state.status.as_str()
+                ),
+            ));
+        }
+        let runtime = self.runtime(&record.config.runtime)?;
+        let socket = runtime.attach_socket_path(&self.oci_container(&record))?;
+        let connection = AttachConnection::connect(&socket)?;
+        Ok((record, connection))
     }
 
     // ----- wait / inspect / list -----

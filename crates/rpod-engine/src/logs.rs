@@ -1,7 +1,6 @@
 //! Reading conmon's k8s-file logs: `<RFC3339Nano> <stdout|stderr> <P|F> <text>` per line,
 //! where `P` marks a partial line continued by the next record of the same stream.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
@@ -42,50 +41,82 @@ fn parse_record(line: &str) -> Option<(DateTime<FixedOffset>, Stream, bool, &str
     Some((time, stream, partial, parts.next().unwrap_or("")))
 }
 
+/// Turns k8s-file bytes, fed in any pieces, into logical lines: records are split at
+/// newlines and partial (`P`) records are joined with what follows on the same stream.
+#[derive(Default)]
+pub struct LogReader {
+    /// Bytes of a record whose newline has not arrived yet.
+    incomplete: Vec<u8>,
+    /// Joined partial text per stream, with the time of its first record.
+    pending: [Option<(DateTime<FixedOffset>, String)>; 2],
+}
+
+impl LogReader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed bytes; returns the lines they complete.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<LogLine> {
+        self.incomplete.extend_from_slice(bytes);
+        let mut lines = Vec::new();
+        let mut consumed = 0;
+        while let Some(newline) = self.incomplete[consumed..].iter().position(|b| *b == b'\n') {
+            let record = String::from_utf8_lossy(&self.incomplete[consumed..consumed + newline])
+                .into_owned();
+            consumed += newline + 1;
+            let Some((time, stream, partial, text)) = parse_record(&record) else {
+                continue;
+            };
+            let slot = &mut self.pending[stream as usize];
+            let (first_time, mut joined) = slot.take().unwrap_or((time, String::new()));
+            joined.push_str(text);
+            if partial {
+                *slot = Some((first_time, joined));
+            } else {
+                lines.push(LogLine {
+                    time: first_time,
+                    stream,
+                    text: joined,
+                    complete: true,
+                });
+            }
+        }
+        self.incomplete.drain(..consumed);
+        lines
+    }
+
+    /// The partial lines left at the end of the log (the container never ended them).
+    pub fn finish(&mut self) -> Vec<LogLine> {
+        let mut lines = Vec::new();
+        for (index, slot) in self.pending.iter_mut().enumerate() {
+            if let Some((time, text)) = slot.take() {
+                lines.push(LogLine {
+                    time,
+                    stream: if index == 0 {
+                        Stream::Stdout
+                    } else {
+                        Stream::Stderr
+                    },
+                    text,
+                    complete: false,
+                });
+            }
+        }
+        lines
+    }
+}
+
 /// Read every logical line of a log file. A missing file is an empty log.
 pub fn read_log(path: &Path) -> Result<Vec<LogLine>> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(EngineError::io("opening log", path, e)),
+        Err(e) => return Err(EngineError::io("reading log", path, e)),
     };
-    let mut lines = Vec::new();
-    // Partial text per stream, with the time of its first record.
-    let mut pending: [Option<(DateTime<FixedOffset>, String)>; 2] = [None, None];
-    for raw in BufReader::new(file).split(b'\n') {
-        let raw = raw.map_err(|e| EngineError::io("reading log", path, e))?;
-        let raw = String::from_utf8_lossy(&raw);
-        let Some((time, stream, partial, text)) = parse_record(&raw) else {
-            continue;
-        };
-        let slot = &mut pending[stream as usize];
-        let (first_time, mut joined) = slot.take().unwrap_or((time, String::new()));
-        joined.push_str(text);
-        if partial {
-            *slot = Some((first_time, joined));
-        } else {
-            lines.push(LogLine {
-                time: first_time,
-                stream,
-                text: joined,
-                complete: true,
-            });
-        }
-    }
-    for (index, slot) in pending.into_iter().enumerate() {
-        if let Some((time, text)) = slot {
-            lines.push(LogLine {
-                time,
-                stream: if index == 0 {
-                    Stream::Stdout
-                } else {
-                    Stream::Stderr
-                },
-                text,
-                complete: false,
-            });
-        }
-    }
+    let mut reader = LogReader::new();
+    let mut lines = reader.feed(&bytes);
+    lines.extend(reader.finish());
     lines.sort_by_key(|l| l.time);
     Ok(lines)
 }

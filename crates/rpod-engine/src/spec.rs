@@ -187,7 +187,12 @@ pub fn cgroup_path(id: &str) -> String {
 }
 
 /// Generate the spec for `config` with its root at `root_path`.
-pub fn generate(config: &ContainerConfig, root_path: &Path, user: &ResolvedUser) -> Result<Spec> {
+pub fn generate(
+    config: &ContainerConfig,
+    root_path: &Path,
+    user: &ResolvedUser,
+    console_size: Option<rpod_oci::TerminalSize>,
+) -> Result<Spec> {
     let mut spec = Spec::default();
     spec.set_hostname(Some(config.hostname.clone()));
     spec.set_root(Some(
@@ -221,6 +226,16 @@ pub fn generate(config: &ContainerConfig, root_path: &Path, user: &ResolvedUser)
         &config.workdir
     }));
     process.set_terminal(Some(config.terminal));
+    if let (true, Some(size)) = (config.terminal, console_size) {
+        // The runtime sizes the terminal before the process starts.
+        process.set_console_size(Some(
+            oci_spec::runtime::BoxBuilder::default()
+                .height(u64::from(size.height))
+                .width(u64::from(size.width))
+                .build()
+                .map_err(build_err)?,
+        ));
+    }
     process.set_no_new_privileges(Some(false));
     process.set_user(
         UserBuilder::default()
@@ -349,7 +364,7 @@ mod tests {
             additional_gids: vec![100],
             home: "/home/u".into(),
         };
-        let spec = generate(&config(), Path::new("/merged"), &user).unwrap();
+        let spec = generate(&config(), Path::new("/merged"), &user, None).unwrap();
         let json = serde_json::to_value(&spec).unwrap();
         assert_eq!(json["root"]["path"], "/merged");
         assert_eq!(json["root"]["readonly"], true);

@@ -50,6 +50,10 @@ pub enum OciError {
         detail: String,
     },
 
+    /// The user typed the detach keys; the container keeps running.
+    #[error("detached from container")]
+    Detached,
+
     /// A caller passed something that cannot work.
     #[error("{0}: invalid argument")]
     InvalidArg(String),

@@ -6,7 +6,9 @@
 //! decides that, under the per-container lock, and keeps the state.
 #![deny(unsafe_code)]
 
+pub mod attach;
 pub mod conmon;
+pub mod detach;
 pub mod error;
 pub mod exitfile;
 pub mod pkginfo;

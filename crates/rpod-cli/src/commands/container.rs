@@ -2,8 +2,6 @@
 //! inspect, logs, exists, cleanup.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{Seek, SeekFrom};
 
 use anyhow::{anyhow, bail, Context};
 use serde_json::Value;
@@ -11,7 +9,9 @@ use serde_json::Value;
 use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
 use rpod_engine::logs::LogFilter;
 use rpod_engine::{CreateOptions, Engine, EngineError, RemoveOptions};
+use rpod_oci::attach::AttachConnection;
 use rpod_oci::signal::parse_signal;
+use rpod_oci::{AttachStreams, OciError};
 
 use crate::cli::*;
 use crate::exit::{Failure, ENGINE_ERROR};
@@ -48,11 +48,6 @@ pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
 }
 
 fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
-    if args.tty || args.interactive {
-        return Err(usage(
-            "-i and -t (interactive stdin and terminals) are not supported yet by rpod",
-        ));
-    }
     let mut words = args.image_and_command.iter();
     let first = words.next().ok_or_else(|| usage("an image is required"))?;
     let command: Vec<String> = words.cloned().collect();
@@ -147,6 +142,8 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         runtime: None,
         auto_remove: args.rm,
         log_to_file,
+        terminal: args.tty,
+        stdin: args.interactive,
     })
 }
 
@@ -157,60 +154,80 @@ pub fn create(engine: &mut Engine, args: RunArgs) -> Outcome {
     Ok(0)
 }
 
-/// Start a container and copy its output to ours until it exits; returns its exit code.
-fn start_and_follow(engine: &mut Engine, id: &str) -> Result<i32, Failure> {
-    let log_path = engine.log_path(&engine.lookup(id)?);
-    let mut log: Option<File> = None;
-    let mut open_log = |record: &ContainerRecord| -> rpod_engine::Result<()> {
-        if record.config.log_to_file {
-            let mut file =
-                File::open(&log_path).map_err(|e| EngineError::io("opening log", &log_path, e))?;
-            file.seek(SeekFrom::End(0))
-                .map_err(|e| EngineError::io("reading log", &log_path, e))?;
-            log = Some(file);
-        }
-        Ok(())
-    };
-    let record = engine.start(id, Some(&mut open_log))?;
-    if let Some(log) = log {
-        crate::commands::logs::follow(log, record.state.conmon_pid)?;
-    }
-    Ok(engine.wait(id)?)
+/// How a command attaches to a container.
+struct Attach {
+    /// Send our stdin to the container.
+    input: bool,
+    detach_keys: Vec<u8>,
+    sig_proxy: bool,
 }
 
-pub fn run(engine: &mut Engine, args: RunArgs) -> Outcome {
-    let options = create_options(&args)?;
-    let record = engine.create(options)?;
-    let id = record.id().to_string();
-    if args.detach {
-        if let Err(e) = engine.start(&id, None) {
-            let _ = engine.remove(
-                &id,
-                RemoveOptions {
-                    force: true,
-                    timeout: Some(0),
-                },
-            );
-            return Err(e.into());
-        }
-        println!("{id}");
-        return Ok(0);
+impl Attach {
+    fn new(input: bool, detach_keys: &str, sig_proxy: bool) -> Result<Attach, Failure> {
+        Ok(Attach {
+            input,
+            detach_keys: rpod_oci::detach::parse_detach_keys(detach_keys)
+                .map_err(|e| Failure::new(ENGINE_ERROR, e))?,
+            sig_proxy,
+        })
     }
-    match start_and_follow(engine, &id) {
-        Ok(code) => Ok(code),
-        Err(failure) => {
-            if args.rm {
-                let _ = engine.remove(
-                    &id,
-                    RemoveOptions {
-                        force: true,
-                        timeout: Some(0),
-                    },
-                );
-            }
-            Err(failure)
+
+    /// Copy between the container and our stdio until it exits or the user detaches.
+    /// Returns the container's exit code, or 0 after a detach.
+    fn copy(
+        self,
+        engine: &mut Engine,
+        record: &ContainerRecord,
+        connection: AttachConnection,
+    ) -> Result<i32, Failure> {
+        let runtime = engine.runtime(&record.config.runtime)?;
+        let oci = engine.oci_container(record);
+        let tty = record.config.terminal;
+        if tty {
+            crate::terminal::watch_resizes(oci.bundle_dir.join("ctl"));
+        } else if self.sig_proxy {
+            crate::terminal::proxy_signals(runtime, oci);
+        }
+        let input = self.input && record.config.stdin;
+        // Raw mode only when our stdin goes to the container's terminal; restored on drop.
+        let raw = (tty && input).then(crate::terminal::RawMode::enter).flatten();
+        let streams = AttachStreams {
+            output: Some(Box::new(std::io::stdout())),
+            error: Some(Box::new(std::io::stderr())),
+            input: input.then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
+            attach_output: true,
+            attach_error: true,
+            attach_input: input,
+        };
+        let result = connection.copy(streams, self.detach_keys);
+        drop(raw);
+        match result {
+            Ok(()) => Ok(engine.wait(record.id())?),
+            Err(OciError::Detached) => Ok(0),
+            Err(e) => Err(Failure::new(ENGINE_ERROR, EngineError::from(e))),
         }
     }
+}
+
+/// Start a container attached to our stdio; returns its exit code.
+fn start_attached(engine: &mut Engine, id: &str, attach: Attach) -> Result<i32, Failure> {
+    let found = engine.lookup(id)?;
+    let runtime = engine.runtime(&found.config.runtime)?;
+    let socket = runtime.attach_socket_path(&engine.oci_container(&found))?;
+    let console_size = if found.config.terminal {
+        crate::terminal::size()
+    } else {
+        None
+    };
+    let mut connection: Option<AttachConnection> = None;
+    // Connect once the monitor is up and before the process starts: no output is lost.
+    let mut connect = |_: &ContainerRecord| -> rpod_engine::Result<()> {
+        connection = Some(AttachConnection::connect(&socket)?);
+        Ok(())
+    };
+    let record = engine.start(found.id(), console_size, Some(&mut connect))?;
+    let connection = connection.ok_or_else(|| usage("the container was already running"))?;
+    attach.copy(engine, &record, connection)
 }
 
 /// Run `op` on each name; print each failure, and return the exit code of the last one
@@ -268,24 +285,56 @@ fn names_or_all(
 }
 
 pub fn start(engine: &mut Engine, args: StartArgs) -> Outcome {
-    if args.interactive {
-        return Err(usage(
-            "start -i (interactive stdin) is not supported yet by rpod",
-        ));
-    }
-    if args.attach {
+    if args.attach || args.interactive {
         if args.containers.len() != 1 {
             return Err(usage(
                 "you cannot start and attach multiple containers at once",
             ));
         }
-        return start_and_follow(engine, &args.containers[0]);
+        let attach = Attach::new(args.interactive, &args.detach_keys, args.sig_proxy)?;
+        return start_attached(engine, &args.containers[0], attach);
     }
     for_each(&args.containers, ENGINE_ERROR, false, |name| {
-        engine.start(name, None)?;
+        engine.start(name, None, None)?;
         println!("{name}");
         Ok(())
     })
+}
+
+pub fn run(engine: &mut Engine, args: RunArgs) -> Outcome {
+    let options = create_options(&args)?;
+    let attach = Attach::new(args.interactive, &args.detach_keys, args.sig_proxy)?;
+    let record = engine.create(options)?;
+    let id = record.id().to_string();
+    if args.detach {
+        if let Err(e) = engine.start(&id, None, None) {
+            let _ = engine.remove(
+                &id,
+                RemoveOptions {
+                    force: true,
+                    timeout: Some(0),
+                },
+            );
+            return Err(e.into());
+        }
+        println!("{id}");
+        return Ok(0);
+    }
+    match start_attached(engine, &id, attach) {
+        Ok(code) => Ok(code),
+        Err(failure) => {
+            if args.rm {
+                let _ = engine.remove(
+                    &id,
+                    RemoveOptions {
+                        force: true,
+                        timeout: Some(0),
+                    },
+                );
+            }
+            Err(failure)
+        }
+    }
 }
 
 fn timeout_arg(time: Option<i64>) -> Option<u32> {
@@ -479,9 +528,6 @@ pub fn inspect(engine: &mut Engine, args: InspectArgs) -> Outcome {
 }
 
 pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
-    if args.follow {
-        return Err(usage("logs -f (following) is not supported yet by rpod"));
-    }
     let filter = LogFilter {
         tail: args.tail.and_then(|t| usize::try_from(t).ok()),
         since: args
@@ -498,8 +544,9 @@ pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
             .map_err(usage)?,
     };
     let several = args.containers.len() > 1;
-    for_each(&args.containers, ENGINE_ERROR, false, |name| {
-        let record = engine.lookup(name)?;
+    let mut followers = Vec::new();
+    let code = for_each(&args.containers, ENGINE_ERROR, false, |name| {
+        let record = engine.inspect(name)?;
         if !record.config.log_to_file {
             return Err(usage(format!(
                 "container {name} uses the none log driver: it has no logs"
@@ -510,10 +557,41 @@ pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
         } else {
             String::new()
         };
-        super::logs::print_log(&engine.log_path(&record), &prefix, &filter, args.timestamps)
+        let path = engine.log_path(&record);
+        let running = record.state.status.is_active() && record.state.conmon_pid > 0;
+        if args.follow && running {
+            // Every container is followed at once; each line is written whole.
+            let (filter, timestamps, monitor) =
+                (filter.clone(), args.timestamps, record.state.conmon_pid);
+            followers.push(std::thread::spawn(move || {
+                super::logs::follow_log(&path, &prefix, &filter, timestamps, monitor)
+            }));
+            return Ok(());
+        }
+        super::logs::print_log(&path, &prefix, &filter, args.timestamps)
             .with_context(|| format!("reading the logs of {name}"))?;
         Ok(())
-    })
+    })?;
+    for follower in followers {
+        match follower.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Failure::new(ENGINE_ERROR, e)),
+            Err(_) => return Err(usage("following a log failed")),
+        }
+    }
+    Ok(code)
+}
+
+pub fn attach(engine: &mut Engine, args: AttachArgs) -> Outcome {
+    let attach = Attach::new(!args.no_stdin, &args.detach_keys, args.sig_proxy)?;
+    let (record, connection) = engine.attach(&args.container)?;
+    if record.config.terminal {
+        if let Some(size) = crate::terminal::size() {
+            let runtime = engine.runtime(&record.config.runtime)?;
+            runtime.attach_resize(&engine.oci_container(&record), size)?;
+        }
+    }
+    attach.copy(engine, &record, connection)
 }
 
 pub fn exists(engine: &mut Engine, args: ExistsArgs) -> Outcome {

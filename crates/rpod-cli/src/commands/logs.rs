@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
 
-use rpod_engine::logs::{filter, read_log, LogFilter, LogLine, Stream};
+use rpod_engine::logs::{filter, read_log, LogFilter, LogLine, LogReader, Stream};
 use rpod_oci::process::{pid_alive, LIVENESS_POLL};
 
 /// Parse `--since`/`--until`: RFC 3339, a date, Unix seconds, or a duration back from now.
@@ -99,62 +99,58 @@ pub fn print_log(
     Ok(())
 }
 
-/// Copy what a running container writes to its k8s-file log to our stdout and stderr,
-/// until its monitor has exited; then drain what is left.
-pub fn follow(mut log: File, monitor_pid: i32) -> Result<()> {
-    let mut pending: Vec<u8> = Vec::new();
+/// `logs -f`: print the log so far (filtered), then what the container writes, until its
+/// monitor has exited (the container is gone and everything is written).
+pub fn follow_log(
+    path: &std::path::Path,
+    prefix: &str,
+    filter_by: &LogFilter,
+    timestamps: bool,
+    monitor_pid: i32,
+) -> Result<()> {
+    let mut file = loop {
+        match File::open(path) {
+            Ok(file) => break file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && pid_alive(monitor_pid) => {
+                std::thread::sleep(LIVENESS_POLL);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        }
+    };
+    let mut reader = LogReader::new();
+    let mut existing = Vec::new();
+    file.read_to_end(&mut existing)?;
+    for line in filter(reader.feed(&existing), filter_by) {
+        write_line(&line, prefix, timestamps)?;
+    }
+    let in_window = |line: &LogLine| {
+        filter_by.since.is_none_or(|s| line.time >= s) && filter_by.until.is_none_or(|u| line.time <= u)
+    };
     let mut chunk = vec![0u8; 256 * 1024];
-    let mut out = io::stdout().lock();
-    let mut err = io::stderr();
     loop {
-        let n = log
-            .read(&mut chunk)
-            .context("reading the container's log")?;
+        let n = file.read(&mut chunk).context("reading the container's log")?;
         if n > 0 {
-            pending.extend_from_slice(&chunk[..n]);
-            emit_records(&mut pending, &mut out, &mut err)?;
+            for line in reader.feed(&chunk[..n]).iter().filter(|l| in_window(l)) {
+                write_line(line, prefix, timestamps)?;
+            }
             continue;
         }
         if !pid_alive(monitor_pid) {
-            // The monitor writes everything before it exits; read to the end once more.
-            loop {
-                let n = log.read(&mut chunk)?;
-                if n == 0 {
-                    break;
-                }
-                pending.extend_from_slice(&chunk[..n]);
+            // The monitor writes everything before it exits: read to the end once more.
+            let mut rest = Vec::new();
+            file.read_to_end(&mut rest)?;
+            let mut lines = reader.feed(&rest);
+            lines.extend(reader.finish());
+            for line in lines.iter().filter(|l| in_window(l)) {
+                write_line(line, prefix, timestamps)?;
             }
-            emit_records(&mut pending, &mut out, &mut err)?;
+            io::stdout().flush()?;
             return Ok(());
         }
-        out.flush()?;
+        io::stdout().flush()?;
         std::thread::sleep(LIVENESS_POLL);
     }
-}
-
-/// Write every complete record in `pending` and keep the incomplete tail.
-fn emit_records(pending: &mut Vec<u8>, out: &mut impl Write, err: &mut impl Write) -> Result<()> {
-    let mut consumed = 0;
-    while let Some(newline) = pending[consumed..].iter().position(|b| *b == b'\n') {
-        let record = &pending[consumed..consumed + newline];
-        consumed += newline + 1;
-        // <time> <stream> <P|F> <text>
-        let mut fields = record.splitn(4, |b| *b == b' ');
-        let (_, stream, tag) = (fields.next(), fields.next(), fields.next());
-        let text = fields.next().unwrap_or(&[]);
-        let target: &mut dyn Write = match stream {
-            Some(b"stderr") => err,
-            Some(b"stdout") => out,
-            _ => continue,
-        };
-        target.write_all(text)?;
-        if tag == Some(b"F") {
-            target.write_all(b"\n")?;
-        }
-    }
-    pending.drain(..consumed);
-    out.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use oci_spec::runtime::LinuxResources;
 pub use args::{create_argv, kill_argv, CreateArgs};
 pub use sync::{last_runtime_error, parse_sync_message, SyncMessage};
 
+use crate::attach::{write_resize, AttachConnection};
+use crate::detach::{parse_detach_keys, DEFAULT_DETACH_KEYS};
 use crate::process::{pid_alive, wait_pid_gone};
 use crate::signal::signal_name;
 use crate::types::*;
@@ -423,16 +425,31 @@ impl OciRuntime for ConmonRuntime {
         self.run(&["resume", &ctr.id], false).map(drop)
     }
 
-    fn attach(&self, _ctr: &OciContainer, _options: AttachOptions) -> Result<()> {
-        Err(self.not_supported("attach"))
+    fn attach(&self, ctr: &OciContainer, options: AttachOptions) -> Result<()> {
+        let streams = &options.streams;
+        if !(streams.attach_input || streams.attach_output || streams.attach_error) {
+            return Err(OciError::InvalidArg(
+                "must provide at least one stream to attach to".into(),
+            ));
+        }
+        let keys = parse_detach_keys(options.detach_keys.as_deref().unwrap_or(DEFAULT_DETACH_KEYS))?;
+        if let Some(size) = options.initial_size {
+            self.attach_resize(ctr, size)?;
+        }
+        // Connect before starting, so that no output of a short-lived container is lost.
+        let connection = AttachConnection::connect(&self.attach_socket_path(ctr)?)?;
+        if options.start {
+            self.start_container(ctr)?;
+        }
+        connection.copy(options.streams, keys)
     }
 
     fn http_attach(&self, _ctr: &OciContainer, _options: HttpAttachOptions) -> Result<()> {
         Err(self.not_supported("HTTP attach"))
     }
 
-    fn attach_resize(&self, _ctr: &OciContainer, _size: TerminalSize) -> Result<()> {
-        Err(self.not_supported("terminal resize"))
+    fn attach_resize(&self, ctr: &OciContainer, size: TerminalSize) -> Result<()> {
+        write_resize(&ctr.bundle_dir.join("ctl"), size)
     }
 
     fn exec_container(
