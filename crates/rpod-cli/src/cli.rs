@@ -63,6 +63,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Attach to a running container's output (and input).
     Attach(AttachArgs),
+    /// Run a command in a running container.
+    Exec(ExecArgs),
     /// Manage containers.
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -103,6 +105,7 @@ pub enum ContainerCommand {
     Inspect(InspectArgs),
     Logs(LogsArgs),
     Attach(AttachArgs),
+    Exec(ExecArgs),
     /// Exit 0 if the container exists, 1 if it does not.
     Exists(ExistsArgs),
     /// Clean up a container's runtime resources after it exited (run by conmon).
@@ -217,6 +220,43 @@ pub struct StartArgs {
     pub sig_proxy: bool,
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct ExecArgs {
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Keep stdin open.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Run in the background and print the session ID.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Set environment variables (KEY=VALUE, or KEY to copy rpod's value).
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// User (name or uid, optionally :group) to run as.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Give the command every capability.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Pass this many extra file descriptors (3 and up) to the command.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Keys that detach from the session (empty: detaching disabled).
+    #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// The container, then the command.
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub container_and_command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -354,6 +394,9 @@ pub struct CleanupArgs {
     /// Accepted for podman compatibility: cleanup only ever acts on stopped containers.
     #[arg(long)]
     pub stopped_only: bool,
+    /// Clean up this exec session instead of the container.
+    #[arg(long)]
+    pub exec: Option<String>,
     pub container: String,
 }
 

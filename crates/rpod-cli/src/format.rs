@@ -74,6 +74,77 @@ fn json_func(args: &[Value]) -> Result<Value, FuncError> {
         .map_err(|e| FuncError::Generic(e.to_string()))
 }
 
+/// Go's `fmt` rendering of a value: `[a b]` for lists, `map[k:v]` for maps.
+fn go_string(value: &Value) -> String {
+    match value {
+        Value::NoValue => "<no value>".into(),
+        Value::Nil => "<nil>".into(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(go_string).collect::<Vec<_>>().join(" ")
+        ),
+        Value::Object(map) | Value::Map(map) => {
+            let sorted: std::collections::BTreeMap<_, _> = map.iter().collect();
+            format!(
+                "map[{}]",
+                sorted
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}:{}", go_string(v)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+fn goprint_func(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(go_string(one_arg("goprint", args)?)))
+}
+
+/// Wrap actions that print a bare field (`{{.Names}}`, `{{.}}`, `{{$v}}`) in `goprint`, so
+/// that lists and maps print as Go prints them.
+fn wrap_bare_fields(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let inner = &rest[start + 2..start + len];
+        let (left, core, right) = {
+            let trimmed_left = inner.strip_prefix('-').unwrap_or(inner);
+            let trimmed = trimmed_left.strip_suffix('-').unwrap_or(trimmed_left);
+            (
+                if trimmed_left.len() != inner.len() {
+                    "-"
+                } else {
+                    ""
+                },
+                trimmed.trim(),
+                if trimmed.len() != trimmed_left.len() {
+                    "-"
+                } else {
+                    ""
+                },
+            )
+        };
+        let bare = (core.starts_with('.') || core.starts_with('$'))
+            && core
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '$' | '_'));
+        if bare {
+            out.push_str(&format!("{{{{{left} goprint {core} {right}}}}}"));
+        } else {
+            out.push_str(&rest[start..start + len + 2]);
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn upper_func(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(string_arg("upper", args)?.to_uppercase()))
 }
@@ -130,9 +201,10 @@ impl Format {
             ("upper", upper_func as gtmpl_value::Func),
             ("lower", lower_func as gtmpl_value::Func),
             ("join", join_func as gtmpl_value::Func),
+            ("goprint", goprint_func as gtmpl_value::Func),
         ]);
         template
-            .parse(body.clone())
+            .parse(wrap_bare_fields(&body))
             .map_err(|e| anyhow!("template parsing error: {e}"))?;
         Ok(Format {
             template,
@@ -265,7 +337,13 @@ mod tests {
             render("{{upper .Id}} {{join .Names \"-\"}}", item.clone()),
             "ABC a-b\n"
         );
-        assert_eq!(render("{{if .State.Pid}}yes{{end}}", item), "yes\n");
+        assert_eq!(render("{{if .State.Pid}}yes{{end}}", item.clone()), "yes\n");
+        assert_eq!(render("{{.Names}}", item.clone()), "[a b]\n");
+        assert_eq!(
+            render("{{.State}}", item.clone()),
+            "map[Pid:42 Status:running]\n"
+        );
+        assert_eq!(render("{{- .Id -}}", item), "abc\n");
     }
 
     #[test]

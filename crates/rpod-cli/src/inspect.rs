@@ -20,7 +20,7 @@ fn signal_name(number: i32) -> String {
 }
 
 /// `rpod inspect` of a container.
-pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
+pub fn container(engine: &Engine, record: &ContainerRecord, exec_ids: Vec<String>) -> Value {
     let c = &record.config;
     let s = &record.state;
     let id = c.id.as_str();
@@ -70,7 +70,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "Name": c.name,
         "RestartCount": 0,
         "Driver": "overlay",
-        "ExecIDs": [],
+        "ExecIDs": exec_ids,
         "Mounts": [],
         "Config": {
             "Hostname": c.hostname,

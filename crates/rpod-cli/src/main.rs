@@ -68,6 +68,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         }
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => c::logs(e, a),
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => c::attach(e, a),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => c::exec(e, a),
         Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
         Command::Container(ContainerCommand::Cleanup(a)) => c::cleanup(e, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(e, a),

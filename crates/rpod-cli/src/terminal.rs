@@ -15,10 +15,13 @@ use rpod_oci::{OciContainer, OciRuntime, TerminalSize};
 /// The size of the terminal on our stdout (or stdin), if there is one.
 pub fn size() -> Option<TerminalSize> {
     let from = |fd: rustix::fd::BorrowedFd<'_>| {
-        tcgetwinsize(fd).ok().filter(|w| w.ws_row > 0 && w.ws_col > 0).map(|w| TerminalSize {
-            height: w.ws_row,
-            width: w.ws_col,
-        })
+        tcgetwinsize(fd)
+            .ok()
+            .filter(|w| w.ws_row > 0 && w.ws_col > 0)
+            .map(|w| TerminalSize {
+                height: w.ws_row,
+                width: w.ws_col,
+            })
     };
     from(rustix::stdio::stdout()).or_else(|| from(rustix::stdio::stdin()))
 }

@@ -171,6 +171,21 @@ impl Default for ContainerState {
     }
 }
 
+/// An exec session of a container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecSession {
+    pub id: String,
+    pub container_id: String,
+    pub cmd: Vec<String>,
+    pub terminal: bool,
+    /// The process PID once started.
+    pub pid: i32,
+    /// An attached client waits to collect the exit code and clean up; otherwise the
+    /// exit command conmon runs does.
+    pub waited_for: bool,
+    pub created: DateTime<Utc>,
+}
+
 /// A container as stored.
 #[derive(Debug, Clone)]
 pub struct ContainerRecord {

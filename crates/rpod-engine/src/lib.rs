@@ -15,6 +15,8 @@ pub mod rootfs;
 pub mod spec;
 pub mod store;
 
-pub use container::{ContainerConfig, ContainerRecord, ContainerState, NetworkMode, Status};
-pub use engine::{CreateOptions, Engine, EngineOptions, RemoveOptions};
+pub use container::{
+    ContainerConfig, ContainerRecord, ContainerState, ExecSession, NetworkMode, Status,
+};
+pub use engine::{CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, RemoveOptions};
 pub use error::{EngineError, Result};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
-use crate::container::{ContainerConfig, ContainerRecord, ContainerState, Status};
+use crate::container::{ContainerConfig, ContainerRecord, ContainerState, ExecSession, Status};
 use crate::image::ImageRecord;
 use crate::{EngineError, Result};
 
@@ -36,7 +36,16 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS exec_sessions (
+    id           TEXT PRIMARY KEY,
+    container_id TEXT NOT NULL,
+    record       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exec_sessions_by_container ON exec_sessions (container_id);
 ";
+
+/// Bumped whenever SCHEMA changes; the schema is (re)applied when the database is older.
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a process waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -62,17 +71,14 @@ impl Store {
             .map_err(db_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(db_err)?;
-        let has_schema: bool = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'meta'",
-                [],
-                |row| row.get::<_, i64>(0),
-            )
-            .map_err(db_err)?
-            > 0;
-        if !has_schema {
-            conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
-                .map_err(db_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(db_err)?;
+        if version < SCHEMA_VERSION {
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(db_err)?;
         }
         Ok(Store {
             conn,
@@ -345,6 +351,63 @@ impl Store {
                 });
             }
             Ok(reset)
+        })
+    }
+
+    // ----- exec sessions -----
+
+    pub fn save_exec_session(&mut self, session: &ExecSession) -> Result<()> {
+        let json = to_json(session)?;
+        let path = self.path.clone();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO exec_sessions (id, container_id, record) VALUES (?1, ?2, ?3)",
+                params![session.id, session.container_id, json],
+            )
+            .map_err(|source| EngineError::Db { path, source })?;
+            Ok(())
+        })
+    }
+
+    pub fn exec_session(&self, id: &str) -> Result<Option<ExecSession>> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT record FROM exec_sessions WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        json.map(|j| from_json(&j)).transpose()
+    }
+
+    pub fn exec_sessions_of(&self, container_id: &str) -> Result<Vec<ExecSession>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM exec_sessions WHERE container_id = ?1 ORDER BY rowid")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([container_id], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.iter().map(|j| from_json(j)).collect()
+    }
+
+    /// Remove one session, or every session of a container with `container_id`.
+    pub fn remove_exec_sessions(&mut self, id: Option<&str>, container_id: &str) -> Result<()> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            match id {
+                Some(id) => tx.execute("DELETE FROM exec_sessions WHERE id = ?1", [id]),
+                None => tx.execute(
+                    "DELETE FROM exec_sessions WHERE container_id = ?1",
+                    [container_id],
+                ),
+            }
+            .map_err(|source| EngineError::Db { path, source })?;
+            Ok(())
         })
     }
 

@@ -39,9 +39,8 @@ impl AttachConnection {
     /// Connect to the socket at `path`. The path may be longer than a socket address
     /// allows: the socket file is opened with O_PATH and reached through /proc/self/fd.
     pub fn connect(path: &Path) -> Result<Self> {
-        let file = open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| {
-            OciError::io("opening attach socket", path, std::io::Error::from(e))
-        })?;
+        let file = open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| OciError::io("opening attach socket", path, std::io::Error::from(e)))?;
         let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
         let address = UnixAddr::new(proc_path.as_str())
             .map_err(|e| OciError::sys("naming the attach socket", e))?;
@@ -90,7 +89,9 @@ impl AttachConnection {
                 target
                     .write_all(&buffer[1..n])
                     .and_then(|_| target.flush())
-                    .map_err(|e| OciError::io("writing container output to", "(attach output)", e))?;
+                    .map_err(|e| {
+                        OciError::io("writing container output to", "(attach output)", e)
+                    })?;
             }
         }
         if detached.load(Ordering::SeqCst) {
@@ -151,7 +152,11 @@ fn copy_input(
 pub fn write_resize(ctl: &Path, size: TerminalSize) -> Result<()> {
     let deadline = Instant::now() + CTL_OPEN_TIMEOUT;
     let fd = loop {
-        match open(ctl, OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty()) {
+        match open(
+            ctl,
+            OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
             Ok(fd) => break fd,
             Err(Errno::EAGAIN | Errno::EINTR) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(10));

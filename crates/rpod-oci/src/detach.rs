@@ -103,9 +103,15 @@ mod tests {
 
     #[test]
     fn parses_keys() {
-        assert_eq!(parse_detach_keys(DEFAULT_DETACH_KEYS).unwrap(), vec![16, 17]);
+        assert_eq!(
+            parse_detach_keys(DEFAULT_DETACH_KEYS).unwrap(),
+            vec![16, 17]
+        );
         assert_eq!(parse_detach_keys("ctrl-x,y").unwrap(), vec![24, b'y']);
-        assert_eq!(parse_detach_keys("ctrl-@,DEL,ctrl-_").unwrap(), vec![0, 127, 31]);
+        assert_eq!(
+            parse_detach_keys("ctrl-@,DEL,ctrl-_").unwrap(),
+            vec![0, 127, 31]
+        );
         assert_eq!(parse_detach_keys("").unwrap(), Vec::<u8>::new());
         let err = parse_detach_keys("ctrl-1").unwrap_err().to_string();
         assert!(err.contains("invalid detach keys"), "{err}");

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
 use rpod_engine::logs::LogFilter;
-use rpod_engine::{CreateOptions, Engine, EngineError, RemoveOptions};
+use rpod_engine::{CreateOptions, Engine, EngineError, ExecRequest, RemoveOptions};
 use rpod_oci::attach::AttachConnection;
 use rpod_oci::signal::parse_signal;
 use rpod_oci::{AttachStreams, OciError};
@@ -190,7 +190,9 @@ impl Attach {
         }
         let input = self.input && record.config.stdin;
         // Raw mode only when our stdin goes to the container's terminal; restored on drop.
-        let raw = (tty && input).then(crate::terminal::RawMode::enter).flatten();
+        let raw = (tty && input)
+            .then(crate::terminal::RawMode::enter)
+            .flatten();
         let streams = AttachStreams {
             output: Some(Box::new(std::io::stdout())),
             error: Some(Box::new(std::io::stderr())),
@@ -493,7 +495,12 @@ pub fn inspect(engine: &mut Engine, args: InspectArgs) -> Outcome {
     for name in &args.names {
         let as_container = |engine: &mut Engine| -> Result<Value, Failure> {
             let record = engine.inspect(name)?;
-            Ok(inspect::container(engine, &record))
+            let exec_ids = engine
+                .exec_sessions(&record)?
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            Ok(inspect::container(engine, &record, exec_ids))
         };
         let found = match args.kind.as_str() {
             "container" => as_container(engine),
@@ -594,6 +601,64 @@ pub fn attach(engine: &mut Engine, args: AttachArgs) -> Outcome {
     attach.copy(engine, &record, connection)
 }
 
+pub fn exec(engine: &mut Engine, args: ExecArgs) -> Outcome {
+    let (container, command) = args
+        .container_and_command
+        .split_first()
+        .ok_or_else(|| usage("exec needs a container and a command"))?;
+    let keys = rpod_oci::detach::parse_detach_keys(&args.detach_keys)?;
+    let request = ExecRequest {
+        cmd: command.to_vec(),
+        env: args.env.clone(),
+        workdir: args.workdir.clone(),
+        user: args.user.clone(),
+        terminal: args.tty,
+        privileged: args.privileged,
+        preserve_fds: args.preserve_fds,
+        detach_keys: Some(args.detach_keys.clone()),
+    };
+    if args.detach {
+        let started = engine.exec_start(container, &request, None, None)?;
+        println!("{}", started.session_id);
+        return Ok(0);
+    }
+    let _ = keys;
+    let streams = AttachStreams {
+        output: Some(Box::new(std::io::stdout())),
+        error: Some(Box::new(std::io::stderr())),
+        input: args
+            .interactive
+            .then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
+        attach_output: true,
+        attach_error: true,
+        attach_input: args.interactive,
+    };
+    let size = if args.tty {
+        crate::terminal::size()
+    } else {
+        None
+    };
+    let started = engine.exec_start(container, &request, Some(streams), size)?;
+    if args.tty {
+        let ctl = rpod_oci::conmon::exec::session_dir(
+            &engine.oci_container(&started.container),
+            &started.session_id,
+        )?
+        .join("ctl");
+        crate::terminal::watch_resizes(ctl);
+    }
+    let raw = (args.tty && args.interactive)
+        .then(crate::terminal::RawMode::enter)
+        .flatten();
+    let result = engine.exec_finish(started);
+    drop(raw);
+    match result {
+        Ok(code) => Ok(code),
+        Err(EngineError::Oci(OciError::Detached)) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn exists(engine: &mut Engine, args: ExistsArgs) -> Outcome {
     match engine.lookup(&args.name) {
         Ok(_) => Ok(0),
@@ -603,7 +668,11 @@ pub fn exists(engine: &mut Engine, args: ExistsArgs) -> Outcome {
 }
 
 pub fn cleanup(engine: &mut Engine, args: CleanupArgs) -> Outcome {
-    match engine.cleanup(&args.container) {
+    let result = match &args.exec {
+        Some(session) => engine.cleanup_exec(&args.container, session),
+        None => engine.cleanup(&args.container),
+    };
+    match result {
         Ok(()) => Ok(0),
         // Already removed (e.g. by `rm -f` racing the monitor): nothing left to clean.
         Err(EngineError::NoSuchContainer(_)) => Ok(0),

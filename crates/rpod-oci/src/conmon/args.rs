@@ -232,3 +232,142 @@ mod tests {
         );
     }
 }
+
+/// Everything an exec command line depends on.
+pub struct ExecArgs<'a> {
+    pub ctr: &'a OciContainer,
+    pub session_id: &'a str,
+    pub session_dir: &'a Path,
+    pub runtime_path: &'a Path,
+    pub runtime_flags: &'a [String],
+    pub process_spec: &'a Path,
+    pub oci_log: Option<&'a Path>,
+    pub log_level: &'a str,
+    pub terminal: bool,
+    pub stdin: bool,
+    pub preserve_fds: u32,
+    pub exit_command: &'a [String],
+    pub exit_delay: u32,
+}
+
+/// conmon's argv for an exec session, in libpod's order.
+pub fn exec_argv(a: &ExecArgs<'_>) -> Vec<String> {
+    let dir = |name: &str| path_str(&a.session_dir.join(name));
+    let mut argv: Vec<String> = vec![
+        "--api-version".into(),
+        "1".into(),
+        "-c".into(),
+        a.ctr.id.clone(),
+        "-u".into(),
+        a.session_id.to_string(),
+        "-r".into(),
+        path_str(a.runtime_path),
+        "-b".into(),
+        path_str(a.session_dir),
+        "-p".into(),
+        dir("exec_pid"),
+        "-n".into(),
+        a.ctr.name.clone(),
+        "--exit-dir".into(),
+        dir("exit"),
+        "--persist-dir".into(),
+        path_str(&a.session_dir.join("persist").join(&a.ctr.id)),
+        "--full-attach".into(),
+    ];
+    for flag in a.runtime_flags {
+        argv.push("--runtime-arg".into());
+        argv.push(flag.clone());
+    }
+    // Exec sessions never log: their output goes to the attached client only.
+    argv.extend([
+        "-l".into(),
+        "none".into(),
+        "--log-level".into(),
+        a.log_level.into(),
+    ]);
+    if let Some(oci_log) = a.oci_log {
+        argv.extend([
+            "--runtime-arg".into(),
+            "--log-format=json".into(),
+            "--runtime-arg".into(),
+            "--log".into(),
+            format!("--runtime-arg={}", oci_log.display()),
+        ]);
+    }
+    if a.preserve_fds > 0 {
+        argv.extend([
+            "--runtime-opt".into(),
+            "--preserve-fds".into(),
+            "--runtime-opt".into(),
+            a.preserve_fds.to_string(),
+        ]);
+    }
+    if a.terminal {
+        argv.push("-t".into());
+    }
+    if a.stdin {
+        argv.push("-i".into());
+    }
+    argv.extend([
+        "-e".into(),
+        "--exec-attach".into(),
+        "--exec-process-spec".into(),
+        path_str(a.process_spec),
+    ]);
+    if let Some((program, args)) = a.exit_command.split_first() {
+        argv.push("--exit-command".into());
+        argv.push(program.clone());
+        for arg in args {
+            argv.push("--exit-command-arg".into());
+            argv.push(arg.clone());
+        }
+        if a.exit_delay > 0 {
+            argv.push("--exit-delay".into());
+            argv.push(a.exit_delay.to_string());
+        }
+    }
+    argv
+}
+
+#[cfg(test)]
+mod exec_tests {
+    use super::*;
+
+    #[test]
+    fn exec_argv_follows_libpod_order() {
+        let ctr = OciContainer {
+            id: "cid".into(),
+            name: "web".into(),
+            bundle_dir: "/b".into(),
+            run_dir: "/r".into(),
+            log_driver: LogDriver::None,
+            terminal: false,
+            stdin: false,
+            stop_signal: 15,
+            pid: 1,
+            conmon_pid: 2,
+            exit_command: vec![],
+            pid_namespace: true,
+            cgroups: true,
+        };
+        let exit_command = vec!["/rpod".to_string(), "cleanup".to_string()];
+        let argv = exec_argv(&ExecArgs {
+            ctr: &ctr,
+            session_id: "sid",
+            session_dir: Path::new("/b/sid"),
+            runtime_path: Path::new("/crun"),
+            runtime_flags: &[],
+            process_spec: Path::new("/b/sid/exec-process"),
+            oci_log: None,
+            log_level: "error",
+            terminal: true,
+            stdin: true,
+            preserve_fds: 2,
+            exit_command: &exit_command,
+            exit_delay: 0,
+        });
+        let joined = argv.join(" ");
+        assert!(joined.starts_with("--api-version 1 -c cid -u sid -r /crun -b /b/sid -p /b/sid/exec_pid -n web --exit-dir /b/sid/exit --persist-dir /b/sid/persist/cid --full-attach -l none"), "{joined}");
+        assert!(joined.contains("--runtime-opt --preserve-fds --runtime-opt 2 -t -i -e --exec-attach --exec-process-spec /b/sid/exec-process --exit-command /rpod --exit-command-arg cleanup"), "{joined}");
+    }
+}

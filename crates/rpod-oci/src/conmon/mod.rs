@@ -2,6 +2,7 @@
 //! through conmon, the way libpod does.
 
 mod args;
+pub mod exec;
 mod spawn;
 mod sync;
 
@@ -167,9 +168,13 @@ impl ConmonRuntime {
     }
 
     fn oci_log(&self, ctr: &OciContainer) -> Option<PathBuf> {
-        // At debug level the runtime's messages go to conmon's output instead.
-        (self.supports_json_errors() && self.log_level != "debug")
-            .then(|| ctr.run_dir.join("oci-log"))
+        self.oci_log_in(&ctr.run_dir)
+    }
+
+    /// The runtime's JSON error log in `dir`, when the runtime writes one. At debug level
+    /// the runtime's messages go to conmon's output instead.
+    fn oci_log_in(&self, dir: &Path) -> Option<PathBuf> {
+        (self.supports_json_errors() && self.log_level != "debug").then(|| dir.join("oci-log"))
     }
 
     fn base_name(&self) -> &str {
@@ -207,7 +212,7 @@ impl ConmonRuntime {
 
     /// conmon's environment: ours, without the variables that must not leak into it, plus
     /// the pipe numbers. Later entries win over earlier ones, as with libpod.
-    fn conmon_env(&self) -> Vec<(String, String)> {
+    fn conmon_env(&self, preserve_fds: u32, attach_pipe: bool) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = vec![(
             "PATH".into(),
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
@@ -216,8 +221,12 @@ impl ConmonRuntime {
             std::env::vars()
                 .filter(|(k, _)| k != "NOTIFY_SOCKET" && k != "DBUS_SESSION_BUS_ADDRESS"),
         );
-        env.push(("_OCI_SYNCPIPE".into(), spawn::SYNC_FD.to_string()));
-        env.push(("_OCI_STARTPIPE".into(), spawn::START_FD.to_string()));
+        let (sync_fd, start_fd, attach_fd) = spawn::pipe_numbers(preserve_fds);
+        env.push(("_OCI_SYNCPIPE".into(), sync_fd.to_string()));
+        env.push(("_OCI_STARTPIPE".into(), start_fd.to_string()));
+        if attach_pipe {
+            env.push(("_OCI_ATTACHPIPE".into(), attach_fd.to_string()));
+        }
         env.push(("XDG_RUNTIME_DIR".into(), String::new()));
         let mut deduped: Vec<(String, String)> = Vec::new();
         for (key, value) in env {
@@ -329,7 +338,14 @@ impl OciRuntime for ConmonRuntime {
         let stderr_path = ctr.run_dir.join("conmon.stderr");
         let stderr = File::create(&stderr_path)
             .map_err(|e| OciError::io("creating file", &stderr_path, e))?;
-        let (mut child, pipes) = spawn::spawn(&self.conmon, &argv, &self.conmon_env(), stderr)?;
+        let (mut child, pipes) = spawn::spawn(
+            &self.conmon,
+            &argv,
+            &self.conmon_env(0, false),
+            stderr,
+            false,
+            0,
+        )?;
         let started = spawn::signal_start(&pipes.start);
         let status = child
             .wait()
@@ -432,7 +448,12 @@ impl OciRuntime for ConmonRuntime {
                 "must provide at least one stream to attach to".into(),
             ));
         }
-        let keys = parse_detach_keys(options.detach_keys.as_deref().unwrap_or(DEFAULT_DETACH_KEYS))?;
+        let keys = parse_detach_keys(
+            options
+                .detach_keys
+                .as_deref()
+                .unwrap_or(DEFAULT_DETACH_KEYS),
+        )?;
         if let Some(size) = options.initial_size {
             self.attach_resize(ctr, size)?;
         }
@@ -454,12 +475,36 @@ impl OciRuntime for ConmonRuntime {
 
     fn exec_container(
         &self,
-        _ctr: &OciContainer,
-        _session_id: &str,
-        _options: ExecOptions,
-        _initial_size: Option<TerminalSize>,
+        ctr: &OciContainer,
+        session_id: &str,
+        mut options: ExecOptions,
+        initial_size: Option<TerminalSize>,
     ) -> Result<(i32, ExecAttachResult)> {
-        Err(self.not_supported("exec"))
+        let keys = parse_detach_keys(
+            options
+                .detach_keys
+                .as_deref()
+                .unwrap_or(DEFAULT_DETACH_KEYS),
+        )?;
+        let streams = options
+            .streams
+            .take()
+            .ok_or_else(|| OciError::InvalidArg("an attached exec needs streams".into()))?;
+        let stdin = streams.attach_input;
+        let (pid, connection) = self.start_exec(
+            ctr,
+            session_id,
+            &options,
+            exec::ExecIo::Attach { initial_size },
+            stdin,
+        )?;
+        let connection =
+            connection.ok_or_else(|| OciError::InvalidArg("exec attach did not connect".into()))?;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(connection.copy(streams, keys));
+        });
+        Ok((pid, receiver))
     }
 
     fn exec_container_http(
@@ -475,34 +520,35 @@ impl OciRuntime for ConmonRuntime {
 
     fn exec_container_detached(
         &self,
-        _ctr: &OciContainer,
-        _session_id: &str,
-        _options: ExecOptions,
-        _stdin: bool,
+        ctr: &OciContainer,
+        session_id: &str,
+        options: ExecOptions,
+        stdin: bool,
     ) -> Result<i32> {
-        Err(self.not_supported("detached exec"))
+        let (pid, _) = self.start_exec(ctr, session_id, &options, exec::ExecIo::Detached, stdin)?;
+        Ok(pid)
     }
 
     fn exec_attach_resize(
         &self,
-        _ctr: &OciContainer,
-        _session_id: &str,
-        _size: TerminalSize,
+        ctr: &OciContainer,
+        session_id: &str,
+        size: TerminalSize,
     ) -> Result<()> {
-        Err(self.not_supported("exec terminal resize"))
+        self.resize_exec(ctr, session_id, size)
     }
 
     fn exec_stop_container(
         &self,
-        _ctr: &OciContainer,
-        _session_id: &str,
-        _timeout: u32,
+        ctr: &OciContainer,
+        session_id: &str,
+        timeout: u32,
     ) -> Result<()> {
-        Err(self.not_supported("stopping an exec session"))
+        self.stop_exec(ctr, session_id, timeout)
     }
 
-    fn exec_update_status(&self, _ctr: &OciContainer, _session_id: &str) -> Result<bool> {
-        Err(self.not_supported("exec session status"))
+    fn exec_update_status(&self, ctr: &OciContainer, session_id: &str) -> Result<bool> {
+        exec::exec_alive(ctr, session_id)
     }
 
     fn checkpoint_container(

@@ -18,17 +18,21 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::{OciError, Result};
 
-/// Descriptor numbers conmon receives its pipes on.
-pub const SYNC_FD: i32 = 3;
-pub const START_FD: i32 = 4;
-
 /// Largest sync message accepted (conmon sends at most ~8 KiB of runtime stderr).
 const SYNC_BUFFER: usize = 64 * 1024;
 
-/// Our ends of the pipes to a freshly spawned conmon.
+/// Our ends of the pipes to a freshly spawned conmon, in the order they were asked for.
 pub struct ConmonPipes {
     pub sync: OwnedFd,
     pub start: OwnedFd,
+    /// Exec only: conmon says here when the session's attach socket is ready.
+    pub attach: Option<OwnedFd>,
+}
+
+/// The descriptor numbers conmon finds its pipes on, after `preserve_fds` passed ones.
+pub fn pipe_numbers(preserve_fds: u32) -> (i32, i32, i32) {
+    let base = 3 + preserve_fds as i32;
+    (base, base + 1, base + 2)
 }
 
 fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
@@ -41,17 +45,34 @@ fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
     .map_err(|e| OciError::sys("creating a socket pair for conmon", e))
 }
 
-/// Spawn conmon with `argv` and exactly the environment `env`.
+/// Spawn conmon with `argv` and exactly the environment `env`. Descriptors 3 to
+/// 3+`preserve_fds`-1 of this process are passed on as they are; the sync, start and (with
+/// `attach_pipe`) attach pipes follow them.
 pub fn spawn(
     conmon: &Path,
     argv: &[String],
     env: &[(String, String)],
     stderr: File,
+    attach_pipe: bool,
+    preserve_fds: u32,
 ) -> Result<(Child, ConmonPipes)> {
     let (sync_ours, sync_child) = seqpacket_pair()?;
     let (start_ours, start_child) = seqpacket_pair()?;
-    let sync_raw = sync_child.as_raw_fd();
-    let start_raw = start_child.as_raw_fd();
+    let attach = if attach_pipe {
+        Some(seqpacket_pair()?)
+    } else {
+        None
+    };
+    let child_ends: Vec<i32> = [
+        Some(&sync_child),
+        Some(&start_child),
+        attach.as_ref().map(|p| &p.1),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|fd| fd.as_raw_fd())
+    .collect();
+    let first_target = pipe_numbers(preserve_fds).0;
 
     let mut command = Command::new(conmon);
     command
@@ -63,22 +84,31 @@ pub fn spawn(
         .stderr(stderr);
     // SAFETY: the hook runs in the child between fork and exec and calls only
     // async-signal-safe functions (fcntl, dup2, close, setpgid) on descriptors that stay
-    // valid in the child; it allocates nothing and touches no locks.
+    // valid in the child; it allocates nothing (the vector was built before fork) and
+    // touches no locks.
     unsafe {
         command.pre_exec(move || {
-            // Copy both ends above the target numbers first, so that placing one cannot
-            // overwrite the other.
-            let sync_copy = libc::fcntl(sync_raw, libc::F_DUPFD, 10);
-            let start_copy = libc::fcntl(start_raw, libc::F_DUPFD, 10);
-            if sync_copy < 0
-                || start_copy < 0
-                || libc::dup2(sync_copy, SYNC_FD) < 0
-                || libc::dup2(start_copy, START_FD) < 0
-            {
-                return Err(std::io::Error::last_os_error());
+            // Copy every end above the target numbers first, so that placing one cannot
+            // overwrite another.
+            let mut copies = [0i32; 3];
+            for (i, fd) in child_ends.iter().enumerate() {
+                copies[i] = libc::fcntl(*fd, libc::F_DUPFD, first_target + 3);
+                if copies[i] < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
-            libc::close(sync_copy);
-            libc::close(start_copy);
+            for (i, copy) in copies.iter().take(child_ends.len()).enumerate() {
+                if libc::dup2(*copy, first_target + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(*copy);
+            }
+            // Passed descriptors must survive exec.
+            for fd in 3..first_target {
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             if libc::setpgid(0, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -96,6 +126,7 @@ pub fn spawn(
         ConmonPipes {
             sync: sync_ours,
             start: start_ours,
+            attach: attach.map(|(ours, _child)| ours),
         },
     ))
 }

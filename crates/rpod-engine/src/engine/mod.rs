@@ -2,6 +2,10 @@
 //! [`OciRuntime`]. Every operation that changes a container takes its lock, re-reads its
 //! record, syncs it from the monitor's files, decides, acts, and saves in one transaction.
 
+mod exec;
+
+pub use exec::{ExecRequest, ExecStarted};
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,12 +14,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use rpod_oci::attach::AttachConnection;
 use rpod_oci::exitfile::{read_exit_file, wait_exit_file};
 use rpod_oci::process::{pid_alive, LIVENESS_POLL};
-use rpod_oci::attach::AttachConnection;
 use rpod_oci::{
-    ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciError, OciRuntime,
-    TerminalSize,
+    ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciError, OciRuntime, TerminalSize,
 };
 
 use crate::container::*;
@@ -659,6 +662,11 @@ impl Engine {
                 tracing::debug!(id = record.id(), %e, "runtime delete");
             }
         }
+        // Exec sessions die with the container.
+        for session in self.store.exec_sessions_of(record.id())? {
+            let _ = rpod_oci::conmon::exec::remove_session_dir(&oci, &session.id);
+        }
+        self.store.remove_exec_sessions(None, record.id())?;
         self.unmount_rootfs(record)?;
         record.state.mounted = false;
         record.state.status = match record.state.status {
@@ -925,6 +933,7 @@ impl Engine {
                 }
             }
         }
+        self.store.remove_exec_sessions(None, record.id())?;
         self.store.remove_container(record.id())?;
         ContainerLock::remove_file(&self.roots.lock_dir(), record.id());
         Ok(())

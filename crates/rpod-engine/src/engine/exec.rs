@@ -1,0 +1,266 @@
+//! Exec sessions: a command run in a running container through conmon's exec mode. A
+//! session is recorded with its container while it runs and removed when it ends; one that
+//! fails to start leaves nothing behind.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use rpod_oci::conmon::exec::{exec_exit_file, remove_session_dir};
+use rpod_oci::exitfile::wait_exit_file;
+use rpod_oci::{AttachStreams, ExecAttachResult, ExecOptions, OciError, TerminalSize};
+
+use super::Engine;
+use crate::container::{ContainerRecord, ExecSession, Status};
+use crate::names::random_id;
+use crate::rootfs::OverlayDirs;
+use crate::{spec, EngineError, Result};
+
+/// How long the exit file of an ended session may take to appear.
+const EXEC_EXIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `exec` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub cmd: Vec<String>,
+    /// `KEY=VALUE` entries added to the container's environment.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    /// `user[:group]`, names resolved in the container.
+    pub user: Option<String>,
+    pub terminal: bool,
+    pub privileged: bool,
+    pub preserve_fds: u32,
+    pub detach_keys: Option<String>,
+}
+
+/// A started session.
+pub struct ExecStarted {
+    pub container: ContainerRecord,
+    pub session_id: String,
+    pub pid: i32,
+    /// For attached sessions: delivers the end of the attach.
+    pub attach: Option<ExecAttachResult>,
+}
+
+impl Engine {
+    fn exec_options(
+        &mut self,
+        record: &ContainerRecord,
+        request: &ExecRequest,
+        session_id: &str,
+    ) -> Result<ExecOptions> {
+        let mut env: Vec<(String, String)> = request
+            .env
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (e.clone(), std::env::var(e).unwrap_or_default()),
+            })
+            .collect();
+        let user = match &request.user {
+            Some(user) => {
+                let root = match &record.config.rootfs {
+                    Some(dir) => dir.clone(),
+                    None => OverlayDirs::new(&self.roots.overlay_dir(record.id())).merged,
+                };
+                let resolved = spec::resolve_user(&root, user)?;
+                if !env.iter().any(|(k, _)| k == "HOME") {
+                    env.push(("HOME".into(), resolved.home.clone()));
+                }
+                Some(format!("{}:{}", resolved.uid, resolved.gid))
+            }
+            None => None,
+        };
+        let mut exit_command = self.exit_command(record.id());
+        // `... container cleanup ID` becomes `... container cleanup --exec SESSION ID`.
+        let id = exit_command.pop().unwrap_or_default();
+        exit_command.extend(["--exec".into(), session_id.to_string(), id]);
+        Ok(ExecOptions {
+            cmd: request.cmd.clone(),
+            env,
+            terminal: request.terminal,
+            cwd: request.workdir.clone(),
+            user,
+            streams: None,
+            preserve_fds: request.preserve_fds,
+            detach_keys: request.detach_keys.clone(),
+            exit_command,
+            exit_command_delay: 0,
+            privileged: request.privileged,
+        })
+    }
+
+    /// Start a session. With `streams` it is attached (the caller then calls
+    /// [`Engine::exec_finish`]); without, it runs detached and its exit command cleans up.
+    pub fn exec_start(
+        &mut self,
+        name_or_id: &str,
+        request: &ExecRequest,
+        streams: Option<AttachStreams>,
+        initial_size: Option<TerminalSize>,
+    ) -> Result<ExecStarted> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        match record.state.status {
+            Status::Running => {}
+            Status::Paused => {
+                return Err(EngineError::state(
+                    record.id(),
+                    format!("container {} is paused, cannot exec into it", record.id()),
+                ))
+            }
+            other => {
+                return Err(EngineError::state(
+                    record.id(),
+                    format!(
+                        "can only create exec sessions on running containers: container {} is {}",
+                        record.id(),
+                        other.as_str()
+                    ),
+                ))
+            }
+        }
+        if request.cmd.is_empty() {
+            return Err(EngineError::InvalidArg("exec needs a command".into()));
+        }
+        let session_id = random_id();
+        let mut options = self.exec_options(&record, request, &session_id)?;
+        let attached = streams.is_some();
+        let stdin = streams.as_ref().is_some_and(|s| s.attach_input);
+        options.streams = streams;
+        let mut session = ExecSession {
+            id: session_id.clone(),
+            container_id: record.id().to_string(),
+            cmd: request.cmd.clone(),
+            terminal: request.terminal,
+            pid: 0,
+            waited_for: attached,
+            created: Utc::now(),
+        };
+        self.store.save_exec_session(&session)?;
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(&record);
+        let started = if attached {
+            runtime
+                .exec_container(&oci, &session_id, options, initial_size)
+                .map(|(pid, receiver)| (pid, Some(receiver)))
+        } else {
+            runtime
+                .exec_container_detached(&oci, &session_id, options, stdin)
+                .map(|pid| (pid, None))
+        };
+        let (pid, attach) = match started {
+            Ok(started) => started,
+            Err(e) => {
+                // A session that never ran leaves nothing behind.
+                self.store
+                    .remove_exec_sessions(Some(&session_id), record.id())?;
+                let _ = remove_session_dir(&oci, &session_id);
+                return Err(e.into());
+            }
+        };
+        session.pid = pid;
+        self.store.save_exec_session(&session)?;
+        Ok(ExecStarted {
+            container: record,
+            session_id,
+            pid,
+            attach,
+        })
+    }
+
+    /// Collect an attached session: its exit code once the attach ended, after which the
+    /// session is removed. After a detach the session goes on and its exit command cleans up.
+    pub fn exec_finish(&mut self, started: ExecStarted) -> Result<i32> {
+        let ExecStarted {
+            container,
+            session_id,
+            attach,
+            ..
+        } = started;
+        let oci = self.oci_container(&container);
+        let result = match attach {
+            Some(receiver) => receiver.recv().unwrap_or_else(|_| {
+                Err(OciError::InvalidArg("exec attach ended abnormally".into()))
+            }),
+            None => Ok(()),
+        };
+        if let Err(OciError::Detached) = result {
+            let _lock = self.lock(container.id())?;
+            if let Some(mut session) = self.store.exec_session(&session_id)? {
+                session.waited_for = false;
+                self.store.save_exec_session(&session)?;
+            }
+            // It may have ended already; then nobody else would clean it up.
+            self.reap_exec_if_done(&container, &session_id)?;
+            return Err(OciError::Detached.into());
+        }
+        let exit_file = exec_exit_file(&oci, &session_id)?;
+        let conmon_gone = || false;
+        let code = wait_exit_file(&exit_file, EXEC_EXIT_TIMEOUT, conmon_gone)?
+            .map(|e| e.code)
+            .unwrap_or(-1);
+        let _lock = self.lock(container.id())?;
+        self.store
+            .remove_exec_sessions(Some(&session_id), container.id())?;
+        remove_session_dir(&oci, &session_id)?;
+        result?;
+        Ok(code)
+    }
+
+    /// The exit command of a session: remove it once ended, unless an attached client
+    /// collects it.
+    pub fn cleanup_exec(&mut self, name_or_id: &str, session_id: &str) -> Result<()> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        match self.store.exec_session(session_id)? {
+            Some(session) if session.waited_for => Ok(()),
+            _ => self.reap_exec_if_done(&found, session_id),
+        }
+    }
+
+    /// Remove a session whose process has exited. Called under the container lock.
+    fn reap_exec_if_done(&mut self, container: &ContainerRecord, session_id: &str) -> Result<()> {
+        let runtime = self.runtime(&container.config.runtime)?;
+        let oci = self.oci_container(container);
+        if runtime.exec_update_status(&oci, session_id)? {
+            return Ok(());
+        }
+        self.store
+            .remove_exec_sessions(Some(session_id), container.id())?;
+        remove_session_dir(&oci, session_id)?;
+        Ok(())
+    }
+
+    /// Sessions of a container; ended ones whose cleanup did not run yet are removed first.
+    pub fn exec_sessions(&mut self, record: &ContainerRecord) -> Result<Vec<ExecSession>> {
+        let sessions = self.store.exec_sessions_of(record.id())?;
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(record);
+        let mut live = Vec::new();
+        for session in sessions {
+            if session.pid > 0
+                && !session.waited_for
+                && !runtime.exec_update_status(&oci, &session.id)?
+            {
+                let _ = self
+                    .store
+                    .remove_exec_sessions(Some(&session.id), record.id());
+                let _ = remove_session_dir(&oci, &session.id);
+                continue;
+            }
+            live.push(session);
+        }
+        Ok(live)
+    }
+
+    /// Stop a session: SIGTERM, then SIGKILL after `timeout` seconds.
+    pub fn exec_stop(&mut self, name_or_id: &str, session_id: &str, timeout: u32) -> Result<()> {
+        let record = self.lookup(name_or_id)?;
+        let runtime = self.runtime(&record.config.runtime)?;
+        Ok(runtime.exec_stop_container(&self.oci_container(&record), session_id, timeout)?)
+    }
+}

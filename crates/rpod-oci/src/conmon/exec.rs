@@ -1,0 +1,357 @@
+//! Exec sessions through conmon's exec mode: each session has its own directory under the
+//! bundle (`<bundle>/<session>/`) with its process spec, attach socket, ctl fifo, pid file
+//! and exit directory.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oci_spec::runtime::{Capability, LinuxCapabilities, Spec};
+
+use super::args::{exec_argv, ExecArgs};
+use super::spawn;
+use super::ConmonRuntime;
+use crate::attach::{write_resize, AttachConnection};
+use crate::exitfile::read_exit_file;
+use crate::process::pid_alive;
+use crate::types::{ExecOptions, OciContainer, TerminalSize};
+use crate::{OciError, Result};
+
+/// How long conmon may take to say an exec session's attach socket is ready.
+const ATTACH_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Every capability, for `--privileged` sessions (those the kernel lacks are dropped by
+/// the runtime).
+const ALL_CAPABILITIES: &[&str] = &[
+    "CAP_AUDIT_CONTROL",
+    "CAP_AUDIT_READ",
+    "CAP_AUDIT_WRITE",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_KILL",
+    "CAP_LEASE",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_MAC_ADMIN",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MKNOD",
+    "CAP_NET_ADMIN",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_RAW",
+    "CAP_PERFMON",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYSLOG",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_NICE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_WAKE_ALARM",
+];
+
+/// Where an exec session lives.
+pub fn session_dir(ctr: &OciContainer, session_id: &str) -> Result<PathBuf> {
+    if session_id.is_empty() || session_id.contains('/') || session_id.starts_with('.') {
+        return Err(OciError::InvalidArg(format!(
+            "invalid exec session id {session_id:?}"
+        )));
+    }
+    Ok(ctr.bundle_dir.join(session_id))
+}
+
+/// The file conmon writes the session's exit code to (named after the container).
+pub fn exec_exit_file(ctr: &OciContainer, session_id: &str) -> Result<PathBuf> {
+    Ok(session_dir(ctr, session_id)?.join("exit").join(&ctr.id))
+}
+
+/// The session's process PID, as the runtime wrote it.
+pub fn exec_pid(ctr: &OciContainer, session_id: &str) -> Result<i32> {
+    let path = session_dir(ctr, session_id)?.join("exec_pid");
+    fs::read_to_string(&path)
+        .map_err(|e| OciError::io("reading exec pid file", &path, e))?
+        .trim()
+        .parse()
+        .map_err(|e| OciError::InvalidArg(format!("{}: not a pid: {e}", path.display())))
+}
+
+/// Whether the session's process still runs. Its exit file settles it: conmon writes the
+/// file once it has reaped the process, so a PID that was reused afterwards never counts.
+pub fn exec_alive(ctr: &OciContainer, session_id: &str) -> Result<bool> {
+    if read_exit_file(&exec_exit_file(ctr, session_id)?)?.is_some() {
+        return Ok(false);
+    }
+    match exec_pid(ctr, session_id) {
+        Ok(pid) => Ok(pid_alive(pid)),
+        Err(_) => Ok(false),
+    }
+}
+
+/// The container's process with the session's command, environment, directory and user.
+fn process_spec(ctr: &OciContainer, options: &ExecOptions) -> Result<oci_spec::runtime::Process> {
+    let config = ctr.bundle_dir.join("config.json");
+    let spec = Spec::load(&config).map_err(|e| {
+        OciError::InvalidArg(format!("reading container spec {}: {e}", config.display()))
+    })?;
+    let mut process = spec.process().clone().unwrap_or_default();
+    process.set_args(Some(options.cmd.clone()));
+    // Never inherited from the container: a session has a terminal only when it asks.
+    process.set_terminal(Some(options.terminal));
+    process.set_console_size(None);
+    let mut env = process.env().clone().unwrap_or_default();
+    for (key, value) in &options.env {
+        env.retain(|e| e.split('=').next() != Some(key.as_str()));
+        env.push(format!("{key}={value}"));
+    }
+    if options.terminal && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    process.set_env(Some(env));
+    if let Some(cwd) = &options.cwd {
+        process.set_cwd(PathBuf::from(cwd));
+    }
+    if let Some(user) = &options.user {
+        let (uid, gid) = match user.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (user.as_str(), None),
+        };
+        let parse = |text: &str| {
+            text.parse::<u32>().map_err(|_| {
+                OciError::InvalidArg(format!("exec user {user:?} must be numeric uid[:gid]"))
+            })
+        };
+        let mut spec_user = process.user().clone();
+        spec_user.set_uid(parse(uid)?);
+        let gid = match gid {
+            Some(g) => parse(g)?,
+            None => 0,
+        };
+        spec_user.set_gid(gid);
+        spec_user.set_additional_gids(Some(vec![gid]));
+        process.set_user(spec_user);
+    }
+    if options.privileged {
+        let all: std::collections::HashSet<Capability> = ALL_CAPABILITIES
+            .iter()
+            .filter_map(|n| serde_json::from_value(serde_json::Value::String(n.to_string())).ok())
+            .collect();
+        let mut caps = LinuxCapabilities::default();
+        caps.set_bounding(Some(all.clone()));
+        caps.set_effective(Some(all.clone()));
+        caps.set_permitted(Some(all));
+        caps.set_inheritable(None);
+        caps.set_ambient(None);
+        process.set_capabilities(Some(caps));
+    }
+    Ok(process)
+}
+
+/// How the caller takes part in the session's I/O.
+pub enum ExecIo {
+    /// Connect to the session's attach socket before it starts.
+    Attach { initial_size: Option<TerminalSize> },
+    /// Nobody attaches.
+    Detached,
+}
+
+impl ConmonRuntime {
+    /// Start an exec session through conmon's two-step handshake: conmon sets up the
+    /// session's attach socket and says so, we connect, then tell it to run the process.
+    /// Returns the process PID and the connection (when attaching).
+    pub(crate) fn start_exec(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        options: &ExecOptions,
+        io: ExecIo,
+        stdin: bool,
+    ) -> Result<(i32, Option<AttachConnection>)> {
+        if options.cmd.is_empty() {
+            return Err(OciError::InvalidArg("exec needs a command".into()));
+        }
+        let dir = session_dir(ctr, session_id)?;
+        // conmon writes into these but does not create them.
+        for sub in [dir.join("exit"), dir.join("persist").join(&ctr.id)] {
+            fs::create_dir_all(&sub).map_err(|e| OciError::io("creating directory", &sub, e))?;
+        }
+        let process = process_spec(ctr, options)?;
+        let spec_path = dir.join("exec-process.json");
+        fs::write(
+            &spec_path,
+            serde_json::to_vec(&process)
+                .map_err(|e| OciError::InvalidArg(format!("serializing exec process: {e}")))?,
+        )
+        .map_err(|e| OciError::io("writing", &spec_path, e))?;
+        let oci_log = self.oci_log_in(&dir);
+        if let Some(log) = &oci_log {
+            let _ = fs::remove_file(log);
+        }
+        let argv = exec_argv(&ExecArgs {
+            ctr,
+            session_id,
+            session_dir: &dir,
+            runtime_path: &self.path,
+            runtime_flags: &self.flags,
+            process_spec: &spec_path,
+            oci_log: oci_log.as_deref(),
+            log_level: &self.log_level,
+            terminal: options.terminal,
+            stdin,
+            preserve_fds: options.preserve_fds,
+            exit_command: &options.exit_command,
+            exit_delay: options.exit_command_delay,
+        });
+        tracing::debug!(?argv, "starting conmon for exec");
+        let stderr_path = dir.join("conmon.stderr");
+        let stderr = fs::File::create(&stderr_path)
+            .map_err(|e| OciError::io("creating file", &stderr_path, e))?;
+        let (mut child, pipes) = spawn::spawn(
+            &self.conmon,
+            &argv,
+            &self.conmon_env(options.preserve_fds, true),
+            stderr,
+            true,
+            options.preserve_fds,
+        )?;
+        let conmon_failed = |child: &mut std::process::Child| -> OciError {
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+            OciError::Conmon {
+                id: ctr.id.clone(),
+                message: format!("cannot run conmon for exec: {status}: {}", stderr.trim()),
+            }
+        };
+        spawn::signal_start(&pipes.start)?;
+        let attach_pipe = pipes
+            .attach
+            .as_ref()
+            .ok_or_else(|| OciError::InvalidArg("exec needs conmon's attach pipe".into()))?;
+        match spawn::read_message(attach_pipe, ATTACH_READY_TIMEOUT)? {
+            Some(raw) if super::parse_sync_message(&raw).is_ok_and(|m| m.data >= 0) => {}
+            _ => return Err(conmon_failed(&mut child)),
+        }
+        let connection = match io {
+            ExecIo::Attach { initial_size } => {
+                if let (true, Some(size)) = (options.terminal, initial_size) {
+                    if let Err(e) = write_resize(&dir.join("ctl"), size) {
+                        tracing::warn!(%e, "setting the exec session's terminal size");
+                    }
+                }
+                Some(AttachConnection::connect(&dir.join("attach"))?)
+            }
+            ExecIo::Detached => None,
+        };
+        // The second start byte lets conmon run the process.
+        spawn::signal_start(&pipes.start)?;
+        let status = child
+            .wait()
+            .map_err(|e| OciError::io("waiting for conmon", &self.conmon, e))?;
+        if !status.success() {
+            return Err(conmon_failed(&mut child));
+        }
+        let message = spawn::read_message(&pipes.sync, super::CREATE_TIMEOUT)?;
+        let failure = |message: Option<String>| {
+            let from_log = oci_log.as_deref().and_then(super::last_runtime_error);
+            match from_log.or(message.filter(|m| !m.trim().is_empty())) {
+                Some(text) => OciError::from_runtime_message(&self.name, &text),
+                None => OciError::Conmon {
+                    id: ctr.id.clone(),
+                    message: "exec failed: no message from the runtime".into(),
+                },
+            }
+        };
+        match message.map(|raw| super::parse_sync_message(&raw)) {
+            Some(Ok(m)) if m.data > 0 => Ok((m.data as i32, connection)),
+            Some(Ok(m)) => Err(failure(m.message)),
+            Some(Err(e)) => Err(failure(Some(e))),
+            None => Err(failure(None)),
+        }
+    }
+
+    pub(crate) fn resize_exec(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        size: TerminalSize,
+    ) -> Result<()> {
+        write_resize(&session_dir(ctr, session_id)?.join("ctl"), size)
+    }
+
+    /// SIGTERM, then SIGKILL after `timeout` seconds (at once when 0); returns when the
+    /// session's process is gone.
+    pub(crate) fn stop_exec(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        timeout: u32,
+    ) -> Result<()> {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let signal = |sig: Signal| -> Result<()> {
+            if !exec_alive(ctr, session_id)? {
+                return Ok(());
+            }
+            let pid = exec_pid(ctr, session_id)?;
+            match kill(Pid::from_raw(pid), sig) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+                Err(e) => Err(OciError::sys(
+                    format!("signalling exec session {session_id}"),
+                    e,
+                )),
+            }
+        };
+        let gone_within = |limit: Duration| -> Result<bool> {
+            let deadline = std::time::Instant::now() + limit;
+            loop {
+                if !exec_alive(ctr, session_id)? {
+                    return Ok(true);
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Ok(false);
+                }
+                std::thread::sleep(crate::process::LIVENESS_POLL);
+            }
+        };
+        if timeout > 0 {
+            signal(Signal::SIGTERM)?;
+            if gone_within(Duration::from_secs(u64::from(timeout)))? {
+                return Ok(());
+            }
+        }
+        signal(Signal::SIGKILL)?;
+        if gone_within(Duration::from_secs(5))? {
+            Ok(())
+        } else {
+            Err(OciError::Timeout(format!(
+                "timed out waiting for container {} exec session {session_id} to stop after SIGKILL",
+                ctr.id
+            )))
+        }
+    }
+}
+
+/// Remove a session's directory.
+pub fn remove_session_dir(ctr: &OciContainer, session_id: &str) -> Result<()> {
+    let dir = session_dir(ctr, session_id)?;
+    match fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(OciError::io("removing exec session directory", &dir, e)),
+    }
+}
