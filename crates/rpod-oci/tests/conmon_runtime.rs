@@ -182,6 +182,62 @@ impl Drop for Fixture {
     }
 }
 
+/// Collects what a stream writes.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Output and error both into this capture; no input.
+    fn streams(&self) -> AttachStreams {
+        AttachStreams {
+            output: Some(Box::new(self.clone())),
+            error: Some(Box::new(self.clone())),
+            input: None,
+            attach_output: true,
+            attach_error: true,
+            attach_input: false,
+        }
+    }
+}
+
+fn exec_exit_code(f: &Fixture, session: &str) -> i32 {
+    let exit = rpod_oci::conmon::exec::exec_exit_file(&f.ctr, session).unwrap();
+    wait_exit_file(&exit, Duration::from_secs(10), || false)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no exit file for session {session}"))
+        .code
+}
+
+fn exec_options(cmd: &[&str], streams: Option<AttachStreams>) -> ExecOptions {
+    ExecOptions {
+        cmd: cmd.iter().map(|s| s.to_string()).collect(),
+        env: vec![],
+        terminal: false,
+        cwd: None,
+        user: None,
+        streams,
+        preserve_fds: 0,
+        detach_keys: None,
+        exit_command: vec![],
+        exit_command_delay: 0,
+        privileged: false,
+    }
+}
+
 /// The children of a process, from /proc.
 fn children(pid: i32) -> Vec<i32> {
     fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
@@ -512,22 +568,163 @@ macro_rules! runtime_tests {
             }
 
             #[test]
-            fn stream_methods_say_not_supported() {
-                let f = Fixture::new(RT, &["true"]);
-                let size = TerminalSize {
-                    height: 24,
-                    width: 80,
+            fn attach_and_resize_a_terminal() {
+                let mut f = Fixture::with_spec(
+                    RT,
+                    &["sh", "-c", "sleep 0.5; stty size; echo done"],
+                    |spec| {
+                        let mut process = spec.process().clone().unwrap();
+                        process.set_terminal(Some(true));
+                        spec.set_process(Some(process));
+                    },
+                );
+                f.ctr.terminal = true;
+                f.create();
+                let out = Capture::default();
+                let options = AttachOptions {
+                    streams: out.streams(),
+                    detach_keys: None,
+                    initial_size: Some(TerminalSize {
+                        height: 20,
+                        width: 60,
+                    }),
+                    start: true,
                 };
-                let err = f.runtime.attach_resize(&f.ctr, size).unwrap_err();
-                assert!(matches!(err, OciError::NotSupported { .. }));
-                assert!(matches!(
-                    f.runtime.exec_update_status(&f.ctr, "s").unwrap_err(),
-                    OciError::NotSupported { .. }
-                ));
+                let runtime = f.runtime.clone();
+                let ctr = f.ctr.clone();
+                let resizer = std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(150));
+                    runtime
+                        .attach_resize(
+                            &ctr,
+                            TerminalSize {
+                                height: 31,
+                                width: 91,
+                            },
+                        )
+                        .unwrap();
+                });
+                f.runtime.attach(&f.ctr, options).unwrap();
+                resizer.join().unwrap();
+                assert_eq!(out.text(), "31 91\r\ndone\r\n");
+                assert_eq!(f.exit_code(), 0);
+            }
+
+            #[test]
+            fn attached_exec_output_and_exit_code() {
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                let out = Capture::default();
+                let err = Capture::default();
+                let mut streams = out.streams();
+                streams.error = Some(Box::new(err.clone()));
+                let cmd = ["sh", "-c", "echo out; echo err >&2; exit 7"];
+                let (pid, done) = f
+                    .runtime
+                    .exec_container(&f.ctr, "s1", exec_options(&cmd, Some(streams)), None)
+                    .unwrap();
+                assert!(pid > 0);
+                done.recv().unwrap().unwrap();
+                assert_eq!(out.text(), "out\n");
+                assert_eq!(err.text(), "err\n");
+                assert_eq!(exec_exit_code(&f, "s1"), 7);
+                assert!(!f.runtime.exec_update_status(&f.ctr, "s1").unwrap());
+            }
+
+            #[test]
+            fn exec_terminal_initial_size_and_resize() {
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                let out = Capture::default();
+                let cmd = ["sh", "-c", "stty size; sleep 0.5; stty size"];
+                let mut options = exec_options(&cmd, Some(out.streams()));
+                options.terminal = true;
+                let size = TerminalSize {
+                    height: 20,
+                    width: 60,
+                };
+                let (_, done) = f
+                    .runtime
+                    .exec_container(&f.ctr, "tty", options, Some(size))
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(150));
+                let bigger = TerminalSize {
+                    height: 30,
+                    width: 90,
+                };
+                f.runtime.exec_attach_resize(&f.ctr, "tty", bigger).unwrap();
+                done.recv().unwrap().unwrap();
+                assert_eq!(out.text(), "20 60\r\n30 90\r\n");
+            }
+
+            #[test]
+            fn detached_exec_status_and_stop() {
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                let detached = |id: &str, cmd: &[&str]| {
+                    f.runtime
+                        .exec_container_detached(&f.ctr, id, exec_options(cmd, None), false)
+                        .unwrap()
+                };
+                // Stops on SIGTERM.
+                let pid = detached("polite", &["sleep", "1000"]);
+                assert!(pid_alive(pid));
+                assert!(f.runtime.exec_update_status(&f.ctr, "polite").unwrap());
+                f.runtime.exec_stop_container(&f.ctr, "polite", 10).unwrap();
+                assert!(!f.runtime.exec_update_status(&f.ctr, "polite").unwrap());
+                assert_eq!(exec_exit_code(&f, "polite"), 143);
+                // Ignores SIGTERM: SIGKILL after the timeout.
+                detached(
+                    "stubborn",
+                    &["sh", "-c", "trap '' TERM; while true; do sleep 0.05; done"],
+                );
+                f.runtime
+                    .exec_stop_container(&f.ctr, "stubborn", 1)
+                    .unwrap();
+                assert_eq!(exec_exit_code(&f, "stubborn"), 137);
+                // Timeout 0: SIGKILL at once, even for a process that would exit on SIGTERM.
+                detached(
+                    "now",
+                    &[
+                        "sh",
+                        "-c",
+                        "trap 'exit 0' TERM; while true; do sleep 0.05; done",
+                    ],
+                );
+                f.runtime.exec_stop_container(&f.ctr, "now", 0).unwrap();
+                assert_eq!(exec_exit_code(&f, "now"), 137);
+            }
+
+            #[test]
+            fn exec_failures_are_classified() {
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                let options = exec_options(&["/no/such"], None);
+                let err = f
+                    .runtime
+                    .exec_container_detached(&f.ctr, "a", options, false)
+                    .unwrap_err();
+                assert!(matches!(err, OciError::CommandNotFound { .. }), "{err:?}");
+                let options = exec_options(&["/etc/passwd"], None);
+                let err = f
+                    .runtime
+                    .exec_container_detached(&f.ctr, "b", options, false)
+                    .unwrap_err();
+                assert!(matches!(err, OciError::PermissionDenied { .. }), "{err:?}");
+            }
+
+            #[test]
+            fn checkpoint_and_update_say_not_supported() {
+                let f = Fixture::new(RT, &["true"]);
                 assert!(matches!(
                     f.runtime
                         .checkpoint_container(&f.ctr, &CheckpointOptions::default())
                         .unwrap_err(),
+                    OciError::NotSupported { .. }
+                ));
+                let resources = oci_spec::runtime::LinuxResources::default();
+                assert!(matches!(
+                    f.runtime.update_container(&f.ctr, &resources).unwrap_err(),
                     OciError::NotSupported { .. }
                 ));
             }
