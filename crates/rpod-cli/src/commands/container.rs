@@ -606,7 +606,8 @@ pub fn exec(engine: &mut Engine, args: ExecArgs) -> Outcome {
         .container_and_command
         .split_first()
         .ok_or_else(|| usage("exec needs a container and a command"))?;
-    let keys = rpod_oci::detach::parse_detach_keys(&args.detach_keys)?;
+    // Bad detach keys are refused before anything runs.
+    rpod_oci::detach::parse_detach_keys(&args.detach_keys)?;
     let request = ExecRequest {
         cmd: command.to_vec(),
         env: args.env.clone(),
@@ -622,7 +623,6 @@ pub fn exec(engine: &mut Engine, args: ExecArgs) -> Outcome {
         println!("{}", started.session_id);
         return Ok(0);
     }
-    let _ = keys;
     let streams = AttachStreams {
         output: Some(Box::new(std::io::stdout())),
         error: Some(Box::new(std::io::stderr())),

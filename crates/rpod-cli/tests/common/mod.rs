@@ -128,3 +128,121 @@ impl Drop for Rpod {
 pub fn pid_alive(pid: i32) -> bool {
     rpod_oci::process::pid_alive(pid)
 }
+
+/// `rpod` running on a pseudo-terminal, as a user at a terminal runs it.
+pub struct PtyRun {
+    pub master: std::fs::File,
+    pub slave: std::os::fd::OwnedFd,
+    pub child: std::process::Child,
+    pub output: Vec<u8>,
+}
+
+impl PtyRun {
+    pub fn spawn(rpod: &Rpod, args: &[&str], rows: u16, cols: u16) -> PtyRun {
+        use std::os::fd::AsFd;
+        let size = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None::<&nix::sys::termios::Termios>).unwrap();
+        let stdio = || Stdio::from(pty.slave.as_fd().try_clone_to_owned().unwrap());
+        let child = rpod
+            .command(args)
+            .stdin(stdio())
+            .stdout(stdio())
+            .stderr(stdio())
+            .spawn()
+            .unwrap();
+        let master = std::fs::File::from(pty.master);
+        nix::fcntl::fcntl(
+            &master,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .unwrap();
+        PtyRun {
+            master,
+            slave: pty.slave,
+            child,
+            output: Vec::new(),
+        }
+    }
+
+    /// Read what is there now.
+    pub fn pump(&mut self) {
+        use std::io::Read;
+        let mut buffer = [0u8; 65536];
+        loop {
+            match self.master.read(&mut buffer) {
+                Ok(0) => return,
+                Ok(n) => self.output.extend_from_slice(&buffer[..n]),
+                Err(_) => return,
+            }
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output).into_owned()
+    }
+
+    /// Wait until the output holds `needle`.
+    pub fn expect(&mut self, needle: &str) {
+        for _ in 0..1000 {
+            self.pump();
+            if self.text().contains(needle) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("never saw {needle:?} in {:?}", self.text());
+    }
+
+    /// Type bytes, one write each (as keys arrive from a person).
+    pub fn type_keys(&mut self, keys: &[u8]) {
+        use std::io::Write;
+        for key in keys {
+            self.master.write_all(&[*key]).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+    }
+
+    pub fn write(&mut self, data: &[u8]) {
+        use std::io::Write;
+        self.master.write_all(data).unwrap();
+    }
+
+    /// Wait for rpod to exit, reading its output meanwhile.
+    pub fn wait(&mut self) -> i32 {
+        for _ in 0..3000 {
+            self.pump();
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.pump();
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        panic!("rpod did not exit; output: {:?}", self.text());
+    }
+
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        let size = rustix::termios::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        rustix::termios::tcsetwinsize(&self.master, size).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGWINCH,
+        )
+        .unwrap();
+    }
+
+    /// The terminal settings of the user's side.
+    pub fn settings(&self) -> rustix::termios::Termios {
+        rustix::termios::tcgetattr(&self.slave).unwrap()
+    }
+}
