@@ -161,6 +161,9 @@ macro_rules! stream_tests {
                 pty.type_keys(&[0x10, 0x11]);
                 assert_eq!(pty.wait(), 0);
                 assert_eq!(rpod.inspect("d", "{{.State.Status}}"), "running");
+                // Detaching restores the user's terminal too.
+                let after = pty.settings();
+                assert!(after.local_modes.contains(rustix::termios::LocalModes::ECHO), "terminal left raw after detach");
                 let mut again = PtyRun::spawn(&rpod, &["attach", "d"], 24, 80);
                 std::thread::sleep(Duration::from_millis(300));
                 again.write(b"echo second-$((40+3))\n");
@@ -258,6 +261,24 @@ macro_rules! stream_tests {
                 assert!(!out.contains("00000000a80425fb"), "privileged exec kept the default capabilities: {out}");
                 let err = rpod.fails(&["exec", "ghost", "true"], 125);
                 assert!(err.contains("no such container"), "{err}");
+                // --preserve-fds hands descriptor 3 of rpod to the command.
+                let secret = rpod.dir.path().join("secret");
+                std::fs::write(&secret, "passed-through\n").unwrap();
+                let script = format!(
+                    "exec 3<{} && exec \"$0\" --root {} --runroot {} --runtime {} exec --preserve-fds 1 {} cat /proc/self/fd/3",
+                    secret.display(),
+                    rpod.root().display(),
+                    rpod.runroot().display(),
+                    RT,
+                    id
+                );
+                let out = std::process::Command::new("bash")
+                    .arg("-c")
+                    .arg(&script)
+                    .arg(env!("CARGO_BIN_EXE_rpod"))
+                    .output()
+                    .unwrap();
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "passed-through\n", "{}", String::from_utf8_lossy(&out.stderr));
             }
 
             #[test]
