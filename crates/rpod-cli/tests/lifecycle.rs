@@ -218,8 +218,9 @@ macro_rules! lifecycle_tests {
                 assert_eq!(out, "json form\n");
                 let err = rpod.fails(&["run", "--network", "bridge", "demo", "true"], 125);
                 assert!(err.contains("not supported"), "{err}");
-                let err = rpod.fails(&["run", "-t", "demo", "true"], 125);
-                assert!(err.contains("not supported yet"), "{err}");
+                // -t without a terminal on our side still gives the container one.
+                let out = rpod.ok(&["run", "--rm", "-t", "demo", "sh", "-c", "test -t 1 && echo on-a-tty"]);
+                assert_eq!(out, "on-a-tty\r\n");
             }
 
             #[test]
