@@ -284,6 +284,18 @@ impl Store {
     /// recorded boot id is checked and replaced in the same transaction. Returns the
     /// containers that were reset.
     pub fn reconcile_boot(&mut self, boot_id: &str) -> Result<Vec<ContainerRecord>> {
+        // Nearly always the boot is the recorded one: check that without taking the write
+        // lock, which every rpod process would otherwise queue on.
+        let recorded: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if recorded.as_deref() == Some(boot_id) {
+            return Ok(Vec::new());
+        }
         let path = self.path.clone();
         let db = |source| EngineError::Db {
             path: path.clone(),

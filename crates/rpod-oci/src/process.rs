@@ -34,14 +34,63 @@ fn is_zombie(pid: i32) -> bool {
         .is_some_and(|state| state == "Z" || state == "X")
 }
 
+/// Wait until `pid` is gone, for at most `timeout` (forever with `None`). Returns whether it
+/// died. Waits on a pidfd, which wakes up the moment the process exits; polls liveness only
+/// where pidfds are not available.
+pub fn wait_pid_exit(pid: i32, timeout: Option<Duration>) -> bool {
+    if !pid_alive(pid) {
+        return true;
+    }
+    let Some(raw) = rustix::process::Pid::from_raw(pid) else {
+        return true;
+    };
+    let pidfd = match rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::SRCH) => return true,
+        Err(_) => return poll_pid_gone(pid, timeout),
+    };
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let left = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return !pid_alive(pid);
+                }
+                nix::poll::PollTimeout::try_from(left.as_millis().min(60_000) as i32)
+                    .unwrap_or(nix::poll::PollTimeout::MAX)
+            }
+            None => nix::poll::PollTimeout::MAX,
+        };
+        let mut fds = [nix::poll::PollFd::new(
+            std::os::fd::AsFd::as_fd(&pidfd),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        match nix::poll::poll(&mut fds, left) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => {
+                return poll_pid_gone(
+                    pid,
+                    deadline.map(|d| d.saturating_duration_since(Instant::now())),
+                )
+            }
+        }
+    }
+}
+
 /// Wait until `pid` is gone, for at most `timeout`. Returns whether it died.
 pub fn wait_pid_gone(pid: i32, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
+    wait_pid_exit(pid, Some(timeout))
+}
+
+fn poll_pid_gone(pid: i32, timeout: Option<Duration>) -> bool {
+    let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         if !pid_alive(pid) {
             return true;
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
         std::thread::sleep(LIVENESS_POLL);

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use rpod_oci::attach::AttachConnection;
 use rpod_oci::exitfile::{read_exit_file, wait_exit_file};
-use rpod_oci::process::{pid_alive, LIVENESS_POLL};
+use rpod_oci::process::pid_alive;
 use rpod_oci::{
     ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciError, OciRuntime, TerminalSize,
 };
@@ -907,6 +907,8 @@ impl Engine {
 
     /// Remove a container that is not running. Called under the lock.
     fn remove_locked(&mut self, record: &mut ContainerRecord) -> Result<()> {
+        // Exited and configured containers were already deleted from the runtime.
+        let known_to_runtime = matches!(record.state.status, Status::Stopped | Status::Created);
         record.state.status = Status::Removing;
         self.save(record)?;
         if record.state.mounted || record.config.rootfs.is_none() {
@@ -914,7 +916,9 @@ impl Engine {
         }
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
-        let _ = runtime.delete_container(&oci);
+        if known_to_runtime {
+            let _ = runtime.delete_container(&oci);
+        }
         if let Ok(exit_file) = runtime.exit_file_path(&oci) {
             let _ = fs::remove_file(exit_file);
         }
@@ -994,9 +998,8 @@ impl Engine {
             let conmon_pid = record.state.conmon_pid;
             // Block until the monitor (which outlives its cleanup command) and the
             // container's process are both gone.
-            while pid_alive(conmon_pid) || pid_alive(record.state.pid) {
-                std::thread::sleep(LIVENESS_POLL);
-            }
+            rpod_oci::process::wait_pid_exit(conmon_pid, None);
+            rpod_oci::process::wait_pid_exit(record.state.pid, None);
             let _lock = self.lock(&id)?;
             let Some(mut record) = self.store.container(&id)? else {
                 return Ok(self.store.exit_code(&id)?.unwrap_or(-1));

@@ -1,0 +1,275 @@
+//! The contenders and their setup: an rpod store, a podman store (when podman is installed)
+//! and bare runtime bundles, all under one temporary directory, with the same busybox image.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::Options;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Contender {
+    Rpod,
+    Podman,
+    Bare,
+}
+
+pub const IMAGE: &str = "bench";
+
+pub struct Env {
+    pub work: tempfile::TempDir,
+    pub runtime: String,
+    pub runtime_path: PathBuf,
+    pub runtime_version: String,
+    pub rpod: PathBuf,
+    pub rpod_version: String,
+    pub podman: Option<PathBuf>,
+    pub podman_version: Option<String>,
+    pub rootfs: PathBuf,
+    counter: AtomicUsize,
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var("PATH")
+        .ok()?
+        .split(':')
+        .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"])
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+fn first_line(command: &mut Command) -> String {
+    command
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Run a command to completion, quietly; fail with its stderr.
+pub fn run_quiet(command: &mut Command) -> Result<String> {
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("{command:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Milliseconds a command takes; it must succeed.
+pub fn time_ms(command: &mut Command) -> Result<f64> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let out = command.output().with_context(|| format!("{command:?}"))?;
+    let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+    if !out.status.success() {
+        bail!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(elapsed)
+}
+
+impl Env {
+    pub fn prepare(options: &Options) -> Result<Env> {
+        if !nix::unistd::geteuid().is_root() {
+            bail!("the benchmarks run containers: run them as root");
+        }
+        let runtime_path = which(&options.runtime)
+            .with_context(|| format!("runtime {} not found", options.runtime))?;
+        let rpod = match &options.rpod {
+            Some(p) => p.clone(),
+            None => std::env::current_exe()?
+                .parent()
+                .map(|d| d.join("rpod"))
+                .context("locating rpod")?,
+        };
+        if !rpod.is_file() {
+            bail!(
+                "{} not found: build it with cargo build --release",
+                rpod.display()
+            );
+        }
+        let podman = if options.no_podman {
+            None
+        } else {
+            which("podman")
+        };
+        let work = tempfile::Builder::new()
+            .prefix("rpod-bench-")
+            .tempdir_in("/var/tmp")?;
+        let tarball = work.path().join("busybox.tar");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
+        run_quiet(Command::new("bash").arg(&script).arg(&tarball))?;
+        let rootfs = work.path().join("rootfs");
+        std::fs::create_dir_all(&rootfs)?;
+        run_quiet(
+            Command::new("tar")
+                .arg("-xf")
+                .arg(&tarball)
+                .arg("-C")
+                .arg(&rootfs),
+        )?;
+        let env = Env {
+            runtime: options.runtime.clone(),
+            runtime_version: first_line(Command::new(&runtime_path).arg("--version")),
+            runtime_path,
+            rpod_version: first_line(
+                Command::new(&rpod)
+                    .arg("version")
+                    .arg("--format")
+                    .arg("{{.Client.Version}}"),
+            ),
+            rpod,
+            podman_version: podman
+                .as_ref()
+                .map(|p| first_line(Command::new(p).arg("--version"))),
+            podman,
+            rootfs,
+            work,
+            counter: AtomicUsize::new(0),
+        };
+        run_quiet(&mut env.rpod(&["import", &tarball.display().to_string(), IMAGE]))?;
+        if env.podman.is_some() {
+            run_quiet(&mut env.podman(&["import", &tarball.display().to_string(), IMAGE]))?;
+        }
+        Ok(env)
+    }
+
+    pub fn contenders(&self, with_bare: bool) -> Vec<Contender> {
+        let mut all = vec![Contender::Rpod];
+        if self.podman.is_some() {
+            all.push(Contender::Podman);
+        }
+        if with_bare {
+            all.push(Contender::Bare);
+        }
+        all
+    }
+
+    pub fn unique(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.counter.fetch_add(1, Ordering::SeqCst))
+    }
+
+    pub fn rpod(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.rpod);
+        command
+            .arg("--root")
+            .arg(self.work.path().join("rpod/root"))
+            .arg("--runroot")
+            .arg(self.work.path().join("rpod/run"))
+            .arg("--runtime")
+            .arg(&self.runtime)
+            .args(args);
+        command
+    }
+
+    pub fn podman(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(self.podman.as_deref().unwrap_or(Path::new("podman")));
+        command
+            .arg("--root")
+            .arg(self.work.path().join("podman/root"))
+            .arg("--runroot")
+            .arg(self.work.path().join("podman/run"))
+            .arg("--runtime")
+            .arg(&self.runtime)
+            .args([
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "file",
+                "--storage-driver",
+                "overlay",
+            ])
+            .args(args);
+        command
+    }
+
+    /// Options podman needs here to run at all (host limits; see MACHINE-NOTES).
+    pub fn podman_run_flags() -> [&'static str; 6] {
+        [
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ]
+    }
+
+    /// `podman`/`rpod` command for a contender, `args` after the subcommand's own flags.
+    pub fn engine(&self, contender: Contender, args: &[&str]) -> Command {
+        match contender {
+            Contender::Rpod => self.rpod(args),
+            Contender::Podman => self.podman(args),
+            Contender::Bare => unreachable!("the bare runtime has no engine commands"),
+        }
+    }
+
+    pub fn bare(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.runtime_path);
+        command
+            .arg("--root")
+            .arg(self.work.path().join("bare-state"))
+            .args(args);
+        command
+    }
+
+    /// A bundle for the bare runtime running `args`, over the shared root file system.
+    pub fn bundle(&self, args: &[&str]) -> Result<PathBuf> {
+        let dir = self.work.path().join(self.unique("bundle"));
+        std::fs::create_dir_all(&dir)?;
+        run_quiet(
+            Command::new(&self.runtime_path)
+                .arg("spec")
+                .current_dir(&dir),
+        )?;
+        let path = dir.join("config.json");
+        let mut spec: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        spec["process"]["terminal"] = false.into();
+        spec["process"]["args"] = serde_json::json!(args);
+        spec["root"]["path"] = self.rootfs.display().to_string().into();
+        spec["root"]["readonly"] = true.into();
+        std::fs::write(&path, serde_json::to_vec(&spec)?)?;
+        Ok(dir)
+    }
+}
+
+/// Hidden mode: `rpod-bench --measure-rss CMD...` runs CMD and prints the peak RSS (KiB) of
+/// it and everything it waited for. A process of its own, so nothing else is counted.
+pub fn measure_rss_mode() -> Result<Option<i32>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) != Some("--measure-rss") {
+        return Ok(None);
+    }
+    // Nothing of ours may reach a detached container: it would hold our pipes open.
+    let status = Command::new(&args[2])
+        .args(&args[3..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
+    println!("{}", usage.max_rss());
+    Ok(Some(if status.success() { 0 } else { 1 }))
+}

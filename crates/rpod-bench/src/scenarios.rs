@@ -1,0 +1,361 @@
+//! The scenarios. Each alternates its contenders run by run.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::env::{run_quiet, time_ms, Contender, Env, IMAGE};
+use crate::stats::summarize;
+use crate::{Options, Scenario};
+
+/// Run `measure` for each contender in turn, `runs` times (A B C A B C ...).
+fn alternate(
+    contenders: &[Contender],
+    runs: usize,
+    mut measure: impl FnMut(Contender) -> Result<f64>,
+) -> Result<BTreeMap<Contender, Vec<f64>>> {
+    let mut samples: BTreeMap<Contender, Vec<f64>> = BTreeMap::new();
+    for _ in 0..runs {
+        for contender in contenders {
+            samples
+                .entry(*contender)
+                .or_default()
+                .push(measure(*contender)?);
+        }
+    }
+    Ok(samples)
+}
+
+fn finish(mut scenario: Scenario, samples: BTreeMap<Contender, Vec<f64>>) -> Scenario {
+    for (contender, values) in samples {
+        scenario.results.insert(contender, summarize(&values));
+    }
+    scenario
+}
+
+fn run_args<'a>(contender: Contender, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["run"];
+    if contender == Contender::Podman {
+        args.extend(Env::podman_run_flags());
+    }
+    args.extend_from_slice(rest);
+    args
+}
+
+/// 1. `run --rm IMAGE true`, end to end.
+pub fn run_rm(env: &Env, options: &Options) -> Result<Scenario> {
+    eprintln!("run --rm true ...");
+    let bundle = env.bundle(&["true"])?;
+    let samples = alternate(&env.contenders(true), options.runs, |c| match c {
+        Contender::Bare => {
+            let id = env.unique("bare");
+            time_ms(&mut env.bare(&["run", "--bundle", &bundle.display().to_string(), &id]))
+        }
+        engine => time_ms(&mut env.engine(engine, &run_args(engine, &["--rm", IMAGE, "true"]))),
+    })?;
+    Ok(finish(Scenario::new("run --rm IMAGE true", "ms"), samples))
+}
+
+/// 2. One container's create, start, stop -t 0 and rm.
+pub fn lifecycle(env: &Env, options: &Options) -> Result<Scenario> {
+    eprintln!("create, start, stop -t 0, rm ...");
+    let bundle = env.bundle(&["sleep", "1000"])?;
+    let bundle = bundle.display().to_string();
+    let samples = alternate(&env.contenders(true), options.runs, |c| {
+        let start = Instant::now();
+        match c {
+            Contender::Bare => {
+                let id = env.unique("bare");
+                run_quiet(
+                    env.bare(&["create", "--bundle", &bundle, &id])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null()),
+                )?;
+                run_quiet(&mut env.bare(&["start", &id]))?;
+                run_quiet(&mut env.bare(&["kill", &id, "KILL"]))?;
+                // delete --force waits for the process to be gone.
+                run_quiet(&mut env.bare(&["delete", "--force", &id]))?;
+            }
+            engine => {
+                let mut create = vec!["create"];
+                if engine == Contender::Podman {
+                    create.extend(Env::podman_run_flags());
+                }
+                create.extend([IMAGE, "sleep", "1000"]);
+                let id = run_quiet(&mut env.engine(engine, &create))?;
+                run_quiet(&mut env.engine(engine, &["start", &id]))?;
+                run_quiet(&mut env.engine(engine, &["stop", "-t", "0", &id]))?;
+                run_quiet(&mut env.engine(engine, &["rm", &id]))?;
+            }
+        }
+        Ok(start.elapsed().as_secs_f64() * 1000.0)
+    })?;
+    Ok(finish(
+        Scenario::new("create + start + stop -t 0 + rm", "ms"),
+        samples,
+    ))
+}
+
+/// 3. `exec CID true` in a running container.
+pub fn exec(env: &Env, options: &Options) -> Result<Scenario> {
+    eprintln!("exec true ...");
+    let mut targets: BTreeMap<Contender, String> = BTreeMap::new();
+    for c in env.contenders(true) {
+        let id = match c {
+            Contender::Bare => {
+                let bundle = env.bundle(&["sleep", "1000"])?;
+                let id = env.unique("bare");
+                run_quiet(
+                    env.bare(&["run", "-d", "--bundle", &bundle.display().to_string(), &id])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null()),
+                )?;
+                id
+            }
+            engine => run_quiet(
+                &mut env.engine(engine, &run_args(engine, &["-d", IMAGE, "sleep", "1000"])),
+            )?,
+        };
+        targets.insert(c, id);
+    }
+    let samples = alternate(&env.contenders(true), options.runs, |c| {
+        let id = &targets[&c];
+        match c {
+            Contender::Bare => time_ms(&mut env.bare(&["exec", id, "true"])),
+            engine => time_ms(&mut env.engine(engine, &["exec", id, "true"])),
+        }
+    });
+    for (c, id) in &targets {
+        let _ = match c {
+            Contender::Bare => run_quiet(&mut env.bare(&["delete", "--force", id])),
+            engine => run_quiet(&mut env.engine(*engine, &["rm", "-f", "-t", "0", id])),
+        };
+    }
+    Ok(finish(Scenario::new("exec CID true", "ms"), samples?))
+}
+
+/// Read a child's stdout to the end, counting bytes.
+fn drain(command: &mut Command) -> Result<(f64, u64)> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let start = Instant::now();
+    let mut child = command.spawn()?;
+    let mut stdout = child.stdout.take().context("no stdout")?;
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = stdout.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    let status = child.wait()?;
+    let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+    if !status.success() {
+        bail!("{command:?} failed: {status}");
+    }
+    Ok((elapsed, total))
+}
+
+/// 4. A large stdout through `run` into a pipe, with the default log driver and without.
+pub fn output(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
+    // 1 MiB writes: the container's own writing costs little, the path to the reader shows.
+    let script = format!(
+        "dd if=/dev/zero bs=1048576 count={} 2>/dev/null",
+        options.output_bytes.div_ceil(1 << 20)
+    );
+    let bundle = env.bundle(&["sh", "-c", &script])?.display().to_string();
+    let mut scenarios = Vec::new();
+    for (label, extra) in [
+        ("k8s-file", vec![]),
+        ("--log-driver none", vec!["--log-driver", "none"]),
+    ] {
+        eprintln!("{} bytes of stdout, {label} ...", options.output_bytes);
+        let mut wrong = Vec::new();
+        let samples = alternate(&env.contenders(true), options.slow_runs, |c| {
+            let (ms, bytes) = match c {
+                Contender::Bare => {
+                    let id = env.unique("bare");
+                    drain(&mut env.bare(&["run", "--bundle", &bundle, &id]))?
+                }
+                engine => {
+                    let mut rest = vec!["--rm"];
+                    rest.extend(extra.iter().copied());
+                    rest.extend([IMAGE, "sh", "-c", script.as_str()]);
+                    drain(&mut env.engine(engine, &run_args(engine, &rest)))?
+                }
+            };
+            if bytes != options.output_bytes {
+                wrong.push(format!(
+                    "{c:?} delivered {bytes} of {} bytes",
+                    options.output_bytes
+                ));
+            }
+            Ok(ms)
+        })?;
+        let mut scenario = finish(
+            Scenario::new(
+                &format!("{} MiB stdout, {label}", options.output_bytes >> 20),
+                "ms",
+            ),
+            samples,
+        );
+        scenario.notes.extend(wrong);
+        scenarios.push(scenario);
+    }
+    Ok(scenarios)
+}
+
+/// 5. Many `run -d` at once, then `stop -a -t 0`: wall time and failures.
+pub fn parallel(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
+    eprintln!("{} parallel run -d ...", options.parallel);
+    let mut failures: BTreeMap<Contender, usize> = BTreeMap::new();
+    let mut stop_samples: BTreeMap<Contender, Vec<f64>> = BTreeMap::new();
+    let samples = alternate(&env.contenders(false), options.slow_runs, |c| {
+        let start = Instant::now();
+        let children: Vec<_> = (0..options.parallel)
+            .map(|_| {
+                env.engine(c, &run_args(c, &["-d", IMAGE, "sleep", "1000"]))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+            })
+            .collect::<std::io::Result<_>>()?;
+        let mut failed = 0;
+        for mut child in children {
+            if !child.wait()?.success() {
+                failed += 1;
+            }
+        }
+        let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+        *failures.entry(c).or_default() += failed;
+        stop_samples
+            .entry(c)
+            .or_default()
+            .push(time_ms(&mut env.engine(c, &["stop", "-a", "-t", "0"]))?);
+        run_quiet(&mut env.engine(c, &["rm", "-a", "-f"]))?;
+        Ok(elapsed)
+    })?;
+    let mut started = finish(
+        Scenario::new(
+            &format!("{} parallel run -d (wall)", options.parallel),
+            "ms",
+        ),
+        samples,
+    );
+    started.failures = failures;
+    let stopped = finish(Scenario::new("then stop -a -t 0", "ms"), stop_samples);
+    Ok(vec![started, stopped])
+}
+
+/// 6. `ps -a` with many created containers.
+pub fn ps(env: &Env, options: &Options) -> Result<Scenario> {
+    eprintln!(
+        "creating {} containers for ps -a ...",
+        options.ps_containers
+    );
+    let contenders = env.contenders(false);
+    for c in &contenders {
+        // Four creators at a time: setup, not measured.
+        let per_thread = options.ps_containers.div_ceil(4);
+        std::thread::scope(|scope| -> Result<()> {
+            let handles: Vec<_> = (0..4)
+                .map(|t| {
+                    scope.spawn(move || -> Result<()> {
+                        let count =
+                            per_thread.min(options.ps_containers.saturating_sub(t * per_thread));
+                        for _ in 0..count {
+                            let mut args = vec!["create"];
+                            if *c == Contender::Podman {
+                                args.extend(Env::podman_run_flags());
+                            }
+                            args.extend([IMAGE, "true"]);
+                            run_quiet(&mut env.engine(*c, &args))?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("creator thread panicked"))??;
+            }
+            Ok(())
+        })?;
+    }
+    eprintln!("ps -a ...");
+    let samples = alternate(&contenders, options.runs, |c| {
+        time_ms(&mut env.engine(c, &["ps", "-a"]))
+    });
+    for c in &contenders {
+        let _ = run_quiet(&mut env.engine(*c, &["rm", "-a", "-f"]));
+    }
+    Ok(finish(
+        Scenario::new(
+            &format!("ps -a with {} containers", options.ps_containers),
+            "ms",
+        ),
+        samples?,
+    ))
+}
+
+fn rss_kib(pid: &str) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .context("no VmRSS")
+}
+
+/// 7. Memory: the monitor's RSS per running container, the CLI's peak RSS for `run -d`.
+pub fn memory(env: &Env) -> Result<Vec<Scenario>> {
+    eprintln!("memory ...");
+    let mut monitor = Scenario::new("monitor RSS per running container", "MB");
+    let mut cli = Scenario::new("CLI peak RSS for run -d", "MB");
+    let me = std::env::current_exe()?;
+    for c in env.contenders(true) {
+        let mut args: Vec<String> = vec!["--measure-rss".into()];
+        let bare_id = env.unique("bare");
+        let command = match c {
+            Contender::Bare => {
+                let bundle = env.bundle(&["sleep", "1000"])?;
+                env.bare(&[
+                    "run",
+                    "-d",
+                    "--bundle",
+                    &bundle.display().to_string(),
+                    &bare_id,
+                ])
+            }
+            engine => env.engine(engine, &run_args(engine, &["-d", IMAGE, "sleep", "1000"])),
+        };
+        args.push(command.get_program().to_string_lossy().into_owned());
+        args.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
+        let peak_kib: f64 = run_quiet(Command::new(&me).args(&args))?.parse()?;
+        cli.results.insert(c, summarize(&[peak_kib / 1024.0]));
+        if c == Contender::Bare {
+            let _ = run_quiet(&mut env.bare(&["delete", "--force", &bare_id]));
+        }
+        if c != Contender::Bare {
+            let id = run_quiet(&mut env.engine(c, &["ps", "-q", "--no-trunc", "-l"]))?;
+            let pid = run_quiet(
+                &mut env.engine(c, &["inspect", "--format", "{{.State.ConmonPid}}", &id]),
+            )?;
+            monitor
+                .results
+                .insert(c, summarize(&[rss_kib(&pid)? / 1024.0]));
+            let _ = run_quiet(&mut env.engine(c, &["rm", "-f", "-t", "0", &id]));
+        }
+    }
+    monitor.notes.push("bare: no monitor process".into());
+    Ok(vec![monitor, cli])
+}
