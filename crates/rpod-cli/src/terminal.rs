@@ -4,6 +4,7 @@
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustix::termios::{tcgetattr, tcgetwinsize, tcsetattr, OptionalActions, Termios};
 use signal_hook::consts::signal::*;
@@ -52,16 +53,28 @@ impl Drop for RawMode {
     }
 }
 
-/// Follow the user's terminal size: every SIGWINCH writes the new size to the ctl fifo.
+/// How long a resize waits for the ctl fifo to exist (a resize that comes before the
+/// container is up is kept until it is).
+const EARLY_RESIZE_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Follow the user's terminal size: every SIGWINCH writes the new size to the ctl fifo. The
+/// writing happens on the watcher's own thread, so a resize never blocks the session, and one
+/// that comes before the fifo exists is retried until it does.
 pub fn watch_resizes(ctl: PathBuf) {
     let Ok(mut signals) = Signals::new([SIGWINCH]) else {
         return;
     };
     std::thread::spawn(move || {
         for _ in signals.forever() {
-            if let Some(size) = size() {
-                if let Err(e) = write_resize(&ctl, size) {
-                    tracing::debug!(%e, "resizing the container's terminal");
+            let deadline = Instant::now() + EARLY_RESIZE_PATIENCE;
+            while let Some(size) = size() {
+                match write_resize(&ctl, size) {
+                    Ok(()) => break,
+                    Err(e) if Instant::now() >= deadline => {
+                        tracing::debug!(%e, "resizing the container's terminal");
+                        break;
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
         }

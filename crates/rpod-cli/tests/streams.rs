@@ -143,7 +143,7 @@ macro_rules! stream_tests {
                 let raw = pty.settings();
                 assert!(!raw.local_modes.contains(rustix::termios::LocalModes::ECHO));
                 pty.resize(20, 70);
-                std::thread::sleep(Duration::from_millis(200));
+                std::thread::sleep(Duration::from_millis(500));
                 pty.write(b"\n");
                 pty.expect("20 70");
                 assert_eq!(pty.wait(), 6);
@@ -367,7 +367,7 @@ macro_rules! stream_tests {
                 pty.write(b"stty size\n");
                 pty.expect("27 99");
                 pty.resize(40, 120);
-                std::thread::sleep(Duration::from_millis(200));
+                std::thread::sleep(Duration::from_millis(500));
                 pty.write(b"stty size\n");
                 pty.expect("40 120");
                 pty.write(b"exit 9\n");

@@ -38,10 +38,6 @@ pub enum EngineError {
     #[error(transparent)]
     Oci(#[from] OciError),
 
-    /// The monitor died without writing the exit file.
-    #[error("container {id}: conmon exited prematurely, exit code could not be retrieved: conmon process killed")]
-    ConmonDead { id: String },
-
     #[error("{action} {}: {source}", .path.display())]
     Io {
         action: &'static str,

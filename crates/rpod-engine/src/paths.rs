@@ -1,6 +1,6 @@
 //! Where things live under the persistent root and the run root.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The two roots: persistent (database, images, container dirs, logs) and run (exit files,
 /// pid files, locks, runtime state).
@@ -48,8 +48,4 @@ impl Roots {
     pub fn runtime_state(&self, runtime_name: &str) -> PathBuf {
         self.runroot.join("runtimes").join(runtime_name)
     }
-}
-
-pub fn display(path: &Path) -> String {
-    path.display().to_string()
 }

@@ -34,10 +34,6 @@ pub enum OciError {
     #[error("{message}: container state improper")]
     CtrStateInvalid { message: String },
 
-    /// conmon died before reporting the container's exit.
-    #[error("container {id}: conmon exited prematurely, exit code could not be retrieved: conmon process killed")]
-    ConmonDead { id: String },
-
     /// conmon itself failed.
     #[error("conmon failed for container {id}: {message}")]
     Conmon { id: String, message: String },

@@ -16,7 +16,11 @@ pub fn pid_alive(pid: i32) -> bool {
         return false;
     }
     match kill(Pid::from_raw(pid), None) {
-        Ok(()) => !is_zombie(pid),
+        // It existed a moment ago; its stat says whether it still runs. A stat that cannot
+        // be read means it was reaped in between.
+        Ok(()) => std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| !is_zombie(&stat))
+            .unwrap_or(false),
         Err(Errno::EPERM) => true,
         Err(_) => false,
     }
@@ -24,10 +28,7 @@ pub fn pid_alive(pid: i32) -> bool {
 
 /// A zombie has exited; only its parent has not reaped it yet. When a monitor dies, its
 /// container may be re-parented to an init that reaps late, so zombies count as dead.
-fn is_zombie(pid: i32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
+fn is_zombie(stat: &str) -> bool {
     // The state follows the command name, which is in parentheses and may contain spaces.
     stat.rfind(')')
         .and_then(|end| stat[end + 1..].split_whitespace().next())

@@ -571,7 +571,7 @@ macro_rules! runtime_tests {
             fn attach_and_resize_a_terminal() {
                 let mut f = Fixture::with_spec(
                     RT,
-                    &["sh", "-c", "sleep 0.5; stty size; echo done"],
+                    &["sh", "-c", "sleep 1; stty size; echo done"],
                     |spec| {
                         let mut process = spec.process().clone().unwrap();
                         process.set_terminal(Some(true));
@@ -636,7 +636,7 @@ macro_rules! runtime_tests {
                 let mut f = Fixture::new(RT, &["sleep", "1000"]);
                 f.create_and_start();
                 let out = Capture::default();
-                let cmd = ["sh", "-c", "stty size; sleep 0.5; stty size"];
+                let cmd = ["sh", "-c", "stty size; sleep 1; stty size"];
                 let mut options = exec_options(&cmd, Some(out.streams()));
                 options.terminal = true;
                 let size = TerminalSize {
@@ -674,10 +674,12 @@ macro_rules! runtime_tests {
                 assert!(!f.runtime.exec_update_status(&f.ctr, "polite").unwrap());
                 assert_eq!(exec_exit_code(&f, "polite"), 143);
                 // Ignores SIGTERM: SIGKILL after the timeout.
-                detached(
+                let pid = detached(
                     "stubborn",
                     &["sh", "-c", "trap '' TERM; while true; do sleep 0.05; done"],
                 );
+                // Its loop runs (so the trap is set) once it has a child.
+                wait_until("the trap is set", || !children(pid).is_empty());
                 f.runtime
                     .exec_stop_container(&f.ctr, "stubborn", 1)
                     .unwrap();

@@ -183,9 +183,7 @@ impl Attach {
         let runtime = engine.runtime(&record.config.runtime)?;
         let oci = engine.oci_container(record);
         let tty = record.config.terminal;
-        if tty {
-            crate::terminal::watch_resizes(oci.bundle_dir.join("ctl"));
-        } else if self.sig_proxy {
+        if !tty && self.sig_proxy {
             crate::terminal::proxy_signals(runtime, oci);
         }
         let input = self.input && record.config.stdin;
@@ -217,6 +215,8 @@ fn start_attached(engine: &mut Engine, id: &str, attach: Attach) -> Result<i32, 
     let runtime = engine.runtime(&found.config.runtime)?;
     let socket = runtime.attach_socket_path(&engine.oci_container(&found))?;
     let console_size = if found.config.terminal {
+        // Watch before starting, so that no resize is missed in between.
+        crate::terminal::watch_resizes(engine.oci_container(&found).bundle_dir.join("ctl"));
         crate::terminal::size()
     } else {
         None
@@ -593,6 +593,7 @@ pub fn attach(engine: &mut Engine, args: AttachArgs) -> Outcome {
     let attach = Attach::new(!args.no_stdin, &args.detach_keys, args.sig_proxy)?;
     let (record, connection) = engine.attach(&args.container)?;
     if record.config.terminal {
+        crate::terminal::watch_resizes(engine.oci_container(&record).bundle_dir.join("ctl"));
         if let Some(size) = crate::terminal::size() {
             let runtime = engine.runtime(&record.config.runtime)?;
             runtime.attach_resize(&engine.oci_container(&record), size)?;

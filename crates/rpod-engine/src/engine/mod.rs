@@ -18,7 +18,7 @@ use rpod_oci::attach::AttachConnection;
 use rpod_oci::exitfile::{read_exit_file, wait_exit_file};
 use rpod_oci::process::pid_alive;
 use rpod_oci::{
-    ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciError, OciRuntime, TerminalSize,
+    ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciRuntime, TerminalSize,
 };
 
 use crate::container::*;
@@ -1052,14 +1052,6 @@ impl Engine {
             .into_iter()
             .filter(|c| c.config.image_id == image.id)
             .collect())
-    }
-
-    /// Whether the runtime reports an error that means "the monitor died".
-    pub fn is_conmon_dead(error: &EngineError) -> bool {
-        matches!(
-            error,
-            EngineError::ConmonDead { .. } | EngineError::Oci(OciError::ConmonDead { .. })
-        )
     }
 }
 

@@ -124,7 +124,11 @@ pub fn exec_alive(ctr: &OciContainer, session_id: &str) -> Result<bool> {
 }
 
 /// The container's process with the session's command, environment, directory and user.
-fn process_spec(ctr: &OciContainer, options: &ExecOptions) -> Result<oci_spec::runtime::Process> {
+fn process_spec(
+    ctr: &OciContainer,
+    options: &ExecOptions,
+    initial_size: Option<TerminalSize>,
+) -> Result<oci_spec::runtime::Process> {
     let config = ctr.bundle_dir.join("config.json");
     let spec = Spec::load(&config).map_err(|e| {
         OciError::InvalidArg(format!("reading container spec {}: {e}", config.display()))
@@ -133,7 +137,18 @@ fn process_spec(ctr: &OciContainer, options: &ExecOptions) -> Result<oci_spec::r
     process.set_args(Some(options.cmd.clone()));
     // Never inherited from the container: a session has a terminal only when it asks.
     process.set_terminal(Some(options.terminal));
-    process.set_console_size(None);
+    // The runtime gives the terminal this size before the process runs.
+    let console_size = match (options.terminal, initial_size) {
+        (true, Some(size)) => Some(
+            oci_spec::runtime::BoxBuilder::default()
+                .height(u64::from(size.height))
+                .width(u64::from(size.width))
+                .build()
+                .map_err(|e| OciError::InvalidArg(format!("console size: {e}")))?,
+        ),
+        _ => None,
+    };
+    process.set_console_size(console_size);
     let mut env = process.env().clone().unwrap_or_default();
     for (key, value) in &options.env {
         env.retain(|e| e.split('=').next() != Some(key.as_str()));
@@ -207,7 +222,11 @@ impl ConmonRuntime {
         for sub in [dir.join("exit"), dir.join("persist").join(&ctr.id)] {
             fs::create_dir_all(&sub).map_err(|e| OciError::io("creating directory", &sub, e))?;
         }
-        let process = process_spec(ctr, options)?;
+        let initial_size = match &io {
+            ExecIo::Attach { initial_size } => *initial_size,
+            ExecIo::Detached => None,
+        };
+        let process = process_spec(ctr, options, initial_size)?;
         let spec_path = dir.join("exec-process.json");
         fs::write(
             &spec_path,
@@ -264,14 +283,7 @@ impl ConmonRuntime {
             _ => return Err(conmon_failed(&mut child)),
         }
         let connection = match io {
-            ExecIo::Attach { initial_size } => {
-                if let (true, Some(size)) = (options.terminal, initial_size) {
-                    if let Err(e) = write_resize(&dir.join("ctl"), size) {
-                        tracing::warn!(%e, "setting the exec session's terminal size");
-                    }
-                }
-                Some(AttachConnection::connect(&dir.join("attach"))?)
-            }
+            ExecIo::Attach { .. } => Some(AttachConnection::connect(&dir.join("attach"))?),
             ExecIo::Detached => None,
         };
         // The second start byte lets conmon run the process.
