@@ -2,19 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
 
-use common::{pid_alive, Rpod};
-
-fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..2000 {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting until {what}");
-}
+use common::{pid_alive, wait_until, Rpod};
 
 macro_rules! lifecycle_tests {
     ($module:ident, $runtime:literal) => {

@@ -7,17 +7,7 @@ use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{pid_alive, PtyRun, Rpod};
-
-fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..2000 {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting until {what}");
-}
+use common::{pid_alive, wait_until, PtyRun, Rpod};
 
 /// The bytes `yes 0123456789abcdef | head -c size` prints.
 fn pattern(size: usize) -> Vec<u8> {

@@ -125,6 +125,17 @@ impl Drop for Rpod {
     }
 }
 
+/// Poll `check` every 10 ms for up to 20 s.
+pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("timed out waiting until {what}");
+}
+
 pub fn pid_alive(pid: i32) -> bool {
     rpod_oci::process::pid_alive(pid)
 }

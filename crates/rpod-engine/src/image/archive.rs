@@ -158,6 +158,20 @@ fn store_layer_file(roots: &Roots, path: &Path, origin: &str) -> Result<StoredLa
     layer::store_layer(&layer_dirs(roots), file, origin)
 }
 
+/// Store layers in order, keeping those stored so far in `stored` even when one fails, so
+/// that a failed load can take them back.
+fn store_layers(
+    roots: &Roots,
+    paths: impl Iterator<Item = Result<PathBuf>>,
+    origin: &str,
+    stored: &mut Vec<StoredLayer>,
+) -> Result<()> {
+    for path in paths {
+        stored.push(store_layer_file(roots, &path?, origin)?);
+    }
+    Ok(())
+}
+
 fn read_docker_archive(
     roots: &Roots,
     dir: &Path,
@@ -180,17 +194,8 @@ fn read_docker_archive(
         for tag in entry.repo_tags.unwrap_or_default() {
             image.names.push(reference::normalize(&tag)?);
         }
-        let mut result = Ok(());
-        for layer_name in &entry.layers {
-            match inside(dir, layer_name, origin).and_then(|p| store_layer_file(roots, &p, origin))
-            {
-                Ok(stored) => image.layers.push(stored),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+        let paths = entry.layers.iter().map(|name| inside(dir, name, origin));
+        let result = store_layers(roots, paths, origin, &mut image.layers);
         pending.push(image);
         result?;
     }
@@ -254,18 +259,11 @@ fn read_oci_archive(
                 None => Vec::new(),
             },
         };
-        let mut result = Ok(());
-        for descriptor in manifest.layers() {
-            match blob_path(dir, descriptor.digest().as_ref(), origin)
-                .and_then(|p| store_layer_file(roots, &p, origin))
-            {
-                Ok(stored) => image.layers.push(stored),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+        let paths = manifest
+            .layers()
+            .iter()
+            .map(|d| blob_path(dir, d.digest().as_ref(), origin));
+        let result = store_layers(roots, paths, origin, &mut image.layers);
         pending.push(image);
         result?;
     }

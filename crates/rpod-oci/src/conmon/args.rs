@@ -57,15 +57,7 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     });
     argv.push("--log-level".into());
     argv.push(a.log_level.into());
-    if let Some(oci_log) = a.oci_log {
-        argv.extend([
-            "--runtime-arg".into(),
-            "--log-format=json".into(),
-            "--runtime-arg".into(),
-            "--log".into(),
-            format!("--runtime-arg={}", oci_log.display()),
-        ]);
-    }
+    push_oci_log(&mut argv, a.oci_log);
     if ctr.terminal {
         argv.push("-t".into());
     } else if ctr.stdin {
@@ -73,14 +65,7 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     }
     argv.push("--conmon-pidfile".into());
     argv.push(path_str(a.conmon_pid_file));
-    if let Some((program, args)) = ctr.exit_command.split_first() {
-        argv.push("--exit-command".into());
-        argv.push(program.clone());
-        for arg in args {
-            argv.push("--exit-command-arg".into());
-            argv.push(arg.clone());
-        }
-    }
+    push_exit_command(&mut argv, &ctr.exit_command);
     argv
 }
 
@@ -99,6 +84,31 @@ pub fn kill_argv(flags: &[String], id: &str, signal: i32, all: bool) -> Vec<Stri
         runtime_argv(flags, &["kill", "--all", id, &signal])
     } else {
         runtime_argv(flags, &["kill", id, &signal])
+    }
+}
+
+/// `--runtime-arg` flags that make the runtime write its errors as JSON to `oci_log`.
+fn push_oci_log(argv: &mut Vec<String>, oci_log: Option<&Path>) {
+    if let Some(oci_log) = oci_log {
+        argv.extend([
+            "--runtime-arg".into(),
+            "--log-format=json".into(),
+            "--runtime-arg".into(),
+            "--log".into(),
+            format!("--runtime-arg={}", oci_log.display()),
+        ]);
+    }
+}
+
+/// `--exit-command PROGRAM --exit-command-arg ARG...`.
+fn push_exit_command(argv: &mut Vec<String>, command: &[String]) {
+    if let Some((program, args)) = command.split_first() {
+        argv.push("--exit-command".into());
+        argv.push(program.clone());
+        for arg in args {
+            argv.push("--exit-command-arg".into());
+            argv.push(arg.clone());
+        }
     }
 }
 
@@ -285,15 +295,7 @@ pub fn exec_argv(a: &ExecArgs<'_>) -> Vec<String> {
         "--log-level".into(),
         a.log_level.into(),
     ]);
-    if let Some(oci_log) = a.oci_log {
-        argv.extend([
-            "--runtime-arg".into(),
-            "--log-format=json".into(),
-            "--runtime-arg".into(),
-            "--log".into(),
-            format!("--runtime-arg={}", oci_log.display()),
-        ]);
-    }
+    push_oci_log(&mut argv, a.oci_log);
     if a.preserve_fds > 0 {
         argv.extend([
             "--runtime-opt".into(),
@@ -314,17 +316,10 @@ pub fn exec_argv(a: &ExecArgs<'_>) -> Vec<String> {
         "--exec-process-spec".into(),
         path_str(a.process_spec),
     ]);
-    if let Some((program, args)) = a.exit_command.split_first() {
-        argv.push("--exit-command".into());
-        argv.push(program.clone());
-        for arg in args {
-            argv.push("--exit-command-arg".into());
-            argv.push(arg.clone());
-        }
-        if a.exit_delay > 0 {
-            argv.push("--exit-delay".into());
-            argv.push(a.exit_delay.to_string());
-        }
+    push_exit_command(&mut argv, a.exit_command);
+    if !a.exit_command.is_empty() && a.exit_delay > 0 {
+        argv.push("--exit-delay".into());
+        argv.push(a.exit_delay.to_string());
     }
     argv
 }
