@@ -66,19 +66,26 @@ pub fn watch_resizes(ctl: PathBuf) {
     };
     std::thread::spawn(move || {
         for _ in signals.forever() {
-            let deadline = Instant::now() + EARLY_RESIZE_PATIENCE;
-            while let Some(size) = size() {
-                match write_resize(&ctl, size) {
-                    Ok(()) => break,
-                    Err(e) if Instant::now() >= deadline => {
-                        tracing::debug!(%e, "resizing the container's terminal");
-                        break;
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
+            if let Some(size) = size() {
+                resize_when_ready(&ctl, size, EARLY_RESIZE_PATIENCE);
             }
         }
     });
+}
+
+/// Write a resize to the ctl fifo, waiting up to `patience` for the fifo to appear.
+fn resize_when_ready(ctl: &std::path::Path, size: TerminalSize, patience: Duration) {
+    let deadline = Instant::now() + patience;
+    loop {
+        match write_resize(ctl, size) {
+            Ok(()) => return,
+            Err(e) if Instant::now() >= deadline => {
+                tracing::debug!(%e, "resizing the container's terminal");
+                return;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
 }
 
 /// Forward the signals a user sends rpod to the container's init process.
@@ -94,4 +101,37 @@ pub fn proxy_signals(runtime: Arc<dyn OciRuntime>, ctr: OciContainer) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    #[test]
+    fn a_resize_before_the_fifo_exists_is_delivered_once_it_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctl = dir.path().join("ctl");
+        let target = ctl.clone();
+        let writer = std::thread::spawn(move || {
+            let size = TerminalSize {
+                height: 42,
+                width: 132,
+            };
+            resize_when_ready(&target, size, Duration::from_secs(10));
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        nix::unistd::mkfifo(&ctl, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // Opening the reading end lets the queued writer's non-blocking open succeed.
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&ctl)
+            .unwrap();
+        writer.join().unwrap();
+        let mut message = String::new();
+        reader.read_to_string(&mut message).unwrap();
+        assert_eq!(message, "1 42 132\n");
+    }
 }

@@ -2,7 +2,6 @@
 
 mod common;
 
-
 use common::{pid_alive, wait_until, Rpod};
 
 macro_rules! lifecycle_tests {
