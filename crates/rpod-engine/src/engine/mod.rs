@@ -486,7 +486,8 @@ impl Engine {
     }
 
     /// Start a container, creating it in the runtime first when needed. `before_start` runs
-    /// once the monitor is up and before the process starts (e.g. to open the log).
+    /// once the monitor is up and before the process starts (e.g. to connect to the attach
+    /// socket, so that no output is lost).
     /// `console_size` is the terminal's size for `-t` containers, set before the process
     /// starts.
     pub fn start(
@@ -539,21 +540,6 @@ impl Engine {
         record.state.status = Status::Running;
         record.state.started_at = Some(Utc::now());
         self.save(&record)?;
-        Ok(record)
-    }
-
-    /// Create the container in the runtime without starting it (`init`).
-    pub fn init_container(&mut self, name_or_id: &str) -> Result<ContainerRecord> {
-        let found = self.lookup(name_or_id)?;
-        let _lock = self.lock(found.id())?;
-        let mut record = self.reload(found.id(), name_or_id)?;
-        self.sync(&mut record)?;
-        if record.state.status == Status::Stopped {
-            self.cleanup_runtime(&mut record)?;
-        }
-        if matches!(record.state.status, Status::Configured | Status::Exited) {
-            self.init(&mut record, None)?;
-        }
         Ok(record)
     }
 
