@@ -31,13 +31,8 @@ pub fn container(engine: &Engine, record: &ContainerRecord, exec_ids: Vec<String
     );
     let bundle = roots.bundle_dir(id);
     let run_dir = roots.run_dir(id);
-    let entrypoint = c.entrypoint.clone();
-    let entry_len = match &entrypoint {
-        Some(e) => e.len(),
-        None => c.args.len() - c.cmd.len().min(c.args.len()),
-    };
-    let cmd: Vec<String> = c.args[entry_len.min(c.args.len())..].to_vec();
-    let image_entrypoint: Vec<String> = c.args[..entry_len.min(c.args.len())].to_vec();
+    let split = c.entrypoint_len.min(c.args.len());
+    let (image_entrypoint, cmd) = c.args.split_at(split);
     json!({
         "Id": id,
         "Created": time(Some(c.created)),

@@ -110,6 +110,9 @@ pub struct ContainerConfig {
     pub cmd: Vec<String>,
     /// The process arguments actually run (entrypoint + cmd after image defaults).
     pub args: Vec<String>,
+    /// How many of `args` come from the entrypoint (the rest is the command).
+    #[serde(default)]
+    pub entrypoint_len: usize,
     pub env: Vec<String>,
     pub workdir: String,
     pub user: String,

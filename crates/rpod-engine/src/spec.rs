@@ -335,6 +335,7 @@ mod tests {
             entrypoint: None,
             cmd: vec![],
             args: vec!["/bin/sh".into()],
+            entrypoint_len: 0,
             env: vec!["A=1".into()],
             workdir: "/srv".into(),
             user: String::new(),

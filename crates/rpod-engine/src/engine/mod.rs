@@ -303,6 +303,7 @@ impl Engine {
         } else {
             image_cfg.cmd().clone().unwrap_or_default()
         };
+        let entrypoint_len = entrypoint.len();
         let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
         if args.is_empty() {
             return Err(EngineError::InvalidArg(
@@ -368,6 +369,7 @@ impl Engine {
             entrypoint: options.entrypoint.clone(),
             cmd: options.command.clone(),
             args,
+            entrypoint_len,
             env,
             workdir: options
                 .workdir
