@@ -44,6 +44,11 @@ pub fn parse_detach_keys(spec: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
+/// The keys of a spec, or the default keys when none was given.
+pub fn keys_or_default(spec: Option<&str>) -> Result<Vec<u8>> {
+    parse_detach_keys(spec.unwrap_or(DEFAULT_DETACH_KEYS))
+}
+
 /// What to do with one read of user input.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DetachStep {

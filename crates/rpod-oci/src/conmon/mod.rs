@@ -17,7 +17,7 @@ pub use args::{create_argv, kill_argv, CreateArgs};
 pub use sync::{last_runtime_error, parse_sync_message, SyncMessage};
 
 use crate::attach::{write_resize, AttachConnection};
-use crate::detach::{parse_detach_keys, DEFAULT_DETACH_KEYS};
+use crate::detach::keys_or_default;
 use crate::process::{pid_alive, wait_pid_gone};
 use crate::signal::signal_name;
 use crate::types::*;
@@ -448,12 +448,7 @@ impl OciRuntime for ConmonRuntime {
                 "must provide at least one stream to attach to".into(),
             ));
         }
-        let keys = parse_detach_keys(
-            options
-                .detach_keys
-                .as_deref()
-                .unwrap_or(DEFAULT_DETACH_KEYS),
-        )?;
+        let keys = keys_or_default(options.detach_keys.as_deref())?;
         if let Some(size) = options.initial_size {
             self.attach_resize(ctr, size)?;
         }
@@ -480,12 +475,7 @@ impl OciRuntime for ConmonRuntime {
         mut options: ExecOptions,
         initial_size: Option<TerminalSize>,
     ) -> Result<(i32, ExecAttachResult)> {
-        let keys = parse_detach_keys(
-            options
-                .detach_keys
-                .as_deref()
-                .unwrap_or(DEFAULT_DETACH_KEYS),
-        )?;
+        let keys = keys_or_default(options.detach_keys.as_deref())?;
         let streams = options
             .streams
             .take()
