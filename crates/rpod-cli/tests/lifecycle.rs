@@ -521,3 +521,77 @@ fn info_and_version() {
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-runtime"));
 }
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let rpod = Rpod::with_image("runc");
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["save", "--format", "zip", "-o", "/tmp/never.tar", "demo"],
+            125,
+            "unsupported format",
+        ),
+        (
+            &["import", "/no/such/file.tar", "x"],
+            125,
+            "/no/such/file.tar",
+        ),
+        (&["ps", "--filter", "colour=red"], 125, "invalid filter"),
+        (
+            &["run", "--memory", "lots", "demo", "true"],
+            125,
+            "invalid size",
+        ),
+        (&["run", "--cpus", "-1", "demo", "true"], 125, "--cpus"),
+        (
+            &["run", "--name", "bad/name", "demo", "true"],
+            125,
+            "must match",
+        ),
+        (
+            &["run", "--log-driver", "journald", "demo", "true"],
+            125,
+            "not supported",
+        ),
+        (
+            &["run", "--stop-signal", "SIGNOPE", "demo", "true"],
+            125,
+            "invalid signal",
+        ),
+        (
+            &["logs", "--since", "yesterday", "ghost"],
+            125,
+            "invalid time",
+        ),
+        (
+            &["inspect", "--type", "volume", "demo"],
+            125,
+            "invalid type",
+        ),
+        (&["start", "ghost"], 125, "no such container"),
+        (&["wait", "ghost"], 125, "no such container"),
+        (&["rmi", "ghost"], 1, "image not known"),
+        (&["tag", "ghost", "x"], 125, "image not known"),
+        (&["save", "ghost"], 125, "image not known"),
+        (&["bogus-command"], 125, "unrecognized subcommand"),
+    ];
+    for (args, code, message) in cases {
+        let err = rpod.fails(args, *code);
+        assert!(err.contains(message), "rpod {args:?}: {err}");
+    }
+    // A paused container needs -f to be removed; logs of a none-driver container say why.
+    let id = rpod.detached(&["--log-driver", "none", "demo", "sleep", "1000"]);
+    rpod.ok(&["pause", &id]);
+    rpod.fails(&["rm", &id], 2);
+    let err = rpod.fails(&["start", &id], 125);
+    assert!(err.contains("paused"), "{err}");
+    let err = rpod.fails(&["logs", &id], 125);
+    assert!(err.contains("none log driver"), "{err}");
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+    // Nothing of the failed commands stayed behind.
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+    assert_eq!(
+        rpod.ok(&["images", "--format", "{{.Repository}}"]),
+        "localhost/demo\n"
+    );
+}

@@ -414,19 +414,11 @@ pub fn wait(engine: &mut Engine, args: WaitArgs) -> Outcome {
     })
 }
 
-fn matches_filter(record: &ContainerRecord, filter: &str) -> Result<bool, Failure> {
-    let (key, value) = filter
-        .split_once('=')
-        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
-    Ok(match key {
-        "status" => {
-            let statuses = Status::from_filter(value).ok_or_else(|| {
-                usage(format!(
-                    "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
-                ))
-            })?;
-            statuses.contains(&record.state.status)
-        }
+/// Whether a container passes a filter already checked by `validate_filter`.
+fn matches_filter(record: &ContainerRecord, filter: &str) -> bool {
+    let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
+    match key {
+        "status" => Status::from_filter(value).is_some_and(|s| s.contains(&record.state.status)),
         "name" => record.config.name.contains(value),
         "id" => record.config.id.starts_with(value),
         "label" => match value.split_once('=') {
@@ -440,15 +432,30 @@ fn matches_filter(record: &ContainerRecord, filter: &str) -> Result<bool, Failur
         "ancestor" => {
             record.config.image_name.contains(value) || record.config.image_id.starts_with(value)
         }
-        other => {
-            return Err(usage(format!(
-                "invalid filter {other:?}: use status, name, id, label, exited or ancestor"
-            )))
-        }
-    })
+        _ => false,
+    }
+}
+
+/// Refuse unknown filter keys and status values before looking at any container.
+fn validate_filter(filter: &str) -> Result<(), Failure> {
+    let (key, value) = filter
+        .split_once('=')
+        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
+    match key {
+        "status" if Status::from_filter(value).is_none() => Err(usage(format!(
+            "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
+        ))),
+        "status" | "name" | "id" | "label" | "exited" | "ancestor" => Ok(()),
+        other => Err(usage(format!(
+            "invalid filter {other:?}: use status, name, id, label, exited or ancestor"
+        ))),
+    }
 }
 
 pub fn ps(engine: &mut Engine, args: PsArgs) -> Outcome {
+    for filter in &args.filters {
+        validate_filter(filter)?;
+    }
     let mut records = engine.list()?;
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
     let mut shown = Vec::new();
@@ -460,11 +467,7 @@ pub fn ps(engine: &mut Engine, args: PsArgs) -> Outcome {
         if !args.all && args.filters.is_empty() && !running {
             continue;
         }
-        let mut keep = true;
-        for filter in &args.filters {
-            keep &= matches_filter(&record, filter)?;
-        }
-        if keep {
+        if args.filters.iter().all(|f| matches_filter(&record, f)) {
             shown.push(record);
         }
     }
