@@ -193,12 +193,8 @@ pub struct RunArgs {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     pub tty: bool,
-    /// Keys that detach from the container (empty: detaching disabled).
-    #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
-    pub detach_keys: String,
-    /// Forward signals sent to rpod to the container (non-terminal containers).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub sig_proxy: bool,
+    #[command(flatten)]
+    pub flags: AttachFlags,
     /// Image (or root file system directory with --rootfs), then the command.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub image_and_command: Vec<String>,
@@ -212,12 +208,8 @@ pub struct StartArgs {
     /// Attach stdin.
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// Keys that detach from the container (empty: detaching disabled).
-    #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
-    pub detach_keys: String,
-    /// Forward signals sent to rpod to the container (non-terminal containers).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub sig_proxy: bool,
+    #[command(flatten)]
+    pub flags: AttachFlags,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -259,17 +251,24 @@ pub struct ExecArgs {
     pub container_and_command: Vec<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct AttachArgs {
+/// Flags of every command that attaches to a container.
+#[derive(Debug, Args, Clone)]
+pub struct AttachFlags {
     /// Keys that detach from the container (empty: detaching disabled).
     #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
     pub detach_keys: String,
-    /// Do not attach stdin.
-    #[arg(long)]
-    pub no_stdin: bool,
     /// Forward signals sent to rpod to the container (non-terminal containers).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Do not attach stdin.
+    #[arg(long)]
+    pub no_stdin: bool,
+    #[command(flatten)]
+    pub flags: AttachFlags,
     pub container: String,
 }
 

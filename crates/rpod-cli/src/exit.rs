@@ -29,6 +29,14 @@ impl Failure {
     }
 }
 
+/// What a command returns: the exit code, or the failure to report.
+pub type Outcome = Result<i32, Failure>;
+
+/// A failure of rpod itself (exit 125) with a message for the user.
+pub fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure::new(ENGINE_ERROR, anyhow::anyhow!("{message}"))
+}
+
 /// The exit code an engine error leads to.
 pub fn code_of(error: &EngineError) -> i32 {
     match error {

@@ -292,58 +292,14 @@ fn ps_filters_formats_and_quiet() {
     assert_eq!(rpod.ok(&["ps", "-q"]), format!("{}\n", &running[..12]));
     assert_eq!(rpod.ok(&["ps", "-q", "--no-trunc"]), format!("{running}\n"));
     assert_eq!(rpod.ok(&["ps", "-a", "-q"]).lines().count(), 3);
-    assert_eq!(
-        rpod.ok(&[
-            "ps",
-            "-a",
-            "--filter",
-            "status=exited",
-            "--format",
-            "{{.Names}}"
-        ]),
-        "beta\n"
-    );
-    assert_eq!(
-        rpod.ok(&[
-            "ps",
-            "-a",
-            "--filter",
-            "status=created",
-            "--format",
-            "{{.Names}}"
-        ]),
-        "gamma\n"
-    );
-    assert_eq!(
-        rpod.ok(&["ps", "-a", "--filter", "name=alp", "--format", "{{.Names}}"]),
-        "alpha\n"
-    );
-    assert_eq!(
-        rpod.ok(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("id={}", &exited[..8]),
-            "--format",
-            "{{.Names}}"
-        ]),
-        "beta\n"
-    );
-    assert_eq!(
-        rpod.ok(&[
-            "ps",
-            "-a",
-            "--filter",
-            "label=app=x",
-            "--format",
-            "{{.Names}}"
-        ]),
-        "alpha\n"
-    );
-    assert_eq!(
-        rpod.ok(&["ps", "-a", "--filter", "exited=3", "--format", "{{.Names}}"]),
-        "beta\n"
-    );
+    let names_with =
+        |filter: &str| rpod.ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]);
+    assert_eq!(names_with("status=exited"), "beta\n");
+    assert_eq!(names_with("status=created"), "gamma\n");
+    assert_eq!(names_with("name=alp"), "alpha\n");
+    assert_eq!(names_with(&format!("id={}", &exited[..8])), "beta\n");
+    assert_eq!(names_with("label=app=x"), "alpha\n");
+    assert_eq!(names_with("exited=3"), "beta\n");
     let table = rpod.ok(&["ps", "-a"]);
     let header = table.lines().next().unwrap();
     for column in [

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{pid_alive, wait_until, PtyRun, Rpod};
+use common::{pid_alive, pipe_through, wait_until, PtyRun, Rpod};
 
 /// The bytes `yes 0123456789abcdef | head -c size` prints.
 fn pattern(size: usize) -> Vec<u8> {
@@ -20,16 +20,7 @@ fn pattern(size: usize) -> Vec<u8> {
 }
 
 fn sha256(data: &[u8]) -> String {
-    let mut child = std::process::Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = data.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data).unwrap());
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = pipe_through(&mut std::process::Command::new("sha256sum"), data);
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .next()
@@ -77,29 +68,12 @@ macro_rules! stream_tests {
             #[test]
             fn stdin_reaches_the_container_and_eof_closes_it() {
                 let rpod = Rpod::with_image(RT);
-                let mut child = rpod
-                    .command(&["run", "--rm", "-i", "demo", "cat"])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
-                let out = child.wait_with_output().unwrap();
+                let out = pipe_through(&mut rpod.command(&["run", "--rm", "-i", "demo", "cat"]), b"hello\n");
                 assert_eq!(out.status.code(), Some(0));
                 assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n", "echoed or lost");
                 // A megabyte of binary stdin comes back byte-exact.
                 let data: Vec<u8> = (0..(1u32 << 20)).map(|i| (i * 7 % 251) as u8).collect();
-                let mut child = rpod
-                    .command(&["run", "--rm", "-i", "demo", "cat"])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                let mut stdin = child.stdin.take().unwrap();
-                let sent = data.clone();
-                let writer = std::thread::spawn(move || stdin.write_all(&sent).unwrap());
-                let out = child.wait_with_output().unwrap();
-                writer.join().unwrap();
+                let out = pipe_through(&mut rpod.command(&["run", "--rm", "-i", "demo", "cat"]), &data);
                 assert!(out.stdout == data, "stdin did not come back byte-exact");
             }
 
@@ -333,17 +307,7 @@ macro_rules! stream_tests {
                 let rpod = Rpod::with_image(RT);
                 let id = rpod.detached(&["demo", "sleep", "1000"]);
                 let data: Vec<u8> = (0..(16u32 << 20)).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
-                let mut child = rpod
-                    .command(&["exec", "-i", &id, "sha256sum"])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                let mut stdin = child.stdin.take().unwrap();
-                let sent = data.clone();
-                let writer = std::thread::spawn(move || stdin.write_all(&sent).unwrap());
-                let out = child.wait_with_output().unwrap();
-                writer.join().unwrap();
+                let out = pipe_through(&mut rpod.command(&["exec", "-i", &id, "sha256sum"]), &data);
                 assert!(out.status.success());
                 let got = String::from_utf8_lossy(&out.stdout);
                 assert_eq!(got.split_whitespace().next().unwrap(), sha256(&data));

@@ -64,10 +64,11 @@ impl Status {
         )
     }
 
-    pub fn can_start(self) -> bool {
+    /// The runtime still has the container (it was created and not yet deleted).
+    pub fn known_to_runtime(self) -> bool {
         matches!(
             self,
-            Status::Configured | Status::Created | Status::Stopped | Status::Exited
+            Status::Created | Status::Running | Status::Paused | Status::Stopping | Status::Stopped
         )
     }
 

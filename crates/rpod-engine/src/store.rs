@@ -1,6 +1,7 @@
 //! The state database: SQLite in WAL mode, shared by every rpod process. Every change is one
-//! transaction; writers take the write lock up front (`BEGIN IMMEDIATE`) so that concurrent
-//! processes queue on the busy timeout instead of failing on a lock upgrade.
+//! transaction: a single statement commits on its own; a change of several statements takes
+//! the write lock up front (`BEGIN IMMEDIATE`), so that concurrent processes queue on the busy
+//! timeout instead of failing on a lock upgrade.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -91,6 +92,23 @@ impl Store {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// One statement, committed on its own (SQLite's autocommit takes the write lock for
+    /// exactly that statement, queuing on the busy timeout).
+    fn execute(&mut self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        self.conn.execute(sql, params).map_err(|e| self.err(e))
+    }
+
+    /// The first column of every row, as text.
+    fn strings(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params, |row| row.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(|e| self.err(e));
+        rows
     }
 
     fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
@@ -235,30 +253,21 @@ impl Store {
     /// Save a container's state. Returns false when the container no longer exists.
     pub fn save_state(&mut self, id: &str, state: &ContainerState) -> Result<bool> {
         let json = to_json(state)?;
-        let path = self.path.clone();
-        self.write(|tx| {
-            let n = tx
-                .execute(
-                    "UPDATE containers SET state = ?2 WHERE id = ?1",
-                    params![id, json],
-                )
-                .map_err(|source| EngineError::Db { path, source })?;
-            Ok(n > 0)
-        })
+        let changed = self.execute(
+            "UPDATE containers SET state = ?2 WHERE id = ?1",
+            params![id, json],
+        )?;
+        Ok(changed > 0)
     }
 
     /// Record an exit code (kept after the container is removed, for `wait`).
     pub fn save_exit_code(&mut self, id: &str, code: i32) -> Result<()> {
         let now = chrono::Utc::now().to_rfc3339();
-        let path = self.path.clone();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT OR REPLACE INTO exit_codes (id, code, recorded) VALUES (?1, ?2, ?3)",
-                params![id, code, now],
-            )
-            .map_err(|source| EngineError::Db { path, source })?;
-            Ok(())
-        })
+        self.execute(
+            "INSERT OR REPLACE INTO exit_codes (id, code, recorded) VALUES (?1, ?2, ?3)",
+            params![id, code, now],
+        )
+        .map(drop)
     }
 
     pub fn exit_code(&self, id: &str) -> Result<Option<i32>> {
@@ -271,12 +280,8 @@ impl Store {
     }
 
     pub fn remove_container(&mut self, id: &str) -> Result<()> {
-        let path = self.path.clone();
-        self.write(|tx| {
-            tx.execute("DELETE FROM containers WHERE id = ?1", [id])
-                .map_err(|source| EngineError::Db { path, source })?;
-            Ok(())
-        })
+        self.execute("DELETE FROM containers WHERE id = ?1", [id])
+            .map(drop)
     }
 
     /// After a reboot nothing of the old containers runs: mark every container that was
@@ -370,15 +375,11 @@ impl Store {
 
     pub fn save_exec_session(&mut self, session: &ExecSession) -> Result<()> {
         let json = to_json(session)?;
-        let path = self.path.clone();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT OR REPLACE INTO exec_sessions (id, container_id, record) VALUES (?1, ?2, ?3)",
-                params![session.id, session.container_id, json],
-            )
-            .map_err(|source| EngineError::Db { path, source })?;
-            Ok(())
-        })
+        self.execute(
+            "INSERT OR REPLACE INTO exec_sessions (id, container_id, record) VALUES (?1, ?2, ?3)",
+            params![session.id, session.container_id, json],
+        )
+        .map(drop)
     }
 
     pub fn exec_session(&self, id: &str) -> Result<Option<ExecSession>> {
@@ -395,32 +396,25 @@ impl Store {
     }
 
     pub fn exec_sessions_of(&self, container_id: &str) -> Result<Vec<ExecSession>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT record FROM exec_sessions WHERE container_id = ?1 ORDER BY rowid")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([container_id], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?
-            .collect::<std::result::Result<Vec<String>, _>>()
-            .map_err(|e| self.err(e))?;
-        rows.iter().map(|j| from_json(j)).collect()
+        self.strings(
+            "SELECT record FROM exec_sessions WHERE container_id = ?1 ORDER BY rowid",
+            [container_id],
+        )?
+        .iter()
+        .map(|j| from_json(j))
+        .collect()
     }
 
     /// Remove one session, or every session of a container with `container_id`.
     pub fn remove_exec_sessions(&mut self, id: Option<&str>, container_id: &str) -> Result<()> {
-        let path = self.path.clone();
-        self.write(|tx| {
-            match id {
-                Some(id) => tx.execute("DELETE FROM exec_sessions WHERE id = ?1", [id]),
-                None => tx.execute(
-                    "DELETE FROM exec_sessions WHERE container_id = ?1",
-                    [container_id],
-                ),
-            }
-            .map_err(|source| EngineError::Db { path, source })?;
-            Ok(())
-        })
+        match id {
+            Some(id) => self.execute("DELETE FROM exec_sessions WHERE id = ?1", [id]),
+            None => self.execute(
+                "DELETE FROM exec_sessions WHERE container_id = ?1",
+                [container_id],
+            ),
+        }
+        .map(drop)
     }
 
     // ----- images -----
@@ -451,24 +445,16 @@ impl Store {
     }
 
     pub fn add_image_name(&mut self, image_id: &str, name: &str) -> Result<()> {
-        let path = self.path.clone();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",
-                params![name, image_id],
-            )
-            .map_err(|source| EngineError::Db { path, source })?;
-            Ok(())
-        })
+        self.execute(
+            "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",
+            params![name, image_id],
+        )
+        .map(drop)
     }
 
     pub fn remove_image_name(&mut self, name: &str) -> Result<()> {
-        let path = self.path.clone();
-        self.write(|tx| {
-            tx.execute("DELETE FROM image_names WHERE name = ?1", [name])
-                .map_err(|source| EngineError::Db { path, source })?;
-            Ok(())
-        })
+        self.execute("DELETE FROM image_names WHERE name = ?1", [name])
+            .map(drop)
     }
 
     pub fn remove_image(&mut self, id: &str) -> Result<()> {
@@ -510,42 +496,24 @@ impl Store {
 
     /// Image ids starting with `prefix` (at most two, enough to tell "ambiguous").
     pub fn image_ids_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM images WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2")
-            .map_err(|e| self.err(e))?;
-        let ids = stmt
-            .query_map([prefix], |r| r.get(0))
-            .map_err(|e| self.err(e))?
-            .collect::<std::result::Result<Vec<String>, _>>()
-            .map_err(|e| self.err(e))?;
-        Ok(ids)
+        self.strings(
+            "SELECT id FROM images WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2",
+            [prefix],
+        )
     }
 
     pub fn image_names(&self, image_id: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name FROM image_names WHERE image_id = ?1 ORDER BY rowid")
-            .map_err(|e| self.err(e))?;
-        let names = stmt
-            .query_map([image_id], |r| r.get(0))
-            .map_err(|e| self.err(e))?
-            .collect::<std::result::Result<Vec<String>, _>>()
-            .map_err(|e| self.err(e))?;
-        Ok(names)
+        self.strings(
+            "SELECT name FROM image_names WHERE image_id = ?1 ORDER BY rowid",
+            [image_id],
+        )
     }
 
     pub fn images(&self) -> Result<Vec<ImageRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT record FROM images ORDER BY rowid")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?
-            .collect::<std::result::Result<Vec<String>, _>>()
-            .map_err(|e| self.err(e))?;
-        rows.iter().map(|j| from_json(j)).collect()
+        self.strings("SELECT record FROM images ORDER BY rowid", [])?
+            .iter()
+            .map(|j| from_json(j))
+            .collect()
     }
 
     /// Every layer referenced by any image.

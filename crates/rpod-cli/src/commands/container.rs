@@ -14,14 +14,8 @@ use rpod_oci::signal::parse_signal;
 use rpod_oci::{AttachStreams, OciError};
 
 use crate::cli::*;
-use crate::exit::{Failure, ENGINE_ERROR};
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::{format, inspect};
-
-type Outcome = Result<i32, Failure>;
-
-fn usage(message: impl std::fmt::Display) -> Failure {
-    Failure::new(ENGINE_ERROR, anyhow!("{message}"))
-}
 
 /// `64m`, `1g`, `512k`, `100b` or plain bytes (binary units, as podman).
 pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
@@ -47,6 +41,20 @@ pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
     Ok(bytes)
 }
 
+/// `-e` values: `KEY=VALUE` as given, a bare `KEY` takes rpod's own value (as podman).
+fn expand_env(entries: &[String]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| {
+            if e.contains('=') {
+                e.clone()
+            } else {
+                format!("{e}={}", std::env::var(e).unwrap_or_default())
+            }
+        })
+        .collect()
+}
+
 fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     let mut words = args.image_and_command.iter();
     let first = words.next().ok_or_else(|| usage("an image is required"))?;
@@ -65,17 +73,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         Some(e) if e.is_empty() => Some(Vec::new()),
         Some(e) => Some(vec![e.clone()]),
     };
-    let env = args
-        .env
-        .iter()
-        .map(|e| {
-            if e.contains('=') {
-                e.clone()
-            } else {
-                format!("{e}={}", std::env::var(e).unwrap_or_default())
-            }
-        })
-        .collect();
+    let env = expand_env(&args.env);
     let labels: BTreeMap<String, String> = args
         .labels
         .iter()
@@ -163,12 +161,11 @@ struct Attach {
 }
 
 impl Attach {
-    fn new(input: bool, detach_keys: &str, sig_proxy: bool) -> Result<Attach, Failure> {
+    fn new(input: bool, flags: &AttachFlags) -> Result<Attach, Failure> {
         Ok(Attach {
             input,
-            detach_keys: rpod_oci::detach::parse_detach_keys(detach_keys)
-                .map_err(|e| Failure::new(ENGINE_ERROR, e))?,
-            sig_proxy,
+            detach_keys: rpod_oci::detach::parse_detach_keys(&flags.detach_keys)?,
+            sig_proxy: flags.sig_proxy,
         })
     }
 
@@ -204,7 +201,7 @@ impl Attach {
         match result {
             Ok(()) => Ok(engine.wait(record.id())?),
             Err(OciError::Detached) => Ok(0),
-            Err(e) => Err(Failure::new(ENGINE_ERROR, EngineError::from(e))),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -293,7 +290,7 @@ pub fn start(engine: &mut Engine, args: StartArgs) -> Outcome {
                 "you cannot start and attach multiple containers at once",
             ));
         }
-        let attach = Attach::new(args.interactive, &args.detach_keys, args.sig_proxy)?;
+        let attach = Attach::new(args.interactive, &args.flags)?;
         return start_attached(engine, &args.containers[0], attach);
     }
     for_each(&args.containers, ENGINE_ERROR, false, |name| {
@@ -305,7 +302,7 @@ pub fn start(engine: &mut Engine, args: StartArgs) -> Outcome {
 
 pub fn run(engine: &mut Engine, args: RunArgs) -> Outcome {
     let options = create_options(&args)?;
-    let attach = Attach::new(args.interactive, &args.detach_keys, args.sig_proxy)?;
+    let attach = Attach::new(args.interactive, &args.flags)?;
     let record = engine.create(options)?;
     let id = record.id().to_string();
     if args.detach {
@@ -511,7 +508,7 @@ pub fn inspect(engine: &mut Engine, args: InspectArgs) -> Outcome {
             "all" => match engine.lookup(name) {
                 Ok(_) => as_container(engine),
                 Err(EngineError::NoSuchContainer(_)) => super::image::inspect_json(engine, name)
-                    .map_err(|_| Failure::new(ENGINE_ERROR, anyhow!("no such object: \"{name}\""))),
+                    .map_err(|_| usage(format!("no such object: \"{name}\""))),
                 Err(e) => Err(e.into()),
             },
             other => {
@@ -585,7 +582,7 @@ pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
     for follower in followers {
         match follower.join() {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(Failure::new(ENGINE_ERROR, e)),
+            Ok(Err(e)) => return Err(e.into()),
             Err(_) => return Err(usage("following a log failed")),
         }
     }
@@ -593,7 +590,7 @@ pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
 }
 
 pub fn attach(engine: &mut Engine, args: AttachArgs) -> Outcome {
-    let attach = Attach::new(!args.no_stdin, &args.detach_keys, args.sig_proxy)?;
+    let attach = Attach::new(!args.no_stdin, &args.flags)?;
     let (record, connection) = engine.attach(&args.container)?;
     if record.config.terminal {
         crate::terminal::watch_resizes(engine.oci_container(&record).bundle_dir.join("ctl"));
@@ -614,7 +611,7 @@ pub fn exec(engine: &mut Engine, args: ExecArgs) -> Outcome {
     rpod_oci::detach::parse_detach_keys(&args.detach_keys)?;
     let request = ExecRequest {
         cmd: command.to_vec(),
-        env: args.env.clone(),
+        env: expand_env(&args.env),
         workdir: args.workdir.clone(),
         user: args.user.clone(),
         terminal: args.tty,

@@ -3,21 +3,14 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 
-use anyhow::anyhow;
 use serde_json::Value;
 
 use rpod_engine::image::{self, reference, ArchiveFormat, ImportOptions};
 use rpod_engine::{Engine, EngineError, RemoveOptions};
 
 use crate::cli::*;
-use crate::exit::{Failure, ENGINE_ERROR};
+use crate::exit::{usage, Failure, Outcome};
 use crate::{format, inspect};
-
-type Outcome = Result<i32, Failure>;
-
-fn usage(message: impl std::fmt::Display) -> Failure {
-    Failure::new(ENGINE_ERROR, anyhow!("{message}"))
-}
 
 fn open_input(path: &str) -> Result<Box<dyn Read>, Failure> {
     if path == "-" {

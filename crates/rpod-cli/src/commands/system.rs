@@ -6,10 +6,8 @@ use rpod_engine::container::Status;
 use rpod_engine::Engine;
 
 use crate::cli::FormatArgs;
-use crate::exit::Failure;
+use crate::exit::Outcome;
 use crate::format;
-
-type Outcome = Result<i32, Failure>;
 
 fn go_arch() -> &'static str {
     match std::env::consts::ARCH {

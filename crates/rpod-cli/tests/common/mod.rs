@@ -125,6 +125,23 @@ impl Drop for Rpod {
     }
 }
 
+/// Run a command with `data` on its stdin (written from another thread, so that large inputs
+/// never deadlock against the output) and collect its output.
+pub fn pipe_through(command: &mut Command, data: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
 /// Poll `check` every 10 ms for up to 20 s.
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..2000 {

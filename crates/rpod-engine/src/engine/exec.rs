@@ -13,7 +13,6 @@ use rpod_oci::{AttachStreams, ExecAttachResult, ExecOptions, OciError, TerminalS
 use super::Engine;
 use crate::container::{ContainerRecord, ExecSession, Status};
 use crate::names::random_id;
-use crate::rootfs::OverlayDirs;
 use crate::{spec, EngineError, Result};
 
 /// How long the exit file of an ended session may take to appear.
@@ -23,7 +22,8 @@ const EXEC_EXIT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Default)]
 pub struct ExecRequest {
     pub cmd: Vec<String>,
-    /// `KEY=VALUE` entries added to the container's environment.
+    /// `KEY=VALUE` entries added to the container's environment (the caller expands a bare
+    /// `KEY` from its own environment, as it does for `run -e`).
     pub env: Vec<String>,
     pub workdir: Option<String>,
     /// `user[:group]`, names resolved in the container.
@@ -53,18 +53,14 @@ impl Engine {
         let mut env: Vec<(String, String)> = request
             .env
             .iter()
-            .map(|e| match e.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (e.clone(), std::env::var(e).unwrap_or_default()),
+            .map(|e| {
+                let (k, v) = e.split_once('=').unwrap_or((e, ""));
+                (k.to_string(), v.to_string())
             })
             .collect();
         let user = match &request.user {
             Some(user) => {
-                let root = match &record.config.rootfs {
-                    Some(dir) => dir.clone(),
-                    None => OverlayDirs::new(&self.roots.overlay_dir(record.id())).merged,
-                };
-                let resolved = spec::resolve_user(&root, user)?;
+                let resolved = spec::resolve_user(&self.root_path(record), user)?;
                 if !env.iter().any(|(k, _)| k == "HOME") {
                     env.push(("HOME".into(), resolved.home.clone()));
                 }
@@ -72,10 +68,7 @@ impl Engine {
             }
             None => None,
         };
-        let mut exit_command = self.exit_command(record.id());
-        // `... container cleanup ID` becomes `... container cleanup --exec SESSION ID`.
-        let id = exit_command.pop().unwrap_or_default();
-        exit_command.extend(["--exec".into(), session_id.to_string(), id]);
+        let exit_command = self.exit_command(record.id(), Some(session_id));
         Ok(ExecOptions {
             cmd: request.cmd.clone(),
             env,
@@ -199,8 +192,7 @@ impl Engine {
             return Err(OciError::Detached.into());
         }
         let exit_file = exec_exit_file(&oci, &session_id)?;
-        let conmon_gone = || false;
-        let code = wait_exit_file(&exit_file, EXEC_EXIT_TIMEOUT, conmon_gone)?
+        let code = wait_exit_file(&exit_file, EXEC_EXIT_TIMEOUT, || false)?
             .map(|e| e.code)
             .unwrap_or(-1);
         let _lock = self.lock(container.id())?;

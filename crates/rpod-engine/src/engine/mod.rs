@@ -156,10 +156,6 @@ impl Engine {
         &self.roots
     }
 
-    pub fn options(&self) -> &EngineOptions {
-        &self.options
-    }
-
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -194,8 +190,8 @@ impl Engine {
         self.runtime(&name)
     }
 
-    /// The command conmon runs when the container exits.
-    fn exit_command(&self, id: &str) -> Vec<String> {
+    /// The command conmon runs when the container (or one of its exec sessions) exits.
+    fn exit_command(&self, id: &str, exec_session: Option<&str>) -> Vec<String> {
         let mut command = vec![
             self.options.exe.display().to_string(),
             "--root".into(),
@@ -209,7 +205,11 @@ impl Engine {
             command.push("--conmon".into());
             command.push(conmon.display().to_string());
         }
-        command.extend(["container".into(), "cleanup".into(), id.to_string()]);
+        command.extend(["container".into(), "cleanup".into()]);
+        if let Some(session) = exec_session {
+            command.extend(["--exec".into(), session.to_string()]);
+        }
+        command.push(id.to_string());
         command
     }
 
@@ -231,7 +231,7 @@ impl Engine {
             stop_signal: record.config.stop_signal,
             pid: record.state.pid,
             conmon_pid: record.state.conmon_pid,
-            exit_command: self.exit_command(id),
+            exit_command: self.exit_command(id, None),
             pid_namespace: true,
             cgroups: true,
         }
@@ -422,9 +422,17 @@ impl Engine {
     // ----- init / start -----
 
     /// The root file system's path, mounting the overlay when the container uses an image.
+    /// Where the container's root file system is (mounted or not).
+    fn root_path(&self, record: &ContainerRecord) -> PathBuf {
+        match &record.config.rootfs {
+            Some(dir) => dir.clone(),
+            None => OverlayDirs::new(&self.roots.overlay_dir(record.id())).merged,
+        }
+    }
+
     fn mount_rootfs(&self, record: &ContainerRecord) -> Result<PathBuf> {
-        if let Some(dir) = &record.config.rootfs {
-            return Ok(dir.clone());
+        if record.config.rootfs.is_some() {
+            return Ok(self.root_path(record));
         }
         let image = self
             .store
@@ -441,7 +449,7 @@ impl Engine {
         if record.config.rootfs.is_some() {
             return Ok(());
         }
-        rootfs::unmount(&OverlayDirs::new(&self.roots.overlay_dir(record.id())).merged)
+        rootfs::unmount(&self.root_path(record))
     }
 
     /// Create the container in the runtime (state Created). Called under the lock.
@@ -624,8 +632,7 @@ impl Engine {
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
         if record.state.status == Status::Paused {
-            let _ = runtime.kill_container(&oci, libc::SIGKILL, oci.stop_with_all());
-            let _ = runtime.unpause_container(&oci);
+            let _ = kill_frozen(runtime.as_ref(), &oci);
         }
         if let Err(e) = runtime.stop_container(&oci, 0, oci.stop_with_all()) {
             tracing::warn!(id = record.id(), %e, "killing a container whose monitor died");
@@ -641,10 +648,7 @@ impl Engine {
     fn cleanup_runtime(&mut self, record: &mut ContainerRecord) -> Result<()> {
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
-        if matches!(
-            record.state.status,
-            Status::Stopped | Status::Created | Status::Exited
-        ) {
+        if record.state.status.known_to_runtime() {
             if let Err(e) = runtime.delete_container(&oci) {
                 // Already gone from the runtime is what we want.
                 tracing::debug!(id = record.id(), %e, "runtime delete");
@@ -676,11 +680,17 @@ impl Engine {
             return Ok(());
         };
         self.sync(&mut record)?;
-        if matches!(record.state.status, Status::Stopped | Status::Exited) {
-            self.cleanup_runtime(&mut record)?;
-            if record.config.auto_remove {
-                self.remove_locked(&mut record)?;
-            }
+        self.finish_exited(&mut record)
+    }
+
+    /// Once a container has exited: clean the runtime up, and remove `--rm` containers.
+    /// Called under the lock.
+    fn finish_exited(&mut self, record: &mut ContainerRecord) -> Result<()> {
+        if record.state.status == Status::Stopped {
+            self.cleanup_runtime(record)?;
+        }
+        if record.state.status == Status::Exited && record.config.auto_remove {
+            self.remove_locked(record)?;
         }
         Ok(())
     }
@@ -707,13 +717,7 @@ impl Engine {
                 self.handle_dead_monitor(&mut record)?;
             }
         }
-        if record.state.status == Status::Stopped {
-            self.cleanup_runtime(&mut record)?;
-            if record.config.auto_remove {
-                self.remove_locked(&mut record)?;
-            }
-        }
-        Ok(())
+        self.finish_exited(&mut record)
     }
 
     /// Stop a container: its stop signal, then SIGKILL after `timeout` seconds. Returns once
@@ -752,10 +756,8 @@ impl Engine {
         // The lock is released while waiting, so that other commands (and the cleanup
         // command conmon runs) are not blocked by a long stop.
         let stopped = if paused {
-            // A frozen process acts on no signal: kill it, then thaw it so it can die.
-            let killed = runtime.kill_container(&oci, libc::SIGKILL, oci.stop_with_all());
-            let _ = runtime.unpause_container(&oci);
-            killed.and_then(|_| runtime.stop_container(&oci, 0, oci.stop_with_all()))
+            kill_frozen(runtime.as_ref(), &oci)
+                .and_then(|_| runtime.stop_container(&oci, 0, oci.stop_with_all()))
         } else {
             runtime.stop_container(&oci, timeout, oci.stop_with_all())
         };
@@ -772,7 +774,7 @@ impl Engine {
     pub fn kill(&mut self, name_or_id: &str, signal: i32) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
-        let (oci, runtime) = {
+        let oci = {
             let _lock = self.lock(&id)?;
             let mut record = self.reload(&id, name_or_id)?;
             self.sync(&mut record)?;
@@ -798,13 +800,13 @@ impl Engine {
                 record.state.stopped_by_user = true;
                 self.save(&record)?;
             }
-            runtime.kill_container(&oci, signal, false)?;
             if record.state.status == Status::Paused && signal == libc::SIGKILL {
-                let _ = runtime.unpause_container(&oci);
+                kill_frozen(runtime.as_ref(), &oci)?;
+            } else {
+                runtime.kill_container(&oci, signal, false)?;
             }
-            (oci, runtime)
+            oci
         };
-        drop(runtime);
         if signal == libc::SIGKILL {
             self.wait_for_exit(&id, oci.conmon_pid)?;
         }
@@ -895,8 +897,7 @@ impl Engine {
 
     /// Remove a container that is not running. Called under the lock.
     fn remove_locked(&mut self, record: &mut ContainerRecord) -> Result<()> {
-        // Exited and configured containers were already deleted from the runtime.
-        let known_to_runtime = matches!(record.state.status, Status::Stopped | Status::Created);
+        let known_to_runtime = record.state.status.known_to_runtime();
         record.state.status = Status::Removing;
         self.save(record)?;
         if record.state.mounted || record.config.rootfs.is_none() {
@@ -1041,6 +1042,13 @@ impl Engine {
             .filter(|c| c.config.image_id == image.id)
             .collect())
     }
+}
+
+/// A frozen process acts on no signal: SIGKILL every process, then thaw them so they die.
+fn kill_frozen(runtime: &dyn OciRuntime, oci: &OciContainer) -> rpod_oci::Result<()> {
+    let killed = runtime.kill_container(oci, libc::SIGKILL, oci.stop_with_all());
+    let _ = runtime.unpause_container(oci);
+    killed
 }
 
 fn wait_pid_gone_quietly(pid: i32, timeout: Duration) {

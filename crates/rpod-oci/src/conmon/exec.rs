@@ -294,23 +294,8 @@ impl ConmonRuntime {
         if !status.success() {
             return Err(conmon_failed(&mut child));
         }
-        let message = spawn::read_message(&pipes.sync, super::CREATE_TIMEOUT)?;
-        let failure = |message: Option<String>| {
-            let from_log = oci_log.as_deref().and_then(super::last_runtime_error);
-            match from_log.or(message.filter(|m| !m.trim().is_empty())) {
-                Some(text) => OciError::from_runtime_message(&self.name, &text),
-                None => OciError::Conmon {
-                    id: ctr.id.clone(),
-                    message: "exec failed: no message from the runtime".into(),
-                },
-            }
-        };
-        match message.map(|raw| super::parse_sync_message(&raw)) {
-            Some(Ok(m)) if m.data > 0 => Ok((m.data as i32, connection)),
-            Some(Ok(m)) => Err(failure(m.message)),
-            Some(Err(e)) => Err(failure(Some(e))),
-            None => Err(failure(None)),
-        }
+        let pid = self.read_started_pid(&pipes.sync, oci_log.as_deref(), ctr, "exec")?;
+        Ok((pid, connection))
     }
 
     pub(crate) fn resize_exec(

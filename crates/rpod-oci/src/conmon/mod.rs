@@ -177,10 +177,6 @@ impl ConmonRuntime {
         (self.supports_json_errors() && self.log_level != "debug").then(|| dir.join("oci-log"))
     }
 
-    fn base_name(&self) -> &str {
-        &self.name
-    }
-
     /// Run the runtime directly with a minimal environment: `XDG_RUNTIME_DIR` (empty as
     /// root) and, for operations that run hooks, `PATH`.
     fn run(&self, subcommand: &[&str], with_path: bool) -> Result<Output> {
@@ -254,17 +250,34 @@ impl ConmonRuntime {
         }
     }
 
-    /// Turn a failed create into the runtime's own message.
-    fn create_error(&self, ctr: &OciContainer, message: Option<String>) -> OciError {
-        let from_log = self.oci_log(ctr).and_then(|p| last_runtime_error(&p));
-        match from_log.or(message.filter(|m| !m.trim().is_empty())) {
-            Some(text) => OciError::from_runtime_message(self.base_name(), &text),
-            None => OciError::Conmon {
-                id: ctr.id.clone(),
-                message: "container create failed: internal error (no message from the runtime)"
-                    .into(),
+    /// Read the PID conmon reports on the sync pipe once the runtime started the process.
+    /// A failure carries the runtime's own message: the last error of its JSON log, else
+    /// what conmon relayed from its stderr.
+    fn read_started_pid(
+        &self,
+        sync: &std::os::fd::OwnedFd,
+        oci_log: Option<&Path>,
+        ctr: &OciContainer,
+        what: &str,
+    ) -> Result<i32> {
+        let message = match spawn::read_message(sync, CREATE_TIMEOUT)? {
+            Some(raw) => match parse_sync_message(&raw) {
+                Ok(SyncMessage { data, .. }) if data > 0 => return Ok(data as i32),
+                Ok(SyncMessage { message, .. }) => message,
+                Err(parse_error) => Some(parse_error),
             },
-        }
+            None => None,
+        };
+        let from_log = oci_log.and_then(last_runtime_error);
+        Err(
+            match from_log.or(message.filter(|m| !m.trim().is_empty())) {
+                Some(text) => OciError::from_runtime_message(&self.name, &text),
+                None => OciError::Conmon {
+                    id: ctr.id.clone(),
+                    message: format!("{what} failed: no message from the runtime"),
+                },
+            },
+        )
     }
 
     fn wait_gone_or_kill(&self, ctr: &OciContainer, all: bool) -> Result<()> {
@@ -358,16 +371,8 @@ impl OciRuntime for ConmonRuntime {
                 message: format!("conmon failed: {status}: {}", stderr.trim()),
             });
         }
-        let message = spawn::read_message(&pipes.sync, CREATE_TIMEOUT);
-        let outcome = match message {
-            Ok(Some(raw)) => match parse_sync_message(&raw) {
-                Ok(SyncMessage { data, .. }) if data > 0 => Ok(data as i32),
-                Ok(SyncMessage { message, .. }) => Err(self.create_error(ctr, message)),
-                Err(parse_error) => Err(self.create_error(ctr, Some(parse_error))),
-            },
-            Ok(None) => Err(self.create_error(ctr, None)),
-            Err(e) => Err(e),
-        };
+        let outcome =
+            self.read_started_pid(&pipes.sync, oci_log.as_deref(), ctr, "container create");
         let pid = match outcome {
             Ok(pid) => pid,
             Err(e) => {
@@ -578,15 +583,15 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn supports_json_errors(&self) -> bool {
-        JSON_ERROR_RUNTIMES.contains(&self.base_name())
+        JSON_ERROR_RUNTIMES.contains(&self.name.as_str())
     }
 
     fn supports_no_cgroups(&self) -> bool {
-        NO_CGROUP_RUNTIMES.contains(&self.base_name())
+        NO_CGROUP_RUNTIMES.contains(&self.name.as_str())
     }
 
     fn supports_kvm(&self) -> bool {
-        KVM_RUNTIMES.contains(&self.base_name())
+        KVM_RUNTIMES.contains(&self.name.as_str())
     }
 
     fn attach_socket_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
