@@ -41,7 +41,9 @@ pub fn usage(message: impl std::fmt::Display) -> Failure {
 pub fn code_of(error: &EngineError) -> i32 {
     match error {
         EngineError::Oci(OciError::CommandNotFound { .. }) => NOT_FOUND,
-        EngineError::Oci(OciError::PermissionDenied { .. }) => CANNOT_INVOKE,
+        EngineError::Oci(OciError::PermissionDenied { .. }) | EngineError::CannotInvoke(_) => {
+            CANNOT_INVOKE
+        }
         _ => ENGINE_ERROR,
     }
 }

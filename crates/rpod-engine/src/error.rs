@@ -31,6 +31,11 @@ pub enum EngineError {
     #[error("{0}")]
     InvalidArg(String),
 
+    /// The container's command cannot be run as asked: an unknown user or group, a
+    /// working directory that is not a directory (podman's exit code 126).
+    #[error("{0}")]
+    CannotInvoke(String),
+
     /// An image archive or tarball that cannot be read.
     #[error("{path}: {message}")]
     BadArchive { path: String, message: String },

@@ -3,6 +3,7 @@
 //! reboots. It decides what is legal; `rpod-oci` carries it out.
 #![deny(unsafe_code)]
 
+pub mod confined;
 pub mod container;
 pub mod engine;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod logs;
 pub mod names;
 pub mod paths;
 pub mod rootfs;
+pub mod scratch;
 pub mod spec;
 pub mod store;
 

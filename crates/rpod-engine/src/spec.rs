@@ -9,6 +9,7 @@ use oci_spec::runtime::{
     PosixRlimitBuilder, PosixRlimitType, RootBuilder, Spec, UserBuilder,
 };
 
+use crate::confined::ConfinedDir;
 use crate::container::{ContainerConfig, NetworkMode};
 use crate::{EngineError, Result};
 
@@ -52,9 +53,26 @@ struct PasswdEntry {
     home: String,
 }
 
-fn read_passwd(rootfs: &Path) -> Vec<PasswdEntry> {
-    std::fs::read_to_string(rootfs.join("etc/passwd"))
-        .unwrap_or_default()
+/// The largest `/etc/passwd` or `/etc/group` read from an image.
+const ACCOUNT_FILE_LIMIT: u64 = 4 << 20;
+
+/// An account file of the container, read inside its root (never through a symlink onto
+/// the host, never a device or an unbounded file). Missing is empty.
+fn read_account_file(rootfs: &Path, name: &str) -> Result<String> {
+    let rel = Path::new("etc").join(name);
+    let unreadable = |e: crate::confined::ConfinedError| {
+        EngineError::CannotInvoke(format!("unable to read /etc/{name} of the container: {e}"))
+    };
+    let root = ConfinedDir::open(rootfs).map_err(unreadable)?;
+    let bytes = root
+        .read_regular(&rel, ACCOUNT_FILE_LIMIT)
+        .map_err(unreadable)?
+        .unwrap_or_default();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn read_passwd(rootfs: &Path) -> Result<Vec<PasswdEntry>> {
+    Ok(read_account_file(rootfs, "passwd")?
         .lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.split(':').collect();
@@ -65,13 +83,12 @@ fn read_passwd(rootfs: &Path) -> Vec<PasswdEntry> {
                 home: f.get(5).unwrap_or(&"/").to_string(),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// (name, gid, members) of each group.
-fn read_groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
-    std::fs::read_to_string(rootfs.join("etc/group"))
-        .unwrap_or_default()
+fn read_groups(rootfs: &Path) -> Result<Vec<(String, u32, Vec<String>)>> {
+    Ok(read_account_file(rootfs, "group")?
         .lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.split(':').collect();
@@ -88,7 +105,7 @@ fn read_groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
                     .unwrap_or_default(),
             ))
         })
-        .collect()
+        .collect())
 }
 
 /// Resolve `user[:group]` (names or numbers) inside the container's root file system.
@@ -98,11 +115,11 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
     };
-    let passwd = read_passwd(rootfs);
+    let passwd = read_passwd(rootfs)?;
     let entry = match user_part.parse::<u32>() {
         Ok(uid) => passwd.iter().find(|e| e.uid == uid),
         Err(_) => Some(passwd.iter().find(|e| e.name == user_part).ok_or_else(|| {
-            EngineError::InvalidArg(format!(
+            EngineError::CannotInvoke(format!(
                 "unable to find user {user_part}: no matching entries in passwd file"
             ))
         })?),
@@ -111,7 +128,7 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
         Ok(uid) => uid,
         Err(_) => entry.map(|e| e.uid).unwrap_or(0),
     };
-    let groups = read_groups(rootfs);
+    let groups = read_groups(rootfs)?;
     let gid = match group_part {
         Some(g) => match g.parse::<u32>() {
             Ok(gid) => gid,
@@ -120,7 +137,7 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
                 .find(|(name, _, _)| name == g)
                 .map(|(_, gid, _)| *gid)
                 .ok_or_else(|| {
-                    EngineError::InvalidArg(format!(
+                    EngineError::CannotInvoke(format!(
                         "unable to find group {g}: no matching entries in group file"
                     ))
                 })?,
@@ -144,6 +161,23 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
         additional_gids,
         home: entry.map(|e| e.home.clone()).unwrap_or_else(|| "/".into()),
     })
+}
+
+/// A working directory that exists in the image must be a directory (a missing one is
+/// created by the runtime). Resolved inside the container's root.
+pub fn check_workdir(rootfs: &Path, id: &str, workdir: &str) -> Result<()> {
+    if workdir.is_empty() {
+        return Ok(());
+    }
+    let root = ConfinedDir::open(rootfs)
+        .map_err(|e| EngineError::InvalidArg(format!("opening the container's root: {e}")))?;
+    match root.kind_in_root(Path::new(workdir)) {
+        Ok(None) | Ok(Some(rustix::fs::FileType::Directory)) => Ok(()),
+        Ok(Some(_)) => Err(EngineError::CannotInvoke(format!(
+            "workdir {workdir:?} exists on container {id}, but is not a directory"
+        ))),
+        Err(e) => Err(EngineError::CannotInvoke(format!("workdir {workdir:?}: {e}"))),
+    }
 }
 
 fn host_nofile_limit() -> u64 {

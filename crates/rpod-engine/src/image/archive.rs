@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use oci_spec::image::{
     DescriptorBuilder, ImageIndex, ImageIndexBuilder, ImageManifest, ImageManifestBuilder,
@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 
 use super::layer::{self, maybe_gunzip, StoredLayer};
 use super::{add_image, config_bytes, discard_new_layers, layer_dirs, reference, ImageRecord};
+use crate::confined::plain_relative;
 use crate::paths::Roots;
+use crate::scratch;
 use crate::store::Store;
 use crate::{EngineError, Result};
 
@@ -70,23 +72,13 @@ pub fn load(
         path: origin.to_string(),
         message,
     };
-    let tmp = roots.tmp();
-    fs::create_dir_all(&tmp).map_err(|e| EngineError::io("creating directory", &tmp, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix("load-")
-        .tempdir_in(&tmp)
-        .map_err(|e| EngineError::io("creating temporary directory in", &tmp, e))?;
     let reader = maybe_gunzip(source).map_err(|e| bad(format!("reading archive: {e}")))?;
-    let mut outer = tar::Archive::new(reader);
-    outer
-        .unpack(staging.path())
-        .map_err(|e| bad(format!("reading archive: {e}")))?;
-    let dir = staging.path();
+    let members = Members::read(reader, &roots.tmp(), origin)?;
     let mut pending: Vec<Pending> = Vec::new();
-    let result = if dir.join("manifest.json").is_file() {
-        read_docker_archive(roots, dir, origin, &mut pending)
-    } else if dir.join("index.json").is_file() {
-        read_oci_archive(roots, dir, origin, &mut pending)
+    let result = if members.has("manifest.json") {
+        read_docker_archive(roots, &members, origin, &mut pending)
+    } else if members.has("index.json") {
+        read_oci_archive(roots, &members, origin, &mut pending)
     } else {
         Err(bad(
             "payload does not match any of the supported image formats (oci-archive, docker-archive)"
@@ -127,65 +119,215 @@ pub fn load(
     Ok(loaded)
 }
 
-/// A path named inside an archive, refusing anything that leaves the archive.
-fn inside(dir: &Path, name: &str, origin: &str) -> Result<PathBuf> {
-    let relative = Path::new(name);
-    if relative.is_absolute()
-        || relative
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
-        return Err(EngineError::BadArchive {
-            path: origin.to_string(),
-            message: format!("archive refers to {name:?} outside itself"),
-        });
+/// A member of an archive, held without ever being written under its own name.
+enum Member {
+    /// Small members (manifests, configs) stay in memory.
+    Bytes(Vec<u8>),
+    /// Larger ones (layers) go to an unnamed file that vanishes with the process.
+    File(File),
+    /// A symbolic or hard link to another member, by its normalised name.
+    Link(String),
+}
+
+/// Members larger than this are kept in a file, not in memory.
+const IN_MEMORY_LIMIT: u64 = 1 << 20;
+/// JSON documents (manifest, index, configs) larger than this are refused.
+const JSON_LIMIT: u64 = 16 << 20;
+/// How many links are followed from one member to another before giving up.
+const LINK_HOPS: usize = 16;
+
+/// The members of an archive, read in one pass. Nothing is unpacked to disk under a name
+/// from the archive, and links are resolved among the members only, never on the host.
+struct Members {
+    members: std::collections::HashMap<String, Member>,
+}
+
+/// An archive member name made plain (`./a//b` is `a/b`), or `None` if it leaves the archive.
+fn member_name(name: &Path) -> Option<String> {
+    let plain = plain_relative(name)?;
+    if name.is_absolute() {
+        return None;
     }
-    Ok(dir.join(relative))
+    Some(plain.to_string_lossy().into_owned())
 }
 
-fn read_file(path: &Path, origin: &str) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|e| EngineError::BadArchive {
-        path: origin.to_string(),
-        message: format!("{}: {e}", path.display()),
-    })
+impl Members {
+    fn read(reader: impl Read, tmp: &Path, origin: &str) -> Result<Self> {
+        let bad = |message: String| EngineError::BadArchive {
+            path: origin.to_string(),
+            message,
+        };
+        let mut archive = tar::Archive::new(reader);
+        let mut members = std::collections::HashMap::new();
+        let entries = archive
+            .entries()
+            .map_err(|e| bad(format!("reading archive: {e}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| bad(format!("reading archive: {e}")))?;
+            let raw = entry
+                .path()
+                .map_err(|e| bad(format!("reading archive: {e}")))?
+                .into_owned();
+            let name = member_name(&raw)
+                .ok_or_else(|| bad(format!("member {} leaves the archive", raw.display())))?;
+            let kind = entry.header().entry_type();
+            let member = if kind.is_symlink() || kind.is_hard_link() {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| bad(format!("reading archive: {e}")))?
+                    .ok_or_else(|| bad(format!("link {name} has no target")))?;
+                // A symlink's target is relative to its own directory; a hard link's to
+                // the archive's top.
+                let joined = if kind.is_symlink() {
+                    if target.is_absolute() {
+                        return Err(bad(format!(
+                            "member {name} is a link to {} outside the archive",
+                            target.display()
+                        )));
+                    }
+                    normalize_lexically(&Path::new(&name).parent().unwrap_or(Path::new("")).join(&target))
+                } else {
+                    member_name(&target)
+                };
+                Member::Link(joined.ok_or_else(|| {
+                    bad(format!(
+                        "member {name} is a link to {} outside the archive",
+                        target.display()
+                    ))
+                })?)
+            } else if kind.is_file() || kind == tar::EntryType::Continuous {
+                let size = entry.header().size().unwrap_or(0);
+                if size <= IN_MEMORY_LIMIT {
+                    let mut bytes = Vec::with_capacity(size as usize);
+                    entry
+                        .read_to_end(&mut bytes)
+                        .map_err(|e| bad(format!("reading {name}: {e}")))?;
+                    Member::Bytes(bytes)
+                } else {
+                    let mut file = scratch::unnamed_file(tmp)?;
+                    std::io::copy(&mut entry, &mut file)
+                        .map_err(|e| bad(format!("reading {name}: {e}")))?;
+                    Member::File(file)
+                }
+            } else {
+                // Directories, devices and the like carry nothing an image needs.
+                continue;
+            };
+            members.insert(name, member);
+        }
+        Ok(Members { members })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.find(name).is_some()
+    }
+
+    /// The member a name refers to, through links among the members.
+    fn find(&self, name: &str) -> Option<&Member> {
+        let mut name = member_name(Path::new(name))?;
+        for _ in 0..LINK_HOPS {
+            match self.members.get(&name)? {
+                Member::Link(target) => name = target.clone(),
+                other => return Some(other),
+            }
+        }
+        None
+    }
+
+    fn missing(name: &str, origin: &str) -> EngineError {
+        EngineError::BadArchive {
+            path: origin.to_string(),
+            message: format!("{name}: no such file in the archive"),
+        }
+    }
+
+    /// A JSON document's bytes (bounded in size).
+    fn json_bytes(&self, name: &str, origin: &str) -> Result<Vec<u8>> {
+        let mut reader = self.open(name, origin)?;
+        let mut bytes = Vec::new();
+        (&mut reader)
+            .take(JSON_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| EngineError::BadArchive {
+                path: origin.to_string(),
+                message: format!("{name}: {e}"),
+            })?;
+        if bytes.len() as u64 > JSON_LIMIT {
+            return Err(EngineError::BadArchive {
+                path: origin.to_string(),
+                message: format!("{name} is larger than {JSON_LIMIT} bytes"),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// A reader over a member's content from its start.
+    fn open(&self, name: &str, origin: &str) -> Result<Box<dyn Read + '_>> {
+        match self.find(name).ok_or_else(|| Self::missing(name, origin))? {
+            Member::Bytes(bytes) => Ok(Box::new(&bytes[..])),
+            Member::File(file) => {
+                let mut file = file.try_clone().map_err(|e| EngineError::io("reading", name, e))?;
+                std::io::Seek::rewind(&mut file).map_err(|e| EngineError::io("reading", name, e))?;
+                Ok(Box::new(file))
+            }
+            Member::Link(_) => Err(Self::missing(name, origin)),
+        }
+    }
 }
 
-fn store_layer_file(roots: &Roots, path: &Path, origin: &str) -> Result<StoredLayer> {
-    let file = File::open(path).map_err(|e| EngineError::BadArchive {
-        path: origin.to_string(),
-        message: format!("layer {}: {e}", path.display()),
-    })?;
-    layer::store_layer(&layer_dirs(roots), file, origin)
+/// `a/./b/../c` is `a/c`; `None` if `..` climbs above the top.
+fn normalize_lexically(path: &Path) -> Option<String> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(part) => parts.push(part),
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                parts.pop()?;
+            }
+            std::path::Component::RootDir | std::path::Component::Prefix(_) => return None,
+        }
+    }
+    Some(
+        parts
+            .iter()
+            .map(|p| p.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
 }
 
 /// Store layers in order, keeping those stored so far in `stored` even when one fails, so
 /// that a failed load can take them back.
 fn store_layers(
     roots: &Roots,
-    paths: impl Iterator<Item = Result<PathBuf>>,
+    members: &Members,
+    names: impl Iterator<Item = Result<String>>,
     origin: &str,
     stored: &mut Vec<StoredLayer>,
 ) -> Result<()> {
-    for path in paths {
-        stored.push(store_layer_file(roots, &path?, origin)?);
+    for name in names {
+        let name = name?;
+        let reader = members.open(&name, origin)?;
+        stored.push(layer::store_layer(&layer_dirs(roots), reader, origin)?);
     }
     Ok(())
 }
 
 fn read_docker_archive(
     roots: &Roots,
-    dir: &Path,
+    members: &Members,
     origin: &str,
     pending: &mut Vec<Pending>,
 ) -> Result<()> {
-    let manifest_bytes = read_file(&dir.join("manifest.json"), origin)?;
+    let manifest_bytes = members.json_bytes("manifest.json", origin)?;
     let entries: Vec<DockerManifestEntry> =
         serde_json::from_slice(&manifest_bytes).map_err(|e| EngineError::BadArchive {
             path: origin.to_string(),
             message: format!("manifest.json: {e}"),
         })?;
     for entry in entries {
-        let config = read_file(&inside(dir, &entry.config, origin)?, origin)?;
+        let config = members.json_bytes(&entry.config, origin)?;
         let mut image = Pending {
             config,
             layers: Vec::new(),
@@ -194,27 +336,35 @@ fn read_docker_archive(
         for tag in entry.repo_tags.unwrap_or_default() {
             image.names.push(reference::normalize(&tag)?);
         }
-        let paths = entry.layers.iter().map(|name| inside(dir, name, origin));
-        let result = store_layers(roots, paths, origin, &mut image.layers);
+        let names = entry.layers.iter().map(|name| Ok(name.clone()));
+        let result = store_layers(roots, members, names, origin, &mut image.layers);
         pending.push(image);
         result?;
     }
     Ok(())
 }
 
-fn blob_path(dir: &Path, digest: &str, origin: &str) -> Result<PathBuf> {
-    let (algorithm, hex) = digest
-        .split_once(':')
-        .ok_or_else(|| EngineError::BadArchive {
-            path: origin.to_string(),
-            message: format!("bad digest {digest:?}"),
-        })?;
-    inside(dir, &format!("blobs/{algorithm}/{hex}"), origin)
+/// The member holding a blob, from its digest (`sha256:HEX`).
+fn blob_name(digest: &str, origin: &str) -> Result<String> {
+    let bad = || EngineError::BadArchive {
+        path: origin.to_string(),
+        message: format!("bad digest {digest:?}"),
+    };
+    let (algorithm, hex) = digest.split_once(':').ok_or_else(bad)?;
+    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if !plain(algorithm) || !plain(hex) {
+        return Err(bad());
+    }
+    Ok(format!("blobs/{algorithm}/{hex}"))
 }
+
+/// The most manifests and nested indexes one archive may list (a loop of indexes that
+/// refer to each other ends here).
+const MAX_DESCRIPTORS: usize = 1024;
 
 fn read_oci_archive(
     roots: &Roots,
-    dir: &Path,
+    members: &Members,
     origin: &str,
     pending: &mut Vec<Pending>,
 ) -> Result<()> {
@@ -222,13 +372,19 @@ fn read_oci_archive(
         path: origin.to_string(),
         message,
     };
-    let index: ImageIndex = serde_json::from_slice(&read_file(&dir.join("index.json"), origin)?)
+    let index: ImageIndex = serde_json::from_slice(&members.json_bytes("index.json", origin)?)
         .map_err(|e| bad(format!("index.json: {e}")))?;
     let mut descriptors: Vec<_> = index.manifests().clone();
     let mut manifests = Vec::new();
+    let mut seen = 0usize;
     while let Some(descriptor) = descriptors.pop() {
-        let path = blob_path(dir, descriptor.digest().as_ref(), origin)?;
-        let bytes = read_file(&path, origin)?;
+        seen += 1;
+        if seen > MAX_DESCRIPTORS {
+            return Err(bad(format!(
+                "index lists more than {MAX_DESCRIPTORS} manifests (or refers to itself)"
+            )));
+        }
+        let bytes = members.json_bytes(&blob_name(descriptor.digest().as_ref(), origin)?, origin)?;
         if *descriptor.media_type() == MediaType::ImageIndex {
             let nested: ImageIndex =
                 serde_json::from_slice(&bytes).map_err(|e| bad(format!("nested index: {e}")))?;
@@ -247,10 +403,7 @@ fn read_oci_archive(
     }
     manifests.reverse();
     for (manifest, name) in manifests {
-        let config = read_file(
-            &blob_path(dir, manifest.config().digest().as_ref(), origin)?,
-            origin,
-        )?;
+        let config = members.json_bytes(&blob_name(manifest.config().digest().as_ref(), origin)?, origin)?;
         let mut image = Pending {
             config,
             layers: Vec::new(),
@@ -259,11 +412,11 @@ fn read_oci_archive(
                 None => Vec::new(),
             },
         };
-        let paths = manifest
+        let names = manifest
             .layers()
             .iter()
-            .map(|d| blob_path(dir, d.digest().as_ref(), origin));
-        let result = store_layers(roots, paths, origin, &mut image.layers);
+            .map(|d| blob_name(d.digest().as_ref(), origin));
+        let result = store_layers(roots, members, names, origin, &mut image.layers);
         pending.push(image);
         result?;
     }

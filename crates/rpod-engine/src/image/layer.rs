@@ -2,12 +2,18 @@
 //! with whiteouts turned into overlayfs's form, so that container roots are overlay mounts
 //! over the unpacked layers.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, Write};
-use std::path::{Component, Path, PathBuf};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 
 use sha2::{Digest, Sha256};
 
+use crate::confined::{plain_relative, remove_entry, ConfinedDir, ConfinedError};
+use crate::scratch::{self, ScratchDir};
 use crate::{EngineError, Result};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
@@ -77,8 +83,7 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
         message,
     };
     let mut reader = maybe_gunzip(source).map_err(|e| bad(format!("reading layer: {e}")))?;
-    let mut blob = tempfile::NamedTempFile::new_in(&dirs.tmp)
-        .map_err(|e| EngineError::io("creating temporary file in", &dirs.tmp, e))?;
+    let mut blob = scratch::unnamed_file(&dirs.tmp)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 256 * 1024];
     let mut size = 0u64;
@@ -91,7 +96,7 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
         };
         hasher.update(&buffer[..n]);
         blob.write_all(&buffer[..n])
-            .map_err(|e| EngineError::io("writing", blob.path(), e))?;
+            .map_err(|e| EngineError::io("writing layer blob in", &dirs.tmp, e))?;
         size += n as u64;
     }
     let diff_id = hex::encode(hasher.finalize());
@@ -103,29 +108,22 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
             created: false,
         });
     }
-    let staging = tempfile::Builder::new()
-        .prefix("layer-")
-        .tempdir_in(&dirs.tmp)
-        .map_err(|e| EngineError::io("creating temporary directory in", &dirs.tmp, e))?;
-    let file = blob.as_file_mut();
-    file.rewind()
+    let staging = ScratchDir::new(&dirs.tmp, "layer-")?;
+    blob.rewind()
         .map_err(|e| EngineError::io("rewinding", dirs.tmp.clone(), e))?;
-    unpack(&mut *file, staging.path()).map_err(|e| match e {
+    unpack(&mut blob, staging.path()).map_err(|e| match e {
         EngineError::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
             bad("layer tar is truncated".into())
         }
+        EngineError::BadArchive { message, .. } => bad(message),
         other => other,
     })?;
-    let staged = staging.keep();
-    if let Err(e) = fs::rename(&staged, &final_dir) {
-        let _ = fs::remove_dir_all(&staged);
+    if let Err(e) = staging.persist(&final_dir) {
         if !final_dir.exists() {
             return Err(EngineError::io("moving layer into place", &final_dir, e));
         }
     }
-    blob.persist(dirs.blob(&diff_id)).map_err(|e| {
-        EngineError::io("moving layer blob into place", dirs.blob(&diff_id), e.error)
-    })?;
+    scratch::link_unnamed(&blob, &dirs.blob(&diff_id))?;
     Ok(StoredLayer {
         diff_id,
         size,
@@ -133,112 +131,273 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
     })
 }
 
-/// Unpack a layer tar into `dest`, turning whiteouts into overlayfs whiteouts (0/0
-/// character devices) and opaque markers into the `trusted.overlay.opaque` attribute.
+/// Attributes of a directory, applied after everything below it is unpacked (so that a
+/// read-only mode does not stop its children, and its mtime stays the archive's).
+struct DirAttrs {
+    path: PathBuf,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+}
+
+/// Unpack a layer tar into `dest` (an empty directory), turning whiteouts into overlayfs
+/// whiteouts (0/0 character devices) and opaque markers into the `trusted.overlay.opaque`
+/// attribute. Every entry is created through `ConfinedDir`, never through a symlink, so a
+/// hostile layer cannot reach anything outside `dest`; such an entry fails the whole unpack.
 pub fn unpack(reader: impl Read, dest: &Path) -> Result<()> {
+    let tree = ConfinedDir::open(dest).map_err(|e| confined_err(dest, e))?;
     let mut archive = tar::Archive::new(reader);
-    archive.set_preserve_permissions(true);
-    archive.set_preserve_ownerships(true);
-    archive.set_preserve_mtime(true);
-    archive.set_unpack_xattrs(true);
-    archive.set_overwrite(true);
     let tar_err = |e: io::Error| EngineError::io("unpacking layer into", dest, e);
+    let mut dirs = Vec::new();
     for entry in archive.entries().map_err(tar_err)? {
         let mut entry = entry.map_err(tar_err)?;
-        let path = entry.path().map_err(tar_err)?.into_owned();
-        let Some(relative) = safe_relative(&path) else {
-            return Err(EngineError::BadArchive {
-                path: dest.display().to_string(),
-                message: format!("layer entry {} escapes the layer", path.display()),
-            });
+        let raw_path = entry.path().map_err(tar_err)?.into_owned();
+        let Some(relative) = plain_relative(&raw_path) else {
+            return Err(bad_entry(dest, &raw_path, "escapes the layer"));
         };
-        let file_name = relative
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parent = dest.join(relative.parent().unwrap_or(Path::new("")));
-        if file_name == OPAQUE_WHITEOUT {
-            fs::create_dir_all(&parent)
-                .map_err(|e| EngineError::io("creating directory", &parent, e))?;
-            xattr_set(&parent, "trusted.overlay.opaque", b"y")?;
-            continue;
-        }
-        if let Some(hidden) = file_name.strip_prefix(WHITEOUT_PREFIX) {
-            fs::create_dir_all(&parent)
-                .map_err(|e| EngineError::io("creating directory", &parent, e))?;
-            let target = parent.join(hidden);
-            let _ = fs::remove_file(&target);
-            make_node(&target, nix::sys::stat::SFlag::S_IFCHR, 0, 0)?;
-            continue;
-        }
-        let kind = entry.header().entry_type();
-        if kind.is_character_special() || kind.is_block_special() {
-            let target = dest.join(&relative);
-            let major = entry.header().device_major().ok().flatten().unwrap_or(0);
-            let minor = entry.header().device_minor().ok().flatten().unwrap_or(0);
-            let flag = if kind.is_character_special() {
-                nix::sys::stat::SFlag::S_IFCHR
-            } else {
-                nix::sys::stat::SFlag::S_IFBLK
-            };
-            let _ = fs::remove_file(&target);
-            make_node(&target, flag, major, minor)?;
-            continue;
-        }
-        entry.unpack_in(dest).map_err(tar_err)?;
+        unpack_entry(&tree, &mut entry, &relative, &mut dirs).map_err(|e| match e {
+            EngineError::BadArchive { message, .. } => bad_entry(dest, &raw_path, &message),
+            other => other,
+        })?;
+    }
+    // Deepest first, so that setting a parent's mtime comes after its children changed it.
+    for attrs in dirs.iter().rev() {
+        let dir = match tree.dir(&attrs.path, false) {
+            Ok(dir) => dir,
+            // A later entry replaced it with something else.
+            Err(_) => continue,
+        };
+        let shown = dest.join(&attrs.path);
+        set_owner_mode_time(&dir, attrs.uid, attrs.gid, attrs.mode, attrs.mtime)
+            .map_err(|e| EngineError::io("setting attributes of", &shown, e))?;
     }
     Ok(())
 }
 
-fn safe_relative(path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::Normal(part) => out.push(part),
-            Component::CurDir | Component::RootDir => {}
-            Component::ParentDir | Component::Prefix(_) => return None,
+fn bad_entry(dest: &Path, entry: &Path, message: &str) -> EngineError {
+    EngineError::BadArchive {
+        path: dest.display().to_string(),
+        message: format!("layer entry {}: {message}", entry.display()),
+    }
+}
+
+fn confined_err(dest: &Path, e: ConfinedError) -> EngineError {
+    match e {
+        ConfinedError::Escapes { path, reason } => EngineError::BadArchive {
+            path: dest.display().to_string(),
+            message: format!("{path} {reason}"),
+        },
+        ConfinedError::Io { source, .. } => {
+            EngineError::io("unpacking layer into", dest, source)
         }
     }
-    Some(out)
 }
 
-fn make_node(path: &Path, kind: nix::sys::stat::SFlag, major: u32, minor: u32) -> Result<()> {
-    let mode = nix::sys::stat::Mode::from_bits_truncate(0o600);
-    let dev = nix::sys::stat::makedev(u64::from(major), u64::from(minor));
-    nix::sys::stat::mknod(path, kind, mode, dev)
-        .map_err(|e| EngineError::io("creating device node", path, io::Error::from(e)))
+/// A name that may be created in a directory.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/')
 }
 
-fn xattr_set(path: &Path, name: &str, value: &[u8]) -> Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|e| EngineError::io("naming", path, io::Error::other(e)))?;
-    let c_name =
-        CString::new(name).map_err(|e| EngineError::io("naming", path, io::Error::other(e)))?;
-    set_xattr(&c_path, &c_name, value)
-        .map_err(|e| EngineError::io("setting overlay attribute on", path, e))
-}
-
-#[allow(unsafe_code)]
-fn set_xattr(path: &std::ffi::CStr, name: &std::ffi::CStr, value: &[u8]) -> io::Result<()> {
-    // Written by hand: nix has no xattr wrapper, and this one call does not justify a crate.
-    // SAFETY: both strings are NUL-terminated and live across the call; value's pointer and
-    // length describe a valid slice.
-    let rc = unsafe {
-        libc::lsetxattr(
-            path.as_ptr(),
-            name.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
+fn unpack_entry<R: Read>(
+    tree: &ConfinedDir,
+    entry: &mut tar::Entry<'_, R>,
+    relative: &Path,
+    dirs: &mut Vec<DirAttrs>,
+) -> Result<()> {
+    let dest = Path::new("");
+    let escape = |message: String| EngineError::BadArchive {
+        path: String::new(),
+        message,
     };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+    let header = entry.header();
+    let kind = header.entry_type();
+    let mode = header.mode().map_err(|e| escape(format!("bad mode: {e}")))? & 0o7777;
+    let uid = header.uid().map_err(|e| escape(format!("bad uid: {e}")))?;
+    let gid = header.gid().map_err(|e| escape(format!("bad gid: {e}")))?;
+    let mtime = header.mtime().unwrap_or(0);
+    if relative.as_os_str().is_empty() {
+        // The layer's own top (`./`): its mode is the container's `/`.
+        if kind.is_dir() {
+            dirs.push(DirAttrs {
+                path: PathBuf::new(),
+                mode,
+                uid,
+                gid,
+                mtime,
+            });
+        }
+        return Ok(());
     }
+    let (parent, name) = tree
+        .parent_of(relative, true)
+        .map_err(|e| confined_err(dest, e))?;
+    let name_text = name.to_string_lossy().into_owned();
+    let shown = relative.to_path_buf();
+
+    if name_text == OPAQUE_WHITEOUT {
+        rfs::fsetxattr(&parent, "trusted.overlay.opaque", b"y", rfs::XattrFlags::empty())
+            .map_err(io_at("setting overlay attribute on the parent of", &shown))?;
+        return Ok(());
+    }
+    if let Some(hidden) = name_text.strip_prefix(WHITEOUT_PREFIX) {
+        if !plain_name(hidden) {
+            return Err(escape(format!("whiteout of {hidden:?} is not a plain name")));
+        }
+        remove_entry(&parent, OsStr::new(hidden)).map_err(io_at("removing", &shown))?;
+        rfs::mknodat(&parent, hidden, rfs::FileType::CharacterDevice, Mode::empty(), 0)
+            .map_err(io_at("creating whiteout", &shown))?;
+        return Ok(());
+    }
+
+    if kind.is_dir() {
+        match rfs::statat(&parent, &name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) if rfs::FileType::from_raw_mode(stat.st_mode) == rfs::FileType::Directory => {}
+            _ => {
+                remove_entry(&parent, &name).map_err(io_at("replacing", &shown))?;
+                rfs::mkdirat(&parent, &name, Mode::from_raw_mode(0o700))
+                    .map_err(io_at("creating directory", &shown))?;
+            }
+        }
+        dirs.push(DirAttrs {
+            path: relative.to_path_buf(),
+            mode,
+            uid,
+            gid,
+            mtime,
+        });
+        return Ok(());
+    }
+
+    remove_entry(&parent, &name).map_err(io_at("replacing", &shown))?;
+    let times = timestamps(mtime);
+    if kind.is_file() || kind == tar::EntryType::Continuous {
+        let fd = rfs::openat(
+            &parent,
+            &name,
+            OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(io_at("creating", &shown))?;
+        let mut file = File::from(fd);
+        io::copy(entry, &mut file).map_err(io_at("writing", &shown))?;
+        set_xattrs(&file, entry)?;
+        set_owner_mode_time(&file, uid, gid, mode, mtime).map_err(io_at("setting attributes of", &shown))?;
+        return Ok(());
+    }
+    if kind.is_symlink() {
+        let target = entry
+            .link_name()
+            .map_err(io_at("reading link of", &shown))?
+            .ok_or_else(|| escape("symbolic link without a target".into()))?;
+        rfs::symlinkat(target.as_ref(), &parent, &name)
+            .map_err(io_at("creating symbolic link", &shown))?;
+        rfs::chownat(&parent, &name, Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(io_at("setting owner of", &shown))?;
+        rfs::utimensat(&parent, &name, &times, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(io_at("setting times of", &shown))?;
+        return Ok(());
+    }
+    if kind.is_hard_link() {
+        let target = entry
+            .link_name()
+            .map_err(io_at("reading link of", &shown))?
+            .ok_or_else(|| escape("hard link without a target".into()))?;
+        let target = plain_relative(&target)
+            .ok_or_else(|| escape(format!("hard link to {} escapes the layer", target.display())))?;
+        let (target_parent, target_name) = tree
+            .parent_of(&target, false)
+            .map_err(|e| confined_err(dest, e))?;
+        // Flags 0: a symlink as the target is linked itself, never followed.
+        rfs::linkat(&target_parent, &target_name, &parent, &name, AtFlags::empty())
+            .map_err(io_at("creating hard link", &shown))?;
+        return Ok(());
+    }
+    let node = if kind.is_character_special() {
+        Some(rfs::FileType::CharacterDevice)
+    } else if kind.is_block_special() {
+        Some(rfs::FileType::BlockDevice)
+    } else if kind.is_fifo() {
+        Some(rfs::FileType::Fifo)
+    } else {
+        None
+    };
+    if let Some(node) = node {
+        let major = entry.header().device_major().ok().flatten().unwrap_or(0);
+        let minor = entry.header().device_minor().ok().flatten().unwrap_or(0);
+        rfs::mknodat(&parent, &name, node, Mode::from_raw_mode(mode), rfs::makedev(major, minor))
+            .map_err(io_at("creating device node", &shown))?;
+        rfs::chownat(&parent, &name, Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(io_at("setting owner of", &shown))?;
+        return Ok(());
+    }
+    // Global pax headers and other metadata-only entries carry nothing to create.
+    Ok(())
+}
+
+fn io_at<'a, E: Into<io::Error>>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(E) -> EngineError + 'a {
+    move |e| EngineError::io(action, path, e.into())
+}
+
+fn uid_of(uid: u64) -> rfs::Uid {
+    rfs::Uid::from_raw(uid as u32)
+}
+
+fn gid_of(gid: u64) -> rfs::Gid {
+    rfs::Gid::from_raw(gid as u32)
+}
+
+fn timestamps(mtime: u64) -> rfs::Timestamps {
+    let time = rfs::Timespec {
+        tv_sec: mtime as i64,
+        tv_nsec: 0,
+    };
+    rfs::Timestamps {
+        last_access: time,
+        last_modification: time,
+    }
+}
+
+/// Owner first: changing the owner clears set-id bits, which the mode then sets again.
+fn set_owner_mode_time(fd: &impl AsFd, uid: u64, gid: u64, mode: u32, mtime: u64) -> io::Result<()> {
+    rfs::fchown(fd, Some(uid_of(uid)), Some(gid_of(gid)))?;
+    rfs::fchmod(fd, Mode::from_raw_mode(mode))?;
+    rfs::futimens(fd, &timestamps(mtime))?;
+    Ok(())
+}
+
+/// Extended attributes a layer may set. Overlay's own (`trusted.overlay.*`, which could
+/// redirect lookups into other layers) and other trusted or security attributes are not
+/// the layer's to set; file capabilities are, as Docker and podman allow them.
+fn xattr_allowed(name: &str) -> bool {
+    name.starts_with("user.") || name == "security.capability"
+}
+
+fn set_xattrs<R: Read>(file: &File, entry: &mut tar::Entry<'_, R>) -> Result<()> {
+    let Some(extensions) = entry
+        .pax_extensions()
+        .map_err(|e| EngineError::io("reading pax headers of", "(layer entry)", e))?
+    else {
+        return Ok(());
+    };
+    for extension in extensions {
+        let extension =
+            extension.map_err(|e| EngineError::io("reading pax headers of", "(layer entry)", e))?;
+        let Ok(key) = extension.key() else { continue };
+        let Some(name) = key.strip_prefix("SCHILY.xattr.") else {
+            continue;
+        };
+        if !xattr_allowed(name) {
+            continue;
+        }
+        rfs::fsetxattr(file, name, extension.value_bytes(), rfs::XattrFlags::empty()).map_err(
+            |e| EngineError::io("setting extended attribute", name.to_string(), e.into()),
+        )?;
+    }
+    Ok(())
 }
 
 /// Open a stored layer blob.
@@ -298,15 +457,6 @@ mod tests {
         };
         assert_eq!(n, 1, "opaque attribute missing");
         assert_eq!(value[0], b'y');
-    }
-
-    #[test]
-    fn relative_paths_never_escape() {
-        assert_eq!(
-            safe_relative(Path::new("/a/./b")),
-            Some(PathBuf::from("a/b"))
-        );
-        assert_eq!(safe_relative(Path::new("a/../../b")), None);
     }
 
     #[test]

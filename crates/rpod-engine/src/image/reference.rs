@@ -22,6 +22,52 @@ fn looks_like_domain(part: &str) -> bool {
     part.contains('.') || part.contains(':') || part == LOCAL_DOMAIN
 }
 
+/// A repository path component as the distribution grammar has it: lowercase letters and
+/// digits, separated by one `.`, one or two `_`, or any number of `-`; so never `.` or `..`.
+fn valid_path_component(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !bytes.first().copied().is_some_and(alnum) || !bytes.last().copied().is_some_and(alnum) {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let separator = &part[start..i];
+        let ok = separator == "."
+            || separator == "_"
+            || separator == "__"
+            || separator.bytes().all(|b| b == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// `host[:port]`: dot-separated labels of letters, digits and inner hyphens.
+fn valid_domain(domain: &str) -> bool {
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (domain, None),
+    };
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    host.split('.').all(label_ok)
+        && port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
 impl Reference {
     pub fn parse(text: &str) -> Result<Reference> {
         let invalid =
@@ -31,7 +77,10 @@ impl Reference {
         }
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => {
-                if !digest.starts_with("sha256:") || digest.len() != 71 {
+                if !digest.starts_with("sha256:")
+                    || digest.len() != 71
+                    || !digest[7..].bytes().all(|b| b.is_ascii_hexdigit())
+                {
                     return Err(invalid("bad digest"));
                 }
                 (rest, Some(digest.to_string()))
@@ -43,8 +92,12 @@ impl Reference {
             _ => (rest, None),
         };
         if let Some(tag) = &tag {
-            let ok = !tag.is_empty()
-                && tag.len() <= 128
+            // [\w][\w.-]{0,127}
+            let ok = tag.len() <= 128
+                && tag
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
                 && tag
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
@@ -56,16 +109,22 @@ impl Reference {
             Some((first, rest)) if looks_like_domain(first) => (Some(first.to_string()), rest),
             _ => (None, name),
         };
+        if let Some(domain) = &domain {
+            if !valid_domain(domain) {
+                return Err(invalid("invalid registry name"));
+            }
+        }
         if path.is_empty() || path.split('/').any(str::is_empty) {
             return Err(invalid("empty path component"));
         }
         if path.chars().any(|c| c.is_ascii_uppercase()) {
             return Err(invalid("repository name must be lowercase"));
         }
-        if !path.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '/' | '_' | '.' | '-')
-        }) {
-            return Err(invalid("invalid characters"));
+        if !path.split('/').all(valid_path_component) {
+            return Err(invalid("invalid reference format"));
+        }
+        if name.len() > 255 {
+            return Err(invalid("repository name must not be more than 255 characters"));
         }
         Ok(Reference {
             domain,
@@ -188,6 +247,26 @@ mod tests {
         assert!(Reference::parse("a//b").is_err());
         assert!(Reference::parse("a:b c").is_err());
         assert!(Reference::parse("").is_err());
+        for hostile in [
+            "../../etc/x",
+            "a/../b",
+            "./x",
+            ".hidden",
+            "x/.",
+            "x:.tag",
+            "x:-tag",
+            "a..b",
+            "a___b",
+            "-x",
+            "x-",
+            "bad_host.io/x",
+            "x@sha256:../../../../../../../../../../../../../../../../../../../../../../..",
+        ] {
+            assert!(Reference::parse(hostile).is_err(), "{hostile} must be refused");
+        }
+        for fine in ["a_b", "a__b", "a---b", "a.b/c-d", "my.registry:5000/x/y:v1.2_3"] {
+            assert!(Reference::parse(fine).is_ok(), "{fine} is valid");
+        }
         let digest = format!("busybox@sha256:{}", "a".repeat(64));
         assert_eq!(
             normalize(&digest).unwrap(),

@@ -1,0 +1,358 @@
+//! Hostile images: crafted layers and archives that try to reach the host through symlinks,
+//! whiteouts, opaque markers, device nodes, hard links and archive members. Each must fail
+//! cleanly, leave nothing in the store, and leave a sentinel directory outside it untouched.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use common::{busybox_tarball, Rpod};
+use sha2::{Digest, Sha256};
+
+/// One entry of a crafted tar, with names written as they are (no checks by the tar crate).
+enum Entry {
+    File(String, Vec<u8>),
+    Dir(String),
+    Symlink(String, String),
+    HardLink(String, String),
+    CharDev(String, u32, u32),
+}
+
+fn file(path: &str, data: &[u8]) -> Entry {
+    Entry::File(path.into(), data.to_vec())
+}
+fn symlink(path: &str, target: &str) -> Entry {
+    Entry::Symlink(path.into(), target.into())
+}
+
+fn raw_header(name: &str, kind: tar::EntryType, size: u64, link: Option<&str>) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_size(size);
+    header.set_mode(if kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(1_600_000_000);
+    let old = header.as_old_mut();
+    old.name = [0; 100];
+    old.name[..name.len()].copy_from_slice(name.as_bytes());
+    if let Some(link) = link {
+        old.linkname = [0; 100];
+        old.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    header.set_cksum();
+    header
+}
+
+fn tar_of(entries: &[Entry]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for entry in entries {
+        match entry {
+            Entry::File(name, data) => {
+                let header = raw_header(name, tar::EntryType::Regular, data.len() as u64, None);
+                builder.append(&header, &data[..]).unwrap();
+            }
+            Entry::Dir(name) => {
+                let header = raw_header(name, tar::EntryType::Directory, 0, None);
+                builder.append(&header, &[][..]).unwrap();
+            }
+            Entry::Symlink(name, target) => {
+                let header = raw_header(name, tar::EntryType::Symlink, 0, Some(target));
+                builder.append(&header, &[][..]).unwrap();
+            }
+            Entry::HardLink(name, target) => {
+                let header = raw_header(name, tar::EntryType::Link, 0, Some(target));
+                builder.append(&header, &[][..]).unwrap();
+            }
+            Entry::CharDev(name, major, minor) => {
+                let mut header = raw_header(name, tar::EntryType::Char, 0, None);
+                header.set_device_major(*major).unwrap();
+                header.set_device_minor(*minor).unwrap();
+                header.set_cksum();
+                builder.append(&header, &[][..]).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// A docker-archive of the given layers, tagged `tag`.
+fn docker_archive(layers: &[Vec<u8>], tag: &str) -> Vec<u8> {
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("sha256:{}", sha256_hex(l)))
+        .collect();
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))
+    .unwrap();
+    let layer_names: Vec<String> = (0..layers.len()).map(|i| format!("l{i}/layer.tar")).collect();
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": "config.json",
+        "RepoTags": [tag],
+        "Layers": layer_names,
+    }]))
+    .unwrap();
+    let mut entries = vec![file("config.json", &config)];
+    for (name, layer) in layer_names.iter().zip(layers) {
+        entries.push(file(name, layer));
+    }
+    entries.push(file("manifest.json", &manifest));
+    tar_of(&entries)
+}
+
+/// Everything under `dir`: paths, kinds, contents and the opaque attribute of directories.
+fn snapshot(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = fs::symlink_metadata(&path).unwrap();
+        let rel = path.strip_prefix(dir).unwrap().display().to_string();
+        if meta.is_dir() {
+            out.push(format!("d {rel} opaque={}", has_opaque_xattr(&path)));
+            for child in fs::read_dir(&path).unwrap() {
+                stack.push(child.unwrap().path());
+            }
+        } else if meta.is_file() {
+            out.push(format!("f {rel} {:?}", fs::read(&path).unwrap()));
+        } else {
+            out.push(format!("o {rel} {:?}", meta.file_type()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn has_opaque_xattr(path: &Path) -> bool {
+    let c_path = std::ffi::CString::new(path.display().to_string()).unwrap();
+    let mut value = [0u8; 8];
+    #[allow(unsafe_code)]
+    // SAFETY: NUL-terminated strings and a buffer of the given length.
+    let n = unsafe {
+        libc::lgetxattr(
+            c_path.as_ptr(),
+            c"trusted.overlay.opaque".as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    n >= 0
+}
+
+struct Sentinel {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Sentinel {
+    fn new() -> Sentinel {
+        let dir = tempfile::Builder::new()
+            .prefix("rpod-sentinel-")
+            .tempdir()
+            .unwrap();
+        let path = dir.path().to_path_buf();
+        fs::write(path.join("victim"), b"precious\n").unwrap();
+        fs::create_dir(path.join("sub")).unwrap();
+        Sentinel { _dir: dir, path }
+    }
+
+    fn up(&self, levels: usize) -> String {
+        format!("{}{}", "../".repeat(levels), self.path.display().to_string().trim_start_matches('/'))
+    }
+}
+
+fn assert_store_empty(rpod: &Rpod, case: &str) {
+    assert_eq!(rpod.ok(&["images", "-q"]), "", "{case}: an image was left");
+    let layers = fs::read_dir(rpod.root().join("images/layers"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(layers, 0, "{case}: layers were left");
+    let tmp = fs::read_dir(rpod.root().join("tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(tmp, 0, "{case}: temporary files were left");
+}
+
+/// Each crafted layer, imported as a tarball and loaded inside a docker-archive.
+#[test]
+fn hostile_layers_never_touch_the_host() {
+    let sentinel = Sentinel::new();
+    let abs = sentinel.path.display().to_string();
+    let rel = sentinel.up(12);
+    let cases: Vec<(&str, Vec<Entry>)> = vec![
+        ("whiteout through an absolute symlink", vec![symlink("esc", &abs), file("esc/.wh.victim", b"")]),
+        ("whiteout through a relative symlink", vec![symlink("esc", &rel), file("esc/.wh.victim", b"")]),
+        ("opaque marker through a symlink", vec![symlink("esc", &abs), file("esc/sub/.wh..wh..opq", b"")]),
+        ("opaque marker in a new host directory", vec![symlink("esc", &abs), file("esc/made/.wh..wh..opq", b"")]),
+        ("device node through a symlink", vec![symlink("esc", &abs), Entry::CharDev("esc/null".into(), 1, 3)]),
+        ("regular file through a symlink", vec![symlink("esc", &abs), file("esc/planted", b"x")]),
+        ("overwrite through a symlink", vec![symlink("esc", &abs), file("esc/victim", b"owned")]),
+        ("directory through a symlink", vec![symlink("esc", &abs), Entry::Dir("esc/newdir".into())]),
+        ("symlink chain", vec![symlink("a", "b"), symlink("b", &abs), file("a/planted", b"x")]),
+        ("symlink to a directory inside", vec![Entry::Dir("real".into()), symlink("in", "real"), Entry::Dir("in/sub".into()), symlink("in/sub/out", &abs), file("in/sub/out/planted", b"x")]),
+        ("hard link to a host file", vec![symlink("esc", &abs), Entry::HardLink("stolen".into(), "esc/victim".into())]),
+        ("hard link leaving the layer", vec![Entry::HardLink("stolen".into(), "../../../../etc/passwd".into())]),
+        ("parent directory in a name", vec![file("../../../../escaped", b"x")]),
+        ("whiteout of the parent", vec![Entry::Dir("d".into()), file("d/.wh...", b"")]),
+    ];
+    let rpod = Rpod::new("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let before = snapshot(&sentinel.path);
+    for (case, entries) in &cases {
+        let mut layer = tar_of(entries);
+        // Enough content that the tarball is a plausible root file system.
+        layer.resize(layer.len().max(10240), 0);
+        let tarball = dir.path().join("layer.tar");
+        fs::write(&tarball, &layer).unwrap();
+        let err = rpod.fails(&["import", &tarball.display().to_string(), "evil"], 125);
+        assert!(!err.contains("panicked"), "{case}: {err}");
+        assert_eq!(snapshot(&sentinel.path), before, "{case}: import touched the host");
+        assert_store_empty(&rpod, case);
+
+        let archive = dir.path().join("archive.tar");
+        fs::write(&archive, docker_archive(&[layer], "evil:latest")).unwrap();
+        let err = rpod.fails(&["load", "-i", &archive.display().to_string()], 125);
+        assert!(!err.contains("panicked"), "{case}: {err}");
+        assert_eq!(snapshot(&sentinel.path), before, "{case}: load touched the host");
+        assert_store_empty(&rpod, case);
+    }
+    // The refusal says why.
+    let tarball = dir.path().join("layer.tar");
+    let mut layer = tar_of(&cases[0].1);
+    layer.resize(10240, 0);
+    fs::write(&tarball, &layer).unwrap();
+    let err = rpod.fails(&["import", &tarball.display().to_string(), "evil"], 125);
+    assert!(err.contains("esc") && err.contains("symbolic link"), "{err}");
+}
+
+/// Members of the outer archive that are links: followed among the members only.
+#[test]
+fn archive_members_are_never_followed_onto_the_host() {
+    let sentinel = Sentinel::new();
+    let abs_victim = sentinel.path.join("victim").display().to_string();
+    let layer = {
+        let mut l = tar_of(&[file("hello", b"hi\n")]);
+        l.resize(10240, 0);
+        l
+    };
+    let diff_id = format!("sha256:{}", sha256_hex(&layer));
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    }))
+    .unwrap();
+    let manifest = |layer_name: &str| {
+        serde_json::to_vec(&serde_json::json!([{
+            "Config": "config.json", "RepoTags": ["x:1"], "Layers": [layer_name],
+        }]))
+        .unwrap()
+    };
+    let cases: Vec<(&str, Vec<Entry>)> = vec![
+        ("layer member is an absolute symlink to a host file", vec![
+            file("config.json", &config), symlink("l/layer.tar", &abs_victim), file("manifest.json", &manifest("l/layer.tar"))]),
+        ("layer member is a symlink to /dev/zero", vec![
+            file("config.json", &config), symlink("l/layer.tar", "/dev/zero"), file("manifest.json", &manifest("l/layer.tar"))]),
+        ("layer member climbs out with a relative symlink", vec![
+            file("config.json", &config), symlink("l/layer.tar", "../../../../../../../../dev/zero"), file("manifest.json", &manifest("l/layer.tar"))]),
+        ("manifest is a symlink to a host file", vec![
+            file("config.json", &config), file("l/layer.tar", &layer), symlink("manifest.json", &abs_victim)]),
+        ("manifest names a host path", vec![
+            file("config.json", &config), file("manifest.json", &manifest(&abs_victim))]),
+        ("manifest climbs out", vec![
+            file("config.json", &config), file("manifest.json", &manifest("../../../../dev/zero"))]),
+        ("links that loop", vec![
+            file("config.json", &config), symlink("a", "b"), symlink("b", "a"), file("manifest.json", &manifest("a"))]),
+        ("hostile tag", vec![
+            file("config.json", &config), file("l/layer.tar", &layer),
+            file("manifest.json", &serde_json::to_vec(&serde_json::json!([{
+                "Config": "config.json", "RepoTags": ["../../etc/x:1"], "Layers": ["l/layer.tar"]}])).unwrap())]),
+    ];
+    let rpod = Rpod::new("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let before = snapshot(&sentinel.path);
+    for (case, entries) in &cases {
+        let archive = dir.path().join("archive.tar");
+        fs::write(&archive, tar_of(entries)).unwrap();
+        let err = rpod.fails(&["load", "-i", &archive.display().to_string()], 125);
+        assert!(!err.contains("panicked"), "{case}: {err}");
+        assert_eq!(snapshot(&sentinel.path), before, "{case}");
+        assert_store_empty(&rpod, case);
+    }
+
+    // An OCI index that lists itself ends instead of looping.
+    let self_index = br#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":1}]}"#;
+    let archive = dir.path().join("loop.tar");
+    fs::write(
+        &archive,
+        tar_of(&[
+            file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#),
+            file(&format!("blobs/sha256/{}", "a".repeat(64)), self_index),
+            file("index.json", self_index),
+        ]),
+    )
+    .unwrap();
+    let err = rpod.fails(&["load", "-i", &archive.display().to_string()], 125);
+    assert!(err.contains("refers to itself"), "{err}");
+
+    // A link between members inside the archive is fine: `docker save` writes those for
+    // layers that two images share.
+    let archive = dir.path().join("shared.tar");
+    fs::write(
+        &archive,
+        tar_of(&[
+            file("config.json", &config),
+            file("real/layer.tar", &layer),
+            symlink("l/layer.tar", "../real/layer.tar"),
+            file("manifest.json", &manifest("l/layer.tar")),
+        ]),
+    )
+    .unwrap();
+    rpod.ok(&["load", "-i", &archive.display().to_string()]);
+    assert_eq!(rpod.ok(&["images", "--format", "{{.Repository}}"]), "docker.io/library/x\n");
+}
+
+/// An image's /etc/passwd and /etc/group are read inside its root, bounded, never the host's.
+#[test]
+fn account_files_are_read_inside_the_container_root() {
+    let host_dir = tempfile::tempdir().unwrap();
+    let host_passwd = host_dir.path().join("passwd");
+    fs::write(&host_passwd, "hostonly:x:4242:4242::/:/bin/sh\n").unwrap();
+    let base = fs::read(busybox_tarball()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rpod = Rpod::new("runc");
+
+    let to_host = tar_of(&[
+        Entry::Dir("etc".into()),
+        symlink("etc/passwd", &host_passwd.display().to_string()),
+        symlink("etc/group", &host_passwd.display().to_string()),
+    ]);
+    let archive = dir.path().join("host.tar");
+    fs::write(&archive, docker_archive(&[base.clone(), to_host], "tohost:1")).unwrap();
+    rpod.ok(&["load", "-i", &archive.display().to_string()]);
+    let err = rpod.fails(&["run", "--rm", "-u", "hostonly", "tohost:1", "true"], 126);
+    assert!(err.contains("unable to find user hostonly"), "{err}");
+    assert_eq!(rpod.ok(&["run", "--rm", "tohost:1", "id", "-u"]), "0\n");
+
+    let to_zero = tar_of(&[
+        Entry::Dir("etc".into()),
+        Entry::Dir("dev".into()),
+        Entry::CharDev("dev/zero".into(), 1, 5),
+        symlink("etc/passwd", "/dev/zero"),
+    ]);
+    let archive = dir.path().join("zero.tar");
+    fs::write(&archive, docker_archive(&[base, to_zero], "zero:1")).unwrap();
+    rpod.ok(&["load", "-i", &archive.display().to_string()]);
+    let err = rpod.fails(&["run", "--rm", "-u", "nobody", "zero:1", "true"], 126);
+    assert!(err.contains("not a regular file"), "{err}");
+    let mut stdout = std::io::stdout();
+    let _ = stdout.flush();
+}

@@ -1,0 +1,326 @@
+//! File access confined to one directory tree: an image layer being unpacked, or a
+//! container's root file system. Paths inside such a tree come from hostile input (a layer's
+//! tar entries, an image's `/etc/passwd`), so no path is ever resolved through the host's
+//! view of a symbolic link.
+//!
+//! Everything goes through `openat2(2)` from a descriptor of the tree's top and then through
+//! `*at` calls on the parent's descriptor with a single, checked name. Two resolution rules:
+//! - writing (layers): `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, so a symlink anywhere in a
+//!   parent path is refused outright. A layer unpacks into an empty directory, so a
+//!   well-formed layer never holds entries under a symlink of its own.
+//! - reading as the container would (`/etc/passwd`): `RESOLVE_IN_ROOT`, so symlinks are
+//!   followed as if the tree were `/`, and can never leave it.
+//!
+//! Written with rustix's thin syscall wrappers: no maintained crate offers both rules
+//! together with the `*at` creation calls that layer unpacking needs.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags};
+
+/// Why a path inside the tree could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfinedError {
+    /// The path names `..`, or a parent is a symlink or not a directory.
+    #[error("{path}: {reason}")]
+    Escapes { path: String, reason: String },
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ConfinedError {
+    fn io(action: &'static str, path: &Path, source: impl Into<io::Error>) -> Self {
+        ConfinedError::Io {
+            action,
+            path: path.display().to_string(),
+            source: source.into(),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ConfinedError>;
+
+/// A path as a list of plain names: `.` and `/` dropped, `..` refused.
+pub fn plain_relative(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir | Component::RootDir => {}
+            Component::ParentDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The top of a confined tree.
+pub struct ConfinedDir {
+    top: OwnedFd,
+    path: PathBuf,
+}
+
+const WRITE_RESOLVE: ResolveFlags = ResolveFlags::BENEATH
+    .union(ResolveFlags::NO_SYMLINKS)
+    .union(ResolveFlags::NO_MAGICLINKS);
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+impl ConfinedDir {
+    /// Open the top of the tree. The top itself is ours (a store path), so it may be reached
+    /// through symlinks of the host; nothing below it is.
+    pub fn open(path: &Path) -> Result<Self> {
+        let top = rfs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| ConfinedError::io("opening", path, e))?;
+        Ok(ConfinedDir {
+            top,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The descriptor of the top directory.
+    pub fn top(&self) -> &OwnedFd {
+        &self.top
+    }
+
+    fn shown(&self, rel: &Path) -> PathBuf {
+        self.path.join(rel)
+    }
+
+    fn escapes(&self, rel: &Path, reason: impl Into<String>) -> ConfinedError {
+        ConfinedError::Escapes {
+            path: rel.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Open the directory at `rel` (plain names only), never through a symlink. With
+    /// `create`, missing directories are made (mode 0755; the caller sets the real mode).
+    pub fn dir(&self, rel: &Path, create: bool) -> Result<OwnedFd> {
+        let rel = plain_relative(rel).ok_or_else(|| self.escapes(rel, "path leaves the tree"))?;
+        let mut current = rfs::openat(&self.top, ".", DIR_FLAGS, Mode::empty())
+            .map_err(|e| ConfinedError::io("opening", &self.path, e))?;
+        let mut walked = PathBuf::new();
+        for name in rel.iter() {
+            walked.push(name);
+            current = match self.step(&current, name, &walked) {
+                Err(ConfinedError::Io { source, .. })
+                    if create && source.kind() == io::ErrorKind::NotFound =>
+                {
+                    match rfs::mkdirat(&current, name, Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                        Err(e) => {
+                            return Err(ConfinedError::io("creating directory", &self.shown(&walked), e))
+                        }
+                    }
+                    self.step(&current, name, &walked)?
+                }
+                other => other?,
+            };
+        }
+        Ok(current)
+    }
+
+    /// One component down, refusing symlinks and non-directories.
+    fn step(&self, parent: &OwnedFd, name: &OsStr, walked: &Path) -> Result<OwnedFd> {
+        match rfs::openat2(parent, name, DIR_FLAGS, Mode::empty(), WRITE_RESOLVE) {
+            Ok(fd) => Ok(fd),
+            Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::XDEV) => {
+                Err(self.escapes(walked, "is a symbolic link; refusing to follow it"))
+            }
+            Err(rustix::io::Errno::NOTDIR) => {
+                let symlink = rfs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|s| rfs::FileType::from_raw_mode(s.st_mode) == rfs::FileType::Symlink);
+                Err(self.escapes(
+                    walked,
+                    if symlink {
+                        "is a symbolic link; refusing to follow it"
+                    } else {
+                        "is not a directory"
+                    },
+                ))
+            }
+            Err(e) => Err(ConfinedError::io("opening", &self.shown(walked), e)),
+        }
+    }
+
+    /// The parent directory of `rel` (created when missing) and the final name, which is
+    /// checked to be a plain name.
+    pub fn parent_of(&self, rel: &Path, create: bool) -> Result<(OwnedFd, OsString)> {
+        let rel = plain_relative(rel).ok_or_else(|| self.escapes(rel, "path leaves the tree"))?;
+        let name = rel
+            .file_name()
+            .ok_or_else(|| self.escapes(&rel, "names no file"))?
+            .to_os_string();
+        let parent = self.dir(rel.parent().unwrap_or(Path::new("")), create)?;
+        Ok((parent, name))
+    }
+
+    /// Read a regular file as the container sees it: symlinks are followed, but only inside
+    /// the tree. `Ok(None)` when there is no such file. Anything but a regular file (a device,
+    /// a FIFO, a directory) and anything larger than `limit` bytes is refused.
+    pub fn read_regular(&self, rel: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+        let shown = self.shown(rel);
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        let handle = match rfs::openat2(
+            &self.top,
+            rel,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve,
+        ) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NOTDIR) => return Ok(None),
+            Err(e) => return Err(ConfinedError::io("opening", &shown, e)),
+        };
+        let stat = rfs::fstat(&handle).map_err(|e| ConfinedError::io("inspecting", &shown, e))?;
+        if rfs::FileType::from_raw_mode(stat.st_mode) != rfs::FileType::RegularFile {
+            return Err(self.escapes(rel, "is not a regular file"));
+        }
+        if stat.st_size as u64 > limit {
+            return Err(self.escapes(rel, format!("is larger than {limit} bytes")));
+        }
+        // Reopen the very inode that was checked (not the path again, which could change).
+        let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&handle));
+        let file = rfs::open(
+            proc_path.as_str(),
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )
+        .map_err(|e| ConfinedError::io("opening", &shown, e))?;
+        let mut bytes = Vec::new();
+        std::fs::File::from(file)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| ConfinedError::io("reading", &shown, e))?;
+        if bytes.len() as u64 > limit {
+            return Err(self.escapes(rel, format!("is larger than {limit} bytes")));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// What kind of file `rel` is, resolved as the container sees it; `None` if missing.
+    pub fn kind_in_root(&self, rel: &Path) -> Result<Option<rfs::FileType>> {
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        match rfs::openat2(&self.top, rel, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), resolve)
+        {
+            Ok(fd) => {
+                let stat = rfs::fstat(&fd)
+                    .map_err(|e| ConfinedError::io("inspecting", &self.shown(rel), e))?;
+                Ok(Some(rfs::FileType::from_raw_mode(stat.st_mode)))
+            }
+            Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NOTDIR) => Ok(None),
+            Err(e) => Err(ConfinedError::io("opening", &self.shown(rel), e)),
+        }
+    }
+}
+
+/// Remove `name` in `parent` whatever it is (a directory with all it holds), without ever
+/// following a symlink. Missing is fine.
+pub fn remove_entry(parent: &impl AsFd, name: &OsStr) -> io::Result<()> {
+    let stat = match rfs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(stat) => stat,
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if rfs::FileType::from_raw_mode(stat.st_mode) != rfs::FileType::Directory {
+        return rfs::unlinkat(parent, name, AtFlags::empty()).map_err(Into::into);
+    }
+    let dir = rfs::openat(parent, name, DIR_FLAGS, Mode::empty())?;
+    let mut children = Vec::new();
+    for entry in rfs::Dir::read_from(&dir)? {
+        let entry = entry?;
+        let child = entry.file_name().to_bytes();
+        if child != b"." && child != b".." {
+            children.push(OsStr::from_bytes(child).to_os_string());
+        }
+    }
+    for child in children {
+        remove_entry(&dir, &child)?;
+    }
+    rfs::unlinkat(parent, name, AtFlags::REMOVEDIR).map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn plain_relative_refuses_parent_components() {
+        assert_eq!(plain_relative(Path::new("/a/./b")), Some(PathBuf::from("a/b")));
+        assert_eq!(plain_relative(Path::new("a/../../b")), None);
+    }
+
+    #[test]
+    fn directories_are_never_reached_through_symlinks() {
+        let outside = tempfile::tempdir().unwrap();
+        let tree = tempfile::tempdir().unwrap();
+        symlink(outside.path(), tree.path().join("abs")).unwrap();
+        symlink("../../../../../..", tree.path().join("rel")).unwrap();
+        symlink("inside", tree.path().join("near")).unwrap();
+        fs::create_dir(tree.path().join("inside")).unwrap();
+        let dir = ConfinedDir::open(tree.path()).unwrap();
+        for path in ["abs/x", "rel/x", "near/x", "abs/deeper/x"] {
+            let err = dir.parent_of(Path::new(path), true).unwrap_err();
+            assert!(matches!(err, ConfinedError::Escapes { .. }), "{path}: {err}");
+        }
+        assert!(dir.parent_of(Path::new("../x"), true).is_err());
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+        let (_, name) = dir.parent_of(Path::new("new/dirs/file"), true).unwrap();
+        assert_eq!(name, "file");
+        assert!(tree.path().join("new/dirs").is_dir());
+    }
+
+    #[test]
+    fn reads_stay_in_the_root_and_take_only_bounded_regular_files() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "host\n").unwrap();
+        let tree = tempfile::tempdir().unwrap();
+        fs::create_dir(tree.path().join("etc")).unwrap();
+        fs::write(tree.path().join("etc/real"), "inside\n").unwrap();
+        symlink(outside.path().join("secret"), tree.path().join("etc/host")).unwrap();
+        symlink("/etc/real", tree.path().join("etc/abs")).unwrap();
+        symlink("/dev/zero", tree.path().join("etc/zero")).unwrap();
+        symlink("/", tree.path().join("etc/dir")).unwrap();
+        fs::write(tree.path().join("etc/big"), vec![b'x'; 100]).unwrap();
+        let dir = ConfinedDir::open(tree.path()).unwrap();
+        let read = |p: &str| dir.read_regular(Path::new(p), 64);
+        assert_eq!(read("etc/abs").unwrap().unwrap(), b"inside\n");
+        // The host's file is not reached: inside the root that path does not exist.
+        assert_eq!(read("etc/host").unwrap(), None);
+        assert_eq!(read("etc/zero").unwrap(), None);
+        assert!(read("etc/dir").is_err());
+        assert!(read("etc/big").is_err());
+        fs::create_dir(tree.path().join("dev")).unwrap();
+        nix::unistd::mkfifo(&tree.path().join("dev/zero"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(read("etc/zero").is_err(), "a FIFO is no passwd file");
+    }
+
+    #[test]
+    fn remove_entry_removes_trees_but_never_follows_links() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("keep"), "x").unwrap();
+        let tree = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tree.path().join("d/e")).unwrap();
+        fs::write(tree.path().join("d/e/f"), "x").unwrap();
+        symlink(outside.path(), tree.path().join("d/link")).unwrap();
+        let top = ConfinedDir::open(tree.path()).unwrap();
+        remove_entry(top.top(), OsStr::new("d")).unwrap();
+        assert!(!tree.path().join("d").exists());
+        assert!(outside.path().join("keep").exists());
+        remove_entry(top.top(), OsStr::new("missing")).unwrap();
+    }
+}

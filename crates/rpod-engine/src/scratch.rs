@@ -1,0 +1,180 @@
+//! Scratch space under `<root>/tmp` that a killed rpod cannot leak.
+//!
+//! Files are unnamed (`O_TMPFILE`): the kernel frees them when the last descriptor closes,
+//! whoever dies. Directories cannot be unnamed, so each one holds an `flock` for as long as
+//! it is in use; a directory whose lock nobody holds belongs to a dead process and is removed
+//! by the next `clean_stale` (run when the engine opens).
+
+use std::fs::{self, File};
+use std::io;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::{EngineError, Result};
+
+/// Younger than this, an unlocked entry may be one whose creator has not locked it yet.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// An unnamed file in `dir`, gone when dropped or when the process dies.
+pub fn unnamed_file(dir: &Path) -> Result<File> {
+    fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
+    tempfile::tempfile_in(dir).map_err(|e| EngineError::io("creating temporary file in", dir, e))
+}
+
+/// Give an unnamed file (from `unnamed_file`) the name `target`. An existing `target` is
+/// left as it is (the same content-addressed blob stored by someone else).
+pub fn link_unnamed(file: &File, target: &Path) -> Result<()> {
+    let source = format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&file.as_fd())
+    );
+    match rustix::fs::linkat(
+        rustix::fs::CWD,
+        source.as_str(),
+        rustix::fs::CWD,
+        target,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    ) {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
+        Err(e) => Err(EngineError::io("storing", target, e.into())),
+    }
+}
+
+/// A scratch directory, locked while this value lives and removed when it is dropped.
+pub struct ScratchDir {
+    path: PathBuf,
+    lock: Option<Flock<File>>,
+}
+
+impl ScratchDir {
+    pub fn new(tmp: &Path, prefix: &str) -> Result<Self> {
+        fs::create_dir_all(tmp).map_err(|e| EngineError::io("creating directory", tmp, e))?;
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(tmp)
+            .map_err(|e| EngineError::io("creating temporary directory in", tmp, e))?;
+        let path = dir.keep();
+        let handle =
+            File::open(&path).map_err(|e| EngineError::io("opening", &path, e))?;
+        let lock = Flock::lock(handle, FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, errno)| EngineError::io("locking", &path, errno.into()))?;
+        Ok(ScratchDir {
+            path,
+            lock: Some(lock),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Take the directory out of scratch space: it is renamed to `target` and no longer
+    /// removed on drop.
+    pub fn persist(mut self, target: &Path) -> io::Result<()> {
+        fs::rename(&self.path, target)?;
+        self.lock = None;
+        self.path = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Remove what dead processes left in `tmp`: directories nobody holds a lock on, and any
+/// named file (rpod's own files there are unnamed, so a named one is a leftover of an older
+/// rpod). Entries younger than a grace period are left alone.
+pub fn clean_stale(tmp: &Path) {
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let young = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_none_or(|age| age < GRACE);
+        if young {
+            continue;
+        }
+        if meta.is_dir() {
+            let Ok(handle) = File::open(&path) else {
+                continue;
+            };
+            // Held: a live process is using it.
+            let Ok(_lock) = Flock::lock(handle, FlockArg::LockExclusiveNonblock) else {
+                continue;
+            };
+            tracing::info!("removing {} left by an interrupted operation", path.display());
+            let _ = fs::remove_dir_all(&path);
+        } else {
+            tracing::info!("removing {} left by an interrupted operation", path.display());
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age(path: &Path) {
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        let file = File::open(path).unwrap();
+        file.set_modified(old).unwrap();
+    }
+
+    #[test]
+    fn stale_entries_go_and_live_ones_stay() {
+        let tmp = tempfile::tempdir().unwrap();
+        let live = ScratchDir::new(tmp.path(), "live-").unwrap();
+        age(live.path());
+        let stale_file = tmp.path().join("tmpXYZ");
+        fs::write(&stale_file, "x").unwrap();
+        age(&stale_file);
+        let young_file = tmp.path().join("young");
+        fs::write(&young_file, "x").unwrap();
+        clean_stale(tmp.path());
+        assert!(live.path().exists(), "a locked directory is in use");
+        assert!(!stale_file.exists());
+        assert!(young_file.exists(), "young entries are left alone");
+        drop(live);
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn unlocked_old_directories_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("load-abandoned");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("blob"), "x").unwrap();
+        age(&dir);
+        clean_stale(tmp.path());
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn unnamed_files_get_a_name_only_when_linked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut file = unnamed_file(&tmp.path().join("t")).unwrap();
+        std::io::Write::write_all(&mut file, b"data").unwrap();
+        assert_eq!(fs::read_dir(tmp.path().join("t")).unwrap().count(), 0);
+        let target = tmp.path().join("blob");
+        link_unnamed(&file, &target).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"data");
+        link_unnamed(&file, &target).unwrap();
+    }
+}
