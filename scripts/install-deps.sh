@@ -3,6 +3,8 @@
 #   - runc, crun, conmon: the OCI runtimes and the per-container monitor
 #   - busybox-static: the root file system of the demo image and of the tests
 #   - tar: to build that root file system
+#   - golang-github-containers-common: the default seccomp profile (/usr/share/containers/seccomp.json)
+#   - util-linux: setpriv, which the tests use to act as an unprivileged user
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -10,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -170,14 +170,29 @@ pub struct RunArgs {
     #[arg(short = 'm', long)]
     pub memory: Option<String>,
     /// Number of CPUs (e.g. 0.5).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub cpus: Option<f64>,
     /// Maximum number of processes (-1 for unlimited).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
     /// Mount the root file system read-only.
     #[arg(long)]
     pub read_only: bool,
+    /// Add capabilities (e.g. NET_ADMIN, CAP_SYS_TIME, ALL).
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop capabilities (e.g. CHOWN, ALL).
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Security options: seccomp=unconfined|PROFILE.json, no-new-privileges, label=disable.
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Give the container every capability, no seccomp filter, no masked paths, all devices.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Read environment variables from a file (KEY=VALUE lines, # comments).
+    #[arg(long = "env-file")]
+    pub env_file: Vec<PathBuf>,
     /// Network mode: none or host.
     #[arg(long, alias = "net", default_value = "none")]
     pub network: String,
@@ -196,7 +211,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub flags: AttachFlags,
     /// Image (or root file system directory with --rootfs), then the command.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(required = true, trailing_var_arg = true)]
     pub image_and_command: Vec<String>,
 }
 
@@ -247,7 +262,7 @@ pub struct ExecArgs {
     #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
     pub detach_keys: String,
     /// The container, then the command.
-    #[arg(required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true)]
     pub container_and_command: Vec<String>,
 }
 
@@ -275,7 +290,7 @@ pub struct AttachArgs {
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container.
-    #[arg(short = 't', long = "time", alias = "timeout")]
+    #[arg(short = 't', long = "time", alias = "timeout", allow_negative_numbers = true)]
     pub time: Option<i64>,
     /// Stop all running containers.
     #[arg(short = 'a', long)]
@@ -309,7 +324,7 @@ pub struct RmArgs {
     #[arg(short = 'i', long)]
     pub ignore: bool,
     /// Seconds to wait for a forced stop before killing.
-    #[arg(short = 't', long = "time")]
+    #[arg(short = 't', long = "time", allow_negative_numbers = true)]
     pub time: Option<i64>,
     pub containers: Vec<String>,
 }
@@ -365,7 +380,7 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Show only the last N lines.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub tail: Option<i64>,
     /// Prefix each line with its timestamp.
     #[arg(short = 't', long)]

@@ -23,9 +23,24 @@ impl Failure {
         }
     }
 
-    /// The message printed after "Error: ".
+    /// The message printed after "Error: ": the error and each cause in turn, leaving out
+    /// a cause whose text the message already says (typed errors often show their source).
     pub fn message(&self) -> String {
-        format!("{:#}", self.error)
+        let mut message = String::new();
+        for cause in self.error.chain() {
+            let text = cause.to_string();
+            // "Error code 14: unable to open database file" says nothing new after
+            // "unable to open database file".
+            let gist = text.rsplit(": ").next().unwrap_or(&text);
+            if text.is_empty() || message.contains(&text) || message.contains(gist) {
+                continue;
+            }
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        message
     }
 }
 

@@ -2,7 +2,7 @@
 //! `{{range}}`, `table ...`), rendered with gtmpl over the same JSON that `--format json`
 //! prints.
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use gtmpl::{Context, Template};
 use gtmpl_value::{FuncError, Number, Value};
 use serde_json::Value as Json;
@@ -186,6 +186,19 @@ fn unescape(text: &str) -> String {
     text.replace("\\t", "\t").replace("\\n", "\n")
 }
 
+/// The template library names the whole object a field was missing from; one line that
+/// says which field is what a person needs.
+fn short_template_error(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message);
+    let cut = first.find(" for {").or_else(|| first.find(" for [")).unwrap_or(first.len());
+    let mut short = first[..cut].to_string();
+    if short.len() > 200 {
+        short.truncate(200);
+        short.push_str("...");
+    }
+    short
+}
+
 impl Format {
     /// `header_for` names the column of a field (`ID` → `CONTAINER ID`).
     pub fn parse(text: &str, header_for: &dyn Fn(&str) -> String) -> Result<Format> {
@@ -223,8 +236,7 @@ impl Format {
             let rendered = self
                 .template
                 .render(&Context::from(to_value(item)))
-                .map_err(|e| anyhow!("template execution error: {e}"))
-                .context("rendering --format")?;
+                .map_err(|e| anyhow!("template: {}", short_template_error(&e.to_string())))?;
             lines.push(rendered.trim_end_matches('\n').to_string());
         }
         let mut out = if self.table {

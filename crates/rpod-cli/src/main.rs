@@ -87,7 +87,29 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
     }
 }
 
+/// podman's wording for a flag it does not know.
+fn unknown_flag_message(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    if let Some(long) = arg.strip_prefix("--") {
+        let name = long.split('=').next().unwrap_or(long);
+        Some(format!("unknown flag: --{name}"))
+    } else {
+        let short = arg.trim_start_matches('-');
+        let first = short.chars().next()?;
+        Some(format!("unknown shorthand flag: '{first}' in {arg}"))
+    }
+}
+
 fn main() {
+    // Whatever rpod creates (database, bundles with the container's environment, logs,
+    // exit files) is for root only; modes that must be wider are set explicitly.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -95,7 +117,12 @@ fn main() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => exit::ENGINE_ERROR,
             };
-            let _ = e.print();
+            match unknown_flag_message(&e) {
+                Some(message) => eprintln!("Error: {message}\nSee 'rpod --help'"),
+                None => {
+                    let _ = e.print();
+                }
+            }
             std::process::exit(code);
         }
     };

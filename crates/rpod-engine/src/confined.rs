@@ -124,7 +124,12 @@ impl ConfinedDir {
                             return Err(ConfinedError::io("creating directory", &self.shown(&walked), e))
                         }
                     }
-                    self.step(&current, name, &walked)?
+                    let made = self.step(&current, name, &walked)?;
+                    // 0755 whatever the process's umask: a directory the archive does not
+                    // list must still be usable by the container's users.
+                    rfs::fchmod(&made, Mode::from_raw_mode(0o755))
+                        .map_err(|e| ConfinedError::io("setting the mode of", &self.shown(&walked), e))?;
+                    made
                 }
                 other => other?,
             };

@@ -132,6 +132,9 @@ pub struct ContainerConfig {
     pub terminal: bool,
     pub stdin: bool,
     pub created: DateTime<Utc>,
+    /// Capabilities, seccomp, no-new-privileges, privileged mode.
+    #[serde(default)]
+    pub security: crate::security::SecurityOptions,
 }
 
 /// What changes over the container's life.

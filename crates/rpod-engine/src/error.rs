@@ -51,7 +51,7 @@ pub enum EngineError {
         source: std::io::Error,
     },
 
-    #[error("state database {}: {source}", .path.display())]
+    #[error("{}", db_message(path, source))]
     Db {
         path: PathBuf,
         #[source]
@@ -77,4 +77,15 @@ impl EngineError {
             message: message.into(),
         }
     }
+}
+
+/// "state database PATH: what SQLite says", without the path twice when SQLite names it.
+fn db_message(path: &std::path::Path, source: &rusqlite::Error) -> String {
+    let shown = path.display().to_string();
+    let text = source.to_string();
+    let text = text
+        .strip_suffix(&format!(": {shown}"))
+        .unwrap_or(&text)
+        .to_string();
+    format!("state database {shown}: {text}")
 }

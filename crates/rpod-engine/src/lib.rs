@@ -14,6 +14,8 @@ pub mod names;
 pub mod paths;
 pub mod rootfs;
 pub mod scratch;
+pub mod seccomp;
+pub mod security;
 pub mod spec;
 pub mod store;
 

@@ -1,6 +1,16 @@
 //! Where things live under the persistent root and the run root.
 
-use std::path::PathBuf;
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::{EngineError, Result};
+
+/// The store's directories: only root may enter them. Everything below inherits that
+/// protection whatever its own mode (layers hold setuid binaries, bundles hold secrets).
+const PRIVATE_DIR: u32 = 0o700;
+/// The database and its WAL and shared-memory files.
+const PRIVATE_FILE: u32 = 0o600;
 
 /// The two roots: persistent (database, images, container dirs, logs) and run (exit files,
 /// pid files, locks, runtime state).
@@ -10,7 +20,62 @@ pub struct Roots {
     pub runroot: PathBuf,
 }
 
+/// Create `dir` (and missing parents, those with the same private mode) and make sure its
+/// mode is private, tightening an existing one.
+fn private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR)
+        .create(dir)
+        .map_err(|e| EngineError::io("creating directory", dir, e))?;
+    tighten(dir, PRIVATE_DIR)
+}
+
+fn tighten(path: &Path, mode: u32) -> Result<()> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(EngineError::io("inspecting", path, e)),
+    };
+    if meta.permissions().mode() & 0o7777 != mode && !meta.file_type().is_symlink() {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|e| EngineError::io("restricting the mode of", path, e))?;
+    }
+    Ok(())
+}
+
 impl Roots {
+    /// Create both roots and their top directories with private modes; tighten the modes of
+    /// a store made by an older rpod (0755 directories).
+    pub fn make_private(&self) -> Result<()> {
+        for dir in [
+            &self.root,
+            &self.runroot,
+            &self.tmp(),
+            &self.images(),
+            &self.root.join("containers"),
+            &self.runroot.join("containers"),
+            &self.lock_dir(),
+            &self.monitor_tmp(),
+            &self.runroot.join("runtimes"),
+        ] {
+            private_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// The database and its WAL and shared-memory files are for root only. SQLite gives
+    /// the latter two the database's mode, so this runs once the database is open.
+    pub fn make_database_private(&self) -> Result<()> {
+        let database = self.database();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = database.clone().into_os_string();
+            name.push(suffix);
+            tighten(Path::new(&name), PRIVATE_FILE)?;
+        }
+        Ok(())
+    }
+
     pub fn database(&self) -> PathBuf {
         self.root.join("rpod.db")
     }

@@ -2,6 +2,7 @@
 //! the container's own upper and work directories.
 
 use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -33,8 +34,19 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs) -> Result<()> {
             "an image without layers has no root file system".into(),
         ));
     }
+    let new_upper = !dirs.upper.exists();
     for dir in [&dirs.upper, &dirs.work, &dirs.merged] {
         fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
+    }
+    if new_upper {
+        // overlayfs shows the upper directory's own mode and owner as the container's `/`:
+        // give it the image's.
+        let top = lower.last().unwrap_or(&dirs.upper);
+        let meta = fs::metadata(top).map_err(|e| EngineError::io("inspecting", top, e))?;
+        std::os::unix::fs::chown(&dirs.upper, Some(meta.uid()), Some(meta.gid()))
+            .map_err(|e| EngineError::io("setting the owner of", &dirs.upper, e))?;
+        fs::set_permissions(&dirs.upper, fs::Permissions::from_mode(meta.mode() & 0o7777))
+            .map_err(|e| EngineError::io("setting the mode of", &dirs.upper, e))?;
     }
     if is_mounted(&dirs.merged) {
         return Ok(());

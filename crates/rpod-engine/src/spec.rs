@@ -1,32 +1,17 @@
 //! OCI runtime spec generation: the image's config plus the container's options.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    Capability, LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
+    LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
     LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder,
     PosixRlimitBuilder, PosixRlimitType, RootBuilder, Spec, UserBuilder,
 };
 
 use crate::confined::ConfinedDir;
+use crate::security::{MASKED_PATHS, READONLY_PATHS};
 use crate::container::{ContainerConfig, NetworkMode};
 use crate::{EngineError, Result};
-
-/// podman's default capability set for containers.
-const DEFAULT_CAPABILITIES: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SETFCAP",
-    "CAP_SETGID",
-    "CAP_SETPCAP",
-    "CAP_SETUID",
-    "CAP_SYS_CHROOT",
-];
 
 /// The highest open-file limit given to containers (podman's default). The host's hard
 /// limit may be lower; asking for more than it fails at create, so the lower one wins.
@@ -190,14 +175,50 @@ fn build_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::InvalidArg(format!("generating the OCI spec: {e}"))
 }
 
-fn capabilities(names: &[&str]) -> Result<HashSet<Capability>> {
-    names
-        .iter()
-        .map(|n| {
-            serde_json::from_value::<Capability>(serde_json::Value::String(n.to_string()))
-                .map_err(build_err)
-        })
-        .collect()
+fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
+    MountBuilder::default()
+        .destination(PathBuf::from(destination))
+        .typ(typ)
+        .source(PathBuf::from(source))
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+        .map_err(build_err)
+}
+
+/// The file systems every container gets, with podman's options: nothing executable or
+/// set-id from `/proc`, `/dev`, `/dev/shm`; `/sys` and its cgroups read-only unless
+/// privileged.
+fn default_mounts(privileged: bool) -> Result<Vec<Mount>> {
+    let sys_mode = if privileged { "rw" } else { "ro" };
+    Ok(vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"],
+        )?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        )?,
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        )?,
+        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", sys_mode])?,
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", sys_mode],
+        )?,
+    ])
 }
 
 fn bind_mount(source: &str, destination: &str) -> Result<Mount> {
@@ -270,16 +291,18 @@ pub fn generate(
                 .map_err(build_err)?,
         ));
     }
-    process.set_no_new_privileges(Some(false));
+    process.set_no_new_privileges(Some(config.security.no_new_privileges));
     process.set_user(
         UserBuilder::default()
             .uid(user.uid)
             .gid(user.gid)
             .additional_gids(user.additional_gids.clone())
+            // podman's default; without it the process would inherit rpod's private umask.
+            .umask(0o022u32)
             .build()
             .map_err(build_err)?,
     );
-    let caps = capabilities(DEFAULT_CAPABILITIES)?;
+    let caps = config.security.oci_capabilities();
     let mut process_caps = LinuxCapabilities::default();
     process_caps.set_bounding(Some(caps.clone()));
     process_caps.set_effective(Some(caps.clone()));
@@ -296,7 +319,7 @@ pub fn generate(
         .map_err(build_err)?]));
     spec.set_process(Some(process));
 
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    let mut mounts = default_mounts(config.security.privileged)?;
     if config.network == NetworkMode::Host {
         for file in ["/etc/resolv.conf", "/etc/hosts"] {
             if Path::new(file).exists() {
@@ -318,9 +341,18 @@ pub fn generate(
         .collect();
     linux.set_namespaces(Some(namespaces));
     linux.set_cgroups_path(Some(PathBuf::from(cgroup_path(&config.id))));
+    if config.security.privileged {
+        linux.set_masked_paths(None);
+        linux.set_readonly_paths(None);
+    } else {
+        linux.set_masked_paths(Some(MASKED_PATHS.iter().map(|p| p.to_string()).collect()));
+        linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect()));
+    }
+    linux.set_seccomp(config.security.seccomp()?);
+    // Device access: none but the runtime's defaults; a privileged container may use any.
     let mut resources =
         LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default()
-            .allow(false)
+            .allow(config.security.privileged)
             .access("rwm")
             .build()
             .map_err(build_err)?]);
@@ -388,6 +420,10 @@ mod tests {
             terminal: false,
             stdin: false,
             created: chrono::Utc::now(),
+            security: crate::security::SecurityOptions {
+                seccomp: crate::security::SeccompChoice::Unconfined,
+                ..Default::default()
+            },
         }
     }
 
@@ -417,6 +453,43 @@ mod tests {
         let namespaces = json["linux"]["namespaces"].as_array().unwrap();
         assert!(!namespaces.iter().any(|n| n["type"] == "network"));
         assert!(namespaces.iter().any(|n| n["type"] == "pid"));
+        assert_eq!(json["process"]["user"]["umask"], 0o022);
+        assert_eq!(json["process"]["noNewPrivileges"], false);
+        assert!(json["linux"]["seccomp"].is_null());
+        let masked = json["linux"]["maskedPaths"].as_array().unwrap();
+        assert!(masked.iter().any(|p| p == "/sys/dev/block"));
+        let proc_mount = json["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == "/proc")
+            .unwrap();
+        assert_eq!(proc_mount["options"], serde_json::json!(["nosuid", "noexec", "nodev"]));
+    }
+
+    #[test]
+    fn privileged_and_flags_reach_the_spec() {
+        let mut config = config();
+        config.security.privileged = true;
+        config.security.no_new_privileges = true;
+        let user = ResolvedUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: vec![0],
+            home: "/".into(),
+        };
+        let json =
+            serde_json::to_value(generate(&config, Path::new("/m"), &user, None).unwrap()).unwrap();
+        assert!(json["linux"]["maskedPaths"].is_null());
+        assert_eq!(json["linux"]["resources"]["devices"][0]["allow"], true);
+        assert_eq!(json["process"]["noNewPrivileges"], true);
+        let sys = json["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == "/sys")
+            .unwrap();
+        assert!(sys["options"].as_array().unwrap().iter().any(|o| o == "rw"));
     }
 
     #[test]

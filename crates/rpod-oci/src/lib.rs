@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 pub mod attach;
+pub mod capabilities;
 pub mod conmon;
 pub mod detach;
 pub mod error;

@@ -41,18 +41,46 @@ pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
     Ok(bytes)
 }
 
-/// `-e` values: `KEY=VALUE` as given, a bare `KEY` takes rpod's own value (as podman).
-fn expand_env(entries: &[String]) -> Vec<String> {
-    entries
-        .iter()
-        .map(|e| {
-            if e.contains('=') {
-                e.clone()
-            } else {
-                format!("{e}={}", std::env::var(e).unwrap_or_default())
-            }
-        })
-        .collect()
+/// `-e` values: `KEY=VALUE` as given; a bare `KEY` takes rpod's own value, and is left out
+/// when rpod has none (as podman). An empty entry or an empty name is refused.
+fn expand_env(entries: &[String]) -> Result<Vec<String>, Failure> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let name = entry.split('=').next().unwrap_or_default();
+        if name.is_empty() {
+            return Err(usage(format!(
+                "invalid environment variable {entry:?}: the name is empty"
+            )));
+        }
+        if name.chars().any(char::is_whitespace) {
+            return Err(usage(format!(
+                "invalid environment variable {entry:?}: the name has white space"
+            )));
+        }
+        if entry.contains('=') {
+            out.push(entry.clone());
+        } else if let Ok(value) = std::env::var(name) {
+            out.push(format!("{name}={value}"));
+        }
+    }
+    Ok(out)
+}
+
+/// The entries of `--env-file` files: one `KEY=VALUE` or `KEY` a line; blank lines and
+/// lines starting with `#` are skipped.
+fn env_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
+    let mut entries = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| usage(format!("reading env file {}: {e}", file.display())))?;
+        entries.extend(
+            text.lines()
+                .map(|l| l.trim_start())
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| l.trim_end_matches('\r').to_string()),
+        );
+    }
+    Ok(entries)
 }
 
 fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
@@ -73,7 +101,21 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         Some(e) if e.is_empty() => Some(Vec::new()),
         Some(e) => Some(vec![e.clone()]),
     };
-    let env = expand_env(&args.env);
+    let mut env = expand_env(&env_file_entries(&args.env_file)?)?;
+    env.extend(expand_env(&args.env)?);
+    if let Some(limit) = args.pids_limit {
+        if limit < -1 {
+            return Err(usage(format!(
+                "invalid --pids-limit {limit}: use -1 for unlimited or a positive number"
+            )));
+        }
+    }
+    let security = rpod_engine::security::SecurityOptions::from_flags(
+        args.privileged,
+        &args.cap_add,
+        &args.cap_drop,
+        &args.security_opt,
+    )?;
     let labels: BTreeMap<String, String> = args
         .labels
         .iter()
@@ -142,6 +184,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         log_to_file,
         terminal: args.tty,
         stdin: args.interactive,
+        security,
     })
 }
 
@@ -611,7 +654,7 @@ pub fn exec(engine: &mut Engine, args: ExecArgs) -> Outcome {
     rpod_oci::detach::parse_detach_keys(&args.detach_keys)?;
     let request = ExecRequest {
         cmd: command.to_vec(),
-        env: expand_env(&args.env),
+        env: expand_env(&args.env)?,
         workdir: args.workdir.clone(),
         user: args.user.clone(),
         terminal: args.tty,

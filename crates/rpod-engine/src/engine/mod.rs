@@ -21,6 +21,7 @@ use rpod_oci::{
     ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciRuntime, TerminalSize,
 };
 
+use crate::scratch;
 use crate::container::*;
 use crate::image::{self, ImageRecord};
 use crate::lock::ContainerLock;
@@ -82,6 +83,7 @@ pub struct CreateOptions {
     pub terminal: bool,
     /// Keep the container's stdin open (`-i`).
     pub stdin: bool,
+    pub security: crate::security::SecurityOptions,
 }
 
 /// Runs once the monitor is up and before the container's process starts.
@@ -117,10 +119,10 @@ impl Engine {
             root: options.root.clone(),
             runroot: options.runroot.clone(),
         };
-        for dir in [&roots.root, &roots.runroot, &roots.tmp()] {
-            fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
-        }
+        roots.make_private()?;
+        scratch::clean_stale(&roots.tmp());
         let mut store = Store::open(&roots.database())?;
+        roots.make_database_private()?;
         let boot_id = fs::read_to_string(BOOT_ID_FILE)
             .map(|s| s.trim().to_string())
             .unwrap_or_default();
@@ -266,8 +268,10 @@ impl Engine {
             .runtime
             .clone()
             .unwrap_or_else(|| self.options.runtime.clone());
-        // Fail now, not at start, when the runtime or conmon is missing.
+        // Fail now, not at start, when the runtime or conmon is missing, or the seccomp
+        // profile cannot be had.
         self.runtime(&runtime_name)?;
+        options.security.seccomp()?;
 
         let (image, image_config) = match (&options.image, &options.rootfs) {
             (_, Some(dir)) => {
@@ -396,6 +400,7 @@ impl Engine {
             terminal: options.terminal,
             stdin: options.stdin,
             created: Utc::now(),
+            security: options.security.clone(),
         };
         let mut record = ContainerRecord {
             config,

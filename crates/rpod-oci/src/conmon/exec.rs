@@ -6,11 +6,12 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oci_spec::runtime::{Capability, LinuxCapabilities, Spec};
+use oci_spec::runtime::{LinuxCapabilities, Spec};
 
 use super::args::{exec_argv, ExecArgs};
 use super::spawn;
 use super::ConmonRuntime;
+use crate::capabilities::host_bounding_set;
 use crate::attach::{write_resize, AttachConnection};
 use crate::exitfile::read_exit_file;
 use crate::process::pid_alive;
@@ -19,72 +20,6 @@ use crate::{OciError, Result};
 
 /// How long conmon may take to say an exec session's attach socket is ready.
 const ATTACH_READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Capability names by number, in the kernel's order (bit N of a capability mask).
-const CAPABILITIES_BY_NUMBER: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
-
-/// The capabilities in our own bounding set: all a `--privileged` session can get.
-fn host_bounding_set() -> std::collections::HashSet<Capability> {
-    let mask = fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("CapBnd:"))
-                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        })
-        .unwrap_or(0);
-    CAPABILITIES_BY_NUMBER
-        .iter()
-        .enumerate()
-        .filter(|(bit, _)| mask & (1u64 << bit) != 0)
-        .filter_map(|(_, name)| {
-            serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
-        })
-        .collect()
-}
 
 /// Where an exec session lives.
 pub fn session_dir(ctr: &OciContainer, session_id: &str) -> Result<PathBuf> {

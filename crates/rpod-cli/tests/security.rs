@@ -1,0 +1,228 @@
+//! Confinement and privacy: seccomp, capabilities, podman's mount flags and masked paths,
+//! security flags, a store no other user can read, and podman's clear input errors.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::Rpod;
+
+macro_rules! confinement_tests {
+    ($module:ident, $runtime:literal) => {
+        mod $module {
+            use super::*;
+            const RT: &str = $runtime;
+
+            #[test]
+            fn seccomp_confines_by_default() {
+                let rpod = Rpod::with_image(RT);
+                let status = rpod.ok(&["run", "--rm", "demo", "grep", "^Seccomp:", "/proc/self/status"]);
+                assert_eq!(status.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "2"]);
+                // personality(ADDR_NO_RANDOMIZE) is refused by the default profile (ENOSYS).
+                let out = rpod.run(&["run", "--rm", "demo", "linux64", "-R", "true"]);
+                assert_eq!(out.status.code(), Some(1));
+                assert!(String::from_utf8_lossy(&out.stderr).contains("Function not implemented"));
+                // The same without the filter works.
+                rpod.ok(&["run", "--rm", "--security-opt", "seccomp=unconfined", "demo", "linux64", "-R", "true"]);
+                let status = rpod.ok(&["run", "--rm", "--privileged", "demo", "grep", "^Seccomp:", "/proc/self/status"]);
+                assert_eq!(status.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "0"]);
+                // An exec runs under the container's filter too.
+                let id = rpod.detached(&["demo", "sleep", "100"]);
+                let status = rpod.ok(&["exec", &id, "grep", "^Seccomp:", "/proc/self/status"]);
+                assert_eq!(status.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "2"]);
+            }
+
+            #[test]
+            fn a_profile_file_is_applied() {
+                let rpod = Rpod::with_image(RT);
+                let profile = rpod.dir.path().join("no-mkdir.json");
+                fs::write(
+                    &profile,
+                    r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+                )
+                .unwrap();
+                let opt = format!("seccomp={}", profile.display());
+                let out = rpod.run(&["run", "--rm", "--security-opt", &opt, "demo", "mkdir", "/tmp/x"]);
+                assert_eq!(out.status.code(), Some(1));
+                assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
+                rpod.ok(&["run", "--rm", "demo", "mkdir", "/tmp/x"]);
+                let bad = rpod.dir.path().join("bad.json");
+                fs::write(&bad, "{not json").unwrap();
+                let err = rpod.fails(&["create", "--security-opt", &format!("seccomp={}", bad.display()), "demo"], 125);
+                assert!(err.contains("bad.json"), "{err}");
+                assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "", "a refused create left a container");
+            }
+
+            #[test]
+            fn capabilities_and_security_flags() {
+                let rpod = Rpod::with_image(RT);
+                let caps = |args: &[&str]| -> u64 {
+                    let mut full = vec!["run", "--rm"];
+                    full.extend_from_slice(args);
+                    full.extend_from_slice(&["demo", "grep", "^CapEff:", "/proc/self/status"]);
+                    let out = rpod.ok(&full);
+                    u64::from_str_radix(out.split_whitespace().nth(1).unwrap(), 16).unwrap()
+                };
+                const CHOWN: u64 = 1 << 0;
+                const NET_ADMIN: u64 = 1 << 12;
+                const SYS_CHROOT: u64 = 1 << 18;
+                let default = caps(&[]);
+                assert!(default & CHOWN != 0 && default & SYS_CHROOT != 0 && default & NET_ADMIN == 0);
+                assert_eq!(caps(&["--cap-drop", "ALL"]), 0);
+                assert_eq!(caps(&["--cap-drop", "all", "--cap-add", "net_admin"]), NET_ADMIN);
+                let dropped = caps(&["--cap-drop", "CAP_CHOWN", "--cap-add", "NET_ADMIN"]);
+                assert!(dropped & CHOWN == 0 && dropped & NET_ADMIN != 0);
+                let nnp = rpod.ok(&["run", "--rm", "--security-opt", "no-new-privileges", "demo", "grep", "^NoNewPrivs:", "/proc/self/status"]);
+                assert!(nnp.contains('1'), "{nnp}");
+                let out = rpod.run(&["run", "--rm", "--read-only", "demo", "touch", "/x"]);
+                assert_ne!(out.status.code(), Some(0));
+                assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
+                let err = rpod.fails(&["run", "--rm", "--cap-add", "CAP_NOPE", "demo", "true"], 125);
+                assert!(err.contains("CAP_NOPE"), "{err}");
+                let err = rpod.fails(&["run", "--rm", "--security-opt", "bogus", "demo", "true"], 125);
+                assert!(err.contains("bogus"), "{err}");
+            }
+
+            #[test]
+            fn mounts_and_masked_paths_follow_podman() {
+                let rpod = Rpod::with_image(RT);
+                let mounts = rpod.ok(&["run", "--rm", "demo", "cat", "/proc/self/mounts"]);
+                let options = |target: &str| -> Vec<String> {
+                    let line = mounts
+                        .lines()
+                        .find(|l| l.split(' ').nth(1) == Some(target))
+                        .unwrap_or_else(|| panic!("no {target} mount in {mounts}"));
+                    line.split(' ').nth(3).unwrap().split(',').map(String::from).collect()
+                };
+                for flag in ["nosuid", "nodev", "noexec"] {
+                    assert!(options("/proc").iter().any(|o| o == flag), "/proc lacks {flag}");
+                }
+                assert!(options("/dev").iter().any(|o| o == "noexec"), "/dev lacks noexec");
+                assert!(options("/sys").iter().any(|o| o == "ro"));
+                let block = rpod.ok(&["run", "--rm", "demo", "ls", "/sys/dev/block"]);
+                assert_eq!(block, "", "/sys/dev/block is not masked");
+                let keys = rpod.ok(&["run", "--rm", "demo", "cat", "/proc/keys"]);
+                assert_eq!(keys, "");
+            }
+        }
+    };
+}
+
+confinement_tests!(runc, "runc");
+confinement_tests!(crun, "crun");
+
+/// Run a command as `nobody` (through a shell that is itself nobody's, so that the
+/// command's own path is looked up with nobody's rights): (success, stderr).
+fn as_nobody(args: &[&str]) -> (bool, String) {
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "sh", "-c", "exec \"$@\"", "sh"])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn the_store_is_private() {
+    let rpod = Rpod::with_image("runc");
+    // Only rpod's own modes may protect the store: open up the test's directory.
+    fs::set_permissions(rpod.dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let id = rpod.detached(&["-e", "SECRET=hunter2", "demo", "sleep", "100"]);
+    let root = rpod.root();
+    let runroot = rpod.runroot();
+    let layers = root.join("images/layers");
+    let layer = fs::read_dir(&layers).unwrap().next().unwrap().unwrap().path();
+    let busybox = layer.join("bin/busybox");
+    let bundle_config = root.join("containers").join(&id).join("userdata/config.json");
+    assert!(bundle_config.exists());
+    for path in [&root, &runroot] {
+        let (ok, _) = as_nobody(&["ls", &path.display().to_string()]);
+        assert!(!ok, "nobody can list {}", path.display());
+    }
+    for path in [root.join("rpod.db"), bundle_config.clone()] {
+        let (ok, _) = as_nobody(&["cat", &path.display().to_string()]);
+        assert!(!ok, "nobody can read {}", path.display());
+    }
+    let (ok, _) = as_nobody(&[&busybox.display().to_string(), "true"]);
+    assert!(!ok, "nobody can run a binary of a layer");
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(&runroot), 0o700);
+    for suffix in ["rpod.db", "rpod.db-wal", "rpod.db-shm"] {
+        let path = root.join(suffix);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{suffix}");
+        }
+    }
+    assert_eq!(mode(&bundle_config) & 0o077, 0, "the bundle's config is readable by others");
+    let log = root.join("containers").join(&id).join("userdata/ctr.log");
+    assert_eq!(mode(&log) & 0o077, 0, "the log is readable by others");
+
+    // A store left open by an older rpod is tightened when rpod opens it.
+    fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(root.join("images"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(root.join("rpod.db"), fs::Permissions::from_mode(0o644)).unwrap();
+    rpod.ok(&["ps"]);
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(&root.join("images")), 0o700);
+    assert_eq!(mode(&root.join("rpod.db")), 0o600);
+    // The container still works for its own users.
+    assert_eq!(rpod.ok(&["exec", "-u", "nobody", &id, "ls", "/bin/sh"]), "/bin/sh\n");
+}
+
+#[test]
+fn input_errors_are_clear_and_podmans() {
+    let rpod = Rpod::with_image("runc");
+    let err = rpod.fails(&["run", "--rm", "--nosuchflag", "demo", "true"], 125);
+    assert_eq!(err.lines().next(), Some("Error: unknown flag: --nosuchflag"));
+    let err = rpod.fails(&["create", "--cap-drop"], 125);
+    assert!(!err.contains("image not known"), "{err}");
+    // A flag after the image belongs to the command.
+    assert_eq!(rpod.ok(&["run", "--rm", "demo", "echo", "--nosuchflag", "-x"]), "--nosuchflag -x\n");
+
+    // -e NAME of an unset variable is left out; empty names are refused before anything.
+    let env = rpod.ok(&["run", "--rm", "-e", "RPOD_TEST_UNSET_VARIABLE", "-e", "A=1", "demo", "env"]);
+    assert!(!env.contains("RPOD_TEST_UNSET_VARIABLE"), "{env}");
+    assert!(env.contains("A=1"));
+    for bad in ["", "=x"] {
+        rpod.fails(&["run", "--rm", "-e", bad, "demo", "true"], 125);
+    }
+    rpod.fails(&["run", "--rm", "--pids-limit", "-2", "demo", "true"], 125);
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "", "a refused run created a container");
+    rpod.ok(&["run", "--rm", "--pids-limit", "-1", "demo", "true"]);
+
+    let env_file = rpod.dir.path().join("env");
+    fs::write(&env_file, "# comment\nFROM_FILE=yes\n\nOVERRIDE=file\n").unwrap();
+    let env = rpod.ok(&["run", "--rm", "--env-file", &env_file.display().to_string(), "-e", "OVERRIDE=flag", "demo", "env"]);
+    assert!(env.contains("FROM_FILE=yes"), "{env}");
+    assert!(env.lines().filter(|l| l.starts_with("OVERRIDE=")).last() == Some("OVERRIDE=flag"), "{env}");
+
+    // Exit codes: an unknown user and a workdir that is a file cannot be invoked (126).
+    let err = rpod.fails(&["run", "--rm", "-u", "nosuchuser", "demo", "true"], 126);
+    assert!(err.contains("unable to find user nosuchuser"), "{err}");
+    let err = rpod.fails(&["run", "--rm", "-w", "/etc/passwd", "demo", "true"], 126);
+    assert!(err.contains("not a directory"), "{err}");
+
+    // Template errors are one short line.
+    rpod.ok(&["create", "--name", "c", "demo", "true"]);
+    let err = rpod.fails(&["inspect", "--format", "{{.Nope.Deeper}}", "c"], 125);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.len() < 300, "{err}");
+
+    // Messages do not repeat themselves.
+    let broken = Rpod::new("runc");
+    fs::create_dir_all(broken.root().join("rpod.db")).unwrap();
+    let err = broken.fails(&["ps"], 125);
+    let first = err.lines().next().unwrap_or_default();
+    for part in first.split(": ") {
+        if part.len() > 10 {
+            assert_eq!(first.matches(part).count(), 1, "{first}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! What an interrupted `create`, `run` or `start` leaves behind: a runtime container, its
+//! `runc init`, a monitor, a mounted root, a cgroup, none of which the container's record
+//! accounts for (the process that made them was killed before it could write the record).
+//! The next command that needs the container clean (`start`, `rm`) removes them first.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rpod_oci::process::{pid_alive, wait_pid_exit};
+
+use super::Engine;
+use crate::container::{ContainerRecord, Status};
+use crate::rootfs;
+use crate::spec::cgroup_path;
+use crate::Result;
+
+/// How long a monitor may take to notice that its container was deleted and exit.
+const MONITOR_GONE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The cgroup hierarchies, v1 controllers and the v2 tree alike.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+impl Engine {
+    /// Remove runtime state, monitor, processes, mounts and cgroups of a container whose
+    /// record says the runtime does not know it (Configured or Exited). Called under the
+    /// container's lock, so no live operation of ours owns them.
+    pub(super) fn remove_leftovers(&mut self, record: &ContainerRecord) -> Result<()> {
+        if record.state.status.known_to_runtime() {
+            return Ok(());
+        }
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(record);
+        let state_dir = self
+            .roots
+            .runtime_state(runtime.name())
+            .join(record.id());
+        if state_dir.exists() {
+            tracing::info!(id = record.id(), "removing a runtime container left by an interrupted command");
+            if let Err(e) = runtime.delete_container(&oci) {
+                tracing::warn!(id = record.id(), %e, "deleting a leftover runtime container");
+            }
+        }
+        // Only a container that never got as far as the runtime can have a monitor nobody
+        // knows of; an exited one's monitor may still be running its exit command.
+        let never_created = record.state.status == Status::Configured;
+        if let Some(pid) = never_created.then(|| self.leftover_monitor(record)).flatten() {
+            // With its container gone the monitor exits by itself; one that does not (it
+            // was killed before starting the runtime) is killed.
+            if !wait_pid_exit(pid, Some(MONITOR_GONE_TIMEOUT)) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                wait_pid_exit(pid, Some(MONITOR_GONE_TIMEOUT));
+            }
+        }
+        remove_cgroups(record.id());
+        if record.config.rootfs.is_none() {
+            rootfs::unmount(&self.root_path(record))?;
+        }
+        Ok(())
+    }
+
+    /// The PID of a live monitor of this container that the record does not account for,
+    /// checked by its command line so that a reused PID is never signalled.
+    fn leftover_monitor(&self, record: &ContainerRecord) -> Option<i32> {
+        let pid_file = self.roots.run_dir(record.id()).join("conmon.pid");
+        let pid: i32 = fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
+        if pid <= 0 || !pid_alive(pid) || pid == std::os::unix::process::parent_id() as i32 {
+            return None;
+        }
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let mut args = cmdline.split(|b| *b == 0).map(String::from_utf8_lossy);
+        let is_conmon = args
+            .next()
+            .is_some_and(|exe| exe.rsplit('/').next() == Some("conmon"));
+        let names_container = args.any(|a| a == record.id());
+        (is_conmon && names_container).then_some(pid)
+    }
+}
+
+/// The container's cgroup in every hierarchy where it exists.
+fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
+    let relative = cgroup_path(id);
+    let relative = relative.trim_start_matches('/');
+    let mut dirs = Vec::new();
+    let Ok(hierarchies) = fs::read_dir(CGROUP_ROOT) else {
+        return dirs;
+    };
+    for hierarchy in hierarchies.flatten() {
+        let dir = hierarchy.path().join(relative);
+        if dir.is_dir() {
+            dirs.push(dir);
+        }
+    }
+    let unified = PathBuf::from(CGROUP_ROOT).join(relative);
+    if unified.is_dir() {
+        dirs.push(unified);
+    }
+    dirs
+}
+
+/// Kill what still runs in the container's cgroups and remove them. Its processes belong
+/// to it by construction (the cgroup is named after the container's id).
+fn remove_cgroups(id: &str) {
+    for dir in cgroup_dirs(id) {
+        // A frozen cgroup keeps its killed processes: thaw it first (v1 freezer).
+        let _ = fs::write(dir.join("freezer.state"), "THAWED");
+        for _ in 0..50 {
+            let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Err(e) = fs::remove_dir(&dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(cgroup = %dir.display(), %e, "removing a leftover cgroup");
+            }
+        }
+    }
+}
