@@ -290,7 +290,12 @@ pub struct AttachArgs {
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container.
-    #[arg(short = 't', long = "time", alias = "timeout", allow_negative_numbers = true)]
+    #[arg(
+        short = 't',
+        long = "time",
+        alias = "timeout",
+        allow_negative_numbers = true
+    )]
     pub time: Option<i64>,
     /// Stop all running containers.
     #[arg(short = 'a', long)]

@@ -190,7 +190,10 @@ fn unescape(text: &str) -> String {
 /// says which field is what a person needs.
 fn short_template_error(message: &str) -> String {
     let first = message.lines().next().unwrap_or(message);
-    let cut = first.find(" for {").or_else(|| first.find(" for [")).unwrap_or(first.len());
+    let cut = first
+        .find(" for {")
+        .or_else(|| first.find(" for ["))
+        .unwrap_or(first.len());
     let mut short = first[..cut].to_string();
     if short.len() > 200 {
         short.truncate(200);

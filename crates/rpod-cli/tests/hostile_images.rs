@@ -31,7 +31,11 @@ fn raw_header(name: &str, kind: tar::EntryType, size: u64, link: Option<&str>) -
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(kind);
     header.set_size(size);
-    header.set_mode(if kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+    header.set_mode(if kind == tar::EntryType::Directory {
+        0o755
+    } else {
+        0o644
+    });
     header.set_uid(0);
     header.set_gid(0);
     header.set_mtime(1_600_000_000);
@@ -95,7 +99,9 @@ fn docker_archive(layers: &[Vec<u8>], tag: &str) -> Vec<u8> {
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }))
     .unwrap();
-    let layer_names: Vec<String> = (0..layers.len()).map(|i| format!("l{i}/layer.tar")).collect();
+    let layer_names: Vec<String> = (0..layers.len())
+        .map(|i| format!("l{i}/layer.tar"))
+        .collect();
     let manifest = serde_json::to_vec(&serde_json::json!([{
         "Config": "config.json",
         "RepoTags": [tag],
@@ -166,7 +172,11 @@ impl Sentinel {
     }
 
     fn up(&self, levels: usize) -> String {
-        format!("{}{}", "../".repeat(levels), self.path.display().to_string().trim_start_matches('/'))
+        format!(
+            "{}{}",
+            "../".repeat(levels),
+            self.path.display().to_string().trim_start_matches('/')
+        )
     }
 }
 
@@ -189,20 +199,81 @@ fn hostile_layers_never_touch_the_host() {
     let abs = sentinel.path.display().to_string();
     let rel = sentinel.up(12);
     let cases: Vec<(&str, Vec<Entry>)> = vec![
-        ("whiteout through an absolute symlink", vec![symlink("esc", &abs), file("esc/.wh.victim", b"")]),
-        ("whiteout through a relative symlink", vec![symlink("esc", &rel), file("esc/.wh.victim", b"")]),
-        ("opaque marker through a symlink", vec![symlink("esc", &abs), file("esc/sub/.wh..wh..opq", b"")]),
-        ("opaque marker in a new host directory", vec![symlink("esc", &abs), file("esc/made/.wh..wh..opq", b"")]),
-        ("device node through a symlink", vec![symlink("esc", &abs), Entry::CharDev("esc/null".into(), 1, 3)]),
-        ("regular file through a symlink", vec![symlink("esc", &abs), file("esc/planted", b"x")]),
-        ("overwrite through a symlink", vec![symlink("esc", &abs), file("esc/victim", b"owned")]),
-        ("directory through a symlink", vec![symlink("esc", &abs), Entry::Dir("esc/newdir".into())]),
-        ("symlink chain", vec![symlink("a", "b"), symlink("b", &abs), file("a/planted", b"x")]),
-        ("symlink to a directory inside", vec![Entry::Dir("real".into()), symlink("in", "real"), Entry::Dir("in/sub".into()), symlink("in/sub/out", &abs), file("in/sub/out/planted", b"x")]),
-        ("hard link to a host file", vec![symlink("esc", &abs), Entry::HardLink("stolen".into(), "esc/victim".into())]),
-        ("hard link leaving the layer", vec![Entry::HardLink("stolen".into(), "../../../../etc/passwd".into())]),
-        ("parent directory in a name", vec![file("../../../../escaped", b"x")]),
-        ("whiteout of the parent", vec![Entry::Dir("d".into()), file("d/.wh...", b"")]),
+        (
+            "whiteout through an absolute symlink",
+            vec![symlink("esc", &abs), file("esc/.wh.victim", b"")],
+        ),
+        (
+            "whiteout through a relative symlink",
+            vec![symlink("esc", &rel), file("esc/.wh.victim", b"")],
+        ),
+        (
+            "opaque marker through a symlink",
+            vec![symlink("esc", &abs), file("esc/sub/.wh..wh..opq", b"")],
+        ),
+        (
+            "opaque marker in a new host directory",
+            vec![symlink("esc", &abs), file("esc/made/.wh..wh..opq", b"")],
+        ),
+        (
+            "device node through a symlink",
+            vec![
+                symlink("esc", &abs),
+                Entry::CharDev("esc/null".into(), 1, 3),
+            ],
+        ),
+        (
+            "regular file through a symlink",
+            vec![symlink("esc", &abs), file("esc/planted", b"x")],
+        ),
+        (
+            "overwrite through a symlink",
+            vec![symlink("esc", &abs), file("esc/victim", b"owned")],
+        ),
+        (
+            "directory through a symlink",
+            vec![symlink("esc", &abs), Entry::Dir("esc/newdir".into())],
+        ),
+        (
+            "symlink chain",
+            vec![
+                symlink("a", "b"),
+                symlink("b", &abs),
+                file("a/planted", b"x"),
+            ],
+        ),
+        (
+            "symlink to a directory inside",
+            vec![
+                Entry::Dir("real".into()),
+                symlink("in", "real"),
+                Entry::Dir("in/sub".into()),
+                symlink("in/sub/out", &abs),
+                file("in/sub/out/planted", b"x"),
+            ],
+        ),
+        (
+            "hard link to a host file",
+            vec![
+                symlink("esc", &abs),
+                Entry::HardLink("stolen".into(), "esc/victim".into()),
+            ],
+        ),
+        (
+            "hard link leaving the layer",
+            vec![Entry::HardLink(
+                "stolen".into(),
+                "../../../../etc/passwd".into(),
+            )],
+        ),
+        (
+            "parent directory in a name",
+            vec![file("../../../../escaped", b"x")],
+        ),
+        (
+            "whiteout of the parent",
+            vec![Entry::Dir("d".into()), file("d/.wh...", b"")],
+        ),
     ];
     let rpod = Rpod::new("runc");
     let dir = tempfile::tempdir().unwrap();
@@ -215,14 +286,22 @@ fn hostile_layers_never_touch_the_host() {
         fs::write(&tarball, &layer).unwrap();
         let err = rpod.fails(&["import", &tarball.display().to_string(), "evil"], 125);
         assert!(!err.contains("panicked"), "{case}: {err}");
-        assert_eq!(snapshot(&sentinel.path), before, "{case}: import touched the host");
+        assert_eq!(
+            snapshot(&sentinel.path),
+            before,
+            "{case}: import touched the host"
+        );
         assert_store_empty(&rpod, case);
 
         let archive = dir.path().join("archive.tar");
         fs::write(&archive, docker_archive(&[layer], "evil:latest")).unwrap();
         let err = rpod.fails(&["load", "-i", &archive.display().to_string()], 125);
         assert!(!err.contains("panicked"), "{case}: {err}");
-        assert_eq!(snapshot(&sentinel.path), before, "{case}: load touched the host");
+        assert_eq!(
+            snapshot(&sentinel.path),
+            before,
+            "{case}: load touched the host"
+        );
         assert_store_empty(&rpod, case);
     }
     // The refusal says why.
@@ -231,7 +310,10 @@ fn hostile_layers_never_touch_the_host() {
     layer.resize(10240, 0);
     fs::write(&tarball, &layer).unwrap();
     let err = rpod.fails(&["import", &tarball.display().to_string(), "evil"], 125);
-    assert!(err.contains("esc") && err.contains("symbolic link"), "{err}");
+    assert!(
+        err.contains("esc") && err.contains("symbolic link"),
+        "{err}"
+    );
 }
 
 /// Members of the outer archive that are links: followed among the members only.
@@ -317,7 +399,10 @@ fn archive_members_are_never_followed_onto_the_host() {
     )
     .unwrap();
     rpod.ok(&["load", "-i", &archive.display().to_string()]);
-    assert_eq!(rpod.ok(&["images", "--format", "{{.Repository}}"]), "docker.io/library/x\n");
+    assert_eq!(
+        rpod.ok(&["images", "--format", "{{.Repository}}"]),
+        "docker.io/library/x\n"
+    );
 }
 
 /// An image's /etc/passwd and /etc/group are read inside its root, bounded, never the host's.
@@ -336,7 +421,11 @@ fn account_files_are_read_inside_the_container_root() {
         symlink("etc/group", &host_passwd.display().to_string()),
     ]);
     let archive = dir.path().join("host.tar");
-    fs::write(&archive, docker_archive(&[base.clone(), to_host], "tohost:1")).unwrap();
+    fs::write(
+        &archive,
+        docker_archive(&[base.clone(), to_host], "tohost:1"),
+    )
+    .unwrap();
     rpod.ok(&["load", "-i", &archive.display().to_string()]);
     let err = rpod.fails(&["run", "--rm", "-u", "hostonly", "tohost:1", "true"], 126);
     assert!(err.contains("unable to find user hostonly"), "{err}");

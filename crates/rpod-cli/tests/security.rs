@@ -118,11 +118,23 @@ confinement_tests!(crun, "crun");
 /// command's own path is looked up with nobody's rights): (success, stderr).
 fn as_nobody(args: &[&str]) -> (bool, String) {
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "sh", "-c", "exec \"$@\"", "sh"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "sh",
+            "-c",
+            "exec \"$@\"",
+            "sh",
+        ])
         .args(args)
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn mode(path: &Path) -> u32 {
@@ -138,9 +150,17 @@ fn the_store_is_private() {
     let root = rpod.root();
     let runroot = rpod.runroot();
     let layers = root.join("images/layers");
-    let layer = fs::read_dir(&layers).unwrap().next().unwrap().unwrap().path();
+    let layer = fs::read_dir(&layers)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let busybox = layer.join("bin/busybox");
-    let bundle_config = root.join("containers").join(&id).join("userdata/config.json");
+    let bundle_config = root
+        .join("containers")
+        .join(&id)
+        .join("userdata/config.json");
     assert!(bundle_config.exists());
     for path in [&root, &runroot] {
         let (ok, _) = as_nobody(&["ls", &path.display().to_string()]);
@@ -160,7 +180,11 @@ fn the_store_is_private() {
             assert_eq!(mode(&path), 0o600, "{suffix}");
         }
     }
-    assert_eq!(mode(&bundle_config) & 0o077, 0, "the bundle's config is readable by others");
+    assert_eq!(
+        mode(&bundle_config) & 0o077,
+        0,
+        "the bundle's config is readable by others"
+    );
     let log = root.join("containers").join(&id).join("userdata/ctr.log");
     assert_eq!(mode(&log) & 0o077, 0, "the log is readable by others");
 
@@ -173,35 +197,67 @@ fn the_store_is_private() {
     assert_eq!(mode(&root.join("images")), 0o700);
     assert_eq!(mode(&root.join("rpod.db")), 0o600);
     // The container still works for its own users.
-    assert_eq!(rpod.ok(&["exec", "-u", "nobody", &id, "ls", "/bin/sh"]), "/bin/sh\n");
+    assert_eq!(
+        rpod.ok(&["exec", "-u", "nobody", &id, "ls", "/bin/sh"]),
+        "/bin/sh\n"
+    );
 }
 
 #[test]
 fn input_errors_are_clear_and_podmans() {
     let rpod = Rpod::with_image("runc");
     let err = rpod.fails(&["run", "--rm", "--nosuchflag", "demo", "true"], 125);
-    assert_eq!(err.lines().next(), Some("Error: unknown flag: --nosuchflag"));
+    assert_eq!(
+        err.lines().next(),
+        Some("Error: unknown flag: --nosuchflag")
+    );
     let err = rpod.fails(&["create", "--cap-drop"], 125);
     assert!(!err.contains("image not known"), "{err}");
     // A flag after the image belongs to the command.
-    assert_eq!(rpod.ok(&["run", "--rm", "demo", "echo", "--nosuchflag", "-x"]), "--nosuchflag -x\n");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "demo", "echo", "--nosuchflag", "-x"]),
+        "--nosuchflag -x\n"
+    );
 
     // -e NAME of an unset variable is left out; empty names are refused before anything.
-    let env = rpod.ok(&["run", "--rm", "-e", "RPOD_TEST_UNSET_VARIABLE", "-e", "A=1", "demo", "env"]);
+    let env = rpod.ok(&[
+        "run",
+        "--rm",
+        "-e",
+        "RPOD_TEST_UNSET_VARIABLE",
+        "-e",
+        "A=1",
+        "demo",
+        "env",
+    ]);
     assert!(!env.contains("RPOD_TEST_UNSET_VARIABLE"), "{env}");
     assert!(env.contains("A=1"));
     for bad in ["", "=x"] {
         rpod.fails(&["run", "--rm", "-e", bad, "demo", "true"], 125);
     }
     rpod.fails(&["run", "--rm", "--pids-limit", "-2", "demo", "true"], 125);
-    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "", "a refused run created a container");
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "-q"]),
+        "",
+        "a refused run created a container"
+    );
     rpod.ok(&["run", "--rm", "--pids-limit", "-1", "demo", "true"]);
 
     let env_file = rpod.dir.path().join("env");
     fs::write(&env_file, "# comment\nFROM_FILE=yes\n\nOVERRIDE=file\n").unwrap();
-    let env = rpod.ok(&["run", "--rm", "--env-file", &env_file.display().to_string(), "-e", "OVERRIDE=flag", "demo", "env"]);
+    let env = rpod.ok(&[
+        "run",
+        "--rm",
+        "--env-file",
+        &env_file.display().to_string(),
+        "-e",
+        "OVERRIDE=flag",
+        "demo",
+        "env",
+    ]);
     assert!(env.contains("FROM_FILE=yes"), "{env}");
-    assert!(env.lines().filter(|l| l.starts_with("OVERRIDE=")).last() == Some("OVERRIDE=flag"), "{env}");
+    let overrides: Vec<&str> = env.lines().filter(|l| l.starts_with("OVERRIDE=")).collect();
+    assert_eq!(overrides, ["OVERRIDE=flag"], "{env}");
 
     // Exit codes: an unknown user and a workdir that is a file cannot be invoked (126).
     let err = rpod.fails(&["run", "--rm", "-u", "nosuchuser", "demo", "true"], 126);

@@ -81,8 +81,12 @@ impl ConfinedDir {
     /// Open the top of the tree. The top itself is ours (a store path), so it may be reached
     /// through symlinks of the host; nothing below it is.
     pub fn open(path: &Path) -> Result<Self> {
-        let top = rfs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| ConfinedError::io("opening", path, e))?;
+        let top = rfs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| ConfinedError::io("opening", path, e))?;
         Ok(ConfinedDir {
             top,
             path: path.to_path_buf(),
@@ -121,14 +125,19 @@ impl ConfinedDir {
                     match rfs::mkdirat(&current, name, Mode::from_raw_mode(0o755)) {
                         Ok(()) | Err(rustix::io::Errno::EXIST) => {}
                         Err(e) => {
-                            return Err(ConfinedError::io("creating directory", &self.shown(&walked), e))
+                            return Err(ConfinedError::io(
+                                "creating directory",
+                                &self.shown(&walked),
+                                e,
+                            ))
                         }
                     }
                     let made = self.step(&current, name, &walked)?;
                     // 0755 whatever the process's umask: a directory the archive does not
                     // list must still be usable by the container's users.
-                    rfs::fchmod(&made, Mode::from_raw_mode(0o755))
-                        .map_err(|e| ConfinedError::io("setting the mode of", &self.shown(&walked), e))?;
+                    rfs::fchmod(&made, Mode::from_raw_mode(0o755)).map_err(|e| {
+                        ConfinedError::io("setting the mode of", &self.shown(&walked), e)
+                    })?;
                     made
                 }
                 other => other?,
@@ -145,8 +154,9 @@ impl ConfinedDir {
                 Err(self.escapes(walked, "is a symbolic link; refusing to follow it"))
             }
             Err(rustix::io::Errno::NOTDIR) => {
-                let symlink = rfs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)
-                    .is_ok_and(|s| rfs::FileType::from_raw_mode(s.st_mode) == rfs::FileType::Symlink);
+                let symlink = rfs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|s| {
+                    rfs::FileType::from_raw_mode(s.st_mode) == rfs::FileType::Symlink
+                });
                 Err(self.escapes(
                     walked,
                     if symlink {
@@ -218,8 +228,13 @@ impl ConfinedDir {
     /// What kind of file `rel` is, resolved as the container sees it; `None` if missing.
     pub fn kind_in_root(&self, rel: &Path) -> Result<Option<rfs::FileType>> {
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-        match rfs::openat2(&self.top, rel, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), resolve)
-        {
+        match rfs::openat2(
+            &self.top,
+            rel,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve,
+        ) {
             Ok(fd) => {
                 let stat = rfs::fstat(&fd)
                     .map_err(|e| ConfinedError::io("inspecting", &self.shown(rel), e))?;
@@ -265,7 +280,10 @@ mod tests {
 
     #[test]
     fn plain_relative_refuses_parent_components() {
-        assert_eq!(plain_relative(Path::new("/a/./b")), Some(PathBuf::from("a/b")));
+        assert_eq!(
+            plain_relative(Path::new("/a/./b")),
+            Some(PathBuf::from("a/b"))
+        );
         assert_eq!(plain_relative(Path::new("a/../../b")), None);
     }
 
@@ -280,7 +298,10 @@ mod tests {
         let dir = ConfinedDir::open(tree.path()).unwrap();
         for path in ["abs/x", "rel/x", "near/x", "abs/deeper/x"] {
             let err = dir.parent_of(Path::new(path), true).unwrap_err();
-            assert!(matches!(err, ConfinedError::Escapes { .. }), "{path}: {err}");
+            assert!(
+                matches!(err, ConfinedError::Escapes { .. }),
+                "{path}: {err}"
+            );
         }
         assert!(dir.parent_of(Path::new("../x"), true).is_err());
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);

@@ -190,6 +190,12 @@ pub struct ExecSession {
     /// An attached client waits to collect the exit code and clean up; otherwise the
     /// exit command conmon runs does.
     pub waited_for: bool,
+    /// The attached client (PID and start time): once it is gone, nobody collects the
+    /// session, and the exit command removes it.
+    #[serde(default)]
+    pub client_pid: i32,
+    #[serde(default)]
+    pub client_start: u64,
     pub created: DateTime<Utc>,
 }
 
@@ -198,6 +204,15 @@ pub struct ExecSession {
 pub struct ContainerRecord {
     pub config: ContainerConfig,
     pub state: ContainerState,
+}
+
+impl ExecSession {
+    /// An attached client is still there to collect the session.
+    pub fn collected_by_client(&self) -> bool {
+        self.waited_for
+            && (self.client_pid <= 0
+                || rpod_oci::process::same_process_alive(self.client_pid, self.client_start))
+    }
 }
 
 impl ContainerRecord {

@@ -45,8 +45,11 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs) -> Result<()> {
         let meta = fs::metadata(top).map_err(|e| EngineError::io("inspecting", top, e))?;
         std::os::unix::fs::chown(&dirs.upper, Some(meta.uid()), Some(meta.gid()))
             .map_err(|e| EngineError::io("setting the owner of", &dirs.upper, e))?;
-        fs::set_permissions(&dirs.upper, fs::Permissions::from_mode(meta.mode() & 0o7777))
-            .map_err(|e| EngineError::io("setting the mode of", &dirs.upper, e))?;
+        fs::set_permissions(
+            &dirs.upper,
+            fs::Permissions::from_mode(meta.mode() & 0o7777),
+        )
+        .map_err(|e| EngineError::io("setting the mode of", &dirs.upper, e))?;
     }
     if is_mounted(&dirs.merged) {
         return Ok(());

@@ -16,11 +16,10 @@ use nix::fcntl::{Flock, FlockArg};
 use crate::{EngineError, Result};
 
 /// Younger than this, an unlocked entry may be one whose creator has not locked it yet.
-const GRACE: Duration = Duration::from_secs(30);
+const GRACE: Duration = Duration::from_secs(2);
 
 /// An unnamed file in `dir`, gone when dropped or when the process dies.
 pub fn unnamed_file(dir: &Path) -> Result<File> {
-    fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
     tempfile::tempfile_in(dir).map_err(|e| EngineError::io("creating temporary file in", dir, e))
 }
 
@@ -43,6 +42,21 @@ pub fn link_unnamed(file: &File, target: &Path) -> Result<()> {
     }
 }
 
+/// Give an unnamed file the name `target`, replacing what is there: linked under a
+/// hidden name beside it, then renamed over it, so `target` is never a partial file.
+pub fn replace_with_unnamed(file: &File, target: &Path) -> Result<()> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let hidden = target.with_file_name(format!(".{name}.{}.tmp", crate::names::random_id()));
+    link_unnamed(file, &hidden)?;
+    fs::rename(&hidden, target).map_err(|e| {
+        let _ = fs::remove_file(&hidden);
+        EngineError::io("renaming into place", target, e)
+    })
+}
+
 /// A scratch directory, locked while this value lives and removed when it is dropped.
 pub struct ScratchDir {
     path: PathBuf,
@@ -57,8 +71,7 @@ impl ScratchDir {
             .tempdir_in(tmp)
             .map_err(|e| EngineError::io("creating temporary directory in", tmp, e))?;
         let path = dir.keep();
-        let handle =
-            File::open(&path).map_err(|e| EngineError::io("opening", &path, e))?;
+        let handle = File::open(&path).map_err(|e| EngineError::io("opening", &path, e))?;
         let lock = Flock::lock(handle, FlockArg::LockExclusiveNonblock)
             .map_err(|(_, errno)| EngineError::io("locking", &path, errno.into()))?;
         Ok(ScratchDir {
@@ -118,10 +131,16 @@ pub fn clean_stale(tmp: &Path) {
             let Ok(_lock) = Flock::lock(handle, FlockArg::LockExclusiveNonblock) else {
                 continue;
             };
-            tracing::info!("removing {} left by an interrupted operation", path.display());
+            tracing::info!(
+                "removing {} left by an interrupted operation",
+                path.display()
+            );
             let _ = fs::remove_dir_all(&path);
         } else {
-            tracing::info!("removing {} left by an interrupted operation", path.display());
+            tracing::info!(
+                "removing {} left by an interrupted operation",
+                path.display()
+            );
             let _ = fs::remove_file(&path);
         }
     }
@@ -169,6 +188,7 @@ mod tests {
     #[test]
     fn unnamed_files_get_a_name_only_when_linked() {
         let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir(tmp.path().join("t")).unwrap();
         let mut file = unnamed_file(&tmp.path().join("t")).unwrap();
         std::io::Write::write_all(&mut file, b"data").unwrap();
         assert_eq!(fs::read_dir(tmp.path().join("t")).unwrap().count(), 0);

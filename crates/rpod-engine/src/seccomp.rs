@@ -225,10 +225,18 @@ fn applies(rule: &Rule, target: &Target<'_>) -> bool {
     if excludes.arches.iter().any(|a| a == target.arch) {
         return false;
     }
-    if !includes.caps.iter().all(|c| target.capabilities.contains(c)) {
+    if !includes
+        .caps
+        .iter()
+        .all(|c| target.capabilities.contains(c))
+    {
         return false;
     }
-    if excludes.caps.iter().any(|c| target.capabilities.contains(c)) {
+    if excludes
+        .caps
+        .iter()
+        .any(|c| target.capabilities.contains(c))
+    {
         return false;
     }
     if let Some(min) = includes.min_kernel.as_deref().and_then(parse_version) {
@@ -305,7 +313,14 @@ mod tests {
         let seccomp = convert(PROFILE.as_bytes(), &target).unwrap();
         assert_eq!(
             names(&seccomp),
-            ["read", "write", "personality", "breakpoint", "chroot", "new_thing"]
+            [
+                "read",
+                "write",
+                "personality",
+                "breakpoint",
+                "chroot",
+                "new_thing"
+            ]
         );
         let json = serde_json::to_value(&seccomp).unwrap();
         assert_eq!(json["syscalls"][3]["action"], "SCMP_ACT_ERRNO");

@@ -121,9 +121,8 @@ impl SecurityOptions {
     }
 
     fn apply_security_opt(&mut self, opt: &str) -> Result<()> {
-        let invalid = || {
-            EngineError::InvalidArg(format!("invalid --security-opt {opt:?}: invalid argument"))
-        };
+        let invalid =
+            || EngineError::InvalidArg(format!("invalid --security-opt {opt:?}: invalid argument"));
         // podman accepts both `key=value` and the older `key:value`.
         let (key, value) = match opt.split_once(['=', ':']) {
             Some((k, v)) => (k, Some(v)),
@@ -136,10 +135,7 @@ impl SecurityOptions {
             ("seccomp", Some(path)) if !path.is_empty() => {
                 let path = PathBuf::from(path);
                 let path = std::fs::canonicalize(&path).map_err(|e| {
-                    EngineError::InvalidArg(format!(
-                        "seccomp profile {}: {e}",
-                        path.display()
-                    ))
+                    EngineError::InvalidArg(format!("seccomp profile {}: {e}", path.display()))
                 })?;
                 self.seccomp = SeccompChoice::Profile(path);
             }
@@ -188,7 +184,10 @@ impl SecurityOptions {
 
     /// The OCI types of `capabilities()`.
     pub fn oci_capabilities(&self) -> HashSet<Capability> {
-        self.capabilities().iter().filter_map(|c| parse(c)).collect()
+        self.capabilities()
+            .iter()
+            .filter_map(|c| parse(c))
+            .collect()
     }
 
     /// The seccomp filter of the spec: `None` when unconfined or privileged. Fails when the
@@ -232,7 +231,10 @@ mod tests {
         assert!(caps.contains("CAP_SETUID"));
 
         let o = opts(&["NET_RAW"], &["all"], &[]).unwrap();
-        assert_eq!(o.capabilities().into_iter().collect::<Vec<_>>(), ["CAP_NET_RAW"]);
+        assert_eq!(
+            o.capabilities().into_iter().collect::<Vec<_>>(),
+            ["CAP_NET_RAW"]
+        );
 
         let o = opts(&["chown,kill"], &["ALL"], &[]).unwrap();
         assert_eq!(o.capabilities().len(), 2);
@@ -247,7 +249,11 @@ mod tests {
         assert!(o.no_new_privileges);
         assert_eq!(o.seccomp, SeccompChoice::Unconfined);
         assert_eq!(o.seccomp().unwrap(), None);
-        assert!(opts(&[], &[], &["no-new-privileges:true"]).unwrap().no_new_privileges);
+        assert!(
+            opts(&[], &[], &["no-new-privileges:true"])
+                .unwrap()
+                .no_new_privileges
+        );
         assert!(opts(&[], &[], &["label=disable"]).is_ok());
         assert!(matches!(
             opts(&[], &[], &["label=type:foo"]),

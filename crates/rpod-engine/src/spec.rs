@@ -9,8 +9,8 @@ use oci_spec::runtime::{
 };
 
 use crate::confined::ConfinedDir;
-use crate::security::{MASKED_PATHS, READONLY_PATHS};
 use crate::container::{ContainerConfig, NetworkMode};
+use crate::security::{MASKED_PATHS, READONLY_PATHS};
 use crate::{EngineError, Result};
 
 /// The highest open-file limit given to containers (podman's default). The host's hard
@@ -161,7 +161,9 @@ pub fn check_workdir(rootfs: &Path, id: &str, workdir: &str) -> Result<()> {
         Ok(Some(_)) => Err(EngineError::CannotInvoke(format!(
             "workdir {workdir:?} exists on container {id}, but is not a directory"
         ))),
-        Err(e) => Err(EngineError::CannotInvoke(format!("workdir {workdir:?}: {e}"))),
+        Err(e) => Err(EngineError::CannotInvoke(format!(
+            "workdir {workdir:?}: {e}"
+        ))),
     }
 }
 
@@ -202,7 +204,14 @@ fn default_mounts(privileged: bool) -> Result<Vec<Mount>> {
             "/dev/pts",
             "devpts",
             "devpts",
-            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
         )?,
         mount(
             "/dev/shm",
@@ -210,8 +219,18 @@ fn default_mounts(privileged: bool) -> Result<Vec<Mount>> {
             "shm",
             &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
         )?,
-        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
-        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", sys_mode])?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        )?,
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", sys_mode],
+        )?,
         mount(
             "/sys/fs/cgroup",
             "cgroup",
@@ -464,7 +483,10 @@ mod tests {
             .iter()
             .find(|m| m["destination"] == "/proc")
             .unwrap();
-        assert_eq!(proc_mount["options"], serde_json::json!(["nosuid", "noexec", "nodev"]));
+        assert_eq!(
+            proc_mount["options"],
+            serde_json::json!(["nosuid", "noexec", "nodev"])
+        );
     }
 
     #[test]

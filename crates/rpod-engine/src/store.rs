@@ -87,6 +87,27 @@ impl Store {
         })
     }
 
+    /// Open a store on a read-only file system: no schema change, no WAL (which needs
+    /// files next to the database), no locking (nothing can change it).
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let db_err = |source| EngineError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        let uri = format!("file:{}?immutable=1", path.display());
+        let conn = Connection::open_with_flags(
+            uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db_err)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
     fn err(&self, source: rusqlite::Error) -> EngineError {
         EngineError::Db {
             path: self.path.clone(),

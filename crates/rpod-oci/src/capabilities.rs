@@ -69,7 +69,6 @@ pub fn host_bounding_set() -> HashSet<Capability> {
         .collect()
 }
 
-
 /// The OCI name of a capability as a user may write it (`net_admin`, `CAP_NET_ADMIN`), if
 /// the kernel has such a capability.
 pub fn canonical_name(text: &str) -> Option<&'static str> {

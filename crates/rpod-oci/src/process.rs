@@ -26,6 +26,41 @@ pub fn pid_alive(pid: i32) -> bool {
     }
 }
 
+/// When a process started (clock ticks since boot, field 22 of its stat), which tells a
+/// process from a later one that got the same PID.
+pub fn start_time(pid: i32) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (in parentheses, which may hold spaces); the state is
+    // field 3, so the start time is the 20th after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the process `pid` that started at `started` (from `start_time`) still runs.
+pub fn same_process_alive(pid: i32, started: u64) -> bool {
+    pid_alive(pid) && start_time(pid) == Some(started)
+}
+
+/// Whether `pid` runs in a cgroup whose path names the container `id`. Container ids are
+/// 64 random hex digits, so a PID reused by an unrelated process never matches.
+pub fn in_container_cgroup(pid: i32, id: &str) -> bool {
+    if pid <= 0 || id.is_empty() {
+        return false;
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .map(|groups| {
+            groups.lines().any(|line| {
+                line.rsplit(':')
+                    .next()
+                    .is_some_and(|path| path.split('/').any(|part| part == id))
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// A zombie has exited; only its parent has not reaped it yet. When a monitor dies, its
 /// container may be re-parented to an init that reaps late, so zombies count as dead.
 fn is_zombie(stat: &str) -> bool {
@@ -95,5 +130,19 @@ fn poll_pid_gone(pid: i32, timeout: Option<Duration>) -> bool {
             return false;
         }
         std::thread::sleep(LIVENESS_POLL);
+    }
+}
+
+#[cfg(test)]
+mod start_time_tests {
+    use super::*;
+
+    #[test]
+    fn start_times_tell_processes_apart() {
+        let me = std::process::id() as i32;
+        let started = start_time(me).expect("our own start time");
+        assert!(same_process_alive(me, started));
+        assert!(!same_process_alive(me, started + 1));
+        assert_eq!(start_time(0), None);
     }
 }

@@ -89,18 +89,11 @@ pub fn save(engine: &mut Engine, args: SaveArgs) -> Outcome {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
-            // Written beside the target and renamed at the end: a failed save leaves no
-            // truncated archive behind.
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| usage(format!("{}: {e}", dir.display())))?;
-            image::save(
-                &roots,
-                &images,
-                format,
-                io::BufWriter::new(tmp.as_file_mut()),
-            )?;
-            tmp.persist(path)
-                .map_err(|e| usage(format!("{}: {}", path.display(), e.error)))?;
+            // Written to an unnamed file beside the target and named at the end: a failed
+            // or killed save leaves neither a truncated archive nor a temporary file.
+            let mut tmp = rpod_engine::scratch::unnamed_file(dir)?;
+            image::save(&roots, &images, format, io::BufWriter::new(&mut tmp))?;
+            rpod_engine::scratch::replace_with_unnamed(&tmp, path)?;
         }
         None => {
             if io::stdout().is_terminal() {

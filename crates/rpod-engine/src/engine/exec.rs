@@ -131,6 +131,16 @@ impl Engine {
             terminal: request.terminal,
             pid: 0,
             waited_for: attached,
+            client_pid: if attached {
+                std::process::id() as i32
+            } else {
+                0
+            },
+            client_start: if attached {
+                rpod_oci::process::start_time(std::process::id() as i32).unwrap_or(0)
+            } else {
+                0
+            },
             created: Utc::now(),
         };
         self.store.save_exec_session(&session)?;
@@ -209,7 +219,7 @@ impl Engine {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         match self.store.exec_session(session_id)? {
-            Some(session) if session.waited_for => Ok(()),
+            Some(session) if session.collected_by_client() => Ok(()),
             _ => self.reap_exec_if_done(&found, session_id),
         }
     }
@@ -235,7 +245,7 @@ impl Engine {
         let mut live = Vec::new();
         for session in sessions {
             if session.pid > 0
-                && !session.waited_for
+                && !session.collected_by_client()
                 && !runtime.exec_update_status(&oci, &session.id)?
             {
                 let _ = self

@@ -31,12 +31,12 @@ impl Engine {
         }
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
-        let state_dir = self
-            .roots
-            .runtime_state(runtime.name())
-            .join(record.id());
+        let state_dir = self.roots.runtime_state(runtime.name()).join(record.id());
         if state_dir.exists() {
-            tracing::info!(id = record.id(), "removing a runtime container left by an interrupted command");
+            tracing::info!(
+                id = record.id(),
+                "removing a runtime container left by an interrupted command"
+            );
             if let Err(e) = runtime.delete_container(&oci) {
                 tracing::warn!(id = record.id(), %e, "deleting a leftover runtime container");
             }
@@ -44,7 +44,10 @@ impl Engine {
         // Only a container that never got as far as the runtime can have a monitor nobody
         // knows of; an exited one's monitor may still be running its exit command.
         let never_created = record.state.status == Status::Configured;
-        if let Some(pid) = never_created.then(|| self.leftover_monitor(record)).flatten() {
+        if let Some(pid) = never_created
+            .then(|| self.leftover_monitor(record))
+            .flatten()
+        {
             // With its container gone the monitor exits by itself; one that does not (it
             // was killed before starting the runtime) is killed.
             if !wait_pid_exit(pid, Some(MONITOR_GONE_TIMEOUT)) {
@@ -109,7 +112,10 @@ fn remove_cgroups(id: &str) {
         let _ = fs::write(dir.join("freezer.state"), "THAWED");
         for _ in 0..50 {
             let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-            let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+            let pids: Vec<i32> = procs
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect();
             if pids.is_empty() {
                 break;
             }

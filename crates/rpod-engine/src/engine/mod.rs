@@ -3,6 +3,7 @@
 //! record, syncs it from the monitor's files, decides, acts, and saves in one transaction.
 
 mod exec;
+mod leftovers;
 
 pub use exec::{ExecRequest, ExecStarted};
 
@@ -21,13 +22,13 @@ use rpod_oci::{
     ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciRuntime, TerminalSize,
 };
 
-use crate::scratch;
 use crate::container::*;
 use crate::image::{self, ImageRecord};
 use crate::lock::ContainerLock;
 use crate::names::{random_id, random_name, valid_name};
 use crate::paths::Roots;
 use crate::rootfs::{self, OverlayDirs};
+use crate::scratch;
 use crate::spec;
 use crate::store::Store;
 use crate::{EngineError, Result};
@@ -103,6 +104,36 @@ pub struct Engine {
     runtimes: HashMap<String, Arc<dyn OciRuntime>>,
 }
 
+/// Whether `path` is on a file system mounted read-only.
+fn is_read_only(path: &Path) -> bool {
+    nix::sys::statvfs::statvfs(path)
+        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+        .unwrap_or(false)
+}
+
+/// A store whose database is missing or empty while containers or images are on disk lost
+/// its database (truncated, deleted): opening it would silently show an empty store and
+/// let new records collide with the old files. Refuse, and say how to recover.
+fn check_database_present(roots: &Roots) -> Result<()> {
+    let database = roots.database();
+    let size = fs::metadata(&database).map(|m| m.len()).unwrap_or(0);
+    if size > 0 {
+        return Ok(());
+    }
+    let count = |dir: PathBuf| fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    let containers = count(roots.root.join("containers"));
+    let images = count(roots.images().join("configs"));
+    if containers == 0 && images == 0 {
+        return Ok(());
+    }
+    Err(EngineError::InvalidArg(format!(
+        "the state database {} is {} but the store holds {containers} container and {images} image directories: it was truncated or deleted. Restore it from a backup, or move {} aside to start with an empty store",
+        database.display(),
+        if database.exists() { "empty" } else { "missing" },
+        roots.root.display()
+    )))
+}
+
 fn conmon_log_level(level: &str) -> &'static str {
     match level {
         "trace" | "debug" => "debug",
@@ -119,14 +150,25 @@ impl Engine {
             root: options.root.clone(),
             runroot: options.runroot.clone(),
         };
-        roots.make_private()?;
-        scratch::clean_stale(&roots.tmp());
-        let mut store = Store::open(&roots.database())?;
-        roots.make_database_private()?;
-        let boot_id = fs::read_to_string(BOOT_ID_FILE)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default();
-        let reset = store.reconcile_boot(&boot_id)?;
+        let read_only = is_read_only(&roots.root);
+        if !read_only {
+            roots.make_private()?;
+            scratch::clean_stale(&roots.tmp());
+        }
+        check_database_present(&roots)?;
+        let (store, reset) = if read_only {
+            // Read-only commands (ps, images, inspect, logs) still work; the rest fail on
+            // their first write with the database's own message.
+            (Store::open_read_only(&roots.database())?, Vec::new())
+        } else {
+            let mut store = Store::open(&roots.database())?;
+            roots.make_database_private()?;
+            let boot_id = fs::read_to_string(BOOT_ID_FILE)
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default();
+            let reset = store.reconcile_boot(&boot_id)?;
+            (store, reset)
+        };
         let mut engine = Engine {
             options,
             roots,
@@ -463,6 +505,7 @@ impl Engine {
         record: &mut ContainerRecord,
         console_size: Option<TerminalSize>,
     ) -> Result<()> {
+        self.remove_leftovers(record)?;
         let root_path = self.mount_rootfs(record)?;
         record.state.mounted = true;
         let result = (|| {
@@ -531,7 +574,8 @@ impl Engine {
                 ))
             }
         }
-        if record.state.status != Status::Created {
+        let was_created = record.state.status == Status::Created;
+        if !was_created {
             self.init(&mut record, console_size)?;
         } else if let (true, Some(size)) = (record.config.terminal, console_size) {
             // Created earlier with another size: resize before the process starts.
@@ -543,6 +587,21 @@ impl Engine {
         }
         let runtime = self.runtime(&record.config.runtime)?;
         if let Err(e) = runtime.start_container(&self.oci_container(&record)) {
+            // A start that was killed after the runtime started the process, before it
+            // could record that: the container runs, and this start has nothing to do.
+            if was_created
+                && pid_alive(record.state.pid)
+                && rpod_oci::process::in_container_cgroup(record.state.pid, record.id())
+            {
+                tracing::info!(
+                    id = record.id(),
+                    "the container was started by an interrupted command"
+                );
+                record.state.status = Status::Running;
+                record.state.started_at = Some(Utc::now());
+                self.save(&record)?;
+                return Ok(record);
+            }
             // Leave nothing half-started behind: the next start creates it afresh.
             let _ = runtime.delete_container(&self.oci_container(&record));
             let _ = self.unmount_rootfs(&record);
@@ -769,11 +828,31 @@ impl Engine {
         };
         if let Err(e) = stopped {
             if pid_alive(oci.pid) {
+                // The container still runs: it is not stopping any more.
+                self.undo_stopping(&id, paused)?;
                 return Err(e.into());
             }
         }
         self.wait_for_exit(&id, oci.conmon_pid)?;
         Ok(self.store.container(&id)?.unwrap_or(found))
+    }
+
+    /// A stop that failed leaves the container as it was, never `Stopping`.
+    fn undo_stopping(&mut self, id: &str, paused: bool) -> Result<()> {
+        let _lock = self.lock(id)?;
+        let Some(mut record) = self.store.container(id)? else {
+            return Ok(());
+        };
+        if record.state.status == Status::Stopping {
+            record.state.status = if paused {
+                Status::Paused
+            } else {
+                Status::Running
+            };
+            record.state.stopped_by_user = false;
+            self.save(&record)?;
+        }
+        Ok(())
     }
 
     /// Send a signal to the container's init process.
@@ -903,6 +982,7 @@ impl Engine {
 
     /// Remove a container that is not running. Called under the lock.
     fn remove_locked(&mut self, record: &mut ContainerRecord) -> Result<()> {
+        self.remove_leftovers(record)?;
         let known_to_runtime = record.state.status.known_to_runtime();
         record.state.status = Status::Removing;
         self.save(record)?;
@@ -1028,6 +1108,15 @@ impl Engine {
                 record.state.status = Status::Stopped;
                 record.state.exit_code = Some(exit.code);
                 record.state.finished_at = Some(exit.finished.into());
+                record.state.pid = 0;
+            } else if record.state.conmon_pid > 0
+                && !pid_alive(record.state.conmon_pid)
+                && !pid_alive(record.state.pid)
+            {
+                // Monitor and process both gone without an exit file: the next command
+                // that takes the lock records it; a listing must not show it as up.
+                record.state.status = Status::Stopped;
+                record.state.exit_code = Some(-1);
                 record.state.pid = 0;
             }
         }

@@ -185,7 +185,12 @@ impl Members {
                             target.display()
                         )));
                     }
-                    normalize_lexically(&Path::new(&name).parent().unwrap_or(Path::new("")).join(&target))
+                    normalize_lexically(
+                        &Path::new(&name)
+                            .parent()
+                            .unwrap_or(Path::new(""))
+                            .join(&target),
+                    )
                 } else {
                     member_name(&target)
                 };
@@ -266,8 +271,11 @@ impl Members {
         match self.find(name).ok_or_else(|| Self::missing(name, origin))? {
             Member::Bytes(bytes) => Ok(Box::new(&bytes[..])),
             Member::File(file) => {
-                let mut file = file.try_clone().map_err(|e| EngineError::io("reading", name, e))?;
-                std::io::Seek::rewind(&mut file).map_err(|e| EngineError::io("reading", name, e))?;
+                let mut file = file
+                    .try_clone()
+                    .map_err(|e| EngineError::io("reading", name, e))?;
+                std::io::Seek::rewind(&mut file)
+                    .map_err(|e| EngineError::io("reading", name, e))?;
                 Ok(Box::new(file))
             }
             Member::Link(_) => Err(Self::missing(name, origin)),
@@ -384,7 +392,8 @@ fn read_oci_archive(
                 "index lists more than {MAX_DESCRIPTORS} manifests (or refers to itself)"
             )));
         }
-        let bytes = members.json_bytes(&blob_name(descriptor.digest().as_ref(), origin)?, origin)?;
+        let bytes =
+            members.json_bytes(&blob_name(descriptor.digest().as_ref(), origin)?, origin)?;
         if *descriptor.media_type() == MediaType::ImageIndex {
             let nested: ImageIndex =
                 serde_json::from_slice(&bytes).map_err(|e| bad(format!("nested index: {e}")))?;
@@ -403,7 +412,10 @@ fn read_oci_archive(
     }
     manifests.reverse();
     for (manifest, name) in manifests {
-        let config = members.json_bytes(&blob_name(manifest.config().digest().as_ref(), origin)?, origin)?;
+        let config = members.json_bytes(
+            &blob_name(manifest.config().digest().as_ref(), origin)?,
+            origin,
+        )?;
         let mut image = Pending {
             config,
             layers: Vec::new(),

@@ -188,9 +188,7 @@ fn confined_err(dest: &Path, e: ConfinedError) -> EngineError {
             path: dest.display().to_string(),
             message: format!("{path} {reason}"),
         },
-        ConfinedError::Io { source, .. } => {
-            EngineError::io("unpacking layer into", dest, source)
-        }
+        ConfinedError::Io { source, .. } => EngineError::io("unpacking layer into", dest, source),
     }
 }
 
@@ -212,7 +210,10 @@ fn unpack_entry<R: Read>(
     };
     let header = entry.header();
     let kind = header.entry_type();
-    let mode = header.mode().map_err(|e| escape(format!("bad mode: {e}")))? & 0o7777;
+    let mode = header
+        .mode()
+        .map_err(|e| escape(format!("bad mode: {e}")))?
+        & 0o7777;
     let uid = header.uid().map_err(|e| escape(format!("bad uid: {e}")))?;
     let gid = header.gid().map_err(|e| escape(format!("bad gid: {e}")))?;
     let mtime = header.mtime().unwrap_or(0);
@@ -236,17 +237,30 @@ fn unpack_entry<R: Read>(
     let shown = relative.to_path_buf();
 
     if name_text == OPAQUE_WHITEOUT {
-        rfs::fsetxattr(&parent, "trusted.overlay.opaque", b"y", rfs::XattrFlags::empty())
-            .map_err(io_at("setting overlay attribute on the parent of", &shown))?;
+        rfs::fsetxattr(
+            &parent,
+            "trusted.overlay.opaque",
+            b"y",
+            rfs::XattrFlags::empty(),
+        )
+        .map_err(io_at("setting overlay attribute on the parent of", &shown))?;
         return Ok(());
     }
     if let Some(hidden) = name_text.strip_prefix(WHITEOUT_PREFIX) {
         if !plain_name(hidden) {
-            return Err(escape(format!("whiteout of {hidden:?} is not a plain name")));
+            return Err(escape(format!(
+                "whiteout of {hidden:?} is not a plain name"
+            )));
         }
         remove_entry(&parent, OsStr::new(hidden)).map_err(io_at("removing", &shown))?;
-        rfs::mknodat(&parent, hidden, rfs::FileType::CharacterDevice, Mode::empty(), 0)
-            .map_err(io_at("creating whiteout", &shown))?;
+        rfs::mknodat(
+            &parent,
+            hidden,
+            rfs::FileType::CharacterDevice,
+            Mode::empty(),
+            0,
+        )
+        .map_err(io_at("creating whiteout", &shown))?;
         return Ok(());
     }
 
@@ -282,7 +296,8 @@ fn unpack_entry<R: Read>(
         let mut file = File::from(fd);
         io::copy(entry, &mut file).map_err(io_at("writing", &shown))?;
         set_xattrs(&file, entry)?;
-        set_owner_mode_time(&file, uid, gid, mode, mtime).map_err(io_at("setting attributes of", &shown))?;
+        set_owner_mode_time(&file, uid, gid, mode, mtime)
+            .map_err(io_at("setting attributes of", &shown))?;
         return Ok(());
     }
     if kind.is_symlink() {
@@ -292,8 +307,14 @@ fn unpack_entry<R: Read>(
             .ok_or_else(|| escape("symbolic link without a target".into()))?;
         rfs::symlinkat(target.as_ref(), &parent, &name)
             .map_err(io_at("creating symbolic link", &shown))?;
-        rfs::chownat(&parent, &name, Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(io_at("setting owner of", &shown))?;
+        rfs::chownat(
+            &parent,
+            &name,
+            Some(uid_of(uid)),
+            Some(gid_of(gid)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(io_at("setting owner of", &shown))?;
         rfs::utimensat(&parent, &name, &times, AtFlags::SYMLINK_NOFOLLOW)
             .map_err(io_at("setting times of", &shown))?;
         return Ok(());
@@ -303,14 +324,24 @@ fn unpack_entry<R: Read>(
             .link_name()
             .map_err(io_at("reading link of", &shown))?
             .ok_or_else(|| escape("hard link without a target".into()))?;
-        let target = plain_relative(&target)
-            .ok_or_else(|| escape(format!("hard link to {} escapes the layer", target.display())))?;
+        let target = plain_relative(&target).ok_or_else(|| {
+            escape(format!(
+                "hard link to {} escapes the layer",
+                target.display()
+            ))
+        })?;
         let (target_parent, target_name) = tree
             .parent_of(&target, false)
             .map_err(|e| confined_err(dest, e))?;
         // Flags 0: a symlink as the target is linked itself, never followed.
-        rfs::linkat(&target_parent, &target_name, &parent, &name, AtFlags::empty())
-            .map_err(io_at("creating hard link", &shown))?;
+        rfs::linkat(
+            &target_parent,
+            &target_name,
+            &parent,
+            &name,
+            AtFlags::empty(),
+        )
+        .map_err(io_at("creating hard link", &shown))?;
         return Ok(());
     }
     let node = if kind.is_character_special() {
@@ -325,10 +356,22 @@ fn unpack_entry<R: Read>(
     if let Some(node) = node {
         let major = entry.header().device_major().ok().flatten().unwrap_or(0);
         let minor = entry.header().device_minor().ok().flatten().unwrap_or(0);
-        rfs::mknodat(&parent, &name, node, Mode::from_raw_mode(mode), rfs::makedev(major, minor))
-            .map_err(io_at("creating device node", &shown))?;
-        rfs::chownat(&parent, &name, Some(uid_of(uid)), Some(gid_of(gid)), AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(io_at("setting owner of", &shown))?;
+        rfs::mknodat(
+            &parent,
+            &name,
+            node,
+            Mode::from_raw_mode(mode),
+            rfs::makedev(major, minor),
+        )
+        .map_err(io_at("creating device node", &shown))?;
+        rfs::chownat(
+            &parent,
+            &name,
+            Some(uid_of(uid)),
+            Some(gid_of(gid)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(io_at("setting owner of", &shown))?;
         return Ok(());
     }
     // Global pax headers and other metadata-only entries carry nothing to create.
@@ -362,7 +405,13 @@ fn timestamps(mtime: u64) -> rfs::Timestamps {
 }
 
 /// Owner first: changing the owner clears set-id bits, which the mode then sets again.
-fn set_owner_mode_time(fd: &impl AsFd, uid: u64, gid: u64, mode: u32, mtime: u64) -> io::Result<()> {
+fn set_owner_mode_time(
+    fd: &impl AsFd,
+    uid: u64,
+    gid: u64,
+    mode: u32,
+    mtime: u64,
+) -> io::Result<()> {
     rfs::fchown(fd, Some(uid_of(uid)), Some(gid_of(gid)))?;
     rfs::fchmod(fd, Mode::from_raw_mode(mode))?;
     rfs::futimens(fd, &timestamps(mtime))?;
@@ -393,9 +442,13 @@ fn set_xattrs<R: Read>(file: &File, entry: &mut tar::Entry<'_, R>) -> Result<()>
         if !xattr_allowed(name) {
             continue;
         }
-        rfs::fsetxattr(file, name, extension.value_bytes(), rfs::XattrFlags::empty()).map_err(
-            |e| EngineError::io("setting extended attribute", name.to_string(), e.into()),
-        )?;
+        rfs::fsetxattr(
+            file,
+            name,
+            extension.value_bytes(),
+            rfs::XattrFlags::empty(),
+        )
+        .map_err(|e| EngineError::io("setting extended attribute", name.to_string(), e.into()))?;
     }
     Ok(())
 }

@@ -124,7 +124,9 @@ impl Reference {
             return Err(invalid("invalid reference format"));
         }
         if name.len() > 255 {
-            return Err(invalid("repository name must not be more than 255 characters"));
+            return Err(invalid(
+                "repository name must not be more than 255 characters",
+            ));
         }
         Ok(Reference {
             domain,
@@ -262,9 +264,18 @@ mod tests {
             "bad_host.io/x",
             "x@sha256:../../../../../../../../../../../../../../../../../../../../../../..",
         ] {
-            assert!(Reference::parse(hostile).is_err(), "{hostile} must be refused");
+            assert!(
+                Reference::parse(hostile).is_err(),
+                "{hostile} must be refused"
+            );
         }
-        for fine in ["a_b", "a__b", "a---b", "a.b/c-d", "my.registry:5000/x/y:v1.2_3"] {
+        for fine in [
+            "a_b",
+            "a__b",
+            "a---b",
+            "a.b/c-d",
+            "my.registry:5000/x/y:v1.2_3",
+        ] {
             assert!(Reference::parse(fine).is_ok(), "{fine} is valid");
         }
         let digest = format!("busybox@sha256:{}", "a".repeat(64));

@@ -18,7 +18,7 @@ pub use sync::{last_runtime_error, parse_sync_message, SyncMessage};
 
 use crate::attach::{write_resize, AttachConnection};
 use crate::detach::keys_or_default;
-use crate::process::{pid_alive, wait_pid_gone};
+use crate::process::{in_container_cgroup, pid_alive, wait_pid_gone};
 use crate::signal::signal_name;
 use crate::types::*;
 use crate::{OciError, OciRuntime, Result};
@@ -405,6 +405,21 @@ impl OciRuntime for ConmonRuntime {
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         match self.run(&argv, false) {
             Ok(_) => Ok(()),
+            // The runtime lost track of a container whose process still runs (its state
+            // under the run root was deleted): signal the process itself, once it is
+            // certain to be the container's.
+            Err(e) if pid_alive(ctr.pid) && in_container_cgroup(ctr.pid, &ctr.id) => {
+                tracing::warn!(id = %ctr.id, pid = ctr.pid, %e, "the runtime lost track of the container; signalling its process directly");
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(ctr.pid),
+                    nix::sys::signal::Signal::try_from(signal)
+                        .map_err(|_| OciError::InvalidArg(format!("invalid signal {signal}")))?,
+                )
+                .map_err(|errno| OciError::Runtime {
+                    runtime: self.name.clone(),
+                    message: format!("sending signal to container {}: {errno}", ctr.id),
+                })
+            }
             Err(e) if !pid_alive(ctr.pid) => Err(OciError::CtrStateInvalid {
                 message: format!("sending signal to container {}: {e}", ctr.id),
             }),

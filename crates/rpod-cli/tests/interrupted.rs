@@ -1,0 +1,347 @@
+//! Interrupted operations leave nothing behind: rpod killed at any moment of `run` and
+//! `start`, the run root deleted under live containers, an attached exec killed, `load`
+//! killed midway, a lost database, a read-only store.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{busybox_tarball, pid_alive, wait_until, Rpod};
+
+/// A small deterministic generator: the delays differ from round to round and from run to
+/// run of the suite (seeded by the clock), and a failure prints its seed.
+struct Delays(u64);
+
+impl Delays {
+    fn next_ms(&mut self, max: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % (max + 1)
+    }
+}
+
+fn kill_after(rpod: &Rpod, args: &[&str], delay: Duration) {
+    let mut child = rpod
+        .command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn runtime_containers(rpod: &Rpod) -> Vec<String> {
+    let state = rpod.runroot().join("runtimes").join(&rpod.runtime);
+    fs::read_dir(state)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Live monitors of this store (their command lines name its run root).
+fn monitors(rpod: &Rpod) -> Vec<i32> {
+    let needle = rpod.runroot().display().to_string();
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let text = String::from_utf8_lossy(&c);
+                text.starts_with("conmon") || text.contains("/conmon\0")
+            } && String::from_utf8_lossy(&c).contains(&needle))
+        })
+        .filter(|pid| pid_alive(*pid))
+        .collect()
+}
+
+fn mounts_under(path: &Path) -> Vec<String> {
+    let needle = path.display().to_string();
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .map(String::from)
+        .collect()
+}
+
+fn cgroups_of(id: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for hierarchy in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let dir = hierarchy.path().join("rpod").join(id);
+        if dir.exists() {
+            found.push(dir);
+        }
+    }
+    found
+}
+
+fn kill_rounds(runtime: &str) {
+    let rpod = Rpod::with_image(runtime);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut delays = Delays(seed);
+    for round in 0..50 {
+        let name = format!("k{round}");
+        let delay = Duration::from_millis(delays.next_ms(100));
+        kill_after(
+            &rpod,
+            &["run", "-d", "--name", &name, "demo", "sleep", "1000"],
+            delay,
+        );
+        if round % 2 == 0 {
+            let delay = Duration::from_millis(delays.next_ms(100));
+            kill_after(&rpod, &["start", &name], delay);
+        }
+    }
+    let ids: Vec<String> = rpod
+        .ok(&["ps", "-a", "-q", "--no-trunc"])
+        .lines()
+        .map(String::from)
+        .collect();
+    // The next command that needs a container clean gets it clean: every one starts.
+    for id in &ids {
+        let out = rpod.run(&["start", id]);
+        assert!(
+            out.status.success(),
+            "seed {seed}: start {id} after an interrupted command: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    rpod.ok(&["rm", "-f", "--all", "-t", "0"]);
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "", "seed {seed}");
+    assert_eq!(
+        runtime_containers(&rpod),
+        Vec::<String>::new(),
+        "seed {seed}: runtime containers left"
+    );
+    wait_until("monitors to exit", || monitors(&rpod).is_empty());
+    assert_eq!(
+        mounts_under(&rpod.root()),
+        Vec::<String>::new(),
+        "seed {seed}: mounts left"
+    );
+    for id in &ids {
+        assert_eq!(
+            cgroups_of(id),
+            Vec::<PathBuf>::new(),
+            "seed {seed}: cgroups left"
+        );
+    }
+}
+
+#[test]
+fn killed_run_and_start_leave_nothing_on_runc() {
+    kill_rounds("runc");
+}
+
+#[test]
+fn killed_run_and_start_leave_nothing_on_crun() {
+    kill_rounds("crun");
+}
+
+#[test]
+fn a_deleted_run_root_does_not_stop_stop_kill_or_rm() {
+    let rpod = Rpod::with_image("runc");
+    let stopped = rpod.detached(&["demo", "sleep", "1000"]);
+    let killed = rpod.detached(&["demo", "sleep", "1000"]);
+    let removed = rpod.detached(&["demo", "sleep", "1000"]);
+    let pids: Vec<i32> = [&stopped, &killed, &removed]
+        .iter()
+        .map(|id| rpod.inspect(id, "{{.State.Pid}}").parse().unwrap())
+        .collect();
+    fs::remove_dir_all(rpod.runroot()).unwrap();
+    rpod.ok(&["stop", "-t", "1", &stopped]);
+    assert!(!pid_alive(pids[0]), "stop left the process running");
+    assert_eq!(rpod.inspect(&stopped, "{{.State.Status}}"), "exited");
+    rpod.ok(&["kill", &killed]);
+    wait_until("the killed container to exit", || !pid_alive(pids[1]));
+    assert_ne!(rpod.inspect(&killed, "{{.State.Status}}"), "stopping");
+    rpod.ok(&["rm", "-f", "-t", "0", &removed]);
+    assert!(!pid_alive(pids[2]), "rm -f left the process running");
+    rpod.ok(&["rm", "-f", "--all", "-t", "0"]);
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+    assert_eq!(mounts_under(&rpod.root()), Vec::<String>::new());
+}
+
+fn exec_session_rows(rpod: &Rpod) -> i64 {
+    let db = rusqlite::Connection::open(rpod.root().join("rpod.db")).unwrap();
+    db.query_row("SELECT COUNT(*) FROM exec_sessions", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_killed_attached_exec_is_cleaned_when_its_process_ends() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    kill_after(
+        &rpod,
+        &["exec", &id, "sleep", "1"],
+        Duration::from_millis(500),
+    );
+    assert_eq!(
+        exec_session_rows(&rpod),
+        1,
+        "the session runs on after its client died"
+    );
+    // Nothing but the session's own exit command cleans it (no rpod command runs meanwhile).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while exec_session_rows(&rpod) != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the ended session was never cleaned up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let bundle = rpod.root().join("containers").join(&id).join("userdata");
+    let session_dirs = fs::read_dir(&bundle)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .count();
+    assert_eq!(session_dirs, 0, "the session's directory was left");
+}
+
+#[test]
+fn ps_does_not_show_up_when_monitor_and_process_are_dead() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    let pid: i32 = rpod.inspect(&id, "{{.State.Pid}}").parse().unwrap();
+    let conmon: i32 = rpod.inspect(&id, "{{.State.ConmonPid}}").parse().unwrap();
+    for victim in [conmon, pid] {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(victim),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    }
+    wait_until("both to die", || !pid_alive(pid) && !pid_alive(conmon));
+    let status = rpod.ok(&["ps", "-a", "--format", "{{.Status}}"]);
+    assert!(!status.starts_with("Up"), "{status}");
+}
+
+#[test]
+fn a_killed_load_leaves_no_temporary_files() {
+    let rpod = Rpod::new("runc");
+    let dir = tempfile::tempdir().unwrap();
+    // A large layer, so that the load is still busy when it is killed.
+    let big = dir.path().join("rootfs");
+    fs::create_dir(&big).unwrap();
+    fs::write(big.join("blob"), vec![7u8; 400 << 20]).unwrap();
+    let tarball = dir.path().join("big.tar");
+    assert!(std::process::Command::new("tar")
+        .args([
+            "-C",
+            &big.display().to_string(),
+            "-cf",
+            &tarball.display().to_string(),
+            "."
+        ])
+        .status()
+        .unwrap()
+        .success());
+    fs::remove_dir_all(&big).unwrap();
+    for command in ["import", "load"] {
+        let args: Vec<&str> = if command == "import" {
+            vec!["import", tarball.to_str().unwrap(), "big"]
+        } else {
+            vec!["load", "-i", tarball.to_str().unwrap()]
+        };
+        kill_after(&rpod, &args, Duration::from_millis(700));
+    }
+    // Entries of dead processes are removed by the next command, once they are a few
+    // seconds old.
+    std::thread::sleep(Duration::from_secs(3));
+    rpod.ok(&["images"]);
+    let left: Vec<_> = fs::read_dir(rpod.root().join("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let save_dir = tempfile::tempdir().unwrap();
+    let source = Rpod::with_image("runc");
+    let _ = busybox_tarball();
+    kill_after(
+        &source,
+        &[
+            "save",
+            "-o",
+            &save_dir.path().join("out.tar").display().to_string(),
+            "demo",
+        ],
+        Duration::from_millis(30),
+    );
+    let names: Vec<_> = fs::read_dir(save_dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != "out.tar")
+        .collect();
+    assert!(names.is_empty(), "save left {names:?}");
+}
+
+#[test]
+fn a_lost_database_is_refused_not_taken_as_empty() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["create", "--name", "keep", "demo", "true"]);
+    let db = rpod.root().join("rpod.db");
+    fs::write(&db, b"").unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = fs::remove_file(rpod.root().join(format!("rpod.db{suffix}")));
+    }
+    let err = rpod.fails(&["ps", "-a"], 125);
+    assert!(err.contains("truncated or deleted"), "{err}");
+    fs::remove_file(&db).unwrap();
+    let err = rpod.fails(&["images"], 125);
+    assert!(err.contains("missing"), "{err}");
+    // A brand-new store is fine.
+    Rpod::new("runc").ok(&["ps", "-a"]);
+}
+
+#[test]
+fn a_read_only_store_still_answers_read_only_commands() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.ok(&["run", "--name", "done", "demo", "echo", "hello"]);
+    assert_eq!(id, "hello\n");
+    let root = rpod.root();
+    let root_text = root.display().to_string();
+    let mount = |args: &[&str]| {
+        assert!(std::process::Command::new("mount")
+            .args(args)
+            .status()
+            .unwrap()
+            .success());
+    };
+    mount(&["--bind", &root_text, &root_text]);
+    mount(&["-o", "remount,ro,bind", &root_text]);
+    let outcome = std::panic::catch_unwind(|| {
+        assert!(rpod
+            .ok(&["ps", "-a", "--format", "{{.Names}}"])
+            .contains("done"));
+        assert!(rpod
+            .ok(&["images", "--format", "{{.Repository}}"])
+            .contains("localhost/demo"));
+        assert_eq!(rpod.inspect("done", "{{.State.ExitCode}}"), "0");
+        assert_eq!(rpod.ok(&["logs", "done"]), "hello\n");
+        rpod.fails(&["run", "--rm", "demo", "true"], 125);
+    });
+    let _ = std::process::Command::new("umount")
+        .arg(&root_text)
+        .status();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
