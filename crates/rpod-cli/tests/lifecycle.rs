@@ -396,8 +396,8 @@ fn reboot_turns_running_containers_into_exited_ones() {
     });
     assert_eq!(
         rpod.ok(&["ps", "--format", "{{.State}}"]),
-        "running\n",
-        "the listing reads no liveness"
+        "",
+        "a container whose monitor and process are dead is not listed as running"
     );
     let db = rusqlite::Connection::open(rpod.root().join("rpod.db")).unwrap();
     db.execute(
