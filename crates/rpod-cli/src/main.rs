@@ -106,6 +106,39 @@ fn unknown_flag_message(error: &clap::Error) -> Option<String> {
     }
 }
 
+/// Output to a closed pipe (`rpod info | head -n1`) ends rpod quietly, as it ends other
+/// command-line tools, instead of failing on every later write. Not for the commands that
+/// write into the monitor's sockets (run, start, attach, exec): a socket the monitor closed
+/// must be an error they handle, never a signal that kills them before the exit code is
+/// collected.
+fn talks_to_monitor_sockets(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Run(_)
+            | Command::Start(_)
+            | Command::Attach(_)
+            | Command::Exec(_)
+            | Command::Container(
+                ContainerCommand::Run(_)
+                    | ContainerCommand::Start(_)
+                    | ContainerCommand::Attach(_)
+                    | ContainerCommand::Exec(_)
+            )
+    )
+}
+
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: setting the default disposition of SIGPIPE before any thread starts; no
+    // handler function is involved.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
+}
+
 fn main() {
     // Whatever rpod creates (database, bundles with the container's environment, logs,
     // exit files) is for root only; modes that must be wider are set explicitly.
@@ -126,6 +159,9 @@ fn main() {
             std::process::exit(code);
         }
     };
+    if !talks_to_monitor_sockets(&cli.command) {
+        default_sigpipe();
+    }
     init_logging(&cli.log_level);
     let code = match run(cli) {
         Ok(code) => code,

@@ -551,3 +551,163 @@ fn bad_input_gets_clear_errors() {
         "localhost/demo\n"
     );
 }
+
+#[test]
+fn run_rm_returns_only_once_the_container_is_gone() {
+    let rpod = std::sync::Arc::new(Rpod::with_image("runc"));
+    let workers: Vec<_> = (0..3)
+        .map(|worker| {
+            let rpod = rpod.clone();
+            std::thread::spawn(move || {
+                for round in 0..10 {
+                    let name = format!("rm{worker}-{round}");
+                    rpod.ok(&["run", "--rm", "--name", &name, "demo", "true"]);
+                    let out = rpod.run(&["container", "exists", &name]);
+                    assert_eq!(
+                        out.status.code(),
+                        Some(1),
+                        "{name} still existed after run --rm"
+                    );
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    // Removed containers take their lock files with them.
+    let locks: Vec<_> = std::fs::read_dir(rpod.runroot().join("locks"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(locks.is_empty(), "lock files left: {locks:?}");
+}
+
+#[test]
+fn an_interrupted_stop_does_not_leave_the_container_stopping() {
+    let rpod = Rpod::with_image("runc");
+    // sleep as PID 1 ignores SIGTERM, so the stop waits for its timeout.
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    let mut stop = rpod
+        .command(&["stop", "-t", "100", &id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the stop to begin", || {
+        rpod.inspect(&id, "{{.State.Status}}") == "stopping"
+    });
+    stop.kill().unwrap();
+    stop.wait().unwrap();
+    assert_eq!(rpod.ok(&["exec", &id, "echo", "alive"]), "alive\n");
+    assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "running");
+    rpod.ok(&["pause", &id]);
+    rpod.ok(&["unpause", &id]);
+    rpod.ok(&["stop", "-t", "0", &id]);
+}
+
+#[test]
+fn wait_ends_when_an_unknown_monitor_and_the_process_are_gone() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    let pid: i32 = rpod.inspect(&id, "{{.State.Pid}}").parse().unwrap();
+    let conmon: i32 = rpod.inspect(&id, "{{.State.ConmonPid}}").parse().unwrap();
+    // As if conmon had not written its pid file.
+    let db = rusqlite::Connection::open(rpod.root().join("rpod.db")).unwrap();
+    db.execute(
+        "UPDATE containers SET state = json_set(state, '$.conmon_pid', 0) WHERE id = ?1",
+        [&id],
+    )
+    .unwrap();
+    drop(db);
+    for p in [conmon, pid] {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    wait_until("both to die", || !pid_alive(pid) && !pid_alive(conmon));
+    let mut wait = rpod
+        .command(&["wait", &id])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = wait.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "wait never returned"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut wait.stdout.take().unwrap(), &mut out).unwrap();
+    assert_eq!(out.trim(), "-1");
+}
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let rpod = Rpod::with_image("runc");
+    for args in [&["info"][..], &["images"], &["ps", "-a"]] {
+        let mut child = rpod
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "rpod {args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "rpod {args:?} panicked");
+    }
+}
+
+#[test]
+fn ps_filters_look_at_running_containers_unless_status_is_asked() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["run", "--name", "done", "--label", "k=v", "demo", "true"]);
+    rpod.detached(&["--name", "up", "--label", "k=v", "demo", "sleep", "1000"]);
+    let names = |args: &[&str]| {
+        let mut full = vec!["ps", "--format", "{{.Names}}"];
+        full.extend_from_slice(args);
+        rpod.ok(&full)
+    };
+    assert_eq!(names(&["--filter", "label=k=v"]), "up\n");
+    assert_eq!(names(&["--filter", "name=done"]), "");
+    assert_eq!(names(&["-a", "--filter", "name=done"]), "done\n");
+    assert_eq!(names(&["--filter", "status=exited"]), "done\n");
+}
+
+#[test]
+fn the_root_directory_keeps_the_images_mode() {
+    let rpod = Rpod::new("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let run = |cmd: &mut std::process::Command| assert!(cmd.status().unwrap().success());
+    run(std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-xf")
+        .arg(common::busybox_tarball()));
+    run(std::process::Command::new("chmod").arg("555").arg(&root));
+    let tarball = dir.path().join("ro.tar");
+    run(std::process::Command::new("tar")
+        .arg("--numeric-owner")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tarball)
+        .arg("."));
+    rpod.ok(&["import", &tarball.display().to_string(), "ro"]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "ro", "stat", "-c", "%a", "/"]),
+        "555\n"
+    );
+}

@@ -153,6 +153,12 @@ pub struct ContainerState {
     pub stopped_by_user: bool,
     /// Whether the root file system is mounted for this container.
     pub mounted: bool,
+    /// The process carrying out a stop (PID and start time), so that a stop whose process
+    /// was killed is noticed and the container does not stay `Stopping`.
+    #[serde(default)]
+    pub stopping_pid: i32,
+    #[serde(default)]
+    pub stopping_start: u64,
 }
 
 impl ContainerState {
@@ -168,6 +174,8 @@ impl ContainerState {
             error: String::new(),
             stopped_by_user: false,
             mounted: false,
+            stopping_pid: 0,
+            stopping_start: 0,
         }
     }
 }

@@ -1,9 +1,15 @@
 //! Per-container locks: an exclusive `flock` on a file under the run root. No fixed-size lock
 //! table, so the number of containers is unbounded, and a lock held by a process that dies
 //! is released by the kernel.
+//!
+//! A lock file goes with its container: whoever holds the lock when the container is gone
+//! removes the file. That is safe against processes waiting for the same lock because a
+//! waiter checks, once it holds the `flock`, that the file it locked is still the one at the
+//! path; if it was removed meanwhile, it locks the path afresh.
 
 use std::fs::{File, OpenOptions};
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
@@ -11,27 +17,91 @@ use crate::{EngineError, Result};
 
 /// Holds the lock until dropped.
 pub struct ContainerLock {
-    _lock: Flock<File>,
+    lock: Option<Flock<File>>,
+    path: PathBuf,
+    /// The container's directory: when it no longer exists, the container is gone.
+    container_dir: PathBuf,
 }
 
 impl ContainerLock {
-    pub fn acquire(lock_dir: &Path, id: &str) -> Result<Self> {
+    pub fn acquire(lock_dir: &Path, id: &str, container_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(lock_dir)
             .map_err(|e| EngineError::io("creating lock directory", lock_dir, e))?;
         let path = lock_dir.join(format!("{id}.lock"));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| EngineError::io("opening lock file", &path, e))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| EngineError::io("locking", &path, std::io::Error::from(errno)))?;
-        Ok(ContainerLock { _lock: lock })
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| EngineError::io("opening lock file", &path, e))?;
+            let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| {
+                EngineError::io("locking", &path, std::io::Error::from(errno))
+            })?;
+            let held = lock
+                .metadata()
+                .map_err(|e| EngineError::io("inspecting lock file", &path, e))?;
+            let current = std::fs::metadata(&path).ok();
+            if current.is_some_and(|c| c.ino() == held.ino() && c.dev() == held.dev()) {
+                return Ok(ContainerLock {
+                    lock: Some(lock),
+                    path,
+                    container_dir: container_dir.to_path_buf(),
+                });
+            }
+            // Removed (and perhaps made anew) while we waited: lock the path again.
+        }
     }
+}
 
-    /// Remove the lock file of a container that no longer exists.
-    pub fn remove_file(lock_dir: &Path, id: &str) {
-        let _ = std::fs::remove_file(lock_dir.join(format!("{id}.lock")));
+impl Drop for ContainerLock {
+    fn drop(&mut self) {
+        if !self.container_dir.exists() {
+            // Still holding the lock: no one else can be using this file.
+            let _ = std::fs::remove_file(&self.path);
+        }
+        drop(self.lock.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    #[test]
+    fn lock_files_go_with_their_container_and_waiters_relock() {
+        let dir = tempfile::tempdir().unwrap();
+        let locks = dir.path().join("locks");
+        let container = dir.path().join("c");
+        std::fs::create_dir(&container).unwrap();
+        let first = ContainerLock::acquire(&locks, "c", &container).unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let waiter = {
+            let (locks, container, barrier) = (locks.clone(), container.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                // Blocks until `first` is dropped, then finds its file removed and relocks.
+                let lock = ContainerLock::acquire(&locks, "c", &container).unwrap();
+                assert!(
+                    locks.join("c.lock").exists(),
+                    "the waiter holds a lock file"
+                );
+                drop(lock);
+            })
+        };
+        barrier.wait();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::remove_dir(&container).unwrap();
+        drop(first);
+        waiter.join().unwrap();
+        assert!(
+            !locks.join("c.lock").exists(),
+            "the lock file of a removed container stayed"
+        );
+        // A container that exists keeps its lock file.
+        std::fs::create_dir(&container).unwrap();
+        drop(ContainerLock::acquire(&locks, "c", &container).unwrap());
+        assert!(locks.join("c.lock").exists());
     }
 }

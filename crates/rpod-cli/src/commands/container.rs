@@ -363,7 +363,26 @@ pub fn run(engine: &mut Engine, args: RunArgs) -> Outcome {
         return Ok(0);
     }
     match start_attached(engine, &id, attach) {
-        Ok(code) => Ok(code),
+        Ok(code) => {
+            if args.rm {
+                // The exit command removes it too, but maybe not yet: when `run --rm`
+                // returns, the container is gone (a detached one runs on and stays).
+                let removed = engine.remove(
+                    &id,
+                    RemoveOptions {
+                        force: false,
+                        timeout: None,
+                    },
+                );
+                match removed {
+                    Ok(_)
+                    | Err(EngineError::NoSuchContainer(_))
+                    | Err(EngineError::RemoveRunning { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(code)
+        }
         Err(failure) => {
             if args.rm {
                 let _ = engine.remove(
@@ -504,7 +523,10 @@ pub fn ps(engine: &mut Engine, args: PsArgs) -> Outcome {
             record.state.status,
             Status::Running | Status::Paused | Status::Stopping
         );
-        if !args.all && args.filters.is_empty() && !running {
+        // As podman: a status filter looks at every container, other filters only at
+        // running ones unless --all.
+        let status_filter = args.filters.iter().any(|f| f.starts_with("status="));
+        if !args.all && !status_filter && !running {
             continue;
         }
         if args.filters.iter().all(|f| matches_filter(&record, f)) {

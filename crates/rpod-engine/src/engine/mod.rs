@@ -40,6 +40,12 @@ const EXIT_FILE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the monitor may take to finish (it runs the cleanup command) after the exit.
 const MONITOR_EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The longest pause between checks while waiting for a container nothing can be waited on.
+const WAIT_BACKOFF_MAX_MS: u64 = 300;
+/// Checks (about 3 s) after which a container whose process is gone and whose monitor is
+/// unknown counts as exited with an unknown code.
+const UNKNOWN_MONITOR_ROUNDS: u32 = 15;
+
 const BOOT_ID_FILE: &str = "/proc/sys/kernel/random/boot_id";
 
 /// How to open an engine.
@@ -282,7 +288,7 @@ impl Engine {
     }
 
     fn lock(&self, id: &str) -> Result<ContainerLock> {
-        ContainerLock::acquire(&self.roots.lock_dir(), id)
+        ContainerLock::acquire(&self.roots.lock_dir(), id, &self.roots.container_dir(id))
     }
 
     /// Re-read a container after taking its lock; it may have been removed meanwhile.
@@ -655,6 +661,7 @@ impl Engine {
         if !record.state.status.is_active() {
             return Ok(());
         }
+        self.repair_interrupted_stop(record)?;
         let exit_file = self.exit_file(record)?;
         if let Some(exit) = read_exit_file(&exit_file)? {
             return self.record_exit(record, exit.code, exit.finished.into());
@@ -671,6 +678,27 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// A stop whose process died (killed, or the machine's OOM killer) leaves `Stopping`
+    /// behind: while the container still runs, it is running again.
+    fn repair_interrupted_stop(&mut self, record: &mut ContainerRecord) -> Result<()> {
+        let state = &record.state;
+        if state.status != Status::Stopping
+            || state.stopping_pid <= 0
+            || rpod_oci::process::same_process_alive(state.stopping_pid, state.stopping_start)
+            || !pid_alive(state.pid)
+        {
+            return Ok(());
+        }
+        tracing::info!(
+            id = record.id(),
+            "the stop of this container was interrupted; it still runs"
+        );
+        record.state.status = Status::Running;
+        record.state.stopping_pid = 0;
+        record.state.stopping_start = 0;
+        self.save(record)
     }
 
     /// The monitor is gone and will never write the exit file.
@@ -810,6 +838,9 @@ impl Engine {
             let paused = record.state.status == Status::Paused;
             record.state.status = Status::Stopping;
             record.state.stopped_by_user = true;
+            let me = std::process::id() as i32;
+            record.state.stopping_pid = me;
+            record.state.stopping_start = rpod_oci::process::start_time(me).unwrap_or(0);
             self.save(&record)?;
             (
                 oci,
@@ -1014,7 +1045,6 @@ impl Engine {
         }
         self.store.remove_exec_sessions(None, record.id())?;
         self.store.remove_container(record.id())?;
-        ContainerLock::remove_file(&self.roots.lock_dir(), record.id());
         Ok(())
     }
 
@@ -1059,6 +1089,10 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
+        // Rounds in which neither the monitor nor the process could be waited for (their
+        // PIDs unknown or already gone) and no exit was recorded: back off instead of
+        // spinning, and give up on a monitor that is not there.
+        let mut idle_rounds = 0u32;
         loop {
             let Some(record) = self.store.container(&id)? else {
                 return Ok(self.store.exit_code(&id)?.unwrap_or(-1));
@@ -1071,16 +1105,29 @@ impl Engine {
                 return Ok(record.state.exit_code.unwrap_or(0));
             }
             let conmon_pid = record.state.conmon_pid;
+            let blocked = pid_alive(conmon_pid) || pid_alive(record.state.pid);
             // Block until the monitor (which outlives its cleanup command) and the
             // container's process are both gone.
             rpod_oci::process::wait_pid_exit(conmon_pid, None);
             rpod_oci::process::wait_pid_exit(record.state.pid, None);
+            if !blocked {
+                idle_rounds += 1;
+                std::thread::sleep(Duration::from_millis(
+                    (10u64 << idle_rounds.min(5)).min(WAIT_BACKOFF_MAX_MS),
+                ));
+            }
             let _lock = self.lock(&id)?;
             let Some(mut record) = self.store.container(&id)? else {
                 return Ok(self.store.exit_code(&id)?.unwrap_or(-1));
             };
             self.sync(&mut record)?;
-            if record.state.status == Status::Created && !pid_alive(record.state.pid) {
+            let process_gone = !pid_alive(record.state.pid);
+            let monitor_unknown = record.state.conmon_pid <= 0;
+            if record.state.status.is_active()
+                && process_gone
+                && (record.state.status == Status::Created
+                    || (monitor_unknown && idle_rounds >= UNKNOWN_MONITOR_ROUNDS))
+            {
                 self.record_monitor_death(&mut record)?;
             }
         }
