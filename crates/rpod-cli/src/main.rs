@@ -46,8 +46,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
     if let Command::Version(args) = &cli.command {
         return s::version(args);
     }
-    let mut engine = open_engine(&cli)?;
-    let e = &mut engine;
+    let engine = open_engine(&cli)?;
+    let e = &engine;
     match cli.command {
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => c::create(e, a),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run(e, a),

@@ -22,5 +22,7 @@ pub mod store;
 pub use container::{
     ContainerConfig, ContainerRecord, ContainerState, ExecSession, NetworkMode, Status,
 };
-pub use engine::{CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, RemoveOptions};
+pub use engine::{
+    CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval, RemoveOptions,
+};
 pub use error::{EngineError, Result};

@@ -4,6 +4,7 @@
 //! timeout instead of failing on a lock upgrade.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
@@ -51,9 +52,67 @@ const SCHEMA_VERSION: i64 = 2;
 /// How long a process waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How many idle connections the pool keeps.
+const POOL_IDLE: usize = 8;
+
+/// The state database. Every method takes `&self`: each call borrows a connection from a
+/// small pool (opening another when all are busy), so many threads can use one store, and
+/// SQLite's own locking (WAL, busy timeout) orders their writes.
 pub struct Store {
-    conn: Connection,
+    pool: Mutex<Vec<Connection>>,
     path: PathBuf,
+    read_only: bool,
+}
+
+/// A connection borrowed from the pool, given back when dropped.
+struct Pooled<'a> {
+    store: &'a Store,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a pooled connection is present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .expect("a pooled connection is present until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = self.store.pool.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < POOL_IDLE {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+fn connect(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
+    if read_only {
+        let uri = format!("file:{}?immutable=1", path.display());
+        return Connection::open_with_flags(
+            uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        );
+    }
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
 }
 
 impl Store {
@@ -62,15 +121,11 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(db_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+        let conn = connect(path, false).map_err(db_err)?;
         // Switching to WAL needs a moment of exclusive access; the busy timeout covers
-        // concurrent first openings.
+        // concurrent first openings. The mode is stored in the file, so later connections
+        // get it too.
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(db_err)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -82,29 +137,36 @@ impl Store {
             .map_err(db_err)?;
         }
         Ok(Store {
-            conn,
+            pool: Mutex::new(vec![conn]),
             path: path.to_path_buf(),
+            read_only: false,
         })
     }
 
     /// Open a store on a read-only file system: no schema change, no WAL (which needs
     /// files next to the database), no locking (nothing can change it).
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        let db_err = |source| EngineError::Db {
+        let conn = connect(path, true).map_err(|source| EngineError::Db {
             path: path.to_path_buf(),
             source,
-        };
-        let uri = format!("file:{}?immutable=1", path.display());
-        let conn = Connection::open_with_flags(
-            uri,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                | rusqlite::OpenFlags::SQLITE_OPEN_URI
-                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(db_err)?;
+        })?;
         Ok(Store {
-            conn,
+            pool: Mutex::new(vec![conn]),
             path: path.to_path_buf(),
+            read_only: true,
+        })
+    }
+
+    /// A connection for one operation.
+    fn conn(&self) -> Result<Pooled<'_>> {
+        let idle = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => connect(&self.path, self.read_only).map_err(|e| self.err(e))?,
+        };
+        Ok(Pooled {
+            store: self,
+            conn: Some(conn),
         })
     }
 
@@ -117,13 +179,14 @@ impl Store {
 
     /// One statement, committed on its own (SQLite's autocommit takes the write lock for
     /// exactly that statement, queuing on the busy timeout).
-    fn execute(&mut self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
-        self.conn.execute(sql, params).map_err(|e| self.err(e))
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        self.conn()?.execute(sql, params).map_err(|e| self.err(e))
     }
 
     /// The first column of every row, as text.
     fn strings(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params, |row| row.get::<_, String>(0))
             .map_err(|e| self.err(e))?
@@ -132,14 +195,14 @@ impl Store {
         rows
     }
 
-    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
         let path = self.path.clone();
         let db_err = |source| EngineError::Db {
             path: path.clone(),
             source,
         };
-        let tx = self
-            .conn
+        let mut conn = self.conn()?;
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db_err)?;
         let value = f(&tx)?;
@@ -149,7 +212,7 @@ impl Store {
 
     // ----- containers -----
 
-    pub fn insert_container(&mut self, record: &ContainerRecord) -> Result<()> {
+    pub fn insert_container(&self, record: &ContainerRecord) -> Result<()> {
         let config = to_json(&record.config)?;
         let state = to_json(&record.state)?;
         let created = record.config.created.to_rfc3339();
@@ -199,7 +262,7 @@ impl Store {
 
     pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>> {
         let row = self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT config, state FROM containers WHERE id = ?1",
                 [id],
@@ -217,7 +280,7 @@ impl Store {
             return Err(not_found());
         }
         let exact: Option<(String, String)> = self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT config, state FROM containers WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1",
                 [name_or_id],
@@ -231,8 +294,8 @@ impl Store {
         if !name_or_id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(not_found());
         }
-        let mut stmt = self
-            .conn
+        let conn = self.conn()?;
+        let mut stmt = conn
             .prepare(
                 "SELECT config, state FROM containers WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2",
             )
@@ -257,8 +320,8 @@ impl Store {
     }
 
     pub fn containers(&self) -> Result<Vec<ContainerRecord>> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn()?;
+        let mut stmt = conn
             .prepare("SELECT config, state FROM containers ORDER BY created")
             .map_err(|e| self.err(e))?;
         let rows: Vec<(String, String)> = stmt
@@ -272,7 +335,7 @@ impl Store {
     }
 
     /// Save a container's state. Returns false when the container no longer exists.
-    pub fn save_state(&mut self, id: &str, state: &ContainerState) -> Result<bool> {
+    pub fn save_state(&self, id: &str, state: &ContainerState) -> Result<bool> {
         let json = to_json(state)?;
         let changed = self.execute(
             "UPDATE containers SET state = ?2 WHERE id = ?1",
@@ -282,7 +345,7 @@ impl Store {
     }
 
     /// Record an exit code (kept after the container is removed, for `wait`).
-    pub fn save_exit_code(&mut self, id: &str, code: i32) -> Result<()> {
+    pub fn save_exit_code(&self, id: &str, code: i32) -> Result<()> {
         let now = chrono::Utc::now().to_rfc3339();
         self.execute(
             "INSERT OR REPLACE INTO exit_codes (id, code, recorded) VALUES (?1, ?2, ?3)",
@@ -292,7 +355,7 @@ impl Store {
     }
 
     pub fn exit_code(&self, id: &str) -> Result<Option<i32>> {
-        self.conn
+        self.conn()?
             .query_row("SELECT code FROM exit_codes WHERE id = ?1", [id], |row| {
                 row.get(0)
             })
@@ -300,7 +363,7 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    pub fn remove_container(&mut self, id: &str) -> Result<()> {
+    pub fn remove_container(&self, id: &str) -> Result<()> {
         self.execute("DELETE FROM containers WHERE id = ?1", [id])
             .map(drop)
     }
@@ -309,11 +372,11 @@ impl Store {
     /// active as exited (never-started ones go back to configured). Done once per boot: the
     /// recorded boot id is checked and replaced in the same transaction. Returns the
     /// containers that were reset.
-    pub fn reconcile_boot(&mut self, boot_id: &str) -> Result<Vec<ContainerRecord>> {
+    pub fn reconcile_boot(&self, boot_id: &str) -> Result<Vec<ContainerRecord>> {
         // Nearly always the boot is the recorded one: check that without taking the write
         // lock, which every rpod process would otherwise queue on.
         let recorded: Option<String> = self
-            .conn
+            .conn()?
             .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| {
                 r.get(0)
             })
@@ -394,7 +457,7 @@ impl Store {
 
     // ----- exec sessions -----
 
-    pub fn save_exec_session(&mut self, session: &ExecSession) -> Result<()> {
+    pub fn save_exec_session(&self, session: &ExecSession) -> Result<()> {
         let json = to_json(session)?;
         self.execute(
             "INSERT OR REPLACE INTO exec_sessions (id, container_id, record) VALUES (?1, ?2, ?3)",
@@ -405,7 +468,7 @@ impl Store {
 
     pub fn exec_session(&self, id: &str) -> Result<Option<ExecSession>> {
         let json: Option<String> = self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT record FROM exec_sessions WHERE id = ?1",
                 [id],
@@ -427,7 +490,7 @@ impl Store {
     }
 
     /// Remove one session, or every session of a container with `container_id`.
-    pub fn remove_exec_sessions(&mut self, id: Option<&str>, container_id: &str) -> Result<()> {
+    pub fn remove_exec_sessions(&self, id: Option<&str>, container_id: &str) -> Result<()> {
         match id {
             Some(id) => self.execute("DELETE FROM exec_sessions WHERE id = ?1", [id]),
             None => self.execute(
@@ -441,7 +504,7 @@ impl Store {
     // ----- images -----
 
     /// Add an image and give it `names`, taking each name away from any other image.
-    pub fn insert_image(&mut self, image: &ImageRecord, names: &[String]) -> Result<()> {
+    pub fn insert_image(&self, image: &ImageRecord, names: &[String]) -> Result<()> {
         let json = to_json(image)?;
         let path = self.path.clone();
         self.write(|tx| {
@@ -465,7 +528,7 @@ impl Store {
         })
     }
 
-    pub fn add_image_name(&mut self, image_id: &str, name: &str) -> Result<()> {
+    pub fn add_image_name(&self, image_id: &str, name: &str) -> Result<()> {
         self.execute(
             "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",
             params![name, image_id],
@@ -473,12 +536,12 @@ impl Store {
         .map(drop)
     }
 
-    pub fn remove_image_name(&mut self, name: &str) -> Result<()> {
+    pub fn remove_image_name(&self, name: &str) -> Result<()> {
         self.execute("DELETE FROM image_names WHERE name = ?1", [name])
             .map(drop)
     }
 
-    pub fn remove_image(&mut self, id: &str) -> Result<()> {
+    pub fn remove_image(&self, id: &str) -> Result<()> {
         let path = self.path.clone();
         self.write(|tx| {
             let db = |source| EngineError::Db {
@@ -495,7 +558,7 @@ impl Store {
 
     pub fn image(&self, id: &str) -> Result<Option<ImageRecord>> {
         let json: Option<String> = self
-            .conn
+            .conn()?
             .query_row("SELECT record FROM images WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
@@ -505,7 +568,7 @@ impl Store {
     }
 
     pub fn image_id_by_name(&self, name: &str) -> Result<Option<String>> {
-        self.conn
+        self.conn()?
             .query_row(
                 "SELECT image_id FROM image_names WHERE name = ?1",
                 [name],

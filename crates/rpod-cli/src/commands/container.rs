@@ -188,7 +188,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     })
 }
 
-pub fn create(engine: &mut Engine, args: RunArgs) -> Outcome {
+pub fn create(engine: &Engine, args: RunArgs) -> Outcome {
     let options = create_options(&args)?;
     let record = engine.create(options)?;
     println!("{}", record.id());
@@ -216,7 +216,7 @@ impl Attach {
     /// Returns the container's exit code, or 0 after a detach.
     fn copy(
         self,
-        engine: &mut Engine,
+        engine: &Engine,
         record: &ContainerRecord,
         connection: AttachConnection,
     ) -> Result<i32, Failure> {
@@ -250,7 +250,7 @@ impl Attach {
 }
 
 /// Start a container attached to our stdio; returns its exit code.
-fn start_attached(engine: &mut Engine, id: &str, attach: Attach) -> Result<i32, Failure> {
+fn start_attached(engine: &Engine, id: &str, attach: Attach) -> Result<i32, Failure> {
     let found = engine.lookup(id)?;
     let runtime = engine.runtime(&found.config.runtime)?;
     let socket = runtime.attach_socket_path(&engine.oci_container(&found))?;
@@ -301,7 +301,7 @@ fn for_each(
 }
 
 fn all_ids(
-    engine: &mut Engine,
+    engine: &Engine,
     keep: impl Fn(&ContainerRecord) -> bool,
 ) -> Result<Vec<String>, Failure> {
     Ok(engine
@@ -313,7 +313,7 @@ fn all_ids(
 }
 
 fn names_or_all(
-    engine: &mut Engine,
+    engine: &Engine,
     names: Vec<String>,
     all: bool,
     keep: impl Fn(&ContainerRecord) -> bool,
@@ -326,7 +326,7 @@ fn names_or_all(
     }
 }
 
-pub fn start(engine: &mut Engine, args: StartArgs) -> Outcome {
+pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
     if args.attach || args.interactive {
         if args.containers.len() != 1 {
             return Err(usage(
@@ -343,7 +343,7 @@ pub fn start(engine: &mut Engine, args: StartArgs) -> Outcome {
     })
 }
 
-pub fn run(engine: &mut Engine, args: RunArgs) -> Outcome {
+pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
     let options = create_options(&args)?;
     let attach = Attach::new(args.interactive, &args.flags)?;
     let record = engine.create(options)?;
@@ -403,7 +403,7 @@ fn timeout_arg(time: Option<i64>) -> Option<u32> {
     time.map(|t| u32::try_from(t).unwrap_or(u32::MAX))
 }
 
-pub fn stop(engine: &mut Engine, args: StopArgs) -> Outcome {
+pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
     let names = names_or_all(engine, args.containers, args.all, |r| {
         r.state.status.can_stop()
     })?;
@@ -415,7 +415,7 @@ pub fn stop(engine: &mut Engine, args: StopArgs) -> Outcome {
     })
 }
 
-pub fn kill(engine: &mut Engine, args: KillArgs) -> Outcome {
+pub fn kill(engine: &Engine, args: KillArgs) -> Outcome {
     let signal = parse_signal(&args.signal).map_err(usage)?;
     let names = names_or_all(engine, args.containers, args.all, |r| {
         r.state.status.can_kill()
@@ -427,7 +427,7 @@ pub fn kill(engine: &mut Engine, args: KillArgs) -> Outcome {
     })
 }
 
-pub fn rm(engine: &mut Engine, args: RmArgs) -> Outcome {
+pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
     let names = names_or_all(engine, args.containers, args.all, |_| true)?;
     let options = RemoveOptions {
         force: args.force,
@@ -445,7 +445,7 @@ pub fn rm(engine: &mut Engine, args: RmArgs) -> Outcome {
     })
 }
 
-pub fn pause(engine: &mut Engine, args: AllArgs, pausing: bool) -> Outcome {
+pub fn pause(engine: &Engine, args: AllArgs, pausing: bool) -> Outcome {
     let wanted = if pausing {
         Status::Running
     } else {
@@ -465,7 +465,7 @@ pub fn pause(engine: &mut Engine, args: AllArgs, pausing: bool) -> Outcome {
     })
 }
 
-pub fn wait(engine: &mut Engine, args: WaitArgs) -> Outcome {
+pub fn wait(engine: &Engine, args: WaitArgs) -> Outcome {
     for_each(&args.containers, ENGINE_ERROR, false, |name| {
         let code = engine.wait(name)?;
         println!("{code}");
@@ -511,7 +511,7 @@ fn validate_filter(filter: &str) -> Result<(), Failure> {
     }
 }
 
-pub fn ps(engine: &mut Engine, args: PsArgs) -> Outcome {
+pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
     for filter in &args.filters {
         validate_filter(filter)?;
     }
@@ -554,11 +554,11 @@ pub fn ps(engine: &mut Engine, args: PsArgs) -> Outcome {
     Ok(0)
 }
 
-pub fn inspect(engine: &mut Engine, args: InspectArgs) -> Outcome {
+pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
     let mut items = Vec::new();
     let mut code = 0;
     for name in &args.names {
-        let as_container = |engine: &mut Engine| -> Result<Value, Failure> {
+        let as_container = |engine: &Engine| -> Result<Value, Failure> {
             let record = engine.inspect(name)?;
             let exec_ids = engine
                 .exec_sessions(&record)?
@@ -599,7 +599,7 @@ pub fn inspect(engine: &mut Engine, args: InspectArgs) -> Outcome {
     Ok(code)
 }
 
-pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
+pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
     let filter = LogFilter {
         tail: args.tail.and_then(|t| usize::try_from(t).ok()),
         since: args
@@ -654,7 +654,7 @@ pub fn logs(engine: &mut Engine, args: LogsArgs) -> Outcome {
     Ok(code)
 }
 
-pub fn attach(engine: &mut Engine, args: AttachArgs) -> Outcome {
+pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
     let attach = Attach::new(!args.no_stdin, &args.flags)?;
     let (record, connection) = engine.attach(&args.container)?;
     if record.config.terminal {
@@ -667,7 +667,7 @@ pub fn attach(engine: &mut Engine, args: AttachArgs) -> Outcome {
     attach.copy(engine, &record, connection)
 }
 
-pub fn exec(engine: &mut Engine, args: ExecArgs) -> Outcome {
+pub fn exec(engine: &Engine, args: ExecArgs) -> Outcome {
     let (container, command) = args
         .container_and_command
         .split_first()
@@ -725,7 +725,7 @@ pub fn exec(engine: &mut Engine, args: ExecArgs) -> Outcome {
     }
 }
 
-pub fn exists(engine: &mut Engine, args: ExistsArgs) -> Outcome {
+pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
     match engine.lookup(&args.name) {
         Ok(_) => Ok(0),
         Err(EngineError::NoSuchContainer(_)) => Ok(1),
@@ -733,7 +733,7 @@ pub fn exists(engine: &mut Engine, args: ExistsArgs) -> Outcome {
     }
 }
 
-pub fn cleanup(engine: &mut Engine, args: CleanupArgs) -> Outcome {
+pub fn cleanup(engine: &Engine, args: CleanupArgs) -> Outcome {
     let result = match &args.exec {
         Some(session) => engine.cleanup_exec(&args.container, session),
         None => engine.cleanup(&args.container),

@@ -5,8 +5,8 @@ use std::io::{self, IsTerminal, Read, Write};
 
 use serde_json::Value;
 
-use rpod_engine::image::{self, reference, ArchiveFormat, ImportOptions};
-use rpod_engine::{Engine, EngineError, RemoveOptions};
+use rpod_engine::image::{reference, ArchiveFormat, ImportOptions};
+use rpod_engine::{Engine, EngineError, ImageRemoval};
 
 use crate::cli::*;
 use crate::exit::{usage, Failure, Outcome};
@@ -20,20 +20,19 @@ fn open_input(path: &str) -> Result<Box<dyn Read>, Failure> {
     Ok(Box::new(file))
 }
 
-pub fn import(engine: &mut Engine, args: ImportArgs) -> Outcome {
+pub fn import(engine: &Engine, args: ImportArgs) -> Outcome {
     let source = open_input(&args.source)?;
     let options = ImportOptions {
         name: args.reference.clone(),
         changes: args.changes.clone(),
         message: args.message.clone(),
     };
-    let roots = engine.roots().clone();
-    let record = image::import(engine.store_mut(), &roots, source, &args.source, &options)?;
+    let record = engine.import_image(source, &args.source, &options)?;
     println!("{}", record.id);
     Ok(0)
 }
 
-pub fn load(engine: &mut Engine, args: LoadArgs) -> Outcome {
+pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {
     let (source, origin): (Box<dyn Read>, String) = match &args.input {
         Some(path) => (
             open_input(&path.display().to_string())?,
@@ -48,8 +47,7 @@ pub fn load(engine: &mut Engine, args: LoadArgs) -> Outcome {
             (Box::new(io::stdin().lock()), "(standard input)".into())
         }
     };
-    let roots = engine.roots().clone();
-    let loaded = image::load(engine.store_mut(), &roots, source, &origin)?;
+    let loaded = engine.load_images(source, &origin)?;
     for (record, names) in loaded {
         if names.is_empty() {
             println!("Loaded image: sha256:{}", record.id);
@@ -61,12 +59,12 @@ pub fn load(engine: &mut Engine, args: LoadArgs) -> Outcome {
     Ok(0)
 }
 
-pub fn save(engine: &mut Engine, args: SaveArgs) -> Outcome {
+pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
     let format: ArchiveFormat = args.format.parse()?;
     let mut images = Vec::new();
     for name in &args.images {
-        let record = image::resolve(engine.store(), name)?;
-        let names = engine.store().image_names(&record.id)?;
+        let record = engine.resolve_image(name)?;
+        let names = engine.image_names(&record.id)?;
         // Record the name the user asked for when it is one of the image's names.
         let asked = reference::lookup_candidates(name)
             .ok()
@@ -82,7 +80,6 @@ pub fn save(engine: &mut Engine, args: SaveArgs) -> Outcome {
             "oci-archive holds one image: save several images as docker-archive",
         ));
     }
-    let roots = engine.roots().clone();
     match &args.output {
         Some(path) => {
             let dir = path
@@ -92,7 +89,7 @@ pub fn save(engine: &mut Engine, args: SaveArgs) -> Outcome {
             // Written to an unnamed file beside the target and named at the end: a failed
             // or killed save leaves neither a truncated archive nor a temporary file.
             let mut tmp = rpod_engine::scratch::unnamed_file(dir)?;
-            image::save(&roots, &images, format, io::BufWriter::new(&mut tmp))?;
+            engine.save_images(&images, format, io::BufWriter::new(&mut tmp))?;
             rpod_engine::scratch::replace_with_unnamed(&tmp, path)?;
         }
         None => {
@@ -102,24 +99,23 @@ pub fn save(engine: &mut Engine, args: SaveArgs) -> Outcome {
                 ));
             }
             let stdout = io::stdout().lock();
-            image::save(&roots, &images, format, io::BufWriter::new(stdout))?;
+            engine.save_images(&images, format, io::BufWriter::new(stdout))?;
             io::stdout().flush()?;
         }
     }
     Ok(0)
 }
 
-pub fn images(engine: &mut Engine, args: ImagesArgs) -> Outcome {
-    let mut records = engine.store().images()?;
+pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
+    let mut records = engine.images()?;
     records.sort_by(|a, b| {
         b.created
             .unwrap_or(b.added)
             .cmp(&a.created.unwrap_or(a.added))
     });
-    let roots = engine.roots().clone();
     let mut rows = Vec::new();
     for record in records {
-        let info = image::info(engine.store(), &roots, record)?;
+        let info = engine.image_info(record)?;
         if args.quiet {
             let id = &info.record.id;
             println!(
@@ -144,92 +140,53 @@ pub fn images(engine: &mut Engine, args: ImagesArgs) -> Outcome {
     Ok(0)
 }
 
-pub fn rmi(engine: &mut Engine, args: RmiArgs) -> Outcome {
+pub fn rmi(engine: &Engine, args: RmiArgs) -> Outcome {
     let names: Vec<String> = match (args.all, args.images.is_empty()) {
-        (true, true) => engine.store().images()?.into_iter().map(|i| i.id).collect(),
+        (true, true) => engine.images()?.into_iter().map(|i| i.id).collect(),
         (true, false) => return Err(usage("--all and image names cannot be used together")),
         (false, true) => return Err(usage("image name or ID must be specified")),
         (false, false) => args.images.clone(),
     };
-    let roots = engine.roots().clone();
     let mut code = 0;
     for name in &names {
-        let result = (|| -> Result<(), Failure> {
-            let record = image::resolve(engine.store(), name)?;
-            let image_names = engine.store().image_names(&record.id)?;
-            // Removing one of several names only untags it.
-            let named = reference::lookup_candidates(name)
-                .ok()
-                .and_then(|c| c.into_iter().find(|n| image_names.contains(n)));
-            if let Some(untag) = named.filter(|_| image_names.len() > 1) {
-                engine.store_mut().remove_image_name(&untag)?;
-                println!("Untagged: {untag}");
-                return Ok(());
-            }
-            let users = engine.containers_using_image(&record)?;
-            if !users.is_empty() {
-                if !args.force {
-                    let ids: Vec<String> = users.iter().map(|c| c.id().to_string()).collect();
-                    return Err(Failure::new(
-                        2,
-                        EngineError::ImageInUse {
-                            image: record.id.clone(),
-                            containers: ids.join(", "),
-                        },
-                    ));
+        match engine.remove_image(name, args.force) {
+            Ok(ImageRemoval::Untagged(untagged)) => println!("Untagged: {untagged}"),
+            Ok(ImageRemoval::Deleted { id, names }) => {
+                for n in names {
+                    println!("Untagged: {n}");
                 }
-                for user in users {
-                    engine.remove(
-                        user.id(),
-                        RemoveOptions {
-                            force: true,
-                            timeout: Some(0),
-                        },
-                    )?;
-                }
+                println!("Deleted: {id}");
             }
-            image::remove_image(engine.store_mut(), &roots, &record)?;
-            for n in image_names {
-                println!("Untagged: {n}");
+            Err(EngineError::NoSuchImage(_)) if args.ignore => {}
+            Err(error) => {
+                let code_now = match &error {
+                    EngineError::NoSuchImage(_) => 1,
+                    EngineError::ImageInUse { .. } => 2,
+                    other => crate::exit::code_of(other),
+                };
+                eprintln!("Error: {}", Failure::from(error).message());
+                code = code_now;
             }
-            println!("Deleted: {}", record.id);
-            Ok(())
-        })();
-        if let Err(failure) = result {
-            let missing = matches!(
-                failure.error.downcast_ref::<EngineError>(),
-                Some(EngineError::NoSuchImage(_))
-            );
-            if missing && args.ignore {
-                continue;
-            }
-            eprintln!("Error: {}", failure.message());
-            code = if missing { 1 } else { failure.code };
         }
     }
     Ok(code)
 }
 
-pub fn tag(engine: &mut Engine, args: TagArgs) -> Outcome {
-    let record = image::resolve(engine.store(), &args.image)?;
-    for name in &args.names {
-        let full = reference::normalize_local(name)?;
-        engine.store_mut().add_image_name(&record.id, &full)?;
-    }
+pub fn tag(engine: &Engine, args: TagArgs) -> Outcome {
+    engine.tag_image(&args.image, &args.names)?;
     Ok(0)
 }
 
-pub fn exists(engine: &mut Engine, args: ExistsArgs) -> Outcome {
-    match image::resolve(engine.store(), &args.name) {
+pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
+    match engine.resolve_image(&args.name) {
         Ok(_) => Ok(0),
         Err(EngineError::NoSuchImage(_)) => Ok(1),
         Err(e) => Err(e.into()),
     }
 }
 
-pub fn inspect_json(engine: &mut Engine, name: &str) -> Result<Value, Failure> {
-    let record = image::resolve(engine.store(), name)?;
-    let roots = engine.roots().clone();
-    let info = image::info(engine.store(), &roots, record)?;
+pub fn inspect_json(engine: &Engine, name: &str) -> Result<Value, Failure> {
+    let record = engine.resolve_image(name)?;
+    let info = engine.image_info(record)?;
     Ok(inspect::image(&info))
 }

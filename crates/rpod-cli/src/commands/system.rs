@@ -95,7 +95,7 @@ fn cgroup_version() -> &'static str {
     }
 }
 
-pub fn info(engine: &mut Engine, args: FormatArgs) -> Outcome {
+pub fn info(engine: &Engine, args: FormatArgs) -> Outcome {
     let runtime = engine.default_runtime()?;
     let (conmon, oci) = runtime
         .runtime_info()
@@ -136,7 +136,7 @@ pub fn info(engine: &mut Engine, args: FormatArgs) -> Outcome {
                 "running": count(&[Status::Running]),
                 "stopped": count(&[Status::Configured, Status::Created, Status::Stopped, Status::Exited]),
             },
-            "imageStore": { "number": engine.store().images()?.len() },
+            "imageStore": { "number": engine.images()?.len() },
         },
         "version": {
             "Version": env!("CARGO_PKG_VERSION"),

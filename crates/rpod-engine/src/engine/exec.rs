@@ -45,7 +45,7 @@ pub struct ExecStarted {
 
 impl Engine {
     fn exec_options(
-        &mut self,
+        &self,
         record: &ContainerRecord,
         request: &ExecRequest,
         session_id: &str,
@@ -87,7 +87,7 @@ impl Engine {
     /// Start a session. With `streams` it is attached (the caller then calls
     /// [`Engine::exec_finish`]); without, it runs detached and its exit command cleans up.
     pub fn exec_start(
-        &mut self,
+        &self,
         name_or_id: &str,
         request: &ExecRequest,
         streams: Option<AttachStreams>,
@@ -177,7 +177,7 @@ impl Engine {
 
     /// Collect an attached session: its exit code once the attach ended, after which the
     /// session is removed. After a detach the session goes on and its exit command cleans up.
-    pub fn exec_finish(&mut self, started: ExecStarted) -> Result<i32> {
+    pub fn exec_finish(&self, started: ExecStarted) -> Result<i32> {
         let ExecStarted {
             container,
             session_id,
@@ -215,7 +215,7 @@ impl Engine {
 
     /// The exit command of a session: remove it once ended, unless an attached client
     /// collects it.
-    pub fn cleanup_exec(&mut self, name_or_id: &str, session_id: &str) -> Result<()> {
+    pub fn cleanup_exec(&self, name_or_id: &str, session_id: &str) -> Result<()> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         match self.store.exec_session(session_id)? {
@@ -225,7 +225,7 @@ impl Engine {
     }
 
     /// Remove a session whose process has exited. Called under the container lock.
-    fn reap_exec_if_done(&mut self, container: &ContainerRecord, session_id: &str) -> Result<()> {
+    fn reap_exec_if_done(&self, container: &ContainerRecord, session_id: &str) -> Result<()> {
         let runtime = self.runtime(&container.config.runtime)?;
         let oci = self.oci_container(container);
         if runtime.exec_update_status(&oci, session_id)? {
@@ -238,7 +238,7 @@ impl Engine {
     }
 
     /// Sessions of a container; ended ones whose cleanup did not run yet are removed first.
-    pub fn exec_sessions(&mut self, record: &ContainerRecord) -> Result<Vec<ExecSession>> {
+    pub fn exec_sessions(&self, record: &ContainerRecord) -> Result<Vec<ExecSession>> {
         let sessions = self.store.exec_sessions_of(record.id())?;
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
@@ -260,7 +260,7 @@ impl Engine {
     }
 
     /// Stop a session: SIGTERM, then SIGKILL after `timeout` seconds.
-    pub fn exec_stop(&mut self, name_or_id: &str, session_id: &str, timeout: u32) -> Result<()> {
+    pub fn exec_stop(&self, name_or_id: &str, session_id: &str, timeout: u32) -> Result<()> {
         let record = self.lookup(name_or_id)?;
         let runtime = self.runtime(&record.config.runtime)?;
         Ok(runtime.exec_stop_container(&self.oci_container(&record), session_id, timeout)?)

@@ -25,7 +25,7 @@ impl Engine {
     /// Remove runtime state, monitor, processes, mounts and cgroups of a container whose
     /// record says the runtime does not know it (Configured or Exited). Called under the
     /// container's lock, so no live operation of ours owns them.
-    pub(super) fn remove_leftovers(&mut self, record: &ContainerRecord) -> Result<()> {
+    pub(super) fn remove_leftovers(&self, record: &ContainerRecord) -> Result<()> {
         if record.state.status.known_to_runtime() {
             return Ok(());
         }

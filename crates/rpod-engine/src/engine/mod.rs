@@ -3,14 +3,17 @@
 //! record, syncs it from the monitor's files, decides, acts, and saves in one transaction.
 
 mod exec;
+mod images;
 mod leftovers;
+
+pub use images::ImageRemoval;
 
 pub use exec::{ExecRequest, ExecStarted};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -107,7 +110,8 @@ pub struct Engine {
     options: EngineOptions,
     roots: Roots,
     store: Store,
-    runtimes: HashMap<String, Arc<dyn OciRuntime>>,
+    /// Runtimes by the name or path they were asked for, made on first use.
+    runtimes: Mutex<HashMap<String, Arc<dyn OciRuntime>>>,
 }
 
 /// Whether `path` is on a file system mounted read-only.
@@ -149,6 +153,12 @@ fn conmon_log_level(level: &str) -> &'static str {
     }
 }
 
+// Many threads (and later async tasks) share one engine.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+};
+
 impl Engine {
     /// Open (creating if needed) the store under the two roots, and reconcile after a reboot.
     pub fn open(options: EngineOptions) -> Result<Self> {
@@ -167,7 +177,7 @@ impl Engine {
             // their first write with the database's own message.
             (Store::open_read_only(&roots.database())?, Vec::new())
         } else {
-            let mut store = Store::open(&roots.database())?;
+            let store = Store::open(&roots.database())?;
             roots.make_database_private()?;
             let boot_id = fs::read_to_string(BOOT_ID_FILE)
                 .map(|s| s.trim().to_string())
@@ -175,11 +185,11 @@ impl Engine {
             let reset = store.reconcile_boot(&boot_id)?;
             (store, reset)
         };
-        let mut engine = Engine {
+        let engine = Engine {
             options,
             roots,
             store,
-            runtimes: HashMap::new(),
+            runtimes: Mutex::new(HashMap::new()),
         };
         if !reset.is_empty() {
             tracing::info!(
@@ -193,7 +203,7 @@ impl Engine {
 
     /// A run root that is not on tmpfs keeps the runtime's state and our mounts' records
     /// across a reboot: clear what the previous boot left so the containers can start again.
-    fn forget_previous_boot(&mut self, reset: &[ContainerRecord]) {
+    fn forget_previous_boot(&self, reset: &[ContainerRecord]) {
         for record in reset {
             if let Ok(runtime) = self.runtime(&record.config.runtime) {
                 let _ = runtime.delete_container(&self.oci_container(record));
@@ -206,17 +216,10 @@ impl Engine {
         &self.roots
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn store_mut(&mut self) -> &mut Store {
-        &mut self.store
-    }
-
     /// The runtime for a name or path, created on first use.
-    pub fn runtime(&mut self, name: &str) -> Result<Arc<dyn OciRuntime>> {
-        if let Some(runtime) = self.runtimes.get(name) {
+    pub fn runtime(&self, name: &str) -> Result<Arc<dyn OciRuntime>> {
+        let mut runtimes = self.runtimes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(runtime) = runtimes.get(name) {
             return Ok(runtime.clone());
         }
         let base = Path::new(name)
@@ -231,11 +234,11 @@ impl Engine {
             runtime_flags: Vec::new(),
             log_level: conmon_log_level(&self.options.log_level).to_string(),
         })?);
-        self.runtimes.insert(name.to_string(), runtime.clone());
+        runtimes.insert(name.to_string(), runtime.clone());
         Ok(runtime)
     }
 
-    pub fn default_runtime(&mut self) -> Result<Arc<dyn OciRuntime>> {
+    pub fn default_runtime(&self) -> Result<Arc<dyn OciRuntime>> {
         let name = self.options.runtime.clone();
         self.runtime(&name)
     }
@@ -302,7 +305,7 @@ impl Engine {
         self.store.lookup_container(name_or_id)
     }
 
-    fn save(&mut self, record: &ContainerRecord) -> Result<()> {
+    fn save(&self, record: &ContainerRecord) -> Result<()> {
         if !self.store.save_state(record.id(), &record.state)? {
             return Err(EngineError::NoSuchContainer(record.id().to_string()));
         }
@@ -311,7 +314,7 @@ impl Engine {
 
     // ----- create -----
 
-    pub fn create(&mut self, options: CreateOptions) -> Result<ContainerRecord> {
+    pub fn create(&self, options: CreateOptions) -> Result<ContainerRecord> {
         let runtime_name = options
             .runtime
             .clone()
@@ -321,6 +324,11 @@ impl Engine {
         self.runtime(&runtime_name)?;
         options.security.seccomp()?;
 
+        // Held until the container is recorded: its image cannot be removed meanwhile.
+        let image_lock = match options.image {
+            Some(_) => Some(self.image_lock()?),
+            None => None,
+        };
         let (image, image_config) = match (&options.image, &options.rootfs) {
             (_, Some(dir)) => {
                 if !dir.is_dir() {
@@ -469,6 +477,7 @@ impl Engine {
             let _ = self.store.remove_container(record.id());
             return Err(EngineError::io("creating directory", &bundle, e));
         }
+        drop(image_lock);
         Ok(record)
     }
 
@@ -506,11 +515,7 @@ impl Engine {
     }
 
     /// Create the container in the runtime (state Created). Called under the lock.
-    fn init(
-        &mut self,
-        record: &mut ContainerRecord,
-        console_size: Option<TerminalSize>,
-    ) -> Result<()> {
+    fn init(&self, record: &mut ContainerRecord, console_size: Option<TerminalSize>) -> Result<()> {
         self.remove_leftovers(record)?;
         let root_path = self.mount_rootfs(record)?;
         record.state.mounted = true;
@@ -556,7 +561,7 @@ impl Engine {
     /// `console_size` is the terminal's size for `-t` containers, set before the process
     /// starts.
     pub fn start(
-        &mut self,
+        &self,
         name_or_id: &str,
         console_size: Option<TerminalSize>,
         before_start: Option<&mut BeforeStart<'_>>,
@@ -626,19 +631,19 @@ impl Engine {
 
     // ----- syncing from the monitor -----
 
-    fn exit_file(&mut self, record: &ContainerRecord) -> Result<PathBuf> {
+    fn exit_file(&self, record: &ContainerRecord) -> Result<PathBuf> {
         let runtime = self.runtime(&record.config.runtime)?;
         Ok(runtime.exit_file_path(&self.oci_container(record))?)
     }
 
-    fn oom_file(&mut self, record: &ContainerRecord) -> Result<PathBuf> {
+    fn oom_file(&self, record: &ContainerRecord) -> Result<PathBuf> {
         let runtime = self.runtime(&record.config.runtime)?;
         Ok(runtime.oom_file_path(&self.oci_container(record))?)
     }
 
     /// Apply an exit file's content to the state.
     fn record_exit(
-        &mut self,
+        &self,
         record: &mut ContainerRecord,
         code: i32,
         finished: DateTime<Utc>,
@@ -657,7 +662,7 @@ impl Engine {
     /// Bring the state up to date from the exit file and the monitor's liveness. Called
     /// under the lock. When the monitor died without an exit file and the container's
     /// process is gone too, the exit is recorded with an unknown code (-1).
-    fn sync(&mut self, record: &mut ContainerRecord) -> Result<()> {
+    fn sync(&self, record: &mut ContainerRecord) -> Result<()> {
         if !record.state.status.is_active() {
             return Ok(());
         }
@@ -682,7 +687,7 @@ impl Engine {
 
     /// A stop whose process died (killed, or the machine's OOM killer) leaves `Stopping`
     /// behind: while the container still runs, it is running again.
-    fn repair_interrupted_stop(&mut self, record: &mut ContainerRecord) -> Result<()> {
+    fn repair_interrupted_stop(&self, record: &mut ContainerRecord) -> Result<()> {
         let state = &record.state;
         if state.status != Status::Stopping
             || state.stopping_pid <= 0
@@ -702,7 +707,7 @@ impl Engine {
     }
 
     /// The monitor is gone and will never write the exit file.
-    fn record_monitor_death(&mut self, record: &mut ContainerRecord) -> Result<()> {
+    fn record_monitor_death(&self, record: &mut ContainerRecord) -> Result<()> {
         tracing::warn!(
             id = record.id(),
             "conmon died without writing an exit file; the container's exit code is unknown"
@@ -721,7 +726,7 @@ impl Engine {
 
     /// The monitor is dead but the container may still run: kill what is left of it and
     /// record the exit as unknown. Called under the lock.
-    fn handle_dead_monitor(&mut self, record: &mut ContainerRecord) -> Result<()> {
+    fn handle_dead_monitor(&self, record: &mut ContainerRecord) -> Result<()> {
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
         if record.state.status == Status::Paused {
@@ -738,7 +743,7 @@ impl Engine {
 
     /// Remove the container from the runtime and unmount its root (Stopped → Exited,
     /// Created → Configured). Called under the lock.
-    fn cleanup_runtime(&mut self, record: &mut ContainerRecord) -> Result<()> {
+    fn cleanup_runtime(&self, record: &mut ContainerRecord) -> Result<()> {
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
         if record.state.status.known_to_runtime() {
@@ -766,7 +771,7 @@ impl Engine {
 
     /// What conmon's exit command runs: record the exit, clean the runtime up, and remove
     /// `--rm` containers.
-    pub fn cleanup(&mut self, name_or_id: &str) -> Result<()> {
+    pub fn cleanup(&self, name_or_id: &str) -> Result<()> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         let Some(mut record) = self.store.container(found.id())? else {
@@ -778,7 +783,7 @@ impl Engine {
 
     /// Once a container has exited: clean the runtime up, and remove `--rm` containers.
     /// Called under the lock.
-    fn finish_exited(&mut self, record: &mut ContainerRecord) -> Result<()> {
+    fn finish_exited(&self, record: &mut ContainerRecord) -> Result<()> {
         if record.state.status == Status::Stopped {
             self.cleanup_runtime(record)?;
         }
@@ -792,7 +797,7 @@ impl Engine {
 
     /// Wait, without the lock, for the container's exit to be recorded and for its monitor
     /// (which runs the cleanup) to finish; then sync under the lock.
-    fn wait_for_exit(&mut self, id: &str, conmon_pid: i32) -> Result<()> {
+    fn wait_for_exit(&self, id: &str, conmon_pid: i32) -> Result<()> {
         let Some(record) = self.store.container(id)? else {
             return Ok(());
         };
@@ -815,7 +820,7 @@ impl Engine {
 
     /// Stop a container: its stop signal, then SIGKILL after `timeout` seconds. Returns once
     /// the exit is recorded and cleanup has run. Stopping a stopped container succeeds.
-    pub fn stop(&mut self, name_or_id: &str, timeout: Option<u32>) -> Result<ContainerRecord> {
+    pub fn stop(&self, name_or_id: &str, timeout: Option<u32>) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
         let (oci, runtime, timeout, paused) = {
@@ -869,7 +874,7 @@ impl Engine {
     }
 
     /// A stop that failed leaves the container as it was, never `Stopping`.
-    fn undo_stopping(&mut self, id: &str, paused: bool) -> Result<()> {
+    fn undo_stopping(&self, id: &str, paused: bool) -> Result<()> {
         let _lock = self.lock(id)?;
         let Some(mut record) = self.store.container(id)? else {
             return Ok(());
@@ -887,7 +892,7 @@ impl Engine {
     }
 
     /// Send a signal to the container's init process.
-    pub fn kill(&mut self, name_or_id: &str, signal: i32) -> Result<ContainerRecord> {
+    pub fn kill(&self, name_or_id: &str, signal: i32) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
         let oci = {
@@ -929,15 +934,15 @@ impl Engine {
         Ok(self.store.container(&id)?.unwrap_or(found))
     }
 
-    pub fn pause(&mut self, name_or_id: &str) -> Result<ContainerRecord> {
+    pub fn pause(&self, name_or_id: &str) -> Result<ContainerRecord> {
         self.freeze(name_or_id, true)
     }
 
-    pub fn unpause(&mut self, name_or_id: &str) -> Result<ContainerRecord> {
+    pub fn unpause(&self, name_or_id: &str) -> Result<ContainerRecord> {
         self.freeze(name_or_id, false)
     }
 
-    fn freeze(&mut self, name_or_id: &str, pause: bool) -> Result<ContainerRecord> {
+    fn freeze(&self, name_or_id: &str, pause: bool) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
@@ -972,7 +977,7 @@ impl Engine {
     // ----- remove -----
 
     /// Remove a container; running or paused ones only with `force` (they are stopped first).
-    pub fn remove(&mut self, name_or_id: &str, options: RemoveOptions) -> Result<String> {
+    pub fn remove(&self, name_or_id: &str, options: RemoveOptions) -> Result<String> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
         let needs_stop = {
@@ -1012,7 +1017,7 @@ impl Engine {
     }
 
     /// Remove a container that is not running. Called under the lock.
-    fn remove_locked(&mut self, record: &mut ContainerRecord) -> Result<()> {
+    fn remove_locked(&self, record: &mut ContainerRecord) -> Result<()> {
         self.remove_leftovers(record)?;
         let known_to_runtime = record.state.status.known_to_runtime();
         record.state.status = Status::Removing;
@@ -1051,7 +1056,7 @@ impl Engine {
     // ----- attach -----
 
     /// Connect to a running container's attach socket. Copying happens without the lock.
-    pub fn attach(&mut self, name_or_id: &str) -> Result<(ContainerRecord, AttachConnection)> {
+    pub fn attach(&self, name_or_id: &str) -> Result<(ContainerRecord, AttachConnection)> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
@@ -1076,7 +1081,7 @@ impl Engine {
 
     /// Wait until the container exits; returns its exit code. A container that never ran
     /// returns 0 at once.
-    pub fn wait(&mut self, name_or_id: &str) -> Result<i32> {
+    pub fn wait(&self, name_or_id: &str) -> Result<i32> {
         let id = match self.lookup(name_or_id) {
             Ok(found) => found.id().to_string(),
             // A full id of a container that is gone (e.g. removed by --rm): its exit code
@@ -1134,7 +1139,7 @@ impl Engine {
     }
 
     /// A container's record, synced with the monitor's files.
-    pub fn inspect(&mut self, name_or_id: &str) -> Result<ContainerRecord> {
+    pub fn inspect(&self, name_or_id: &str) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
@@ -1144,7 +1149,7 @@ impl Engine {
 
     /// Every container, with exits the monitor has recorded but nobody synced yet shown as
     /// exited. Takes no lock and writes nothing, so listing stays fast.
-    pub fn list(&mut self) -> Result<Vec<ContainerRecord>> {
+    pub fn list(&self) -> Result<Vec<ContainerRecord>> {
         let mut records = self.store.containers()?;
         let exits = self.roots.monitor_tmp().join("exits");
         for record in &mut records {

@@ -63,7 +63,7 @@ struct Pending {
 /// Load every image of an archive. Returns the loaded images with their names. On failure
 /// nothing of the archive stays behind: no image record and no new layer.
 pub fn load(
-    store: &mut Store,
+    store: &Store,
     roots: &Roots,
     source: impl Read,
     origin: &str,

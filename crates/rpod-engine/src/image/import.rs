@@ -37,7 +37,7 @@ fn build_err(e: impl std::fmt::Display) -> EngineError {
 }
 
 pub fn import(
-    store: &mut Store,
+    store: &Store,
     roots: &Roots,
     source: impl Read,
     origin: &str,

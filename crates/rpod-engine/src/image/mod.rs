@@ -67,7 +67,7 @@ pub fn config(roots: &Roots, id: &str) -> Result<ImageConfiguration> {
 /// Register an image whose layers are already stored. `config_bytes` is stored as it is,
 /// so that the image id (its digest) stays the same through save and load.
 pub fn add_image(
-    store: &mut Store,
+    store: &Store,
     roots: &Roots,
     config_bytes: &[u8],
     layers: &[layer::StoredLayer],
@@ -148,7 +148,7 @@ pub fn info(store: &Store, roots: &Roots, record: ImageRecord) -> Result<ImageIn
 }
 
 /// Delete an image and every layer that no other image uses.
-pub fn remove_image(store: &mut Store, roots: &Roots, record: &ImageRecord) -> Result<()> {
+pub fn remove_image(store: &Store, roots: &Roots, record: &ImageRecord) -> Result<()> {
     store.remove_image(&record.id)?;
     let _ = fs::remove_file(config_path(roots, &record.id));
     let still_used = store.referenced_layers()?;

@@ -1,0 +1,126 @@
+//! Image operations of the engine. They share one lock (`<runroot>/locks/images.lock`), so
+//! that a removal never deletes a layer that a concurrent `load` or `import` is about to
+//! use, and a container is never created from an image being removed.
+
+use std::io::{Read, Write};
+
+use super::{Engine, RemoveOptions};
+use crate::image::{self, reference, ArchiveFormat, ImageInfo, ImageRecord, ImportOptions};
+use crate::lock::ContainerLock;
+use crate::{EngineError, Result};
+
+/// What removing an image name did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRemoval {
+    /// The image has other names: only this one went.
+    Untagged(String),
+    /// The image and all its names went.
+    Deleted { id: String, names: Vec<String> },
+}
+
+impl Engine {
+    /// The lock of the image store. Its file lives as long as the images directory.
+    pub(super) fn image_lock(&self) -> Result<ContainerLock> {
+        ContainerLock::acquire(&self.roots.lock_dir(), "images", &self.roots.images())
+    }
+
+    pub fn import_image(
+        &self,
+        source: impl Read,
+        origin: &str,
+        options: &ImportOptions,
+    ) -> Result<ImageRecord> {
+        let _lock = self.image_lock()?;
+        image::import(&self.store, &self.roots, source, origin, options)
+    }
+
+    /// Load every image of a docker-archive or oci-archive.
+    pub fn load_images(
+        &self,
+        source: impl Read,
+        origin: &str,
+    ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
+        let _lock = self.image_lock()?;
+        image::load(&self.store, &self.roots, source, origin)
+    }
+
+    /// Write images, each with the names to record for it, as an archive.
+    pub fn save_images(
+        &self,
+        images: &[(ImageRecord, Vec<String>)],
+        format: ArchiveFormat,
+        out: impl Write,
+    ) -> Result<()> {
+        image::save(&self.roots, images, format, out)
+    }
+
+    /// An image by id, id prefix or name.
+    pub fn resolve_image(&self, name: &str) -> Result<ImageRecord> {
+        image::resolve(&self.store, name)
+    }
+
+    pub fn image_names(&self, id: &str) -> Result<Vec<String>> {
+        self.store.image_names(id)
+    }
+
+    pub fn images(&self) -> Result<Vec<ImageRecord>> {
+        self.store.images()
+    }
+
+    pub fn image_info(&self, record: ImageRecord) -> Result<ImageInfo> {
+        image::info(&self.store, &self.roots, record)
+    }
+
+    /// Add local names (`localhost/` for names without a registry) to an image.
+    pub fn tag_image(&self, name: &str, new_names: &[String]) -> Result<()> {
+        let _lock = self.image_lock()?;
+        let record = image::resolve(&self.store, name)?;
+        let full: Vec<String> = new_names
+            .iter()
+            .map(|n| reference::normalize_local(n))
+            .collect::<Result<_>>()?;
+        for name in full {
+            self.store.add_image_name(&record.id, &name)?;
+        }
+        Ok(())
+    }
+
+    /// Remove an image by name or id. A name of an image that has several only untags it.
+    /// An image used by containers is refused unless `force`, which removes them first.
+    pub fn remove_image(&self, name: &str, force: bool) -> Result<ImageRemoval> {
+        let _lock = self.image_lock()?;
+        let record = image::resolve(&self.store, name)?;
+        let names = self.store.image_names(&record.id)?;
+        let named = reference::lookup_candidates(name)
+            .ok()
+            .and_then(|c| c.into_iter().find(|n| names.contains(n)));
+        if let Some(untag) = named.filter(|_| names.len() > 1) {
+            self.store.remove_image_name(&untag)?;
+            return Ok(ImageRemoval::Untagged(untag));
+        }
+        let users = self.containers_using_image(&record)?;
+        if !users.is_empty() {
+            if !force {
+                let ids: Vec<String> = users.iter().map(|c| c.id().to_string()).collect();
+                return Err(EngineError::ImageInUse {
+                    image: record.id.clone(),
+                    containers: ids.join(", "),
+                });
+            }
+            for user in users {
+                self.remove(
+                    user.id(),
+                    RemoveOptions {
+                        force: true,
+                        timeout: Some(0),
+                    },
+                )?;
+            }
+        }
+        image::remove_image(&self.store, &self.roots, &record)?;
+        Ok(ImageRemoval::Deleted {
+            id: record.id,
+            names,
+        })
+    }
+}
