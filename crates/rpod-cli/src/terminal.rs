@@ -2,7 +2,6 @@
 //! SIGWINCH, and forwarding signals to the container (`--sig-proxy`).
 
 use std::io::{self, IsTerminal};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,7 +9,6 @@ use rustix::termios::{tcgetattr, tcgetwinsize, tcsetattr, OptionalActions, Termi
 use signal_hook::consts::signal::*;
 use signal_hook::iterator::Signals;
 
-use rpod_oci::attach::write_resize;
 use rpod_oci::{OciContainer, OciRuntime, TerminalSize};
 
 /// The size of the terminal on our stdout (or stdin), if there is one.
@@ -53,31 +51,36 @@ impl Drop for RawMode {
     }
 }
 
-/// How long a resize waits for the ctl fifo to exist (a resize that comes before the
-/// container is up is kept until it is).
+/// How long a resize keeps being retried while the container's terminal is not ready (a
+/// resize that comes before the container is up is kept until it is).
 const EARLY_RESIZE_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Follow the user's terminal size: every SIGWINCH writes the new size to the ctl fifo. The
-/// writing happens on the watcher's own thread, so a resize never blocks the session, and one
-/// that comes before the fifo exists is retried until it does.
-pub fn watch_resizes(ctl: PathBuf) {
+/// Follow the user's terminal size: every SIGWINCH hands the new size to `resize` (the
+/// runtime's resize of the container or exec session). It runs on the watcher's own thread,
+/// so a resize never blocks the session, and one that fails because the terminal is not
+/// ready yet is retried until it is.
+pub fn watch_resizes(resize: impl Fn(TerminalSize) -> rpod_oci::Result<()> + Send + 'static) {
     let Ok(mut signals) = Signals::new([SIGWINCH]) else {
         return;
     };
     std::thread::spawn(move || {
         for _ in signals.forever() {
             if let Some(size) = size() {
-                resize_when_ready(&ctl, size, EARLY_RESIZE_PATIENCE);
+                resize_when_ready(&resize, size, EARLY_RESIZE_PATIENCE);
             }
         }
     });
 }
 
-/// Write a resize to the ctl fifo, waiting up to `patience` for the fifo to appear.
-fn resize_when_ready(ctl: &std::path::Path, size: TerminalSize, patience: Duration) {
+/// Resize, retrying for up to `patience` while it fails.
+fn resize_when_ready(
+    resize: &impl Fn(TerminalSize) -> rpod_oci::Result<()>,
+    size: TerminalSize,
+    patience: Duration,
+) {
     let deadline = Instant::now() + patience;
     loop {
-        match write_resize(ctl, size) {
+        match resize(size) {
             Ok(()) => return,
             Err(e) if Instant::now() >= deadline => {
                 tracing::debug!(%e, "resizing the container's terminal");
@@ -106,32 +109,28 @@ pub fn proxy_signals(runtime: Arc<dyn OciRuntime>, ctr: OciContainer) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
 
     #[test]
-    fn a_resize_before_the_fifo_exists_is_delivered_once_it_does() {
-        let dir = tempfile::tempdir().unwrap();
-        let ctl = dir.path().join("ctl");
-        let target = ctl.clone();
-        let writer = std::thread::spawn(move || {
-            let size = TerminalSize {
-                height: 42,
-                width: 132,
-            };
-            resize_when_ready(&target, size, Duration::from_secs(10));
-        });
-        std::thread::sleep(Duration::from_millis(200));
-        nix::unistd::mkfifo(&ctl, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-        // Opening the reading end lets the queued writer's non-blocking open succeed.
-        let mut reader = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&ctl)
-            .unwrap();
-        writer.join().unwrap();
-        let mut message = String::new();
-        reader.read_to_string(&mut message).unwrap();
-        assert_eq!(message, "1 42 132\n");
+    fn a_resize_that_fails_at_first_is_retried_until_it_succeeds() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let attempts = AtomicU32::new(0);
+        let delivered = std::sync::Mutex::new(None);
+        let resize = |size: TerminalSize| {
+            if attempts.fetch_add(1, Ordering::SeqCst) < 5 {
+                return Err(rpod_oci::OciError::InvalidArg("not ready".into()));
+            }
+            *delivered.lock().unwrap() = Some(size);
+            Ok(())
+        };
+        let size = TerminalSize {
+            height: 42,
+            width: 132,
+        };
+        resize_when_ready(&resize, size, Duration::from_secs(10));
+        assert_eq!(*delivered.lock().unwrap(), Some(size));
+        assert_eq!(attempts.load(Ordering::SeqCst), 6);
+        // Past its patience, a resize that never succeeds gives up.
+        let never = |_: TerminalSize| Err(rpod_oci::OciError::InvalidArg("no".into()));
+        resize_when_ready(&never, size, Duration::from_millis(50));
     }
 }

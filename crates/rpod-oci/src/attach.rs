@@ -37,6 +37,12 @@ pub struct AttachConnection {
     socket: Arc<OwnedFd>,
 }
 
+impl crate::types::AttachSession for AttachConnection {
+    fn copy(self: Box<Self>, streams: AttachStreams, detach_keys: Vec<u8>) -> Result<()> {
+        AttachConnection::copy(*self, streams, detach_keys)
+    }
+}
+
 impl AttachConnection {
     /// Connect to the socket at `path`. The path may be longer than a socket address
     /// allows: the socket file is opened with O_PATH and reached through /proc/self/fd.

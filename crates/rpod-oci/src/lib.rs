@@ -18,7 +18,16 @@ pub mod runtime;
 pub mod signal;
 pub mod types;
 
+/// What any runtime of this crate is made from: the runtime, the monitor, their directories.
+pub use conmon::ConmonRuntimeConfig as RuntimeConfig;
 pub use conmon::{ConmonRuntime, ConmonRuntimeConfig};
 pub use error::{OciError, Result};
 pub use runtime::OciRuntime;
 pub use types::*;
+
+/// The runtime the engine uses by default: the OCI runtime driven through a per-container
+/// monitor (conmon). The engine knows only this function and the `OciRuntime` trait, so the
+/// monitor can change without the engine changing.
+pub fn monitored_runtime(config: RuntimeConfig) -> Result<std::sync::Arc<dyn OciRuntime>> {
+    Ok(std::sync::Arc::new(ConmonRuntime::new(config)?))
+}

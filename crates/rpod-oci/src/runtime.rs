@@ -94,6 +94,19 @@ pub trait OciRuntime: Send + Sync {
     fn supports_no_cgroups(&self) -> bool;
     fn supports_kvm(&self) -> bool;
 
+    /// Connect to the container's streams, to copy them once it runs (see `AttachSession`).
+    fn attach_connect(&self, ctr: &OciContainer) -> Result<Box<dyn AttachSession>>;
+    /// The exit code of an ended exec session, waiting up to `timeout` for the monitor to
+    /// record it; `None` if it never did.
+    fn exec_exit_code(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Option<i32>>;
+    /// Remove what an exec session left with the monitor (its files); gone is fine.
+    fn exec_remove(&self, ctr: &OciContainer, session_id: &str) -> Result<()>;
+
     fn attach_socket_path(&self, ctr: &OciContainer) -> Result<PathBuf>;
     fn exec_attach_socket_path(&self, ctr: &OciContainer, session_id: &str) -> Result<PathBuf>;
     /// Where the monitor writes the container's exit code.

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Result;
+
 /// Where conmon sends the container's output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LogDriver {
@@ -75,6 +77,15 @@ pub struct AttachStreams {
     pub attach_output: bool,
     pub attach_error: bool,
     pub attach_input: bool,
+}
+
+/// A connection to a container's (or exec session's) standard streams, made before the
+/// process starts so that no output is lost, and copied once it runs. What travels on it
+/// (conmon's attach socket today) is the runtime's business.
+pub trait AttachSession: Send {
+    /// Copy between the container and `streams` until its output ends or the user types
+    /// the detach keys (`OciError::Detached`).
+    fn copy(self: Box<Self>, streams: AttachStreams, detach_keys: Vec<u8>) -> Result<()>;
 }
 
 /// Options of [`crate::OciRuntime::attach`].

@@ -9,9 +9,8 @@ use serde_json::Value;
 use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
 use rpod_engine::logs::LogFilter;
 use rpod_engine::{CreateOptions, Engine, EngineError, ExecRequest, RemoveOptions};
-use rpod_oci::attach::AttachConnection;
 use rpod_oci::signal::parse_signal;
-use rpod_oci::{AttachStreams, OciError};
+use rpod_oci::{AttachSession, AttachStreams, OciError};
 
 use crate::cli::*;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
@@ -218,7 +217,7 @@ impl Attach {
         self,
         engine: &Engine,
         record: &ContainerRecord,
-        connection: AttachConnection,
+        connection: Box<dyn AttachSession>,
     ) -> Result<i32, Failure> {
         let runtime = engine.runtime(&record.config.runtime)?;
         let oci = engine.oci_container(record);
@@ -253,18 +252,18 @@ impl Attach {
 fn start_attached(engine: &Engine, id: &str, attach: Attach) -> Result<i32, Failure> {
     let found = engine.lookup(id)?;
     let runtime = engine.runtime(&found.config.runtime)?;
-    let socket = runtime.attach_socket_path(&engine.oci_container(&found))?;
     let console_size = if found.config.terminal {
         // Watch before starting, so that no resize is missed in between.
-        crate::terminal::watch_resizes(engine.oci_container(&found).bundle_dir.join("ctl"));
+        let (runtime, oci) = (runtime.clone(), engine.oci_container(&found));
+        crate::terminal::watch_resizes(move |size| runtime.attach_resize(&oci, size));
         crate::terminal::size()
     } else {
         None
     };
-    let mut connection: Option<AttachConnection> = None;
+    let mut connection: Option<Box<dyn AttachSession>> = None;
     // Connect once the monitor is up and before the process starts: no output is lost.
-    let mut connect = |_: &ContainerRecord| -> rpod_engine::Result<()> {
-        connection = Some(AttachConnection::connect(&socket)?);
+    let mut connect = |record: &ContainerRecord| -> rpod_engine::Result<()> {
+        connection = Some(runtime.attach_connect(&engine.oci_container(record))?);
         Ok(())
     };
     let record = engine.start(found.id(), console_size, Some(&mut connect))?;
@@ -658,11 +657,12 @@ pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
     let attach = Attach::new(!args.no_stdin, &args.flags)?;
     let (record, connection) = engine.attach(&args.container)?;
     if record.config.terminal {
-        crate::terminal::watch_resizes(engine.oci_container(&record).bundle_dir.join("ctl"));
+        let runtime = engine.runtime(&record.config.runtime)?;
+        let oci = engine.oci_container(&record);
         if let Some(size) = crate::terminal::size() {
-            let runtime = engine.runtime(&record.config.runtime)?;
-            runtime.attach_resize(&engine.oci_container(&record), size)?;
+            runtime.attach_resize(&oci, size)?;
         }
+        crate::terminal::watch_resizes(move |size| runtime.attach_resize(&oci, size));
     }
     attach.copy(engine, &record, connection)
 }
@@ -706,12 +706,12 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> Outcome {
     };
     let started = engine.exec_start(container, &request, Some(streams), size)?;
     if args.tty {
-        let ctl = rpod_oci::conmon::exec::session_dir(
-            &engine.oci_container(&started.container),
-            &started.session_id,
-        )?
-        .join("ctl");
-        crate::terminal::watch_resizes(ctl);
+        let runtime = engine.runtime(&started.container.config.runtime)?;
+        let oci = engine.oci_container(&started.container);
+        let session = started.session_id.clone();
+        crate::terminal::watch_resizes(move |size| {
+            runtime.exec_attach_resize(&oci, &session, size)
+        });
     }
     let raw = (args.tty && args.interactive)
         .then(crate::terminal::RawMode::enter)

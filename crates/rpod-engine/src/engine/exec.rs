@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use rpod_oci::conmon::exec::{exec_exit_file, remove_session_dir};
-use rpod_oci::exitfile::wait_exit_file;
 use rpod_oci::{AttachStreams, ExecAttachResult, ExecOptions, OciError, TerminalSize};
 
 use super::Engine;
@@ -161,7 +159,7 @@ impl Engine {
                 // A session that never ran leaves nothing behind.
                 self.store
                     .remove_exec_sessions(Some(&session_id), record.id())?;
-                let _ = remove_session_dir(&oci, &session_id);
+                let _ = runtime.exec_remove(&oci, &session_id);
                 return Err(e.into());
             }
         };
@@ -201,14 +199,14 @@ impl Engine {
             self.reap_exec_if_done(&container, &session_id)?;
             return Err(OciError::Detached.into());
         }
-        let exit_file = exec_exit_file(&oci, &session_id)?;
-        let code = wait_exit_file(&exit_file, EXEC_EXIT_TIMEOUT, || false)?
-            .map(|e| e.code)
+        let runtime = self.runtime(&container.config.runtime)?;
+        let code = runtime
+            .exec_exit_code(&oci, &session_id, EXEC_EXIT_TIMEOUT)?
             .unwrap_or(-1);
         let _lock = self.lock(container.id())?;
         self.store
             .remove_exec_sessions(Some(&session_id), container.id())?;
-        remove_session_dir(&oci, &session_id)?;
+        runtime.exec_remove(&oci, &session_id)?;
         result?;
         Ok(code)
     }
@@ -233,7 +231,7 @@ impl Engine {
         }
         self.store
             .remove_exec_sessions(Some(session_id), container.id())?;
-        remove_session_dir(&oci, session_id)?;
+        runtime.exec_remove(&oci, session_id)?;
         Ok(())
     }
 
@@ -251,7 +249,7 @@ impl Engine {
                 let _ = self
                     .store
                     .remove_exec_sessions(Some(&session.id), record.id());
-                let _ = remove_session_dir(&oci, &session.id);
+                let _ = runtime.exec_remove(&oci, &session.id);
                 continue;
             }
             live.push(session);

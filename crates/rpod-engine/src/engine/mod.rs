@@ -18,12 +18,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use rpod_oci::attach::AttachConnection;
 use rpod_oci::exitfile::{read_exit_file, wait_exit_file};
 use rpod_oci::process::pid_alive;
-use rpod_oci::{
-    ConmonRuntime, ConmonRuntimeConfig, LogDriver, OciContainer, OciRuntime, TerminalSize,
-};
+use rpod_oci::{AttachSession, LogDriver, OciContainer, OciRuntime, RuntimeConfig, TerminalSize};
 
 use crate::container::*;
 use crate::image::{self, ImageRecord};
@@ -106,10 +103,16 @@ pub struct RemoveOptions {
     pub timeout: Option<u32>,
 }
 
+/// Makes the runtime for a name or path: `rpod_oci::monitored_runtime` unless another is
+/// injected (a fake one in tests, another monitor later).
+pub type RuntimeMaker =
+    dyn Fn(RuntimeConfig) -> rpod_oci::Result<Arc<dyn OciRuntime>> + Send + Sync;
+
 pub struct Engine {
     options: EngineOptions,
     roots: Roots,
     store: Store,
+    make_runtime: Arc<RuntimeMaker>,
     /// Runtimes by the name or path they were asked for, made on first use.
     runtimes: Mutex<HashMap<String, Arc<dyn OciRuntime>>>,
 }
@@ -162,6 +165,14 @@ const _: () = {
 impl Engine {
     /// Open (creating if needed) the store under the two roots, and reconcile after a reboot.
     pub fn open(options: EngineOptions) -> Result<Self> {
+        Self::open_with_runtimes(options, Arc::new(rpod_oci::monitored_runtime))
+    }
+
+    /// Open with runtimes made by `make_runtime` instead of the default.
+    pub fn open_with_runtimes(
+        options: EngineOptions,
+        make_runtime: Arc<RuntimeMaker>,
+    ) -> Result<Self> {
         let roots = Roots {
             root: options.root.clone(),
             runroot: options.runroot.clone(),
@@ -189,6 +200,7 @@ impl Engine {
             options,
             roots,
             store,
+            make_runtime,
             runtimes: Mutex::new(HashMap::new()),
         };
         if !reset.is_empty() {
@@ -226,14 +238,14 @@ impl Engine {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| name.to_string());
-        let runtime: Arc<dyn OciRuntime> = Arc::new(ConmonRuntime::new(ConmonRuntimeConfig {
+        let runtime = (self.make_runtime)(RuntimeConfig {
             runtime: name.to_string(),
             conmon: self.options.conmon.clone(),
             tmp_dir: self.roots.monitor_tmp(),
             state_root: Some(self.roots.runtime_state(&base)),
             runtime_flags: Vec::new(),
             log_level: conmon_log_level(&self.options.log_level).to_string(),
-        })?);
+        })?;
         runtimes.insert(name.to_string(), runtime.clone());
         Ok(runtime)
     }
@@ -754,7 +766,7 @@ impl Engine {
         }
         // Exec sessions die with the container.
         for session in self.store.exec_sessions_of(record.id())? {
-            let _ = rpod_oci::conmon::exec::remove_session_dir(&oci, &session.id);
+            let _ = runtime.exec_remove(&oci, &session.id);
         }
         self.store.remove_exec_sessions(None, record.id())?;
         self.unmount_rootfs(record)?;
@@ -1056,7 +1068,7 @@ impl Engine {
     // ----- attach -----
 
     /// Connect to a running container's attach socket. Copying happens without the lock.
-    pub fn attach(&self, name_or_id: &str) -> Result<(ContainerRecord, AttachConnection)> {
+    pub fn attach(&self, name_or_id: &str) -> Result<(ContainerRecord, Box<dyn AttachSession>)> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
@@ -1072,8 +1084,7 @@ impl Engine {
             ));
         }
         let runtime = self.runtime(&record.config.runtime)?;
-        let socket = runtime.attach_socket_path(&self.oci_container(&record))?;
-        let connection = AttachConnection::connect(&socket)?;
+        let connection = runtime.attach_connect(&self.oci_container(&record))?;
         Ok((record, connection))
     }
 

@@ -18,6 +18,7 @@ pub use sync::{last_runtime_error, parse_sync_message, SyncMessage};
 
 use crate::attach::{write_resize, AttachConnection};
 use crate::detach::keys_or_default;
+use crate::exitfile::wait_exit_file;
 use crate::process::{in_container_cgroup, pid_alive, wait_pid_gone};
 use crate::signal::signal_name;
 use crate::types::*;
@@ -482,6 +483,26 @@ impl OciRuntime for ConmonRuntime {
 
     fn http_attach(&self, _ctr: &OciContainer, _options: HttpAttachOptions) -> Result<()> {
         Err(self.not_supported("HTTP attach"))
+    }
+
+    fn attach_connect(&self, ctr: &OciContainer) -> Result<Box<dyn AttachSession>> {
+        Ok(Box::new(AttachConnection::connect(
+            &self.attach_socket_path(ctr)?,
+        )?))
+    }
+
+    fn exec_exit_code(
+        &self,
+        ctr: &OciContainer,
+        session_id: &str,
+        timeout: Duration,
+    ) -> Result<Option<i32>> {
+        let exit_file = exec::exec_exit_file(ctr, session_id)?;
+        Ok(wait_exit_file(&exit_file, timeout, || false)?.map(|e| e.code))
+    }
+
+    fn exec_remove(&self, ctr: &OciContainer, session_id: &str) -> Result<()> {
+        exec::remove_session_dir(ctr, session_id)
     }
 
     fn attach_resize(&self, ctr: &OciContainer, size: TerminalSize) -> Result<()> {
