@@ -91,6 +91,29 @@ fn resize_when_ready(
     }
 }
 
+/// `--preserve-fds N`: our descriptors 3 to 2+N, as the caller handed them to us, duplicated
+/// so that exactly these are passed on. A number that is not open is an error.
+pub fn inherited_fds(count: u32) -> anyhow::Result<Vec<Arc<std::os::fd::OwnedFd>>> {
+    (3..3 + count as i32)
+        .map(|fd| {
+            if !std::path::Path::new(&format!("/proc/self/fd/{fd}")).exists() {
+                anyhow::bail!("--preserve-fds: descriptor {fd} is not open");
+            }
+            duplicate_inherited(fd)
+                .map(Arc::new)
+                .map_err(|e| anyhow::anyhow!("--preserve-fds: descriptor {fd}: {e}"))
+        })
+        .collect()
+}
+
+#[allow(unsafe_code)]
+fn duplicate_inherited(fd: i32) -> std::io::Result<std::os::fd::OwnedFd> {
+    // SAFETY: `fd` was checked to be open just before, and this process never closes
+    // descriptors it did not open, so it stays open for this borrow.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    Ok(rustix::io::fcntl_dupfd_cloexec(borrowed, 3)?)
+}
+
 /// Forward the signals a user sends rpod to the container's init process.
 pub fn proxy_signals(runtime: Arc<dyn OciRuntime>, ctr: OciContainer) {
     let forwarded = [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM];

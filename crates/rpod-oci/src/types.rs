@@ -129,8 +129,9 @@ pub struct ExecOptions {
     pub cwd: Option<String>,
     pub user: Option<String>,
     pub streams: Option<AttachStreams>,
-    /// Extra file descriptors (beyond 0, 1, 2) passed to the process.
-    pub preserve_fds: u32,
+    /// Descriptors passed to the process as its 3, 4, ...: exactly these, never whatever
+    /// else the caller has open (in a service, other clients' sockets).
+    pub pass_fds: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
     pub detach_keys: Option<String>,
     pub exit_command: Vec<String>,
     pub exit_command_delay: u32,

@@ -230,7 +230,7 @@ fn exec_options(cmd: &[&str], streams: Option<AttachStreams>) -> ExecOptions {
         cwd: None,
         user: None,
         streams,
-        preserve_fds: 0,
+        pass_fds: Vec::new(),
         detach_keys: None,
         exit_command: vec![],
         exit_command_delay: 0,

@@ -681,7 +681,7 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> Outcome {
         user: args.user.clone(),
         terminal: args.tty,
         privileged: args.privileged,
-        preserve_fds: args.preserve_fds,
+        pass_fds: crate::terminal::inherited_fds(args.preserve_fds)?,
         detach_keys: Some(args.detach_keys.clone()),
     };
     if args.detach {

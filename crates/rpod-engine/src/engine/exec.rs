@@ -28,7 +28,8 @@ pub struct ExecRequest {
     pub user: Option<String>,
     pub terminal: bool,
     pub privileged: bool,
-    pub preserve_fds: u32,
+    /// Descriptors given to the process as its 3, 4, ... (`--preserve-fds`).
+    pub pass_fds: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
     pub detach_keys: Option<String>,
 }
 
@@ -74,7 +75,7 @@ impl Engine {
             cwd: request.workdir.clone(),
             user,
             streams: None,
-            preserve_fds: request.preserve_fds,
+            pass_fds: request.pass_fds.clone(),
             detach_keys: request.detach_keys.clone(),
             exit_command,
             exit_command_delay: 0,

@@ -184,7 +184,7 @@ impl ConmonRuntime {
             log_level: &self.log_level,
             terminal: options.terminal,
             stdin,
-            preserve_fds: options.preserve_fds,
+            preserve_fds: options.pass_fds.len() as u32,
             exit_command: &options.exit_command,
             exit_delay: options.exit_command_delay,
         });
@@ -192,13 +192,18 @@ impl ConmonRuntime {
         let stderr_path = dir.join("conmon.stderr");
         let stderr = fs::File::create(&stderr_path)
             .map_err(|e| OciError::io("creating file", &stderr_path, e))?;
+        let passed: Vec<i32> = options
+            .pass_fds
+            .iter()
+            .map(|fd| std::os::fd::AsRawFd::as_raw_fd(fd.as_ref()))
+            .collect();
         let (mut child, pipes) = spawn::spawn(
             &self.conmon,
             &argv,
-            &self.conmon_env(options.preserve_fds, true),
+            &self.conmon_env(passed.len() as u32, true),
             stderr,
             true,
-            options.preserve_fds,
+            &passed,
         )?;
         let conmon_failed = |child: &mut std::process::Child| -> OciError {
             let status = child.wait().map(|s| s.to_string()).unwrap_or_default();

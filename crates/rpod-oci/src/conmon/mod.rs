@@ -358,7 +358,7 @@ impl OciRuntime for ConmonRuntime {
             &self.conmon_env(0, false),
             stderr,
             false,
-            0,
+            &[],
         )?;
         let started = spawn::signal_start(&pipes.start);
         let status = child

@@ -18,6 +18,9 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::{OciError, Result};
 
+/// close_range(2)'s flag: mark close-on-exec instead of closing.
+const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+
 /// Largest sync message accepted (conmon sends at most ~8 KiB of runtime stderr).
 const SYNC_BUFFER: usize = 64 * 1024;
 
@@ -45,16 +48,17 @@ fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
     .map_err(|e| OciError::sys("creating a socket pair for conmon", e))
 }
 
-/// Spawn conmon with `argv` and exactly the environment `env`. Descriptors 3 to
-/// 3+`preserve_fds`-1 of this process are passed on as they are; the sync, start and (with
-/// `attach_pipe`) attach pipes follow them.
+/// Spawn conmon with `argv` and exactly the environment `env`. The descriptors `passed`
+/// become conmon's 3, 4, ... (for the container's process); the sync, start and (with
+/// `attach_pipe`) attach pipes follow them. Nothing else of this process is inherited:
+/// everything else is close-on-exec.
 pub fn spawn(
     conmon: &Path,
     argv: &[String],
     env: &[(String, String)],
     stderr: File,
     attach_pipe: bool,
-    preserve_fds: u32,
+    passed: &[i32],
 ) -> Result<(Child, ConmonPipes)> {
     let (sync_ours, sync_child) = seqpacket_pair()?;
     let (start_ours, start_child) = seqpacket_pair()?;
@@ -63,16 +67,25 @@ pub fn spawn(
     } else {
         None
     };
-    let child_ends: Vec<i32> = [
-        Some(&sync_child),
-        Some(&start_child),
-        attach.as_ref().map(|p| &p.1),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|fd| fd.as_raw_fd())
-    .collect();
-    let first_target = pipe_numbers(preserve_fds).0;
+    // In the order they must appear from descriptor 3 on.
+    let child_ends: Vec<i32> = passed
+        .iter()
+        .copied()
+        .chain(
+            [
+                Some(&sync_child),
+                Some(&start_child),
+                attach.as_ref().map(|p| &p.1),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|fd| fd.as_raw_fd()),
+        )
+        .collect();
+    const FIRST: i32 = 3;
+    // Copies are made above every target number, so placing one never overwrites another.
+    let above = FIRST + child_ends.len() as i32;
+    let mut copies = vec![0i32; child_ends.len()];
 
     let mut command = Command::new(conmon);
     command
@@ -84,31 +97,32 @@ pub fn spawn(
         .stderr(stderr);
     // SAFETY: the hook runs in the child between fork and exec and calls only
     // async-signal-safe functions (fcntl, dup2, close, setpgid) on descriptors that stay
-    // valid in the child; it allocates nothing (the vector was built before fork) and
-    // touches no locks.
+    // valid in the child (the caller keeps `passed` open across the spawn); it allocates
+    // nothing (both vectors were built before fork) and touches no locks.
     unsafe {
         command.pre_exec(move || {
-            // Copy every end above the target numbers first, so that placing one cannot
-            // overwrite another.
-            let mut copies = [0i32; 3];
             for (i, fd) in child_ends.iter().enumerate() {
-                copies[i] = libc::fcntl(*fd, libc::F_DUPFD, first_target + 3);
+                copies[i] = libc::fcntl(*fd, libc::F_DUPFD, above);
                 if copies[i] < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
-            for (i, copy) in copies.iter().take(child_ends.len()).enumerate() {
-                if libc::dup2(*copy, first_target + i as i32) < 0 {
+            // dup2 clears close-on-exec on the new descriptor: these survive exec.
+            for (i, copy) in copies.iter().enumerate() {
+                if libc::dup2(*copy, FIRST + i as i32) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 libc::close(*copy);
             }
-            // Passed descriptors must survive exec.
-            for fd in 3..first_target {
-                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
+            // Whatever else this process inherited open (descriptors not made by rpod) must
+            // not reach conmon: mark everything above the passed ones close-on-exec. Kernels
+            // without close_range (before 5.11's flag) refuse, and then nothing changes.
+            let _ = libc::syscall(
+                libc::SYS_close_range,
+                (FIRST + child_ends.len() as i32) as libc::c_uint,
+                libc::c_uint::MAX,
+                CLOSE_RANGE_CLOEXEC,
+            );
             if libc::setpgid(0, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -172,5 +186,51 @@ pub fn read_message(fd: &OwnedFd, timeout: Duration) -> Result<Option<Vec<u8>>> 
             Err(Errno::ECONNRESET) => return Ok(None),
             Err(e) => return Err(OciError::sys("reading conmon's sync pipe", e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn conmon_gets_exactly_the_passed_descriptors_and_its_pipes() {
+        let dir = tempfile::tempdir().unwrap();
+        let passed = File::open("/dev/null").unwrap();
+        // A descriptor someone left inheritable (not close-on-exec): it must not leak.
+        let stray = File::open("/dev/null").unwrap();
+        nix::fcntl::fcntl(
+            &stray,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .unwrap();
+        let listing = dir.path().join("fds");
+        let script = format!("ls /proc/$$/fd > {}", listing.display());
+        let stderr = File::create(dir.path().join("stderr")).unwrap();
+        let (mut child, _pipes) = spawn(
+            Path::new("/bin/sh"),
+            &["-c".to_string(), script],
+            &[("PATH".into(), "/usr/bin:/bin".into())],
+            stderr,
+            false,
+            &[passed.as_raw_fd()],
+        )
+        .unwrap();
+        assert!(child.wait().unwrap().success());
+        let mut fds: Vec<i32> = std::fs::read_to_string(&listing)
+            .unwrap()
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        fds.sort_unstable();
+        // 0-2, the passed one at 3, the sync and start pipes at 4 and 5, and the one `ls`
+        // itself opens to read the directory.
+        assert_eq!(&fds[..6], &[0, 1, 2, 3, 4, 5], "{fds:?}");
+        assert!(
+            fds.len() <= 7,
+            "a stray descriptor reached the child: {fds:?}"
+        );
+        drop(stray);
     }
 }
