@@ -62,7 +62,58 @@ pub enum EngineError {
     NotSupported(String),
 }
 
+/// What kind of failure an error is, for front ends that answer with a status: the REST
+/// service maps these to 404, 409, 400 and 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No such container, image or session.
+    NotFound,
+    /// The object's state or a name in use does not allow it.
+    Conflict,
+    /// The request itself is wrong (a bad value, a broken archive, a command that cannot
+    /// run), or asks for what rpod does not support.
+    InvalidArgument,
+    /// Anything else: the system, the runtime, the database.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status the Docker and libpod APIs answer with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::InvalidArgument => 400,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
+
 impl EngineError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::NoSuchContainer(_) | EngineError::NoSuchImage(_) => ErrorKind::NotFound,
+            EngineError::NameInUse { .. }
+            | EngineError::StateInvalid { .. }
+            | EngineError::RemoveRunning { .. }
+            | EngineError::ImageInUse { .. } => ErrorKind::Conflict,
+            EngineError::InvalidArg(_)
+            | EngineError::CannotInvoke(_)
+            | EngineError::BadArchive { .. }
+            | EngineError::NotSupported(_) => ErrorKind::InvalidArgument,
+            EngineError::Oci(error) => match error {
+                OciError::CtrStateInvalid { .. } => ErrorKind::Conflict,
+                OciError::InvalidArg(_)
+                | OciError::NotSupported { .. }
+                | OciError::CommandNotFound { .. }
+                | OciError::PermissionDenied { .. }
+                | OciError::ExecutableNotFound { .. } => ErrorKind::InvalidArgument,
+                _ => ErrorKind::Internal,
+            },
+            EngineError::Io { .. } | EngineError::Db { .. } => ErrorKind::Internal,
+        }
+    }
+
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         EngineError::Io {
             action,
@@ -88,4 +139,40 @@ fn db_message(path: &std::path::Path, source: &rusqlite::Error) -> String {
         .unwrap_or(&text)
         .to_string();
     format!("state database {shown}: {text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_http_statuses() {
+        let status = |e: EngineError| e.kind().http_status();
+        assert_eq!(status(EngineError::NoSuchContainer("x".into())), 404);
+        assert_eq!(status(EngineError::NoSuchImage("x".into())), 404);
+        assert_eq!(
+            status(EngineError::NameInUse {
+                name: "n".into(),
+                id: "i".into()
+            }),
+            409
+        );
+        assert_eq!(status(EngineError::state("i", "not running")), 409);
+        assert_eq!(status(EngineError::InvalidArg("bad".into())), 400);
+        assert_eq!(status(EngineError::NotSupported("x".into())), 400);
+        assert_eq!(
+            status(EngineError::io(
+                "reading",
+                "/x",
+                std::io::Error::other("disk")
+            )),
+            500
+        );
+        assert_eq!(
+            status(EngineError::Oci(OciError::CtrStateInvalid {
+                message: "gone".into()
+            })),
+            409
+        );
+    }
 }

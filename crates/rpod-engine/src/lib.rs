@@ -25,4 +25,4 @@ pub use container::{
 pub use engine::{
     CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval, RemoveOptions,
 };
-pub use error::{EngineError, Result};
+pub use error::{EngineError, ErrorKind, Result};

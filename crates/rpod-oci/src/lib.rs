@@ -12,6 +12,7 @@ pub mod conmon;
 pub mod detach;
 pub mod error;
 pub mod exitfile;
+pub mod framing;
 pub mod pkginfo;
 pub mod process;
 pub mod runtime;
