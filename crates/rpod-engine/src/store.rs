@@ -619,3 +619,67 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text)
         .map_err(|e| EngineError::InvalidArg(format!("reading a stored record: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn record(name: &str) -> ContainerRecord {
+        let config: ContainerConfig = serde_json::from_value(serde_json::json!({
+            "id": crate::names::random_id(),
+            "name": name,
+            "image_id": "", "image_name": "", "rootfs": null, "entrypoint": null,
+            "cmd": [], "args": ["true"], "env": [], "workdir": "/", "user": "",
+            "hostname": "h", "labels": {}, "stop_signal": 15, "stop_timeout": 10,
+            "memory": null, "cpus": null, "pids_limit": null, "read_only": false,
+            "network": "none", "runtime": "runc", "auto_remove": false,
+            "log_to_file": true, "terminal": false, "stdin": false,
+            "created": "2026-01-01T00:00:00Z"
+        }))
+        .expect("a record written by an older rpod, without the newer fields, still reads");
+        ContainerRecord {
+            config,
+            state: ContainerState::new(),
+        }
+    }
+
+    #[test]
+    fn concurrent_writers_share_one_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("rpod.db")).unwrap());
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let mut r = record(&format!("c{t}-{i}"));
+                        store.insert_container(&r).unwrap();
+                        r.state.status = Status::Running;
+                        r.state.pid = 1000 + i;
+                        assert!(store.save_state(r.id(), &r.state).unwrap());
+                        let back = store.container(r.id()).unwrap().unwrap();
+                        assert_eq!(back.state.status, Status::Running);
+                        store.lookup_container(&format!("c{t}-{i}")).unwrap();
+                        if i % 2 == 0 {
+                            store.remove_container(r.id()).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(store.containers().unwrap().len(), 16 * 12);
+        // A name is taken once, whoever asks.
+        let taken = record("c0-1");
+        assert!(matches!(
+            store.insert_container(&taken),
+            Err(EngineError::NameInUse { .. })
+        ));
+        // Another process's view (a second store on the same file) agrees.
+        let other = Store::open(&dir.path().join("rpod.db")).unwrap();
+        assert_eq!(other.containers().unwrap().len(), 16 * 12);
+    }
+}
