@@ -76,6 +76,15 @@ pub struct ConmonRuntime {
     tmp_dir: PathBuf,
     flags: Vec<String>,
     log_level: String,
+    /// What the runtime and conmon said about themselves, asked once: their versions and
+    /// features do not change while rpod runs.
+    probes: std::sync::Arc<Probes>,
+}
+
+#[derive(Debug, Default)]
+struct Probes {
+    checkpoint: std::sync::OnceLock<bool>,
+    info: std::sync::OnceLock<(ConmonInfo, OciRuntimeInfo)>,
 }
 
 /// Find an executable: a path is taken as it is (it must be a regular file); a bare name is
@@ -138,6 +147,7 @@ impl ConmonRuntime {
             tmp_dir: config.tmp_dir,
             flags,
             log_level: config.log_level,
+            probes: Default::default(),
         })
     }
 
@@ -609,13 +619,10 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn supports_checkpoint(&self) -> bool {
-        Command::new(&self.path)
-            .args(["checkpoint", "--help"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        *self
+            .probes
+            .checkpoint
+            .get_or_init(|| self.probe_checkpoint())
     }
 
     fn supports_json_errors(&self) -> bool {
@@ -652,6 +659,32 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn runtime_info(&self) -> Result<(ConmonInfo, OciRuntimeInfo)> {
+        if let Some(info) = self.probes.info.get() {
+            return Ok(info.clone());
+        }
+        let info = self.probe_info()?;
+        Ok(self.probes.info.get_or_init(|| info).clone())
+    }
+
+    fn update_container(&self, _ctr: &OciContainer, _resources: &LinuxResources) -> Result<()> {
+        Err(self.not_supported("updating container resources"))
+    }
+}
+
+impl ConmonRuntime {
+    /// Whether the runtime has a `checkpoint` command.
+    fn probe_checkpoint(&self) -> bool {
+        Command::new(&self.path)
+            .args(["checkpoint", "--help"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// The versions and packages of the runtime and of conmon.
+    fn probe_info(&self) -> Result<(ConmonInfo, OciRuntimeInfo)> {
         let version_of = |path: &Path, what: &str| -> Result<String> {
             let out = Command::new(path)
                 .arg("--version")
@@ -683,9 +716,5 @@ impl OciRuntime for ConmonRuntime {
                 .to_string(),
         };
         Ok((conmon, runtime))
-    }
-
-    fn update_container(&self, _ctr: &OciContainer, _resources: &LinuxResources) -> Result<()> {
-        Err(self.not_supported("updating container resources"))
     }
 }
