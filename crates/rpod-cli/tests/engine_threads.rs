@@ -118,3 +118,139 @@ fn one_engine_serves_thirty_two_threads() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&cli.stdout), "");
 }
+
+#[test]
+fn waits_take_conditions_deadlines_and_cancellation() {
+    use rpod_engine::{WaitCondition, WaitOptions, WaitOutcome};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+
+    let dir = tempfile::Builder::new()
+        .prefix("rpod-wait-")
+        .tempdir()
+        .unwrap();
+    let engine = Arc::new(
+        Engine::open(EngineOptions {
+            root: dir.path().join("root"),
+            runroot: dir.path().join("run"),
+            runtime: "runc".into(),
+            conmon: None,
+            log_level: "warn".into(),
+            exe: env!("CARGO_BIN_EXE_rpod").into(),
+        })
+        .unwrap(),
+    );
+    engine
+        .import_image(
+            std::fs::File::open(busybox_tarball()).unwrap(),
+            "busybox.tar",
+            &ImportOptions {
+                name: Some("demo".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let id = engine
+        .create(CreateOptions {
+            image: Some("demo".into()),
+            command: vec!["sleep".into(), "1000".into()],
+            log_to_file: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .id()
+        .to_string();
+    fn with(condition: WaitCondition, seconds: u64) -> WaitOptions {
+        WaitOptions {
+            conditions: vec![condition],
+            deadline: Some(Instant::now() + Duration::from_secs(seconds)),
+            ..Default::default()
+        }
+    }
+
+    // A state the container reaches later.
+    let running = {
+        let (engine, id) = (engine.clone(), id.clone());
+        std::thread::spawn(move || {
+            engine.wait_for(&id, &with(WaitCondition::State(Status::Running), 30))
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    engine.start(&id, None, None).unwrap();
+    assert!(matches!(
+        running.join().unwrap().unwrap(),
+        WaitOutcome::Met {
+            status: Some(Status::Running),
+            ..
+        }
+    ));
+
+    // A deadline ends a wait that is not met.
+    let started = Instant::now();
+    let outcome = engine
+        .wait_for(
+            &id,
+            &WaitOptions {
+                deadline: Some(Instant::now() + Duration::from_millis(300)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(outcome, WaitOutcome::TimedOut);
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // So does a cancel flag.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let cancelled = {
+        let (engine, id, cancel) = (engine.clone(), id.clone(), cancel.clone());
+        std::thread::spawn(move || {
+            engine.wait_for(
+                &id,
+                &WaitOptions {
+                    cancel: Some(cancel),
+                    ..Default::default()
+                },
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    cancel.store(true, Ordering::SeqCst);
+    assert_eq!(cancelled.join().unwrap().unwrap(), WaitOutcome::Cancelled);
+
+    // The next exit, and then the removal.
+    let next_exit = {
+        let (engine, id) = (engine.clone(), id.clone());
+        std::thread::spawn(move || engine.wait_for(&id, &with(WaitCondition::NextExit, 60)))
+    };
+    let removed = {
+        let (engine, id) = (engine.clone(), id.clone());
+        std::thread::spawn(move || engine.wait_for(&id, &with(WaitCondition::Removed, 60)))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    engine.stop(&id, Some(0)).unwrap();
+    match next_exit.join().unwrap().unwrap() {
+        WaitOutcome::Met { exit_code, .. } => assert_eq!(exit_code, Some(137)),
+        other => panic!("{other:?}"),
+    }
+    engine
+        .remove(
+            &id,
+            RemoveOptions {
+                force: false,
+                timeout: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        removed.join().unwrap().unwrap(),
+        WaitOutcome::Met {
+            status: None,
+            exit_code: Some(137)
+        }
+    );
+    assert!("bogus".parse::<WaitCondition>().is_err());
+    assert_eq!(
+        "not-running".parse::<WaitCondition>().unwrap(),
+        WaitCondition::NotRunning
+    );
+}

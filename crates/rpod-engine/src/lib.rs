@@ -24,5 +24,6 @@ pub use container::{
 };
 pub use engine::{
     CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval, RemoveOptions,
+    RuntimeMaker, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

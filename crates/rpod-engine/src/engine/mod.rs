@@ -5,6 +5,9 @@
 mod exec;
 mod images;
 mod leftovers;
+mod wait;
+
+pub use wait::{WaitCondition, WaitOptions, WaitOutcome};
 
 pub use images::ImageRemoval;
 
@@ -41,10 +44,10 @@ const EXIT_FILE_TIMEOUT: Duration = Duration::from_secs(5);
 const MONITOR_EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The longest pause between checks while waiting for a container nothing can be waited on.
-const WAIT_BACKOFF_MAX_MS: u64 = 300;
+pub(super) const WAIT_BACKOFF_MAX_MS: u64 = 300;
 /// Checks (about 3 s) after which a container whose process is gone and whose monitor is
 /// unknown counts as exited with an unknown code.
-const UNKNOWN_MONITOR_ROUNDS: u32 = 15;
+pub(super) const UNKNOWN_MONITOR_ROUNDS: u32 = 15;
 
 const BOOT_ID_FILE: &str = "/proc/sys/kernel/random/boot_id";
 
@@ -1089,65 +1092,6 @@ impl Engine {
     }
 
     // ----- wait / inspect / list -----
-
-    /// Wait until the container exits; returns its exit code. A container that never ran
-    /// returns 0 at once.
-    pub fn wait(&self, name_or_id: &str) -> Result<i32> {
-        let id = match self.lookup(name_or_id) {
-            Ok(found) => found.id().to_string(),
-            // A full id of a container that is gone (e.g. removed by --rm): its exit code
-            // is kept.
-            Err(EngineError::NoSuchContainer(_)) => {
-                return match self.store.exit_code(name_or_id)? {
-                    Some(code) => Ok(code),
-                    None => Err(EngineError::NoSuchContainer(name_or_id.to_string())),
-                }
-            }
-            Err(e) => return Err(e),
-        };
-        // Rounds in which neither the monitor nor the process could be waited for (their
-        // PIDs unknown or already gone) and no exit was recorded: back off instead of
-        // spinning, and give up on a monitor that is not there.
-        let mut idle_rounds = 0u32;
-        loop {
-            let Some(record) = self.store.container(&id)? else {
-                return Ok(self.store.exit_code(&id)?.unwrap_or(-1));
-            };
-            // A container that never ran has nothing to wait for and "exits" 0.
-            if matches!(
-                record.state.status,
-                Status::Configured | Status::Exited | Status::Stopped | Status::Removing
-            ) {
-                return Ok(record.state.exit_code.unwrap_or(0));
-            }
-            let conmon_pid = record.state.conmon_pid;
-            let blocked = pid_alive(conmon_pid) || pid_alive(record.state.pid);
-            // Block until the monitor (which outlives its cleanup command) and the
-            // container's process are both gone.
-            rpod_oci::process::wait_pid_exit(conmon_pid, None);
-            rpod_oci::process::wait_pid_exit(record.state.pid, None);
-            if !blocked {
-                idle_rounds += 1;
-                std::thread::sleep(Duration::from_millis(
-                    (10u64 << idle_rounds.min(5)).min(WAIT_BACKOFF_MAX_MS),
-                ));
-            }
-            let _lock = self.lock(&id)?;
-            let Some(mut record) = self.store.container(&id)? else {
-                return Ok(self.store.exit_code(&id)?.unwrap_or(-1));
-            };
-            self.sync(&mut record)?;
-            let process_gone = !pid_alive(record.state.pid);
-            let monitor_unknown = record.state.conmon_pid <= 0;
-            if record.state.status.is_active()
-                && process_gone
-                && (record.state.status == Status::Created
-                    || (monitor_unknown && idle_rounds >= UNKNOWN_MONITOR_ROUNDS))
-            {
-                self.record_monitor_death(&mut record)?;
-            }
-        }
-    }
 
     /// A container's record, synced with the monitor's files.
     pub fn inspect(&self, name_or_id: &str) -> Result<ContainerRecord> {

@@ -1,0 +1,223 @@
+//! Waiting for a container: until it stops running (the default), exits next, is removed,
+//! or reaches one of libpod's states; bounded by a deadline and cancellable, for a service
+//! whose clients may go away.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rpod_oci::process::{pid_alive, wait_pid_exit};
+
+use super::{Engine, UNKNOWN_MONITOR_ROUNDS, WAIT_BACKOFF_MAX_MS};
+use crate::container::{ContainerRecord, Status};
+use crate::{EngineError, Result};
+
+/// How often a wait that cannot block on a process checks its condition, its deadline and
+/// its cancel flag.
+const POLL: Duration = Duration::from_millis(100);
+
+/// What a wait waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// Not running: never started, stopped or exited (Docker's `not-running`).
+    NotRunning,
+    /// An exit that happens after the wait began (Docker's `next-exit`).
+    NextExit,
+    /// The container is gone (Docker's `removed`).
+    Removed,
+    /// One of libpod's states.
+    State(Status),
+}
+
+impl std::str::FromStr for WaitCondition {
+    type Err = EngineError;
+    fn from_str(text: &str) -> Result<Self> {
+        Ok(match text {
+            "not-running" => WaitCondition::NotRunning,
+            "next-exit" => WaitCondition::NextExit,
+            "removed" => WaitCondition::Removed,
+            "configured" | "created" => WaitCondition::State(Status::Configured),
+            "initialized" => WaitCondition::State(Status::Created),
+            "running" => WaitCondition::State(Status::Running),
+            "paused" => WaitCondition::State(Status::Paused),
+            "stopping" => WaitCondition::State(Status::Stopping),
+            "stopped" => WaitCondition::State(Status::Stopped),
+            "exited" => WaitCondition::State(Status::Exited),
+            "removing" => WaitCondition::State(Status::Removing),
+            other => {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid wait condition {other:?}: use not-running, next-exit, removed or a container state"
+                )))
+            }
+        })
+    }
+}
+
+/// How to wait.
+#[derive(Debug, Clone, Default)]
+pub struct WaitOptions {
+    /// Any one of them ends the wait; none means `NotRunning`.
+    pub conditions: Vec<WaitCondition>,
+    /// Give up at this moment.
+    pub deadline: Option<Instant>,
+    /// Give up once this is set (a client that went away).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// A condition was met. `status` is `None` when the container is gone; `exit_code` is
+    /// its last exit code, if it ever exited.
+    Met {
+        status: Option<Status>,
+        exit_code: Option<i32>,
+    },
+    TimedOut,
+    Cancelled,
+}
+
+fn not_running(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Configured | Status::Exited | Status::Stopped | Status::Removing
+    )
+}
+
+fn met(
+    record: &ContainerRecord,
+    conditions: &[WaitCondition],
+    started_finished: Option<DateTime<Utc>>,
+) -> bool {
+    let status = record.state.status;
+    conditions.iter().any(|condition| match condition {
+        WaitCondition::NotRunning => not_running(status),
+        WaitCondition::NextExit => {
+            not_running(status)
+                && record
+                    .state
+                    .finished_at
+                    .is_some_and(|f| Some(f) != started_finished)
+        }
+        WaitCondition::Removed => false,
+        WaitCondition::State(wanted) => {
+            status == *wanted || (*wanted == Status::Exited && status == Status::Stopped)
+        }
+    })
+}
+
+impl Engine {
+    /// Wait until the container exits; returns its exit code. A container that never ran
+    /// returns 0 at once, and one that was removed its kept exit code.
+    pub fn wait(&self, name_or_id: &str) -> Result<i32> {
+        match self.wait_for(name_or_id, &WaitOptions::default())? {
+            WaitOutcome::Met { exit_code, status } => Ok(exit_code.unwrap_or(match status {
+                Some(_) => 0,
+                None => -1,
+            })),
+            // Neither can happen without a deadline or a cancel flag.
+            WaitOutcome::TimedOut | WaitOutcome::Cancelled => Ok(-1),
+        }
+    }
+
+    /// Wait for any of `options.conditions`.
+    pub fn wait_for(&self, name_or_id: &str, options: &WaitOptions) -> Result<WaitOutcome> {
+        let conditions: Vec<WaitCondition> = if options.conditions.is_empty() {
+            vec![WaitCondition::NotRunning]
+        } else {
+            options.conditions.clone()
+        };
+        let wants_removed = conditions.contains(&WaitCondition::Removed);
+        let gone = |engine: &Engine, id: &str| -> Result<WaitOutcome> {
+            Ok(WaitOutcome::Met {
+                status: None,
+                exit_code: engine.store.exit_code(id)?,
+            })
+        };
+        let id = match self.lookup(name_or_id) {
+            Ok(found) => found.id().to_string(),
+            // A full id of a container that is gone (e.g. removed by --rm): its exit code
+            // is kept.
+            Err(EngineError::NoSuchContainer(_)) => {
+                let kept = self.store.exit_code(name_or_id)?;
+                if wants_removed || kept.is_some() {
+                    return gone(self, name_or_id);
+                }
+                return Err(EngineError::NoSuchContainer(name_or_id.to_string()));
+            }
+            Err(e) => return Err(e),
+        };
+        let started_finished = self.store.container(&id)?.and_then(|r| r.state.finished_at);
+        // Only conditions about the end of the process can block on it; the rest poll.
+        let blocks_on_process = conditions
+            .iter()
+            .all(|c| matches!(c, WaitCondition::NotRunning | WaitCondition::NextExit))
+            && options.deadline.is_none()
+            && options.cancel.is_none();
+        // Rounds in which neither the monitor nor the process could be waited for (their
+        // PIDs unknown or already gone) and no exit was recorded: back off instead of
+        // spinning, and give up on a monitor that is not there.
+        let mut idle_rounds = 0u32;
+        loop {
+            let Some(record) = self.store.container(&id)? else {
+                return gone(self, &id);
+            };
+            if met(&record, &conditions, started_finished) {
+                return Ok(WaitOutcome::Met {
+                    status: Some(record.state.status),
+                    exit_code: record.state.exit_code,
+                });
+            }
+            if options
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::SeqCst))
+            {
+                return Ok(WaitOutcome::Cancelled);
+            }
+            let slice = match options.deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(WaitOutcome::TimedOut);
+                    }
+                    Some(left.min(POLL))
+                }
+                None if blocks_on_process => None,
+                None => Some(POLL),
+            };
+            let conmon_pid = record.state.conmon_pid;
+            let blocked = pid_alive(conmon_pid) || pid_alive(record.state.pid);
+            if record.state.status.is_active() {
+                // Until the monitor (which outlives its cleanup command) and the container's
+                // process are both gone, or the slice is over.
+                wait_pid_exit(conmon_pid, slice);
+                wait_pid_exit(record.state.pid, slice);
+            } else {
+                // Waiting for a state the container may reach later (started, removed).
+                std::thread::sleep(slice.unwrap_or(POLL));
+            }
+            if !blocked && record.state.status.is_active() {
+                idle_rounds += 1;
+                std::thread::sleep(Duration::from_millis(
+                    (10u64 << idle_rounds.min(5)).min(WAIT_BACKOFF_MAX_MS),
+                ));
+            }
+            let _lock = self.lock(&id)?;
+            let Some(mut record) = self.store.container(&id)? else {
+                return gone(self, &id);
+            };
+            self.sync(&mut record)?;
+            let process_gone = !pid_alive(record.state.pid);
+            let monitor_unknown = record.state.conmon_pid <= 0;
+            if record.state.status.is_active()
+                && process_gone
+                && (record.state.status == Status::Created
+                    || (monitor_unknown && idle_rounds >= UNKNOWN_MONITOR_ROUNDS))
+            {
+                self.record_monitor_death(&mut record)?;
+            }
+        }
+    }
+}
