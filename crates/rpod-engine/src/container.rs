@@ -64,6 +64,28 @@ impl Status {
         )
     }
 
+    /// The transitions the engine makes. Anything else is refused: a caller that finds a
+    /// state it did not expect has raced with another command, and must re-read.
+    pub fn can_become(self, next: Status) -> bool {
+        use Status::*;
+        match (self, next) {
+            (current, next) if current == next => true,
+            // init: created in the runtime
+            (Configured | Exited, Created) => true,
+            // start, or a failed start taken back, or a stop before it ran
+            (Created, Running | Configured | Stopping) => true,
+            // the monitor recorded an exit (or died)
+            (Created | Running | Paused | Stopping, Stopped) => true,
+            (Running, Paused | Stopping) | (Paused, Running | Stopping) => true,
+            // a stop that failed or was interrupted while the container still runs
+            (Stopping, Running | Paused) => true,
+            // cleanup after an exit
+            (Stopped, Exited) => true,
+            (Configured | Exited | Stopped, Removing) => true,
+            _ => false,
+        }
+    }
+
     /// The runtime still has the container (it was created and not yet deleted).
     pub fn known_to_runtime(self) -> bool {
         matches!(
@@ -81,6 +103,59 @@ impl Status {
 
     pub fn can_kill(self) -> bool {
         matches!(self, Status::Running | Status::Paused | Status::Stopping)
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::Status::{self, *};
+
+    const ALL: [Status; 8] = [
+        Configured, Created, Running, Paused, Stopping, Stopped, Exited, Removing,
+    ];
+
+    #[test]
+    fn the_lifecycle_is_allowed_and_shortcuts_are_not() {
+        let path = [
+            Configured, Created, Running, Paused, Running, Stopping, Stopped, Exited,
+        ];
+        for pair in path.windows(2) {
+            assert!(
+                pair[0].can_become(pair[1]),
+                "{:?} -> {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+        assert!(Exited.can_become(Created), "a container runs again");
+        assert!(Exited.can_become(Removing));
+        for refused in [
+            (Configured, Running),
+            (Exited, Running),
+            (Running, Exited),
+            (Running, Removing),
+            (Paused, Removing),
+            (Removing, Configured),
+            (Stopped, Running),
+            (Configured, Stopped),
+        ] {
+            assert!(!refused.0.can_become(refused.1), "{refused:?}");
+        }
+        // Nothing leaves Removing, and every state may stay as it is.
+        for s in ALL {
+            assert!(s.can_become(s));
+            if s != Removing {
+                assert!(!Removing.can_become(s));
+            }
+        }
+        // Only states whose process may be alive are stopped by an exit.
+        for s in ALL {
+            assert_eq!(
+                s.can_become(Stopped),
+                s.is_active() || s == Stopped,
+                "{s:?}"
+            );
+        }
     }
 }
 

@@ -1,0 +1,78 @@
+//! Attaching, inspecting and listing.
+
+use super::*;
+
+impl Engine {
+    /// Connect to a running container's attach socket. Copying happens without the lock.
+    pub fn attach(&self, name_or_id: &str) -> Result<(ContainerRecord, Box<dyn AttachSession>)> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        if record.state.status != Status::Running {
+            return Err(EngineError::state(
+                record.id(),
+                format!(
+                    "you can only attach to running containers: {} is {}",
+                    record.id(),
+                    record.state.status.as_str()
+                ),
+            ));
+        }
+        let runtime = self.runtime(&record.config.runtime)?;
+        let connection = runtime.attach_connect(&self.oci_container(&record))?;
+        Ok((record, connection))
+    }
+
+    /// A container's record, synced with the monitor's files.
+    pub fn inspect(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        Ok(record)
+    }
+
+    /// Every container, with exits the monitor has recorded but nobody synced yet shown as
+    /// exited. Takes no lock and writes nothing, so listing stays fast.
+    pub fn list(&self) -> Result<Vec<ContainerRecord>> {
+        let mut records = self.store.containers()?;
+        let exits = self.roots.monitor_tmp().join("exits");
+        for record in &mut records {
+            if !record.state.status.is_active() {
+                continue;
+            }
+            if let Ok(Some(exit)) = read_exit_file(&exits.join(record.id())) {
+                record.state.status = Status::Stopped;
+                record.state.exit_code = Some(exit.code);
+                record.state.finished_at = Some(exit.finished.into());
+                record.state.pid = 0;
+            } else if record.state.conmon_pid > 0
+                && !pid_alive(record.state.conmon_pid)
+                && !pid_alive(record.state.pid)
+            {
+                // Monitor and process both gone without an exit file: the next command
+                // that takes the lock records it; a listing must not show it as up.
+                record.state.status = Status::Stopped;
+                record.state.exit_code = Some(-1);
+                record.state.pid = 0;
+            }
+        }
+        Ok(records)
+    }
+
+    /// The k8s-file log of a container.
+    pub fn log_path(&self, record: &ContainerRecord) -> PathBuf {
+        self.roots.log_path(record.id())
+    }
+
+    /// Images used by containers (for `rmi`).
+    pub fn containers_using_image(&self, image: &ImageRecord) -> Result<Vec<ContainerRecord>> {
+        Ok(self
+            .store
+            .containers()?
+            .into_iter()
+            .filter(|c| c.config.image_id == image.id)
+            .collect())
+    }
+}

@@ -1,0 +1,82 @@
+//! Removing a container and everything it has.
+
+use super::*;
+
+impl Engine {
+    /// Remove a container; running or paused ones only with `force` (they are stopped first).
+    pub fn remove(&self, name_or_id: &str, options: RemoveOptions) -> Result<String> {
+        let found = self.lookup(name_or_id)?;
+        let id = found.id().to_string();
+        let needs_stop = {
+            let _lock = self.lock(&id)?;
+            let mut record = self.reload(&id, name_or_id)?;
+            self.sync(&mut record)?;
+            let status = record.state.status;
+            if matches!(status, Status::Running | Status::Paused | Status::Stopping) {
+                if !options.force {
+                    return Err(EngineError::RemoveRunning {
+                        id,
+                        state: status.as_str().to_string(),
+                    });
+                }
+                true
+            } else {
+                status == Status::Created
+            }
+        };
+        if needs_stop {
+            self.stop(&id, options.timeout)?;
+        }
+        let _lock = self.lock(&id)?;
+        let Some(mut record) = self.store.container(&id)? else {
+            // Removed meanwhile (an --rm container's cleanup).
+            return Ok(id);
+        };
+        self.sync(&mut record)?;
+        if record.state.status.is_active() {
+            return Err(EngineError::RemoveRunning {
+                id,
+                state: record.state.status.as_str().to_string(),
+            });
+        }
+        self.remove_locked(&mut record)?;
+        Ok(id)
+    }
+
+    /// Remove a container that is not running. Called under the lock.
+    pub(super) fn remove_locked(&self, record: &mut ContainerRecord) -> Result<()> {
+        self.remove_leftovers(record)?;
+        let known_to_runtime = record.state.status.known_to_runtime();
+        transition(record, Status::Removing)?;
+        self.save(record)?;
+        if record.state.mounted || record.config.rootfs.is_none() {
+            self.unmount_rootfs(record)?;
+        }
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(record);
+        if known_to_runtime {
+            let _ = runtime.delete_container(&oci);
+        }
+        if let Ok(exit_file) = runtime.exit_file_path(&oci) {
+            let _ = fs::remove_file(exit_file);
+        }
+        if let Ok(oom_file) = runtime.oom_file_path(&oci) {
+            if let Some(persist) = oom_file.parent() {
+                let _ = fs::remove_dir_all(persist);
+            }
+        }
+        for dir in [
+            self.roots.container_dir(record.id()),
+            self.roots.run_dir(record.id()),
+        ] {
+            if let Err(e) = fs::remove_dir_all(&dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(EngineError::io("removing", &dir, e));
+                }
+            }
+        }
+        self.store.remove_exec_sessions(None, record.id())?;
+        self.store.remove_container(record.id())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! Starting: the root file system, the spec, creation in the runtime, the start itself.
+
+use super::*;
+
+impl Engine {
+    /// The root file system's path, mounting the overlay when the container uses an image.
+    /// Where the container's root file system is (mounted or not).
+    pub(super) fn root_path(&self, record: &ContainerRecord) -> PathBuf {
+        match &record.config.rootfs {
+            Some(dir) => dir.clone(),
+            None => OverlayDirs::new(&self.roots.overlay_dir(record.id())).merged,
+        }
+    }
+
+    pub(super) fn mount_rootfs(&self, record: &ContainerRecord) -> Result<PathBuf> {
+        if record.config.rootfs.is_some() {
+            return Ok(self.root_path(record));
+        }
+        let image = self
+            .store
+            .image(&record.config.image_id)?
+            .ok_or_else(|| EngineError::NoSuchImage(record.config.image_id.clone()))?;
+        let dirs = image::layer_dirs(&self.roots);
+        let lower: Vec<PathBuf> = image.layers.iter().map(|l| dirs.dir(l)).collect();
+        let overlay = OverlayDirs::new(&self.roots.overlay_dir(record.id()));
+        rootfs::mount_overlay(&lower, &overlay)?;
+        Ok(overlay.merged)
+    }
+
+    pub(super) fn unmount_rootfs(&self, record: &ContainerRecord) -> Result<()> {
+        if record.config.rootfs.is_some() {
+            return Ok(());
+        }
+        rootfs::unmount(&self.root_path(record))
+    }
+
+    /// Create the container in the runtime (state Created). Called under the lock.
+    pub(super) fn init(
+        &self,
+        record: &mut ContainerRecord,
+        console_size: Option<TerminalSize>,
+    ) -> Result<()> {
+        self.remove_leftovers(record)?;
+        let root_path = self.mount_rootfs(record)?;
+        record.state.mounted = true;
+        let result = (|| {
+            let user = spec::resolve_user(&root_path, &record.config.user)?;
+            spec::check_workdir(&root_path, record.id(), &record.config.workdir)?;
+            let spec = spec::generate(&record.config, &root_path, &user, console_size)?;
+            let bundle = self.roots.bundle_dir(record.id());
+            fs::create_dir_all(&bundle)
+                .map_err(|e| EngineError::io("creating directory", &bundle, e))?;
+            let spec_path = bundle.join("config.json");
+            let json = serde_json::to_vec_pretty(&spec)
+                .map_err(|e| EngineError::InvalidArg(format!("serializing the spec: {e}")))?;
+            fs::write(&spec_path, json).map_err(|e| EngineError::io("writing", &spec_path, e))?;
+            let runtime = self.runtime(&record.config.runtime)?;
+            let outcome = runtime.create_container(&self.oci_container(record), None)?;
+            Ok(outcome)
+        })();
+        match result {
+            Ok(outcome) => {
+                transition(record, Status::Created)?;
+                record.state.pid = outcome.pid;
+                record.state.conmon_pid = outcome.conmon_pid;
+                record.state.exit_code = None;
+                record.state.oom_killed = false;
+                record.state.finished_at = None;
+                record.state.error.clear();
+                record.state.stopped_by_user = false;
+                self.save(record)
+            }
+            Err(e) => {
+                let _ = self.unmount_rootfs(record);
+                record.state.mounted = false;
+                let _ = self.save(record);
+                Err(e)
+            }
+        }
+    }
+
+    /// Start a container, creating it in the runtime first when needed. `before_start` runs
+    /// once the monitor is up and before the process starts (e.g. to connect to the attach
+    /// socket, so that no output is lost).
+    /// `console_size` is the terminal's size for `-t` containers, set before the process
+    /// starts.
+    pub fn start(
+        &self,
+        name_or_id: &str,
+        console_size: Option<TerminalSize>,
+        before_start: Option<&mut BeforeStart<'_>>,
+    ) -> Result<ContainerRecord> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        match record.state.status {
+            Status::Running => return Ok(record),
+            Status::Stopped => self.cleanup_runtime(&mut record)?,
+            Status::Configured | Status::Exited | Status::Created => {}
+            other => {
+                return Err(EngineError::state(
+                    record.id(),
+                    format!(
+                        "container {} is {}, it cannot be started",
+                        record.id(),
+                        other.as_str()
+                    ),
+                ))
+            }
+        }
+        let was_created = record.state.status == Status::Created;
+        if !was_created {
+            self.init(&mut record, console_size)?;
+        } else if let (true, Some(size)) = (record.config.terminal, console_size) {
+            // Created earlier with another size: resize before the process starts.
+            let runtime = self.runtime(&record.config.runtime)?;
+            runtime.attach_resize(&self.oci_container(&record), size)?;
+        }
+        if let Some(hook) = before_start {
+            hook(&record)?;
+        }
+        let runtime = self.runtime(&record.config.runtime)?;
+        if let Err(e) = runtime.start_container(&self.oci_container(&record)) {
+            // A start that was killed after the runtime started the process, before it
+            // could record that: the container runs, and this start has nothing to do.
+            if was_created
+                && pid_alive(record.state.pid)
+                && rpod_oci::process::in_container_cgroup(record.state.pid, record.id())
+            {
+                tracing::info!(
+                    id = record.id(),
+                    "the container was started by an interrupted command"
+                );
+                transition(&mut record, Status::Running)?;
+                record.state.started_at = Some(Utc::now());
+                self.save(&record)?;
+                return Ok(record);
+            }
+            // Leave nothing half-started behind: the next start creates it afresh.
+            let _ = runtime.delete_container(&self.oci_container(&record));
+            let _ = self.unmount_rootfs(&record);
+            transition(&mut record, Status::Configured)?;
+            record.state.mounted = false;
+            record.state.pid = 0;
+            record.state.conmon_pid = 0;
+            self.save(&record)?;
+            return Err(e.into());
+        }
+        transition(&mut record, Status::Running)?;
+        record.state.started_at = Some(Utc::now());
+        self.save(&record)?;
+        Ok(record)
+    }
+}

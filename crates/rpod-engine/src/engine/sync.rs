@@ -1,0 +1,169 @@
+//! What the monitor recorded: exits, OOM kills, a dead monitor, and the cleanup after an exit.
+
+use super::stop::kill_frozen;
+use super::*;
+
+impl Engine {
+    pub(super) fn exit_file(&self, record: &ContainerRecord) -> Result<PathBuf> {
+        let runtime = self.runtime(&record.config.runtime)?;
+        Ok(runtime.exit_file_path(&self.oci_container(record))?)
+    }
+
+    pub(super) fn oom_file(&self, record: &ContainerRecord) -> Result<PathBuf> {
+        let runtime = self.runtime(&record.config.runtime)?;
+        Ok(runtime.oom_file_path(&self.oci_container(record))?)
+    }
+
+    /// Apply an exit file's content to the state.
+    pub(super) fn record_exit(
+        &self,
+        record: &mut ContainerRecord,
+        code: i32,
+        finished: DateTime<Utc>,
+    ) -> Result<()> {
+        let oom_file = self.oom_file(record)?;
+        transition(record, Status::Stopped)?;
+        record.state.pid = 0;
+        record.state.conmon_pid = 0;
+        record.state.exit_code = Some(code);
+        record.state.finished_at = Some(finished);
+        record.state.oom_killed = oom_file.exists();
+        self.save(record)?;
+        self.store.save_exit_code(record.id(), code)
+    }
+
+    /// Bring the state up to date from the exit file and the monitor's liveness. Called
+    /// under the lock. When the monitor died without an exit file and the container's
+    /// process is gone too, the exit is recorded with an unknown code (-1).
+    pub(super) fn sync(&self, record: &mut ContainerRecord) -> Result<()> {
+        if !record.state.status.is_active() {
+            return Ok(());
+        }
+        self.repair_interrupted_stop(record)?;
+        let exit_file = self.exit_file(record)?;
+        if let Some(exit) = read_exit_file(&exit_file)? {
+            return self.record_exit(record, exit.code, exit.finished.into());
+        }
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(record);
+        if !runtime.check_conmon_running(&oci)? {
+            // The monitor may have written the file just before it went away.
+            if let Some(exit) = read_exit_file(&exit_file)? {
+                return self.record_exit(record, exit.code, exit.finished.into());
+            }
+            if !pid_alive(record.state.pid) {
+                self.record_monitor_death(record)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A stop whose process died (killed, or the machine's OOM killer) leaves `Stopping`
+    /// behind: while the container still runs, it is running again.
+    pub(super) fn repair_interrupted_stop(&self, record: &mut ContainerRecord) -> Result<()> {
+        let state = &record.state;
+        if state.status != Status::Stopping
+            || state.stopping_pid <= 0
+            || rpod_oci::process::same_process_alive(state.stopping_pid, state.stopping_start)
+            || !pid_alive(state.pid)
+        {
+            return Ok(());
+        }
+        tracing::info!(
+            id = record.id(),
+            "the stop of this container was interrupted; it still runs"
+        );
+        transition(record, Status::Running)?;
+        record.state.stopping_pid = 0;
+        record.state.stopping_start = 0;
+        self.save(record)
+    }
+
+    /// The monitor is gone and will never write the exit file.
+    pub(super) fn record_monitor_death(&self, record: &mut ContainerRecord) -> Result<()> {
+        tracing::warn!(
+            id = record.id(),
+            "conmon died without writing an exit file; the container's exit code is unknown"
+        );
+        transition(record, Status::Stopped)?;
+        record.state.pid = 0;
+        record.state.conmon_pid = 0;
+        record.state.exit_code = Some(-1);
+        record.state.finished_at = Some(Utc::now());
+        record.state.error =
+            "conmon died without writing exit file, container exit code could not be retrieved"
+                .into();
+        self.save(record)?;
+        self.store.save_exit_code(record.id(), -1)
+    }
+
+    /// The monitor is dead but the container may still run: kill what is left of it and
+    /// record the exit as unknown. Called under the lock.
+    pub(super) fn handle_dead_monitor(&self, record: &mut ContainerRecord) -> Result<()> {
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(record);
+        if record.state.status == Status::Paused {
+            let _ = kill_frozen(runtime.as_ref(), &oci);
+        }
+        if let Err(e) = runtime.stop_container(&oci, 0, oci.stop_with_all()) {
+            tracing::warn!(id = record.id(), %e, "killing a container whose monitor died");
+        }
+        if let Some(exit) = read_exit_file(&self.exit_file(record)?)? {
+            return self.record_exit(record, exit.code, exit.finished.into());
+        }
+        self.record_monitor_death(record)
+    }
+
+    /// Remove the container from the runtime and unmount its root (Stopped → Exited,
+    /// Created → Configured). Called under the lock.
+    pub(super) fn cleanup_runtime(&self, record: &mut ContainerRecord) -> Result<()> {
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(record);
+        if record.state.status.known_to_runtime() {
+            if let Err(e) = runtime.delete_container(&oci) {
+                // Already gone from the runtime is what we want.
+                tracing::debug!(id = record.id(), %e, "runtime delete");
+            }
+        }
+        // Exec sessions die with the container.
+        for session in self.store.exec_sessions_of(record.id())? {
+            let _ = runtime.exec_remove(&oci, &session.id);
+        }
+        self.store.remove_exec_sessions(None, record.id())?;
+        self.unmount_rootfs(record)?;
+        record.state.mounted = false;
+        let next = match record.state.status {
+            Status::Stopped => Status::Exited,
+            Status::Created => Status::Configured,
+            other => other,
+        };
+        transition(record, next)?;
+        record.state.pid = 0;
+        record.state.conmon_pid = 0;
+        self.save(record)
+    }
+
+    /// What conmon's exit command runs: record the exit, clean the runtime up, and remove
+    /// `--rm` containers.
+    pub fn cleanup(&self, name_or_id: &str) -> Result<()> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let Some(mut record) = self.store.container(found.id())? else {
+            return Ok(());
+        };
+        self.sync(&mut record)?;
+        self.finish_exited(&mut record)
+    }
+
+    /// Once a container has exited: clean the runtime up, and remove `--rm` containers.
+    /// Called under the lock.
+    pub(super) fn finish_exited(&self, record: &mut ContainerRecord) -> Result<()> {
+        if record.state.status == Status::Stopped {
+            self.cleanup_runtime(record)?;
+        }
+        if record.state.status == Status::Exited && record.config.auto_remove {
+            self.remove_locked(record)?;
+        }
+        Ok(())
+    }
+}
