@@ -10,7 +10,13 @@ impl Engine {
             return Ok(());
         };
         let exit_file = self.exit_file(&record)?;
-        wait_exit_file(&exit_file, EXIT_FILE_TIMEOUT, || !pid_alive(conmon_pid))?;
+        // Until the monitor writes the exit file, or is gone and never will (asked of the
+        // runtime: the monitor's PID may be unknown).
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(&record);
+        wait_exit_file(&exit_file, EXIT_FILE_TIMEOUT, || {
+            !runtime.check_conmon_running(&oci).unwrap_or(false)
+        })?;
         wait_pid_gone_quietly(conmon_pid, MONITOR_EXIT_TIMEOUT);
         let _lock = self.lock(id)?;
         let Some(mut record) = self.store.container(id)? else {

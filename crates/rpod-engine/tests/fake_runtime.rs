@@ -1,0 +1,451 @@
+//! The engine's operations against a fake runtime: no root, no runc, no conmon. The fake
+//! runs a container's command as a plain host process (stopped until `start`), and a thread
+//! plays the monitor: it waits for the process and writes the exit file as conmon would.
+//! Runnable by any user with `cargo test`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxResources;
+use rpod_engine::{
+    CreateOptions, Engine, EngineError, EngineOptions, ErrorKind, RemoveOptions, Status,
+    WaitCondition, WaitOptions, WaitOutcome,
+};
+use rpod_oci::*;
+
+struct FakeRuntime {
+    exits: PathBuf,
+    persist: PathBuf,
+    /// Per container: its process and whether its monitor thread still runs.
+    containers: Mutex<HashMap<String, (i32, Arc<AtomicBool>)>>,
+}
+
+fn unsupported(operation: &'static str) -> OciError {
+    OciError::NotSupported {
+        operation,
+        runtime: "fake".into(),
+    }
+}
+
+impl FakeRuntime {
+    fn new(config: RuntimeConfig) -> Self {
+        FakeRuntime {
+            exits: config.tmp_dir.join("exits"),
+            persist: config.tmp_dir.join("persist"),
+            containers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn pid(&self, ctr: &OciContainer) -> Option<i32> {
+        self.containers.lock().unwrap().get(&ctr.id).map(|c| c.0)
+    }
+
+    fn signal(&self, ctr: &OciContainer, signal: i32) -> Result<()> {
+        let pid = self.pid(ctr).ok_or_else(|| OciError::CtrStateInvalid {
+            message: format!("fake: no container {}", ctr.id),
+        })?;
+        let signal = Signal::try_from(signal).map_err(|e| OciError::InvalidArg(e.to_string()))?;
+        kill(Pid::from_raw(pid), signal).map_err(|e| OciError::CtrStateInvalid {
+            message: format!("fake: {e}"),
+        })
+    }
+}
+
+/// The process's exit status as conmon writes it: the code, or 128 + the signal.
+fn exit_code(child: &mut Child) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match child.wait() {
+        Ok(status) => status
+            .code()
+            .or_else(|| status.signal().map(|s| 128 + s))
+            .unwrap_or(-1),
+        Err(_) => -1,
+    }
+}
+
+impl OciRuntime for FakeRuntime {
+    fn name(&self) -> &str {
+        "fake"
+    }
+    fn path(&self) -> &Path {
+        Path::new("/bin/sh")
+    }
+
+    fn create_container(
+        &self,
+        ctr: &OciContainer,
+        _restore: Option<&CheckpointOptions>,
+    ) -> Result<CreateOutcome> {
+        let spec_path = ctr.bundle_dir.join("config.json");
+        let spec: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(&spec_path).map_err(|e| OciError::io("reading", &spec_path, e))?,
+        )
+        .map_err(|e| OciError::InvalidArg(e.to_string()))?;
+        let args: Vec<String> = serde_json::from_value(spec["process"]["args"].clone())
+            .map_err(|e| OciError::InvalidArg(e.to_string()))?;
+        // A new run has no exit yet (as conmon, which removes the previous run's file).
+        let _ = std::fs::remove_file(self.exits.join(&ctr.id));
+        // The shell stops itself until `start` continues it, then becomes the command.
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg("kill -STOP $$; exec \"$@\"")
+            .arg("sh")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| OciError::io("spawning", "/bin/sh", e))?;
+        let pid = child.id() as i32;
+        let monitoring = Arc::new(AtomicBool::new(true));
+        let (exits, id, flag) = (self.exits.clone(), ctr.id.clone(), monitoring.clone());
+        std::thread::spawn(move || {
+            let code = exit_code(&mut child);
+            std::fs::create_dir_all(&exits).unwrap();
+            let partial = exits.join(format!(".{id}"));
+            std::fs::write(&partial, code.to_string()).unwrap();
+            std::fs::rename(&partial, exits.join(&id)).unwrap();
+            flag.store(false, Ordering::SeqCst);
+        });
+        self.containers
+            .lock()
+            .unwrap()
+            .insert(ctr.id.clone(), (pid, monitoring));
+        Ok(CreateOutcome {
+            pid,
+            // Unknown, as when conmon writes no pid file: liveness comes from
+            // `check_conmon_running`.
+            conmon_pid: 0,
+            restore_micros: 0,
+        })
+    }
+
+    fn start_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.signal(ctr, libc::SIGCONT)
+    }
+
+    fn kill_container(&self, ctr: &OciContainer, signal: i32, _all: bool) -> Result<()> {
+        self.signal(ctr, signal)?;
+        // A stopped process takes its signal only once continued.
+        let _ = self.signal(ctr, libc::SIGCONT);
+        Ok(())
+    }
+
+    fn stop_container(&self, ctr: &OciContainer, timeout: u32, _all: bool) -> Result<()> {
+        if timeout > 0 {
+            let _ = self.kill_container(ctr, ctr.stop_signal, false);
+            if rpod_oci::process::wait_pid_exit(ctr.pid, Some(Duration::from_secs(timeout.into())))
+            {
+                return Ok(());
+            }
+        }
+        let _ = self.kill_container(ctr, libc::SIGKILL, false);
+        rpod_oci::process::wait_pid_exit(ctr.pid, Some(Duration::from_secs(5)));
+        Ok(())
+    }
+
+    fn delete_container(&self, ctr: &OciContainer) -> Result<()> {
+        if let Some((pid, _)) = self.containers.lock().unwrap().remove(&ctr.id) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        Ok(())
+    }
+
+    fn pause_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.signal(ctr, libc::SIGSTOP)
+    }
+    fn unpause_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.signal(ctr, libc::SIGCONT)
+    }
+
+    fn attach(&self, _: &OciContainer, _: AttachOptions) -> Result<()> {
+        Err(unsupported("attach"))
+    }
+    fn http_attach(&self, _: &OciContainer, _: HttpAttachOptions) -> Result<()> {
+        Err(unsupported("HTTP attach"))
+    }
+    fn attach_resize(&self, _: &OciContainer, _: TerminalSize) -> Result<()> {
+        Err(unsupported("resize"))
+    }
+    fn exec_container(
+        &self,
+        _: &OciContainer,
+        _: &str,
+        _: ExecOptions,
+        _: Option<TerminalSize>,
+    ) -> Result<(i32, ExecAttachResult)> {
+        Err(unsupported("exec"))
+    }
+    fn exec_container_http(
+        &self,
+        _: &OciContainer,
+        _: &str,
+        _: ExecOptions,
+        _: HttpAttachOptions,
+        _: Option<TerminalSize>,
+    ) -> Result<(i32, ExecAttachResult)> {
+        Err(unsupported("exec"))
+    }
+    fn exec_container_detached(
+        &self,
+        _: &OciContainer,
+        _: &str,
+        _: ExecOptions,
+        _: bool,
+    ) -> Result<i32> {
+        Err(unsupported("exec"))
+    }
+    fn exec_attach_resize(&self, _: &OciContainer, _: &str, _: TerminalSize) -> Result<()> {
+        Err(unsupported("exec"))
+    }
+    fn exec_stop_container(&self, _: &OciContainer, _: &str, _: u32) -> Result<()> {
+        Err(unsupported("exec"))
+    }
+    fn exec_update_status(&self, _: &OciContainer, _: &str) -> Result<bool> {
+        Ok(false)
+    }
+    fn checkpoint_container(&self, _: &OciContainer, _: &CheckpointOptions) -> Result<i64> {
+        Err(unsupported("checkpoint"))
+    }
+    fn check_conmon_running(&self, ctr: &OciContainer) -> Result<bool> {
+        Ok(self
+            .containers
+            .lock()
+            .unwrap()
+            .get(&ctr.id)
+            .is_some_and(|c| c.1.load(Ordering::SeqCst)))
+    }
+    fn supports_checkpoint(&self) -> bool {
+        false
+    }
+    fn supports_json_errors(&self) -> bool {
+        false
+    }
+    fn supports_no_cgroups(&self) -> bool {
+        true
+    }
+    fn supports_kvm(&self) -> bool {
+        false
+    }
+    fn attach_connect(&self, _: &OciContainer) -> Result<Box<dyn AttachSession>> {
+        Err(unsupported("attach"))
+    }
+    fn exec_exit_code(&self, _: &OciContainer, _: &str, _: Duration) -> Result<Option<i32>> {
+        Ok(None)
+    }
+    fn exec_remove(&self, _: &OciContainer, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn attach_socket_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
+        Ok(ctr.bundle_dir.join("attach"))
+    }
+    fn exec_attach_socket_path(&self, ctr: &OciContainer, session: &str) -> Result<PathBuf> {
+        Ok(ctr.bundle_dir.join(session).join("attach"))
+    }
+    fn exit_file_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
+        Ok(self.exits.join(&ctr.id))
+    }
+    fn oom_file_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
+        Ok(self.persist.join(&ctr.id).join("oom"))
+    }
+    fn runtime_info(&self) -> Result<(ConmonInfo, OciRuntimeInfo)> {
+        Err(unsupported("info"))
+    }
+    fn update_container(&self, _: &OciContainer, _: &LinuxResources) -> Result<()> {
+        Err(unsupported("update"))
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    rootfs: PathBuf,
+    engine: Arc<Engine>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    std::fs::create_dir(&rootfs).unwrap();
+    let engine = Engine::open_with_runtimes(
+        EngineOptions {
+            root: dir.path().join("root"),
+            runroot: dir.path().join("run"),
+            runtime: "fake".into(),
+            conmon: None,
+            log_level: "warn".into(),
+            exe: "/bin/true".into(),
+        },
+        Arc::new(|config| Ok(Arc::new(FakeRuntime::new(config)) as Arc<dyn OciRuntime>)),
+    )
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        rootfs,
+        engine: Arc::new(engine),
+    }
+}
+
+impl Fixture {
+    fn create(&self, name: &str, command: &[&str]) -> String {
+        let options = CreateOptions {
+            rootfs: Some(self.rootfs.clone()),
+            name: Some(name.into()),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            security: rpod_engine::security::SecurityOptions {
+                seccomp: rpod_engine::security::SeccompChoice::Unconfined,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.engine.create(options).unwrap().id().to_string()
+    }
+}
+
+fn status(engine: &Engine, id: &str) -> Status {
+    engine.inspect(id).unwrap().state.status
+}
+
+#[test]
+fn the_lifecycle_runs_on_a_fake_runtime() {
+    let f = fixture();
+    let e = &f.engine;
+    let id = f.create("life", &["sleep", "1000"]);
+    assert_eq!(status(e, &id), Status::Configured);
+    e.start(&id, None, None).unwrap();
+    assert_eq!(status(e, &id), Status::Running);
+    // Starting what runs has nothing to do.
+    e.start(&id, None, None).unwrap();
+    e.pause(&id).unwrap();
+    assert_eq!(status(e, &id), Status::Paused);
+    let err = e.pause(&id).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    e.unpause(&id).unwrap();
+    let err = e
+        .remove(
+            &id,
+            RemoveOptions {
+                force: false,
+                timeout: None,
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, EngineError::RemoveRunning { .. }), "{err}");
+    e.stop(&id, Some(1)).unwrap();
+    let record = e.inspect(&id).unwrap();
+    assert_eq!(record.state.status, Status::Exited);
+    assert_eq!(record.state.exit_code, Some(143), "SIGTERM ends sleep");
+    assert_eq!(e.wait(&id).unwrap(), 143);
+    // And again.
+    e.start(&id, None, None).unwrap();
+    e.kill(&id, libc::SIGKILL).unwrap();
+    assert_eq!(e.wait(&id).unwrap(), 137);
+    e.remove(
+        &id,
+        RemoveOptions {
+            force: false,
+            timeout: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(e.lookup(&id).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        e.wait(&id).unwrap(),
+        137,
+        "the exit code outlives the container"
+    );
+}
+
+#[test]
+fn exit_codes_and_names() {
+    let f = fixture();
+    let e = &f.engine;
+    let id = f.create("three", &["sh", "-c", "exit 3"]);
+    e.start(&id, None, None).unwrap();
+    assert_eq!(e.wait(&id).unwrap(), 3);
+    let outcome = e
+        .wait_for(
+            &id,
+            &WaitOptions {
+                conditions: vec![WaitCondition::State(Status::Exited)],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        WaitOutcome::Met {
+            exit_code: Some(3),
+            ..
+        }
+    ));
+    let taken = e
+        .create(CreateOptions {
+            rootfs: Some(f.rootfs.clone()),
+            name: Some("three".into()),
+            command: vec!["true".into()],
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(taken.kind(), ErrorKind::Conflict, "{taken}");
+    assert!(e
+        .create(CreateOptions {
+            rootfs: Some(f.rootfs.clone()),
+            name: Some("bad name!".into()),
+            command: vec!["true".into()],
+            ..Default::default()
+        })
+        .is_err());
+    assert_eq!(e.list().unwrap().len(), 1);
+}
+
+#[test]
+fn one_engine_many_threads_on_a_fake_runtime() {
+    let f = fixture();
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let engine = f.engine.clone();
+            let rootfs = f.rootfs.clone();
+            std::thread::spawn(move || {
+                for i in 0..6 {
+                    let id = engine
+                        .create(CreateOptions {
+                            rootfs: Some(rootfs.clone()),
+                            name: Some(format!("t{t}-{i}")),
+                            command: vec!["sleep".into(), "1000".into()],
+                            security: rpod_engine::security::SecurityOptions {
+                                seccomp: rpod_engine::security::SeccompChoice::Unconfined,
+                                ..Default::default()
+                            },
+                            ..Default::default()
+                        })
+                        .unwrap()
+                        .id()
+                        .to_string();
+                    engine.start(&id, None, None).unwrap();
+                    engine.list().unwrap();
+                    engine.stop(&id, Some(0)).unwrap();
+                    assert_eq!(engine.wait(&id).unwrap(), 137);
+                    engine
+                        .remove(
+                            &id,
+                            RemoveOptions {
+                                force: true,
+                                timeout: Some(0),
+                            },
+                        )
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert!(f.engine.list().unwrap().is_empty());
+}
