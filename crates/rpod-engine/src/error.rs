@@ -60,6 +60,11 @@ pub enum EngineError {
 
     #[error("{0} is not supported yet by rpod")]
     NotSupported(String),
+
+    /// The operation found nothing to do (starting a running container, stopping a stopped
+    /// one). Front ends treat it as success; the REST service answers 304.
+    #[error("{0}")]
+    NotModified(String),
 }
 
 /// What kind of failure an error is, for front ends that answer with a status: the REST
@@ -73,6 +78,8 @@ pub enum ErrorKind {
     /// The request itself is wrong (a bad value, a broken archive, a command that cannot
     /// run), or asks for what rpod does not support.
     InvalidArgument,
+    /// Nothing to do: already in the state asked for.
+    NotModified,
     /// Anything else: the system, the runtime, the database.
     Internal,
 }
@@ -84,6 +91,7 @@ impl ErrorKind {
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::InvalidArgument => 400,
+            ErrorKind::NotModified => 304,
             ErrorKind::Internal => 500,
         }
     }
@@ -110,6 +118,7 @@ impl EngineError {
                 | OciError::ExecutableNotFound { .. } => ErrorKind::InvalidArgument,
                 _ => ErrorKind::Internal,
             },
+            EngineError::NotModified(_) => ErrorKind::NotModified,
             EngineError::Io { .. } | EngineError::Db { .. } => ErrorKind::Internal,
         }
     }
@@ -159,6 +168,7 @@ mod tests {
         );
         assert_eq!(status(EngineError::state("i", "not running")), 409);
         assert_eq!(status(EngineError::InvalidArg("bad".into())), 400);
+        assert_eq!(status(EngineError::NotModified("running".into())), 304);
         assert_eq!(status(EngineError::NotSupported("x".into())), 400);
         assert_eq!(
             status(EngineError::io(

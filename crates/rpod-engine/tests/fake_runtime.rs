@@ -319,8 +319,9 @@ fn the_lifecycle_runs_on_a_fake_runtime() {
     assert_eq!(status(e, &id), Status::Configured);
     e.start(&id, None, None).unwrap();
     assert_eq!(status(e, &id), Status::Running);
-    // Starting what runs has nothing to do.
-    e.start(&id, None, None).unwrap();
+    // Starting what runs has nothing to do, and says so.
+    let again = e.start(&id, None, None).unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::NotModified, "{again}");
     e.pause(&id).unwrap();
     assert_eq!(status(e, &id), Status::Paused);
     let err = e.pause(&id).unwrap_err();
@@ -341,6 +342,8 @@ fn the_lifecycle_runs_on_a_fake_runtime() {
     assert_eq!(record.state.status, Status::Exited);
     assert_eq!(record.state.exit_code, Some(143), "SIGTERM ends sleep");
     assert_eq!(e.wait(&id).unwrap(), 143);
+    let again = e.stop(&id, Some(1)).unwrap_err();
+    assert_eq!(again.kind().http_status(), 304, "{again}");
     // And again.
     e.start(&id, None, None).unwrap();
     e.kill(&id, libc::SIGKILL).unwrap();

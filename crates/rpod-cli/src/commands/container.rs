@@ -336,7 +336,10 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
         return start_attached(engine, &args.containers[0], attach);
     }
     for_each(&args.containers, ENGINE_ERROR, false, |name| {
-        engine.start(name, None, None)?;
+        match engine.start(name, None, None) {
+            Ok(_) | Err(EngineError::NotModified(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
         println!("{name}");
         Ok(())
     })
@@ -408,7 +411,10 @@ pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
     })?;
     let timeout = timeout_arg(args.time);
     for_each(&names, 1, args.ignore, |name| {
-        engine.stop(name, timeout)?;
+        match engine.stop(name, timeout) {
+            Ok(_) | Err(EngineError::NotModified(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
         println!("{name}");
         Ok(())
     })

@@ -25,7 +25,10 @@ impl Engine {
             }
         };
         if needs_stop {
-            self.stop(&id, options.timeout)?;
+            match self.stop(&id, options.timeout) {
+                Ok(_) | Err(EngineError::NotModified(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let _lock = self.lock(&id)?;
         let Some(mut record) = self.store.container(&id)? else {

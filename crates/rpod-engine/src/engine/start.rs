@@ -95,7 +95,12 @@ impl Engine {
         let mut record = self.reload(found.id(), name_or_id)?;
         self.sync(&mut record)?;
         match record.state.status {
-            Status::Running => return Ok(record),
+            Status::Running => {
+                return Err(EngineError::NotModified(format!(
+                    "container {} is already running",
+                    record.id()
+                )))
+            }
             Status::Stopped => self.cleanup_runtime(&mut record)?,
             Status::Configured | Status::Exited | Status::Created => {}
             other => {

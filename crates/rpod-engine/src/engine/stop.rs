@@ -45,7 +45,9 @@ impl Engine {
                 if record.state.status == Status::Stopped {
                     self.cleanup_runtime(&mut record)?;
                 }
-                return Ok(record);
+                return Err(EngineError::NotModified(format!(
+                    "container {id} is already stopped"
+                )));
             }
             let runtime = self.runtime(&record.config.runtime)?;
             let oci = self.oci_container(&record);
