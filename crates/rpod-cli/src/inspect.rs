@@ -1,103 +1,19 @@
 //! JSON shapes of `inspect`, `ps` and `images`, with podman's field names.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
-use rpod_engine::image::reference::repository_and_tag;
+use rpod_engine::container::{ContainerRecord, Status};
 use rpod_engine::image::ImageInfo;
+use rpod_engine::views::{ContainerInspect, ContainerSummary, ImageInspect, ImageSummary};
 use rpod_engine::Engine;
 
 use crate::human;
 
-fn time(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Nanos, true))
-        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
-}
-
-fn signal_name(number: i32) -> String {
-    rpod_oci::signal::signal_name(number)
-}
-
 /// `rpod inspect` of a container.
 pub fn container(engine: &Engine, record: &ContainerRecord, exec_ids: Vec<String>) -> Value {
-    let c = &record.config;
-    let s = &record.state;
-    let id = c.id.as_str();
-    let roots = engine.roots();
-    let running = matches!(
-        s.status,
-        Status::Running | Status::Paused | Status::Stopping
-    );
-    let bundle = roots.bundle_dir(id);
-    let run_dir = roots.run_dir(id);
-    let split = c.entrypoint_len.min(c.args.len());
-    let (image_entrypoint, cmd) = c.args.split_at(split);
-    json!({
-        "Id": id,
-        "Created": time(Some(c.created)),
-        "Path": c.args.first().cloned().unwrap_or_default(),
-        "Args": c.args.iter().skip(1).cloned().collect::<Vec<_>>(),
-        "State": {
-            "OciVersion": "1.0.2-dev",
-            "Status": s.status.as_str(),
-            "Running": running && s.status != Status::Paused,
-            "Paused": s.status == Status::Paused,
-            "Restarting": false,
-            "OOMKilled": s.oom_killed,
-            "Dead": false,
-            "Pid": s.pid,
-            "ConmonPid": s.conmon_pid,
-            "ExitCode": s.exit_code.unwrap_or(0),
-            "Error": s.error,
-            "StartedAt": time(s.started_at),
-            "FinishedAt": time(s.finished_at),
-            "StoppedByUser": s.stopped_by_user,
-        },
-        "Image": c.image_id,
-        "ImageName": c.image_name,
-        "Rootfs": c.rootfs.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        "StaticDir": roots.container_dir(id).display().to_string(),
-        "OCIConfigPath": bundle.join("config.json").display().to_string(),
-        "OCIRuntime": c.runtime,
-        "ConmonPidFile": run_dir.join("conmon.pid").display().to_string(),
-        "PidFile": run_dir.join("pidfile").display().to_string(),
-        "Name": c.name,
-        "RestartCount": 0,
-        "Driver": "overlay",
-        "ExecIDs": exec_ids,
-        "Mounts": [],
-        "Config": {
-            "Hostname": c.hostname,
-            "User": c.user,
-            "Env": c.env,
-            "Cmd": cmd,
-            "Entrypoint": image_entrypoint,
-            "Image": c.image_name,
-            "WorkingDir": c.workdir,
-            "Labels": c.labels,
-            "StopSignal": signal_name(c.stop_signal),
-            "StopTimeout": c.stop_timeout,
-            "Tty": c.terminal,
-            "OpenStdin": c.stdin,
-            "AttachStdin": false,
-            "AttachStdout": false,
-            "AttachStderr": false,
-        },
-        "HostConfig": {
-            "NetworkMode": match c.network { NetworkMode::None => "none", NetworkMode::Host => "host" },
-            "AutoRemove": c.auto_remove,
-            "Memory": c.memory.unwrap_or(0),
-            "NanoCpus": c.cpus.map(|n| (n * 1e9) as i64).unwrap_or(0),
-            "PidsLimit": c.pids_limit.unwrap_or(0),
-            "ReadonlyRootfs": c.read_only,
-            "LogConfig": {
-                "Type": if c.log_to_file { "k8s-file" } else { "none" },
-                "Path": if c.log_to_file { engine.log_path(record).display().to_string() } else { String::new() },
-            },
-            "RestartPolicy": {"Name": "", "MaximumRetryCount": 0},
-        },
-    })
+    serde_json::to_value(ContainerInspect::new(engine.roots(), record, exec_ids))
+        .unwrap_or(Value::Null)
 }
 
 /// The status column of `ps`.
@@ -122,42 +38,36 @@ fn since(t: Option<DateTime<Utc>>) -> i64 {
     t.map(|t| (Utc::now() - t).num_seconds()).unwrap_or(0)
 }
 
-/// One row of `ps`, with the fields podman's `ps --format` offers.
+/// Merge presentation fields into a view's JSON object.
+fn with_fields(view: impl serde::Serialize, extra: Value) -> Value {
+    let mut value = serde_json::to_value(view).unwrap_or(Value::Null);
+    if let (Some(object), Value::Object(extra)) = (value.as_object_mut(), extra) {
+        object.extend(extra);
+    }
+    value
+}
+
+/// One row of `ps`: the engine's summary, plus what podman's `ps --format` offers for
+/// people (a short id, human times, the status text).
 pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
+    let summary = ContainerSummary::new(record);
     let c = &record.config;
-    let s = &record.state;
     let id = if no_trunc {
         c.id.clone()
     } else {
         c.id[..12].to_string()
     };
-    let image = if c.image_name.is_empty() {
-        c.rootfs
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
-    } else {
-        c.image_name.clone()
-    };
-    json!({
-        "ID": id,
-        "Id": c.id,
-        "Image": image,
-        "ImageID": c.image_id,
-        "Command": c.args.join(" "),
-        "Created": c.created.timestamp(),
-        "CreatedAt": c.created.to_rfc3339(),
-        "CreatedHuman": human::ago(c.created),
-        "Status": status_text(record),
-        "State": s.status.as_str(),
-        "ExitCode": s.exit_code.unwrap_or(0),
-        "Exited": matches!(s.status, Status::Stopped | Status::Exited),
-        "Names": c.name,
-        "Pid": s.pid,
-        "Labels": c.labels,
-        "Ports": "",
-        "AutoRemove": c.auto_remove,
-    })
+    with_fields(
+        summary,
+        json!({
+            "ID": id,
+            "Id": c.id,
+            "Created": c.created.timestamp(),
+            "CreatedHuman": human::ago(c.created),
+            "Status": status_text(record),
+            "Ports": "",
+        }),
+    )
 }
 
 /// Column headers of `ps` tables.
@@ -173,26 +83,7 @@ pub fn ps_header(field: &str) -> String {
 
 /// `rpod image inspect`.
 pub fn image(info: &ImageInfo) -> Value {
-    let config = serde_json::to_value(&info.config).unwrap_or(Value::Null);
-    let inner = config.get("config").cloned().unwrap_or(json!({}));
-    json!({
-        "Id": info.record.id,
-        "Digest": format!("sha256:{}", info.record.id),
-        "RepoTags": info.names,
-        "RepoDigests": [],
-        "Created": time(info.record.created),
-        "Config": inner,
-        "Architecture": config.get("architecture").cloned().unwrap_or(Value::Null),
-        "Os": config.get("os").cloned().unwrap_or(Value::Null),
-        "Size": info.record.size,
-        "VirtualSize": info.record.size,
-        "RootFS": {
-            "Type": "layers",
-            "Layers": info.record.layers.iter().map(|l| format!("sha256:{l}")).collect::<Vec<_>>(),
-        },
-        "History": config.get("history").cloned().unwrap_or(json!([])),
-        "NamesHistory": info.names,
-    })
+    serde_json::to_value(ImageInspect::new(info)).unwrap_or(Value::Null)
 }
 
 /// Rows of `images`: one per name, or one `<none>` row for an unnamed image.
@@ -203,30 +94,20 @@ pub fn image_rows(info: &ImageInfo, no_trunc: bool) -> Vec<Value> {
         info.record.id[..12].to_string()
     };
     let created = info.record.created.unwrap_or(info.record.added);
-    let names: Vec<Option<&String>> = if info.names.is_empty() {
-        vec![None]
-    } else {
-        info.names.iter().map(Some).collect()
-    };
-    names
+    ImageSummary::rows(info)
         .into_iter()
-        .map(|name| {
-            let (repository, tag) = name
-                .map(|n| repository_and_tag(n))
-                .unwrap_or_else(|| ("<none>".into(), "<none>".into()));
-            json!({
-                "ID": id,
-                "Id": info.record.id,
-                "Repository": repository,
-                "Tag": tag,
-                "Digest": format!("sha256:{}", info.record.id),
-                "Created": created.timestamp(),
-                "CreatedAt": created.to_rfc3339(),
-                "CreatedSince": human::ago(created),
-                "Size": human::size(info.record.size),
-                "VirtualSize": info.record.size,
-                "Names": info.names,
-            })
+        .map(|row| {
+            let full_id = row.id.clone();
+            with_fields(
+                row,
+                json!({
+                    "ID": id,
+                    "Id": full_id,
+                    "Created": created.timestamp(),
+                    "CreatedSince": human::ago(created),
+                    "Size": human::size(info.record.size),
+                }),
+            )
         })
         .collect()
 }

@@ -18,6 +18,7 @@ pub mod seccomp;
 pub mod security;
 pub mod spec;
 pub mod store;
+pub mod views;
 
 pub use container::{
     ContainerConfig, ContainerRecord, ContainerState, ExecSession, NetworkMode, Status,

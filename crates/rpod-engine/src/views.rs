@@ -1,0 +1,439 @@
+//! What `inspect` and the listings show, as typed values with podman's field names, so that
+//! the CLI and the REST service serialise the same data. Times are RFC 3339 in UTC with `Z`
+//! (podman's zero time `0001-01-01T00:00:00Z` when unset), sizes are numbers.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::container::{ContainerRecord, NetworkMode, Status};
+use crate::image::reference::repository_and_tag;
+use crate::image::ImageInfo;
+use crate::paths::Roots;
+
+/// An optional time as podman prints it: the zero time when unset.
+fn time_or_zero<S: Serializer>(time: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(t) => t.serialize(s),
+        None => s.serialize_str("0001-01-01T00:00:00Z"),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerState {
+    pub oci_version: &'static str,
+    pub status: &'static str,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i32,
+    pub conmon_pid: i32,
+    pub exit_code: i32,
+    pub error: String,
+    #[serde(serialize_with = "time_or_zero")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "time_or_zero")]
+    pub finished_at: Option<DateTime<Utc>>,
+    pub stopped_by_user: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerConfigView {
+    pub hostname: String,
+    pub user: String,
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub image: String,
+    pub working_dir: String,
+    pub labels: BTreeMap<String, String>,
+    pub stop_signal: String,
+    pub stop_timeout: u32,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LogConfig {
+    #[serde(rename = "Type")]
+    pub kind: &'static str,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestartPolicy {
+    pub name: String,
+    pub maximum_retry_count: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    pub network_mode: &'static str,
+    pub auto_remove: bool,
+    pub memory: i64,
+    pub nano_cpus: i64,
+    pub pids_limit: i64,
+    pub readonly_rootfs: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub log_config: LogConfig,
+    pub restart_policy: RestartPolicy,
+}
+
+/// `inspect` of a container.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerInspect {
+    pub id: String,
+    pub created: DateTime<Utc>,
+    pub path: String,
+    pub args: Vec<String>,
+    pub state: ContainerState,
+    pub image: String,
+    pub image_name: String,
+    pub rootfs: String,
+    pub static_dir: String,
+    #[serde(rename = "OCIConfigPath")]
+    pub oci_config_path: String,
+    #[serde(rename = "OCIRuntime")]
+    pub oci_runtime: String,
+    pub conmon_pid_file: String,
+    pub pid_file: String,
+    pub name: String,
+    pub restart_count: u32,
+    pub driver: &'static str,
+    #[serde(rename = "ExecIDs")]
+    pub exec_ids: Vec<String>,
+    pub mounts: Vec<String>,
+    pub config: ContainerConfigView,
+    pub host_config: HostConfig,
+}
+
+impl ContainerInspect {
+    pub fn new(roots: &Roots, record: &ContainerRecord, exec_ids: Vec<String>) -> Self {
+        let c = &record.config;
+        let s = &record.state;
+        let id = c.id.as_str();
+        let active = matches!(
+            s.status,
+            Status::Running | Status::Paused | Status::Stopping
+        );
+        let bundle = roots.bundle_dir(id);
+        let run_dir = roots.run_dir(id);
+        let split = c.entrypoint_len.min(c.args.len());
+        let (entrypoint, cmd) = c.args.split_at(split);
+        let security = &c.security;
+        let mut security_opt = Vec::new();
+        if security.no_new_privileges {
+            security_opt.push("no-new-privileges".to_string());
+        }
+        match &security.seccomp {
+            crate::security::SeccompChoice::Default => {}
+            crate::security::SeccompChoice::Unconfined => {
+                security_opt.push("seccomp=unconfined".into())
+            }
+            crate::security::SeccompChoice::Profile(path) => {
+                security_opt.push(format!("seccomp={}", path.display()))
+            }
+        }
+        ContainerInspect {
+            id: id.to_string(),
+            created: c.created,
+            path: c.args.first().cloned().unwrap_or_default(),
+            args: c.args.iter().skip(1).cloned().collect(),
+            state: ContainerState {
+                oci_version: "1.0.2-dev",
+                status: s.status.as_str(),
+                running: active && s.status != Status::Paused,
+                paused: s.status == Status::Paused,
+                restarting: false,
+                oom_killed: s.oom_killed,
+                dead: false,
+                pid: s.pid,
+                conmon_pid: s.conmon_pid,
+                exit_code: s.exit_code.unwrap_or(0),
+                error: s.error.clone(),
+                started_at: s.started_at,
+                finished_at: s.finished_at,
+                stopped_by_user: s.stopped_by_user,
+            },
+            image: c.image_id.clone(),
+            image_name: c.image_name.clone(),
+            rootfs: c
+                .rootfs
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            static_dir: roots.container_dir(id).display().to_string(),
+            oci_config_path: bundle.join("config.json").display().to_string(),
+            oci_runtime: c.runtime.clone(),
+            conmon_pid_file: run_dir.join("conmon.pid").display().to_string(),
+            pid_file: run_dir.join("pidfile").display().to_string(),
+            name: c.name.clone(),
+            restart_count: 0,
+            driver: "overlay",
+            exec_ids,
+            mounts: Vec::new(),
+            config: ContainerConfigView {
+                hostname: c.hostname.clone(),
+                user: c.user.clone(),
+                env: c.env.clone(),
+                cmd: cmd.to_vec(),
+                entrypoint: entrypoint.to_vec(),
+                image: c.image_name.clone(),
+                working_dir: c.workdir.clone(),
+                labels: c.labels.clone(),
+                stop_signal: rpod_oci::signal::signal_name(c.stop_signal),
+                stop_timeout: c.stop_timeout,
+                tty: c.terminal,
+                open_stdin: c.stdin,
+                attach_stdin: false,
+                attach_stdout: false,
+                attach_stderr: false,
+            },
+            host_config: HostConfig {
+                network_mode: match c.network {
+                    NetworkMode::None => "none",
+                    NetworkMode::Host => "host",
+                },
+                auto_remove: c.auto_remove,
+                memory: c.memory.unwrap_or(0),
+                nano_cpus: c.cpus.map(|n| (n * 1e9) as i64).unwrap_or(0),
+                pids_limit: c.pids_limit.unwrap_or(0),
+                readonly_rootfs: c.read_only,
+                privileged: security.privileged,
+                cap_add: security.cap_add.clone(),
+                cap_drop: security.cap_drop.clone(),
+                security_opt,
+                log_config: LogConfig {
+                    kind: if c.log_to_file { "k8s-file" } else { "none" },
+                    path: if c.log_to_file {
+                        roots.log_path(id).display().to_string()
+                    } else {
+                        String::new()
+                    },
+                },
+                restart_policy: RestartPolicy {
+                    name: String::new(),
+                    maximum_retry_count: 0,
+                },
+            },
+        }
+    }
+}
+
+/// One container of a listing (`ps`), the data podman's `ps --format` offers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerSummary {
+    pub id: String,
+    pub image: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub command: String,
+    pub created_at: DateTime<Utc>,
+    pub state: &'static str,
+    pub exit_code: i32,
+    pub exited: bool,
+    pub names: String,
+    pub pid: i32,
+    pub labels: BTreeMap<String, String>,
+    pub auto_remove: bool,
+    #[serde(serialize_with = "time_or_zero")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "time_or_zero")]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ContainerSummary {
+    pub fn new(record: &ContainerRecord) -> Self {
+        let c = &record.config;
+        let s = &record.state;
+        let image = if c.image_name.is_empty() {
+            c.rootfs
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        } else {
+            c.image_name.clone()
+        };
+        ContainerSummary {
+            id: c.id.clone(),
+            image,
+            image_id: c.image_id.clone(),
+            command: c.args.join(" "),
+            created_at: c.created,
+            state: s.status.as_str(),
+            exit_code: s.exit_code.unwrap_or(0),
+            exited: matches!(s.status, Status::Stopped | Status::Exited),
+            names: c.name.clone(),
+            pid: s.pid,
+            labels: c.labels.clone(),
+            auto_remove: c.auto_remove,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RootFs {
+    #[serde(rename = "Type")]
+    pub kind: &'static str,
+    pub layers: Vec<String>,
+}
+
+/// `image inspect`: `Id` as podman and Docker name it, and `ID` as `image inspect --format`
+/// scripts written for podman also use.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageInspect {
+    pub id: String,
+    #[serde(rename = "ID")]
+    pub id_upper: String,
+    pub digest: String,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    #[serde(serialize_with = "time_or_zero")]
+    pub created: Option<DateTime<Utc>>,
+    pub config: serde_json::Value,
+    pub architecture: serde_json::Value,
+    pub os: serde_json::Value,
+    pub size: u64,
+    pub virtual_size: u64,
+    pub labels: BTreeMap<String, String>,
+    #[serde(rename = "RootFS")]
+    pub root_fs: RootFs,
+    pub history: serde_json::Value,
+    pub names_history: Vec<String>,
+}
+
+fn image_labels(info: &ImageInfo) -> BTreeMap<String, String> {
+    info.config
+        .config()
+        .as_ref()
+        .and_then(|c| c.labels().clone())
+        .map(|l| l.into_iter().collect())
+        .unwrap_or_default()
+}
+
+impl ImageInspect {
+    pub fn new(info: &ImageInfo) -> Self {
+        let config = serde_json::to_value(&info.config).unwrap_or(serde_json::Value::Null);
+        let field = |name: &str| config.get(name).cloned().unwrap_or(serde_json::Value::Null);
+        ImageInspect {
+            id: info.record.id.clone(),
+            id_upper: info.record.id.clone(),
+            digest: format!("sha256:{}", info.record.id),
+            repo_tags: info.names.clone(),
+            repo_digests: Vec::new(),
+            created: info.record.created,
+            config: config
+                .get("config")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({})),
+            architecture: field("architecture"),
+            os: field("os"),
+            size: info.record.size,
+            virtual_size: info.record.size,
+            labels: image_labels(info),
+            root_fs: RootFs {
+                kind: "layers",
+                layers: info
+                    .record
+                    .layers
+                    .iter()
+                    .map(|l| format!("sha256:{l}"))
+                    .collect(),
+            },
+            history: config
+                .get("history")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!([])),
+            names_history: info.names.clone(),
+        }
+    }
+}
+
+/// One row of an image listing: one per name, or one `<none>` row for an unnamed image.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageSummary {
+    pub id: String,
+    pub repository: String,
+    pub tag: String,
+    pub digest: String,
+    pub created_at: DateTime<Utc>,
+    pub size: u64,
+    pub virtual_size: u64,
+    pub labels: BTreeMap<String, String>,
+    pub names: Vec<String>,
+}
+
+impl ImageSummary {
+    pub fn rows(info: &ImageInfo) -> Vec<Self> {
+        let created = info.record.created.unwrap_or(info.record.added);
+        let names: Vec<Option<&String>> = if info.names.is_empty() {
+            vec![None]
+        } else {
+            info.names.iter().map(Some).collect()
+        };
+        names
+            .into_iter()
+            .map(|name| {
+                let (repository, tag) = name
+                    .map(|n| repository_and_tag(n))
+                    .unwrap_or_else(|| ("<none>".into(), "<none>".into()));
+                ImageSummary {
+                    id: info.record.id.clone(),
+                    repository,
+                    tag,
+                    digest: format!("sha256:{}", info.record.id),
+                    created_at: created,
+                    size: info.record.size,
+                    virtual_size: info.record.size,
+                    labels: image_labels(info),
+                    names: info.names.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_times_are_podmans_zero_and_set_ones_end_in_z() {
+        #[derive(Serialize)]
+        struct T {
+            #[serde(serialize_with = "time_or_zero")]
+            a: Option<DateTime<Utc>>,
+            #[serde(serialize_with = "time_or_zero")]
+            b: Option<DateTime<Utc>>,
+        }
+        let t = T {
+            a: None,
+            b: Some(DateTime::from_timestamp(1_700_000_000, 5).unwrap()),
+        };
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["a"], "0001-01-01T00:00:00Z");
+        assert!(json["b"].as_str().unwrap().ends_with('Z'), "{json}");
+    }
+}
