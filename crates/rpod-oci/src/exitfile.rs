@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+
 use crate::{OciError, Result};
 
 /// How often the exit file is looked for while waiting.
@@ -36,13 +38,17 @@ pub fn read_exit_file(path: &Path) -> Result<Option<ExitRecord>> {
 }
 
 /// Wait for an exit file to appear, for at most `timeout`, giving up early when `give_up`
-/// says so (e.g. the monitor died and will never write it).
+/// says so (e.g. the monitor died and will never write it). The exit directory is watched
+/// with inotify, so the file is seen the moment the monitor renames it into place; `give_up`
+/// is asked between events. Without inotify (the directory is missing, or no watch can be
+/// had) the file is looked for every few milliseconds.
 pub fn wait_exit_file(
     path: &Path,
     timeout: Duration,
     mut give_up: impl FnMut() -> bool,
 ) -> Result<Option<ExitRecord>> {
     let deadline = Instant::now() + timeout;
+    let watch = path.parent().and_then(watch_directory);
     loop {
         if let Some(record) = read_exit_file(path)? {
             return Ok(Some(record));
@@ -51,10 +57,44 @@ pub fn wait_exit_file(
             // One last look: the writer may have finished just before it went away.
             return read_exit_file(path);
         }
-        if Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return Ok(None);
         }
-        std::thread::sleep(EXIT_FILE_POLL);
+        match &watch {
+            Some(inotify) => wait_for_event(inotify, left.min(GIVE_UP_CHECK)),
+            None => std::thread::sleep(EXIT_FILE_POLL),
+        }
+    }
+}
+
+/// How often `give_up` is asked while waiting on inotify.
+const GIVE_UP_CHECK: Duration = Duration::from_millis(100);
+
+fn watch_directory(dir: &Path) -> Option<Inotify> {
+    let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).ok()?;
+    inotify
+        .add_watch(
+            dir,
+            AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CLOSE_WRITE,
+        )
+        .ok()?;
+    Some(inotify)
+}
+
+/// Block until something happens in the watched directory, or `timeout` passes.
+fn wait_for_event(inotify: &Inotify, timeout: Duration) {
+    use std::os::fd::AsFd;
+    let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [nix::poll::PollFd::new(
+        inotify.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    if let Ok(n) = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(millis)) {
+        if n > 0 {
+            // Drain: which file changed does not matter, the caller looks again.
+            let _ = inotify.read_events();
+        }
     }
 }
 
@@ -73,6 +113,29 @@ mod tests {
         assert_eq!(read_exit_file(&path).unwrap().unwrap().code, -1);
         std::fs::write(&path, "x").unwrap();
         assert!(read_exit_file(&path).is_err());
+    }
+
+    #[test]
+    fn a_file_renamed_into_place_is_seen_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("id");
+        let writer = {
+            let dir = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                std::fs::write(dir.join(".id.tmp"), "7").unwrap();
+                std::fs::rename(dir.join(".id.tmp"), dir.join("id")).unwrap();
+            })
+        };
+        let got = wait_exit_file(&path, Duration::from_secs(30), || false).unwrap();
+        assert_eq!(got.unwrap().code, 7);
+        writer.join().unwrap();
+        // A directory that does not exist falls back to looking every few milliseconds.
+        let missing = dir.path().join("nope/id");
+        let started = Instant::now();
+        let got = wait_exit_file(&missing, Duration::from_millis(200), || false).unwrap();
+        assert_eq!(got, None);
+        assert!(started.elapsed() >= Duration::from_millis(200));
     }
 
     #[test]

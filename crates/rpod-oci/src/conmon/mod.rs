@@ -67,6 +67,59 @@ pub struct ConmonRuntimeConfig {
     pub log_level: String,
 }
 
+/// How long one runtime command (start, kill, delete, pause, ...) may take before it is
+/// killed: a hung runtime must not hang rpod with it.
+const RUNTIME_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Run a command and collect its output like `Command::output`, but kill it after
+/// `timeout` (an error of kind `TimedOut`). Output is read on its own threads, so a command
+/// that writes much never blocks on a full pipe.
+pub(crate) fn run_bounded(command: &mut Command, timeout: Duration) -> std::io::Result<Output> {
+    use std::io::Read;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let collect = |stream: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut stream) = stream {
+                let _ = stream.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = collect(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let stderr = collect(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    if !crate::process::wait_pid_exit(child.id() as i32, Some(timeout)) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "did not finish within {} s and was killed",
+                timeout.as_secs()
+            ),
+        ));
+    }
+    let status = child.wait()?;
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
 /// An OCI runtime driven through conmon.
 #[derive(Debug, Clone)]
 pub struct ConmonRuntime {
@@ -203,9 +256,13 @@ impl ConmonRuntime {
                 command.env("PATH", path);
             }
         }
-        let output = command
-            .output()
-            .map_err(|e| OciError::io("running OCI runtime", &self.path, e))?;
+        let output =
+            run_bounded(&mut command, RUNTIME_CALL_TIMEOUT).map_err(|e| match e.kind() {
+                std::io::ErrorKind::TimedOut => {
+                    OciError::Timeout(format!("{} {}: {e}", self.path.display(), argv.join(" ")))
+                }
+                _ => OciError::io("running OCI runtime", &self.path, e),
+            })?;
         if output.status.success() {
             Ok(output)
         } else {
@@ -716,5 +773,27 @@ impl ConmonRuntime {
                 .to_string(),
         };
         Ok((conmon, runtime))
+    }
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::*;
+
+    #[test]
+    fn a_command_that_hangs_is_killed_at_its_deadline() {
+        let started = std::time::Instant::now();
+        let err =
+            run_bounded(Command::new("sleep").arg("30"), Duration::from_millis(300)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let out = run_bounded(
+            Command::new("sh").args(["-c", "head -c 200000 /dev/zero; echo err >&2; exit 3"]),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert_eq!(out.stdout.len(), 200_000);
+        assert_eq!(out.stderr, b"err\n");
+        assert_eq!(out.status.code(), Some(3));
     }
 }
