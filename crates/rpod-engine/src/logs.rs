@@ -142,9 +142,103 @@ pub fn filter(lines: Vec<LogLine>, f: &LogFilter) -> Vec<LogLine> {
     kept
 }
 
+/// How often a followed log is read again once it has nothing new.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Follow a log: hand `sink` the lines so far (filtered), then what is written, until
+/// `still_writing` says the writer is gone; then the file is read to its end once more (the
+/// monitor writes everything before it exits). A log that does not exist yet is waited for
+/// while the writer runs.
+pub fn follow(
+    path: &Path,
+    filter_by: &LogFilter,
+    mut still_writing: impl FnMut() -> bool,
+    mut sink: impl FnMut(&LogLine) -> std::io::Result<()>,
+) -> Result<()> {
+    use std::io::Read;
+    let io_err = |e| EngineError::io("following log", path, e);
+    let mut file = loop {
+        match std::fs::File::open(path) {
+            Ok(file) => break file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && still_writing() => {
+                std::thread::sleep(FOLLOW_POLL);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err(e)),
+        }
+    };
+    let mut reader = LogReader::new();
+    let mut existing = Vec::new();
+    file.read_to_end(&mut existing).map_err(io_err)?;
+    for line in filter(reader.feed(&existing), filter_by) {
+        sink(&line).map_err(io_err)?;
+    }
+    let in_window = |line: &LogLine| {
+        filter_by.since.is_none_or(|s| line.time >= s)
+            && filter_by.until.is_none_or(|u| line.time <= u)
+    };
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut chunk).map_err(io_err)?;
+        if n > 0 {
+            for line in reader.feed(&chunk[..n]).iter().filter(|l| in_window(l)) {
+                sink(line).map_err(io_err)?;
+            }
+            continue;
+        }
+        if !still_writing() {
+            let mut rest = Vec::new();
+            file.read_to_end(&mut rest).map_err(io_err)?;
+            let mut lines = reader.feed(&rest);
+            lines.extend(reader.finish());
+            for line in lines.iter().filter(|l| in_window(l)) {
+                sink(line).map_err(io_err)?;
+            }
+            return Ok(());
+        }
+        std::thread::sleep(FOLLOW_POLL);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn following_reads_what_is_written_until_the_writer_is_gone() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let writer = {
+            let (path, writing) = (path.clone(), writing.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let mut log = std::fs::File::create(&path).unwrap();
+                for i in 0..3 {
+                    writeln!(log, "2026-01-01T00:00:0{i}.000000000Z stdout F line {i}").unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                }
+                writeln!(log, "2026-01-01T00:00:09.000000000Z stderr P no newline").unwrap();
+                writing.store(false, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        let mut seen = Vec::new();
+        follow(
+            &path,
+            &LogFilter::default(),
+            || writing.load(std::sync::atomic::Ordering::SeqCst),
+            |line| {
+                seen.push((line.stream, line.text.clone()));
+                Ok(())
+            },
+        )
+        .unwrap();
+        writer.join().unwrap();
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert_eq!(seen[0], (Stream::Stdout, "line 0".to_string()));
+        assert_eq!(seen[3], (Stream::Stderr, "no newline".to_string()));
+    }
 
     #[test]
     fn joins_partials_and_keeps_streams_apart() {

@@ -621,42 +621,45 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
             .map_err(usage)?,
     };
     let several = args.containers.len() > 1;
-    let mut followers = Vec::new();
-    let code = for_each(&args.containers, ENGINE_ERROR, false, |name| {
-        let record = engine.inspect(name)?;
-        if !record.config.log_to_file {
-            return Err(usage(format!(
-                "container {name} uses the none log driver: it has no logs"
-            )));
+    // Every followed container is followed at once, each on its own thread; each line is
+    // written whole.
+    std::thread::scope(|scope| {
+        let mut followers = Vec::new();
+        let code = for_each(&args.containers, ENGINE_ERROR, false, |name| {
+            let record = engine.inspect(name)?;
+            if !record.config.log_to_file {
+                return Err(usage(format!(
+                    "container {name} uses the none log driver: it has no logs"
+                )));
+            }
+            let prefix = if several {
+                format!("{} ", &record.id()[..12])
+            } else {
+                String::new()
+            };
+            if args.follow && record.state.status.is_active() {
+                let (filter, timestamps) = (filter.clone(), args.timestamps);
+                followers.push(scope.spawn(move || {
+                    engine.follow_logs(&record, &filter, |line| {
+                        super::logs::print_line(line, &prefix, timestamps)
+                    })
+                }));
+                return Ok(());
+            }
+            let path = engine.log_path(&record);
+            super::logs::print_log(&path, &prefix, &filter, args.timestamps)
+                .with_context(|| format!("reading the logs of {name}"))?;
+            Ok(())
+        })?;
+        for follower in followers {
+            match follower.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => return Err(usage("following a log failed")),
+            }
         }
-        let prefix = if several {
-            format!("{} ", &record.id()[..12])
-        } else {
-            String::new()
-        };
-        let path = engine.log_path(&record);
-        let running = record.state.status.is_active() && record.state.conmon_pid > 0;
-        if args.follow && running {
-            // Every container is followed at once; each line is written whole.
-            let (filter, timestamps, monitor) =
-                (filter.clone(), args.timestamps, record.state.conmon_pid);
-            followers.push(std::thread::spawn(move || {
-                super::logs::follow_log(&path, &prefix, &filter, timestamps, monitor)
-            }));
-            return Ok(());
-        }
-        super::logs::print_log(&path, &prefix, &filter, args.timestamps)
-            .with_context(|| format!("reading the logs of {name}"))?;
-        Ok(())
-    })?;
-    for follower in followers {
-        match follower.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e.into()),
-            Err(_) => return Err(usage("following a log failed")),
-        }
-    }
-    Ok(code)
+        Ok(code)
+    })
 }
 
 pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {

@@ -1,14 +1,12 @@
 //! Printing logs: the `logs` command, and following a running container's log file for
 //! `run` and `start -a` (until the streams work lands, output is read from the log).
 
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
 
-use rpod_engine::logs::{filter, read_log, LogFilter, LogLine, LogReader, Stream};
-use rpod_oci::process::{pid_alive, LIVENESS_POLL};
+use rpod_engine::logs::{filter, read_log, LogFilter, LogLine, Stream};
 
 /// Parse `--since`/`--until`: RFC 3339, a date, Unix seconds, or a duration back from now.
 pub fn parse_time(text: &str) -> Result<DateTime<FixedOffset>> {
@@ -99,61 +97,10 @@ pub fn print_log(
     Ok(())
 }
 
-/// `logs -f`: print the log so far (filtered), then what the container writes, until its
-/// monitor has exited (the container is gone and everything is written).
-pub fn follow_log(
-    path: &std::path::Path,
-    prefix: &str,
-    filter_by: &LogFilter,
-    timestamps: bool,
-    monitor_pid: i32,
-) -> Result<()> {
-    let mut file = loop {
-        match File::open(path) {
-            Ok(file) => break file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && pid_alive(monitor_pid) => {
-                std::thread::sleep(LIVENESS_POLL);
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
-        }
-    };
-    let mut reader = LogReader::new();
-    let mut existing = Vec::new();
-    file.read_to_end(&mut existing)?;
-    for line in filter(reader.feed(&existing), filter_by) {
-        write_line(&line, prefix, timestamps)?;
-    }
-    let in_window = |line: &LogLine| {
-        filter_by.since.is_none_or(|s| line.time >= s)
-            && filter_by.until.is_none_or(|u| line.time <= u)
-    };
-    let mut chunk = vec![0u8; 256 * 1024];
-    loop {
-        let n = file
-            .read(&mut chunk)
-            .context("reading the container's log")?;
-        if n > 0 {
-            for line in reader.feed(&chunk[..n]).iter().filter(|l| in_window(l)) {
-                write_line(line, prefix, timestamps)?;
-            }
-            continue;
-        }
-        if !pid_alive(monitor_pid) {
-            // The monitor writes everything before it exits: read to the end once more.
-            let mut rest = Vec::new();
-            file.read_to_end(&mut rest)?;
-            let mut lines = reader.feed(&rest);
-            lines.extend(reader.finish());
-            for line in lines.iter().filter(|l| in_window(l)) {
-                write_line(line, prefix, timestamps)?;
-            }
-            io::stdout().flush()?;
-            return Ok(());
-        }
-        io::stdout().flush()?;
-        std::thread::sleep(LIVENESS_POLL);
-    }
+/// Print one line as `logs` does, or report a closed output as an error.
+pub fn print_line(line: &LogLine, prefix: &str, timestamps: bool) -> io::Result<()> {
+    write_line(line, prefix, timestamps)?;
+    io::stdout().flush()
 }
 
 #[cfg(test)]

@@ -62,6 +62,31 @@ impl Engine {
     }
 
     /// The k8s-file log of a container.
+    /// `logs -f`: hand `sink` the container's log lines, then what it writes, until its
+    /// monitor is gone (asked of the runtime; with an unknown monitor, until the container
+    /// is no longer active).
+    pub fn follow_logs(
+        &self,
+        record: &ContainerRecord,
+        filter: &crate::logs::LogFilter,
+        sink: impl FnMut(&crate::logs::LogLine) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(record);
+        let id = record.id().to_string();
+        let still_writing = || {
+            if oci.conmon_pid > 0 {
+                return runtime.check_conmon_running(&oci).unwrap_or(false);
+            }
+            self.store
+                .container(&id)
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.state.status.is_active() && pid_alive(r.state.pid))
+        };
+        crate::logs::follow(&self.log_path(record), filter, still_writing, sink)
+    }
+
     pub fn log_path(&self, record: &ContainerRecord) -> PathBuf {
         self.roots.log_path(record.id())
     }
