@@ -102,13 +102,6 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     };
     let mut env = expand_env(&env_file_entries(&args.env_file)?)?;
     env.extend(expand_env(&args.env)?);
-    if let Some(limit) = args.pids_limit {
-        if limit < -1 {
-            return Err(usage(format!(
-                "invalid --pids-limit {limit}: use -1 for unlimited or a positive number"
-            )));
-        }
-    }
     let security = rpod_engine::security::SecurityOptions::from_flags(
         args.privileged,
         &args.cap_add,
@@ -135,11 +128,6 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .map(parse_memory)
         .transpose()
         .map_err(usage)?;
-    if let Some(cpus) = args.cpus {
-        if cpus.is_nan() || cpus <= 0.0 {
-            return Err(usage(format!("invalid --cpus {cpus}: must be positive")));
-        }
-    }
     let network = match args.network.as_str() {
         "none" => NetworkMode::None,
         "host" => NetworkMode::Host,
@@ -175,7 +163,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         stop_timeout: args.stop_timeout,
         memory,
         cpus: args.cpus,
-        pids_limit: args.pids_limit.filter(|l| *l > 0),
+        pids_limit: args.pids_limit,
         read_only: args.read_only,
         network,
         runtime: None,

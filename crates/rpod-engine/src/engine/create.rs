@@ -3,7 +3,8 @@
 use super::*;
 
 impl Engine {
-    pub fn create(&self, options: CreateOptions) -> Result<ContainerRecord> {
+    pub fn create(&self, mut options: CreateOptions) -> Result<ContainerRecord> {
+        validate(&mut options)?;
         let runtime_name = options
             .runtime
             .clone()
@@ -168,5 +169,105 @@ impl Engine {
         }
         drop(image_lock);
         Ok(record)
+    }
+}
+
+/// Check what every front end may send, before anything is made: limits in range, names
+/// of environment variables and labels that are names. `pids_limit` of -1 or 0 means no
+/// limit.
+fn validate(options: &mut CreateOptions) -> Result<()> {
+    let invalid = |message: String| Err(EngineError::InvalidArg(message));
+    if let Some(cpus) = options.cpus {
+        if !cpus.is_finite() || cpus <= 0.0 {
+            return invalid(format!("invalid --cpus {cpus}: must be positive"));
+        }
+    }
+    match options.pids_limit {
+        Some(limit) if limit < -1 => {
+            return invalid(format!(
+                "invalid --pids-limit {limit}: use -1 for unlimited or a positive number"
+            ))
+        }
+        Some(limit) if limit <= 0 => options.pids_limit = None,
+        _ => {}
+    }
+    if let Some(memory) = options.memory {
+        if memory <= 0 {
+            return invalid(format!("invalid memory limit {memory}: must be positive"));
+        }
+    }
+    for entry in &options.env {
+        let name = entry.split('=').next().unwrap_or_default();
+        if name.is_empty() || name.chars().any(char::is_whitespace) || !entry.contains('=') {
+            return invalid(format!(
+                "invalid environment variable {entry:?}: use NAME=VALUE with a name without white space"
+            ));
+        }
+    }
+    if options.labels.keys().any(|k| k.is_empty()) {
+        return invalid("a label needs a name".into());
+    }
+    if let Some(hostname) = &options.hostname {
+        let ok = !hostname.is_empty()
+            && hostname.len() <= 64
+            && hostname
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !ok {
+            return invalid(format!("invalid hostname {hostname:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_options_are_refused_before_anything_is_made() {
+        let bad = [
+            CreateOptions {
+                cpus: Some(0.0),
+                ..Default::default()
+            },
+            CreateOptions {
+                cpus: Some(f64::NAN),
+                ..Default::default()
+            },
+            CreateOptions {
+                pids_limit: Some(-2),
+                ..Default::default()
+            },
+            CreateOptions {
+                memory: Some(0),
+                ..Default::default()
+            },
+            CreateOptions {
+                env: vec!["=x".into()],
+                ..Default::default()
+            },
+            CreateOptions {
+                env: vec!["NOVALUE".into()],
+                ..Default::default()
+            },
+            CreateOptions {
+                hostname: Some("a/b".into()),
+                ..Default::default()
+            },
+        ];
+        for mut options in bad {
+            let shown = format!("{options:?}");
+            assert!(validate(&mut options).is_err(), "{shown}");
+        }
+        let mut fine = CreateOptions {
+            pids_limit: Some(-1),
+            cpus: Some(0.5),
+            env: vec!["A=1".into(), "B=".into()],
+            hostname: Some("web-1.local".into()),
+            ..Default::default()
+        };
+        validate(&mut fine).unwrap();
+        assert_eq!(fine.pids_limit, None, "-1 is no limit");
     }
 }
