@@ -415,6 +415,99 @@ impl ImageSummary {
     }
 }
 
+/// `info`: the host, the store and the version, as podman names them.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemInfo {
+    pub host: HostInfo,
+    pub store: StoreInfo,
+    pub version: VersionInfo,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostInfo {
+    pub arch: &'static str,
+    pub os: &'static str,
+    pub kernel: String,
+    pub hostname: String,
+    pub cgroup_manager: &'static str,
+    pub cgroup_version: &'static str,
+    pub conmon: rpod_oci::ConmonInfo,
+    pub oci_runtime: rpod_oci::OciRuntimeInfo,
+    pub log_driver: &'static str,
+    pub supports_checkpoint: bool,
+    #[serde(rename = "supportsJSONErrors")]
+    pub supports_json_errors: bool,
+    pub supports_no_cgroups: bool,
+    #[serde(rename = "supportsKVM")]
+    pub supports_kvm: bool,
+    /// The seccomp profile new containers get, empty when none is installed.
+    pub seccomp_profile_path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerCounts {
+    pub number: usize,
+    pub paused: usize,
+    pub running: usize,
+    pub stopped: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageCounts {
+    pub number: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreInfo {
+    pub graph_root: String,
+    pub run_root: String,
+    pub graph_driver_name: &'static str,
+    pub container_store: ContainerCounts,
+    pub image_store: ImageCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    #[serde(rename = "Version")]
+    pub version: &'static str,
+    #[serde(rename = "OsArch")]
+    pub os_arch: String,
+}
+
+/// The cgroup version the host mounts at `/sys/fs/cgroup`.
+pub fn cgroup_version() -> &'static str {
+    match nix::sys::statfs::statfs("/sys/fs/cgroup") {
+        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC => "v2",
+        _ => "v1",
+    }
+}
+
+impl ContainerCounts {
+    pub fn of(records: &[ContainerRecord]) -> Self {
+        let count = |wanted: &[Status]| {
+            records
+                .iter()
+                .filter(|c| wanted.contains(&c.state.status))
+                .count()
+        };
+        ContainerCounts {
+            number: records.len(),
+            paused: count(&[Status::Paused]),
+            running: count(&[Status::Running]),
+            stopped: count(&[
+                Status::Configured,
+                Status::Created,
+                Status::Stopped,
+                Status::Exited,
+            ]),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,6 @@
 
 use serde_json::{json, Map, Value};
 
-use rpod_engine::container::Status;
 use rpod_engine::Engine;
 
 use crate::cli::FormatArgs;
@@ -82,67 +81,8 @@ fn scalar(value: &Value) -> String {
     }
 }
 
-fn kernel_release() -> String {
-    nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-fn cgroup_version() -> &'static str {
-    match nix::sys::statfs::statfs("/sys/fs/cgroup") {
-        Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC => "v2",
-        _ => "v1",
-    }
-}
-
 pub fn info(engine: &Engine, args: FormatArgs) -> Outcome {
-    let runtime = engine.default_runtime()?;
-    let (conmon, oci) = runtime
-        .runtime_info()
-        .map_err(rpod_engine::EngineError::from)?;
-    let containers = engine.list()?;
-    let count = |wanted: &[Status]| {
-        containers
-            .iter()
-            .filter(|c| wanted.contains(&c.state.status))
-            .count()
-    };
-    let hostname = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let roots = engine.roots().clone();
-    let data = json!({
-        "host": {
-            "arch": go_arch(),
-            "os": "linux",
-            "kernel": kernel_release(),
-            "hostname": hostname,
-            "cgroupManager": "cgroupfs",
-            "cgroupVersion": cgroup_version(),
-            "conmon": conmon,
-            "ociRuntime": oci,
-            "supportsCheckpoint": runtime.supports_checkpoint(),
-            "supportsJSONErrors": runtime.supports_json_errors(),
-            "supportsNoCgroups": runtime.supports_no_cgroups(),
-            "supportsKVM": runtime.supports_kvm(),
-        },
-        "store": {
-            "graphRoot": roots.root.display().to_string(),
-            "runRoot": roots.runroot.display().to_string(),
-            "graphDriverName": "overlay",
-            "containerStore": {
-                "number": containers.len(),
-                "paused": count(&[Status::Paused]),
-                "running": count(&[Status::Running]),
-                "stopped": count(&[Status::Configured, Status::Created, Status::Stopped, Status::Exited]),
-            },
-            "imageStore": { "number": engine.images()?.len() },
-        },
-        "version": {
-            "Version": env!("CARGO_PKG_VERSION"),
-            "OsArch": format!("linux/{}", go_arch()),
-        },
-    });
+    let data = serde_json::to_value(engine.info()?)?;
     match args.format.as_deref() {
         Some("json") => println!("{}", serde_json::to_string_pretty(&data)?),
         Some(template) => format::print(template, &[go_names(&data)], &format::upper_header)?,

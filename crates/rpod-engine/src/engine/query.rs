@@ -87,6 +87,54 @@ impl Engine {
         crate::logs::follow(&self.log_path(record), filter, still_writing, sink)
     }
 
+    /// What `info` shows.
+    pub fn info(&self) -> Result<crate::views::SystemInfo> {
+        use crate::views::*;
+        let runtime = self.default_runtime()?;
+        let (conmon, oci_runtime) = runtime.runtime_info()?;
+        let containers = self.list()?;
+        let arch = crate::seccomp::host_arch();
+        Ok(SystemInfo {
+            host: HostInfo {
+                arch,
+                os: "linux",
+                kernel: nix::sys::utsname::uname()
+                    .map(|u| u.release().to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                hostname: nix::unistd::gethostname()
+                    .map(|h| h.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                cgroup_manager: "cgroupfs",
+                cgroup_version: cgroup_version(),
+                conmon,
+                oci_runtime,
+                log_driver: "k8s-file",
+                supports_checkpoint: runtime.supports_checkpoint(),
+                supports_json_errors: runtime.supports_json_errors(),
+                supports_no_cgroups: runtime.supports_no_cgroups(),
+                supports_kvm: runtime.supports_kvm(),
+                seccomp_profile_path: crate::seccomp::default_profile_path(
+                    crate::seccomp::DEFAULT_PROFILE_PATHS,
+                )
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            },
+            store: StoreInfo {
+                graph_root: self.roots.root.display().to_string(),
+                run_root: self.roots.runroot.display().to_string(),
+                graph_driver_name: "overlay",
+                container_store: ContainerCounts::of(&containers),
+                image_store: ImageCounts {
+                    number: self.images()?.len(),
+                },
+            },
+            version: VersionInfo {
+                version: env!("CARGO_PKG_VERSION"),
+                os_arch: format!("linux/{arch}"),
+            },
+        })
+    }
+
     pub fn log_path(&self, record: &ContainerRecord) -> PathBuf {
         self.roots.log_path(record.id())
     }
