@@ -57,27 +57,24 @@ fn lifecycle(engine: &Engine, index: usize) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn one_engine_serves_thirty_two_threads() {
+/// An engine over temporary roots on runc, with the busybox image as `demo`.
+fn engine_with_demo() -> (tempfile::TempDir, Arc<Engine>) {
     let dir = tempfile::Builder::new()
-        .prefix("rpod-threads-")
+        .prefix("rpod-engine-")
         .tempdir()
         .unwrap();
-    let engine = Arc::new(
-        Engine::open(EngineOptions {
-            root: dir.path().join("root"),
-            runroot: dir.path().join("run"),
-            runtime: "runc".into(),
-            conmon: None,
-            log_level: "warn".into(),
-            exe: env!("CARGO_BIN_EXE_rpod").into(),
-        })
-        .unwrap(),
-    );
-    let tarball = std::fs::File::open(busybox_tarball()).unwrap();
+    let engine = Engine::open(EngineOptions {
+        root: dir.path().join("root"),
+        runroot: dir.path().join("run"),
+        runtime: "runc".into(),
+        conmon: None,
+        log_level: "warn".into(),
+        exe: env!("CARGO_BIN_EXE_rpod").into(),
+    })
+    .unwrap();
     engine
         .import_image(
-            tarball,
+            std::fs::File::open(busybox_tarball()).unwrap(),
             "busybox.tar",
             &ImportOptions {
                 name: Some("demo".into()),
@@ -85,6 +82,12 @@ fn one_engine_serves_thirty_two_threads() {
             },
         )
         .unwrap();
+    (dir, Arc::new(engine))
+}
+
+#[test]
+fn one_engine_serves_thirty_two_threads() {
+    let (dir, engine) = engine_with_demo();
     let (done, results) = mpsc::channel();
     for thread in 0..THREADS {
         let engine = engine.clone();
@@ -125,31 +128,7 @@ fn waits_take_conditions_deadlines_and_cancellation() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Instant;
 
-    let dir = tempfile::Builder::new()
-        .prefix("rpod-wait-")
-        .tempdir()
-        .unwrap();
-    let engine = Arc::new(
-        Engine::open(EngineOptions {
-            root: dir.path().join("root"),
-            runroot: dir.path().join("run"),
-            runtime: "runc".into(),
-            conmon: None,
-            log_level: "warn".into(),
-            exe: env!("CARGO_BIN_EXE_rpod").into(),
-        })
-        .unwrap(),
-    );
-    engine
-        .import_image(
-            std::fs::File::open(busybox_tarball()).unwrap(),
-            "busybox.tar",
-            &ImportOptions {
-                name: Some("demo".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let (_dir, engine) = engine_with_demo();
     let id = engine
         .create(CreateOptions {
             image: Some("demo".into()),

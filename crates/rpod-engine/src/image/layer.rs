@@ -307,14 +307,7 @@ fn unpack_entry<R: Read>(
             .ok_or_else(|| escape("symbolic link without a target".into()))?;
         rfs::symlinkat(target.as_ref(), &parent, &name)
             .map_err(io_at("creating symbolic link", &shown))?;
-        rfs::chownat(
-            &parent,
-            &name,
-            Some(uid_of(uid)),
-            Some(gid_of(gid)),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(io_at("setting owner of", &shown))?;
+        chown_entry(&parent, &name, uid, gid).map_err(io_at("setting owner of", &shown))?;
         rfs::utimensat(&parent, &name, &times, AtFlags::SYMLINK_NOFOLLOW)
             .map_err(io_at("setting times of", &shown))?;
         return Ok(());
@@ -364,14 +357,7 @@ fn unpack_entry<R: Read>(
             rfs::makedev(major, minor),
         )
         .map_err(io_at("creating device node", &shown))?;
-        rfs::chownat(
-            &parent,
-            &name,
-            Some(uid_of(uid)),
-            Some(gid_of(gid)),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(io_at("setting owner of", &shown))?;
+        chown_entry(&parent, &name, uid, gid).map_err(io_at("setting owner of", &shown))?;
         return Ok(());
     }
     // Global pax headers and other metadata-only entries carry nothing to create.
@@ -383,6 +369,17 @@ fn io_at<'a, E: Into<io::Error>>(
     path: &'a Path,
 ) -> impl FnOnce(E) -> EngineError + 'a {
     move |e| EngineError::io(action, path, e.into())
+}
+
+/// Set the owner of `name` in `parent` itself (a link is not followed).
+fn chown_entry(parent: &impl AsFd, name: &OsStr, uid: u64, gid: u64) -> rustix::io::Result<()> {
+    rfs::chownat(
+        parent,
+        name,
+        Some(uid_of(uid)),
+        Some(gid_of(gid)),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
 }
 
 fn uid_of(uid: u64) -> rfs::Uid {
