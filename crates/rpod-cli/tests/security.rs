@@ -201,6 +201,23 @@ fn the_store_is_private() {
         rpod.ok(&["exec", "-u", "nobody", &id, "ls", "/bin/sh"]),
         "/bin/sh\n"
     );
+    // A working directory the image lacks is made for the container's user, not with
+    // rpod's private umask.
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-u",
+            "nobody",
+            "-w",
+            "/made/here",
+            "demo",
+            "sh",
+            "-c",
+            "touch x && stat -c '%a %U' /made /made/here"
+        ]),
+        "755 root\n755 nobody\n"
+    );
 }
 
 #[test]

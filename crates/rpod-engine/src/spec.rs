@@ -148,19 +148,33 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
     })
 }
 
-/// A working directory that exists in the image must be a directory (a missing one is
-/// created by the runtime). Resolved inside the container's root.
-pub fn check_workdir(rootfs: &Path, id: &str, workdir: &str) -> Result<()> {
+/// The working directory: one that exists in the image must be a directory; a missing one
+/// is made, as podman does, mode 0755 and owned by the container's user (left to the runtime
+/// it would get rpod's private umask). Resolved inside the container's root.
+pub fn prepare_workdir(rootfs: &Path, id: &str, workdir: &str, user: &ResolvedUser) -> Result<()> {
     if workdir.is_empty() {
         return Ok(());
     }
     let root = ConfinedDir::open(rootfs)
         .map_err(|e| EngineError::InvalidArg(format!("opening the container's root: {e}")))?;
     match root.kind_in_root(Path::new(workdir)) {
-        Ok(None) | Ok(Some(rustix::fs::FileType::Directory)) => Ok(()),
+        Ok(Some(rustix::fs::FileType::Directory)) => Ok(()),
         Ok(Some(_)) => Err(EngineError::CannotInvoke(format!(
             "workdir {workdir:?} exists on container {id}, but is not a directory"
         ))),
+        Ok(None) => {
+            // A path through a symlink of the image is left to the runtime, which resolves
+            // it inside the container.
+            if let Ok(dir) = root.dir(Path::new(workdir), true) {
+                rustix::fs::fchown(
+                    &dir,
+                    Some(rustix::fs::Uid::from_raw(user.uid)),
+                    Some(rustix::fs::Gid::from_raw(user.gid)),
+                )
+                .map_err(|e| EngineError::io("setting the owner of workdir", workdir, e.into()))?;
+            }
+            Ok(())
+        }
         Err(e) => Err(EngineError::CannotInvoke(format!(
             "workdir {workdir:?}: {e}"
         ))),

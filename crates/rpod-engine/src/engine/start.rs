@@ -45,7 +45,7 @@ impl Engine {
         record.state.mounted = true;
         let result = (|| {
             let user = spec::resolve_user(&root_path, &record.config.user)?;
-            spec::check_workdir(&root_path, record.id(), &record.config.workdir)?;
+            spec::prepare_workdir(&root_path, record.id(), &record.config.workdir, &user)?;
             let spec = spec::generate(&record.config, &root_path, &user, console_size)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
