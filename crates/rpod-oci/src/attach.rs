@@ -2,15 +2,15 @@
 //! 3 stderr) and up to 8192 bytes of payload; input is raw bytes, at most 32 KiB per send.
 //! Also the ctl fifo used for terminal resizes.
 
-use std::io::{BufWriter, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{BufWriter, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
     connect, recv, send, shutdown, socket, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType,
     UnixAddr,
@@ -35,6 +35,8 @@ const CTL_OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 /// A connection to a container's (or exec session's) attach socket.
 pub struct AttachConnection {
     socket: Arc<OwnedFd>,
+    /// The reading end of a `CancelHandle`'s pipe, once one was asked for.
+    cancel: Option<OwnedFd>,
 }
 
 impl crate::types::AttachSession for AttachConnection {
@@ -64,23 +66,29 @@ impl AttachConnection {
         })?;
         Ok(AttachConnection {
             socket: Arc::new(socket),
+            cancel: None,
         })
     }
 
-    /// Copy the container's output to the streams and, on another thread, the input to the
-    /// container, until the container closes the connection (it exited) or the user types
-    /// the detach keys (`OciError::Detached`). End of input half-closes the connection, which
-    /// closes the container's stdin when it was created with `-i`.
+    /// A handle that ends `copy` from another thread (a client that went away). Ask for it
+    /// before calling `copy`.
+    pub fn canceller(&mut self) -> Result<CancelHandle> {
+        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .map_err(|e| OciError::sys("creating a pipe", e))?;
+        self.cancel = Some(read);
+        Ok(CancelHandle { write })
+    }
+
+    /// Copy between the container and the streams in one poll loop, until the container
+    /// closes the connection (it exited), the user types the detach keys
+    /// (`OciError::Detached`), or a `CancelHandle` fires (`OciError::Cancelled`). End of
+    /// input half-closes the connection, which closes the container's stdin when it was
+    /// created with `-i`. Nothing is left running when it returns.
     pub fn copy(self, streams: AttachStreams, detach_keys: Vec<u8>) -> Result<()> {
-        let detached = Arc::new(AtomicBool::new(false));
-        if let (true, Some(input)) = (streams.attach_input, streams.input) {
-            let socket = self.socket.clone();
-            let flag = detached.clone();
-            std::thread::spawn(move || copy_input(input, socket, detach_keys, flag));
-        }
-        // Output is buffered while records keep coming and flushed as soon as none is
-        // waiting (or the stream changes, which keeps stdout and stderr in order): one write
-        // per burst instead of one per 8 KiB record, with no added latency.
+        let socket = self.socket.as_raw_fd();
+        // Output is buffered while records keep coming and flushed once none is waiting
+        // (or the stream changes, which keeps stdout and stderr in order): one write per
+        // burst instead of one per 8 KiB record, with no added latency.
         let buffered = |w: Box<dyn Write + Send>| BufWriter::with_capacity(OUTPUT_BATCH, w);
         let mut output = streams
             .output
@@ -88,49 +96,157 @@ impl AttachConnection {
             .map(buffered);
         let mut error = streams.error.filter(|_| streams.attach_error).map(buffered);
         let write_err = |e| OciError::io("writing container output to", "(attach output)", e);
-        let mut unflushed: Option<u8> = None;
+        let input = streams.input.filter(|_| streams.attach_input);
+        let mut input_open = input.is_some();
+        let mut matcher = DetachMatcher::new(detach_keys);
+        // Input read but not yet taken by the socket.
+        let mut pending: Vec<u8> = Vec::new();
+        let mut write_shut = false;
         let mut buffer = vec![0u8; OUTPUT_BUFFER];
+        let mut in_buffer = vec![0u8; INPUT_CHUNK];
         loop {
-            let flags = if unflushed.is_some() {
-                MsgFlags::MSG_DONTWAIT
-            } else {
-                MsgFlags::empty()
-            };
-            let n = match recv(self.socket.as_raw_fd(), &mut buffer, flags) {
-                Ok(0) | Err(Errno::ECONNRESET) => break,
-                Ok(n) => n,
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => {
-                    flush_stream(unflushed.take(), &mut output, &mut error).map_err(write_err)?;
-                    continue;
-                }
-                Err(e) => return Err(OciError::sys("reading from the attach socket", e)),
-            };
-            let stream = buffer[0];
-            if unflushed.is_some_and(|s| s != stream) {
-                flush_stream(unflushed.take(), &mut output, &mut error).map_err(write_err)?;
+            let mut socket_events = PollFlags::POLLIN;
+            if !pending.is_empty() {
+                socket_events |= PollFlags::POLLOUT;
             }
-            let target = match stream {
-                STDOUT_RECORD => output.as_mut(),
-                STDERR_RECORD => error.as_mut(),
+            let socket_fd = unsafe_borrow(socket);
+            let mut fds = vec![PollFd::new(socket_fd, socket_events)];
+            let input_slot = match (&input, input_open && pending.is_empty()) {
+                (Some(input), true) => {
+                    fds.push(PollFd::new(input.as_fd(), PollFlags::POLLIN));
+                    Some(fds.len() - 1)
+                }
                 _ => None,
             };
-            if let Some(target) = target {
-                target.write_all(&buffer[1..n]).map_err(write_err)?;
-                unflushed = Some(stream);
+            let cancel_slot = self.cancel.as_ref().map(|cancel| {
+                fds.push(PollFd::new(cancel.as_fd(), PollFlags::POLLIN));
+                fds.len() - 1
+            });
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(OciError::sys("waiting on the attach socket", e)),
+            }
+            let ready = |slot: Option<usize>| {
+                slot.and_then(|i| fds[i].revents())
+                    .is_some_and(|r| !r.is_empty())
+            };
+            if ready(cancel_slot) {
+                let _ = shutdown(socket, Shutdown::Both);
+                flush_all(&mut output, &mut error).map_err(write_err)?;
+                return Err(OciError::Cancelled);
+            }
+            let socket_ready = fds[0].revents().unwrap_or(PollFlags::empty());
+            let input_ready = ready(input_slot);
+            // The container's output, as much as is waiting.
+            if socket_ready.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+            {
+                let mut ended = false;
+                let mut last: Option<u8> = None;
+                loop {
+                    let n = match recv(socket, &mut buffer, MsgFlags::MSG_DONTWAIT) {
+                        Ok(0) | Err(Errno::ECONNRESET) => {
+                            ended = true;
+                            break;
+                        }
+                        Ok(n) => n,
+                        Err(Errno::EINTR) => continue,
+                        Err(Errno::EAGAIN) => break,
+                        Err(e) => return Err(OciError::sys("reading from the attach socket", e)),
+                    };
+                    let stream = buffer[0];
+                    if last.is_some_and(|s| s != stream) {
+                        flush_stream(last, &mut output, &mut error).map_err(write_err)?;
+                    }
+                    let target = match stream {
+                        STDOUT_RECORD => output.as_mut(),
+                        STDERR_RECORD => error.as_mut(),
+                        _ => None,
+                    };
+                    if let Some(target) = target {
+                        target.write_all(&buffer[1..n]).map_err(write_err)?;
+                        last = Some(stream);
+                    }
+                }
+                flush_stream(last, &mut output, &mut error).map_err(write_err)?;
+                if ended {
+                    break;
+                }
+            }
+            // Input the socket can take now.
+            if !pending.is_empty() && socket_ready.contains(PollFlags::POLLOUT) {
+                let chunk = pending.len().min(INPUT_CHUNK);
+                match send(
+                    socket,
+                    &pending[..chunk],
+                    MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+                ) {
+                    Ok(n) => {
+                        pending.drain(..n);
+                    }
+                    Err(Errno::EAGAIN | Errno::EINTR) => {}
+                    // The container's stdin is gone: stop sending it anything.
+                    Err(_) => {
+                        pending.clear();
+                        input_open = false;
+                        write_shut = true;
+                    }
+                }
+            }
+            if input_ready {
+                if let Some(input) = &input {
+                    match nix::unistd::read(input.as_fd(), &mut in_buffer) {
+                        Ok(0) => input_open = false,
+                        Ok(n) => match matcher.feed(&in_buffer[..n]) {
+                            DetachStep::Forward(bytes) => pending.extend_from_slice(&bytes),
+                            DetachStep::Detach => {
+                                let _ = shutdown(socket, Shutdown::Both);
+                                flush_all(&mut output, &mut error).map_err(write_err)?;
+                                return Err(OciError::Detached);
+                            }
+                        },
+                        Err(Errno::EAGAIN | Errno::EINTR) => {}
+                        Err(_) => input_open = false,
+                    }
+                }
+            }
+            // End of input, once all of it was sent: the container's stdin closes.
+            if input.is_some() && !input_open && pending.is_empty() && !write_shut {
+                let _ = shutdown(socket, Shutdown::Write);
+                write_shut = true;
             }
         }
-        flush_stream(Some(STDOUT_RECORD), &mut output, &mut error).map_err(write_err)?;
-        flush_stream(Some(STDERR_RECORD), &mut output, &mut error).map_err(write_err)?;
-        if detached.load(Ordering::SeqCst) {
-            Err(OciError::Detached)
-        } else {
-            Ok(())
-        }
+        flush_all(&mut output, &mut error).map_err(write_err)
+    }
+}
+
+/// The socket's descriptor for one `poll`, borrowed from the connection that owns it.
+fn unsafe_borrow(fd: std::os::fd::RawFd) -> std::os::fd::BorrowedFd<'static> {
+    #[allow(unsafe_code)]
+    // SAFETY: the descriptor belongs to the connection's `Arc<OwnedFd>`, which outlives
+    // every poll of `copy` (it is held by `self` for the whole loop).
+    unsafe {
+        std::os::fd::BorrowedFd::borrow_raw(fd)
+    }
+}
+
+/// Ends an `AttachConnection::copy` from another thread.
+pub struct CancelHandle {
+    write: OwnedFd,
+}
+
+impl CancelHandle {
+    pub fn cancel(&self) {
+        let _ = nix::unistd::write(&self.write, &[1u8]);
     }
 }
 
 type Output = Option<BufWriter<Box<dyn Write + Send>>>;
+
+fn flush_all(output: &mut Output, error: &mut Output) -> std::io::Result<()> {
+    flush_stream(Some(STDOUT_RECORD), output, error)?;
+    flush_stream(Some(STDERR_RECORD), output, error)
+}
 
 fn flush_stream(
     stream: Option<u8>,
@@ -145,52 +261,6 @@ fn flush_stream(
     match target {
         Some(target) => target.flush(),
         None => Ok(()),
-    }
-}
-
-fn send_all(socket: &OwnedFd, mut data: &[u8]) -> std::result::Result<(), Errno> {
-    while !data.is_empty() {
-        let chunk = &data[..data.len().min(INPUT_CHUNK)];
-        match send(socket.as_raw_fd(), chunk, MsgFlags::MSG_NOSIGNAL) {
-            Ok(n) => data = &data[n..],
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-fn copy_input(
-    mut input: Box<dyn Read + Send>,
-    socket: Arc<OwnedFd>,
-    keys: Vec<u8>,
-    detached: Arc<AtomicBool>,
-) {
-    let mut matcher = DetachMatcher::new(keys);
-    let mut buffer = vec![0u8; INPUT_CHUNK];
-    loop {
-        let n = match input.read(&mut buffer) {
-            Ok(0) => {
-                let _ = shutdown(socket.as_raw_fd(), Shutdown::Write);
-                return;
-            }
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return,
-        };
-        match matcher.feed(&buffer[..n]) {
-            DetachStep::Forward(bytes) => {
-                if send_all(&socket, &bytes).is_err() {
-                    return;
-                }
-            }
-            DetachStep::Detach => {
-                detached.store(true, Ordering::SeqCst);
-                // Ends the output loop too: its next read sees end of file.
-                let _ = shutdown(socket.as_raw_fd(), Shutdown::Both);
-                return;
-            }
-        }
     }
 }
 
@@ -220,4 +290,145 @@ pub fn write_resize(ctl: &Path, size: TerminalSize) -> Result<()> {
     let mut file = std::fs::File::from(fd);
     file.write_all(message.as_bytes())
         .map_err(|e| OciError::io("writing terminal size to", ctl, e))
+}
+
+#[cfg(test)]
+mod copy_tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A writer whose bytes the test reads afterwards.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Our end as an `AttachConnection`, and the monitor's end.
+    fn pair() -> (AttachConnection, OwnedFd) {
+        let (ours, theirs) = nix::sys::socket::socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .unwrap();
+        (
+            AttachConnection {
+                socket: Arc::new(ours),
+                cancel: None,
+            },
+            theirs,
+        )
+    }
+
+    fn streams(
+        out: &Capture,
+        err: &Capture,
+        input: Option<Box<dyn crate::types::AttachInput>>,
+    ) -> AttachStreams {
+        AttachStreams {
+            output: Some(Box::new(out.clone())),
+            error: Some(Box::new(err.clone())),
+            attach_input: input.is_some(),
+            input,
+            attach_output: true,
+            attach_error: true,
+        }
+    }
+
+    #[test]
+    fn output_records_reach_their_streams_and_end_of_output_ends_the_copy() {
+        let (connection, monitor) = pair();
+        let (out, err) = (Capture::default(), Capture::default());
+        send(monitor.as_raw_fd(), b"\x02hello ", MsgFlags::empty()).unwrap();
+        send(monitor.as_raw_fd(), b"\x03oops", MsgFlags::empty()).unwrap();
+        send(monitor.as_raw_fd(), b"\x02world", MsgFlags::empty()).unwrap();
+        drop(monitor);
+        connection
+            .copy(streams(&out, &err, None), Vec::new())
+            .unwrap();
+        assert_eq!(&*out.0.lock().unwrap(), b"hello world");
+        assert_eq!(&*err.0.lock().unwrap(), b"oops");
+    }
+
+    #[test]
+    fn input_is_echoed_without_deadlock_and_its_end_closes_the_write_side() {
+        let (connection, monitor) = pair();
+        let (out, err) = (Capture::default(), Capture::default());
+        let (input_read, input_write) = nix::unistd::pipe().unwrap();
+        let data: Vec<u8> = (0..4 << 20).map(|i| (i % 251) as u8).collect();
+        let feeder = {
+            let data = data.clone();
+            std::thread::spawn(move || {
+                let mut file = std::fs::File::from(input_write);
+                file.write_all(&data).unwrap();
+            })
+        };
+        // The monitor sends every input record straight back as output, as `cat` would.
+        let echo = std::thread::spawn(move || {
+            let mut buffer = vec![0u8; INPUT_CHUNK + 1];
+            loop {
+                let n = recv(monitor.as_raw_fd(), &mut buffer[1..], MsgFlags::empty()).unwrap();
+                if n == 0 {
+                    return; // our write side was shut: end of input
+                }
+                buffer[0] = STDOUT_RECORD;
+                let mut sent = 0;
+                while sent < n {
+                    let end = (sent + 8192).min(n);
+                    let mut record = vec![STDOUT_RECORD];
+                    record.extend_from_slice(&buffer[1 + sent..1 + end]);
+                    send(monitor.as_raw_fd(), &record, MsgFlags::empty()).unwrap();
+                    sent = end;
+                }
+            }
+        });
+        let copier = std::thread::spawn(move || {
+            connection
+                .copy(streams(&out, &err, Some(Box::new(input_read))), Vec::new())
+                .map(|()| out)
+        });
+        feeder.join().unwrap();
+        echo.join().unwrap();
+        // The monitor is gone once it saw the end of input: the copy ends.
+        let out = copier.join().unwrap().unwrap();
+        assert!(*out.0.lock().unwrap() == data, "the echoed bytes differ");
+    }
+
+    #[test]
+    fn detach_keys_and_cancel_end_the_copy() {
+        let (connection, monitor) = pair();
+        let (out, err) = (Capture::default(), Capture::default());
+        let (input_read, input_write) = nix::unistd::pipe().unwrap();
+        let typist = std::thread::spawn(move || {
+            for key in [16u8, 17u8] {
+                nix::unistd::write(&input_write, &[key]).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            input_write
+        });
+        let result = connection.copy(
+            streams(&out, &err, Some(Box::new(input_read))),
+            vec![16, 17],
+        );
+        assert!(matches!(result, Err(OciError::Detached)), "{result:?}");
+        drop(typist.join().unwrap());
+        drop(monitor);
+
+        let (mut connection, _monitor) = pair();
+        let cancel = connection.canceller().unwrap();
+        let copier =
+            std::thread::spawn(move || connection.copy(streams(&out, &err, None), Vec::new()));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        cancel.cancel();
+        assert!(matches!(copier.join().unwrap(), Err(OciError::Cancelled)));
+    }
 }

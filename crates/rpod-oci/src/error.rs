@@ -50,6 +50,10 @@ pub enum OciError {
     #[error("detached from container")]
     Detached,
 
+    /// The session was ended from our side (a `CancelHandle`).
+    #[error("the attach session was cancelled")]
+    Cancelled,
+
     /// A caller passed something that cannot work.
     #[error("{0}: invalid argument")]
     InvalidArg(String),

@@ -69,11 +69,16 @@ pub struct TerminalSize {
     pub width: u16,
 }
 
+/// Where a session's input comes from: anything with a descriptor (stdin, a socket, a pipe).
+pub trait AttachInput: std::os::fd::AsFd + Send {}
+impl<T: std::os::fd::AsFd + Send> AttachInput for T {}
+
 /// The standard streams of an attach session.
 pub struct AttachStreams {
     pub output: Option<Box<dyn std::io::Write + Send>>,
     pub error: Option<Box<dyn std::io::Write + Send>>,
-    pub input: Option<Box<dyn std::io::Read + Send>>,
+    /// Read by descriptor (polled with the attach socket, never by a thread of its own).
+    pub input: Option<Box<dyn AttachInput>>,
     pub attach_output: bool,
     pub attach_error: bool,
     pub attach_input: bool,

@@ -221,7 +221,7 @@ impl Attach {
         let streams = AttachStreams {
             output: Some(Box::new(std::io::stdout())),
             error: Some(Box::new(std::io::stderr())),
-            input: input.then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
+            input: input.then(|| Box::new(std::io::stdin()) as Box<dyn rpod_oci::AttachInput>),
             attach_output: true,
             attach_error: true,
             attach_input: input,
@@ -691,7 +691,7 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> Outcome {
         error: Some(Box::new(std::io::stderr())),
         input: args
             .interactive
-            .then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
+            .then(|| Box::new(std::io::stdin()) as Box<dyn rpod_oci::AttachInput>),
         attach_output: true,
         attach_error: true,
         attach_input: args.interactive,
