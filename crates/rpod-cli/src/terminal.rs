@@ -72,6 +72,14 @@ pub fn watch_resizes(resize: impl Fn(TerminalSize) -> rpod_oci::Result<()> + Sen
     });
 }
 
+/// Resize once, now, on a thread of its own (retried while the terminal is not ready).
+pub fn resize_soon(
+    resize: impl Fn(TerminalSize) -> rpod_oci::Result<()> + Send + 'static,
+    size: TerminalSize,
+) {
+    std::thread::spawn(move || resize_when_ready(&resize, size, EARLY_RESIZE_PATIENCE));
+}
+
 /// Resize, retrying for up to `patience` while it fails.
 fn resize_when_ready(
     resize: &impl Fn(TerminalSize) -> rpod_oci::Result<()>,

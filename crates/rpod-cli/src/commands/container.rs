@@ -706,9 +706,13 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> Outcome {
         let runtime = engine.runtime(&started.container.config.runtime)?;
         let oci = engine.oci_container(&started.container);
         let session = started.session_id.clone();
-        crate::terminal::watch_resizes(move |size| {
-            runtime.exec_attach_resize(&oci, &session, size)
-        });
+        let resize = move |size| runtime.exec_attach_resize(&oci, &session, size);
+        // The runtime sizes the terminal from the process spec; under load crun was seen
+        // to leave it 0x0, so the size is also sent once the session runs.
+        if let Some(size) = size {
+            crate::terminal::resize_soon(resize.clone(), size);
+        }
+        crate::terminal::watch_resizes(resize);
     }
     let raw = (args.tty && args.interactive)
         .then(crate::terminal::RawMode::enter)
