@@ -18,6 +18,19 @@ use crate::process::pid_alive;
 use crate::types::{ExecOptions, OciContainer, TerminalSize};
 use crate::{OciError, Result};
 
+/// How the exec handshake with conmon failed.
+enum Handshake {
+    /// conmon did not report its attach socket ready.
+    ConmonFailed,
+    Error(OciError),
+}
+
+impl From<OciError> for Handshake {
+    fn from(e: OciError) -> Self {
+        Handshake::Error(e)
+    }
+}
+
 /// How long conmon may take to say an exec session's attach socket is ready.
 const ATTACH_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -213,21 +226,40 @@ impl ConmonRuntime {
                 message: format!("cannot run conmon for exec: {status}: {}", stderr.trim()),
             }
         };
-        spawn::signal_start(&pipes.start)?;
-        let attach_pipe = pipes
-            .attach
-            .as_ref()
-            .ok_or_else(|| OciError::InvalidArg("exec needs conmon's attach pipe".into()))?;
-        match spawn::read_message(attach_pipe, ATTACH_READY_TIMEOUT)? {
-            Some(raw) if super::parse_sync_message(&raw).is_ok_and(|m| m.data >= 0) => {}
-            _ => return Err(conmon_failed(&mut child)),
-        }
-        let connection = match io {
-            ExecIo::Attach { .. } => Some(AttachConnection::connect(&dir.join("attach"))?),
-            ExecIo::Detached => None,
+        // Up to the second start byte conmon waits on us; any failure ends it here, and it
+        // is always waited for, so no conmon and no zombie is left behind.
+        let handshake = (|| -> std::result::Result<Option<AttachConnection>, Handshake> {
+            spawn::signal_start(&pipes.start)?;
+            let attach_pipe = pipes
+                .attach
+                .as_ref()
+                .ok_or_else(|| OciError::InvalidArg("exec needs conmon's attach pipe".into()))?;
+            match spawn::read_message(attach_pipe, ATTACH_READY_TIMEOUT)? {
+                Some(raw) if super::parse_sync_message(&raw).is_ok_and(|m| m.data >= 0) => {}
+                _ => return Err(Handshake::ConmonFailed),
+            }
+            let connection = match io {
+                ExecIo::Attach { .. } => Some(AttachConnection::connect(&dir.join("attach"))?),
+                ExecIo::Detached => None,
+            };
+            // The second start byte lets conmon run the process.
+            spawn::signal_start(&pipes.start)?;
+            Ok(connection)
+        })();
+        let connection = match handshake {
+            Ok(connection) => connection,
+            // conmon gave up: its exit status and stderr say why.
+            Err(Handshake::ConmonFailed) => {
+                drop(pipes);
+                return Err(conmon_failed(&mut child));
+            }
+            Err(Handshake::Error(e)) => {
+                drop(pipes);
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
         };
-        // The second start byte lets conmon run the process.
-        spawn::signal_start(&pipes.start)?;
         let status = child
             .wait()
             .map_err(|e| OciError::io("waiting for conmon", &self.conmon, e))?;
