@@ -123,14 +123,19 @@ pub fn load(
 enum Member {
     /// Small members (manifests, configs) stay in memory.
     Bytes(Vec<u8>),
-    /// Larger ones (layers) go to an unnamed file that vanishes with the process.
-    File(File),
+    /// Larger ones (layers) go to one unnamed spool file that vanishes with the process:
+    /// this member is `len` bytes at `offset` in it.
+    Spooled { offset: u64, len: u64 },
     /// A symbolic or hard link to another member, by its normalised name.
     Link(String),
 }
 
 /// Members larger than this are kept in a file, not in memory.
 const IN_MEMORY_LIMIT: u64 = 1 << 20;
+/// All members kept in memory together stay below this; the rest go to the file.
+const IN_MEMORY_TOTAL: u64 = 64 << 20;
+/// The most members an archive may have.
+const MAX_MEMBERS: usize = 100_000;
 /// JSON documents (manifest, index, configs) larger than this are refused.
 const JSON_LIMIT: u64 = 16 << 20;
 /// How many links are followed from one member to another before giving up.
@@ -140,6 +145,34 @@ const LINK_HOPS: usize = 16;
 /// from the archive, and links are resolved among the members only, never on the host.
 struct Members {
     members: std::collections::HashMap<String, Member>,
+    /// The unnamed file that holds the large members, one after another.
+    spool: Option<File>,
+}
+
+/// A member's bytes in the spool file, read by position (no shared file offset).
+struct SpoolReader<'a> {
+    file: &'a File,
+    position: u64,
+    end: u64,
+}
+
+impl Read for SpoolReader<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let left = self.end.saturating_sub(self.position);
+        if left == 0 {
+            return Ok(0);
+        }
+        let want = buffer
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.file.read_at(&mut buffer[..want], self.position)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.position += n as u64;
+        Ok(n)
+    }
 }
 
 /// An archive member name made plain (`./a//b` is `a/b`), or `None` if it leaves the archive.
@@ -159,6 +192,9 @@ impl Members {
         };
         let mut archive = tar::Archive::new(reader);
         let mut members = std::collections::HashMap::new();
+        let mut spool: Option<File> = None;
+        let mut spooled = 0u64;
+        let mut in_memory = 0u64;
         let entries = archive
             .entries()
             .map_err(|e| bad(format!("reading archive: {e}")))?;
@@ -170,6 +206,11 @@ impl Members {
                 .into_owned();
             let name = member_name(&raw)
                 .ok_or_else(|| bad(format!("member {} leaves the archive", raw.display())))?;
+            if members.len() >= MAX_MEMBERS {
+                return Err(bad(format!(
+                    "the archive has more than {MAX_MEMBERS} members"
+                )));
+            }
             let kind = entry.header().entry_type();
             let member = if kind.is_symlink() || kind.is_hard_link() {
                 let target = entry
@@ -201,18 +242,28 @@ impl Members {
                     ))
                 })?)
             } else if kind.is_file() || kind == tar::EntryType::Continuous {
-                let size = entry.header().size().unwrap_or(0);
-                if size <= IN_MEMORY_LIMIT {
+                let size = entry.size();
+                if size <= IN_MEMORY_LIMIT && in_memory + size <= IN_MEMORY_TOTAL {
                     let mut bytes = Vec::with_capacity(size as usize);
-                    entry
+                    (&mut entry)
+                        .take(IN_MEMORY_LIMIT)
                         .read_to_end(&mut bytes)
                         .map_err(|e| bad(format!("reading {name}: {e}")))?;
+                    in_memory += bytes.len() as u64;
                     Member::Bytes(bytes)
                 } else {
-                    let mut file = scratch::unnamed_file(tmp)?;
-                    std::io::copy(&mut entry, &mut file)
+                    let file = match &mut spool {
+                        Some(file) => file,
+                        None => spool.insert(scratch::unnamed_file(tmp)?),
+                    };
+                    let len = std::io::copy(&mut entry, file)
                         .map_err(|e| bad(format!("reading {name}: {e}")))?;
-                    Member::File(file)
+                    let member = Member::Spooled {
+                        offset: spooled,
+                        len,
+                    };
+                    spooled += len;
+                    member
                 }
             } else {
                 // Directories, devices and the like carry nothing an image needs.
@@ -220,7 +271,7 @@ impl Members {
             };
             members.insert(name, member);
         }
-        Ok(Members { members })
+        Ok(Members { members, spool })
     }
 
     fn has(&self, name: &str) -> bool {
@@ -270,13 +321,16 @@ impl Members {
     fn open(&self, name: &str, origin: &str) -> Result<Box<dyn Read + '_>> {
         match self.find(name).ok_or_else(|| Self::missing(name, origin))? {
             Member::Bytes(bytes) => Ok(Box::new(&bytes[..])),
-            Member::File(file) => {
-                let mut file = file
-                    .try_clone()
-                    .map_err(|e| EngineError::io("reading", name, e))?;
-                std::io::Seek::rewind(&mut file)
-                    .map_err(|e| EngineError::io("reading", name, e))?;
-                Ok(Box::new(file))
+            Member::Spooled { offset, len } => {
+                let file = self
+                    .spool
+                    .as_ref()
+                    .ok_or_else(|| Self::missing(name, origin))?;
+                Ok(Box::new(SpoolReader {
+                    file,
+                    position: *offset,
+                    end: offset + len,
+                }))
             }
             Member::Link(_) => Err(Self::missing(name, origin)),
         }
@@ -608,4 +662,67 @@ fn sha256_digest(hex: &str) -> Result<oci_spec::image::Digest> {
     format!("sha256:{hex}")
         .parse()
         .map_err(|e| EngineError::InvalidArg(format!("bad digest sha256:{hex}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, data) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            builder.append_data(&mut header, name, &data[..]).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn large_members_share_one_spool_and_read_back_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let big_a: Vec<u8> = (0..3 << 20).map(|i| (i % 7) as u8).collect();
+        let big_b: Vec<u8> = (0..2 << 20).map(|i| (i % 11) as u8).collect();
+        let archive = tar_of(&[
+            ("a", big_a.clone()),
+            ("small", b"{}".to_vec()),
+            ("b", big_b.clone()),
+        ]);
+        let members = Members::read(&archive[..], tmp.path(), "test").unwrap();
+        let read = |name: &str| {
+            let mut bytes = Vec::new();
+            members
+                .open(name, "test")
+                .unwrap()
+                .read_to_end(&mut bytes)
+                .unwrap();
+            bytes
+        };
+        assert!(read("a") == big_a);
+        assert!(read("b") == big_b);
+        assert_eq!(read("small"), b"{}");
+        // Nothing named was written.
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn archives_with_too_many_members_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        for i in 0..=MAX_MEMBERS {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(0);
+            header.set_entry_type(tar::EntryType::Regular);
+            builder
+                .append_data(&mut header, format!("m{i}"), &[][..])
+                .unwrap();
+        }
+        let archive = builder.into_inner().unwrap();
+        let err = Members::read(&archive[..], tmp.path(), "test")
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("members"), "{err}");
+    }
 }
