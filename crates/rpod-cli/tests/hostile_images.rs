@@ -18,6 +18,8 @@ enum Entry {
     Symlink(String, String),
     HardLink(String, String),
     CharDev(String, u32, u32),
+    /// A pax extended header that claims this many bytes (followed by far fewer).
+    HugePax(u64),
 }
 
 fn file(path: &str, data: &[u8]) -> Entry {
@@ -69,6 +71,15 @@ fn tar_of(entries: &[Entry]) -> Vec<u8> {
             Entry::HardLink(name, target) => {
                 let header = raw_header(name, tar::EntryType::Link, 0, Some(target));
                 builder.append(&header, &[][..]).unwrap();
+            }
+            Entry::HugePax(claimed) => {
+                let mut header = raw_header("pax", tar::EntryType::XHeader, 0, None);
+                header.set_size(*claimed);
+                header.set_cksum();
+                let mut bytes = builder.get_ref().clone();
+                bytes.extend_from_slice(header.as_bytes());
+                bytes.extend(vec![b'a'; 64 * 1024]);
+                *builder.get_mut() = bytes;
             }
             Entry::CharDev(name, major, minor) => {
                 let mut header = raw_header(name, tar::EntryType::Char, 0, None);
@@ -274,6 +285,10 @@ fn hostile_layers_never_touch_the_host() {
             "whiteout of the parent",
             vec![Entry::Dir("d".into()), file("d/.wh...", b"")],
         ),
+        (
+            "a pax header of 8 GiB",
+            vec![file("ok", b"x"), Entry::HugePax(8 << 30)],
+        ),
     ];
     let rpod = Rpod::new("runc");
     let dir = tempfile::tempdir().unwrap();
@@ -304,6 +319,14 @@ fn hostile_layers_never_touch_the_host() {
         );
         assert_store_empty(&rpod, case);
     }
+    // A metadata entry larger than rpod reads into memory is refused for what it is, not
+    // read until the stream runs out.
+    let tarball = dir.path().join("pax.tar");
+    let mut layer = tar_of(&[file("ok", b"x"), Entry::HugePax(8 << 30)]);
+    layer.resize(layer.len().max(10240), 0);
+    fs::write(&tarball, &layer).unwrap();
+    let err = rpod.fails(&["import", &tarball.display().to_string(), "evil"], 125);
+    assert!(err.contains("metadata entry"), "{err}");
     // The refusal says why.
     let tarball = dir.path().join("layer.tar");
     let mut layer = tar_of(&cases[0].1);

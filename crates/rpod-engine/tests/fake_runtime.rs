@@ -127,6 +127,20 @@ impl OciRuntime for FakeRuntime {
     }
 
     fn start_container(&self, ctr: &OciContainer) -> Result<()> {
+        // The shell must have stopped itself first, or the continue would come too early
+        // and the process would then stop for good.
+        if let Some(pid) = self.pid(ctr) {
+            for _ in 0..500 {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let state = stat
+                    .rfind(')')
+                    .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
+                if state.as_deref() != Some("R") && state.as_deref() != Some("S") {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         self.signal(ctr, libc::SIGCONT)
     }
 

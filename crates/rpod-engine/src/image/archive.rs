@@ -190,7 +190,7 @@ impl Members {
             path: origin.to_string(),
             message,
         };
-        let mut archive = tar::Archive::new(reader);
+        let mut archive = tar::Archive::new(super::targuard::MetadataGuard::new(reader));
         let mut members = std::collections::HashMap::new();
         let mut spool: Option<File> = None;
         let mut spooled = 0u64;

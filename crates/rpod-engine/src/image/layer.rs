@@ -12,6 +12,7 @@ use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 
 use sha2::{Digest, Sha256};
 
+use super::targuard::MetadataGuard;
 use crate::confined::{plain_relative, remove_entry, ConfinedDir, ConfinedError};
 use crate::scratch::{self, ScratchDir};
 use crate::{EngineError, Result};
@@ -147,7 +148,7 @@ struct DirAttrs {
 /// hostile layer cannot reach anything outside `dest`; such an entry fails the whole unpack.
 pub fn unpack(reader: impl Read, dest: &Path) -> Result<()> {
     let tree = ConfinedDir::open(dest).map_err(|e| confined_err(dest, e))?;
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(MetadataGuard::new(reader));
     let tar_err = |e: io::Error| EngineError::io("unpacking layer into", dest, e);
     let mut dirs = Vec::new();
     for entry in archive.entries().map_err(tar_err)? {

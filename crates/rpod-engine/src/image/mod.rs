@@ -5,6 +5,7 @@ mod archive;
 mod import;
 pub mod layer;
 pub mod reference;
+pub mod targuard;
 
 use std::fs;
 use std::path::PathBuf;
