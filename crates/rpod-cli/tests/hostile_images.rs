@@ -361,17 +361,27 @@ fn archive_members_are_never_followed_onto_the_host() {
         }]))
         .unwrap()
     };
+    // Host files that would make each load succeed if a link or a name were followed onto
+    // the host: a layer that matches the config, and a manifest that names it.
+    let host_layer = sentinel.path.join("layer.tar");
+    fs::write(&host_layer, &layer).unwrap();
+    let host_layer = host_layer.display().to_string();
+    let host_manifest = sentinel.path.join("manifest.json");
+    fs::write(&host_manifest, manifest("l/layer.tar")).unwrap();
+    let host_manifest = host_manifest.display().to_string();
     let cases: Vec<(&str, Vec<Entry>)> = vec![
         ("layer member is an absolute symlink to a host file", vec![
+            file("config.json", &config), symlink("l/layer.tar", &host_layer), file("manifest.json", &manifest("l/layer.tar"))]),
+        ("layer member is an absolute symlink to a host file that is no layer", vec![
             file("config.json", &config), symlink("l/layer.tar", &abs_victim), file("manifest.json", &manifest("l/layer.tar"))]),
         ("layer member is a symlink to /dev/zero", vec![
             file("config.json", &config), symlink("l/layer.tar", "/dev/zero"), file("manifest.json", &manifest("l/layer.tar"))]),
         ("layer member climbs out with a relative symlink", vec![
             file("config.json", &config), symlink("l/layer.tar", "../../../../../../../../dev/zero"), file("manifest.json", &manifest("l/layer.tar"))]),
         ("manifest is a symlink to a host file", vec![
-            file("config.json", &config), file("l/layer.tar", &layer), symlink("manifest.json", &abs_victim)]),
+            file("config.json", &config), file("l/layer.tar", &layer), symlink("manifest.json", &host_manifest)]),
         ("manifest names a host path", vec![
-            file("config.json", &config), file("manifest.json", &manifest(&abs_victim))]),
+            file("config.json", &config), file("manifest.json", &manifest(&host_layer))]),
         ("manifest climbs out", vec![
             file("config.json", &config), file("manifest.json", &manifest("../../../../dev/zero"))]),
         ("links that loop", vec![
