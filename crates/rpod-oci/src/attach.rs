@@ -97,6 +97,7 @@ impl AttachConnection {
         let mut error = streams.error.filter(|_| streams.attach_error).map(buffered);
         let write_err = |e| OciError::io("writing container output to", "(attach output)", e);
         let input = streams.input.filter(|_| streams.attach_input);
+        let hangup = streams.hangup;
         let mut input_open = input.is_some();
         let mut matcher = DetachMatcher::new(detach_keys);
         // Input read but not yet taken by the socket.
@@ -122,6 +123,11 @@ impl AttachConnection {
                 fds.push(PollFd::new(cancel.as_fd(), PollFlags::POLLIN));
                 fds.len() - 1
             });
+            // No events asked: poll reports only POLLHUP and POLLERR for it.
+            let hangup_slot = hangup.as_ref().map(|peer| {
+                fds.push(PollFd::new(peer.as_fd(), PollFlags::empty()));
+                fds.len() - 1
+            });
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) => {}
                 Err(Errno::EINTR) => continue,
@@ -131,7 +137,7 @@ impl AttachConnection {
                 slot.and_then(|i| fds[i].revents())
                     .is_some_and(|r| !r.is_empty())
             };
-            if ready(cancel_slot) {
+            if ready(cancel_slot) || ready(hangup_slot) {
                 let _ = shutdown(socket, Shutdown::Both);
                 flush_all(&mut output, &mut error).map_err(write_err)?;
                 return Err(OciError::Cancelled);
@@ -341,6 +347,7 @@ mod copy_tests {
             input,
             attach_output: true,
             attach_error: true,
+            hangup: None,
         }
     }
 

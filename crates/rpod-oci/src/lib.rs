@@ -13,6 +13,7 @@ pub mod detach;
 pub mod error;
 pub mod exitfile;
 pub mod framing;
+pub mod http_attach;
 pub mod pkginfo;
 pub mod process;
 pub mod runtime;

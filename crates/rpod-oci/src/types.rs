@@ -82,6 +82,10 @@ pub struct AttachStreams {
     pub attach_output: bool,
     pub attach_error: bool,
     pub attach_input: bool,
+    /// A client connection whose hangup (closed in both directions) ends the copy with
+    /// `OciError::Cancelled`, even while the container is quiet. A half-close (the end of
+    /// the client's input) does not.
+    pub hangup: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 /// A connection to a container's (or exec session's) standard streams, made before the
@@ -111,21 +115,28 @@ pub struct HttpAttachStreams {
     pub stderr: bool,
 }
 
-/// A hijacked HTTP connection for attach and exec over the REST service.
-pub trait HijackedConnection: std::io::Read + std::io::Write + Send {}
-impl<T: std::io::Read + std::io::Write + Send> HijackedConnection for T {}
+/// Written to a hijacked connection once the container's streams are reached and before any
+/// of their bytes: the HTTP response head (and, for `logs=1`, the past output). Doing it
+/// here, not before the call, lets a failure to reach the streams still be answered with an
+/// HTTP error status.
+pub type HttpPreamble = Box<dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send>;
 
-/// Options of [`crate::OciRuntime::http_attach`].
+/// Options of [`crate::OciRuntime::http_attach`] and [`crate::OciRuntime::exec_container_http`].
+///
+/// After the preamble the connection carries raw bytes both ways: the container's output,
+/// in Docker's multiplexed frames when it has no terminal and unframed when it has one, and
+/// the client's bytes as its stdin. The client's half-close ends the input and still reads
+/// all output; its full close ends the copy.
 pub struct HttpAttachOptions {
-    pub connection: Box<dyn HijackedConnection>,
-    pub streams: Option<HttpAttachStreams>,
+    /// The client's connection (a stream socket: unix or TCP).
+    pub connection: std::sync::Arc<std::os::fd::OwnedFd>,
+    pub streams: HttpAttachStreams,
+    /// `None`: the default keys (ctrl-p,ctrl-q); `Some("")`: detaching disabled.
     pub detach_keys: Option<String>,
-    pub stream_attach: bool,
-    pub stream_logs: bool,
-    /// The request's API version decides the content type of a non-terminal stream.
-    pub api_version: Option<String>,
+    pub preamble: Option<HttpPreamble>,
+    /// Copy the live streams; `false` ends after the preamble (`attach?stream=0`).
+    pub stream: bool,
 }
-
 /// Options of the exec family.
 pub struct ExecOptions {
     pub cmd: Vec<String>,

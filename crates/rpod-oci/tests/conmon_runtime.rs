@@ -210,6 +210,7 @@ impl Capture {
             attach_output: true,
             attach_error: true,
             attach_input: false,
+            hangup: None,
         }
     }
 }
@@ -255,6 +256,59 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(5));
     }
     panic!("timed out waiting until {what}");
+}
+
+/// The server's end of a hijacked connection, and the client's.
+fn http_pair() -> (
+    std::sync::Arc<std::os::fd::OwnedFd>,
+    std::os::unix::net::UnixStream,
+) {
+    let (server, client) = std::os::unix::net::UnixStream::pair().unwrap();
+    (std::sync::Arc::new(server.into()), client)
+}
+
+const HEAD: &[u8] = b"HTTP/1.1 101 UPGRADED\r\n\r\n";
+
+fn http_options(
+    connection: std::sync::Arc<std::os::fd::OwnedFd>,
+    stdin: bool,
+    stream: bool,
+) -> HttpAttachOptions {
+    HttpAttachOptions {
+        connection,
+        streams: HttpAttachStreams {
+            stdin,
+            stdout: true,
+            stderr: true,
+        },
+        detach_keys: None,
+        preamble: Some(Box::new(|w: &mut dyn std::io::Write| w.write_all(HEAD))),
+        stream,
+    }
+}
+
+/// Read the response head a hijacked connection starts with.
+fn read_head(client: &mut std::os::unix::net::UnixStream) {
+    use std::io::Read;
+    let mut head = vec![0u8; HEAD.len()];
+    client.read_exact(&mut head).unwrap();
+    assert_eq!(head, HEAD);
+}
+
+/// Split a multiplexed stream into (stdout, stderr).
+fn demultiplex(mut data: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    while !data.is_empty() {
+        let (stream, len) = (data[0], u32::from_be_bytes(data[4..8].try_into().unwrap()));
+        let payload = &data[8..8 + len as usize];
+        match stream {
+            1 => out.extend_from_slice(payload),
+            2 => err.extend_from_slice(payload),
+            other => panic!("frame of stream {other}"),
+        }
+        data = &data[8 + len as usize..];
+    }
+    (out, err)
 }
 
 macro_rules! runtime_tests {
@@ -713,6 +767,155 @@ macro_rules! runtime_tests {
                     .exec_container_detached(&f.ctr, "b", options, false)
                     .unwrap_err();
                 assert!(matches!(err, OciError::PermissionDenied { .. }), "{err:?}");
+            }
+
+            #[test]
+            fn http_attach_frames_output_and_reads_input_until_half_close() {
+                use std::io::{Read, Write};
+                let script = "cat; echo err >&2; exit 3";
+                let mut f = Fixture::new(RT, &["sh", "-c", script]);
+                f.ctr.stdin = true;
+                f.create();
+                let (server, mut client) = http_pair();
+                let runtime = f.runtime.clone();
+                let ctr = f.ctr.clone();
+                let attach = std::thread::spawn(move || {
+                    runtime.http_attach(&ctr, http_options(server, true, true))
+                });
+                // The head comes once the container's streams are reached.
+                read_head(&mut client);
+                f.runtime.start_container(&f.ctr).unwrap();
+                let data: Vec<u8> = (0..1 << 20).map(|i| (i % 253) as u8).collect();
+                let mut writer = client.try_clone().unwrap();
+                let feeder = std::thread::spawn(move || {
+                    writer.write_all(&data).unwrap();
+                    writer.shutdown(std::net::Shutdown::Write).unwrap();
+                    data
+                });
+                let mut got = Vec::new();
+                client
+                    .read_to_end(&mut got)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let data = feeder.join().unwrap();
+                attach.join().unwrap().unwrap();
+                let (out, err) = demultiplex(&got);
+                assert!(
+                    out == data,
+                    "stdout differs: {} bytes of {}",
+                    out.len(),
+                    data.len()
+                );
+                assert_eq!(err, b"err\n");
+                assert_eq!(f.exit_code(), 3);
+            }
+
+            #[test]
+            fn http_attach_with_a_terminal_is_raw_and_without_stream_only_the_preamble() {
+                use std::io::Read;
+                let mut f = Fixture::with_spec(RT, &["sh", "-c", "sleep 0.2; echo hi"], |spec| {
+                    let mut process = spec.process().clone().unwrap();
+                    process.set_terminal(Some(true));
+                    spec.set_process(Some(process));
+                });
+                f.ctr.terminal = true;
+                f.create();
+                // stream=false: the preamble, and nothing of the container.
+                let (server, mut client) = http_pair();
+                f.runtime
+                    .http_attach(&f.ctr, http_options(server, false, false))
+                    .unwrap();
+                let mut got = Vec::new();
+                client.read_to_end(&mut got).unwrap();
+                assert_eq!(got, HEAD);
+
+                let (server, mut client) = http_pair();
+                let runtime = f.runtime.clone();
+                let ctr = f.ctr.clone();
+                let attach = std::thread::spawn(move || {
+                    runtime.http_attach(&ctr, http_options(server, false, true))
+                });
+                read_head(&mut client);
+                f.runtime.start_container(&f.ctr).unwrap();
+                let mut got = Vec::new();
+                client.read_to_end(&mut got).unwrap();
+                attach.join().unwrap().unwrap();
+                assert_eq!(got, b"hi\r\n");
+            }
+
+            #[test]
+            fn http_attach_detach_keys_and_client_hangup_leave_the_container_running() {
+                use std::io::Write;
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.ctr.stdin = true;
+                f.create_and_start();
+                // Detach keys typed by the client.
+                let (server, mut client) = http_pair();
+                let runtime = f.runtime.clone();
+                let ctr = f.ctr.clone();
+                let attach = std::thread::spawn(move || {
+                    runtime.http_attach(&ctr, http_options(server, true, true))
+                });
+                read_head(&mut client);
+                // Typed one by one, as podman and dockerd match them.
+                for key in [16u8, 17] {
+                    client.write_all(&[key]).unwrap();
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let result = attach.join().unwrap();
+                assert!(matches!(result, Err(OciError::Detached)), "{result:?}");
+                // A client that goes away while the container is quiet.
+                let (server, mut client) = http_pair();
+                let runtime = f.runtime.clone();
+                let ctr = f.ctr.clone();
+                let attach = std::thread::spawn(move || {
+                    runtime.http_attach(&ctr, http_options(server, false, true))
+                });
+                read_head(&mut client);
+                drop(client);
+                let result = attach.join().unwrap();
+                assert!(matches!(result, Err(OciError::Cancelled)), "{result:?}");
+                assert!(pid_alive(f.ctr.pid), "the container died with its client");
+            }
+
+            #[test]
+            fn exec_over_http_echoes_input_byte_exact_with_its_exit_code() {
+                use std::io::{Read, Write};
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                let (server, mut client) = http_pair();
+                let cmd = ["sh", "-c", "cat; echo done >&2; exit 5"];
+                let (pid, done) = f
+                    .runtime
+                    .exec_container_http(
+                        &f.ctr,
+                        "h1",
+                        exec_options(&cmd, None),
+                        http_options(server, true, true),
+                        None,
+                    )
+                    .unwrap();
+                assert!(pid > 0);
+                read_head(&mut client);
+                let data: Vec<u8> = (0..1 << 20).map(|i| (i % 241) as u8).collect();
+                let mut writer = client.try_clone().unwrap();
+                let feeder = std::thread::spawn(move || {
+                    writer.write_all(&data).unwrap();
+                    writer.shutdown(std::net::Shutdown::Write).unwrap();
+                    data
+                });
+                let mut got = Vec::new();
+                client.read_to_end(&mut got).unwrap();
+                let data = feeder.join().unwrap();
+                done.recv().unwrap().unwrap();
+                let (out, err) = demultiplex(&got);
+                assert!(
+                    out == data,
+                    "stdout differs: {} bytes of {}",
+                    out.len(),
+                    data.len()
+                );
+                assert_eq!(err, b"done\n");
+                assert_eq!(exec_exit_code(&f, "h1"), 5);
             }
 
             #[test]

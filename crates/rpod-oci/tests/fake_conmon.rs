@@ -84,6 +84,7 @@ fn a_failed_exec_handshake_leaves_no_conmon_behind() {
             attach_output: true,
             attach_error: true,
             attach_input: false,
+            hangup: None,
         }),
         pass_fds: Vec::new(),
         detach_keys: None,

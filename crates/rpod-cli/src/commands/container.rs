@@ -225,6 +225,7 @@ impl Attach {
             attach_output: true,
             attach_error: true,
             attach_input: input,
+            hangup: None,
         };
         let result = connection.copy(streams, self.detach_keys);
         drop(raw);
@@ -695,6 +696,7 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> Outcome {
         attach_output: true,
         attach_error: true,
         attach_input: args.interactive,
+        hangup: None,
     };
     let size = if args.tty {
         crate::terminal::size()

@@ -19,6 +19,7 @@ pub use sync::{last_runtime_error, parse_sync_message, SyncMessage};
 use crate::attach::{write_resize, AttachConnection};
 use crate::detach::keys_or_default;
 use crate::exitfile::wait_exit_file;
+use crate::http_attach;
 use crate::process::{in_container_cgroup, pid_alive, wait_pid_gone};
 use crate::signal::signal_name;
 use crate::types::*;
@@ -548,8 +549,18 @@ impl OciRuntime for ConmonRuntime {
         connection.copy(options.streams, keys)
     }
 
-    fn http_attach(&self, _ctr: &OciContainer, _options: HttpAttachOptions) -> Result<()> {
-        Err(self.not_supported("HTTP attach"))
+    fn http_attach(&self, ctr: &OciContainer, options: HttpAttachOptions) -> Result<()> {
+        let keys = keys_or_default(options.detach_keys.as_deref())?;
+        if !options.stream {
+            return http_attach::write_preamble(&options.connection, options.preamble);
+        }
+        // Reach the streams first: a container that cannot be attached to is still
+        // answered with an HTTP error, as nothing was written yet.
+        let connection = AttachConnection::connect(&self.attach_socket_path(ctr)?)?;
+        let streams =
+            http_attach::connection_streams(&options.connection, options.streams, ctr.terminal)?;
+        http_attach::write_preamble(&options.connection, options.preamble)?;
+        connection.copy(streams, keys)
     }
 
     fn attach_connect(&self, ctr: &OciContainer) -> Result<Box<dyn AttachSession>> {
@@ -607,13 +618,33 @@ impl OciRuntime for ConmonRuntime {
 
     fn exec_container_http(
         &self,
-        _ctr: &OciContainer,
-        _session_id: &str,
-        _options: ExecOptions,
-        _connection: HttpAttachOptions,
-        _initial_size: Option<TerminalSize>,
+        ctr: &OciContainer,
+        session_id: &str,
+        options: ExecOptions,
+        http: HttpAttachOptions,
+        initial_size: Option<TerminalSize>,
     ) -> Result<(i32, ExecAttachResult)> {
-        Err(self.not_supported("exec over HTTP"))
+        let keys = keys_or_default(http.detach_keys.as_deref())?;
+        let streams =
+            http_attach::connection_streams(&http.connection, http.streams, options.terminal)?;
+        let (pid, connection) = self.start_exec(
+            ctr,
+            session_id,
+            &options,
+            exec::ExecIo::Attach { initial_size },
+            http.streams.stdin,
+        )?;
+        let connection =
+            connection.ok_or_else(|| OciError::InvalidArg("exec attach did not connect".into()))?;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        // The session runs from here on: a preamble that cannot be written ends only the
+        // copy, and is reported through the receiver like any other copy error.
+        std::thread::spawn(move || {
+            let result = http_attach::write_preamble(&http.connection, http.preamble)
+                .and_then(|()| connection.copy(streams, keys));
+            let _ = sender.send(result);
+        });
+        Ok((pid, receiver))
     }
 
     fn exec_container_detached(
