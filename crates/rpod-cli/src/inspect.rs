@@ -1,14 +1,13 @@
 //! JSON shapes of `inspect`, `ps` and `images`, with podman's field names.
 
-use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use rpod_engine::container::{ContainerRecord, Status};
+use rpod_engine::container::ContainerRecord;
 use rpod_engine::image::ImageInfo;
 use rpod_engine::views::{ContainerInspect, ContainerSummary, ImageInspect, ImageSummary};
 use rpod_engine::Engine;
 
-use crate::human;
+use rpod_engine::human;
 
 /// `rpod inspect` of a container.
 pub fn container(engine: &Engine, record: &ContainerRecord, exec_ids: Vec<String>) -> Value {
@@ -18,24 +17,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord, exec_ids: Vec<String
 
 /// The status column of `ps`.
 pub fn status_text(record: &ContainerRecord) -> String {
-    let s = &record.state;
-    match s.status {
-        Status::Running => format!("Up {}", human::duration(since(s.started_at))),
-        Status::Paused => format!("Up {} (paused)", human::duration(since(s.started_at))),
-        Status::Stopped | Status::Exited => format!(
-            "Exited ({}) {}",
-            s.exit_code.unwrap_or(0),
-            s.finished_at.map(human::ago).unwrap_or_default()
-        ),
-        Status::Configured => "Created".into(),
-        Status::Created => "Initialized".into(),
-        Status::Stopping => "Stopping".into(),
-        Status::Removing => "Removing".into(),
-    }
-}
-
-fn since(t: Option<DateTime<Utc>>) -> i64 {
-    t.map(|t| (Utc::now() - t).num_seconds()).unwrap_or(0)
+    human::container_status(record)
 }
 
 /// Merge presentation fields into a view's JSON object.

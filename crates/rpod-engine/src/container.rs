@@ -210,6 +210,10 @@ pub struct ContainerConfig {
     /// Capabilities, seccomp, no-new-privileges, privileged mode.
     #[serde(default)]
     pub security: crate::security::SecurityOptions,
+    /// The terminal size asked for at create (the REST API's `ConsoleSize`), used when the
+    /// start or attach gives none.
+    #[serde(default)]
+    pub console_size: Option<rpod_oci::TerminalSize>,
 }
 
 /// What changes over the container's life.

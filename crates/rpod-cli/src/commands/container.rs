@@ -172,6 +172,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         terminal: args.tty,
         stdin: args.interactive,
         security,
+        console_size: None,
     })
 }
 

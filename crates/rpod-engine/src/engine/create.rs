@@ -147,6 +147,7 @@ impl Engine {
             stdin: options.stdin,
             created: Utc::now(),
             security: options.security.clone(),
+            console_size: options.console_size,
         };
         let mut record = ContainerRecord {
             config,

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use rpod_oci::{AttachStreams, ExecAttachResult, ExecOptions, OciError, TerminalSize};
+use rpod_oci::{
+    AttachStreams, ExecAttachResult, ExecOptions, HttpAttachOptions, OciError, TerminalSize,
+};
 
 use super::Engine;
 use crate::container::{ContainerRecord, ExecSession, Status};
@@ -31,6 +33,13 @@ pub struct ExecRequest {
     /// Descriptors given to the process as its 3, 4, ... (`--preserve-fds`).
     pub pass_fds: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
     pub detach_keys: Option<String>,
+}
+
+/// Where an exec session's streams go.
+enum ExecIo {
+    Streams(AttachStreams),
+    Http(HttpAttachOptions),
+    Detached,
 }
 
 /// A started session.
@@ -92,6 +101,32 @@ impl Engine {
         streams: Option<AttachStreams>,
         initial_size: Option<TerminalSize>,
     ) -> Result<ExecStarted> {
+        let io = match streams {
+            Some(streams) => ExecIo::Streams(streams),
+            None => ExecIo::Detached,
+        };
+        self.exec_start_with(name_or_id, request, io, initial_size)
+    }
+
+    /// Start a session attached to a hijacked HTTP connection (the REST service's exec
+    /// start); collected with [`Engine::exec_finish`] like any attached session.
+    pub fn exec_start_http(
+        &self,
+        name_or_id: &str,
+        request: &ExecRequest,
+        connection: HttpAttachOptions,
+        initial_size: Option<TerminalSize>,
+    ) -> Result<ExecStarted> {
+        self.exec_start_with(name_or_id, request, ExecIo::Http(connection), initial_size)
+    }
+
+    fn exec_start_with(
+        &self,
+        name_or_id: &str,
+        request: &ExecRequest,
+        io: ExecIo,
+        initial_size: Option<TerminalSize>,
+    ) -> Result<ExecStarted> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
@@ -120,9 +155,7 @@ impl Engine {
         }
         let session_id = random_id();
         let mut options = self.exec_options(&record, request, &session_id)?;
-        let attached = streams.is_some();
-        let stdin = streams.as_ref().is_some_and(|s| s.attach_input);
-        options.streams = streams;
+        let attached = !matches!(io, ExecIo::Detached);
         let mut session = ExecSession {
             id: session_id.clone(),
             container_id: record.id().to_string(),
@@ -145,14 +178,19 @@ impl Engine {
         self.store.save_exec_session(&session)?;
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(&record);
-        let started = if attached {
-            runtime
-                .exec_container(&oci, &session_id, options, initial_size)
-                .map(|(pid, receiver)| (pid, Some(receiver)))
-        } else {
-            runtime
-                .exec_container_detached(&oci, &session_id, options, stdin)
-                .map(|pid| (pid, None))
+        let started = match io {
+            ExecIo::Streams(streams) => {
+                options.streams = Some(streams);
+                runtime
+                    .exec_container(&oci, &session_id, options, initial_size)
+                    .map(|(pid, receiver)| (pid, Some(receiver)))
+            }
+            ExecIo::Http(connection) => runtime
+                .exec_container_http(&oci, &session_id, options, connection, initial_size)
+                .map(|(pid, receiver)| (pid, Some(receiver))),
+            ExecIo::Detached => runtime
+                .exec_container_detached(&oci, &session_id, options, false)
+                .map(|pid| (pid, None)),
         };
         let (pid, attach) = match started {
             Ok(started) => started,

@@ -29,7 +29,10 @@ use chrono::{DateTime, Utc};
 
 use rpod_oci::exitfile::{read_exit_file, wait_exit_file};
 use rpod_oci::process::pid_alive;
-use rpod_oci::{AttachSession, LogDriver, OciContainer, OciRuntime, RuntimeConfig, TerminalSize};
+use rpod_oci::{
+    AttachSession, HttpAttachOptions, LogDriver, OciContainer, OciRuntime, RuntimeConfig,
+    TerminalSize,
+};
 
 use crate::container::*;
 use crate::image::{self, ImageRecord};
@@ -100,6 +103,8 @@ pub struct CreateOptions {
     /// Keep the container's stdin open (`-i`).
     pub stdin: bool,
     pub security: crate::security::SecurityOptions,
+    /// The terminal's initial size for `-t` containers, when known at create.
+    pub console_size: Option<TerminalSize>,
 }
 
 /// Runs once the monitor is up and before the container's process starts.

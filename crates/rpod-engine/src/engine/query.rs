@@ -24,6 +24,46 @@ impl Engine {
         Ok((record, connection))
     }
 
+    /// Attach a hijacked HTTP connection (the REST service's attach). A container that is
+    /// not running yet is created in the runtime first, so that its monitor is up and the
+    /// client sees all output of the start that follows (Docker's attach, wait, start).
+    /// With `stream` off only the preamble is written (past logs), in any state. The copy
+    /// runs without the lock, until the container's output ends or the client detaches.
+    pub fn attach_http(&self, name_or_id: &str, options: HttpAttachOptions) -> Result<()> {
+        let found = self.lookup(name_or_id)?;
+        let record = {
+            let _lock = self.lock(found.id())?;
+            let mut record = self.reload(found.id(), name_or_id)?;
+            self.sync(&mut record)?;
+            if options.stream {
+                match record.state.status {
+                    Status::Running | Status::Paused | Status::Created => {}
+                    Status::Configured | Status::Exited => self.init(&mut record, None)?,
+                    Status::Stopped => {
+                        self.cleanup_runtime(&mut record)?;
+                        self.init(&mut record, None)?;
+                    }
+                    other => {
+                        return Err(EngineError::state(
+                            record.id(),
+                            format!(
+                                "cannot attach to container {}: it is {}",
+                                record.id(),
+                                other.as_str()
+                            ),
+                        ))
+                    }
+                }
+            }
+            record
+        };
+        let runtime = self.runtime(&record.config.runtime)?;
+        match runtime.http_attach(&self.oci_container(&record), options) {
+            Ok(()) | Err(rpod_oci::OciError::Detached) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A container's record, synced with the monitor's files.
     pub fn inspect(&self, name_or_id: &str) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;

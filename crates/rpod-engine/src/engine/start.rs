@@ -46,7 +46,8 @@ impl Engine {
         let result = (|| {
             let user = spec::resolve_user(&root_path, &record.config.user)?;
             spec::prepare_workdir(&root_path, record.id(), &record.config.workdir, &user)?;
-            let spec = spec::generate(&record.config, &root_path, &user, console_size)?;
+            let size = console_size.or(record.config.console_size);
+            let spec = spec::generate(&record.config, &root_path, &user, size)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
                 .map_err(|e| EngineError::io("creating directory", &bundle, e))?;

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::container::{ContainerRecord, Status};
+
 /// "5 seconds", "About a minute", "3 hours", ...
 pub fn duration(seconds: i64) -> String {
     let s = seconds.max(0);
@@ -56,6 +58,28 @@ pub fn size(bytes: u64) -> String {
     };
     let _ = text;
     format!("{trimmed} {}", UNITS[unit])
+}
+
+/// A container's status as `ps` words it: "Up 5 seconds", "Exited (0) 2 minutes ago".
+pub fn container_status(record: &ContainerRecord) -> String {
+    let s = &record.state;
+    match s.status {
+        Status::Running => format!("Up {}", duration(since(s.started_at))),
+        Status::Paused => format!("Up {} (paused)", duration(since(s.started_at))),
+        Status::Stopped | Status::Exited => format!(
+            "Exited ({}) {}",
+            s.exit_code.unwrap_or(0),
+            s.finished_at.map(ago).unwrap_or_default()
+        ),
+        Status::Configured => "Created".into(),
+        Status::Created => "Initialized".into(),
+        Status::Stopping => "Stopping".into(),
+        Status::Removing => "Removing".into(),
+    }
+}
+
+fn since(t: Option<DateTime<Utc>>) -> i64 {
+    t.map(|t| (Utc::now() - t).num_seconds()).unwrap_or(0)
 }
 
 #[cfg(test)]
