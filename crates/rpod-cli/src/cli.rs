@@ -87,6 +87,26 @@ pub enum Command {
     Info(FormatArgs),
     /// Show version information.
     Version(FormatArgs),
+    /// Manage rpod itself: the REST service, information.
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Serve the Docker-compatible and libpod REST API.
+    Service(ServiceArgs),
+    /// Show system information.
+    Info(FormatArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// Seconds without a connection before the service exits; 0 serves until stopped.
+    #[arg(short = 't', long = "time", default_value_t = 5)]
+    pub time: u64,
+    /// Where to listen: unix:///PATH or tcp://IP:PORT (default unix://RUNROOT/rpod.sock).
+    pub uri: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

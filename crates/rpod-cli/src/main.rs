@@ -10,7 +10,7 @@ mod terminal;
 
 use clap::Parser;
 
-use cli::{Cli, Command, ContainerCommand, ImageCommand};
+use cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 use rpod_engine::{Engine, EngineOptions};
 
 fn init_logging(level: &str) {
@@ -46,6 +46,9 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         return s::version(args);
     }
     let engine = open_engine(&cli)?;
+    if let Command::System(SystemCommand::Service(args)) = cli.command {
+        return s::service(engine, &cli.runroot, args);
+    }
     let e = &engine;
     match cli.command {
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => c::create(e, a),
@@ -81,7 +84,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
             a.kind = "image".into();
             c::inspect(e, a)
         }
-        Command::Info(a) => s::info(e, a),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => s::info(e, a),
+        Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),
     }
 }

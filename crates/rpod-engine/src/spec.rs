@@ -457,6 +457,7 @@ mod tests {
                 seccomp: crate::security::SeccompChoice::Unconfined,
                 ..Default::default()
             },
+            console_size: None,
         }
     }
 

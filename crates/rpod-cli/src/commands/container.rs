@@ -630,7 +630,7 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
             if args.follow && record.state.status.is_active() {
                 let (filter, timestamps) = (filter.clone(), args.timestamps);
                 followers.push(scope.spawn(move || {
-                    engine.follow_logs(&record, &filter, |line| {
+                    engine.follow_logs(&record, &filter, None, |line| {
                         super::logs::print_line(line, &prefix, timestamps)
                     })
                 }));

@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal, Read, Write};
 
 use serde_json::Value;
 
-use rpod_engine::image::{reference, ArchiveFormat, ImportOptions};
+use rpod_engine::image::{ArchiveFormat, ImportOptions};
 use rpod_engine::{Engine, EngineError, ImageRemoval};
 
 use crate::cli::*;
@@ -63,17 +63,7 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
     let format: ArchiveFormat = args.format.parse()?;
     let mut images = Vec::new();
     for name in &args.images {
-        let record = engine.resolve_image(name)?;
-        let names = engine.image_names(&record.id)?;
-        // Record the name the user asked for when it is one of the image's names.
-        let asked = reference::lookup_candidates(name)
-            .ok()
-            .and_then(|c| c.into_iter().find(|n| names.contains(n)));
-        let recorded = match asked {
-            Some(n) => vec![n],
-            None => names,
-        };
-        images.push((record, recorded));
+        images.push(engine.image_for_save(name)?);
     }
     if format == ArchiveFormat::OciArchive && images.len() > 1 {
         return Err(usage(

@@ -1,11 +1,11 @@
-//! `info` and `version`.
+//! `info`, `version` and `system service`.
 
 use serde_json::{json, Map, Value};
 
 use rpod_engine::Engine;
 
-use crate::cli::FormatArgs;
-use crate::exit::Outcome;
+use crate::cli::{FormatArgs, ServiceArgs};
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 
 fn go_arch() -> &'static str {
@@ -79,6 +79,34 @@ fn scalar(value: &Value) -> String {
         Value::Array(a) if a.is_empty() => "[]".into(),
         other => other.to_string(),
     }
+}
+
+/// `rpod system service`: serve the REST API until stopped or idle.
+pub fn service(engine: Engine, runroot: &std::path::Path, args: ServiceArgs) -> Outcome {
+    use rpod_api::{ListenUri, Listener, ServiceOptions};
+    let listener = match Listener::from_activation().map_err(usage)? {
+        Some(listener) => {
+            if args.uri.is_some() {
+                tracing::warn!("started by socket activation: the URI argument is ignored");
+            }
+            listener
+        }
+        None => {
+            let uri = match &args.uri {
+                Some(text) => ListenUri::parse(text).map_err(usage)?,
+                None => ListenUri::Unix(runroot.join("rpod.sock")),
+            };
+            Listener::bind(&uri).map_err(|e| Failure::new(ENGINE_ERROR, anyhow::anyhow!(e)))?
+        }
+    };
+    let options = ServiceOptions {
+        listener,
+        idle_exit: (args.time > 0).then(|| std::time::Duration::from_secs(args.time)),
+        grace: std::time::Duration::from_secs(10),
+    };
+    rpod_api::serve(std::sync::Arc::new(engine), options)
+        .map_err(|e| Failure::new(ENGINE_ERROR, anyhow::anyhow!(e)))?;
+    Ok(0)
 }
 
 pub fn info(engine: &Engine, args: FormatArgs) -> Outcome {

@@ -54,6 +54,21 @@ impl Engine {
         image::save(&self.roots, images, format, out)
     }
 
+    /// An image to save under `name`, with the names to record for it: the name asked
+    /// for when it is one of the image's, else all of them.
+    pub fn image_for_save(&self, name: &str) -> Result<(ImageRecord, Vec<String>)> {
+        let record = self.resolve_image(name)?;
+        let names = self.image_names(&record.id)?;
+        let asked = image::reference::lookup_candidates(name)
+            .ok()
+            .and_then(|c| c.into_iter().find(|n| names.contains(n)));
+        let recorded = match asked {
+            Some(n) => vec![n],
+            None => names,
+        };
+        Ok((record, recorded))
+    }
+
     /// An image by id, id prefix or name.
     pub fn resolve_image(&self, name: &str) -> Result<ImageRecord> {
         image::resolve(&self.store, name)

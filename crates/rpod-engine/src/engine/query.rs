@@ -64,6 +64,31 @@ impl Engine {
         }
     }
 
+    /// Resize a container's terminal.
+    pub fn resize(&self, name_or_id: &str, size: TerminalSize) -> Result<()> {
+        let record = self.lookup(name_or_id)?;
+        if !record.config.terminal {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} has no terminal to resize",
+                record.id()
+            )));
+        }
+        let runtime = self.runtime(&record.config.runtime)?;
+        Ok(runtime.attach_resize(&self.oci_container(&record), size)?)
+    }
+
+    /// Resize an exec session's terminal.
+    pub fn exec_resize(
+        &self,
+        name_or_id: &str,
+        session_id: &str,
+        size: TerminalSize,
+    ) -> Result<()> {
+        let record = self.lookup(name_or_id)?;
+        let runtime = self.runtime(&record.config.runtime)?;
+        Ok(runtime.exec_attach_resize(&self.oci_container(&record), session_id, size)?)
+    }
+
     /// A container's record, synced with the monitor's files.
     pub fn inspect(&self, name_or_id: &str) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
@@ -105,16 +130,21 @@ impl Engine {
     /// `logs -f`: hand `sink` the container's log lines, then what it writes, until its
     /// monitor is gone (asked of the runtime; with an unknown monitor, until the container
     /// is no longer active).
+    /// A set `cancel` ends the following (a client that went away).
     pub fn follow_logs(
         &self,
         record: &ContainerRecord,
         filter: &crate::logs::LogFilter,
+        cancel: Option<&std::sync::atomic::AtomicBool>,
         sink: impl FnMut(&crate::logs::LogLine) -> std::io::Result<()>,
     ) -> Result<()> {
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
         let id = record.id().to_string();
         let still_writing = || {
+            if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+                return false;
+            }
             if oci.conmon_pid > 0 {
                 return runtime.check_conmon_running(&oci).unwrap_or(false);
             }

@@ -1,0 +1,498 @@
+//! Container endpoints of the Docker API (and the libpod ones that share their handler).
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use rpod_engine::container::{ContainerRecord, Status};
+use rpod_engine::logs::{LogFilter, LogLine, Stream};
+use rpod_engine::{EngineError, RemoveOptions, WaitCondition, WaitOptions, WaitOutcome};
+use rpod_oci::framing::{frame_header, StreamKind};
+use rpod_oci::{HttpAttachOptions, HttpAttachStreams, TerminalSize};
+
+use super::create::{create_options, CreateBody};
+use super::views;
+use crate::error::{ApiError, ApiResult};
+use crate::exchange::{Exchange, Flavour};
+use crate::hangup::HangupWatch;
+use crate::service::Context;
+
+pub const RAW_STREAM: &str = "application/vnd.docker.raw-stream";
+pub const MULTIPLEXED_STREAM: &str = "application/vnd.docker.multiplexed-stream";
+
+/// The content type of a container's or session's stream: framing follows the terminal,
+/// and API versions before 1.42 call every stream raw.
+pub fn stream_type(ex: &Exchange, terminal: bool) -> &'static str {
+    if terminal || ex.flavour == Flavour::Libpod || !ex.version_at_least(1, 42) {
+        RAW_STREAM
+    } else {
+        MULTIPLEXED_STREAM
+    }
+}
+
+pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let name = ex
+        .req
+        .query("name")
+        .filter(|n| !n.is_empty())
+        .map(String::from);
+    let body: CreateBody = ex.body_json()?;
+    let options = create_options(body, name)?;
+    let record = context.engine.create(options)?;
+    ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
+}
+
+/// Docker's `filters` query parameter: `{"key": ["value", ...]}` (or the older
+/// `{"key": {"value": true}}`).
+pub fn parse_filters(ex: &Exchange) -> ApiResult<HashMap<String, Vec<String>>> {
+    let Some(text) = ex.req.query("filters").filter(|t| !t.is_empty()) else {
+        return Ok(HashMap::new());
+    };
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("invalid filters {text:?}: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request(format!("invalid filters {text:?}: not an object")))?;
+    let mut out = HashMap::new();
+    for (key, values) in object {
+        let list: Vec<String> = match values {
+            Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map(String::from))
+                .collect::<Option<_>>()
+                .ok_or_else(|| ApiError::bad_request(format!("invalid filter {key:?}")))?,
+            Value::Object(map) => map.keys().cloned().collect(),
+            _ => return Err(ApiError::bad_request(format!("invalid filter {key:?}"))),
+        };
+        out.insert(key.clone(), list);
+    }
+    Ok(out)
+}
+
+fn matches_filters(
+    record: &ContainerRecord,
+    filters: &HashMap<String, Vec<String>>,
+) -> ApiResult<bool> {
+    for (key, values) in filters {
+        let c = &record.config;
+        let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(v));
+        let ok = match key.as_str() {
+            "id" => any(&|v| c.id.starts_with(v)),
+            "name" => any(&|v| c.name.contains(v.trim_start_matches('/'))),
+            "status" => any(&|v| {
+                v == views::docker_status(record.state.status) || v == record.state.status.as_str()
+            }),
+            "label" => any(&|v| match v.split_once('=') {
+                Some((k, value)) => c.labels.get(k).is_some_and(|l| l == value),
+                None => c.labels.contains_key(v),
+            }),
+            "ancestor" => any(&|v| {
+                c.image_name == v || c.image_id.starts_with(v.trim_start_matches("sha256:"))
+            }),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid filter {other:?}: rpod filters by id, name, status, label and ancestor"
+                )))
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let all = ex.query_bool("all")?;
+    let limit: Option<i64> = ex.query_int("limit")?;
+    let filters = parse_filters(ex)?;
+    let mut records = context.engine.list()?;
+    records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
+    let mut out = Vec::new();
+    for record in &records {
+        let running = matches!(
+            record.state.status,
+            Status::Running | Status::Paused | Status::Stopping
+        );
+        if (!all && !running && !filters.contains_key("status"))
+            || !matches_filters(record, &filters)?
+        {
+            continue;
+        }
+        out.push(views::container_summary(record));
+    }
+    if let Some(limit) = limit.filter(|l| *l > 0) {
+        out.truncate(limit as usize);
+    }
+    ex.json(200, &out)
+}
+
+pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let record = context.engine.inspect(name)?;
+    let exec_ids = context.execs.of_container(record.id());
+    ex.json(
+        200,
+        &views::container_inspect(&context.engine, &record, exec_ids),
+    )
+}
+
+pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    context.engine.lookup(name)?;
+    ex.empty(204)
+}
+
+/// 204, or 304 when there was nothing to do.
+fn done_or_not_modified(ex: &mut Exchange, result: Result<(), EngineError>) -> ApiResult<()> {
+    match result {
+        Ok(()) => ex.empty(204),
+        Err(EngineError::NotModified(_)) => ex.empty(304),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn start(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let result = context.engine.start(name, None, None).map(drop);
+    if let Err(e) = &result {
+        // A `--rm` container that cannot start is removed, as `docker run --rm` waits for
+        // (and `rpod run --rm` does).
+        match context.engine.lookup(name) {
+            Ok(record) if record.config.auto_remove && !record.state.status.is_active() => {
+                tracing::debug!("removing {} after its failed start: {e}", record.id());
+                let removal = RemoveOptions {
+                    force: true,
+                    timeout: Some(0),
+                };
+                let _ = context.engine.remove(record.id(), removal);
+            }
+            _ => {}
+        }
+    }
+    done_or_not_modified(ex, result)
+}
+
+/// The stop timeout of `?t=` (Docker) or `?timeout=` (libpod).
+fn stop_timeout(ex: &Exchange) -> ApiResult<Option<u32>> {
+    let t: Option<i64> = match ex.query_int("t")? {
+        Some(t) => Some(t),
+        None => ex.query_int("timeout")?,
+    };
+    match t {
+        None => Ok(None),
+        Some(t) if t < 0 => Ok(Some(0)),
+        Some(t) => Ok(Some(t.min(i64::from(u32::MAX)) as u32)),
+    }
+}
+
+fn refuse_stop_signal(ex: &Exchange, record: &ContainerRecord) -> ApiResult<()> {
+    if let Some(signal) = ex.req.query("signal").filter(|s| !s.is_empty()) {
+        let number = rpod_oci::signal::parse_signal(signal)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        if number != record.config.stop_signal {
+            return Err(ApiError::unsupported(
+                "stopping with a signal other than the container's stop signal",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn stop(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let record = context.engine.lookup(name)?;
+    refuse_stop_signal(ex, &record)?;
+    let timeout = stop_timeout(ex)?;
+    let result = context.engine.stop(name, timeout).map(drop);
+    done_or_not_modified(ex, result)
+}
+
+pub fn restart(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let record = context.engine.lookup(name)?;
+    refuse_stop_signal(ex, &record)?;
+    let timeout = stop_timeout(ex)?;
+    match context.engine.stop(name, timeout) {
+        Ok(_) | Err(EngineError::NotModified(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match context.engine.start(name, None, None) {
+        Ok(_) | Err(EngineError::NotModified(_)) => ex.empty(204),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn kill(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let signal = match ex.req.query("signal").filter(|s| !s.is_empty()) {
+        Some(text) => rpod_oci::signal::parse_signal(text)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        None => libc::SIGKILL,
+    };
+    context.engine.kill(name, signal)?;
+    ex.empty(204)
+}
+
+pub fn pause(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    context.engine.pause(name)?;
+    ex.empty(204)
+}
+
+pub fn unpause(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    context.engine.unpause(name)?;
+    ex.empty(204)
+}
+
+pub fn wait(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let mut conditions = Vec::new();
+    for text in ex.req.query_all("condition") {
+        if !text.is_empty() {
+            conditions.push(text.parse::<WaitCondition>()?);
+        }
+    }
+    // Unknown containers are a 404, before the answer starts.
+    let record = context.engine.lookup(name)?;
+    let id = record.id().to_string();
+    let flavour = ex.flavour;
+    // The head goes out at once: `docker run` waits for it before it starts the container.
+    let mut body = ex.start_stream(200, "application/json")?;
+    let watch = HangupWatch::start(ex.conn.fd().clone())
+        .map_err(|e| ApiError::internal(format!("watching the connection: {e}")))?;
+    let options = WaitOptions {
+        conditions,
+        deadline: None,
+        cancel: Some(watch.cancelled()),
+    };
+    let outcome = context.engine.wait_for(&id, &options);
+    drop(watch);
+    let answer = match outcome {
+        Ok(WaitOutcome::Met { exit_code, status }) => {
+            let code = exit_code.unwrap_or(if status.is_some() { 0 } else { -1 });
+            match flavour {
+                Flavour::Libpod => json!(code),
+                Flavour::Compat => json!({ "StatusCode": code, "Error": null }),
+            }
+        }
+        Ok(WaitOutcome::Cancelled) | Ok(WaitOutcome::TimedOut) => {
+            ex.close = true;
+            return Ok(());
+        }
+        Err(e) => match flavour {
+            Flavour::Libpod => {
+                json!({ "cause": e.to_string(), "message": e.to_string(), "response": 500 })
+            }
+            Flavour::Compat => json!({ "StatusCode": -1, "Error": { "Message": e.to_string() } }),
+        },
+    };
+    let mut text = answer.to_string();
+    text.push('\n');
+    if body
+        .write_all(text.as_bytes())
+        .and_then(|()| body.finish())
+        .is_err()
+    {
+        ex.close = true;
+    }
+    Ok(())
+}
+
+/// Past log lines as an attach or logs stream carries them: framed without a terminal.
+fn write_log_line(
+    out: &mut dyn Write,
+    line: &LogLine,
+    terminal: bool,
+    timestamps: bool,
+    wanted: (bool, bool),
+) -> std::io::Result<()> {
+    let (stdout, stderr) = wanted;
+    let kind = match line.stream {
+        Stream::Stdout if stdout => StreamKind::Stdout,
+        Stream::Stderr if stderr => StreamKind::Stderr,
+        _ => return Ok(()),
+    };
+    let mut payload = Vec::with_capacity(line.text.len() + 40);
+    if timestamps {
+        let time = line
+            .time
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        payload.extend_from_slice(time.as_bytes());
+        payload.push(b' ');
+    }
+    payload.extend_from_slice(line.text.as_bytes());
+    if line.complete {
+        payload.push(b'\n');
+    }
+    if !terminal {
+        out.write_all(&frame_header(kind, payload.len() as u32))?;
+    }
+    out.write_all(&payload)
+}
+
+pub fn attach(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let stream = ex.query_bool("stream")?;
+    let logs = ex.query_bool("logs")?;
+    let streams = HttpAttachStreams {
+        stdin: ex.query_bool("stdin")?,
+        stdout: ex.query_bool("stdout")?,
+        stderr: ex.query_bool("stderr")?,
+    };
+    let detach_keys = ex.req.query("detachKeys").map(String::from);
+    if let Some(keys) = &detach_keys {
+        rpod_oci::detach::parse_detach_keys(keys)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    let record = context.engine.inspect(name)?;
+    let terminal = record.config.terminal;
+    let past = if logs && record.config.log_to_file {
+        rpod_engine::logs::read_log(&context.engine.log_path(&record)).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let content_type = stream_type(ex, terminal);
+    let (connection, head) = ex.hijack(content_type)?;
+    let wanted = (streams.stdout, streams.stderr);
+    let preamble: rpod_oci::HttpPreamble = Box::new(move |out| {
+        head(out)?;
+        for line in &past {
+            write_log_line(out, line, terminal, false, wanted)?;
+        }
+        Ok(())
+    });
+    let options = HttpAttachOptions {
+        connection,
+        streams,
+        detach_keys,
+        preamble: Some(preamble),
+        stream,
+    };
+    let was_running = record.state.status.is_active();
+    match context.engine.attach_http(record.id(), options) {
+        Ok(()) => Ok(()),
+        // The container could not be created in the runtime for the attach (its command
+        // does not exist, say). Docker's clients attach, then start: the stream ends
+        // empty, and the start that follows reports the error (and `docker run` its exit
+        // code, 127 or 126).
+        Err(e) if stream && !was_running && !ex.responded() => {
+            tracing::debug!("attach to {}: {e}", record.id());
+            ex.hijack_and_end(content_type)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn resize(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let size = terminal_size(ex)?;
+    context.engine.resize(name, size)?;
+    match ex.flavour {
+        Flavour::Libpod => ex.json(201, &json!({})),
+        Flavour::Compat => ex.empty(200),
+    }
+}
+
+/// `?h=&w=` of a resize.
+pub fn terminal_size(ex: &Exchange) -> ApiResult<TerminalSize> {
+    let height: Option<u16> = ex.query_int("h")?;
+    let width: Option<u16> = ex.query_int("w")?;
+    match (height, width) {
+        (Some(height), Some(width)) => Ok(TerminalSize { height, width }),
+        _ => Err(ApiError::bad_request("a resize needs h and w")),
+    }
+}
+
+/// `since`/`until` of logs: Unix seconds, with an optional fraction.
+fn unix_time(
+    ex: &Exchange,
+    name: &str,
+) -> ApiResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
+    let Some(text) = ex.req.query(name).filter(|t| !t.is_empty() && *t != "0") else {
+        return Ok(None);
+    };
+    let bad = || ApiError::bad_request(format!("invalid {name} {text:?}: expected Unix seconds"));
+    let (secs, frac) = text.split_once('.').unwrap_or((text, "0"));
+    let secs: i64 = secs.parse().map_err(|_| bad())?;
+    let frac_digits: String = frac.chars().take(9).collect();
+    let nanos: u32 = format!("{frac_digits:0<9}").parse().map_err(|_| bad())?;
+    let time = chrono::DateTime::from_timestamp(secs, nanos).ok_or_else(bad)?;
+    Ok(Some(time.fixed_offset()))
+}
+
+pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let follow = ex.query_bool("follow")?;
+    let timestamps = ex.query_bool("timestamps")?;
+    let stdout = ex.query_bool("stdout")?;
+    let stderr = ex.query_bool("stderr")?;
+    if !stdout && !stderr {
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let tail = match ex.req.query("tail") {
+        None | Some("") | Some("all") => None,
+        Some(n) => match n.parse::<i64>() {
+            Ok(n) if n < 0 => None,
+            Ok(n) => Some(n as usize),
+            Err(_) => return Err(ApiError::bad_request(format!("invalid tail {n:?}"))),
+        },
+    };
+    let filter = LogFilter {
+        tail,
+        since: unix_time(ex, "since")?,
+        until: unix_time(ex, "until")?,
+    };
+    let record = context.engine.inspect(name)?;
+    if !record.config.log_to_file {
+        return Err(ApiError::bad_request(format!(
+            "container {name} uses the none log driver: it has no logs"
+        )));
+    }
+    let terminal = record.config.terminal;
+    let content_type = stream_type(ex, terminal);
+    let mut body =
+        std::io::BufWriter::with_capacity(64 * 1024, ex.start_stream(200, content_type)?);
+    let wanted = (stdout, stderr);
+    let result = if follow && record.state.status.is_active() {
+        let watch = HangupWatch::start(ex.conn.fd().clone())
+            .map_err(|e| ApiError::internal(format!("watching the connection: {e}")))?;
+        let cancel = watch.cancelled();
+        let mut writer = &mut body;
+        context
+            .engine
+            .follow_logs(&record, &filter, Some(&cancel), |line| {
+                write_log_line(&mut writer, line, terminal, timestamps, wanted)?;
+                // Each line goes out as it comes: a follower waits for it.
+                writer.flush()
+            })
+            .map_err(|e| e.to_string())
+    } else {
+        let path = context.engine.log_path(&record);
+        let lines = rpod_engine::logs::read_log(&path).unwrap_or_default();
+        rpod_engine::logs::filter(lines, &filter)
+            .iter()
+            .try_for_each(|line| write_log_line(&mut body, line, terminal, timestamps, wanted))
+            .map_err(|e| e.to_string())
+    };
+    if result.is_err() {
+        // The client went away or the log could not be read: no clean end.
+        ex.conn.shutdown();
+        ex.close = true;
+        return Ok(());
+    }
+    let finished = body
+        .into_inner()
+        .map_err(|e| e.to_string())
+        .and_then(|w| w.finish().map_err(|e| e.to_string()));
+    if finished.is_err() {
+        ex.close = true;
+    }
+    Ok(())
+}
+
+pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let force = ex.query_bool("force")?;
+    let timeout = stop_timeout(ex)?;
+    let id = context
+        .engine
+        .remove(name, RemoveOptions { force, timeout })?;
+    context.execs.forget_container(&id);
+    match ex.flavour {
+        Flavour::Libpod => ex.json(200, &json!([{ "Id": id, "Err": null }])),
+        Flavour::Compat => ex.empty(204),
+    }
+}

@@ -1,0 +1,374 @@
+//! `POST /containers/create`: Docker's `Config` + `HostConfig` + `NetworkingConfig` into the
+//! engine's create options. What rpod supports is taken; anything else that is set (not
+//! null, false, zero, empty) is refused with a 400 naming it, never silently dropped.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use rpod_engine::container::NetworkMode;
+use rpod_engine::security::SecurityOptions;
+use rpod_engine::CreateOptions;
+use rpod_oci::TerminalSize;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Docker's `StrSlice`: a string (one word) or a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StrSlice {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl StrSlice {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            StrSlice::One(s) => vec![s],
+            StrSlice::Many(v) => v,
+        }
+    }
+}
+
+/// The part of `Config` rpod reads; everything else lands in `rest` and is checked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateBody {
+    pub image: String,
+    pub cmd: Option<StrSlice>,
+    pub entrypoint: Option<StrSlice>,
+    pub env: Option<Vec<String>>,
+    pub working_dir: String,
+    pub user: String,
+    pub hostname: String,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    pub stop_signal: String,
+    pub stop_timeout: Option<i64>,
+    pub host_config: Option<Map<String, Value>>,
+    pub networking_config: Option<Value>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// `Config` fields that carry no meaning for rpod's containers whatever their value.
+const IGNORED_CONFIG: &[&str] = &["ArgsEscaped", "Shell", "OnBuild", "Domainname"];
+
+/// `HostConfig` fields accepted with any value (read below, or harmless).
+const HANDLED_HOST: &[&str] = &[
+    "AutoRemove",
+    "ConsoleSize",
+    "Memory",
+    "NanoCpus",
+    "CpuPeriod",
+    "CpuQuota",
+    "PidsLimit",
+    "ReadonlyRootfs",
+    "Privileged",
+    "CapAdd",
+    "CapDrop",
+    "SecurityOpt",
+    "LogConfig",
+    "RestartPolicy",
+    "NetworkMode",
+    "MemorySwap",
+    "MemorySwappiness",
+    "Init",
+    "Isolation",
+    "CgroupnsMode",
+];
+
+/// Null, false, zero, or an empty string, list or object: a setting left unset. (An
+/// object's keys carry meaning, as `ExposedPorts: {"80/tcp": {}}` shows.)
+pub fn zeroish(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+fn field<'a>(host: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    host.get(name).filter(|v| !v.is_null())
+}
+
+fn typed<T: serde::de::DeserializeOwned>(
+    host: &Map<String, Value>,
+    name: &str,
+) -> ApiResult<Option<T>> {
+    match field(host, name) {
+        None => Ok(None),
+        Some(v) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("HostConfig.{name}: {e}"))),
+    }
+}
+
+/// Translate a create body; `name` is the `?name=` query parameter.
+pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<CreateOptions> {
+    for (key, value) in &body.rest {
+        if !IGNORED_CONFIG.contains(&key.as_str()) && !zeroish(value) {
+            return Err(ApiError::unsupported(format!("Config.{key}")));
+        }
+    }
+    if body.image.is_empty() {
+        return Err(ApiError::bad_request("Config.Image is required"));
+    }
+    let host = body.host_config.unwrap_or_default();
+    for (key, value) in &host {
+        if !HANDLED_HOST.contains(&key.as_str()) && !zeroish(value) {
+            return Err(ApiError::unsupported(format!("HostConfig.{key}")));
+        }
+    }
+    if let Some(networking) = &body.networking_config {
+        // The CLI sends an endpoint for the default network with every field empty.
+        let endpoints = networking.get("EndpointsConfig").and_then(Value::as_object);
+        for (network, endpoint) in endpoints.into_iter().flatten() {
+            let unset = endpoint
+                .as_object()
+                .is_none_or(|fields| fields.values().all(zeroish));
+            if !matches!(network.as_str(), "default" | "none" | "host") || !unset {
+                return Err(ApiError::unsupported(format!(
+                    "NetworkingConfig for network {network:?}"
+                )));
+            }
+        }
+    }
+
+    let network = match field(&host, "NetworkMode")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+    {
+        "" | "default" | "none" => NetworkMode::None,
+        "host" => NetworkMode::Host,
+        other => {
+            return Err(ApiError::unsupported(format!(
+                "network mode {other:?} (rpod has none and host)"
+            )))
+        }
+    };
+    let restart: Option<Map<String, Value>> = typed(&host, "RestartPolicy")?;
+    if let Some(policy) = restart {
+        let name = policy.get("Name").and_then(Value::as_str).unwrap_or("");
+        if !matches!(name, "" | "no") {
+            return Err(ApiError::unsupported(format!("restart policy {name:?}")));
+        }
+    }
+    let log_to_file = match typed::<Map<String, Value>>(&host, "LogConfig")?
+        .as_ref()
+        .and_then(|c| c.get("Type"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+    {
+        "" | "k8s-file" | "json-file" => true,
+        "none" => false,
+        other => return Err(ApiError::unsupported(format!("log driver {other:?}"))),
+    };
+    if typed::<bool>(&host, "Init")?.unwrap_or(false) {
+        return Err(ApiError::unsupported("HostConfig.Init"));
+    }
+    if typed::<i64>(&host, "MemorySwap")?.unwrap_or(0) > 0 {
+        return Err(ApiError::unsupported("HostConfig.MemorySwap"));
+    }
+    if !matches!(typed::<i64>(&host, "MemorySwappiness")?, None | Some(-1)) {
+        return Err(ApiError::unsupported("HostConfig.MemorySwappiness"));
+    }
+
+    let memory = typed::<i64>(&host, "Memory")?.filter(|m| *m > 0);
+    let nano_cpus = typed::<i64>(&host, "NanoCpus")?.filter(|n| *n > 0);
+    let quota = typed::<i64>(&host, "CpuQuota")?.filter(|q| *q > 0);
+    let period = typed::<i64>(&host, "CpuPeriod")?.filter(|p| *p > 0);
+    let cpus = match (nano_cpus, quota) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "NanoCpus and CpuQuota cannot both be set",
+            ))
+        }
+        (Some(nano), None) => Some(nano as f64 / 1e9),
+        (None, Some(quota)) => Some(quota as f64 / period.unwrap_or(100_000) as f64),
+        (None, None) => None,
+    };
+    let pids_limit = typed::<i64>(&host, "PidsLimit")?.filter(|p| *p > 0);
+
+    let security_opt: Vec<String> = typed(&host, "SecurityOpt")?.unwrap_or_default();
+    if security_opt
+        .iter()
+        .any(|o| o.starts_with("seccomp=") && o["seccomp=".len()..].trim_start().starts_with('{'))
+    {
+        return Err(ApiError::unsupported(
+            "a seccomp profile sent inline (give the service a profile path)",
+        ));
+    }
+    // Docker's `key:value` spelling of the security options.
+    let security_opt: Vec<String> = security_opt
+        .into_iter()
+        .map(|o| match o.split_once(':') {
+            Some((key, value)) if !o.contains('=') => format!("{key}={value}"),
+            _ => o,
+        })
+        .map(|o| {
+            if o == "no-new-privileges=true" {
+                "no-new-privileges".into()
+            } else {
+                o
+            }
+        })
+        .collect();
+    let security = SecurityOptions::from_flags(
+        typed::<bool>(&host, "Privileged")?.unwrap_or(false),
+        &typed::<Vec<String>>(&host, "CapAdd")?.unwrap_or_default(),
+        &typed::<Vec<String>>(&host, "CapDrop")?.unwrap_or_default(),
+        &security_opt,
+    )?;
+    let stop_signal = match body.stop_signal.as_str() {
+        "" => None,
+        text => Some(
+            rpod_oci::signal::parse_signal(text)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ),
+    };
+    let stop_timeout = match body.stop_timeout {
+        None => None,
+        Some(t) if (0..=i64::from(u32::MAX)).contains(&t) => Some(t as u32),
+        Some(t) => return Err(ApiError::bad_request(format!("invalid StopTimeout {t}"))),
+    };
+    let console_size = match typed::<[u32; 2]>(&host, "ConsoleSize")? {
+        Some([h, w]) if h > 0 && w > 0 => Some(TerminalSize {
+            height: h.min(u32::from(u16::MAX)) as u16,
+            width: w.min(u32::from(u16::MAX)) as u16,
+        }),
+        _ => None,
+    };
+    let entrypoint = body.entrypoint.map(|e| {
+        let words = e.into_vec();
+        // `--entrypoint ""` clears the image's entrypoint.
+        if words.iter().all(String::is_empty) {
+            Vec::new()
+        } else {
+            words
+        }
+    });
+    let non_empty = |s: String| (!s.is_empty()).then_some(s);
+    Ok(CreateOptions {
+        image: Some(body.image),
+        rootfs: None,
+        name,
+        command: body.cmd.map(StrSlice::into_vec).unwrap_or_default(),
+        entrypoint,
+        env: body.env.unwrap_or_default(),
+        workdir: non_empty(body.working_dir),
+        user: non_empty(body.user),
+        hostname: non_empty(body.hostname),
+        labels: body.labels.unwrap_or_default(),
+        stop_signal,
+        stop_timeout,
+        memory,
+        cpus,
+        pids_limit,
+        read_only: typed::<bool>(&host, "ReadonlyRootfs")?.unwrap_or(false),
+        network,
+        runtime: None,
+        auto_remove: typed::<bool>(&host, "AutoRemove")?.unwrap_or(false),
+        log_to_file,
+        terminal: body.tty,
+        stdin: body.open_stdin,
+        security,
+        console_size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> ApiResult<CreateOptions> {
+        let body: CreateBody = serde_json::from_str(json).unwrap();
+        create_options(body, Some("web".into()))
+    }
+
+    #[test]
+    fn what_the_docker_cli_sends_for_run_is_taken() {
+        let options = parse(r#"{"Hostname":"","Domainname":"","User":"","AttachStdin":true,"AttachStdout":true,"AttachStderr":true,"Tty":true,"OpenStdin":true,"StdinOnce":true,"Env":null,"Cmd":["sh","-c","echo hi"],"Image":"busybox","Volumes":{},"WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":{},"HostConfig":{"Binds":null,"ContainerIDFile":"","LogConfig":{"Type":"","Config":{}},"NetworkMode":"default","PortBindings":{},"RestartPolicy":{"Name":"no","MaximumRetryCount":0},"AutoRemove":true,"VolumeDriver":"","VolumesFrom":null,"ConsoleSize":[40,120],"CapAdd":null,"CapDrop":null,"CgroupnsMode":"","Dns":[],"DnsOptions":[],"DnsSearch":[],"ExtraHosts":null,"GroupAdd":null,"IpcMode":"","Cgroup":"","Links":null,"OomScoreAdj":0,"PidMode":"","Privileged":false,"PublishAllPorts":false,"ReadonlyRootfs":false,"SecurityOpt":null,"UTSMode":"","UsernsMode":"","ShmSize":0,"Isolation":"","CpuShares":0,"Memory":67108864,"NanoCpus":1500000000,"CgroupParent":"","BlkioWeight":0,"BlkioWeightDevice":[],"Devices":[],"DeviceCgroupRules":null,"MemoryReservation":0,"MemorySwap":0,"MemorySwappiness":-1,"OomKillDisable":false,"PidsLimit":null,"Ulimits":[],"MaskedPaths":null,"ReadonlyPaths":null},"NetworkingConfig":{"EndpointsConfig":{"default":{"IPAMConfig":null,"Links":null,"Aliases":null,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}}}}"#).unwrap();
+        assert_eq!(options.image.as_deref(), Some("busybox"));
+        assert_eq!(options.command, ["sh", "-c", "echo hi"]);
+        assert!(options.terminal && options.stdin && options.auto_remove && options.log_to_file);
+        assert_eq!(options.memory, Some(64 << 20));
+        assert_eq!(options.cpus, Some(1.5));
+        assert_eq!(
+            options.console_size,
+            Some(TerminalSize {
+                height: 40,
+                width: 120
+            })
+        );
+        assert_eq!(options.name.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn unsupported_settings_are_named_in_a_400() {
+        for (json, named) in [
+            (
+                r#"{"Image":"x","HostConfig":{"Binds":["/a:/b"]}}"#,
+                "HostConfig.Binds",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}}"#,
+                "HostConfig.PortBindings",
+            ),
+            (
+                r#"{"Image":"x","ExposedPorts":{"80/tcp":{}}}"#,
+                "Config.ExposedPorts",
+            ),
+            (
+                r#"{"Image":"x","Healthcheck":{"Test":["CMD","true"]}}"#,
+                "Config.Healthcheck",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"RestartPolicy":{"Name":"always"}}}"#,
+                "restart policy",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"NetworkMode":"bridge"}}"#,
+                "network mode",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"LogConfig":{"Type":"syslog"}}}"#,
+                "log driver",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"Init":true}}"#,
+                "HostConfig.Init",
+            ),
+        ] {
+            let err = parse(json).unwrap_err();
+            assert_eq!(err.status, 400, "{json}");
+            assert!(err.message.contains(named), "{json}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn bad_values_are_400s() {
+        for json in [
+            r#"{"Image":""}"#,
+            r#"{"Image":"x","StopSignal":"SIGNOPE"}"#,
+            r#"{"Image":"x","HostConfig":{"Memory":"lots"}}"#,
+            r#"{"Image":"x","StopTimeout":-5}"#,
+            r#"{"Image":"x","HostConfig":{"SecurityOpt":["seccomp={}"]}}"#,
+        ] {
+            assert_eq!(parse(json).unwrap_err().status, 400, "{json}");
+        }
+        // A string Cmd is one word; an empty entrypoint clears the image's.
+        let options = parse(r#"{"Image":"x","Cmd":"top","Entrypoint":""}"#).unwrap();
+        assert_eq!(options.command, ["top"]);
+        assert_eq!(options.entrypoint, Some(vec![]));
+    }
+}

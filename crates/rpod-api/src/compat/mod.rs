@@ -1,0 +1,8 @@
+//! Handlers of the Docker Engine API, with the Docker schema's field names and types.
+
+pub mod containers;
+pub mod create;
+pub mod exec;
+pub mod images;
+pub mod system;
+pub mod views;

@@ -1,0 +1,239 @@
+//! Docker's shapes of containers and images, built from the engine's records and views.
+//! Go clients decode whole documents, so every field has the Docker schema's type.
+
+use serde_json::{json, Value};
+
+use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
+use rpod_engine::image::ImageInfo;
+use rpod_engine::views::{ContainerInspect, ImageInspect};
+use rpod_engine::Engine;
+
+/// Docker's state names: libpod's configured and initialized containers are `created`,
+/// and stopped ones `exited`.
+pub fn docker_status(status: Status) -> &'static str {
+    match status {
+        Status::Configured | Status::Created => "created",
+        Status::Running | Status::Stopping => "running",
+        Status::Paused => "paused",
+        Status::Stopped | Status::Exited => "exited",
+        Status::Removing => "removing",
+    }
+}
+
+fn network_mode(record: &ContainerRecord) -> &'static str {
+    match record.config.network {
+        NetworkMode::None => "none",
+        NetworkMode::Host => "host",
+    }
+}
+
+/// A time as Docker's JSON has it (RFC 3339 with nanoseconds, UTC).
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
+}
+
+/// `GET /containers/{id}/json`.
+pub fn container_inspect(
+    engine: &Engine,
+    record: &ContainerRecord,
+    exec_ids: Vec<String>,
+) -> Value {
+    let base = ContainerInspect::new(engine.roots(), record, Vec::new());
+    let c = &record.config;
+    let s = &record.state;
+    let console = c
+        .console_size
+        .map(|t| json!([t.height, t.width]))
+        .unwrap_or(json!([0, 0]));
+    json!({
+        "Id": c.id,
+        "Created": time(Some(c.created)),
+        "Path": base.path,
+        "Args": base.args,
+        "State": {
+            "Status": docker_status(s.status),
+            "Running": base.state.running,
+            "Paused": base.state.paused,
+            "Restarting": false,
+            "OOMKilled": s.oom_killed,
+            "Dead": false,
+            "Pid": s.pid,
+            "ExitCode": s.exit_code.unwrap_or(0),
+            "Error": s.error,
+            "StartedAt": time(s.started_at),
+            "FinishedAt": time(s.finished_at),
+        },
+        "Image": if c.image_id.is_empty() { String::new() } else { format!("sha256:{}", c.image_id) },
+        "ResolvConfPath": "",
+        "HostnamePath": "",
+        "HostsPath": "",
+        "LogPath": base.host_config.log_config.path,
+        "Name": format!("/{}", c.name),
+        "RestartCount": 0,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": if exec_ids.is_empty() { Value::Null } else { json!(exec_ids) },
+        "HostConfig": {
+            "Binds": null,
+            "ContainerIDFile": "",
+            "LogConfig": { "Type": base.host_config.log_config.kind, "Config": {} },
+            "NetworkMode": network_mode(record),
+            "PortBindings": {},
+            "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
+            "AutoRemove": c.auto_remove,
+            "VolumeDriver": "",
+            "VolumesFrom": null,
+            "ConsoleSize": console,
+            "CapAdd": base.host_config.cap_add,
+            "CapDrop": base.host_config.cap_drop,
+            "CgroupnsMode": "",
+            "Dns": [],
+            "DnsOptions": [],
+            "DnsSearch": [],
+            "ExtraHosts": null,
+            "GroupAdd": null,
+            "IpcMode": "",
+            "Cgroup": "",
+            "Links": null,
+            "OomScoreAdj": 0,
+            "PidMode": "",
+            "Privileged": base.host_config.privileged,
+            "PublishAllPorts": false,
+            "ReadonlyRootfs": c.read_only,
+            "SecurityOpt": base.host_config.security_opt,
+            "UTSMode": "",
+            "UsernsMode": "",
+            "ShmSize": 65536000,
+            "Runtime": c.runtime,
+            "Isolation": "",
+            "CpuShares": 0,
+            "Memory": c.memory.unwrap_or(0),
+            "NanoCpus": base.host_config.nano_cpus,
+            "CgroupParent": "",
+            "BlkioWeight": 0,
+            "CpuPeriod": 0,
+            "CpuQuota": 0,
+            "Devices": [],
+            "MemoryReservation": 0,
+            "MemorySwap": 0,
+            "MemorySwappiness": null,
+            "OomKillDisable": false,
+            "PidsLimit": c.pids_limit.unwrap_or(0),
+            "Ulimits": [],
+        },
+        "GraphDriver": { "Name": "overlay", "Data": {} },
+        "Mounts": [],
+        "Config": {
+            "Hostname": c.hostname,
+            "Domainname": "",
+            "User": c.user,
+            "AttachStdin": false,
+            "AttachStdout": false,
+            "AttachStderr": false,
+            "Tty": c.terminal,
+            "OpenStdin": c.stdin,
+            "StdinOnce": false,
+            "Env": c.env,
+            "Cmd": base.config.cmd,
+            "Image": c.image_name,
+            "Volumes": null,
+            "WorkingDir": c.workdir,
+            "Entrypoint": if base.config.entrypoint.is_empty() { Value::Null } else { json!(base.config.entrypoint) },
+            "OnBuild": null,
+            "Labels": c.labels,
+            "StopSignal": base.config.stop_signal,
+            "StopTimeout": c.stop_timeout,
+        },
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": "",
+            "HairpinMode": false,
+            "Ports": {},
+            "SandboxKey": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "Gateway": "",
+            "MacAddress": "",
+            "Networks": {},
+        },
+    })
+}
+
+/// One entry of `GET /containers/json`.
+pub fn container_summary(record: &ContainerRecord) -> Value {
+    let c = &record.config;
+    json!({
+        "Id": c.id,
+        "Names": [format!("/{}", c.name)],
+        "Image": c.image_name,
+        "ImageID": if c.image_id.is_empty() { String::new() } else { format!("sha256:{}", c.image_id) },
+        "Command": c.args.join(" "),
+        "Created": c.created.timestamp(),
+        "Ports": [],
+        "Labels": c.labels,
+        "State": docker_status(record.state.status),
+        "Status": rpod_engine::human::container_status(record),
+        "HostConfig": { "NetworkMode": network_mode(record) },
+        "NetworkSettings": { "Networks": {} },
+        "Mounts": [],
+    })
+}
+
+/// One entry of `GET /images/json`.
+pub fn image_summary(info: &ImageInfo) -> Value {
+    let created = info.record.created.unwrap_or(info.record.added);
+    let labels = ImageInspect::new(info).labels;
+    json!({
+        "Id": format!("sha256:{}", info.record.id),
+        "ParentId": "",
+        "RepoTags": info.names,
+        "RepoDigests": [],
+        "Created": created.timestamp(),
+        "Size": info.record.size,
+        "SharedSize": -1,
+        "VirtualSize": info.record.size,
+        "Labels": labels,
+        "Containers": -1,
+    })
+}
+
+/// `GET /images/{name}/json`.
+pub fn image_inspect(info: &ImageInfo) -> Value {
+    let base = ImageInspect::new(info);
+    json!({
+        "Id": format!("sha256:{}", info.record.id),
+        "RepoTags": base.repo_tags,
+        "RepoDigests": [],
+        "Parent": "",
+        "Comment": "",
+        "Created": time(base.created),
+        "DockerVersion": "",
+        "Author": "",
+        "Config": base.config,
+        "Architecture": base.architecture,
+        "Os": base.os,
+        "Size": base.size,
+        "VirtualSize": base.size,
+        "GraphDriver": { "Name": "overlay", "Data": {} },
+        "RootFS": { "Type": "layers", "Layers": base.root_fs.layers },
+        "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libpod_states_map_to_dockers() {
+        assert_eq!(docker_status(Status::Configured), "created");
+        assert_eq!(docker_status(Status::Created), "created");
+        assert_eq!(docker_status(Status::Stopped), "exited");
+        assert_eq!(docker_status(Status::Exited), "exited");
+        assert_eq!(docker_status(Status::Paused), "paused");
+    }
+}

@@ -1,0 +1,142 @@
+//! From a request's path to its handler: the API version prefix (`/v1.41`, `/v4.3.1`) is
+//! optional, `/libpod` selects podman's API, and names in paths are ids, id prefixes or
+//! names (image names may hold slashes).
+
+use crate::compat;
+use crate::error::{ApiError, ApiResult};
+use crate::exchange::{Exchange, Flavour};
+use crate::http::{Connection, Request};
+use crate::service::Context;
+
+/// Split `/v1.41/libpod/containers/x/json` into its version, flavour and segments.
+pub fn split_path(path: &str) -> (Option<(u32, u32)>, Flavour, Vec<String>) {
+    let mut segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    let mut version = None;
+    if let Some(first) = segments.first() {
+        if let Some(number) = first.strip_prefix('v') {
+            let numbers: Option<Vec<u32>> = number.split('.').map(|p| p.parse().ok()).collect();
+            if let Some(numbers) = numbers {
+                version = Some((numbers[0], numbers.get(1).copied().unwrap_or(0)));
+                segments.remove(0);
+            }
+        }
+    }
+    let flavour = if segments.first().is_some_and(|s| s == "libpod") {
+        segments.remove(0);
+        Flavour::Libpod
+    } else {
+        Flavour::Compat
+    };
+    (version, flavour, segments)
+}
+
+/// Handle one request; whether the connection can carry another.
+pub fn handle(context: &Context, request: Request, conn: &mut Connection) -> bool {
+    let keep_alive = request.keep_alive();
+    let (version, flavour, segments) = split_path(&request.path);
+    let method = request.method.clone();
+    let mut exchange = Exchange::new(request, conn, flavour, version);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let result = dispatch(context, &mut exchange, &method, &segments);
+    if let Err(error) = result {
+        tracing::debug!(
+            status = error.status,
+            "{method} {}: {}",
+            exchange.req.path,
+            error.message
+        );
+        if exchange.responded() || exchange.error(&error).is_err() {
+            exchange.close = true;
+        }
+    }
+    let close = exchange.close;
+    drop(exchange);
+    keep_alive && !close && conn.finish_body()
+}
+
+fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -> ApiResult<()> {
+    use compat::{containers, exec, images, system};
+    match (method, path) {
+        ("GET" | "HEAD", ["_ping"]) => system::ping(ex),
+        ("GET", ["version"]) => system::version(context, ex),
+        ("GET", ["info"]) => system::info(context, ex),
+
+        ("POST", ["containers", "create"]) => containers::create(context, ex),
+        ("GET", ["containers", "json"]) => containers::list(context, ex),
+        ("GET", ["containers", name, "json"]) => containers::inspect(context, ex, name),
+        ("GET", ["containers", name, "exists"]) => containers::exists(context, ex, name),
+        ("POST", ["containers", name, "start"]) => containers::start(context, ex, name),
+        ("POST", ["containers", name, "stop"]) => containers::stop(context, ex, name),
+        ("POST", ["containers", name, "restart"]) => containers::restart(context, ex, name),
+        ("POST", ["containers", name, "kill"]) => containers::kill(context, ex, name),
+        ("POST", ["containers", name, "pause"]) => containers::pause(context, ex, name),
+        ("POST", ["containers", name, "unpause"]) => containers::unpause(context, ex, name),
+        ("POST", ["containers", name, "wait"]) => containers::wait(context, ex, name),
+        ("POST", ["containers", name, "attach"]) => containers::attach(context, ex, name),
+        ("POST", ["containers", name, "resize"]) => containers::resize(context, ex, name),
+        ("GET", ["containers", name, "logs"]) => containers::logs(context, ex, name),
+        ("DELETE", ["containers", name]) => containers::remove(context, ex, name),
+
+        ("POST", ["containers", name, "exec"]) => exec::create(context, ex, name),
+        ("POST", ["exec", id, "start"]) => exec::start(context, ex, id),
+        ("POST", ["exec", id, "resize"]) => exec::resize(context, ex, id),
+        ("GET", ["exec", id, "json"]) => exec::inspect(context, ex, id),
+
+        ("GET", ["images", "json"]) => images::list(context, ex),
+        ("POST", ["images", "create"]) => images::create(context, ex),
+        ("POST", ["images", "load"]) => images::load(context, ex),
+        ("GET", ["images", "get"]) => images::get(context, ex, None),
+        ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
+            images::get(context, ex, Some(&name.join("/")))
+        }
+        ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
+            images::inspect(context, ex, &name.join("/"))
+        }
+        ("POST", ["images", name @ .., "tag"]) if !name.is_empty() => {
+            images::tag(context, ex, &name.join("/"))
+        }
+        ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
+            images::remove(context, ex, &name.join("/"))
+        }
+        _ => Err(ApiError::not_found(format!(
+            "no such endpoint: {method} {}",
+            ex.req.path
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_flavours_are_split_off() {
+        let (v, f, s) = split_path("/v1.41/containers/json");
+        assert_eq!(
+            (v, f, s),
+            (
+                Some((1, 41)),
+                Flavour::Compat,
+                vec!["containers".to_string(), "json".into()]
+            )
+        );
+        let (v, f, s) = split_path("/v4.3.1/libpod/_ping");
+        assert_eq!(
+            (v, f, s),
+            (Some((4, 3)), Flavour::Libpod, vec!["_ping".to_string()])
+        );
+        let (v, f, s) = split_path("/_ping");
+        assert_eq!(
+            (v, f, s),
+            (None, Flavour::Compat, vec!["_ping".to_string()])
+        );
+        // A name that starts with "v" is not a version.
+        let (v, _, s) = split_path("/volumes/x");
+        assert_eq!(v, None);
+        assert_eq!(s[0], "volumes");
+    }
+}
