@@ -167,6 +167,11 @@ pub struct PtyRun {
 
 impl PtyRun {
     pub fn spawn(rpod: &Rpod, args: &[&str], rows: u16, cols: u16) -> PtyRun {
+        Self::spawn_command(rpod.command(args), rows, cols)
+    }
+
+    /// Any command on a new pseudo-terminal of `rows` x `cols`.
+    pub fn spawn_command(mut command: Command, rows: u16, cols: u16) -> PtyRun {
         use std::os::fd::AsFd;
         let size = nix::pty::Winsize {
             ws_row: rows,
@@ -176,8 +181,7 @@ impl PtyRun {
         };
         let pty = nix::pty::openpty(Some(&size), None::<&nix::sys::termios::Termios>).unwrap();
         let stdio = || Stdio::from(pty.slave.as_fd().try_clone_to_owned().unwrap());
-        let child = rpod
-            .command(args)
+        let child = command
             .stdin(stdio())
             .stdout(stdio())
             .stderr(stdio())

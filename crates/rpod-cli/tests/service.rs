@@ -1,0 +1,850 @@
+//! End-to-end tests of `rpod system service`: a real service on a temporary socket, driven
+//! by the real docker CLI (`/usr/local/bin/docker`, or `docker` in `$PATH`) and by raw HTTP.
+//! They need root, runc, conmon and busybox-static like the other end-to-end tests.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A running service over a store of its own.
+struct Service {
+    rpod: Rpod,
+    child: Option<Child>,
+    socket: PathBuf,
+    docker_config: tempfile::TempDir,
+}
+
+impl Service {
+    fn start() -> Service {
+        Self::start_with(Rpod::with_image("runc"), &["--time", "0"])
+    }
+
+    fn start_with(rpod: Rpod, extra: &[&str]) -> Service {
+        let socket = rpod.dir.path().join("api.sock");
+        let uri = format!("unix://{}", socket.display());
+        let mut args = vec!["system", "service"];
+        args.extend_from_slice(extra);
+        args.push(&uri);
+        let child = rpod
+            .command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let service = Service {
+            rpod,
+            child: Some(child),
+            socket,
+            docker_config: tempfile::tempdir().unwrap(),
+        };
+        wait_until("the service listens", || {
+            UnixStream::connect(&service.socket).is_ok()
+        });
+        service
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+    }
+
+    /// The docker CLI pointed at this service, with a configuration of its own.
+    fn docker(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(docker_binary());
+        command
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .env("DOCKER_CONFIG", self.docker_config.path())
+            .env_remove("DOCKER_API_VERSION")
+            .args(args)
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn docker_out(&self, args: &[&str]) -> Output {
+        self.docker(args).output().unwrap()
+    }
+
+    /// Run the docker CLI and require success; returns stdout.
+    fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker_out(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn http(&self, method: &str, path: &str, body: &[u8]) -> Reply {
+        http(&self.socket, method, path, &[], body)
+    }
+
+    /// Open descriptors of the service process, but for the database's: SQLite keeps the
+    /// descriptors of closed connections while another holds a lock (closing one would
+    /// drop the process's locks) and reuses them for the next, so their number follows
+    /// the peak of concurrent requests, not leaks.
+    fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .filter_map(|e| std::fs::read_link(e.path()).ok())
+                    .filter(|target| !target.to_string_lossy().contains("rpod.db"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn threads(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/task", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// SIGTERM, and the exit status.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        child.wait().unwrap()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn docker_binary() -> &'static str {
+    if Path::new("/usr/local/bin/docker").exists() {
+        "/usr/local/bin/docker"
+    } else {
+        "docker"
+    }
+}
+
+/// An HTTP answer read off a raw connection.
+struct Reply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {} body is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    fn message(&self) -> String {
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Decode a chunked body.
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&data[..line_end])
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap(),
+            16,
+        )
+        .unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// One request on a new connection (`Connection: close`), its whole answer.
+fn http(socket: &Path, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Reply {
+    let mut conn = UnixStream::connect(socket).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: rpod\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    conn.write_all(request.as_bytes()).unwrap();
+    // A service that refuses the body answers before it has read it all.
+    let _ = conn.write_all(body);
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).unwrap();
+    parse_reply(&answer)
+}
+
+fn parse_reply(answer: &[u8]) -> Reply {
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(answer)));
+    let head = String::from_utf8_lossy(&answer[..end]).into_owned();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let raw = &answer[end + 4..];
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(raw)
+    } else {
+        raw.to_vec()
+    };
+    Reply { status, head, body }
+}
+
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[test]
+fn docker_run_shows_output_and_returns_exit_codes() {
+    let service = Service::start();
+    assert_eq!(
+        service.docker_ok(&["run", "--rm", "demo", "echo", "hello"]),
+        "hello\n"
+    );
+    let out = service.docker_out(&[
+        "run",
+        "--rm",
+        "demo",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    // A command that does not exist: 127, and the --rm container is gone.
+    let out = service.docker_out(&["run", "--rm", "demo", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nosuchcmd"));
+    let out = service.docker_out(&["run", "--rm", "demo", "/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    // An image that is not there, and rpod has no registry to pull it from.
+    let out = service.docker_out(&["run", "--rm", "nosuchimage", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not present locally"));
+    assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn docker_run_it_and_exec_it_get_the_terminal_size_and_exit_codes() {
+    let service = Service::start();
+    let mut run = PtyRun::spawn_command(
+        service.docker(&[
+            "run",
+            "-it",
+            "--rm",
+            "demo",
+            "sh",
+            "-c",
+            "stty size; exit 5",
+        ]),
+        33,
+        101,
+    );
+    assert_eq!(run.wait(), 5, "{}", run.text());
+    assert!(run.text().contains("33 101"), "{:?}", run.text());
+
+    service.docker_ok(&["run", "-d", "--name", "box", "demo", "sleep", "1000"]);
+    let mut exec = PtyRun::spawn_command(
+        service.docker(&["exec", "-it", "box", "sh", "-c", "stty size; exit 6"]),
+        20,
+        70,
+    );
+    assert_eq!(exec.wait(), 6, "{}", exec.text());
+    assert!(exec.text().contains("20 70"), "{:?}", exec.text());
+    // Keys typed at the terminal reach the session, and its echo comes back.
+    let mut shell = PtyRun::spawn_command(service.docker(&["exec", "-it", "box", "sh"]), 24, 80);
+    shell.write(b"echo typed-$((6*7))\n");
+    shell.expect("typed-42");
+    shell.write(b"exit 9\n");
+    assert_eq!(shell.wait(), 9);
+}
+
+#[test]
+fn docker_cli_drives_the_lifecycle() {
+    let service = Service::start();
+    let id = service
+        .docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "demo",
+            "sh",
+            "-c",
+            "trap 'echo got-usr1' USR1; echo ready; while true; do sleep 0.1; done",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    wait_until("the log shows ready", || {
+        service.docker_ok(&["logs", "web"]).contains("ready")
+    });
+    let ps = service.docker_ok(&["ps", "--format", "{{.ID}} {{.Names}} {{.State}}"]);
+    assert_eq!(ps.trim(), format!("{} web running", &id[..12]));
+    let inspect = service.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.Name}} {{.Config.Tty}} {{.State.Running}}",
+        "web",
+    ]);
+    assert_eq!(inspect.trim(), "running /web false true");
+    // exec: output, stdin, exit code.
+    let out = service.docker_out(&["exec", "web", "sh", "-c", "echo in-exec; exit 4"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "in-exec\n");
+    let out = pipe_through(
+        &mut service.docker(&["exec", "-i", "web", "cat"]),
+        b"through stdin\n",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through stdin\n");
+    // pause, unpause, kill with a signal the container handles.
+    service.docker_ok(&["pause", "web"]);
+    assert_eq!(
+        service
+            .docker_ok(&["inspect", "-f", "{{.State.Status}}", "web"])
+            .trim(),
+        "paused"
+    );
+    service.docker_ok(&["unpause", "web"]);
+    service.docker_ok(&["kill", "-s", "USR1", "web"]);
+    wait_until("the trap ran", || {
+        service.docker_ok(&["logs", "web"]).contains("got-usr1")
+    });
+    let out = service.docker_out(&["kill", "-s", "NOSUCHSIG", "web"]);
+    assert!(!out.status.success());
+    // stop: the shell ignores SIGTERM as PID 1, so SIGKILL after the timeout.
+    service.docker_ok(&["stop", "-t", "1", "web"]);
+    assert_eq!(service.docker_ok(&["wait", "web"]).trim(), "137");
+    let ps = service.docker_ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    assert_eq!(ps.trim(), "web exited");
+    // Removing: refused while running without force.
+    service.docker_ok(&["start", "web"]);
+    let out = service.docker_out(&["rm", "web"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Error response from daemon"));
+    service.docker_ok(&["rm", "-f", "web"]);
+    assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
+    let out = service.docker_out(&["inspect", "web"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn docker_logs_follow_and_attach_see_everything() {
+    let service = Service::start();
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "counter",
+        "demo",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done; echo bye >&2",
+    ]);
+    // Follows until the container exits; stdout and stderr each to their own.
+    let out = service.docker_out(&["logs", "-f", "counter"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "line 1\nline 2\nline 3\nline 4\nline 5\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "bye\n");
+    // The tail counts the lines of both streams.
+    let out = service.docker_out(&["logs", "--tail", "2", "counter"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "line 5\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "bye\n");
+    let stamped = service.docker_ok(&["logs", "-t", "--tail", "2", "counter"]);
+    assert!(
+        stamped.starts_with("20") && stamped.ends_with(" line 5\n"),
+        "{stamped}"
+    );
+    // attach to a running container: its output from then on, and its exit code.
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "demo",
+        "sh",
+        "-c",
+        "sleep 1; echo attached-output; exit 7",
+    ]);
+    let out = service.docker_out(&["attach", "late"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "attached-output\n");
+    assert_eq!(out.status.code(), Some(7));
+}
+
+#[test]
+fn large_streams_through_attach_and_exec_are_byte_exact() {
+    let service = Service::start();
+    service.docker_ok(&["run", "-d", "--name", "sink", "demo", "sleep", "1000"]);
+    for size in [1usize << 20, 64 << 20] {
+        let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        let out = pipe_through(
+            &mut service.docker(&["run", "--rm", "-i", "demo", "cat"]),
+            &data,
+        );
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(out.stdout.len(), size);
+        assert_eq!(sha256(&out.stdout), sha256(&data), "run -i, {size} bytes");
+        let out = pipe_through(&mut service.docker(&["exec", "-i", "sink", "cat"]), &data);
+        assert!(out.status.success());
+        assert_eq!(out.stdout.len(), size);
+        assert_eq!(sha256(&out.stdout), sha256(&data), "exec -i, {size} bytes");
+    }
+}
+
+#[test]
+fn the_cli_and_the_service_share_one_store() {
+    let service = Service::start();
+    let id = service
+        .rpod
+        .detached(&["--name", "from-cli", "demo", "sleep", "1000"]);
+    let ps = service.docker_ok(&["ps", "--format", "{{.ID}} {{.Names}}"]);
+    assert_eq!(ps.trim(), format!("{} from-cli", &id[..12]));
+    service.docker_ok(&["stop", "-t", "0", "from-cli"]);
+    assert_eq!(
+        service.rpod.inspect("from-cli", "{{.State.Status}}"),
+        "exited"
+    );
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "from-api",
+        "demo",
+        "sh",
+        "-c",
+        "echo made-by-docker; sleep 1000",
+    ]);
+    wait_until("the log has the line", || {
+        service
+            .rpod
+            .ok(&["logs", "from-api"])
+            .contains("made-by-docker")
+    });
+    service.rpod.ok(&["rm", "-f", "from-api"]);
+    let out = service.docker_out(&["inspect", "from-api"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn images_over_the_api_save_load_tag_and_remove() {
+    let service = Service::start();
+    let images = service.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(images.trim(), "localhost/demo:latest");
+    let id = service.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "demo"]);
+    assert!(id.starts_with("sha256:"), "{id}");
+    service.docker_ok(&["tag", "demo", "example.com/team/tool:1.0"]);
+    let archive = service.rpod.dir.path().join("saved.tar");
+    service.docker_ok(&[
+        "save",
+        "-o",
+        archive.to_str().unwrap(),
+        "example.com/team/tool:1.0",
+    ]);
+    // A second store loads the archive through its own service.
+    let other = Service::start_with(Rpod::new("runc"), &["--time", "0"]);
+    let loaded = other.docker_ok(&["load", "-i", archive.to_str().unwrap()]);
+    assert!(
+        loaded.contains("Loaded image: example.com/team/tool:1.0"),
+        "{loaded}"
+    );
+    assert_eq!(
+        other.docker_ok(&[
+            "run",
+            "--rm",
+            "example.com/team/tool:1.0",
+            "echo",
+            "from-loaded"
+        ]),
+        "from-loaded\n"
+    );
+    // A pull of a local image reports it up to date; anything else says why it cannot.
+    assert!(service
+        .docker_ok(&["pull", "example.com/team/tool:1.0"])
+        .contains("up to date"));
+    let out = service.docker_out(&["pull", "nosuch/image:1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot pull"));
+    // rmi of one name untags; of the last name deletes.
+    let out = service.docker_ok(&["rmi", "example.com/team/tool:1.0"]);
+    assert!(out.contains("Untagged: example.com/team/tool:1.0"), "{out}");
+    service.docker_ok(&["run", "-d", "--name", "user", "demo", "sleep", "1000"]);
+    let out = service.docker_out(&["rmi", "demo"]);
+    assert!(!out.status.success(), "an image in use was removed");
+    service.docker_ok(&["rm", "-f", "user"]);
+    let out = service.docker_ok(&["rmi", "demo"]);
+    assert!(out.contains("Deleted: sha256:"), "{out}");
+    assert_eq!(service.docker_ok(&["images", "-q"]), "");
+}
+
+#[test]
+fn bad_requests_get_the_right_status_and_the_service_keeps_serving() {
+    let service = Service::start();
+    let create = |body: &str| service.http("POST", "/v1.41/containers/create", body.as_bytes());
+    let reply = create("{not json");
+    assert_eq!(reply.status, 400);
+    assert!(reply.message().contains("decoding"), "{}", reply.message());
+    assert_eq!(create(r#"{"Image": 5}"#).status, 400);
+    assert_eq!(
+        create(r#"{"Image":"demo","HostConfig":{"Binds":["/:/host"]}}"#).status,
+        400
+    );
+    let reply = create(r#"{"Image":"nosuch"}"#);
+    assert_eq!(reply.status, 404);
+    assert!(
+        reply.message().contains("No such image"),
+        "{}",
+        reply.message()
+    );
+    let reply = service.http("GET", "/v1.41/containers/nosuch/json", b"");
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.message(), "No such container: nosuch");
+    let id = service
+        .rpod
+        .detached(&["--name", "up", "demo", "sleep", "1000"]);
+    let reply = service.http(
+        "POST",
+        &format!("/containers/{id}/kill?signal=SIGNOPE"),
+        b"",
+    );
+    assert_eq!(reply.status, 400);
+    let reply = service.http("POST", "/containers/up/wait?condition=sideways", b"");
+    assert_eq!(reply.status, 400);
+    let reply = service.http("DELETE", "/containers/up", b"");
+    assert_eq!(reply.status, 409);
+    let reply = service.http(
+        "POST",
+        "/containers/create?name=up",
+        br#"{"Image":"demo","Cmd":["true"]}"#,
+    );
+    assert_eq!(reply.status, 409, "{}", reply.message());
+    let reply = service.http("GET", "/v1.41/nosuch/endpoint", b"");
+    assert_eq!(reply.status, 404);
+    let reply = service.http("POST", "/exec/0123/start", b"{}");
+    assert_eq!(reply.status, 404);
+    // A body far too large is refused without being read whole.
+    let big = vec![b' '; 6 << 20];
+    let reply = service.http("POST", "/containers/create", &big);
+    assert_eq!(reply.status, 413);
+    // A request that is not HTTP.
+    let mut conn = UnixStream::connect(&service.socket).unwrap();
+    conn.write_all(b"\x16\x03\x01garbage\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).unwrap();
+    assert_eq!(parse_reply(&answer).status, 400);
+    // Still serving.
+    let reply = service.http("GET", "/_ping", b"");
+    assert_eq!((reply.status, reply.body.as_slice()), (200, &b"OK"[..]));
+    assert!(reply.head.contains("Api-Version: 1.4"));
+    assert!(reply.head.contains("Libpod-Api-Version: "));
+}
+
+#[test]
+fn clients_that_go_away_leave_nothing_behind() {
+    let service = Service::start();
+    service
+        .rpod
+        .detached(&["--name", "up", "demo", "sleep", "1000"]);
+    // Warm up (lazily made runtimes, pools), then count.
+    assert_eq!(service.http("GET", "/containers/up/json", b"").status, 200);
+    std::thread::sleep(Duration::from_millis(200));
+    let (fds, threads) = (service.open_fds(), service.threads());
+    for path in [
+        "/containers/up/wait",
+        "/containers/up/logs?stdout=1&follow=1",
+        "/containers/up/attach?stream=1&stdout=1&stderr=1&stdin=1",
+    ] {
+        for _ in 0..5 {
+            let mut conn = UnixStream::connect(&service.socket).unwrap();
+            let method = if path.contains("logs") { "GET" } else { "POST" };
+            write!(
+                conn,
+                "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            )
+            .unwrap();
+            let mut first = [0u8; 12];
+            conn.read_exact(&mut first).unwrap();
+            assert!(first.starts_with(b"HTTP/1.1 "), "{path}");
+            drop(conn);
+        }
+    }
+    // An exec session whose client goes away ends its copy; the session ends with its
+    // command, here at once.
+    let reply = service.http(
+        "POST",
+        "/containers/up/exec",
+        br#"{"Cmd":["sleep","0.2"],"AttachStdout":true}"#,
+    );
+    assert_eq!(reply.status, 201);
+    let exec_id = reply.json()["Id"].as_str().unwrap().to_string();
+    let mut conn = UnixStream::connect(&service.socket).unwrap();
+    write!(
+        conn,
+        "POST /exec/{exec_id}/start HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut first = [0u8; 12];
+    conn.read_exact(&mut first).unwrap();
+    drop(conn);
+    wait_until("everything the clients left is gone", || {
+        service.open_fds() <= fds && service.threads() <= threads
+    });
+    wait_until("the exec instance ended", || {
+        let reply = service.http("GET", &format!("/exec/{exec_id}/json"), b"");
+        reply.json()["Running"] == false
+    });
+    // The container lived through all of it.
+    assert_eq!(service.rpod.inspect("up", "{{.State.Status}}"), "running");
+}
+
+#[test]
+fn a_hundred_clients_at_once_are_all_answered() {
+    let service = Service::start();
+    service
+        .rpod
+        .detached(&["--name", "long", "demo", "sleep", "1000"]);
+    // Fill the store's connection pool first: its idle connections stay open by design.
+    let warm: Vec<_> = (0..32)
+        .map(|_| {
+            let socket = service.socket.clone();
+            std::thread::spawn(move || {
+                http(&socket, "GET", "/containers/long/json", &[], b"").status
+            })
+        })
+        .collect();
+    for client in warm {
+        assert_eq!(client.join().unwrap(), 200);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let fds = service.open_fds();
+    let socket = service.socket.clone();
+    let started = Instant::now();
+    let clients: Vec<_> = (0..100)
+        .map(|i| {
+            let socket = socket.clone();
+            std::thread::spawn(move || -> Result<(), String> {
+                let check = |reply: Reply, want: u16, what: &str| {
+                    if reply.status == want {
+                        Ok(reply)
+                    } else {
+                        Err(format!("{what}: {} {}", reply.status, String::from_utf8_lossy(&reply.body)))
+                    }
+                };
+                match i % 5 {
+                    // create, start, wait, remove
+                    0 => {
+                        let body = br#"{"Image":"demo","Cmd":["sh","-c","echo hi; exit 2"]}"#;
+                        let reply = check(http(&socket, "POST", "/containers/create", &[], body), 201, "create")?;
+                        let id = reply.json()["Id"].as_str().unwrap_or_default().to_string();
+                        check(http(&socket, "POST", &format!("/containers/{id}/start"), &[], b""), 204, "start")?;
+                        let reply = check(http(&socket, "POST", &format!("/containers/{id}/wait"), &[], b""), 200, "wait")?;
+                        if reply.json()["StatusCode"] != 2 {
+                            return Err(format!("wait said {}", reply.json()));
+                        }
+                        check(http(&socket, "DELETE", &format!("/containers/{id}"), &[], b""), 204, "delete")?;
+                    }
+                    // a wait on the long container that is held open (released at the end)
+                    1 => {
+                        let mut conn = UnixStream::connect(&socket).map_err(|e| e.to_string())?;
+                        conn.write_all(b"POST /containers/long/wait HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                            .map_err(|e| e.to_string())?;
+                        let mut answer = Vec::new();
+                        conn.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+                        let text = String::from_utf8_lossy(&answer);
+                        if !text.contains("\"StatusCode\":137") {
+                            return Err(format!("held wait: {text}"));
+                        }
+                    }
+                    // an attach held on the long container until it stops
+                    2 => {
+                        let mut conn = UnixStream::connect(&socket).map_err(|e| e.to_string())?;
+                        conn.write_all(b"POST /containers/long/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n")
+                            .map_err(|e| e.to_string())?;
+                        let mut answer = Vec::new();
+                        conn.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+                        if !answer.starts_with(b"HTTP/1.1 101") {
+                            return Err(format!("attach: {}", String::from_utf8_lossy(&answer)));
+                        }
+                    }
+                    3 => {
+                        let reply = check(http(&socket, "GET", "/containers/json?all=1", &[], b""), 200, "list")?;
+                        if !reply.json().is_array() {
+                            return Err("list is not an array".into());
+                        }
+                    }
+                    _ => {
+                        check(http(&socket, "GET", "/containers/long/json", &[], b""), 200, "inspect")?;
+                        check(http(&socket, "GET", "/_ping", &[], b""), 200, "ping")?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    // Once the short ones are through, the held ones end with the container.
+    std::thread::sleep(Duration::from_secs(3));
+    let reply = service.http("POST", "/containers/long/kill", b"");
+    assert_eq!(reply.status, 204);
+    let errors: Vec<String> = clients
+        .into_iter()
+        .filter_map(|c| c.join().unwrap().err())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} of 100 failed: {errors:?}",
+        errors.len()
+    );
+    assert!(started.elapsed() < Duration::from_secs(120));
+    for _ in 0..500 {
+        if service.open_fds() <= fds {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let listing = Command::new("ls")
+        .arg("-l")
+        .arg(format!("/proc/{}/fd", service.pid()))
+        .output()
+        .unwrap();
+    panic!(
+        "{} descriptors open, {fds} before:\n{}",
+        service.open_fds(),
+        String::from_utf8_lossy(&listing.stdout)
+    );
+}
+
+#[test]
+fn the_socket_is_private_unique_and_removed_on_stop() {
+    let mut service = Service::start();
+    let mode = std::fs::metadata(&service.socket)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o660);
+    // A second service on the same socket fails, and the first keeps it.
+    let uri = format!("unix://{}", service.socket.display());
+    let second = service
+        .rpod
+        .run(&["system", "service", "--time", "0", &uri]);
+    assert_eq!(second.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("in use"));
+    assert_eq!(service.http("GET", "/_ping", b"").status, 200);
+    // SIGTERM: a clean exit, and the socket is gone.
+    assert!(service.stop().success());
+    assert!(!service.socket.exists());
+    // A socket left by a killed service is replaced.
+    let rpod = std::mem::replace(&mut service.rpod, Rpod::new("runc"));
+    let mut killed = Service::start_with(rpod, &["--time", "0"]);
+    let mut child = killed.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(killed.socket.exists());
+    let rpod = std::mem::replace(&mut killed.rpod, Rpod::new("runc"));
+    let again = Service::start_with(rpod, &["--time", "0"]);
+    assert_eq!(again.http("GET", "/_ping", b"").status, 200);
+}
+
+#[test]
+fn an_idle_service_exits_after_its_time() {
+    let mut service = Service::start_with(Rpod::new("runc"), &["--time", "1"]);
+    let child = service.child.as_mut().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the idle service did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    assert!(!service.socket.exists());
+}
+
+#[test]
+fn socket_activation_serves_on_the_inherited_socket() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let rpod = Rpod::new("runc");
+    let socket = rpod.dir.path().join("activated.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let fd = listener.as_raw_fd();
+    // LISTEN_PID must be the service's own PID: a shell sets it and execs rpod.
+    let exe = env!("CARGO_BIN_EXE_rpod");
+    let script = format!(
+        "LISTEN_PID=$$ LISTEN_FDS=1 exec {exe} --root {} --runroot {} system service --time 0",
+        rpod.root().display(),
+        rpod.runroot().display()
+    );
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[allow(unsafe_code)]
+    // SAFETY: only dup2 between fork and exec, which is async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            if fd != 3 && libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Inherited across exec, whichever way it became descriptor 3.
+            if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    drop(listener);
+    let reply = http(&socket, "GET", "/_ping", &[], b"");
+    assert_eq!(reply.status, 200);
+    let reply = http(&socket, "GET", "/v1.41/containers/json", &[], b"");
+    assert_eq!(reply.status, 200);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    // Not the service's to remove: systemd owns it.
+    assert!(socket.exists());
+}
