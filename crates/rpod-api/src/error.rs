@@ -5,17 +5,34 @@ use rpod_engine::EngineError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
+    /// The message in Docker's words.
     pub message: String,
+    /// The message as podman words it, for libpod requests (podman's errors end in their
+    /// cause: "no container with name or ID \"x\" found: no such container").
+    pub libpod_message: String,
+    /// podman's cause, which podman-remote maps back to its error values (it ignores "no
+    /// such container" where that is fine, as after `run --rm`).
+    pub cause: String,
 }
 
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: u16, message: impl Into<String>) -> Self {
+        let message = message.into();
         ApiError {
             status,
-            message: message.into(),
+            libpod_message: message.clone(),
+            cause: message.clone(),
+            message,
         }
+    }
+
+    /// podman's cause for this error (see `cause`).
+    pub fn with_cause(mut self, cause: &str) -> Self {
+        self.libpod_message = format!("{}: {cause}", self.libpod_message);
+        self.cause = cause.to_string();
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -44,13 +61,28 @@ impl ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         let status = e.kind().http_status();
+        let libpod_message = e.to_string();
         // Docker's words for the two errors its clients print most.
         let message = match &e {
             EngineError::NoSuchContainer(name) => format!("No such container: {name}"),
             EngineError::NoSuchImage(name) => format!("No such image: {name}"),
-            other => other.to_string(),
+            _ => libpod_message.clone(),
         };
-        ApiError { status, message }
+        let cause = match &e {
+            EngineError::NoSuchContainer(_) => "no such container".to_string(),
+            EngineError::NoSuchImage(_) => "image not known".to_string(),
+            EngineError::NameInUse { .. } => "that name is already in use".to_string(),
+            EngineError::StateInvalid { .. } | EngineError::RemoveRunning { .. } => {
+                "container state improper".to_string()
+            }
+            _ => libpod_message.clone(),
+        };
+        ApiError {
+            status,
+            message,
+            libpod_message,
+            cause,
+        }
     }
 }
 

@@ -96,10 +96,15 @@ impl<'a> Exchange<'a> {
     }
 
     pub fn error(&mut self, error: &ApiError) -> ApiResult<()> {
-        self.json(
-            error.status,
-            &serde_json::json!({ "message": error.message, "cause": error.message, "response": error.status }),
-        )
+        let body = match self.flavour {
+            Flavour::Compat => serde_json::json!({ "message": error.message }),
+            Flavour::Libpod => serde_json::json!({
+                "cause": error.cause,
+                "message": error.libpod_message,
+                "response": error.status,
+            }),
+        };
+        self.json(error.status, &body)
     }
 
     /// Begin a chunked answer whose body follows (streams: wait, logs, events, pulls).

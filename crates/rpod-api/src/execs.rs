@@ -11,7 +11,7 @@ use rpod_engine::ExecRequest;
 use crate::error::ApiError;
 
 pub fn no_such_exec(id: &str) -> ApiError {
-    ApiError::not_found(format!("No such exec instance: {id}"))
+    ApiError::not_found(format!("No such exec instance: {id}")).with_cause("no such exec session")
 }
 
 /// Ended instances are forgotten after this long, and the oldest ones past this count.

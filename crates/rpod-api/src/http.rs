@@ -360,6 +360,35 @@ impl Connection {
     pub fn shutdown(&self) {
         let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Both);
     }
+
+    /// End the connection without losing what was sent: closing a socket with unread
+    /// input resets it, and a client reading the last output (a terminal's keys still in
+    /// flight after the session ended) would get an error instead. So: end our side,
+    /// read and drop what the client still sends, until it closes or `linger` passes.
+    pub fn linger_close(self, linger: Duration) {
+        let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Write);
+        let deadline = std::time::Instant::now() + linger;
+        let mut sink = vec![0u8; 16 * 1024];
+        let mut dropped = 0usize;
+        while dropped < MAX_DRAIN as usize {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+            match poll(&mut fds, timeout) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+            match recv(self.fd.as_raw_fd(), &mut sink, MsgFlags::MSG_DONTWAIT) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => dropped += n,
+            }
+        }
+    }
 }
 
 /// Write all of `data` to a socket, without SIGPIPE when the peer is gone.

@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod execs;
 pub mod hangup;
 pub mod http;
+pub mod libpod;
 pub mod listen;
 pub mod router;
 pub mod service;

@@ -59,6 +59,11 @@ pub fn handle(context: &Context, request: Request, conn: &mut Connection) -> boo
 }
 
 fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -> ApiResult<()> {
+    if ex.flavour == Flavour::Libpod {
+        if let Some(result) = dispatch_libpod(context, ex, method, path) {
+            return result;
+        }
+    }
     use compat::{containers, exec, images, system};
     match (method, path) {
         ("GET" | "HEAD", ["_ping"]) => system::ping(ex),
@@ -107,6 +112,42 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
             ex.req.path
         ))),
     }
+}
+
+/// The libpod routes whose shapes differ from Docker's; `None` for the shared ones.
+fn dispatch_libpod(
+    context: &Context,
+    ex: &mut Exchange,
+    method: &str,
+    path: &[&str],
+) -> Option<ApiResult<()>> {
+    use crate::libpod::{containers, images};
+    Some(match (method, path) {
+        ("GET", ["info"]) => context
+            .engine
+            .info()
+            .map_err(ApiError::from)
+            .and_then(|info| ex.json(200, &info)),
+        ("POST", ["containers", "create"]) => containers::create(context, ex),
+        ("GET", ["containers", "json"]) => containers::list(context, ex),
+        ("GET", ["containers", name, "json"]) => containers::inspect(context, ex, name),
+        ("POST", ["containers", name, "shouldrestart"]) => {
+            containers::should_restart(context, ex, name)
+        }
+        ("GET", ["images", "json"]) => images::list(context, ex),
+        ("POST", ["images", "pull"]) => images::pull(context, ex),
+        ("POST", ["images", "load"]) => images::load(context, ex),
+        ("GET", ["images", name @ .., "exists"]) if !name.is_empty() => {
+            images::exists(context, ex, &name.join("/"))
+        }
+        ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
+            images::inspect(context, ex, &name.join("/"))
+        }
+        ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
+            images::remove(context, ex, &name.join("/"))
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

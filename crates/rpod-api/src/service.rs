@@ -15,6 +15,8 @@ use crate::listen::Listener;
 
 /// How long a connection may sit between requests.
 const IDLE_CONNECTION: Duration = Duration::from_secs(120);
+/// How long a closing connection waits for the client's last bytes (see `linger_close`).
+const LINGER: Duration = Duration::from_secs(2);
 /// Connections served at once; more are answered 503.
 const MAX_CONNECTIONS: usize = 2048;
 /// A connection thread's stack: handlers keep their buffers on the heap.
@@ -207,5 +209,5 @@ pub fn serve_connection(context: &Context, fd: OwnedFd) {
             }
         }
     }
-    conn.shutdown();
+    conn.linger_close(LINGER);
 }

@@ -49,7 +49,9 @@ pub struct ContainerConfigView {
     pub user: String,
     pub env: Vec<String>,
     pub cmd: Vec<String>,
-    pub entrypoint: Vec<String>,
+    /// The entrypoint's words joined by spaces, as podman 4 shows it (a string; podman
+    /// 5 made it a list).
+    pub entrypoint: String,
     pub image: String,
     pub working_dir: String,
     pub labels: BTreeMap<String, String>,
@@ -193,7 +195,7 @@ impl ContainerInspect {
                 user: c.user.clone(),
                 env: c.env.clone(),
                 cmd: cmd.to_vec(),
-                entrypoint: entrypoint.to_vec(),
+                entrypoint: entrypoint.join(" "),
                 image: c.image_name.clone(),
                 working_dir: c.workdir.clone(),
                 labels: c.labels.clone(),

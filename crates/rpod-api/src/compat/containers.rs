@@ -396,17 +396,25 @@ pub fn terminal_size(ex: &Exchange) -> ApiResult<TerminalSize> {
     }
 }
 
-/// `since`/`until` of logs: Unix seconds, with an optional fraction.
-fn unix_time(
-    ex: &Exchange,
-    name: &str,
-) -> ApiResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
+/// `since`/`until` of logs: Unix seconds with an optional fraction (Docker's clients), or
+/// an RFC 3339 time (podman-remote's; its zero time means unset).
+fn log_time(ex: &Exchange, name: &str) -> ApiResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
     let Some(text) = ex.req.query(name).filter(|t| !t.is_empty() && *t != "0") else {
         return Ok(None);
     };
-    let bad = || ApiError::bad_request(format!("invalid {name} {text:?}: expected Unix seconds"));
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok((time.timestamp() > 0).then_some(time));
+    }
+    let bad = || {
+        ApiError::bad_request(format!(
+            "invalid {name} {text:?}: expected Unix seconds or an RFC 3339 time"
+        ))
+    };
     let (secs, frac) = text.split_once('.').unwrap_or((text, "0"));
     let secs: i64 = secs.parse().map_err(|_| bad())?;
+    if !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
     let frac_digits: String = frac.chars().take(9).collect();
     let nanos: u32 = format!("{frac_digits:0<9}").parse().map_err(|_| bad())?;
     let time = chrono::DateTime::from_timestamp(secs, nanos).ok_or_else(bad)?;
@@ -433,8 +441,8 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     };
     let filter = LogFilter {
         tail,
-        since: unix_time(ex, "since")?,
-        until: unix_time(ex, "until")?,
+        since: log_time(ex, "since")?,
+        until: log_time(ex, "until")?,
     };
     let record = context.engine.inspect(name)?;
     if !record.config.log_to_file {
@@ -442,8 +450,9 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
             "container {name} uses the none log driver: it has no logs"
         )));
     }
-    let terminal = record.config.terminal;
-    let content_type = stream_type(ex, terminal);
+    let content_type = stream_type(ex, record.config.terminal);
+    // libpod's logs are framed even for a terminal; Docker's only without one.
+    let terminal = record.config.terminal && ex.flavour == Flavour::Compat;
     let mut body =
         std::io::BufWriter::with_capacity(64 * 1024, ex.start_stream(200, content_type)?);
     let wanted = (stdout, stderr);
@@ -492,7 +501,8 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         .remove(name, RemoveOptions { force, timeout })?;
     context.execs.forget_container(&id);
     match ex.flavour {
-        Flavour::Libpod => ex.json(200, &json!([{ "Id": id, "Err": null }])),
+        // podman-remote prints `RawInput`: the name the user gave.
+        Flavour::Libpod => ex.json(200, &json!([{ "Id": id, "Err": null, "RawInput": name }])),
         Flavour::Compat => ex.empty(204),
     }
 }

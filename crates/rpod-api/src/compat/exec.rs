@@ -133,6 +133,18 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
     }
     let content_type = stream_type(ex, request.terminal);
     let (connection, preamble) = ex.hijack(content_type)?;
+    // Without an upgrade (podman-remote) the client reads the stream straight off the
+    // socket after Go's HTTP reader took the head, losing whatever came in the same read:
+    // the head goes out first, before the session can write anything, as podman does. A
+    // failure to start is then told in the stream.
+    let early_head = !ex.req.wants_upgrade();
+    let preamble = if early_head {
+        let mut out = crate::http::FdWriter(connection.clone());
+        preamble(&mut out).map_err(|e| ApiError::internal(format!("writing the answer: {e}")))?;
+        None
+    } else {
+        Some(preamble)
+    };
     let options = HttpAttachOptions {
         connection,
         streams: HttpAttachStreams {
@@ -141,12 +153,25 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
             stderr: instance.attach_stderr,
         },
         detach_keys: request.detach_keys.clone(),
-        preamble: Some(preamble),
+        preamble,
         stream: true,
     };
-    let started = engine
-        .exec_start_http(&instance.container_id, &request, options, size)
-        .map_err(failed)?;
+    let started = match engine.exec_start_http(&instance.container_id, &request, options, size) {
+        Ok(started) => started,
+        Err(e) if early_head => {
+            let error = failed(e);
+            let text = format!("Error: {}\n", error.libpod_message);
+            let mut out = Vec::new();
+            if !request.terminal {
+                let kind = rpod_oci::framing::StreamKind::Stderr;
+                out.extend_from_slice(&rpod_oci::framing::frame_header(kind, text.len() as u32));
+            }
+            out.extend_from_slice(text.as_bytes());
+            let _ = crate::http::write_fd(ex.conn.fd(), &out);
+            return Ok(());
+        }
+        Err(e) => return Err(failed(e)),
+    };
     let (pid, session_id) = (started.pid, started.session_id.clone());
     context.execs.set_state(
         id,

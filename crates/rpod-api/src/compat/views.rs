@@ -142,7 +142,7 @@ pub fn container_inspect(
             "Image": c.image_name,
             "Volumes": null,
             "WorkingDir": c.workdir,
-            "Entrypoint": if base.config.entrypoint.is_empty() { Value::Null } else { json!(base.config.entrypoint) },
+            "Entrypoint": entrypoint(record),
             "OnBuild": null,
             "Labels": c.labels,
             "StopSignal": base.config.stop_signal,
@@ -161,6 +161,17 @@ pub fn container_inspect(
             "Networks": {},
         },
     })
+}
+
+/// The entrypoint as Docker has it: a list, or null when there is none.
+fn entrypoint(record: &ContainerRecord) -> Value {
+    let c = &record.config;
+    let words = &c.args[..c.entrypoint_len.min(c.args.len())];
+    if words.is_empty() {
+        Value::Null
+    } else {
+        json!(words)
+    }
 }
 
 /// One entry of `GET /containers/json`.

@@ -1,0 +1,113 @@
+//! libpod container endpoints with shapes of their own.
+
+use serde_json::{json, Value};
+
+use rpod_engine::container::{ContainerRecord, Status};
+use rpod_engine::views::ContainerInspect;
+
+use super::create::{create_options, SpecGenerator};
+use crate::compat::containers::parse_filters;
+use crate::error::{ApiError, ApiResult};
+use crate::exchange::Exchange;
+use crate::service::Context;
+
+pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let spec: SpecGenerator = ex.body_json()?;
+    let options = create_options(spec)?;
+    let record = context.engine.create(options)?;
+    ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
+}
+
+/// One entry of `GET /libpod/containers/json` (podman's `ListContainer`).
+fn summary(record: &ContainerRecord) -> Value {
+    let c = &record.config;
+    let s = &record.state;
+    let unix = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp()).unwrap_or(0);
+    json!({
+        "AutoRemove": c.auto_remove,
+        "Command": c.args,
+        "Created": c.created,
+        "CreatedAt": "",
+        "Exited": matches!(s.status, Status::Stopped | Status::Exited),
+        "ExitedAt": unix(s.finished_at),
+        "ExitCode": s.exit_code.unwrap_or(0),
+        "Id": c.id,
+        "Image": c.image_name,
+        "ImageID": c.image_id,
+        "IsInfra": false,
+        "Labels": c.labels,
+        "Mounts": [],
+        "Names": [c.name],
+        "Namespaces": {},
+        "Networks": [],
+        "Pid": s.pid,
+        "Pod": "",
+        "PodName": "",
+        "Ports": null,
+        "StartedAt": unix(s.started_at),
+        "State": s.status.as_str(),
+        "Status": "",
+    })
+}
+
+pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let all = ex.query_bool("all")?;
+    let limit: Option<i64> = ex.query_int("limit")?;
+    let filters = parse_filters(ex)?;
+    if let Some(key) = filters
+        .keys()
+        .find(|k| !matches!(k.as_str(), "id" | "name" | "status" | "label"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "invalid filter {key:?}: rpod filters by id, name, status and label"
+        )));
+    }
+    let mut records = context.engine.list()?;
+    records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
+    let mut out = Vec::new();
+    for record in &records {
+        let c = &record.config;
+        let running = record.state.status.is_active();
+        if !all && !running && !filters.contains_key("status") {
+            continue;
+        }
+        let keep = filters.iter().all(|(key, values)| {
+            values.iter().any(|v| match key.as_str() {
+                "id" => c.id.starts_with(v.as_str()),
+                "name" => c.name.contains(v.as_str()),
+                "status" => record.state.status.as_str() == v,
+                _ => match v.split_once('=') {
+                    Some((k, value)) => c.labels.get(k).is_some_and(|l| l == value),
+                    None => c.labels.contains_key(v.as_str()),
+                },
+            })
+        });
+        if keep {
+            out.push(summary(record));
+        }
+    }
+    if let Some(limit) = limit.filter(|l| *l > 0) {
+        out.truncate(limit as usize);
+    }
+    ex.json(200, &out)
+}
+
+pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let record = context.engine.inspect(name)?;
+    let execs = context.execs.of_container(record.id());
+    let view = ContainerInspect::new(context.engine.roots(), &record, execs);
+    let mut value = serde_json::to_value(view)
+        .map_err(|e| ApiError::internal(format!("encoding the answer: {e}")))?;
+    // podman 4's clients decode the stop signal as a number.
+    value["Config"]["StopSignal"] = json!(record.config.stop_signal);
+    ex.json(200, &value)
+}
+
+/// rpod has no restart policies: no container should restart (podman answers 404 then).
+pub fn should_restart(context: &Context, _ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let record = context.engine.lookup(name)?;
+    Err(ApiError::not_found(format!(
+        "container {} should not restart",
+        record.id()
+    )))
+}

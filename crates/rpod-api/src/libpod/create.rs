@@ -1,0 +1,278 @@
+//! `POST /libpod/containers/create`: podman's SpecGenerator into the engine's create
+//! options. Fields rpod supports are taken; a field that asks for anything else is refused
+//! with a 400 naming it. podman-remote sends many fields with their neutral values (empty
+//! namespaces, `image_volume_mode: anonymous`, ...), which are accepted.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use rpod_engine::container::NetworkMode;
+use rpod_engine::security::SecurityOptions;
+use rpod_engine::CreateOptions;
+
+use crate::compat::create::zeroish;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecGenerator {
+    pub name: String,
+    pub image: String,
+    pub raw_image_name: String,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Option<BTreeMap<String, String>>,
+    pub terminal: bool,
+    pub stdin: bool,
+    pub remove: bool,
+    pub work_dir: String,
+    pub user: String,
+    pub hostname: String,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub stop_signal: Option<i32>,
+    pub stop_timeout: Option<u32>,
+    pub privileged: bool,
+    pub cap_add: Option<Vec<String>>,
+    pub cap_drop: Option<Vec<String>>,
+    pub no_new_privileges: bool,
+    pub seccomp_policy: String,
+    pub seccomp_profile_path: String,
+    pub read_only_filesystem: bool,
+    pub oci_runtime: String,
+    pub resource_limits: Option<Value>,
+    pub log_configuration: Option<Value>,
+    pub netns: Option<Value>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// Fields podman-remote fills in that carry nothing rpod acts on, whatever their value
+/// (identity mappings, where to take image files from, the client's command line, ...).
+const ANY_VALUE: &[&str] = &[
+    "use_image_resolve_conf",
+    "use_image_hosts",
+    "idmappings",
+    "health_config",
+    "image_arch",
+    "image_os",
+    "image_variant",
+    "httpproxy",
+    "containerCreateCommand",
+    "shm_size",
+    // podman adds the user to the image's /etc/passwd when missing; rpod never edits it.
+    "manage_password",
+    // podman's hint that the storage of a `--rm` container need not be synced.
+    "volatile",
+];
+
+/// Fields accepted only with the values that mean what rpod's containers have anyway (for
+/// a namespace, its `nsmode`).
+const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
+    ("image_volume_mode", &["anonymous", "ignore"]),
+    ("systemd", &["true", "false"]),
+    ("pidns", &["private"]),
+    ("ipcns", &["private", "shareable"]),
+    ("utsns", &["private"]),
+    ("cgroupns", &["private", "host"]),
+    ("userns", &["host"]),
+    ("umask", &["0022"]),
+    ("sdnotifyMode", &["container", "conmon", "ignore"]),
+    ("cgroups_mode", &["enabled"]),
+];
+
+/// Annotation prefixes of podman's own bookkeeping, which podman-remote always sends.
+const PODMAN_ANNOTATIONS: &[&str] = &["io.kubernetes.cri-o.", "io.podman.annotations."];
+
+/// Whether `key: value` asks for nothing rpod does not do.
+fn neutral(key: &str, value: &Value) -> bool {
+    if zeroish(value) || ANY_VALUE.contains(&key) {
+        return true;
+    }
+    if key == "annotations" {
+        return value.as_object().is_some_and(|a| {
+            a.keys()
+                .all(|k| PODMAN_ANNOTATIONS.iter().any(|p| k.starts_with(p)))
+        });
+    }
+    let Some((_, allowed)) = NEUTRAL_VALUES.iter().find(|(k, _)| *k == key) else {
+        return false;
+    };
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Object(o) => o
+            .get("nsmode")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        _ => return false,
+    };
+    text.is_empty() || allowed.contains(&text.as_str())
+}
+
+fn limits(resource: &Option<Value>) -> ApiResult<(Option<i64>, Option<f64>, Option<i64>)> {
+    let Some(resource) = resource else {
+        return Ok((None, None, None));
+    };
+    let get = |path: &[&str]| {
+        let mut v = resource;
+        for key in path {
+            v = v.get(key)?;
+        }
+        v.as_i64()
+    };
+    for key in resource.as_object().into_iter().flatten().map(|(k, _)| k) {
+        if !matches!(key.as_str(), "memory" | "cpu" | "pids") {
+            return Err(ApiError::unsupported(format!("resource_limits.{key}")));
+        }
+    }
+    let memory = get(&["memory", "limit"]).filter(|m| *m > 0);
+    let quota = get(&["cpu", "quota"]).filter(|q| *q > 0);
+    let period = get(&["cpu", "period"])
+        .filter(|p| *p > 0)
+        .unwrap_or(100_000);
+    let pids = get(&["pids", "limit"]).filter(|p| *p > 0);
+    Ok((memory, quota.map(|q| q as f64 / period as f64), pids))
+}
+
+pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
+    for (key, value) in &spec.rest {
+        if !neutral(key, value) {
+            return Err(ApiError::unsupported(format!(
+                "the SpecGenerator field {key} ({value})"
+            )));
+        }
+    }
+    let image = if spec.image.is_empty() {
+        spec.raw_image_name.clone()
+    } else {
+        spec.image.clone()
+    };
+    if image.is_empty() {
+        return Err(ApiError::bad_request("a container needs an image"));
+    }
+    let network = match spec
+        .netns
+        .as_ref()
+        .and_then(|n| n.get("nsmode"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+    {
+        "" | "none" | "private" => NetworkMode::None,
+        "host" => NetworkMode::Host,
+        other => {
+            return Err(ApiError::unsupported(format!(
+                "network mode {other:?} (rpod has none and host)"
+            )))
+        }
+    };
+    let log_to_file = match spec
+        .log_configuration
+        .as_ref()
+        .and_then(|l| l.get("driver"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+    {
+        "" | "k8s-file" | "json-file" => true,
+        "none" => false,
+        other => return Err(ApiError::unsupported(format!("log driver {other:?}"))),
+    };
+    let (memory, cpus, pids_limit) = limits(&spec.resource_limits)?;
+    let mut security_opt = Vec::new();
+    if spec.no_new_privileges {
+        security_opt.push("no-new-privileges".to_string());
+    }
+    match spec.seccomp_policy.as_str() {
+        "" | "default" => {}
+        other => return Err(ApiError::unsupported(format!("seccomp policy {other:?}"))),
+    }
+    if !spec.seccomp_profile_path.is_empty() {
+        security_opt.push(format!("seccomp={}", spec.seccomp_profile_path));
+    }
+    let security = SecurityOptions::from_flags(
+        spec.privileged,
+        &spec.cap_add.unwrap_or_default(),
+        &spec.cap_drop.unwrap_or_default(),
+        &security_opt,
+    )?;
+    let non_empty = |s: String| (!s.is_empty()).then_some(s);
+    Ok(CreateOptions {
+        image: Some(image),
+        rootfs: None,
+        name: non_empty(spec.name),
+        command: spec.command.unwrap_or_default(),
+        entrypoint: spec.entrypoint,
+        env: spec
+            .env
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        workdir: non_empty(spec.work_dir),
+        user: non_empty(spec.user),
+        hostname: non_empty(spec.hostname),
+        labels: spec.labels.unwrap_or_default(),
+        stop_signal: spec.stop_signal.filter(|s| *s > 0),
+        stop_timeout: spec.stop_timeout,
+        memory,
+        cpus,
+        pids_limit,
+        read_only: spec.read_only_filesystem,
+        network,
+        runtime: non_empty(spec.oci_runtime),
+        auto_remove: spec.remove,
+        log_to_file,
+        terminal: spec.terminal,
+        stdin: spec.stdin,
+        security,
+        console_size: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> ApiResult<CreateOptions> {
+        create_options(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn neutral_defaults_are_taken_and_real_requests_refused() {
+        let options = parse(r#"{"name":"web","image":"busybox","command":["echo","hi"],"env":{"A":"1"},"terminal":true,"stdin":true,"remove":true,"image_volume_mode":"anonymous","systemd":"true","pidns":{"nsmode":""},"userns":{"nsmode":""},"netns":{"nsmode":"none"},"umask":"0022","annotations":{"io.kubernetes.cri-o.TTY":"true"},"cgroups_mode":"enabled","manage_password":true,"volatile":true,"resource_limits":{"memory":{"limit":1048576}}}"#).unwrap();
+        assert_eq!(options.name.as_deref(), Some("web"));
+        assert_eq!(options.command, ["echo", "hi"]);
+        assert_eq!(options.env, ["A=1"]);
+        assert!(options.terminal && options.stdin && options.auto_remove);
+        assert_eq!(options.memory, Some(1 << 20));
+        for (json, named) in [
+            (
+                r#"{"image":"x","mounts":[{"Destination":"/d","Type":"bind","Source":"/"}]}"#,
+                "mounts",
+            ),
+            (
+                r#"{"image":"x","portmappings":[{"host_port":8080,"container_port":80}]}"#,
+                "portmappings",
+            ),
+            (r#"{"image":"x","pidns":{"nsmode":"host"}}"#, "pidns"),
+            (
+                r#"{"image":"x","annotations":{"org.example/x":"1"}}"#,
+                "annotations",
+            ),
+            (
+                r#"{"image":"x","netns":{"nsmode":"bridge"}}"#,
+                "network mode",
+            ),
+            (
+                r#"{"image":"x","resource_limits":{"blockIO":{"weight":10}}}"#,
+                "blockIO",
+            ),
+        ] {
+            let err = parse(json).unwrap_err();
+            assert_eq!(err.status, 400, "{json}");
+            assert!(err.message.contains(named), "{json}: {}", err.message);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Handlers of podman's libpod API (`/v4.x/libpod/...`) where its shapes differ from
+//! Docker's: the create request (a SpecGenerator), listings, inspect, images, pulls.
+//! Where they agree (start, stop, kill, attach, exec, ...) the Docker handlers serve both.
+
+pub mod containers;
+pub mod create;
+pub mod images;
