@@ -5,6 +5,7 @@
 #   - tar: to build that root file system
 #   - golang-github-containers-common: the default seccomp profile (/usr/share/containers/seccomp.json)
 #   - util-linux: setpriv, which the tests use to act as an unprivileged user
+#   - podman (without its recommends): podman-remote, a client of rpod's REST service
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -21,6 +22,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! dpkg-query -W -f='${Status}' podman 2>/dev/null | grep -q "ok installed"; then
+  echo "Installing: podman (for podman-remote)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman >/dev/null
 fi
 
 # crun refuses to run when the cgroup v2 hierarchy of a hybrid host holds controllers
