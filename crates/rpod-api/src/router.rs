@@ -69,6 +69,7 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("GET" | "HEAD", ["_ping"]) => system::ping(ex),
         ("GET", ["version"]) => system::version(context, ex),
         ("GET", ["info"]) => system::info(context, ex),
+        ("GET", ["events"]) => system::events(context, ex),
 
         ("POST", ["containers", "create"]) => containers::create(context, ex),
         ("GET", ["containers", "json"]) => containers::list(context, ex),

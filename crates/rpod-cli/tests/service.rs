@@ -1009,3 +1009,81 @@ fn podman_remote_terminals_get_their_size_and_detach_keys_work() {
         "running"
     );
 }
+
+#[test]
+fn events_from_the_cli_and_the_api_are_streamed_and_kept() {
+    let service = Service::start();
+    let mut follower = service
+        .docker(&[
+            "events",
+            "--filter",
+            "type=container",
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}}",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    service.rpod.fails(
+        &["run", "--name", "from-cli", "demo", "sh", "-c", "exit 3"],
+        3,
+    );
+    service.docker_ok(&["run", "-d", "--name", "from-api", "demo", "sleep", "1000"]);
+    service.docker_ok(&["pause", "from-api"]);
+    service.docker_ok(&["unpause", "from-api"]);
+    service.docker_ok(&["kill", "from-api"]);
+    service.docker_ok(&["rm", "from-api"]);
+    let mut seen = String::new();
+    let mut stdout = follower.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+    seen.push_str(&reader.join().unwrap());
+    for expected in [
+        "create from-cli",
+        "start from-cli",
+        "die from-cli",
+        "create from-api",
+        "start from-api",
+        "pause from-api",
+        "unpause from-api",
+        "kill from-api",
+        "die from-api",
+        "destroy from-api",
+    ] {
+        assert!(
+            seen.lines().any(|l| l == expected),
+            "no {expected:?} in:\n{seen}"
+        );
+    }
+    // The past, with its exit codes, to a client that asks for it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let past = service.docker_ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &now.to_string(),
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.Actor.Attributes.name}} {{.Actor.Attributes.containerExitCode}}",
+    ]);
+    assert!(past.lines().any(|l| l == "from-cli 3"), "{past}");
+    let reply = service.http(
+        "GET",
+        "/events?filters=%7B%22nosuch%22%3A%5B%22x%22%5D%7D",
+        b"",
+    );
+    assert_eq!(reply.status, 400);
+}

@@ -7,6 +7,7 @@ pub mod confined;
 pub mod container;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod human;
 pub mod image;
 pub mod lock;

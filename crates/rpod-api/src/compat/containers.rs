@@ -398,7 +398,10 @@ pub fn terminal_size(ex: &Exchange) -> ApiResult<TerminalSize> {
 
 /// `since`/`until` of logs: Unix seconds with an optional fraction (Docker's clients), or
 /// an RFC 3339 time (podman-remote's; its zero time means unset).
-fn log_time(ex: &Exchange, name: &str) -> ApiResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
+pub(crate) fn log_time(
+    ex: &Exchange,
+    name: &str,
+) -> ApiResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
     let Some(text) = ex.req.query(name).filter(|t| !t.is_empty() && *t != "0") else {
         return Ok(None);
     };

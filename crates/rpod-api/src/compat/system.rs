@@ -1,9 +1,17 @@
-//! `_ping`, `version`, `info`.
+//! `_ping`, `version`, `info`, `events`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
 
 use serde_json::json;
 
-use crate::error::ApiResult;
-use crate::exchange::Exchange;
+use rpod_engine::events::{Event, EventReader, EventType};
+
+use super::containers::{log_time, parse_filters};
+use crate::error::{ApiError, ApiResult};
+use crate::exchange::{Exchange, Flavour};
+use crate::hangup::HangupWatch;
 use crate::service::Context;
 
 pub fn ping(ex: &mut Exchange) -> ApiResult<()> {
@@ -127,4 +135,130 @@ pub fn info(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "Warnings": [],
         }),
     )
+}
+
+/// Docker's name for a podman event.
+fn docker_action(event: &Event) -> &str {
+    match (event.kind, event.status.as_str()) {
+        (EventType::Container, "died") => "die",
+        (EventType::Container, "remove") => "destroy",
+        (EventType::Container, "exec") => "exec_start",
+        (EventType::Image, "remove") => "delete",
+        (_, other) => other,
+    }
+}
+
+/// An event as Docker's `events.Message` (which podman-remote decodes too).
+fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
+    let action = match flavour {
+        Flavour::Compat => docker_action(event),
+        Flavour::Libpod => event.status.as_str(),
+    };
+    let mut attributes = event.attributes.clone();
+    if !event.name.is_empty() {
+        attributes.insert("name".into(), event.name.clone());
+    }
+    if !event.image.is_empty() {
+        attributes.insert("image".into(), event.image.clone());
+    }
+    json!({
+        "status": action,
+        "id": event.id,
+        "from": event.image,
+        "Type": event.kind.as_str(),
+        "Action": action,
+        "Actor": { "ID": event.id, "Attributes": attributes },
+        "scope": "local",
+        "time": event.time_nanos / 1_000_000_000,
+        "timeNano": event.time_nanos,
+    })
+}
+
+fn event_matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
+    filters.iter().all(|(key, values)| {
+        values.iter().any(|v| match key.as_str() {
+            "type" => event.kind.as_str() == v,
+            "event" | "status" => event.status == *v || docker_action(event) == v,
+            "container" => {
+                event.kind == EventType::Container
+                    && (event.id.starts_with(v.as_str()) || event.name == *v)
+            }
+            "image" => {
+                event.image == *v
+                    || (event.kind == EventType::Image
+                        && (event.id.starts_with(v.as_str())
+                            || event.name.split(',').any(|n| n == v)))
+            }
+            _ => false,
+        })
+    })
+}
+
+/// How often a followed event stream looks for new events.
+const EVENTS_POLL: Duration = Duration::from_millis(100);
+
+/// `GET /events`: past events from `since`, then new ones as they happen, until `until`
+/// or until the client goes away (libpod's `stream=false` ends after the past ones).
+pub fn events(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let since = log_time(ex, "since")?;
+    let until = log_time(ex, "until")?;
+    let filters = parse_filters(ex)?;
+    if let Some(key) = filters.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "type" | "event" | "status" | "container" | "image"
+        )
+    }) {
+        return Err(ApiError::bad_request(format!(
+            "invalid filter {key:?}: rpod filters events by type, event, container and image"
+        )));
+    }
+    let stream = ex.query_bool_or("stream", true)?;
+    let roots = context.engine.roots();
+    // Past events when asked for (`since`, even 0) or when not streaming; else new ones.
+    let past = ex.req.query("since").is_some_and(|s| !s.is_empty()) || !stream;
+    let mut reader = if past {
+        EventReader::from_start(roots)
+    } else {
+        EventReader::from_end(roots)
+    };
+    let nanos = |t: chrono::DateTime<chrono::FixedOffset>| t.timestamp_nanos_opt().unwrap_or(0);
+    let (since, until) = (since.map(nanos), until.map(nanos));
+    let flavour = ex.flavour;
+    let mut body = ex.start_stream(200, "application/json")?;
+    let watch = HangupWatch::start(ex.conn.fd().clone())
+        .map_err(|e| ApiError::internal(format!("watching the connection: {e}")))?;
+    loop {
+        let events = reader
+            .read_new()
+            .map_err(|e| ApiError::internal(format!("reading the event log: {e}")))?;
+        for event in events {
+            if since.is_some_and(|s| event.time_nanos < s)
+                || until.is_some_and(|u| event.time_nanos > u)
+                || !event_matches(&event, &filters)
+            {
+                continue;
+            }
+            let mut line = event_json(&event, flavour).to_string();
+            line.push('\n');
+            if body.write_all(line.as_bytes()).is_err() {
+                ex.close = true;
+                return Ok(());
+            }
+        }
+        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+        if !stream || until.is_some_and(|u| now > u) {
+            break;
+        }
+        if watch.hung_up() {
+            ex.close = true;
+            return Ok(());
+        }
+        std::thread::sleep(EVENTS_POLL);
+    }
+    drop(watch);
+    if body.finish().is_err() {
+        ex.close = true;
+    }
+    Ok(())
 }

@@ -168,6 +168,7 @@ impl Engine {
             let _ = self.store.remove_container(record.id());
             return Err(EngineError::io("creating directory", &bundle, e));
         }
+        self.container_event(&record, "create", &[]);
         drop(image_lock);
         Ok(record)
     }

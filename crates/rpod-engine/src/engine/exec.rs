@@ -204,6 +204,7 @@ impl Engine {
         };
         session.pid = pid;
         self.store.save_exec_session(&session)?;
+        self.container_event(&record, "exec", &[("execID", session_id.clone())]);
         Ok(ExecStarted {
             container: record,
             session_id,

@@ -31,7 +31,10 @@ impl Engine {
         options: &ImportOptions,
     ) -> Result<ImageRecord> {
         let _lock = self.image_lock()?;
-        image::import(&self.store, &self.roots, source, origin, options)
+        let record = image::import(&self.store, &self.roots, source, origin, options)?;
+        let name = self.store.image_names(&record.id)?.join(",");
+        self.image_event(&record.id, "import", &name);
+        Ok(record)
     }
 
     /// Load every image of a docker-archive or oci-archive.
@@ -41,7 +44,11 @@ impl Engine {
         origin: &str,
     ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
         let _lock = self.image_lock()?;
-        image::load(&self.store, &self.roots, source, origin)
+        let loaded = image::load(&self.store, &self.roots, source, origin)?;
+        for (record, names) in &loaded {
+            self.image_event(&record.id, "load", &names.join(","));
+        }
+        Ok(loaded)
     }
 
     /// Write images, each with the names to record for it, as an archive.
@@ -96,6 +103,7 @@ impl Engine {
             .collect::<Result<_>>()?;
         for name in full {
             self.store.add_image_name(&record.id, &name)?;
+            self.image_event(&record.id, "tag", &name);
         }
         Ok(())
     }
@@ -111,6 +119,7 @@ impl Engine {
             .and_then(|c| c.into_iter().find(|n| names.contains(n)));
         if let Some(untag) = named.filter(|_| names.len() > 1) {
             self.store.remove_image_name(&untag)?;
+            self.image_event(&record.id, "untag", &untag);
             return Ok(ImageRemoval::Untagged(untag));
         }
         let users = self.containers_using_image(&record)?;
@@ -133,6 +142,7 @@ impl Engine {
             }
         }
         image::remove_image(&self.store, &self.roots, &record)?;
+        self.image_event(&record.id, "remove", &names.join(","));
         Ok(ImageRemoval::Deleted {
             id: record.id,
             names,

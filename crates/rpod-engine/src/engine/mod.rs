@@ -35,6 +35,7 @@ use rpod_oci::{
 };
 
 use crate::container::*;
+use crate::events::{self, Event, EventType};
 use crate::image::{self, ImageRecord};
 use crate::lock::ContainerLock;
 use crate::names::{random_id, random_name, valid_name};
@@ -196,6 +197,30 @@ pub(super) fn transition(record: &mut ContainerRecord, next: Status) -> Result<(
 }
 
 impl Engine {
+    /// Record a container event (see `events`).
+    pub(super) fn container_event(
+        &self,
+        record: &ContainerRecord,
+        status: &str,
+        attributes: &[(&str, String)],
+    ) {
+        let mut event = Event::new(EventType::Container, status, record.id());
+        event.name = record.config.name.clone();
+        event.image = record.config.image_name.clone();
+        event.attributes = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        events::append(&self.roots, &event);
+    }
+
+    /// Record an image event.
+    pub(super) fn image_event(&self, id: &str, status: &str, name: &str) {
+        let mut event = Event::new(EventType::Image, status, id);
+        event.name = name.to_string();
+        events::append(&self.roots, &event);
+    }
+
     /// Open (creating if needed) the store under the two roots, and reconcile after a reboot.
     pub fn open(options: EngineOptions) -> Result<Self> {
         Self::open_with_runtimes(options, Arc::new(rpod_oci::monitored_runtime))

@@ -21,6 +21,7 @@ impl Engine {
         }
         let runtime = self.runtime(&record.config.runtime)?;
         let connection = runtime.attach_connect(&self.oci_container(&record))?;
+        self.container_event(&record, "attach", &[]);
         Ok((record, connection))
     }
 
@@ -58,6 +59,9 @@ impl Engine {
             record
         };
         let runtime = self.runtime(&record.config.runtime)?;
+        if options.stream {
+            self.container_event(&record, "attach", &[]);
+        }
         match runtime.http_attach(&self.oci_container(&record), options) {
             Ok(()) | Err(rpod_oci::OciError::Detached) => Ok(()),
             Err(e) => Err(e.into()),

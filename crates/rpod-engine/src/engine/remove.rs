@@ -80,6 +80,7 @@ impl Engine {
         }
         self.store.remove_exec_sessions(None, record.id())?;
         self.store.remove_container(record.id())?;
+        self.container_event(record, "remove", &[]);
         Ok(())
     }
 }

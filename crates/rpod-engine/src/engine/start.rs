@@ -69,7 +69,9 @@ impl Engine {
                 record.state.finished_at = None;
                 record.state.error.clear();
                 record.state.stopped_by_user = false;
-                self.save(record)
+                self.save(record)?;
+                self.container_event(record, "init", &[]);
+                Ok(())
             }
             Err(e) => {
                 let _ = self.unmount_rootfs(record);
@@ -156,6 +158,7 @@ impl Engine {
         transition(&mut record, Status::Running)?;
         record.state.started_at = Some(Utc::now());
         self.save(&record)?;
+        self.container_event(&record, "start", &[]);
         Ok(record)
     }
 }

@@ -86,7 +86,9 @@ impl Engine {
             }
         }
         self.wait_for_exit(&id, oci.conmon_pid)?;
-        Ok(self.store.container(&id)?.unwrap_or(found))
+        let record = self.store.container(&id)?.unwrap_or(found);
+        self.container_event(&record, "stop", &[]);
+        Ok(record)
     }
 
     /// A stop that failed leaves the container as it was, never `Stopping`.
@@ -145,6 +147,7 @@ impl Engine {
             } else {
                 runtime.kill_container(&oci, signal, false)?;
             }
+            self.container_event(&record, "kill", &[("signal", signal.to_string())]);
             oci
         };
         if signal == libc::SIGKILL {
@@ -190,6 +193,7 @@ impl Engine {
         }
         transition(&mut record, next)?;
         self.save(&record)?;
+        self.container_event(&record, verb, &[]);
         Ok(record)
     }
 }

@@ -29,7 +29,9 @@ impl Engine {
         record.state.finished_at = Some(finished);
         record.state.oom_killed = oom_file.exists();
         self.save(record)?;
-        self.store.save_exit_code(record.id(), code)
+        self.store.save_exit_code(record.id(), code)?;
+        self.container_event(record, "died", &[("containerExitCode", code.to_string())]);
+        Ok(())
     }
 
     /// Bring the state up to date from the exit file and the monitor's liveness. Called
@@ -94,7 +96,9 @@ impl Engine {
             "conmon died without writing exit file, container exit code could not be retrieved"
                 .into();
         self.save(record)?;
-        self.store.save_exit_code(record.id(), -1)
+        self.store.save_exit_code(record.id(), -1)?;
+        self.container_event(record, "died", &[("containerExitCode", "-1".into())]);
+        Ok(())
     }
 
     /// The monitor is dead but the container may still run: kill what is left of it and
