@@ -47,3 +47,19 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install a Rust toolchain (1.89 or newer) to build rpod" >&2
   exit 1
 fi
+
+# docker-py, a client the REST service is tested with, in a virtualenv of the checkout
+# (target/docker-py), so the system's Python is left alone.
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$repo/target/docker-py"
+if ! "$venv/bin/python" -c 'import docker' >/dev/null 2>&1; then
+  echo "Installing docker-py into $venv"
+  mkdir -p "$repo/target"
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    rm -rf "$venv"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    /usr/bin/python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q 'docker==7.*'
+fi

@@ -1087,3 +1087,35 @@ fn events_from_the_cli_and_the_api_are_streamed_and_kept() {
     );
     assert_eq!(reply.status, 400);
 }
+
+/// The Python of the virtualenv with docker-py that scripts/install-deps.sh makes.
+fn docker_py_python() -> PathBuf {
+    if let Ok(path) = std::env::var("RPOD_DOCKER_PY") {
+        return PathBuf::from(path);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/docker-py/bin/python")
+}
+
+#[test]
+fn docker_py_drives_the_service() {
+    let python = docker_py_python();
+    assert!(
+        python.exists(),
+        "{} not found: run scripts/install-deps.sh (it installs docker-py in a virtualenv)",
+        python.display()
+    );
+    let service = Service::start();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/docker_py_check.py");
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(format!("unix://{}", service.socket.display()))
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+        "docker-py check failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

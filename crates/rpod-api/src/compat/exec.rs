@@ -133,18 +133,12 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
     }
     let content_type = stream_type(ex, request.terminal);
     let (connection, preamble) = ex.hijack(content_type)?;
-    // Without an upgrade (podman-remote) the client reads the stream straight off the
-    // socket after Go's HTTP reader took the head, losing whatever came in the same read:
-    // the head goes out first, before the session can write anything, as podman does. A
-    // failure to start is then told in the stream.
-    let early_head = !ex.req.wants_upgrade();
-    let preamble = if early_head {
-        let mut out = crate::http::FdWriter(connection.clone());
-        preamble(&mut out).map_err(|e| ApiError::internal(format!("writing the answer: {e}")))?;
-        None
-    } else {
-        Some(preamble)
-    };
+    // The head goes out before the session can write anything, as dockerd and podman do:
+    // clients that parse the head with a buffered reader and then read the socket itself
+    // (docker-py, podman-remote) lose whatever came in the same read. A failure to start
+    // is then told in the stream, and the exit code (126, 127) by the instance.
+    let mut out = crate::http::FdWriter(connection.clone());
+    preamble(&mut out).map_err(|e| ApiError::internal(format!("writing the answer: {e}")))?;
     let options = HttpAttachOptions {
         connection,
         streams: HttpAttachStreams {
@@ -153,12 +147,12 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
             stderr: instance.attach_stderr,
         },
         detach_keys: request.detach_keys.clone(),
-        preamble,
+        preamble: None,
         stream: true,
     };
     let started = match engine.exec_start_http(&instance.container_id, &request, options, size) {
         Ok(started) => started,
-        Err(e) if early_head => {
+        Err(e) => {
             let error = failed(e);
             let text = format!("Error: {}\n", error.libpod_message);
             let mut out = Vec::new();
@@ -170,7 +164,6 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
             let _ = crate::http::write_fd(ex.conn.fd(), &out);
             return Ok(());
         }
-        Err(e) => return Err(failed(e)),
     };
     let (pid, session_id) = (started.pid, started.session_id.clone());
     context.execs.set_state(

@@ -80,7 +80,10 @@ pub fn container_inspect(
         "HostConfig": {
             "Binds": null,
             "ContainerIDFile": "",
-            "LogConfig": { "Type": base.host_config.log_config.kind, "Config": {} },
+            // Docker's clients read logs only from drivers they know to keep them
+            // (docker-py's `run` checks for json-file); rpod's log file answers the logs
+            // API as Docker's json-file does.
+            "LogConfig": { "Type": if c.log_to_file { "json-file" } else { "none" }, "Config": {} },
             "NetworkMode": network_mode(record),
             "PortBindings": {},
             "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
