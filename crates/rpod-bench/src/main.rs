@@ -3,6 +3,7 @@
 //! table of medians, spreads and ratios, and writes the results as JSON. Speed is reported,
 //! never asserted: a person judges.
 
+mod api;
 mod env;
 mod scenarios;
 mod stats;
@@ -47,7 +48,8 @@ pub struct Options {
     /// Leave podman out even when it is installed.
     #[arg(long)]
     pub no_podman: bool,
-    /// Only these scenarios (run-rm, lifecycle, exec, output, parallel, ps, memory).
+    /// Only these scenarios (run-rm, lifecycle, exec, output, parallel, ps, memory,
+    /// api-lifecycle, api-list, api-attach).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Where to write the JSON results.
@@ -168,6 +170,15 @@ fn main() -> Result<()> {
     }
     if wanted("memory") {
         scenarios.extend(scenarios::memory(&env)?);
+    }
+    if wanted("api-lifecycle") {
+        scenarios.push(api::lifecycle(&env, &options)?);
+    }
+    if wanted("api-list") {
+        scenarios.push(api::list(&env, &options)?);
+    }
+    if wanted("api-attach") {
+        scenarios.extend(api::attach(&env, &options)?);
     }
     print_table(&scenarios);
     let report = Report {

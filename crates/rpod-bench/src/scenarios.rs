@@ -138,7 +138,7 @@ pub fn exec(env: &Env, options: &Options) -> Result<Scenario> {
 }
 
 /// Read a child's stdout to the end, counting bytes.
-fn drain(command: &mut Command) -> Result<(f64, u64)> {
+pub(crate) fn drain(command: &mut Command) -> Result<(f64, u64)> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -39,6 +39,30 @@ impl<W: Write> FramedWriter<W> {
     }
 }
 
+/// Write all of `first` then all of `second`, as few writes as the writer allows.
+fn write_all_vectored<W: Write>(out: &mut W, first: &[u8], second: &[u8]) -> io::Result<()> {
+    let mut written = 0usize;
+    let total = first.len() + second.len();
+    while written < total {
+        let n = if written < first.len() {
+            let slices = [
+                io::IoSlice::new(&first[written..]),
+                io::IoSlice::new(second),
+            ];
+            out.write_vectored(&slices)
+        } else {
+            out.write(&second[written - first.len()..])
+        };
+        match n {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Stdout and stderr writers over one connection.
 pub fn multiplexed<W: Write>(connection: W) -> (FramedWriter<W>, FramedWriter<W>) {
     let shared = Arc::new(Mutex::new(connection));
@@ -59,8 +83,10 @@ impl<W: Write> Write for FramedWriter<W> {
             .inner
             .lock()
             .map_err(|_| io::Error::other("a writer of this connection panicked"))?;
-        inner.write_all(&frame_header(self.stream, len as u32))?;
-        inner.write_all(&buf[..len])?;
+        // Header and payload in one vectored write: one wakeup of the reader per frame,
+        // not two.
+        let header = frame_header(self.stream, len as u32);
+        write_all_vectored(&mut *inner, &header, &buf[..len])?;
         Ok(len)
     }
 
@@ -140,6 +166,46 @@ mod tests {
         assert_eq!(frames[0], (StreamKind::Stdout, b"hello\n".to_vec()));
         assert_eq!(frames[1], (StreamKind::Stderr, b"oops".to_vec()));
         assert_eq!(frames[2].1.len(), 70_000);
+    }
+
+    /// Takes at most three bytes per call, vectored or not.
+    struct Trickle(Vec<u8>);
+
+    impl Write for Trickle {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            let n = data.len().min(3);
+            self.0.extend_from_slice(&data[..n]);
+            Ok(n)
+        }
+        fn write_vectored(&mut self, slices: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            let mut left = 3;
+            for slice in slices {
+                let n = slice.len().min(left);
+                self.0.extend_from_slice(&slice[..n]);
+                left -= n;
+            }
+            Ok(3 - left)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn short_writes_still_make_whole_frames() {
+        let (mut out, _err) = multiplexed(Trickle(Vec::new()));
+        out.write_all(b"abcdefghij").unwrap();
+        out.write_all(b"k").unwrap();
+        let bytes = out.inner.lock().unwrap().0.clone();
+        let mut reader = &bytes[..];
+        let frames: Vec<_> = std::iter::from_fn(|| read_frame(&mut reader).unwrap()).collect();
+        assert_eq!(
+            frames,
+            [
+                (StreamKind::Stdout, b"abcdefghij".to_vec()),
+                (StreamKind::Stdout, b"k".to_vec())
+            ]
+        );
     }
 
     #[test]
