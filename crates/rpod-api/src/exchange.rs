@@ -134,6 +134,35 @@ impl<'a> Exchange<'a> {
         Ok(ChunkedWriter::new(self.conn.fd().clone()))
     }
 
+    /// End a streamed answer: its last chunk after `result` succeeded; after a failure
+    /// (the client went away, the source failed) the connection ends without it, so the
+    /// client sees a broken transfer rather than a complete-looking one.
+    pub fn end_stream<W: std::io::Write>(
+        &mut self,
+        body: std::io::BufWriter<W>,
+        result: Result<(), String>,
+        finish: impl FnOnce(W) -> std::io::Result<()>,
+    ) -> ApiResult<()> {
+        if let Err(e) = result {
+            tracing::debug!(
+                "{} {}: stream cut short: {e}",
+                self.req.method,
+                self.req.path
+            );
+            self.conn.shutdown();
+            self.close = true;
+            return Ok(());
+        }
+        let finished = body
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(finish);
+        if finished.is_err() {
+            self.close = true;
+        }
+        Ok(())
+    }
+
     /// Take over the connection for a raw stream (attach, exec start). Returns the socket
     /// and the preamble that writes the answer's head, `101 UPGRADED` when the client asked
     /// to upgrade and `200 OK` otherwise; the OCI layer writes it once the container's

@@ -72,15 +72,7 @@ impl Service {
 
     /// Run the docker CLI and require success; returns stdout.
     fn docker_ok(&self, args: &[&str]) -> String {
-        let out = self.docker_out(args);
-        assert!(
-            out.status.success(),
-            "docker {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded("docker", args, self.docker_out(args))
     }
 
     fn http(&self, method: &str, path: &str, body: &[u8]) -> Reply {
@@ -127,6 +119,18 @@ impl Drop for Service {
             let _ = child.wait();
         }
     }
+}
+
+/// A client's stdout, after requiring that it succeeded.
+fn succeeded(client: &str, args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{client} {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn docker_binary() -> &'static str {
@@ -867,15 +871,7 @@ impl Service {
     }
 
     fn podman_ok(&self, args: &[&str]) -> String {
-        let out = self.podman_out(args);
-        assert!(
-            out.status.success(),
-            "podman --remote {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded("podman --remote", args, self.podman_out(args))
     }
 }
 

@@ -480,6 +480,16 @@ pub struct VersionInfo {
     pub os_arch: String,
 }
 
+/// Go's name for the machine's architecture, as podman and Docker report it.
+pub fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
 /// The cgroup version the host mounts at `/sys/fs/cgroup`.
 pub fn cgroup_version() -> &'static str {
     match nix::sys::statfs::statfs("/sys/fs/cgroup") {

@@ -480,20 +480,7 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
             .try_for_each(|line| write_log_line(&mut body, line, terminal, timestamps, wanted))
             .map_err(|e| e.to_string())
     };
-    if result.is_err() {
-        // The client went away or the log could not be read: no clean end.
-        ex.conn.shutdown();
-        ex.close = true;
-        return Ok(());
-    }
-    let finished = body
-        .into_inner()
-        .map_err(|e| e.to_string())
-        .and_then(|w| w.finish().map_err(|e| e.to_string()));
-    if finished.is_err() {
-        ex.close = true;
-    }
-    Ok(())
+    ex.end_stream(body, result, |w| w.finish())
 }
 
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {

@@ -97,6 +97,28 @@ pub fn zeroish(value: &Value) -> bool {
     }
 }
 
+/// A network mode by name: the default (`""`, `default`, and the names in `none_names`)
+/// is rpod's own namespace with a loopback only; `host` the host's.
+pub fn network_mode(mode: &str, none_names: &[&str]) -> ApiResult<NetworkMode> {
+    match mode {
+        "" | "none" => Ok(NetworkMode::None),
+        "host" => Ok(NetworkMode::Host),
+        other if none_names.contains(&other) => Ok(NetworkMode::None),
+        other => Err(ApiError::unsupported(format!(
+            "network mode {other:?} (rpod has none and host)"
+        ))),
+    }
+}
+
+/// Whether a log driver keeps a log file; drivers rpod lacks are refused.
+pub fn log_to_file(driver: &str) -> ApiResult<bool> {
+    match driver {
+        "" | "k8s-file" | "json-file" => Ok(true),
+        "none" => Ok(false),
+        other => Err(ApiError::unsupported(format!("log driver {other:?}"))),
+    }
+}
+
 fn field<'a>(host: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     host.get(name).filter(|v| !v.is_null())
 }
@@ -144,18 +166,8 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         }
     }
 
-    let network = match field(&host, "NetworkMode")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-    {
-        "" | "default" | "none" => NetworkMode::None,
-        "host" => NetworkMode::Host,
-        other => {
-            return Err(ApiError::unsupported(format!(
-                "network mode {other:?} (rpod has none and host)"
-            )))
-        }
-    };
+    let mode = field(&host, "NetworkMode").and_then(Value::as_str);
+    let network = network_mode(mode.unwrap_or(""), &["default"])?;
     let restart: Option<Map<String, Value>> = typed(&host, "RestartPolicy")?;
     if let Some(policy) = restart {
         let name = policy.get("Name").and_then(Value::as_str).unwrap_or("");
@@ -163,16 +175,12 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
             return Err(ApiError::unsupported(format!("restart policy {name:?}")));
         }
     }
-    let log_to_file = match typed::<Map<String, Value>>(&host, "LogConfig")?
+    let log_config = typed::<Map<String, Value>>(&host, "LogConfig")?;
+    let driver = log_config
         .as_ref()
         .and_then(|c| c.get("Type"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-    {
-        "" | "k8s-file" | "json-file" => true,
-        "none" => false,
-        other => return Err(ApiError::unsupported(format!("log driver {other:?}"))),
-    };
+        .and_then(Value::as_str);
+    let log_to_file = log_to_file(driver.unwrap_or(""))?;
     if typed::<bool>(&host, "Init")?.unwrap_or(false) {
         return Err(ApiError::unsupported("HostConfig.Init"));
     }

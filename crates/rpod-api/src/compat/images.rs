@@ -160,20 +160,5 @@ pub fn get(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiResul
     let result = context
         .engine
         .save_images(&images, ArchiveFormat::DockerArchive, &mut out);
-    if let Err(e) = result {
-        // Cut short: the connection ends before the last chunk, so the client sees a
-        // broken transfer rather than a valid-looking archive.
-        tracing::warn!("saving images for the API: {e}");
-        ex.conn.shutdown();
-        ex.close = true;
-        return Ok(());
-    }
-    let finished = out
-        .into_inner()
-        .map_err(|e| e.to_string())
-        .and_then(|w| w.finish().map_err(|e| e.to_string()));
-    if finished.is_err() {
-        ex.close = true;
-    }
-    Ok(())
+    ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
 }

@@ -25,18 +25,6 @@ fn kernel() -> String {
         .unwrap_or_default()
 }
 
-/// Go's name for the machine's architecture, as Docker reports it.
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "arm" => "arm",
-        "s390x" => "s390x",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
-}
-
 pub fn version(_context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let version = env!("CARGO_PKG_VERSION");
     let api = crate::DOCKER_API_VERSION;
@@ -50,7 +38,7 @@ pub fn version(_context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 "Version": version,
                 "Details": {
                     "ApiVersion": api,
-                    "Arch": go_arch(),
+                    "Arch": rpod_engine::views::go_arch(),
                     "MinAPIVersion": min,
                     "Os": "linux",
                     "KernelVersion": kernel(),
@@ -62,7 +50,7 @@ pub fn version(_context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "GitCommit": "",
             "GoVersion": "",
             "Os": "linux",
-            "Arch": go_arch(),
+            "Arch": rpod_engine::views::go_arch(),
             "KernelVersion": kernel(),
             "BuildTime": "",
         }),

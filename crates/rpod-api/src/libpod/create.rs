@@ -8,11 +8,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use rpod_engine::container::NetworkMode;
 use rpod_engine::security::SecurityOptions;
 use rpod_engine::CreateOptions;
 
-use crate::compat::create::zeroish;
+use crate::compat::create::{log_to_file, network_mode, zeroish};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,32 +152,18 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     if image.is_empty() {
         return Err(ApiError::bad_request("a container needs an image"));
     }
-    let network = match spec
+    let nsmode = spec
         .netns
         .as_ref()
         .and_then(|n| n.get("nsmode"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-    {
-        "" | "none" | "private" => NetworkMode::None,
-        "host" => NetworkMode::Host,
-        other => {
-            return Err(ApiError::unsupported(format!(
-                "network mode {other:?} (rpod has none and host)"
-            )))
-        }
-    };
-    let log_to_file = match spec
+        .and_then(Value::as_str);
+    let network = network_mode(nsmode.unwrap_or(""), &["private"])?;
+    let driver = spec
         .log_configuration
         .as_ref()
         .and_then(|l| l.get("driver"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-    {
-        "" | "k8s-file" | "json-file" => true,
-        "none" => false,
-        other => return Err(ApiError::unsupported(format!("log driver {other:?}"))),
-    };
+        .and_then(Value::as_str);
+    let log_to_file = log_to_file(driver.unwrap_or(""))?;
     let (memory, cpus, pids_limit) = limits(&spec.resource_limits)?;
     let mut security_opt = Vec::new();
     if spec.no_new_privileges {

@@ -8,14 +8,6 @@ use crate::cli::{FormatArgs, ServiceArgs};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
-
 /// JSON keys (`ociRuntime`) to the Go field names templates use (`OCIRuntime`).
 fn go_names(value: &Value) -> Value {
     match value {
@@ -128,7 +120,7 @@ pub fn version(args: &FormatArgs) -> Outcome {
         "Client": {
             "Version": env!("CARGO_PKG_VERSION"),
             "APIVersion": env!("CARGO_PKG_VERSION"),
-            "OsArch": format!("linux/{}", go_arch()),
+            "OsArch": format!("linux/{}", rpod_engine::views::go_arch()),
             "Os": "linux",
         }
     });
@@ -138,7 +130,7 @@ pub fn version(args: &FormatArgs) -> Outcome {
         None => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));
             println!("API Version:  {}", env!("CARGO_PKG_VERSION"));
-            println!("OS/Arch:      linux/{}", go_arch());
+            println!("OS/Arch:      linux/{}", rpod_engine::views::go_arch());
         }
     }
     Ok(0)
