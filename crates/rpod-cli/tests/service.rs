@@ -99,17 +99,6 @@ impl Service {
             .map(|d| d.count())
             .unwrap_or(0)
     }
-
-    /// SIGTERM, and the exit status.
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .unwrap();
-        child.wait().unwrap()
-    }
 }
 
 impl Drop for Service {
@@ -283,6 +272,26 @@ fn docker_run_it_and_exec_it_get_the_terminal_size_and_exit_codes() {
     );
     assert_eq!(run.wait(), 5, "{}", run.text());
     assert!(run.text().contains("33 101"), "{:?}", run.text());
+    // A resize of the user's terminal reaches the container's.
+    let mut run = PtyRun::spawn_command(
+        service.docker(&[
+            "run",
+            "-it",
+            "--rm",
+            "demo",
+            "sh",
+            "-c",
+            "stty size; read x; stty size",
+        ]),
+        33,
+        101,
+    );
+    run.expect("33 101");
+    run.resize(40, 120);
+    std::thread::sleep(Duration::from_millis(300));
+    run.write(b"\n");
+    run.expect("40 120");
+    assert_eq!(run.wait(), 0, "{}", run.text());
 
     service.docker_ok(&["run", "-d", "--name", "box", "demo", "sleep", "1000"]);
     let mut exec = PtyRun::spawn_command(
@@ -353,6 +362,20 @@ fn docker_cli_drives_the_lifecycle() {
     });
     let out = service.docker_out(&["kill", "-s", "NOSUCHSIG", "web"]);
     assert!(!out.status.success());
+    // stop with a signal of the client's choice.
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "polite",
+        "demo",
+        "sh",
+        "-c",
+        "trap 'exit 0' INT; while true; do sleep 0.1; done",
+    ]);
+    service.docker_ok(&["stop", "-s", "INT", "-t", "30", "polite"]);
+    assert_eq!(service.docker_ok(&["wait", "polite"]).trim(), "0");
+    service.docker_ok(&["rm", "polite"]);
     // stop: the shell ignores SIGTERM as PID 1, so SIGKILL after the timeout.
     service.docker_ok(&["stop", "-t", "1", "web"]);
     assert_eq!(service.docker_ok(&["wait", "web"]).trim(), "137");
@@ -412,6 +435,24 @@ fn docker_logs_follow_and_attach_see_everything() {
     let out = service.docker_out(&["attach", "late"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "attached-output\n");
     assert_eq!(out.status.code(), Some(7));
+    // attach to a terminal, type, detach with the keys: the container goes on.
+    service.docker_ok(&["run", "-dit", "--name", "shell", "demo", "sh"]);
+    let mut attach = PtyRun::spawn_command(
+        service.docker(&["attach", "--detach-keys", "ctrl-x,y", "shell"]),
+        24,
+        80,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    attach.write(b"echo attached-$((6*7))\n");
+    attach.expect("attached-42");
+    attach.type_keys(&[0x18, b'y']);
+    assert_eq!(attach.wait(), 0, "{}", attach.text());
+    assert_eq!(
+        service
+            .docker_ok(&["inspect", "-f", "{{.State.Status}}", "shell"])
+            .trim(),
+        "running"
+    );
 }
 
 #[test]
@@ -772,9 +813,23 @@ fn the_socket_is_private_unique_and_removed_on_stop() {
     assert_eq!(second.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&second.stderr).contains("in use"));
     assert_eq!(service.http("GET", "/_ping", b"").status, 200);
-    // SIGTERM: a clean exit, and the socket is gone.
-    assert!(service.stop().success());
-    assert!(!service.socket.exists());
+    // SIGTERM while a request is open: the socket goes at once, the request may finish
+    // within the grace period, then the service exits cleanly.
+    service
+        .rpod
+        .detached(&["--name", "waited", "demo", "sleep", "1000"]);
+    let socket = service.socket.clone();
+    let waiter =
+        std::thread::spawn(move || http(&socket, "POST", "/containers/waited/wait", &[], b""));
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(service.pid());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    wait_until("the socket is gone", || !service.socket.exists());
+    service.rpod.ok(&["kill", "waited"]);
+    let reply = waiter.join().unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["StatusCode"], 137);
+    assert!(service.child.take().unwrap().wait().unwrap().success());
     // A socket left by a killed service is replaced.
     let rpod = std::mem::replace(&mut service.rpod, Rpod::new("runc"));
     let mut killed = Service::start_with(rpod, &["--time", "0"]);

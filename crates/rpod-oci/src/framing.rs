@@ -209,6 +209,41 @@ mod tests {
     }
 
     #[test]
+    fn random_writes_on_both_streams_read_back_as_written() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut out, mut err) = multiplexed(Trickle(Vec::new()));
+        let (mut sent_out, mut sent_err) = (Vec::new(), Vec::new());
+        for _ in 0..300 {
+            let len = (next() % 200) as usize;
+            let data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if next() % 2 == 0 {
+                out.write_all(&data).unwrap();
+                sent_out.extend_from_slice(&data);
+            } else {
+                err.write_all(&data).unwrap();
+                sent_err.extend_from_slice(&data);
+            }
+        }
+        let bytes = out.inner.lock().unwrap().0.clone();
+        let mut reader = &bytes[..];
+        let (mut got_out, mut got_err) = (Vec::new(), Vec::new());
+        while let Some((stream, payload)) = read_frame(&mut reader).unwrap() {
+            match stream {
+                StreamKind::Stdout => got_out.extend_from_slice(&payload),
+                StreamKind::Stderr => got_err.extend_from_slice(&payload),
+                StreamKind::Stdin => panic!("a stdin frame"),
+            }
+        }
+        assert_eq!((got_out, got_err), (sent_out, sent_err));
+    }
+
+    #[test]
     fn bad_input_is_an_error_never_a_panic() {
         assert!(read_frame(&mut &[9u8, 0, 0, 0, 0, 0, 0, 1, 0][..]).is_err());
         assert!(read_frame(&mut &[1u8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff][..]).is_err());

@@ -184,32 +184,30 @@ fn stop_timeout(ex: &Exchange) -> ApiResult<Option<u32>> {
     }
 }
 
-fn refuse_stop_signal(ex: &Exchange, record: &ContainerRecord) -> ApiResult<()> {
-    if let Some(signal) = ex.req.query("signal").filter(|s| !s.is_empty()) {
-        let number = rpod_oci::signal::parse_signal(signal)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        if number != record.config.stop_signal {
-            return Err(ApiError::unsupported(
-                "stopping with a signal other than the container's stop signal",
-            ));
-        }
+/// The `signal=` of stop and restart (API 1.42 and later), by name or number.
+fn stop_signal(ex: &Exchange) -> ApiResult<Option<i32>> {
+    match ex.req.query("signal").filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => rpod_oci::signal::parse_signal(text)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(e.to_string())),
     }
-    Ok(())
 }
 
 pub fn stop(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let record = context.engine.lookup(name)?;
-    refuse_stop_signal(ex, &record)?;
+    let signal = stop_signal(ex)?;
     let timeout = stop_timeout(ex)?;
-    let result = context.engine.stop(name, timeout).map(drop);
+    let result = context
+        .engine
+        .stop_with_signal(name, timeout, signal)
+        .map(drop);
     done_or_not_modified(ex, result)
 }
 
 pub fn restart(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let record = context.engine.lookup(name)?;
-    refuse_stop_signal(ex, &record)?;
+    let signal = stop_signal(ex)?;
     let timeout = stop_timeout(ex)?;
-    match context.engine.stop(name, timeout) {
+    match context.engine.stop_with_signal(name, timeout, signal) {
         Ok(_) | Err(EngineError::NotModified(_)) => {}
         Err(e) => return Err(e.into()),
     }

@@ -35,6 +35,16 @@ impl Engine {
     /// Stop a container: its stop signal, then SIGKILL after `timeout` seconds. Returns once
     /// the exit is recorded and cleanup has run. Stopping a stopped container succeeds.
     pub fn stop(&self, name_or_id: &str, timeout: Option<u32>) -> Result<ContainerRecord> {
+        self.stop_with_signal(name_or_id, timeout, None)
+    }
+
+    /// `stop` with another first signal than the container's (the API's `signal=`).
+    pub fn stop_with_signal(
+        &self,
+        name_or_id: &str,
+        timeout: Option<u32>,
+        signal: Option<i32>,
+    ) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
         let (oci, runtime, timeout, paused) = {
@@ -50,7 +60,10 @@ impl Engine {
                 )));
             }
             let runtime = self.runtime(&record.config.runtime)?;
-            let oci = self.oci_container(&record);
+            let mut oci = self.oci_container(&record);
+            if let Some(signal) = signal {
+                oci.stop_signal = signal;
+            }
             if !runtime.check_conmon_running(&oci)? {
                 self.handle_dead_monitor(&mut record)?;
                 self.cleanup_runtime(&mut record)?;
