@@ -416,6 +416,21 @@ fn docker_logs_follow_and_attach_see_everything() {
     let out = service.docker_out(&["logs", "--tail", "2", "counter"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "line 5\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "bye\n");
+    // A window after the last line, or before the first, holds nothing.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 60;
+    let out = service.docker_out(&["logs", "--since", &later.to_string(), "counter"]);
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "{out:?}"
+    );
+    let out = service.docker_out(&["logs", "--until", "1", "counter"]);
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    let out = service.docker_out(&["logs", "--since", "1", "counter"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 5);
     let stamped = service.docker_ok(&["logs", "-t", "--tail", "2", "counter"]);
     assert!(
         stamped.starts_with("20") && stamped.ends_with(" line 5\n"),
@@ -448,7 +463,11 @@ fn docker_logs_follow_and_attach_see_everything() {
     attach.type_keys(&[0x18, b'y']);
     // The docker CLI matches the keys itself and reports the detach as an error (exit 1).
     assert_eq!(attach.wait(), 1, "{}", attach.text());
-    assert!(attach.text().contains("read escape sequence"), "{}", attach.text());
+    assert!(
+        attach.text().contains("read escape sequence"),
+        "{}",
+        attach.text()
+    );
     assert_eq!(
         service
             .docker_ok(&["inspect", "-f", "{{.State.Status}}", "shell"])
