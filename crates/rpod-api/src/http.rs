@@ -368,9 +368,10 @@ impl Connection {
     pub fn linger_close(self, linger: Duration) {
         let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Write);
         let deadline = std::time::Instant::now() + linger;
-        let mut sink = vec![0u8; 16 * 1024];
-        let mut dropped = 0usize;
-        while dropped < MAX_DRAIN as usize {
+        // Bounded by time only: a client still sending a refused body is read to its end
+        // (so it can read the refusal), a client that never stops costs `linger` at most.
+        let mut sink = vec![0u8; 64 * 1024];
+        loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 break;
@@ -384,8 +385,9 @@ impl Connection {
                 Err(_) => break,
             }
             match recv(self.fd.as_raw_fd(), &mut sink, MsgFlags::MSG_DONTWAIT) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => dropped += n,
+                Ok(0) => break,
+                Ok(_) | Err(Errno::EAGAIN | Errno::EINTR) => {}
+                Err(_) => break,
             }
         }
     }
