@@ -204,6 +204,16 @@ pub struct RunArgs {
     /// Drop capabilities (e.g. CHOWN, ALL).
     #[arg(long = "cap-drop")]
     pub cap_drop: Vec<String>,
+    /// Bind mount a host path: HOST:CONTAINER[:OPTIONS] (ro, rw, z, Z, propagation,
+    /// noexec, nosuid, nodev).
+    #[arg(short = 'v', long = "volume")]
+    pub volume: Vec<String>,
+    /// A mount: type=bind|tmpfs,source=...,target=...[,readonly][,tmpfs-size=...].
+    #[arg(long = "mount")]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs: PATH[:OPTIONS] (size=, mode=, exec, ...).
+    #[arg(long = "tmpfs")]
+    pub tmpfs: Vec<String>,
     /// Security options: seccomp=unconfined|PROFILE.json, no-new-privileges, label=disable.
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,

@@ -590,7 +590,7 @@ fn bad_requests_get_the_right_status_and_the_service_keeps_serving() {
     assert!(reply.message().contains("decoding"), "{}", reply.message());
     assert_eq!(create(r#"{"Image": 5}"#).status, 400);
     assert_eq!(
-        create(r#"{"Image":"demo","HostConfig":{"Binds":["/:/host"]}}"#).status,
+        create(r#"{"Image":"demo","HostConfig":{"Binds":["vol:/data"]}}"#).status,
         400
     );
     let reply = create(r#"{"Image":"nosuch"}"#);
@@ -1190,4 +1190,73 @@ fn docker_py_drives_the_service() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn bind_and_tmpfs_mounts_through_both_apis() {
+    let service = Service::start();
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("in"), "from the host\n").unwrap();
+    let dir = host.path().display().to_string();
+    let bind = format!("{dir}:/data");
+    assert_eq!(
+        service.docker_ok(&[
+            "run",
+            "--rm",
+            "-v",
+            &bind,
+            "demo",
+            "sh",
+            "-c",
+            "cat /data/in; echo api > /data/out"
+        ]),
+        "from the host\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("out")).unwrap(),
+        "api\n"
+    );
+    let read_only = format!("type=bind,src={dir},dst=/m,readonly");
+    let out = service.docker_out(&[
+        "run", "--rm", "--mount", &read_only, "demo", "touch", "/m/x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
+    let mounts = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--tmpfs",
+        "/t:size=1m",
+        "demo",
+        "grep",
+        " /t ",
+        "/proc/mounts",
+    ]);
+    assert!(mounts.contains("size=1024k"), "{mounts}");
+    let out = service.docker_out(&["run", "--rm", "-v", "myvol:/v", "demo", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported"));
+    // podman-remote, and inspect through both APIs.
+    let ro = format!("{dir}:/data:ro");
+    assert_eq!(
+        service.podman_ok(&["run", "--rm", "-v", &ro, "demo", "cat", "/data/in"]),
+        "from the host\n"
+    );
+    service.podman_ok(&[
+        "create", "--name", "m", "-v", &ro, "--tmpfs", "/t", "demo", "true",
+    ]);
+    let shown = service.podman_ok(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Destination}} {{.RW}};{{end}}",
+        "m",
+    ]);
+    assert_eq!(shown.trim(), "/data false;/t true;");
+    let shown = service.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Type}} {{.Destination}} {{.RW}};{{end}}",
+        "m",
+    ]);
+    assert_eq!(shown.trim(), "bind /data false;tmpfs /t true;");
 }

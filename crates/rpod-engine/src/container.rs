@@ -214,6 +214,9 @@ pub struct ContainerConfig {
     /// start or attach gives none.
     #[serde(default)]
     pub console_size: Option<rpod_oci::TerminalSize>,
+    /// Bind and tmpfs mounts asked for (`-v`, `--mount`, `--tmpfs`).
+    #[serde(default)]
+    pub mounts: Vec<crate::mounts::MountSpec>,
 }
 
 /// What changes over the container's life.

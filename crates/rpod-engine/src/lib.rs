@@ -12,6 +12,7 @@ pub mod human;
 pub mod image;
 pub mod lock;
 pub mod logs;
+pub mod mounts;
 pub mod names;
 pub mod paths;
 pub mod rootfs;

@@ -360,6 +360,20 @@ pub fn generate(
             }
         }
     }
+    // The user's mounts replace any of ours on the same path, and go after them, parents
+    // before children.
+    let asked = |m: &Mount| {
+        config
+            .mounts
+            .iter()
+            .any(|u| Path::new(&u.destination) == m.destination())
+    };
+    mounts.retain(|m| !asked(m));
+    let mut user: Vec<&crate::mounts::MountSpec> = config.mounts.iter().collect();
+    user.sort_by_key(|m| Path::new(&m.destination).components().count());
+    for mount in user {
+        mounts.push(mount.to_oci()?);
+    }
     spec.set_mounts(Some(mounts));
 
     let mut linux = spec.linux().clone().unwrap_or_default();
@@ -458,6 +472,7 @@ mod tests {
                 ..Default::default()
             },
             console_size: None,
+            mounts: Vec::new(),
         }
     }
 

@@ -96,6 +96,44 @@ pub struct HostConfig {
     pub restart_policy: RestartPolicy,
 }
 
+/// A mount in `inspect`, as podman shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectMount {
+    #[serde(rename = "Type")]
+    pub kind: &'static str,
+    pub source: String,
+    pub destination: String,
+    pub driver: String,
+    pub mode: String,
+    pub options: Vec<String>,
+    #[serde(rename = "RW")]
+    pub rw: bool,
+    pub propagation: String,
+}
+
+impl InspectMount {
+    pub fn new(mount: &crate::mounts::MountSpec) -> Self {
+        use crate::mounts::MountKind;
+        InspectMount {
+            kind: match mount.kind {
+                MountKind::Bind => "bind",
+                MountKind::Tmpfs => "tmpfs",
+            },
+            source: match mount.kind {
+                MountKind::Bind => mount.source.display().to_string(),
+                MountKind::Tmpfs => "tmpfs".into(),
+            },
+            destination: mount.destination.clone(),
+            driver: String::new(),
+            mode: String::new(),
+            options: mount.options.clone(),
+            rw: !mount.read_only(),
+            propagation: mount.propagation().to_string(),
+        }
+    }
+}
+
 /// `inspect` of a container.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -120,7 +158,7 @@ pub struct ContainerInspect {
     pub driver: &'static str,
     #[serde(rename = "ExecIDs")]
     pub exec_ids: Vec<String>,
-    pub mounts: Vec<String>,
+    pub mounts: Vec<InspectMount>,
     pub config: ContainerConfigView,
     pub host_config: HostConfig,
 }
@@ -189,7 +227,7 @@ impl ContainerInspect {
             restart_count: 0,
             driver: "overlay",
             exec_ids,
-            mounts: Vec::new(),
+            mounts: c.mounts.iter().map(InspectMount::new).collect(),
             config: ContainerConfigView {
                 hostname: c.hostname.clone(),
                 user: c.user.clone(),

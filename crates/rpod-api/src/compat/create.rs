@@ -80,6 +80,9 @@ const HANDLED_HOST: &[&str] = &[
     "MemorySwap",
     "MemorySwappiness",
     "Init",
+    "Binds",
+    "Mounts",
+    "Tmpfs",
     "Isolation",
     "CgroupnsMode",
 ];
@@ -133,6 +136,80 @@ fn typed<T: serde::de::DeserializeOwned>(
             .map(Some)
             .map_err(|e| ApiError::bad_request(format!("HostConfig.{name}: {e}"))),
     }
+}
+
+/// Docker's `Mounts` entry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct DockerMount {
+    #[serde(rename = "Type")]
+    kind: String,
+    source: String,
+    target: String,
+    read_only: bool,
+    bind_options: Option<Map<String, Value>>,
+    tmpfs_options: Option<Map<String, Value>>,
+    volume_options: Option<Value>,
+}
+
+/// `Binds`, `Mounts` and `Tmpfs` as rpod's mounts (host paths must be absolute: a service
+/// has no current directory of the client's).
+fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::MountSpec>> {
+    use rpod_engine::mounts::{bind, tmpfs};
+    let mut mounts = Vec::new();
+    for entry in typed::<Vec<String>>(host, "Binds")?.unwrap_or_default() {
+        mounts.push(rpod_engine::mounts::parse_volume_absolute(&entry)?);
+    }
+    for mount in typed::<Vec<DockerMount>>(host, "Mounts")?.unwrap_or_default() {
+        if mount.volume_options.as_ref().is_some_and(|v| !zeroish(v)) {
+            return Err(ApiError::unsupported("VolumeOptions of a mount"));
+        }
+        match mount.kind.as_str() {
+            "bind" => {
+                let options = mount.bind_options.unwrap_or_default();
+                let mut words = vec![if mount.read_only { "ro" } else { "rw" }];
+                if let Some(p) = options.get("Propagation").and_then(Value::as_str) {
+                    if !p.is_empty() {
+                        words.push(p);
+                    }
+                }
+                if options.get("NonRecursive").and_then(Value::as_bool) == Some(true) {
+                    words.push("bind");
+                }
+                mounts.push(bind(&mount.source, &mount.target, &words, None)?);
+            }
+            "tmpfs" => {
+                let options = mount.tmpfs_options.unwrap_or_default();
+                let mut words = Vec::new();
+                if let Some(size) = options
+                    .get("SizeBytes")
+                    .and_then(Value::as_i64)
+                    .filter(|s| *s > 0)
+                {
+                    words.push(format!("size={size}"));
+                }
+                if let Some(mode) = options
+                    .get("Mode")
+                    .and_then(Value::as_u64)
+                    .filter(|m| *m > 0)
+                {
+                    words.push(format!("mode={mode:o}"));
+                }
+                if mount.read_only {
+                    words.push("ro".into());
+                }
+                mounts.push(tmpfs(&mount.target, &words)?);
+            }
+            other => {
+                return Err(ApiError::unsupported(format!("mounts of type {other:?}")));
+            }
+        }
+    }
+    for (target, options) in typed::<BTreeMap<String, String>>(host, "Tmpfs")?.unwrap_or_default() {
+        let words: Vec<String> = options.split(',').map(String::from).collect();
+        mounts.push(tmpfs(&target, &words)?);
+    }
+    Ok(mounts)
 }
 
 /// Translate a create body; `name` is the `?name=` query parameter.
@@ -291,6 +368,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         stdin: body.open_stdin,
         security,
         console_size,
+        mounts: host_mounts(&host)?,
     })
 }
 
@@ -325,9 +403,18 @@ mod tests {
     fn unsupported_settings_are_named_in_a_400() {
         for (json, named) in [
             (
-                r#"{"Image":"x","HostConfig":{"Binds":["/a:/b"]}}"#,
-                "HostConfig.Binds",
+                r#"{"Image":"x","HostConfig":{"Binds":["vol:/b"]}}"#,
+                "named volume",
             ),
+            (
+                r#"{"Image":"x","HostConfig":{"Binds":["./a:/b"]}}"#,
+                "absolute",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"volume","Source":"v","Target":"/v"}]}}"#,
+                "volume",
+            ),
+            (r#"{"Image":"x","Volumes":{"/data":{}}}"#, "Config.Volumes"),
             (
                 r#"{"Image":"x","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}}"#,
                 "HostConfig.PortBindings",
@@ -361,6 +448,22 @@ mod tests {
             assert_eq!(err.status, 400, "{json}");
             assert!(err.message.contains(named), "{json}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn binds_mounts_and_tmpfs_become_mounts() {
+        let options = parse(r#"{"Image":"x","HostConfig":{"Binds":["/tmp:/host-tmp:ro"],"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/m","ReadOnly":false,"BindOptions":{"Propagation":"rslave"}},{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576,"Mode":448}}],"Tmpfs":{"/run":"size=2m"}}}"#).unwrap();
+        let summary: Vec<(String, Vec<String>)> = options
+            .mounts
+            .iter()
+            .map(|m| (m.destination.clone(), m.options.clone()))
+            .collect();
+        assert_eq!(summary[0].0, "/host-tmp");
+        assert_eq!(summary[0].1, ["rbind", "rprivate", "ro"]);
+        assert_eq!(summary[1].1, ["rbind", "rslave"]);
+        assert!(summary[2].1.contains(&"size=1048576".to_string()));
+        assert!(summary[2].1.contains(&"mode=700".to_string()));
+        assert_eq!(summary[3].0, "/run");
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub fn container_inspect(
             "Ulimits": [],
         },
         "GraphDriver": { "Name": "overlay", "Data": {} },
-        "Mounts": [],
+        "Mounts": mount_points(record),
         "Config": {
             "Hostname": c.hostname,
             "Domainname": "",
@@ -166,6 +166,29 @@ pub fn container_inspect(
     })
 }
 
+/// Docker's `MountPoint`s of a container.
+fn mount_points(record: &ContainerRecord) -> Value {
+    let points: Vec<Value> = record
+        .config
+        .mounts
+        .iter()
+        .map(|m| {
+            let view = rpod_engine::views::InspectMount::new(m);
+            json!({
+                "Type": view.kind,
+                "Name": "",
+                "Source": view.source,
+                "Destination": view.destination,
+                "Driver": "",
+                "Mode": if view.rw { "" } else { "ro" },
+                "RW": view.rw,
+                "Propagation": view.propagation,
+            })
+        })
+        .collect();
+    json!(points)
+}
+
 /// The entrypoint as Docker has it: a list, or null when there is none.
 fn entrypoint(record: &ContainerRecord) -> Value {
     let c = &record.config;
@@ -193,7 +216,7 @@ pub fn container_summary(record: &ContainerRecord) -> Value {
         "Status": rpod_engine::human::container_status(record),
         "HostConfig": { "NetworkMode": network_mode(record) },
         "NetworkSettings": { "Networks": {} },
-        "Mounts": [],
+        "Mounts": mount_points(record),
     })
 }
 

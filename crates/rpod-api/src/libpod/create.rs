@@ -14,6 +14,17 @@ use rpod_engine::CreateOptions;
 use crate::compat::create::{log_to_file, network_mode, zeroish};
 use crate::error::{ApiError, ApiResult};
 
+/// A mount of a SpecGenerator (an OCI spec mount).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecMount {
+    destination: String,
+    #[serde(rename = "type")]
+    kind: String,
+    source: String,
+    options: Option<Vec<String>>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SpecGenerator {
@@ -43,6 +54,7 @@ pub struct SpecGenerator {
     pub resource_limits: Option<Value>,
     pub log_configuration: Option<Value>,
     pub netns: Option<Value>,
+    pub mounts: Option<Vec<SpecMount>>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }
@@ -137,6 +149,9 @@ fn limits(resource: &Option<Value>) -> ApiResult<(Option<i64>, Option<f64>, Opti
 }
 
 pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
+    if let Some(volumes) = spec.rest.get("volumes").filter(|v| !zeroish(v)) {
+        return Err(ApiError::unsupported(format!("named volumes ({volumes})")));
+    }
     for (key, value) in &spec.rest {
         if !neutral(key, value) {
             return Err(ApiError::unsupported(format!(
@@ -182,6 +197,18 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         &spec.cap_drop.unwrap_or_default(),
         &security_opt,
     )?;
+    let mut mounts = Vec::new();
+    for mount in spec.mounts.unwrap_or_default() {
+        let words = mount.options.unwrap_or_default();
+        mounts.push(match mount.kind.as_str() {
+            "bind" => {
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                rpod_engine::mounts::bind(&mount.source, &mount.destination, &words, None)?
+            }
+            "tmpfs" => rpod_engine::mounts::tmpfs(&mount.destination, &words)?,
+            other => return Err(ApiError::unsupported(format!("mounts of type {other:?}"))),
+        });
+    }
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
     Ok(CreateOptions {
         image: Some(image),
@@ -213,6 +240,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         stdin: spec.stdin,
         security,
         console_size: None,
+        mounts,
     })
 }
 

@@ -82,6 +82,24 @@ fn env_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure
     Ok(entries)
 }
 
+/// `-v`, `--mount` and `--tmpfs`; relative host paths are taken from the current directory.
+fn mounts(args: &RunArgs) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure> {
+    use rpod_engine::mounts::{parse_mount, parse_tmpfs, parse_volume};
+    let cwd = std::env::current_dir()
+        .map_err(|e| usage(format!("finding the current directory: {e}")))?;
+    let mut mounts = Vec::new();
+    for volume in &args.volume {
+        mounts.push(parse_volume(volume, &cwd)?);
+    }
+    for mount in &args.mount {
+        mounts.push(parse_mount(mount, &cwd)?);
+    }
+    for tmpfs in &args.tmpfs {
+        mounts.push(parse_tmpfs(tmpfs)?);
+    }
+    Ok(mounts)
+}
+
 fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     let mut words = args.image_and_command.iter();
     let first = words.next().ok_or_else(|| usage("an image is required"))?;
@@ -173,6 +191,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         stdin: args.interactive,
         security,
         console_size: None,
+        mounts: mounts(args)?,
     })
 }
 

@@ -148,6 +148,7 @@ impl Engine {
             created: Utc::now(),
             security: options.security.clone(),
             console_size: options.console_size,
+            mounts: options.mounts.clone(),
         };
         let mut record = ContainerRecord {
             config,
@@ -206,6 +207,7 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
             ));
         }
     }
+    crate::mounts::validate(&options.mounts)?;
     if options.labels.keys().any(|k| k.is_empty()) {
         return invalid("a label needs a name".into());
     }

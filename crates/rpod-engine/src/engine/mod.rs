@@ -106,6 +106,8 @@ pub struct CreateOptions {
     pub security: crate::security::SecurityOptions,
     /// The terminal's initial size for `-t` containers, when known at create.
     pub console_size: Option<TerminalSize>,
+    /// Bind and tmpfs mounts (see `mounts`).
+    pub mounts: Vec<crate::mounts::MountSpec>,
 }
 
 /// Runs once the monitor is up and before the container's process starts.

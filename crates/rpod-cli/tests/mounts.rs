@@ -1,0 +1,141 @@
+//! Bind mounts and tmpfs mounts (`-v`, `--mount`, `--tmpfs`) end to end on runc and crun,
+//! and their errors.
+
+mod common;
+
+use common::*;
+
+fn check_runtime(runtime: &str) {
+    let rpod = Rpod::with_image(runtime);
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("in"), "from the host\n").unwrap();
+    let dir = host.path().display().to_string();
+    // Read and write through a bind mount.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{dir}:/data"),
+        "demo",
+        "sh",
+        "-c",
+        "cat /data/in; echo from-the-container > /data/out",
+    ]);
+    assert_eq!(out, "from the host\n");
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("out")).unwrap(),
+        "from-the-container\n"
+    );
+    // Read-only, by -v and by --mount.
+    for flags in [
+        vec!["-v".to_string(), format!("{dir}:/data:ro")],
+        vec![
+            "--mount".to_string(),
+            format!("type=bind,source={dir},target=/data,readonly"),
+        ],
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend(flags.iter().map(String::as_str));
+        args.extend(["demo", "sh", "-c", "cat /data/in && touch /data/nope"]);
+        let out = rpod.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "from the host\n");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
+        assert!(!host.path().join("nope").exists());
+    }
+    // A host path relative to the current directory.
+    std::fs::create_dir(host.path().join("rel")).unwrap();
+    std::fs::write(host.path().join("rel/file"), "relative\n").unwrap();
+    let out = rpod
+        .command(&["run", "--rm", "-v", "./rel:/r", "demo", "cat", "/r/file"])
+        .current_dir(host.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "relative\n",
+        "{out:?}"
+    );
+    // tmpfs: its size, its default flags, and one replacing the default /dev/shm.
+    let out = rpod.ok(&[
+        "run", "--rm", "--tmpfs", "/scratch:size=1m", "--tmpfs", "/dev/shm:size=2m",
+        "--mount", "type=tmpfs,target=/fast,tmpfs-size=3m,tmpfs-mode=700",
+        "demo", "sh", "-c",
+        "grep -E ' /(scratch|dev/shm|fast) ' /proc/mounts | sort -k2; dd if=/dev/zero of=/scratch/big bs=1024 count=2048 2>/dev/null || echo full",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[0].starts_with("tmpfs /dev/shm tmpfs") && lines[0].contains("size=2048k"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains(" /fast ")
+            && lines[1].contains("size=3072k")
+            && lines[1].contains("mode=700"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains(" /scratch ") && lines[2].contains("nosuid,nodev,noexec"),
+        "{out}"
+    );
+    assert_eq!(lines[3], "full");
+    // inspect shows them.
+    let id = rpod.ok(&[
+        "create",
+        "-v",
+        &format!("{dir}:/data:ro"),
+        "--tmpfs",
+        "/t",
+        "demo",
+        "true",
+    ]);
+    let mounts = rpod.inspect(
+        id.trim(),
+        "{{range .Mounts}}{{.Type}} {{.Destination}} {{.RW}};{{end}}",
+    );
+    assert_eq!(mounts, "bind /data false;tmpfs /t true;");
+}
+
+#[test]
+fn bind_and_tmpfs_mounts_on_runc() {
+    check_runtime("runc");
+}
+
+#[test]
+fn bind_and_tmpfs_mounts_on_crun() {
+    check_runtime("crun");
+}
+
+#[test]
+fn mount_errors_are_clear_and_leave_nothing() {
+    let rpod = Rpod::with_image("runc");
+    let host = tempfile::tempdir().unwrap();
+    let dir = host.path().display().to_string();
+    for (flags, says) in [
+        (vec!["-v", "/no/such/dir:/data"], "statfs /no/such/dir"),
+        (vec!["-v", "myvolume:/data"], "named volume \"myvolume\""),
+        (vec!["-v", "/data"], "anonymous volume"),
+        (
+            vec!["--mount", "type=volume,source=v,target=/v"],
+            "volume mounts",
+        ),
+        (vec!["--tmpfs", "relative"], "absolute"),
+        (vec!["--tmpfs", "/"], "root"),
+        (vec!["--tmpfs", "/t:bogus"], "invalid tmpfs option"),
+        (vec!["--mount", "type=bind,target=/x"], "source is required"),
+    ] {
+        let mut args = vec!["create"];
+        args.extend(flags.iter().copied());
+        args.extend(["demo", "true"]);
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains(says), "{flags:?}: {err}");
+    }
+    let bind = format!("{dir}:/same");
+    let err = rpod.fails(
+        &["create", "-v", &bind, "--tmpfs", "/same", "demo", "true"],
+        125,
+    );
+    assert!(err.contains("duplicate mount destination"), "{err}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}

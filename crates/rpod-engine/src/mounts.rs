@@ -1,0 +1,444 @@
+//! The user's mounts: bind mounts of host paths (`-v HOST:CTR[:OPTS]`, `--mount
+//! type=bind,...`) and tmpfs mounts (`--tmpfs PATH[:OPTS]`, `--mount type=tmpfs,...`),
+//! parsed as podman parses them and turned into spec mounts. The runtime resolves each
+//! destination inside the container's root without following its symlinks out of it.
+//! Named and anonymous volumes are not supported yet.
+
+use std::path::{Component, Path, PathBuf};
+
+use oci_spec::runtime::{Mount, MountBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::{EngineError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Bind,
+    Tmpfs,
+}
+
+/// One mount as the container's configuration keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    pub kind: MountKind,
+    /// The host path of a bind mount (absolute); empty for tmpfs.
+    pub source: PathBuf,
+    /// The path in the container (absolute, cleaned).
+    pub destination: String,
+    /// The options given to the runtime (`rbind`, `ro`, `rprivate`, `size=64m`, ...).
+    pub options: Vec<String>,
+}
+
+impl MountSpec {
+    pub fn read_only(&self) -> bool {
+        self.options.iter().any(|o| o == "ro")
+    }
+
+    pub fn propagation(&self) -> &str {
+        self.options
+            .iter()
+            .map(String::as_str)
+            .find(|o| PROPAGATIONS.contains(o))
+            .unwrap_or("")
+    }
+
+    pub fn to_oci(&self) -> Result<Mount> {
+        let (typ, source) = match self.kind {
+            MountKind::Bind => ("bind", self.source.clone()),
+            MountKind::Tmpfs => ("tmpfs", PathBuf::from("tmpfs")),
+        };
+        MountBuilder::default()
+            .destination(PathBuf::from(&self.destination))
+            .typ(typ)
+            .source(source)
+            .options(self.options.clone())
+            .build()
+            .map_err(|e| EngineError::InvalidArg(format!("mount on {}: {e}", self.destination)))
+    }
+}
+
+const PROPAGATIONS: &[&str] = &[
+    "shared", "slave", "private", "rshared", "rslave", "rprivate",
+];
+/// Flags passed on as they are (and their opposites).
+const FLAGS: &[&str] = &["noexec", "exec", "nosuid", "suid", "nodev", "dev"];
+
+fn invalid(message: String) -> EngineError {
+    EngineError::InvalidArg(message)
+}
+
+/// A container path: absolute, not `/`, without `..`; returned cleaned.
+fn destination(text: &str) -> Result<String> {
+    if !text.starts_with('/') {
+        return Err(invalid(format!(
+            "invalid container path {text:?}, must be an absolute path"
+        )));
+    }
+    let mut clean = PathBuf::from("/");
+    for component in Path::new(text).components() {
+        match component {
+            Component::Normal(part) => clean.push(part),
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(invalid(format!(
+                    "invalid container path {text:?}: it may not hold \"..\""
+                )))
+            }
+        }
+    }
+    if clean == Path::new("/") {
+        return Err(invalid(
+            "a mount cannot replace the container's root \"/\"".into(),
+        ));
+    }
+    Ok(clean.display().to_string())
+}
+
+/// A bind mount's host path: absolute, or relative to `cwd` (`./data`) when there is one,
+/// and existing.
+fn host_path(text: &str, cwd: Option<&Path>) -> Result<PathBuf> {
+    let path = if text.starts_with('/') {
+        PathBuf::from(text)
+    } else if text.starts_with('.') {
+        match cwd {
+            Some(cwd) => cwd.join(text),
+            None => {
+                return Err(invalid(format!(
+                    "invalid host path {text:?}: it must be absolute"
+                )))
+            }
+        }
+    } else {
+        return Err(EngineError::NotSupported(format!(
+            "the named volume \"{text}\" (a host path is absolute or starts with ./)"
+        )));
+    };
+    if let Err(e) = std::fs::metadata(&path) {
+        return Err(invalid(format!("statfs {}: {e}", path.display())));
+    }
+    Ok(path)
+}
+
+/// Options of a bind mount from podman's words: read-only or not, propagation, flags.
+fn bind_options(words: &[&str]) -> Result<Vec<String>> {
+    let mut read_only = None;
+    let mut propagation = None;
+    let mut recursive = true;
+    let mut flags: Vec<String> = Vec::new();
+    for word in words.iter().filter(|w| !w.is_empty()) {
+        match *word {
+            "ro" | "rw" => {
+                if read_only.replace(*word == "ro").is_some() {
+                    return Err(invalid(
+                        "cannot pass 'ro' and 'rw' options more than once".into(),
+                    ));
+                }
+            }
+            // SELinux relabelling: nothing to relabel without SELinux.
+            "z" | "Z" => {}
+            "U" => {
+                return Err(EngineError::NotSupported(
+                    "the U option (chown of the source to the container's user)".into(),
+                ))
+            }
+            "bind" => recursive = false,
+            "rbind" => recursive = true,
+            p if PROPAGATIONS.contains(&p) => {
+                if propagation.replace(p).is_some() {
+                    return Err(invalid("cannot pass multiple propagation options".into()));
+                }
+            }
+            f if FLAGS.contains(&f) => flags.push(f.to_string()),
+            other => return Err(invalid(format!("invalid option type \"{other}\""))),
+        }
+    }
+    let mut options = vec![if recursive { "rbind" } else { "bind" }.to_string()];
+    options.push(propagation.unwrap_or("rprivate").to_string());
+    if read_only == Some(true) {
+        options.push("ro".into());
+    }
+    options.extend(flags);
+    Ok(options)
+}
+
+/// A bind mount of `source` on `target` with podman's option words. Relative sources are
+/// taken from `cwd`; without one they are refused.
+pub fn bind(source: &str, target: &str, words: &[&str], cwd: Option<&Path>) -> Result<MountSpec> {
+    Ok(MountSpec {
+        kind: MountKind::Bind,
+        source: host_path(source, cwd)?,
+        destination: destination(target)?,
+        options: bind_options(words)?,
+    })
+}
+
+/// A tmpfs on `target` with podman's option words.
+pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
+    Ok(MountSpec {
+        kind: MountKind::Tmpfs,
+        source: PathBuf::new(),
+        destination: destination(target)?,
+        options: tmpfs_options(words)?,
+    })
+}
+
+/// `-v HOST:CTR[:OPTS]`.
+pub fn parse_volume(text: &str, cwd: &Path) -> Result<MountSpec> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let (source, target, options) = match parts.as_slice() {
+        [single] => {
+            return Err(EngineError::NotSupported(format!(
+                "the anonymous volume -v {single}"
+            )))
+        }
+        [source, target] => (*source, *target, ""),
+        [source, target, options] => (*source, *target, *options),
+        _ => {
+            return Err(invalid(format!(
+                "invalid volume {text:?}: use HOST:CONTAINER[:OPTIONS]"
+            )))
+        }
+    };
+    let words: Vec<&str> = options.split(',').collect();
+    bind(source, target, &words, Some(cwd))
+}
+
+/// `HOST:CTR[:OPTS]` from a client without a current directory (the API's `Binds`).
+pub fn parse_volume_absolute(text: &str) -> Result<MountSpec> {
+    if text.starts_with('.') {
+        return Err(invalid(format!(
+            "invalid bind {text:?}: the host path must be absolute"
+        )));
+    }
+    parse_volume(text, Path::new("/"))
+}
+
+/// Options of a tmpfs mount: podman's defaults (`rw,noexec,nosuid,nodev`), the user's after
+/// them, a flag replacing its opposite.
+fn tmpfs_options(words: &[String]) -> Result<Vec<String>> {
+    let mut options: Vec<String> = ["rw", "noexec", "nosuid", "nodev"]
+        .map(String::from)
+        .to_vec();
+    for word in words.iter().filter(|w| !w.is_empty()) {
+        let pairs = [
+            ("ro", "rw"),
+            ("exec", "noexec"),
+            ("suid", "nosuid"),
+            ("dev", "nodev"),
+        ];
+        let replaced = pairs.iter().find_map(|&(a, b)| {
+            if word == a {
+                Some(b)
+            } else if word == b {
+                Some(a)
+            } else {
+                None
+            }
+        });
+        if let Some(other) = replaced {
+            options.retain(|o| o != other && o != word);
+            options.push(word.clone());
+            continue;
+        }
+        let key = word.split('=').next().unwrap_or_default();
+        match key {
+            "size" | "mode" | "uid" | "gid" | "nr_inodes" | "nr_blocks" => {
+                options.retain(|o| o.split('=').next() != Some(key));
+                options.push(word.clone());
+            }
+            "tmpcopyup" | "notmpcopyup" => {}
+            p if PROPAGATIONS.contains(&p) => options.push(word.clone()),
+            other => return Err(invalid(format!("invalid tmpfs option \"{other}\""))),
+        }
+    }
+    Ok(options)
+}
+
+/// `--tmpfs PATH[:OPTS]`.
+pub fn parse_tmpfs(text: &str) -> Result<MountSpec> {
+    let (target, options) = text.split_once(':').unwrap_or((text, ""));
+    let words: Vec<String> = options.split(',').map(String::from).collect();
+    tmpfs(target, &words)
+}
+
+/// A size with an optional unit (`64m`, `1g`, bytes without one) in bytes.
+fn size_bytes(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &lower[digits.len()..];
+    let factor: u64 = match unit.trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(factor)
+}
+
+/// `--mount type=bind|tmpfs,KEY=VALUE,...`.
+pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
+    let mut kind = None;
+    let mut source = None;
+    let mut target = None;
+    let mut bind_words: Vec<String> = Vec::new();
+    let mut tmpfs_words: Vec<String> = Vec::new();
+    for field in text.split(',').filter(|f| !f.is_empty()) {
+        let (key, value) = match field.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (field, None),
+        };
+        match (key, value) {
+            ("type", Some(t)) => kind = Some(t.to_string()),
+            ("src" | "source", Some(v)) => source = Some(v.to_string()),
+            ("dst" | "target" | "destination", Some(v)) => target = Some(v.to_string()),
+            ("ro" | "readonly", None | Some("true")) => bind_words.push("ro".into()),
+            ("ro" | "readonly", Some("false")) => bind_words.push("rw".into()),
+            ("bind-propagation", Some(p)) => bind_words.push(p.to_string()),
+            ("bind-nonrecursive", None | Some("true")) => bind_words.push("bind".into()),
+            ("relabel", Some(_)) | ("consistency", Some(_)) => {}
+            ("tmpfs-size", Some(size)) => {
+                let bytes = size_bytes(size)
+                    .ok_or_else(|| invalid(format!("invalid tmpfs-size {size:?}")))?;
+                tmpfs_words.push(format!("size={bytes}"));
+            }
+            ("tmpfs-mode", Some(mode)) => {
+                u32::from_str_radix(mode, 8)
+                    .map_err(|_| invalid(format!("invalid tmpfs-mode {mode:?}: an octal mode")))?;
+                tmpfs_words.push(format!("mode={mode}"));
+            }
+            (flag, None) if FLAGS.contains(&flag) => bind_words.push(flag.to_string()),
+            _ => return Err(invalid(format!("invalid mount option {field:?}"))),
+        }
+    }
+    let target =
+        target.ok_or_else(|| invalid(format!("--mount {text:?}: a target is required")))?;
+    match kind.as_deref() {
+        Some("bind") => {
+            let source =
+                source.ok_or_else(|| invalid(format!("--mount {text:?}: a source is required")))?;
+            let words: Vec<&str> = bind_words.iter().map(String::as_str).collect();
+            bind(&source, &target, &words, Some(cwd))
+        }
+        Some("tmpfs") => {
+            let mut words = tmpfs_words;
+            words.extend(
+                bind_words
+                    .into_iter()
+                    .filter(|w| w == "ro" || w == "rw" || FLAGS.contains(&w.as_str())),
+            );
+            tmpfs(&target, &words)
+        }
+        Some("volume") => Err(EngineError::NotSupported("volume mounts".into())),
+        Some(other) => Err(invalid(format!(
+            "invalid mount type {other:?}: use bind or tmpfs"
+        ))),
+        None => Err(invalid(format!("--mount {text:?}: a type is required"))),
+    }
+}
+
+/// No two mounts on one destination.
+pub fn validate(mounts: &[MountSpec]) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for mount in mounts {
+        if !seen.insert(mount.destination.as_str()) {
+            return Err(invalid(format!(
+                "{}: duplicate mount destination",
+                mount.destination
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volumes_parse_as_podman_takes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().display().to_string();
+        let m = parse_volume(&format!("{host}:/data"), dir.path()).unwrap();
+        assert_eq!(m.destination, "/data");
+        assert_eq!(m.options, ["rbind", "rprivate"]);
+        let m = parse_volume(&format!("{host}:/data/./x/:ro,z,rslave,noexec"), dir.path()).unwrap();
+        assert_eq!(m.destination, "/data/x");
+        assert_eq!(m.options, ["rbind", "rslave", "ro", "noexec"]);
+        assert!(m.read_only() && m.propagation() == "rslave");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let m = parse_volume("./sub:/s", dir.path()).unwrap();
+        assert_eq!(m.source, dir.path().join("./sub"));
+        for (bad, says) in [
+            (format!("{host}:relative"), "absolute"),
+            (format!("{host}:/"), "root"),
+            (format!("{host}:/a/../b"), ".."),
+            (format!("{host}:/a:ro,rw"), "more than once"),
+            (format!("{host}:/a:bogus"), "invalid option"),
+            ("/no/such/dir:/a".to_string(), "statfs /no/such/dir"),
+            (format!("{host}:/a:b:c"), "HOST:CONTAINER"),
+        ] {
+            let err = parse_volume(&bad, dir.path()).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        for unsupported in ["name:/a", "/a", &format!("{host}:/a:U")] {
+            // (named and anonymous volumes, and U, come with the volumes issue)
+            let err = parse_volume(unsupported, dir.path()).unwrap_err();
+            assert!(
+                matches!(err, EngineError::NotSupported(_)),
+                "{unsupported}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn tmpfs_and_mount_flags() {
+        let m = parse_tmpfs("/run:size=64m,mode=1777,exec").unwrap();
+        assert_eq!(
+            m.options,
+            ["rw", "nosuid", "nodev", "size=64m", "mode=1777", "exec"]
+        );
+        assert_eq!(
+            parse_tmpfs("/t").unwrap().options,
+            ["rw", "noexec", "nosuid", "nodev"]
+        );
+        assert!(parse_tmpfs("/t:bogus=1").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().display().to_string();
+        let m = parse_mount(
+            &format!("type=bind,src={host},dst=/d,readonly,bind-propagation=shared"),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(m.options, ["rbind", "shared", "ro"]);
+        let m = parse_mount(
+            "type=tmpfs,target=/scratch,tmpfs-size=1m,tmpfs-mode=700",
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(m.kind, MountKind::Tmpfs);
+        assert!(
+            m.options.contains(&"size=1048576".to_string())
+                && m.options.contains(&"mode=700".to_string())
+        );
+        assert!(matches!(
+            parse_mount("type=volume,src=v,dst=/v", dir.path()),
+            Err(EngineError::NotSupported(_))
+        ));
+        for bad in [
+            "type=bind,dst=/x",
+            "src=/tmp,dst=/x",
+            "type=tmpfs",
+            "type=tmpfs,dst=/x,tmpfs-mode=9z",
+            "type=nfs,dst=/x",
+        ] {
+            assert!(parse_mount(bad, dir.path()).is_err(), "{bad}");
+        }
+        let twice = [parse_tmpfs("/a").unwrap(), parse_tmpfs("/a/").unwrap()];
+        assert!(validate(&twice)
+            .unwrap_err()
+            .to_string()
+            .contains("duplicate"));
+    }
+}
