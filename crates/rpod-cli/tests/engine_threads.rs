@@ -196,16 +196,20 @@ fn waits_take_conditions_deadlines_and_cancellation() {
     cancel.store(true, Ordering::SeqCst);
     assert_eq!(cancelled.join().unwrap().unwrap(), WaitOutcome::Cancelled);
 
-    // The next exit, and then the removal.
+    // The next exit, and then the removal. Each wait has begun (its starting point
+    // noted) before the stop, however late its thread runs.
     let next_exit = {
-        let (engine, id) = (engine.clone(), id.clone());
-        std::thread::spawn(move || engine.wait_for(&id, &with(WaitCondition::NextExit, 60)))
+        let options = with(WaitCondition::NextExit, 60);
+        let begun = engine.wait_begin(&id, &options).unwrap();
+        let engine = engine.clone();
+        std::thread::spawn(move || engine.wait_on(begun, &options))
     };
     let removed = {
-        let (engine, id) = (engine.clone(), id.clone());
-        std::thread::spawn(move || engine.wait_for(&id, &with(WaitCondition::Removed, 60)))
+        let options = with(WaitCondition::Removed, 60);
+        let begun = engine.wait_begin(&id, &options).unwrap();
+        let engine = engine.clone();
+        std::thread::spawn(move || engine.wait_on(begun, &options))
     };
-    std::thread::sleep(Duration::from_millis(200));
     engine.stop(&id, Some(0)).unwrap();
     match next_exit.join().unwrap().unwrap() {
         WaitOutcome::Met { exit_code, .. } => assert_eq!(exit_code, Some(137)),

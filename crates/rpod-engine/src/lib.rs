@@ -28,6 +28,6 @@ pub use container::{
 };
 pub use engine::{
     CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval, RemoveOptions,
-    RuntimeMaker, WaitCondition, WaitOptions, WaitOutcome,
+    RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

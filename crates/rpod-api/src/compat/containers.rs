@@ -244,9 +244,14 @@ pub fn wait(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
             conditions.push(text.parse::<WaitCondition>()?);
         }
     }
-    // Unknown containers are a 404, before the answer starts.
-    let record = context.engine.lookup(name)?;
-    let id = record.id().to_string();
+    // Unknown containers are a 404, before the answer starts; and where the container
+    // stands is noted before the head goes out, since the client may start it (and it may
+    // exit) the moment it has the head.
+    let conditions_only = WaitOptions {
+        conditions: conditions.clone(),
+        ..Default::default()
+    };
+    let begun = context.engine.wait_begin(name, &conditions_only)?;
     let flavour = ex.flavour;
     // The head goes out at once: `docker run` waits for it before it starts the container.
     let mut body = ex.start_stream(200, "application/json")?;
@@ -257,7 +262,7 @@ pub fn wait(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
         deadline: None,
         cancel: Some(watch.cancelled()),
     };
-    let outcome = context.engine.wait_for(&id, &options);
+    let outcome = context.engine.wait_on(begun, &options);
     drop(watch);
     let answer = match outcome {
         Ok(WaitOutcome::Met { exit_code, status }) => {

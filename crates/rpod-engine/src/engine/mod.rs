@@ -13,7 +13,7 @@ mod stop;
 mod sync;
 mod wait;
 
-pub use wait::{WaitCondition, WaitOptions, WaitOutcome};
+pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use images::ImageRemoval;
 

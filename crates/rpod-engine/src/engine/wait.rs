@@ -65,6 +65,18 @@ pub struct WaitOptions {
     pub cancel: Option<Arc<AtomicBool>>,
 }
 
+/// A wait that has begun (see `Engine::wait_begin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitBegun {
+    /// The container was gone already: the outcome is known.
+    Gone(WaitOutcome),
+    /// Watching the container, whose last exit (if any) finished at `finished_at`.
+    Watching {
+        id: String,
+        finished_at: Option<DateTime<Utc>>,
+    },
+}
+
 /// How a wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitOutcome {
@@ -123,17 +135,21 @@ impl Engine {
 
     /// Wait for any of `options.conditions`.
     pub fn wait_for(&self, name_or_id: &str, options: &WaitOptions) -> Result<WaitOutcome> {
-        let conditions: Vec<WaitCondition> = if options.conditions.is_empty() {
-            vec![WaitCondition::NotRunning]
-        } else {
-            options.conditions.clone()
-        };
-        let wants_removed = conditions.contains(&WaitCondition::Removed);
-        let gone = |engine: &Engine, id: &str| -> Result<WaitOutcome> {
-            Ok(WaitOutcome::Met {
+        let begun = self.wait_begin(name_or_id, options)?;
+        self.wait_on(begun, options)
+    }
+
+    /// The first half of a wait: find the container and note where it stands, so that
+    /// "the next exit" means an exit after this call. A service calls it before it tells
+    /// its client that the wait is set up (the client may start the container at once),
+    /// then `wait_on`.
+    pub fn wait_begin(&self, name_or_id: &str, options: &WaitOptions) -> Result<WaitBegun> {
+        let wants_removed = options.conditions.contains(&WaitCondition::Removed);
+        let gone = |engine: &Engine, id: &str| -> Result<WaitBegun> {
+            Ok(WaitBegun::Gone(WaitOutcome::Met {
                 status: None,
                 exit_code: engine.store.exit_code(id)?,
-            })
+            }))
         };
         let id = match self.lookup(name_or_id) {
             Ok(found) => found.id().to_string(),
@@ -148,7 +164,32 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
-        let started_finished = self.store.container(&id)?.and_then(|r| r.state.finished_at);
+        let Some(record) = self.store.container(&id)? else {
+            return gone(self, &id);
+        };
+        Ok(WaitBegun::Watching {
+            id,
+            finished_at: record.state.finished_at,
+        })
+    }
+
+    /// The second half of a wait (see `wait_begin`).
+    pub fn wait_on(&self, begun: WaitBegun, options: &WaitOptions) -> Result<WaitOutcome> {
+        let (id, started_finished) = match begun {
+            WaitBegun::Gone(outcome) => return Ok(outcome),
+            WaitBegun::Watching { id, finished_at } => (id, finished_at),
+        };
+        let conditions: Vec<WaitCondition> = if options.conditions.is_empty() {
+            vec![WaitCondition::NotRunning]
+        } else {
+            options.conditions.clone()
+        };
+        let gone = |engine: &Engine, id: &str| -> Result<WaitOutcome> {
+            Ok(WaitOutcome::Met {
+                status: None,
+                exit_code: engine.store.exit_code(id)?,
+            })
+        };
         // Only conditions about the end of the process can block on it; the rest poll.
         let blocks_on_process = conditions
             .iter()
