@@ -672,12 +672,12 @@ fn clients_that_go_away_leave_nothing_behind() {
             drop(conn);
         }
     }
-    // An exec session whose client goes away ends its copy; the session ends with its
-    // command, here at once.
+    // An exec session whose client goes away ends its copy; its command goes on, and the
+    // session is removed when the command ends.
     let reply = service.http(
         "POST",
         "/containers/up/exec",
-        br#"{"Cmd":["sleep","0.2"],"AttachStdout":true}"#,
+        br#"{"Cmd":["sleep","9"],"AttachStdout":true}"#,
     );
     assert_eq!(reply.status, 201);
     let exec_id = reply.json()["Id"].as_str().unwrap().to_string();
@@ -690,12 +690,26 @@ fn clients_that_go_away_leave_nothing_behind() {
     let mut first = [0u8; 12];
     conn.read_exact(&mut first).unwrap();
     drop(conn);
-    wait_until("everything the clients left is gone", || {
-        service.open_fds() <= fds && service.threads() <= threads
-    });
+    // Well past the time an attached client's exit code is waited for (5 s), the command
+    // still runs and its session is still known.
+    std::thread::sleep(Duration::from_millis(6500));
+    let reply = service.http("GET", &format!("/exec/{exec_id}/json"), b"");
+    assert_eq!(
+        reply.json()["Running"],
+        true,
+        "the command ended with its client"
+    );
+    assert_eq!(service.rpod.inspect("up", "{{len .ExecIDs}}"), "1");
     wait_until("the exec instance ended", || {
         let reply = service.http("GET", &format!("/exec/{exec_id}/json"), b"");
         reply.json()["Running"] == false
+    });
+    // Its session was removed by its exit command: nothing of it is left.
+    wait_until("the session is gone", || {
+        service.rpod.inspect("up", "{{len .ExecIDs}}") == "0"
+    });
+    wait_until("everything the clients left is gone", || {
+        service.open_fds() <= fds && service.threads() <= threads
     });
     // The container lived through all of it.
     assert_eq!(service.rpod.inspect("up", "{{.State.Status}}"), "running");

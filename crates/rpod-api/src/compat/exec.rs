@@ -182,7 +182,8 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
                 code: Some(code),
             },
         ),
-        Err(EngineError::Oci(OciError::Detached)) => context.execs.set_state(
+        // Detached, or the client went away: the command goes on.
+        Err(EngineError::Oci(OciError::Detached | OciError::Cancelled)) => context.execs.set_state(
             id,
             ExecState::Running {
                 pid,

@@ -229,7 +229,9 @@ impl Engine {
             }),
             None => Ok(()),
         };
-        if let Err(OciError::Detached) = result {
+        // Detached, or its client went away (the REST service): the command goes on, and
+        // its exit command removes the session when it ends.
+        if let Err(ended @ (OciError::Detached | OciError::Cancelled)) = result {
             let _lock = self.lock(container.id())?;
             if let Some(mut session) = self.store.exec_session(&session_id)? {
                 session.waited_for = false;
@@ -237,7 +239,7 @@ impl Engine {
             }
             // It may have ended already; then nobody else would clean it up.
             self.reap_exec_if_done(&container, &session_id)?;
-            return Err(OciError::Detached.into());
+            return Err(ended.into());
         }
         let runtime = self.runtime(&container.config.runtime)?;
         let code = runtime
