@@ -110,6 +110,18 @@ impl Drop for Service {
     }
 }
 
+/// Attach `client` on a terminal to a container running `sh`, run a command through it,
+/// type the detach keys ctrl-x,y, and check how the client reports the detach.
+fn attach_type_and_detach(client: Command, exit_code: i32, says: &str) {
+    let mut attach = PtyRun::spawn_command(client, 24, 80);
+    std::thread::sleep(Duration::from_millis(300));
+    attach.write(b"echo attached-$((6*7))\n");
+    attach.expect("attached-42");
+    attach.type_keys(&[0x18, b'y']);
+    assert_eq!(attach.wait(), exit_code, "{}", attach.text());
+    assert!(attach.text().contains(says), "{}", attach.text());
+}
+
 /// A client's stdout, after requiring that it succeeded.
 fn succeeded(client: &str, args: &[&str], out: Output) -> String {
     assert!(
@@ -452,22 +464,9 @@ fn docker_logs_follow_and_attach_see_everything() {
     assert_eq!(out.status.code(), Some(7));
     // attach to a terminal, type, detach with the keys: the container goes on.
     service.docker_ok(&["run", "-dit", "--name", "shell", "demo", "sh"]);
-    let mut attach = PtyRun::spawn_command(
-        service.docker(&["attach", "--detach-keys", "ctrl-x,y", "shell"]),
-        24,
-        80,
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    attach.write(b"echo attached-$((6*7))\n");
-    attach.expect("attached-42");
-    attach.type_keys(&[0x18, b'y']);
     // The docker CLI matches the keys itself and reports the detach as an error (exit 1).
-    assert_eq!(attach.wait(), 1, "{}", attach.text());
-    assert!(
-        attach.text().contains("read escape sequence"),
-        "{}",
-        attach.text()
-    );
+    let client = service.docker(&["attach", "--detach-keys", "ctrl-x,y", "shell"]);
+    attach_type_and_detach(client, 1, "read escape sequence");
     assert_eq!(
         service
             .docker_ok(&["inspect", "-f", "{{.State.Status}}", "shell"])
@@ -1072,22 +1071,9 @@ fn podman_remote_terminals_get_their_size_and_detach_keys_work() {
         assert!(exec.text().contains("21 71"), "{:?}", exec.text());
     }
     // Attach, type a command, detach with the keys: the container goes on.
-    let mut attach = PtyRun::spawn_command(
-        service.podman(&["attach", "--detach-keys", "ctrl-x,y", "box"]),
-        24,
-        80,
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    attach.write(b"echo attached-$((6*7))\n");
-    attach.expect("attached-42");
-    attach.type_keys(&[0x18, b'y']);
     // podman-remote 4.3.1 reports a detach as an error, against podman's own service too.
-    assert_eq!(attach.wait(), 125, "{}", attach.text());
-    assert!(
-        attach.text().contains("detached from container"),
-        "{}",
-        attach.text()
-    );
+    let client = service.podman(&["attach", "--detach-keys", "ctrl-x,y", "box"]);
+    attach_type_and_detach(client, 125, "detached from container");
     assert_eq!(
         service
             .podman_ok(&["inspect", "-f", "{{.State.Status}}", "box"])

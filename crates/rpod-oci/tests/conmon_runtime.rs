@@ -287,6 +287,21 @@ fn http_options(
     }
 }
 
+/// Send `data` and half-close from a thread, while reading everything that comes back.
+fn send_then_read_all(client: &mut std::os::unix::net::UnixStream, data: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut writer = client.try_clone().unwrap();
+    let data = data.to_vec();
+    let feeder = std::thread::spawn(move || {
+        writer.write_all(&data).unwrap();
+        writer.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).unwrap();
+    feeder.join().unwrap();
+    got
+}
+
 /// Read the response head a hijacked connection starts with.
 fn read_head(client: &mut std::os::unix::net::UnixStream) {
     use std::io::Read;
@@ -771,7 +786,6 @@ macro_rules! runtime_tests {
 
             #[test]
             fn http_attach_frames_output_and_reads_input_until_half_close() {
-                use std::io::{Read, Write};
                 let script = "cat; echo err >&2; exit 3";
                 let mut f = Fixture::new(RT, &["sh", "-c", script]);
                 f.ctr.stdin = true;
@@ -786,17 +800,7 @@ macro_rules! runtime_tests {
                 read_head(&mut client);
                 f.runtime.start_container(&f.ctr).unwrap();
                 let data: Vec<u8> = (0..1 << 20).map(|i| (i % 253) as u8).collect();
-                let mut writer = client.try_clone().unwrap();
-                let feeder = std::thread::spawn(move || {
-                    writer.write_all(&data).unwrap();
-                    writer.shutdown(std::net::Shutdown::Write).unwrap();
-                    data
-                });
-                let mut got = Vec::new();
-                client
-                    .read_to_end(&mut got)
-                    .unwrap_or_else(|e| panic!("{e}"));
-                let data = feeder.join().unwrap();
+                let got = send_then_read_all(&mut client, &data);
                 attach.join().unwrap().unwrap();
                 let (out, err) = demultiplex(&got);
                 assert!(
@@ -879,7 +883,6 @@ macro_rules! runtime_tests {
 
             #[test]
             fn exec_over_http_echoes_input_byte_exact_with_its_exit_code() {
-                use std::io::{Read, Write};
                 let mut f = Fixture::new(RT, &["sleep", "1000"]);
                 f.create_and_start();
                 let (server, mut client) = http_pair();
@@ -897,15 +900,7 @@ macro_rules! runtime_tests {
                 assert!(pid > 0);
                 read_head(&mut client);
                 let data: Vec<u8> = (0..1 << 20).map(|i| (i % 241) as u8).collect();
-                let mut writer = client.try_clone().unwrap();
-                let feeder = std::thread::spawn(move || {
-                    writer.write_all(&data).unwrap();
-                    writer.shutdown(std::net::Shutdown::Write).unwrap();
-                    data
-                });
-                let mut got = Vec::new();
-                client.read_to_end(&mut got).unwrap();
-                let data = feeder.join().unwrap();
+                let got = send_then_read_all(&mut client, &data);
                 done.recv().unwrap().unwrap();
                 let (out, err) = demultiplex(&got);
                 assert!(
