@@ -1266,3 +1266,43 @@ fn bind_and_tmpfs_mounts_through_both_apis() {
     ]);
     assert_eq!(sorted(&shown), ";bind /data false;tmpfs /t true");
 }
+
+#[test]
+fn a_tcp_service_answers_and_bad_addresses_are_refused() {
+    let rpod = Rpod::new("runc");
+    // A free port: bound and released (another process could take it in between; the
+    // retry below covers that).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let uri = format!("tcp://127.0.0.1:{port}");
+    let mut child = rpod
+        .command(&["system", "service", "--time", "0", &uri])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut answer = Vec::new();
+    for _ in 0..500 {
+        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            conn.write_all(b"GET /v1.43/_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            conn.read_to_end(&mut answer).unwrap();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let reply = parse_reply(&answer);
+    assert_eq!((reply.status, reply.body.as_slice()), (200, &b"OK"[..]));
+    for bad in [
+        "tcp://localhost",
+        "http://127.0.0.1:1",
+        "unix://relative.sock",
+    ] {
+        let err = rpod.fails(&["system", "service", "--time", "0", bad], 125);
+        assert!(err.contains(bad), "{bad}: {err}");
+    }
+}
