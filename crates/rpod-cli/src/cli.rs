@@ -87,9 +87,78 @@ pub enum Command {
     Info(FormatArgs),
     /// Show version information.
     Version(FormatArgs),
+    /// Manage named volumes.
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// Manage rpod itself: the REST service, information.
     #[command(subcommand)]
     System(SystemCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume (a random name when none is given).
+    Create(VolumeCreateArgs),
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls(VolumeLsArgs),
+    /// Show volumes as JSON.
+    Inspect(VolumeNamesArgs),
+    /// Remove volumes (refused while a container uses one, unless --force).
+    #[command(alias = "remove")]
+    Rm(VolumeRmArgs),
+    /// Remove every volume no container uses.
+    Prune(VolumePruneArgs),
+    /// Exit 0 if the volume exists, 1 if it does not.
+    Exists(ExistsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeCreateArgs {
+    /// Only `local` is there.
+    #[arg(short = 'd', long, default_value = "local")]
+    pub driver: String,
+    #[arg(short = 'l', long = "label")]
+    pub labels: Vec<String>,
+    /// Driver options (none is supported yet).
+    #[arg(short = 'o', long = "opt")]
+    pub opts: Vec<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeLsArgs {
+    #[arg(short = 'f', long)]
+    pub filter: Vec<String>,
+    #[arg(long)]
+    pub format: Option<String>,
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeNamesArgs {
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeRmArgs {
+    /// Remove the containers that use them too.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumePruneArgs {
+    /// Do not ask (rpod never asks).
+    #[arg(short = 'f', long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,7 +10,7 @@ mod terminal;
 
 use clap::Parser;
 
-use cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
 use rpod_engine::{Engine, EngineOptions};
 
 fn init_logging(level: &str) {
@@ -41,7 +41,7 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
 }
 
 fn run(cli: Cli) -> Result<i32, exit::Failure> {
-    use commands::{container as c, image as i, system as s};
+    use commands::{container as c, image as i, system as s, volume as v};
     if let Command::Version(args) = &cli.command {
         return s::version(args);
     }
@@ -85,6 +85,12 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
             c::inspect(e, a)
         }
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => s::info(e, a),
+        Command::Volume(VolumeCommand::Create(a)) => v::create(e, a),
+        Command::Volume(VolumeCommand::Ls(a)) => v::ls(e, a),
+        Command::Volume(VolumeCommand::Inspect(a)) => v::inspect(e, a),
+        Command::Volume(VolumeCommand::Rm(a)) => v::rm(e, a),
+        Command::Volume(VolumeCommand::Prune(a)) => v::prune(e, a),
+        Command::Volume(VolumeCommand::Exists(a)) => v::exists(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),
     }

@@ -114,11 +114,11 @@ fn mount_errors_are_clear_and_leave_nothing() {
     let dir = host.path().display().to_string();
     for (flags, says) in [
         (vec!["-v", "/no/such/dir:/data"], "statfs /no/such/dir"),
-        (vec!["-v", "myvolume:/data"], "named volume \"myvolume\""),
+        (vec!["-v", "bad/name:/data"], "invalid volume name"),
         (vec!["-v", "/data"], "anonymous volume"),
         (
-            vec!["--mount", "type=volume,source=v,target=/v"],
-            "volume mounts",
+            vec!["--mount", "type=volume,target=/v"],
+            "anonymous volumes",
         ),
         (vec!["--tmpfs", "relative"], "absolute"),
         (vec!["--tmpfs", "/"], "root"),
@@ -138,4 +138,85 @@ fn mount_errors_are_clear_and_leave_nothing() {
     );
     assert!(err.contains("duplicate mount destination"), "{err}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn named_volumes_outlive_containers_and_are_guarded() {
+    let rpod = Rpod::with_image("runc");
+    assert_eq!(
+        rpod.ok(&["volume", "create", "--label", "team=db", "data"]),
+        "data\n"
+    );
+    let err = rpod.fails(&["volume", "create", "data"], 125);
+    assert!(err.contains("already exists"), "{err}");
+    // Written by one container, read by the next; the volume outlives both.
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data",
+        "demo",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--mount",
+            "type=volume,src=data,dst=/d,readonly",
+            "demo",
+            "cat",
+            "/d/f"
+        ]),
+        "kept\n"
+    );
+    let out = rpod.run(&["run", "--rm", "-v", "data:/d:ro", "demo", "touch", "/d/x"]);
+    assert!(!out.status.success());
+    // A volume named by a container is made on first use.
+    rpod.ok(&["create", "--name", "user", "-v", "fresh:/f", "demo", "true"]);
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "data\nfresh\n");
+    assert_eq!(
+        rpod.ok(&[
+            "volume",
+            "ls",
+            "--filter",
+            "label=team=db",
+            "--format",
+            "{{.Name}}"
+        ]),
+        "data\n"
+    );
+    let mountpoint = rpod.ok(&["volume", "inspect", "--format", "{{.Mountpoint}}", "data"]);
+    assert!(
+        std::path::Path::new(mountpoint.trim()).join("f").is_file(),
+        "{mountpoint}"
+    );
+    assert_eq!(
+        rpod.inspect(
+            "user",
+            "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}"
+        ),
+        "volume fresh /f"
+    );
+    // In use: refused, and kept, until forced (which removes the container too).
+    let out = rpod.run(&["volume", "rm", "fresh"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("being used"));
+    assert_eq!(rpod.ok(&["volume", "exists", "fresh"]), "");
+    // prune leaves the volume in use.
+    assert_eq!(rpod.ok(&["volume", "prune", "-f"]), "data\n");
+    assert_eq!(rpod.ok(&["volume", "rm", "-f", "fresh"]), "fresh\n");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(
+        rpod.run(&["volume", "exists", "fresh"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(rpod.run(&["volume", "rm", "nosuch"]).status.code(), Some(1));
+    // The volumes are as private as the rest of the store.
+    let top = rpod.root().join("volumes");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&top).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700);
 }

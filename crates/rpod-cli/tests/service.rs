@@ -589,7 +589,7 @@ fn bad_requests_get_the_right_status_and_the_service_keeps_serving() {
     assert!(reply.message().contains("decoding"), "{}", reply.message());
     assert_eq!(create(r#"{"Image": 5}"#).status, 400);
     assert_eq!(
-        create(r#"{"Image":"demo","HostConfig":{"Binds":["vol:/data"]}}"#).status,
+        create(r#"{"Image":"demo","HostConfig":{"Binds":["/anonymous"]}}"#).status,
         400
     );
     let reply = create(r#"{"Image":"nosuch"}"#);
@@ -1233,7 +1233,23 @@ fn bind_and_tmpfs_mounts_through_both_apis() {
         "/proc/mounts",
     ]);
     assert!(mounts.contains("size=1024k"), "{mounts}");
-    let out = service.docker_out(&["run", "--rm", "-v", "myvol:/v", "demo", "true"]);
+    // Named volumes, made on first use, kept after their containers.
+    service.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "apivol:/v",
+        "demo",
+        "sh",
+        "-c",
+        "echo kept > /v/f",
+    ]);
+    assert_eq!(
+        service.podman_ok(&["run", "--rm", "-v", "apivol:/w:ro", "demo", "cat", "/w/f"]),
+        "kept\n"
+    );
+    assert_eq!(service.rpod.ok(&["volume", "ls", "-q"]), "apivol\n");
+    let out = service.docker_out(&["run", "--rm", "-v", "/anonymous", "demo", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not supported"));
     // podman-remote, and inspect through both APIs.

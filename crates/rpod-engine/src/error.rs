@@ -14,6 +14,15 @@ pub enum EngineError {
     #[error("{0}: image not known")]
     NoSuchImage(String),
 
+    #[error("no volume with name \"{0}\" found: no such volume")]
+    NoSuchVolume(String),
+
+    #[error("volume with name {0} already exists: volume already exists")]
+    VolumeExists(String),
+
+    #[error("volume {name} is being used by the following container(s): {containers}: volume is being used")]
+    VolumeInUse { name: String, containers: String },
+
     #[error("the container name \"{name}\" is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use")]
     NameInUse { name: String, id: String },
 
@@ -100,7 +109,10 @@ impl ErrorKind {
 impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::NoSuchContainer(_) | EngineError::NoSuchImage(_) => ErrorKind::NotFound,
+            EngineError::NoSuchContainer(_)
+            | EngineError::NoSuchImage(_)
+            | EngineError::NoSuchVolume(_) => ErrorKind::NotFound,
+            EngineError::VolumeExists(_) | EngineError::VolumeInUse { .. } => ErrorKind::Conflict,
             EngineError::NameInUse { .. }
             | EngineError::StateInvalid { .. }
             | EngineError::RemoveRunning { .. }

@@ -22,6 +22,7 @@ pub mod security;
 pub mod spec;
 pub mod store;
 pub mod views;
+pub mod volumes;
 
 pub use container::{
     ContainerConfig, ContainerRecord, ContainerState, ExecSession, NetworkMode, Status,

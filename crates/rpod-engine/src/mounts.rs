@@ -28,6 +28,10 @@ pub struct MountSpec {
     pub destination: String,
     /// The options given to the runtime (`rbind`, `ro`, `rprivate`, `size=64m`, ...).
     pub options: Vec<String>,
+    /// For a named volume: its name (the source is then the volume's directory, filled in
+    /// at create).
+    #[serde(default)]
+    pub volume: Option<String>,
 }
 
 impl MountSpec {
@@ -110,8 +114,8 @@ fn host_path(text: &str, cwd: Option<&Path>) -> Result<PathBuf> {
             }
         }
     } else {
-        return Err(EngineError::NotSupported(format!(
-            "the named volume \"{text}\" (a host path is absolute or starts with ./)"
+        return Err(invalid(format!(
+            "invalid host path {text:?}: it must be absolute or start with ./"
         )));
     };
     if let Err(e) = std::fs::metadata(&path) {
@@ -170,6 +174,23 @@ pub fn bind(source: &str, target: &str, words: &[&str], cwd: Option<&Path>) -> R
         source: host_path(source, cwd)?,
         destination: destination(target)?,
         options: bind_options(words)?,
+        volume: None,
+    })
+}
+
+/// A named volume `name` on `target` (created at container create when missing).
+pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpec> {
+    if !crate::names::valid_name(name) {
+        return Err(invalid(format!(
+            "invalid volume name {name:?}: must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+        )));
+    }
+    Ok(MountSpec {
+        kind: MountKind::Bind,
+        source: PathBuf::new(),
+        destination: destination(target)?,
+        options: bind_options(words)?,
+        volume: Some(name.to_string()),
     })
 }
 
@@ -180,6 +201,7 @@ pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
         source: PathBuf::new(),
         destination: destination(target)?,
         options: tmpfs_options(words)?,
+        volume: None,
     })
 }
 
@@ -201,6 +223,9 @@ pub fn parse_volume(text: &str, cwd: &Path) -> Result<MountSpec> {
         }
     };
     let words: Vec<&str> = options.split(',').collect();
+    if !source.starts_with('/') && !source.starts_with('.') {
+        return named_volume(source, target, &words);
+    }
     bind(source, target, &words, Some(cwd))
 }
 
@@ -330,7 +355,15 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             );
             tmpfs(&target, &words)
         }
-        Some("volume") => Err(EngineError::NotSupported("volume mounts".into())),
+        Some("volume") => {
+            let source = source.ok_or_else(|| {
+                EngineError::NotSupported(
+                    "anonymous volumes (a volume mount without a source)".into(),
+                )
+            })?;
+            let words: Vec<&str> = bind_words.iter().map(String::as_str).collect();
+            named_volume(&source, &target, &words)
+        }
         Some(other) => Err(invalid(format!(
             "invalid mount type {other:?}: use bind or tmpfs"
         ))),
@@ -382,8 +415,11 @@ mod tests {
             let err = parse_volume(&bad, dir.path()).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
-        for unsupported in ["name:/a", "/a", &format!("{host}:/a:U")] {
-            // (named and anonymous volumes, and U, come with the volumes issue)
+        let named = parse_volume("name:/a:ro", dir.path()).unwrap();
+        assert_eq!(named.volume.as_deref(), Some("name"));
+        assert_eq!(named.options, ["rbind", "rprivate", "ro"]);
+        for unsupported in ["/a", &format!("{host}:/a:U")] {
+            // (anonymous volumes and U are not there yet)
             let err = parse_volume(unsupported, dir.path()).unwrap_err();
             assert!(
                 matches!(err, EngineError::NotSupported(_)),
@@ -422,8 +458,10 @@ mod tests {
             m.options.contains(&"size=1048576".to_string())
                 && m.options.contains(&"mode=700".to_string())
         );
+        let volume = parse_mount("type=volume,src=v,dst=/v", dir.path()).unwrap();
+        assert_eq!(volume.volume.as_deref(), Some("v"));
         assert!(matches!(
-            parse_mount("type=volume,src=v,dst=/v", dir.path()),
+            parse_mount("type=volume,dst=/v", dir.path()),
             Err(EngineError::NotSupported(_))
         ));
         for bad in [

@@ -44,10 +44,14 @@ CREATE TABLE IF NOT EXISTS exec_sessions (
     record       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS exec_sessions_by_container ON exec_sessions (container_id);
+CREATE TABLE IF NOT EXISTS volumes (
+    name   TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
 ";
 
 /// Bumped whenever SCHEMA changes; the schema is (re)applied when the database is older.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// How long a process waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -499,6 +503,41 @@ impl Store {
             ),
         }
         .map(drop)
+    }
+
+    // ----- volumes -----
+
+    /// Record a new volume; `false` when one of that name exists.
+    pub fn insert_volume(&self, volume: &crate::volumes::VolumeRecord) -> Result<bool> {
+        let json = to_json(volume)?;
+        self.execute(
+            "INSERT OR IGNORE INTO volumes (name, record) VALUES (?1, ?2)",
+            params![volume.name, json],
+        )
+        .map(|n| n == 1)
+    }
+
+    pub fn volume(&self, name: &str) -> Result<Option<crate::volumes::VolumeRecord>> {
+        let json: Option<String> = self
+            .conn()?
+            .query_row("SELECT record FROM volumes WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        json.map(|j| from_json(&j)).transpose()
+    }
+
+    pub fn volumes(&self) -> Result<Vec<crate::volumes::VolumeRecord>> {
+        self.strings("SELECT record FROM volumes ORDER BY name", [])?
+            .iter()
+            .map(|j| from_json(j))
+            .collect()
+    }
+
+    pub fn remove_volume(&self, name: &str) -> Result<()> {
+        self.execute("DELETE FROM volumes WHERE name = ?1", [name])
+            .map(drop)
     }
 
     // ----- images -----

@@ -102,6 +102,8 @@ pub struct HostConfig {
 pub struct InspectMount {
     #[serde(rename = "Type")]
     pub kind: &'static str,
+    /// The volume's name, for a volume.
+    pub name: String,
     pub source: String,
     pub destination: String,
     pub driver: String,
@@ -116,10 +118,12 @@ impl InspectMount {
     pub fn new(mount: &crate::mounts::MountSpec) -> Self {
         use crate::mounts::MountKind;
         InspectMount {
-            kind: match mount.kind {
-                MountKind::Bind => "bind",
-                MountKind::Tmpfs => "tmpfs",
+            kind: match (mount.kind, &mount.volume) {
+                (MountKind::Bind, Some(_)) => "volume",
+                (MountKind::Bind, None) => "bind",
+                (MountKind::Tmpfs, _) => "tmpfs",
             },
+            name: mount.volume.clone().unwrap_or_default(),
             source: match mount.kind {
                 MountKind::Bind => mount.source.display().to_string(),
                 MountKind::Tmpfs => "tmpfs".into(),

@@ -200,6 +200,17 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
                 }
                 mounts.push(tmpfs(&mount.target, &words)?);
             }
+            "volume" if mount.source.is_empty() => {
+                return Err(ApiError::unsupported("anonymous volumes"));
+            }
+            "volume" => {
+                let words = [if mount.read_only { "ro" } else { "rw" }];
+                mounts.push(rpod_engine::mounts::named_volume(
+                    &mount.source,
+                    &mount.target,
+                    &words,
+                )?);
+            }
             other => {
                 return Err(ApiError::unsupported(format!("mounts of type {other:?}")));
             }
@@ -403,16 +414,16 @@ mod tests {
     fn unsupported_settings_are_named_in_a_400() {
         for (json, named) in [
             (
-                r#"{"Image":"x","HostConfig":{"Binds":["vol:/b"]}}"#,
-                "named volume",
+                r#"{"Image":"x","HostConfig":{"Binds":["/b"]}}"#,
+                "anonymous volume",
             ),
             (
                 r#"{"Image":"x","HostConfig":{"Binds":["./a:/b"]}}"#,
                 "absolute",
             ),
             (
-                r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"volume","Source":"v","Target":"/v"}]}}"#,
-                "volume",
+                r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"npipe","Source":"v","Target":"/v"}]}}"#,
+                "npipe",
             ),
             (r#"{"Image":"x","Volumes":{"/data":{}}}"#, "Config.Volumes"),
             (

@@ -176,10 +176,10 @@ fn mount_points(record: &ContainerRecord) -> Value {
             let view = rpod_engine::views::InspectMount::new(m);
             json!({
                 "Type": view.kind,
-                "Name": "",
+                "Name": view.name,
                 "Source": view.source,
                 "Destination": view.destination,
-                "Driver": "",
+                "Driver": if view.kind == "volume" { "local" } else { "" },
                 "Mode": if view.rw { "" } else { "ro" },
                 "RW": view.rw,
                 "Propagation": view.propagation,

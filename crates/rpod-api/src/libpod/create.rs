@@ -25,6 +25,16 @@ pub struct SpecMount {
     options: Option<Vec<String>>,
 }
 
+/// A named volume of a SpecGenerator.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct SpecVolume {
+    name: String,
+    dest: String,
+    options: Option<Vec<String>>,
+    is_anonymous: bool,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SpecGenerator {
@@ -55,6 +65,7 @@ pub struct SpecGenerator {
     pub log_configuration: Option<Value>,
     pub netns: Option<Value>,
     pub mounts: Option<Vec<SpecMount>>,
+    pub volumes: Option<Vec<SpecVolume>>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }
@@ -149,9 +160,6 @@ fn limits(resource: &Option<Value>) -> ApiResult<(Option<i64>, Option<f64>, Opti
 }
 
 pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
-    if let Some(volumes) = spec.rest.get("volumes").filter(|v| !zeroish(v)) {
-        return Err(ApiError::unsupported(format!("named volumes ({volumes})")));
-    }
     for (key, value) in &spec.rest {
         if !neutral(key, value) {
             return Err(ApiError::unsupported(format!(
@@ -208,6 +216,18 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             "tmpfs" => rpod_engine::mounts::tmpfs(&mount.destination, &words)?,
             other => return Err(ApiError::unsupported(format!("mounts of type {other:?}"))),
         });
+    }
+    for volume in spec.volumes.unwrap_or_default() {
+        if volume.is_anonymous || volume.name.is_empty() {
+            return Err(ApiError::unsupported("anonymous volumes"));
+        }
+        let words = volume.options.unwrap_or_default();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        mounts.push(rpod_engine::mounts::named_volume(
+            &volume.name,
+            &volume.dest,
+            &words,
+        )?);
     }
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
     Ok(CreateOptions {

@@ -148,7 +148,11 @@ impl Engine {
             created: Utc::now(),
             security: options.security.clone(),
             console_size: options.console_size,
-            mounts: options.mounts.clone(),
+            mounts: {
+                let mut mounts = options.mounts.clone();
+                self.attach_volumes(&mut mounts)?;
+                mounts
+            },
         };
         let mut record = ContainerRecord {
             config,

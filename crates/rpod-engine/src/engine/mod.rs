@@ -11,6 +11,7 @@ mod remove;
 mod start;
 mod stop;
 mod sync;
+mod volumes;
 mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};

@@ -1,0 +1,152 @@
+//! `rpod volume create|ls|inspect|rm|prune|exists`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use rpod_engine::volumes::VolumeRecord;
+use rpod_engine::{Engine, EngineError};
+
+use crate::cli::*;
+use crate::exit::{usage, Failure, Outcome};
+use crate::format;
+
+/// `KEY=VALUE` words (a bare `KEY` has an empty value).
+fn pairs(words: &[String]) -> BTreeMap<String, String> {
+    words
+        .iter()
+        .map(|w| match w.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (w.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// A volume as podman's `volume inspect` shows it.
+fn view(engine: &Engine, volume: &VolumeRecord) -> Value {
+    json!({
+        "Name": volume.name,
+        "Driver": volume.driver,
+        "Mountpoint": engine.volume_path(&volume.name).display().to_string(),
+        "CreatedAt": volume.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "Labels": volume.labels,
+        "Scope": "local",
+        "Options": volume.options,
+    })
+}
+
+pub fn create(engine: &Engine, args: VolumeCreateArgs) -> Outcome {
+    if args.driver != "local" {
+        return Err(Failure::new(
+            crate::exit::ENGINE_ERROR,
+            EngineError::NotSupported(format!("the volume driver {:?}", args.driver)),
+        ));
+    }
+    let volume = engine.volume_create(args.name, pairs(&args.labels), pairs(&args.opts))?;
+    println!("{}", volume.name);
+    Ok(0)
+}
+
+pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {
+    let filters = pairs(&args.filter);
+    if let Some(key) = filters
+        .keys()
+        .find(|k| !matches!(k.as_str(), "name" | "label" | "driver"))
+    {
+        return Err(usage(format!(
+            "invalid volume filter {key:?}: use name, label or driver"
+        )));
+    }
+    let mut rows = Vec::new();
+    for volume in engine.volumes()? {
+        let keep = args.filter.iter().all(|f| {
+            let (key, value) = f.split_once('=').unwrap_or((f, ""));
+            match key {
+                "name" => volume.name.contains(value),
+                "driver" => volume.driver == value,
+                _ => match value.split_once('=') {
+                    Some((k, v)) => volume.labels.get(k).is_some_and(|l| l == v),
+                    None => volume.labels.contains_key(value),
+                },
+            }
+        });
+        if keep {
+            rows.push(view(engine, &volume));
+        }
+    }
+    if args.quiet {
+        for row in &rows {
+            println!("{}", row["Name"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    let format = args
+        .format
+        .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".into());
+    let header = |field: &str| match field {
+        "Name" => "VOLUME NAME".to_string(),
+        other => other.to_uppercase(),
+    };
+    format::print(&format, &rows, &header)?;
+    Ok(0)
+}
+
+pub fn inspect(engine: &Engine, args: VolumeNamesArgs) -> Outcome {
+    let mut views = Vec::new();
+    let mut code = 0;
+    for name in &args.names {
+        match engine.volume(name) {
+            Ok(volume) => views.push(view(engine, &volume)),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = crate::exit::ENGINE_ERROR;
+            }
+        }
+    }
+    match &args.format {
+        Some(format) => format::print(format, &views, &format::upper_header)?,
+        None => println!("{}", serde_json::to_string_pretty(&Value::Array(views))?),
+    }
+    Ok(code)
+}
+
+pub fn rm(engine: &Engine, args: VolumeRmArgs) -> Outcome {
+    let names: Vec<String> = if args.all {
+        engine.volumes()?.into_iter().map(|v| v.name).collect()
+    } else {
+        args.names.clone()
+    };
+    if names.is_empty() {
+        return Err(usage("choose the volumes to remove, or --all"));
+    }
+    let mut code = 0;
+    for name in &names {
+        match engine.volume_remove(name, args.force) {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = match e {
+                    EngineError::NoSuchVolume(_) => 1,
+                    EngineError::VolumeInUse { .. } => 2,
+                    _ => crate::exit::ENGINE_ERROR,
+                };
+            }
+        }
+    }
+    Ok(code)
+}
+
+pub fn prune(engine: &Engine, _args: VolumePruneArgs) -> Outcome {
+    for name in engine.volume_prune()? {
+        println!("{name}");
+    }
+    Ok(0)
+}
+
+pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
+    match engine.volume(&args.name) {
+        Ok(_) => Ok(0),
+        Err(EngineError::NoSuchVolume(_)) => Ok(1),
+        Err(e) => Err(e.into()),
+    }
+}

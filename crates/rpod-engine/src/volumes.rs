@@ -1,0 +1,18 @@
+//! Named volumes with the local driver: a directory in rpod's store
+//! (`<root>/volumes/<name>/_data`) bind-mounted into the containers that name it. A volume
+//! outlives its containers and is never removed while one uses it (unless forced, which
+//! removes those containers first). The operations are in `engine/volumes.rs`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeRecord {
+    pub name: String,
+    pub driver: String,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    pub created: DateTime<Utc>,
+}
