@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::env::{Contender, Env, IMAGE};
-use crate::scenarios::drain;
+use crate::scenarios::{drain, finish};
 use crate::stats::summarize;
 use crate::{Options, Scenario};
 
@@ -148,6 +148,11 @@ fn create(socket: &Path, contender: Contender, cmd: &[&str]) -> Result<String> {
     value["Id"].as_str().map(String::from).context("no Id")
 }
 
+fn start_container(socket: &Path, id: &str) -> Result<()> {
+    let path = format!("/v1.41/containers/{id}/start");
+    expect(socket, "POST", &path, None, &[204]).map(drop)
+}
+
 fn services(env: &Env) -> Result<Vec<(Contender, Service)>> {
     env.contenders(false)
         .into_iter()
@@ -165,13 +170,7 @@ pub fn lifecycle(env: &Env, options: &Options) -> Result<Scenario> {
             let socket = &service.socket;
             let start = Instant::now();
             let id = create(socket, *c, &["true"])?;
-            expect(
-                socket,
-                "POST",
-                &format!("/v1.41/containers/{id}/start"),
-                None,
-                &[204],
-            )?;
+            start_container(socket, &id)?;
             let waited = expect(
                 socket,
                 "POST",
@@ -196,11 +195,10 @@ pub fn lifecycle(env: &Env, options: &Options) -> Result<Scenario> {
             }
         }
     }
-    let mut scenario = Scenario::new("API create+start+wait+remove", "ms");
-    for (c, values) in samples {
-        scenario.results.insert(c, summarize(&values));
-    }
-    Ok(scenario)
+    Ok(finish(
+        Scenario::new("API create+start+wait+remove", "ms"),
+        samples,
+    ))
 }
 
 /// B. `GET /containers/json?all=1` with many containers.
@@ -266,16 +264,16 @@ pub fn list(env: &Env, options: &Options) -> Result<Scenario> {
     for c in env.contenders(false) {
         let _ = crate::env::run_quiet(&mut env.engine(c, &["rm", "-a", "-f"]));
     }
-    let mut scenario = Scenario::new(
-        &format!(
-            "API GET /containers/json, {} containers",
-            options.ps_containers
+    let mut scenario = finish(
+        Scenario::new(
+            &format!(
+                "API GET /containers/json, {} containers",
+                options.ps_containers
+            ),
+            "ms",
         ),
-        "ms",
+        samples,
     );
-    for (c, values) in samples {
-        scenario.results.insert(c, summarize(&values));
-    }
     notes.dedup();
     scenario.notes = notes;
     Ok(scenario)
@@ -300,13 +298,7 @@ fn attach_and_drain(socket: &Path, id: &str) -> Result<u64> {
     if !head.starts_with(b"HTTP/1.1 101") && !head.starts_with(b"HTTP/1.1 200") {
         bail!("attach: {}", String::from_utf8_lossy(&head));
     }
-    expect(
-        socket,
-        "POST",
-        &format!("/v1.41/containers/{id}/start"),
-        None,
-        &[204],
-    )?;
+    start_container(socket, id)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, conn);
     let mut header = [0u8; 8];
     let mut buffer = vec![0u8; 1 << 20];
@@ -372,10 +364,10 @@ pub fn attach(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
         }
     }
     let mib = options.output_bytes >> 20;
-    let mut through_http = Scenario::new(&format!("{mib} MiB through an HTTP attach"), "ms");
-    for (c, values) in http {
-        through_http.results.insert(c, summarize(&values));
-    }
+    let mut through_http = finish(
+        Scenario::new(&format!("{mib} MiB through an HTTP attach"), "ms"),
+        http,
+    );
     through_http.notes = notes;
     let mut through_cli = Scenario::new(&format!("{mib} MiB through rpod run (CLI attach)"), "ms");
     through_cli.results.insert(Contender::Rpod, summarize(&cli));

@@ -29,7 +29,7 @@ fn alternate(
     Ok(samples)
 }
 
-fn finish(mut scenario: Scenario, samples: BTreeMap<Contender, Vec<f64>>) -> Scenario {
+pub(crate) fn finish(mut scenario: Scenario, samples: BTreeMap<Contender, Vec<f64>>) -> Scenario {
     for (contender, values) in samples {
         scenario.results.insert(contender, summarize(&values));
     }

@@ -110,6 +110,15 @@ impl Drop for Service {
     }
 }
 
+/// Run `client` on a terminal of `size` (rows, columns); the session's `stty size` must
+/// print that size, and the client exit with `exit_code`.
+fn size_seen_on_a_terminal(client: Command, size: (u16, u16), exit_code: i32) {
+    let mut run = PtyRun::spawn_command(client, size.0, size.1);
+    assert_eq!(run.wait(), exit_code, "{}", run.text());
+    let shown = format!("{} {}", size.0, size.1);
+    assert!(run.text().contains(&shown), "{:?}", run.text());
+}
+
 /// Attach `client` on a terminal to a container running `sh`, run a command through it,
 /// type the detach keys ctrl-x,y, and check how the client reports the detach.
 fn attach_type_and_detach(client: Command, exit_code: i32, says: &str) {
@@ -269,7 +278,7 @@ fn docker_run_shows_output_and_returns_exit_codes() {
 #[test]
 fn docker_run_it_and_exec_it_get_the_terminal_size_and_exit_codes() {
     let service = Service::start();
-    let mut run = PtyRun::spawn_command(
+    size_seen_on_a_terminal(
         service.docker(&[
             "run",
             "-it",
@@ -279,11 +288,9 @@ fn docker_run_it_and_exec_it_get_the_terminal_size_and_exit_codes() {
             "-c",
             "stty size; exit 5",
         ]),
-        33,
-        101,
+        (33, 101),
+        5,
     );
-    assert_eq!(run.wait(), 5, "{}", run.text());
-    assert!(run.text().contains("33 101"), "{:?}", run.text());
     // A resize of the user's terminal reaches the container's.
     let mut run = PtyRun::spawn_command(
         service.docker(&[
@@ -306,13 +313,11 @@ fn docker_run_it_and_exec_it_get_the_terminal_size_and_exit_codes() {
     assert_eq!(run.wait(), 0, "{}", run.text());
 
     service.docker_ok(&["run", "-d", "--name", "box", "demo", "sleep", "1000"]);
-    let mut exec = PtyRun::spawn_command(
+    size_seen_on_a_terminal(
         service.docker(&["exec", "-it", "box", "sh", "-c", "stty size; exit 6"]),
-        20,
-        70,
+        (20, 70),
+        6,
     );
-    assert_eq!(exec.wait(), 6, "{}", exec.text());
-    assert!(exec.text().contains("20 70"), "{:?}", exec.text());
     // Keys typed at the terminal reach the session, and its echo comes back.
     let mut shell = PtyRun::spawn_command(service.docker(&["exec", "-it", "box", "sh"]), 24, 80);
     shell.write(b"echo typed-$((6*7))\n");
@@ -1045,7 +1050,7 @@ fn podman_remote_runs_execs_and_manages_containers() {
 #[test]
 fn podman_remote_terminals_get_their_size_and_detach_keys_work() {
     let service = Service::start();
-    let mut run = PtyRun::spawn_command(
+    size_seen_on_a_terminal(
         service.podman(&[
             "run",
             "-it",
@@ -1055,20 +1060,16 @@ fn podman_remote_terminals_get_their_size_and_detach_keys_work() {
             "-c",
             "stty size; exit 5",
         ]),
-        22,
-        77,
+        (22, 77),
+        5,
     );
-    assert_eq!(run.wait(), 5, "{}", run.text());
-    assert!(run.text().contains("22 77"), "{:?}", run.text());
     service.podman_ok(&["run", "-dit", "--name", "box", "demo", "sh"]);
     for _ in 0..3 {
-        let mut exec = PtyRun::spawn_command(
+        size_seen_on_a_terminal(
             service.podman(&["exec", "-it", "box", "sh", "-c", "stty size; exit 6"]),
-            21,
-            71,
+            (21, 71),
+            6,
         );
-        assert_eq!(exec.wait(), 6, "{}", exec.text());
-        assert!(exec.text().contains("21 71"), "{:?}", exec.text());
     }
     // Attach, type a command, detach with the keys: the container goes on.
     // podman-remote 4.3.1 reports a detach as an error, against podman's own service too.

@@ -174,6 +174,16 @@ mod tests {
         }
     }
 
+    /// What happened, in the events not read yet.
+    fn statuses(reader: &mut EventReader) -> Vec<String> {
+        reader
+            .read_new()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.status)
+            .collect()
+    }
+
     #[test]
     fn events_are_appended_and_read_back_in_order_without_partial_lines() {
         let dir = tempfile::tempdir().unwrap();
@@ -188,28 +198,13 @@ mod tests {
         let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
         let whole = serde_json::to_string(&Event::new(EventType::Image, "tag", "i")).unwrap();
         file.write_all(&whole.as_bytes()[..10]).unwrap();
-        let seen: Vec<String> = from_start
-            .read_new()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.status)
-            .collect();
+        let seen = statuses(&mut from_start);
         assert_eq!(seen, ["create", "start"]);
         file.write_all(&whole.as_bytes()[10..]).unwrap();
         file.write_all(b"\nnot json\n").unwrap();
-        let seen: Vec<String> = from_start
-            .read_new()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.status)
-            .collect();
+        let seen = statuses(&mut from_start);
         assert_eq!(seen, ["tag"]);
-        let seen: Vec<String> = from_end
-            .read_new()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.status)
-            .collect();
+        let seen = statuses(&mut from_end);
         assert_eq!(seen, ["start", "tag"]);
         let mode =
             std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&path).unwrap().permissions());

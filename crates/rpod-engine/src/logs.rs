@@ -107,18 +107,69 @@ impl LogReader {
     }
 }
 
-/// Read every logical line of a log file. A missing file is an empty log.
-pub fn read_log(path: &Path) -> Result<Vec<LogLine>> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+/// Hand `sink` the lines of a log file that `filter_by` keeps, in the file's order, reading
+/// it a piece at a time: memory stays bounded by the tail asked for, not by the log's
+/// size (a container's output is not ours to trust). A missing file is an empty log.
+pub fn each_line(
+    path: &Path,
+    filter_by: &LogFilter,
+    mut sink: impl FnMut(&LogLine) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(EngineError::io("reading log", path, e)),
     };
     let mut reader = LogReader::new();
-    let mut lines = reader.feed(&bytes);
-    lines.extend(reader.finish());
-    lines.sort_by_key(|l| l.time);
-    Ok(lines)
+    read_existing(&mut file, &mut reader, filter_by, true, &mut sink)
+        .map_err(|e| EngineError::io("reading log", path, e))
+}
+
+/// Whether a line falls in the filter's time window.
+fn in_window(filter_by: &LogFilter, line: &LogLine) -> bool {
+    filter_by.since.is_none_or(|s| line.time >= s) && filter_by.until.is_none_or(|u| line.time <= u)
+}
+
+/// Read `file` to its current end through `reader`, handing `sink` the lines in the window,
+/// or only the last `tail` of them; with `finish`, also the partial lines left at the end.
+fn read_existing(
+    file: &mut std::fs::File,
+    reader: &mut LogReader,
+    filter_by: &LogFilter,
+    finish: bool,
+    sink: &mut dyn FnMut(&LogLine) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut tail: std::collections::VecDeque<LogLine> = std::collections::VecDeque::new();
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut chunk)?;
+        let mut lines = match (n, finish) {
+            (0, true) => reader.finish(),
+            (0, false) => Vec::new(),
+            _ => reader.feed(&chunk[..n]),
+        };
+        // A line joined from partial records is dated by its first record: in time order
+        // among the lines a piece completes (a long line on one stream may complete after
+        // a short one on the other).
+        lines.sort_by_key(|l| l.time);
+        for line in lines.into_iter().filter(|l| in_window(filter_by, l)) {
+            match filter_by.tail {
+                None => sink(&line)?,
+                Some(0) => {}
+                Some(n) => {
+                    if tail.len() == n {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            }
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    tail.iter().try_for_each(sink)
 }
 
 /// Which lines `logs` shows.
@@ -127,19 +178,6 @@ pub struct LogFilter {
     pub tail: Option<usize>,
     pub since: Option<DateTime<FixedOffset>>,
     pub until: Option<DateTime<FixedOffset>>,
-}
-
-pub fn filter(lines: Vec<LogLine>, f: &LogFilter) -> Vec<LogLine> {
-    let mut kept: Vec<LogLine> = lines
-        .into_iter()
-        .filter(|l| f.since.is_none_or(|s| l.time >= s))
-        .filter(|l| f.until.is_none_or(|u| l.time <= u))
-        .collect();
-    if let Some(tail) = f.tail {
-        let skip = kept.len().saturating_sub(tail);
-        kept.drain(..skip);
-    }
-    kept
 }
 
 /// How often a followed log is read again once it has nothing new.
@@ -168,15 +206,8 @@ pub fn follow(
         }
     };
     let mut reader = LogReader::new();
-    let mut existing = Vec::new();
-    file.read_to_end(&mut existing).map_err(io_err)?;
-    for line in filter(reader.feed(&existing), filter_by) {
-        sink(&line).map_err(io_err)?;
-    }
-    let in_window = |line: &LogLine| {
-        filter_by.since.is_none_or(|s| line.time >= s)
-            && filter_by.until.is_none_or(|u| line.time <= u)
-    };
+    read_existing(&mut file, &mut reader, filter_by, false, &mut sink).map_err(io_err)?;
+    let in_window = |line: &LogLine| in_window(filter_by, line);
     let mut chunk = vec![0u8; 256 * 1024];
     loop {
         let n = file.read(&mut chunk).map_err(io_err)?;
@@ -203,6 +234,54 @@ pub fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn filtered(path: &Path, filter_by: &LogFilter) -> Vec<LogLine> {
+        let mut lines = Vec::new();
+        each_line(path, filter_by, |l| {
+            lines.push(l.clone());
+            Ok(())
+        })
+        .unwrap();
+        lines
+    }
+
+    fn read_log(path: &Path) -> Vec<LogLine> {
+        filtered(path, &LogFilter::default())
+    }
+
+    #[test]
+    fn each_line_streams_the_window_and_keeps_only_the_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let mut log = String::new();
+        for i in 0..5 {
+            log.push_str(&format!(
+                "2024-01-01T00:00:0{i}.000000000Z stdout F line {i}\n"
+            ));
+        }
+        log.push_str("2024-01-01T00:00:06.000000000Z stderr P unfinished\n");
+        std::fs::write(&path, log).unwrap();
+        let collect = |filter: &LogFilter| -> Vec<String> {
+            filtered(&path, filter)
+                .into_iter()
+                .map(|l| l.text)
+                .collect()
+        };
+        assert_eq!(collect(&LogFilter::default()).len(), 6);
+        let tail = LogFilter {
+            tail: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(collect(&tail), ["line 4", "unfinished"]);
+        let since = LogFilter {
+            since: Some("2024-01-01T00:00:03Z".parse().unwrap()),
+            until: Some("2024-01-01T00:00:04Z".parse().unwrap()),
+            tail: None,
+        };
+        assert_eq!(collect(&since), ["line 3", "line 4"]);
+        let gone = dir.path().join("none.log");
+        assert!(each_line(&gone, &LogFilter::default(), |_| Ok(())).is_ok());
+    }
 
     #[test]
     fn following_reads_what_is_written_until_the_writer_is_gone() {
@@ -252,7 +331,7 @@ mod tests {
              2026-01-01T10:00:01.000000000+00:00 stdout P no newline\n",
         )
         .unwrap();
-        let lines = read_log(&path).unwrap();
+        let lines = read_log(&path);
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0].text, "hello world");
         assert_eq!(lines[0].stream, Stream::Stdout);
@@ -260,22 +339,22 @@ mod tests {
         assert_eq!(lines[1].stream, Stream::Stderr);
         assert_eq!(lines[2].text, "no newline");
         assert!(!lines[2].complete);
-        let tail = filter(
-            lines.clone(),
+        let tail = filtered(
+            &path,
             &LogFilter {
                 tail: Some(1),
                 ..Default::default()
             },
         );
         assert_eq!(tail.len(), 1);
-        let since = filter(
-            lines,
+        let since = filtered(
+            &path,
             &LogFilter {
                 since: Some(DateTime::parse_from_rfc3339("2026-01-01T10:00:00.5+00:00").unwrap()),
                 ..Default::default()
             },
         );
         assert_eq!(since.len(), 1);
-        assert_eq!(read_log(&dir.path().join("none")).unwrap(), vec![]);
+        assert_eq!(read_log(&dir.path().join("none")), vec![]);
     }
 }

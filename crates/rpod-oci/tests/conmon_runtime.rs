@@ -287,6 +287,18 @@ fn http_options(
     }
 }
 
+/// A multiplexed stream holds `stdout` on stdout and `stderr` on stderr.
+fn assert_demultiplexed(got: &[u8], stdout: &[u8], stderr: &[u8]) {
+    let (out, err) = demultiplex(got);
+    assert!(
+        out == stdout,
+        "stdout differs: {} bytes of {}",
+        out.len(),
+        stdout.len()
+    );
+    assert_eq!(err, stderr);
+}
+
 /// Send `data` and half-close from a thread, while reading everything that comes back.
 fn send_then_read_all(client: &mut std::os::unix::net::UnixStream, data: &[u8]) -> Vec<u8> {
     use std::io::{Read, Write};
@@ -802,14 +814,7 @@ macro_rules! runtime_tests {
                 let data: Vec<u8> = (0..1 << 20).map(|i| (i % 253) as u8).collect();
                 let got = send_then_read_all(&mut client, &data);
                 attach.join().unwrap().unwrap();
-                let (out, err) = demultiplex(&got);
-                assert!(
-                    out == data,
-                    "stdout differs: {} bytes of {}",
-                    out.len(),
-                    data.len()
-                );
-                assert_eq!(err, b"err\n");
+                assert_demultiplexed(&got, &data, b"err\n");
                 assert_eq!(f.exit_code(), 3);
             }
 
@@ -902,14 +907,7 @@ macro_rules! runtime_tests {
                 let data: Vec<u8> = (0..1 << 20).map(|i| (i % 241) as u8).collect();
                 let got = send_then_read_all(&mut client, &data);
                 done.recv().unwrap().unwrap();
-                let (out, err) = demultiplex(&got);
-                assert!(
-                    out == data,
-                    "stdout differs: {} bytes of {}",
-                    out.len(),
-                    data.len()
-                );
-                assert_eq!(err, b"done\n");
+                assert_demultiplexed(&got, &data, b"done\n");
                 assert_eq!(exec_exit_code(&f, "h1"), 5);
             }
 

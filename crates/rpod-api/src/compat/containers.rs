@@ -343,18 +343,18 @@ pub fn attach(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     }
     let record = context.engine.inspect(name)?;
     let terminal = record.config.terminal;
-    let past = if logs && record.config.log_to_file {
-        rpod_engine::logs::read_log(&context.engine.log_path(&record)).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    // The past output, read as it is sent (not held whole) once the stream is set up.
+    let past = (logs && record.config.log_to_file).then(|| context.engine.log_path(&record));
     let content_type = stream_type(ex, terminal);
     let (connection, head) = ex.hijack(content_type)?;
     let wanted = (streams.stdout, streams.stderr);
     let preamble: rpod_oci::HttpPreamble = Box::new(move |out| {
         head(out)?;
-        for line in &past {
-            write_log_line(out, line, terminal, false, wanted)?;
+        if let Some(path) = past {
+            rpod_engine::logs::each_line(&path, &LogFilter::default(), |line| {
+                write_log_line(out, line, terminal, false, wanted)
+            })
+            .map_err(std::io::Error::other)?;
         }
         Ok(())
     });
@@ -477,11 +477,10 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
             .map_err(|e| e.to_string())
     } else {
         let path = context.engine.log_path(&record);
-        let lines = rpod_engine::logs::read_log(&path).unwrap_or_default();
-        rpod_engine::logs::filter(lines, &filter)
-            .iter()
-            .try_for_each(|line| write_log_line(&mut body, line, terminal, timestamps, wanted))
-            .map_err(|e| e.to_string())
+        rpod_engine::logs::each_line(&path, &filter, |line| {
+            write_log_line(&mut body, line, terminal, timestamps, wanted)
+        })
+        .map_err(|e| e.to_string())
     };
     ex.end_stream(body, result, |w| w.finish())
 }

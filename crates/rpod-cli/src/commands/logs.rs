@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
 
-use rpod_engine::logs::{filter, read_log, LogFilter, LogLine, Stream};
+use rpod_engine::logs::{each_line, LogFilter, LogLine, Stream};
 
 /// Parse `--since`/`--until`: RFC 3339, a date, Unix seconds, or a duration back from now.
 pub fn parse_time(text: &str) -> Result<DateTime<FixedOffset>> {
@@ -89,10 +89,7 @@ pub fn print_log(
     filter_by: &LogFilter,
     timestamps: bool,
 ) -> Result<()> {
-    let lines = filter(read_log(path)?, filter_by);
-    for line in &lines {
-        write_line(line, prefix, timestamps)?;
-    }
+    each_line(path, filter_by, |line| write_line(line, prefix, timestamps))?;
     io::stdout().flush()?;
     Ok(())
 }

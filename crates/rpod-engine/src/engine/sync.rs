@@ -21,13 +21,25 @@ impl Engine {
         code: i32,
         finished: DateTime<Utc>,
     ) -> Result<()> {
-        let oom_file = self.oom_file(record)?;
+        let oom_killed = self.oom_file(record)?.exists();
+        self.record_end(record, code, finished, oom_killed)
+    }
+
+    /// The end of the container's process: stopped, with its code, kept after removal too,
+    /// and told as a `died` event.
+    fn record_end(
+        &self,
+        record: &mut ContainerRecord,
+        code: i32,
+        finished: DateTime<Utc>,
+        oom_killed: bool,
+    ) -> Result<()> {
         transition(record, Status::Stopped)?;
         record.state.pid = 0;
         record.state.conmon_pid = 0;
         record.state.exit_code = Some(code);
         record.state.finished_at = Some(finished);
-        record.state.oom_killed = oom_file.exists();
+        record.state.oom_killed = oom_killed;
         self.save(record)?;
         self.store.save_exit_code(record.id(), code)?;
         self.container_event(record, "died", &[("containerExitCode", code.to_string())]);
@@ -87,18 +99,10 @@ impl Engine {
             id = record.id(),
             "conmon died without writing an exit file; the container's exit code is unknown"
         );
-        transition(record, Status::Stopped)?;
-        record.state.pid = 0;
-        record.state.conmon_pid = 0;
-        record.state.exit_code = Some(-1);
-        record.state.finished_at = Some(Utc::now());
         record.state.error =
             "conmon died without writing exit file, container exit code could not be retrieved"
                 .into();
-        self.save(record)?;
-        self.store.save_exit_code(record.id(), -1)?;
-        self.container_event(record, "died", &[("containerExitCode", "-1".into())]);
-        Ok(())
+        self.record_end(record, -1, Utc::now(), false)
     }
 
     /// The monitor is dead but the container may still run: kill what is left of it and
