@@ -149,6 +149,13 @@ fn named_volumes_outlive_containers_and_are_guarded() {
     );
     let err = rpod.fails(&["volume", "create", "data"], 125);
     assert!(err.contains("already exists"), "{err}");
+    // What the local driver here cannot do is refused, and nothing is made.
+    let err = rpod.fails(&["volume", "create", "--opt", "o=bind", "opted"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    let err = rpod.fails(&["volume", "create", "--driver", "nfs", "remote"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    let err = rpod.fails(&["volume", "create", "bad/name"], 125);
+    assert!(err.contains("invalid volume name"), "{err}");
     // Written by one container, read by the next; the volume outlives both.
     rpod.ok(&[
         "run",
