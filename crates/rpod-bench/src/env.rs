@@ -117,6 +117,10 @@ impl Env {
         let work = tempfile::Builder::new()
             .prefix("rpod-bench-")
             .tempdir_in("/var/tmp")?;
+        std::fs::write(
+            work.path().join("rpod.conf"),
+            "[containers]\nnetns = \"none\"\n",
+        )?;
         let tarball = work.path().join("busybox.tar");
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
@@ -180,7 +184,9 @@ impl Env {
             .arg(self.work.path().join("rpod/run"))
             .arg("--runtime")
             .arg(&self.runtime)
-            .args(args);
+            .args(args)
+            // Compared with podman's `--network none` runs: no bridge for rpod either.
+            .env("RPOD_CONFIG", self.work.path().join("rpod.conf"));
         command
     }
 

@@ -90,9 +90,139 @@ pub enum Command {
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// List a container's published ports.
+    Port(PortArgs),
     /// Manage rpod itself: the REST service, information.
     #[command(subcommand)]
     System(SystemCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a bridge network.
+    Create(NetworkCreateArgs),
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(NetworkLsArgs),
+    /// Show networks' configuration.
+    Inspect(NetworkInspectArgs),
+    /// Remove networks.
+    #[command(alias = "remove")]
+    Rm(NetworkRmArgs),
+    /// Connect a container to a network.
+    Connect(NetworkConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(NetworkDisconnectArgs),
+    /// Exit 0 if the network exists, 1 if it does not.
+    Exists(ExistsArgs),
+    /// Remove every network no container uses (the default one stays).
+    Prune(NetworkPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkCreateArgs {
+    /// Only bridge.
+    #[arg(short = 'd', long, default_value = "bridge")]
+    pub driver: String,
+    /// IPv4 subnet in CIDR form (a free /24 of 10.89.0.0/16 when not given).
+    #[arg(long)]
+    pub subnet: Option<String>,
+    /// The gateway (the subnet's first address when not given).
+    #[arg(long)]
+    pub gateway: Option<std::net::Ipv4Addr>,
+    /// No route to anything outside the network.
+    #[arg(long)]
+    pub internal: bool,
+    /// No aardvark-dns for the network: containers do not resolve each other's names.
+    #[arg(long = "disable-dns")]
+    pub disable_dns: bool,
+    /// The bridge's name on the host (rpodN when not given).
+    #[arg(long = "interface-name")]
+    pub interface_name: Option<String>,
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Driver options (none is supported).
+    #[arg(short = 'o', long = "opt")]
+    pub opts: Vec<String>,
+    /// Reuse an existing network of that name instead of failing.
+    #[arg(long = "ignore")]
+    pub ignore: bool,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkLsArgs {
+    #[arg(short = 'f', long)]
+    pub filter: Vec<String>,
+    #[arg(long)]
+    pub format: Option<String>,
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkInspectArgs {
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkRmArgs {
+    /// Remove the containers that use them too.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Seconds to wait for a container to stop before killing it.
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u32>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkConnectArgs {
+    #[arg(long)]
+    pub alias: Vec<String>,
+    #[arg(long)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkDisconnectArgs {
+    /// Accepted for podman's sake; a disconnect is never refused for being forced or not.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkPruneArgs {
+    /// Do not ask (rpod never asks).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// label=KEY or label=KEY=VALUE.
+    #[arg(long)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Every container's ports.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// The container, then optionally one of its ports (PORT[/PROTOCOL]).
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -292,9 +422,43 @@ pub struct RunArgs {
     /// Read environment variables from a file (KEY=VALUE lines, # comments).
     #[arg(long = "env-file")]
     pub env_file: Vec<PathBuf>,
-    /// Network mode: none or host.
-    #[arg(long, alias = "net", default_value = "none")]
-    pub network: String,
+    /// Network mode or networks: bridge (the default), none, host, container:NAME,
+    /// ns:PATH, or network names.
+    #[arg(long, alias = "net")]
+    pub network: Vec<String>,
+    /// Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], ranges allowed.
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish every exposed port (the image's and --expose's) on a free host port.
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or range (published with -P).
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// A name server for the container's resolv.conf.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// A search domain for the container's resolv.conf ("." for none).
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// A resolver option for the container's resolv.conf.
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// An /etc/hosts entry: HOST:IP (HOST1;HOST2:IP for several names).
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Leave the image's /etc/hosts as it is.
+    #[arg(long = "no-hosts")]
+    pub no_hosts: bool,
+    /// The container's IPv4 address on its (first) network.
+    #[arg(long)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// The container's MAC address on its (first) network.
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// Another name the container has on its (first) network's DNS.
+    #[arg(long = "network-alias")]
+    pub network_alias: Vec<String>,
     /// The first argument is a root file system directory, not an image.
     #[arg(long)]
     pub rootfs: bool,

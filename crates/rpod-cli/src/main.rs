@@ -10,7 +10,9 @@ mod terminal;
 
 use clap::Parser;
 
-use cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
+use cli::{
+    Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand, VolumeCommand,
+};
 use rpod_engine::{Engine, EngineOptions};
 
 fn init_logging(level: &str) {
@@ -37,11 +39,12 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
         conmon: cli.conmon.clone(),
         log_level: cli.log_level.clone(),
         exe,
+        config: rpod_engine::config::EngineConfig::load()?,
     })?)
 }
 
 fn run(cli: Cli) -> Result<i32, exit::Failure> {
-    use commands::{container as c, image as i, system as s, volume as v};
+    use commands::{container as c, image as i, network as n, system as s, volume as v};
     if let Command::Version(args) = &cli.command {
         return s::version(args);
     }
@@ -91,6 +94,15 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Volume(VolumeCommand::Rm(a)) => v::rm(e, a),
         Command::Volume(VolumeCommand::Prune(a)) => v::prune(e, a),
         Command::Volume(VolumeCommand::Exists(a)) => v::exists(e, a),
+        Command::Network(NetworkCommand::Create(a)) => n::create(e, a),
+        Command::Network(NetworkCommand::Ls(a)) => n::ls(e, a),
+        Command::Network(NetworkCommand::Inspect(a)) => n::inspect(e, a),
+        Command::Network(NetworkCommand::Rm(a)) => n::rm(e, a),
+        Command::Network(NetworkCommand::Connect(a)) => n::connect(e, a),
+        Command::Network(NetworkCommand::Disconnect(a)) => n::disconnect(e, a),
+        Command::Network(NetworkCommand::Exists(a)) => n::exists(e, a),
+        Command::Network(NetworkCommand::Prune(a)) => n::prune(e, a),
+        Command::Port(a) => n::port(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),
     }

@@ -70,6 +70,8 @@ fn engine_with_demo() -> (tempfile::TempDir, Arc<Engine>) {
         conmon: None,
         log_level: "warn".into(),
         exe: env!("CARGO_BIN_EXE_rpod").into(),
+        config: rpod_engine::config::EngineConfig::parse("[containers]\nnetns = \"none\"\n")
+            .unwrap(),
     })
     .unwrap();
     engine

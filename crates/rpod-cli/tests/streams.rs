@@ -198,6 +198,7 @@ macro_rules! stream_tests {
                 let base = |args: &[&str]| {
                     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rpod"));
                     command.args(["--root", &root, "--runroot", &runroot, "--runtime", RT]).args(args);
+                    command.env("RPOD_CONFIG", rpod.config_path());
                     command.stdin(Stdio::null()).output().unwrap()
                 };
                 assert!(base(&["import", &tarball, "demo"]).status.success());

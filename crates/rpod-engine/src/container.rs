@@ -159,7 +159,8 @@ mod status_tests {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// The network namespace a container runs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
     /// A network namespace of its own with only a loopback interface.
@@ -167,6 +168,62 @@ pub enum NetworkMode {
     None,
     /// The host's network namespace.
     Host,
+    /// A namespace of its own connected to networks through netavark (`config.net.networks`).
+    Bridge,
+    /// The namespace of another container (its ID).
+    Container(String),
+    /// An existing namespace, by path (`ns:PATH`).
+    Path(PathBuf),
+}
+
+impl NetworkMode {
+    /// The mode as podman spells it (`bridge`, `container:ID`, `ns:PATH`).
+    pub fn as_string(&self) -> String {
+        match self {
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Bridge => "bridge".into(),
+            NetworkMode::Container(id) => format!("container:{id}"),
+            NetworkMode::Path(path) => format!("ns:{}", path.display()),
+        }
+    }
+}
+
+/// One network a bridged container joins, with what was asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NetworkJoin {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    #[serde(default)]
+    pub mac: Option<String>,
+}
+
+/// Everything about a container's networking besides the mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NetworkConfig {
+    /// The networks of a bridged container, in order: the first gets `eth0`.
+    #[serde(default)]
+    pub networks: Vec<NetworkJoin>,
+    /// Published ports, host ports chosen.
+    #[serde(default)]
+    pub ports: Vec<crate::network::ports::PortMapping>,
+    /// `-P`: the image's exposed ports were published (they are in `ports`).
+    #[serde(default)]
+    pub publish_all: bool,
+    #[serde(default)]
+    pub dns_servers: Vec<String>,
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    #[serde(default)]
+    pub add_hosts: Vec<crate::network::etc_files::HostEntry>,
+    /// `--no-hosts`: leave the image's `/etc/hosts` alone.
+    #[serde(default)]
+    pub no_hosts: bool,
 }
 
 /// Everything fixed when the container is created.
@@ -217,6 +274,9 @@ pub struct ContainerConfig {
     /// Bind and tmpfs mounts asked for (`-v`, `--mount`, `--tmpfs`).
     #[serde(default)]
     pub mounts: Vec<crate::mounts::MountSpec>,
+    /// Networks, ports, DNS and hosts settings.
+    #[serde(default)]
+    pub net: NetworkConfig,
 }
 
 /// What changes over the container's life.
@@ -241,6 +301,9 @@ pub struct ContainerState {
     pub stopping_pid: i32,
     #[serde(default)]
     pub stopping_start: u64,
+    /// What the container got on each network while its namespace is set up.
+    #[serde(default)]
+    pub networks: BTreeMap<String, crate::network::Attachment>,
 }
 
 impl ContainerState {
@@ -258,6 +321,7 @@ impl ContainerState {
             mounted: false,
             stopping_pid: 0,
             stopping_start: 0,
+            networks: BTreeMap::new(),
         }
     }
 }

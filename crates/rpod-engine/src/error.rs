@@ -23,6 +23,15 @@ pub enum EngineError {
     #[error("volume {name} is being used by the following container(s): {containers}: volume is being used")]
     VolumeInUse { name: String, containers: String },
 
+    #[error("unable to find network with name or ID {0}: network not found")]
+    NoSuchNetwork(String),
+
+    #[error("network name {0} already used: network already exists")]
+    NetworkExists(String),
+
+    #[error("\"{name}\" has associated containers with it ({containers}). Use -f to forcibly delete containers: network is being used")]
+    NetworkInUse { name: String, containers: String },
+
     #[error("the container name \"{name}\" is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use")]
     NameInUse { name: String, id: String },
 
@@ -111,8 +120,12 @@ impl EngineError {
         match self {
             EngineError::NoSuchContainer(_)
             | EngineError::NoSuchImage(_)
-            | EngineError::NoSuchVolume(_) => ErrorKind::NotFound,
-            EngineError::VolumeExists(_) | EngineError::VolumeInUse { .. } => ErrorKind::Conflict,
+            | EngineError::NoSuchVolume(_)
+            | EngineError::NoSuchNetwork(_) => ErrorKind::NotFound,
+            EngineError::VolumeExists(_)
+            | EngineError::VolumeInUse { .. }
+            | EngineError::NetworkExists(_)
+            | EngineError::NetworkInUse { .. } => ErrorKind::Conflict,
             EngineError::NameInUse { .. }
             | EngineError::StateInvalid { .. }
             | EngineError::RemoveRunning { .. }

@@ -3,6 +3,7 @@
 //! reboots. It decides what is legal; `rpod-oci` carries it out.
 #![deny(unsafe_code)]
 
+pub mod config;
 pub mod confined;
 pub mod container;
 pub mod engine;
@@ -14,6 +15,7 @@ pub mod lock;
 pub mod logs;
 pub mod mounts;
 pub mod names;
+pub mod network;
 pub mod paths;
 pub mod rootfs;
 pub mod scratch;

@@ -254,19 +254,35 @@ fn default_mounts(privileged: bool) -> Result<Vec<Mount>> {
     ])
 }
 
-fn bind_mount(source: &str, destination: &str) -> Result<Mount> {
+/// A file rpod generated for the container (hosts, resolv.conf, ...): writable like the
+/// image's own would be, except `.containerenv`, which describes the container to itself.
+fn etc_file_mount(source: &Path, destination: &str) -> Result<Mount> {
+    let mut options = vec![
+        "rbind".to_string(),
+        "nosuid".into(),
+        "nodev".into(),
+        "noexec".into(),
+    ];
+    if destination == "/run/.containerenv" {
+        options.push("ro".into());
+    }
     MountBuilder::default()
         .destination(PathBuf::from(destination))
         .typ("bind")
-        .source(PathBuf::from(source))
-        .options(vec![
-            "rbind".into(),
-            "ro".into(),
-            "nosuid".into(),
-            "nodev".into(),
-        ])
+        .source(source.to_path_buf())
+        .options(options)
         .build()
         .map_err(build_err)
+}
+
+/// The network side of a spec: which namespace, and the generated files to bind.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkSpec {
+    /// A namespace to join (bridged, another container's, `ns:PATH`); `None` makes a new
+    /// one, except with the host's network (`config.network`).
+    pub namespace_path: Option<PathBuf>,
+    /// (file on the host, path in the container).
+    pub files: Vec<(PathBuf, String)>,
 }
 
 /// The cgroup (relative to each hierarchy's root) a container runs in.
@@ -280,6 +296,7 @@ pub fn generate(
     root_path: &Path,
     user: &ResolvedUser,
     console_size: Option<rpod_oci::TerminalSize>,
+    network: &NetworkSpec,
 ) -> Result<Spec> {
     let mut spec = Spec::default();
     spec.set_hostname(Some(config.hostname.clone()));
@@ -353,12 +370,8 @@ pub fn generate(
     spec.set_process(Some(process));
 
     let mut mounts = default_mounts(config.security.privileged)?;
-    if config.network == NetworkMode::Host {
-        for file in ["/etc/resolv.conf", "/etc/hosts"] {
-            if Path::new(file).exists() {
-                mounts.push(bind_mount(file, file)?);
-            }
-        }
+    for (source, destination) in &network.files {
+        mounts.push(etc_file_mount(source, destination)?);
     }
     // The user's mounts replace any of ours on the same path, and go after them, parents
     // before children.
@@ -384,6 +397,12 @@ pub fn generate(
         .into_iter()
         .filter(|ns| {
             !(config.network == NetworkMode::Host && ns.typ() == LinuxNamespaceType::Network)
+        })
+        .map(|mut ns| {
+            if let (LinuxNamespaceType::Network, Some(path)) = (ns.typ(), &network.namespace_path) {
+                ns.set_path(Some(path.clone()));
+            }
+            ns
         })
         .collect();
     linux.set_namespaces(Some(namespaces));
@@ -473,6 +492,7 @@ mod tests {
             },
             console_size: None,
             mounts: Vec::new(),
+            net: Default::default(),
         }
     }
 
@@ -484,7 +504,14 @@ mod tests {
             additional_gids: vec![100],
             home: "/home/u".into(),
         };
-        let spec = generate(&config(), Path::new("/merged"), &user, None).unwrap();
+        let spec = generate(
+            &config(),
+            Path::new("/merged"),
+            &user,
+            None,
+            &NetworkSpec::default(),
+        )
+        .unwrap();
         let json = serde_json::to_value(&spec).unwrap();
         assert_eq!(json["root"]["path"], "/merged");
         assert_eq!(json["root"]["readonly"], true);
@@ -530,8 +557,17 @@ mod tests {
             additional_gids: vec![0],
             home: "/".into(),
         };
-        let json =
-            serde_json::to_value(generate(&config, Path::new("/m"), &user, None).unwrap()).unwrap();
+        let json = serde_json::to_value(
+            generate(
+                &config,
+                Path::new("/m"),
+                &user,
+                None,
+                &NetworkSpec::default(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
         assert!(json["linux"]["maskedPaths"].is_null());
         assert_eq!(json["linux"]["resources"]["devices"][0]["allow"], true);
         assert_eq!(json["process"]["noNewPrivileges"], true);

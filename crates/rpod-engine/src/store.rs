@@ -48,10 +48,17 @@ CREATE TABLE IF NOT EXISTS volumes (
     name   TEXT PRIMARY KEY,
     record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS network_leases (
+    network   TEXT NOT NULL,
+    address   TEXT NOT NULL,
+    container TEXT NOT NULL,
+    PRIMARY KEY (network, address)
+);
+CREATE INDEX IF NOT EXISTS network_leases_by_container ON network_leases (container);
 ";
 
 /// Bumped whenever SCHEMA changes; the schema is (re)applied when the database is older.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// How long a process waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -348,6 +355,16 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Replace a container's configuration (networks connected or disconnected later).
+    pub fn save_config(&self, config: &crate::container::ContainerConfig) -> Result<bool> {
+        let json = to_json(config)?;
+        let changed = self.execute(
+            "UPDATE containers SET config = ?2 WHERE id = ?1",
+            params![config.id, json],
+        )?;
+        Ok(changed > 0)
+    }
+
     /// Record an exit code (kept after the container is removed, for `wait`).
     pub fn save_exit_code(&self, id: &str, code: i32) -> Result<()> {
         let now = chrono::Utc::now().to_rfc3339();
@@ -368,6 +385,7 @@ impl Store {
     }
 
     pub fn remove_container(&self, id: &str) -> Result<()> {
+        self.release_addresses(id, None)?;
         self.execute("DELETE FROM containers WHERE id = ?1", [id])
             .map(drop)
     }
@@ -412,6 +430,8 @@ impl Store {
             if recorded.is_none() {
                 return Ok(Vec::new());
             }
+            // No network namespace survives a reboot, so neither does any address lease.
+            tx.execute("DELETE FROM network_leases", []).map_err(db)?;
             let rows: Vec<(String, String, String)> = {
                 let mut stmt = tx
                     .prepare("SELECT id, config, state FROM containers")
@@ -538,6 +558,86 @@ impl Store {
     pub fn remove_volume(&self, name: &str) -> Result<()> {
         self.execute("DELETE FROM volumes WHERE name = ?1", [name])
             .map(drop)
+    }
+
+    // ----- network address leases -----
+
+    /// Lease an address of `network` to a container: the one it already holds there, else
+    /// `asked` (refused when another container holds it), else the lowest free one.
+    pub fn lease_address(
+        &self,
+        network: &crate::network::Network,
+        container: &str,
+        asked: Option<std::net::Ipv4Addr>,
+    ) -> Result<std::net::Ipv4Addr> {
+        let path = self.path.clone();
+        let db = |source| EngineError::Db {
+            path: path.clone(),
+            source,
+        };
+        let subnet = network.subnets.first().ok_or_else(|| {
+            EngineError::InvalidArg(format!("network {} has no subnet", network.name))
+        })?;
+        self.write(|tx| {
+            let leases: Vec<(String, String)> = {
+                let mut stmt = tx
+                    .prepare("SELECT address, container FROM network_leases WHERE network = ?1")
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map([&network.name], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(db)?
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(db)?;
+                rows
+            };
+            let mut leased = std::collections::HashSet::new();
+            for (address, holder) in &leases {
+                let Ok(address) = address.parse::<std::net::Ipv4Addr>() else {
+                    continue;
+                };
+                if holder == container && asked.is_none_or(|a| a == address) {
+                    return Ok(address);
+                }
+                leased.insert(address);
+            }
+            let address = match asked {
+                Some(address) if leased.contains(&address) => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "IP address {address} is already allocated on network {}",
+                        network.name
+                    )))
+                }
+                Some(address) => address,
+                None => crate::network::ipam::next_free(&subnet.subnet, subnet.gateway, &leased)
+                    .ok_or_else(|| {
+                        EngineError::InvalidArg(format!(
+                            "network {} has no free address left in {}",
+                            network.name, subnet.subnet
+                        ))
+                    })?,
+            };
+            tx.execute(
+                "INSERT INTO network_leases (network, address, container) VALUES (?1, ?2, ?3)",
+                params![network.name, address.to_string(), container],
+            )
+            .map_err(db)?;
+            Ok(address)
+        })
+    }
+
+    /// Give back a container's addresses, on one network or on all.
+    pub fn release_addresses(&self, container: &str, network: Option<&str>) -> Result<()> {
+        match network {
+            Some(network) => self.execute(
+                "DELETE FROM network_leases WHERE container = ?1 AND network = ?2",
+                [container, network],
+            ),
+            None => self.execute(
+                "DELETE FROM network_leases WHERE container = ?1",
+                [container],
+            ),
+        }
+        .map(drop)
     }
 
     // ----- images -----

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
-use crate::container::{ContainerRecord, NetworkMode, Status};
+use crate::container::{ContainerRecord, Status};
 use crate::image::reference::repository_and_tag;
 use crate::image::ImageInfo;
 use crate::paths::Roots;
@@ -82,7 +82,13 @@ pub struct RestartPolicy {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HostConfig {
-    pub network_mode: &'static str,
+    pub network_mode: String,
+    pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
+    pub publish_all_ports: bool,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    pub extra_hosts: Vec<String>,
     pub auto_remove: bool,
     pub memory: i64,
     pub nano_cpus: i64,
@@ -94,6 +100,111 @@ pub struct HostConfig {
     pub security_opt: Vec<String>,
     pub log_config: LogConfig,
     pub restart_policy: RestartPolicy,
+}
+
+/// One host side of a published port.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+/// Published ports by `PORT/PROTOCOL`, as inspect shows them.
+pub fn port_bindings(
+    config: &crate::container::ContainerConfig,
+) -> BTreeMap<String, Vec<PortBinding>> {
+    let mut bindings: BTreeMap<String, Vec<PortBinding>> = BTreeMap::new();
+    for m in &config.net.ports {
+        for i in 0..m.range {
+            bindings
+                .entry(format!("{}/{}", m.container_port + i, m.protocol))
+                .or_default()
+                .push(PortBinding {
+                    host_ip: m.host_ip.clone(),
+                    host_port: (m.host_port + i).to_string(),
+                });
+        }
+    }
+    bindings
+}
+
+/// A container on one network, in inspect.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointView {
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    pub gateway: String,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
+    pub mac_address: String,
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    pub aliases: Vec<String>,
+}
+
+/// `NetworkSettings` of inspect: the first network's address at the top, as Docker does,
+/// and every network under `Networks`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkSettings {
+    pub gateway: String,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
+    pub mac_address: String,
+    pub ports: BTreeMap<String, Vec<PortBinding>>,
+    pub sandbox_key: String,
+    pub networks: BTreeMap<String, EndpointView>,
+}
+
+impl NetworkSettings {
+    pub fn new(roots: &Roots, record: &ContainerRecord) -> Self {
+        let c = &record.config;
+        let mut networks = BTreeMap::new();
+        for join in &c.net.networks {
+            let attached = record.state.networks.get(&join.name);
+            let address = attached.and_then(|a| a.ipv4());
+            let mut aliases = join.aliases.clone();
+            aliases.push(c.id.chars().take(12).collect());
+            networks.insert(
+                join.name.clone(),
+                EndpointView {
+                    endpoint_id: String::new(),
+                    gateway: attached
+                        .and_then(|a| a.gateway)
+                        .map(|g| g.to_string())
+                        .unwrap_or_default(),
+                    ip_address: address.map(|a| a.addr().to_string()).unwrap_or_default(),
+                    ip_prefix_len: address.map(|a| a.prefix_len()).unwrap_or(0),
+                    mac_address: attached.map(|a| a.mac_address.clone()).unwrap_or_default(),
+                    network_id: join.name.clone(),
+                    aliases,
+                },
+            );
+        }
+        let first = c.net.networks.first().and_then(|j| networks.get(&j.name));
+        let running = !record.state.networks.is_empty();
+        NetworkSettings {
+            gateway: first.map(|e| e.gateway.clone()).unwrap_or_default(),
+            ip_address: first.map(|e| e.ip_address.clone()).unwrap_or_default(),
+            ip_prefix_len: first.map(|e| e.ip_prefix_len).unwrap_or(0),
+            mac_address: first.map(|e| e.mac_address.clone()).unwrap_or_default(),
+            ports: port_bindings(c),
+            sandbox_key: if running {
+                crate::network::netns::path_for(&roots.runroot, &c.id)
+                    .display()
+                    .to_string()
+            } else {
+                String::new()
+            },
+            networks,
+        }
+    }
 }
 
 /// A mount in `inspect`, as podman shows it.
@@ -163,6 +274,7 @@ pub struct ContainerInspect {
     #[serde(rename = "ExecIDs")]
     pub exec_ids: Vec<String>,
     pub mounts: Vec<InspectMount>,
+    pub network_settings: NetworkSettings,
     pub config: ContainerConfigView,
     pub host_config: HostConfig,
 }
@@ -232,6 +344,7 @@ impl ContainerInspect {
             driver: "overlay",
             exec_ids,
             mounts: c.mounts.iter().map(InspectMount::new).collect(),
+            network_settings: NetworkSettings::new(roots, record),
             config: ContainerConfigView {
                 hostname: c.hostname.clone(),
                 user: c.user.clone(),
@@ -250,10 +363,18 @@ impl ContainerInspect {
                 attach_stderr: false,
             },
             host_config: HostConfig {
-                network_mode: match c.network {
-                    NetworkMode::None => "none",
-                    NetworkMode::Host => "host",
-                },
+                network_mode: c.network.as_string(),
+                port_bindings: port_bindings(c),
+                publish_all_ports: c.net.publish_all,
+                dns: c.net.dns_servers.clone(),
+                dns_search: c.net.dns_search.clone(),
+                dns_options: c.net.dns_options.clone(),
+                extra_hosts: c
+                    .net
+                    .add_hosts
+                    .iter()
+                    .map(|h| format!("{}:{}", h.names.join(";"), h.ip))
+                    .collect(),
                 auto_remove: c.auto_remove,
                 memory: c.memory.unwrap_or(0),
                 nano_cpus: c.cpus.map(|n| (n * 1e9) as i64).unwrap_or(0),

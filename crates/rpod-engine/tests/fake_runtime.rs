@@ -294,6 +294,8 @@ fn fixture() -> Fixture {
             conmon: None,
             log_level: "warn".into(),
             exe: "/bin/true".into(),
+            config: rpod_engine::config::EngineConfig::parse("[containers]\nnetns = \"none\"\n")
+                .unwrap(),
         },
         Arc::new(|config| Ok(Arc::new(FakeRuntime::new(config)) as Arc<dyn OciRuntime>)),
     )

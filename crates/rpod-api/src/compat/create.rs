@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use rpod_engine::container::NetworkMode;
+use rpod_engine::container::{NetworkJoin, NetworkMode};
 use rpod_engine::security::SecurityOptions;
 use rpod_engine::CreateOptions;
 use rpod_oci::TerminalSize;
@@ -51,6 +51,8 @@ pub struct CreateBody {
     pub attach_stderr: bool,
     pub stop_signal: String,
     pub stop_timeout: Option<i64>,
+    pub exposed_ports: Option<Map<String, Value>>,
+    pub mac_address: String,
     pub host_config: Option<Map<String, Value>>,
     pub networking_config: Option<Value>,
     #[serde(flatten)]
@@ -85,6 +87,12 @@ const HANDLED_HOST: &[&str] = &[
     "Tmpfs",
     "Isolation",
     "CgroupnsMode",
+    "PortBindings",
+    "PublishAllPorts",
+    "Dns",
+    "DnsSearch",
+    "DnsOptions",
+    "ExtraHosts",
 ];
 
 /// Null, false, zero, or an empty string, list or object: a setting left unset. (An
@@ -100,17 +108,136 @@ pub fn zeroish(value: &Value) -> bool {
     }
 }
 
-/// A network mode by name: the default (`""`, `default`, and the names in `none_names`)
-/// is rpod's own namespace with a loopback only; `host` the host's.
-pub fn network_mode(mode: &str, none_names: &[&str]) -> ApiResult<NetworkMode> {
-    match mode {
-        "" | "none" => Ok(NetworkMode::None),
-        "host" => Ok(NetworkMode::Host),
-        other if none_names.contains(&other) => Ok(NetworkMode::None),
-        other => Err(ApiError::unsupported(format!(
-            "network mode {other:?} (rpod has none and host)"
-        ))),
+/// A network mode by name: `""` and `default` leave the configured default (the names in
+/// `default_names` too), `bridge` is the default network, `none`, `host`,
+/// `container:NAME`, `ns:PATH` as podman; any other word names a network.
+pub fn network_mode(
+    mode: &str,
+    default_names: &[&str],
+) -> ApiResult<(Option<NetworkMode>, Vec<NetworkJoin>)> {
+    if mode.is_empty() || default_names.contains(&mode) {
+        return Ok((None, Vec::new()));
     }
+    Ok(rpod_engine::network::parse_network_flags(&[
+        mode.to_string()
+    ])?)
+}
+
+/// Docker's `PortBindings` (`{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`) and, with
+/// `PublishAllPorts`, the exposed ports left unbound.
+fn published_ports(
+    host: &Map<String, Value>,
+    exposed: &[String],
+) -> ApiResult<Vec<rpod_engine::network::ports::PortMapping>> {
+    use rpod_engine::network::ports::parse_exposed;
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "PascalCase", default)]
+    struct Binding {
+        host_ip: String,
+        host_port: String,
+    }
+    let bindings: BTreeMap<String, Option<Vec<Binding>>> =
+        typed(host, "PortBindings")?.unwrap_or_default();
+    let mut ports = Vec::new();
+    for (key, list) in &bindings {
+        let base = parse_exposed(key)?;
+        for binding in list.iter().flatten() {
+            for mut mapping in base.clone() {
+                mapping.host_ip = binding.host_ip.clone();
+                if !binding.host_port.is_empty() {
+                    let (start, _) = binding
+                        .host_port
+                        .split_once('-')
+                        .unwrap_or((&binding.host_port, ""));
+                    mapping.host_port = start.parse().map_err(|_| {
+                        ApiError::bad_request(format!(
+                            "HostConfig.PortBindings: invalid host port {:?}",
+                            binding.host_port
+                        ))
+                    })?;
+                }
+                ports.push(mapping);
+            }
+        }
+    }
+    if typed::<bool>(host, "PublishAllPorts")?.unwrap_or(false) {
+        for key in exposed {
+            if !bindings.contains_key(key) {
+                ports.extend(parse_exposed(key)?);
+            }
+        }
+    }
+    Ok(ports)
+}
+
+/// `NetworkingConfig.EndpointsConfig`: the networks to join, with their address, MAC and
+/// aliases. The docker CLI sends one all-empty endpoint for the mode's network.
+fn endpoint_joins(networking: &Value, joins: &mut Vec<NetworkJoin>) -> ApiResult<()> {
+    let endpoints = networking.get("EndpointsConfig").and_then(Value::as_object);
+    for (network, endpoint) in endpoints.into_iter().flatten() {
+        let fields = endpoint.as_object().cloned().unwrap_or_default();
+        for (key, value) in &fields {
+            if !matches!(
+                key.as_str(),
+                "IPAMConfig" | "Aliases" | "MacAddress" | "NetworkID"
+            ) && !zeroish(value)
+            {
+                return Err(ApiError::unsupported(format!(
+                    "NetworkingConfig.EndpointsConfig.{network}.{key}"
+                )));
+            }
+        }
+        let ip = fields
+            .get("IPAMConfig")
+            .and_then(|c| c.get("IPv4Address"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "invalid IPv4Address {s:?} for network {network}"
+                    ))
+                })
+            })
+            .transpose()?;
+        let aliases: Vec<String> = fields
+            .get("Aliases")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mac = fields
+            .get("MacAddress")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(String::from);
+        if matches!(network.as_str(), "default" | "none" | "host") {
+            if ip.is_some() || !aliases.is_empty() || mac.is_some() {
+                return Err(ApiError::unsupported(format!(
+                    "endpoint settings for the network mode {network:?}"
+                )));
+            }
+            continue;
+        }
+        match joins.iter_mut().find(|j| &j.name == network) {
+            Some(join) => {
+                join.ip = ip.or(join.ip);
+                join.aliases.extend(aliases);
+                join.mac = mac.or(join.mac.take());
+            }
+            None => joins.push(NetworkJoin {
+                name: network.clone(),
+                aliases,
+                ip,
+                mac,
+            }),
+        }
+    }
+    Ok(())
 }
 
 /// Whether a log driver keeps a log file; drivers rpod lacks are refused.
@@ -239,23 +366,40 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
             return Err(ApiError::unsupported(format!("HostConfig.{key}")));
         }
     }
-    if let Some(networking) = &body.networking_config {
-        // The CLI sends an endpoint for the default network with every field empty.
-        let endpoints = networking.get("EndpointsConfig").and_then(Value::as_object);
-        for (network, endpoint) in endpoints.into_iter().flatten() {
-            let unset = endpoint
-                .as_object()
-                .is_none_or(|fields| fields.values().all(zeroish));
-            if !matches!(network.as_str(), "default" | "none" | "host") || !unset {
-                return Err(ApiError::unsupported(format!(
-                    "NetworkingConfig for network {network:?}"
-                )));
-            }
-        }
-    }
-
     let mode = field(&host, "NetworkMode").and_then(Value::as_str);
-    let network = network_mode(mode.unwrap_or(""), &["default"])?;
+    let (mut network, mut joins) = network_mode(mode.unwrap_or(""), &["default"])?;
+    if let Some(networking) = &body.networking_config {
+        endpoint_joins(networking, &mut joins)?;
+    }
+    if !joins.is_empty() {
+        if !matches!(network, None | Some(NetworkMode::Bridge)) {
+            return Err(ApiError::bad_request(
+                "networks to join need the bridge network mode",
+            ));
+        }
+        network = Some(NetworkMode::Bridge);
+    }
+    let exposed: Vec<String> = body
+        .exposed_ports
+        .as_ref()
+        .map(|e| e.keys().cloned().collect())
+        .unwrap_or_default();
+    let add_hosts = typed::<Vec<String>>(&host, "ExtraHosts")?
+        .unwrap_or_default()
+        .iter()
+        .map(|h| rpod_engine::network::etc_files::parse_add_host(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::bad_request)?;
+    let net = rpod_engine::container::NetworkConfig {
+        networks: joins,
+        ports: published_ports(&host, &exposed)?,
+        publish_all: typed::<bool>(&host, "PublishAllPorts")?.unwrap_or(false),
+        dns_servers: typed(&host, "Dns")?.unwrap_or_default(),
+        dns_search: typed(&host, "DnsSearch")?.unwrap_or_default(),
+        dns_options: typed(&host, "DnsOptions")?.unwrap_or_default(),
+        add_hosts,
+        no_hosts: false,
+    };
     let restart: Option<Map<String, Value>> = typed(&host, "RestartPolicy")?;
     if let Some(policy) = restart {
         let name = policy.get("Name").and_then(Value::as_str).unwrap_or("");
@@ -372,6 +516,10 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         pids_limit,
         read_only: typed::<bool>(&host, "ReadonlyRootfs")?.unwrap_or(false),
         network,
+        net,
+        ip: None,
+        mac_address: non_empty(body.mac_address),
+        network_aliases: Vec::new(),
         runtime: None,
         auto_remove: typed::<bool>(&host, "AutoRemove")?.unwrap_or(false),
         log_to_file,
@@ -427,12 +575,8 @@ mod tests {
             ),
             (r#"{"Image":"x","Volumes":{"/data":{}}}"#, "Config.Volumes"),
             (
-                r#"{"Image":"x","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}}"#,
+                r#"{"Image":"x","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"eighty"}]}}}"#,
                 "HostConfig.PortBindings",
-            ),
-            (
-                r#"{"Image":"x","ExposedPorts":{"80/tcp":{}}}"#,
-                "Config.ExposedPorts",
             ),
             (
                 r#"{"Image":"x","Healthcheck":{"Test":["CMD","true"]}}"#,
@@ -443,7 +587,7 @@ mod tests {
                 "restart policy",
             ),
             (
-                r#"{"Image":"x","HostConfig":{"NetworkMode":"bridge"}}"#,
+                r#"{"Image":"x","HostConfig":{"NetworkMode":"slirp4netns"}}"#,
                 "network mode",
             ),
             (
@@ -458,6 +602,52 @@ mod tests {
             let err = parse(json).unwrap_err();
             assert_eq!(err.status, 400, "{json}");
             assert!(err.message.contains(named), "{json}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn networks_ports_and_dns() {
+        use rpod_engine::container::NetworkMode;
+        let options = parse(r#"{"Image":"x","ExposedPorts":{"80/tcp":{},"53/udp":{}},"HostConfig":{"NetworkMode":"lab","PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]},"PublishAllPorts":true,"Dns":["192.0.2.1"],"DnsSearch":["example.com"],"DnsOptions":["ndots:2"],"ExtraHosts":["db:10.0.0.5"]},"NetworkingConfig":{"EndpointsConfig":{"lab":{"IPAMConfig":{"IPv4Address":"10.89.0.9"},"Aliases":["api"]}}}}"#).unwrap();
+        assert_eq!(options.network, Some(NetworkMode::Bridge));
+        assert_eq!(options.net.networks.len(), 1);
+        let lab = &options.net.networks[0];
+        assert_eq!(lab.name, "lab");
+        assert_eq!(lab.ip, Some("10.89.0.9".parse().unwrap()));
+        assert_eq!(lab.aliases, ["api"]);
+        let ports: Vec<(u16, &str, &str, u16)> = options
+            .net
+            .ports
+            .iter()
+            .map(|p| {
+                (
+                    p.container_port,
+                    p.protocol.as_str(),
+                    p.host_ip.as_str(),
+                    p.host_port,
+                )
+            })
+            .collect();
+        assert_eq!(ports, [(80, "tcp", "127.0.0.1", 8080), (53, "udp", "", 0)]);
+        assert!(options.net.publish_all);
+        assert_eq!(options.net.dns_servers, ["192.0.2.1"]);
+        assert_eq!(options.net.dns_search, ["example.com"]);
+        assert_eq!(options.net.dns_options, ["ndots:2"]);
+        assert_eq!(options.net.add_hosts[0].names, ["db"]);
+        // The CLI's default: the configured mode, with its all-empty endpoint.
+        let options = parse(r#"{"Image":"x","HostConfig":{"NetworkMode":"default"},"NetworkingConfig":{"EndpointsConfig":{"default":{"Aliases":null}}}}"#).unwrap();
+        assert_eq!(options.network, None);
+        assert!(options.net.networks.is_empty());
+        let options =
+            parse(r#"{"Image":"x","HostConfig":{"NetworkMode":"container:web"}}"#).unwrap();
+        assert_eq!(options.network, Some(NetworkMode::Container("web".into())));
+        for bad in [
+            r#"{"Image":"x","HostConfig":{"NetworkMode":"host"},"NetworkingConfig":{"EndpointsConfig":{"lab":{}}}}"#,
+            r#"{"Image":"x","HostConfig":{"ExtraHosts":["nohost"]}}"#,
+            r#"{"Image":"x","HostConfig":{"PortBindings":{"80/icmp":[{"HostPort":"1"}]}}}"#,
+            r#"{"Image":"x","NetworkingConfig":{"EndpointsConfig":{"lab":{"Links":["a"]}}}}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err().status, 400, "{bad}");
         }
     }
 

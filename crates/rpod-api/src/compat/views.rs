@@ -20,11 +20,69 @@ pub fn docker_status(status: Status) -> &'static str {
     }
 }
 
-fn network_mode(record: &ContainerRecord) -> &'static str {
-    match record.config.network {
-        NetworkMode::None => "none",
-        NetworkMode::Host => "host",
+/// Docker names a bridged container's mode after its first network.
+fn network_mode(record: &ContainerRecord) -> String {
+    match &record.config.network {
+        NetworkMode::Bridge => record
+            .config
+            .net
+            .networks
+            .first()
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| "bridge".into()),
+        other => other.as_string(),
     }
+}
+
+/// Docker's `NetworkSettings` (inspect), from the engine's view.
+fn network_settings(settings: &rpod_engine::views::NetworkSettings) -> Value {
+    let networks: serde_json::Map<String, Value> = settings
+        .networks
+        .iter()
+        .map(|(name, e)| {
+            (
+                name.clone(),
+                json!({
+                    "IPAMConfig": null,
+                    "Links": null,
+                    "Aliases": e.aliases,
+                    "NetworkID": e.network_id,
+                    "EndpointID": e.endpoint_id,
+                    "Gateway": e.gateway,
+                    "IPAddress": e.ip_address,
+                    "IPPrefixLen": e.ip_prefix_len,
+                    "IPv6Gateway": "",
+                    "GlobalIPv6Address": "",
+                    "GlobalIPv6PrefixLen": 0,
+                    "MacAddress": e.mac_address,
+                    "DriverOpts": null,
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "Bridge": "",
+        "SandboxID": "",
+        "HairpinMode": false,
+        "Ports": settings.ports,
+        "SandboxKey": settings.sandbox_key,
+        "IPAddress": settings.ip_address,
+        "IPPrefixLen": settings.ip_prefix_len,
+        "Gateway": settings.gateway,
+        "MacAddress": settings.mac_address,
+        "Networks": networks,
+    })
+}
+
+/// Docker's `Port`s of a container listing.
+fn summary_ports(record: &ContainerRecord) -> Value {
+    let ports: Vec<Value> = rpod_engine::network::ports::expand(&record.config.net.ports)
+        .into_iter()
+        .map(|(private, protocol, ip, public)| {
+            json!({ "IP": ip, "PrivatePort": private, "PublicPort": public, "Type": protocol })
+        })
+        .collect();
+    json!(ports)
 }
 
 /// A time as Docker's JSON has it (RFC 3339 with nanoseconds, UTC).
@@ -85,7 +143,7 @@ pub fn container_inspect(
             // API as Docker's json-file does.
             "LogConfig": { "Type": if c.log_to_file { "json-file" } else { "none" }, "Config": {} },
             "NetworkMode": network_mode(record),
-            "PortBindings": {},
+            "PortBindings": base.host_config.port_bindings,
             "RestartPolicy": { "Name": "no", "MaximumRetryCount": 0 },
             "AutoRemove": c.auto_remove,
             "VolumeDriver": "",
@@ -94,10 +152,10 @@ pub fn container_inspect(
             "CapAdd": base.host_config.cap_add,
             "CapDrop": base.host_config.cap_drop,
             "CgroupnsMode": "",
-            "Dns": [],
-            "DnsOptions": [],
-            "DnsSearch": [],
-            "ExtraHosts": null,
+            "Dns": base.host_config.dns,
+            "DnsOptions": base.host_config.dns_options,
+            "DnsSearch": base.host_config.dns_search,
+            "ExtraHosts": base.host_config.extra_hosts,
             "GroupAdd": null,
             "IpcMode": "",
             "Cgroup": "",
@@ -105,7 +163,7 @@ pub fn container_inspect(
             "OomScoreAdj": 0,
             "PidMode": "",
             "Privileged": base.host_config.privileged,
-            "PublishAllPorts": false,
+            "PublishAllPorts": base.host_config.publish_all_ports,
             "ReadonlyRootfs": c.read_only,
             "SecurityOpt": base.host_config.security_opt,
             "UTSMode": "",
@@ -151,18 +209,7 @@ pub fn container_inspect(
             "StopSignal": base.config.stop_signal,
             "StopTimeout": c.stop_timeout,
         },
-        "NetworkSettings": {
-            "Bridge": "",
-            "SandboxID": "",
-            "HairpinMode": false,
-            "Ports": {},
-            "SandboxKey": "",
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "Gateway": "",
-            "MacAddress": "",
-            "Networks": {},
-        },
+        "NetworkSettings": network_settings(&base.network_settings),
     })
 }
 
@@ -210,12 +257,14 @@ pub fn container_summary(record: &ContainerRecord) -> Value {
         "ImageID": if c.image_id.is_empty() { String::new() } else { format!("sha256:{}", c.image_id) },
         "Command": c.args.join(" "),
         "Created": c.created.timestamp(),
-        "Ports": [],
+        "Ports": summary_ports(record),
         "Labels": c.labels,
         "State": docker_status(record.state.status),
         "Status": rpod_engine::human::container_status(record),
         "HostConfig": { "NetworkMode": network_mode(record) },
-        "NetworkSettings": { "Networks": {} },
+        "NetworkSettings": {
+            "Networks": c.net.networks.iter().map(|n| (n.name.clone(), json!({"NetworkID": n.name}))).collect::<serde_json::Map<String, Value>>()
+        },
         "Mounts": mount_points(record),
     })
 }

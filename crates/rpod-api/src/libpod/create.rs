@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use rpod_engine::container::{NetworkConfig, NetworkJoin, NetworkMode};
+use rpod_engine::network::ports::PortMapping;
 use rpod_engine::security::SecurityOptions;
 use rpod_engine::CreateOptions;
 
@@ -33,6 +35,27 @@ pub struct SpecVolume {
     dest: String,
     options: Option<Vec<String>>,
     is_anonymous: bool,
+}
+
+/// One network of a SpecGenerator (podman's PerNetworkOptions).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecNetwork {
+    aliases: Option<Vec<String>>,
+    static_ips: Option<Vec<String>>,
+    static_mac: String,
+    interface_name: String,
+}
+
+/// A port mapping of a SpecGenerator (netavark's shape, with podman's zero defaults).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecPort {
+    host_ip: String,
+    container_port: u16,
+    host_port: u16,
+    range: u16,
+    protocol: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +87,15 @@ pub struct SpecGenerator {
     pub resource_limits: Option<Value>,
     pub log_configuration: Option<Value>,
     pub netns: Option<Value>,
+    #[serde(rename = "Networks")]
+    pub networks: Option<BTreeMap<String, SpecNetwork>>,
+    pub portmappings: Option<Vec<SpecPort>>,
+    pub publish_image_ports: bool,
+    pub expose: Option<BTreeMap<String, String>>,
+    pub dns_server: Option<Vec<String>>,
+    pub dns_search: Option<Vec<String>>,
+    pub dns_option: Option<Vec<String>>,
+    pub hostadd: Option<Vec<String>>,
     pub mounts: Option<Vec<SpecMount>>,
     pub volumes: Option<Vec<SpecVolume>>,
     #[serde(flatten)]
@@ -180,7 +212,96 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         .as_ref()
         .and_then(|n| n.get("nsmode"))
         .and_then(Value::as_str);
-    let network = network_mode(nsmode.unwrap_or(""), &["private"])?;
+    let value = spec
+        .netns
+        .as_ref()
+        .and_then(|n| n.get("value"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let (mut network, mut joins) = match nsmode.unwrap_or("") {
+        "container" => (Some(NetworkMode::Container(value.to_string())), Vec::new()),
+        "path" => (Some(NetworkMode::Path(value.into())), Vec::new()),
+        other => network_mode(other, &["private", "default"])?,
+    };
+    for (name, options) in spec.networks.unwrap_or_default() {
+        if !options.interface_name.is_empty() {
+            return Err(ApiError::unsupported("interface names of networks"));
+        }
+        let ips = options.static_ips.unwrap_or_default();
+        if ips.len() > 1 {
+            return Err(ApiError::unsupported(
+                "more than one static IP on a network",
+            ));
+        }
+        let ip = ips
+            .first()
+            .map(|ip| {
+                ip.parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid static IP {ip:?}")))
+            })
+            .transpose()?;
+        joins.push(NetworkJoin {
+            name,
+            aliases: options.aliases.unwrap_or_default(),
+            ip,
+            mac: (!options.static_mac.is_empty()).then_some(options.static_mac),
+        });
+    }
+    if !joins.is_empty() {
+        if !matches!(network, None | Some(NetworkMode::Bridge)) {
+            return Err(ApiError::bad_request(
+                "networks to join need the bridge network mode",
+            ));
+        }
+        network = Some(NetworkMode::Bridge);
+    }
+    let mut ports = Vec::new();
+    for port in spec.portmappings.unwrap_or_default() {
+        let protocols = if port.protocol.is_empty() {
+            "tcp".to_string()
+        } else {
+            port.protocol
+        };
+        for protocol in protocols.split(',') {
+            if !matches!(protocol, "tcp" | "udp" | "sctp") || port.container_port == 0 {
+                return Err(ApiError::bad_request(format!(
+                    "invalid port mapping {}/{protocol}",
+                    port.container_port
+                )));
+            }
+            ports.push(PortMapping {
+                host_ip: port.host_ip.clone(),
+                container_port: port.container_port,
+                host_port: port.host_port,
+                protocol: protocol.to_string(),
+                range: port.range.max(1),
+            });
+        }
+    }
+    if spec.publish_image_ports {
+        for (port, protocol) in spec.expose.unwrap_or_default() {
+            ports.extend(rpod_engine::network::ports::parse_exposed(&format!(
+                "{port}/{protocol}"
+            ))?);
+        }
+    }
+    let add_hosts = spec
+        .hostadd
+        .unwrap_or_default()
+        .iter()
+        .map(|h| rpod_engine::network::etc_files::parse_add_host(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::bad_request)?;
+    let net = NetworkConfig {
+        networks: joins,
+        ports,
+        publish_all: spec.publish_image_ports,
+        dns_servers: spec.dns_server.unwrap_or_default(),
+        dns_search: spec.dns_search.unwrap_or_default(),
+        dns_options: spec.dns_option.unwrap_or_default(),
+        add_hosts,
+        no_hosts: false,
+    };
     let driver = spec
         .log_configuration
         .as_ref()
@@ -253,6 +374,10 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         pids_limit,
         read_only: spec.read_only_filesystem,
         network,
+        net,
+        ip: None,
+        mac_address: None,
+        network_aliases: Vec::new(),
         runtime: non_empty(spec.oci_runtime),
         auto_remove: spec.remove,
         log_to_file,
@@ -273,6 +398,28 @@ mod tests {
     }
 
     #[test]
+    fn networks_and_ports() {
+        use rpod_engine::container::NetworkMode;
+        let options = parse(r#"{"image":"x","netns":{"nsmode":"bridge"},"Networks":{"lab":{"aliases":["api"],"static_ips":["10.89.0.7"]}},"portmappings":[{"host_ip":"127.0.0.1","container_port":80,"host_port":8080,"range":0,"protocol":"tcp,udp"}],"dns_server":["192.0.2.1"],"hostadd":["db:10.0.0.5"]}"#).unwrap();
+        assert_eq!(options.network, Some(NetworkMode::Bridge));
+        assert_eq!(options.net.networks[0].name, "lab");
+        assert_eq!(
+            options.net.networks[0].ip,
+            Some("10.89.0.7".parse().unwrap())
+        );
+        assert_eq!(options.net.ports.len(), 2);
+        assert_eq!(options.net.ports[1].protocol, "udp");
+        assert_eq!(options.net.ports[0].range, 1);
+        assert_eq!(options.net.dns_servers, ["192.0.2.1"]);
+        assert_eq!(options.net.add_hosts[0].ip, "10.0.0.5");
+        let options =
+            parse(r#"{"image":"x","netns":{"nsmode":"container","value":"abc"}}"#).unwrap();
+        assert_eq!(options.network, Some(NetworkMode::Container("abc".into())));
+        let options = parse(r#"{"image":"x","netns":{"nsmode":""}}"#).unwrap();
+        assert_eq!(options.network, None);
+    }
+
+    #[test]
     fn neutral_defaults_are_taken_and_real_requests_refused() {
         let options = parse(r#"{"name":"web","image":"busybox","command":["echo","hi"],"env":{"A":"1"},"terminal":true,"stdin":true,"remove":true,"image_volume_mode":"anonymous","systemd":"true","pidns":{"nsmode":""},"userns":{"nsmode":""},"netns":{"nsmode":"none"},"umask":"0022","annotations":{"io.kubernetes.cri-o.TTY":"true"},"cgroups_mode":"enabled","manage_password":true,"volatile":true,"resource_limits":{"memory":{"limit":1048576}}}"#).unwrap();
         assert_eq!(options.name.as_deref(), Some("web"));
@@ -286,8 +433,8 @@ mod tests {
                 "mounts",
             ),
             (
-                r#"{"image":"x","portmappings":[{"host_port":8080,"container_port":80}]}"#,
-                "portmappings",
+                r#"{"image":"x","portmappings":[{"container_port":80,"protocol":"icmp"}]}"#,
+                "invalid port mapping",
             ),
             (r#"{"image":"x","pidns":{"nsmode":"host"}}"#, "pidns"),
             (
@@ -295,7 +442,7 @@ mod tests {
                 "annotations",
             ),
             (
-                r#"{"image":"x","netns":{"nsmode":"bridge"}}"#,
+                r#"{"image":"x","netns":{"nsmode":"slirp4netns"}}"#,
                 "network mode",
             ),
             (

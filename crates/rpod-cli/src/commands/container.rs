@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{anyhow, bail, Context};
 use serde_json::Value;
 
-use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
+use rpod_engine::container::{ContainerRecord, Status};
 use rpod_engine::logs::LogFilter;
 use rpod_engine::{CreateOptions, Engine, EngineError, ExecRequest, RemoveOptions};
 use rpod_oci::signal::parse_signal;
@@ -100,6 +100,39 @@ fn mounts(args: &RunArgs) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure
     Ok(mounts)
 }
 
+/// Ports, DNS and hosts flags.
+fn network_config(
+    args: &RunArgs,
+    networks: Vec<rpod_engine::container::NetworkJoin>,
+) -> Result<rpod_engine::container::NetworkConfig, Failure> {
+    use rpod_engine::network::{etc_files, ports};
+    let mut published = Vec::new();
+    for spec in &args.publish {
+        published.extend(ports::parse_publish(spec)?);
+    }
+    if args.publish_all {
+        for spec in &args.expose {
+            published.extend(ports::parse_exposed(spec)?);
+        }
+    }
+    let add_hosts = args
+        .add_host
+        .iter()
+        .map(|h| etc_files::parse_add_host(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    Ok(rpod_engine::container::NetworkConfig {
+        networks,
+        ports: published,
+        publish_all: args.publish_all,
+        dns_servers: args.dns.clone(),
+        dns_search: args.dns_search.clone(),
+        dns_options: args.dns_option.clone(),
+        add_hosts,
+        no_hosts: args.no_hosts,
+    })
+}
+
 fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     let mut words = args.image_and_command.iter();
     let first = words.next().ok_or_else(|| usage("an image is required"))?;
@@ -146,16 +179,8 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .map(parse_memory)
         .transpose()
         .map_err(usage)?;
-    let network = match args.network.as_str() {
-        "none" => NetworkMode::None,
-        "host" => NetworkMode::Host,
-        other => {
-            return Err(Failure::new(
-                ENGINE_ERROR,
-                EngineError::NotSupported(format!("network mode {other:?} (use none or host)")),
-            ))
-        }
-    };
+    let (network, networks) = rpod_engine::network::parse_network_flags(&args.network)?;
+    let net = network_config(args, networks)?;
     let log_to_file = match args.log_driver.as_str() {
         "k8s-file" | "json-file" => true,
         "none" => false,
@@ -184,6 +209,10 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         pids_limit: args.pids_limit,
         read_only: args.read_only,
         network,
+        net,
+        ip: args.ip,
+        mac_address: args.mac_address.clone(),
+        network_aliases: args.network_alias.clone(),
         runtime: None,
         auto_remove: args.rm,
         log_to_file,

@@ -3,5 +3,6 @@
 pub mod container;
 pub mod image;
 pub mod logs;
+pub mod network;
 pub mod system;
 pub mod volume;

@@ -33,15 +33,30 @@ pub struct Rpod {
     pub runtime: String,
 }
 
+/// Most tests need no network: their containers get `none` by default (fast, and nothing
+/// shared between tests running at once). Network tests give their own configuration.
+pub const NO_NETWORK_CONFIG: &str = "[containers]\nnetns = \"none\"\n";
+
 impl Rpod {
     pub fn new(runtime: &str) -> Rpod {
+        Rpod::with_config(runtime, NO_NETWORK_CONFIG)
+    }
+
+    /// A store whose rpod.conf (`RPOD_CONFIG`) holds `config`.
+    pub fn with_config(runtime: &str, config: &str) -> Rpod {
+        let dir = tempfile::Builder::new()
+            .prefix("rpod-e2e-")
+            .tempdir()
+            .unwrap();
+        std::fs::write(dir.path().join("rpod.conf"), config).unwrap();
         Rpod {
-            dir: tempfile::Builder::new()
-                .prefix("rpod-e2e-")
-                .tempdir()
-                .unwrap(),
+            dir,
             runtime: runtime.to_string(),
         }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("rpod.conf")
     }
 
     /// A store with the busybox image imported as `demo`.
@@ -69,6 +84,7 @@ impl Rpod {
             .arg("--runtime")
             .arg(&self.runtime)
             .args(args)
+            .env("RPOD_CONFIG", self.config_path())
             .stdin(Stdio::null());
         command
     }

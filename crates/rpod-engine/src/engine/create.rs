@@ -41,6 +41,8 @@ impl Engine {
             }
         };
         let image_cfg = image_config.unwrap_or_default();
+        let exposed = image_cfg.exposed_ports().clone().unwrap_or_default();
+        let (network, net) = self.network_for_create(&options, &exposed)?;
 
         let entrypoint = match &options.entrypoint {
             Some(e) => e.clone(),
@@ -139,7 +141,8 @@ impl Engine {
             cpus: options.cpus,
             pids_limit: options.pids_limit,
             read_only: options.read_only,
-            network: options.network,
+            network,
+            net,
             runtime: runtime_name,
             auto_remove: options.auto_remove,
             log_to_file: options.log_to_file,

@@ -59,6 +59,10 @@ impl Engine {
             }
         }
         remove_cgroups(record.id());
+        if self.has_network_leftovers(record.id()) {
+            tracing::info!(id = record.id(), "removing a network namespace left behind");
+            self.network_down(&mut record.clone());
+        }
         if record.config.rootfs.is_none() {
             rootfs::unmount(&self.root_path(record))?;
         }

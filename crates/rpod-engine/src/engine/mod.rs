@@ -6,6 +6,8 @@ mod create;
 mod exec;
 mod images;
 mod leftovers;
+mod netsetup;
+mod networks;
 mod query;
 mod remove;
 mod start;
@@ -74,6 +76,8 @@ pub struct EngineOptions {
     pub log_level: String,
     /// The rpod executable that conmon runs as the exit command.
     pub exe: PathBuf,
+    /// Settings from rpod.conf.
+    pub config: crate::config::EngineConfig,
 }
 
 /// What `create` takes (the CLI's flags, parsed).
@@ -96,7 +100,15 @@ pub struct CreateOptions {
     pub cpus: Option<f64>,
     pub pids_limit: Option<i64>,
     pub read_only: bool,
-    pub network: NetworkMode,
+    /// The network mode; the configured default (`bridge` unless rpod.conf says otherwise)
+    /// when `None`. `Container` may name the other container by name or ID prefix.
+    pub network: Option<NetworkMode>,
+    /// Networks (by name; the default one when empty for `bridge`), ports, DNS, hosts.
+    pub net: crate::container::NetworkConfig,
+    /// `--ip`, `--mac-address`, `--network-alias`: for the first network.
+    pub ip: Option<std::net::Ipv4Addr>,
+    pub mac_address: Option<String>,
+    pub network_aliases: Vec<String>,
     pub runtime: Option<String>,
     pub auto_remove: bool,
     pub log_to_file: bool,
@@ -282,6 +294,7 @@ impl Engine {
                 let _ = runtime.delete_container(&self.oci_container(record));
             }
             let _ = self.unmount_rootfs(record);
+            self.network_down(&mut record.clone());
         }
     }
 

@@ -7,6 +7,23 @@ impl Engine {
     pub fn remove(&self, name_or_id: &str, options: RemoveOptions) -> Result<String> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
+        let dependents: Vec<String> = self
+            .store
+            .containers()?
+            .into_iter()
+            .filter(|c| c.config.network == NetworkMode::Container(id.clone()))
+            .map(|c| c.config.name)
+            .collect();
+        if !dependents.is_empty() {
+            return Err(EngineError::state(
+                &id,
+                format!(
+                    "container {} has dependent containers which must be removed before it: {}",
+                    found.config.name,
+                    dependents.join(", ")
+                ),
+            ));
+        }
         let needs_stop = {
             let _lock = self.lock(&id)?;
             let mut record = self.reload(&id, name_or_id)?;

@@ -47,7 +47,8 @@ impl Engine {
             let user = spec::resolve_user(&root_path, &record.config.user)?;
             spec::prepare_workdir(&root_path, record.id(), &record.config.workdir, &user)?;
             let size = console_size.or(record.config.console_size);
-            let spec = spec::generate(&record.config, &root_path, &user, size)?;
+            let network = self.network_up(record)?;
+            let spec = spec::generate(&record.config, &root_path, &user, size, &network)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
                 .map_err(|e| EngineError::io("creating directory", &bundle, e))?;
@@ -74,6 +75,7 @@ impl Engine {
                 Ok(())
             }
             Err(e) => {
+                self.network_down(record);
                 let _ = self.unmount_rootfs(record);
                 record.state.mounted = false;
                 let _ = self.save(record);
@@ -147,6 +149,7 @@ impl Engine {
             }
             // Leave nothing half-started behind: the next start creates it afresh.
             let _ = runtime.delete_container(&self.oci_container(&record));
+            self.network_down(&mut record);
             let _ = self.unmount_rootfs(&record);
             transition(&mut record, Status::Configured)?;
             record.state.mounted = false;

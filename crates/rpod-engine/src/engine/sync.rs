@@ -138,6 +138,7 @@ impl Engine {
             let _ = runtime.exec_remove(&oci, &session.id);
         }
         self.store.remove_exec_sessions(None, record.id())?;
+        self.network_down(record);
         self.unmount_rootfs(record)?;
         record.state.mounted = false;
         let next = match record.state.status {

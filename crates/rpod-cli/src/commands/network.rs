@@ -1,0 +1,269 @@
+//! `rpod network create|ls|inspect|rm|connect|disconnect|exists|prune` and `rpod port`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use rpod_engine::container::NetworkJoin;
+use rpod_engine::network::definitions::NetworkRequest;
+use rpod_engine::network::ports;
+use rpod_engine::network::Network;
+use rpod_engine::{Engine, EngineError};
+
+use crate::cli::*;
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use crate::format;
+
+/// A network with podman's Go field names, for `--format` templates.
+fn template_view(network: &Network) -> Value {
+    json!({
+        "Name": network.name,
+        "ID": network.id,
+        "Driver": network.driver,
+        "NetworkInterface": network.network_interface,
+        "Created": network.created,
+        "Subnets": network.subnets.iter().map(|s| json!({
+            "Subnet": s.subnet.to_string(),
+            "Gateway": s.gateway.map(|g| g.to_string()).unwrap_or_default(),
+        })).collect::<Vec<_>>(),
+        "IPv6Enabled": network.ipv6_enabled,
+        "Internal": network.internal,
+        "DNSEnabled": network.dns_enabled,
+        "Labels": network.labels,
+        "Options": network.options,
+        "IPAMOptions": network.ipam_options,
+    })
+}
+
+fn labels(words: &[String]) -> BTreeMap<String, String> {
+    words
+        .iter()
+        .map(|w| match w.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (w.clone(), String::new()),
+        })
+        .collect()
+}
+
+pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
+    if let Some(option) = args.opts.first() {
+        return Err(Failure::new(
+            ENGINE_ERROR,
+            EngineError::NotSupported(format!("the network option {option:?}")),
+        ));
+    }
+    let subnet = args
+        .subnet
+        .as_deref()
+        .map(|s| {
+            s.parse::<ipnet::Ipv4Net>().map_err(|_| {
+                usage(format!(
+                    "invalid --subnet {s:?}: expected an IPv4 CIDR like 10.89.5.0/24"
+                ))
+            })
+        })
+        .transpose()?;
+    let request = NetworkRequest {
+        name: args.name.clone().unwrap_or_default(),
+        driver: Some(args.driver.clone()),
+        subnet,
+        gateway: args.gateway,
+        interface: args.interface_name.clone(),
+        internal: args.internal,
+        disable_dns: args.disable_dns,
+        labels: labels(&args.labels),
+    };
+    match engine.network_create(request) {
+        Ok(network) => println!("{}", network.name),
+        Err(EngineError::NetworkExists(name)) if args.ignore => println!("{name}"),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(0)
+}
+
+fn matches_filter(network: &Network, filter: &str) -> Result<bool, Failure> {
+    let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
+    Ok(match key {
+        "name" => network.name.contains(value),
+        "id" => network.id.starts_with(value),
+        "driver" => network.driver == value,
+        "label" => match value.split_once('=') {
+            Some((k, v)) => network.labels.get(k).is_some_and(|l| l == v),
+            None => network.labels.contains_key(value),
+        },
+        other => {
+            return Err(usage(format!(
+                "invalid network filter {other:?}: use name, id, driver or label"
+            )))
+        }
+    })
+}
+
+pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
+    let mut rows = Vec::new();
+    for network in engine.networks()? {
+        let mut keep = true;
+        for filter in &args.filter {
+            keep &= matches_filter(&network, filter)?;
+        }
+        if keep {
+            let mut row = template_view(&network);
+            if !args.no_trunc {
+                row["ID"] = json!(network.id.chars().take(12).collect::<String>());
+            }
+            rows.push(row);
+        }
+    }
+    if args.quiet {
+        for row in &rows {
+            println!("{}", row["Name"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    let format = args
+        .format
+        .unwrap_or_else(|| "table {{.ID}}\t{{.Name}}\t{{.Driver}}".into());
+    let header = |field: &str| match field {
+        "ID" => "NETWORK ID".to_string(),
+        other => other.to_uppercase(),
+    };
+    format::print(&format, &rows, &header)?;
+    Ok(0)
+}
+
+pub fn inspect(engine: &Engine, args: NetworkInspectArgs) -> Outcome {
+    let mut networks = Vec::new();
+    let mut code = 0;
+    for name in &args.names {
+        match engine.network(name) {
+            Ok(network) => networks.push(network),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = ENGINE_ERROR;
+            }
+        }
+    }
+    match &args.format {
+        Some(template) => {
+            let views: Vec<Value> = networks.iter().map(template_view).collect();
+            format::print(template, &views, &format::upper_header)?;
+        }
+        None => println!("{}", serde_json::to_string_pretty(&networks)?),
+    }
+    Ok(code)
+}
+
+pub fn rm(engine: &Engine, args: NetworkRmArgs) -> Outcome {
+    let mut code = 0;
+    for name in &args.names {
+        match engine.network_remove(name, args.force, args.time) {
+            Ok(name) => println!("{name}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = match e {
+                    EngineError::NoSuchNetwork(_) => 1,
+                    EngineError::NetworkInUse { .. } => 2,
+                    _ => ENGINE_ERROR,
+                };
+            }
+        }
+    }
+    Ok(code)
+}
+
+pub fn connect(engine: &Engine, args: NetworkConnectArgs) -> Outcome {
+    let join = NetworkJoin {
+        name: args.network.clone(),
+        aliases: args.alias.clone(),
+        ip: args.ip,
+        mac: args.mac_address.clone(),
+    };
+    engine.network_connect(&args.network, &args.container, join)?;
+    Ok(0)
+}
+
+pub fn disconnect(engine: &Engine, args: NetworkDisconnectArgs) -> Outcome {
+    engine.network_disconnect(&args.network, &args.container)?;
+    Ok(0)
+}
+
+pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
+    match engine.network(&args.name) {
+        Ok(_) => Ok(0),
+        Err(EngineError::NoSuchNetwork(_)) => Ok(1),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn prune(engine: &Engine, args: NetworkPruneArgs) -> Outcome {
+    let mut wanted = BTreeMap::new();
+    for filter in &args.filter {
+        let Some(label) = filter.strip_prefix("label=") else {
+            return Err(usage(format!(
+                "invalid network prune filter {filter:?}: use label=KEY[=VALUE]"
+            )));
+        };
+        match label.split_once('=') {
+            Some((k, v)) => wanted.insert(k.to_string(), Some(v.to_string())),
+            None => wanted.insert(label.to_string(), None),
+        };
+    }
+    for name in engine.network_prune(&wanted)? {
+        println!("{name}");
+    }
+    Ok(0)
+}
+
+/// `rpod port CTR [PORT[/PROTO]]`, `rpod port --all`.
+pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
+    if args.all {
+        if !args.args.is_empty() {
+            return Err(usage("--all takes no container"));
+        }
+        for record in engine.list()? {
+            for (port, protocol, ip, host_port) in ports::expand(&record.config.net.ports) {
+                println!(
+                    "{}\t{port}/{protocol} -> {ip}:{host_port}",
+                    &record.config.id[..12]
+                );
+            }
+        }
+        return Ok(0);
+    }
+    let (container, wanted) = match args.args.as_slice() {
+        [container] => (container, None),
+        [container, port] => (container, Some(port)),
+        _ => return Err(usage("give a container, and optionally one of its ports")),
+    };
+    let record = engine.inspect(container)?;
+    let expanded = ports::expand(&record.config.net.ports);
+    match wanted {
+        None => {
+            for (port, protocol, ip, host_port) in expanded {
+                println!("{port}/{protocol} -> {ip}:{host_port}");
+            }
+        }
+        Some(wanted) => {
+            let (number, protocol) = wanted.split_once('/').unwrap_or((wanted, "tcp"));
+            let number: u16 = number
+                .parse()
+                .map_err(|_| usage(format!("invalid port {wanted:?}")))?;
+            let found: Vec<_> = expanded
+                .into_iter()
+                .filter(|(p, proto, _, _)| *p == number && proto == protocol)
+                .collect();
+            if found.is_empty() {
+                return Err(Failure::new(
+                    ENGINE_ERROR,
+                    EngineError::InvalidArg(format!(
+                        "failed to find published port \"{number}/{protocol}\""
+                    )),
+                ));
+            }
+            for (_, _, ip, host_port) in found {
+                println!("{ip}:{host_port}");
+            }
+        }
+    }
+    Ok(0)
+}

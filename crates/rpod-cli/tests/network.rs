@@ -1,0 +1,695 @@
+//! Networks end to end, through netavark and aardvark-dns: the default bridge, user
+//! networks, published ports, names resolved between containers, the generated /etc files,
+//! the other network modes, and that nothing is left behind (namespaces, interfaces,
+//! firewall rules, addresses), also after a monitor is killed.
+//!
+//! Containers are reached only through ports published on 127.0.0.1 or from another
+//! container of the same network. Each test has its own subnet (10.93.N.0/24) and bridge
+//! (rpodtN), so the tests can run at once.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+/// A store whose containers are bridged by default, on a default network of its own.
+fn bridged(runtime: &str, subnet: &str) -> Rpod {
+    let rpod = Rpod::with_config(
+        runtime,
+        &format!(
+            "[network]\ndefault_network = \"def{}\"\ndefault_subnet = \"{subnet}\"\n",
+            subnet.split('.').nth(2).unwrap()
+        ),
+    );
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    rpod
+}
+
+/// A user network with its own subnet and bridge name.
+fn lab(rpod: &Rpod, name: &str, n: u8) {
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        &format!("10.93.{n}.0/24"),
+        "--interface-name",
+        &format!("rpodt{n}"),
+        name,
+    ]);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET a path from 127.0.0.1:port; the body, once the server answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+}
+
+/// A web server container: busybox httpd serving `body` at /index.html.
+const WEB: &str = "mkdir -p /www && echo $BODY > /www/index.html && exec httpd -f -p 80 -h /www";
+
+fn host_command(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What the host still has of a container's networking: its namespace file, firewall
+/// rules naming its address, a veth on the bridge.
+fn assert_nothing_left(rpod: &Rpod, ip: &str, bridge: &str) {
+    let netns = rpod.runroot().join("netns");
+    let left: Vec<_> = std::fs::read_dir(&netns)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "network namespaces left: {left:?}");
+    for table in ["filter", "nat"] {
+        let rules = host_command("iptables-save", &["-t", table]);
+        let leftover: Vec<&str> = rules
+            .lines()
+            .filter(|l| l.contains(&format!("{ip}/")) || l.contains(&format!("{ip} ")))
+            .collect();
+        assert!(
+            leftover.is_empty(),
+            "{table} rules left for {ip}: {leftover:?}"
+        );
+    }
+    let links = host_command("ip", &["-o", "link", "show", "master", bridge]);
+    assert!(
+        links.trim().is_empty(),
+        "interfaces left on {bridge}: {links}"
+    );
+}
+
+#[test]
+fn default_bridge_gives_an_address_and_the_etc_files() {
+    let rpod = bridged("runc", "10.93.10.0/24");
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--name",
+        "site",
+        "--hostname",
+        "web1",
+        "demo",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; echo ---; cat /etc/hosts; echo ---; cat /etc/hostname; echo ---; cat /run/.containerenv; echo ---; ip route",
+    ]);
+    let parts: Vec<&str> = out.split("---\n").collect();
+    assert!(parts[0].contains("inet 10.93.10.2/24"), "{out}");
+    assert!(parts[1].contains("127.0.0.1\tlocalhost"), "{out}");
+    assert!(parts[1].contains("10.93.10.2\tweb1 site"), "{out}");
+    assert!(
+        parts[1].contains("10.93.10.1\thost.containers.internal"),
+        "{out}"
+    );
+    assert_eq!(parts[2], "web1\n");
+    assert!(parts[3].contains("name=\"site\""), "{out}");
+    assert!(
+        parts[3].contains("image=\"localhost/demo:latest\""),
+        "{out}"
+    );
+    assert!(parts[3].contains("rootless=0"), "{out}");
+    assert!(parts[4].contains("default via 10.93.10.1"), "{out}");
+    // The default network was made on first use, in netavark's format.
+    let network = rpod.ok(&["network", "inspect", "def10"]);
+    let json: serde_json::Value = serde_json::from_str(&network).unwrap();
+    assert_eq!(json[0]["driver"], "bridge");
+    assert_eq!(json[0]["subnets"][0]["subnet"], "10.93.10.0/24");
+    assert_eq!(json[0]["dns_enabled"], false);
+    let bridge = json[0]["network_interface"].as_str().unwrap().to_string();
+    assert_nothing_left(&rpod, "10.93.10.2", &bridge);
+    // The address is free again.
+    let again = rpod.ok(&[
+        "run", "--rm", "demo", "ip", "-4", "-o", "addr", "show", "eth0",
+    ]);
+    assert!(again.contains("10.93.10.2/24"), "{again}");
+}
+
+#[test]
+fn published_ports_and_names_between_containers() {
+    for (runtime, n) in [("runc", 11u8), ("crun", 12)] {
+        let rpod = bridged(runtime, &format!("10.93.{}.0/24", n + 50));
+        lab(&rpod, "lab", n);
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:80");
+        rpod.detached(&[
+            "--name",
+            "web",
+            "--network",
+            "lab",
+            "-p",
+            &publish,
+            "-e",
+            "BODY=hello-web",
+            "--expose",
+            "7000",
+            "-P",
+            "demo",
+            "sh",
+            "-c",
+            WEB,
+        ]);
+        let mut body = None;
+        wait_until("the published port answers", || {
+            body = http_get(port, "/index.html");
+            body.is_some()
+        });
+        assert_eq!(body.as_deref(), Some("hello-web\n"));
+        // `rpod port` lists both, the -P one on a port chosen for it.
+        let ports = rpod.ok(&["port", "web"]);
+        assert!(
+            ports.contains(&format!("80/tcp -> 127.0.0.1:{port}")),
+            "{ports}"
+        );
+        assert!(ports.contains("7000/tcp -> 0.0.0.0:"), "{ports}");
+        assert_eq!(
+            rpod.ok(&["port", "web", "80"]),
+            format!("127.0.0.1:{port}\n")
+        );
+        rpod.fails(&["port", "web", "81"], 125);
+        let ip = rpod.inspect("web", "{{.NetworkSettings.IPAddress}}");
+        assert_eq!(ip, format!("10.93.{n}.2"));
+        assert_eq!(
+            rpod.inspect("web", "{{.NetworkSettings.Networks.lab.Gateway}}"),
+            format!("10.93.{n}.1")
+        );
+        // Another container of the network reaches it by name, through aardvark-dns.
+        let out = rpod.ok(&[
+            "run", "--rm", "--network", "lab", "demo", "sh", "-c",
+            "head -1 /etc/resolv.conf; grep nameserver /etc/resolv.conf | head -1; wget -q -O - http://web/index.html",
+        ]);
+        assert_eq!(
+            out,
+            format!("search dns.podman\nnameserver 10.93.{n}.1\nhello-web\n")
+        );
+        rpod.ok(&["rm", "-f", "-t", "0", "web"]);
+        assert!(
+            http_get(port, "/index.html").is_none(),
+            "the port is still forwarded"
+        );
+        assert_nothing_left(&rpod, &ip, &format!("rpodt{n}"));
+        rpod.ok(&["network", "rm", "lab"]);
+    }
+}
+
+#[test]
+fn network_commands() {
+    let rpod = bridged("runc", "10.93.20.0/24");
+    lab(&rpod, "one", 21);
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.22.0/24",
+        "--gateway",
+        "10.93.22.254",
+        "--interface-name",
+        "rpodt22",
+        "--internal",
+        "--label",
+        "team=blue",
+        "two",
+    ]);
+    let names = rpod.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(names, "def20\none\ntwo\n");
+    let table = rpod.ok(&["network", "ls"]);
+    assert!(table.starts_with("NETWORK ID"), "{table}");
+    assert_eq!(
+        rpod.ok(&["network", "ls", "-q", "--filter", "label=team=blue"]),
+        "two\n"
+    );
+    let two: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["network", "inspect", "two"])).unwrap();
+    assert_eq!(two[0]["subnets"][0]["gateway"], "10.93.22.254");
+    assert_eq!(two[0]["internal"], true);
+    assert_eq!(two[0]["labels"]["team"], "blue");
+    assert_eq!(
+        rpod.ok(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{.NetworkInterface}} {{.DNSEnabled}}",
+            "two"
+        ]),
+        "rpodt22 true\n"
+    );
+    assert_eq!(
+        rpod.run(&["network", "exists", "one"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        rpod.run(&["network", "exists", "nope"]).status.code(),
+        Some(1)
+    );
+    // Refused: a taken name or subnet, a mode's name, a bad subnet or driver.
+    let err = rpod.fails(
+        &["network", "create", "--subnet", "10.93.23.0/24", "one"],
+        125,
+    );
+    assert!(err.contains("already exists"), "{err}");
+    let err = rpod.fails(
+        &["network", "create", "--subnet", "10.93.21.0/25", "x"],
+        125,
+    );
+    assert!(err.contains("already used by network one"), "{err}");
+    rpod.fails(&["network", "create", "host"], 125);
+    rpod.fails(
+        &["network", "create", "--subnet", "10.93.300.0/24", "x"],
+        125,
+    );
+    rpod.fails(&["network", "create", "-d", "macvlan", "x"], 125);
+    let err = rpod.fails(&["network", "inspect", "nope"], 125);
+    assert!(err.contains("network not found"), "{err}");
+    // A network in use is kept unless forced, which removes its containers.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "user",
+        "--network",
+        "one",
+        "demo",
+        "true",
+    ]);
+    let err = rpod.fails(&["network", "rm", "one"], 2);
+    assert!(err.contains("user"), "{err}");
+    rpod.fails(&["network", "rm", "nope"], 1);
+    // Prune keeps used networks and the default one.
+    assert_eq!(rpod.ok(&["network", "prune", "-f"]), "two\n");
+    assert_eq!(rpod.ok(&["network", "rm", "-f", "one"]), "one\n");
+    rpod.fails(&["inspect", "user"], 125);
+    assert_eq!(rpod.ok(&["network", "ls", "-q"]), "def20\n");
+    // Bad --network values and flags that need a bridge.
+    rpod.fails(&["create", "--network", "nope", "demo", "true"], 125);
+    rpod.fails(&["create", "--network", "host,none", "demo", "true"], 125);
+    rpod.fails(
+        &[
+            "create",
+            "--network",
+            "none",
+            "--ip",
+            "10.0.0.2",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    rpod.fails(&["create", "-p", "80:80:80:80", "demo", "true"], 125);
+    rpod.fails(&["create", "-p", "70000", "demo", "true"], 125);
+    rpod.fails(&["create", "--add-host", "nohost", "demo", "true"], 125);
+    rpod.fails(&["create", "--dns", "not-an-ip", "demo", "true"], 125);
+    rpod.fails(&["create", "--ip", "10.93.99.5", "demo", "true"], 125);
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+}
+
+#[test]
+fn static_address_connect_and_disconnect() {
+    let rpod = bridged("runc", "10.93.30.0/24");
+    lab(&rpod, "front", 31);
+    lab(&rpod, "back", 32);
+    rpod.detached(&[
+        "--name",
+        "app",
+        "--network",
+        "front",
+        "--ip",
+        "10.93.31.77",
+        "--mac-address",
+        "92:d0:c6:0a:29:33",
+        "--network-alias",
+        "api",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let eth0 = rpod.ok(&["exec", "app", "ip", "-o", "addr", "show", "eth0"]);
+    assert!(eth0.contains("10.93.31.77/24"), "{eth0}");
+    let mac = rpod.ok(&["exec", "app", "cat", "/sys/class/net/eth0/address"]);
+    assert_eq!(mac, "92:d0:c6:0a:29:33\n");
+    // The alias resolves too.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "demo",
+        "nslookup",
+        "api",
+    ]);
+    assert!(out.contains("10.93.31.77"), "{out}");
+    // A taken address is refused.
+    let err = rpod.fails(
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "front",
+            "--ip",
+            "10.93.31.77",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("already allocated"), "{err}");
+    // Connect a running container: eth1 appears, and stays across a restart.
+    rpod.ok(&["network", "connect", "back", "app"]);
+    let eth1 = rpod.ok(&["exec", "app", "ip", "-4", "-o", "addr", "show", "eth1"]);
+    assert!(eth1.contains("10.93.32.2/24"), "{eth1}");
+    let hosts = rpod.ok(&["exec", "app", "cat", "/etc/hosts"]);
+    assert!(hosts.contains("10.93.32.2\t"), "{hosts}");
+    rpod.fails(&["network", "connect", "back", "app"], 125);
+    rpod.ok(&["stop", "-t", "0", "app"]);
+    rpod.ok(&["start", "app"]);
+    let both = rpod.ok(&["exec", "app", "ip", "-4", "-o", "addr"]);
+    assert!(
+        both.contains("eth1") && both.contains("10.93.31.77"),
+        "{both}"
+    );
+    // Disconnect: eth1 goes, and its address is free again.
+    rpod.ok(&["network", "disconnect", "back", "app"]);
+    let links = rpod.ok(&["exec", "app", "ip", "-o", "link"]);
+    assert!(!links.contains("eth1"), "{links}");
+    rpod.fails(&["network", "disconnect", "back", "app"], 125);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "back",
+        "demo",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("10.93.32.2/24"), "{out}");
+    rpod.ok(&["rm", "-f", "-t", "0", "app"]);
+    assert_nothing_left(&rpod, "10.93.31.77", "rpodt31");
+    assert_nothing_left(&rpod, "10.93.32.2", "rpodt32");
+}
+
+#[test]
+fn container_and_namespace_modes() {
+    let rpod = bridged("runc", "10.93.40.0/24");
+    lab(&rpod, "lab", 41);
+    rpod.detached(&["--name", "base", "--network", "lab", "demo", "sleep", "300"]);
+    let shared = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:base",
+        "demo",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; cat /etc/resolv.conf",
+    ]);
+    assert!(shared.contains("10.93.41.2/24"), "{shared}");
+    assert!(shared.contains("nameserver 10.93.41.1"), "{shared}");
+    // The other container cannot go while one depends on it.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "side",
+        "--network",
+        "container:base",
+        "demo",
+        "true",
+    ]);
+    let err = rpod.fails(&["rm", "-f", "base"], 125);
+    assert!(
+        err.contains("dependent containers") && err.contains("side"),
+        "{err}"
+    );
+    rpod.ok(&["rm", "side"]);
+    // ns:PATH joins a namespace by path.
+    let pid = rpod.inspect("base", "{{.State.Pid}}");
+    let by_path = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &format!("ns:/proc/{pid}/ns/net"),
+        "demo",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(by_path.contains("10.93.41.2/24"), "{by_path}");
+    rpod.fails(
+        &["run", "--rm", "--network", "ns:/no/such/ns", "demo", "true"],
+        125,
+    );
+    // container: needs the other one running.
+    rpod.ok(&["stop", "-t", "0", "base"]);
+    let err = rpod.fails(
+        &["run", "--rm", "--network", "container:base", "demo", "true"],
+        125,
+    );
+    assert!(err.contains("must be running"), "{err}");
+    // none has a loopback only; host has the host's interfaces and hosts file.
+    let none = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "demo",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert_eq!(none.lines().count(), 1, "{none}");
+    let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let host = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "demo",
+        "readlink",
+        "/proc/self/ns/net",
+    ]);
+    assert_eq!(host.trim(), host_ns.display().to_string());
+    let host_hosts = std::fs::read_to_string("/etc/hosts").unwrap();
+    let hosts = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "demo",
+        "cat",
+        "/etc/hosts",
+    ]);
+    assert!(hosts.contains(host_hosts.trim_end()), "{hosts}");
+}
+
+#[test]
+fn hosts_and_dns_flags() {
+    let rpod = Rpod::with_image("runc");
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--hostname",
+        "h1",
+        "--name",
+        "named",
+        "--add-host",
+        "db:10.1.2.3",
+        "--add-host",
+        "a;b:10.1.2.4",
+        "--dns",
+        "192.0.2.53",
+        "--dns-search",
+        "example.com",
+        "--dns-option",
+        "ndots:3",
+        "demo",
+        "sh",
+        "-c",
+        "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; hostname",
+    ]);
+    let parts: Vec<&str> = out.split("---\n").collect();
+    assert!(
+        parts[0].starts_with("10.1.2.3\tdb\n10.1.2.4\ta b\n"),
+        "{out}"
+    );
+    assert!(parts[0].contains("127.0.0.1\th1 named"), "{out}");
+    assert_eq!(
+        parts[1],
+        "search example.com\nnameserver 192.0.2.53\noptions ndots:3\n"
+    );
+    assert_eq!(parts[2], "h1\n");
+    // The host's loopback name servers are useless in another namespace.
+    let resolv = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "demo",
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    assert!(!resolv.contains("nameserver 127."), "{resolv}");
+    assert!(resolv.contains("nameserver"), "{resolv}");
+    // --no-hosts leaves the image's /etc/hosts: busybox's has none.
+    let out = rpod.run(&["run", "--rm", "--no-hosts", "demo", "cat", "/etc/hosts"]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The files are the container's own: writable, and the image is unchanged.
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "demo",
+        "sh",
+        "-c",
+        "echo 10.9.9.9 extra >> /etc/hosts",
+    ]);
+    let fresh = rpod.ok(&["run", "--rm", "demo", "cat", "/etc/hosts"]);
+    assert!(!fresh.contains("extra"), "{fresh}");
+    // .containerenv is read-only.
+    let out = rpod.run(&[
+        "run",
+        "--rm",
+        "demo",
+        "sh",
+        "-c",
+        "echo x >> /run/.containerenv",
+    ]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn a_killed_monitor_leaves_no_network_behind() {
+    let rpod = bridged("runc", "10.93.50.0/24");
+    lab(&rpod, "lab", 51);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    rpod.detached(&[
+        "--name",
+        "web",
+        "--network",
+        "lab",
+        "-p",
+        &publish,
+        "-e",
+        "BODY=x",
+        "demo",
+        "sh",
+        "-c",
+        WEB,
+    ]);
+    wait_until("the port answers", || {
+        http_get(port, "/index.html").is_some()
+    });
+    let conmon: i32 = rpod.inspect("web", "{{.State.ConmonPid}}").parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(conmon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("conmon is gone", || !pid_alive(conmon));
+    rpod.ok(&["rm", "-f", "-t", "0", "web"]);
+    assert_nothing_left(&rpod, "10.93.51.2", "rpodt51");
+    assert!(http_get(port, "/index.html").is_none());
+    // A namespace left bound by a killed rpod (made, never recorded) is removed at the
+    // next start, not stacked under a new one.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "again",
+        "--network",
+        "lab",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let id = rpod.inspect("again", "{{.Id}}");
+    let stray = rpod.runroot().join("netns").join(&id);
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, "").unwrap();
+    let bound = Command::new("unshare")
+        .arg(format!("--net={}", stray.display()))
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(bound.success());
+    let mounts_of = |path: &std::path::Path| {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&path.display().to_string()))
+            .count()
+    };
+    assert_eq!(mounts_of(&stray), 1);
+    rpod.ok(&["start", "again"]);
+    assert_eq!(
+        mounts_of(&stray),
+        1,
+        "a namespace was stacked on the leftover"
+    );
+    rpod.ok(&["rm", "-f", "-t", "0", "again"]);
+    assert_eq!(mounts_of(&stray), 0);
+    assert_nothing_left(&rpod, "10.93.51.2", "rpodt51");
+}
+
+/// On hosts that keep /run/systemd/system without a running systemd, netavark would start
+/// aardvark-dns through systemd-run, which fails there; rpod runs netavark so that names
+/// still resolve. The host is made to look like that inside a private mount namespace.
+#[test]
+fn names_resolve_on_a_host_with_a_stale_systemd_directory() {
+    let rpod = bridged("runc", "10.93.60.0/24");
+    let rpod_cmd = format!(
+        "{} --root {} --runroot {} --runtime runc",
+        env!("CARGO_BIN_EXE_rpod"),
+        rpod.root().display(),
+        rpod.runroot().display()
+    );
+    let script = format!(
+        "set -e
+mkdir -p /run/systemd
+mount -t tmpfs tmpfs /run/systemd
+mkdir /run/systemd/system
+R='{rpod_cmd}'
+$R network create --subnet 10.93.61.0/24 --interface-name rpodt61 lab >/dev/null
+$R run -d --name web --network lab demo sleep 300 >/dev/null
+$R run --rm --network lab demo nslookup web
+$R rm -f -t 0 web >/dev/null
+$R network rm lab >/dev/null
+"
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("RPOD_CONFIG", rpod.config_path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("10.93.61.2"),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,148 @@
+//! rpod's configuration file: `$RPOD_CONFIG`, else `/etc/rpod/rpod.conf` when present.
+//! TOML, with the section and key names of podman's `containers.conf` for the settings
+//! rpod shares with it, so a podman user knows them:
+//!
+//! ```toml
+//! [containers]
+//! netns = "bridge"                 # network mode of new containers: bridge, none, host
+//!
+//! [network]
+//! default_network = "rpod"         # the network `bridge` means
+//! default_subnet = "10.88.0.0/16"  # its subnet, when rpod creates it
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{EngineError, Result};
+
+/// The file read when `RPOD_CONFIG` is not set.
+pub const SYSTEM_CONFIG: &str = "/etc/rpod/rpod.conf";
+
+/// The default network's name.
+pub const DEFAULT_NETWORK: &str = "rpod";
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    #[serde(default)]
+    pub containers: ContainersSection,
+    #[serde(default)]
+    pub network: NetworkSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContainersSection {
+    /// The network mode of containers created without one: `bridge` (the default), `none`
+    /// or `host`.
+    pub netns: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    pub default_network: Option<String>,
+    /// The default network's subnet when rpod creates it (`10.88.0.0/16`, or the first free
+    /// one after it when a host route already covers it).
+    pub default_subnet: Option<ipnet::Ipv4Net>,
+}
+
+impl EngineConfig {
+    /// Read the configuration: the file `RPOD_CONFIG` names (which must exist), else the
+    /// system file when it exists, else the defaults.
+    pub fn load() -> Result<Self> {
+        match std::env::var_os("RPOD_CONFIG") {
+            Some(path) if !path.is_empty() => Self::read(Path::new(&path)),
+            _ if Path::new(SYSTEM_CONFIG).exists() => Self::read(Path::new(SYSTEM_CONFIG)),
+            _ => Ok(Self::default()),
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EngineError::io("reading the configuration", path, e))?;
+        Self::parse(&text).map_err(|e| {
+            EngineError::InvalidArg(format!("configuration file {}: {e}", path.display()))
+        })
+    }
+
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let config: EngineConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(mode) = &config.containers.netns {
+            if !matches!(mode.as_str(), "bridge" | "none" | "host") {
+                return Err(format!(
+                    "containers.netns: {mode:?} is not bridge, none or host"
+                ));
+            }
+        }
+        if let Some(name) = &config.network.default_network {
+            if !crate::network::valid_name(name) {
+                return Err(format!("network.default_network: invalid name {name:?}"));
+            }
+        }
+        Ok(config)
+    }
+
+    /// The network mode new containers get when none is asked for.
+    pub fn default_network_mode(&self) -> &str {
+        self.containers.netns.as_deref().unwrap_or("bridge")
+    }
+
+    pub fn default_network(&self) -> &str {
+        self.network
+            .default_network
+            .as_deref()
+            .unwrap_or(DEFAULT_NETWORK)
+    }
+}
+
+/// Where the configuration came from, for `rpod info`.
+pub fn config_path() -> Option<PathBuf> {
+    match std::env::var_os("RPOD_CONFIG") {
+        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
+        _ => Some(PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.exists()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_a_file() {
+        let config = EngineConfig::parse("").unwrap();
+        assert_eq!(config.default_network_mode(), "bridge");
+        assert_eq!(config.default_network(), "rpod");
+        assert_eq!(config.network.default_subnet, None);
+    }
+
+    #[test]
+    fn reads_podman_style_keys() {
+        let config = EngineConfig::parse(
+            "[containers]\nnetns = \"none\"\n[network]\ndefault_network = \"lab\"\ndefault_subnet = \"10.77.0.0/24\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.default_network_mode(), "none");
+        assert_eq!(config.default_network(), "lab");
+        assert_eq!(
+            config.network.default_subnet,
+            Some("10.77.0.0/24".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_know() {
+        for bad in [
+            "[containers]\nnetns = \"slirp4netns\"\n",
+            "[network]\ndefault_subnet = \"10.77.0.0\"\n",
+            "[network]\ndefault_network = \"a/b\"\n",
+            "[containers]\nnoise = 1\n",
+            "[nosuchsection]\n",
+            "not toml",
+        ] {
+            assert!(EngineConfig::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Networks: create, list, inspect, remove, prune, and connecting containers to them.
+
+use std::collections::BTreeMap;
+
+use super::{Engine, RemoveOptions};
+use crate::container::{NetworkJoin, NetworkMode, Status};
+use crate::lock::ContainerLock;
+use crate::network::definitions::{Definitions, HostNetworking, NetworkRequest};
+use crate::network::Network;
+use crate::{EngineError, Result};
+
+/// The lock that orders changes to network definitions (a name no container id can have).
+const NETWORKS_LOCK: &str = "networks";
+
+impl Engine {
+    pub(super) fn definitions(&self) -> Definitions {
+        Definitions::new(&self.roots.root)
+    }
+
+    fn networks_lock(&self) -> Result<ContainerLock> {
+        let definitions = self.definitions();
+        std::fs::create_dir_all(definitions.dir())
+            .map_err(|e| EngineError::io("creating", definitions.dir(), e))?;
+        ContainerLock::acquire(&self.roots.lock_dir(), NETWORKS_LOCK, definitions.dir())
+    }
+
+    /// The name `bridge` stands for.
+    pub fn default_network_name(&self) -> &str {
+        self.options.config.default_network()
+    }
+
+    pub fn network_create(&self, mut request: NetworkRequest) -> Result<Network> {
+        let _lock = self.networks_lock()?;
+        if request.name.is_empty() {
+            let taken: Vec<String> = self
+                .definitions()
+                .list()?
+                .into_iter()
+                .map(|n| n.name)
+                .collect();
+            request.name = (1..)
+                .map(|n| format!("rpod{n}"))
+                .find(|n| !taken.contains(n))
+                .unwrap_or_default();
+        }
+        if request.name == "bridge" || request.name == "none" || request.name == "host" {
+            return Err(EngineError::InvalidArg(format!(
+                "cannot create network with name {:?} because it conflicts with a valid network mode",
+                request.name
+            )));
+        }
+        self.definitions().create(&request, &HostNetworking::read())
+    }
+
+    /// A network by name or ID; the default network exists once asked for.
+    pub fn network(&self, name_or_id: &str) -> Result<Network> {
+        match self.definitions().get(name_or_id) {
+            Err(EngineError::NoSuchNetwork(_)) if name_or_id == self.default_network_name() => {
+                self.ensure_default_network()
+            }
+            other => other,
+        }
+    }
+
+    /// Every network, the default one included (made now if it does not exist yet).
+    pub fn networks(&self) -> Result<Vec<Network>> {
+        self.ensure_default_network()?;
+        self.definitions().list()
+    }
+
+    /// Make the default network on first use: no DNS (as podman's default), the
+    /// configured subnet or a free one.
+    pub(super) fn ensure_default_network(&self) -> Result<Network> {
+        let name = self.default_network_name().to_string();
+        if let Ok(network) = self.definitions().get(&name) {
+            return Ok(network);
+        }
+        let _lock = self.networks_lock()?;
+        if let Ok(network) = self.definitions().get(&name) {
+            return Ok(network);
+        }
+        let request = NetworkRequest {
+            name,
+            subnet: self.options.config.network.default_subnet,
+            disable_dns: true,
+            ..Default::default()
+        };
+        self.definitions().create(&request, &HostNetworking::read())
+    }
+
+    /// The containers configured to join a network, by name.
+    pub fn network_users(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .containers()?
+            .into_iter()
+            .filter(|c| {
+                c.config.network == NetworkMode::Bridge
+                    && c.config.net.networks.iter().any(|n| n.name == name)
+            })
+            .map(|c| c.config.name)
+            .collect())
+    }
+
+    /// Remove networks; with `force` their containers are removed first.
+    pub fn network_remove(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        timeout: Option<u32>,
+    ) -> Result<String> {
+        let network = self.definitions().get(name_or_id)?;
+        let users = self.network_users(&network.name)?;
+        if !users.is_empty() {
+            if !force {
+                return Err(EngineError::NetworkInUse {
+                    name: network.name,
+                    containers: users.join(", "),
+                });
+            }
+            for user in &users {
+                match self.remove(
+                    user,
+                    RemoveOptions {
+                        force: true,
+                        timeout,
+                    },
+                ) {
+                    Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let _lock = self.networks_lock()?;
+        let users = self.network_users(&network.name)?;
+        if !users.is_empty() {
+            return Err(EngineError::NetworkInUse {
+                name: network.name,
+                containers: users.join(", "),
+            });
+        }
+        self.definitions().remove(&network.name)?;
+        Ok(network.name)
+    }
+
+    /// Remove every network no container uses, except the default one.
+    pub fn network_prune(&self, labels: &BTreeMap<String, Option<String>>) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for network in self.definitions().list()? {
+            if network.name == self.default_network_name() {
+                continue;
+            }
+            let matches = labels.iter().all(|(key, value)| match value {
+                Some(value) => network.labels.get(key) == Some(value),
+                None => network.labels.contains_key(key),
+            });
+            if !matches {
+                continue;
+            }
+            match self.network_remove(&network.name, false, None) {
+                Ok(name) => removed.push(name),
+                Err(EngineError::NetworkInUse { .. }) | Err(EngineError::NoSuchNetwork(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Connect a container to a network: recorded for its next start, and set up now in
+    /// its namespace when it runs.
+    pub fn network_connect(&self, network: &str, container: &str, join: NetworkJoin) -> Result<()> {
+        let network = self.network(network)?;
+        let found = self.lookup(container)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), container)?;
+        self.sync(&mut record)?;
+        if record.config.network != NetworkMode::Bridge {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} uses the network mode {}: only bridged containers join networks",
+                record.config.name,
+                record.config.network.as_string()
+            )));
+        }
+        if record
+            .config
+            .net
+            .networks
+            .iter()
+            .any(|n| n.name == network.name)
+        {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} is already connected to network {}",
+                record.config.name, network.name
+            )));
+        }
+        if let Some(ip) = join.ip {
+            crate::network::ipam::check_static(&network, ip)?;
+        }
+        let join = NetworkJoin {
+            name: network.name.clone(),
+            ..join
+        };
+        record.config.net.networks.push(join.clone());
+        if matches!(
+            record.state.status,
+            Status::Running | Status::Paused | Status::Created
+        ) {
+            self.connect_running(&mut record, &join)?;
+        }
+        self.store.save_config(&record.config)?;
+        self.save(&record)?;
+        Ok(())
+    }
+
+    /// Disconnect a container from a network, now if it runs, and for its next starts.
+    pub fn network_disconnect(&self, network: &str, container: &str) -> Result<()> {
+        let network = self.network(network)?;
+        let found = self.lookup(container)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), container)?;
+        self.sync(&mut record)?;
+        let Some(position) = record
+            .config
+            .net
+            .networks
+            .iter()
+            .position(|n| n.name == network.name)
+        else {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} is not connected to network {}",
+                record.config.name, network.name
+            )));
+        };
+        let join = record.config.net.networks.remove(position);
+        if record.state.networks.contains_key(&network.name) {
+            if let Err(e) = self.disconnect_running(&mut record, &network.name) {
+                record.config.net.networks.insert(position, join);
+                return Err(e);
+            }
+        }
+        self.store.save_config(&record.config)?;
+        self.save(&record)?;
+        Ok(())
+    }
+}

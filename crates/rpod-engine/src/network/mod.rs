@@ -1,0 +1,197 @@
+//! Networks: their definitions (stored in netavark's JSON format, one file per network),
+//! addresses, published ports, network namespaces, and the netavark calls that connect a
+//! container's namespace to them.
+
+pub mod definitions;
+pub mod etc_files;
+pub mod ipam;
+pub mod netavark;
+pub mod netns;
+pub mod ports;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use chrono::{DateTime, Utc};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+/// A network as podman stores it and netavark reads it (netavark ignores the fields it does
+/// not know, such as `created` and `labels`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Network {
+    pub name: String,
+    pub id: String,
+    pub driver: String,
+    pub network_interface: Option<String>,
+    #[serde(default = "Utc::now")]
+    pub created: DateTime<Utc>,
+    #[serde(default)]
+    pub subnets: Vec<Subnet>,
+    #[serde(default)]
+    pub ipv6_enabled: bool,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub dns_enabled: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ipam_options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Subnet {
+    pub subnet: Ipv4Net,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Ipv4Addr>,
+}
+
+impl Network {
+    /// The first subnet's gateway, which is also the host's address on the bridge.
+    pub fn gateway(&self) -> Option<Ipv4Addr> {
+        self.subnets.first().and_then(|s| s.gateway)
+    }
+}
+
+/// Network names as podman allows them (the same rule as containers and volumes).
+pub use crate::names::valid_name;
+
+/// Interface names the kernel accepts (at most 15 bytes, no `/`, blanks or `:`), checked
+/// before netavark is asked to make one.
+pub fn valid_interface_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// A subnet's gateway when none is given: its first host address.
+pub fn first_host(subnet: &Ipv4Net) -> Option<Ipv4Addr> {
+    subnet.hosts().next()
+}
+
+/// What a container was given on one network (netavark's answer to `setup`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Attachment {
+    pub interface: String,
+    pub mac_address: String,
+    /// Addresses with their prefix length, e.g. `10.88.0.2/16`.
+    pub addresses: Vec<ipnet::IpNet>,
+    pub gateway: Option<IpAddr>,
+    pub dns_servers: Vec<IpAddr>,
+    pub dns_search: Vec<String>,
+}
+
+impl Attachment {
+    pub fn ipv4(&self) -> Option<ipnet::IpNet> {
+        self.addresses.iter().find(|a| a.addr().is_ipv4()).copied()
+    }
+}
+
+/// `--network` values as podman reads them: a mode (`bridge`, `none`, `host`, `private`,
+/// `container:NAME`, `ns:PATH`) or network names (several flags or comma-separated).
+/// `None` when no flag was given (the configured default applies).
+pub fn parse_network_flags(
+    values: &[String],
+) -> crate::Result<(
+    Option<crate::container::NetworkMode>,
+    Vec<crate::container::NetworkJoin>,
+)> {
+    use crate::container::{NetworkJoin, NetworkMode};
+    let words: Vec<&str> = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut mode = None;
+    let mut joins: Vec<NetworkJoin> = Vec::new();
+    for word in &words {
+        let this = match *word {
+            "bridge" | "private" | "default" => NetworkMode::Bridge,
+            "none" => NetworkMode::None,
+            "host" => NetworkMode::Host,
+            "slirp4netns" | "pasta" => {
+                return Err(crate::EngineError::NotSupported(format!(
+                    "the network mode {word} (rpod runs rootful: use bridge, none, host, container: or ns:)"
+                )))
+            }
+            other => {
+                if let Some(name) = other.strip_prefix("container:") {
+                    NetworkMode::Container(name.to_string())
+                } else if let Some(path) = other.strip_prefix("ns:") {
+                    NetworkMode::Path(std::path::PathBuf::from(path))
+                } else {
+                    if !valid_name(other) {
+                        return Err(crate::EngineError::InvalidArg(format!(
+                            "invalid --network {other:?}: not a network mode or name"
+                        )));
+                    }
+                    joins.push(NetworkJoin {
+                        name: other.to_string(),
+                        ..Default::default()
+                    });
+                    NetworkMode::Bridge
+                }
+            }
+        };
+        let is_keyword = !matches!(this, NetworkMode::Bridge)
+            || matches!(*word, "bridge" | "private" | "default");
+        if is_keyword && words.len() > 1 {
+            return Err(crate::EngineError::InvalidArg(format!(
+                "--network {word} cannot be combined with other networks"
+            )));
+        }
+        mode = Some(this);
+    }
+    Ok((mode, joins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(valid_interface_name("rpod0"));
+        assert!(!valid_interface_name("a-very-long-interface"));
+        assert!(!valid_interface_name("br:0"));
+    }
+
+    #[test]
+    fn network_flags() {
+        use crate::container::NetworkMode;
+        let parse =
+            |v: &[&str]| parse_network_flags(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(parse(&[]).unwrap(), (None, vec![]));
+        assert_eq!(parse(&["bridge"]).unwrap().0, Some(NetworkMode::Bridge));
+        assert_eq!(parse(&["host"]).unwrap().0, Some(NetworkMode::Host));
+        assert_eq!(
+            parse(&["container:web"]).unwrap().0,
+            Some(NetworkMode::Container("web".into()))
+        );
+        let (mode, joins) = parse(&["a,b", "c"]).unwrap();
+        assert_eq!(mode, Some(NetworkMode::Bridge));
+        let names: Vec<&str> = joins.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert!(parse(&["host", "a"]).is_err());
+        assert!(parse(&["slirp4netns"]).is_err());
+        assert!(parse(&["a/b"]).is_err());
+    }
+
+    #[test]
+    fn reads_podmans_json() {
+        let text = r#"{"name":"foo","id":"9d81a9a8a8","driver":"bridge","network_interface":"podman1","created":"2023-05-01T10:00:00.1Z","subnets":[{"subnet":"10.89.0.0/24","gateway":"10.89.0.1"}],"ipv6_enabled":false,"internal":false,"dns_enabled":true,"ipam_options":{"driver":"host-local"}}"#;
+        let network: Network = serde_json::from_str(text).unwrap();
+        assert_eq!(network.gateway(), Some(Ipv4Addr::new(10, 89, 0, 1)));
+        assert!(network.dns_enabled);
+        let back = serde_json::to_value(&network).unwrap();
+        assert_eq!(back["subnets"][0]["subnet"], "10.89.0.0/24");
+        assert_eq!(back["network_interface"], "podman1");
+    }
+}
