@@ -5,6 +5,9 @@
 #   - tar: to build that root file system
 #   - golang-github-containers-common: the default seccomp profile (/usr/share/containers/seccomp.json)
 #   - util-linux: setpriv, which the tests use to act as an unprivileged user
+#   - netavark, aardvark-dns, iptables: bridge networks, published ports, names between
+#     containers (podman 4's network stack, which rpod drives)
+#   - iproute2: `ip`, which the network tests use to look at the host's interfaces
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 set -euo pipefail
 
@@ -13,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
