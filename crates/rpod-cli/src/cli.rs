@@ -413,6 +413,9 @@ pub struct RunArgs {
     /// Mount a tmpfs: PATH[:OPTIONS] (size=, mode=, exec, ...).
     #[arg(long = "tmpfs")]
     pub tmpfs: Vec<String>,
+    /// What the image's VOLUME paths get: bind (an anonymous volume each), tmpfs, ignore.
+    #[arg(long = "image-volume", default_value = "bind", value_parser = ["bind", "tmpfs", "ignore"])]
+    pub image_volume: String,
     /// Security options: seccomp=unconfined|PROFILE.json, no-new-privileges, label=disable.
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
@@ -585,6 +588,9 @@ pub struct RmArgs {
     /// Stop and remove running containers.
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Remove the containers' anonymous volumes too.
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
     /// Remove all containers.
     #[arg(short = 'a', long)]
     pub all: bool,

@@ -51,6 +51,7 @@ fn lifecycle(engine: &Engine, index: usize) -> Result<(), String> {
             RemoveOptions {
                 force: true,
                 timeout: Some(0),
+                volumes: false,
             },
         )
         .map_err(context("remove"))?;
@@ -223,6 +224,7 @@ fn waits_take_conditions_deadlines_and_cancellation() {
             RemoveOptions {
                 force: false,
                 timeout: None,
+                volumes: false,
             },
         )
         .unwrap();

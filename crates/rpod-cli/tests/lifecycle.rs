@@ -204,7 +204,7 @@ macro_rules! lifecycle_tests {
                 assert_eq!(out, "via entrypoint\n");
                 let out = rpod.ok(&["run", "--rm", "--entrypoint", "[\"sh\", \"-c\"]", "demo", "echo json form"]);
                 assert_eq!(out, "json form\n");
-                let err = rpod.fails(&["run", "--network", "bridge", "demo", "true"], 125);
+                let err = rpod.fails(&["run", "--network", "slirp4netns", "demo", "true"], 125);
                 assert!(err.contains("not supported"), "{err}");
                 // -t without a terminal on our side still gives the container one.
                 let out = rpod.ok(&["run", "--rm", "-t", "demo", "sh", "-c", "test -t 1 && echo on-a-tty"]);

@@ -115,11 +115,10 @@ fn mount_errors_are_clear_and_leave_nothing() {
     for (flags, says) in [
         (vec!["-v", "/no/such/dir:/data"], "statfs /no/such/dir"),
         (vec!["-v", "bad/name:/data"], "invalid volume name"),
-        (vec!["-v", "/data"], "anonymous volume"),
-        (
-            vec!["--mount", "type=volume,target=/v"],
-            "anonymous volumes",
-        ),
+        (vec!["-v", "relative"], "absolute"),
+        (vec!["-v", "data:/d:nocopy,bogus"], "invalid option"),
+        (vec!["-v", "/tmp:/d:nocopy"], "nocopy"),
+        (vec!["--image-volume", "nope"], "invalid value"),
         (vec!["--tmpfs", "relative"], "absolute"),
         (vec!["--tmpfs", "/"], "root"),
         (vec!["--tmpfs", "/t:bogus"], "invalid tmpfs option"),
@@ -226,4 +225,238 @@ fn named_volumes_outlive_containers_and_are_guarded() {
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&top).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o700);
+}
+
+/// A tarball of busybox plus `extra` entries (directories end in `/`; `->` makes a symlink).
+fn busybox_with(extra: &[(&str, &str)]) -> tempfile::NamedTempFile {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut archive = tar::Archive::new(std::fs::File::open(busybox_tarball()).unwrap());
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let header = entry.header().clone();
+        builder.append(&header, &mut entry).unwrap();
+    }
+    for (path, content) in extra {
+        let mut header = tar::Header::new_gnu();
+        header.set_uid(0);
+        header.set_gid(0);
+        if let Some(dir) = path.strip_suffix('/') {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_mode(0o750);
+            header.set_uid(1234);
+            header.set_size(0);
+            builder
+                .append_data(&mut header, dir, std::io::empty())
+                .unwrap();
+        } else if let Some(target) = content.strip_prefix("-> ") {
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_mode(0o777);
+            header.set_size(0);
+            builder.append_link(&mut header, path, target).unwrap();
+        } else {
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_mode(0o644);
+            header.set_size(content.len() as u64);
+            builder
+                .append_data(&mut header, path, content.as_bytes())
+                .unwrap();
+        }
+    }
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, &builder.into_inner().unwrap()).unwrap();
+    file
+}
+
+#[test]
+fn anonymous_volumes_and_copy_up() {
+    let rpod = Rpod::with_image("runc");
+    let sentinel = tempfile::tempdir().unwrap();
+    let secret = sentinel.path().join("secret");
+    std::fs::write(&secret, "host secret").unwrap();
+    let link = format!("-> {}", secret.display());
+    let tarball = busybox_with(&[
+        ("srv/", ""),
+        ("srv/data/", ""),
+        ("srv/data/seed.txt", "from the image\n"),
+        ("srv/data/escape", &link),
+    ]);
+    rpod.ok(&[
+        "import",
+        "--change",
+        "VOLUME /srv/data",
+        &tarball.path().display().to_string(),
+        "seeded",
+    ]);
+    let volumes = |rpod: &Rpod| rpod.ok(&["volume", "ls", "-q"]);
+
+    // An image VOLUME gets an anonymous volume, filled from the image (copy-up), with the
+    // image directory's owner and mode; symlinks are copied as links, never followed.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "keeper",
+        "seeded",
+        "cat",
+        "/srv/data/seed.txt",
+    ]);
+    let name = volumes(&rpod).trim().to_string();
+    assert_eq!(name.len(), 64, "one anonymous volume: {name:?}");
+    assert_eq!(rpod.ok(&["start", "-a", "keeper"]), "from the image\n");
+    let data = rpod.root().join("volumes").join(&name).join("_data");
+    let meta = std::fs::metadata(&data).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (1234, 0o750));
+    assert!(std::fs::symlink_metadata(data.join("escape"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let mounts = rpod.inspect(
+        "keeper",
+        "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}",
+    );
+    assert_eq!(mounts, format!("volume {name} /srv/data"));
+    // rm without -v keeps it; rm -v removes a container's anonymous volumes (not named ones).
+    rpod.ok(&["rm", "keeper"]);
+    assert_eq!(volumes(&rpod).trim(), name);
+    rpod.ok(&["volume", "rm", &name]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "both",
+        "-v",
+        "/anon",
+        "-v",
+        "named:/named",
+        "demo",
+        "true",
+    ]);
+    assert_eq!(volumes(&rpod).lines().count(), 2);
+    rpod.ok(&["rm", "-v", "both"]);
+    assert_eq!(volumes(&rpod), "named\n");
+    // run --rm takes its anonymous volumes along.
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=volume,target=/scratch",
+        "seeded",
+        "true",
+    ]);
+    assert_eq!(volumes(&rpod), "named\n");
+    // --image-volume: tmpfs (empty) or ignore (the image's files, no volume).
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--image-volume",
+            "tmpfs",
+            "seeded",
+            "ls",
+            "/srv/data"
+        ]),
+        ""
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--image-volume",
+            "ignore",
+            "seeded",
+            "cat",
+            "/srv/data/seed.txt"
+        ]),
+        "from the image\n"
+    );
+    assert_eq!(volumes(&rpod), "named\n");
+
+    // A named volume is filled once, while empty; nocopy leaves it empty.
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "seed:/srv/data",
+        "seeded",
+        "rm",
+        "/srv/data/seed.txt",
+    ]);
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "seed:/srv/data",
+            "seeded",
+            "ls",
+            "/srv/data"
+        ]),
+        "escape\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "empty:/srv/data:nocopy",
+            "seeded",
+            "ls",
+            "/srv/data"
+        ]),
+        ""
+    );
+    // A volume on a path the image does not have starts empty.
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "other:/nothing/here",
+            "seeded",
+            "ls",
+            "/nothing/here"
+        ]),
+        ""
+    );
+}
+
+#[test]
+fn the_u_option_gives_the_source_to_the_container_user() {
+    let rpod = Rpod::with_image("runc");
+    let host = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(host.path().join("sub")).unwrap();
+    std::fs::write(host.path().join("sub/f"), "x").unwrap();
+    std::os::unix::fs::symlink(outside.path(), host.path().join("out")).unwrap();
+    let bind = format!("{}:/data:U", host.path().display());
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "-u",
+        "1000:2000",
+        "-v",
+        &bind,
+        "demo",
+        "sh",
+        "-c",
+        "touch /data/mine && stat -c '%u:%g' /data /data/sub/f /data/mine",
+    ]);
+    assert_eq!(out, "1000:2000\n1000:2000\n1000:2000\n");
+    use std::os::unix::fs::MetadataExt;
+    // The link itself was re-owned; what it points to was not.
+    assert_eq!(std::fs::metadata(outside.path()).unwrap().uid(), 0);
+    // A volume with U belongs to the user too.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "-u",
+        "1000:2000",
+        "-v",
+        "owned:/v:U",
+        "demo",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/v",
+    ]);
+    assert_eq!(out, "1000:2000\n");
 }

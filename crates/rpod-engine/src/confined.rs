@@ -225,6 +225,23 @@ impl ConfinedDir {
         Ok(Some(bytes))
     }
 
+    /// The directory at `rel` as the container sees it (symlinks followed inside the tree
+    /// only); `None` when it is missing or not a directory.
+    pub fn dir_in_root(&self, rel: &Path) -> Result<Option<OwnedFd>> {
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        match rfs::openat2(
+            &self.top,
+            rel,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve,
+        ) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NOTDIR) => Ok(None),
+            Err(e) => Err(ConfinedError::io("opening", &self.shown(rel), e)),
+        }
+    }
+
     /// What kind of file `rel` is, resolved as the container sees it; `None` if missing.
     pub fn kind_in_root(&self, rel: &Path) -> Result<Option<rfs::FileType>> {
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;

@@ -23,6 +23,7 @@ pub mod seccomp;
 pub mod security;
 pub mod spec;
 pub mod store;
+pub mod tree_copy;
 pub mod views;
 pub mod volumes;
 
@@ -30,7 +31,7 @@ pub use container::{
     ContainerConfig, ContainerRecord, ContainerState, ExecSession, NetworkMode, Status,
 };
 pub use engine::{
-    CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval, RemoveOptions,
-    RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
+    CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval, ImageVolumes,
+    RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

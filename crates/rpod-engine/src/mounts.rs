@@ -2,7 +2,9 @@
 //! type=bind,...`) and tmpfs mounts (`--tmpfs PATH[:OPTS]`, `--mount type=tmpfs,...`),
 //! parsed as podman parses them and turned into spec mounts. The runtime resolves each
 //! destination inside the container's root without following its symlinks out of it.
-//! Named and anonymous volumes are not supported yet.
+//! Named volumes (`-v NAME:CTR`, `--mount type=volume,src=NAME`) and anonymous ones
+//! (`-v CTR`, `--mount type=volume` without a source, an image's `VOLUME`) get their
+//! directories at create (`engine/volumes.rs`).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -28,10 +30,19 @@ pub struct MountSpec {
     pub destination: String,
     /// The options given to the runtime (`rbind`, `ro`, `rprivate`, `size=64m`, ...).
     pub options: Vec<String>,
-    /// For a named volume: its name (the source is then the volume's directory, filled in
-    /// at create).
+    /// For a volume: its name (the source is then the volume's directory, filled in at
+    /// create; an anonymous volume's name is chosen then too).
     #[serde(default)]
     pub volume: Option<String>,
+    /// An anonymous volume, made for this container and removed with it by `rm -v`.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// `nocopy`: a new volume is not filled with the image's content at its mount point.
+    #[serde(default)]
+    pub no_copy: bool,
+    /// `U`: the source is given to the container's user and group at each start.
+    #[serde(default)]
+    pub chown: bool,
 }
 
 impl MountSpec {
@@ -124,8 +135,18 @@ fn host_path(text: &str, cwd: Option<&Path>) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Options of a bind mount from podman's words: read-only or not, propagation, flags.
-fn bind_options(words: &[&str]) -> Result<Vec<String>> {
+/// What a bind or volume mount's words say: the runtime's options, and rpod's own.
+struct BindWords {
+    options: Vec<String>,
+    no_copy: bool,
+    chown: bool,
+}
+
+/// Options of a bind mount from podman's words: read-only or not, propagation, flags,
+/// `U` and (for volumes) `nocopy`.
+fn bind_options(words: &[&str]) -> Result<BindWords> {
+    let mut no_copy = false;
+    let mut chown = false;
     let mut read_only = None;
     let mut propagation = None;
     let mut recursive = true;
@@ -141,11 +162,8 @@ fn bind_options(words: &[&str]) -> Result<Vec<String>> {
             }
             // SELinux relabelling: nothing to relabel without SELinux.
             "z" | "Z" => {}
-            "U" => {
-                return Err(EngineError::NotSupported(
-                    "the U option (chown of the source to the container's user)".into(),
-                ))
-            }
+            "U" => chown = true,
+            "nocopy" => no_copy = true,
             "bind" => recursive = false,
             "rbind" => recursive = true,
             p if PROPAGATIONS.contains(&p) => {
@@ -163,18 +181,31 @@ fn bind_options(words: &[&str]) -> Result<Vec<String>> {
         options.push("ro".into());
     }
     options.extend(flags);
-    Ok(options)
+    Ok(BindWords {
+        options,
+        no_copy,
+        chown,
+    })
 }
 
 /// A bind mount of `source` on `target` with podman's option words. Relative sources are
 /// taken from `cwd`; without one they are refused.
 pub fn bind(source: &str, target: &str, words: &[&str], cwd: Option<&Path>) -> Result<MountSpec> {
+    let parsed = bind_options(words)?;
+    if parsed.no_copy {
+        return Err(invalid(
+            "the nocopy option is for volumes, not bind mounts".into(),
+        ));
+    }
     Ok(MountSpec {
         kind: MountKind::Bind,
         source: host_path(source, cwd)?,
         destination: destination(target)?,
-        options: bind_options(words)?,
+        options: parsed.options,
         volume: None,
+        anonymous: false,
+        no_copy: false,
+        chown: parsed.chown,
     })
 }
 
@@ -185,12 +216,31 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
             "invalid volume name {name:?}: must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
         )));
     }
+    let parsed = bind_options(words)?;
     Ok(MountSpec {
         kind: MountKind::Bind,
         source: PathBuf::new(),
         destination: destination(target)?,
-        options: bind_options(words)?,
+        options: parsed.options,
         volume: Some(name.to_string()),
+        anonymous: false,
+        no_copy: parsed.no_copy,
+        chown: parsed.chown,
+    })
+}
+
+/// An anonymous volume on `target` (named and created at container create).
+pub fn anonymous_volume(target: &str, words: &[&str]) -> Result<MountSpec> {
+    let parsed = bind_options(words)?;
+    Ok(MountSpec {
+        kind: MountKind::Bind,
+        source: PathBuf::new(),
+        destination: destination(target)?,
+        options: parsed.options,
+        volume: Some(String::new()),
+        anonymous: true,
+        no_copy: parsed.no_copy,
+        chown: parsed.chown,
     })
 }
 
@@ -202,6 +252,9 @@ pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
         destination: destination(target)?,
         options: tmpfs_options(words)?,
         volume: None,
+        anonymous: false,
+        no_copy: false,
+        chown: false,
     })
 }
 
@@ -209,11 +262,7 @@ pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
 pub fn parse_volume(text: &str, cwd: &Path) -> Result<MountSpec> {
     let parts: Vec<&str> = text.split(':').collect();
     let (source, target, options) = match parts.as_slice() {
-        [single] => {
-            return Err(EngineError::NotSupported(format!(
-                "the anonymous volume -v {single}"
-            )))
-        }
+        [single] => return anonymous_volume(single, &[]),
         [source, target] => (*source, *target, ""),
         [source, target, options] => (*source, *target, *options),
         _ => {
@@ -323,6 +372,8 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             ("bind-propagation", Some(p)) => bind_words.push(p.to_string()),
             ("bind-nonrecursive", None | Some("true")) => bind_words.push("bind".into()),
             ("relabel", Some(_)) | ("consistency", Some(_)) => {}
+            ("U", None | Some("true")) | ("chown", Some("true")) => bind_words.push("U".into()),
+            ("volume-nocopy", None | Some("true")) => bind_words.push("nocopy".into()),
             ("tmpfs-size", Some(size)) => {
                 let bytes = size_bytes(size)
                     .ok_or_else(|| invalid(format!("invalid tmpfs-size {size:?}")))?;
@@ -356,13 +407,11 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             tmpfs(&target, &words)
         }
         Some("volume") => {
-            let source = source.ok_or_else(|| {
-                EngineError::NotSupported(
-                    "anonymous volumes (a volume mount without a source)".into(),
-                )
-            })?;
             let words: Vec<&str> = bind_words.iter().map(String::as_str).collect();
-            named_volume(&source, &target, &words)
+            match source {
+                Some(source) => named_volume(&source, &target, &words),
+                None => anonymous_volume(&target, &words),
+            }
         }
         Some(other) => Err(invalid(format!(
             "invalid mount type {other:?}: use bind or tmpfs"

@@ -370,23 +370,27 @@ pub fn generate(
     spec.set_process(Some(process));
 
     let mut mounts = default_mounts(config.security.privileged)?;
-    for (source, destination) in &network.files {
-        mounts.push(etc_file_mount(source, destination)?);
-    }
-    // The user's mounts replace any of ours on the same path, and go after them, parents
-    // before children.
-    let asked = |m: &Mount| {
+    // The user's mounts replace any of ours on the same path. The generated files and the
+    // user's mounts go after the defaults, parents before children (a tmpfs on /etc before
+    // /etc/hosts).
+    let asked = |destination: &Path| {
         config
             .mounts
             .iter()
-            .any(|u| Path::new(&u.destination) == m.destination())
+            .any(|u| Path::new(&u.destination) == destination)
     };
-    mounts.retain(|m| !asked(m));
-    let mut user: Vec<&crate::mounts::MountSpec> = config.mounts.iter().collect();
-    user.sort_by_key(|m| Path::new(&m.destination).components().count());
-    for mount in user {
-        mounts.push(mount.to_oci()?);
+    mounts.retain(|m| !asked(m.destination()));
+    let mut later: Vec<Mount> = Vec::new();
+    for (source, destination) in &network.files {
+        if !asked(Path::new(destination)) {
+            later.push(etc_file_mount(source, destination)?);
+        }
     }
+    for mount in &config.mounts {
+        later.push(mount.to_oci()?);
+    }
+    later.sort_by_key(|m| m.destination().components().count());
+    mounts.extend(later);
     spec.set_mounts(Some(mounts));
 
     let mut linux = spec.linux().clone().unwrap_or_default();

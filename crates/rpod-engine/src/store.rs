@@ -537,6 +537,16 @@ impl Store {
         .map(|n| n == 1)
     }
 
+    /// Replace a volume's record (its copy-up done).
+    pub fn save_volume(&self, volume: &crate::volumes::VolumeRecord) -> Result<()> {
+        let json = to_json(volume)?;
+        self.execute(
+            "UPDATE volumes SET record = ?2 WHERE name = ?1",
+            params![volume.name, json],
+        )
+        .map(drop)
+    }
+
     pub fn volume(&self, name: &str) -> Result<Option<crate::volumes::VolumeRecord>> {
         let json: Option<String> = self
             .conn()?

@@ -15,4 +15,12 @@ pub struct VolumeRecord {
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
     pub created: DateTime<Utc>,
+    /// Made for one container (`-v /path`, an image's `VOLUME`): removed with it by
+    /// `rm -v` and `run --rm`.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Not used yet: the first container that mounts it copies the image's content at the
+    /// mount point into it (when the volume is still empty).
+    #[serde(default)]
+    pub needs_copy_up: bool,
 }

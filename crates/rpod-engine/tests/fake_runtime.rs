@@ -349,6 +349,7 @@ fn the_lifecycle_runs_on_a_fake_runtime() {
             RemoveOptions {
                 force: false,
                 timeout: None,
+                volumes: false,
             },
         )
         .unwrap_err();
@@ -369,6 +370,7 @@ fn the_lifecycle_runs_on_a_fake_runtime() {
         RemoveOptions {
             force: false,
             timeout: None,
+            volumes: false,
         },
     )
     .unwrap();
@@ -456,6 +458,7 @@ fn one_engine_many_threads_on_a_fake_runtime() {
                             RemoveOptions {
                                 force: true,
                                 timeout: Some(0),
+                                volumes: false,
                             },
                         )
                         .unwrap();

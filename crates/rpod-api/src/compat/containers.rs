@@ -162,6 +162,7 @@ pub fn start(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> 
                 let removal = RemoveOptions {
                     force: true,
                     timeout: Some(0),
+                    volumes: true,
                 };
                 let _ = context.engine.remove(record.id(), removal);
             }
@@ -487,10 +488,16 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
 
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let force = ex.query_bool("force")?;
+    let volumes = ex.query_bool("v")?;
     let timeout = stop_timeout(ex)?;
-    let id = context
-        .engine
-        .remove(name, RemoveOptions { force, timeout })?;
+    let id = context.engine.remove(
+        name,
+        RemoveOptions {
+            force,
+            timeout,
+            volumes,
+        },
+    )?;
     context.execs.forget_container(&id);
     match ex.flavour {
         // podman-remote prints `RawInput`: the name the user gave.

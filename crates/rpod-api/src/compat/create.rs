@@ -52,6 +52,8 @@ pub struct CreateBody {
     pub stop_signal: String,
     pub stop_timeout: Option<i64>,
     pub exposed_ports: Option<Map<String, Value>>,
+    /// Anonymous volumes (`docker run -v /path`), by path.
+    pub volumes: Option<Map<String, Value>>,
     pub mac_address: String,
     pub host_config: Option<Map<String, Value>>,
     pub networking_config: Option<Value>,
@@ -328,7 +330,11 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
                 mounts.push(tmpfs(&mount.target, &words)?);
             }
             "volume" if mount.source.is_empty() => {
-                return Err(ApiError::unsupported("anonymous volumes"));
+                let words = [if mount.read_only { "ro" } else { "rw" }];
+                mounts.push(rpod_engine::mounts::anonymous_volume(
+                    &mount.target,
+                    &words,
+                )?);
             }
             "volume" => {
                 let words = [if mount.read_only { "ro" } else { "rw" }];
@@ -517,6 +523,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         read_only: typed::<bool>(&host, "ReadonlyRootfs")?.unwrap_or(false),
         network,
         net,
+        image_volumes: rpod_engine::ImageVolumes::Anonymous,
         ip: None,
         mac_address: non_empty(body.mac_address),
         network_aliases: Vec::new(),
@@ -527,7 +534,15 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         stdin: body.open_stdin,
         security,
         console_size,
-        mounts: host_mounts(&host)?,
+        mounts: {
+            let mut mounts = host_mounts(&host)?;
+            for path in body.volumes.iter().flat_map(|v| v.keys()) {
+                if !mounts.iter().any(|m| &m.destination == path) {
+                    mounts.push(rpod_engine::mounts::anonymous_volume(path, &[])?);
+                }
+            }
+            mounts
+        },
     })
 }
 

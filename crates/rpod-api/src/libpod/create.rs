@@ -124,7 +124,7 @@ const ANY_VALUE: &[&str] = &[
 /// Fields accepted only with the values that mean what rpod's containers have anyway (for
 /// a namespace, its `nsmode`).
 const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
-    ("image_volume_mode", &["anonymous", "ignore"]),
+    ("image_volume_mode", &["anonymous", "ignore", "tmpfs"]),
     ("systemd", &["true", "false"]),
     ("pidns", &["private"]),
     ("ipcns", &["private", "shareable"]),
@@ -339,11 +339,12 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         });
     }
     for volume in spec.volumes.unwrap_or_default() {
-        if volume.is_anonymous || volume.name.is_empty() {
-            return Err(ApiError::unsupported("anonymous volumes"));
-        }
         let words = volume.options.unwrap_or_default();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        if volume.is_anonymous || volume.name.is_empty() {
+            mounts.push(rpod_engine::mounts::anonymous_volume(&volume.dest, &words)?);
+            continue;
+        }
         mounts.push(rpod_engine::mounts::named_volume(
             &volume.name,
             &volume.dest,
@@ -375,6 +376,11 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         read_only: spec.read_only_filesystem,
         network,
         net,
+        image_volumes: match spec.rest.get("image_volume_mode").and_then(Value::as_str) {
+            Some("ignore") => rpod_engine::ImageVolumes::Ignore,
+            Some("tmpfs") => rpod_engine::ImageVolumes::Tmpfs,
+            _ => rpod_engine::ImageVolumes::Anonymous,
+        },
         ip: None,
         mac_address: None,
         network_aliases: Vec::new(),

@@ -221,6 +221,11 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         security,
         console_size: None,
         mounts: mounts(args)?,
+        image_volumes: match args.image_volume.as_str() {
+            "tmpfs" => rpod_engine::ImageVolumes::Tmpfs,
+            "ignore" => rpod_engine::ImageVolumes::Ignore,
+            _ => rpod_engine::ImageVolumes::Anonymous,
+        },
     })
 }
 
@@ -395,6 +400,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
                 RemoveOptions {
                     force: true,
                     timeout: Some(0),
+                    volumes: true,
                 },
             );
             return Err(e.into());
@@ -412,6 +418,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
                     RemoveOptions {
                         force: false,
                         timeout: None,
+                        volumes: true,
                     },
                 );
                 match removed {
@@ -430,6 +437,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
                     RemoveOptions {
                         force: true,
                         timeout: Some(0),
+                        volumes: true,
                     },
                 );
             }
@@ -475,6 +483,7 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
     let options = RemoveOptions {
         force: args.force,
         timeout: timeout_arg(args.time),
+        volumes: args.volumes,
     };
     for_each(&names, 1, args.ignore, |name| {
         match engine.remove(name, options) {

@@ -153,7 +153,9 @@ impl Engine {
             console_size: options.console_size,
             mounts: {
                 let mut mounts = options.mounts.clone();
-                self.attach_volumes(&mut mounts)?;
+                let image_volumes = image_cfg.volumes().clone().unwrap_or_default();
+                self.attach_volumes(&mut mounts, &image_volumes, options.image_volumes)?;
+                crate::mounts::validate(&mounts)?;
                 mounts
             },
         };

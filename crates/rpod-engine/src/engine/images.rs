@@ -137,6 +137,7 @@ impl Engine {
                     RemoveOptions {
                         force: true,
                         timeout: Some(0),
+                        volumes: false,
                     },
                 )?;
             }

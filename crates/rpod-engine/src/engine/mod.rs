@@ -121,6 +121,20 @@ pub struct CreateOptions {
     pub console_size: Option<TerminalSize>,
     /// Bind and tmpfs mounts (see `mounts`).
     pub mounts: Vec<crate::mounts::MountSpec>,
+    /// What the image's `VOLUME` paths get.
+    pub image_volumes: ImageVolumes,
+}
+
+/// podman's `--image-volume`: what an image's `VOLUME` paths get.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImageVolumes {
+    /// An anonymous volume each, filled with the image's content (podman's `bind`).
+    #[default]
+    Anonymous,
+    /// An empty tmpfs each.
+    Tmpfs,
+    /// Nothing: the paths stay part of the container's root file system.
+    Ignore,
 }
 
 /// Runs once the monitor is up and before the container's process starts.
@@ -129,6 +143,8 @@ pub type BeforeStart<'a> = dyn FnMut(&ContainerRecord) -> Result<()> + 'a;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RemoveOptions {
     pub force: bool,
+    /// Remove the container's anonymous volumes too (`rm -v`).
+    pub volumes: bool,
     /// Seconds to wait for a forced stop; the container's stop timeout when `None`.
     pub timeout: Option<u32>,
 }

@@ -124,6 +124,7 @@ impl Engine {
                     RemoveOptions {
                         force: true,
                         timeout,
+                        volumes: false,
                     },
                 ) {
                     Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}

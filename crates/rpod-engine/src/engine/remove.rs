@@ -59,12 +59,13 @@ impl Engine {
                 state: record.state.status.as_str().to_string(),
             });
         }
-        self.remove_locked(&mut record)?;
+        self.remove_locked(&mut record, options.volumes)?;
         Ok(id)
     }
 
     /// Remove a container that is not running. Called under the lock.
-    pub(super) fn remove_locked(&self, record: &mut ContainerRecord) -> Result<()> {
+    /// With `volumes`, its anonymous volumes go too.
+    pub(super) fn remove_locked(&self, record: &mut ContainerRecord, volumes: bool) -> Result<()> {
         self.remove_leftovers(record)?;
         let known_to_runtime = record.state.status.known_to_runtime();
         transition(record, Status::Removing)?;
@@ -97,6 +98,9 @@ impl Engine {
         }
         self.store.remove_exec_sessions(None, record.id())?;
         self.store.remove_container(record.id())?;
+        if volumes {
+            self.remove_anonymous_volumes(record);
+        }
         self.container_event(record, "remove", &[]);
         Ok(())
     }

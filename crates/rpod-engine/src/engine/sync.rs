@@ -171,7 +171,8 @@ impl Engine {
             self.cleanup_runtime(record)?;
         }
         if record.state.status == Status::Exited && record.config.auto_remove {
-            self.remove_locked(record)?;
+            // podman's `run --rm` takes the anonymous volumes with the container.
+            self.remove_locked(record, true)?;
         }
         Ok(())
     }

@@ -10,7 +10,9 @@ use chrono::Utc;
 
 use super::{Engine, RemoveOptions};
 use crate::container::ContainerRecord;
+use crate::lock::ContainerLock;
 use crate::names::{random_id, valid_name};
+use crate::tree_copy;
 use crate::volumes::VolumeRecord;
 use crate::{EngineError, Result};
 
@@ -27,6 +29,16 @@ impl Engine {
         name: Option<String>,
         labels: BTreeMap<String, String>,
         options: BTreeMap<String, String>,
+    ) -> Result<VolumeRecord> {
+        self.make_volume(name, labels, options, false)
+    }
+
+    fn make_volume(
+        &self,
+        name: Option<String>,
+        labels: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+        anonymous: bool,
     ) -> Result<VolumeRecord> {
         if let Some(key) = options.keys().next() {
             return Err(EngineError::NotSupported(format!(
@@ -45,6 +57,8 @@ impl Engine {
             labels,
             options,
             created: Utc::now(),
+            anonymous,
+            needs_copy_up: true,
         };
         let data = self.volume_path(&name);
         let top = self.roots().root.join("volumes");
@@ -105,6 +119,7 @@ impl Engine {
                 let removal = RemoveOptions {
                     force: true,
                     timeout: Some(0),
+                    volumes: false,
                 };
                 match self.remove(user.id(), removal) {
                     Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}
@@ -133,17 +148,155 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Give a container's named volumes their directories, creating missing volumes.
-    pub(crate) fn attach_volumes(&self, mounts: &mut [crate::mounts::MountSpec]) -> Result<()> {
+    /// Give a container's volumes their directories: missing named volumes are created,
+    /// anonymous ones made (with a random name, as podman names them). The image's `VOLUME`
+    /// paths that no mount covers get an anonymous volume or a tmpfs, or nothing, as asked.
+    pub(crate) fn attach_volumes(
+        &self,
+        mounts: &mut Vec<crate::mounts::MountSpec>,
+        image_volumes: &[String],
+        mode: super::ImageVolumes,
+    ) -> Result<()> {
+        use crate::mounts::{anonymous_volume, tmpfs};
+        for path in image_volumes {
+            let covered = mounts
+                .iter()
+                .any(|m| std::path::Path::new(&m.destination) == std::path::Path::new(path));
+            let mount = match mode {
+                super::ImageVolumes::Ignore => continue,
+                super::ImageVolumes::Tmpfs => tmpfs(path, &[])?,
+                super::ImageVolumes::Anonymous => anonymous_volume(path, &[])?,
+            };
+            if !covered {
+                mounts.push(mount);
+            }
+        }
+        let mut made = Vec::new();
         for mount in mounts.iter_mut() {
             let Some(name) = mount.volume.clone() else {
                 continue;
             };
-            match self.volume_create(Some(name.clone()), BTreeMap::new(), BTreeMap::new()) {
-                Ok(_) | Err(EngineError::VolumeExists(_)) => {}
-                Err(e) => return Err(e),
+            let result = if mount.anonymous {
+                self.make_volume(None, BTreeMap::new(), BTreeMap::new(), true)
+                    .map(|v| Some(v.name))
+            } else {
+                match self.volume_create(Some(name.clone()), BTreeMap::new(), BTreeMap::new()) {
+                    Ok(_) | Err(EngineError::VolumeExists(_)) => Ok(Some(name)),
+                    Err(e) => Err(e),
+                }
+            };
+            match result {
+                Ok(Some(name)) => {
+                    if mount.anonymous {
+                        made.push(name.clone());
+                    }
+                    mount.source = self.volume_path(&name);
+                    mount.volume = Some(name);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    for name in &made {
+                        let _ = self.delete_volume(name);
+                    }
+                    return Err(e);
+                }
             }
-            mount.source = self.volume_path(&name);
+        }
+        Ok(())
+    }
+
+    /// Remove a volume's record and data, whoever uses it.
+    fn delete_volume(&self, name: &str) -> Result<()> {
+        self.store.remove_volume(name)?;
+        let dir = self.roots().root.join("volumes").join(name);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(EngineError::io("removing", &dir, e)),
+        }
+    }
+
+    /// Remove a removed container's anonymous volumes, except any another container uses.
+    pub(super) fn remove_anonymous_volumes(&self, record: &ContainerRecord) {
+        for mount in record.config.mounts.iter().filter(|m| m.anonymous) {
+            let Some(name) = &mount.volume else { continue };
+            let others = self
+                .volume_users(name)
+                .map(|users| users.iter().filter(|u| u.id() != record.id()).count())
+                .unwrap_or(1);
+            if others > 0 {
+                tracing::warn!(volume = %name, "keeping an anonymous volume another container uses");
+                continue;
+            }
+            if let Err(e) = self.delete_volume(name) {
+                tracing::warn!(volume = %name, %e, "removing an anonymous volume");
+            }
+        }
+    }
+
+    /// Before the container's first start on a new volume: fill it with what the image has
+    /// at the mount point (podman's copy-up), once, and only while it is empty. The image
+    /// side is read inside the container's root, never through its symlinks.
+    pub(super) fn copy_up_volumes(
+        &self,
+        record: &ContainerRecord,
+        root: &std::path::Path,
+    ) -> Result<()> {
+        for mount in &record.config.mounts {
+            let (Some(name), false) = (&mount.volume, mount.no_copy) else {
+                continue;
+            };
+            let Some(volume) = self.store.volume(name)? else {
+                continue;
+            };
+            if !volume.needs_copy_up {
+                continue;
+            }
+            let data = self.volume_path(name);
+            let _lock =
+                ContainerLock::acquire(&self.roots().lock_dir(), &format!("volume-{name}"), &data)?;
+            match self.store.volume(name)? {
+                Some(v) if v.needs_copy_up => {}
+                _ => continue,
+            }
+            let empty = fs::read_dir(&data)
+                .map_err(|e| EngineError::io("reading", &data, e))?
+                .next()
+                .is_none();
+            if empty {
+                let tree = crate::confined::ConfinedDir::open(root)
+                    .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
+                if let Some(source) = tree
+                    .dir_in_root(std::path::Path::new(&mount.destination))
+                    .map_err(|e| EngineError::InvalidArg(e.to_string()))?
+                {
+                    let target = tree_copy::open_dir(&data)
+                        .map_err(|e| EngineError::io("opening", &data, e))?;
+                    tree_copy::copy_tree(&source, &target).map_err(|e| {
+                        EngineError::io("copying the image's content into volume", &data, e)
+                    })?;
+                }
+            }
+            let mut done = volume;
+            done.needs_copy_up = false;
+            self.store.save_volume(&done)?;
+        }
+        Ok(())
+    }
+
+    /// `U`: give each such mount's source to the container's user before it starts.
+    pub(super) fn chown_mounts(&self, record: &ContainerRecord, uid: u32, gid: u32) -> Result<()> {
+        for mount in record.config.mounts.iter().filter(|m| m.chown) {
+            let dir = tree_copy::open_dir(&mount.source);
+            match dir {
+                Ok(dir) => tree_copy::chown_tree(&dir, uid, gid),
+                // A file: only itself.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+                    std::os::unix::fs::lchown(&mount.source, Some(uid), Some(gid))
+                }
+                Err(e) => Err(e),
+            }
+            .map_err(|e| EngineError::io("changing the owner of", &mount.source, e))?;
         }
         Ok(())
     }

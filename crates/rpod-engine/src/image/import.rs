@@ -1,5 +1,6 @@
 //! `import`: a root file system tarball becomes a one-layer image, with `--change`
-//! instructions (CMD, ENTRYPOINT, ENV, WORKDIR, LABEL, USER, STOPSIGNAL) applied to its config.
+//! instructions (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR, LABEL, USER, STOPSIGNAL, VOLUME) applied
+//! to its config.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -106,6 +107,16 @@ fn command_value(value: &str) -> Result<Vec<String>> {
     }
 }
 
+/// The words of VOLUME and EXPOSE: a JSON array or words separated by blanks.
+fn words(value: &str) -> Result<Vec<String>> {
+    let trimmed = value.trim();
+    if trimmed.starts_with('[') {
+        return serde_json::from_str::<Vec<String>>(trimmed)
+            .map_err(|e| EngineError::InvalidArg(format!("invalid JSON array {trimmed:?}: {e}")));
+    }
+    Ok(trimmed.split_whitespace().map(str::to_string).collect())
+}
+
 /// `KEY=VALUE` or `KEY VALUE` pairs of ENV and LABEL.
 fn pairs(value: &str, instruction: &str) -> Result<Vec<(String, String)>> {
     let value = value.trim();
@@ -160,9 +171,38 @@ pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
             rpod_oci::signal::parse_signal(value).map_err(EngineError::InvalidArg)?;
             config.set_stop_signal(Some(value.trim().to_string()));
         }
+        "VOLUME" => {
+            let mut volumes = config.volumes().clone().unwrap_or_default();
+            for path in words(value)? {
+                if !path.starts_with('/') {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid change {change:?}: {path:?} is not an absolute path"
+                    )));
+                }
+                if !volumes.contains(&path) {
+                    volumes.push(path);
+                }
+            }
+            config.set_volumes(Some(volumes));
+        }
+        "EXPOSE" => {
+            let mut exposed = config.exposed_ports().clone().unwrap_or_default();
+            for port in words(value)? {
+                let key = if port.contains('/') {
+                    port
+                } else {
+                    format!("{port}/tcp")
+                };
+                crate::network::ports::parse_exposed(&key)?;
+                if !exposed.contains(&key) {
+                    exposed.push(key);
+                }
+            }
+            config.set_exposed_ports(Some(exposed));
+        }
         other => {
             return Err(EngineError::InvalidArg(format!(
-                "invalid change {change:?}: {other} is not one of CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, USER, STOPSIGNAL"
+                "invalid change {change:?}: {other} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, WORKDIR, USER, STOPSIGNAL, VOLUME"
             )))
         }
     }
@@ -194,5 +234,18 @@ mod tests {
         assert!(apply_change(&mut config, "FROM x").is_err());
         assert!(apply_change(&mut config, "CMD [broken").is_err());
         assert!(apply_change(&mut config, "STOPSIGNAL NOPE").is_err());
+        apply_change(&mut config, r#"VOLUME ["/data", "/logs"]"#).unwrap();
+        apply_change(&mut config, "VOLUME /data /cache").unwrap();
+        assert_eq!(
+            config.volumes().clone().unwrap(),
+            ["/data", "/logs", "/cache"]
+        );
+        apply_change(&mut config, "EXPOSE 80 53/udp").unwrap();
+        assert_eq!(
+            config.exposed_ports().clone().unwrap(),
+            ["80/tcp", "53/udp"]
+        );
+        assert!(apply_change(&mut config, "VOLUME relative").is_err());
+        assert!(apply_change(&mut config, "EXPOSE http").is_err());
     }
 }

@@ -1,0 +1,222 @@
+//! Whole-tree operations on open directories, never resolving a path through a symbolic
+//! link: copying an image's content into a new volume (podman's copy-up, from a container's
+//! root file system, which is hostile input) and changing the owner of a mount's source
+//! (the `U` volume option). Every step is an `*at` call on a directory descriptor with one
+//! plain name, and symlinks are copied or re-owned as links, never followed.
+//! Written with rustix's wrappers: no maintained crate walks a tree by descriptor like this.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
+
+/// Deeper trees are refused rather than risk the stack.
+const MAX_DEPTH: usize = 256;
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+fn entries(dir: &OwnedFd) -> io::Result<Vec<OsString>> {
+    let mut names = Vec::new();
+    for entry in rfs::Dir::read_from(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(OsStr::from_bytes(name).to_os_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn owner(stat: &rfs::Stat) -> (Option<rfs::Uid>, Option<rfs::Gid>) {
+    (
+        Some(rfs::Uid::from_raw(stat.st_uid)),
+        Some(rfs::Gid::from_raw(stat.st_gid)),
+    )
+}
+
+fn mode_of(stat: &rfs::Stat) -> Mode {
+    Mode::from_raw_mode(stat.st_mode & 0o7777)
+}
+
+/// Copy everything in `src` into `dst` (which should be empty): directories, regular files
+/// (contents, mode, owner), symbolic links as links. Devices, FIFOs and sockets are left
+/// out. `dst` itself takes `src`'s mode and owner, as a volume takes those of the image
+/// directory it is mounted on. Returns how many entries were copied.
+pub fn copy_tree(src: &OwnedFd, dst: &OwnedFd) -> io::Result<u64> {
+    let top = rfs::fstat(src)?;
+    let copied = copy_dir(src, dst, 0)?;
+    let (uid, gid) = owner(&top);
+    rfs::fchown(dst, uid, gid)?;
+    rfs::fchmod(dst, mode_of(&top))?;
+    Ok(copied)
+}
+
+fn copy_dir(src: &OwnedFd, dst: &OwnedFd, depth: usize) -> io::Result<u64> {
+    if depth > MAX_DEPTH {
+        return Err(io::Error::other(format!(
+            "more than {MAX_DEPTH} directory levels"
+        )));
+    }
+    let mut copied = 0;
+    for name in entries(src)? {
+        let stat = rfs::statat(src, &name, AtFlags::SYMLINK_NOFOLLOW)?;
+        let (uid, gid) = owner(&stat);
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Directory => {
+                rfs::mkdirat(dst, &name, Mode::from_raw_mode(0o700))?;
+                let from = rfs::openat(src, &name, DIR_FLAGS, Mode::empty())?;
+                let to = rfs::openat(dst, &name, DIR_FLAGS, Mode::empty())?;
+                copied += copy_dir(&from, &to, depth + 1)?;
+                rfs::fchown(&to, uid, gid)?;
+                rfs::fchmod(&to, mode_of(&stat))?;
+            }
+            FileType::RegularFile => {
+                let from = rfs::openat(
+                    src,
+                    &name,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+                    Mode::empty(),
+                )?;
+                let to = rfs::openat(
+                    dst,
+                    &name,
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o600),
+                )?;
+                let mut reader = std::fs::File::from(from);
+                let mut writer = std::fs::File::from(to);
+                io::copy(&mut reader, &mut writer)?;
+                rfs::fchown(&writer, uid, gid)?;
+                // After the owner: chown clears set-id bits.
+                rfs::fchmod(&writer, mode_of(&stat))?;
+            }
+            FileType::Symlink => {
+                let target = rfs::readlinkat(src, &name, Vec::new())?;
+                rfs::symlinkat(target.as_c_str(), dst, &name)?;
+                rfs::chownat(dst, &name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
+            }
+            _ => continue,
+        }
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+/// Give everything under `dir`, and `dir` itself, to `uid:gid`; symbolic links are
+/// re-owned, not followed.
+pub fn chown_tree(dir: &OwnedFd, uid: u32, gid: u32) -> io::Result<()> {
+    let (uid, gid) = (Some(rfs::Uid::from_raw(uid)), Some(rfs::Gid::from_raw(gid)));
+    chown_dir(dir, uid, gid, 0)?;
+    rfs::fchown(dir, uid, gid).map_err(Into::into)
+}
+
+fn chown_dir(
+    dir: &OwnedFd,
+    uid: Option<rfs::Uid>,
+    gid: Option<rfs::Gid>,
+    depth: usize,
+) -> io::Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(io::Error::other(format!(
+            "more than {MAX_DEPTH} directory levels"
+        )));
+    }
+    for name in entries(dir)? {
+        let stat = rfs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW)?;
+        if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+            let child = rfs::openat(dir, &name, DIR_FLAGS, Mode::empty())?;
+            chown_dir(&child, uid, gid, depth + 1)?;
+        }
+        rfs::chownat(dir, &name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
+        // chown clears set-id bits of files; put the mode back as it was.
+        if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
+            && stat.st_mode & 0o6000 != 0
+        {
+            rfs::chmodat(dir, &name, mode_of(&stat), AtFlags::empty())?;
+        }
+    }
+    Ok(())
+}
+
+/// Open a directory for the walks above, refusing a symlink at the last step.
+pub fn open_dir(path: &std::path::Path) -> io::Result<OwnedFd> {
+    rfs::open(path, DIR_FLAGS, Mode::empty()).map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+
+    #[test]
+    fn copies_a_tree_without_following_links() {
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "host data").unwrap();
+        fs::create_dir_all(src.path().join("a/b")).unwrap();
+        fs::write(src.path().join("a/b/file"), "content").unwrap();
+        fs::set_permissions(
+            src.path().join("a/b/file"),
+            fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        symlink(outside.path(), src.path().join("a/escape")).unwrap();
+        symlink(outside.path().join("secret"), src.path().join("link")).unwrap();
+        fs::set_permissions(src.path(), fs::Permissions::from_mode(0o751)).unwrap();
+        let copied = copy_tree(
+            &open_dir(src.path()).unwrap(),
+            &open_dir(dst.path()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(copied, 5);
+        assert_eq!(
+            fs::read_to_string(dst.path().join("a/b/file")).unwrap(),
+            "content"
+        );
+        let mode = fs::metadata(dst.path().join("a/b/file")).unwrap().mode();
+        assert_eq!(mode & 0o777, 0o640);
+        assert_eq!(fs::metadata(dst.path()).unwrap().mode() & 0o777, 0o751);
+        // Links are copied as links: nothing of the host was read.
+        assert!(fs::symlink_metadata(dst.path().join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::symlink_metadata(dst.path().join("a/escape"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn chown_reaches_every_entry_but_no_link_target() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // changing owners needs root; the copy test covers the walk.
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("x/y")).unwrap();
+        fs::write(dir.path().join("x/y/f"), "").unwrap();
+        symlink(outside.path(), dir.path().join("x/out")).unwrap();
+        chown_tree(&open_dir(dir.path()).unwrap(), 4321, 8765).unwrap();
+        for path in ["", "x", "x/y", "x/y/f"] {
+            let meta = fs::symlink_metadata(dir.path().join(path)).unwrap();
+            assert_eq!((meta.uid(), meta.gid()), (4321, 8765), "{path}");
+        }
+        let link = fs::symlink_metadata(dir.path().join("x/out")).unwrap();
+        assert_eq!(link.uid(), 4321);
+        assert_eq!(fs::metadata(outside.path()).unwrap().uid(), 0);
+    }
+}
