@@ -467,14 +467,16 @@ mod tests {
         let named = parse_volume("name:/a:ro", dir.path()).unwrap();
         assert_eq!(named.volume.as_deref(), Some("name"));
         assert_eq!(named.options, ["rbind", "rprivate", "ro"]);
-        for unsupported in ["/a", &format!("{host}:/a:U")] {
-            // (anonymous volumes and U are not there yet)
-            let err = parse_volume(unsupported, dir.path()).unwrap_err();
-            assert!(
-                matches!(err, EngineError::NotSupported(_)),
-                "{unsupported}: {err}"
-            );
-        }
+        let anonymous = parse_volume("/a/./b:ro", dir.path());
+        assert!(anonymous.is_err(), "an anonymous volume takes no options");
+        let anonymous = parse_volume("/a/./b", dir.path()).unwrap();
+        assert!(anonymous.anonymous && anonymous.volume.as_deref() == Some(""));
+        assert_eq!(anonymous.destination, "/a/b");
+        let owned = parse_volume(&format!("{host}:/a:U,ro"), dir.path()).unwrap();
+        assert!(owned.chown && !owned.no_copy);
+        assert_eq!(owned.options, ["rbind", "rprivate", "ro"]);
+        let uncopied = parse_volume("v:/a:nocopy", dir.path()).unwrap();
+        assert!(uncopied.no_copy);
     }
 
     #[test]
@@ -509,10 +511,8 @@ mod tests {
         );
         let volume = parse_mount("type=volume,src=v,dst=/v", dir.path()).unwrap();
         assert_eq!(volume.volume.as_deref(), Some("v"));
-        assert!(matches!(
-            parse_mount("type=volume,dst=/v", dir.path()),
-            Err(EngineError::NotSupported(_))
-        ));
+        let anonymous = parse_mount("type=volume,dst=/v,volume-nocopy,U", dir.path()).unwrap();
+        assert!(anonymous.anonymous && anonymous.no_copy && anonymous.chown);
         for bad in [
             "type=bind,dst=/x",
             "src=/tmp,dst=/x",
