@@ -47,7 +47,8 @@ pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
             "Created": c.created.timestamp(),
             "CreatedHuman": human::ago(c.created),
             "Status": status_text(record),
-            "Ports": "",
+            "Ports": human::ports(&c.net.ports),
+            "Networks": c.net.networks.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
         }),
     )
 }

@@ -98,3 +98,44 @@ mod tests {
         assert_eq!(size(1_200_000_000), "1.2 GB");
     }
 }
+
+/// Published ports as `ps` shows them: `127.0.0.1:8080->80/tcp, 0.0.0.0:9000-9001->9000-9001/udp`.
+pub fn ports(mappings: &[crate::network::ports::PortMapping]) -> String {
+    let span = |start: u16, range: u16| {
+        if range > 1 {
+            format!("{start}-{}", start + range - 1)
+        } else {
+            start.to_string()
+        }
+    };
+    mappings
+        .iter()
+        .map(|m| {
+            let ip = if m.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                &m.host_ip
+            };
+            format!(
+                "{ip}:{}->{}/{}",
+                span(m.host_port, m.range),
+                span(m.container_port, m.range),
+                m.protocol
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod port_tests {
+    #[test]
+    fn ports_as_ps_shows_them() {
+        let mut m = crate::network::ports::parse_publish("127.0.0.1:8080:80").unwrap();
+        m.extend(crate::network::ports::parse_publish("9000-9001:9000-9001/udp").unwrap());
+        assert_eq!(
+            super::ports(&m),
+            "127.0.0.1:8080->80/tcp, 0.0.0.0:9000-9001->9000-9001/udp"
+        );
+    }
+}
