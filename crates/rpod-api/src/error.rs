@@ -66,12 +66,20 @@ impl From<EngineError> for ApiError {
         let message = match &e {
             EngineError::NoSuchContainer(name) => format!("No such container: {name}"),
             EngineError::NoSuchImage(name) => format!("No such image: {name}"),
+            EngineError::NoSuchVolume(name) => format!("get {name}: no such volume"),
+            EngineError::NoSuchNetwork(name) => format!("network {name} not found"),
             _ => libpod_message.clone(),
         };
         let cause = match &e {
             EngineError::NoSuchContainer(_) => "no such container".to_string(),
             EngineError::NoSuchImage(_) => "image not known".to_string(),
             EngineError::NameInUse { .. } => "that name is already in use".to_string(),
+            EngineError::NoSuchVolume(_) => "no such volume".to_string(),
+            EngineError::NoSuchNetwork(_) => "network not found".to_string(),
+            EngineError::VolumeExists(_) => "volume already exists".to_string(),
+            EngineError::NetworkExists(_) => "network already exists".to_string(),
+            EngineError::VolumeInUse { .. } => "volume is being used".to_string(),
+            EngineError::NetworkInUse { .. } => "network is being used".to_string(),
             EngineError::StateInvalid { .. } | EngineError::RemoveRunning { .. } => {
                 "container state improper".to_string()
             }

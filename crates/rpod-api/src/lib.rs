@@ -15,8 +15,10 @@ pub mod hangup;
 pub mod http;
 pub mod libpod;
 pub mod listen;
+pub mod networks;
 pub mod router;
 pub mod service;
+pub mod volumes;
 
 pub use error::{ApiError, ApiResult};
 pub use listen::{ListenUri, Listener};

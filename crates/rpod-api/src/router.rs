@@ -64,6 +64,7 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
             return result;
         }
     }
+    use crate::{networks, volumes};
     use compat::{containers, exec, images, system};
     match (method, path) {
         ("GET" | "HEAD", ["_ping"]) => system::ping(ex),
@@ -108,6 +109,19 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             images::remove(context, ex, &name.join("/"))
         }
+        ("GET", ["networks"]) => networks::list(context, ex),
+        ("POST", ["networks", "create"]) => networks::create(context, ex),
+        ("POST", ["networks", "prune"]) => networks::prune(context, ex),
+        ("GET", ["networks", name]) => networks::inspect(context, ex, name),
+        ("DELETE", ["networks", name]) => networks::remove(context, ex, name),
+        ("POST", ["networks", name, "connect"]) => networks::connect(context, ex, name),
+        ("POST", ["networks", name, "disconnect"]) => networks::disconnect(context, ex, name),
+
+        ("GET", ["volumes"]) => volumes::list(context, ex),
+        ("POST", ["volumes", "create"]) => volumes::create(context, ex),
+        ("POST", ["volumes", "prune"]) => volumes::prune(context, ex),
+        ("GET", ["volumes", name]) => volumes::inspect(context, ex, name),
+        ("DELETE", ["volumes", name]) => volumes::remove(context, ex, name),
         _ => Err(ApiError::not_found(format!(
             "no such endpoint: {method} {}",
             ex.req.path
@@ -147,6 +161,12 @@ fn dispatch_libpod(
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             images::remove(context, ex, &name.join("/"))
         }
+        ("GET", ["networks", "json"]) => crate::networks::list(context, ex),
+        ("GET", ["networks", name, "json"]) => crate::networks::inspect(context, ex, name),
+        ("GET", ["networks", name, "exists"]) => crate::networks::exists(context, ex, name),
+        ("GET", ["volumes", "json"]) => crate::volumes::list(context, ex),
+        ("GET", ["volumes", name, "json"]) => crate::volumes::inspect(context, ex, name),
+        ("GET", ["volumes", name, "exists"]) => crate::volumes::exists(context, ex, name),
         _ => return None,
     })
 }

@@ -1323,3 +1323,137 @@ fn a_tcp_service_answers_and_bad_addresses_are_refused() {
         assert!(err.contains(bad), "{bad}: {err}");
     }
 }
+
+#[test]
+fn networks_volumes_and_ports_through_both_apis() {
+    let service = Service::start();
+    // docker: a network and a volume, a web server publishing a port on 127.0.0.1, a
+    // second container reaching it by name, anonymous volumes removed with -v.
+    service.docker_ok(&["network", "create", "--subnet", "10.93.70.0/24", "dnet"]);
+    let listed = service.docker_ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    assert!(listed.contains("dnet bridge"), "{listed}");
+    service.docker_ok(&["volume", "create", "dvol"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("127.0.0.1:{port}:80");
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "dweb",
+        "--network",
+        "dnet",
+        "-p",
+        &publish,
+        "-v",
+        "dvol:/www",
+        "-v",
+        "/anon",
+        "demo",
+        "sh",
+        "-c",
+        "echo served > /www/index.html && exec httpd -f -p 80 -h /www",
+    ]);
+    let mut body = String::new();
+    wait_until("the published port answers", || {
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = stream.write_all(b"GET /index.html HTTP/1.0\r\n\r\n");
+        body.clear();
+        let _ = std::io::Read::read_to_string(&mut stream, &mut body);
+        body.ends_with("served\n")
+    });
+    assert_eq!(
+        service.docker_ok(&["port", "dweb"]).trim(),
+        format!("80/tcp -> 127.0.0.1:{port}")
+    );
+    let attached = service.docker_ok(&[
+        "network",
+        "inspect",
+        "dnet",
+        "--format",
+        "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}",
+    ]);
+    assert_eq!(attached.trim(), "dweb 10.93.70.2/24");
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "inspect",
+                "dweb",
+                "--format",
+                "{{.NetworkSettings.Networks.dnet.IPAddress}}"
+            ])
+            .trim(),
+        "10.93.70.2"
+    );
+    assert_eq!(
+        service.docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "dnet",
+            "demo",
+            "wget",
+            "-qO-",
+            "http://dweb/index.html"
+        ]),
+        "served\n"
+    );
+    let volumes = service.docker_ok(&["volume", "ls", "-q"]);
+    assert_eq!(volumes.lines().count(), 2, "{volumes}");
+    let out = service.docker_out(&["network", "rm", "dnet"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("network is being used")
+            || String::from_utf8_lossy(&out.stderr).contains("associated containers")
+    );
+    service.docker_ok(&["rm", "-f", "-v", "dweb"]);
+    assert_eq!(service.docker_ok(&["volume", "ls", "-q"]), "dvol\n");
+    service.docker_ok(&["network", "rm", "dnet"]);
+    service.docker_ok(&["volume", "rm", "dvol"]);
+    let out = service.docker_out(&["network", "inspect", "dnet"]);
+    assert!(!out.status.success());
+
+    // podman-remote: its own network and volume calls, ports and DNS flags in a
+    // SpecGenerator.
+    service.podman_ok(&["network", "create", "--subnet", "10.93.71.0/24", "pnet"]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&service.podman_ok(&["network", "inspect", "pnet"])).unwrap();
+    assert_eq!(inspect[0]["subnets"][0]["gateway"], "10.93.71.1");
+    assert_eq!(
+        service
+            .podman_out(&["network", "exists", "nonet"])
+            .status
+            .code(),
+        Some(1)
+    );
+    service.podman_ok(&["volume", "create", "--label", "a=b", "pvol"]);
+    let out = service.podman_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "pnet",
+        "--add-host",
+        "db:10.1.1.1",
+        "--dns-search",
+        "example.com",
+        "-v",
+        "pvol:/v",
+        "demo",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; grep db /etc/hosts; grep search /etc/resolv.conf; touch /v/ok",
+    ]);
+    assert!(out.contains("10.93.71.2/24"), "{out}");
+    assert!(out.contains("10.1.1.1\tdb"), "{out}");
+    assert!(out.contains("search dns.podman example.com"), "{out}");
+    let listed = service.podman_ok(&["volume", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(listed, "pvol\n");
+    service.podman_ok(&["network", "rm", "pnet"]);
+    service.podman_ok(&["volume", "rm", "pvol"]);
+    assert_eq!(service.podman_ok(&["volume", "ls", "-q"]), "");
+}

@@ -1,0 +1,356 @@
+//! Network endpoints, both flavours: Docker's (`/networks`, its `NetworkResource` shape) and
+//! libpod's (`/libpod/networks`, the netavark definition as podman returns it).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use rpod_engine::container::{ContainerRecord, NetworkJoin};
+use rpod_engine::network::definitions::NetworkRequest;
+use rpod_engine::network::Network;
+
+use crate::compat::containers::parse_filters;
+use crate::error::{ApiError, ApiResult};
+use crate::exchange::{Exchange, Flavour};
+use crate::service::Context;
+
+/// The containers attached to a network now, with what they got there.
+fn attached(context: &Context, network: &Network) -> ApiResult<BTreeMap<String, Value>> {
+    let mut containers = BTreeMap::new();
+    for record in context.engine.list()? {
+        if let Some(attachment) = record.state.networks.get(&network.name) {
+            containers.insert(
+                record.config.id.clone(),
+                json!({
+                    "Name": record.config.name,
+                    "EndpointID": "",
+                    "MacAddress": attachment.mac_address,
+                    "IPv4Address": attachment.ipv4().map(|a| a.to_string()).unwrap_or_default(),
+                    "IPv6Address": "",
+                }),
+            );
+        }
+    }
+    Ok(containers)
+}
+
+/// Docker's `NetworkResource`.
+fn docker_view(context: &Context, network: &Network, with_containers: bool) -> ApiResult<Value> {
+    let config: Vec<Value> = network
+        .subnets
+        .iter()
+        .map(|s| {
+            json!({
+                "Subnet": s.subnet.to_string(),
+                "Gateway": s.gateway.map(|g| g.to_string()).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let containers = if with_containers {
+        attached(context, network)?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(json!({
+        "Name": network.name,
+        "Id": network.id,
+        "Created": network.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        "Scope": "local",
+        "Driver": network.driver,
+        "EnableIPv6": network.ipv6_enabled,
+        "IPAM": { "Driver": "default", "Options": {}, "Config": config },
+        "Internal": network.internal,
+        "Attachable": false,
+        "Ingress": false,
+        "ConfigFrom": { "Network": "" },
+        "ConfigOnly": false,
+        "Containers": containers,
+        "Options": network.options,
+        "Labels": network.labels,
+    }))
+}
+
+fn matches(
+    network: &Network,
+    filters: &std::collections::HashMap<String, Vec<String>>,
+) -> ApiResult<bool> {
+    for (key, values) in filters {
+        let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(v));
+        let ok = match key.as_str() {
+            "name" => any(&|v| network.name.contains(v)),
+            "id" => any(&|v| network.id.starts_with(v)),
+            "driver" => any(&|v| network.driver == v),
+            "label" => any(&|v| match v.split_once('=') {
+                Some((k, val)) => network.labels.get(k).is_some_and(|l| l == val),
+                None => network.labels.contains_key(v),
+            }),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid filter {other:?}: rpod filters networks by name, id, driver and label"
+                )))
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let filters = parse_filters(ex)?;
+    let mut out = Vec::new();
+    for network in context.engine.networks()? {
+        if !matches(&network, &filters)? {
+            continue;
+        }
+        out.push(match ex.flavour {
+            Flavour::Compat => docker_view(context, &network, false)?,
+            Flavour::Libpod => {
+                serde_json::to_value(&network).map_err(|e| ApiError::new(500, e.to_string()))?
+            }
+        });
+    }
+    ex.json(200, &out)
+}
+
+pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let network = context.engine.network(name)?;
+    match ex.flavour {
+        Flavour::Compat => {
+            let view = docker_view(context, &network, true)?;
+            ex.json(200, &view)
+        }
+        Flavour::Libpod => ex.json(200, &network),
+    }
+}
+
+pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    context.engine.network(name)?;
+    ex.empty(204)
+}
+
+/// Docker's create body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct DockerCreate {
+    name: String,
+    driver: String,
+    internal: bool,
+    #[serde(rename = "EnableIPv6")]
+    enable_ipv6: bool,
+    #[serde(rename = "IPAM")]
+    ipam: Option<Value>,
+    options: Option<BTreeMap<String, String>>,
+    labels: Option<BTreeMap<String, String>>,
+}
+
+/// libpod's create body (a network definition).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LibpodCreate {
+    name: String,
+    driver: String,
+    network_interface: String,
+    subnets: Option<Vec<LibpodSubnet>>,
+    ipv6_enabled: bool,
+    internal: bool,
+    dns_enabled: Option<bool>,
+    labels: Option<BTreeMap<String, String>>,
+    options: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LibpodSubnet {
+    subnet: String,
+    gateway: String,
+}
+
+fn parse_subnet(
+    subnet: &str,
+    gateway: &str,
+) -> ApiResult<(ipnet::Ipv4Net, Option<std::net::Ipv4Addr>)> {
+    let net = subnet
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid subnet {subnet:?}")))?;
+    let gateway = if gateway.is_empty() {
+        None
+    } else {
+        Some(
+            gateway
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid gateway {gateway:?}")))?,
+        )
+    };
+    Ok((net, gateway))
+}
+
+pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let mut request = NetworkRequest::default();
+    match ex.flavour {
+        Flavour::Compat => {
+            let body: DockerCreate = ex.body_json()?;
+            if body.enable_ipv6 {
+                return Err(ApiError::unsupported("EnableIPv6"));
+            }
+            if body.options.as_ref().is_some_and(|o| !o.is_empty()) {
+                return Err(ApiError::unsupported("network Options"));
+            }
+            let configs = body
+                .ipam
+                .as_ref()
+                .and_then(|i| i.get("Config"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if configs.len() > 1 {
+                return Err(ApiError::unsupported("more than one subnet"));
+            }
+            if let Some(config) = configs.first() {
+                let text = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("");
+                if !text("Subnet").is_empty() {
+                    let (subnet, gateway) = parse_subnet(text("Subnet"), text("Gateway"))?;
+                    request.subnet = Some(subnet);
+                    request.gateway = gateway;
+                }
+            }
+            request.name = body.name;
+            request.driver = (!body.driver.is_empty()).then_some(body.driver);
+            request.internal = body.internal;
+            request.labels = body.labels.unwrap_or_default();
+        }
+        Flavour::Libpod => {
+            let body: LibpodCreate = ex.body_json()?;
+            if body.ipv6_enabled {
+                return Err(ApiError::unsupported("IPv6 networks"));
+            }
+            if body.options.as_ref().is_some_and(|o| !o.is_empty()) {
+                return Err(ApiError::unsupported("network options"));
+            }
+            let subnets = body.subnets.unwrap_or_default();
+            if subnets.len() > 1 {
+                return Err(ApiError::unsupported("more than one subnet"));
+            }
+            if let Some(s) = subnets.first() {
+                let (subnet, gateway) = parse_subnet(&s.subnet, &s.gateway)?;
+                request.subnet = Some(subnet);
+                request.gateway = gateway;
+            }
+            request.name = body.name;
+            request.driver = (!body.driver.is_empty()).then_some(body.driver);
+            request.interface =
+                (!body.network_interface.is_empty()).then_some(body.network_interface);
+            request.internal = body.internal;
+            request.disable_dns = body.dns_enabled == Some(false);
+            request.labels = body.labels.unwrap_or_default();
+        }
+    }
+    let network = context.engine.network_create(request)?;
+    match ex.flavour {
+        Flavour::Compat => ex.json(201, &json!({ "Id": network.id, "Warning": "" })),
+        Flavour::Libpod => ex.json(200, &network),
+    }
+}
+
+pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let force = ex.query_bool("force")?;
+    let timeout = ex.query_int::<u32>("timeout")?;
+    let removed = context.engine.network_remove(name, force, timeout)?;
+    match ex.flavour {
+        Flavour::Compat => ex.empty(204),
+        Flavour::Libpod => ex.json(200, &json!([{ "Name": removed, "Err": null }])),
+    }
+}
+
+pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let filters = parse_filters(ex)?;
+    let mut labels = BTreeMap::new();
+    for (key, values) in &filters {
+        if key != "label" {
+            return Err(ApiError::bad_request(format!(
+                "invalid filter {key:?}: rpod prunes networks by label"
+            )));
+        }
+        for value in values {
+            match value.split_once('=') {
+                Some((k, v)) => labels.insert(k.to_string(), Some(v.to_string())),
+                None => labels.insert(value.clone(), None),
+            };
+        }
+    }
+    let removed = context.engine.network_prune(&labels)?;
+    match ex.flavour {
+        Flavour::Compat => ex.json(200, &json!({ "NetworksDeleted": removed })),
+        Flavour::Libpod => {
+            let reports: Vec<Value> = removed
+                .iter()
+                .map(|n| json!({ "Name": n, "Error": null }))
+                .collect();
+            ex.json(200, &reports)
+        }
+    }
+}
+
+/// Connect and disconnect bodies of both flavours (Docker's and libpod's spellings).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ConnectBody {
+    #[serde(alias = "container", rename = "Container")]
+    container: String,
+    #[serde(rename = "EndpointConfig")]
+    endpoint: Option<Value>,
+    aliases: Option<Vec<String>>,
+    static_ips: Option<Vec<String>>,
+    static_mac: Option<String>,
+}
+
+fn container_of(context: &Context, name: &str) -> ApiResult<ContainerRecord> {
+    if name.is_empty() {
+        return Err(ApiError::bad_request("a container is required"));
+    }
+    Ok(context.engine.lookup(name)?)
+}
+
+pub fn connect(context: &Context, ex: &mut Exchange, network: &str) -> ApiResult<()> {
+    let body: ConnectBody = ex.body_json()?;
+    let record = container_of(context, &body.container)?;
+    let mut join = NetworkJoin {
+        name: network.to_string(),
+        aliases: body.aliases.unwrap_or_default(),
+        ip: None,
+        mac: body.static_mac.filter(|m| !m.is_empty()),
+    };
+    let ips = body.static_ips.unwrap_or_default();
+    let mut ip_text = ips.first().cloned();
+    if let Some(endpoint) = &body.endpoint {
+        if let Some(address) = endpoint
+            .get("IPAMConfig")
+            .and_then(|c| c.get("IPv4Address"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            ip_text = Some(address.to_string());
+        }
+        if let Some(aliases) = endpoint.get("Aliases").and_then(Value::as_array) {
+            join.aliases
+                .extend(aliases.iter().filter_map(Value::as_str).map(String::from));
+        }
+    }
+    if let Some(ip) = ip_text {
+        join.ip = Some(
+            ip.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid IPv4 address {ip:?}")))?,
+        );
+    }
+    context.engine.network_connect(network, record.id(), join)?;
+    ex.empty(200)
+}
+
+pub fn disconnect(context: &Context, ex: &mut Exchange, network: &str) -> ApiResult<()> {
+    let body: ConnectBody = ex.body_json()?;
+    let record = container_of(context, &body.container)?;
+    context.engine.network_disconnect(network, record.id())?;
+    ex.empty(200)
+}

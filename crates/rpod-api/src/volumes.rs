@@ -1,0 +1,147 @@
+//! Volume endpoints, both flavours: Docker's (`/volumes`, answers wrapped in `Volumes`) and
+//! libpod's (`/libpod/volumes`, plain lists, podman's extra fields).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use rpod_engine::volumes::VolumeRecord;
+
+use crate::compat::containers::parse_filters;
+use crate::error::{ApiError, ApiResult};
+use crate::exchange::{Exchange, Flavour};
+use crate::service::Context;
+
+fn view(context: &Context, ex: &Exchange, volume: &VolumeRecord) -> ApiResult<Value> {
+    let mountpoint = context.engine.volume_path(&volume.name);
+    let mut value = json!({
+        "Name": volume.name,
+        "Driver": volume.driver,
+        "Mountpoint": mountpoint.display().to_string(),
+        "CreatedAt": volume.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "Labels": volume.labels,
+        "Scope": "local",
+        "Options": volume.options,
+    });
+    if ex.flavour == Flavour::Libpod {
+        let users = context.engine.volume_users(&volume.name)?.len();
+        value["Anonymous"] = json!(volume.anonymous);
+        value["MountCount"] = json!(users);
+        value["NeedsCopyUp"] = json!(volume.needs_copy_up);
+        value["UID"] = json!(0);
+        value["GID"] = json!(0);
+    }
+    Ok(value)
+}
+
+fn matches(
+    volume: &VolumeRecord,
+    filters: &std::collections::HashMap<String, Vec<String>>,
+) -> ApiResult<bool> {
+    for (key, values) in filters {
+        let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(v));
+        let ok = match key.as_str() {
+            "name" => any(&|v| volume.name.contains(v)),
+            "driver" => any(&|v| volume.driver == v),
+            "label" => any(&|v| match v.split_once('=') {
+                Some((k, val)) => volume.labels.get(k).is_some_and(|l| l == val),
+                None => volume.labels.contains_key(v),
+            }),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid filter {other:?}: rpod filters volumes by name, driver and label"
+                )))
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let filters = parse_filters(ex)?;
+    let mut views = Vec::new();
+    for volume in context.engine.volumes()? {
+        if matches(&volume, &filters)? {
+            views.push(view(context, ex, &volume)?);
+        }
+    }
+    match ex.flavour {
+        Flavour::Compat => ex.json(200, &json!({ "Volumes": views, "Warnings": [] })),
+        Flavour::Libpod => ex.json(200, &views),
+    }
+}
+
+pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let volume = context.engine.volume(name)?;
+    let value = view(context, ex, &volume)?;
+    ex.json(200, &value)
+}
+
+pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    context.engine.volume(name)?;
+    ex.empty(204)
+}
+
+/// The create body: Docker's `DriverOpts`/`Labels`, libpod's `Options`/`Label` (podman-remote
+/// sends both label fields).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CreateBody {
+    name: String,
+    driver: String,
+    driver_opts: Option<BTreeMap<String, String>>,
+    options: Option<BTreeMap<String, String>>,
+    labels: Option<BTreeMap<String, String>>,
+    label: Option<BTreeMap<String, String>>,
+}
+
+pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let body: CreateBody = ex.body_json_or_default()?;
+    if !body.driver.is_empty() && body.driver != "local" {
+        return Err(ApiError::unsupported(format!(
+            "the volume driver {:?}",
+            body.driver
+        )));
+    }
+    let name = (!body.name.is_empty()).then_some(body.name);
+    let mut labels = body.labels.unwrap_or_default();
+    labels.extend(body.label.unwrap_or_default());
+    let mut options = body.driver_opts.unwrap_or_default();
+    options.extend(body.options.unwrap_or_default());
+    let volume = context.engine.volume_create(name, labels, options)?;
+    let value = view(context, ex, &volume)?;
+    ex.json(201, &value)
+}
+
+pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let force = ex.query_bool("force")?;
+    context.engine.volume_remove(name, force)?;
+    ex.empty(204)
+}
+
+pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let filters = parse_filters(ex)?;
+    if let Some(key) = filters.keys().next() {
+        return Err(ApiError::bad_request(format!(
+            "invalid filter {key:?}: rpod prunes all unused volumes"
+        )));
+    }
+    let removed = context.engine.volume_prune()?;
+    match ex.flavour {
+        Flavour::Compat => ex.json(
+            200,
+            &json!({ "VolumesDeleted": removed, "SpaceReclaimed": 0 }),
+        ),
+        Flavour::Libpod => {
+            let reports: Vec<Value> = removed
+                .iter()
+                .map(|n| json!({ "Id": n, "Size": 0 }))
+                .collect();
+            ex.json(200, &reports)
+        }
+    }
+}
