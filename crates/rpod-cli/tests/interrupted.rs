@@ -317,6 +317,12 @@ fn a_read_only_store_still_answers_read_only_commands() {
     let id = rpod.ok(&["run", "--name", "done", "demo", "echo", "hello"]);
     assert_eq!(id, "hello\n");
     let root = rpod.root();
+    // The monitor's exit command may still be writing: once the last connection closes,
+    // SQLite folds its log into the database, which a read-only open reads.
+    let log = root.join("rpod.db-wal");
+    wait_until("the exit command is done with the database", || {
+        !log.exists()
+    });
     let root_text = root.display().to_string();
     let mount = |args: &[&str]| {
         assert!(std::process::Command::new("mount")

@@ -577,10 +577,6 @@ mod tests {
     fn unsupported_settings_are_named_in_a_400() {
         for (json, named) in [
             (
-                r#"{"Image":"x","HostConfig":{"Binds":["/b"]}}"#,
-                "anonymous volume",
-            ),
-            (
                 r#"{"Image":"x","HostConfig":{"Binds":["./a:/b"]}}"#,
                 "absolute",
             ),
@@ -588,7 +584,6 @@ mod tests {
                 r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"npipe","Source":"v","Target":"/v"}]}}"#,
                 "npipe",
             ),
-            (r#"{"Image":"x","Volumes":{"/data":{}}}"#, "Config.Volumes"),
             (
                 r#"{"Image":"x","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"eighty"}]}}}"#,
                 "HostConfig.PortBindings",
@@ -664,6 +659,18 @@ mod tests {
         ] {
             assert_eq!(parse(bad).unwrap_err().status, 400, "{bad}");
         }
+    }
+
+    #[test]
+    fn anonymous_volumes_from_binds_mounts_and_volumes() {
+        let options = parse(r#"{"Image":"x","Volumes":{"/v":{}},"HostConfig":{"Binds":["/b"],"Mounts":[{"Type":"volume","Target":"/m"}]}}"#).unwrap();
+        let anonymous: Vec<&str> = options
+            .mounts
+            .iter()
+            .filter(|m| m.anonymous)
+            .map(|m| m.destination.as_str())
+            .collect();
+        assert_eq!(anonymous, ["/b", "/m", "/v"]);
     }
 
     #[test]
