@@ -413,6 +413,36 @@ pub struct RunArgs {
     /// Mount a tmpfs: PATH[:OPTIONS] (size=, mode=, exec, ...).
     #[arg(long = "tmpfs")]
     pub tmpfs: Vec<String>,
+    /// Run an init (catatonit) as PID 1 that forwards signals and reaps zombies.
+    #[arg(long)]
+    pub init: bool,
+    /// The init binary for --init.
+    #[arg(long = "init-path")]
+    pub init_path: Option<PathBuf>,
+    /// PID namespace: private, host or container:NAME.
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC namespace: private, shareable, host or container:NAME.
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace: private, host or container:NAME.
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// Size of /dev/shm (64m, 1g, bytes without a unit).
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// A namespaced kernel parameter: KEY=VALUE.
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// A resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, ...).
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// A host device: HOST[:CONTAINER][:PERMISSIONS].
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// An additional group of the container's process (a name or a number).
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
     /// What the image's VOLUME paths get: bind (an anonymous volume each), tmpfs, ignore.
     #[arg(long = "image-volume", default_value = "bind", value_parser = ["bind", "tmpfs", "ignore"])]
     pub image_volume: String,

@@ -277,6 +277,9 @@ pub struct ContainerConfig {
     /// Networks, ports, DNS and hosts settings.
     #[serde(default)]
     pub net: NetworkConfig,
+    /// Namespaces shared, init, limits, devices, groups.
+    #[serde(default)]
+    pub isolation: crate::isolation::Isolation,
 }
 
 /// What changes over the container's life.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod human;
 pub mod image;
+pub mod isolation;
 pub mod lock;
 pub mod logs;
 pub mod mounts;

@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
-    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder,
-    PosixRlimitBuilder, PosixRlimitType, RootBuilder, Spec, UserBuilder,
+    LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceBuilder, LinuxDeviceCgroupBuilder,
+    LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceType, LinuxPidsBuilder,
+    LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, RootBuilder,
+    Spec, UserBuilder,
 };
 
 use crate::confined::ConfinedDir;
@@ -91,6 +92,29 @@ fn read_groups(rootfs: &Path) -> Result<Vec<(String, u32, Vec<String>)>> {
             ))
         })
         .collect())
+}
+
+/// Resolve `--group-add` groups (names or numbers) inside the container's root file system.
+pub fn resolve_groups(rootfs: &Path, names: &[String]) -> Result<Vec<u32>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups = read_groups(rootfs)?;
+    names
+        .iter()
+        .map(|name| match name.parse::<u32>() {
+            Ok(gid) => Ok(gid),
+            Err(_) => groups
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, gid, _)| *gid)
+                .ok_or_else(|| {
+                    EngineError::CannotInvoke(format!(
+                        "unable to find group {name}: no matching entries in group file"
+                    ))
+                }),
+        })
+        .collect()
 }
 
 /// Resolve `user[:group]` (names or numbers) inside the container's root file system.
@@ -275,14 +299,40 @@ fn etc_file_mount(source: &Path, destination: &str) -> Result<Mount> {
         .map_err(build_err)
 }
 
-/// The network side of a spec: which namespace, and the generated files to bind.
+/// What `init` prepared on the host for a spec: namespaces to join, generated files.
 #[derive(Debug, Clone, Default)]
-pub struct NetworkSpec {
-    /// A namespace to join (bridged, another container's, `ns:PATH`); `None` makes a new
-    /// one, except with the host's network (`config.network`).
+pub struct Prepared {
+    /// A network namespace to join (bridged, another container's, `ns:PATH`); `None` makes
+    /// a new one, except with the host's network (`config.network`).
     pub namespace_path: Option<PathBuf>,
     /// (file on the host, path in the container).
     pub files: Vec<(PathBuf, String)>,
+    /// Other namespaces joined (`--pid`, `--ipc`, `--uts container:NAME`): by path.
+    pub shared: Vec<(LinuxNamespaceType, PathBuf)>,
+    /// A `/dev/shm` to bind instead of a new tmpfs (the host's, with its IPC namespace).
+    pub shm_source: Option<PathBuf>,
+    /// `--group-add` groups, resolved.
+    pub extra_gids: Vec<u32>,
+}
+
+/// The namespace a `--pid`/`--ipc`/`--uts` mode names, with the host's left out.
+fn host_namespaces(config: &ContainerConfig) -> Vec<LinuxNamespaceType> {
+    use crate::isolation::NamespaceMode::Host;
+    let iso = &config.isolation;
+    let mut host = Vec::new();
+    if config.network == NetworkMode::Host {
+        host.push(LinuxNamespaceType::Network);
+    }
+    if iso.pid == Host {
+        host.push(LinuxNamespaceType::Pid);
+    }
+    if iso.ipc == Host {
+        host.push(LinuxNamespaceType::Ipc);
+    }
+    if iso.uts == Host {
+        host.push(LinuxNamespaceType::Uts);
+    }
+    host
 }
 
 /// The cgroup (relative to each hierarchy's root) a container runs in.
@@ -296,10 +346,15 @@ pub fn generate(
     root_path: &Path,
     user: &ResolvedUser,
     console_size: Option<rpod_oci::TerminalSize>,
-    network: &NetworkSpec,
+    network: &Prepared,
 ) -> Result<Spec> {
     let mut spec = Spec::default();
-    spec.set_hostname(Some(config.hostname.clone()));
+    // Only a UTS namespace of its own has a hostname to set.
+    if config.isolation.uts == crate::isolation::NamespaceMode::Private {
+        spec.set_hostname(Some(config.hostname.clone()));
+    } else {
+        spec.set_hostname(None);
+    }
     spec.set_root(Some(
         RootBuilder::default()
             .path(root_path.to_path_buf())
@@ -320,6 +375,10 @@ pub fn generate(
     }
     if config.terminal && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
+    }
+    // podman's marker, which tools such as systemd read to know they run in a container.
+    if !env.iter().any(|e| e.starts_with("container=")) {
+        env.push("container=podman".into());
     }
 
     let mut process = spec.process().clone().unwrap_or_default();
@@ -346,7 +405,13 @@ pub fn generate(
         UserBuilder::default()
             .uid(user.uid)
             .gid(user.gid)
-            .additional_gids(user.additional_gids.clone())
+            .additional_gids({
+                let mut gids = user.additional_gids.clone();
+                gids.extend(network.extra_gids.iter().copied());
+                gids.sort_unstable();
+                gids.dedup();
+                gids
+            })
             // podman's default; without it the process would inherit rpod's private umask.
             .umask(0o022u32)
             .build()
@@ -361,15 +426,83 @@ pub fn generate(
     process_caps.set_ambient(None);
     process.set_capabilities(Some(process_caps));
     let nofile = host_nofile_limit();
-    process.set_rlimits(Some(vec![PosixRlimitBuilder::default()
+    let mut rlimits = vec![PosixRlimitBuilder::default()
         .typ(PosixRlimitType::RlimitNofile)
         .hard(nofile)
         .soft(nofile)
         .build()
-        .map_err(build_err)?]));
+        .map_err(build_err)?];
+    for ulimit in &config.isolation.ulimits {
+        let typ: PosixRlimitType = serde_json::from_value(serde_json::json!(ulimit.name))
+            .map_err(|e| EngineError::InvalidArg(format!("ulimit {}: {e}", ulimit.name)))?;
+        rlimits.retain(|r| r.typ() != typ);
+        rlimits.push(
+            PosixRlimitBuilder::default()
+                .typ(typ)
+                .hard(ulimit.hard)
+                .soft(ulimit.soft)
+                .build()
+                .map_err(build_err)?,
+        );
+    }
+    process.set_rlimits(Some(rlimits));
+    if config.isolation.init.is_some() {
+        // As podman: the init runs the command, forwards signals and reaps orphans.
+        let mut args = vec![
+            crate::isolation::INIT_IN_CONTAINER.to_string(),
+            "--".to_string(),
+        ];
+        args.extend(config.args.iter().cloned());
+        process.set_args(Some(args));
+    }
     spec.set_process(Some(process));
 
     let mut mounts = default_mounts(config.security.privileged)?;
+    for m in mounts.iter_mut() {
+        if m.destination() != Path::new("/dev/shm") {
+            continue;
+        }
+        if let Some(source) = &network.shm_source {
+            *m = MountBuilder::default()
+                .destination(PathBuf::from("/dev/shm"))
+                .typ("bind")
+                .source(source.clone())
+                .options(vec![
+                    "rbind".into(),
+                    "nosuid".into(),
+                    "noexec".into(),
+                    "nodev".into(),
+                ])
+                .build()
+                .map_err(build_err)?;
+        } else if let Some(size) = config.isolation.shm_size {
+            let mut options: Vec<String> = m
+                .options()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|o| !o.starts_with("size="))
+                .collect();
+            options.push(format!("size={size}"));
+            m.set_options(Some(options));
+        }
+    }
+    if let Some(init) = &config.isolation.init {
+        mounts.push(
+            MountBuilder::default()
+                .destination(PathBuf::from(crate::isolation::INIT_IN_CONTAINER))
+                .typ("bind")
+                .source(init.clone())
+                .options(vec![
+                    "bind".into(),
+                    "ro".into(),
+                    "nosuid".into(),
+                    "nodev".into(),
+                ])
+                .build()
+                .map_err(build_err)?,
+        );
+    }
     // The user's mounts replace any of ours on the same path. The generated files and the
     // user's mounts go after the defaults, parents before children (a tmpfs on /etc before
     // /etc/hosts).
@@ -399,11 +532,12 @@ pub fn generate(
         .clone()
         .unwrap_or_default()
         .into_iter()
-        .filter(|ns| {
-            !(config.network == NetworkMode::Host && ns.typ() == LinuxNamespaceType::Network)
-        })
+        .filter(|ns| !host_namespaces(config).contains(&ns.typ()))
         .map(|mut ns| {
             if let (LinuxNamespaceType::Network, Some(path)) = (ns.typ(), &network.namespace_path) {
+                ns.set_path(Some(path.clone()));
+            }
+            if let Some((_, path)) = network.shared.iter().find(|(t, _)| *t == ns.typ()) {
                 ns.set_path(Some(path.clone()));
             }
             ns
@@ -419,13 +553,67 @@ pub fn generate(
         linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect()));
     }
     linux.set_seccomp(config.security.seccomp()?);
-    // Device access: none but the runtime's defaults; a privileged container may use any.
-    let mut resources =
-        LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default()
-            .allow(config.security.privileged)
-            .access("rwm")
-            .build()
-            .map_err(build_err)?]);
+    if !config.isolation.sysctls.is_empty() {
+        linux.set_sysctl(Some(
+            config
+                .isolation
+                .sysctls
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ));
+    }
+    // Device access: none but the runtime's defaults and `--device`'s; a privileged
+    // container may use any.
+    let mut device_rules = vec![LinuxDeviceCgroupBuilder::default()
+        .allow(config.security.privileged)
+        .access("rwm")
+        .build()
+        .map_err(build_err)?];
+    let mut devices = Vec::new();
+    for device in &config.isolation.devices {
+        let (kind, major, minor) =
+            crate::isolation::device_kind(&device.host)?.ok_or_else(|| {
+                EngineError::InvalidArg(format!(
+                    "--device {}: no longer a device",
+                    device.host.display()
+                ))
+            })?;
+        let typ = if kind == 'b' {
+            LinuxDeviceType::B
+        } else {
+            LinuxDeviceType::C
+        };
+        let mode = std::fs::metadata(&device.host)
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
+            .unwrap_or(0o666);
+        devices.push(
+            LinuxDeviceBuilder::default()
+                .path(device.container.clone())
+                .typ(typ)
+                .major(major)
+                .minor(minor)
+                .file_mode(mode)
+                .uid(0u32)
+                .gid(0u32)
+                .build()
+                .map_err(build_err)?,
+        );
+        device_rules.push(
+            LinuxDeviceCgroupBuilder::default()
+                .allow(true)
+                .typ(typ)
+                .major(major)
+                .minor(minor)
+                .access(device.permissions.clone())
+                .build()
+                .map_err(build_err)?,
+        );
+    }
+    if !devices.is_empty() {
+        linux.set_devices(Some(devices));
+    }
+    let mut resources = LinuxResourcesBuilder::default().devices(device_rules);
     if let Some(limit) = config.memory {
         resources = resources.memory(
             LinuxMemoryBuilder::default()
@@ -497,6 +685,7 @@ mod tests {
             console_size: None,
             mounts: Vec::new(),
             net: Default::default(),
+            isolation: Default::default(),
         }
     }
 
@@ -513,7 +702,7 @@ mod tests {
             Path::new("/merged"),
             &user,
             None,
-            &NetworkSpec::default(),
+            &Prepared::default(),
         )
         .unwrap();
         let json = serde_json::to_value(&spec).unwrap();
@@ -562,14 +751,7 @@ mod tests {
             home: "/".into(),
         };
         let json = serde_json::to_value(
-            generate(
-                &config,
-                Path::new("/m"),
-                &user,
-                None,
-                &NetworkSpec::default(),
-            )
-            .unwrap(),
+            generate(&config, Path::new("/m"), &user, None, &Prepared::default()).unwrap(),
         )
         .unwrap();
         assert!(json["linux"]["maskedPaths"].is_null());

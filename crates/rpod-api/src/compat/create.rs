@@ -89,12 +89,21 @@ const HANDLED_HOST: &[&str] = &[
     "Tmpfs",
     "Isolation",
     "CgroupnsMode",
+    "Init",
     "PortBindings",
     "PublishAllPorts",
     "Dns",
     "DnsSearch",
     "DnsOptions",
     "ExtraHosts",
+    "PidMode",
+    "IpcMode",
+    "UTSMode",
+    "ShmSize",
+    "Sysctls",
+    "Ulimits",
+    "Devices",
+    "GroupAdd",
 ];
 
 /// Null, false, zero, or an empty string, list or object: a setting left unset. (An
@@ -240,6 +249,75 @@ fn endpoint_joins(networking: &Value, joins: &mut Vec<NetworkJoin>) -> ApiResult
         }
     }
     Ok(())
+}
+
+/// Docker's `Ulimits` and `Devices` entries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct DockerUlimit {
+    name: String,
+    soft: i64,
+    hard: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct DockerDevice {
+    path_on_host: String,
+    path_in_container: String,
+    cgroup_permissions: String,
+}
+
+/// `PidMode`, `IpcMode`, `UTSMode`, `ShmSize`, `Sysctls`, `Ulimits`, `Devices`, `GroupAdd`.
+fn host_isolation(host: &Map<String, Value>) -> ApiResult<rpod_engine::isolation::Isolation> {
+    use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
+    let mode = |field: &str, flag: &str| -> ApiResult<NamespaceMode> {
+        let text = typed::<String>(host, field)?.unwrap_or_default();
+        Ok(NamespaceMode::parse(flag, &text)?)
+    };
+    let mut isolation = Isolation {
+        pid: mode("PidMode", "pid")?,
+        ipc: mode("IpcMode", "ipc")?,
+        uts: mode("UTSMode", "uts")?,
+        shm_size: typed::<i64>(host, "ShmSize")?
+            .filter(|s| *s > 0)
+            .map(|s| s as u64),
+        sysctls: typed(host, "Sysctls")?.unwrap_or_default(),
+        group_add: typed(host, "GroupAdd")?.unwrap_or_default(),
+        ..Default::default()
+    };
+    for limit in typed::<Vec<DockerUlimit>>(host, "Ulimits")?.unwrap_or_default() {
+        let value = |v: i64| {
+            if v < 0 {
+                "unlimited".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        isolation.ulimits.push(parse_ulimit(&format!(
+            "{}={}:{}",
+            limit.name,
+            value(limit.soft),
+            value(limit.hard)
+        ))?);
+    }
+    for device in typed::<Vec<DockerDevice>>(host, "Devices")?.unwrap_or_default() {
+        let container = if device.path_in_container.is_empty() {
+            device.path_on_host.clone()
+        } else {
+            device.path_in_container.clone()
+        };
+        let permissions = if device.cgroup_permissions.is_empty() {
+            "rwm".to_string()
+        } else {
+            device.cgroup_permissions.clone()
+        };
+        isolation.devices.push(parse_device(&format!(
+            "{}:{container}:{permissions}",
+            device.path_on_host
+        ))?);
+    }
+    Ok(isolation)
 }
 
 /// Whether a log driver keeps a log file; drivers rpod lacks are refused.
@@ -419,9 +497,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         .and_then(|c| c.get("Type"))
         .and_then(Value::as_str);
     let log_to_file = log_to_file(driver.unwrap_or(""))?;
-    if typed::<bool>(&host, "Init")?.unwrap_or(false) {
-        return Err(ApiError::unsupported("HostConfig.Init"));
-    }
+    let isolation = host_isolation(&host)?;
     if typed::<i64>(&host, "MemorySwap")?.unwrap_or(0) > 0 {
         return Err(ApiError::unsupported("HostConfig.MemorySwap"));
     }
@@ -524,6 +600,9 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         network,
         net,
         image_volumes: rpod_engine::ImageVolumes::Anonymous,
+        isolation,
+        init: typed::<bool>(&host, "Init")?.unwrap_or(false),
+        init_path: None,
         ip: None,
         mac_address: non_empty(body.mac_address),
         network_aliases: Vec::new(),
@@ -605,8 +684,12 @@ mod tests {
                 "log driver",
             ),
             (
-                r#"{"Image":"x","HostConfig":{"Init":true}}"#,
-                "HostConfig.Init",
+                r#"{"Image":"x","HostConfig":{"PidMode":"ns:/x"}}"#,
+                "invalid --pid",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"Ulimits":[{"Name":"bogus","Soft":1,"Hard":1}]}}"#,
+                "unknown limit",
             ),
         ] {
             let err = parse(json).unwrap_err();
@@ -659,6 +742,22 @@ mod tests {
         ] {
             assert_eq!(parse(bad).unwrap_err().status, 400, "{bad}");
         }
+    }
+
+    #[test]
+    fn namespaces_limits_and_init() {
+        use rpod_engine::isolation::NamespaceMode;
+        let options = parse(r#"{"Image":"x","HostConfig":{"Init":true,"PidMode":"host","IpcMode":"container:db","UTSMode":"","ShmSize":1048576,"Sysctls":{"net.ipv4.ip_forward":"1"},"Ulimits":[{"Name":"nofile","Soft":100,"Hard":200}],"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"rw"}],"GroupAdd":["audio"]}}"#).unwrap();
+        assert!(options.init);
+        let iso = &options.isolation;
+        assert_eq!(iso.pid, NamespaceMode::Host);
+        assert_eq!(iso.ipc, NamespaceMode::Container("db".into()));
+        assert_eq!(iso.uts, NamespaceMode::Private);
+        assert_eq!(iso.shm_size, Some(1 << 20));
+        assert_eq!(iso.sysctls["net.ipv4.ip_forward"], "1");
+        assert_eq!((iso.ulimits[0].soft, iso.ulimits[0].hard), (100, 200));
+        assert_eq!(iso.devices[0].permissions, "rw");
+        assert_eq!(iso.group_add, ["audio"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! namespaces, `image_volume_mode: anonymous`, ...), which are accepted.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -58,6 +59,80 @@ pub struct SpecPort {
     protocol: String,
 }
 
+/// A resource limit of a SpecGenerator (the OCI spec's rlimit).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecRlimit {
+    #[serde(rename = "type")]
+    kind: String,
+    hard: u64,
+    soft: u64,
+}
+
+/// A device of a SpecGenerator: podman-remote sends the `--device` text as the path.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecDevice {
+    path: String,
+}
+
+/// A SpecGenerator namespace (`{"nsmode": "container", "value": "ID"}`) as a mode.
+fn namespace(
+    flag: &str,
+    value: &Option<Value>,
+) -> ApiResult<rpod_engine::isolation::NamespaceMode> {
+    let text = |key: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mode = match text("nsmode").as_str() {
+        "container" => format!("container:{}", text("value")),
+        other => other.to_string(),
+    };
+    Ok(rpod_engine::isolation::NamespaceMode::parse(flag, &mode)?)
+}
+
+/// `pidns`, `ipcns`, `utsns`, `shm_size`, `sysctl`, `r_limits`, `devices`, `groups`.
+fn spec_isolation(spec: &SpecGenerator) -> ApiResult<rpod_engine::isolation::Isolation> {
+    use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation};
+    let mut isolation = Isolation {
+        pid: namespace("pid", &spec.pidns)?,
+        ipc: namespace("ipc", &spec.ipcns)?,
+        uts: namespace("uts", &spec.utsns)?,
+        shm_size: spec.shm_size.filter(|s| *s > 0).map(|s| s as u64),
+        sysctls: spec.sysctl.clone().unwrap_or_default(),
+        group_add: spec.groups.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    for limit in spec.r_limits.iter().flatten() {
+        let name = limit
+            .kind
+            .strip_prefix("RLIMIT_")
+            .unwrap_or(&limit.kind)
+            .to_ascii_lowercase();
+        let value = |v: u64| {
+            if v == u64::MAX {
+                "unlimited".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        isolation.ulimits.push(parse_ulimit(&format!(
+            "{name}={}:{}",
+            value(limit.soft),
+            value(limit.hard)
+        ))?);
+    }
+    for device in spec.devices.iter().flatten() {
+        isolation.devices.push(parse_device(&device.path)?);
+    }
+    Ok(isolation)
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SpecGenerator {
@@ -96,6 +171,16 @@ pub struct SpecGenerator {
     pub dns_search: Option<Vec<String>>,
     pub dns_option: Option<Vec<String>>,
     pub hostadd: Option<Vec<String>>,
+    pub pidns: Option<Value>,
+    pub ipcns: Option<Value>,
+    pub utsns: Option<Value>,
+    pub shm_size: Option<i64>,
+    pub sysctl: Option<BTreeMap<String, String>>,
+    pub r_limits: Option<Vec<SpecRlimit>>,
+    pub devices: Option<Vec<SpecDevice>>,
+    pub groups: Option<Vec<String>>,
+    pub init: bool,
+    pub init_path: String,
     pub mounts: Option<Vec<SpecMount>>,
     pub volumes: Option<Vec<SpecVolume>>,
     #[serde(flatten)]
@@ -114,7 +199,6 @@ const ANY_VALUE: &[&str] = &[
     "image_variant",
     "httpproxy",
     "containerCreateCommand",
-    "shm_size",
     // podman adds the user to the image's /etc/passwd when missing; rpod never edits it.
     "manage_password",
     // podman's hint that the storage of a `--rm` container need not be synced.
@@ -126,9 +210,6 @@ const ANY_VALUE: &[&str] = &[
 const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
     ("image_volume_mode", &["anonymous", "ignore", "tmpfs"]),
     ("systemd", &["true", "false"]),
-    ("pidns", &["private"]),
-    ("ipcns", &["private", "shareable"]),
-    ("utsns", &["private"]),
     ("cgroupns", &["private", "host"]),
     ("userns", &["host"]),
     ("umask", &["0022"]),
@@ -192,6 +273,7 @@ fn limits(resource: &Option<Value>) -> ApiResult<(Option<i64>, Option<f64>, Opti
 }
 
 pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
+    let isolation = spec_isolation(&spec)?;
     for (key, value) in &spec.rest {
         if !neutral(key, value) {
             return Err(ApiError::unsupported(format!(
@@ -376,6 +458,9 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         read_only: spec.read_only_filesystem,
         network,
         net,
+        isolation,
+        init: spec.init,
+        init_path: non_empty(spec.init_path).map(PathBuf::from),
         image_volumes: match spec.rest.get("image_volume_mode").and_then(Value::as_str) {
             Some("ignore") => rpod_engine::ImageVolumes::Ignore,
             Some("tmpfs") => rpod_engine::ImageVolumes::Tmpfs,
@@ -442,7 +527,10 @@ mod tests {
                 r#"{"image":"x","portmappings":[{"container_port":80,"protocol":"icmp"}]}"#,
                 "invalid port mapping",
             ),
-            (r#"{"image":"x","pidns":{"nsmode":"host"}}"#, "pidns"),
+            (
+                r#"{"image":"x","pidns":{"nsmode":"path","value":"/x"}}"#,
+                "invalid --pid",
+            ),
             (
                 r#"{"image":"x","annotations":{"org.example/x":"1"}}"#,
                 "annotations",

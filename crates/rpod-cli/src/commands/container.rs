@@ -133,6 +133,51 @@ fn network_config(
     })
 }
 
+/// `--pid`, `--ipc`, `--uts`, `--shm-size`, `--sysctl`, `--ulimit`, `--device`, `--group-add`.
+fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failure> {
+    use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
+    let mode = |flag: &str, value: &Option<String>| {
+        NamespaceMode::parse(flag, value.as_deref().unwrap_or(""))
+    };
+    let mut sysctls = std::collections::BTreeMap::new();
+    for entry in &args.sysctl {
+        let (key, value) = entry
+            .split_once('=')
+            .ok_or_else(|| usage(format!("invalid --sysctl {entry:?}: use KEY=VALUE")))?;
+        sysctls.insert(key.to_string(), value.to_string());
+    }
+    let shm_size = args
+        .shm_size
+        .as_deref()
+        .map(|s| {
+            parse_memory(s)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| n as u64)
+                .ok_or_else(|| usage(format!("invalid --shm-size {s:?}")))
+        })
+        .transpose()?;
+    Ok(Isolation {
+        pid: mode("pid", &args.pid)?,
+        ipc: mode("ipc", &args.ipc)?,
+        uts: mode("uts", &args.uts)?,
+        init: None,
+        shm_size,
+        sysctls,
+        ulimits: args
+            .ulimit
+            .iter()
+            .map(|u| parse_ulimit(u))
+            .collect::<Result<_, _>>()?,
+        devices: args
+            .device
+            .iter()
+            .map(|d| parse_device(d))
+            .collect::<Result<_, _>>()?,
+        group_add: args.group_add.clone(),
+    })
+}
+
 fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     let mut words = args.image_and_command.iter();
     let first = words.next().ok_or_else(|| usage("an image is required"))?;
@@ -221,6 +266,9 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         security,
         console_size: None,
         mounts: mounts(args)?,
+        isolation: isolation(args)?,
+        init: args.init,
+        init_path: args.init_path.clone(),
         image_volumes: match args.image_volume.as_str() {
             "tmpfs" => rpod_engine::ImageVolumes::Tmpfs,
             "ignore" => rpod_engine::ImageVolumes::Ignore,

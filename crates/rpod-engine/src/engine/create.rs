@@ -43,6 +43,7 @@ impl Engine {
         let image_cfg = image_config.unwrap_or_default();
         let exposed = image_cfg.exposed_ports().clone().unwrap_or_default();
         let (network, net) = self.network_for_create(&options, &exposed)?;
+        let isolation = self.isolation_for_create(&options, &network)?;
 
         let entrypoint = match &options.entrypoint {
             Some(e) => e.clone(),
@@ -108,11 +109,15 @@ impl Engine {
             }
             None => (String::new(), String::new()),
         };
+        let default_hostname = if isolation.uts == crate::isolation::NamespaceMode::Host {
+            nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            id[..12].to_string()
+        };
         let config = ContainerConfig {
-            hostname: options
-                .hostname
-                .clone()
-                .unwrap_or_else(|| id[..12].to_string()),
+            hostname: options.hostname.clone().unwrap_or(default_hostname),
             id,
             name,
             image_id,
@@ -143,6 +148,7 @@ impl Engine {
             read_only: options.read_only,
             network,
             net,
+            isolation,
             runtime: runtime_name,
             auto_remove: options.auto_remove,
             log_to_file: options.log_to_file,
@@ -181,6 +187,46 @@ impl Engine {
         self.container_event(&record, "create", &[]);
         drop(image_lock);
         Ok(record)
+    }
+}
+
+impl Engine {
+    /// Settle `--pid`/`--ipc`/`--uts` (other containers by ID), `--init`, and check
+    /// `--sysctl` against the namespaces shared.
+    fn isolation_for_create(
+        &self,
+        options: &CreateOptions,
+        network: &NetworkMode,
+    ) -> Result<crate::isolation::Isolation> {
+        use crate::isolation::NamespaceMode;
+        let mut isolation = options.isolation.clone();
+        for mode in [&mut isolation.pid, &mut isolation.ipc, &mut isolation.uts] {
+            if let NamespaceMode::Container(name) = mode {
+                *mode = NamespaceMode::Container(self.lookup(name)?.id().to_string());
+            }
+        }
+        if isolation.uts != NamespaceMode::Private && options.hostname.is_some() {
+            return Err(EngineError::InvalidArg(
+                "--hostname needs a UTS namespace of the container's own, not --uts host or container:".into(),
+            ));
+        }
+        crate::isolation::check_sysctls(
+            &isolation.sysctls,
+            *network == NetworkMode::Host,
+            &isolation.ipc,
+            &isolation.uts,
+        )?;
+        if options.init {
+            if isolation.pid != NamespaceMode::Private {
+                return Err(EngineError::InvalidArg(
+                    "--init needs a PID namespace of the container's own".into(),
+                ));
+            }
+            isolation.init = Some(crate::isolation::find_init(options.init_path.as_deref())?);
+        } else if options.init_path.is_some() {
+            return Err(EngineError::InvalidArg("--init-path needs --init".into()));
+        }
+        Ok(isolation)
     }
 }
 

@@ -123,6 +123,12 @@ pub struct CreateOptions {
     pub mounts: Vec<crate::mounts::MountSpec>,
     /// What the image's `VOLUME` paths get.
     pub image_volumes: ImageVolumes,
+    /// `--pid`, `--ipc`, `--uts` (`container:` may name the other by name), `--shm-size`,
+    /// `--sysctl`, `--ulimit`, `--device`, `--group-add`; `init` is set from `init`/`init_path`.
+    pub isolation: crate::isolation::Isolation,
+    /// `--init`, with `--init-path` or catatonit.
+    pub init: bool,
+    pub init_path: Option<PathBuf>,
 }
 
 /// podman's `--image-volume`: what an image's `VOLUME` paths get.

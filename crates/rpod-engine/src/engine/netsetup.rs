@@ -12,7 +12,7 @@ use crate::container::{ContainerRecord, NetworkConfig, NetworkJoin, NetworkMode,
 use crate::network::etc_files::{self, HostsInput, ResolvInput};
 use crate::network::netavark::{Netavark, NetworkOptions, PerNetworkOptions};
 use crate::network::{ipam, netns, ports};
-use crate::spec::NetworkSpec;
+use crate::spec::Prepared;
 use crate::{EngineError, Result};
 
 /// The host's files a container's are made from.
@@ -181,7 +181,7 @@ impl Engine {
     /// Before the runtime creates the container: its namespace connected to its networks,
     /// and the files under /etc written. Called under the lock; on failure nothing is
     /// left set up.
-    pub(super) fn network_up(&self, record: &mut ContainerRecord) -> Result<NetworkSpec> {
+    pub(super) fn network_up(&self, record: &mut ContainerRecord) -> Result<Prepared> {
         let result = (|| {
             let namespace_path = match &record.config.network {
                 NetworkMode::Bridge => {
@@ -193,9 +193,10 @@ impl Engine {
                 NetworkMode::None | NetworkMode::Host => None,
             };
             let files = self.write_etc_files(record)?;
-            Ok(NetworkSpec {
+            Ok(Prepared {
                 namespace_path,
                 files,
+                ..Default::default()
             })
         })();
         if result.is_err() {
@@ -206,6 +207,14 @@ impl Engine {
 
     /// The namespace of a running container whose network another one joins.
     fn shared_namespace(&self, id: &str) -> Result<PathBuf> {
+        Ok(PathBuf::from(format!(
+            "/proc/{}/ns/net",
+            self.running_pid(id, "network")?
+        )))
+    }
+
+    /// The PID of a running container another one shares a namespace (`what`) with.
+    pub(super) fn running_pid(&self, id: &str, what: &str) -> Result<i32> {
         let mut other = self
             .store
             .container(id)?
@@ -215,12 +224,44 @@ impl Engine {
             return Err(EngineError::state(
                 id,
                 format!(
-                    "container {} must be running to share its network namespace",
+                    "container {} must be running to share its {what} namespace",
                     other.config.name
                 ),
             ));
         }
-        Ok(PathBuf::from(format!("/proc/{}/ns/net", other.state.pid)))
+        Ok(other.state.pid)
+    }
+
+    /// The other namespaces a container joins (`--pid`, `--ipc`, `--uts container:`), the
+    /// host's `/dev/shm` with its IPC namespace, and the `--group-add` groups. Another
+    /// container's `/dev/shm` is a mount in its own mount namespace, which cannot be bound
+    /// from here: `--ipc container:` shares System V IPC and message queues, not `/dev/shm`.
+    pub(super) fn join_namespaces(
+        &self,
+        record: &ContainerRecord,
+        root: &Path,
+        prepared: &mut Prepared,
+    ) -> Result<()> {
+        use crate::isolation::NamespaceMode;
+        use oci_spec::runtime::LinuxNamespaceType;
+        let iso = &record.config.isolation;
+        for (mode, typ, name, what) in [
+            (&iso.pid, LinuxNamespaceType::Pid, "pid", "PID"),
+            (&iso.ipc, LinuxNamespaceType::Ipc, "ipc", "IPC"),
+            (&iso.uts, LinuxNamespaceType::Uts, "uts", "UTS"),
+        ] {
+            if let NamespaceMode::Container(other) = mode {
+                let pid = self.running_pid(other, what)?;
+                prepared
+                    .shared
+                    .push((typ, PathBuf::from(format!("/proc/{pid}/ns/{name}"))));
+            }
+        }
+        if iso.ipc == NamespaceMode::Host {
+            prepared.shm_source = Some(PathBuf::from("/dev/shm"));
+        }
+        prepared.extra_gids = crate::spec::resolve_groups(root, &iso.group_add)?;
+        Ok(())
     }
 
     fn connect_namespace(&self, record: &mut ContainerRecord) -> Result<()> {

@@ -11,7 +11,14 @@ impl Engine {
             .store
             .containers()?
             .into_iter()
-            .filter(|c| c.config.network == NetworkMode::Container(id.clone()))
+            .filter(|c| {
+                let shares = crate::isolation::NamespaceMode::Container(id.clone());
+                let iso = &c.config.isolation;
+                c.config.network == NetworkMode::Container(id.clone())
+                    || iso.pid == shares
+                    || iso.ipc == shares
+                    || iso.uts == shares
+            })
             .map(|c| c.config.name)
             .collect();
         if !dependents.is_empty() {

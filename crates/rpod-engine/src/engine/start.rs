@@ -49,8 +49,9 @@ impl Engine {
             self.copy_up_volumes(record, &root_path)?;
             self.chown_mounts(record, user.uid, user.gid)?;
             let size = console_size.or(record.config.console_size);
-            let network = self.network_up(record)?;
-            let spec = spec::generate(&record.config, &root_path, &user, size, &network)?;
+            let mut prepared = self.network_up(record)?;
+            self.join_namespaces(record, &root_path, &mut prepared)?;
+            let spec = spec::generate(&record.config, &root_path, &user, size, &prepared)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
                 .map_err(|e| EngineError::io("creating directory", &bundle, e))?;

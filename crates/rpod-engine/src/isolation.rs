@@ -1,0 +1,371 @@
+//! What a container shares with the host or other containers, and its process limits, as
+//! podman's flags give them: `--pid`, `--ipc`, `--uts` (`private`, `host`,
+//! `container:NAME`), `--init`, `--shm-size`, `--sysctl`, `--ulimit`, `--device`,
+//! `--group-add`. Parsed and checked here; `spec.rs` puts them in the OCI spec.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+
+/// Where a namespace comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NamespaceMode {
+    /// A namespace of the container's own.
+    #[default]
+    Private,
+    /// The host's.
+    Host,
+    /// Another container's (its ID once created; a name or ID as given before).
+    Container(String),
+}
+
+impl NamespaceMode {
+    pub fn parse(flag: &str, text: &str) -> Result<Self> {
+        match text {
+            "" | "private" => Ok(NamespaceMode::Private),
+            // IPC's podman-specific spellings for a namespace of one's own.
+            "shareable" if flag == "ipc" => Ok(NamespaceMode::Private),
+            "host" => Ok(NamespaceMode::Host),
+            other => match other.strip_prefix("container:") {
+                Some(name) if !name.is_empty() => Ok(NamespaceMode::Container(name.into())),
+                _ => Err(EngineError::InvalidArg(format!(
+                    "invalid --{flag} {other:?}: use private, host or container:NAME"
+                ))),
+            },
+        }
+    }
+
+    pub fn as_string(&self) -> String {
+        match self {
+            NamespaceMode::Private => "private".into(),
+            NamespaceMode::Host => "host".into(),
+            NamespaceMode::Container(id) => format!("container:{id}"),
+        }
+    }
+}
+
+/// One `--ulimit NAME=SOFT[:HARD]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    /// The OCI name (`RLIMIT_NOFILE`).
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// The limits `--ulimit` knows, by podman's short names.
+const ULIMITS: &[(&str, &str)] = &[
+    ("as", "RLIMIT_AS"),
+    ("core", "RLIMIT_CORE"),
+    ("cpu", "RLIMIT_CPU"),
+    ("data", "RLIMIT_DATA"),
+    ("fsize", "RLIMIT_FSIZE"),
+    ("locks", "RLIMIT_LOCKS"),
+    ("memlock", "RLIMIT_MEMLOCK"),
+    ("msgqueue", "RLIMIT_MSGQUEUE"),
+    ("nice", "RLIMIT_NICE"),
+    ("nofile", "RLIMIT_NOFILE"),
+    ("nproc", "RLIMIT_NPROC"),
+    ("rss", "RLIMIT_RSS"),
+    ("rtprio", "RLIMIT_RTPRIO"),
+    ("rttime", "RLIMIT_RTTIME"),
+    ("sigpending", "RLIMIT_SIGPENDING"),
+    ("stack", "RLIMIT_STACK"),
+];
+
+fn limit_value(text: &str, whole: &str) -> Result<u64> {
+    match text {
+        "unlimited" | "-1" => Ok(u64::MAX),
+        _ => text.parse().map_err(|_| {
+            EngineError::InvalidArg(format!(
+                "invalid --ulimit {whole:?}: {text:?} is not a number or unlimited"
+            ))
+        }),
+    }
+}
+
+pub fn parse_ulimit(text: &str) -> Result<Ulimit> {
+    let (name, values) = text.split_once('=').ok_or_else(|| {
+        EngineError::InvalidArg(format!("invalid --ulimit {text:?}: use NAME=SOFT[:HARD]"))
+    })?;
+    let oci = ULIMITS
+        .iter()
+        .find(|(short, _)| *short == name)
+        .map(|(_, oci)| oci.to_string())
+        .ok_or_else(|| {
+            EngineError::InvalidArg(format!("invalid --ulimit {text:?}: unknown limit {name:?}"))
+        })?;
+    let (soft, hard) = match values.split_once(':') {
+        Some((soft, hard)) => (limit_value(soft, text)?, limit_value(hard, text)?),
+        None => {
+            let value = limit_value(values, text)?;
+            (value, value)
+        }
+    };
+    if soft > hard {
+        return Err(EngineError::InvalidArg(format!(
+            "invalid --ulimit {text:?}: the soft limit is above the hard one"
+        )));
+    }
+    Ok(Ulimit {
+        name: oci,
+        soft,
+        hard,
+    })
+}
+
+/// One `--device HOST[:CONTAINER][:PERMISSIONS]`, checked against the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceMapping {
+    pub host: PathBuf,
+    pub container: PathBuf,
+    /// Some of `r`, `w`, `m`.
+    pub permissions: String,
+}
+
+fn valid_permissions(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 3 && text.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
+}
+
+pub fn parse_device(text: &str) -> Result<DeviceMapping> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let (host, container, permissions) = match parts.as_slice() {
+        [host] => (*host, *host, "rwm"),
+        [host, second] if valid_permissions(second) => (*host, *host, *second),
+        [host, container] => (*host, *container, "rwm"),
+        [host, container, permissions] => (*host, *container, *permissions),
+        _ => {
+            return Err(EngineError::InvalidArg(format!(
+                "invalid --device {text:?}: use HOST[:CONTAINER][:PERMISSIONS]"
+            )))
+        }
+    };
+    if !valid_permissions(permissions) {
+        return Err(EngineError::InvalidArg(format!(
+            "invalid --device {text:?}: permissions are some of r, w, m"
+        )));
+    }
+    if !host.starts_with('/') || !container.starts_with('/') {
+        return Err(EngineError::InvalidArg(format!(
+            "invalid --device {text:?}: paths must be absolute"
+        )));
+    }
+    let kind = device_kind(Path::new(host))?;
+    if kind.is_none() {
+        return Err(EngineError::InvalidArg(format!(
+            "--device {host}: not a character or block device"
+        )));
+    }
+    Ok(DeviceMapping {
+        host: host.into(),
+        container: container.into(),
+        permissions: permissions.into(),
+    })
+}
+
+/// A device file's type (`c` or `b`), major and minor; `None` for anything else.
+pub fn device_kind(path: &Path) -> Result<Option<(char, i64, i64)>> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::metadata(path).map_err(|e| EngineError::io("inspecting", path, e))?;
+    let kind = if meta.file_type().is_char_device() {
+        'c'
+    } else if meta.file_type().is_block_device() {
+        'b'
+    } else {
+        return Ok(None);
+    };
+    let rdev = meta.rdev();
+    Ok(Some((
+        kind,
+        nix::sys::stat::major(rdev) as i64,
+        nix::sys::stat::minor(rdev) as i64,
+    )))
+}
+
+/// Check `--sysctl` keys as podman does: only namespaced ones, and not those of a namespace
+/// shared with the host.
+pub fn check_sysctls(
+    sysctls: &BTreeMap<String, String>,
+    host_network: bool,
+    ipc: &NamespaceMode,
+    uts: &NamespaceMode,
+) -> Result<()> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    for key in sysctls.keys() {
+        let refuse = |why: &str| {
+            Err(EngineError::InvalidArg(format!(
+                "sysctl {key:?} is not allowed: {why}"
+            )))
+        };
+        if IPC.contains(&key.as_str()) || key.starts_with("fs.mqueue.") {
+            if *ipc == NamespaceMode::Host {
+                return refuse("the container shares the host's IPC namespace");
+            }
+        } else if key.starts_with("net.") {
+            if host_network {
+                return refuse("the container shares the host's network namespace");
+            }
+        } else if key == "kernel.domainname" || key == "kernel.hostname" {
+            if *uts == NamespaceMode::Host {
+                return refuse("the container shares the host's UTS namespace");
+            }
+        } else {
+            return refuse("it is not namespaced, so it would change the host");
+        }
+    }
+    Ok(())
+}
+
+/// Where rpod looks for the init of `--init` (catatonit, as podman).
+const INIT_PATHS: &[&str] = &[
+    "/usr/libexec/podman/catatonit",
+    "/usr/libexec/catatonit/catatonit",
+    "/usr/bin/catatonit",
+];
+
+/// The init binary: the one asked for, else catatonit where Debian and Fedora install it.
+pub fn find_init(asked: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = asked {
+        if path.is_file() {
+            return Ok(path.to_path_buf());
+        }
+        return Err(EngineError::InvalidArg(format!(
+            "--init-path {}: no such file",
+            path.display()
+        )));
+    }
+    INIT_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            EngineError::InvalidArg(
+                "--init needs catatonit (apt-get install catatonit), or give --init-path".into(),
+            )
+        })
+}
+
+/// Where the init is bound in the container, as podman binds it.
+pub const INIT_IN_CONTAINER: &str = "/run/podman-init";
+
+/// All of it, as the container's configuration keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Isolation {
+    #[serde(default)]
+    pub pid: NamespaceMode,
+    #[serde(default)]
+    pub ipc: NamespaceMode,
+    #[serde(default)]
+    pub uts: NamespaceMode,
+    /// `--init`: the init binary on the host.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
+    /// `--shm-size` in bytes (podman's 64 MiB otherwise).
+    #[serde(default)]
+    pub shm_size: Option<u64>,
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(default)]
+    pub devices: Vec<DeviceMapping>,
+    /// `--group-add`: names (resolved in the container's /etc/group) or numbers.
+    #[serde(default)]
+    pub group_add: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_modes() {
+        assert_eq!(
+            NamespaceMode::parse("pid", "host").unwrap(),
+            NamespaceMode::Host
+        );
+        assert_eq!(
+            NamespaceMode::parse("ipc", "container:db").unwrap(),
+            NamespaceMode::Container("db".into())
+        );
+        assert_eq!(
+            NamespaceMode::parse("ipc", "shareable").unwrap(),
+            NamespaceMode::Private
+        );
+        for bad in ["container:", "ns:/x", "shareable"] {
+            assert!(NamespaceMode::parse("uts", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ulimits() {
+        let u = parse_ulimit("nofile=1024:2048").unwrap();
+        assert_eq!(
+            (u.name.as_str(), u.soft, u.hard),
+            ("RLIMIT_NOFILE", 1024, 2048)
+        );
+        let u = parse_ulimit("core=unlimited").unwrap();
+        assert_eq!((u.soft, u.hard), (u64::MAX, u64::MAX));
+        for bad in ["nofile", "nosuch=1", "nofile=a", "nofile=10:5"] {
+            assert!(parse_ulimit(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn devices() {
+        let d = parse_device("/dev/null:/dev/mynull:r").unwrap();
+        assert_eq!(d.container, Path::new("/dev/mynull"));
+        assert_eq!(d.permissions, "r");
+        let d = parse_device("/dev/zero:rw").unwrap();
+        assert_eq!(
+            (d.container.as_path(), d.permissions.as_str()),
+            (Path::new("/dev/zero"), "rw")
+        );
+        assert_eq!(
+            device_kind(Path::new("/dev/null")).unwrap(),
+            Some(('c', 1, 3))
+        );
+        for bad in [
+            "/etc/passwd",
+            "/dev/null:/x:q",
+            "null",
+            "/dev/null:a:b:c",
+            "/no/such",
+        ] {
+            assert!(parse_device(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sysctls_must_be_namespaced() {
+        let one = |k: &str| BTreeMap::from([(k.to_string(), "1".to_string())]);
+        let private = NamespaceMode::Private;
+        assert!(check_sysctls(&one("net.ipv4.ip_forward"), false, &private, &private).is_ok());
+        assert!(check_sysctls(&one("net.ipv4.ip_forward"), true, &private, &private).is_err());
+        assert!(check_sysctls(&one("kernel.shmmax"), false, &private, &private).is_ok());
+        assert!(
+            check_sysctls(&one("kernel.shmmax"), false, &NamespaceMode::Host, &private).is_err()
+        );
+        assert!(check_sysctls(&one("vm.swappiness"), false, &private, &private).is_err());
+        assert!(check_sysctls(
+            &one("kernel.hostname"),
+            false,
+            &private,
+            &NamespaceMode::Host
+        )
+        .is_err());
+    }
+}
