@@ -184,6 +184,41 @@ fn published_ports_and_names_between_containers() {
             format!("127.0.0.1:{port}\n")
         );
         rpod.fails(&["port", "web", "81"], 125);
+        // A host port taken by another container, or by the host, is refused at start.
+        let err = rpod.fails(
+            &[
+                "run",
+                "-d",
+                "--name",
+                "web2",
+                "--network",
+                "lab",
+                "-p",
+                &publish,
+                "demo",
+                "true",
+            ],
+            125,
+        );
+        assert!(err.contains("already published by container web"), "{err}");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy = format!("127.0.0.1:{}:80", listener.local_addr().unwrap().port());
+        let err = rpod.fails(
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "lab",
+                "-p",
+                &busy,
+                "demo",
+                "true",
+            ],
+            125,
+        );
+        assert!(err.contains("address already in use"), "{err}");
+        drop(listener);
+        assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "web\n");
         let ip = rpod.inspect("web", "{{.NetworkSettings.IPAddress}}");
         assert_eq!(ip, format!("10.93.{n}.2"));
         assert_eq!(

@@ -264,8 +264,44 @@ impl Engine {
         Ok(())
     }
 
+    /// Refuse host ports another running container publishes, or something on the host
+    /// listens on: netavark would forward them all the same, and one of the two would
+    /// silently lose its traffic.
+    fn check_ports_free(&self, record: &ContainerRecord) -> Result<()> {
+        let mine = ports::expand(&record.config.net.ports);
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let overlaps = |a: &str, b: &str| a == b || a == "0.0.0.0" || b == "0.0.0.0";
+        for other in self.store.containers()? {
+            if other.id() == record.id() || other.state.networks.is_empty() {
+                continue;
+            }
+            for (_, protocol, ip, port) in ports::expand(&other.config.net.ports) {
+                if let Some((_, _, _, taken)) = mine
+                    .iter()
+                    .find(|(_, p, i, h)| *p == protocol && *h == port && overlaps(i, &ip))
+                {
+                    return Err(EngineError::InvalidArg(format!(
+                        "failed to publish host port {taken}/{protocol}: it is already published by container {}",
+                        other.config.name
+                    )));
+                }
+            }
+        }
+        for (_, protocol, ip, port) in &mine {
+            if !ports::host_port_free(ip, protocol, *port) {
+                return Err(EngineError::InvalidArg(format!(
+                    "failed to publish host port {port}/{protocol} on {ip}: address already in use"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn connect_namespace(&self, record: &mut ContainerRecord) -> Result<()> {
         let netavark = self.netavark()?;
+        self.check_ports_free(record)?;
         let path = self.netns_path(record.id());
         netns::create(&path)?;
         let joins = record.config.net.networks.clone();

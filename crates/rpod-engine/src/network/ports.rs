@@ -201,6 +201,25 @@ fn free_port_range(
     )))
 }
 
+/// Whether `port` can be bound on the host now (nothing of the host listens there).
+pub fn host_port_free(host_ip: &str, protocol: &str, port: u16) -> bool {
+    let Ok(ip) = (if host_ip.is_empty() {
+        "0.0.0.0"
+    } else {
+        host_ip
+    })
+    .parse::<IpAddr>() else {
+        return false;
+    };
+    let address = SocketAddr::new(ip, port);
+    match protocol {
+        "udp" => UdpSocket::bind(address).is_ok(),
+        "tcp" => TcpListener::bind(address).is_ok(),
+        // SCTP needs a socket type std does not have; netavark checks nothing either.
+        _ => true,
+    }
+}
+
 /// Every single port of the mappings: (container port, protocol, host ip, host port), as
 /// `rpod port` and inspect list them.
 pub fn expand(mappings: &[PortMapping]) -> Vec<(u16, String, String, u16)> {
