@@ -119,7 +119,9 @@ impl Env {
             .tempdir_in("/var/tmp")?;
         std::fs::write(
             work.path().join("rpod.conf"),
-            "[containers]\nnetns = \"none\"\n",
+            // No network unless a scenario asks (podman gets --network none too); the
+            // default network's subnet apart from podman's 10.88.0.0/16.
+            "[containers]\nnetns = \"none\"\n[network]\ndefault_subnet = \"10.213.0.0/24\"\n",
         )?;
         let tarball = work.path().join("busybox.tar");
         let script =

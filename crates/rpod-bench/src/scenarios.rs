@@ -59,6 +59,66 @@ pub fn run_rm(env: &Env, options: &Options) -> Result<Scenario> {
     Ok(finish(Scenario::new("run --rm IMAGE true", "ms"), samples))
 }
 
+/// 1b. `run --rm IMAGE true` on the default bridge network (rpod and podman), beside rpod
+/// with `--network none` in the same alternation, so the cost of networking shows.
+pub fn run_rm_bridge(env: &Env, options: &Options) -> Result<Scenario> {
+    eprintln!("run --rm true on the bridge ...");
+    #[derive(Clone, Copy)]
+    enum Run {
+        Engine(Contender),
+        RpodNone,
+    }
+    let mut runs: Vec<Run> = env.contenders(false).into_iter().map(Run::Engine).collect();
+    runs.push(Run::RpodNone);
+    let mut samples: BTreeMap<Contender, Vec<f64>> = BTreeMap::new();
+    let mut without_network = Vec::new();
+    for _ in 0..options.runs {
+        for run in &runs {
+            match *run {
+                Run::Engine(Contender::Podman) => {
+                    let args = [
+                        "run",
+                        "--rm",
+                        "--network",
+                        "bridge",
+                        "--ulimit",
+                        "nofile=1024:1024",
+                        "--ulimit",
+                        "nproc=1024:1024",
+                        IMAGE,
+                        "true",
+                    ];
+                    let ms = time_ms(&mut env.podman(&args))?;
+                    samples.entry(Contender::Podman).or_default().push(ms);
+                }
+                Run::Engine(contender) => {
+                    let args = ["run", "--rm", "--network", "bridge", IMAGE, "true"];
+                    let ms = time_ms(&mut env.engine(contender, &args))?;
+                    samples.entry(contender).or_default().push(ms);
+                }
+                Run::RpodNone => {
+                    let args = ["run", "--rm", "--network", "none", IMAGE, "true"];
+                    without_network.push(time_ms(&mut env.rpod(&args))?);
+                }
+            }
+        }
+    }
+    let mut scenario = finish(
+        Scenario::new("run --rm IMAGE true, bridge network", "ms"),
+        samples,
+    );
+    let none = summarize(&without_network);
+    if let Some(bridge) = scenario.results.get(&Contender::Rpod) {
+        scenario.notes.push(format!(
+            "rpod --network none in the same run: {:.1} ±{:.1} ms; bridge/none = {:.2}x",
+            none.median,
+            none.iqr / 2.0,
+            bridge.median / none.median
+        ));
+    }
+    Ok(scenario)
+}
+
 /// 2. One container's create, start, stop -t 0 and rm.
 pub fn lifecycle(env: &Env, options: &Options) -> Result<Scenario> {
     eprintln!("create, start, stop -t 0, rm ...");

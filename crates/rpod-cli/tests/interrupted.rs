@@ -86,21 +86,75 @@ fn cgroups_of(id: &str) -> Vec<PathBuf> {
     found
 }
 
-fn kill_rounds(runtime: &str) {
+/// Host state of a network's containers: namespace files of the store, interfaces on the
+/// bridge, firewall rules naming the subnet.
+fn network_leftovers(rpod: &Rpod, bridge: &str, subnet_prefix: &str) -> Vec<String> {
+    let mut left: Vec<String> = fs::read_dir(rpod.runroot().join("netns"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| format!("namespace {}", e.path().display()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let links = std::process::Command::new("ip")
+        .args(["-o", "link", "show", "master", bridge])
+        .output()
+        .unwrap();
+    left.extend(
+        String::from_utf8_lossy(&links.stdout)
+            .lines()
+            .map(|l| format!("interface {l}")),
+    );
+    for table in ["filter", "nat"] {
+        let rules = std::process::Command::new("iptables-save")
+            .args(["-t", table])
+            .output()
+            .unwrap();
+        left.extend(
+            String::from_utf8_lossy(&rules.stdout)
+                .lines()
+                .filter(|l| {
+                    l.contains(subnet_prefix) && !l.contains(&format!("{subnet_prefix}0/24"))
+                })
+                .map(|l| format!("rule {l}")),
+        );
+    }
+    left
+}
+
+/// Kill `run` and `start` at random moments; `network` runs them on a bridge network of
+/// the given number (10.93.N.0/24, bridge rpodtN) with a published port.
+fn kill_rounds(runtime: &str, network: Option<u8>) {
     let rpod = Rpod::with_image(runtime);
+    let mut extra: Vec<String> = Vec::new();
+    if let Some(n) = network {
+        rpod.ok(&[
+            "network",
+            "create",
+            "--subnet",
+            &format!("10.93.{n}.0/24"),
+            "--interface-name",
+            &format!("rpodt{n}"),
+            "lab",
+        ]);
+        extra = ["--network", "lab", "-p", "127.0.0.1::80"]
+            .map(String::from)
+            .to_vec();
+    }
+    let rounds = if network.is_some() { 30 } else { 50 };
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
     let mut delays = Delays(seed);
-    for round in 0..50 {
+    for round in 0..rounds {
         let name = format!("k{round}");
-        let delay = Duration::from_millis(delays.next_ms(100));
-        kill_after(
-            &rpod,
-            &["run", "-d", "--name", &name, "demo", "sleep", "1000"],
-            delay,
-        );
+        let delay =
+            Duration::from_millis(delays.next_ms(if network.is_some() { 200 } else { 100 }));
+        let mut args = vec!["run", "-d", "--name", &name];
+        args.extend(extra.iter().map(String::as_str));
+        args.extend(["demo", "sleep", "1000"]);
+        kill_after(&rpod, &args, delay);
         if round % 2 == 0 {
             let delay = Duration::from_millis(delays.next_ms(100));
             kill_after(&rpod, &["start", &name], delay);
@@ -140,16 +194,51 @@ fn kill_rounds(runtime: &str) {
             "seed {seed}: cgroups left"
         );
     }
+    if let Some(n) = network {
+        assert_eq!(
+            network_leftovers(&rpod, &format!("rpodt{n}"), &format!("10.93.{n}.")),
+            Vec::<String>::new(),
+            "seed {seed}: network state left"
+        );
+        // Every address is free again: the next container gets the first one.
+        let out = rpod.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "lab",
+            "demo",
+            "ip",
+            "-4",
+            "-o",
+            "addr",
+            "show",
+            "eth0",
+        ]);
+        assert!(
+            out.contains(&format!("10.93.{n}.2/24")),
+            "seed {seed}: {out}"
+        );
+    }
 }
 
 #[test]
 fn killed_run_and_start_leave_nothing_on_runc() {
-    kill_rounds("runc");
+    kill_rounds("runc", None);
 }
 
 #[test]
 fn killed_run_and_start_leave_nothing_on_crun() {
-    kill_rounds("crun");
+    kill_rounds("crun", None);
+}
+
+#[test]
+fn killed_bridged_runs_leave_no_network_state_on_runc() {
+    kill_rounds("runc", Some(85));
+}
+
+#[test]
+fn killed_bridged_runs_leave_no_network_state_on_crun() {
+    kill_rounds("crun", Some(86));
 }
 
 #[test]

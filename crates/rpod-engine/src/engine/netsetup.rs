@@ -370,32 +370,29 @@ impl Engine {
     }
 
     /// Undo `network_up`, as far as it got: netavark's teardown (interfaces, firewall
-    /// rules, DNS entries), the namespace, the leases. Never fails: what cannot be undone
-    /// is logged, and the next cleanup tries again while the namespace file remains.
+    /// rules, DNS entries), the namespace, the leases. Never fails. netavark's teardown goes
+    /// on past what it cannot find (a setup that was interrupted made only part of it) and
+    /// reports it; there is nothing a later attempt could do better, so the namespace and
+    /// the addresses go in any case, and what netavark reported is logged.
     pub(super) fn network_down(&self, record: &mut ContainerRecord) {
         let id = record.id().to_string();
         let path = self.netns_path(&id);
-        let options = self.load_network_options(&id);
-        let mut torn_down = true;
-        if let Some(options) = &options {
+        if let Some(options) = self.load_network_options(&id) {
             if netns::is_bound(&path) {
                 let result = self
                     .netavark()
-                    .and_then(|netavark| netavark.teardown(&path, options));
+                    .and_then(|netavark| netavark.teardown(&path, &options));
                 if let Err(e) = result {
                     tracing::warn!(id, %e, "tearing the container's network down");
-                    torn_down = false;
                 }
             }
         }
-        if torn_down {
-            if let Err(e) = netns::remove(&path) {
-                tracing::warn!(id, %e, "removing the container's network namespace");
-            }
-            let _ = fs::remove_file(self.network_options_file(&id));
-            if let Err(e) = self.store.release_addresses(&id, None) {
-                tracing::warn!(id, %e, "releasing the container's addresses");
-            }
+        if let Err(e) = netns::remove(&path) {
+            tracing::warn!(id, %e, "removing the container's network namespace");
+        }
+        let _ = fs::remove_file(self.network_options_file(&id));
+        if let Err(e) = self.store.release_addresses(&id, None) {
+            tracing::warn!(id, %e, "releasing the container's addresses");
         }
         record.state.networks.clear();
     }

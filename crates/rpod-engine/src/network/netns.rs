@@ -24,6 +24,17 @@ pub fn is_bound(path: &Path) -> bool {
 
 /// Make a new network namespace and bind it at `path`.
 pub fn create(path: &Path) -> Result<()> {
+    // A namespace still bound here (its teardown was never reached) would be stacked under
+    // the new one: unbind it first.
+    if is_bound(path) {
+        umount2(path, MntFlags::MNT_DETACH).map_err(|errno| {
+            EngineError::io(
+                "unmounting a stale network namespace at",
+                path,
+                std::io::Error::from(errno),
+            )
+        })?;
+    }
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| EngineError::io("creating", dir, e))?;
     }
