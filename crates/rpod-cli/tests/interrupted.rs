@@ -103,6 +103,8 @@ fn network_leftovers(rpod: &Rpod, bridge: &str, subnet_prefix: &str) -> Vec<Stri
     left.extend(
         String::from_utf8_lossy(&links.stdout)
             .lines()
+            // The bridge's anchor is the network's own.
+            .filter(|l| !l.contains(": rpk"))
             .map(|l| format!("interface {l}")),
     );
     for table in ["filter", "nat"] {

@@ -89,11 +89,26 @@ fn assert_nothing_left(rpod: &Rpod, ip: &str, bridge: &str) {
             "{table} rules left for {ip}: {leftover:?}"
         );
     }
+    // The bridge's anchor (see docs/networks.md) is the network's, not a container's.
     let links = host_command("ip", &["-o", "link", "show", "master", bridge]);
+    let left: Vec<&str> = links.lines().filter(|l| !l.contains(": rpk")).collect();
+    assert!(left.is_empty(), "interfaces left on {bridge}: {left:?}");
+}
+
+/// After `network rm`: no bridge, and no firewall rule names the subnet.
+fn assert_network_gone(bridge: &str, subnet_prefix: &str) {
     assert!(
-        links.trim().is_empty(),
-        "interfaces left on {bridge}: {links}"
+        !std::path::Path::new("/sys/class/net").join(bridge).exists(),
+        "bridge {bridge} left"
     );
+    for table in ["filter", "nat"] {
+        let rules = host_command("iptables-save", &["-t", table]);
+        let left: Vec<&str> = rules
+            .lines()
+            .filter(|l| l.contains(subnet_prefix))
+            .collect();
+        assert!(left.is_empty(), "{table} rules left: {left:?}");
+    }
 }
 
 #[test]
@@ -240,7 +255,10 @@ fn published_ports_and_names_between_containers() {
             "the port is still forwarded"
         );
         assert_nothing_left(&rpod, &ip, &format!("rpodt{n}"));
+        // The bridge stays with its network, and goes with it.
+        assert!(std::path::Path::new(&format!("/sys/class/net/rpodt{n}")).exists());
         rpod.ok(&["network", "rm", "lab"]);
+        assert_network_gone(&format!("rpodt{n}"), &format!("10.93.{n}."));
     }
 }
 
@@ -727,4 +745,64 @@ $R network rm lab >/dev/null
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A namespace no record accounts for (the record lost with a damaged database, say) is
+/// torn down by the next bridged start: its address and ports are free again.
+#[test]
+fn a_namespace_without_a_record_is_swept() {
+    let rpod = bridged("runc", "10.93.90.0/24");
+    lab(&rpod, "lab", 91);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    rpod.detached(&[
+        "--name",
+        "ghost",
+        "--network",
+        "lab",
+        "-p",
+        &publish,
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let id = rpod.inspect("ghost", "{{.Id}}");
+    let pid: i32 = rpod.inspect("ghost", "{{.State.Pid}}").parse().unwrap();
+    let conmon: i32 = rpod
+        .inspect("ghost", "{{.State.ConmonPid}}")
+        .parse()
+        .unwrap();
+    for victim in [conmon, pid] {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(victim),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    wait_until("the ghost's processes are gone", || {
+        !pid_alive(pid) && !pid_alive(conmon)
+    });
+    let db = rusqlite::Connection::open(rpod.root().join("rpod.db")).unwrap();
+    db.execute("DELETE FROM containers WHERE id = ?1", [&id])
+        .unwrap();
+    drop(db);
+    assert!(rpod.runroot().join("netns").join(&id).exists());
+    // The next container gets the ghost's address and its port.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "lab",
+        "-p",
+        &publish,
+        "demo",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("10.93.91.2/24"), "{out}");
+    assert!(!rpod.runroot().join("netns").join(&id).exists());
+    assert_nothing_left(&rpod, "10.93.91.2", "rpodt91");
 }

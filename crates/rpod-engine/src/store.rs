@@ -384,8 +384,9 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Remove a container's record. Its addresses are released by its network teardown,
+    /// which may finish later.
     pub fn remove_container(&self, id: &str) -> Result<()> {
-        self.release_addresses(id, None)?;
         self.execute("DELETE FROM containers WHERE id = ?1", [id])
             .map(drop)
     }

@@ -136,8 +136,16 @@ impl Rpod {
 
 impl Drop for Rpod {
     fn drop(&mut self) {
-        // Stop everything and unmount root file systems before the directory goes.
+        // Stop everything and unmount root file systems before the directory goes; remove
+        // the networks, whose bridges would outlive the store.
         let _ = self.command(&["rm", "-a", "-f", "-t", "0"]).output();
+        if self.root().join("networks").exists() {
+            if let Ok(out) = self.command(&["network", "ls", "-q"]).output() {
+                for name in String::from_utf8_lossy(&out.stdout).lines() {
+                    let _ = self.command(&["network", "rm", "-f", name]).output();
+                }
+            }
+        }
     }
 }
 

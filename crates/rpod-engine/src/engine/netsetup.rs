@@ -2,6 +2,7 @@
 //! set up before the runtime creates it (namespace, netavark, the files under /etc), and
 //! torn down at cleanup, on every failure path, and when a leftover is found.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::net::IpAddr;
@@ -11,7 +12,7 @@ use super::{CreateOptions, Engine};
 use crate::container::{ContainerRecord, NetworkConfig, NetworkJoin, NetworkMode, Status};
 use crate::network::etc_files::{self, HostsInput, ResolvInput};
 use crate::network::netavark::{Netavark, NetworkOptions, PerNetworkOptions};
-use crate::network::{ipam, netns, ports};
+use crate::network::{ipam, netns, ports, Attachment};
 use crate::spec::Prepared;
 use crate::{EngineError, Result};
 
@@ -45,9 +46,10 @@ impl Engine {
         netns::path_for(&self.roots.runroot, id)
     }
 
-    /// The options of the container's last setup, which its teardown needs.
+    /// The options of the container's last setup, which its teardown needs. Beside the
+    /// namespace, not in the container's directories: a teardown may outlive the record.
     fn network_options_file(&self, id: &str) -> PathBuf {
-        self.roots.run_dir(id).join("network.json")
+        self.netns_path(id).with_extension("json")
     }
 
     /// Settle a new container's network mode and settings: names resolved, networks
@@ -181,11 +183,15 @@ impl Engine {
     /// Before the runtime creates the container: its namespace connected to its networks,
     /// and the files under /etc written. Called under the lock; on failure nothing is
     /// left set up.
-    pub(super) fn network_up(&self, record: &mut ContainerRecord) -> Result<Prepared> {
+    pub(super) fn network_up(
+        &self,
+        record: &mut ContainerRecord,
+    ) -> Result<(Prepared, Option<PendingSetup>)> {
+        let mut options = None;
         let result = (|| {
             let namespace_path = match &record.config.network {
                 NetworkMode::Bridge => {
-                    self.connect_namespace(record)?;
+                    options = Some(self.connect_namespace(record)?);
                     Some(self.netns_path(record.id()))
                 }
                 NetworkMode::Container(other) => Some(self.shared_namespace(other)?),
@@ -199,10 +205,49 @@ impl Engine {
                 ..Default::default()
             })
         })();
-        if result.is_err() {
-            self.network_down(record);
+        match result {
+            Ok(prepared) => {
+                let pending = match options {
+                    Some(options) => Some(self.start_setup(record, options)?),
+                    None => None,
+                };
+                Ok((prepared, pending))
+            }
+            Err(e) => {
+                self.network_down(record);
+                Err(e)
+            }
         }
-        result
+    }
+
+    /// Start netavark's setup on a thread, to run beside the runtime's create: the
+    /// namespace only needs to be connected before the process starts.
+    fn start_setup(
+        &self,
+        record: &mut ContainerRecord,
+        options: NetworkOptions,
+    ) -> Result<PendingSetup> {
+        let netavark = match self.netavark() {
+            Ok(netavark) => netavark,
+            Err(e) => {
+                self.network_down(record);
+                return Err(e);
+            }
+        };
+        let path = self.netns_path(record.id());
+        let bridges: Vec<String> = options
+            .network_info
+            .values()
+            .filter_map(|n| n.network_interface.clone())
+            .collect();
+        let handle = std::thread::spawn(move || {
+            let attachments = netavark.setup(&path, &options)?;
+            for bridge in &bridges {
+                crate::network::anchor::ensure(bridge);
+            }
+            Ok(attachments)
+        });
+        Ok(PendingSetup { handle })
     }
 
     /// The namespace of a running container whose network another one joins.
@@ -299,16 +344,24 @@ impl Engine {
         Ok(())
     }
 
-    fn connect_namespace(&self, record: &mut ContainerRecord) -> Result<()> {
-        let netavark = self.netavark()?;
+    /// Make the namespace, lease the addresses and record netavark's options; what the
+    /// container will get is known from them (`record.state.networks`), so its files can be
+    /// written before netavark has run.
+    fn connect_namespace(&self, record: &mut ContainerRecord) -> Result<NetworkOptions> {
+        // Addresses and ports of containers already removed whose teardown never finished
+        // are freed first.
+        self.sweep_network_orphans();
         self.check_ports_free(record)?;
+        if self.has_network_leftovers(record.id()) {
+            self.network_down(record);
+        }
         let path = self.netns_path(record.id());
         netns::create(&path)?;
         let joins = record.config.net.networks.clone();
         let options = self.netavark_options(record, &joins, 0)?;
         self.save_network_options(record.id(), &options)?;
-        record.state.networks = netavark.setup(&path, &options)?;
-        Ok(())
+        record.state.networks = expected_attachments(&options);
+        Ok(options)
     }
 
     /// netavark's options for joining `joins`, whose first gets `eth{first_index}`;
@@ -356,9 +409,11 @@ impl Engine {
         Ok(options)
     }
 
-    fn save_network_options(&self, id: &str, options: &NetworkOptions) -> Result<()> {
-        let dir = self.roots.run_dir(id);
-        fs::create_dir_all(&dir).map_err(|e| EngineError::io("creating", &dir, e))?;
+    pub(super) fn save_network_options(&self, id: &str, options: &NetworkOptions) -> Result<()> {
+        let file = self.network_options_file(id);
+        if let Some(dir) = file.parent() {
+            fs::create_dir_all(dir).map_err(|e| EngineError::io("creating", dir, e))?;
+        }
         let json = serde_json::to_string(options)
             .map_err(|e| EngineError::InvalidArg(format!("serializing network options: {e}")))?;
         write_file(&self.network_options_file(id), &json)
@@ -375,9 +430,13 @@ impl Engine {
     /// reports it; there is nothing a later attempt could do better, so the namespace and
     /// the addresses go in any case, and what netavark reported is logged.
     pub(super) fn network_down(&self, record: &mut ContainerRecord) {
-        let id = record.id().to_string();
-        let path = self.netns_path(&id);
-        if let Some(options) = self.load_network_options(&id) {
+        self.teardown_network(record.id());
+        record.state.networks.clear();
+    }
+
+    pub(super) fn teardown_network(&self, id: &str) {
+        let path = self.netns_path(id);
+        if let Some(options) = self.load_network_options(id) {
             if netns::is_bound(&path) {
                 let result = self
                     .netavark()
@@ -390,11 +449,77 @@ impl Engine {
         if let Err(e) = netns::remove(&path) {
             tracing::warn!(id, %e, "removing the container's network namespace");
         }
-        let _ = fs::remove_file(self.network_options_file(&id));
-        if let Err(e) = self.store.release_addresses(&id, None) {
+        let _ = fs::remove_file(self.network_options_file(id));
+        if let Err(e) = self.store.release_addresses(id, None) {
             tracing::warn!(id, %e, "releasing the container's addresses");
         }
-        record.state.networks.clear();
+    }
+
+    /// Tear down the network a removed container left (its namespace file and netavark's
+    /// options remain, its record does not). One sweeper at a time per namespace.
+    fn teardown_network_orphan(&self, id: &str) -> Result<()> {
+        if self.store.container(id)?.is_some() {
+            return Err(EngineError::InvalidArg(format!(
+                "container {id} exists: its network is its own to tear down"
+            )));
+        }
+        let Some(_lock) = self.try_orphan_lock(id)? else {
+            return Ok(());
+        };
+        self.teardown_network(id);
+        Ok(())
+    }
+
+    pub(super) fn try_orphan_lock(&self, id: &str) -> Result<Option<nix::fcntl::Flock<fs::File>>> {
+        let dir = self.roots.lock_dir();
+        fs::create_dir_all(&dir).map_err(|e| EngineError::io("creating", &dir, e))?;
+        let path = dir.join(format!("netns-{id}.lock"));
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| EngineError::io("opening", &path, e))?;
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Some(lock)),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, errno)) => Err(EngineError::io(
+                "locking",
+                &path,
+                std::io::Error::from(errno),
+            )),
+        }
+    }
+
+    /// Tear down namespaces no container accounts for: a `network rm` killed while it
+    /// retired its bridge, a record lost with a damaged database. Containers that exist
+    /// are left to their own cleanup.
+    pub(super) fn sweep_network_orphans(&self) {
+        let dir = self.roots.runroot.join("netns");
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return;
+        };
+        let mut ids: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let id = name.strip_suffix(".json").unwrap_or(&name).to_string();
+                (id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit())).then_some(id)
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            if let Ok(None) = self.store.container(&id) {
+                tracing::info!(
+                    id,
+                    "tearing down a network namespace no container accounts for"
+                );
+                if let Err(e) = self.teardown_network_orphan(&id) {
+                    tracing::warn!(id, %e, "tearing down a left network");
+                }
+            }
+        }
     }
 
     /// Whether a network namespace of this container is still around.
@@ -557,6 +682,68 @@ impl Engine {
         Ok(mounts)
     }
 }
+
+/// A netavark setup running on its own thread.
+pub(super) struct PendingSetup {
+    handle: std::thread::JoinHandle<Result<BTreeMap<String, Attachment>>>,
+}
+
+impl PendingSetup {
+    /// What the container got on each network, once netavark is done.
+    pub(super) fn wait(self) -> Result<BTreeMap<String, Attachment>> {
+        self.handle.join().unwrap_or_else(|_| {
+            Err(EngineError::InvalidArg(
+                "the thread running netavark setup panicked".into(),
+            ))
+        })
+    }
+}
+
+/// What netavark will give a container, known from its options: rpod chose the addresses,
+/// the gateway is the network's, and aardvark-dns answers on the gateway of a network with
+/// DNS, under podman's search domain.
+fn expected_attachments(options: &NetworkOptions) -> BTreeMap<String, Attachment> {
+    let mut attachments = BTreeMap::new();
+    for (name, per) in &options.networks {
+        let Some(network) = options.network_info.get(name) else {
+            continue;
+        };
+        let subnet = network.subnets.first();
+        let gateway = subnet.and_then(|s| s.gateway).map(IpAddr::V4);
+        let addresses = per
+            .static_ips
+            .iter()
+            .flatten()
+            .filter_map(|ip| {
+                let prefix = subnet.map(|s| s.subnet.prefix_len()).unwrap_or(32);
+                ipnet::IpNet::new(*ip, prefix).ok()
+            })
+            .collect();
+        attachments.insert(
+            name.clone(),
+            Attachment {
+                interface: per.interface_name.clone(),
+                mac_address: per.static_mac.clone().unwrap_or_default(),
+                addresses,
+                gateway,
+                dns_servers: if network.dns_enabled {
+                    gateway.into_iter().collect()
+                } else {
+                    Vec::new()
+                },
+                dns_search: if network.dns_enabled {
+                    vec![DNS_SEARCH_DOMAIN.to_string()]
+                } else {
+                    Vec::new()
+                },
+            },
+        );
+    }
+    attachments
+}
+
+/// The search domain aardvark-dns answers under (netavark's constant).
+const DNS_SEARCH_DOMAIN: &str = "dns.podman";
 
 fn valid_mac(mac: &str) -> bool {
     let parts: Vec<&str> = mac.split(':').collect();

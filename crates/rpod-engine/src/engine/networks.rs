@@ -110,6 +110,8 @@ impl Engine {
         timeout: Option<u32>,
     ) -> Result<String> {
         let network = self.definitions().get(name_or_id)?;
+        // Teardowns still pending must not find their network gone.
+        self.sweep_network_orphans();
         let users = self.network_users(&network.name)?;
         if !users.is_empty() {
             if !force {
@@ -140,6 +142,7 @@ impl Engine {
                 containers: users.join(", "),
             });
         }
+        self.retire_bridge(&network)?;
         self.definitions().remove(&network.name)?;
         Ok(network.name)
     }
@@ -242,5 +245,50 @@ impl Engine {
         self.store.save_config(&record.config)?;
         self.save(&record)?;
         Ok(())
+    }
+
+    /// Remove a network's bridge and firewall chains, which its anchor kept after its last
+    /// container (see `network::anchor`): a short-lived namespace joins the network, the
+    /// anchor goes, and netavark's teardown of that namespace, now the last port, removes
+    /// them, exactly as it does for a last container.
+    fn retire_bridge(&self, network: &Network) -> Result<()> {
+        use crate::network::netavark::{NetworkOptions, PerNetworkOptions};
+        use crate::network::{anchor, netns};
+        let Some(bridge) = network.network_interface.as_deref() else {
+            return Ok(());
+        };
+        if !anchor::present(bridge) {
+            return Ok(());
+        }
+        let id = crate::names::random_id();
+        // A sweep must not take this namespace for a removed container's.
+        let _lock = self.try_orphan_lock(&id)?;
+        let path = netns::path_for(&self.roots.runroot, &id);
+        netns::create(&path)?;
+        let result = (|| {
+            let address = self.store.lease_address(network, &id, None)?;
+            let options = NetworkOptions {
+                container_id: id.clone(),
+                container_name: format!("rpod-network-rm-{}", network.name),
+                networks: BTreeMap::from([(
+                    network.name.clone(),
+                    PerNetworkOptions {
+                        aliases: None,
+                        interface_name: "eth0".into(),
+                        static_ips: Some(vec![std::net::IpAddr::V4(address)]),
+                        static_mac: None,
+                    },
+                )]),
+                network_info: BTreeMap::from([(network.name.clone(), network.clone())]),
+                port_mappings: None,
+                dns_servers: None,
+            };
+            self.save_network_options(&id, &options)?;
+            self.netavark()?.setup(&path, &options)?;
+            anchor::remove(bridge);
+            Ok(())
+        })();
+        self.teardown_network(&id);
+        result
     }
 }

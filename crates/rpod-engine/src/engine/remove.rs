@@ -85,6 +85,7 @@ impl Engine {
         if known_to_runtime {
             let _ = runtime.delete_container(&oci);
         }
+        self.network_down(record);
         if let Ok(exit_file) = runtime.exit_file_path(&oci) {
             let _ = fs::remove_file(exit_file);
         }

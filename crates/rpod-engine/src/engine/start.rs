@@ -1,5 +1,6 @@
 //! Starting: the root file system, the spec, creation in the runtime, the start itself.
 
+use super::netsetup::PendingSetup;
 use super::*;
 
 impl Engine {
@@ -43,13 +44,17 @@ impl Engine {
         self.remove_leftovers(record)?;
         let root_path = self.mount_rootfs(record)?;
         record.state.mounted = true;
+        // netavark connects the namespace while the runtime creates the container; it is
+        // waited for before anything else happens to the container.
+        let mut pending = None;
         let result = (|| {
             let user = spec::resolve_user(&root_path, &record.config.user)?;
             spec::prepare_workdir(&root_path, record.id(), &record.config.workdir, &user)?;
             self.copy_up_volumes(record, &root_path)?;
             self.chown_mounts(record, user.uid, user.gid)?;
             let size = console_size.or(record.config.console_size);
-            let mut prepared = self.network_up(record)?;
+            let (mut prepared, setup) = self.network_up(record)?;
+            pending = setup;
             self.join_namespaces(record, &root_path, &mut prepared)?;
             let spec = spec::generate(&record.config, &root_path, &user, size, &prepared)?;
             let bundle = self.roots.bundle_dir(record.id());
@@ -60,9 +65,26 @@ impl Engine {
                 .map_err(|e| EngineError::InvalidArg(format!("serializing the spec: {e}")))?;
             fs::write(&spec_path, json).map_err(|e| EngineError::io("writing", &spec_path, e))?;
             let runtime = self.runtime(&record.config.runtime)?;
-            let outcome = runtime.create_container(&self.oci_container(record), None)?;
-            Ok(outcome)
+            let outcome = runtime.create_container(&self.oci_container(record), None);
+            let networked = pending.take().map(PendingSetup::wait).transpose();
+            match (outcome, networked) {
+                (Ok(outcome), Ok(attachments)) => {
+                    if let Some(attachments) = attachments {
+                        record.state.networks = attachments;
+                    }
+                    Ok(outcome)
+                }
+                (Ok(_), Err(e)) => {
+                    let _ = runtime.delete_container(&self.oci_container(record));
+                    Err(e)
+                }
+                (Err(e), _) => Err(e.into()),
+            }
         })();
+        if let Some(setup) = pending.take() {
+            // A failure before the runtime's create: let netavark finish before undoing it.
+            let _ = setup.wait();
+        }
         match result {
             Ok(outcome) => {
                 transition(record, Status::Created)?;

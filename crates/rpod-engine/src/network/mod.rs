@@ -2,6 +2,7 @@
 //! addresses, published ports, network namespaces, and the netavark calls that connect a
 //! container's namespace to them.
 
+pub mod anchor;
 pub mod definitions;
 pub mod etc_files;
 pub mod ipam;
