@@ -150,7 +150,9 @@ fn named_volumes_outlive_containers_and_are_guarded() {
     assert!(err.contains("already exists"), "{err}");
     // What the local driver here cannot do is refused, and nothing is made.
     let err = rpod.fails(&["volume", "create", "--opt", "o=bind", "opted"], 125);
-    assert!(err.contains("not supported"), "{err}");
+    assert!(err.contains("need type and device"), "{err}");
+    let err = rpod.fails(&["volume", "create", "--opt", "colour=blue", "opted"], 125);
+    assert!(err.contains("invalid mount option colour"), "{err}");
     let err = rpod.fails(&["volume", "create", "--driver", "nfs", "remote"], 125);
     assert!(err.contains("not supported"), "{err}");
     let err = rpod.fails(&["volume", "create", "bad/name"], 125);
@@ -459,4 +461,84 @@ fn the_u_option_gives_the_source_to_the_container_user() {
         "/v",
     ]);
     assert_eq!(out, "1000:2000\n");
+}
+
+#[test]
+fn volume_options_of_the_local_driver() {
+    let rpod = Rpod::with_image("runc");
+    // A tmpfs volume: sized as asked, kept across containers until the volume goes.
+    rpod.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        "o=size=2m,mode=1777",
+        "fast",
+    ]);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "fast:/t",
+        "demo",
+        "sh",
+        "-c",
+        "df -k /t | tail -1; stat -c %a /t; echo kept > /t/f",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("tmpfs") && lines[0].split_whitespace().nth(1) == Some("2048"),
+        "{out}"
+    );
+    assert_eq!(lines[1], "1777");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", "fast:/t", "demo", "cat", "/t/f"]),
+        "kept\n"
+    );
+    let data = rpod.root().join("volumes/fast/_data");
+    rpod.ok(&["volume", "rm", "fast"]);
+    assert!(!data.exists());
+    // A host directory bound read-only: its content survives the volume's removal.
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("k"), "host file\n").unwrap();
+    let device = format!("device={}", host.path().display());
+    rpod.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=none",
+        "--opt",
+        &device,
+        "--opt",
+        "o=bind,ro",
+        "hostvol",
+    ]);
+    let out = rpod.run(&[
+        "run",
+        "--rm",
+        "-v",
+        "hostvol:/b",
+        "demo",
+        "sh",
+        "-c",
+        "cat /b/k; touch /b/new",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "host file\n");
+    assert!(!out.status.success(), "the read-only device was written");
+    rpod.ok(&["volume", "rm", "hostvol"]);
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("k")).unwrap(),
+        "host file\n"
+    );
+    // An owner only.
+    rpod.ok(&["volume", "create", "--opt", "o=uid=1000,gid=2000", "owned"]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", "owned:/o", "demo", "stat", "-c", "%u:%g", "/o"]),
+        "1000:2000\n"
+    );
+    let inspect = rpod.ok(&["volume", "inspect", "--format", "{{.Options}}", "owned"]);
+    assert!(inspect.contains("uid=1000"), "{inspect}");
 }

@@ -26,6 +26,7 @@ pub mod spec;
 pub mod store;
 pub mod tree_copy;
 pub mod views;
+pub mod volume_options;
 pub mod volumes;
 
 pub use container::{

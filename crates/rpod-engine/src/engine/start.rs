@@ -50,6 +50,7 @@ impl Engine {
         let result = (|| {
             let user = spec::resolve_user(&root_path, &record.config.user)?;
             spec::prepare_workdir(&root_path, record.id(), &record.config.workdir, &user)?;
+            self.mount_volume_devices(record)?;
             self.copy_up_volumes(record, &root_path)?;
             self.chown_mounts(record, user.uid, user.gid)?;
             let size = console_size.or(record.config.console_size);

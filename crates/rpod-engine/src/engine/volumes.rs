@@ -13,6 +13,7 @@ use crate::container::ContainerRecord;
 use crate::lock::ContainerLock;
 use crate::names::{random_id, valid_name};
 use crate::tree_copy;
+use crate::volume_options::LocalOptions;
 use crate::volumes::VolumeRecord;
 use crate::{EngineError, Result};
 
@@ -22,8 +23,8 @@ impl Engine {
         self.roots().root.join("volumes").join(name).join("_data")
     }
 
-    /// Create a volume (a random name when `name` is `None`). Driver options are not
-    /// supported yet: the local driver's `o`, `type` and `device` mount something else.
+    /// Create a volume (a random name when `name` is `None`), with the local driver's
+    /// options (`type`, `device`, `o`; see `volume_options`).
     pub fn volume_create(
         &self,
         name: Option<String>,
@@ -40,11 +41,7 @@ impl Engine {
         options: BTreeMap<String, String>,
         anonymous: bool,
     ) -> Result<VolumeRecord> {
-        if let Some(key) = options.keys().next() {
-            return Err(EngineError::NotSupported(format!(
-                "the volume option {key:?} (local volumes are plain directories here)"
-            )));
-        }
+        let local = LocalOptions::parse(&options)?;
         let name = name.unwrap_or_else(random_id);
         if !valid_name(&name) {
             return Err(EngineError::InvalidArg(format!(
@@ -70,6 +67,10 @@ impl Engine {
         }
         if let Err(e) = fs::create_dir_all(&data)
             .and_then(|()| fs::set_permissions(&data, fs::Permissions::from_mode(0o755)))
+            .and_then(|()| match local.owner() {
+                Some((uid, gid)) => std::os::unix::fs::chown(&data, uid, gid),
+                None => Ok(()),
+            })
         {
             let _ = self.store.remove_volume(&name);
             return Err(EngineError::io("creating", &data, e));
@@ -127,13 +128,7 @@ impl Engine {
                 }
             }
         }
-        self.store.remove_volume(name)?;
-        let dir = self.roots().root.join("volumes").join(name);
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(EngineError::io("removing", &dir, e)),
-        }
+        self.delete_volume(name)
     }
 
     /// Remove every volume no container uses; their names.
@@ -205,8 +200,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Remove a volume's record and data, whoever uses it.
+    /// Remove a volume's record and data, whoever uses it. A device mounted on it is
+    /// unmounted first: what the device holds is never deleted.
     fn delete_volume(&self, name: &str) -> Result<()> {
+        crate::volume_options::unmount_all(&self.volume_path(name))?;
         self.store.remove_volume(name)?;
         let dir = self.roots().root.join("volumes").join(name);
         match fs::remove_dir_all(&dir) {
@@ -232,6 +229,27 @@ impl Engine {
                 tracing::warn!(volume = %name, %e, "removing an anonymous volume");
             }
         }
+    }
+
+    /// Mount the devices of the container's volumes that have one (`--opt device=...`).
+    pub(super) fn mount_volume_devices(&self, record: &ContainerRecord) -> Result<()> {
+        for mount in &record.config.mounts {
+            let Some(name) = &mount.volume else { continue };
+            let Some(volume) = self.store.volume(name)? else {
+                continue;
+            };
+            let local = LocalOptions::parse(&volume.options)?;
+            if local.mounts() {
+                let data = self.volume_path(name);
+                let _lock = ContainerLock::acquire(
+                    &self.roots().lock_dir(),
+                    &format!("volume-{name}"),
+                    &data,
+                )?;
+                local.mount_on(&data)?;
+            }
+        }
+        Ok(())
     }
 
     /// Before the container's first start on a new volume: fill it with what the image has
