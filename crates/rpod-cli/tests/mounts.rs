@@ -95,6 +95,24 @@ fn check_runtime(runtime: &str) {
         "{{range .Mounts}}{{.Type}} {{.Destination}} {{.RW}};{{end}}",
     );
     assert_eq!(mounts, "bind /data false;tmpfs /t true;");
+    rpod.ok(&["rm", id.trim()]);
+    // A named volume keeps its data across containers and their removal.
+    rpod.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "-v",
+        "keep:/k",
+        "demo",
+        "sh",
+        "-c",
+        "echo kept > /k/f",
+    ]);
+    rpod.ok(&["rm", "writer"]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", "keep:/k", "demo", "cat", "/k/f"]),
+        "kept\n"
+    );
 }
 
 #[test]

@@ -164,6 +164,10 @@ fn published_ports_and_names_between_containers() {
         lab(&rpod, "lab", n);
         let port = free_port();
         let publish = format!("127.0.0.1:{port}:80");
+        // httpd serves a file from a bind mount of the host.
+        let site = tempfile::tempdir().unwrap();
+        std::fs::write(site.path().join("index.html"), "hello-web\n").unwrap();
+        let bind = format!("{}:/www:ro", site.path().display());
         rpod.detached(&[
             "--name",
             "web",
@@ -171,15 +175,18 @@ fn published_ports_and_names_between_containers() {
             "lab",
             "-p",
             &publish,
-            "-e",
-            "BODY=hello-web",
+            "-v",
+            &bind,
             "--expose",
             "7000",
             "-P",
             "demo",
-            "sh",
-            "-c",
-            WEB,
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
         ]);
         let mut body = None;
         wait_until("the published port answers", || {
@@ -460,9 +467,18 @@ fn static_address_connect_and_disconnect() {
 }
 
 #[test]
-fn container_and_namespace_modes() {
-    let rpod = bridged("runc", "10.93.40.0/24");
-    lab(&rpod, "lab", 41);
+fn container_and_namespace_modes_on_runc() {
+    check_modes("runc", 41);
+}
+
+#[test]
+fn container_and_namespace_modes_on_crun() {
+    check_modes("crun", 42);
+}
+
+fn check_modes(runtime: &str, n: u8) {
+    let rpod = bridged(runtime, &format!("10.93.{}.0/24", n + 100));
+    lab(&rpod, "lab", n);
     rpod.detached(&["--name", "base", "--network", "lab", "demo", "sleep", "300"]);
     let shared = rpod.ok(&[
         "run",
@@ -474,8 +490,11 @@ fn container_and_namespace_modes() {
         "-c",
         "ip -4 -o addr show eth0; cat /etc/resolv.conf",
     ]);
-    assert!(shared.contains("10.93.41.2/24"), "{shared}");
-    assert!(shared.contains("nameserver 10.93.41.1"), "{shared}");
+    assert!(shared.contains(&format!("10.93.{n}.2/24")), "{shared}");
+    assert!(
+        shared.contains(&format!("nameserver 10.93.{n}.1")),
+        "{shared}"
+    );
     // The other container cannot go while one depends on it.
     rpod.ok(&[
         "create",
@@ -507,7 +526,7 @@ fn container_and_namespace_modes() {
         "show",
         "eth0",
     ]);
-    assert!(by_path.contains("10.93.41.2/24"), "{by_path}");
+    assert!(by_path.contains(&format!("10.93.{n}.2/24")), "{by_path}");
     rpod.fails(
         &["run", "--rm", "--network", "ns:/no/such/ns", "demo", "true"],
         125,
