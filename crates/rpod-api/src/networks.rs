@@ -81,10 +81,7 @@ fn matches(
             "name" => any(&|v| network.name.contains(v)),
             "id" => any(&|v| network.id.starts_with(v)),
             "driver" => any(&|v| network.driver == v),
-            "label" => any(&|v| match v.split_once('=') {
-                Some((k, val)) => network.labels.get(k).is_some_and(|l| l == val),
-                None => network.labels.contains_key(v),
-            }),
+            "label" => any(&|v| rpod_engine::labels::matches(&network.labels, v)),
             other => {
                 return Err(ApiError::bad_request(format!(
                     "invalid filter {other:?}: rpod filters networks by name, id, driver and label"
@@ -266,19 +263,14 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
 
 pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
-    let mut labels = BTreeMap::new();
+    let mut labels = Vec::new();
     for (key, values) in &filters {
         if key != "label" {
             return Err(ApiError::bad_request(format!(
                 "invalid filter {key:?}: rpod prunes networks by label"
             )));
         }
-        for value in values {
-            match value.split_once('=') {
-                Some((k, v)) => labels.insert(k.to_string(), Some(v.to_string())),
-                None => labels.insert(value.clone(), None),
-            };
-        }
+        labels.extend(values.iter().cloned());
     }
     let removed = context.engine.network_prune(&labels)?;
     match ex.flavour {

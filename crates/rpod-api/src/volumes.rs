@@ -44,10 +44,7 @@ fn matches(
         let ok = match key.as_str() {
             "name" => any(&|v| volume.name.contains(v)),
             "driver" => any(&|v| volume.driver == v),
-            "label" => any(&|v| match v.split_once('=') {
-                Some((k, val)) => volume.labels.get(k).is_some_and(|l| l == val),
-                None => volume.labels.contains_key(v),
-            }),
+            "label" => any(&|v| rpod_engine::labels::matches(&volume.labels, v)),
             other => {
                 return Err(ApiError::bad_request(format!(
                     "invalid filter {other:?}: rpod filters volumes by name, driver and label"

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{busybox_tarball, pid_alive, wait_until, Rpod};
+use common::{busybox_tarball, network_leftovers, pid_alive, wait_until, Rpod};
 
 /// A small deterministic generator: the delays differ from round to round and from run to
 /// run of the suite (seeded by the clock), and a failure prints its seed.
@@ -84,44 +84,6 @@ fn cgroups_of(id: &str) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-/// Host state of a network's containers: namespace files of the store, interfaces on the
-/// bridge, firewall rules naming the subnet.
-fn network_leftovers(rpod: &Rpod, bridge: &str, subnet_prefix: &str) -> Vec<String> {
-    let mut left: Vec<String> = fs::read_dir(rpod.runroot().join("netns"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| format!("namespace {}", e.path().display()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let links = std::process::Command::new("ip")
-        .args(["-o", "link", "show", "master", bridge])
-        .output()
-        .unwrap();
-    left.extend(
-        String::from_utf8_lossy(&links.stdout)
-            .lines()
-            // The bridge's anchor is the network's own.
-            .filter(|l| !l.contains(": rpk"))
-            .map(|l| format!("interface {l}")),
-    );
-    for table in ["filter", "nat"] {
-        let rules = std::process::Command::new("iptables-save")
-            .args(["-t", table])
-            .output()
-            .unwrap();
-        left.extend(
-            String::from_utf8_lossy(&rules.stdout)
-                .lines()
-                .filter(|l| {
-                    l.contains(subnet_prefix) && !l.contains(&format!("{subnet_prefix}0/24"))
-                })
-                .map(|l| format!("rule {l}")),
-        );
-    }
-    left
 }
 
 /// Kill `run` and `start` at random moments; `network` runs them on a bridge network of

@@ -70,29 +70,12 @@ fn host_command(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// What the host still has of a container's networking: its namespace file, firewall
-/// rules naming its address, a veth on the bridge.
+/// Nothing of a container's networking is left: namespace files, interfaces on the bridge,
+/// firewall rules naming an address of its subnet.
 fn assert_nothing_left(rpod: &Rpod, ip: &str, bridge: &str) {
-    let netns = rpod.runroot().join("netns");
-    let left: Vec<_> = std::fs::read_dir(&netns)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    assert!(left.is_empty(), "network namespaces left: {left:?}");
-    for table in ["filter", "nat"] {
-        let rules = host_command("iptables-save", &["-t", table]);
-        let leftover: Vec<&str> = rules
-            .lines()
-            .filter(|l| l.contains(&format!("{ip}/")) || l.contains(&format!("{ip} ")))
-            .collect();
-        assert!(
-            leftover.is_empty(),
-            "{table} rules left for {ip}: {leftover:?}"
-        );
-    }
-    // The bridge's anchor (see docs/networks.md) is the network's, not a container's.
-    let links = host_command("ip", &["-o", "link", "show", "master", bridge]);
-    let left: Vec<&str> = links.lines().filter(|l| !l.contains(": rpk")).collect();
-    assert!(left.is_empty(), "interfaces left on {bridge}: {left:?}");
+    let prefix = &ip[..=ip.rfind('.').unwrap()];
+    let left = network_leftovers(rpod, bridge, prefix);
+    assert!(left.is_empty(), "left behind by {ip}: {left:#?}");
 }
 
 /// After `network rm`: no bridge, and no firewall rule names the subnet.

@@ -12,6 +12,7 @@ pub mod events;
 pub mod human;
 pub mod image;
 pub mod isolation;
+pub mod labels;
 pub mod lock;
 pub mod logs;
 pub mod mounts;

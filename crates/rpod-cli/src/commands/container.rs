@@ -1,8 +1,6 @@
 //! Container commands: create, run, start, stop, kill, rm, pause, unpause, wait, ps,
 //! inspect, logs, exists, cleanup.
 
-use std::collections::BTreeMap;
-
 use anyhow::{anyhow, bail, Context};
 use serde_json::Value;
 
@@ -204,14 +202,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         &args.cap_drop,
         &args.security_opt,
     )?;
-    let labels: BTreeMap<String, String> = args
-        .labels
-        .iter()
-        .map(|l| match l.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (l.clone(), String::new()),
-        })
-        .collect();
+    let labels = rpod_engine::labels::parse_pairs(&args.labels);
     let stop_signal = args
         .stop_signal
         .as_deref()
@@ -580,10 +571,7 @@ fn matches_filter(record: &ContainerRecord, filter: &str) -> bool {
         "status" => Status::from_filter(value).is_some_and(|s| s.contains(&record.state.status)),
         "name" => record.config.name.contains(value),
         "id" => record.config.id.starts_with(value),
-        "label" => match value.split_once('=') {
-            Some((k, v)) => record.config.labels.get(k).is_some_and(|x| x == v),
-            None => record.config.labels.contains_key(value),
-        },
+        "label" => rpod_engine::labels::matches(&record.config.labels, value),
         "exited" => {
             record.state.exit_code.map(|c| c.to_string()).as_deref() == Some(value)
                 && matches!(record.state.status, Status::Exited | Status::Stopped)

@@ -1,7 +1,5 @@
 //! `rpod network create|ls|inspect|rm|connect|disconnect|exists|prune` and `rpod port`.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
 use rpod_engine::container::NetworkJoin;
@@ -35,16 +33,6 @@ fn template_view(network: &Network) -> Value {
     })
 }
 
-fn labels(words: &[String]) -> BTreeMap<String, String> {
-    words
-        .iter()
-        .map(|w| match w.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (w.clone(), String::new()),
-        })
-        .collect()
-}
-
 pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
     if let Some(option) = args.opts.first() {
         return Err(Failure::new(
@@ -71,7 +59,7 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
         interface: args.interface_name.clone(),
         internal: args.internal,
         disable_dns: args.disable_dns,
-        labels: labels(&args.labels),
+        labels: rpod_engine::labels::parse_pairs(&args.labels),
     };
     match engine.network_create(request) {
         Ok(network) => println!("{}", network.name),
@@ -87,10 +75,7 @@ fn matches_filter(network: &Network, filter: &str) -> Result<bool, Failure> {
         "name" => network.name.contains(value),
         "id" => network.id.starts_with(value),
         "driver" => network.driver == value,
-        "label" => match value.split_once('=') {
-            Some((k, v)) => network.labels.get(k).is_some_and(|l| l == v),
-            None => network.labels.contains_key(value),
-        },
+        "label" => rpod_engine::labels::matches(&network.labels, value),
         other => {
             return Err(usage(format!(
                 "invalid network filter {other:?}: use name, id, driver or label"
@@ -196,19 +181,16 @@ pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
 }
 
 pub fn prune(engine: &Engine, args: NetworkPruneArgs) -> Outcome {
-    let mut wanted = BTreeMap::new();
+    let mut labels = Vec::new();
     for filter in &args.filter {
         let Some(label) = filter.strip_prefix("label=") else {
             return Err(usage(format!(
                 "invalid network prune filter {filter:?}: use label=KEY[=VALUE]"
             )));
         };
-        match label.split_once('=') {
-            Some((k, v)) => wanted.insert(k.to_string(), Some(v.to_string())),
-            None => wanted.insert(label.to_string(), None),
-        };
+        labels.push(label.to_string());
     }
-    for name in engine.network_prune(&wanted)? {
+    for name in engine.network_prune(&labels)? {
         println!("{name}");
     }
     Ok(0)

@@ -1,26 +1,14 @@
 //! `rpod volume create|ls|inspect|rm|prune|exists`.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
+use rpod_engine::labels::{self, parse_pairs};
 use rpod_engine::volumes::VolumeRecord;
 use rpod_engine::{Engine, EngineError};
 
 use crate::cli::*;
 use crate::exit::{usage, Failure, Outcome};
 use crate::format;
-
-/// `KEY=VALUE` words (a bare `KEY` has an empty value).
-fn pairs(words: &[String]) -> BTreeMap<String, String> {
-    words
-        .iter()
-        .map(|w| match w.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (w.clone(), String::new()),
-        })
-        .collect()
-}
 
 /// A volume as podman's `volume inspect` shows it.
 fn view(engine: &Engine, volume: &VolumeRecord) -> Value {
@@ -42,13 +30,17 @@ pub fn create(engine: &Engine, args: VolumeCreateArgs) -> Outcome {
             EngineError::NotSupported(format!("the volume driver {:?}", args.driver)),
         ));
     }
-    let volume = engine.volume_create(args.name, pairs(&args.labels), pairs(&args.opts))?;
+    let volume = engine.volume_create(
+        args.name,
+        parse_pairs(&args.labels),
+        parse_pairs(&args.opts),
+    )?;
     println!("{}", volume.name);
     Ok(0)
 }
 
 pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {
-    let filters = pairs(&args.filter);
+    let filters = parse_pairs(&args.filter);
     if let Some(key) = filters
         .keys()
         .find(|k| !matches!(k.as_str(), "name" | "label" | "driver"))
@@ -64,10 +56,7 @@ pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {
             match key {
                 "name" => volume.name.contains(value),
                 "driver" => volume.driver == value,
-                _ => match value.split_once('=') {
-                    Some((k, v)) => volume.labels.get(k).is_some_and(|l| l == v),
-                    None => volume.labels.contains_key(value),
-                },
+                _ => labels::matches(&volume.labels, value),
             }
         });
         if keep {

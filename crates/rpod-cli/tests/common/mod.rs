@@ -302,3 +302,40 @@ impl PtyRun {
         rustix::termios::tcgetattr(&self.slave).unwrap()
     }
 }
+
+/// What containers of a network left on the host: namespace files of the store, interfaces
+/// on the bridge (its anchor, the network's own, aside), firewall rules naming an address of
+/// the subnet (`10.93.N.`; the network's own rules name the whole `10.93.N.0/24`).
+pub fn network_leftovers(rpod: &Rpod, bridge: &str, subnet_prefix: &str) -> Vec<String> {
+    let mut left: Vec<String> = std::fs::read_dir(rpod.runroot().join("netns"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| format!("namespace {}", e.path().display()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let links = Command::new("ip")
+        .args(["-o", "link", "show", "master", bridge])
+        .output()
+        .unwrap();
+    left.extend(
+        String::from_utf8_lossy(&links.stdout)
+            .lines()
+            .filter(|l| !l.contains(": rpk"))
+            .map(|l| format!("interface {l}")),
+    );
+    let network_wide = format!("{subnet_prefix}0/24");
+    for table in ["filter", "nat"] {
+        let rules = Command::new("iptables-save")
+            .args(["-t", table])
+            .output()
+            .unwrap();
+        left.extend(
+            String::from_utf8_lossy(&rules.stdout)
+                .lines()
+                .filter(|l| l.contains(subnet_prefix) && !l.contains(&network_wide))
+                .map(|l| format!("{table} rule {l}")),
+        );
+    }
+    left
+}

@@ -147,18 +147,18 @@ impl Engine {
         Ok(network.name)
     }
 
-    /// Remove every network no container uses, except the default one.
-    pub fn network_prune(&self, labels: &BTreeMap<String, Option<String>>) -> Result<Vec<String>> {
+    /// Remove every network no container uses, except the default one; with `labels`
+    /// (`label=` filter values), only networks that match them all.
+    pub fn network_prune(&self, labels: &[String]) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         for network in self.definitions().list()? {
             if network.name == self.default_network_name() {
                 continue;
             }
-            let matches = labels.iter().all(|(key, value)| match value {
-                Some(value) => network.labels.get(key) == Some(value),
-                None => network.labels.contains_key(key),
-            });
-            if !matches {
+            if !labels
+                .iter()
+                .all(|l| crate::labels::matches(&network.labels, l))
+            {
                 continue;
             }
             match self.network_remove(&network.name, false, None) {
