@@ -3,9 +3,12 @@
 //! record, syncs it from the monitor's files, decides, acts, and saves in one transaction.
 
 mod create;
+mod etc_files;
 mod exec;
 mod images;
 mod leftovers;
+mod namespaces;
+mod netcreate;
 mod netsetup;
 mod networks;
 mod query;

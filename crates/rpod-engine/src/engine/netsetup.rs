@@ -1,41 +1,20 @@
-//! A container's networking over its life: settled at create (mode, networks, ports),
-//! set up before the runtime creates it (namespace, netavark, the files under /etc), and
-//! torn down at cleanup, on every failure path, and when a leftover is found.
+//! A container's networking at run time: set up at init (namespace, leases, netavark
+//! beside the runtime's create), connected and disconnected while it runs, torn down at
+//! cleanup, on every failure path, and when a leftover is found. Create-time settling is
+//! in `netcreate.rs`.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::{CreateOptions, Engine};
-use crate::container::{ContainerRecord, NetworkConfig, NetworkJoin, NetworkMode, Status};
-use crate::network::etc_files::{self, HostsInput, ResolvInput};
+use super::etc_files::write_file;
+use super::Engine;
+use crate::container::{ContainerRecord, NetworkJoin, NetworkMode};
 use crate::network::netavark::{Netavark, NetworkOptions, PerNetworkOptions};
-use crate::network::{ipam, netns, ports, Attachment};
+use crate::network::{netns, ports, Attachment};
 use crate::spec::Prepared;
 use crate::{EngineError, Result};
-
-/// The host's files a container's are made from.
-const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
-const HOST_HOSTS: &str = "/etc/hosts";
-
-/// Written in place, not replaced: a running container's bind mount keeps seeing the file
-/// when it is rewritten (a network connected later).
-fn write_file(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
-        file.write_all(text.as_bytes())?;
-        // rpod's own umask is private; these files are read by the container's users.
-        file.set_permissions(fs::Permissions::from_mode(0o644))
-    };
-    write().map_err(|e| EngineError::io("writing", path, e))
-}
 
 impl Engine {
     pub(super) fn netavark(&self) -> Result<Netavark> {
@@ -50,134 +29,6 @@ impl Engine {
     /// namespace, not in the container's directories: a teardown may outlive the record.
     fn network_options_file(&self, id: &str) -> PathBuf {
         self.netns_path(id).with_extension("json")
-    }
-
-    /// Settle a new container's network mode and settings: names resolved, networks
-    /// checked, `-P` expanded, free host ports chosen.
-    pub(super) fn network_for_create(
-        &self,
-        options: &CreateOptions,
-        exposed: &[String],
-    ) -> Result<(NetworkMode, NetworkConfig)> {
-        let mode = match &options.network {
-            Some(NetworkMode::Container(name)) => {
-                NetworkMode::Container(self.lookup(name)?.id().to_string())
-            }
-            Some(NetworkMode::Path(path)) => {
-                if !path.exists() {
-                    return Err(EngineError::InvalidArg(format!(
-                        "network namespace {} does not exist",
-                        path.display()
-                    )));
-                }
-                NetworkMode::Path(path.clone())
-            }
-            Some(mode) => mode.clone(),
-            None => match self.options.config.default_network_mode() {
-                "none" => NetworkMode::None,
-                "host" => NetworkMode::Host,
-                _ => NetworkMode::Bridge,
-            },
-        };
-        let mut net = options.net.clone();
-        let per_network = options.ip.is_some()
-            || options.mac_address.is_some()
-            || !options.network_aliases.is_empty();
-        if mode != NetworkMode::Bridge {
-            if !net.networks.is_empty() || per_network {
-                return Err(EngineError::InvalidArg(format!(
-                    "networks, --ip, --mac-address and --network-alias need a bridged network, not --network {}",
-                    mode.as_string()
-                )));
-            }
-            if !net.ports.is_empty() || net.publish_all {
-                // podman drops them too, with the same warning.
-                tracing::warn!(
-                    "port mappings have been discarded as the network mode {} does not publish ports",
-                    mode.as_string()
-                );
-                net.ports.clear();
-                net.publish_all = false;
-            }
-            if matches!(mode, NetworkMode::Container(_))
-                && (!net.dns_servers.is_empty()
-                    || !net.dns_search.is_empty()
-                    || !net.dns_options.is_empty()
-                    || !net.add_hosts.is_empty())
-            {
-                return Err(EngineError::InvalidArg(
-                    "--dns, --dns-search, --dns-option and --add-host cannot be used with --network container: the other container's files are shared".into(),
-                ));
-            }
-            return Ok((mode, net));
-        }
-        if net.networks.is_empty() {
-            net.networks.push(NetworkJoin {
-                name: self.default_network_name().to_string(),
-                ..Default::default()
-            });
-        }
-        let mut seen = Vec::new();
-        for join in &mut net.networks {
-            let network = self.network(&join.name)?;
-            join.name = network.name.clone();
-            if seen.contains(&join.name) {
-                return Err(EngineError::InvalidArg(format!(
-                    "network {} is given twice",
-                    join.name
-                )));
-            }
-            seen.push(join.name.clone());
-            if let Some(ip) = join.ip {
-                ipam::check_static(&network, ip)?;
-            }
-        }
-        let first = &mut net.networks[0];
-        if let Some(ip) = options.ip {
-            let network = self.network(&first.name)?;
-            ipam::check_static(&network, ip)?;
-            first.ip = Some(ip);
-        }
-        if let Some(mac) = &options.mac_address {
-            if !valid_mac(mac) {
-                return Err(EngineError::InvalidArg(format!(
-                    "invalid --mac-address {mac:?}: expected six hex bytes like 92:d0:c6:0a:29:33"
-                )));
-            }
-            first.mac = Some(mac.clone());
-        }
-        for alias in &options.network_aliases {
-            if !crate::names::valid_name(alias) {
-                return Err(EngineError::InvalidArg(format!(
-                    "invalid --network-alias {alias:?}"
-                )));
-            }
-            first.aliases.push(alias.clone());
-        }
-        for server in &net.dns_servers {
-            if server.parse::<IpAddr>().is_err() {
-                return Err(EngineError::InvalidArg(format!(
-                    "invalid --dns {server:?}: not an IP address"
-                )));
-            }
-        }
-        if net.publish_all {
-            // The image's exposed ports that are not published already.
-            for key in exposed {
-                for mapping in ports::parse_exposed(key)? {
-                    let published = net.ports.iter().any(|p| {
-                        p.protocol == mapping.protocol
-                            && (p.container_port..p.container_port + p.range)
-                                .contains(&mapping.container_port)
-                    });
-                    if !published {
-                        net.ports.push(mapping);
-                    }
-                }
-            }
-        }
-        ports::assign_host_ports(&mut net.ports)?;
-        Ok((mode, net))
     }
 
     /// Before the runtime creates the container: its namespace connected to its networks,
@@ -248,65 +99,6 @@ impl Engine {
             Ok(attachments)
         });
         Ok(PendingSetup { handle })
-    }
-
-    /// The namespace of a running container whose network another one joins.
-    fn shared_namespace(&self, id: &str) -> Result<PathBuf> {
-        Ok(PathBuf::from(format!(
-            "/proc/{}/ns/net",
-            self.running_pid(id, "network")?
-        )))
-    }
-
-    /// The PID of a running container another one shares a namespace (`what`) with.
-    pub(super) fn running_pid(&self, id: &str, what: &str) -> Result<i32> {
-        let mut other = self
-            .store
-            .container(id)?
-            .ok_or_else(|| EngineError::NoSuchContainer(id.to_string()))?;
-        self.sync(&mut other)?;
-        if !matches!(other.state.status, Status::Running | Status::Paused) || other.state.pid <= 0 {
-            return Err(EngineError::state(
-                id,
-                format!(
-                    "container {} must be running to share its {what} namespace",
-                    other.config.name
-                ),
-            ));
-        }
-        Ok(other.state.pid)
-    }
-
-    /// The other namespaces a container joins (`--pid`, `--ipc`, `--uts container:`), the
-    /// host's `/dev/shm` with its IPC namespace, and the `--group-add` groups. Another
-    /// container's `/dev/shm` is a mount in its own mount namespace, which cannot be bound
-    /// from here: `--ipc container:` shares System V IPC and message queues, not `/dev/shm`.
-    pub(super) fn join_namespaces(
-        &self,
-        record: &ContainerRecord,
-        root: &Path,
-        prepared: &mut Prepared,
-    ) -> Result<()> {
-        use crate::isolation::NamespaceMode;
-        use oci_spec::runtime::LinuxNamespaceType;
-        let iso = &record.config.isolation;
-        for (mode, typ, name, what) in [
-            (&iso.pid, LinuxNamespaceType::Pid, "pid", "PID"),
-            (&iso.ipc, LinuxNamespaceType::Ipc, "ipc", "IPC"),
-            (&iso.uts, LinuxNamespaceType::Uts, "uts", "UTS"),
-        ] {
-            if let NamespaceMode::Container(other) = mode {
-                let pid = self.running_pid(other, what)?;
-                prepared
-                    .shared
-                    .push((typ, PathBuf::from(format!("/proc/{pid}/ns/{name}"))));
-            }
-        }
-        if iso.ipc == NamespaceMode::Host {
-            prepared.shm_source = Some(PathBuf::from("/dev/shm"));
-        }
-        prepared.extra_gids = crate::spec::resolve_groups(root, &iso.group_add)?;
-        Ok(())
     }
 
     /// Refuse host ports another running container publishes, or something on the host
@@ -588,99 +380,6 @@ impl Engine {
         let _ = self.write_etc_files(record);
         Ok(())
     }
-
-    /// Write /etc/hosts, /etc/resolv.conf, /etc/hostname and /run/.containerenv into the
-    /// container's run directory; the bind mounts that put them in place.
-    fn write_etc_files(&self, record: &ContainerRecord) -> Result<Vec<(PathBuf, String)>> {
-        let config = &record.config;
-        let dir = self.roots.run_dir(record.id());
-        fs::create_dir_all(&dir).map_err(|e| EngineError::io("creating", &dir, e))?;
-        let mut mounts = Vec::new();
-
-        let hostname = dir.join("hostname");
-        write_file(&hostname, &format!("{}\n", config.hostname))?;
-        mounts.push((hostname, "/etc/hostname".to_string()));
-
-        if let NetworkMode::Container(other) = &config.network {
-            // The other container's name resolution is this one's too.
-            let other_dir = self.roots.run_dir(other);
-            for (file, destination) in
-                [("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf")]
-            {
-                let source = other_dir.join(file);
-                if source.exists() && !(file == "hosts" && config.net.no_hosts) {
-                    mounts.push((source, destination.to_string()));
-                }
-            }
-        } else {
-            let host_network = config.network == NetworkMode::Host;
-            let attachments: Vec<&crate::network::Attachment> = config
-                .net
-                .networks
-                .iter()
-                .filter_map(|join| record.state.networks.get(&join.name))
-                .collect();
-            let own: Vec<IpAddr> = attachments
-                .iter()
-                .filter_map(|a| a.ipv4())
-                .map(|a| a.addr())
-                .collect();
-            let network_servers: Vec<IpAddr> = attachments
-                .iter()
-                .flat_map(|a| a.dns_servers.iter().copied())
-                .collect();
-            let network_search: Vec<String> = attachments
-                .iter()
-                .flat_map(|a| a.dns_search.iter().cloned())
-                .fold(Vec::new(), |mut all, s| {
-                    if !all.contains(&s) {
-                        all.push(s);
-                    }
-                    all
-                });
-            if !config.net.no_hosts {
-                let host_hosts =
-                    host_network.then(|| fs::read_to_string(HOST_HOSTS).unwrap_or_default());
-                let text = etc_files::hosts(&HostsInput {
-                    base: host_hosts.as_deref(),
-                    add_hosts: &config.net.add_hosts,
-                    own_addresses: &own,
-                    hostname: &config.hostname,
-                    name: &config.name,
-                    host_address: attachments.first().and_then(|a| a.gateway),
-                });
-                let hosts = dir.join("hosts");
-                write_file(&hosts, &text)?;
-                mounts.push((hosts, "/etc/hosts".to_string()));
-            }
-            let host_resolv = fs::read_to_string(HOST_RESOLV_CONF).unwrap_or_default();
-            let text = etc_files::resolv_conf(&ResolvInput {
-                host: &host_resolv,
-                host_network,
-                network_servers: &network_servers,
-                network_search: &network_search,
-                dns: &config.net.dns_servers,
-                dns_search: &config.net.dns_search,
-                dns_options: &config.net.dns_options,
-            });
-            let resolv = dir.join("resolv.conf");
-            write_file(&resolv, &text)?;
-            mounts.push((resolv, "/etc/resolv.conf".to_string()));
-        }
-
-        let containerenv = dir.join("containerenv");
-        write_file(
-            &containerenv,
-            &etc_files::containerenv(
-                &config.name,
-                &config.id,
-                &config.image_name,
-                &config.image_id,
-            ),
-        )?;
-        mounts.push((containerenv, "/run/.containerenv".to_string()));
-        Ok(mounts)
-    }
 }
 
 /// A netavark setup running on its own thread.
@@ -744,21 +443,3 @@ fn expected_attachments(options: &NetworkOptions) -> BTreeMap<String, Attachment
 
 /// The search domain aardvark-dns answers under (netavark's constant).
 const DNS_SEARCH_DOMAIN: &str = "dns.podman";
-
-fn valid_mac(mac: &str) -> bool {
-    let parts: Vec<&str> = mac.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn mac_addresses() {
-        assert!(super::valid_mac("92:d0:c6:0a:29:33"));
-        assert!(!super::valid_mac("92:d0:c6:0a:29"));
-        assert!(!super::valid_mac("92:d0:c6:0a:29:zz"));
-    }
-}

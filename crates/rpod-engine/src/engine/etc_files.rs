@@ -1,0 +1,132 @@
+//! The files rpod writes for a container into its run directory and binds over the image's:
+//! `/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`, `/run/.containerenv` (their contents
+//! are made by `network::etc_files`).
+
+use std::fs;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use super::Engine;
+use crate::container::{ContainerRecord, NetworkMode};
+use crate::network::etc_files::{self, HostsInput, ResolvInput};
+use crate::{EngineError, Result};
+
+/// The host's files a container's are made from.
+const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
+const HOST_HOSTS: &str = "/etc/hosts";
+
+/// Written in place, not replaced: a running container's bind mount keeps seeing the file
+/// when it is rewritten (a network connected later).
+pub(super) fn write_file(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        file.write_all(text.as_bytes())?;
+        // rpod's own umask is private; these files are read by the container's users.
+        file.set_permissions(fs::Permissions::from_mode(0o644))
+    };
+    write().map_err(|e| EngineError::io("writing", path, e))
+}
+
+impl Engine {
+    /// Write /etc/hosts, /etc/resolv.conf, /etc/hostname and /run/.containerenv into the
+    /// container's run directory; the bind mounts that put them in place.
+    pub(super) fn write_etc_files(
+        &self,
+        record: &ContainerRecord,
+    ) -> Result<Vec<(PathBuf, String)>> {
+        let config = &record.config;
+        let dir = self.roots.run_dir(record.id());
+        fs::create_dir_all(&dir).map_err(|e| EngineError::io("creating", &dir, e))?;
+        let mut mounts = Vec::new();
+
+        let hostname = dir.join("hostname");
+        write_file(&hostname, &format!("{}\n", config.hostname))?;
+        mounts.push((hostname, "/etc/hostname".to_string()));
+
+        if let NetworkMode::Container(other) = &config.network {
+            // The other container's name resolution is this one's too.
+            let other_dir = self.roots.run_dir(other);
+            for (file, destination) in
+                [("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf")]
+            {
+                let source = other_dir.join(file);
+                if source.exists() && !(file == "hosts" && config.net.no_hosts) {
+                    mounts.push((source, destination.to_string()));
+                }
+            }
+        } else {
+            let host_network = config.network == NetworkMode::Host;
+            let attachments: Vec<&crate::network::Attachment> = config
+                .net
+                .networks
+                .iter()
+                .filter_map(|join| record.state.networks.get(&join.name))
+                .collect();
+            let own: Vec<IpAddr> = attachments
+                .iter()
+                .filter_map(|a| a.ipv4())
+                .map(|a| a.addr())
+                .collect();
+            let network_servers: Vec<IpAddr> = attachments
+                .iter()
+                .flat_map(|a| a.dns_servers.iter().copied())
+                .collect();
+            let network_search: Vec<String> = attachments
+                .iter()
+                .flat_map(|a| a.dns_search.iter().cloned())
+                .fold(Vec::new(), |mut all, s| {
+                    if !all.contains(&s) {
+                        all.push(s);
+                    }
+                    all
+                });
+            if !config.net.no_hosts {
+                let host_hosts =
+                    host_network.then(|| fs::read_to_string(HOST_HOSTS).unwrap_or_default());
+                let text = etc_files::hosts(&HostsInput {
+                    base: host_hosts.as_deref(),
+                    add_hosts: &config.net.add_hosts,
+                    own_addresses: &own,
+                    hostname: &config.hostname,
+                    name: &config.name,
+                    host_address: attachments.first().and_then(|a| a.gateway),
+                });
+                let hosts = dir.join("hosts");
+                write_file(&hosts, &text)?;
+                mounts.push((hosts, "/etc/hosts".to_string()));
+            }
+            let host_resolv = fs::read_to_string(HOST_RESOLV_CONF).unwrap_or_default();
+            let text = etc_files::resolv_conf(&ResolvInput {
+                host: &host_resolv,
+                host_network,
+                network_servers: &network_servers,
+                network_search: &network_search,
+                dns: &config.net.dns_servers,
+                dns_search: &config.net.dns_search,
+                dns_options: &config.net.dns_options,
+            });
+            let resolv = dir.join("resolv.conf");
+            write_file(&resolv, &text)?;
+            mounts.push((resolv, "/etc/resolv.conf".to_string()));
+        }
+
+        let containerenv = dir.join("containerenv");
+        write_file(
+            &containerenv,
+            &etc_files::containerenv(
+                &config.name,
+                &config.id,
+                &config.image_name,
+                &config.image_id,
+            ),
+        )?;
+        mounts.push((containerenv, "/run/.containerenv".to_string()));
+        Ok(mounts)
+    }
+}

@@ -1,0 +1,71 @@
+//! Namespaces a container shares with another (`--network`, `--pid`, `--ipc`, `--uts
+//! container:NAME`), found by the other container's PID at init, and its `--group-add`
+//! groups, resolved in its root.
+
+use std::path::{Path, PathBuf};
+
+use super::Engine;
+use crate::container::{ContainerRecord, Status};
+use crate::spec::Prepared;
+use crate::{EngineError, Result};
+
+impl Engine {
+    /// The namespace of a running container whose network another one joins.
+    pub(super) fn shared_namespace(&self, id: &str) -> Result<PathBuf> {
+        Ok(PathBuf::from(format!(
+            "/proc/{}/ns/net",
+            self.running_pid(id, "network")?
+        )))
+    }
+
+    /// The PID of a running container another one shares a namespace (`what`) with.
+    pub(super) fn running_pid(&self, id: &str, what: &str) -> Result<i32> {
+        let mut other = self
+            .store
+            .container(id)?
+            .ok_or_else(|| EngineError::NoSuchContainer(id.to_string()))?;
+        self.sync(&mut other)?;
+        if !matches!(other.state.status, Status::Running | Status::Paused) || other.state.pid <= 0 {
+            return Err(EngineError::state(
+                id,
+                format!(
+                    "container {} must be running to share its {what} namespace",
+                    other.config.name
+                ),
+            ));
+        }
+        Ok(other.state.pid)
+    }
+
+    /// The other namespaces a container joins (`--pid`, `--ipc`, `--uts container:`), the
+    /// host's `/dev/shm` with its IPC namespace, and the `--group-add` groups. Another
+    /// container's `/dev/shm` is a mount in its own mount namespace, which cannot be bound
+    /// from here: `--ipc container:` shares System V IPC and message queues, not `/dev/shm`.
+    pub(super) fn join_namespaces(
+        &self,
+        record: &ContainerRecord,
+        root: &Path,
+        prepared: &mut Prepared,
+    ) -> Result<()> {
+        use crate::isolation::NamespaceMode;
+        use oci_spec::runtime::LinuxNamespaceType;
+        let iso = &record.config.isolation;
+        for (mode, typ, name, what) in [
+            (&iso.pid, LinuxNamespaceType::Pid, "pid", "PID"),
+            (&iso.ipc, LinuxNamespaceType::Ipc, "ipc", "IPC"),
+            (&iso.uts, LinuxNamespaceType::Uts, "uts", "UTS"),
+        ] {
+            if let NamespaceMode::Container(other) = mode {
+                let pid = self.running_pid(other, what)?;
+                prepared
+                    .shared
+                    .push((typ, PathBuf::from(format!("/proc/{pid}/ns/{name}"))));
+            }
+        }
+        if iso.ipc == NamespaceMode::Host {
+            prepared.shm_source = Some(PathBuf::from("/dev/shm"));
+        }
+        prepared.extra_gids = crate::spec::resolve_groups(root, &iso.group_add)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! A new container's networking, settled at create: the mode (other containers by ID), the
+//! networks it joins (checked to exist, the default one when none), addresses and MACs
+//! asked for, `-P` expanded and free host ports chosen.
+
+use std::net::IpAddr;
+
+use super::{CreateOptions, Engine};
+use crate::container::{NetworkConfig, NetworkJoin, NetworkMode};
+use crate::network::{ipam, ports};
+use crate::{EngineError, Result};
+
+impl Engine {
+    /// Settle a new container's network mode and settings: names resolved, networks
+    /// checked, `-P` expanded, free host ports chosen.
+    pub(super) fn network_for_create(
+        &self,
+        options: &CreateOptions,
+        exposed: &[String],
+    ) -> Result<(NetworkMode, NetworkConfig)> {
+        let mode = match &options.network {
+            Some(NetworkMode::Container(name)) => {
+                NetworkMode::Container(self.lookup(name)?.id().to_string())
+            }
+            Some(NetworkMode::Path(path)) => {
+                if !path.exists() {
+                    return Err(EngineError::InvalidArg(format!(
+                        "network namespace {} does not exist",
+                        path.display()
+                    )));
+                }
+                NetworkMode::Path(path.clone())
+            }
+            Some(mode) => mode.clone(),
+            None => match self.options.config.default_network_mode() {
+                "none" => NetworkMode::None,
+                "host" => NetworkMode::Host,
+                _ => NetworkMode::Bridge,
+            },
+        };
+        let mut net = options.net.clone();
+        let per_network = options.ip.is_some()
+            || options.mac_address.is_some()
+            || !options.network_aliases.is_empty();
+        if mode != NetworkMode::Bridge {
+            if !net.networks.is_empty() || per_network {
+                return Err(EngineError::InvalidArg(format!(
+                    "networks, --ip, --mac-address and --network-alias need a bridged network, not --network {}",
+                    mode.as_string()
+                )));
+            }
+            if !net.ports.is_empty() || net.publish_all {
+                // podman drops them too, with the same warning.
+                tracing::warn!(
+                    "port mappings have been discarded as the network mode {} does not publish ports",
+                    mode.as_string()
+                );
+                net.ports.clear();
+                net.publish_all = false;
+            }
+            if matches!(mode, NetworkMode::Container(_))
+                && (!net.dns_servers.is_empty()
+                    || !net.dns_search.is_empty()
+                    || !net.dns_options.is_empty()
+                    || !net.add_hosts.is_empty())
+            {
+                return Err(EngineError::InvalidArg(
+                    "--dns, --dns-search, --dns-option and --add-host cannot be used with --network container: the other container's files are shared".into(),
+                ));
+            }
+            return Ok((mode, net));
+        }
+        if net.networks.is_empty() {
+            net.networks.push(NetworkJoin {
+                name: self.default_network_name().to_string(),
+                ..Default::default()
+            });
+        }
+        let mut seen = Vec::new();
+        for join in &mut net.networks {
+            let network = self.network(&join.name)?;
+            join.name = network.name.clone();
+            if seen.contains(&join.name) {
+                return Err(EngineError::InvalidArg(format!(
+                    "network {} is given twice",
+                    join.name
+                )));
+            }
+            seen.push(join.name.clone());
+            if let Some(ip) = join.ip {
+                ipam::check_static(&network, ip)?;
+            }
+        }
+        let first = &mut net.networks[0];
+        if let Some(ip) = options.ip {
+            let network = self.network(&first.name)?;
+            ipam::check_static(&network, ip)?;
+            first.ip = Some(ip);
+        }
+        if let Some(mac) = &options.mac_address {
+            if !valid_mac(mac) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid --mac-address {mac:?}: expected six hex bytes like 92:d0:c6:0a:29:33"
+                )));
+            }
+            first.mac = Some(mac.clone());
+        }
+        for alias in &options.network_aliases {
+            if !crate::names::valid_name(alias) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid --network-alias {alias:?}"
+                )));
+            }
+            first.aliases.push(alias.clone());
+        }
+        for server in &net.dns_servers {
+            if server.parse::<IpAddr>().is_err() {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid --dns {server:?}: not an IP address"
+                )));
+            }
+        }
+        if net.publish_all {
+            // The image's exposed ports that are not published already.
+            for key in exposed {
+                for mapping in ports::parse_exposed(key)? {
+                    let published = net.ports.iter().any(|p| {
+                        p.protocol == mapping.protocol
+                            && (p.container_port..p.container_port + p.range)
+                                .contains(&mapping.container_port)
+                    });
+                    if !published {
+                        net.ports.push(mapping);
+                    }
+                }
+            }
+        }
+        ports::assign_host_ports(&mut net.ports)?;
+        Ok((mode, net))
+    }
+}
+
+fn valid_mac(mac: &str) -> bool {
+    let parts: Vec<&str> = mac.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mac_addresses() {
+        assert!(super::valid_mac("92:d0:c6:0a:29:33"));
+        assert!(!super::valid_mac("92:d0:c6:0a:29"));
+        assert!(!super::valid_mac("92:d0:c6:0a:29:zz"));
+    }
+}
