@@ -31,18 +31,19 @@ impl Engine {
         self.netns_path(id).with_extension("json")
     }
 
-    /// Before the runtime creates the container: its namespace connected to its networks,
-    /// and the files under /etc written. Called under the lock; on failure nothing is
-    /// left set up.
+    /// At init, before the runtime creates the container: the namespace made, addresses
+    /// leased, the files under /etc written, and netavark started on connecting the
+    /// namespace (`PendingSetup`, to be waited for before the process starts). Called
+    /// under the lock; on failure nothing is left set up.
     pub(super) fn network_up(
         &self,
         record: &mut ContainerRecord,
     ) -> Result<(Prepared, Option<PendingSetup>)> {
-        let mut options = None;
+        let mut setup = None;
         let result = (|| {
             let namespace_path = match &record.config.network {
                 NetworkMode::Bridge => {
-                    options = Some(self.connect_namespace(record)?);
+                    setup = Some(self.connect_namespace(record)?);
                     Some(self.netns_path(record.id()))
                 }
                 NetworkMode::Container(other) => Some(self.shared_namespace(other)?),
@@ -58,10 +59,8 @@ impl Engine {
         })();
         match result {
             Ok(prepared) => {
-                let pending = match options {
-                    Some(options) => Some(self.start_setup(record, options)?),
-                    None => None,
-                };
+                let pending =
+                    setup.map(|(netavark, options)| self.start_setup(record, netavark, options));
                 Ok((prepared, pending))
             }
             Err(e) => {
@@ -75,16 +74,10 @@ impl Engine {
     /// namespace only needs to be connected before the process starts.
     fn start_setup(
         &self,
-        record: &mut ContainerRecord,
+        record: &ContainerRecord,
+        netavark: Netavark,
         options: NetworkOptions,
-    ) -> Result<PendingSetup> {
-        let netavark = match self.netavark() {
-            Ok(netavark) => netavark,
-            Err(e) => {
-                self.network_down(record);
-                return Err(e);
-            }
-        };
+    ) -> PendingSetup {
         let path = self.netns_path(record.id());
         let bridges: Vec<String> = options
             .network_info
@@ -98,7 +91,7 @@ impl Engine {
             }
             Ok(attachments)
         });
-        Ok(PendingSetup { handle })
+        PendingSetup { handle }
     }
 
     /// Refuse host ports another running container publishes, or something on the host
@@ -139,9 +132,12 @@ impl Engine {
     /// Make the namespace, lease the addresses and record netavark's options; what the
     /// container will get is known from them (`record.state.networks`), so its files can be
     /// written before netavark has run.
-    fn connect_namespace(&self, record: &mut ContainerRecord) -> Result<NetworkOptions> {
-        // Addresses and ports of containers already removed whose teardown never finished
-        // are freed first.
+    fn connect_namespace(
+        &self,
+        record: &mut ContainerRecord,
+    ) -> Result<(Netavark, NetworkOptions)> {
+        let netavark = self.netavark()?;
+        // Addresses held by namespaces no container accounts for are freed first.
         self.sweep_network_orphans();
         self.check_ports_free(record)?;
         if self.has_network_leftovers(record.id()) {
@@ -153,7 +149,7 @@ impl Engine {
         let options = self.netavark_options(record, &joins, 0)?;
         self.save_network_options(record.id(), &options)?;
         record.state.networks = expected_attachments(&options);
-        Ok(options)
+        Ok((netavark, options))
     }
 
     /// netavark's options for joining `joins`, whose first gets `eth{first_index}`;
@@ -262,7 +258,9 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn try_orphan_lock(&self, id: &str) -> Result<Option<nix::fcntl::Flock<fs::File>>> {
+    /// The lock of a namespace no container accounts for; `None` when another process
+    /// holds it (and is tearing it down).
+    pub(super) fn try_orphan_lock(&self, id: &str) -> Result<Option<OrphanLock>> {
         let dir = self.roots.lock_dir();
         fs::create_dir_all(&dir).map_err(|e| EngineError::io("creating", &dir, e))?;
         let path = dir.join(format!("netns-{id}.lock"));
@@ -273,7 +271,7 @@ impl Engine {
             .open(&path)
             .map_err(|e| EngineError::io("opening", &path, e))?;
         match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => Ok(Some(lock)),
+            Ok(lock) => Ok(Some(OrphanLock { _lock: lock, path })),
             Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
             Err((_, errno)) => Err(EngineError::io(
                 "locking",
@@ -379,6 +377,19 @@ impl Engine {
         self.save(record)?;
         let _ = self.write_etc_files(record);
         Ok(())
+    }
+}
+
+/// Held while a namespace no container accounts for is torn down; its file goes with it
+/// (removed while still locked, so no one else can be holding it).
+pub(super) struct OrphanLock {
+    _lock: nix::fcntl::Flock<fs::File>,
+    path: PathBuf,
+}
+
+impl Drop for OrphanLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
     }
 }
 
