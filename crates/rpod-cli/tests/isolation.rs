@@ -108,7 +108,17 @@ fn check_namespaces(runtime: &str) {
         125,
     );
     // container: another container's.
-    rpod.detached(&["--name", "base", "demo", "sleep", "300"]);
+    rpod.detached(&[
+        "--name",
+        "base",
+        "--ipc",
+        "shareable",
+        "--shm-size",
+        "2m",
+        "demo",
+        "sleep",
+        "300",
+    ]);
     for kind in ["pid", "ipc", "uts"] {
         let theirs = rpod.ok(&["exec", "base", "readlink", &format!("/proc/self/ns/{kind}")]);
         let flag = format!("--{kind}");
@@ -126,6 +136,28 @@ fn check_namespaces(runtime: &str) {
         "comm",
     ]);
     assert!(ps.contains("sleep"), "{ps}");
+    // A shareable IPC namespace comes with its /dev/shm: what one writes, the other reads.
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "container:base",
+        "demo",
+        "sh",
+        "-c",
+        "echo shared > /dev/shm/note",
+    ]);
+    assert_eq!(
+        rpod.ok(&["exec", "base", "cat", "/dev/shm/note"]),
+        "shared\n"
+    );
+    let size = rpod.ok(&["exec", "base", "df", "-k", "/dev/shm"]);
+    assert!(
+        size.lines()
+            .nth(1)
+            .is_some_and(|l| l.split_whitespace().nth(1) == Some("2048")),
+        "{size}"
+    );
     rpod.ok(&[
         "create",
         "--name",

@@ -17,6 +17,9 @@ pub enum NamespaceMode {
     /// A namespace of the container's own.
     #[default]
     Private,
+    /// IPC only: a namespace of its own that other containers may join, with a `/dev/shm`
+    /// they can share (see `engine/shm.rs`).
+    Shareable,
     /// The host's.
     Host,
     /// Another container's (its ID once created; a name or ID as given before).
@@ -27,8 +30,7 @@ impl NamespaceMode {
     pub fn parse(flag: &str, text: &str) -> Result<Self> {
         match text {
             "" | "private" => Ok(NamespaceMode::Private),
-            // IPC's podman-specific spellings for a namespace of one's own.
-            "shareable" if flag == "ipc" => Ok(NamespaceMode::Private),
+            "shareable" if flag == "ipc" => Ok(NamespaceMode::Shareable),
             "host" => Ok(NamespaceMode::Host),
             other => match other.strip_prefix("container:") {
                 Some(name) if !name.is_empty() => Ok(NamespaceMode::Container(name.into())),
@@ -42,6 +44,7 @@ impl NamespaceMode {
     pub fn as_string(&self) -> String {
         match self {
             NamespaceMode::Private => "private".into(),
+            NamespaceMode::Shareable => "shareable".into(),
             NamespaceMode::Host => "host".into(),
             NamespaceMode::Container(id) => format!("container:{id}"),
         }
@@ -303,7 +306,7 @@ mod tests {
         );
         assert_eq!(
             NamespaceMode::parse("ipc", "shareable").unwrap(),
-            NamespaceMode::Private
+            NamespaceMode::Shareable
         );
         for bad in ["container:", "ns:/x", "shareable"] {
             assert!(NamespaceMode::parse("uts", bad).is_err(), "{bad}");

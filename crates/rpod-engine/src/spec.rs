@@ -309,7 +309,7 @@ pub struct Prepared {
     pub files: Vec<(PathBuf, String)>,
     /// Other namespaces joined (`--pid`, `--ipc`, `--uts container:NAME`): by path.
     pub shared: Vec<(LinuxNamespaceType, PathBuf)>,
-    /// A `/dev/shm` to bind instead of a new tmpfs (the host's, with its IPC namespace).
+    /// A `/dev/shm` to bind instead of a new tmpfs (the host's, or a shareable one).
     pub shm_source: Option<PathBuf>,
     /// `--group-add` groups, resolved.
     pub extra_gids: Vec<u32>,

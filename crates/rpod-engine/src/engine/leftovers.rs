@@ -63,6 +63,7 @@ impl Engine {
             tracing::info!(id = record.id(), "removing a network namespace left behind");
             self.network_down(&mut record.clone());
         }
+        self.unmount_shm(record.id())?;
         if record.config.rootfs.is_none() {
             rootfs::unmount(&self.root_path(record))?;
         }

@@ -13,6 +13,7 @@ mod netsetup;
 mod networks;
 mod query;
 mod remove;
+mod shm;
 mod start;
 mod stop;
 mod sync;

@@ -38,9 +38,8 @@ impl Engine {
     }
 
     /// The other namespaces a container joins (`--pid`, `--ipc`, `--uts container:`), the
-    /// host's `/dev/shm` with its IPC namespace, and the `--group-add` groups. Another
-    /// container's `/dev/shm` is a mount in its own mount namespace, which cannot be bound
-    /// from here: `--ipc container:` shares System V IPC and message queues, not `/dev/shm`.
+    /// `/dev/shm` it shares (the host's with its IPC namespace; a shareable one, its own or
+    /// the container's whose IPC namespace it joins), and the `--group-add` groups.
     pub(super) fn join_namespaces(
         &self,
         record: &ContainerRecord,
@@ -64,6 +63,8 @@ impl Engine {
         }
         if iso.ipc == NamespaceMode::Host {
             prepared.shm_source = Some(PathBuf::from("/dev/shm"));
+        } else {
+            prepared.shm_source = self.shared_shm(record)?;
         }
         prepared.extra_gids = crate::spec::resolve_groups(root, &iso.group_add)?;
         Ok(())

@@ -86,6 +86,7 @@ impl Engine {
             let _ = runtime.delete_container(&oci);
         }
         self.network_down(record);
+        self.unmount_shm(record.id())?;
         if let Ok(exit_file) = runtime.exit_file_path(&oci) {
             let _ = fs::remove_file(exit_file);
         }

@@ -102,6 +102,7 @@ impl Engine {
             }
             Err(e) => {
                 self.network_down(record);
+                let _ = self.unmount_shm(record.id());
                 let _ = self.unmount_rootfs(record);
                 record.state.mounted = false;
                 let _ = self.save(record);

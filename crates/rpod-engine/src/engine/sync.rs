@@ -139,6 +139,7 @@ impl Engine {
         }
         self.store.remove_exec_sessions(None, record.id())?;
         self.network_down(record);
+        self.unmount_shm(record.id())?;
         self.unmount_rootfs(record)?;
         record.state.mounted = false;
         let next = match record.state.status {
