@@ -128,17 +128,18 @@ impl OciRuntime for FakeRuntime {
 
     fn start_container(&self, ctr: &OciContainer) -> Result<()> {
         // The shell must have stopped itself first, or the continue would come too early
-        // and the process would then stop for good.
+        // and the process would then stop for good. Only a stopped state (`T`) says it
+        // has; a busy machine may take its time to get there.
         if let Some(pid) = self.pid(ctr) {
-            for _ in 0..500 {
+            for _ in 0..3000 {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
                 let state = stat
                     .rfind(')')
                     .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
-                if state.as_deref() != Some("R") && state.as_deref() != Some("S") {
-                    break;
+                match state.as_deref() {
+                    Some("T" | "t" | "Z" | "X") | None => break,
+                    _ => std::thread::sleep(Duration::from_millis(10)),
                 }
-                std::thread::sleep(Duration::from_millis(10));
             }
         }
         self.signal(ctr, libc::SIGCONT)
