@@ -87,6 +87,8 @@ pub enum Command {
     Info(FormatArgs),
     /// Show version information.
     Version(FormatArgs),
+    /// Change the cgroup limits of containers, running or not.
+    Update(UpdateArgs),
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -98,6 +100,52 @@ pub enum Command {
     /// Manage rpod itself: the REST service, information.
     #[command(subcommand)]
     System(SystemCommand),
+}
+
+/// cgroup limits shared by `run`/`create` and `update`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct LimitArgs {
+    /// Memory plus swap (e.g. 128m); -1 for unlimited swap.
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit (e.g. 32m).
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// CPU shares (relative weight, 2 to 262144).
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// CFS quota in microseconds per period (-1 for none).
+    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
+    pub cpu_quota: Option<i64>,
+    /// CFS period in microseconds.
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    /// CPUs the container may run on (e.g. 0-2,4).
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use (e.g. 0).
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Block I/O weight (10 to 1000).
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Memory limit (e.g. 64m, 1g).
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Number of CPUs (e.g. 0.5).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Maximum number of processes (-1 for unlimited).
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -394,6 +442,8 @@ pub struct RunArgs {
     /// Maximum number of processes (-1 for unlimited).
     #[arg(long, allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Mount the root file system read-only.
     #[arg(long)]
     pub read_only: bool,

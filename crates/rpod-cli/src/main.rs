@@ -103,6 +103,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Network(NetworkCommand::Exists(a)) => n::exists(e, a),
         Command::Network(NetworkCommand::Prune(a)) => n::prune(e, a),
         Command::Port(a) => n::port(e, a),
+        Command::Update(a) => c::update(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),
     }

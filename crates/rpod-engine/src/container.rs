@@ -280,6 +280,9 @@ pub struct ContainerConfig {
     /// Namespaces shared, init, limits, devices, groups.
     #[serde(default)]
     pub isolation: crate::isolation::Isolation,
+    /// cgroup limits besides `memory`, `cpus` and `pids_limit` (changed by `rpod update`).
+    #[serde(default)]
+    pub resources: crate::resources::Resources,
 }
 
 /// What changes over the container's life.

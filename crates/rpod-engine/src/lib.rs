@@ -19,6 +19,7 @@ pub mod mounts;
 pub mod names;
 pub mod network;
 pub mod paths;
+pub mod resources;
 pub mod rootfs;
 pub mod scratch;
 pub mod seccomp;

@@ -3,9 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    LinuxCapabilities, LinuxCpuBuilder, LinuxDeviceBuilder, LinuxDeviceCgroupBuilder,
-    LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceType, LinuxPidsBuilder,
-    LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, RootBuilder,
+    LinuxCapabilities, LinuxDeviceBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType,
+    LinuxNamespaceType, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, RootBuilder,
     Spec, UserBuilder,
 };
 
@@ -18,8 +17,6 @@ use crate::{EngineError, Result};
 /// limit may be lower; asking for more than it fails at create, so the lower one wins.
 const MAX_NOFILE: u64 = 1_048_576;
 
-/// CPU quota period in microseconds for `--cpus`.
-const CPU_PERIOD: u64 = 100_000;
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -613,32 +610,7 @@ pub fn generate(
     if !devices.is_empty() {
         linux.set_devices(Some(devices));
     }
-    let mut resources = LinuxResourcesBuilder::default().devices(device_rules);
-    if let Some(limit) = config.memory {
-        resources = resources.memory(
-            LinuxMemoryBuilder::default()
-                .limit(limit)
-                .build()
-                .map_err(build_err)?,
-        );
-    }
-    if let Some(cpus) = config.cpus {
-        resources = resources.cpu(
-            LinuxCpuBuilder::default()
-                .quota((cpus * CPU_PERIOD as f64) as i64)
-                .period(CPU_PERIOD)
-                .build()
-                .map_err(build_err)?,
-        );
-    }
-    if let Some(limit) = config.pids_limit {
-        resources = resources.pids(
-            LinuxPidsBuilder::default()
-                .limit(limit)
-                .build()
-                .map_err(build_err)?,
-        );
-    }
+    let resources = crate::resources::limits(config)?.devices(device_rules);
     linux.set_resources(Some(resources.build().map_err(build_err)?));
     spec.set_linux(Some(linux));
     Ok(spec)
@@ -686,6 +658,7 @@ mod tests {
             mounts: Vec::new(),
             net: Default::default(),
             isolation: Default::default(),
+            resources: Default::default(),
         }
     }
 

@@ -83,6 +83,11 @@ const HANDLED_HOST: &[&str] = &[
     "NetworkMode",
     "MemorySwap",
     "MemorySwappiness",
+    "MemoryReservation",
+    "CpuShares",
+    "CpusetCpus",
+    "CpusetMems",
+    "BlkioWeight",
     "Init",
     "Binds",
     "Mounts",
@@ -498,9 +503,17 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         .and_then(Value::as_str);
     let log_to_file = log_to_file(driver.unwrap_or(""))?;
     let isolation = host_isolation(&host)?;
-    if typed::<i64>(&host, "MemorySwap")?.unwrap_or(0) > 0 {
-        return Err(ApiError::unsupported("HostConfig.MemorySwap"));
-    }
+    let resources = rpod_engine::resources::Resources {
+        memory_swap: typed::<i64>(&host, "MemorySwap")?.filter(|s| *s > 0 || *s == -1),
+        memory_reservation: typed::<i64>(&host, "MemoryReservation")?.filter(|r| *r > 0),
+        cpu_shares: typed::<i64>(&host, "CpuShares")?
+            .filter(|s| *s > 0)
+            .map(|s| s as u64),
+        cpuset_cpus: typed::<String>(&host, "CpusetCpus")?.filter(|s| !s.is_empty()),
+        cpuset_mems: typed::<String>(&host, "CpusetMems")?.filter(|s| !s.is_empty()),
+        blkio_weight: typed::<u16>(&host, "BlkioWeight")?.filter(|w| *w > 0),
+        ..Default::default()
+    };
     if !matches!(typed::<i64>(&host, "MemorySwappiness")?, None | Some(-1)) {
         return Err(ApiError::unsupported("HostConfig.MemorySwappiness"));
     }
@@ -601,6 +614,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         net,
         image_volumes: rpod_engine::ImageVolumes::Anonymous,
         isolation,
+        resources,
         init: typed::<bool>(&host, "Init")?.unwrap_or(false),
         init_path: None,
         ip: None,

@@ -247,10 +247,47 @@ fn neutral(key: &str, value: &Value) -> bool {
     text.is_empty() || allowed.contains(&text.as_str())
 }
 
-fn limits(resource: &Option<Value>) -> ApiResult<(Option<i64>, Option<f64>, Option<i64>)> {
+/// A SpecGenerator's `resource_limits` (the OCI spec's `linux.resources`): memory, swap and
+/// reservation, CPU quota/period (as `--cpus`), shares and cpusets, PIDs, block I/O
+/// weight. Anything else set is refused.
+#[allow(clippy::type_complexity)]
+fn limits(
+    resource: &Option<Value>,
+) -> ApiResult<(
+    Option<i64>,
+    Option<f64>,
+    Option<i64>,
+    rpod_engine::resources::Resources,
+)> {
+    let mut extra = rpod_engine::resources::Resources::default();
     let Some(resource) = resource else {
-        return Ok((None, None, None));
+        return Ok((None, None, None, extra));
     };
+    const KNOWN: &[(&str, &[&str])] = &[
+        ("memory", &["limit", "swap", "reservation", "swappiness"]),
+        ("cpu", &["quota", "period", "shares", "cpus", "mems"]),
+        ("pids", &["limit"]),
+        ("blockIO", &["weight"]),
+    ];
+    for (key, value) in resource.as_object().into_iter().flatten() {
+        let Some((_, fields)) = KNOWN.iter().find(|(k, _)| k == key) else {
+            if zeroish(value) {
+                continue;
+            }
+            return Err(ApiError::unsupported(format!("resource_limits.{key}")));
+        };
+        for (field, v) in value.as_object().into_iter().flatten() {
+            let neutral_swappiness = field == "swappiness" && v.as_i64().is_none_or(|s| s < 0);
+            if (!fields.contains(&field.as_str()) || field == "swappiness")
+                && !zeroish(v)
+                && !neutral_swappiness
+            {
+                return Err(ApiError::unsupported(format!(
+                    "resource_limits.{key}.{field}"
+                )));
+            }
+        }
+    }
     let get = |path: &[&str]| {
         let mut v = resource;
         for key in path {
@@ -258,18 +295,28 @@ fn limits(resource: &Option<Value>) -> ApiResult<(Option<i64>, Option<f64>, Opti
         }
         v.as_i64()
     };
-    for key in resource.as_object().into_iter().flatten().map(|(k, _)| k) {
-        if !matches!(key.as_str(), "memory" | "cpu" | "pids") {
-            return Err(ApiError::unsupported(format!("resource_limits.{key}")));
+    let text = |path: &[&str]| {
+        let mut v = resource;
+        for key in path {
+            v = v.get(key)?;
         }
-    }
+        v.as_str().filter(|s| !s.is_empty()).map(String::from)
+    };
     let memory = get(&["memory", "limit"]).filter(|m| *m > 0);
     let quota = get(&["cpu", "quota"]).filter(|q| *q > 0);
     let period = get(&["cpu", "period"])
         .filter(|p| *p > 0)
         .unwrap_or(100_000);
     let pids = get(&["pids", "limit"]).filter(|p| *p > 0);
-    Ok((memory, quota.map(|q| q as f64 / period as f64), pids))
+    extra.memory_swap = get(&["memory", "swap"]).filter(|s| *s > 0 || *s == -1);
+    extra.memory_reservation = get(&["memory", "reservation"]).filter(|r| *r > 0);
+    extra.cpu_shares = get(&["cpu", "shares"]).filter(|s| *s > 0).map(|s| s as u64);
+    extra.cpuset_cpus = text(&["cpu", "cpus"]);
+    extra.cpuset_mems = text(&["cpu", "mems"]);
+    extra.blkio_weight = get(&["blockIO", "weight"])
+        .filter(|w| *w > 0)
+        .map(|w| u16::try_from(w).unwrap_or(u16::MAX));
+    Ok((memory, quota.map(|q| q as f64 / period as f64), pids, extra))
 }
 
 pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
@@ -390,7 +437,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         .and_then(|l| l.get("driver"))
         .and_then(Value::as_str);
     let log_to_file = log_to_file(driver.unwrap_or(""))?;
-    let (memory, cpus, pids_limit) = limits(&spec.resource_limits)?;
+    let (memory, cpus, pids_limit, resources) = limits(&spec.resource_limits)?;
     let mut security_opt = Vec::new();
     if spec.no_new_privileges {
         security_opt.push("no-new-privileges".to_string());
@@ -459,6 +506,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         network,
         net,
         isolation,
+        resources,
         init: spec.init,
         init_path: non_empty(spec.init_path).map(PathBuf::from),
         image_volumes: match spec.rest.get("image_volume_mode").and_then(Value::as_str) {
@@ -540,8 +588,12 @@ mod tests {
                 "network mode",
             ),
             (
-                r#"{"image":"x","resource_limits":{"blockIO":{"weight":10}}}"#,
-                "blockIO",
+                r#"{"image":"x","resource_limits":{"blockIO":{"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1}]}}}"#,
+                "blockIO.throttleReadBpsDevice",
+            ),
+            (
+                r#"{"image":"x","resource_limits":{"hugepageLimits":[{"pageSize":"2MB","limit":1}]}}"#,
+                "hugepageLimits",
             ),
         ] {
             let err = parse(json).unwrap_err();

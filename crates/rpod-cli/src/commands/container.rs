@@ -131,6 +131,63 @@ fn network_config(
     })
 }
 
+/// A memory size, or -1 (unlimited) where that is allowed.
+fn size_or_unlimited(text: &str) -> Result<i64, Failure> {
+    if text == "-1" {
+        return Ok(-1);
+    }
+    parse_memory(text).map_err(usage)
+}
+
+/// The limits of `--memory-swap`, `--cpu-shares`, ... as a create takes them.
+fn limit_resources(args: &LimitArgs) -> Result<rpod_engine::resources::Resources, Failure> {
+    Ok(rpod_engine::resources::Resources {
+        memory_swap: args
+            .memory_swap
+            .as_deref()
+            .map(size_or_unlimited)
+            .transpose()?,
+        memory_reservation: args
+            .memory_reservation
+            .as_deref()
+            .map(|s| parse_memory(s).map_err(usage))
+            .transpose()?,
+        cpu_shares: args.cpu_shares,
+        cpu_quota: args.cpu_quota,
+        cpu_period: args.cpu_period,
+        cpuset_cpus: args.cpuset_cpus.clone(),
+        cpuset_mems: args.cpuset_mems.clone(),
+        blkio_weight: args.blkio_weight,
+    })
+}
+
+/// `rpod update`: prints each container's ID, as podman.
+pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
+    let extra = limit_resources(&args.limits)?;
+    let changes = rpod_engine::resources::LimitChanges {
+        memory: args
+            .memory
+            .as_deref()
+            .map(|s| parse_memory(s).map_err(usage))
+            .transpose()?,
+        memory_swap: extra.memory_swap,
+        memory_reservation: extra.memory_reservation,
+        cpus: args.cpus,
+        cpu_shares: extra.cpu_shares,
+        cpu_quota: extra.cpu_quota,
+        cpu_period: extra.cpu_period,
+        cpuset_cpus: extra.cpuset_cpus,
+        cpuset_mems: extra.cpuset_mems,
+        pids_limit: args.pids_limit,
+        blkio_weight: extra.blkio_weight,
+    };
+    for name in &args.containers {
+        let record = engine.update(name, &changes)?;
+        println!("{}", record.id());
+    }
+    Ok(0)
+}
+
 /// `--pid`, `--ipc`, `--uts`, `--shm-size`, `--sysctl`, `--ulimit`, `--device`, `--group-add`.
 fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failure> {
     use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
@@ -258,6 +315,16 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         console_size: None,
         mounts: mounts(args)?,
         isolation: isolation(args)?,
+        resources: {
+            if args.cpus.is_some()
+                && (args.limits.cpu_quota.is_some() || args.limits.cpu_period.is_some())
+            {
+                return Err(usage(
+                    "--cpus and --cpu-quota/--cpu-period cannot be given together",
+                ));
+            }
+            limit_resources(&args.limits)?
+        },
         init: args.init,
         init_path: args.init_path.clone(),
         image_volumes: match args.image_volume.as_str() {

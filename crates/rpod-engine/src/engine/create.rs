@@ -149,6 +149,7 @@ impl Engine {
             network,
             net,
             isolation,
+            resources: options.resources.clone(),
             runtime: runtime_name,
             auto_remove: options.auto_remove,
             log_to_file: options.log_to_file,
@@ -165,6 +166,7 @@ impl Engine {
                 mounts
             },
         };
+        crate::resources::check(&config)?;
         let mut record = ContainerRecord {
             config,
             state: ContainerState::new(),

@@ -17,6 +17,7 @@ mod shm;
 mod start;
 mod stop;
 mod sync;
+mod update;
 mod volumes;
 mod wait;
 
@@ -130,6 +131,8 @@ pub struct CreateOptions {
     /// `--pid`, `--ipc`, `--uts` (`container:` may name the other by name), `--shm-size`,
     /// `--sysctl`, `--ulimit`, `--device`, `--group-add`; `init` is set from `init`/`init_path`.
     pub isolation: crate::isolation::Isolation,
+    /// cgroup limits besides memory, cpus and PIDs (`--memory-swap`, `--cpu-shares`, ...).
+    pub resources: crate::resources::Resources,
     /// `--init`, with `--init-path` or catatonit.
     pub init: bool,
     pub init_path: Option<PathBuf>,

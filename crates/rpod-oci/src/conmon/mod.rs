@@ -754,8 +754,18 @@ impl OciRuntime for ConmonRuntime {
         Ok(self.probes.info.get_or_init(|| info).clone())
     }
 
-    fn update_container(&self, _ctr: &OciContainer, _resources: &LinuxResources) -> Result<()> {
-        Err(self.not_supported("updating container resources"))
+    /// `runtime update --resources FILE ID`: runc and crun both read the spec's
+    /// `linux.resources` from a file; they change the cgroup and their own state, so a
+    /// failure leaves the old limits.
+    fn update_container(&self, ctr: &OciContainer, resources: &LinuxResources) -> Result<()> {
+        let json = serde_json::to_vec(resources)
+            .map_err(|e| OciError::InvalidArg(format!("serializing resources: {e}")))?;
+        let file = ctr.bundle_dir.join("resources-update.json");
+        std::fs::write(&file, json).map_err(|e| OciError::io("writing", &file, e))?;
+        let path = file.display().to_string();
+        let result = self.run(&["update", "--resources", &path, &ctr.id], false);
+        let _ = std::fs::remove_file(&file);
+        result.map(drop)
     }
 }
 

@@ -1,0 +1,161 @@
+//! `rpod update` and the limits of `run`: each read back from the container's cgroup (v1
+//! controllers here, the unified file on a v2 host), on runc and crun.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+
+/// A cgroup file of a container: the v1 controller's, else the unified hierarchy's.
+fn cgroup_file(id: &str, v1: (&str, &str), v2: &str) -> Option<String> {
+    let candidates = [
+        PathBuf::from(format!("/sys/fs/cgroup/{}/rpod/{id}/{}", v1.0, v1.1)),
+        PathBuf::from(format!("/sys/fs/cgroup/rpod/{id}/{v2}")),
+    ];
+    candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|t| t.trim().to_string())
+}
+
+fn memory_limit(id: &str) -> String {
+    cgroup_file(id, ("memory", "memory.limit_in_bytes"), "memory.max").unwrap()
+}
+
+fn pids_max(id: &str) -> String {
+    cgroup_file(id, ("pids", "pids.max"), "pids.max").unwrap()
+}
+
+fn cpu_quota(id: &str) -> String {
+    match cgroup_file(id, ("cpu", "cpu.cfs_quota_us"), "cpu.max") {
+        Some(text) => text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        None => String::new(),
+    }
+}
+
+fn check_update(runtime: &str) {
+    let rpod = Rpod::with_image(runtime);
+    let id = rpod.detached(&[
+        "--name",
+        "u",
+        "-m",
+        "64m",
+        "--cpu-shares",
+        "512",
+        "--cpuset-cpus",
+        "0",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(memory_limit(&id), (64u64 << 20).to_string());
+    assert_eq!(
+        cgroup_file(&id, ("cpuset", "cpuset.cpus"), "cpuset.cpus").unwrap(),
+        "0"
+    );
+    // A running container.
+    assert_eq!(
+        rpod.ok(&[
+            "update",
+            "--memory",
+            "96m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "77",
+            "u"
+        ]),
+        format!("{id}\n")
+    );
+    assert_eq!(memory_limit(&id), (96u64 << 20).to_string());
+    assert_eq!(cpu_quota(&id), "50000");
+    assert_eq!(pids_max(&id), "77");
+    assert_eq!(
+        rpod.inspect("u", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}}"),
+        format!("{} 500000000 77 512", 96u64 << 20)
+    );
+    // Invalid values change nothing; so does a value the runtime refuses.
+    let err = rpod.fails(&["update", "--memory", "1k", "u"], 125);
+    assert!(err.contains("minimum is 6MB"), "{err}");
+    rpod.fails(&["update", "--cpu-shares", "1", "u"], 125);
+    rpod.fails(&["update", "--cpus", "1", "--cpu-quota", "50000", "u"], 125);
+    rpod.fails(&["update", "u"], 125);
+    rpod.fails(&["update", "--memory", "10m", "nosuch"], 125);
+    let refused = rpod.run(&["update", "--cpuset-cpus", "0-1000", "u"]);
+    assert_eq!(refused.status.code(), Some(125));
+    assert_eq!(
+        cgroup_file(&id, ("cpuset", "cpuset.cpus"), "cpuset.cpus").unwrap(),
+        "0"
+    );
+    assert_eq!(rpod.inspect("u", "{{.HostConfig.CpusetCpus}}"), "0");
+    // A paused one.
+    rpod.ok(&["pause", "u"]);
+    rpod.ok(&["update", "--pids-limit", "55", "u"]);
+    assert_eq!(pids_max(&id), "55");
+    rpod.ok(&["unpause", "u"]);
+    // The limits stay for the next start; a stopped container's update waits for it.
+    rpod.ok(&["stop", "-t", "0", "u"]);
+    rpod.ok(&["update", "--memory", "80m", "u"]);
+    rpod.ok(&["start", "u"]);
+    assert_eq!(memory_limit(&id), (80u64 << 20).to_string());
+    assert_eq!(pids_max(&id), "55");
+    assert_eq!(cpu_quota(&id), "50000");
+    // Flags of run: quota and period, swap, reservation.
+    let id = rpod.detached(&[
+        "--cpu-quota",
+        "25000",
+        "--cpu-period",
+        "50000",
+        "-m",
+        "32m",
+        "--memory-reservation",
+        "16m",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(cpu_quota(&id), "25000");
+    assert_eq!(
+        cgroup_file(&id, ("memory", "memory.soft_limit_in_bytes"), "memory.low").unwrap(),
+        (16u64 << 20).to_string()
+    );
+    rpod.fails(
+        &[
+            "create",
+            "--cpus",
+            "1",
+            "--cpu-quota",
+            "1000",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    rpod.fails(
+        &[
+            "create",
+            "--memory-swap",
+            "16m",
+            "-m",
+            "32m",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+}
+
+#[test]
+fn update_changes_limits_on_runc() {
+    check_update("runc");
+}
+
+#[test]
+fn update_changes_limits_on_crun() {
+    check_update("crun");
+}

@@ -1,0 +1,38 @@
+//! `rpod update`: change a container's cgroup limits, running or not (the seed's
+//! UpdateContainer for a live one), and keep them in its configuration for its next starts.
+
+use super::*;
+use crate::resources::LimitChanges;
+
+impl Engine {
+    /// Apply `changes` to a container. Invalid values change nothing; a value the runtime
+    /// refuses leaves the old limits in the cgroup and in the stored configuration.
+    pub fn update(&self, name_or_id: &str, changes: &LimitChanges) -> Result<ContainerRecord> {
+        if changes.is_empty() {
+            return Err(EngineError::InvalidArg(
+                "nothing to update: give at least one limit".into(),
+            ));
+        }
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        let mut config = record.config.clone();
+        changes.apply(&mut config)?;
+        let live = matches!(
+            record.state.status,
+            Status::Created | Status::Running | Status::Paused | Status::Stopping
+        );
+        if live {
+            let resources = crate::resources::limits(&config)?
+                .build()
+                .map_err(|e| EngineError::InvalidArg(format!("building the limits: {e}")))?;
+            let runtime = self.runtime(&config.runtime)?;
+            runtime.update_container(&self.oci_container(&record), &resources)?;
+        }
+        record.config = config;
+        self.store.save_config(&record.config)?;
+        self.container_event(&record, "update", &[]);
+        Ok(record)
+    }
+}

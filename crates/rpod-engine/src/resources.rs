@@ -1,0 +1,374 @@
+//! A container's cgroup limits: memory (with swap and reservation), CPU (`--cpus` or quota
+//! and period, shares, cpusets), PIDs and block I/O weight. The same limits go into the
+//! spec at create and to the runtime's `update` later (`rpod update`), so both are built
+//! here, after one set of checks.
+
+use oci_spec::runtime::{
+    LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder,
+    LinuxResourcesBuilder,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::container::ContainerConfig;
+use crate::error::{EngineError, Result};
+
+/// The CFS period `--cpus` is expressed in (podman's).
+pub const CPU_PERIOD: u64 = 100_000;
+
+/// The smallest memory limit podman accepts.
+const MIN_MEMORY: i64 = 6 << 20;
+
+/// Limits beyond memory, `--cpus` and PIDs (which the configuration has on their own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Resources {
+    /// Memory plus swap, in bytes; -1 for unlimited swap.
+    #[serde(default)]
+    pub memory_swap: Option<i64>,
+    #[serde(default)]
+    pub memory_reservation: Option<i64>,
+    #[serde(default)]
+    pub cpu_shares: Option<u64>,
+    /// With `cpu_period`, instead of `--cpus`.
+    #[serde(default)]
+    pub cpu_quota: Option<i64>,
+    #[serde(default)]
+    pub cpu_period: Option<u64>,
+    #[serde(default)]
+    pub cpuset_cpus: Option<String>,
+    #[serde(default)]
+    pub cpuset_mems: Option<String>,
+    #[serde(default)]
+    pub blkio_weight: Option<u16>,
+}
+
+/// What `rpod update` (or a create) asks to change; `None` leaves a limit as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LimitChanges {
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    pub cpus: Option<f64>,
+    pub cpu_shares: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    /// -1 or 0 for unlimited.
+    pub pids_limit: Option<i64>,
+    pub blkio_weight: Option<u16>,
+}
+
+impl LimitChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == LimitChanges::default()
+    }
+
+    /// Apply to a configuration, then check the whole: nothing is changed when an error
+    /// is returned.
+    pub fn apply(&self, config: &mut ContainerConfig) -> Result<()> {
+        let mut new = config.clone();
+        if let Some(memory) = self.memory {
+            new.memory = Some(memory);
+        }
+        if let Some(cpus) = self.cpus {
+            new.cpus = Some(cpus);
+            new.resources.cpu_quota = None;
+            new.resources.cpu_period = None;
+        }
+        if self.cpu_quota.is_some() || self.cpu_period.is_some() {
+            if self.cpus.is_some() {
+                return Err(invalid(
+                    "--cpus and --cpu-quota/--cpu-period cannot be given together",
+                ));
+            }
+            new.cpus = None;
+            if let Some(quota) = self.cpu_quota {
+                new.resources.cpu_quota = Some(quota);
+            }
+            if let Some(period) = self.cpu_period {
+                new.resources.cpu_period = Some(period);
+            }
+        }
+        if let Some(pids) = self.pids_limit {
+            new.pids_limit = (pids > 0).then_some(pids);
+        }
+        let r = &mut new.resources;
+        set(&mut r.memory_swap, self.memory_swap);
+        set(&mut r.memory_reservation, self.memory_reservation);
+        set(&mut r.cpu_shares, self.cpu_shares);
+        set(&mut r.cpuset_cpus, self.cpuset_cpus.clone());
+        set(&mut r.cpuset_mems, self.cpuset_mems.clone());
+        set(&mut r.blkio_weight, self.blkio_weight);
+        check(&new)?;
+        *config = new;
+        Ok(())
+    }
+}
+
+fn set<T>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
+    }
+}
+
+fn invalid(message: impl Into<String>) -> EngineError {
+    EngineError::InvalidArg(message.into())
+}
+
+/// A cpuset list: `0-3,5,7-8`.
+fn valid_cpuset(text: &str) -> bool {
+    !text.is_empty()
+        && text.split(',').all(|part| {
+            let mut ends = part.splitn(2, '-').map(|n| n.parse::<u32>());
+            match (ends.next(), ends.next()) {
+                (Some(Ok(_)), None) => true,
+                (Some(Ok(a)), Some(Ok(b))) => a <= b,
+                _ => false,
+            }
+        })
+}
+
+/// Check a configuration's limits as podman does.
+pub fn check(config: &ContainerConfig) -> Result<()> {
+    let r = &config.resources;
+    if let Some(memory) = config.memory {
+        if memory < MIN_MEMORY {
+            return Err(invalid(format!(
+                "invalid memory limit {memory}: the minimum is 6MB"
+            )));
+        }
+    }
+    if let Some(cpus) = config.cpus {
+        if !cpus.is_finite() || cpus <= 0.0 {
+            return Err(invalid(format!("invalid --cpus {cpus}: must be positive")));
+        }
+    }
+    if let Some(swap) = r.memory_swap {
+        match config.memory {
+            _ if swap == -1 => {}
+            None => {
+                return Err(invalid(
+                    "--memory-swap needs --memory: it is memory and swap together",
+                ))
+            }
+            Some(memory) if swap < memory => return Err(invalid(format!(
+                "--memory-swap {swap} is below --memory {memory}: it is memory and swap together"
+            ))),
+            Some(_) => {}
+        }
+    }
+    if let Some(reservation) = r.memory_reservation {
+        if reservation <= 0 || config.memory.is_some_and(|m| reservation > m) {
+            return Err(invalid(format!(
+                "invalid --memory-reservation {reservation}: positive and at most --memory"
+            )));
+        }
+    }
+    if let Some(shares) = r.cpu_shares {
+        if !(2..=262_144).contains(&shares) {
+            return Err(invalid(format!(
+                "invalid --cpu-shares {shares}: from 2 to 262144"
+            )));
+        }
+    }
+    if let Some(period) = r.cpu_period {
+        if !(1000..=1_000_000).contains(&period) {
+            return Err(invalid(format!(
+                "invalid --cpu-period {period}: from 1000 to 1000000 microseconds"
+            )));
+        }
+    }
+    if let Some(quota) = r.cpu_quota {
+        if quota != -1 && quota < 1000 {
+            return Err(invalid(format!(
+                "invalid --cpu-quota {quota}: at least 1000 microseconds, or -1"
+            )));
+        }
+    }
+    for (flag, set) in [
+        ("--cpuset-cpus", &r.cpuset_cpus),
+        ("--cpuset-mems", &r.cpuset_mems),
+    ] {
+        if let Some(set) = set {
+            if !valid_cpuset(set) {
+                return Err(invalid(format!(
+                    "invalid {flag} {set:?}: a list like 0-2,4"
+                )));
+            }
+        }
+    }
+    if let Some(weight) = r.blkio_weight {
+        if !(10..=1000).contains(&weight) {
+            return Err(invalid(format!(
+                "invalid --blkio-weight {weight}: from 10 to 1000"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn build_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::InvalidArg(format!("generating the cgroup limits: {e}"))
+}
+
+/// The limits of a configuration, for the spec (which adds the device rules) or an update.
+pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
+    let r = &config.resources;
+    let mut resources = LinuxResourcesBuilder::default();
+    if config.memory.is_some() || r.memory_swap.is_some() || r.memory_reservation.is_some() {
+        let mut memory = LinuxMemoryBuilder::default();
+        if let Some(limit) = config.memory {
+            memory = memory.limit(limit);
+        }
+        if let Some(swap) = r.memory_swap {
+            memory = memory.swap(swap);
+        }
+        if let Some(reservation) = r.memory_reservation {
+            memory = memory.reservation(reservation);
+        }
+        resources = resources.memory(memory.build().map_err(build_err)?);
+    }
+    let mut cpu = LinuxCpuBuilder::default();
+    let mut any_cpu = false;
+    if let Some(cpus) = config.cpus {
+        cpu = cpu
+            .quota((cpus * CPU_PERIOD as f64) as i64)
+            .period(CPU_PERIOD);
+        any_cpu = true;
+    } else if r.cpu_quota.is_some() || r.cpu_period.is_some() {
+        if let Some(quota) = r.cpu_quota {
+            cpu = cpu.quota(quota);
+        }
+        cpu = cpu.period(r.cpu_period.unwrap_or(CPU_PERIOD));
+        any_cpu = true;
+    }
+    if let Some(shares) = r.cpu_shares {
+        cpu = cpu.shares(shares);
+        any_cpu = true;
+    }
+    if let Some(cpus) = &r.cpuset_cpus {
+        cpu = cpu.cpus(cpus.clone());
+        any_cpu = true;
+    }
+    if let Some(mems) = &r.cpuset_mems {
+        cpu = cpu.mems(mems.clone());
+        any_cpu = true;
+    }
+    if any_cpu {
+        resources = resources.cpu(cpu.build().map_err(build_err)?);
+    }
+    if let Some(limit) = config.pids_limit {
+        resources = resources.pids(
+            LinuxPidsBuilder::default()
+                .limit(limit)
+                .build()
+                .map_err(build_err)?,
+        );
+    }
+    if let Some(weight) = r.blkio_weight {
+        resources = resources.block_io(
+            LinuxBlockIoBuilder::default()
+                .weight(weight)
+                .build()
+                .map_err(build_err)?,
+        );
+    }
+    Ok(resources)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> ContainerConfig {
+        serde_json::from_value(serde_json::json!({
+            "id": "a", "name": "n", "image_id": "", "image_name": "", "rootfs": null,
+            "entrypoint": null, "cmd": [], "args": ["true"], "env": [], "workdir": "/",
+            "user": "", "hostname": "h", "labels": {}, "stop_signal": 15, "stop_timeout": 10,
+            "memory": null, "cpus": null, "pids_limit": null, "read_only": false,
+            "network": "none", "runtime": "runc", "auto_remove": false, "log_to_file": true,
+            "terminal": false, "stdin": false, "created": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn changes_apply_and_check_as_a_whole() {
+        let mut config = base();
+        LimitChanges {
+            memory: Some(64 << 20),
+            memory_swap: Some(128 << 20),
+            cpu_shares: Some(512),
+            cpuset_cpus: Some("0".into()),
+            pids_limit: Some(50),
+            ..Default::default()
+        }
+        .apply(&mut config)
+        .unwrap();
+        assert_eq!(config.memory, Some(64 << 20));
+        assert_eq!(config.resources.memory_swap, Some(128 << 20));
+        let built = limits(&config).unwrap().build().unwrap();
+        let json = serde_json::to_value(&built).unwrap();
+        assert_eq!(json["memory"]["limit"], 64 << 20);
+        assert_eq!(json["memory"]["swap"], 128 << 20);
+        assert_eq!(json["cpu"]["shares"], 512);
+        assert_eq!(json["cpu"]["cpus"], "0");
+        assert_eq!(json["pids"]["limit"], 50);
+        // A bad change leaves everything as it was.
+        let before = serde_json::to_value(&config).unwrap();
+        for bad in [
+            LimitChanges {
+                memory: Some(1 << 20),
+                ..Default::default()
+            },
+            LimitChanges {
+                memory_swap: Some(32 << 20),
+                ..Default::default()
+            },
+            LimitChanges {
+                cpu_shares: Some(1),
+                ..Default::default()
+            },
+            LimitChanges {
+                cpuset_cpus: Some("0-".into()),
+                ..Default::default()
+            },
+            LimitChanges {
+                blkio_weight: Some(5),
+                ..Default::default()
+            },
+            LimitChanges {
+                cpus: Some(1.0),
+                cpu_quota: Some(50_000),
+                ..Default::default()
+            },
+            LimitChanges {
+                cpu_period: Some(10),
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.apply(&mut config).is_err(), "{bad:?}");
+            assert_eq!(serde_json::to_value(&config).unwrap(), before);
+        }
+        // --cpus replaces a quota and the other way round.
+        LimitChanges {
+            cpu_quota: Some(50_000),
+            ..Default::default()
+        }
+        .apply(&mut config)
+        .unwrap();
+        assert_eq!(config.cpus, None);
+        let json = serde_json::to_value(limits(&config).unwrap().build().unwrap()).unwrap();
+        assert_eq!(
+            (json["cpu"]["quota"].clone(), json["cpu"]["period"].clone()),
+            (50_000.into(), 100_000.into())
+        );
+        LimitChanges {
+            cpus: Some(0.5),
+            ..Default::default()
+        }
+        .apply(&mut config)
+        .unwrap();
+        assert_eq!(config.resources.cpu_quota, None);
+    }
+}
