@@ -151,9 +151,11 @@ pub fn check(config: &ContainerConfig) -> Result<()> {
                     "--memory-swap needs --memory: it is memory and swap together",
                 ))
             }
-            Some(memory) if swap < memory => return Err(invalid(format!(
+            Some(memory) if swap < memory => {
+                return Err(invalid(format!(
                 "--memory-swap {swap} is below --memory {memory}: it is memory and swap together"
-            ))),
+            )))
+            }
             Some(_) => {}
         }
     }

@@ -17,7 +17,6 @@ use crate::{EngineError, Result};
 /// limit may be lower; asking for more than it fails at create, so the lower one wins.
 const MAX_NOFILE: u64 = 1_048_576;
 
-
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A user resolved against the container's /etc/passwd and /etc/group.
