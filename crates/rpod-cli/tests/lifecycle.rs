@@ -221,6 +221,11 @@ macro_rules! lifecycle_tests {
                 let id = rpod.detached(&["demo", "true"]);
                 rpod.ok(&["wait", &id]);
                 assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "false");
+                // A child killed by the OOM killer while init lives on counts too (as podman).
+                let id = rpod.detached(&["-m", "32m", "--memory-swap", "32m", "demo", "sh", "-c", "head -c 200m /dev/zero | tail > /dev/null; echo survived"]);
+                assert_eq!(rpod.ok(&["wait", &id]), "0\n");
+                assert!(rpod.ok(&["logs", &id]).contains("survived"));
+                assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "true");
             }
 
             #[test]
