@@ -89,6 +89,10 @@ pub enum Command {
     Version(FormatArgs),
     /// Change the cgroup limits of containers, running or not.
     Update(UpdateArgs),
+    /// Show containers' resource use (CPU, memory, network and block I/O, PIDs).
+    Stats(StatsArgs),
+    /// Show a container's processes.
+    Top(TopArgs),
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -129,6 +133,34 @@ pub struct LimitArgs {
     /// Block I/O weight (10 to 1000).
     #[arg(long = "blkio-weight")]
     pub blkio_weight: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Show every container, not only the running ones.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Show one reading and exit.
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// Keep the previous readings on the screen instead of redrawing.
+    #[arg(long = "no-reset")]
+    pub no_reset: bool,
+    /// Seconds between readings.
+    #[arg(short = 'i', long, default_value_t = 5)]
+    pub interval: u64,
+    /// A Go template, or json.
+    #[arg(long)]
+    pub format: Option<String>,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// The container, then descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm,
+    /// group, nice, pgid, state, vsz, hpid, huser, hgroup).
+    #[arg(required = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -44,7 +44,9 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
 }
 
 fn run(cli: Cli) -> Result<i32, exit::Failure> {
-    use commands::{container as c, image as i, network as n, system as s, volume as v};
+    use commands::{
+        container as c, image as i, network as n, observe as o, system as s, volume as v,
+    };
     if let Command::Version(args) = &cli.command {
         return s::version(args);
     }
@@ -104,6 +106,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Network(NetworkCommand::Prune(a)) => n::prune(e, a),
         Command::Port(a) => n::port(e, a),
         Command::Update(a) => c::update(e, a),
+        Command::Stats(a) => o::stats(e, a),
+        Command::Top(a) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),
     }

@@ -159,3 +159,87 @@ fn update_changes_limits_on_runc() {
 fn update_changes_limits_on_crun() {
     check_update("crun");
 }
+
+fn check_stats_and_top(runtime: &str) {
+    let rpod = Rpod::with_image(runtime);
+    let busy = rpod.detached(&[
+        "--name",
+        "busy",
+        "-m",
+        "64m",
+        "demo",
+        "sh",
+        "-c",
+        "sleep 300 & sleep 300 & while :; do :; done",
+    ]);
+    rpod.detached(&["--name", "idle", "-u", "nobody", "demo", "sleep", "300"]);
+    rpod.ok(&["create", "--name", "stopped", "demo", "true"]);
+    let read = |name: &str| -> serde_json::Value {
+        let out = rpod.ok(&["stats", "--no-stream", "--format", "json", name]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()[0].clone()
+    };
+    let first = read("busy");
+    assert_eq!(first["Name"], "busy");
+    assert_eq!(first["PIDs"], "3");
+    assert_eq!(first["MemLimit"], 64u64 << 20);
+    assert!(first["MemUsageRaw"].as_u64().unwrap() > 0);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = read("busy");
+    assert!(
+        second["CPUNano"].as_u64().unwrap() > first["CPUNano"].as_u64().unwrap(),
+        "{first} {second}"
+    );
+    assert!(second["CPUPerc"].as_str().unwrap().ends_with('%'));
+    assert_eq!(read("idle")["NetIO"], "0B / 0B");
+    // The table: running containers only, unless --all.
+    let table = rpod.ok(&["stats", "--no-stream"]);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table.contains("MEM USAGE / LIMIT") && table.contains("busy") && !table.contains("stopped"),
+        "{table}"
+    );
+    let all = rpod.ok(&[
+        "stats",
+        "--no-stream",
+        "--all",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+    ]);
+    assert!(all.contains("stopped 0"), "{all}");
+    rpod.fails(&["stats", "--no-stream", "nosuch"], 125);
+    // top: PIDs as the container sees them, its users by its own names.
+    let out = rpod.ok(&["top", "busy", "pid", "comm"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("PID") && lines[0].contains("COMMAND"),
+        "{out}"
+    );
+    assert!(
+        lines[1].split_whitespace().collect::<Vec<_>>() == ["1", "sh"],
+        "{out}"
+    );
+    assert_eq!(lines.len(), 4, "{out}");
+    let hpid = rpod.ok(&["top", "busy", "hpid"]);
+    assert!(
+        hpid.contains(&rpod.inspect(&busy, "{{.State.Pid}}")),
+        "{hpid}"
+    );
+    let idle = rpod.ok(&["top", "idle"]);
+    assert!(idle.starts_with("USER"), "{idle}");
+    let row: Vec<&str> = idle.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!((row[0], row[1], row[2]), ("nobody", "1", "0"), "{idle}");
+    assert_eq!(row.last(), Some(&"300"));
+    let err = rpod.fails(&["top", "stopped"], 125);
+    assert!(err.contains("running containers"), "{err}");
+    rpod.fails(&["top", "busy", "nosuchdescriptor"], 125);
+}
+
+#[test]
+fn stats_and_top_on_runc() {
+    check_stats_and_top("runc");
+}
+
+#[test]
+fn stats_and_top_on_crun() {
+    check_stats_and_top("crun");
+}

@@ -90,6 +90,25 @@ fn read_groups(rootfs: &Path) -> Result<Vec<(String, u32, Vec<String>)>> {
         .collect())
 }
 
+/// User and group names by ID, from a root file system's `/etc/passwd` and `/etc/group`
+/// (read inside it).
+pub fn account_names(
+    rootfs: &Path,
+) -> Result<(
+    std::collections::HashMap<u32, String>,
+    std::collections::HashMap<u32, String>,
+)> {
+    let users = read_passwd(rootfs)?
+        .into_iter()
+        .map(|e| (e.uid, e.name))
+        .collect();
+    let groups = read_groups(rootfs)?
+        .into_iter()
+        .map(|(name, gid, _)| (gid, name))
+        .collect();
+    Ok((users, groups))
+}
+
 /// Resolve `--group-add` groups (names or numbers) inside the container's root file system.
 pub fn resolve_groups(rootfs: &Path, names: &[String]) -> Result<Vec<u32>> {
     if names.is_empty() {

@@ -4,5 +4,6 @@ pub mod container;
 pub mod image;
 pub mod logs;
 pub mod network;
+pub mod observe;
 pub mod system;
 pub mod volume;

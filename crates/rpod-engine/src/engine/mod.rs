@@ -11,6 +11,7 @@ mod namespaces;
 mod netcreate;
 mod netsetup;
 mod networks;
+mod observe;
 mod query;
 mod remove;
 mod shm;

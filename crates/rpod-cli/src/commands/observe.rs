@@ -1,0 +1,169 @@
+//! `rpod stats` and `rpod top`.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use rpod_engine::container::ContainerRecord;
+use rpod_engine::human;
+use rpod_engine::stats::Sample;
+use rpod_engine::top::go_duration;
+use rpod_engine::Engine;
+
+use crate::cli::*;
+use crate::exit::{usage, Outcome};
+use crate::format;
+
+const DEFAULT_STATS_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.CPU}}\t{{.AVGCPU}}";
+
+fn stats_header(field: &str) -> String {
+    match field {
+        "CPUPerc" => "CPU %",
+        "MemUsage" => "MEM USAGE / LIMIT",
+        "MemPerc" => "MEM %",
+        "NetIO" => "NET IO",
+        "BlockIO" => "BLOCK IO",
+        "PIDs" => "PIDS",
+        "CPU" => "CPU TIME",
+        "AVGCPU" => "AVG CPU %",
+        "UpTime" => "UP TIME",
+        other => return other.to_uppercase(),
+    }
+    .to_string()
+}
+
+/// Sizes as podman's stats shows them: `1.18MB`.
+fn size(bytes: u64) -> String {
+    human::size(bytes).replace(' ', "")
+}
+
+fn percent(value: f64) -> String {
+    format!("{value:.2}%")
+}
+
+/// One row of `stats`; `previous` is the container's last reading, for the CPU % since.
+fn row(record: &ContainerRecord, sample: &Sample, previous: Option<&(Sample, Instant)>) -> Value {
+    let up = record
+        .state
+        .started_at
+        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(1) as f64 / 1000.0)
+        .unwrap_or(1.0);
+    let average = sample.cpu_nanos as f64 / 1e9 / up * 100.0;
+    let cpu = match previous {
+        Some((before, at)) => {
+            let wall = at.elapsed().as_secs_f64().max(1e-3);
+            sample.cpu_nanos.saturating_sub(before.cpu_nanos) as f64 / 1e9 / wall * 100.0
+        }
+        None => average,
+    };
+    let memory_percent = if sample.memory_limit > 0 {
+        sample.memory_usage as f64 / sample.memory_limit as f64 * 100.0
+    } else {
+        0.0
+    };
+    json!({
+        "ID": &record.id()[..12],
+        "Name": record.config.name,
+        "CPUPerc": percent(cpu),
+        "MemUsage": format!("{} / {}", size(sample.memory_usage), size(sample.memory_limit)),
+        "MemUsageBytes": format!("{} / {}", sample.memory_usage, sample.memory_limit),
+        "MemPerc": percent(memory_percent),
+        "NetIO": format!("{} / {}", size(sample.net_received), size(sample.net_sent)),
+        "BlockIO": format!("{} / {}", size(sample.block_read), size(sample.block_write)),
+        "PIDs": sample.pids.to_string(),
+        "CPU": go_duration(sample.cpu_nanos as f64 / 1e9),
+        "AVGCPU": percent(average),
+        "UpTime": go_duration(up),
+        "CPUNano": sample.cpu_nanos,
+        "MemUsageRaw": sample.memory_usage,
+        "MemLimit": sample.memory_limit,
+    })
+}
+
+pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
+    if args.interval == 0 {
+        return Err(usage("--interval must be at least 1 second"));
+    }
+    let named = !args.containers.is_empty();
+    if named && args.all {
+        return Err(usage("--all takes no container names"));
+    }
+    // Unknown names fail before anything is shown.
+    let ids: Vec<String> = args
+        .containers
+        .iter()
+        .map(|n| engine.lookup(n).map(|r| r.id().to_string()))
+        .collect::<Result<_, _>>()?;
+    let format = args.format.as_deref().unwrap_or(DEFAULT_STATS_FORMAT);
+    let redraw = !args.no_stream && !args.no_reset && std::io::stdout().is_terminal();
+    let mut previous: HashMap<String, (Sample, Instant)> = HashMap::new();
+    loop {
+        let records: Vec<ContainerRecord> = if named {
+            ids.iter()
+                .map(|id| engine.inspect(id))
+                .collect::<Result<_, _>>()?
+        } else {
+            engine.list()?
+        };
+        let mut rows = Vec::new();
+        for record in &records {
+            let sample = match engine.stats(record)? {
+                Some(sample) => sample,
+                None if named || args.all => Sample::default(),
+                None => continue,
+            };
+            rows.push(row(record, &sample, previous.get(record.id())));
+            previous.insert(record.id().to_string(), (sample, Instant::now()));
+        }
+        if redraw {
+            print!("\x1b[2J\x1b[H");
+        }
+        format::print(format, &rows, &stats_header)?;
+        if args.no_stream {
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_secs(args.interval));
+    }
+}
+
+pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
+    let (container, descriptors) = args
+        .args
+        .split_first()
+        .ok_or_else(|| usage("give a container"))?;
+    // podman takes `-eo a,b` style words as well as separate descriptors.
+    let descriptors: Vec<String> = descriptors
+        .iter()
+        .flat_map(|d| d.split(','))
+        .filter(|d| !d.is_empty() && *d != "-eo" && *d != "-o")
+        .map(String::from)
+        .collect();
+    let (headers, rows) = engine.top(container, &descriptors)?;
+    let mut widths: Vec<usize> = headers.iter().map(String::len).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.len());
+        }
+    }
+    let line = |cells: &[String]| {
+        let last = cells.len().saturating_sub(1);
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == last {
+                    c.clone()
+                } else {
+                    format!("{c:<width$}", width = widths[i] + 4)
+                }
+            })
+            .collect::<String>()
+    };
+    println!("{}", line(&headers));
+    for row in &rows {
+        println!("{}", line(row));
+    }
+    Ok(0)
+}

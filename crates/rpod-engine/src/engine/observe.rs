@@ -1,0 +1,80 @@
+//! What runs in a container and what it uses: `stats` (cgroup counters) and `top`
+//! (its processes).
+
+use std::path::Path;
+
+use super::*;
+use crate::stats::{self, Sample, CGROUP_ROOT};
+use crate::top;
+
+impl Engine {
+    /// A reading of a running (or paused) container's counters; `None` for one that is not
+    /// running.
+    pub fn stats(&self, record: &ContainerRecord) -> Result<Option<Sample>> {
+        if !matches!(record.state.status, Status::Running | Status::Paused) {
+            return Ok(None);
+        }
+        Ok(stats::sample(
+            Path::new(CGROUP_ROOT),
+            &spec::cgroup_path(record.id()),
+            record.state.pid,
+        ))
+    }
+
+    /// A running container's processes described by `descriptors` (podman's default set
+    /// when empty): the headers and one row per process.
+    pub fn top(
+        &self,
+        name_or_id: &str,
+        descriptors: &[String],
+    ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+        let mut record = self.lookup(name_or_id)?;
+        self.sync(&mut record)?;
+        if !matches!(record.state.status, Status::Running | Status::Paused) {
+            return Err(EngineError::state(
+                record.id(),
+                format!(
+                    "top can only be used on running containers: {} is {}",
+                    record.config.name,
+                    record.state.status.as_str()
+                ),
+            ));
+        }
+        let descriptors: Vec<String> = if descriptors.is_empty() {
+            top::DEFAULT_DESCRIPTORS
+                .iter()
+                .map(|d| d.to_string())
+                .collect()
+        } else {
+            descriptors.to_vec()
+        };
+        let headers = top::headers(&descriptors)?
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let (users, groups) = spec::account_names(&self.root_path(&record))?;
+        let (host_users, host_groups) = spec::account_names(Path::new("/"))?;
+        let uptime = fs::read_to_string("/proc/uptime")
+            .ok()
+            .and_then(|t| t.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .unwrap_or(100) as f64;
+        let context = top::Context {
+            users: &users,
+            groups: &groups,
+            host_users: &host_users,
+            host_groups: &host_groups,
+            uptime,
+            ticks,
+        };
+        let processes = top::processes(Path::new(CGROUP_ROOT), &spec::cgroup_path(record.id()));
+        let rows = processes
+            .iter()
+            .map(|p| top::row(&descriptors, p, &processes, &context))
+            .collect();
+        Ok((headers, rows))
+    }
+}
