@@ -9,6 +9,7 @@
 #     containers (podman 4's network stack, which rpod drives)
 #   - iproute2: `ip`, which the network tests use to look at the host's interfaces
 #   - catatonit: the minimal init of `--init`, as podman uses it
+#   - CRIU 4 for checkpoint/restore, unpacked privately (scripts/install-criu.sh)
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 set -euo pipefail
 
@@ -46,6 +47,8 @@ fi
 if [ -f "$unified/cgroup.controllers" ] && [ -n "$(tr -d '[:space:]' < "$unified/cgroup.controllers")" ]; then
   echo "warning: $unified still has controllers ($(cat "$unified/cgroup.controllers")); crun will refuse to run" >&2
 fi
+
+"$(dirname "$0")/install-criu.sh"
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install a Rust toolchain (1.89 or newer) to build rpod" >&2

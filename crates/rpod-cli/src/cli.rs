@@ -136,6 +136,64 @@ pub struct LimitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// Every running container.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Keep the container running after the dump.
+    #[arg(short = 'R', long = "leave-running")]
+    pub leave_running: bool,
+    /// Keep CRIU's files (logs, and the images after a restore).
+    #[arg(short = 'k', long)]
+    pub keep: bool,
+    /// Checkpoint established TCP connections.
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// Checkpoint file locks.
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// Also write the checkpoint to a tar.gz file, to restore elsewhere.
+    #[arg(short = 'e', long)]
+    pub export: Option<PathBuf>,
+    /// Leave the root file system's changes out of the export.
+    #[arg(long = "ignore-rootfs")]
+    pub ignore_rootfs: bool,
+    /// Print how long it took, as JSON.
+    #[arg(long = "print-stats")]
+    pub print_stats: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Every checkpointed container.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Keep the checkpoint's files after the restore.
+    #[arg(short = 'k', long)]
+    pub keep: bool,
+    /// Restore established TCP connections.
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// Restore file locks.
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// Restore from an exported checkpoint (a new container).
+    #[arg(short = 'i', long)]
+    pub import: Option<PathBuf>,
+    /// The new container's name, with --import.
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Leave out the root file system's changes of an imported checkpoint.
+    #[arg(long = "ignore-rootfs")]
+    pub ignore_rootfs: bool,
+    /// Print how long it took, as JSON.
+    #[arg(long = "print-stats")]
+    pub print_stats: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Show every container, not only the running ones.
     #[arg(short = 'a', long)]
@@ -409,6 +467,10 @@ pub enum ContainerCommand {
     Exists(ExistsArgs),
     /// Clean up a container's runtime resources after it exited (run by conmon).
     Cleanup(CleanupArgs),
+    /// Checkpoint running containers (CRIU): their processes are dumped to disk.
+    Checkpoint(CheckpointArgs),
+    /// Restore checkpointed containers, or one exported to a file.
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]

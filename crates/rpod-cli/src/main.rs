@@ -78,6 +78,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => c::exec(e, a),
         Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
         Command::Container(ContainerCommand::Cleanup(a)) => c::cleanup(e, a),
+        Command::Container(ContainerCommand::Checkpoint(a)) => o::checkpoint(e, a),
+        Command::Container(ContainerCommand::Restore(a)) => o::restore(e, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(e, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(e, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => i::save(e, a),

@@ -300,16 +300,15 @@ fn docker_run_it_and_exec_it_get_the_terminal_size_and_exit_codes() {
             "demo",
             "sh",
             "-c",
-            "stty size; read x; stty size",
+            // Polls, since the resize travels CLI -> service -> monitor at its own pace.
+            "stty size; until [ \"$(stty size)\" = '40 120' ]; do sleep 0.1; done; echo now 40 120",
         ]),
         33,
         101,
     );
     run.expect("33 101");
     run.resize(40, 120);
-    std::thread::sleep(Duration::from_millis(300));
-    run.write(b"\n");
-    run.expect("40 120");
+    run.expect("now 40 120");
     assert_eq!(run.wait(), 0, "{}", run.text());
 
     service.docker_ok(&["run", "-d", "--name", "box", "demo", "sleep", "1000"]);

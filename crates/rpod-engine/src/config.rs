@@ -9,6 +9,9 @@
 //! [network]
 //! default_network = "rpod"         # the network `bridge` means
 //! default_subnet = "10.88.0.0/16"  # its subnet, when rpod creates it
+//!
+//! [engine]
+//! criu_path = "/usr/sbin/criu"     # CRIU for checkpoint/restore
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -30,6 +33,16 @@ pub struct EngineConfig {
     pub containers: ContainersSection,
     #[serde(default)]
     pub network: NetworkSection,
+    #[serde(default)]
+    pub engine: EngineSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    /// CRIU for checkpoint/restore; else rpod's private one (scripts/install-criu.sh),
+    /// else `criu` in `$PATH`.
+    pub criu_path: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -310,6 +310,16 @@ pub struct ContainerState {
     /// What the container got on each network while its namespace is set up.
     #[serde(default)]
     pub networks: BTreeMap<String, crate::network::Attachment>,
+    /// Its processes were dumped by a checkpoint and can be restored.
+    #[serde(default)]
+    pub checkpointed: bool,
+    #[serde(default)]
+    pub checkpointed_at: Option<DateTime<Utc>>,
+    /// It runs from a restored checkpoint.
+    #[serde(default)]
+    pub restored: bool,
+    #[serde(default)]
+    pub restored_at: Option<DateTime<Utc>>,
 }
 
 impl ContainerState {
@@ -328,6 +338,10 @@ impl ContainerState {
             stopping_pid: 0,
             stopping_start: 0,
             networks: BTreeMap::new(),
+            checkpointed: false,
+            checkpointed_at: None,
+            restored: false,
+            restored_at: None,
         }
     }
 }

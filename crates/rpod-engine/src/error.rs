@@ -138,6 +138,7 @@ impl EngineError {
                 OciError::CtrStateInvalid { .. } => ErrorKind::Conflict,
                 OciError::InvalidArg(_)
                 | OciError::NotSupported { .. }
+                | OciError::Unavailable { .. }
                 | OciError::CommandNotFound { .. }
                 | OciError::PermissionDenied { .. }
                 | OciError::ExecutableNotFound { .. } => ErrorKind::InvalidArgument,

@@ -36,6 +36,7 @@ pub mod volumes;
 pub use container::{
     ContainerConfig, ContainerRecord, ContainerState, ExecSession, NetworkMode, Status,
 };
+pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
     CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval, ImageVolumes,
     RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,

@@ -28,6 +28,19 @@ impl OverlayDirs {
 
 /// Mount `lower` (bottom layer first) with the container's upper layer at `dirs.merged`.
 /// Mounting an already mounted root is a no-op.
+///
+/// overlayfs shows the upper directory's own mode and owner as the container's `/`: a new
+/// upper directory gets the image's (`match_root`).
+/// Give an upper directory the mode and owner of the image's top layer, which the
+/// container's `/` must have.
+pub fn match_root(upper: &Path, top_layer: &Path) -> Result<()> {
+    let meta = fs::metadata(top_layer).map_err(|e| EngineError::io("inspecting", top_layer, e))?;
+    std::os::unix::fs::chown(upper, Some(meta.uid()), Some(meta.gid()))
+        .map_err(|e| EngineError::io("setting the owner of", upper, e))?;
+    fs::set_permissions(upper, fs::Permissions::from_mode(meta.mode() & 0o7777))
+        .map_err(|e| EngineError::io("setting the mode of", upper, e))
+}
+
 pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs) -> Result<()> {
     if lower.is_empty() {
         return Err(EngineError::InvalidArg(
@@ -39,17 +52,7 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs) -> Result<()> {
         fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
     }
     if new_upper {
-        // overlayfs shows the upper directory's own mode and owner as the container's `/`:
-        // give it the image's.
-        let top = lower.last().unwrap_or(&dirs.upper);
-        let meta = fs::metadata(top).map_err(|e| EngineError::io("inspecting", top, e))?;
-        std::os::unix::fs::chown(&dirs.upper, Some(meta.uid()), Some(meta.gid()))
-            .map_err(|e| EngineError::io("setting the owner of", &dirs.upper, e))?;
-        fs::set_permissions(
-            &dirs.upper,
-            fs::Permissions::from_mode(meta.mode() & 0o7777),
-        )
-        .map_err(|e| EngineError::io("setting the mode of", &dirs.upper, e))?;
+        match_root(&dirs.upper, lower.last().unwrap_or(&dirs.upper))?;
     }
     if is_mounted(&dirs.merged) {
         return Ok(());

@@ -636,6 +636,25 @@ impl Store {
         })
     }
 
+    /// Whether another container than `container` holds `address` on `network`.
+    pub fn address_taken(
+        &self,
+        network: &str,
+        address: std::net::Ipv4Addr,
+        container: &str,
+    ) -> Result<bool> {
+        let holder: Option<String> = self
+            .conn()?
+            .query_row(
+                "SELECT container FROM network_leases WHERE network = ?1 AND address = ?2",
+                params![network, address.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(holder.is_some_and(|h| h != container))
+    }
+
     /// Give back a container's addresses, on one network or on all.
     pub fn release_addresses(&self, container: &str, network: Option<&str>) -> Result<()> {
         match network {

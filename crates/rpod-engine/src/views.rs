@@ -40,6 +40,12 @@ pub struct ContainerState {
     #[serde(serialize_with = "time_or_zero")]
     pub finished_at: Option<DateTime<Utc>>,
     pub stopped_by_user: bool,
+    pub checkpointed: bool,
+    #[serde(serialize_with = "time_or_zero")]
+    pub checkpointed_at: Option<DateTime<Utc>>,
+    pub restored: bool,
+    #[serde(serialize_with = "time_or_zero")]
+    pub restored_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -334,6 +340,10 @@ impl ContainerInspect {
                 started_at: s.started_at,
                 finished_at: s.finished_at,
                 stopped_by_user: s.stopped_by_user,
+                checkpointed: s.checkpointed,
+                checkpointed_at: s.checkpointed_at,
+                restored: s.restored,
+                restored_at: s.restored_at,
             },
             image: c.image_id.clone(),
             image_name: c.image_name.clone(),
@@ -617,6 +627,9 @@ pub struct HostInfo {
     pub oci_runtime: rpod_oci::OciRuntimeInfo,
     pub log_driver: &'static str,
     pub supports_checkpoint: bool,
+    /// CRIU's version, when one that passes `criu check` is found.
+    #[serde(rename = "CRIUVersion")]
+    pub criu_version: String,
     #[serde(rename = "supportsJSONErrors")]
     pub supports_json_errors: bool,
     pub supports_no_cgroups: bool,

@@ -69,6 +69,15 @@ pub enum OciError {
         runtime: String,
     },
 
+    /// The operation is implemented but this host cannot do it (a runtime built without a
+    /// feature, a missing helper); the reason says what to do.
+    #[error("{operation} is not available with {runtime}: {reason}")]
+    Unavailable {
+        operation: &'static str,
+        runtime: String,
+        reason: String,
+    },
+
     /// A file-system or process operation failed.
     #[error("{action} {}: {source}", .path.display())]
     Io {

@@ -73,6 +73,7 @@ impl Fixture {
             state_root: Some(state_root.clone()),
             runtime_flags: vec![],
             log_level: "error".into(),
+            criu: rpod_oci::conmon::find_criu(None),
         })
         .unwrap_or_else(|e| panic!("{runtime_name} or conmon missing: {e}"));
         let id = unique_id(runtime_name);
@@ -955,6 +956,7 @@ fn checkpoint_support_is_probed() {
         state_root: None,
         runtime_flags: vec![],
         log_level: "error".into(),
+        criu: rpod_oci::conmon::find_criu(None),
     })
     .unwrap();
     assert_eq!(runtime.name(), "fakert");
@@ -972,6 +974,7 @@ fn unknown_runtimes_are_reported() {
         state_root: None,
         runtime_flags: vec![],
         log_level: "error".into(),
+        criu: rpod_oci::conmon::find_criu(None),
     })
     .unwrap_err();
     assert!(err.to_string().contains("no-such-runtime"), "{err}");

@@ -47,6 +47,7 @@ fn a_failed_exec_handshake_leaves_no_conmon_behind() {
         state_root: Some(dir.path().join("state")),
         runtime_flags: Vec::new(),
         log_level: "error".into(),
+        criu: rpod_oci::conmon::find_criu(None),
     })
     .unwrap();
     let bundle = dir.path().join("bundle");

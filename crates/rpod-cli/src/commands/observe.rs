@@ -167,3 +167,101 @@ pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
     }
     Ok(0)
 }
+
+/// podman's `--print-stats` JSON.
+fn print_stats(label: &str, reports: &[rpod_engine::CheckpointReport], total: Duration) {
+    let statistics: Vec<Value> = reports
+        .iter()
+        .map(|r| json!({ "Id": r.id, format!("runtime_{label}_duration"): r.runtime_micros }))
+        .collect();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            format!("podman_{label}_duration"): total.as_micros() as i64,
+            "container_statistics": statistics,
+        }))
+        .unwrap_or_default()
+    );
+}
+
+pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
+    let names: Vec<String> = if args.all {
+        engine
+            .list()?
+            .into_iter()
+            .filter(|r| r.state.status == rpod_engine::Status::Running)
+            .map(|r| r.id().to_string())
+            .collect()
+    } else {
+        args.containers.clone()
+    };
+    if names.is_empty() && !args.all {
+        return Err(usage("give containers to checkpoint, or --all"));
+    }
+    if args.export.is_some() && names.len() > 1 {
+        return Err(usage("--export takes one container"));
+    }
+    let request = rpod_engine::CheckpointRequest {
+        leave_running: args.leave_running,
+        keep: args.keep,
+        tcp_established: args.tcp_established,
+        file_locks: args.file_locks,
+        export: args.export.clone(),
+        ignore_rootfs: args.ignore_rootfs,
+    };
+    let started = Instant::now();
+    let mut reports = Vec::new();
+    for name in &names {
+        let report = engine.checkpoint(name, &request)?;
+        if !args.print_stats {
+            println!("{}", report.id);
+        }
+        reports.push(report);
+    }
+    if args.print_stats {
+        print_stats("checkpoint", &reports, started.elapsed());
+    }
+    Ok(0)
+}
+
+pub fn restore(engine: &Engine, args: RestoreArgs) -> Outcome {
+    let names: Vec<String> = if args.import.is_some() {
+        if args.all || !args.containers.is_empty() {
+            return Err(usage("--import takes no container names"));
+        }
+        vec![String::new()]
+    } else if args.all {
+        engine
+            .list()?
+            .into_iter()
+            .filter(|r| r.state.checkpointed)
+            .map(|r| r.id().to_string())
+            .collect()
+    } else {
+        args.containers.clone()
+    };
+    if names.is_empty() && !args.all {
+        return Err(usage("give containers to restore, or --all, or --import"));
+    }
+    let request = rpod_engine::RestoreRequest {
+        keep: args.keep,
+        tcp_established: args.tcp_established,
+        file_locks: args.file_locks,
+        ignore_rootfs: args.ignore_rootfs,
+        import: args.import.clone(),
+        name: args.name.clone(),
+    };
+    let started = Instant::now();
+    let mut reports = Vec::new();
+    for name in &names {
+        let report = engine.restore(name, &request)?;
+        if !args.print_stats {
+            println!("{}", report.id);
+        }
+        reports.push(report);
+    }
+    if args.print_stats {
+        print_stats("restore", &reports, started.elapsed());
+    }
+    Ok(0)
+}

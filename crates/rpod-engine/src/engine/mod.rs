@@ -2,6 +2,8 @@
 //! [`OciRuntime`]. Every operation that changes a container takes its lock, re-reads its
 //! record, syncs it from the monitor's files, decides, acts, and saves in one transaction.
 
+pub mod checkpoint;
+mod checkpoint_archive;
 mod create;
 mod etc_files;
 mod exec;
@@ -349,6 +351,7 @@ impl Engine {
             state_root: Some(self.roots.runtime_state(&base)),
             runtime_flags: Vec::new(),
             log_level: conmon_log_level(&self.options.log_level).to_string(),
+            criu: rpod_oci::conmon::find_criu(self.options.config.engine.criu_path.as_deref()),
         })?;
         runtimes.insert(name.to_string(), runtime.clone());
         Ok(runtime)

@@ -184,6 +184,11 @@ impl Engine {
                 oci_runtime,
                 log_driver: "k8s-file",
                 supports_checkpoint: runtime.supports_checkpoint(),
+                criu_version: rpod_oci::conmon::find_criu(
+                    self.options.config.engine.criu_path.as_deref(),
+                )
+                .and_then(|c| rpod_oci::conmon::criu_version(&c))
+                .unwrap_or_default(),
                 supports_json_errors: runtime.supports_json_errors(),
                 supports_no_cgroups: runtime.supports_no_cgroups(),
                 supports_kvm: runtime.supports_kvm(),

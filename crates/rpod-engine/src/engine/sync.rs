@@ -171,7 +171,11 @@ impl Engine {
         if record.state.status == Status::Stopped {
             self.cleanup_runtime(record)?;
         }
-        if record.state.status == Status::Exited && record.config.auto_remove {
+        // A checkpointed container waits for its restore, `--rm` or not (as podman).
+        if record.state.status == Status::Exited
+            && record.config.auto_remove
+            && !record.state.checkpointed
+        {
             // podman's `run --rm` takes the anonymous volumes with the container.
             self.remove_locked(record, true)?;
         }

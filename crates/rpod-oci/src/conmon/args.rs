@@ -17,6 +17,18 @@ pub struct CreateArgs<'a> {
     /// The runtime's JSON error log, when the runtime writes one.
     pub oci_log: Option<&'a Path>,
     pub log_level: &'a str,
+    /// Restore from a checkpoint instead of creating.
+    pub restore: Option<Restore>,
+}
+
+/// What conmon needs to restore instead of create: the checkpoint images (its
+/// `--restore`), the runtime's global flags for CRIU, and the restore's own options.
+#[derive(Debug, Clone)]
+pub struct Restore {
+    pub images: std::path::PathBuf,
+    pub runtime_args: Vec<String>,
+    pub tcp_established: bool,
+    pub file_locks: bool,
 }
 
 /// conmon's argv (without the conmon path) for creating a container, in libpod's order.
@@ -66,6 +78,21 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     argv.push("--conmon-pidfile".into());
     argv.push(path_str(a.conmon_pid_file));
     push_exit_command(&mut argv, &ctr.exit_command);
+    if let Some(restore) = &a.restore {
+        argv.push("--restore".into());
+        argv.push(path_str(&restore.images));
+        for arg in &restore.runtime_args {
+            argv.push(format!("--runtime-arg={arg}"));
+        }
+        for (wanted, opt) in [
+            (restore.tcp_established, "--tcp-established"),
+            (restore.file_locks, "--file-locks"),
+        ] {
+            if wanted {
+                argv.push(format!("--runtime-opt={opt}"));
+            }
+        }
+    }
     argv
 }
 
@@ -157,6 +184,7 @@ mod tests {
             conmon_pid_file: Path::new("/r/conmon.pid"),
             oci_log: Some(Path::new("/r/oci-log")),
             log_level: "warning",
+            restore: None,
         });
         let expected: Vec<String> = [
             "--api-version",
@@ -222,6 +250,7 @@ mod tests {
             conmon_pid_file: Path::new("/r/conmon.pid"),
             oci_log: None,
             log_level: "error",
+            restore: None,
         });
         assert!(argv.contains(&"-t".to_string()));
         assert!(!argv.contains(&"-i".to_string()));
@@ -239,6 +268,39 @@ mod tests {
         assert_eq!(
             kill_argv(&[], "id", 15, true),
             ["kill", "--all", "id", "15"]
+        );
+    }
+
+    #[test]
+    fn restore_adds_the_checkpoint_and_criu() {
+        let ctr = container();
+        let argv = create_argv(&CreateArgs {
+            ctr: &ctr,
+            runtime_path: Path::new("/usr/sbin/runc"),
+            runtime_flags: &[],
+            exit_dir: Path::new("/t/exits"),
+            persist_dir: Path::new("/t/persist/abc"),
+            pid_file: Path::new("/r/pidfile"),
+            conmon_pid_file: Path::new("/r/conmon.pid"),
+            oci_log: None,
+            log_level: "warning",
+            restore: Some(Restore {
+                images: "/b/checkpoint".into(),
+                runtime_args: vec!["--criu".into(), "/opt/criu".into()],
+                tcp_established: true,
+                file_locks: false,
+            }),
+        });
+        let tail = &argv[argv.len() - 5..];
+        assert_eq!(
+            tail,
+            [
+                "--restore",
+                "/b/checkpoint",
+                "--runtime-arg=--criu",
+                "--runtime-arg=/opt/criu",
+                "--runtime-opt=--tcp-established"
+            ]
         );
     }
 }

@@ -66,6 +66,40 @@ pub struct ConmonRuntimeConfig {
     pub runtime_flags: Vec<String>,
     /// conmon's log level (`error`, `warning`, `info`, `debug`).
     pub log_level: String,
+    /// CRIU for checkpoint and restore (`find_criu`); `None` when there is none.
+    pub criu: Option<PathBuf>,
+}
+
+/// Where rpod's installer puts a working CRIU (see scripts/install-criu.sh).
+pub const PRIVATE_CRIU: &str = "/usr/local/lib/rpod/criu/criu";
+
+/// The CRIU to use: the configured path, else rpod's private one, else `criu` in `$PATH`.
+pub fn find_criu(configured: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = configured {
+        return Some(path.to_path_buf());
+    }
+    let private = Path::new(PRIVATE_CRIU);
+    if private.is_file() {
+        return Some(private.to_path_buf());
+    }
+    find_executable("CRIU", "criu").ok()
+}
+
+/// CRIU's version line (`Version: 4.1.1`), when it runs and passes `criu check`.
+pub fn criu_version(criu: &Path) -> Option<String> {
+    let run = |args: &[&str]| {
+        Command::new(criu)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    run(&["check"])?;
+    let version = run(&["--version"])?;
+    String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Version:").map(|v| v.trim().to_string()))
 }
 
 /// How long one runtime command (start, kill, delete, pause, ...) may take before it is
@@ -130,6 +164,7 @@ pub struct ConmonRuntime {
     tmp_dir: PathBuf,
     flags: Vec<String>,
     log_level: String,
+    criu: Option<PathBuf>,
     /// What the runtime and conmon said about themselves, asked once: their versions and
     /// features do not change while rpod runs.
     probes: std::sync::Arc<Probes>,
@@ -201,6 +236,7 @@ impl ConmonRuntime {
             tmp_dir: config.tmp_dir,
             flags,
             log_level: config.log_level,
+            criu: config.criu,
             probes: Default::default(),
         })
     }
@@ -373,13 +409,6 @@ impl ConmonRuntime {
             Err(e) => Err(e),
         }
     }
-
-    fn not_supported(&self, operation: &'static str) -> OciError {
-        OciError::NotSupported {
-            operation,
-            runtime: self.name.clone(),
-        }
-    }
 }
 
 impl OciRuntime for ConmonRuntime {
@@ -396,8 +425,8 @@ impl OciRuntime for ConmonRuntime {
         ctr: &OciContainer,
         restore: Option<&CheckpointOptions>,
     ) -> Result<CreateOutcome> {
-        if restore.is_some() {
-            return Err(self.not_supported("restoring a checkpoint"));
+        if restore.is_some() && !self.supports_checkpoint() {
+            return Err(self.checkpoint_unsupported());
         }
         let persist = self.persist_dir(ctr);
         for dir in [&ctr.run_dir, &persist, &self.exit_dir()] {
@@ -415,6 +444,12 @@ impl OciRuntime for ConmonRuntime {
             conmon_pid_file: &Self::conmon_pid_file(ctr),
             oci_log: oci_log.as_deref(),
             log_level: &self.log_level,
+            restore: restore.map(|options| args::Restore {
+                images: Self::checkpoint_dir(ctr),
+                runtime_args: self.criu_flags().iter().map(|s| s.to_string()).collect(),
+                tcp_established: options.tcp_established,
+                file_locks: options.file_locks,
+            }),
         });
         tracing::debug!(conmon = %self.conmon.display(), ?argv, "starting conmon");
         let stderr_path = ctr.run_dir.join("conmon.stderr");
@@ -440,8 +475,18 @@ impl OciRuntime for ConmonRuntime {
                 message: format!("conmon failed: {status}: {}", stderr.trim()),
             });
         }
-        let outcome =
-            self.read_started_pid(&pipes.sync, oci_log.as_deref(), ctr, "container create");
+        let what = if restore.is_some() {
+            "container restore"
+        } else {
+            "container create"
+        };
+        let started_at = std::time::Instant::now();
+        let outcome = self
+            .read_started_pid(&pipes.sync, oci_log.as_deref(), ctr, what)
+            .map_err(|e| match restore {
+                Some(_) => self.with_criu_log(ctr, "restore.log", e),
+                None => e,
+            });
         let pid = match outcome {
             Ok(pid) => pid,
             Err(e) => {
@@ -461,7 +506,11 @@ impl OciRuntime for ConmonRuntime {
         Ok(CreateOutcome {
             pid,
             conmon_pid,
-            restore_micros: 0,
+            restore_micros: if restore.is_some() {
+                started_at.elapsed().as_micros() as i64
+            } else {
+                0
+            },
         })
     }
 
@@ -680,12 +729,40 @@ impl OciRuntime for ConmonRuntime {
         exec::exec_alive(ctr, session_id)
     }
 
-    fn checkpoint_container(
-        &self,
-        _ctr: &OciContainer,
-        _options: &CheckpointOptions,
-    ) -> Result<i64> {
-        Err(self.not_supported("checkpoint"))
+    /// `runtime checkpoint --image-path BUNDLE/checkpoint --work-path BUNDLE`: CRIU dumps
+    /// the container's processes; unless `keep_running`, they are gone afterwards. Returns
+    /// how long the runtime took, in microseconds.
+    fn checkpoint_container(&self, ctr: &OciContainer, options: &CheckpointOptions) -> Result<i64> {
+        if !self.supports_checkpoint() {
+            return Err(self.checkpoint_unsupported());
+        }
+        let images = Self::checkpoint_dir(ctr);
+        let _ = fs::remove_dir_all(&images);
+        fs::create_dir_all(&images).map_err(|e| OciError::io("creating directory", &images, e))?;
+        let images_arg = images.display().to_string();
+        let work_arg = ctr.bundle_dir.display().to_string();
+        let mut args: Vec<&str> = self.criu_flags();
+        args.extend([
+            "checkpoint",
+            "--image-path",
+            &images_arg,
+            "--work-path",
+            &work_arg,
+        ]);
+        if options.keep_running {
+            args.push("--leave-running");
+        }
+        if options.tcp_established {
+            args.push("--tcp-established");
+        }
+        if options.file_locks {
+            args.push("--file-locks");
+        }
+        args.push(&ctr.id);
+        let started = std::time::Instant::now();
+        self.run(&args, true)
+            .map_err(|e| self.with_criu_log(ctr, "dump.log", e))?;
+        Ok(started.elapsed().as_micros() as i64)
     }
 
     fn check_conmon_running(&self, ctr: &OciContainer) -> Result<bool> {
@@ -770,15 +847,70 @@ impl OciRuntime for ConmonRuntime {
 }
 
 impl ConmonRuntime {
-    /// Whether the runtime has a `checkpoint` command.
+    /// Whether checkpoints work: crun only when built with CRIU (`+CRIU` in its version);
+    /// runc (and others) when it has a `checkpoint` command and a CRIU that passes
+    /// `criu check` is at hand.
     fn probe_checkpoint(&self) -> bool {
-        Command::new(&self.path)
-            .args(["checkpoint", "--help"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        let output = |args: &[&str]| {
+            Command::new(&self.path)
+                .args(args)
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+        };
+        if self.name == "crun" {
+            return output(&["--version"])
+                .is_some_and(|o| String::from_utf8_lossy(&o.stdout).contains("+CRIU"));
+        }
+        output(&["checkpoint", "--help"]).is_some()
+            && self.criu.as_deref().and_then(criu_version).is_some()
+    }
+
+    fn checkpoint_unsupported(&self) -> OciError {
+        let why = if self.name == "crun" {
+            "crun here is built without CRIU (its --version lists no +CRIU)".to_string()
+        } else {
+            match &self.criu {
+                None => "no CRIU was found (scripts/install-criu.sh installs one)".into(),
+                Some(path) => format!("CRIU at {} does not pass `criu check`", path.display()),
+            }
+        };
+        OciError::Unavailable {
+            operation: "checkpointing",
+            runtime: self.name.clone(),
+            reason: why,
+        }
+    }
+
+    /// Where a container's checkpoint images go.
+    fn checkpoint_dir(ctr: &OciContainer) -> PathBuf {
+        ctr.bundle_dir.join("checkpoint")
+    }
+
+    /// runc's global flag naming CRIU (crun links CRIU in).
+    fn criu_flags(&self) -> Vec<&str> {
+        match (&self.criu, self.name.as_str()) {
+            (Some(path), name) if name != "crun" => {
+                vec!["--criu", path.to_str().unwrap_or("criu")]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Add the end of CRIU's own log (in the bundle) to a failed dump or restore.
+    fn with_criu_log(&self, ctr: &OciContainer, log: &str, error: OciError) -> OciError {
+        let text = fs::read_to_string(ctr.bundle_dir.join(log)).unwrap_or_default();
+        let errors: Vec<&str> = text.lines().filter(|l| l.contains("Error")).collect();
+        if errors.is_empty() {
+            return error;
+        }
+        let tail = errors[errors.len().saturating_sub(3)..].join("; ");
+        OciError::Conmon {
+            id: ctr.id.clone(),
+            message: format!("{error} (CRIU: {tail})"),
+        }
     }
 
     /// The versions and packages of the runtime and of conmon.

@@ -1,0 +1,260 @@
+//! Checkpoint and restore with CRIU, on runc (Debian's crun is built without CRIU: there
+//! a checkpoint is refused at once, and the container keeps running).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+/// A counter that writes its PID first, then a number every 100 ms, to its log and to a
+/// file, never restarting from 1.
+const COUNTER: &str =
+    "echo pid=$$; i=0; while :; do i=$((i+1)); echo $i; echo $i > /tmp/count; sleep 0.1; done";
+
+fn count(rpod: &Rpod, name: &str) -> u64 {
+    rpod.ok(&["exec", name, "cat", "/tmp/count"])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The numbers a counter printed, in order.
+fn numbers(log: &str) -> Vec<u64> {
+    log.lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
+fn assert_counted_on(log: &str) {
+    let numbers = numbers(log);
+    assert!(numbers.len() > 3, "{log}");
+    for pair in numbers.windows(2) {
+        assert_eq!(
+            pair[1],
+            pair[0] + 1,
+            "the counter restarted or skipped: {log}"
+        );
+    }
+    assert_eq!(
+        log.matches("pid=").count(),
+        1,
+        "the counter started twice: {log}"
+    );
+}
+
+#[test]
+fn a_checkpointed_counter_goes_on_after_restore() {
+    let rpod = Rpod::with_image("runc");
+    assert_eq!(
+        rpod.ok(&["info", "--format", "{{.Host.SupportsCheckpoint}}"])
+            .trim(),
+        "true"
+    );
+    // A --rm container: the checkpoint is not an exit that removes it.
+    let id = rpod.detached(&["--rm", "--name", "counter", "demo", "sh", "-c", COUNTER]);
+    wait_until("the counter counts", || count(&rpod, "counter") >= 3);
+    let pid_inside = rpod.ok(&["exec", "counter", "sh", "-c", "pgrep -f 'i=0' | head -1"]);
+    assert_eq!(
+        rpod.ok(&["container", "checkpoint", "counter"]),
+        format!("{id}\n")
+    );
+    assert_eq!(
+        rpod.inspect("counter", "{{.State.Status}} {{.State.Checkpointed}}"),
+        "exited true"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rpod.inspect("counter", "{{.State.Status}}"), "exited");
+    let before = numbers(&rpod.ok(&["logs", "counter"]))
+        .last()
+        .copied()
+        .unwrap();
+    assert_eq!(
+        rpod.ok(&["container", "restore", "counter"]),
+        format!("{id}\n")
+    );
+    assert_eq!(
+        rpod.inspect(
+            "counter",
+            "{{.State.Status}} {{.State.Restored}} {{.State.Checkpointed}}"
+        ),
+        "running true false"
+    );
+    wait_until("the counter goes on", || {
+        count(&rpod, "counter") > before + 2
+    });
+    // The same process, with its memory: same PID inside, the numbers go on.
+    assert_eq!(
+        rpod.ok(&["exec", "counter", "sh", "-c", "pgrep -f 'i=0' | head -1"]),
+        pid_inside
+    );
+    assert_counted_on(&rpod.ok(&["logs", "counter"]));
+    // Restoring twice, or something not checkpointed, is refused.
+    let err = rpod.fails(&["container", "restore", "counter"], 125);
+    assert!(err.contains("not checkpointed"), "{err}");
+    rpod.fails(&["container", "checkpoint", "nosuch"], 125);
+    // --leave-running: dumped, and still counting.
+    rpod.ok(&["container", "checkpoint", "--leave-running", "counter"]);
+    let now = count(&rpod, "counter");
+    wait_until("it keeps counting", || count(&rpod, "counter") > now);
+    // After a restore the monitor is conmon as after a start: stop records the exit, and
+    // the --rm container goes.
+    rpod.ok(&["stop", "-t", "0", "counter"]);
+    wait_until("the --rm container is removed", || {
+        rpod.run(&["container", "exists", "counter"]).status.code() == Some(1)
+    });
+}
+
+#[test]
+fn an_exported_checkpoint_restores_elsewhere_and_beside_the_original() {
+    let rpod = Rpod::with_image("runc");
+    rpod.detached(&[
+        "--name",
+        "orig",
+        "demo",
+        "sh",
+        "-c",
+        &format!("echo changed > /etc/marker; rm /etc/group; {COUNTER}"),
+    ]);
+    wait_until("the counter counts", || count(&rpod, "orig") >= 3);
+    let archive = rpod.dir.path().join("orig.tar.gz");
+    let archive_text = archive.display().to_string();
+    rpod.ok(&[
+        "container",
+        "checkpoint",
+        "--leave-running",
+        "--export",
+        &archive_text,
+        "orig",
+    ]);
+    assert!(archive.is_file());
+    // A second copy beside the original, under a new name.
+    let copy = rpod.ok(&[
+        "container",
+        "restore",
+        "--import",
+        &archive_text,
+        "--name",
+        "copy",
+    ]);
+    assert_ne!(copy.trim(), rpod.inspect("orig", "{{.Id}}"));
+    let at_checkpoint = count(&rpod, "copy");
+    wait_until("the copy counts on", || {
+        count(&rpod, "copy") > at_checkpoint
+    });
+    assert_eq!(
+        rpod.ok(&["exec", "copy", "cat", "/etc/marker"]),
+        "changed\n"
+    );
+    assert!(
+        rpod.run(&["exec", "copy", "cat", "/etc/group"])
+            .status
+            .code()
+            != Some(0)
+    );
+    assert_eq!(rpod.inspect("orig", "{{.State.Status}}"), "running");
+    // A fresh store with the same image: restored there too.
+    let other = Rpod::with_image("runc");
+    other.ok(&["container", "restore", "--import", &archive_text]);
+    assert_eq!(other.ok(&["ps", "--format", "{{.Names}}"]), "orig\n");
+    let there = count(&other, "orig");
+    wait_until("it counts on the other store", || {
+        count(&other, "orig") > there
+    });
+    // A damaged archive, or one without the image, leaves nothing behind.
+    let damaged = rpod.dir.path().join("damaged.tar.gz");
+    std::fs::write(&damaged, b"not an archive").unwrap();
+    let err = rpod.fails(
+        &[
+            "container",
+            "restore",
+            "--import",
+            &damaged.display().to_string(),
+            "--name",
+            "x",
+        ],
+        125,
+    );
+    assert!(err.contains("damaged.tar.gz"), "{err}");
+    let empty = Rpod::new("runc");
+    let err = empty.fails(&["container", "restore", "--import", &archive_text], 125);
+    assert!(err.contains("image not known"), "{err}");
+    assert_eq!(empty.ok(&["ps", "-aq"]), "");
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--format", "{{.Names}}"])
+            .lines()
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn established_tcp_connections_survive_with_tcp_established() {
+    let rpod = Rpod::with_image("runc");
+    // A server and a client inside one container, talking over loopback.
+    rpod.detached(&[
+        "--name", "talk", "demo", "sh", "-c",
+        // The server's input never ends: busybox nc hangs up when its input does.
+        "sleep 100000 | nc -l -p 5000 > /tmp/got & sleep 0.5; (while :; do echo tick; sleep 0.1; done) | nc 127.0.0.1 5000",
+    ]);
+    let received = |rpod: &Rpod| -> usize {
+        rpod.ok(&["exec", "talk", "sh", "-c", "wc -l < /tmp/got"])
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    wait_until("data flows", || received(&rpod) >= 3);
+    let err = rpod.fails(&["container", "checkpoint", "talk"], 125);
+    assert!(err.contains("established") || err.contains("CRIU"), "{err}");
+    assert_eq!(rpod.inspect("talk", "{{.State.Status}}"), "running");
+    let dump = rpod.run(&["container", "checkpoint", "--tcp-established", "talk"]);
+    let stderr = String::from_utf8_lossy(&dump.stderr);
+    if !dump.status.success() && stderr.contains("Can't get 1:34 opt") {
+        // This kernel cannot report SO_PASSSEC, which CRIU reads from every socket: no
+        // socket can be dumped here. The failure is clean: the container runs on, and
+        // says why.
+        eprintln!("this kernel cannot checkpoint sockets: {stderr}");
+        assert_eq!(
+            rpod.inspect("talk", "{{.State.Status}} {{.State.Checkpointed}}"),
+            "running false"
+        );
+        let now = received(&rpod);
+        wait_until("data still flows", || received(&rpod) > now);
+        return;
+    }
+    assert!(dump.status.success(), "{stderr}");
+    rpod.ok(&["container", "restore", "--tcp-established", "talk"]);
+    let after = received(&rpod);
+    wait_until("data flows on the restored connection", || {
+        received(&rpod) > after + 2
+    });
+}
+
+#[test]
+fn crun_without_criu_refuses_and_keeps_the_container_running() {
+    let rpod = Rpod::with_image("crun");
+    let version = std::process::Command::new("crun")
+        .arg("--version")
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&version.stdout).contains("+CRIU") {
+        // A crun built with CRIU checkpoints like runc; the tests above cover that path.
+        return;
+    }
+    assert_eq!(
+        rpod.ok(&["info", "--format", "{{.Host.SupportsCheckpoint}}"])
+            .trim(),
+        "false"
+    );
+    rpod.detached(&["--name", "c", "demo", "sleep", "300"]);
+    let err = rpod.fails(&["container", "checkpoint", "c"], 125);
+    assert!(err.contains("built without CRIU"), "{err}");
+    assert_eq!(
+        rpod.inspect("c", "{{.State.Status}} {{.State.Checkpointed}}"),
+        "running false"
+    );
+    // A container that cannot be dumped this way is left running, with the reason.
+    let rpod = Rpod::with_image("runc");
+    rpod.detached(&["--name", "h", "--network", "host", "demo", "sleep", "300"]);
+    let err = rpod.fails(&["container", "checkpoint", "h"], 125);
+    assert!(err.contains("network"), "{err}");
+    assert_eq!(rpod.inspect("h", "{{.State.Status}}"), "running");
+}

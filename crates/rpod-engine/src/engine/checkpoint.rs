@@ -1,0 +1,277 @@
+//! Checkpoint and restore (the seed's CheckpointContainer and CreateContainer's restore):
+//! CRIU dumps a running container's processes into its bundle (`checkpoint/`), and a
+//! restore brings them back through conmon, as a start would, with the same addresses.
+
+use super::*;
+use crate::container::NetworkMode;
+use serde::Serialize;
+
+/// What `checkpoint` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointRequest {
+    pub leave_running: bool,
+    pub keep: bool,
+    pub tcp_established: bool,
+    pub file_locks: bool,
+    pub export: Option<PathBuf>,
+    pub ignore_rootfs: bool,
+}
+
+/// What `restore` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreRequest {
+    pub keep: bool,
+    pub tcp_established: bool,
+    pub file_locks: bool,
+    pub ignore_rootfs: bool,
+    /// Restore from an exported archive into a new container.
+    pub import: Option<PathBuf>,
+    /// The new container's name (with `import`).
+    pub name: Option<String>,
+}
+
+/// How long a checkpoint or restore took.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointReport {
+    pub id: String,
+    /// The runtime's own time, in microseconds.
+    pub runtime_micros: i64,
+    /// rpod's whole operation, in microseconds.
+    pub total_micros: i64,
+}
+
+/// The addresses a container had, kept with its checkpoint so a restore gets them again.
+const NETWORK_STATUS: &str = "network.status";
+
+impl Engine {
+    fn checkpoint_images(&self, id: &str) -> PathBuf {
+        self.roots.bundle_dir(id).join("checkpoint")
+    }
+
+    /// Whether the container's runtime can checkpoint here.
+    pub fn supports_checkpoint(&self, record: &ContainerRecord) -> Result<bool> {
+        Ok(self.runtime(&record.config.runtime)?.supports_checkpoint())
+    }
+
+    pub fn checkpoint(
+        &self,
+        name_or_id: &str,
+        request: &CheckpointRequest,
+    ) -> Result<CheckpointReport> {
+        let started = std::time::Instant::now();
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        if record.state.status != Status::Running {
+            return Err(EngineError::state(
+                record.id(),
+                format!(
+                    "container {} is {}: only a running container can be checkpointed",
+                    record.config.name,
+                    record.state.status.as_str()
+                ),
+            ));
+        }
+        if let NetworkMode::Container(_) | NetworkMode::Host = record.config.network {
+            return Err(EngineError::NotSupported(
+                "checkpointing a container that shares another's or the host's network".into(),
+            ));
+        }
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(&record);
+        let options = rpod_oci::CheckpointOptions {
+            keep: request.keep,
+            keep_running: request.leave_running,
+            tcp_established: request.tcp_established,
+            file_locks: request.file_locks,
+            ..Default::default()
+        };
+        let runtime_micros = runtime.checkpoint_container(&oci, &options)?;
+        let images = self.checkpoint_images(record.id());
+        let status = serde_json::to_vec(&record.state.networks)
+            .map_err(|e| EngineError::InvalidArg(format!("serializing networks: {e}")))?;
+        let status_file = images.join(NETWORK_STATUS);
+        fs::write(&status_file, status).map_err(|e| EngineError::io("writing", &status_file, e))?;
+        if !request.leave_running {
+            // The dump ended the processes: what remains is a stopped container whose
+            // checkpoint waits for a restore. The monitor's exit command finds it so.
+            transition(&mut record, Status::Stopped)?;
+            record.state.exit_code = Some(0);
+            record.state.finished_at = Some(Utc::now());
+            record.state.checkpointed = true;
+            record.state.checkpointed_at = Some(Utc::now());
+            record.state.restored = false;
+            self.save(&record)?;
+            self.cleanup_runtime(&mut record)?;
+        } else {
+            record.state.checkpointed_at = Some(Utc::now());
+            self.save(&record)?;
+        }
+        if let Some(file) = &request.export {
+            self.export_checkpoint(&record, file, request.ignore_rootfs)?;
+        }
+        self.container_event(&record, "checkpoint", &[]);
+        Ok(CheckpointReport {
+            id: record.id().to_string(),
+            runtime_micros,
+            total_micros: started.elapsed().as_micros() as i64,
+        })
+    }
+
+    pub fn restore(&self, name_or_id: &str, request: &RestoreRequest) -> Result<CheckpointReport> {
+        let started = std::time::Instant::now();
+        let id = match &request.import {
+            Some(file) => self.import_checkpoint(file, request)?,
+            None => {
+                if request.name.is_some() {
+                    return Err(EngineError::InvalidArg(
+                        "--name is for restoring an exported checkpoint (--import)".into(),
+                    ));
+                }
+                self.lookup(name_or_id)?.id().to_string()
+            }
+        };
+        let _lock = self.lock(&id)?;
+        let mut record = self.reload(&id, name_or_id)?;
+        self.sync(&mut record)?;
+        if !record.state.checkpointed || record.state.status.known_to_runtime() {
+            return Err(EngineError::state(
+                record.id(),
+                format!(
+                    "container {} is not checkpointed: there is nothing to restore",
+                    record.config.name
+                ),
+            ));
+        }
+        let images = self.checkpoint_images(record.id());
+        if !images.join("inventory.img").exists() {
+            return Err(EngineError::InvalidArg(format!(
+                "the checkpoint of container {} is missing ({}): was it restored already?",
+                record.config.name,
+                images.display()
+            )));
+        }
+        let runtime_micros = match self.restore_locked(&mut record, request, &images) {
+            Ok(micros) => micros,
+            Err(e) => {
+                // An imported container that cannot be restored is not kept.
+                if request.import.is_some() {
+                    let _ = self.remove_locked(&mut record, true);
+                }
+                return Err(e);
+            }
+        };
+        if !request.keep {
+            let _ = fs::remove_dir_all(&images);
+        }
+        self.container_event(&record, "restore", &[]);
+        Ok(CheckpointReport {
+            id: record.id().to_string(),
+            runtime_micros,
+            total_micros: started.elapsed().as_micros() as i64,
+        })
+    }
+
+    /// Like `init` and `start` in one: the runtime restores the processes instead of
+    /// creating new ones. Called under the lock; on failure the container stays
+    /// checkpointed and nothing else is left.
+    fn restore_locked(
+        &self,
+        record: &mut ContainerRecord,
+        request: &RestoreRequest,
+        images: &Path,
+    ) -> Result<i64> {
+        self.remove_leftovers(record)?;
+        // The same addresses as before, while they are free.
+        let before: BTreeMap<String, crate::network::Attachment> =
+            fs::read(images.join(NETWORK_STATUS))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+        let config = record.config.clone();
+        for join in &mut record.config.net.networks {
+            if join.ip.is_none() {
+                join.ip = before
+                    .get(&join.name)
+                    .and_then(|a| a.ipv4())
+                    .and_then(|a| match a.addr() {
+                        std::net::IpAddr::V4(v4) => Some(v4),
+                        std::net::IpAddr::V6(_) => None,
+                    })
+                    .filter(|ip| {
+                        self.network(&join.name)
+                            .map(|n| {
+                                !self
+                                    .store
+                                    .address_taken(&n.name, *ip, &config.id)
+                                    .unwrap_or(true)
+                            })
+                            .unwrap_or(false)
+                    });
+            }
+        }
+        let root_path = self.mount_rootfs(record)?;
+        record.state.mounted = true;
+        let mut pending = None;
+        let runtime = self.runtime(&record.config.runtime)?;
+        let result = (|| {
+            let user = spec::resolve_user(&root_path, &record.config.user)?;
+            self.mount_volume_devices(record)?;
+            let (mut prepared, setup) = self.network_up(record)?;
+            pending = setup;
+            self.join_namespaces(record, &root_path, &mut prepared)?;
+            let spec = spec::generate(&record.config, &root_path, &user, None, &prepared)?;
+            let bundle = self.roots.bundle_dir(record.id());
+            let spec_path = bundle.join("config.json");
+            let json = serde_json::to_vec_pretty(&spec)
+                .map_err(|e| EngineError::InvalidArg(format!("serializing the spec: {e}")))?;
+            fs::write(&spec_path, json).map_err(|e| EngineError::io("writing", &spec_path, e))?;
+            // The namespace must be connected before CRIU puts the processes back in it.
+            if let Some(setup) = pending.take() {
+                record.state.networks = setup.wait()?;
+            }
+            let options = rpod_oci::CheckpointOptions {
+                keep: request.keep,
+                tcp_established: request.tcp_established,
+                file_locks: request.file_locks,
+                ..Default::default()
+            };
+            let outcome = runtime.create_container(&self.oci_container(record), Some(&options))?;
+            Ok(outcome)
+        })();
+        if let Some(setup) = pending.take() {
+            let _ = setup.wait();
+        }
+        // The configuration on record stays as asked (no addresses pinned).
+        let networks = record.state.networks.clone();
+        record.config = config;
+        match result {
+            Ok(outcome) => {
+                transition(record, Status::Created)?;
+                transition(record, Status::Running)?;
+                record.state.pid = outcome.pid;
+                record.state.conmon_pid = outcome.conmon_pid;
+                record.state.networks = networks;
+                record.state.exit_code = None;
+                record.state.finished_at = None;
+                record.state.started_at = Some(Utc::now());
+                record.state.checkpointed = false;
+                record.state.restored = true;
+                record.state.restored_at = Some(Utc::now());
+                record.state.error.clear();
+                self.save(record)?;
+                Ok(outcome.restore_micros)
+            }
+            Err(e) => {
+                let _ = runtime.delete_container(&self.oci_container(record));
+                self.network_down(record);
+                let _ = self.unmount_shm(record.id());
+                let _ = self.unmount_rootfs(record);
+                record.state.mounted = false;
+                let _ = self.save(record);
+                Err(e)
+            }
+        }
+    }
+}

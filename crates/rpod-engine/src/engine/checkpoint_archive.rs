@@ -1,0 +1,312 @@
+//! Exported checkpoints: a tar.gz in podman's layout (`checkpoint/` with CRIU's images,
+//! `config.dump`, `spec.dump`, `rootfs-diff.tar` with the container's changes, deletions as
+//! whiteouts), and its import into a new container on this store. The archive is hostile
+//! input: only the expected regular files are taken, each under a plain name.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use super::checkpoint::RestoreRequest;
+use super::*;
+use crate::scratch::ScratchDir;
+
+const CONFIG_DUMP: &str = "config.dump";
+const SPEC_DUMP: &str = "spec.dump";
+const ROOTFS_DIFF: &str = "rootfs-diff.tar";
+const CHECKPOINT_DIR: &str = "checkpoint";
+
+/// The largest archive member read into memory (`config.dump`, `spec.dump`).
+const DUMP_LIMIT: u64 = 16 << 20;
+
+/// An overlay whiteout: a 0/0 character device.
+fn is_whiteout(meta: &fs::Metadata) -> bool {
+    meta.file_type().is_char_device() && meta.rdev() == 0
+}
+
+fn is_opaque(path: &Path) -> bool {
+    xattr_is_y(path, "trusted.overlay.opaque")
+}
+
+fn xattr_is_y(path: &Path, name: &str) -> bool {
+    let mut value = [0u8; 1];
+    rustix::fs::lgetxattr(path, name, &mut value).is_ok_and(|n| n == 1 && value[0] == b'y')
+}
+
+/// A header for a file rpod writes into an archive: root's, mode 0600.
+fn file_header(size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(size);
+    header.set_mode(0o600);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
+    header
+}
+
+/// Add the container's changes (its overlay's upper directory) to `builder` as a layer tar:
+/// overlay whiteouts become `.wh.` files, opaque directories get `.wh..wh..opq`. Symbolic
+/// links are stored as links.
+fn append_diff<W: Write>(
+    builder: &mut tar::Builder<W>,
+    upper: &Path,
+    rel: &Path,
+) -> io::Result<()> {
+    let dir = upper.join(rel);
+    let mut entries: Vec<_> = fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    entries.sort();
+    for name in entries {
+        let path = dir.join(&name);
+        let inner = rel.join(&name);
+        let meta = fs::symlink_metadata(&path)?;
+        if is_whiteout(&meta) {
+            let mut header = file_header(0);
+            let marker = rel.join(format!(".wh.{}", name.to_string_lossy()));
+            builder.append_data(&mut header, marker, io::empty())?;
+            continue;
+        }
+        builder.append_path_with_name(&path, &inner)?;
+        if meta.is_dir() {
+            if is_opaque(&path) {
+                let mut header = file_header(0);
+                builder.append_data(&mut header, inner.join(".wh..wh..opq"), io::empty())?;
+            }
+            append_diff(builder, upper, &inner)?;
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Write a checkpoint (taken just now) to `file` as a tar.gz.
+    pub(super) fn export_checkpoint(
+        &self,
+        record: &ContainerRecord,
+        file: &Path,
+        ignore_rootfs: bool,
+    ) -> Result<()> {
+        let images = self.roots.bundle_dir(record.id()).join(CHECKPOINT_DIR);
+        let tmp = file.with_extension("partial");
+        let write = || -> io::Result<()> {
+            let out = File::create(&tmp)?;
+            let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+            let mut builder = tar::Builder::new(gz);
+            builder.follow_symlinks(false);
+            let config = serde_json::to_vec_pretty(&record.config).map_err(io::Error::other)?;
+            let mut header = file_header(config.len() as u64);
+            builder.append_data(&mut header, CONFIG_DUMP, config.as_slice())?;
+            builder.append_path_with_name(
+                self.roots.bundle_dir(record.id()).join("config.json"),
+                SPEC_DUMP,
+            )?;
+            builder.append_dir_all(CHECKPOINT_DIR, &images)?;
+            if !ignore_rootfs && record.config.rootfs.is_none() {
+                let upper =
+                    crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(record.id())).upper;
+                let mut diff = tar::Builder::new(Vec::new());
+                diff.follow_symlinks(false);
+                if upper.is_dir() {
+                    append_diff(&mut diff, &upper, Path::new(""))?;
+                }
+                let diff = diff.into_inner()?;
+                let mut header = file_header(diff.len() as u64);
+                builder.append_data(&mut header, ROOTFS_DIFF, diff.as_slice())?;
+            }
+            let gz = builder.into_inner()?;
+            let out = gz.finish()?;
+            out.sync_all()?;
+            fs::rename(&tmp, file)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            EngineError::io("exporting the checkpoint to", file, e)
+        })
+    }
+
+    /// Unpack an exported checkpoint into a new container; its ID. The container is
+    /// checkpointed, ready for `restore_locked`; anything that fails removes it again.
+    pub(super) fn import_checkpoint(
+        &self,
+        file: &Path,
+        request: &RestoreRequest,
+    ) -> Result<String> {
+        let scratch = ScratchDir::new(&self.roots.tmp(), "import")?;
+        unpack_archive(file, scratch.path())?;
+        let config_bytes =
+            fs::read(scratch.path().join(CONFIG_DUMP)).map_err(|_| EngineError::BadArchive {
+                path: file.display().to_string(),
+                message: "no config.dump: not an exported checkpoint".into(),
+            })?;
+        let mut config: ContainerConfig =
+            serde_json::from_slice(&config_bytes).map_err(|e| EngineError::BadArchive {
+                path: file.display().to_string(),
+                message: format!("config.dump is damaged: {e}"),
+            })?;
+        if !scratch
+            .path()
+            .join(CHECKPOINT_DIR)
+            .join("inventory.img")
+            .exists()
+        {
+            return Err(EngineError::BadArchive {
+                path: file.display().to_string(),
+                message: "no checkpoint images (checkpoint/inventory.img)".into(),
+            });
+        }
+        // A new container from the old one's configuration, on the same image: by ID, or
+        // by name (an image imported again has another ID).
+        if !config.image_id.is_empty() && self.store.image(&config.image_id)?.is_none() {
+            match crate::image::resolve(&self.store, &config.image_name) {
+                Ok(image) => config.image_id = image.id,
+                Err(_) => {
+                    return Err(EngineError::NoSuchImage(format!(
+                        "{} (image {} of the checkpoint; load it first)",
+                        config.image_name, config.image_id
+                    )))
+                }
+            }
+        }
+        config.id = random_id();
+        if let Some(name) = &request.name {
+            if !valid_name(name) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid container name {name:?}"
+                )));
+            }
+            config.name = name.clone();
+        }
+        config.created = Utc::now();
+        config.hostname = if config.hostname.len() == 12 && !config.hostname.contains('.') {
+            config.id[..12].to_string()
+        } else {
+            config.hostname.clone()
+        };
+        for mount in &mut config.mounts {
+            if mount.anonymous {
+                mount.volume = Some(String::new());
+            }
+        }
+        self.attach_volumes(&mut config.mounts, &[], super::ImageVolumes::Ignore)?;
+        for join in &config.net.networks {
+            self.network(&join.name)?;
+        }
+        let mut state = ContainerState::new();
+        state.status = Status::Exited;
+        state.checkpointed = true;
+        state.checkpointed_at = Some(Utc::now());
+        let mut record = ContainerRecord { config, state };
+        self.store.insert_container(&record)?;
+        let id = record.id().to_string();
+        let result = (|| {
+            let bundle = self.roots.bundle_dir(&id);
+            fs::create_dir_all(&bundle).map_err(|e| EngineError::io("creating", &bundle, e))?;
+            let images = bundle.join(CHECKPOINT_DIR);
+            fs::rename(scratch.path().join(CHECKPOINT_DIR), &images)
+                .map_err(|e| EngineError::io("moving the checkpoint to", &images, e))?;
+            let diff = scratch.path().join(ROOTFS_DIFF);
+            if diff.exists() && !request.ignore_rootfs && record.config.rootfs.is_none() {
+                let upper = crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(&id)).upper;
+                if let Some(parent) = upper.parent() {
+                    fs::create_dir_all(parent)
+                        .map_err(|e| EngineError::io("creating", parent, e))?;
+                }
+                let reader = File::open(&diff).map_err(|e| EngineError::io("opening", &diff, e))?;
+                fs::create_dir_all(&upper).map_err(|e| EngineError::io("creating", &upper, e))?;
+                crate::image::layer::unpack(reader, &upper)?;
+                let image = self
+                    .store
+                    .image(&record.config.image_id)?
+                    .ok_or_else(|| EngineError::NoSuchImage(record.config.image_id.clone()))?;
+                if let Some(top) = image.layers.last() {
+                    let top = crate::image::layer_dirs(&self.roots).dir(top);
+                    crate::rootfs::match_root(&upper, &top)?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let _lock = self.lock(&id);
+            let _ = self.remove_locked(&mut record, true);
+            return Err(e);
+        }
+        Ok(id)
+    }
+}
+
+/// The names an exported checkpoint may hold.
+fn expected(path: &Path) -> Option<PathBuf> {
+    let rel = crate::confined::plain_relative(path)?;
+    let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
+    match parts.as_slice() {
+        [name]
+            if [CONFIG_DUMP, SPEC_DUMP, ROOTFS_DIFF, CHECKPOINT_DIR]
+                .iter()
+                .any(|n| *name == *n) =>
+        {
+            Some(rel)
+        }
+        [dir, _file] if *dir == CHECKPOINT_DIR => Some(rel),
+        _ => None,
+    }
+}
+
+/// Unpack the archive's expected regular files (and the `checkpoint` directory) into
+/// `dest`; anything else refuses the whole archive.
+fn unpack_archive(file: &Path, dest: &Path) -> Result<()> {
+    let bad = |message: String| EngineError::BadArchive {
+        path: file.display().to_string(),
+        message,
+    };
+    let input = File::open(file).map_err(|e| EngineError::io("opening", file, e))?;
+    let reader = crate::image::layer::maybe_gunzip(io::BufReader::new(input))
+        .map_err(|e| bad(format!("reading: {e}")))?;
+    let mut archive = tar::Archive::new(reader);
+    fs::create_dir_all(dest.join(CHECKPOINT_DIR))
+        .map_err(|e| EngineError::io("creating", dest, e))?;
+    for entry in archive
+        .entries()
+        .map_err(|e| bad(format!("reading: {e}")))?
+    {
+        let mut entry = entry.map_err(|e| bad(format!("reading: {e}")))?;
+        let path = entry
+            .path()
+            .map_err(|e| bad(format!("a bad name: {e}")))?
+            .into_owned();
+        let Some(rel) = expected(&path) else {
+            return Err(bad(format!("unexpected member {}", path.display())));
+        };
+        match entry.header().entry_type() {
+            tar::EntryType::Directory if rel == Path::new(CHECKPOINT_DIR) => continue,
+            tar::EntryType::Regular => {}
+            other => {
+                return Err(bad(format!(
+                    "member {} is a {other:?}, not a regular file",
+                    path.display()
+                )))
+            }
+        }
+        let size = entry.header().size().unwrap_or(0);
+        if (rel == Path::new(CONFIG_DUMP) || rel == Path::new(SPEC_DUMP)) && size > DUMP_LIMIT {
+            return Err(bad(format!("{} is too large", rel.display())));
+        }
+        let target = dest.join(&rel);
+        let mut out = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(|e| bad(format!("{}: {e}", rel.display())))?;
+        io::copy(&mut (&mut entry).take(size), &mut out)
+            .map_err(|e| bad(format!("{}: {e}", rel.display())))?;
+    }
+    Ok(())
+}
