@@ -48,7 +48,7 @@ pub struct Options {
     /// Leave podman out even when it is installed.
     #[arg(long)]
     pub no_podman: bool,
-    /// Only these scenarios (run-rm, run-rm-bridge, lifecycle, exec, output, parallel, ps, memory,
+    /// Only these scenarios (run-rm, run-rm-bridge, checkpoint, lifecycle, exec, output, parallel, ps, memory,
     /// api-lifecycle, api-list, api-attach).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
@@ -152,6 +152,9 @@ fn main() -> Result<()> {
     let mut scenarios = Vec::new();
     if wanted("run-rm") {
         scenarios.push(scenarios::run_rm(&env, &options)?);
+    }
+    if wanted("checkpoint") {
+        scenarios.extend(scenarios::checkpoint(&env, &options)?);
     }
     if wanted("run-rm-bridge") {
         scenarios.push(scenarios::run_rm_bridge(&env, &options)?);

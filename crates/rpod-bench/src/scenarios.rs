@@ -419,3 +419,131 @@ pub fn memory(env: &Env) -> Result<Vec<Scenario>> {
     monitor.notes.push("bare: no monitor process".into());
     Ok(vec![monitor, cli])
 }
+
+/// A process holding 256 MiB of touched anonymous memory (a shell variable), then idle.
+const BIG_MEMORY: &str = "x=$(head -c 268435456 /dev/zero | tr '\\0' a); echo ready; sleep 100000";
+
+/// Wait until a container's memory use (its cgroup's, v1 or v2) reaches 256 MiB.
+fn wait_for_memory(cgroup: &str) -> Result<()> {
+    let files = [
+        format!("/sys/fs/cgroup/memory/{cgroup}/memory.usage_in_bytes"),
+        format!("/sys/fs/cgroup/{cgroup}/memory.current"),
+    ];
+    for _ in 0..600 {
+        let used = files
+            .iter()
+            .find_map(|f| std::fs::read_to_string(f).ok())
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if used >= 256 << 20 {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    bail!("{cgroup} never reached 256 MiB")
+}
+
+/// 8. Checkpoint and restore of a container with 256 MiB of touched memory: rpod beside
+/// the bare runtime (`runc checkpoint` / `runc restore` with the same CRIU), and podman when
+/// its own CRIU works.
+pub fn checkpoint(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
+    eprintln!("checkpoint and restore, 256 MiB ...");
+    let Some(criu) =
+        rpod_oci::conmon::find_criu(None).filter(|c| rpod_oci::conmon::criu_version(c).is_some())
+    else {
+        bail!("no working CRIU: run scripts/install-criu.sh");
+    };
+    let criu = criu.display().to_string();
+    let mut dumps: BTreeMap<Contender, Vec<f64>> = BTreeMap::new();
+    let mut restores: BTreeMap<Contender, Vec<f64>> = BTreeMap::new();
+    let mut notes = Vec::new();
+    let mut contenders = env.contenders(true);
+    for _ in 0..options.slow_runs {
+        for contender in contenders.clone() {
+            let result = match contender {
+                Contender::Bare => checkpoint_bare(env, &criu),
+                engine => checkpoint_engine(env, engine),
+            };
+            match result {
+                Ok((dump, restore)) => {
+                    dumps.entry(contender).or_default().push(dump);
+                    restores.entry(contender).or_default().push(restore);
+                }
+                Err(e) if contender == Contender::Podman => {
+                    notes.push(format!("podman left out: its checkpoint failed: {e}"));
+                    contenders.retain(|c| *c != Contender::Podman);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let mut dump = finish(Scenario::new("checkpoint, 256 MiB touched", "ms"), dumps);
+    dump.notes = notes;
+    let restore = finish(Scenario::new("restore, 256 MiB touched", "ms"), restores);
+    Ok(vec![dump, restore])
+}
+
+fn checkpoint_engine(env: &Env, contender: Contender) -> Result<(f64, f64)> {
+    let name = env.unique("ck");
+    let run = ["-d", "--name", &name, IMAGE, "sh", "-c", BIG_MEMORY];
+    let id = run_quiet(&mut env.engine(contender, &run_args(contender, &run)))?;
+    let id = id.trim().to_string();
+    let cgroup = match contender {
+        Contender::Rpod => format!("rpod/{id}"),
+        _ => format!("libpod_parent/libpod-{id}"),
+    };
+    let result = (|| {
+        wait_for_memory(&cgroup)?;
+        let dump = time_ms(&mut env.engine(contender, &["container", "checkpoint", &id]))?;
+        let restore = time_ms(&mut env.engine(contender, &["container", "restore", &id]))?;
+        Ok((dump, restore))
+    })();
+    let _ = run_quiet(&mut env.engine(contender, &["rm", "-f", "-t", "0", &id]));
+    result
+}
+
+fn checkpoint_bare(env: &Env, criu: &str) -> Result<(f64, f64)> {
+    let bundle = env.bundle(&["sh", "-c", BIG_MEMORY])?;
+    let bundle_text = bundle.display().to_string();
+    let id = env.unique("bare-ck");
+    let images = bundle.join("images").display().to_string();
+    run_quiet(
+        env.bare(&["run", "-d", "--bundle", &bundle_text, &id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?;
+    let result = (|| {
+        let pid = run_quiet(&mut env.bare(&["state", &id]))
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v["pid"].as_i64())
+            .context("the bare container's pid")?;
+        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))?
+            .lines()
+            .find_map(|l| {
+                let (_, rest) = l.split_once(':')?;
+                let (controllers, path) = rest.split_once(':')?;
+                (controllers == "memory" || controllers.is_empty())
+                    .then(|| path.trim_start_matches('/').to_string())
+            })
+            .context("the bare container's cgroup")?;
+        wait_for_memory(&cgroup)?;
+        let dump =
+            time_ms(&mut env.bare(&["--criu", criu, "checkpoint", "--image-path", &images, &id]))?;
+        let restore = time_ms(&mut env.bare(&[
+            "--criu",
+            criu,
+            "restore",
+            "-d",
+            "--image-path",
+            &images,
+            "--bundle",
+            &bundle_text,
+            &id,
+        ]))?;
+        Ok((dump, restore))
+    })();
+    let _ = run_quiet(&mut env.bare(&["delete", "--force", &id]));
+    result
+}
