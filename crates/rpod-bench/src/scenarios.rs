@@ -443,9 +443,10 @@ fn wait_for_memory(cgroup: &str) -> Result<()> {
     bail!("{cgroup} never reached 256 MiB")
 }
 
-/// 8. Checkpoint and restore of a container with 256 MiB of touched memory: rpod beside the
-/// bare runtime (its checkpoint and restore with the same CRIU), and podman when its own
-/// CRIU works.
+/// 8. Checkpoint and restore of a container with 256 MiB of touched memory.
+///
+/// rpod beside the bare runtime (its checkpoint and restore with the same CRIU), and podman
+/// when its own CRIU works.
 pub fn checkpoint(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
     eprintln!("checkpoint and restore, 256 MiB ...");
     let Some(criu) =
