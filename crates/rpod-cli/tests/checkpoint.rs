@@ -12,11 +12,16 @@ use common::*;
 const COUNTER: &str =
     "echo pid=$$; i=0; while :; do i=$((i+1)); echo $i; echo $i > /tmp/count; sleep 0.1; done";
 
+/// The counter's last number (read again while the shell is rewriting its file).
 fn count(rpod: &Rpod, name: &str) -> u64 {
-    rpod.ok(&["exec", name, "cat", "/tmp/count"])
-        .trim()
-        .parse()
-        .unwrap()
+    for _ in 0..50 {
+        let text = rpod.ok(&["exec", name, "cat", "/tmp/count"]);
+        if let Ok(n) = text.trim().parse() {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{name}'s counter file stays unreadable");
 }
 
 /// The numbers a counter printed, in order.
@@ -144,6 +149,11 @@ fn an_exported_checkpoint_restores_elsewhere_and_beside_the_original() {
         rpod.ok(&["exec", "copy", "cat", "/etc/marker"]),
         "changed\n"
     );
+    // The copy's log holds its whole run: the original's lines up to the dump, then its own.
+    let log = rpod.ok(&["logs", "copy"]);
+    let numbers = numbers(&log);
+    assert!(log.starts_with("pid=") && numbers.len() > 3, "{log}");
+    assert!(numbers.windows(2).all(|p| p[1] > p[0]), "{log}");
     assert!(
         rpod.run(&["exec", "copy", "cat", "/etc/group"])
             .status

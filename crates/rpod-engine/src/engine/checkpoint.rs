@@ -87,6 +87,11 @@ impl Engine {
             file_locks: request.file_locks,
             ..Default::default()
         };
+        // The log as of the dump: what a running container writes afterwards is not the
+        // checkpoint's.
+        let log_len = fs::metadata(self.roots.log_path(record.id()))
+            .map(|m| m.len())
+            .unwrap_or(0);
         let runtime_micros = runtime.checkpoint_container(&oci, &options)?;
         let images = self.checkpoint_images(record.id());
         let status = serde_json::to_vec(&record.state.networks)
@@ -109,7 +114,7 @@ impl Engine {
             self.save(&record)?;
         }
         if let Some(file) = &request.export {
-            self.export_checkpoint(&record, file, request.ignore_rootfs)?;
+            self.export_checkpoint(&record, file, request.ignore_rootfs, log_len)?;
         }
         self.container_event(&record, "checkpoint", &[]);
         Ok(CheckpointReport {

@@ -16,6 +16,7 @@ const CONFIG_DUMP: &str = "config.dump";
 const SPEC_DUMP: &str = "spec.dump";
 const ROOTFS_DIFF: &str = "rootfs-diff.tar";
 const CHECKPOINT_DIR: &str = "checkpoint";
+const LOG: &str = "container.log";
 
 /// The largest archive member read into memory (`config.dump`, `spec.dump`).
 const DUMP_LIMIT: u64 = 16 << 20;
@@ -75,6 +76,18 @@ fn append_diff<W: Write>(
             builder.append_data(&mut header, marker, io::empty())?;
             continue;
         }
+        if meta.is_file() {
+            // A running container may be rewriting the file: copy what it holds now, and
+            // give the archive that copy's exact length.
+            let mut copy = tempfile::tempfile()?;
+            let length = io::copy(&mut File::open(&path)?, &mut copy)?;
+            io::Seek::rewind(&mut copy)?;
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata(&meta);
+            header.set_size(length);
+            builder.append_data(&mut header, &inner, copy)?;
+            continue;
+        }
         builder.append_path_with_name(&path, &inner)?;
         if meta.is_dir() {
             if is_opaque(&path) {
@@ -94,6 +107,7 @@ impl Engine {
         record: &ContainerRecord,
         file: &Path,
         ignore_rootfs: bool,
+        log_len: u64,
     ) -> Result<()> {
         let images = self.roots.bundle_dir(record.id()).join(CHECKPOINT_DIR);
         let tmp = file.with_extension("partial");
@@ -110,6 +124,16 @@ impl Engine {
                 SPEC_DUMP,
             )?;
             builder.append_dir_all(CHECKPOINT_DIR, &images)?;
+            let log = self.roots.log_path(record.id());
+            if record.config.log_to_file && log.is_file() {
+                // Up to the last whole line written before the dump.
+                let mut text = Vec::new();
+                File::open(&log)?.take(log_len).read_to_end(&mut text)?;
+                let whole = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                text.truncate(whole);
+                let mut header = file_header(text.len() as u64);
+                builder.append_data(&mut header, LOG, text.as_slice())?;
+            }
             if !ignore_rootfs && record.config.rootfs.is_none() {
                 let upper =
                     crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(record.id())).upper;
@@ -213,6 +237,13 @@ impl Engine {
             let images = bundle.join(CHECKPOINT_DIR);
             fs::rename(scratch.path().join(CHECKPOINT_DIR), &images)
                 .map_err(|e| EngineError::io("moving the checkpoint to", &images, e))?;
+            // The log so far, so that `logs` shows the whole run.
+            let log = scratch.path().join(LOG);
+            if log.is_file() && record.config.log_to_file {
+                let target = self.roots.log_path(&id);
+                fs::rename(&log, &target)
+                    .map_err(|e| EngineError::io("moving the log to", &target, e))?;
+            }
             let diff = scratch.path().join(ROOTFS_DIFF);
             if diff.exists() && !request.ignore_rootfs && record.config.rootfs.is_none() {
                 let upper = crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(&id)).upper;
@@ -249,7 +280,7 @@ fn expected(path: &Path) -> Option<PathBuf> {
     let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
     match parts.as_slice() {
         [name]
-            if [CONFIG_DUMP, SPEC_DUMP, ROOTFS_DIFF, CHECKPOINT_DIR]
+            if [CONFIG_DUMP, SPEC_DUMP, ROOTFS_DIFF, CHECKPOINT_DIR, LOG]
                 .iter()
                 .any(|n| *name == *n) =>
         {
