@@ -913,19 +913,58 @@ macro_rules! runtime_tests {
             }
 
             #[test]
-            fn checkpoint_and_update_say_not_supported() {
-                let f = Fixture::new(RT, &["true"]);
-                assert!(matches!(
-                    f.runtime
+            fn update_changes_the_cgroup_and_checkpoint_is_probed() {
+                let mut f = Fixture::new(RT, &["sleep", "100"]);
+                f.create_and_start();
+                let resources: oci_spec::runtime::LinuxResources = serde_json::from_value(
+                    serde_json::json!({ "memory": { "limit": 50 << 20 }, "pids": { "limit": 42 } }),
+                )
+                .unwrap();
+                f.runtime.update_container(&f.ctr, &resources).unwrap();
+                let cgroup = |v1: &str, v2: &str| {
+                    let (controller, file) = v1.split_once('/').unwrap();
+                    [
+                        format!("/sys/fs/cgroup/{controller}/rpod-test/{}/{file}", f.ctr.id),
+                        format!("/sys/fs/cgroup/rpod-test/{}/{v2}", f.ctr.id),
+                    ]
+                    .iter()
+                    .find_map(|p| fs::read_to_string(p).ok())
+                    .map(|t| t.trim().to_string())
+                };
+                assert_eq!(
+                    cgroup("memory/memory.limit_in_bytes", "memory.max").as_deref(),
+                    Some("52428800")
+                );
+                assert_eq!(cgroup("pids/pids.max", "pids.max").as_deref(), Some("42"));
+                // A limit the kernel refuses is the runtime's error, and changes nothing.
+                let bad: oci_spec::runtime::LinuxResources = serde_json::from_value(
+                    serde_json::json!({ "cpu": { "cpus": "0-4096" } }),
+                )
+                .unwrap();
+                assert!(f.runtime.update_container(&f.ctr, &bad).is_err());
+                assert_eq!(cgroup("pids/pids.max", "pids.max").as_deref(), Some("42"));
+                // Checkpoints: done where CRIU works, refused with the reason elsewhere.
+                if f.runtime.supports_checkpoint() {
+                    let micros = f
+                        .runtime
+                        .checkpoint_container(
+                            &f.ctr,
+                            &CheckpointOptions { keep_running: true, ..Default::default() },
+                        )
+                        .unwrap();
+                    assert!(micros > 0);
+                    assert!(f.ctr.bundle_dir.join("checkpoint/inventory.img").exists());
+                    assert!(pid_alive(f.ctr.pid), "--leave-running stopped the container");
+                } else {
+                    let err = f
+                        .runtime
                         .checkpoint_container(&f.ctr, &CheckpointOptions::default())
-                        .unwrap_err(),
-                    OciError::NotSupported { .. }
-                ));
-                let resources = oci_spec::runtime::LinuxResources::default();
-                assert!(matches!(
-                    f.runtime.update_container(&f.ctr, &resources).unwrap_err(),
-                    OciError::NotSupported { .. }
-                ));
+                        .unwrap_err();
+                    assert!(matches!(err, OciError::Unavailable { .. }), "{err}");
+                    assert!(pid_alive(f.ctr.pid));
+                }
+                f.runtime.kill_container(&f.ctr, 9, false).unwrap();
+                f.exit_code();
             }
         }
     };
