@@ -45,6 +45,10 @@ pub enum Command {
     Start(StartArgs),
     /// Stop one or more containers.
     Stop(StopArgs),
+    /// Stop and start containers again.
+    Restart(RestartArgs),
+    /// Give a container another name.
+    Rename(RenameArgs),
     /// Send a signal to one or more containers.
     Kill(KillArgs),
     /// Remove one or more containers.
@@ -467,6 +471,10 @@ pub enum ContainerCommand {
     Exists(ExistsArgs),
     /// Clean up a container's runtime resources after it exited (run by conmon).
     Cleanup(CleanupArgs),
+    Restart(RestartArgs),
+    Rename(RenameArgs),
+    /// Remove every container that is not running.
+    Prune(PruneArgs),
     /// Checkpoint running containers (CRIU): their processes are dumped to disk.
     Checkpoint(CheckpointArgs),
     /// Restore checkpointed containers, or one exported to a file.
@@ -747,6 +755,41 @@ pub struct StopArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Seconds to wait for the stop before killing.
+    #[arg(
+        short = 't',
+        long = "time",
+        alias = "timeout",
+        allow_negative_numbers = true
+    )]
+    pub time: Option<i64>,
+    /// Every container.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// With --all, only the running ones.
+    #[arg(long)]
+    pub running: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not ask (rpod never asks).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// label=KEY[=VALUE], label!=..., until=TIMESTAMP|DURATION.
+    #[arg(long)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct KillArgs {
     /// Signal to send (name or number).
     #[arg(short = 's', long, default_value = "KILL")]
@@ -811,6 +854,15 @@ pub struct PsArgs {
     /// Show the latest container only.
     #[arg(short = 'l', long)]
     pub latest: bool,
+    /// Show the N last created containers (all states).
+    #[arg(short = 'n', long = "last")]
+    pub last: Option<usize>,
+    /// Leave the table's header out.
+    #[arg(long = "noheading", alias = "noheadings")]
+    pub no_heading: bool,
+    /// Sort by command, created, id, image, names, runningfor, size or status.
+    #[arg(long, default_value = "created")]
+    pub sort: String,
 }
 
 #[derive(Debug, Args)]

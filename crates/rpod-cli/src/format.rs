@@ -317,6 +317,17 @@ pub fn print(format: &str, items: &[Json], header_for: &dyn Fn(&str) -> String) 
     Ok(())
 }
 
+/// `print` without a table's header row (`--noheading`); columns stay aligned.
+pub fn print_without_header(format: &str, items: &[Json]) -> Result<()> {
+    if format == "json" {
+        return print(format, items, &upper_header);
+    }
+    let mut parsed = Format::parse(format, &upper_header)?;
+    parsed.headers = None;
+    print!("{}", parsed.render_all(items)?);
+    Ok(())
+}
+
 /// Column names as the field names upper-cased (the default for most commands).
 pub fn upper_header(field: &str) -> String {
     field.to_uppercase()

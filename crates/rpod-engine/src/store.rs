@@ -355,6 +355,40 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Give a container another name (its configuration holds the name too).
+    pub fn rename_container(&self, config: &crate::container::ContainerConfig) -> Result<()> {
+        let json = to_json(config)?;
+        let path = self.path.clone();
+        self.write(|tx| {
+            if let Some(holder) = tx
+                .query_row(
+                    "SELECT id FROM containers WHERE name = ?1 AND id != ?2",
+                    params![config.name, config.id],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(|source| EngineError::Db {
+                    path: path.clone(),
+                    source,
+                })?
+            {
+                return Err(EngineError::NameInUse {
+                    name: config.name.clone(),
+                    id: holder,
+                });
+            }
+            tx.execute(
+                "UPDATE containers SET name = ?2, config = ?3 WHERE id = ?1",
+                params![config.id, config.name, json],
+            )
+            .map_err(|source| EngineError::Db {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(())
+        })
+    }
+
     /// Replace a container's configuration (networks connected or disconnected later).
     pub fn save_config(&self, config: &crate::container::ContainerConfig) -> Result<bool> {
         let json = to_json(config)?;

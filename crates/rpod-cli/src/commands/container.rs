@@ -572,6 +572,82 @@ pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
     })
 }
 
+pub fn restart(engine: &Engine, args: RestartArgs) -> Outcome {
+    if args.running && !args.all {
+        return Err(usage("--running goes with --all"));
+    }
+    let names = names_or_all(engine, args.containers, args.all, |r| {
+        !args.running || r.state.status == Status::Running
+    })?;
+    let timeout = timeout_arg(args.time);
+    for_each(&names, ENGINE_ERROR, false, |name| {
+        engine.restart(name, timeout)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn rename(engine: &Engine, args: RenameArgs) -> Outcome {
+    engine.rename(&args.container, &args.new_name)?;
+    Ok(0)
+}
+
+/// `container prune --filter`: `label=`, `label!=`, `until=` (a time or a duration ago).
+fn prune_filter(filter: &str) -> Result<Box<dyn Fn(&ContainerRecord) -> bool>, Failure> {
+    let (key, value) = filter
+        .split_once('=')
+        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
+    let value = value.to_string();
+    Ok(match key {
+        "label" => Box::new(move |r| rpod_engine::labels::matches(&r.config.labels, &value)),
+        "label!" => Box::new(move |r| !rpod_engine::labels::matches(&r.config.labels, &value)),
+        "until" => {
+            let until = parse_until(&value).ok_or_else(|| {
+                usage(format!(
+                    "invalid until={value}: a time or a duration like 10m"
+                ))
+            })?;
+            Box::new(move |r| r.config.created < until)
+        }
+        other => {
+            return Err(usage(format!(
+                "invalid filter {other:?}: use label, label! or until"
+            )))
+        }
+    })
+}
+
+/// A point in time: RFC 3339, Unix seconds, or a duration ago (`90s`, `10m`, `2h`).
+fn parse_until(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&chrono::Utc));
+    }
+    if let Ok(seconds) = text.parse::<i64>() {
+        return chrono::DateTime::from_timestamp(seconds, 0);
+    }
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let number: i64 = number.parse().ok()?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        _ => return None,
+    };
+    Some(chrono::Utc::now() - chrono::Duration::seconds(seconds))
+}
+
+pub fn prune(engine: &Engine, args: PruneArgs) -> Outcome {
+    let filters = args
+        .filter
+        .iter()
+        .map(|f| prune_filter(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    for id in engine.prune(&|r| filters.iter().all(|f| f(r)))? {
+        println!("{id}");
+    }
+    Ok(0)
+}
+
 pub fn kill(engine: &Engine, args: KillArgs) -> Outcome {
     let signal = parse_signal(&args.signal).map_err(usage)?;
     let names = names_or_all(engine, args.containers, args.all, |r| {
@@ -671,7 +747,23 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
         validate_filter(filter)?;
     }
     let mut records = engine.list()?;
+    // Newest first, as podman's default `--sort created` lists them.
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
+    match args.sort.as_str() {
+        "created" | "runningfor" => {}
+        "id" => records.sort_by(|a, b| a.config.id.cmp(&b.config.id)),
+        "image" => records.sort_by(|a, b| a.config.image_name.cmp(&b.config.image_name)),
+        "names" => records.sort_by(|a, b| a.config.name.cmp(&b.config.name)),
+        "command" => records.sort_by(|a, b| a.config.args.cmp(&b.config.args)),
+        "status" => records.sort_by_key(|r| r.state.status.as_str()),
+        "size" => {}
+        other => {
+            return Err(usage(format!(
+                "invalid --sort {other:?}: use command, created, id, image, names, runningfor, size or status"
+            )))
+        }
+    }
+    let all = args.all || args.last.is_some();
     let mut shown = Vec::new();
     for record in records {
         let running = matches!(
@@ -681,7 +773,7 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
         // As podman: a status filter looks at every container, other filters only at
         // running ones unless --all.
         let status_filter = args.filters.iter().any(|f| f.starts_with("status="));
-        if !args.all && !status_filter && !running {
+        if !all && !status_filter && !running {
             continue;
         }
         if args.filters.iter().all(|f| matches_filter(&record, f)) {
@@ -690,6 +782,17 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
     }
     if args.latest {
         shown.truncate(1);
+    }
+    if let Some(last) = args.last {
+        // The last created, whatever the sort shows them in.
+        let mut newest: Vec<&ContainerRecord> = shown.iter().collect();
+        newest.sort_by_key(|r| std::cmp::Reverse(r.config.created));
+        let keep: Vec<String> = newest
+            .iter()
+            .take(last)
+            .map(|r| r.id().to_string())
+            .collect();
+        shown.retain(|r| keep.iter().any(|k| k == r.id()));
     }
     if args.quiet {
         for record in &shown {
@@ -705,7 +808,11 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
     let format = args.format.unwrap_or_else(|| {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
     });
-    format::print(&format, &rows, &inspect::ps_header)?;
+    if args.no_heading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &inspect::ps_header)?;
+    }
     Ok(0)
 }
 

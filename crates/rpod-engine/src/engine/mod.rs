@@ -9,6 +9,7 @@ mod etc_files;
 mod exec;
 mod images;
 mod leftovers;
+mod manage;
 mod namespaces;
 mod netcreate;
 mod netsetup;

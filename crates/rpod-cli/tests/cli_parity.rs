@@ -1,0 +1,102 @@
+//! podman's commands and flags rpod gained for scripts written for podman: restart, rename,
+//! container prune, and ps's --noheading, --last and --sort.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn restart_rename_and_prune() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.detached(&[
+        "--name",
+        "web",
+        "demo",
+        "sh",
+        "-c",
+        "echo started; sleep 300",
+    ]);
+    let pid = rpod.inspect("web", "{{.State.Pid}}");
+    assert_eq!(rpod.ok(&["restart", "-t", "0", "web"]), "web\n");
+    assert_ne!(rpod.inspect("web", "{{.State.Pid}}"), pid);
+    assert_eq!(rpod.inspect("web", "{{.State.Status}}"), "running");
+    assert_eq!(rpod.ok(&["logs", "web"]), "started\nstarted\n");
+    // A stopped container is started; --all --running only takes running ones.
+    rpod.ok(&["create", "--name", "idle", "demo", "sleep", "300"]);
+    rpod.ok(&["restart", "--all", "--running", "-t", "0"]);
+    assert_eq!(rpod.inspect("idle", "{{.State.Status}}"), "created");
+    rpod.ok(&["container", "restart", "-t", "0", "idle"]);
+    assert_eq!(rpod.inspect("idle", "{{.State.Status}}"), "running");
+    rpod.fails(&["restart", "nosuch"], 125);
+    rpod.fails(&["restart", "--running", "web"], 125);
+
+    // rename: the old name is free, the new one must be.
+    rpod.ok(&["rename", "web", "site"]);
+    assert_eq!(rpod.inspect("site", "{{.Id}}"), id);
+    rpod.fails(&["inspect", "web"], 125);
+    let err = rpod.fails(&["rename", "site", "idle"], 125);
+    assert!(err.contains("already in use"), "{err}");
+    rpod.fails(&["rename", "site", "bad/name"], 125);
+    rpod.fails(&["container", "rename", "nosuch", "x"], 125);
+    rpod.ok(&["container", "rename", "site", "web"]);
+
+    // prune: every container that does not run, with filters.
+    rpod.ok(&[
+        "run", "--name", "done1", "--label", "keep=yes", "demo", "true",
+    ]);
+    rpod.ok(&["run", "--name", "done2", "demo", "true"]);
+    rpod.ok(&["create", "--name", "fresh", "demo", "true"]);
+    assert_eq!(
+        rpod.ok(&[
+            "container",
+            "prune",
+            "-f",
+            "--filter",
+            "label!=keep=yes",
+            "--filter",
+            "until=1h"
+        ]),
+        ""
+    );
+    let pruned = rpod.ok(&["container", "prune", "-f", "--filter", "label!=keep=yes"]);
+    assert_eq!(pruned.lines().count(), 2, "{pruned}");
+    let left = rpod.ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]);
+    assert_eq!(left, "done1\nidle\nweb\n");
+    rpod.fails(&["container", "prune", "--filter", "color=red"], 125);
+    rpod.ok(&["container", "prune", "-f"]);
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]),
+        "idle\nweb\n"
+    );
+}
+
+#[test]
+fn ps_noheading_last_and_sort() {
+    let rpod = Rpod::with_image("runc");
+    for name in ["b", "a", "c"] {
+        rpod.ok(&["create", "--name", name, "demo", "true"]);
+    }
+    // Newest first by default; --sort names; --last N takes the N newest, in every state.
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]),
+        "c\na\nb\n"
+    );
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--sort", "names", "--format", "{{.Names}}"]),
+        "a\nb\nc\n"
+    );
+    assert_eq!(
+        rpod.ok(&["ps", "-n", "2", "--format", "{{.Names}}"]),
+        "c\na\n"
+    );
+    assert_eq!(
+        rpod.ok(&["ps", "--last", "1", "--format", "{{.Names}}"]),
+        "c\n"
+    );
+    let table = rpod.ok(&["ps", "-a", "--noheading"]);
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(!table.contains("CONTAINER ID"), "{table}");
+    let with = rpod.ok(&["ps", "-a"]);
+    assert!(with.starts_with("CONTAINER ID"), "{with}");
+    rpod.fails(&["ps", "--sort", "colour"], 125);
+}

@@ -1,0 +1,58 @@
+//! Small lifecycle operations over whole containers: rename, restart, prune.
+
+use super::*;
+
+impl Engine {
+    /// Give a container a new name (any state).
+    pub fn rename(&self, name_or_id: &str, new_name: &str) -> Result<ContainerRecord> {
+        if !valid_name(new_name) {
+            return Err(EngineError::InvalidArg(format!(
+                "container name {new_name:?} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
+            )));
+        }
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        let old = std::mem::replace(&mut record.config.name, new_name.to_string());
+        self.store.rename_container(&record.config)?;
+        self.container_event(&record, "rename", &[("oldName", old)]);
+        Ok(record)
+    }
+
+    /// Stop a container (if it runs) and start it again.
+    pub fn restart(&self, name_or_id: &str, timeout: Option<u32>) -> Result<ContainerRecord> {
+        match self.stop(name_or_id, timeout) {
+            Ok(_) | Err(EngineError::NotModified(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let record = self.start(name_or_id, None, None)?;
+        self.container_event(&record, "restart", &[]);
+        Ok(record)
+    }
+
+    /// Remove every container that does not run (created, exited) and passes `keep`;
+    /// their IDs.
+    pub fn prune(&self, keep: &dyn Fn(&ContainerRecord) -> bool) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for record in self.list()? {
+            if record.state.status.is_active() && record.state.status != Status::Created {
+                continue;
+            }
+            if !keep(&record) {
+                continue;
+            }
+            let options = RemoveOptions {
+                force: false,
+                timeout: None,
+                volumes: false,
+            };
+            match self.remove(record.id(), options) {
+                Ok(id) => removed.push(id),
+                // Started meanwhile, or gone: not ours to prune.
+                Err(EngineError::RemoveRunning { .. }) | Err(EngineError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+}
