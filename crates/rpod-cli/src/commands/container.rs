@@ -593,7 +593,10 @@ pub fn rename(engine: &Engine, args: RenameArgs) -> Outcome {
 }
 
 /// `container prune --filter`: `label=`, `label!=`, `until=` (a time or a duration ago).
-fn prune_filter(filter: &str) -> Result<Box<dyn Fn(&ContainerRecord) -> bool>, Failure> {
+/// A test a container passes or not.
+type ContainerTest = Box<dyn Fn(&ContainerRecord) -> bool>;
+
+fn prune_filter(filter: &str) -> Result<ContainerTest, Failure> {
     let (key, value) = filter
         .split_once('=')
         .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
