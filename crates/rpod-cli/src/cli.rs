@@ -607,6 +607,22 @@ pub struct RunArgs {
     /// Read environment variables from a file (KEY=VALUE lines, # comments).
     #[arg(long = "env-file")]
     pub env_file: Vec<PathBuf>,
+    /// Give the container all of rpod's environment variables (-e and --env-file win).
+    #[arg(long = "env-host")]
+    pub env_host: bool,
+    /// Read labels from a file (KEY=VALUE lines, # comments).
+    #[arg(long = "label-file")]
+    pub label_file: Vec<PathBuf>,
+    /// Write the container's ID to this file (which must not exist).
+    #[arg(long)]
+    pub cidfile: Option<PathBuf>,
+    /// Remove a container of the same name first.
+    #[arg(long)]
+    pub replace: bool,
+    /// When to pull the image: never or missing (local images), always or newer (need a
+    /// registry, not there yet).
+    #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never", "newer"])]
+    pub pull: String,
     /// Network mode or networks: bridge (the default), none, host, container:NAME,
     /// ns:PATH, or network names.
     #[arg(long, alias = "net")]

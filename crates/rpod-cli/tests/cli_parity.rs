@@ -1,5 +1,6 @@
 //! podman's commands and flags rpod gained for scripts written for podman: restart, rename,
-//! container prune, and ps's --noheading, --last and --sort.
+//! container prune, ps's --noheading, --last and --sort, and run/create's --cidfile,
+//! --replace, --pull, --label-file and --env-host.
 
 mod common;
 
@@ -99,4 +100,70 @@ fn ps_noheading_last_and_sort() {
     let with = rpod.ok(&["ps", "-a"]);
     assert!(with.starts_with("CONTAINER ID"), "{with}");
     rpod.fails(&["ps", "--sort", "colour"], 125);
+}
+
+#[test]
+fn run_flags_for_scripts() {
+    let rpod = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    // --cidfile: the ID is written; an existing file is refused and nothing is made.
+    let cidfile = dir.path().join("cid");
+    let cid = cidfile.display().to_string();
+    let id = rpod.ok(&["create", "--cidfile", &cid, "--name", "one", "demo", "true"]);
+    assert_eq!(std::fs::read_to_string(&cidfile).unwrap(), id.trim());
+    let err = rpod.fails(
+        &["run", "--cidfile", &cid, "--name", "two", "demo", "true"],
+        125,
+    );
+    assert!(err.contains("exists"), "{err}");
+    rpod.fails(&["inspect", "two"], 125);
+    // --replace: a container of that name goes first.
+    let second = rpod.ok(&["create", "--replace", "--name", "one", "demo", "true"]);
+    assert_ne!(second.trim(), id.trim());
+    assert_eq!(rpod.ok(&["ps", "-aq", "--no-trunc"]), second);
+    rpod.fails(&["create", "--name", "one", "demo", "true"], 125);
+    // --pull: local images with never and missing; a registry pull says it is not there.
+    rpod.ok(&["run", "--rm", "--pull", "never", "demo", "true"]);
+    let err = rpod.fails(&["run", "--rm", "--pull", "always", "demo", "true"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    rpod.fails(&["run", "--rm", "--pull", "sometimes", "demo", "true"], 125);
+    // --label-file and --env-host (-e wins).
+    let labels = dir.path().join("labels");
+    std::fs::write(&labels, "# team\nteam=db\ntier=back\n").unwrap();
+    let label_file = labels.display().to_string();
+    rpod.ok(&[
+        "create",
+        "--name",
+        "labelled",
+        "--label-file",
+        &label_file,
+        "--label",
+        "tier=front",
+        "demo",
+        "true",
+    ]);
+    assert_eq!(
+        rpod.inspect(
+            "labelled",
+            "{{.Config.Labels.team}} {{.Config.Labels.tier}}"
+        ),
+        "db front"
+    );
+    let out = rpod
+        .command(&[
+            "run",
+            "--rm",
+            "--env-host",
+            "-e",
+            "OVERRIDE=mine",
+            "demo",
+            "sh",
+            "-c",
+            "echo $FROM_HOST $OVERRIDE",
+        ])
+        .env("FROM_HOST", "host-value")
+        .env("OVERRIDE", "host")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "host-value mine\n");
 }

@@ -251,7 +251,12 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         Some(e) if e.is_empty() => Some(Vec::new()),
         Some(e) => Some(vec![e.clone()]),
     };
-    let mut env = expand_env(&env_file_entries(&args.env_file)?)?;
+    let mut env: Vec<String> = if args.env_host {
+        std::env::vars().map(|(k, v)| format!("{k}={v}")).collect()
+    } else {
+        Vec::new()
+    };
+    env.extend(expand_env(&env_file_entries(&args.env_file)?)?);
     env.extend(expand_env(&args.env)?);
     let security = rpod_engine::security::SecurityOptions::from_flags(
         args.privileged,
@@ -259,7 +264,8 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         &args.cap_drop,
         &args.security_opt,
     )?;
-    let labels = rpod_engine::labels::parse_pairs(&args.labels);
+    let mut labels = rpod_engine::labels::parse_pairs(&env_file_entries(&args.label_file)?);
+    labels.extend(rpod_engine::labels::parse_pairs(&args.labels));
     let stop_signal = args
         .stop_signal
         .as_deref()
@@ -335,9 +341,60 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     })
 }
 
-pub fn create(engine: &Engine, args: RunArgs) -> Outcome {
-    let options = create_options(&args)?;
+/// What `run` and `create` do around the engine's create: `--pull`, `--replace`,
+/// `--cidfile`.
+fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, Failure> {
+    if matches!(args.pull.as_str(), "always" | "newer") {
+        return Err(Failure::new(
+            ENGINE_ERROR,
+            EngineError::NotSupported(format!(
+                "--pull {} (pulling from registries; use never or missing with a local image)",
+                args.pull
+            )),
+        ));
+    }
+    if let Some(file) = &args.cidfile {
+        if file.exists() {
+            return Err(usage(format!(
+                "container id file {} exists: remove it or choose another",
+                file.display()
+            )));
+        }
+    }
+    let options = create_options(args)?;
+    if let (true, Some(name)) = (args.replace, &options.name) {
+        match engine.remove(
+            name,
+            RemoveOptions {
+                force: true,
+                timeout: Some(0),
+                volumes: false,
+            },
+        ) {
+            Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let record = engine.create(options)?;
+    if let Some(file) = &args.cidfile {
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(file)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, record.id().as_bytes()));
+        if let Err(e) = written {
+            let _ = engine.remove(record.id(), RemoveOptions::default());
+            return Err(usage(format!(
+                "writing the container id file {}: {e}",
+                file.display()
+            )));
+        }
+    }
+    Ok(record)
+}
+
+pub fn create(engine: &Engine, args: RunArgs) -> Outcome {
+    let record = create_container(engine, &args)?;
     println!("{}", record.id());
     Ok(0)
 }
@@ -495,9 +552,8 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
 }
 
 pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
-    let options = create_options(&args)?;
     let attach = Attach::new(args.interactive, &args.flags)?;
-    let record = engine.create(options)?;
+    let record = create_container(engine, &args)?;
     let id = record.id().to_string();
     if args.detach {
         if let Err(e) = engine.start(&id, None, None) {
