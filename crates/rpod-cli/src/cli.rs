@@ -689,7 +689,15 @@ pub struct StartArgs {
     pub interactive: bool,
     #[command(flatten)]
     pub flags: AttachFlags,
-    #[arg(required = true)]
+    /// Start every container, whatever its state.
+    #[arg(long)]
+    pub all: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Containers that pass these filters (ps's keys).
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
     pub containers: Vec<String>,
 }
 
@@ -767,6 +775,15 @@ pub struct StopArgs {
     /// Ignore containers that do not exist.
     #[arg(short = 'i', long)]
     pub ignore: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Read a container's ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<PathBuf>,
+    /// Containers that pass these filters (ps's keys).
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
     pub containers: Vec<String>,
 }
 
@@ -786,6 +803,15 @@ pub struct RestartArgs {
     /// With --all, only the running ones.
     #[arg(long)]
     pub running: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Read a container's ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<PathBuf>,
+    /// Containers that pass these filters (ps's keys).
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
     pub containers: Vec<String>,
 }
 
@@ -813,6 +839,12 @@ pub struct KillArgs {
     /// Signal all running containers.
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Read a container's ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<PathBuf>,
     pub containers: Vec<String>,
 }
 
@@ -833,6 +865,15 @@ pub struct RmArgs {
     /// Seconds to wait for a forced stop before killing.
     #[arg(short = 't', long = "time", allow_negative_numbers = true)]
     pub time: Option<i64>,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Read a container's ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<PathBuf>,
+    /// Containers that pass these filters (ps's keys).
+    #[arg(long = "filter")]
+    pub filter: Vec<String>,
     pub containers: Vec<String>,
 }
 
@@ -841,12 +882,31 @@ pub struct AllArgs {
     /// Act on all eligible containers.
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Read a container's ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<PathBuf>,
+    /// Containers that pass these filters (ps's keys).
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
     pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    #[arg(required = true)]
+    /// Wait until the container is in one of these states (podman's names); default:
+    /// stopped or exited.
+    #[arg(long, value_delimiter = ',')]
+    pub condition: Vec<String>,
+    /// How often to look again for a condition other than an exit (`250ms`, `1s`, or
+    /// milliseconds).
+    #[arg(short = 'i', long, default_value = "250ms")]
+    pub interval: String,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
     pub containers: Vec<String>,
 }
 

@@ -167,3 +167,125 @@ fn run_flags_for_scripts() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "host-value mine\n");
 }
+
+#[test]
+fn lifecycle_commands_pick_containers_as_podman() {
+    let rpod = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let cidfile = dir.path().join("cid");
+    let cid = cidfile.display().to_string();
+    let a = rpod.ok(&[
+        "create",
+        "--cidfile",
+        &cid,
+        "--name",
+        "a",
+        "--label",
+        "tier=db",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let a = a.trim().to_string();
+    rpod.ok(&["create", "--name", "b", "demo", "sleep", "300"]);
+    let c = rpod.ok(&[
+        "create", "--name", "c", "--label", "tier=db", "demo", "sleep", "300",
+    ]);
+    let c = c.trim().to_string();
+
+    // start --filter and --latest print full IDs; start --all takes the rest.
+    assert_eq!(
+        rpod.ok(&["start", "--filter", "label=tier=db"]),
+        format!("{a}\n{c}\n")
+    );
+    assert_eq!(rpod.inspect("b", "{{.State.Status}}"), "created");
+    rpod.ok(&["start", "--all"]);
+    assert_eq!(rpod.inspect("b", "{{.State.Status}}"), "running");
+
+    // wait --condition: a state prints -1; an exit prints the exit code.
+    assert_eq!(
+        rpod.ok(&["wait", "--condition", "running", "a", "b"]),
+        "-1\n-1\n"
+    );
+    rpod.fails(&["wait", "--condition", "bogus", "a"], 125);
+    rpod.fails(&["wait", "--interval", "soon", "a"], 125);
+
+    // pause/unpause by filter and --latest; kill and stop by cidfile.
+    assert_eq!(
+        rpod.ok(&["pause", "-f", "name=b"]),
+        format!("{}\n", rpod.inspect("b", "{{.Id}}"))
+    );
+    assert_eq!(rpod.inspect("b", "{{.State.Status}}"), "paused");
+    assert_eq!(
+        rpod.ok(&[
+            "wait",
+            "--condition",
+            "paused",
+            "--condition",
+            "exited",
+            "b"
+        ]),
+        "-1\n"
+    );
+    rpod.ok(&["unpause", "--all"]);
+    assert_eq!(rpod.inspect("b", "{{.State.Status}}"), "running");
+    assert_eq!(rpod.ok(&["pause", "--latest"]), format!("{c}\n"));
+    rpod.ok(&["unpause", "-l"]);
+    assert_eq!(
+        rpod.ok(&["kill", "-s", "KILL", "--cidfile", &cid]),
+        format!("{a}\n")
+    );
+    assert_eq!(rpod.ok(&["wait", "--condition", "exited", "a"]), "137\n");
+    assert_eq!(
+        rpod.ok(&["stop", "-t", "0", "--filter", "name=b"])
+            .lines()
+            .count(),
+        1
+    );
+    assert_eq!(
+        rpod.ok(&["wait", "-i", "10ms", "--condition", "stopped", "b"]),
+        "137\n"
+    );
+    assert_eq!(rpod.ok(&["stop", "-t", "0", "-l"]), format!("{c}\n"));
+    // restart by filter.
+    rpod.ok(&["restart", "--filter", "name=b"]);
+    assert_eq!(rpod.inspect("b", "{{.State.Status}}"), "running");
+
+    // Mixing the ways of picking is refused, as podman does, and so is picking nothing.
+    for args in [
+        &["stop", "-a", "b"][..],
+        &["stop"],
+        &["stop", "-l", "b"],
+        &["stop", "--filter", "name=b", "b"],
+        &["stop", "--filter", "colour=red"],
+        &["rm", "--cidfile", "/nonexistent/cid"],
+        &["kill", "--cidfile", &cid, "b"],
+    ] {
+        rpod.fails(args, 125);
+    }
+    // Unknown containers: 125 for stop, kill, pause, unpause, wait; rm says 1, and -f or
+    // --ignore make it silent.
+    for command in [
+        "stop", "kill", "pause", "unpause", "wait", "restart", "start",
+    ] {
+        let err = rpod.fails(&[command, "ghost"], 125);
+        assert!(err.contains("no such container"), "{command}: {err}");
+    }
+    rpod.fails(&["rm", "ghost"], 1);
+    let out = rpod.run(&["rm", "-f", "ghost"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    assert_eq!(rpod.ok(&["rm", "-i", "ghost"]), "");
+    assert_eq!(rpod.ok(&["rmi", "-f", "ghost"]), "");
+    // stop --ignore skips a missing one and stops the rest.
+    assert_eq!(rpod.ok(&["stop", "-i", "-t", "0", "ghost", "b"]), "b\n");
+
+    // rm by cidfile, by filter, and --latest.
+    assert_eq!(rpod.ok(&["rm", "--cidfile", &cid]), format!("{a}\n"));
+    assert_eq!(
+        rpod.ok(&["rm", "-f", "--filter", "name=b"]).lines().count(),
+        1
+    );
+    assert_eq!(rpod.ok(&["rm", "-l"]), format!("{c}\n"));
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}

@@ -156,7 +156,7 @@ macro_rules! lifecycle_tests {
                 rpod.ok(&["stop", "-t", "1", &id]);
                 assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "exited");
                 rpod.fails(&["unpause", &id], 125);
-                rpod.fails(&["pause", "ghost"], 1);
+                rpod.fails(&["pause", "ghost"], 125);
             }
 
             #[test]

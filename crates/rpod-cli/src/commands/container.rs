@@ -14,6 +14,8 @@ use crate::cli::*;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::{format, inspect};
 
+use super::select::Selection;
+
 /// `64m`, `1g`, `512k`, `100b` or plain bytes (binary units, as podman).
 pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
     let lower = text.trim().to_ascii_lowercase();
@@ -505,43 +507,25 @@ fn for_each(
     Ok(code)
 }
 
-fn all_ids(
-    engine: &Engine,
-    keep: impl Fn(&ContainerRecord) -> bool,
-) -> Result<Vec<String>, Failure> {
-    Ok(engine
-        .list()?
-        .into_iter()
-        .filter(|r| keep(r))
-        .map(|r| r.id().to_string())
-        .collect())
-}
-
-fn names_or_all(
-    engine: &Engine,
-    names: Vec<String>,
-    all: bool,
-    keep: impl Fn(&ContainerRecord) -> bool,
-) -> Result<Vec<String>, Failure> {
-    match (all, names.is_empty()) {
-        (true, true) => all_ids(engine, keep),
-        (true, false) => Err(usage("--all and container names cannot be used together")),
-        (false, true) => Err(usage("you must provide at least one container name or ID")),
-        (false, false) => Ok(names),
-    }
-}
-
 pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
+    let selection = Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        filters: args.filter,
+        ..Selection::default()
+    };
+    let names = selection.resolve(engine, |_| true)?;
     if args.attach || args.interactive {
-        if args.containers.len() != 1 {
+        if names.len() != 1 {
             return Err(usage(
                 "you cannot start and attach multiple containers at once",
             ));
         }
         let attach = Attach::new(args.interactive, &args.flags)?;
-        return start_attached(engine, &args.containers[0], attach);
+        return start_attached(engine, &names[0], attach);
     }
-    for_each(&args.containers, ENGINE_ERROR, false, |name| {
+    for_each(&names, ENGINE_ERROR, false, |name| {
         match engine.start(name, None, None) {
             Ok(_) | Err(EngineError::NotModified(_)) => {}
             Err(e) => return Err(e.into()),
@@ -614,11 +598,16 @@ fn timeout_arg(time: Option<i64>) -> Option<u32> {
 }
 
 pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
-    let names = names_or_all(engine, args.containers, args.all, |r| {
-        r.state.status.can_stop()
-    })?;
+    let selection = Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        cidfiles: args.cidfile,
+        filters: args.filter,
+    };
+    let names = selection.resolve(engine, |r| r.state.status.can_stop())?;
     let timeout = timeout_arg(args.time);
-    for_each(&names, 1, args.ignore, |name| {
+    for_each(&names, ENGINE_ERROR, args.ignore, |name| {
         match engine.stop(name, timeout) {
             Ok(_) | Err(EngineError::NotModified(_)) => {}
             Err(e) => return Err(e.into()),
@@ -632,7 +621,14 @@ pub fn restart(engine: &Engine, args: RestartArgs) -> Outcome {
     if args.running && !args.all {
         return Err(usage("--running goes with --all"));
     }
-    let names = names_or_all(engine, args.containers, args.all, |r| {
+    let selection = Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        cidfiles: args.cidfile,
+        filters: args.filter,
+    };
+    let names = selection.resolve(engine, |r| {
         !args.running || r.state.status == Status::Running
     })?;
     let timeout = timeout_arg(args.time);
@@ -709,9 +705,14 @@ pub fn prune(engine: &Engine, args: PruneArgs) -> Outcome {
 
 pub fn kill(engine: &Engine, args: KillArgs) -> Outcome {
     let signal = parse_signal(&args.signal).map_err(usage)?;
-    let names = names_or_all(engine, args.containers, args.all, |r| {
-        r.state.status.can_kill()
-    })?;
+    let selection = Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        cidfiles: args.cidfile,
+        ..Selection::default()
+    };
+    let names = selection.resolve(engine, |r| r.state.status.can_kill())?;
     for_each(&names, ENGINE_ERROR, false, |name| {
         engine.kill(name, signal)?;
         println!("{name}");
@@ -720,16 +721,25 @@ pub fn kill(engine: &Engine, args: KillArgs) -> Outcome {
 }
 
 pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
-    let names = names_or_all(engine, args.containers, args.all, |_| true)?;
+    let selection = Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        cidfiles: args.cidfile,
+        filters: args.filter,
+    };
+    // podman's --force ignores missing containers too.
+    let ignore = args.ignore || args.force;
+    let names = selection.resolve(engine, |_| true)?;
     let options = RemoveOptions {
         force: args.force,
         timeout: timeout_arg(args.time),
         volumes: args.volumes,
     };
-    for_each(&names, 1, args.ignore, |name| {
+    for_each(&names, 1, ignore, |name| {
         match engine.remove(name, options) {
-            Ok(id) => {
-                println!("{}", if args.all { id.as_str() } else { name });
+            Ok(_) => {
+                println!("{name}");
                 Ok(())
             }
             Err(e @ EngineError::RemoveRunning { .. }) => Err(Failure::new(2, e)),
@@ -744,10 +754,15 @@ pub fn pause(engine: &Engine, args: AllArgs, pausing: bool) -> Outcome {
     } else {
         Status::Paused
     };
-    let names = names_or_all(engine, args.containers, args.all, |r| {
-        r.state.status == wanted
-    })?;
-    for_each(&names, 1, false, |name| {
+    let selection = Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        cidfiles: args.cidfile,
+        filters: args.filter,
+    };
+    let names = selection.resolve(engine, |r| r.state.status == wanted)?;
+    for_each(&names, ENGINE_ERROR, false, |name| {
         if pausing {
             engine.pause(name)?;
         } else {
@@ -759,15 +774,96 @@ pub fn pause(engine: &Engine, args: AllArgs, pausing: bool) -> Outcome {
 }
 
 pub fn wait(engine: &Engine, args: WaitArgs) -> Outcome {
-    for_each(&args.containers, ENGINE_ERROR, false, |name| {
-        let code = engine.wait(name)?;
+    let condition = WaitCondition::parse(&args.condition)?;
+    let interval = parse_interval(&args.interval)?;
+    let selection = Selection {
+        names: args.containers,
+        latest: args.latest,
+        ..Selection::default()
+    };
+    let names = selection.resolve(engine, |_| true)?;
+    for_each(&names, ENGINE_ERROR, false, |name| {
+        let code = if condition.states.is_empty() {
+            engine.wait(name)?
+        } else {
+            loop {
+                let status = engine.inspect(name)?.state.status;
+                if condition.states.contains(&status) {
+                    // podman prints -1 for a state that is not an exit.
+                    break -1;
+                }
+                if condition.exit && matches!(status, Status::Exited | Status::Stopped) {
+                    break engine.wait(name)?;
+                }
+                std::thread::sleep(interval);
+            }
+        };
         println!("{code}");
         Ok(())
     })
 }
 
+/// `wait --condition`: states to wait for (polled; -1 is printed when one is reached) and
+/// whether an exit counts (its exit code is printed).
+struct WaitCondition {
+    exit: bool,
+    states: Vec<Status>,
+}
+
+impl WaitCondition {
+    fn parse(conditions: &[String]) -> Result<Self, Failure> {
+        let mut wanted = WaitCondition {
+            exit: conditions.is_empty(),
+            states: Vec::new(),
+        };
+        for condition in conditions {
+            match condition.as_str() {
+                "stopped" | "exited" => wanted.exit = true,
+                "configured" => wanted.states.push(Status::Configured),
+                // podman's "created" is in the runtime; a container only in the database
+                // is "configured" (both show as created).
+                "created" | "initialized" => wanted.states.push(Status::Created),
+                "healthy" | "unhealthy" => {
+                    return Err(usage(format!(
+                        "wait --condition {condition}: health checks are not supported"
+                    )))
+                }
+                other => match Status::from_filter(other) {
+                    Some(found) => wanted.states.extend(found),
+                    None => {
+                        return Err(usage(format!(
+                            "unknown container state: {other}: use configured, created, running, paused, stopping, stopped, exited or removing"
+                        )))
+                    }
+                },
+            }
+        }
+        Ok(wanted)
+    }
+}
+
+/// A polling interval: `250ms`, `2s`, `1m`, or a number of milliseconds.
+fn parse_interval(text: &str) -> Result<std::time::Duration, Failure> {
+    let invalid = || usage(format!("invalid interval {text:?}: use e.g. 250ms or 1s"));
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| invalid())?;
+    let millis = match unit {
+        "" | "ms" => number,
+        "s" => number * 1000,
+        "m" => number * 60_000,
+        _ => return Err(invalid()),
+    };
+    if millis == 0 {
+        return Err(invalid());
+    }
+    Ok(std::time::Duration::from_millis(millis))
+}
+
 /// Whether a container passes a filter already checked by `validate_filter`.
-fn matches_filter(record: &ContainerRecord, filter: &str) -> bool {
+pub(super) fn matches_filter(record: &ContainerRecord, filter: &str) -> bool {
     let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
     match key {
         "status" => Status::from_filter(value).is_some_and(|s| s.contains(&record.state.status)),
@@ -786,7 +882,7 @@ fn matches_filter(record: &ContainerRecord, filter: &str) -> bool {
 }
 
 /// Refuse unknown filter keys and status values before looking at any container.
-fn validate_filter(filter: &str) -> Result<(), Failure> {
+pub(super) fn validate_filter(filter: &str) -> Result<(), Failure> {
     let (key, value) = filter
         .split_once('=')
         .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;

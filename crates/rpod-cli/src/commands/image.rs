@@ -147,7 +147,8 @@ pub fn rmi(engine: &Engine, args: RmiArgs) -> Outcome {
                 }
                 println!("Deleted: {id}");
             }
-            Err(EngineError::NoSuchImage(_)) if args.ignore => {}
+            // podman's --force ignores missing images too.
+            Err(EngineError::NoSuchImage(_)) if args.ignore || args.force => {}
             Err(error) => {
                 let code_now = match &error {
                     EngineError::NoSuchImage(_) => 1,

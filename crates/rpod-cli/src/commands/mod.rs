@@ -5,5 +5,6 @@ pub mod image;
 pub mod logs;
 pub mod network;
 pub mod observe;
+pub mod select;
 pub mod system;
 pub mod volume;

@@ -1,0 +1,80 @@
+//! How lifecycle commands pick their containers, as podman's do: by name or ID, from
+//! `--cidfile` files, `--all` eligible ones, the `--latest` created, or those passing
+//! `--filter`s (ps's filter keys).
+
+use std::path::PathBuf;
+
+use rpod_engine::{ContainerRecord, Engine};
+
+use crate::exit::{usage, Failure};
+
+use super::container::{matches_filter, validate_filter};
+
+/// What the user asked for; each command fills in the flags it has.
+#[derive(Debug, Default)]
+pub struct Selection {
+    pub names: Vec<String>,
+    pub all: bool,
+    pub latest: bool,
+    pub cidfiles: Vec<PathBuf>,
+    pub filters: Vec<String>,
+}
+
+impl Selection {
+    /// The containers to act on, each as the user named it (a name or ID as given; a full
+    /// ID otherwise, as podman prints them). `eligible` narrows `--all`.
+    pub fn resolve(
+        self,
+        engine: &Engine,
+        eligible: impl Fn(&ContainerRecord) -> bool,
+    ) -> Result<Vec<String>, Failure> {
+        for filter in &self.filters {
+            validate_filter(filter)?;
+        }
+        let mut targets = self.names;
+        for file in &self.cidfiles {
+            // A missing file is an error even with --ignore, as in podman.
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| usage(format!("reading CIDFile {}: {e}", file.display())))?;
+            targets.push(text.trim().to_string());
+        }
+        let named = !targets.is_empty() || !self.cidfiles.is_empty();
+        if self.all && named {
+            return Err(usage("no arguments are needed with --all"));
+        }
+        if self.latest && (named || self.all) {
+            return Err(usage(
+                "--all, --latest, and containers cannot be used together",
+            ));
+        }
+        if !self.filters.is_empty() && named {
+            return Err(usage("--filter takes no arguments"));
+        }
+        if named {
+            return Ok(targets);
+        }
+        let mut records = engine.list()?;
+        if self.latest {
+            let newest = records
+                .into_iter()
+                .max_by_key(|r| r.config.created)
+                .ok_or_else(|| usage("no containers to act on: there are none"))?;
+            return Ok(vec![newest.id().to_string()]);
+        }
+        if self.filters.is_empty() && !self.all {
+            return Err(usage("you must provide at least one name or id"));
+        }
+        records.sort_by_key(|r| r.config.created);
+        Ok(records
+            .into_iter()
+            .filter(|r| {
+                if self.filters.is_empty() {
+                    eligible(r)
+                } else {
+                    self.filters.iter().all(|f| matches_filter(r, f))
+                }
+            })
+            .map(|r| r.id().to_string())
+            .collect())
+    }
+}
