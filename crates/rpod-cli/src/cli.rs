@@ -97,6 +97,8 @@ pub enum Command {
     Stats(StatsArgs),
     /// Show a container's processes.
     Top(TopArgs),
+    /// Show the event log: what happened to containers and images.
+    Events(EventsArgs),
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -677,6 +679,28 @@ pub struct RunArgs {
     /// Image (or root file system directory with --rootfs), then the command.
     #[arg(required = true, trailing_var_arg = true)]
     pub image_and_command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// type=, event=, container=, image= (repeat a key for any of its values).
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
+    /// A Go template, or `json`.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Events since this time (RFC 3339, date, Unix seconds, or a duration like 10m).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Events until this time; the stream ends then.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Keep printing new events (false: print the past ones and return).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub stream: bool,
+    /// Print full IDs (always so; as podman's default).
+    #[arg(long = "no-trunc", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_trunc: bool,
 }
 
 #[derive(Debug, Args)]

@@ -112,6 +112,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Port(a) => n::port(e, a),
         Command::Update(a) => c::update(e, a),
         Command::Stats(a) => o::stats(e, a),
+        Command::Events(a) => commands::events::events(e, a),
         Command::Top(a) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),

@@ -289,3 +289,85 @@ fn lifecycle_commands_pick_containers_as_podman() {
     assert_eq!(rpod.ok(&["rm", "-l"]), format!("{c}\n"));
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn events_are_printed_filtered_and_followed() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["run", "--name", "ev", "demo", "true"]);
+    rpod.ok(&["tag", "demo", "other:1"]);
+    let statuses = rpod.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "container=ev",
+        "--format",
+        "{{.Status}} {{.Name}} {{.Type}}",
+    ]);
+    assert_eq!(
+        statuses,
+        "create ev container\ninit ev container\nstart ev container\ndied ev container\n"
+    );
+    // Default lines are podman's; filters of one key are alternatives, of two keys both.
+    let lines = rpod.ok(&[
+        "events",
+        "--since",
+        "10m",
+        "--stream=false",
+        "--filter",
+        "event=start",
+        "--filter",
+        "event=tag",
+    ]);
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains(" UTC container start "), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with("(image=localhost/demo:latest, name=ev)"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with(" localhost/other:1"), "{}", lines[1]);
+    let json = rpod.ok(&[
+        "events",
+        "--stream=false",
+        "--format",
+        "json",
+        "--filter",
+        "type=image",
+        "--filter",
+        "event=tag",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(value["Status"], "tag");
+    assert!(value["Time"].as_str().unwrap().ends_with('Z'), "{value}");
+    // The future has no events yet; bad filters and times are refused.
+    assert_eq!(
+        rpod.ok(&["events", "--since", "2999-01-01", "--stream=false"]),
+        ""
+    );
+    rpod.fails(&["events", "--filter", "colour=red"], 125);
+    rpod.fails(&["events", "--since", "yesterday"], 125);
+
+    // A follower sees events as they happen, until --until.
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
+    let follower = rpod
+        .command(&[
+            "events",
+            "--since",
+            "1s",
+            "--until",
+            &until,
+            "--filter",
+            "event=remove",
+            "--format",
+            "{{.Name}}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    rpod.ok(&["rm", "ev"]);
+    let out = follower.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ev\n");
+}

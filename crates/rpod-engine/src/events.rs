@@ -4,7 +4,7 @@
 //! with one `write` on an `O_APPEND` descriptor, so lines of different processes never
 //! interleave. Writing an event never fails the operation that made it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -66,6 +66,45 @@ impl Event {
             attributes: BTreeMap::new(),
         }
     }
+}
+
+impl Event {
+    /// Docker's name for what happened.
+    pub fn docker_action(&self) -> &str {
+        match (self.kind, self.status.as_str()) {
+            (EventType::Container, "died") => "die",
+            (EventType::Container, "remove") => "destroy",
+            (EventType::Container, "exec") => "exec_start",
+            (EventType::Image, "remove") => "delete",
+            (_, other) => other,
+        }
+    }
+}
+
+/// The keys events can be filtered by.
+pub const FILTER_KEYS: [&str; 5] = ["type", "event", "status", "container", "image"];
+
+/// Whether `event` passes `filters` (key to values): every key must match one of its
+/// values. `event`/`status` take podman's and Docker's names; `container` an ID prefix or
+/// a name; `image` the image of a container event, or an image's ID prefix or name.
+pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
+    filters.iter().all(|(key, values)| {
+        values.iter().any(|v| match key.as_str() {
+            "type" => event.kind.as_str() == v,
+            "event" | "status" => event.status == *v || event.docker_action() == v,
+            "container" => {
+                event.kind == EventType::Container
+                    && (event.id.starts_with(v.as_str()) || event.name == *v)
+            }
+            "image" => {
+                event.image == *v
+                    || (event.kind == EventType::Image
+                        && (event.id.starts_with(v.as_str())
+                            || event.name.split(',').any(|n| n == v)))
+            }
+            _ => false,
+        })
+    })
 }
 
 pub fn log_path(roots: &Roots) -> PathBuf {

@@ -1,12 +1,11 @@
 //! `_ping`, `version`, `info`, `events`.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
 use serde_json::json;
 
-use rpod_engine::events::{Event, EventReader, EventType};
+use rpod_engine::events::{self, Event, EventReader};
 
 use super::containers::{log_time, parse_filters};
 use crate::error::{ApiError, ApiResult};
@@ -125,21 +124,10 @@ pub fn info(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     )
 }
 
-/// Docker's name for a podman event.
-fn docker_action(event: &Event) -> &str {
-    match (event.kind, event.status.as_str()) {
-        (EventType::Container, "died") => "die",
-        (EventType::Container, "remove") => "destroy",
-        (EventType::Container, "exec") => "exec_start",
-        (EventType::Image, "remove") => "delete",
-        (_, other) => other,
-    }
-}
-
 /// An event as Docker's `events.Message` (which podman-remote decodes too).
 fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
     let action = match flavour {
-        Flavour::Compat => docker_action(event),
+        Flavour::Compat => event.docker_action(),
         Flavour::Libpod => event.status.as_str(),
     };
     let mut attributes = event.attributes.clone();
@@ -162,26 +150,6 @@ fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
     })
 }
 
-fn event_matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
-    filters.iter().all(|(key, values)| {
-        values.iter().any(|v| match key.as_str() {
-            "type" => event.kind.as_str() == v,
-            "event" | "status" => event.status == *v || docker_action(event) == v,
-            "container" => {
-                event.kind == EventType::Container
-                    && (event.id.starts_with(v.as_str()) || event.name == *v)
-            }
-            "image" => {
-                event.image == *v
-                    || (event.kind == EventType::Image
-                        && (event.id.starts_with(v.as_str())
-                            || event.name.split(',').any(|n| n == v)))
-            }
-            _ => false,
-        })
-    })
-}
-
 /// How often a followed event stream looks for new events.
 const EVENTS_POLL: Duration = Duration::from_millis(100);
 
@@ -191,12 +159,10 @@ pub fn events(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let since = log_time(ex, "since")?;
     let until = log_time(ex, "until")?;
     let filters = parse_filters(ex)?;
-    if let Some(key) = filters.keys().find(|k| {
-        !matches!(
-            k.as_str(),
-            "type" | "event" | "status" | "container" | "image"
-        )
-    }) {
+    if let Some(key) = filters
+        .keys()
+        .find(|k| !events::FILTER_KEYS.contains(&k.as_str()))
+    {
         return Err(ApiError::bad_request(format!(
             "invalid filter {key:?}: rpod filters events by type, event, container and image"
         )));
@@ -223,7 +189,7 @@ pub fn events(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         for event in events {
             if since.is_some_and(|s| event.time_nanos < s)
                 || until.is_some_and(|u| event.time_nanos > u)
-                || !event_matches(&event, &filters)
+                || !events::matches(&event, &filters)
             {
                 continue;
             }

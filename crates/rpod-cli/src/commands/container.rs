@@ -657,11 +657,9 @@ fn prune_filter(filter: &str) -> Result<ContainerTest, Failure> {
         "label" => Box::new(move |r| rpod_engine::labels::matches(&r.config.labels, &value)),
         "label!" => Box::new(move |r| !rpod_engine::labels::matches(&r.config.labels, &value)),
         "until" => {
-            let until = parse_until(&value).ok_or_else(|| {
-                usage(format!(
-                    "invalid until={value}: a time or a duration like 10m"
-                ))
-            })?;
+            let until = super::logs::parse_time(&value)
+                .map_err(|e| usage(format!("invalid until={value}: {e}")))?
+                .with_timezone(&chrono::Utc);
             Box::new(move |r| r.config.created < until)
         }
         other => {
@@ -670,25 +668,6 @@ fn prune_filter(filter: &str) -> Result<ContainerTest, Failure> {
             )))
         }
     })
-}
-
-/// A point in time: RFC 3339, Unix seconds, or a duration ago (`90s`, `10m`, `2h`).
-fn parse_until(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Some(time.with_timezone(&chrono::Utc));
-    }
-    if let Ok(seconds) = text.parse::<i64>() {
-        return chrono::DateTime::from_timestamp(seconds, 0);
-    }
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
-    let number: i64 = number.parse().ok()?;
-    let seconds = match unit {
-        "s" => number,
-        "m" => number * 60,
-        "h" => number * 3600,
-        _ => return None,
-    };
-    Some(chrono::Utc::now() - chrono::Duration::seconds(seconds))
 }
 
 pub fn prune(engine: &Engine, args: PruneArgs) -> Outcome {

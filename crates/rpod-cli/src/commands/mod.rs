@@ -1,6 +1,7 @@
 //! One module per command family.
 
 pub mod container;
+pub mod events;
 pub mod image;
 pub mod logs;
 pub mod network;
