@@ -99,6 +99,12 @@ pub enum Command {
     Top(TopArgs),
     /// Show the event log: what happened to containers and images.
     Events(EventsArgs),
+    /// List what a container changed in its image's files (A added, C changed, D deleted).
+    Diff(DiffArgs),
+    /// Make a new image from a container's changes.
+    Commit(CommitArgs),
+    /// Write a container's root file system as a tar.
+    Export(ExportArgs),
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -475,6 +481,9 @@ pub enum ContainerCommand {
     Cleanup(CleanupArgs),
     Restart(RestartArgs),
     Rename(RenameArgs),
+    Diff(DiffArgs),
+    Commit(CommitArgs),
+    Export(ExportArgs),
     /// Remove every container that is not running.
     Prune(PruneArgs),
     /// Checkpoint running containers (CRIU): their processes are dumped to disk.
@@ -682,6 +691,47 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// `json` for podman's {"added","changed","deleted"} object.
+    #[arg(long)]
+    pub format: Option<String>,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// The image's author.
+    #[arg(short = 'a', long)]
+    pub author: Option<String>,
+    /// Apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR, LABEL, USER,
+    /// STOPSIGNAL, VOLUME).
+    #[arg(short = 'c', long = "change")]
+    pub changes: Vec<String>,
+    /// The history entry's comment.
+    #[arg(short = 'm', long)]
+    pub message: Option<String>,
+    /// Pause the container while its changes are read.
+    #[arg(short = 'p', long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub pause: bool,
+    /// Print nothing but the image ID (rpod prints nothing else anyway).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Write the image ID to this file too.
+    #[arg(long)]
+    pub iidfile: Option<PathBuf>,
+    pub container: String,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file (standard output when not given).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
 pub struct EventsArgs {
     /// type=, event=, container=, image= (repeat a key for any of its values).
     #[arg(short = 'f', long = "filter")]
@@ -696,10 +746,10 @@ pub struct EventsArgs {
     #[arg(long)]
     pub until: Option<String>,
     /// Keep printing new events (false: print the past ones and return).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub stream: bool,
     /// Print full IDs (always so; as podman's default).
-    #[arg(long = "no-trunc", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "no-trunc", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub no_trunc: bool,
 }
 
@@ -769,7 +819,7 @@ pub struct AttachFlags {
     #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
     pub detach_keys: String,
     /// Forward signals sent to rpod to the container (non-terminal containers).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub sig_proxy: bool,
 }
 

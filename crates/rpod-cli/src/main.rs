@@ -45,7 +45,8 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
 
 fn run(cli: Cli) -> Result<i32, exit::Failure> {
     use commands::{
-        container as c, image as i, network as n, observe as o, system as s, volume as v,
+        container as c, filesystem as fs, image as i, network as n, observe as o, system as s,
+        volume as v,
     };
     if let Command::Version(args) = &cli.command {
         return s::version(args);
@@ -113,6 +114,9 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Update(a) => c::update(e, a),
         Command::Stats(a) => o::stats(e, a),
         Command::Events(a) => commands::events::events(e, a),
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => fs::diff(e, a),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(e, a),
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => fs::export(e, a),
         Command::Top(a) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),

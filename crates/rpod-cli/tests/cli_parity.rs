@@ -371,3 +371,147 @@ fn events_are_printed_filtered_and_followed() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ev\n");
 }
+
+#[test]
+fn diff_commit_and_export() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&[
+        "run",
+        "--name",
+        "changed",
+        "demo",
+        "sh",
+        "-c",
+        "echo hi > /hello; rm /bin/ls; mkdir /data; ln -s /etc/shadow /data/secret",
+    ]);
+    assert_eq!(
+        rpod.ok(&["diff", "changed"]),
+        // /etc holds rpod's mount points (/etc/hosts, ...): changed, as podman shows it.
+        "C /bin\nD /bin/ls\nA /data\nA /data/secret\nC /etc\nA /hello\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["container", "diff", "--format", "json", "changed"]))
+            .unwrap();
+    assert_eq!(json["deleted"], serde_json::json!(["/bin/ls"]));
+    assert_eq!(json["changed"], serde_json::json!(["/bin", "/etc"]));
+
+    // commit: the changes are a layer on top of the image; the config is the container's
+    // with --change applied.
+    let dir = tempfile::tempdir().unwrap();
+    let iidfile = dir.path().join("iid");
+    let id = rpod.ok(&[
+        "commit",
+        "-m",
+        "saved",
+        "-a",
+        "Ann <ann@example.com>",
+        "-c",
+        "CMD [\"cat\", \"/hello\"]",
+        "--change",
+        "ENV STAGE=two",
+        "--iidfile",
+        &iidfile.display().to_string(),
+        "changed",
+        "snap:1",
+    ]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id}");
+    assert_eq!(
+        std::fs::read_to_string(&iidfile).unwrap(),
+        format!("sha256:{id}")
+    );
+    assert_eq!(rpod.ok(&["run", "--rm", "snap:1"]), "hi\n");
+    rpod.fails(&["run", "--rm", "snap:1", "ls", "/"], 127);
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "snap:1",
+            "sh",
+            "-c",
+            "echo $STAGE; readlink /data/secret"
+        ]),
+        "two\n/etc/shadow\n"
+    );
+    // The link stays a link: the host's file is never read into the image (the image has
+    // no /etc/shadow).
+    let err = rpod.fails(&["run", "--rm", "snap:1", "cat", "/data/secret"], 1);
+    assert!(err.contains("No such file"), "{err}");
+    assert_eq!(
+        rpod.ok(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Author}}|{{.Comment}}|{{len .RootFS.Layers}}",
+            "snap:1"
+        ]),
+        "Ann <ann@example.com>|saved|2\n"
+    );
+
+    // A running container, paused while its changes are read; it runs on afterwards.
+    rpod.detached(&[
+        "--name",
+        "busy",
+        "demo",
+        "sh",
+        "-c",
+        "echo live > /state; exec sleep 300",
+    ]);
+    wait_until("the file is written", || {
+        rpod.run(&["exec", "busy", "test", "-f", "/state"])
+            .status
+            .success()
+    });
+    rpod.ok(&["commit", "--pause", "busy", "live"]);
+    assert_eq!(rpod.inspect("busy", "{{.State.Status}}"), "running");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--entrypoint", "cat", "live", "/state"]),
+        "live\n"
+    );
+
+    // export: the whole root, of a stopped container (mounted for the time of it) and of
+    // a running one.
+    let out = rpod.command(&["export", "changed"]).output().unwrap();
+    assert!(out.status.success());
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    let mut names = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().display().to_string();
+        if path == "hello" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            assert_eq!(text, "hi\n");
+        }
+        names.push(path);
+    }
+    assert!(names.contains(&"bin/sh".to_string()), "{names:?}");
+    assert!(!names.contains(&"bin/ls".to_string()));
+    assert_eq!(rpod.inspect("changed", "{{.State.Status}}"), "exited");
+    let file = dir.path().join("busy.tar");
+    rpod.ok(&[
+        "container",
+        "export",
+        "-o",
+        &file.display().to_string(),
+        "busy",
+    ]);
+    let data = std::fs::read(&file).unwrap();
+    let names: Vec<String> = tar::Archive::new(data.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(names.contains(&"state".to_string()), "{names:?}");
+
+    // Errors: unknown containers, and nothing is written for them.
+    rpod.fails(&["diff", "ghost"], 125);
+    rpod.fails(&["commit", "ghost", "x"], 125);
+    let missing = dir.path().join("ghost.tar");
+    rpod.fails(
+        &["export", "-o", &missing.display().to_string(), "ghost"],
+        125,
+    );
+    assert!(!missing.exists());
+    rpod.fails(&["commit", "changed", "Bad Name"], 125);
+}

@@ -29,6 +29,7 @@ pub mod stats;
 pub mod store;
 pub mod top;
 pub mod tree_copy;
+pub mod upper_diff;
 pub mod views;
 pub mod volume_options;
 pub mod volumes;
@@ -38,7 +39,7 @@ pub use container::{
 };
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
-    CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval, ImageVolumes,
-    RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
+    CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval,
+    ImageVolumes, RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -512,6 +512,9 @@ pub struct ImageInspect {
     pub root_fs: RootFs,
     pub history: serde_json::Value,
     pub names_history: Vec<String>,
+    pub author: String,
+    /// The comment of the newest history entry (`commit -m`, `import -m`).
+    pub comment: String,
 }
 
 fn image_labels(info: &ImageInfo) -> BTreeMap<String, String> {
@@ -557,6 +560,14 @@ impl ImageInspect {
                 .cloned()
                 .unwrap_or_else(|| serde_json::json!([])),
             names_history: info.names.clone(),
+            author: info.config.author().clone().unwrap_or_default(),
+            comment: info
+                .config
+                .history()
+                .as_ref()
+                .and_then(|h| h.last())
+                .and_then(|h| h.comment().clone())
+                .unwrap_or_default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod container;
 pub mod events;
+pub mod filesystem;
 pub mod image;
 pub mod logs;
 pub mod network;

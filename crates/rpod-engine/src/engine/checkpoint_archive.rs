@@ -4,8 +4,7 @@
 //! input: only the expected regular files are taken, each under a plain name.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::checkpoint::RestoreRequest;
@@ -20,20 +19,6 @@ const LOG: &str = "container.log";
 
 /// The largest archive member read into memory (`config.dump`, `spec.dump`).
 const DUMP_LIMIT: u64 = 16 << 20;
-
-/// An overlay whiteout: a 0/0 character device.
-fn is_whiteout(meta: &fs::Metadata) -> bool {
-    meta.file_type().is_char_device() && meta.rdev() == 0
-}
-
-fn is_opaque(path: &Path) -> bool {
-    xattr_is_y(path, "trusted.overlay.opaque")
-}
-
-fn xattr_is_y(path: &Path, name: &str) -> bool {
-    let mut value = [0u8; 1];
-    rustix::fs::lgetxattr(path, name, &mut value).is_ok_and(|n| n == 1 && value[0] == b'y')
-}
 
 /// A header for a file rpod writes into an archive: root's, mode 0600.
 fn file_header(size: u64) -> tar::Header {
@@ -50,54 +35,6 @@ fn file_header(size: u64) -> tar::Header {
             .unwrap_or(0),
     );
     header
-}
-
-/// Add the container's changes (its overlay's upper directory) to `builder` as a layer tar:
-/// overlay whiteouts become `.wh.` files, opaque directories get `.wh..wh..opq`. Symbolic
-/// links are stored as links.
-fn append_diff<W: Write>(
-    builder: &mut tar::Builder<W>,
-    upper: &Path,
-    rel: &Path,
-) -> io::Result<()> {
-    let dir = upper.join(rel);
-    let mut entries: Vec<_> = fs::read_dir(&dir)?
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
-    entries.sort();
-    for name in entries {
-        let path = dir.join(&name);
-        let inner = rel.join(&name);
-        let meta = fs::symlink_metadata(&path)?;
-        if is_whiteout(&meta) {
-            let mut header = file_header(0);
-            let marker = rel.join(format!(".wh.{}", name.to_string_lossy()));
-            builder.append_data(&mut header, marker, io::empty())?;
-            continue;
-        }
-        if meta.is_file() {
-            // A running container may be rewriting the file: copy what it holds now, and
-            // give the archive that copy's exact length.
-            let mut copy = tempfile::tempfile()?;
-            let length = io::copy(&mut File::open(&path)?, &mut copy)?;
-            io::Seek::rewind(&mut copy)?;
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata(&meta);
-            header.set_size(length);
-            builder.append_data(&mut header, &inner, copy)?;
-            continue;
-        }
-        builder.append_path_with_name(&path, &inner)?;
-        if meta.is_dir() {
-            if is_opaque(&path) {
-                let mut header = file_header(0);
-                builder.append_data(&mut header, inner.join(".wh..wh..opq"), io::empty())?;
-            }
-            append_diff(builder, upper, &inner)?;
-        }
-    }
-    Ok(())
 }
 
 impl Engine {
@@ -139,9 +76,7 @@ impl Engine {
                     crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(record.id())).upper;
                 let mut diff = tar::Builder::new(Vec::new());
                 diff.follow_symlinks(false);
-                if upper.is_dir() {
-                    append_diff(&mut diff, &upper, Path::new(""))?;
-                }
+                crate::upper_diff::append_layer(&mut diff, &upper)?;
                 let diff = diff.into_inner()?;
                 let mut header = file_header(diff.len() as u64);
                 builder.append_data(&mut header, ROOTFS_DIFF, diff.as_slice())?;

@@ -7,6 +7,7 @@ mod checkpoint_archive;
 mod create;
 mod etc_files;
 mod exec;
+mod filesystem;
 mod images;
 mod leftovers;
 mod manage;
@@ -30,6 +31,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 pub use images::ImageRemoval;
 
 pub use exec::{ExecRequest, ExecStarted};
+pub use filesystem::CommitOptions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;

@@ -2,6 +2,7 @@
 //! There is no registry here: images come from `import`, `load`, and go out with `save`.
 
 mod archive;
+mod commit;
 mod import;
 pub mod layer;
 pub mod reference;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use archive::{load, save, ArchiveFormat};
+pub use commit::{commit, NewImage};
 pub use import::{apply_change, import, ImportOptions};
 use layer::LayerDirs;
 

@@ -1,0 +1,88 @@
+//! `diff`, `commit` and `export`: a container's file system as a whole.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde_json::json;
+
+use rpod_engine::upper_diff::ChangeKind;
+use rpod_engine::{CommitOptions, Engine};
+
+use crate::cli::{CommitArgs, DiffArgs, ExportArgs};
+use crate::exit::{usage, Outcome};
+
+pub fn diff(engine: &Engine, args: DiffArgs) -> Outcome {
+    let changes = engine.changes(&args.container)?;
+    match args.format.as_deref() {
+        None | Some("") => {
+            let mut out = io::stdout().lock();
+            for change in &changes {
+                writeln!(out, "{} {}", change.kind.letter(), change.path.display())?;
+            }
+        }
+        Some("json") => {
+            let of = |kind: ChangeKind| -> Vec<String> {
+                changes
+                    .iter()
+                    .filter(|c| c.kind == kind)
+                    .map(|c| c.path.display().to_string())
+                    .collect()
+            };
+            let mut object = serde_json::Map::new();
+            for (key, kind) in [
+                ("changed", ChangeKind::Changed),
+                ("added", ChangeKind::Added),
+                ("deleted", ChangeKind::Deleted),
+            ] {
+                let paths = of(kind);
+                if !paths.is_empty() {
+                    object.insert(key.into(), json!(paths));
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&object)?);
+        }
+        Some(other) => return Err(usage(format!("invalid --format {other:?}: use json"))),
+    }
+    Ok(0)
+}
+
+pub fn commit(engine: &Engine, args: CommitArgs) -> Outcome {
+    let options = CommitOptions {
+        name: args.image,
+        changes: args.changes,
+        message: args.message,
+        author: args.author,
+        pause: args.pause,
+    };
+    let image = engine.commit(&args.container, &options)?;
+    if let Some(path) = &args.iidfile {
+        std::fs::write(path, format!("sha256:{}", image.id))
+            .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+    }
+    println!("{}", image.id);
+    Ok(0)
+}
+
+pub fn export(engine: &Engine, args: ExportArgs) -> Outcome {
+    match &args.output {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            // Named only once complete: a failed export leaves no truncated file.
+            let mut tmp = rpod_engine::scratch::unnamed_file(dir)?;
+            engine.export(&args.container, io::BufWriter::new(&mut tmp))?;
+            rpod_engine::scratch::replace_with_unnamed(&tmp, path)?;
+        }
+        None => {
+            if io::stdout().is_terminal() {
+                return Err(usage(
+                    "refusing to export to terminal: use -o FILE or redirect",
+                ));
+            }
+            engine.export(&args.container, io::BufWriter::new(io::stdout().lock()))?;
+            io::stdout().flush()?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,182 @@
+//! A container's file system as a whole: its changes (`diff`), a new image from them
+//! (`commit`), and a tar of its root (`export`). Trees the container can change are read
+//! through directory descriptors only (`upper_diff`).
+
+use std::io::{Seek, Write};
+
+use oci_spec::image::Config;
+
+use super::*;
+use crate::upper_diff::{self, Change};
+
+/// What `commit` makes.
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// The new image's name; none leaves it untagged.
+    pub name: Option<String>,
+    /// Dockerfile-style instructions applied to the new image's config.
+    pub changes: Vec<String>,
+    pub message: Option<String>,
+    pub author: Option<String>,
+    /// Pause a running container while its changes are read.
+    pub pause: bool,
+}
+
+/// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
+/// as mount points; `diff` leaves them out, as podman does.
+const OWN_MOUNT_POINTS: [&str; 6] = [
+    "etc/hosts",
+    "etc/resolv.conf",
+    "etc/hostname",
+    "run/.containerenv",
+    "run/podman-init",
+    "dev/shm",
+];
+
+impl Engine {
+    fn image_based(&self, record: &ContainerRecord) -> Result<(ImageRecord, OverlayDirs)> {
+        if record.config.rootfs.is_some() {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} runs on a root file system directory (--rootfs), not an image",
+                record.id()
+            )));
+        }
+        let image = self
+            .store
+            .image(&record.config.image_id)?
+            .ok_or_else(|| EngineError::NoSuchImage(record.config.image_id.clone()))?;
+        Ok((
+            image,
+            OverlayDirs::new(&self.roots.overlay_dir(record.id())),
+        ))
+    }
+
+    /// The container's changes against its image, sorted by path.
+    pub fn changes(&self, name_or_id: &str) -> Result<Vec<Change>> {
+        let record = self.lookup(name_or_id)?;
+        let (image, overlay) = self.image_based(&record)?;
+        let dirs = image::layer_dirs(&self.roots);
+        let lower: Vec<PathBuf> = image.layers.iter().map(|l| dirs.dir(l)).collect();
+        let mount_points: Vec<PathBuf> = OWN_MOUNT_POINTS
+            .iter()
+            .map(PathBuf::from)
+            .chain(
+                record
+                    .config
+                    .mounts
+                    .iter()
+                    .map(|m| PathBuf::from(m.destination.trim_start_matches('/'))),
+            )
+            .collect();
+        let skip = |path: &Path| mount_points.iter().any(|m| m == path);
+        upper_diff::changes(&overlay.upper, &lower, &skip)
+            .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
+    }
+
+    /// A new image: the container's image with the container's changes as one more layer,
+    /// and the container's command, environment, working directory, user, labels and stop
+    /// signal as its config (then `changes` applied).
+    pub fn commit(&self, name_or_id: &str, options: &CommitOptions) -> Result<ImageRecord> {
+        let record = self.inspect(name_or_id)?;
+        let (base, overlay) = self.image_based(&record)?;
+        let mut config = image::config(&self.roots, &base.id)?
+            .config()
+            .clone()
+            .unwrap_or_default();
+        self.commit_config(&record, &mut config);
+        for change in &options.changes {
+            image::apply_change(&mut config, change)?;
+        }
+        let paused = options.pause && record.state.status == Status::Running;
+        if paused {
+            self.pause(record.id())?;
+        }
+        let layer = self.changes_tar(&overlay);
+        if paused {
+            self.unpause(record.id())?;
+        }
+        let mut layer = layer?;
+        layer
+            .rewind()
+            .map_err(|e| EngineError::io("rewinding the layer in", self.roots.tmp(), e))?;
+        let new = image::NewImage {
+            name: options.name.clone(),
+            config,
+            created_by: shell_words(&record.config.args),
+            comment: Some(
+                options
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("FROM {}", record.config.image_name)),
+            ),
+            author: options.author.clone(),
+        };
+        let committed = {
+            let _lock = self.image_lock()?;
+            image::commit(&self.store, &self.roots, &base, layer, new)?
+        };
+        let name = self.store.image_names(&committed.id)?.join(",");
+        self.container_event(&record, "commit", &[]);
+        self.image_event(&committed.id, "commit", &name);
+        Ok(committed)
+    }
+
+    /// The container's settings as an image config.
+    fn commit_config(&self, record: &ContainerRecord, config: &mut Config) {
+        let c = &record.config;
+        let split = c.entrypoint_len.min(c.args.len());
+        let (entrypoint, cmd) = c.args.split_at(split);
+        config.set_entrypoint((!entrypoint.is_empty()).then(|| entrypoint.to_vec()));
+        config.set_cmd((!cmd.is_empty()).then(|| cmd.to_vec()));
+        config.set_env(Some(c.env.clone()));
+        config.set_working_dir((!c.workdir.is_empty()).then(|| c.workdir.clone()));
+        config.set_user((!c.user.is_empty()).then(|| c.user.clone()));
+        let mut labels = config.labels().clone().unwrap_or_default();
+        labels.extend(c.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        config.set_labels((!labels.is_empty()).then_some(labels));
+        config.set_stop_signal(Some(rpod_oci::signal::signal_name(c.stop_signal)));
+    }
+
+    /// The upper directory as a layer tar in an unnamed file.
+    fn changes_tar(&self, overlay: &OverlayDirs) -> Result<fs::File> {
+        let file = scratch::unnamed_file(&self.roots.tmp())?;
+        let mut builder = tar::Builder::new(file);
+        upper_diff::append_layer(&mut builder, &overlay.upper)
+            .and_then(|()| builder.into_inner())
+            .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
+    }
+
+    /// Write the container's whole root file system to `out` as a tar. A container that is
+    /// not running has its root mounted for the time of the export.
+    pub fn export(&self, name_or_id: &str, out: impl Write) -> Result<()> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        let mounted_here = !record.state.mounted;
+        let root = self.mount_rootfs(&record)?;
+        let mut builder = tar::Builder::new(out);
+        let written = upper_diff::append_layer(&mut builder, &root)
+            .and_then(|()| builder.into_inner())
+            .and_then(|mut out| out.flush())
+            .map_err(|e| EngineError::io("exporting", &root, e));
+        if mounted_here {
+            self.unmount_rootfs(&record)?;
+        }
+        written
+    }
+}
+
+/// A command as one line, for the image's history.
+fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"\\$".contains(c)) {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

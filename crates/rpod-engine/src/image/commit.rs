@@ -1,0 +1,96 @@
+//! A new image from an existing one and one more layer: `commit`'s image side. The new
+//! layer goes through the same unpacking as any archive's (the container that made it is
+//! not trusted).
+
+use std::io::Read;
+
+use chrono::Utc;
+use oci_spec::image::{Config, HistoryBuilder, ImageConfiguration};
+
+use super::layer::{store_layer, StoredLayer};
+use super::{add_image, config, discard_new_layers, layer_dirs, reference, ImageRecord};
+use crate::paths::Roots;
+use crate::store::Store;
+use crate::{EngineError, Result};
+
+/// What the new image records besides its layers.
+#[derive(Debug, Clone, Default)]
+pub struct NewImage {
+    /// Its name (`localhost/` is added to names without a registry); none leaves it
+    /// untagged.
+    pub name: Option<String>,
+    /// The process settings (`Config`), the base image's updated by the caller.
+    pub config: Config,
+    /// The history entry's `created_by` (the command that made the layer).
+    pub created_by: String,
+    pub comment: Option<String>,
+    pub author: Option<String>,
+}
+
+fn build_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::InvalidArg(format!("building image config: {e}"))
+}
+
+/// Store `layer` (an uncompressed or gzip tar) on top of `base`'s layers as a new image.
+pub fn commit(
+    store: &Store,
+    roots: &Roots,
+    base: &ImageRecord,
+    layer: impl Read,
+    new: NewImage,
+) -> Result<ImageRecord> {
+    let name = new
+        .name
+        .as_deref()
+        .map(reference::normalize_local)
+        .transpose()?;
+    let mut image: ImageConfiguration = config(roots, &base.id)?;
+    let dirs = layer_dirs(roots);
+    let stored = store_layer(&dirs, layer, "the container's changes")?;
+    let mut layers: Vec<StoredLayer> = base
+        .layers
+        .iter()
+        .map(|diff_id| StoredLayer {
+            diff_id: diff_id.clone(),
+            size: std::fs::metadata(dirs.blob(diff_id))
+                .map(|m| m.len())
+                .unwrap_or(0),
+            created: false,
+        })
+        .collect();
+    let new_diff_id = format!("sha256:{}", stored.diff_id);
+    layers.push(stored);
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let mut history = image.history().clone().unwrap_or_default();
+    let mut entry = HistoryBuilder::default()
+        .created(now.clone())
+        .created_by(new.created_by);
+    if let Some(comment) = new.comment {
+        entry = entry.comment(comment);
+    }
+    if let Some(author) = &new.author {
+        entry = entry.author(author.clone());
+    }
+    history.push(entry.build().map_err(build_err)?);
+    image.set_history(Some(history));
+    image.set_created(Some(now));
+    image.set_author(new.author);
+    image.set_config(Some(new.config));
+    let mut rootfs = image.rootfs().clone();
+    let mut diff_ids = rootfs.diff_ids().clone();
+    diff_ids.push(new_diff_id);
+    rootfs.set_diff_ids(diff_ids);
+    image.set_rootfs(rootfs);
+    let discard = |layers: &[StoredLayer]| {
+        discard_new_layers(store, roots, &layers[layers.len() - 1..]);
+    };
+    let bytes = match serde_json::to_vec(&image) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            discard(&layers);
+            return Err(build_err(e));
+        }
+    };
+    let names: Vec<String> = name.into_iter().collect();
+    add_image(store, roots, &bytes, &layers, &names).inspect_err(|_| discard(&layers))
+}

@@ -1,0 +1,401 @@
+//! A container's changes: its overlay's upper directory, walked through directory
+//! descriptors (every step `O_NOFOLLOW`, so a running container that swaps a file for a
+//! symbolic link mid-walk makes rpod read nothing outside the upper directory), as a layer
+//! tar (`commit`, checkpoint export) or as a list of changes (`diff`).
+//!
+//! Written by hand because the `tar` crate's directory walker follows paths by name.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
+
+const WHITEOUT_PREFIX: &str = ".wh.";
+const OPAQUE_MARKER: &str = ".wh..wh..opq";
+
+/// One entry of the upper directory, as the walk meets it (parents before children).
+pub enum Entry<'a> {
+    /// A deletion of `path` in the layers below (an overlay whiteout).
+    Deleted(&'a Path),
+    /// A directory that hides everything below it in the lower layers.
+    Opaque(&'a Path),
+    /// A file, directory, link or node at `path`; `file` is open for regular files.
+    Present {
+        path: &'a Path,
+        stat: &'a Stat,
+        file: Option<File>,
+        link: Option<OsString>,
+    },
+}
+
+fn open_dir_at(parent: &impl AsFd, name: &OsStr) -> rustix::io::Result<OwnedFd> {
+    rfs::openat(
+        parent,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+fn is_opaque(dir: &impl AsFd) -> bool {
+    let mut value = [0u8; 1];
+    rfs::fgetxattr(dir, "trusted.overlay.opaque", &mut value)
+        .is_ok_and(|n| n == 1 && value[0] == b'y')
+}
+
+/// Call `visit` for every entry below `upper`, sorted by name, parents first. A missing
+/// upper directory (a container never mounted) has no changes.
+pub fn walk(upper: &Path, visit: &mut dyn FnMut(Entry) -> io::Result<()>) -> io::Result<()> {
+    let top = match rfs::open(
+        upper,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    walk_dir(&top, Path::new(""), visit)
+}
+
+fn walk_dir(
+    dir: &OwnedFd,
+    rel: &Path,
+    visit: &mut dyn FnMut(Entry) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut names: Vec<OsString> = Vec::new();
+    for entry in rfs::Dir::read_from(dir)? {
+        let name = entry?.file_name().to_bytes().to_vec();
+        if name != b"." && name != b".." {
+            names.push(OsStr::from_bytes(&name).to_os_string());
+        }
+    }
+    names.sort();
+    for name in names {
+        let path = rel.join(&name);
+        let stat = match rfs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => stat,
+            // Removed by the running container since the listing.
+            Err(rustix::io::Errno::NOENT) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let kind = FileType::from_raw_mode(stat.st_mode);
+        match kind {
+            FileType::CharacterDevice if stat.st_rdev == 0 => visit(Entry::Deleted(&path))?,
+            FileType::RegularFile => {
+                let fd = match rfs::openat(
+                    dir,
+                    &name,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                    Mode::empty(),
+                ) {
+                    Ok(fd) => fd,
+                    Err(rustix::io::Errno::NOENT) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                // What was opened is what is described: a swap after the stat is skipped.
+                let now = rfs::fstat(&fd)?;
+                if FileType::from_raw_mode(now.st_mode) != FileType::RegularFile {
+                    continue;
+                }
+                visit(Entry::Present {
+                    path: &path,
+                    stat: &now,
+                    file: Some(File::from(fd)),
+                    link: None,
+                })?;
+            }
+            FileType::Symlink => {
+                let target = match rfs::readlinkat(dir, &name, Vec::new()) {
+                    Ok(target) => OsStr::from_bytes(target.to_bytes()).to_os_string(),
+                    Err(rustix::io::Errno::NOENT | rustix::io::Errno::INVAL) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                visit(Entry::Present {
+                    path: &path,
+                    stat: &stat,
+                    file: None,
+                    link: Some(target),
+                })?;
+            }
+            FileType::Directory => {
+                let child = match open_dir_at(dir, &name) {
+                    Ok(fd) => fd,
+                    // Gone, or replaced by a link or a file since the stat: skipped.
+                    Err(
+                        rustix::io::Errno::NOENT
+                        | rustix::io::Errno::LOOP
+                        | rustix::io::Errno::NOTDIR,
+                    ) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                let now = rfs::fstat(&child)?;
+                visit(Entry::Present {
+                    path: &path,
+                    stat: &now,
+                    file: None,
+                    link: None,
+                })?;
+                if is_opaque(&child) {
+                    visit(Entry::Opaque(&path))?;
+                }
+                walk_dir(&child, &path, visit)?;
+            }
+            _ => visit(Entry::Present {
+                path: &path,
+                stat: &stat,
+                file: None,
+                link: None,
+            })?,
+        }
+    }
+    Ok(())
+}
+
+/// A tar header with an entry's metadata.
+fn header_for(stat: &Stat, kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_size(size);
+    header.set_mode(stat.st_mode & 0o7777);
+    header.set_uid(u64::from(stat.st_uid));
+    header.set_gid(u64::from(stat.st_gid));
+    header.set_mtime(u64::try_from(stat.st_mtime).unwrap_or(0));
+    header
+}
+
+/// An empty regular file's header (whiteout markers).
+fn marker_header() -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(0);
+    header.set_mode(0o600);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header
+}
+
+fn whiteout_name(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{WHITEOUT_PREFIX}{name}"))
+}
+
+/// Write the upper directory's changes into `builder` as an OCI layer: deletions become
+/// `.wh.NAME` files, opaque directories get `.wh..wh..opq`. Hard links are stored as
+/// separate files.
+pub fn append_layer<W: Write>(builder: &mut tar::Builder<W>, upper: &Path) -> io::Result<()> {
+    walk(upper, &mut |entry| match entry {
+        Entry::Deleted(path) => {
+            builder.append_data(&mut marker_header(), whiteout_name(path), io::empty())
+        }
+        Entry::Opaque(path) => {
+            builder.append_data(&mut marker_header(), path.join(OPAQUE_MARKER), io::empty())
+        }
+        Entry::Present {
+            path,
+            stat,
+            file,
+            link,
+        } => {
+            let kind = FileType::from_raw_mode(stat.st_mode);
+            if let Some(mut file) = file {
+                // A running container may be rewriting the file: copy what it holds now,
+                // and give the archive that copy's exact length.
+                let mut copy = tempfile::tempfile()?;
+                let length = io::copy(&mut file, &mut copy)?;
+                io::Seek::rewind(&mut copy)?;
+                let mut header = header_for(stat, tar::EntryType::Regular, length);
+                return builder.append_data(&mut header, path, copy);
+            }
+            if let Some(target) = link {
+                let mut header = header_for(stat, tar::EntryType::Symlink, 0);
+                return builder.append_link(&mut header, path, target);
+            }
+            let entry_type = match kind {
+                FileType::Directory => tar::EntryType::Directory,
+                FileType::Fifo => tar::EntryType::Fifo,
+                FileType::CharacterDevice => tar::EntryType::Char,
+                FileType::BlockDevice => tar::EntryType::Block,
+                // Sockets do not go into layers.
+                _ => return Ok(()),
+            };
+            let mut header = header_for(stat, entry_type, 0);
+            if matches!(kind, FileType::CharacterDevice | FileType::BlockDevice) {
+                header.set_device_major(rfs::major(stat.st_rdev))?;
+                header.set_device_minor(rfs::minor(stat.st_rdev))?;
+            }
+            builder.append_data(&mut header, path, io::empty())
+        }
+    })
+}
+
+/// One line of `diff`: added, changed or deleted, with the path inside the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub kind: ChangeKind,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Changed,
+    Deleted,
+}
+
+impl ChangeKind {
+    /// podman's letter: A, C or D.
+    pub fn letter(self) -> char {
+        match self {
+            ChangeKind::Added => 'A',
+            ChangeKind::Changed => 'C',
+            ChangeKind::Deleted => 'D',
+        }
+    }
+}
+
+/// The changes in `upper` against the image's layers (`lower`, bottom first): an entry is
+/// changed when a lower layer has that path, added otherwise. `skip` leaves out paths rpod
+/// itself puts there (the mount points of `/etc/hosts` and the like when they were made).
+pub fn changes(
+    upper: &Path,
+    lower: &[PathBuf],
+    skip: &dyn Fn(&Path) -> bool,
+) -> io::Result<Vec<Change>> {
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    walk(upper, &mut |entry| {
+        let (path, kind) = match entry {
+            Entry::Deleted(path) => (path, ChangeKind::Deleted),
+            Entry::Opaque(_) => return Ok(()),
+            Entry::Present { path, .. } => {
+                let below = lower.iter().any(|layer| {
+                    rfs::statat(rfs::CWD, layer.join(path), AtFlags::SYMLINK_NOFOLLOW).is_ok()
+                });
+                let kind = if below {
+                    ChangeKind::Changed
+                } else {
+                    ChangeKind::Added
+                };
+                (path, kind)
+            }
+        };
+        if skip(path) {
+            skipped.push(path.to_path_buf());
+        } else {
+            out.push(Change {
+                kind,
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(())
+    })?;
+    // A directory added only to hold skipped mount points (`/run` for `/run/.containerenv`)
+    // is no change of the container's either.
+    let holds_only_skipped = |dir: &Path, out: &[Change]| {
+        skipped.iter().any(|s| s.starts_with(dir))
+            && !out.iter().any(|c| c.path != dir && c.path.starts_with(dir))
+    };
+    let kept: Vec<Change> = out
+        .iter()
+        .filter(|c| !(c.kind == ChangeKind::Added && holds_only_skipped(&c.path, &out)))
+        .cloned()
+        .collect();
+    Ok(kept
+        .into_iter()
+        .map(|c| Change {
+            path: Path::new("/").join(c.path),
+            ..c
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn names_in(tar_bytes: &[u8]) -> Vec<(String, tar::EntryType)> {
+        tar::Archive::new(tar_bytes)
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().entry_type(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_layer_has_files_dirs_links_and_whiteouts_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let upper = dir.path().join("upper");
+        std::fs::create_dir_all(upper.join("etc/conf.d")).unwrap();
+        std::fs::write(upper.join("etc/conf.d/a.conf"), "x=1\n").unwrap();
+        symlink("/etc/shadow", upper.join("etc/link")).unwrap();
+        // A whiteout needs CAP_MKNOD; as a plain user, the rest is still checked.
+        let whiteout = rustix::fs::mknodat(
+            rfs::CWD,
+            upper.join("gone"),
+            FileType::CharacterDevice,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .is_ok();
+        let mut builder = tar::Builder::new(Vec::new());
+        append_layer(&mut builder, &upper).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let mut expected = vec![
+            ("etc".to_string(), tar::EntryType::Directory),
+            ("etc/conf.d".into(), tar::EntryType::Directory),
+            ("etc/conf.d/a.conf".into(), tar::EntryType::Regular),
+            ("etc/link".into(), tar::EntryType::Symlink),
+        ];
+        if whiteout {
+            expected.push((".wh.gone".into(), tar::EntryType::Regular));
+        }
+        assert_eq!(names_in(&bytes), expected);
+        // The link is stored as a link: its target's content is never read.
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            if entry.path().unwrap().ends_with("link") {
+                assert_eq!(
+                    entry.link_name().unwrap().unwrap(),
+                    Path::new("/etc/shadow")
+                );
+                assert_eq!(entry.header().size().unwrap(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn changes_say_added_or_changed_against_the_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (upper, lower) = (dir.path().join("upper"), dir.path().join("lower"));
+        std::fs::create_dir_all(upper.join("etc")).unwrap();
+        std::fs::create_dir_all(lower.join("etc")).unwrap();
+        std::fs::write(lower.join("etc/passwd"), "").unwrap();
+        std::fs::write(upper.join("etc/passwd"), "root").unwrap();
+        std::fs::write(upper.join("etc/hosts"), "").unwrap();
+        std::fs::write(upper.join("new"), "").unwrap();
+        let found = changes(&upper, &[lower], &|p| p == Path::new("etc/hosts")).unwrap();
+        let lines: Vec<String> = found
+            .iter()
+            .map(|c| format!("{} {}", c.kind.letter(), c.path.display()))
+            .collect();
+        assert_eq!(lines, ["C /etc", "C /etc/passwd", "A /new"]);
+        // No upper directory: no changes.
+        assert!(changes(&dir.path().join("none"), &[], &|_| false)
+            .unwrap()
+            .is_empty());
+    }
+}
