@@ -105,6 +105,8 @@ pub enum Command {
     Commit(CommitArgs),
     /// Write a container's root file system as a tar.
     Export(ExportArgs),
+    /// Copy files between a container and the host (CONTAINER:PATH, a host path, or -).
+    Cp(CpArgs),
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -484,6 +486,7 @@ pub enum ContainerCommand {
     Diff(DiffArgs),
     Commit(CommitArgs),
     Export(ExportArgs),
+    Cp(CpArgs),
     /// Remove every container that is not running.
     Prune(PruneArgs),
     /// Checkpoint running containers (CRIU): their processes are dumped to disk.
@@ -688,6 +691,19 @@ pub struct RunArgs {
     /// Image (or root file system directory with --rootfs), then the command.
     #[arg(required = true, trailing_var_arg = true)]
     pub image_and_command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Give what is copied into a container to the container's user (false: keep the
+    /// owners the files have).
+    #[arg(short = 'a', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub archive: bool,
+    /// Accepted for podman's scripts: rpod always replaces what is there.
+    #[arg(long)]
+    pub overwrite: bool,
+    pub source: String,
+    pub destination: String,
 }
 
 #[derive(Debug, Args)]

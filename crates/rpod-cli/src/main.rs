@@ -117,6 +117,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => fs::diff(e, a),
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(e, a),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => fs::export(e, a),
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => fs::cp(e, a),
         Command::Top(a) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),

@@ -515,3 +515,156 @@ fn diff_commit_and_export() {
     assert!(!missing.exists());
     rpod.fails(&["commit", "changed", "Bad Name"], 125);
 }
+
+#[test]
+fn cp_between_the_host_and_containers() {
+    let rpod = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let host = |name: &str| dir.path().join(name).display().to_string();
+    // Outside the container's root: a container's symlink pointing here must never lead
+    // rpod here.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let escape = format!("/../../../../../..{}", outside.display());
+    rpod.detached(&[
+        "--name",
+        "box",
+        "-u",
+        "1234:1234",
+        "demo",
+        "sh",
+        "-c",
+        &format!(
+            "mkdir -p /tmp/d/sub && echo data > /tmp/d/f && echo deep > /tmp/d/sub/g && ln -s /etc /tmp/d/etc && ln -s {escape} /tmp/evil && ln -s /etc/passwd /tmp/d/pw; touch /tmp/ready; exec sleep 300"
+        ),
+    ]);
+    wait_until("the files are made", || {
+        rpod.run(&["exec", "box", "test", "-f", "/tmp/ready"])
+            .status
+            .success()
+    });
+
+    // Container to host: a directory into an existing directory, a file to a new name.
+    rpod.ok(&["cp", "box:/tmp/d", &host("")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("d/f")).unwrap(),
+        "data\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("d/sub/g")).unwrap(),
+        "deep\n"
+    );
+    // Links are copied as links, never followed to the host's files.
+    assert_eq!(
+        std::fs::read_link(dir.path().join("d/pw")).unwrap(),
+        std::path::Path::new("/etc/passwd")
+    );
+    rpod.ok(&["cp", "box:/tmp/d/f", &host("copy")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("copy")).unwrap(),
+        "data\n"
+    );
+    // A link in the container's path is followed inside its root: /tmp/evil leads to the
+    // container's own (missing) directory, not the host's.
+    std::fs::write(outside.join("host-secret"), "secret").unwrap();
+    let err = rpod.fails(&["cp", "box:/tmp/evil/host-secret", &host("stolen")], 125);
+    assert!(err.contains("could not be found"), "{err}");
+    assert!(!dir.path().join("stolen").exists());
+
+    // Host to container: a file, a directory's contents (DIR/.), into a linked directory.
+    std::fs::create_dir_all(dir.path().join("src/inner")).unwrap();
+    std::fs::write(dir.path().join("src/one"), "1\n").unwrap();
+    std::fs::write(dir.path().join("src/inner/two"), "2\n").unwrap();
+    rpod.ok(&["cp", &host("src/one"), "box:/tmp/one"]);
+    rpod.ok(&["cp", &format!("{}/.", host("src")), "box:/tmp/new"]);
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "box",
+            "sh",
+            "-c",
+            "cat /tmp/one /tmp/new/one /tmp/new/inner/two"
+        ]),
+        "1\n1\n2\n"
+    );
+    // --archive (the default) gives the files to the container's user.
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "box",
+            "stat",
+            "-c",
+            "%u:%g",
+            "/tmp/one",
+            "/tmp/new/inner/two"
+        ]),
+        "1234:1234\n1234:1234\n"
+    );
+    rpod.ok(&["cp", "--archive=false", &host("src/one"), "box:/tmp/kept"]);
+    assert_eq!(
+        rpod.ok(&["exec", "box", "stat", "-c", "%u", "/tmp/kept"]),
+        "0\n"
+    );
+    // Writing through the container's escaping link lands inside the container.
+    rpod.ok(&["exec", "box", "mkdir", "-p", &outside.display().to_string()]);
+    rpod.ok(&["cp", &host("src/one"), "box:/tmp/evil/planted"]);
+    assert!(!outside.join("planted").exists());
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "box",
+            "cat",
+            &format!("{}/planted", outside.display())
+        ]),
+        "1\n"
+    );
+    // A link at the destination name is replaced, not written through.
+    rpod.ok(&["cp", &host("src/one"), "box:/tmp/d/pw"]);
+    assert_eq!(rpod.ok(&["exec", "box", "cat", "/tmp/d/pw"]), "1\n");
+    assert!(std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .contains("root:"));
+
+    // Tar streams both ways.
+    let out = rpod
+        .command(&["cp", "box:/tmp/d/sub", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let names: Vec<String> = tar::Archive::new(out.stdout.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(names, ["sub/", "sub/g"]);
+    let mut tarball = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tarball
+        .append_data(&mut header, "streamed", "piped\n".as_bytes())
+        .unwrap();
+    let tarball = tarball.into_inner().unwrap();
+    let piped = pipe_through(&mut rpod.command(&["cp", "-", "box:/tmp"]), &tarball);
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(rpod.ok(&["exec", "box", "cat", "/tmp/streamed"]), "piped\n");
+
+    // A stopped container: its root is mounted for the time of the copy.
+    rpod.ok(&["stop", "-t", "0", "box"]);
+    rpod.ok(&["cp", &host("src/one"), "box:/tmp/after"]);
+    rpod.ok(&["cp", "box:/tmp/after", &host("after")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("after")).unwrap(),
+        "1\n"
+    );
+
+    // rpod's own files and mounts are refused, as are bad arguments.
+    let err = rpod.fails(&["cp", "box:/etc/hosts", &host("hosts")], 125);
+    assert!(err.contains("not supported"), "{err}");
+    rpod.fails(&["cp", &host("src/one"), &host("two")], 125);
+    rpod.fails(&["cp", "box:/tmp/one", "box:/tmp/two"], 125);
+    rpod.fails(&["cp", "ghost:/tmp", &host("x")], 125);
+    rpod.fails(&["cp", &host("nonexistent"), "box:/tmp"], 125);
+    rpod.fails(&["cp", &host("src/one"), "box:/no/such/dir/x"], 125);
+}

@@ -39,7 +39,8 @@ pub use container::{
 };
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
-    CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, ImageRemoval,
-    ImageVolumes, RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
+    CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, HostSource,
+    ImageRemoval, ImageVolumes, RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition, WaitOptions,
+    WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

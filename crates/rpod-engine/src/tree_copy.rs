@@ -20,7 +20,8 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
 
-fn entries(dir: &OwnedFd) -> io::Result<Vec<OsString>> {
+/// The names in `dir`, sorted, without `.` and `..`.
+pub fn entries(dir: &OwnedFd) -> io::Result<Vec<OsString>> {
     let mut names = Vec::new();
     for entry in rfs::Dir::read_from(dir)? {
         let entry = entry?;
@@ -50,14 +51,16 @@ fn mode_of(stat: &rfs::Stat) -> Mode {
 /// directory it is mounted on. Returns how many entries were copied.
 pub fn copy_tree(src: &OwnedFd, dst: &OwnedFd) -> io::Result<u64> {
     let top = rfs::fstat(src)?;
-    let copied = copy_dir(src, dst, 0)?;
+    let copied = copy_dir(src, dst, 0, false)?;
     let (uid, gid) = owner(&top);
     rfs::fchown(dst, uid, gid)?;
     rfs::fchmod(dst, mode_of(&top))?;
     Ok(copied)
 }
 
-fn copy_dir(src: &OwnedFd, dst: &OwnedFd, depth: usize) -> io::Result<u64> {
+/// With `merge`, entries already in `dst` are replaced (a directory is merged into), as
+/// `cp` does; otherwise `dst` must not have them.
+fn copy_dir(src: &OwnedFd, dst: &OwnedFd, depth: usize, merge: bool) -> io::Result<u64> {
     if depth > MAX_DEPTH {
         return Err(io::Error::other(format!(
             "more than {MAX_DEPTH} directory levels"
@@ -65,51 +68,81 @@ fn copy_dir(src: &OwnedFd, dst: &OwnedFd, depth: usize) -> io::Result<u64> {
     }
     let mut copied = 0;
     for name in entries(src)? {
-        let stat = rfs::statat(src, &name, AtFlags::SYMLINK_NOFOLLOW)?;
-        let (uid, gid) = owner(&stat);
-        match FileType::from_raw_mode(stat.st_mode) {
-            FileType::Directory => {
-                rfs::mkdirat(dst, &name, Mode::from_raw_mode(0o700))?;
-                let from = rfs::openat(src, &name, DIR_FLAGS, Mode::empty())?;
-                let to = rfs::openat(dst, &name, DIR_FLAGS, Mode::empty())?;
-                copied += copy_dir(&from, &to, depth + 1)?;
-                rfs::fchown(&to, uid, gid)?;
-                rfs::fchmod(&to, mode_of(&stat))?;
-            }
-            FileType::RegularFile => {
-                let from = rfs::openat(
-                    src,
-                    &name,
-                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
-                    Mode::empty(),
-                )?;
-                let to = rfs::openat(
-                    dst,
-                    &name,
-                    OFlags::WRONLY
-                        | OFlags::CREATE
-                        | OFlags::EXCL
-                        | OFlags::NOFOLLOW
-                        | OFlags::CLOEXEC,
-                    Mode::from_raw_mode(0o600),
-                )?;
-                let mut reader = std::fs::File::from(from);
-                let mut writer = std::fs::File::from(to);
-                io::copy(&mut reader, &mut writer)?;
-                rfs::fchown(&writer, uid, gid)?;
-                // After the owner: chown clears set-id bits.
-                rfs::fchmod(&writer, mode_of(&stat))?;
-            }
-            FileType::Symlink => {
-                let target = rfs::readlinkat(src, &name, Vec::new())?;
-                rfs::symlinkat(target.as_c_str(), dst, &name)?;
-                rfs::chownat(dst, &name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
-            }
-            _ => continue,
-        }
-        copied += 1;
+        copied += copy_one(src, &name, dst, &name, depth, merge)?;
     }
     Ok(copied)
+}
+
+/// Copy one entry of `src` named `name` into `dst` as `to_name`; how many were copied.
+fn copy_one(
+    src: &OwnedFd,
+    name: &OsStr,
+    dst: &OwnedFd,
+    to_name: &OsStr,
+    depth: usize,
+    merge: bool,
+) -> io::Result<u64> {
+    let mut copied = 0;
+    let stat = rfs::statat(src, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    let (uid, gid) = owner(&stat);
+    let kind = FileType::from_raw_mode(stat.st_mode);
+    if merge {
+        // What is there already gives way, unless both are directories. A symlink is
+        // removed, never followed.
+        if let Ok(there) = rfs::statat(dst, to_name, AtFlags::SYMLINK_NOFOLLOW) {
+            let there = FileType::from_raw_mode(there.st_mode);
+            if !(kind == FileType::Directory && there == FileType::Directory) {
+                crate::confined::remove_entry(dst, to_name)?;
+            }
+        }
+    }
+    match kind {
+        FileType::Directory => {
+            match rfs::mkdirat(dst, to_name, Mode::from_raw_mode(0o700)) {
+                Err(rustix::io::Errno::EXIST) if merge => {}
+                other => other?,
+            }
+            let from = rfs::openat(src, name, DIR_FLAGS, Mode::empty())?;
+            let to = rfs::openat(dst, to_name, DIR_FLAGS, Mode::empty())?;
+            copied += copy_dir(&from, &to, depth + 1, merge)?;
+            rfs::fchown(&to, uid, gid)?;
+            rfs::fchmod(&to, mode_of(&stat))?;
+        }
+        FileType::RegularFile => {
+            let from = rfs::openat(
+                src,
+                name,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+                Mode::empty(),
+            )?;
+            let to = rfs::openat(
+                dst,
+                to_name,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )?;
+            let mut reader = std::fs::File::from(from);
+            let mut writer = std::fs::File::from(to);
+            io::copy(&mut reader, &mut writer)?;
+            rfs::fchown(&writer, uid, gid)?;
+            // After the owner: chown clears set-id bits.
+            rfs::fchmod(&writer, mode_of(&stat))?;
+        }
+        FileType::Symlink => {
+            let target = rfs::readlinkat(src, name, Vec::new())?;
+            rfs::symlinkat(target.as_c_str(), dst, to_name)?;
+            rfs::chownat(dst, to_name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
+        }
+        _ => return Ok(0),
+    }
+    copied += 1;
+    Ok(copied)
+}
+
+/// `cp`: copy the entry `name` of `src` into `dst` as `to_name`, replacing what is there
+/// (a directory is merged into a directory). Never follows a symlink on either side.
+pub fn copy_entry(src: &OwnedFd, name: &OsStr, dst: &OwnedFd, to_name: &OsStr) -> io::Result<u64> {
+    copy_one(src, name, dst, to_name, 0, true)
 }
 
 /// Give everything under `dir`, and `dir` itself, to `uid:gid`; symbolic links are
@@ -146,6 +179,11 @@ fn chown_dir(
         }
     }
     Ok(())
+}
+
+/// Open the directory `name` in `dir`, refusing a symlink.
+pub fn open_dir_at(dir: &OwnedFd, name: &OsStr) -> io::Result<OwnedFd> {
+    rfs::openat(dir, name, DIR_FLAGS, Mode::empty()).map_err(Into::into)
 }
 
 /// Open a directory for the walks above, refusing a symlink at the last step.

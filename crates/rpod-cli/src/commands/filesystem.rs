@@ -5,9 +5,9 @@ use std::io::{self, IsTerminal, Write};
 use serde_json::json;
 
 use rpod_engine::upper_diff::ChangeKind;
-use rpod_engine::{CommitOptions, Engine};
+use rpod_engine::{CommitOptions, Engine, HostSource};
 
-use crate::cli::{CommitArgs, DiffArgs, ExportArgs};
+use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs};
 use crate::exit::{usage, Outcome};
 
 pub fn diff(engine: &Engine, args: DiffArgs) -> Outcome {
@@ -82,6 +82,63 @@ pub fn export(engine: &Engine, args: ExportArgs) -> Outcome {
             }
             engine.export(&args.container, io::BufWriter::new(io::stdout().lock()))?;
             io::stdout().flush()?;
+        }
+    }
+    Ok(0)
+}
+
+/// One side of `cp`: `CONTAINER:PATH` (a colon before any slash, as podman reads it), `-`,
+/// or a host path.
+enum CpEnd<'a> {
+    Container(&'a str, &'a str),
+    Stream,
+    Host(&'a str),
+}
+
+fn cp_end(text: &str) -> CpEnd<'_> {
+    if text == "-" {
+        return CpEnd::Stream;
+    }
+    match text.split_once(':') {
+        Some((container, path)) if !container.is_empty() && !container.contains('/') => {
+            CpEnd::Container(container, path)
+        }
+        _ => CpEnd::Host(text),
+    }
+}
+
+pub fn cp(engine: &Engine, args: CpArgs) -> Outcome {
+    match (cp_end(&args.source), cp_end(&args.destination)) {
+        (CpEnd::Container(name, path), CpEnd::Host(dest)) => {
+            engine.copy_from_container(name, path, std::path::Path::new(dest))?;
+        }
+        (CpEnd::Container(name, path), CpEnd::Stream) => {
+            if io::stdout().is_terminal() {
+                return Err(usage(
+                    "refusing to write an archive to a terminal: redirect the output",
+                ));
+            }
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            engine.copy_from_container_tar(name, path, &mut out)?;
+            out.flush()?;
+        }
+        (CpEnd::Host(source), CpEnd::Container(name, path)) => {
+            let source = HostSource::Path(std::path::Path::new(source));
+            engine.copy_into_container(name, source, path, args.archive)?;
+        }
+        (CpEnd::Stream, CpEnd::Container(name, path)) => {
+            let mut stdin = io::stdin().lock();
+            engine.copy_into_container(name, HostSource::Tar(&mut stdin), path, args.archive)?;
+        }
+        (CpEnd::Container(..), CpEnd::Container(..)) => {
+            return Err(usage(
+                "copying between containers is not supported: copy through the host",
+            ))
+        }
+        _ => {
+            return Err(usage(
+                "invalid arguments: one of SOURCE and DESTINATION must be CONTAINER:PATH",
+            ))
         }
     }
     Ok(0)

@@ -24,7 +24,7 @@ pub struct CommitOptions {
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
 /// as mount points; `diff` leaves them out, as podman does.
-const OWN_MOUNT_POINTS: [&str; 6] = [
+pub(super) const OWN_MOUNT_POINTS: [&str; 6] = [
     "etc/hosts",
     "etc/resolv.conf",
     "etc/hostname",

@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 mod checkpoint_archive;
+mod copy;
 mod create;
 mod etc_files;
 mod exec;
@@ -30,6 +31,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use images::ImageRemoval;
 
+pub use copy::HostSource;
 pub use exec::{ExecRequest, ExecStarted};
 pub use filesystem::CommitOptions;
 
