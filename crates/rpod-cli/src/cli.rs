@@ -31,6 +31,25 @@ pub struct Cli {
     /// Log messages at this level and above: debug, info, warn, error.
     #[arg(long, global = true, default_value = "warn", value_parser = ["trace", "debug", "info", "warn", "error", "fatal", "panic"])]
     pub log_level: String,
+    /// Print nothing on standard output.
+    #[arg(long, global = true)]
+    pub noout: bool,
+    /// Where events go: `file` (the event log) or `none`.
+    #[arg(long, global = true, default_value = "file", value_parser = ["file", "none"])]
+    pub events_backend: String,
+    /// A global flag for the OCI runtime on every call (`debug`, `log-format=json`).
+    #[arg(long = "runtime-flag", global = true)]
+    pub runtime_flags: Vec<String>,
+    /// Only `cgroupfs`: rpod manages cgroups through the runtime's cgroupfs driver.
+    #[arg(long, global = true, default_value = "cgroupfs", value_parser = ["cgroupfs", "systemd"])]
+    pub cgroup_manager: String,
+    /// Storage options: rpod has none to set; an empty value (clearing them) is accepted.
+    #[arg(long = "storage-opt", global = true)]
+    pub storage_opts: Vec<String>,
+    /// Directory for temporary files of rpod and the processes it starts (`TMPDIR`); rpod's
+    /// state stays under --runroot and its scratch space on the storage root.
+    #[arg(long, global = true)]
+    pub tmpdir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -8,8 +8,6 @@ mod format;
 mod inspect;
 mod terminal;
 
-use clap::Parser;
-
 use cli::{
     Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand, VolumeCommand,
 };
@@ -29,6 +27,40 @@ fn init_logging(level: &str) {
         .init();
 }
 
+/// Global flags podman has that change nothing in rpod are checked, so that a value rpod
+/// cannot honour fails instead of being ignored.
+fn check_global_flags(cli: &Cli) -> Result<(), exit::Failure> {
+    if cli.cgroup_manager == "systemd" {
+        return Err(exit::usage(
+            "--cgroup-manager systemd is not supported: rpod uses cgroupfs",
+        ));
+    }
+    if let Some(opt) = cli.storage_opts.iter().find(|o| !o.is_empty()) {
+        return Err(exit::usage(format!(
+            "--storage-opt {opt:?} is not supported: rpod's overlay storage has no options"
+        )));
+    }
+    if let Some(dir) = &cli.tmpdir {
+        if !dir.is_dir() {
+            return Err(exit::usage(format!(
+                "--tmpdir {}: not a directory",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `--noout`: standard output goes nowhere.
+fn silence_stdout() -> Result<(), exit::Failure> {
+    let null = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| exit::usage(format!("opening /dev/null: {e}")))?;
+    rustix::stdio::dup2_stdout(&null).map_err(|e| exit::usage(format!("--noout: {e}")))?;
+    Ok(())
+}
+
 fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
     let exe = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("finding rpod's own executable: {e}"))?;
@@ -40,6 +72,8 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
         log_level: cli.log_level.clone(),
         exe,
         config: rpod_engine::config::EngineConfig::load()?,
+        runtime_flags: cli.runtime_flags.clone(),
+        events: cli.events_backend != "none",
     })?)
 }
 
@@ -48,6 +82,15 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         container as c, filesystem as fs, image as i, network as n, observe as o, system as s,
         volume as v,
     };
+    check_global_flags(&cli)?;
+    if let Some(dir) = &cli.tmpdir {
+        // rpod's own temporary files (copies of files being committed) and those of the
+        // processes it starts; before any thread exists.
+        std::env::set_var("TMPDIR", dir);
+    }
+    if cli.noout {
+        silence_stdout()?;
+    }
     if let Command::Version(args) = &cli.command {
         return s::version(args);
     }
@@ -124,6 +167,20 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
     }
 }
 
+/// Every command, sub-command included, lets a flag given twice take its last value, as
+/// podman's flag library does (`--log-driver=none --log-driver=k8s-file` is k8s-file).
+fn last_value_wins(command: clap::Command) -> clap::Command {
+    command
+        .args_override_self(true)
+        .mut_subcommands(last_value_wins)
+}
+
+fn parse_args() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = last_value_wins(Cli::command()).try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
 /// podman's wording for a flag it does not know.
 fn unknown_flag_message(error: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -180,7 +237,7 @@ fn main() {
     // Whatever rpod creates (database, bundles with the container's environment, logs,
     // exit files) is for root only; modes that must be wider are set explicitly.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let cli = match Cli::try_parse() {
+    let cli = match parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {

@@ -668,3 +668,89 @@ fn cp_between_the_host_and_containers() {
     rpod.fails(&["cp", &host("nonexistent"), "box:/tmp"], 125);
     rpod.fails(&["cp", &host("src/one"), "box:/no/such/dir/x"], 125);
 }
+
+#[test]
+fn global_flags_and_repeated_flags_as_podman() {
+    let rpod = Rpod::with_image("runc");
+    // A flag given twice takes the last value, global flags too.
+    assert_eq!(
+        rpod.ok(&[
+            "--log-level",
+            "debug",
+            "--log-level",
+            "error",
+            "run",
+            "--rm",
+            "--log-driver=none",
+            "--log-driver=k8s-file",
+            "--name",
+            "first",
+            "--name",
+            "second",
+            "demo",
+            "hostname",
+        ])
+        .len(),
+        13
+    );
+    rpod.ok(&["create", "--name", "a", "--name", "b", "demo", "true"]);
+    assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "b\n");
+    // --noout: nothing on standard output, the command still runs.
+    assert_eq!(
+        rpod.ok(&["--noout", "run", "--name", "quiet", "demo", "echo", "hi"]),
+        ""
+    );
+    assert_eq!(rpod.ok(&["logs", "quiet"]), "hi\n");
+    // --events-backend none: no events, for the command and the cleanup after the exit.
+    rpod.ok(&[
+        "--events-backend",
+        "none",
+        "run",
+        "--name",
+        "unseen",
+        "demo",
+        "true",
+    ]);
+    assert_eq!(
+        rpod.ok(&["events", "--stream=false", "--filter", "container=unseen"]),
+        ""
+    );
+    rpod.fails(&["--events-backend", "journald", "ps"], 125);
+    // --runtime-flag reaches the runtime: an unknown one fails there, leaving nothing.
+    let err = rpod.fails(
+        &[
+            "--runtime-flag",
+            "no-such-flag",
+            "run",
+            "--rm",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("no-such-flag"), "{err}");
+    rpod.ok(&["--runtime-flag", "debug", "run", "--rm", "demo", "true"]);
+    // Accepted where rpod does the same, refused where it cannot.
+    rpod.ok(&["--cgroup-manager", "cgroupfs", "--storage-opt", "", "ps"]);
+    let err = rpod.fails(&["--cgroup-manager", "systemd", "ps"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    rpod.fails(&["--storage-opt", "overlay.mountopt=nodev", "ps"], 125);
+    let tmp = tempfile::tempdir().unwrap();
+    rpod.ok(&["--tmpdir", &tmp.path().display().to_string(), "ps"]);
+    rpod.fails(&["--tmpdir", "/nonexistent/dir", "ps"], 125);
+    // --help on every command, and unknown flags as podman words them.
+    for command in [
+        &["ps"][..],
+        &["run"],
+        &["exec"],
+        &["cp"],
+        &["container", "prune"],
+        &["events"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        assert!(rpod.ok(&args).contains("Usage:"), "{args:?}");
+    }
+    let err = rpod.fails(&["cp", "--nosuchflag", "a", "b"], 125);
+    assert!(err.contains("unknown flag: --nosuchflag"), "{err}");
+}

@@ -73,6 +73,8 @@ fn engine_with_demo() -> (tempfile::TempDir, Arc<Engine>) {
         exe: env!("CARGO_BIN_EXE_rpod").into(),
         config: rpod_engine::config::EngineConfig::parse("[containers]\nnetns = \"none\"\n")
             .unwrap(),
+        runtime_flags: Vec::new(),
+        events: true,
     })
     .unwrap();
     engine

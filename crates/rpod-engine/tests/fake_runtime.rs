@@ -297,6 +297,8 @@ fn fixture() -> Fixture {
             exe: "/bin/true".into(),
             config: rpod_engine::config::EngineConfig::parse("[containers]\nnetns = \"none\"\n")
                 .unwrap(),
+            runtime_flags: Vec::new(),
+            events: true,
         },
         Arc::new(|config| Ok(Arc::new(FakeRuntime::new(config)) as Arc<dyn OciRuntime>)),
     )

@@ -91,6 +91,10 @@ pub struct EngineOptions {
     pub exe: PathBuf,
     /// Settings from rpod.conf.
     pub config: crate::config::EngineConfig,
+    /// Extra global flags for every runtime call (`--runtime-flag`, without the dashes).
+    pub runtime_flags: Vec<String>,
+    /// Whether events are written to the event log (`--events-backend file`, not `none`).
+    pub events: bool,
 }
 
 /// What `create` takes (the CLI's flags, parsed).
@@ -263,14 +267,18 @@ impl Engine {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        events::append(&self.roots, &event);
+        if self.options.events {
+            events::append(&self.roots, &event);
+        }
     }
 
     /// Record an image event.
     pub(super) fn image_event(&self, id: &str, status: &str, name: &str) {
         let mut event = Event::new(EventType::Image, status, id);
         event.name = name.to_string();
-        events::append(&self.roots, &event);
+        if self.options.events {
+            events::append(&self.roots, &event);
+        }
     }
 
     /// Open (creating if needed) the store under the two roots, and reconcile after a reboot.
@@ -354,7 +362,12 @@ impl Engine {
             conmon: self.options.conmon.clone(),
             tmp_dir: self.roots.monitor_tmp(),
             state_root: Some(self.roots.runtime_state(&base)),
-            runtime_flags: Vec::new(),
+            runtime_flags: self
+                .options
+                .runtime_flags
+                .iter()
+                .map(|f| format!("--{}", f.trim_start_matches('-')))
+                .collect(),
             log_level: conmon_log_level(&self.options.log_level).to_string(),
             criu: rpod_oci::conmon::find_criu(self.options.config.engine.criu_path.as_deref()),
         })?;
@@ -381,6 +394,12 @@ impl Engine {
         if let Some(conmon) = &self.options.conmon {
             command.push("--conmon".into());
             command.push(conmon.display().to_string());
+        }
+        for flag in &self.options.runtime_flags {
+            command.push(format!("--runtime-flag={flag}"));
+        }
+        if !self.options.events {
+            command.push("--events-backend=none".into());
         }
         command.extend(["container".into(), "cleanup".into()]);
         if let Some(session) = exec_session {
