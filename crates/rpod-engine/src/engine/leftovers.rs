@@ -59,6 +59,15 @@ impl Engine {
             }
         }
         remove_cgroups(record.id());
+        // A runtime killed while creating may leave a state directory it cannot read back
+        // (crun: no config.json yet), so its own delete fails and its create would say
+        // "already exists". The container's processes are gone with its cgroups: the
+        // directory (under rpod's runtime state root) is removed here.
+        if state_dir.exists() {
+            tracing::info!(id = record.id(), "removing unreadable runtime state");
+            fs::remove_dir_all(&state_dir)
+                .map_err(|e| crate::EngineError::io("removing", &state_dir, e))?;
+        }
         if self.has_network_leftovers(record.id()) {
             tracing::info!(id = record.id(), "removing a network namespace left behind");
             self.network_down(&mut record.clone());
