@@ -649,6 +649,9 @@ pub struct RunArgs {
     /// Write the container's ID to this file (which must not exist).
     #[arg(long)]
     pub cidfile: Option<PathBuf>,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped.
+    #[arg(long)]
+    pub restart: Option<String>,
     /// Remove a container of the same name first.
     #[arg(long)]
     pub replace: bool,

@@ -754,3 +754,120 @@ fn global_flags_and_repeated_flags_as_podman() {
     let err = rpod.fails(&["cp", "--nosuchflag", "a", "b"], 125);
     assert!(err.contains("unknown flag: --nosuchflag"), "{err}");
 }
+
+#[test]
+fn restart_policies_restart_after_exits_not_after_a_stop() {
+    let rpod = Rpod::with_image("runc");
+    let settled = |name: &str, count: &str| {
+        wait_until(
+            &format!("{name} restarted {count} times and exited"),
+            || {
+                rpod.inspect(name, "{{.RestartCount}} {{.State.Status}}")
+                    == format!("{count} exited")
+            },
+        );
+    };
+    // on-failure:2: two restarts after failures, then it stays exited.
+    rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "demo",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+    ]);
+    settled("flaky", "2");
+    assert_eq!(
+        rpod.inspect(
+            "flaky",
+            "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.State.ExitCode}}"
+        ),
+        "on-failure 2 3"
+    );
+    assert_eq!(rpod.ok(&["logs", "flaky"]), "run\nrun\nrun\n");
+    // A start by the user gives it two more.
+    rpod.ok(&["start", "flaky"]);
+    settled("flaky", "4");
+    // on-failure does not restart a success.
+    rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "fine",
+        "--restart",
+        "on-failure",
+        "demo",
+        "true",
+    ]);
+    rpod.ok(&["wait", "fine"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(rpod.inspect("fine", "{{.RestartCount}}"), "0");
+
+    // always: after an exit and after a kill, but never after a stop.
+    rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "keeper",
+        "--restart",
+        "always",
+        "demo",
+        "sh",
+        "-c",
+        "echo up; sleep 0.3",
+    ]);
+    wait_until("keeper restarted twice", || {
+        rpod.inspect("keeper", "{{.RestartCount}}")
+            .parse::<u32>()
+            .unwrap()
+            >= 2
+    });
+    rpod.ok(&["stop", "-t", "0", "keeper"]);
+    let count = rpod.inspect("keeper", "{{.RestartCount}}");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(
+        rpod.inspect("keeper", "{{.RestartCount}} {{.State.Status}}"),
+        format!("{count} exited")
+    );
+
+    // The boot-time way: start every container whose policy is always.
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "restart-policy=always",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "keeper\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "restart-policy=no",
+            "--format",
+            "{{.Names}}"
+        ]),
+        ""
+    );
+    rpod.ok(&["start", "--all", "--filter", "restart-policy=always"]);
+    assert_eq!(rpod.inspect("keeper", "{{.State.Status}}"), "running");
+    rpod.ok(&["rm", "-f", "-t", "0", "keeper"]);
+
+    // Refused: --rm with a policy, an unknown policy, a count for another policy.
+    let err = rpod.fails(&["run", "--rm", "--restart", "always", "demo", "true"], 125);
+    assert!(err.contains("conflicts"), "{err}");
+    rpod.fails(&["create", "--restart", "sometimes", "demo", "true"], 125);
+    rpod.fails(&["create", "--restart", "always:3", "demo", "true"], 125);
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]),
+        "fine\nflaky\n"
+    );
+}

@@ -260,6 +260,9 @@ pub struct ContainerConfig {
     pub network: NetworkMode,
     pub runtime: String,
     pub auto_remove: bool,
+    /// `--restart`: what the cleanup after an exit does.
+    #[serde(default)]
+    pub restart: crate::restart::RestartPolicy,
     pub log_to_file: bool,
     pub terminal: bool,
     pub stdin: bool,
@@ -299,6 +302,12 @@ pub struct ContainerState {
     /// Why the last run ended abnormally (e.g. the monitor died).
     pub error: String,
     pub stopped_by_user: bool,
+    /// Restarts by the restart policy, ever.
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Restarts by the policy since the user last started the container (on-failure:N).
+    #[serde(default)]
+    pub restart_retries: u32,
     /// Whether the root file system is mounted for this container.
     pub mounted: bool,
     /// The process carrying out a stop (PID and start time), so that a stop whose process
@@ -334,6 +343,8 @@ impl ContainerState {
             finished_at: None,
             error: String::new(),
             stopped_by_user: false,
+            restart_count: 0,
+            restart_retries: 0,
             mounted: false,
             stopping_pid: 0,
             stopping_start: 0,

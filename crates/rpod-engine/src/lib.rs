@@ -20,6 +20,7 @@ pub mod names;
 pub mod network;
 pub mod paths;
 pub mod resources;
+pub mod restart;
 pub mod rootfs;
 pub mod scratch;
 pub mod seccomp;

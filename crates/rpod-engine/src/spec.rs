@@ -664,6 +664,7 @@ mod tests {
             network: NetworkMode::Host,
             runtime: "runc".into(),
             auto_remove: false,
+            restart: Default::default(),
             log_to_file: true,
             terminal: false,
             stdin: false,

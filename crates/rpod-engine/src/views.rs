@@ -358,7 +358,7 @@ impl ContainerInspect {
             conmon_pid_file: run_dir.join("conmon.pid").display().to_string(),
             pid_file: run_dir.join("pidfile").display().to_string(),
             name: c.name.clone(),
-            restart_count: 0,
+            restart_count: record.state.restart_count,
             driver: "overlay",
             exec_ids,
             mounts: c.mounts.iter().map(InspectMount::new).collect(),
@@ -419,8 +419,8 @@ impl ContainerInspect {
                     },
                 },
                 restart_policy: RestartPolicy {
-                    name: String::new(),
-                    maximum_retry_count: 0,
+                    name: c.restart.name().to_string(),
+                    maximum_retry_count: c.restart.max_retries,
                 },
             },
         }

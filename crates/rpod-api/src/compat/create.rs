@@ -490,12 +490,23 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         no_hosts: false,
     };
     let restart: Option<Map<String, Value>> = typed(&host, "RestartPolicy")?;
-    if let Some(policy) = restart {
-        let name = policy.get("Name").and_then(Value::as_str).unwrap_or("");
-        if !matches!(name, "" | "no") {
-            return Err(ApiError::unsupported(format!("restart policy {name:?}")));
+    let restart = match restart {
+        Some(policy) => {
+            let name = policy.get("Name").and_then(Value::as_str).unwrap_or("");
+            let retries = policy
+                .get("MaximumRetryCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            let text = if name == "on-failure" && retries > 0 {
+                format!("{name}:{retries}")
+            } else {
+                name.to_string()
+            };
+            rpod_engine::restart::RestartPolicy::parse(&text)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?
         }
-    }
+        None => Default::default(),
+    };
     let log_config = typed::<Map<String, Value>>(&host, "LogConfig")?;
     let driver = log_config
         .as_ref()
@@ -622,6 +633,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         network_aliases: Vec::new(),
         runtime: None,
         auto_remove: typed::<bool>(&host, "AutoRemove")?.unwrap_or(false),
+        restart,
         log_to_file,
         terminal: body.tty,
         stdin: body.open_stdin,

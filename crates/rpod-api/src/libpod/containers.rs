@@ -103,9 +103,18 @@ pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
     ex.json(200, &value)
 }
 
-/// rpod has no restart policies: no container should restart (podman answers 404 then).
-pub fn should_restart(context: &Context, _ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let record = context.engine.lookup(name)?;
+/// Whether the container's restart policy would start it again after its last exit
+/// (204), or not (404), as podman answers.
+pub fn should_restart(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let record = context.engine.inspect(name)?;
+    let state = &record.state;
+    if record.config.restart.should_restart(
+        state.exit_code,
+        state.stopped_by_user,
+        state.restart_retries,
+    ) {
+        return ex.empty(204);
+    }
     Err(ApiError::not_found(format!(
         "container {} should not restart",
         record.id()

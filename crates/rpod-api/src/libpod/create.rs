@@ -145,6 +145,8 @@ pub struct SpecGenerator {
     pub terminal: bool,
     pub stdin: bool,
     pub remove: bool,
+    pub restart_policy: Option<String>,
+    pub restart_tries: Option<u32>,
     pub work_dir: String,
     pub user: String,
     pub hostname: String,
@@ -519,6 +521,15 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         network_aliases: Vec::new(),
         runtime: non_empty(spec.oci_runtime),
         auto_remove: spec.remove,
+        restart: {
+            let name = spec.restart_policy.unwrap_or_default();
+            let text = match spec.restart_tries {
+                Some(tries) if tries > 0 && name == "on-failure" => format!("{name}:{tries}"),
+                _ => name,
+            };
+            rpod_engine::restart::RestartPolicy::parse(&text)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?
+        },
         log_to_file,
         terminal: spec.terminal,
         stdin: spec.stdin,

@@ -292,7 +292,10 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
             ))
         }
     };
+    let restart =
+        rpod_engine::restart::RestartPolicy::parse(args.restart.as_deref().unwrap_or(""))?;
     Ok(CreateOptions {
+        restart,
         image,
         rootfs,
         name: args.name.clone(),
@@ -856,6 +859,10 @@ pub(super) fn matches_filter(record: &ContainerRecord, filter: &str) -> bool {
         "ancestor" => {
             record.config.image_name.contains(value) || record.config.image_id.starts_with(value)
         }
+        "restart-policy" => {
+            let name = record.config.restart.name();
+            name == value || (name.is_empty() && value == "no")
+        }
         _ => false,
     }
 }
@@ -869,9 +876,9 @@ pub(super) fn validate_filter(filter: &str) -> Result<(), Failure> {
         "status" if Status::from_filter(value).is_none() => Err(usage(format!(
             "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
         ))),
-        "status" | "name" | "id" | "label" | "exited" | "ancestor" => Ok(()),
+        "status" | "name" | "id" | "label" | "exited" | "ancestor" | "restart-policy" => Ok(()),
         other => Err(usage(format!(
-            "invalid filter {other:?}: use status, name, id, label, exited or ancestor"
+            "invalid filter {other:?}: use status, name, id, label, exited, ancestor or restart-policy"
         ))),
     }
 }

@@ -152,6 +152,7 @@ impl Engine {
             resources: options.resources.clone(),
             runtime: runtime_name,
             auto_remove: options.auto_remove,
+            restart: options.restart,
             log_to_file: options.log_to_file,
             terminal: options.terminal,
             stdin: options.stdin,
@@ -237,6 +238,11 @@ impl Engine {
 /// limit.
 fn validate(options: &mut CreateOptions) -> Result<()> {
     let invalid = |message: String| Err(EngineError::InvalidArg(message));
+    if options.auto_remove && options.restart.is_set() {
+        return invalid(
+            "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"".into(),
+        );
+    }
     if let Some(cpus) = options.cpus {
         if !cpus.is_finite() || cpus <= 0.0 {
             return invalid(format!("invalid --cpus {cpus}: must be positive"));

@@ -128,6 +128,8 @@ pub struct CreateOptions {
     pub network_aliases: Vec<String>,
     pub runtime: Option<String>,
     pub auto_remove: bool,
+    /// `--restart`.
+    pub restart: crate::restart::RestartPolicy,
     pub log_to_file: bool,
     /// Allocate a terminal for the container (`-t`).
     pub terminal: bool,

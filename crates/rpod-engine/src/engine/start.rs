@@ -126,6 +126,18 @@ impl Engine {
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
         self.sync(&mut record)?;
+        // A start by the user begins a new count for `on-failure:N`.
+        record.state.restart_retries = 0;
+        self.start_locked(record, console_size, before_start)
+    }
+
+    /// Start a container whose lock is held and whose state is synced.
+    pub(super) fn start_locked(
+        &self,
+        mut record: ContainerRecord,
+        console_size: Option<TerminalSize>,
+        before_start: Option<&mut BeforeStart<'_>>,
+    ) -> Result<ContainerRecord> {
         match record.state.status {
             Status::Running => {
                 return Err(EngineError::NotModified(format!(

@@ -55,6 +55,11 @@ impl Engine {
                 if record.state.status == Status::Stopped {
                     self.cleanup_runtime(&mut record)?;
                 }
+                // Between an exit and the restart its policy makes: the stop stands.
+                if record.config.restart.is_set() && !record.state.stopped_by_user {
+                    record.state.stopped_by_user = true;
+                    self.save(&record)?;
+                }
                 return Err(EngineError::NotModified(format!(
                     "container {id} is already stopped"
                 )));

@@ -162,7 +162,34 @@ impl Engine {
             return Ok(());
         };
         self.sync(&mut record)?;
-        self.finish_exited(&mut record)
+        self.finish_exited(&mut record)?;
+        self.restart_by_policy(record)
+    }
+
+    /// After an exit: start the container again when its restart policy says so (the
+    /// cleanup command's job, as podman's). Called under the lock.
+    fn restart_by_policy(&self, mut record: ContainerRecord) -> Result<()> {
+        let state = &record.state;
+        let wanted = state.status == Status::Exited
+            && !state.checkpointed
+            && record.config.restart.should_restart(
+                state.exit_code,
+                state.stopped_by_user,
+                state.restart_retries,
+            );
+        if !wanted {
+            return Ok(());
+        }
+        record.state.restart_count += 1;
+        record.state.restart_retries += 1;
+        self.save(&record)?;
+        tracing::info!(
+            id = record.id(),
+            count = record.state.restart_count,
+            "restarting by the container's restart policy"
+        );
+        self.container_event(&record, "restart", &[]);
+        self.start_locked(record, None, None).map(|_| ())
     }
 
     /// Once a container has exited: clean the runtime up, and remove `--rm` containers.
