@@ -698,7 +698,7 @@ mod tests {
                 "Config.Healthcheck",
             ),
             (
-                r#"{"Image":"x","HostConfig":{"RestartPolicy":{"Name":"always"}}}"#,
+                r#"{"Image":"x","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}"#,
                 "restart policy",
             ),
             (
@@ -722,6 +722,19 @@ mod tests {
             assert_eq!(err.status, 400, "{json}");
             assert!(err.message.contains(named), "{json}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn restart_policies_are_taken() {
+        let options = parse(
+            r#"{"Image":"x","HostConfig":{"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":4}}}"#,
+        )
+        .unwrap();
+        assert_eq!(options.restart.name(), "on-failure");
+        assert_eq!(options.restart.max_retries, 4);
+        let options =
+            parse(r#"{"Image":"x","HostConfig":{"RestartPolicy":{"Name":"always"}}}"#).unwrap();
+        assert_eq!(options.restart.name(), "always");
     }
 
     #[test]
