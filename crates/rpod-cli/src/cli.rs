@@ -1151,6 +1151,13 @@ pub struct ImagesArgs {
     pub format: Option<String>,
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// reference=PATTERN, dangling=true|false, label=KEY[=VALUE].
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
+    #[arg(long)]
+    pub noheading: bool,
+    /// Only this image (a name or ID).
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Args)]

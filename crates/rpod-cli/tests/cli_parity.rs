@@ -871,3 +871,67 @@ fn restart_policies_restart_after_exits_not_after_a_stop() {
         "fine\nflaky\n"
     );
 }
+
+#[test]
+fn podman_output_shapes_and_exit_codes() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["tag", "demo", "other:2"]);
+    // images IMAGE lists that image only; an unknown one lists nothing.
+    let listed = rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", "other:2"]);
+    assert_eq!(listed, "localhost/other:2\n");
+    let id = rpod.inspect("demo", "{{.Id}}");
+    let by_id = rpod.ok(&["images", "--format", "{{.Tag}}", &id[..12]]);
+    assert_eq!(by_id, "latest\n2\n");
+    assert_eq!(rpod.ok(&["images", "--noheading", "nosuch"]), "");
+    assert_eq!(
+        rpod.ok(&[
+            "images",
+            "--filter",
+            "reference=other",
+            "--format",
+            "{{.Tag}}"
+        ]),
+        "2\n"
+    );
+    rpod.fails(&["images", "--filter", "colour=red"], 125);
+    // --format json: one object per image, sizes as numbers, RFC 3339 times in UTC.
+    let json: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["images", "--format", "json"])).unwrap();
+    let image = &json[0];
+    assert!(image["Size"].is_u64(), "{image}");
+    assert!(
+        image["CreatedAt"].as_str().unwrap().ends_with('Z'),
+        "{image}"
+    );
+    assert_eq!(image["Names"].as_array().unwrap().len(), 2, "{image}");
+    assert!(image.get("Labels").is_some());
+    // image inspect has both .ID and .Id.
+    let ids = rpod.ok(&["image", "inspect", "--format", "{{.ID}} {{.Id}}", "demo"]);
+    let (short, long) = ids.trim().split_once(' ').unwrap();
+    assert_eq!(short, long);
+    // --memory=0 means no limit.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "unlimited",
+        "--memory=0",
+        "demo",
+        "true",
+    ]);
+    assert_eq!(rpod.inspect("unlimited", "{{.HostConfig.Memory}}"), "0");
+    // run -it without a terminal warns as podman does, and goes on.
+    let out = rpod
+        .command(&["run", "--rm", "-it", "demo", "echo", "hi"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("The input device is not a TTY"),
+        "{out:?}"
+    );
+    // start of a container whose command does not exist: 125 (run says 127).
+    rpod.ok(&["create", "--name", "broken", "demo", "/no/such/command"]);
+    let err = rpod.fails(&["start", "broken"], 125);
+    assert!(err.contains("/no/such/command"), "{err}");
+    rpod.fails(&["run", "--rm", "demo", "/no/such/command"], 127);
+}

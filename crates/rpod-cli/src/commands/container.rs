@@ -277,6 +277,8 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     let memory = args
         .memory
         .as_deref()
+        // `--memory 0`: no limit, as podman reads it.
+        .filter(|m| m.trim() != "0")
         .map(parse_memory)
         .transpose()
         .map_err(usage)?;
@@ -531,7 +533,8 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
     for_each(&names, ENGINE_ERROR, false, |name| {
         match engine.start(name, None, None) {
             Ok(_) | Err(EngineError::NotModified(_)) => {}
-            Err(e) => return Err(e.into()),
+            // podman's start says 125 where run says 126/127: the runtime's create failed.
+            Err(e) => return Err(Failure::new(ENGINE_ERROR, e)),
         }
         println!("{name}");
         Ok(())
@@ -540,6 +543,16 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
 
 pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
     let attach = Attach::new(args.interactive, &args.flags)?;
+    if args.tty
+        && args.interactive
+        && !args.detach
+        && !std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
+        // As podman: a warning, and the run goes on.
+        tracing::warn!(
+            "The input device is not a TTY. The --tty and --interactive flags might not work properly"
+        );
+    }
     let record = create_container(engine, &args)?;
     let id = record.id().to_string();
     if args.detach {

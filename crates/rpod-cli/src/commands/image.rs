@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use rpod_engine::image::{ArchiveFormat, ImportOptions};
 use rpod_engine::{Engine, EngineError, ImageRemoval};
@@ -96,37 +96,165 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
     Ok(0)
 }
 
+/// A test an image passes or not.
+type ImageTest = Box<dyn Fn(&rpod_engine::image::ImageInfo) -> bool>;
+
+/// `images --filter`: which images a filter keeps.
+fn image_filter(filter: &str) -> Result<ImageTest, Failure> {
+    let (key, value) = filter
+        .split_once('=')
+        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
+    let value = value.to_string();
+    Ok(match key {
+        "reference" => Box::new(move |info| info.names.iter().any(|n| name_matches(n, &value))),
+        "dangling" => {
+            let dangling = match value.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(usage(format!(
+                        "invalid dangling={value}: use true or false"
+                    )))
+                }
+            };
+            Box::new(move |info| info.names.is_empty() == dangling)
+        }
+        "label" => Box::new(move |info| {
+            let labels = info
+                .config
+                .config()
+                .as_ref()
+                .and_then(|c| c.labels().clone())
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            rpod_engine::labels::matches(&labels, &value)
+        }),
+        other => {
+            return Err(usage(format!(
+                "invalid filter {other:?}: use reference, dangling or label"
+            )))
+        }
+    })
+}
+
+/// Whether an image name (`localhost/demo:latest`) is what `pattern` names: `demo`,
+/// `demo:latest`, `localhost/demo`, ...
+fn name_matches(name: &str, pattern: &str) -> bool {
+    let short = name.strip_prefix("localhost/").unwrap_or(name);
+    let repository = |n: &str| {
+        n.rsplit_once(':')
+            .map_or(n.to_string(), |(r, _)| r.to_string())
+    };
+    if pattern.contains(':') {
+        name == pattern || short == pattern
+    } else {
+        repository(name) == pattern || repository(short) == pattern
+    }
+}
+
+/// One image as podman's `images --format json` prints it.
+fn image_json(info: &rpod_engine::image::ImageInfo) -> Value {
+    let created = info.record.created.unwrap_or(info.record.added);
+    let labels = info
+        .config
+        .config()
+        .as_ref()
+        .and_then(|c| c.labels().clone());
+    json!({
+        "Id": info.record.id,
+        "ParentId": "",
+        "RepoTags": null,
+        "RepoDigests": [],
+        "Size": info.record.size,
+        "SharedSize": 0,
+        "VirtualSize": info.record.size,
+        "Labels": labels,
+        "Containers": 0,
+        "Names": if info.names.is_empty() { Value::Null } else { json!(info.names) },
+        "Digest": format!("sha256:{}", info.record.id),
+        "History": info.names,
+        "Created": created.timestamp(),
+        "CreatedAt": created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
 pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
+    let mut filters = args
+        .filter
+        .iter()
+        .map(|f| image_filter(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(image) = &args.image {
+        // An unknown image lists nothing, as podman's.
+        let wanted = engine.resolve_image(image).ok().map(|r| r.id);
+        filters.push(Box::new(move |info| {
+            Some(&info.record.id) == wanted.as_ref()
+        }));
+    }
     let mut records = engine.images()?;
     records.sort_by(|a, b| {
         b.created
             .unwrap_or(b.added)
             .cmp(&a.created.unwrap_or(a.added))
     });
-    let mut rows = Vec::new();
+    let mut infos = Vec::new();
     for record in records {
         let info = engine.image_info(record)?;
-        if args.quiet {
-            let id = &info.record.id;
-            println!(
-                "{}",
-                if args.no_trunc {
-                    format!("sha256:{id}")
-                } else {
-                    id[..12].to_string()
-                }
-            );
-            continue;
+        if filters.iter().all(|f| f(&info)) {
+            infos.push(info);
         }
-        rows.extend(inspect::image_rows(&info, args.no_trunc));
     }
     if args.quiet {
+        for info in &infos {
+            let id = &info.record.id;
+            if args.no_trunc {
+                println!("sha256:{id}");
+            } else {
+                println!("{}", &id[..12]);
+            }
+        }
         return Ok(0);
     }
+    if args.format.as_deref() == Some("json") {
+        let list: Vec<Value> = infos.iter().map(image_json).collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(0);
+    }
+    // A name (positional or reference=) shows the rows of that name only, as podman's.
+    let mut patterns: Vec<&str> = args
+        .filter
+        .iter()
+        .filter_map(|f| f.strip_prefix("reference="))
+        .collect();
+    if let Some(image) = args.image.as_deref() {
+        let by_id = infos
+            .iter()
+            .any(|i| i.record.id.starts_with(image.trim_start_matches("sha256:")));
+        if !by_id {
+            patterns.push(image);
+        }
+    }
+    let rows: Vec<Value> = infos
+        .iter()
+        .flat_map(|info| inspect::image_rows(info, args.no_trunc))
+        .filter(|row| {
+            let name = format!(
+                "{}:{}",
+                row["Repository"].as_str().unwrap_or_default(),
+                row["Tag"].as_str().unwrap_or_default()
+            );
+            patterns.iter().all(|p| name_matches(&name, p))
+        })
+        .collect();
     let format = args.format.unwrap_or_else(|| {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into()
     });
-    format::print(&format, &rows, &inspect::image_header)?;
+    if args.noheading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &inspect::image_header)?;
+    }
     Ok(0)
 }
 
