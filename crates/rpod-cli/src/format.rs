@@ -173,6 +173,79 @@ fn join_func(args: &[Value]) -> Result<Value, FuncError> {
     ))
 }
 
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn count_arg(name: &str, value: &Value) -> Result<usize, FuncError> {
+    match value {
+        Value::Number(n) => n
+            .as_u64()
+            .map(|n| n as usize)
+            .ok_or_else(|| FuncError::Generic(format!("{name}: a count must not be negative"))),
+        _ => Err(FuncError::Generic(format!("{name}: expected a number"))),
+    }
+}
+
+/// `title`: each word with a capital first letter.
+fn title_func(args: &[Value]) -> Result<Value, FuncError> {
+    let text = string_arg("title", args)?;
+    let mut out = String::with_capacity(text.len());
+    let mut start = true;
+    for c in text.chars() {
+        if start && c.is_alphabetic() {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = !c.is_alphanumeric();
+    }
+    Ok(Value::String(out))
+}
+
+/// `truncate TEXT N`: at most N characters.
+fn truncate_func(args: &[Value]) -> Result<Value, FuncError> {
+    let [text, count] = args else {
+        return Err(FuncError::ExactlyXArgs("truncate".into(), 2));
+    };
+    let count = count_arg("truncate", count)?;
+    Ok(Value::String(text_of(text).chars().take(count).collect()))
+}
+
+/// `split TEXT SEPARATOR`: a list.
+fn split_func(args: &[Value]) -> Result<Value, FuncError> {
+    let [text, separator] = args else {
+        return Err(FuncError::ExactlyXArgs("split".into(), 2));
+    };
+    let separator = text_of(separator);
+    let text = text_of(text);
+    let parts: Vec<Value> = if separator.is_empty() {
+        text.chars().map(|c| Value::String(c.to_string())).collect()
+    } else {
+        text.split(separator.as_str())
+            .map(|p| Value::String(p.to_string()))
+            .collect()
+    };
+    Ok(Value::Array(parts))
+}
+
+/// `pad TEXT LEFT RIGHT`: spaces before and after, as podman's.
+fn pad_func(args: &[Value]) -> Result<Value, FuncError> {
+    let [text, left, right] = args else {
+        return Err(FuncError::ExactlyXArgs("pad".into(), 3));
+    };
+    let (left, right) = (count_arg("pad", left)?, count_arg("pad", right)?);
+    Ok(Value::String(format!(
+        "{}{}{}",
+        " ".repeat(left),
+        text_of(text),
+        " ".repeat(right)
+    )))
+}
+
 /// A parsed `--format` value.
 pub struct Format {
     template: Template,
@@ -217,6 +290,10 @@ impl Format {
             ("upper", upper_func as gtmpl_value::Func),
             ("lower", lower_func as gtmpl_value::Func),
             ("join", join_func as gtmpl_value::Func),
+            ("title", title_func as gtmpl_value::Func),
+            ("truncate", truncate_func as gtmpl_value::Func),
+            ("split", split_func as gtmpl_value::Func),
+            ("pad", pad_func as gtmpl_value::Func),
             ("goprint", goprint_func as gtmpl_value::Func),
         ]);
         template
@@ -370,6 +447,34 @@ mod tests {
             "map[Pid:42 Status:running]\n"
         );
         assert_eq!(render("{{- .Id -}}", item), "abc\n");
+    }
+
+    #[test]
+    fn podmans_added_functions() {
+        let item =
+            json!({"Name": "web server", "Id": "0123456789abcdef", "Ports": "80/tcp,443/tcp"});
+        assert_eq!(render("{{title .Name}}", item.clone()), "Web Server\n");
+        assert_eq!(
+            render("{{truncate .Id 12}}", item.clone()),
+            "0123456789ab\n"
+        );
+        assert_eq!(
+            render("{{truncate .Id 100}}", item.clone()),
+            "0123456789abcdef\n"
+        );
+        assert_eq!(
+            render("{{range split .Ports \",\"}}[{{.}}]{{end}}", item.clone()),
+            "[80/tcp][443/tcp]\n"
+        );
+        assert_eq!(
+            render("{{pad .Name 2 1}}|", item.clone()),
+            "  web server |\n"
+        );
+        assert_eq!(render("{{len (split .Ports \",\")}}", item.clone()), "2\n");
+        assert!(Format::parse("{{truncate .Id}}", &upper_header)
+            .unwrap()
+            .render_all(&[item])
+            .is_err());
     }
 
     #[test]
