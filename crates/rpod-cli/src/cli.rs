@@ -1051,6 +1051,15 @@ pub struct PsArgs {
     /// Sort by command, created, id, image, names, runningfor, size or status.
     #[arg(long, default_value = "created")]
     pub sort: String,
+    /// Show the size of what each container wrote, and of its image.
+    #[arg(short = 's', long)]
+    pub size: bool,
+    /// Show the containers' namespaces (inode numbers).
+    #[arg(long)]
+    pub ns: bool,
+    /// Also containers of other tools in the store (rpod's store has none).
+    #[arg(long)]
+    pub external: bool,
 }
 
 #[derive(Debug, Args)]

@@ -60,7 +60,12 @@ pub fn ps_header(field: &str) -> String {
         "CreatedHuman" | "Created" | "CreatedAt" => "CREATED".into(),
         "ImageID" => "IMAGE ID".into(),
         "ExitCode" => "EXIT CODE".into(),
-        other => other.to_uppercase(),
+        "Namespaces.Cgroup" => "CGROUPNS".into(),
+        "Namespaces.User" => "USERNS".into(),
+        other => other
+            .strip_prefix("Namespaces.")
+            .unwrap_or(other)
+            .to_uppercase(),
     }
 }
 

@@ -935,3 +935,84 @@ fn podman_output_shapes_and_exit_codes() {
     assert!(err.contains("/no/such/command"), "{err}");
     rpod.fails(&["run", "--rm", "demo", "/no/such/command"], 127);
 }
+
+#[test]
+fn ps_filters_size_and_namespaces() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["volume", "create", "data"]);
+    rpod.ok(&["create", "--name", "first", "demo", "true"]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "second",
+        "-v",
+        "data:/data",
+        "demo",
+        "true",
+    ]);
+    rpod.ok(&[
+        "run",
+        "--name",
+        "third",
+        "--network",
+        "none",
+        "demo",
+        "sh",
+        "-c",
+        "head -c 1000 /dev/zero > /blob",
+    ]);
+    let names = |filter: &str| rpod.ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]);
+    assert_eq!(names("before=second"), "first\n");
+    assert_eq!(names("since=first"), "third\nsecond\n");
+    assert_eq!(names("volume=data"), "second\n");
+    assert_eq!(names("volume=/data"), "second\n");
+    assert_eq!(names("network=none"), "");
+    assert_eq!(names("before=nosuch"), "");
+    let err = rpod.fails(&["ps", "--filter", "health=healthy"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    // --size: what the container wrote, and its image besides.
+    let size = rpod.ok(&[
+        "ps",
+        "-a",
+        "--size",
+        "--filter",
+        "name=third",
+        "--format",
+        "{{.SizeRw}} {{.Size}}",
+    ]);
+    assert!(size.starts_with("1000 1 kB (virtual "), "{size}");
+    // --ns: the namespaces of running containers, as inode numbers.
+    let id = rpod.detached(&["--name", "live", "demo", "sleep", "300"]);
+    let pid = rpod.inspect(&id, "{{.State.Pid}}");
+    let net = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+    let ns = rpod.ok(&["ps", "--ns", "--format", "{{.Names}} {{.Namespaces.NET}}"]);
+    assert_eq!(
+        ns,
+        format!(
+            "live {}\n",
+            net.to_string_lossy()
+                .trim_start_matches("net:[")
+                .trim_end_matches(']')
+        )
+    );
+    let table = rpod.ok(&["ps", "--ns"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "CONTAINER",
+            "ID",
+            "NAMES",
+            "PID",
+            "CGROUPNS",
+            "IPC",
+            "MNT",
+            "NET",
+            "PIDNS",
+            "USERNS",
+            "UTS"
+        ]
+    );
+    // --external: rpod's store holds no other tool's containers.
+    assert_eq!(rpod.ok(&["ps", "--external", "-q"]).lines().count(), 1);
+}

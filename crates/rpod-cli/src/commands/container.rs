@@ -2,7 +2,7 @@
 //! inspect, logs, exists, cleanup.
 
 use anyhow::{anyhow, bail, Context};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use rpod_engine::container::{ContainerRecord, Status};
 use rpod_engine::logs::LogFilter;
@@ -858,9 +858,27 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, Failure> {
 }
 
 /// Whether a container passes a filter already checked by `validate_filter`.
-pub(super) fn matches_filter(record: &ContainerRecord, filter: &str) -> bool {
+/// `all` is every container (`before=` and `since=` name one of them).
+pub(super) fn matches_filter(
+    record: &ContainerRecord,
+    filter: &str,
+    all: &[ContainerRecord],
+) -> bool {
     let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
+    let created_of = |name: &str| {
+        all.iter()
+            .find(|r| r.config.name == name || r.config.id.starts_with(name))
+            .map(|r| r.config.created)
+    };
     match key {
+        "before" => created_of(value).is_some_and(|t| record.config.created < t),
+        "since" => created_of(value).is_some_and(|t| record.config.created > t),
+        "volume" => record
+            .config
+            .mounts
+            .iter()
+            .any(|m| m.volume.as_deref() == Some(value) || m.destination == value),
+        "network" => record.config.net.networks.iter().any(|n| n.name == value),
         "status" => Status::from_filter(value).is_some_and(|s| s.contains(&record.state.status)),
         "name" => record.config.name.contains(value),
         "id" => record.config.id.starts_with(value),
@@ -889,9 +907,13 @@ pub(super) fn validate_filter(filter: &str) -> Result<(), Failure> {
         "status" if Status::from_filter(value).is_none() => Err(usage(format!(
             "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
         ))),
-        "status" | "name" | "id" | "label" | "exited" | "ancestor" | "restart-policy" => Ok(()),
+        "status" | "name" | "id" | "label" | "exited" | "ancestor" | "restart-policy"
+        | "before" | "since" | "volume" | "network" => Ok(()),
+        "health" => Err(usage(
+            "filter health: health checks are not supported by rpod yet",
+        )),
         other => Err(usage(format!(
-            "invalid filter {other:?}: use status, name, id, label, exited, ancestor or restart-policy"
+            "invalid filter {other:?}: use status, name, id, label, exited, ancestor, before, since, volume, network or restart-policy"
         ))),
     }
 }
@@ -918,6 +940,7 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
         }
     }
     let all = args.all || args.last.is_some();
+    let everyone = records.clone();
     let mut shown = Vec::new();
     for record in records {
         let running = matches!(
@@ -930,7 +953,11 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
         if !all && !status_filter && !running {
             continue;
         }
-        if args.filters.iter().all(|f| matches_filter(&record, f)) {
+        if args
+            .filters
+            .iter()
+            .all(|f| matches_filter(&record, f, &everyone))
+        {
             shown.push(record);
         }
     }
@@ -955,12 +982,32 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
         }
         return Ok(0);
     }
-    let rows: Vec<Value> = shown
-        .iter()
-        .map(|r| inspect::ps_row(r, args.no_trunc))
-        .collect();
+    let mut rows = Vec::new();
+    for record in &shown {
+        let mut row = inspect::ps_row(record, args.no_trunc);
+        if args.size {
+            let (written, total) = engine.container_size(record)?;
+            row["Size"] = json!(format!(
+                "{} (virtual {})",
+                rpod_engine::human::size(written),
+                rpod_engine::human::size(total)
+            ));
+            row["SizeRw"] = json!(written);
+            row["SizeRootFs"] = json!(total);
+        }
+        if args.ns {
+            row["Namespaces"] = namespaces_of(record.state.pid);
+        }
+        rows.push(row);
+    }
     let format = args.format.unwrap_or_else(|| {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
+        if args.ns {
+            "table {{.ID}}\t{{.Names}}\t{{.Pid}}\t{{.Namespaces.Cgroup}}\t{{.Namespaces.IPC}}\t{{.Namespaces.MNT}}\t{{.Namespaces.NET}}\t{{.Namespaces.PIDNS}}\t{{.Namespaces.User}}\t{{.Namespaces.UTS}}".into()
+        } else if args.size {
+            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}".into()
+        } else {
+            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
+        }
     });
     if args.no_heading {
         format::print_without_header(&format, &rows)?;
@@ -968,6 +1015,34 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
         format::print(&format, &rows, &inspect::ps_header)?;
     }
     Ok(0)
+}
+
+/// A process's namespaces by inode number, as podman's `ps --ns` shows them; empty for a
+/// container that does not run.
+fn namespaces_of(pid: i32) -> Value {
+    let inode = |kind: &str| {
+        if pid <= 0 {
+            return String::new();
+        }
+        std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+            .ok()
+            .and_then(|link| {
+                let text = link.to_string_lossy().into_owned();
+                let start = text.find('[')? + 1;
+                let end = text.find(']')?;
+                Some(text[start..end].to_string())
+            })
+            .unwrap_or_default()
+    };
+    json!({
+        "Cgroup": inode("cgroup"),
+        "IPC": inode("ipc"),
+        "MNT": inode("mnt"),
+        "NET": inode("net"),
+        "PIDNS": inode("pid"),
+        "User": inode("user"),
+        "UTS": inode("uts"),
+    })
 }
 
 pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {

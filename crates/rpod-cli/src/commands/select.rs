@@ -66,12 +66,12 @@ impl Selection {
         }
         records.sort_by_key(|r| r.config.created);
         Ok(records
-            .into_iter()
+            .iter()
             .filter(|r| {
                 if self.filters.is_empty() {
                     eligible(r)
                 } else {
-                    self.filters.iter().all(|f| matches_filter(r, f))
+                    self.filters.iter().all(|f| matches_filter(r, f, &records))
                 }
             })
             .map(|r| r.id().to_string())

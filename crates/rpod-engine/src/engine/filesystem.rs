@@ -73,6 +73,28 @@ impl Engine {
             .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
     }
 
+    /// Bytes the container wrote (its changes) and the size of its image: podman's
+    /// `SizeRw` and `SizeRootFs`.
+    pub fn container_size(&self, record: &ContainerRecord) -> Result<(u64, u64)> {
+        let Ok((image, overlay)) = self.image_based(record) else {
+            return Ok((0, 0));
+        };
+        let mut written = 0u64;
+        upper_diff::walk(&overlay.upper, &mut |entry| {
+            if let upper_diff::Entry::Present {
+                stat,
+                file: Some(_),
+                ..
+            } = entry
+            {
+                written += u64::try_from(stat.st_size).unwrap_or(0);
+            }
+            Ok(())
+        })
+        .map_err(|e| EngineError::io("measuring", &overlay.upper, e))?;
+        Ok((written, image.size + written))
+    }
+
     /// A new image: the container's image with the container's changes as one more layer,
     /// and the container's command, environment, working directory, user, labels and stop
     /// signal as its config (then `changes` applied).
