@@ -1088,10 +1088,18 @@ pub struct LogsArgs {
     /// Only lines until this time.
     #[arg(long)]
     pub until: Option<String>,
-    /// Follow the log (not supported yet).
+    /// Follow the log: print new lines until the container exits.
     #[arg(short = 'f', long)]
     pub follow: bool,
-    #[arg(required = true)]
+    /// Prefix each line with the container's name (instead of its ID with several).
+    #[arg(short = 'n', long)]
+    pub names: bool,
+    /// Colour each container's prefix.
+    #[arg(long)]
+    pub color: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
     pub containers: Vec<String>,
 }
 

@@ -1016,3 +1016,26 @@ fn ps_filters_size_and_namespaces() {
     // --external: rpod's store holds no other tool's containers.
     assert_eq!(rpod.ok(&["ps", "--external", "-q"]).lines().count(), 1);
 }
+
+#[test]
+fn logs_of_several_containers_with_names() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["run", "--name", "one", "demo", "echo", "first"]);
+    rpod.ok(&["run", "--name", "two", "demo", "echo", "second"]);
+    assert_eq!(
+        rpod.ok(&["logs", "--names", "one", "two"]),
+        "one first\ntwo second\n"
+    );
+    assert_eq!(rpod.ok(&["logs", "-n", "two"]), "two second\n");
+    assert_eq!(rpod.ok(&["logs", "--latest"]), "second\n");
+    let coloured = rpod.ok(&["logs", "--names", "--color", "one"]);
+    assert_eq!(coloured, "\x1b[32mone\x1b[0m first\n");
+    let id = rpod.inspect("one", "{{.Id}}");
+    let both = rpod.ok(&["logs", "one", "two"]);
+    assert!(
+        both.starts_with(&format!("{} first\n", &id[..12])),
+        "{both}"
+    );
+    rpod.fails(&["logs"], 125);
+    rpod.fails(&["logs", "-l", "one"], 125);
+}

@@ -1106,22 +1106,43 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
             .transpose()
             .map_err(usage)?,
     };
-    let several = args.containers.len() > 1;
+    let containers = Selection {
+        names: args.containers,
+        latest: args.latest,
+        ..Selection::default()
+    }
+    .resolve(engine, |_| true)?;
+    let several = containers.len() > 1;
+    // Colours of podman's prefixes, one per container in turn.
+    const COLOURS: [&str; 6] = [
+        "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[31m",
+    ];
+    let mut turn = 0;
     // Every followed container is followed at once, each on its own thread; each line is
     // written whole.
     std::thread::scope(|scope| {
         let mut followers = Vec::new();
-        let code = for_each(&args.containers, ENGINE_ERROR, false, |name| {
+        let code = for_each(&containers, ENGINE_ERROR, false, |name| {
             let record = engine.inspect(name)?;
             if !record.config.log_to_file {
                 return Err(usage(format!(
                     "container {name} uses the none log driver: it has no logs"
                 )));
             }
-            let prefix = if several {
-                format!("{} ", &record.id()[..12])
+            let label = if args.names {
+                record.config.name.clone()
+            } else if several {
+                record.id()[..12].to_string()
             } else {
                 String::new()
+            };
+            let prefix = match (label.is_empty(), args.color) {
+                (true, _) => String::new(),
+                (false, false) => format!("{label} "),
+                (false, true) => {
+                    turn += 1;
+                    format!("{}{label}\x1b[0m ", COLOURS[(turn - 1) % COLOURS.len()])
+                }
             };
             if args.follow && record.state.status.is_active() {
                 let (filter, timestamps) = (filter.clone(), args.timestamps);
