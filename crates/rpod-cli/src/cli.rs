@@ -118,6 +118,10 @@ pub enum Command {
     Top(TopArgs),
     /// Show the event log: what happened to containers and images.
     Events(EventsArgs),
+    /// Show how an image was made.
+    History(HistoryArgs),
+    /// Remove names from an image.
+    Untag(UntagArgs),
     /// List what a container changed in its image's files (A added, C changed, D deleted).
     Diff(DiffArgs),
     /// Make a new image from a container's changes.
@@ -468,6 +472,35 @@ pub enum SystemCommand {
     Service(ServiceArgs),
     /// Show system information.
     Info(FormatArgs),
+    /// Show how much disk images, containers and volumes use.
+    Df(DfArgs),
+    /// Remove stopped containers, unused networks, dangling images (and volumes).
+    Prune(SystemPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// One line per image, container and volume.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SystemPruneArgs {
+    /// Every unused image, not only unnamed ones.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Do not ask (rpod never asks).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Remove volumes no container uses too.
+    #[arg(long)]
+    pub volumes: bool,
+    /// label=KEY[=VALUE], until=TIME (containers and images).
+    #[arg(long)]
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -527,6 +560,54 @@ pub enum ImageCommand {
     /// Exit 0 if the image exists, 1 if it does not.
     Exists(ExistsArgs),
     Inspect(InspectArgs),
+    /// Show how an image was made, newest step first.
+    History(HistoryArgs),
+    /// Remove names from an image (all when none are given).
+    Untag(UntagArgs),
+    /// Remove images no container uses (unnamed ones; every one with --all).
+    Prune(ImagePruneArgs),
+    /// List images as a tree of their layers.
+    Tree(TreeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Full IDs and commands.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only the IDs.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Sizes and dates for people (`false`: bytes and RFC 3339).
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub human: bool,
+    #[arg(long)]
+    pub format: Option<String>,
+    pub image: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UntagArgs {
+    pub image: String,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePruneArgs {
+    /// Every image no container uses, not only unnamed ones.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Do not ask (rpod never asks).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// label=KEY[=VALUE], label!=..., until=TIME.
+    #[arg(long)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    pub image: String,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -134,6 +134,12 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => i::rmi(e, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => i::tag(e, a),
         Command::Image(ImageCommand::Exists(a)) => i::exists(e, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => i::history(e, a),
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => i::untag(e, a),
+        Command::Image(ImageCommand::Prune(a)) => i::prune(e, a),
+        Command::Image(ImageCommand::Tree(a)) => i::tree(e, a),
+        Command::System(SystemCommand::Df(a)) => s::df(e, a),
+        Command::System(SystemCommand::Prune(a)) => s::prune(e, a),
         Command::Image(ImageCommand::Inspect(mut a)) => {
             a.kind = "image".into();
             c::inspect(e, a)

@@ -1039,3 +1039,90 @@ fn logs_of_several_containers_with_names() {
     rpod.fails(&["logs"], 125);
     rpod.fails(&["logs", "-l", "one"], 125);
 }
+
+#[test]
+fn image_history_untag_prune_tree_and_disk_usage() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&[
+        "run",
+        "--name",
+        "maker",
+        "demo",
+        "sh",
+        "-c",
+        "head -c 5000 /dev/zero > /blob",
+    ]);
+    rpod.ok(&["commit", "-m", "with a blob", "maker", "blobbed"]);
+    // history: newest first, the image's ID on top, layer sizes, comments.
+    let history = rpod.ok(&[
+        "history",
+        "--format",
+        "{{.ID}}|{{.Size}}|{{.Comment}}",
+        "-H=false",
+        "blobbed",
+    ]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 2, "{history}");
+    let id = rpod.inspect("blobbed", "{{.Id}}");
+    let top: Vec<&str> = lines[0].split('|').collect();
+    assert_eq!(top[0], &id[..12]);
+    assert!(top[1].parse::<u64>().unwrap() > 5000, "{history}");
+    assert_eq!(top[2], "with a blob");
+    assert!(lines[1].starts_with("<missing>|"), "{history}");
+    assert_eq!(
+        rpod.ok(&["image", "history", "-q", "--no-trunc", "blobbed"])
+            .lines()
+            .next(),
+        Some(id.as_str())
+    );
+    let tree = rpod.ok(&["image", "tree", "blobbed"]);
+    assert!(
+        tree.contains("Image Layers") && tree.matches("── ID: ").count() == 2,
+        "{tree}"
+    );
+
+    // system df counts what is there.
+    let df = rpod.ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.Total}} {{.Active}} {{.RawSize}}",
+    ]);
+    let lines: Vec<&str> = df.lines().collect();
+    assert!(lines[0].starts_with("Images 2 1 "), "{df}");
+    assert_eq!(lines[1], "Containers 1 0 5000", "{df}");
+    assert_eq!(lines[2], "Local Volumes 0 0 0", "{df}");
+
+    // untag: one name, then all; the image stays, unnamed.
+    rpod.ok(&["tag", "blobbed", "second:1"]);
+    rpod.ok(&["untag", "blobbed", "second:1"]);
+    assert_eq!(
+        rpod.ok(&["images", "--format", "{{.Repository}}", &id[..12]]),
+        "localhost/blobbed\n"
+    );
+    rpod.fails(&["untag", "blobbed", "never:1"], 125);
+    rpod.ok(&["image", "untag", "blobbed"]);
+    assert_eq!(
+        rpod.ok(&["images", "-q", "--filter", "dangling=true", "--no-trunc"]),
+        format!("sha256:{id}\n")
+    );
+
+    // image prune: unnamed and unused images go; -a takes every unused one.
+    assert_eq!(rpod.ok(&["image", "prune", "-f"]), format!("{id}\n"));
+    rpod.ok(&["tag", "demo", "spare:1"]);
+    rpod.ok(&["rm", "maker"]);
+    rpod.ok(&["run", "--name", "user", "demo", "true"]);
+    // demo (with spare:1) is used by a container: kept.
+    assert_eq!(rpod.ok(&["image", "prune", "-a", "-f"]), "");
+    rpod.fails(&["image", "prune", "--filter", "colour=red"], 125);
+
+    // system prune: stopped containers, unused networks, unused images, and volumes when
+    // asked.
+    rpod.ok(&["volume", "create", "leftover"]);
+    let out = rpod.ok(&["system", "prune", "-f", "-a", "--volumes"]);
+    assert!(out.contains("Deleted Containers\n"), "{out}");
+    assert!(out.contains("leftover"), "{out}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(rpod.ok(&["images", "-q"]), "");
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "");
+}

@@ -664,7 +664,7 @@ pub fn rename(engine: &Engine, args: RenameArgs) -> Outcome {
 /// A test a container passes or not.
 type ContainerTest = Box<dyn Fn(&ContainerRecord) -> bool>;
 
-fn prune_filter(filter: &str) -> Result<ContainerTest, Failure> {
+pub(super) fn prune_filter(filter: &str) -> Result<ContainerTest, Failure> {
     let (key, value) = filter
         .split_once('=')
         .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;

@@ -309,3 +309,144 @@ pub fn inspect_json(engine: &Engine, name: &str) -> Result<Value, Failure> {
     let info = engine.image_info(record)?;
     Ok(inspect::image(&info))
 }
+
+/// `image history`: the image's history, newest first. Steps that made a layer show its
+/// size; the newest step shows the image's ID, the others `<missing>`, as podman's.
+pub fn history(engine: &Engine, args: HistoryArgs) -> Outcome {
+    let record = engine.resolve_image(&args.image)?;
+    let info = engine.image_info(record)?;
+    let layer_sizes = engine.layer_sizes(&info.record);
+    let steps = info.config.history().clone().unwrap_or_default();
+    let mut layers = layer_sizes.iter();
+    let mut rows: Vec<Value> = steps
+        .iter()
+        .map(|step| {
+            let size = if step.empty_layer().unwrap_or(false) {
+                0
+            } else {
+                layers.next().copied().unwrap_or(0)
+            };
+            let created = step
+                .created()
+                .as_deref()
+                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                .map(|c| c.with_timezone(&chrono::Utc));
+            let created_by = step.created_by().clone().unwrap_or_default();
+            let shown_by = if args.no_trunc || created_by.chars().count() <= 45 {
+                created_by.clone()
+            } else {
+                format!("{}...", created_by.chars().take(42).collect::<String>())
+            };
+            json!({
+                "ID": "<missing>",
+                "Created": created.map(|c| if args.human {
+                    rpod_engine::human::ago(c)
+                } else {
+                    c.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                }).unwrap_or_default(),
+                "CreatedBy": shown_by,
+                "Size": if args.human { rpod_engine::human::size(size) } else { size.to_string() },
+                "Comment": step.comment().clone().unwrap_or_default(),
+                "Author": step.author().clone().unwrap_or_default(),
+                "Tags": info.names,
+            })
+        })
+        .collect();
+    rows.reverse();
+    if let Some(top) = rows.first_mut() {
+        top["ID"] = json!(if args.no_trunc {
+            info.record.id.clone()
+        } else {
+            info.record.id[..12].to_string()
+        });
+    }
+    if args.quiet {
+        for row in &rows {
+            println!("{}", row["ID"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    let format = args.format.unwrap_or_else(|| {
+        "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".into()
+    });
+    format::print(&format, &rows, &|field| match field {
+        "CreatedBy" => "CREATED BY".into(),
+        other => other.to_uppercase(),
+    })?;
+    Ok(0)
+}
+
+pub fn untag(engine: &Engine, args: UntagArgs) -> Outcome {
+    engine.untag_image(&args.image, &args.names)?;
+    Ok(0)
+}
+
+pub fn prune(engine: &Engine, args: ImagePruneArgs) -> Outcome {
+    let filters = args
+        .filter
+        .iter()
+        .map(|f| prune_filter(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    for id in engine.prune_images(args.all, &|info| filters.iter().all(|f| f(info)))? {
+        println!("{id}");
+    }
+    Ok(0)
+}
+
+/// `image prune --filter`: `label=`, `label!=`, `until=`.
+pub fn prune_filter(filter: &str) -> Result<ImageTest, Failure> {
+    let (key, value) = filter
+        .split_once('=')
+        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
+    let value = value.to_string();
+    let labels_of =
+        |info: &rpod_engine::image::ImageInfo| -> std::collections::BTreeMap<String, String> {
+            info.config
+                .config()
+                .as_ref()
+                .and_then(|c| c.labels().clone())
+                .unwrap_or_default()
+                .into_iter()
+                .collect()
+        };
+    Ok(match key {
+        "label" => Box::new(move |info| rpod_engine::labels::matches(&labels_of(info), &value)),
+        "label!" => Box::new(move |info| !rpod_engine::labels::matches(&labels_of(info), &value)),
+        "until" => {
+            let until = super::logs::parse_time(&value)
+                .map_err(|e| usage(format!("invalid until={value}: {e}")))?
+                .with_timezone(&chrono::Utc);
+            Box::new(move |info| info.record.created.unwrap_or(info.record.added) < until)
+        }
+        other => {
+            return Err(usage(format!(
+                "invalid filter {other:?}: use label, label! or until"
+            )))
+        }
+    })
+}
+
+/// `image tree`: the image and its layers, bottom first, with their sizes.
+pub fn tree(engine: &Engine, args: TreeArgs) -> Outcome {
+    let record = engine.resolve_image(&args.image)?;
+    let info = engine.image_info(record)?;
+    let sizes = engine.layer_sizes(&info.record);
+    println!("Image ID: {}", &info.record.id[..12]);
+    println!("Tags:     [{}]", info.names.join(" "));
+    println!("Size:     {}", rpod_engine::human::size(info.record.size));
+    println!("Image Layers");
+    let count = info.record.layers.len();
+    for (i, (layer, size)) in info.record.layers.iter().zip(sizes).enumerate() {
+        let branch = if i + 1 == count {
+            "└──"
+        } else {
+            "├──"
+        };
+        println!(
+            "{branch} ID: {} Size: {}",
+            &layer[..12.min(layer.len())],
+            rpod_engine::human::size(size)
+        );
+    }
+    Ok(0)
+}

@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use rpod_engine::Engine;
 
-use crate::cli::{FormatArgs, ServiceArgs};
+use crate::cli::{DfArgs, FormatArgs, ServiceArgs, SystemPruneArgs};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 
@@ -132,6 +132,166 @@ pub fn version(args: &FormatArgs) -> Outcome {
             println!("API Version:  {}", env!("CARGO_PKG_VERSION"));
             println!("OS/Arch:      linux/{}", rpod_engine::views::go_arch());
         }
+    }
+    Ok(0)
+}
+
+/// A size and the share of `total` it is, as podman's `system df` prints it.
+fn reclaimable(size: u64, total: u64) -> String {
+    let percent = if total == 0 { 0 } else { size * 100 / total };
+    format!("{} ({percent}%)", rpod_engine::human::size(size))
+}
+
+/// `system df`: what images, containers and volumes take on disk.
+pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
+    let containers = engine.list()?;
+    let images = engine.images()?;
+    let volumes = engine.volumes()?;
+    let used_images: std::collections::BTreeSet<&str> = containers
+        .iter()
+        .map(|c| c.config.image_id.as_str())
+        .collect();
+    let mut image_rows = Vec::new();
+    let (mut image_total, mut image_unused) = (0, 0);
+    for image in &images {
+        let used = used_images.contains(image.id.as_str());
+        image_total += image.size;
+        if !used {
+            image_unused += image.size;
+        }
+        image_rows.push(json!({
+            "ID": &image.id[..12],
+            "Names": engine.image_names(&image.id)?,
+            "Size": rpod_engine::human::size(image.size),
+            "Containers": containers.iter().filter(|c| c.config.image_id == image.id).count(),
+        }));
+    }
+    let mut container_rows = Vec::new();
+    let (mut written_total, mut written_idle, mut active) = (0, 0, 0);
+    for record in &containers {
+        let (written, _) = engine.container_size(record)?;
+        let running = record.state.status.is_active();
+        written_total += written;
+        if running {
+            active += 1;
+        } else {
+            written_idle += written;
+        }
+        container_rows.push(json!({
+            "ID": &record.id()[..12],
+            "Image": record.config.image_name,
+            "Names": record.config.name,
+            "Size": rpod_engine::human::size(written),
+            "Status": record.state.status.as_str(),
+        }));
+    }
+    let mut volume_rows = Vec::new();
+    let (mut volume_total, mut volume_unused, mut volumes_used) = (0, 0, 0);
+    for volume in &volumes {
+        let size = engine.volume_size(&volume.name)?;
+        let users = engine.volume_users(&volume.name)?.len();
+        volume_total += size;
+        if users == 0 {
+            volume_unused += size;
+        } else {
+            volumes_used += 1;
+        }
+        volume_rows.push(json!({
+            "VolumeName": volume.name,
+            "Links": users,
+            "Size": rpod_engine::human::size(size),
+        }));
+    }
+    if args.verbose {
+        println!("Images space usage:\n");
+        format::print(
+            "table {{.ID}}\t{{.Names}}\t{{.Size}}\t{{.Containers}}",
+            &image_rows,
+            &format::upper_header,
+        )?;
+        println!("\nContainers space usage:\n");
+        format::print(
+            "table {{.ID}}\t{{.Image}}\t{{.Names}}\t{{.Size}}\t{{.Status}}",
+            &container_rows,
+            &format::upper_header,
+        )?;
+        println!("\nLocal Volumes space usage:\n");
+        format::print(
+            "table {{.VolumeName}}\t{{.Links}}\t{{.Size}}",
+            &volume_rows,
+            &|f| match f {
+                "VolumeName" => "VOLUME NAME".into(),
+                other => other.to_uppercase(),
+            },
+        )?;
+        return Ok(0);
+    }
+    let rows = vec![
+        json!({
+            "Type": "Images",
+            "Total": images.len(),
+            "Active": images.iter().filter(|i| used_images.contains(i.id.as_str())).count(),
+            "Size": rpod_engine::human::size(image_total),
+            "RawSize": image_total,
+            "Reclaimable": reclaimable(image_unused, image_total),
+            "RawReclaimable": image_unused,
+        }),
+        json!({
+            "Type": "Containers",
+            "Total": containers.len(),
+            "Active": active,
+            "Size": rpod_engine::human::size(written_total),
+            "RawSize": written_total,
+            "Reclaimable": reclaimable(written_idle, written_total),
+            "RawReclaimable": written_idle,
+        }),
+        json!({
+            "Type": "Local Volumes",
+            "Total": volumes.len(),
+            "Active": volumes_used,
+            "Size": rpod_engine::human::size(volume_total),
+            "RawSize": volume_total,
+            "Reclaimable": reclaimable(volume_unused, volume_total),
+            "RawReclaimable": volume_unused,
+        }),
+    ];
+    let format = args.format.unwrap_or_else(|| {
+        "table {{.Type}}\t{{.Total}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}".into()
+    });
+    format::print(&format, &rows, &format::upper_header)?;
+    Ok(0)
+}
+
+/// `system prune`: stopped containers, networks no container uses, unnamed images (every
+/// unused one with --all), and with --volumes the volumes no container uses.
+pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
+    let mut container_filters = Vec::new();
+    let mut image_filters = Vec::new();
+    for filter in &args.filter {
+        container_filters.push(super::container::prune_filter(filter)?);
+        image_filters.push(super::image::prune_filter(filter)?);
+    }
+    let containers = engine.prune(&|r| container_filters.iter().all(|f| f(r)))?;
+    println!("Deleted Containers");
+    for id in &containers {
+        println!("{id}");
+    }
+    let networks = engine.network_prune(&[])?;
+    println!("Deleted Networks");
+    for name in &networks {
+        println!("{name}");
+    }
+    if args.volumes {
+        let volumes = engine.volume_prune()?;
+        println!("Deleted Volumes");
+        for name in &volumes {
+            println!("{name}");
+        }
+    }
+    let images = engine.prune_images(args.all, &|i| image_filters.iter().all(|f| f(i)))?;
+    println!("Deleted Images");
+    for id in &images {
+        println!("{id}");
     }
     Ok(0)
 }

@@ -149,4 +149,73 @@ impl Engine {
             names,
         })
     }
+
+    /// Remove names from an image (all of them when `names` is empty); the image stays,
+    /// untagged. A name the image does not have is an error.
+    pub fn untag_image(&self, image: &str, names: &[String]) -> Result<Vec<String>> {
+        let _lock = self.image_lock()?;
+        let record = image::resolve(&self.store, image)?;
+        let current = self.store.image_names(&record.id)?;
+        let wanted: Vec<String> = if names.is_empty() {
+            current.clone()
+        } else {
+            names
+                .iter()
+                .map(|n| {
+                    reference::lookup_candidates(n)
+                        .ok()
+                        .and_then(|c| c.into_iter().find(|c| current.contains(c)))
+                        .ok_or_else(|| {
+                            EngineError::InvalidArg(format!(
+                                "{n}: not a name of image {}",
+                                &record.id[..12]
+                            ))
+                        })
+                })
+                .collect::<Result<_>>()?
+        };
+        for name in &wanted {
+            self.store.remove_image_name(name)?;
+            self.image_event(&record.id, "untag", name);
+        }
+        Ok(wanted)
+    }
+
+    /// Remove images no container uses: unnamed ones, or with `all` every one. `keep`
+    /// spares images (filters). Returns the IDs removed.
+    pub fn prune_images(
+        &self,
+        all: bool,
+        keep: &dyn Fn(&image::ImageInfo) -> bool,
+    ) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for record in self.images()? {
+            let info = self.image_info(record)?;
+            if (!all && !info.names.is_empty())
+                || !keep(&info)
+                || !self.containers_using_image(&info.record)?.is_empty()
+            {
+                continue;
+            }
+            let _lock = self.image_lock()?;
+            image::remove_image(&self.store, &self.roots, &info.record)?;
+            self.image_event(&info.record.id, "remove", &info.names.join(","));
+            removed.push(info.record.id);
+        }
+        Ok(removed)
+    }
+
+    /// Each layer's size (its tar), bottom first.
+    pub fn layer_sizes(&self, image: &ImageRecord) -> Vec<u64> {
+        let dirs = image::layer_dirs(&self.roots);
+        image
+            .layers
+            .iter()
+            .map(|l| {
+                std::fs::metadata(dirs.blob(l))
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
 }
