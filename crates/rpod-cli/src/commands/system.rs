@@ -138,7 +138,7 @@ pub fn version(args: &FormatArgs) -> Outcome {
 
 /// A size and the share of `total` it is, as podman's `system df` prints it.
 fn reclaimable(size: u64, total: u64) -> String {
-    let percent = if total == 0 { 0 } else { size * 100 / total };
+    let percent = (size * 100).checked_div(total).unwrap_or(0);
     format!("{} ({percent}%)", rpod_engine::human::size(size))
 }
 
