@@ -1126,3 +1126,37 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     assert_eq!(rpod.ok(&["images", "-q"]), "");
     assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "");
 }
+
+#[test]
+fn a_script_written_for_podman_runs_unchanged() {
+    let rpod = Rpod::with_image("runc");
+    // `podman` is rpod: a link of that name first in $PATH, the store given by rpod's
+    // environment variables for its global flags.
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rpod"), bin.path().join("podman")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/podman-script.sh");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("sh")
+        .arg(&script)
+        .current_dir(work.path())
+        .env("PATH", path)
+        .env("RPOD_ROOT", rpod.root())
+        .env("RPOD_RUNROOT", rpod.runroot())
+        .env("RPOD_RUNTIME", &rpod.runtime)
+        .env("RPOD_CONFIG", rpod.config_path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.ends_with(b"OK\n"),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
