@@ -733,6 +733,33 @@ pub struct RunArgs {
     /// Restart policy: no, on-failure[:N], always, unless-stopped.
     #[arg(long)]
     pub restart: Option<String>,
+    /// An annotation (KEY=VALUE) in the container's OCI spec.
+    #[arg(long)]
+    pub annotation: Vec<String>,
+    /// The container's time zone: a zone name (`Europe/Paris`) or `local` (the host's).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Seconds the container may run before its monitor kills it.
+    #[arg(long)]
+    pub timeout: Option<u32>,
+    /// The OOM killer's score adjustment for the container's processes (-1000 to 1000).
+    #[arg(long = "oom-score-adj", allow_negative_numbers = true)]
+    pub oom_score_adj: Option<i32>,
+    /// Write the container's PID to this file at each start.
+    #[arg(long)]
+    pub pidfile: Option<PathBuf>,
+    /// Write the monitor's PID to this file at each start.
+    #[arg(long = "conmon-pidfile")]
+    pub conmon_pidfile: Option<PathBuf>,
+    /// Log driver options: max-size=SIZE (rotated at that size), tag=TAG.
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
+    /// systemd mode: true (only when the command is an init; rpod refuses those), false.
+    #[arg(long, default_value = "true", value_parser = ["true", "false", "always"])]
+    pub systemd: String,
+    /// Attach only these streams (stdin, stdout, stderr) to run's terminal.
+    #[arg(short = 'a', long = "attach")]
+    pub attach: Vec<String>,
     /// Remove a container of the same name first.
     #[arg(long)]
     pub replace: bool,

@@ -1160,3 +1160,142 @@ fn a_script_written_for_podman_runs_unchanged() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn run_flags_for_the_monitor_the_spec_and_pid_files() {
+    let rpod = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    // --tz: the zone's file as /etc/localtime, and TZ.
+    if std::path::Path::new("/usr/share/zoneinfo/Europe/Paris").is_file() {
+        let out = rpod.ok(&[
+            "run",
+            "--rm",
+            "--tz",
+            "Europe/Paris",
+            "demo",
+            "sh",
+            "-c",
+            "echo $TZ; head -c 4 /etc/localtime",
+        ]);
+        assert_eq!(out, "Europe/Paris\nTZif");
+    }
+    rpod.fails(
+        &["run", "--rm", "--tz", "Nowhere/Atlantis", "demo", "true"],
+        125,
+    );
+    rpod.fails(
+        &["run", "--rm", "--tz", "../../etc/passwd", "demo", "true"],
+        125,
+    );
+    // --annotation and --oom-score-adj reach the spec.
+    rpod.ok(&[
+        "run",
+        "--name",
+        "annotated",
+        "--annotation",
+        "org.example/team=db",
+        "--oom-score-adj",
+        "500",
+        "demo",
+        "cat",
+        "/proc/self/oom_score_adj",
+    ]);
+    assert_eq!(rpod.ok(&["logs", "annotated"]), "500\n");
+    assert_eq!(
+        rpod.inspect(
+            "annotated",
+            "{{index .Config.Annotations \"org.example/team\"}} {{.HostConfig.OomScoreAdj}}"
+        ),
+        "db 500"
+    );
+    rpod.fails(&["create", "--oom-score-adj", "2000", "demo", "true"], 125);
+    // --pidfile and --conmon-pidfile are written at each start.
+    let (pidfile, conmonfile) = (dir.path().join("pid"), dir.path().join("conmon.pid"));
+    rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pids",
+        "--pidfile",
+        &pidfile.display().to_string(),
+        "--conmon-pidfile",
+        &conmonfile.display().to_string(),
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap(),
+        rpod.inspect("pids", "{{.State.Pid}}")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&conmonfile).unwrap(),
+        rpod.inspect("pids", "{{.State.ConmonPid}}")
+    );
+    rpod.ok(&["restart", "-t", "0", "pids"]);
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap(),
+        rpod.inspect("pids", "{{.State.Pid}}")
+    );
+    // --timeout: the monitor kills the container, and run exits 255 as podman's.
+    rpod.fails(
+        &["run", "--rm", "--timeout", "1", "demo", "sleep", "30"],
+        255,
+    );
+    // --log-opt max-size: the monitor keeps the log at that size (the newest lines).
+    rpod.ok(&[
+        "run",
+        "--name",
+        "chatty",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "tag=web",
+        "demo",
+        "seq",
+        "1",
+        "2000",
+    ]);
+    let log = rpod.ok(&["logs", "chatty"]);
+    assert!(
+        log.ends_with("2000\n") && !log.starts_with("1\n"),
+        "{}",
+        &log[..40.min(log.len())]
+    );
+    assert_eq!(
+        rpod.inspect(
+            "chatty",
+            "{{.HostConfig.LogConfig.Tag}} {{.HostConfig.LogConfig.Size}}"
+        ),
+        "web 1kB"
+    );
+    rpod.fails(
+        &["create", "--log-opt", "path=/tmp/x.log", "demo", "true"],
+        125,
+    );
+    rpod.fails(&["create", "--log-opt", "colour=red", "demo", "true"], 125);
+    // -a: only the streams named.
+    let out = rpod
+        .command(&[
+            "run",
+            "--rm",
+            "-a",
+            "stderr",
+            "demo",
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.stdout.as_slice(), out.stderr.as_slice()),
+        (&b""[..], &b"err\n"[..])
+    );
+    rpod.fails(&["run", "--rm", "-a", "stdweird", "demo", "true"], 125);
+    // --systemd: an init command needs --systemd=false (rpod has no systemd mode).
+    let err = rpod.fails(&["run", "--rm", "demo", "/sbin/init"], 125);
+    assert!(err.contains("--systemd=false"), "{err}");
+    rpod.fails(&["create", "--systemd", "always", "demo", "true"], 125);
+    rpod.ok(&["create", "--systemd=false", "demo", "/sbin/init"]);
+}

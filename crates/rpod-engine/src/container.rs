@@ -263,6 +263,28 @@ pub struct ContainerConfig {
     /// `--restart`: what the cleanup after an exit does.
     #[serde(default)]
     pub restart: crate::restart::RestartPolicy,
+    /// `--log-opt max-size`: the log is rotated by the monitor at this size.
+    #[serde(default)]
+    pub log_size_max: Option<u64>,
+    /// `--log-opt tag`: kept and shown (conmon's k8s-file log has no tags; podman uses them
+    /// for journald only).
+    #[serde(default)]
+    pub log_tag: Option<String>,
+    /// `--timeout`: seconds the container may run before its monitor kills it.
+    #[serde(default)]
+    pub timeout: Option<u32>,
+    /// `--annotation`s, in the OCI spec.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// `--oom-score-adj` of the container's processes.
+    #[serde(default)]
+    pub oom_score_adj: Option<i32>,
+    /// `--pidfile`: the container's PID is written there at each start.
+    #[serde(default)]
+    pub pidfile: Option<PathBuf>,
+    /// `--conmon-pidfile`: the monitor's PID is written there at each start.
+    #[serde(default)]
+    pub conmon_pidfile: Option<PathBuf>,
     pub log_to_file: bool,
     pub terminal: bool,
     pub stdin: bool,

@@ -364,6 +364,15 @@ pub fn generate(
     network: &Prepared,
 ) -> Result<Spec> {
     let mut spec = Spec::default();
+    if !config.annotations.is_empty() {
+        spec.set_annotations(Some(
+            config
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ));
+    }
     // Only a UTS namespace of its own has a hostname to set.
     if config.isolation.uts == crate::isolation::NamespaceMode::Private {
         spec.set_hostname(Some(config.hostname.clone()));
@@ -416,6 +425,7 @@ pub fn generate(
         ));
     }
     process.set_no_new_privileges(Some(config.security.no_new_privileges));
+    process.set_oom_score_adj(config.oom_score_adj);
     process.set_user(
         UserBuilder::default()
             .uid(user.uid)
@@ -665,6 +675,13 @@ mod tests {
             runtime: "runc".into(),
             auto_remove: false,
             restart: Default::default(),
+            log_size_max: None,
+            log_tag: None,
+            timeout: None,
+            annotations: Default::default(),
+            oom_score_adj: None,
+            pidfile: None,
+            conmon_pidfile: None,
             log_to_file: true,
             terminal: false,
             stdin: false,

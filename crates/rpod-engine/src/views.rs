@@ -63,6 +63,9 @@ pub struct ContainerConfigView {
     pub labels: BTreeMap<String, String>,
     pub stop_signal: String,
     pub stop_timeout: u32,
+    /// `--timeout` (0: none).
+    pub timeout: u32,
+    pub annotations: BTreeMap<String, String>,
     pub tty: bool,
     pub open_stdin: bool,
     pub attach_stdin: bool,
@@ -76,6 +79,10 @@ pub struct LogConfig {
     #[serde(rename = "Type")]
     pub kind: &'static str,
     pub path: String,
+    /// `--log-opt tag`.
+    pub tag: String,
+    /// `--log-opt max-size`, as podman shows it (`1kB`); `0B` for no limit.
+    pub size: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,6 +121,7 @@ pub struct HostConfig {
     pub security_opt: Vec<String>,
     pub log_config: LogConfig,
     pub restart_policy: RestartPolicy,
+    pub oom_score_adj: i32,
 }
 
 /// One host side of a published port.
@@ -374,6 +382,8 @@ impl ContainerInspect {
                 labels: c.labels.clone(),
                 stop_signal: rpod_oci::signal::signal_name(c.stop_signal),
                 stop_timeout: c.stop_timeout,
+                timeout: c.timeout.unwrap_or(0),
+                annotations: c.annotations.clone(),
                 tty: c.terminal,
                 open_stdin: c.stdin,
                 attach_stdin: false,
@@ -417,11 +427,14 @@ impl ContainerInspect {
                     } else {
                         String::new()
                     },
+                    tag: c.log_tag.clone().unwrap_or_default(),
+                    size: crate::human::size(c.log_size_max.unwrap_or(0)).replace(' ', ""),
                 },
                 restart_policy: RestartPolicy {
                     name: c.restart.name().to_string(),
                     maximum_retry_count: c.restart.max_retries,
                 },
+                oom_score_adj: c.oom_score_adj.unwrap_or(0),
             },
         }
     }

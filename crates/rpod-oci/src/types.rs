@@ -44,6 +44,17 @@ pub struct OciContainer {
     pub pid_namespace: bool,
     /// The container runs inside cgroups (needed for `kill --all`, pause and unpause).
     pub cgroups: bool,
+    /// What the monitor does besides copying streams (log limits, a run-time limit).
+    pub monitor: MonitorOptions,
+}
+
+/// Settings of the per-container monitor (conmon's options of the same names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorOptions {
+    /// The k8s-file log is rotated once it is this many bytes (`--log-size-max`).
+    pub log_size_max: Option<u64>,
+    /// The container is killed after this many seconds (`--timeout`).
+    pub timeout: Option<u32>,
 }
 
 impl OciContainer {

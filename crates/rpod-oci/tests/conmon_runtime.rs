@@ -111,6 +111,7 @@ impl Fixture {
             exit_command: vec![],
             pid_namespace: true,
             cgroups: true,
+            monitor: Default::default(),
         };
         Fixture {
             _dir: dir,

@@ -71,6 +71,7 @@ fn a_failed_exec_handshake_leaves_no_conmon_behind() {
         exit_command: Vec::new(),
         pid_namespace: true,
         cgroups: true,
+        monitor: Default::default(),
     };
     let options = ExecOptions {
         cmd: vec!["true".into()],

@@ -648,6 +648,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
             }
             mounts
         },
+        ..Default::default()
     })
 }
 

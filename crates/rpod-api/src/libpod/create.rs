@@ -536,6 +536,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         security,
         console_size: None,
         mounts,
+        ..Default::default()
     })
 }
 

@@ -97,7 +97,83 @@ fn mounts(args: &RunArgs) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure
     for tmpfs in &args.tmpfs {
         mounts.push(parse_tmpfs(tmpfs)?);
     }
+    if let Some(zone) = time_zone_file(args.tz.as_deref())? {
+        let spec = format!("{}:/etc/localtime:ro", zone.display());
+        mounts.push(parse_volume(&spec, &cwd)?);
+    }
     Ok(mounts)
+}
+
+/// `--tz`: the host's zone file to show as the container's `/etc/localtime` (`local`: the
+/// host's own). A zone name is looked up under /usr/share/zoneinfo only.
+fn time_zone_file(tz: Option<&str>) -> Result<Option<std::path::PathBuf>, Failure> {
+    let Some(tz) = tz else {
+        return Ok(None);
+    };
+    let zones = std::path::Path::new("/usr/share/zoneinfo");
+    let file = if tz == "local" {
+        std::fs::canonicalize("/etc/localtime")
+            .map_err(|e| usage(format!("--tz local: the host's /etc/localtime: {e}")))?
+    } else {
+        let plain = rpod_engine::confined::plain_relative(std::path::Path::new(tz))
+            .filter(|p| !tz.starts_with('/') && !p.as_os_str().is_empty())
+            .ok_or_else(|| usage(format!("invalid --tz {tz:?}: use a zone name or local")))?;
+        zones.join(plain)
+    };
+    if !file.is_file() {
+        return Err(usage(format!(
+            "invalid --tz {tz:?}: no such time zone ({} is missing)",
+            file.display()
+        )));
+    }
+    Ok(Some(file))
+}
+
+/// A size in decimal units as podman reads `--log-opt max-size` (`1k` is 1000 bytes).
+fn decimal_size(text: &str) -> Result<u64, Failure> {
+    let invalid = || usage(format!("invalid size {text:?}: use a number with k, m or g"));
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let number: f64 = lower[..split].parse().map_err(|_| invalid())?;
+    let factor = match lower[split..].trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        _ => return Err(invalid()),
+    };
+    let bytes = (number * factor) as u64;
+    if bytes == 0 {
+        return Err(invalid());
+    }
+    Ok(bytes)
+}
+
+/// `--log-opt`: `max-size=SIZE` and `tag=TAG`.
+fn log_options(opts: &[String]) -> Result<(Option<u64>, Option<String>), Failure> {
+    let (mut max_size, mut tag) = (None, None);
+    for opt in opts {
+        match opt.split_once('=') {
+            Some(("max-size", size)) => max_size = Some(decimal_size(size)?),
+            Some(("tag", value)) => tag = Some(value.to_string()),
+            Some(("path", _)) => {
+                return Err(Failure::new(
+                    ENGINE_ERROR,
+                    EngineError::NotSupported(
+                        "--log-opt path (logs live in the container's directory)".into(),
+                    ),
+                ))
+            }
+            _ => {
+                return Err(usage(format!(
+                    "invalid --log-opt {opt:?}: use max-size=SIZE or tag=TAG"
+                )))
+            }
+        }
+    }
+    Ok((max_size, tag))
 }
 
 /// Ports, DNS and hosts flags.
@@ -296,7 +372,54 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     };
     let restart =
         rpod_engine::restart::RestartPolicy::parse(args.restart.as_deref().unwrap_or(""))?;
+    let (log_size_max, log_tag) = log_options(&args.log_opt)?;
+    if let Some(adj) = args.oom_score_adj {
+        if !(-1000..=1000).contains(&adj) {
+            return Err(usage(format!(
+                "invalid --oom-score-adj {adj}: must be between -1000 and 1000"
+            )));
+        }
+    }
+    let annotations = rpod_engine::labels::parse_pairs(&args.annotation);
+    if args.systemd == "always" {
+        return Err(Failure::new(
+            ENGINE_ERROR,
+            EngineError::NotSupported("--systemd always (systemd mode)".into()),
+        ));
+    }
+    if let Some(tz) = &args.tz {
+        if tz != "local" && !env.iter().any(|e| e.starts_with("TZ=")) {
+            env.push(format!("TZ={tz}"));
+        }
+    }
+    // podman's default `--systemd true` turns on systemd mode for an init command; rpod has
+    // no systemd mode, so such a command needs --systemd=false to run as a plain process.
+    let first = entrypoint
+        .as_ref()
+        .and_then(|e| e.first())
+        .or(command.first());
+    if args.systemd == "true"
+        && first.is_some_and(|c| {
+            let name = c.rsplit('/').next().unwrap_or(c);
+            name == "init" || name == "systemd"
+        })
+    {
+        return Err(Failure::new(
+            ENGINE_ERROR,
+            EngineError::NotSupported(
+                "systemd mode for an init command (use --systemd=false to run it as a plain process)"
+                    .into(),
+            ),
+        ));
+    }
     Ok(CreateOptions {
+        log_size_max,
+        log_tag,
+        timeout: args.timeout.filter(|t| *t > 0),
+        annotations,
+        oom_score_adj: args.oom_score_adj,
+        pidfile: args.pidfile.clone(),
+        conmon_pidfile: args.conmon_pidfile.clone(),
         restart,
         image,
         rootfs,
@@ -410,6 +533,9 @@ pub fn create(engine: &Engine, args: RunArgs) -> Outcome {
 struct Attach {
     /// Send our stdin to the container.
     input: bool,
+    /// Print the container's stdout and stderr (`run -a` may leave one out).
+    output: bool,
+    error: bool,
     detach_keys: Vec<u8>,
     sig_proxy: bool,
 }
@@ -418,9 +544,33 @@ impl Attach {
     fn new(input: bool, flags: &AttachFlags) -> Result<Attach, Failure> {
         Ok(Attach {
             input,
+            output: true,
+            error: true,
             detach_keys: rpod_oci::detach::parse_detach_keys(&flags.detach_keys)?,
             sig_proxy: flags.sig_proxy,
         })
+    }
+
+    /// `run -a STREAM...`: only the streams named.
+    fn only(mut self, streams: &[String]) -> Result<Attach, Failure> {
+        if streams.is_empty() {
+            return Ok(self);
+        }
+        for stream in streams {
+            if !matches!(
+                stream.to_ascii_lowercase().as_str(),
+                "stdin" | "stdout" | "stderr"
+            ) {
+                return Err(usage(format!(
+                    "invalid stream {stream:?} for --attach: use stdin, stdout or stderr"
+                )));
+            }
+        }
+        let named = |name: &str| streams.iter().any(|s| s.eq_ignore_ascii_case(name));
+        self.input &= named("stdin");
+        self.output = named("stdout");
+        self.error = named("stderr");
+        Ok(self)
     }
 
     /// Copy between the container and our stdio until it exits or the user detaches.
@@ -446,8 +596,8 @@ impl Attach {
             output: Some(Box::new(std::io::stdout())),
             error: Some(Box::new(std::io::stderr())),
             input: input.then(|| Box::new(std::io::stdin()) as Box<dyn rpod_oci::AttachInput>),
-            attach_output: true,
-            attach_error: true,
+            attach_output: self.output,
+            attach_error: self.error,
             attach_input: input,
             hangup: None,
         };
@@ -542,7 +692,10 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
 }
 
 pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
-    let attach = Attach::new(args.interactive, &args.flags)?;
+    let attach = Attach::new(args.interactive, &args.flags)?.only(&args.attach)?;
+    if args.detach && !args.attach.is_empty() {
+        return Err(usage("--attach and --detach cannot be used together"));
+    }
     if args.tty
         && args.interactive
         && !args.detach

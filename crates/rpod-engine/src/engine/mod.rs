@@ -130,6 +130,20 @@ pub struct CreateOptions {
     pub auto_remove: bool,
     /// `--restart`.
     pub restart: crate::restart::RestartPolicy,
+    /// `--log-opt max-size`: the log is rotated at this size.
+    pub log_size_max: Option<u64>,
+    /// `--log-opt tag`.
+    pub log_tag: Option<String>,
+    /// `--timeout`: seconds the container may run before the monitor kills it.
+    pub timeout: Option<u32>,
+    /// `--annotation`s for the OCI spec.
+    pub annotations: BTreeMap<String, String>,
+    /// `--oom-score-adj`.
+    pub oom_score_adj: Option<i32>,
+    /// `--pidfile`: the container's PID is written there at each start.
+    pub pidfile: Option<PathBuf>,
+    /// `--conmon-pidfile`: the monitor's PID is written there at each start.
+    pub conmon_pidfile: Option<PathBuf>,
     pub log_to_file: bool,
     /// Allocate a terminal for the container (`-t`).
     pub terminal: bool,
@@ -432,6 +446,10 @@ impl Engine {
             exit_command: self.exit_command(id, None),
             pid_namespace: true,
             cgroups: true,
+            monitor: rpod_oci::MonitorOptions {
+                log_size_max: record.config.log_size_max,
+                timeout: record.config.timeout,
+            },
         }
     }
 

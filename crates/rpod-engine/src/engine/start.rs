@@ -201,6 +201,22 @@ impl Engine {
         record.state.started_at = Some(Utc::now());
         self.save(&record)?;
         self.container_event(&record, "start", &[]);
+        self.write_pid_files(&record)?;
         Ok(record)
+    }
+
+    /// `--pidfile` and `--conmon-pidfile`: the PIDs of this start, as podman writes them.
+    fn write_pid_files(&self, record: &ContainerRecord) -> Result<()> {
+        let c = &record.config;
+        for (path, pid) in [
+            (&c.pidfile, record.state.pid),
+            (&c.conmon_pidfile, record.state.conmon_pid),
+        ] {
+            if let Some(path) = path {
+                fs::write(path, pid.to_string())
+                    .map_err(|e| EngineError::io("writing the PID file", path, e))?;
+            }
+        }
+        Ok(())
     }
 }

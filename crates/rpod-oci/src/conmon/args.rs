@@ -67,6 +67,14 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
         LogDriver::KubeFile(path) => format!("k8s-file:{}", path.display()),
         LogDriver::None => "none".into(),
     });
+    if let Some(max) = ctr.monitor.log_size_max {
+        argv.push("--log-size-max".into());
+        argv.push(max.to_string());
+    }
+    if let Some(timeout) = ctr.monitor.timeout {
+        argv.push("--timeout".into());
+        argv.push(timeout.to_string());
+    }
     argv.push("--log-level".into());
     argv.push(a.log_level.into());
     push_oci_log(&mut argv, a.oci_log);
@@ -167,6 +175,7 @@ mod tests {
             exit_command: vec!["/bin/rpod".into(), "container".into(), "cleanup".into()],
             pid_namespace: true,
             cgroups: true,
+            monitor: Default::default(),
         }
     }
 
@@ -406,6 +415,7 @@ mod exec_tests {
             exit_command: vec![],
             pid_namespace: true,
             cgroups: true,
+            monitor: Default::default(),
         };
         let exit_command = vec!["/rpod".to_string(), "cleanup".to_string()];
         let argv = exec_argv(&ExecArgs {
