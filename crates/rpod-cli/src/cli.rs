@@ -514,30 +514,50 @@ pub struct ServiceArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
+    /// Create a container without starting it.
     Create(RunArgs),
+    /// Run a command in a new container.
     Run(RunArgs),
+    /// Start one or more containers.
     Start(StartArgs),
+    /// Stop one or more containers.
     Stop(StopArgs),
+    /// Send a signal to one or more containers.
     Kill(KillArgs),
+    /// Remove one or more containers.
     Rm(RmArgs),
+    /// Pause all the processes of one or more containers.
     Pause(AllArgs),
+    /// Unpause the processes of one or more containers.
     Unpause(AllArgs),
+    /// Wait for containers to exit (or reach a state) and print their exit codes.
     Wait(WaitArgs),
+    /// List containers.
     #[command(alias = "list", alias = "ls")]
     Ps(PsArgs),
+    /// Show the configuration and state of containers.
     Inspect(InspectArgs),
+    /// Show containers' logs.
     Logs(LogsArgs),
+    /// Attach to a running container's output (and input).
     Attach(AttachArgs),
+    /// Run a command in a running container.
     Exec(ExecArgs),
     /// Exit 0 if the container exists, 1 if it does not.
     Exists(ExistsArgs),
     /// Clean up a container's runtime resources after it exited (run by conmon).
     Cleanup(CleanupArgs),
+    /// Stop and start containers again.
     Restart(RestartArgs),
+    /// Give a container another name.
     Rename(RenameArgs),
+    /// List what a container changed in its image's files.
     Diff(DiffArgs),
+    /// Make a new image from a container's changes.
     Commit(CommitArgs),
+    /// Write a container's root file system as a tar.
     Export(ExportArgs),
+    /// Copy files between a container and the host.
     Cp(CpArgs),
     /// Remove every container that is not running.
     Prune(PruneArgs),
@@ -549,16 +569,23 @@ pub enum ContainerCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// Import a root file system tarball as an image.
     Import(ImportArgs),
+    /// Load images from a docker-archive or oci-archive.
     Load(LoadArgs),
+    /// Save images to an archive.
     Save(SaveArgs),
+    /// List images.
     #[command(alias = "ls", alias = "list")]
     Images(ImagesArgs),
+    /// Remove images.
     #[command(alias = "rmi")]
     Rm(RmiArgs),
+    /// Add names to an image.
     Tag(TagArgs),
     /// Exit 0 if the image exists, 1 if it does not.
     Exists(ExistsArgs),
+    /// Show the configuration of images.
     Inspect(InspectArgs),
     /// Show how an image was made, newest step first.
     History(HistoryArgs),
