@@ -130,6 +130,11 @@ pub enum Command {
     Export(ExportArgs),
     /// Copy files between a container and the host (CONTAINER:PATH, a host path, or -).
     Cp(CpArgs),
+    /// Mount containers' root file systems on the host and print where; list them.
+    Mount(MountArgs),
+    /// Undo `mount`.
+    #[command(alias = "umount")]
+    Unmount(UnmountArgs),
     /// Manage named volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -559,6 +564,11 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Copy files between a container and the host.
     Cp(CpArgs),
+    /// Mount containers' root file systems on the host.
+    Mount(MountArgs),
+    /// Undo `mount`.
+    #[command(alias = "umount")]
+    Unmount(UnmountArgs),
     /// Remove every container that is not running.
     Prune(PruneArgs),
     /// Checkpoint running containers (CRIU): their processes are dumped to disk.
@@ -861,6 +871,37 @@ pub struct CpArgs {
     pub overwrite: bool,
     pub source: String,
     pub destination: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MountArgs {
+    /// Every container.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Full IDs in the listing.
+    #[arg(long)]
+    pub notruncate: bool,
+    /// `json` for a list of {id, names, mountpoint}.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnmountArgs {
+    /// Every mounted container.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Undo every mount of the container at once.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]

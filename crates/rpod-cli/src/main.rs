@@ -167,6 +167,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(e, a),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => fs::export(e, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => fs::cp(e, a),
+        Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => fs::mount(e, a),
+        Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => fs::unmount(e, a),
         Command::Top(a) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),

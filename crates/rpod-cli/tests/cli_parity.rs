@@ -1299,3 +1299,58 @@ fn run_flags_for_the_monitor_the_spec_and_pid_files() {
     rpod.fails(&["create", "--systemd", "always", "demo", "true"], 125);
     rpod.ok(&["create", "--systemd=false", "demo", "/sbin/init"]);
 }
+
+#[test]
+fn mount_and_unmount_keep_a_root_mounted_until_undone() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.ok(&["create", "--name", "box", "demo", "cat", "/from-host"]);
+    let id = id.trim();
+    let is_mounted = |path: &str| {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(path))
+    };
+    let root = rpod.ok(&["mount", "box"]);
+    let root = root.trim().to_string();
+    assert!(is_mounted(&root), "{root}");
+    assert!(std::path::Path::new(&root).join("bin/sh").exists());
+    // Files written through the mount are the container's.
+    std::fs::write(
+        std::path::Path::new(&root).join("from-host"),
+        "written outside\n",
+    )
+    .unwrap();
+    assert_eq!(rpod.ok(&["mount"]), format!("{} {root}\n", &id[..12]));
+    assert_eq!(
+        rpod.ok(&["mount", "--notruncate"]),
+        format!("{id} {root}\n")
+    );
+    // The root stays mounted across the container's run and exit.
+    assert_eq!(rpod.ok(&["start", "-a", "box"]), "written outside\n");
+    assert_eq!(rpod.inspect("box", "{{.State.Status}}"), "exited");
+    assert!(is_mounted(&root));
+    // Two mounts need two unmounts; then it is gone.
+    rpod.ok(&["container", "mount", "box"]);
+    assert_eq!(rpod.ok(&["unmount", "box"]), "box\n");
+    assert!(is_mounted(&root));
+    rpod.ok(&["umount", "box"]);
+    assert!(!is_mounted(&root));
+    assert_eq!(rpod.ok(&["mount"]), "");
+    let err = rpod.fails(&["unmount", "box"], 125);
+    assert!(err.contains("not mounted"), "{err}");
+    // A running container's root stays while it runs; -f undoes every mount at once.
+    rpod.detached(&["--name", "live", "demo", "sleep", "300"]);
+    let live_root = rpod.ok(&["mount", "live"]).trim().to_string();
+    rpod.ok(&["mount", "live"]);
+    rpod.ok(&["unmount", "-f", "live"]);
+    assert!(is_mounted(&live_root));
+    assert_eq!(rpod.ok(&["mount"]), "");
+    rpod.ok(&["stop", "-t", "0", "live"]);
+    assert!(!is_mounted(&live_root));
+    rpod.fails(&["mount", "ghost"], 125);
+    // Removing a mounted container unmounts it.
+    rpod.ok(&["mount", "box"]);
+    rpod.ok(&["rm", "box"]);
+    assert!(!is_mounted(&root));
+}

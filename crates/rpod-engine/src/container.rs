@@ -324,6 +324,9 @@ pub struct ContainerState {
     /// Why the last run ended abnormally (e.g. the monitor died).
     pub error: String,
     pub stopped_by_user: bool,
+    /// `rpod mount`s not yet undone by `rpod unmount`: the root stays mounted after exits.
+    #[serde(default)]
+    pub user_mounts: u32,
     /// Restarts by the restart policy, ever.
     #[serde(default)]
     pub restart_count: u32,
@@ -365,6 +368,7 @@ impl ContainerState {
             finished_at: None,
             error: String::new(),
             stopped_by_user: false,
+            user_mounts: 0,
             restart_count: 0,
             restart_retries: 0,
             mounted: false,

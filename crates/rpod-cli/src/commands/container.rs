@@ -131,7 +131,11 @@ fn time_zone_file(tz: Option<&str>) -> Result<Option<std::path::PathBuf>, Failur
 
 /// A size in decimal units as podman reads `--log-opt max-size` (`1k` is 1000 bytes).
 fn decimal_size(text: &str) -> Result<u64, Failure> {
-    let invalid = || usage(format!("invalid size {text:?}: use a number with k, m or g"));
+    let invalid = || {
+        usage(format!(
+            "invalid size {text:?}: use a number with k, m or g"
+        ))
+    };
     let lower = text.trim().to_ascii_lowercase();
     let split = lower
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -632,6 +636,14 @@ fn start_attached(engine: &Engine, id: &str, attach: Attach) -> Result<i32, Fail
     let record = engine.start(found.id(), console_size, Some(&mut connect))?;
     let connection = connection.ok_or_else(|| usage("the container was already running"))?;
     attach.copy(engine, &record, connection)
+}
+
+/// `for_each` for the commands of other modules: unknown containers exit 125.
+pub(super) fn for_each_name(
+    names: &[String],
+    op: impl FnMut(&str) -> Result<(), Failure>,
+) -> Outcome {
+    for_each(names, ENGINE_ERROR, false, op)
 }
 
 /// Run `op` on each name; print each failure, and return the exit code of the last one

@@ -7,7 +7,7 @@ use serde_json::json;
 use rpod_engine::upper_diff::ChangeKind;
 use rpod_engine::{CommitOptions, Engine, HostSource};
 
-use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs};
+use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs, MountArgs, UnmountArgs};
 use crate::exit::{usage, Outcome};
 
 pub fn diff(engine: &Engine, args: DiffArgs) -> Outcome {
@@ -142,4 +142,73 @@ pub fn cp(engine: &Engine, args: CpArgs) -> Outcome {
         }
     }
     Ok(0)
+}
+
+pub fn mount(engine: &Engine, args: MountArgs) -> Outcome {
+    if args.containers.is_empty() && !args.all && !args.latest {
+        // The listing: the containers mounted by `mount`.
+        let mounted = engine.mounted()?;
+        if args.format.as_deref() == Some("json") {
+            let list: Vec<_> = mounted
+                .iter()
+                .map(
+                    |(r, root)| json!({"id": r.id(), "names": [r.config.name], "mountpoint": root}),
+                )
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+            return Ok(0);
+        }
+        for (record, root) in mounted {
+            let id = if args.notruncate {
+                record.id()
+            } else {
+                &record.id()[..12]
+            };
+            println!("{id} {}", root.display());
+        }
+        return Ok(0);
+    }
+    let names = super::select::Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        ..Default::default()
+    }
+    .resolve(engine, |_| true)?;
+    let several = names.len() > 1;
+    super::container::for_each_name(&names, |name| {
+        let root = engine.mount(name)?;
+        // podman prints only the path for one container, and names them for several.
+        if several {
+            println!("{name} {}", root.display());
+        } else {
+            println!("{}", root.display());
+        }
+        Ok(())
+    })
+}
+
+pub fn unmount(engine: &Engine, args: UnmountArgs) -> Outcome {
+    let names = if args.all {
+        if !args.containers.is_empty() {
+            return Err(usage("no arguments are needed with --all"));
+        }
+        engine
+            .mounted()?
+            .into_iter()
+            .map(|(r, _)| r.id().to_string())
+            .collect()
+    } else {
+        super::select::Selection {
+            names: args.containers,
+            latest: args.latest,
+            ..Default::default()
+        }
+        .resolve(engine, |_| true)?
+    };
+    super::container::for_each_name(&names, |name| {
+        engine.unmount(name, args.force || args.all)?;
+        println!("{name}");
+        Ok(())
+    })
 }

@@ -95,6 +95,62 @@ impl Engine {
         Ok((written, image.size + written))
     }
 
+    /// `rpod mount`: mount the container's root on the host and keep it mounted (also
+    /// across exits) until as many `unmount`s; returns where it is.
+    pub fn mount(&self, name_or_id: &str) -> Result<PathBuf> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        let root = self.mount_rootfs(&record)?;
+        record.state.mounted = true;
+        record.state.user_mounts += 1;
+        self.save(&record)?;
+        self.container_event(&record, "mount", &[]);
+        Ok(root)
+    }
+
+    /// `rpod unmount`: undo one `mount` (all of them with `force`); the root is unmounted
+    /// once none is left and the container does not run. Returns whether it was unmounted.
+    pub fn unmount(&self, name_or_id: &str, force: bool) -> Result<bool> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        if record.state.user_mounts == 0 && !force {
+            return Err(EngineError::state(
+                record.id(),
+                format!("container {} is not mounted", record.id()),
+            ));
+        }
+        record.state.user_mounts = if force {
+            0
+        } else {
+            record.state.user_mounts - 1
+        };
+        let unmount = record.state.user_mounts == 0 && !record.state.status.is_active();
+        if unmount {
+            self.unmount_rootfs(&record)?;
+            record.state.mounted = false;
+        }
+        self.save(&record)?;
+        self.container_event(&record, "unmount", &[]);
+        Ok(unmount)
+    }
+
+    /// The containers mounted by `rpod mount`, with where their roots are.
+    pub fn mounted(&self) -> Result<Vec<(ContainerRecord, PathBuf)>> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|r| r.state.user_mounts > 0)
+            .map(|r| {
+                let root = self.root_path(&r);
+                (r, root)
+            })
+            .collect())
+    }
+
     /// A new image: the container's image with the container's changes as one more layer,
     /// and the container's command, environment, working directory, user, labels and stop
     /// signal as its config (then `changes` applied).

@@ -73,7 +73,7 @@ impl Engine {
             self.network_down(&mut record.clone());
         }
         self.unmount_shm(record.id())?;
-        if record.config.rootfs.is_none() {
+        if record.config.rootfs.is_none() && record.state.user_mounts == 0 {
             rootfs::unmount(&self.root_path(record))?;
         }
         Ok(())

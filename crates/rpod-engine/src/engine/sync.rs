@@ -140,8 +140,11 @@ impl Engine {
         self.store.remove_exec_sessions(None, record.id())?;
         self.network_down(record);
         self.unmount_shm(record.id())?;
-        self.unmount_rootfs(record)?;
-        record.state.mounted = false;
+        // A root the user mounted (`rpod mount`) stays mounted until `rpod unmount`.
+        if record.state.user_mounts == 0 {
+            self.unmount_rootfs(record)?;
+            record.state.mounted = false;
+        }
         let next = match record.state.status {
             Status::Stopped => Status::Exited,
             Status::Created => Status::Configured,
