@@ -130,6 +130,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Copy files between a container and the host (CONTAINER:PATH, a host path, or -).
     Cp(CpArgs),
+    /// Run containers' health checks.
+    #[command(subcommand)]
+    Healthcheck(HealthcheckCommand),
     /// Mount containers' root file systems on the host and print where; list them.
     Mount(MountArgs),
     /// Undo `mount`.
@@ -797,6 +800,24 @@ pub struct RunArgs {
     /// Attach only these streams (stdin, stdout, stderr) to run's terminal.
     #[arg(short = 'a', long = "attach")]
     pub attach: Vec<String>,
+    /// The health check command (a shell command, or a JSON array: ["CMD", ...]).
+    #[arg(long = "health-cmd")]
+    pub health_cmd: Option<String>,
+    /// How often the check should run (kept for inspect; rpod runs it on `healthcheck run`).
+    #[arg(long = "health-interval", default_value = "30s")]
+    pub health_interval: String,
+    /// Failures in a row that make the container unhealthy.
+    #[arg(long = "health-retries", default_value_t = 3)]
+    pub health_retries: u32,
+    /// Time after a start during which failures do not count.
+    #[arg(long = "health-start-period", default_value = "0s")]
+    pub health_start_period: String,
+    /// How long one check may take.
+    #[arg(long = "health-timeout", default_value = "30s")]
+    pub health_timeout: String,
+    /// No health check.
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
     /// Remove a container of the same name first.
     #[arg(long)]
     pub replace: bool,
@@ -871,6 +892,18 @@ pub struct CpArgs {
     pub overwrite: bool,
     pub source: String,
     pub destination: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HealthcheckCommand {
+    /// Run the container's health check once and record the verdict: exit 0 when
+    /// healthy, 1 (printing "unhealthy") when not.
+    Run(HealthcheckRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckRunArgs {
+    pub container: String,
 }
 
 #[derive(Debug, Args)]

@@ -1354,3 +1354,135 @@ fn mount_and_unmount_keep_a_root_mounted_until_undone() {
     rpod.ok(&["rm", "box"]);
     assert!(!is_mounted(&root));
 }
+
+#[test]
+fn health_checks_run_on_demand_and_are_recorded() {
+    let rpod = Rpod::with_image("runc");
+    rpod.detached(&[
+        "--name",
+        "svc",
+        "--health-cmd",
+        "test -f /ready && echo fine",
+        "--health-retries",
+        "2",
+        "--health-timeout",
+        "2s",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(rpod.inspect("svc", "{{.State.Health.Status}}"), "starting");
+    // A failure counts toward the retries; the second makes it unhealthy.
+    let out = rpod.run(&["healthcheck", "run", "svc"]);
+    assert_eq!(
+        (out.status.code(), out.stdout.as_slice()),
+        (Some(1), &b"unhealthy\n"[..])
+    );
+    assert_eq!(
+        rpod.inspect(
+            "svc",
+            "{{.State.Health.Status}} {{.State.Health.FailingStreak}}"
+        ),
+        "starting 1"
+    );
+    rpod.fails(&["healthcheck", "run", "svc"], 1);
+    assert_eq!(rpod.inspect("svc", "{{.State.Health.Status}}"), "unhealthy");
+    assert!(rpod
+        .ok(&["ps", "--format", "{{.Status}}"])
+        .contains("(unhealthy)"));
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "--filter",
+            "health=unhealthy",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "svc\n"
+    );
+    // Passing: healthy, the streak reset, the output kept.
+    rpod.ok(&["exec", "svc", "touch", "/ready"]);
+    assert_eq!(rpod.ok(&["healthcheck", "run", "svc"]), "");
+    assert_eq!(
+        rpod.inspect(
+            "svc",
+            "{{.State.Health.Status}} {{.State.Health.FailingStreak}}"
+        ),
+        "healthy 0"
+    );
+    let log = rpod.inspect(
+        "svc",
+        "{{range .State.Health.Log}}{{.ExitCode}}:{{.Output}}|{{end}}",
+    );
+    assert_eq!(log, "1:|1:|0:fine\n|");
+    assert_eq!(rpod.ok(&["wait", "--condition", "healthy", "svc"]), "-1\n");
+    assert_eq!(
+        rpod.ok(&["ps", "--filter", "health=healthy", "-q"])
+            .lines()
+            .count(),
+        1
+    );
+    assert_eq!(
+        rpod.inspect(
+            "svc",
+            "{{index .Config.Healthcheck.Test 0}} {{.Config.Healthcheck.Retries}}"
+        ),
+        "CMD-SHELL 2"
+    );
+    // A check that takes too long fails at its timeout.
+    rpod.detached(&[
+        "--name",
+        "slow",
+        "--health-cmd",
+        "[\"CMD\", \"sleep\", \"30\"]",
+        "--health-timeout",
+        "1s",
+        "--health-retries",
+        "1",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let started = std::time::Instant::now();
+    rpod.fails(&["healthcheck", "run", "slow"], 1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(rpod
+        .inspect("slow", "{{range .State.Health.Log}}{{.Output}}{{end}}")
+        .contains("timed out"));
+    // Errors: no check, not running, unknown container, bad flags.
+    rpod.detached(&["--name", "plain", "demo", "sleep", "300"]);
+    let err = rpod.fails(&["healthcheck", "run", "plain"], 125);
+    assert!(err.contains("no defined healthcheck"), "{err}");
+    assert_eq!(
+        rpod.ok(&["ps", "--filter", "health=none", "--format", "{{.Names}}"]),
+        "plain\n"
+    );
+    rpod.ok(&["stop", "-t", "0", "svc"]);
+    rpod.fails(&["healthcheck", "run", "svc"], 125);
+    rpod.fails(&["healthcheck", "run", "ghost"], 125);
+    rpod.fails(&["create", "--health-cmd", "", "demo", "true"], 125);
+    rpod.fails(
+        &[
+            "create",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "often",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    rpod.fails(
+        &[
+            "create",
+            "--health-cmd",
+            "true",
+            "--no-healthcheck",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    rpod.fails(&["ps", "--filter", "health=fine"], 125);
+}

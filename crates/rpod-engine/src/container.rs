@@ -282,6 +282,9 @@ pub struct ContainerConfig {
     /// `--pidfile`: the container's PID is written there at each start.
     #[serde(default)]
     pub pidfile: Option<PathBuf>,
+    /// `--health-*`: the check `rpod healthcheck run` runs.
+    #[serde(default)]
+    pub healthcheck: Option<crate::health::HealthCheck>,
     /// `--conmon-pidfile`: the monitor's PID is written there at each start.
     #[serde(default)]
     pub conmon_pidfile: Option<PathBuf>,
@@ -324,6 +327,9 @@ pub struct ContainerState {
     /// Why the last run ended abnormally (e.g. the monitor died).
     pub error: String,
     pub stopped_by_user: bool,
+    /// The health check's verdicts since the last start.
+    #[serde(default)]
+    pub health: Option<crate::health::HealthState>,
     /// `rpod mount`s not yet undone by `rpod unmount`: the root stays mounted after exits.
     #[serde(default)]
     pub user_mounts: u32,
@@ -368,6 +374,7 @@ impl ContainerState {
             finished_at: None,
             error: String::new(),
             stopped_by_user: false,
+            health: None,
             user_mounts: 0,
             restart_count: 0,
             restart_retries: 0,

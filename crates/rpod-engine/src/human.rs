@@ -64,7 +64,11 @@ pub fn size(bytes: u64) -> String {
 pub fn container_status(record: &ContainerRecord) -> String {
     let s = &record.state;
     match s.status {
-        Status::Running => format!("Up {}", duration(since(s.started_at))),
+        Status::Running => match &s.health {
+            // podman shows the health after the uptime.
+            Some(health) => format!("Up {} ({})", duration(since(s.started_at)), health.status),
+            None => format!("Up {}", duration(since(s.started_at))),
+        },
         Status::Paused => format!("Up {} (paused)", duration(since(s.started_at))),
         Status::Stopped | Status::Exited => format!(
             "Exited ({}) {}",

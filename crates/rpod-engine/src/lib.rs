@@ -9,6 +9,7 @@ pub mod container;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod human;
 pub mod image;
 pub mod isolation;

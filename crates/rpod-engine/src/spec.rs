@@ -681,6 +681,7 @@ mod tests {
             annotations: Default::default(),
             oom_score_adj: None,
             pidfile: None,
+            healthcheck: None,
             conmon_pidfile: None,
             log_to_file: true,
             terminal: false,

@@ -46,6 +46,9 @@ pub struct ContainerState {
     pub restored: bool,
     #[serde(serialize_with = "time_or_zero")]
     pub restored_at: Option<DateTime<Utc>>,
+    /// The health check's verdicts (containers with one only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::HealthState>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +68,9 @@ pub struct ContainerConfigView {
     pub stop_timeout: u32,
     /// `--timeout` (0: none).
     pub timeout: u32,
+    /// The health check, in podman's shape (`Test`, `Interval`, ... in nanoseconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<serde_json::Value>,
     pub annotations: BTreeMap<String, String>,
     pub tty: bool,
     pub open_stdin: bool,
@@ -348,6 +354,7 @@ impl ContainerInspect {
                 started_at: s.started_at,
                 finished_at: s.finished_at,
                 stopped_by_user: s.stopped_by_user,
+                health: s.health.clone(),
                 checkpointed: s.checkpointed,
                 checkpointed_at: s.checkpointed_at,
                 restored: s.restored,
@@ -383,6 +390,16 @@ impl ContainerInspect {
                 stop_signal: rpod_oci::signal::signal_name(c.stop_signal),
                 stop_timeout: c.stop_timeout,
                 timeout: c.timeout.unwrap_or(0),
+                healthcheck: c.healthcheck.as_ref().map(|h| {
+                    let nanos = |secs: u64| secs.saturating_mul(1_000_000_000);
+                    serde_json::json!({
+                        "Test": h.test,
+                        "Interval": nanos(h.interval_secs),
+                        "Timeout": nanos(h.timeout_secs),
+                        "StartPeriod": nanos(h.start_period_secs),
+                        "Retries": h.retries,
+                    })
+                }),
                 annotations: c.annotations.clone(),
                 tty: c.terminal,
                 open_stdin: c.stdin,

@@ -62,7 +62,14 @@ pub struct CreateBody {
 }
 
 /// `Config` fields that carry no meaning for rpod's containers whatever their value.
-const IGNORED_CONFIG: &[&str] = &["ArgsEscaped", "Shell", "OnBuild", "Domainname"];
+const IGNORED_CONFIG: &[&str] = &[
+    "ArgsEscaped",
+    "Shell",
+    "OnBuild",
+    "Domainname",
+    // Read below.
+    "Healthcheck",
+];
 
 /// `HostConfig` fields accepted with any value (read below, or harmless).
 const HANDLED_HOST: &[&str] = &[
@@ -633,6 +640,11 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         network_aliases: Vec::new(),
         runtime: None,
         auto_remove: typed::<bool>(&host, "AutoRemove")?.unwrap_or(false),
+        healthcheck: match body.rest.get("Healthcheck") {
+            Some(config) => rpod_engine::health::HealthCheck::from_api(config)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            None => None,
+        },
         restart,
         log_to_file,
         terminal: body.tty,
@@ -695,8 +707,8 @@ mod tests {
                 "HostConfig.PortBindings",
             ),
             (
-                r#"{"Image":"x","Healthcheck":{"Test":["CMD","true"]}}"#,
-                "Config.Healthcheck",
+                r#"{"Image":"x","Healthcheck":{"Test":["sh","true"]}}"#,
+                "health check",
             ),
             (
                 r#"{"Image":"x","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}"#,
@@ -723,6 +735,20 @@ mod tests {
             assert_eq!(err.status, 400, "{json}");
             assert!(err.message.contains(named), "{json}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn health_checks_are_taken() {
+        let options = parse(
+            r#"{"Image":"x","Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":2000000000,"Retries":5}}"#,
+        )
+        .unwrap();
+        let check = options.healthcheck.unwrap();
+        assert_eq!((check.interval_secs, check.retries), (2, 5));
+        assert!(parse(r#"{"Image":"x","Healthcheck":{"Test":["NONE"]}}"#)
+            .unwrap()
+            .healthcheck
+            .is_none());
     }
 
     #[test]

@@ -146,6 +146,7 @@ pub struct SpecGenerator {
     pub stdin: bool,
     pub remove: bool,
     pub restart_policy: Option<String>,
+    pub health_config: Option<Value>,
     pub restart_tries: Option<u32>,
     pub work_dir: String,
     pub user: String,
@@ -195,7 +196,6 @@ const ANY_VALUE: &[&str] = &[
     "use_image_resolve_conf",
     "use_image_hosts",
     "idmappings",
-    "health_config",
     "image_arch",
     "image_os",
     "image_variant",
@@ -521,6 +521,11 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         network_aliases: Vec::new(),
         runtime: non_empty(spec.oci_runtime),
         auto_remove: spec.remove,
+        healthcheck: match &spec.health_config {
+            Some(config) => rpod_engine::health::HealthCheck::from_api(config)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            None => None,
+        },
         restart: {
             let name = spec.restart_policy.unwrap_or_default();
             let text = match spec.restart_tries {

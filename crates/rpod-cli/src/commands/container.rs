@@ -155,6 +155,33 @@ fn decimal_size(text: &str) -> Result<u64, Failure> {
     Ok(bytes)
 }
 
+/// `--health-*`: the check, or none.
+fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthCheck>, Failure> {
+    let Some(command) = args.health_cmd.as_deref() else {
+        return Ok(None);
+    };
+    if args.no_healthcheck {
+        return Err(usage(
+            "--no-healthcheck and --health-cmd cannot be used together",
+        ));
+    }
+    let seconds = |flag: &str, text: &str| -> Result<u64, Failure> {
+        if text == "disable" && flag == "--health-interval" {
+            return Ok(0);
+        }
+        super::logs::parse_duration(text)
+            .and_then(|d| u64::try_from(d.num_seconds()).ok())
+            .ok_or_else(|| usage(format!("invalid {flag} {text:?}: use a duration like 30s")))
+    };
+    Ok(Some(rpod_engine::health::HealthCheck {
+        test: rpod_engine::health::HealthCheck::parse_command(command)?,
+        interval_secs: seconds("--health-interval", &args.health_interval)?,
+        timeout_secs: seconds("--health-timeout", &args.health_timeout)?.max(1),
+        start_period_secs: seconds("--health-start-period", &args.health_start_period)?,
+        retries: args.health_retries.max(1),
+    }))
+}
+
 /// `--log-opt`: `max-size=SIZE` and `tag=TAG`.
 fn log_options(opts: &[String]) -> Result<(Option<u64>, Option<String>), Failure> {
     let (mut max_size, mut tag) = (None, None);
@@ -417,6 +444,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         ));
     }
     Ok(CreateOptions {
+        healthcheck: health_check(args)?,
         log_size_max,
         log_tag,
         timeout: args.timeout.filter(|t| *t > 0),
@@ -943,12 +971,14 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Outcome {
     };
     let names = selection.resolve(engine, |_| true)?;
     for_each(&names, ENGINE_ERROR, false, |name| {
-        let code = if condition.states.is_empty() {
+        let code = if condition.states.is_empty() && condition.health.is_empty() {
             engine.wait(name)?
         } else {
             loop {
-                let status = engine.inspect(name)?.state.status;
-                if condition.states.contains(&status) {
+                let record = engine.inspect(name)?;
+                let status = record.state.status;
+                let health = record.state.health.map(|h| h.status).unwrap_or_default();
+                if condition.states.contains(&status) || condition.health.contains(&health) {
                     // podman prints -1 for a state that is not an exit.
                     break -1;
                 }
@@ -968,6 +998,8 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Outcome {
 struct WaitCondition {
     exit: bool,
     states: Vec<Status>,
+    /// Health verdicts (`healthy`, `unhealthy`) recorded by `healthcheck run`.
+    health: Vec<String>,
 }
 
 impl WaitCondition {
@@ -975,6 +1007,7 @@ impl WaitCondition {
         let mut wanted = WaitCondition {
             exit: conditions.is_empty(),
             states: Vec::new(),
+            health: Vec::new(),
         };
         for condition in conditions {
             match condition.as_str() {
@@ -983,11 +1016,7 @@ impl WaitCondition {
                 // podman's "created" is in the runtime; a container only in the database
                 // is "configured" (both show as created).
                 "created" | "initialized" => wanted.states.push(Status::Created),
-                "healthy" | "unhealthy" => {
-                    return Err(usage(format!(
-                        "wait --condition {condition}: health checks are not supported"
-                    )))
-                }
+                "healthy" | "unhealthy" => wanted.health.push(condition.clone()),
                 other => match Status::from_filter(other) {
                     Some(found) => wanted.states.extend(found),
                     None => {
@@ -1044,6 +1073,10 @@ pub(super) fn matches_filter(
             .iter()
             .any(|m| m.volume.as_deref() == Some(value) || m.destination == value),
         "network" => record.config.net.networks.iter().any(|n| n.name == value),
+        "health" => match &record.state.health {
+            Some(health) => health.status == value,
+            None => value == "none",
+        },
         "status" => Status::from_filter(value).is_some_and(|s| s.contains(&record.state.status)),
         "name" => record.config.name.contains(value),
         "id" => record.config.id.starts_with(value),
@@ -1074,9 +1107,12 @@ pub(super) fn validate_filter(filter: &str) -> Result<(), Failure> {
         ))),
         "status" | "name" | "id" | "label" | "exited" | "ancestor" | "restart-policy"
         | "before" | "since" | "volume" | "network" => Ok(()),
-        "health" => Err(usage(
-            "filter health: health checks are not supported by rpod yet",
-        )),
+        "health" if !matches!(value, "healthy" | "unhealthy" | "starting" | "none") => {
+            Err(usage(format!(
+                "invalid health {value:?}: use healthy, unhealthy, starting or none"
+            )))
+        }
+        "health" => Ok(()),
         other => Err(usage(format!(
             "invalid filter {other:?}: use status, name, id, label, exited, ancestor, before, since, volume, network or restart-policy"
         ))),
@@ -1208,6 +1244,17 @@ fn namespaces_of(pid: i32) -> Value {
         "User": inode("user"),
         "UTS": inode("uts"),
     })
+}
+
+/// `healthcheck run`: 0 when healthy; 1 and "unhealthy" when not, as podman's.
+pub fn healthcheck_run(engine: &Engine, args: HealthcheckRunArgs) -> Outcome {
+    match engine.healthcheck_run(&args.container)?.as_str() {
+        "healthy" => Ok(0),
+        _ => {
+            println!("unhealthy");
+            Ok(1)
+        }
+    }
 }
 
 pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {

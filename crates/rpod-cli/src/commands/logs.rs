@@ -33,7 +33,7 @@ pub fn parse_time(text: &str) -> Result<DateTime<FixedOffset>> {
 }
 
 /// Go-style durations: `1h30m`, `10s`, `250ms`.
-fn parse_duration(text: &str) -> Option<chrono::Duration> {
+pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
     let mut total_ms: f64 = 0.0;
     let mut rest = text;
     if rest.is_empty() {

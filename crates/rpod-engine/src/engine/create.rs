@@ -159,6 +159,7 @@ impl Engine {
             annotations: options.annotations.clone(),
             oom_score_adj: options.oom_score_adj,
             pidfile: options.pidfile.clone(),
+            healthcheck: options.healthcheck.clone(),
             conmon_pidfile: options.conmon_pidfile.clone(),
             log_to_file: options.log_to_file,
             terminal: options.terminal,

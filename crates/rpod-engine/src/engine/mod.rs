@@ -9,6 +9,7 @@ mod create;
 mod etc_files;
 mod exec;
 mod filesystem;
+mod healthcheck;
 mod images;
 mod leftovers;
 mod manage;
@@ -142,6 +143,8 @@ pub struct CreateOptions {
     pub oom_score_adj: Option<i32>,
     /// `--pidfile`: the container's PID is written there at each start.
     pub pidfile: Option<PathBuf>,
+    /// `--health-*`.
+    pub healthcheck: Option<crate::health::HealthCheck>,
     /// `--conmon-pidfile`: the monitor's PID is written there at each start.
     pub conmon_pidfile: Option<PathBuf>,
     pub log_to_file: bool,

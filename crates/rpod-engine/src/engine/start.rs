@@ -199,6 +199,12 @@ impl Engine {
         }
         transition(&mut record, Status::Running)?;
         record.state.started_at = Some(Utc::now());
+        // Each start begins a new verdict.
+        record.state.health = record
+            .config
+            .healthcheck
+            .as_ref()
+            .map(|_| crate::health::HealthState::starting());
         self.save(&record)?;
         self.container_event(&record, "start", &[]);
         self.write_pid_files(&record)?;

@@ -1,0 +1,245 @@
+//! Health checks, podman's daemonless way: `rpod healthcheck run` runs the container's
+//! check command once and records the verdict; something else (a timer, a script) decides
+//! when. A check passes when its command exits 0 within the timeout; `retries` failures in a
+//! row make the container unhealthy, and failures during the start period do not count.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{EngineError, Result};
+
+/// The most check results kept, as podman keeps them.
+pub const MAX_LOG_ENTRIES: usize = 5;
+/// The most output kept of one check.
+pub const MAX_OUTPUT: usize = 4096;
+
+/// A container's health check (`--health-*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    /// The command: `["CMD", prog, args...]` or `["CMD-SHELL", "shell words"]`.
+    pub test: Vec<String>,
+    pub interval_secs: u64,
+    pub timeout_secs: u64,
+    pub start_period_secs: u64,
+    pub retries: u32,
+}
+
+impl HealthCheck {
+    /// `--health-cmd`: a JSON array (`["CMD", "curl", "-f", "x"]`, `["CMD-SHELL", "..."]`)
+    /// or a shell command.
+    pub fn parse_command(text: &str) -> Result<Vec<String>> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(EngineError::InvalidArg(
+                "--health-cmd must not be empty".into(),
+            ));
+        }
+        if !trimmed.starts_with('[') {
+            return Ok(vec!["CMD-SHELL".into(), trimmed.to_string()]);
+        }
+        let words: Vec<String> = serde_json::from_str(trimmed).map_err(|e| {
+            EngineError::InvalidArg(format!("invalid --health-cmd {trimmed:?}: {e}"))
+        })?;
+        match words.first().map(String::as_str) {
+            Some("CMD") if words.len() > 1 => Ok(words),
+            Some("CMD-SHELL") if words.len() == 2 => Ok(words),
+            // A bare array is a command, as podman takes it.
+            Some(first) if first != "CMD" && first != "CMD-SHELL" && first != "NONE" => {
+                let mut command = vec!["CMD".to_string()];
+                command.extend(words);
+                Ok(command)
+            }
+            _ => Err(EngineError::InvalidArg(format!(
+                "invalid --health-cmd {trimmed:?}: use [\"CMD\", ...] or [\"CMD-SHELL\", \"...\"]"
+            ))),
+        }
+    }
+
+    /// Docker's and podman's `HealthConfig` (`Test`, `Interval`, `Timeout`, `StartPeriod` in
+    /// nanoseconds, `Retries`), as both APIs send it. `["NONE"]` or no test: no check.
+    pub fn from_api(value: &serde_json::Value) -> Result<Option<HealthCheck>> {
+        let invalid = |what: &str| EngineError::InvalidArg(format!("health check: {what}"));
+        let test: Vec<String> = match value.get("Test") {
+            None | Some(serde_json::Value::Null) => return Ok(None),
+            Some(test) => serde_json::from_value(test.clone())
+                .map_err(|_| invalid("Test must be a list of strings"))?,
+        };
+        let test = match test.first().map(String::as_str) {
+            None | Some("NONE") => return Ok(None),
+            Some("CMD") | Some("CMD-SHELL") => test,
+            Some(_) => return Err(invalid("Test must start with CMD, CMD-SHELL or NONE")),
+        };
+        let seconds = |key: &str, default: u64| -> Result<u64> {
+            match value.get(key).and_then(serde_json::Value::as_u64) {
+                None | Some(0) => Ok(default),
+                Some(nanos) => Ok((nanos / 1_000_000_000).max(1)),
+            }
+        };
+        Ok(Some(HealthCheck {
+            test,
+            interval_secs: seconds("Interval", 30)?,
+            timeout_secs: seconds("Timeout", 30)?,
+            start_period_secs: seconds("StartPeriod", 0)?,
+            retries: value
+                .get("Retries")
+                .and_then(serde_json::Value::as_u64)
+                .filter(|r| *r > 0)
+                .map_or(3, |r| u32::try_from(r).unwrap_or(u32::MAX)),
+        }))
+    }
+
+    /// What to run in the container.
+    pub fn argv(&self) -> Vec<String> {
+        match self.test.first().map(String::as_str) {
+            Some("CMD-SHELL") => vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                self.test.get(1).cloned().unwrap_or_default(),
+            ],
+            _ => self.test.iter().skip(1).cloned().collect(),
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthLogEntry {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub exit_code: i32,
+    pub output: String,
+}
+
+/// The recorded health, as podman's inspect shows it (`State.Health`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthState {
+    /// `starting`, `healthy` or `unhealthy`.
+    pub status: String,
+    pub failing_streak: u32,
+    pub log: Vec<HealthLogEntry>,
+}
+
+impl HealthState {
+    pub fn starting() -> Self {
+        HealthState {
+            status: "starting".into(),
+            failing_streak: 0,
+            log: Vec::new(),
+        }
+    }
+
+    /// Record a check's result. `in_start_period`: failures do not count yet.
+    pub fn record(&mut self, check: &HealthCheck, entry: HealthLogEntry, in_start_period: bool) {
+        if entry.exit_code == 0 {
+            self.status = "healthy".into();
+            self.failing_streak = 0;
+        } else if !in_start_period {
+            self.failing_streak += 1;
+            if self.failing_streak >= check.retries.max(1) {
+                self.status = "unhealthy".into();
+            }
+        }
+        self.log.push(entry);
+        if self.log.len() > MAX_LOG_ENTRIES {
+            let extra = self.log.len() - MAX_LOG_ENTRIES;
+            self.log.drain(..extra);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(retries: u32) -> HealthCheck {
+        HealthCheck {
+            test: vec!["CMD-SHELL".into(), "true".into()],
+            interval_secs: 30,
+            timeout_secs: 30,
+            start_period_secs: 0,
+            retries,
+        }
+    }
+
+    fn entry(code: i32) -> HealthLogEntry {
+        HealthLogEntry {
+            start: Utc::now(),
+            end: Utc::now(),
+            exit_code: code,
+            output: String::new(),
+        }
+    }
+
+    #[test]
+    fn commands_parse_as_podmans() {
+        assert_eq!(
+            HealthCheck::parse_command("curl -f http://x").unwrap(),
+            ["CMD-SHELL", "curl -f http://x"]
+        );
+        assert_eq!(
+            HealthCheck::parse_command(r#"["CMD", "true"]"#).unwrap(),
+            ["CMD", "true"]
+        );
+        assert_eq!(
+            HealthCheck::parse_command(r#"["ls", "/"]"#).unwrap(),
+            ["CMD", "ls", "/"]
+        );
+        for bad in ["", r#"["CMD"]"#, r#"["CMD-SHELL"]"#, "[broken"] {
+            assert!(HealthCheck::parse_command(bad).is_err(), "{bad}");
+        }
+        let shell = check(3);
+        assert_eq!(shell.argv(), ["/bin/sh", "-c", "true"]);
+    }
+
+    #[test]
+    fn api_health_configs_are_read() {
+        let value = serde_json::json!({"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000u64, "Retries": 2});
+        let check = HealthCheck::from_api(&value).unwrap().unwrap();
+        assert_eq!(
+            (check.interval_secs, check.timeout_secs, check.retries),
+            (5, 30, 2)
+        );
+        assert!(
+            HealthCheck::from_api(&serde_json::json!({"Test": ["NONE"]}))
+                .unwrap()
+                .is_none()
+        );
+        assert!(HealthCheck::from_api(&serde_json::json!({}))
+            .unwrap()
+            .is_none());
+        assert!(HealthCheck::from_api(&serde_json::json!({"Test": ["sh"]})).is_err());
+    }
+
+    #[test]
+    fn retries_failures_in_a_row_make_it_unhealthy() {
+        let check = check(2);
+        let mut state = HealthState::starting();
+        state.record(&check, entry(1), false);
+        assert_eq!(
+            (state.status.as_str(), state.failing_streak),
+            ("starting", 1)
+        );
+        state.record(&check, entry(1), false);
+        assert_eq!(state.status, "unhealthy");
+        state.record(&check, entry(0), false);
+        assert_eq!(
+            (state.status.as_str(), state.failing_streak),
+            ("healthy", 0)
+        );
+        // In the start period failures do not count.
+        let mut state = HealthState::starting();
+        state.record(&check, entry(1), true);
+        state.record(&check, entry(1), true);
+        assert_eq!(
+            (state.status.as_str(), state.failing_streak),
+            ("starting", 0)
+        );
+        // Only the last five results are kept.
+        for _ in 0..8 {
+            state.record(&check, entry(0), false);
+        }
+        assert_eq!(state.log.len(), MAX_LOG_ENTRIES);
+    }
+}
