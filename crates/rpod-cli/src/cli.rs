@@ -133,6 +133,9 @@ pub enum Command {
     /// Run containers' health checks.
     #[command(subcommand)]
     Healthcheck(HealthcheckCommand),
+    /// Manage secrets (the file driver).
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Mount containers' root file systems on the host and print where; list them.
     Mount(MountArgs),
     /// Undo `mount`.
@@ -818,6 +821,9 @@ pub struct RunArgs {
     /// No health check.
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// A secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=][,gid=][,mode=].
+    #[arg(long)]
+    pub secret: Vec<String>,
     /// Remove a container of the same name first.
     #[arg(long)]
     pub replace: bool,
@@ -892,6 +898,69 @@ pub struct CpArgs {
     pub overwrite: bool,
     pub source: String,
     pub destination: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create a secret from a file, or from standard input with `-`.
+    Create(SecretCreateArgs),
+    /// List secrets.
+    #[command(alias = "list")]
+    Ls(SecretLsArgs),
+    /// Show secrets (never their data).
+    Inspect(SecretInspectArgs),
+    /// Remove secrets no container uses.
+    Rm(SecretRmArgs),
+    /// Exit 0 if the secret exists, 1 if it does not.
+    Exists(ExistsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretCreateArgs {
+    /// Only `file`.
+    #[arg(short = 'd', long, default_value = "file")]
+    pub driver: String,
+    /// Read the secret from this environment variable instead of a file.
+    #[arg(long)]
+    pub env: bool,
+    #[arg(short = 'l', long = "label")]
+    pub labels: Vec<String>,
+    /// Replace a secret of the same name.
+    #[arg(long)]
+    pub replace: bool,
+    pub name: String,
+    /// A file, `-` for standard input, or with --env a variable's name.
+    pub source: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretLsArgs {
+    #[arg(long)]
+    pub format: Option<String>,
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(long)]
+    pub noheading: bool,
+    /// name=, id=.
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretInspectArgs {
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretRmArgs {
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Ignore secrets that do not exist.
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -169,6 +169,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => fs::cp(e, a),
         Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => fs::mount(e, a),
         Command::Healthcheck(cli::HealthcheckCommand::Run(a)) => c::healthcheck_run(e, a),
+        Command::Secret(command) => commands::secret::secret(e, command),
         Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => fs::unmount(e, a),
         Command::Top(a) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),

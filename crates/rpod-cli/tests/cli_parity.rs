@@ -1486,3 +1486,124 @@ fn health_checks_run_on_demand_and_are_recorded() {
     );
     rpod.fails(&["ps", "--filter", "health=fine"], 125);
 }
+
+#[test]
+fn secrets_are_stored_privately_and_given_to_containers() {
+    let rpod = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pass");
+    std::fs::write(&file, "hunter2").unwrap();
+    let id = rpod.ok(&[
+        "secret",
+        "create",
+        "--label",
+        "app=db",
+        "dbpass",
+        &file.display().to_string(),
+    ]);
+    let id = id.trim().to_string();
+    let piped = pipe_through(
+        &mut rpod.command(&["secret", "create", "token", "-"]),
+        b"t0k3n",
+    );
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(
+        rpod.ok(&["secret", "ls", "--format", "{{.Name}}"]),
+        "dbpass\ntoken\n"
+    );
+    assert_eq!(
+        rpod.ok(&["secret", "ls", "-q", "--filter", "name=db"]),
+        format!("{id}\n")
+    );
+    // inspect never shows the data; the store keeps it for root only.
+    let shown = rpod.ok(&["secret", "inspect", "dbpass"]);
+    assert!(
+        shown.contains("\"app\": \"db\"") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "secret",
+            "inspect",
+            "--format",
+            "{{.Spec.Driver.Name}}",
+            "dbpass"
+        ]),
+        "file\n"
+    );
+    let stored = rpod.root().join("secrets");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&stored).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700);
+    // In a container: a file (default /run/secrets/NAME), with owner and mode, or a variable.
+    let out = rpod.ok(&[
+        "run", "--rm", "--secret", "dbpass", "--secret", "token,type=env,target=TOKEN",
+        "--secret", "dbpass,target=/etc/pw,uid=100,mode=0400", "demo", "sh", "-c",
+        "cat /run/secrets/dbpass; echo; echo $TOKEN; stat -c '%u %a' /run/secrets/dbpass /etc/pw; echo x >> /run/secrets/dbpass || echo read-only",
+    ]);
+    assert_eq!(out, "hunter2\nt0k3n\n0 444\n100 400\nread-only\n");
+    // A variable secret is not shown by inspect; a used secret cannot be removed.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "user",
+        "--secret",
+        "token,type=env",
+        "demo",
+        "true",
+    ]);
+    assert!(!rpod
+        .inspect("user", "{{json .Config.Env}}")
+        .contains("t0k3n"));
+    let err = rpod.fails(&["secret", "rm", "token"], 125);
+    assert!(err.contains("in use"), "{err}");
+    rpod.ok(&["rm", "user"]);
+    assert_eq!(rpod.ok(&["secret", "rm", "token"]).lines().count(), 1);
+    assert_eq!(
+        rpod.run(&["secret", "exists", "token"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        rpod.run(&["secret", "exists", "dbpass"]).status.code(),
+        Some(0)
+    );
+    // Errors: unknown secrets, bad syntax, names in use, other drivers.
+    rpod.fails(&["run", "--rm", "--secret", "nosuch", "demo", "true"], 125);
+    rpod.fails(
+        &[
+            "run",
+            "--rm",
+            "--secret",
+            "dbpass,type=file",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    rpod.fails(
+        &["secret", "create", "dbpass", &file.display().to_string()],
+        125,
+    );
+    rpod.ok(&[
+        "secret",
+        "create",
+        "--replace",
+        "dbpass",
+        &file.display().to_string(),
+    ]);
+    rpod.fails(
+        &[
+            "secret",
+            "create",
+            "--driver",
+            "pass",
+            "other",
+            &file.display().to_string(),
+        ],
+        125,
+    );
+    rpod.fails(&["secret", "inspect", "nosuch"], 125);
+    assert_eq!(rpod.ok(&["secret", "rm", "--ignore", "nosuch"]), "");
+    rpod.ok(&["secret", "rm", "--all"]);
+    assert_eq!(rpod.ok(&["secret", "ls", "-q"]), "");
+}

@@ -282,6 +282,13 @@ pub struct ContainerConfig {
     /// `--pidfile`: the container's PID is written there at each start.
     #[serde(default)]
     pub pidfile: Option<PathBuf>,
+    /// `--secret`s: how the container uses them (copies were made at create).
+    #[serde(default)]
+    pub secrets: Vec<crate::secrets::SecretUse>,
+    /// `--secret NAME,type=env`: the variables, with the values copied at create. Kept out
+    /// of inspect's environment.
+    #[serde(default)]
+    pub secret_env: Vec<String>,
     /// `--health-*`: the check `rpod healthcheck run` runs.
     #[serde(default)]
     pub healthcheck: Option<crate::health::HealthCheck>,

@@ -25,6 +25,7 @@ pub mod restart;
 pub mod rootfs;
 pub mod scratch;
 pub mod seccomp;
+pub mod secrets;
 pub mod security;
 pub mod spec;
 pub mod stats;

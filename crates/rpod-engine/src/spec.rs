@@ -388,6 +388,7 @@ pub fn generate(
     ));
 
     let mut env = config.env.clone();
+    env.extend(config.secret_env.iter().cloned());
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.insert(0, DEFAULT_PATH.to_string());
     }
@@ -682,6 +683,8 @@ mod tests {
             oom_score_adj: None,
             pidfile: None,
             healthcheck: None,
+            secrets: Vec::new(),
+            secret_env: Vec::new(),
             conmon_pidfile: None,
             log_to_file: true,
             terminal: false,

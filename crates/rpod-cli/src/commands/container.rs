@@ -443,7 +443,13 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
             ),
         ));
     }
+    let secrets = args
+        .secret
+        .iter()
+        .map(|s| rpod_engine::secrets::SecretUse::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(CreateOptions {
+        secrets,
         healthcheck: health_check(args)?,
         log_size_max,
         log_tag,

@@ -7,6 +7,7 @@ pub mod image;
 pub mod logs;
 pub mod network;
 pub mod observe;
+pub mod secret;
 pub mod select;
 pub mod system;
 pub mod volume;

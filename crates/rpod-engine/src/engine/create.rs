@@ -116,7 +116,10 @@ impl Engine {
         } else {
             id[..12].to_string()
         };
+        let (secret_mounts, secret_env) = self.secrets_for_create(&id, &mut options.secrets)?;
         let config = ContainerConfig {
+            secrets: options.secrets.clone(),
+            secret_env,
             hostname: options.hostname.clone().unwrap_or(default_hostname),
             id,
             name,
@@ -169,6 +172,7 @@ impl Engine {
             console_size: options.console_size,
             mounts: {
                 let mut mounts = options.mounts.clone();
+                mounts.extend(secret_mounts);
                 let image_volumes = image_cfg.volumes().clone().unwrap_or_default();
                 self.attach_volumes(&mut mounts, &image_volumes, options.image_volumes)?;
                 crate::mounts::validate(&mounts)?;

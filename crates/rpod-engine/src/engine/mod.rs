@@ -20,6 +20,7 @@ mod networks;
 mod observe;
 mod query;
 mod remove;
+mod secrets;
 mod shm;
 mod start;
 mod stop;
@@ -145,6 +146,8 @@ pub struct CreateOptions {
     pub pidfile: Option<PathBuf>,
     /// `--health-*`.
     pub healthcheck: Option<crate::health::HealthCheck>,
+    /// `--secret`s.
+    pub secrets: Vec<crate::secrets::SecretUse>,
     /// `--conmon-pidfile`: the monitor's PID is written there at each start.
     pub conmon_pidfile: Option<PathBuf>,
     pub log_to_file: bool,

@@ -1,0 +1,151 @@
+//! `rpod secret`: create, list, inspect, remove secrets (podman's file driver).
+
+use std::io::Read;
+
+use serde_json::{json, Value};
+
+use rpod_engine::secrets::SecretRecord;
+use rpod_engine::{Engine, EngineError};
+
+use crate::cli::SecretCommand;
+use crate::exit::{usage, Failure, Outcome};
+use crate::format;
+
+/// A secret as podman's `secret inspect` shows it (never its data).
+fn secret_json(secret: &SecretRecord) -> Value {
+    let time = secret
+        .created
+        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    json!({
+        "ID": secret.id,
+        "CreatedAt": time,
+        "UpdatedAt": time,
+        "Spec": {
+            "Name": secret.name,
+            "Driver": { "Name": secret.driver, "Options": {} },
+            "Labels": secret.labels,
+        },
+    })
+}
+
+pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
+    match command {
+        SecretCommand::Create(args) => {
+            if args.driver != "file" {
+                return Err(Failure::new(
+                    crate::exit::ENGINE_ERROR,
+                    EngineError::NotSupported(format!("the secret driver {:?}", args.driver)),
+                ));
+            }
+            let data = if args.env {
+                std::env::var(&args.source)
+                    .map_err(|_| usage(format!("environment variable {} is not set", args.source)))?
+                    .into_bytes()
+            } else if args.source == "-" {
+                let mut data = Vec::new();
+                std::io::stdin()
+                    .take(rpod_engine::secrets::MAX_SECRET_SIZE as u64 + 1)
+                    .read_to_end(&mut data)?;
+                data
+            } else {
+                std::fs::read(&args.source)
+                    .map_err(|e| usage(format!("reading {}: {e}", args.source)))?
+            };
+            let labels = rpod_engine::labels::parse_pairs(&args.labels);
+            let secret = engine.secret_create(&args.name, &data, labels, args.replace)?;
+            println!("{}", secret.id);
+            Ok(0)
+        }
+        SecretCommand::Ls(args) => {
+            let mut rows = Vec::new();
+            for secret in engine.secrets()? {
+                let keep = args.filter.iter().all(|f| match f.split_once('=') {
+                    Some(("name", v)) => secret.name.contains(v),
+                    Some(("id", v)) => secret.id.starts_with(v),
+                    _ => false,
+                });
+                if !keep {
+                    continue;
+                }
+                if args.quiet {
+                    println!("{}", secret.id);
+                    continue;
+                }
+                let mut row = secret_json(&secret);
+                row["Name"] = json!(secret.name);
+                row["Driver"] = json!(secret.driver);
+                row["CreatedAt"] = json!(rpod_engine::human::ago(secret.created));
+                row["UpdatedAt"] = row["CreatedAt"].clone();
+                rows.push(row);
+            }
+            if let Some(bad) = args
+                .filter
+                .iter()
+                .find(|f| !(f.starts_with("name=") || f.starts_with("id=")))
+            {
+                return Err(usage(format!("invalid filter {bad:?}: use name= or id=")));
+            }
+            if args.quiet {
+                return Ok(0);
+            }
+            let template = args.format.unwrap_or_else(|| {
+                "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}".into()
+            });
+            let header = |f: &str| match f {
+                "CreatedAt" => "CREATED".to_string(),
+                "UpdatedAt" => "UPDATED".to_string(),
+                other => other.to_uppercase(),
+            };
+            if args.noheading {
+                format::print_without_header(&template, &rows)?;
+            } else {
+                format::print(&template, &rows, &header)?;
+            }
+            Ok(0)
+        }
+        SecretCommand::Inspect(args) => {
+            let mut found = Vec::new();
+            let mut code = 0;
+            for name in &args.names {
+                match engine.secret(name) {
+                    Ok(secret) => found.push(secret_json(&secret)),
+                    Err(e) => {
+                        eprintln!("Error: {e}");
+                        code = crate::exit::ENGINE_ERROR;
+                    }
+                }
+            }
+            match args.format {
+                Some(template) => format::print(&template, &found, &format::upper_header)?,
+                None => println!("{}", serde_json::to_string_pretty(&found)?),
+            }
+            Ok(code)
+        }
+        SecretCommand::Rm(args) => {
+            let names: Vec<String> = if args.all {
+                engine.secrets()?.into_iter().map(|s| s.id).collect()
+            } else if args.names.is_empty() {
+                return Err(usage("you must provide at least one secret name or id"));
+            } else {
+                args.names
+            };
+            let mut code = 0;
+            for name in &names {
+                match engine.secret_remove(name) {
+                    Ok(secret) => println!("{}", secret.id),
+                    Err(_) if args.ignore && engine.secret(name).is_err() => {}
+                    Err(e) => {
+                        eprintln!("Error: {e}");
+                        code = crate::exit::ENGINE_ERROR;
+                    }
+                }
+            }
+            Ok(code)
+        }
+        SecretCommand::Exists(args) => Ok(if engine.secret(&args.name).is_ok() {
+            0
+        } else {
+            1
+        }),
+    }
+}
