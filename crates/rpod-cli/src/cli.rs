@@ -1264,6 +1264,9 @@ pub struct RmArgs {
     /// Containers that pass these filters (ps's keys).
     #[arg(long = "filter")]
     pub filter: Vec<String>,
+    /// Remove the containers that depend on it (share its namespaces) first.
+    #[arg(long)]
+    pub depend: bool,
     pub containers: Vec<String>,
 }
 

@@ -1607,3 +1607,39 @@ fn secrets_are_stored_privately_and_given_to_containers() {
     rpod.ok(&["secret", "rm", "--all"]);
     assert_eq!(rpod.ok(&["secret", "ls", "-q"]), "");
 }
+
+#[test]
+fn rm_depend_removes_the_containers_sharing_namespaces_first() {
+    let rpod = Rpod::with_image("runc");
+    let base = rpod.detached(&["--name", "base", "demo", "sleep", "300"]);
+    let pid_user = rpod.detached(&[
+        "--name",
+        "pidjoin",
+        "--pid",
+        "container:base",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let ipc_user = rpod.ok(&[
+        "create",
+        "--name",
+        "ipcjoin",
+        "--ipc",
+        "container:pidjoin",
+        "demo",
+        "true",
+    ]);
+    rpod.ok(&["create", "--name", "alone", "demo", "true"]);
+    let err = rpod.fails(&["rm", "-f", "base"], 125);
+    assert!(err.contains("dependent containers"), "{err}");
+    // Without -f a running dependent stops it: exit 2, nothing of base removed.
+    rpod.fails(&["rm", "--depend", "base"], 2);
+    assert_eq!(rpod.inspect("base", "{{.State.Status}}"), "running");
+    let removed = rpod.ok(&["rm", "--depend", "-f", "-t", "0", "base"]);
+    assert_eq!(
+        removed,
+        format!("{}\n{pid_user}\n{base}\n", ipc_user.trim())
+    );
+    assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "alone\n");
+}

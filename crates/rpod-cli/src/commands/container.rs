@@ -931,6 +931,19 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
         volumes: args.volumes,
     };
     for_each(&names, 1, ignore, |name| {
+        if args.depend {
+            // podman prints every container removed, by ID.
+            let removed = engine
+                .remove_with_dependents(name, options)
+                .map_err(|e| match e {
+                    e @ EngineError::RemoveRunning { .. } => Failure::new(2, e),
+                    e => e.into(),
+                })?;
+            for id in removed {
+                println!("{id}");
+            }
+            return Ok(());
+        }
         match engine.remove(name, options) {
             Ok(_) => {
                 println!("{name}");

@@ -3,22 +3,75 @@
 use super::*;
 
 impl Engine {
+    /// The containers that join this one's namespaces (`--network`, `--pid`, `--ipc`,
+    /// `--uts container:`).
+    fn dependents(&self, id: &str) -> Result<Vec<ContainerRecord>> {
+        Ok(self
+            .store
+            .containers()?
+            .into_iter()
+            .filter(|c| {
+                let shares = crate::isolation::NamespaceMode::Container(id.to_string());
+                let iso = &c.config.isolation;
+                c.config.network == NetworkMode::Container(id.to_string())
+                    || iso.pid == shares
+                    || iso.ipc == shares
+                    || iso.uts == shares
+            })
+            .collect())
+    }
+
+    /// `rm --depend`: remove the containers that depend on this one (theirs first), then
+    /// it. Without `force` a running one among them stops it before anything is removed.
+    /// Returns the IDs removed, dependents first.
+    pub fn remove_with_dependents(
+        &self,
+        name_or_id: &str,
+        options: RemoveOptions,
+    ) -> Result<Vec<String>> {
+        let found = self.lookup(name_or_id)?;
+        let mut order = Vec::new();
+        self.collect_dependents(found, &mut order)?;
+        if !options.force {
+            for record in &order {
+                let current = self.inspect(record.id())?;
+                if current.state.status.is_active() && current.state.status != Status::Created {
+                    return Err(EngineError::RemoveRunning {
+                        id: current.id().to_string(),
+                        state: current.state.status.as_str().to_string(),
+                    });
+                }
+            }
+        }
+        order
+            .iter()
+            .map(|record| self.remove(record.id(), options))
+            .collect()
+    }
+
+    /// `record` after everything that depends on it, depth first.
+    fn collect_dependents(
+        &self,
+        record: ContainerRecord,
+        order: &mut Vec<ContainerRecord>,
+    ) -> Result<()> {
+        if order.iter().any(|r| r.id() == record.id()) {
+            return Ok(());
+        }
+        for dependent in self.dependents(record.id())? {
+            self.collect_dependents(dependent, order)?;
+        }
+        order.push(record);
+        Ok(())
+    }
+
     /// Remove a container; running or paused ones only with `force` (they are stopped first).
     pub fn remove(&self, name_or_id: &str, options: RemoveOptions) -> Result<String> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
         let dependents: Vec<String> = self
-            .store
-            .containers()?
+            .dependents(&id)?
             .into_iter()
-            .filter(|c| {
-                let shares = crate::isolation::NamespaceMode::Container(id.clone());
-                let iso = &c.config.isolation;
-                c.config.network == NetworkMode::Container(id.clone())
-                    || iso.pid == shares
-                    || iso.ipc == shares
-                    || iso.uts == shares
-            })
             .map(|c| c.config.name)
             .collect();
         if !dependents.is_empty() {
