@@ -824,6 +824,18 @@ pub struct RunArgs {
     /// A secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=][,gid=][,mode=].
     #[arg(long)]
     pub secret: Vec<String>,
+    /// Allow devices by rule: TYPE MAJOR:MINOR ACCESS (`c 1:3 rwm`).
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
+    /// Keep the OOM killer from killing the container's processes (cgroup v1).
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
+    /// Limit reads from a block device: PATH:RATE (`/dev/sda:1mb`).
+    #[arg(long = "device-read-bps")]
+    pub device_read_bps: Vec<String>,
+    /// Limit writes to a block device: PATH:RATE.
+    #[arg(long = "device-write-bps")]
+    pub device_write_bps: Vec<String>,
     /// Remove a container of the same name first.
     #[arg(long)]
     pub replace: bool,

@@ -1643,3 +1643,109 @@ fn rm_depend_removes_the_containers_sharing_namespaces_first() {
     );
     assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "alone\n");
 }
+
+#[test]
+fn device_rules_oom_kill_disable_and_io_throttles() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.detached(&[
+        "--device-cgroup-rule",
+        "c 10:200 rwm",
+        "--device-cgroup-rule",
+        "b 7:* r",
+        "--oom-kill-disable",
+        "-m",
+        "64m",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let spec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(rpod.inspect(&id, "{{.OCIConfigPath}}")).unwrap(),
+    )
+    .unwrap();
+    let rules = spec["linux"]["resources"]["devices"].as_array().unwrap();
+    assert!(
+        rules.iter().any(|r| r["type"] == "c"
+            && r["major"] == 10
+            && r["minor"] == 200
+            && r["access"] == "rwm"
+            && r["allow"] == true),
+        "{rules:?}"
+    );
+    assert!(
+        rules.iter().any(|r| r["type"] == "b"
+            && r["major"] == 7
+            && r["minor"].is_null()
+            && r["access"] == "r"),
+        "{rules:?}"
+    );
+    assert_eq!(
+        spec["linux"]["resources"]["memory"]["disableOOMKiller"],
+        true
+    );
+    assert_eq!(spec["linux"]["resources"]["memory"]["limit"], 64 << 20);
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory").is_dir();
+    if v1 {
+        let control = rpod.ok(&[
+            "exec",
+            &id,
+            "cat",
+            "/sys/fs/cgroup/memory/memory.oom_control",
+        ]);
+        assert!(control.starts_with("oom_kill_disable 1"), "{control}");
+    }
+    // A block device's read rate, in the blkio cgroup.
+    let block = ["/dev/vda", "/dev/sda", "/dev/nvme0n1"]
+        .into_iter()
+        .find(|d| {
+            std::fs::metadata(d)
+                .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_block_device(&m.file_type()))
+        });
+    if let (Some(device), true) = (block, std::path::Path::new("/sys/fs/cgroup/blkio").is_dir()) {
+        let out = rpod.ok(&[
+            "run", "--rm", "--device-read-bps", &format!("{device}:1mb"),
+            "--device-write-bps", &format!("{device}:2mb"), "demo", "sh", "-c",
+            "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device",
+        ]);
+        let rates: Vec<&str> = out
+            .lines()
+            .map(|l| l.split(' ').nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(rates, ["1048576", "2097152"], "{out}");
+    }
+    // Bad rules and devices are refused, and nothing is made.
+    for args in [
+        &["create", "--device-cgroup-rule", "x 1:3 r", "demo", "true"][..],
+        &[
+            "create",
+            "--device-cgroup-rule",
+            "c 1:3 rwx",
+            "demo",
+            "true",
+        ],
+        &[
+            "create",
+            "--device-cgroup-rule",
+            "c one:3 r",
+            "demo",
+            "true",
+        ],
+        &[
+            "create",
+            "--device-read-bps",
+            "/dev/null:1mb",
+            "demo",
+            "true",
+        ],
+        &[
+            "create",
+            "--device-write-bps",
+            "/nonexistent:1mb",
+            "demo",
+            "true",
+        ],
+    ] {
+        rpod.fails(args, 125);
+    }
+    assert_eq!(rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+}

@@ -288,6 +288,54 @@ pub struct Isolation {
     /// `--group-add`: names (resolved in the container's /etc/group) or numbers.
     #[serde(default)]
     pub group_add: Vec<String>,
+    /// `--device-cgroup-rule`s: more devices the container may use.
+    #[serde(default)]
+    pub device_cgroup_rules: Vec<DeviceRule>,
+}
+
+/// A device cgroup rule, `TYPE MAJOR:MINOR ACCESS` (`c 1:3 rwm`, `b 8:* r`, `a *:* m`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRule {
+    /// `a`, `b` or `c`.
+    pub kind: char,
+    /// `None` for `*`.
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
+}
+
+impl DeviceRule {
+    pub fn parse(text: &str) -> Result<Self> {
+        let invalid = || {
+            EngineError::InvalidArg(format!(
+                "invalid --device-cgroup-rule {text:?}: use TYPE MAJOR:MINOR ACCESS, like \"c 1:3 rwm\""
+            ))
+        };
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let [kind, numbers, access] = words.as_slice() else {
+            return Err(invalid());
+        };
+        let kind = match *kind {
+            "a" | "b" | "c" => kind.chars().next().unwrap_or('a'),
+            _ => return Err(invalid()),
+        };
+        let (major, minor) = numbers.split_once(':').ok_or_else(invalid)?;
+        let number = |n: &str| -> Result<Option<i64>> {
+            match n {
+                "*" => Ok(None),
+                n => n.parse::<i64>().map(Some).map_err(|_| invalid()),
+            }
+        };
+        if access.is_empty() || !access.chars().all(|c| "rwm".contains(c)) {
+            return Err(invalid());
+        }
+        Ok(DeviceRule {
+            kind,
+            major: number(major)?,
+            minor: number(minor)?,
+            access: access.to_string(),
+        })
+    }
 }
 
 #[cfg(test)]

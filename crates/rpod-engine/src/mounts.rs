@@ -337,7 +337,7 @@ pub fn parse_tmpfs(text: &str) -> Result<MountSpec> {
 }
 
 /// A size with an optional unit (`64m`, `1g`, bytes without one) in bytes.
-fn size_bytes(text: &str) -> Option<u64> {
+pub(crate) fn size_bytes(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
     let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &lower[digits.len()..];

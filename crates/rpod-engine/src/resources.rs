@@ -39,6 +39,40 @@ pub struct Resources {
     pub cpuset_mems: Option<String>,
     #[serde(default)]
     pub blkio_weight: Option<u16>,
+    /// `--oom-kill-disable` (cgroup v1's memory controller).
+    #[serde(default)]
+    pub oom_kill_disable: bool,
+    /// `--device-read-bps`, `--device-write-bps`: bytes per second from or to a block
+    /// device.
+    #[serde(default)]
+    pub device_read_bps: Vec<Throttle>,
+    #[serde(default)]
+    pub device_write_bps: Vec<Throttle>,
+}
+
+/// A rate limit on one block device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throttle {
+    pub device: std::path::PathBuf,
+    pub rate: u64,
+}
+
+impl Throttle {
+    /// `PATH:RATE` (`/dev/sda:1mb`), the path a block device.
+    pub fn parse(text: &str, flag: &str) -> Result<Self> {
+        let invalid =
+            |why: &str| EngineError::InvalidArg(format!("invalid {flag} {text:?}: {why}"));
+        let (path, rate) = text
+            .rsplit_once(':')
+            .ok_or_else(|| invalid("use PATH:RATE"))?;
+        let rate = crate::mounts::size_bytes(rate).ok_or_else(|| invalid("bad rate"))?;
+        let device = std::path::PathBuf::from(path);
+        match crate::isolation::device_kind(&device)? {
+            Some(('b', _, _)) => {}
+            _ => return Err(invalid("not a block device")),
+        }
+        Ok(Throttle { device, rate })
+    }
 }
 
 /// What `rpod update` (or a create) asks to change; `None` leaves a limit as it is.
@@ -267,13 +301,50 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
                 .map_err(build_err)?,
         );
     }
-    if let Some(weight) = r.blkio_weight {
-        resources = resources.block_io(
-            LinuxBlockIoBuilder::default()
-                .weight(weight)
-                .build()
-                .map_err(build_err)?,
-        );
+    if r.blkio_weight.is_some() || !r.device_read_bps.is_empty() || !r.device_write_bps.is_empty() {
+        let mut block = LinuxBlockIoBuilder::default();
+        if let Some(weight) = r.blkio_weight {
+            block = block.weight(weight);
+        }
+        let throttles = |list: &[Throttle]| -> Result<Vec<oci_spec::runtime::LinuxThrottleDevice>> {
+            list.iter()
+                .map(|t| {
+                    let (_, major, minor) =
+                        crate::isolation::device_kind(&t.device)?.ok_or_else(|| {
+                            EngineError::InvalidArg(format!(
+                                "{}: no longer a device",
+                                t.device.display()
+                            ))
+                        })?;
+                    oci_spec::runtime::LinuxThrottleDeviceBuilder::default()
+                        .major(major)
+                        .minor(minor)
+                        .rate(t.rate)
+                        .build()
+                        .map_err(build_err)
+                })
+                .collect()
+        };
+        if !r.device_read_bps.is_empty() {
+            block = block.throttle_read_bps_device(throttles(&r.device_read_bps)?);
+        }
+        if !r.device_write_bps.is_empty() {
+            block = block.throttle_write_bps_device(throttles(&r.device_write_bps)?);
+        }
+        resources = resources.block_io(block.build().map_err(build_err)?);
+    }
+    if r.oom_kill_disable {
+        let mut memory = LinuxMemoryBuilder::default().disable_oom_killer(true);
+        if let Some(limit) = config.memory {
+            memory = memory.limit(limit);
+        }
+        if let Some(swap) = r.memory_swap {
+            memory = memory.swap(swap);
+        }
+        if let Some(reservation) = r.memory_reservation {
+            memory = memory.reservation(reservation);
+        }
+        resources = resources.memory(memory.build().map_err(build_err)?);
     }
     Ok(resources)
 }

@@ -636,6 +636,23 @@ pub fn generate(
                 .map_err(build_err)?,
         );
     }
+    for rule in &config.isolation.device_cgroup_rules {
+        let mut builder = LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .access(rule.access.clone());
+        builder = match rule.kind {
+            'b' => builder.typ(LinuxDeviceType::B),
+            'c' => builder.typ(LinuxDeviceType::C),
+            _ => builder.typ(LinuxDeviceType::A),
+        };
+        if let Some(major) = rule.major {
+            builder = builder.major(major);
+        }
+        if let Some(minor) = rule.minor {
+            builder = builder.minor(minor);
+        }
+        device_rules.push(builder.build().map_err(build_err)?);
+    }
     if !devices.is_empty() {
         linux.set_devices(Some(devices));
     }

@@ -267,6 +267,7 @@ fn limit_resources(args: &LimitArgs) -> Result<rpod_engine::resources::Resources
         cpuset_cpus: args.cpuset_cpus.clone(),
         cpuset_mems: args.cpuset_mems.clone(),
         blkio_weight: args.blkio_weight,
+        ..Default::default()
     })
 }
 
@@ -339,6 +340,11 @@ fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failur
             .map(|d| parse_device(d))
             .collect::<Result<_, _>>()?,
         group_add: args.group_add.clone(),
+        device_cgroup_rules: args
+            .device_cgroup_rule
+            .iter()
+            .map(|r| rpod_engine::isolation::DeviceRule::parse(r))
+            .collect::<Result<_, _>>()?,
     })
 }
 
@@ -497,7 +503,20 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
                     "--cpus and --cpu-quota/--cpu-period cannot be given together",
                 ));
             }
-            limit_resources(&args.limits)?
+            let mut resources = limit_resources(&args.limits)?;
+            resources.oom_kill_disable = args.oom_kill_disable;
+            use rpod_engine::resources::Throttle;
+            resources.device_read_bps = args
+                .device_read_bps
+                .iter()
+                .map(|t| Throttle::parse(t, "--device-read-bps"))
+                .collect::<Result<_, _>>()?;
+            resources.device_write_bps = args
+                .device_write_bps
+                .iter()
+                .map(|t| Throttle::parse(t, "--device-write-bps"))
+                .collect::<Result<_, _>>()?;
+            resources
         },
         init: args.init,
         init_path: args.init_path.clone(),
