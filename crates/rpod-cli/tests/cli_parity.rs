@@ -909,6 +909,31 @@ fn podman_output_shapes_and_exit_codes() {
     let ids = rpod.ok(&["image", "inspect", "--format", "{{.ID}} {{.Id}}", "demo"]);
     let (short, long) = ids.trim().split_once(' ').unwrap();
     assert_eq!(short, long);
+    // save by ID writes no names (by name: that name), as podman's.
+    let id = rpod.inspect("demo", "{{.Id}}");
+    for (what, names) in [(&id[..12], "[]"), ("other:2", "[\"localhost/other:2\"]")] {
+        let out = rpod.command(&["save", what]).output().unwrap();
+        let mut archive = tar::Archive::new(out.stdout.as_slice());
+        let manifest = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap())
+            .find(|e| e.path().unwrap().to_str() == Some("manifest.json"))
+            .map(|mut e| {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut e, &mut text).unwrap();
+                text
+            })
+            .unwrap();
+        let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        let tags = manifest[0]["RepoTags"].clone();
+        let tags = if tags.is_null() {
+            serde_json::json!([])
+        } else {
+            tags
+        };
+        assert_eq!(tags.to_string(), names, "save {what}");
+    }
     // --memory=0 means no limit.
     rpod.ok(&[
         "create",

@@ -266,6 +266,8 @@ macro_rules! lifecycle_tests {
                 let first = stamped.lines().next().unwrap();
                 let (stamp, text) = first.split_once(' ').unwrap();
                 assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{stamp}");
+                // podman's form: UTC, nanoseconds, a Z.
+                assert!(stamp.ends_with('Z') && stamp.len() == 30, "{stamp}");
                 assert_eq!(text, "one");
                 assert_eq!(rpod.ok(&["logs", "--since", "2999-01-01", &id]), "");
                 assert_eq!(rpod.ok(&["logs", "--until", "2000-01-01", &id]), "");

@@ -65,10 +65,12 @@ fn write_line(line: &LogLine, prefix: &str, timestamps: bool) -> io::Result<()> 
     let mut text = String::new();
     text.push_str(prefix);
     if timestamps {
+        // In UTC with a `Z`, as podman prints them.
         text.push_str(
             &line
                 .time
-                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, false),
+                .with_timezone(&Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         );
         text.push(' ');
     }

@@ -62,15 +62,17 @@ impl Engine {
     }
 
     /// An image to save under `name`, with the names to record for it: the name asked
-    /// for when it is one of the image's, else all of them.
+    /// for when it is one of the image's; none when it was asked for by ID, as podman.
     pub fn image_for_save(&self, name: &str) -> Result<(ImageRecord, Vec<String>)> {
         let record = self.resolve_image(name)?;
         let names = self.image_names(&record.id)?;
         let asked = image::reference::lookup_candidates(name)
             .ok()
             .and_then(|c| c.into_iter().find(|n| names.contains(n)));
+        let by_id = record.id.starts_with(name.trim_start_matches("sha256:"));
         let recorded = match asked {
             Some(n) => vec![n],
+            None if by_id => Vec::new(),
             None => names,
         };
         Ok((record, recorded))
