@@ -824,6 +824,9 @@ pub struct RunArgs {
     /// A secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=][,gid=][,mode=].
     #[arg(long)]
     pub secret: Vec<String>,
+    /// Pass this many extra file descriptors (3 and up) to the container (run only).
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
     /// Allow devices by rule: TYPE MAJOR:MINOR ACCESS (`c 1:3 rwm`).
     #[arg(long = "device-cgroup-rule")]
     pub device_cgroup_rule: Vec<String>,

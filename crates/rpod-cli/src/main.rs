@@ -94,6 +94,14 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
     if let Command::Version(args) = &cli.command {
         return s::version(args);
     }
+    // `--preserve-fds`: the descriptors this process was given, taken before opening the
+    // engine opens its own (which would take the same numbers).
+    let preserve = match &cli.command {
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => a.preserve_fds,
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => a.preserve_fds,
+        _ => 0,
+    };
+    let preserved = terminal::inherited_fds(preserve)?;
     let engine = open_engine(&cli)?;
     if let Command::System(SystemCommand::Service(args)) = cli.command {
         return s::service(engine, &cli.runroot, args);
@@ -101,7 +109,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
     let e = &engine;
     match cli.command {
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => c::create(e, a),
-        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run(e, a),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run(e, a, preserved),
         Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => c::start(e, a),
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => c::stop(e, a),
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => c::restart(e, a),
@@ -122,7 +130,9 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         }
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => c::logs(e, a),
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => c::attach(e, a),
-        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => c::exec(e, a),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
+            c::exec(e, a, preserved)
+        }
         Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
         Command::Container(ContainerCommand::Cleanup(a)) => c::cleanup(e, a),
         Command::Container(ContainerCommand::Checkpoint(a)) => o::checkpoint(e, a),

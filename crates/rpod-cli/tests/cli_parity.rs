@@ -1775,3 +1775,38 @@ fn device_rules_oom_kill_disable_and_io_throttles() {
     }
     assert_eq!(rpod.ok(&["ps", "-aq"]).lines().count(), 1);
 }
+
+#[test]
+fn run_preserve_fds_hands_descriptors_to_the_container() {
+    for runtime in ["runc", "crun"] {
+        let rpod = Rpod::with_image(runtime);
+        let secret = rpod.dir.path().join("passed");
+        std::fs::write(&secret, "through fd 3\n").unwrap();
+        let script = format!(
+            "exec 3<{} && exec \"$0\" --root {} --runroot {} --runtime {} run --rm --preserve-fds 1 demo sh -c 'cat <&3; ls /proc/self/fd | wc -l'",
+            secret.display(),
+            rpod.root().display(),
+            rpod.runroot().display(),
+            runtime,
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .arg(env!("CARGO_BIN_EXE_rpod"))
+            .env("RPOD_CONFIG", rpod.config_path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.starts_with("through fd 3\n"),
+            "{runtime}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Without it, descriptor 3 does not reach the container.
+        let plain = rpod.ok(&["run", "--rm", "demo", "sh", "-c", "cat <&3 || echo closed"]);
+        assert!(plain.ends_with("closed\n"), "{plain}");
+        rpod.fails(&["run", "--rm", "--preserve-fds", "5", "demo", "true"], 125);
+        rpod.fails(&["create", "--preserve-fds", "1", "demo", "true"], 125);
+    }
+}

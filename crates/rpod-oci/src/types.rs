@@ -46,6 +46,9 @@ pub struct OciContainer {
     pub cgroups: bool,
     /// What the monitor does besides copying streams (log limits, a run-time limit).
     pub monitor: MonitorOptions,
+    /// Descriptors given to the container's process as its 3, 4, ... at create
+    /// (`run --preserve-fds`); empty otherwise.
+    pub pass_fds: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 /// Settings of the per-container monitor (conmon's options of the same names).

@@ -112,6 +112,7 @@ impl Fixture {
             pid_namespace: true,
             cgroups: true,
             monitor: Default::default(),
+            pass_fds: Vec::new(),
         };
         Fixture {
             _dir: dir,

@@ -72,6 +72,7 @@ fn a_failed_exec_handshake_leaves_no_conmon_behind() {
         pid_namespace: true,
         cgroups: true,
         monitor: Default::default(),
+        pass_fds: Vec::new(),
     };
     let options = ExecOptions {
         cmd: vec!["true".into()],

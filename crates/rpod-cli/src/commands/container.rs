@@ -581,6 +581,11 @@ fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, 
 }
 
 pub fn create(engine: &Engine, args: RunArgs) -> Outcome {
+    if args.preserve_fds > 0 {
+        return Err(usage(
+            "--preserve-fds is for run and exec: a created container starts later, without them",
+        ));
+    }
     let record = create_container(engine, &args)?;
     println!("{}", record.id());
     Ok(0)
@@ -756,7 +761,12 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
     })
 }
 
-pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
+/// `pass_fds`: `--preserve-fds`'s descriptors, taken when rpod started.
+pub fn run(
+    engine: &Engine,
+    args: RunArgs,
+    pass_fds: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
+) -> Outcome {
     let attach = Attach::new(args.interactive, &args.flags)?.only(&args.attach)?;
     if args.detach && !args.attach.is_empty() {
         return Err(usage("--attach and --detach cannot be used together"));
@@ -773,6 +783,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> Outcome {
     }
     let record = create_container(engine, &args)?;
     let id = record.id().to_string();
+    engine.pass_fds_to_next_create(pass_fds);
     if args.detach {
         if let Err(e) = engine.start(&id, None, None) {
             let _ = engine.remove(
@@ -1433,7 +1444,12 @@ pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
     attach.copy(engine, &record, connection)
 }
 
-pub fn exec(engine: &Engine, args: ExecArgs) -> Outcome {
+/// `pass_fds`: `--preserve-fds`'s descriptors, taken when rpod started.
+pub fn exec(
+    engine: &Engine,
+    args: ExecArgs,
+    pass_fds: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
+) -> Outcome {
     let (container, command) = args
         .container_and_command
         .split_first()
@@ -1447,7 +1463,7 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> Outcome {
         user: args.user.clone(),
         terminal: args.tty,
         privileged: args.privileged,
-        pass_fds: crate::terminal::inherited_fds(args.preserve_fds)?,
+        pass_fds,
         detach_keys: Some(args.detach_keys.clone()),
     };
     if args.detach {

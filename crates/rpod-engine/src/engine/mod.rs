@@ -208,6 +208,9 @@ pub struct Engine {
     make_runtime: Arc<RuntimeMaker>,
     /// Runtimes by the name or path they were asked for, made on first use.
     runtimes: Mutex<HashMap<String, Arc<dyn OciRuntime>>>,
+    /// Descriptors the next create in the runtime gives the container (`run
+    /// --preserve-fds`): this process's own, so they are not part of any record.
+    create_fds: Mutex<Vec<Arc<std::os::fd::OwnedFd>>>,
 }
 
 /// Whether `path` is on a file system mounted read-only.
@@ -342,6 +345,7 @@ impl Engine {
             store,
             make_runtime,
             runtimes: Mutex::new(HashMap::new()),
+            create_fds: Mutex::new(Vec::new()),
         };
         if !reset.is_empty() {
             tracing::info!(
@@ -431,6 +435,12 @@ impl Engine {
         command
     }
 
+    /// Give the next container created in the runtime these descriptors as its 3, 4, ...
+    /// (`run --preserve-fds`).
+    pub fn pass_fds_to_next_create(&self, fds: Vec<Arc<std::os::fd::OwnedFd>>) {
+        *self.create_fds.lock().unwrap_or_else(|p| p.into_inner()) = fds;
+    }
+
     /// What the runtime layer needs to know about a container.
     pub fn oci_container(&self, record: &ContainerRecord) -> OciContainer {
         let id = record.id();
@@ -456,6 +466,7 @@ impl Engine {
                 log_size_max: record.config.log_size_max,
                 timeout: record.config.timeout,
             },
+            pass_fds: Vec::new(),
         }
     }
 

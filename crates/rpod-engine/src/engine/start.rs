@@ -66,7 +66,10 @@ impl Engine {
                 .map_err(|e| EngineError::InvalidArg(format!("serializing the spec: {e}")))?;
             fs::write(&spec_path, json).map_err(|e| EngineError::io("writing", &spec_path, e))?;
             let runtime = self.runtime(&record.config.runtime)?;
-            let outcome = runtime.create_container(&self.oci_container(record), None);
+            let mut oci = self.oci_container(record);
+            oci.pass_fds =
+                std::mem::take(&mut *self.create_fds.lock().unwrap_or_else(|p| p.into_inner()));
+            let outcome = runtime.create_container(&oci, None);
             let networked = pending.take().map(PendingSetup::wait).transpose();
             match (outcome, networked) {
                 (Ok(outcome), Ok(attachments)) => {

@@ -75,6 +75,14 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
         argv.push("--timeout".into());
         argv.push(timeout.to_string());
     }
+    if !ctr.pass_fds.is_empty() {
+        argv.extend([
+            "--runtime-opt".into(),
+            "--preserve-fds".into(),
+            "--runtime-opt".into(),
+            ctr.pass_fds.len().to_string(),
+        ]);
+    }
     argv.push("--log-level".into());
     argv.push(a.log_level.into());
     push_oci_log(&mut argv, a.oci_log);
@@ -176,6 +184,7 @@ mod tests {
             pid_namespace: true,
             cgroups: true,
             monitor: Default::default(),
+            pass_fds: Vec::new(),
         }
     }
 
@@ -416,6 +425,7 @@ mod exec_tests {
             pid_namespace: true,
             cgroups: true,
             monitor: Default::default(),
+            pass_fds: Vec::new(),
         };
         let exit_command = vec!["/rpod".to_string(), "cleanup".to_string()];
         let argv = exec_argv(&ExecArgs {

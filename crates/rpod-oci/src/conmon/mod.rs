@@ -455,13 +455,18 @@ impl OciRuntime for ConmonRuntime {
         let stderr_path = ctr.run_dir.join("conmon.stderr");
         let stderr = File::create(&stderr_path)
             .map_err(|e| OciError::io("creating file", &stderr_path, e))?;
+        let passed: Vec<i32> = ctr
+            .pass_fds
+            .iter()
+            .map(|fd| std::os::fd::AsRawFd::as_raw_fd(fd.as_ref()))
+            .collect();
         let (mut child, pipes) = spawn::spawn(
             &self.conmon,
             &argv,
-            &self.conmon_env(0, false),
+            &self.conmon_env(passed.len() as u32, false),
             stderr,
             false,
-            &[],
+            &passed,
         )?;
         let started = spawn::signal_start(&pipes.start);
         let status = child
