@@ -251,8 +251,15 @@ fn build_err(e: impl std::fmt::Display) -> EngineError {
 pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
     let r = &config.resources;
     let mut resources = LinuxResourcesBuilder::default();
-    if config.memory.is_some() || r.memory_swap.is_some() || r.memory_reservation.is_some() {
+    if config.memory.is_some()
+        || r.memory_swap.is_some()
+        || r.memory_reservation.is_some()
+        || r.oom_kill_disable
+    {
         let mut memory = LinuxMemoryBuilder::default();
+        if r.oom_kill_disable {
+            memory = memory.disable_oom_killer(true);
+        }
         if let Some(limit) = config.memory {
             memory = memory.limit(limit);
         }
@@ -332,19 +339,6 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
             block = block.throttle_write_bps_device(throttles(&r.device_write_bps)?);
         }
         resources = resources.block_io(block.build().map_err(build_err)?);
-    }
-    if r.oom_kill_disable {
-        let mut memory = LinuxMemoryBuilder::default().disable_oom_killer(true);
-        if let Some(limit) = config.memory {
-            memory = memory.limit(limit);
-        }
-        if let Some(swap) = r.memory_swap {
-            memory = memory.swap(swap);
-        }
-        if let Some(reservation) = r.memory_reservation {
-            memory = memory.reservation(reservation);
-        }
-        resources = resources.memory(memory.build().map_err(build_err)?);
     }
     Ok(resources)
 }

@@ -115,7 +115,7 @@ fn copy_into(
 impl Engine {
     /// Run `op` on the container's root (mounted for the time of it when the container is
     /// not running), under the container's lock.
-    fn with_root<T>(
+    pub(super) fn with_root<T>(
         &self,
         name_or_id: &str,
         op: impl FnOnce(&ContainerRecord, &ConfinedDir, &Path) -> Result<T>,

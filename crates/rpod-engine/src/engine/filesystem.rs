@@ -227,21 +227,13 @@ impl Engine {
     /// Write the container's whole root file system to `out` as a tar. A container that is
     /// not running has its root mounted for the time of the export.
     pub fn export(&self, name_or_id: &str, out: impl Write) -> Result<()> {
-        let found = self.lookup(name_or_id)?;
-        let _lock = self.lock(found.id())?;
-        let mut record = self.reload(found.id(), name_or_id)?;
-        self.sync(&mut record)?;
-        let mounted_here = !record.state.mounted;
-        let root = self.mount_rootfs(&record)?;
-        let mut builder = tar::Builder::new(out);
-        let written = upper_diff::append_layer(&mut builder, &root)
-            .and_then(|()| builder.into_inner())
-            .and_then(|mut out| out.flush())
-            .map_err(|e| EngineError::io("exporting", &root, e));
-        if mounted_here {
-            self.unmount_rootfs(&record)?;
-        }
-        written
+        self.with_root(name_or_id, |_, _, root| {
+            let mut builder = tar::Builder::new(out);
+            upper_diff::append_layer(&mut builder, root)
+                .and_then(|()| builder.into_inner())
+                .and_then(|mut out| out.flush())
+                .map_err(|e| EngineError::io("exporting", root, e))
+        })
     }
 }
 
