@@ -16,8 +16,17 @@ pub fn container(engine: &Engine, record: &ContainerRecord, exec_ids: Vec<String
 }
 
 /// The status column of `ps`.
+/// podman 4 says how long ago a running container started ("Up 5 seconds ago"); the
+/// Docker API's text has no "ago", as Docker's.
 pub fn status_text(record: &ContainerRecord) -> String {
-    human::container_status(record)
+    let text = human::container_status(record);
+    match text.strip_prefix("Up ") {
+        Some(rest) => match rest.split_once(" (") {
+            Some((uptime, note)) => format!("Up {uptime} ago ({note}"),
+            None => format!("Up {rest} ago"),
+        },
+        None => text,
+    }
 }
 
 /// Merge presentation fields into a view's JSON object.

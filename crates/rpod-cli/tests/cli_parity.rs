@@ -934,6 +934,14 @@ fn podman_output_shapes_and_exit_codes() {
         };
         assert_eq!(tags.to_string(), names, "save {what}");
     }
+    // A running container's status says how long ago it started, as podman 4's.
+    rpod.detached(&["--name", "upnow", "demo", "sleep", "300"]);
+    let status = rpod.ok(&["ps", "--format", "{{.Status}}", "--filter", "name=upnow"]);
+    assert!(status.starts_with("Up ") && status.ends_with(" ago\n"), "{status}");
+    rpod.ok(&["pause", "upnow"]);
+    let status = rpod.ok(&["ps", "--format", "{{.Status}}", "--filter", "name=upnow"]);
+    assert!(status.ends_with(" ago (paused)\n"), "{status}");
+    rpod.ok(&["rm", "-f", "-t", "0", "upnow"]);
     // --memory=0 means no limit.
     rpod.ok(&[
         "create",
