@@ -340,6 +340,40 @@ fn events_are_printed_filtered_and_followed() {
     let value: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(value["Status"], "tag");
     assert!(value["Time"].as_str().unwrap().ends_with('Z'), "{value}");
+    // Container labels are in the events' attributes, and filter them.
+    rpod.ok(&[
+        "run", "--rm", "--name", "labelled", "--label", "tier=web", "demo", "true",
+    ]);
+    assert_eq!(
+        rpod.ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "label=tier=web",
+            "--filter",
+            "event=start",
+            "--format",
+            "{{.Name}}"
+        ]),
+        "labelled\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "label=tier",
+            "--filter",
+            "event=start",
+            "--format",
+            "{{.Name}}"
+        ]),
+        "labelled\n"
+    );
+    assert_eq!(
+        rpod.ok(&["events", "--stream=false", "--filter", "label=tier=db"]),
+        ""
+    );
     // The future has no events yet; bad filters and times are refused.
     assert_eq!(
         rpod.ok(&["events", "--since", "2999-01-01", "--stream=false"]),
@@ -359,6 +393,8 @@ fn events_are_printed_filtered_and_followed() {
             &until,
             "--filter",
             "event=remove",
+            "--filter",
+            "container=ev",
             "--format",
             "{{.Name}}",
         ])
@@ -937,7 +973,10 @@ fn podman_output_shapes_and_exit_codes() {
     // A running container's status says how long ago it started, as podman 4's.
     rpod.detached(&["--name", "upnow", "demo", "sleep", "300"]);
     let status = rpod.ok(&["ps", "--format", "{{.Status}}", "--filter", "name=upnow"]);
-    assert!(status.starts_with("Up ") && status.ends_with(" ago\n"), "{status}");
+    assert!(
+        status.starts_with("Up ") && status.ends_with(" ago\n"),
+        "{status}"
+    );
     rpod.ok(&["pause", "upnow"]);
     let status = rpod.ok(&["ps", "--format", "{{.Status}}", "--filter", "name=upnow"]);
     assert!(status.ends_with(" ago (paused)\n"), "{status}");

@@ -82,11 +82,12 @@ impl Event {
 }
 
 /// The keys events can be filtered by.
-pub const FILTER_KEYS: [&str; 5] = ["type", "event", "status", "container", "image"];
+pub const FILTER_KEYS: [&str; 6] = ["type", "event", "status", "container", "image", "label"];
 
 /// Whether `event` passes `filters` (key to values): every key must match one of its
 /// values. `event`/`status` take podman's and Docker's names; `container` an ID prefix or
-/// a name; `image` the image of a container event, or an image's ID prefix or name.
+/// a name; `image` the image of a container event, or an image's ID prefix or name;
+/// `label` `KEY` or `KEY=VALUE` of a container's labels.
 pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(key, values)| {
         values.iter().any(|v| match key.as_str() {
@@ -96,6 +97,10 @@ pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
                 event.kind == EventType::Container
                     && (event.id.starts_with(v.as_str()) || event.name == *v)
             }
+            "label" => match v.split_once('=') {
+                Some((key, value)) => event.attributes.get(key).is_some_and(|a| a == value),
+                None => event.attributes.contains_key(v.as_str()),
+            },
             "image" => {
                 event.image == *v
                     || (event.kind == EventType::Image

@@ -29,7 +29,7 @@ fn parse_filters(flags: &[String]) -> Result<HashMap<String, Vec<String>>, Failu
             .ok_or_else(|| usage(format!("invalid filter {flag:?}: use KEY=VALUE")))?;
         if !events::FILTER_KEYS.contains(&key) {
             return Err(usage(format!(
-                "invalid filter {key:?}: use type, event, container or image"
+                "invalid filter {key:?}: use type, event, container, image or label"
             )));
         }
         filters

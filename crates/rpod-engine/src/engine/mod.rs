@@ -288,10 +288,11 @@ impl Engine {
         let mut event = Event::new(EventType::Container, status, record.id());
         event.name = record.config.name.clone();
         event.image = record.config.image_name.clone();
-        event.attributes = attributes
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
+        // The container's labels first, as podman records them (`events --filter label=`).
+        event.attributes = record.config.labels.clone();
+        event
+            .attributes
+            .extend(attributes.iter().map(|(k, v)| (k.to_string(), v.clone())));
         if self.options.events {
             events::append(&self.roots, &event);
         }
