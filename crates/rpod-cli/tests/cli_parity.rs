@@ -1342,8 +1342,38 @@ fn run_flags_for_the_monitor_the_spec_and_pid_files() {
         ),
         "web 1kB"
     );
+    // --log-opt path: the log where the user says; logs and inspect follow it.
+    let custom = dir.path().join("custom.log");
+    rpod.ok(&[
+        "run",
+        "--name",
+        "elsewhere",
+        "--log-opt",
+        &format!("path={}", custom.display()),
+        "demo",
+        "echo",
+        "written there",
+    ]);
+    assert!(std::fs::read_to_string(&custom)
+        .unwrap()
+        .ends_with("written there\n"));
+    assert_eq!(rpod.ok(&["logs", "elsewhere"]), "written there\n");
+    assert_eq!(
+        rpod.inspect("elsewhere", "{{.HostConfig.LogConfig.Path}}"),
+        custom.display().to_string()
+    );
     rpod.fails(
-        &["create", "--log-opt", "path=/tmp/x.log", "demo", "true"],
+        &["create", "--log-opt", "path=relative.log", "demo", "true"],
+        125,
+    );
+    rpod.fails(
+        &[
+            "create",
+            "--log-opt",
+            "path=/nonexistent/dir/x.log",
+            "demo",
+            "true",
+        ],
         125,
     );
     rpod.fails(&["create", "--log-opt", "colour=red", "demo", "true"], 125);

@@ -266,6 +266,9 @@ pub struct ContainerConfig {
     /// `--log-opt max-size`: the log is rotated by the monitor at this size.
     #[serde(default)]
     pub log_size_max: Option<u64>,
+    /// `--log-opt path`: the log file, instead of the one in the container's directory.
+    #[serde(default)]
+    pub log_path: Option<PathBuf>,
     /// `--log-opt tag`: kept and shown (conmon's k8s-file log has no tags; podman uses them
     /// for journald only).
     #[serde(default)]

@@ -695,6 +695,7 @@ mod tests {
             restart: Default::default(),
             log_size_max: None,
             log_tag: None,
+            log_path: None,
             timeout: None,
             annotations: Default::default(),
             oom_score_adj: None,

@@ -440,7 +440,11 @@ impl ContainerInspect {
                 log_config: LogConfig {
                     kind: if c.log_to_file { "k8s-file" } else { "none" },
                     path: if c.log_to_file {
-                        roots.log_path(id).display().to_string()
+                        c.log_path
+                            .clone()
+                            .unwrap_or_else(|| roots.log_path(id))
+                            .display()
+                            .to_string()
                     } else {
                         String::new()
                     },

@@ -182,29 +182,40 @@ fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthChec
     }))
 }
 
-/// `--log-opt`: `max-size=SIZE` and `tag=TAG`.
-fn log_options(opts: &[String]) -> Result<(Option<u64>, Option<String>), Failure> {
-    let (mut max_size, mut tag) = (None, None);
+/// What `--log-opt` sets.
+#[derive(Default)]
+struct LogOptions {
+    max_size: Option<u64>,
+    tag: Option<String>,
+    path: Option<std::path::PathBuf>,
+}
+
+/// `--log-opt`: `max-size=SIZE`, `tag=TAG`, `path=FILE` (absolute, in an existing
+/// directory).
+fn log_options(opts: &[String]) -> Result<LogOptions, Failure> {
+    let mut options = LogOptions::default();
     for opt in opts {
         match opt.split_once('=') {
-            Some(("max-size", size)) => max_size = Some(decimal_size(size)?),
-            Some(("tag", value)) => tag = Some(value.to_string()),
-            Some(("path", _)) => {
-                return Err(Failure::new(
-                    ENGINE_ERROR,
-                    EngineError::NotSupported(
-                        "--log-opt path (logs live in the container's directory)".into(),
-                    ),
-                ))
+            Some(("max-size", size)) => options.max_size = Some(decimal_size(size)?),
+            Some(("tag", value)) => options.tag = Some(value.to_string()),
+            Some(("path", path)) => {
+                let path = std::path::PathBuf::from(path);
+                if !path.is_absolute() || !path.parent().is_some_and(|d| d.is_dir()) {
+                    return Err(usage(format!(
+                        "invalid --log-opt path={}: an absolute path in an existing directory",
+                        path.display()
+                    )));
+                }
+                options.path = Some(path);
             }
             _ => {
                 return Err(usage(format!(
-                    "invalid --log-opt {opt:?}: use max-size=SIZE or tag=TAG"
+                    "invalid --log-opt {opt:?}: use max-size=SIZE, tag=TAG or path=FILE"
                 )))
             }
         }
     }
-    Ok((max_size, tag))
+    Ok(options)
 }
 
 /// Ports, DNS and hosts flags.
@@ -409,7 +420,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     };
     let restart =
         rpod_engine::restart::RestartPolicy::parse(args.restart.as_deref().unwrap_or(""))?;
-    let (log_size_max, log_tag) = log_options(&args.log_opt)?;
+    let log = log_options(&args.log_opt)?;
     if let Some(adj) = args.oom_score_adj {
         if !(-1000..=1000).contains(&adj) {
             return Err(usage(format!(
@@ -457,8 +468,9 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     Ok(CreateOptions {
         secrets,
         healthcheck: health_check(args)?,
-        log_size_max,
-        log_tag,
+        log_size_max: log.max_size,
+        log_tag: log.tag,
+        log_path: log.path,
         timeout: args.timeout.filter(|t| *t > 0),
         annotations,
         oom_score_adj: args.oom_score_adj,

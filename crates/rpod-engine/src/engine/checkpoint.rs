@@ -89,7 +89,7 @@ impl Engine {
         };
         // The log as of the dump: what a running container writes afterwards is not the
         // checkpoint's.
-        let log_len = fs::metadata(self.roots.log_path(record.id()))
+        let log_len = fs::metadata(self.log_path(&record))
             .map(|m| m.len())
             .unwrap_or(0);
         let runtime_micros = runtime.checkpoint_container(&oci, &options)?;

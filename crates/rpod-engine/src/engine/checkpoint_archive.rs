@@ -61,7 +61,7 @@ impl Engine {
                 SPEC_DUMP,
             )?;
             builder.append_dir_all(CHECKPOINT_DIR, &images)?;
-            let log = self.roots.log_path(record.id());
+            let log = self.log_path(record);
             if record.config.log_to_file && log.is_file() {
                 // Up to the last whole line written before the dump.
                 let mut text = Vec::new();
@@ -136,6 +136,9 @@ impl Engine {
             }
         }
         config.id = random_id();
+        // The log lives in the new container's directory (a path of another host means
+        // nothing here).
+        config.log_path = None;
         if let Some(name) = &request.name {
             if !valid_name(name) {
                 return Err(EngineError::InvalidArg(format!(

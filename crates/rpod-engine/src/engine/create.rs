@@ -158,6 +158,7 @@ impl Engine {
             restart: options.restart,
             log_size_max: options.log_size_max,
             log_tag: options.log_tag.clone(),
+            log_path: options.log_path.clone(),
             timeout: options.timeout,
             annotations: options.annotations.clone(),
             oom_score_adj: options.oom_score_adj,

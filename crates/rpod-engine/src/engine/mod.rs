@@ -136,6 +136,8 @@ pub struct CreateOptions {
     pub log_size_max: Option<u64>,
     /// `--log-opt tag`.
     pub log_tag: Option<String>,
+    /// `--log-opt path`.
+    pub log_path: Option<PathBuf>,
     /// `--timeout`: seconds the container may run before the monitor kills it.
     pub timeout: Option<u32>,
     /// `--annotation`s for the OCI spec.
@@ -451,7 +453,7 @@ impl Engine {
             bundle_dir: self.roots.bundle_dir(id),
             run_dir: self.roots.run_dir(id),
             log_driver: if record.config.log_to_file {
-                LogDriver::KubeFile(self.roots.log_path(id))
+                LogDriver::KubeFile(self.log_path(record))
             } else {
                 LogDriver::None
             },

@@ -215,7 +215,11 @@ impl Engine {
     }
 
     pub fn log_path(&self, record: &ContainerRecord) -> PathBuf {
-        self.roots.log_path(record.id())
+        record
+            .config
+            .log_path
+            .clone()
+            .unwrap_or_else(|| self.roots.log_path(record.id()))
     }
 
     /// Images used by containers (for `rmi`).
