@@ -1887,3 +1887,78 @@ fn run_preserve_fds_hands_descriptors_to_the_container() {
         rpod.fails(&["create", "--preserve-fds", "1", "demo", "true"], 125);
     }
 }
+
+#[test]
+fn the_passthrough_log_driver_gives_the_container_rpods_stdio() {
+    for runtime in ["runc", "crun"] {
+        let rpod = Rpod::with_image(runtime);
+        // Output straight to rpod's stdout and stderr, input from its stdin, the exit code.
+        let out = pipe_through(
+            rpod
+                .command(&[
+                    "run",
+                    "--rm",
+                    "-i",
+                    "--log-driver",
+                    "passthrough",
+                    "demo",
+                    "sh",
+                    "-c",
+                    "cat; echo to-err >&2; exit 3",
+                ])
+                .stderr(std::process::Stdio::piped()),
+            b"from stdin\n",
+        );
+        assert_eq!(out.status.code(), Some(3), "{runtime}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "from stdin\n");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("to-err"),
+            "{out:?}"
+        );
+        // No log and no attach; a terminal is refused.
+        // Detached, it keeps rpod's stdio for as long as it runs: here, nothing.
+        let cidfile = rpod.dir.path().join("cid");
+        let status = rpod
+            .command(&[
+                "run",
+                "-d",
+                "--cidfile",
+                &cidfile.display().to_string(),
+                "--log-driver",
+                "passthrough",
+                "demo",
+                "sleep",
+                "300",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let id = std::fs::read_to_string(&cidfile).unwrap();
+        assert_eq!(
+            rpod.inspect(&id, "{{.HostConfig.LogConfig.Type}}"),
+            "passthrough"
+        );
+        let err = rpod.fails(&["logs", &id], 125);
+        assert!(err.contains("passthrough"), "{err}");
+        let err = rpod.fails(&["attach", &id], 125);
+        assert!(err.contains("passthrough"), "{err}");
+        rpod.fails(
+            &[
+                "run",
+                "--rm",
+                "-t",
+                "--log-driver",
+                "passthrough",
+                "demo",
+                "true",
+            ],
+            125,
+        );
+        rpod.fails(
+            &["run", "--rm", "--log-driver", "journald", "demo", "true"],
+            125,
+        );
+    }
+}

@@ -266,6 +266,10 @@ pub struct ContainerConfig {
     /// `--log-opt max-size`: the log is rotated by the monitor at this size.
     #[serde(default)]
     pub log_size_max: Option<u64>,
+    /// `--log-driver passthrough`: the container gets the stdio of the rpod that started
+    /// it; no log, no attach.
+    #[serde(default)]
+    pub passthrough: bool,
     /// `--log-opt path`: the log file, instead of the one in the container's directory.
     #[serde(default)]
     pub log_path: Option<PathBuf>,

@@ -696,6 +696,7 @@ mod tests {
             log_size_max: None,
             log_tag: None,
             log_path: None,
+            passthrough: false,
             timeout: None,
             annotations: Default::default(),
             oom_score_adj: None,

@@ -438,7 +438,13 @@ impl ContainerInspect {
                 cap_drop: security.cap_drop.clone(),
                 security_opt,
                 log_config: LogConfig {
-                    kind: if c.log_to_file { "k8s-file" } else { "none" },
+                    kind: if c.passthrough {
+                        "passthrough"
+                    } else if c.log_to_file {
+                        "k8s-file"
+                    } else {
+                        "none"
+                    },
                     path: if c.log_to_file {
                         c.log_path
                             .clone()

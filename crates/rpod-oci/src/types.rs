@@ -13,6 +13,9 @@ pub enum LogDriver {
     KubeFile(PathBuf),
     /// No log at all.
     None,
+    /// conmon passes the stdio it was given (rpod's) to the container: no log, no
+    /// attach.
+    Passthrough,
 }
 
 /// What the runtime layer needs to know about one container. The engine builds it from its

@@ -408,13 +408,16 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .map_err(usage)?;
     let (network, networks) = rpod_engine::network::parse_network_flags(&args.network)?;
     let net = network_config(args, networks)?;
-    let log_to_file = match args.log_driver.as_str() {
-        "k8s-file" | "json-file" => true,
-        "none" => false,
+    let (log_to_file, passthrough) = match args.log_driver.as_str() {
+        "k8s-file" | "json-file" => (true, false),
+        "none" => (false, false),
+        "passthrough" => (false, true),
         other => {
             return Err(Failure::new(
                 ENGINE_ERROR,
-                EngineError::NotSupported(format!("log driver {other:?} (use k8s-file or none)")),
+                EngineError::NotSupported(format!(
+                    "log driver {other:?} (use k8s-file, none or passthrough)"
+                )),
             ))
         }
     };
@@ -466,6 +469,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .map(|s| rpod_engine::secrets::SecretUse::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CreateOptions {
+        passthrough,
         secrets,
         healthcheck: health_check(args)?,
         log_size_max: log.max_size,
@@ -688,6 +692,12 @@ impl Attach {
 /// Start a container attached to our stdio; returns its exit code.
 fn start_attached(engine: &Engine, id: &str, attach: Attach) -> Result<i32, Failure> {
     let found = engine.lookup(id)?;
+    if found.config.passthrough {
+        // The container writes to our stdio itself: nothing to attach, only its exit to
+        // wait for.
+        engine.start(found.id(), None, None)?;
+        return Ok(engine.wait(found.id())?);
+    }
     let runtime = engine.runtime(&found.config.runtime)?;
     let console_size = if found.config.terminal {
         // Watch before starting, so that no resize is missed in between.
@@ -1399,7 +1409,12 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
             let record = engine.inspect(name)?;
             if !record.config.log_to_file {
                 return Err(usage(format!(
-                    "container {name} uses the none log driver: it has no logs"
+                    "container {name} uses the {} log driver: it has no logs",
+                    if record.config.passthrough {
+                        "passthrough"
+                    } else {
+                        "none"
+                    }
                 )));
             }
             let label = if args.names {

@@ -159,6 +159,7 @@ impl Engine {
             log_size_max: options.log_size_max,
             log_tag: options.log_tag.clone(),
             log_path: options.log_path.clone(),
+            passthrough: options.passthrough,
             timeout: options.timeout,
             annotations: options.annotations.clone(),
             oom_score_adj: options.oom_score_adj,
@@ -251,6 +252,9 @@ impl Engine {
 /// limit.
 fn validate(options: &mut CreateOptions) -> Result<()> {
     let invalid = |message: String| Err(EngineError::InvalidArg(message));
+    if options.passthrough && options.terminal {
+        return invalid("the passthrough log driver cannot be used with a terminal (-t)".into());
+    }
     if options.auto_remove && options.restart.is_set() {
         return invalid(
             "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"".into(),

@@ -138,6 +138,8 @@ pub struct CreateOptions {
     pub log_tag: Option<String>,
     /// `--log-opt path`.
     pub log_path: Option<PathBuf>,
+    /// `--log-driver passthrough`.
+    pub passthrough: bool,
     /// `--timeout`: seconds the container may run before the monitor kills it.
     pub timeout: Option<u32>,
     /// `--annotation`s for the OCI spec.
@@ -452,7 +454,9 @@ impl Engine {
             name: record.config.name.clone(),
             bundle_dir: self.roots.bundle_dir(id),
             run_dir: self.roots.run_dir(id),
-            log_driver: if record.config.log_to_file {
+            log_driver: if record.config.passthrough {
+                LogDriver::Passthrough
+            } else if record.config.log_to_file {
                 LogDriver::KubeFile(self.log_path(record))
             } else {
                 LogDriver::None

@@ -9,6 +9,7 @@ impl Engine {
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
         self.sync(&mut record)?;
+        refuse_passthrough(&record)?;
         if record.state.status != Status::Running {
             return Err(EngineError::state(
                 record.id(),
@@ -36,6 +37,7 @@ impl Engine {
             let _lock = self.lock(found.id())?;
             let mut record = self.reload(found.id(), name_or_id)?;
             self.sync(&mut record)?;
+            refuse_passthrough(&record)?;
             if options.stream {
                 match record.state.status {
                     Status::Running | Status::Paused | Status::Created => {}
@@ -231,4 +233,16 @@ impl Engine {
             .filter(|c| c.config.image_id == image.id)
             .collect())
     }
+}
+
+/// A passthrough container's stdio is the stdio of the rpod that started it: there is no
+/// attach socket and no log.
+pub(super) fn refuse_passthrough(record: &ContainerRecord) -> Result<()> {
+    if record.config.passthrough {
+        return Err(EngineError::InvalidArg(format!(
+            "container {} uses the passthrough log driver: it cannot be attached to and has no logs",
+            record.config.name
+        )));
+    }
+    Ok(())
 }

@@ -66,6 +66,7 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     argv.push(match &ctr.log_driver {
         LogDriver::KubeFile(path) => format!("k8s-file:{}", path.display()),
         LogDriver::None => "none".into(),
+        LogDriver::Passthrough => "passthrough".into(),
     });
     if let Some(max) = ctr.monitor.log_size_max {
         argv.push("--log-size-max".into());

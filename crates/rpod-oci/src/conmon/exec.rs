@@ -214,7 +214,7 @@ impl ConmonRuntime {
             &self.conmon,
             &argv,
             &self.conmon_env(passed.len() as u32, true),
-            stderr,
+            spawn::ConmonStdio::Quiet(stderr),
             true,
             &passed,
         )?;

@@ -460,11 +460,15 @@ impl OciRuntime for ConmonRuntime {
             .iter()
             .map(|fd| std::os::fd::AsRawFd::as_raw_fd(fd.as_ref()))
             .collect();
+        let stdio = match ctr.log_driver {
+            LogDriver::Passthrough => spawn::ConmonStdio::Inherit { stdin: ctr.stdin },
+            _ => spawn::ConmonStdio::Quiet(stderr),
+        };
         let (mut child, pipes) = spawn::spawn(
             &self.conmon,
             &argv,
             &self.conmon_env(passed.len() as u32, false),
-            stderr,
+            stdio,
             false,
             &passed,
         )?;

@@ -52,11 +52,20 @@ fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
 /// become conmon's 3, 4, ... (for the container's process); the sync, start and (with
 /// `attach_pipe`) attach pipes follow them. Nothing else of this process is inherited:
 /// everything else is close-on-exec.
+/// conmon's standard streams.
+pub enum ConmonStdio {
+    /// None in, none out, its messages to this file.
+    Quiet(File),
+    /// rpod's own (the passthrough log driver: they become the container's); stdin only
+    /// when `stdin`.
+    Inherit { stdin: bool },
+}
+
 pub fn spawn(
     conmon: &Path,
     argv: &[String],
     env: &[(String, String)],
-    stderr: File,
+    stdio: ConmonStdio,
     attach_pipe: bool,
     passed: &[i32],
 ) -> Result<(Child, ConmonPipes)> {
@@ -91,10 +100,25 @@ pub fn spawn(
     command
         .args(argv)
         .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr);
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    match stdio {
+        ConmonStdio::Quiet(stderr) => {
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr);
+        }
+        ConmonStdio::Inherit { stdin } => {
+            command
+                .stdin(if stdin {
+                    Stdio::inherit()
+                } else {
+                    Stdio::null()
+                })
+                .stdout(Stdio::inherit())
+                .stderr(Stdio::inherit());
+        }
+    }
     // SAFETY: the hook runs in the child between fork and exec and calls only
     // async-signal-safe functions (fcntl, dup2, close, setpgid) on descriptors that stay
     // valid in the child (the caller keeps `passed` open across the spawn); it allocates
@@ -212,7 +236,7 @@ mod tests {
             Path::new("/bin/sh"),
             &["-c".to_string(), script],
             &[("PATH".into(), "/usr/bin:/bin".into())],
-            stderr,
+            ConmonStdio::Quiet(stderr),
             false,
             &[passed.as_raw_fd()],
         )
