@@ -405,6 +405,56 @@ pub fn print_without_header(format: &str, items: &[Json]) -> Result<()> {
     Ok(())
 }
 
+/// The fields of inspect that are times (`time.Time` in podman's Go types).
+const TIME_FIELDS: [&str; 6] = [
+    "Created",
+    "StartedAt",
+    "FinishedAt",
+    "CheckpointedAt",
+    "RestoredAt",
+    "LastTagTime",
+];
+
+/// Inspect's times as a Go template prints a `time.Time` (`2026-11-28 20:54:01.647364396
+/// +0000 UTC`) instead of their JSON form, as podman's `inspect --format` shows them.
+pub fn go_times(value: Json) -> Json {
+    match value {
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let value = match (&value, TIME_FIELDS.contains(&key.as_str())) {
+                        (Json::String(text), true) => {
+                            match chrono::DateTime::parse_from_rfc3339(text) {
+                                Ok(time) => Json::String(go_time(time)),
+                                Err(_) => value,
+                            }
+                        }
+                        _ => go_times(value),
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        Json::Array(items) => Json::Array(items.into_iter().map(go_times).collect()),
+        other => other,
+    }
+}
+
+/// Go's `time.Time.String()` for a UTC time: nanoseconds without trailing zeros.
+fn go_time(time: chrono::DateTime<chrono::FixedOffset>) -> String {
+    let utc = time.with_timezone(&chrono::Utc);
+    let mut fraction = format!("{:09}", chrono::Timelike::nanosecond(&utc));
+    while fraction.ends_with('0') {
+        fraction.pop();
+    }
+    let fraction = if fraction.is_empty() {
+        String::new()
+    } else {
+        format!(".{fraction}")
+    };
+    format!("{}{fraction} +0000 UTC", utc.format("%Y-%m-%d %H:%M:%S"))
+}
+
 /// Column names as the field names upper-cased (the default for most commands).
 pub fn upper_header(field: &str) -> String {
     field.to_uppercase()
@@ -447,6 +497,21 @@ mod tests {
             "map[Pid:42 Status:running]\n"
         );
         assert_eq!(render("{{- .Id -}}", item), "abc\n");
+    }
+
+    #[test]
+    fn times_print_as_go_prints_them() {
+        let item = json!({"State": {"StartedAt": "2026-11-28T20:54:01.647364390Z", "Status": "running"},
+            "Created": "0001-01-01T00:00:00Z", "Name": "2026-11-28T20:54:01Z"});
+        let shown = go_times(item);
+        assert_eq!(
+            shown["State"]["StartedAt"],
+            "2026-11-28 20:54:01.64736439 +0000 UTC"
+        );
+        assert_eq!(shown["Created"], "0001-01-01 00:00:00 +0000 UTC");
+        // Only time fields change.
+        assert_eq!(shown["Name"], "2026-11-28T20:54:01Z");
+        assert_eq!(shown["State"]["Status"], "running");
     }
 
     #[test]

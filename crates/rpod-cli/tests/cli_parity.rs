@@ -977,6 +977,18 @@ fn podman_output_shapes_and_exit_codes() {
         status.starts_with("Up ") && status.ends_with(" ago\n"),
         "{status}"
     );
+    // Inspect templates show times as podman's (Go's time.Time); its JSON keeps RFC 3339.
+    let started = rpod.inspect("upnow", "{{.State.StartedAt}}");
+    assert!(
+        started.ends_with(" +0000 UTC") && started.len() > 25,
+        "{started}"
+    );
+    let json = rpod.ok(&["inspect", "upnow"]);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(value[0]["State"]["StartedAt"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     rpod.ok(&["pause", "upnow"]);
     let status = rpod.ok(&["ps", "--format", "{{.Status}}", "--filter", "name=upnow"]);
     assert!(status.ends_with(" ago (paused)\n"), "{status}");
@@ -1894,19 +1906,18 @@ fn the_passthrough_log_driver_gives_the_container_rpods_stdio() {
         let rpod = Rpod::with_image(runtime);
         // Output straight to rpod's stdout and stderr, input from its stdin, the exit code.
         let out = pipe_through(
-            rpod
-                .command(&[
-                    "run",
-                    "--rm",
-                    "-i",
-                    "--log-driver",
-                    "passthrough",
-                    "demo",
-                    "sh",
-                    "-c",
-                    "cat; echo to-err >&2; exit 3",
-                ])
-                .stderr(std::process::Stdio::piped()),
+            rpod.command(&[
+                "run",
+                "--rm",
+                "-i",
+                "--log-driver",
+                "passthrough",
+                "demo",
+                "sh",
+                "-c",
+                "cat; echo to-err >&2; exit 3",
+            ])
+            .stderr(std::process::Stdio::piped()),
             b"from stdin\n",
         );
         assert_eq!(out.status.code(), Some(3), "{runtime}: {out:?}");

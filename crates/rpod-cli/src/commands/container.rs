@@ -1368,7 +1368,11 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
         None | Some("json") => {
             println!("{}", serde_json::to_string_pretty(&Value::Array(items))?);
         }
-        Some(template) => format::print(template, &items, &format::upper_header)?,
+        Some(template) => {
+            // Templates see podman's times as Go prints a time.Time.
+            let items: Vec<Value> = items.into_iter().map(format::go_times).collect();
+            format::print(template, &items, &format::upper_header)?
+        }
     }
     Ok(code)
 }
