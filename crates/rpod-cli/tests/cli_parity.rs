@@ -596,6 +596,14 @@ fn cp_between_the_host_and_containers() {
         std::path::Path::new("/etc/passwd")
     );
     rpod.ok(&["cp", "box:/tmp/d/f", &host("copy")]);
+    // The host's own links are followed: they are the user's paths.
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("linked")).unwrap();
+    rpod.ok(&["cp", "box:/tmp/d/f", &host("linked")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("real/f")).unwrap(),
+        "data\n"
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("copy")).unwrap(),
         "data\n"

@@ -265,8 +265,7 @@ impl Engine {
                         .filter(|p| !p.as_os_str().is_empty())
                         .unwrap_or(Path::new("."))
                 };
-                let dir =
-                    tree_copy::open_dir(parent).map_err(|e| copy_err("opening", parent, e))?;
+                let dir = host_dir(parent)?;
                 let name = if contents {
                     OsString::from(".")
                 } else {
@@ -346,18 +345,29 @@ impl Engine {
     }
 }
 
+/// A directory the user named on the host, symbolic links followed (the host's paths are
+/// the user's own; only the container's are confined).
+fn host_dir(path: &Path) -> Result<OwnedFd> {
+    rfs::open(
+        path,
+        rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::CLOEXEC,
+        rfs::Mode::empty(),
+    )
+    .map_err(|e| copy_err("opening", path, e))
+}
+
 /// Where a copy to `dest` on the host goes: into `dest` when it is a directory, otherwise
 /// `dest`'s last name in its parent.
 fn host_target(dest: &Path) -> Result<(OwnedFd, Option<OsString>)> {
     if dest.is_dir() {
-        let dir = tree_copy::open_dir(dest).map_err(|e| copy_err("opening", dest, e))?;
+        let dir = host_dir(dest)?;
         return Ok((dir, None));
     }
     let parent = dest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let dir = tree_copy::open_dir(parent).map_err(|e| copy_err("opening", parent, e))?;
+    let dir = host_dir(parent)?;
     Ok((dir, Some(name_of(dest)?)))
 }
 
