@@ -134,7 +134,13 @@ impl Engine {
                 }
             }
         }
-        ports::assign_host_ports(&mut net.ports)?;
+        let others: Vec<ports::PortMapping> = self
+            .store
+            .containers()?
+            .into_iter()
+            .flat_map(|c| c.config.net.ports)
+            .collect();
+        ports::assign_host_ports(&mut net.ports, &others)?;
         Ok((mode, net))
     }
 }

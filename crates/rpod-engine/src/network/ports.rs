@@ -132,9 +132,17 @@ pub fn parse_exposed(key: &str) -> Result<Vec<PortMapping>> {
 }
 
 /// Choose free host ports for mappings that have none, and refuse two mappings of one
-/// host port. A chosen port is free when chosen; like podman, rpod does not hold it.
-pub fn assign_host_ports(mappings: &mut [PortMapping]) -> Result<()> {
+/// host port. A chosen port is free when chosen; like podman, rpod does not hold it, but it
+/// never chooses one that another container (`others`, running or not) publishes, which
+/// would make the two conflict when both run.
+pub fn assign_host_ports(mappings: &mut [PortMapping], others: &[PortMapping]) -> Result<()> {
     let mut used: BTreeMap<(String, String, u16), ()> = BTreeMap::new();
+    let taken: std::collections::BTreeSet<(String, u16)> = others
+        .iter()
+        .flat_map(|m| {
+            (m.host_port..m.host_port.saturating_add(m.range)).map(|p| (m.protocol.clone(), p))
+        })
+        .collect();
     let claim = |m: &PortMapping, used: &mut BTreeMap<_, _>| -> Result<()> {
         for port in m.host_port..m.host_port + m.range {
             let key = (m.host_ip.clone(), m.protocol.clone(), port);
@@ -152,8 +160,10 @@ pub fn assign_host_ports(mappings: &mut [PortMapping]) -> Result<()> {
     }
     for m in mappings.iter_mut().filter(|m| m.host_port == 0) {
         m.host_port = free_port_range(&m.host_ip, &m.protocol, m.range, |p| {
-            (p..p + m.range)
-                .all(|q| !used.contains_key(&(m.host_ip.clone(), m.protocol.clone(), q)))
+            (p..p + m.range).all(|q| {
+                !used.contains_key(&(m.host_ip.clone(), m.protocol.clone(), q))
+                    && !taken.contains(&(m.protocol.clone(), q))
+            })
         })?;
         claim(m, &mut used)?;
     }
@@ -300,10 +310,37 @@ mod tests {
     }
 
     #[test]
+    fn never_chooses_a_port_another_container_publishes() {
+        // Other containers publish every port the kernel hands out for port 0: nothing can
+        // be chosen (without the check, the kernel's first choice would be taken).
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+        let bounds: Vec<u16> = range
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let everything = PortMapping {
+            host_ip: String::new(),
+            container_port: 1,
+            host_port: bounds[0],
+            protocol: "tcp".into(),
+            range: bounds[1] - bounds[0] + 1,
+        };
+        let mut wanted = parse_publish("127.0.0.1::80").unwrap();
+        assert!(assign_host_ports(&mut wanted, std::slice::from_ref(&everything)).is_err());
+        // Another protocol's ports are no obstacle.
+        let udp = PortMapping {
+            protocol: "udp".into(),
+            ..everything
+        };
+        assign_host_ports(&mut wanted, &[udp]).unwrap();
+        assert_ne!(wanted[0].host_port, 0);
+    }
+
+    #[test]
     fn chooses_free_ports_and_refuses_duplicates() {
         let mut mappings = parse_publish("127.0.0.1::80").unwrap();
         mappings.extend(parse_publish("127.0.0.1::81-83").unwrap());
-        assign_host_ports(&mut mappings).unwrap();
+        assign_host_ports(&mut mappings, &[]).unwrap();
         assert_ne!(mappings[0].host_port, 0);
         assert_ne!(mappings[1].host_port, 0);
         let expanded = expand(&mappings);
@@ -312,7 +349,7 @@ mod tests {
         assert_eq!(expanded[0].2, "127.0.0.1");
         let mut twice = parse_publish("8080:80").unwrap();
         twice.extend(parse_publish("8080:81").unwrap());
-        let error = assign_host_ports(&mut twice).unwrap_err().to_string();
+        let error = assign_host_ports(&mut twice, &[]).unwrap_err().to_string();
         assert!(error.contains("published twice"), "{error}");
         let exposed = parse_exposed("53/udp").unwrap();
         assert_eq!(
