@@ -222,7 +222,9 @@ macro_rules! lifecycle_tests {
                 rpod.ok(&["wait", &id]);
                 assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "false");
                 // A child killed by the OOM killer while init lives on counts too (as podman).
-                let id = rpod.detached(&["-m", "32m", "--memory-swap", "32m", "demo", "sh", "-c", "head -c 200m /dev/zero | tail > /dev/null; echo survived"]);
+                // The child makes itself the OOM killer's first choice, so that init is never
+                // the one killed on a busy machine.
+                let id = rpod.detached(&["-m", "32m", "--memory-swap", "32m", "demo", "sh", "-c", "head -c 200m /dev/zero | (echo 1000 > /proc/self/oom_score_adj; exec tail) > /dev/null; echo survived"]);
                 assert_eq!(rpod.ok(&["wait", &id]), "0\n");
                 assert!(rpod.ok(&["logs", &id]).contains("survived"));
                 assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "true");
