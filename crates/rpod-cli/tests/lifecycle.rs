@@ -222,10 +222,20 @@ macro_rules! lifecycle_tests {
                 rpod.ok(&["wait", &id]);
                 assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "false");
                 // A child killed by the OOM killer while init lives on counts too (as podman).
-                // The child makes itself the OOM killer's first choice, so that init is never
-                // the one killed on a busy machine.
-                let id = rpod.detached(&["-m", "32m", "--memory-swap", "32m", "demo", "sh", "-c", "head -c 200m /dev/zero | (echo 1000 > /proc/self/oom_score_adj; exec tail) > /dev/null; echo survived"]);
-                assert_eq!(rpod.ok(&["wait", &id]), "0\n");
+                // The child makes itself the OOM killer's first choice. On a loaded machine the kernel may still kill init after the child
+                // (the memory is not given back at once): a few tries find a run where only
+                // the child was killed, which is the case under test.
+                let mut survived = None;
+                for _ in 0..5 {
+                    let id = rpod.detached(&["-m", "32m", "--memory-swap", "32m", "demo", "sh", "-c", "head -c 200m /dev/zero | (echo 1000 > /proc/self/oom_score_adj; exec tail) > /dev/null; echo survived"]);
+                    if rpod.ok(&["wait", &id]) == "0\n" {
+                        survived = Some(id);
+                        break;
+                    }
+                    // Killed too, it was OOM-killed all the same.
+                    assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "true");
+                }
+                let id = survived.expect("init survived the child's OOM kill in one of five runs");
                 assert!(rpod.ok(&["logs", &id]).contains("survived"));
                 assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "true");
             }
