@@ -25,6 +25,23 @@ fn unique_id(tag: &str) -> String {
 }
 
 /// A busybox root file system, built once per test process.
+/// The monitor under test: `RPOD_CONMON` when set (conmon's path, to run this suite on
+/// conmon), else the workspace's rpod-monitor, which `cargo test --workspace` builds.
+fn monitor() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("RPOD_CONMON").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    // Test executables live in target/<profile>/deps; binaries one level up.
+    let exe = std::env::current_exe().unwrap();
+    let built = exe.parent().unwrap().parent().unwrap().join("rpod-monitor");
+    assert!(
+        built.is_file(),
+        "{} is missing: build it first (cargo build -p rpod-monitor)",
+        built.display()
+    );
+    Some(built)
+}
+
 fn rootfs() -> &'static Path {
     static ROOTFS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ROOTFS.get_or_init(|| {
@@ -68,7 +85,7 @@ impl Fixture {
         let state_root = dir.path().join("state");
         let runtime = ConmonRuntime::new(ConmonRuntimeConfig {
             runtime: runtime_name.to_string(),
-            conmon: None,
+            conmon: monitor(),
             tmp_dir: dir.path().join("tmp"),
             state_root: Some(state_root.clone()),
             runtime_flags: vec![],
@@ -647,7 +664,11 @@ macro_rules! runtime_tests {
                     "{}",
                     conmon.version
                 );
-                assert!(conmon.package.starts_with("conmon_"), "{}", conmon.package);
+                if conmon.path.ends_with("rpod-monitor") {
+                    assert!(conmon.version.contains("rpod-monitor"), "{}", conmon.version);
+                } else {
+                    assert!(conmon.package.starts_with("conmon_"), "{}", conmon.package);
+                }
                 assert!(!conmon.version.contains('\n'));
             }
 

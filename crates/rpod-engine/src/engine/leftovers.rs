@@ -89,9 +89,12 @@ impl Engine {
         }
         let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let mut args = cmdline.split(|b| *b == 0).map(String::from_utf8_lossy);
-        let is_conmon = args
-            .next()
-            .is_some_and(|exe| exe.rsplit('/').next() == Some("conmon"));
+        let is_conmon = args.next().is_some_and(|exe| {
+            matches!(
+                exe.rsplit('/').next(),
+                Some("conmon" | rpod_oci::conmon::RPOD_MONITOR)
+            )
+        });
         let names_container = args.any(|a| a == record.id());
         (is_conmon && names_container).then_some(pid)
     }

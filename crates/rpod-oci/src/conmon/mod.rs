@@ -208,6 +208,23 @@ pub fn find_executable(what: &'static str, name: &str) -> Result<PathBuf> {
         .ok_or_else(|| not_found("not found in $PATH or the system directories".into()))
 }
 
+/// The monitor's executable name (rpod's own, a conmon drop-in: crates/rpod-monitor).
+pub const RPOD_MONITOR: &str = "rpod-monitor";
+
+/// The monitor used when none is configured: `rpod-monitor` beside the running executable
+/// (where `cargo build` and `scripts/setup.sh` put it), else in `$PATH` or the system
+/// directories, else conmon.
+pub fn default_monitor() -> Result<PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(RPOD_MONITOR)))
+        .filter(|path| path.is_file());
+    if let Some(path) = beside {
+        return Ok(path);
+    }
+    find_executable("conmon", RPOD_MONITOR).or_else(|_| find_executable("conmon", "conmon"))
+}
+
 impl ConmonRuntime {
     pub fn new(config: ConmonRuntimeConfig) -> Result<Self> {
         let path = find_executable("OCI runtime", &config.runtime)?;
@@ -217,7 +234,7 @@ impl ConmonRuntime {
             .unwrap_or_else(|| config.runtime.clone());
         let conmon = match &config.conmon {
             Some(path) => find_executable("conmon", &path.to_string_lossy())?,
-            None => find_executable("conmon", "conmon")?,
+            None => default_monitor()?,
         };
         let mut flags = Vec::new();
         if let Some(root) = &config.state_root {

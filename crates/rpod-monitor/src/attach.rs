@@ -1,0 +1,134 @@
+//! The attach socket: a SOCK_SEQPACKET listener in the bundle. Every client gets every output
+//! record (`stream id` byte, then at most 8192 bytes); what clients send is the container's
+//! input, raw.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    accept4, bind, listen, recv, send, socket, AddressFamily, Backlog, MsgFlags, SockFlag,
+    SockType, UnixAddr,
+};
+
+/// Largest payload of one output record (conmon's STDIO_BUF_SIZE): clients read 8193 bytes.
+pub const RECORD_PAYLOAD: usize = 8192;
+/// Largest input record read from a client (conmon's CONN_SOCK_BUF_SIZE).
+pub const INPUT_RECORD: usize = 32 * 1024;
+
+pub const STDOUT_ID: u8 = 2;
+pub const STDERR_ID: u8 = 3;
+
+pub struct Client {
+    pub fd: OwnedFd,
+    /// Still sending input (no EOF seen yet).
+    pub reading: bool,
+}
+
+pub struct AttachServer {
+    pub listener: OwnedFd,
+    path: PathBuf,
+    pub clients: Vec<Client>,
+}
+
+impl AttachServer {
+    /// Bind `bundle/attach` through `/proc/self/fd/N` of the bundle directory, so that a
+    /// bundle path longer than a socket address allows still works.
+    pub fn bind(bundle: &Path) -> Result<AttachServer, String> {
+        let dir = nix::fcntl::open(
+            bundle,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| format!("opening bundle {}: {e}", bundle.display()))?;
+        let path = bundle.join("attach");
+        let _ = std::fs::remove_file(&path);
+        let short = format!("/proc/self/fd/{}/attach", dir.as_raw_fd());
+        let listener = socket(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            None,
+        )
+        .map_err(|e| format!("creating the attach socket: {e}"))?;
+        let address = UnixAddr::new(short.as_str())
+            .map_err(|e| format!("attach socket address {short}: {e}"))?;
+        bind(listener.as_raw_fd(), &address)
+            .map_err(|e| format!("binding the attach socket {}: {e}", path.display()))?;
+        nix::sys::stat::fchmodat(
+            &dir,
+            "attach",
+            nix::sys::stat::Mode::from_bits_truncate(0o700),
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        )
+        .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+        listen(&listener, Backlog::new(10).unwrap_or(Backlog::MAXCONN))
+            .map_err(|e| format!("listening on {}: {e}", path.display()))?;
+        Ok(AttachServer {
+            listener,
+            path,
+            clients: Vec::new(),
+        })
+    }
+
+    /// Take every pending connection.
+    pub fn accept(&mut self) {
+        loop {
+            match accept4(&self.listener, SockFlag::SOCK_CLOEXEC) {
+                Ok(fd) => {
+                    self.clients.push(Client { fd, reading: true });
+                }
+                Err(Errno::EINTR) => continue,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Send output to every client, in records of at most 8192 bytes. A client that cannot
+    /// take it (gone) is dropped; a slow one is waited for, so every client gets every byte.
+    pub fn broadcast(&mut self, stream_id: u8, data: &[u8], record: &mut Vec<u8>) {
+        if self.clients.is_empty() {
+            return;
+        }
+        for chunk in data.chunks(RECORD_PAYLOAD) {
+            record.clear();
+            record.push(stream_id);
+            record.extend_from_slice(chunk);
+            self.clients
+                .retain(|client| send_record(&client.fd, record).is_ok());
+        }
+    }
+
+    /// Read one input record from client `index`: `Ok(Some(n))` bytes, `Ok(None)` at its EOF.
+    pub fn read_input(&mut self, index: usize, buffer: &mut [u8]) -> Option<usize> {
+        let client = &mut self.clients[index];
+        loop {
+            match recv(client.fd.as_raw_fd(), buffer, MsgFlags::MSG_DONTWAIT) {
+                Ok(0) => return None,
+                Ok(n) => return Some(n),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Some(0),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Close every client (they see EOF) and remove the socket.
+    pub fn close(self) {
+        drop(self.clients);
+        drop(self.listener);
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn send_record(fd: &OwnedFd, record: &[u8]) -> Result<(), Errno> {
+    loop {
+        match send(fd.as_fd().as_raw_fd(), record, MsgFlags::MSG_NOSIGNAL) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,1112 @@
+//! The monitor's life: wait for the go-ahead, fork away from the caller, run the runtime,
+//! report the container's PID, relay its streams until it exits, record its exit, run the
+//! exit command.
+//!
+//! One thread and one poll(2) loop: the monitor lives as long as the container, once per
+//! container, so it stays small. Until the runtime has been started the process is
+//! single-threaded, which is what makes fork without exec safe here.
+#![allow(unsafe_code)]
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{fork, ForkResult, Pid};
+
+use crate::attach::{AttachServer, INPUT_RECORD, STDERR_ID, STDOUT_ID};
+use crate::console::ConsoleSocket;
+use crate::kube_log::{KubeLog, Stream};
+use crate::oom::{write_markers, OomWatch};
+use crate::options::Config;
+use crate::protocol::{self, Control};
+
+/// One read of the container's output (larger than conmon's 8 KiB: fewer reads, fewer log
+/// records; attach clients still get records of at most 8192 bytes).
+const READ_BUFFER: usize = 64 * 1024;
+
+/// A failure before the monitor could report anything: printed, exit status 1.
+pub struct Fatal(pub String);
+
+impl<T: std::fmt::Display> From<T> for Fatal {
+    fn from(e: T) -> Self {
+        Fatal(e.to_string())
+    }
+}
+
+fn fatal(what: &str, e: impl std::fmt::Display) -> Fatal {
+    Fatal(format!("{what}: {e}"))
+}
+
+/// A descriptor number from the environment (`_OCI_SYNCPIPE`, ...), taken over.
+fn env_fd(name: &str) -> Option<OwnedFd> {
+    let fd: RawFd = std::env::var(name).ok()?.parse().ok()?;
+    // SAFETY: fcntl on an arbitrary number only reports whether it is open.
+    if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    // SAFETY: the caller handed this open descriptor to us; nothing else in this process
+    // owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let _ = fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    Some(fd)
+}
+
+fn set_nonblocking(fd: &impl AsFd) {
+    if let Ok(flags) = fcntl(fd, FcntlArg::F_GETFL) {
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+        let _ = fcntl(fd, FcntlArg::F_SETFL(flags));
+    }
+}
+
+/// Read one byte from the start pipe: a byte or EOF means go.
+fn await_start(start: &OwnedFd) -> Result<(), Errno> {
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(start, &mut byte) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn write_all(fd: &impl AsFd, mut data: &[u8]) -> Result<(), Errno> {
+    while !data.is_empty() {
+        match nix::unistd::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Write `contents` to `path` through a temporary file and a rename: readers see all of it
+/// or nothing.
+fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(&name);
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn read_oom_score() -> Option<String> {
+    std::fs::read_to_string("/proc/self/oom_score_adj")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+fn set_oom_score(value: &str) {
+    let _ = std::fs::write("/proc/self/oom_score_adj", value);
+}
+
+fn devnull(write: bool) -> Result<OwnedFd, Fatal> {
+    let flags = if write {
+        OFlag::O_RDWR
+    } else {
+        OFlag::O_RDONLY
+    };
+    nix::fcntl::open(
+        "/dev/null",
+        flags | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| fatal("opening /dev/null", e))
+}
+
+/// The pipes (or terminal) between the container and the monitor.
+#[derive(Default)]
+struct Streams {
+    /// The container's input (its stdin pipe or the terminal), when it takes input.
+    input: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    /// The terminal's master side, once the runtime passed it.
+    terminal: Option<OwnedFd>,
+}
+
+/// What the runtime process gets as its standard streams.
+struct ChildStdio {
+    stdin: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), Fatal> {
+    nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| fatal("creating a pipe", e))
+}
+
+/// Let the container's user reopen its streams (`/dev/stdout`), as conmon does.
+fn open_to_all(fd: &OwnedFd) {
+    let _ = nix::sys::stat::fchmod(fd, nix::sys::stat::Mode::from_bits_truncate(0o777));
+}
+
+pub struct Monitor {
+    config: Config,
+    sync: Option<OwnedFd>,
+    old_oom_score: Option<String>,
+    old_mask: SigSet,
+    signals: Option<SignalFd>,
+    /// Exit codes of reaped children, by PID.
+    reaped: HashMap<i32, i32>,
+}
+
+/// Run the monitor; returns the process's exit status.
+pub fn run(config: Config) -> i32 {
+    let mut monitor = Monitor {
+        config,
+        sync: None,
+        old_oom_score: None,
+        old_mask: SigSet::empty(),
+        signals: None,
+        reaped: HashMap::new(),
+    };
+    match monitor.run() {
+        Ok(status) => status,
+        Err(Fatal(message)) => {
+            eprintln!("rpod-monitor: {message}");
+            1
+        }
+    }
+}
+
+impl Monitor {
+    fn run(&mut self) -> Result<i32, Fatal> {
+        self.old_oom_score = read_oom_score();
+        set_oom_score("-1000");
+        // SAFETY: setting a signal's disposition to ignore installs no handler code.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+        let start = env_fd("_OCI_STARTPIPE");
+        if let Some(start) = &start {
+            await_start(start).map_err(|e| fatal("reading the start pipe", e))?;
+        }
+        if !self.config.options.sync {
+            self.daemonize()?;
+        } else if let Some(path) = &self.config.options.conmon_pidfile {
+            write_atomically(path, std::process::id().to_string().as_bytes())
+                .map_err(|e| fatal("writing the monitor's pid file", e))?;
+        }
+        self.sync = env_fd("_OCI_SYNCPIPE");
+        let attach_pipe = if self.config.exec.as_ref().is_some_and(|e| e.attach) {
+            env_fd("_OCI_ATTACHPIPE")
+        } else {
+            None
+        };
+        let passthrough = self.config.passthrough();
+        if !passthrough {
+            redirect_stdio_to_null()?;
+        }
+        let _ = nix::unistd::setsid();
+        // SAFETY: prctl with these arguments only changes this process's attributes.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        }
+        let mut mask = SigSet::empty();
+        for signal in [
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGQUIT,
+        ] {
+            mask.add(signal);
+        }
+        let mut old = SigSet::empty();
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old))
+            .map_err(|e| fatal("blocking signals", e))?;
+        self.old_mask = old;
+        self.signals = Some(
+            SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+                .map_err(|e| fatal("creating a signalfd", e))?,
+        );
+
+        let terminal = self.config.options.terminal;
+        let console = if terminal {
+            Some(ConsoleSocket::create().map_err(Fatal)?)
+        } else {
+            None
+        };
+        let (mut streams, child_stdio, runtime_errors) = self.make_streams(passthrough)?;
+        let mut attach = None;
+        let mut ctl = None;
+        if !passthrough {
+            attach = Some(AttachServer::bind(&self.config.bundle).map_err(Fatal)?);
+            ctl = Some(make_ctl(&self.config.bundle)?);
+        }
+        if let Some(pipe) = &attach_pipe {
+            write_all(pipe, &protocol::sync_message(0, None))
+                .map_err(|e| fatal("writing the attach pipe", e))?;
+        }
+        let argv = protocol::runtime_argv(&self.config, console.as_ref().map(|c| c.path.as_path()));
+        let runtime_pid = self.spawn_runtime(&argv, child_stdio, start.as_ref())?;
+        drop(start);
+        if passthrough {
+            redirect_stdio_to_null()?;
+        }
+        // The runtime has the passed descriptors now; the monitor has no use for them.
+        close_passed(self.preserved_fds());
+
+        let runtime_status = self.wait_runtime(runtime_pid, console.as_ref(), &mut streams)?;
+        if let Some(console) = &console {
+            console.remove();
+        }
+        let pid = match self.started_pid(runtime_status, &runtime_errors, &streams) {
+            Ok(pid) => pid,
+            Err(message) => {
+                self.send_sync(-1, Some(&message));
+                return Ok(1);
+            }
+        };
+        self.send_sync(i64::from(pid), None);
+        if self.config.exec.is_none() {
+            // A container's monitor reports nothing more there.
+            self.sync = None;
+        }
+        drop(runtime_errors);
+        if let Some(master) = &streams.terminal {
+            set_onlcr(master);
+        }
+        let mut relay = Relay::new(&self.config, streams, attach, ctl, pid)?;
+        let outcome = self.relay_until_exit(&mut relay, pid)?;
+        self.finish(relay, outcome)
+    }
+
+    /// Fork: the parent records the monitor's PID and exits, so the caller's wait returns;
+    /// the child goes on as the monitor.
+    fn daemonize(&self) -> Result<(), Fatal> {
+        // SAFETY: the process is single-threaded here.
+        match unsafe { fork() }.map_err(|e| fatal("fork", e))? {
+            ForkResult::Parent { child } => {
+                let mut status = 0;
+                if let Some(path) = &self.config.options.conmon_pidfile {
+                    if let Err(e) = write_atomically(path, child.to_string().as_bytes()) {
+                        eprintln!("rpod-monitor: writing {}: {e}", path.display());
+                        status = 1;
+                    }
+                }
+                // SAFETY: _exit ends this process at once, skipping destructors that belong
+                // to the child now.
+                unsafe { libc::_exit(status) }
+            }
+            ForkResult::Child => Ok(()),
+        }
+    }
+
+    fn preserved_fds(&self) -> i32 {
+        let opts = &self.config.options.runtime_opt;
+        opts.iter()
+            .position(|o| o == "--preserve-fds")
+            .and_then(|i| opts.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .or_else(|| {
+                opts.iter()
+                    .find_map(|o| o.strip_prefix("--preserve-fds=")?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// The container's streams and the runtime's stderr pipe (its error messages).
+    fn make_streams(
+        &self,
+        passthrough: bool,
+    ) -> Result<(Streams, ChildStdio, Option<OwnedFd>), Fatal> {
+        let mut streams = Streams::default();
+        if passthrough {
+            let stdio = ChildStdio {
+                stdin: None,
+                stdout: None,
+                stderr: None,
+            };
+            return Ok((streams, stdio, None));
+        }
+        if self.config.options.terminal {
+            // The runtime's own messages come through a pipe of their own; the container's
+            // output comes through the terminal.
+            let (errors_read, errors_write) = pipe()?;
+            set_nonblocking(&errors_read);
+            let stdio = ChildStdio {
+                stdin: Some(devnull(false)?),
+                stdout: Some(devnull(true)?),
+                stderr: Some(errors_write),
+            };
+            return Ok((streams, stdio, Some(errors_read)));
+        }
+        let stdin = if self.config.options.stdin {
+            let (read, write) = pipe()?;
+            set_nonblocking(&write);
+            open_to_all(&read);
+            streams.input = Some(write);
+            Some(read)
+        } else {
+            Some(devnull(false)?)
+        };
+        let (out_read, out_write) = pipe()?;
+        let (err_read, err_write) = pipe()?;
+        for (read, write) in [(&out_read, &out_write), (&err_read, &err_write)] {
+            set_nonblocking(read);
+            open_to_all(write);
+        }
+        // The runtime's failure messages arrive on the container's stderr pipe too.
+        let errors = err_read
+            .try_clone()
+            .map_err(|e| fatal("duplicating a pipe", e))?;
+        streams.stdout = Some(out_read);
+        streams.stderr = Some(err_read);
+        let stdio = ChildStdio {
+            stdin,
+            stdout: Some(out_write),
+            stderr: Some(err_write),
+        };
+        Ok((streams, stdio, Some(errors)))
+    }
+
+    fn spawn_runtime(
+        &self,
+        argv: &[String],
+        stdio: ChildStdio,
+        start: Option<&OwnedFd>,
+    ) -> Result<i32, Fatal> {
+        let runtime = CString::new(self.config.runtime.as_os_str().as_bytes())
+            .map_err(|e| fatal("runtime path", e))?;
+        let mut args = vec![runtime.clone()];
+        for arg in argv {
+            args.push(CString::new(arg.as_bytes()).map_err(|e| fatal("runtime argument", e))?);
+        }
+        let second_start = self.config.exec.as_ref().is_some_and(|e| e.attach);
+        let replace_listen_pid = self.config.options.replace_listen_pid
+            || std::env::var("LISTEN_PID").ok() == Some(std::process::id().to_string());
+        let parent = std::process::id() as i32;
+        // SAFETY: the process is single-threaded here, so the child may allocate.
+        match unsafe { fork() }.map_err(|e| fatal("fork", e))? {
+            ForkResult::Child => {
+                // SAFETY: prctl only changes this process's attributes.
+                unsafe {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                }
+                if nix::unistd::getppid().as_raw() != parent {
+                    // SAFETY: ending the child at once.
+                    unsafe { libc::_exit(1) }
+                }
+                let _ = nix::sys::signal::sigprocmask(
+                    SigmaskHow::SIG_SETMASK,
+                    Some(&self.old_mask),
+                    None,
+                );
+                if let Some(score) = &self.old_oom_score {
+                    set_oom_score(score);
+                }
+                for (fd, target) in [(&stdio.stdin, 0), (&stdio.stdout, 1), (&stdio.stderr, 2)] {
+                    if let Some(fd) = fd {
+                        // SAFETY: dup2 onto a standard stream number of this process.
+                        if unsafe { libc::dup2(fd.as_raw_fd(), target) } < 0 {
+                            unsafe { libc::_exit(1) }
+                        }
+                    }
+                }
+                if second_start {
+                    let mut byte = [0u8; 1];
+                    // The caller attached (or gave up: EOF); only a byte means go.
+                    let go = loop {
+                        match start.map(|s| nix::unistd::read(s, &mut byte)) {
+                            Some(Ok(1)) => break true,
+                            Some(Err(Errno::EINTR)) => continue,
+                            _ => break false,
+                        }
+                    };
+                    if !go {
+                        unsafe { libc::_exit(1) }
+                    }
+                }
+                if replace_listen_pid {
+                    std::env::set_var("LISTEN_PID", std::process::id().to_string());
+                }
+                let error = nix::unistd::execv(&runtime, &args).unwrap_err();
+                eprintln!("executing {}: {error}", self.config.runtime.display());
+                // SAFETY: ending the child after a failed exec.
+                unsafe { libc::_exit(127) }
+            }
+            ForkResult::Parent { child } => Ok(child.as_raw()),
+        }
+    }
+
+    fn signal_fd(&self) -> RawFd {
+        self.signals
+            .as_ref()
+            .map(|s| s.as_fd().as_raw_fd())
+            .unwrap_or(-1)
+    }
+
+    /// Drain the signalfd: reap children on SIGCHLD, and return the other signals.
+    fn take_signals(&mut self) -> Vec<i32> {
+        let mut others = Vec::new();
+        let mut reap = false;
+        if let Some(signals) = &self.signals {
+            while let Ok(Some(info)) = signals.read_signal() {
+                if info.ssi_signo as i32 == libc::SIGCHLD {
+                    reap = true;
+                } else {
+                    others.push(info.ssi_signo as i32);
+                }
+            }
+        }
+        if reap {
+            self.reap();
+        }
+        others
+    }
+
+    fn reap(&mut self) {
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(status) => {
+                    if let Some(pid) = status.pid() {
+                        self.reaped
+                            .insert(pid.as_raw(), protocol::exit_code(status));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Wait for the runtime's create/restore/exec to end, taking the terminal it passes.
+    fn wait_runtime(
+        &mut self,
+        runtime_pid: i32,
+        console: Option<&ConsoleSocket>,
+        streams: &mut Streams,
+    ) -> Result<i32, Fatal> {
+        loop {
+            if let Some(status) = self.reaped.remove(&runtime_pid) {
+                if let (Some(console), None) = (console, &streams.terminal) {
+                    streams.terminal = console.receive_terminal().ok().flatten();
+                }
+                return Ok(status);
+            }
+            let mut fds = vec![pollfd(self.signal_fd(), libc::POLLIN)];
+            let listening = console.filter(|_| streams.terminal.is_none());
+            if let Some(console) = listening {
+                fds.push(pollfd(console.listener.as_raw_fd(), libc::POLLIN));
+            }
+            poll(&mut fds, -1);
+            if fds.len() > 1 && fds[1].revents != 0 {
+                if let Some(console) = listening {
+                    if let Ok(Some(master)) = console.receive_terminal() {
+                        streams.terminal = Some(master);
+                    }
+                }
+            }
+            for signal in self.take_signals() {
+                forward(runtime_pid, signal);
+            }
+        }
+    }
+
+    /// The PID the runtime wrote, or the message that says why there is none.
+    fn started_pid(
+        &self,
+        runtime_status: i32,
+        runtime_errors: &Option<OwnedFd>,
+        streams: &Streams,
+    ) -> Result<i32, String> {
+        let errors = || {
+            let mut text = Vec::new();
+            if let Some(fd) = runtime_errors {
+                let mut buffer = [0u8; protocol::MESSAGE_MAX];
+                while text.len() < protocol::MESSAGE_MAX {
+                    match nix::unistd::read(fd, &mut buffer[..protocol::MESSAGE_MAX - text.len()]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => text.extend_from_slice(&buffer[..n]),
+                    }
+                }
+            }
+            String::from_utf8_lossy(&text).trim_end().to_string()
+        };
+        if runtime_status != 0 && self.config.exec.is_none() {
+            let message = errors();
+            return Err(if message.is_empty() {
+                format!("runtime exited with status {runtime_status}")
+            } else {
+                message
+            });
+        }
+        if self.config.options.terminal && streams.terminal.is_none() {
+            let message = errors();
+            return Err(if message.is_empty() {
+                "Runtime did not set up terminal".into()
+            } else {
+                message
+            });
+        }
+        let path = &self.config.container_pidfile;
+        match std::fs::read_to_string(path) {
+            Ok(text) => text
+                .trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("{} holds {text:?}, not a PID", path.display())),
+            Err(e) => {
+                let message = errors();
+                Err(if message.is_empty() {
+                    format!("Failed to get pid from {}: {e}", path.display())
+                } else {
+                    message
+                })
+            }
+        }
+    }
+
+    fn send_sync(&mut self, data: i64, message: Option<&str>) {
+        if let Some(sync) = &self.sync {
+            if write_all(sync, &protocol::sync_message(data, message)).is_err() {
+                self.sync = None;
+            }
+        }
+    }
+
+    /// Relay the container's streams until `pid` has exited; returns its exit code and
+    /// whether the timeout killed it.
+    fn relay_until_exit(&mut self, relay: &mut Relay, pid: i32) -> Result<(i32, bool), Fatal> {
+        let deadline = (self.config.options.timeout > 0)
+            .then(|| Instant::now() + Duration::from_secs(self.config.options.timeout));
+        let mut timed_out = false;
+        loop {
+            if let Some(code) = self.reaped.remove(&pid) {
+                return Ok((code, timed_out));
+            }
+            let timeout_ms = match deadline.filter(|_| !timed_out) {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        timed_out = true;
+                        kill_group(pid);
+                        continue;
+                    }
+                    i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1)
+                }
+                None => -1,
+            };
+            let mut fds = vec![pollfd(self.signal_fd(), libc::POLLIN)];
+            let slots = relay.poll_set(&mut fds);
+            poll(&mut fds, timeout_ms);
+            relay.handle(&fds, &slots);
+            for signal in self.take_signals() {
+                forward(pid, signal);
+            }
+        }
+    }
+
+    fn finish(&mut self, mut relay: Relay, (code, timed_out): (i32, bool)) -> Result<i32, Fatal> {
+        if let Some(oom) = &mut relay.oom {
+            oom.check();
+        }
+        relay.mark_oom();
+        if !timed_out {
+            relay.drain();
+        }
+        if let Some(log) = &mut relay.log {
+            log.finish(!self.config.options.no_sync_log);
+        }
+        let status = if timed_out { -1 } else { code };
+        relay.close();
+        let text = status.to_string();
+        if let Some(dir) = &self.config.persist_dir {
+            write_atomically(&dir.join("exit"), text.as_bytes())
+                .map_err(|e| fatal("writing the exit file in the persist directory", e))?;
+        }
+        if let Some(dir) = &self.config.exit_dir {
+            write_atomically(&dir.join(&self.config.cid), text.as_bytes())
+                .map_err(|e| fatal("writing the exit file", e))?;
+        }
+        if self.config.exec.is_some() {
+            if timed_out {
+                self.send_sync(-1, Some("command timed out"));
+            } else {
+                self.send_sync(i64::from(status), None);
+            }
+        }
+        self.sync = None;
+        Ok(self.run_exit_command())
+    }
+
+    /// Run the exit command and wait for it (and every other child), so that a live monitor
+    /// means the cleanup has not finished yet.
+    fn run_exit_command(&mut self) -> i32 {
+        let Some(command) = self.config.options.exit_command.clone() else {
+            return 0;
+        };
+        // SAFETY: prctl only changes this process's attributes.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+        }
+        let Ok(program) = CString::new(command.as_os_str().as_bytes()) else {
+            return 1;
+        };
+        let mut args = vec![program.clone()];
+        for arg in &self.config.options.exit_command_arg {
+            match CString::new(arg.as_bytes()) {
+                Ok(arg) => args.push(arg),
+                Err(_) => return 1,
+            }
+        }
+        let delay = self.config.options.exit_delay;
+        let mut status = 0;
+        // SAFETY: the monitor is single-threaded.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                let _ = nix::sys::signal::sigprocmask(
+                    SigmaskHow::SIG_SETMASK,
+                    Some(&self.old_mask),
+                    None,
+                );
+                if delay > 0 {
+                    std::thread::sleep(Duration::from_secs(delay));
+                }
+                if let Some(score) = &self.old_oom_score {
+                    set_oom_score(score);
+                }
+                // SAFETY: closes every descriptor above the standard streams in this child.
+                unsafe {
+                    libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                }
+                let _ = nix::unistd::execv(&program, &args);
+                // SAFETY: ending the child after a failed exec.
+                unsafe { libc::_exit(127) }
+            }
+            Ok(ForkResult::Parent { child }) => loop {
+                match waitpid(None, None) {
+                    Ok(s) if s.pid() == Some(child) => {
+                        let code = protocol::exit_code(s);
+                        if code != 0 {
+                            status = code;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(Errno::EINTR) => {}
+                    Err(_) => break,
+                }
+            },
+            Err(_) => status = 1,
+        }
+        status
+    }
+}
+
+fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }
+}
+
+/// poll(2) over plain descriptor numbers; EINTR counts as nothing ready.
+fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) {
+    // SAFETY: `fds` is a valid, exclusively borrowed array of pollfd of the given length.
+    let _ = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+}
+
+fn forward(pid: i32, signal: i32) {
+    if let Ok(signal) = Signal::try_from(signal) {
+        let _ = kill(Pid::from_raw(pid), signal);
+    }
+}
+
+/// SIGKILL to the container's process group, or to its process when it has none of its own.
+fn kill_group(pid: i32) {
+    let target = match nix::unistd::getpgid(Some(Pid::from_raw(pid))) {
+        Ok(group) if group.as_raw() > 1 => Pid::from_raw(-group.as_raw()),
+        _ => Pid::from_raw(pid),
+    };
+    let _ = kill(target, Signal::SIGKILL);
+}
+
+fn redirect_stdio_to_null() -> Result<(), Fatal> {
+    let null = devnull(true)?;
+    for target in 0..3 {
+        // SAFETY: dup2 onto a standard stream number of this process.
+        if unsafe { libc::dup2(null.as_raw_fd(), target) } < 0 {
+            return Err(fatal("redirecting standard streams", Errno::last()));
+        }
+    }
+    Ok(())
+}
+
+/// Close the descriptors passed for the container (3 .. 3+count).
+fn close_passed(count: i32) {
+    if count > 0 {
+        // SAFETY: closes a range of descriptor numbers this process received for the runtime
+        // and owns no Rust object for.
+        unsafe {
+            libc::syscall(libc::SYS_close_range, 3u32, (2 + count) as u32, 0u32);
+        }
+    }
+}
+
+/// The ctl FIFO, opened for reading and writing so that it never reports a hangup.
+fn make_ctl(bundle: &Path) -> Result<OwnedFd, Fatal> {
+    let path = bundle.join("ctl");
+    let _ = std::fs::remove_file(&path);
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o660))
+        .map_err(|e| fatal(&format!("creating {}", path.display()), e))?;
+    nix::fcntl::open(
+        &path,
+        OFlag::O_RDWR | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| fatal(&format!("opening {}", path.display()), e))
+}
+
+fn set_onlcr(master: &OwnedFd) {
+    use nix::sys::termios::{tcgetattr, tcsetattr, OutputFlags, SetArg};
+    if let Ok(mut attrs) = tcgetattr(master) {
+        attrs.output_flags |= OutputFlags::ONLCR;
+        let _ = tcsetattr(master, SetArg::TCSANOW, &attrs);
+    }
+}
+
+/// What each polled descriptor is.
+#[derive(Clone, Copy)]
+enum Slot {
+    Signals,
+    Output(Stream),
+    Terminal,
+    Listener,
+    Client(usize),
+    Input,
+    Ctl,
+    Oom,
+}
+
+/// The container's streams while it runs: logs, attach clients, input, control.
+struct Relay {
+    streams: Streams,
+    attach: Option<AttachServer>,
+    ctl: Option<OwnedFd>,
+    ctl_pending: Vec<u8>,
+    log: Option<KubeLog>,
+    oom: Option<OomWatch>,
+    oom_dirs: Vec<PathBuf>,
+    oom_marked: bool,
+    /// Input waiting for the container to take it.
+    input_pending: Vec<u8>,
+    /// Close the container's input once the pending input is written.
+    close_input: bool,
+    stdin_closes_on_eof: bool,
+    buffer: Vec<u8>,
+    record: Vec<u8>,
+}
+
+impl Relay {
+    fn new(
+        config: &Config,
+        mut streams: Streams,
+        attach: Option<AttachServer>,
+        ctl: Option<OwnedFd>,
+        pid: i32,
+    ) -> Result<Relay, Fatal> {
+        if let Some(master) = &streams.terminal {
+            set_nonblocking(master);
+            if config.options.stdin {
+                streams.input = Some(
+                    master
+                        .try_clone()
+                        .map_err(|e| fatal("duplicating the terminal", e))?,
+                );
+            }
+        }
+        let log = match config.kube_log() {
+            Some(path) => Some(
+                KubeLog::open(path, u64::try_from(config.options.log_size_max).ok())
+                    .map_err(|e| fatal(&format!("opening log file {}", path.display()), e))?,
+            ),
+            None => None,
+        };
+        let mut oom_dirs = vec![config.bundle.clone()];
+        oom_dirs.extend(config.persist_dir.clone());
+        Ok(Relay {
+            streams,
+            attach,
+            ctl,
+            ctl_pending: Vec::new(),
+            log,
+            oom: OomWatch::start(pid),
+            oom_dirs,
+            oom_marked: false,
+            input_pending: Vec::new(),
+            close_input: false,
+            stdin_closes_on_eof: config.options.stdin
+                && !config.options.leave_stdin_open
+                && !config.options.terminal,
+            buffer: vec![0u8; READ_BUFFER],
+            record: Vec::with_capacity(attach_record_capacity()),
+        })
+    }
+
+    fn poll_set(&self, fds: &mut Vec<libc::pollfd>) -> Vec<Slot> {
+        let mut slots = vec![Slot::Signals];
+        let mut add = |fds: &mut Vec<libc::pollfd>, fd: RawFd, events, slot| {
+            fds.push(pollfd(fd, events));
+            slots.push(slot);
+        };
+        if let Some(fd) = &self.streams.stdout {
+            add(
+                fds,
+                fd.as_raw_fd(),
+                libc::POLLIN,
+                Slot::Output(Stream::Stdout),
+            );
+        }
+        if let Some(fd) = &self.streams.stderr {
+            add(
+                fds,
+                fd.as_raw_fd(),
+                libc::POLLIN,
+                Slot::Output(Stream::Stderr),
+            );
+        }
+        if let Some(fd) = &self.streams.terminal {
+            add(fds, fd.as_raw_fd(), libc::POLLIN, Slot::Terminal);
+        }
+        if let Some(attach) = &self.attach {
+            add(
+                fds,
+                attach.listener.as_raw_fd(),
+                libc::POLLIN,
+                Slot::Listener,
+            );
+            // While input waits for the container, clients are not read: back-pressure.
+            if self.input_pending.is_empty() {
+                for (i, client) in attach.clients.iter().enumerate() {
+                    if client.reading {
+                        add(fds, client.fd.as_raw_fd(), libc::POLLIN, Slot::Client(i));
+                    }
+                }
+            }
+        }
+        if let (Some(fd), false) = (&self.streams.input, self.input_pending.is_empty()) {
+            add(fds, fd.as_raw_fd(), libc::POLLOUT, Slot::Input);
+        }
+        if let Some(fd) = &self.ctl {
+            add(fds, fd.as_raw_fd(), libc::POLLIN, Slot::Ctl);
+        }
+        if let Some(oom) = &self.oom {
+            add(fds, oom.fd().as_raw_fd(), libc::POLLIN, Slot::Oom);
+        }
+        slots
+    }
+
+    fn handle(&mut self, fds: &[libc::pollfd], slots: &[Slot]) {
+        // Clients are handled last and from the highest index down: dropping one must not
+        // shift the index of another still to be handled.
+        // New clients first: output read in this round must reach a client that connected
+        // before it was written (an exec's client connects before the command runs).
+        if let Some(attach) = &mut self.attach {
+            attach.accept();
+        }
+        let mut clients = Vec::new();
+        for (fd, slot) in fds.iter().zip(slots) {
+            if fd.revents == 0 {
+                continue;
+            }
+            match *slot {
+                Slot::Signals => {}
+                Slot::Output(stream) => {
+                    self.read_output(Some(stream));
+                }
+                Slot::Terminal => {
+                    self.read_output(None);
+                }
+                Slot::Listener => {}
+                Slot::Client(i) => clients.push(i),
+                Slot::Input => self.write_input(),
+                Slot::Ctl => self.read_ctl(),
+                Slot::Oom => {
+                    if self.oom.as_mut().is_some_and(|o| o.on_event()) {
+                        self.mark_oom();
+                    }
+                }
+            }
+        }
+        for i in clients.into_iter().rev() {
+            self.read_client(i);
+        }
+    }
+
+    /// One read of output: `None` is the terminal. Returns false at its end.
+    fn read_output(&mut self, stream: Option<Stream>) -> bool {
+        let fd = match stream {
+            Some(Stream::Stdout) => &mut self.streams.stdout,
+            Some(Stream::Stderr) => &mut self.streams.stderr,
+            None => &mut self.streams.terminal,
+        };
+        let Some(source) = fd.as_ref() else {
+            return false;
+        };
+        let n = loop {
+            match nix::unistd::read(source, &mut self.buffer) {
+                Ok(n) => break n,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return false,
+                // EIO: the terminal's last holder closed it.
+                Err(_) => break 0,
+            }
+        };
+        if n == 0 {
+            if stream.is_none() {
+                // The terminal is also the input: both end together.
+                self.streams.input = None;
+            }
+            *fd = None;
+            return false;
+        }
+        let stream = stream.unwrap_or(Stream::Stdout);
+        let data = &self.buffer[..n];
+        // The log first, as conmon: a client that reads it after detaching sees everything.
+        if let Some(log) = &mut self.log {
+            log.write(stream, data);
+        }
+        if let Some(attach) = &mut self.attach {
+            let id = match stream {
+                Stream::Stdout => STDOUT_ID,
+                Stream::Stderr => STDERR_ID,
+            };
+            attach.broadcast(id, data, &mut self.record);
+        }
+        true
+    }
+
+    fn read_client(&mut self, index: usize) {
+        let Some(attach) = &mut self.attach else {
+            return;
+        };
+        let mut input = [0u8; INPUT_RECORD];
+        match attach.read_input(index, &mut input) {
+            Some(0) => {}
+            Some(n) => {
+                if self.streams.input.is_some() {
+                    self.input_pending.extend_from_slice(&input[..n]);
+                    self.write_input();
+                }
+            }
+            None => {
+                attach.clients[index].reading = false;
+                if self.stdin_closes_on_eof {
+                    self.close_input = true;
+                    if self.input_pending.is_empty() {
+                        self.streams.input = None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn write_input(&mut self) {
+        let Some(fd) = &self.streams.input else {
+            self.input_pending.clear();
+            return;
+        };
+        while !self.input_pending.is_empty() {
+            match nix::unistd::write(fd, &self.input_pending) {
+                Ok(n) => {
+                    self.input_pending.drain(..n);
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return,
+                Err(_) => {
+                    // The container closed its input: what is pending can never be taken.
+                    self.input_pending.clear();
+                    self.streams.input = None;
+                    return;
+                }
+            }
+        }
+        if self.close_input {
+            self.streams.input = None;
+        }
+    }
+
+    fn read_ctl(&mut self) {
+        let Some(fd) = &self.ctl else {
+            return;
+        };
+        let mut chunk = [0u8; 200];
+        loop {
+            match nix::unistd::read(fd, &mut chunk) {
+                Ok(0) | Err(Errno::EAGAIN) => break,
+                Ok(n) => self.ctl_pending.extend_from_slice(&chunk[..n]),
+                Err(Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+        }
+        for control in protocol::take_controls(&mut self.ctl_pending) {
+            match control {
+                Control::Resize { height, width } => {
+                    if let Some(master) = &self.streams.terminal {
+                        let size = libc::winsize {
+                            ws_row: height,
+                            ws_col: width,
+                            ws_xpixel: 0,
+                            ws_ypixel: 0,
+                        };
+                        // SAFETY: TIOCSWINSZ reads a winsize from the pointer, which lives
+                        // across the call.
+                        unsafe {
+                            libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size);
+                        }
+                    }
+                }
+                Control::ReopenLog => {
+                    if let Some(log) = &mut self.log {
+                        let _ = log.reopen();
+                    }
+                }
+            }
+        }
+    }
+
+    fn mark_oom(&mut self) {
+        if self.oom.as_ref().is_some_and(|o| o.fired) && !self.oom_marked {
+            let dirs: Vec<&Path> = self.oom_dirs.iter().map(PathBuf::as_path).collect();
+            write_markers(&dirs);
+            self.oom_marked = true;
+        }
+    }
+
+    /// Take what the container wrote before it exited, without waiting for writers that
+    /// outlive it (its own children may hold the pipes).
+    fn drain(&mut self) {
+        if let Some(attach) = &mut self.attach {
+            attach.accept();
+        }
+        for stream in [Some(Stream::Stdout), Some(Stream::Stderr), None] {
+            while self.read_output(stream) {}
+        }
+    }
+
+    fn close(self) {
+        if let Some(attach) = self.attach {
+            attach.close();
+        }
+    }
+}
+
+fn attach_record_capacity() -> usize {
+    crate::attach::RECORD_PAYLOAD + 1
+}

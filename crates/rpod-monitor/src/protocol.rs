@@ -1,0 +1,258 @@
+//! The small wire formats the monitor shares with libpod and rpod: sync-pipe messages, ctl
+//! FIFO lines, exit statuses, and the runtime's command line. Pure functions, tested without
+//! running anything.
+
+use std::path::Path;
+
+use crate::options::Config;
+
+/// Largest message relayed from the runtime's stderr (conmon's limit).
+pub const MESSAGE_MAX: usize = 8191;
+
+/// One sync-pipe message: `{"data": N}` or `{"data": N, "message": "..."}`, one line.
+pub fn sync_message(data: i64, message: Option<&str>) -> Vec<u8> {
+    let mut object = serde_json::Map::new();
+    object.insert("data".into(), data.into());
+    if let Some(text) = message.filter(|m| !m.is_empty()) {
+        let cut = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .take_while(|i| *i <= MESSAGE_MAX)
+            .last()
+            .filter(|_| text.len() > MESSAGE_MAX)
+            .unwrap_or(text.len());
+        object.insert("message".into(), text[..cut].into());
+    }
+    let mut line = serde_json::Value::Object(object).to_string().into_bytes();
+    line.push(b'\n');
+    line
+}
+
+/// The exit code recorded for a wait status: the code, or 128 + the signal.
+pub fn exit_code(status: nix::sys::wait::WaitStatus) -> i32 {
+    use nix::sys::wait::WaitStatus;
+    match status {
+        WaitStatus::Exited(_, code) => code,
+        WaitStatus::Signaled(_, signal, _) => 128 + signal as i32,
+        _ => -1,
+    }
+}
+
+/// A request on the ctl FIFO.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Control {
+    Resize { height: u16, width: u16 },
+    ReopenLog,
+}
+
+/// Parse whole lines out of `pending` (bytes read from the ctl FIFO so far), leaving an
+/// unfinished line in it. `TYPE HEIGHT WIDTH`; type 1 resizes, 2 reopens the log; sizes above
+/// 1000 and malformed lines are dropped, as conmon drops them. A line longer than 199 bytes
+/// is discarded.
+pub fn take_controls(pending: &mut Vec<u8>) -> Vec<Control> {
+    let mut controls = Vec::new();
+    while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+        let line: Vec<u8> = pending.drain(..=end).collect();
+        if let Some(control) = parse_control(&line[..line.len() - 1]) {
+            controls.push(control);
+        }
+    }
+    if pending.len() >= 200 {
+        pending.clear();
+    }
+    controls
+}
+
+fn parse_control(line: &[u8]) -> Option<Control> {
+    let text = std::str::from_utf8(line).ok()?;
+    let numbers: Vec<i64> = text
+        .split_whitespace()
+        .take(3)
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    let [kind, height, width] = numbers[..] else {
+        return None;
+    };
+    if !(0..=1000).contains(&height) || !(0..=1000).contains(&width) {
+        return None;
+    }
+    match kind {
+        1 => Some(Control::Resize {
+            height: height as u16,
+            width: width as u16,
+        }),
+        2 => Some(Control::ReopenLog),
+        _ => None,
+    }
+}
+
+fn path_arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The runtime's argv (without its path) for create, restore or exec, as conmon builds it:
+/// global flags, the subcommand, its options, `--runtime-opt`s, the console socket, the id.
+pub fn runtime_argv(config: &Config, console_socket: Option<&Path>) -> Vec<String> {
+    let o = &config.options;
+    let mut argv = Vec::new();
+    if o.systemd_cgroup && config.exec.is_none() {
+        argv.push("--systemd-cgroup".to_string());
+    }
+    argv.extend(o.runtime_arg.iter().cloned());
+    match (&config.exec, &o.restore) {
+        (Some(exec), _) => {
+            argv.extend([
+                "exec".into(),
+                "--pid-file".into(),
+                path_arg(&config.container_pidfile),
+                "--process".into(),
+                path_arg(&exec.process_spec),
+                "--detach".into(),
+            ]);
+        }
+        (None, restore) => {
+            argv.push(
+                if restore.is_some() {
+                    "restore"
+                } else {
+                    "create"
+                }
+                .into(),
+            );
+            argv.extend([
+                "--bundle".into(),
+                path_arg(&config.bundle),
+                "--pid-file".into(),
+                path_arg(&config.container_pidfile),
+            ]);
+            if o.no_pivot {
+                argv.push("--no-pivot".into());
+            }
+            if o.no_new_keyring {
+                argv.push("--no-new-keyring".into());
+            }
+            if let Some(images) = restore {
+                argv.extend([
+                    "--detach".into(),
+                    "--image-path".into(),
+                    path_arg(images),
+                    "--work-path".into(),
+                    path_arg(&config.bundle),
+                ]);
+            }
+        }
+    }
+    argv.extend(o.runtime_opt.iter().cloned());
+    if let Some(socket) = console_socket {
+        argv.push("--console-socket".into());
+        argv.push(path_arg(socket));
+    }
+    argv.push(config.cid.clone());
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Options;
+    use clap::Parser;
+
+    #[test]
+    fn sync_messages_are_one_json_line() {
+        assert_eq!(sync_message(1234, None), b"{\"data\":1234}\n");
+        assert_eq!(sync_message(-1, Some("")), b"{\"data\":-1}\n");
+        let m = sync_message(-1, Some("bad \"x\"\nnext"));
+        let v: serde_json::Value = serde_json::from_slice(&m).unwrap();
+        assert_eq!(v["message"], "bad \"x\"\nnext");
+        assert_eq!(m.iter().filter(|b| **b == b'\n').count(), 1);
+        let long = "é".repeat(5000);
+        let v: serde_json::Value = serde_json::from_slice(&sync_message(-1, Some(&long))).unwrap();
+        assert!(v["message"].as_str().unwrap().len() <= MESSAGE_MAX);
+    }
+
+    #[test]
+    fn ctl_lines() {
+        let mut pending = b"1 24 80\n2 0 0\n9 1 1\n1 2000 5\nx\n1 10".to_vec();
+        assert_eq!(
+            take_controls(&mut pending),
+            [
+                Control::Resize {
+                    height: 24,
+                    width: 80
+                },
+                Control::ReopenLog
+            ]
+        );
+        assert_eq!(pending, b"1 10");
+        pending.extend_from_slice(b" 20 extra\n");
+        assert_eq!(
+            take_controls(&mut pending),
+            [Control::Resize {
+                height: 10,
+                width: 20
+            }]
+        );
+        let mut long = vec![b'1'; 300];
+        assert!(take_controls(&mut long).is_empty());
+        assert!(long.is_empty());
+    }
+
+    fn config(extra: &[&str]) -> Config {
+        let mut args = vec![
+            "m",
+            "-c",
+            "cid",
+            "-u",
+            "cid",
+            "-r",
+            "/bin/true",
+            "-b",
+            "/b",
+            "-p",
+            "/r/pid",
+            "-l",
+            "none",
+            "--runtime-arg",
+            "--root",
+            "--runtime-arg",
+            "/s",
+        ];
+        args.extend_from_slice(extra);
+        Options::try_parse_from(args).unwrap().check().unwrap()
+    }
+
+    #[test]
+    fn runtime_argv_for_each_mode() {
+        assert_eq!(
+            runtime_argv(
+                &config(&["--runtime-opt", "--preserve-fds", "--runtime-opt", "1"]),
+                None
+            )
+            .join(" "),
+            "--root /s create --bundle /b --pid-file /r/pid --preserve-fds 1 cid"
+        );
+        assert_eq!(
+            runtime_argv(
+                &config(&["-s", "--restore", "/b/ck"]),
+                Some(Path::new("/tmp/t"))
+            )
+            .join(" "),
+            "--systemd-cgroup --root /s restore --bundle /b --pid-file /r/pid --detach \
+             --image-path /b/ck --work-path /b --console-socket /tmp/t cid"
+        );
+        assert_eq!(
+            runtime_argv(
+                &config(&[
+                    "--api-version",
+                    "-s",
+                    "-e",
+                    "--exec-process-spec",
+                    "/b/s/p.json"
+                ]),
+                None
+            )
+            .join(" "),
+            "--root /s exec --pid-file /r/pid --process /b/s/p.json --detach cid"
+        );
+    }
+}
