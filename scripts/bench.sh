@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cargo build --release --quiet -p rpod-cli -p rpod-bench
+cargo build --release --quiet -p rpod-cli -p rpod-monitor -p rpod-bench
 exec target/release/rpod-bench "$@"

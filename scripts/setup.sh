@@ -9,6 +9,8 @@ scripts/install-deps.sh
 echo "Building rpod..."
 cargo build --release --quiet
 install -m 0755 target/release/rpod /usr/local/bin/rpod
+# rpod's container monitor; rpod looks for it beside itself first.
+install -m 0755 target/release/rpod-monitor /usr/local/bin/rpod-monitor
 
 if ! rpod image exists demo; then
   tarball=$(mktemp --suffix=.tar)

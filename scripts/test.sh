@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Run every test: unit tests, and integration tests against real runc, crun and conmon.
+# Run every test: unit tests, and integration tests against real runc and crun, on rpod's own
+# monitor (rpod-monitor, the default) and then the OCI and CLI suites again on conmon.
 # Needs root (containers) and the packages scripts/install-deps.sh installs.
 #   sudo scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo test --workspace "$@"
+echo "The OCI and CLI suites again, with conmon as the monitor:"
+RPOD_CONMON="$(command -v conmon)" cargo test -p rpod-oci -p rpod-cli "$@"

@@ -14,7 +14,11 @@ use crate::Options;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Contender {
+    /// rpod with its own monitor (the default).
     Rpod,
+    /// rpod with conmon as the monitor (`--conmon`), to show what the monitor changes.
+    #[serde(rename = "rpod-conmon")]
+    RpodConmon,
     Podman,
     Bare,
 }
@@ -30,6 +34,8 @@ pub struct Env {
     pub rpod_version: String,
     pub podman: Option<PathBuf>,
     pub podman_version: Option<String>,
+    /// conmon, for the rpod-with-conmon contender.
+    pub conmon: Option<PathBuf>,
     pub rootfs: PathBuf,
     counter: AtomicUsize,
 }
@@ -151,6 +157,11 @@ impl Env {
                 .as_ref()
                 .map(|p| first_line(Command::new(p).arg("--version"))),
             podman,
+            conmon: if options.no_conmon {
+                None
+            } else {
+                which("conmon")
+            },
             rootfs,
             work,
             counter: AtomicUsize::new(0),
@@ -164,6 +175,9 @@ impl Env {
 
     pub fn contenders(&self, with_bare: bool) -> Vec<Contender> {
         let mut all = vec![Contender::Rpod];
+        if self.conmon.is_some() {
+            all.push(Contender::RpodConmon);
+        }
         if self.podman.is_some() {
             all.push(Contender::Podman);
         }
@@ -178,7 +192,15 @@ impl Env {
     }
 
     pub fn rpod(&self, args: &[&str]) -> Command {
+        self.rpod_with_monitor(None, args)
+    }
+
+    /// rpod with `--conmon MONITOR` when given, else with its default monitor.
+    fn rpod_with_monitor(&self, monitor: Option<&Path>, args: &[&str]) -> Command {
         let mut command = Command::new(&self.rpod);
+        if let Some(monitor) = monitor {
+            command.arg("--conmon").arg(monitor);
+        }
         command
             .arg("--root")
             .arg(self.work.path().join("rpod/root"))
@@ -229,6 +251,7 @@ impl Env {
     pub fn engine(&self, contender: Contender, args: &[&str]) -> Command {
         match contender {
             Contender::Rpod => self.rpod(args),
+            Contender::RpodConmon => self.rpod_with_monitor(self.conmon.as_deref(), args),
             Contender::Podman => self.podman(args),
             Contender::Bare => unreachable!("the bare runtime has no engine commands"),
         }

@@ -48,6 +48,9 @@ pub struct Options {
     /// Leave podman out even when it is installed.
     #[arg(long)]
     pub no_podman: bool,
+    /// Leave out rpod with conmon as its monitor (shown beside rpod's own monitor).
+    #[arg(long)]
+    pub no_conmon: bool,
     /// Only these scenarios (run-rm, run-rm-bridge, checkpoint, lifecycle, exec, output, parallel, ps, memory,
     /// api-lifecycle, api-list, api-attach).
     #[arg(long, value_delimiter = ',')]
@@ -111,18 +114,27 @@ fn ratio_cell(ratio: Option<f64>) -> String {
 
 fn print_table(scenarios: &[Scenario]) {
     println!(
-        "\n{:<44} {:>16} {:>16} {:>16} {:>12} {:>10}",
-        "scenario (median ±IQR/2)", "rpod", "podman", "bare", "rpod/podman", "rpod/bare"
+        "\n{:<44} {:>16} {:>16} {:>16} {:>16} {:>12} {:>10} {:>12}",
+        "scenario (median ±IQR/2)",
+        "rpod",
+        "rpod+conmon",
+        "podman",
+        "bare",
+        "rpod/podman",
+        "rpod/bare",
+        "conmon/bare"
     );
     for s in scenarios {
         println!(
-            "{:<44} {:>16} {:>16} {:>16} {:>12} {:>10}",
+            "{:<44} {:>16} {:>16} {:>16} {:>16} {:>12} {:>10} {:>12}",
             format!("{} [{}]", s.name, s.unit),
             cell(s.results.get(&Contender::Rpod)),
+            cell(s.results.get(&Contender::RpodConmon)),
             cell(s.results.get(&Contender::Podman)),
             cell(s.results.get(&Contender::Bare)),
             ratio_cell(s.ratio(Contender::Rpod, Contender::Podman)),
             ratio_cell(s.ratio(Contender::Rpod, Contender::Bare)),
+            ratio_cell(s.ratio(Contender::RpodConmon, Contender::Bare)),
         );
         for (contender, failures) in &s.failures {
             println!("    {contender:?}: {failures} failures");

@@ -490,7 +490,7 @@ fn checkpoint_engine(env: &Env, contender: Contender) -> Result<(f64, f64)> {
     let id = run_quiet(&mut env.engine(contender, &run_args(contender, &run)))?;
     let id = id.trim().to_string();
     let cgroup = match contender {
-        Contender::Rpod => format!("rpod/{id}"),
+        Contender::Rpod | Contender::RpodConmon => format!("rpod/{id}"),
         _ => format!("libpod_parent/libpod-{id}"),
     };
     let result = (|| {

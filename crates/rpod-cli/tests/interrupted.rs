@@ -58,7 +58,10 @@ fn monitors(rpod: &Rpod) -> Vec<i32> {
         .filter(|pid| {
             fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
                 let text = String::from_utf8_lossy(&c);
-                text.starts_with("conmon") || text.contains("/conmon\0")
+                // conmon or rpod's own monitor, whichever the suite runs on.
+                ["conmon", "rpod-monitor"].iter().any(|name| {
+                    text.starts_with(&format!("{name}\0")) || text.contains(&format!("/{name}\0"))
+                })
             } && String::from_utf8_lossy(&c).contains(&needle))
         })
         .filter(|pid| pid_alive(*pid))

@@ -823,13 +823,12 @@ impl Relay {
     ) -> Result<Relay, Fatal> {
         if let Some(master) = &streams.terminal {
             set_nonblocking(master);
-            if config.options.stdin {
-                streams.input = Some(
-                    master
-                        .try_clone()
-                        .map_err(|e| fatal("duplicating the terminal", e))?,
-                );
-            }
+            // A terminal always takes what clients type (libpod passes `-t` without `-i`).
+            streams.input = Some(
+                master
+                    .try_clone()
+                    .map_err(|e| fatal("duplicating the terminal", e))?,
+            );
         }
         let log = match config.kube_log() {
             Some(path) => Some(

@@ -1,0 +1,356 @@
+//! rpod's own monitor (crates/rpod-monitor) as a conmon drop-in: chosen by default, podman
+//! runs on it, a full log disk costs neither the container nor its clients anything, and
+//! its death in any state is survived. The rest of the suite runs on it as well (and again
+//! on conmon: scripts/test.sh).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::*;
+
+/// The rpod-monitor built beside the rpod under test.
+fn monitor_path() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_rpod")).with_file_name("rpod-monitor")
+}
+
+fn conmon_path() -> PathBuf {
+    ["/usr/bin/conmon", "/usr/libexec/podman/conmon"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .expect("conmon is installed (scripts/install-deps.sh)")
+}
+
+fn cmdline(pid: &str) -> Vec<String> {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap()
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+#[test]
+fn rpod_monitors_with_its_own_monitor_unless_told_otherwise() {
+    let rpod = Rpod::with_image("runc");
+    let run = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend(["run", "-d", "demo", "sleep", "1000"]);
+        let out = rpod
+            .command(&args)
+            .env_remove("RPOD_CONMON")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let pid = rpod.inspect(&id, "{{.State.ConmonPid}}");
+        let program = cmdline(&pid)[0].clone();
+        rpod.ok(&["rm", "-f", "-t", "0", &id]);
+        program
+    };
+    assert_eq!(PathBuf::from(run(&[])), monitor_path());
+    let conmon = conmon_path().display().to_string();
+    assert_eq!(run(&["--conmon", &conmon]), conmon);
+    let info = rpod
+        .command(&[
+            "info",
+            "--format",
+            "{{.Host.Conmon.Path}} {{.Host.Conmon.Version}}",
+        ])
+        .env_remove("RPOD_CONMON")
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("rpod-monitor"), "{info}");
+}
+
+#[test]
+fn the_monitor_speaks_conmons_version_and_refuses_bad_options() {
+    let version = Command::new(monitor_path())
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&version.stdout);
+    assert!(text.starts_with("conmon version 2."), "{text}");
+    assert!(text.contains("rpod-monitor"), "{text}");
+    for (args, needle) in [
+        (vec!["--nosuchflag"], "--nosuchflag"),
+        (
+            vec!["-u", "x", "-r", "/bin/true", "-l", "none"],
+            "Container ID",
+        ),
+        (
+            vec![
+                "-c",
+                "x",
+                "-u",
+                "x",
+                "-r",
+                "/nonexistent/runtime",
+                "-l",
+                "none",
+            ],
+            "not valid",
+        ),
+        (
+            vec!["-c", "x", "-u", "x", "-r", "/bin/true", "-l", "journald"],
+            "journald",
+        ),
+    ] {
+        let out = Command::new(monitor_path())
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+/// podman itself, with `--conmon` pointing at rpod-monitor, in a store of its own.
+#[test]
+fn podman_runs_on_rpod_monitor() {
+    let dir = tempfile::tempdir().unwrap();
+    let podman = |args: &[&str]| {
+        let mut command = Command::new("podman");
+        command
+            .arg("--root")
+            .arg(dir.path().join("root"))
+            .arg("--runroot")
+            .arg(dir.path().join("run"))
+            .arg("--tmpdir")
+            .arg(dir.path().join("tmp"))
+            .args(["--cgroup-manager", "cgroupfs", "--events-backend", "file"])
+            .arg("--conmon")
+            .arg(monitor_path())
+            .args(args)
+            .stdin(Stdio::null());
+        command
+    };
+    let ok = |args: &[&str]| {
+        let out = podman(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(&["import", &busybox_tarball().display().to_string(), "img"]);
+    let limits = [
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+    ];
+    let with = |head: &[&str], tail: &[&str]| -> Vec<String> {
+        head.iter()
+            .chain(limits.iter())
+            .chain(tail.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let args = with(&["run", "--rm"], &["img", "echo", "hello from podman"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(ok(&args), "hello from podman\n");
+
+    // Input through the attach socket, byte-exact.
+    let input: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let args = with(&["run", "--rm", "-i"], &["img", "cat"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = pipe_through(&mut podman(&args), &input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout == input,
+        "cat gave back {} bytes",
+        out.stdout.len()
+    );
+
+    let args = with(
+        &["run", "-d"],
+        &["img", "sh", "-c", "echo out; echo err >&2; sleep 2; exit 3"],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let id = ok(&args).trim().to_string();
+    let monitor = ok(&["inspect", "--format", "{{.State.ConmonPid}}", &id]);
+    assert_eq!(PathBuf::from(&cmdline(monitor.trim())[0]), monitor_path());
+    assert_eq!(ok(&["exec", &id, "sh", "-c", "echo in-exec"]), "in-exec\n");
+    let exec = podman(&["exec", &id, "sh", "-c", "exit 5"])
+        .output()
+        .unwrap();
+    assert_eq!(exec.status.code(), Some(5));
+    assert_eq!(ok(&["wait", &id]).trim(), "3");
+    let logs = podman(&["logs", &id]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&logs.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&logs.stderr), "err\n");
+    ok(&["rm", &id]);
+}
+
+/// A small tmpfs, unmounted when the test ends.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(path: PathBuf, size: &str) -> SmallDisk {
+        fs::create_dir_all(&path).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        SmallDisk { path }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+fn available_bytes(path: &Path) -> u64 {
+    let stat = nix::sys::statvfs::statvfs(path).unwrap();
+    stat.blocks_available() as u64 * stat.fragment_size() as u64
+}
+
+#[test]
+fn a_full_log_disk_stops_neither_the_container_nor_its_output() {
+    for runtime in ["runc", "crun"] {
+        let rpod = Rpod::with_image(runtime);
+        let scratch = tempfile::tempdir().unwrap();
+        let disk = SmallDisk::mount(scratch.path().join("small"), "256k");
+        let signals = scratch.path().join("signals");
+        fs::create_dir_all(&signals).unwrap();
+        let filler = disk.path.join("filler");
+        fs::write(&filler, vec![0u8; 160 * 1024]).unwrap();
+        let log = disk.path.join("ctr.log");
+        let script = "head -c 300000 /dev/zero | tr '\\0' a; echo; \
+                      while [ ! -e /signals/go ]; do sleep 0.05; done; echo after";
+        let monitor = monitor_path().display().to_string();
+        let child = rpod
+            .command(&[
+                // rpod-monitor's own behaviour (conmon stops logging for good).
+                "--conmon",
+                &monitor,
+                "run",
+                "--name",
+                "logger",
+                "--log-opt",
+                &format!("path={}", log.display()),
+                "-v",
+                &format!("{}:/signals", signals.display()),
+                "demo",
+                "sh",
+                "-c",
+                script,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The log fills the disk; then room is made and the container goes on.
+        wait_until("the log disk fills up", || {
+            available_bytes(&disk.path) < 4096
+        });
+        fs::remove_file(&filler).unwrap();
+        fs::write(signals.join("go"), b"").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{runtime}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut expected = vec![b'a'; 300_000];
+        expected.extend_from_slice(b"\nafter\n");
+        assert!(
+            out.stdout == expected,
+            "{runtime}: attached output of {} bytes",
+            out.stdout.len()
+        );
+        let text = fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains("stderr F rpod-monitor:")
+                && text.contains("bytes of output were not logged: No space left on device"),
+            "{runtime}: the log does not say what was lost:\n{}",
+            text.lines()
+                .filter(|l| !l.contains(" stdout "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(
+            text.trim_end().ends_with("stdout F after"),
+            "{runtime}: {}",
+            &text[text.len().saturating_sub(200)..]
+        );
+        rpod.ok(&["rm", "logger"]);
+    }
+}
+
+#[test]
+fn a_killed_monitor_is_noticed_in_every_state() {
+    let rpod = Rpod::with_image("runc");
+    let kill_monitor = |id: &str| {
+        let pid: i32 = rpod.inspect(id, "{{.State.ConmonPid}}").parse().unwrap();
+        assert!(pid > 0, "{id} has no monitor");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        wait_until("the monitor dies", || !pid_alive(pid));
+    };
+    // Running: the exit code is unknown (-1) and says why; the process is stopped.
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    let pid: i32 = rpod.inspect(&id, "{{.State.Pid}}").parse().unwrap();
+    kill_monitor(&id);
+    rpod.ok(&["stop", "-t", "1", &id]);
+    assert!(!pid_alive(pid));
+    assert_eq!(
+        rpod.inspect(&id, "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited -1"
+    );
+    // It starts again, with a new monitor.
+    rpod.ok(&["start", &id]);
+    assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "running");
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+
+    // Paused.
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    let pid: i32 = rpod.inspect(&id, "{{.State.Pid}}").parse().unwrap();
+    rpod.ok(&["pause", &id]);
+    kill_monitor(&id);
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+    assert!(!pid_alive(pid));
+    assert!(!rpod.ok(&["ps", "-a", "-q", "--no-trunc"]).contains(&id));
+
+    // During an exec session: the container's end is still recorded.
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    let session = rpod
+        .command(&["exec", &id, "sleep", "1000"])
+        .spawn()
+        .unwrap();
+    wait_until("the exec session runs", || {
+        rpod.ok(&["top", &id, "args"]).matches("sleep 1000").count() >= 2
+    });
+    kill_monitor(&id);
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+    let status = session.wait_with_output().unwrap().status;
+    assert!(!status.success());
+    assert!(!rpod.ok(&["ps", "-a", "-q", "--no-trunc"]).contains(&id));
+}
