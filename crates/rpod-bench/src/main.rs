@@ -39,6 +39,9 @@ pub struct Options {
     /// Containers created before timing `ps -a`.
     #[arg(long, default_value_t = 1000)]
     pub ps_containers: usize,
+    /// Running containers whose monitors are measured in the memory scenario.
+    #[arg(long, default_value_t = 100)]
+    pub memory_containers: usize,
     /// Containers started at once in the parallel scenario.
     #[arg(long, default_value_t = 50)]
     pub parallel: usize,
@@ -187,7 +190,7 @@ fn main() -> Result<()> {
         scenarios.push(scenarios::ps(&env, &options)?);
     }
     if wanted("memory") {
-        scenarios.extend(scenarios::memory(&env)?);
+        scenarios.extend(scenarios::memory(&env, &options)?);
     }
     if wanted("api-lifecycle") {
         scenarios.push(api::lifecycle(&env, &options)?);

@@ -367,19 +367,25 @@ pub fn ps(env: &Env, options: &Options) -> Result<Scenario> {
     ))
 }
 
-fn rss_kib(pid: &str) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+/// A `Name:   N kB` field of a /proc file, in KiB.
+fn kib_field(path: &str, field: &str) -> Result<f64> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .context("no VmRSS")
+        .with_context(|| format!("no {field} in {path}"))
 }
 
-/// 7. Memory: the monitor's RSS per running container, the CLI's peak RSS for `run -d`.
-pub fn memory(env: &Env) -> Result<Vec<Scenario>> {
+/// 7. Memory: the monitors of `options.memory_containers` running containers (mean RSS,
+/// and mean PSS, which shares the pages they have in common among them, as the kernel
+/// does), and the CLI's peak RSS for `run -d`.
+pub fn memory(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
     eprintln!("memory ...");
-    let mut monitor = Scenario::new("monitor RSS per running container", "MB");
+    let count = options.memory_containers.max(1);
+    let mut monitor_rss =
+        Scenario::new(&format!("monitor RSS per container, {count} running"), "MB");
+    let mut monitor_pss =
+        Scenario::new(&format!("monitor PSS per container, {count} running"), "MB");
     let mut cli = Scenario::new("CLI peak RSS for run -d", "MB");
     let me = std::env::current_exe()?;
     for c in env.contenders(true) {
@@ -404,20 +410,36 @@ pub fn memory(env: &Env) -> Result<Vec<Scenario>> {
         cli.results.insert(c, summarize(&[peak_kib / 1024.0]));
         if c == Contender::Bare {
             let _ = run_quiet(&mut env.bare(&["delete", "--force", &bare_id]));
+            continue;
         }
-        if c != Contender::Bare {
-            let id = run_quiet(&mut env.engine(c, &["ps", "-q", "--no-trunc", "-l"]))?;
-            let pid = run_quiet(
-                &mut env.engine(c, &["inspect", "--format", "{{.State.ConmonPid}}", &id]),
-            )?;
-            monitor
-                .results
-                .insert(c, summarize(&[rss_kib(&pid)? / 1024.0]));
-            let _ = run_quiet(&mut env.engine(c, &["rm", "-f", "-t", "0", &id]));
+        // That one, and more up to `count`.
+        let mut ids = vec![run_quiet(
+            &mut env.engine(c, &["ps", "-q", "--no-trunc", "-l"]),
+        )?];
+        let measured = (|| -> Result<(f64, f64)> {
+            while ids.len() < count {
+                let run = run_args(c, &["-d", IMAGE, "sleep", "1000"]);
+                ids.push(run_quiet(&mut env.engine(c, &run))?);
+            }
+            let (mut rss, mut pss) = (0.0, 0.0);
+            for id in &ids {
+                let pid = run_quiet(
+                    &mut env.engine(c, &["inspect", "--format", "{{.State.ConmonPid}}", id]),
+                )?;
+                rss += kib_field(&format!("/proc/{pid}/status"), "VmRSS:")?;
+                pss += kib_field(&format!("/proc/{pid}/smaps_rollup"), "Pss:")?;
+            }
+            Ok((rss / ids.len() as f64, pss / ids.len() as f64))
+        })();
+        for id in &ids {
+            let _ = run_quiet(&mut env.engine(c, &["rm", "-f", "-t", "0", id]));
         }
+        let (rss, pss) = measured?;
+        monitor_rss.results.insert(c, summarize(&[rss / 1024.0]));
+        monitor_pss.results.insert(c, summarize(&[pss / 1024.0]));
     }
-    monitor.notes.push("bare: no monitor process".into());
-    Ok(vec![monitor, cli])
+    monitor_rss.notes.push("bare: no monitor process".into());
+    Ok(vec![monitor_rss, monitor_pss, cli])
 }
 
 /// A process holding 256 MiB of touched anonymous memory (a shell variable), then idle.

@@ -6,9 +6,14 @@
 //! lost. The container and attached clients never wait on the log.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+/// How much logged output may wait in the page cache before writeback is started.
+const WRITEBACK_STEP: u64 = 4 << 20;
+/// Buffers per vectored write (the kernel takes at most 1024).
+const MAX_IOVECS: usize = 1020;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -36,7 +41,8 @@ pub struct KubeLog {
     lost_reason: String,
     /// A failed write left a record without its newline.
     broken_line: bool,
-    records: Vec<u8>,
+    /// How much of the file the kernel was asked to write back.
+    written_back: u64,
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
@@ -67,7 +73,7 @@ impl KubeLog {
             lost_bytes: 0,
             lost_reason: String::new(),
             broken_line: false,
-            records: Vec::with_capacity(64 * 1024),
+            written_back: size,
         })
     }
 
@@ -81,83 +87,140 @@ impl KubeLog {
         std::fs::rename(&tmp, &self.path)?;
         self.file = open_append(&self.path)?;
         self.size = 0;
+        self.written_back = 0;
         self.broken_line = false;
         Ok(())
     }
 
-    /// Log one read of the container's output.
+    /// Log one read of the container's output. The records are written with one vectored
+    /// write that points into `data`: the output is never copied.
     pub fn write(&mut self, stream: Stream, data: &[u8]) {
         if data.is_empty() {
             return;
         }
         let stamp = timestamp();
-        let mut records = std::mem::take(&mut self.records);
-        records.clear();
-        if self.lost_bytes > 0 {
-            if self.broken_line {
-                records.push(b'\n');
-            }
-            let note = format!(
-                "rpod-monitor: {} bytes of output were not logged: {}\n",
-                self.lost_bytes, self.lost_reason
-            );
-            push_record(&mut records, &stamp, Stream::Stderr, b'F', note.as_bytes());
+        let full = header(&stamp, stream, b'F');
+        let partial = header(&stamp, stream, b'P');
+        let note = self.lost_note(&stamp);
+        let output_len = data.len() as u64;
+        let mut batch: Vec<IoSlice<'_>> = Vec::new();
+        let mut batch_len = 0u64;
+        if !note.is_empty() {
+            batch.push(IoSlice::new(&note));
+            batch_len += note.len() as u64;
         }
         let mut rest = data;
         while !rest.is_empty() {
-            let (piece, tag) = match rest.iter().position(|b| *b == b'\n') {
-                Some(end) => (&rest[..=end], b'F'),
-                None => (rest, b'P'),
-            };
+            let (piece, head, tail): (&[u8], &[u8], &[u8]) =
+                match rest.iter().position(|b| *b == b'\n') {
+                    Some(end) => (&rest[..=end], &full, b""),
+                    None => (rest, &partial, b"\n"),
+                };
             rest = &rest[piece.len()..];
-            let before = records.len();
-            push_record(&mut records, &stamp, stream, tag, piece);
-            if tag == b'P' {
-                records.push(b'\n');
-            }
-            let record_len = (records.len() - before) as u64;
+            let record_len = (head.len() + piece.len() + tail.len()) as u64;
             if let Some(max) = self.max {
-                if self.size + records.len() as u64 > max && self.size + before as u64 > 0 {
+                if self.size + batch_len + record_len > max && self.size + batch_len > 0 {
                     // This record would pass the limit: what came before it goes to the old
                     // file, and the file starts afresh with this record.
-                    let tail = records.split_off(before);
-                    self.flush(&records, data.len() as u64);
-                    records = tail;
+                    self.flush(&mut batch, output_len);
+                    batch_len = 0;
                     if let Err(e) = self.reopen() {
                         self.lose(record_len, &e);
                     }
                 }
             }
+            if batch.len() + 3 > MAX_IOVECS {
+                self.flush(&mut batch, output_len);
+                batch_len = 0;
+            }
+            batch.push(IoSlice::new(head));
+            batch.push(IoSlice::new(piece));
+            if !tail.is_empty() {
+                batch.push(IoSlice::new(tail));
+            }
+            batch_len += record_len;
         }
-        self.flush(&records, data.len() as u64);
-        self.records = records;
+        self.flush(&mut batch, output_len);
     }
 
-    fn flush(&mut self, records: &[u8], output_len: u64) {
-        if records.is_empty() {
+    /// The record that says how much output was lost, when some was (with a newline first
+    /// when a failed write cut a record short); empty otherwise.
+    fn lost_note(&self, stamp: &str) -> Vec<u8> {
+        let mut record = Vec::new();
+        if self.lost_bytes == 0 {
+            return record;
+        }
+        if self.broken_line {
+            record.push(b'\n');
+        }
+        record.extend_from_slice(&header(stamp, Stream::Stderr, b'F'));
+        record.extend_from_slice(
+            format!(
+                "rpod-monitor: {} bytes of output were not logged: {}\n",
+                self.lost_bytes, self.lost_reason
+            )
+            .as_bytes(),
+        );
+        record
+    }
+
+    /// Write the whole batch (and empty it). A failure counts `output_len` bytes as lost.
+    fn flush(&mut self, batch: &mut Vec<IoSlice<'_>>, output_len: u64) {
+        let total: usize = batch.iter().map(|s| s.len()).sum();
+        if total == 0 {
+            batch.clear();
             return;
         }
         let mut written = 0;
-        while written < records.len() {
-            match self.file.write(&records[written..]) {
+        let mut left: &mut [IoSlice<'_>] = &mut batch[..];
+        let mut last_byte = 0u8;
+        while written < total {
+            match self.file.write_vectored(left) {
                 Ok(0) => {
                     self.lose(output_len, &io::Error::from(io::ErrorKind::WriteZero));
                     break;
                 }
-                Ok(n) => written += n,
+                Ok(n) => {
+                    last_byte = byte_before(left, n);
+                    written += n;
+                    IoSlice::advance_slices(&mut left, n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.broken_line = written > 0 && records[written - 1] != b'\n';
+                    self.broken_line = written > 0 && last_byte != b'\n';
                     self.lose(output_len, &e);
                     break;
                 }
             }
         }
         self.size += written as u64;
-        if written == records.len() {
+        self.start_writeback();
+        if written == total {
             self.lost_bytes = 0;
             self.broken_line = false;
         }
+        batch.clear();
+    }
+
+    /// Have the kernel start writing what was logged to disk, a few MiB at a time, without
+    /// waiting for it: the final sync then has little left to do, and a container that
+    /// writes much never meets a pile of dirty pages at once.
+    fn start_writeback(&mut self) {
+        if self.size < self.written_back + WRITEBACK_STEP {
+            return;
+        }
+        let offset = self.written_back as libc::off64_t;
+        let length = (self.size - self.written_back) as libc::off64_t;
+        // SAFETY: sync_file_range only reads its integer arguments; the descriptor is ours.
+        unsafe {
+            libc::sync_file_range(
+                std::os::fd::AsRawFd::as_raw_fd(&self.file),
+                offset,
+                length,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+        self.written_back = self.size;
     }
 
     fn lose(&mut self, bytes: u64, error: &io::Error) {
@@ -167,18 +230,9 @@ impl KubeLog {
 
     /// At the container's end: say what was lost if that can still be said, and sync.
     pub fn finish(&mut self, sync: bool) {
-        if self.lost_bytes > 0 {
-            let stamp = timestamp();
-            let mut records = Vec::new();
-            if self.broken_line {
-                records.push(b'\n');
-            }
-            let note = format!(
-                "rpod-monitor: {} bytes of output were not logged: {}\n",
-                self.lost_bytes, self.lost_reason
-            );
-            push_record(&mut records, &stamp, Stream::Stderr, b'F', note.as_bytes());
-            let _ = self.file.write_all(&records);
+        let note = self.lost_note(&timestamp());
+        if !note.is_empty() {
+            let _ = self.file.write_all(&note);
         }
         if sync {
             let _ = self.file.sync_all();
@@ -186,14 +240,27 @@ impl KubeLog {
     }
 }
 
-fn push_record(records: &mut Vec<u8>, stamp: &str, stream: Stream, tag: u8, piece: &[u8]) {
-    records.extend_from_slice(stamp.as_bytes());
-    records.push(b' ');
-    records.extend_from_slice(stream.name());
-    records.push(b' ');
-    records.push(tag);
-    records.push(b' ');
-    records.extend_from_slice(piece);
+/// `TIMESTAMP STREAM TAG `: what precedes a record's bytes.
+fn header(stamp: &str, stream: Stream, tag: u8) -> Vec<u8> {
+    let mut head = Vec::with_capacity(stamp.len() + 10);
+    head.extend_from_slice(stamp.as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(stream.name());
+    head.push(b' ');
+    head.push(tag);
+    head.push(b' ');
+    head
+}
+
+/// The last of the first `n` bytes of `slices`.
+fn byte_before(slices: &[IoSlice<'_>], mut n: usize) -> u8 {
+    for slice in slices {
+        if n <= slice.len() {
+            return if n == 0 { 0 } else { slice[n - 1] };
+        }
+        n -= slice.len();
+    }
+    0
 }
 
 #[cfg(test)]

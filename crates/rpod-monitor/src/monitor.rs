@@ -29,8 +29,10 @@ use crate::options::Config;
 use crate::protocol::{self, Control};
 
 /// One read of the container's output (larger than conmon's 8 KiB: fewer reads, fewer log
-/// records; attach clients still get records of at most 8192 bytes).
-const READ_BUFFER: usize = 64 * 1024;
+/// records; attach clients still get records of at most 8192 bytes). The output pipes are
+/// made this large too. The buffer's pages are only touched by a container that writes
+/// much at once.
+const READ_BUFFER: usize = 256 * 1024;
 
 /// A failure before the monitor could report anything: printed, exit status 1.
 pub struct Fatal(pub String);
@@ -261,7 +263,17 @@ impl Monitor {
         // The runtime has the passed descriptors now; the monitor has no use for them.
         close_passed(self.preserved_fds());
 
-        let runtime_status = self.wait_runtime(runtime_pid, console.as_ref(), &mut streams)?;
+        let Some(runtime_status) =
+            self.wait_runtime(runtime_pid, console.as_ref(), &mut streams)?
+        else {
+            let message = format!(
+                "{} did not finish within {} s and was killed",
+                self.config.runtime.display(),
+                self.config.options.runtime_timeout
+            );
+            self.send_sync(-1, Some(&message));
+            return Ok(1);
+        };
         if let Some(console) = &console {
             console.remove();
         }
@@ -360,6 +372,9 @@ impl Monitor {
         for (read, write) in [(&out_read, &out_write), (&err_read, &err_write)] {
             set_nonblocking(read);
             open_to_all(write);
+            // Best effort: the kernel may cap it (fs.pipe-max-size), and then pipes keep
+            // their default size.
+            let _ = fcntl(read, FcntlArg::F_SETPIPE_SZ(READ_BUFFER as libc::c_int));
         }
         // The runtime's failure messages arrive on the container's stderr pipe too.
         let errors = err_read
@@ -490,20 +505,35 @@ impl Monitor {
         runtime_pid: i32,
         console: Option<&ConsoleSocket>,
         streams: &mut Streams,
-    ) -> Result<i32, Fatal> {
+    ) -> Result<Option<i32>, Fatal> {
+        let limit = self.config.options.runtime_timeout;
+        let deadline = (limit > 0).then(|| Instant::now() + Duration::from_secs(limit));
         loop {
             if let Some(status) = self.reaped.remove(&runtime_pid) {
                 if let (Some(console), None) = (console, &streams.terminal) {
                     streams.terminal = console.receive_terminal().ok().flatten();
                 }
-                return Ok(status);
+                return Ok(Some(status));
             }
+            let timeout_ms = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        // A hung runtime: kill it and wait for it, so nothing is left behind.
+                        let _ = kill(Pid::from_raw(runtime_pid), Signal::SIGKILL);
+                        let _ = waitpid(Pid::from_raw(runtime_pid), None);
+                        return Ok(None);
+                    }
+                    i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1)
+                }
+                None => -1,
+            };
             let mut fds = vec![pollfd(self.signal_fd(), libc::POLLIN)];
             let listening = console.filter(|_| streams.terminal.is_none());
             if let Some(console) = listening {
                 fds.push(pollfd(console.listener.as_raw_fd(), libc::POLLIN));
             }
-            poll(&mut fds, -1);
+            poll(&mut fds, timeout_ms);
             if fds.len() > 1 && fds[1].revents != 0 {
                 if let Some(console) = listening {
                     if let Ok(Some(master)) = console.receive_terminal() {

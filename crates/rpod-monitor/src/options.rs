@@ -131,6 +131,11 @@ pub struct Options {
     /// Kill the container after this many seconds.
     #[arg(short = 'T', long = "timeout", default_value_t = 0)]
     pub timeout: u64,
+    /// rpod-monitor's own: kill the runtime's create, restore or exec when it has not
+    /// finished after this many seconds (0: never), and report the failure. The default is
+    /// libpod's own limit for a create.
+    #[arg(long = "runtime-timeout", default_value_t = 240)]
+    pub runtime_timeout: u64,
     /// Print the version and exit.
     #[arg(long = "version")]
     pub version: bool,

@@ -16,6 +16,9 @@ use crate::{EngineError, Result};
 /// How often a wait that cannot block on a process checks its condition, its deadline and
 /// its cancel flag.
 const POLL: Duration = Duration::from_millis(100);
+/// How long one round waits for an exit file when nothing else bounds it; the round is
+/// repeated, with the monitor's liveness checked in between.
+const EXIT_FILE_ROUND: Duration = Duration::from_secs(5);
 
 /// What a wait waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,7 +233,25 @@ impl Engine {
             };
             let conmon_pid = record.state.conmon_pid;
             let blocked = pid_alive(conmon_pid) || pid_alive(record.state.pid);
-            if record.state.status.is_active() {
+            // Without a restart policy the exit file settles it: the waiter records the exit
+            // and cleans up itself, without waiting for the monitor's exit command (a process
+            // of its own) to do it. With one, the exit command decides about the restart, so
+            // the wait lasts until the monitor, which outlives that command, is gone.
+            let settled_by_exit_file = !record.config.restart.is_set()
+                && record.state.pid > 0
+                && matches!(
+                    record.state.status,
+                    Status::Running | Status::Paused | Status::Stopping
+                );
+            if settled_by_exit_file {
+                wait_pid_exit(record.state.pid, slice);
+                let exit_file = self.exit_file(&record)?;
+                rpod_oci::exitfile::wait_exit_file(
+                    &exit_file,
+                    slice.unwrap_or(EXIT_FILE_ROUND),
+                    || !pid_alive(conmon_pid),
+                )?;
+            } else if record.state.status.is_active() {
                 // Until the monitor (which outlives its cleanup command) and the container's
                 // process are both gone, or the slice is over.
                 wait_pid_exit(conmon_pid, slice);
@@ -250,6 +271,14 @@ impl Engine {
                 return gone(self, &id);
             };
             self.sync(&mut record)?;
+            if settled_by_exit_file && record.state.status == Status::Stopped {
+                // What the exit command would do: a `--rm` container is gone when the wait
+                // returns, as after podman's wait.
+                self.finish_exited(&mut record)?;
+                if self.store.container(&id)?.is_none() {
+                    return gone(self, &id);
+                }
+            }
             let process_gone = !pid_alive(record.state.pid);
             let monitor_unknown = record.state.conmon_pid <= 0;
             if record.state.status.is_active()

@@ -1,0 +1,203 @@
+//! The monitor against fake runtimes (shell scripts), without root: the pipes, the log, the
+//! exit files and the exit command, a failing runtime and a hung one.
+#![allow(unsafe_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["bundle", "exits", "persist"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A fake runtime: a shell script with `body`, which sees the runtime's arguments.
+    fn runtime(&self, body: &str) -> PathBuf {
+        let path = self.path("fake-runtime");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// Start the monitor as libpod does (sync pipe on 3, start pipe on 4), let it go, and
+    /// wait for its first process to exit. Returns the sync pipe.
+    fn start(&self, runtime: &Path, extra: &[&str]) -> BufReader<UnixStream> {
+        let (sync_ours, sync_theirs) = UnixStream::pair().unwrap();
+        let (mut start_ours, start_theirs) = UnixStream::pair().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rpod-monitor"));
+        command
+            .args(["--api-version", "1", "-c", "ctr", "-u", "ctr", "-n", "name"])
+            .arg("-r")
+            .arg(runtime)
+            .arg("-b")
+            .arg(self.path("bundle"))
+            .arg("-p")
+            .arg(self.path("pidfile"))
+            .arg("--exit-dir")
+            .arg(self.path("exits"))
+            .arg("--persist-dir")
+            .arg(self.path("persist"))
+            .arg("--conmon-pidfile")
+            .arg(self.path("monitor.pid"))
+            .arg("-l")
+            .arg(format!("k8s-file:{}", self.path("ctr.log").display()))
+            .args(extra)
+            .env("_OCI_SYNCPIPE", "3")
+            .env("_OCI_STARTPIPE", "4")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let (sync_fd, start_fd) = (sync_theirs.as_raw_fd(), start_theirs.as_raw_fd());
+        // SAFETY: dup2 in the child between fork and exec, on descriptors it inherited.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::dup2(sync_fd, 3) < 0 || libc::dup2(start_fd, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().unwrap();
+        drop((sync_theirs, start_theirs));
+        start_ours.write_all(&[0]).unwrap();
+        assert!(
+            child.wait().unwrap().success(),
+            "the monitor's parent failed"
+        );
+        // A monitor that never answers fails the test instead of hanging it.
+        sync_ours
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        BufReader::new(sync_ours)
+    }
+}
+
+fn message(sync: &mut BufReader<UnixStream>) -> serde_json::Value {
+    let mut line = String::new();
+    sync.read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+}
+
+fn wait_for(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+/// A runtime whose `create` starts the "container" (a shell command) at once and writes
+/// its PID, as a real runtime's create does before the start.
+const STARTS_A_CONTAINER: &str = r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sh -c 'echo out; echo err >&2; printf partial; sleep 0.2; exit 3' &
+echo $! > "$pidfile""#;
+
+#[test]
+fn a_container_is_reported_logged_and_its_exit_recorded() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(STARTS_A_CONTAINER);
+    let marker = setup.path("exit-command-ran");
+    let mut sync = setup.start(
+        &runtime,
+        &[
+            "--exit-command",
+            "/bin/sh",
+            "--exit-command-arg",
+            "-c",
+            "--exit-command-arg",
+            &format!("echo \"$0\" > {}", marker.display()),
+            "--exit-command-arg",
+            "cleanup",
+        ],
+    );
+    let pid = message(&mut sync)["data"].as_i64().unwrap();
+    assert!(pid > 0);
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
+    assert_eq!(
+        std::fs::read_to_string(setup.path("persist/exit")).unwrap(),
+        "3"
+    );
+    assert_eq!(wait_for(&marker), "cleanup\n");
+    let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
+    let records: Vec<&str> = log.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+    assert!(records.contains(&"stdout F out"), "{log}");
+    assert!(records.contains(&"stderr F err"), "{log}");
+    assert!(records.contains(&"stdout P partial"), "{log}");
+    let monitor: i32 = std::fs::read_to_string(setup.path("monitor.pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(monitor > 0);
+    // The attach socket is gone with the container; the ctl FIFO stays.
+    assert!(!setup.path("bundle/attach").exists());
+    assert!(setup.path("bundle/ctl").exists());
+}
+
+#[test]
+fn a_failing_runtime_is_reported_with_its_message() {
+    let setup = Setup::new();
+    let runtime = setup.runtime("echo 'boom: the config is bad' >&2; exit 1");
+    let mut sync = setup.start(&runtime, &[]);
+    let reply = message(&mut sync);
+    assert_eq!(reply["data"], -1);
+    assert_eq!(reply["message"], "boom: the config is bad");
+    assert!(
+        !setup.path("exits/ctr").exists(),
+        "no exit file for a container never made"
+    );
+}
+
+#[test]
+fn a_hung_runtime_is_killed_at_its_deadline() {
+    let setup = Setup::new();
+    let started = setup.path("runtime.pid");
+    let runtime = setup.runtime(&format!("echo $$ > {}; exec sleep 1000", started.display()));
+    let begun = Instant::now();
+    let mut sync = setup.start(&runtime, &["--runtime-timeout", "1"]);
+    let reply = message(&mut sync);
+    assert_eq!(reply["data"], -1);
+    let text = reply["message"].as_str().unwrap();
+    assert!(
+        text.contains("did not finish within 1 s and was killed"),
+        "{text}"
+    );
+    assert!(begun.elapsed() < Duration::from_secs(30));
+    let pid: i32 = wait_for(&started).trim().parse().unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the hung runtime {pid} was left running"
+    );
+}
+
+#[test]
+fn a_runtime_that_writes_no_pid_is_a_failure() {
+    let setup = Setup::new();
+    let runtime = setup.runtime("exit 0");
+    let mut sync = setup.start(&runtime, &[]);
+    let reply = message(&mut sync);
+    assert_eq!(reply["data"], -1);
+    assert!(
+        reply["message"].as_str().unwrap().contains("pid"),
+        "{reply}"
+    );
+}
