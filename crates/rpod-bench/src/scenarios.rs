@@ -376,9 +376,9 @@ fn kib_field(path: &str, field: &str) -> Result<f64> {
         .with_context(|| format!("no {field} in {path}"))
 }
 
-/// 7. Memory: the monitors of `options.memory_containers` running containers, their mean
-/// RSS and mean PSS (PSS splits the pages they share among them, as the kernel does), and
-/// the CLI's peak RSS for `run -d`.
+/// Scenario 7, memory: the monitors of `options.memory_containers` running containers,
+/// their mean RSS and mean PSS (PSS splits the pages they share among them, as the kernel
+/// does), and the CLI's peak RSS for `run -d`.
 pub fn memory(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
     eprintln!("memory ...");
     let count = options.memory_containers.max(1);
