@@ -294,6 +294,12 @@ impl Monitor {
             set_onlcr(master);
         }
         let mut relay = Relay::new(&self.config, streams, attach, ctl, pid)?;
+        // The monitor now lives as long as the container: give back what start-up used
+        // (argument parsing, the runtime's argv) so it does not stay resident.
+        // SAFETY: malloc_trim only releases free heap memory; nothing refers to it.
+        unsafe {
+            libc::malloc_trim(0);
+        }
         let outcome = self.relay_until_exit(&mut relay, pid)?;
         self.finish(relay, outcome)
     }
