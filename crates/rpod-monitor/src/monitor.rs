@@ -180,7 +180,10 @@ pub fn run(config: Config) -> i32 {
     match monitor.run() {
         Ok(status) => status,
         Err(Fatal(message)) => {
-            eprintln!("rpod-monitor: {message}");
+            // Once the caller was let go, the sync pipe is where it learns of the failure.
+            let message = format!("rpod-monitor: {message}");
+            monitor.send_sync(-1, Some(&message));
+            eprintln!("{message}");
             1
         }
     }
@@ -428,6 +431,7 @@ impl Monitor {
                     Some(&self.old_mask),
                     None,
                 );
+                restore_sigpipe();
                 if let Some(score) = &self.old_oom_score {
                     set_oom_score(score);
                 }
@@ -711,6 +715,7 @@ impl Monitor {
                     Some(&self.old_mask),
                     None,
                 );
+                restore_sigpipe();
                 if delay > 0 {
                     std::thread::sleep(Duration::from_secs(delay));
                 }
@@ -741,6 +746,15 @@ impl Monitor {
             Err(_) => status = 1,
         }
         status
+    }
+}
+
+/// The monitor ignores SIGPIPE (a client gone mid-write is no reason to die); what it runs
+/// gets the default back, as an ignored signal would otherwise stay ignored across exec.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to the default installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

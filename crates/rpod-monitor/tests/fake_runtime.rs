@@ -201,3 +201,30 @@ fn a_runtime_that_writes_no_pid_is_a_failure() {
         "{reply}"
     );
 }
+
+#[test]
+fn the_runtime_gets_default_signal_handling() {
+    let setup = Setup::new();
+    let status = setup.path("status");
+    let runtime = setup.runtime(&format!(
+        "grep -E '^Sig(Ign|Blk)' /proc/self/status > {}; exit 1",
+        status.display()
+    ));
+    let mut sync = setup.start(&runtime, &[]);
+    assert_eq!(message(&mut sync)["data"], -1);
+    let text = wait_for(&status);
+    // The monitor ignores SIGPIPE and blocks SIGCHLD, SIGTERM, SIGINT and SIGQUIT for
+    // itself; none of that may reach the runtime and the container.
+    let bit = |signal: i32| 1u64 << (signal - 1);
+    let ours = bit(libc::SIGPIPE)
+        | bit(libc::SIGCHLD)
+        | bit(libc::SIGTERM)
+        | bit(libc::SIGINT)
+        | bit(libc::SIGQUIT);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    for line in text.lines() {
+        let (name, mask) = line.split_once(':').unwrap();
+        let mask = u64::from_str_radix(mask.trim(), 16).unwrap();
+        assert_eq!(mask & ours, 0, "{name} of the runtime: {mask:#x}");
+    }
+}
