@@ -33,6 +33,9 @@ use crate::protocol::{self, Control};
 /// made this large too. The buffer's pages are only touched by a container that writes
 /// much at once.
 const READ_BUFFER: usize = 256 * 1024;
+/// At most this many reads per stream after the container's exit (64 MiB): more than any
+/// pipe or terminal holds, so only a writer that outlives the container is cut short.
+const DRAIN_READS_MAX: usize = 256;
 
 /// A failure before the monitor could report anything: printed, exit status 1.
 pub struct Fatal(pub String);
@@ -1139,13 +1142,18 @@ impl Relay {
     }
 
     /// Take what the container wrote before it exited, without waiting for writers that
-    /// outlive it (its own children may hold the pipes).
+    /// outlive it (its own children may hold the pipes), and without following one of them
+    /// that keeps writing: the exit must be recorded.
     fn drain(&mut self) {
         if let Some(attach) = &mut self.attach {
             attach.accept();
         }
         for stream in [Some(Stream::Stdout), Some(Stream::Stderr), None] {
-            while self.read_output(stream) {}
+            for _ in 0..DRAIN_READS_MAX {
+                if !self.read_output(stream) {
+                    break;
+                }
+            }
         }
     }
 

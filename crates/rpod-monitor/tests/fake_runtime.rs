@@ -228,3 +228,24 @@ fn the_runtime_gets_default_signal_handling() {
         assert_eq!(mask & ours, 0, "{name} of the runtime: {mask:#x}");
     }
 }
+
+#[test]
+fn a_writer_that_outlives_the_container_does_not_hold_up_its_exit() {
+    let setup = Setup::new();
+    let writer = setup.path("writer.pid");
+    let runtime = setup.runtime(&format!(
+        r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sh -c 'yes & echo $! > {}; exit 4' &
+echo $! > "$pidfile""#,
+        writer.display()
+    ));
+    let mut sync = setup.start(&runtime, &[]);
+    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    let recorded = wait_for(&setup.path("exits/ctr"));
+    let pid: i32 = wait_for(&writer).trim().parse().unwrap();
+    // SAFETY: kill only sends a signal to the test's own `yes`.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    assert_eq!(recorded, "4");
+}
