@@ -307,7 +307,16 @@ fn docker_run_it_and_exec_it_get_the_terminal_size_and_exit_codes() {
         101,
     );
     run.expect("33 101");
-    run.resize(40, 120);
+    // The docker CLI watches SIGWINCH only from some moment after the start, so a resize
+    // made earlier is never sent; the user's terminal is resized again until one arrives.
+    for _ in 0..100 {
+        run.resize(40, 120);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        run.pump();
+        if run.text().contains("now 40 120") {
+            break;
+        }
+    }
     run.expect("now 40 120");
     assert_eq!(run.wait(), 0, "{}", run.text());
 
