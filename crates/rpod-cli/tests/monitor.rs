@@ -35,7 +35,7 @@ fn cmdline(pid: &str) -> Vec<String> {
 #[test]
 fn rpod_monitors_with_its_own_monitor_unless_told_otherwise() {
     let rpod = Rpod::with_image("runc");
-    let run = |extra: &[&str]| {
+    let run_in = |rpod: &Rpod, extra: &[&str]| {
         let mut args = extra.to_vec();
         args.extend(["run", "-d", "demo", "sleep", "1000"]);
         let out = rpod
@@ -54,9 +54,19 @@ fn rpod_monitors_with_its_own_monitor_unless_told_otherwise() {
         rpod.ok(&["rm", "-f", "-t", "0", &id]);
         program
     };
+    let run = |extra: &[&str]| run_in(&rpod, extra);
     assert_eq!(PathBuf::from(run(&[])), monitor_path());
     let conmon = conmon_path().display().to_string();
     assert_eq!(run(&["--conmon", &conmon]), conmon);
+    // podman's containers.conf key, in rpod.conf.
+    let configured = Rpod::with_config(
+        "runc",
+        &format!("{NO_NETWORK_CONFIG}[engine]\nconmon_path = \"{conmon}\"\n"),
+    );
+    configured.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    assert_eq!(run_in(&configured, &[]), conmon);
+    let monitor = monitor_path().display().to_string();
+    assert_eq!(run_in(&configured, &["--conmon", &monitor]), monitor);
     let info = rpod
         .command(&[
             "info",

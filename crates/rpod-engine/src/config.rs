@@ -12,6 +12,7 @@
 //!
 //! [engine]
 //! criu_path = "/usr/sbin/criu"     # CRIU for checkpoint/restore
+//! conmon_path = "/usr/bin/conmon"  # the monitor (default: rpod-monitor)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ pub struct EngineSection {
     /// CRIU for checkpoint/restore; else rpod's private one (scripts/install-criu.sh),
     /// else `criu` in `$PATH`.
     pub criu_path: Option<std::path::PathBuf>,
+    /// The per-container monitor: conmon, or rpod-monitor (the default, found beside rpod).
+    /// `--conmon` and `RPOD_CONMON` win over it.
+    pub conmon_path: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -142,6 +146,15 @@ mod tests {
         assert_eq!(
             config.network.default_subnet,
             Some("10.77.0.0/24".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn names_the_monitor() {
+        let config = EngineConfig::parse("[engine]\nconmon_path = \"/usr/bin/conmon\"\n").unwrap();
+        assert_eq!(
+            config.engine.conmon_path.as_deref(),
+            Some(Path::new("/usr/bin/conmon"))
         );
     }
 
