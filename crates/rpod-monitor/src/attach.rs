@@ -29,12 +29,18 @@ pub struct AttachServer {
     pub listener: OwnedFd,
     path: PathBuf,
     pub clients: Vec<Client>,
+    /// How long one output record may wait for a client that does not read; `None`: for
+    /// ever, as conmon.
+    send_timeout: Option<std::time::Duration>,
 }
 
 impl AttachServer {
     /// Bind `bundle/attach` through `/proc/self/fd/N` of the bundle directory, so that a
     /// bundle path longer than a socket address allows still works.
-    pub fn bind(bundle: &Path) -> Result<AttachServer, String> {
+    pub fn bind(
+        bundle: &Path,
+        send_timeout: Option<std::time::Duration>,
+    ) -> Result<AttachServer, String> {
         let dir = nix::fcntl::open(
             bundle,
             nix::fcntl::OFlag::O_PATH
@@ -70,6 +76,7 @@ impl AttachServer {
             listener,
             path,
             clients: Vec::new(),
+            send_timeout,
         })
     }
 
@@ -78,6 +85,17 @@ impl AttachServer {
         loop {
             match accept4(&self.listener, SockFlag::SOCK_CLOEXEC) {
                 Ok(fd) => {
+                    if let Some(timeout) = self.send_timeout {
+                        let timeout = nix::sys::time::TimeVal::new(
+                            timeout.as_secs() as libc::time_t,
+                            timeout.subsec_micros() as libc::suseconds_t,
+                        );
+                        let _ = nix::sys::socket::setsockopt(
+                            &fd,
+                            nix::sys::socket::sockopt::SendTimeout,
+                            &timeout,
+                        );
+                    }
                     self.clients.push(Client { fd, reading: true });
                 }
                 Err(Errno::EINTR) => continue,
@@ -87,7 +105,9 @@ impl AttachServer {
     }
 
     /// Send output to every client, in records of at most 8192 bytes. A client that cannot
-    /// take it (gone) is dropped; a slow one is waited for, so every client gets every byte.
+    /// take it (gone) is dropped; a slow one is waited for, so every client gets every byte,
+    /// but not past the send timeout: a client that stopped reading is dropped then, rather
+    /// than stopping the monitor (and the container's output, and the record of its exit).
     pub fn broadcast(&mut self, stream_id: u8, data: &[u8], record: &mut Vec<u8>) {
         if self.clients.is_empty() {
             return;

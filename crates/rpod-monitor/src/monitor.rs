@@ -253,7 +253,9 @@ impl Monitor {
         let mut attach = None;
         let mut ctl = None;
         if !passthrough {
-            attach = Some(AttachServer::bind(&self.config.bundle).map_err(Fatal)?);
+            let limit = self.config.options.client_timeout;
+            let send_timeout = (limit > 0).then(|| Duration::from_secs(limit));
+            attach = Some(AttachServer::bind(&self.config.bundle, send_timeout).map_err(Fatal)?);
             ctl = Some(make_ctl(&self.config.bundle)?);
         }
         if let Some(pipe) = &attach_pipe {

@@ -136,6 +136,10 @@ pub struct Options {
     /// libpod's own limit for a create.
     #[arg(long = "runtime-timeout", default_value_t = 240)]
     pub runtime_timeout: u64,
+    /// rpod-monitor's own: drop an attach client that has not taken an output record for
+    /// this many seconds (0: wait for ever, as conmon). A slow reader still gets every byte.
+    #[arg(long = "client-timeout", default_value_t = 60)]
+    pub client_timeout: u64,
     /// Print the version and exit.
     #[arg(long = "version")]
     pub version: bool,

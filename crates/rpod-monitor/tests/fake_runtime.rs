@@ -249,3 +249,38 @@ echo $! > "$pidfile""#,
     }
     assert_eq!(recorded, "4");
 }
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_and_the_exit_still_recorded() {
+    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+    let setup = Setup::new();
+    let runtime = setup.runtime(
+        r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sh -c 'sleep 0.5; head -c 20000000 /dev/zero; exit 0' &
+echo $! > "$pidfile""#,
+    );
+    let mut sync = setup.start(&runtime, &["--client-timeout", "1"]);
+    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    // A client that connects and never reads.
+    let client = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    connect(
+        client.as_raw_fd(),
+        &UnixAddr::new(&setup.path("bundle/attach")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "0");
+    // The log has everything all the same.
+    let logged: usize = std::fs::read_to_string(setup.path("ctr.log"))
+        .unwrap()
+        .lines()
+        .map(|l| l.splitn(4, ' ').nth(3).unwrap().len())
+        .sum();
+    assert_eq!(logged, 20_000_000);
+    drop(client);
+}
