@@ -16,9 +16,9 @@ use crate::{EngineError, Result};
 /// How often a wait that cannot block on a process checks its condition, its deadline and
 /// its cancel flag.
 const POLL: Duration = Duration::from_millis(100);
-/// How long one round waits for an exit file when nothing else bounds it; the round is
-/// repeated, with the monitor's liveness checked in between.
-const EXIT_FILE_ROUND: Duration = Duration::from_secs(5);
+/// How long one round waits for an exit file when nothing else bounds it (the monitor's
+/// liveness is checked all along); then the state is synced and the round repeated.
+const EXIT_FILE_ROUND: Duration = Duration::from_secs(30);
 
 /// What a wait waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +244,7 @@ impl Engine {
                     Status::Running | Status::Paused | Status::Stopping
                 );
             if settled_by_exit_file {
-                wait_pid_exit(record.state.pid, slice);
+                // The exit file, not the PID (which may be reused), says the process ended.
                 let exit_file = self.exit_file(&record)?;
                 rpod_oci::exitfile::wait_exit_file(
                     &exit_file,
