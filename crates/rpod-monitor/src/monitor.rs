@@ -3,8 +3,9 @@
 //! exit command.
 //!
 //! One thread and one poll(2) loop: the monitor lives as long as the container, once per
-//! container, so it stays small. Until the runtime has been started the process is
-//! single-threaded, which is what makes fork without exec safe here.
+//! container, so it stays small. It never starts a thread, which is what makes its forks
+//! without an exec right after them (the daemonizing one, the runtime's and the exit
+//! command's children) safe.
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
@@ -37,14 +38,9 @@ const READ_BUFFER: usize = 256 * 1024;
 /// pipe or terminal holds, so only a writer that outlives the container is cut short.
 const DRAIN_READS_MAX: usize = 256;
 
-/// A failure before the monitor could report anything: printed, exit status 1.
+/// A failure that ends the monitor: printed, told on the sync pipe once the caller was let
+/// go, exit status 1.
 pub struct Fatal(pub String);
-
-impl<T: std::fmt::Display> From<T> for Fatal {
-    fn from(e: T) -> Self {
-        Fatal(e.to_string())
-    }
-}
 
 fn fatal(what: &str, e: impl std::fmt::Display) -> Fatal {
     Fatal(format!("{what}: {e}"))
