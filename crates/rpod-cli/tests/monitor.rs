@@ -254,7 +254,7 @@ fn a_full_log_disk_stops_neither_the_container_nor_its_output() {
         let monitor = monitor_path().display().to_string();
         let child = rpod
             .command(&[
-                // rpod-monitor's own behaviour (conmon stops logging for good).
+                // rpod-monitor's own behaviour: conmon writes no such note.
                 "--conmon",
                 &monitor,
                 "run",
