@@ -24,7 +24,6 @@ fn unique_id(tag: &str) -> String {
     format!("rpodtest-{tag}-{}-{n}-{nanos}", std::process::id())
 }
 
-/// A busybox root file system, built once per test process.
 /// The monitor under test: `RPOD_CONMON` when set (conmon's path, to run this suite on
 /// conmon), else the workspace's rpod-monitor, which `cargo test --workspace` builds.
 fn monitor() -> Option<PathBuf> {
@@ -42,6 +41,7 @@ fn monitor() -> Option<PathBuf> {
     Some(built)
 }
 
+/// A busybox root file system, built once per test process.
 fn rootfs() -> &'static Path {
     static ROOTFS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ROOTFS.get_or_init(|| {
