@@ -1164,6 +1164,19 @@ pub struct AttachArgs {
     pub container: String,
 }
 
+/// How the lifecycle commands name their containers besides `--all` and `--filter`
+/// (whose help and short flags differ between commands): see `commands/select.rs`.
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Read a container's ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<PathBuf>,
+    pub containers: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container.
@@ -1180,16 +1193,11 @@ pub struct StopArgs {
     /// Ignore containers that do not exist.
     #[arg(short = 'i', long)]
     pub ignore: bool,
-    /// The most recently created container.
-    #[arg(short = 'l', long)]
-    pub latest: bool,
-    /// Read a container's ID from this file.
-    #[arg(long)]
-    pub cidfile: Vec<PathBuf>,
     /// Containers that pass these filters (ps's keys).
     #[arg(short = 'f', long = "filter")]
     pub filter: Vec<String>,
-    pub containers: Vec<String>,
+    #[command(flatten)]
+    pub pick: PickArgs,
 }
 
 #[derive(Debug, Args)]
@@ -1208,16 +1216,11 @@ pub struct RestartArgs {
     /// With --all, only the running ones.
     #[arg(long)]
     pub running: bool,
-    /// The most recently created container.
-    #[arg(short = 'l', long)]
-    pub latest: bool,
-    /// Read a container's ID from this file.
-    #[arg(long)]
-    pub cidfile: Vec<PathBuf>,
     /// Containers that pass these filters (ps's keys).
     #[arg(short = 'f', long = "filter")]
     pub filter: Vec<String>,
-    pub containers: Vec<String>,
+    #[command(flatten)]
+    pub pick: PickArgs,
 }
 
 #[derive(Debug, Args)]
@@ -1244,13 +1247,8 @@ pub struct KillArgs {
     /// Signal all running containers.
     #[arg(short = 'a', long)]
     pub all: bool,
-    /// The most recently created container.
-    #[arg(short = 'l', long)]
-    pub latest: bool,
-    /// Read a container's ID from this file.
-    #[arg(long)]
-    pub cidfile: Vec<PathBuf>,
-    pub containers: Vec<String>,
+    #[command(flatten)]
+    pub pick: PickArgs,
 }
 
 #[derive(Debug, Args)]
@@ -1270,19 +1268,14 @@ pub struct RmArgs {
     /// Seconds to wait for a forced stop before killing.
     #[arg(short = 't', long = "time", allow_negative_numbers = true)]
     pub time: Option<i64>,
-    /// The most recently created container.
-    #[arg(short = 'l', long)]
-    pub latest: bool,
-    /// Read a container's ID from this file.
-    #[arg(long)]
-    pub cidfile: Vec<PathBuf>,
     /// Containers that pass these filters (ps's keys).
     #[arg(long = "filter")]
     pub filter: Vec<String>,
     /// Remove the containers that depend on it (share its namespaces) first.
     #[arg(long)]
     pub depend: bool,
-    pub containers: Vec<String>,
+    #[command(flatten)]
+    pub pick: PickArgs,
 }
 
 #[derive(Debug, Args)]
@@ -1290,16 +1283,11 @@ pub struct AllArgs {
     /// Act on all eligible containers.
     #[arg(short = 'a', long)]
     pub all: bool,
-    /// The most recently created container.
-    #[arg(short = 'l', long)]
-    pub latest: bool,
-    /// Read a container's ID from this file.
-    #[arg(long)]
-    pub cidfile: Vec<PathBuf>,
     /// Containers that pass these filters (ps's keys).
     #[arg(short = 'f', long = "filter")]
     pub filter: Vec<String>,
-    pub containers: Vec<String>,
+    #[command(flatten)]
+    pub pick: PickArgs,
 }
 
 #[derive(Debug, Args)]

@@ -865,13 +865,7 @@ fn timeout_arg(time: Option<i64>) -> Option<u32> {
 }
 
 pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
-    let selection = Selection {
-        names: args.containers,
-        all: args.all,
-        latest: args.latest,
-        cidfiles: args.cidfile,
-        filters: args.filter,
-    };
+    let selection = args.pick.selection(args.all, args.filter);
     let names = selection.resolve(engine, |r| r.state.status.can_stop())?;
     let timeout = timeout_arg(args.time);
     for_each(&names, ENGINE_ERROR, args.ignore, |name| {
@@ -888,13 +882,7 @@ pub fn restart(engine: &Engine, args: RestartArgs) -> Outcome {
     if args.running && !args.all {
         return Err(usage("--running goes with --all"));
     }
-    let selection = Selection {
-        names: args.containers,
-        all: args.all,
-        latest: args.latest,
-        cidfiles: args.cidfile,
-        filters: args.filter,
-    };
+    let selection = args.pick.selection(args.all, args.filter);
     let names = selection.resolve(engine, |r| {
         !args.running || r.state.status == Status::Running
     })?;
@@ -951,13 +939,7 @@ pub fn prune(engine: &Engine, args: PruneArgs) -> Outcome {
 
 pub fn kill(engine: &Engine, args: KillArgs) -> Outcome {
     let signal = parse_signal(&args.signal).map_err(usage)?;
-    let selection = Selection {
-        names: args.containers,
-        all: args.all,
-        latest: args.latest,
-        cidfiles: args.cidfile,
-        ..Selection::default()
-    };
+    let selection = args.pick.selection(args.all, Vec::new());
     let names = selection.resolve(engine, |r| r.state.status.can_kill())?;
     for_each(&names, ENGINE_ERROR, false, |name| {
         engine.kill(name, signal)?;
@@ -967,13 +949,7 @@ pub fn kill(engine: &Engine, args: KillArgs) -> Outcome {
 }
 
 pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
-    let selection = Selection {
-        names: args.containers,
-        all: args.all,
-        latest: args.latest,
-        cidfiles: args.cidfile,
-        filters: args.filter,
-    };
+    let selection = args.pick.selection(args.all, args.filter);
     // podman's --force ignores missing containers too.
     let ignore = args.ignore || args.force;
     let names = selection.resolve(engine, |_| true)?;
@@ -1013,13 +989,7 @@ pub fn pause(engine: &Engine, args: AllArgs, pausing: bool) -> Outcome {
     } else {
         Status::Paused
     };
-    let selection = Selection {
-        names: args.containers,
-        all: args.all,
-        latest: args.latest,
-        cidfiles: args.cidfile,
-        filters: args.filter,
-    };
+    let selection = args.pick.selection(args.all, args.filter);
     let names = selection.resolve(engine, |r| r.state.status == wanted)?;
     for_each(&names, ENGINE_ERROR, false, |name| {
         if pausing {

@@ -20,6 +20,19 @@ pub struct Selection {
     pub filters: Vec<String>,
 }
 
+impl crate::cli::PickArgs {
+    /// The selection these flags make, with the command's `--all` and `--filter`s.
+    pub fn selection(self, all: bool, filters: Vec<String>) -> Selection {
+        Selection {
+            names: self.containers,
+            all,
+            latest: self.latest,
+            cidfiles: self.cidfile,
+            filters,
+        }
+    }
+}
+
 impl Selection {
     /// The containers to act on, each as the user named it (a name or ID as given; a full
     /// ID otherwise, as podman prints them). `eligible` narrows `--all`.
