@@ -1981,3 +1981,19 @@ fn the_passthrough_log_driver_gives_the_container_rpods_stdio() {
         );
     }
 }
+
+#[test]
+fn archives_are_not_written_to_a_terminal() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["create", "--name", "boxed", "demo", "true"]);
+    for args in [&["save", "demo"][..], &["export", "boxed"][..]] {
+        let mut run = PtyRun::spawn(&rpod, args, 24, 80);
+        assert_eq!(run.wait(), 125, "{args:?}: {}", run.text());
+        assert!(
+            run.text()
+                .contains("refusing to write an archive to a terminal"),
+            "{args:?}: {}",
+            run.text()
+        );
+    }
+}

@@ -63,27 +63,9 @@ pub fn commit(engine: &Engine, args: CommitArgs) -> Outcome {
 }
 
 pub fn export(engine: &Engine, args: ExportArgs) -> Outcome {
-    match &args.output {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            // Named only once complete: a failed export leaves no truncated file.
-            let mut tmp = rpod_engine::scratch::unnamed_file(dir)?;
-            engine.export(&args.container, io::BufWriter::new(&mut tmp))?;
-            rpod_engine::scratch::replace_with_unnamed(&tmp, path)?;
-        }
-        None => {
-            if io::stdout().is_terminal() {
-                return Err(usage(
-                    "refusing to export to terminal: use -o FILE or redirect",
-                ));
-            }
-            engine.export(&args.container, io::BufWriter::new(io::stdout().lock()))?;
-            io::stdout().flush()?;
-        }
-    }
+    super::write_archive(args.output.as_deref(), |out| {
+        engine.export(&args.container, out)
+    })?;
     Ok(0)
 }
 

@@ -1,7 +1,7 @@
 //! Image commands: import, load, save, images, rmi, tag, image exists, image inspect.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read};
 
 use serde_json::{json, Value};
 
@@ -70,29 +70,9 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
             "oci-archive holds one image: save several images as docker-archive",
         ));
     }
-    match &args.output {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            // Written to an unnamed file beside the target and named at the end: a failed
-            // or killed save leaves neither a truncated archive nor a temporary file.
-            let mut tmp = rpod_engine::scratch::unnamed_file(dir)?;
-            engine.save_images(&images, format, io::BufWriter::new(&mut tmp))?;
-            rpod_engine::scratch::replace_with_unnamed(&tmp, path)?;
-        }
-        None => {
-            if io::stdout().is_terminal() {
-                return Err(usage(
-                    "refusing to write an archive to a terminal: use -o FILE or redirect",
-                ));
-            }
-            let stdout = io::stdout().lock();
-            engine.save_images(&images, format, io::BufWriter::new(stdout))?;
-            io::stdout().flush()?;
-        }
-    }
+    super::write_archive(args.output.as_deref(), |out| {
+        engine.save_images(&images, format, out)
+    })?;
     Ok(0)
 }
 
