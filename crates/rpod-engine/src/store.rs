@@ -229,23 +229,7 @@ impl Store {
         let created = record.config.created.to_rfc3339();
         let path = self.path.clone();
         self.write(|tx| {
-            if let Some(id) = tx
-                .query_row(
-                    "SELECT id FROM containers WHERE name = ?1",
-                    [&record.config.name],
-                    |row| row.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(|source| EngineError::Db {
-                    path: path.clone(),
-                    source,
-                })?
-            {
-                return Err(EngineError::NameInUse {
-                    name: record.config.name.clone(),
-                    id,
-                });
-            }
+            name_free(tx, &path, &record.config.name, record.id())?;
             tx.execute(
                 "INSERT INTO containers (id, name, config, state, created) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![record.config.id, record.config.name, config, state, created],
@@ -360,23 +344,7 @@ impl Store {
         let json = to_json(config)?;
         let path = self.path.clone();
         self.write(|tx| {
-            if let Some(holder) = tx
-                .query_row(
-                    "SELECT id FROM containers WHERE name = ?1 AND id != ?2",
-                    params![config.name, config.id],
-                    |row| row.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(|source| EngineError::Db {
-                    path: path.clone(),
-                    source,
-                })?
-            {
-                return Err(EngineError::NameInUse {
-                    name: config.name.clone(),
-                    id: holder,
-                });
-            }
+            name_free(tx, &path, &config.name, &config.id)?;
             tx.execute(
                 "UPDATE containers SET name = ?2, config = ?3 WHERE id = ?1",
                 params![config.id, config.name, json],
@@ -821,6 +789,33 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text)
         .map_err(|e| EngineError::InvalidArg(format!("reading a stored record: {e}")))
+}
+
+/// Fail with `NameInUse` when a container other than `id` holds `name`.
+fn name_free(
+    tx: &rusqlite::Transaction<'_>,
+    path: &std::path::Path,
+    name: &str,
+    id: &str,
+) -> Result<()> {
+    let holder = tx
+        .query_row(
+            "SELECT id FROM containers WHERE name = ?1 AND id != ?2",
+            params![name, id],
+            |row| row.get::<_, String>(0),
+        )
+        .optional()
+        .map_err(|source| EngineError::Db {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    match holder {
+        Some(id) => Err(EngineError::NameInUse {
+            name: name.to_string(),
+            id,
+        }),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
