@@ -1714,6 +1714,9 @@ fn secrets_are_stored_privately_and_given_to_containers() {
         "dbpass",
         &file.display().to_string(),
     ]);
+    // An endless source is read only up to the limit, then refused.
+    let err = rpod.fails(&["secret", "create", "endless", "/dev/zero"], 125);
+    assert!(err.contains("between 1 and"), "{err}");
     rpod.fails(
         &[
             "secret",

@@ -41,15 +41,23 @@ pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
                 std::env::var(&args.source)
                     .map_err(|_| usage(format!("environment variable {} is not set", args.source)))?
                     .into_bytes()
-            } else if args.source == "-" {
-                let mut data = Vec::new();
-                std::io::stdin()
-                    .take(rpod_engine::secrets::MAX_SECRET_SIZE as u64 + 1)
-                    .read_to_end(&mut data)?;
-                data
             } else {
-                std::fs::read(&args.source)
-                    .map_err(|e| usage(format!("reading {}: {e}", args.source)))?
+                // At most one byte past the limit is read, so that the engine can refuse an
+                // oversized secret (or /dev/zero) without its whole content in memory.
+                let source: Box<dyn Read> = if args.source == "-" {
+                    Box::new(std::io::stdin())
+                } else {
+                    Box::new(
+                        std::fs::File::open(&args.source)
+                            .map_err(|e| usage(format!("reading {}: {e}", args.source)))?,
+                    )
+                };
+                let mut data = Vec::new();
+                source
+                    .take(rpod_engine::secrets::MAX_SECRET_SIZE as u64 + 1)
+                    .read_to_end(&mut data)
+                    .map_err(|e| usage(format!("reading {}: {e}", args.source)))?;
+                data
             };
             let labels = rpod_engine::labels::parse_pairs(&args.labels);
             let secret = engine.secret_create(&args.name, &data, labels, args.replace)?;
