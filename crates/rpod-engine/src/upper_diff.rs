@@ -269,13 +269,34 @@ pub fn changes(
 ) -> io::Result<Vec<Change>> {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
+    // The layers are opened once; paths below them (the container's names) are looked up
+    // without following any symlink, as overlay itself looks them up: a layer's link to an
+    // absolute path must not make a host file count.
+    let layers: Vec<OwnedFd> = lower
+        .iter()
+        .filter_map(|layer| {
+            rfs::open(
+                layer,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+        })
+        .collect();
     walk(upper, &mut |entry| {
         let (path, kind) = match entry {
             Entry::Deleted(path) => (path, ChangeKind::Deleted),
             Entry::Opaque(_) => return Ok(()),
             Entry::Present { path, .. } => {
-                let below = lower.iter().any(|layer| {
-                    rfs::statat(rfs::CWD, layer.join(path), AtFlags::SYMLINK_NOFOLLOW).is_ok()
+                let below = layers.iter().any(|layer| {
+                    rfs::openat2(
+                        layer,
+                        path,
+                        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        Mode::empty(),
+                        rfs::ResolveFlags::BENEATH | rfs::ResolveFlags::NO_SYMLINKS,
+                    )
+                    .is_ok()
                 });
                 let kind = if below {
                     ChangeKind::Changed
@@ -397,5 +418,28 @@ mod tests {
         assert!(changes(&dir.path().join("none"), &[], &|_| false)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_layers_symlink_is_never_followed_onto_the_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let (upper, lower, host) = (
+            dir.path().join("upper"),
+            dir.path().join("lower"),
+            dir.path().join("host"),
+        );
+        std::fs::create_dir_all(&host).unwrap();
+        std::fs::write(host.join("secret"), "").unwrap();
+        std::fs::create_dir_all(&lower).unwrap();
+        // The image's `a` points at a host directory; the container made `a` a directory.
+        std::os::unix::fs::symlink(&host, lower.join("a")).unwrap();
+        std::fs::create_dir_all(upper.join("a")).unwrap();
+        std::fs::write(upper.join("a/secret"), "").unwrap();
+        let found = changes(&upper, &[lower], &|_| false).unwrap();
+        let lines: Vec<String> = found
+            .iter()
+            .map(|c| format!("{} {}", c.kind.letter(), c.path.display()))
+            .collect();
+        assert_eq!(lines, ["C /a", "A /a/secret"]);
     }
 }
