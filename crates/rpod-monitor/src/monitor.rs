@@ -967,7 +967,11 @@ impl Relay {
         // shift the index of another still to be handled.
         // New clients first: output read in this round must reach a client that connected
         // before it was written (an exec's client connects before the command runs).
-        if let Some(attach) = &mut self.attach {
+        let connecting = fds
+            .iter()
+            .zip(slots)
+            .any(|(fd, slot)| matches!(slot, Slot::Listener) && fd.revents != 0);
+        if let (true, Some(attach)) = (connecting, &mut self.attach) {
             attach.accept();
         }
         let mut clients = Vec::new();

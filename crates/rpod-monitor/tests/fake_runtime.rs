@@ -107,7 +107,9 @@ fn wait_for(path: &Path) -> String {
 }
 
 /// A runtime whose `create` starts the "container" (a shell command) at once and writes
-/// its PID, as a real runtime's create does before the start.
+/// its PID, as a real runtime's create does before the start. Each "container" outlives the
+/// fake runtime (a pause before its exit): one that ended first would be reaped by the
+/// script, not by the monitor, which a real runtime's init never is.
 const STARTS_A_CONTAINER: &str = r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
 sh -c 'echo out; echo err >&2; printf partial; sleep 0.2; exit 3' &
 echo $! > "$pidfile""#;
@@ -235,7 +237,7 @@ fn a_writer_that_outlives_the_container_does_not_hold_up_its_exit() {
     let writer = setup.path("writer.pid");
     let runtime = setup.runtime(&format!(
         r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
-sh -c 'yes & echo $! > {}; exit 4' &
+sh -c 'cat /dev/zero & echo $! > {}; sleep 0.2; exit 4' &
 echo $! > "$pidfile""#,
         writer.display()
     ));
@@ -243,7 +245,7 @@ echo $! > "$pidfile""#,
     assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
     let recorded = wait_for(&setup.path("exits/ctr"));
     let pid: i32 = wait_for(&writer).trim().parse().unwrap();
-    // SAFETY: kill only sends a signal to the test's own `yes`.
+    // SAFETY: kill only sends a signal to the test's own writer.
     unsafe {
         libc::kill(pid, libc::SIGKILL);
     }
