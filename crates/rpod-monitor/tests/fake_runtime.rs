@@ -286,3 +286,23 @@ echo $! > "$pidfile""#,
     assert_eq!(logged, 20_000_000);
     drop(client);
 }
+
+#[test]
+fn a_failure_after_the_caller_was_let_go_is_told_on_the_sync_pipe() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(STARTS_A_CONTAINER);
+    // No bundle: the attach socket cannot be made, after the monitor's parent exited.
+    std::fs::remove_dir(setup.path("bundle")).unwrap();
+    let mut sync = setup.start(&runtime, &[]);
+    let reply = message(&mut sync);
+    assert_eq!(reply["data"], -1);
+    let text = reply["message"].as_str().unwrap();
+    assert!(
+        text.starts_with("rpod-monitor: ") && text.contains("bundle"),
+        "{text}"
+    );
+    assert!(
+        !setup.path("pidfile").exists(),
+        "the runtime ran without a monitor"
+    );
+}
