@@ -6,6 +6,11 @@ mod common;
 
 use common::*;
 
+/// The names of every container of the store, one per line, sorted.
+fn all_names(rpod: &Rpod) -> String {
+    rpod.ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"])
+}
+
 #[test]
 fn restart_rename_and_prune() {
     let rpod = Rpod::with_image("runc");
@@ -61,14 +66,11 @@ fn restart_rename_and_prune() {
     );
     let pruned = rpod.ok(&["container", "prune", "-f", "--filter", "label!=keep=yes"]);
     assert_eq!(pruned.lines().count(), 2, "{pruned}");
-    let left = rpod.ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]);
+    let left = all_names(&rpod);
     assert_eq!(left, "done1\nidle\nweb\n");
     rpod.fails(&["container", "prune", "--filter", "color=red"], 125);
     rpod.ok(&["container", "prune", "-f"]);
-    assert_eq!(
-        rpod.ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]),
-        "idle\nweb\n"
-    );
+    assert_eq!(all_names(&rpod), "idle\nweb\n");
 }
 
 #[test]
@@ -910,10 +912,7 @@ fn restart_policies_restart_after_exits_not_after_a_stop() {
     assert!(err.contains("conflicts"), "{err}");
     rpod.fails(&["create", "--restart", "sometimes", "demo", "true"], 125);
     rpod.fails(&["create", "--restart", "always:3", "demo", "true"], 125);
-    assert_eq!(
-        rpod.ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]),
-        "fine\nflaky\n"
-    );
+    assert_eq!(all_names(&rpod), "fine\nflaky\n");
 }
 
 #[test]
