@@ -114,6 +114,86 @@ macro_rules! confinement_tests {
 confinement_tests!(runc, "runc");
 confinement_tests!(crun, "crun");
 
+/// crun's compiled filter is kept after a create and handed back to crun (its
+/// `run.oci.seccomp_bpf_data` annotation) by later creates with the same profile, and only
+/// with the same profile: the filter it loads is still the profile's.
+#[test]
+fn crun_reuses_compiled_seccomp_filters_per_profile() {
+    let rpod = Rpod::with_image("crun");
+    let cache = rpod.runroot().join("monitor/seccomp-cache");
+    let kept = || fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0);
+    let annotated = |id: &str| {
+        let spec = rpod
+            .root()
+            .join("containers")
+            .join(id)
+            .join("userdata/config.json");
+        let spec: serde_json::Value = serde_json::from_slice(&fs::read(spec).unwrap()).unwrap();
+        spec["annotations"]["run.oci.seccomp_bpf_data"].is_string()
+    };
+    let first = rpod.detached(&["demo", "sleep", "100"]);
+    assert!(
+        !annotated(&first),
+        "nothing was kept before the first create"
+    );
+    assert_eq!(kept(), 1);
+    let second = rpod.detached(&["demo", "sleep", "100"]);
+    assert!(
+        annotated(&second),
+        "the second create did not get the kept filter"
+    );
+    assert_eq!(kept(), 1);
+    let status = rpod.ok(&["exec", &second, "grep", "^Seccomp:", "/proc/self/status"]);
+    assert_eq!(
+        status.split_whitespace().collect::<Vec<_>>(),
+        ["Seccomp:", "2"]
+    );
+    // The kept filter refuses what the profile refuses (ENOSYS for personality flags).
+    let out = rpod.run(&["run", "--rm", "demo", "linux64", "-R", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Function not implemented"));
+
+    // Another profile gets its own filter: mkdir refused there, allowed by the default.
+    let profile = rpod.dir.path().join("no-mkdir.json");
+    fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    for _ in 0..2 {
+        let out = rpod.run(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            &opt,
+            "demo",
+            "mkdir",
+            "/tmp/x",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
+        rpod.ok(&["run", "--rm", "demo", "mkdir", "/tmp/x"]);
+        let out = rpod.run(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            &opt,
+            "demo",
+            "linux64",
+            "-R",
+            "true",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    assert_eq!(kept(), 2);
+    // A damaged kept filter is not used: crun compiles the profile again.
+    for entry in fs::read_dir(&cache).unwrap() {
+        fs::write(entry.unwrap().path(), b"damaged").unwrap();
+    }
+    let out = rpod.run(&["run", "--rm", "demo", "linux64", "-R", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Function not implemented"));
+}
+
 /// Run a command as `nobody` (through a shell that is itself nobody's, so that the
 /// command's own path is looked up with nobody's rights): (success, stderr).
 fn as_nobody(args: &[&str]) -> (bool, String) {

@@ -3,6 +3,7 @@
 
 mod args;
 pub mod exec;
+mod seccomp_bpf;
 mod spawn;
 mod sync;
 
@@ -168,6 +169,8 @@ pub struct ConmonRuntime {
     /// What the runtime and conmon said about themselves, asked once: their versions and
     /// features do not change while rpod runs.
     probes: std::sync::Arc<Probes>,
+    /// crun's compiled seccomp filters, reused across creates (`None` for other runtimes).
+    seccomp_cache: Option<seccomp_bpf::SeccompCache>,
 }
 
 #[derive(Debug, Default)]
@@ -246,7 +249,16 @@ impl ConmonRuntime {
             let dir = config.tmp_dir.join(dir);
             fs::create_dir_all(&dir).map_err(|e| OciError::io("creating directory", &dir, e))?;
         }
+        let seccomp_cache = match (&config.state_root, name.as_str()) {
+            (Some(root), "crun") => Some(seccomp_bpf::SeccompCache::new(
+                config.tmp_dir.join("seccomp-cache"),
+                root.clone(),
+                path.clone(),
+            )),
+            _ => None,
+        };
         Ok(ConmonRuntime {
+            seccomp_cache,
             name,
             path,
             conmon,
@@ -450,6 +462,10 @@ impl OciRuntime for ConmonRuntime {
             fs::create_dir_all(dir).map_err(|e| OciError::io("creating directory", dir, e))?;
         }
         self.remove_stale_files(ctr);
+        let seccomp = match (&self.seccomp_cache, restore) {
+            (Some(cache), None) => cache.prepare(&ctr.bundle_dir.join("config.json")),
+            _ => None,
+        };
         let oci_log = self.oci_log(ctr);
         let argv = create_argv(&CreateArgs {
             ctr,
@@ -522,6 +538,11 @@ impl OciRuntime for ConmonRuntime {
                 return Err(e);
             }
         };
+        if let (Some(cache), Some(seccomp_bpf::Prepared::Miss(key))) =
+            (&self.seccomp_cache, seccomp)
+        {
+            cache.keep(&ctr.id, &key);
+        }
         let conmon_pid = fs::read_to_string(Self::conmon_pid_file(ctr))
             .ok()
             .and_then(|s| s.trim().parse::<i32>().ok())
