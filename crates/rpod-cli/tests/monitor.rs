@@ -24,6 +24,10 @@ fn conmon_path() -> PathBuf {
         .expect("conmon is installed (scripts/install-deps.sh)")
 }
 
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 fn cmdline(pid: &str) -> Vec<String> {
     fs::read(format!("/proc/{pid}/cmdline"))
         .unwrap()
@@ -363,4 +367,107 @@ fn a_killed_monitor_is_noticed_in_every_state() {
     let status = session.wait_with_output().unwrap().status;
     assert!(!status.success());
     assert!(!rpod.ok(&["ps", "-a", "-q", "--no-trunc"]).contains(&id));
+}
+
+/// An attached `run` handles its container's exit itself and tells rpod-monitor so (the
+/// exit-command handover): no `rpod container cleanup` process follows. A `run` killed
+/// before the exit leaves it to the exit command, which still records and removes.
+#[test]
+fn the_exit_is_handed_over_to_its_waiter_and_back_when_the_waiter_dies() {
+    for runtime in ["runc", "crun"] {
+        let rpod = Rpod::with_image(runtime);
+        // rpod-monitor even in the suite's conmon pass (conmon has no handover).
+        let monitor = monitor_path().display().to_string();
+        let on_monitor = |args: &[&str]| -> Vec<String> {
+            ["--conmon", monitor.as_str()]
+                .iter()
+                .chain(args)
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let handover = |id: &str| {
+            rpod.runroot()
+                .join("monitor/persist")
+                .join(id)
+                .join("waiters")
+        };
+        let out = rpod.run(&strs(&on_monitor(&[
+            "run",
+            "--name",
+            "handed",
+            "demo",
+            "sh",
+            "-c",
+            "echo hi; exit 4",
+        ])));
+        assert_eq!(out.status.code(), Some(4));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+        let id = rpod.inspect("handed", "{{.Id}}");
+        assert_eq!(fs::read_to_string(handover(&id)).unwrap(), "handled");
+        assert_eq!(
+            rpod.inspect(&id, "{{.State.Status}} {{.State.ExitCode}}"),
+            "exited 4"
+        );
+        // Started again, the old handover does not count: a detached run's exit is the
+        // exit command's to handle (and it does).
+        rpod.ok(&strs(&on_monitor(&["start", &id])));
+        assert!(
+            !handover(&id).exists(),
+            "a stale handover outlived the restart"
+        );
+        wait_until("the exit command records the exit", || {
+            rpod.inspect(&id, "{{.State.Status}}") == "exited"
+        });
+        assert_eq!(rpod.inspect(&id, "{{.State.ExitCode}}"), "4");
+        assert!(!handover(&id).exists());
+
+        // The waiter dies (SIGKILL) while the container runs: the exit command handles it.
+        let mut run = rpod
+            .command(&strs(&on_monitor(&[
+                "run",
+                "--rm",
+                "--name",
+                "orphaned",
+                "demo",
+                "sh",
+                "-c",
+                "sleep 1; exit 5",
+            ])))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("the container runs", || {
+            rpod.run(&["inspect", "--format", "{{.State.Status}}", "orphaned"])
+                .stdout
+                .starts_with(b"running")
+        });
+        let id = rpod.inspect("orphaned", "{{.Id}}");
+        wait_until("the waiter holds the handover", || handover(&id).exists());
+        run.kill().unwrap();
+        run.wait().unwrap();
+        wait_until("the exit command removes the --rm container", || {
+            !rpod.ok(&["ps", "-a", "-q", "--no-trunc"]).contains(&id)
+        });
+        assert_eq!(rpod.ok(&["wait", &id]).trim(), "5");
+        assert!(!rpod.runroot().join("monitor/persist").join(&id).exists());
+
+        // With a restart policy the exit command decides about the restart: no handover.
+        let out = rpod.run(&strs(&on_monitor(&[
+            "run",
+            "--name",
+            "again",
+            "--restart",
+            "on-failure:1",
+            "demo",
+            "sh",
+            "-c",
+            "exit 3",
+        ])));
+        assert_eq!(out.status.code(), Some(3));
+        wait_until("the exit command restarts it once", || {
+            rpod.inspect("again", "{{.RestartCount}} {{.State.Status}}") == "1 exited"
+        });
+        let id = rpod.inspect("again", "{{.Id}}");
+        assert!(!handover(&id).exists());
+    }
 }

@@ -4,6 +4,7 @@
 
 mod attach;
 mod console;
+mod handover;
 mod kube_log;
 mod monitor;
 mod oom;

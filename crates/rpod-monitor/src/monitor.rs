@@ -24,6 +24,7 @@ use nix::unistd::{fork, ForkResult, Pid};
 
 use crate::attach::{AttachServer, INPUT_RECORD, STDERR_ID, STDOUT_ID};
 use crate::console::ConsoleSocket;
+use crate::handover;
 use crate::kube_log::{KubeLog, Stream};
 use crate::oom::{write_markers, OomWatch};
 use crate::options::Config;
@@ -692,6 +693,11 @@ impl Monitor {
         let Some(command) = self.config.options.exit_command.clone() else {
             return 0;
         };
+        if let Some(path) = &self.config.options.exit_command_handover {
+            if handover::handled_by_waiter(path, handover::PATIENCE) {
+                return 0;
+            }
+        }
         // SAFETY: prctl only changes this process's attributes.
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);

@@ -140,6 +140,11 @@ pub struct Options {
     /// this many seconds (0: wait for ever, as conmon). A slow reader still gets every byte.
     #[arg(long = "client-timeout", default_value_t = 60)]
     pub client_timeout: u64,
+    /// rpod-monitor's own: before the exit command, wait for the waiters holding this file
+    /// locked (shared), and skip the command when one wrote that it handled the exit (see
+    /// handover.rs).
+    #[arg(long = "exit-command-handover", allow_hyphen_values = true)]
+    pub exit_command_handover: Option<PathBuf>,
     /// Print the version and exit.
     #[arg(long = "version")]
     pub version: bool,

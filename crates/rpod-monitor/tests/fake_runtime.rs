@@ -306,3 +306,63 @@ fn a_failure_after_the_caller_was_let_go_is_told_on_the_sync_pipe() {
         "the runtime ran without a monitor"
     );
 }
+
+/// The exit command's handover: a waiter that holds the handover file (shared lock) and
+/// writes `handled` spares the monitor its exit command; one that lets go without writing
+/// (it died) leaves the exit to the command.
+#[test]
+fn a_waiter_that_handled_the_exit_spares_the_exit_command() {
+    for handled in [true, false] {
+        let setup = Setup::new();
+        let runtime = setup.runtime(STARTS_A_CONTAINER);
+        let marker = setup.path("exit-command-ran");
+        let handover = setup.path("persist/waiters");
+        let waiter = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&handover)
+            .unwrap();
+        // SAFETY: flock on a descriptor the test owns.
+        assert_eq!(unsafe { libc::flock(waiter.as_raw_fd(), libc::LOCK_SH) }, 0);
+        let mut sync = setup.start(
+            &runtime,
+            &[
+                "--exit-command",
+                "/bin/sh",
+                "--exit-command-arg",
+                "-c",
+                "--exit-command-arg",
+                &format!("echo ran > {}", marker.display()),
+                "--exit-command-handover",
+                &handover.display().to_string(),
+            ],
+        );
+        assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+        assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
+        let monitor: i32 = wait_for(&setup.path("monitor.pid")).trim().parse().unwrap();
+        // The monitor waits for the waiter before deciding.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            process_alive(monitor),
+            "the monitor did not wait for the waiter"
+        );
+        assert!(!marker.exists());
+        if handled {
+            std::os::unix::fs::FileExt::write_all_at(&waiter, b"handled", 0).unwrap();
+        }
+        drop(waiter);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while process_alive(monitor) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!process_alive(monitor), "the monitor did not exit");
+        assert_eq!(marker.exists(), !handled, "handled: {handled}");
+    }
+}
+
+fn process_alive(pid: i32) -> bool {
+    // A zombie has no command line left; one reaped is gone.
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
+}

@@ -146,3 +146,46 @@ mod tests {
         assert_eq!(got, None);
     }
 }
+
+/// What a waiter writes into the handover file once it has handled an exit (rpod-monitor's
+/// `--exit-command-handover`, crates/rpod-monitor/src/handover.rs, reads it).
+pub const HANDOVER_HANDLED: &[u8] = b"handled";
+
+/// A waiter's part in the exit command's handover. rpod-monitor, after writing the exit
+/// file, takes an exclusive lock on the handover file (so it waits for the waiters that hold
+/// it shared) and skips the exit command when a waiter wrote that it handled the exit. A
+/// waiter that dies releases its lock without writing, and the exit command runs: no exit
+/// goes unhandled. This saves starting a whole `rpod container cleanup` process (and its
+/// contention for the container's lock) after every exit someone was waiting for.
+#[derive(Debug)]
+pub struct ExitHandover {
+    file: std::fs::File,
+}
+
+impl ExitHandover {
+    /// Join as a waiter: a shared lock on `path`, the file made when missing. `None` when
+    /// the file cannot be had or the lock not at once (the monitor is deciding right now):
+    /// the exit command then runs as usual.
+    pub fn join(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .ok()?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared).ok()?;
+        Some(ExitHandover { file })
+    }
+
+    /// The exit was recorded and cleaned up after: the monitor need not run its exit
+    /// command. Dropping the handover releases the lock.
+    pub fn handled(&self) {
+        use std::os::unix::fs::FileExt;
+        if let Err(error) = self.file.write_all_at(HANDOVER_HANDLED, 0) {
+            tracing::debug!(%error, "writing the exit handover");
+        }
+    }
+}

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
+use crate::exitfile::ExitHandover;
 use crate::types::*;
 use crate::Result;
 
@@ -113,6 +114,17 @@ pub trait OciRuntime: Send + Sync {
     fn exit_file_path(&self, ctr: &OciContainer) -> Result<PathBuf>;
     /// Exists when the container was OOM-killed.
     fn oom_file_path(&self, ctr: &OciContainer) -> Result<PathBuf>;
+    /// Join the monitor's exit-command handover as a waiter that handles the container's
+    /// exit itself (`exitfile::ExitHandover`); `None` when the monitor has no handover
+    /// (conmon) or it cannot be joined now.
+    fn exit_handover(&self, _ctr: &OciContainer) -> Option<ExitHandover> {
+        None
+    }
+    /// The same for an exec session, joined by its attached client before the session
+    /// starts (its exit command only removes the session, which the client does).
+    fn exec_handover(&self, _ctr: &OciContainer, _session_id: &str) -> Option<ExitHandover> {
+        None
+    }
 
     fn runtime_info(&self) -> Result<(ConmonInfo, OciRuntimeInfo)>;
 

@@ -259,6 +259,14 @@ fn exec_options(cmd: &[&str], streams: Option<AttachStreams>) -> ExecOptions {
     }
 }
 
+/// Whether a live process's command line mentions `text`.
+fn processes_mentioning(text: &str) -> bool {
+    fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        fs::read(entry.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(text))
+    })
+}
+
 /// The children of a process, from /proc.
 fn children(pid: i32) -> Vec<i32> {
     fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
@@ -734,6 +742,47 @@ macro_rules! runtime_tests {
                 assert_eq!(err.text(), "err\n");
                 assert_eq!(exec_exit_code(&f, "s1"), 7);
                 assert!(!f.runtime.exec_update_status(&f.ctr, "s1").unwrap());
+            }
+
+            /// The exit-command handover (rpod-monitor's): a client that handled its
+            /// session spares the monitor the exit command; one that let go without
+            /// handling it (it died) leaves the session to the command. conmon has none.
+            #[test]
+            fn exec_handover_spares_the_exit_command_unless_dropped() {
+                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                f.create_and_start();
+                let on_conmon = monitor().is_some_and(|m| !m.ends_with("rpod-monitor"));
+                for handled in [true, false] {
+                    let session = unique_id("handover");
+                    let marker = f.ctr.bundle_dir.join(format!("{session}.ran"));
+                    let handover = f.runtime.exec_handover(&f.ctr, &session);
+                    assert_eq!(handover.is_none(), on_conmon);
+                    let out = Capture::default();
+                    let mut options = exec_options(&["sh", "-c", "echo hi"], Some(out.streams()));
+                    options.exit_command = vec![
+                        "/bin/sh".into(),
+                        "-c".into(),
+                        format!("echo ran > {}", marker.display()),
+                    ];
+                    let (_pid, done) = f
+                        .runtime
+                        .exec_container(&f.ctr, &session, options, None)
+                        .unwrap();
+                    done.recv().unwrap().unwrap();
+                    assert_eq!(exec_exit_code(&f, &session), 0);
+                    assert_eq!(out.text(), "hi\n");
+                    if let Some(handover) = &handover {
+                        if handled {
+                            handover.handled();
+                        }
+                    }
+                    drop(handover);
+                    // The monitor runs the exit command (when it does) before it exits.
+                    wait_until("the session's monitor exits", || {
+                        !processes_mentioning(&session)
+                    });
+                    assert_eq!(marker.exists(), !handled || on_conmon, "handled: {handled}");
+                }
             }
 
             #[test]

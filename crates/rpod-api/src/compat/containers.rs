@@ -262,6 +262,7 @@ pub fn wait(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
         conditions,
         deadline: None,
         cancel: Some(watch.cancelled()),
+        handover: None,
     };
     let outcome = context.engine.wait_on(begun, &options);
     drop(watch);

@@ -653,11 +653,14 @@ impl Attach {
 
     /// Copy between the container and our stdio until it exits or the user detaches.
     /// Returns the container's exit code, or 0 after a detach.
+    /// `handover`: the monitor's exit-command handover, joined before the start (see
+    /// `Engine::exit_handover`).
     fn copy(
         self,
         engine: &Engine,
         record: &ContainerRecord,
         connection: Box<dyn AttachSession>,
+        handover: Option<rpod_oci::exitfile::ExitHandover>,
     ) -> Result<i32, Failure> {
         let runtime = engine.runtime(&record.config.runtime)?;
         let oci = engine.oci_container(record);
@@ -682,7 +685,13 @@ impl Attach {
         let result = connection.copy(streams, self.detach_keys);
         drop(raw);
         match result {
-            Ok(()) => Ok(engine.wait(record.id())?),
+            Ok(()) => {
+                let options = rpod_engine::WaitOptions {
+                    handover: handover.map(std::sync::Arc::new),
+                    ..Default::default()
+                };
+                Ok(engine.wait_exit_code(record.id(), &options)?)
+            }
             Err(OciError::Detached) => Ok(0),
             Err(e) => Err(e.into()),
         }
@@ -708,14 +717,17 @@ fn start_attached(engine: &Engine, id: &str, attach: Attach) -> Result<i32, Fail
         None
     };
     let mut connection: Option<Box<dyn AttachSession>> = None;
+    let mut handover = None;
     // Connect once the monitor is up and before the process starts: no output is lost.
+    // The exit is ours to handle from then on, however soon it comes.
     let mut connect = |record: &ContainerRecord| -> rpod_engine::Result<()> {
         connection = Some(runtime.attach_connect(&engine.oci_container(record))?);
+        handover = engine.exit_handover(record);
         Ok(())
     };
     let record = engine.start(found.id(), console_size, Some(&mut connect))?;
     let connection = connection.ok_or_else(|| usage("the container was already running"))?;
-    attach.copy(engine, &record, connection)
+    attach.copy(engine, &record, connection, handover)
 }
 
 /// `for_each` for the commands of other modules: unknown containers exit 125.
@@ -1442,7 +1454,8 @@ pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
         }
         crate::terminal::watch_resizes(move |size| runtime.attach_resize(&oci, size));
     }
-    attach.copy(engine, &record, connection)
+    let handover = engine.exit_handover(&record);
+    attach.copy(engine, &record, connection, handover)
 }
 
 /// `pass_fds`: `--preserve-fds`'s descriptors, taken when rpod started.

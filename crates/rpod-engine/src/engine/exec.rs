@@ -49,6 +49,9 @@ pub struct ExecStarted {
     pub pid: i32,
     /// For attached sessions: delivers the end of the attach.
     pub attach: Option<ExecAttachResult>,
+    /// An attached session's part in its monitor's exit-command handover: the client
+    /// removes the session itself, so the monitor need not start `rpod container cleanup`.
+    handover: Option<rpod_oci::exitfile::ExitHandover>,
 }
 
 impl Engine {
@@ -178,6 +181,10 @@ impl Engine {
         self.store.save_exec_session(&session)?;
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(&record);
+        // Joined before the session starts: however soon it ends, its client handles it.
+        let handover = attached
+            .then(|| runtime.exec_handover(&oci, &session_id))
+            .flatten();
         let started = match io {
             ExecIo::Streams(streams) => {
                 options.streams = Some(streams);
@@ -210,6 +217,7 @@ impl Engine {
             session_id,
             pid,
             attach,
+            handover,
         })
     }
 
@@ -220,6 +228,7 @@ impl Engine {
             container,
             session_id,
             attach,
+            handover,
             ..
         } = started;
         let oci = self.oci_container(&container);
@@ -249,6 +258,9 @@ impl Engine {
         self.store
             .remove_exec_sessions(Some(&session_id), container.id())?;
         runtime.exec_remove(&oci, &session_id)?;
+        if let Some(handover) = &handover {
+            handover.handled();
+        }
         result?;
         Ok(code)
     }

@@ -9,6 +9,22 @@ impl Engine {
         Ok(runtime.exit_file_path(&self.oci_container(record))?)
     }
 
+    /// A waiter's part in the monitor's exit-command handover, when the monitor has one.
+    /// Joined before the container is started, it spares the monitor its exit command even
+    /// when the container exits before the wait begins. Never for a container with a
+    /// restart policy: its exit command decides about the restart, and its waiters wait for
+    /// the monitor (which would wait for them).
+    pub fn exit_handover(
+        &self,
+        record: &ContainerRecord,
+    ) -> Option<rpod_oci::exitfile::ExitHandover> {
+        if record.config.restart.is_set() {
+            return None;
+        }
+        let runtime = self.runtime(&record.config.runtime).ok()?;
+        runtime.exit_handover(&self.oci_container(record))
+    }
+
     pub(super) fn oom_file(&self, record: &ContainerRecord) -> Result<PathBuf> {
         let runtime = self.runtime(&record.config.runtime)?;
         Ok(runtime.oom_file_path(&self.oci_container(record))?)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use rpod_oci::exitfile::ExitHandover;
 use rpod_oci::process::{pid_alive, wait_pid_exit};
 
 use super::{Engine, UNKNOWN_MONITOR_ROUNDS, WAIT_BACKOFF_MAX_MS};
@@ -66,6 +67,9 @@ pub struct WaitOptions {
     pub deadline: Option<Instant>,
     /// Give up once this is set (a client that went away).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// The monitor's exit-command handover, joined before the container could exit
+    /// (`Engine::exit_handover`); otherwise the wait joins it when it begins waiting.
+    pub handover: Option<Arc<ExitHandover>>,
 }
 
 /// A wait that has begun (see `Engine::wait_begin`).
@@ -126,7 +130,12 @@ impl Engine {
     /// Wait until the container exits; returns its exit code. A container that never ran
     /// returns 0 at once, and one that was removed its kept exit code.
     pub fn wait(&self, name_or_id: &str) -> Result<i32> {
-        match self.wait_for(name_or_id, &WaitOptions::default())? {
+        self.wait_exit_code(name_or_id, &WaitOptions::default())
+    }
+
+    /// `wait` with options (a handover joined earlier; neither deadline nor cancel flag).
+    pub fn wait_exit_code(&self, name_or_id: &str, options: &WaitOptions) -> Result<i32> {
+        match self.wait_for(name_or_id, options)? {
             WaitOutcome::Met { exit_code, status } => Ok(exit_code.unwrap_or(match status {
                 Some(_) => 0,
                 None => -1,
@@ -243,7 +252,14 @@ impl Engine {
                     record.state.status,
                     Status::Running | Status::Paused | Status::Stopping
                 );
+            // Held while this waiter waits and handles the exit: the monitor then need not
+            // run its exit command (rpod-monitor's handover; see exitfile::ExitHandover).
+            let mut handover = None;
             if settled_by_exit_file {
+                handover = options
+                    .handover
+                    .clone()
+                    .or_else(|| self.exit_handover(&record).map(Arc::new));
                 // The exit file, not the PID (which may be reused), says the process ended.
                 let exit_file = self.exit_file(&record)?;
                 rpod_oci::exitfile::wait_exit_file(
@@ -275,6 +291,9 @@ impl Engine {
                 // What the exit command would do: a `--rm` container is gone when the wait
                 // returns, as after podman's wait.
                 self.finish_exited(&mut record)?;
+                if let Some(handover) = &handover {
+                    handover.handled();
+                }
                 if self.store.container(&id)?.is_none() {
                     return gone(self, &id);
                 }

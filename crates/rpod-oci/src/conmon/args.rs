@@ -17,6 +17,8 @@ pub struct CreateArgs<'a> {
     /// The runtime's JSON error log, when the runtime writes one.
     pub oci_log: Option<&'a Path>,
     pub log_level: &'a str,
+    /// rpod-monitor's `--exit-command-handover` file (`exitfile::ExitHandover`).
+    pub exit_handover: Option<std::path::PathBuf>,
     /// Restore from a checkpoint instead of creating.
     pub restore: Option<Restore>,
 }
@@ -95,6 +97,7 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     argv.push("--conmon-pidfile".into());
     argv.push(path_str(a.conmon_pid_file));
     push_exit_command(&mut argv, &ctr.exit_command);
+    push_exit_handover(&mut argv, a.exit_handover.as_deref(), &ctr.exit_command);
     if let Some(restore) = &a.restore {
         argv.push("--restore".into());
         argv.push(path_str(&restore.images));
@@ -145,6 +148,15 @@ fn push_oci_log(argv: &mut Vec<String>, oci_log: Option<&Path>) {
 }
 
 /// `--exit-command PROGRAM --exit-command-arg ARG...`.
+/// rpod-monitor's `--exit-command-handover` (`exitfile::ExitHandover`), which only means
+/// something beside an exit command.
+fn push_exit_handover(argv: &mut Vec<String>, handover: Option<&Path>, command: &[String]) {
+    if let Some(handover) = handover.filter(|_| !command.is_empty()) {
+        argv.push("--exit-command-handover".into());
+        argv.push(path_str(handover));
+    }
+}
+
 fn push_exit_command(argv: &mut Vec<String>, command: &[String]) {
     if let Some((program, args)) = command.split_first() {
         argv.push("--exit-command".into());
@@ -203,6 +215,7 @@ mod tests {
             conmon_pid_file: Path::new("/r/conmon.pid"),
             oci_log: Some(Path::new("/r/oci-log")),
             log_level: "warning",
+            exit_handover: None,
             restore: None,
         });
         let expected: Vec<String> = [
@@ -269,12 +282,36 @@ mod tests {
             conmon_pid_file: Path::new("/r/conmon.pid"),
             oci_log: None,
             log_level: "error",
+            exit_handover: Some("/p/waiters".into()),
             restore: None,
         });
         assert!(argv.contains(&"-t".to_string()));
         assert!(!argv.contains(&"-i".to_string()));
         assert!(argv.windows(2).any(|w| w == ["-l", "none"]));
         assert!(!argv.iter().any(|a| a.contains("log-format")));
+        assert!(argv
+            .windows(2)
+            .any(|w| w == ["--exit-command-handover", "/p/waiters"]));
+    }
+
+    #[test]
+    fn no_handover_without_an_exit_command() {
+        let mut ctr = container();
+        ctr.exit_command.clear();
+        let argv = create_argv(&CreateArgs {
+            ctr: &ctr,
+            runtime_path: Path::new("/crun"),
+            runtime_flags: &[],
+            exit_dir: Path::new("/e"),
+            persist_dir: Path::new("/p"),
+            pid_file: Path::new("/r/pidfile"),
+            conmon_pid_file: Path::new("/r/conmon.pid"),
+            oci_log: None,
+            log_level: "error",
+            exit_handover: Some("/p/waiters".into()),
+            restore: None,
+        });
+        assert!(!argv.iter().any(|a| a.contains("exit-command")), "{argv:?}");
     }
 
     #[test]
@@ -303,6 +340,7 @@ mod tests {
             conmon_pid_file: Path::new("/r/conmon.pid"),
             oci_log: None,
             log_level: "warning",
+            exit_handover: None,
             restore: Some(Restore {
                 images: "/b/checkpoint".into(),
                 runtime_args: vec!["--criu".into(), "/opt/criu".into()],
@@ -339,6 +377,8 @@ pub struct ExecArgs<'a> {
     pub preserve_fds: u32,
     pub exit_command: &'a [String],
     pub exit_delay: u32,
+    /// rpod-monitor's `--exit-command-handover` file (`exitfile::ExitHandover`).
+    pub exit_handover: Option<std::path::PathBuf>,
 }
 
 /// conmon's argv for an exec session, in libpod's order.
@@ -398,6 +438,7 @@ pub fn exec_argv(a: &ExecArgs<'_>) -> Vec<String> {
         path_str(a.process_spec),
     ]);
     push_exit_command(&mut argv, a.exit_command);
+    push_exit_handover(&mut argv, a.exit_handover.as_deref(), a.exit_command);
     if !a.exit_command.is_empty() && a.exit_delay > 0 {
         argv.push("--exit-delay".into());
         argv.push(a.exit_delay.to_string());
@@ -443,9 +484,10 @@ mod exec_tests {
             preserve_fds: 2,
             exit_command: &exit_command,
             exit_delay: 0,
+            exit_handover: Some("/b/sid/waiters".into()),
         });
         let joined = argv.join(" ");
         assert!(joined.starts_with("--api-version 1 -c cid -u sid -r /crun -b /b/sid -p /b/sid/exec_pid -n web --exit-dir /b/sid/exit --persist-dir /b/sid/persist/cid --full-attach -l none"), "{joined}");
-        assert!(joined.contains("--runtime-opt --preserve-fds --runtime-opt 2 -t -i -e --exec-attach --exec-process-spec /b/sid/exec-process --exit-command /rpod --exit-command-arg cleanup"), "{joined}");
+        assert!(joined.contains("--runtime-opt --preserve-fds --runtime-opt 2 -t -i -e --exec-attach --exec-process-spec /b/sid/exec-process --exit-command /rpod --exit-command-arg cleanup --exit-command-handover /b/sid/waiters"), "{joined}");
     }
 }

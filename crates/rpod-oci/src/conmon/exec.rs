@@ -200,6 +200,9 @@ impl ConmonRuntime {
             preserve_fds: options.pass_fds.len() as u32,
             exit_command: &options.exit_command,
             exit_delay: options.exit_command_delay,
+            exit_handover: self
+                .monitor_has_handover()
+                .then(|| Self::exit_handover_file(&dir)),
         });
         tracing::debug!(?argv, "starting conmon for exec");
         let stderr_path = dir.join("conmon.stderr");

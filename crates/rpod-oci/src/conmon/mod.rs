@@ -19,7 +19,7 @@ pub use sync::{last_runtime_error, parse_sync_message, SyncMessage};
 
 use crate::attach::{write_resize, AttachConnection};
 use crate::detach::keys_or_default;
-use crate::exitfile::wait_exit_file;
+use crate::exitfile::{wait_exit_file, ExitHandover};
 use crate::http_attach;
 use crate::process::{in_container_cgroup, pid_alive, wait_pid_gone};
 use crate::signal::signal_name;
@@ -366,9 +366,20 @@ impl ConmonRuntime {
         deduped
     }
 
+    /// rpod-monitor takes `--exit-command-handover`; conmon has no such option.
+    fn monitor_has_handover(&self) -> bool {
+        self.conmon.file_name() == Some(std::ffi::OsStr::new(RPOD_MONITOR))
+    }
+
+    /// The handover file in a container's persist directory or an exec session's.
+    fn exit_handover_file(dir: &Path) -> PathBuf {
+        dir.join("waiters")
+    }
+
     fn remove_stale_files(&self, ctr: &OciContainer) {
         let persist = self.persist_dir(ctr);
         for path in [
+            Self::exit_handover_file(&persist),
             self.exit_dir().join(&ctr.id),
             persist.join("exit"),
             persist.join("oom"),
@@ -477,6 +488,9 @@ impl OciRuntime for ConmonRuntime {
             conmon_pid_file: &Self::conmon_pid_file(ctr),
             oci_log: oci_log.as_deref(),
             log_level: &self.log_level,
+            exit_handover: self
+                .monitor_has_handover()
+                .then(|| Self::exit_handover_file(&persist)),
             restore: restore.map(|options| args::Restore {
                 images: Self::checkpoint_dir(ctr),
                 runtime_args: self.criu_flags().iter().map(|s| s.to_string()).collect(),
@@ -864,6 +878,22 @@ impl OciRuntime for ConmonRuntime {
 
     fn exit_file_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
         Ok(self.exit_dir().join(&ctr.id))
+    }
+
+    fn exit_handover(&self, ctr: &OciContainer) -> Option<ExitHandover> {
+        if !self.monitor_has_handover() {
+            return None;
+        }
+        ExitHandover::join(&Self::exit_handover_file(&self.persist_dir(ctr)))
+    }
+
+    fn exec_handover(&self, ctr: &OciContainer, session_id: &str) -> Option<ExitHandover> {
+        if !self.monitor_has_handover() {
+            return None;
+        }
+        let dir = exec::session_dir(ctr, session_id).ok()?;
+        fs::create_dir_all(&dir).ok()?;
+        ExitHandover::join(&Self::exit_handover_file(&dir))
     }
 
     fn oom_file_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
