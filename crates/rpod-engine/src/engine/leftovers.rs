@@ -48,9 +48,20 @@ impl Engine {
             .then(|| self.leftover_monitor(record))
             .flatten()
         {
-            // With its container gone the monitor exits by itself; one that does not (it
-            // was killed before starting the runtime) is killed.
-            if !wait_pid_exit(pid, Some(MONITOR_GONE_TIMEOUT)) {
+            // With its container gone the monitor records an exit and runs its exit
+            // command, which waits for this container's lock (held here), and rpod-monitor
+            // waits for its exit command: so the exit record, not the monitor's end, says
+            // it is done with the container. One that does neither (it was killed before
+            // starting the runtime) is killed.
+            let exit_file = self.exit_file(record)?;
+            let recorded =
+                rpod_oci::exitfile::wait_exit_file(&exit_file, MONITOR_GONE_TIMEOUT, || {
+                    !pid_alive(pid)
+                })
+                .ok()
+                .flatten()
+                .is_some();
+            if !recorded && pid_alive(pid) {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
