@@ -39,15 +39,33 @@ pub fn read_exit_file(path: &Path) -> Result<Option<ExitRecord>> {
 
 /// Wait for an exit file to appear, for at most `timeout`, giving up early when `give_up`
 /// says so (e.g. the monitor died and will never write it). The exit directory is watched
-/// with inotify, so the file is seen the moment the monitor renames it into place; `give_up`
-/// is asked between events. Without inotify (the directory is missing, or no watch can be
-/// had) the file is looked for every few milliseconds.
+/// with inotify (after a few quick looks), so the file is seen the moment the monitor
+/// renames it into place; `give_up` is asked between events. Without inotify (the
+/// directory is missing, or no watch can be had) the file is looked for every few
+/// milliseconds.
 pub fn wait_exit_file(
     path: &Path,
     timeout: Duration,
     mut give_up: impl FnMut() -> bool,
 ) -> Result<Option<ExitRecord>> {
     let deadline = Instant::now() + timeout;
+    // The file usually comes within milliseconds of the moment a waiter starts looking (an
+    // attach that ended, a stop's signal), and closing an inotify instance that held a
+    // watch waits for the kernel's RCU grace period: 10-20 ms here, longer than such a
+    // wait. So look a few times before watching.
+    for _ in 0..QUICK_LOOKS {
+        if let Some(record) = read_exit_file(path)? {
+            return Ok(Some(record));
+        }
+        if give_up() {
+            return read_exit_file(path);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        std::thread::sleep(left.min(QUICK_LOOK_INTERVAL));
+    }
     let watch = path.parent().and_then(watch_directory);
     loop {
         if let Some(record) = read_exit_file(path)? {
@@ -67,6 +85,10 @@ pub fn wait_exit_file(
         }
     }
 }
+
+/// Looks at the file, a millisecond apart, before an inotify watch is set up.
+const QUICK_LOOKS: u32 = 20;
+const QUICK_LOOK_INTERVAL: Duration = Duration::from_millis(1);
 
 /// How often `give_up` is asked while waiting on inotify.
 const GIVE_UP_CHECK: Duration = Duration::from_millis(100);
