@@ -268,6 +268,34 @@ impl Env {
 
     /// A bundle for the bare runtime running `args`, over the shared root file system.
     pub fn bundle(&self, args: &[&str]) -> Result<PathBuf> {
+        self.bundle_with_seccomp(args, None)
+    }
+
+    /// The seccomp section of the spec rpod writes for a default container (its profile,
+    /// decided for this machine), so that the bare runtime can be timed with it too.
+    pub fn rpod_seccomp(&self) -> Result<serde_json::Value> {
+        let id = run_quiet(&mut self.rpod(&["run", "-d", IMAGE, "sleep", "1000"]))?;
+        let spec_path = self
+            .work
+            .path()
+            .join("rpod/root/containers")
+            .join(&id)
+            .join("userdata/config.json");
+        let spec: Result<serde_json::Value> = std::fs::read(&spec_path)
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| Ok(serde_json::from_slice(&bytes)?));
+        run_quiet(&mut self.rpod(&["rm", "-f", "-t", "0", &id]))?;
+        let seccomp = spec?["linux"]["seccomp"].clone();
+        anyhow::ensure!(!seccomp.is_null(), "rpod's spec has no seccomp filter");
+        Ok(seccomp)
+    }
+
+    /// `bundle`, with `seccomp` as the spec's `linux.seccomp` when given.
+    pub fn bundle_with_seccomp(
+        &self,
+        args: &[&str],
+        seccomp: Option<&serde_json::Value>,
+    ) -> Result<PathBuf> {
         let dir = self.work.path().join(self.unique("bundle"));
         std::fs::create_dir_all(&dir)?;
         run_quiet(
@@ -281,6 +309,9 @@ impl Env {
         spec["process"]["args"] = serde_json::json!(args);
         spec["root"]["path"] = self.rootfs.display().to_string().into();
         spec["root"]["readonly"] = true.into();
+        if let Some(seccomp) = seccomp {
+            spec["linux"]["seccomp"] = seccomp.clone();
+        }
         std::fs::write(&path, serde_json::to_vec(&spec)?)?;
         Ok(dir)
     }

@@ -49,14 +49,47 @@ fn run_args<'a>(contender: Contender, rest: &[&'a str]) -> Vec<&'a str> {
 pub fn run_rm(env: &Env, options: &Options) -> Result<Scenario> {
     eprintln!("run --rm true ...");
     let bundle = env.bundle(&["true"])?;
+    let seccomp = env.rpod_seccomp()?;
+    let confined = env.bundle_with_seccomp(&["true"], Some(&seccomp))?;
+    let mut with_profile = Vec::new();
     let samples = alternate(&env.contenders(true), options.runs, |c| match c {
         Contender::Bare => {
             let id = env.unique("bare");
-            time_ms(&mut env.bare(&["run", "--bundle", &bundle.display().to_string(), &id]))
+            let ms =
+                time_ms(&mut env.bare(&["run", "--bundle", &bundle.display().to_string(), &id]))?;
+            let id = env.unique("bare-seccomp");
+            with_profile.push(time_ms(&mut env.bare(&[
+                "run",
+                "--bundle",
+                &confined.display().to_string(),
+                &id,
+            ]))?);
+            Ok(ms)
         }
         engine => time_ms(&mut env.engine(engine, &run_args(engine, &["--rm", IMAGE, "true"]))),
     })?;
-    Ok(finish(Scenario::new("run --rm IMAGE true", "ms"), samples))
+    let mut scenario = finish(Scenario::new("run --rm IMAGE true", "ms"), samples);
+    note_same_profile(&mut scenario, &with_profile);
+    Ok(scenario)
+}
+
+/// The bare runtime timed again with rpod's seccomp profile (the default spec has none),
+/// right after its run without: what of rpod's time is the runtime's work for the filter.
+fn note_same_profile(scenario: &mut Scenario, with_profile: &[f64]) {
+    if with_profile.is_empty() {
+        return;
+    }
+    let confined = summarize(with_profile);
+    let versus = scenario
+        .results
+        .get(&Contender::Rpod)
+        .map(|rpod| format!("; rpod/that = {:.2}x", rpod.median / confined.median))
+        .unwrap_or_default();
+    scenario.notes.push(format!(
+        "bare runtime with rpod's seccomp profile in the same run: {:.1} ±{:.1} ms{versus}",
+        confined.median,
+        confined.iqr / 2.0
+    ));
 }
 
 /// 1b. `run --rm IMAGE true` on the default bridge network (rpod and podman), beside rpod
@@ -162,19 +195,22 @@ pub fn lifecycle(env: &Env, options: &Options) -> Result<Scenario> {
 /// 3. `exec CID true` in a running container.
 pub fn exec(env: &Env, options: &Options) -> Result<Scenario> {
     eprintln!("exec true ...");
+    let start_bare = |seccomp: Option<&serde_json::Value>| -> Result<String> {
+        let bundle = env.bundle_with_seccomp(&["sleep", "1000"], seccomp)?;
+        let id = env.unique("bare");
+        run_quiet(
+            env.bare(&["run", "-d", "--bundle", &bundle.display().to_string(), &id])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        Ok(id)
+    };
+    let confined = start_bare(Some(&env.rpod_seccomp()?))?;
+    let mut with_profile = Vec::new();
     let mut targets: BTreeMap<Contender, String> = BTreeMap::new();
     for c in env.contenders(true) {
         let id = match c {
-            Contender::Bare => {
-                let bundle = env.bundle(&["sleep", "1000"])?;
-                let id = env.unique("bare");
-                run_quiet(
-                    env.bare(&["run", "-d", "--bundle", &bundle.display().to_string(), &id])
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null()),
-                )?;
-                id
-            }
+            Contender::Bare => start_bare(None)?,
             engine => run_quiet(
                 &mut env.engine(engine, &run_args(engine, &["-d", IMAGE, "sleep", "1000"])),
             )?,
@@ -184,17 +220,24 @@ pub fn exec(env: &Env, options: &Options) -> Result<Scenario> {
     let samples = alternate(&env.contenders(true), options.runs, |c| {
         let id = &targets[&c];
         match c {
-            Contender::Bare => time_ms(&mut env.bare(&["exec", id, "true"])),
+            Contender::Bare => {
+                let ms = time_ms(&mut env.bare(&["exec", id, "true"]))?;
+                with_profile.push(time_ms(&mut env.bare(&["exec", &confined, "true"]))?);
+                Ok(ms)
+            }
             engine => time_ms(&mut env.engine(engine, &["exec", id, "true"])),
         }
     });
+    let _ = run_quiet(&mut env.bare(&["delete", "--force", &confined]));
     for (c, id) in &targets {
         let _ = match c {
             Contender::Bare => run_quiet(&mut env.bare(&["delete", "--force", id])),
             engine => run_quiet(&mut env.engine(*engine, &["rm", "-f", "-t", "0", id])),
         };
     }
-    Ok(finish(Scenario::new("exec CID true", "ms"), samples?))
+    let mut scenario = finish(Scenario::new("exec CID true", "ms"), samples?);
+    note_same_profile(&mut scenario, &with_profile);
+    Ok(scenario)
 }
 
 /// Read a child's stdout to the end, counting bytes.
