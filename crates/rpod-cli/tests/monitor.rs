@@ -256,7 +256,7 @@ fn a_full_log_disk_stops_neither_the_container_nor_its_output() {
         let script = "head -c 300000 /dev/zero | tr '\\0' a; echo; \
                       while [ ! -e /signals/go ]; do sleep 0.05; done; echo after";
         let monitor = monitor_path().display().to_string();
-        let child = rpod
+        let mut child = rpod
             .command(&[
                 // rpod-monitor's own behaviour: conmon writes no such note.
                 "--conmon",
@@ -277,13 +277,32 @@ fn a_full_log_disk_stops_neither_the_container_nor_its_output() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // The log fills the disk; then room is made and the container goes on.
-        wait_until("the log disk fills up", || {
-            available_bytes(&disk.path) < 4096
+        // The attached output is read all along: a client that stopped reading would hold
+        // the monitor's output back, and what it took later could fill the disk again.
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reader = {
+            let mut stdout = child.stdout.take().unwrap();
+            let received = received.clone();
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 65536];
+                loop {
+                    match std::io::Read::read(&mut stdout, &mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => received.lock().unwrap().extend_from_slice(&chunk[..n]),
+                    }
+                }
+            })
+        };
+        // The log fills the disk while all of the first output goes by; then room is made
+        // and the container goes on.
+        wait_until("the log disk fills up and the output went by", || {
+            available_bytes(&disk.path) < 4096 && received.lock().unwrap().len() >= 300_001
         });
         fs::remove_file(&filler).unwrap();
         fs::write(signals.join("go"), b"").unwrap();
         let out = child.wait_with_output().unwrap();
+        reader.join().unwrap();
+        let stdout = received.lock().unwrap().clone();
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -293,9 +312,9 @@ fn a_full_log_disk_stops_neither_the_container_nor_its_output() {
         let mut expected = vec![b'a'; 300_000];
         expected.extend_from_slice(b"\nafter\n");
         assert!(
-            out.stdout == expected,
+            stdout == expected,
             "{runtime}: attached output of {} bytes",
-            out.stdout.len()
+            stdout.len()
         );
         let text = fs::read_to_string(&log).unwrap();
         assert!(
