@@ -53,20 +53,8 @@ pub fn wait_exit_file(
     // attach that ended, a stop's signal), and closing an inotify instance that held a
     // watch waits for the kernel's RCU grace period: 10-20 ms here, longer than such a
     // wait. So look a few times before watching.
-    for _ in 0..QUICK_LOOKS {
-        if let Some(record) = read_exit_file(path)? {
-            return Ok(Some(record));
-        }
-        if give_up() {
-            return read_exit_file(path);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        std::thread::sleep(left.min(QUICK_LOOK_INTERVAL));
-    }
-    let watch = path.parent().and_then(watch_directory);
+    let mut quick_looks = 0;
+    let mut watch: Option<Option<Inotify>> = None;
     loop {
         if let Some(record) = read_exit_file(path)? {
             return Ok(Some(record));
@@ -79,9 +67,17 @@ pub fn wait_exit_file(
         if left.is_zero() {
             return Ok(None);
         }
+        if quick_looks < QUICK_LOOKS {
+            quick_looks += 1;
+            std::thread::sleep(left.min(QUICK_LOOK_INTERVAL));
+            continue;
+        }
         match &watch {
-            Some(inotify) => wait_for_event(inotify, left.min(GIVE_UP_CHECK)),
-            None => std::thread::sleep(EXIT_FILE_POLL),
+            // Watch from now on, and look once more first: the file may have come just
+            // before the watch.
+            None => watch = Some(path.parent().and_then(watch_directory)),
+            Some(Some(inotify)) => wait_for_event(inotify, left.min(GIVE_UP_CHECK)),
+            Some(None) => std::thread::sleep(EXIT_FILE_POLL),
         }
     }
 }
