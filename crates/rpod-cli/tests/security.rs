@@ -19,41 +19,88 @@ macro_rules! confinement_tests {
             #[test]
             fn seccomp_confines_by_default() {
                 let rpod = Rpod::with_image(RT);
-                let status = rpod.ok(&["run", "--rm", "demo", "grep", "^Seccomp:", "/proc/self/status"]);
-                assert_eq!(status.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "2"]);
+                let status = rpod.ok(&[
+                    "run",
+                    "--rm",
+                    "demo",
+                    "grep",
+                    "^Seccomp:",
+                    "/proc/self/status",
+                ]);
+                assert_eq!(
+                    status.split_whitespace().collect::<Vec<_>>(),
+                    ["Seccomp:", "2"]
+                );
                 // personality(ADDR_NO_RANDOMIZE) is refused by the default profile (ENOSYS).
                 let out = rpod.run(&["run", "--rm", "demo", "linux64", "-R", "true"]);
                 assert_eq!(out.status.code(), Some(1));
                 assert!(String::from_utf8_lossy(&out.stderr).contains("Function not implemented"));
                 // The same without the filter works.
-                rpod.ok(&["run", "--rm", "--security-opt", "seccomp=unconfined", "demo", "linux64", "-R", "true"]);
-                let status = rpod.ok(&["run", "--rm", "--privileged", "demo", "grep", "^Seccomp:", "/proc/self/status"]);
-                assert_eq!(status.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "0"]);
+                rpod.ok(&[
+                    "run",
+                    "--rm",
+                    "--security-opt",
+                    "seccomp=unconfined",
+                    "demo",
+                    "linux64",
+                    "-R",
+                    "true",
+                ]);
+                let status = rpod.ok(&[
+                    "run",
+                    "--rm",
+                    "--privileged",
+                    "demo",
+                    "grep",
+                    "^Seccomp:",
+                    "/proc/self/status",
+                ]);
+                assert_eq!(
+                    status.split_whitespace().collect::<Vec<_>>(),
+                    ["Seccomp:", "0"]
+                );
                 // An exec runs under the container's filter too.
                 let id = rpod.detached(&["demo", "sleep", "100"]);
                 let status = rpod.ok(&["exec", &id, "grep", "^Seccomp:", "/proc/self/status"]);
-                assert_eq!(status.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "2"]);
+                assert_eq!(
+                    status.split_whitespace().collect::<Vec<_>>(),
+                    ["Seccomp:", "2"]
+                );
             }
 
             #[test]
             fn a_profile_file_is_applied() {
                 let rpod = Rpod::with_image(RT);
-                let profile = rpod.dir.path().join("no-mkdir.json");
-                fs::write(
-                    &profile,
-                    r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
-                )
-                .unwrap();
-                let opt = format!("seccomp={}", profile.display());
-                let out = rpod.run(&["run", "--rm", "--security-opt", &opt, "demo", "mkdir", "/tmp/x"]);
+                let opt = no_mkdir_profile(&rpod);
+                let out = rpod.run(&[
+                    "run",
+                    "--rm",
+                    "--security-opt",
+                    &opt,
+                    "demo",
+                    "mkdir",
+                    "/tmp/x",
+                ]);
                 assert_eq!(out.status.code(), Some(1));
                 assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
                 rpod.ok(&["run", "--rm", "demo", "mkdir", "/tmp/x"]);
                 let bad = rpod.dir.path().join("bad.json");
                 fs::write(&bad, "{not json").unwrap();
-                let err = rpod.fails(&["create", "--security-opt", &format!("seccomp={}", bad.display()), "demo"], 125);
+                let err = rpod.fails(
+                    &[
+                        "create",
+                        "--security-opt",
+                        &format!("seccomp={}", bad.display()),
+                        "demo",
+                    ],
+                    125,
+                );
                 assert!(err.contains("bad.json"), "{err}");
-                assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "", "a refused create left a container");
+                assert_eq!(
+                    rpod.ok(&["ps", "-a", "-q"]),
+                    "",
+                    "a refused create left a container"
+                );
             }
 
             #[test]
@@ -70,19 +117,39 @@ macro_rules! confinement_tests {
                 const NET_ADMIN: u64 = 1 << 12;
                 const SYS_CHROOT: u64 = 1 << 18;
                 let default = caps(&[]);
-                assert!(default & CHOWN != 0 && default & SYS_CHROOT != 0 && default & NET_ADMIN == 0);
+                assert!(
+                    default & CHOWN != 0 && default & SYS_CHROOT != 0 && default & NET_ADMIN == 0
+                );
                 assert_eq!(caps(&["--cap-drop", "ALL"]), 0);
-                assert_eq!(caps(&["--cap-drop", "all", "--cap-add", "net_admin"]), NET_ADMIN);
+                assert_eq!(
+                    caps(&["--cap-drop", "all", "--cap-add", "net_admin"]),
+                    NET_ADMIN
+                );
                 let dropped = caps(&["--cap-drop", "CAP_CHOWN", "--cap-add", "NET_ADMIN"]);
                 assert!(dropped & CHOWN == 0 && dropped & NET_ADMIN != 0);
-                let nnp = rpod.ok(&["run", "--rm", "--security-opt", "no-new-privileges", "demo", "grep", "^NoNewPrivs:", "/proc/self/status"]);
+                let nnp = rpod.ok(&[
+                    "run",
+                    "--rm",
+                    "--security-opt",
+                    "no-new-privileges",
+                    "demo",
+                    "grep",
+                    "^NoNewPrivs:",
+                    "/proc/self/status",
+                ]);
                 assert!(nnp.contains('1'), "{nnp}");
                 let out = rpod.run(&["run", "--rm", "--read-only", "demo", "touch", "/x"]);
                 assert_ne!(out.status.code(), Some(0));
                 assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
-                let err = rpod.fails(&["run", "--rm", "--cap-add", "CAP_NOPE", "demo", "true"], 125);
+                let err = rpod.fails(
+                    &["run", "--rm", "--cap-add", "CAP_NOPE", "demo", "true"],
+                    125,
+                );
                 assert!(err.contains("CAP_NOPE"), "{err}");
-                let err = rpod.fails(&["run", "--rm", "--security-opt", "bogus", "demo", "true"], 125);
+                let err = rpod.fails(
+                    &["run", "--rm", "--security-opt", "bogus", "demo", "true"],
+                    125,
+                );
                 assert!(err.contains("bogus"), "{err}");
             }
 
@@ -95,12 +162,23 @@ macro_rules! confinement_tests {
                         .lines()
                         .find(|l| l.split(' ').nth(1) == Some(target))
                         .unwrap_or_else(|| panic!("no {target} mount in {mounts}"));
-                    line.split(' ').nth(3).unwrap().split(',').map(String::from).collect()
+                    line.split(' ')
+                        .nth(3)
+                        .unwrap()
+                        .split(',')
+                        .map(String::from)
+                        .collect()
                 };
                 for flag in ["nosuid", "nodev", "noexec"] {
-                    assert!(options("/proc").iter().any(|o| o == flag), "/proc lacks {flag}");
+                    assert!(
+                        options("/proc").iter().any(|o| o == flag),
+                        "/proc lacks {flag}"
+                    );
                 }
-                assert!(options("/dev").iter().any(|o| o == "noexec"), "/dev lacks noexec");
+                assert!(
+                    options("/dev").iter().any(|o| o == "noexec"),
+                    "/dev lacks noexec"
+                );
                 assert!(options("/sys").iter().any(|o| o == "ro"));
                 let block = rpod.ok(&["run", "--rm", "demo", "ls", "/sys/dev/block"]);
                 assert_eq!(block, "", "/sys/dev/block is not masked");
@@ -109,6 +187,18 @@ macro_rules! confinement_tests {
             }
         }
     };
+}
+
+/// A seccomp profile that refuses mkdir (EPERM) and allows the rest, in the store's
+/// directory; returns its `--security-opt` value.
+fn no_mkdir_profile(rpod: &Rpod) -> String {
+    let profile = rpod.dir.path().join("no-mkdir.json");
+    fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+    )
+    .unwrap();
+    format!("seccomp={}", profile.display())
 }
 
 confinement_tests!(runc, "runc");
@@ -153,13 +243,7 @@ fn crun_reuses_compiled_seccomp_filters_per_profile() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Function not implemented"));
 
     // Another profile gets its own filter: mkdir refused there, allowed by the default.
-    let profile = rpod.dir.path().join("no-mkdir.json");
-    fs::write(
-        &profile,
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
-    )
-    .unwrap();
-    let opt = format!("seccomp={}", profile.display());
+    let opt = no_mkdir_profile(&rpod);
     for _ in 0..2 {
         let out = rpod.run(&[
             "run",
