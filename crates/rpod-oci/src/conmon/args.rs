@@ -267,13 +267,10 @@ mod tests {
         assert_eq!(argv, expected);
     }
 
-    #[test]
-    fn terminal_wins_over_stdin_and_log_none() {
-        let mut ctr = container();
-        ctr.terminal = true;
-        ctr.log_driver = LogDriver::None;
-        let argv = create_argv(&CreateArgs {
-            ctr: &ctr,
+    /// A short create argv for `ctr`, crun's, with the exit-command handover `/p/waiters`.
+    fn argv_with_handover(ctr: &OciContainer) -> Vec<String> {
+        create_argv(&CreateArgs {
+            ctr,
             runtime_path: Path::new("/crun"),
             runtime_flags: &[],
             exit_dir: Path::new("/e"),
@@ -284,7 +281,15 @@ mod tests {
             log_level: "error",
             exit_handover: Some("/p/waiters".into()),
             restore: None,
-        });
+        })
+    }
+
+    #[test]
+    fn terminal_wins_over_stdin_and_log_none() {
+        let mut ctr = container();
+        ctr.terminal = true;
+        ctr.log_driver = LogDriver::None;
+        let argv = argv_with_handover(&ctr);
         assert!(argv.contains(&"-t".to_string()));
         assert!(!argv.contains(&"-i".to_string()));
         assert!(argv.windows(2).any(|w| w == ["-l", "none"]));
@@ -298,19 +303,7 @@ mod tests {
     fn no_handover_without_an_exit_command() {
         let mut ctr = container();
         ctr.exit_command.clear();
-        let argv = create_argv(&CreateArgs {
-            ctr: &ctr,
-            runtime_path: Path::new("/crun"),
-            runtime_flags: &[],
-            exit_dir: Path::new("/e"),
-            persist_dir: Path::new("/p"),
-            pid_file: Path::new("/r/pidfile"),
-            conmon_pid_file: Path::new("/r/conmon.pid"),
-            oci_log: None,
-            log_level: "error",
-            exit_handover: Some("/p/waiters".into()),
-            restore: None,
-        });
+        let argv = argv_with_handover(&ctr);
         assert!(!argv.iter().any(|a| a.contains("exit-command")), "{argv:?}");
     }
 
