@@ -72,18 +72,7 @@ macro_rules! confinement_tests {
             fn a_profile_file_is_applied() {
                 let rpod = Rpod::with_image(RT);
                 let opt = no_mkdir_profile(&rpod);
-                let out = rpod.run(&[
-                    "run",
-                    "--rm",
-                    "--security-opt",
-                    &opt,
-                    "demo",
-                    "mkdir",
-                    "/tmp/x",
-                ]);
-                assert_eq!(out.status.code(), Some(1));
-                assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
-                rpod.ok(&["run", "--rm", "demo", "mkdir", "/tmp/x"]);
+                mkdir_is_refused_only_under(&rpod, &opt);
                 let bad = rpod.dir.path().join("bad.json");
                 fs::write(&bad, "{not json").unwrap();
                 let err = rpod.fails(
@@ -201,6 +190,22 @@ fn no_mkdir_profile(rpod: &Rpod) -> String {
     format!("seccomp={}", profile.display())
 }
 
+/// mkdir fails with EPERM under the `--security-opt` value `opt` and works without it.
+fn mkdir_is_refused_only_under(rpod: &Rpod, opt: &str) {
+    let out = rpod.run(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        opt,
+        "demo",
+        "mkdir",
+        "/tmp/x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
+    rpod.ok(&["run", "--rm", "demo", "mkdir", "/tmp/x"]);
+}
+
 confinement_tests!(runc, "runc");
 confinement_tests!(crun, "crun");
 
@@ -245,18 +250,7 @@ fn crun_reuses_compiled_seccomp_filters_per_profile() {
     // Another profile gets its own filter: mkdir refused there, allowed by the default.
     let opt = no_mkdir_profile(&rpod);
     for _ in 0..2 {
-        let out = rpod.run(&[
-            "run",
-            "--rm",
-            "--security-opt",
-            &opt,
-            "demo",
-            "mkdir",
-            "/tmp/x",
-        ]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
-        rpod.ok(&["run", "--rm", "demo", "mkdir", "/tmp/x"]);
+        mkdir_is_refused_only_under(&rpod, &opt);
         let out = rpod.run(&[
             "run",
             "--rm",
