@@ -64,19 +64,14 @@ fn silence_stdout() -> Result<(), exit::Failure> {
 fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
     let exe = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("finding rpod's own executable: {e}"))?;
-    let config = rpod_engine::config::EngineConfig::load()?;
     Ok(Engine::open(EngineOptions {
         root: cli.root.clone(),
         runroot: cli.runroot.clone(),
         runtime: cli.runtime.clone(),
-        // The command line (or RPOD_CONMON) first, then the configuration's conmon_path.
-        conmon: cli
-            .conmon
-            .clone()
-            .or_else(|| config.engine.conmon_path.clone()),
+        conmon: cli.conmon.clone(),
         log_level: cli.log_level.clone(),
         exe,
-        config,
+        config: rpod_engine::config::EngineConfig::load()?,
         runtime_flags: cli.runtime_flags.clone(),
         events: cli.events_backend != "none",
     })?)

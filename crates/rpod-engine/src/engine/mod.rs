@@ -86,6 +86,8 @@ pub struct EngineOptions {
     pub runroot: PathBuf,
     /// Default runtime: a name (`runc`, `crun`) or a path.
     pub runtime: String,
+    /// The monitor (conmon or rpod-monitor); `None` takes the configuration's
+    /// `conmon_path`, else the default (`rpod_oci::conmon::default_monitor`).
     pub conmon: Option<PathBuf>,
     /// Log level name (`error`, `warn`, `info`, `debug`), passed on to conmon and cleanup.
     pub log_level: String,
@@ -318,9 +320,13 @@ impl Engine {
 
     /// Open with runtimes made by `make_runtime` instead of the default.
     pub fn open_with_runtimes(
-        options: EngineOptions,
+        mut options: EngineOptions,
         make_runtime: Arc<RuntimeMaker>,
     ) -> Result<Self> {
+        // The caller's choice first (`--conmon`, `RPOD_CONMON`), then rpod.conf's.
+        if options.conmon.is_none() {
+            options.conmon = options.config.engine.conmon_path.clone();
+        }
         let roots = Roots {
             root: options.root.clone(),
             runroot: options.runroot.clone(),
