@@ -19,7 +19,7 @@ pub(crate) fn write_archive(
     output: Option<&std::path::Path>,
     write: impl FnOnce(&mut dyn std::io::Write) -> rpod_engine::Result<()>,
 ) -> Result<(), crate::exit::Failure> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     match output {
         Some(path) => {
             let dir = path
@@ -27,7 +27,7 @@ pub(crate) fn write_archive(
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
             let mut tmp = rpod_engine::scratch::unnamed_file(dir)?;
-            write(&mut std::io::BufWriter::new(&mut tmp))?;
+            buffered(&mut tmp, write)?;
             rpod_engine::scratch::replace_with_unnamed(&tmp, path)?;
         }
         None => {
@@ -36,9 +36,56 @@ pub(crate) fn write_archive(
                     "refusing to write an archive to a terminal: use -o FILE or redirect",
                 ));
             }
-            write(&mut std::io::BufWriter::new(std::io::stdout().lock()))?;
-            std::io::stdout().flush()?;
+            buffered(std::io::stdout().lock(), write)?;
         }
     }
     Ok(())
+}
+
+/// Run `write` on a buffer over `out`, then flush both: a buffer dropped unflushed would
+/// lose its last write's error (a full disk), and a truncated archive would be named.
+fn buffered<W: std::io::Write>(
+    out: W,
+    write: impl FnOnce(&mut dyn std::io::Write) -> rpod_engine::Result<()>,
+) -> Result<(), crate::exit::Failure> {
+    let mut buffer = std::io::BufWriter::new(out);
+    write(&mut buffer)?;
+    buffer.into_inner().map_err(|e| e.into_error())?.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes writes until `room` bytes are used, then fails as a full disk does.
+    struct SmallDisk {
+        room: usize,
+    }
+
+    impl std::io::Write for SmallDisk {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            if data.len() > self.room {
+                return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            self.room -= data.len();
+            Ok(data.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn hundred_bytes(out: &mut dyn std::io::Write) -> rpod_engine::Result<()> {
+        out.write_all(&[0u8; 100])
+            .map_err(|e| rpod_engine::EngineError::io("writing", "archive", e))
+    }
+
+    #[test]
+    fn the_last_buffered_write_failing_is_an_error() {
+        // Small enough to stay in the buffer until the end.
+        assert!(buffered(SmallDisk { room: 10 }, hundred_bytes).is_err());
+        assert!(buffered(SmallDisk { room: 100 }, hundred_bytes).is_ok());
+    }
 }
