@@ -102,9 +102,10 @@ impl KubeLog {
         let full = header(&stamp, stream, b'F');
         let partial = header(&stamp, stream, b'P');
         let note = self.lost_note(&stamp);
-        let output_len = data.len() as u64;
         let mut batch: Vec<IoSlice<'_>> = Vec::new();
+        // Bytes of the batch, records and output alone (what a failed write loses).
         let mut batch_len = 0u64;
+        let mut batch_output = 0u64;
         if !note.is_empty() {
             batch.push(IoSlice::new(&note));
             batch_len += note.len() as u64;
@@ -122,16 +123,15 @@ impl KubeLog {
                 if self.size + batch_len + record_len > max && self.size + batch_len > 0 {
                     // This record would pass the limit: what came before it goes to the old
                     // file, and the file starts afresh with this record.
-                    self.flush(&mut batch, output_len);
-                    batch_len = 0;
-                    if let Err(e) = self.reopen() {
-                        self.lose(record_len, &e);
-                    }
+                    self.flush(&mut batch, batch_output);
+                    (batch_len, batch_output) = (0, 0);
+                    // A file that cannot start afresh is written on: nothing is lost.
+                    let _ = self.reopen();
                 }
             }
             if batch.len() + 3 > MAX_IOVECS {
-                self.flush(&mut batch, output_len);
-                batch_len = 0;
+                self.flush(&mut batch, batch_output);
+                (batch_len, batch_output) = (0, 0);
             }
             batch.push(IoSlice::new(head));
             batch.push(IoSlice::new(piece));
@@ -139,8 +139,9 @@ impl KubeLog {
                 batch.push(IoSlice::new(tail));
             }
             batch_len += record_len;
+            batch_output += piece.len() as u64;
         }
-        self.flush(&mut batch, output_len);
+        self.flush(&mut batch, batch_output);
     }
 
     /// The record that says how much output was lost, when some was (with a newline first
@@ -164,7 +165,8 @@ impl KubeLog {
         record
     }
 
-    /// Write the whole batch (and empty it). A failure counts `output_len` bytes as lost.
+    /// Write the whole batch (and empty it). A failure counts the batch's `output_len` bytes
+    /// of output as lost.
     fn flush(&mut self, batch: &mut Vec<IoSlice<'_>>, output_len: u64) {
         let total: usize = batch.iter().map(|s| s.len()).sum();
         if total == 0 {
@@ -333,5 +335,23 @@ mod tests {
             "{got:?}"
         );
         assert_eq!(got[2], "stdout F after");
+    }
+
+    #[test]
+    fn output_lost_in_several_writes_is_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let mut log = KubeLog::open(&path, None).unwrap();
+        let good = std::mem::replace(&mut log.file, File::open(&path).unwrap());
+        // 1000 lines need more buffers than one vectored write takes: several batches fail.
+        let output = "y\n".repeat(1000);
+        log.write(Stream::Stdout, output.as_bytes());
+        log.file = good;
+        log.write(Stream::Stdout, b"after\n");
+        let got = lines(&path);
+        assert!(
+            got[0].starts_with("stderr F rpod-monitor: 2000 bytes of output were not logged"),
+            "{got:?}"
+        );
     }
 }
