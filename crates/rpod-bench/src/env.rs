@@ -38,6 +38,8 @@ pub struct Env {
     pub conmon: Option<PathBuf>,
     pub rootfs: PathBuf,
     counter: AtomicUsize,
+    /// `rpod_seccomp`'s answer, asked once.
+    seccomp: std::sync::OnceLock<serde_json::Value>,
 }
 
 fn which(name: &str) -> Option<PathBuf> {
@@ -165,6 +167,7 @@ impl Env {
             rootfs,
             work,
             counter: AtomicUsize::new(0),
+            seccomp: std::sync::OnceLock::new(),
         };
         run_quiet(&mut env.rpod(&["import", &tarball.display().to_string(), IMAGE]))?;
         if env.podman.is_some() {
@@ -274,6 +277,14 @@ impl Env {
     /// The seccomp section of the spec rpod writes for a default container (its profile,
     /// decided for this machine), so that the bare runtime can be timed with it too.
     pub fn rpod_seccomp(&self) -> Result<serde_json::Value> {
+        if let Some(seccomp) = self.seccomp.get() {
+            return Ok(seccomp.clone());
+        }
+        let seccomp = self.probe_seccomp()?;
+        Ok(self.seccomp.get_or_init(|| seccomp).clone())
+    }
+
+    fn probe_seccomp(&self) -> Result<serde_json::Value> {
         let id = run_quiet(&mut self.rpod(&["run", "-d", IMAGE, "sleep", "1000"]))?;
         let spec_path = self
             .work
