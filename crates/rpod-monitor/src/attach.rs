@@ -121,7 +121,8 @@ impl AttachServer {
         }
     }
 
-    /// Read one input record from client `index`: `Ok(Some(n))` bytes, `Ok(None)` at its EOF.
+    /// Read one input record from client `index`: `Some(n)` bytes (0: nothing yet), `None`
+    /// at its end (EOF or an error).
     pub fn read_input(&mut self, index: usize, buffer: &mut [u8]) -> Option<usize> {
         let client = &mut self.clients[index];
         loop {
