@@ -89,6 +89,25 @@ impl Setup {
     }
 }
 
+/// The monitor's options for an exit command that runs `script` with `sh -c` (the script's
+/// `$0` is the first `--exit-command-arg` after these).
+fn shell_exit_command(script: &str) -> Vec<String> {
+    [
+        "--exit-command",
+        "/bin/sh",
+        "--exit-command-arg",
+        "-c",
+        "--exit-command-arg",
+        script,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 fn message(sync: &mut BufReader<UnixStream>) -> serde_json::Value {
     let mut line = String::new();
     sync.read_line(&mut line).unwrap();
@@ -119,19 +138,9 @@ fn a_container_is_reported_logged_and_its_exit_recorded() {
     let setup = Setup::new();
     let runtime = setup.runtime(STARTS_A_CONTAINER);
     let marker = setup.path("exit-command-ran");
-    let mut sync = setup.start(
-        &runtime,
-        &[
-            "--exit-command",
-            "/bin/sh",
-            "--exit-command-arg",
-            "-c",
-            "--exit-command-arg",
-            &format!("echo \"$0\" > {}", marker.display()),
-            "--exit-command-arg",
-            "cleanup",
-        ],
-    );
+    let mut options = shell_exit_command(&format!("echo \"$0\" > {}", marker.display()));
+    options.extend(["--exit-command-arg".to_string(), "cleanup".to_string()]);
+    let mut sync = setup.start(&runtime, &strs(&options));
     let pid = message(&mut sync)["data"].as_i64().unwrap();
     assert!(pid > 0);
     assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
@@ -326,19 +335,12 @@ fn a_waiter_that_handled_the_exit_spares_the_exit_command() {
             .unwrap();
         // SAFETY: flock on a descriptor the test owns.
         assert_eq!(unsafe { libc::flock(waiter.as_raw_fd(), libc::LOCK_SH) }, 0);
-        let mut sync = setup.start(
-            &runtime,
-            &[
-                "--exit-command",
-                "/bin/sh",
-                "--exit-command-arg",
-                "-c",
-                "--exit-command-arg",
-                &format!("echo ran > {}", marker.display()),
-                "--exit-command-handover",
-                &handover.display().to_string(),
-            ],
-        );
+        let mut options = shell_exit_command(&format!("echo ran > {}", marker.display()));
+        options.extend([
+            "--exit-command-handover".to_string(),
+            handover.display().to_string(),
+        ]);
+        let mut sync = setup.start(&runtime, &strs(&options));
         assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
         assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
         let monitor: i32 = wait_for(&setup.path("monitor.pid")).trim().parse().unwrap();
