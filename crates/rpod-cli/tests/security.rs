@@ -19,18 +19,7 @@ macro_rules! confinement_tests {
             #[test]
             fn seccomp_confines_by_default() {
                 let rpod = Rpod::with_image(RT);
-                let status = rpod.ok(&[
-                    "run",
-                    "--rm",
-                    "demo",
-                    "grep",
-                    "^Seccomp:",
-                    "/proc/self/status",
-                ]);
-                assert_eq!(
-                    status.split_whitespace().collect::<Vec<_>>(),
-                    ["Seccomp:", "2"]
-                );
+                assert_eq!(seccomp_mode(&rpod, &["run", "--rm", "demo"]), "2");
                 // personality(ADDR_NO_RANDOMIZE) is refused by the default profile (ENOSYS).
                 let out = rpod.run(&["run", "--rm", "demo", "linux64", "-R", "true"]);
                 assert_eq!(out.status.code(), Some(1));
@@ -46,26 +35,13 @@ macro_rules! confinement_tests {
                     "-R",
                     "true",
                 ]);
-                let status = rpod.ok(&[
-                    "run",
-                    "--rm",
-                    "--privileged",
-                    "demo",
-                    "grep",
-                    "^Seccomp:",
-                    "/proc/self/status",
-                ]);
                 assert_eq!(
-                    status.split_whitespace().collect::<Vec<_>>(),
-                    ["Seccomp:", "0"]
+                    seccomp_mode(&rpod, &["run", "--rm", "--privileged", "demo"]),
+                    "0"
                 );
                 // An exec runs under the container's filter too.
                 let id = rpod.detached(&["demo", "sleep", "100"]);
-                let status = rpod.ok(&["exec", &id, "grep", "^Seccomp:", "/proc/self/status"]);
-                assert_eq!(
-                    status.split_whitespace().collect::<Vec<_>>(),
-                    ["Seccomp:", "2"]
-                );
+                assert_eq!(seccomp_mode(&rpod, &["exec", &id]), "2");
             }
 
             #[test]
@@ -178,6 +154,18 @@ macro_rules! confinement_tests {
     };
 }
 
+/// The seccomp mode (`Seccomp:` of /proc/self/status) of a process run by `command`
+/// (`run ... IMAGE` or `exec CONTAINER`).
+fn seccomp_mode(rpod: &Rpod, command: &[&str]) -> String {
+    let mut args = command.to_vec();
+    args.extend(["grep", "^Seccomp:", "/proc/self/status"]);
+    let line = rpod.ok(&args);
+    match line.split_whitespace().collect::<Vec<_>>()[..] {
+        ["Seccomp:", mode] => mode.to_string(),
+        _ => panic!("not a Seccomp line: {line:?}"),
+    }
+}
+
 /// A seccomp profile that refuses mkdir (EPERM) and allows the rest, in the store's
 /// directory; returns its `--security-opt` value.
 fn no_mkdir_profile(rpod: &Rpod) -> String {
@@ -238,11 +226,7 @@ fn crun_reuses_compiled_seccomp_filters_per_profile() {
         "the second create did not get the kept filter"
     );
     assert_eq!(kept(), 1);
-    let status = rpod.ok(&["exec", &second, "grep", "^Seccomp:", "/proc/self/status"]);
-    assert_eq!(
-        status.split_whitespace().collect::<Vec<_>>(),
-        ["Seccomp:", "2"]
-    );
+    assert_eq!(seccomp_mode(&rpod, &["exec", &second]), "2");
     // The kept filter refuses what the profile refuses (ENOSYS for personality flags).
     let out = rpod.run(&["run", "--rm", "demo", "linux64", "-R", "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Function not implemented"));
