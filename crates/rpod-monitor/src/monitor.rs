@@ -624,32 +624,47 @@ impl Monitor {
 
     /// Relay the container's streams until `pid` has exited; returns its exit code and
     /// whether the timeout killed it.
+    /// With `--hold-output-for-attach`, an exit is only returned once the output is no
+    /// longer held, so that the drain after it reaches the client.
     fn relay_until_exit(&mut self, relay: &mut Relay, pid: i32) -> Result<(i32, bool), Fatal> {
         let deadline = (self.config.options.timeout > 0)
             .then(|| Instant::now() + Duration::from_secs(self.config.options.timeout));
         let mut timed_out = false;
+        let mut exited = None;
         loop {
-            if let Some(code) = self.reaped.remove(&pid) {
+            if exited.is_none() {
+                exited = self.reaped.remove(&pid);
+            }
+            let hold_left = relay.hold_left();
+            if let (Some(code), None) = (exited, hold_left) {
                 return Ok((code, timed_out));
             }
-            let timeout_ms = match deadline.filter(|_| !timed_out) {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        timed_out = true;
-                        kill_group(pid);
-                        continue;
-                    }
-                    i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1)
+            let mut timeout = None;
+            if let Some(deadline) = deadline.filter(|_| !timed_out && exited.is_none()) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    timed_out = true;
+                    kill_group(pid);
+                    continue;
                 }
-                None => -1,
+                timeout = Some(left);
+            }
+            let timeout = match (timeout, hold_left) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
+            let timeout_ms = timeout.map_or(-1, |left| {
+                i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1)
+            });
             let mut fds = vec![pollfd(self.signal_fd(), libc::POLLIN)];
             let slots = relay.poll_set(&mut fds);
             poll(&mut fds, timeout_ms);
             relay.handle(&fds, &slots);
             for signal in self.take_signals() {
-                forward(pid, signal);
+                // Once reaped, the PID may belong to another process.
+                if exited.is_none() {
+                    forward(pid, signal);
+                }
             }
         }
     }
@@ -868,6 +883,9 @@ struct Relay {
     stdin_closes_on_eof: bool,
     buffer: Vec<u8>,
     record: Vec<u8>,
+    /// `--hold-output-for-attach`: the output is not read until a client connects or this
+    /// moment passes.
+    held_until: Option<Instant>,
 }
 
 impl Relay {
@@ -896,6 +914,9 @@ impl Relay {
         };
         let mut oom_dirs = vec![config.bundle.clone()];
         oom_dirs.extend(config.persist_dir.clone());
+        let hold = config.options.hold_output_for_attach;
+        let held_until =
+            (hold > 0 && attach.is_some()).then(|| Instant::now() + Duration::from_secs(hold));
         Ok(Relay {
             streams,
             attach,
@@ -912,7 +933,18 @@ impl Relay {
                 && !config.options.terminal,
             buffer: vec![0u8; READ_BUFFER],
             record: Vec::with_capacity(attach_record_capacity()),
+            held_until,
         })
+    }
+
+    /// How long the output is still held, if it is; a hold that has run out ends here.
+    fn hold_left(&mut self) -> Option<Duration> {
+        let left = self.held_until?.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.held_until = None;
+            return None;
+        }
+        Some(left)
     }
 
     fn poll_set(&self, fds: &mut Vec<libc::pollfd>) -> Vec<Slot> {
@@ -921,24 +953,15 @@ impl Relay {
             fds.push(pollfd(fd, events));
             slots.push(slot);
         };
-        if let Some(fd) = &self.streams.stdout {
-            add(
-                fds,
-                fd.as_raw_fd(),
-                libc::POLLIN,
-                Slot::Output(Stream::Stdout),
-            );
-        }
-        if let Some(fd) = &self.streams.stderr {
-            add(
-                fds,
-                fd.as_raw_fd(),
-                libc::POLLIN,
-                Slot::Output(Stream::Stderr),
-            );
-        }
-        if let Some(fd) = &self.streams.terminal {
-            add(fds, fd.as_raw_fd(), libc::POLLIN, Slot::Terminal);
+        let outputs = [
+            (&self.streams.stdout, Slot::Output(Stream::Stdout)),
+            (&self.streams.stderr, Slot::Output(Stream::Stderr)),
+            (&self.streams.terminal, Slot::Terminal),
+        ];
+        for (fd, slot) in outputs {
+            if let (Some(fd), None) = (fd, self.held_until) {
+                add(fds, fd.as_raw_fd(), libc::POLLIN, slot);
+            }
         }
         if let Some(attach) = &self.attach {
             add(
@@ -979,6 +1002,9 @@ impl Relay {
             .any(|(fd, slot)| matches!(slot, Slot::Listener) && fd.revents != 0);
         if let (true, Some(attach)) = (connecting, &mut self.attach) {
             attach.accept();
+            if !attach.clients.is_empty() {
+                self.held_until = None;
+            }
         }
         let mut clients = Vec::new();
         for (fd, slot) in fds.iter().zip(slots) {

@@ -145,6 +145,17 @@ pub struct Options {
     /// handover.rs).
     #[arg(long = "exit-command-handover", allow_hyphen_values = true)]
     pub exit_command_handover: Option<PathBuf>,
+    /// rpod-monitor's own: create the container and start its process in one call of the
+    /// runtime (`run --detach`), for a start that needs nothing done in between. Saves the
+    /// runtime's `start`: two more runs of its executable.
+    #[arg(long = "start-at-create")]
+    pub start_at_create: bool,
+    /// rpod-monitor's own, with `--start-at-create`: read none of the container's output
+    /// until the first attach client connects, at most this many seconds (0: do not wait),
+    /// so that a client that attaches right after the create misses nothing. The exit is
+    /// recorded only after the wait, with the output that came before it.
+    #[arg(long = "hold-output-for-attach", default_value_t = 0)]
+    pub hold_output_for_attach: u64,
     /// Print the version and exit.
     #[arg(long = "version")]
     pub version: bool,
@@ -242,6 +253,12 @@ impl Options {
         }
         if self.exec && self.restore.is_some() {
             return Err("Cannot use 'exec' and 'restore' at the same time".into());
+        }
+        if self.start_at_create && (self.exec || self.restore.is_some()) {
+            return Err("--start-at-create is for a container's create only".into());
+        }
+        if self.hold_output_for_attach > 0 && !self.start_at_create {
+            return Err("--hold-output-for-attach needs --start-at-create".into());
         }
         if self.exec_attach && !self.exec {
             return Err("Attach can only be specified with exec".into());
@@ -421,6 +438,18 @@ mod tests {
         ])
         .unwrap();
         assert!(exec.exec.unwrap().attach);
+        assert!(with(&["--start-at-create", "--hold-output-for-attach", "5"]).is_ok());
+        assert!(with(&["--hold-output-for-attach", "5"])
+            .unwrap_err()
+            .contains("needs --start-at-create"));
+        for other in [
+            &["--restore", "/x"][..],
+            &["-e", "--exec-process-spec", "/p"],
+        ] {
+            let mut args = vec!["--start-at-create"];
+            args.extend_from_slice(other);
+            assert!(with(&args).unwrap_err().contains("create only"));
+        }
     }
 
     #[test]

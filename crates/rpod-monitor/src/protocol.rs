@@ -114,6 +114,8 @@ pub fn runtime_argv(config: &Config, console_socket: Option<&Path>) -> Vec<Strin
             argv.push(
                 if restore.is_some() {
                     "restore"
+                } else if o.start_at_create {
+                    "run"
                 } else {
                     "create"
                 }
@@ -130,6 +132,9 @@ pub fn runtime_argv(config: &Config, console_socket: Option<&Path>) -> Vec<Strin
             }
             if o.no_new_keyring {
                 argv.push("--no-new-keyring".into());
+            }
+            if o.start_at_create {
+                argv.push("--detach".into());
             }
             if let Some(images) = restore {
                 argv.extend([
@@ -253,6 +258,15 @@ mod tests {
             )
             .join(" "),
             "--root /s exec --pid-file /r/pid --process /b/s/p.json --detach cid"
+        );
+        assert_eq!(
+            runtime_argv(
+                &config(&["--start-at-create", "--no-pivot"]),
+                Some(Path::new("/tmp/t"))
+            )
+            .join(" "),
+            "--root /s run --bundle /b --pid-file /r/pid --no-pivot --detach \
+             --console-socket /tmp/t cid"
         );
     }
 }

@@ -368,3 +368,86 @@ fn process_alive(pid: i32) -> bool {
     // A zombie has no command line left; one reaped is gone.
     std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
 }
+
+/// A runtime whose `run --detach` starts the "container" at once: it writes, and exits
+/// soon after. Its arguments are kept in `args` beside the script.
+const RUNS_A_CONTAINER: &str = r#"echo "$@" > "$(dirname "$0")/args"
+while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sh -c 'echo early; echo early-err >&2; sleep 0.2; exit 5' &
+echo $! > "$pidfile""#;
+
+/// Connect to the attach socket and read every output record until the monitor closes it;
+/// returns stdout's and stderr's bytes.
+fn attach_and_read_all(path: &Path) -> (Vec<u8>, Vec<u8>) {
+    use nix::sys::socket::{connect, recv, socket, AddressFamily, MsgFlags, SockFlag, SockType};
+    let client = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    connect(
+        client.as_raw_fd(),
+        &nix::sys::socket::UnixAddr::new(path).unwrap(),
+    )
+    .unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut record = vec![0u8; 8193];
+    loop {
+        let n = recv(client.as_raw_fd(), &mut record, MsgFlags::empty()).unwrap();
+        if n == 0 {
+            return (out, err);
+        }
+        match record[0] {
+            2 => out.extend_from_slice(&record[1..n]),
+            3 => err.extend_from_slice(&record[1..n]),
+            other => panic!("a record of stream {other}"),
+        }
+    }
+}
+
+/// `--start-at-create`: one `run --detach` of the runtime. With `--hold-output-for-attach`
+/// the output (and so the exit) waits for the first client, which gets everything the
+/// container wrote before it connected.
+#[test]
+fn a_container_started_at_create_holds_its_output_for_the_first_client() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(RUNS_A_CONTAINER);
+    let mut sync = setup.start(
+        &runtime,
+        &["--start-at-create", "--hold-output-for-attach", "60"],
+    );
+    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    let args = std::fs::read_to_string(setup.path("args")).unwrap();
+    assert!(
+        args.starts_with("run --bundle ") && args.contains(" --detach "),
+        "{args}"
+    );
+    // The container wrote and exited; its output waits for a client, and its exit with it.
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(!setup.path("exits/ctr").exists(), "the exit did not wait");
+    let logged = std::fs::read_to_string(setup.path("ctr.log")).unwrap_or_default();
+    assert!(!logged.contains("early"), "the output was read: {logged}");
+    let (out, err) = attach_and_read_all(&setup.path("bundle/attach"));
+    assert_eq!(out, b"early\n");
+    assert_eq!(err, b"early-err\n");
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "5");
+}
+
+/// Nobody attaches: the hold runs out, and the output goes to the log and the exit is
+/// recorded as usual.
+#[test]
+fn a_hold_that_runs_out_lets_the_output_go_to_the_log() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(RUNS_A_CONTAINER);
+    let mut sync = setup.start(
+        &runtime,
+        &["--start-at-create", "--hold-output-for-attach", "1"],
+    );
+    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "5");
+    let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
+    assert!(log.contains("stdout F early"), "{log}");
+    assert!(log.contains("stderr F early-err"), "{log}");
+}
