@@ -27,6 +27,27 @@ pub trait OciRuntime: Send + Sync {
         ctr: &OciContainer,
         restore: Option<&CheckpointOptions>,
     ) -> Result<CreateOutcome>;
+    /// Whether `create_started_container` works here (rpod's own monitor; conmon always
+    /// creates and starts apart).
+    fn supports_start_at_create(&self) -> bool {
+        false
+    }
+    /// Create the container and start its process in one run of the runtime (its
+    /// `run --detach`), for a start that needs nothing done between the two. With
+    /// `attach_follows`, the monitor holds the container's output (and so its exit) until
+    /// the first attach client connects, for a while at most, so that a caller that
+    /// attaches right after this returns misses nothing. Returns the PIDs as
+    /// `create_container` does; the container runs.
+    fn create_started_container(
+        &self,
+        _ctr: &OciContainer,
+        _attach_follows: bool,
+    ) -> Result<CreateOutcome> {
+        Err(crate::OciError::NotSupported {
+            operation: "create-and-start",
+            runtime: self.name().to_string(),
+        })
+    }
     /// Start a created container.
     fn start_container(&self, ctr: &OciContainer) -> Result<()>;
     /// Send `signal` to init, or to every process of the container with `all`.

@@ -393,6 +393,56 @@ macro_rules! runtime_tests {
                 assert!(log.contains(" stderr F err\n"), "{log}");
             }
 
+            /// rpod-monitor creates and starts in one runtime call; with an attach to
+            /// follow, the output (100 kB, written at once) and the exit wait for the
+            /// client, which gets every byte. conmon says it cannot.
+            #[test]
+            fn create_started_holds_the_output_for_the_attach() {
+                let script = "head -c 100000 /dev/zero | tr '\\0' x; echo; echo err >&2; exit 9";
+                let mut f = Fixture::new(RT, &["sh", "-c", script]);
+                if !f.runtime.supports_start_at_create() {
+                    let err = f.runtime.create_started_container(&f.ctr, true).unwrap_err();
+                    assert!(matches!(err, OciError::NotSupported { .. }), "{err:?}");
+                    return;
+                }
+                let outcome = f.runtime.create_started_container(&f.ctr, true).unwrap();
+                f.ctr.pid = outcome.pid;
+                f.ctr.conmon_pid = outcome.conmon_pid;
+                // It runs (and ends) without a start; its exit waits for the client.
+                wait_until("the process ends", || !pid_alive(outcome.pid));
+                std::thread::sleep(Duration::from_millis(200));
+                let exit = f.runtime.exit_file_path(&f.ctr).unwrap();
+                assert!(!exit.exists(), "the exit was recorded before the attach");
+                assert!(!f.log().contains("xxx"), "the output was read before the attach");
+                let out = Capture::default();
+                let options = AttachOptions {
+                    streams: out.streams(),
+                    detach_keys: None,
+                    initial_size: None,
+                    start: false,
+                };
+                f.runtime.attach(&f.ctr, options).unwrap();
+                let text = out.text();
+                assert_eq!(text.matches('x').count(), 100_000);
+                assert!(text.ends_with("x\nerr\n"), "{:?}", &text[text.len() - 20..]);
+                assert_eq!(f.exit_code(), 9);
+                assert!(f.log().contains(" stderr F err\n"));
+            }
+
+            /// Without an attach to follow, the output is not held.
+            #[test]
+            fn create_started_without_an_attach() {
+                let mut f = Fixture::new(RT, &["sh", "-c", "echo at-once; exit 4"]);
+                if !f.runtime.supports_start_at_create() {
+                    return;
+                }
+                let outcome = f.runtime.create_started_container(&f.ctr, false).unwrap();
+                f.ctr.pid = outcome.pid;
+                f.ctr.conmon_pid = outcome.conmon_pid;
+                assert_eq!(f.exit_code(), 4);
+                f.wait_for_log(" stdout F at-once\n");
+            }
+
             #[test]
             fn signal_deaths_are_128_plus_the_signal() {
                 // PID 1 ignores signals it has no handler for, except SIGKILL.

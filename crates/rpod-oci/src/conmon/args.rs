@@ -21,6 +21,9 @@ pub struct CreateArgs<'a> {
     pub exit_handover: Option<std::path::PathBuf>,
     /// Restore from a checkpoint instead of creating.
     pub restore: Option<Restore>,
+    /// rpod-monitor's `--start-at-create`, with its `--hold-output-for-attach` seconds
+    /// (0: none).
+    pub start_at_create: Option<u64>,
 }
 
 /// What conmon needs to restore instead of create: the checkpoint images (its
@@ -98,6 +101,13 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     argv.push(path_str(a.conmon_pid_file));
     push_exit_command(&mut argv, &ctr.exit_command);
     push_exit_handover(&mut argv, a.exit_handover.as_deref(), &ctr.exit_command);
+    if let Some(hold) = a.start_at_create {
+        argv.push("--start-at-create".into());
+        if hold > 0 {
+            argv.push("--hold-output-for-attach".into());
+            argv.push(hold.to_string());
+        }
+    }
     if let Some(restore) = &a.restore {
         argv.push("--restore".into());
         argv.push(path_str(&restore.images));
@@ -217,6 +227,7 @@ mod tests {
             log_level: "warning",
             exit_handover: None,
             restore: None,
+            start_at_create: None,
         });
         let expected: Vec<String> = [
             "--api-version",
@@ -269,6 +280,10 @@ mod tests {
 
     /// A short create argv for `ctr`, crun's, with the exit-command handover `/p/waiters`.
     fn argv_with_handover(ctr: &OciContainer) -> Vec<String> {
+        argv_starting(ctr, None)
+    }
+
+    fn argv_starting(ctr: &OciContainer, start_at_create: Option<u64>) -> Vec<String> {
         create_argv(&CreateArgs {
             ctr,
             runtime_path: Path::new("/crun"),
@@ -281,7 +296,23 @@ mod tests {
             log_level: "error",
             exit_handover: Some("/p/waiters".into()),
             restore: None,
+            start_at_create,
         })
+    }
+
+    #[test]
+    fn start_at_create_and_its_hold() {
+        let ctr = container();
+        let plain = argv_starting(&ctr, None);
+        assert!(!plain.iter().any(|a| a.contains("start-at-create")));
+        let started = argv_starting(&ctr, Some(0));
+        assert!(started.contains(&"--start-at-create".to_string()));
+        assert!(!started.iter().any(|a| a.contains("hold-output")));
+        let held = argv_starting(&ctr, Some(60));
+        assert!(held.contains(&"--start-at-create".to_string()));
+        assert!(held
+            .windows(2)
+            .any(|w| w == ["--hold-output-for-attach", "60"]));
     }
 
     #[test]
@@ -340,6 +371,7 @@ mod tests {
                 tcp_established: true,
                 file_locks: false,
             }),
+            start_at_create: None,
         });
         let tail = &argv[argv.len() - 5..];
         assert_eq!(

@@ -201,7 +201,7 @@ impl ConmonRuntime {
             exit_command: &options.exit_command,
             exit_delay: options.exit_command_delay,
             exit_handover: self
-                .monitor_has_handover()
+                .monitor_is_ours()
                 .then(|| Self::exit_handover_file(&dir)),
         });
         tracing::debug!(?argv, "starting conmon for exec");

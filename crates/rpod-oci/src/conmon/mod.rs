@@ -30,6 +30,11 @@ use crate::{OciError, OciRuntime, Result};
 const CREATE_TIMEOUT: Duration = Duration::from_secs(240);
 /// How long a container may take to die after SIGKILL.
 const KILL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long rpod-monitor holds a container's output for the client that attaches right
+/// after a create that started it (`create_started_container`): far more than that takes,
+/// and short enough that a caller killed in between delays the output and the exit only
+/// this long.
+const ATTACH_HOLD_SECS: u64 = 60;
 
 /// Runtimes known to write JSON error logs (`--log-format=json`).
 const JSON_ERROR_RUNTIMES: &[&str] = &["crun", "runc", "kata", "runsc", "youki", "krun", "ocijail"];
@@ -366,8 +371,9 @@ impl ConmonRuntime {
         deduped
     }
 
-    /// rpod-monitor takes `--exit-command-handover`; conmon has no such option.
-    fn monitor_has_handover(&self) -> bool {
+    /// The monitor is rpod-monitor, which takes options conmon has not
+    /// (`--exit-command-handover`, `--start-at-create`).
+    fn monitor_is_ours(&self) -> bool {
         self.conmon.file_name() == Some(std::ffi::OsStr::new(RPOD_MONITOR))
     }
 
@@ -441,29 +447,13 @@ impl ConmonRuntime {
         }
     }
 
-    /// Send a signal; a failure because the process is already gone is no failure for stop.
-    fn signal_tolerating_exit(&self, ctr: &OciContainer, signal: i32, all: bool) -> Result<()> {
-        match self.kill_container(ctr, signal, all) {
-            Ok(()) => Ok(()),
-            Err(_) if !pid_alive(ctr.pid) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-impl OciRuntime for ConmonRuntime {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn create_container(
+    /// The monitor's create (or restore); `start_at_create` holds the seconds of
+    /// `--hold-output-for-attach` when the create also starts the process.
+    fn create(
         &self,
         ctr: &OciContainer,
         restore: Option<&CheckpointOptions>,
+        start_at_create: Option<u64>,
     ) -> Result<CreateOutcome> {
         if restore.is_some() && !self.supports_checkpoint() {
             return Err(self.checkpoint_unsupported());
@@ -489,7 +479,7 @@ impl OciRuntime for ConmonRuntime {
             oci_log: oci_log.as_deref(),
             log_level: &self.log_level,
             exit_handover: self
-                .monitor_has_handover()
+                .monitor_is_ours()
                 .then(|| Self::exit_handover_file(&persist)),
             restore: restore.map(|options| args::Restore {
                 images: Self::checkpoint_dir(ctr),
@@ -497,6 +487,7 @@ impl OciRuntime for ConmonRuntime {
                 tcp_established: options.tcp_established,
                 file_locks: options.file_locks,
             }),
+            start_at_create,
         });
         tracing::debug!(conmon = %self.conmon.display(), ?argv, "starting conmon");
         let stderr_path = ctr.run_dir.join("conmon.stderr");
@@ -573,6 +564,52 @@ impl OciRuntime for ConmonRuntime {
                 0
             },
         })
+    }
+
+    /// Send a signal; a failure because the process is already gone is no failure for stop.
+    fn signal_tolerating_exit(&self, ctr: &OciContainer, signal: i32, all: bool) -> Result<()> {
+        match self.kill_container(ctr, signal, all) {
+            Ok(()) => Ok(()),
+            Err(_) if !pid_alive(ctr.pid) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl OciRuntime for ConmonRuntime {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn create_container(
+        &self,
+        ctr: &OciContainer,
+        restore: Option<&CheckpointOptions>,
+    ) -> Result<CreateOutcome> {
+        self.create(ctr, restore, None)
+    }
+
+    fn supports_start_at_create(&self) -> bool {
+        self.monitor_is_ours()
+    }
+
+    fn create_started_container(
+        &self,
+        ctr: &OciContainer,
+        attach_follows: bool,
+    ) -> Result<CreateOutcome> {
+        if !self.supports_start_at_create() {
+            return Err(OciError::NotSupported {
+                operation: "create-and-start (it needs rpod-monitor)",
+                runtime: self.name.clone(),
+            });
+        }
+        let hold = if attach_follows { ATTACH_HOLD_SECS } else { 0 };
+        self.create(ctr, None, Some(hold))
     }
 
     fn start_container(&self, ctr: &OciContainer) -> Result<()> {
@@ -881,14 +918,14 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn exit_handover(&self, ctr: &OciContainer) -> Option<ExitHandover> {
-        if !self.monitor_has_handover() {
+        if !self.monitor_is_ours() {
             return None;
         }
         ExitHandover::join(&Self::exit_handover_file(&self.persist_dir(ctr)))
     }
 
     fn exec_handover(&self, ctr: &OciContainer, session_id: &str) -> Option<ExitHandover> {
-        if !self.monitor_has_handover() {
+        if !self.monitor_is_ours() {
             return None;
         }
         let dir = exec::session_dir(ctr, session_id).ok()?;
