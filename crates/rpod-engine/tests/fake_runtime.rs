@@ -24,6 +24,11 @@ struct FakeRuntime {
     persist: PathBuf,
     /// Per container: its process and whether its monitor thread still runs.
     containers: Mutex<HashMap<String, (i32, Arc<AtomicBool>)>>,
+    /// Whether it creates and starts in one call (as rpod-monitor does).
+    start_at_create: bool,
+    /// The calls that create or start, in order (`create`, `start`, `create-started`,
+    /// `create-started+attach`).
+    calls: Arc<Mutex<Vec<&'static str>>>,
 }
 
 fn unsupported(operation: &'static str) -> OciError {
@@ -39,6 +44,8 @@ impl FakeRuntime {
             exits: config.tmp_dir.join("exits"),
             persist: config.tmp_dir.join("persist"),
             containers: Mutex::new(HashMap::new()),
+            start_at_create: false,
+            calls: Arc::default(),
         }
     }
 
@@ -55,33 +62,9 @@ impl FakeRuntime {
             message: format!("fake: {e}"),
         })
     }
-}
 
-/// The process's exit status as conmon writes it: the code, or 128 + the signal.
-fn exit_code(child: &mut Child) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    match child.wait() {
-        Ok(status) => status
-            .code()
-            .or_else(|| status.signal().map(|s| 128 + s))
-            .unwrap_or(-1),
-        Err(_) => -1,
-    }
-}
-
-impl OciRuntime for FakeRuntime {
-    fn name(&self) -> &str {
-        "fake"
-    }
-    fn path(&self) -> &Path {
-        Path::new("/bin/sh")
-    }
-
-    fn create_container(
-        &self,
-        ctr: &OciContainer,
-        _restore: Option<&CheckpointOptions>,
-    ) -> Result<CreateOutcome> {
+    /// The command as a host process, stopped until `continue_stopped`.
+    fn spawn_stopped(&self, ctr: &OciContainer) -> Result<CreateOutcome> {
         let spec_path = ctr.bundle_dir.join("config.json");
         let spec: serde_json::Value = serde_json::from_slice(
             &std::fs::read(&spec_path).map_err(|e| OciError::io("reading", &spec_path, e))?,
@@ -126,7 +109,7 @@ impl OciRuntime for FakeRuntime {
         })
     }
 
-    fn start_container(&self, ctr: &OciContainer) -> Result<()> {
+    fn continue_stopped(&self, ctr: &OciContainer) -> Result<()> {
         // The shell must have stopped itself first, or the continue would come too early
         // and the process would then stop for good. Only a stopped state (`T`) says it
         // has; a busy machine may take its time to get there.
@@ -144,7 +127,61 @@ impl OciRuntime for FakeRuntime {
         }
         self.signal(ctr, libc::SIGCONT)
     }
+}
 
+/// The process's exit status as conmon writes it: the code, or 128 + the signal.
+fn exit_code(child: &mut Child) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match child.wait() {
+        Ok(status) => status
+            .code()
+            .or_else(|| status.signal().map(|s| 128 + s))
+            .unwrap_or(-1),
+        Err(_) => -1,
+    }
+}
+
+impl OciRuntime for FakeRuntime {
+    fn name(&self) -> &str {
+        "fake"
+    }
+    fn path(&self) -> &Path {
+        Path::new("/bin/sh")
+    }
+
+    fn create_container(
+        &self,
+        ctr: &OciContainer,
+        _restore: Option<&CheckpointOptions>,
+    ) -> Result<CreateOutcome> {
+        self.calls.lock().unwrap().push("create");
+        self.spawn_stopped(ctr)
+    }
+
+    fn supports_start_at_create(&self) -> bool {
+        self.start_at_create
+    }
+
+    fn create_started_container(
+        &self,
+        ctr: &OciContainer,
+        attach_follows: bool,
+    ) -> Result<CreateOutcome> {
+        assert!(self.start_at_create, "asked to start at create");
+        self.calls.lock().unwrap().push(if attach_follows {
+            "create-started+attach"
+        } else {
+            "create-started"
+        });
+        let outcome = self.spawn_stopped(ctr)?;
+        self.continue_stopped(ctr)?;
+        Ok(outcome)
+    }
+
+    fn start_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.calls.lock().unwrap().push("start");
+        self.continue_stopped(ctr)
+    }
     fn kill_container(&self, ctr: &OciContainer, signal: i32, _all: bool) -> Result<()> {
         self.signal(ctr, signal)?;
         // A stopped process takes its signal only once continued.
@@ -281,9 +318,18 @@ struct Fixture {
     _dir: tempfile::TempDir,
     rootfs: PathBuf,
     engine: Arc<Engine>,
+    /// The fake runtime's create and start calls.
+    calls: Arc<Mutex<Vec<&'static str>>>,
 }
 
 fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+/// `start_at_create`: the fake creates and starts in one call, as rpod-monitor does.
+fn fixture_with(start_at_create: bool) -> Fixture {
+    let calls: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let shared = calls.clone();
     let dir = tempfile::tempdir().unwrap();
     let rootfs = dir.path().join("rootfs");
     std::fs::create_dir(&rootfs).unwrap();
@@ -300,13 +346,19 @@ fn fixture() -> Fixture {
             runtime_flags: Vec::new(),
             events: true,
         },
-        Arc::new(|config| Ok(Arc::new(FakeRuntime::new(config)) as Arc<dyn OciRuntime>)),
+        Arc::new(move |config| {
+            let mut runtime = FakeRuntime::new(config);
+            runtime.start_at_create = start_at_create;
+            runtime.calls = shared.clone();
+            Ok(Arc::new(runtime) as Arc<dyn OciRuntime>)
+        }),
     )
     .unwrap();
     Fixture {
         _dir: dir,
         rootfs,
         engine: Arc::new(engine),
+        calls,
     }
 }
 
@@ -383,6 +435,75 @@ fn the_lifecycle_runs_on_a_fake_runtime() {
         137,
         "the exit code outlives the container"
     );
+}
+
+/// The calls made since the last look.
+fn take_calls(f: &Fixture) -> Vec<&'static str> {
+    std::mem::take(&mut *f.calls.lock().unwrap())
+}
+
+/// A runtime that creates and starts in one call gets one call for a start that needs
+/// nothing in between; the start is recorded as any other (state, events, PID), and a
+/// hook runs once it runs, told that an attach follows.
+#[test]
+fn a_start_with_nothing_in_between_is_one_runtime_call() {
+    let f = fixture_with(true);
+    let e = &f.engine;
+    let mut events = rpod_engine::events::EventReader::from_start(e.roots());
+    let id = f.create("at-once", &["sleep", "1000"]);
+    let record = e.start(&id, None, None).unwrap();
+    assert_eq!(take_calls(&f), ["create-started"]);
+    assert_eq!(record.state.status, Status::Running);
+    assert!(record.state.pid > 0 && record.state.started_at.is_some());
+    assert_eq!(status(e, &id), Status::Running, "the start was saved");
+    let statuses: Vec<String> = events
+        .read_new()
+        .unwrap()
+        .into_iter()
+        .filter(|ev| ev.id == id)
+        .map(|ev| ev.status)
+        .collect();
+    assert_eq!(statuses, ["create", "init", "start"]);
+
+    let attached = f.create("attached", &["sh", "-c", "exit 7"]);
+    let mut seen = None;
+    let mut hook = |record: &rpod_engine::ContainerRecord| {
+        seen = Some(record.state.status);
+        Ok(())
+    };
+    e.start(&attached, None, Some(&mut hook)).unwrap();
+    assert_eq!(take_calls(&f), ["create-started+attach"]);
+    assert_eq!(seen, Some(Status::Running));
+    assert_eq!(e.wait(&attached).unwrap(), 7);
+
+    // A hook that fails after such a start: the error is told, and the container runs.
+    let failing = f.create("failing-hook", &["sleep", "1000"]);
+    let mut hook =
+        |_: &rpod_engine::ContainerRecord| Err(EngineError::InvalidArg("the attach failed".into()));
+    let err = e.start(&failing, None, Some(&mut hook)).unwrap_err();
+    assert!(err.to_string().contains("the attach failed"), "{err}");
+    assert_eq!(status(e, &failing), Status::Running);
+    for id in [&id, &failing] {
+        e.kill(id, libc::SIGKILL).unwrap();
+        assert_eq!(e.wait(id).unwrap(), 137);
+    }
+}
+
+/// Without that ability the runtime creates, then starts; the hook runs in between.
+#[test]
+fn a_runtime_that_cannot_start_at_create_creates_then_starts() {
+    let f = fixture();
+    let e = &f.engine;
+    let id = f.create("apart", &["sh", "-c", "exit 2"]);
+    let mut seen = None;
+    let mut hook = |record: &rpod_engine::ContainerRecord| {
+        seen = Some(record.state.status);
+        Ok(())
+    };
+    e.start(&id, None, Some(&mut hook)).unwrap();
+    assert_eq!(take_calls(&f), ["create", "start"]);
+    assert_eq!(seen, Some(Status::Created));
+    assert_eq!(e.wait(&id).unwrap(), 2);
 }
 
 #[test]

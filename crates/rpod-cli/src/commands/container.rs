@@ -718,11 +718,13 @@ fn start_attached(engine: &Engine, id: &str, attach: Attach) -> Result<i32, Fail
     };
     let mut connection: Option<Box<dyn AttachSession>> = None;
     let mut handover = None;
-    // Connect once the monitor is up and before the process starts: no output is lost.
-    // The exit is ours to handle from then on, however soon it comes.
+    // Connect once the monitor is up and before the process starts (or, when the runtime
+    // started it at create, before the monitor reads its output): no output is lost. The
+    // exit is ours to handle from then on, however soon it comes; the handover is taken
+    // first, as the monitor may record the exit as soon as we connect.
     let mut connect = |record: &ContainerRecord| -> rpod_engine::Result<()> {
-        connection = Some(runtime.attach_connect(&engine.oci_container(record))?);
         handover = engine.exit_handover(record);
+        connection = Some(runtime.attach_connect(&engine.oci_container(record))?);
         Ok(())
     };
     let record = engine.start(found.id(), console_size, Some(&mut connect))?;

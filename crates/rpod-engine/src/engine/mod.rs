@@ -190,7 +190,8 @@ pub enum ImageVolumes {
     Ignore,
 }
 
-/// Runs once the monitor is up and before the container's process starts.
+/// Runs once the monitor is up and before the container's process starts, or right after a
+/// create that started it, before the monitor reads its output (see `Engine::start`).
 pub type BeforeStart<'a> = dyn FnMut(&ContainerRecord) -> Result<()> + 'a;
 
 #[derive(Debug, Clone, Copy, Default)]

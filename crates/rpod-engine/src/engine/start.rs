@@ -41,6 +41,19 @@ impl Engine {
         record: &mut ContainerRecord,
         console_size: Option<TerminalSize>,
     ) -> Result<()> {
+        self.create_in_runtime(record, console_size, None).map(drop)
+    }
+
+    /// Create the container in the runtime (state Created). With `start` (whether an attach
+    /// follows), the runtime also starts the process in the same call when it can and
+    /// nothing has to happen in between (no network still being connected): then this
+    /// returns true, the record is not saved yet and the caller records the start.
+    fn create_in_runtime(
+        &self,
+        record: &mut ContainerRecord,
+        console_size: Option<TerminalSize>,
+        start: Option<bool>,
+    ) -> Result<bool> {
         self.remove_leftovers(record)?;
         let root_path = self.mount_rootfs(record)?;
         record.state.mounted = true;
@@ -69,14 +82,19 @@ impl Engine {
             let mut oci = self.oci_container(record);
             oci.pass_fds =
                 std::mem::take(&mut *self.create_fds.lock().unwrap_or_else(|p| p.into_inner()));
-            let outcome = runtime.create_container(&oci, None);
+            let start_now =
+                start.filter(|_| pending.is_none() && runtime.supports_start_at_create());
+            let outcome = match start_now {
+                Some(attach_follows) => runtime.create_started_container(&oci, attach_follows),
+                None => runtime.create_container(&oci, None),
+            };
             let networked = pending.take().map(PendingSetup::wait).transpose();
             match (outcome, networked) {
                 (Ok(outcome), Ok(attachments)) => {
                     if let Some(attachments) = attachments {
                         record.state.networks = attachments;
                     }
-                    Ok(outcome)
+                    Ok((outcome, start_now.is_some()))
                 }
                 (Ok(_), Err(e)) => {
                     let _ = runtime.delete_container(&self.oci_container(record));
@@ -90,7 +108,7 @@ impl Engine {
             let _ = setup.wait();
         }
         match result {
-            Ok(outcome) => {
+            Ok((outcome, started)) => {
                 transition(record, Status::Created)?;
                 record.state.pid = outcome.pid;
                 record.state.conmon_pid = outcome.conmon_pid;
@@ -99,9 +117,11 @@ impl Engine {
                 record.state.finished_at = None;
                 record.state.error.clear();
                 record.state.stopped_by_user = false;
-                self.save(record)?;
+                if !started {
+                    self.save(record)?;
+                }
                 self.container_event(record, "init", &[]);
-                Ok(())
+                Ok(started)
             }
             Err(e) => {
                 self.network_down(record);
@@ -116,7 +136,10 @@ impl Engine {
 
     /// Start a container, creating it in the runtime first when needed. `before_start` runs
     /// once the monitor is up and before the process starts (e.g. to connect to the attach
-    /// socket, so that no output is lost).
+    /// socket, so that no output is lost); when the runtime started the process at create
+    /// (`OciRuntime::create_started_container`), it runs right after, and the monitor reads
+    /// none of the output until a client connected. A container that started runs even when
+    /// the hook then fails.
     /// `console_size` is the terminal's size for `-t` containers, set before the process
     /// starts.
     pub fn start(
@@ -163,7 +186,16 @@ impl Engine {
         }
         let was_created = record.state.status == Status::Created;
         if !was_created {
-            self.init(&mut record, console_size)?;
+            // Nothing happens between the create and the start but the hook, which the
+            // monitor waits for (it holds the output until the attach): one runtime call.
+            let attach_follows = before_start.is_some();
+            if self.create_in_runtime(&mut record, console_size, Some(attach_follows))? {
+                self.record_start(&mut record)?;
+                if let Some(hook) = before_start {
+                    hook(&record)?;
+                }
+                return Ok(record);
+            }
         } else if let (true, Some(size)) = (record.config.terminal, console_size) {
             // Created earlier with another size: resize before the process starts.
             let runtime = self.runtime(&record.config.runtime)?;
@@ -200,7 +232,13 @@ impl Engine {
             self.save(&record)?;
             return Err(e.into());
         }
-        transition(&mut record, Status::Running)?;
+        self.record_start(&mut record)?;
+        Ok(record)
+    }
+
+    /// The runtime started the container's process: record it.
+    fn record_start(&self, record: &mut ContainerRecord) -> Result<()> {
+        transition(record, Status::Running)?;
         record.state.started_at = Some(Utc::now());
         // Each start begins a new verdict.
         record.state.health = record
@@ -208,10 +246,9 @@ impl Engine {
             .healthcheck
             .as_ref()
             .map(|_| crate::health::HealthState::starting());
-        self.save(&record)?;
-        self.container_event(&record, "start", &[]);
-        self.write_pid_files(&record)?;
-        Ok(record)
+        self.save(record)?;
+        self.container_event(record, "start", &[]);
+        self.write_pid_files(record)
     }
 
     /// `--pidfile` and `--conmon-pidfile`: the PIDs of this start, as podman writes them.
