@@ -197,6 +197,11 @@ impl Monitor {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         }
+        // The process that started the monitor is the one that attaches after a create that
+        // started the container; while it lives it may still come (see `Relay::hold_left`).
+        let caller = (self.config.options.hold_output_for_attach > 0)
+            .then(caller_pidfd)
+            .flatten();
         let start = env_fd("_OCI_STARTPIPE");
         if let Some(start) = &start {
             await_start(start).map_err(|e| fatal("reading the start pipe", e))?;
@@ -299,6 +304,7 @@ impl Monitor {
             set_onlcr(master);
         }
         let mut relay = Relay::new(&self.config, streams, attach, ctl, pid)?;
+        relay.hold_caller = caller.filter(|_| relay.held_until.is_some());
         // The monitor now lives as long as the container: give back what start-up used
         // (argument parsing, the runtime's argv) so it does not stay resident.
         // SAFETY: malloc_trim only releases free heap memory; nothing refers to it.
@@ -853,10 +859,24 @@ fn set_onlcr(master: &OwnedFd) {
     }
 }
 
+/// A pidfd for the monitor's parent, the process that started it (readable once it exits);
+/// `None` where pidfds are missing (before Linux 5.3).
+fn caller_pidfd() -> Option<OwnedFd> {
+    let parent = nix::unistd::getppid().as_raw();
+    // SAFETY: pidfd_open takes a PID and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, parent, 0) };
+    let fd = RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: the descriptor was just returned by the kernel and is owned by no one else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // PID 1 adopted us: the caller was already gone.
+    (parent != 1).then_some(fd)
+}
+
 /// What each polled descriptor is.
 #[derive(Clone, Copy)]
 enum Slot {
     Signals,
+    Caller,
     Output(Stream),
     Terminal,
     Listener,
@@ -883,9 +903,10 @@ struct Relay {
     stdin_closes_on_eof: bool,
     buffer: Vec<u8>,
     record: Vec<u8>,
-    /// `--hold-output-for-attach`: the output is not read until a client connects or this
-    /// moment passes.
+    /// `--hold-output-for-attach`: the output is not read until a client connects, this
+    /// moment passes, or the caller (`hold_caller`, a pidfd) exits without attaching.
     held_until: Option<Instant>,
+    hold_caller: Option<OwnedFd>,
 }
 
 impl Relay {
@@ -934,6 +955,7 @@ impl Relay {
             buffer: vec![0u8; READ_BUFFER],
             record: Vec::with_capacity(attach_record_capacity()),
             held_until,
+            hold_caller: None,
         })
     }
 
@@ -941,10 +963,15 @@ impl Relay {
     fn hold_left(&mut self) -> Option<Duration> {
         let left = self.held_until?.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            self.held_until = None;
+            self.end_hold();
             return None;
         }
         Some(left)
+    }
+
+    fn end_hold(&mut self) {
+        self.held_until = None;
+        self.hold_caller = None;
     }
 
     fn poll_set(&self, fds: &mut Vec<libc::pollfd>) -> Vec<Slot> {
@@ -962,6 +989,9 @@ impl Relay {
             if let (Some(fd), None) = (fd, self.held_until) {
                 add(fds, fd.as_raw_fd(), libc::POLLIN, slot);
             }
+        }
+        if let Some(caller) = &self.hold_caller {
+            add(fds, caller.as_raw_fd(), libc::POLLIN, Slot::Caller);
         }
         if let Some(attach) = &self.attach {
             add(
@@ -1003,7 +1033,7 @@ impl Relay {
         if let (true, Some(attach)) = (connecting, &mut self.attach) {
             attach.accept();
             if !attach.clients.is_empty() {
-                self.held_until = None;
+                self.end_hold();
             }
         }
         let mut clients = Vec::new();
@@ -1013,6 +1043,8 @@ impl Relay {
             }
             match *slot {
                 Slot::Signals => {}
+                // The caller exited without attaching: nobody is coming.
+                Slot::Caller => self.end_hold(),
                 Slot::Output(stream) => {
                     self.read_output(Some(stream));
                 }

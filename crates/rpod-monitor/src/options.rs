@@ -151,9 +151,10 @@ pub struct Options {
     #[arg(long = "start-at-create")]
     pub start_at_create: bool,
     /// rpod-monitor's own, with `--start-at-create`: read none of the container's output
-    /// until the first attach client connects, at most this many seconds (0: do not wait),
-    /// so that a client that attaches right after the create misses nothing. The exit is
-    /// recorded only after the wait, with the output that came before it.
+    /// until the first attach client connects, so that a client that attaches right after
+    /// the create misses nothing; at most this many seconds (0: do not wait), and no longer
+    /// than the process that started the monitor lives. The exit is recorded only after the
+    /// wait, with the output that came before it.
     #[arg(long = "hold-output-for-attach", default_value_t = 0)]
     pub hold_output_for_attach: u64,
     /// Print the version and exit.

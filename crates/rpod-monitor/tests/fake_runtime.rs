@@ -39,9 +39,28 @@ impl Setup {
     /// Start the monitor as libpod does (sync pipe on 3, start pipe on 4), let it go, and
     /// wait for its first process to exit. Returns the sync pipe.
     fn start(&self, runtime: &Path, extra: &[&str]) -> BufReader<UnixStream> {
+        self.start_through(&[], runtime, extra)
+    }
+
+    /// `start`, with the monitor run by `wrapper` (a command that gets the monitor's
+    /// command line as its last arguments) instead of by the test itself.
+    fn start_through(
+        &self,
+        wrapper: &[&str],
+        runtime: &Path,
+        extra: &[&str],
+    ) -> BufReader<UnixStream> {
         let (sync_ours, sync_theirs) = UnixStream::pair().unwrap();
         let (mut start_ours, start_theirs) = UnixStream::pair().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_rpod-monitor"));
+        let monitor = env!("CARGO_BIN_EXE_rpod-monitor");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(monitor);
+                command
+            }
+            None => Command::new(monitor),
+        };
         command
             .args(["--api-version", "1", "-c", "ctr", "-u", "ctr", "-n", "name"])
             .arg("-r")
@@ -450,4 +469,25 @@ fn a_hold_that_runs_out_lets_the_output_go_to_the_log() {
     let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
     assert!(log.contains("stdout F early"), "{log}");
     assert!(log.contains("stderr F early-err"), "{log}");
+}
+
+/// The process that started the monitor (and would attach) exits without attaching: the
+/// hold ends then, not after its 60 s.
+#[test]
+fn a_hold_ends_when_its_caller_exits() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(RUNS_A_CONTAINER);
+    // A shell starts the monitor, stays a moment, and exits.
+    let wrapper = ["/bin/sh", "-c", "\"$@\"; sleep 0.3", "sh"];
+    let mut sync = setup.start_through(
+        &wrapper,
+        &runtime,
+        &["--start-at-create", "--hold-output-for-attach", "60"],
+    );
+    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    let begun = Instant::now();
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "5");
+    assert!(begun.elapsed() < Duration::from_secs(20));
+    let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
+    assert!(log.contains("stdout F early"), "{log}");
 }

@@ -30,10 +30,10 @@ use crate::{OciError, OciRuntime, Result};
 const CREATE_TIMEOUT: Duration = Duration::from_secs(240);
 /// How long a container may take to die after SIGKILL.
 const KILL_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long rpod-monitor holds a container's output for the client that attaches right
-/// after a create that started it (`create_started_container`): far more than that takes,
-/// and short enough that a caller killed in between delays the output and the exit only
-/// this long.
+/// How long at most rpod-monitor holds a container's output for the client that attaches
+/// right after a create that started it (`create_started_container`): far more than that
+/// takes. The hold also ends when the caller exits, so a caller killed in between delays
+/// nothing.
 const ATTACH_HOLD_SECS: u64 = 60;
 
 /// Runtimes known to write JSON error logs (`--log-format=json`).
