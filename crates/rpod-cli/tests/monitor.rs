@@ -490,3 +490,78 @@ fn the_exit_is_handed_over_to_its_waiter_and_back_when_the_waiter_dies() {
         assert!(!handover(&id).exists());
     }
 }
+
+/// With rpod-monitor, a `run` creates and starts in one call of the runtime (its `run
+/// --detach`): the attached `run` still gets every byte the container writes at once (more
+/// than its pipe holds) and its exit code. With conmon it creates, then starts. The runtime
+/// is a script that logs its command lines and runs the real one.
+#[test]
+fn rpod_monitor_creates_and_starts_in_one_runtime_call() {
+    for runtime in ["runc", "crun"] {
+        let mut rpod = Rpod::new(runtime);
+        let real = [
+            "/usr/sbin/runc",
+            "/usr/bin/runc",
+            "/usr/bin/crun",
+            "/usr/local/bin/crun",
+        ]
+        .into_iter()
+        .find(|p| p.ends_with(runtime) && Path::new(p).is_file())
+        .unwrap_or_else(|| panic!("{runtime} is installed (scripts/install-deps.sh)"));
+        let log = rpod.dir.path().join("runtime-calls");
+        let wrapper = rpod.dir.path().join("logging").join(runtime);
+        fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
+        fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> {}\nexec {real} \"$@\"\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(
+            &wrapper,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        rpod.runtime = wrapper.display().to_string();
+        rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+        let script = "head -c 300000 /dev/zero | tr '\\0' x; exit 6";
+        let calls = |conmon: Option<&str>| {
+            let _ = fs::remove_file(&log);
+            let mut args = Vec::new();
+            if let Some(conmon) = conmon {
+                args.extend(["--conmon", conmon]);
+            }
+            args.extend(["run", "--rm", "demo", "sh", "-c", script]);
+            let out = rpod
+                .command(&args)
+                .env_remove("RPOD_CONMON")
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(6),
+                "{runtime}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.stdout.len(), 300_000, "{runtime}");
+            assert!(out.stdout.iter().all(|b| *b == b'x'));
+            let text = fs::read_to_string(&log).unwrap();
+            text.lines()
+                .filter_map(|l| {
+                    ["create", "run", "start", "delete"]
+                        .into_iter()
+                        .find(|c| l.split_whitespace().any(|w| w == *c))
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(calls(None), ["run", "delete"], "{runtime}");
+        let conmon = conmon_path().display().to_string();
+        assert_eq!(
+            calls(Some(&conmon)),
+            ["create", "start", "delete"],
+            "{runtime}"
+        );
+    }
+}
