@@ -565,3 +565,26 @@ fn rpod_monitor_creates_and_starts_in_one_runtime_call() {
         );
     }
 }
+
+/// A `--rm` container's log goes with it right after the exit: its monitor is told not to
+/// sync it (`--no-sync-log`); any other container's log is synced.
+#[test]
+fn the_log_of_a_removed_container_is_not_synced() {
+    let rpod = Rpod::with_image("runc");
+    for remove in [true, false] {
+        let mut args = vec!["run", "-d"];
+        if remove {
+            args.push("--rm");
+        }
+        args.extend(["demo", "sleep", "1000"]);
+        let id = rpod.ok(&args).trim().to_string();
+        let pid = rpod.inspect(&id, "{{.State.ConmonPid}}");
+        let argv = cmdline(&pid);
+        assert_eq!(
+            argv.iter().any(|a| a == "--no-sync-log"),
+            remove,
+            "--rm {remove}: {argv:?}"
+        );
+        rpod.ok(&["rm", "-f", "-t", "0", &id]);
+    }
+}

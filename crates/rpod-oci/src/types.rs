@@ -61,6 +61,9 @@ pub struct MonitorOptions {
     pub log_size_max: Option<u64>,
     /// The container is killed after this many seconds (`--timeout`).
     pub timeout: Option<u32>,
+    /// Do not sync the log to disk after the exit (`--no-sync-log`): for a log that is
+    /// removed with the container right after.
+    pub no_sync_log: bool,
 }
 
 impl OciContainer {

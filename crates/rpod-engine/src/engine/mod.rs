@@ -479,6 +479,8 @@ impl Engine {
             monitor: rpod_oci::MonitorOptions {
                 log_size_max: record.config.log_size_max,
                 timeout: record.config.timeout,
+                // A `--rm` container's own log goes with it right after the exit.
+                no_sync_log: record.config.auto_remove && record.config.log_path.is_none(),
             },
             pass_fds: Vec::new(),
         }

@@ -77,6 +77,9 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
         argv.push("--log-size-max".into());
         argv.push(max.to_string());
     }
+    if ctr.monitor.no_sync_log {
+        argv.push("--no-sync-log".into());
+    }
     if let Some(timeout) = ctr.monitor.timeout {
         argv.push("--timeout".into());
         argv.push(timeout.to_string());
@@ -298,6 +301,14 @@ mod tests {
             restore: None,
             start_at_create,
         })
+    }
+
+    #[test]
+    fn a_log_removed_with_the_container_is_not_synced() {
+        let mut ctr = container();
+        assert!(!argv_with_handover(&ctr).contains(&"--no-sync-log".to_string()));
+        ctr.monitor.no_sync_log = true;
+        assert!(argv_with_handover(&ctr).contains(&"--no-sync-log".to_string()));
     }
 
     #[test]
