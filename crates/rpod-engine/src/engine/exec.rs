@@ -255,9 +255,9 @@ impl Engine {
             .exec_exit_code(&oci, &session_id, EXEC_EXIT_TIMEOUT)?
             .unwrap_or(-1);
         let _lock = self.lock(container.id())?;
+        runtime.exec_remove(&oci, &session_id)?;
         self.store
             .remove_exec_sessions(Some(&session_id), container.id())?;
-        runtime.exec_remove(&oci, &session_id)?;
         if let Some(handover) = &handover {
             handover.handled();
         }
@@ -283,9 +283,11 @@ impl Engine {
         if runtime.exec_update_status(&oci, session_id)? {
             return Ok(());
         }
+        // The files first: a session whose row is gone is gone for good, and a failure
+        // here leaves the row for the next try.
+        runtime.exec_remove(&oci, session_id)?;
         self.store
             .remove_exec_sessions(Some(session_id), container.id())?;
-        runtime.exec_remove(&oci, session_id)?;
         Ok(())
     }
 
@@ -300,10 +302,11 @@ impl Engine {
                 && !session.collected_by_client()
                 && !runtime.exec_update_status(&oci, &session.id)?
             {
-                let _ = self
-                    .store
-                    .remove_exec_sessions(Some(&session.id), record.id());
-                let _ = runtime.exec_remove(&oci, &session.id);
+                if runtime.exec_remove(&oci, &session.id).is_ok() {
+                    let _ = self
+                        .store
+                        .remove_exec_sessions(Some(&session.id), record.id());
+                }
                 continue;
             }
             live.push(session);
