@@ -630,6 +630,7 @@ impl Monitor {
 
     /// Relay the container's streams until `pid` has exited; returns its exit code and
     /// whether the timeout killed it.
+    ///
     /// With `--hold-output-for-attach`, an exit is only returned once the output is no
     /// longer held, so that the drain after it reaches the client.
     fn relay_until_exit(&mut self, relay: &mut Relay, pid: i32) -> Result<(i32, bool), Fatal> {
