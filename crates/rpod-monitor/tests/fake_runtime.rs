@@ -282,7 +282,6 @@ echo $! > "$pidfile""#,
 
 #[test]
 fn a_client_that_stops_reading_is_dropped_and_the_exit_still_recorded() {
-    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
     let setup = Setup::new();
     let runtime = setup.runtime(
         r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
@@ -292,18 +291,7 @@ echo $! > "$pidfile""#,
     let mut sync = setup.start(&runtime, &["--client-timeout", "1"]);
     assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
     // A client that connects and never reads.
-    let client = socket(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .unwrap();
-    connect(
-        client.as_raw_fd(),
-        &UnixAddr::new(&setup.path("bundle/attach")).unwrap(),
-    )
-    .unwrap();
+    let client = connect_client(&setup.path("bundle/attach"));
     assert_eq!(wait_for(&setup.path("exits/ctr")), "0");
     // The log has everything all the same.
     let logged: usize = std::fs::read_to_string(setup.path("ctr.log"))
@@ -388,6 +376,20 @@ fn process_alive(pid: i32) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
 }
 
+/// A client of the attach socket at `path`.
+fn connect_client(path: &Path) -> std::os::fd::OwnedFd {
+    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+    let client = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    connect(client.as_raw_fd(), &UnixAddr::new(path).unwrap()).unwrap();
+    client
+}
+
 /// A runtime whose `run --detach` starts the "container" at once: it writes, and exits
 /// soon after. Its arguments are kept in `args` beside the script.
 const RUNS_A_CONTAINER: &str = r#"echo "$@" > "$(dirname "$0")/args"
@@ -398,19 +400,8 @@ echo $! > "$pidfile""#;
 /// Connect to the attach socket and read every output record until the monitor closes it;
 /// returns stdout's and stderr's bytes.
 fn attach_and_read_all(path: &Path) -> (Vec<u8>, Vec<u8>) {
-    use nix::sys::socket::{connect, recv, socket, AddressFamily, MsgFlags, SockFlag, SockType};
-    let client = socket(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .unwrap();
-    connect(
-        client.as_raw_fd(),
-        &nix::sys::socket::UnixAddr::new(path).unwrap(),
-    )
-    .unwrap();
+    use nix::sys::socket::{recv, MsgFlags};
+    let client = connect_client(path);
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut record = vec![0u8; 8193];
     loop {
