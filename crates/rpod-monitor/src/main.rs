@@ -11,17 +11,19 @@ mod oom;
 mod options;
 mod protocol;
 
-use clap::Parser;
-
 /// The conmon release whose protocol this monitor speaks; callers (podman) check it.
 const CONMON_COMPATIBLE: &str = "2.1.6";
 
 fn main() {
-    let options = match options::Options::try_parse() {
-        Ok(options) => options,
-        Err(e) => {
-            let _ = e.print();
-            std::process::exit(if e.use_stderr() { 1 } else { 0 });
+    let options = match options::parse(std::env::args_os()) {
+        Ok(options::Parsed::Run(options)) => options,
+        Ok(options::Parsed::Help) => {
+            print!("{}", options::USAGE);
+            return;
+        }
+        Err(message) => {
+            eprintln!("rpod-monitor: {message}");
+            std::process::exit(1);
         }
     };
     if options.version {

@@ -5,172 +5,309 @@
 //! Options that only matter to features this monitor does not have are refused by name rather
 //! than ignored (journald, sd-notify, seccomp notification).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::Parser;
+use lexopt::prelude::*;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "rpod-monitor",
-    about = "rpod's container monitor: speaks conmon's command line and protocols",
-    disable_version_flag = true
-)]
+#[derive(Debug)]
 pub struct Options {
     /// Conmon API version to use (a flag: libpod passes `--api-version 1`, and the `1` is an
     /// ignored positional argument, as with conmon).
-    #[arg(long = "api-version")]
     pub api_version: bool,
     /// Location of the OCI bundle.
-    #[arg(short = 'b', long = "bundle", allow_hyphen_values = true)]
     pub bundle: Option<PathBuf>,
     /// The container's id (names the exit file).
-    #[arg(short = 'c', long = "cid", allow_hyphen_values = true)]
     pub cid: Option<String>,
     /// PID file for the monitor process.
-    #[arg(short = 'P', long = "conmon-pidfile", allow_hyphen_values = true)]
     pub conmon_pidfile: Option<PathBuf>,
     /// PID file the runtime writes the container's (or exec session's) PID to.
-    #[arg(short = 'p', long = "container-pidfile", allow_hyphen_values = true)]
     pub container_pidfile: Option<PathBuf>,
     /// The container's UUID (the exec session's id in exec mode).
-    #[arg(short = 'u', long = "cuuid", allow_hyphen_values = true)]
     pub cuuid: Option<String>,
     /// Run a command in a running container.
-    #[arg(short = 'e', long = "exec")]
     pub exec: bool,
     /// Wait for a client to attach before running the exec command.
-    #[arg(long = "exec-attach")]
     pub exec_attach: bool,
     /// The exec session's process spec.
-    #[arg(long = "exec-process-spec", allow_hyphen_values = true)]
     pub exec_process_spec: Option<PathBuf>,
     /// Program run when the container has exited.
-    #[arg(long = "exit-command", allow_hyphen_values = true)]
     pub exit_command: Option<PathBuf>,
     /// An argument of the exit command (repeatable).
-    #[arg(long = "exit-command-arg", allow_hyphen_values = true)]
     pub exit_command_arg: Vec<String>,
     /// Seconds to wait before running the exit command.
-    #[arg(long = "exit-delay", default_value_t = 0)]
     pub exit_delay: u64,
     /// Directory the exit file (named after the container) is written to.
-    #[arg(long = "exit-dir", allow_hyphen_values = true)]
     pub exit_dir: Option<PathBuf>,
     /// Keep the container's stdin open when an attached client goes away.
-    #[arg(long = "leave-stdin-open")]
     pub leave_stdin_open: bool,
     /// Log level of the monitor's own messages.
-    #[arg(long = "log-level", default_value = "error")]
     pub log_level: String,
     /// Log driver and path: `k8s-file:PATH`, a bare PATH, `none`, `passthrough` (repeatable).
-    #[arg(short = 'l', long = "log-path", allow_hyphen_values = true)]
     pub log_path: Vec<String>,
     /// Largest size of the k8s-file log; past it the file starts afresh.
-    #[arg(long = "log-size-max", default_value_t = -1, allow_hyphen_values = true)]
     pub log_size_max: i64,
     /// Largest size of all log files together (logging stops past it).
-    #[arg(long = "log-global-size-max", default_value_t = -1, allow_hyphen_values = true)]
     pub log_global_size_max: i64,
     /// A tag for the log (journald only; refused with k8s-file, as conmon does).
-    #[arg(long = "log-tag", allow_hyphen_values = true)]
     pub log_tag: Option<String>,
     /// A journald label (refused: no journald driver here).
-    #[arg(long = "log-label", allow_hyphen_values = true)]
     pub log_label: Vec<String>,
     /// The container's name.
-    #[arg(short = 'n', long = "name", allow_hyphen_values = true)]
     pub name: Option<String>,
     /// Passed on to the runtime's create.
-    #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
     /// Passed on to the runtime's create.
-    #[arg(long = "no-pivot")]
     pub no_pivot: bool,
     /// Do not fsync the log when the container exits.
-    #[arg(long = "no-sync-log")]
     pub no_sync_log: bool,
     /// Directory for the monitor's own copies of the exit status and the OOM marker.
-    #[arg(short = '0', long = "persist-dir", allow_hyphen_values = true)]
     pub persist_dir: Option<PathBuf>,
     /// Set LISTEN_PID to the runtime's PID.
-    #[arg(long = "replace-listen-pid")]
     pub replace_listen_pid: bool,
     /// Restore the container from this checkpoint instead of creating it.
-    #[arg(long = "restore", allow_hyphen_values = true)]
     pub restore: Option<PathBuf>,
     /// The OCI runtime's executable.
-    #[arg(short = 'r', long = "runtime", allow_hyphen_values = true)]
     pub runtime: Option<PathBuf>,
     /// A global flag for the runtime (repeatable).
-    #[arg(long = "runtime-arg", allow_hyphen_values = true)]
     pub runtime_arg: Vec<String>,
     /// An option of the runtime's create, restore or exec (repeatable).
-    #[arg(long = "runtime-opt", allow_hyphen_values = true)]
     pub runtime_opt: Vec<String>,
     /// Relay sd-notify messages to this socket (not supported).
-    #[arg(long = "sdnotify-socket", allow_hyphen_values = true)]
     pub sdnotify_socket: Option<PathBuf>,
     /// Where attach sockets go without `--full-attach` (a link to the bundle is made there).
-    #[arg(long = "socket-dir-path", allow_hyphen_values = true)]
     pub socket_dir_path: Option<PathBuf>,
     /// Open a pipe to the container's stdin.
-    #[arg(short = 'i', long = "stdin")]
     pub stdin: bool,
     /// Do not fork: the process that was started is the monitor.
-    #[arg(long = "sync")]
     pub sync: bool,
     /// Also log to syslog (accepted; the monitor's messages go to stderr).
-    #[arg(long = "syslog")]
     pub syslog: bool,
     /// Use the systemd cgroup manager (passed on to the runtime's create).
-    #[arg(short = 's', long = "systemd-cgroup")]
     pub systemd_cgroup: bool,
     /// Give the container a terminal.
-    #[arg(short = 't', long = "terminal")]
     pub terminal: bool,
     /// Kill the container after this many seconds.
-    #[arg(short = 'T', long = "timeout", default_value_t = 0)]
     pub timeout: u64,
     /// rpod-monitor's own: kill the runtime's create, restore or exec when it has not
     /// finished after this many seconds (0: never), and report the failure. The default is
     /// libpod's own limit for a create.
-    #[arg(long = "runtime-timeout", default_value_t = 240)]
     pub runtime_timeout: u64,
     /// rpod-monitor's own: drop an attach client that has not taken an output record for
     /// this many seconds (0: wait for ever, as conmon). A slow reader still gets every byte.
-    #[arg(long = "client-timeout", default_value_t = 60)]
     pub client_timeout: u64,
     /// rpod-monitor's own: before the exit command, wait for the waiters holding this file
     /// locked (shared), and skip the command when one wrote that it handled the exit (see
     /// handover.rs).
-    #[arg(long = "exit-command-handover", allow_hyphen_values = true)]
     pub exit_command_handover: Option<PathBuf>,
     /// rpod-monitor's own: create the container and start its process in one call of the
     /// runtime (`run --detach`), for a start that needs nothing done in between. Saves the
     /// runtime's `start`: two more runs of its executable.
-    #[arg(long = "start-at-create")]
     pub start_at_create: bool,
     /// rpod-monitor's own, with `--start-at-create`: read none of the container's output
     /// until the first attach client connects, so that a client that attaches right after
     /// the create misses nothing; at most this many seconds (0: do not wait), and no longer
     /// than the process that started the monitor lives. The exit is recorded only after the
     /// wait, with the output that came before it.
-    #[arg(long = "hold-output-for-attach", default_value_t = 0)]
     pub hold_output_for_attach: u64,
     /// Print the version and exit.
-    #[arg(long = "version")]
     pub version: bool,
     /// Bind the attach socket in the bundle, whatever its path's length.
-    #[arg(long = "full-attach")]
     pub full_attach: bool,
     /// seccomp notification (not supported).
-    #[arg(long = "seccomp-notify-socket", allow_hyphen_values = true)]
     pub seccomp_notify_socket: Option<PathBuf>,
-    #[arg(long = "seccomp-notify-plugins", allow_hyphen_values = true)]
     pub seccomp_notify_plugins: Option<String>,
     /// Ignored positional arguments (libpod's `1` after `--api-version`).
-    #[arg(hide = true)]
     pub positional: Vec<String>,
+}
+
+impl Default for Options {
+    /// conmon's defaults, and rpod-monitor's own.
+    fn default() -> Self {
+        Options {
+            api_version: false,
+            bundle: None,
+            cid: None,
+            conmon_pidfile: None,
+            container_pidfile: None,
+            cuuid: None,
+            exec: false,
+            exec_attach: false,
+            exec_process_spec: None,
+            exit_command: None,
+            exit_command_arg: Vec::new(),
+            exit_delay: 0,
+            exit_dir: None,
+            leave_stdin_open: false,
+            log_level: "error".into(),
+            log_path: Vec::new(),
+            log_size_max: -1,
+            log_global_size_max: -1,
+            log_tag: None,
+            log_label: Vec::new(),
+            name: None,
+            no_new_keyring: false,
+            no_pivot: false,
+            no_sync_log: false,
+            persist_dir: None,
+            replace_listen_pid: false,
+            restore: None,
+            runtime: None,
+            runtime_arg: Vec::new(),
+            runtime_opt: Vec::new(),
+            sdnotify_socket: None,
+            socket_dir_path: None,
+            stdin: false,
+            sync: false,
+            syslog: false,
+            systemd_cgroup: false,
+            terminal: false,
+            timeout: 0,
+            runtime_timeout: 240,
+            client_timeout: 60,
+            exit_command_handover: None,
+            start_at_create: false,
+            hold_output_for_attach: 0,
+            version: false,
+            full_attach: false,
+            seccomp_notify_socket: None,
+            seccomp_notify_plugins: None,
+            positional: Vec::new(),
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Box<Options>),
+    Help,
+}
+
+/// The text of `--help`.
+pub const USAGE: &str = "\
+Usage: rpod-monitor [OPTIONS]
+rpod's container monitor: speaks conmon's command line and protocols.
+
+conmon's options (as libpod passes them):
+  --api-version, -c/--cid ID, -u/--cuuid ID, -n/--name NAME, -r/--runtime PATH,
+  -b/--bundle DIR, -p/--container-pidfile PATH, -P/--conmon-pidfile PATH,
+  --exit-dir DIR, -0/--persist-dir DIR, --full-attach, --socket-dir-path DIR,
+  --runtime-arg ARG, --runtime-opt OPT, -s/--systemd-cgroup, --no-pivot,
+  --no-new-keyring, -l/--log-path [k8s-file:]PATH|none|passthrough,
+  --log-size-max BYTES, --log-global-size-max BYTES, --log-level LEVEL, --log-tag TAG,
+  --no-sync-log, --syslog, -i/--stdin, -t/--terminal, --leave-stdin-open,
+  -e/--exec, --exec-attach, --exec-process-spec PATH, --restore DIR,
+  --exit-command PATH, --exit-command-arg ARG, --exit-delay SECS, -T/--timeout SECS,
+  --sync, --replace-listen-pid, --version
+rpod-monitor's own:
+  --runtime-timeout SECS        kill a runtime create/restore/exec that hangs (240)
+  --client-timeout SECS         drop an attach client that stops reading (60)
+  --exit-command-handover FILE  skip the exit command when a waiter handled the exit
+  --start-at-create             create and start in one call (the runtime's run --detach)
+  --hold-output-for-attach SECS hold the output until the first attach client
+Refused: the journald log driver, --log-label, --sdnotify-socket,
+  --seccomp-notify-socket, --seccomp-notify-plugins.
+";
+
+/// Parse the command line (its first item is the program's name).
+///
+/// lexopt rather than clap: the monitor runs once per container and lives as long as it, and
+/// clap, with what it pulled in, was half of its code (pages every monitor maps). Values are taken
+/// whole even when they begin with `-` (`--runtime-arg --root`), as GLib's parser does; a
+/// later value of a single option replaces an earlier one.
+pub fn parse<I>(args: I) -> Result<Parsed, String>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    parse_options(args).map_err(|e| e.to_string())
+}
+
+fn parse_options<I>(args: I) -> Result<Parsed, lexopt::Error>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    let mut o = Options::default();
+    let mut parser = lexopt::Parser::from_iter(args);
+    let text = |parser: &mut lexopt::Parser| parser.value()?.string();
+    let path = |parser: &mut lexopt::Parser| parser.value().map(PathBuf::from);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("api-version") => o.api_version = true,
+            Short('b') | Long("bundle") => o.bundle = Some(path(&mut parser)?),
+            Short('c') | Long("cid") => o.cid = Some(text(&mut parser)?),
+            Short('P') | Long("conmon-pidfile") => o.conmon_pidfile = Some(path(&mut parser)?),
+            Short('p') | Long("container-pidfile") => {
+                o.container_pidfile = Some(path(&mut parser)?)
+            }
+            Short('u') | Long("cuuid") => o.cuuid = Some(text(&mut parser)?),
+            Short('e') | Long("exec") => o.exec = true,
+            Long("exec-attach") => o.exec_attach = true,
+            Long("exec-process-spec") => o.exec_process_spec = Some(path(&mut parser)?),
+            Long("exit-command") => o.exit_command = Some(path(&mut parser)?),
+            Long("exit-command-arg") => o.exit_command_arg.push(text(&mut parser)?),
+            Long("exit-delay") => o.exit_delay = number(&mut parser, "--exit-delay")?,
+            Long("exit-dir") => o.exit_dir = Some(path(&mut parser)?),
+            Long("leave-stdin-open") => o.leave_stdin_open = true,
+            Long("log-level") => o.log_level = text(&mut parser)?,
+            Short('l') | Long("log-path") => o.log_path.push(text(&mut parser)?),
+            Long("log-size-max") => o.log_size_max = number(&mut parser, "--log-size-max")?,
+            Long("log-global-size-max") => {
+                o.log_global_size_max = number(&mut parser, "--log-global-size-max")?
+            }
+            Long("log-tag") => o.log_tag = Some(text(&mut parser)?),
+            Long("log-label") => o.log_label.push(text(&mut parser)?),
+            Short('n') | Long("name") => o.name = Some(text(&mut parser)?),
+            Long("no-new-keyring") => o.no_new_keyring = true,
+            Long("no-pivot") => o.no_pivot = true,
+            Long("no-sync-log") => o.no_sync_log = true,
+            Short('0') | Long("persist-dir") => o.persist_dir = Some(path(&mut parser)?),
+            Long("replace-listen-pid") => o.replace_listen_pid = true,
+            Long("restore") => o.restore = Some(path(&mut parser)?),
+            Short('r') | Long("runtime") => o.runtime = Some(path(&mut parser)?),
+            Long("runtime-arg") => o.runtime_arg.push(text(&mut parser)?),
+            Long("runtime-opt") => o.runtime_opt.push(text(&mut parser)?),
+            Long("sdnotify-socket") => o.sdnotify_socket = Some(path(&mut parser)?),
+            Long("socket-dir-path") => o.socket_dir_path = Some(path(&mut parser)?),
+            Short('i') | Long("stdin") => o.stdin = true,
+            Long("sync") => o.sync = true,
+            Long("syslog") => o.syslog = true,
+            Short('s') | Long("systemd-cgroup") => o.systemd_cgroup = true,
+            Short('t') | Long("terminal") => o.terminal = true,
+            Short('T') | Long("timeout") => o.timeout = number(&mut parser, "--timeout")?,
+            Long("runtime-timeout") => {
+                o.runtime_timeout = number(&mut parser, "--runtime-timeout")?
+            }
+            Long("client-timeout") => o.client_timeout = number(&mut parser, "--client-timeout")?,
+            Long("exit-command-handover") => o.exit_command_handover = Some(path(&mut parser)?),
+            Long("start-at-create") => o.start_at_create = true,
+            Long("hold-output-for-attach") => {
+                o.hold_output_for_attach = number(&mut parser, "--hold-output-for-attach")?
+            }
+            Long("version") => o.version = true,
+            Long("full-attach") => o.full_attach = true,
+            Long("seccomp-notify-socket") => o.seccomp_notify_socket = Some(path(&mut parser)?),
+            Long("seccomp-notify-plugins") => o.seccomp_notify_plugins = Some(text(&mut parser)?),
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Value(value) => o.positional.push(value.string()?),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Parsed::Run(Box::new(o)))
+}
+
+/// The value of a numeric option; a bad one is reported with the option's name.
+fn number<T>(parser: &mut lexopt::Parser, option: &str) -> Result<T, lexopt::Error>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    parser
+        .value()?
+        .parse()
+        .map_err(|e: lexopt::Error| lexopt::Error::Custom(format!("{option}: {e}").into()))
 }
 
 /// Where the container's output is logged.
@@ -335,8 +472,10 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Options {
-        Options::try_parse_from(std::iter::once("rpod-monitor").chain(args.iter().copied()))
-            .unwrap()
+        match super::parse(std::iter::once("rpod-monitor").chain(args.iter().copied())) {
+            Ok(Parsed::Run(options)) => *options,
+            other => panic!("{args:?}: {other:?}"),
+        }
     }
 
     #[test]
@@ -451,6 +590,39 @@ mod tests {
             args.extend_from_slice(other);
             assert!(with(&args).unwrap_err().contains("create only"));
         }
+    }
+
+    #[test]
+    fn values_may_begin_with_a_dash_and_take_every_form() {
+        let o = parse(&[
+            "--runtime-arg=--root",
+            "--runtime-arg",
+            "-x",
+            "-c",
+            "first",
+            "-csecond",
+            "--log-size-max",
+            "-1",
+            "-it",
+            "--exit-delay=3",
+        ]);
+        assert_eq!(o.runtime_arg, ["--root", "-x"]);
+        assert_eq!(o.cid.as_deref(), Some("second"), "the last value wins");
+        assert_eq!(o.log_size_max, -1);
+        assert!(o.stdin && o.terminal);
+        assert_eq!(o.exit_delay, 3);
+        assert_eq!((o.runtime_timeout, o.client_timeout), (240, 60));
+        let bad = |args: &[&str]| {
+            super::parse(std::iter::once("rpod-monitor").chain(args.iter().copied())).unwrap_err()
+        };
+        assert!(bad(&["--nosuchflag"]).contains("--nosuchflag"));
+        assert!(bad(&["--exit-delay", "soon"]).contains("--exit-delay"));
+        assert!(bad(&["--cid"]).contains("--cid"));
+        assert!(bad(&["--sync=yes"]).contains("--sync"));
+        assert!(matches!(
+            super::parse(["rpod-monitor", "--help"]),
+            Ok(Parsed::Help)
+        ));
     }
 
     #[test]

@@ -159,8 +159,6 @@ pub fn runtime_argv(config: &Config, console_socket: Option<&Path>) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::Options;
-    use clap::Parser;
 
     #[test]
     fn sync_messages_are_one_json_line() {
@@ -223,7 +221,10 @@ mod tests {
             "/s",
         ];
         args.extend_from_slice(extra);
-        Options::try_parse_from(args).unwrap().check().unwrap()
+        match crate::options::parse(args) {
+            Ok(crate::options::Parsed::Run(options)) => options.check().unwrap(),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
