@@ -136,20 +136,12 @@ impl SeccompCache {
             .as_bytes(),
         );
         hash.update(serde_json::to_vec(seccomp)?);
-        let digest = hash.finalize();
-        Ok(Some(digest.iter().map(|b| format!("{b:02x}")).collect()))
+        Ok(Some(hex::encode(hash.finalize())))
     }
 
     /// A kept filter, when it looks like one.
     fn kept(&self, key: &str) -> Option<Vec<u8>> {
-        let path = self.entry(key);
-        let meta = fs::metadata(&path).ok()?;
-        let size = meta.len();
-        if !meta.is_file() || !filter_size(size) {
-            return None;
-        }
-        let filter = fs::read(&path).ok()?;
-        (filter.len() as u64 == size).then_some(filter)
+        read_filter(&self.entry(key)).ok()
     }
 
     fn entry(&self, key: &str) -> PathBuf {
@@ -164,11 +156,7 @@ impl SeccompCache {
     }
 
     fn try_keep(&self, id: &str, key: &str) -> std::io::Result<()> {
-        let compiled = self.state_root.join(id).join("seccomp.bpf");
-        let filter = fs::read(&compiled)?;
-        if !filter_size(filter.len() as u64) {
-            return Err(invalid("crun's seccomp.bpf is not a filter"));
-        }
+        let filter = read_filter(&self.state_root.join(id).join("seccomp.bpf"))?;
         fs::create_dir_all(&self.dir)?;
         let kept = fs::read_dir(&self.dir)?.count();
         if kept >= MAX_ENTRIES {
@@ -183,6 +171,20 @@ impl SeccompCache {
 /// Whether `size` bytes can be a compiled filter.
 fn filter_size(size: u64) -> bool {
     size > 0 && size.is_multiple_of(INSTRUCTION) && size <= MAX_FILTER_BYTES
+}
+
+/// The compiled filter in the regular file `path`, read only when its size can be one (so
+/// at most `MAX_FILTER_BYTES` are read), and only when it is still that size once read.
+fn read_filter(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() || !filter_size(meta.len()) {
+        return Err(invalid("not a compiled seccomp filter"));
+    }
+    let filter = fs::read(path)?;
+    if filter.len() as u64 != meta.len() {
+        return Err(invalid("the filter changed while it was read"));
+    }
+    Ok(filter)
 }
 
 fn invalid(message: &str) -> std::io::Error {
