@@ -86,6 +86,12 @@ mod tests {
         file
     }
 
+    /// The monitor's decision about `path`, taken on a thread (it waits for the waiters).
+    fn deciding(path: &Path) -> std::thread::JoinHandle<bool> {
+        let path = path.to_path_buf();
+        std::thread::spawn(move || handled_by_waiter(&path, PATIENCE))
+    }
+
     #[test]
     fn no_waiter_means_the_exit_command_runs() {
         let dir = tempfile::tempdir().unwrap();
@@ -100,8 +106,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("waiters");
         let waiter = shared_lock(&path);
-        let path_for_monitor = path.clone();
-        let monitor = std::thread::spawn(move || handled_by_waiter(&path_for_monitor, PATIENCE));
+        let monitor = deciding(&path);
         // The monitor waits for the waiter's lock.
         std::thread::sleep(Duration::from_millis(50));
         assert!(!monitor.is_finished());
@@ -115,8 +120,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("waiters");
         let waiter = shared_lock(&path);
-        let path_for_monitor = path.clone();
-        let monitor = std::thread::spawn(move || handled_by_waiter(&path_for_monitor, PATIENCE));
+        let monitor = deciding(&path);
         std::thread::sleep(Duration::from_millis(20));
         drop(waiter);
         assert!(!monitor.join().unwrap());
@@ -129,8 +133,7 @@ mod tests {
         std::fs::create_dir(&persist).unwrap();
         let path = persist.join("waiters");
         let waiter = shared_lock(&path);
-        let path_for_monitor = path.clone();
-        let monitor = std::thread::spawn(move || handled_by_waiter(&path_for_monitor, PATIENCE));
+        let monitor = deciding(&path);
         std::thread::sleep(Duration::from_millis(20));
         std::fs::remove_dir_all(&persist).unwrap();
         drop(waiter);

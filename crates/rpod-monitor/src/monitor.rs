@@ -303,8 +303,7 @@ impl Monitor {
         if let Some(master) = &streams.terminal {
             set_onlcr(master);
         }
-        let mut relay = Relay::new(&self.config, streams, attach, ctl, pid)?;
-        relay.hold_caller = caller.filter(|_| relay.held_until.is_some());
+        let mut relay = Relay::new(&self.config, streams, attach, ctl, pid, caller)?;
         // The monitor now lives as long as the container: give back what start-up used
         // (argument parsing, the runtime's argv) so it does not stay resident.
         // SAFETY: malloc_trim only releases free heap memory; nothing refers to it.
@@ -864,13 +863,15 @@ fn set_onlcr(master: &OwnedFd) {
 /// `None` where pidfds are missing (before Linux 5.3).
 fn caller_pidfd() -> Option<OwnedFd> {
     let parent = nix::unistd::getppid().as_raw();
+    // PID 1 adopted us: the caller was already gone.
+    if parent == 1 {
+        return None;
+    }
     // SAFETY: pidfd_open takes a PID and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, parent, 0) };
     let fd = RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
     // SAFETY: the descriptor was just returned by the kernel and is owned by no one else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // PID 1 adopted us: the caller was already gone.
-    (parent != 1).then_some(fd)
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// What each polled descriptor is.
@@ -917,6 +918,7 @@ impl Relay {
         attach: Option<AttachServer>,
         ctl: Option<OwnedFd>,
         pid: i32,
+        caller: Option<OwnedFd>,
     ) -> Result<Relay, Fatal> {
         if let Some(master) = &streams.terminal {
             set_nonblocking(master);
@@ -955,8 +957,8 @@ impl Relay {
                 && !config.options.terminal,
             buffer: vec![0u8; READ_BUFFER],
             record: Vec::with_capacity(attach_record_capacity()),
+            hold_caller: caller.filter(|_| held_until.is_some()),
             held_until,
-            hold_caller: None,
         })
     }
 
