@@ -442,6 +442,17 @@ fn take_calls(f: &Fixture) -> Vec<&'static str> {
     std::mem::take(&mut *f.calls.lock().unwrap())
 }
 
+/// Start `id` with a hook (as an attached run connects); returns the status the hook saw.
+fn start_seeing_status(engine: &Engine, id: &str) -> Status {
+    let mut seen = None;
+    let mut hook = |record: &rpod_engine::ContainerRecord| {
+        seen = Some(record.state.status);
+        Ok(())
+    };
+    engine.start(id, None, Some(&mut hook)).unwrap();
+    seen.expect("the hook ran")
+}
+
 /// A runtime that creates and starts in one call gets one call for a start that needs
 /// nothing in between; the start is recorded as any other (state, events, PID), and a
 /// hook runs once it runs, told that an attach follows.
@@ -466,14 +477,8 @@ fn a_start_with_nothing_in_between_is_one_runtime_call() {
     assert_eq!(statuses, ["create", "init", "start"]);
 
     let attached = f.create("attached", &["sh", "-c", "exit 7"]);
-    let mut seen = None;
-    let mut hook = |record: &rpod_engine::ContainerRecord| {
-        seen = Some(record.state.status);
-        Ok(())
-    };
-    e.start(&attached, None, Some(&mut hook)).unwrap();
+    assert_eq!(start_seeing_status(e, &attached), Status::Running);
     assert_eq!(take_calls(&f), ["create-started+attach"]);
-    assert_eq!(seen, Some(Status::Running));
     assert_eq!(e.wait(&attached).unwrap(), 7);
 
     // A hook that fails after such a start: the error is told, and the container runs.
@@ -495,14 +500,8 @@ fn a_runtime_that_cannot_start_at_create_creates_then_starts() {
     let f = fixture();
     let e = &f.engine;
     let id = f.create("apart", &["sh", "-c", "exit 2"]);
-    let mut seen = None;
-    let mut hook = |record: &rpod_engine::ContainerRecord| {
-        seen = Some(record.state.status);
-        Ok(())
-    };
-    e.start(&id, None, Some(&mut hook)).unwrap();
+    assert_eq!(start_seeing_status(e, &id), Status::Created);
     assert_eq!(take_calls(&f), ["create", "start"]);
-    assert_eq!(seen, Some(Status::Created));
     assert_eq!(e.wait(&id).unwrap(), 2);
 }
 
