@@ -731,3 +731,28 @@ fn the_root_directory_keeps_the_images_mode() {
         "555\n"
     );
 }
+
+/// The root's line in the container's own mountinfo: its super options say whether the
+/// overlay is volatile (`volatile`, or `fsync=volatile` on newer kernels).
+const ROOT_MOUNT: &str = "awk '$5 == \"/\"' /proc/self/mountinfo";
+
+#[test]
+fn only_a_container_removed_at_its_exit_gets_a_volatile_root() {
+    let rpod = Rpod::with_image("crun");
+    let rm = rpod.ok(&["run", "--rm", "demo", "sh", "-c", ROOT_MOUNT]);
+    assert!(rm.contains(" overlay ") && rm.contains("volatile"), "{rm}");
+    let kept = rpod.ok(&["run", "--name", "kept", "demo", "sh", "-c", ROOT_MOUNT]);
+    assert!(
+        kept.contains(" overlay ") && !kept.contains("volatile"),
+        "{kept}"
+    );
+    // A volatile mount marks its upper layer so that the next mount of it fails; rpod
+    // mounts a `--rm` container's root again all the same (here after `mount`/`unmount`).
+    rpod.ok(&[
+        "create", "--rm", "--name", "again", "demo", "echo", "started",
+    ]);
+    rpod.ok(&["mount", "again"]);
+    rpod.ok(&["unmount", "again"]);
+    assert_eq!(rpod.ok(&["start", "-a", "again"]), "started\n");
+    assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "kept\n");
+}

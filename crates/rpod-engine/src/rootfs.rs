@@ -26,11 +26,6 @@ impl OverlayDirs {
     }
 }
 
-/// Mount `lower` (bottom layer first) with the container's upper layer at `dirs.merged`.
-/// Mounting an already mounted root is a no-op.
-///
-/// overlayfs shows the upper directory's own mode and owner as the container's `/`: a new
-/// upper directory gets the image's (`match_root`).
 /// Give an upper directory the mode and owner of the image's top layer, which the
 /// container's `/` must have.
 pub fn match_root(upper: &Path, top_layer: &Path) -> Result<()> {
@@ -41,7 +36,16 @@ pub fn match_root(upper: &Path, top_layer: &Path) -> Result<()> {
         .map_err(|e| EngineError::io("setting the mode of", upper, e))
 }
 
-pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs) -> Result<()> {
+/// Mount `lower` (bottom layer first) with the container's upper layer at `dirs.merged`.
+/// Mounting an already mounted root is a no-op. overlayfs shows the upper directory's own
+/// mode and owner as the container's `/`: a new upper directory gets the image's.
+///
+/// `volatile` is for a container removed at its exit (`--rm`, as podman does): overlayfs
+/// then ignores syncs on the container's files and, above all, does not sync the upper
+/// layer's whole file system when it is unmounted, which otherwise waits for every dirty
+/// page on that file system (the container's log too). An upper layer that is thrown away
+/// needs none of it. A kernel without the option (before 5.10) mounts without it.
+pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> Result<()> {
     if lower.is_empty() {
         return Err(EngineError::InvalidArg(
             "an image without layers has no root file system".into(),
@@ -69,14 +73,33 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs) -> Result<()> {
         dirs.upper.display(),
         dirs.work.display()
     );
-    mount(
-        Some("overlay"),
-        &dirs.merged,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(options.as_str()),
-    )
-    .map_err(|e| {
+    let mount_with = |options: &str| {
+        mount(
+            Some("overlay"),
+            &dirs.merged,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(options),
+        )
+    };
+    let mounted = if volatile {
+        // A volatile mount leaves a marker that makes the next mount of the same upper
+        // layer fail, in case a crash lost its unsynced writes. This upper layer is
+        // disposable either way, so the marker of an earlier run goes.
+        let marker = dirs.work.join(VOLATILE_MARKER);
+        if let Err(e) = fs::remove_dir_all(&marker) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(EngineError::io("removing overlay marker", &marker, e));
+            }
+        }
+        match mount_with(&format!("{options},volatile")) {
+            Err(nix::errno::Errno::EINVAL) => mount_with(&options),
+            other => other,
+        }
+    } else {
+        mount_with(&options)
+    };
+    mounted.map_err(|e| {
         EngineError::io(
             "mounting overlay root file system at",
             &dirs.merged,
@@ -84,6 +107,9 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs) -> Result<()> {
         )
     })
 }
+
+/// Where overlayfs marks an upper layer mounted with `volatile`, under the work directory.
+const VOLATILE_MARKER: &str = "work/incompat/volatile";
 
 /// Unmount a container's root; not mounted is fine.
 pub fn unmount(merged: &Path) -> Result<()> {

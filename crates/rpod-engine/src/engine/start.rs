@@ -24,7 +24,7 @@ impl Engine {
         let dirs = image::layer_dirs(&self.roots);
         let lower: Vec<PathBuf> = image.layers.iter().map(|l| dirs.dir(l)).collect();
         let overlay = OverlayDirs::new(&self.roots.overlay_dir(record.id()));
-        rootfs::mount_overlay(&lower, &overlay)?;
+        rootfs::mount_overlay(&lower, &overlay, record.config.auto_remove)?;
         Ok(overlay.merged)
     }
 
