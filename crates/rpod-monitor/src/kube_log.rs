@@ -43,6 +43,8 @@ pub struct KubeLog {
     broken_line: bool,
     /// How much of the file the kernel was asked to write back.
     written_back: u64,
+    /// Whether the log is synced at the end (not for a container removed at its exit).
+    durable: bool,
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
@@ -62,7 +64,10 @@ fn timestamp() -> String {
 }
 
 impl KubeLog {
-    pub fn open(path: &Path, max: Option<u64>) -> io::Result<KubeLog> {
+    /// `durable`: the log is synced at the container's end, so its writeback is started as
+    /// it grows. A log that is removed at the exit (`--no-sync-log`) is left to the kernel's
+    /// own writeback: output that is thrown away soon need never reach the disk.
+    pub fn open(path: &Path, max: Option<u64>, durable: bool) -> io::Result<KubeLog> {
         let file = open_append(path)?;
         let size = file.metadata()?.len();
         Ok(KubeLog {
@@ -74,6 +79,7 @@ impl KubeLog {
             lost_reason: String::new(),
             broken_line: false,
             written_back: size,
+            durable,
         })
     }
 
@@ -208,7 +214,7 @@ impl KubeLog {
     /// waiting for it: the final sync then has little left to do, and a container that
     /// writes much never meets a pile of dirty pages at once.
     fn start_writeback(&mut self) {
-        if self.size < self.written_back + WRITEBACK_STEP {
+        if !self.durable || self.size < self.written_back + WRITEBACK_STEP {
             return;
         }
         let offset = self.written_back as libc::off64_t;
@@ -230,13 +236,14 @@ impl KubeLog {
         self.lost_reason = error.to_string();
     }
 
-    /// At the container's end: say what was lost if that can still be said, and sync.
-    pub fn finish(&mut self, sync: bool) {
+    /// At the container's end: say what was lost if that can still be said, and sync a
+    /// durable log.
+    pub fn finish(&mut self) {
         let note = self.lost_note(&timestamp());
         if !note.is_empty() {
             let _ = self.file.write_all(&note);
         }
-        if sync {
+        if self.durable {
             let _ = self.file.sync_all();
         }
     }
@@ -281,7 +288,7 @@ mod tests {
     fn full_and_partial_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctr.log");
-        let mut log = KubeLog::open(&path, None).unwrap();
+        let mut log = KubeLog::open(&path, None, true).unwrap();
         log.write(Stream::Stdout, b"one\ntwo\nthr");
         log.write(Stream::Stderr, b"ee\n");
         assert_eq!(
@@ -303,10 +310,28 @@ mod tests {
     }
 
     #[test]
+    fn only_a_durable_log_is_written_back_as_it_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for durable in [true, false] {
+            let path = dir.path().join(format!("durable-{durable}.log"));
+            let mut log = KubeLog::open(&path, None, durable).unwrap();
+            for _ in 0..5 {
+                log.write(Stream::Stdout, &chunk);
+            }
+            assert!(log.size > WRITEBACK_STEP);
+            // Writeback was started for the first 4 MiB, or not at all.
+            assert_eq!(log.written_back > 0, durable, "{}", log.written_back);
+            log.finish();
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), log.size);
+        }
+    }
+
+    #[test]
     fn past_the_size_limit_the_file_starts_afresh() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctr.log");
-        let mut log = KubeLog::open(&path, Some(200)).unwrap();
+        let mut log = KubeLog::open(&path, Some(200), true).unwrap();
         for i in 0..50 {
             log.write(Stream::Stdout, format!("line {i}\n").as_bytes());
             assert!(std::fs::metadata(&path).unwrap().len() <= 200);
@@ -320,7 +345,7 @@ mod tests {
     fn a_full_disk_is_reported_in_the_log_once_it_can_be() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctr.log");
-        let mut log = KubeLog::open(&path, None).unwrap();
+        let mut log = KubeLog::open(&path, None, true).unwrap();
         log.write(Stream::Stdout, b"before\n");
         // A file open read-only fails every write, as a full disk does.
         let good = std::mem::replace(&mut log.file, File::open(&path).unwrap());
@@ -341,7 +366,7 @@ mod tests {
     fn output_lost_in_several_writes_is_counted_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctr.log");
-        let mut log = KubeLog::open(&path, None).unwrap();
+        let mut log = KubeLog::open(&path, None, true).unwrap();
         let good = std::mem::replace(&mut log.file, File::open(&path).unwrap());
         // 1000 lines need more buffers than one vectored write takes: several batches fail.
         let output = "y\n".repeat(1000);

@@ -684,7 +684,7 @@ impl Monitor {
             relay.drain();
         }
         if let Some(log) = &mut relay.log {
-            log.finish(!self.config.options.no_sync_log);
+            log.finish();
         }
         let status = if timed_out { -1 } else { code };
         relay.close();
@@ -931,8 +931,12 @@ impl Relay {
         }
         let log = match config.kube_log() {
             Some(path) => Some(
-                KubeLog::open(path, u64::try_from(config.options.log_size_max).ok())
-                    .map_err(|e| fatal(&format!("opening log file {}", path.display()), e))?,
+                KubeLog::open(
+                    path,
+                    u64::try_from(config.options.log_size_max).ok(),
+                    !config.options.no_sync_log,
+                )
+                .map_err(|e| fatal(&format!("opening log file {}", path.display()), e))?,
             ),
             None => None,
         };
