@@ -195,7 +195,13 @@ fn podman_runs_on_rpod_monitor() {
 
     let args = with(
         &["run", "-d"],
-        &["img", "sh", "-c", "echo out; echo err >&2; sleep 2; exit 3"],
+        // Running until the test is done with its execs, however slow the machine.
+        &[
+            "img",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; until [ -e /tmp/done ]; do sleep 0.1; done; exit 3",
+        ],
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let id = ok(&args).trim().to_string();
@@ -205,7 +211,13 @@ fn podman_runs_on_rpod_monitor() {
     let exec = podman(&["exec", &id, "sh", "-c", "exit 5"])
         .output()
         .unwrap();
-    assert_eq!(exec.status.code(), Some(5));
+    assert_eq!(
+        exec.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&exec.stderr)
+    );
+    ok(&["exec", &id, "touch", "/tmp/done"]);
     assert_eq!(ok(&["wait", &id]).trim(), "3");
     let logs = podman(&["logs", &id]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&logs.stdout), "out\n");
