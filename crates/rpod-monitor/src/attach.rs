@@ -1,6 +1,6 @@
 //! The attach socket: a SOCK_SEQPACKET listener in the bundle. Every client gets every output
-//! record (`stream id` byte, then at most 8192 bytes); what clients send is the container's
-//! input, raw.
+//! record (`stream id` byte, then at most 8192 bytes, or up to 65535 with
+//! `--attach-record-size`); what clients send is the container's input, raw.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -13,6 +13,8 @@ use nix::sys::socket::{
 
 /// Largest payload of one output record (conmon's STDIO_BUF_SIZE): clients read 8193 bytes.
 pub const RECORD_PAYLOAD: usize = 8192;
+/// The most `--attach-record-size` may ask: a record then fills a 64 KiB read.
+pub const LARGEST_RECORD_PAYLOAD: usize = 65535;
 /// Largest input record read from a client (conmon's CONN_SOCK_BUF_SIZE).
 pub const INPUT_RECORD: usize = 32 * 1024;
 
@@ -32,6 +34,8 @@ pub struct AttachServer {
     /// How long one output record may wait for a client that does not read; `None`: for
     /// ever, as conmon.
     send_timeout: Option<std::time::Duration>,
+    /// Largest payload of one output record.
+    record_payload: usize,
 }
 
 impl AttachServer {
@@ -40,6 +44,7 @@ impl AttachServer {
     pub fn bind(
         bundle: &Path,
         send_timeout: Option<std::time::Duration>,
+        record_payload: usize,
     ) -> Result<AttachServer, String> {
         let dir = nix::fcntl::open(
             bundle,
@@ -77,6 +82,7 @@ impl AttachServer {
             path,
             clients: Vec::new(),
             send_timeout,
+            record_payload,
         })
     }
 
@@ -96,6 +102,15 @@ impl AttachServer {
                             &timeout,
                         );
                     }
+                    if self.record_payload > RECORD_PAYLOAD {
+                        // Room for a few large records, as the default has for small
+                        // ones; the kernel caps it (`net.core.wmem_max`).
+                        let _ = nix::sys::socket::setsockopt(
+                            &fd,
+                            nix::sys::socket::sockopt::SndBuf,
+                            &(4 * (self.record_payload + 1)),
+                        );
+                    }
                     self.clients.push(Client { fd, reading: true });
                 }
                 Err(Errno::EINTR) => continue,
@@ -104,15 +119,16 @@ impl AttachServer {
         }
     }
 
-    /// Send output to every client, in records of at most 8192 bytes. A client that cannot
-    /// take it (gone) is dropped; a slow one is waited for, so every client gets every byte,
-    /// but not past the send timeout: a client that stopped reading is dropped then, rather
-    /// than stopping the monitor (and the container's output, and the record of its exit).
+    /// Send output to every client, in records of at most the record payload. A client that
+    /// cannot take it (gone) is dropped; a slow one is waited for, so every client gets every
+    /// byte, but not past the send timeout: a client that stopped reading is dropped then,
+    /// rather than stopping the monitor (and the container's output, and the record of its
+    /// exit).
     pub fn broadcast(&mut self, stream_id: u8, data: &[u8], record: &mut Vec<u8>) {
         if self.clients.is_empty() {
             return;
         }
-        for chunk in data.chunks(RECORD_PAYLOAD) {
+        for chunk in data.chunks(self.record_payload) {
             record.clear();
             record.push(stream_id);
             record.extend_from_slice(chunk);
@@ -144,12 +160,69 @@ impl AttachServer {
     }
 }
 
+/// Send one record; one too large for the client's socket buffer (a host with a small
+/// `net.core.wmem_max`) goes in records of conmon's size instead.
 fn send_record(fd: &OwnedFd, record: &[u8]) -> Result<(), Errno> {
+    match send_whole(fd, record) {
+        Err(Errno::EMSGSIZE) if record.len() > RECORD_PAYLOAD + 1 => {
+            let mut piece = Vec::with_capacity(RECORD_PAYLOAD + 1);
+            for chunk in record[1..].chunks(RECORD_PAYLOAD) {
+                piece.clear();
+                piece.push(record[0]);
+                piece.extend_from_slice(chunk);
+                send_whole(fd, &piece)?;
+            }
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn send_whole(fd: &OwnedFd, record: &[u8]) -> Result<(), Errno> {
     loop {
         match send(fd.as_fd().as_raw_fd(), record, MsgFlags::MSG_NOSIGNAL) {
             Ok(_) => return Ok(()),
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{setsockopt, socketpair, sockopt::SndBuf};
+
+    /// A host whose socket buffers cannot hold one large record still gets all of it.
+    #[test]
+    fn a_record_too_large_for_the_socket_goes_in_conmons_size() {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .unwrap();
+        // The kernel doubles it: about 20000 bytes, less than the record, more than 8193.
+        setsockopt(&ours, SndBuf, &10000).unwrap();
+        let payload: Vec<u8> = (0..LARGEST_RECORD_PAYLOAD).map(|i| i as u8).collect();
+        let mut record = vec![STDERR_ID];
+        record.extend_from_slice(&payload);
+        let reader = std::thread::spawn(move || {
+            let (mut got, mut sizes) = (Vec::new(), Vec::new());
+            let mut buffer = vec![0u8; 128 * 1024];
+            while got.len() < LARGEST_RECORD_PAYLOAD {
+                let n = recv(theirs.as_raw_fd(), &mut buffer, MsgFlags::empty()).unwrap();
+                assert_eq!(buffer[0], STDERR_ID);
+                got.extend_from_slice(&buffer[1..n]);
+                sizes.push(n - 1);
+            }
+            (got, sizes)
+        });
+        send_record(&ours, &record).unwrap();
+        let (got, sizes) = reader.join().unwrap();
+        assert!(got == payload, "the payload arrived changed");
+        assert!(sizes.iter().all(|&n| n <= RECORD_PAYLOAD), "{sizes:?}");
+        assert_eq!(sizes.len(), LARGEST_RECORD_PAYLOAD.div_ceil(RECORD_PAYLOAD));
     }
 }

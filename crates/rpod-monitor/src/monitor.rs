@@ -31,7 +31,7 @@ use crate::options::Config;
 use crate::protocol::{self, Control};
 
 /// One read of the container's output (larger than conmon's 8 KiB: fewer reads, fewer log
-/// records; attach clients still get records of at most 8192 bytes). The output pipes are
+/// records; attach clients get records of 8192 bytes, or `--attach-record-size`). The output pipes are
 /// made this large too. The buffer's pages are only touched by a container that writes
 /// much at once.
 const READ_BUFFER: usize = 256 * 1024;
@@ -257,7 +257,14 @@ impl Monitor {
         if !passthrough {
             let limit = self.config.options.client_timeout;
             let send_timeout = (limit > 0).then(|| Duration::from_secs(limit));
-            attach = Some(AttachServer::bind(&self.config.bundle, send_timeout).map_err(Fatal)?);
+            attach = Some(
+                AttachServer::bind(
+                    &self.config.bundle,
+                    send_timeout,
+                    self.config.options.attach_record_size,
+                )
+                .map_err(Fatal)?,
+            );
             ctl = Some(make_ctl(&self.config.bundle)?);
         }
         if let Some(pipe) = &attach_pipe {
@@ -960,7 +967,7 @@ impl Relay {
                 && !config.options.leave_stdin_open
                 && !config.options.terminal,
             buffer: vec![0u8; READ_BUFFER],
-            record: Vec::with_capacity(attach_record_capacity()),
+            record: Vec::with_capacity(config.options.attach_record_size + 1),
             hold_caller: caller.filter(|_| held_until.is_some()),
             held_until,
         })
@@ -1235,8 +1242,4 @@ impl Relay {
             attach.close();
         }
     }
-}
-
-fn attach_record_capacity() -> usize {
-    crate::attach::RECORD_PAYLOAD + 1
 }

@@ -110,6 +110,10 @@ pub struct Options {
     /// than the process that started the monitor lives. The exit is recorded only after the
     /// wait, with the output that came before it.
     pub hold_output_for_attach: u64,
+    /// rpod-monitor's own: the largest payload of an output record on the attach socket,
+    /// for clients that take records this large (rpod's); conmon's 8192 by default, which
+    /// podman's clients expect. Fewer, larger records are fewer calls on both sides.
+    pub attach_record_size: usize,
     /// Print the version and exit.
     pub version: bool,
     /// Bind the attach socket in the bundle, whatever its path's length.
@@ -168,6 +172,7 @@ impl Default for Options {
             exit_command_handover: None,
             start_at_create: false,
             hold_output_for_attach: 0,
+            attach_record_size: crate::attach::RECORD_PAYLOAD,
             version: false,
             full_attach: false,
             seccomp_notify_socket: None,
@@ -206,6 +211,7 @@ rpod-monitor's own:
   --exit-command-handover FILE  skip the exit command when a waiter handled the exit
   --start-at-create             create and start in one call (the runtime's run --detach)
   --hold-output-for-attach SECS hold the output until the first attach client
+  --attach-record-size BYTES    output records up to this size (8192 to 65535; 8192)
 Refused: the journald log driver, --log-label, --sdnotify-socket,
   --seccomp-notify-socket, --seccomp-notify-plugins.
 ";
@@ -285,6 +291,9 @@ where
             Long("start-at-create") => o.start_at_create = true,
             Long("hold-output-for-attach") => {
                 o.hold_output_for_attach = number(&mut parser, "--hold-output-for-attach")?
+            }
+            Long("attach-record-size") => {
+                o.attach_record_size = number(&mut parser, "--attach-record-size")?
             }
             Long("version") => o.version = true,
             Long("full-attach") => o.full_attach = true,
@@ -397,6 +406,16 @@ impl Options {
         }
         if self.hold_output_for_attach > 0 && !self.start_at_create {
             return Err("--hold-output-for-attach needs --start-at-create".into());
+        }
+        if !(crate::attach::RECORD_PAYLOAD..=crate::attach::LARGEST_RECORD_PAYLOAD)
+            .contains(&self.attach_record_size)
+        {
+            return Err(format!(
+                "--attach-record-size {} is not between {} and {}",
+                self.attach_record_size,
+                crate::attach::RECORD_PAYLOAD,
+                crate::attach::LARGEST_RECORD_PAYLOAD
+            ));
         }
         if self.exec_attach && !self.exec {
             return Err("Attach can only be specified with exec".into());
@@ -579,6 +598,19 @@ mod tests {
         .unwrap();
         assert!(exec.exec.unwrap().attach);
         assert!(with(&["--start-at-create", "--hold-output-for-attach", "5"]).is_ok());
+        assert_eq!(with(&[]).unwrap().options.attach_record_size, 8192);
+        assert_eq!(
+            with(&["--attach-record-size", "65535"])
+                .unwrap()
+                .options
+                .attach_record_size,
+            65535
+        );
+        for size in ["8191", "65536"] {
+            assert!(with(&["--attach-record-size", size])
+                .unwrap_err()
+                .contains("not between 8192 and 65535"));
+        }
         assert!(with(&["--hold-output-for-attach", "5"])
             .unwrap_err()
             .contains("needs --start-at-create"));

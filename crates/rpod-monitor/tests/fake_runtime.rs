@@ -400,20 +400,54 @@ echo $! > "$pidfile""#;
 /// Connect to the attach socket and read every output record until the monitor closes it;
 /// returns stdout's and stderr's bytes.
 fn attach_and_read_all(path: &Path) -> (Vec<u8>, Vec<u8>) {
+    let (out, err, _) = attach_and_read_records(path);
+    (out, err)
+}
+
+/// `attach_and_read_all`, and the largest payload of one record.
+fn attach_and_read_records(path: &Path) -> (Vec<u8>, Vec<u8>, usize) {
     use nix::sys::socket::{recv, MsgFlags};
     let client = connect_client(path);
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut record = vec![0u8; 8193];
+    let (mut out, mut err, mut largest) = (Vec::new(), Vec::new(), 0);
+    // Larger than any record, so that none is cut short unseen.
+    let mut record = vec![0u8; 128 * 1024];
     loop {
         let n = recv(client.as_raw_fd(), &mut record, MsgFlags::empty()).unwrap();
         if n == 0 {
-            return (out, err);
+            return (out, err, largest);
         }
+        largest = largest.max(n - 1);
         match record[0] {
             2 => out.extend_from_slice(&record[1..n]),
             3 => err.extend_from_slice(&record[1..n]),
             other => panic!("a record of stream {other}"),
         }
+    }
+}
+
+/// Output sent in records of conmon's 8192 bytes, or as large as `--attach-record-size`
+/// asks. The container's 200000 bytes wait in the pipe for the client (the hold), so the
+/// monitor reads them at once.
+#[test]
+fn attach_records_are_as_large_as_asked() {
+    const WRITES_AT_ONCE: &str = r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sh -c 'dd if=/dev/zero bs=200000 count=1 2>/dev/null; exit 0' &
+echo $! > "$pidfile""#;
+    for (extra, expected) in [
+        (&[][..], 8192),
+        (&["--attach-record-size", "65535"][..], 65535),
+    ] {
+        let setup = Setup::new();
+        let runtime = setup.runtime(WRITES_AT_ONCE);
+        let mut args = vec!["--start-at-create", "--hold-output-for-attach", "60"];
+        args.extend_from_slice(extra);
+        let mut sync = setup.start(&runtime, &args);
+        assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+        std::thread::sleep(Duration::from_millis(300));
+        let (out, _, largest) = attach_and_read_records(&setup.path("bundle/attach"));
+        assert_eq!(out, vec![0u8; 200000], "{extra:?}");
+        assert_eq!(largest, expected, "{extra:?}");
+        assert_eq!(wait_for(&setup.path("exits/ctr")), "0");
     }
 }
 

@@ -1,5 +1,6 @@
 //! conmon's attach socket (SOCK_SEQPACKET): output records are one stream byte (2 stdout,
-//! 3 stderr) and up to 8192 bytes of payload; input is raw bytes, at most 32 KiB per send.
+//! 3 stderr) and up to 8192 bytes of payload (rpod-monitor's up to `MONITOR_RECORD_PAYLOAD`,
+//! which rpod asks it for); input is raw bytes, at most 32 KiB per send.
 //! Also the ctl fifo used for terminal resizes.
 
 use std::io::{BufWriter, Write};
@@ -23,8 +24,11 @@ use crate::{OciError, Result};
 
 /// conmon reads at most this much per input record.
 const INPUT_CHUNK: usize = 32 * 1024;
-/// Output records are at most 8193 bytes; a larger buffer never truncates one.
+/// One read of an output record: conmon's are at most 8193 bytes, rpod-monitor's as large
+/// as this buffer (a SOCK_SEQPACKET record larger than the read would be cut short).
 const OUTPUT_BUFFER: usize = 64 * 1024;
+/// The largest record payload rpod asks rpod-monitor for (`--attach-record-size`).
+pub const MONITOR_RECORD_PAYLOAD: usize = OUTPUT_BUFFER - 1;
 /// Output collected before one write to the user's stream.
 const OUTPUT_BATCH: usize = 256 * 1024;
 const STDOUT_RECORD: u8 = 2;

@@ -24,6 +24,8 @@ pub struct CreateArgs<'a> {
     /// rpod-monitor's `--start-at-create`, with its `--hold-output-for-attach` seconds
     /// (0: none).
     pub start_at_create: Option<u64>,
+    /// rpod-monitor's `--attach-record-size`: the largest output record rpod's clients take.
+    pub attach_record_size: Option<usize>,
 }
 
 /// What conmon needs to restore instead of create: the checkpoint images (its
@@ -104,6 +106,7 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     argv.push(path_str(a.conmon_pid_file));
     push_exit_command(&mut argv, &ctr.exit_command);
     push_exit_handover(&mut argv, a.exit_handover.as_deref(), &ctr.exit_command);
+    push_attach_record_size(&mut argv, a.attach_record_size);
     if let Some(hold) = a.start_at_create {
         argv.push("--start-at-create".into());
         if hold > 0 {
@@ -170,6 +173,14 @@ fn push_exit_handover(argv: &mut Vec<String>, handover: Option<&Path>, command: 
     }
 }
 
+/// rpod-monitor's `--attach-record-size`.
+fn push_attach_record_size(argv: &mut Vec<String>, size: Option<usize>) {
+    if let Some(size) = size {
+        argv.push("--attach-record-size".into());
+        argv.push(size.to_string());
+    }
+}
+
 fn push_exit_command(argv: &mut Vec<String>, command: &[String]) {
     if let Some((program, args)) = command.split_first() {
         argv.push("--exit-command".into());
@@ -231,6 +242,7 @@ mod tests {
             exit_handover: None,
             restore: None,
             start_at_create: None,
+            attach_record_size: None,
         });
         let expected: Vec<String> = [
             "--api-version",
@@ -300,7 +312,16 @@ mod tests {
             exit_handover: Some("/p/waiters".into()),
             restore: None,
             start_at_create,
+            attach_record_size: Some(65535),
         })
+    }
+
+    #[test]
+    fn rpod_monitor_is_asked_for_large_attach_records() {
+        let argv = argv_with_handover(&container());
+        assert!(argv
+            .windows(2)
+            .any(|w| w == ["--attach-record-size", "65535"]));
     }
 
     #[test]
@@ -383,6 +404,7 @@ mod tests {
                 file_locks: false,
             }),
             start_at_create: None,
+            attach_record_size: None,
         });
         let tail = &argv[argv.len() - 5..];
         assert_eq!(
@@ -415,6 +437,8 @@ pub struct ExecArgs<'a> {
     pub exit_delay: u32,
     /// rpod-monitor's `--exit-command-handover` file (`exitfile::ExitHandover`).
     pub exit_handover: Option<std::path::PathBuf>,
+    /// rpod-monitor's `--attach-record-size`.
+    pub attach_record_size: Option<usize>,
 }
 
 /// conmon's argv for an exec session, in libpod's order.
@@ -475,6 +499,7 @@ pub fn exec_argv(a: &ExecArgs<'_>) -> Vec<String> {
     ]);
     push_exit_command(&mut argv, a.exit_command);
     push_exit_handover(&mut argv, a.exit_handover.as_deref(), a.exit_command);
+    push_attach_record_size(&mut argv, a.attach_record_size);
     if !a.exit_command.is_empty() && a.exit_delay > 0 {
         argv.push("--exit-delay".into());
         argv.push(a.exit_delay.to_string());
@@ -521,9 +546,10 @@ mod exec_tests {
             exit_command: &exit_command,
             exit_delay: 0,
             exit_handover: Some("/b/sid/waiters".into()),
+            attach_record_size: Some(65535),
         });
         let joined = argv.join(" ");
         assert!(joined.starts_with("--api-version 1 -c cid -u sid -r /crun -b /b/sid -p /b/sid/exec_pid -n web --exit-dir /b/sid/exit --persist-dir /b/sid/persist/cid --full-attach -l none"), "{joined}");
-        assert!(joined.contains("--runtime-opt --preserve-fds --runtime-opt 2 -t -i -e --exec-attach --exec-process-spec /b/sid/exec-process --exit-command /rpod --exit-command-arg cleanup --exit-command-handover /b/sid/waiters"), "{joined}");
+        assert!(joined.contains("--runtime-opt --preserve-fds --runtime-opt 2 -t -i -e --exec-attach --exec-process-spec /b/sid/exec-process --exit-command /rpod --exit-command-arg cleanup --exit-command-handover /b/sid/waiters --attach-record-size 65535"), "{joined}");
     }
 }

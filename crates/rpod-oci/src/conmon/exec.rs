@@ -203,6 +203,7 @@ impl ConmonRuntime {
             exit_handover: self
                 .monitor_is_ours()
                 .then(|| Self::exit_handover_file(&dir)),
+            attach_record_size: self.attach_record_size(),
         });
         tracing::debug!(?argv, "starting conmon for exec");
         let stderr_path = dir.join("conmon.stderr");

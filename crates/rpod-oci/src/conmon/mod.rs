@@ -377,6 +377,14 @@ impl ConmonRuntime {
         self.conmon.file_name() == Some(std::ffi::OsStr::new(RPOD_MONITOR))
     }
 
+    /// Output records as large as rpod's attach reader takes, from rpod-monitor (every
+    /// client of the attach socket of a container rpod runs is rpod's: the CLI or the
+    /// service); conmon's are 8 KiB.
+    fn attach_record_size(&self) -> Option<usize> {
+        self.monitor_is_ours()
+            .then_some(crate::attach::MONITOR_RECORD_PAYLOAD)
+    }
+
     /// The handover file in a container's persist directory or an exec session's.
     fn exit_handover_file(dir: &Path) -> PathBuf {
         dir.join("waiters")
@@ -488,6 +496,7 @@ impl ConmonRuntime {
                 file_locks: options.file_locks,
             }),
             start_at_create,
+            attach_record_size: self.attach_record_size(),
         });
         tracing::debug!(conmon = %self.conmon.display(), ?argv, "starting conmon");
         let stderr_path = ctr.run_dir.join("conmon.stderr");
