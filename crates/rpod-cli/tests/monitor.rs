@@ -580,6 +580,26 @@ fn rpod_monitor_creates_and_starts_in_one_runtime_call() {
 
 /// A `--rm` container's log goes with it right after the exit: its monitor is told not to
 /// sync it (`--no-sync-log`); any other container's log is synced.
+/// rpod asks rpod-monitor for 64 KiB output records (its readers take them); conmon, which
+/// knows no such option, is not asked.
+#[test]
+fn only_rpod_monitor_is_asked_for_large_attach_records() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod
+        .ok(&["run", "-d", "demo", "sleep", "1000"])
+        .trim()
+        .to_string();
+    let argv = cmdline(&rpod.inspect(&id, "{{.State.ConmonPid}}"));
+    let ours = Path::new(&argv[0]).file_name() == Some("rpod-monitor".as_ref());
+    assert_eq!(
+        argv.windows(2)
+            .any(|w| w == ["--attach-record-size", "65535"]),
+        ours,
+        "{argv:?}"
+    );
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+}
+
 #[test]
 fn the_log_of_a_removed_container_is_not_synced() {
     let rpod = Rpod::with_image("runc");

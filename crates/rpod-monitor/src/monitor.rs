@@ -31,9 +31,9 @@ use crate::options::Config;
 use crate::protocol::{self, Control};
 
 /// One read of the container's output (larger than conmon's 8 KiB: fewer reads, fewer log
-/// records; attach clients get records of 8192 bytes, or `--attach-record-size`). The output pipes are
-/// made this large too. The buffer's pages are only touched by a container that writes
-/// much at once.
+/// records; attach clients get records of 8192 bytes, or `--attach-record-size`). The
+/// output pipes are made this large too. The buffer's pages are only touched by a
+/// container that writes much at once.
 const READ_BUFFER: usize = 256 * 1024;
 /// At most this many reads per stream after the container's exit (64 MiB): more than any
 /// pipe or terminal holds, so only a writer that outlives the container is cut short.
