@@ -154,10 +154,23 @@ impl AttachConnection {
                 let mut ended = false;
                 let mut last: Option<u8> = None;
                 loop {
-                    let n = match recv(socket, &mut buffer, MsgFlags::MSG_DONTWAIT) {
+                    // MSG_TRUNC: the record's whole length, so that one larger than the
+                    // buffer is an error rather than output silently cut short.
+                    let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC;
+                    let n = match recv(socket, &mut buffer, flags) {
                         Ok(0) | Err(Errno::ECONNRESET) => {
                             ended = true;
                             break;
+                        }
+                        Ok(n) if n > buffer.len() => {
+                            flush_all(&mut output, &mut error).map_err(write_err)?;
+                            return Err(OciError::Sys {
+                                action: format!(
+                                    "reading an output record of {n} bytes from the attach \
+                                     socket (at most {OUTPUT_BUFFER} are read)"
+                                ),
+                                source: Errno::EMSGSIZE,
+                            });
                         }
                         Ok(n) => n,
                         Err(Errno::EINTR) => continue,
@@ -368,6 +381,24 @@ mod copy_tests {
             .unwrap();
         assert_eq!(&*out.0.lock().unwrap(), b"hello world");
         assert_eq!(&*err.0.lock().unwrap(), b"oops");
+    }
+
+    #[test]
+    fn a_record_larger_than_the_read_is_an_error_not_lost_output() {
+        let (connection, monitor) = pair();
+        let (out, err) = (Capture::default(), Capture::default());
+        let mut largest = vec![b'a'; OUTPUT_BUFFER];
+        largest[0] = STDOUT_RECORD;
+        send(monitor.as_raw_fd(), &largest, MsgFlags::empty()).unwrap();
+        let mut larger = vec![b'b'; OUTPUT_BUFFER + 1];
+        larger[0] = STDOUT_RECORD;
+        send(monitor.as_raw_fd(), &larger, MsgFlags::empty()).unwrap();
+        let failed = connection
+            .copy(streams(&out, &err, None), Vec::new())
+            .unwrap_err();
+        assert!(failed.to_string().contains("65537 bytes"), "{failed}");
+        // What came before it was delivered, whole.
+        assert!(*out.0.lock().unwrap() == vec![b'a'; OUTPUT_BUFFER - 1]);
     }
 
     #[test]
