@@ -106,6 +106,22 @@ impl Setup {
             .unwrap();
         BufReader::new(sync_ours)
     }
+
+    /// `start_through` with `--start-at-create`, the output held for `hold` seconds, and
+    /// `extra`; checks that the monitor reported the container's PID.
+    fn start_held(
+        &self,
+        wrapper: &[&str],
+        runtime: &Path,
+        hold: &str,
+        extra: &[&str],
+    ) -> BufReader<UnixStream> {
+        let mut args = vec!["--start-at-create", "--hold-output-for-attach", hold];
+        args.extend_from_slice(extra);
+        let mut sync = self.start_through(wrapper, runtime, &args);
+        assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+        sync
+    }
 }
 
 /// The monitor's options for an exit command that runs `script` with `sh -c` (the script's
@@ -439,10 +455,7 @@ echo $! > "$pidfile""#;
     ] {
         let setup = Setup::new();
         let runtime = setup.runtime(WRITES_AT_ONCE);
-        let mut args = vec!["--start-at-create", "--hold-output-for-attach", "60"];
-        args.extend_from_slice(extra);
-        let mut sync = setup.start(&runtime, &args);
-        assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+        let _sync = setup.start_held(&[], &runtime, "60", extra);
         std::thread::sleep(Duration::from_millis(300));
         let (out, _, largest) = attach_and_read_records(&setup.path("bundle/attach"));
         assert_eq!(out, vec![0u8; 200000], "{extra:?}");
@@ -458,11 +471,7 @@ echo $! > "$pidfile""#;
 fn a_container_started_at_create_holds_its_output_for_the_first_client() {
     let setup = Setup::new();
     let runtime = setup.runtime(RUNS_A_CONTAINER);
-    let mut sync = setup.start(
-        &runtime,
-        &["--start-at-create", "--hold-output-for-attach", "60"],
-    );
-    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    let _sync = setup.start_held(&[], &runtime, "60", &[]);
     let args = std::fs::read_to_string(setup.path("args")).unwrap();
     assert!(
         args.starts_with("run --bundle ") && args.contains(" --detach "),
@@ -485,11 +494,7 @@ fn a_container_started_at_create_holds_its_output_for_the_first_client() {
 fn a_hold_that_runs_out_lets_the_output_go_to_the_log() {
     let setup = Setup::new();
     let runtime = setup.runtime(RUNS_A_CONTAINER);
-    let mut sync = setup.start(
-        &runtime,
-        &["--start-at-create", "--hold-output-for-attach", "1"],
-    );
-    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    let _sync = setup.start_held(&[], &runtime, "1", &[]);
     assert_eq!(wait_for(&setup.path("exits/ctr")), "5");
     let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
     assert!(log.contains("stdout F early"), "{log}");
@@ -504,12 +509,7 @@ fn a_hold_ends_when_its_caller_exits() {
     let runtime = setup.runtime(RUNS_A_CONTAINER);
     // A shell starts the monitor, stays a moment, and exits.
     let wrapper = ["/bin/sh", "-c", "\"$@\"; sleep 0.3", "sh"];
-    let mut sync = setup.start_through(
-        &wrapper,
-        &runtime,
-        &["--start-at-create", "--hold-output-for-attach", "60"],
-    );
-    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    let _sync = setup.start_held(&wrapper, &runtime, "60", &[]);
     let begun = Instant::now();
     assert_eq!(wait_for(&setup.path("exits/ctr")), "5");
     assert!(begun.elapsed() < Duration::from_secs(20));

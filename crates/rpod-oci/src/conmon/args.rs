@@ -293,6 +293,11 @@ mod tests {
         assert_eq!(argv, expected);
     }
 
+    /// Whether `argv` has `option` followed by `value`.
+    fn has(argv: &[String], option: &str, value: &str) -> bool {
+        argv.windows(2).any(|w| w == [option, value])
+    }
+
     /// A short create argv for `ctr`, crun's, with the exit-command handover `/p/waiters`.
     fn argv_with_handover(ctr: &OciContainer) -> Vec<String> {
         argv_starting(ctr, None)
@@ -319,9 +324,7 @@ mod tests {
     #[test]
     fn rpod_monitor_is_asked_for_large_attach_records() {
         let argv = argv_with_handover(&container());
-        assert!(argv
-            .windows(2)
-            .any(|w| w == ["--attach-record-size", "65535"]));
+        assert!(has(&argv, "--attach-record-size", "65535"));
     }
 
     #[test]
@@ -342,9 +345,7 @@ mod tests {
         assert!(!started.iter().any(|a| a.contains("hold-output")));
         let held = argv_starting(&ctr, Some(60));
         assert!(held.contains(&"--start-at-create".to_string()));
-        assert!(held
-            .windows(2)
-            .any(|w| w == ["--hold-output-for-attach", "60"]));
+        assert!(has(&held, "--hold-output-for-attach", "60"));
     }
 
     #[test]
@@ -355,11 +356,9 @@ mod tests {
         let argv = argv_with_handover(&ctr);
         assert!(argv.contains(&"-t".to_string()));
         assert!(!argv.contains(&"-i".to_string()));
-        assert!(argv.windows(2).any(|w| w == ["-l", "none"]));
+        assert!(has(&argv, "-l", "none"));
         assert!(!argv.iter().any(|a| a.contains("log-format")));
-        assert!(argv
-            .windows(2)
-            .any(|w| w == ["--exit-command-handover", "/p/waiters"]));
+        assert!(has(&argv, "--exit-command-handover", "/p/waiters"));
     }
 
     #[test]
