@@ -29,6 +29,8 @@ struct FakeRuntime {
     /// The calls that create or start, in order (`create`, `start`, `create-started`,
     /// `create-started+attach`).
     calls: Arc<Mutex<Vec<&'static str>>>,
+    /// What each removal from the runtime saw: `begun`, then how it finished.
+    deletes: Arc<Mutex<Vec<&'static str>>>,
 }
 
 fn unsupported(operation: &'static str) -> OciError {
@@ -46,6 +48,7 @@ impl FakeRuntime {
             containers: Mutex::new(HashMap::new()),
             start_at_create: false,
             calls: Arc::default(),
+            deletes: Arc::default(),
         }
     }
 
@@ -209,6 +212,25 @@ impl OciRuntime for FakeRuntime {
         Ok(())
     }
 
+    /// Removes the container at once but "finishes" only when waited for, telling whether
+    /// the container's files were gone by then; the removal fails, as a runtime's delete
+    /// of a container it no longer knows would.
+    fn begin_delete_container(&self, ctr: &OciContainer) -> PendingCall {
+        self.deletes.lock().unwrap().push("begun");
+        let _ = self.delete_container(ctr);
+        let (deletes, bundle) = (self.deletes.clone(), ctr.bundle_dir.clone());
+        PendingCall::deferred(move || {
+            deletes.lock().unwrap().push(if bundle.exists() {
+                "finished with the bundle still there"
+            } else {
+                "finished after the bundle went"
+            });
+            Err(OciError::CtrStateInvalid {
+                message: "fake: no such container".into(),
+            })
+        })
+    }
+
     fn pause_container(&self, ctr: &OciContainer) -> Result<()> {
         self.signal(ctr, libc::SIGSTOP)
     }
@@ -320,6 +342,8 @@ struct Fixture {
     engine: Arc<Engine>,
     /// The fake runtime's create and start calls.
     calls: Arc<Mutex<Vec<&'static str>>>,
+    /// The fake runtime's removals (`FakeRuntime::deletes`).
+    deletes: Arc<Mutex<Vec<&'static str>>>,
 }
 
 fn fixture() -> Fixture {
@@ -329,7 +353,8 @@ fn fixture() -> Fixture {
 /// `start_at_create`: the fake creates and starts in one call, as rpod-monitor does.
 fn fixture_with(start_at_create: bool) -> Fixture {
     let calls: Arc<Mutex<Vec<&'static str>>> = Arc::default();
-    let shared = calls.clone();
+    let deletes: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let (shared, shared_deletes) = (calls.clone(), deletes.clone());
     let dir = tempfile::tempdir().unwrap();
     let rootfs = dir.path().join("rootfs");
     std::fs::create_dir(&rootfs).unwrap();
@@ -350,6 +375,7 @@ fn fixture_with(start_at_create: bool) -> Fixture {
             let mut runtime = FakeRuntime::new(config);
             runtime.start_at_create = start_at_create;
             runtime.calls = shared.clone();
+            runtime.deletes = shared_deletes.clone();
             Ok(Arc::new(runtime) as Arc<dyn OciRuntime>)
         }),
     )
@@ -359,6 +385,7 @@ fn fixture_with(start_at_create: bool) -> Fixture {
         rootfs,
         engine: Arc::new(engine),
         calls,
+        deletes,
     }
 }
 
@@ -503,6 +530,33 @@ fn a_runtime_that_cannot_start_at_create_creates_then_starts() {
     assert_eq!(start_seeing_status(e, &id), Status::Created);
     assert_eq!(take_calls(&f), ["create", "start"]);
     assert_eq!(e.wait(&id).unwrap(), 2);
+}
+
+/// A `--rm` container is removed at its exit in one go: the runtime's delete runs while
+/// its files are taken apart, and is waited for before its record goes; a delete that
+/// fails (the runtime no longer knows it) does not stop the removal.
+#[test]
+fn a_removal_takes_the_container_apart_while_the_runtime_deletes_it() {
+    let f = fixture();
+    let e = &f.engine;
+    let id = e
+        .create(CreateOptions {
+            rootfs: Some(f.rootfs.clone()),
+            name: Some("gone".into()),
+            command: vec!["sh".into(), "-c".into(), "exit 4".into()],
+            auto_remove: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .id()
+        .to_string();
+    e.start(&id, None, None).unwrap();
+    assert_eq!(e.wait(&id).unwrap(), 4);
+    assert_eq!(e.inspect(&id).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        *f.deletes.lock().unwrap(),
+        ["begun", "finished after the bundle went"]
+    );
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub mod types;
 pub use conmon::ConmonRuntimeConfig as RuntimeConfig;
 pub use conmon::{ConmonRuntime, ConmonRuntimeConfig};
 pub use error::{OciError, Result};
-pub use runtime::OciRuntime;
+pub use runtime::{OciRuntime, PendingCall};
 pub use types::*;
 
 /// The runtime the engine uses by default: the OCI runtime driven through a per-container

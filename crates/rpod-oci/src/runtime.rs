@@ -57,6 +57,12 @@ pub trait OciRuntime: Send + Sync {
     fn stop_container(&self, ctr: &OciContainer, timeout: u32, all: bool) -> Result<()>;
     /// Remove the container from the runtime.
     fn delete_container(&self, ctr: &OciContainer) -> Result<()>;
+    /// Start removing the container from the runtime, for a caller with other work to do
+    /// meanwhile; `PendingCall::finish` waits for it and says how it went. By default the
+    /// removal is done before this returns.
+    fn begin_delete_container(&self, ctr: &OciContainer) -> PendingCall {
+        PendingCall::done(self.delete_container(ctr))
+    }
     fn pause_container(&self, ctr: &OciContainer) -> Result<()>;
     fn unpause_container(&self, ctr: &OciContainer) -> Result<()>;
 
@@ -151,4 +157,81 @@ pub trait OciRuntime: Send + Sync {
 
     /// Change the container's cgroup limits.
     fn update_container(&self, ctr: &OciContainer, resources: &LinuxResources) -> Result<()>;
+}
+
+/// A runtime call that was started and may still run (`begin_delete_container`). Dropping
+/// it without `finish` still waits for it, so that no runtime process is left behind.
+pub struct PendingCall {
+    finish: Option<Box<dyn FnOnce() -> Result<()> + Send>>,
+}
+
+impl PendingCall {
+    /// A call that has already ended this way.
+    pub fn done(result: Result<()>) -> Self {
+        Self::deferred(move || result)
+    }
+
+    /// A call that `finish` waits for.
+    pub fn deferred(finish: impl FnOnce() -> Result<()> + Send + 'static) -> Self {
+        Self {
+            finish: Some(Box::new(finish)),
+        }
+    }
+
+    /// Wait for the call to end.
+    pub fn finish(mut self) -> Result<()> {
+        self.finish.take().map_or(Ok(()), |finish| finish())
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        if let Some(finish) = self.finish.take() {
+            let _ = finish();
+        }
+    }
+}
+
+impl std::fmt::Debug for PendingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCall")
+            .field("finished", &self.finish.is_none())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn counting(runs: &Arc<AtomicUsize>) -> PendingCall {
+        let runs = runs.clone();
+        PendingCall::deferred(move || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn a_pending_call_is_waited_for_once_when_finished_or_dropped() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let call = counting(&runs);
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            0,
+            "not before it is waited for"
+        );
+        call.finish().unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        drop(counting(&runs));
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "dropped, it is still waited for"
+        );
+        let failed = PendingCall::done(Err(crate::OciError::InvalidArg("no".into())));
+        assert!(failed.finish().is_err());
+    }
 }

@@ -587,6 +587,19 @@ macro_rules! runtime_tests {
                 assert_eq!(f.runtime_status(), None);
             }
 
+            /// The delete a caller does other work beside: done once finished; as the
+            /// delete is forced, a second one of what is gone succeeds too.
+            #[test]
+            fn a_delete_begun_is_done_once_finished() {
+                let mut f = Fixture::new(RT, &["true"]);
+                f.create_and_start();
+                f.exit_code();
+                let pending = f.runtime.begin_delete_container(&f.ctr);
+                pending.finish().unwrap();
+                assert_eq!(f.runtime_status(), None);
+                f.runtime.begin_delete_container(&f.ctr).finish().unwrap();
+            }
+
             #[test]
             fn pause_and_unpause() {
                 let mut f = Fixture::new(

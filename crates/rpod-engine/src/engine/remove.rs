@@ -130,13 +130,14 @@ impl Engine {
         let known_to_runtime = record.state.status.known_to_runtime();
         transition(record, Status::Removing)?;
         self.save(record)?;
-        if record.state.mounted || record.config.rootfs.is_none() {
-            self.unmount_rootfs(record)?;
-        }
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
-        if known_to_runtime {
-            let _ = runtime.delete_container(&oci);
+        // The runtime's delete (two executions of runc or crun) runs while the rest is
+        // taken apart: nothing below depends on it, as rpod gives the runtime no hooks
+        // that could read the bundle. The record goes only once the runtime has let go.
+        let runtime_delete = known_to_runtime.then(|| runtime.begin_delete_container(&oci));
+        if record.state.mounted || record.config.rootfs.is_none() {
+            self.unmount_rootfs(record)?;
         }
         self.network_down(record);
         self.unmount_shm(record.id())?;
@@ -157,6 +158,10 @@ impl Engine {
                     return Err(EngineError::io("removing", &dir, e));
                 }
             }
+        }
+        if let Some(Err(e)) = runtime_delete.map(|call| call.finish()) {
+            // Already gone from the runtime is what we want.
+            tracing::debug!(id = record.id(), %e, "runtime delete");
         }
         self.store.remove_exec_sessions(None, record.id())?;
         self.store.remove_container(record.id())?;

@@ -214,17 +214,15 @@ impl Engine {
     /// Once a container has exited: clean the runtime up, and remove `--rm` containers.
     /// Called under the lock.
     pub(super) fn finish_exited(&self, record: &mut ContainerRecord) -> Result<()> {
-        if record.state.status == Status::Stopped {
-            self.cleanup_runtime(record)?;
-        }
         // A checkpointed container waits for its restore, `--rm` or not (as podman).
-        if record.state.status == Status::Exited
-            && record.config.auto_remove
-            && !record.state.checkpointed
-        {
+        let remove = record.config.auto_remove && !record.state.checkpointed;
+        match record.state.status {
+            // The removal cleans the runtime up itself, its delete beside the rest; going
+            // through Exited first would only save the record once more.
             // podman's `run --rm` takes the anonymous volumes with the container.
-            self.remove_locked(record, true)?;
+            Status::Stopped | Status::Exited if remove => self.remove_locked(record, true),
+            Status::Stopped => self.cleanup_runtime(record),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }

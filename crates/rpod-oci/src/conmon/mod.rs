@@ -24,7 +24,7 @@ use crate::http_attach;
 use crate::process::{in_container_cgroup, pid_alive, wait_pid_gone};
 use crate::signal::signal_name;
 use crate::types::*;
-use crate::{OciError, OciRuntime, Result};
+use crate::{OciError, OciRuntime, PendingCall, Result};
 
 /// How long conmon may take to report a created container (libpod's ContainerCreateTimeout).
 const CREATE_TIMEOUT: Duration = Duration::from_secs(240);
@@ -112,53 +112,102 @@ pub fn criu_version(criu: &Path) -> Option<String> {
 /// killed: a hung runtime must not hang rpod with it.
 const RUNTIME_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Run a command and collect its output like `Command::output`, but kill it after
-/// `timeout` (an error of kind `TimedOut`). Output is read on its own threads, so a command
-/// that writes much never blocks on a full pipe.
-pub(crate) fn run_bounded(command: &mut Command, timeout: Duration) -> std::io::Result<Output> {
-    use std::io::Read;
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let collect = |stream: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut stream) = stream {
-                let _ = stream.read_to_end(&mut bytes);
-            }
-            bytes
+/// A command started with its output collected on its own threads (so a command that
+/// writes much never blocks on a full pipe), not yet waited for: the caller may do other
+/// work before `finish`, which kills it once its time has run out.
+pub(crate) struct BoundedCommand {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl BoundedCommand {
+    pub(crate) fn spawn(command: &mut Command) -> std::io::Result<Self> {
+        use std::io::Read;
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let collect = |stream: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut stream) = stream {
+                    let _ = stream.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = collect(
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        );
+        let stderr = collect(
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        );
+        Ok(Self {
+            child,
+            stdout,
+            stderr,
         })
-    };
-    let stdout = collect(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let stderr = collect(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    if !crate::process::wait_pid_exit(child.id() as i32, Some(timeout)) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!(
-                "did not finish within {} s and was killed",
-                timeout.as_secs()
-            ),
-        ));
     }
-    let status = child.wait()?;
-    Ok(Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
+
+    /// Wait for the command, killing it once `timeout` has passed (from now).
+    pub(crate) fn finish(mut self, timeout: Duration) -> std::io::Result<Output> {
+        if !crate::process::wait_pid_exit(self.child.id() as i32, Some(timeout)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "did not finish within {} s and was killed",
+                    timeout.as_secs()
+                ),
+            ));
+        }
+        let status = self.child.wait()?;
+        Ok(Output {
+            status,
+            stdout: self.stdout.join().unwrap_or_default(),
+            stderr: self.stderr.join().unwrap_or_default(),
+        })
+    }
+}
+
+/// One run of the runtime, started and not yet waited for.
+struct RuntimeCall {
+    running: BoundedCommand,
+    command_line: String,
+    path: PathBuf,
+}
+
+impl RuntimeCall {
+    /// Wait for the runtime (at most `RUNTIME_CALL_TIMEOUT`): its output when it
+    /// succeeded, its status and stderr in the error when it did not.
+    fn finish(self) -> Result<Output> {
+        let output = self
+            .running
+            .finish(RUNTIME_CALL_TIMEOUT)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::TimedOut => {
+                    OciError::Timeout(format!("{}: {e}", self.command_line))
+                }
+                _ => OciError::io("running OCI runtime", &self.path, e),
+            })?;
+        if output.status.success() {
+            Ok(output)
+        } else {
+            Err(OciError::RuntimeCommand {
+                command: self.command_line,
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            })
+        }
+    }
 }
 
 /// An OCI runtime driven through conmon.
@@ -315,6 +364,11 @@ impl ConmonRuntime {
     /// Run the runtime directly with a minimal environment: `XDG_RUNTIME_DIR` (empty as
     /// root) and, for operations that run hooks, `PATH`.
     fn run(&self, subcommand: &[&str], with_path: bool) -> Result<Output> {
+        self.spawn_runtime(subcommand, with_path)?.finish()
+    }
+
+    /// Start the runtime with `subcommand`; `RuntimeCall::finish` waits for it.
+    fn spawn_runtime(&self, subcommand: &[&str], with_path: bool) -> Result<RuntimeCall> {
         let argv = args::runtime_argv(&self.flags, subcommand);
         let mut command = Command::new(&self.path);
         command
@@ -327,22 +381,14 @@ impl ConmonRuntime {
                 command.env("PATH", path);
             }
         }
-        let output =
-            run_bounded(&mut command, RUNTIME_CALL_TIMEOUT).map_err(|e| match e.kind() {
-                std::io::ErrorKind::TimedOut => {
-                    OciError::Timeout(format!("{} {}: {e}", self.path.display(), argv.join(" ")))
-                }
-                _ => OciError::io("running OCI runtime", &self.path, e),
-            })?;
-        if output.status.success() {
-            Ok(output)
-        } else {
-            Err(OciError::RuntimeCommand {
-                command: format!("{} {}", self.path.display(), argv.join(" ")),
-                status: output.status.to_string(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            })
-        }
+        let command_line = format!("{} {}", self.path.display(), argv.join(" "));
+        let running = BoundedCommand::spawn(&mut command)
+            .map_err(|e| OciError::io("running OCI runtime", &self.path, e))?;
+        Ok(RuntimeCall {
+            running,
+            command_line,
+            path: self.path.clone(),
+        })
     }
 
     /// conmon's environment: ours, without the variables that must not leak into it, plus
@@ -676,6 +722,13 @@ impl OciRuntime for ConmonRuntime {
 
     fn delete_container(&self, ctr: &OciContainer) -> Result<()> {
         self.run(&["delete", "--force", &ctr.id], false).map(drop)
+    }
+
+    fn begin_delete_container(&self, ctr: &OciContainer) -> PendingCall {
+        match self.spawn_runtime(&["delete", "--force", &ctr.id], false) {
+            Ok(call) => PendingCall::deferred(move || call.finish().map(drop)),
+            Err(e) => PendingCall::done(Err(e)),
+        }
     }
 
     fn pause_container(&self, ctr: &OciContainer) -> Result<()> {
@@ -1075,6 +1128,10 @@ impl ConmonRuntime {
 #[cfg(test)]
 mod bounded_tests {
     use super::*;
+
+    fn run_bounded(command: &mut Command, timeout: Duration) -> std::io::Result<Output> {
+        BoundedCommand::spawn(command)?.finish(timeout)
+    }
 
     #[test]
     fn a_command_that_hangs_is_killed_at_its_deadline() {
