@@ -73,7 +73,7 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> R
         dirs.upper.display(),
         dirs.work.display()
     );
-    let mount_with = |options: &str| {
+    let mut mount_with = |options: &str| {
         mount(
             Some("overlay"),
             &dirs.merged,
@@ -92,10 +92,7 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> R
                 return Err(EngineError::io("removing overlay marker", &marker, e));
             }
         }
-        match mount_with(&format!("{options},volatile")) {
-            Err(nix::errno::Errno::EINVAL) => mount_with(&options),
-            other => other,
-        }
+        mount_volatile(&options, mount_with)
     } else {
         mount_with(&options)
     };
@@ -106,6 +103,18 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> R
             std::io::Error::from(e),
         )
     })
+}
+
+/// Mount with `volatile` added to `options`, or without it where the kernel does not know
+/// the option (before 5.10: EINVAL); any other error is the mount's.
+fn mount_volatile(
+    options: &str,
+    mut mount_with: impl FnMut(&str) -> nix::Result<()>,
+) -> nix::Result<()> {
+    match mount_with(&format!("{options},volatile")) {
+        Err(nix::errno::Errno::EINVAL) => mount_with(options),
+        other => other,
+    }
 }
 
 /// Where overlayfs marks an upper layer mounted with `volatile`, under the work directory.
@@ -151,4 +160,41 @@ fn unescape(field: &str) -> String {
         .replace("\\011", "\t")
         .replace("\\012", "\n")
         .replace("\\134", "\\")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::errno::Errno;
+
+    /// The options each mount was tried with, answered by `answer`.
+    fn tries(answer: impl Fn(&str) -> nix::Result<()>) -> (nix::Result<()>, Vec<String>) {
+        let mut tried = Vec::new();
+        let result = mount_volatile("lowerdir=/l", |options| {
+            tried.push(options.to_string());
+            answer(options)
+        });
+        (result, tried)
+    }
+
+    #[test]
+    fn a_kernel_without_volatile_gets_the_mount_without_it() {
+        let (result, tried) = tries(|_| Ok(()));
+        assert_eq!(
+            (result, tried),
+            (Ok(()), vec!["lowerdir=/l,volatile".to_string()])
+        );
+        let (result, tried) = tries(|o| {
+            if o.ends_with(",volatile") {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(result, Ok(()));
+        assert_eq!(tried, ["lowerdir=/l,volatile", "lowerdir=/l"]);
+        // Any other failure is the mount's own: no second try.
+        let (result, tried) = tries(|_| Err(Errno::EPERM));
+        assert_eq!((result, tried.len()), (Err(Errno::EPERM), 1));
+    }
 }
