@@ -73,7 +73,7 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> R
         dirs.upper.display(),
         dirs.work.display()
     );
-    let mut mount_with = |options: &str| {
+    let mount_with = |options: &str| {
         mount(
             Some("overlay"),
             &dirs.merged,
