@@ -31,6 +31,8 @@ struct FakeRuntime {
     calls: Arc<Mutex<Vec<&'static str>>>,
     /// What each removal from the runtime saw: `begun`, then how it finished.
     deletes: Arc<Mutex<Vec<&'static str>>>,
+    /// The engine's store, which a removal looks at when it is waited for.
+    database: PathBuf,
 }
 
 fn unsupported(operation: &'static str) -> OciError {
@@ -49,6 +51,7 @@ impl FakeRuntime {
             start_at_create: false,
             calls: Arc::default(),
             deletes: Arc::default(),
+            database: PathBuf::new(),
         }
     }
 
@@ -213,18 +216,25 @@ impl OciRuntime for FakeRuntime {
     }
 
     /// Removes the container at once but "finishes" only when waited for, telling whether
-    /// the container's files were gone by then; the removal fails, as a runtime's delete
-    /// of a container it no longer knows would.
+    /// the container's files were gone by then and its record still there; the removal
+    /// fails, as a runtime's delete of a container it no longer knows would.
     fn begin_delete_container(&self, ctr: &OciContainer) -> PendingCall {
         self.deletes.lock().unwrap().push("begun");
         let _ = self.delete_container(ctr);
         let (deletes, bundle) = (self.deletes.clone(), ctr.bundle_dir.clone());
+        let (database, id) = (self.database.clone(), ctr.id.clone());
         PendingCall::deferred(move || {
-            deletes.lock().unwrap().push(if bundle.exists() {
-                "finished with the bundle still there"
-            } else {
-                "finished after the bundle went"
-            });
+            let recorded = rpod_engine::store::Store::open(&database)
+                .and_then(|store| store.container(&id))
+                .is_ok_and(|record| record.is_some());
+            deletes
+                .lock()
+                .unwrap()
+                .push(match (bundle.exists(), recorded) {
+                    (false, true) => "finished after the bundle went, before the record",
+                    (true, _) => "finished with the bundle still there",
+                    (false, false) => "finished after the record went",
+                });
             Err(OciError::CtrStateInvalid {
                 message: "fake: no such container".into(),
             })
@@ -358,6 +368,7 @@ fn fixture_with(start_at_create: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let rootfs = dir.path().join("rootfs");
     std::fs::create_dir(&rootfs).unwrap();
+    let database = dir.path().join("root").join("rpod.db");
     let engine = Engine::open_with_runtimes(
         EngineOptions {
             root: dir.path().join("root"),
@@ -376,6 +387,7 @@ fn fixture_with(start_at_create: bool) -> Fixture {
             runtime.start_at_create = start_at_create;
             runtime.calls = shared.clone();
             runtime.deletes = shared_deletes.clone();
+            runtime.database = database.clone();
             Ok(Arc::new(runtime) as Arc<dyn OciRuntime>)
         }),
     )
@@ -555,7 +567,7 @@ fn a_removal_takes_the_container_apart_while_the_runtime_deletes_it() {
     assert_eq!(e.inspect(&id).unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(
         *f.deletes.lock().unwrap(),
-        ["begun", "finished after the bundle went"]
+        ["begun", "finished after the bundle went, before the record"]
     );
 }
 
