@@ -173,14 +173,17 @@ fn filter_size(size: u64) -> bool {
     size > 0 && size.is_multiple_of(INSTRUCTION) && size <= MAX_FILTER_BYTES
 }
 
-/// The compiled filter in the regular file `path`, read only when its size can be one (so
-/// at most `MAX_FILTER_BYTES` are read), and only when it is still that size once read.
+/// The compiled filter in the regular file `path`: opened once, read only when its size can
+/// be one, never more than `MAX_FILTER_BYTES`, and only when it is still that size once read.
 fn read_filter(path: &Path) -> std::io::Result<Vec<u8>> {
-    let meta = fs::metadata(path)?;
+    use std::io::Read;
+    let file = fs::File::open(path)?;
+    let meta = file.metadata()?;
     if !meta.is_file() || !filter_size(meta.len()) {
         return Err(invalid("not a compiled seccomp filter"));
     }
-    let filter = fs::read(path)?;
+    let mut filter = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILTER_BYTES + 1).read_to_end(&mut filter)?;
     if filter.len() as u64 != meta.len() {
         return Err(invalid("the filter changed while it was read"));
     }
