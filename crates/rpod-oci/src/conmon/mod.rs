@@ -721,7 +721,7 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn delete_container(&self, ctr: &OciContainer) -> Result<()> {
-        self.run(&["delete", "--force", &ctr.id], false).map(drop)
+        self.begin_delete_container(ctr).finish()
     }
 
     fn begin_delete_container(&self, ctr: &OciContainer) -> PendingCall {
