@@ -578,8 +578,6 @@ fn rpod_monitor_creates_and_starts_in_one_runtime_call() {
     }
 }
 
-/// A `--rm` container's log goes with it right after the exit: its monitor is told not to
-/// sync it (`--no-sync-log`); any other container's log is synced.
 /// rpod asks rpod-monitor for 64 KiB output records (its readers take them); conmon, which
 /// knows no such option, is not asked.
 #[test]
@@ -600,6 +598,8 @@ fn only_rpod_monitor_is_asked_for_large_attach_records() {
     rpod.ok(&["rm", "-f", "-t", "0", &id]);
 }
 
+/// A `--rm` container's log goes with it right after the exit: its monitor is told not to
+/// sync it (`--no-sync-log`); any other container's log is synced.
 #[test]
 fn the_log_of_a_removed_container_is_not_synced() {
     let rpod = Rpod::with_image("runc");
