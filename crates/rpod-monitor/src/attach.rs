@@ -129,9 +129,7 @@ impl AttachServer {
             return;
         }
         for chunk in data.chunks(self.record_payload) {
-            record.clear();
-            record.push(stream_id);
-            record.extend_from_slice(chunk);
+            fill_record(record, stream_id, chunk);
             self.clients
                 .retain(|client| send_record(&client.fd, record).is_ok());
         }
@@ -167,15 +165,20 @@ fn send_record(fd: &OwnedFd, record: &[u8]) -> Result<(), Errno> {
         Err(Errno::EMSGSIZE) if record.len() > RECORD_PAYLOAD + 1 => {
             let mut piece = Vec::with_capacity(RECORD_PAYLOAD + 1);
             for chunk in record[1..].chunks(RECORD_PAYLOAD) {
-                piece.clear();
-                piece.push(record[0]);
-                piece.extend_from_slice(chunk);
+                fill_record(&mut piece, record[0], chunk);
                 send_whole(fd, &piece)?;
             }
             Ok(())
         }
         other => other,
     }
+}
+
+/// Make `record` the output record of `payload` on stream `stream_id`.
+fn fill_record(record: &mut Vec<u8>, stream_id: u8, payload: &[u8]) {
+    record.clear();
+    record.push(stream_id);
+    record.extend_from_slice(payload);
 }
 
 fn send_whole(fd: &OwnedFd, record: &[u8]) -> Result<(), Errno> {
