@@ -490,8 +490,13 @@ impl Options {
 mod tests {
     use super::*;
 
+    /// The monitor's command line with `args` after its name.
+    fn parsed(args: &[&str]) -> Result<Parsed, String> {
+        super::parse(std::iter::once("rpod-monitor").chain(args.iter().copied()))
+    }
+
     fn parse(args: &[&str]) -> Options {
-        match super::parse(std::iter::once("rpod-monitor").chain(args.iter().copied())) {
+        match parsed(args) {
             Ok(Parsed::Run(options)) => *options,
             other => panic!("{args:?}: {other:?}"),
         }
@@ -644,17 +649,12 @@ mod tests {
         assert!(o.stdin && o.terminal);
         assert_eq!(o.exit_delay, 3);
         assert_eq!((o.runtime_timeout, o.client_timeout), (240, 60));
-        let bad = |args: &[&str]| {
-            super::parse(std::iter::once("rpod-monitor").chain(args.iter().copied())).unwrap_err()
-        };
+        let bad = |args: &[&str]| parsed(args).unwrap_err();
         assert!(bad(&["--nosuchflag"]).contains("--nosuchflag"));
         assert!(bad(&["--exit-delay", "soon"]).contains("--exit-delay"));
         assert!(bad(&["--cid"]).contains("--cid"));
         assert!(bad(&["--sync=yes"]).contains("--sync"));
-        assert!(matches!(
-            super::parse(["rpod-monitor", "--help"]),
-            Ok(Parsed::Help)
-        ));
+        assert!(matches!(parsed(&["--help"]), Ok(Parsed::Help)));
     }
 
     #[test]
