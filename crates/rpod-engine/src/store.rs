@@ -2,11 +2,21 @@
 //! transaction: a single statement commits on its own; a change of several statements takes
 //! the write lock up front (`BEGIN IMMEDIATE`), so that concurrent processes queue on the busy
 //! timeout instead of failing on a lock upgrade.
+//!
+//! Durability: commits are not synced (`synchronous=NORMAL`, which WAL mode keeps consistent);
+//! a store that wrote anything durable checkpoints the WAL into the database (syncing both)
+//! when it is dropped, even while other processes have the database open. An exec session's
+//! row is not durable (the session dies with its container, which a host crash stops): a
+//! store that wrote only such rows leaves the WAL as it is for the next process, which spares
+//! `rpod exec` the four syncs of a checkpoint and a new WAL, as long as the WAL stays small
+//! (the next process to open the database reads all of it).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use crate::container::{ContainerConfig, ContainerRecord, ContainerState, ExecSession, Status};
@@ -66,6 +76,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many idle connections the pool keeps.
 const POOL_IDLE: usize = 8;
 
+/// Up to this size a store without durable writes leaves the WAL unchanged at its close;
+/// the next process to open the database reads the whole WAL (about 125 pages here).
+const UNCHECKPOINTED_WAL_LIMIT: u64 = 512 * 1024;
+
 /// The state database. Every method takes `&self`: each call borrows a connection from a
 /// small pool (opening another when all are busy), so many threads can use one store, and
 /// SQLite's own locking (WAL, busy timeout) orders their writes.
@@ -73,6 +87,8 @@ pub struct Store {
     pool: Mutex<Vec<Connection>>,
     path: PathBuf,
     read_only: bool,
+    /// Set by every write except an exec session's: the store checkpoints when dropped.
+    durable_writes: AtomicBool,
 }
 
 /// A connection borrowed from the pool, given back when dropped.
@@ -141,7 +157,8 @@ impl Store {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(db_err)?;
-        if version < SCHEMA_VERSION {
+        let schema_applied = version < SCHEMA_VERSION;
+        if schema_applied {
             conn.execute_batch(&format!(
                 "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))
@@ -151,6 +168,7 @@ impl Store {
             pool: Mutex::new(vec![conn]),
             path: path.to_path_buf(),
             read_only: false,
+            durable_writes: AtomicBool::new(schema_applied),
         })
     }
 
@@ -165,6 +183,7 @@ impl Store {
             pool: Mutex::new(vec![conn]),
             path: path.to_path_buf(),
             read_only: true,
+            durable_writes: AtomicBool::new(false),
         })
     }
 
@@ -191,6 +210,12 @@ impl Store {
     /// One statement, committed on its own (SQLite's autocommit takes the write lock for
     /// exactly that statement, queuing on the busy timeout).
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        self.durable_writes.store(true, Ordering::Relaxed);
+        self.execute_not_durable(sql, params)
+    }
+
+    /// `execute` for a row that need not survive a host crash (an exec session's).
+    fn execute_not_durable(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
         self.conn()?.execute(sql, params).map_err(|e| self.err(e))
     }
 
@@ -212,6 +237,7 @@ impl Store {
             path: path.clone(),
             source,
         };
+        self.durable_writes.store(true, Ordering::Relaxed);
         let mut conn = self.conn()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -486,7 +512,7 @@ impl Store {
 
     pub fn save_exec_session(&self, session: &ExecSession) -> Result<()> {
         let json = to_json(session)?;
-        self.execute(
+        self.execute_not_durable(
             "INSERT OR REPLACE INTO exec_sessions (id, container_id, record) VALUES (?1, ?2, ?3)",
             params![session.id, session.container_id, json],
         )
@@ -519,8 +545,8 @@ impl Store {
     /// Remove one session, or every session of a container with `container_id`.
     pub fn remove_exec_sessions(&self, id: Option<&str>, container_id: &str) -> Result<()> {
         match id {
-            Some(id) => self.execute("DELETE FROM exec_sessions WHERE id = ?1", [id]),
-            None => self.execute(
+            Some(id) => self.execute_not_durable("DELETE FROM exec_sessions WHERE id = ?1", [id]),
+            None => self.execute_not_durable(
                 "DELETE FROM exec_sessions WHERE container_id = ?1",
                 [container_id],
             ),
@@ -781,6 +807,38 @@ impl Store {
     }
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.read_only {
+            return;
+        }
+        let pool = self.pool.get_mut().unwrap_or_else(|p| p.into_inner());
+        if self.durable_writes.load(Ordering::Relaxed) {
+            // SQLite checkpoints only when the last connection to the database closes; this
+            // process's commits must not wait for another one's close. A checkpoint that a
+            // reader holds back in part is finished by a later one; a failure leaves the WAL,
+            // which is consistent, for them.
+            if let Some(conn) = pool.first() {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(path = %self.path.display(), %e, "checkpoint at close");
+                }
+            }
+        } else if wal_size(&self.path) <= UNCHECKPOINTED_WAL_LIMIT {
+            for conn in pool.iter() {
+                // Not skipping the checkpoint costs time, never data.
+                let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+            }
+        }
+    }
+}
+
+/// The size of the database's WAL file (0 when there is none).
+fn wal_size(db: &Path) -> u64 {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| EngineError::InvalidArg(format!("serializing a record: {e}")))
@@ -840,6 +898,85 @@ mod tests {
             config,
             state: ContainerState::new(),
         }
+    }
+
+    fn exec_session(container_id: &str, cmd_bytes: usize) -> ExecSession {
+        ExecSession {
+            id: crate::names::random_id(),
+            container_id: container_id.to_string(),
+            cmd: vec!["x".repeat(cmd_bytes)],
+            terminal: false,
+            pid: 0,
+            waited_for: true,
+            client_pid: 0,
+            client_start: 0,
+            created: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_store_that_wrote_only_exec_sessions_leaves_the_wal_to_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpod.db");
+        let container = record("c");
+        let store = Store::open(&path).unwrap();
+        store.insert_container(&container).unwrap();
+        drop(store);
+        assert_eq!(
+            wal_size(&path),
+            0,
+            "a durable write is checkpointed at the close"
+        );
+
+        let session = exec_session(container.id(), 10);
+        let store = Store::open(&path).unwrap();
+        store.save_exec_session(&session).unwrap();
+        drop(store);
+        assert!(
+            wal_size(&path) > 0,
+            "an exec session alone is not checkpointed"
+        );
+
+        // The next process reads the WAL it finds.
+        let store = Store::open(&path).unwrap();
+        let found = store.exec_session(&session.id).unwrap();
+        assert_eq!(found.map(|s| s.cmd), Some(session.cmd));
+        assert!(store.container(container.id()).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_durable_write_reaches_the_database_file_while_another_store_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpod.db");
+        let other_process = Store::open(&path).unwrap();
+        let container = record("c");
+        let writer = Store::open(&path).unwrap();
+        writer.insert_container(&container).unwrap();
+        drop(writer);
+
+        // What a crash that loses the WAL would leave: the database file alone.
+        let copy = tempfile::tempdir().unwrap();
+        std::fs::copy(&path, copy.path().join("rpod.db")).unwrap();
+        let survivor = Store::open(&copy.path().join("rpod.db")).unwrap();
+        assert!(survivor.container(container.id()).unwrap().is_some());
+        drop(other_process);
+    }
+
+    #[test]
+    fn a_large_wal_is_checkpointed_even_without_durable_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpod.db");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        let per_row = 16 * 1024;
+        for _ in 0..=(UNCHECKPOINTED_WAL_LIMIT as usize / per_row) {
+            store
+                .save_exec_session(&exec_session("c", per_row))
+                .unwrap();
+        }
+        assert!(wal_size(&path) > UNCHECKPOINTED_WAL_LIMIT);
+        drop(store);
+        assert_eq!(wal_size(&path), 0);
     }
 
     #[test]
