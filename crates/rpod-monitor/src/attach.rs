@@ -29,7 +29,8 @@ pub struct Client {
 
 pub struct AttachServer {
     pub listener: OwnedFd,
-    path: PathBuf,
+    /// The socket's path while it is there.
+    path: Option<PathBuf>,
     pub clients: Vec<Client>,
     /// How long one output record may wait for a client that does not read; `None`: for
     /// ever, as conmon.
@@ -79,7 +80,7 @@ impl AttachServer {
             .map_err(|e| format!("listening on {}: {e}", path.display()))?;
         Ok(AttachServer {
             listener,
-            path,
+            path: Some(path),
             clients: Vec::new(),
             send_timeout,
             record_payload,
@@ -150,11 +151,19 @@ impl AttachServer {
         }
     }
 
-    /// Close every client (they see EOF) and remove the socket.
-    pub fn close(self) {
+    /// Remove the socket from the bundle: no client connects any more, and a monitor of the
+    /// container's next run may bind its own there (so this one must not remove it later).
+    pub fn unlink(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Close every client (they see EOF) and remove the socket if it is still there.
+    pub fn close(mut self) {
+        self.unlink();
         drop(self.clients);
         drop(self.listener);
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 

@@ -694,7 +694,10 @@ impl Monitor {
             log.finish();
         }
         let status = if timed_out { -1 } else { code };
-        relay.close();
+        // The socket goes before the exit is recorded (whoever starts the container again
+        // then binds a new one), and the clients see the end of the output after it: one that
+        // saw the end looks for the exit file at once, and would otherwise poll for it.
+        relay.unlink_attach();
         let text = status.to_string();
         if let Some(dir) = &self.config.persist_dir {
             write_atomically(&dir.join("exit"), text.as_bytes())
@@ -711,6 +714,7 @@ impl Monitor {
                 self.send_sync(i64::from(status), None);
             }
         }
+        relay.close();
         self.sync = None;
         Ok(self.run_exit_command())
     }
@@ -1234,6 +1238,12 @@ impl Relay {
                     break;
                 }
             }
+        }
+    }
+
+    fn unlink_attach(&mut self) {
+        if let Some(attach) = &mut self.attach {
+            attach.unlink();
         }
     }
 

@@ -516,3 +516,53 @@ fn a_hold_ends_when_its_caller_exits() {
     let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
     assert!(log.contains("stdout F early"), "{log}");
 }
+
+/// A client that saw the end of the output finds the exit recorded: the monitor writes the
+/// exit file before it closes the attach socket's clients, and after it removed the socket
+/// (a monitor of the container's next run binds its own there). The exit file's temporary
+/// name is made a FIFO, so that writing it waits for the test.
+#[test]
+fn the_exit_is_recorded_before_a_client_sees_the_end_of_the_output() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(RUNS_A_CONTAINER);
+    let pending_exit = setup.path("exits/.ctr.tmp");
+    nix::unistd::mkfifo(
+        &pending_exit,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let _release = ReleaseFifo(pending_exit.clone());
+    let _sync = setup.start_held(&[], &runtime, "60", &[]);
+    let (ended_tx, ended) = std::sync::mpsc::channel();
+    let attach = setup.path("bundle/attach");
+    std::thread::spawn(move || {
+        let _ = ended_tx.send(attach_and_read_all(&attach));
+    });
+    // The container exits after 0.2 s; the monitor then waits in the exit file's open.
+    assert!(
+        ended.recv_timeout(Duration::from_millis(1500)).is_err(),
+        "the client saw the end before the exit was recorded"
+    );
+    assert!(
+        !setup.path("bundle/attach").exists(),
+        "the socket is still there while the exit is recorded"
+    );
+    assert_eq!(std::fs::read_to_string(&pending_exit).unwrap(), "5");
+    let (out, err) = ended.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!((out, err), (b"early\n".to_vec(), b"early-err\n".to_vec()));
+    assert!(setup.path("exits/ctr").exists());
+}
+
+/// Opens a FIFO's reading end when dropped, so that a monitor waiting to write it goes on
+/// even when the test failed first.
+struct ReleaseFifo(PathBuf);
+
+impl Drop for ReleaseFifo {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}
