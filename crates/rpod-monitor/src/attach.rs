@@ -205,6 +205,53 @@ mod tests {
     use super::*;
     use nix::sys::socket::{setsockopt, socketpair, sockopt::SndBuf};
 
+    /// A client of large records gets room for four of them (as the default has for
+    /// conmon's), as far as `net.core.wmem_max` allows; a client of conmon's records keeps
+    /// the default.
+    #[test]
+    fn a_client_of_large_records_gets_a_send_buffer_for_them() {
+        use nix::sys::socket::{connect, getsockopt};
+        let wmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/wmem_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let default = {
+            let (ours, _theirs) = socketpair(
+                AddressFamily::Unix,
+                SockType::SeqPacket,
+                None,
+                SockFlag::empty(),
+            )
+            .unwrap();
+            getsockopt(&ours, SndBuf).unwrap()
+        };
+        for (payload, expected) in [
+            (RECORD_PAYLOAD, default),
+            // The kernel doubles what it is given, after the cap.
+            (
+                LARGEST_RECORD_PAYLOAD,
+                2 * wmem_max.min(4 * (LARGEST_RECORD_PAYLOAD + 1)),
+            ),
+        ] {
+            let bundle = tempfile::tempdir().unwrap();
+            let mut server = AttachServer::bind(bundle.path(), None, payload).unwrap();
+            let client = socket(
+                AddressFamily::Unix,
+                SockType::SeqPacket,
+                SockFlag::empty(),
+                None,
+            )
+            .unwrap();
+            let address = UnixAddr::new(&bundle.path().join("attach")).unwrap();
+            connect(client.as_raw_fd(), &address).unwrap();
+            server.accept();
+            assert_eq!(server.clients.len(), 1);
+            let given = getsockopt(&server.clients[0].fd, SndBuf).unwrap();
+            assert_eq!(given, expected, "records of {payload} bytes");
+        }
+    }
+
     /// A host whose socket buffers cannot hold one large record still gets all of it.
     #[test]
     fn a_record_too_large_for_the_socket_goes_in_conmons_size() {

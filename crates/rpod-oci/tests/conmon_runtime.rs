@@ -1157,3 +1157,47 @@ fn unknown_runtimes_are_reported() {
     .unwrap_err();
     assert!(err.to_string().contains("no-such-runtime"), "{err}");
 }
+
+/// A runtime that cannot be started at all (here: removed after rpod found it) fails the
+/// delete begun on it, with the runtime's path, when the call is finished; nothing waits.
+#[test]
+fn a_delete_begun_on_a_runtime_that_cannot_start_fails_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("gone-runtime");
+    fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+    fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let runtime = ConmonRuntime::new(ConmonRuntimeConfig {
+        runtime: fake.display().to_string(),
+        conmon: None,
+        tmp_dir: dir.path().join("tmp"),
+        state_root: None,
+        runtime_flags: vec![],
+        log_level: "error".into(),
+        criu: None,
+    })
+    .unwrap();
+    fs::remove_file(&fake).unwrap();
+    let bundle = dir.path().join("bundle");
+    let ctr = OciContainer {
+        id: "a".repeat(64),
+        name: "gone".into(),
+        bundle_dir: bundle.clone(),
+        run_dir: dir.path().join("run"),
+        log_driver: LogDriver::KubeFile(bundle.join("ctr.log")),
+        terminal: false,
+        stdin: false,
+        stop_signal: libc::SIGTERM,
+        pid: 0,
+        conmon_pid: 0,
+        exit_command: vec![],
+        pid_namespace: true,
+        cgroups: true,
+        monitor: Default::default(),
+        pass_fds: Vec::new(),
+    };
+    let err = runtime
+        .begin_delete_container(&ctr)
+        .finish()
+        .expect_err("a runtime that is gone deleted nothing");
+    assert!(err.to_string().contains("gone-runtime"), "{err}");
+}
