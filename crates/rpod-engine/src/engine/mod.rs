@@ -243,7 +243,7 @@ fn check_database_present(roots: &Roots) -> Result<()> {
         return Ok(());
     }
     Err(EngineError::InvalidArg(format!(
-        "the state database {} is {} but the store holds {containers} container and {images} image directories: it was truncated or deleted. Restore it from a backup, or move {} aside to start with an empty store",
+        "the state database {} is {} but the store holds {containers} container and {images} image directories: it was truncated or deleted. Restore it from a backup (removing {0}-wal and {0}-shm, which belong to the lost one), or move {} aside to start with an empty store",
         database.display(),
         if database.exists() { "empty" } else { "missing" },
         roots.root.display()
