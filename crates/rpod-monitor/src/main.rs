@@ -4,6 +4,7 @@
 
 mod attach;
 mod console;
+mod delete;
 mod handover;
 mod kube_log;
 mod monitor;

@@ -93,7 +93,7 @@ fn write_all(fd: &impl AsFd, mut data: &[u8]) -> Result<(), Errno> {
 
 /// Write `contents` to `path` through a temporary file and a rename: readers see all of it
 /// or nothing.
-fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_os_string())
@@ -539,18 +539,10 @@ impl Monitor {
                 }
                 return Ok(Some(status));
             }
-            let timeout_ms = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        // A hung runtime: kill it and wait for it, so nothing is left behind.
-                        let _ = kill(Pid::from_raw(runtime_pid), Signal::SIGKILL);
-                        let _ = waitpid(Pid::from_raw(runtime_pid), None);
-                        return Ok(None);
-                    }
-                    i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1)
-                }
-                None => -1,
+            let Some(timeout_ms) = poll_timeout(deadline) else {
+                // A hung runtime: kill it and wait for it, so nothing is left behind.
+                kill_and_reap(runtime_pid);
+                return Ok(None);
             };
             let mut fds = vec![pollfd(self.signal_fd(), libc::POLLIN)];
             let listening = console.filter(|_| streams.terminal.is_none());
@@ -693,6 +685,7 @@ impl Monitor {
         if let Some(log) = &mut relay.log {
             log.finish();
         }
+        let delete = self.begin_delete();
         let status = if timed_out { -1 } else { code };
         // The socket goes before the exit is recorded (whoever starts the container again
         // then binds a new one), and the clients see the end of the output after it: one that
@@ -716,7 +709,59 @@ impl Monitor {
         }
         relay.close();
         self.sync = None;
+        if let Some(delete) = delete {
+            self.finish_delete(delete);
+        }
         Ok(self.run_exit_command())
+    }
+
+    /// With `--delete-at-exit`: announce the runtime's delete and start it (see delete.rs).
+    /// Returns the announcement's lock and the delete's PID.
+    fn begin_delete(&mut self) -> Option<(std::fs::File, i32)> {
+        if !self.config.options.delete_at_exit {
+            return None;
+        }
+        let persist = self.config.persist_dir.clone()?;
+        let lock = crate::delete::announce(&persist)?;
+        let stdio = ChildStdio {
+            stdin: devnull(false).ok(),
+            stdout: devnull(true).ok(),
+            stderr: devnull(true).ok(),
+        };
+        match self.spawn_runtime(&protocol::delete_argv(&self.config), stdio, None) {
+            Ok(pid) => Some((lock, pid)),
+            Err(_) => {
+                crate::delete::record(&persist, lock, -1);
+                None
+            }
+        }
+    }
+
+    /// Wait for the delete (killed past `--runtime-timeout`) and record its status.
+    fn finish_delete(&mut self, (lock, pid): (std::fs::File, i32)) {
+        let status = self.wait_child(pid).unwrap_or(-1);
+        if let Some(persist) = &self.config.persist_dir {
+            crate::delete::record(persist, lock, status);
+        }
+    }
+
+    /// Wait for the child `pid` to end, at most `--runtime-timeout` seconds: its exit status,
+    /// or `None` once it was killed for taking longer.
+    fn wait_child(&mut self, pid: i32) -> Option<i32> {
+        let limit = self.config.options.runtime_timeout;
+        let deadline = (limit > 0).then(|| Instant::now() + Duration::from_secs(limit));
+        loop {
+            if let Some(status) = self.reaped.remove(&pid) {
+                return Some(status);
+            }
+            let Some(timeout_ms) = poll_timeout(deadline) else {
+                kill_and_reap(pid);
+                return None;
+            };
+            poll(&mut [pollfd(self.signal_fd(), libc::POLLIN)], timeout_ms);
+            // The container is gone: there is nobody to forward a signal to.
+            let _ = self.take_signals();
+        }
     }
 
     /// Run the exit command and wait for it (and every other child), so that a live monitor
@@ -795,6 +840,20 @@ fn restore_sigpipe() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+}
+
+/// Milliseconds to poll for before `deadline` (-1: there is none); `None` once it passed.
+fn poll_timeout(deadline: Option<Instant>) -> Option<i32> {
+    let Some(deadline) = deadline else {
+        return Some(-1);
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    (!left.is_zero()).then(|| i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1))
+}
+
+fn kill_and_reap(pid: i32) {
+    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    let _ = waitpid(Pid::from_raw(pid), None);
 }
 
 fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {

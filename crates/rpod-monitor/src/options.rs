@@ -114,6 +114,10 @@ pub struct Options {
     /// for clients that take records this large (rpod's); conmon's 8192 by default, which
     /// podman's clients expect. Fewer, larger records are fewer calls on both sides.
     pub attach_record_size: usize,
+    /// rpod-monitor's own: once the container exited, run the runtime's `delete --force`
+    /// for it (for a container removed at its exit), beside the caller's own clean-up
+    /// instead of after it. See `delete.rs` for how the caller learns of it.
+    pub delete_at_exit: bool,
     /// Print the version and exit.
     pub version: bool,
     /// Bind the attach socket in the bundle, whatever its path's length.
@@ -153,6 +157,7 @@ impl Default for Options {
             no_new_keyring: false,
             no_pivot: false,
             no_sync_log: false,
+            delete_at_exit: false,
             persist_dir: None,
             replace_listen_pid: false,
             restore: None,
@@ -212,6 +217,7 @@ rpod-monitor's own:
   --start-at-create             create and start in one call (the runtime's run --detach)
   --hold-output-for-attach SECS hold the output until the first attach client
   --attach-record-size BYTES    output records up to this size (8192 to 65535; 8192)
+  --delete-at-exit              run the runtime's delete once the container exited
 Refused: the journald log driver, --log-label, --sdnotify-socket,
   --seccomp-notify-socket, --seccomp-notify-plugins.
 ";
@@ -289,6 +295,7 @@ where
             Long("client-timeout") => o.client_timeout = number(&mut parser, "--client-timeout")?,
             Long("exit-command-handover") => o.exit_command_handover = Some(path(&mut parser)?),
             Long("start-at-create") => o.start_at_create = true,
+            Long("delete-at-exit") => o.delete_at_exit = true,
             Long("hold-output-for-attach") => {
                 o.hold_output_for_attach = number(&mut parser, "--hold-output-for-attach")?
             }
@@ -403,6 +410,9 @@ impl Options {
         }
         if self.start_at_create && (self.exec || self.restore.is_some()) {
             return Err("--start-at-create is for a container's create only".into());
+        }
+        if self.delete_at_exit && (self.exec || self.persist_dir.is_none()) {
+            return Err("--delete-at-exit is for a container's monitor with --persist-dir".into());
         }
         if self.hold_output_for_attach > 0 && !self.start_at_create {
             return Err("--hold-output-for-attach needs --start-at-create".into());
@@ -626,6 +636,27 @@ mod tests {
             let mut args = vec!["--start-at-create"];
             args.extend_from_slice(other);
             assert!(with(&args).unwrap_err().contains("create only"));
+        }
+        assert!(
+            with(&["--delete-at-exit", "--persist-dir", "/p"])
+                .unwrap()
+                .options
+                .delete_at_exit
+        );
+        for without in [
+            &["--delete-at-exit"][..],
+            &[
+                "--delete-at-exit",
+                "--persist-dir",
+                "/p",
+                "-e",
+                "--exec-process-spec",
+                "/s",
+            ],
+        ] {
+            assert!(with(without)
+                .unwrap_err()
+                .contains("--delete-at-exit is for"));
         }
     }
 

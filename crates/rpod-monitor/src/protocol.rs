@@ -94,11 +94,7 @@ fn path_arg(path: &Path) -> String {
 /// global flags, the subcommand, its options, `--runtime-opt`s, the console socket, the id.
 pub fn runtime_argv(config: &Config, console_socket: Option<&Path>) -> Vec<String> {
     let o = &config.options;
-    let mut argv = Vec::new();
-    if o.systemd_cgroup && config.exec.is_none() {
-        argv.push("--systemd-cgroup".to_string());
-    }
-    argv.extend(o.runtime_arg.iter().cloned());
+    let mut argv = global_argv(config);
     match (&config.exec, &o.restore) {
         (Some(exec), _) => {
             argv.extend([
@@ -153,6 +149,25 @@ pub fn runtime_argv(config: &Config, console_socket: Option<&Path>) -> Vec<Strin
         argv.push(path_arg(socket));
     }
     argv.push(config.cid.clone());
+    argv
+}
+
+/// The runtime's argv (without its path) for the delete of the exited container
+/// (`--delete-at-exit`).
+pub fn delete_argv(config: &Config) -> Vec<String> {
+    let mut argv = global_argv(config);
+    argv.extend(["delete".into(), "--force".into(), config.cid.clone()]);
+    argv
+}
+
+/// The runtime's global flags: the cgroup manager (not for an exec) and `--runtime-arg`s.
+fn global_argv(config: &Config) -> Vec<String> {
+    let o = &config.options;
+    let mut argv = Vec::new();
+    if o.systemd_cgroup && config.exec.is_none() {
+        argv.push("--systemd-cgroup".to_string());
+    }
+    argv.extend(o.runtime_arg.iter().cloned());
     argv
 }
 
@@ -268,6 +283,14 @@ mod tests {
             .join(" "),
             "--root /s run --bundle /b --pid-file /r/pid --no-pivot --detach \
              --console-socket /tmp/t cid"
+        );
+    }
+
+    #[test]
+    fn delete_argv_has_the_global_flags() {
+        assert_eq!(
+            delete_argv(&config(&["-s", "--delete-at-exit", "--persist-dir", "/p"])).join(" "),
+            "--systemd-cgroup --root /s delete --force cid"
         );
     }
 }

@@ -566,3 +566,63 @@ impl Drop for ReleaseFifo {
             .open(&self.0);
     }
 }
+
+/// A runtime whose `create` starts a "container" as `STARTS_A_CONTAINER`'s does, and whose
+/// `delete` waits for the test's `go` file (at most 20 s) and fails when `delete-fails`
+/// exists. Every call's arguments are appended to `calls` beside the script.
+const DELETES_WHEN_TOLD: &str = r#"dir=$(dirname "$0")
+echo "$@" >> "$dir/calls"
+for a in "$@"; do
+  if [ "$a" = delete ]; then
+    n=0; while [ ! -e "$dir/go" ] && [ $n -lt 2000 ]; do sleep 0.01; n=$((n+1)); done
+    [ -e "$dir/delete-fails" ] && exit 3
+    exit 0
+  fi
+done
+while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sh -c 'echo out; sleep 0.2; exit 3' &
+echo $! > "$pidfile""#;
+
+fn try_flock(file: &std::fs::File, operation: i32) -> bool {
+    // SAFETY: flock on a descriptor the test owns.
+    unsafe { libc::flock(file.as_raw_fd(), operation) == 0 }
+}
+
+/// `--delete-at-exit`: the runtime's delete starts once the container exited, announced
+/// (`persist/deleting`, locked while it runs) before the exit file; a caller's shared lock
+/// waits for it, and `persist/deleted` holds its status. Without the option, no delete.
+#[test]
+fn the_delete_at_exit_is_announced_waited_for_and_recorded() {
+    for (option, fails) in [(true, false), (true, true), (false, false)] {
+        let setup = Setup::new();
+        let runtime = setup.runtime(DELETES_WHEN_TOLD);
+        if fails {
+            std::fs::write(setup.path("delete-fails"), "").unwrap();
+        }
+        let extra: &[&str] = if option { &["--delete-at-exit"] } else { &[] };
+        let _sync = setup.start(&runtime, extra);
+        assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
+        let deleting = setup.path("persist/deleting");
+        if !option {
+            assert!(!deleting.exists());
+            let calls = std::fs::read_to_string(setup.path("calls")).unwrap();
+            assert!(
+                !calls.lines().any(|l| l.split(' ').any(|a| a == "delete")),
+                "{calls}"
+            );
+            continue;
+        }
+        let announced = std::fs::File::open(&deleting).unwrap();
+        assert!(
+            !try_flock(&announced, libc::LOCK_SH | libc::LOCK_NB),
+            "the running delete is not locked"
+        );
+        assert!(!setup.path("persist/deleted").exists());
+        std::fs::write(setup.path("go"), "").unwrap();
+        assert!(try_flock(&announced, libc::LOCK_SH));
+        let status = std::fs::read_to_string(setup.path("persist/deleted")).unwrap();
+        assert_eq!(status, if fails { "3" } else { "0" });
+        let calls = std::fs::read_to_string(setup.path("calls")).unwrap();
+        assert!(calls.lines().any(|l| l == "delete --force ctr"), "{calls}");
+    }
+}
