@@ -6,69 +6,67 @@
 //! it; the monitor starts it the moment the container exited, so it runs beside the caller's
 //! own clean-up.
 //!
-//! Before it writes the exit file, the monitor creates `PERSIST/deleting` and holds it
-//! locked (exclusively) while the delete runs; then it writes the delete's status to
-//! `PERSIST/deleted` and lets the lock go. A caller that finds `deleting` takes its lock
-//! (shared), which waits for the delete, and reads `deleted`: 0 means the container is
-//! deleted; another status, or no file (the monitor died and its delete with it), means the
-//! caller deletes it itself. rpod-oci's `ConmonRuntime::begin_delete_container` is that
-//! caller. A monitor that cannot create `deleting` (the container's directory is gone)
-//! deletes nothing and leaves it to the caller.
+//! Before it writes the exit file, the monitor creates `PERSIST/delete`, empty, and holds it
+//! locked (exclusively) while the delete runs; then it writes the delete's exit status into
+//! it and lets the lock go. A caller that finds the file opens it and takes its lock
+//! (shared), which waits for the delete, and reads it through its own descriptor (so it does
+//! not matter that the caller's clean-up may have removed the directory meanwhile): `0`
+//! means the container is deleted; another status, or nothing (the monitor died, and its
+//! delete with it), means the caller deletes it itself. rpod-oci's
+//! `ConmonRuntime::begin_delete_container` is that caller. A monitor that cannot create the
+//! file (the container's directory is gone) deletes nothing and leaves it to the caller.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-/// Created and locked while the monitor's delete runs.
-pub const DELETING: &str = "deleting";
-/// The delete's exit status, written when it ended.
-pub const DELETED: &str = "deleted";
+/// Empty and locked while the monitor's delete runs; its exit status after.
+pub const DELETE: &str = "delete";
 
-/// Announce the delete in `persist`: its `deleting` file, locked. `None` when that fails.
+/// Announce the delete in `persist`: its file, empty and locked. `None` when that fails.
 pub fn announce(persist: &Path) -> Option<File> {
     let file = File::options()
         .write(true)
         .create(true)
-        .truncate(false)
-        .open(persist.join(DELETING))
+        .truncate(true)
+        .open(persist.join(DELETE))
         .ok()?;
     // SAFETY: flock on a descriptor this function owns. Nobody else takes this lock
-    // exclusively, and callers take it only once the file exists: this does not wait.
+    // exclusively, and a caller's shared lock comes after this: it does not wait.
     (unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0).then_some(file)
 }
 
-/// Record the delete's `status` and let the waiting callers go (the lock goes with `lock`).
-pub fn record(persist: &Path, lock: File, status: i32) {
-    let _ = crate::monitor::write_atomically(&persist.join(DELETED), status.to_string().as_bytes());
-    drop(lock);
+/// Record the delete's `status` in the announcement and let the waiting callers go.
+pub fn record(announcement: File, status: i32) {
+    let _ = announcement.write_all_at(status.to_string().as_bytes(), 0);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn try_shared(path: &Path) -> bool {
-        let file = File::open(path).unwrap();
+    fn try_shared(file: &File) -> bool {
         // SAFETY: flock on a descriptor the test owns.
         unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) == 0 }
     }
 
     #[test]
-    fn the_announcement_is_locked_until_the_status_is_recorded() {
+    fn the_announcement_is_locked_until_the_status_is_in_it() {
         let dir = tempfile::tempdir().unwrap();
         let lock = announce(dir.path()).unwrap();
-        let deleting = dir.path().join(DELETING);
+        let caller = File::open(dir.path().join(DELETE)).unwrap();
         assert!(
-            !try_shared(&deleting),
+            !try_shared(&caller),
             "a caller would not wait for the delete"
         );
-        assert!(!dir.path().join(DELETED).exists());
-        record(dir.path(), lock, 0);
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join(DELETED)).unwrap(),
-            "0"
-        );
-        assert!(try_shared(&deleting));
+        // The caller's clean-up may remove the directory meanwhile.
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        record(lock, 0);
+        assert!(try_shared(&caller));
+        let mut status = String::new();
+        std::io::Read::read_to_string(&mut &caller, &mut status).unwrap();
+        assert_eq!(status, "0");
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn write_all(fd: &impl AsFd, mut data: &[u8]) -> Result<(), Errno> {
 
 /// Write `contents` to `path` through a temporary file and a rename: readers see all of it
 /// or nothing.
-pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_os_string())
@@ -731,7 +731,7 @@ impl Monitor {
         match self.spawn_runtime(&protocol::delete_argv(&self.config), stdio, None) {
             Ok(pid) => Some((lock, pid)),
             Err(_) => {
-                crate::delete::record(&persist, lock, -1);
+                crate::delete::record(lock, -1);
                 None
             }
         }
@@ -740,9 +740,7 @@ impl Monitor {
     /// Wait for the delete (killed past `--runtime-timeout`) and record its status.
     fn finish_delete(&mut self, (lock, pid): (std::fs::File, i32)) {
         let status = self.wait_child(pid).unwrap_or(-1);
-        if let Some(persist) = &self.config.persist_dir {
-            crate::delete::record(persist, lock, status);
-        }
+        crate::delete::record(lock, status);
     }
 
     /// Wait for the child `pid` to end, at most `--runtime-timeout` seconds: its exit status,

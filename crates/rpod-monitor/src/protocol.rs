@@ -153,9 +153,21 @@ pub fn runtime_argv(config: &Config, console_socket: Option<&Path>) -> Vec<Strin
 }
 
 /// The runtime's argv (without its path) for the delete of the exited container
-/// (`--delete-at-exit`).
+/// (`--delete-at-exit`). Without the runtime's own log (`--log`, `--log-format`): it is a
+/// file in the container's directories, which the caller takes apart while the delete runs,
+/// and a runtime that cannot open its log fails.
 pub fn delete_argv(config: &Config) -> Vec<String> {
-    let mut argv = global_argv(config);
+    let mut argv = Vec::new();
+    let mut global = global_argv(config).into_iter();
+    while let Some(arg) = global.next() {
+        match arg.as_str() {
+            "--log" | "--log-format" => {
+                global.next();
+            }
+            _ if arg.starts_with("--log=") || arg.starts_with("--log-format=") => {}
+            _ => argv.push(arg),
+        }
+    }
     argv.extend(["delete".into(), "--force".into(), config.cid.clone()]);
     argv
 }
@@ -287,10 +299,25 @@ mod tests {
     }
 
     #[test]
-    fn delete_argv_has_the_global_flags() {
+    fn delete_argv_has_the_global_flags_but_the_log() {
+        let log = [
+            "--runtime-arg",
+            "--log-format=json",
+            "--runtime-arg",
+            "--log",
+            "--runtime-arg=/r/oci-log",
+            "--runtime-arg",
+            "--log-format",
+            "--runtime-arg",
+            "json",
+            "--runtime-arg=--log=/r/oci-log",
+        ];
+        let mut args = vec!["-s", "--delete-at-exit", "--persist-dir", "/p"];
+        args.extend(log);
+        args.extend(["--runtime-arg", "--debug"]);
         assert_eq!(
-            delete_argv(&config(&["-s", "--delete-at-exit", "--persist-dir", "/p"])).join(" "),
-            "--systemd-cgroup --root /s delete --force cid"
+            delete_argv(&config(&args)).join(" "),
+            "--systemd-cgroup --root /s --debug delete --force cid"
         );
     }
 }

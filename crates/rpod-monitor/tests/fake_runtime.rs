@@ -589,8 +589,8 @@ fn try_flock(file: &std::fs::File, operation: i32) -> bool {
 }
 
 /// `--delete-at-exit`: the runtime's delete starts once the container exited, announced
-/// (`persist/deleting`, locked while it runs) before the exit file; a caller's shared lock
-/// waits for it, and `persist/deleted` holds its status. Without the option, no delete.
+/// (`persist/delete`, locked while it runs) before the exit file; a caller's shared lock
+/// waits for it, and the file then holds its status. Without the option, no delete.
 #[test]
 fn the_delete_at_exit_is_announced_waited_for_and_recorded() {
     for (option, fails) in [(true, false), (true, true), (false, false)] {
@@ -602,9 +602,9 @@ fn the_delete_at_exit_is_announced_waited_for_and_recorded() {
         let extra: &[&str] = if option { &["--delete-at-exit"] } else { &[] };
         let _sync = setup.start(&runtime, extra);
         assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
-        let deleting = setup.path("persist/deleting");
+        let announced = setup.path("persist/delete");
         if !option {
-            assert!(!deleting.exists());
+            assert!(!announced.exists());
             let calls = std::fs::read_to_string(setup.path("calls")).unwrap();
             assert!(
                 !calls.lines().any(|l| l.split(' ').any(|a| a == "delete")),
@@ -612,15 +612,15 @@ fn the_delete_at_exit_is_announced_waited_for_and_recorded() {
             );
             continue;
         }
-        let announced = std::fs::File::open(&deleting).unwrap();
+        let announcement = std::fs::File::open(&announced).unwrap();
         assert!(
-            !try_flock(&announced, libc::LOCK_SH | libc::LOCK_NB),
+            !try_flock(&announcement, libc::LOCK_SH | libc::LOCK_NB),
             "the running delete is not locked"
         );
-        assert!(!setup.path("persist/deleted").exists());
+        assert_eq!(std::fs::read_to_string(&announced).unwrap(), "");
         std::fs::write(setup.path("go"), "").unwrap();
-        assert!(try_flock(&announced, libc::LOCK_SH));
-        let status = std::fs::read_to_string(setup.path("persist/deleted")).unwrap();
+        assert!(try_flock(&announcement, libc::LOCK_SH));
+        let status = std::fs::read_to_string(&announced).unwrap();
         assert_eq!(status, if fails { "3" } else { "0" });
         let calls = std::fs::read_to_string(setup.path("calls")).unwrap();
         assert!(calls.lines().any(|l| l == "delete --force ctr"), "{calls}");
