@@ -64,6 +64,9 @@ pub struct MonitorOptions {
     /// Do not sync the log to disk after the exit (`--no-sync-log`): for a log that is
     /// removed with the container right after.
     pub no_sync_log: bool,
+    /// The monitor runs the runtime's delete once the container exited (rpod-monitor's
+    /// `--delete-at-exit`): for a container removed at its exit. Ignored with conmon.
+    pub delete_at_exit: bool,
 }
 
 impl OciContainer {

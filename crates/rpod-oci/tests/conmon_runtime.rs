@@ -41,6 +41,11 @@ fn monitor() -> Option<PathBuf> {
     Some(built)
 }
 
+/// Whether the fixture's monitor is rpod-monitor (not conmon).
+fn monitor_is_rpod_monitor(f: &Fixture) -> bool {
+    f.runtime.conmon_path().file_name() == Some(std::ffi::OsStr::new("rpod-monitor"))
+}
+
 /// A busybox root file system, built once per test process.
 fn rootfs() -> &'static Path {
     static ROOTFS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -598,6 +603,37 @@ macro_rules! runtime_tests {
                 pending.finish().unwrap();
                 assert_eq!(f.runtime_status(), None);
                 f.runtime.begin_delete_container(&f.ctr).finish().unwrap();
+            }
+
+            /// A container removed at its exit: rpod-monitor deletes it from the runtime
+            /// itself (`--delete-at-exit`), and a delete begun then waits for that one.
+            /// With conmon, which has no such option, the begun delete does it.
+            #[test]
+            fn the_monitor_deletes_a_container_removed_at_its_exit() {
+                let mut f = Fixture::new(RT, &["true"]);
+                f.ctr.monitor.delete_at_exit = true;
+                f.create_and_start();
+                f.exit_code();
+                let announced = f.runtime.persist_dir(&f.ctr).join("delete");
+                assert_eq!(announced.exists(), monitor_is_rpod_monitor(&f));
+                f.runtime.begin_delete_container(&f.ctr).finish().unwrap();
+                assert_eq!(f.runtime_status(), None);
+                if announced.exists() {
+                    assert_eq!(fs::read_to_string(&announced).unwrap(), "0");
+                }
+            }
+
+            /// An announcement without a status (its monitor died before the delete
+            /// ended): the begun delete deletes the container itself.
+            #[test]
+            fn a_delete_the_monitor_did_not_finish_is_done_by_the_caller() {
+                let mut f = Fixture::new(RT, &["true"]);
+                f.create_and_start();
+                f.exit_code();
+                fs::write(f.runtime.persist_dir(&f.ctr).join("delete"), "").unwrap();
+                assert!(f.runtime_status().is_some());
+                f.runtime.begin_delete_container(&f.ctr).finish().unwrap();
+                assert_eq!(f.runtime_status(), None);
             }
 
             #[test]

@@ -481,6 +481,8 @@ impl Engine {
                 timeout: record.config.timeout,
                 // A `--rm` container's own log goes with it right after the exit.
                 no_sync_log: record.config.auto_remove && record.config.log_path.is_none(),
+                // A `--rm` container leaves the runtime at its exit, whoever removes it.
+                delete_at_exit: record.config.auto_remove,
             },
             pass_fds: Vec::new(),
         }

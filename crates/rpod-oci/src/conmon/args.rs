@@ -26,6 +26,8 @@ pub struct CreateArgs<'a> {
     pub start_at_create: Option<u64>,
     /// rpod-monitor's `--attach-record-size`: the largest output record rpod's clients take.
     pub attach_record_size: Option<usize>,
+    /// rpod-monitor's `--delete-at-exit`.
+    pub delete_at_exit: bool,
 }
 
 /// What conmon needs to restore instead of create: the checkpoint images (its
@@ -107,6 +109,9 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     push_exit_command(&mut argv, &ctr.exit_command);
     push_exit_handover(&mut argv, a.exit_handover.as_deref(), &ctr.exit_command);
     push_attach_record_size(&mut argv, a.attach_record_size);
+    if a.delete_at_exit {
+        argv.push("--delete-at-exit".into());
+    }
     if let Some(hold) = a.start_at_create {
         argv.push("--start-at-create".into());
         if hold > 0 {
@@ -243,6 +248,7 @@ mod tests {
             restore: None,
             start_at_create: None,
             attach_record_size: None,
+            delete_at_exit: false,
         });
         let expected: Vec<String> = [
             "--api-version",
@@ -318,6 +324,7 @@ mod tests {
             restore: None,
             start_at_create,
             attach_record_size: Some(65535),
+            delete_at_exit: ctr.monitor.delete_at_exit,
         })
     }
 
@@ -325,6 +332,14 @@ mod tests {
     fn rpod_monitor_is_asked_for_large_attach_records() {
         let argv = argv_with_handover(&container());
         assert!(has(&argv, "--attach-record-size", "65535"));
+    }
+
+    #[test]
+    fn a_container_removed_at_its_exit_is_deleted_by_its_monitor() {
+        let mut ctr = container();
+        assert!(!argv_with_handover(&ctr).contains(&"--delete-at-exit".to_string()));
+        ctr.monitor.delete_at_exit = true;
+        assert!(argv_with_handover(&ctr).contains(&"--delete-at-exit".to_string()));
     }
 
     #[test]
@@ -404,6 +419,7 @@ mod tests {
             }),
             start_at_create: None,
             attach_record_size: None,
+            delete_at_exit: false,
         });
         let tail = &argv[argv.len() - 5..];
         assert_eq!(

@@ -3,6 +3,7 @@
 
 mod args;
 pub mod exec;
+mod monitor_delete;
 mod seccomp_bpf;
 mod spawn;
 mod sync;
@@ -367,6 +368,11 @@ impl ConmonRuntime {
         self.spawn_runtime(subcommand, with_path)?.finish()
     }
 
+    /// Start the runtime's forced delete of container `id`.
+    fn spawn_delete(&self, id: &str) -> Result<RuntimeCall> {
+        self.spawn_runtime(&["delete", "--force", id], false)
+    }
+
     /// Start the runtime with `subcommand`; `RuntimeCall::finish` waits for it.
     fn spawn_runtime(&self, subcommand: &[&str], with_path: bool) -> Result<RuntimeCall> {
         let argv = args::runtime_argv(&self.flags, subcommand);
@@ -443,6 +449,7 @@ impl ConmonRuntime {
             self.exit_dir().join(&ctr.id),
             persist.join("exit"),
             persist.join("oom"),
+            persist.join(monitor_delete::DELETE),
             Self::pid_file(ctr),
             Self::conmon_pid_file(ctr),
             ctr.run_dir.join("oci-log"),
@@ -543,6 +550,7 @@ impl ConmonRuntime {
             }),
             start_at_create,
             attach_record_size: self.attach_record_size(),
+            delete_at_exit: ctr.monitor.delete_at_exit && self.monitor_is_ours(),
         });
         tracing::debug!(conmon = %self.conmon.display(), ?argv, "starting conmon");
         let stderr_path = ctr.run_dir.join("conmon.stderr");
@@ -725,7 +733,20 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn begin_delete_container(&self, ctr: &OciContainer) -> PendingCall {
-        match self.spawn_runtime(&["delete", "--force", &ctr.id], false) {
+        let persist = self.persist_dir(ctr);
+        if let Some(announcement) = monitor_delete::announced(&persist) {
+            // rpod-monitor began the delete at the exit (`--delete-at-exit`): wait for it,
+            // and delete here only when it did not.
+            let runtime = self.clone();
+            let id = ctr.id.clone();
+            return PendingCall::deferred(move || {
+                if monitor_delete::deleted_by_monitor(announcement, RUNTIME_CALL_TIMEOUT) {
+                    return Ok(());
+                }
+                runtime.spawn_delete(&id)?.finish().map(drop)
+            });
+        }
+        match self.spawn_delete(&ctr.id) {
             Ok(call) => PendingCall::deferred(move || call.finish().map(drop)),
             Err(e) => PendingCall::done(Err(e)),
         }
