@@ -41,6 +41,29 @@ fn monitor() -> Option<PathBuf> {
     Some(built)
 }
 
+/// A container `id` whose bundle (`bundle/`, with its k8s-file log) and run directory
+/// (`run/`) are in `dir`.
+fn test_container(id: &str, dir: &Path) -> OciContainer {
+    let bundle = dir.join("bundle");
+    OciContainer {
+        id: id.to_string(),
+        name: format!("test-{id}"),
+        bundle_dir: bundle.clone(),
+        run_dir: dir.join("run"),
+        log_driver: LogDriver::KubeFile(bundle.join("ctr.log")),
+        terminal: false,
+        stdin: false,
+        stop_signal: libc::SIGTERM,
+        pid: 0,
+        conmon_pid: 0,
+        exit_command: vec![],
+        pid_namespace: true,
+        cgroups: true,
+        monitor: Default::default(),
+        pass_fds: Vec::new(),
+    }
+}
+
 /// Whether the fixture's monitor is rpod-monitor (not conmon).
 fn monitor_is_rpod_monitor(f: &Fixture) -> bool {
     f.runtime.conmon_path().file_name() == Some(std::ffi::OsStr::new("rpod-monitor"))
@@ -119,23 +142,7 @@ impl Fixture {
             serde_json::to_vec(&spec).unwrap(),
         )
         .unwrap();
-        let ctr = OciContainer {
-            id: id.clone(),
-            name: format!("test-{id}"),
-            bundle_dir: bundle.clone(),
-            run_dir: dir.path().join("run"),
-            log_driver: LogDriver::KubeFile(bundle.join("ctr.log")),
-            terminal: false,
-            stdin: false,
-            stop_signal: libc::SIGTERM,
-            pid: 0,
-            conmon_pid: 0,
-            exit_command: vec![],
-            pid_namespace: true,
-            cgroups: true,
-            monitor: Default::default(),
-            pass_fds: Vec::new(),
-        };
+        let ctr = test_container(&id, dir.path());
         Fixture {
             _dir: dir,
             runtime,
@@ -1213,24 +1220,7 @@ fn a_delete_begun_on_a_runtime_that_cannot_start_fails_with_its_path() {
     })
     .unwrap();
     fs::remove_file(&fake).unwrap();
-    let bundle = dir.path().join("bundle");
-    let ctr = OciContainer {
-        id: "a".repeat(64),
-        name: "gone".into(),
-        bundle_dir: bundle.clone(),
-        run_dir: dir.path().join("run"),
-        log_driver: LogDriver::KubeFile(bundle.join("ctr.log")),
-        terminal: false,
-        stdin: false,
-        stop_signal: libc::SIGTERM,
-        pid: 0,
-        conmon_pid: 0,
-        exit_command: vec![],
-        pid_namespace: true,
-        cgroups: true,
-        monitor: Default::default(),
-        pass_fds: Vec::new(),
-    };
+    let ctr = test_container(&"a".repeat(64), dir.path());
     let err = runtime
         .begin_delete_container(&ctr)
         .finish()
