@@ -334,20 +334,21 @@ mod tests {
         assert!(has(&argv, "--attach-record-size", "65535"));
     }
 
+    /// A container removed at its exit: its log is not synced, and its monitor deletes it
+    /// from the runtime; each option only when asked for.
     #[test]
-    fn a_container_removed_at_its_exit_is_deleted_by_its_monitor() {
-        let mut ctr = container();
-        assert!(!argv_with_handover(&ctr).contains(&"--delete-at-exit".to_string()));
-        ctr.monitor.delete_at_exit = true;
-        assert!(argv_with_handover(&ctr).contains(&"--delete-at-exit".to_string()));
-    }
-
-    #[test]
-    fn a_log_removed_with_the_container_is_not_synced() {
-        let mut ctr = container();
-        assert!(!argv_with_handover(&ctr).contains(&"--no-sync-log".to_string()));
-        ctr.monitor.no_sync_log = true;
-        assert!(argv_with_handover(&ctr).contains(&"--no-sync-log".to_string()));
+    fn a_container_removed_at_its_exit_gets_its_monitor_options() {
+        type Ask = fn(&mut crate::types::MonitorOptions);
+        let cases: [(&str, Ask); 2] = [
+            ("--no-sync-log", |m| m.no_sync_log = true),
+            ("--delete-at-exit", |m| m.delete_at_exit = true),
+        ];
+        for (option, ask) in cases {
+            let mut ctr = container();
+            assert!(!argv_with_handover(&ctr).contains(&option.to_string()));
+            ask(&mut ctr.monitor);
+            assert!(argv_with_handover(&ctr).contains(&option.to_string()));
+        }
     }
 
     #[test]
