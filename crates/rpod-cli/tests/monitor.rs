@@ -630,81 +630,116 @@ fn a_removed_containers_monitor_neither_syncs_its_log_nor_leaves_the_delete() {
     }
 }
 
+/// A store whose runtime is a script around the real `runtime`: its `delete` waits while
+/// the returned marker exists (recording its PID in the returned file), then runs the real
+/// one. Returns the marker, the PID file and the real runtime's path.
+fn hanging_delete_runtime(rpod: &mut Rpod, runtime: &str) -> (PathBuf, PathBuf, String) {
+    let real = Command::new("sh")
+        .args(["-c", &format!("command -v {runtime}")])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(real.stdout).unwrap().trim().to_string();
+    let dir = rpod.dir.path().to_path_buf();
+    let hang = dir.join("hang-delete");
+    let delete_pid = dir.join("delete.pid");
+    let wrapper = dir.join("hanging").join(runtime);
+    fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh
+for a in \"$@\"; do\n  if [ \"$a\" = delete ] && [ -e {hang} ]; then\n    echo $$ > {pid}.tmp && mv {pid}.tmp {pid}\n    while [ -e {hang} ]; do sleep 0.05; done\n  fi\ndone\nexec {real} \"$@\"\n",
+            hang = hang.display(),
+            pid = delete_pid.display(),
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    rpod.runtime = wrapper.display().to_string();
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    fs::write(&hang, "").unwrap();
+    (hang, delete_pid, real)
+}
+
+/// Start an attached `run --rm` (on rpod-monitor) whose container exits with 7, and wait
+/// until its removal waits for the monitor's hanging delete. Returns the `run` and the
+/// delete's and the monitor's PIDs.
+fn run_until_the_delete_hangs(rpod: &Rpod, delete_pid: &Path) -> (std::process::Child, i32, i32) {
+    let run = rpod
+        .command(&[
+            "run", "--rm", "--name", "gone", "demo", "sh", "-c", "exit 7",
+        ])
+        .env_remove("RPOD_CONMON")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the monitor's delete runs", || delete_pid.exists());
+    let delete: i32 = fs::read_to_string(delete_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stat = fs::read_to_string(format!("/proc/{delete}/stat")).unwrap();
+    let monitor: i32 = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cmdline(&monitor.to_string())[0].ends_with("rpod-monitor"));
+    // The attached `run` has the exit and waits for the monitor's delete.
+    wait_until("the removal waits for the monitor's delete", || {
+        rpod.ok(&["ps", "-a", "--format", "{{.Status}}"]).trim() == "Removing"
+    });
+    (run, delete, monitor)
+}
+
+/// Neither rpod nor the runtime (`real`, its state under the store's run root) knows a
+/// container any more.
+fn nothing_left(rpod: &Rpod, runtime: &str, real: &str) {
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]).trim(), "", "{runtime}");
+    let listed = Command::new(real)
+        .arg("--root")
+        .arg(rpod.runroot().join("runtimes").join(runtime))
+        .args(["list", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout).trim(),
+        "",
+        "{runtime} still knows the container"
+    );
+}
+
+fn kill(pid: i32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+}
+
 /// The monitor killed while its delete at the exit (`--delete-at-exit`) runs: the attached
 /// `run --rm` still reports the container's exit code, deletes the container from the
-/// runtime itself, and leaves nothing behind. The runtime is a script whose `delete` hangs
-/// while `hang-delete` exists (and records its PID), and runs the real runtime otherwise.
+/// runtime itself, and leaves nothing behind.
 #[test]
 fn a_monitor_killed_during_its_delete_leaves_the_delete_to_rpod() {
     for runtime in ["runc", "crun"] {
         let mut rpod = Rpod::new(runtime);
-        let real = Command::new("sh")
-            .args(["-c", &format!("command -v {runtime}")])
-            .output()
-            .unwrap();
-        let real = String::from_utf8(real.stdout).unwrap().trim().to_string();
-        let dir = rpod.dir.path().to_path_buf();
-        let hang = dir.join("hang-delete");
-        let delete_pid = dir.join("delete.pid");
-        let wrapper = dir.join("hanging").join(runtime);
-        fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
-        fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = delete ] && [ -e {hang} ]; then\n    echo $$ > {pid}.tmp && mv {pid}.tmp {pid}\n    exec sleep 60\n  fi\ndone\nexec {real} \"$@\"\n",
-                hang = hang.display(),
-                pid = delete_pid.display(),
-            ),
-        )
-        .unwrap();
-        fs::set_permissions(
-            &wrapper,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        rpod.runtime = wrapper.display().to_string();
-        rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
-        fs::write(&hang, "").unwrap();
-        let run = rpod
-            .command(&[
-                "run", "--rm", "--name", "gone", "demo", "sh", "-c", "exit 7",
-            ])
-            .env_remove("RPOD_CONMON")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_until("the monitor's delete runs", || delete_pid.exists());
-        let delete: i32 = fs::read_to_string(&delete_pid)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let stat = fs::read_to_string(format!("/proc/{delete}/stat")).unwrap();
-        let monitor: i32 = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(
-            cmdline(&monitor.to_string())[0].ends_with("rpod-monitor"),
-            "{runtime}"
-        );
-        // The attached `run` has the exit and waits for the monitor's delete; the monitor
-        // dies then.
-        wait_until("the removal waits for the monitor's delete", || {
-            rpod.ok(&["ps", "-a", "--format", "{{.Status}}"]).trim() == "Removing"
-        });
+        let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
+        let (run, delete, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
+        kill(monitor);
+        // The hanging delete dies with its monitor (PDEATHSIG); rpod's own may then go.
+        wait_until("the monitor's delete is gone", || !pid_alive(delete));
         fs::remove_file(&hang).unwrap();
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(monitor),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
         let out = run.wait_with_output().unwrap();
         assert_eq!(
             out.status.code(),
@@ -712,20 +747,23 @@ fn a_monitor_killed_during_its_delete_leaves_the_delete_to_rpod() {
             "{runtime}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        // The hanging delete died with its monitor (PDEATHSIG).
-        wait_until("the monitor's delete is gone", || !pid_alive(delete));
-        assert_eq!(rpod.ok(&["ps", "-a", "-q"]).trim(), "", "{runtime}");
-        let state_root = rpod.runroot().join("runtimes").join(runtime);
-        let listed = Command::new(&real)
-            .arg("--root")
-            .arg(&state_root)
-            .args(["list", "-q"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&listed.stdout).trim(),
-            "",
-            "{runtime} still knows the container"
-        );
+        nothing_left(&rpod, runtime, &real);
+    }
+}
+
+/// The attached `run --rm` killed while its removal waits for the monitor's delete: the
+/// delete goes on, and the monitor's exit command (the waiter that would have handled the
+/// exit is gone) finishes the removal; nothing is left behind.
+#[test]
+fn a_run_killed_during_the_monitors_delete_leaves_the_removal_to_the_exit_command() {
+    for runtime in ["runc", "crun"] {
+        let mut rpod = Rpod::new(runtime);
+        let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
+        let (mut run, _, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
+        kill(run.id() as i32);
+        let _ = run.wait();
+        fs::remove_file(&hang).unwrap();
+        wait_until("the monitor is done", || !pid_alive(monitor));
+        nothing_left(&rpod, runtime, &real);
     }
 }

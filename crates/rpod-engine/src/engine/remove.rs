@@ -144,11 +144,6 @@ impl Engine {
         if let Ok(exit_file) = runtime.exit_file_path(&oci) {
             let _ = fs::remove_file(exit_file);
         }
-        if let Ok(oom_file) = runtime.oom_file_path(&oci) {
-            if let Some(persist) = oom_file.parent() {
-                let _ = fs::remove_dir_all(persist);
-            }
-        }
         for dir in [
             self.roots.container_dir(record.id()),
             self.roots.run_dir(record.id()),
@@ -162,6 +157,13 @@ impl Engine {
         if let Some(Err(e)) = runtime_delete.map(|call| call.finish()) {
             // Already gone from the runtime is what we want.
             tracing::debug!(id = record.id(), %e, "runtime delete");
+        }
+        // The monitor's files go last: while they are there, a monitor whose waiter was
+        // killed during the removal still runs its exit command, which finishes it.
+        if let Ok(oom_file) = runtime.oom_file_path(&oci) {
+            if let Some(persist) = oom_file.parent() {
+                let _ = fs::remove_dir_all(persist);
+            }
         }
         self.store.remove_exec_sessions(None, record.id())?;
         self.store.remove_container(record.id())?;

@@ -221,6 +221,9 @@ impl Engine {
             // through Exited first would only save the record once more.
             // podman's `run --rm` takes the anonymous volumes with the container.
             Status::Stopped | Status::Exited if remove => self.remove_locked(record, true),
+            // The removal of a `--rm` container was interrupted (the attached `run` that
+            // was removing it was killed): the exit command finishes it.
+            Status::Removing if remove => self.remove_locked(record, true),
             Status::Stopped => self.cleanup_runtime(record),
             _ => Ok(()),
         }
