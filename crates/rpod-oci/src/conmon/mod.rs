@@ -117,6 +117,7 @@ const RUNTIME_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// writes much never blocks on a full pipe), not yet waited for: the caller may do other
 /// work before `finish`, which kills it once its time has run out.
 pub(crate) struct BoundedCommand {
+    started: std::time::Instant,
     child: std::process::Child,
     stdout: std::thread::JoinHandle<Vec<u8>>,
     stderr: std::thread::JoinHandle<Vec<u8>>,
@@ -125,6 +126,7 @@ pub(crate) struct BoundedCommand {
 impl BoundedCommand {
     pub(crate) fn spawn(command: &mut Command) -> std::io::Result<Self> {
         use std::io::Read;
+        let started = std::time::Instant::now();
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -151,15 +153,18 @@ impl BoundedCommand {
                 .map(|s| Box::new(s) as Box<dyn Read + Send>),
         );
         Ok(Self {
+            started,
             child,
             stdout,
             stderr,
         })
     }
 
-    /// Wait for the command, killing it once `timeout` has passed (from now).
+    /// Wait for the command, killing it once `timeout` has passed since it was started
+    /// (work done between the spawn and this wait counts).
     pub(crate) fn finish(mut self, timeout: Duration) -> std::io::Result<Output> {
-        if !crate::process::wait_pid_exit(self.child.id() as i32, Some(timeout)) {
+        let left = timeout.saturating_sub(self.started.elapsed());
+        if !crate::process::wait_pid_exit(self.child.id() as i32, Some(left)) {
             let _ = self.child.kill();
             let _ = self.child.wait();
             return Err(std::io::Error::new(
@@ -739,8 +744,11 @@ impl OciRuntime for ConmonRuntime {
             // and delete here only when it did not.
             let runtime = self.clone();
             let id = ctr.id.clone();
+            // As a call of our own, it is waited for at most the limit since now.
+            let deadline = std::time::Instant::now() + RUNTIME_CALL_TIMEOUT;
             return PendingCall::deferred(move || {
-                if monitor_delete::deleted_by_monitor(announcement, RUNTIME_CALL_TIMEOUT) {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if monitor_delete::deleted_by_monitor(announcement, left) {
                     return Ok(());
                 }
                 runtime.spawn_delete(&id)?.finish().map(drop)
@@ -1169,5 +1177,21 @@ mod bounded_tests {
         assert_eq!(out.stdout.len(), 200_000);
         assert_eq!(out.stderr, b"err\n");
         assert_eq!(out.status.code(), Some(3));
+    }
+
+    /// The limit counts from the spawn: a command waited for once its time has run out is
+    /// killed at once, not given the whole limit again.
+    #[test]
+    fn the_limit_counts_from_the_spawn() {
+        let running = BoundedCommand::spawn(Command::new("sleep").arg("30")).unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        let waited = std::time::Instant::now();
+        let err = running.finish(Duration::from_secs(3)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(
+            waited.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            waited.elapsed()
+        );
     }
 }
