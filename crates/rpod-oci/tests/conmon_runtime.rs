@@ -1165,39 +1165,32 @@ fn checkpoint_support_is_probed() {
         "#!/bin/sh\n[ \"$1\" = checkpoint ] && exit 1\nexit 0\n",
     )
     .unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut fs::metadata(&fake).unwrap().permissions(),
-        0o755,
-    );
     fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let runtime = ConmonRuntime::new(ConmonRuntimeConfig {
-        runtime: fake.display().to_string(),
-        conmon: None,
-        tmp_dir: dir.path().join("tmp"),
-        state_root: None,
-        runtime_flags: vec![],
-        log_level: "error".into(),
-        criu: rpod_oci::conmon::find_criu(None),
-    })
-    .unwrap();
+    let runtime =
+        ConmonRuntime::new(plain_config(&fake.display().to_string(), dir.path())).unwrap();
     assert_eq!(runtime.name(), "fakert");
     assert!(!runtime.supports_checkpoint());
     assert!(!runtime.supports_json_errors());
 }
 
-#[test]
-fn unknown_runtimes_are_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let err = ConmonRuntime::new(ConmonRuntimeConfig {
-        runtime: "no-such-runtime".into(),
+/// A configuration for `runtime` with the default monitor and no state root of its own,
+/// its directories in `dir/tmp`.
+fn plain_config(runtime: &str, dir: &Path) -> ConmonRuntimeConfig {
+    ConmonRuntimeConfig {
+        runtime: runtime.into(),
         conmon: None,
-        tmp_dir: dir.path().join("tmp"),
+        tmp_dir: dir.join("tmp"),
         state_root: None,
         runtime_flags: vec![],
         log_level: "error".into(),
         criu: rpod_oci::conmon::find_criu(None),
-    })
-    .unwrap_err();
+    }
+}
+
+#[test]
+fn unknown_runtimes_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = ConmonRuntime::new(plain_config("no-such-runtime", dir.path())).unwrap_err();
     assert!(err.to_string().contains("no-such-runtime"), "{err}");
 }
 
@@ -1209,16 +1202,8 @@ fn a_delete_begun_on_a_runtime_that_cannot_start_fails_with_its_path() {
     let fake = dir.path().join("gone-runtime");
     fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
     fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let runtime = ConmonRuntime::new(ConmonRuntimeConfig {
-        runtime: fake.display().to_string(),
-        conmon: None,
-        tmp_dir: dir.path().join("tmp"),
-        state_root: None,
-        runtime_flags: vec![],
-        log_level: "error".into(),
-        criu: None,
-    })
-    .unwrap();
+    let runtime =
+        ConmonRuntime::new(plain_config(&fake.display().to_string(), dir.path())).unwrap();
     fs::remove_file(&fake).unwrap();
     let ctr = test_container(&"a".repeat(64), dir.path());
     let err = runtime
