@@ -511,33 +511,12 @@ fn the_exit_is_handed_over_to_its_waiter_and_back_when_the_waiter_dies() {
 fn rpod_monitor_creates_and_starts_in_one_runtime_call() {
     for runtime in ["runc", "crun"] {
         let mut rpod = Rpod::new(runtime);
-        let real = [
-            "/usr/sbin/runc",
-            "/usr/bin/runc",
-            "/usr/bin/crun",
-            "/usr/local/bin/crun",
-        ]
-        .into_iter()
-        .find(|p| p.ends_with(runtime) && Path::new(p).is_file())
-        .unwrap_or_else(|| panic!("{runtime} is installed (scripts/install-deps.sh)"));
         let log = rpod.dir.path().join("runtime-calls");
-        let wrapper = rpod.dir.path().join("logging").join(runtime);
-        fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
-        fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\necho \"$*\" >> {}\nexec {real} \"$@\"\n",
-                log.display()
-            ),
-        )
-        .unwrap();
-        fs::set_permissions(
-            &wrapper,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        rpod.runtime = wrapper.display().to_string();
-        rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+        wrap_runtime(
+            &mut rpod,
+            runtime,
+            &format!("echo \"$*\" >> {}\n", log.display()),
+        );
         let script = "head -c 300000 /dev/zero | tr '\\0' x; exit 6";
         let calls = |conmon: Option<&str>| {
             let _ = fs::remove_file(&log);
@@ -634,24 +613,41 @@ fn a_removed_containers_monitor_neither_syncs_its_log_nor_leaves_the_delete() {
 /// the returned marker exists (recording its PID in the returned file), then runs the real
 /// one. Returns the marker, the PID file and the real runtime's path.
 fn hanging_delete_runtime(rpod: &mut Rpod, runtime: &str) -> (PathBuf, PathBuf, String) {
-    let real = Command::new("sh")
-        .args(["-c", &format!("command -v {runtime}")])
-        .output()
-        .unwrap();
-    let real = String::from_utf8(real.stdout).unwrap().trim().to_string();
     let dir = rpod.dir.path().to_path_buf();
     let hang = dir.join("hang-delete");
     let delete_pid = dir.join("delete.pid");
-    let wrapper = dir.join("hanging").join(runtime);
-    fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
-    fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh
-for a in \"$@\"; do\n  if [ \"$a\" = delete ] && [ -e {hang} ]; then\n    echo $$ > {pid}.tmp && mv {pid}.tmp {pid}\n    while [ -e {hang} ]; do sleep 0.05; done\n  fi\ndone\nexec {real} \"$@\"\n",
+    let real = wrap_runtime(
+        rpod,
+        runtime,
+        &format!(
+            "for a in \"$@\"; do\n  if [ \"$a\" = delete ] && [ -e {hang} ]; then\n    \
+             echo $$ > {pid}.tmp && mv {pid}.tmp {pid}\n    \
+             while [ -e {hang} ]; do sleep 0.05; done\n  fi\ndone\n",
             hang = hang.display(),
             pid = delete_pid.display(),
         ),
+    );
+    fs::write(&hang, "").unwrap();
+    (hang, delete_pid, real)
+}
+
+/// Make `rpod` run `runtime` through a shell script: `prelude`, then the real runtime with
+/// the same arguments; the demo image is imported. Returns the real runtime's path.
+fn wrap_runtime(rpod: &mut Rpod, runtime: &str, prelude: &str) -> String {
+    let real = [
+        "/usr/sbin/runc",
+        "/usr/bin/runc",
+        "/usr/bin/crun",
+        "/usr/local/bin/crun",
+    ]
+    .into_iter()
+    .find(|p| p.ends_with(runtime) && Path::new(p).is_file())
+    .unwrap_or_else(|| panic!("{runtime} is installed (scripts/install-deps.sh)"));
+    let wrapper = rpod.dir.path().join("wrapped").join(runtime);
+    fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
+    fs::write(
+        &wrapper,
+        format!("#!/bin/sh\n{prelude}exec {real} \"$@\"\n"),
     )
     .unwrap();
     fs::set_permissions(
@@ -661,8 +657,7 @@ for a in \"$@\"; do\n  if [ \"$a\" = delete ] && [ -e {hang} ]; then\n    echo $
     .unwrap();
     rpod.runtime = wrapper.display().to_string();
     rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
-    fs::write(&hang, "").unwrap();
-    (hang, delete_pid, real)
+    real.to_string()
 }
 
 /// Start an attached `run --rm` (on rpod-monitor) whose container exits with 7, and wait
