@@ -9,6 +9,8 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
+use rustix::fs::FlockOperation;
+
 pub const DELETE: &str = "delete";
 
 /// The monitor's announcement in `persist`, when it began a delete.
@@ -21,21 +23,28 @@ pub fn announced(persist: &Path) -> Option<File> {
 /// status is read through the announcement's own descriptor: the caller's clean-up may have
 /// removed the directory meanwhile.
 pub fn deleted_by_monitor(announcement: File, limit: Duration) -> bool {
-    let (ended, wait) = std::sync::mpsc::channel();
-    // A blocking lock returns the moment the monitor lets go or dies. It is taken on a
-    // thread so that a monitor that hangs is not waited for past `limit`; the thread then
-    // ends with the process.
-    std::thread::spawn(move || {
-        let locked = rustix::io::retry_on_intr(|| {
-            rustix::fs::flock(&announcement, rustix::fs::FlockOperation::LockShared)
+    let ended = if rustix::fs::flock(&announcement, FlockOperation::NonBlockingLockShared).is_ok() {
+        // The delete ended before the caller came to wait for it: no thread needed.
+        announcement
+    } else {
+        let (ended, wait) = std::sync::mpsc::channel();
+        // A blocking lock returns the moment the monitor lets go or dies. It is taken on a
+        // thread so that a monitor that hangs is not waited for past `limit`; the thread
+        // then ends with the process.
+        std::thread::spawn(move || {
+            let locked = rustix::io::retry_on_intr(|| {
+                rustix::fs::flock(&announcement, FlockOperation::LockShared)
+            });
+            let _ = ended.send(locked.map(|()| announcement));
         });
-        let _ = ended.send(locked.map(|()| announcement));
-    });
-    let Ok(Ok(mut announcement)) = wait.recv_timeout(limit) else {
-        return false;
+        let Ok(Ok(announcement)) = wait.recv_timeout(limit) else {
+            return false;
+        };
+        announcement
     };
+    // An exit status: a few bytes; more is not the monitor's.
     let mut status = String::new();
-    announcement.read_to_string(&mut status).is_ok() && status.trim() == "0"
+    ended.take(16).read_to_string(&mut status).is_ok() && status.trim() == "0"
 }
 
 #[cfg(test)]
@@ -72,6 +81,22 @@ mod tests {
             }
             drop(lock);
             assert_eq!(waiter.join().unwrap(), deleted, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_delete_that_ended_before_the_wait_is_read_at_once() {
+        for (status, deleted) in [("0", true), ("137", false), ("0\nand more", false)] {
+            let persist = tempfile::tempdir().unwrap();
+            let mut lock = announce(persist.path());
+            lock.write_all(status.as_bytes()).unwrap();
+            drop(lock);
+            let announcement = announced(persist.path()).unwrap();
+            assert_eq!(
+                deleted_by_monitor(announcement, Duration::ZERO),
+                deleted,
+                "{status:?}"
+            );
         }
     }
 
