@@ -626,3 +626,20 @@ fn the_delete_at_exit_is_announced_waited_for_and_recorded() {
         assert!(calls.lines().any(|l| l == "delete --force ctr"), "{calls}");
     }
 }
+
+/// A delete at the exit that hangs is killed after `--runtime-timeout`, and recorded as
+/// failed (-1), so that the caller deletes the container itself.
+#[test]
+fn a_hung_delete_at_the_exit_is_killed_and_recorded_as_failed() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(DELETES_WHEN_TOLD);
+    let _sync = setup.start(&runtime, &["--delete-at-exit", "--runtime-timeout", "1"]);
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
+    // No `go`: the delete waits until it is killed.
+    let announcement = std::fs::File::open(setup.path("persist/delete")).unwrap();
+    assert!(try_flock(&announcement, libc::LOCK_SH));
+    assert_eq!(
+        std::fs::read_to_string(setup.path("persist/delete")).unwrap(),
+        "-1"
+    );
+}
