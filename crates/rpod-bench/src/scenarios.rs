@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -464,6 +464,9 @@ pub fn memory(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
                 let run = run_args(c, &["-d", IMAGE, "sleep", "1000"]);
                 ids.push(run_quiet(&mut env.engine(c, &run))?);
             }
+            // Measured settled: rpod-monitor gives back its start-up code a second after
+            // its container started (docs/monitor.md); conmon does not change.
+            std::thread::sleep(Duration::from_millis(1500));
             let (mut rss, mut pss) = (0.0, 0.0);
             for id in &ids {
                 let pid = run_quiet(
@@ -503,7 +506,7 @@ fn wait_for_memory(cgroup: &str) -> Result<()> {
         if used >= 256 << 20 {
             return Ok(());
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50));
     }
     bail!("{cgroup} never reached 256 MiB")
 }

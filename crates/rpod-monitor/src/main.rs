@@ -11,6 +11,7 @@ mod monitor;
 mod oom;
 mod options;
 mod protocol;
+mod resident;
 
 /// The conmon release whose protocol this monitor speaks; callers (podman) check it.
 const CONMON_COMPATIBLE: &str = "2.1.6";

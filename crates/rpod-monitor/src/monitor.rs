@@ -29,6 +29,7 @@ use crate::kube_log::{KubeLog, Stream};
 use crate::oom::{write_markers, OomWatch};
 use crate::options::Config;
 use crate::protocol::{self, Control};
+use crate::resident;
 
 /// One read of the container's output (larger than conmon's 8 KiB: fewer reads, fewer log
 /// records; attach clients get records of 8192 bytes, or `--attach-record-size`). The
@@ -311,12 +312,6 @@ impl Monitor {
             set_onlcr(master);
         }
         let mut relay = Relay::new(&self.config, streams, attach, ctl, pid, caller)?;
-        // The monitor now lives as long as the container: give back what start-up used
-        // (argument parsing, the runtime's argv) so it does not stay resident.
-        // SAFETY: malloc_trim only releases free heap memory; nothing refers to it.
-        unsafe {
-            libc::malloc_trim(0);
-        }
         let outcome = self.relay_until_exit(&mut relay, pid)?;
         self.finish(relay, outcome)
     }
@@ -636,6 +631,7 @@ impl Monitor {
             .then(|| Instant::now() + Duration::from_secs(self.config.options.timeout));
         let mut timed_out = false;
         let mut exited = None;
+        let mut settle_at = Some(Instant::now() + SETTLE_AFTER);
         loop {
             if exited.is_none() {
                 exited = self.reaped.remove(&pid);
@@ -644,7 +640,12 @@ impl Monitor {
             if let (Some(code), None) = (exited, hold_left) {
                 return Ok((code, timed_out));
             }
-            let mut timeout = None;
+            let mut timeout = settle_at.map(|at| at.saturating_duration_since(Instant::now()));
+            if timeout.is_some_and(|left| left.is_zero()) {
+                settle_at = None;
+                timeout = None;
+                settle();
+            }
             if let Some(deadline) = deadline.filter(|_| !timed_out && exited.is_none()) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -652,7 +653,7 @@ impl Monitor {
                     kill_group(pid);
                     continue;
                 }
-                timeout = Some(left);
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
             }
             let timeout = match (timeout, hold_left) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -859,6 +860,21 @@ fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
         fd,
         events,
         revents: 0,
+    }
+}
+
+/// The monitor of a container that runs this long has settled: it gives back what its
+/// start-up used and its relay loop does not (the code it ran, argument parsing, the
+/// runtime's argv), so that it does not stay resident. Short-lived containers and exec
+/// sessions, whose monitors end soon anyway, do not pay for it.
+const SETTLE_AFTER: Duration = Duration::from_secs(1);
+
+fn settle() {
+    // The heap last: reading which mappings to drop allocates.
+    resident::drop_file_pages();
+    // SAFETY: malloc_trim only releases free heap memory; nothing refers to it.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -296,6 +296,48 @@ echo $! > "$pidfile""#,
     assert_eq!(recorded, "4");
 }
 
+/// The file pages (shared code and data) a process has mapped, in KiB.
+fn resident_file_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssFile:"))
+        .unwrap();
+    line.trim().trim_end_matches(" kB").parse().unwrap()
+}
+
+#[test]
+fn a_settled_monitor_gives_back_its_start_up_code_and_still_records_the_exit() {
+    let setup = Setup::new();
+    let go = setup.path("go");
+    let runtime = setup.runtime(&format!(
+        r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sh -c 'while [ ! -e {} ]; do sleep 0.05; done; echo after; exit 5' &
+echo $! > "$pidfile""#,
+        go.display()
+    ));
+    let mut sync = setup.start(&runtime, &[]);
+    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    let monitor: i32 = wait_for(&setup.path("monitor.pid")).parse().unwrap();
+    // Read at once: the monitor settles a second after the container started.
+    let started = resident_file_kib(monitor);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut settled = started;
+    while settled >= started && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        settled = resident_file_kib(monitor);
+    }
+    assert!(
+        settled < started,
+        "the monitor still maps {settled} KiB of files ({started} KiB at its start)"
+    );
+    // What it dropped is faulted back in as it runs: the output and the exit as ever.
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "5");
+    let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
+    assert!(log.ends_with(" stdout F after\n"), "{log}");
+}
+
 #[test]
 fn a_client_that_stops_reading_is_dropped_and_the_exit_still_recorded() {
     let setup = Setup::new();
