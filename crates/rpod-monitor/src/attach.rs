@@ -11,10 +11,7 @@ use nix::sys::socket::{
     SockType, UnixAddr,
 };
 
-/// Largest payload of one output record (conmon's STDIO_BUF_SIZE): clients read 8193 bytes.
-pub const RECORD_PAYLOAD: usize = 8192;
-/// The most `--attach-record-size` may ask: a record then fills a 64 KiB read.
-pub const LARGEST_RECORD_PAYLOAD: usize = 65535;
+pub use rpod_monitor_protocol::{LARGEST_RECORD_PAYLOAD, RECORD_PAYLOAD};
 /// Largest input record read from a client (conmon's CONN_SOCK_BUF_SIZE).
 pub const INPUT_RECORD: usize = 32 * 1024;
 

@@ -22,7 +22,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// Empty and locked while the monitor's delete runs; its exit status after.
-pub const DELETE: &str = "delete";
+pub use rpod_monitor_protocol::DELETE_ANNOUNCEMENT as DELETE;
 
 /// Announce the delete in `persist`: its file, empty and locked. `None` when that fails.
 pub fn announce(persist: &Path) -> Option<File> {

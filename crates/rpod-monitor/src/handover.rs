@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// What a waiter writes once it has handled the exit.
-pub const HANDLED: &[u8] = b"handled";
+pub use rpod_monitor_protocol::HANDOVER_HANDLED as HANDLED;
 
 /// How long the monitor waits for the waiters before running the exit command anyway. A
 /// waiter handles an exit in milliseconds; one that takes longer may be stuck (stopped, or

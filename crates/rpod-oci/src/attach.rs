@@ -24,11 +24,12 @@ use crate::{OciError, Result};
 
 /// conmon reads at most this much per input record.
 const INPUT_CHUNK: usize = 32 * 1024;
-/// One read of an output record: conmon's are at most 8193 bytes, rpod-monitor's as large
-/// as this buffer (a SOCK_SEQPACKET record larger than the read would be cut short).
-const OUTPUT_BUFFER: usize = 64 * 1024;
 /// The largest record payload rpod asks rpod-monitor for (`--attach-record-size`).
-pub const MONITOR_RECORD_PAYLOAD: usize = OUTPUT_BUFFER - 1;
+pub const MONITOR_RECORD_PAYLOAD: usize = rpod_monitor_protocol::LARGEST_RECORD_PAYLOAD;
+/// One read of an output record: conmon's are at most 8193 bytes, rpod-monitor's up to a
+/// stream byte and `MONITOR_RECORD_PAYLOAD` (a SOCK_SEQPACKET record larger than the read
+/// would be cut short).
+const OUTPUT_BUFFER: usize = MONITOR_RECORD_PAYLOAD + 1;
 /// Output collected before one write to the user's stream.
 const OUTPUT_BATCH: usize = 256 * 1024;
 const STDOUT_RECORD: u8 = 2;

@@ -167,7 +167,7 @@ mod tests {
 
 /// What a waiter writes into the handover file once it has handled an exit (rpod-monitor's
 /// `--exit-command-handover`, crates/rpod-monitor/src/handover.rs, reads it).
-pub const HANDOVER_HANDLED: &[u8] = b"handled";
+pub use rpod_monitor_protocol::HANDOVER_HANDLED;
 
 /// A waiter's part in the exit command's handover. rpod-monitor, after writing the exit
 /// file, takes an exclusive lock on the handover file (so it waits for the waiters that hold

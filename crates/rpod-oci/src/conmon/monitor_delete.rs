@@ -1,8 +1,8 @@
 //! The runtime's delete that rpod-monitor starts at a container's exit (`--delete-at-exit`,
 //! for a container removed then): announced by `PERSIST/delete`, which the monitor holds
 //! locked while the delete runs and into which it writes the delete's exit status before it
-//! lets go. rpod-monitor's `delete.rs` is the other side; that crate depends on no rpod
-//! crate, so the file's name is written in both.
+//! lets go. rpod-monitor's `delete.rs` is the other side (the name and the status's size
+//! are in `rpod-monitor-protocol`).
 
 use std::fs::File;
 use std::io::Read;
@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use rustix::fs::FlockOperation;
 
-pub const DELETE: &str = "delete";
+pub use rpod_monitor_protocol::DELETE_ANNOUNCEMENT as DELETE;
+use rpod_monitor_protocol::DELETE_STATUS_MAX;
 
 /// The monitor's announcement in `persist`, when it began a delete.
 pub fn announced(persist: &Path) -> Option<File> {
@@ -44,7 +45,11 @@ pub fn deleted_by_monitor(announcement: File, limit: Duration) -> bool {
     };
     // An exit status: a few bytes; more is not the monitor's.
     let mut status = String::new();
-    ended.take(16).read_to_string(&mut status).is_ok() && status.trim() == "0"
+    ended
+        .take(DELETE_STATUS_MAX as u64)
+        .read_to_string(&mut status)
+        .is_ok()
+        && status.trim() == "0"
 }
 
 #[cfg(test)]
