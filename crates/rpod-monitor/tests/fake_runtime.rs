@@ -669,6 +669,23 @@ fn the_delete_at_exit_is_announced_waited_for_and_recorded() {
     }
 }
 
+/// A runtime that cannot be executed for the delete (gone since the create) gets no
+/// success recorded: the status of the failed execution (127), so the caller deletes.
+#[test]
+fn a_delete_at_the_exit_whose_runtime_is_gone_is_recorded_as_failed() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(&format!("rm -f \"$0\"\n{STARTS_A_CONTAINER}"));
+    let _sync = setup.start(&runtime, &["--delete-at-exit"]);
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
+    assert!(!runtime.exists());
+    let announcement = std::fs::File::open(setup.path("persist/delete")).unwrap();
+    assert!(try_flock(&announcement, libc::LOCK_SH));
+    assert_eq!(
+        std::fs::read_to_string(setup.path("persist/delete")).unwrap(),
+        "127"
+    );
+}
+
 /// A delete at the exit that hangs is killed after `--runtime-timeout`, and recorded as
 /// failed (-1), so that the caller deletes the container itself.
 #[test]
