@@ -310,9 +310,10 @@ fn resident_file_kib(pid: i32) -> u64 {
 fn a_settled_monitor_gives_back_its_start_up_code_and_still_records_the_exit() {
     let setup = Setup::new();
     let go = setup.path("go");
+    // The "container" waits for `go`, at most 30 s: a failed test leaves nothing running.
     let runtime = setup.runtime(&format!(
         r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
-sh -c 'while [ ! -e {} ]; do sleep 0.05; done; echo after; exit 5' &
+sh -c 'n=0; while [ ! -e {} ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; echo after; exit 5' &
 echo $! > "$pidfile""#,
         go.display()
     ));
