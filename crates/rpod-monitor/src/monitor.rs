@@ -665,6 +665,10 @@ impl Monitor {
             let mut fds = vec![pollfd(self.signal_fd(), libc::POLLIN)];
             let slots = relay.poll_set(&mut fds);
             poll(&mut fds, timeout_ms);
+            if settle_at.is_none() && fds.iter().any(|fd| fd.revents != 0) {
+                // What handling this brings back in goes again a while later.
+                settle_at = Some(Instant::now() + SETTLE_AGAIN_AFTER);
+            }
             relay.handle(&fds, &slots);
             for signal in self.take_signals() {
                 // Once reaped, the PID may belong to another process.
@@ -868,6 +872,11 @@ fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
 /// runtime's argv), so that it does not stay resident. Short-lived containers and exec
 /// sessions, whose monitors end soon anyway, do not pay for it.
 const SETTLE_AFTER: Duration = Duration::from_secs(1);
+/// After a settle, the first event (output, a client, a resize) schedules the next one this
+/// much later, so that code an occasional event brought back in does not stay resident
+/// either. A monitor busy all the time settles once per period: a read of smaps and a few
+/// `madvise` calls, then its loop's code is faulted back in from the page cache.
+const SETTLE_AGAIN_AFTER: Duration = Duration::from_secs(5);
 
 fn settle() {
     // The heap last: reading which mappings to drop allocates.

@@ -306,34 +306,54 @@ fn resident_file_kib(pid: i32) -> u64 {
     line.trim().trim_end_matches(" kB").parse().unwrap()
 }
 
+/// Wait (at most 20 s) until the process maps fewer file pages than `than` KiB.
+fn wait_for_fewer_file_pages(pid: i32, than: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut now = than;
+    while now >= than && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        now = resident_file_kib(pid);
+    }
+    assert!(
+        now < than,
+        "the monitor still maps {now} KiB of files ({than} KiB before)"
+    );
+}
+
 #[test]
 fn a_settled_monitor_gives_back_its_start_up_code_and_still_records_the_exit() {
     let setup = Setup::new();
-    let go = setup.path("go");
-    // The "container" waits for `go`, at most 30 s: a failed test leaves nothing running.
+    let (go, again) = (setup.path("go"), setup.path("again"));
+    // The "container" waits for `go`, writes a line, waits for `again`, each at most 30 s:
+    // a failed test leaves nothing running.
+    let wait = |path: &Path| {
+        format!(
+            "n=0; while [ ! -e {} ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done",
+            path.display()
+        )
+    };
     let runtime = setup.runtime(&format!(
         r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
-sh -c 'n=0; while [ ! -e {} ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; echo after; exit 5' &
+sh -c '{}; echo first; {}; echo after; exit 5' &
 echo $! > "$pidfile""#,
-        go.display()
+        wait(&go),
+        wait(&again)
     ));
     let mut sync = setup.start(&runtime, &[]);
     assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
     let monitor: i32 = wait_for(&setup.path("monitor.pid")).parse().unwrap();
     // Read at once: the monitor settles a second after the container started.
-    let started = resident_file_kib(monitor);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut settled = started;
-    while settled >= started && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        settled = resident_file_kib(monitor);
-    }
-    assert!(
-        settled < started,
-        "the monitor still maps {settled} KiB of files ({started} KiB at its start)"
-    );
-    // What it dropped is faulted back in as it runs: the output and the exit as ever.
+    wait_for_fewer_file_pages(monitor, resident_file_kib(monitor));
+    // Output brings the logging code back in; a while later it goes again.
     std::fs::write(&go, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(setup.path("ctr.log")).is_ok_and(|l| l.contains("first")) {
+        assert!(Instant::now() < deadline, "no output logged");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    wait_for_fewer_file_pages(monitor, resident_file_kib(monitor));
+    // What it dropped is faulted back in as it runs: the output and the exit as ever.
+    std::fs::write(&again, "").unwrap();
     assert_eq!(wait_for(&setup.path("exits/ctr")), "5");
     let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
     assert!(log.ends_with(" stdout F after\n"), "{log}");
