@@ -4,10 +4,11 @@
 //! parsing, the runtime's fork and exec, the sockets), and the kernel maps file pages around
 //! each fault (64 KiB, or a whole large folio), so a monitor that has started shows about a
 //! megabyte of shared code in its RSS, most of which its relay loop never runs again. Once
-//! the container runs, the monitor drops its page-table entries for code mappings; what the
-//! loop runs is faulted back from the page cache (the pages stay there: this shrinks the
-//! monitor's resident set and page tables, not the memory the code occupies once for all
-//! monitors). The exit path faults its code back in the same way, from the page cache.
+//! the container has run a while (and again a while after later events: `monitor.rs` says
+//! when), the monitor drops its page-table entries for such mappings; what the loop runs is
+//! faulted back in from the page cache (the pages stay there: this shrinks the monitor's
+//! resident set and page tables, not the memory the code occupies once for all monitors).
+//! The exit path faults its code back in the same way.
 //!
 //! Only mappings backed by a file, not writable, and with no page of their own (no page
 //! copied on a write, `Anonymous: 0 kB` in smaps) are dropped: their pages equal the file's,
@@ -174,6 +175,11 @@ Anonymous:             0 kB
         (address.cast(), file)
     }
 
+    fn unmap(address: *mut u8, pages: usize) {
+        // SAFETY: a whole mapping made by `map_file`, not used after this.
+        assert_eq!(unsafe { libc::munmap(address.cast(), pages * PAGE) }, 0);
+    }
+
     /// How many of `pages` pages at `address` have a page-table entry (mincore would count
     /// the page cache's pages, mapped or not).
     fn mapped_pages(address: *mut u8, pages: usize) -> usize {
@@ -205,6 +211,7 @@ Anonymous:             0 kB
             // SAFETY: as above; the page is faulted back in from the file.
             assert_eq!(unsafe { *address.add(page * PAGE + 7) }, page as u8);
         }
+        unmap(address, pages);
     }
 
     #[test]
@@ -226,5 +233,6 @@ Anonymous:             0 kB
         assert_eq!(mapped_pages(address, pages), pages);
         // SAFETY: as above, now read-only.
         assert_eq!(unsafe { *address }, 0xAB);
+        unmap(address, pages);
     }
 }
