@@ -109,6 +109,27 @@ pub fn criu_version(criu: &Path) -> Option<String> {
         .find_map(|l| l.strip_prefix("Version:").map(|v| v.trim().to_string()))
 }
 
+/// The errors of a CRIU log worth showing: all of them when there are few, else the first
+/// three (the cause is among them: the file that could not be opened, the resource that
+/// differs; the first is often a harmless one) and the last two (what failed as a result).
+/// `None` when the log has none.
+fn criu_errors(log: &str) -> Option<String> {
+    const SHOWN: usize = 5;
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("Error")).collect();
+    if errors.is_empty() {
+        return None;
+    }
+    if errors.len() <= SHOWN {
+        return Some(errors.join("; "));
+    }
+    let skipped = errors.len() - SHOWN;
+    Some(format!(
+        "{}; ({skipped} more); {}",
+        errors[..3].join("; "),
+        errors[errors.len() - 2..].join("; ")
+    ))
+}
+
 /// How long one runtime command (start, kill, delete, pause, ...) may take before it is
 /// killed: a hung runtime must not hang rpod with it.
 const RUNTIME_CALL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -1104,17 +1125,15 @@ impl ConmonRuntime {
         }
     }
 
-    /// Add the end of CRIU's own log (in the bundle) to a failed dump or restore.
+    /// Add CRIU's errors from its own log (in the bundle) to a failed dump or restore.
     fn with_criu_log(&self, ctr: &OciContainer, log: &str, error: OciError) -> OciError {
         let text = fs::read_to_string(ctr.bundle_dir.join(log)).unwrap_or_default();
-        let errors: Vec<&str> = text.lines().filter(|l| l.contains("Error")).collect();
-        if errors.is_empty() {
-            return error;
-        }
-        let tail = errors[errors.len().saturating_sub(3)..].join("; ");
-        OciError::Conmon {
-            id: ctr.id.clone(),
-            message: format!("{error} (CRIU: {tail})"),
+        match criu_errors(&text) {
+            Some(errors) => OciError::Conmon {
+                id: ctr.id.clone(),
+                message: format!("{error} (CRIU: {errors})"),
+            },
+            None => error,
         }
     }
 
@@ -1151,6 +1170,33 @@ impl ConmonRuntime {
                 .to_string(),
         };
         Ok((conmon, runtime))
+    }
+}
+
+#[cfg(test)]
+mod criu_log_tests {
+    use super::criu_errors;
+
+    #[test]
+    fn a_few_errors_are_all_shown_and_many_are_cut_in_the_middle() {
+        let log = "(00.01) 1: restoring\n\
+                   (00.02) Error (util.c:1533): rlimit: Can't setup RLIMIT_NOFILE\n\
+                   (00.03) 1: Error (files-reg.c:2192): File tmp/grows has bad size\n\
+                   (00.04) 1: Error (files.c:1221): Unable to open fd=3 id=0x5\n\
+                   (00.05) Error (cr-restore.c:2320): Restoring FAILED.\n";
+        assert_eq!(
+            criu_errors(log).unwrap(),
+            "(00.02) Error (util.c:1533): rlimit: Can't setup RLIMIT_NOFILE; \
+             (00.03) 1: Error (files-reg.c:2192): File tmp/grows has bad size; \
+             (00.04) 1: Error (files.c:1221): Unable to open fd=3 id=0x5; \
+             (00.05) Error (cr-restore.c:2320): Restoring FAILED."
+        );
+        let many: String = (1..=9).map(|n| format!("Error {n}\n")).collect();
+        assert_eq!(
+            criu_errors(&many).unwrap(),
+            "Error 1; Error 2; Error 3; (4 more); Error 8; Error 9"
+        );
+        assert_eq!(criu_errors("(00.01) all fine\n"), None);
     }
 }
 
