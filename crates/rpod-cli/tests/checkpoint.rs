@@ -196,6 +196,52 @@ fn an_exported_checkpoint_restores_elsewhere_and_beside_the_original() {
     );
 }
 
+/// A checkpoint left running and exported is one moment's: the archive holds the files as
+/// the dumped processes saw them, though the container wrote on after the dump. CRIU checks
+/// the size of a file a process holds open (not for appending), so an archive whose files
+/// were taken later cannot be restored.
+#[test]
+fn an_exported_checkpoint_left_running_holds_the_files_as_at_the_dump() {
+    let rpod = Rpod::with_image("runc");
+    rpod.detached(&[
+        "--name",
+        "writer",
+        "demo",
+        "sh",
+        "-c",
+        "exec 3>/tmp/grows; while :; do echo x >&3; sleep 0.005; done",
+    ]);
+    let size = |rpod: &Rpod, name: &str| -> usize {
+        rpod.ok(&["exec", name, "sh", "-c", "wc -c < /tmp/grows"])
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    wait_until("the file grows", || size(&rpod, "writer") > 0);
+    let archive = rpod.dir.path().join("writer.tar.gz").display().to_string();
+    rpod.ok(&[
+        "container",
+        "checkpoint",
+        "--leave-running",
+        "--export",
+        &archive,
+        "writer",
+    ]);
+    assert_eq!(rpod.inspect("writer", "{{.State.Status}}"), "running");
+    let at_dump = size(&rpod, "writer");
+    wait_until("the original writes on", || size(&rpod, "writer") > at_dump);
+    rpod.ok(&[
+        "container",
+        "restore",
+        "--import",
+        &archive,
+        "--name",
+        "copy",
+    ]);
+    let restored = size(&rpod, "copy");
+    wait_until("the copy writes on", || size(&rpod, "copy") > restored);
+}
+
 #[test]
 fn established_tcp_connections_survive_with_tcp_established() {
     let rpod = Rpod::with_image("runc");

@@ -33,6 +33,11 @@ struct FakeRuntime {
     deletes: Arc<Mutex<Vec<&'static str>>>,
     /// The engine's store, which a removal looks at when it is waited for.
     database: PathBuf,
+    /// The freezes, thaws and dumps, in order (`pause`, `unpause`, `dump` or `dump of a
+    /// frozen container`).
+    freezes: Arc<Mutex<Vec<&'static str>>>,
+    /// Whether a dump fails.
+    dump_fails: bool,
 }
 
 fn unsupported(operation: &'static str) -> OciError {
@@ -52,6 +57,8 @@ impl FakeRuntime {
             calls: Arc::default(),
             deletes: Arc::default(),
             database: PathBuf::new(),
+            freezes: Arc::default(),
+            dump_fails: false,
         }
     }
 
@@ -242,9 +249,11 @@ impl OciRuntime for FakeRuntime {
     }
 
     fn pause_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.freezes.lock().unwrap().push("pause");
         self.signal(ctr, libc::SIGSTOP)
     }
     fn unpause_container(&self, ctr: &OciContainer) -> Result<()> {
+        self.freezes.lock().unwrap().push("unpause");
         self.signal(ctr, libc::SIGCONT)
     }
 
@@ -294,8 +303,35 @@ impl OciRuntime for FakeRuntime {
     fn exec_update_status(&self, _: &OciContainer, _: &str) -> Result<bool> {
         Ok(false)
     }
-    fn checkpoint_container(&self, _: &OciContainer, _: &CheckpointOptions) -> Result<i64> {
-        Err(unsupported("checkpoint"))
+    /// A "dump" that leaves the process running: an image file in the bundle.
+    fn checkpoint_container(&self, ctr: &OciContainer, options: &CheckpointOptions) -> Result<i64> {
+        assert!(
+            options.keep_running,
+            "the fake dumps only containers left running"
+        );
+        let frozen = self.pid(ctr).is_some_and(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next())
+                == Some("T")
+        });
+        self.freezes.lock().unwrap().push(if frozen {
+            "dump of a frozen container"
+        } else {
+            "dump"
+        });
+        if self.dump_fails {
+            return Err(OciError::Conmon {
+                id: ctr.id.clone(),
+                message: "fake: the dump failed".into(),
+            });
+        }
+        let images = ctr.bundle_dir.join("checkpoint");
+        std::fs::create_dir_all(&images).map_err(|e| OciError::io("creating", &images, e))?;
+        std::fs::write(images.join("pages-1.img"), b"fake")
+            .map_err(|e| OciError::io("writing", &images, e))?;
+        Ok(1)
     }
     fn check_conmon_running(&self, ctr: &OciContainer) -> Result<bool> {
         Ok(self
@@ -354,6 +390,8 @@ struct Fixture {
     calls: Arc<Mutex<Vec<&'static str>>>,
     /// The fake runtime's removals (`FakeRuntime::deletes`).
     deletes: Arc<Mutex<Vec<&'static str>>>,
+    /// The fake runtime's freezes and dumps (`FakeRuntime::freezes`).
+    freezes: Arc<Mutex<Vec<&'static str>>>,
 }
 
 fn fixture() -> Fixture {
@@ -362,9 +400,16 @@ fn fixture() -> Fixture {
 
 /// `start_at_create`: the fake creates and starts in one call, as rpod-monitor does.
 fn fixture_with(start_at_create: bool) -> Fixture {
+    fixture_of(start_at_create, false)
+}
+
+/// `fixture_with`, and whether the fake's dumps fail.
+fn fixture_of(start_at_create: bool, dump_fails: bool) -> Fixture {
     let calls: Arc<Mutex<Vec<&'static str>>> = Arc::default();
     let deletes: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let freezes: Arc<Mutex<Vec<&'static str>>> = Arc::default();
     let (shared, shared_deletes) = (calls.clone(), deletes.clone());
+    let shared_freezes = freezes.clone();
     let dir = tempfile::tempdir().unwrap();
     let rootfs = dir.path().join("rootfs");
     std::fs::create_dir(&rootfs).unwrap();
@@ -388,6 +433,8 @@ fn fixture_with(start_at_create: bool) -> Fixture {
             runtime.calls = shared.clone();
             runtime.deletes = shared_deletes.clone();
             runtime.database = database.clone();
+            runtime.freezes = shared_freezes.clone();
+            runtime.dump_fails = dump_fails;
             Ok(Arc::new(runtime) as Arc<dyn OciRuntime>)
         }),
     )
@@ -398,6 +445,7 @@ fn fixture_with(start_at_create: bool) -> Fixture {
         engine: Arc::new(engine),
         calls,
         deletes,
+        freezes,
     }
 }
 
@@ -569,6 +617,41 @@ fn a_removal_takes_the_container_apart_while_the_runtime_deletes_it() {
         *f.deletes.lock().unwrap(),
         ["begun", "finished after the bundle went, before the record"]
     );
+}
+
+/// A checkpoint left running and exported freezes the container from before the dump until
+/// what goes into the archive was taken, and thaws it also when the dump fails; one that is
+/// not exported does not freeze it.
+#[test]
+fn an_export_left_running_is_dumped_frozen_and_thawed_whatever_happens() {
+    for (export, dump_fails) in [(true, false), (true, true), (false, false)] {
+        let f = fixture_of(false, dump_fails);
+        let e = &f.engine;
+        let id = f.create("frozen", &["sleep", "1000"]);
+        e.start(&id, None, None).unwrap();
+        let archive = f._dir.path().join("frozen.tar.gz");
+        let request = rpod_engine::CheckpointRequest {
+            leave_running: true,
+            export: export.then(|| archive.clone()),
+            ..Default::default()
+        };
+        let result = e.checkpoint(&id, &request);
+        let freezes = f.freezes.lock().unwrap().clone();
+        let case = format!("export {export}, dump fails {dump_fails}: {freezes:?}");
+        if export {
+            assert_eq!(
+                freezes,
+                ["pause", "dump of a frozen container", "unpause"],
+                "{case}"
+            );
+        } else {
+            assert_eq!(freezes, ["dump"], "{case}");
+        }
+        assert_eq!(result.is_err(), dump_fails, "{case}");
+        assert_eq!(archive.exists(), export && !dump_fails, "{case}");
+        assert_eq!(status(e, &id), Status::Running, "{case}");
+        e.kill(&id, libc::SIGKILL).unwrap();
+    }
 }
 
 #[test]

@@ -87,12 +87,44 @@ impl Engine {
             file_locks: request.file_locks,
             ..Default::default()
         };
-        // The log as of the dump: what a running container writes afterwards is not the
-        // checkpoint's.
-        let log_len = fs::metadata(self.log_path(&record))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        let runtime_micros = runtime.checkpoint_container(&oci, &options)?;
+        // An export of a container left running is one moment's: the container is frozen
+        // from before the dump until its files and log are taken, so a restore finds them as
+        // the dumped processes left them (CRIU refuses a file held open whose size changed).
+        let freeze = request.leave_running && request.export.is_some();
+        if freeze {
+            runtime.pause_container(&oci)?;
+        }
+        let dumped = (|| -> Result<_> {
+            // The log as of the dump: what a running container writes afterwards is not the
+            // checkpoint's.
+            let log_len = fs::metadata(self.log_path(&record))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            let runtime_micros = runtime.checkpoint_container(&oci, &options)?;
+            let rootfs_diff = match request.export {
+                Some(_) => self.rootfs_diff(&record, request.ignore_rootfs)?,
+                None => None,
+            };
+            Ok((log_len, runtime_micros, rootfs_diff))
+        })();
+        let thawed = if freeze {
+            runtime.unpause_container(&oci)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = thawed {
+            // Still frozen: recorded as paused, so that `unpause` can take it from here.
+            transition(&mut record, Status::Paused)?;
+            self.save(&record)?;
+            return Err(EngineError::state(
+                record.id(),
+                format!(
+                    "container {} stays paused after its checkpoint: {e}",
+                    record.config.name
+                ),
+            ));
+        }
+        let (log_len, runtime_micros, rootfs_diff) = dumped?;
         let images = self.checkpoint_images(record.id());
         let status = serde_json::to_vec(&record.state.networks)
             .map_err(|e| EngineError::InvalidArg(format!("serializing networks: {e}")))?;
@@ -114,7 +146,7 @@ impl Engine {
             self.save(&record)?;
         }
         if let Some(file) = &request.export {
-            self.export_checkpoint(&record, file, request.ignore_rootfs, log_len)?;
+            self.export_checkpoint(&record, file, rootfs_diff.as_deref(), log_len)?;
         }
         self.container_event(&record, "checkpoint", &[]);
         Ok(CheckpointReport {

@@ -38,12 +38,35 @@ fn file_header(size: u64) -> tar::Header {
 }
 
 impl Engine {
-    /// Write a checkpoint (taken just now) to `file` as a tar.gz.
+    /// The container's changes to its image as a tar (deletions as whiteouts), for an
+    /// export; `None` without an image's root or when left out (`--ignore-rootfs`).
+    pub(super) fn rootfs_diff(
+        &self,
+        record: &ContainerRecord,
+        ignore_rootfs: bool,
+    ) -> Result<Option<Vec<u8>>> {
+        if ignore_rootfs || record.config.rootfs.is_some() {
+            return Ok(None);
+        }
+        let upper = crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(record.id())).upper;
+        let take = || -> io::Result<Vec<u8>> {
+            let mut diff = tar::Builder::new(Vec::new());
+            diff.follow_symlinks(false);
+            crate::upper_diff::append_layer(&mut diff, &upper)?;
+            diff.into_inner()
+        };
+        take()
+            .map(Some)
+            .map_err(|e| EngineError::io("reading the container's changes in", &upper, e))
+    }
+
+    /// Write a checkpoint (taken just now) to `file` as a tar.gz, with the log up to
+    /// `log_len` and the root's changes as `rootfs_diff` took them.
     pub(super) fn export_checkpoint(
         &self,
         record: &ContainerRecord,
         file: &Path,
-        ignore_rootfs: bool,
+        rootfs_diff: Option<&[u8]>,
         log_len: u64,
     ) -> Result<()> {
         let images = self.roots.bundle_dir(record.id()).join(CHECKPOINT_DIR);
@@ -71,15 +94,9 @@ impl Engine {
                 let mut header = file_header(text.len() as u64);
                 builder.append_data(&mut header, LOG, text.as_slice())?;
             }
-            if !ignore_rootfs && record.config.rootfs.is_none() {
-                let upper =
-                    crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(record.id())).upper;
-                let mut diff = tar::Builder::new(Vec::new());
-                diff.follow_symlinks(false);
-                crate::upper_diff::append_layer(&mut diff, &upper)?;
-                let diff = diff.into_inner()?;
+            if let Some(diff) = rootfs_diff {
                 let mut header = file_header(diff.len() as u64);
-                builder.append_data(&mut header, ROOTFS_DIFF, diff.as_slice())?;
+                builder.append_data(&mut header, ROOTFS_DIFF, diff)?;
             }
             let gz = builder.into_inner()?;
             let out = gz.finish()?;
