@@ -36,8 +36,8 @@ struct FakeRuntime {
     /// The freezes, thaws and dumps, in order (`pause`, `unpause`, `dump` or `dump of a
     /// frozen container`).
     freezes: Arc<Mutex<Vec<&'static str>>>,
-    /// Whether a dump fails.
-    dump_fails: bool,
+    /// The calls that fail: `dump`, `thaw`.
+    failing: &'static [&'static str],
 }
 
 fn unsupported(operation: &'static str) -> OciError {
@@ -58,7 +58,7 @@ impl FakeRuntime {
             deletes: Arc::default(),
             database: PathBuf::new(),
             freezes: Arc::default(),
-            dump_fails: false,
+            failing: &[],
         }
     }
 
@@ -124,22 +124,32 @@ impl FakeRuntime {
 
     fn continue_stopped(&self, ctr: &OciContainer) -> Result<()> {
         // The shell must have stopped itself first, or the continue would come too early
-        // and the process would then stop for good. Only a stopped state (`T`) says it
-        // has; a busy machine may take its time to get there.
-        if let Some(pid) = self.pid(ctr) {
-            for _ in 0..3000 {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                let state = stat
-                    .rfind(')')
-                    .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
-                match state.as_deref() {
-                    Some("T" | "t" | "Z" | "X") | None => break,
-                    _ => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        }
+        // and the process would then stop for good.
+        self.wait_stopped(ctr);
         self.signal(ctr, libc::SIGCONT)
     }
+
+    /// Wait until the container's process is stopped (or gone): a stop signal takes effect
+    /// some time after it was sent, and only a stopped state (`T`) says it has; a busy
+    /// machine may take its time to get there.
+    fn wait_stopped(&self, ctr: &OciContainer) {
+        let Some(pid) = self.pid(ctr) else {
+            return;
+        };
+        for _ in 0..3000 {
+            match process_state(pid).as_deref() {
+                Some("T" | "t" | "Z" | "X") | None => break,
+                _ => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+}
+
+/// The state letter of `/proc/PID/stat`.
+fn process_state(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let i = stat.rfind(')')?;
+    stat[i + 1..].split_whitespace().next().map(str::to_string)
 }
 
 /// The process's exit status as conmon writes it: the code, or 128 + the signal.
@@ -250,10 +260,19 @@ impl OciRuntime for FakeRuntime {
 
     fn pause_container(&self, ctr: &OciContainer) -> Result<()> {
         self.freezes.lock().unwrap().push("pause");
-        self.signal(ctr, libc::SIGSTOP)
+        self.signal(ctr, libc::SIGSTOP)?;
+        // As a runtime's pause, which returns once the cgroup is frozen.
+        self.wait_stopped(ctr);
+        Ok(())
     }
     fn unpause_container(&self, ctr: &OciContainer) -> Result<()> {
         self.freezes.lock().unwrap().push("unpause");
+        if self.failing.contains(&"thaw") {
+            return Err(OciError::Conmon {
+                id: ctr.id.clone(),
+                message: "fake: the thaw failed".into(),
+            });
+        }
         self.signal(ctr, libc::SIGCONT)
     }
 
@@ -309,19 +328,15 @@ impl OciRuntime for FakeRuntime {
             options.keep_running,
             "the fake dumps only containers left running"
         );
-        let frozen = self.pid(ctr).is_some_and(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.rsplit(')')
-                .next()
-                .and_then(|s| s.split_whitespace().next())
-                == Some("T")
-        });
+        let frozen = self
+            .pid(ctr)
+            .is_some_and(|pid| process_state(pid).as_deref() == Some("T"));
         self.freezes.lock().unwrap().push(if frozen {
             "dump of a frozen container"
         } else {
             "dump"
         });
-        if self.dump_fails {
+        if self.failing.contains(&"dump") {
             return Err(OciError::Conmon {
                 id: ctr.id.clone(),
                 message: "fake: the dump failed".into(),
@@ -400,11 +415,11 @@ fn fixture() -> Fixture {
 
 /// `start_at_create`: the fake creates and starts in one call, as rpod-monitor does.
 fn fixture_with(start_at_create: bool) -> Fixture {
-    fixture_of(start_at_create, false)
+    fixture_of(start_at_create, &[])
 }
 
-/// `fixture_with`, and whether the fake's dumps fail.
-fn fixture_of(start_at_create: bool, dump_fails: bool) -> Fixture {
+/// `fixture_with`, and the fake's calls that fail (`FakeRuntime::failing`).
+fn fixture_of(start_at_create: bool, failing: &'static [&'static str]) -> Fixture {
     let calls: Arc<Mutex<Vec<&'static str>>> = Arc::default();
     let deletes: Arc<Mutex<Vec<&'static str>>> = Arc::default();
     let freezes: Arc<Mutex<Vec<&'static str>>> = Arc::default();
@@ -434,7 +449,7 @@ fn fixture_of(start_at_create: bool, dump_fails: bool) -> Fixture {
             runtime.deletes = shared_deletes.clone();
             runtime.database = database.clone();
             runtime.freezes = shared_freezes.clone();
-            runtime.dump_fails = dump_fails;
+            runtime.failing = failing;
             Ok(Arc::new(runtime) as Arc<dyn OciRuntime>)
         }),
     )
@@ -621,11 +636,18 @@ fn a_removal_takes_the_container_apart_while_the_runtime_deletes_it() {
 
 /// A checkpoint left running and exported freezes the container from before the dump until
 /// what goes into the archive was taken, and thaws it also when the dump fails; one that is
-/// not exported does not freeze it.
+/// not exported does not freeze it. A thaw that fails leaves the container recorded paused.
 #[test]
 fn an_export_left_running_is_dumped_frozen_and_thawed_whatever_happens() {
-    for (export, dump_fails) in [(true, false), (true, true), (false, false)] {
-        let f = fixture_of(false, dump_fails);
+    let frozen_dump = ["pause", "dump of a frozen container", "unpause"];
+    let cases: [(bool, &'static [&'static str], &[&str], Status); 4] = [
+        (true, &[], &frozen_dump, Status::Running),
+        (true, &["dump"], &frozen_dump, Status::Running),
+        (true, &["thaw"], &frozen_dump, Status::Paused),
+        (false, &[], &["dump"], Status::Running),
+    ];
+    for (export, failing, expected, status_after) in cases {
+        let f = fixture_of(false, failing);
         let e = &f.engine;
         let id = f.create("frozen", &["sleep", "1000"]);
         e.start(&id, None, None).unwrap();
@@ -637,19 +659,14 @@ fn an_export_left_running_is_dumped_frozen_and_thawed_whatever_happens() {
         };
         let result = e.checkpoint(&id, &request);
         let freezes = f.freezes.lock().unwrap().clone();
-        let case = format!("export {export}, dump fails {dump_fails}: {freezes:?}");
-        if export {
-            assert_eq!(
-                freezes,
-                ["pause", "dump of a frozen container", "unpause"],
-                "{case}"
-            );
-        } else {
-            assert_eq!(freezes, ["dump"], "{case}");
+        let case = format!("export {export}, failing {failing:?}: {freezes:?}");
+        assert_eq!(freezes, expected, "{case}");
+        assert_eq!(result.is_err(), !failing.is_empty(), "{case}");
+        assert_eq!(archive.exists(), failing.is_empty() && export, "{case}");
+        assert_eq!(status(e, &id), status_after, "{case}");
+        if let (Err(err), ["thaw"]) = (&result, failing) {
+            assert!(err.to_string().contains("stays paused"), "{err}");
         }
-        assert_eq!(result.is_err(), dump_fails, "{case}");
-        assert_eq!(archive.exists(), export && !dump_fails, "{case}");
-        assert_eq!(status(e, &id), Status::Running, "{case}");
         e.kill(&id, libc::SIGKILL).unwrap();
     }
 }
