@@ -116,10 +116,14 @@ impl Engine {
             // Still frozen: recorded as paused, so that `unpause` can take it from here.
             transition(&mut record, Status::Paused)?;
             self.save(&record)?;
+            let dump = match &dumped {
+                Ok(_) => String::new(),
+                Err(dump) => format!(" (the checkpoint itself failed: {dump})"),
+            };
             return Err(EngineError::state(
                 record.id(),
                 format!(
-                    "container {} stays paused after its checkpoint: {e}",
+                    "container {} stays paused after its checkpoint: {e}{dump}",
                     record.config.name
                 ),
             ));
