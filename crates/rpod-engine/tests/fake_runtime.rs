@@ -145,6 +145,16 @@ impl FakeRuntime {
     }
 }
 
+impl Drop for FakeRuntime {
+    /// A test that failed halfway leaves no "container" running after it.
+    fn drop(&mut self) {
+        let containers = self.containers.get_mut().unwrap_or_else(|p| p.into_inner());
+        for (pid, _) in containers.values() {
+            let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+        }
+    }
+}
+
 /// The state letter of `/proc/PID/stat`.
 fn process_state(pid: i32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
