@@ -261,12 +261,8 @@ fn a_killed_attached_exec_is_cleaned_when_its_process_ends() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let bundle = rpod.root().join("containers").join(&id).join("userdata");
-    let session_dirs = fs::read_dir(&bundle)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .count();
+    let sessions = rpod.runroot().join("containers").join(&id).join("exec");
+    let session_dirs = fs::read_dir(&sessions).unwrap().flatten().count();
     assert_eq!(session_dirs, 0, "the session's directory was left");
 }
 

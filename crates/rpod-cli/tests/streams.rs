@@ -254,10 +254,10 @@ macro_rules! stream_tests {
                 assert_eq!(session.len(), 64);
                 let ids = rpod.inspect(&id, "{{json .ExecIDs}}");
                 assert!(ids.contains(&session), "{ids}");
-                let bundle = rpod.root().join("containers").join(&id).join("userdata");
-                assert!(bundle.join(&session).exists());
+                let sessions = rpod.runroot().join("containers").join(&id).join("exec");
+                assert!(sessions.join(&session).exists());
                 wait_until("the session is cleaned up", || {
-                    rpod.inspect(&id, "{{json .ExecIDs}}") == "[]" && !bundle.join(&session).exists()
+                    rpod.inspect(&id, "{{json .ExecIDs}}") == "[]" && !sessions.join(&session).exists()
                 });
                 // Failed execs leave nothing behind, however many.
                 let threads: Vec<_> = (0..4)
@@ -282,10 +282,9 @@ macro_rules! stream_tests {
                     thread.join().unwrap();
                 }
                 assert_eq!(rpod.inspect(&id, "{{json .ExecIDs}}"), "[]");
-                let leftovers: Vec<_> = std::fs::read_dir(&bundle)
+                let leftovers: Vec<_> = std::fs::read_dir(&sessions)
                     .unwrap()
                     .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.len() == 64)
                     .collect();
                 assert!(leftovers.is_empty(), "session directories left: {}", leftovers.len());
             }

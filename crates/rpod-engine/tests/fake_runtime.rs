@@ -391,7 +391,7 @@ impl OciRuntime for FakeRuntime {
         Ok(ctr.bundle_dir.join("attach"))
     }
     fn exec_attach_socket_path(&self, ctr: &OciContainer, session: &str) -> Result<PathBuf> {
-        Ok(ctr.bundle_dir.join(session).join("attach"))
+        Ok(ctr.run_dir.join("exec").join(session).join("attach"))
     }
     fn exit_file_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
         Ok(self.exits.join(&ctr.id))

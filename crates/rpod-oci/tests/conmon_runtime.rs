@@ -713,7 +713,7 @@ macro_rules! runtime_tests {
                 assert!(fs::metadata(&attach).unwrap().file_type().is_socket());
                 assert_eq!(
                     f.runtime.exec_attach_socket_path(&f.ctr, "sess").unwrap(),
-                    f.ctr.bundle_dir.join("sess").join("attach")
+                    f.ctr.run_dir.join("exec").join("sess").join("attach")
                 );
                 assert!(f.runtime.exec_attach_socket_path(&f.ctr, "").is_err());
                 let exit = f.runtime.exit_file_path(&f.ctr).unwrap();

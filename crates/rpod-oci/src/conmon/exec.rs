@@ -1,6 +1,8 @@
 //! Exec sessions through conmon's exec mode: each session has its own directory under the
-//! bundle (`<bundle>/<session>/`) with its process spec, attach socket, ctl fifo, pid file
-//! and exit directory.
+//! container's run directory (`<run_dir>/exec/<session>/`) with its process spec, attach
+//! socket, ctl fifo, pid file and exit directory. A session ends with its container, so its
+//! files belong on the run root (usually a tmpfs, where creating and removing them is
+//! cheap), not beside the bundle on the persistent root.
 
 use std::fs;
 use std::path::PathBuf;
@@ -34,14 +36,14 @@ impl From<OciError> for Handshake {
 /// How long conmon may take to say an exec session's attach socket is ready.
 const ATTACH_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Where an exec session lives.
+/// Where an exec session lives (see the module's comment).
 pub fn session_dir(ctr: &OciContainer, session_id: &str) -> Result<PathBuf> {
     if session_id.is_empty() || session_id.contains('/') || session_id.starts_with('.') {
         return Err(OciError::InvalidArg(format!(
             "invalid exec session id {session_id:?}"
         )));
     }
-    Ok(ctr.bundle_dir.join(session_id))
+    Ok(ctr.run_dir.join("exec").join(session_id))
 }
 
 /// The file conmon writes the session's exit code to (named after the container).

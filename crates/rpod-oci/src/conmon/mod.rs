@@ -1022,7 +1022,7 @@ impl OciRuntime for ConmonRuntime {
                 "exec session id must not be empty".into(),
             ));
         }
-        Ok(ctr.bundle_dir.join(session_id).join("attach"))
+        Ok(exec::session_dir(ctr, session_id)?.join("attach"))
     }
 
     fn exit_file_path(&self, ctr: &OciContainer) -> Result<PathBuf> {
