@@ -408,7 +408,7 @@ impl OciRuntime for FakeRuntime {
 }
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     rootfs: PathBuf,
     engine: Arc<Engine>,
     /// The fake runtime's create and start calls.
@@ -465,7 +465,7 @@ fn fixture_of(start_at_create: bool, failing: &'static [&'static str]) -> Fixtur
     )
     .unwrap();
     Fixture {
-        _dir: dir,
+        dir,
         rootfs,
         engine: Arc::new(engine),
         calls,
@@ -662,7 +662,7 @@ fn an_export_left_running_is_dumped_frozen_and_thawed_whatever_happens() {
         let e = &f.engine;
         let id = f.create("frozen", &["sleep", "1000"]);
         e.start(&id, None, None).unwrap();
-        let archive = f._dir.path().join("frozen.tar.gz");
+        let archive = f.dir.path().join("frozen.tar.gz");
         let request = rpod_engine::CheckpointRequest {
             leave_running: true,
             export: export.then(|| archive.clone()),
