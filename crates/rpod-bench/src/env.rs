@@ -103,13 +103,11 @@ pub fn time_ms(command: &mut Command) -> Result<f64> {
 /// filled), and podman and the runtimes are measured as installed.
 fn install_copy(rpod: &Path, dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let from_dir = rpod.parent().context("locating rpod's directory")?;
-    for name in ["rpod", "rpod-monitor"] {
-        let from = if name == "rpod" {
-            rpod.to_path_buf()
-        } else {
-            from_dir.join(name)
-        };
+    let monitor = rpod
+        .parent()
+        .context("locating rpod's directory")?
+        .join("rpod-monitor");
+    for (from, name) in [(rpod.to_path_buf(), "rpod"), (monitor, "rpod-monitor")] {
         if from.is_file() {
             std::fs::copy(&from, dir.join(name))
                 .with_context(|| format!("copying {} into {}", from.display(), dir.display()))?;

@@ -640,12 +640,11 @@ impl Monitor {
             if let (Some(code), None) = (exited, hold_left) {
                 return Ok((code, timed_out));
             }
-            let mut timeout = settle_at.map(|at| at.saturating_duration_since(Instant::now()));
-            if timeout.is_some_and(|left| left.is_zero()) {
+            if settle_at.is_some_and(|at| at <= Instant::now()) {
                 settle_at = None;
-                timeout = None;
                 settle();
             }
+            let mut kill_left = None;
             if let Some(deadline) = deadline.filter(|_| !timed_out && exited.is_none()) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -653,15 +652,15 @@ impl Monitor {
                     kill_group(pid);
                     continue;
                 }
-                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+                kill_left = Some(left);
             }
-            let timeout = match (timeout, hold_left) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let timeout_ms = timeout.map_or(-1, |left| {
-                i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1)
-            });
+            let now = Instant::now();
+            let settle_left = settle_at.map(|at| at.saturating_duration_since(now));
+            let timeout = [settle_left, kill_left, hold_left]
+                .into_iter()
+                .flatten()
+                .min();
+            let timeout_ms = timeout.map_or(-1, poll_millis);
             let mut fds = vec![pollfd(self.signal_fd(), libc::POLLIN)];
             let slots = relay.poll_set(&mut fds);
             poll(&mut fds, timeout_ms);
@@ -851,7 +850,12 @@ fn poll_timeout(deadline: Option<Instant>) -> Option<i32> {
         return Some(-1);
     };
     let left = deadline.saturating_duration_since(Instant::now());
-    (!left.is_zero()).then(|| i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1))
+    (!left.is_zero()).then(|| poll_millis(left))
+}
+
+/// A poll(2) timeout for `left`: whole milliseconds, at least one.
+fn poll_millis(left: Duration) -> i32 {
+    i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1)
 }
 
 fn kill_and_reap(pid: i32) {
