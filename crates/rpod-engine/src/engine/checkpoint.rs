@@ -150,7 +150,7 @@ impl Engine {
             self.save(&record)?;
         }
         if let Some(file) = &request.export {
-            self.export_checkpoint(&record, file, rootfs_diff.as_deref(), log_len)?;
+            self.export_checkpoint(&record, file, rootfs_diff, log_len)?;
         }
         self.container_event(&record, "checkpoint", &[]);
         Ok(CheckpointReport {

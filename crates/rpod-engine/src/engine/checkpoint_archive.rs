@@ -39,21 +39,26 @@ fn file_header(size: u64) -> tar::Header {
 
 impl Engine {
     /// The container's changes to its image as a tar (deletions as whiteouts), for an
-    /// export; `None` without an image's root or when left out (`--ignore-rootfs`).
+    /// export: an unnamed scratch file (the container decides how large it is, so not in
+    /// memory), read from its start. `None` without an image's root or when left out
+    /// (`--ignore-rootfs`).
     pub(super) fn rootfs_diff(
         &self,
         record: &ContainerRecord,
         ignore_rootfs: bool,
-    ) -> Result<Option<Vec<u8>>> {
+    ) -> Result<Option<File>> {
         if ignore_rootfs || record.config.rootfs.is_some() {
             return Ok(None);
         }
         let upper = crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(record.id())).upper;
-        let take = || -> io::Result<Vec<u8>> {
-            let mut diff = tar::Builder::new(Vec::new());
+        let scratch = crate::scratch::unnamed_file(&self.roots.tmp())?;
+        let take = || -> io::Result<File> {
+            let mut diff = tar::Builder::new(scratch);
             diff.follow_symlinks(false);
             crate::upper_diff::append_layer(&mut diff, &upper)?;
-            diff.into_inner()
+            let mut file = diff.into_inner()?;
+            io::Seek::rewind(&mut file)?;
+            Ok(file)
         };
         take()
             .map(Some)
@@ -66,7 +71,7 @@ impl Engine {
         &self,
         record: &ContainerRecord,
         file: &Path,
-        rootfs_diff: Option<&[u8]>,
+        rootfs_diff: Option<File>,
         log_len: u64,
     ) -> Result<()> {
         let images = self.roots.bundle_dir(record.id()).join(CHECKPOINT_DIR);
@@ -95,7 +100,7 @@ impl Engine {
                 builder.append_data(&mut header, LOG, text.as_slice())?;
             }
             if let Some(diff) = rootfs_diff {
-                let mut header = file_header(diff.len() as u64);
+                let mut header = file_header(diff.metadata()?.len());
                 builder.append_data(&mut header, ROOTFS_DIFF, diff)?;
             }
             let gz = builder.into_inner()?;
