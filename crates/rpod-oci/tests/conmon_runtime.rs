@@ -69,28 +69,55 @@ fn monitor_is_rpod_monitor(f: &Fixture) -> bool {
     f.runtime.conmon_path().file_name() == Some(std::ffi::OsStr::new("rpod-monitor"))
 }
 
-/// A busybox root file system, built once per test process.
+/// A busybox root file system, built once and kept in cargo's directory for test files
+/// (under `target/`), named after the busybox it holds: every test process shares it (the
+/// containers mount it read-only), and none leaves a copy behind in /tmp.
 fn rootfs() -> &'static Path {
     static ROOTFS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ROOTFS.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        use std::os::unix::fs::MetadataExt;
         assert!(nix::unistd::geteuid().is_root(), "these tests need root");
         let busybox = ["/bin/busybox", "/usr/bin/busybox"]
             .into_iter()
             .find(|p| Path::new(p).exists())
             .expect("busybox not found: apt-get install busybox-static");
-        let dir = std::env::temp_dir().join(format!("rpod-oci-rootfs-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        for sub in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
-            fs::create_dir_all(dir.join(sub)).unwrap();
+        let meta = fs::metadata(busybox).unwrap();
+        let mut key = std::collections::hash_map::DefaultHasher::new();
+        (meta.len(), meta.mtime(), meta.mtime_nsec()).hash(&mut key);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("rpod-oci-rootfs-{:016x}", key.finish()));
+        if dir.join("etc/passwd").exists() {
+            return dir;
         }
-        fs::copy(busybox, dir.join("bin/busybox")).unwrap();
+        // Built under a name of this process's own and renamed when complete; when another
+        // process got there first, its copy is used.
+        let partial = dir.with_extension(std::process::id().to_string());
+        let _ = fs::remove_dir_all(&partial);
+        for sub in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
+            fs::create_dir_all(partial.join(sub)).unwrap();
+        }
+        fs::copy(busybox, partial.join("bin/busybox")).unwrap();
         let list = Command::new(busybox).arg("--list").output().unwrap();
         for applet in String::from_utf8_lossy(&list.stdout).lines() {
             if applet != "busybox" {
-                let _ = std::os::unix::fs::symlink("/bin/busybox", dir.join("bin").join(applet));
+                let _ =
+                    std::os::unix::fs::symlink("/bin/busybox", partial.join("bin").join(applet));
             }
         }
-        fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        fs::write(
+            partial.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\n",
+        )
+        .unwrap();
+        if fs::rename(&partial, &dir).is_err() {
+            fs::remove_dir_all(&partial).unwrap();
+            assert!(
+                dir.join("etc/passwd").exists(),
+                "{} incomplete",
+                dir.display()
+            );
+        }
         dir
     })
 }

@@ -5,26 +5,58 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// A busybox root file system tarball, built once per test process.
+/// A busybox root file system tarball, built once and kept in cargo's directory for test
+/// files (under `target/`), named after what it is built from: every test process shares
+/// it, and none leaves a copy behind in /tmp.
 pub fn busybox_tarball() -> &'static Path {
     static TARBALL: OnceLock<PathBuf> = OnceLock::new();
     TARBALL.get_or_init(|| {
         assert!(nix::unistd::geteuid().is_root(), "these tests need root");
-        let out = std::env::temp_dir().join(format!("rpod-busybox-{}.tar", std::process::id()));
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| p.exists())
+            .expect("busybox not found: apt-get install busybox-static");
+        let key = fixture_key(&[&script, busybox]);
+        let out =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rpod-busybox-{key:016x}.tar"));
+        if out.exists() {
+            return out;
+        }
+        // Built under a name of this process's own and renamed: a test process that starts
+        // meanwhile never reads half a tarball.
+        let partial = out.with_extension(format!("tar.{}", std::process::id()));
         let status = Command::new("bash")
             .arg(script)
-            .arg(&out)
+            .arg(&partial)
             .stdout(Stdio::null())
             .status()
             .unwrap();
-        assert!(
-            status.success(),
-            "building the busybox tarball failed (apt-get install busybox-static)"
-        );
+        if !status.success() {
+            let _ = std::fs::remove_file(&partial);
+            panic!("building the busybox tarball failed (apt-get install busybox-static)");
+        }
+        std::fs::rename(&partial, &out).unwrap();
         out
     })
+}
+
+/// A name for a fixture built from `inputs`: their sizes, change times and, for the small
+/// ones (scripts), their contents.
+pub fn fixture_key(inputs: &[&Path]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::MetadataExt;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).unwrap();
+        (meta.len(), meta.mtime(), meta.mtime_nsec()).hash(&mut hasher);
+        if meta.len() < 64 * 1024 {
+            std::fs::read(input).unwrap().hash(&mut hasher);
+        }
+    }
+    hasher.finish()
 }
 
 /// One isolated rpod store (its own --root and --runroot) and a runtime.
