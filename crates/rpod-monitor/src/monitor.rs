@@ -632,6 +632,8 @@ impl Monitor {
         let mut timed_out = false;
         let mut exited = None;
         let mut settle_at = Some(Instant::now() + SETTLE_AFTER);
+        // Filled anew each turn, allocated once.
+        let mut set = PollSet::default();
         loop {
             if exited.is_none() {
                 exited = self.reaped.remove(&pid);
@@ -661,14 +663,15 @@ impl Monitor {
                 .flatten()
                 .min();
             let timeout_ms = timeout.map_or(-1, poll_millis);
-            let mut fds = vec![pollfd(self.signal_fd(), libc::POLLIN)];
-            let slots = relay.poll_set(&mut fds);
-            poll(&mut fds, timeout_ms);
-            if settle_at.is_none() && fds.iter().any(|fd| fd.revents != 0) {
+            set.clear();
+            set.add(self.signal_fd(), libc::POLLIN, Slot::Signals);
+            relay.fill(&mut set);
+            poll(&mut set.fds, timeout_ms);
+            if settle_at.is_none() && set.fds.iter().any(|fd| fd.revents != 0) {
                 // What handling this brings back in goes again a while later.
                 settle_at = Some(Instant::now() + SETTLE_AGAIN_AFTER);
             }
-            relay.handle(&fds, &slots);
+            relay.handle(&set);
             for signal in self.take_signals() {
                 // Once reaped, the PID may belong to another process.
                 if exited.is_none() {
@@ -971,6 +974,34 @@ fn caller_pidfd() -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// The descriptors of one poll(2) and what each one is.
+#[derive(Default)]
+struct PollSet {
+    fds: Vec<libc::pollfd>,
+    slots: Vec<Slot>,
+}
+
+impl PollSet {
+    fn clear(&mut self) {
+        self.fds.clear();
+        self.slots.clear();
+    }
+
+    fn add(&mut self, fd: RawFd, events: libc::c_short, slot: Slot) {
+        self.fds.push(pollfd(fd, events));
+        self.slots.push(slot);
+    }
+
+    /// The slots whose descriptor is ready, in the order they were added.
+    fn ready(&self) -> impl DoubleEndedIterator<Item = Slot> + '_ {
+        self.fds
+            .iter()
+            .zip(&self.slots)
+            .filter(|(fd, _)| fd.revents != 0)
+            .map(|(_, slot)| *slot)
+    }
+}
+
 /// What each polled descriptor is.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -1078,12 +1109,8 @@ impl Relay {
         self.hold_caller = None;
     }
 
-    fn poll_set(&self, fds: &mut Vec<libc::pollfd>) -> Vec<Slot> {
-        let mut slots = vec![Slot::Signals];
-        let mut add = |fds: &mut Vec<libc::pollfd>, fd: RawFd, events, slot| {
-            fds.push(pollfd(fd, events));
-            slots.push(slot);
-        };
+    /// Add what the relay waits for to `set`.
+    fn fill(&self, set: &mut PollSet) {
         let outputs = [
             (&self.streams.stdout, Slot::Output(Stream::Stdout)),
             (&self.streams.stderr, Slot::Output(Stream::Stderr)),
@@ -1091,62 +1118,47 @@ impl Relay {
         ];
         for (fd, slot) in outputs {
             if let (Some(fd), None) = (fd, self.held_until) {
-                add(fds, fd.as_raw_fd(), libc::POLLIN, slot);
+                set.add(fd.as_raw_fd(), libc::POLLIN, slot);
             }
         }
         if let Some(caller) = &self.hold_caller {
-            add(fds, caller.as_raw_fd(), libc::POLLIN, Slot::Caller);
+            set.add(caller.as_raw_fd(), libc::POLLIN, Slot::Caller);
         }
         if let Some(attach) = &self.attach {
-            add(
-                fds,
-                attach.listener.as_raw_fd(),
-                libc::POLLIN,
-                Slot::Listener,
-            );
+            set.add(attach.listener.as_raw_fd(), libc::POLLIN, Slot::Listener);
             // While input waits for the container, clients are not read: back-pressure.
             if self.input_pending.is_empty() {
                 for (i, client) in attach.clients.iter().enumerate() {
                     if client.reading {
-                        add(fds, client.fd.as_raw_fd(), libc::POLLIN, Slot::Client(i));
+                        set.add(client.fd.as_raw_fd(), libc::POLLIN, Slot::Client(i));
                     }
                 }
             }
         }
         if let (Some(fd), false) = (&self.streams.input, self.input_pending.is_empty()) {
-            add(fds, fd.as_raw_fd(), libc::POLLOUT, Slot::Input);
+            set.add(fd.as_raw_fd(), libc::POLLOUT, Slot::Input);
         }
         if let Some(fd) = &self.ctl {
-            add(fds, fd.as_raw_fd(), libc::POLLIN, Slot::Ctl);
+            set.add(fd.as_raw_fd(), libc::POLLIN, Slot::Ctl);
         }
         if let Some(oom) = &self.oom {
-            add(fds, oom.fd().as_raw_fd(), libc::POLLIN, Slot::Oom);
+            set.add(oom.fd().as_raw_fd(), libc::POLLIN, Slot::Oom);
         }
-        slots
     }
 
-    fn handle(&mut self, fds: &[libc::pollfd], slots: &[Slot]) {
-        // Clients are handled last and from the highest index down: dropping one must not
-        // shift the index of another still to be handled.
+    fn handle(&mut self, set: &PollSet) {
         // New clients first: output read in this round must reach a client that connected
         // before it was written (an exec's client connects before the command runs).
-        let connecting = fds
-            .iter()
-            .zip(slots)
-            .any(|(fd, slot)| matches!(slot, Slot::Listener) && fd.revents != 0);
+        let connecting = set.ready().any(|slot| matches!(slot, Slot::Listener));
         if let (true, Some(attach)) = (connecting, &mut self.attach) {
             attach.accept();
             if !attach.clients.is_empty() {
                 self.end_hold();
             }
         }
-        let mut clients = Vec::new();
-        for (fd, slot) in fds.iter().zip(slots) {
-            if fd.revents == 0 {
-                continue;
-            }
-            match *slot {
-                Slot::Signals => {}
+        for slot in set.ready() {
+            match slot {
+                Slot::Signals | Slot::Listener | Slot::Client(_) => {}
                 // The caller exited without attaching: nobody is coming.
                 Slot::Caller => self.end_hold(),
                 Slot::Output(stream) => {
@@ -1155,8 +1167,6 @@ impl Relay {
                 Slot::Terminal => {
                     self.read_output(None);
                 }
-                Slot::Listener => {}
-                Slot::Client(i) => clients.push(i),
                 Slot::Input => self.write_input(),
                 Slot::Ctl => self.read_ctl(),
                 Slot::Oom => {
@@ -1166,8 +1176,12 @@ impl Relay {
                 }
             }
         }
-        for i in clients.into_iter().rev() {
-            self.read_client(i);
+        // Clients last, from the highest index down (they were added in rising order):
+        // dropping one must not shift the index of another still to be handled.
+        for slot in set.ready().rev() {
+            if let Slot::Client(i) = slot {
+                self.read_client(i);
+            }
         }
     }
 
