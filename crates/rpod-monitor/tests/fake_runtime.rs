@@ -1,5 +1,6 @@
 //! The monitor against fake runtimes (shell scripts), without root: the pipes, the log, the
-//! exit files and the exit command, a failing runtime and a hung one.
+//! exit files and the exit command, a failing runtime and a hung one. One test (a fork that
+//! fails) needs a cgroup of its own, so root; it is skipped without.
 #![allow(unsafe_code)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -705,6 +706,97 @@ fn a_delete_at_the_exit_whose_runtime_is_gone_is_recorded_as_failed() {
         std::fs::read_to_string(setup.path("persist/delete")).unwrap(),
         "127"
     );
+}
+
+/// A pids cgroup of the test's own (v1 or v2), removed when dropped; what is still in it
+/// then goes back to the root cgroup.
+struct PidsCgroup {
+    dir: PathBuf,
+    root: PathBuf,
+}
+
+impl PidsCgroup {
+    /// `None` where the pids controller cannot be had (not root, or not mounted).
+    fn new(max: u32) -> Option<PidsCgroup> {
+        if unsafe { libc::geteuid() } != 0 {
+            return None;
+        }
+        let v1 = Path::new("/sys/fs/cgroup/pids");
+        let v2 = Path::new("/sys/fs/cgroup");
+        let root = if v1.join("cgroup.procs").exists() {
+            v1
+        } else if std::fs::read_to_string(v2.join("cgroup.subtree_control"))
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "pids"))
+        {
+            v2
+        } else {
+            return None;
+        };
+        let dir = root.join(format!("rpod-monitor-test-{}", std::process::id()));
+        std::fs::create_dir(&dir).ok()?;
+        let cgroup = PidsCgroup {
+            dir,
+            root: root.to_path_buf(),
+        };
+        std::fs::write(cgroup.dir.join("pids.max"), max.to_string()).ok()?;
+        Some(cgroup)
+    }
+
+    fn enter(&self, pid: i32) {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    }
+}
+
+impl Drop for PidsCgroup {
+    fn drop(&mut self) {
+        if let Ok(procs) = std::fs::read_to_string(self.dir.join("cgroup.procs")) {
+            for pid in procs.lines() {
+                let _ = std::fs::write(self.root.join("cgroup.procs"), pid);
+            }
+        }
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// A delete at the exit that cannot be started (the monitor cannot fork: its pids cgroup
+/// is full) is recorded as failed (-1), so that the caller deletes the container itself;
+/// the exit is still recorded. Needs root (a cgroup of its own); skipped without it.
+#[test]
+fn a_delete_at_the_exit_that_cannot_be_forked_is_recorded_as_failed() {
+    let Some(cgroup) = PidsCgroup::new(1) else {
+        eprintln!("skipped: needs root and the pids cgroup controller");
+        return;
+    };
+    let setup = Setup::new();
+    let runtime = setup.runtime(
+        r#"dir=$(dirname "$0")
+for a in "$@"; do [ "$a" = delete ] && { touch "$dir/deleted"; exit 0; }; done
+while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sh -c 'n=0; while [ ! -e "$0/exit-now" ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n+1)); done; exit 3' "$dir" &
+echo $! > "$pidfile""#,
+    );
+    let mut sync = setup.start(&runtime, &["--delete-at-exit"]);
+    // Once the container was created, the monitor alone goes into a cgroup that admits
+    // one process: its next fork fails.
+    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    let monitor: i32 = wait_for(&setup.path("monitor.pid")).trim().parse().unwrap();
+    cgroup.enter(monitor);
+    std::fs::write(setup.path("exit-now"), "").unwrap();
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
+    let announcement = std::fs::File::open(setup.path("persist/delete")).unwrap();
+    assert!(try_flock(&announcement, libc::LOCK_SH));
+    assert_eq!(
+        std::fs::read_to_string(setup.path("persist/delete")).unwrap(),
+        "-1"
+    );
+    assert!(!setup.path("deleted").exists(), "a delete ran");
+    // The monitor ends (no exit command), which empties the cgroup for its removal.
+    let procs = cgroup.dir.join("cgroup.procs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&procs).is_ok_and(|p| !p.is_empty()) && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// A delete at the exit that hangs is killed after `--runtime-timeout`, and recorded as
