@@ -216,13 +216,16 @@ impl Store {
 
     /// `execute` for a row that need not survive a host crash (an exec session's).
     fn execute_not_durable(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
-        self.conn()?.execute(sql, params).map_err(|e| self.err(e))
+        self.conn()?
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(params))
+            .map_err(|e| self.err(e))
     }
 
     /// The first column of every row, as text.
     fn strings(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<String>> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare(sql).map_err(|e| self.err(e))?;
+        let mut stmt = conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params, |row| row.get::<_, String>(0))
             .map_err(|e| self.err(e))?
@@ -284,11 +287,12 @@ impl Store {
     pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>> {
         let row = self
             .conn()?
-            .query_row(
-                "SELECT config, state FROM containers WHERE id = ?1",
-                [id],
-                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
-            )
+            .prepare_cached("SELECT config, state FROM containers WHERE id = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([id], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+            })
             .optional()
             .map_err(|e| self.err(e))?;
         row.map(|(c, s)| Self::row_to_record(c, s)).transpose()
@@ -302,11 +306,12 @@ impl Store {
         }
         let exact: Option<(String, String)> = self
             .conn()?
-            .query_row(
+            .prepare_cached(
                 "SELECT config, state FROM containers WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1",
-                [name_or_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
             )
+            .and_then(|mut stmt| {
+                stmt.query_row([name_or_id], |row| Ok((row.get(0)?, row.get(1)?)))
+            })
             .optional()
             .map_err(|e| self.err(e))?;
         if let Some((c, s)) = exact {
@@ -405,9 +410,8 @@ impl Store {
 
     pub fn exit_code(&self, id: &str) -> Result<Option<i32>> {
         self.conn()?
-            .query_row("SELECT code FROM exit_codes WHERE id = ?1", [id], |row| {
-                row.get(0)
-            })
+            .prepare_cached("SELECT code FROM exit_codes WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([id], |row| row.get(0)))
             .optional()
             .map_err(|e| self.err(e))
     }
