@@ -163,8 +163,42 @@ pub fn load(path: &Path, target: &Target<'_>) -> Result<LinuxSeccomp> {
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    convert(&bytes, target).map_err(bad)
+    let mut last = LAST_CONVERTED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(hit) = last.as_ref().filter(|c| c.matches(&bytes, target)) {
+        return Ok(hit.seccomp.clone());
+    }
+    let seccomp = convert(&bytes, target).map_err(bad)?;
+    *last = Some(Converted {
+        bytes,
+        arch: target.arch.to_string(),
+        capabilities: target.capabilities.clone(),
+        kernel: target.kernel,
+        seccomp: seccomp.clone(),
+    });
+    Ok(seccomp)
 }
+
+/// The profile this process converted last, and what it was converted from. `run`
+/// converts its profile twice (the create's check, then the spec) and the service once for
+/// every container; parsing and deciding some 440 rules is what costs, not reading the file.
+struct Converted {
+    bytes: Vec<u8>,
+    arch: String,
+    capabilities: HashSet<String>,
+    kernel: (u32, u32),
+    seccomp: LinuxSeccomp,
+}
+
+impl Converted {
+    fn matches(&self, bytes: &[u8], target: &Target<'_>) -> bool {
+        self.bytes == bytes
+            && self.arch == target.arch
+            && self.kernel == target.kernel
+            && &self.capabilities == target.capabilities
+    }
+}
+
+static LAST_CONVERTED: std::sync::Mutex<Option<Converted>> = std::sync::Mutex::new(None);
 
 /// Turn a profile (containers' format, or plain OCI, which is a subset) into the spec's.
 pub fn convert(bytes: &[u8], target: &Target<'_>) -> std::result::Result<LinuxSeccomp, String> {
@@ -325,6 +359,36 @@ mod tests {
         let json = serde_json::to_value(&seccomp).unwrap();
         assert_eq!(json["syscalls"][3]["action"], "SCMP_ACT_ERRNO");
         assert_eq!(json["syscalls"][3]["errnoRet"], 1);
+    }
+
+    /// `load` keeps the last conversion, and gives it only for the same profile and target.
+    #[test]
+    fn a_loaded_profile_is_converted_anew_when_it_or_the_target_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.json");
+        std::fs::write(&path, PROFILE).unwrap();
+        let chroot: HashSet<String> = ["CAP_SYS_CHROOT".to_string()].into();
+        let none = HashSet::new();
+        let target = |capabilities| Target {
+            arch: "amd64",
+            capabilities,
+            kernel: (6, 1),
+        };
+        let action_of_chroot = |seccomp: &LinuxSeccomp| {
+            serde_json::to_value(seccomp).unwrap()["syscalls"][3]["action"].clone()
+        };
+        let first = load(&path, &target(&chroot)).unwrap();
+        assert_eq!(load(&path, &target(&chroot)).unwrap(), first);
+        assert_eq!(action_of_chroot(&first), "SCMP_ACT_ALLOW");
+        assert_eq!(
+            action_of_chroot(&load(&path, &target(&none)).unwrap()),
+            "SCMP_ACT_ERRNO"
+        );
+        std::fs::write(&path, PROFILE.replace("\"read\", ", "")).unwrap();
+        let changed = load(&path, &target(&none)).unwrap();
+        assert_eq!(names(&changed)[0], "write");
+        std::fs::write(&path, "{").unwrap();
+        assert!(load(&path, &target(&none)).is_err());
     }
 
     #[test]
