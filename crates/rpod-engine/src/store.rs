@@ -76,6 +76,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many idle connections the pool keeps.
 const POOL_IDLE: usize = 8;
 
+/// How long the exit code of a container that is gone stays known (to `wait`, which may
+/// come after a `--rm` container's removal); podman keeps them as long.
+const EXIT_CODES_KEPT: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
 /// Up to this size a store without durable writes leaves the WAL unchanged at its close;
 /// the next process to open the database reads the whole WAL (about 125 pages here).
 const UNCHECKPOINTED_WAL_LIMIT: u64 = 512 * 1024;
@@ -417,10 +421,28 @@ impl Store {
     }
 
     /// Remove a container's record. Its addresses are released by its network teardown,
-    /// which may finish later.
+    /// which may finish later. Exit codes of containers gone for a while are forgotten
+    /// here too (no daemon does it): each exit records one, and they would pile up.
     pub fn remove_container(&self, id: &str) -> Result<()> {
-        self.execute("DELETE FROM containers WHERE id = ?1", [id])
-            .map(drop)
+        let forget_before = (chrono::Utc::now() - EXIT_CODES_KEPT).to_rfc3339();
+        let path = self.path.clone();
+        let db = |source| EngineError::Db {
+            path: path.clone(),
+            source,
+        };
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM containers WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute([id]))
+                .map_err(db)?;
+            // `recorded` is RFC 3339 in UTC, whose text sorts as its time does.
+            tx.prepare_cached(
+                "DELETE FROM exit_codes WHERE recorded < ?1 \
+                 AND id NOT IN (SELECT id FROM containers)",
+            )
+            .and_then(|mut stmt| stmt.execute([forget_before]))
+            .map_err(db)?;
+            Ok(())
+        })
     }
 
     /// After a reboot nothing of the old containers runs: mark every container that was
@@ -916,6 +938,37 @@ mod tests {
             client_start: 0,
             created: chrono::Utc::now(),
         }
+    }
+
+    /// A removal forgets the exit codes of containers gone for more than five minutes, and
+    /// keeps newer ones and those of containers still there.
+    #[test]
+    fn old_exit_codes_of_gone_containers_are_forgotten_at_a_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("rpod.db")).unwrap();
+        let (kept, removed) = (record("kept"), record("removed"));
+        store.insert_container(&kept).unwrap();
+        store.insert_container(&removed).unwrap();
+        let long_ago = (chrono::Utc::now() - chrono::TimeDelta::minutes(6)).to_rfc3339();
+        for (id, recorded) in [
+            ("gone-long-ago", long_ago.as_str()),
+            (kept.id(), long_ago.as_str()),
+        ] {
+            store
+                .execute(
+                    "INSERT INTO exit_codes (id, code, recorded) VALUES (?1, 1, ?2)",
+                    params![id, recorded],
+                )
+                .unwrap();
+        }
+        store.save_exit_code("gone-just-now", 2).unwrap();
+        store.save_exit_code(removed.id(), 3).unwrap();
+        store.remove_container(removed.id()).unwrap();
+        assert!(store.container(removed.id()).unwrap().is_none());
+        assert_eq!(store.exit_code("gone-long-ago").unwrap(), None);
+        assert_eq!(store.exit_code(kept.id()).unwrap(), Some(1));
+        assert_eq!(store.exit_code("gone-just-now").unwrap(), Some(2));
+        assert_eq!(store.exit_code(removed.id()).unwrap(), Some(3));
     }
 
     #[test]
