@@ -9,6 +9,7 @@
 #     containers (podman 4's network stack, which rpod drives)
 #   - iproute2: `ip`, which the network tests use to look at the host's interfaces
 #   - catatonit: the minimal init of `--init`, as podman uses it
+#   - strace: a test traces which programs a `run` executes
 #   - CRIU 4 for checkpoint/restore, unpacked privately (scripts/install-criu.sh)
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 set -euo pipefail
@@ -18,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

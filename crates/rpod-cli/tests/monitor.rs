@@ -557,6 +557,56 @@ fn rpod_monitor_creates_and_starts_in_one_runtime_call() {
     }
 }
 
+/// rpod-monitor runs a small runtime from a sealed copy of it (rpod-monitor's sealed.rs),
+/// so that it does not execute itself a second time (its guard against CVE-2019-5736): a
+/// `run --rm` executes crun once for the run and once for the delete, each from the copy.
+/// runc (8.7 MB) is run by its path and guards itself. Traced with strace; crun's own
+/// re-executions would show as `execve` of its path followed by `execveat`.
+#[test]
+fn the_monitor_runs_crun_from_a_sealed_copy_once_per_call() {
+    for runtime in ["crun", "runc"] {
+        let rpod = Rpod::new(runtime);
+        rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+        let trace = rpod.dir.path().join("trace");
+        let rpod_command = rpod.command(&["run", "--rm", "demo", "true"]);
+        let out = Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=execve,execveat", "-o"])
+            .arg(&trace)
+            .arg(rpod_command.get_program())
+            .args(rpod_command.get_args())
+            .env("RPOD_CONFIG", rpod.config_path())
+            .env_remove("RPOD_CONMON")
+            .stdin(Stdio::null())
+            .output()
+            .expect("strace is installed (scripts/install-deps.sh)");
+        assert!(
+            out.status.success(),
+            "{runtime}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = fs::read_to_string(&trace).unwrap();
+        // The runtime's executions for the run and the delete (runc's `init` is executed
+        // as /proc/self/exe).
+        let calls: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(&format!("/{runtime}\", \"--root\"")))
+            .collect();
+        let by_path = calls.iter().filter(|l| l.contains(" execve(")).count();
+        let from_copy = calls.iter().filter(|l| l.contains(" execveat(")).count();
+        let expected = if runtime == "crun" { (0, 2) } else { (2, 0) };
+        assert_eq!((by_path, from_copy), expected, "{runtime}: {calls:#?}");
+        if runtime == "crun" {
+            // Nor did crun execute itself again (that would be an execveat of its own,
+            // with the same arguments).
+            assert_eq!(
+                text.lines().filter(|l| l.contains(" execveat(")).count(),
+                2,
+                "{text}"
+            );
+        }
+    }
+}
+
 /// rpod asks rpod-monitor for 64 KiB output records (its readers take them); conmon, which
 /// knows no such option, is not asked.
 #[test]

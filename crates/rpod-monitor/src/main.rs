@@ -12,6 +12,7 @@ mod oom;
 mod options;
 mod protocol;
 mod resident;
+mod sealed;
 
 /// The conmon release whose protocol this monitor speaks; callers (podman) check it.
 const CONMON_COMPATIBLE: &str = "2.1.6";

@@ -424,6 +424,9 @@ impl Monitor {
         let replace_listen_pid = self.config.options.replace_listen_pid
             || std::env::var("LISTEN_PID").ok() == Some(std::process::id().to_string());
         let parent = std::process::id() as i32;
+        // Made before the fork and closed in this process when this function returns; the
+        // runtime's process keeps it as its program (see sealed.rs).
+        let sealed = crate::sealed::copy(&self.config.runtime);
         // SAFETY: the process is single-threaded here, so the child may allocate.
         match unsafe { fork() }.map_err(|e| fatal("fork", e))? {
             ForkResult::Child => {
@@ -468,6 +471,9 @@ impl Monitor {
                 }
                 if replace_listen_pid {
                     std::env::set_var("LISTEN_PID", std::process::id().to_string());
+                }
+                if let Some(copy) = &sealed {
+                    crate::sealed::exec(copy, &args);
                 }
                 let error = nix::unistd::execv(&runtime, &args).unwrap_err();
                 eprintln!("executing {}: {error}", self.config.runtime.display());
