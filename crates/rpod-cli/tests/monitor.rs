@@ -557,52 +557,94 @@ fn rpod_monitor_creates_and_starts_in_one_runtime_call() {
     }
 }
 
-/// rpod-monitor runs a small runtime from a sealed copy of it (rpod-monitor's sealed.rs),
-/// so that it does not execute itself a second time (its guard against CVE-2019-5736): a
-/// `run --rm` executes crun once for the run and once for the delete, each from the copy.
-/// runc (8.7 MB) is run by its path and guards itself. Traced with strace; crun's own
-/// re-executions would show as `execve` of its path followed by `execveat`.
+/// The runtime's executions (PID and line) in an strace log: its command lines start with
+/// `--root` (runc's `init` is another one).
+fn runtime_execs(trace: &Path, runtime: &str) -> Vec<(String, String)> {
+    fs::read_to_string(trace)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&format!("/{runtime}\", \"--root\"")))
+        .filter(|l| l.contains(" execve(") || l.contains(" execveat("))
+        .map(|l| {
+            let pid = l.split_whitespace().next().unwrap_or_default().to_string();
+            (pid, l.to_string())
+        })
+        .collect()
+}
+
+/// A small runtime runs from a sealed copy of it (the rpod-sealed crate), so that it does
+/// not execute itself a second time (its guard against CVE-2019-5736): crun is executed
+/// once per call, from a descriptor, by rpod-monitor (the run and the delete of a `--rm`
+/// container) and by rpod itself (the kill of a stop, the delete of a removal), never by
+/// its path, and no crun process executes itself again. runc (8.7 MB) is run by its path
+/// and guards itself. Traced with strace.
 #[test]
-fn the_monitor_runs_crun_from_a_sealed_copy_once_per_call() {
+fn crun_runs_once_per_call_from_a_sealed_copy() {
     for runtime in ["crun", "runc"] {
         let rpod = Rpod::new(runtime);
         rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
         let trace = rpod.dir.path().join("trace");
-        let rpod_command = rpod.command(&["run", "--rm", "demo", "true"]);
-        let out = Command::new("strace")
-            .args(["-f", "-qq", "-e", "trace=execve,execveat", "-o"])
-            .arg(&trace)
-            .arg(rpod_command.get_program())
-            .args(rpod_command.get_args())
-            .env("RPOD_CONFIG", rpod.config_path())
-            .env_remove("RPOD_CONMON")
-            .stdin(Stdio::null())
-            .output()
-            .expect("strace is installed (scripts/install-deps.sh)");
-        assert!(
-            out.status.success(),
-            "{runtime}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = fs::read_to_string(&trace).unwrap();
-        // The runtime's executions for the run and the delete (runc's `init` is executed
-        // as /proc/self/exe).
-        let calls: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains(&format!("/{runtime}\", \"--root\"")))
-            .collect();
-        let by_path = calls.iter().filter(|l| l.contains(" execve(")).count();
-        let from_copy = calls.iter().filter(|l| l.contains(" execveat(")).count();
-        let expected = if runtime == "crun" { (0, 2) } else { (2, 0) };
-        assert_eq!((by_path, from_copy), expected, "{runtime}: {calls:#?}");
-        if runtime == "crun" {
-            // Nor did crun execute itself again (that would be an execveat of its own,
-            // with the same arguments).
-            assert_eq!(
-                text.lines().filter(|l| l.contains(" execveat(")).count(),
-                2,
-                "{text}"
+        let traced = |args: &[&str]| -> String {
+            let command = rpod.command(args);
+            let out = Command::new("strace")
+                .args([
+                    "-f",
+                    "-qq",
+                    "-a",
+                    "0",
+                    "-e",
+                    "trace=execve,execveat",
+                    "-A",
+                    "-o",
+                ])
+                .arg(&trace)
+                .arg(command.get_program())
+                .args(command.get_args())
+                .env("RPOD_CONFIG", rpod.config_path())
+                .env_remove("RPOD_CONMON")
+                .stdin(Stdio::null())
+                .output()
+                .expect("strace is installed (scripts/install-deps.sh)");
+            assert!(
+                out.status.success(),
+                "{runtime} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
             );
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        traced(&["run", "--rm", "demo", "true"]);
+        // Not traced: strace would wait for the monitor, which outlives the command.
+        let id = rpod.ok(&["run", "-d", "demo", "sleep", "1000"]);
+        traced(&["stop", "-t", "0", id.trim()]);
+        traced(&["rm", id.trim()]);
+        let execs = runtime_execs(&trace, runtime);
+        let by_path = execs
+            .iter()
+            .filter(|(_, l)| {
+                l.contains(&format!(" execve(\"/usr/bin/{runtime}\""))
+                    || l.contains(&format!(" execve(\"/usr/sbin/{runtime}\""))
+            })
+            .count();
+        // At least the run and the delete of the `run --rm`, and the kill of the stop.
+        assert!(execs.len() >= 3, "{runtime}: {execs:#?}");
+        if runtime == "crun" {
+            assert_eq!(by_path, 0, "{execs:#?}");
+            let count = |what: &str| execs.iter().filter(|(_, l)| l.contains(what)).count();
+            assert!(count(" execveat(") >= 2, "the monitor's calls: {execs:#?}");
+            assert!(
+                count(" execve(\"/proc/self/fd/") >= 1,
+                "rpod's own calls: {execs:#?}"
+            );
+            let mut pids: Vec<&str> = execs.iter().map(|(pid, _)| pid.as_str()).collect();
+            pids.sort();
+            pids.dedup();
+            assert_eq!(
+                pids.len(),
+                execs.len(),
+                "crun executed itself again: {execs:#?}"
+            );
+        } else {
+            assert_eq!(by_path, execs.len(), "{execs:#?}");
         }
     }
 }

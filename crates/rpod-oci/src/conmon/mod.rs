@@ -402,7 +402,19 @@ impl ConmonRuntime {
     /// Start the runtime with `subcommand`; `RuntimeCall::finish` waits for it.
     fn spawn_runtime(&self, subcommand: &[&str], with_path: bool) -> Result<RuntimeCall> {
         let argv = args::runtime_argv(&self.flags, subcommand);
-        let mut command = Command::new(&self.path);
+        // A small runtime (crun) runs from a sealed copy of itself, which spares it its own
+        // (rpod-sealed). The kernel resolves `/proc/self/fd/N` at the exec, before it closes
+        // the descriptor; argv[0] stays the runtime's path.
+        let copy = rpod_sealed::copy(&self.path);
+        let mut command = match &copy {
+            Some(copy) => {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(copy);
+                let mut command = Command::new(format!("/proc/self/fd/{fd}"));
+                std::os::unix::process::CommandExt::arg0(&mut command, &self.path);
+                command
+            }
+            None => Command::new(&self.path),
+        };
         command
             .args(&argv)
             .env_clear()
@@ -416,6 +428,7 @@ impl ConmonRuntime {
         let command_line = format!("{} {}", self.path.display(), argv.join(" "));
         let running = BoundedCommand::spawn(&mut command)
             .map_err(|e| OciError::io("running OCI runtime", &self.path, e))?;
+        drop(copy);
         Ok(RuntimeCall {
             running,
             command_line,
