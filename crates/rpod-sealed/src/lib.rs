@@ -59,7 +59,7 @@ pub fn copy(path: &Path) -> Option<OwnedFd> {
 
 /// An empty memfd that may be sealed and executed, closed at exec.
 fn memfd() -> Option<OwnedFd> {
-    let name = c"rpod-monitor:runtime";
+    let name = c"rpod:runtime";
     let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
     // Executable on purpose: kernels since 6.3 warn about (and may be set to refuse) a
     // memfd created without saying; older ones do not know the flag.
