@@ -691,6 +691,14 @@ fn the_delete_at_exit_is_announced_waited_for_and_recorded() {
     }
 }
 
+/// The status the monitor recorded for its delete at the exit, once the delete is over (the
+/// announcement's lock, taken shared, waits for it).
+fn recorded_delete_status(setup: &Setup) -> String {
+    let announcement = std::fs::File::open(setup.path("persist/delete")).unwrap();
+    assert!(try_flock(&announcement, libc::LOCK_SH));
+    std::fs::read_to_string(setup.path("persist/delete")).unwrap()
+}
+
 /// A runtime that cannot be executed for the delete (gone since the create) gets no
 /// success recorded: the status of the failed execution (127), so the caller deletes.
 #[test]
@@ -700,12 +708,7 @@ fn a_delete_at_the_exit_whose_runtime_is_gone_is_recorded_as_failed() {
     let _sync = setup.start(&runtime, &["--delete-at-exit"]);
     assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
     assert!(!runtime.exists());
-    let announcement = std::fs::File::open(setup.path("persist/delete")).unwrap();
-    assert!(try_flock(&announcement, libc::LOCK_SH));
-    assert_eq!(
-        std::fs::read_to_string(setup.path("persist/delete")).unwrap(),
-        "127"
-    );
+    assert_eq!(recorded_delete_status(&setup), "127");
 }
 
 /// A pids cgroup of the test's own (v1 or v2), removed when dropped; what is still in it
@@ -783,12 +786,7 @@ echo $! > "$pidfile""#,
     cgroup.enter(monitor);
     std::fs::write(setup.path("exit-now"), "").unwrap();
     assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
-    let announcement = std::fs::File::open(setup.path("persist/delete")).unwrap();
-    assert!(try_flock(&announcement, libc::LOCK_SH));
-    assert_eq!(
-        std::fs::read_to_string(setup.path("persist/delete")).unwrap(),
-        "-1"
-    );
+    assert_eq!(recorded_delete_status(&setup), "-1");
     assert!(!setup.path("deleted").exists(), "a delete ran");
     // The monitor ends (no exit command), which empties the cgroup for its removal.
     let procs = cgroup.dir.join("cgroup.procs");
@@ -808,10 +806,5 @@ fn a_hung_delete_at_the_exit_is_killed_and_recorded_as_failed() {
     let _sync = setup.start(&runtime, &["--delete-at-exit", "--runtime-timeout", "1"]);
     assert_eq!(wait_for(&setup.path("exits/ctr")), "3");
     // No `go`: the delete waits until it is killed.
-    let announcement = std::fs::File::open(setup.path("persist/delete")).unwrap();
-    assert!(try_flock(&announcement, libc::LOCK_SH));
-    assert_eq!(
-        std::fs::read_to_string(setup.path("persist/delete")).unwrap(),
-        "-1"
-    );
+    assert_eq!(recorded_delete_status(&setup), "-1");
 }
