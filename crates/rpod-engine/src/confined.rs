@@ -22,6 +22,29 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags};
 
+/// How often `openat2` is tried while the kernel answers EAGAIN.
+const OPENAT2_TRIES: u32 = 100;
+
+/// `openat2(2)`, tried again while it fails with EAGAIN. With `RESOLVE_IN_ROOT` or
+/// `RESOLVE_BENEATH` the kernel gives up a walk through `..` when a mount or a rename
+/// anywhere on the host raced with it (other containers starting), and says to retry.
+/// Bounded, so that a host that never stops mounting gets the error instead of a hang.
+pub fn openat2<P: rustix::path::Arg + Copy>(
+    dir: &impl AsFd,
+    path: P,
+    flags: OFlags,
+    mode: Mode,
+    resolve: ResolveFlags,
+) -> rustix::io::Result<OwnedFd> {
+    let mut tries = 1;
+    loop {
+        match rfs::openat2(dir, path, flags, mode, resolve) {
+            Err(rustix::io::Errno::AGAIN) if tries < OPENAT2_TRIES => tries += 1,
+            result => return result,
+        }
+    }
+}
+
 /// Why a path inside the tree could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfinedError {
@@ -148,7 +171,7 @@ impl ConfinedDir {
 
     /// One component down, refusing symlinks and non-directories.
     fn step(&self, parent: &OwnedFd, name: &OsStr, walked: &Path) -> Result<OwnedFd> {
-        match rfs::openat2(parent, name, DIR_FLAGS, Mode::empty(), WRITE_RESOLVE) {
+        match openat2(parent, name, DIR_FLAGS, Mode::empty(), WRITE_RESOLVE) {
             Ok(fd) => Ok(fd),
             Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::XDEV) => {
                 Err(self.escapes(walked, "is a symbolic link; refusing to follow it"))
@@ -188,7 +211,7 @@ impl ConfinedDir {
     pub fn read_regular(&self, rel: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
         let shown = self.shown(rel);
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-        let handle = match rfs::openat2(
+        let handle = match openat2(
             &self.top,
             rel,
             OFlags::PATH | OFlags::CLOEXEC,
@@ -229,7 +252,7 @@ impl ConfinedDir {
     /// only); `None` when it is missing or not a directory.
     pub fn dir_in_root(&self, rel: &Path) -> Result<Option<OwnedFd>> {
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-        match rfs::openat2(
+        match openat2(
             &self.top,
             rel,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -245,7 +268,7 @@ impl ConfinedDir {
     /// What kind of file `rel` is, resolved as the container sees it; `None` if missing.
     pub fn kind_in_root(&self, rel: &Path) -> Result<Option<rfs::FileType>> {
         let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-        match rfs::openat2(
+        match openat2(
             &self.top,
             rel,
             OFlags::PATH | OFlags::CLOEXEC,
@@ -350,6 +373,50 @@ mod tests {
         fs::create_dir(tree.path().join("dev")).unwrap();
         nix::unistd::mkfifo(&tree.path().join("dev/zero"), nix::sys::stat::Mode::S_IRWXU).unwrap();
         assert!(read("etc/zero").is_err(), "a FIFO is no passwd file");
+    }
+
+    /// A walk through `..` in the root that races with mounts elsewhere on the host (here:
+    /// a thread mounting and unmounting a tmpfs) still succeeds: the kernel's EAGAIN is
+    /// retried. Needs root to mount; skipped without.
+    #[test]
+    fn reads_through_parent_links_survive_mounts_elsewhere() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: mounting needs root");
+            return;
+        }
+        let tree = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tree.path().join("a/b")).unwrap();
+        fs::write(tree.path().join("f"), "found\n").unwrap();
+        // `..` past the top stays at the top (RESOLVE_IN_ROOT); each one is checked against
+        // concurrent mounts.
+        symlink("../../../../../../f", tree.path().join("a/b/up")).unwrap();
+        let dir = ConfinedDir::open(tree.path()).unwrap();
+        let mounts = tempfile::tempdir().unwrap();
+        let target = mounts.path().to_path_buf();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mounting = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                use nix::mount::{mount, umount, MsFlags};
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    mount(
+                        Some("tmpfs"),
+                        &target,
+                        Some("tmpfs"),
+                        MsFlags::empty(),
+                        None::<&str>,
+                    )
+                    .unwrap();
+                    umount(&target).unwrap();
+                }
+            })
+        };
+        let failures = (0..3000)
+            .filter(|_| dir.read_regular(Path::new("a/b/up"), 64).is_err())
+            .count();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        mounting.join().unwrap();
+        assert_eq!(failures, 0);
     }
 
     #[test]

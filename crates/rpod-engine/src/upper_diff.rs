@@ -289,7 +289,7 @@ pub fn changes(
             Entry::Opaque(_) => return Ok(()),
             Entry::Present { path, .. } => {
                 let below = layers.iter().any(|layer| {
-                    rfs::openat2(
+                    crate::confined::openat2(
                         layer,
                         path,
                         OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
