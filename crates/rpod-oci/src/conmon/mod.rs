@@ -130,6 +130,20 @@ fn criu_errors(log: &str) -> Option<String> {
     ))
 }
 
+/// The most of a CRIU log read for its errors; a larger one is read from its start.
+const CRIU_LOG_LIMIT: u64 = 32 << 20;
+
+/// `criu_errors` of the CRIU log at `path`. The log names the container's files, whose names
+/// need not be UTF-8: it is read as bytes, and its size is bounded.
+fn criu_log_errors(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|file| file.take(CRIU_LOG_LIMIT).read_to_end(&mut bytes))
+        .ok()?;
+    criu_errors(&String::from_utf8_lossy(&bytes))
+}
+
 /// How long one runtime command (start, kill, delete, pause, ...) may take before it is
 /// killed: a hung runtime must not hang rpod with it.
 const RUNTIME_CALL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -1136,8 +1150,7 @@ impl ConmonRuntime {
 
     /// Add CRIU's errors from its own log (in the bundle) to a failed dump or restore.
     fn with_criu_log(&self, ctr: &OciContainer, log: &str, error: OciError) -> OciError {
-        let text = fs::read_to_string(ctr.bundle_dir.join(log)).unwrap_or_default();
-        match criu_errors(&text) {
+        match criu_log_errors(&ctr.bundle_dir.join(log)) {
             Some(errors) => OciError::Conmon {
                 id: ctr.id.clone(),
                 message: format!("{error} (CRIU: {errors})"),
@@ -1206,6 +1219,27 @@ mod criu_log_tests {
             "Error 1; Error 2; Error 3; (4 more); Error 8; Error 9"
         );
         assert_eq!(criu_errors("(00.01) all fine\n"), None);
+    }
+
+    /// A log that names a file whose name is not UTF-8 still shows its errors.
+    #[test]
+    fn errors_are_read_from_a_log_that_is_not_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("restore.log");
+        std::fs::write(
+            &log,
+            b"(00.01) Error (files.c:1): Unable to open tmp/\xff\xfe\n",
+        )
+        .unwrap();
+        let errors = super::criu_log_errors(&log).unwrap();
+        assert!(
+            errors.starts_with("(00.01) Error (files.c:1): Unable to open tmp/"),
+            "{errors}"
+        );
+        assert_eq!(
+            super::criu_log_errors(&dir.path().join("missing.log")),
+            None
+        );
     }
 }
 
