@@ -35,16 +35,16 @@ pub const LARGEST_COPIED: u64 = 2 << 20;
 /// executable, is larger than `LARGEST_COPIED`, or the copy cannot be made.
 pub fn copy(path: &Path) -> Option<OwnedFd> {
     let mut binary = File::open(path).ok()?;
+    let size = binary.metadata().ok()?.len();
+    if size > LARGEST_COPIED {
+        return None;
+    }
     let mut magic = [0u8; 4];
     binary.read_exact(&mut magic).ok()?;
     if &magic != b"\x7fELF" {
         return None;
     }
     binary.rewind().ok()?;
-    let size = binary.metadata().ok()?.len();
-    if size > LARGEST_COPIED {
-        return None;
-    }
     let memfd = memfd()?;
     let mut copy = File::from(memfd);
     if std::io::copy(&mut binary, &mut copy).ok()? != size {
