@@ -425,22 +425,17 @@ impl Store {
     /// here too (no daemon does it): each exit records one, and they would pile up.
     pub fn remove_container(&self, id: &str) -> Result<()> {
         let forget_before = (chrono::Utc::now() - EXIT_CODES_KEPT).to_rfc3339();
-        let path = self.path.clone();
-        let db = |source| EngineError::Db {
-            path: path.clone(),
-            source,
-        };
         self.write(|tx| {
             tx.prepare_cached("DELETE FROM containers WHERE id = ?1")
                 .and_then(|mut stmt| stmt.execute([id]))
-                .map_err(db)?;
+                .map_err(|e| self.err(e))?;
             // `recorded` is RFC 3339 in UTC, whose text sorts as its time does.
             tx.prepare_cached(
                 "DELETE FROM exit_codes WHERE recorded < ?1 \
                  AND id NOT IN (SELECT id FROM containers)",
             )
             .and_then(|mut stmt| stmt.execute([forget_before]))
-            .map_err(db)?;
+            .map_err(|e| self.err(e))?;
             Ok(())
         })
     }
