@@ -927,7 +927,14 @@ macro_rules! runtime_tests {
                 let mut f = Fixture::new(RT, &["sleep", "1000"]);
                 f.create_and_start();
                 let out = Capture::default();
-                let cmd = ["sh", "-c", "stty size; sleep 1; stty size"];
+                // crun lets an exec's process run before it sets the terminal's size (see
+                // docs/streams.md), so the first size is the first that is not 0x0; then
+                // the command waits for it to change.
+                let script = "i=0; until s=$(stty size 2>/dev/null) && [ -n \"$s\" ] \
+                    || [ $i -ge 500 ]; do i=$((i+1)); sleep 0.01; done; echo \"$s\"; \
+                    until [ \"$(stty size)\" != \"$s\" ] || [ $i -ge 1000 ]; do \
+                    i=$((i+1)); sleep 0.01; done; stty size";
+                let cmd = ["sh", "-c", script];
                 let mut options = exec_options(&cmd, Some(out.streams()));
                 options.terminal = true;
                 let size = TerminalSize {
@@ -938,7 +945,7 @@ macro_rules! runtime_tests {
                     .runtime
                     .exec_container(&f.ctr, "tty", options, Some(size))
                     .unwrap();
-                std::thread::sleep(Duration::from_millis(150));
+                wait_until("the first size is printed", || !out.text().is_empty());
                 let bigger = TerminalSize {
                     height: 30,
                     width: 90,
