@@ -7,7 +7,7 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use common::*;
 
@@ -752,9 +752,65 @@ fn wrap_runtime(rpod: &mut Rpod, runtime: &str, prelude: &str) -> String {
     real.to_string()
 }
 
+/// An attached `run --rm` reports the exit and removes the container without waiting for
+/// the monitor's delete at the exit (`--delete-at-exit`). The monitor killed during that
+/// delete leaves the container in the runtime; the next removal deletes it, and nothing is
+/// left behind.
+#[test]
+fn the_next_removal_deletes_what_a_monitor_killed_during_its_delete_left() {
+    for runtime in ["runc", "crun"] {
+        let mut rpod = Rpod::new(runtime);
+        let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
+        let (run, delete, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
+        let out = exited_while_the_delete_hangs(run, delete);
+        assert_eq!(out.status.code(), Some(7), "{runtime}: {}", stderr(&out));
+        assert_eq!(rpod.ok(&["ps", "-a", "-q"]).trim(), "", "{runtime}");
+        kill(monitor);
+        // The hanging delete dies with its monitor (PDEATHSIG).
+        wait_until("the monitor's delete is gone", || !pid_alive(delete));
+        fs::remove_file(&hang).unwrap();
+        assert_eq!(runtime_list(&rpod, runtime, &real).len(), 1, "{runtime}");
+        rpod.ok(&["run", "--rm", "demo", "true"]);
+        nothing_left(&rpod, runtime, &real);
+        assert_eq!(pending_deletes(&rpod, runtime), Vec::<String>::new());
+    }
+}
+
+/// A delete of the monitor's that the removal left running and that then succeeded is
+/// only forgotten by the next removal; the runtime is not asked again.
+#[test]
+fn a_delete_left_running_that_succeeds_is_forgotten_by_the_next_removal() {
+    for runtime in ["runc", "crun"] {
+        let mut rpod = Rpod::new(runtime);
+        let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
+        let (run, delete, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
+        let out = exited_while_the_delete_hangs(run, delete);
+        assert_eq!(out.status.code(), Some(7), "{runtime}: {}", stderr(&out));
+        let left = pending_deletes(&rpod, runtime);
+        assert_eq!(left.len(), 1, "{runtime}");
+        fs::remove_file(&hang).unwrap();
+        wait_until("the monitor is done", || !pid_alive(monitor));
+        nothing_left(&rpod, runtime, &real);
+        // From here on, a delete of the first container would hang again.
+        fs::write(&hang, "").unwrap();
+        fs::remove_file(&delete_pid).unwrap();
+        rpod.ok(&["run", "--rm", "--name", "next", "demo", "true"]);
+        assert!(
+            !pending_deletes(&rpod, runtime).contains(&left[0]),
+            "{runtime}: the first delete is forgotten"
+        );
+        // Only the second container's delete ran (and hangs) since.
+        wait_until("the second delete runs", || delete_pid.exists());
+        fs::remove_file(&hang).unwrap();
+        wait_until("the second delete is done", || {
+            runtime_list(&rpod, runtime, &real).is_empty()
+        });
+    }
+}
+
 /// Start an attached `run --rm` (on rpod-monitor) whose container exits with 7, and wait
-/// until its removal waits for the monitor's hanging delete. Returns the `run` and the
-/// delete's and the monitor's PIDs.
+/// until the monitor's delete hangs. Returns the `run` and the delete's and the monitor's
+/// PIDs.
 fn run_until_the_delete_hangs(rpod: &Rpod, delete_pid: &Path) -> (std::process::Child, i32, i32) {
     let run = rpod
         .command(&[
@@ -782,26 +838,56 @@ fn run_until_the_delete_hangs(rpod: &Rpod, delete_pid: &Path) -> (std::process::
         .parse()
         .unwrap();
     assert!(cmdline(&monitor.to_string())[0].ends_with("rpod-monitor"));
-    // The attached `run` has the exit and waits for the monitor's delete.
-    wait_until("the removal waits for the monitor's delete", || {
-        rpod.ok(&["ps", "-a", "--format", "{{.Status}}"]).trim() == "Removing"
-    });
     (run, delete, monitor)
 }
 
-/// Neither rpod nor the runtime (`real`, its state under the store's run root) knows a
-/// container any more.
-fn nothing_left(rpod: &Rpod, runtime: &str, real: &str) {
-    assert_eq!(rpod.ok(&["ps", "-a", "-q"]).trim(), "", "{runtime}");
+/// `run` ends while the monitor's `delete` still hangs: its output.
+fn exited_while_the_delete_hangs(mut run: std::process::Child, delete: i32) -> Output {
+    wait_until("the run exits", || run.try_wait().unwrap().is_some());
+    assert!(pid_alive(delete), "the delete still hangs");
+    run.wait_with_output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The containers `real` (the runtime, its state under the store's run root) knows.
+fn runtime_list(rpod: &Rpod, runtime: &str, real: &str) -> Vec<String> {
     let listed = Command::new(real)
         .arg("--root")
         .arg(rpod.runroot().join("runtimes").join(runtime))
         .args(["list", "-q"])
         .output()
         .unwrap();
+    String::from_utf8_lossy(&listed.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The monitors' deletes that removals left to the next one (rpod-oci's monitor_delete.rs).
+fn pending_deletes(rpod: &Rpod, runtime: &str) -> Vec<String> {
+    let dir = rpod
+        .runroot()
+        .join("monitor")
+        .join("deleting")
+        .join(runtime);
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Neither rpod nor the runtime (`real`, its state under the store's run root) knows a
+/// container any more.
+fn nothing_left(rpod: &Rpod, runtime: &str, real: &str) {
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]).trim(), "", "{runtime}");
     assert_eq!(
-        String::from_utf8_lossy(&listed.stdout).trim(),
-        "",
+        runtime_list(rpod, runtime, real),
+        Vec::<String>::new(),
         "{runtime} still knows the container"
     );
 }
@@ -812,45 +898,4 @@ fn kill(pid: i32) {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-}
-
-/// The monitor killed while its delete at the exit (`--delete-at-exit`) runs: the attached
-/// `run --rm` still reports the container's exit code, deletes the container from the
-/// runtime itself, and leaves nothing behind.
-#[test]
-fn a_monitor_killed_during_its_delete_leaves_the_delete_to_rpod() {
-    for runtime in ["runc", "crun"] {
-        let mut rpod = Rpod::new(runtime);
-        let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
-        let (run, delete, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
-        kill(monitor);
-        // The hanging delete dies with its monitor (PDEATHSIG); rpod's own may then go.
-        wait_until("the monitor's delete is gone", || !pid_alive(delete));
-        fs::remove_file(&hang).unwrap();
-        let out = run.wait_with_output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(7),
-            "{runtime}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        nothing_left(&rpod, runtime, &real);
-    }
-}
-
-/// The attached `run --rm` killed while its removal waits for the monitor's delete: the
-/// delete goes on, and the monitor's exit command (the waiter that would have handled the
-/// exit is gone) finishes the removal; nothing is left behind.
-#[test]
-fn a_run_killed_during_the_monitors_delete_leaves_the_removal_to_the_exit_command() {
-    for runtime in ["runc", "crun"] {
-        let mut rpod = Rpod::new(runtime);
-        let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
-        let (mut run, _, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
-        kill(run.id() as i32);
-        let _ = run.wait();
-        fs::remove_file(&hang).unwrap();
-        wait_until("the monitor is done", || !pid_alive(monitor));
-        nothing_left(&rpod, runtime, &real);
-    }
 }

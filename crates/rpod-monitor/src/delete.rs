@@ -12,9 +12,11 @@
 //! (shared), which waits for the delete, and reads it through its own descriptor (so it does
 //! not matter that the caller's clean-up may have removed the directory meanwhile): `0`
 //! means the container is deleted; another status, or nothing (the monitor died, and its
-//! delete with it), means the caller deletes it itself. rpod-oci's
-//! `ConmonRuntime::begin_delete_container` is that caller. A monitor that cannot create the
-//! file (the container's directory is gone) deletes nothing and leaves it to the caller.
+//! delete with it), means the caller deletes it itself. rpod-oci's `ConmonRuntime` is that
+//! caller; a removal does not wait but links the file into a directory of pending deletes
+//! that the next removal sweeps (rpod-oci's `monitor_delete.rs`). A monitor that cannot
+//! create the file (the container's directory is gone) deletes nothing and leaves it to
+//! the caller.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;

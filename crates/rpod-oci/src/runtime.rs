@@ -57,9 +57,12 @@ pub trait OciRuntime: Send + Sync {
     fn stop_container(&self, ctr: &OciContainer, timeout: u32, all: bool) -> Result<()>;
     /// Remove the container from the runtime.
     fn delete_container(&self, ctr: &OciContainer) -> Result<()>;
-    /// Start removing the container from the runtime, for a caller with other work to do
-    /// meanwhile; `PendingCall::finish` waits for it and says how it went. By default the
-    /// removal is done before this returns.
+    /// Start removing the container from the runtime, for a removal of the container with
+    /// other work to do meanwhile; `PendingCall::finish` waits for it and says how it went.
+    /// By default the removal is done before this returns. A runtime whose monitor deletes
+    /// the container itself at its exit may leave that delete running when `finish`
+    /// returns, and look after it at a later removal (the monitor's files go with this
+    /// one), so this is only for a container that is being removed.
     fn begin_delete_container(&self, ctr: &OciContainer) -> PendingCall {
         PendingCall::done(self.delete_container(ctr))
     }

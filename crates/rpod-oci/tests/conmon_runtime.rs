@@ -640,8 +640,8 @@ macro_rules! runtime_tests {
             }
 
             /// A container removed at its exit: rpod-monitor deletes it from the runtime
-            /// itself (`--delete-at-exit`), and a delete begun then waits for that one.
-            /// With conmon, which has no such option, the begun delete does it.
+            /// itself (`--delete-at-exit`), and a delete then waits for that one. With
+            /// conmon, which has no such option, the delete does it.
             #[test]
             fn the_monitor_deletes_a_container_removed_at_its_exit() {
                 let mut f = Fixture::new(RT, &["true"]);
@@ -650,7 +650,7 @@ macro_rules! runtime_tests {
                 f.exit_code();
                 let announced = f.runtime.persist_dir(&f.ctr).join("delete");
                 assert_eq!(announced.exists(), monitor_is_rpod_monitor(&f));
-                f.runtime.begin_delete_container(&f.ctr).finish().unwrap();
+                f.runtime.delete_container(&f.ctr).unwrap();
                 assert_eq!(f.runtime_status(), None);
                 if announced.exists() {
                     assert_eq!(fs::read_to_string(&announced).unwrap(), "0");

@@ -26,6 +26,7 @@ use crate::process::{in_container_cgroup, pid_alive, wait_pid_gone};
 use crate::signal::signal_name;
 use crate::types::*;
 use crate::{OciError, OciRuntime, PendingCall, Result};
+use monitor_delete::MonitorDelete;
 
 /// How long conmon may take to report a created container (libpod's ContainerCreateTimeout).
 const CREATE_TIMEOUT: Duration = Duration::from_secs(240);
@@ -413,6 +414,65 @@ impl ConmonRuntime {
         self.spawn_runtime(&["delete", "--force", id], false)
     }
 
+    /// Where removals leave the monitors' deletes that still run (see monitor_delete.rs).
+    fn pending_deletes(&self) -> PathBuf {
+        self.tmp_dir.join("deleting").join(&self.name)
+    }
+
+    /// Delete the containers whose monitors left their deletes undone (killed during
+    /// them, or the delete failed); forget the deletes that are done.
+    fn sweep_pending_deletes(&self) {
+        monitor_delete::sweep(&self.pending_deletes(), |id| {
+            tracing::info!(id, "deleting a container its monitor did not delete");
+            if let Err(e) = self.spawn_delete(id).and_then(|call| call.finish()) {
+                // Already gone from the runtime is what we want.
+                tracing::debug!(id, %e, "runtime delete");
+            }
+        });
+    }
+
+    /// The runtime's delete, after the one rpod-monitor began at the exit (when it did).
+    /// With `leave_running`, a delete of the monitor's that still runs is left to the sweep
+    /// of pending deletes instead of waited for: only for a removal, which takes the
+    /// monitor's files next.
+    fn delete_after_monitor(&self, ctr: &OciContainer, leave_running: bool) -> PendingCall {
+        let persist = self.persist_dir(ctr);
+        if let Some(announcement) = monitor_delete::announced(&persist) {
+            let runtime = self.clone();
+            let id = ctr.id.clone();
+            // As a call of our own, it is waited for at most the limit since now.
+            let deadline = std::time::Instant::now() + RUNTIME_CALL_TIMEOUT;
+            return PendingCall::deferred(move || {
+                let running = match monitor_delete::look(announcement) {
+                    MonitorDelete::Ended(true) => return Ok(()),
+                    MonitorDelete::Ended(false) => None,
+                    MonitorDelete::Running(announcement) => Some(announcement),
+                };
+                if let Some(announcement) = running {
+                    if leave_running {
+                        match monitor_delete::leave_to_sweep(
+                            &persist,
+                            &runtime.pending_deletes(),
+                            &id,
+                        ) {
+                            Ok(()) => return Ok(()),
+                            Err(e) => tracing::debug!(id, %e, "leaving the delete to the sweep"),
+                        }
+                    }
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if monitor_delete::deleted_by_monitor(announcement, left) {
+                        return Ok(());
+                    }
+                }
+                runtime.spawn_delete(&id)?.finish().map(drop)
+            });
+        }
+        match self.spawn_delete(&ctr.id) {
+            Ok(call) => PendingCall::deferred(move || call.finish().map(drop)),
+            Err(e) => PendingCall::done(Err(e)),
+        }
+    }
+
     /// Start the runtime with `subcommand`; `RuntimeCall::finish` waits for it.
     fn spawn_runtime(&self, subcommand: &[&str], with_path: bool) -> Result<RuntimeCall> {
         let argv = args::runtime_argv(&self.flags, subcommand);
@@ -782,30 +842,13 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn delete_container(&self, ctr: &OciContainer) -> Result<()> {
-        self.begin_delete_container(ctr).finish()
+        self.delete_after_monitor(ctr, false).finish()
     }
 
     fn begin_delete_container(&self, ctr: &OciContainer) -> PendingCall {
-        let persist = self.persist_dir(ctr);
-        if let Some(announcement) = monitor_delete::announced(&persist) {
-            // rpod-monitor began the delete at the exit (`--delete-at-exit`): wait for it,
-            // and delete here only when it did not.
-            let runtime = self.clone();
-            let id = ctr.id.clone();
-            // As a call of our own, it is waited for at most the limit since now.
-            let deadline = std::time::Instant::now() + RUNTIME_CALL_TIMEOUT;
-            return PendingCall::deferred(move || {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                if monitor_delete::deleted_by_monitor(announcement, left) {
-                    return Ok(());
-                }
-                runtime.spawn_delete(&id)?.finish().map(drop)
-            });
-        }
-        match self.spawn_delete(&ctr.id) {
-            Ok(call) => PendingCall::deferred(move || call.finish().map(drop)),
-            Err(e) => PendingCall::done(Err(e)),
-        }
+        // A removal is where deletes left by earlier removals are looked after.
+        self.sweep_pending_deletes();
+        self.delete_after_monitor(ctr, true)
     }
 
     fn pause_container(&self, ctr: &OciContainer) -> Result<()> {

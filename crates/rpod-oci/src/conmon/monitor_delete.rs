@@ -3,9 +3,17 @@
 //! locked while the delete runs and into which it writes the delete's exit status before it
 //! lets go. rpod-monitor's `delete.rs` is the other side (the name and the status's size
 //! are in `rpod-monitor-protocol`).
+//!
+//! A removal need not wait for that delete: nothing of the removal depends on it. It links
+//! the announcement into a directory of pending deletes under the container's ID and goes
+//! on; the inode outlives the persist directory, the monitor still writes its status into
+//! it. The next removal sweeps that directory: a delete that ended well is forgotten, one
+//! whose monitor died or failed is done again by the caller. So a monitor killed during
+//! its delete leaves the runtime's state behind only until the next removal.
 
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -19,37 +27,103 @@ pub fn announced(persist: &Path) -> Option<File> {
     File::open(persist.join(DELETE)).ok()
 }
 
-/// Wait, at most `limit`, for the announced delete to end; whether it deleted the container.
-/// No status (the monitor died, and its delete with it) or a failed one is `false`. The
-/// status is read through the announcement's own descriptor: the caller's clean-up may have
-/// removed the directory meanwhile.
-pub fn deleted_by_monitor(announcement: File, limit: Duration) -> bool {
-    let ended = if rustix::fs::flock(&announcement, FlockOperation::NonBlockingLockShared).is_ok() {
-        // The delete ended before the caller came to wait for it: no thread needed.
-        announcement
+/// Where the monitor's delete stands, looked at without waiting.
+#[derive(Debug)]
+pub enum MonitorDelete {
+    /// It ended; whether it deleted the container. No status (the monitor died, and its
+    /// delete with it) or a failed one is `false`.
+    Ended(bool),
+    /// It still runs: the monitor holds the announcement.
+    Running(File),
+}
+
+/// Look at the announced delete without waiting for it.
+pub fn look(announcement: File) -> MonitorDelete {
+    if rustix::fs::flock(&announcement, FlockOperation::NonBlockingLockShared).is_ok() {
+        MonitorDelete::Ended(read_status(announcement))
     } else {
-        let (ended, wait) = std::sync::mpsc::channel();
-        // A blocking lock returns the moment the monitor lets go or dies. It is taken on a
-        // thread so that a monitor that hangs is not waited for past `limit`; the thread
-        // then ends with the process.
-        std::thread::spawn(move || {
-            let locked = rustix::io::retry_on_intr(|| {
-                rustix::fs::flock(&announcement, FlockOperation::LockShared)
-            });
-            let _ = ended.send(locked.map(|()| announcement));
-        });
-        let Ok(Ok(announcement)) = wait.recv_timeout(limit) else {
-            return false;
-        };
-        announcement
+        MonitorDelete::Running(announcement)
+    }
+}
+
+/// Wait, at most `limit`, for the announced delete to end; whether it deleted the container.
+/// The status is read through the announcement's own descriptor: the caller's clean-up may
+/// have removed the directory meanwhile.
+pub fn deleted_by_monitor(announcement: File, limit: Duration) -> bool {
+    let announcement = match look(announcement) {
+        MonitorDelete::Ended(deleted) => return deleted,
+        MonitorDelete::Running(announcement) => announcement,
     };
+    let (ended, wait) = std::sync::mpsc::channel();
+    // A blocking lock returns the moment the monitor lets go or dies. It is taken on a
+    // thread so that a monitor that hangs is not waited for past `limit`; the thread then
+    // ends with the process.
+    std::thread::spawn(move || {
+        let locked = rustix::io::retry_on_intr(|| {
+            rustix::fs::flock(&announcement, FlockOperation::LockShared)
+        });
+        let _ = ended.send(locked.map(|()| announcement));
+    });
+    match wait.recv_timeout(limit) {
+        Ok(Ok(announcement)) => read_status(announcement),
+        _ => false,
+    }
+}
+
+/// Whether the status the monitor wrote says its delete succeeded.
+fn read_status(announcement: File) -> bool {
     // An exit status: a few bytes; more is not the monitor's.
     let mut status = String::new();
-    ended
+    announcement
         .take(DELETE_STATUS_MAX as u64)
         .read_to_string(&mut status)
         .is_ok()
         && status.trim() == "0"
+}
+
+/// Leave the delete announced in `persist` to the sweep of `pending`: a link to the
+/// announcement named `id`, made before the caller removes `persist`.
+pub fn leave_to_sweep(persist: &Path, pending: &Path, id: &str) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(pending)?;
+    std::fs::hard_link(persist.join(DELETE), pending.join(id))
+}
+
+/// Go through the deletes left in `pending`: those still running stay; those that ended are
+/// forgotten, after `delete(id)` for each that did not delete its container.
+pub fn sweep(pending: &Path, mut delete: impl FnMut(&str)) {
+    let Ok(entries) = std::fs::read_dir(pending) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        // Only rpod puts files here; anything else is left alone, and never handed to
+        // the runtime as an argument.
+        let Some(id) = name.to_str().filter(|id| is_container_id(id)) else {
+            continue;
+        };
+        let path = entry.path();
+        let Ok(announcement) = File::open(&path) else {
+            continue;
+        };
+        match look(announcement) {
+            MonitorDelete::Running(_) => continue,
+            MonitorDelete::Ended(true) => {}
+            MonitorDelete::Ended(false) => delete(id),
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// A name the runtime takes as a container's ID, and nothing else (no option, no path).
+fn is_container_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with(['-', '.'])
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 #[cfg(test)]
@@ -115,5 +189,53 @@ mod tests {
             announcement,
             Duration::from_millis(100)
         ));
+    }
+
+    /// Sweep `pending`, returning the IDs handed to the delete.
+    fn swept(pending: &Path) -> Vec<String> {
+        let mut deleted = Vec::new();
+        sweep(pending, |id| deleted.push(id.to_string()));
+        deleted
+    }
+
+    #[test]
+    fn a_delete_left_to_the_sweep_stays_while_it_runs_and_is_redone_only_when_it_failed() {
+        for (status, redone) in [(Some("0"), false), (Some("1"), true), (None, true)] {
+            let dir = tempfile::tempdir().unwrap();
+            let persist = dir.path().join("persist");
+            let pending = dir.path().join("deleting").join("crun");
+            std::fs::create_dir(&persist).unwrap();
+            let mut lock = announce(&persist);
+            leave_to_sweep(&persist, &pending, "c0ffee").unwrap();
+            // The removal goes on and takes the persist directory.
+            std::fs::remove_dir_all(&persist).unwrap();
+            assert!(swept(&pending).is_empty());
+            assert!(pending.join("c0ffee").exists(), "a running delete stays");
+            if let Some(status) = status {
+                lock.write_all(status.as_bytes()).unwrap();
+            }
+            drop(lock);
+            let expected: Vec<String> = if redone {
+                vec!["c0ffee".into()]
+            } else {
+                vec![]
+            };
+            assert_eq!(swept(&pending), expected, "{status:?}");
+            assert!(!pending.join("c0ffee").exists(), "{status:?}");
+            assert!(swept(&pending).is_empty(), "forgotten once swept");
+        }
+    }
+
+    #[test]
+    fn the_sweep_hands_the_runtime_only_container_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["-rf", ".hidden", "a b", "ok-1.x_Y"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        assert_eq!(swept(dir.path()), ["ok-1.x_Y"]);
+        for name in ["-rf", ".hidden", "a b"] {
+            assert!(dir.path().join(name).exists(), "{name} left alone");
+        }
+        assert!(swept(&dir.path().join("none")).is_empty());
     }
 }
