@@ -723,8 +723,9 @@ fn hanging_delete_runtime(rpod: &mut Rpod, runtime: &str) -> (PathBuf, PathBuf, 
     (hang, delete_pid, real)
 }
 
-/// Make `rpod` run `runtime` through a shell script: `prelude`, then the real runtime with
-/// the same arguments; the demo image is imported. Returns the real runtime's path.
+/// Make `rpod` run `runtime` through a shell script: `prelude` (where `@REAL@` stands for
+/// the real runtime's path), then the real runtime with the same arguments; the demo image
+/// is imported. Returns the real runtime's path.
 fn wrap_runtime(rpod: &mut Rpod, runtime: &str, prelude: &str) -> String {
     let real = [
         "/usr/sbin/runc",
@@ -739,7 +740,10 @@ fn wrap_runtime(rpod: &mut Rpod, runtime: &str, prelude: &str) -> String {
     fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
     fs::write(
         &wrapper,
-        format!("#!/bin/sh\n{prelude}exec {real} \"$@\"\n"),
+        format!(
+            "#!/bin/sh\n{}exec {real} \"$@\"\n",
+            prelude.replace("@REAL@", real)
+        ),
     )
     .unwrap();
     fs::set_permissions(
@@ -750,6 +754,41 @@ fn wrap_runtime(rpod: &mut Rpod, runtime: &str, prelude: &str) -> String {
     rpod.runtime = wrapper.display().to_string();
     rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
     real.to_string()
+}
+
+/// The runtime's start fails after it released the container, whose process then exited
+/// (the monitor's delete at the exit can remove the runtime's state under a `runc start`
+/// that is finishing: "remove .../exec.fifo: no such file or directory"). The container
+/// did start: `start -a` reports its exit code, not the start's failure.
+#[test]
+fn a_start_that_fails_after_the_container_ran_is_a_start() {
+    for runtime in ["runc", "crun"] {
+        let mut rpod = Rpod::new(runtime);
+        wrap_runtime(
+            &mut rpod,
+            runtime,
+            "state=\nfor a in \"$@\"; do\n  [ \"$a\" = start ] && a=state\n  state=\"$state $a\"\ndone\n\
+             case \" $* \" in *\" start \"*)\n  @REAL@ \"$@\" || exit $?\n  \
+             while @REAL@ $state | grep -q '\"running\"'; do sleep 0.05; done\n  \
+             echo 'simulated: remove exec.fifo: no such file or directory' >&2\n  exit 1\n\
+             esac\n",
+        );
+        rpod.ok(&["create", "--name", "quick", "demo", "sh", "-c", "exit 3"]);
+        // A start of its own, apart from the create (rpod-monitor creates and starts in
+        // one runtime call where it can; a bridge network or conmon needs the two).
+        let out = rpod
+            .command(&["start", "-a", "quick"])
+            .env("RPOD_CONMON", conmon_path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{runtime}: {}", stderr(&out));
+        assert_eq!(
+            rpod.ok(&["inspect", "--format", "{{.State.ExitCode}}", "quick"])
+                .trim(),
+            "3",
+            "{runtime}"
+        );
+    }
 }
 
 /// An attached `run --rm` reports the exit and removes the container without waiting for

@@ -789,7 +789,18 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn start_container(&self, ctr: &OciContainer) -> Result<()> {
-        self.run(&["start", &ctr.id], true).map(drop)
+        match self.run(&["start", &ctr.id], true) {
+            Ok(_) => Ok(()),
+            // The start released the container, whose process then exited before the
+            // runtime was done (the monitor's delete at the exit can remove the runtime's
+            // state under it: runc then fails removing its exec FIFO). It started: its
+            // exit is the monitor's to report. An unstarted container's process waits.
+            Err(e) if ctr.pid > 0 && !pid_alive(ctr.pid) => {
+                tracing::debug!(id = %ctr.id, %e, "the runtime's start failed after the container ran");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn kill_container(&self, ctr: &OciContainer, signal: i32, all: bool) -> Result<()> {
