@@ -432,6 +432,59 @@ fn reboot_turns_running_containers_into_exited_ones() {
     assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "running");
 }
 
+/// A host crash can keep a `--rm` container's record (its rows are not synced: the removal
+/// may be lost) or take it and leave its directories. After a reboot, `--rm` containers
+/// that ran are removed and container directories without a record go; other containers,
+/// a `--rm` container never started, and what is not a container's directory stay.
+#[test]
+fn a_reboot_clears_what_rm_containers_left() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["create", "--name", "kept", "demo", "true"]);
+    rpod.ok(&["create", "--rm", "--name", "waiting", "demo", "true"]);
+    rpod.ok(&["create", "--rm", "--name", "ghost", "demo", "true"]);
+    let ghost = rpod.inspect("ghost", "{{.Id}}");
+    let db = rusqlite::Connection::open(rpod.root().join("rpod.db")).unwrap();
+    // The ghost ran and exited; its removal was lost.
+    db.execute(
+        "UPDATE containers SET state = json_set(state, '$.status', 'exited') WHERE name = 'ghost'",
+        [],
+    )
+    .unwrap();
+    let orphan = "ab".repeat(32);
+    let orphan_dirs = [
+        rpod.root().join("containers").join(&orphan),
+        rpod.runroot().join("containers").join(&orphan),
+    ];
+    for dir in &orphan_dirs {
+        std::fs::create_dir_all(dir.join("userdata")).unwrap();
+        std::fs::write(dir.join("userdata").join("config.json"), "{}").unwrap();
+    }
+    let not_an_id = rpod.root().join("containers").join("not-a-container");
+    std::fs::create_dir_all(&not_an_id).unwrap();
+    // Nothing of this is cleared in the same boot.
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]).lines().count(), 3);
+    assert!(orphan_dirs.iter().all(|dir| dir.exists()));
+
+    db.execute(
+        "UPDATE meta SET value = 'a-previous-boot' WHERE key = 'boot_id'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let mut names: Vec<String> = rpod
+        .ok(&["ps", "-a", "--format", "{{.Names}}"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["kept", "waiting"]);
+    assert!(!rpod.root().join("containers").join(&ghost).exists());
+    for dir in &orphan_dirs {
+        assert!(!dir.exists(), "{} is left", dir.display());
+    }
+    assert!(not_an_id.exists());
+}
+
 #[test]
 fn rootfs_directories_run_too() {
     let rpod = Rpod::new("runc");

@@ -9,7 +9,11 @@
 //! row is not durable (the session dies with its container, which a host crash stops): a
 //! store that wrote only such rows leaves the WAL as it is for the next process, which spares
 //! `rpod exec` the four syncs of a checkpoint and a new WAL, as long as the WAL stays small
-//! (the next process to open the database reads all of it).
+//! (the next process to open the database reads all of it). Nor are the rows of a container
+//! removed at its exit (`--rm`, not checkpointed): a host crash ends it, and the first rpod
+//! process after the reboot removes what is left of such containers, and the directories
+//! of containers whose record a crash took (`Engine::clear_previous_boot`). Nor are network
+//! leases, which the first process after a reboot drops. So `run --rm` does not sync at all.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,6 +83,27 @@ const POOL_IDLE: usize = 8;
 /// How long the exit code of a container that is gone stays known (to `wait`, which may
 /// come after a `--rm` container's removal); podman keeps them as long.
 const EXIT_CODES_KEPT: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// Whether a write must survive a host crash (see the module's notes on durability).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced before the process ends (the store checkpoints when dropped).
+    Durable,
+    /// Left in the WAL for a later checkpoint: lost in a host crash, which nothing minds.
+    Ephemeral,
+}
+
+impl Durability {
+    /// A container removed at its exit (`--rm`) has nothing a host crash should keep, as
+    /// the crash ends it; unless it is checkpointed, which waits for its restore.
+    pub fn of(record: &ContainerRecord) -> Self {
+        if record.config.auto_remove && !record.state.checkpointed {
+            Durability::Ephemeral
+        } else {
+            Durability::Durable
+        }
+    }
+}
 
 /// Up to this size a store without durable writes leaves the WAL unchanged at its close;
 /// the next process to open the database reads the whole WAL (about 125 pages here).
@@ -214,7 +239,19 @@ impl Store {
     /// One statement, committed on its own (SQLite's autocommit takes the write lock for
     /// exactly that statement, queuing on the busy timeout).
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
-        self.durable_writes.store(true, Ordering::Relaxed);
+        self.execute_with(Durability::Durable, sql, params)
+    }
+
+    /// `execute`, durable or not.
+    fn execute_with(
+        &self,
+        durability: Durability,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<usize> {
+        if durability == Durability::Durable {
+            self.durable_writes.store(true, Ordering::Relaxed);
+        }
         self.execute_not_durable(sql, params)
     }
 
@@ -239,12 +276,23 @@ impl Store {
     }
 
     fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_with(Durability::Durable, f)
+    }
+
+    /// `write`, durable or not.
+    fn write_with<T>(
+        &self,
+        durability: Durability,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let path = self.path.clone();
         let db_err = |source| EngineError::Db {
             path: path.clone(),
             source,
         };
-        self.durable_writes.store(true, Ordering::Relaxed);
+        if durability == Durability::Durable {
+            self.durable_writes.store(true, Ordering::Relaxed);
+        }
         let mut conn = self.conn()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -261,7 +309,7 @@ impl Store {
         let state = to_json(&record.state)?;
         let created = record.config.created.to_rfc3339();
         let path = self.path.clone();
-        self.write(|tx| {
+        self.write_with(Durability::of(record), |tx| {
             name_free(tx, &path, &record.config.name, record.id())?;
             tx.execute(
                 "INSERT INTO containers (id, name, config, state, created) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -349,6 +397,12 @@ impl Store {
         }
     }
 
+    /// Every container's ID.
+    pub fn container_ids(&self) -> Result<std::collections::HashSet<String>> {
+        self.strings("SELECT id FROM containers", [])
+            .map(|ids| ids.into_iter().collect())
+    }
+
     pub fn containers(&self) -> Result<Vec<ContainerRecord>> {
         let conn = self.conn()?;
         let mut stmt = conn
@@ -365,11 +419,12 @@ impl Store {
     }
 
     /// Save a container's state. Returns false when the container no longer exists.
-    pub fn save_state(&self, id: &str, state: &ContainerState) -> Result<bool> {
-        let json = to_json(state)?;
-        let changed = self.execute(
+    pub fn save_state(&self, record: &ContainerRecord) -> Result<bool> {
+        let json = to_json(&record.state)?;
+        let changed = self.execute_with(
+            Durability::of(record),
             "UPDATE containers SET state = ?2 WHERE id = ?1",
-            params![id, json],
+            params![record.id(), json],
         )?;
         Ok(changed > 0)
     }
@@ -402,12 +457,13 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// Record an exit code (kept after the container is removed, for `wait`).
-    pub fn save_exit_code(&self, id: &str, code: i32) -> Result<()> {
+    /// Record a container's exit code (kept after the container is removed, for `wait`).
+    pub fn save_exit_code(&self, record: &ContainerRecord, code: i32) -> Result<()> {
         let now = chrono::Utc::now().to_rfc3339();
-        self.execute(
+        self.execute_with(
+            Durability::of(record),
             "INSERT OR REPLACE INTO exit_codes (id, code, recorded) VALUES (?1, ?2, ?3)",
-            params![id, code, now],
+            params![record.id(), code, now],
         )
         .map(drop)
     }
@@ -423,9 +479,10 @@ impl Store {
     /// Remove a container's record. Its addresses are released by its network teardown,
     /// which may finish later. Exit codes of containers gone for a while are forgotten
     /// here too (no daemon does it): each exit records one, and they would pile up.
-    pub fn remove_container(&self, id: &str) -> Result<()> {
+    pub fn remove_container(&self, record: &ContainerRecord) -> Result<()> {
+        let id = record.id();
         let forget_before = (chrono::Utc::now() - EXIT_CODES_KEPT).to_rfc3339();
-        self.write(|tx| {
+        self.write_with(Durability::of(record), |tx| {
             tx.prepare_cached("DELETE FROM containers WHERE id = ?1")
                 .and_then(|mut stmt| stmt.execute([id]))
                 .map_err(|e| self.err(e))?;
@@ -443,8 +500,9 @@ impl Store {
     /// After a reboot nothing of the old containers runs: mark every container that was
     /// active as exited (never-started ones go back to configured). Done once per boot: the
     /// recorded boot id is checked and replaced in the same transaction. Returns the
-    /// containers that were reset.
-    pub fn reconcile_boot(&self, boot_id: &str) -> Result<Vec<ContainerRecord>> {
+    /// containers that were reset, or `None` when the boot is the recorded one or another
+    /// process reconciled it.
+    pub fn reconcile_boot(&self, boot_id: &str) -> Result<Option<Vec<ContainerRecord>>> {
         // Nearly always the boot is the recorded one: check that without taking the write
         // lock, which every rpod process would otherwise queue on.
         let recorded: Option<String> = self
@@ -455,7 +513,7 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))?;
         if recorded.as_deref() == Some(boot_id) {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let path = self.path.clone();
         let db = |source| EngineError::Db {
@@ -470,7 +528,7 @@ impl Store {
                 .optional()
                 .map_err(db)?;
             if recorded.as_deref() == Some(boot_id) {
-                return Ok(Vec::new());
+                return Ok(None);
             }
             tx.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('boot_id', ?1)",
@@ -478,7 +536,7 @@ impl Store {
             )
             .map_err(db)?;
             if recorded.is_none() {
-                return Ok(Vec::new());
+                return Ok(Some(Vec::new()));
             }
             // No network namespace survives a reboot, so neither does any address lease.
             tx.execute("DELETE FROM network_leases", []).map_err(db)?;
@@ -525,7 +583,7 @@ impl Store {
                     state,
                 });
             }
-            Ok(reset)
+            Ok(Some(reset))
         })
     }
 
@@ -638,7 +696,8 @@ impl Store {
         let subnet = network.subnets.first().ok_or_else(|| {
             EngineError::InvalidArg(format!("network {} has no subnet", network.name))
         })?;
-        self.write(|tx| {
+        // A lease is never synced: the first process after a reboot drops them all.
+        self.write_with(Durability::Ephemeral, |tx| {
             let leases: Vec<(String, String)> = {
                 let mut stmt = tx
                     .prepare("SELECT address, container FROM network_leases WHERE network = ?1")
@@ -706,12 +765,13 @@ impl Store {
 
     /// Give back a container's addresses, on one network or on all.
     pub fn release_addresses(&self, container: &str, network: Option<&str>) -> Result<()> {
+        // Not synced, as a lease is not.
         match network {
-            Some(network) => self.execute(
+            Some(network) => self.execute_not_durable(
                 "DELETE FROM network_leases WHERE container = ?1 AND network = ?2",
                 [container, network],
             ),
-            None => self.execute(
+            None => self.execute_not_durable(
                 "DELETE FROM network_leases WHERE container = ?1",
                 [container],
             ),
@@ -956,9 +1016,11 @@ mod tests {
                 )
                 .unwrap();
         }
-        store.save_exit_code("gone-just-now", 2).unwrap();
-        store.save_exit_code(removed.id(), 3).unwrap();
-        store.remove_container(removed.id()).unwrap();
+        let mut gone_just_now = record("gone-just-now");
+        gone_just_now.config.id = "gone-just-now".into();
+        store.save_exit_code(&gone_just_now, 2).unwrap();
+        store.save_exit_code(&removed, 3).unwrap();
+        store.remove_container(&removed).unwrap();
         assert!(store.container(removed.id()).unwrap().is_none());
         assert_eq!(store.exit_code("gone-long-ago").unwrap(), None);
         assert_eq!(store.exit_code(kept.id()).unwrap(), Some(1));
@@ -994,6 +1056,48 @@ mod tests {
         let found = store.exec_session(&session.id).unwrap();
         assert_eq!(found.map(|s| s.cmd), Some(session.cmd));
         assert!(store.container(container.id()).unwrap().is_some());
+    }
+
+    /// A `--rm` container's rows are left in the WAL (a host crash ends the container, and
+    /// the reboot's clean-up removes what is left); once it is checkpointed, they are synced.
+    #[test]
+    fn a_container_removed_at_its_exit_is_not_synced_unless_checkpointed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpod.db");
+        drop(Store::open(&path).unwrap());
+        assert_eq!(wal_size(&path), 0);
+        let mut container = record("rm");
+        container.config.auto_remove = true;
+        let store = Store::open(&path).unwrap();
+        store.insert_container(&container).unwrap();
+        container.state.status = Status::Running;
+        assert!(store.save_state(&container).unwrap());
+        store.save_exit_code(&container, 0).unwrap();
+        store.remove_container(&container).unwrap();
+        drop(store);
+        assert!(
+            wal_size(&path) > 0,
+            "a --rm container's rows are not synced"
+        );
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.exit_code(container.id()).unwrap(), Some(0));
+
+        let mut checkpointed = record("rm-checkpointed");
+        checkpointed.config.auto_remove = true;
+        store.insert_container(&checkpointed).unwrap();
+        checkpointed.state.checkpointed = true;
+        assert!(store.save_state(&checkpointed).unwrap());
+        drop(store);
+        assert_eq!(
+            wal_size(&path),
+            0,
+            "a checkpointed --rm container waits for its restore: synced"
+        );
+        assert_eq!(
+            Durability::of(&record("plain")),
+            Durability::Durable,
+            "any other container is synced"
+        );
     }
 
     #[test]
@@ -1044,12 +1148,12 @@ mod tests {
                         store.insert_container(&r).unwrap();
                         r.state.status = Status::Running;
                         r.state.pid = 1000 + i;
-                        assert!(store.save_state(r.id(), &r.state).unwrap());
+                        assert!(store.save_state(&r).unwrap());
                         let back = store.container(r.id()).unwrap().unwrap();
                         assert_eq!(back.state.status, Status::Running);
                         store.lookup_container(&format!("c{t}-{i}")).unwrap();
                         if i % 2 == 0 {
-                            store.remove_container(r.id()).unwrap();
+                            store.remove_container(&r).unwrap();
                         }
                     }
                 })

@@ -198,7 +198,7 @@ impl Engine {
         }
         let bundle = self.roots.bundle_dir(record.id());
         if let Err(e) = fs::create_dir_all(&bundle) {
-            let _ = self.store.remove_container(record.id());
+            let _ = self.store.remove_container(&record);
             return Err(EngineError::io("creating directory", &bundle, e));
         }
         self.container_event(&record, "create", &[]);

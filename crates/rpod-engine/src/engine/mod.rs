@@ -19,6 +19,7 @@ mod netsetup;
 mod networks;
 mod observe;
 mod query;
+mod reboot;
 mod remove;
 mod secrets;
 mod shm;
@@ -341,7 +342,7 @@ impl Engine {
         let (store, reset) = if read_only {
             // Read-only commands (ps, images, inspect, logs) still work; the rest fail on
             // their first write with the database's own message.
-            (Store::open_read_only(&roots.database())?, Vec::new())
+            (Store::open_read_only(&roots.database())?, None)
         } else {
             let store = Store::open(&roots.database())?;
             roots.make_database_private()?;
@@ -359,26 +360,10 @@ impl Engine {
             runtimes: Mutex::new(HashMap::new()),
             create_fds: Mutex::new(Vec::new()),
         };
-        if !reset.is_empty() {
-            tracing::info!(
-                containers = reset.len(),
-                "the system rebooted: containers that were running are now exited"
-            );
-            engine.forget_previous_boot(&reset);
+        if let Some(reset) = reset {
+            engine.clear_previous_boot(&reset);
         }
         Ok(engine)
-    }
-
-    /// A run root that is not on tmpfs keeps the runtime's state and our mounts' records
-    /// across a reboot: clear what the previous boot left so the containers can start again.
-    pub(super) fn forget_previous_boot(&self, reset: &[ContainerRecord]) {
-        for record in reset {
-            if let Ok(runtime) = self.runtime(&record.config.runtime) {
-                let _ = runtime.delete_container(&self.oci_container(record));
-            }
-            let _ = self.unmount_rootfs(record);
-            self.network_down(&mut record.clone());
-        }
     }
 
     pub fn roots(&self) -> &Roots {
@@ -504,7 +489,7 @@ impl Engine {
     }
 
     pub(super) fn save(&self, record: &ContainerRecord) -> Result<()> {
-        if !self.store.save_state(record.id(), &record.state)? {
+        if !self.store.save_state(record)? {
             return Err(EngineError::NoSuchContainer(record.id().to_string()));
         }
         Ok(())

@@ -166,7 +166,7 @@ impl Engine {
             }
         }
         self.store.remove_exec_sessions(None, record.id())?;
-        self.store.remove_container(record.id())?;
+        self.store.remove_container(record)?;
         if volumes {
             self.remove_anonymous_volumes(record);
         }

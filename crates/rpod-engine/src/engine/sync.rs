@@ -57,7 +57,7 @@ impl Engine {
         record.state.finished_at = Some(finished);
         record.state.oom_killed = oom_killed;
         self.save(record)?;
-        self.store.save_exit_code(record.id(), code)?;
+        self.store.save_exit_code(record, code)?;
         self.container_event(record, "died", &[("containerExitCode", code.to_string())]);
         Ok(())
     }
