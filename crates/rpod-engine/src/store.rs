@@ -500,8 +500,8 @@ impl Store {
     /// After a reboot nothing of the old containers runs: mark every container that was
     /// active as exited (never-started ones go back to configured). Done once per boot: the
     /// recorded boot id is checked and replaced in the same transaction. Returns the
-    /// containers that were reset, or `None` when the boot is the recorded one or another
-    /// process reconciled it.
+    /// containers that were reset, or `None` when the boot is the recorded one, another
+    /// process reconciled it, or no boot was recorded yet.
     pub fn reconcile_boot(&self, boot_id: &str) -> Result<Option<Vec<ContainerRecord>>> {
         // Nearly always the boot is the recorded one: check that without taking the write
         // lock, which every rpod process would otherwise queue on.
@@ -536,7 +536,8 @@ impl Store {
             )
             .map_err(db)?;
             if recorded.is_none() {
-                return Ok(Some(Vec::new()));
+                // A new store: no previous boot to clear.
+                return Ok(None);
             }
             // No network namespace survives a reboot, so neither does any address lease.
             tx.execute("DELETE FROM network_leases", []).map_err(db)?;

@@ -6,7 +6,6 @@
 //! directories stay, or lose its removal and bring the record back.
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::Engine;
@@ -55,8 +54,11 @@ impl Engine {
                 continue;
             }
             let removed = self.lock(record.id()).and_then(|_lock| {
-                let mut record = record.clone();
-                self.remove_locked(&mut record, true)
+                // Read again under the lock: another process may have removed it.
+                match self.store.container(record.id())? {
+                    Some(mut current) => self.remove_locked(&mut current, true),
+                    None => Ok(()),
+                }
             });
             match removed {
                 Ok(()) => tracing::info!(
@@ -119,14 +121,44 @@ fn is_container_id(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Whether the overlay's mount point in `dir` is mounted (it never is after a reboot; a
-/// removal through a mounted overlay would reach into what it shows).
+/// Whether anything is mounted in `dir` (nothing is after a reboot; a removal through a
+/// mount would reach into what it shows). Unreadable mounts count as a mount.
 fn has_mount_below(dir: &Path) -> bool {
-    let merged = dir.join("overlay").join("merged");
-    match (fs::metadata(dir.join("overlay")), fs::metadata(&merged)) {
-        (Ok(overlay), Ok(merged)) => overlay.dev() != merged.dev(),
-        _ => false,
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
+        return true;
+    };
+    mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .any(|mount_point| Path::new(&unescape_mount_point(mount_point)).starts_with(dir))
+}
+
+/// A mount point as `/proc/self/mountinfo` writes it, with space, tab, newline and backslash
+/// as octal escapes (`\040`).
+fn unescape_mount_point(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|digits| bytes[i] == b'\\' && digits.iter().all(|d| (b'0'..=b'7').contains(d)));
+        match octal {
+            Some(digits) => {
+                out.push(
+                    digits
+                        .iter()
+                        .fold(0u8, |n, d| n.wrapping_mul(8) + (d - b'0')),
+                );
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -146,5 +178,14 @@ mod tests {
         ] {
             assert!(!is_container_id(name), "{name}");
         }
+    }
+
+    #[test]
+    fn mount_points_are_unescaped_and_found_below_a_directory() {
+        assert_eq!(unescape_mount_point("/a\\040b/c\\134d"), "/a b/c\\d");
+        assert_eq!(unescape_mount_point("/plain\\04"), "/plain\\04");
+        assert!(has_mount_below(Path::new("/proc")));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!has_mount_below(dir.path()));
     }
 }
