@@ -798,11 +798,14 @@ fn a_start_that_fails_after_the_container_ran_is_a_start() {
 #[test]
 fn the_next_removal_deletes_what_a_monitor_killed_during_its_delete_left() {
     for runtime in ["runc", "crun"] {
-        let mut rpod = Rpod::new(runtime);
-        let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
-        let (run, delete, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
-        let out = exited_while_the_delete_hangs(run, delete);
-        assert_eq!(out.status.code(), Some(7), "{runtime}: {}", stderr(&out));
+        let HungDelete {
+            rpod,
+            hang,
+            real,
+            delete,
+            monitor,
+            ..
+        } = run_rm_leaving_its_delete_hung(runtime);
         assert_eq!(rpod.ok(&["ps", "-a", "-q"]).trim(), "", "{runtime}");
         kill(monitor);
         // The hanging delete dies with its monitor (PDEATHSIG).
@@ -820,11 +823,14 @@ fn the_next_removal_deletes_what_a_monitor_killed_during_its_delete_left() {
 #[test]
 fn a_delete_left_running_that_succeeds_is_forgotten_by_the_next_removal() {
     for runtime in ["runc", "crun"] {
-        let mut rpod = Rpod::new(runtime);
-        let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
-        let (run, delete, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
-        let out = exited_while_the_delete_hangs(run, delete);
-        assert_eq!(out.status.code(), Some(7), "{runtime}: {}", stderr(&out));
+        let HungDelete {
+            rpod,
+            hang,
+            delete_pid,
+            real,
+            monitor,
+            ..
+        } = run_rm_leaving_its_delete_hung(runtime);
         let left = pending_deletes(&rpod, runtime);
         assert_eq!(left.len(), 1, "{runtime}");
         fs::remove_file(&hang).unwrap();
@@ -887,11 +893,36 @@ fn run_until_the_delete_hangs(rpod: &Rpod, delete_pid: &Path) -> (std::process::
     (run, delete, monitor)
 }
 
-/// `run` ends while the monitor's `delete` still hangs: its output.
-fn exited_while_the_delete_hangs(mut run: std::process::Child, delete: i32) -> Output {
+/// A `run --rm` that ended (with its container's exit code, 7) while its monitor's delete
+/// hangs, and what the test needs of it.
+struct HungDelete {
+    rpod: Rpod,
+    /// While this file exists, the runtime's deletes hang.
+    hang: PathBuf,
+    /// The hanging delete writes its PID here.
+    delete_pid: PathBuf,
+    /// The real runtime's path.
+    real: String,
+    delete: i32,
+    monitor: i32,
+}
+
+fn run_rm_leaving_its_delete_hung(runtime: &str) -> HungDelete {
+    let mut rpod = Rpod::new(runtime);
+    let (hang, delete_pid, real) = hanging_delete_runtime(&mut rpod, runtime);
+    let (mut run, delete, monitor) = run_until_the_delete_hangs(&rpod, &delete_pid);
     wait_until("the run exits", || run.try_wait().unwrap().is_some());
-    assert!(pid_alive(delete), "the delete still hangs");
-    run.wait_with_output().unwrap()
+    assert!(pid_alive(delete), "{runtime}: the delete still hangs");
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{runtime}: {}", stderr(&out));
+    HungDelete {
+        rpod,
+        hang,
+        delete_pid,
+        real,
+        delete,
+        monitor,
+    }
 }
 
 fn stderr(out: &Output) -> String {
