@@ -1,7 +1,7 @@
 //! Random ids and Docker-style random names (`adjective_surname`).
 
-use rand::seq::SliceRandom;
 use rand::rngs::OsRng;
+use rand::seq::SliceRandom;
 use rand::RngCore;
 
 const ADJECTIVES: &[&str] = &[

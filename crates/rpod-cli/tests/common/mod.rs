@@ -178,7 +178,27 @@ impl Drop for Rpod {
                 }
             }
         }
+        // A removed `--rm` container's monitor may still run the runtime's delete, which
+        // would make the runtime's state directory again under a directory removed next.
+        let dir = self.dir.path().display().to_string();
+        for _ in 0..1000 {
+            if !processes_mentioning(&dir) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
+}
+
+/// Whether a live process's command line mentions `text`.
+fn processes_mentioning(text: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(text))
+    })
 }
 
 /// Run a command with `data` on its stdin (written from another thread, so that large inputs
