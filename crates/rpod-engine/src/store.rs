@@ -252,11 +252,6 @@ impl Store {
         if durability == Durability::Durable {
             self.durable_writes.store(true, Ordering::Relaxed);
         }
-        self.execute_not_durable(sql, params)
-    }
-
-    /// `execute` for a row that need not survive a host crash (an exec session's).
-    fn execute_not_durable(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
         self.conn()?
             .prepare_cached(sql)
             .and_then(|mut stmt| stmt.execute(params))
@@ -592,7 +587,8 @@ impl Store {
 
     pub fn save_exec_session(&self, session: &ExecSession) -> Result<()> {
         let json = to_json(session)?;
-        self.execute_not_durable(
+        self.execute_with(
+            Durability::Ephemeral,
             "INSERT OR REPLACE INTO exec_sessions (id, container_id, record) VALUES (?1, ?2, ?3)",
             params![session.id, session.container_id, json],
         )
@@ -625,8 +621,13 @@ impl Store {
     /// Remove one session, or every session of a container with `container_id`.
     pub fn remove_exec_sessions(&self, id: Option<&str>, container_id: &str) -> Result<()> {
         match id {
-            Some(id) => self.execute_not_durable("DELETE FROM exec_sessions WHERE id = ?1", [id]),
-            None => self.execute_not_durable(
+            Some(id) => self.execute_with(
+                Durability::Ephemeral,
+                "DELETE FROM exec_sessions WHERE id = ?1",
+                [id],
+            ),
+            None => self.execute_with(
+                Durability::Ephemeral,
                 "DELETE FROM exec_sessions WHERE container_id = ?1",
                 [container_id],
             ),
@@ -768,11 +769,13 @@ impl Store {
     pub fn release_addresses(&self, container: &str, network: Option<&str>) -> Result<()> {
         // Not synced, as a lease is not.
         match network {
-            Some(network) => self.execute_not_durable(
+            Some(network) => self.execute_with(
+                Durability::Ephemeral,
                 "DELETE FROM network_leases WHERE container = ?1 AND network = ?2",
                 [container, network],
             ),
-            None => self.execute_not_durable(
+            None => self.execute_with(
+                Durability::Ephemeral,
                 "DELETE FROM network_leases WHERE container = ?1",
                 [container],
             ),
@@ -1099,6 +1102,30 @@ mod tests {
             Durability::Durable,
             "any other container is synced"
         );
+    }
+
+    /// A lease and its release are not synced: the first process after a reboot drops
+    /// every lease.
+    #[test]
+    fn network_leases_are_not_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpod.db");
+        drop(Store::open(&path).unwrap());
+        assert_eq!(wal_size(&path), 0);
+        let network: crate::network::Network = serde_json::from_value(serde_json::json!({
+            "name": "lab", "id": "0".repeat(64), "driver": "bridge",
+            "network_interface": "rpod1",
+            "subnets": [{"subnet": "10.89.0.0/24", "gateway": "10.89.0.1"}]
+        }))
+        .unwrap();
+        let store = Store::open(&path).unwrap();
+        let address = store.lease_address(&network, "c", None).unwrap();
+        assert!(store.address_taken("lab", address, "other").unwrap());
+        store.release_addresses("c", Some("lab")).unwrap();
+        store.lease_address(&network, "c", None).unwrap();
+        store.release_addresses("c", None).unwrap();
+        drop(store);
+        assert!(wal_size(&path) > 0, "leases are not synced");
     }
 
     #[test]
