@@ -265,6 +265,11 @@ pub fn random_id() -> String {
     hex::encode(bytes)
 }
 
+/// Whether `name` is an ID as `random_id` makes them: 64 lowercase hexadecimal digits.
+pub fn is_id(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// A random `adjective_surname` name.
 pub fn random_name() -> String {
     let adjective = ADJECTIVES.choose(&mut OsRng).copied().unwrap_or("busy");
@@ -289,6 +294,17 @@ mod tests {
         assert_eq!(id.len(), 64);
         assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(random_id(), id);
+        assert!(is_id(&id));
+        for name in [
+            "",
+            "abc",
+            &"A".repeat(64),
+            &"0".repeat(63),
+            &"0".repeat(65),
+            &format!("{}g", "0".repeat(63)),
+        ] {
+            assert!(!is_id(name), "{name}");
+        }
         assert!(valid_name(&random_name()));
         assert!(valid_name("web-1.a_b"));
         assert!(!valid_name("-web"));

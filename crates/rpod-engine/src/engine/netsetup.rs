@@ -294,7 +294,7 @@ impl Engine {
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let id = name.strip_suffix(".json").unwrap_or(&name).to_string();
-                (id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit())).then_some(id)
+                crate::names::is_id(&id).then_some(id)
             })
             .collect();
         ids.sort();

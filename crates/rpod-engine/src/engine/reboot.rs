@@ -6,7 +6,7 @@
 //! directories stay, or lose its removal and bring the record back.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Engine;
 use crate::container::{ContainerRecord, Status};
@@ -81,13 +81,13 @@ impl Engine {
         ];
         // Listed before the records are read: a record is written before its container's
         // directories, so a directory listed here whose record is missing after has none.
-        let listed: Vec<(std::path::PathBuf, String)> = parents
+        let listed: Vec<(PathBuf, String)> = parents
             .iter()
             .filter_map(|parent| fs::read_dir(parent).ok())
             .flat_map(|entries| entries.flatten())
             .filter_map(|entry| {
                 let name = entry.file_name().into_string().ok()?;
-                is_container_id(&name).then(|| (entry.path(), name))
+                crate::names::is_id(&name).then(|| (entry.path(), name))
             })
             .collect();
         if listed.is_empty() {
@@ -96,11 +96,12 @@ impl Engine {
         let Ok(known) = self.store.container_ids() else {
             return;
         };
+        let mount_points = mount_points();
         for (dir, id) in listed {
             if known.contains(&id) {
                 continue;
             }
-            if has_mount_below(&dir) {
+            if has_mount_below(&mount_points, &dir) {
                 tracing::warn!(dir = %dir.display(), "a container directory without a record has a mount in it; left alone");
                 continue;
             }
@@ -116,21 +117,24 @@ impl Engine {
     }
 }
 
-/// rpod's container IDs: 64 lowercase hexadecimal digits.
-fn is_container_id(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+/// This process's mount points; `None` when they cannot be read.
+fn mount_points() -> Option<Vec<PathBuf>> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    Some(
+        mountinfo
+            .lines()
+            .filter_map(|line| line.split(' ').nth(4))
+            .map(|field| PathBuf::from(unescape_mount_point(field)))
+            .collect(),
+    )
 }
 
 /// Whether anything is mounted in `dir` (nothing is after a reboot; a removal through a
-/// mount would reach into what it shows). Unreadable mounts count as a mount.
-fn has_mount_below(dir: &Path) -> bool {
-    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
-        return true;
-    };
-    mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .any(|mount_point| Path::new(&unescape_mount_point(mount_point)).starts_with(dir))
+/// mount would reach into what it shows). Unknown mounts count as a mount.
+fn has_mount_below(mount_points: &Option<Vec<PathBuf>>, dir: &Path) -> bool {
+    mount_points
+        .as_ref()
+        .is_none_or(|points| points.iter().any(|point| point.starts_with(dir)))
 }
 
 /// A mount point as `/proc/self/mountinfo` writes it, with space, tab, newline and backslash
@@ -166,26 +170,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_container_ids_are_taken_for_containers() {
-        assert!(is_container_id(&"0123456789abcdef".repeat(4)));
-        for name in [
-            "",
-            "abc",
-            &"A".repeat(64),
-            &"0".repeat(63),
-            &"0".repeat(65),
-            &format!("{}g", "0".repeat(63)),
-        ] {
-            assert!(!is_container_id(name), "{name}");
-        }
-    }
-
-    #[test]
     fn mount_points_are_unescaped_and_found_below_a_directory() {
         assert_eq!(unescape_mount_point("/a\\040b/c\\134d"), "/a b/c\\d");
         assert_eq!(unescape_mount_point("/plain\\04"), "/plain\\04");
-        assert!(has_mount_below(Path::new("/proc")));
+        let points = mount_points();
+        assert!(has_mount_below(&points, Path::new("/proc")));
         let dir = tempfile::tempdir().unwrap();
-        assert!(!has_mount_below(dir.path()));
+        assert!(!has_mount_below(&points, dir.path()));
+        assert!(has_mount_below(&None, dir.path()), "unknown mounts count");
     }
 }
