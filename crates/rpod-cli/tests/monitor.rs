@@ -811,10 +811,16 @@ fn the_next_removal_deletes_what_a_monitor_killed_during_its_delete_left() {
         // The hanging delete dies with its monitor (PDEATHSIG).
         wait_until("the monitor's delete is gone", || !pid_alive(delete));
         fs::remove_file(&hang).unwrap();
-        assert_eq!(runtime_list(&rpod, runtime, &real).len(), 1, "{runtime}");
+        let left = runtime_list(&rpod, runtime, &real);
+        assert_eq!(left.len(), 1, "{runtime}");
+        assert_eq!(pending_deletes(&rpod, runtime), left, "{runtime}");
         rpod.ok(&["run", "--rm", "demo", "true"]);
         nothing_left(&rpod, runtime, &real);
-        assert_eq!(pending_deletes(&rpod, runtime), Vec::<String>::new());
+        // This run's own delete may still be pending (it can outlast the removal).
+        assert!(
+            !pending_deletes(&rpod, runtime).contains(&left[0]),
+            "{runtime}: the killed monitor's delete is forgotten"
+        );
     }
 }
 
