@@ -75,18 +75,11 @@ fn monitor_is_rpod_monitor(f: &Fixture) -> bool {
 fn rootfs() -> &'static Path {
     static ROOTFS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ROOTFS.get_or_init(|| {
-        use std::hash::{Hash, Hasher};
-        use std::os::unix::fs::MetadataExt;
         assert!(nix::unistd::geteuid().is_root(), "these tests need root");
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("busybox not found: apt-get install busybox-static");
-        let meta = fs::metadata(busybox).unwrap();
-        let mut key = std::collections::hash_map::DefaultHasher::new();
-        (meta.len(), meta.mtime(), meta.mtime_nsec()).hash(&mut key);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("rpod-oci-rootfs-{:016x}", key.finish()));
+        let busybox = rpod_test_support::busybox();
+        let key = rpod_test_support::fixture_key(&[busybox]);
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rpod-oci-rootfs-{key:016x}"));
         if dir.join("etc/passwd").exists() {
             return dir;
         }
@@ -296,14 +289,6 @@ fn exec_options(cmd: &[&str], streams: Option<AttachStreams>) -> ExecOptions {
         exit_command_delay: 0,
         privileged: false,
     }
-}
-
-/// Whether a live process's command line mentions `text`.
-fn processes_mentioning(text: &str) -> bool {
-    fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        fs::read(entry.path().join("cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(text))
-    })
 }
 
 /// The children of a process, from /proc.
@@ -916,7 +901,7 @@ macro_rules! runtime_tests {
                     drop(handover);
                     // The monitor runs the exit command (when it does) before it exits.
                     wait_until("the session's monitor exits", || {
-                        !processes_mentioning(&session)
+                        !rpod_test_support::processes_mentioning(&session)
                     });
                     assert_eq!(marker.exists(), !handled || on_conmon, "handled: {handled}");
                 }

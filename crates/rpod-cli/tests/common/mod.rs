@@ -14,12 +14,7 @@ pub fn busybox_tarball() -> &'static Path {
         assert!(nix::unistd::geteuid().is_root(), "these tests need root");
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .map(Path::new)
-            .find(|p| p.exists())
-            .expect("busybox not found: apt-get install busybox-static");
-        let key = fixture_key(&[&script, busybox]);
+        let key = fixture_key(&[&script, rpod_test_support::busybox()]);
         let out =
             Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rpod-busybox-{key:016x}.tar"));
         if out.exists() {
@@ -43,21 +38,7 @@ pub fn busybox_tarball() -> &'static Path {
     })
 }
 
-/// A name for a fixture built from `inputs`: their sizes, change times and, for the small
-/// ones (scripts), their contents.
-pub fn fixture_key(inputs: &[&Path]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    use std::os::unix::fs::MetadataExt;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for input in inputs {
-        let meta = std::fs::metadata(input).unwrap();
-        (meta.len(), meta.mtime(), meta.mtime_nsec()).hash(&mut hasher);
-        if meta.len() < 64 * 1024 {
-            std::fs::read(input).unwrap().hash(&mut hasher);
-        }
-    }
-    hasher.finish()
-}
+pub use rpod_test_support::{fixture_key, processes_mentioning};
 
 /// One isolated rpod store (its own --root and --runroot) and a runtime.
 pub struct Rpod {
@@ -188,17 +169,6 @@ impl Drop for Rpod {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
-}
-
-/// Whether a live process's command line mentions `text`.
-fn processes_mentioning(text: &str) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(text))
-    })
 }
 
 /// Run a command with `data` on its stdin (written from another thread, so that large inputs

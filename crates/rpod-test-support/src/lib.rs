@@ -1,0 +1,76 @@
+//! What rpod's end-to-end test crates (rpod-oci's and rpod-cli's) share. Only tests depend
+//! on this crate.
+
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// The host's static busybox, from which the tests' root file systems are built.
+pub fn busybox() -> &'static Path {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .expect("busybox not found: apt-get install busybox-static")
+}
+
+/// A name for a fixture built from `inputs`: their sizes, change times and, for the small
+/// ones (scripts), their contents. A fixture kept under it is rebuilt when an input changes.
+pub fn fixture_key(inputs: &[&Path]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input)
+            .unwrap_or_else(|e| panic!("fixture input {}: {e}", input.display()));
+        (meta.len(), meta.mtime(), meta.mtime_nsec()).hash(&mut hasher);
+        if meta.len() < 64 * 1024 {
+            std::fs::read(input)
+                .unwrap_or_else(|e| panic!("fixture input {}: {e}", input.display()))
+                .hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
+/// Whether a live process's command line mentions `text`.
+pub fn processes_mentioning(text: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(text))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixture_key_follows_its_inputs_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("make.sh");
+        std::fs::write(&script, "echo one\n").unwrap();
+        let first = fixture_key(&[&script]);
+        assert_eq!(fixture_key(&[&script]), first);
+        // Same size, and possibly the same change time on a coarse clock: the contents
+        // still tell them apart.
+        std::fs::write(&script, "echo two\n").unwrap();
+        assert_ne!(fixture_key(&[&script]), first);
+    }
+
+    #[test]
+    fn a_live_process_is_found_by_its_command_line() {
+        let marker = format!("rpod-test-support-marker-{}", std::process::id());
+        assert!(!processes_mentioning(&marker));
+        // The marker is the shell's `$0`, in its command line only.
+        let mut sleeper = std::process::Command::new("sh")
+            .args(["-c", "sleep 30", &marker])
+            .spawn()
+            .unwrap();
+        let found = processes_mentioning(&marker);
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
+        assert!(found);
+    }
+}
