@@ -1338,3 +1338,83 @@ mod bounded_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod pending_delete_tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::mpsc;
+
+    /// A removal whose monitor's delete cannot be left to the sweep (here an entry of the
+    /// same name is pending already, so the link fails) waits for that delete instead; when
+    /// it succeeded, the runtime is not asked again. No root: a script stands in for the
+    /// runtime, and the test holds the monitor's announcement.
+    #[test]
+    fn a_delete_that_cannot_be_left_to_the_sweep_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let calls = dir.path().join("calls");
+        let script = dir.path().join("fake-runtime");
+        fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        let runtime = ConmonRuntime::new(ConmonRuntimeConfig {
+            runtime: script.display().to_string(),
+            conmon: Some("/bin/true".into()),
+            tmp_dir: dir.path().join("monitor"),
+            state_root: Some(dir.path().join("state")),
+            runtime_flags: Vec::new(),
+            log_level: "error".into(),
+            criu: None,
+        })
+        .unwrap();
+        let ctr = OciContainer {
+            id: "b".repeat(64),
+            name: "removed".into(),
+            bundle_dir: dir.path().join("bundle"),
+            run_dir: dir.path().join("run"),
+            log_driver: LogDriver::None,
+            terminal: false,
+            stdin: false,
+            stop_signal: 15,
+            pid: 0,
+            conmon_pid: 0,
+            exit_command: Vec::new(),
+            pid_namespace: true,
+            cgroups: true,
+            monitor: Default::default(),
+            pass_fds: Vec::new(),
+        };
+        // The monitor's delete runs: it holds its announcement locked.
+        let persist = runtime.persist_dir(&ctr);
+        fs::create_dir_all(&persist).unwrap();
+        let announced = persist.join(monitor_delete::DELETE);
+        let mut monitor = File::create(&announced).unwrap();
+        rustix::fs::flock(&monitor, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        let pending = runtime.pending_deletes();
+        fs::create_dir_all(&pending).unwrap();
+        fs::hard_link(&announced, pending.join(&ctr.id)).unwrap();
+
+        let call = runtime.begin_delete_container(&ctr);
+        let (finished, removal) = mpsc::channel();
+        std::thread::spawn(move || finished.send(call.finish()));
+        assert!(
+            removal.recv_timeout(Duration::from_millis(300)).is_err(),
+            "the removal went on while the monitor's delete ran, and nothing will sweep it"
+        );
+        monitor.write_all(b"0").unwrap();
+        drop(monitor);
+        removal
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the removal ends with the monitor's delete")
+            .unwrap();
+        assert!(
+            !calls.exists(),
+            "the runtime was asked: {:?}",
+            fs::read_to_string(&calls)
+        );
+    }
+}
