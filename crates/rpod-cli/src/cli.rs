@@ -566,6 +566,10 @@ pub enum ContainerCommand {
     Exists(ExistsArgs),
     /// Clean up a container's runtime resources after it exited (run by conmon).
     Cleanup(CleanupArgs),
+    /// Tear down the network of a container being removed, the namespace's lock on
+    /// standard input (run by rpod's removal, which goes on meanwhile).
+    #[command(hide = true)]
+    TeardownNetwork(TeardownNetworkArgs),
     /// Stop and start containers again.
     Restart(RestartArgs),
     /// Give a container another name.
@@ -1413,6 +1417,12 @@ pub struct CleanupArgs {
     #[arg(long)]
     pub exec: Option<String>,
     pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TeardownNetworkArgs {
+    /// The container's full ID.
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

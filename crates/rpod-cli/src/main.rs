@@ -135,6 +135,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         }
         Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
         Command::Container(ContainerCommand::Cleanup(a)) => c::cleanup(e, a),
+        Command::Container(ContainerCommand::TeardownNetwork(a)) => c::teardown_network(e, a),
         Command::Container(ContainerCommand::Checkpoint(a)) => o::checkpoint(e, a),
         Command::Container(ContainerCommand::Restore(a)) => o::restore(e, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(e, a),

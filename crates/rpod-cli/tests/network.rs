@@ -820,3 +820,205 @@ fn a_namespace_without_a_record_is_swept() {
         .args(["delete", "--force", &id])
         .status();
 }
+
+/// A store whose netavark is a script in front of the real one: its `teardown` waits while
+/// the returned hold exists (it writes its PID into `teardown.pid` first). Networks come
+/// from `lab`; `--network none` by default.
+struct HeldTeardowns {
+    /// First, so that it goes first (fields drop in order): the store's own clean-up
+    /// would wait for held teardowns.
+    hold: Hold,
+    rpod: Rpod,
+    _helpers: tempfile::TempDir,
+    /// The waiting teardown writes its PID here.
+    teardown_pid: std::path::PathBuf,
+}
+
+/// While this file exists, netavark's teardowns wait; it goes when the test ends, passed
+/// or not, so nothing waits for ever.
+struct Hold(std::path::PathBuf);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn held_teardowns(runtime: &str) -> HeldTeardowns {
+    let helpers = tempfile::tempdir().unwrap();
+    let real = ["/usr/libexec/podman", "/usr/lib/podman"]
+        .iter()
+        .map(|dir| std::path::Path::new(dir).to_path_buf())
+        .find(|dir| dir.join("netavark").is_file())
+        .expect("netavark is installed (scripts/install-deps.sh)");
+    let hold = helpers.path().join("hold");
+    let teardown_pid = helpers.path().join("teardown.pid");
+    let script = helpers.path().join("netavark");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *\" teardown \"*)\n  echo $$ > {pid}.tmp && mv {pid}.tmp {pid}\n  \
+             while [ -e {hold} ]; do sleep 0.05; done\nesac\nexec {real} \"$@\"\n",
+            pid = teardown_pid.display(),
+            hold = hold.display(),
+            real = real.join("netavark").display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(
+        real.join("aardvark-dns"),
+        helpers.path().join("aardvark-dns"),
+    )
+    .unwrap();
+    let rpod = Rpod::with_config(
+        runtime,
+        &format!(
+            "{NO_NETWORK_CONFIG}[engine]\nhelper_binaries_dir = [\"{}\"]\n",
+            helpers.path().display()
+        ),
+    );
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    std::fs::write(&hold, "").unwrap();
+    HeldTeardowns {
+        hold: Hold(hold),
+        rpod,
+        _helpers: helpers,
+        teardown_pid,
+    }
+}
+
+/// Run `args` (a bridged `run --rm`) and wait, at most 20 s, for it to end: it must not wait
+/// for its network's teardown. Returns its standard output.
+fn run_not_waiting_for_the_teardown(rpod: &Rpod, args: &[&str]) -> String {
+    let mut run = rpod
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the run returns while its teardown is held", || {
+        run.try_wait().unwrap().is_some()
+    });
+    let out = run.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The addresses the store has leased.
+fn leased_addresses(rpod: &Rpod) -> Vec<String> {
+    let db = rusqlite::Connection::open(rpod.dir.path().join("root").join("rpod.db")).unwrap();
+    let mut query = db.prepare("SELECT address FROM network_leases").unwrap();
+    let rows = query.query_map([], |row| row.get(0)).unwrap();
+    rows.map(|r| r.unwrap()).collect()
+}
+
+/// A removal hands its container's network teardown to a process of its own and returns:
+/// `run --rm` ends while netavark's teardown still runs, and the container's address stays
+/// leased until the teardown is done; then nothing is left.
+#[test]
+fn a_removal_leaves_the_network_teardown_to_a_process_of_its_own() {
+    for (runtime, n) in [("runc", 44u8), ("crun", 45)] {
+        let held = held_teardowns(runtime);
+        let rpod = &held.rpod;
+        lab(rpod, "lab", n);
+        let show = ["ip", "-4", "-o", "addr", "show", "eth0"];
+        let mut args = vec!["run", "--rm", "--network", "lab", "demo"];
+        args.extend(show);
+        let first = run_not_waiting_for_the_teardown(rpod, &args);
+        assert!(first.contains(&format!("10.93.{n}.2/24")), "{first}");
+        wait_until("the teardown runs", || held.teardown_pid.exists());
+        let teardown: i32 = std::fs::read_to_string(&held.teardown_pid)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(pid_alive(teardown), "{runtime}: the teardown is held");
+        assert_eq!(rpod.ok(&["ps", "-a", "-q"]).trim(), "", "{runtime}");
+        // The address stays leased while its teardown runs (every netavark call waits
+        // for it meanwhile: rpod runs one at a time on a host).
+        let address = format!("10.93.{n}.2");
+        assert_eq!(leased_addresses(rpod), vec![address.clone()], "{runtime}");
+        drop(held.hold);
+        assert_nothing_left(rpod, &address, &format!("rpodt{n}"));
+        assert_eq!(leased_addresses(rpod), Vec::<String>::new(), "{runtime}");
+        let again = rpod.ok(&args);
+        assert!(again.contains(&format!("10.93.{n}.2/24")), "{again}");
+    }
+}
+
+/// `network rm` waits for the teardowns that removals handed over: none finds its network
+/// gone.
+#[test]
+fn network_rm_waits_for_a_handed_over_teardown() {
+    let held = held_teardowns("crun");
+    let rpod = &held.rpod;
+    lab(rpod, "lab", 46);
+    run_not_waiting_for_the_teardown(rpod, &["run", "--rm", "--network", "lab", "demo", "true"]);
+    wait_until("the teardown runs", || held.teardown_pid.exists());
+    let mut remove = rpod
+        .command(&["network", "rm", "lab"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        remove.try_wait().unwrap().is_none(),
+        "network rm went on while a teardown on the network ran"
+    );
+    drop(held.hold);
+    assert!(remove.wait().unwrap().success());
+    assert_network_gone("rpodt46", "10.93.46.");
+    assert!(network_leftovers(rpod, "rpodt46", "10.93.46.").is_empty());
+}
+
+/// A teardown process killed halfway lets go of its namespace's lock: the next container
+/// on a network tears the rest down (its sweep of stray namespaces).
+#[test]
+fn the_next_network_user_finishes_a_killed_teardown() {
+    let held = held_teardowns("runc");
+    let rpod = &held.rpod;
+    lab(rpod, "lab", 47);
+    run_not_waiting_for_the_teardown(rpod, &["run", "--rm", "--network", "lab", "demo", "true"]);
+    wait_until("the teardown runs", || held.teardown_pid.exists());
+    let netavark: i32 = std::fs::read_to_string(&held.teardown_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{netavark}/stat")).unwrap();
+    let helper: i32 = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let helper_argv = std::fs::read(format!("/proc/{helper}/cmdline")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&helper_argv).contains("teardown-network"),
+        "{}",
+        String::from_utf8_lossy(&helper_argv)
+    );
+    for pid in [helper, netavark] {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    }
+    wait_until("the teardown is gone", || {
+        !pid_alive(helper) && !pid_alive(netavark)
+    });
+    drop(held.hold);
+    assert_eq!(
+        std::fs::read_dir(rpod.runroot().join("netns"))
+            .unwrap()
+            .count(),
+        2,
+        "the namespace and its options are left"
+    );
+    rpod.ok(&["run", "--rm", "--network", "lab", "demo", "true"]);
+    assert_nothing_left(rpod, "10.93.47.2", "rpodt47");
+}

@@ -13,6 +13,7 @@
 //! [engine]
 //! criu_path = "/usr/sbin/criu"     # CRIU for checkpoint/restore
 //! conmon_path = "/usr/bin/conmon"  # the monitor (default: rpod-monitor)
+//! helper_binaries_dir = ["/usr/local/libexec/podman"]  # searched first for netavark, aardvark-dns
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,9 @@ pub struct EngineSection {
     /// The per-container monitor: conmon, or rpod-monitor (the default, found beside rpod).
     /// `--conmon` and `RPOD_CONMON` win over it.
     pub conmon_path: Option<std::path::PathBuf>,
+    /// Directories searched first for netavark and aardvark-dns.
+    #[serde(default)]
+    pub helper_binaries_dir: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -156,6 +160,22 @@ mod tests {
             config.engine.conmon_path.as_deref(),
             Some(Path::new("/usr/bin/conmon"))
         );
+    }
+
+    #[test]
+    fn names_the_helpers_directories() {
+        let config = EngineConfig::parse(
+            "[engine]\nhelper_binaries_dir = [\"/opt/net\", \"/usr/local/libexec/podman\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.engine.helper_binaries_dir,
+            [
+                PathBuf::from("/opt/net"),
+                PathBuf::from("/usr/local/libexec/podman")
+            ]
+        );
+        assert!(EngineConfig::parse("[engine]\nhelper_binaries_dir = \"/opt/net\"\n").is_err());
     }
 
     #[test]

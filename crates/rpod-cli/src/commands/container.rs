@@ -1549,6 +1549,19 @@ pub fn cleanup(engine: &Engine, args: CleanupArgs) -> Outcome {
     }
 }
 
+/// `container teardown-network ID` (hidden): the network teardown a removal handed over,
+/// with the namespace's lock as standard input.
+pub fn teardown_network(engine: &Engine, args: TeardownNetworkArgs) -> Outcome {
+    use std::os::fd::AsFd;
+    let lock = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .map(std::fs::File::from);
+    engine.teardown_handed_over_network(&args.id, lock)?;
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

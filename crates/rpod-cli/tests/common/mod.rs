@@ -171,6 +171,37 @@ impl Drop for Rpod {
     }
 }
 
+/// Wait (at most 30 s) for the network teardowns that removals handed over to processes of
+/// their own: each holds its namespace's lock (`<run root>/locks/netns-ID.lock`) while it
+/// runs (rpod-engine's network_handover.rs).
+pub fn wait_for_network_teardowns(rpod: &Rpod) {
+    use nix::fcntl::{Flock, FlockArg};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let Ok(entries) = std::fs::read_dir(rpod.runroot().join("locks")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("netns-") {
+            continue;
+        }
+        let Ok(mut file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        loop {
+            match Flock::lock(file, FlockArg::LockSharedNonblock) {
+                Ok(_unlocked_at_drop) => break,
+                Err((back, _)) => file = back,
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a network teardown still runs: {}",
+                entry.path().display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
 /// Run a command with `data` on its stdin (written from another thread, so that large inputs
 /// never deadlock against the output) and collect its output.
 pub fn pipe_through(command: &mut Command, data: &[u8]) -> Output {
@@ -329,6 +360,7 @@ impl PtyRun {
 /// on the bridge (its anchor, the network's own, aside), firewall rules naming an address of
 /// the subnet (`10.93.N.`; the network's own rules name the whole `10.93.N.0/24`).
 pub fn network_leftovers(rpod: &Rpod, bridge: &str, subnet_prefix: &str) -> Vec<String> {
+    wait_for_network_teardowns(rpod);
     let mut left: Vec<String> = std::fs::read_dir(rpod.runroot().join("netns"))
         .map(|d| {
             d.flatten()

@@ -16,6 +16,7 @@ mod manage;
 mod namespaces;
 mod netcreate;
 mod netsetup;
+mod network_handover;
 mod networks;
 mod observe;
 mod query;
@@ -405,6 +406,19 @@ impl Engine {
 
     /// The command conmon runs when the container (or one of its exec sessions) exits.
     pub(super) fn exit_command(&self, id: &str, exec_session: Option<&str>) -> Vec<String> {
+        let mut command = self.rpod_command();
+        command.extend(["container".into(), "cleanup".into()]);
+        if let Some(session) = exec_session {
+            command.extend(["--exec".into(), session.to_string()]);
+        }
+        command.push(id.to_string());
+        command
+    }
+
+    /// rpod's own command line on this store, for the processes it starts to finish its
+    /// work later (the exit command, a removed container's network teardown); the
+    /// subcommand follows.
+    pub(super) fn rpod_command(&self) -> Vec<String> {
         let mut command = vec![
             self.options.exe.display().to_string(),
             "--root".into(),
@@ -424,11 +438,6 @@ impl Engine {
         if !self.options.events {
             command.push("--events-backend=none".into());
         }
-        command.extend(["container".into(), "cleanup".into()]);
-        if let Some(session) = exec_session {
-            command.extend(["--exec".into(), session.to_string()]);
-        }
-        command.push(id.to_string());
         command
     }
 

@@ -18,7 +18,10 @@ use crate::{EngineError, Result};
 
 impl Engine {
     pub(super) fn netavark(&self) -> Result<Netavark> {
-        Netavark::find(self.roots.runroot.join("netavark"))
+        Netavark::find(
+            self.roots.runroot.join("netavark"),
+            &self.options.config.engine.helper_binaries_dir,
+        )
     }
 
     pub(super) fn netns_path(&self, id: &str) -> PathBuf {
@@ -207,7 +210,7 @@ impl Engine {
         write_file(&self.network_options_file(id), &json)
     }
 
-    fn load_network_options(&self, id: &str) -> Option<NetworkOptions> {
+    pub(super) fn load_network_options(&self, id: &str) -> Option<NetworkOptions> {
         let text = fs::read(self.network_options_file(id)).ok()?;
         serde_json::from_slice(&text).ok()
     }
@@ -263,22 +266,30 @@ impl Engine {
     pub(super) fn try_orphan_lock(&self, id: &str) -> Result<Option<OrphanLock>> {
         let dir = self.roots.lock_dir();
         fs::create_dir_all(&dir).map_err(|e| EngineError::io("creating", &dir, e))?;
-        let path = dir.join(format!("netns-{id}.lock"));
+        let path = self.orphan_lock_path(id);
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
             .map_err(|e| EngineError::io("opening", &path, e))?;
-        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => Ok(Some(OrphanLock { _lock: lock, path })),
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
-            Err((_, errno)) => Err(EngineError::io(
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(OrphanLock {
+                file,
+                path,
+                remove_file: true,
+            })),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+            Err(errno) => Err(EngineError::io(
                 "locking",
                 &path,
                 std::io::Error::from(errno),
             )),
         }
+    }
+
+    pub(super) fn orphan_lock_path(&self, id: &str) -> PathBuf {
+        self.roots.lock_dir().join(format!("netns-{id}.lock"))
     }
 
     /// Tear down namespaces no container accounts for: a `network rm` killed while it
@@ -381,15 +392,29 @@ impl Engine {
 }
 
 /// Held while a namespace no container accounts for is torn down; its file goes with it
-/// (removed while still locked, so no one else can be holding it).
+/// (removed while still locked, so no one else can be holding it). A `flock` lock belongs
+/// to the open file, so a child given a copy of the descriptor holds it too
+/// (`OrphanLock::leave_to_child`, network_handover.rs).
 pub(super) struct OrphanLock {
-    _lock: nix::fcntl::Flock<fs::File>,
-    path: PathBuf,
+    pub(super) file: fs::File,
+    pub(super) path: PathBuf,
+    /// Whether dropping this removes the lock's file: not once it is handed over.
+    pub(super) remove_file: bool,
+}
+
+impl OrphanLock {
+    /// Let go of this lock's descriptor once a child holds a copy of it: the child then
+    /// holds the lock alone, and removes its file.
+    pub(super) fn leave_to_child(mut self) {
+        self.remove_file = false;
+    }
 }
 
 impl Drop for OrphanLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        if self.remove_file {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 

@@ -110,8 +110,6 @@ impl Engine {
         timeout: Option<u32>,
     ) -> Result<String> {
         let network = self.definitions().get(name_or_id)?;
-        // Teardowns still pending must not find their network gone.
-        self.sweep_network_orphans();
         let users = self.network_users(&network.name)?;
         if !users.is_empty() {
             if !force {
@@ -142,6 +140,11 @@ impl Engine {
                 containers: users.join(", "),
             });
         }
+        // Teardowns still pending (also those of the containers removed above) must not
+        // find their network gone: those left by processes that died are done here; those
+        // that removals handed over hold netavark's host-wide lock, which retiring the
+        // bridge waits for (network_handover.rs).
+        self.sweep_network_orphans();
         self.retire_bridge(&network)?;
         self.definitions().remove(&network.name)?;
         Ok(network.name)

@@ -139,7 +139,7 @@ impl Engine {
         if record.state.mounted || record.config.rootfs.is_none() {
             self.unmount_rootfs(record)?;
         }
-        self.network_down(record);
+        self.network_down_for_removal(record);
         self.unmount_shm(record.id())?;
         if let Ok(exit_file) = runtime.exit_file_path(&oci) {
             let _ = fs::remove_file(exit_file);

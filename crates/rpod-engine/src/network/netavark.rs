@@ -81,10 +81,11 @@ pub struct Netavark {
     pub config_dir: PathBuf,
 }
 
-fn find_binary(name: &str) -> Option<PathBuf> {
-    LIBEXEC_DIRS
+fn find_binary(name: &str, helper_dirs: &[PathBuf]) -> Option<PathBuf> {
+    helper_dirs
         .iter()
-        .map(|dir| Path::new(dir).join(name))
+        .map(|dir| dir.join(name))
+        .chain(LIBEXEC_DIRS.iter().map(|dir| Path::new(dir).join(name)))
         .chain(
             std::env::var_os("PATH")
                 .map(|p| {
@@ -98,15 +99,18 @@ fn find_binary(name: &str) -> Option<PathBuf> {
 }
 
 impl Netavark {
-    /// Find netavark and aardvark-dns; a clear error says how to install them.
-    pub fn find(config_dir: PathBuf) -> Result<Self> {
+    /// Find netavark and aardvark-dns, in `helper_dirs` first (`helper_binaries_dir` of
+    /// rpod.conf, as podman's), then where podman's packages put them, then in `$PATH`; a
+    /// clear error says how to install them.
+    pub fn find(config_dir: PathBuf, helper_dirs: &[PathBuf]) -> Result<Self> {
         let missing = |what: &str| {
             EngineError::NotSupported(format!(
                 "bridge networking without {what} (install the netavark and aardvark-dns packages, or use --network none or host)"
             ))
         };
-        let binary = find_binary("netavark").ok_or_else(|| missing("netavark"))?;
-        let aardvark = find_binary("aardvark-dns").ok_or_else(|| missing("aardvark-dns"))?;
+        let binary = find_binary("netavark", helper_dirs).ok_or_else(|| missing("netavark"))?;
+        let aardvark =
+            find_binary("aardvark-dns", helper_dirs).ok_or_else(|| missing("aardvark-dns"))?;
         Ok(Netavark {
             binary,
             aardvark,
@@ -264,7 +268,7 @@ fn die_with_parent(command: &mut Command) {
 /// on systemd's private socket.
 fn systemd_present_but_not_running() -> bool {
     Path::new("/run/systemd/system").exists()
-        && find_binary("systemd-run").is_some()
+        && find_binary("systemd-run", &[]).is_some()
         && std::os::unix::net::UnixStream::connect("/run/systemd/private").is_err()
 }
 
