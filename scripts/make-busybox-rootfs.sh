@@ -5,6 +5,9 @@
 # root file system), the usual top-level directories, and /etc/passwd and /etc/group.
 set -euo pipefail
 out=${1:?usage: make-busybox-rootfs.sh OUT.tar}
+case "$out" in
+  -*) echo "usage: make-busybox-rootfs.sh OUT.tar (builds a busybox root file system tarball)" >&2; exit 2 ;;
+esac
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "busybox not found: apt-get install busybox-static" >&2; exit 1; }
 work=$(mktemp -d)
