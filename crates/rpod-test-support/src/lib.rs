@@ -63,9 +63,10 @@ mod tests {
     fn a_live_process_is_found_by_its_command_line() {
         let marker = format!("rpod-test-support-marker-{}", std::process::id());
         assert!(!processes_mentioning(&marker));
-        // The marker is the shell's `$0`, in its command line only.
+        // The marker is the shell's `$0`, in its command line only; a second command keeps
+        // the shell from replacing itself with `sleep`.
         let mut sleeper = std::process::Command::new("sh")
-            .args(["-c", "sleep 30", &marker])
+            .args(["-c", "sleep 30; exit 0", &marker])
             .spawn()
             .unwrap();
         let found = processes_mentioning(&marker);
