@@ -42,6 +42,17 @@ pub struct Env {
     seccomp: std::sync::OnceLock<serde_json::Value>,
 }
 
+/// The bench's store goes with its temporary directory; what rpod made outside of it goes
+/// first: containers, and the default network's bridge and firewall chains, which a
+/// network keeps while it exists (docs/networks.md) and which would otherwise stay until
+/// the next reboot, one more bridge on the same subnet per run of the bench.
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = run_quiet(&mut self.rpod(&["rm", "-a", "-f", "-t", "0"]));
+        let _ = run_quiet(&mut self.rpod(&["network", "rm", "-f", "rpod"]));
+    }
+}
+
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var("PATH")
         .ok()?
