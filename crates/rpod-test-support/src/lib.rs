@@ -69,9 +69,18 @@ mod tests {
             .args(["-c", "sleep 30; exit 0", &marker])
             .spawn()
             .unwrap();
-        let found = processes_mentioning(&marker);
+        // The kernel lets the parent go on during the child's exec, before the new
+        // command line is in place (/proc/PID/cmdline is empty for that moment): look
+        // again for a while.
+        let found = (0..1000).any(|_| {
+            processes_mentioning(&marker) || {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                false
+            }
+        });
         sleeper.kill().unwrap();
         sleeper.wait().unwrap();
-        assert!(found);
+        assert!(found, "no process mentions {marker}");
+        assert!(!processes_mentioning(&marker), "the sleeper is gone");
     }
 }
