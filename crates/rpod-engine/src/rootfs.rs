@@ -144,22 +144,7 @@ pub fn is_mounted(path: &Path) -> bool {
     let Ok(target) = fs::canonicalize(path) else {
         return false;
     };
-    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .any(|mount_point| Path::new(&unescape(mount_point)) == target)
-}
-
-/// mountinfo escapes spaces, tabs, newlines and backslashes as octal.
-fn unescape(field: &str) -> String {
-    field
-        .replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
+    crate::mountinfo::mount_points().is_some_and(|points| points.contains(&target))
 }
 
 #[cfg(test)]

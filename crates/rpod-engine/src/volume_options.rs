@@ -179,34 +179,7 @@ impl LocalOptions {
 /// Whether `path` is a mount point (listed in this process's mount table).
 pub fn is_mountpoint(path: &Path) -> bool {
     let wanted: PathBuf = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .map(|text| {
-            text.lines().any(|line| {
-                line.split_whitespace()
-                    .nth(4)
-                    .is_some_and(|point| Path::new(&unescape(point)) == wanted)
-            })
-        })
-        .unwrap_or(false)
-}
-
-/// mountinfo escapes blanks and backslashes as octal.
-fn unescape(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() {
-            if let Ok(value) = u8::from_str_radix(&text[i + 1..i + 4], 8) {
-                out.push(value);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::mountinfo::mount_points().is_some_and(|points| points.contains(&wanted))
 }
 
 /// Unmount whatever is mounted on `target` (all of it); an error when it stays mounted.
@@ -271,11 +244,5 @@ mod tests {
         ] {
             assert!(LocalOptions::parse(&bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
-        assert_eq!(unescape("/plain"), "/plain");
     }
 }

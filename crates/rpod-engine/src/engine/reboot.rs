@@ -96,7 +96,7 @@ impl Engine {
         let Ok(known) = self.store.container_ids() else {
             return;
         };
-        let mount_points = mount_points();
+        let mount_points = crate::mountinfo::mount_points();
         for (dir, id) in listed {
             if known.contains(&id) {
                 continue;
@@ -117,18 +117,6 @@ impl Engine {
     }
 }
 
-/// This process's mount points; `None` when they cannot be read.
-fn mount_points() -> Option<Vec<PathBuf>> {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    Some(
-        mountinfo
-            .lines()
-            .filter_map(|line| line.split(' ').nth(4))
-            .map(|field| PathBuf::from(unescape_mount_point(field)))
-            .collect(),
-    )
-}
-
 /// Whether anything is mounted in `dir` (nothing is after a reboot; a removal through a
 /// mount would reach into what it shows). Unknown mounts count as a mount.
 fn has_mount_below(mount_points: &Option<Vec<PathBuf>>, dir: &Path) -> bool {
@@ -137,43 +125,13 @@ fn has_mount_below(mount_points: &Option<Vec<PathBuf>>, dir: &Path) -> bool {
         .is_none_or(|points| points.iter().any(|point| point.starts_with(dir)))
 }
 
-/// A mount point as `/proc/self/mountinfo` writes it, with space, tab, newline and backslash
-/// as octal escapes (`\040`).
-fn unescape_mount_point(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|digits| bytes[i] == b'\\' && digits.iter().all(|d| (b'0'..=b'7').contains(d)));
-        match octal {
-            Some(digits) => {
-                out.push(
-                    digits
-                        .iter()
-                        .fold(0u8, |n, d| n.wrapping_mul(8) + (d - b'0')),
-                );
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn mount_points_are_unescaped_and_found_below_a_directory() {
-        assert_eq!(unescape_mount_point("/a\\040b/c\\134d"), "/a b/c\\d");
-        assert_eq!(unescape_mount_point("/plain\\04"), "/plain\\04");
-        let points = mount_points();
+    fn mounts_are_found_below_a_directory() {
+        let points = crate::mountinfo::mount_points();
         assert!(has_mount_below(&points, Path::new("/proc")));
         let dir = tempfile::tempdir().unwrap();
         assert!(!has_mount_below(&points, dir.path()));
