@@ -880,21 +880,8 @@ fn run_until_the_delete_hangs(rpod: &Rpod, delete_pid: &Path) -> (std::process::
         .spawn()
         .unwrap();
     wait_until("the monitor's delete runs", || delete_pid.exists());
-    let delete: i32 = fs::read_to_string(delete_pid)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let stat = fs::read_to_string(format!("/proc/{delete}/stat")).unwrap();
-    let monitor: i32 = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let delete = rpod_test_support::read_pid_file(delete_pid);
+    let monitor = rpod_test_support::parent_pid(delete);
     assert!(cmdline(&monitor.to_string())[0].ends_with("rpod-monitor"));
     (run, delete, monitor)
 }

@@ -844,6 +844,14 @@ impl Drop for Hold {
     }
 }
 
+impl HeldTeardowns {
+    /// The held teardown's PID (netavark's wrapper), once it runs.
+    fn running_teardown(&self) -> i32 {
+        wait_until("the teardown runs", || self.teardown_pid.exists());
+        rpod_test_support::read_pid_file(&self.teardown_pid)
+    }
+}
+
 fn held_teardowns(runtime: &str) -> HeldTeardowns {
     let helpers = tempfile::tempdir().unwrap();
     let real = ["/usr/libexec/podman", "/usr/lib/podman"]
@@ -926,12 +934,7 @@ fn a_removal_leaves_the_network_teardown_to_a_process_of_its_own() {
         args.extend(show);
         let first = run_not_waiting_for_the_teardown(rpod, &args);
         assert!(first.contains(&format!("10.93.{n}.2/24")), "{first}");
-        wait_until("the teardown runs", || held.teardown_pid.exists());
-        let teardown: i32 = std::fs::read_to_string(&held.teardown_pid)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let teardown = held.running_teardown();
         assert!(pid_alive(teardown), "{runtime}: the teardown is held");
         assert_eq!(rpod.ok(&["ps", "-a", "-q"]).trim(), "", "{runtime}");
         // The address stays leased while its teardown runs (every netavark call waits
@@ -954,7 +957,7 @@ fn network_rm_waits_for_a_handed_over_teardown() {
     let rpod = &held.rpod;
     lab(rpod, "lab", 46);
     run_not_waiting_for_the_teardown(rpod, &["run", "--rm", "--network", "lab", "demo", "true"]);
-    wait_until("the teardown runs", || held.teardown_pid.exists());
+    held.running_teardown();
     let mut remove = rpod
         .command(&["network", "rm", "lab"])
         .stdout(std::process::Stdio::null())
@@ -979,22 +982,8 @@ fn the_next_network_user_finishes_a_killed_teardown() {
     let rpod = &held.rpod;
     lab(rpod, "lab", 47);
     run_not_waiting_for_the_teardown(rpod, &["run", "--rm", "--network", "lab", "demo", "true"]);
-    wait_until("the teardown runs", || held.teardown_pid.exists());
-    let netavark: i32 = std::fs::read_to_string(&held.teardown_pid)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{netavark}/stat")).unwrap();
-    let helper: i32 = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let netavark = held.running_teardown();
+    let helper = rpod_test_support::parent_pid(netavark);
     let helper_argv = std::fs::read(format!("/proc/{helper}/cmdline")).unwrap();
     assert!(
         String::from_utf8_lossy(&helper_argv).contains("teardown-network"),
@@ -1021,4 +1010,26 @@ fn the_next_network_user_finishes_a_killed_teardown() {
     );
     rpod.ok(&["run", "--rm", "--network", "lab", "demo", "true"]);
     assert_nothing_left(rpod, "10.93.47.2", "rpodt47");
+}
+
+/// `container teardown-network` (which removals start) refuses what is not a container's
+/// ID and a container that is not being removed; run by hand for a container that is gone,
+/// without the lock on its standard input, it takes the lock itself and leaves nothing.
+#[test]
+fn the_teardown_command_takes_only_removed_containers() {
+    let rpod = Rpod::with_image("runc");
+    let err = rpod.fails(&["container", "teardown-network", "../etc"], 125);
+    assert!(err.contains("is not a container ID"), "{err}");
+    let id = rpod.ok(&["create", "demo", "true"]).trim().to_string();
+    let err = rpod.fails(&["container", "teardown-network", &id], 125);
+    assert!(err.contains("is not being removed"), "{err}");
+    let gone = "cd".repeat(32);
+    rpod.ok(&["container", "teardown-network", &gone]);
+    let locks: Vec<String> = std::fs::read_dir(rpod.runroot().join("locks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("netns-"))
+        .collect();
+    assert!(locks.is_empty(), "{locks:?}");
+    assert_eq!(rpod.ok(&["ps", "-a", "-q", "--no-trunc"]).trim(), id);
 }

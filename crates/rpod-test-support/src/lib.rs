@@ -42,6 +42,26 @@ pub fn processes_mentioning(text: &str) -> bool {
     })
 }
 
+/// The PID a test's helper script wrote into `file` (`echo $$ > file`).
+pub fn read_pid_file(file: &Path) -> i32 {
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("PID file {}: {e}", file.display()));
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("PID file {} holds {text:?}: {e}", file.display()))
+}
+
+/// The parent of live process `pid` (field 4 of `/proc/PID/stat`, after the command name,
+/// which may hold spaces and parentheses).
+pub fn parent_pid(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
+    stat.rsplit_once(')')
+        .and_then(|(_, fields)| fields.split_whitespace().nth(1))
+        .and_then(|ppid| ppid.parse().ok())
+        .unwrap_or_else(|| panic!("no parent in /proc/{pid}/stat: {stat:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +77,21 @@ mod tests {
         // still tell them apart.
         std::fs::write(&script, "echo two\n").unwrap();
         assert_ne!(fixture_key(&[&script]), first);
+    }
+
+    #[test]
+    fn a_child_names_this_process_as_its_parent() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30; exit 0"])
+            .spawn()
+            .unwrap();
+        assert_eq!(parent_pid(child.id() as i32), std::process::id() as i32);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pid");
+        std::fs::write(&file, "1234\n").unwrap();
+        assert_eq!(read_pid_file(&file), 1234);
     }
 
     #[test]
