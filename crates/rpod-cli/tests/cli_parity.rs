@@ -705,14 +705,164 @@ fn cp_between_the_host_and_containers() {
         "1\n"
     );
 
-    // rpod's own files and mounts are refused, as are bad arguments.
-    let err = rpod.fails(&["cp", "box:/etc/hosts", &host("hosts")], 125);
+    // Mounts that are not on the host are refused, as are bad arguments.
+    let err = rpod.fails(&["cp", "box:/dev/null", &host("null")], 125);
     assert!(err.contains("not supported"), "{err}");
     rpod.fails(&["cp", &host("src/one"), &host("two")], 125);
     rpod.fails(&["cp", "box:/tmp/one", "box:/tmp/two"], 125);
     rpod.fails(&["cp", "ghost:/tmp", &host("x")], 125);
     rpod.fails(&["cp", &host("nonexistent"), "box:/tmp"], 125);
     rpod.fails(&["cp", &host("src/one"), "box:/no/such/dir/x"], 125);
+}
+
+#[test]
+fn cp_reaches_volumes_bind_mounts_and_rpods_own_files() {
+    let rpod = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let host = |name: &str| dir.path().join(name).display().to_string();
+    let bound = dir.path().join("bound");
+    let read_only = dir.path().join("read-only");
+    let outside = dir.path().join("outside");
+    for d in [&bound, &read_only, &outside] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::write(bound.join("b"), "bound\n").unwrap();
+    std::fs::write(outside.join("host-secret"), "secret").unwrap();
+    // A link in the volume that would lead to the host's `outside` if rpod followed it
+    // there: inside the container it is the container's own (missing) directory.
+    let escape = format!("/../../../../../..{}", outside.display());
+    rpod.detached(&[
+        "--name",
+        "box",
+        "-v",
+        "cpvol:/data",
+        "-v",
+        &format!("{}:/bm", bound.display()),
+        "-v",
+        &format!("{}:/ro:ro", read_only.display()),
+        "demo",
+        "sh",
+        "-c",
+        &format!(
+            "echo vol > /data/vf && ln -s /data /tmp/to-data && ln -s {escape} /data/esc && touch /tmp/ready; exec sleep 300"
+        ),
+    ]);
+    wait_until("the files are made", || {
+        rpod.run(&["exec", "box", "test", "-f", "/tmp/ready"])
+            .status
+            .success()
+    });
+    let volume = std::path::PathBuf::from(
+        rpod.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "cpvol"])
+            .trim(),
+    );
+
+    // Out of the container: a file on a volume, through a link to it, the volume itself
+    // (under the container's name for it), a bind mount's file, rpod's own /etc/hosts.
+    rpod.ok(&["cp", "box:/data/vf", &host("vf")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("vf")).unwrap(),
+        "vol\n"
+    );
+    rpod.ok(&["cp", "box:/tmp/to-data/vf", &host("via-link")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("via-link")).unwrap(),
+        "vol\n"
+    );
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    rpod.ok(&["cp", "box:/data", &host("out")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/data/vf")).unwrap(),
+        "vol\n"
+    );
+    rpod.ok(&["cp", "box:/bm/b", &host("b")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b")).unwrap(),
+        "bound\n"
+    );
+    rpod.ok(&["cp", "box:/etc/hosts", &host("hosts")]);
+    assert!(std::fs::read_to_string(dir.path().join("hosts"))
+        .unwrap()
+        .contains("box"));
+    // A directory with mounts below it: what the mounts show, not the mount points.
+    rpod.ok(&["cp", "box:/etc", &host("etc")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("etc/hosts")).unwrap(),
+        std::fs::read_to_string(dir.path().join("hosts")).unwrap()
+    );
+    let out = rpod.command(&["cp", "box:/", "-"]).output().unwrap();
+    assert!(out.status.success());
+    let names: Vec<String> = tar::Archive::new(out.stdout.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(names.iter().any(|n| n == "data/vf"), "{names:?}");
+    assert!(names.iter().any(|n| n == "bm/b"), "{names:?}");
+
+    // Into the container: onto the volume (seen by the container and in the volume's
+    // directory), onto the bind mount, and over rpod's /etc/hosts in place (a running
+    // container keeps seeing the mounted file).
+    std::fs::write(dir.path().join("new"), "new\n").unwrap();
+    rpod.ok(&["cp", &host("new"), "box:/data/"]);
+    assert_eq!(rpod.ok(&["exec", "box", "cat", "/data/new"]), "new\n");
+    assert_eq!(
+        std::fs::read_to_string(volume.join("new")).unwrap(),
+        "new\n"
+    );
+    rpod.ok(&["cp", &host("new"), "box:/bm/new"]);
+    assert_eq!(std::fs::read_to_string(bound.join("new")).unwrap(), "new\n");
+    std::fs::write(dir.path().join("my-hosts"), "10.1.2.3 elsewhere\n").unwrap();
+    rpod.ok(&["cp", &host("my-hosts"), "box:/etc/hosts"]);
+    assert_eq!(
+        rpod.ok(&["exec", "box", "cat", "/etc/hosts"]),
+        "10.1.2.3 elsewhere\n"
+    );
+    // The volume's link is followed inside the container, never to the host.
+    rpod.ok(&["exec", "box", "mkdir", "-p", &outside.display().to_string()]);
+    rpod.ok(&["cp", &host("new"), "box:/data/esc/planted"]);
+    assert!(!outside.join("planted").exists());
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "box",
+            "cat",
+            &format!("{}/planted", outside.display())
+        ]),
+        "new\n"
+    );
+    let err = rpod.fails(&["cp", "box:/data/esc/host-secret", &host("stolen")], 125);
+    assert!(err.contains("could not be found"), "{err}");
+
+    // Refused: a read-only mount, a mount that is not on the host, a directory whose part
+    // a mount would hide, a directory over a mounted file.
+    let err = rpod.fails(&["cp", &host("new"), "box:/ro/x"], 125);
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(std::fs::read_dir(&read_only).unwrap().count(), 0);
+    let err = rpod.fails(&["cp", &host("new"), "box:/dev/shm/x"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    std::fs::create_dir_all(dir.path().join("tree/etc")).unwrap();
+    std::fs::write(dir.path().join("tree/etc/hosts"), "hidden\n").unwrap();
+    let err = rpod.fails(&["cp", &host("tree/etc"), "box:/"], 125);
+    assert!(err.contains("/etc/hosts"), "{err}");
+    assert_eq!(
+        rpod.ok(&["exec", "box", "cat", "/etc/hosts"]),
+        "10.1.2.3 elsewhere\n"
+    );
+    rpod.fails(&["cp", &host("tree"), "box:/etc/hosts"], 125);
+
+    // A stopped container: its mounts are read from their sources all the same.
+    rpod.ok(&["stop", "-t", "0", "box"]);
+    rpod.ok(&["cp", "box:/data/new", &host("after-stop")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("after-stop")).unwrap(),
+        "new\n"
+    );
+    rpod.ok(&["cp", &host("vf"), "box:/data/from-host"]);
+    assert_eq!(
+        std::fs::read_to_string(volume.join("from-host")).unwrap(),
+        "vol\n"
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod isolation;
 pub mod labels;
 pub mod lock;
 pub mod logs;
+pub mod mounted_tree;
 pub mod mountinfo;
 pub mod mounts;
 pub mod names;

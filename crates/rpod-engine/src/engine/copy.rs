@@ -5,12 +5,13 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use rustix::fs::{self as rfs, AtFlags, FileType};
 
 use super::*;
 use crate::confined::{plain_relative, ConfinedDir};
+use crate::mounted_tree::{Entry, MountedTree, TreeError, TreeMount};
 use crate::tree_copy;
 
 /// Where a copy into a container comes from on the host.
@@ -32,6 +33,8 @@ fn copy_err(
 /// A container path as a directory part and a last name; `contents` when it ends in `/.`
 /// (copy what the directory holds, not the directory).
 struct ContainerPath {
+    /// The whole path, relative to the container's `/`.
+    rel: PathBuf,
     parent: PathBuf,
     name: Option<OsString>,
     contents: bool,
@@ -55,6 +58,7 @@ impl ContainerPath {
             .unwrap_or(Path::new("."));
         Ok(ContainerPath {
             parent: parent.to_path_buf(),
+            rel: rel.clone(),
             name: rel.file_name().map(OsStr::to_os_string),
             contents,
         })
@@ -135,79 +139,152 @@ impl Engine {
         result
     }
 
-    /// Paths under the container's mounts (volumes, bind mounts, rpod's own `/etc/hosts` and
-    /// the like) are not in its root file system as the host sees it: refused rather than
-    /// copied from or to the wrong place. `dir` is already resolved, so a symlink cannot
-    /// lead around this check.
-    fn refuse_mounted(
+    /// The mounts laid over the container's root, as its last start's spec has them (rpod's
+    /// own files, volumes, bind mounts, the kernel's file systems); before its first start,
+    /// the volumes and mounts it was created with. A bind mount whose source is gone (rpod's
+    /// files of a container that was cleaned up) is left out: its mount point is then the
+    /// root file system's.
+    fn tree_mounts(&self, record: &ContainerRecord) -> Result<Vec<TreeMount>> {
+        let spec_path = self.roots.bundle_dir(record.id()).join("config.json");
+        let mounts: Vec<TreeMount> = match oci_spec::runtime::Spec::load(&spec_path) {
+            Ok(spec) => spec
+                .mounts()
+                .iter()
+                .flatten()
+                .map(|m| {
+                    let options = m.options().as_deref().unwrap_or_default();
+                    let bind = m.typ().as_deref() == Some("bind")
+                        || options.iter().any(|o| o == "bind" || o == "rbind");
+                    TreeMount {
+                        destination: m.destination().clone(),
+                        source: m.source().clone().filter(|_| bind),
+                        read_only: options.iter().any(|o| o == "ro"),
+                    }
+                })
+                .collect(),
+            Err(_) if !spec_path.exists() => record
+                .config
+                .mounts
+                .iter()
+                .map(|m| TreeMount {
+                    destination: PathBuf::from(&m.destination),
+                    source: (m.kind == crate::mounts::MountKind::Bind).then(|| m.source.clone()),
+                    read_only: m.read_only(),
+                })
+                .collect(),
+            Err(e) => {
+                return Err(EngineError::InvalidArg(format!(
+                    "reading the spec of container {} ({}): {e}",
+                    record.id(),
+                    spec_path.display()
+                )))
+            }
+        };
+        Ok(mounts
+            .into_iter()
+            .filter(|m| {
+                m.source
+                    .as_ref()
+                    .is_none_or(|s| s.symlink_metadata().is_ok())
+            })
+            .collect())
+    }
+
+    /// Run `op` on the container's files as it sees them: its root (mounted for the time of
+    /// it when the container is not running) with its mounts over it, under its lock.
+    fn with_tree<T>(
         &self,
-        record: &ContainerRecord,
-        root: &Path,
-        dir: &OwnedFd,
-        name: &OsStr,
-    ) -> Result<()> {
-        let fd_path = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
-        let host = fs::read_link(&fd_path).map_err(|e| copy_err("resolving", &fd_path, e))?;
-        let inside = host
-            .strip_prefix(root)
-            .map(|rel| Path::new("/").join(rel))
-            .unwrap_or_else(|_| PathBuf::from("/"))
-            .join(name);
-        let own = super::filesystem::OWN_MOUNT_POINTS
-            .iter()
-            .map(|p| format!("/{p}"));
-        let mounted = record
-            .config
-            .mounts
-            .iter()
-            .map(|m| m.destination.clone())
-            .chain(own)
-            .find(|m| inside.starts_with(m) || Path::new(m).starts_with(&inside) && name != ".");
-        match mounted {
-            Some(mount) => Err(EngineError::NotSupported(format!(
-                "copying {} of container {} (under {mount}, a volume, bind mount or rpod's own file: copy from or to its source on the host)",
-                inside.display(),
-                record.config.name
-            ))),
-            None => Ok(()),
-        }
+        name_or_id: &str,
+        op: impl FnOnce(&ContainerRecord, &MountedTree, &Path) -> Result<T>,
+    ) -> Result<T> {
+        self.with_root(name_or_id, |record, root, root_path| {
+            let top = rfs::openat(
+                root.top(),
+                ".",
+                rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::CLOEXEC,
+                rfs::Mode::empty(),
+            )
+            .map_err(|e| copy_err("opening", root_path, e))?;
+            let tree = MountedTree::new(top, self.tree_mounts(record)?);
+            op(record, &tree, root_path)
+        })
     }
 
     /// Copy `path` in the container to the host: into `dest` when it is a directory (under
-    /// its own name), otherwise as `dest`.
+    /// its own name), otherwise as `dest`. What the container's mounts show is copied from
+    /// their sources, also for mounts inside a copied directory.
     pub fn copy_from_container(&self, name_or_id: &str, path: &str, dest: &Path) -> Result<()> {
         let source = ContainerPath::parse(path)?;
-        self.with_root(name_or_id, |record, tree, root| {
-            let missing = || {
-                EngineError::InvalidArg(format!(
-                    "\"{path}\" could not be found on container {}: no such file or directory",
-                    record.config.name
-                ))
-            };
-            let parent = tree
-                .dir_in_root(&source.parent)
-                .map_err(|e| EngineError::InvalidArg(e.to_string()))?
-                .ok_or_else(missing)?;
-            // The root itself: its contents.
-            let (parent, name, contents) = match &source.name {
-                Some(name) => (parent, name.clone(), source.contents),
-                None => (
-                    tree.dir_in_root(Path::new("."))
-                        .map_err(|e| EngineError::InvalidArg(e.to_string()))?
-                        .ok_or_else(missing)?,
-                    OsString::from("."),
-                    true,
-                ),
-            };
-            if name != "." && kind_at(&parent, &name).is_none() {
-                return Err(missing());
-            }
-            self.refuse_mounted(record, root, &parent, &name)?;
+        self.with_tree(name_or_id, |record, tree, _| {
+            let entry = tree
+                .locate(&source.rel, false)
+                .map_err(tree_err)?
+                .filter(|e| e.kind.is_some())
+                .ok_or_else(|| {
+                    EngineError::InvalidArg(format!(
+                        "\"{path}\" could not be found on container {}: no such file or directory",
+                        record.config.name
+                    ))
+                })?;
+            // The root itself, or `DIR/.`: what the directory holds.
+            let contents = source.contents || entry.path == Path::new("/");
             let (dir, to_name) = host_target(dest)?;
-            copy_into(&parent, &name, contents, &dir, to_name.as_deref())
+            // A mount's top is named after its source on the host: copied under the
+            // container's name.
+            let shown = entry
+                .path
+                .file_name()
+                .map(OsStr::to_os_string)
+                .unwrap_or_else(|| OsString::from("."));
+            let to_name =
+                to_name.or_else(|| (!contents && entry.name != shown).then_some(shown.clone()));
+            // Where the copy's top lands, known before the copy makes `dest`.
+            let landing = dest_dir_path(dest);
+            let copied_top = match (&to_name, contents) {
+                (Some(name), _) => landing.join(name),
+                (None, true) => landing,
+                (None, false) => landing.join(&shown),
+            };
+            copy_into(&entry.dir, &entry.name, contents, &dir, to_name.as_deref())
                 .map_err(|e| copy_err("copying to", dest, e))?;
+            if entry.is_dir() {
+                self.copy_mounts_below(tree, &entry.path, &copied_top)?;
+            }
             Ok(())
         })
+    }
+
+    /// After a directory was copied out of the root file system to `copied_top` on the
+    /// host, put what the mounts below it show in place of their mount points. The copy is
+    /// the container's content: its links are never followed on the way to a mount point
+    /// (such a mount point is left as the root file system has it).
+    fn copy_mounts_below(&self, tree: &MountedTree, top: &Path, copied_top: &Path) -> Result<()> {
+        let below = tree.mounts_below(top);
+        if below.is_empty() {
+            return Ok(());
+        }
+        let copy =
+            ConfinedDir::open(copied_top).map_err(|e| EngineError::InvalidArg(e.to_string()))?;
+        for mount in below {
+            if mount.source.is_none() {
+                continue;
+            }
+            let Ok(rel) = mount.destination.strip_prefix(top) else {
+                continue;
+            };
+            let Ok((parent, name)) = copy.parent_of(rel, false) else {
+                continue;
+            };
+            let source = tree.mount_entry(mount).map_err(tree_err)?;
+            if source.kind.is_none() {
+                continue;
+            }
+            let shown = copied_top.join(rel);
+            crate::confined::remove_entry(&parent, &name)
+                .and_then(|()| tree_copy::copy_entry(&source.dir, &source.name, &parent, &name))
+                .map_err(|e| copy_err("copying to", &shown, e))?;
+        }
+        Ok(())
     }
 
     /// Copy `path` in the container into a tar written to `out` (`cp CTR:PATH -`).
@@ -243,6 +320,9 @@ impl Engine {
 
     /// Copy host files (a path, or a tar stream) to `path` in the container. With
     /// `chown`, what is copied gets the container user's uid and gid (podman's --archive).
+    /// A path on a volume or a bind mount is written in its source; a mount's own top (a
+    /// file such as `/etc/hosts`) is rewritten in place, so that a running container keeps
+    /// seeing it; read-only mounts are refused.
     pub fn copy_into_container(
         &self,
         name_or_id: &str,
@@ -295,53 +375,187 @@ impl Engine {
                 (dir, OsString::from("."), true)
             }
         };
+        let contents = contents || src_name == ".";
         let dest = ContainerPath::parse(path)?;
-        self.with_root(name_or_id, |record, tree, root| {
-            let full = match &dest.name {
-                Some(name) => dest.parent.join(name),
-                None => dest.parent.clone(),
+        self.with_tree(name_or_id, |record, tree, root| {
+            let no_dir = |shown: &Path| {
+                EngineError::InvalidArg(format!(
+                    "{}: no such directory in the container",
+                    shown.display()
+                ))
             };
-            let resolve = |rel: &Path| {
-                tree.dir_in_root(rel)
-                    .map_err(|e| EngineError::InvalidArg(e.to_string()))
-            };
-            // An existing directory takes the source under its own name; otherwise the
-            // source becomes the last name of `path`, in a directory that must exist.
-            let (dir, to_name) = match resolve(&full)? {
-                Some(dir) => (dir, None),
+            // An existing directory (links followed) takes the source under its own name;
+            // otherwise the source becomes the last name of `path`, in a directory that
+            // must exist (a link there is replaced, not written through).
+            let into_dir = tree
+                .locate(&dest.rel, true)
+                .map_err(tree_err)?
+                .filter(|e| e.is_dir());
+            // (source name, where it goes in the container)
+            let mut writes: Vec<(OsString, Entry)> = Vec::new();
+            match into_dir {
+                Some(dir) => {
+                    let names = if contents {
+                        tree_copy::entries(
+                            &tree_copy::open_dir_at(&src_dir, &src_name)
+                                .map_err(|e| copy_err("reading", Path::new(&src_name), e))?,
+                        )
+                        .map_err(|e| copy_err("reading", Path::new(&src_name), e))?
+                    } else {
+                        vec![src_name.clone()]
+                    };
+                    for name in names {
+                        let entry = tree
+                            .locate(&dir.path.join(&name), false)
+                            .map_err(tree_err)?
+                            .ok_or_else(|| no_dir(&dir.path))?;
+                        writes.push((name, entry));
+                    }
+                }
                 None if dest.contents || dest.name.is_none() => {
-                    return Err(EngineError::InvalidArg(format!(
-                        "{path}: no such directory in the container"
-                    )))
+                    return Err(no_dir(&Path::new("/").join(&dest.rel)))
                 }
                 None => {
-                    let parent = resolve(&dest.parent)?.ok_or_else(|| {
-                        EngineError::InvalidArg(format!(
-                            "{}: no such directory in the container",
-                            Path::new("/").join(&dest.parent).display()
-                        ))
-                    })?;
-                    (parent, dest.name.clone())
+                    let entry = tree
+                        .locate(&dest.rel, false)
+                        .map_err(tree_err)?
+                        .ok_or_else(|| no_dir(&Path::new("/").join(&dest.parent)))?;
+                    // With `DIR/.` (a source name of `.`): a directory of that name with
+                    // what DIR holds.
+                    writes.push((src_name.clone(), entry));
                 }
-            };
-            let contents = contents || src_name == ".";
-            let checked: &OsStr = match &to_name {
-                Some(name) => name,
-                None if contents => OsStr::new("."),
-                None => &src_name,
-            };
-            self.refuse_mounted(record, root, &dir, checked)?;
-            let made = copy_into(&src_dir, &src_name, contents, &dir, to_name.as_deref())
-                .map_err(|e| copy_err("copying into the container at", path, e))?;
-            if chown {
-                let user = spec::resolve_user(root, &record.config.user)?;
-                for name in made {
-                    chown_entry(&dir, &name, user.uid, user.gid)
-                        .map_err(|e| copy_err("changing the owner of", path, e))?;
+            }
+            let src_parent: &OwnedFd = &src_dir;
+            for (name, entry) in &writes {
+                self.check_writable(record, tree, entry, src_parent, name)?;
+            }
+            for (name, entry) in writes {
+                write_entry(src_parent, &name, &entry)
+                    .map_err(|e| copy_err("copying into the container at", &entry.path, e))?;
+                if chown && !entry.mount_top {
+                    let user = spec::resolve_user(root, &record.config.user)?;
+                    chown_entry(&entry.dir, &entry.name, user.uid, user.gid)
+                        .map_err(|e| copy_err("changing the owner of", &entry.path, e))?;
                 }
             }
             Ok(())
         })
+    }
+
+    /// Refuse a write to a read-only mount, and one that would put the source's files
+    /// where a mount below the destination hides them from the container.
+    fn check_writable(
+        &self,
+        record: &ContainerRecord,
+        tree: &MountedTree,
+        entry: &Entry,
+        src_dir: &OwnedFd,
+        src_name: &OsStr,
+    ) -> Result<()> {
+        if entry.read_only {
+            return Err(EngineError::InvalidArg(format!(
+                "{} in container {} is on a read-only mount",
+                entry.path.display(),
+                record.config.name
+            )));
+        }
+        let source_kind = kind_at(src_dir, src_name);
+        if entry.mount_top
+            && entry.kind != Some(FileType::Directory)
+            && source_kind != Some(FileType::RegularFile)
+        {
+            return Err(EngineError::InvalidArg(format!(
+                "{} in container {} is a mounted file: only a file can be copied over it",
+                entry.path.display(),
+                record.config.name
+            )));
+        }
+        if source_kind != Some(FileType::Directory) {
+            return Ok(());
+        }
+        let src = tree_copy::open_dir_at(src_dir, src_name)
+            .map_err(|e| copy_err("reading", Path::new(src_name), e))?;
+        for mount in tree.mounts_below(&entry.path) {
+            // The source's entry on the way to the mount point (any kind: a link there
+            // would replace the mount point's directory).
+            let first = mount
+                .destination
+                .strip_prefix(&entry.path)
+                .ok()
+                .and_then(|rel| rel.iter().next());
+            if first.is_some_and(|first| kind_at(&src, first).is_some()) {
+                return Err(EngineError::NotSupported(format!(
+                    "copying {} into container {}: the mount at {} would hide part of it (copy that part to the mount on its own)",
+                    src_name.to_string_lossy(),
+                    record.config.name,
+                    mount.destination.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Write the host entry `name` of `src` at `entry`: a mount's top file in place (its inode
+/// is what the container has mounted), anything else replaced or merged (`tree_copy`).
+fn write_entry(src: &OwnedFd, name: &OsStr, entry: &Entry) -> std::io::Result<u64> {
+    if entry.mount_top && entry.kind == Some(FileType::RegularFile) {
+        let from = rfs::openat(
+            src,
+            name,
+            rfs::OFlags::RDONLY
+                | rfs::OFlags::NOFOLLOW
+                | rfs::OFlags::CLOEXEC
+                | rfs::OFlags::NOCTTY,
+            rfs::Mode::empty(),
+        )?;
+        let to = rfs::openat(
+            &entry.dir,
+            &entry.name,
+            rfs::OFlags::WRONLY | rfs::OFlags::TRUNC | rfs::OFlags::NOFOLLOW | rfs::OFlags::CLOEXEC,
+            rfs::Mode::empty(),
+        )?;
+        std::io::copy(&mut fs::File::from(from), &mut fs::File::from(to))?;
+        return Ok(1);
+    }
+    if name == "." {
+        // A directory's contents into a new directory of the entry's name.
+        let inner = tree_copy::open_dir_at(src, name)?;
+        match rfs::mkdirat(&entry.dir, &entry.name, rfs::Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let into = entry.open_dir()?;
+        let mut copied = 0;
+        for child in tree_copy::entries(&inner)? {
+            copied += tree_copy::copy_entry(&inner, &child, &into, &child)?;
+        }
+        return Ok(copied);
+    }
+    tree_copy::copy_entry(src, name, &entry.dir, &entry.name)
+}
+
+fn tree_err(e: TreeError) -> EngineError {
+    match e {
+        TreeError::NotOnHost { path, destination } => EngineError::NotSupported(format!(
+            "copying {} (on {}, a mount that is not on the host: a tmpfs or a kernel file system)",
+            path.display(),
+            destination.display()
+        )),
+        other => EngineError::InvalidArg(other.to_string()),
+    }
+}
+
+/// The directory a copy to `dest` lands in: `dest` itself when it is a directory, otherwise
+/// its parent.
+fn dest_dir_path(dest: &Path) -> PathBuf {
+    if dest.is_dir() {
+        dest.to_path_buf()
+    } else {
+        dest.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
     }
 }
 
