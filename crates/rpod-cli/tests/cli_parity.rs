@@ -709,7 +709,6 @@ fn cp_between_the_host_and_containers() {
     let err = rpod.fails(&["cp", "box:/dev/null", &host("null")], 125);
     assert!(err.contains("not supported"), "{err}");
     rpod.fails(&["cp", &host("src/one"), &host("two")], 125);
-    rpod.fails(&["cp", "box:/tmp/one", "box:/tmp/two"], 125);
     rpod.fails(&["cp", "ghost:/tmp", &host("x")], 125);
     rpod.fails(&["cp", &host("nonexistent"), "box:/tmp"], 125);
     rpod.fails(&["cp", &host("src/one"), "box:/no/such/dir/x"], 125);
@@ -850,6 +849,58 @@ fn cp_reaches_volumes_bind_mounts_and_rpods_own_files() {
         "10.1.2.3 elsewhere\n"
     );
     rpod.fails(&["cp", &host("tree"), "box:/etc/hosts"], 125);
+
+    // Between containers (and within one): as out to the host and back in, owners
+    // given to the receiving container's user.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "other",
+        "-u",
+        "4321:4321",
+        "demo",
+        "true",
+    ]);
+    rpod.ok(&["cp", "box:/data", "other:/tmp"]);
+    rpod.ok(&["cp", "box:/etc/hosts", "other:/tmp/hosts-of-box"]);
+    rpod.ok(&["cp", "box:/data/.", "box:/tmp/data-copy"]);
+    assert_eq!(
+        rpod.ok(&["exec", "box", "cat", "/tmp/data-copy/vf"]),
+        "vol\n"
+    );
+    rpod.ok(&["cp", "other:/tmp/data/vf", &host("via-other")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("via-other")).unwrap(),
+        "vol\n"
+    );
+    rpod.ok(&["cp", "other:/tmp/hosts-of-box", &host("hosts-of-box")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("hosts-of-box")).unwrap(),
+        "10.1.2.3 elsewhere\n"
+    );
+    let out = rpod
+        .command(&["cp", "other:/tmp/data", "-"])
+        .output()
+        .unwrap();
+    let owners: Vec<(String, u64)> = tar::Archive::new(out.stdout.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.path().unwrap().display().to_string(),
+                e.header().uid().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        owners.iter().any(|(name, _)| name == "data/vf"),
+        "{owners:?}"
+    );
+    assert!(owners.iter().all(|(_, uid)| *uid == 4321), "{owners:?}");
+    let err = rpod.fails(&["cp", "box:/nowhere", "other:/tmp"], 125);
+    assert!(err.contains("could not be found"), "{err}");
+    rpod.fails(&["cp", "box:/data/vf", "ghost:/tmp"], 125);
 
     // A stopped container: its mounts are read from their sources all the same.
     rpod.ok(&["stop", "-t", "0", "box"]);

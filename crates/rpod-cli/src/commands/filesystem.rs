@@ -112,10 +112,8 @@ pub fn cp(engine: &Engine, args: CpArgs) -> Outcome {
             let mut stdin = io::stdin().lock();
             engine.copy_into_container(name, HostSource::Tar(&mut stdin), path, args.archive)?;
         }
-        (CpEnd::Container(..), CpEnd::Container(..)) => {
-            return Err(usage(
-                "copying between containers is not supported: copy through the host",
-            ))
+        (CpEnd::Container(from, from_path), CpEnd::Container(to, to_path)) => {
+            engine.copy_between_containers(from, from_path, to, to_path, args.archive)?;
         }
         _ => {
             return Err(usage(

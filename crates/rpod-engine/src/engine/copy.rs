@@ -318,6 +318,45 @@ impl Engine {
         written.map_err(|e| copy_err("writing the archive of", path, e))
     }
 
+    /// Copy `from_path` in container `from` to `to_path` in container `to` (the same one or
+    /// another), as a copy out to the host and back in would: through a scratch directory
+    /// of rpod's own.
+    pub fn copy_between_containers(
+        &self,
+        from: &str,
+        from_path: &str,
+        to: &str,
+        to_path: &str,
+        chown: bool,
+    ) -> Result<()> {
+        let source = ContainerPath::parse(from_path)?;
+        let staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
+        self.copy_from_container(from, from_path, staging.path())?;
+        let staged = if source.contents || source.rel.as_os_str().is_empty() {
+            // What a directory holds: `STAGING/.`.
+            staging.path().join(".")
+        } else {
+            // The one entry copied out, under its name in the container.
+            let mut names = fs::read_dir(staging.path())
+                .and_then(|entries| {
+                    entries
+                        .map(|e| e.map(|e| e.path()))
+                        .collect::<std::io::Result<Vec<_>>>()
+                })
+                .map_err(|e| copy_err("reading", staging.path(), e))?;
+            match (names.pop(), names.is_empty()) {
+                (Some(entry), true) => entry,
+                _ => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "copying {from_path} of container {from}: expected one entry in {}",
+                        staging.path().display()
+                    )))
+                }
+            }
+        };
+        self.copy_into_container(to, HostSource::Path(&staged), to_path, chown)
+    }
+
     /// Copy host files (a path, or a tar stream) to `path` in the container. With
     /// `chown`, what is copied gets the container user's uid and gid (podman's --archive).
     /// A path on a volume or a bind mount is written in its source; a mount's own top (a
