@@ -119,6 +119,39 @@ macro_rules! confinement_tests {
             }
 
             #[test]
+            fn a_privileged_container_gets_the_hosts_devices() {
+                let rpod = Rpod::with_image(RT);
+                // Host device nodes the runtime does not make by itself (its defaults are
+                // null, zero, full, random, urandom, tty, ptmx and the console).
+                let defaults = [
+                    "null", "zero", "full", "random", "urandom", "tty", "ptmx", "console",
+                ];
+                let host: Vec<String> = fs::read_dir("/dev")
+                    .unwrap()
+                    .flatten()
+                    .filter(|e| {
+                        use std::os::unix::fs::FileTypeExt;
+                        let kind = e.file_type().unwrap();
+                        (kind.is_char_device() || kind.is_block_device())
+                            && !defaults.iter().any(|d| e.file_name() == *d)
+                    })
+                    .map(|e| e.path().display().to_string())
+                    .collect();
+                assert!(!host.is_empty(), "no device node on this host's /dev");
+                let check = format!(
+                    "for d in {}; do [ -c $d ] || [ -b $d ] || echo missing $d; done",
+                    host.join(" ")
+                );
+                assert_eq!(
+                    rpod.ok(&["run", "--rm", "--privileged", "demo", "sh", "-c", &check]),
+                    ""
+                );
+                // Without --privileged, none of them.
+                let missing = rpod.ok(&["run", "--rm", "demo", "sh", "-c", &check]);
+                assert_eq!(missing.lines().count(), host.len(), "{missing}");
+            }
+
+            #[test]
             fn mounts_and_masked_paths_follow_podman() {
                 let rpod = Rpod::with_image(RT);
                 let mounts = rpod.ok(&["run", "--rm", "demo", "cat", "/proc/self/mounts"]);

@@ -189,6 +189,76 @@ pub fn device_kind(path: &Path) -> Result<Option<(char, i64, i64)>> {
     )))
 }
 
+/// A device node of the host, as a privileged container gets it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostDevice {
+    pub path: PathBuf,
+    /// `c` or `b`.
+    pub kind: char,
+    pub major: i64,
+    pub minor: i64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Directories of `/dev` that hold no device a container should get (they are the
+/// container's own: its terminals, shared memory, descriptors, message queues) or that
+/// other container managers keep there.
+const SKIPPED_DEV_DIRS: [&str; 6] = ["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts"];
+
+/// Every device node under `dir` (the host's `/dev`), as podman hands them to a privileged
+/// container: character and block devices in `dir` and its subdirectories, except the
+/// directories above, the console and symbolic links. Sorted by path. Entries that vanish
+/// or cannot be read while the walk runs are left out.
+pub fn host_devices(dir: &Path) -> Vec<HostDevice> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut found = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let file_type = meta.file_type();
+            let name = entry.file_name();
+            if file_type.is_dir() {
+                // /dev is a few levels deep at most; a deeper tree is not a device tree.
+                if depth < 8 && !SKIPPED_DEV_DIRS.iter().any(|s| name == *s) {
+                    pending.push((path, depth + 1));
+                }
+                continue;
+            }
+            let kind = if file_type.is_char_device() {
+                'c'
+            } else if file_type.is_block_device() {
+                'b'
+            } else {
+                continue;
+            };
+            if name == "console" {
+                continue;
+            }
+            let rdev = meta.rdev();
+            found.push(HostDevice {
+                path,
+                kind,
+                major: nix::sys::stat::major(rdev) as i64,
+                minor: nix::sys::stat::minor(rdev) as i64,
+                mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+                gid: meta.gid(),
+            });
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found
+}
+
 /// Check `--sysctl` keys as podman does: only namespaced ones, and not those of a namespace
 /// shared with the host.
 pub fn check_sysctls(
@@ -341,6 +411,60 @@ impl DeviceRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_devices_are_the_nodes_podman_hands_on() {
+        // The host's own /dev: readable without root.
+        let devices = host_devices(Path::new("/dev"));
+        let null = devices
+            .iter()
+            .find(|d| d.path == Path::new("/dev/null"))
+            .expect("/dev/null");
+        assert_eq!((null.kind, null.major, null.minor), ('c', 1, 3));
+        assert!(devices.iter().all(|d| !d.path.starts_with("/dev/pts")
+            && d.path != Path::new("/dev/console")
+            && d.path != Path::new("/dev/stdin")));
+        if !nix::unistd::geteuid().is_root() {
+            return; // making device nodes needs root
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let node = |rel: &str| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            nix::sys::stat::mknod(
+                &path,
+                nix::sys::stat::SFlag::S_IFCHR,
+                nix::sys::stat::Mode::from_bits_truncate(0o620),
+                nix::sys::stat::makedev(1, 5),
+            )
+            .unwrap();
+            // Whatever the umask.
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o620))
+                .unwrap();
+        };
+        for rel in [
+            "zero",
+            "sub/deep/zero",
+            "pts/0",
+            "shm/x",
+            "console",
+            "mqueue/q",
+        ] {
+            node(rel);
+        }
+        std::fs::write(dir.path().join("plain"), "").unwrap();
+        std::os::unix::fs::symlink("zero", dir.path().join("link")).unwrap();
+        let found = host_devices(dir.path());
+        let paths: Vec<&Path> = found.iter().map(|d| d.path.as_path()).collect();
+        assert_eq!(
+            paths,
+            [dir.path().join("sub/deep/zero"), dir.path().join("zero")]
+        );
+        assert_eq!(
+            (found[0].kind, found[0].major, found[0].minor, found[0].mode),
+            ('c', 1, 5, 0o620)
+        );
+    }
 
     #[test]
     fn namespace_modes() {

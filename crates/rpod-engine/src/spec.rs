@@ -653,6 +653,30 @@ pub fn generate(
         }
         device_rules.push(builder.build().map_err(build_err)?);
     }
+    if config.security.privileged {
+        // The host's devices, as podman gives them (a `--device` at the same path wins).
+        for host in crate::isolation::host_devices(Path::new("/dev")) {
+            if devices.iter().any(|d| d.path() == &host.path) {
+                continue;
+            }
+            devices.push(
+                LinuxDeviceBuilder::default()
+                    .path(host.path)
+                    .typ(if host.kind == 'b' {
+                        LinuxDeviceType::B
+                    } else {
+                        LinuxDeviceType::C
+                    })
+                    .major(host.major)
+                    .minor(host.minor)
+                    .file_mode(host.mode)
+                    .uid(host.uid)
+                    .gid(host.gid)
+                    .build()
+                    .map_err(build_err)?,
+            );
+        }
+    }
     if !devices.is_empty() {
         linux.set_devices(Some(devices));
     }
@@ -788,6 +812,12 @@ mod tests {
         .unwrap();
         assert!(json["linux"]["maskedPaths"].is_null());
         assert_eq!(json["linux"]["resources"]["devices"][0]["allow"], true);
+        // The host's devices, as podman hands them on.
+        let devices = json["linux"]["devices"].as_array().unwrap();
+        assert!(devices
+            .iter()
+            .any(|d| d["path"] == "/dev/null" && d["type"] == "c" && d["major"] == 1));
+        assert!(devices.iter().all(|d| d["path"] != "/dev/console"));
         assert_eq!(json["process"]["noNewPrivileges"], true);
         let sys = json["mounts"]
             .as_array()
