@@ -1370,7 +1370,13 @@ pub struct InspectArgs {
     /// What to inspect: container, image, or all.
     #[arg(short = 't', long = "type", default_value = "all")]
     pub kind: String,
-    #[arg(required = true)]
+    /// Add the containers' sizes: SizeRw (what each wrote) and SizeRootFs (with its image).
+    #[arg(short = 's', long)]
+    pub size: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    #[arg(required_unless_present = "latest")]
     pub names: Vec<String>,
 }
 

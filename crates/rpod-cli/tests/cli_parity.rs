@@ -917,6 +917,49 @@ fn cp_reaches_volumes_bind_mounts_and_rpods_own_files() {
 }
 
 #[test]
+fn inspect_sizes_and_the_latest_container() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "demo",
+        "sh",
+        "-c",
+        "printf 12345 > /written",
+    ]);
+    rpod.ok(&["create", "--name", "newest", "demo", "true"]);
+    let sizes = rpod.ok(&[
+        "inspect",
+        "--size",
+        "-f",
+        "{{.SizeRw}} {{.SizeRootFs}}",
+        "writer",
+    ]);
+    let sizes: Vec<u64> = sizes
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(sizes[0] >= 5 && sizes[1] > sizes[0], "{sizes:?}");
+    // Without --size there are none, as in podman.
+    assert!(!rpod.ok(&["inspect", "writer"]).contains("SizeRw"));
+    assert_eq!(rpod.ok(&["inspect", "-l", "-f", "{{.Name}}"]), "newest\n");
+    assert_eq!(
+        rpod.ok(&[
+            "container",
+            "inspect",
+            "--latest",
+            "-s",
+            "-f",
+            "{{.SizeRw}}"
+        ]),
+        "0\n"
+    );
+    rpod.fails(&["inspect", "-l", "writer"], 125);
+    rpod.fails(&["inspect"], 125);
+}
+
+#[test]
 fn global_flags_and_repeated_flags_as_podman() {
     let rpod = Rpod::with_image("runc");
     // A flag given twice takes the last value, global flags too.

@@ -363,6 +363,20 @@ fn docker_cli_drives_the_lifecycle() {
         "web",
     ]);
     assert_eq!(inspect.trim(), "running /web false true");
+    // --size asks for what the container wrote (the log line is outside its root).
+    service.docker_ok(&["exec", "web", "sh", "-c", "printf 12345 > /written"]);
+    let sizes = service.docker_ok(&[
+        "inspect",
+        "--size",
+        "-f",
+        "{{.SizeRw}} {{.SizeRootFs}}",
+        "web",
+    ]);
+    let sizes: Vec<u64> = sizes
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(sizes[0] >= 5 && sizes[1] > sizes[0], "{sizes:?}");
     // exec: output, stdin, exit code.
     let out = service.docker_out(&["exec", "web", "sh", "-c", "echo in-exec; exit 4"]);
     assert_eq!(out.status.code(), Some(4));
@@ -1020,6 +1034,8 @@ fn podman_remote_runs_execs_and_manages_containers() {
             .trim(),
         "running"
     );
+    let sizes = service.podman_ok(&["inspect", "--size", "-f", "{{.SizeRootFs}}", "bg"]);
+    assert!(sizes.trim().parse::<u64>().unwrap() > 0, "{sizes}");
     wait_until("the log shows started", || {
         service.podman_ok(&["logs", "bg"]).contains("started")
     });

@@ -131,10 +131,13 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let record = context.engine.inspect(name)?;
     let exec_ids = context.execs.of_container(record.id());
-    ex.json(
-        200,
-        &views::container_inspect(&context.engine, &record, exec_ids),
-    )
+    let mut value = views::container_inspect(&context.engine, &record, exec_ids);
+    if ex.query_bool("size")? {
+        let (written, total) = context.engine.container_size(&record)?;
+        value["SizeRw"] = json!(written);
+        value["SizeRootFs"] = json!(total);
+    }
+    ex.json(200, &value)
 }
 
 pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {

@@ -100,6 +100,11 @@ pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
         .map_err(|e| ApiError::internal(format!("encoding the answer: {e}")))?;
     // podman 4's clients decode the stop signal as a number.
     value["Config"]["StopSignal"] = json!(record.config.stop_signal);
+    if ex.query_bool("size")? {
+        let (written, total) = context.engine.container_size(&record)?;
+        value["SizeRw"] = json!(written);
+        value["SizeRootFs"] = json!(total);
+    }
     ex.json(200, &value)
 }
 

@@ -1315,7 +1315,21 @@ pub fn healthcheck_run(engine: &Engine, args: HealthcheckRunArgs) -> Outcome {
 pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
     let mut items = Vec::new();
     let mut code = 0;
-    for name in &args.names {
+    let names = if args.latest {
+        if !args.names.is_empty() || args.kind == "image" {
+            return Err(usage(
+                "--latest takes no names and inspects the latest container",
+            ));
+        }
+        Selection {
+            latest: true,
+            ..Selection::default()
+        }
+        .resolve(engine, |_| true)?
+    } else {
+        args.names.clone()
+    };
+    for name in &names {
         let as_container = |engine: &Engine| -> Result<Value, Failure> {
             let record = engine.inspect(name)?;
             let exec_ids = engine
@@ -1323,7 +1337,13 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
                 .into_iter()
                 .map(|s| s.id)
                 .collect();
-            Ok(inspect::container(engine, &record, exec_ids))
+            let mut item = inspect::container(engine, &record, exec_ids);
+            if args.size {
+                let (written, total) = engine.container_size(&record)?;
+                item["SizeRw"] = written.into();
+                item["SizeRootFs"] = total.into();
+            }
+            Ok(item)
         };
         let found = match args.kind.as_str() {
             "container" => as_container(engine),
