@@ -852,6 +852,12 @@ pub struct RunArgs {
     /// Limit writes to a block device: PATH:RATE.
     #[arg(long = "device-write-bps")]
     pub device_write_bps: Vec<String>,
+    /// Limit read operations on a block device: PATH:COUNT per second.
+    #[arg(long = "device-read-iops")]
+    pub device_read_iops: Vec<String>,
+    /// Limit write operations on a block device: PATH:COUNT per second.
+    #[arg(long = "device-write-iops")]
+    pub device_write_iops: Vec<String>,
     /// Remove a container of the same name first.
     #[arg(long)]
     pub replace: bool,

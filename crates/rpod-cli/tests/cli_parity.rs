@@ -2081,6 +2081,16 @@ fn device_rules_oom_kill_disable_and_io_throttles() {
             .map(|l| l.split(' ').nth(1).unwrap_or(""))
             .collect();
         assert_eq!(rates, ["1048576", "2097152"], "{out}");
+        let out = rpod.ok(&[
+            "run", "--rm", "--device-read-iops", &format!("{device}:1000"),
+            "--device-write-iops", &format!("{device}:500"), "demo", "sh", "-c",
+            "cat /sys/fs/cgroup/blkio/blkio.throttle.read_iops_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device",
+        ]);
+        let counts: Vec<&str> = out
+            .lines()
+            .map(|l| l.split(' ').nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(counts, ["1000", "500"], "{out}");
     }
     // Bad rules and devices are refused, and nothing is made.
     for args in [
@@ -2110,6 +2120,20 @@ fn device_rules_oom_kill_disable_and_io_throttles() {
             "create",
             "--device-write-bps",
             "/nonexistent:1mb",
+            "demo",
+            "true",
+        ],
+        &[
+            "create",
+            "--device-read-iops",
+            "/dev/null:10",
+            "demo",
+            "true",
+        ],
+        &[
+            "create",
+            "--device-write-iops",
+            "/dev/vda:1mb",
             "demo",
             "true",
         ],

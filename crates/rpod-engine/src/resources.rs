@@ -48,6 +48,12 @@ pub struct Resources {
     pub device_read_bps: Vec<Throttle>,
     #[serde(default)]
     pub device_write_bps: Vec<Throttle>,
+    /// `--device-read-iops`, `--device-write-iops`: I/O operations per second from or to a
+    /// block device.
+    #[serde(default)]
+    pub device_read_iops: Vec<Throttle>,
+    #[serde(default)]
+    pub device_write_iops: Vec<Throttle>,
 }
 
 /// A rate limit on one block device.
@@ -60,12 +66,25 @@ pub struct Throttle {
 impl Throttle {
     /// `PATH:RATE` (`/dev/sda:1mb`), the path a block device.
     pub fn parse(text: &str, flag: &str) -> Result<Self> {
+        Self::parse_with(text, flag, crate::mounts::size_bytes)
+    }
+
+    /// `PATH:COUNT` (`/dev/sda:1000`), a number of operations per second.
+    pub fn parse_iops(text: &str, flag: &str) -> Result<Self> {
+        Self::parse_with(text, flag, |count| count.parse().ok())
+    }
+
+    fn parse_with(
+        text: &str,
+        flag: &str,
+        parse_rate: impl Fn(&str) -> Option<u64>,
+    ) -> Result<Self> {
         let invalid =
             |why: &str| EngineError::InvalidArg(format!("invalid {flag} {text:?}: {why}"));
         let (path, rate) = text
             .rsplit_once(':')
             .ok_or_else(|| invalid("use PATH:RATE"))?;
-        let rate = crate::mounts::size_bytes(rate).ok_or_else(|| invalid("bad rate"))?;
+        let rate = parse_rate(rate).ok_or_else(|| invalid("bad rate"))?;
         let device = std::path::PathBuf::from(path);
         match crate::isolation::device_kind(&device)? {
             Some(('b', _, _)) => {}
@@ -308,7 +327,12 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
                 .map_err(build_err)?,
         );
     }
-    if r.blkio_weight.is_some() || !r.device_read_bps.is_empty() || !r.device_write_bps.is_empty() {
+    if r.blkio_weight.is_some()
+        || !r.device_read_bps.is_empty()
+        || !r.device_write_bps.is_empty()
+        || !r.device_read_iops.is_empty()
+        || !r.device_write_iops.is_empty()
+    {
         let mut block = LinuxBlockIoBuilder::default();
         if let Some(weight) = r.blkio_weight {
             block = block.weight(weight);
@@ -337,6 +361,12 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
         }
         if !r.device_write_bps.is_empty() {
             block = block.throttle_write_bps_device(throttles(&r.device_write_bps)?);
+        }
+        if !r.device_read_iops.is_empty() {
+            block = block.throttle_read_iops_device(throttles(&r.device_read_iops)?);
+        }
+        if !r.device_write_iops.is_empty() {
+            block = block.throttle_write_iops_device(throttles(&r.device_write_iops)?);
         }
         resources = resources.block_io(block.build().map_err(build_err)?);
     }

@@ -532,6 +532,16 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
                 .iter()
                 .map(|t| Throttle::parse(t, "--device-write-bps"))
                 .collect::<Result<_, _>>()?;
+            resources.device_read_iops = args
+                .device_read_iops
+                .iter()
+                .map(|t| Throttle::parse_iops(t, "--device-read-iops"))
+                .collect::<Result<_, _>>()?;
+            resources.device_write_iops = args
+                .device_write_iops
+                .iter()
+                .map(|t| Throttle::parse_iops(t, "--device-write-iops"))
+                .collect::<Result<_, _>>()?;
             resources
         },
         init: args.init,
