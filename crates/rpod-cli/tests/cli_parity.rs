@@ -1389,6 +1389,13 @@ fn image_history_untag_prune_tree_and_disk_usage() {
         "head -c 5000 /dev/zero > /blob",
     ]);
     rpod.ok(&["commit", "-m", "with a blob", "maker", "blobbed"]);
+    // before= and since= compare when the images were made.
+    let listed =
+        |filter: &str| rpod.ok(&["images", "--format", "{{.Repository}}", "--filter", filter]);
+    assert_eq!(listed("before=blobbed"), "localhost/demo\n");
+    assert_eq!(listed("since=demo"), "localhost/blobbed\n");
+    assert_eq!(listed("since=blobbed"), "");
+    rpod.fails(&["images", "--filter", "before=nosuchimage"], 125);
     // history: newest first, the image's ID on top, layer sizes, comments.
     let history = rpod.ok(&[
         "history",

@@ -79,8 +79,13 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
 /// A test an image passes or not.
 type ImageTest = Box<dyn Fn(&rpod_engine::image::ImageInfo) -> bool>;
 
+/// When an image was made (when this store got it, for an image that does not say).
+fn made_at(record: &rpod_engine::image::ImageRecord) -> chrono::DateTime<chrono::Utc> {
+    record.created.unwrap_or(record.added)
+}
+
 /// `images --filter`: which images a filter keeps.
-fn image_filter(filter: &str) -> Result<ImageTest, Failure> {
+fn image_filter(engine: &Engine, filter: &str) -> Result<ImageTest, Failure> {
     let (key, value) = filter
         .split_once('=')
         .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
@@ -110,9 +115,18 @@ fn image_filter(filter: &str) -> Result<ImageTest, Failure> {
                 .collect();
             rpod_engine::labels::matches(&labels, &value)
         }),
+        // Made before or after the image named, as podman compares them.
+        "before" | "since" => {
+            let reference = made_at(&engine.resolve_image(&value)?);
+            if key == "before" {
+                Box::new(move |info| made_at(&info.record) < reference)
+            } else {
+                Box::new(move |info| made_at(&info.record) > reference)
+            }
+        }
         other => {
             return Err(usage(format!(
-                "invalid filter {other:?}: use reference, dangling or label"
+                "invalid filter {other:?}: use reference, dangling, label, before or since"
             )))
         }
     })
@@ -163,7 +177,7 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
     let mut filters = args
         .filter
         .iter()
-        .map(|f| image_filter(f))
+        .map(|f| image_filter(engine, f))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(image) = &args.image {
         // An unknown image lists nothing, as podman's.
