@@ -1489,3 +1489,58 @@ fn networks_volumes_and_ports_through_both_apis() {
     service.podman_ok(&["volume", "rm", "pvol"]);
     assert_eq!(service.podman_ok(&["volume", "ls", "-q"]), "");
 }
+
+#[test]
+fn block_device_limits_through_both_apis() {
+    let block = ["/dev/vda", "/dev/sda", "/dev/nvme0n1"]
+        .into_iter()
+        .find(|d| {
+            std::fs::metadata(d)
+                .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_block_device(&m.file_type()))
+        });
+    let (Some(device), true) = (block, Path::new("/sys/fs/cgroup/blkio").is_dir()) else {
+        return; // no block device, or no blkio controller (cgroup v2) to read back
+    };
+    let service = Service::start();
+    let read_back = "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device";
+    let rates = |out: String| -> Vec<String> {
+        out.lines()
+            .map(|l| l.split(' ').nth(1).unwrap_or("").to_string())
+            .collect()
+    };
+    let out = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--device-read-bps",
+        &format!("{device}:1mb"),
+        "--device-write-iops",
+        &format!("{device}:300"),
+        "demo",
+        "sh",
+        "-c",
+        read_back,
+    ]);
+    assert_eq!(rates(out), ["1048576", "300"]);
+    let out = service.podman_ok(&[
+        "run",
+        "--rm",
+        "--device-read-bps",
+        &format!("{device}:2mb"),
+        "--device-write-iops",
+        &format!("{device}:400"),
+        "demo",
+        "sh",
+        "-c",
+        read_back,
+    ]);
+    assert_eq!(rates(out), ["2097152", "400"]);
+    // A path that is no block device is refused, through both.
+    assert!(!service
+        .docker_out(&["create", "--device-read-bps", "/dev/null:1mb", "demo"])
+        .status
+        .success());
+    assert!(!service
+        .podman_out(&["create", "--device-write-iops", "/dev/null:5", "demo"])
+        .status
+        .success());
+}

@@ -74,6 +74,18 @@ impl Throttle {
         Self::parse_with(text, flag, |count| count.parse().ok())
     }
 
+    /// A limit on the block device at `path`, checked to be one; `flag` names the
+    /// setting in the error.
+    pub fn checked(path: &str, rate: u64, flag: &str) -> Result<Self> {
+        let device = std::path::PathBuf::from(path);
+        match crate::isolation::device_kind(&device)? {
+            Some(('b', _, _)) => Ok(Throttle { device, rate }),
+            _ => Err(EngineError::InvalidArg(format!(
+                "invalid {flag} {path:?}: not a block device"
+            ))),
+        }
+    }
+
     fn parse_with(
         text: &str,
         flag: &str,
@@ -85,12 +97,7 @@ impl Throttle {
             .rsplit_once(':')
             .ok_or_else(|| invalid("use PATH:RATE"))?;
         let rate = parse_rate(rate).ok_or_else(|| invalid("bad rate"))?;
-        let device = std::path::PathBuf::from(path);
-        match crate::isolation::device_kind(&device)? {
-            Some(('b', _, _)) => {}
-            _ => return Err(invalid("not a block device")),
-        }
-        Ok(Throttle { device, rate })
+        Self::checked(path, rate, flag).map_err(|_| invalid("not a block device"))
     }
 }
 

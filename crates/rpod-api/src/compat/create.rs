@@ -116,7 +116,32 @@ const HANDLED_HOST: &[&str] = &[
     "Ulimits",
     "Devices",
     "GroupAdd",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
 ];
+
+/// A Docker per-device limit (`--device-read-bps` and the like): `{"Path", "Rate"}`.
+fn host_throttles(
+    host: &Map<String, Value>,
+    key: &str,
+    flag: &str,
+) -> ApiResult<Vec<rpod_engine::resources::Throttle>> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Limit {
+        path: String,
+        rate: u64,
+    }
+    typed::<Vec<Limit>>(host, key)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| {
+            rpod_engine::resources::Throttle::checked(&l.path, l.rate, flag).map_err(Into::into)
+        })
+        .collect()
+}
 
 /// Null, false, zero, or an empty string, list or object: a setting left unset. (An
 /// object's keys carry meaning, as `ExposedPorts: {"80/tcp": {}}` shows.)
@@ -530,6 +555,10 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         cpuset_cpus: typed::<String>(&host, "CpusetCpus")?.filter(|s| !s.is_empty()),
         cpuset_mems: typed::<String>(&host, "CpusetMems")?.filter(|s| !s.is_empty()),
         blkio_weight: typed::<u16>(&host, "BlkioWeight")?.filter(|w| *w > 0),
+        device_read_bps: host_throttles(&host, "BlkioDeviceReadBps", "--device-read-bps")?,
+        device_write_bps: host_throttles(&host, "BlkioDeviceWriteBps", "--device-write-bps")?,
+        device_read_iops: host_throttles(&host, "BlkioDeviceReadIOps", "--device-read-iops")?,
+        device_write_iops: host_throttles(&host, "BlkioDeviceWriteIOps", "--device-write-iops")?,
         ..Default::default()
     };
     if !matches!(typed::<i64>(&host, "MemorySwappiness")?, None | Some(-1)) {

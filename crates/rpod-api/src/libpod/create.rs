@@ -69,6 +69,14 @@ pub struct SpecRlimit {
     soft: u64,
 }
 
+/// A per-device limit of a SpecGenerator, keyed by the device's path (podman's server
+/// looks the device's numbers up).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecThrottle {
+    rate: u64,
+}
+
 /// A device of a SpecGenerator: podman-remote sends the `--device` text as the path.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -186,8 +194,30 @@ pub struct SpecGenerator {
     pub init_path: String,
     pub mounts: Option<Vec<SpecMount>>,
     pub volumes: Option<Vec<SpecVolume>>,
+    #[serde(rename = "throttleReadBpsDevice")]
+    pub throttle_read_bps_device: Option<BTreeMap<String, SpecThrottle>>,
+    #[serde(rename = "throttleWriteBpsDevice")]
+    pub throttle_write_bps_device: Option<BTreeMap<String, SpecThrottle>>,
+    #[serde(rename = "throttleReadIOPSDevice")]
+    pub throttle_read_iops_device: Option<BTreeMap<String, SpecThrottle>>,
+    #[serde(rename = "throttleWriteIOPSDevice")]
+    pub throttle_write_iops_device: Option<BTreeMap<String, SpecThrottle>>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
+}
+
+/// A SpecGenerator's per-device limits (`--device-read-bps` and the like).
+fn spec_throttles(
+    limits: &Option<BTreeMap<String, SpecThrottle>>,
+    flag: &str,
+) -> ApiResult<Vec<rpod_engine::resources::Throttle>> {
+    limits
+        .iter()
+        .flatten()
+        .map(|(path, limit)| {
+            rpod_engine::resources::Throttle::checked(path, limit.rate, flag).map_err(Into::into)
+        })
+        .collect()
 }
 
 /// Fields podman-remote fills in that carry nothing rpod acts on, whatever their value
@@ -439,7 +469,15 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         .and_then(|l| l.get("driver"))
         .and_then(Value::as_str);
     let log_to_file = log_to_file(driver.unwrap_or(""))?;
-    let (memory, cpus, pids_limit, resources) = limits(&spec.resource_limits)?;
+    let (memory, cpus, pids_limit, mut resources) = limits(&spec.resource_limits)?;
+    resources.device_read_bps =
+        spec_throttles(&spec.throttle_read_bps_device, "--device-read-bps")?;
+    resources.device_write_bps =
+        spec_throttles(&spec.throttle_write_bps_device, "--device-write-bps")?;
+    resources.device_read_iops =
+        spec_throttles(&spec.throttle_read_iops_device, "--device-read-iops")?;
+    resources.device_write_iops =
+        spec_throttles(&spec.throttle_write_iops_device, "--device-write-iops")?;
     let mut security_opt = Vec::new();
     if spec.no_new_privileges {
         security_opt.push("no-new-privileges".to_string());
