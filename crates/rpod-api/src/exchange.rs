@@ -66,13 +66,23 @@ impl<'a> Exchange<'a> {
 
     /// A complete answer with a body.
     pub fn send(&mut self, status: u16, content_type: &str, body: &[u8]) -> ApiResult<()> {
-        let mut out = head(
-            status,
-            &[
-                ("Content-Type", content_type.to_string()),
-                ("Content-Length", body.len().to_string()),
-            ],
-        );
+        self.send_with(status, content_type, &[], body)
+    }
+
+    /// `send` with more headers.
+    pub fn send_with(
+        &mut self,
+        status: u16,
+        content_type: &str,
+        extra: &[(&str, String)],
+        body: &[u8],
+    ) -> ApiResult<()> {
+        let mut headers = vec![
+            ("Content-Type", content_type.to_string()),
+            ("Content-Length", body.len().to_string()),
+        ];
+        headers.extend(extra.iter().cloned());
+        let mut out = head(status, &headers);
         if self.req.method != "HEAD" {
             out.extend_from_slice(body);
         }
@@ -110,26 +120,28 @@ impl<'a> Exchange<'a> {
     /// Begin a chunked answer whose body follows (streams: wait, logs, events, pulls).
     /// Written at once, so the client sees the status before the body exists.
     pub fn start_stream(&mut self, status: u16, content_type: &str) -> ApiResult<ChunkedWriter> {
+        self.start_stream_with(status, content_type, &[])
+    }
+
+    /// `start_stream` with more headers.
+    pub fn start_stream_with(
+        &mut self,
+        status: u16,
+        content_type: &str,
+        extra: &[(&str, String)],
+    ) -> ApiResult<ChunkedWriter> {
+        let mut headers = vec![("Content-Type", content_type.to_string())];
+        headers.extend(extra.iter().cloned());
         if self.req.http10 {
             // No chunks in HTTP/1.0: the body ends when the connection does.
             self.close = true;
-            let out = head(
-                status,
-                &[
-                    ("Content-Type", content_type.to_string()),
-                    ("Connection", "close".into()),
-                ],
-            );
+            headers.push(("Connection", "close".into()));
+            let out = head(status, &headers);
             self.write(&out)?;
             return Ok(ChunkedWriter::raw(self.conn.fd().clone()));
         }
-        let out = head(
-            status,
-            &[
-                ("Content-Type", content_type.to_string()),
-                ("Transfer-Encoding", "chunked".into()),
-            ],
-        );
+        headers.push(("Transfer-Encoding", "chunked".into()));
+        let out = head(status, &headers);
         self.write(&out)?;
         Ok(ChunkedWriter::new(self.conn.fd().clone()))
     }

@@ -65,7 +65,7 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         }
     }
     use crate::{networks, volumes};
-    use compat::{containers, exec, images, system};
+    use compat::{container_files, container_observe, containers, exec, images, system};
     match (method, path) {
         ("GET" | "HEAD", ["_ping"]) => system::ping(ex),
         ("GET", ["version"]) => system::version(context, ex),
@@ -87,6 +87,17 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("POST", ["containers", name, "resize"]) => containers::resize(context, ex, name),
         ("GET", ["containers", name, "logs"]) => containers::logs(context, ex, name),
         ("DELETE", ["containers", name]) => containers::remove(context, ex, name),
+        ("POST", ["containers", "prune"]) => containers::prune(context, ex),
+        ("POST", ["containers", name, "rename"]) => containers::rename(context, ex, name),
+        ("GET", ["containers", name, "top"]) => container_observe::top(context, ex, name),
+        ("GET", ["containers", name, "stats"]) => container_observe::stats(context, ex, name),
+        ("GET", ["containers", name, "changes"]) => container_files::changes(context, ex, name),
+        ("GET", ["containers", name, "export"]) => container_files::export(context, ex, name),
+        ("HEAD", ["containers", name, "archive"]) => {
+            container_files::archive_stat(context, ex, name)
+        }
+        ("GET", ["containers", name, "archive"]) => container_files::archive_get(context, ex, name),
+        ("PUT", ["containers", name, "archive"]) => container_files::archive_put(context, ex, name),
 
         ("POST", ["containers", name, "exec"]) => exec::create(context, ex, name),
         ("POST", ["exec", id, "start"]) => exec::start(context, ex, id),
@@ -146,6 +157,7 @@ fn dispatch_libpod(
         ("POST", ["containers", "create"]) => containers::create(context, ex),
         ("GET", ["containers", "json"]) => containers::list(context, ex),
         ("GET", ["containers", name, "json"]) => containers::inspect(context, ex, name),
+        ("GET", ["containers", "stats"]) => compat::container_observe::libpod_stats(context, ex),
         ("POST", ["containers", name, "shouldrestart"]) => {
             containers::should_restart(context, ex, name)
         }

@@ -1544,3 +1544,140 @@ fn block_device_limits_through_both_apis() {
         .status
         .success());
 }
+
+#[test]
+fn files_processes_and_names_through_both_apis() {
+    let service = Service::start();
+    let dir = tempfile::tempdir().unwrap();
+    let host = |name: &str| dir.path().join(name).display().to_string();
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "demo",
+        "sh",
+        "-c",
+        "echo data > /tmp/f && ln -s /tmp/f /tmp/link && touch /tmp/ready; exec sleep 300",
+    ]);
+    wait_until("the files are made", || {
+        service
+            .docker_out(&["exec", "box", "test", "-f", "/tmp/ready"])
+            .status
+            .success()
+    });
+
+    // Processes and usage.
+    let top = service.docker_ok(&["top", "box"]);
+    assert!(top.contains("sleep 300") && top.contains("PID"), "{top}");
+    let top = service.docker_ok(&["top", "box", "pid,args"]);
+    assert!(top.starts_with("PID") && top.contains("sleep 300"), "{top}");
+    let stats = service.docker_ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+        "box",
+    ]);
+    assert_eq!(stats.trim(), "box 1");
+    let top = service.podman_ok(&["top", "box"]);
+    assert!(top.contains("sleep 300"), "{top}");
+    let stats = service.podman_ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+        "box",
+    ]);
+    assert_eq!(stats.trim(), "box 1");
+
+    // What the container changed, and its whole file system.
+    let diff = service.docker_ok(&["diff", "box"]);
+    assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");
+    let diff = service.podman_ok(&["diff", "box"]);
+    assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");
+    for client in ["docker", "podman"] {
+        let out = if client == "docker" {
+            service.docker_out(&["export", "box"])
+        } else {
+            service.podman_out(&["export", "box"])
+        };
+        assert!(out.status.success(), "{client} export");
+        let names: Vec<String> = tar::Archive::new(out.stdout.as_slice())
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert!(names.iter().any(|n| n == "tmp/f"), "{client}: {names:?}");
+    }
+
+    // cp both ways, with both clients: a file, a directory, a link followed or not.
+    std::fs::write(dir.path().join("in"), "from the host\n").unwrap();
+    std::fs::create_dir(dir.path().join("tree")).unwrap();
+    std::fs::write(dir.path().join("tree/leaf"), "leaf\n").unwrap();
+    service.docker_ok(&["cp", &host("in"), "box:/tmp/by-docker"]);
+    service.podman_ok(&["cp", &host("in"), "box:/tmp/by-podman"]);
+    service.docker_ok(&["cp", &host("tree"), "box:/tmp/"]);
+    service.podman_ok(&["cp", &host("tree"), "box:/tmp/tree-by-podman"]);
+    assert_eq!(
+        service.docker_ok(&[
+            "exec",
+            "box",
+            "cat",
+            "/tmp/by-docker",
+            "/tmp/by-podman",
+            "/tmp/tree/leaf",
+            "/tmp/tree-by-podman/leaf"
+        ]),
+        "from the host\nfrom the host\nleaf\nleaf\n"
+    );
+    service.docker_ok(&["cp", "box:/tmp/f", &host("f-by-docker")]);
+    service.podman_ok(&["cp", "box:/tmp/f", &host("f-by-podman")]);
+    service.docker_ok(&["cp", "box:/tmp/tree", &host("tree-back")]);
+    service.docker_ok(&["cp", "-L", "box:/tmp/link", &host("followed")]);
+    service.docker_ok(&["cp", "box:/tmp/link", &host("as-link")]);
+    for name in ["f-by-docker", "f-by-podman", "followed"] {
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(name)).unwrap(),
+            "data\n",
+            "{name}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tree-back/leaf")).unwrap(),
+        "leaf\n"
+    );
+    assert_eq!(
+        std::fs::read_link(dir.path().join("as-link")).unwrap(),
+        Path::new("/tmp/f")
+    );
+    let out = service.docker_out(&["cp", "box:/nowhere", &host("x")]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("could not be found"),
+        "{out:?}"
+    );
+
+    // rename, then prune what does not run.
+    service.docker_ok(&["rename", "box", "renamed"]);
+    service.podman_ok(&["rename", "renamed", "box"]);
+    assert_eq!(
+        service.docker_ok(&["ps", "--format", "{{.Names}}"]).trim(),
+        "box"
+    );
+    assert!(!service
+        .docker_out(&["rename", "ghost", "x"])
+        .status
+        .success());
+    service.docker_ok(&["create", "--name", "idle1", "demo", "true"]);
+    let pruned = service.docker_ok(&["container", "prune", "-f"]);
+    assert!(pruned.contains("Deleted Containers"), "{pruned}");
+    service.docker_ok(&["create", "--name", "idle2", "demo", "true"]);
+    service.podman_ok(&["container", "prune", "-f"]);
+    assert_eq!(
+        service
+            .docker_ok(&["ps", "-a", "--format", "{{.Names}}"])
+            .trim(),
+        "box"
+    );
+}

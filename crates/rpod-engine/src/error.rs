@@ -76,6 +76,10 @@ pub enum EngineError {
         source: rusqlite::Error,
     },
 
+    /// A path that is not in a container (`cp`).
+    #[error("{0}")]
+    NoSuchPath(String),
+
     #[error("{0} is not supported yet by rpod")]
     NotSupported(String),
 
@@ -121,7 +125,8 @@ impl EngineError {
             EngineError::NoSuchContainer(_)
             | EngineError::NoSuchImage(_)
             | EngineError::NoSuchVolume(_)
-            | EngineError::NoSuchNetwork(_) => ErrorKind::NotFound,
+            | EngineError::NoSuchNetwork(_)
+            | EngineError::NoSuchPath(_) => ErrorKind::NotFound,
             EngineError::VolumeExists(_)
             | EngineError::VolumeInUse { .. }
             | EngineError::NetworkExists(_)

@@ -231,6 +231,62 @@ pub fn kill(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     ex.empty(204)
 }
 
+/// `POST /containers/{name}/rename?name=NEW`.
+pub fn rename(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let new_name = ex
+        .req
+        .query("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("the name parameter is required"))?
+        .to_string();
+    context.engine.rename(name, &new_name)?;
+    ex.empty(204)
+}
+
+/// `POST /containers/prune`: remove the containers that do not run, as `filters` pick
+/// them (`label`, `label!`, `until`).
+pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    type Test = Box<dyn Fn(&ContainerRecord) -> bool>;
+    let mut tests: Vec<Test> = Vec::new();
+    for (key, values) in parse_filters(ex)? {
+        for value in values {
+            tests.push(match key.as_str() {
+                "label" => {
+                    Box::new(move |r| rpod_engine::labels::matches(&r.config.labels, &value))
+                }
+                "label!" => {
+                    Box::new(move |r| !rpod_engine::labels::matches(&r.config.labels, &value))
+                }
+                "until" => {
+                    let until = rpod_engine::human::parse_time(&value)
+                        .map_err(ApiError::bad_request)?
+                        .with_timezone(&chrono::Utc);
+                    Box::new(move |r| r.config.created < until)
+                }
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid filter {other:?}: use label, label! or until"
+                    )))
+                }
+            });
+        }
+    }
+    let removed = context.engine.prune(&|r| tests.iter().all(|t| t(r)))?;
+    match ex.flavour {
+        Flavour::Compat => ex.json(
+            200,
+            &json!({ "ContainersDeleted": removed, "SpaceReclaimed": 0 }),
+        ),
+        Flavour::Libpod => {
+            let reports: Vec<Value> = removed
+                .iter()
+                .map(|id| json!({ "Id": id, "Size": 0 }))
+                .collect();
+            ex.json(200, &reports)
+        }
+    }
+}
+
 pub fn pause(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     context.engine.pause(name)?;
     ex.empty(204)

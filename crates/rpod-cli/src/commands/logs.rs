@@ -3,63 +3,17 @@
 
 use std::io::{self, Write};
 
-use anyhow::{bail, Context, Result};
-use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
+use anyhow::Result;
+use chrono::{DateTime, FixedOffset, Utc};
 
 use rpod_engine::logs::{each_line, LogFilter, LogLine, Stream};
 
 /// Parse `--since`/`--until`: RFC 3339, a date, Unix seconds, or a duration back from now.
 pub fn parse_time(text: &str) -> Result<DateTime<FixedOffset>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t);
-    }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let naive = date.and_hms_opt(0, 0, 0).context("invalid date")?;
-        if let Some(t) = Local.from_local_datetime(&naive).single() {
-            return Ok(t.fixed_offset());
-        }
-    }
-    if let Ok(seconds) = text.parse::<f64>() {
-        let t = Utc
-            .timestamp_opt(seconds.trunc() as i64, (seconds.fract() * 1e9) as u32)
-            .single()
-            .context("timestamp out of range")?;
-        return Ok(t.fixed_offset());
-    }
-    if let Some(duration) = parse_duration(text) {
-        return Ok((Utc::now() - duration).fixed_offset());
-    }
-    bail!("invalid time {text:?}: use RFC 3339, YYYY-MM-DD, Unix seconds, or a duration like 10m")
+    rpod_engine::human::parse_time(text).map_err(anyhow::Error::msg)
 }
 
-/// Go-style durations: `1h30m`, `10s`, `250ms`.
-pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
-    let mut total_ms: f64 = 0.0;
-    let mut rest = text;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_end] {
-            "ms" => 1.0,
-            "s" => 1000.0,
-            "m" => 60_000.0,
-            "h" => 3_600_000.0,
-            _ => return None,
-        };
-        total_ms += number * factor;
-        rest = &rest[unit_end..];
-    }
-    Some(chrono::Duration::milliseconds(total_ms as i64))
-}
+pub use rpod_engine::human::parse_duration;
 
 fn write_line(line: &LogLine, prefix: &str, timestamps: bool) -> io::Result<()> {
     let mut text = String::new();

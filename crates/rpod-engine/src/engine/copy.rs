@@ -14,6 +14,19 @@ use crate::confined::{plain_relative, ConfinedDir};
 use crate::mounted_tree::{Entry, MountedTree, TreeError, TreeMount};
 use crate::tree_copy;
 
+/// A path in a container as `stat` sees it (`docker cp`'s `X-Docker-Container-Path-Stat`).
+#[derive(Debug, Clone)]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    /// `st_mode`: the kind and the permission bits.
+    pub mode: u32,
+    pub mtime: chrono::DateTime<chrono::Utc>,
+    /// The path as the container resolves it (for a link, its target's), absolute: what
+    /// podman's and Docker's clients call the link target.
+    pub link_target: String,
+}
+
 /// Where a copy into a container comes from on the host.
 pub enum HostSource<'a> {
     /// A file or directory (`DIR/.` for what the directory holds).
@@ -210,6 +223,51 @@ impl Engine {
         })
     }
 
+    /// What a path in the container is (links not followed at the end), as `docker cp`
+    /// asks before a copy.
+    pub fn stat_container_path(&self, name_or_id: &str, path: &str) -> Result<PathStat> {
+        let source = ContainerPath::parse(path)?;
+        self.with_tree(name_or_id, |record, tree, _| {
+            let entry = tree
+                .locate(&source.rel, false)
+                .map_err(tree_err)?
+                .filter(|e| e.kind.is_some())
+                .ok_or_else(|| {
+                    EngineError::NoSuchPath(format!(
+                        "\"{path}\" could not be found on container {}: no such file or directory",
+                        record.config.name
+                    ))
+                })?;
+            let stat = rfs::statat(&entry.dir, &entry.name, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| copy_err("inspecting", &entry.path, e))?;
+            // podman's clients copy to and from this path: the path resolved in the
+            // container, through a link at the end too; `DIR/.` kept as given.
+            let resolved = if entry.kind == Some(FileType::Symlink) {
+                tree.locate(&source.rel, true)
+                    .map_err(tree_err)?
+                    .map_or_else(|| entry.path.clone(), |target| target.path)
+            } else {
+                entry.path.clone()
+            };
+            let mut link_target = resolved.display().to_string();
+            if source.contents && !link_target.ends_with("/.") {
+                link_target = Path::new(&link_target).join(".").display().to_string();
+            }
+            Ok(PathStat {
+                name: entry
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "/".into()),
+                size: stat.st_size,
+                mode: stat.st_mode,
+                mtime: chrono::DateTime::from_timestamp(stat.st_mtime, stat.st_mtime_nsec as u32)
+                    .unwrap_or_default(),
+                link_target,
+            })
+        })
+    }
+
     /// Copy `path` in the container to the host: into `dest` when it is a directory (under
     /// its own name), otherwise as `dest`. What the container's mounts show is copied from
     /// their sources, also for mounts inside a copied directory.
@@ -221,7 +279,7 @@ impl Engine {
                 .map_err(tree_err)?
                 .filter(|e| e.kind.is_some())
                 .ok_or_else(|| {
-                    EngineError::InvalidArg(format!(
+                    EngineError::NoSuchPath(format!(
                         "\"{path}\" could not be found on container {}: no such file or directory",
                         record.config.name
                     ))

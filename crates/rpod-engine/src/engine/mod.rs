@@ -35,7 +35,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use images::ImageRemoval;
 
-pub use copy::HostSource;
+pub use copy::{HostSource, PathStat};
 pub use exec::{ExecRequest, ExecStarted};
 pub use filesystem::CommitOptions;
 
