@@ -89,6 +89,7 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("DELETE", ["containers", name]) => containers::remove(context, ex, name),
         ("POST", ["containers", "prune"]) => containers::prune(context, ex),
         ("POST", ["containers", name, "rename"]) => containers::rename(context, ex, name),
+        ("POST", ["containers", name, "update"]) => containers::update(context, ex, name),
         ("GET", ["containers", name, "top"]) => container_observe::top(context, ex, name),
         ("GET", ["containers", name, "stats"]) => container_observe::stats(context, ex, name),
         ("GET", ["containers", name, "changes"]) => container_files::changes(context, ex, name),
@@ -158,6 +159,7 @@ fn dispatch_libpod(
         ("GET", ["containers", "json"]) => containers::list(context, ex),
         ("GET", ["containers", name, "json"]) => containers::inspect(context, ex, name),
         ("GET", ["containers", "stats"]) => compat::container_observe::libpod_stats(context, ex),
+        ("POST", ["containers", name, "update"]) => containers::update(context, ex, name),
         ("POST", ["containers", name, "shouldrestart"]) => {
             containers::should_restart(context, ex, name)
         }

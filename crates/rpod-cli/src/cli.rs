@@ -284,6 +284,9 @@ pub struct UpdateArgs {
     /// Maximum number of processes (-1 for unlimited).
     #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
+    /// Restart policy from now on: no, on-failure[:N], always, unless-stopped.
+    #[arg(long)]
+    pub restart: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[arg(required = true)]

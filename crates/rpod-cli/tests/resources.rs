@@ -93,6 +93,17 @@ fn check_update(runtime: &str) {
         "0"
     );
     assert_eq!(rpod.inspect("u", "{{.HostConfig.CpusetCpus}}"), "0");
+    // The restart policy changes alone too (no runtime call), and a bad one is refused.
+    rpod.ok(&["update", "--restart", "on-failure:3", "u"]);
+    assert_eq!(
+        rpod.inspect(
+            "u",
+            "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}"
+        ),
+        "on-failure 3"
+    );
+    rpod.fails(&["update", "--restart", "sometimes", "u"], 125);
+    rpod.ok(&["update", "--restart", "no", "u"]);
     // A paused one.
     rpod.ok(&["pause", "u"]);
     rpod.ok(&["update", "--pids-limit", "55", "u"]);

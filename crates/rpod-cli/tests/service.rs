@@ -1681,3 +1681,96 @@ fn files_processes_and_names_through_both_apis() {
         "box"
     );
 }
+
+#[test]
+fn update_changes_limits_and_the_restart_policy_through_both_apis() {
+    let service = Service::start();
+    service.docker_ok(&["run", "-d", "--name", "lim", "demo", "sleep", "300"]);
+    service.docker_ok(&[
+        "update",
+        "--memory",
+        "96m",
+        "--cpus",
+        "1.5",
+        "--pids-limit",
+        "200",
+        "lim",
+    ]);
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "inspect",
+                "-f",
+                "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}",
+                "lim"
+            ])
+            .trim(),
+        "100663296 1500000000 200"
+    );
+    // The running container's cgroup has them.
+    if Path::new("/sys/fs/cgroup/pids").is_dir() {
+        assert_eq!(
+            service
+                .docker_ok(&["exec", "lim", "cat", "/sys/fs/cgroup/pids/pids.max"])
+                .trim(),
+            "200"
+        );
+    }
+    service.podman_ok(&["update", "--memory", "128m", "lim"]);
+    assert_eq!(
+        service
+            .docker_ok(&["inspect", "-f", "{{.HostConfig.Memory}}", "lim"])
+            .trim(),
+        "134217728"
+    );
+    // What rpod cannot change is refused, and nothing changes.
+    let out = service.docker_out(&["update", "--kernel-memory", "10m", "lim"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KernelMemory"));
+    assert!(!service
+        .docker_out(&["update", "--memory", "1k", "lim"])
+        .status
+        .success());
+    // The restart policy: a container that exits is started again once it is `always`.
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "demo",
+        "sh",
+        "-c",
+        "sleep 1; exit 3",
+    ]);
+    service.docker_ok(&["update", "--restart", "always", "flaky"]);
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "inspect",
+                "-f",
+                "{{.HostConfig.RestartPolicy.Name}}",
+                "flaky"
+            ])
+            .trim(),
+        "always"
+    );
+    wait_until("flaky is restarted", || {
+        service
+            .docker_ok(&["inspect", "-f", "{{.RestartCount}}", "flaky"])
+            .trim()
+            != "0"
+    });
+    service.docker_ok(&["update", "--restart", "no", "flaky"]);
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "inspect",
+                "-f",
+                "{{.HostConfig.RestartPolicy.Name}}",
+                "flaky"
+            ])
+            .trim(),
+        "no"
+    );
+    service.docker_ok(&["rm", "-f", "lim", "flaky"]);
+}

@@ -116,6 +116,8 @@ pub struct LimitChanges {
     /// -1 or 0 for unlimited.
     pub pids_limit: Option<i64>,
     pub blkio_weight: Option<u16>,
+    /// Not a limit, but changed the same way (`docker update --restart`).
+    pub restart: Option<crate::restart::RestartPolicy>,
 }
 
 impl LimitChanges {
@@ -159,6 +161,9 @@ impl LimitChanges {
         set(&mut r.cpuset_cpus, self.cpuset_cpus.clone());
         set(&mut r.cpuset_mems, self.cpuset_mems.clone());
         set(&mut r.blkio_weight, self.blkio_weight);
+        if let Some(restart) = self.restart {
+            new.restart = restart;
+        }
         check(&new)?;
         *config = new;
         Ok(())

@@ -231,6 +231,67 @@ pub fn kill(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     ex.empty(204)
 }
 
+/// The fields of Docker's update body that rpod changes; the client sends every field, so
+/// any other is accepted only at its neutral value.
+const UPDATE_FIELDS: &[&str] = &[
+    "Memory",
+    "MemorySwap",
+    "MemoryReservation",
+    "NanoCpus",
+    "CpuShares",
+    "CpuQuota",
+    "CpuPeriod",
+    "CpusetCpus",
+    "CpusetMems",
+    "PidsLimit",
+    "BlkioWeight",
+    "RestartPolicy",
+];
+
+/// `POST /containers/{name}/update` (`docker update`): change the cgroup limits of a
+/// container, running or not; a zero or empty field leaves its limit as it is.
+pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    use super::create::typed;
+    let body: serde_json::Map<String, Value> = ex.body_json()?;
+    for (key, value) in &body {
+        if !UPDATE_FIELDS.contains(&key.as_str()) && !super::create::zeroish(value) {
+            return Err(ApiError::unsupported(format!("updating {key}")));
+        }
+    }
+    // The client always sends a policy; an empty name leaves the container's as it is.
+    let named_policy = body
+        .get("RestartPolicy")
+        .and_then(|p| p.get("Name"))
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    let positive =
+        |key: &str| -> ApiResult<Option<i64>> { Ok(typed::<i64>(&body, key)?.filter(|v| *v > 0)) };
+    let text = |key: &str| -> ApiResult<Option<String>> {
+        Ok(typed::<String>(&body, key)?.filter(|v| !v.is_empty()))
+    };
+    let changes = rpod_engine::resources::LimitChanges {
+        memory: positive("Memory")?,
+        memory_swap: typed::<i64>(&body, "MemorySwap")?.filter(|s| *s > 0 || *s == -1),
+        memory_reservation: positive("MemoryReservation")?,
+        cpus: positive("NanoCpus")?.map(|n| n as f64 / 1e9),
+        cpu_shares: positive("CpuShares")?.map(|s| s as u64),
+        cpu_quota: positive("CpuQuota")?,
+        cpu_period: positive("CpuPeriod")?.map(|p| p as u64),
+        cpuset_cpus: text("CpusetCpus")?,
+        cpuset_mems: text("CpusetMems")?,
+        // null leaves it; 0 and -1 lift it.
+        pids_limit: typed::<i64>(&body, "PidsLimit")?.map(|p| if p <= 0 { -1 } else { p }),
+        blkio_weight: typed::<u16>(&body, "BlkioWeight")?.filter(|w| *w > 0),
+        restart: if named_policy {
+            super::create::restart_policy(&body)?
+        } else {
+            None
+        },
+    };
+    context.engine.update(name, &changes)?;
+    ex.json(200, &json!({ "Warnings": [] }))
+}
+
 /// `POST /containers/{name}/rename?name=NEW`.
 pub fn rename(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let new_name = ex

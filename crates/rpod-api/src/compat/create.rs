@@ -366,11 +366,33 @@ pub fn log_to_file(driver: &str) -> ApiResult<bool> {
     }
 }
 
-fn field<'a>(host: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+/// Docker's `RestartPolicy` (`{"Name", "MaximumRetryCount"}`); `None` when absent.
+pub(crate) fn restart_policy(
+    host: &Map<String, Value>,
+) -> ApiResult<Option<rpod_engine::restart::RestartPolicy>> {
+    let Some(policy) = typed::<Map<String, Value>>(host, "RestartPolicy")? else {
+        return Ok(None);
+    };
+    let name = policy.get("Name").and_then(Value::as_str).unwrap_or("");
+    let retries = policy
+        .get("MaximumRetryCount")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let text = if name == "on-failure" && retries > 0 {
+        format!("{name}:{retries}")
+    } else {
+        name.to_string()
+    };
+    rpod_engine::restart::RestartPolicy::parse(&text)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+pub(crate) fn field<'a>(host: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     host.get(name).filter(|v| !v.is_null())
 }
 
-fn typed<T: serde::de::DeserializeOwned>(
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(
     host: &Map<String, Value>,
     name: &str,
 ) -> ApiResult<Option<T>> {
@@ -521,24 +543,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         add_hosts,
         no_hosts: false,
     };
-    let restart: Option<Map<String, Value>> = typed(&host, "RestartPolicy")?;
-    let restart = match restart {
-        Some(policy) => {
-            let name = policy.get("Name").and_then(Value::as_str).unwrap_or("");
-            let retries = policy
-                .get("MaximumRetryCount")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            let text = if name == "on-failure" && retries > 0 {
-                format!("{name}:{retries}")
-            } else {
-                name.to_string()
-            };
-            rpod_engine::restart::RestartPolicy::parse(&text)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?
-        }
-        None => Default::default(),
-    };
+    let restart = restart_policy(&host)?.unwrap_or_default();
     let log_config = typed::<Map<String, Value>>(&host, "LogConfig")?;
     let driver = log_config
         .as_ref()

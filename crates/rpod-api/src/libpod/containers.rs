@@ -108,6 +108,29 @@ pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
     ex.json(200, &value)
 }
 
+/// `POST /libpod/containers/{name}/update` (`podman update`): the body is the OCI spec's
+/// `linux.resources`, as at create; answers the container's ID.
+pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let resources: Value = ex.body_json()?;
+    let (memory, cpus, pids_limit, extra) = super::create::limits(&Some(resources))?;
+    let changes = rpod_engine::resources::LimitChanges {
+        memory,
+        memory_swap: extra.memory_swap,
+        memory_reservation: extra.memory_reservation,
+        cpus,
+        cpu_shares: extra.cpu_shares,
+        cpu_quota: None,
+        cpu_period: None,
+        cpuset_cpus: extra.cpuset_cpus,
+        cpuset_mems: extra.cpuset_mems,
+        pids_limit,
+        blkio_weight: extra.blkio_weight,
+        restart: None,
+    };
+    let record = context.engine.update(name, &changes)?;
+    ex.json(201, &json!(record.id()))
+}
+
 /// Whether the container's restart policy would start it again after its last exit
 /// (204), or not (404), as podman answers.
 pub fn should_restart(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {

@@ -283,7 +283,7 @@ fn neutral(key: &str, value: &Value) -> bool {
 /// reservation, CPU quota/period (as `--cpus`), shares and cpusets, PIDs, block I/O
 /// weight. Anything else set is refused.
 #[allow(clippy::type_complexity)]
-fn limits(
+pub(crate) fn limits(
     resource: &Option<Value>,
 ) -> ApiResult<(
     Option<i64>,

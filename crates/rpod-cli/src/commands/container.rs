@@ -301,6 +301,11 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
         cpuset_mems: extra.cpuset_mems,
         pids_limit: args.pids_limit,
         blkio_weight: extra.blkio_weight,
+        restart: args
+            .restart
+            .as_deref()
+            .map(rpod_engine::restart::RestartPolicy::parse)
+            .transpose()?,
     };
     for name in &args.containers {
         let record = engine.update(name, &changes)?;

@@ -19,10 +19,15 @@ impl Engine {
         self.sync(&mut record)?;
         let mut config = record.config.clone();
         changes.apply(&mut config)?;
-        let live = matches!(
-            record.state.status,
-            Status::Created | Status::Running | Status::Paused | Status::Stopping
-        );
+        let limits_changed = LimitChanges {
+            restart: None,
+            ..changes.clone()
+        } != LimitChanges::default();
+        let live = limits_changed
+            && matches!(
+                record.state.status,
+                Status::Created | Status::Running | Status::Paused | Status::Stopping
+            );
         if live {
             let resources = crate::resources::limits(&config)?
                 .build()
