@@ -115,6 +115,11 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
             images::inspect(context, ex, &name.join("/"))
         }
+        ("GET", ["images", name @ .., "history"]) if !name.is_empty() => {
+            images::history(context, ex, &name.join("/"))
+        }
+        ("POST", ["images", "prune"]) => images::prune(context, ex),
+        ("POST", ["commit"]) => images::commit(context, ex),
         ("POST", ["images", name @ .., "tag"]) if !name.is_empty() => {
             images::tag(context, ex, &name.join("/"))
         }

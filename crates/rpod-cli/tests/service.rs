@@ -1774,3 +1774,72 @@ fn update_changes_limits_and_the_restart_policy_through_both_apis() {
     );
     service.docker_ok(&["rm", "-f", "lim", "flaky"]);
 }
+
+#[test]
+fn commit_history_and_image_prune_through_both_apis() {
+    let service = Service::start();
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "maker",
+        "demo",
+        "sh",
+        "-c",
+        "echo made > /made; exec sleep 300",
+    ]);
+    wait_until("the file is made", || {
+        service
+            .docker_out(&["exec", "maker", "test", "-f", "/made"])
+            .status
+            .success()
+    });
+    let id = service.docker_ok(&[
+        "commit",
+        "-m",
+        "a note",
+        "-c",
+        "ENV FOO=bar",
+        "-c",
+        r#"CMD ["sh", "-c", "echo $FOO; cat /made"]"#,
+        "maker",
+        "snap:1",
+    ]);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    assert_eq!(service.docker_ok(&["run", "--rm", "snap:1"]), "bar\nmade\n");
+    let history = service.docker_ok(&[
+        "history",
+        "--format",
+        "{{.ID}}|{{.Comment}}",
+        "--no-trunc",
+        "snap:1",
+    ]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 2, "{history}");
+    assert_eq!(lines[0], format!("{}|a note", id.trim()));
+    assert!(lines[1].starts_with("<missing>|"), "{history}");
+    let history = service.podman_ok(&["history", "--format", "{{.Comment}}", "snap:1"]);
+    assert!(history.starts_with("a note\n"), "{history}");
+    service.podman_ok(&["commit", "-q", "maker", "psnap"]);
+    assert!(service
+        .docker_ok(&["images", "--format", "{{.Repository}}"])
+        .contains("psnap"));
+    // A commit of a container that does not exist, or with a config body, is refused.
+    assert!(!service
+        .docker_out(&["commit", "ghost", "x:1"])
+        .status
+        .success());
+    // Prune: unnamed unused images go; with -a every unused one.
+    service.docker_ok(&["rmi", "snap:1"]);
+    service.docker_ok(&["commit", "maker"]);
+    let pruned = service.docker_ok(&["image", "prune", "-f"]);
+    assert!(pruned.contains("deleted: sha256:"), "{pruned}");
+    service.podman_ok(&["image", "prune", "-a", "-f"]);
+    // demo is used by maker: kept.
+    assert_eq!(
+        service
+            .docker_ok(&["images", "--format", "{{.Repository}}"])
+            .trim(),
+        "localhost/demo"
+    );
+}

@@ -11,7 +11,7 @@ use rpod_engine::ImageRemoval;
 use super::containers::parse_filters;
 use super::views;
 use crate::error::{ApiError, ApiResult};
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, Flavour};
 use crate::service::Context;
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
@@ -161,4 +161,148 @@ pub fn get(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiResul
         .engine
         .save_images(&images, ArchiveFormat::DockerArchive, &mut out);
     ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
+}
+
+/// `GET /images/{name}/history`: the image's steps, newest first.
+pub fn history(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let engine = &context.engine;
+    let info = engine.image_info(engine.resolve_image(name)?)?;
+    let steps: Vec<serde_json::Value> = engine
+        .image_history(&info)
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let id = if i == 0 {
+                format!("sha256:{}", info.record.id)
+            } else {
+                "<missing>".into()
+            };
+            let tags = (i == 0 && !info.names.is_empty()).then(|| info.names.clone());
+            // podman's clients read Docker's shape too.
+            json!({
+                "Id": id,
+                "Created": step.created.map_or(0, |c| c.timestamp()),
+                "CreatedBy": step.created_by,
+                "Tags": tags,
+                "Size": step.size,
+                "Comment": step.comment,
+            })
+        })
+        .collect();
+    ex.json(200, &steps)
+}
+
+/// `POST /images/prune`: remove the images no container uses; only unnamed ones unless
+/// `dangling=false` (Docker) or `all` (libpod). Filters `label`, `label!`, `until`.
+pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    type Test = Box<dyn Fn(&rpod_engine::image::ImageInfo) -> bool>;
+    let mut all = ex.query_bool("all")?;
+    let mut tests: Vec<Test> = Vec::new();
+    let labels_of =
+        |info: &rpod_engine::image::ImageInfo| -> std::collections::BTreeMap<String, String> {
+            info.config
+                .config()
+                .as_ref()
+                .and_then(|c| c.labels().clone())
+                .unwrap_or_default()
+                .into_iter()
+                .collect()
+        };
+    for (key, values) in parse_filters(ex)? {
+        for value in values {
+            match key.as_str() {
+                "dangling" => all = matches!(value.as_str(), "false" | "0"),
+                "label" => tests.push(Box::new(move |i| {
+                    rpod_engine::labels::matches(&labels_of(i), &value)
+                })),
+                "label!" => tests.push(Box::new(move |i| {
+                    !rpod_engine::labels::matches(&labels_of(i), &value)
+                })),
+                "until" => {
+                    let until = rpod_engine::human::parse_time(&value)
+                        .map_err(ApiError::bad_request)?
+                        .with_timezone(&chrono::Utc);
+                    tests.push(Box::new(move |i| {
+                        i.record.created.unwrap_or(i.record.added) < until
+                    }))
+                }
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid filter {other:?}: use dangling, label, label! or until"
+                    )))
+                }
+            }
+        }
+    }
+    let removed = context
+        .engine
+        .prune_images(all, &|info| tests.iter().all(|t| t(info)))?;
+    match ex.flavour {
+        Flavour::Compat => {
+            let deleted: Vec<serde_json::Value> = removed
+                .iter()
+                .map(|id| json!({ "Deleted": format!("sha256:{id}") }))
+                .collect();
+            ex.json(
+                200,
+                &json!({ "ImagesDeleted": deleted, "SpaceReclaimed": 0 }),
+            )
+        }
+        Flavour::Libpod => {
+            let reports: Vec<serde_json::Value> = removed
+                .iter()
+                .map(|id| json!({ "Id": id, "Size": 0 }))
+                .collect();
+            ex.json(200, &reports)
+        }
+    }
+}
+
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=` (libpod's too): a
+/// new image from a container's changes. Docker's body (a config to apply) is accepted
+/// only empty: `changes` carries what to change.
+pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let container = ex
+        .req
+        .query("container")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad_request("the container parameter is required"))?
+        .to_string();
+    let body: serde_json::Value = ex.body_json_or_default()?;
+    if let Some(fields) = body.as_object() {
+        if let Some((key, _)) = fields.iter().find(|(_, v)| !super::create::zeroish(v)) {
+            return Err(ApiError::unsupported(format!(
+                "a config in the commit body ({key}); use the changes parameter"
+            )));
+        }
+    }
+    let text = |name: &str| {
+        ex.req
+            .query(name)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let name = match (text("repo"), text("tag")) {
+        (Some(repo), Some(tag)) => Some(format!("{repo}:{tag}")),
+        (Some(repo), None) => Some(repo),
+        (None, Some(_)) => return Err(ApiError::bad_request("a tag needs a repo")),
+        (None, None) => None,
+    };
+    let changes = ex
+        .req
+        .query_all("changes")
+        .into_iter()
+        .flat_map(|c| c.split('\n'))
+        .filter(|c| !c.trim().is_empty())
+        .map(String::from)
+        .collect();
+    let options = rpod_engine::CommitOptions {
+        name,
+        changes,
+        message: text("comment"),
+        author: text("author"),
+        pause: ex.query_bool_or("pause", true)?,
+    };
+    let image = context.engine.commit(&container, &options)?;
+    ex.json(201, &json!({ "Id": format!("sha256:{}", image.id) }))
 }

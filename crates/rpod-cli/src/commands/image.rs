@@ -309,44 +309,30 @@ pub fn inspect_json(engine: &Engine, name: &str) -> Result<Value, Failure> {
 pub fn history(engine: &Engine, args: HistoryArgs) -> Outcome {
     let record = engine.resolve_image(&args.image)?;
     let info = engine.image_info(record)?;
-    let layer_sizes = engine.layer_sizes(&info.record);
-    let steps = info.config.history().clone().unwrap_or_default();
-    let mut layers = layer_sizes.iter();
-    let mut rows: Vec<Value> = steps
+    let mut rows: Vec<Value> = engine
+        .image_history(&info)
         .iter()
         .map(|step| {
-            let size = if step.empty_layer().unwrap_or(false) {
-                0
+            let shown_by = if args.no_trunc || step.created_by.chars().count() <= 45 {
+                step.created_by.clone()
             } else {
-                layers.next().copied().unwrap_or(0)
-            };
-            let created = step
-                .created()
-                .as_deref()
-                .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                .map(|c| c.with_timezone(&chrono::Utc));
-            let created_by = step.created_by().clone().unwrap_or_default();
-            let shown_by = if args.no_trunc || created_by.chars().count() <= 45 {
-                created_by.clone()
-            } else {
-                format!("{}...", created_by.chars().take(42).collect::<String>())
+                format!("{}...", step.created_by.chars().take(42).collect::<String>())
             };
             json!({
                 "ID": "<missing>",
-                "Created": created.map(|c| if args.human {
+                "Created": step.created.map(|c| if args.human {
                     rpod_engine::human::ago(c)
                 } else {
                     c.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 }).unwrap_or_default(),
                 "CreatedBy": shown_by,
-                "Size": if args.human { rpod_engine::human::size(size) } else { size.to_string() },
-                "Comment": step.comment().clone().unwrap_or_default(),
-                "Author": step.author().clone().unwrap_or_default(),
+                "Size": if args.human { rpod_engine::human::size(step.size) } else { step.size.to_string() },
+                "Comment": step.comment,
+                "Author": step.author,
                 "Tags": info.names,
             })
         })
         .collect();
-    rows.reverse();
     if let Some(top) = rows.first_mut() {
         top["ID"] = json!(if args.no_trunc {
             info.record.id.clone()

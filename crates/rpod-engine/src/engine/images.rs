@@ -208,6 +208,37 @@ impl Engine {
     }
 
     /// Each layer's size (its tar), bottom first.
+    /// How an image was made, newest step first: each step of its config's history, with
+    /// the size of the layer it made (0 for a step that made none).
+    pub fn image_history(&self, info: &image::ImageInfo) -> Vec<HistoryStep> {
+        let layer_sizes = self.layer_sizes(&info.record);
+        let mut layers = layer_sizes.iter();
+        let mut steps: Vec<HistoryStep> = info
+            .config
+            .history()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|step| HistoryStep {
+                size: if step.empty_layer().unwrap_or(false) {
+                    0
+                } else {
+                    layers.next().copied().unwrap_or(0)
+                },
+                created: step
+                    .created()
+                    .as_deref()
+                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                    .map(|c| c.with_timezone(&chrono::Utc)),
+                created_by: step.created_by().clone().unwrap_or_default(),
+                comment: step.comment().clone().unwrap_or_default(),
+                author: step.author().clone().unwrap_or_default(),
+            })
+            .collect();
+        steps.reverse();
+        steps
+    }
+
     pub fn layer_sizes(&self, image: &ImageRecord) -> Vec<u64> {
         let dirs = image::layer_dirs(&self.roots);
         image
@@ -220,4 +251,15 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// One step of an image's history (`history`).
+#[derive(Debug, Clone)]
+pub struct HistoryStep {
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_by: String,
+    /// The layer's size; 0 for a step that made no layer.
+    pub size: u64,
+    pub comment: String,
+    pub author: String,
 }

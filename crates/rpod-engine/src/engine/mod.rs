@@ -33,7 +33,7 @@ mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
-pub use images::ImageRemoval;
+pub use images::{HistoryStep, ImageRemoval};
 
 pub use copy::{HostSource, PathStat};
 pub use exec::{ExecRequest, ExecStarted};
