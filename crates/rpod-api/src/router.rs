@@ -71,6 +71,8 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("GET", ["version"]) => system::version(context, ex),
         ("GET", ["info"]) => system::info(context, ex),
         ("GET", ["events"]) => system::events(context, ex),
+        ("GET", ["system", "df"]) => system::df(context, ex),
+        ("POST", ["build", "prune"]) => system::build_prune(ex),
 
         ("POST", ["containers", "create"]) => containers::create(context, ex),
         ("GET", ["containers", "json"]) => containers::list(context, ex),
@@ -163,6 +165,7 @@ fn dispatch_libpod(
         ("POST", ["containers", "create"]) => containers::create(context, ex),
         ("GET", ["containers", "json"]) => containers::list(context, ex),
         ("GET", ["containers", name, "json"]) => containers::inspect(context, ex, name),
+        ("POST", ["system", "prune"]) => compat::system::libpod_prune(context, ex),
         ("GET", ["containers", "stats"]) => compat::container_observe::libpod_stats(context, ex),
         ("POST", ["containers", name, "update"]) => containers::update(context, ex, name),
         ("POST", ["containers", name, "shouldrestart"]) => {

@@ -1843,3 +1843,50 @@ fn commit_history_and_image_prune_through_both_apis() {
         "localhost/demo"
     );
 }
+
+#[test]
+fn system_df_and_prune_through_both_apis() {
+    let service = Service::start();
+    service.docker_ok(&["volume", "create", "spare"]);
+    service.docker_ok(&[
+        "run",
+        "--name",
+        "writer",
+        "-v",
+        "used:/data",
+        "demo",
+        "sh",
+        "-c",
+        "head -c 3000 /dev/zero > /data/f; head -c 5000 /dev/zero > /blob",
+    ]);
+    let df = service.docker_ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}}",
+    ]);
+    let lines: Vec<&str> = df.lines().collect();
+    assert!(lines[0].starts_with("Images 1 1 "), "{df}");
+    assert_eq!(lines[1], "Containers 1 0 5kB", "{df}");
+    assert_eq!(lines[2], "Local Volumes 2 1 3kB", "{df}");
+    let df = service.podman_ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.Total}} {{.Active}}",
+    ]);
+    assert!(df.contains("Containers 1 0"), "{df}");
+    assert!(df.contains("Local Volumes 2 1"), "{df}");
+    // docker system prune: the stopped container; volumes stay unless asked for.
+    let out = service.docker_ok(&["system", "prune", "-f"]);
+    assert!(out.contains("Deleted Containers"), "{out}");
+    assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
+    assert_eq!(
+        service.docker_ok(&["volume", "ls", "-q"]).lines().count(),
+        2
+    );
+    service.docker_ok(&["create", "--name", "idle", "demo", "true"]);
+    service.podman_ok(&["system", "prune", "-f", "--volumes"]);
+    assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
+    assert_eq!(service.docker_ok(&["volume", "ls", "-q"]), "");
+}

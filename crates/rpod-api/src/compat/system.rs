@@ -216,3 +216,161 @@ pub fn events(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     }
     Ok(())
 }
+
+/// `GET /system/df`: what the store holds and uses, in each flavour's shape (`docker
+/// system df`, `podman system df`).
+pub fn df(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let engine = &context.engine;
+    let usage = engine.disk_usage()?;
+    if ex.flavour == Flavour::Libpod {
+        let images: Vec<serde_json::Value> = usage
+            .images
+            .iter()
+            .map(|i| {
+                let (repository, tag) = i
+                    .names
+                    .first()
+                    .map(|n| rpod_engine::image::reference::repository_and_tag(n))
+                    .unwrap_or_else(|| ("<none>".into(), "<none>".into()));
+                json!({
+                    "Repository": repository,
+                    "Tag": tag,
+                    "ImageID": i.record.id,
+                    "Created": i.record.created.unwrap_or(i.record.added).to_rfc3339(),
+                    "Size": i.record.size,
+                    "SharedSize": 0,
+                    "UniqueSize": i.record.size,
+                    "Containers": i.containers,
+                })
+            })
+            .collect();
+        let containers: Vec<serde_json::Value> = usage
+            .containers
+            .iter()
+            .map(|c| {
+                let r = &c.record;
+                json!({
+                    "ContainerID": r.id(),
+                    "Image": r.config.image_id,
+                    "Command": r.config.args,
+                    "LocalVolumes": r.config.mounts.iter().filter(|m| m.volume.is_some()).count(),
+                    "Size": c.total,
+                    "RWSize": c.written,
+                    "Created": r.config.created.to_rfc3339(),
+                    "Status": r.state.status.as_str(),
+                    "Names": r.config.name,
+                })
+            })
+            .collect();
+        let volumes: Vec<serde_json::Value> = usage
+            .volumes
+            .iter()
+            .map(|v| {
+                json!({
+                    "VolumeName": v.record.name,
+                    "Links": v.users,
+                    "Size": v.size,
+                    "ReclaimableSize": if v.users == 0 { v.size } else { 0 },
+                })
+            })
+            .collect();
+        let images_size: u64 = usage.images.iter().map(|i| i.record.size).sum();
+        return ex.json(
+            200,
+            &json!({
+                "ImagesSize": images_size,
+                "Images": images,
+                "Containers": containers,
+                "Volumes": volumes,
+            }),
+        );
+    }
+    let mut images = Vec::new();
+    for image in &usage.images {
+        let info = engine.image_info(image.record.clone())?;
+        let mut summary = super::views::image_summary(&info);
+        summary["Containers"] = json!(image.containers);
+        summary["SharedSize"] = json!(0);
+        images.push(summary);
+    }
+    let containers: Vec<serde_json::Value> = usage
+        .containers
+        .iter()
+        .map(|c| {
+            let mut summary = super::views::container_summary(&c.record);
+            summary["SizeRw"] = json!(c.written);
+            summary["SizeRootFs"] = json!(c.total);
+            summary
+        })
+        .collect();
+    let volumes: Vec<serde_json::Value> = usage
+        .volumes
+        .iter()
+        .map(|v| {
+            json!({
+                "Name": v.record.name,
+                "Driver": v.record.driver,
+                "Mountpoint": engine.volume_path(&v.record.name).display().to_string(),
+                "CreatedAt": v.record.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "Labels": v.record.labels,
+                "Scope": "local",
+                "Options": v.record.options,
+                "UsageData": { "Size": v.size, "RefCount": v.users },
+            })
+        })
+        .collect();
+    ex.json(
+        200,
+        &json!({
+            "LayersSize": usage.images.iter().map(|i| i.record.size).sum::<u64>(),
+            "Images": images,
+            "Containers": containers,
+            "Volumes": volumes,
+            "BuildCache": [],
+        }),
+    )
+}
+
+/// `POST /build/prune`: rpod builds nothing, so there is never a build cache to remove
+/// (`docker system prune` asks for it).
+pub fn build_prune(ex: &mut Exchange) -> ApiResult<()> {
+    ex.json(200, &json!({ "CachesDeleted": [], "SpaceReclaimed": 0 }))
+}
+
+/// `POST /libpod/system/prune` (`podman system prune`): stopped containers, networks no
+/// container uses, unnamed images (every unused one with `all`), and with `volumes` the
+/// volumes no container uses.
+pub fn libpod_prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let all = ex.query_bool("all")?;
+    let volumes = ex.query_bool("volumes")?;
+    if let Some(key) = parse_filters(ex)?.keys().next() {
+        return Err(ApiError::bad_request(format!(
+            "invalid filter {key:?}: rpod's system prune over the API takes none"
+        )));
+    }
+    let engine = &context.engine;
+    let containers = engine.prune(&|_| true)?;
+    let networks = engine.network_prune(&[])?;
+    let images = engine.prune_images(all, &|_| true)?;
+    let volumes = if volumes {
+        engine.volume_prune()?
+    } else {
+        Vec::new()
+    };
+    let ids = |list: &[String]| -> Vec<serde_json::Value> {
+        list.iter()
+            .map(|id| json!({ "Id": id, "Size": 0 }))
+            .collect()
+    };
+    ex.json(
+        200,
+        &json!({
+            "PodPruneReport": null,
+            "ContainerPruneReports": ids(&containers),
+            "ImagePruneReports": ids(&images),
+            "NetworkPruneReports": networks.iter().map(|n| json!({ "Name": n })).collect::<Vec<_>>(),
+            "VolumePruneReports": ids(&volumes),
+            "ReclaimedSpace": 0,
+        }),
+    )
+}

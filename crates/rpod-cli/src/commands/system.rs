@@ -144,62 +144,55 @@ fn reclaimable(size: u64, total: u64) -> String {
 
 /// `system df`: what images, containers and volumes take on disk.
 pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
-    let containers = engine.list()?;
-    let images = engine.images()?;
-    let volumes = engine.volumes()?;
-    let used_images: std::collections::BTreeSet<&str> = containers
-        .iter()
-        .map(|c| c.config.image_id.as_str())
-        .collect();
+    let usage = engine.disk_usage()?;
     let mut image_rows = Vec::new();
-    let (mut image_total, mut image_unused) = (0, 0);
-    for image in &images {
-        let used = used_images.contains(image.id.as_str());
-        image_total += image.size;
-        if !used {
-            image_unused += image.size;
+    let (mut image_total, mut image_unused, mut images_used) = (0, 0, 0);
+    for image in &usage.images {
+        image_total += image.record.size;
+        if image.containers == 0 {
+            image_unused += image.record.size;
+        } else {
+            images_used += 1;
         }
         image_rows.push(json!({
-            "ID": &image.id[..12],
-            "Names": engine.image_names(&image.id)?,
-            "Size": rpod_engine::human::size(image.size),
-            "Containers": containers.iter().filter(|c| c.config.image_id == image.id).count(),
+            "ID": &image.record.id[..12],
+            "Names": image.names,
+            "Size": rpod_engine::human::size(image.record.size),
+            "Containers": image.containers,
         }));
     }
     let mut container_rows = Vec::new();
     let (mut written_total, mut written_idle, mut active) = (0, 0, 0);
-    for record in &containers {
-        let (written, _) = engine.container_size(record)?;
+    for container in &usage.containers {
+        let record = &container.record;
         let running = record.state.status.is_active();
-        written_total += written;
+        written_total += container.written;
         if running {
             active += 1;
         } else {
-            written_idle += written;
+            written_idle += container.written;
         }
         container_rows.push(json!({
             "ID": &record.id()[..12],
             "Image": record.config.image_name,
             "Names": record.config.name,
-            "Size": rpod_engine::human::size(written),
+            "Size": rpod_engine::human::size(container.written),
             "Status": record.state.status.as_str(),
         }));
     }
     let mut volume_rows = Vec::new();
     let (mut volume_total, mut volume_unused, mut volumes_used) = (0, 0, 0);
-    for volume in &volumes {
-        let size = engine.volume_size(&volume.name)?;
-        let users = engine.volume_users(&volume.name)?.len();
-        volume_total += size;
-        if users == 0 {
-            volume_unused += size;
+    for volume in &usage.volumes {
+        volume_total += volume.size;
+        if volume.users == 0 {
+            volume_unused += volume.size;
         } else {
             volumes_used += 1;
         }
         volume_rows.push(json!({
-            "VolumeName": volume.name,
-            "Links": users,
-            "Size": rpod_engine::human::size(size),
+            "VolumeName": volume.record.name,
+            "Links": volume.users,
+            "Size": rpod_engine::human::size(volume.size),
         }));
     }
     if args.verbose {
@@ -229,8 +222,8 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
     let rows = vec![
         json!({
             "Type": "Images",
-            "Total": images.len(),
-            "Active": images.iter().filter(|i| used_images.contains(i.id.as_str())).count(),
+            "Total": usage.images.len(),
+            "Active": images_used,
             "Size": rpod_engine::human::size(image_total),
             "RawSize": image_total,
             "Reclaimable": reclaimable(image_unused, image_total),
@@ -238,7 +231,7 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
         }),
         json!({
             "Type": "Containers",
-            "Total": containers.len(),
+            "Total": usage.containers.len(),
             "Active": active,
             "Size": rpod_engine::human::size(written_total),
             "RawSize": written_total,
@@ -247,7 +240,7 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
         }),
         json!({
             "Type": "Local Volumes",
-            "Total": volumes.len(),
+            "Total": usage.volumes.len(),
             "Active": volumes_used,
             "Size": rpod_engine::human::size(volume_total),
             "RawSize": volume_total,

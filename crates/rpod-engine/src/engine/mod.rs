@@ -6,6 +6,7 @@ pub mod checkpoint;
 mod checkpoint_archive;
 mod copy;
 mod create;
+mod disk_usage;
 mod etc_files;
 mod exec;
 mod filesystem;
@@ -36,6 +37,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 pub use images::{HistoryStep, ImageRemoval};
 
 pub use copy::{HostSource, PathStat};
+pub use disk_usage::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
 pub use exec::{ExecRequest, ExecStarted};
 pub use filesystem::CommitOptions;
 

@@ -1,0 +1,71 @@
+//! What the store holds and uses (`system df`, and the REST services' `system/df`).
+
+use super::*;
+use crate::volumes::VolumeRecord;
+
+/// An image, its names and how many containers use it.
+pub struct ImageUsage {
+    pub record: ImageRecord,
+    pub names: Vec<String>,
+    pub containers: usize,
+}
+
+/// A container and what it wrote (`SizeRw`) and takes with its image (`SizeRootFs`).
+pub struct ContainerUsage {
+    pub record: ContainerRecord,
+    pub written: u64,
+    pub total: u64,
+}
+
+/// A volume, the bytes in it and the containers that use it.
+pub struct VolumeUsage {
+    pub record: VolumeRecord,
+    pub size: u64,
+    pub users: usize,
+}
+
+pub struct DiskUsage {
+    pub images: Vec<ImageUsage>,
+    pub containers: Vec<ContainerUsage>,
+    pub volumes: Vec<VolumeUsage>,
+}
+
+impl Engine {
+    /// Every image, container and volume with what it uses.
+    pub fn disk_usage(&self) -> Result<DiskUsage> {
+        let containers = self.list()?;
+        let mut images = Vec::new();
+        for record in self.images()? {
+            images.push(ImageUsage {
+                names: self.image_names(&record.id)?,
+                containers: containers
+                    .iter()
+                    .filter(|c| c.config.image_id == record.id)
+                    .count(),
+                record,
+            });
+        }
+        let mut volumes = Vec::new();
+        for record in self.volumes()? {
+            volumes.push(VolumeUsage {
+                size: self.volume_size(&record.name)?,
+                users: self.volume_users(&record.name)?.len(),
+                record,
+            });
+        }
+        let mut usage = Vec::new();
+        for record in containers {
+            let (written, total) = self.container_size(&record)?;
+            usage.push(ContainerUsage {
+                record,
+                written,
+                total,
+            });
+        }
+        Ok(DiskUsage {
+            images,
+            containers: usage,
+            volumes,
+        })
+    }
+}
