@@ -173,6 +173,7 @@ fn dispatch_libpod(
         }
         ("GET", ["images", "json"]) => images::list(context, ex),
         ("POST", ["images", "pull"]) => images::pull(context, ex),
+        ("POST", ["images", "import"]) => crate::compat::images::libpod_import(context, ex),
         ("POST", ["images", "load"]) => images::load(context, ex),
         ("GET", ["images", name @ .., "exists"]) if !name.is_empty() => {
             images::exists(context, ex, &name.join("/"))

@@ -1890,3 +1890,49 @@ fn system_df_and_prune_through_both_apis() {
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
     assert_eq!(service.docker_ok(&["volume", "ls", "-q"]), "");
 }
+
+#[test]
+fn import_and_container_sizes_through_both_apis() {
+    let service = Service::start();
+    let tarball = common::busybox_tarball().display().to_string();
+    let id = service.docker_ok(&[
+        "import",
+        "-c",
+        r#"CMD ["echo", "from docker import"]"#,
+        "-m",
+        "imported here",
+        &tarball,
+        "imported:1",
+    ]);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    assert_eq!(
+        service.docker_ok(&["run", "--rm", "imported:1"]),
+        "from docker import\n"
+    );
+    service.podman_ok(&[
+        "import",
+        "--change",
+        r#"CMD ["echo", "from podman import"]"#,
+        &tarball,
+        "pimported",
+    ]);
+    assert_eq!(
+        service.podman_ok(&["run", "--rm", "pimported"]),
+        "from podman import\n"
+    );
+    // A URL is not fetched.
+    let out = service.docker_out(&["import", "http://127.0.0.1:9/x.tar", "x"]);
+    assert!(!out.status.success());
+    // ps --size: what each container wrote.
+    service.docker_ok(&[
+        "run",
+        "--name",
+        "writer",
+        "demo",
+        "sh",
+        "-c",
+        "head -c 4000 /dev/zero > /blob",
+    ]);
+    let sizes = service.docker_ok(&["ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}"]);
+    assert!(sizes.starts_with("writer 4kB (virtual "), "{sizes}");
+}

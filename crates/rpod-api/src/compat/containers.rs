@@ -105,6 +105,7 @@ fn matches_filters(
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let all = ex.query_bool("all")?;
+    let size = ex.query_bool("size")?;
     let limit: Option<i64> = ex.query_int("limit")?;
     let filters = parse_filters(ex)?;
     let mut records = context.engine.list()?;
@@ -120,7 +121,13 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         {
             continue;
         }
-        out.push(views::container_summary(record));
+        let mut summary = views::container_summary(record);
+        if size {
+            let (written, total) = context.engine.container_size(record)?;
+            summary["SizeRw"] = json!(written);
+            summary["SizeRootFs"] = json!(total);
+        }
+        out.push(summary);
     }
     if let Some(limit) = limit.filter(|l| *l > 0) {
         out.truncate(limit as usize);

@@ -86,9 +86,75 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
 
 /// `POST /images/create?fromImage=NAME&tag=TAG`: a pull. rpod has no registry client, so
 /// an image it has is reported up to date, and any other is an error that says so.
+/// The `changes` query parameters (repeated, or several in one separated by newlines).
+fn change_params(ex: &Exchange) -> Vec<String> {
+    ex.req
+        .query_all("changes")
+        .into_iter()
+        .flat_map(|c| c.split('\n'))
+        .filter(|c| !c.trim().is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Import the request body (a root file system tarball, compressed or not) as an image.
+fn import_body(
+    context: &Context,
+    ex: &mut Exchange,
+    name: Option<String>,
+) -> ApiResult<rpod_engine::image::ImageRecord> {
+    let options = rpod_engine::image::ImportOptions {
+        name,
+        changes: change_params(ex),
+        message: ex
+            .req
+            .query("message")
+            .filter(|m| !m.is_empty())
+            .map(String::from),
+    };
+    Ok(context
+        .engine
+        .import_image(ex.conn.body(), "(API request body)", &options)?)
+}
+
+/// `POST /libpod/images/import?reference=&changes=&message=` (`podman import`).
+pub fn libpod_import(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    if ex.req.query("url").is_some_and(|u| !u.is_empty()) {
+        return Err(ApiError::unsupported(
+            "importing from a URL (rpod fetches nothing): send the tarball as the body",
+        ));
+    }
+    let name = ex
+        .req
+        .query("reference")
+        .filter(|r| !r.is_empty())
+        .map(String::from);
+    let record = import_body(context, ex, name)?;
+    ex.json(200, &json!({ "Id": format!("sha256:{}", record.id) }))
+}
+
 pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    if ex.req.query("fromSrc").is_some_and(|s| !s.is_empty()) {
-        return Err(ApiError::unsupported("importing through images/create"));
+    if let Some(source) = ex.req.query("fromSrc").filter(|s| !s.is_empty()) {
+        // `docker import`: the tarball is the body (`-`); rpod fetches no URL.
+        if source != "-" {
+            return Err(ApiError::unsupported(
+                "importing from a URL (rpod fetches nothing): send the tarball as the body",
+            ));
+        }
+        let name = match (
+            ex.req.query("repo").filter(|r| !r.is_empty()),
+            ex.req.query("tag").filter(|t| !t.is_empty()),
+        ) {
+            (Some(repo), Some(tag)) => Some(format!("{repo}:{tag}")),
+            (Some(repo), None) => Some(repo.to_string()),
+            _ => None,
+        };
+        let record = import_body(context, ex, name)?;
+        let mut body = ex.start_stream(200, "application/json")?;
+        let line = json!({ "status": format!("sha256:{}", record.id) });
+        let _ = writeln!(body, "{line}");
+        let _ = body.finish();
+        return Ok(());
     }
     let image = ex
         .req
