@@ -168,6 +168,7 @@ fn dispatch_libpod(
         ("POST", ["system", "prune"]) => compat::system::libpod_prune(context, ex),
         ("GET", ["containers", "stats"]) => compat::container_observe::libpod_stats(context, ex),
         ("POST", ["containers", name, "update"]) => containers::update(context, ex, name),
+        ("GET", ["containers", name, "healthcheck"]) => containers::healthcheck(context, ex, name),
         ("POST", ["containers", name, "shouldrestart"]) => {
             containers::should_restart(context, ex, name)
         }
@@ -180,6 +181,14 @@ fn dispatch_libpod(
         }
         ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
             images::inspect(context, ex, &name.join("/"))
+        }
+        ("DELETE", ["images", "remove"]) => images::remove_many(context, ex),
+        ("GET", ["images", "export"]) => images::export(context, ex, None),
+        ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
+            images::export(context, ex, Some(&name.join("/")))
+        }
+        ("POST", ["images", name @ .., "untag"]) if !name.is_empty() => {
+            images::untag(context, ex, &name.join("/"))
         }
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             images::remove(context, ex, &name.join("/"))

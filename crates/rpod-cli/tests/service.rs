@@ -1936,3 +1936,110 @@ fn import_and_container_sizes_through_both_apis() {
     let sizes = service.docker_ok(&["ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}"]);
     assert!(sizes.starts_with("writer 4kB (virtual "), "{sizes}");
 }
+
+#[test]
+fn podman_remote_images_sizes_and_health_checks() {
+    let service = Service::start();
+    // rmi of several names, untag, and podman's exit codes for what fails.
+    service.podman_ok(&["tag", "demo", "extra:1", "extra:2", "other:1"]);
+    service.podman_ok(&["untag", "demo", "other:1"]);
+    let out = service.podman_ok(&["rmi", "extra:1", "extra:2"]);
+    assert!(
+        out.contains("Untagged: localhost/extra:1") && out.contains("Untagged: localhost/extra:2"),
+        "{out}"
+    );
+    assert_eq!(
+        service
+            .podman_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .trim(),
+        "localhost/demo:latest"
+    );
+    let out = service.podman_out(&["rmi", "nosuchimage"]);
+    assert_eq!(out.status.code(), Some(1));
+    service.podman_ok(&["rmi", "--ignore", "nosuchimage"]);
+    // save, as either archive; what is loaded back runs.
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["docker-archive", "oci-archive"] {
+        let path = dir.path().join(format);
+        service.podman_ok(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            &path.display().to_string(),
+            "demo",
+        ]);
+        let names: Vec<String> = tar::Archive::new(std::fs::File::open(&path).unwrap())
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        let marker = if format == "oci-archive" {
+            "index.json"
+        } else {
+            "manifest.json"
+        };
+        assert!(names.iter().any(|n| n == marker), "{format}: {names:?}");
+    }
+    assert!(!service
+        .podman_out(&[
+            "save",
+            "--format",
+            "oci-dir",
+            "-o",
+            &dir.path().join("d").display().to_string(),
+            "demo"
+        ])
+        .status
+        .success());
+    // ps --size.
+    service.podman_ok(&[
+        "run",
+        "--name",
+        "writer",
+        "demo",
+        "sh",
+        "-c",
+        "head -c 4000 /dev/zero > /blob",
+    ]);
+    let sizes = service.podman_ok(&["ps", "-a", "--size", "--format", "{{.Names}} {{.Size}}"]);
+    assert!(sizes.starts_with("writer 4kB (virtual "), "{sizes}");
+    // Health checks given through podman-remote, run on demand.
+    service.podman_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "good",
+        "--health-cmd",
+        "true",
+        "demo",
+        "sleep",
+        "60",
+    ]);
+    service.podman_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "bad",
+        "--health-cmd",
+        "false",
+        "demo",
+        "sleep",
+        "60",
+    ]);
+    service.podman_ok(&["healthcheck", "run", "good"]);
+    assert_eq!(
+        service
+            .podman_ok(&["inspect", "-f", "{{.State.Health.Status}}", "good"])
+            .trim(),
+        "healthy"
+    );
+    let out = service.podman_out(&["healthcheck", "run", "bad"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "unhealthy");
+    assert!(!service
+        .podman_out(&["healthcheck", "run", "writer"])
+        .status
+        .success());
+    service.podman_ok(&["rm", "-f", "-t", "0", "good", "bad"]);
+}

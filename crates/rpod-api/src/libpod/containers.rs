@@ -62,6 +62,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "invalid filter {key:?}: rpod filters by id, name, status and label"
         )));
     }
+    let size = ex.query_bool("size")?;
     let mut records = context.engine.list()?;
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
     let mut out = Vec::new();
@@ -83,7 +84,12 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             })
         });
         if keep {
-            out.push(summary(record));
+            let mut item = summary(record);
+            if size {
+                let (written, total) = context.engine.container_size(record)?;
+                item["Size"] = json!({ "rootFsSize": total, "rwSize": written });
+            }
+            out.push(item);
         }
     }
     if let Some(limit) = limit.filter(|l| *l > 0) {
@@ -129,6 +135,26 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     };
     let record = context.engine.update(name, &changes)?;
     ex.json(201, &json!(record.id()))
+}
+
+/// `GET /libpod/containers/{name}/healthcheck` (`podman healthcheck run` remote): run the
+/// container's check once. `Status` is this run's outcome, as podman answers (`healthy`,
+/// or `unhealthy` for a failed run even before the retries are used up); the streak and
+/// the log are the container's recorded ones.
+pub fn healthcheck(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let outcome = context.engine.healthcheck_run(name)?;
+    let record = context.engine.inspect(name)?;
+    let mut health = serde_json::to_value(&record.state.health)
+        .map_err(|e| ApiError::internal(format!("encoding the answer: {e}")))?;
+    if !health.is_object() {
+        health = json!({ "FailingStreak": 0, "Log": [] });
+    }
+    health["Status"] = json!(if outcome == "healthy" {
+        "healthy"
+    } else {
+        "unhealthy"
+    });
+    ex.json(200, &health)
 }
 
 /// Whether the container's restart policy would start it again after its last exit

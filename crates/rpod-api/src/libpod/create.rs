@@ -154,6 +154,8 @@ pub struct SpecGenerator {
     pub stdin: bool,
     pub remove: bool,
     pub restart_policy: Option<String>,
+    /// podman 4's clients send `healthconfig`.
+    #[serde(alias = "healthconfig")]
     pub health_config: Option<Value>,
     pub restart_tries: Option<u32>,
     pub work_dir: String,

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::json;
 
 use rpod_engine::views::ImageInspect;
-use rpod_engine::ImageRemoval;
+use rpod_engine::{EngineError, ImageRemoval};
 
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::Exchange;
@@ -87,6 +87,103 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         200,
         &json!({ "Untagged": untagged, "Deleted": deleted, "Errors": [], "ExitCode": 0 }),
     )
+}
+
+/// `DELETE /libpod/images/remove?images=&all=&force=&ignore=` (`podman rmi` remote): every
+/// image named (or all of them), the failures reported with podman's exit code (1 for an
+/// unknown image, 2 for one in use) rather than as an HTTP error.
+pub fn remove_many(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let force = ex.query_bool("force")?;
+    let ignore = ex.query_bool("ignore")?;
+    let mut names: Vec<String> = ex
+        .req
+        .query_all("images")
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    if ex.query_bool("all")? {
+        names = context.engine.images()?.into_iter().map(|r| r.id).collect();
+    }
+    let (mut untagged, mut deleted, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut exit_code = 0;
+    for name in &names {
+        match context.engine.remove_image(name, force) {
+            Ok(ImageRemoval::Untagged(name)) => untagged.push(name),
+            Ok(ImageRemoval::Deleted { id, names }) => {
+                untagged.extend(names);
+                deleted.push(id);
+            }
+            Err(EngineError::NoSuchImage(_)) if ignore => {}
+            Err(e) => {
+                exit_code = match e {
+                    EngineError::NoSuchImage(_) => 1,
+                    EngineError::ImageInUse { .. } => 2,
+                    _ => 125,
+                };
+                errors.push(e.to_string());
+            }
+        }
+    }
+    ex.json(
+        200,
+        &json!({ "Untagged": untagged, "Deleted": deleted, "Errors": errors, "ExitCode": exit_code }),
+    )
+}
+
+/// `POST /libpod/images/{name}/untag?repo=&tag=` (`podman untag` remote); without `repo`
+/// every name goes.
+pub fn untag(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let names: Vec<String> = match ex.req.query("repo").filter(|r| !r.is_empty()) {
+        Some(repo) => {
+            let tag = ex
+                .req
+                .query("tag")
+                .filter(|t| !t.is_empty())
+                .unwrap_or("latest");
+            vec![format!("{repo}:{tag}")]
+        }
+        None => Vec::new(),
+    };
+    context.engine.untag_image(name, &names)?;
+    ex.empty(201)
+}
+
+/// `GET /libpod/images/export?references=&format=` and `GET /libpod/images/{name}/get`
+/// (`podman save` remote): a docker-archive (the default) or an oci-archive (one image).
+pub fn export(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiResult<()> {
+    let names: Vec<String> = match name {
+        Some(name) => vec![name.to_string()],
+        None => ex
+            .req
+            .query_all("references")
+            .into_iter()
+            .filter(|r| !r.is_empty())
+            .map(String::from)
+            .collect(),
+    };
+    if names.is_empty() {
+        return Err(ApiError::bad_request("export needs at least one reference"));
+    }
+    let format: rpod_engine::image::ArchiveFormat = ex
+        .req
+        .query("format")
+        .filter(|f| !f.is_empty())
+        .unwrap_or("docker-archive")
+        .parse()?;
+    if format == rpod_engine::image::ArchiveFormat::OciArchive && names.len() > 1 {
+        return Err(ApiError::bad_request(
+            "oci-archive holds one image: save several images as docker-archive",
+        ));
+    }
+    let mut images = Vec::new();
+    for name in &names {
+        images.push(context.engine.image_for_save(name)?);
+    }
+    let body = ex.start_stream(200, "application/x-tar")?;
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
+    let result = context.engine.save_images(&images, format, &mut out);
+    ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
 }
 
 pub fn load(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
