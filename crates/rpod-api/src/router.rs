@@ -169,6 +169,8 @@ fn dispatch_libpod(
         ("GET", ["containers", "stats"]) => compat::container_observe::libpod_stats(context, ex),
         ("POST", ["containers", name, "update"]) => containers::update(context, ex, name),
         ("GET", ["containers", name, "healthcheck"]) => containers::healthcheck(context, ex, name),
+        ("POST", ["containers", name, "checkpoint"]) => containers::checkpoint(context, ex, name),
+        ("POST", ["containers", name, "restore"]) => containers::restore(context, ex, name),
         ("POST", ["containers", name, "shouldrestart"]) => {
             containers::should_restart(context, ex, name)
         }

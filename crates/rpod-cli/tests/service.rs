@@ -2043,3 +2043,73 @@ fn podman_remote_images_sizes_and_health_checks() {
         .success());
     service.podman_ok(&["rm", "-f", "-t", "0", "good", "bad"]);
 }
+
+#[test]
+fn podman_remote_checkpoints_and_restores() {
+    let service = Service::start();
+    service.podman_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "counter",
+        "demo",
+        "sh",
+        "-c",
+        "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done",
+    ]);
+    let count = |name: &str| -> u64 {
+        service
+            .podman_ok(&["exec", name, "cat", "/tmp/count"])
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    wait_until("the counter counts", || count("counter") > 3);
+    // In place: the process is gone after the checkpoint and goes on after the restore.
+    service.podman_ok(&["container", "checkpoint", "counter"]);
+    assert_eq!(
+        service
+            .podman_ok(&["inspect", "-f", "{{.State.Running}}", "counter"])
+            .trim(),
+        "false"
+    );
+    let restored = service.podman_ok(&["container", "restore", "counter"]);
+    assert_eq!(restored.trim(), "counter");
+    let before = count("counter");
+    wait_until("the restored counter goes on", || count("counter") > before);
+    // Exported, then imported as a new container: it goes on from where it was.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("counter.tar.gz");
+    service.podman_ok(&[
+        "container",
+        "checkpoint",
+        "-e",
+        &archive.display().to_string(),
+        "counter",
+    ]);
+    assert!(std::fs::metadata(&archive).unwrap().len() > 0);
+    let at_dump = service
+        .podman_ok(&["inspect", "-f", "{{.State.Running}}", "counter"])
+        .trim()
+        .to_string();
+    assert_eq!(at_dump, "false");
+    service.podman_ok(&["rm", "-f", "counter"]);
+    let id = service.podman_ok(&[
+        "container",
+        "restore",
+        "-i",
+        &archive.display().to_string(),
+        "--name",
+        "copy",
+    ]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let resumed = count("copy");
+    assert!(resumed >= before, "{resumed} < {before}");
+    wait_until("the imported counter goes on", || count("copy") > resumed);
+    // What rpod's checkpoints do not do is refused.
+    assert!(!service
+        .podman_out(&["container", "checkpoint", "--with-previous", "copy"])
+        .status
+        .success());
+    service.podman_ok(&["rm", "-f", "-t", "0", "copy"]);
+}

@@ -157,6 +157,121 @@ pub fn healthcheck(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
     ex.json(200, &health)
 }
 
+/// A boolean query parameter podman's clients spell either way (`ignoreRootFS` on the
+/// server's side, `ignoreRootfs` from its bindings).
+fn flag_either(ex: &Exchange, names: &[&str]) -> ApiResult<bool> {
+    for name in names {
+        if ex.query_bool(name)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Refuse the parameters that ask for what rpod's checkpoints do not do.
+fn refuse_set(ex: &Exchange, names: &[&str]) -> ApiResult<()> {
+    for name in names {
+        if ex
+            .req
+            .query(name)
+            .is_some_and(|v| !v.is_empty() && v != "false")
+        {
+            return Err(ApiError::unsupported(format!("checkpoint option {name}")));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /libpod/containers/{name}/checkpoint` (`podman container checkpoint` remote):
+/// with `export`, the answer is the checkpoint's archive; otherwise podman's report.
+pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    refuse_set(ex, &["preCheckpoint", "withPrevious", "createImage"])?;
+    let export = ex.query_bool("export")?;
+    let staging = if export {
+        Some(rpod_engine::scratch::ScratchDir::new(
+            &context.engine.roots().tmp(),
+            "checkpoint-",
+        )?)
+    } else {
+        None
+    };
+    let archive = staging.as_ref().map(|s| s.path().join("checkpoint.tar.gz"));
+    let request = rpod_engine::CheckpointRequest {
+        leave_running: ex.query_bool("leaveRunning")?,
+        keep: ex.query_bool("keep")?,
+        tcp_established: ex.query_bool("tcpEstablished")?,
+        file_locks: ex.query_bool("fileLocks")?,
+        export: archive.clone(),
+        ignore_rootfs: flag_either(ex, &["ignoreRootFS", "ignoreRootfs"])?,
+    };
+    let report = context.engine.checkpoint(name, &request)?;
+    let Some(archive) = archive else {
+        return ex.json(
+            200,
+            &json!({
+                "Id": report.id,
+                "RawInput": name,
+                "runtime_checkpoint_duration": report.runtime_micros,
+                "criu_statistics": null,
+            }),
+        );
+    };
+    let file = std::fs::File::open(&archive)
+        .map_err(|e| ApiError::internal(format!("opening {}: {e}", archive.display())))?;
+    let body = ex.start_stream(200, "application/x-tar")?;
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
+    let copied = std::io::copy(&mut std::io::BufReader::new(file), &mut out).map(drop);
+    ex.end_stream(out, copied.map_err(|e| e.to_string()), |w| w.finish())
+}
+
+/// `POST /libpod/containers/{name}/restore` (`podman container restore` remote): with
+/// `import`, the body is an exported checkpoint restored into a new container (`name`).
+pub fn restore(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    refuse_set(
+        ex,
+        &["ignoreVolumes", "ignoreStaticIP", "ignoreStaticMAC", "pod"],
+    )?;
+    if !ex.req.query_all("publishPorts").is_empty() {
+        return Err(ApiError::unsupported("publishing other ports at a restore"));
+    }
+    let staging;
+    let import = if ex.query_bool("import")? {
+        staging = rpod_engine::scratch::ScratchDir::new(&context.engine.roots().tmp(), "restore-")?;
+        let path = staging.path().join("checkpoint.tar.gz");
+        let mut file = std::fs::File::create(&path)
+            .map_err(|e| ApiError::internal(format!("creating {}: {e}", path.display())))?;
+        std::io::copy(&mut ex.conn.body(), &mut file)
+            .map_err(|e| ApiError::bad_request(format!("reading the archive: {e}")))?;
+        Some(path)
+    } else {
+        None
+    };
+    let request = rpod_engine::RestoreRequest {
+        keep: ex.query_bool("keep")?,
+        tcp_established: ex.query_bool("tcpEstablished")?,
+        file_locks: ex.query_bool("fileLocks")?,
+        ignore_rootfs: flag_either(ex, &["ignoreRootFS", "ignoreRootfs"])?,
+        name: ex
+            .req
+            .query("name")
+            .filter(|n| !n.is_empty())
+            .map(String::from),
+        import,
+    };
+    let imported = request.import.is_some();
+    let report = context.engine.restore(name, &request)?;
+    ex.json(
+        200,
+        &json!({
+            "Id": report.id,
+            // What the client prints: the new container's ID for an import.
+            "RawInput": if imported { report.id.as_str() } else { name },
+            "runtime_restore_duration": report.runtime_micros,
+            "criu_statistics": null,
+        }),
+    )
+}
+
 /// Whether the container's restart policy would start it again after its last exit
 /// (204), or not (404), as podman answers.
 pub fn should_restart(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
