@@ -557,15 +557,6 @@ pub struct ImageInspect {
     pub comment: String,
 }
 
-fn image_labels(info: &ImageInfo) -> BTreeMap<String, String> {
-    info.config
-        .config()
-        .as_ref()
-        .and_then(|c| c.labels().clone())
-        .map(|l| l.into_iter().collect())
-        .unwrap_or_default()
-}
-
 impl ImageInspect {
     pub fn new(info: &ImageInfo) -> Self {
         let config = serde_json::to_value(&info.config).unwrap_or(serde_json::Value::Null);
@@ -585,7 +576,7 @@ impl ImageInspect {
             os: field("os"),
             size: info.record.size,
             virtual_size: info.record.size,
-            labels: image_labels(info),
+            labels: info.labels(),
             root_fs: RootFs {
                 kind: "layers",
                 layers: info
@@ -649,7 +640,7 @@ impl ImageSummary {
                     created_at: created,
                     size: info.record.size,
                     virtual_size: info.record.size,
-                    labels: image_labels(info),
+                    labels: info.labels(),
                     names: info.names.clone(),
                 }
             })

@@ -119,6 +119,15 @@ fn stats_json(record: &ContainerRecord, now: &Reading, before: Option<&Reading>)
     })
 }
 
+/// One JSON object and a newline, flushed at once; false when the client went away.
+fn send_line(body: &mut impl std::io::Write, value: &Value) -> bool {
+    let mut line = value.to_string();
+    line.push('\n');
+    body.write_all(line.as_bytes())
+        .and_then(|()| body.flush())
+        .is_ok()
+}
+
 /// `GET /containers/{name}/stats`: with `stream` (the default) one object a second until
 /// the client goes away or the container is gone; otherwise one, whose CPU figures span a
 /// second (`one-shot`: at once, without them).
@@ -139,12 +148,7 @@ pub fn stats(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> 
     let mut now = first;
     let mut record = record;
     loop {
-        let mut line = stats_json(&record, &now, before.as_ref()).to_string();
-        line.push('\n');
-        if std::io::Write::write_all(&mut body, line.as_bytes())
-            .and_then(|()| std::io::Write::flush(&mut body))
-            .is_err()
-        {
+        if !send_line(&mut body, &stats_json(&record, &now, before.as_ref())) {
             // The client went away.
             ex.close = true;
             return Ok(());
@@ -251,12 +255,7 @@ pub fn libpod_stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 libpod_stats_json(record, now, before)
             })
             .collect();
-        let mut line = json!({ "Error": null, "Stats": stats }).to_string();
-        line.push('\n');
-        if std::io::Write::write_all(&mut body, line.as_bytes())
-            .and_then(|()| std::io::Write::flush(&mut body))
-            .is_err()
-        {
+        if !send_line(&mut body, &json!({ "Error": null, "Stats": stats })) {
             ex.close = true;
             return Ok(());
         }

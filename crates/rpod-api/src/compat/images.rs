@@ -264,25 +264,15 @@ pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     type Test = Box<dyn Fn(&rpod_engine::image::ImageInfo) -> bool>;
     let mut all = ex.query_bool("all")?;
     let mut tests: Vec<Test> = Vec::new();
-    let labels_of =
-        |info: &rpod_engine::image::ImageInfo| -> std::collections::BTreeMap<String, String> {
-            info.config
-                .config()
-                .as_ref()
-                .and_then(|c| c.labels().clone())
-                .unwrap_or_default()
-                .into_iter()
-                .collect()
-        };
     for (key, values) in parse_filters(ex)? {
         for value in values {
             match key.as_str() {
                 "dangling" => all = matches!(value.as_str(), "false" | "0"),
                 "label" => tests.push(Box::new(move |i| {
-                    rpod_engine::labels::matches(&labels_of(i), &value)
+                    rpod_engine::labels::matches(&i.labels(), &value)
                 })),
                 "label!" => tests.push(Box::new(move |i| {
-                    !rpod_engine::labels::matches(&labels_of(i), &value)
+                    !rpod_engine::labels::matches(&i.labels(), &value)
                 })),
                 "until" => {
                     let until = rpod_engine::human::parse_time(&value)

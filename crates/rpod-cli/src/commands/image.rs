@@ -104,17 +104,7 @@ fn image_filter(engine: &Engine, filter: &str) -> Result<ImageTest, Failure> {
             };
             Box::new(move |info| info.names.is_empty() == dangling)
         }
-        "label" => Box::new(move |info| {
-            let labels = info
-                .config
-                .config()
-                .as_ref()
-                .and_then(|c| c.labels().clone())
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            rpod_engine::labels::matches(&labels, &value)
-        }),
+        "label" => Box::new(move |info| rpod_engine::labels::matches(&info.labels(), &value)),
         // Made before or after the image named, as podman compares them.
         "before" | "since" => {
             let reference = made_at(&engine.resolve_image(&value)?);
@@ -379,19 +369,9 @@ pub fn prune_filter(filter: &str) -> Result<ImageTest, Failure> {
         .split_once('=')
         .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
     let value = value.to_string();
-    let labels_of =
-        |info: &rpod_engine::image::ImageInfo| -> std::collections::BTreeMap<String, String> {
-            info.config
-                .config()
-                .as_ref()
-                .and_then(|c| c.labels().clone())
-                .unwrap_or_default()
-                .into_iter()
-                .collect()
-        };
     Ok(match key {
-        "label" => Box::new(move |info| rpod_engine::labels::matches(&labels_of(info), &value)),
-        "label!" => Box::new(move |info| !rpod_engine::labels::matches(&labels_of(info), &value)),
+        "label" => Box::new(move |info| rpod_engine::labels::matches(&info.labels(), &value)),
+        "label!" => Box::new(move |info| !rpod_engine::labels::matches(&info.labels(), &value)),
         "until" => {
             let until = super::logs::parse_time(&value)
                 .map_err(|e| usage(format!("invalid until={value}: {e}")))?

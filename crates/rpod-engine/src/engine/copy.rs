@@ -228,16 +228,7 @@ impl Engine {
     pub fn stat_container_path(&self, name_or_id: &str, path: &str) -> Result<PathStat> {
         let source = ContainerPath::parse(path)?;
         self.with_tree(name_or_id, |record, tree, _| {
-            let entry = tree
-                .locate(&source.rel, false)
-                .map_err(tree_err)?
-                .filter(|e| e.kind.is_some())
-                .ok_or_else(|| {
-                    EngineError::NoSuchPath(format!(
-                        "\"{path}\" could not be found on container {}: no such file or directory",
-                        record.config.name
-                    ))
-                })?;
+            let entry = existing_entry(tree, &source, path, record)?;
             let stat = rfs::statat(&entry.dir, &entry.name, AtFlags::SYMLINK_NOFOLLOW)
                 .map_err(|e| copy_err("inspecting", &entry.path, e))?;
             // podman's clients copy to and from this path: the path resolved in the
@@ -274,16 +265,7 @@ impl Engine {
     pub fn copy_from_container(&self, name_or_id: &str, path: &str, dest: &Path) -> Result<()> {
         let source = ContainerPath::parse(path)?;
         self.with_tree(name_or_id, |record, tree, _| {
-            let entry = tree
-                .locate(&source.rel, false)
-                .map_err(tree_err)?
-                .filter(|e| e.kind.is_some())
-                .ok_or_else(|| {
-                    EngineError::NoSuchPath(format!(
-                        "\"{path}\" could not be found on container {}: no such file or directory",
-                        record.config.name
-                    ))
-                })?;
+            let entry = existing_entry(tree, &source, path, record)?;
             // The root itself, or `DIR/.`: what the directory holds.
             let contents = source.contents || entry.path == Path::new("/");
             let (dir, to_name) = host_target(dest)?;
@@ -630,6 +612,25 @@ fn write_entry(src: &OwnedFd, name: &OsStr, entry: &Entry) -> std::io::Result<u6
         return Ok(copied);
     }
     tree_copy::copy_entry(src, name, &entry.dir, &entry.name)
+}
+
+/// The entry a source path names (a link at the end not followed); a missing one is
+/// podman's "could not be found" error.
+fn existing_entry(
+    tree: &MountedTree,
+    source: &ContainerPath,
+    path: &str,
+    record: &ContainerRecord,
+) -> Result<Entry> {
+    tree.locate(&source.rel, false)
+        .map_err(tree_err)?
+        .filter(|e| e.kind.is_some())
+        .ok_or_else(|| {
+            EngineError::NoSuchPath(format!(
+                "\"{path}\" could not be found on container {}: no such file or directory",
+                record.config.name
+            ))
+        })
 }
 
 fn tree_err(e: TreeError) -> EngineError {

@@ -47,6 +47,18 @@ pub struct ImageInfo {
     pub config: ImageConfiguration,
 }
 
+impl ImageInfo {
+    /// The labels of the image's config.
+    pub fn labels(&self) -> std::collections::BTreeMap<String, String> {
+        self.config
+            .config()
+            .as_ref()
+            .and_then(|c| c.labels().clone())
+            .map(|l| l.into_iter().collect())
+            .unwrap_or_default()
+    }
+}
+
 pub fn layer_dirs(roots: &Roots) -> LayerDirs {
     LayerDirs::new(&roots.images(), &roots.tmp())
 }
