@@ -128,6 +128,13 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             images::remove(context, ex, &name.join("/"))
         }
+        // No registry client yet: said plainly rather than as an unknown endpoint.
+        ("GET", ["images", "search"]) | ("POST", ["auth"]) => Err(ApiError::unsupported(
+            "registries (searching, logging in; rpod has no registry client yet)",
+        )),
+        ("POST", ["images", name @ .., "push"]) if !name.is_empty() => Err(ApiError::unsupported(
+            "pushing images (rpod has no registry client yet: save them with docker save)",
+        )),
         ("GET", ["networks"]) => networks::list(context, ex),
         ("POST", ["networks", "create"]) => networks::create(context, ex),
         ("POST", ["networks", "prune"]) => networks::prune(context, ex),

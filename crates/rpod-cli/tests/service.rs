@@ -1920,9 +1920,16 @@ fn import_and_container_sizes_through_both_apis() {
         service.podman_ok(&["run", "--rm", "pimported"]),
         "from podman import\n"
     );
-    // A URL is not fetched.
+    // A URL is not fetched; registries are said to be missing, not unknown endpoints.
     let out = service.docker_out(&["import", "http://127.0.0.1:9/x.tar", "x"]);
     assert!(!out.status.success());
+    for args in [&["search", "busybox"][..], &["push", "imported:1"]] {
+        let out = service.docker_out(args);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not supported"),
+            "{args:?}: {out:?}"
+        );
+    }
     // ps --size: what each container wrote.
     service.docker_ok(&[
         "run",
