@@ -2120,3 +2120,61 @@ fn podman_remote_checkpoints_and_restores() {
         .success());
     service.podman_ok(&["rm", "-f", "-t", "0", "copy"]);
 }
+
+#[test]
+fn docker_ps_filters_as_the_command_line() {
+    let service = Service::start();
+    let out = service.docker_out(&["run", "--name", "first", "demo", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "second",
+        "-v",
+        "vol:/data",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let names = |filter: &str| {
+        service
+            .docker_ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(names("exited=3"), "first");
+    assert_eq!(names("status=exited"), "first");
+    assert_eq!(names("before=second"), "first");
+    assert_eq!(names("since=first"), "second");
+    assert_eq!(names("volume=vol"), "second");
+    assert_eq!(names("ancestor=localhost/demo").lines().count(), 2);
+    assert!(!service
+        .docker_out(&["ps", "--filter", "colour=red"])
+        .status
+        .success());
+    service.docker_ok(&["rm", "-f", "first", "second"]);
+}
+
+#[test]
+fn docker_rm_force_kills_without_asking_first() {
+    let service = Service::start();
+    let out = tempfile::tempdir().unwrap();
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "-v",
+        &format!("{}:/out", out.path().display()),
+        "demo",
+        "sh",
+        "-c",
+        "trap 'echo asked > /out/term' TERM; touch /out/ready; while true; do sleep 0.1; done",
+    ]);
+    wait_until("the trap is set", || out.path().join("ready").exists());
+    service.docker_ok(&["rm", "-f", "stubborn"]);
+    // Docker's forced removal is a SIGKILL: the container was never sent SIGTERM.
+    assert!(!out.path().join("term").exists());
+    assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
+}

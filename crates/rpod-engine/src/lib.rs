@@ -6,6 +6,7 @@
 pub mod config;
 pub mod confined;
 pub mod container;
+pub mod container_filters;
 pub mod engine;
 pub mod error;
 pub mod events;

@@ -70,37 +70,38 @@ pub fn parse_filters(ex: &Exchange) -> ApiResult<HashMap<String, Vec<String>>> {
     Ok(out)
 }
 
+/// Refuse unknown filters before any container is looked at: Docker's statuses, and
+/// podman's keys and values for the rest (`container_filters`).
+fn validate_filters(filters: &HashMap<String, Vec<String>>) -> ApiResult<()> {
+    for (key, values) in filters {
+        if key == "status" {
+            continue;
+        }
+        for value in values {
+            rpod_engine::container_filters::validate(&format!("{key}={value}"))
+                .map_err(ApiError::bad_request)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a container passes every filter (any value of each key).
 fn matches_filters(
     record: &ContainerRecord,
     filters: &HashMap<String, Vec<String>>,
-) -> ApiResult<bool> {
-    for (key, values) in filters {
-        let c = &record.config;
-        let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(v));
-        let ok = match key.as_str() {
-            "id" => any(&|v| c.id.starts_with(v)),
-            "name" => any(&|v| c.name.contains(v.trim_start_matches('/'))),
-            "status" => any(&|v| {
-                v == views::docker_status(record.state.status) || v == record.state.status.as_str()
-            }),
-            "label" => any(&|v| match v.split_once('=') {
-                Some((k, value)) => c.labels.get(k).is_some_and(|l| l == value),
-                None => c.labels.contains_key(v),
-            }),
-            "ancestor" => any(&|v| {
-                c.image_name == v || c.image_id.starts_with(v.trim_start_matches("sha256:"))
-            }),
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "invalid filter {other:?}: rpod filters by id, name, status, label and ancestor"
-                )))
+    all: &[ContainerRecord],
+) -> bool {
+    filters.iter().all(|(key, values)| {
+        values.iter().any(|value| match key.as_str() {
+            // Docker's names for the states (created, running, exited, ...), and podman's.
+            "status" => {
+                value == views::docker_status(record.state.status)
+                    || value == record.state.status.as_str()
             }
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+            "name" => record.config.name.contains(value.trim_start_matches('/')),
+            _ => rpod_engine::container_filters::matches(record, &format!("{key}={value}"), all),
+        })
+    })
 }
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
@@ -108,6 +109,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let size = ex.query_bool("size")?;
     let limit: Option<i64> = ex.query_int("limit")?;
     let filters = parse_filters(ex)?;
+    validate_filters(&filters)?;
     let mut records = context.engine.list()?;
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
     let mut out = Vec::new();
@@ -117,7 +119,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             Status::Running | Status::Paused | Status::Stopping
         );
         if (!all && !running && !filters.contains_key("status"))
-            || !matches_filters(record, &filters)?
+            || !matches_filters(record, &filters, &records)
         {
             continue;
         }
@@ -617,7 +619,11 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let force = ex.query_bool("force")?;
     let volumes = ex.query_bool("v")?;
-    let timeout = stop_timeout(ex)?;
+    let mut timeout = stop_timeout(ex)?;
+    if force && ex.flavour == Flavour::Compat {
+        // Docker's forced removal kills at once (podman's stops with the timeout).
+        timeout = timeout.or(Some(0));
+    }
     let id = context.engine.remove(
         name,
         RemoveOptions {

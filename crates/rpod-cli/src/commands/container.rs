@@ -1128,65 +1128,12 @@ pub(super) fn matches_filter(
     filter: &str,
     all: &[ContainerRecord],
 ) -> bool {
-    let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
-    let created_of = |name: &str| {
-        all.iter()
-            .find(|r| r.config.name == name || r.config.id.starts_with(name))
-            .map(|r| r.config.created)
-    };
-    match key {
-        "before" => created_of(value).is_some_and(|t| record.config.created < t),
-        "since" => created_of(value).is_some_and(|t| record.config.created > t),
-        "volume" => record
-            .config
-            .mounts
-            .iter()
-            .any(|m| m.volume.as_deref() == Some(value) || m.destination == value),
-        "network" => record.config.net.networks.iter().any(|n| n.name == value),
-        "health" => match &record.state.health {
-            Some(health) => health.status == value,
-            None => value == "none",
-        },
-        "status" => Status::from_filter(value).is_some_and(|s| s.contains(&record.state.status)),
-        "name" => record.config.name.contains(value),
-        "id" => record.config.id.starts_with(value),
-        "label" => rpod_engine::labels::matches(&record.config.labels, value),
-        "exited" => {
-            record.state.exit_code.map(|c| c.to_string()).as_deref() == Some(value)
-                && matches!(record.state.status, Status::Exited | Status::Stopped)
-        }
-        "ancestor" => {
-            record.config.image_name.contains(value) || record.config.image_id.starts_with(value)
-        }
-        "restart-policy" => {
-            let name = record.config.restart.name();
-            name == value || (name.is_empty() && value == "no")
-        }
-        _ => false,
-    }
+    rpod_engine::container_filters::matches(record, filter, all)
 }
 
 /// Refuse unknown filter keys and status values before looking at any container.
 pub(super) fn validate_filter(filter: &str) -> Result<(), Failure> {
-    let (key, value) = filter
-        .split_once('=')
-        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
-    match key {
-        "status" if Status::from_filter(value).is_none() => Err(usage(format!(
-            "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
-        ))),
-        "status" | "name" | "id" | "label" | "exited" | "ancestor" | "restart-policy"
-        | "before" | "since" | "volume" | "network" => Ok(()),
-        "health" if !matches!(value, "healthy" | "unhealthy" | "starting" | "none") => {
-            Err(usage(format!(
-                "invalid health {value:?}: use healthy, unhealthy, starting or none"
-            )))
-        }
-        "health" => Ok(()),
-        other => Err(usage(format!(
-            "invalid filter {other:?}: use status, name, id, label, exited, ancestor, before, since, volume, network or restart-policy"
-        ))),
-    }
+    rpod_engine::container_filters::validate(filter).map_err(usage)
 }
 
 pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {

@@ -1,0 +1,86 @@
+//! `ps --filter` and the REST services' container filters: `KEY=VALUE` tests of a
+//! container, podman's keys and values.
+
+use crate::container::{ContainerRecord, Status};
+
+/// Whether a container passes a filter already checked by `validate`.
+/// `all` is every container (`before=` and `since=` name one of them).
+pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) -> bool {
+    let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
+    let created_of = |name: &str| {
+        all.iter()
+            .find(|r| r.config.name == name || r.config.id.starts_with(name))
+            .map(|r| r.config.created)
+    };
+    match key {
+        "before" => created_of(value).is_some_and(|t| record.config.created < t),
+        "since" => created_of(value).is_some_and(|t| record.config.created > t),
+        "volume" => record
+            .config
+            .mounts
+            .iter()
+            .any(|m| m.volume.as_deref() == Some(value) || m.destination == value),
+        "network" => record.config.net.networks.iter().any(|n| n.name == value),
+        "health" => match &record.state.health {
+            Some(health) => health.status == value,
+            None => value == "none",
+        },
+        "status" => Status::from_filter(value).is_some_and(|s| s.contains(&record.state.status)),
+        "name" => record.config.name.contains(value),
+        "id" => record.config.id.starts_with(value),
+        "label" => crate::labels::matches(&record.config.labels, value),
+        "exited" => {
+            record.state.exit_code.map(|c| c.to_string()).as_deref() == Some(value)
+                && matches!(record.state.status, Status::Exited | Status::Stopped)
+        }
+        "ancestor" => {
+            record.config.image_name.contains(value)
+                || record
+                    .config
+                    .image_id
+                    .starts_with(value.trim_start_matches("sha256:"))
+        }
+        "restart-policy" => {
+            let name = record.config.restart.name();
+            name == value || (name.is_empty() && value == "no")
+        }
+        _ => false,
+    }
+}
+
+/// Refuse unknown filter keys and status values before looking at any container.
+pub fn validate(filter: &str) -> Result<(), String> {
+    let (key, value) = filter
+        .split_once('=')
+        .ok_or_else(|| format!("invalid filter {filter:?}: use KEY=VALUE"))?;
+    match key {
+        "status" if Status::from_filter(value).is_none() => Err(format!(
+            "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
+        )),
+        "status" | "name" | "id" | "label" | "exited" | "ancestor" | "restart-policy"
+        | "before" | "since" | "volume" | "network" => Ok(()),
+        "health" if !matches!(value, "healthy" | "unhealthy" | "starting" | "none") => Err(
+            format!("invalid health {value:?}: use healthy, unhealthy, starting or none"),
+        ),
+        "health" => Ok(()),
+        other => Err(format!(
+            "invalid filter {other:?}: use status, name, id, label, exited, ancestor, before, since, volume, network, health or restart-policy"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_values_are_refused() {
+        assert!(validate("status=running").is_ok());
+        assert!(validate("health=healthy").is_ok());
+        assert!(validate("exited=0").is_ok());
+        assert!(validate("colour=red").is_err());
+        assert!(validate("status=sleeping").is_err());
+        assert!(validate("health=fine").is_err());
+        assert!(validate("novalue").is_err());
+    }
+}
