@@ -193,6 +193,9 @@ fn dispatch_libpod(
         }
         ("DELETE", ["images", "remove"]) => images::remove_many(context, ex),
         ("GET", ["images", "export"]) => images::export(context, ex, None),
+        ("GET", ["images", name @ .., "tree"]) if !name.is_empty() => {
+            images::tree(context, ex, &name.join("/"))
+        }
         ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
             images::export(context, ex, Some(&name.join("/")))
         }

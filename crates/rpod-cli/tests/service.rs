@@ -1963,6 +1963,12 @@ fn podman_remote_images_sizes_and_health_checks() {
     );
     let out = service.podman_out(&["rmi", "nosuchimage"]);
     assert_eq!(out.status.code(), Some(1));
+    // image tree draws what the command line draws.
+    let tree = service.podman_ok(&["image", "tree", "demo"]);
+    assert!(
+        tree.starts_with("Image ID: ") && tree.contains("Image Layers\n└── ID: "),
+        "{tree}"
+    );
     service.podman_ok(&["rmi", "--ignore", "nosuchimage"]);
     // save, as either archive; what is loaded back runs.
     let dir = tempfile::tempdir().unwrap();

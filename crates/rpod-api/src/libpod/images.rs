@@ -186,6 +186,18 @@ pub fn export(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiRe
     ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
 }
 
+/// `GET /libpod/images/{name}/tree` (`podman image tree` remote): the text the command
+/// prints.
+pub fn tree(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    if ex.query_bool("whatrequires")? {
+        return Err(ApiError::unsupported("image tree --whatrequires"));
+    }
+    let info = context
+        .engine
+        .image_info(context.engine.resolve_image(name)?)?;
+    ex.json(200, &json!({ "Tree": context.engine.image_tree(&info) }))
+}
+
 pub fn load(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let loaded = context
         .engine

@@ -390,23 +390,6 @@ pub fn prune_filter(filter: &str) -> Result<ImageTest, Failure> {
 pub fn tree(engine: &Engine, args: TreeArgs) -> Outcome {
     let record = engine.resolve_image(&args.image)?;
     let info = engine.image_info(record)?;
-    let sizes = engine.layer_sizes(&info.record);
-    println!("Image ID: {}", &info.record.id[..12]);
-    println!("Tags:     [{}]", info.names.join(" "));
-    println!("Size:     {}", rpod_engine::human::size(info.record.size));
-    println!("Image Layers");
-    let count = info.record.layers.len();
-    for (i, (layer, size)) in info.record.layers.iter().zip(sizes).enumerate() {
-        let branch = if i + 1 == count {
-            "└──"
-        } else {
-            "├──"
-        };
-        println!(
-            "{branch} ID: {} Size: {}",
-            &layer[..12.min(layer.len())],
-            rpod_engine::human::size(size)
-        );
-    }
+    print!("{}", engine.image_tree(&info));
     Ok(0)
 }

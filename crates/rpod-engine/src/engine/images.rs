@@ -208,6 +208,32 @@ impl Engine {
     }
 
     /// Each layer's size (its tar), bottom first.
+    /// `image tree`: the image and its layers, as podman draws them (also what podman's
+    /// service answers its remote clients with).
+    pub fn image_tree(&self, info: &image::ImageInfo) -> String {
+        let sizes = self.layer_sizes(&info.record);
+        let mut text = format!(
+            "Image ID: {}\nTags:     [{}]\nSize:     {}\nImage Layers\n",
+            &info.record.id[..12.min(info.record.id.len())],
+            info.names.join(" "),
+            crate::human::size(info.record.size)
+        );
+        let count = info.record.layers.len();
+        for (i, (layer, size)) in info.record.layers.iter().zip(sizes).enumerate() {
+            let branch = if i + 1 == count {
+                "└──"
+            } else {
+                "├──"
+            };
+            text.push_str(&format!(
+                "{branch} ID: {} Size: {}\n",
+                &layer[..12.min(layer.len())],
+                crate::human::size(size)
+            ));
+        }
+        text
+    }
+
     /// How an image was made, newest step first: each step of its config's history, with
     /// the size of the layer it made (0 for a step that made none).
     pub fn image_history(&self, info: &image::ImageInfo) -> Vec<HistoryStep> {
