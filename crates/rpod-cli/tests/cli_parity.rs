@@ -408,6 +408,73 @@ fn events_are_printed_filtered_and_followed() {
     let out = follower.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ev\n");
+
+    // Volumes and networks have theirs, podman's (a volume by its name, never shortened).
+    rpod.ok(&["volume", "create", "a-volume-with-a-long-name"]);
+    rpod.ok(&["run", "--rm", "-v", "anon:/data", "demo", "true"]);
+    rpod.ok(&["volume", "rm", "a-volume-with-a-long-name", "anon"]);
+    let volumes = rpod.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=volume",
+        "--format",
+        "{{.Status}} {{.ID}}",
+    ]);
+    assert_eq!(
+        volumes,
+        "create a-volume-with-a-long-name\ncreate anon\nremove a-volume-with-a-long-name\nremove anon\n"
+    );
+    let one = rpod.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "volume=anon",
+        "--format",
+        "{{.Status}}",
+    ]);
+    assert_eq!(one, "create\nremove\n");
+    rpod.ok(&["network", "create", "evnet"]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "joiner",
+        "--network",
+        "none",
+        "demo",
+        "true",
+    ]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "bridged",
+        "--network",
+        "evnet",
+        "demo",
+        "true",
+    ]);
+    rpod.ok(&["network", "disconnect", "evnet", "bridged"]);
+    rpod.ok(&["network", "connect", "evnet", "bridged"]);
+    rpod.ok(&["rm", "bridged", "joiner"]);
+    rpod.ok(&["network", "rm", "evnet"]);
+    let networks = rpod.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "network=evnet",
+        "--format",
+        "{{.Status}} {{.Name}}",
+    ]);
+    assert_eq!(
+        networks,
+        "create evnet\ndisconnect evnet\nconnect evnet\nremove evnet\n"
+    );
+    let line = rpod.ok(&["events", "--stream=false", "--filter", "event=connect"]);
+    assert!(line.contains(" network connect "), "{line}");
+    assert!(
+        line.contains("name=evnet") && line.contains("container="),
+        "{line}"
+    );
 }
 
 #[test]

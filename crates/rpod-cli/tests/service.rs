@@ -1889,6 +1889,22 @@ fn system_df_and_prune_through_both_apis() {
     service.podman_ok(&["system", "prune", "-f", "--volumes"]);
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
     assert_eq!(service.docker_ok(&["volume", "ls", "-q"]), "");
+    // The volumes' events, in Docker's words.
+    let until = (chrono::Utc::now().timestamp() + 1).to_string();
+    let events = service.docker_ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until,
+        "--filter",
+        "type=volume",
+        "--filter",
+        "volume=spare",
+        "--format",
+        "{{.Action}} {{.Actor.ID}}",
+    ]);
+    assert_eq!(events, "create spare\ndestroy spare\n");
 }
 
 #[test]

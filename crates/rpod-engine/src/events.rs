@@ -24,6 +24,8 @@ const MAX_LINE: usize = 64 * 1024;
 pub enum EventType {
     Container,
     Image,
+    Volume,
+    Network,
 }
 
 impl EventType {
@@ -31,13 +33,16 @@ impl EventType {
         match self {
             EventType::Container => "container",
             EventType::Image => "image",
+            EventType::Volume => "volume",
+            EventType::Network => "network",
         }
     }
 }
 
 /// One event, with podman's names for what happened (`create`, `init`, `start`, `attach`,
 /// `exec`, `kill`, `pause`, `unpause`, `stop`, `died`, `remove`; for images `import`,
-/// `load`, `tag`, `untag`, `remove`).
+/// `load`, `tag`, `untag`, `remove`; for volumes `create`, `remove`; for networks
+/// `create`, `remove`, `connect`, `disconnect`). A volume's ID is its name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// Nanoseconds since the Unix epoch.
@@ -76,18 +81,29 @@ impl Event {
             (EventType::Container, "remove") => "destroy",
             (EventType::Container, "exec") => "exec_start",
             (EventType::Image, "remove") => "delete",
+            (EventType::Volume | EventType::Network, "remove") => "destroy",
             (_, other) => other,
         }
     }
 }
 
 /// The keys events can be filtered by.
-pub const FILTER_KEYS: [&str; 6] = ["type", "event", "status", "container", "image", "label"];
+pub const FILTER_KEYS: [&str; 8] = [
+    "type",
+    "event",
+    "status",
+    "container",
+    "image",
+    "label",
+    "volume",
+    "network",
+];
 
 /// Whether `event` passes `filters` (key to values): every key must match one of its
 /// values. `event`/`status` take podman's and Docker's names; `container` an ID prefix or
 /// a name; `image` the image of a container event, or an image's ID prefix or name;
-/// `label` `KEY` or `KEY=VALUE` of a container's labels.
+/// `label` `KEY` or `KEY=VALUE` of a container's labels; `volume` a volume's name;
+/// `network` a network's ID prefix or name.
 pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(key, values)| {
         values.iter().any(|v| match key.as_str() {
@@ -106,6 +122,11 @@ pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
                     || (event.kind == EventType::Image
                         && (event.id.starts_with(v.as_str())
                             || event.name.split(',').any(|n| n == v)))
+            }
+            "volume" => event.kind == EventType::Volume && event.id == *v,
+            "network" => {
+                event.kind == EventType::Network
+                    && (event.id.starts_with(v.as_str()) || event.name == *v)
             }
             _ => false,
         })

@@ -29,7 +29,7 @@ fn parse_filters(flags: &[String]) -> Result<HashMap<String, Vec<String>>, Failu
             .ok_or_else(|| usage(format!("invalid filter {flag:?}: use KEY=VALUE")))?;
         if !events::FILTER_KEYS.contains(&key) {
             return Err(usage(format!(
-                "invalid filter {key:?}: use type, event, container, image or label"
+                "invalid filter {key:?}: use type, event, container, image, label, volume or network"
             )));
         }
         filters
@@ -57,7 +57,8 @@ fn event_value(event: &Event, full_ids: bool, as_json: bool) -> Value {
     } else {
         podman_time(event_time(event))
     };
-    let id = if full_ids || event.id.len() < 12 {
+    // A volume's ID is its name: never shortened.
+    let id = if full_ids || event.id.len() < 12 || event.kind == EventType::Volume {
         event.id.as_str()
     } else {
         &event.id[..12]
@@ -89,6 +90,13 @@ fn event_line(event: &Event, full_ids: bool) -> String {
                 line.push(' ');
                 line.push_str(&event.name);
             }
+        }
+        // podman's: a volume by its name alone; a network with its name and what else.
+        EventType::Volume => {}
+        EventType::Network => {
+            let mut attributes = vec![format!("name={}", event.name)];
+            attributes.extend(event.attributes.iter().map(|(k, v)| format!("{k}={v}")));
+            line.push_str(&format!(" ({})", attributes.join(", ")));
         }
         EventType::Container => {
             let mut attributes = vec![];

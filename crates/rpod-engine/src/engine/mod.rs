@@ -310,6 +310,26 @@ impl Engine {
     }
 
     /// Record an image event.
+    /// A volume's or a network's event (a volume's ID is its name).
+    pub(super) fn object_event(
+        &self,
+        kind: EventType,
+        id: &str,
+        name: &str,
+        status: &str,
+        attributes: &[(&str, String)],
+    ) {
+        let mut event = Event::new(kind, status, id);
+        event.name = name.to_string();
+        event.attributes = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        if self.options.events {
+            events::append(&self.roots, &event);
+        }
+    }
+
     pub(super) fn image_event(&self, id: &str, status: &str, name: &str) {
         let mut event = Event::new(EventType::Image, status, id);
         event.name = name.to_string();

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{Engine, RemoveOptions};
 use crate::container::{NetworkJoin, NetworkMode, Status};
+use crate::events::EventType;
 use crate::lock::ContainerLock;
 use crate::network::definitions::{Definitions, HostNetworking, NetworkRequest};
 use crate::network::Network;
@@ -49,7 +50,23 @@ impl Engine {
                 request.name
             )));
         }
-        self.definitions().create(&request, &HostNetworking::read())
+        let network = self
+            .definitions()
+            .create(&request, &HostNetworking::read())?;
+        self.network_event(&network, "create", &[]);
+        Ok(network)
+    }
+
+    fn network_event(&self, network: &Network, status: &str, extra: &[(&str, String)]) {
+        let mut attributes = vec![("type", network.driver.clone())];
+        attributes.extend(extra.iter().cloned());
+        self.object_event(
+            EventType::Network,
+            &network.id,
+            &network.name,
+            status,
+            &attributes,
+        );
     }
 
     /// A network by name or ID; the default network exists once asked for.
@@ -147,6 +164,7 @@ impl Engine {
         self.sweep_network_orphans();
         self.retire_bridge(&network)?;
         self.definitions().remove(&network.name)?;
+        self.network_event(&network, "remove", &[]);
         Ok(network.name)
     }
 
@@ -216,6 +234,11 @@ impl Engine {
         }
         self.store.save_config(&record.config)?;
         self.save(&record)?;
+        self.network_event(
+            &network,
+            "connect",
+            &[("container", record.id().to_string())],
+        );
         Ok(())
     }
 
@@ -247,6 +270,11 @@ impl Engine {
         }
         self.store.save_config(&record.config)?;
         self.save(&record)?;
+        self.network_event(
+            &network,
+            "disconnect",
+            &[("container", record.id().to_string())],
+        );
         Ok(())
     }
 

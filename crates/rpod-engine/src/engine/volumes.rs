@@ -10,6 +10,7 @@ use chrono::Utc;
 
 use super::{Engine, RemoveOptions};
 use crate::container::ContainerRecord;
+use crate::events::EventType;
 use crate::lock::ContainerLock;
 use crate::names::{random_id, valid_name};
 use crate::tree_copy;
@@ -94,6 +95,8 @@ impl Engine {
             let _ = self.store.remove_volume(&name);
             return Err(EngineError::io("creating", &data, e));
         }
+        let driver = [("driver", record.driver.clone())];
+        self.object_event(EventType::Volume, &name, &name, "create", &driver);
         Ok(record)
     }
 
@@ -224,6 +227,7 @@ impl Engine {
     fn delete_volume(&self, name: &str) -> Result<()> {
         crate::volume_options::unmount_all(&self.volume_path(name))?;
         self.store.remove_volume(name)?;
+        self.object_event(EventType::Volume, name, name, "remove", &[]);
         let dir = self.roots().root.join("volumes").join(name);
         match fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
