@@ -806,6 +806,8 @@ fn cp_reaches_volumes_bind_mounts_and_rpods_own_files() {
         &format!("{}:/bm", bound.display()),
         "-v",
         &format!("{}:/ro:ro", read_only.display()),
+        "-v",
+        "/dev/null:/devnull",
         "demo",
         "sh",
         "-c",
@@ -916,6 +918,17 @@ fn cp_reaches_volumes_bind_mounts_and_rpods_own_files() {
         "10.1.2.3 elsewhere\n"
     );
     rpod.fails(&["cp", &host("tree"), "box:/etc/hosts"], 125);
+    // A mount's top is never replaced by another kind of file: the volume's directory
+    // on the host stays, and a device bound in is not written at all.
+    std::fs::create_dir(dir.path().join("flat")).unwrap();
+    std::fs::write(dir.path().join("flat/data"), "not a directory\n").unwrap();
+    let err = rpod.fails(&["cp", &host("flat/data"), "box:/"], 125);
+    assert!(err.contains("top of a mount"), "{err}");
+    assert!(volume.join("vf").is_file());
+    rpod.fails(&["cp", &host("new"), "box:/devnull"], 125);
+    assert!(std::fs::metadata("/dev/null")
+        .map(|m| std::os::unix::fs::FileTypeExt::is_char_device(&m.file_type()))
+        .unwrap());
 
     // Between containers (and within one): as out to the host and back in, owners
     // given to the receiving container's user.

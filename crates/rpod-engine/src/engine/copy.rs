@@ -539,15 +539,32 @@ impl Engine {
             )));
         }
         let source_kind = kind_at(src_dir, src_name);
-        if entry.mount_top
-            && entry.kind != Some(FileType::Directory)
-            && source_kind != Some(FileType::RegularFile)
-        {
-            return Err(EngineError::InvalidArg(format!(
-                "{} in container {} is a mounted file: only a file can be copied over it",
-                entry.path.display(),
-                record.config.name
-            )));
+        // A mount's top is the host's file or directory itself: it is written into (a
+        // directory) or over in place (a regular file), never replaced, and nothing else
+        // (a device node bound in, say) is written at all.
+        if entry.mount_top {
+            let fits = match entry.kind {
+                Some(FileType::Directory) => source_kind == Some(FileType::Directory),
+                Some(FileType::RegularFile) => source_kind == Some(FileType::RegularFile),
+                _ => false,
+            };
+            if !fits {
+                return Err(EngineError::InvalidArg(format!(
+                    "{} in container {} is the top of a mount ({}): only {} can be copied over it",
+                    entry.path.display(),
+                    record.config.name,
+                    match entry.kind {
+                        Some(FileType::Directory) => "a directory",
+                        Some(FileType::RegularFile) => "a file",
+                        _ => "neither a file nor a directory",
+                    },
+                    match entry.kind {
+                        Some(FileType::Directory) => "a directory",
+                        Some(FileType::RegularFile) => "a regular file",
+                        _ => "nothing",
+                    }
+                )));
+            }
         }
         if source_kind != Some(FileType::Directory) {
             return Ok(());
