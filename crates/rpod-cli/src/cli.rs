@@ -268,8 +268,9 @@ pub struct StatsArgs {
 #[derive(Debug, Args)]
 pub struct TopArgs {
     /// The container, then descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm,
-    /// group, nice, pgid, state, vsz, hpid, huser, hgroup).
-    #[arg(required = true)]
+    /// group, nice, pgid, state, vsz, hpid, huser, hgroup), or ps(1)'s options (`-ef`,
+    /// `aux`), which run the container's own ps.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }
 

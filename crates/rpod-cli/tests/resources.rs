@@ -243,6 +243,16 @@ fn check_stats_and_top(runtime: &str) {
     let err = rpod.fails(&["top", "stopped"], 125);
     assert!(err.contains("running containers"), "{err}");
     rpod.fails(&["top", "busy", "nosuchdescriptor"], 125);
+    // ps(1)'s options run the container's own ps, as podman does.
+    let ps = rpod.ok(&["top", "busy", "-ef"]);
+    let lines: Vec<&str> = ps.lines().collect();
+    assert!(
+        lines[0].starts_with("PID") && lines[0].contains("COMMAND"),
+        "{ps}"
+    );
+    assert!(lines.iter().any(|l| l.ends_with("ps -ef")), "{ps}");
+    let err = rpod.fails(&["top", "busy", "--no-such-option"], 125);
+    assert!(err.contains("ps --no-such-option"), "{err}");
 }
 
 #[test]

@@ -156,6 +156,45 @@ pub fn headers(descriptors: &[String]) -> Result<Vec<&'static str>> {
         .collect()
 }
 
+/// Whether `args` are ps(1)'s options rather than descriptors: one starts with `-`, or
+/// each is made of BSD-style option letters only (`aux`, `ef`).
+pub fn looks_like_ps_options(args: &[String]) -> bool {
+    const BSD_LETTERS: &str = "aAcCefgjlLmnrsSTuvwxX";
+    args.iter().any(|a| a.starts_with('-'))
+        || args
+            .iter()
+            .all(|a| !a.is_empty() && a.chars().all(|c| BSD_LETTERS.contains(c)))
+}
+
+/// ps(1)'s output as headers and rows: columns split at white space, the last one taking
+/// the rest of its line (a command with its arguments).
+pub fn split_ps_output(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let headers: Vec<String> = lines
+        .next()
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    let columns = headers.len().max(1);
+    let rows = lines
+        .map(|line| {
+            let mut fields = Vec::new();
+            let mut rest = line.trim_start();
+            while fields.len() + 1 < columns {
+                let Some(end) = rest.find(char::is_whitespace) else {
+                    break;
+                };
+                fields.push(rest[..end].to_string());
+                rest = rest[end..].trim_start();
+            }
+            if !rest.is_empty() {
+                fields.push(rest.trim_end().to_string());
+            }
+            fields
+        })
+        .collect();
+    (headers, rows)
+}
+
 /// A duration the way Go prints one (podman's ELAPSED and TIME columns).
 pub fn go_duration(seconds: f64) -> String {
     if seconds < 60.0 {
@@ -255,6 +294,27 @@ pub fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ps_output_splits_into_columns_with_the_command_whole() {
+        let (headers, rows) = split_ps_output(
+            "PID   USER     TIME  COMMAND\n    1 root      0:00 sleep 100000\n   12 root      0:00 ps -ef\n",
+        );
+        assert_eq!(headers, ["PID", "USER", "TIME", "COMMAND"]);
+        assert_eq!(rows[0], ["1", "root", "0:00", "sleep 100000"]);
+        assert_eq!(rows[1], ["12", "root", "0:00", "ps -ef"]);
+        assert_eq!(split_ps_output(""), (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn ps_options_are_told_from_descriptors() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(looks_like_ps_options(&args(&["-ef"])));
+        assert!(looks_like_ps_options(&args(&["aux"])));
+        assert!(looks_like_ps_options(&args(&["-o", "pid,comm"])));
+        assert!(!looks_like_ps_options(&args(&["nosuchdescriptor"])));
+        assert!(!looks_like_ps_options(&args(&["pid", "comm"])));
+    }
 
     #[test]
     fn parses_proc_files() {

@@ -13,18 +13,21 @@ use crate::exchange::Exchange;
 use crate::service::Context;
 
 /// `GET /containers/{name}/top?ps_args=`: the processes, as `{"Titles", "Processes"}`.
-/// `ps_args` are podman's descriptors (`pid,user,args`, commas or spaces); Docker's
-/// default `-ef` (and none) shows podman's default set.
+/// `ps_args` are podman's descriptors (`pid,user,args`) or, as podman takes them, ps(1)'s
+/// options run inside the container (`aux`, `-o pid,comm`); Docker's default `-ef` (and
+/// none) shows podman's default set, which needs no `ps` in the container.
 pub fn top(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let args = ex.req.query("ps_args").unwrap_or_default().trim();
+    let words: Vec<&str> = args.split_whitespace().collect();
     let descriptors: Vec<String> = if args.is_empty() || args == "-ef" {
         Vec::new()
-    } else if args.starts_with('-') {
-        return Err(ApiError::bad_request(format!(
-            "ps_args {args:?}: rpod shows processes by podman's descriptors (such as pid,user,args), not ps options"
-        )));
+    } else if words.iter().any(|w| w.starts_with('-')) {
+        // ps options: as given.
+        words.iter().map(|w| w.to_string()).collect()
     } else {
-        args.split([',', ' '])
+        words
+            .iter()
+            .flat_map(|w| w.split(','))
             .filter(|d| !d.is_empty())
             .map(String::from)
             .collect()

@@ -8,14 +8,17 @@ use std::time::Duration;
 use super::*;
 use crate::health::{HealthLogEntry, MAX_OUTPUT};
 
-/// The output of a check, kept in memory up to a limit.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+/// Output kept in memory up to a limit.
+#[derive(Clone)]
+struct Kept {
+    data: Arc<Mutex<Vec<u8>>>,
+    limit: usize,
+}
 
-impl Write for Captured {
+impl Write for Kept {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let room = MAX_OUTPUT.saturating_sub(kept.len());
+        let mut kept = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let room = self.limit.saturating_sub(kept.len());
         kept.extend_from_slice(&data[..data.len().min(room)]);
         Ok(data.len())
     }
@@ -23,6 +26,15 @@ impl Write for Captured {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// What a command run in a container by rpod itself printed and how it ended.
+pub(super) struct Captured {
+    pub exit_code: i32,
+    /// Its output and error output together, at most the limit asked for.
+    pub output: Vec<u8>,
+    /// It was stopped at its timeout.
+    pub timed_out: bool,
 }
 
 impl Engine {
@@ -47,69 +59,30 @@ impl Engine {
             ));
         }
         let start = Utc::now();
-        let captured = Captured::default();
-        let streams = rpod_oci::AttachStreams {
-            output: Some(Box::new(captured.clone())),
-            error: Some(Box::new(captured.clone())),
-            input: None,
-            attach_output: true,
-            attach_error: true,
-            attach_input: false,
-            hangup: None,
-        };
-        let request = ExecRequest {
-            cmd: check.argv(),
-            ..ExecRequest::default()
-        };
-        let exit_code = match self.exec_start(record.id(), &request, Some(streams), None) {
-            Ok(started) => {
-                let session = started.session_id.clone();
-                let timeout = Duration::from_secs(check.timeout_secs.max(1));
-                let (done, finished) = std::sync::mpsc::channel::<()>();
-                // The check is stopped at its timeout; the attach then ends.
-                let stopper = {
-                    let id = record.id().to_string();
-                    std::thread::scope(|scope| {
-                        let (id, session) = (&id, &session);
-                        let watcher = scope.spawn(move || {
-                            if finished.recv_timeout(timeout).is_err() {
-                                let _ = self.exec_stop(id, session, 0);
-                                return true;
-                            }
-                            false
-                        });
-                        let code = self.exec_finish(started);
-                        let _ = done.send(());
-                        (code, watcher.join().unwrap_or(false))
-                    })
-                };
-                match stopper {
-                    (_, true) => {
-                        let mut out = captured.0.lock().unwrap_or_else(|p| p.into_inner());
-                        out.extend_from_slice(
-                            format!("Healthcheck command timed out after {}s", timeout.as_secs())
-                                .as_bytes(),
-                        );
-                        1
-                    }
-                    (Ok(code), false) => code,
-                    (Err(e), false) => {
-                        let mut out = captured.0.lock().unwrap_or_else(|p| p.into_inner());
-                        out.extend_from_slice(e.to_string().as_bytes());
-                        // podman's code for a check that could not be run.
-                        125
-                    }
-                }
+        let timeout = Duration::from_secs(check.timeout_secs.max(1));
+        let ran = self.exec_captured(record.id(), check.argv(), timeout, MAX_OUTPUT);
+        let (exit_code, output) = match ran {
+            Ok(Captured {
+                exit_code,
+                output,
+                timed_out: false,
+            }) => (exit_code, output),
+            Ok(Captured {
+                mut output,
+                timed_out: true,
+                ..
+            }) => {
+                output.extend_from_slice(
+                    format!("Healthcheck command timed out after {}s", timeout.as_secs())
+                        .as_bytes(),
+                );
+                (1, output)
             }
-            // A command that cannot be found or run is a failed check.
-            Err(e) => {
-                let mut out = captured.0.lock().unwrap_or_else(|p| p.into_inner());
-                out.extend_from_slice(e.to_string().as_bytes());
-                125
-            }
+            // A command that cannot be found or run is a failed check (podman's code for a
+            // check that could not be run).
+            Err(e) => (125, e.to_string().into_bytes()),
         };
-        let output = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner()))
-            .into_owned();
+        let output = String::from_utf8_lossy(&output).into_owned();
         let entry = HealthLogEntry {
             start,
             end: Utc::now(),
@@ -136,5 +109,56 @@ impl Engine {
             &[("health_status", status.clone())],
         );
         Ok(status)
+    }
+
+    /// Run `argv` in running container `id` as an exec session of rpod's own (health
+    /// checks, `top`'s `ps`), its output kept up to `limit` bytes, stopped after `timeout`.
+    pub(super) fn exec_captured(
+        &self,
+        id: &str,
+        argv: Vec<String>,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Captured> {
+        let kept = Kept {
+            data: Arc::default(),
+            limit,
+        };
+        let streams = rpod_oci::AttachStreams {
+            output: Some(Box::new(kept.clone())),
+            error: Some(Box::new(kept.clone())),
+            input: None,
+            attach_output: true,
+            attach_error: true,
+            attach_input: false,
+            hangup: None,
+        };
+        let request = ExecRequest {
+            cmd: argv,
+            ..ExecRequest::default()
+        };
+        let started = self.exec_start(id, &request, Some(streams), None)?;
+        let session = started.session_id.clone();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        // The command is stopped at its timeout; the attach then ends.
+        let (code, timed_out) = std::thread::scope(|scope| {
+            let session = &session;
+            let watcher = scope.spawn(move || {
+                if finished.recv_timeout(timeout).is_err() {
+                    let _ = self.exec_stop(id, session, 0);
+                    return true;
+                }
+                false
+            });
+            let code = self.exec_finish(started);
+            let _ = done.send(());
+            (code, watcher.join().unwrap_or(false))
+        });
+        let output = std::mem::take(&mut *kept.data.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(Captured {
+            exit_code: if timed_out { 1 } else { code? },
+            output,
+            timed_out,
+        })
     }
 }

@@ -48,6 +48,11 @@ impl Engine {
         } else {
             descriptors.to_vec()
         };
+        if top::headers(&descriptors).is_err() && top::looks_like_ps_options(&descriptors) {
+            // ps(1)'s options (`-ef`, `aux`): run inside the container as podman does. A
+            // misspelt descriptor stays an error rather than some ps output.
+            return self.top_by_ps(&record, &descriptors);
+        }
         let headers = top::headers(&descriptors)?
             .into_iter()
             .map(String::from)
@@ -77,4 +82,39 @@ impl Engine {
             .collect();
         Ok((headers, rows))
     }
+
+    /// `top` with ps(1)'s options: the container's own `ps` run with them, its columns
+    /// split at white space (the last one keeps the rest of the line, the command).
+    fn top_by_ps(
+        &self,
+        record: &ContainerRecord,
+        options: &[String],
+    ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+        let mut argv = vec!["ps".to_string()];
+        argv.extend(options.iter().cloned());
+        let ran = self
+            .exec_captured(record.id(), argv, PS_TIMEOUT, PS_OUTPUT_LIMIT)
+            .map_err(|e| {
+                EngineError::InvalidArg(format!(
+                    "{} are not descriptors rpod knows, and running ps with them in container {} failed: {e}",
+                    options.join(" "),
+                    record.config.name
+                ))
+            })?;
+        let text = String::from_utf8_lossy(&ran.output).into_owned();
+        if ran.exit_code != 0 || ran.timed_out {
+            return Err(EngineError::InvalidArg(format!(
+                "ps {} in container {} failed ({}): {}",
+                options.join(" "),
+                record.config.name,
+                ran.exit_code,
+                text.trim()
+            )));
+        }
+        Ok(top::split_ps_output(&text))
+    }
 }
+
+/// How long `top`'s `ps` may take, and how much of its output is kept.
+const PS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const PS_OUTPUT_LIMIT: usize = 4 << 20;
