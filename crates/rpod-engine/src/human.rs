@@ -125,11 +125,11 @@ pub fn container_status(record: &ContainerRecord) -> String {
             None => format!("Up {}", duration(since(s.started_at))),
         },
         Status::Paused => format!("Up {} (paused)", duration(since(s.started_at))),
-        Status::Stopped | Status::Exited => format!(
-            "Exited ({}) {}",
-            s.exit_code.unwrap_or(0),
-            s.finished_at.map(ago).unwrap_or_default()
-        ),
+        Status::Stopped | Status::Exited => match s.finished_at {
+            Some(finished) => format!("Exited ({}) {}", s.exit_code.unwrap_or(0), ago(finished)),
+            // An exit whose time was lost (a reboot, a monitor that died).
+            None => format!("Exited ({})", s.exit_code.unwrap_or(0)),
+        },
         Status::Configured => "Created".into(),
         Status::Created => "Initialized".into(),
         Status::Stopping => "Stopping".into(),
@@ -144,6 +144,26 @@ fn since(t: Option<DateTime<Utc>>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exit_whose_time_was_lost_says_so_plainly() {
+        let config: crate::container::ContainerConfig = serde_json::from_value(serde_json::json!({
+            "id": "a", "name": "n", "image_id": "", "image_name": "", "rootfs": null,
+            "entrypoint": null, "cmd": [], "args": ["true"], "env": [], "workdir": "/",
+            "user": "", "hostname": "h", "labels": {}, "stop_signal": 15, "stop_timeout": 10,
+            "memory": null, "cpus": null, "pids_limit": null, "read_only": false,
+            "network": "none", "runtime": "runc", "auto_remove": false, "log_to_file": true,
+            "terminal": false, "stdin": false, "created": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        let mut state = crate::container::ContainerState::new();
+        state.status = Status::Exited;
+        state.exit_code = Some(-1);
+        let mut record = ContainerRecord { config, state };
+        assert_eq!(container_status(&record), "Exited (-1)");
+        record.state.finished_at = Some(Utc::now() - chrono::Duration::seconds(120));
+        assert_eq!(container_status(&record), "Exited (-1) 2 minutes ago");
+    }
 
     #[test]
     fn words() {
