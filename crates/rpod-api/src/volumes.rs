@@ -36,6 +36,7 @@ fn view(context: &Context, ex: &Exchange, volume: &VolumeRecord) -> ApiResult<Va
 }
 
 fn matches(
+    context: &Context,
     volume: &VolumeRecord,
     filters: &std::collections::HashMap<String, Vec<String>>,
 ) -> ApiResult<bool> {
@@ -45,9 +46,14 @@ fn matches(
             "name" => any(&|v| volume.name.contains(v)),
             "driver" => any(&|v| volume.driver == v),
             "label" => any(&|v| rpod_engine::labels::matches(&volume.labels, v)),
+            // Used by no container (`true`), or used (`false`).
+            "dangling" => {
+                let unused = context.engine.volume_users(&volume.name)?.is_empty();
+                any(&|v| matches!(v, "true" | "1") == unused)
+            }
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "invalid filter {other:?}: rpod filters volumes by name, driver and label"
+                    "invalid filter {other:?}: rpod filters volumes by name, driver, label and dangling"
                 )))
             }
         };
@@ -62,7 +68,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     let mut views = Vec::new();
     for volume in context.engine.volumes()? {
-        if matches(&volume, &filters)? {
+        if matches(context, &volume, &filters)? {
             views.push(view(context, ex, &volume)?);
         }
     }
@@ -120,14 +126,33 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     ex.empty(204)
 }
 
+/// `POST /volumes/prune`: the volumes no container uses. Docker's API from 1.42 on takes
+/// only anonymous ones unless the `all` filter says otherwise (`docker volume prune -a`);
+/// podman's takes every unused one. Filters `label`, `label!`.
 pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
-    if let Some(key) = filters.keys().next() {
-        return Err(ApiError::bad_request(format!(
-            "invalid filter {key:?}: rpod prunes all unused volumes"
-        )));
+    let mut all = ex.flavour == Flavour::Libpod || !ex.version_at_least(1, 42);
+    let mut labels: Vec<(bool, String)> = Vec::new();
+    for (key, values) in &filters {
+        for value in values {
+            match key.as_str() {
+                "all" => all = matches!(value.as_str(), "true" | "1"),
+                "label" => labels.push((true, value.clone())),
+                "label!" => labels.push((false, value.clone())),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid filter {other:?}: rpod prunes volumes by all, label and label!"
+                    )))
+                }
+            }
+        }
     }
-    let removed = context.engine.volume_prune()?;
+    let removed = context.engine.volume_prune_where(&|volume| {
+        (all || volume.anonymous)
+            && labels.iter().all(|(wanted, label)| {
+                rpod_engine::labels::matches(&volume.labels, label) == *wanted
+            })
+    })?;
     match ex.flavour {
         Flavour::Compat => ex.json(
             200,

@@ -2203,3 +2203,72 @@ fn docker_rm_force_kills_without_asking_first() {
     assert!(!out.path().join("term").exists());
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn volume_prune_and_list_filters_as_each_client_expects() {
+    let service = Service::start();
+    service.docker_ok(&["volume", "create", "named"]);
+    service.docker_ok(&["volume", "create", "--label", "keep=yes", "labelled"]);
+    service.docker_ok(&["run", "--name", "anon-user", "-v", "/data", "demo", "true"]);
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "holder",
+        "-v",
+        "held:/data",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    service.docker_ok(&["rm", "anon-user"]);
+    let volumes = |args: &[&str]| {
+        let mut all = vec!["volume", "ls", "-q"];
+        all.extend_from_slice(args);
+        let mut names: Vec<String> = service.docker_ok(&all).lines().map(String::from).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(volumes(&[]).len(), 4);
+    assert!(!volumes(&["-f", "dangling=true"]).contains(&"held".to_string()));
+    assert_eq!(volumes(&["-f", "dangling=false"]), ["held"]);
+    // Docker's prune (API 1.42 and later): anonymous volumes only; -a the named ones too,
+    // a label filter narrowing it; volumes in use stay.
+    service.docker_ok(&["volume", "prune", "-f"]);
+    assert_eq!(volumes(&[]), ["held", "labelled", "named"]);
+    service.docker_ok(&["volume", "prune", "-a", "-f", "--filter", "label!=keep=yes"]);
+    assert_eq!(volumes(&[]), ["held", "labelled"]);
+    // podman's prune takes every unused one.
+    service.podman_ok(&["volume", "prune", "-f"]);
+    assert_eq!(volumes(&[]), ["held"]);
+    // Image lists by label, and made before or after another image.
+    service.docker_ok(&[
+        "commit",
+        "-c",
+        "LABEL tier=web",
+        "holder",
+        "labelled-image:1",
+    ]);
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "images",
+                "-f",
+                "label=tier=web",
+                "--format",
+                "{{.Repository}}"
+            ])
+            .trim(),
+        "labelled-image"
+    );
+    assert_eq!(
+        service
+            .docker_ok(&["images", "-f", "since=demo", "--format", "{{.Repository}}"])
+            .trim(),
+        "labelled-image"
+    );
+    assert!(service
+        .docker_ok(&["images", "-f", "label=tier=db", "-q"])
+        .is_empty());
+    service.docker_ok(&["rm", "-f", "holder"]);
+}

@@ -16,15 +16,25 @@ use crate::service::Context;
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
-    if let Some(key) = filters
-        .keys()
-        .find(|k| !matches!(k.as_str(), "reference" | "dangling"))
-    {
+    if let Some(key) = filters.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "reference" | "dangling" | "label" | "before" | "since"
+        )
+    }) {
         return Err(ApiError::bad_request(format!(
-            "invalid filter {key:?}: rpod filters images by reference and dangling"
+            "invalid filter {key:?}: rpod filters images by reference, dangling, label, before and since"
         )));
     }
     let engine = &context.engine;
+    let made_at = |r: &rpod_engine::image::ImageRecord| r.created.unwrap_or(r.added);
+    // `before=`/`since=` name images: made before or after them.
+    let mut bounds = Vec::new();
+    for (key, after) in [("before", false), ("since", true)] {
+        for name in filters.get(key).into_iter().flatten() {
+            bounds.push((after, made_at(&engine.resolve_image(name)?)));
+        }
+    }
     let mut out = Vec::new();
     for record in engine.images()? {
         let info = engine.image_info(record)?;
@@ -42,7 +52,15 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         let dangling_ok = filters
             .get("dangling")
             .is_none_or(|d| d.iter().any(|v| (v == "true") == info.names.is_empty()));
-        if reference_ok && dangling_ok {
+        let label_ok = filters.get("label").is_none_or(|labels| {
+            let own = info.labels();
+            labels.iter().all(|l| rpod_engine::labels::matches(&own, l))
+        });
+        let made = made_at(&info.record);
+        let time_ok = bounds
+            .iter()
+            .all(|(after, bound)| if *after { made > *bound } else { made < *bound });
+        if reference_ok && dangling_ok && label_ok && time_ok {
             out.push(views::image_summary(&info));
         }
     }

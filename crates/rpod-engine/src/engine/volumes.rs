@@ -155,9 +155,14 @@ impl Engine {
 
     /// Remove every volume no container uses; their names.
     pub fn volume_prune(&self) -> Result<Vec<String>> {
+        self.volume_prune_where(&|_| true)
+    }
+
+    /// Remove the volumes no container uses that `pick` picks; their names.
+    pub fn volume_prune_where(&self, pick: &dyn Fn(&VolumeRecord) -> bool) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         for volume in self.volumes()? {
-            if self.volume_users(&volume.name)?.is_empty() {
+            if pick(&volume) && self.volume_users(&volume.name)?.is_empty() {
                 self.volume_remove(&volume.name, false)?;
                 removed.push(volume.name);
             }
