@@ -736,6 +736,9 @@ pub struct RunArgs {
     /// A mount: type=bind|tmpfs,source=...,target=...[,readonly][,tmpfs-size=...].
     #[arg(long = "mount")]
     pub mount: Vec<String>,
+    /// Mount the volumes and bind mounts of another container: CONTAINER[:ro|rw].
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
     /// Mount a tmpfs: PATH[:OPTIONS] (size=, mode=, exec, ...).
     #[arg(long = "tmpfs")]
     pub tmpfs: Vec<String>,

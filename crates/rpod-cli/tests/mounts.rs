@@ -248,6 +248,91 @@ fn named_volumes_outlive_containers_and_are_guarded() {
 }
 
 /// A tarball of busybox plus `extra` entries (directories end in `/`; `->` makes a symlink).
+#[test]
+fn volumes_from_shares_another_containers_mounts() {
+    let rpod = Rpod::with_image("runc");
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("b"), "bound\n").unwrap();
+    rpod.ok(&[
+        "run",
+        "--name",
+        "source",
+        "-v",
+        "named:/shared",
+        "-v",
+        &format!("{}:/bm", host.path().display()),
+        "-v",
+        "/anon",
+        "--tmpfs",
+        "/scratch",
+        "demo",
+        "sh",
+        "-c",
+        "echo from-source > /shared/f; echo anon > /anon/a",
+    ]);
+    // Volumes (named and anonymous) and bind mounts, at the same places; not the tmpfs.
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            "source",
+            "demo",
+            "sh",
+            "-c",
+            "cat /shared/f /anon/a /bm/b; test -d /scratch || echo no-scratch"
+        ]),
+        "from-source\nanon\nbound\nno-scratch\n"
+    );
+    // :ro makes them read-only; a mount given here at the same place wins.
+    let out = rpod.run(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "source:ro",
+        "demo",
+        "touch",
+        "/shared/x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            "source",
+            "-v",
+            "other:/shared",
+            "demo",
+            "sh",
+            "-c",
+            "test -e /shared/f || echo own"
+        ]),
+        "own\n"
+    );
+    // The anonymous volume stays the source's: a user of it keeps it from `rm -v`.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "user",
+        "--volumes-from",
+        "source",
+        "demo",
+        "cat",
+        "/anon/a",
+    ]);
+    rpod.ok(&["rm", "-v", "source"]);
+    assert_eq!(rpod.ok(&["start", "-a", "user"]), "anon\n");
+    rpod.fails(
+        &["run", "--rm", "--volumes-from", "nosuch", "demo", "true"],
+        125,
+    );
+    rpod.fails(
+        &["run", "--rm", "--volumes-from", "user:bad", "demo", "true"],
+        125,
+    );
+}
+
 fn busybox_with(extra: &[(&str, &str)]) -> tempfile::NamedTempFile {
     let mut builder = tar::Builder::new(Vec::new());
     let mut archive = tar::Archive::new(std::fs::File::open(busybox_tarball()).unwrap());

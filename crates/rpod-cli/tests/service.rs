@@ -2232,6 +2232,32 @@ fn volume_prune_and_list_filters_as_each_client_expects() {
     assert_eq!(volumes(&[]).len(), 4);
     assert!(!volumes(&["-f", "dangling=true"]).contains(&"held".to_string()));
     assert_eq!(volumes(&["-f", "dangling=false"]), ["held"]);
+    // --volumes-from through both APIs.
+    service.docker_ok(&["exec", "holder", "sh", "-c", "echo held > /data/f"]);
+    assert_eq!(
+        service.docker_ok(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            "holder:ro",
+            "demo",
+            "cat",
+            "/data/f"
+        ]),
+        "held\n"
+    );
+    assert_eq!(
+        service.podman_ok(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            "holder",
+            "demo",
+            "cat",
+            "/data/f"
+        ]),
+        "held\n"
+    );
     // Docker's prune (API 1.42 and later): anonymous volumes only; -a the named ones too,
     // a label filter narrowing it; volumes in use stay.
     service.docker_ok(&["volume", "prune", "-f"]);

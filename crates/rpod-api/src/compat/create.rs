@@ -116,6 +116,7 @@ const HANDLED_HOST: &[&str] = &[
     "Ulimits",
     "Devices",
     "GroupAdd",
+    "VolumesFrom",
     "BlkioDeviceReadBps",
     "BlkioDeviceWriteBps",
     "BlkioDeviceReadIOps",
@@ -694,6 +695,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
             }
             mounts
         },
+        volumes_from: typed::<Vec<String>>(&host, "VolumesFrom")?.unwrap_or_default(),
         ..Default::default()
     })
 }

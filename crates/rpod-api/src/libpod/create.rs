@@ -196,6 +196,7 @@ pub struct SpecGenerator {
     pub init_path: String,
     pub mounts: Option<Vec<SpecMount>>,
     pub volumes: Option<Vec<SpecVolume>>,
+    pub volumes_from: Option<Vec<String>>,
     #[serde(rename = "throttleReadBpsDevice")]
     pub throttle_read_bps_device: Option<BTreeMap<String, SpecThrottle>>,
     #[serde(rename = "throttleWriteBpsDevice")]
@@ -581,6 +582,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         security,
         console_size: None,
         mounts,
+        volumes_from: spec.volumes_from.unwrap_or_default(),
         ..Default::default()
     })
 }

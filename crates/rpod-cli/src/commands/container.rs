@@ -515,6 +515,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         security,
         console_size: None,
         mounts: mounts(args)?,
+        volumes_from: args.volumes_from.clone(),
         isolation: isolation(args)?,
         resources: {
             if args.cpus.is_some()

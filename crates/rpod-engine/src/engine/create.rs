@@ -3,6 +3,56 @@
 use super::*;
 
 impl Engine {
+    /// The mounts `--volumes-from` takes from other containers: their volumes and bind
+    /// mounts (not their tmpfs), at places `taken` does not already have; `:ro` makes them
+    /// read-only, `:rw` writable, neither keeps each as it was. The volumes stay the other
+    /// containers' own (never removed with this one).
+    fn volumes_from(
+        &self,
+        sources: &[String],
+        taken: &[crate::mounts::MountSpec],
+    ) -> Result<Vec<crate::mounts::MountSpec>> {
+        let mut shared: Vec<crate::mounts::MountSpec> = Vec::new();
+        for source in sources {
+            let (name, mode) = match source.rsplit_once(':') {
+                Some((name, mode)) => (name, Some(mode)),
+                None => (source.as_str(), None),
+            };
+            if !matches!(mode, None | Some("ro") | Some("rw")) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid --volumes-from {source:?}: use CONTAINER[:ro|rw]"
+                )));
+            }
+            let other = self.lookup(name)?;
+            for mount in &other.config.mounts {
+                if mount.kind != crate::mounts::MountKind::Bind
+                    || taken
+                        .iter()
+                        .chain(&shared)
+                        .any(|m| m.destination == mount.destination)
+                {
+                    continue;
+                }
+                let mut copy = mount.clone();
+                copy.anonymous = false;
+                copy.no_copy = true;
+                copy.chown = false;
+                match mode {
+                    Some("ro") if !copy.read_only() => {
+                        copy.options.retain(|o| o != "rw");
+                        copy.options.push("ro".into());
+                    }
+                    Some("rw") => {
+                        copy.options.retain(|o| o != "ro");
+                    }
+                    _ => {}
+                }
+                shared.push(copy);
+            }
+        }
+        Ok(shared)
+    }
+
     pub fn create(&self, mut options: CreateOptions) -> Result<ContainerRecord> {
         validate(&mut options)?;
         let runtime_name = options
@@ -174,6 +224,8 @@ impl Engine {
             console_size: options.console_size,
             mounts: {
                 let mut mounts = options.mounts.clone();
+                let shared = self.volumes_from(&options.volumes_from, &mounts)?;
+                mounts.extend(shared);
                 mounts.extend(secret_mounts);
                 let image_volumes = image_cfg.volumes().clone().unwrap_or_default();
                 self.attach_volumes(&mut mounts, &image_volumes, options.image_volumes)?;

@@ -170,6 +170,9 @@ pub struct CreateOptions {
     pub console_size: Option<TerminalSize>,
     /// Bind and tmpfs mounts (see `mounts`).
     pub mounts: Vec<crate::mounts::MountSpec>,
+    /// `--volumes-from CTR[:ro|rw]`: the volumes and bind mounts of other containers, at
+    /// the same places (a mount given here at the same place wins).
+    pub volumes_from: Vec<String>,
     /// What the image's `VOLUME` paths get.
     pub image_volumes: ImageVolumes,
     /// `--pid`, `--ipc`, `--uts` (`container:` may name the other by name), `--shm-size`,
