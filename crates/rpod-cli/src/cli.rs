@@ -872,6 +872,10 @@ pub struct RunArgs {
     /// registry, not there yet).
     #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never", "newer"])]
     pub pull: String,
+    /// Accepted for podman's scripts: it quiets a pull's progress, and rpod never pulls
+    /// (so prints none).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     /// Network mode or networks: bridge (the default), none, host, container:NAME,
     /// ns:PATH, or network names.
     #[arg(long, alias = "net")]

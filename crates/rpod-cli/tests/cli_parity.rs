@@ -1242,6 +1242,11 @@ fn restart_policies_restart_after_exits_not_after_a_stop() {
 #[test]
 fn podman_output_shapes_and_exit_codes() {
     let rpod = Rpod::with_image("runc");
+    // -q (a pull's quiet) changes nothing of what run prints.
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-q", "demo", "echo", "said"]),
+        "said\n"
+    );
     rpod.ok(&["tag", "demo", "other:2"]);
     // images IMAGE lists that image only; an unknown one lists nothing.
     let listed = rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", "other:2"]);
