@@ -455,3 +455,17 @@ impl ContainerRecord {
         &self.config.name
     }
 }
+
+/// A container configuration with only the fields every configuration has, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_config() -> ContainerConfig {
+    serde_json::from_value(serde_json::json!({
+        "id": "a", "name": "n", "image_id": "", "image_name": "", "rootfs": null,
+        "entrypoint": null, "cmd": [], "args": ["true"], "env": [], "workdir": "/",
+        "user": "", "hostname": "h", "labels": {}, "stop_signal": 15, "stop_timeout": 10,
+        "memory": null, "cpus": null, "pids_limit": null, "read_only": false,
+        "network": "none", "runtime": "runc", "auto_remove": false, "log_to_file": true,
+        "terminal": false, "stdin": false, "created": "2026-01-01T00:00:00Z"
+    }))
+    .expect("the fields every configuration has")
+}

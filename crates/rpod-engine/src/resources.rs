@@ -390,15 +390,7 @@ mod tests {
     use super::*;
 
     fn base() -> ContainerConfig {
-        serde_json::from_value(serde_json::json!({
-            "id": "a", "name": "n", "image_id": "", "image_name": "", "rootfs": null,
-            "entrypoint": null, "cmd": [], "args": ["true"], "env": [], "workdir": "/",
-            "user": "", "hostname": "h", "labels": {}, "stop_signal": 15, "stop_timeout": 10,
-            "memory": null, "cpus": null, "pids_limit": null, "read_only": false,
-            "network": "none", "runtime": "runc", "auto_remove": false, "log_to_file": true,
-            "terminal": false, "stdin": false, "created": "2026-01-01T00:00:00Z"
-        }))
-        .unwrap()
+        crate::container::test_config()
     }
 
     #[test]

@@ -508,11 +508,16 @@ impl Engine {
             for (name, entry) in &writes {
                 self.check_writable(record, tree, entry, src_parent, name)?;
             }
+            // The container's user, read once from its /etc/passwd (inside its root).
+            let owner = if chown {
+                Some(spec::resolve_user(root, &record.config.user)?)
+            } else {
+                None
+            };
             for (name, entry) in writes {
                 write_entry(src_parent, &name, &entry)
                     .map_err(|e| copy_err("copying into the container at", &entry.path, e))?;
-                if chown && !entry.mount_top {
-                    let user = spec::resolve_user(root, &record.config.user)?;
+                if let Some(user) = owner.as_ref().filter(|_| !entry.mount_top) {
                     chown_entry(&entry.dir, &entry.name, user.uid, user.gid)
                         .map_err(|e| copy_err("changing the owner of", &entry.path, e))?;
                 }

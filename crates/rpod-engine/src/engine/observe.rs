@@ -48,15 +48,15 @@ impl Engine {
         } else {
             descriptors.to_vec()
         };
-        if top::headers(&descriptors).is_err() && top::looks_like_ps_options(&descriptors) {
+        let headers = match top::headers(&descriptors) {
+            Ok(headers) => headers.into_iter().map(String::from).collect(),
             // ps(1)'s options (`-ef`, `aux`): run inside the container as podman does. A
             // misspelt descriptor stays an error rather than some ps output.
-            return self.top_by_ps(&record, &descriptors);
-        }
-        let headers = top::headers(&descriptors)?
-            .into_iter()
-            .map(String::from)
-            .collect();
+            Err(_) if top::looks_like_ps_options(&descriptors) => {
+                return self.top_by_ps(&record, &descriptors)
+            }
+            Err(e) => return Err(e),
+        };
         let (users, groups) = spec::account_names(&self.root_path(&record))?;
         let (host_users, host_groups) = spec::account_names(Path::new("/"))?;
         let uptime = fs::read_to_string("/proc/uptime")
