@@ -538,10 +538,12 @@ macro_rules! runtime_tests {
                     &[
                         "sh",
                         "-c",
-                        "trap 'exit 0' TERM; while true; do sleep 0.05; done",
+                        "trap 'exit 0' TERM; echo trap-set; while true; do sleep 0.05; done",
                     ],
                 );
                 f.create_and_start();
+                // A SIGTERM before the trap is set would be ignored (PID 1), then killed.
+                f.wait_for_log("trap-set");
                 f.runtime.stop_container(&f.ctr, 30, false).unwrap();
                 assert!(
                     !pid_alive(f.ctr.pid),
@@ -557,11 +559,12 @@ macro_rules! runtime_tests {
                     &[
                         "sh",
                         "-c",
-                        "trap 'exit 3' USR2; while true; do sleep 0.05; done",
+                        "trap 'exit 3' USR2; echo trap-set; while true; do sleep 0.05; done",
                     ],
                 );
                 f.ctr.stop_signal = libc::SIGUSR2;
                 f.create_and_start();
+                f.wait_for_log("trap-set");
                 f.runtime.stop_container(&f.ctr, 30, false).unwrap();
                 assert_eq!(f.exit_code(), 3);
             }
