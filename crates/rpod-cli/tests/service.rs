@@ -2087,14 +2087,15 @@ fn podman_remote_checkpoints_and_restores() {
         "demo",
         "sh",
         "-c",
-        "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done",
+        "i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done",
     ]);
+    // 0 until the counter wrote its file (it replaces it whole: never read half-written).
     let count = |name: &str| -> u64 {
-        service
-            .podman_ok(&["exec", name, "cat", "/tmp/count"])
+        let out = service.podman_out(&["exec", name, "cat", "/tmp/count"]);
+        String::from_utf8_lossy(&out.stdout)
             .trim()
             .parse()
-            .unwrap()
+            .unwrap_or(0)
     };
     wait_until("the counter counts", || count("counter") > 3);
     // In place: the process is gone after the checkpoint and goes on after the restore.
