@@ -185,6 +185,19 @@ pub struct LimitArgs {
     /// Block I/O weight (10 to 1000).
     #[arg(long = "blkio-weight")]
     pub blkio_weight: Option<u16>,
+    /// Block I/O weight on one device: PATH:WEIGHT (`/dev/sda:200`).
+    #[arg(long = "blkio-weight-device")]
+    pub blkio_weight_device: Vec<String>,
+    /// How willingly the kernel swaps the container's memory out (0 to 100; -1: the
+    /// kernel's default).
+    #[arg(long = "memory-swappiness", allow_negative_numbers = true)]
+    pub memory_swappiness: Option<i64>,
+    /// Real-time scheduling period in microseconds.
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    /// Real-time scheduling time in microseconds per period.
+    #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
+    pub cpu_rt_runtime: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -757,6 +770,56 @@ pub struct RunArgs {
     /// UTS namespace: private, host or container:NAME.
     #[arg(long)]
     pub uts: Option<String>,
+    /// cgroup namespace: private (the container sees its cgroup as /), host or
+    /// container:NAME.
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// The cgroup to make the container's in (/rpod by default), a path like /mygroup.
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    /// The container's NIS domain name.
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// The umask of the container's processes (octal, 0022 by default).
+    #[arg(long)]
+    pub umask: Option<String>,
+    /// Leave out a default environment variable (the image's, or PATH, TERM, container).
+    #[arg(long)]
+    pub unsetenv: Vec<String>,
+    /// Leave out every default environment variable.
+    #[arg(long = "unsetenv-all")]
+    pub unsetenv_all: bool,
+    /// Rework a default environment variable: NAME=VALUE, where VALUE may use the
+    /// defaults (`PATH=/opt/bin:${PATH}`).
+    #[arg(long = "env-merge")]
+    pub env_merge: Vec<String>,
+    /// Pass rpod's proxy variables (http_proxy, https_proxy, ftp_proxy, no_proxy, and the
+    /// same in capitals) on to the container.
+    #[arg(long = "http-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub http_proxy: bool,
+    /// With --read-only: a writable tmpfs on /tmp, /var/tmp and /run.
+    #[arg(long = "read-only-tmpfs", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub read_only_tmpfs: bool,
+    /// Remove the image after the container exits, unless another container uses it
+    /// (run only; implies --rm).
+    #[arg(long)]
+    pub rmi: bool,
+    /// The image's platform: OS/ARCH[/VARIANT]. rpod never pulls: a local image for
+    /// another platform is refused.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// The image's architecture (as --platform).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// The image's operating system (as --platform).
+    #[arg(long)]
+    pub os: Option<String>,
+    /// The image's architecture variant (as --platform).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Accepted for Docker's scripts; does nothing (as podman).
+    #[arg(long = "disable-content-trust", hide = true, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disable_content_trust: bool,
     /// Size of /dev/shm (64m, 1g, bytes without a unit).
     #[arg(long = "shm-size")]
     pub shm_size: Option<String>,

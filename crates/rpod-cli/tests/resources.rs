@@ -171,6 +171,142 @@ fn update_changes_limits_on_crun() {
     check_update("crun");
 }
 
+/// A block device of this machine (`/dev/NAME`), for limits that need one.
+fn some_block_device() -> Option<String> {
+    std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .map(|e| format!("/dev/{}", e.file_name().to_string_lossy()))
+        .find(|d| std::path::Path::new(d).exists())
+}
+
+fn check_swappiness_and_real_time(runtime: &str) {
+    let rpod = Rpod::with_image(runtime);
+    let swappiness = |id: &str| cgroup_file(id, ("memory", "memory.swappiness"), "none");
+    let id = rpod.detached(&[
+        "--name",
+        "s",
+        "--memory-swappiness",
+        "10",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    // cgroup v2 has no swappiness; the runtime's own check decides there.
+    if let Some(value) = swappiness(&id) {
+        assert_eq!(value, "10");
+        assert_eq!(rpod.inspect("s", "{{.HostConfig.MemorySwappiness}}"), "10");
+        if runtime == "runc" {
+            // runc's update would ignore it: refused, nothing changed.
+            let err = rpod.fails(&["update", "--memory-swappiness", "33", "s"], 125);
+            assert!(err.contains("runc's update ignores it"), "{err}");
+            assert_eq!(rpod.inspect("s", "{{.HostConfig.MemorySwappiness}}"), "10");
+            rpod.ok(&["stop", "-t", "0", "s"]);
+        }
+        rpod.ok(&["update", "--memory-swappiness", "33", "s"]);
+        rpod.ok(&["start", "s"]);
+        assert_eq!(swappiness(&id).as_deref(), Some("33"));
+    }
+    for bad in [
+        vec!["--memory-swappiness", "101"],
+        vec!["--memory-swappiness", "-2"],
+        vec!["--cpu-rt-runtime", "2000000"],
+        vec!["--cpu-rt-period", "0"],
+        vec!["--blkio-weight-device", "/dev/null:100"],
+        vec!["--blkio-weight-device", "nodevice"],
+    ] {
+        let mut args = vec!["create"];
+        args.extend_from_slice(&bad);
+        args.extend_from_slice(&["demo", "true"]);
+        rpod.fails(&args, 125);
+    }
+    if let Some(device) = some_block_device() {
+        // Recorded and shown; whether the kernel takes it depends on the device's I/O
+        // scheduler, so the container is not started.
+        rpod.ok(&[
+            "create",
+            "--name",
+            "weighted",
+            "--blkio-weight-device",
+            &format!("{device}:300"),
+            "demo",
+            "true",
+        ]);
+        assert_eq!(
+            rpod.inspect(
+                "weighted",
+                "{{range .HostConfig.BlkioWeightDevice}}{{.Path}}:{{.Weight}}{{end}}"
+            ),
+            format!("{device}:300")
+        );
+        rpod.fails(
+            &[
+                "create",
+                "--blkio-weight-device",
+                &format!("{device}:5"),
+                "demo",
+                "true",
+            ],
+            125,
+        );
+    }
+
+    // Real-time time needs a budget in the parent cgroup (cgroup v1's cpu controller).
+    let parent = format!(
+        "/sys/fs/cgroup/cpu/rpod-test-rt-{}-{runtime}",
+        std::process::id()
+    );
+    if std::fs::create_dir(&parent).is_err() {
+        return;
+    }
+    std::fs::write(format!("{parent}/cpu.rt_runtime_us"), "20000").unwrap();
+    let group = parent.trim_start_matches("/sys/fs/cgroup/cpu");
+    let id = rpod.detached(&[
+        "--cgroup-parent",
+        group,
+        "--cpu-rt-runtime",
+        "5000",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let rt = || std::fs::read_to_string(format!("{parent}/{id}/cpu.rt_runtime_us")).unwrap();
+    assert_eq!(rt().trim(), "5000");
+    rpod.ok(&["update", "--cpu-rt-runtime", "7000", &id]);
+    assert_eq!(rt().trim(), "7000");
+    assert_eq!(
+        rpod.inspect(&id, "{{.HostConfig.CpuRealtimeRuntime}}"),
+        "7000"
+    );
+    // More than the parent's budget: the runtime's own error.
+    let err = rpod.fails(
+        &[
+            "run",
+            "--rm",
+            "--cgroup-parent",
+            group,
+            "--cpu-rt-runtime",
+            "50000",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("rt_runtime"), "{err}");
+    rpod.ok(&["rm", "-a", "-f", "-t", "0"]);
+    remove_cgroup_parent(group);
+}
+
+#[test]
+fn swappiness_and_real_time_on_runc() {
+    check_swappiness_and_real_time("runc");
+}
+
+#[test]
+fn swappiness_and_real_time_on_crun() {
+    check_swappiness_and_real_time("crun");
+}
+
 fn check_stats_and_top(runtime: &str) {
     let rpod = Rpod::with_image(runtime);
     let busy = rpod.detached(&[

@@ -2299,3 +2299,115 @@ fn volume_prune_and_list_filters_as_each_client_expects() {
         .is_empty());
     service.docker_ok(&["rm", "-f", "holder"]);
 }
+
+#[test]
+fn run_settings_through_both_apis() {
+    let service = Service::start();
+    let script = "umask; cat /proc/sys/kernel/domainname; head -1 /proc/self/cgroup; touch /tmp/x && echo writable; env | sort";
+    // Docker: the cgroup namespace and parent, the domain name, swappiness, and a
+    // read-only root with writable temporary directories (as podman's service gives).
+    let parent = format!("rpod-test-api-{}", std::process::id());
+    let out = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--cgroupns",
+        "host",
+        "--cgroup-parent",
+        &format!("/{parent}"),
+        "--domainname",
+        "docker.example",
+        "--read-only",
+        "--memory-swappiness",
+        "10",
+        "demo",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["0022", "docker.example"], "{out}");
+    assert!(lines[2].contains(&format!(":/{parent}/")), "{out}");
+    assert_eq!(lines[3], "writable", "{out}");
+    remove_cgroup_parent(&parent);
+    // Docker's inspect shows what was asked (it showed fixed values for these before).
+    let id = service
+        .docker_ok(&[
+            "create",
+            "--memory-swappiness",
+            "10",
+            "--cgroupns",
+            "host",
+            "--pid",
+            "host",
+            "--shm-size",
+            "32m",
+            "--oom-score-adj",
+            "100",
+            "--ulimit",
+            "nofile=100:200",
+            "--device",
+            "/dev/null:/dev/mynull:r",
+            "--domainname",
+            "d.example",
+            "--cgroup-parent",
+            "/elsewhere",
+            "demo",
+            "true",
+        ])
+        .trim()
+        .to_string();
+    let shown = service.docker_ok(&[
+        "inspect", "--format",
+        "{{.HostConfig.MemorySwappiness}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.PidMode}} {{.HostConfig.UTSMode}}| {{.HostConfig.ShmSize}} {{.HostConfig.OomScoreAdj}} {{range .HostConfig.Ulimits}}{{.Name}}={{.Soft}}:{{.Hard}}{{end}} {{range .HostConfig.Devices}}{{.PathOnHost}}:{{.PathInContainer}}:{{.CgroupPermissions}}{{end}} {{.Config.Domainname}} {{.HostConfig.CgroupParent}}",
+        &id,
+    ]);
+    assert_eq!(
+        shown.trim(),
+        format!(
+            "10 host host | {} 100 nofile=100:200 /dev/null:/dev/mynull:r d.example /elsewhere",
+            32u64 << 20
+        )
+    );
+    // podman-remote: the umask, the environment's defaults, the cgroup namespace.
+    let out = service.podman_ok(&[
+        "run",
+        "--rm",
+        "--umask",
+        "027",
+        "--unsetenv",
+        "container",
+        "--env-merge",
+        "PATH=/opt/bin:$PATH",
+        "--cgroupns",
+        "private",
+        "--read-only",
+        "demo",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0027", "{out}");
+    assert!(lines[2].ends_with(":/"), "{out}");
+    assert_eq!(lines[3], "writable", "{out}");
+    assert!(
+        out.contains("PATH=/opt/bin:/usr/local/sbin:") && !out.contains("container="),
+        "{out}"
+    );
+    let bare = service.podman_ok(&["run", "--rm", "--unsetenv-all", "demo", "/bin/env"]);
+    assert!(!bare.contains("PATH="), "{bare}");
+    // An image for another platform is refused through both, with nothing created.
+    let arch = service.rpod.inspect("demo", "{{.Architecture}}");
+    let other = format!("linux/{}", if arch == "arm64" { "amd64" } else { "arm64" });
+    let refused = service.docker_out(&["run", "--rm", "--platform", &other, "demo", "true"]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("rpod cannot pull"),
+        "{refused:?}"
+    );
+    let refused = service.podman_out(&["run", "--rm", "--platform", &other, "demo", "true"]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("rpod cannot pull"),
+        "{refused:?}"
+    );
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+}

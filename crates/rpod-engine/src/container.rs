@@ -325,6 +325,21 @@ pub struct ContainerConfig {
     /// cgroup limits besides `memory`, `cpus` and `pids_limit` (changed by `rpod update`).
     #[serde(default)]
     pub resources: crate::resources::Resources,
+    /// `--umask` of the container's processes (podman's 0022 when `None`).
+    #[serde(default)]
+    pub umask: Option<u32>,
+    /// `--cgroup-parent`: the cgroup the container's own is made in (`/rpod` when `None`).
+    #[serde(default)]
+    pub cgroup_parent: Option<String>,
+    /// `--unsetenv` names and `--unsetenv-all`: defaults rpod's spec does not add (`PATH`,
+    /// `TERM`, `container`; the image's were left out of `env` at create).
+    #[serde(default)]
+    pub unset_env: Vec<String>,
+    #[serde(default)]
+    pub unset_env_all: bool,
+    /// `--domainname`: the NIS domain name in the container's UTS namespace.
+    #[serde(default)]
+    pub domainname: Option<String>,
 }
 
 /// What changes over the container's life.

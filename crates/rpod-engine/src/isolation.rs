@@ -334,6 +334,9 @@ pub fn find_init(asked: Option<&Path>) -> Result<PathBuf> {
 /// Where the init is bound in the container, as podman binds it.
 pub const INIT_IN_CONTAINER: &str = "/run/podman-init";
 
+/// podman's default `/dev/shm` size (the spec's `size=65536k`).
+pub const DEFAULT_SHM_SIZE: u64 = 64 << 20;
+
 /// All of it, as the container's configuration keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Isolation {
@@ -343,6 +346,9 @@ pub struct Isolation {
     pub ipc: NamespaceMode,
     #[serde(default)]
     pub uts: NamespaceMode,
+    /// `--cgroupns`: a cgroup namespace of its own shows the container its cgroup as `/`.
+    #[serde(default)]
+    pub cgroup: NamespaceMode,
     /// `--init`: the init binary on the host.
     #[serde(default)]
     pub init: Option<PathBuf>,

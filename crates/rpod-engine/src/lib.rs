@@ -8,6 +8,7 @@ pub mod confined;
 pub mod container;
 pub mod container_filters;
 pub mod engine;
+pub mod environment;
 pub mod error;
 pub mod events;
 pub mod health;

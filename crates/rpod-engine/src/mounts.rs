@@ -289,11 +289,13 @@ pub fn parse_volume_absolute(text: &str) -> Result<MountSpec> {
 }
 
 /// Options of a tmpfs mount: podman's defaults (`rw,noexec,nosuid,nodev`), the user's after
-/// them, a flag replacing its opposite.
+/// them, a flag replacing its opposite. The tmpfs starts with what the image has at its
+/// place (the runtimes' `tmpcopyup`, podman's default) unless `notmpcopyup` is given.
 fn tmpfs_options(words: &[String]) -> Result<Vec<String>> {
     let mut options: Vec<String> = ["rw", "noexec", "nosuid", "nodev"]
         .map(String::from)
         .to_vec();
+    let mut copy_up = true;
     for word in words.iter().filter(|w| !w.is_empty()) {
         let pairs = [
             ("ro", "rw"),
@@ -321,10 +323,14 @@ fn tmpfs_options(words: &[String]) -> Result<Vec<String>> {
                 options.retain(|o| o.split('=').next() != Some(key));
                 options.push(word.clone());
             }
-            "tmpcopyup" | "notmpcopyup" => {}
+            "tmpcopyup" => copy_up = true,
+            "notmpcopyup" => copy_up = false,
             p if PROPAGATIONS.contains(&p) => options.push(word.clone()),
             other => return Err(invalid(format!("invalid tmpfs option \"{other}\""))),
         }
+    }
+    if copy_up {
+        options.push("tmpcopyup".into());
     }
     Ok(options)
 }
@@ -484,11 +490,23 @@ mod tests {
         let m = parse_tmpfs("/run:size=64m,mode=1777,exec").unwrap();
         assert_eq!(
             m.options,
-            ["rw", "nosuid", "nodev", "size=64m", "mode=1777", "exec"]
+            [
+                "rw",
+                "nosuid",
+                "nodev",
+                "size=64m",
+                "mode=1777",
+                "exec",
+                "tmpcopyup"
+            ]
         );
         assert_eq!(
             parse_tmpfs("/t").unwrap().options,
-            ["rw", "noexec", "nosuid", "nodev"]
+            ["rw", "noexec", "nosuid", "nodev", "tmpcopyup"]
+        );
+        assert_eq!(
+            parse_tmpfs("/t:notmpcopyup,ro").unwrap().options,
+            ["noexec", "nosuid", "nodev", "ro"]
         );
         assert!(parse_tmpfs("/t:bogus=1").is_err());
         let dir = tempfile::tempdir().unwrap();

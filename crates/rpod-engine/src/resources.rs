@@ -1,5 +1,6 @@
-//! A container's cgroup limits: memory (with swap and reservation), CPU (`--cpus` or quota
-//! and period, shares, cpusets), PIDs and block I/O weight. The same limits go into the
+//! A container's cgroup limits: memory (with swap, reservation and swappiness), CPU
+//! (`--cpus` or quota and period, shares, cpusets, real-time time), PIDs and block I/O
+//! (weights and rates). The same limits go into the
 //! spec at create and to the runtime's `update` later (`rpod update`), so both are built
 //! here, after one set of checks.
 
@@ -54,6 +55,52 @@ pub struct Resources {
     pub device_read_iops: Vec<Throttle>,
     #[serde(default)]
     pub device_write_iops: Vec<Throttle>,
+    /// `--memory-swappiness` (0-100; cgroup v1's memory controller).
+    #[serde(default)]
+    pub memory_swappiness: Option<u64>,
+    /// `--cpu-rt-period`, `--cpu-rt-runtime`: microseconds of real-time scheduling per
+    /// period (cgroup v1's cpu controller).
+    #[serde(default)]
+    pub cpu_rt_period: Option<u64>,
+    #[serde(default)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// `--blkio-weight-device`: the block I/O weight on one device.
+    #[serde(default)]
+    pub blkio_weight_device: Vec<WeightDevice>,
+}
+
+/// A block I/O weight on one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightDevice {
+    pub device: std::path::PathBuf,
+    pub weight: u16,
+}
+
+impl WeightDevice {
+    /// `PATH:WEIGHT` (`/dev/sda:200`), the path a block device.
+    pub fn parse(text: &str) -> Result<Self> {
+        let invalid = |why: &str| {
+            EngineError::InvalidArg(format!("invalid --blkio-weight-device {text:?}: {why}"))
+        };
+        let (path, weight) = text
+            .rsplit_once(':')
+            .ok_or_else(|| invalid("use PATH:WEIGHT"))?;
+        let weight = weight
+            .parse()
+            .map_err(|_| invalid("the weight is a number from 10 to 1000"))?;
+        Self::checked(path, weight).map_err(|e| invalid(&e.to_string()))
+    }
+
+    /// A weight on the block device at `path`, checked to be one and in range.
+    pub fn checked(path: &str, weight: u16) -> Result<Self> {
+        if !(10..=1000).contains(&weight) {
+            return Err(invalid(format!(
+                "invalid --blkio-weight-device weight {weight}: from 10 to 1000"
+            )));
+        }
+        let device = Throttle::checked(path, 0, "--blkio-weight-device")?.device;
+        Ok(WeightDevice { device, weight })
+    }
 }
 
 /// A rate limit on one block device.
@@ -116,6 +163,11 @@ pub struct LimitChanges {
     /// -1 or 0 for unlimited.
     pub pids_limit: Option<i64>,
     pub blkio_weight: Option<u16>,
+    /// Replaces the weight of each device named (the others keep theirs).
+    pub blkio_weight_device: Vec<WeightDevice>,
+    pub memory_swappiness: Option<u64>,
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
     /// Not a limit, but changed the same way (`docker update --restart`).
     pub restart: Option<crate::restart::RestartPolicy>,
 }
@@ -161,6 +213,13 @@ impl LimitChanges {
         set(&mut r.cpuset_cpus, self.cpuset_cpus.clone());
         set(&mut r.cpuset_mems, self.cpuset_mems.clone());
         set(&mut r.blkio_weight, self.blkio_weight);
+        set(&mut r.memory_swappiness, self.memory_swappiness);
+        set(&mut r.cpu_rt_period, self.cpu_rt_period);
+        set(&mut r.cpu_rt_runtime, self.cpu_rt_runtime);
+        for weight in &self.blkio_weight_device {
+            r.blkio_weight_device.retain(|w| w.device != weight.device);
+            r.blkio_weight_device.push(weight.clone());
+        }
         if let Some(restart) = self.restart {
             new.restart = restart;
         }
@@ -271,8 +330,33 @@ pub fn check(config: &ContainerConfig) -> Result<()> {
             )));
         }
     }
+    if let Some(swappiness) = r.memory_swappiness {
+        if swappiness > 100 {
+            return Err(invalid(format!(
+                "invalid --memory-swappiness {swappiness}: from 0 to 100"
+            )));
+        }
+    }
+    if let Some(period) = r.cpu_rt_period {
+        if !(1..=1_000_000).contains(&period) {
+            return Err(invalid(format!(
+                "invalid --cpu-rt-period {period}: from 1 to 1000000 microseconds"
+            )));
+        }
+    }
+    if let Some(runtime) = r.cpu_rt_runtime {
+        let period = r.cpu_rt_period.unwrap_or(RT_PERIOD) as i64;
+        if runtime != -1 && !(0..=period).contains(&runtime) {
+            return Err(invalid(format!(
+                "invalid --cpu-rt-runtime {runtime}: from 0 to the period ({period} microseconds), or -1"
+            )));
+        }
+    }
     Ok(())
 }
+
+/// The kernel's real-time period when none is given (`cpu.rt_period_us`).
+const RT_PERIOD: u64 = 1_000_000;
 
 fn build_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::InvalidArg(format!("generating the cgroup limits: {e}"))
@@ -285,6 +369,7 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
     if config.memory.is_some()
         || r.memory_swap.is_some()
         || r.memory_reservation.is_some()
+        || r.memory_swappiness.is_some()
         || r.oom_kill_disable
     {
         let mut memory = LinuxMemoryBuilder::default();
@@ -299,6 +384,9 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
         }
         if let Some(reservation) = r.memory_reservation {
             memory = memory.reservation(reservation);
+        }
+        if let Some(swappiness) = r.memory_swappiness {
+            memory = memory.swappiness(swappiness);
         }
         resources = resources.memory(memory.build().map_err(build_err)?);
     }
@@ -328,6 +416,14 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
         cpu = cpu.mems(mems.clone());
         any_cpu = true;
     }
+    if let Some(period) = r.cpu_rt_period {
+        cpu = cpu.realtime_period(period);
+        any_cpu = true;
+    }
+    if let Some(runtime) = r.cpu_rt_runtime {
+        cpu = cpu.realtime_runtime(runtime);
+        any_cpu = true;
+    }
     if any_cpu {
         resources = resources.cpu(cpu.build().map_err(build_err)?);
     }
@@ -340,6 +436,7 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
         );
     }
     if r.blkio_weight.is_some()
+        || !r.blkio_weight_device.is_empty()
         || !r.device_read_bps.is_empty()
         || !r.device_write_bps.is_empty()
         || !r.device_read_iops.is_empty()
@@ -352,13 +449,7 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
         let throttles = |list: &[Throttle]| -> Result<Vec<oci_spec::runtime::LinuxThrottleDevice>> {
             list.iter()
                 .map(|t| {
-                    let (_, major, minor) =
-                        crate::isolation::device_kind(&t.device)?.ok_or_else(|| {
-                            EngineError::InvalidArg(format!(
-                                "{}: no longer a device",
-                                t.device.display()
-                            ))
-                        })?;
+                    let (major, minor) = block_device_numbers(&t.device)?;
                     oci_spec::runtime::LinuxThrottleDeviceBuilder::default()
                         .major(major)
                         .minor(minor)
@@ -368,6 +459,22 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
                 })
                 .collect()
         };
+        if !r.blkio_weight_device.is_empty() {
+            let weights = r
+                .blkio_weight_device
+                .iter()
+                .map(|w| {
+                    let (major, minor) = block_device_numbers(&w.device)?;
+                    oci_spec::runtime::LinuxWeightDeviceBuilder::default()
+                        .major(major)
+                        .minor(minor)
+                        .weight(w.weight)
+                        .build()
+                        .map_err(build_err)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            block = block.weight_device(weights);
+        }
         if !r.device_read_bps.is_empty() {
             block = block.throttle_read_bps_device(throttles(&r.device_read_bps)?);
         }
@@ -383,6 +490,15 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
         resources = resources.block_io(block.build().map_err(build_err)?);
     }
     Ok(resources)
+}
+
+/// The numbers of a device named in a limit, looked up again at each use (it may have
+/// gone since the limit was set).
+fn block_device_numbers(device: &std::path::Path) -> Result<(i64, i64)> {
+    let (_, major, minor) = crate::isolation::device_kind(device)?.ok_or_else(|| {
+        EngineError::InvalidArg(format!("{}: no longer a device", device.display()))
+    })?;
+    Ok((major, minor))
 }
 
 #[cfg(test)]

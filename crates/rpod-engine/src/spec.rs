@@ -17,7 +17,8 @@ use crate::{EngineError, Result};
 /// limit may be lower; asking for more than it fails at create, so the lower one wins.
 const MAX_NOFILE: u64 = 1_048_576;
 
-const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The `PATH` of a container whose image and user give none (podman's).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A user resolved against the container's /etc/passwd and /etc/group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,7 +331,8 @@ pub struct Prepared {
     pub extra_gids: Vec<u32>,
 }
 
-/// The namespace a `--pid`/`--ipc`/`--uts` mode names, with the host's left out.
+/// The namespaces a `--pid`/`--ipc`/`--uts`/`--cgroupns` mode names, with the host's left
+/// out.
 fn host_namespaces(config: &ContainerConfig) -> Vec<LinuxNamespaceType> {
     use crate::isolation::NamespaceMode::Host;
     let iso = &config.isolation;
@@ -347,12 +349,55 @@ fn host_namespaces(config: &ContainerConfig) -> Vec<LinuxNamespaceType> {
     if iso.uts == Host {
         host.push(LinuxNamespaceType::Uts);
     }
+    if iso.cgroup == Host {
+        host.push(LinuxNamespaceType::Cgroup);
+    }
     host
 }
 
-/// The cgroup (relative to each hierarchy's root) a container runs in.
-pub fn cgroup_path(id: &str) -> String {
-    format!("/rpod/{id}")
+/// The cgroup (relative to each hierarchy's root) a container runs in: named after its ID,
+/// in its `--cgroup-parent` or rpod's own.
+pub fn cgroup_path(config: &ContainerConfig) -> String {
+    let parent = config
+        .cgroup_parent
+        .as_deref()
+        .unwrap_or(DEFAULT_CGROUP_PARENT);
+    format!("/{}/{}", parent.trim_matches('/'), config.id)
+}
+
+/// Where containers' cgroups are made unless `--cgroup-parent` says otherwise.
+pub const DEFAULT_CGROUP_PARENT: &str = "/rpod";
+
+/// A container's process's umask unless `--umask` says otherwise (podman's).
+pub const DEFAULT_UMASK: u32 = 0o022;
+
+/// `--umask`: an octal number up to 0777 (`022`, `0027`).
+pub fn parse_umask(text: &str) -> Result<u32> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|m| *m <= 0o777 && !text.is_empty())
+        .ok_or_else(|| {
+            EngineError::InvalidArg(format!(
+                "invalid --umask {text:?}: an octal number from 0 to 0777"
+            ))
+        })
+}
+
+/// Check a `--cgroup-parent`: a path of names below each hierarchy's root, which can only
+/// name a cgroup there (no `.` or `..`, nothing a runtime would read as a systemd slice).
+pub fn check_cgroup_parent(parent: &str) -> Result<()> {
+    let names: Vec<&str> = parent.trim_matches('/').split('/').collect();
+    let bad = parent.trim_matches('/').is_empty()
+        || names
+            .iter()
+            .any(|n| n.is_empty() || *n == "." || *n == ".." || n.contains(':'))
+        || parent.ends_with(".slice");
+    if bad {
+        return Err(EngineError::InvalidArg(format!(
+            "invalid --cgroup-parent {parent:?}: use a cgroup path like /mygroup or /a/b (no ., .. or empty names; systemd slices are not supported)"
+        )));
+    }
+    Ok(())
 }
 
 /// Generate the spec for `config` with its root at `root_path`.
@@ -376,6 +421,7 @@ pub fn generate(
     // Only a UTS namespace of its own has a hostname to set.
     if config.isolation.uts == crate::isolation::NamespaceMode::Private {
         spec.set_hostname(Some(config.hostname.clone()));
+        spec.set_domainname(config.domainname.clone());
     } else {
         spec.set_hostname(None);
     }
@@ -389,8 +435,15 @@ pub fn generate(
 
     let mut env = config.env.clone();
     env.extend(config.secret_env.iter().cloned());
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(0, DEFAULT_PATH.to_string());
+    // rpod's defaults, unless `--unsetenv` took them away (HOSTNAME and HOME stay, as
+    // podman's do: they describe the container rather than default its settings).
+    let wanted = |name: &str| !config.unset_env_all && !config.unset_env.iter().any(|n| n == name);
+    let has = |env: &[String], name: &str| {
+        env.iter()
+            .any(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == name)
+    };
+    if wanted("PATH") && !has(&env, "PATH") {
+        env.insert(0, format!("PATH={DEFAULT_PATH}"));
     }
     if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
         env.push(format!("HOSTNAME={}", config.hostname));
@@ -398,11 +451,11 @@ pub fn generate(
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", user.home));
     }
-    if config.terminal && !env.iter().any(|e| e.starts_with("TERM=")) {
+    if config.terminal && wanted("TERM") && !has(&env, "TERM") {
         env.push("TERM=xterm".into());
     }
     // podman's marker, which tools such as systemd read to know they run in a container.
-    if !env.iter().any(|e| e.starts_with("container=")) {
+    if wanted("container") && !has(&env, "container") {
         env.push("container=podman".into());
     }
 
@@ -439,7 +492,7 @@ pub fn generate(
                 gids
             })
             // podman's default; without it the process would inherit rpod's private umask.
-            .umask(0o022u32)
+            .umask(config.umask.unwrap_or(DEFAULT_UMASK))
             .build()
             .map_err(build_err)?,
     );
@@ -570,7 +623,7 @@ pub fn generate(
         })
         .collect();
     linux.set_namespaces(Some(namespaces));
-    linux.set_cgroups_path(Some(PathBuf::from(cgroup_path(&config.id))));
+    linux.set_cgroups_path(Some(PathBuf::from(cgroup_path(config))));
     if config.security.privileged {
         linux.set_masked_paths(None);
         linux.set_readonly_paths(None);
@@ -579,15 +632,15 @@ pub fn generate(
         linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect()));
     }
     linux.set_seccomp(config.security.seccomp()?);
-    if !config.isolation.sysctls.is_empty() {
-        linux.set_sysctl(Some(
-            config
-                .isolation
-                .sysctls
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ));
+    let mut sysctls = config.isolation.sysctls.clone();
+    if let Some(domain) = spec.domainname() {
+        // Also as a sysctl: runc before 1.2 ignores the spec's `domainname`.
+        sysctls
+            .entry("kernel.domainname".to_string())
+            .or_insert_with(|| domain.clone());
+    }
+    if !sysctls.is_empty() {
+        linux.set_sysctl(Some(sysctls.into_iter().collect()));
     }
     // Device access: none but the runtime's defaults and `--device`'s; a privileged
     // container may use any.
@@ -694,54 +747,20 @@ mod tests {
     fn config() -> ContainerConfig {
         ContainerConfig {
             id: "abc".into(),
-            name: "n".into(),
-            image_id: String::new(),
-            image_name: String::new(),
-            rootfs: None,
-            entrypoint: None,
-            cmd: vec![],
             args: vec!["/bin/sh".into()],
-            entrypoint_len: 0,
             env: vec!["A=1".into()],
             workdir: "/srv".into(),
-            user: String::new(),
             hostname: "host1".into(),
-            labels: Default::default(),
-            stop_signal: 15,
-            stop_timeout: 10,
             memory: Some(64 << 20),
             cpus: Some(0.5),
             pids_limit: Some(100),
             read_only: true,
             network: NetworkMode::Host,
-            runtime: "runc".into(),
-            auto_remove: false,
-            restart: Default::default(),
-            log_size_max: None,
-            log_tag: None,
-            log_path: None,
-            passthrough: false,
-            timeout: None,
-            annotations: Default::default(),
-            oom_score_adj: None,
-            pidfile: None,
-            healthcheck: None,
-            secrets: Vec::new(),
-            secret_env: Vec::new(),
-            conmon_pidfile: None,
-            log_to_file: true,
-            terminal: false,
-            stdin: false,
-            created: chrono::Utc::now(),
             security: crate::security::SecurityOptions {
                 seccomp: crate::security::SeccompChoice::Unconfined,
                 ..Default::default()
             },
-            console_size: None,
-            mounts: Vec::new(),
-            net: Default::default(),
-            isolation: Default::default(),
-            resources: Default::default(),
+            ..crate::container::test_config()
         }
     }
 
@@ -793,6 +812,67 @@ mod tests {
             proc_mount["options"],
             serde_json::json!(["nosuid", "noexec", "nodev"])
         );
+    }
+
+    #[test]
+    fn process_settings_namespaces_and_the_cgroup_parent_reach_the_spec() {
+        let mut config = config();
+        config.umask = Some(0o027);
+        config.domainname = Some("example.org".into());
+        config.cgroup_parent = Some("/mine/inner/".into());
+        config.isolation.cgroup = crate::isolation::NamespaceMode::Host;
+        config.unset_env = vec!["container".into()];
+        config.resources.memory_swappiness = Some(5);
+        config.resources.cpu_rt_runtime = Some(1000);
+        let user = ResolvedUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: vec![],
+            home: "/".into(),
+        };
+        let generated = |config: &ContainerConfig| {
+            serde_json::to_value(
+                generate(config, Path::new("/m"), &user, None, &Prepared::default()).unwrap(),
+            )
+            .unwrap()
+        };
+        let json = generated(&config);
+        assert_eq!(json["process"]["user"]["umask"], 0o027);
+        assert_eq!(json["domainname"], "example.org");
+        assert_eq!(json["linux"]["sysctl"]["kernel.domainname"], "example.org");
+        assert_eq!(json["linux"]["cgroupsPath"], "/mine/inner/abc");
+        let namespaces = json["linux"]["namespaces"].as_array().unwrap();
+        assert!(!namespaces.iter().any(|n| n["type"] == "cgroup"));
+        let env = json["process"]["env"].to_string();
+        assert!(
+            env.contains("PATH=") && !env.contains("container="),
+            "{env}"
+        );
+        assert_eq!(json["linux"]["resources"]["memory"]["swappiness"], 5);
+        assert_eq!(json["linux"]["resources"]["cpu"]["realtimeRuntime"], 1000);
+
+        config.unset_env_all = true;
+        config.isolation.cgroup = crate::isolation::NamespaceMode::Private;
+        let json = generated(&config);
+        let env = json["process"]["env"].to_string();
+        assert!(!env.contains("PATH=") && env.contains("HOSTNAME="), "{env}");
+        let namespaces = json["linux"]["namespaces"].as_array().unwrap();
+        assert!(namespaces.iter().any(|n| n["type"] == "cgroup"));
+    }
+
+    #[test]
+    fn cgroup_parents_and_umasks_are_checked() {
+        for good in ["/a", "a/b", "/a/b/"] {
+            assert!(check_cgroup_parent(good).is_ok(), "{good}");
+        }
+        for bad in ["", "/", "../a", "/a/../b", "/a//b", "a.slice", "/a:b"] {
+            assert!(check_cgroup_parent(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_umask("027").unwrap(), 0o027);
+        assert_eq!(parse_umask("0777").unwrap(), 0o777);
+        for bad in ["", "8", "1000", "-1", "abc"] {
+            assert!(parse_umask(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

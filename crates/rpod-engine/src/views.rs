@@ -72,6 +72,7 @@ pub struct ContainerConfigView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<serde_json::Value>,
     pub annotations: BTreeMap<String, String>,
+    pub umask: String,
     pub tty: bool,
     pub open_stdin: bool,
     pub attach_stdin: bool,
@@ -119,6 +120,13 @@ pub struct HostConfig {
     pub cpuset_cpus: String,
     pub cpuset_mems: String,
     pub blkio_weight: u16,
+    pub blkio_weight_device: Vec<WeightDeviceView>,
+    pub memory_swappiness: i64,
+    pub cpu_realtime_period: u64,
+    pub cpu_realtime_runtime: i64,
+    /// podman's word for the cgroup namespace (`private`, `host`, `container:ID`).
+    pub cgroup_mode: String,
+    pub cgroup_parent: String,
     pub pids_limit: i64,
     pub readonly_rootfs: bool,
     pub privileged: bool,
@@ -128,6 +136,14 @@ pub struct HostConfig {
     pub log_config: LogConfig,
     pub restart_policy: RestartPolicy,
     pub oom_score_adj: i32,
+}
+
+/// A block I/O weight on one device, in inspect.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WeightDeviceView {
+    pub path: String,
+    pub weight: u16,
 }
 
 /// One host side of a published port.
@@ -401,6 +417,7 @@ impl ContainerInspect {
                     })
                 }),
                 annotations: c.annotations.clone(),
+                umask: format!("{:04o}", c.umask.unwrap_or(crate::spec::DEFAULT_UMASK)),
                 tty: c.terminal,
                 open_stdin: c.stdin,
                 attach_stdin: false,
@@ -431,6 +448,23 @@ impl ContainerInspect {
                 cpuset_cpus: c.resources.cpuset_cpus.clone().unwrap_or_default(),
                 cpuset_mems: c.resources.cpuset_mems.clone().unwrap_or_default(),
                 blkio_weight: c.resources.blkio_weight.unwrap_or(0),
+                blkio_weight_device: c
+                    .resources
+                    .blkio_weight_device
+                    .iter()
+                    .map(|w| WeightDeviceView {
+                        path: w.device.display().to_string(),
+                        weight: w.weight,
+                    })
+                    .collect(),
+                memory_swappiness: c.resources.memory_swappiness.map_or(-1, |s| s as i64),
+                cpu_realtime_period: c.resources.cpu_rt_period.unwrap_or(0),
+                cpu_realtime_runtime: c.resources.cpu_rt_runtime.unwrap_or(0),
+                cgroup_mode: c.isolation.cgroup.as_string(),
+                cgroup_parent: c
+                    .cgroup_parent
+                    .clone()
+                    .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string()),
                 pids_limit: c.pids_limit.unwrap_or(0),
                 readonly_rootfs: c.read_only,
                 privileged: security.privileged,

@@ -38,7 +38,14 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .filter(|n| !n.is_empty())
         .map(String::from);
     let body: CreateBody = ex.body_json()?;
-    let options = create_options(body, name)?;
+    let mut options = create_options(body, name)?;
+    // `docker run --platform`.
+    options.platform = rpod_engine::image::platform::Platform::from_flags(
+        ex.req.query("platform"),
+        None,
+        None,
+        None,
+    )?;
     let record = context.engine.create(options)?;
     ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
 }
@@ -254,6 +261,10 @@ const UPDATE_FIELDS: &[&str] = &[
     "CpusetMems",
     "PidsLimit",
     "BlkioWeight",
+    "BlkioWeightDevice",
+    "MemorySwappiness",
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
     "RestartPolicy",
 ];
 
@@ -291,6 +302,12 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         // null leaves it; 0 and -1 lift it.
         pids_limit: typed::<i64>(&body, "PidsLimit")?.map(|p| if p <= 0 { -1 } else { p }),
         blkio_weight: typed::<u16>(&body, "BlkioWeight")?.filter(|w| *w > 0),
+        blkio_weight_device: super::create::host_weights(&body)?,
+        memory_swappiness: typed::<i64>(&body, "MemorySwappiness")?
+            .filter(|s| *s >= 0)
+            .map(|s| s as u64),
+        cpu_rt_period: positive("CpuRealtimePeriod")?.map(|p| p as u64),
+        cpu_rt_runtime: positive("CpuRealtimeRuntime")?,
         restart: if named_policy {
             super::create::restart_policy(&body)?
         } else {

@@ -66,6 +66,7 @@ const IGNORED_CONFIG: &[&str] = &[
     "ArgsEscaped",
     "Shell",
     "OnBuild",
+    // Read below.
     "Domainname",
     // Read below.
     "Healthcheck",
@@ -121,7 +122,31 @@ const HANDLED_HOST: &[&str] = &[
     "BlkioDeviceWriteBps",
     "BlkioDeviceReadIOps",
     "BlkioDeviceWriteIOps",
+    "BlkioWeightDevice",
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
+    "CgroupParent",
+    "OomScoreAdj",
 ];
+
+/// Docker's per-device block I/O weights: `[{"Path", "Weight"}]`.
+pub(crate) fn host_weights(
+    host: &Map<String, Value>,
+) -> ApiResult<Vec<rpod_engine::resources::WeightDevice>> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Weight {
+        path: String,
+        weight: u16,
+    }
+    typed::<Vec<Weight>>(host, "BlkioWeightDevice")?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| {
+            rpod_engine::resources::WeightDevice::checked(&w.path, w.weight).map_err(Into::into)
+        })
+        .collect()
+}
 
 /// A Docker per-device limit (`--device-read-bps` and the like): `{"Path", "Rate"}`.
 fn host_throttles(
@@ -306,7 +331,7 @@ struct DockerDevice {
     cgroup_permissions: String,
 }
 
-/// `PidMode`, `IpcMode`, `UTSMode`, `ShmSize`, `Sysctls`, `Ulimits`, `Devices`, `GroupAdd`.
+/// `PidMode`, `IpcMode`, `UTSMode`, `CgroupnsMode`, `ShmSize`, `Sysctls`, `Ulimits`, `Devices`, `GroupAdd`.
 fn host_isolation(host: &Map<String, Value>) -> ApiResult<rpod_engine::isolation::Isolation> {
     use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
     let mode = |field: &str, flag: &str| -> ApiResult<NamespaceMode> {
@@ -317,6 +342,7 @@ fn host_isolation(host: &Map<String, Value>) -> ApiResult<rpod_engine::isolation
         pid: mode("PidMode", "pid")?,
         ipc: mode("IpcMode", "ipc")?,
         uts: mode("UTSMode", "uts")?,
+        cgroup: mode("CgroupnsMode", "cgroupns")?,
         shm_size: typed::<i64>(host, "ShmSize")?
             .filter(|s| *s > 0)
             .map(|s| s as u64),
@@ -565,11 +591,15 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         device_write_bps: host_throttles(&host, "BlkioDeviceWriteBps", "--device-write-bps")?,
         device_read_iops: host_throttles(&host, "BlkioDeviceReadIOps", "--device-read-iops")?,
         device_write_iops: host_throttles(&host, "BlkioDeviceWriteIOps", "--device-write-iops")?,
+        blkio_weight_device: host_weights(&host)?,
+        // -1 (and null): not set.
+        memory_swappiness: typed::<i64>(&host, "MemorySwappiness")?
+            .filter(|s| *s >= 0)
+            .map(|s| s as u64),
+        cpu_rt_period: typed::<u64>(&host, "CpuRealtimePeriod")?.filter(|p| *p > 0),
+        cpu_rt_runtime: typed::<i64>(&host, "CpuRealtimeRuntime")?.filter(|r| *r != 0),
         ..Default::default()
     };
-    if !matches!(typed::<i64>(&host, "MemorySwappiness")?, None | Some(-1)) {
-        return Err(ApiError::unsupported("HostConfig.MemorySwappiness"));
-    }
 
     let memory = typed::<i64>(&host, "Memory")?.filter(|m| *m > 0);
     let nano_cpus = typed::<i64>(&host, "NanoCpus")?.filter(|n| *n > 0);
@@ -645,6 +675,12 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
             words
         }
     });
+    let domainname = body
+        .rest
+        .get("Domainname")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
     Ok(CreateOptions {
         image: Some(body.image),
@@ -696,6 +732,19 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
             mounts
         },
         volumes_from: typed::<Vec<String>>(&host, "VolumesFrom")?.unwrap_or_default(),
+        cgroup_parent: typed::<String>(&host, "CgroupParent")?.filter(|p| !p.is_empty()),
+        oom_score_adj: match typed::<i32>(&host, "OomScoreAdj")? {
+            None | Some(0) => None,
+            Some(adj) if (-1000..=1000).contains(&adj) => Some(adj),
+            Some(adj) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid OomScoreAdj {adj}: from -1000 to 1000"
+                )))
+            }
+        },
+        domainname: non_empty(domainname),
+        // As podman's service: a read-only container keeps a writable /tmp, /var/tmp, /run.
+        read_only_tmpfs: true,
         ..Default::default()
     })
 }

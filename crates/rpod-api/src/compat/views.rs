@@ -99,6 +99,7 @@ pub fn container_inspect(
 ) -> Value {
     let base = ContainerInspect::new(engine.roots(), record, Vec::new());
     let c = &record.config;
+    let iso = &c.isolation;
     let s = &record.state;
     let console = c
         .console_size
@@ -154,48 +155,60 @@ pub fn container_inspect(
             "ConsoleSize": console,
             "CapAdd": base.host_config.cap_add,
             "CapDrop": base.host_config.cap_drop,
-            "CgroupnsMode": "",
+            "CgroupnsMode": iso.cgroup.as_string(),
             "Dns": base.host_config.dns,
             "DnsOptions": base.host_config.dns_options,
             "DnsSearch": base.host_config.dns_search,
             "ExtraHosts": base.host_config.extra_hosts,
-            "GroupAdd": null,
-            "IpcMode": "",
+            "GroupAdd": if iso.group_add.is_empty() { json!(null) } else { json!(iso.group_add) },
+            "IpcMode": iso.ipc.as_string(),
             "Cgroup": "",
             "Links": null,
-            "OomScoreAdj": 0,
-            "PidMode": "",
+            "OomScoreAdj": base.host_config.oom_score_adj,
+            "PidMode": docker_namespace(&iso.pid),
             "Privileged": base.host_config.privileged,
             "PublishAllPorts": base.host_config.publish_all_ports,
             "ReadonlyRootfs": c.read_only,
             "SecurityOpt": base.host_config.security_opt,
-            "UTSMode": "",
+            "UTSMode": docker_namespace(&iso.uts),
             "UsernsMode": "",
-            "ShmSize": 65536000,
+            "ShmSize": iso.shm_size.unwrap_or(rpod_engine::isolation::DEFAULT_SHM_SIZE),
             "Runtime": c.runtime,
             "Isolation": "",
             "CpuShares": base.host_config.cpu_shares,
             "Memory": c.memory.unwrap_or(0),
             "NanoCpus": base.host_config.nano_cpus,
-            "CgroupParent": "",
+            "CgroupParent": c.cgroup_parent.clone().unwrap_or_default(),
+            "BlkioWeightDevice": base.host_config.blkio_weight_device,
+            "CpuRealtimePeriod": base.host_config.cpu_realtime_period,
+            "CpuRealtimeRuntime": base.host_config.cpu_realtime_runtime,
             "BlkioWeight": base.host_config.blkio_weight,
             "CpuPeriod": base.host_config.cpu_period,
             "CpusetCpus": base.host_config.cpuset_cpus,
             "CpusetMems": base.host_config.cpuset_mems,
             "CpuQuota": base.host_config.cpu_quota,
-            "Devices": [],
+            "Devices": iso.devices.iter().map(|d| json!({
+                "PathOnHost": d.host,
+                "PathInContainer": d.container,
+                "CgroupPermissions": d.permissions,
+            })).collect::<Vec<_>>(),
             "MemoryReservation": base.host_config.memory_reservation,
             "MemorySwap": base.host_config.memory_swap,
-            "MemorySwappiness": null,
-            "OomKillDisable": false,
+            "MemorySwappiness": c.resources.memory_swappiness,
+            "OomKillDisable": c.resources.oom_kill_disable,
             "PidsLimit": c.pids_limit.unwrap_or(0),
-            "Ulimits": [],
+            "Ulimits": iso.ulimits.iter().map(|u| json!({
+                // Docker's short names (`nofile`).
+                "Name": u.name.trim_start_matches("RLIMIT_").to_ascii_lowercase(),
+                "Soft": u.soft,
+                "Hard": u.hard,
+            })).collect::<Vec<_>>(),
         },
         "GraphDriver": { "Name": "overlay", "Data": {} },
         "Mounts": mount_points(record),
         "Config": {
             "Hostname": c.hostname,
-            "Domainname": "",
+            "Domainname": c.domainname.clone().unwrap_or_default(),
             "User": c.user,
             "AttachStdin": false,
             "AttachStdout": false,
@@ -216,6 +229,14 @@ pub fn container_inspect(
         },
         "NetworkSettings": network_settings(&base.network_settings),
     })
+}
+
+/// A PID or UTS namespace mode as Docker shows it: empty for the container's own.
+fn docker_namespace(mode: &rpod_engine::isolation::NamespaceMode) -> String {
+    match mode {
+        rpod_engine::isolation::NamespaceMode::Private => String::new(),
+        other => other.as_string(),
+    }
 }
 
 /// Docker's `MountPoint`s of a container.

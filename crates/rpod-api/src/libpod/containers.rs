@@ -131,6 +131,10 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         cpuset_mems: extra.cpuset_mems,
         pids_limit,
         blkio_weight: extra.blkio_weight,
+        blkio_weight_device: Vec::new(),
+        memory_swappiness: extra.memory_swappiness,
+        cpu_rt_period: extra.cpu_rt_period,
+        cpu_rt_runtime: extra.cpu_rt_runtime,
         restart: None,
     };
     let record = context.engine.update(name, &changes)?;

@@ -77,6 +77,13 @@ pub struct SpecThrottle {
     rate: u64,
 }
 
+/// A per-device block I/O weight of a SpecGenerator, keyed by the device's path.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecWeight {
+    weight: u16,
+}
+
 /// A device of a SpecGenerator: podman-remote sends the `--device` text as the path.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -104,13 +111,14 @@ fn namespace(
     Ok(rpod_engine::isolation::NamespaceMode::parse(flag, &mode)?)
 }
 
-/// `pidns`, `ipcns`, `utsns`, `shm_size`, `sysctl`, `r_limits`, `devices`, `groups`.
+/// `pidns`, `ipcns`, `utsns`, `cgroupns`, `shm_size`, `sysctl`, `r_limits`, `devices`, `groups`.
 fn spec_isolation(spec: &SpecGenerator) -> ApiResult<rpod_engine::isolation::Isolation> {
     use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation};
     let mut isolation = Isolation {
         pid: namespace("pid", &spec.pidns)?,
         ipc: namespace("ipc", &spec.ipcns)?,
         uts: namespace("uts", &spec.utsns)?,
+        cgroup: namespace("cgroupns", &spec.cgroupns)?,
         shm_size: spec.shm_size.filter(|s| *s > 0).map(|s| s as u64),
         sysctls: spec.sysctl.clone().unwrap_or_default(),
         group_add: spec.groups.clone().unwrap_or_default(),
@@ -197,6 +205,18 @@ pub struct SpecGenerator {
     pub mounts: Option<Vec<SpecMount>>,
     pub volumes: Option<Vec<SpecVolume>>,
     pub volumes_from: Option<Vec<String>>,
+    pub cgroupns: Option<Value>,
+    pub image_os: String,
+    pub image_arch: String,
+    pub image_variant: String,
+    pub cgroup_parent: String,
+    pub umask: String,
+    pub httpproxy: bool,
+    pub envmerge: Option<Vec<String>>,
+    pub unsetenv: Option<Vec<String>>,
+    pub unsetenvall: bool,
+    #[serde(rename = "weightDevice")]
+    pub weight_device: Option<BTreeMap<String, SpecWeight>>,
     #[serde(rename = "throttleReadBpsDevice")]
     pub throttle_read_bps_device: Option<BTreeMap<String, SpecThrottle>>,
     #[serde(rename = "throttleWriteBpsDevice")]
@@ -229,10 +249,6 @@ const ANY_VALUE: &[&str] = &[
     "use_image_resolve_conf",
     "use_image_hosts",
     "idmappings",
-    "image_arch",
-    "image_os",
-    "image_variant",
-    "httpproxy",
     "containerCreateCommand",
     // podman adds the user to the image's /etc/passwd when missing; rpod never edits it.
     "manage_password",
@@ -245,9 +261,7 @@ const ANY_VALUE: &[&str] = &[
 const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
     ("image_volume_mode", &["anonymous", "ignore", "tmpfs"]),
     ("systemd", &["true", "false"]),
-    ("cgroupns", &["private", "host"]),
     ("userns", &["host"]),
-    ("umask", &["0022"]),
     ("sdnotifyMode", &["container", "conmon", "ignore"]),
     ("cgroups_mode", &["enabled"]),
 ];
@@ -300,7 +314,18 @@ pub(crate) fn limits(
     };
     const KNOWN: &[(&str, &[&str])] = &[
         ("memory", &["limit", "swap", "reservation", "swappiness"]),
-        ("cpu", &["quota", "period", "shares", "cpus", "mems"]),
+        (
+            "cpu",
+            &[
+                "quota",
+                "period",
+                "shares",
+                "cpus",
+                "mems",
+                "realtimePeriod",
+                "realtimeRuntime",
+            ],
+        ),
         ("pids", &["limit"]),
         ("blockIO", &["weight"]),
     ];
@@ -312,11 +337,7 @@ pub(crate) fn limits(
             return Err(ApiError::unsupported(format!("resource_limits.{key}")));
         };
         for (field, v) in value.as_object().into_iter().flatten() {
-            let neutral_swappiness = field == "swappiness" && v.as_i64().is_none_or(|s| s < 0);
-            if (!fields.contains(&field.as_str()) || field == "swappiness")
-                && !zeroish(v)
-                && !neutral_swappiness
-            {
+            if !fields.contains(&field.as_str()) && !zeroish(v) {
                 return Err(ApiError::unsupported(format!(
                     "resource_limits.{key}.{field}"
                 )));
@@ -351,6 +372,14 @@ pub(crate) fn limits(
     extra.blkio_weight = get(&["blockIO", "weight"])
         .filter(|w| *w > 0)
         .map(|w| u16::try_from(w).unwrap_or(u16::MAX));
+    // podman's clients send -1 for "not set".
+    extra.memory_swappiness = get(&["memory", "swappiness"])
+        .filter(|s| *s >= 0)
+        .map(|s| s as u64);
+    extra.cpu_rt_period = get(&["cpu", "realtimePeriod"])
+        .filter(|p| *p > 0)
+        .map(|p| p as u64);
+    extra.cpu_rt_runtime = get(&["cpu", "realtimeRuntime"]).filter(|r| *r != 0);
     Ok((memory, quota.map(|q| q as f64 / period as f64), pids, extra))
 }
 
@@ -481,6 +510,12 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         spec_throttles(&spec.throttle_read_iops_device, "--device-read-iops")?;
     resources.device_write_iops =
         spec_throttles(&spec.throttle_write_iops_device, "--device-write-iops")?;
+    resources.blkio_weight_device = spec
+        .weight_device
+        .iter()
+        .flatten()
+        .map(|(path, w)| rpod_engine::resources::WeightDevice::checked(path, w.weight))
+        .collect::<Result<_, _>>()?;
     let mut security_opt = Vec::new();
     if spec.no_new_privileges {
         security_opt.push("no-new-privileges".to_string());
@@ -583,6 +618,20 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         console_size: None,
         mounts,
         volumes_from: spec.volumes_from.unwrap_or_default(),
+        umask: non_empty(spec.umask)
+            .map(|u| rpod_engine::spec::parse_umask(&u))
+            .transpose()?,
+        cgroup_parent: non_empty(spec.cgroup_parent),
+        http_proxy: spec.httpproxy,
+        env_merge: spec.envmerge.unwrap_or_default(),
+        unset_env: spec.unsetenv.unwrap_or_default(),
+        unset_env_all: spec.unsetenvall,
+        platform: rpod_engine::image::platform::Platform::from_flags(
+            None,
+            Some(&spec.image_os),
+            Some(&spec.image_arch),
+            Some(&spec.image_variant),
+        )?,
         ..Default::default()
     })
 }

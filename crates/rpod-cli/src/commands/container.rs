@@ -278,6 +278,23 @@ fn limit_resources(args: &LimitArgs) -> Result<rpod_engine::resources::Resources
         cpuset_cpus: args.cpuset_cpus.clone(),
         cpuset_mems: args.cpuset_mems.clone(),
         blkio_weight: args.blkio_weight,
+        blkio_weight_device: args
+            .blkio_weight_device
+            .iter()
+            .map(|w| rpod_engine::resources::WeightDevice::parse(w))
+            .collect::<Result<_, _>>()?,
+        // -1: the kernel's default, as podman.
+        memory_swappiness: match args.memory_swappiness {
+            None | Some(-1) => None,
+            Some(s) if s < 0 => {
+                return Err(usage(format!(
+                    "invalid --memory-swappiness {s}: from 0 to 100, or -1"
+                )))
+            }
+            Some(s) => Some(s as u64),
+        },
+        cpu_rt_period: args.cpu_rt_period,
+        cpu_rt_runtime: args.cpu_rt_runtime,
         ..Default::default()
     })
 }
@@ -301,6 +318,10 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
         cpuset_mems: extra.cpuset_mems,
         pids_limit: args.pids_limit,
         blkio_weight: extra.blkio_weight,
+        blkio_weight_device: extra.blkio_weight_device,
+        memory_swappiness: extra.memory_swappiness,
+        cpu_rt_period: extra.cpu_rt_period,
+        cpu_rt_runtime: extra.cpu_rt_runtime,
         restart: args
             .restart
             .as_deref()
@@ -314,7 +335,7 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
     Ok(0)
 }
 
-/// `--pid`, `--ipc`, `--uts`, `--shm-size`, `--sysctl`, `--ulimit`, `--device`, `--group-add`.
+/// `--pid`, `--ipc`, `--uts`, `--cgroupns`, `--shm-size`, `--sysctl`, `--ulimit`, `--device`, `--group-add`.
 fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failure> {
     use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
     let mode = |flag: &str, value: &Option<String>| {
@@ -342,6 +363,7 @@ fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failur
         pid: mode("pid", &args.pid)?,
         ipc: mode("ipc", &args.ipc)?,
         uts: mode("uts", &args.uts)?,
+        cgroup: mode("cgroupns", &args.cgroupns)?,
         init: None,
         shm_size,
         sysctls,
@@ -557,6 +579,24 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
             "ignore" => rpod_engine::ImageVolumes::Ignore,
             _ => rpod_engine::ImageVolumes::Anonymous,
         },
+        env_merge: args.env_merge.clone(),
+        unset_env: args.unsetenv.clone(),
+        unset_env_all: args.unsetenv_all,
+        http_proxy: args.http_proxy,
+        umask: args
+            .umask
+            .as_deref()
+            .map(rpod_engine::spec::parse_umask)
+            .transpose()?,
+        cgroup_parent: args.cgroup_parent.clone(),
+        domainname: args.domainname.clone(),
+        read_only_tmpfs: args.read_only_tmpfs,
+        platform: rpod_engine::image::platform::Platform::from_flags(
+            args.platform.as_deref(),
+            args.os.as_deref(),
+            args.arch.as_deref(),
+            args.variant.as_deref(),
+        )?,
     })
 }
 
@@ -823,6 +863,12 @@ pub fn run(
     if args.detach && !args.attach.is_empty() {
         return Err(usage("--attach and --detach cannot be used together"));
     }
+    if args.rmi && args.detach {
+        return Err(usage("the --rmi option does not work with -d (detach)"));
+    }
+    let mut args = args;
+    // `--rmi` implies `--rm`.
+    args.rm |= args.rmi;
     if args.tty
         && args.interactive
         && !args.detach
@@ -871,6 +917,9 @@ pub fn run(
                     Err(e) => return Err(e.into()),
                 }
             }
+            if args.rmi {
+                remove_run_image(engine, &record);
+            }
             Ok(code)
         }
         Err(failure) => {
@@ -886,6 +935,24 @@ pub fn run(
             }
             Err(failure)
         }
+    }
+}
+
+/// `run --rmi`: remove the container's image once it is gone; an image another container
+/// uses stays, with a warning (as podman).
+fn remove_run_image(engine: &Engine, record: &ContainerRecord) {
+    let config = &record.config;
+    if config.image_id.is_empty() {
+        return;
+    }
+    // By the name it ran under (an image with other names only loses that one), unless
+    // the name went to another image meanwhile.
+    let name = match engine.resolve_image(&config.image_name) {
+        Ok(image) if image.id == config.image_id => &config.image_name,
+        _ => &config.image_id,
+    };
+    if let Err(e) = engine.remove_image(name, false) {
+        tracing::warn!("Failed removing image {}: {e}", record.config.image_name);
     }
 }
 

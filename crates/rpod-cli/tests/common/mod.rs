@@ -393,3 +393,23 @@ pub fn network_leftovers(rpod: &Rpod, bridge: &str, subnet_prefix: &str) -> Vec<
     }
     left
 }
+
+/// Remove a cgroup parent a test made (`--cgroup-parent /NAME[/...]`) from every
+/// hierarchy, children first; the containers' own must be gone.
+pub fn remove_cgroup_parent(parent: &str) {
+    let parent = parent.trim_matches('/');
+    let mut hierarchies: Vec<PathBuf> = std::fs::read_dir("/sys/fs/cgroup")
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    hierarchies.push(PathBuf::from("/sys/fs/cgroup"));
+    for hierarchy in hierarchies {
+        let mut path = parent.to_string();
+        loop {
+            let _ = std::fs::remove_dir(hierarchy.join(&path));
+            match path.rsplit_once('/') {
+                Some((up, _)) => path = up.to_string(),
+                None => break,
+            }
+        }
+    }
+}

@@ -82,6 +82,9 @@ impl Engine {
             (Some(name), None) => {
                 let record = image::resolve(&self.store, name)?;
                 let config = image::config(&self.roots, &record.id)?;
+                if let Some(platform) = &options.platform {
+                    platform.check(name, &config)?;
+                }
                 (Some((record, name.clone())), config.config().clone())
             }
             (None, None) => {
@@ -114,12 +117,18 @@ impl Engine {
             ));
         }
 
-        let mut env: Vec<String> = image_cfg.env().clone().unwrap_or_default();
-        for entry in &options.env {
-            let key = entry.split('=').next().unwrap_or(entry);
-            env.retain(|e| e.split('=').next() != Some(key));
-            env.push(entry.clone());
-        }
+        let env = crate::environment::build(&crate::environment::EnvRequest {
+            image: image_cfg.env().as_deref().unwrap_or_default(),
+            user: &options.env,
+            merge: &options.env_merge,
+            unset: &options.unset_env,
+            unset_all: options.unset_env_all,
+            proxy: if options.http_proxy {
+                crate::environment::proxy_from(std::env::vars())
+            } else {
+                Vec::new()
+            },
+        })?;
         let mut labels: BTreeMap<String, String> = image_cfg
             .labels()
             .clone()
@@ -222,8 +231,16 @@ impl Engine {
             created: Utc::now(),
             security: options.security.clone(),
             console_size: options.console_size,
+            umask: options.umask,
+            cgroup_parent: options.cgroup_parent.clone(),
+            unset_env: options.unset_env.clone(),
+            unset_env_all: options.unset_env_all,
+            domainname: options.domainname.clone(),
             mounts: {
                 let mut mounts = options.mounts.clone();
+                if options.read_only && options.read_only_tmpfs {
+                    read_only_tmpfs(&mut mounts)?;
+                }
                 let shared = self.volumes_from(&options.volumes_from, &mounts)?;
                 mounts.extend(shared);
                 mounts.extend(secret_mounts);
@@ -269,7 +286,12 @@ impl Engine {
     ) -> Result<crate::isolation::Isolation> {
         use crate::isolation::NamespaceMode;
         let mut isolation = options.isolation.clone();
-        for mode in [&mut isolation.pid, &mut isolation.ipc, &mut isolation.uts] {
+        for mode in [
+            &mut isolation.pid,
+            &mut isolation.ipc,
+            &mut isolation.uts,
+            &mut isolation.cgroup,
+        ] {
             if let NamespaceMode::Container(name) = mode {
                 *mode = NamespaceMode::Container(self.lookup(name)?.id().to_string());
             }
@@ -277,6 +299,11 @@ impl Engine {
         if isolation.uts != NamespaceMode::Private && options.hostname.is_some() {
             return Err(EngineError::InvalidArg(
                 "--hostname needs a UTS namespace of the container's own, not --uts host or container:".into(),
+            ));
+        }
+        if isolation.uts != NamespaceMode::Private && options.domainname.is_some() {
+            return Err(EngineError::InvalidArg(
+                "--domainname needs a UTS namespace of the container's own, not --uts host or container:".into(),
             ));
         }
         crate::isolation::check_sysctls(
@@ -340,6 +367,20 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         }
     }
     crate::mounts::validate(&options.mounts)?;
+    if let Some(parent) = &options.cgroup_parent {
+        crate::spec::check_cgroup_parent(parent)?;
+    }
+    if let Some(umask) = options.umask {
+        if umask > 0o777 {
+            return invalid(format!(
+                "invalid --umask {umask:o}: an octal number from 0 to 0777"
+            ));
+        }
+    }
+    if options.read_only_tmpfs && !options.read_only {
+        // podman ignores it then; so does rpod (the flag is on by default).
+        options.read_only_tmpfs = false;
+    }
     if options.labels.keys().any(|k| k.is_empty()) {
         return invalid("a label needs a name".into());
     }
@@ -352,6 +393,22 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         if !ok {
             return invalid(format!("invalid hostname {hostname:?}"));
         }
+    }
+    Ok(())
+}
+
+/// podman's `--read-only-tmpfs`: a read-only container still gets a writable /tmp, /var/tmp
+/// and /run (each a tmpfs, filled with the image's content there), unless a mount of the
+/// user's is already there.
+fn read_only_tmpfs(mounts: &mut Vec<crate::mounts::MountSpec>) -> Result<()> {
+    for path in ["/tmp", "/var/tmp", "/run"] {
+        if mounts
+            .iter()
+            .any(|m| Path::new(&m.destination) == Path::new(path))
+        {
+            continue;
+        }
+        mounts.push(crate::mounts::tmpfs(path, &["exec".to_string()])?);
     }
     Ok(())
 }

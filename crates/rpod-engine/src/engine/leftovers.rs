@@ -69,7 +69,7 @@ impl Engine {
                 wait_pid_exit(pid, Some(MONITOR_GONE_TIMEOUT));
             }
         }
-        remove_cgroups(record.id());
+        remove_cgroups(&record.config);
         // A runtime killed while creating may leave a state directory it cannot read back
         // (crun: no config.json yet), so its own delete fails and its create would say
         // "already exists". The container's processes are gone with its cgroups: the
@@ -112,8 +112,8 @@ impl Engine {
 }
 
 /// The container's cgroup in every hierarchy where it exists.
-fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
-    let relative = cgroup_path(id);
+fn cgroup_dirs(config: &crate::container::ContainerConfig) -> Vec<PathBuf> {
+    let relative = cgroup_path(config);
     let relative = relative.trim_start_matches('/');
     let mut dirs = Vec::new();
     let Ok(hierarchies) = fs::read_dir(CGROUP_ROOT) else {
@@ -134,8 +134,8 @@ fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
 
 /// Kill what still runs in the container's cgroups and remove them. Its processes belong
 /// to it by construction (the cgroup is named after the container's id).
-fn remove_cgroups(id: &str) {
-    for dir in cgroup_dirs(id) {
+fn remove_cgroups(config: &crate::container::ContainerConfig) {
+    for dir in cgroup_dirs(config) {
         // A frozen cgroup keeps its killed processes: thaw it first (v1 freezer).
         let _ = fs::write(dir.join("freezer.state"), "THAWED");
         for _ in 0..50 {

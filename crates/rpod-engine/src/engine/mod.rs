@@ -183,6 +183,23 @@ pub struct CreateOptions {
     /// `--init`, with `--init-path` or catatonit.
     pub init: bool,
     pub init_path: Option<PathBuf>,
+    /// `--env-merge`, `--unsetenv`, `--unsetenv-all` (see `environment`).
+    pub env_merge: Vec<String>,
+    pub unset_env: Vec<String>,
+    pub unset_env_all: bool,
+    /// `--http-proxy`: pass this process's proxy variables on.
+    pub http_proxy: bool,
+    /// `--umask`.
+    pub umask: Option<u32>,
+    /// `--cgroup-parent`.
+    pub cgroup_parent: Option<String>,
+    /// `--domainname` (the NIS domain name of the container's UTS namespace).
+    pub domainname: Option<String>,
+    /// `--platform` and the like: the image must be for it.
+    pub platform: Option<crate::image::platform::Platform>,
+    /// `--read-only-tmpfs`: with `read_only`, a tmpfs on /tmp, /var/tmp and /run (where
+    /// no other mount is asked for).
+    pub read_only_tmpfs: bool,
 }
 
 /// podman's `--image-volume`: what an image's `VOLUME` paths get.

@@ -1,5 +1,5 @@
-//! Namespaces a container shares with another (`--network`, `--pid`, `--ipc`, `--uts
-//! container:NAME`), found by the other container's PID at init, and its `--group-add`
+//! Namespaces a container shares with another (`--network`, `--pid`, `--ipc`, `--uts`,
+//! `--cgroupns container:NAME`), found by the other container's PID at init, and its `--group-add`
 //! groups, resolved in its root.
 
 use std::path::{Path, PathBuf};
@@ -37,7 +37,8 @@ impl Engine {
         Ok(other.state.pid)
     }
 
-    /// The other namespaces a container joins (`--pid`, `--ipc`, `--uts container:`), the
+    /// The other namespaces a container joins (`--pid`, `--ipc`, `--uts`, `--cgroupns
+    /// container:`), the
     /// `/dev/shm` it shares (the host's with its IPC namespace; a shareable one, its own or
     /// the container's whose IPC namespace it joins), and the `--group-add` groups.
     pub(super) fn join_namespaces(
@@ -53,6 +54,7 @@ impl Engine {
             (&iso.pid, LinuxNamespaceType::Pid, "pid", "PID"),
             (&iso.ipc, LinuxNamespaceType::Ipc, "ipc", "IPC"),
             (&iso.uts, LinuxNamespaceType::Uts, "uts", "UTS"),
+            (&iso.cgroup, LinuxNamespaceType::Cgroup, "cgroup", "cgroup"),
         ] {
             if let NamespaceMode::Container(other) = mode {
                 let pid = self.running_pid(other, what)?;

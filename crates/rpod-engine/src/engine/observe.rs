@@ -16,7 +16,7 @@ impl Engine {
         }
         Ok(stats::sample(
             Path::new(CGROUP_ROOT),
-            &spec::cgroup_path(record.id()),
+            &spec::cgroup_path(&record.config),
             record.state.pid,
         ))
     }
@@ -75,7 +75,7 @@ impl Engine {
             uptime,
             ticks,
         };
-        let processes = top::processes(Path::new(CGROUP_ROOT), &spec::cgroup_path(record.id()));
+        let processes = top::processes(Path::new(CGROUP_ROOT), &spec::cgroup_path(&record.config));
         let rows = processes
             .iter()
             .map(|p| top::row(&descriptors, p, &processes, &context))

@@ -4,7 +4,7 @@ use super::*;
 
 impl Engine {
     /// The containers that join this one's namespaces (`--network`, `--pid`, `--ipc`,
-    /// `--uts container:`).
+    /// `--uts`, `--cgroupns container:`).
     fn dependents(&self, id: &str) -> Result<Vec<ContainerRecord>> {
         Ok(self
             .store
@@ -17,6 +17,7 @@ impl Engine {
                     || iso.pid == shares
                     || iso.ipc == shares
                     || iso.uts == shares
+                    || iso.cgroup == shares
             })
             .collect())
     }

@@ -15,8 +15,7 @@ use crate::isolation::NamespaceMode;
 use crate::volume_options::{is_mountpoint, unmount_all};
 use crate::{EngineError, Result};
 
-/// podman's default `/dev/shm` size.
-const DEFAULT_SHM_SIZE: u64 = 64 << 20;
+use crate::isolation::DEFAULT_SHM_SIZE;
 
 impl Engine {
     fn shm_dir(&self, id: &str) -> PathBuf {

@@ -29,6 +29,7 @@ impl Engine {
                 Status::Created | Status::Running | Status::Paused | Status::Stopping
             );
         if live {
+            refuse_what_runc_ignores(&config.runtime, changes)?;
             let resources = crate::resources::limits(&config)?
                 .build()
                 .map_err(|e| EngineError::InvalidArg(format!("building the limits: {e}")))?;
@@ -40,4 +41,30 @@ impl Engine {
         self.container_event(&record, "update", &[]);
         Ok(record)
     }
+}
+
+/// runc's `update` leaves a live container's memory swappiness and per-device block I/O
+/// weights as they are, and says nothing: refuse rather than report a change that did not
+/// happen (crun makes both).
+fn refuse_what_runc_ignores(runtime: &str, changes: &LimitChanges) -> Result<()> {
+    let is_runc = Path::new(runtime)
+        .file_name()
+        .is_some_and(|name| name == "runc");
+    let ignored: Vec<&str> = [
+        (changes.memory_swappiness.is_some(), "--memory-swappiness"),
+        (
+            !changes.blkio_weight_device.is_empty(),
+            "--blkio-weight-device",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(asked, flag)| asked.then_some(flag))
+    .collect();
+    if is_runc && !ignored.is_empty() {
+        return Err(EngineError::NotSupported(format!(
+            "changing {} of a created or running runc container (runc's update ignores it: stop the container first, or use crun)",
+            ignored.join(" and ")
+        )));
+    }
+    Ok(())
 }

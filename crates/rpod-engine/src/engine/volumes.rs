@@ -186,7 +186,7 @@ impl Engine {
                 .any(|m| std::path::Path::new(&m.destination) == std::path::Path::new(path));
             let mount = match mode {
                 super::ImageVolumes::Ignore => continue,
-                super::ImageVolumes::Tmpfs => tmpfs(path, &[])?,
+                super::ImageVolumes::Tmpfs => tmpfs(path, &["notmpcopyup".into()])?,
                 super::ImageVolumes::Anonymous => anonymous_volume(path, &[])?,
             };
             if !covered {

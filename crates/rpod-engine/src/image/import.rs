@@ -26,11 +26,7 @@ pub struct ImportOptions {
 
 /// The Go architecture name of this machine, as image configs record it.
 fn host_arch() -> Arch {
-    match std::env::consts::ARCH {
-        "x86_64" => Arch::Amd64,
-        "aarch64" => Arch::ARM64,
-        other => Arch::from(other),
-    }
+    Arch::from(crate::views::go_arch())
 }
 
 fn build_err(e: impl std::fmt::Display) -> EngineError {

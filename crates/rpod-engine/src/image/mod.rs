@@ -5,6 +5,7 @@ mod archive;
 mod commit;
 mod import;
 pub mod layer;
+pub mod platform;
 pub mod reference;
 pub mod targuard;
 

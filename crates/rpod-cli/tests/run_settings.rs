@@ -1,0 +1,417 @@
+//! Settings of `run`/`create` that shape the container's process and its view of the host:
+//! the environment's defaults (`--unsetenv`, `--env-merge`, `--http-proxy`), `--umask`,
+//! `--domainname`, the cgroup namespace and parent, the tmpfs mounts of a read-only
+//! container, `--rmi` and `--platform`.
+
+mod common;
+
+use common::*;
+
+/// The container's environment as sorted lines.
+fn environment(rpod: &Rpod, flags: &[&str]) -> Vec<String> {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["envdemo", "/bin/env"]);
+    let mut lines: Vec<String> = rpod.ok(&args).lines().map(String::from).collect();
+    lines.sort();
+    lines
+}
+
+fn has(lines: &[String], entry: &str) -> bool {
+    lines.iter().any(|l| l == entry)
+}
+
+fn named(lines: &[String], name: &str) -> bool {
+    lines.iter().any(|l| l.starts_with(&format!("{name}=")))
+}
+
+#[test]
+fn environment_defaults_are_merged_unset_and_proxied_as_podman_does() {
+    let rpod = Rpod::new("runc");
+    let tarball = busybox_tarball().display().to_string();
+    rpod.ok(&[
+        "import",
+        "--change",
+        "ENV GREETING=hello",
+        "--change",
+        "ENV LEVEL=3",
+        &tarball,
+        "envdemo",
+    ]);
+    let plain = environment(&rpod, &[]);
+    for entry in ["GREETING=hello", "LEVEL=3", "container=podman"] {
+        assert!(has(&plain, entry), "{entry} in {plain:?}");
+    }
+    assert!(named(&plain, "PATH") && named(&plain, "HOSTNAME") && named(&plain, "HOME"));
+
+    // --env-merge builds on the defaults (the image's and rpod's PATH).
+    let merged = environment(
+        &rpod,
+        &[
+            "--env-merge",
+            "GREETING=${GREETING} world",
+            "--env-merge",
+            "PATH=/opt/bin:$PATH",
+            "--env-merge",
+            "FALLBACK=${NOTSET:-none}",
+        ],
+    );
+    assert!(has(&merged, "GREETING=hello world"), "{merged:?}");
+    assert!(has(&merged, "FALLBACK=none"), "{merged:?}");
+    assert!(
+        merged
+            .iter()
+            .any(|l| l.starts_with("PATH=/opt/bin:/usr/local/sbin:")),
+        "{merged:?}"
+    );
+
+    // --unsetenv takes a default away (the image's or rpod's), never the user's own.
+    let unset = environment(
+        &rpod,
+        &[
+            "--unsetenv",
+            "GREETING",
+            "--unsetenv",
+            "container",
+            "--unsetenv",
+            "LEVEL",
+            "-e",
+            "LEVEL=user",
+        ],
+    );
+    assert!(
+        !named(&unset, "GREETING") && !named(&unset, "container"),
+        "{unset:?}"
+    );
+    assert!(
+        has(&unset, "LEVEL=user") && named(&unset, "PATH"),
+        "{unset:?}"
+    );
+    let none = environment(&rpod, &["--unsetenv-all", "-e", "ONLY=1"]);
+    let names: Vec<&str> = none
+        .iter()
+        .map(|l| l.split('=').next().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["HOME", "HOSTNAME", "ONLY"], "{none:?}");
+
+    // The host's proxy variables pass on unless --http-proxy=false; -e wins over them.
+    let proxied = |flags: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["envdemo", "/bin/env"]);
+        let out = rpod
+            .command(&args)
+            .env("https_proxy", "http://proxy.example:3128")
+            .env("NO_PROXY", "localhost")
+            .env("UNRELATED_SECRET", "x")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let env = proxied(&[]);
+    assert!(
+        env.contains("https_proxy=http://proxy.example:3128\n"),
+        "{env}"
+    );
+    assert!(env.contains("NO_PROXY=localhost\n") && !env.contains("UNRELATED_SECRET"));
+    let env = proxied(&["--http-proxy=false"]);
+    assert!(!env.contains("proxy"), "{env}");
+    let env = proxied(&["-e", "https_proxy=mine"]);
+    assert!(
+        env.contains("https_proxy=mine\n") && !env.contains("3128"),
+        "{env}"
+    );
+
+    // Bad names change nothing.
+    for flags in [
+        ["--unsetenv", "A=B"],
+        ["--env-merge", "NOVALUE"],
+        ["--env-merge", "=x"],
+    ] {
+        let mut args = vec!["create", "--name", "bad"];
+        args.extend_from_slice(&flags);
+        args.extend_from_slice(&["envdemo", "true"]);
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains("invalid --"), "{err}");
+    }
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+fn check_process_and_namespace_settings(runtime: &str) {
+    let rpod = Rpod::with_image(runtime);
+    // --umask, shown by inspect.
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "demo", "sh", "-c", "umask"]),
+        "0022\n"
+    );
+    rpod.ok(&[
+        "create", "--name", "masked", "--umask", "027", "demo", "sh", "-c", "umask",
+    ]);
+    assert_eq!(rpod.ok(&["start", "-a", "masked"]), "0027\n");
+    assert_eq!(rpod.inspect("masked", "{{.Config.Umask}}"), "0027");
+    for bad in ["8", "1777", "-1", ""] {
+        rpod.fails(&["create", &format!("--umask={bad}"), "demo", "true"], 125);
+    }
+
+    // --domainname, in the container's own UTS namespace only.
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--domainname",
+            "example.org",
+            "demo",
+            "cat",
+            "/proc/sys/kernel/domainname"
+        ]),
+        "example.org\n"
+    );
+    let err = rpod.fails(
+        &[
+            "create",
+            "--uts",
+            "host",
+            "--domainname",
+            "x.org",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("UTS namespace"), "{err}");
+
+    // The cgroup namespace: the container's own shows its cgroup as /, the host's shows
+    // where it is; another container's is shared.
+    let own = rpod.ok(&["run", "--rm", "demo", "cat", "/proc/self/cgroup"]);
+    assert!(own.lines().all(|l| l.ends_with(":/")), "{own}");
+    rpod.ok(&[
+        "create",
+        "--name",
+        "hostns",
+        "--cgroupns",
+        "host",
+        "demo",
+        "cat",
+        "/proc/self/cgroup",
+    ]);
+    let id = rpod.inspect("hostns", "{{.Id}}");
+    let host = rpod.ok(&["start", "-a", "hostns"]);
+    assert!(host.contains(&format!(":/rpod/{id}")), "{host}");
+    assert_eq!(rpod.inspect("hostns", "{{.HostConfig.CgroupMode}}"), "host");
+    rpod.detached(&["--name", "first", "demo", "sleep", "300"]);
+    let namespace = |flags: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["demo", "readlink", "/proc/self/ns/cgroup"]);
+        rpod.ok(&args)
+    };
+    let first = rpod.ok(&["exec", "first", "readlink", "/proc/self/ns/cgroup"]);
+    assert_eq!(namespace(&["--cgroupns", "container:first"]), first);
+    assert_ne!(namespace(&[]), first);
+    rpod.fails(&["create", "--cgroupns", "nowhere", "demo", "true"], 125);
+    rpod.fails(
+        &["create", "--cgroupns", "container:nosuch", "demo", "true"],
+        125,
+    );
+
+    // --cgroup-parent: the container's cgroup is made there, found there by stats and top,
+    // and removed from there with it.
+    let parent = format!("rpod-test-parent-{}-{runtime}", std::process::id());
+    let id = rpod.detached(&[
+        "--cgroup-parent",
+        &format!("/{parent}/inner"),
+        "--cgroupns",
+        "host",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let cgroup = format!("/sys/fs/cgroup/pids/{parent}/inner/{id}");
+    let unified = format!("/sys/fs/cgroup/{parent}/inner/{id}");
+    let dir = [&cgroup, &unified]
+        .into_iter()
+        .find(|d| std::path::Path::new(d).is_dir())
+        .unwrap_or_else(|| panic!("no cgroup at {cgroup} or {unified}"))
+        .clone();
+    let seen = rpod.ok(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    assert!(seen.contains(&format!("/{parent}/inner/{id}")), "{seen}");
+    assert_eq!(
+        rpod.inspect(&id, "{{.HostConfig.CgroupParent}}"),
+        format!("/{parent}/inner")
+    );
+    let top = rpod.ok(&["top", &id, "pid", "args"]);
+    assert!(top.contains("sleep 300"), "{top}");
+    let stats = rpod.ok(&["stats", "--no-stream", "--format", "{{.PIDs}}", &id]);
+    assert_eq!(stats.trim(), "1");
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+    assert!(!std::path::Path::new(&dir).exists(), "{dir} stayed");
+    remove_cgroup_parent(&format!("{parent}/inner"));
+    for bad in ["../escape", "/a/../b", "/", "", "/a//b", "machine.slice"] {
+        let err = rpod.fails(
+            &["create", &format!("--cgroup-parent={bad}"), "demo", "true"],
+            125,
+        );
+        assert!(err.contains("--cgroup-parent"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn process_and_namespace_settings_on_runc() {
+    check_process_and_namespace_settings("runc");
+}
+
+#[test]
+fn process_and_namespace_settings_on_crun() {
+    check_process_and_namespace_settings("crun");
+}
+
+#[test]
+fn read_only_containers_keep_writable_temporary_directories() {
+    let rpod = Rpod::with_image("runc");
+    let script = "for d in /tmp /var/tmp /run; do touch $d/x && echo $d; done; touch /etc/x 2>/dev/null || echo read-only";
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--read-only", "demo", "sh", "-c", script]),
+        "/tmp\n/var/tmp\n/run\nread-only\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--read-only",
+            "--read-only-tmpfs=false",
+            "demo",
+            "sh",
+            "-c",
+            script
+        ]),
+        "read-only\n"
+    );
+    // A mount of the user's at one of the places wins.
+    rpod.ok(&["volume", "create", "scratch"]);
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "-v",
+        "scratch:/tmp",
+        "demo",
+        "touch",
+        "/tmp/kept",
+    ]);
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "scratch:/data",
+        "demo",
+        "ls",
+        "/data/kept",
+    ]);
+    // Without --read-only nothing is added.
+    let mounts = rpod.ok(&["run", "--rm", "demo", "cat", "/proc/self/mounts"]);
+    assert!(!mounts.contains(" /tmp "), "{mounts}");
+}
+
+#[test]
+fn a_tmpfs_starts_with_the_images_files_unless_told_not_to() {
+    for runtime in ["runc", "crun"] {
+        let rpod = Rpod::with_image(runtime);
+        let listing = rpod.ok(&[
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/etc",
+            "demo",
+            "sh",
+            "-c",
+            "grep -c root /etc/passwd; mount | grep ' /etc '",
+        ]);
+        assert!(
+            listing.starts_with("1\ntmpfs on /etc type tmpfs"),
+            "{runtime}: {listing}"
+        );
+        let empty = rpod.ok(&[
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/etc:notmpcopyup",
+            "demo",
+            "sh",
+            "-c",
+            "ls /etc/passwd 2>&1 || true",
+        ]);
+        assert!(empty.contains("No such file"), "{runtime}: {empty}");
+        // `--mount type=tmpfs` copies too, as podman's.
+        let mounted = rpod.ok(&[
+            "run",
+            "--rm",
+            "--mount",
+            "type=tmpfs,target=/etc",
+            "demo",
+            "ls",
+            "/etc/group",
+        ]);
+        assert_eq!(mounted, "/etc/group\n", "{runtime}");
+    }
+}
+
+#[test]
+fn run_rmi_removes_the_image_after_the_container() {
+    let rpod = Rpod::with_image("runc");
+    let tarball = busybox_tarball().display().to_string();
+    let names = || rpod.ok(&["images", "--format", "{{.Repository}}"]);
+    // A name of an image with others: only the name goes.
+    rpod.ok(&["tag", "demo", "extra"]);
+    assert_eq!(rpod.ok(&["run", "--rmi", "extra", "echo", "hi"]), "hi\n");
+    assert_eq!(names(), "localhost/demo\n");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "", "--rmi implies --rm");
+    // An image of its own goes whole, the exit code stays the container's.
+    rpod.ok(&["import", "--change", "LABEL one=1", &tarball, "solo"]);
+    rpod.fails(&["run", "--rmi", "solo", "sh", "-c", "exit 3"], 3);
+    assert_eq!(names(), "localhost/demo\n");
+    // An image another container uses stays, with a warning.
+    rpod.ok(&["import", "--change", "LABEL two=2", &tarball, "shared"]);
+    rpod.ok(&["create", "--name", "user", "shared", "true"]);
+    let out = rpod.run(&["run", "--rmi", "shared", "true"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Failed removing image"));
+    assert!(names().contains("localhost/shared"));
+    let err = rpod.fails(&["run", "-d", "--rmi", "demo", "true"], 125);
+    assert!(err.contains("--rmi"), "{err}");
+}
+
+#[test]
+fn a_local_image_for_another_platform_is_refused() {
+    let rpod = Rpod::with_image("runc");
+    let arch = rpod.inspect("demo", "{{.Architecture}}");
+    let other = if arch == "arm64" { "amd64" } else { "arm64" };
+    let this = format!("linux/{arch}");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--platform", &this, "demo", "echo", "same"]),
+        "same\n"
+    );
+    rpod.ok(&[
+        "run", "--rm", "--arch", &arch, "--os", "linux", "demo", "true",
+    ]);
+    let err = rpod.fails(
+        &[
+            "create",
+            "--platform",
+            &format!("linux/{other}"),
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        err.contains(&format!("is for linux/{arch}, not linux/{other}")),
+        "{err}"
+    );
+    rpod.fails(&["create", "--arch", other, "demo", "true"], 125);
+    rpod.fails(&["create", "--os", "windows", "demo", "true"], 125);
+    rpod.fails(&["create", "--platform", "linux", "demo", "true"], 125);
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    // Accepted for Docker's scripts.
+    rpod.ok(&["run", "--rm", "--disable-content-trust", "demo", "true"]);
+}
