@@ -178,6 +178,7 @@ fn dispatch_libpod(
         ("GET", ["containers", name, "healthcheck"]) => containers::healthcheck(context, ex, name),
         ("POST", ["containers", name, "checkpoint"]) => containers::checkpoint(context, ex, name),
         ("POST", ["containers", name, "restore"]) => containers::restore(context, ex, name),
+        ("POST", ["containers", name, "init"]) => containers::init(context, ex, name),
         ("POST", ["containers", name, "shouldrestart"]) => {
             containers::should_restart(context, ex, name)
         }

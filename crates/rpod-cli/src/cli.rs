@@ -75,6 +75,8 @@ pub enum Command {
     Kill(KillArgs),
     /// Remove one or more containers.
     Rm(RmArgs),
+    /// Create containers in the runtime without starting them (podman's "initialized").
+    Init(AllArgs),
     /// Pause all the processes of one or more containers.
     Pause(AllArgs),
     /// Unpause the processes of one or more containers.
@@ -275,15 +277,24 @@ pub struct StatsArgs {
     /// A Go template, or json.
     #[arg(long)]
     pub format: Option<String>,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Full container IDs.
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
     pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct TopArgs {
+    /// The most recently created container (the words are then all descriptors).
+    #[arg(short = 'l', long)]
+    pub latest: bool,
     /// The container, then descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm,
     /// group, nice, pgid, state, vsz, hpid, huser, hgroup), or ps(1)'s options (`-ef`,
     /// `aux`), which run the container's own ps.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }
 
@@ -429,6 +440,9 @@ pub struct PortArgs {
     /// Every container's ports.
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// The most recently created container (the word is then a port).
+    #[arg(short = 'l', long)]
+    pub latest: bool,
     /// The container, then optionally one of its ports (PORT[/PROTOCOL]).
     pub args: Vec<String>,
 }
@@ -562,6 +576,8 @@ pub enum ContainerCommand {
     Kill(KillArgs),
     /// Remove one or more containers.
     Rm(RmArgs),
+    /// Create containers in the runtime without starting them (podman's "initialized").
+    Init(AllArgs),
     /// Pause all the processes of one or more containers.
     Pause(AllArgs),
     /// Unpause the processes of one or more containers.
@@ -1091,7 +1107,7 @@ pub struct MountArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Full IDs in the listing.
-    #[arg(long)]
+    #[arg(long, alias = "no-trunc")]
     pub notruncate: bool,
     /// `json` for a list of {id, names, mountpoint}.
     #[arg(long)]
@@ -1121,7 +1137,10 @@ pub struct DiffArgs {
     /// `json` for podman's {"added","changed","deleted"} object.
     #[arg(long)]
     pub format: Option<String>,
-    pub container: String,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    pub container: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -1233,8 +1252,14 @@ pub struct ExecArgs {
     /// Keys that detach from the session (empty: detaching disabled).
     #[arg(long, default_value = rpod_oci::detach::DEFAULT_DETACH_KEYS)]
     pub detach_keys: String,
+    /// Read environment variables from a file (KEY=VALUE lines, # comments; -e wins).
+    #[arg(long = "env-file")]
+    pub env_file: Vec<PathBuf>,
+    /// Run in the most recently created container (the words are then all the command).
+    #[arg(short = 'l', long)]
+    pub latest: bool,
     /// The container, then the command.
-    #[arg(required = true, num_args = 2.., trailing_var_arg = true)]
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
     pub container_and_command: Vec<String>,
 }
 
@@ -1256,7 +1281,10 @@ pub struct AttachArgs {
     pub no_stdin: bool,
     #[command(flatten)]
     pub flags: AttachFlags,
-    pub container: String,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    pub container: Option<String>,
 }
 
 // How the lifecycle commands name their containers besides `--all` and `--filter` (whose

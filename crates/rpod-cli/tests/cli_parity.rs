@@ -2359,3 +2359,50 @@ fn archives_are_not_written_to_a_terminal() {
         );
     }
 }
+
+#[test]
+fn init_and_latest_as_podman() {
+    let rpod = Rpod::with_image("runc");
+    // init: created in the runtime, not started; a start is then only the runtime's start.
+    rpod.ok(&["create", "--name", "first", "demo", "echo", "hello"]);
+    assert_eq!(rpod.ok(&["init", "first"]), "first\n");
+    assert_eq!(rpod.inspect("first", "{{.State.Status}}"), "initialized");
+    let err = rpod.fails(&["init", "first"], 125);
+    assert!(err.contains("already been created in runtime"), "{err}");
+    assert_eq!(rpod.ok(&["start", "-a", "first"]), "hello\n");
+    // An exited container is initialized again; --all passes over the others.
+    rpod.ok(&["init", "first"]);
+    rpod.ok(&["create", "--name", "second", "demo", "true"]);
+    let id = rpod.inspect("second", "{{.Id}}");
+    assert_eq!(rpod.ok(&["init", "--all"]), format!("{id}\n"));
+    assert_eq!(rpod.inspect("second", "{{.State.Status}}"), "initialized");
+    rpod.fails(&["init", "nosuch"], 125);
+    rpod.ok(&["rm", "-f", "first", "second"]);
+
+    // --latest: the most recently created container, for the single-container commands.
+    rpod.detached(&["--name", "old", "demo", "sleep", "300"]);
+    let id = rpod.detached(&["--name", "new", "demo", "sleep", "300"]);
+    let env = rpod.dir.path().join("env");
+    std::fs::write(&env, "A=1\n# a comment\nB=2\n").unwrap();
+    let env = env.display().to_string();
+    assert_eq!(
+        rpod.ok(&["exec", "-l", "--env-file", &env, "-e", "B=3", "sh", "-c", "echo $A $B"]),
+        "1 3\n"
+    );
+    assert_eq!(rpod.ok(&["exec", "old", "hostname"]).trim(), rpod.inspect("old", "{{.Config.Hostname}}"));
+    let top = rpod.ok(&["top", "-l", "pid", "args"]);
+    assert!(top.contains("sleep 300"), "{top}");
+    // No ports published (these tests run without networks): nothing, and no error.
+    assert_eq!(rpod.ok(&["port", "-l"]), "");
+    assert!(rpod.fails(&["port", "-l", "80"], 125).contains("80"));
+    assert_eq!(
+        rpod.ok(&["stats", "-l", "--no-stream", "--no-trunc", "--format", "{{.ID}}"]),
+        format!("{id}\n")
+    );
+    rpod.ok(&["exec", "new", "touch", "/made"]);
+    assert!(rpod.ok(&["diff", "-l"]).contains("A /made"));
+    assert!(rpod.fails(&["diff", "-l", "old"], 125).contains("--latest"));
+    rpod.fails(&["top"], 125);
+    rpod.fails(&["exec", "-l"], 125);
+    rpod.fails(&["stats", "-l", "old"], 125);
+}

@@ -2410,4 +2410,12 @@ fn run_settings_through_both_apis() {
         "{refused:?}"
     );
     assert_eq!(service.rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+    // podman-remote's init: 204, then 304 (which its client reports as podman does).
+    service.podman_ok(&["create", "--name", "early", "demo", "echo", "started"]);
+    assert_eq!(service.podman_ok(&["init", "early"]), "early
+");
+    assert_eq!(service.rpod.inspect("early", "{{.State.Status}}"), "initialized");
+    let again = service.podman_out(&["init", "early"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already been created"), "{again:?}");
+    assert_eq!(service.podman_ok(&["start", "-a", "early"]), "started\n");
 }

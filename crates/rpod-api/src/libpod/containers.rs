@@ -114,6 +114,16 @@ pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
     ex.json(200, &value)
 }
 
+/// `POST /libpod/containers/{name}/init` (`podman --remote init`): 204, or 304 when the
+/// container is already created in the runtime (or running), as podman answers.
+pub fn init(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    match context.engine.init_container(name) {
+        Ok(_) => ex.empty(204),
+        Err(rpod_engine::EngineError::StateInvalid { .. }) => ex.empty(304),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `POST /libpod/containers/{name}/update` (`podman update`): the body is the OCI spec's
 /// `linux.resources`, as at create; answers the container's ID.
 pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {

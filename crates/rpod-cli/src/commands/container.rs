@@ -1080,6 +1080,23 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
     })
 }
 
+/// `rpod init`: create containers in the runtime without starting their process; `--all`
+/// passes over those already created, as podman's.
+pub fn init(engine: &Engine, args: AllArgs) -> Outcome {
+    let selection = args.pick.selection(args.all, args.filter);
+    let names = selection.resolve(engine, |r| {
+        matches!(
+            r.state.status,
+            Status::Configured | Status::Exited | Status::Stopped
+        )
+    })?;
+    for_each(&names, ENGINE_ERROR, false, |name| {
+        engine.init_container(name)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
 pub fn pause(engine: &Engine, args: AllArgs, pausing: bool) -> Outcome {
     let wanted = if pausing {
         Status::Running
@@ -1497,7 +1514,8 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
 
 pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
     let attach = Attach::new(!args.no_stdin, &args.flags)?;
-    let (record, connection) = engine.attach(&args.container)?;
+    let container = super::select::one_container(engine, args.latest, args.container.as_deref())?;
+    let (record, connection) = engine.attach(&container)?;
     if record.config.terminal {
         let runtime = engine.runtime(&record.config.runtime)?;
         let oci = engine.oci_container(&record);
@@ -1516,15 +1534,19 @@ pub fn exec(
     args: ExecArgs,
     pass_fds: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
 ) -> Outcome {
-    let (container, command) = args
-        .container_and_command
-        .split_first()
-        .ok_or_else(|| usage("exec needs a container and a command"))?;
+    let (container, command) =
+        super::select::container_and_rest(engine, args.latest, &args.container_and_command)?;
+    if command.is_empty() {
+        return Err(usage("exec needs a container and a command"));
+    }
+    let mut env = expand_env(&env_file_entries(&args.env_file)?)?;
+    env.extend(expand_env(&args.env)?);
+    let container = &container;
     // Bad detach keys are refused before anything runs.
     rpod_oci::detach::parse_detach_keys(&args.detach_keys)?;
     let request = ExecRequest {
-        cmd: command.to_vec(),
-        env: expand_env(&args.env)?,
+        cmd: command,
+        env,
         workdir: args.workdir.clone(),
         user: args.user.clone(),
         terminal: args.tty,

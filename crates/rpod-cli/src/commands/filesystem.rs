@@ -11,7 +11,8 @@ use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs, MountArgs, UnmountArg
 use crate::exit::{usage, Outcome};
 
 pub fn diff(engine: &Engine, args: DiffArgs) -> Outcome {
-    let changes = engine.changes(&args.container)?;
+    let container = super::select::one_container(engine, args.latest, args.container.as_deref())?;
+    let changes = engine.changes(&container)?;
     match args.format.as_deref() {
         None | Some("") => {
             let mut out = io::stdout().lock();

@@ -199,7 +199,7 @@ pub fn prune(engine: &Engine, args: NetworkPruneArgs) -> Outcome {
 /// `rpod port CTR [PORT[/PROTO]]`, `rpod port --all`.
 pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
     if args.all {
-        if !args.args.is_empty() {
+        if !args.args.is_empty() || args.latest {
             return Err(usage("--all takes no container"));
         }
         for record in engine.list()? {
@@ -212,12 +212,13 @@ pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
         }
         return Ok(0);
     }
-    let (container, wanted) = match args.args.as_slice() {
-        [container] => (container, None),
-        [container, port] => (container, Some(port)),
+    let (container, rest) = super::select::container_and_rest(engine, args.latest, &args.args)?;
+    let wanted = match rest.as_slice() {
+        [] => None,
+        [port] => Some(port),
         _ => return Err(usage("give a container, and optionally one of its ports")),
     };
-    let record = engine.inspect(container)?;
+    let record = engine.inspect(&container)?;
     let expanded = ports::expand(&record.config.net.ports);
     match wanted {
         None => {

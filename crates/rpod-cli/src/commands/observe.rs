@@ -44,7 +44,12 @@ fn percent(value: f64) -> String {
 }
 
 /// One row of `stats`; `previous` is the container's last reading, for the CPU % since.
-fn row(record: &ContainerRecord, sample: &Sample, previous: Option<&(Sample, Instant)>) -> Value {
+fn row(
+    record: &ContainerRecord,
+    sample: &Sample,
+    previous: Option<&(Sample, Instant)>,
+    full_id: bool,
+) -> Value {
     let up = record
         .state
         .started_at
@@ -64,7 +69,7 @@ fn row(record: &ContainerRecord, sample: &Sample, previous: Option<&(Sample, Ins
         0.0
     };
     json!({
-        "ID": &record.id()[..12],
+        "ID": if full_id { record.id() } else { &record.id()[..12] },
         "Name": record.config.name,
         "CPUPerc": percent(cpu),
         "MemUsage": format!("{} / {}", size(sample.memory_usage), size(sample.memory_limit)),
@@ -86,13 +91,21 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
     if args.interval == 0 {
         return Err(usage("--interval must be at least 1 second"));
     }
-    let named = !args.containers.is_empty();
+    let mut containers = args.containers.clone();
+    if args.latest {
+        if !containers.is_empty() || args.all {
+            return Err(usage(
+                "--all, --latest, and containers cannot be used together",
+            ));
+        }
+        containers.push(super::select::latest_id(engine)?);
+    }
+    let named = !containers.is_empty();
     if named && args.all {
         return Err(usage("--all takes no container names"));
     }
     // Unknown names fail before anything is shown.
-    let ids: Vec<String> = args
-        .containers
+    let ids: Vec<String> = containers
         .iter()
         .map(|n| engine.lookup(n).map(|r| r.id().to_string()))
         .collect::<Result<_, _>>()?;
@@ -114,7 +127,12 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
                 None if named || args.all => Sample::default(),
                 None => continue,
             };
-            rows.push(row(record, &sample, previous.get(record.id())));
+            rows.push(row(
+                record,
+                &sample,
+                previous.get(record.id()),
+                args.no_trunc,
+            ));
             previous.insert(record.id().to_string(), (sample, Instant::now()));
         }
         if redraw {
@@ -129,10 +147,8 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
 }
 
 pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
-    let (container, descriptors) = args
-        .args
-        .split_first()
-        .ok_or_else(|| usage("give a container"))?;
+    let (container, descriptors) =
+        super::select::container_and_rest(engine, args.latest, &args.args)?;
     // podman takes `-eo a,b` style words as well as separate descriptors.
     let descriptors: Vec<String> = descriptors
         .iter()
@@ -140,7 +156,7 @@ pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
         .filter(|d| !d.is_empty() && *d != "-eo" && *d != "-o")
         .map(String::from)
         .collect();
-    let (headers, rows) = engine.top(container, &descriptors)?;
+    let (headers, rows) = engine.top(&container, &descriptors)?;
     let mut widths: Vec<usize> = headers.iter().map(String::len).collect();
     for row in &rows {
         for (i, cell) in row.iter().enumerate() {

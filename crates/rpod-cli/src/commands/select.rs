@@ -66,14 +66,10 @@ impl Selection {
         if named {
             return Ok(targets);
         }
-        let mut records = engine.list()?;
         if self.latest {
-            let newest = records
-                .into_iter()
-                .max_by_key(|r| r.config.created)
-                .ok_or_else(|| usage("no containers to act on: there are none"))?;
-            return Ok(vec![newest.id().to_string()]);
+            return Ok(vec![latest_id(engine)?]);
         }
+        let mut records = engine.list()?;
         if self.filters.is_empty() && !self.all {
             return Err(usage("you must provide at least one name or id"));
         }
@@ -89,5 +85,41 @@ impl Selection {
             })
             .map(|r| r.id().to_string())
             .collect())
+    }
+}
+
+/// The ID of the most recently created container (`--latest`).
+pub fn latest_id(engine: &Engine) -> Result<String, Failure> {
+    engine
+        .list()?
+        .into_iter()
+        .max_by_key(|r| r.config.created)
+        .map(|r| r.id().to_string())
+        .ok_or_else(|| usage("no containers to act on: there are none"))
+}
+
+/// A single-container command's words (`exec`, `top`, `port`): with `--latest` they are
+/// all the command's own and the container is the latest; without it the first names it.
+pub fn container_and_rest(
+    engine: &Engine,
+    latest: bool,
+    words: &[String],
+) -> Result<(String, Vec<String>), Failure> {
+    if latest {
+        return Ok((latest_id(engine)?, words.to_vec()));
+    }
+    let (container, rest) = words
+        .split_first()
+        .ok_or_else(|| usage("give a container (or --latest)"))?;
+    Ok((container.clone(), rest.to_vec()))
+}
+
+/// A single container named, or the latest (`attach`, `diff`).
+pub fn one_container(engine: &Engine, latest: bool, name: Option<&str>) -> Result<String, Failure> {
+    match (latest, name) {
+        (true, None) => latest_id(engine),
+        (false, Some(name)) => Ok(name.to_string()),
+        (true, Some(_)) => Err(usage("--latest and containers cannot be used together")),
+        (false, None) => Err(usage("give a container (or --latest)")),
     }
 }

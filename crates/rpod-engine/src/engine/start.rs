@@ -44,6 +44,30 @@ impl Engine {
         self.create_in_runtime(record, console_size, None).map(drop)
     }
 
+    /// `rpod init`: create a container in the runtime without starting its process (podman's
+    /// "initialized" state), so that a later start is only the runtime's start.
+    pub fn init_container(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        let found = self.lookup(name_or_id)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), name_or_id)?;
+        self.sync(&mut record)?;
+        match record.state.status {
+            Status::Stopped => self.cleanup_runtime(&mut record)?,
+            Status::Configured | Status::Exited => {}
+            _ => {
+                return Err(EngineError::state(
+                    record.id(),
+                    format!(
+                        "container {} has already been created in runtime",
+                        record.id()
+                    ),
+                ))
+            }
+        }
+        self.init(&mut record, None)?;
+        Ok(record)
+    }
+
     /// Create the container in the runtime (state Created). With `start` (whether an attach
     /// follows), the runtime also starts the process in the same call when it can and
     /// nothing has to happen in between (no network still being connected): then this
