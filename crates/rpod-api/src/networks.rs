@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use rpod_engine::container::{ContainerRecord, NetworkJoin};
-use rpod_engine::network::definitions::NetworkRequest;
+use rpod_engine::network::definitions::{IpRange, NetworkRequest};
 use rpod_engine::network::Network;
 
 use crate::compat::containers::parse_filters;
@@ -41,10 +41,19 @@ fn docker_view(context: &Context, network: &Network, with_containers: bool) -> A
         .subnets
         .iter()
         .map(|s| {
-            json!({
+            let mut config = json!({
                 "Subnet": s.subnet.to_string(),
                 "Gateway": s.gateway.map(|g| g.to_string()).unwrap_or_default(),
-            })
+            });
+            // Docker shows a range as one CIDR; a range that is none is left out.
+            let cidrs: Vec<ipnet::Ipv4Net> = s
+                .lease_range
+                .map(|r| ipnet::Ipv4Subnets::new(r.start_ip, r.end_ip, 0).collect())
+                .unwrap_or_default();
+            if let [cidr] = cidrs.as_slice() {
+                config["IPRange"] = json!(cidr.to_string());
+            }
+            config
         })
         .collect();
     let containers = if with_containers {
@@ -156,6 +165,7 @@ struct LibpodCreate {
     dns_enabled: Option<bool>,
     labels: Option<BTreeMap<String, String>>,
     options: Option<BTreeMap<String, String>>,
+    ipam_options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +173,7 @@ struct LibpodCreate {
 struct LibpodSubnet {
     subnet: String,
     gateway: String,
+    lease_range: Option<rpod_engine::network::LeaseRange>,
 }
 
 fn parse_subnet(
@@ -212,6 +223,16 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                     request.subnet = Some(subnet);
                     request.gateway = gateway;
                 }
+                if !text("IPRange").is_empty() {
+                    let range = text("IPRange").parse().map_err(|_| {
+                        ApiError::bad_request(format!("invalid IPRange {:?}", text("IPRange")))
+                    })?;
+                    request.ip_range = Some(IpRange::Cidr(range));
+                }
+                let aux = config.get("AuxiliaryAddresses");
+                if aux.is_some_and(|a| a.as_object().is_some_and(|o| !o.is_empty())) {
+                    return Err(ApiError::unsupported("IPAM AuxiliaryAddresses"));
+                }
             }
             request.name = body.name;
             request.driver = (!body.driver.is_empty()).then_some(body.driver);
@@ -234,6 +255,16 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 let (subnet, gateway) = parse_subnet(&s.subnet, &s.gateway)?;
                 request.subnet = Some(subnet);
                 request.gateway = gateway;
+                request.ip_range = s
+                    .lease_range
+                    .as_ref()
+                    .map(|r| IpRange::Addresses(r.start_ip, r.end_ip));
+            }
+            match body.ipam_options.get("driver").map(String::as_str) {
+                None | Some("" | "host-local") => {}
+                Some(other) => {
+                    return Err(ApiError::unsupported(format!("the IPAM driver {other:?}")))
+                }
             }
             request.name = body.name;
             request.driver = (!body.driver.is_empty()).then_some(body.driver);

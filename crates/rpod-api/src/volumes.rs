@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use rpod_engine::volume_filters::{FilterUse, VolumeFilters};
 use rpod_engine::volumes::VolumeRecord;
 
 use crate::compat::containers::parse_filters;
@@ -35,40 +36,24 @@ fn view(context: &Context, ex: &Exchange, volume: &VolumeRecord) -> ApiResult<Va
     Ok(value)
 }
 
-fn matches(
-    context: &Context,
-    volume: &VolumeRecord,
+/// The service's `filters` as volume filters of `used`; `skip` names keys handled apart.
+fn volume_filters(
     filters: &std::collections::HashMap<String, Vec<String>>,
-) -> ApiResult<bool> {
-    for (key, values) in filters {
-        let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(v));
-        let ok = match key.as_str() {
-            "name" => any(&|v| volume.name.contains(v)),
-            "driver" => any(&|v| volume.driver == v),
-            "label" => any(&|v| rpod_engine::labels::matches(&volume.labels, v)),
-            // Used by no container (`true`), or used (`false`).
-            "dangling" => {
-                let unused = context.engine.volume_users(&volume.name)?.is_empty();
-                any(&|v| matches!(v, "true" | "1") == unused)
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "invalid filter {other:?}: rpod filters volumes by name, driver, label and dangling"
-                )))
-            }
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    used: FilterUse,
+    skip: &[&str],
+) -> ApiResult<VolumeFilters> {
+    let pairs = filters
+        .iter()
+        .filter(|(key, _)| !skip.contains(&key.as_str()))
+        .flat_map(|(key, values)| values.iter().map(move |v| (key.clone(), v.clone())));
+    VolumeFilters::from_pairs(pairs, used).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    let filters = parse_filters(ex)?;
+    let filters = volume_filters(&parse_filters(ex)?, FilterUse::List, &[])?;
     let mut views = Vec::new();
     for volume in context.engine.volumes()? {
-        if matches(context, &volume, &filters)? {
+        if filters.matches(&volume, &|| context.engine.volume_in_use(&volume.name)) {
             views.push(view(context, ex, &volume)?);
         }
     }
@@ -128,30 +113,16 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
 
 /// `POST /volumes/prune`: the volumes no container uses. Docker's API from 1.42 on takes
 /// only anonymous ones unless the `all` filter says otherwise (`docker volume prune -a`);
-/// podman's takes every unused one. Filters `label`, `label!`.
+/// podman's takes every unused one. Filters `label`, `label!`, `until`.
 pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     let mut all = ex.flavour == Flavour::Libpod || !ex.version_at_least(1, 42);
-    let mut labels: Vec<(bool, String)> = Vec::new();
-    for (key, values) in &filters {
-        for value in values {
-            match key.as_str() {
-                "all" => all = matches!(value.as_str(), "true" | "1"),
-                "label" => labels.push((true, value.clone())),
-                "label!" => labels.push((false, value.clone())),
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "invalid filter {other:?}: rpod prunes volumes by all, label and label!"
-                    )))
-                }
-            }
-        }
+    for value in filters.get("all").into_iter().flatten() {
+        all = matches!(value.as_str(), "true" | "1");
     }
+    let picked = volume_filters(&filters, FilterUse::Prune, &["all"])?;
     let removed = context.engine.volume_prune_where(&|volume| {
-        (all || volume.anonymous)
-            && labels.iter().all(|(wanted, label)| {
-                rpod_engine::labels::matches(&volume.labels, label) == *wanted
-            })
+        (all || volume.anonymous) && picked.matches(volume, &|| false)
     })?;
     match ex.flavour {
         Flavour::Compat => ex.json(

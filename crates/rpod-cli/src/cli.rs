@@ -200,6 +200,18 @@ pub struct LimitArgs {
     /// Real-time scheduling time in microseconds per period.
     #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
     pub cpu_rt_runtime: Option<i64>,
+    /// Limit reads from a block device: PATH:RATE (`/dev/sda:1mb`).
+    #[arg(long = "device-read-bps")]
+    pub device_read_bps: Vec<String>,
+    /// Limit writes to a block device: PATH:RATE.
+    #[arg(long = "device-write-bps")]
+    pub device_write_bps: Vec<String>,
+    /// Limit read operations on a block device: PATH:COUNT per second.
+    #[arg(long = "device-read-iops")]
+    pub device_read_iops: Vec<String>,
+    /// Limit write operations on a block device: PATH:COUNT per second.
+    #[arg(long = "device-write-iops")]
+    pub device_write_iops: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +364,16 @@ pub struct NetworkCreateArgs {
     /// The gateway (the subnet's first address when not given).
     #[arg(long)]
     pub gateway: Option<std::net::Ipv4Addr>,
+    /// Give containers addresses from this part of the subnet only (a CIDR; needs
+    /// --subnet).
+    #[arg(long = "ip-range")]
+    pub ip_range: Option<String>,
+    /// The address manager: host-local (rpod's own; dhcp and none are not supported).
+    #[arg(long = "ipam-driver")]
+    pub ipam_driver: Option<String>,
+    /// IPv6 (not supported: rpod's networks are IPv4).
+    #[arg(long)]
+    pub ipv6: bool,
     /// No route to anything outside the network.
     #[arg(long)]
     pub internal: bool,
@@ -374,6 +396,9 @@ pub struct NetworkCreateArgs {
 
 #[derive(Debug, Args)]
 pub struct NetworkLsArgs {
+    /// Leave the table's header out.
+    #[arg(long = "noheading", alias = "noheadings")]
+    pub no_heading: bool,
     #[arg(short = 'f', long)]
     pub filter: Vec<String>,
     #[arg(long)]
@@ -481,19 +506,27 @@ pub struct VolumeCreateArgs {
 
 #[derive(Debug, Args)]
 pub struct VolumeLsArgs {
+    /// name=, driver=, label=KEY[=VALUE], label!=, dangling=true|false, until=, opt=,
+    /// scope=local.
     #[arg(short = 'f', long)]
     pub filter: Vec<String>,
     #[arg(long)]
     pub format: Option<String>,
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Leave the table's header out.
+    #[arg(long = "noheading", alias = "noheadings", short = 'n')]
+    pub no_heading: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct VolumeNamesArgs {
     #[arg(short = 'f', long)]
     pub format: Option<String>,
-    #[arg(required = true)]
+    /// Every volume.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    #[arg(required_unless_present = "all")]
     pub names: Vec<String>,
 }
 
@@ -504,6 +537,9 @@ pub struct VolumeRmArgs {
     pub force: bool,
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// Seconds to wait for a container to stop before killing it, with --force.
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u32>,
     pub names: Vec<String>,
 }
 
@@ -512,6 +548,9 @@ pub struct VolumePruneArgs {
     /// Do not ask (rpod never asks).
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Only volumes that pass: label=KEY[=VALUE], label!=, until=TIME.
+    #[arg(long)]
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -692,6 +731,9 @@ pub struct ImagePruneArgs {
     /// label=KEY[=VALUE], label!=..., until=TIME.
     #[arg(long)]
     pub filter: Vec<String>,
+    /// Also images used by other tools' containers (rpod's store has none: accepted).
+    #[arg(long)]
+    pub external: bool,
 }
 
 #[derive(Debug, Args)]
@@ -932,18 +974,6 @@ pub struct RunArgs {
     /// Keep the OOM killer from killing the container's processes (cgroup v1).
     #[arg(long = "oom-kill-disable")]
     pub oom_kill_disable: bool,
-    /// Limit reads from a block device: PATH:RATE (`/dev/sda:1mb`).
-    #[arg(long = "device-read-bps")]
-    pub device_read_bps: Vec<String>,
-    /// Limit writes to a block device: PATH:RATE.
-    #[arg(long = "device-write-bps")]
-    pub device_write_bps: Vec<String>,
-    /// Limit read operations on a block device: PATH:COUNT per second.
-    #[arg(long = "device-read-iops")]
-    pub device_read_iops: Vec<String>,
-    /// Limit write operations on a block device: PATH:COUNT per second.
-    #[arg(long = "device-write-iops")]
-    pub device_write_iops: Vec<String>,
     /// Remove a container of the same name first.
     #[arg(long)]
     pub replace: bool,
@@ -1468,6 +1498,12 @@ pub struct PsArgs {
     /// Also containers of other tools in the store (rpod's store has none).
     #[arg(long)]
     pub external: bool,
+    /// Sync each container's state with its monitor and runtime first (exits recorded).
+    #[arg(long)]
+    pub sync: bool,
+    /// Show the listing again every N seconds, until interrupted.
+    #[arg(short = 'w', long)]
+    pub watch: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -1550,6 +1586,15 @@ pub struct ImportArgs {
     /// Print nothing but the image ID.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// The operating system the image says it is for (linux by default).
+    #[arg(long)]
+    pub os: Option<String>,
+    /// The architecture the image says it is for (this machine's by default).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// The architecture's variant (v7, v8, ...).
+    #[arg(long)]
+    pub variant: Option<String>,
     /// Tarball path, or - for standard input.
     pub source: String,
     pub reference: Option<String>,
@@ -1574,6 +1619,16 @@ pub struct SaveArgs {
     pub format: String,
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Several images in one docker-archive (rpod's save always takes the names as
+    /// images: accepted).
+    #[arg(short = 'm', long = "multi-image-archive")]
+    pub multi_image_archive: bool,
+    /// Keep layers uncompressed (rpod's archives always are: accepted).
+    #[arg(long)]
+    pub uncompressed: bool,
+    /// Compress layers: for directory formats only, which rpod does not write.
+    #[arg(long)]
+    pub compress: bool,
     #[arg(required = true)]
     pub images: Vec<String>,
 }
@@ -1593,6 +1648,15 @@ pub struct ImagesArgs {
     pub filter: Vec<String>,
     #[arg(long)]
     pub noheading: bool,
+    /// Add a DIGEST column.
+    #[arg(long)]
+    pub digests: bool,
+    /// Add a HISTORY column: the names the image has had.
+    #[arg(long)]
+    pub history: bool,
+    /// Sort by created (newest first), id, repository, size or tag.
+    #[arg(long, default_value = "created", value_parser = ["created", "id", "repository", "size", "tag"])]
+    pub sort: String,
     /// Only this image (a name or ID).
     pub image: Option<String>,
 }
@@ -1606,6 +1670,9 @@ pub struct RmiArgs {
     pub all: bool,
     #[arg(short = 'i', long)]
     pub ignore: bool,
+    /// Keep untagged parent images (rpod's images have no parents to remove: accepted).
+    #[arg(long = "no-prune")]
+    pub no_prune: bool,
     pub images: Vec<String>,
 }
 

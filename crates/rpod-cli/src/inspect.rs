@@ -103,6 +103,12 @@ pub fn image_rows(info: &ImageInfo, no_trunc: bool) -> Vec<Value> {
                     "Created": created.timestamp(),
                     "CreatedSince": human::ago(created),
                     "Size": human::size(info.record.size),
+                    "SizeBytes": info.record.size,
+                    "History": if info.names.is_empty() {
+                        "<none>".to_string()
+                    } else {
+                        info.names.join(", ")
+                    },
                 }),
             )
         })

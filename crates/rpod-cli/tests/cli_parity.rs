@@ -2386,17 +2386,37 @@ fn init_and_latest_as_podman() {
     std::fs::write(&env, "A=1\n# a comment\nB=2\n").unwrap();
     let env = env.display().to_string();
     assert_eq!(
-        rpod.ok(&["exec", "-l", "--env-file", &env, "-e", "B=3", "sh", "-c", "echo $A $B"]),
+        rpod.ok(&[
+            "exec",
+            "-l",
+            "--env-file",
+            &env,
+            "-e",
+            "B=3",
+            "sh",
+            "-c",
+            "echo $A $B"
+        ]),
         "1 3\n"
     );
-    assert_eq!(rpod.ok(&["exec", "old", "hostname"]).trim(), rpod.inspect("old", "{{.Config.Hostname}}"));
+    assert_eq!(
+        rpod.ok(&["exec", "old", "hostname"]).trim(),
+        rpod.inspect("old", "{{.Config.Hostname}}")
+    );
     let top = rpod.ok(&["top", "-l", "pid", "args"]);
     assert!(top.contains("sleep 300"), "{top}");
     // No ports published (these tests run without networks): nothing, and no error.
     assert_eq!(rpod.ok(&["port", "-l"]), "");
     assert!(rpod.fails(&["port", "-l", "80"], 125).contains("80"));
     assert_eq!(
-        rpod.ok(&["stats", "-l", "--no-stream", "--no-trunc", "--format", "{{.ID}}"]),
+        rpod.ok(&[
+            "stats",
+            "-l",
+            "--no-stream",
+            "--no-trunc",
+            "--format",
+            "{{.ID}}"
+        ]),
         format!("{id}\n")
     );
     rpod.ok(&["exec", "new", "touch", "/made"]);
@@ -2405,4 +2425,140 @@ fn init_and_latest_as_podman() {
     rpod.fails(&["top"], 125);
     rpod.fails(&["exec", "-l"], 125);
     rpod.fails(&["stats", "-l", "old"], 125);
+}
+
+#[test]
+fn listing_and_archive_flags_as_podman() {
+    let rpod = Rpod::with_image("runc");
+    let tarball = busybox_tarball().display().to_string();
+    // import --arch/--os/--variant: what the image says it is for.
+    rpod.ok(&[
+        "import",
+        "--arch",
+        "arm",
+        "--variant",
+        "v7",
+        "--os",
+        "linux",
+        &tarball,
+        "armish",
+    ]);
+    assert_eq!(
+        rpod.inspect("armish", "{{.Os}}/{{.Architecture}}/{{.Variant}}"),
+        "linux/arm/v7"
+    );
+    rpod.ok(&["tag", "demo", "alias:v2"]);
+    // images --sort, --digests, --history.
+    let names = |flags: &[&str]| {
+        let mut args = vec![
+            "images",
+            "--noheading",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ];
+        args.extend_from_slice(flags);
+        rpod.ok(&args).lines().map(String::from).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&["--sort", "repository"]),
+        [
+            "localhost/alias:v2",
+            "localhost/armish:latest",
+            "localhost/demo:latest"
+        ]
+    );
+    assert_eq!(
+        names(&["--sort", "tag"]),
+        [
+            "localhost/armish:latest",
+            "localhost/demo:latest",
+            "localhost/alias:v2"
+        ]
+    );
+    assert_eq!(names(&["--sort", "created"])[0], "localhost/armish:latest");
+    rpod.fails(&["images", "--sort", "colour"], 125);
+    let table = rpod.ok(&["images", "--digests", "--history"]);
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|w| !w.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "REPOSITORY",
+            "TAG",
+            "DIGEST",
+            "IMAGE ID",
+            "CREATED",
+            "SIZE",
+            "HISTORY"
+        ]
+    );
+    let demo_id = rpod.inspect("demo", "{{.Id}}");
+    let demo_row = table
+        .lines()
+        .find(|l| l.starts_with("localhost/demo"))
+        .unwrap();
+    assert!(
+        demo_row.contains(&format!("sha256:{demo_id}")),
+        "{demo_row}"
+    );
+    assert!(
+        demo_row.ends_with("localhost/alias:v2, localhost/demo:latest")
+            || demo_row.ends_with("localhost/demo:latest, localhost/alias:v2"),
+        "{demo_row}"
+    );
+    // save: -m and --uncompressed say what rpod's archives are; --compress is for a
+    // directory format.
+    let archive = rpod.dir.path().join("two.tar");
+    rpod.ok(&[
+        "save",
+        "-m",
+        "--uncompressed",
+        "-o",
+        &archive.display().to_string(),
+        "demo",
+        "armish",
+    ]);
+    let listing = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listing.stdout).contains("manifest.json"));
+    let err = rpod.fails(&["save", "--compress", "-o", "/dev/null", "demo"], 125);
+    assert!(err.contains("docker-dir"), "{err}");
+    // rmi --no-prune, image prune --external: accepted (rpod's images have no parents,
+    // its store no other tool's containers).
+    rpod.ok(&["rmi", "--no-prune", "armish"]);
+    rpod.ok(&["image", "prune", "--external", "-f"]);
+    // ps --sync syncs each container under its lock first (the listing looks the same:
+    // rpod's plain listing already reads the exits monitors wrote); --watch shows the
+    // listing again and again.
+    rpod.ok(&["run", "--name", "short", "demo", "true"]);
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--sync", "--format", "{{.Names}} {{.State}}"]),
+        "short exited\n"
+    );
+    let mut watch = rpod
+        .command(&["ps", "-a", "--watch", "1", "--format", "{{.Names}}"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = watch.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 256];
+    while seen.matches("short").count() < 2 {
+        let n = std::io::Read::read(&mut out, &mut buffer).unwrap();
+        assert!(n > 0, "ps --watch ended: {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert!(seen.contains("\x1b[2J"), "{seen:?}");
+    let _ = watch.kill();
+    let _ = watch.wait();
+    rpod.fails(&["ps", "--watch", "1", "--format", "json"], 125);
 }

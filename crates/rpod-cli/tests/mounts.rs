@@ -645,3 +645,75 @@ fn volume_options_of_the_local_driver() {
     let inspect = rpod.ok(&["volume", "inspect", "--format", "{{.Options}}", "owned"]);
     assert!(inspect.contains("uid=1000"), "{inspect}");
 }
+
+#[test]
+fn volume_filters_all_and_timeouts_as_podman() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&[
+        "volume", "create", "--label", "team=a", "--label", "tier=db", "alpha",
+    ]);
+    rpod.ok(&[
+        "volume",
+        "create",
+        "--label",
+        "team=b",
+        "-o",
+        "o=size=1m",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "beta",
+    ]);
+    rpod.ok(&["volume", "create", "gamma"]);
+    rpod.ok(&["create", "--name", "user", "-v", "gamma:/g", "demo", "true"]);
+    let names = |filters: &[&str]| {
+        let mut args = vec!["volume", "ls", "--noheading", "--format", "{{.Name}}"];
+        for f in filters {
+            args.extend_from_slice(&["--filter", f]);
+        }
+        rpod.ok(&args)
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    assert_eq!(names(&[]), "alpha,beta,gamma");
+    assert_eq!(names(&["dangling=true"]), "alpha,beta");
+    assert_eq!(names(&["dangling=false"]), "gamma");
+    assert_eq!(names(&["label=team=a", "label=tier"]), "alpha");
+    assert_eq!(names(&["label!=team"]), "gamma");
+    assert_eq!(names(&["name=alpha", "name=gamma"]), "alpha,gamma");
+    assert_eq!(names(&["opt=type=tmpfs"]), "beta");
+    assert_eq!(names(&["until=2000-01-01"]), "");
+    assert_eq!(names(&["until=1h", "scope=local"]), "");
+    assert!(rpod.ok(&["volume", "ls"]).starts_with("DRIVER"));
+    for bad in ["colour=red", "dangling=maybe", "until=soon", "nokey"] {
+        rpod.fails(&["volume", "ls", "--filter", bad], 125);
+    }
+    // inspect --all.
+    let all = rpod.ok(&["volume", "inspect", "--all", "--format", "{{.Name}}"]);
+    assert_eq!(all, "alpha\nbeta\ngamma\n");
+    rpod.fails(&["volume", "inspect", "--all", "alpha"], 125);
+    // prune --filter: label and label! only pick among the unused.
+    rpod.fails(&["volume", "prune", "-f", "--filter", "name=alpha"], 125);
+    assert_eq!(
+        rpod.ok(&["volume", "prune", "-f", "--filter", "label=team=b"]),
+        "beta\n"
+    );
+    assert_eq!(
+        rpod.ok(&["volume", "prune", "-f", "--filter", "label!=tier"]),
+        ""
+    );
+    assert_eq!(names(&[]), "alpha,gamma");
+    // rm -f -t: a running user is stopped (within the time given), then removed with
+    // the volume.
+    rpod.ok(&["rm", "user"]);
+    rpod.detached(&["--name", "runner", "-v", "gamma:/g", "demo", "sleep", "300"]);
+    assert_eq!(
+        rpod.ok(&["volume", "rm", "-f", "-t", "0", "gamma"]),
+        "gamma\n"
+    );
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(names(&[]), "alpha");
+}

@@ -1033,3 +1033,85 @@ fn the_teardown_command_takes_only_removed_containers() {
     assert!(locks.is_empty(), "{locks:?}");
     assert_eq!(rpod.ok(&["ps", "-a", "-q", "--no-trunc"]).trim(), id);
 }
+
+#[test]
+fn ip_ranges_ipam_drivers_and_listings() {
+    let rpod = bridged("runc", "10.93.80.0/24");
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.81.0/24",
+        "--ip-range",
+        "10.93.81.64/30",
+        "--interface-name",
+        "rpodt81",
+        "ranged",
+    ]);
+    let shown = rpod.ok(&["network", "inspect", "ranged"]);
+    // podman's reading: the range's network address is left out.
+    assert!(shown.contains("\"start_ip\": \"10.93.81.65\""), "{shown}");
+    assert!(shown.contains("\"end_ip\": \"10.93.81.67\""), "{shown}");
+    // Containers get addresses from the range only, lowest first, until it runs out.
+    let mut given = Vec::new();
+    for name in ["a", "b", "c"] {
+        rpod.detached(&[
+            "--name",
+            name,
+            "--network",
+            "ranged",
+            "demo",
+            "sleep",
+            "300",
+        ]);
+        given.push(rpod.inspect(
+            name,
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        ));
+    }
+    assert_eq!(given, ["10.93.81.65", "10.93.81.66", "10.93.81.67"]);
+    let err = rpod.fails(&["run", "--rm", "--network", "ranged", "demo", "true"], 125);
+    assert!(err.contains("no free address"), "{err}");
+    rpod.ok(&["rm", "-f", "-t", "0", "a", "b", "c"]);
+    wait_for_network_teardowns(&rpod);
+    // A range needs a subnet and must lie inside it; other address managers and IPv6 are
+    // not there.
+    for (flags, message) in [
+        (vec!["--ip-range", "10.93.82.0/28"], "needs a subnet"),
+        (
+            vec!["--subnet", "10.93.83.0/24", "--ip-range", "10.93.83.0/32"],
+            "no host address",
+        ),
+        (
+            vec!["--subnet", "10.93.83.0/24", "--ip-range", "10.93.84.0/28"],
+            "not inside",
+        ),
+        (
+            vec!["--ip-range", "nonsense", "--subnet", "10.93.83.0/24"],
+            "invalid --ip-range",
+        ),
+        (vec!["--ipam-driver", "dhcp"], "IPAM driver"),
+        (vec!["--ipv6"], "IPv6"),
+    ] {
+        let mut args = vec!["network", "create"];
+        args.extend_from_slice(&flags);
+        args.push("refused");
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains(message), "{flags:?}: {err}");
+    }
+    rpod.ok(&[
+        "network",
+        "create",
+        "--ipam-driver",
+        "host-local",
+        "--subnet",
+        "10.93.85.0/24",
+        "--interface-name",
+        "rpodt85",
+        "plain",
+    ]);
+    let listing = rpod.ok(&["network", "ls", "--noheading", "--format", "{{.Name}}"]);
+    assert_eq!(listing, "def80\nplain\nranged\n");
+    assert!(rpod.ok(&["network", "ls"]).starts_with("NETWORK ID"));
+    rpod.ok(&["network", "rm", "plain", "ranged"]);
+}

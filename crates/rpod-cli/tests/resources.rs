@@ -180,7 +180,7 @@ fn some_block_device() -> Option<String> {
         .find(|d| std::path::Path::new(d).exists())
 }
 
-fn check_swappiness_and_real_time(runtime: &str) {
+fn check_swappiness_rates_and_real_time(runtime: &str) {
     let rpod = Rpod::with_image(runtime);
     let swappiness = |id: &str| cgroup_file(id, ("memory", "memory.swappiness"), "none");
     let id = rpod.detached(&[
@@ -251,6 +251,64 @@ fn check_swappiness_and_real_time(runtime: &str) {
         );
     }
 
+    // Per-device rates change with update: at once on crun; runc's update would ignore
+    // them, so a live runc container's are refused and change at the next start.
+    let throttle = |id: &str, file: &str| {
+        cgroup_file(id, ("blkio", file), "none")
+            .map(|t| t.split(' ').nth(1).unwrap_or("").to_string())
+    };
+    if let (Some(device), true) = (
+        some_block_device(),
+        std::path::Path::new("/sys/fs/cgroup/blkio").is_dir(),
+    ) {
+        let id = rpod.detached(&[
+            "--name",
+            "rated",
+            "--device-read-bps",
+            &format!("{device}:1mb"),
+            "demo",
+            "sleep",
+            "300",
+        ]);
+        assert_eq!(
+            throttle(&id, "blkio.throttle.read_bps_device").as_deref(),
+            Some("1048576")
+        );
+        let update = [
+            "update",
+            "--device-read-bps",
+            &format!("{device}:2mb"),
+            "--device-write-iops",
+            &format!("{device}:300"),
+            "rated",
+        ];
+        if runtime == "runc" {
+            let err = rpod.fails(&update, 125);
+            assert!(
+                err.contains("--device-read-bps and --device-write-iops"),
+                "{err}"
+            );
+            assert_eq!(
+                throttle(&id, "blkio.throttle.read_bps_device").as_deref(),
+                Some("1048576")
+            );
+            rpod.ok(&["stop", "-t", "0", "rated"]);
+            rpod.ok(&update);
+            rpod.ok(&["start", "rated"]);
+        } else {
+            rpod.ok(&update);
+        }
+        assert_eq!(
+            throttle(&id, "blkio.throttle.read_bps_device").as_deref(),
+            Some("2097152")
+        );
+        assert_eq!(
+            throttle(&id, "blkio.throttle.write_iops_device").as_deref(),
+            Some("300")
+        );
+        rpod.ok(&["rm", "-f", "-t", "0", "rated"]);
+    }
+
     // Real-time time needs a budget in the parent cgroup (cgroup v1's cpu controller).
     let parent = format!(
         "/sys/fs/cgroup/cpu/rpod-test-rt-{}-{runtime}",
@@ -298,13 +356,13 @@ fn check_swappiness_and_real_time(runtime: &str) {
 }
 
 #[test]
-fn swappiness_and_real_time_on_runc() {
-    check_swappiness_and_real_time("runc");
+fn swappiness_rates_and_real_time_on_runc() {
+    check_swappiness_rates_and_real_time("runc");
 }
 
 #[test]
-fn swappiness_and_real_time_on_crun() {
-    check_swappiness_and_real_time("crun");
+fn swappiness_rates_and_real_time_on_crun() {
+    check_swappiness_rates_and_real_time("crun");
 }
 
 fn check_stats_and_top(runtime: &str) {

@@ -1488,6 +1488,60 @@ fn networks_volumes_and_ports_through_both_apis() {
     service.podman_ok(&["network", "rm", "pnet"]);
     service.podman_ok(&["volume", "rm", "pvol"]);
     assert_eq!(service.podman_ok(&["volume", "ls", "-q"]), "");
+    // Address ranges: Docker's IPAM IPRange, podman's lease_range; other address managers
+    // are refused.
+    service.docker_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.72.0/24",
+        "--ip-range",
+        "10.93.72.32/29",
+        "drange",
+    ]);
+    let range = service.docker_ok(&[
+        "network",
+        "inspect",
+        "drange",
+        "--format",
+        "{{range .IPAM.Config}}{{.IPRange}}{{end}}",
+    ]);
+    assert_eq!(range.trim(), "10.93.72.32/29");
+    let out = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "drange",
+        "demo",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("10.93.72.32/24"), "{out}");
+    service.podman_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.73.0/24",
+        "--ip-range",
+        "10.93.73.16/29",
+        "prange",
+    ]);
+    let shown = service.rpod.ok(&["network", "inspect", "prange"]);
+    assert!(
+        shown.contains("\"start_ip\": \"10.93.73.17\"")
+            && shown.contains("\"end_ip\": \"10.93.73.23\""),
+        "{shown}"
+    );
+    assert!(!service
+        .podman_out(&["network", "create", "--ipam-driver", "dhcp", "pdhcp"])
+        .status
+        .success());
+    service.docker_ok(&["network", "rm", "drange"]);
+    service.podman_ok(&["network", "rm", "prange"]);
 }
 
 #[test]
@@ -1534,6 +1588,48 @@ fn block_device_limits_through_both_apis() {
         read_back,
     ]);
     assert_eq!(rates(out), ["2097152", "400"]);
+    // Docker's update body changes them (the docker CLI has no flags for it); a live runc
+    // container's are refused (runc's update would ignore them), a created one's hold from
+    // its start.
+    let update = |id: &str| {
+        let body = format!(
+            r#"{{"BlkioDeviceReadBps":[{{"Path":"{device}","Rate":3145728}}],"BlkioDeviceWriteIOps":[{{"Path":"{device}","Rate":500}}]}}"#
+        );
+        service.http(
+            "POST",
+            &format!("/v1.43/containers/{id}/update"),
+            body.as_bytes(),
+        )
+    };
+    let id = service
+        .docker_ok(&[
+            "run",
+            "-d",
+            "--device-read-bps",
+            &format!("{device}:1mb"),
+            "demo",
+            "sleep",
+            "300",
+        ])
+        .trim()
+        .to_string();
+    let refused = update(&id);
+    assert!(
+        refused.status >= 400,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    assert!(String::from_utf8_lossy(&refused.body).contains("runc's update ignores it"));
+    service.docker_ok(&["rm", "-f", &id]);
+    let id = service
+        .docker_ok(&["create", "demo", "sh", "-c", read_back])
+        .trim()
+        .to_string();
+    assert_eq!(update(&id).status, 200);
+    assert_eq!(
+        rates(service.docker_ok(&["start", "-a", &id])),
+        ["3145728", "500"]
+    );
     // A path that is no block device is refused, through both.
     assert!(!service
         .docker_out(&["create", "--device-read-bps", "/dev/null:1mb", "demo"])
@@ -2266,6 +2362,19 @@ fn volume_prune_and_list_filters_as_each_client_expects() {
     service.docker_ok(&["volume", "prune", "-a", "-f", "--filter", "label!=keep=yes"]);
     assert_eq!(volumes(&[]), ["held", "labelled"]);
     // podman's prune takes every unused one.
+    // podman-remote's filters reach the shared volume filters: label!, until, opt.
+    let podman_volumes =
+        |filter: &str| service.podman_ok(&["volume", "ls", "-q", "--filter", filter]);
+    assert_eq!(podman_volumes("label!=keep"), "held\n");
+    assert_eq!(podman_volumes("until=2000-01-01"), "");
+    assert!(!service
+        .podman_out(&["volume", "ls", "--filter", "colour=red"])
+        .status
+        .success());
+    assert_eq!(
+        service.podman_ok(&["volume", "prune", "-f", "--filter", "until=2000-01-01"]),
+        ""
+    );
     service.podman_ok(&["volume", "prune", "-f"]);
     assert_eq!(volumes(&[]), ["held"]);
     // Image lists by label, and made before or after another image.
@@ -2412,10 +2521,19 @@ fn run_settings_through_both_apis() {
     assert_eq!(service.rpod.ok(&["ps", "-aq"]).lines().count(), 1);
     // podman-remote's init: 204, then 304 (which its client reports as podman does).
     service.podman_ok(&["create", "--name", "early", "demo", "echo", "started"]);
-    assert_eq!(service.podman_ok(&["init", "early"]), "early
-");
-    assert_eq!(service.rpod.inspect("early", "{{.State.Status}}"), "initialized");
+    assert_eq!(
+        service.podman_ok(&["init", "early"]),
+        "early
+"
+    );
+    assert_eq!(
+        service.rpod.inspect("early", "{{.State.Status}}"),
+        "initialized"
+    );
     let again = service.podman_out(&["init", "early"]);
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already been created"), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already been created"),
+        "{again:?}"
+    );
     assert_eq!(service.podman_ok(&["start", "-a", "early"]), "started\n");
 }

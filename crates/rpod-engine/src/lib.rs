@@ -38,6 +38,7 @@ pub mod top;
 pub mod tree_copy;
 pub mod upper_diff;
 pub mod views;
+pub mod volume_filters;
 pub mod volume_options;
 pub mod volumes;
 

@@ -168,6 +168,11 @@ pub struct LimitChanges {
     pub memory_swappiness: Option<u64>,
     pub cpu_rt_period: Option<u64>,
     pub cpu_rt_runtime: Option<i64>,
+    /// Each replaces the rate of the device it names (the others keep theirs).
+    pub device_read_bps: Vec<Throttle>,
+    pub device_write_bps: Vec<Throttle>,
+    pub device_read_iops: Vec<Throttle>,
+    pub device_write_iops: Vec<Throttle>,
     /// Not a limit, but changed the same way (`docker update --restart`).
     pub restart: Option<crate::restart::RestartPolicy>,
 }
@@ -219,6 +224,17 @@ impl LimitChanges {
         for weight in &self.blkio_weight_device {
             r.blkio_weight_device.retain(|w| w.device != weight.device);
             r.blkio_weight_device.push(weight.clone());
+        }
+        for (current, changed) in [
+            (&mut r.device_read_bps, &self.device_read_bps),
+            (&mut r.device_write_bps, &self.device_write_bps),
+            (&mut r.device_read_iops, &self.device_read_iops),
+            (&mut r.device_write_iops, &self.device_write_iops),
+        ] {
+            for throttle in changed {
+                current.retain(|t| t.device != throttle.device);
+                current.push(throttle.clone());
+            }
         }
         if let Some(restart) = self.restart {
             new.restart = restart;

@@ -729,13 +729,12 @@ impl Store {
                     )))
                 }
                 Some(address) => address,
-                None => crate::network::ipam::next_free(&subnet.subnet, subnet.gateway, &leased)
-                    .ok_or_else(|| {
-                        EngineError::InvalidArg(format!(
-                            "network {} has no free address left in {}",
-                            network.name, subnet.subnet
-                        ))
-                    })?,
+                None => crate::network::ipam::next_free(subnet, &leased).ok_or_else(|| {
+                    EngineError::InvalidArg(format!(
+                        "network {} has no free address left in {}",
+                        network.name, subnet.subnet
+                    ))
+                })?,
             };
             tx.execute(
                 "INSERT INTO network_leases (network, address, container) VALUES (?1, ?2, ?3)",

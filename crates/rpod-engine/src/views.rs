@@ -579,6 +579,9 @@ pub struct ImageInspect {
     pub config: serde_json::Value,
     pub architecture: serde_json::Value,
     pub os: serde_json::Value,
+    /// The architecture's variant (`v7`), when the image names one (as Docker shows it).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub variant: String,
     pub size: u64,
     pub virtual_size: u64,
     pub labels: BTreeMap<String, String>,
@@ -608,6 +611,7 @@ impl ImageInspect {
                 .unwrap_or_else(|| serde_json::json!({})),
             architecture: field("architecture"),
             os: field("os"),
+            variant: info.config.variant().clone().unwrap_or_default(),
             size: info.record.size,
             virtual_size: info.record.size,
             labels: info.labels(),

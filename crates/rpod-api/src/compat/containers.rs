@@ -265,13 +265,17 @@ const UPDATE_FIELDS: &[&str] = &[
     "MemorySwappiness",
     "CpuRealtimePeriod",
     "CpuRealtimeRuntime",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
     "RestartPolicy",
 ];
 
 /// `POST /containers/{name}/update` (`docker update`): change the cgroup limits of a
 /// container, running or not; a zero or empty field leaves its limit as it is.
 pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    use super::create::typed;
+    use super::create::{host_throttles, typed};
     let body: serde_json::Map<String, Value> = ex.body_json()?;
     for (key, value) in &body {
         if !UPDATE_FIELDS.contains(&key.as_str()) && !super::create::zeroish(value) {
@@ -308,6 +312,10 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
             .map(|s| s as u64),
         cpu_rt_period: positive("CpuRealtimePeriod")?.map(|p| p as u64),
         cpu_rt_runtime: positive("CpuRealtimeRuntime")?,
+        device_read_bps: host_throttles(&body, "BlkioDeviceReadBps", "--device-read-bps")?,
+        device_write_bps: host_throttles(&body, "BlkioDeviceWriteBps", "--device-write-bps")?,
+        device_read_iops: host_throttles(&body, "BlkioDeviceReadIOps", "--device-read-iops")?,
+        device_write_iops: host_throttles(&body, "BlkioDeviceWriteIOps", "--device-write-iops")?,
         restart: if named_policy {
             super::create::restart_policy(&body)?
         } else {

@@ -149,7 +149,7 @@ pub(crate) fn host_weights(
 }
 
 /// A Docker per-device limit (`--device-read-bps` and the like): `{"Path", "Rate"}`.
-fn host_throttles(
+pub(crate) fn host_throttles(
     host: &Map<String, Value>,
     key: &str,
     flag: &str,

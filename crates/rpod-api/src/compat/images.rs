@@ -121,6 +121,14 @@ fn import_body(
     ex: &mut Exchange,
     name: Option<String>,
 ) -> ApiResult<rpod_engine::image::ImageRecord> {
+    // `docker import --platform OS/ARCH[/VARIANT]`.
+    let platform = rpod_engine::image::platform::Platform::from_flags(
+        ex.req.query("platform"),
+        None,
+        None,
+        None,
+    )?
+    .unwrap_or_default();
     let options = rpod_engine::image::ImportOptions {
         name,
         changes: change_params(ex),
@@ -129,6 +137,9 @@ fn import_body(
             .query("message")
             .filter(|m| !m.is_empty())
             .map(String::from),
+        os: platform.os,
+        arch: platform.arch,
+        variant: platform.variant,
     };
     Ok(context
         .engine

@@ -145,6 +145,12 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         memory_swappiness: extra.memory_swappiness,
         cpu_rt_period: extra.cpu_rt_period,
         cpu_rt_runtime: extra.cpu_rt_runtime,
+        // podman's client sends no per-device limits with an update (its LinuxResources
+        // would name devices by number; such fields are refused by `limits`).
+        device_read_bps: Vec::new(),
+        device_write_bps: Vec::new(),
+        device_read_iops: Vec::new(),
+        device_write_iops: Vec::new(),
         restart: None,
     };
     let record = context.engine.update(name, &changes)?;

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use rpod_engine::container::{ContainerRecord, Status};
 use rpod_engine::logs::LogFilter;
+use rpod_engine::resources::Throttle;
 use rpod_engine::{CreateOptions, Engine, EngineError, ExecRequest, RemoveOptions};
 use rpod_oci::signal::parse_signal;
 use rpod_oci::{AttachSession, AttachStreams, OciError};
@@ -295,8 +296,36 @@ fn limit_resources(args: &LimitArgs) -> Result<rpod_engine::resources::Resources
         },
         cpu_rt_period: args.cpu_rt_period,
         cpu_rt_runtime: args.cpu_rt_runtime,
+        device_read_bps: throttles(&args.device_read_bps, "--device-read-bps", Throttle::parse)?,
+        device_write_bps: throttles(
+            &args.device_write_bps,
+            "--device-write-bps",
+            Throttle::parse,
+        )?,
+        device_read_iops: throttles(
+            &args.device_read_iops,
+            "--device-read-iops",
+            Throttle::parse_iops,
+        )?,
+        device_write_iops: throttles(
+            &args.device_write_iops,
+            "--device-write-iops",
+            Throttle::parse_iops,
+        )?,
         ..Default::default()
     })
+}
+
+/// Per-device limits of one flag, each `PATH:VALUE`.
+fn throttles(
+    texts: &[String],
+    flag: &str,
+    parse: impl Fn(&str, &str) -> Result<Throttle, EngineError>,
+) -> Result<Vec<Throttle>, Failure> {
+    Ok(texts
+        .iter()
+        .map(|t| parse(t, flag))
+        .collect::<Result<_, _>>()?)
 }
 
 /// `rpod update`: prints each container's ID, as podman.
@@ -322,6 +351,10 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
         memory_swappiness: extra.memory_swappiness,
         cpu_rt_period: extra.cpu_rt_period,
         cpu_rt_runtime: extra.cpu_rt_runtime,
+        device_read_bps: extra.device_read_bps,
+        device_write_bps: extra.device_write_bps,
+        device_read_iops: extra.device_read_iops,
+        device_write_iops: extra.device_write_iops,
         restart: args
             .restart
             .as_deref()
@@ -549,27 +582,6 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
             }
             let mut resources = limit_resources(&args.limits)?;
             resources.oom_kill_disable = args.oom_kill_disable;
-            use rpod_engine::resources::Throttle;
-            resources.device_read_bps = args
-                .device_read_bps
-                .iter()
-                .map(|t| Throttle::parse(t, "--device-read-bps"))
-                .collect::<Result<_, _>>()?;
-            resources.device_write_bps = args
-                .device_write_bps
-                .iter()
-                .map(|t| Throttle::parse(t, "--device-write-bps"))
-                .collect::<Result<_, _>>()?;
-            resources.device_read_iops = args
-                .device_read_iops
-                .iter()
-                .map(|t| Throttle::parse_iops(t, "--device-read-iops"))
-                .collect::<Result<_, _>>()?;
-            resources.device_write_iops = args
-                .device_write_iops
-                .iter()
-                .map(|t| Throttle::parse_iops(t, "--device-write-iops"))
-                .collect::<Result<_, _>>()?;
             resources
         },
         init: args.init,
@@ -1225,7 +1237,27 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
     for filter in &args.filters {
         validate_filter(filter)?;
     }
-    let mut records = engine.list()?;
+    let Some(seconds) = args.watch.filter(|s| *s > 0) else {
+        return ps_once(engine, &args);
+    };
+    if args.format.as_deref() == Some("json") {
+        return Err(usage("--watch cannot be used with --format json"));
+    }
+    loop {
+        // Clear the screen and go home, as podman's watch does.
+        print!("\x1b[2J\x1b[H");
+        ps_once(engine, &args)?;
+        std::io::Write::flush(&mut std::io::stdout())?;
+        std::thread::sleep(std::time::Duration::from_secs(seconds));
+    }
+}
+
+fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
+    let mut records = if args.sync {
+        engine.list_synced()?
+    } else {
+        engine.list()?
+    };
     // Newest first, as podman's default `--sort created` lists them.
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
     match args.sort.as_str() {
@@ -1303,7 +1335,7 @@ pub fn ps(engine: &Engine, args: PsArgs) -> Outcome {
         }
         rows.push(row);
     }
-    let format = args.format.unwrap_or_else(|| {
+    let format = args.format.clone().unwrap_or_else(|| {
         if args.ns {
             "table {{.ID}}\t{{.Names}}\t{{.Pid}}\t{{.Namespaces.Cgroup}}\t{{.Namespaces.IPC}}\t{{.Namespaces.MNT}}\t{{.Namespaces.NET}}\t{{.Namespaces.PIDNS}}\t{{.Namespaces.User}}\t{{.Namespaces.UTS}}".into()
         } else if args.size {

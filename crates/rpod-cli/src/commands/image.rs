@@ -26,6 +26,9 @@ pub fn import(engine: &Engine, args: ImportArgs) -> Outcome {
         name: args.reference.clone(),
         changes: args.changes.clone(),
         message: args.message.clone(),
+        os: args.os.clone(),
+        arch: args.arch.clone(),
+        variant: args.variant.clone(),
     };
     let record = engine.import_image(source, &args.source, &options)?;
     println!("{}", record.id);
@@ -60,6 +63,11 @@ pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {
 }
 
 pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
+    if args.compress {
+        return Err(usage(
+            "--compress can only be set when --format is 'docker-dir', which rpod does not write",
+        ));
+    }
     let format: ArchiveFormat = args.format.parse()?;
     let mut images = Vec::new();
     for name in &args.images {
@@ -219,7 +227,7 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
             patterns.push(image);
         }
     }
-    let rows: Vec<Value> = infos
+    let mut rows: Vec<Value> = infos
         .iter()
         .flat_map(|info| inspect::image_rows(info, args.no_trunc))
         .filter(|row| {
@@ -231,8 +239,17 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
             patterns.iter().all(|p| name_matches(&name, p))
         })
         .collect();
+    sort_image_rows(&mut rows, &args.sort);
     let format = args.format.unwrap_or_else(|| {
-        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into()
+        let mut columns = vec!["{{.Repository}}", "{{.Tag}}"];
+        if args.digests {
+            columns.push("{{.Digest}}");
+        }
+        columns.extend(["{{.ID}}", "{{.CreatedSince}}", "{{.Size}}"]);
+        if args.history {
+            columns.push("{{.History}}");
+        }
+        format!("table {}", columns.join("\t"))
     });
     if args.noheading {
         format::print_without_header(&format, &rows)?;
@@ -240,6 +257,19 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
         format::print(&format, &rows, &inspect::image_header)?;
     }
     Ok(0)
+}
+
+/// `images --sort`: podman's keys; the rows come newest first already (`created`), and a
+/// stable sort keeps that order among equal keys.
+fn sort_image_rows(rows: &mut [Value], key: &str) {
+    let text = |row: &Value, field: &str| row[field].as_str().unwrap_or_default().to_string();
+    match key {
+        "id" => rows.sort_by_key(|r| text(r, "Id")),
+        "repository" => rows.sort_by_key(|r| text(r, "Repository")),
+        "tag" => rows.sort_by_key(|r| text(r, "Tag")),
+        "size" => rows.sort_by_key(|r| r["SizeBytes"].as_u64().unwrap_or(0)),
+        _ => {}
+    }
 }
 
 pub fn rmi(engine: &Engine, args: RmiArgs) -> Outcome {

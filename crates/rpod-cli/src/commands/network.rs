@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use rpod_engine::container::NetworkJoin;
-use rpod_engine::network::definitions::NetworkRequest;
+use rpod_engine::network::definitions::{IpRange, NetworkRequest};
 use rpod_engine::network::ports;
 use rpod_engine::network::Network;
 use rpod_engine::{Engine, EngineError};
@@ -51,7 +51,36 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
             })
         })
         .transpose()?;
+    if args.ipv6 {
+        return Err(Failure::new(
+            ENGINE_ERROR,
+            EngineError::NotSupported("IPv6 networks".into()),
+        ));
+    }
+    match args.ipam_driver.as_deref() {
+        None | Some("host-local") => {}
+        Some(other) => {
+            return Err(Failure::new(
+                ENGINE_ERROR,
+                EngineError::NotSupported(format!("the IPAM driver {other:?} (use host-local)")),
+            ))
+        }
+    }
+    let ip_range = match (args.ip_range.as_deref(), subnet) {
+        (None, _) => None,
+        (Some(_), None) => return Err(usage("an IP range needs a subnet: give --subnet too")),
+        (Some(text), Some(subnet)) => {
+            let range = text.parse::<ipnet::Ipv4Net>().map_err(|_| {
+                usage(format!(
+                    "invalid --ip-range {text:?}: expected an IPv4 CIDR like 10.89.5.128/25"
+                ))
+            })?;
+            let lease = rpod_engine::network::LeaseRange::podman(range, &subnet.trunc())?;
+            Some(IpRange::Addresses(lease.start_ip, lease.end_ip))
+        }
+    };
     let request = NetworkRequest {
+        ip_range,
         name: args.name.clone().unwrap_or_default(),
         driver: Some(args.driver.clone()),
         subnet,
@@ -112,7 +141,11 @@ pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
         "ID" => "NETWORK ID".to_string(),
         other => other.to_uppercase(),
     };
-    format::print(&format, &rows, &header)?;
+    if args.no_heading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &header)?;
+    }
     Ok(0)
 }
 

@@ -2,7 +2,8 @@
 
 use serde_json::{json, Value};
 
-use rpod_engine::labels::{self, parse_pairs};
+use rpod_engine::labels::parse_pairs;
+use rpod_engine::volume_filters::{FilterUse, VolumeFilters};
 use rpod_engine::volumes::VolumeRecord;
 use rpod_engine::{Engine, EngineError};
 
@@ -40,26 +41,10 @@ pub fn create(engine: &Engine, args: VolumeCreateArgs) -> Outcome {
 }
 
 pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {
-    let filters = parse_pairs(&args.filter);
-    if let Some(key) = filters
-        .keys()
-        .find(|k| !matches!(k.as_str(), "name" | "label" | "driver"))
-    {
-        return Err(usage(format!(
-            "invalid volume filter {key:?}: use name, label or driver"
-        )));
-    }
+    let filters = VolumeFilters::from_words(&args.filter, FilterUse::List)?;
     let mut rows = Vec::new();
     for volume in engine.volumes()? {
-        let keep = args.filter.iter().all(|f| {
-            let (key, value) = f.split_once('=').unwrap_or((f, ""));
-            match key {
-                "name" => volume.name.contains(value),
-                "driver" => volume.driver == value,
-                _ => labels::matches(&volume.labels, value),
-            }
-        });
-        if keep {
+        if filters.matches(&volume, &|| engine.volume_in_use(&volume.name)) {
             rows.push(view(engine, &volume));
         }
     }
@@ -76,14 +61,26 @@ pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {
         "Name" => "VOLUME NAME".to_string(),
         other => other.to_uppercase(),
     };
-    format::print(&format, &rows, &header)?;
+    if args.no_heading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &header)?;
+    }
     Ok(0)
 }
 
 pub fn inspect(engine: &Engine, args: VolumeNamesArgs) -> Outcome {
     let mut views = Vec::new();
     let mut code = 0;
-    for name in &args.names {
+    let names: Vec<String> = if args.all {
+        if !args.names.is_empty() {
+            return Err(usage("--all takes no volume names"));
+        }
+        engine.volumes()?.into_iter().map(|v| v.name).collect()
+    } else {
+        args.names.clone()
+    };
+    for name in &names {
         match engine.volume(name) {
             Ok(volume) => views.push(view(engine, &volume)),
             Err(e) => {
@@ -110,7 +107,7 @@ pub fn rm(engine: &Engine, args: VolumeRmArgs) -> Outcome {
     }
     let mut code = 0;
     for name in &names {
-        match engine.volume_remove(name, args.force) {
+        match engine.volume_remove_with_timeout(name, args.force, args.time) {
             Ok(()) => println!("{name}"),
             Err(e) => {
                 eprintln!("Error: {e}");
@@ -125,8 +122,9 @@ pub fn rm(engine: &Engine, args: VolumeRmArgs) -> Outcome {
     Ok(code)
 }
 
-pub fn prune(engine: &Engine, _args: VolumePruneArgs) -> Outcome {
-    for name in engine.volume_prune()? {
+pub fn prune(engine: &Engine, args: VolumePruneArgs) -> Outcome {
+    let filters = VolumeFilters::from_words(&args.filter, FilterUse::Prune)?;
+    for name in engine.volume_prune_where(&|volume| filters.matches(volume, &|| false))? {
         println!("{name}");
     }
     Ok(0)

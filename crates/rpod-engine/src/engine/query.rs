@@ -104,6 +104,21 @@ impl Engine {
         Ok(record)
     }
 
+    /// Every container, each synced with its monitor and runtime under its lock (`ps
+    /// --sync`): exits are recorded, not only shown. A container removed meanwhile is left
+    /// out.
+    pub fn list_synced(&self) -> Result<Vec<ContainerRecord>> {
+        let mut records = Vec::new();
+        for record in self.store.containers()? {
+            match self.inspect(record.id()) {
+                Ok(synced) => records.push(synced),
+                Err(EngineError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(records)
+    }
+
     /// Every container, with exits the monitor has recorded but nobody synced yet shown as
     /// exited. Takes no lock and writes nothing, so listing stays fast.
     pub fn list(&self) -> Result<Vec<ContainerRecord>> {

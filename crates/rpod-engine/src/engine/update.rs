@@ -44,8 +44,8 @@ impl Engine {
 }
 
 /// runc's `update` leaves a live container's memory swappiness and per-device block I/O
-/// weights as they are, and says nothing: refuse rather than report a change that did not
-/// happen (crun makes both).
+/// weights and rates as they are, and says nothing: refuse rather than report a change that
+/// did not happen (crun makes them).
 fn refuse_what_runc_ignores(runtime: &str, changes: &LimitChanges) -> Result<()> {
     let is_runc = Path::new(runtime)
         .file_name()
@@ -56,6 +56,10 @@ fn refuse_what_runc_ignores(runtime: &str, changes: &LimitChanges) -> Result<()>
             !changes.blkio_weight_device.is_empty(),
             "--blkio-weight-device",
         ),
+        (!changes.device_read_bps.is_empty(), "--device-read-bps"),
+        (!changes.device_write_bps.is_empty(), "--device-write-bps"),
+        (!changes.device_read_iops.is_empty(), "--device-read-iops"),
+        (!changes.device_write_iops.is_empty(), "--device-write-iops"),
     ]
     .into_iter()
     .filter_map(|(asked, flag)| asked.then_some(flag))

@@ -125,9 +125,27 @@ impl Engine {
             .collect())
     }
 
+    /// Whether a container uses the volume (an unreadable store counts as used: nothing is
+    /// taken for unused on a guess).
+    pub fn volume_in_use(&self, name: &str) -> bool {
+        self.volume_users(name)
+            .map_or(true, |users| !users.is_empty())
+    }
+
     /// Remove a volume and its data; refused while containers use it unless `force`,
     /// which removes them first.
     pub fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
+        self.volume_remove_with_timeout(name, force, Some(0))
+    }
+
+    /// `volume_remove`, the containers using it stopped with `timeout` (their own stop
+    /// timeout when `None`) before they are removed.
+    pub fn volume_remove_with_timeout(
+        &self,
+        name: &str,
+        force: bool,
+        timeout: Option<u32>,
+    ) -> Result<()> {
         self.volume(name)?;
         let users = self.volume_users(name)?;
         if !users.is_empty() {
@@ -141,7 +159,7 @@ impl Engine {
             for user in &users {
                 let removal = RemoveOptions {
                     force: true,
-                    timeout: Some(0),
+                    timeout,
                     volumes: false,
                 };
                 match self.remove(user.id(), removal) {

@@ -22,6 +22,11 @@ pub struct ImportOptions {
     pub changes: Vec<String>,
     /// Commit message recorded in the image history.
     pub message: Option<String>,
+    /// `--os`, `--arch`, `--variant`: the platform the image says it is for (this
+    /// machine's when not given).
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    pub variant: Option<String>,
 }
 
 /// The Go architecture name of this machine, as image configs record it.
@@ -70,11 +75,18 @@ pub fn import(
         )
         .build()
         .map_err(build_err)?;
-    let image_config = ImageConfigurationBuilder::default()
+    fn given(v: &Option<String>) -> Option<&str> {
+        v.as_deref().filter(|v| !v.is_empty())
+    }
+    let mut image_config = ImageConfigurationBuilder::default()
         .created(now)
-        .architecture(host_arch())
-        .os(Os::Linux)
-        .config(config)
+        .architecture(given(&options.arch).map_or_else(host_arch, Arch::from))
+        .os(given(&options.os).map_or(Os::Linux, Os::from))
+        .config(config);
+    if let Some(variant) = given(&options.variant) {
+        image_config = image_config.variant(variant.to_string());
+    }
+    let image_config = image_config
         .rootfs(
             RootFsBuilder::default()
                 .typ("layers")

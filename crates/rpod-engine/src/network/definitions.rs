@@ -35,6 +35,16 @@ pub struct NetworkRequest {
     pub internal: bool,
     pub disable_dns: bool,
     pub labels: BTreeMap<String, String>,
+    /// `--ip-range`: where in the subnet containers' addresses come from.
+    pub ip_range: Option<IpRange>,
+}
+
+/// A part of a subnet: a CIDR (`--ip-range`, Docker's `IPRange`) or first and last
+/// addresses (podman's `lease_range`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpRange {
+    Cidr(Ipv4Net),
+    Addresses(Ipv4Addr, Ipv4Addr),
 }
 
 /// What the host already uses, so that a new network does not collide with it.
@@ -232,6 +242,27 @@ impl Definitions {
                 EngineError::InvalidArg(format!("subnet {subnet} has no host addresses"))
             })?,
         };
+        if request.ip_range.is_some() && request.subnet.is_none() {
+            return Err(EngineError::InvalidArg(
+                "an IP range needs a subnet: give --subnet too".into(),
+            ));
+        }
+        let lease_range = match request.ip_range {
+            None => None,
+            Some(IpRange::Cidr(range)) => Some(super::LeaseRange::within(range, &subnet)?),
+            Some(IpRange::Addresses(start, end)) => {
+                let hosts = super::LeaseRange::within(subnet, &subnet)?;
+                if start > end || !hosts.contains(start) || !hosts.contains(end) {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid IP range {start}-{end}: host addresses of the subnet {subnet}, the first not after the last"
+                    )));
+                }
+                Some(super::LeaseRange {
+                    start_ip: start,
+                    end_ip: end,
+                })
+            }
+        };
         Ok(Network {
             name: request.name.clone(),
             id: crate::names::random_id(),
@@ -241,6 +272,7 @@ impl Definitions {
             subnets: vec![Subnet {
                 subnet,
                 gateway: Some(gateway),
+                lease_range,
             }],
             ipv6_enabled: false,
             internal: request.internal,

@@ -48,6 +48,66 @@ pub struct Subnet {
     pub subnet: Ipv4Net,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Ipv4Addr>,
+    /// `--ip-range`: the addresses containers get (netavark's and podman's field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_range: Option<LeaseRange>,
+}
+
+/// The first and last address a subnet hands out.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LeaseRange {
+    pub start_ip: Ipv4Addr,
+    pub end_ip: Ipv4Addr,
+}
+
+impl LeaseRange {
+    /// The host addresses of `range` (a CIDR inside `subnet`) that `subnet` can give.
+    pub fn within(range: Ipv4Net, subnet: &Ipv4Net) -> crate::Result<LeaseRange> {
+        let range = range.trunc();
+        if !subnet.contains(&range) {
+            return Err(crate::EngineError::InvalidArg(format!(
+                "--ip-range {range} is not inside the subnet {subnet}"
+            )));
+        }
+        let start = std::cmp::max(range.network(), first_host_of(subnet));
+        let end = std::cmp::min(range.broadcast(), last_host_of(subnet));
+        if start > end {
+            return Err(crate::EngineError::InvalidArg(format!(
+                "--ip-range {range} holds no host address of the subnet {subnet}"
+            )));
+        }
+        Ok(LeaseRange {
+            start_ip: start,
+            end_ip: end,
+        })
+    }
+
+    /// podman's reading of `--ip-range CIDR`: from the range's first host address (its
+    /// network address left out, as podman's client leaves it) to its last address, within
+    /// the subnet's hosts. Docker's `IPRange` is the whole CIDR (`within`).
+    pub fn podman(range: Ipv4Net, subnet: &Ipv4Net) -> crate::Result<LeaseRange> {
+        let mut lease = Self::within(range, subnet)?;
+        let first_host = Ipv4Addr::from(u32::from(range.trunc().network()).saturating_add(1));
+        lease.start_ip = lease.start_ip.max(first_host);
+        if lease.start_ip > lease.end_ip {
+            return Err(crate::EngineError::InvalidArg(format!(
+                "--ip-range {range} holds no host address"
+            )));
+        }
+        Ok(lease)
+    }
+
+    pub fn contains(&self, address: Ipv4Addr) -> bool {
+        (self.start_ip..=self.end_ip).contains(&address)
+    }
+}
+
+fn first_host_of(subnet: &Ipv4Net) -> Ipv4Addr {
+    subnet.hosts().next().unwrap_or(subnet.network())
+}
+
+fn last_host_of(subnet: &Ipv4Net) -> Ipv4Addr {
+    subnet.hosts().last().unwrap_or(subnet.broadcast())
 }
 
 impl Network {
