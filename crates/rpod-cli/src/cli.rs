@@ -962,6 +962,9 @@ pub struct RunArgs {
     /// No health check.
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// What a check that leaves the container unhealthy does: none, kill, restart, stop.
+    #[arg(long = "health-on-failure", default_value = "none")]
+    pub health_on_failure: String,
     /// A secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=][,gid=][,mode=].
     #[arg(long)]
     pub secret: Vec<String>,

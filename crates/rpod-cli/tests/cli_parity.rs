@@ -2562,3 +2562,77 @@ fn listing_and_archive_flags_as_podman() {
     let _ = watch.wait();
     rpod.fails(&["ps", "--watch", "1", "--format", "json"], 125);
 }
+
+#[test]
+fn health_check_failures_kill_stop_or_restart_as_asked() {
+    let rpod = Rpod::with_image("runc");
+    // The check fails while /tmp/bad exists; one failure makes the container unhealthy.
+    let run = |name: &str, action: &str| {
+        rpod.detached(&[
+            "--name",
+            name,
+            "--health-cmd",
+            "test ! -e /tmp/bad",
+            "--health-retries",
+            "1",
+            "--health-on-failure",
+            action,
+            "demo",
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while :; do sleep 0.1; done",
+        ])
+    };
+    for (name, action) in [
+        ("k", "kill"),
+        ("s", "stop"),
+        ("r", "restart"),
+        ("n", "none"),
+    ] {
+        run(name, action);
+        assert_eq!(
+            rpod.inspect(name, "{{.Config.HealthcheckOnFailureAction}}"),
+            action
+        );
+        assert_eq!(rpod.ok(&["healthcheck", "run", name]), "");
+        rpod.ok(&["exec", name, "touch", "/tmp/bad"]);
+    }
+    let started = rpod.inspect("r", "{{.State.StartedAt}}");
+    for name in ["k", "s", "r", "n"] {
+        let out = rpod.run(&["healthcheck", "run", name]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "unhealthy\n");
+    }
+    // kill: SIGKILL (137); stop: the stop signal, which the shell's trap answers with 0.
+    assert_eq!(
+        rpod.inspect("k", "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 137"
+    );
+    assert_eq!(
+        rpod.inspect("s", "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 0"
+    );
+    // restart: running again, from a fresh start (the container's /tmp stays, so its
+    // next check fails again).
+    assert_eq!(rpod.inspect("r", "{{.State.Status}}"), "running");
+    assert_ne!(rpod.inspect("r", "{{.State.StartedAt}}"), started);
+    assert_eq!(rpod.inspect("n", "{{.State.Status}}"), "running");
+    // Refused: an unknown action, and one without a check.
+    rpod.fails(
+        &[
+            "create",
+            "--health-cmd",
+            "true",
+            "--health-on-failure",
+            "explode",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    let err = rpod.fails(
+        &["create", "--health-on-failure", "kill", "demo", "true"],
+        125,
+    );
+    assert!(err.contains("--health-cmd"), "{err}");
+}

@@ -2170,6 +2170,38 @@ fn podman_remote_images_sizes_and_health_checks() {
         .status
         .success());
     service.podman_ok(&["rm", "-f", "-t", "0", "good", "bad"]);
+    // --health-on-failure reaches the service (podman's numbered action).
+    service.podman_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "failing",
+        "--health-cmd",
+        "false",
+        "--health-retries",
+        "1",
+        "--health-on-failure",
+        "kill",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(
+        service
+            .rpod
+            .inspect("failing", "{{.Config.HealthcheckOnFailureAction}}"),
+        "kill"
+    );
+    assert!(!service
+        .podman_out(&["healthcheck", "run", "failing"])
+        .status
+        .success());
+    assert_eq!(
+        service
+            .rpod
+            .inspect("failing", "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 137"
+    );
 }
 
 #[test]

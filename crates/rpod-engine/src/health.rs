@@ -22,6 +22,57 @@ pub struct HealthCheck {
     pub timeout_secs: u64,
     pub start_period_secs: u64,
     pub retries: u32,
+    /// `--health-on-failure`: what happens to the container when a check leaves it
+    /// unhealthy.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+}
+
+/// podman's `--health-on-failure` actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    #[default]
+    None,
+    Kill,
+    Restart,
+    Stop,
+}
+
+impl OnFailure {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "none" => Ok(OnFailure::None),
+            "kill" => Ok(OnFailure::Kill),
+            "restart" => Ok(OnFailure::Restart),
+            "stop" => Ok(OnFailure::Stop),
+            other => Err(EngineError::InvalidArg(format!(
+                "invalid --health-on-failure {other:?}: use none, kill, restart or stop"
+            ))),
+        }
+    }
+
+    /// podman's SpecGenerator number for it (`health_check_on_failure_action`).
+    pub fn from_libpod(number: i64) -> Result<Self> {
+        match number {
+            0 => Ok(OnFailure::None),
+            2 => Ok(OnFailure::Kill),
+            3 => Ok(OnFailure::Restart),
+            4 => Ok(OnFailure::Stop),
+            other => Err(EngineError::InvalidArg(format!(
+                "invalid health check on-failure action {other}"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnFailure::None => "none",
+            OnFailure::Kill => "kill",
+            OnFailure::Restart => "restart",
+            OnFailure::Stop => "stop",
+        }
+    }
 }
 
 impl HealthCheck {
@@ -85,6 +136,7 @@ impl HealthCheck {
                 .and_then(serde_json::Value::as_u64)
                 .filter(|r| *r > 0)
                 .map_or(3, |r| u32::try_from(r).unwrap_or(u32::MAX)),
+            on_failure: OnFailure::None,
         }))
     }
 
@@ -160,6 +212,7 @@ mod tests {
             timeout_secs: 30,
             start_period_secs: 0,
             retries,
+            on_failure: OnFailure::None,
         }
     }
 

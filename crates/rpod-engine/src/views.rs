@@ -71,6 +71,9 @@ pub struct ContainerConfigView {
     /// The health check, in podman's shape (`Test`, `Interval`, ... in nanoseconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<serde_json::Value>,
+    /// `--health-on-failure` (podman's `HealthcheckOnFailureAction`).
+    #[serde(rename = "HealthcheckOnFailureAction")]
+    pub healthcheck_on_failure_action: &'static str,
     pub annotations: BTreeMap<String, String>,
     pub umask: String,
     pub tty: bool,
@@ -406,6 +409,10 @@ impl ContainerInspect {
                 stop_signal: rpod_oci::signal::signal_name(c.stop_signal),
                 stop_timeout: c.stop_timeout,
                 timeout: c.timeout.unwrap_or(0),
+                healthcheck_on_failure_action: c
+                    .healthcheck
+                    .as_ref()
+                    .map_or("none", |h| h.on_failure.as_str()),
                 healthcheck: c.healthcheck.as_ref().map(|h| {
                     let nanos = |secs: u64| secs.saturating_mul(1_000_000_000);
                     serde_json::json!({

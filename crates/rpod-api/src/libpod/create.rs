@@ -165,6 +165,7 @@ pub struct SpecGenerator {
     /// podman 4's clients send `healthconfig`.
     #[serde(alias = "healthconfig")]
     pub health_config: Option<Value>,
+    pub health_check_on_failure_action: i64,
     pub restart_tries: Option<u32>,
     pub work_dir: String,
     pub user: String,
@@ -597,10 +598,26 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         network_aliases: Vec::new(),
         runtime: non_empty(spec.oci_runtime),
         auto_remove: spec.remove,
-        healthcheck: match &spec.health_config {
-            Some(config) => rpod_engine::health::HealthCheck::from_api(config)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
-            None => None,
+        healthcheck: {
+            let on_failure =
+                rpod_engine::health::OnFailure::from_libpod(spec.health_check_on_failure_action)?;
+            let check = match &spec.health_config {
+                Some(config) => rpod_engine::health::HealthCheck::from_api(config)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
+                None => None,
+            };
+            match (check, on_failure) {
+                (Some(check), on_failure) => Some(rpod_engine::health::HealthCheck {
+                    on_failure,
+                    ..check
+                }),
+                (None, rpod_engine::health::OnFailure::None) => None,
+                (None, _) => {
+                    return Err(ApiError::bad_request(
+                        "an on-failure action needs a health check",
+                    ))
+                }
+            }
         },
         restart: {
             let name = spec.restart_policy.unwrap_or_default();

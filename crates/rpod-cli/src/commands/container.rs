@@ -158,7 +158,13 @@ fn decimal_size(text: &str) -> Result<u64, Failure> {
 
 /// `--health-*`: the check, or none.
 fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthCheck>, Failure> {
+    let on_failure = rpod_engine::health::OnFailure::parse(&args.health_on_failure)?;
     let Some(command) = args.health_cmd.as_deref() else {
+        if on_failure != rpod_engine::health::OnFailure::None {
+            return Err(usage(
+                "--health-on-failure needs a health check (--health-cmd)",
+            ));
+        }
         return Ok(None);
     };
     if args.no_healthcheck {
@@ -180,6 +186,7 @@ fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthChec
         timeout_secs: seconds("--health-timeout", &args.health_timeout)?.max(1),
         start_period_secs: seconds("--health-start-period", &args.health_start_period)?,
         retries: args.health_retries.max(1),
+        on_failure,
     }))
 }
 

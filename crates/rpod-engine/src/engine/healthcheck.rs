@@ -89,6 +89,22 @@ impl Engine {
             exit_code,
             output,
         };
+        let status = self.record_health(&record, name_or_id, &check, start, entry)?;
+        if status == "unhealthy" {
+            self.act_on_failure(record.id(), check.on_failure)?;
+        }
+        Ok(status)
+    }
+
+    /// Record one check's result in the container's health; its status after it.
+    fn record_health(
+        &self,
+        record: &ContainerRecord,
+        name_or_id: &str,
+        check: &crate::health::HealthCheck,
+        start: chrono::DateTime<Utc>,
+        entry: HealthLogEntry,
+    ) -> Result<String> {
         let _lock = self.lock(record.id())?;
         let mut current = self.reload(record.id(), name_or_id)?;
         let in_start_period = current.state.started_at.is_some_and(|started| {
@@ -99,7 +115,7 @@ impl Engine {
             .health
             .take()
             .unwrap_or_else(crate::health::HealthState::starting);
-        health.record(&check, entry, in_start_period);
+        health.record(check, entry, in_start_period);
         let status = health.status.clone();
         current.state.health = Some(health);
         self.save(&current)?;
@@ -109,6 +125,25 @@ impl Engine {
             &[("health_status", status.clone())],
         );
         Ok(status)
+    }
+
+    /// `--health-on-failure`: what a check that leaves the container unhealthy does to it,
+    /// as podman's (a restart with the container's stop timeout).
+    fn act_on_failure(&self, id: &str, action: crate::health::OnFailure) -> Result<()> {
+        use crate::health::OnFailure;
+        match action {
+            OnFailure::None => {}
+            OnFailure::Kill => {
+                self.kill(id, libc::SIGKILL)?;
+            }
+            OnFailure::Restart => {
+                self.restart(id, None)?;
+            }
+            OnFailure::Stop => {
+                self.stop(id, None)?;
+            }
+        }
+        Ok(())
     }
 
     /// Run `argv` in running container `id` as an exec session of rpod's own (health
