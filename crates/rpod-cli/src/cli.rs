@@ -855,6 +855,15 @@ pub struct RunArgs {
     /// same in capitals) on to the container.
     #[arg(long = "http-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub http_proxy: bool,
+    /// Add /etc/passwd and /etc/group entries for a numeric --user the image lacks.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub passwd: bool,
+    /// The template of those entries ($USERNAME, $UID, $GID, $NAME, $HOME replaced).
+    #[arg(long = "passwd-entry")]
+    pub passwd_entry: Option<String>,
+    /// Add this host account (a name or a number) to the container's /etc/passwd.
+    #[arg(long)]
+    pub hostuser: Vec<String>,
     /// With --read-only: a writable tmpfs on /tmp, /var/tmp and /run.
     #[arg(long = "read-only-tmpfs", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub read_only_tmpfs: bool,

@@ -415,3 +415,98 @@ fn a_local_image_for_another_platform_is_refused() {
     // Accepted for Docker's scripts.
     rpod.ok(&["run", "--rm", "--disable-content-trust", "demo", "true"]);
 }
+
+#[test]
+fn numeric_users_get_passwd_and_group_entries_as_podman_gives() {
+    let rpod = Rpod::with_image("runc");
+    let sh = |flags: &[&str], script: &str| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["demo", "sh", "-c", script]);
+        rpod.ok(&args)
+    };
+    // A numeric user the image lacks: whoami works, its group too; in place (the
+    // container's own files), so a second start adds nothing twice.
+    assert_eq!(
+        sh(&["-u", "1234", "-w", "/tmp"], "whoami; grep 1234 /etc/passwd /etc/group"),
+        "1234\n/etc/passwd:1234:*:1234:0:container user:/tmp:/bin/sh\n/etc/group:1234:x:1234:1234\n"
+    );
+    rpod.ok(&[
+        "create",
+        "--name",
+        "twice",
+        "-u",
+        "1234:5",
+        "demo",
+        "grep",
+        "-c",
+        "1234",
+        "/etc/passwd",
+    ]);
+    assert_eq!(rpod.ok(&["start", "-a", "twice"]), "1\n");
+    assert_eq!(rpod.ok(&["start", "-a", "twice"]), "1\n");
+    // Read-only: copies bound over the image's.
+    assert_eq!(
+        sh(
+            &["-u", "4321", "--read-only"],
+            "whoami; grep -c 4321 /etc/passwd; touch /etc/x 2>/dev/null || echo ro"
+        ),
+        "4321\n1\nro\n"
+    );
+    // The template; --passwd=false; a known or named user gets nothing.
+    assert_eq!(
+        sh(
+            &[
+                "-u",
+                "77:77",
+                "--passwd-entry",
+                "$USERNAME:x:$UID:$GID:$NAME:$HOME:/bin/false"
+            ],
+            "tail -1 /etc/passwd"
+        ),
+        "77:x:77:77:container user:/:/bin/false\n"
+    );
+    assert_eq!(
+        sh(
+            &["-u", "1234", "--passwd=false"],
+            "grep -c 1234 /etc/passwd || true"
+        ),
+        "0\n"
+    );
+    let before = sh(&[], "cat /etc/passwd /etc/group");
+    assert_eq!(sh(&["-u", "65534"], "cat /etc/passwd /etc/group"), before);
+    // A user's own /etc/passwd mount is left alone.
+    let mine = rpod.dir.path().join("passwd");
+    std::fs::write(&mine, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    let bind = format!("{}:/etc/passwd:ro", mine.display());
+    assert_eq!(
+        sh(&["-u", "999", "-v", &bind], "cat /etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\n"
+    );
+    // --hostuser: a host account the image lacks (home: the working directory, unless
+    // mounted).
+    let host = std::fs::read_to_string("/etc/passwd").unwrap();
+    let account = host
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .find(|name| !before.contains(&format!("{name}:")))
+        .expect("a host account the image lacks")
+        .to_string();
+    let added = sh(
+        &["--hostuser", &account],
+        &format!("grep ^{account}: /etc/passwd"),
+    );
+    assert!(
+        added.starts_with(&format!("{account}:*:")) && added.trim_end().ends_with(":/:/bin/sh"),
+        "{added}"
+    );
+    let err = rpod.fails(
+        &["create", "--hostuser", "no-such-user-here", "demo", "true"],
+        125,
+    );
+    assert!(err.contains("no such user on the host"), "{err}");
+    rpod.fails(
+        &["create", "--passwd-entry", "no colon", "demo", "true"],
+        125,
+    );
+}

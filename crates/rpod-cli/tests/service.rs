@@ -2537,6 +2537,38 @@ fn run_settings_through_both_apis() {
     );
     let bare = service.podman_ok(&["run", "--rm", "--unsetenv-all", "demo", "/bin/env"]);
     assert!(!bare.contains("PATH="), "{bare}");
+    // A numeric user gets its passwd entry (podman-remote's manage_password, passwd_entry).
+    assert_eq!(
+        service.podman_ok(&["run", "--rm", "-u", "1234", "demo", "whoami"]),
+        "1234\n"
+    );
+    let entry = service.podman_ok(&[
+        "run",
+        "--rm",
+        "-u",
+        "1234",
+        "--passwd-entry",
+        "$UID:x:$UID:$GID::$HOME:/bin/false",
+        "demo",
+        "tail",
+        "-1",
+        "/etc/passwd",
+    ]);
+    assert_eq!(entry, "1234:x:1234:0::/:/bin/false\n");
+    let none = service.podman_out(&[
+        "run",
+        "--rm",
+        "-u",
+        "1234",
+        "--passwd=false",
+        "demo",
+        "whoami",
+    ]);
+    assert!(!none.status.success(), "{none:?}");
+    assert_eq!(
+        service.docker_ok(&["run", "--rm", "-u", "1234", "demo", "whoami"]),
+        "1234\n"
+    );
     // An image for another platform is refused through both, with nothing created.
     let arch = service.rpod.inspect("demo", "{{.Architecture}}");
     let other = format!("linux/{}", if arch == "arm64" { "amd64" } else { "arm64" });

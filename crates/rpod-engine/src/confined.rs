@@ -15,7 +15,7 @@
 //! together with the `*at` creation calls that layer unpacking needs.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -246,6 +246,61 @@ impl ConfinedDir {
             return Err(self.escapes(rel, format!("is larger than {limit} bytes")));
         }
         Ok(Some(bytes))
+    }
+
+    /// Append `bytes` to the regular file at `rel` as the container sees it (symlinks
+    /// followed inside the tree only), or make it (0644) in its existing directory when it
+    /// is missing. Anything but a regular file is refused: a FIFO would block, a device is
+    /// not the container's to write through rpod.
+    pub fn append_regular(&self, rel: &Path, bytes: &[u8]) -> Result<()> {
+        let shown = self.shown(rel);
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        let file = match openat2(
+            &self.top,
+            rel,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve,
+        ) {
+            Ok(handle) => {
+                let stat =
+                    rfs::fstat(&handle).map_err(|e| ConfinedError::io("inspecting", &shown, e))?;
+                if rfs::FileType::from_raw_mode(stat.st_mode) != rfs::FileType::RegularFile {
+                    return Err(self.escapes(rel, "is not a regular file"));
+                }
+                // Reopen the very inode that was checked.
+                let proc_path =
+                    format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&handle));
+                rfs::open(
+                    proc_path.as_str(),
+                    OFlags::WRONLY | OFlags::APPEND | OFlags::CLOEXEC | OFlags::NOCTTY,
+                    Mode::empty(),
+                )
+                .map_err(|e| ConfinedError::io("opening", &shown, e))?
+            }
+            Err(rustix::io::Errno::NOENT) => {
+                let (parent, name) = self.parent_of(rel, false)?;
+                let made = rfs::openat(
+                    &parent,
+                    name.as_os_str(),
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o644),
+                )
+                .map_err(|e| ConfinedError::io("creating", &shown, e))?;
+                // 0644 whatever rpod's (private) umask.
+                rfs::fchmod(&made, Mode::from_raw_mode(0o644))
+                    .map_err(|e| ConfinedError::io("setting the mode of", &shown, e))?;
+                made
+            }
+            Err(e) => return Err(ConfinedError::io("opening", &shown, e)),
+        };
+        std::fs::File::from(file)
+            .write_all(bytes)
+            .map_err(|e| ConfinedError::io("writing", &shown, e))
     }
 
     /// The directory at `rel` as the container sees it (symlinks followed inside the tree

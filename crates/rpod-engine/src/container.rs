@@ -340,6 +340,13 @@ pub struct ContainerConfig {
     /// `--domainname`: the NIS domain name in the container's UTS namespace.
     #[serde(default)]
     pub domainname: Option<String>,
+    /// `--passwd=false`, `--passwd-entry`, `--hostuser` (see `accounts`).
+    #[serde(default)]
+    pub no_passwd_entries: bool,
+    #[serde(default)]
+    pub passwd_entry: Option<String>,
+    #[serde(default)]
+    pub host_users: Vec<String>,
 }
 
 /// What changes over the container's life.

@@ -3,6 +3,7 @@
 //! reboots. It decides what is legal; `rpod-oci` carries it out.
 #![deny(unsafe_code)]
 
+pub mod accounts;
 pub mod config;
 pub mod confined;
 pub mod container;

@@ -41,7 +41,7 @@ const ACCOUNT_FILE_LIMIT: u64 = 4 << 20;
 
 /// An account file of the container, read inside its root (never through a symlink onto
 /// the host, never a device or an unbounded file). Missing is empty.
-fn read_account_file(rootfs: &Path, name: &str) -> Result<String> {
+pub(crate) fn read_account_file(rootfs: &Path, name: &str) -> Result<String> {
     let rel = Path::new("etc").join(name);
     let unreadable = |e: crate::confined::ConfinedError| {
         EngineError::CannotInvoke(format!("unable to read /etc/{name} of the container: {e}"))

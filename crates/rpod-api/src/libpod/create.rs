@@ -166,6 +166,9 @@ pub struct SpecGenerator {
     #[serde(alias = "healthconfig")]
     pub health_config: Option<Value>,
     pub health_check_on_failure_action: i64,
+    pub manage_password: Option<bool>,
+    pub passwd_entry: String,
+    pub hostusers: Option<Vec<String>>,
     pub restart_tries: Option<u32>,
     pub work_dir: String,
     pub user: String,
@@ -251,8 +254,6 @@ const ANY_VALUE: &[&str] = &[
     "use_image_hosts",
     "idmappings",
     "containerCreateCommand",
-    // podman adds the user to the image's /etc/passwd when missing; rpod never edits it.
-    "manage_password",
     // podman's hint that the storage of a `--rm` container need not be synced.
     "volatile",
 ];
@@ -643,6 +644,9 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         env_merge: spec.envmerge.unwrap_or_default(),
         unset_env: spec.unsetenv.unwrap_or_default(),
         unset_env_all: spec.unsetenvall,
+        no_passwd_entries: spec.manage_password == Some(false),
+        passwd_entry: non_empty(spec.passwd_entry),
+        host_users: spec.hostusers.unwrap_or_default(),
         platform: rpod_engine::image::platform::Platform::from_flags(
             None,
             Some(&spec.image_os),

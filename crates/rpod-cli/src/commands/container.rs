@@ -610,6 +610,9 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         cgroup_parent: args.cgroup_parent.clone(),
         domainname: args.domainname.clone(),
         read_only_tmpfs: args.read_only_tmpfs,
+        no_passwd_entries: !args.passwd,
+        passwd_entry: args.passwd_entry.clone(),
+        host_users: args.hostuser.clone(),
         platform: rpod_engine::image::platform::Platform::from_flags(
             args.platform.as_deref(),
             args.os.as_deref(),

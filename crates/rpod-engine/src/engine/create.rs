@@ -236,6 +236,9 @@ impl Engine {
             unset_env: options.unset_env.clone(),
             unset_env_all: options.unset_env_all,
             domainname: options.domainname.clone(),
+            no_passwd_entries: options.no_passwd_entries,
+            passwd_entry: options.passwd_entry.clone(),
+            host_users: options.host_users.clone(),
             mounts: {
                 let mut mounts = options.mounts.clone();
                 if options.read_only && options.read_only_tmpfs {
@@ -369,6 +372,16 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
     crate::mounts::validate(&options.mounts)?;
     if let Some(parent) = &options.cgroup_parent {
         crate::spec::check_cgroup_parent(parent)?;
+    }
+    if let Some(template) = &options.passwd_entry {
+        crate::accounts::check_template(template)?;
+    }
+    if !options.host_users.is_empty() {
+        let host = fs::read_to_string("/etc/passwd")
+            .map_err(|e| EngineError::io("reading", Path::new("/etc/passwd"), e))?;
+        for user in &options.host_users {
+            crate::accounts::host_user(&host, user)?;
+        }
     }
     if let Some(umask) = options.umask {
         if umask > 0o777 {

@@ -2,6 +2,7 @@
 //! [`OciRuntime`]. Every operation that changes a container takes its lock, re-reads its
 //! record, syncs it from the monitor's files, decides, acts, and saves in one transaction.
 
+mod accounts;
 pub mod checkpoint;
 mod checkpoint_archive;
 mod copy;
@@ -197,6 +198,12 @@ pub struct CreateOptions {
     pub domainname: Option<String>,
     /// `--platform` and the like: the image must be for it.
     pub platform: Option<crate::image::platform::Platform>,
+    /// `--passwd=false`: no passwd or group entries for users the image lacks.
+    pub no_passwd_entries: bool,
+    /// `--passwd-entry`: the template of those entries.
+    pub passwd_entry: Option<String>,
+    /// `--hostuser`: host accounts (names or numbers) to add to the container's passwd.
+    pub host_users: Vec<String>,
     /// `--read-only-tmpfs`: with `read_only`, a tmpfs on /tmp, /var/tmp and /run (where
     /// no other mount is asked for).
     pub read_only_tmpfs: bool,

@@ -94,6 +94,8 @@ impl Engine {
             let (mut prepared, setup) = self.network_up(record)?;
             pending = setup;
             self.join_namespaces(record, &root_path, &mut prepared)?;
+            let accounts = self.account_files(record, &root_path)?;
+            prepared.files.extend(accounts);
             let spec = spec::generate(&record.config, &root_path, &user, size, &prepared)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
