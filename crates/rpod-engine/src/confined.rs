@@ -430,6 +430,43 @@ mod tests {
         assert!(read("etc/zero").is_err(), "a FIFO is no passwd file");
     }
 
+    #[test]
+    fn appends_stay_in_the_root_and_write_only_regular_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("passwd"), "host\n").unwrap();
+        let tree = tempfile::tempdir().unwrap();
+        fs::create_dir(tree.path().join("etc")).unwrap();
+        fs::write(tree.path().join("etc/real"), "a\n").unwrap();
+        symlink("/etc/real", tree.path().join("etc/passwd")).unwrap();
+        symlink(outside.path().join("passwd"), tree.path().join("etc/group")).unwrap();
+        nix::unistd::mkfifo(&tree.path().join("etc/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let dir = ConfinedDir::open(tree.path()).unwrap();
+        // A link inside the root is followed there.
+        dir.append_regular(Path::new("etc/passwd"), b"b\n").unwrap();
+        assert_eq!(
+            fs::read_to_string(tree.path().join("etc/real")).unwrap(),
+            "a\nb\n"
+        );
+        // A link to the host's file resolves inside the root, where nothing is: refused
+        // (its parent there is missing), and the host's file is untouched.
+        assert!(dir.append_regular(Path::new("etc/group"), b"x\n").is_err());
+        assert_eq!(
+            fs::read_to_string(outside.path().join("passwd")).unwrap(),
+            "host\n"
+        );
+        // A FIFO would block a writer: refused at once.
+        assert!(dir.append_regular(Path::new("etc/fifo"), b"x\n").is_err());
+        // A missing file is made, readable by all whatever the umask.
+        dir.append_regular(Path::new("etc/new"), b"n\n").unwrap();
+        let made = tree.path().join("etc/new");
+        assert_eq!(fs::read_to_string(&made).unwrap(), "n\n");
+        assert_eq!(
+            fs::metadata(&made).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+    }
+
     /// A walk through `..` in the root that races with mounts elsewhere on the host (here:
     /// a thread mounting and unmounting a tmpfs) still succeeds: the kernel's EAGAIN is
     /// retried. Needs root to mount; skipped without.
