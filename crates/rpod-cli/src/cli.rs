@@ -489,6 +489,36 @@ pub enum VolumeCommand {
     Prune(VolumePruneArgs),
     /// Exit 0 if the volume exists, 1 if it does not.
     Exists(ExistsArgs),
+    /// Write a volume's content as a tar archive.
+    Export(VolumeExportArgs),
+    /// Add a tar archive's content to a volume.
+    Import(VolumeImportArgs),
+    /// Mount volumes' devices (if they have any) and print where their content is.
+    Mount(VolumeMountArgs),
+    /// Undo volumes' device mounts (refused while a running container uses them).
+    #[command(alias = "umount")]
+    Unmount(VolumeMountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeExportArgs {
+    /// Write to this file (standard output when not given).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeImportArgs {
+    pub name: String,
+    /// A tar archive, or - for standard input.
+    pub source: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeMountArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -564,6 +594,15 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Remove stopped containers, unused networks, dangling images (and volumes).
     Prune(SystemPruneArgs),
+    /// Remove every container, image, volume, network and secret.
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Do not ask for confirmation.
+    #[arg(short = 'f', long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -665,6 +704,14 @@ pub enum ContainerCommand {
     Checkpoint(CheckpointArgs),
     /// Restore checkpointed containers, or one exported to a file.
     Restore(RestoreArgs),
+    /// Change a container's cgroup limits (and restart policy).
+    Update(UpdateArgs),
+    /// Show containers' resource use.
+    Stats(StatsArgs),
+    /// Show a container's processes.
+    Top(TopArgs),
+    /// List a container's published ports.
+    Port(PortArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -152,6 +152,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Image(ImageCommand::Tree(a)) => i::tree(e, a),
         Command::System(SystemCommand::Df(a)) => s::df(e, a),
         Command::System(SystemCommand::Prune(a)) => s::prune(e, a),
+        Command::System(SystemCommand::Reset(a)) => s::reset(e, a),
         Command::Image(ImageCommand::Inspect(mut a)) => {
             a.kind = "image".into();
             c::inspect(e, a)
@@ -163,6 +164,10 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Volume(VolumeCommand::Rm(a)) => v::rm(e, a),
         Command::Volume(VolumeCommand::Prune(a)) => v::prune(e, a),
         Command::Volume(VolumeCommand::Exists(a)) => v::exists(e, a),
+        Command::Volume(VolumeCommand::Export(a)) => v::export(e, a),
+        Command::Volume(VolumeCommand::Import(a)) => v::import(e, a),
+        Command::Volume(VolumeCommand::Mount(a)) => v::mount(e, a),
+        Command::Volume(VolumeCommand::Unmount(a)) => v::unmount(e, a),
         Command::Network(NetworkCommand::Create(a)) => n::create(e, a),
         Command::Network(NetworkCommand::Ls(a)) => n::ls(e, a),
         Command::Network(NetworkCommand::Inspect(a)) => n::inspect(e, a),
@@ -171,9 +176,9 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Network(NetworkCommand::Disconnect(a)) => n::disconnect(e, a),
         Command::Network(NetworkCommand::Exists(a)) => n::exists(e, a),
         Command::Network(NetworkCommand::Prune(a)) => n::prune(e, a),
-        Command::Port(a) => n::port(e, a),
-        Command::Update(a) => c::update(e, a),
-        Command::Stats(a) => o::stats(e, a),
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => n::port(e, a),
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => c::update(e, a),
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => o::stats(e, a),
         Command::Events(a) => commands::events::events(e, a),
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => fs::diff(e, a),
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(e, a),
@@ -183,7 +188,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Healthcheck(cli::HealthcheckCommand::Run(a)) => c::healthcheck_run(e, a),
         Command::Secret(command) => commands::secret::secret(e, command),
         Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => fs::unmount(e, a),
-        Command::Top(a) => o::top(e, a),
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
         Command::Version(_) => unreachable!("handled before opening the engine"),
     }

@@ -2636,3 +2636,63 @@ fn health_check_failures_kill_stop_or_restart_as_asked() {
     );
     assert!(err.contains("--health-cmd"), "{err}");
 }
+
+#[test]
+fn system_reset_removes_everything_after_a_yes() {
+    let rpod = Rpod::with_image("runc");
+    rpod.detached(&[
+        "--name",
+        "running",
+        "-v",
+        "data:/data",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    rpod.ok(&["create", "--name", "made", "-v", "/anon", "demo", "true"]);
+    rpod.ok(&["volume", "create", "spare"]);
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.86.0/24",
+        "--interface-name",
+        "rpodt86",
+        "lab86",
+    ]);
+    let secret = rpod.dir.path().join("secret");
+    std::fs::write(&secret, "s3cret").unwrap();
+    rpod.ok(&["secret", "create", "pw", &secret.display().to_string()]);
+    let counts = || {
+        [
+            rpod.ok(&["ps", "-aq"]),
+            rpod.ok(&["images", "-q"]),
+            rpod.ok(&["volume", "ls", "-q"]),
+            rpod.ok(&["network", "ls", "-q"]),
+            rpod.ok(&["secret", "ls", "-q"]),
+        ]
+        .map(|out| out.lines().count())
+    };
+    // The default network is listed too.
+    assert_eq!(counts(), [2, 1, 3, 2, 1]);
+    // Anything but yes keeps everything.
+    let mut ask = rpod.command(&["system", "reset"]);
+    ask.stderr(std::process::Stdio::piped());
+    let out = pipe_through(&mut ask, b"n\n");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Are you sure"));
+    assert_eq!(counts(), [2, 1, 3, 2, 1]);
+    let out = pipe_through(&mut rpod.command(&["system", "reset"]), b"y\n");
+    assert!(out.status.success(), "{out:?}");
+    // Only the default network, which is always there, as podman's.
+    assert_eq!(counts(), [0, 0, 0, 1, 0]);
+    assert!(!rpod.ok(&["network", "ls"]).contains("lab86"));
+    // The store works on: an image loaded again runs.
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "demo", "echo", "again"]),
+        "again\n"
+    );
+    rpod.ok(&["system", "reset", "--force"]);
+    assert_eq!(counts(), [0, 0, 0, 1, 0]);
+}

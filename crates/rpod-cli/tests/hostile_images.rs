@@ -478,3 +478,56 @@ fn account_files_are_read_inside_the_container_root() {
     let mut stdout = std::io::stdout();
     let _ = stdout.flush();
 }
+
+/// `volume import` of crafted archives: members that climb out, links to the host and
+/// writes through them, a device node; and a volume a container filled with links to the
+/// host, exported.
+#[test]
+fn volume_archives_stay_in_the_volume() {
+    let sentinel = Sentinel::new();
+    let abs = sentinel.path.display().to_string();
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["volume", "create", "target"]);
+    let cases: Vec<(&str, Vec<Entry>)> = vec![
+        ("a member climbing out", vec![file(&format!("{}/victim", sentinel.up(8)), b"owned\n")]),
+        ("an absolute member", vec![file(&format!("{abs}/victim"), b"owned\n")]),
+        (
+            "a file written through a link to the host",
+            vec![symlink("out", &abs), file("out/victim", b"owned\n")],
+        ),
+        (
+            "a link to the host, then a file over it",
+            vec![symlink("victim", &format!("{abs}/victim")), file("victim", b"owned\n")],
+        ),
+        ("a device", vec![Entry::CharDev("zero".into(), 1, 5)]),
+    ];
+    let data = rpod.root().join("volumes/target/_data");
+    for (case, entries) in cases {
+        let archive = rpod.dir.path().join("in.tar");
+        fs::write(&archive, tar_of(&entries)).unwrap();
+        let _ = rpod.run(&["volume", "import", "target", &archive.display().to_string()]);
+        assert_eq!(fs::read(sentinel.path.join("victim")).unwrap(), b"precious\n", "{case}");
+        assert_eq!(fs::read_dir(sentinel.path.join("sub")).unwrap().count(), 0, "{case}");
+        // Nothing in the volume leads out of it: a link stays a link, a device is left out.
+        for entry in fs::read_dir(&data).unwrap().flatten() {
+            use std::os::unix::fs::FileTypeExt;
+            let kind = entry.file_type().unwrap();
+            assert!(!kind.is_char_device() && !kind.is_block_device(), "{case}");
+        }
+        let tmp = fs::read_dir(rpod.root().join("tmp")).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(tmp, 0, "{case}: scratch files were left");
+    }
+    // Export: a container's links to the host are archived as links, never followed.
+    rpod.ok(&[
+        "run", "--rm", "-v", "target:/v", "demo", "sh", "-c",
+        &format!("rm -rf /v/*; ln -s {abs} /v/dir; ln -s {abs}/victim /v/file"),
+    ]);
+    let out = rpod.run(&["volume", "export", "target"]);
+    assert!(out.status.success(), "{out:?}");
+    let mut archive = tar::Archive::new(&out.stdout[..]);
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        assert_eq!(entry.header().entry_type(), tar::EntryType::Symlink);
+    }
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("precious"));
+}

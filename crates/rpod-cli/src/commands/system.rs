@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use rpod_engine::Engine;
 
-use crate::cli::{DfArgs, FormatArgs, ServiceArgs, SystemPruneArgs};
+use crate::cli::{DfArgs, FormatArgs, ResetArgs, ServiceArgs, SystemPruneArgs};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 
@@ -286,5 +286,21 @@ pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
     for id in &images {
         println!("{id}");
     }
+    Ok(0)
+}
+
+/// `system reset`: everything removed, after a yes on standard input unless `--force`.
+pub fn reset(engine: &Engine, args: ResetArgs) -> Outcome {
+    if !args.force {
+        eprint!(
+            "WARNING! This will remove:\n        - all containers\n        - all images\n        - all volumes\n        - all networks\n        - all secrets\nAre you sure you want to continue? [y/N] "
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return Ok(0);
+        }
+    }
+    engine.reset()?;
     Ok(0)
 }

@@ -137,3 +137,43 @@ pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
         Err(e) => Err(e.into()),
     }
 }
+
+pub fn export(engine: &Engine, args: VolumeExportArgs) -> Outcome {
+    super::write_archive(args.output.as_deref(), |out| {
+        engine.volume_export(&args.name, out)
+    })?;
+    Ok(0)
+}
+
+pub fn import(engine: &Engine, args: VolumeImportArgs) -> Outcome {
+    let mut input: Box<dyn std::io::Read> = if args.source == "-" {
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(usage(
+                "cannot read an archive from a terminal: give a file or a pipe",
+            ));
+        }
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(&args.source)
+                .map_err(|e| usage(format!("{}: {e}", args.source)))?,
+        )
+    };
+    engine.volume_import(&args.name, &mut input, &args.source)?;
+    Ok(0)
+}
+
+pub fn mount(engine: &Engine, args: VolumeMountArgs) -> Outcome {
+    for name in &args.names {
+        println!("{}", engine.volume_mount(name)?.display());
+    }
+    Ok(0)
+}
+
+pub fn unmount(engine: &Engine, args: VolumeMountArgs) -> Outcome {
+    for name in &args.names {
+        engine.volume_unmount(name)?;
+        println!("{name}");
+    }
+    Ok(0)
+}

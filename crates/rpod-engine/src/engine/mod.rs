@@ -24,6 +24,7 @@ mod observe;
 mod query;
 mod reboot;
 mod remove;
+mod reset;
 mod secrets;
 mod shm;
 mod start;
@@ -36,6 +37,7 @@ mod wait;
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use images::{HistoryStep, ImageRemoval};
+pub use reset::ResetReport;
 
 pub use copy::{HostSource, PathStat};
 pub use disk_usage::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};

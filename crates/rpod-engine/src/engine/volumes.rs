@@ -284,18 +284,127 @@ impl Engine {
             let Some(volume) = self.store.volume(name)? else {
                 continue;
             };
-            let local = LocalOptions::parse(&volume.options)?;
-            if local.mounts() {
-                let data = self.volume_path(name);
-                let _lock = ContainerLock::acquire(
-                    &self.roots().lock_dir(),
-                    &format!("volume-{name}"),
-                    &data,
-                )?;
-                local.mount_on(&data)?;
-            }
+            self.mount_volume(&volume)?;
         }
         Ok(())
+    }
+
+    /// Mount what a volume's options name on its directory (nothing for a plain one).
+    fn mount_volume(&self, volume: &VolumeRecord) -> Result<()> {
+        let local = LocalOptions::parse(&volume.options)?;
+        if local.mounts() {
+            let data = self.volume_path(&volume.name);
+            let _lock = ContainerLock::acquire(
+                &self.roots().lock_dir(),
+                &format!("volume-{}", volume.name),
+                &data,
+            )?;
+            local.mount_on(&data)?;
+        }
+        Ok(())
+    }
+
+    /// `volume mount`: where the host sees the volume's content, its device (a tmpfs, a
+    /// host directory, a block device) mounted first.
+    pub fn volume_mount(&self, name: &str) -> Result<PathBuf> {
+        let volume = self.volume(name)?;
+        self.mount_volume(&volume)?;
+        Ok(self.volume_path(&volume.name))
+    }
+
+    /// `volume unmount`: undo a volume's device mount, refused while a running container
+    /// uses it. A plain volume has nothing mounted.
+    pub fn volume_unmount(&self, name: &str) -> Result<()> {
+        let volume = self.volume(name)?;
+        let running: Vec<String> = self
+            .volume_users(&volume.name)?
+            .into_iter()
+            .filter(|c| c.state.status.is_active())
+            .map(|c| c.config.name)
+            .collect();
+        if !running.is_empty() {
+            return Err(EngineError::VolumeInUse {
+                name: volume.name,
+                containers: running.join(", "),
+            });
+        }
+        let data = self.volume_path(&volume.name);
+        let _lock = ContainerLock::acquire(
+            &self.roots().lock_dir(),
+            &format!("volume-{}", volume.name),
+            &data,
+        )?;
+        crate::volume_options::unmount_all(&data)
+    }
+
+    /// `volume export`: the volume's content as a tar stream. Containers write in volumes,
+    /// so the content is first copied by descriptor (links copied as links, never
+    /// followed) into rpod's own scratch space, and archived from there.
+    pub fn volume_export(&self, name: &str, out: &mut dyn std::io::Write) -> Result<()> {
+        let volume = self.volume(name)?;
+        self.mount_volume(&volume)?;
+        let data = self.volume_path(&volume.name);
+        let staging = crate::scratch::ScratchDir::new(&self.roots().tmp(), "volume-")?;
+        let copied = (|| {
+            let from = tree_copy::open_dir(&data)?;
+            let to = tree_copy::open_dir(staging.path())?;
+            tree_copy::copy_tree(&from, &to)
+        })();
+        copied.map_err(|e| EngineError::io("copying the content of", &data, e))?;
+        let mut builder = tar::Builder::new(out);
+        builder.follow_symlinks(false);
+        let written = (|| {
+            let mut names: Vec<_> = fs::read_dir(staging.path())?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<std::io::Result<_>>()?;
+            names.sort();
+            for name in names {
+                let entry = staging.path().join(&name);
+                if entry.symlink_metadata()?.is_dir() {
+                    builder.append_dir_all(&name, &entry)?;
+                } else {
+                    builder.append_path_with_name(&entry, &name)?;
+                }
+            }
+            builder.finish()
+        })();
+        written.map_err(|e| EngineError::io("writing the archive of volume", &data, e))
+    }
+
+    /// `volume import`: a tar stream's content added to the volume's (what is there under
+    /// the same names is replaced). The archive is unpacked into rpod's own scratch space
+    /// first (the tar crate keeps its entries inside it), then copied in by descriptor,
+    /// never through a link in the volume.
+    pub fn volume_import(
+        &self,
+        name: &str,
+        input: &mut dyn std::io::Read,
+        origin: &str,
+    ) -> Result<()> {
+        let volume = self.volume(name)?;
+        self.mount_volume(&volume)?;
+        let data = self.volume_path(&volume.name);
+        let staging = crate::scratch::ScratchDir::new(&self.roots().tmp(), "volume-")?;
+        let mut archive = tar::Archive::new(input);
+        archive.set_preserve_permissions(true);
+        // Owners as the archive has them, as podman's import keeps them.
+        archive.set_preserve_ownerships(true);
+        archive.set_overwrite(true);
+        archive
+            .unpack(staging.path())
+            .map_err(|e| EngineError::BadArchive {
+                path: origin.into(),
+                message: e.to_string(),
+            })?;
+        let copied = (|| {
+            let from = tree_copy::open_dir(staging.path())?;
+            let to = tree_copy::open_dir(&data)?;
+            for entry in tree_copy::entries(&from)? {
+                tree_copy::copy_entry(&from, &entry, &to, &entry)?;
+            }
+            Ok::<_, std::io::Error>(())
+        })();
+        copied.map_err(|e| EngineError::io("copying into", &data, e))
     }
 
     /// Before the container's first start on a new volume: fill it with what the image has

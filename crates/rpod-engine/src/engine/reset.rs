@@ -1,0 +1,62 @@
+//! `system reset`: the store back to empty.
+
+use super::*;
+
+/// What a reset removed, by kind.
+#[derive(Debug, Default, Clone)]
+pub struct ResetReport {
+    pub containers: Vec<String>,
+    pub images: Vec<String>,
+    pub volumes: Vec<String>,
+    pub networks: Vec<String>,
+    pub secrets: Vec<String>,
+}
+
+impl Engine {
+    /// Remove every container (stopped at once, with its anonymous volumes), volume,
+    /// image, network and secret, as podman's `system reset` does. The store's directories
+    /// and its event log stay (the log records the removals). Stops at the first thing
+    /// that cannot be removed, saying what it is; what was removed before stays removed.
+    pub fn reset(&self) -> Result<ResetReport> {
+        let mut report = ResetReport::default();
+        for record in self.list()? {
+            let removal = RemoveOptions {
+                force: true,
+                timeout: Some(0),
+                volumes: true,
+            };
+            match self.remove(record.id(), removal) {
+                Ok(_) => report.containers.push(record.id().to_string()),
+                Err(EngineError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for volume in self.volumes()? {
+            match self.volume_remove(&volume.name, true) {
+                Ok(()) => report.volumes.push(volume.name),
+                Err(EngineError::NoSuchVolume(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for image in self.images()? {
+            match self.remove_image(&image.id, true) {
+                Ok(_) => report.images.push(image.id),
+                Err(EngineError::NoSuchImage(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for network in self.networks()? {
+            match self.network_remove(&network.name, true, Some(0)) {
+                Ok(name) => report.networks.push(name),
+                Err(EngineError::NoSuchNetwork(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // No container is left to use a secret.
+        for secret in self.secrets()? {
+            self.secret_remove(&secret.id)?;
+            report.secrets.push(secret.name);
+        }
+        Ok(report)
+    }
+}
