@@ -154,6 +154,9 @@ pub enum Command {
     Network(NetworkCommand),
     /// List a container's published ports.
     Port(PortArgs),
+    /// Generate files from containers: systemd units.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// Manage rpod itself: the REST service, information.
     #[command(subcommand)]
     System(SystemCommand),
@@ -1780,4 +1783,51 @@ mod tests {
             "Change the cgroup limits of containers, running or not"
         );
     }
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum GenerateCommand {
+    /// A systemd unit that runs a container as a service.
+    Systemd(GenerateSystemdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateSystemdArgs {
+    /// Name the unit (and the container in it) by the container's name, not its ID.
+    #[arg(short = 'n', long)]
+    pub name: bool,
+    /// A unit that makes a new container at each start (from the container's create
+    /// command) and removes it at the stop.
+    #[arg(long)]
+    pub new: bool,
+    /// The unit's Restart= policy.
+    #[arg(long = "restart-policy", default_value = "on-failure")]
+    pub restart_policy: String,
+    /// The unit's RestartSec=.
+    #[arg(long = "restart-sec")]
+    pub restart_sec: Option<u32>,
+    /// Seconds to wait for the container to stop (its own stop timeout by default).
+    #[arg(short = 't', long = "time", alias = "stop-timeout")]
+    pub time: Option<u32>,
+    /// Write NAME.service in the current directory and print its path.
+    #[arg(short = 'f', long)]
+    pub files: bool,
+    /// The unit name's prefix.
+    #[arg(long = "container-prefix", default_value = "container")]
+    pub container_prefix: String,
+    /// Between the prefix and the name.
+    #[arg(long, default_value = "-")]
+    pub separator: String,
+    /// Leave out the comment at the top.
+    #[arg(long = "no-header")]
+    pub no_header: bool,
+    /// More units to want, be started after, or require.
+    #[arg(long)]
+    pub wants: Vec<String>,
+    #[arg(long)]
+    pub after: Vec<String>,
+    #[arg(long)]
+    pub requires: Vec<String>,
+    pub container: String,
 }

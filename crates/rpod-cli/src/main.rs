@@ -180,6 +180,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => c::update(e, a),
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => o::stats(e, a),
         Command::Events(a) => commands::events::events(e, a),
+        Command::Generate(cli::GenerateCommand::Systemd(a)) => commands::generate::systemd(e, a),
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => fs::diff(e, a),
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(e, a),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => fs::export(e, a),

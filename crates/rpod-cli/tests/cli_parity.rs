@@ -2696,3 +2696,235 @@ fn system_reset_removes_everything_after_a_yes() {
     rpod.ok(&["system", "reset", "--force"]);
     assert_eq!(counts(), [0, 0, 0, 1, 0]);
 }
+
+/// A systemd command line (`ExecStart=...`) as systemd reads it: words split at blanks,
+/// double quotes grouping (with backslash escapes), `%%` and `$$` for `%` and `$`, and the
+/// specifiers `%t` and `%n` replaced.
+fn systemd_words(line: &str, runtime_dir: &str, unit: &str) -> Vec<String> {
+    let line = line
+        .replace("%%", "\u{1}")
+        .replace("%t", runtime_dir)
+        .replace("%n", unit)
+        .replace('\u{1}', "%")
+        .replace("$$", "$");
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            '\\' if quoted => {
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            ' ' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            other => {
+                current.push(other);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    words
+}
+
+#[test]
+fn generated_systemd_units_run_and_stop_the_container() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&[
+        "create",
+        "--name",
+        "web",
+        "-d",
+        "-e",
+        "MSG=50% $HOME done",
+        "demo",
+        "sh",
+        "-c",
+        "echo \"$MSG\" > /tmp/msg; exec sleep 300",
+    ]);
+    let created = rpod.inspect("web", "{{json .Config.CreateCommand}}");
+    assert!(
+        created.contains("\"create\",\"--name\",\"web\""),
+        "{created}"
+    );
+    let unit = rpod.ok(&[
+        "generate",
+        "systemd",
+        "--new",
+        "--name",
+        "--restart-sec",
+        "3",
+        "-t",
+        "1",
+        "web",
+    ]);
+    assert!(unit.starts_with("# container-web.service\n"), "{unit}");
+    for line in [
+        "Restart=on-failure",
+        "RestartSec=3",
+        "TimeoutStopSec=61",
+        "Type=forking",
+        "PIDFile=%t/%n.pid",
+        "WantedBy=default.target",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "{line} in {unit}");
+    }
+    let field = |name: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {unit}"))
+            .to_string()
+    };
+    // Run the unit's commands as systemd would, with its run-time directory and name.
+    let runtime_dir = rpod.dir.path().join("systemd");
+    std::fs::create_dir(&runtime_dir).unwrap();
+    let runtime_dir = runtime_dir.display().to_string();
+    let run_line = |line: &str| {
+        let words = systemd_words(line, &runtime_dir, "container-web.service");
+        let out = std::process::Command::new(&words[0])
+            .args(&words[1..])
+            .env("RPOD_CONFIG", rpod.config_path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{words:?}: {out:?}");
+    };
+    rpod.ok(&["rm", "web"]);
+    run_line(&field("ExecStartPre"));
+    run_line(&field("ExecStart"));
+    let id =
+        std::fs::read_to_string(format!("{runtime_dir}/container-web.service.ctr-id")).unwrap();
+    assert_eq!(
+        rpod.inspect("web", "{{.Id}} {{.State.Status}}"),
+        format!("{} running", id.trim())
+    );
+    let monitor: i32 = std::fs::read_to_string(format!("{runtime_dir}/container-web.service.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pid_alive(monitor));
+    // The environment reached the container as given: no specifier, no unit variable.
+    assert_eq!(
+        rpod.ok(&["exec", "web", "cat", "/tmp/msg"]),
+        "50% $HOME done\n"
+    );
+    // A second start replaces the first container.
+    run_line(&field("ExecStartPre"));
+    run_line(&field("ExecStart"));
+    assert_eq!(rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+    run_line(&field("ExecStop"));
+    run_line(&field("ExecStopPost"));
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+
+    // Without --new: start and stop of the container itself, its monitor's PID file.
+    let id = rpod
+        .ok(&[
+            "create",
+            "--name",
+            "kept",
+            "--stop-timeout",
+            "1",
+            "demo",
+            "sleep",
+            "300",
+        ])
+        .trim()
+        .to_string();
+    let unit = rpod.ok(&["generate", "systemd", "kept"]);
+    assert!(
+        unit.starts_with(&format!("# container-{id}.service\n")),
+        "{unit}"
+    );
+    let field = |name: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {unit}"))
+            .to_string()
+    };
+    run_line(&field("ExecStart"));
+    let monitor: i32 = std::fs::read_to_string(field("PIDFile"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        rpod.inspect("kept", "{{.State.ConmonPid}}"),
+        monitor.to_string()
+    );
+    run_line(&field("ExecStop"));
+    assert_eq!(rpod.inspect("kept", "{{.State.Status}}"), "exited");
+    // --files writes the unit; bad input is refused.
+    let out = rpod
+        .command(&[
+            "generate",
+            "systemd",
+            "--files",
+            "--name",
+            "--container-prefix",
+            "app",
+            "--separator",
+            "_",
+            "kept",
+        ])
+        .current_dir(rpod.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let written = rpod.dir.path().join("app_kept.service");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        written.display().to_string()
+    );
+    assert!(std::fs::read_to_string(&written)
+        .unwrap()
+        .contains("start kept"));
+    rpod.fails(
+        &[
+            "generate",
+            "systemd",
+            "--restart-policy",
+            "sometimes",
+            "kept",
+        ],
+        125,
+    );
+    rpod.fails(&["generate", "systemd", "nosuch"], 125);
+    // The unit's own flags replace the create command's: -d out of a cluster, the ID and
+    // PID files (with their values) dropped.
+    let cid = rpod.dir.path().join("made.cid").display().to_string();
+    let pid = rpod.dir.path().join("made.pid").display().to_string();
+    rpod.ok(&[
+        "create",
+        "-dit",
+        "--cidfile",
+        &cid,
+        "--pidfile",
+        &pid,
+        "--name",
+        "made",
+        "demo",
+        "top",
+    ]);
+    let unit = rpod.ok(&["generate", "systemd", "--new", "made"]);
+    let start = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(
+        start.ends_with("--replace -it --name made demo top"),
+        "{start}"
+    );
+    assert!(!start.contains(&cid) && !start.contains(&pid), "{start}");
+}

@@ -489,15 +489,24 @@ fn volume_archives_stay_in_the_volume() {
     let rpod = Rpod::with_image("runc");
     rpod.ok(&["volume", "create", "target"]);
     let cases: Vec<(&str, Vec<Entry>)> = vec![
-        ("a member climbing out", vec![file(&format!("{}/victim", sentinel.up(8)), b"owned\n")]),
-        ("an absolute member", vec![file(&format!("{abs}/victim"), b"owned\n")]),
+        (
+            "a member climbing out",
+            vec![file(&format!("{}/victim", sentinel.up(8)), b"owned\n")],
+        ),
+        (
+            "an absolute member",
+            vec![file(&format!("{abs}/victim"), b"owned\n")],
+        ),
         (
             "a file written through a link to the host",
             vec![symlink("out", &abs), file("out/victim", b"owned\n")],
         ),
         (
             "a link to the host, then a file over it",
-            vec![symlink("victim", &format!("{abs}/victim")), file("victim", b"owned\n")],
+            vec![
+                symlink("victim", &format!("{abs}/victim")),
+                file("victim", b"owned\n"),
+            ],
         ),
         ("a device", vec![Entry::CharDev("zero".into(), 1, 5)]),
     ];
@@ -506,20 +515,36 @@ fn volume_archives_stay_in_the_volume() {
         let archive = rpod.dir.path().join("in.tar");
         fs::write(&archive, tar_of(&entries)).unwrap();
         let _ = rpod.run(&["volume", "import", "target", &archive.display().to_string()]);
-        assert_eq!(fs::read(sentinel.path.join("victim")).unwrap(), b"precious\n", "{case}");
-        assert_eq!(fs::read_dir(sentinel.path.join("sub")).unwrap().count(), 0, "{case}");
+        assert_eq!(
+            fs::read(sentinel.path.join("victim")).unwrap(),
+            b"precious\n",
+            "{case}"
+        );
+        assert_eq!(
+            fs::read_dir(sentinel.path.join("sub")).unwrap().count(),
+            0,
+            "{case}"
+        );
         // Nothing in the volume leads out of it: a link stays a link, a device is left out.
         for entry in fs::read_dir(&data).unwrap().flatten() {
             use std::os::unix::fs::FileTypeExt;
             let kind = entry.file_type().unwrap();
             assert!(!kind.is_char_device() && !kind.is_block_device(), "{case}");
         }
-        let tmp = fs::read_dir(rpod.root().join("tmp")).map(|d| d.count()).unwrap_or(0);
+        let tmp = fs::read_dir(rpod.root().join("tmp"))
+            .map(|d| d.count())
+            .unwrap_or(0);
         assert_eq!(tmp, 0, "{case}: scratch files were left");
     }
     // Export: a container's links to the host are archived as links, never followed.
     rpod.ok(&[
-        "run", "--rm", "-v", "target:/v", "demo", "sh", "-c",
+        "run",
+        "--rm",
+        "-v",
+        "target:/v",
+        "demo",
+        "sh",
+        "-c",
         &format!("rm -rf /v/*; ln -s {abs} /v/dir; ln -s {abs}/victim /v/file"),
     ]);
     let out = rpod.run(&["volume", "export", "target"]);

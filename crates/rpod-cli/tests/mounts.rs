@@ -731,10 +731,28 @@ fn volume_export_import_mount_and_unmount() {
     rpod.ok(&["volume", "export", "-o", &archive, "source"]);
     // Into a volume with content of its own: added, same names replaced.
     rpod.ok(&["volume", "create", "copy"]);
-    rpod.ok(&["run", "--rm", "-v", "copy:/v", "demo", "sh", "-c", "echo old > /v/l; echo keep > /v/k"]);
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "copy:/v",
+        "demo",
+        "sh",
+        "-c",
+        "echo old > /v/l; echo keep > /v/k",
+    ]);
     rpod.ok(&["volume", "import", "copy", &archive]);
     assert_eq!(
-        rpod.ok(&["run", "--rm", "-v", "copy:/v", "demo", "sh", "-c", "cat /v/l /v/k; stat -c '%u:%g %a' /v/d/f; readlink /v/l"]),
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "copy:/v",
+            "demo",
+            "sh",
+            "-c",
+            "cat /v/l /v/k; stat -c '%u:%g %a' /v/d/f; readlink /v/l"
+        ]),
         "hi\nkeep\n33:44 640\nd/f\n"
     );
     // From standard input; bad archives and unknown volumes are refused.
@@ -744,17 +762,41 @@ fn volume_export_import_mount_and_unmount() {
         &std::fs::read(&archive).unwrap(),
     );
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(rpod.ok(&["run", "--rm", "-v", "piped:/v", "demo", "cat", "/v/d/f"]), "hi\n");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", "piped:/v", "demo", "cat", "/v/d/f"]),
+        "hi\n"
+    );
     let junk = rpod.dir.path().join("junk.tar");
-    std::fs::write(&junk, b"not a tar archive at all, but longer than a block? no").unwrap();
-    let err = rpod.fails(&["volume", "import", "piped", &junk.display().to_string()], 125);
+    std::fs::write(
+        &junk,
+        b"not a tar archive at all, but longer than a block? no",
+    )
+    .unwrap();
+    let err = rpod.fails(
+        &["volume", "import", "piped", &junk.display().to_string()],
+        125,
+    );
     assert!(!err.is_empty());
     rpod.fails(&["volume", "export", "nosuch"], 125);
     // mount: a tmpfs volume's device mounted, its path printed; unmount undoes it.
-    rpod.ok(&["volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m", "fast"]);
+    rpod.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        "o=size=1m",
+        "fast",
+    ]);
     let path = rpod.ok(&["volume", "mount", "fast"]);
     let path = path.trim();
-    let mounted = || std::fs::read_to_string("/proc/mounts").unwrap().contains(&format!(" {path} tmpfs "));
+    let mounted = || {
+        std::fs::read_to_string("/proc/mounts")
+            .unwrap()
+            .contains(&format!(" {path} tmpfs "))
+    };
     assert!(mounted(), "{path}");
     assert_eq!(rpod.ok(&["volume", "unmount", "fast"]), "fast\n");
     assert!(!mounted());
@@ -762,5 +804,11 @@ fn volume_export_import_mount_and_unmount() {
     rpod.detached(&["--name", "user", "-v", "fast:/f", "demo", "sleep", "300"]);
     rpod.fails(&["volume", "unmount", "fast"], 125);
     rpod.ok(&["rm", "-f", "-t", "0", "user"]);
-    assert_eq!(rpod.ok(&["volume", "mount", "source"]).trim(), rpod.root().join("volumes/source/_data").display().to_string());
+    assert_eq!(
+        rpod.ok(&["volume", "mount", "source"]).trim(),
+        rpod.root()
+            .join("volumes/source/_data")
+            .display()
+            .to_string()
+    );
 }

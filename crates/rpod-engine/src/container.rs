@@ -347,6 +347,10 @@ pub struct ContainerConfig {
     pub passwd_entry: Option<String>,
     #[serde(default)]
     pub host_users: Vec<String>,
+    /// The command line that created the container (podman's `CreateCommand`), for
+    /// `generate systemd --new`.
+    #[serde(default)]
+    pub create_command: Vec<String>,
 }
 
 /// What changes over the container's life.

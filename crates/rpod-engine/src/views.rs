@@ -76,6 +76,8 @@ pub struct ContainerConfigView {
     pub healthcheck_on_failure_action: &'static str,
     pub annotations: BTreeMap<String, String>,
     pub umask: String,
+    /// The command line that created the container (podman's; empty when unknown).
+    pub create_command: Vec<String>,
     pub tty: bool,
     pub open_stdin: bool,
     pub attach_stdin: bool,
@@ -425,6 +427,7 @@ impl ContainerInspect {
                 }),
                 annotations: c.annotations.clone(),
                 umask: format!("{:04o}", c.umask.unwrap_or(crate::spec::DEFAULT_UMASK)),
+                create_command: c.create_command.clone(),
                 tty: c.terminal,
                 open_stdin: c.stdin,
                 attach_stdin: false,

@@ -167,6 +167,8 @@ pub struct SpecGenerator {
     pub health_config: Option<Value>,
     pub health_check_on_failure_action: i64,
     pub manage_password: Option<bool>,
+    #[serde(rename = "containerCreateCommand")]
+    pub create_command: Option<Vec<String>>,
     pub passwd_entry: String,
     pub hostusers: Option<Vec<String>>,
     pub restart_tries: Option<u32>,
@@ -253,7 +255,6 @@ const ANY_VALUE: &[&str] = &[
     "use_image_resolve_conf",
     "use_image_hosts",
     "idmappings",
-    "containerCreateCommand",
     // podman's hint that the storage of a `--rm` container need not be synced.
     "volatile",
 ];
@@ -645,6 +646,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         unset_env: spec.unsetenv.unwrap_or_default(),
         unset_env_all: spec.unsetenvall,
         no_passwd_entries: spec.manage_password == Some(false),
+        create_command: spec.create_command.unwrap_or_default(),
         passwd_entry: non_empty(spec.passwd_entry),
         host_users: spec.hostusers.unwrap_or_default(),
         platform: rpod_engine::image::platform::Platform::from_flags(

@@ -610,6 +610,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         cgroup_parent: args.cgroup_parent.clone(),
         domainname: args.domainname.clone(),
         read_only_tmpfs: args.read_only_tmpfs,
+        create_command: std::env::args().collect(),
         no_passwd_entries: !args.passwd,
         passwd_entry: args.passwd_entry.clone(),
         host_users: args.hostuser.clone(),

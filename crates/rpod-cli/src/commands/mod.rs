@@ -3,6 +3,7 @@
 pub mod container;
 pub mod events;
 pub mod filesystem;
+pub mod generate;
 pub mod image;
 pub mod logs;
 pub mod network;

@@ -239,6 +239,7 @@ impl Engine {
             no_passwd_entries: options.no_passwd_entries,
             passwd_entry: options.passwd_entry.clone(),
             host_users: options.host_users.clone(),
+            create_command: options.create_command.clone(),
             mounts: {
                 let mut mounts = options.mounts.clone();
                 if options.read_only && options.read_only_tmpfs {

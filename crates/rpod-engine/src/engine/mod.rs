@@ -206,6 +206,8 @@ pub struct CreateOptions {
     pub passwd_entry: Option<String>,
     /// `--hostuser`: host accounts (names or numbers) to add to the container's passwd.
     pub host_users: Vec<String>,
+    /// The command line that asked for the container (shown as `CreateCommand`).
+    pub create_command: Vec<String>,
     /// `--read-only-tmpfs`: with `read_only`, a tmpfs on /tmp, /var/tmp and /run (where
     /// no other mount is asked for).
     pub read_only_tmpfs: bool,
