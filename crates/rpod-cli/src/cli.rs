@@ -888,6 +888,10 @@ pub struct RunArgs {
     /// The container's NIS domain name.
     #[arg(long)]
     pub domainname: Option<String>,
+    /// Containers (comma-separated) started before this one at each start; they cannot
+    /// be removed while this one exists.
+    #[arg(long, value_delimiter = ',')]
+    pub requires: Vec<String>,
     /// The umask of the container's processes (octal, 0022 by default).
     #[arg(long)]
     pub umask: Option<String>,

@@ -2928,3 +2928,56 @@ fn generated_systemd_units_run_and_stop_the_container() {
     );
     assert!(!start.contains(&cid) && !start.contains(&pid), "{start}");
 }
+
+#[test]
+fn required_containers_start_first_and_outlive_their_dependents() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["create", "--name", "db", "demo", "sleep", "300"]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "cache",
+        "--requires",
+        "db",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "app",
+        "--requires",
+        "cache,db",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let db = rpod.inspect("db", "{{.Id}}");
+    let cache = rpod.inspect("cache", "{{.Id}}");
+    assert_eq!(
+        rpod.inspect("app", "{{json .Dependencies}}"),
+        format!("[\"{cache}\",\"{db}\"]")
+    );
+    // Starting app starts what it requires, and theirs.
+    rpod.ok(&["start", "app"]);
+    for name in ["db", "cache", "app"] {
+        assert_eq!(rpod.inspect(name, "{{.State.Status}}"), "running", "{name}");
+    }
+    // run too; a requirement that runs already is left as it is.
+    rpod.ok(&["stop", "-t", "0", "cache"]);
+    let started = rpod.inspect("db", "{{.State.StartedAt}}");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--requires", "cache", "demo", "echo", "ran"]),
+        "ran\n"
+    );
+    assert_eq!(rpod.inspect("cache", "{{.State.Status}}"), "running");
+    assert_eq!(rpod.inspect("db", "{{.State.StartedAt}}"), started);
+    // A required container is not removed while its dependents exist, unless with them.
+    let err = rpod.fails(&["rm", "-f", "-t", "0", "db"], 125);
+    assert!(err.contains("dependent containers"), "{err}");
+    rpod.fails(&["create", "--requires", "nosuch", "demo", "true"], 125);
+    let removed = rpod.ok(&["rm", "-f", "-t", "0", "--depend", "db"]);
+    assert_eq!(removed.lines().count(), 3, "{removed}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}

@@ -2583,6 +2583,21 @@ fn run_settings_through_both_apis() {
         "{refused:?}"
     );
     assert_eq!(service.rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+    // --requires through podman-remote (dependencyContainers).
+    service.podman_ok(&["create", "--name", "base", "demo", "sleep", "300"]);
+    service.podman_ok(&[
+        "create",
+        "--name",
+        "upper",
+        "--requires",
+        "base",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    service.podman_ok(&["start", "upper"]);
+    assert_eq!(service.rpod.inspect("base", "{{.State.Status}}"), "running");
+    service.podman_ok(&["rm", "-f", "-t", "0", "upper", "base"]);
     // podman-remote's init: 204, then 304 (which its client reports as podman does).
     service.podman_ok(&["create", "--name", "early", "demo", "echo", "started"]);
     assert_eq!(

@@ -351,6 +351,9 @@ pub struct ContainerConfig {
     /// `generate systemd --new`.
     #[serde(default)]
     pub create_command: Vec<String>,
+    /// `--requires`: containers (by ID) started before this one, and removed after it.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 /// What changes over the container's life.

@@ -323,6 +323,8 @@ pub struct ContainerInspect {
     #[serde(rename = "ExecIDs")]
     pub exec_ids: Vec<String>,
     pub mounts: Vec<InspectMount>,
+    /// `--requires`: the containers (IDs) started before this one.
+    pub dependencies: Vec<String>,
     pub network_settings: NetworkSettings,
     pub config: ContainerConfigView,
     pub host_config: HostConfig,
@@ -398,6 +400,7 @@ impl ContainerInspect {
             driver: "overlay",
             exec_ids,
             mounts: c.mounts.iter().map(InspectMount::new).collect(),
+            dependencies: c.requires.clone(),
             network_settings: NetworkSettings::new(roots, record),
             config: ContainerConfigView {
                 hostname: c.hostname.clone(),

@@ -169,6 +169,8 @@ pub struct SpecGenerator {
     pub manage_password: Option<bool>,
     #[serde(rename = "containerCreateCommand")]
     pub create_command: Option<Vec<String>>,
+    #[serde(rename = "dependencyContainers")]
+    pub dependency_containers: Option<Vec<String>>,
     pub passwd_entry: String,
     pub hostusers: Option<Vec<String>>,
     pub restart_tries: Option<u32>,
@@ -647,6 +649,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         unset_env_all: spec.unsetenvall,
         no_passwd_entries: spec.manage_password == Some(false),
         create_command: spec.create_command.unwrap_or_default(),
+        requires: spec.dependency_containers.unwrap_or_default(),
         passwd_entry: non_empty(spec.passwd_entry),
         host_users: spec.hostusers.unwrap_or_default(),
         platform: rpod_engine::image::platform::Platform::from_flags(

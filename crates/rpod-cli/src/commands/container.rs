@@ -611,6 +611,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         domainname: args.domainname.clone(),
         read_only_tmpfs: args.read_only_tmpfs,
         create_command: std::env::args().collect(),
+        requires: args.requires.clone(),
         no_passwd_entries: !args.passwd,
         passwd_entry: args.passwd_entry.clone(),
         host_users: args.hostuser.clone(),

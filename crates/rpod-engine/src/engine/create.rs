@@ -240,6 +240,16 @@ impl Engine {
             passwd_entry: options.passwd_entry.clone(),
             host_users: options.host_users.clone(),
             create_command: options.create_command.clone(),
+            requires: {
+                let mut ids = Vec::new();
+                for name in &options.requires {
+                    let id = self.lookup(name)?.id().to_string();
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                ids
+            },
             mounts: {
                 let mut mounts = options.mounts.clone();
                 if options.read_only && options.read_only_tmpfs {

@@ -208,6 +208,8 @@ pub struct CreateOptions {
     pub host_users: Vec<String>,
     /// The command line that asked for the container (shown as `CreateCommand`).
     pub create_command: Vec<String>,
+    /// `--requires`: containers (names or IDs) to start before this one.
+    pub requires: Vec<String>,
     /// `--read-only-tmpfs`: with `read_only`, a tmpfs on /tmp, /var/tmp and /run (where
     /// no other mount is asked for).
     pub read_only_tmpfs: bool,

@@ -4,7 +4,7 @@ use super::*;
 
 impl Engine {
     /// The containers that join this one's namespaces (`--network`, `--pid`, `--ipc`,
-    /// `--uts`, `--cgroupns container:`).
+    /// `--uts`, `--cgroupns container:`) or require it (`--requires`).
     fn dependents(&self, id: &str) -> Result<Vec<ContainerRecord>> {
         Ok(self
             .store
@@ -18,6 +18,7 @@ impl Engine {
                     || iso.ipc == shares
                     || iso.uts == shares
                     || iso.cgroup == shares
+                    || c.config.requires.iter().any(|r| r == id)
             })
             .collect())
     }

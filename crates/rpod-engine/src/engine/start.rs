@@ -175,12 +175,39 @@ impl Engine {
         before_start: Option<&mut BeforeStart<'_>>,
     ) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
+        self.start_requirements(&found)?;
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
         self.sync(&mut record)?;
         // A start by the user begins a new count for `on-failure:N`.
         record.state.restart_retries = 0;
         self.start_locked(record, console_size, before_start)
+    }
+
+    /// `--requires`: start the containers `record` requires that do not run (their own
+    /// requirements first: `start` starts those), as podman's start does, each under its
+    /// own lock, before `record`'s is taken. Requirements name containers that existed
+    /// before, so they cannot loop.
+    fn start_requirements(&self, record: &ContainerRecord) -> Result<()> {
+        for id in &record.config.requires {
+            let required = self.inspect(id).map_err(|e| match e {
+                EngineError::NoSuchContainer(_) => EngineError::state(
+                    record.id(),
+                    format!(
+                        "container {} requires container {id}, which no longer exists",
+                        record.config.name
+                    ),
+                ),
+                other => other,
+            })?;
+            if !matches!(required.state.status, Status::Running | Status::Paused) {
+                match self.start(required.id(), None, None) {
+                    Ok(_) | Err(EngineError::NotModified(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Start a container whose lock is held and whose state is synced.
