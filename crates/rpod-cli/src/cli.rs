@@ -888,6 +888,9 @@ pub struct RunArgs {
     /// The container's NIS domain name.
     #[arg(long)]
     pub domainname: Option<String>,
+    /// The execution domain: LINUX, or LINUX32 (a 32-bit machine to `uname -m`).
+    #[arg(long)]
+    pub personality: Option<String>,
     /// Containers (comma-separated) started before this one at each start; they cannot
     /// be removed while this one exists.
     #[arg(long, value_delimiter = ',')]

@@ -510,3 +510,58 @@ fn numeric_users_get_passwd_and_group_entries_as_podman_gives() {
         125,
     );
 }
+
+#[test]
+fn personalities_on_crun_and_refused_where_runc_would_ignore_them() {
+    let rpod = Rpod::with_image("crun");
+    let machine = rpod.ok(&["run", "--rm", "demo", "uname", "-m"]);
+    let narrow = rpod.ok(&[
+        "run",
+        "--rm",
+        "--personality",
+        "LINUX32",
+        "demo",
+        "uname",
+        "-m",
+    ]);
+    let expected = match machine.trim() {
+        "x86_64" => "i686",
+        "aarch64" => "armv8l",
+        other => other,
+    };
+    assert_eq!(narrow.trim(), expected, "{machine}");
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--personality",
+            "LINUX",
+            "demo",
+            "uname",
+            "-m"
+        ]),
+        machine
+    );
+    rpod.fails(&["create", "--personality", "BSD", "demo", "true"], 125);
+    // runc before 1.2 ignores the field: refused, naming the version.
+    let version = std::process::Command::new("runc")
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).to_string();
+    if version.contains("version 1.0") || version.contains("version 1.1") {
+        let err = rpod.fails(
+            &[
+                "create",
+                "--runtime",
+                "runc",
+                "--personality",
+                "LINUX32",
+                "demo",
+                "true",
+            ],
+            125,
+        );
+        assert!(err.contains("--personality with runc 1."), "{err}");
+    }
+}

@@ -354,6 +354,10 @@ pub struct ContainerConfig {
     /// `--requires`: containers (by ID) started before this one, and removed after it.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// `--personality LINUX|LINUX32`: the execution domain (`uname -m` of a 32-bit
+    /// machine with LINUX32).
+    #[serde(default)]
+    pub personality: Option<String>,
 }
 
 /// What changes over the container's life.

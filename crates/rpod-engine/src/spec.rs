@@ -632,6 +632,18 @@ pub fn generate(
         linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect()));
     }
     linux.set_seccomp(config.security.seccomp()?);
+    if let Some(personality) = &config.personality {
+        let domain = match personality.as_str() {
+            "LINUX32" => oci_spec::runtime::LinuxPersonalityDomain::PerLinux32,
+            _ => oci_spec::runtime::LinuxPersonalityDomain::PerLinux,
+        };
+        linux.set_personality(Some(
+            oci_spec::runtime::LinuxPersonalityBuilder::default()
+                .domain(domain)
+                .build()
+                .map_err(build_err)?,
+        ));
+    }
     let mut sysctls = config.isolation.sysctls.clone();
     if let Some(domain) = spec.domainname() {
         // Also as a sysctl: runc before 1.2 ignores the spec's `domainname`.

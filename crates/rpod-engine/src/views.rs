@@ -132,6 +132,9 @@ pub struct HostConfig {
     /// podman's word for the cgroup namespace (`private`, `host`, `container:ID`).
     pub cgroup_mode: String,
     pub cgroup_parent: String,
+    /// `--personality` (podman shows the OCI spec's field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personality: Option<String>,
     pub pids_limit: i64,
     pub readonly_rootfs: bool,
     pub privileged: bool,
@@ -478,6 +481,7 @@ impl ContainerInspect {
                     .cgroup_parent
                     .clone()
                     .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string()),
+                personality: c.personality.clone(),
                 pids_limit: c.pids_limit.unwrap_or(0),
                 readonly_rootfs: c.read_only,
                 privileged: security.privileged,

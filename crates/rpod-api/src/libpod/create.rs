@@ -171,6 +171,7 @@ pub struct SpecGenerator {
     pub create_command: Option<Vec<String>>,
     #[serde(rename = "dependencyContainers")]
     pub dependency_containers: Option<Vec<String>>,
+    pub personality: Option<Value>,
     pub passwd_entry: String,
     pub hostusers: Option<Vec<String>>,
     pub restart_tries: Option<u32>,
@@ -650,6 +651,15 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         no_passwd_entries: spec.manage_password == Some(false),
         create_command: spec.create_command.unwrap_or_default(),
         requires: spec.dependency_containers.unwrap_or_default(),
+        personality: match &spec.personality {
+            None | Some(Value::Null) => None,
+            Some(p) => {
+                if p.get("flags").is_some_and(|f| !zeroish(f)) {
+                    return Err(ApiError::unsupported("personality flags"));
+                }
+                p.get("domain").and_then(Value::as_str).map(String::from)
+            }
+        },
         passwd_entry: non_empty(spec.passwd_entry),
         host_users: spec.hostusers.unwrap_or_default(),
         platform: rpod_engine::image::platform::Platform::from_flags(

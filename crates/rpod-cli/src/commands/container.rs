@@ -612,6 +612,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         read_only_tmpfs: args.read_only_tmpfs,
         create_command: std::env::args().collect(),
         requires: args.requires.clone(),
+        personality: args.personality.clone(),
         no_passwd_entries: !args.passwd,
         passwd_entry: args.passwd_entry.clone(),
         host_users: args.hostuser.clone(),

@@ -61,8 +61,11 @@ impl Engine {
             .unwrap_or_else(|| self.options.runtime.clone());
         // Fail now, not at start, when the runtime or conmon is missing, or the seccomp
         // profile cannot be had.
-        self.runtime(&runtime_name)?;
+        let runtime = self.runtime(&runtime_name)?;
         options.security.seccomp()?;
+        if options.personality.is_some() {
+            refuse_personality_on_old_runc(runtime.as_ref())?;
+        }
 
         // Held until the container is recorded: its image cannot be removed meanwhile.
         let image_lock = match options.image {
@@ -240,6 +243,7 @@ impl Engine {
             passwd_entry: options.passwd_entry.clone(),
             host_users: options.host_users.clone(),
             create_command: options.create_command.clone(),
+            personality: options.personality.clone(),
             requires: {
                 let mut ids = Vec::new();
                 for name in &options.requires {
@@ -384,6 +388,13 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
     if let Some(parent) = &options.cgroup_parent {
         crate::spec::check_cgroup_parent(parent)?;
     }
+    if let Some(personality) = &options.personality {
+        if !matches!(personality.as_str(), "LINUX" | "LINUX32") {
+            return invalid(format!(
+                "invalid --personality {personality:?}: use LINUX or LINUX32"
+            ));
+        }
+    }
     if let Some(template) = &options.passwd_entry {
         crate::accounts::check_template(template)?;
     }
@@ -417,6 +428,33 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         if !ok {
             return invalid(format!("invalid hostname {hostname:?}"));
         }
+    }
+    Ok(())
+}
+
+/// runc before 1.2 ignores the spec's personality without a word: refused there rather
+/// than a container that silently runs in the usual domain (crun and newer runc set it).
+fn refuse_personality_on_old_runc(runtime: &dyn rpod_oci::OciRuntime) -> Result<()> {
+    let (_, info) = runtime.runtime_info()?;
+    let version: Vec<u32> = info
+        .version
+        .split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .unwrap_or("0")
+        .split(|c: char| !c.is_ascii_digit())
+        .take(2)
+        .map(|n| n.parse().unwrap_or(0))
+        .collect();
+    let old = version.as_slice() < [1, 2].as_slice();
+    if info.name == "runc" && old {
+        return Err(EngineError::NotSupported(format!(
+            "--personality with runc {} (it sets personalities from 1.2 on; crun does)",
+            version
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(".")
+        )));
     }
     Ok(())
 }

@@ -210,6 +210,8 @@ pub struct CreateOptions {
     pub create_command: Vec<String>,
     /// `--requires`: containers (names or IDs) to start before this one.
     pub requires: Vec<String>,
+    /// `--personality LINUX|LINUX32`.
+    pub personality: Option<String>,
     /// `--read-only-tmpfs`: with `read_only`, a tmpfs on /tmp, /var/tmp and /run (where
     /// no other mount is asked for).
     pub read_only_tmpfs: bool,
