@@ -2616,3 +2616,93 @@ fn run_settings_through_both_apis() {
     );
     assert_eq!(service.podman_ok(&["start", "-a", "early"]), "started\n");
 }
+
+/// Read from a streaming request until `needle` was seen `count` times; then hang up.
+fn stream_until(socket: &Path, path: &str, needle: &str, count: usize) -> String {
+    let mut conn = UnixStream::connect(socket).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(conn, "GET {path} HTTP/1.1\r\nHost: rpod\r\n\r\n").unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while String::from_utf8_lossy(&seen).matches(needle).count() < count {
+        let n = conn.read(&mut buffer).unwrap();
+        assert!(
+            n > 0,
+            "the stream ended: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[test]
+fn stats_stream_until_the_client_hangs_up() {
+    let service = Service::start();
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "demo",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]);
+    let threads = service.threads();
+    // Docker's: one object a second, each with the previous reading's CPU.
+    let text = stream_until(
+        &service.socket,
+        "/v1.43/containers/busy/stats",
+        "\"precpu_stats\"",
+        3,
+    );
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let objects: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l.trim()).ok())
+        .filter(|v: &serde_json::Value| v.get("cpu_stats").is_some())
+        .collect();
+    assert!(objects.len() >= 2, "{text}");
+    let total = |v: &serde_json::Value| {
+        v["cpu_stats"]["cpu_usage"]["total_usage"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert!(total(&objects[1]) > total(&objects[0]), "{text}");
+    // podman's: a report each interval.
+    let text = stream_until(
+        &service.socket,
+        "/v4.0.0/libpod/containers/stats?containers=busy&stream=true&interval=1",
+        "\"CPUNano\"",
+        2,
+    );
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    // The service goes on after the clients hung up, with no stream left behind.
+    assert_eq!(service.http("GET", "/_ping", b"").status, 200);
+    wait_until("the streams end", || service.threads() <= threads);
+    service.docker_ok(&["rm", "-f", "busy"]);
+}
+
+#[test]
+fn podman_remote_removes_every_image_at_once() {
+    let service = Service::start();
+    let tarball = busybox_tarball().display().to_string();
+    service
+        .rpod
+        .ok(&["import", "--change", "LABEL n=2", &tarball, "second"]);
+    service.rpod.ok(&["tag", "demo", "demo-alias"]);
+    service.podman_ok(&["create", "--name", "user", "second", "true"]);
+    // -a: every image; the one a container uses stays (exit 2), the others go.
+    let out = service.podman_out(&["rmi", "-a"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        service.rpod.ok(&["images", "--format", "{{.Repository}}"]),
+        "localhost/second\n"
+    );
+    // -a -f: the container goes with it.
+    service.podman_ok(&["rmi", "-a", "-f"]);
+    assert_eq!(service.rpod.ok(&["images", "-q"]), "");
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+}
