@@ -715,6 +715,37 @@ pub enum ContainerCommand {
     Top(TopArgs),
     /// List a container's published ports.
     Port(PortArgs),
+    /// Make a new container like another (other limits, name or image if asked).
+    Clone(CloneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The clone's name (the original's with -clone by default).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Remove the original once the clone is made.
+    #[arg(long)]
+    pub destroy: bool,
+    /// With --destroy: remove the original even when it runs.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Start the clone.
+    #[arg(long)]
+    pub run: bool,
+    /// Memory limit (e.g. 64m, 1g).
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Number of CPUs (e.g. 0.5).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    pub container: String,
+    /// The clone's name (as --name).
+    pub new_name: Option<String>,
+    /// Another image for the clone.
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

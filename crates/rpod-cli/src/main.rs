@@ -118,6 +118,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => c::kill(e, a),
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => c::rm(e, a),
         Command::Init(a) | Command::Container(ContainerCommand::Init(a)) => c::init(e, a),
+        Command::Container(ContainerCommand::Clone(a)) => c::clone(e, a),
         Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => c::pause(e, a, true),
         Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
             c::pause(e, a, false)

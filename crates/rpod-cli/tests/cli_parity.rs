@@ -2981,3 +2981,39 @@ fn required_containers_start_first_and_outlive_their_dependents() {
     assert_eq!(removed.lines().count(), 3, "{removed}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn clones_are_made_as_their_originals_were() {
+    let rpod = Rpod::with_image("runc");
+    let secret = rpod.dir.path().join("secret");
+    std::fs::write(&secret, "s3cret").unwrap();
+    rpod.ok(&["secret", "create", "pw", &secret.display().to_string()]);
+    let script = "echo $A; cat /run/secrets/pw; echo; hostname; touch /anon/mine; ls /anon | wc -l; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max";
+    rpod.ok(&[
+        "create", "--name", "orig", "-m", "64m", "-e", "A=1", "-v", "/anon", "-v", "shared:/s",
+        "--secret", "pw", "-h", "myhost", "demo", "sh", "-c", script,
+    ]);
+    let out = rpod.ok(&["start", "-a", "orig"]);
+    assert_eq!(out, format!("1\ns3cret\nmyhost\n1\n{}\n", 64u64 << 20));
+    // The clone: the same command and settings, its own anonymous volume (empty), the
+    // shared named one, its own copy of the secret, the limits asked for.
+    let id = rpod.ok(&["container", "clone", "-m", "96m", "orig"]).trim().to_string();
+    assert_eq!(rpod.inspect("orig-clone", "{{.Id}}"), id);
+    assert_eq!(rpod.ok(&["start", "-a", "orig-clone"]), format!("1\ns3cret\nmyhost\n1\n{}\n", 96u64 << 20));
+    let volume = |name: &str| rpod.inspect(name, "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}");
+    assert_ne!(volume("orig"), volume("orig-clone"));
+    // Named as asked, started with --run, the original removed with --destroy.
+    rpod.detached(&["--name", "server", "--stop-timeout", "1", "demo", "sleep", "300"]);
+    let err = rpod.fails(&["container", "clone", "--destroy", "server"], 125);
+    assert!(err.contains("without force"), "{err}");
+    rpod.fails(&["inspect", "server-clone"], 125);
+    rpod.ok(&["container", "clone", "--destroy", "--force", "--run", "server", "server2"]);
+    assert_eq!(rpod.inspect("server2", "{{.State.Status}}"), "running");
+    rpod.fails(&["inspect", "server"], 125);
+    // Another image; an unknown original or image is refused.
+    rpod.ok(&["tag", "demo", "other"]);
+    rpod.ok(&["container", "clone", "--name", "moved", "orig", "", "other"]);
+    assert_eq!(rpod.inspect("moved", "{{.ImageName}}"), "localhost/other:latest");
+    rpod.fails(&["container", "clone", "nosuch"], 125);
+    rpod.fails(&["container", "clone", "orig", "x", "nosuchimage"], 125);
+}

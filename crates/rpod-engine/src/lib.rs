@@ -48,8 +48,8 @@ pub use container::{
 };
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
-    CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted, HostSource,
-    ImageRemoval, ImageVolumes, PathStat, RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition,
-    WaitOptions, WaitOutcome,
+    CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted,
+    HostSource, ImageRemoval, ImageVolumes, PathStat, RemoveOptions, RuntimeMaker, WaitBegun,
+    WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

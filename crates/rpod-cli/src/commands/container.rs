@@ -335,24 +335,50 @@ fn throttles(
         .collect::<Result<_, _>>()?)
 }
 
-/// `rpod update`: prints each container's ID, as podman.
-pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
+/// `container clone`: prints the clone's ID, as podman.
+pub fn clone(engine: &Engine, args: CloneArgs) -> Outcome {
+    // An empty second argument names nothing (it lets a third give the image).
+    let new_name = args.new_name.clone().filter(|n| !n.is_empty());
+    if args.name.is_some() && new_name.is_some() {
+        return Err(usage(
+            "give the clone's name once: --name or the second argument",
+        ));
+    }
     let extra = limit_resources(&args.limits)?;
-    let changes = rpod_engine::resources::LimitChanges {
+    let limits = rpod_engine::resources::LimitChanges {
         memory: args
             .memory
             .as_deref()
             .map(|s| parse_memory(s).map_err(usage))
             .transpose()?,
+        cpus: args.cpus,
+        ..limit_changes(extra)
+    };
+    let options = rpod_engine::CloneOptions {
+        name: args.name.clone().or(new_name),
+        image: args.image.clone(),
+        limits,
+        destroy: args.destroy,
+        force: args.force,
+    };
+    let record = engine.clone_container(&args.container, &options)?;
+    if args.run {
+        engine.start(record.id(), None, None)?;
+    }
+    println!("{}", record.id());
+    Ok(0)
+}
+
+/// The changes `--memory-swap`, `--cpu-shares`, ... ask for (`update`, `clone`).
+fn limit_changes(extra: rpod_engine::resources::Resources) -> rpod_engine::resources::LimitChanges {
+    rpod_engine::resources::LimitChanges {
         memory_swap: extra.memory_swap,
         memory_reservation: extra.memory_reservation,
-        cpus: args.cpus,
         cpu_shares: extra.cpu_shares,
         cpu_quota: extra.cpu_quota,
         cpu_period: extra.cpu_period,
         cpuset_cpus: extra.cpuset_cpus,
         cpuset_mems: extra.cpuset_mems,
-        pids_limit: args.pids_limit,
         blkio_weight: extra.blkio_weight,
         blkio_weight_device: extra.blkio_weight_device,
         memory_swappiness: extra.memory_swappiness,
@@ -362,11 +388,27 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
         device_write_bps: extra.device_write_bps,
         device_read_iops: extra.device_read_iops,
         device_write_iops: extra.device_write_iops,
+        ..Default::default()
+    }
+}
+
+/// `rpod update`: prints each container's ID, as podman.
+pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
+    let extra = limit_resources(&args.limits)?;
+    let changes = rpod_engine::resources::LimitChanges {
+        memory: args
+            .memory
+            .as_deref()
+            .map(|s| parse_memory(s).map_err(usage))
+            .transpose()?,
+        cpus: args.cpus,
+        pids_limit: args.pids_limit,
         restart: args
             .restart
             .as_deref()
             .map(rpod_engine::restart::RestartPolicy::parse)
             .transpose()?,
+        ..limit_changes(extra)
     };
     for name in &args.containers {
         let record = engine.update(name, &changes)?;

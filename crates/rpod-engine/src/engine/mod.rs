@@ -5,6 +5,7 @@
 mod accounts;
 pub mod checkpoint;
 mod checkpoint_archive;
+mod clone;
 mod copy;
 mod create;
 mod disk_usage;
@@ -36,6 +37,7 @@ mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
+pub use clone::CloneOptions;
 pub use images::{HistoryStep, ImageRemoval};
 pub use reset::ResetReport;
 
