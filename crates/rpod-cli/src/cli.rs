@@ -777,6 +777,33 @@ pub enum ImageCommand {
     Prune(ImagePruneArgs),
     /// List images as a tree of their layers.
     Tree(TreeArgs),
+    /// Mount images read-only and print where (every mounted image without names).
+    Mount(ImageMountArgs),
+    /// Undo image mounts.
+    #[command(alias = "umount")]
+    Unmount(ImageUnmountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageMountArgs {
+    /// Every image.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// `json` for a list of {id, Names, Repositories, mountpoint}.
+    #[arg(long)]
+    pub format: Option<String>,
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageUnmountArgs {
+    /// Every mounted image.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Accepted (an image mount has no count to force).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Args)]

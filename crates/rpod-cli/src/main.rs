@@ -151,6 +151,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => i::untag(e, a),
         Command::Image(ImageCommand::Prune(a)) => i::prune(e, a),
         Command::Image(ImageCommand::Tree(a)) => i::tree(e, a),
+        Command::Image(ImageCommand::Mount(a)) => i::mount(e, a),
+        Command::Image(ImageCommand::Unmount(a)) => i::unmount(e, a),
         Command::System(SystemCommand::Df(a)) => s::df(e, a),
         Command::System(SystemCommand::Prune(a)) => s::prune(e, a),
         Command::System(SystemCommand::Reset(a)) => s::reset(e, a),

@@ -2990,30 +2990,118 @@ fn clones_are_made_as_their_originals_were() {
     rpod.ok(&["secret", "create", "pw", &secret.display().to_string()]);
     let script = "echo $A; cat /run/secrets/pw; echo; hostname; touch /anon/mine; ls /anon | wc -l; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max";
     rpod.ok(&[
-        "create", "--name", "orig", "-m", "64m", "-e", "A=1", "-v", "/anon", "-v", "shared:/s",
-        "--secret", "pw", "-h", "myhost", "demo", "sh", "-c", script,
+        "create",
+        "--name",
+        "orig",
+        "-m",
+        "64m",
+        "-e",
+        "A=1",
+        "-v",
+        "/anon",
+        "-v",
+        "shared:/s",
+        "--secret",
+        "pw",
+        "-h",
+        "myhost",
+        "demo",
+        "sh",
+        "-c",
+        script,
     ]);
     let out = rpod.ok(&["start", "-a", "orig"]);
     assert_eq!(out, format!("1\ns3cret\nmyhost\n1\n{}\n", 64u64 << 20));
     // The clone: the same command and settings, its own anonymous volume (empty), the
     // shared named one, its own copy of the secret, the limits asked for.
-    let id = rpod.ok(&["container", "clone", "-m", "96m", "orig"]).trim().to_string();
+    let id = rpod
+        .ok(&["container", "clone", "-m", "96m", "orig"])
+        .trim()
+        .to_string();
     assert_eq!(rpod.inspect("orig-clone", "{{.Id}}"), id);
-    assert_eq!(rpod.ok(&["start", "-a", "orig-clone"]), format!("1\ns3cret\nmyhost\n1\n{}\n", 96u64 << 20));
-    let volume = |name: &str| rpod.inspect(name, "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}");
+    assert_eq!(
+        rpod.ok(&["start", "-a", "orig-clone"]),
+        format!("1\ns3cret\nmyhost\n1\n{}\n", 96u64 << 20)
+    );
+    let volume = |name: &str| {
+        rpod.inspect(
+            name,
+            "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}",
+        )
+    };
     assert_ne!(volume("orig"), volume("orig-clone"));
     // Named as asked, started with --run, the original removed with --destroy.
-    rpod.detached(&["--name", "server", "--stop-timeout", "1", "demo", "sleep", "300"]);
+    rpod.detached(&[
+        "--name",
+        "server",
+        "--stop-timeout",
+        "1",
+        "demo",
+        "sleep",
+        "300",
+    ]);
     let err = rpod.fails(&["container", "clone", "--destroy", "server"], 125);
     assert!(err.contains("without force"), "{err}");
     rpod.fails(&["inspect", "server-clone"], 125);
-    rpod.ok(&["container", "clone", "--destroy", "--force", "--run", "server", "server2"]);
+    rpod.ok(&[
+        "container",
+        "clone",
+        "--destroy",
+        "--force",
+        "--run",
+        "server",
+        "server2",
+    ]);
     assert_eq!(rpod.inspect("server2", "{{.State.Status}}"), "running");
     rpod.fails(&["inspect", "server"], 125);
     // Another image; an unknown original or image is refused.
     rpod.ok(&["tag", "demo", "other"]);
     rpod.ok(&["container", "clone", "--name", "moved", "orig", "", "other"]);
-    assert_eq!(rpod.inspect("moved", "{{.ImageName}}"), "localhost/other:latest");
+    assert_eq!(
+        rpod.inspect("moved", "{{.ImageName}}"),
+        "localhost/other:latest"
+    );
     rpod.fails(&["container", "clone", "nosuch"], 125);
     rpod.fails(&["container", "clone", "orig", "x", "nosuchimage"], 125);
+}
+
+#[test]
+fn images_mount_read_only_and_unmount() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["run", "--name", "maker", "demo", "sh", "-c", "echo top > /added"]);
+    rpod.ok(&["commit", "maker", "layered"]);
+    rpod.ok(&["rm", "maker"]);
+    let mounted = |path: &str| std::fs::read_to_string("/proc/mounts").unwrap().contains(&format!(" {path} "));
+    // One layer (a read-only bind) and two (a read-only overlay).
+    let single = rpod.ok(&["image", "mount", "demo"]).trim().to_string();
+    let layered = rpod.ok(&["image", "mount", "layered"]).trim().to_string();
+    assert!(mounted(&single) && mounted(&layered));
+    assert!(std::path::Path::new(&single).join("bin/busybox").exists());
+    assert_eq!(std::fs::read_to_string(format!("{layered}/added")).unwrap(), "top\n");
+    assert!(std::path::Path::new(&layered).join("bin/busybox").exists());
+    for path in [&single, &layered] {
+        let err = std::fs::write(format!("{path}/new"), "x").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{path}");
+    }
+    // Mounting again gives the same place; the listing shows both.
+    assert_eq!(rpod.ok(&["image", "mount", "demo"]).trim(), single);
+    let listing = rpod.ok(&["image", "mount"]);
+    assert!(listing.contains(&format!("localhost/demo:latest {single}")), "{listing}");
+    assert!(listing.contains(&format!("localhost/layered:latest {layered}")), "{listing}");
+    // A mounted image is in use for prune; rmi undoes the mount with it.
+    rpod.ok(&["untag", "layered"]);
+    assert_eq!(rpod.ok(&["image", "prune", "-f"]), "");
+    let id = std::path::Path::new(&layered).file_name().unwrap().to_string_lossy().to_string();
+    rpod.ok(&["rmi", &id]);
+    assert!(!mounted(&layered));
+    assert_eq!(rpod.ok(&["image", "unmount", "demo"]), "demo\n");
+    assert!(!mounted(&single));
+    assert_eq!(rpod.ok(&["image", "mount"]), "");
+    rpod.fails(&["image", "mount", "nosuch"], 125);
+    rpod.fails(&["image", "unmount"], 125);
+    // --all both ways.
+    rpod.ok(&["image", "mount", "--all"]);
+    assert!(mounted(&single));
+    rpod.ok(&["image", "unmount", "--all"]);
+    assert!(!mounted(&single));
 }

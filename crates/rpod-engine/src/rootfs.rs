@@ -120,6 +120,52 @@ fn mount_volatile(
 /// Where overlayfs marks an upper layer mounted with `volatile`, under the work directory.
 const VOLATILE_MARKER: &str = "work/incompat/volatile";
 
+/// An image's layers, read-only at `merged` (`image mount`): an overlay of them, or a
+/// read-only bind of a single one (overlayfs wants two lower layers without an upper one).
+pub fn mount_read_only(lower: &[PathBuf], merged: &Path) -> Result<()> {
+    let Some(top) = lower.last() else {
+        return Err(EngineError::InvalidArg(
+            "an image without layers has no root file system".into(),
+        ));
+    };
+    fs::create_dir_all(merged).map_err(|e| EngineError::io("creating directory", merged, e))?;
+    if is_mounted(merged) {
+        return Ok(());
+    }
+    let failed =
+        |e: nix::errno::Errno| EngineError::io("mounting", merged, std::io::Error::from(e));
+    if lower.len() == 1 {
+        mount(
+            Some(top),
+            merged,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(failed)?;
+        let read_only = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+        if let Err(e) = mount(None::<&str>, merged, None::<&str>, read_only, None::<&str>) {
+            let _ = umount2(merged, MntFlags::MNT_DETACH);
+            return Err(failed(e));
+        }
+        return Ok(());
+    }
+    let lowerdir = lower
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    mount(
+        Some("overlay"),
+        merged,
+        Some("overlay"),
+        MsFlags::MS_RDONLY,
+        Some(format!("lowerdir={lowerdir}").as_str()),
+    )
+    .map_err(failed)
+}
+
 /// Unmount a container's root; not mounted is fine.
 pub fn unmount(merged: &Path) -> Result<()> {
     if !is_mounted(merged) {

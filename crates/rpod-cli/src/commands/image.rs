@@ -423,3 +423,70 @@ pub fn tree(engine: &Engine, args: TreeArgs) -> Outcome {
     print!("{}", engine.image_tree(&info));
     Ok(0)
 }
+
+/// `image mount`: each image's mount point; without names, the mounted images.
+pub fn mount(engine: &Engine, args: ImageMountArgs) -> Outcome {
+    if args.all && !args.images.is_empty() {
+        return Err(usage("--all takes no image names"));
+    }
+    let names: Vec<String> = if args.all {
+        engine.images()?.into_iter().map(|r| r.id).collect()
+    } else {
+        args.images.clone()
+    };
+    let mut mounted = Vec::new();
+    if names.is_empty() {
+        for (record, point) in engine.image_mounts()? {
+            let names = engine.image_info(record.clone())?.names;
+            mounted.push((record.id, names, point));
+        }
+    } else {
+        for name in &names {
+            let point = engine.image_mount(name)?;
+            let record = engine.resolve_image(name)?;
+            let names = engine.image_info(record.clone())?.names;
+            mounted.push((record.id, names, point));
+        }
+    }
+    if args.format.as_deref() == Some("json") {
+        let list: Vec<Value> = mounted
+            .iter()
+            .map(|(id, names, point)| {
+                json!({ "id": id, "Names": names, "Repositories": names, "mountpoint": point })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(0);
+    }
+    for (id, names, point) in &mounted {
+        if args.images.is_empty() {
+            // A listing: which image is where.
+            let shown = names.first().map_or(&id[..12], String::as_str);
+            println!("{shown} {}", point.display());
+        } else {
+            println!("{}", point.display());
+        }
+    }
+    Ok(0)
+}
+
+/// `image unmount`: prints each image unmounted, as given.
+pub fn unmount(engine: &Engine, args: ImageUnmountArgs) -> Outcome {
+    let names: Vec<String> = if args.all {
+        engine
+            .image_mounts()?
+            .into_iter()
+            .map(|(record, _)| record.id)
+            .collect()
+    } else {
+        args.images.clone()
+    };
+    if names.is_empty() && !args.all {
+        return Err(usage("give the images to unmount, or --all"));
+    }
+    for name in &names {
+        engine.image_unmount(name)?;
+        println!("{name}");
+    }
+    Ok(0)
+}

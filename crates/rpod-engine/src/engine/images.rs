@@ -112,6 +112,54 @@ impl Engine {
 
     /// Remove an image by name or id. A name of an image that has several only untags it.
     /// An image used by containers is refused unless `force`, which removes them first.
+    /// Where `image mount` mounts an image (the run root: mounts end with a reboot).
+    fn image_mount_point(&self, id: &str) -> std::path::PathBuf {
+        self.roots.runroot.join("image-mounts").join(id)
+    }
+
+    /// `image mount`: the image's files, read-only, at a directory of rpod's (mounted once;
+    /// mounting again gives the same directory).
+    pub fn image_mount(&self, name: &str) -> Result<std::path::PathBuf> {
+        let _lock = self.image_lock()?;
+        let record = image::resolve(&self.store, name)?;
+        let dirs = image::layer_dirs(&self.roots);
+        let lower: Vec<std::path::PathBuf> = record.layers.iter().map(|l| dirs.dir(l)).collect();
+        let point = self.image_mount_point(&record.id);
+        crate::rootfs::mount_read_only(&lower, &point)?;
+        Ok(point)
+    }
+
+    /// `image unmount`: undo an image's mount; whether it was mounted.
+    pub fn image_unmount(&self, name: &str) -> Result<bool> {
+        let _lock = self.image_lock()?;
+        let record = image::resolve(&self.store, name)?;
+        self.unmount_image_locked(&record.id)
+    }
+
+    fn unmount_image_locked(&self, id: &str) -> Result<bool> {
+        let point = self.image_mount_point(id);
+        let mounted = crate::rootfs::is_mounted(&point);
+        crate::rootfs::unmount(&point)?;
+        match std::fs::remove_dir(&point) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(EngineError::io("removing", &point, e)),
+        }
+        Ok(mounted)
+    }
+
+    /// The images mounted by `image mount`, with where.
+    pub fn image_mounts(&self) -> Result<Vec<(ImageRecord, std::path::PathBuf)>> {
+        let mut mounted = Vec::new();
+        for record in self.store.images()? {
+            let point = self.image_mount_point(&record.id);
+            if crate::rootfs::is_mounted(&point) {
+                mounted.push((record, point));
+            }
+        }
+        Ok(mounted)
+    }
+
     pub fn remove_image(&self, name: &str, force: bool) -> Result<ImageRemoval> {
         let _lock = self.image_lock()?;
         let record = image::resolve(&self.store, name)?;
@@ -144,6 +192,8 @@ impl Engine {
                 )?;
             }
         }
+        // A mount of `image mount` is only a view of its layers: undone with it.
+        self.unmount_image_locked(&record.id)?;
         image::remove_image(&self.store, &self.roots, &record)?;
         self.image_event(&record.id, "remove", &names.join(","));
         Ok(ImageRemoval::Deleted {
@@ -196,6 +246,8 @@ impl Engine {
             if (!all && !info.names.is_empty())
                 || !keep(&info)
                 || !self.containers_using_image(&info.record)?.is_empty()
+                // Mounted by `image mount`: in use.
+                || crate::rootfs::is_mounted(&self.image_mount_point(&info.record.id))
             {
                 continue;
             }
