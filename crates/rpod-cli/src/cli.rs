@@ -946,6 +946,10 @@ pub struct RunArgs {
     /// The container's NIS domain name.
     #[arg(long)]
     pub domainname: Option<String>,
+    /// Where the seccomp profile comes from: default (rpod's, or --security-opt's), or
+    /// image (the image's io.containers.seccomp.profile label, when it has one).
+    #[arg(long = "seccomp-policy", default_value = "default", value_parser = ["default", "image"])]
+    pub seccomp_policy: String,
     /// The execution domain: LINUX, or LINUX32 (a 32-bit machine to `uname -m`).
     #[arg(long)]
     pub personality: Option<String>,

@@ -3068,16 +3068,31 @@ fn clones_are_made_as_their_originals_were() {
 #[test]
 fn images_mount_read_only_and_unmount() {
     let rpod = Rpod::with_image("runc");
-    rpod.ok(&["run", "--name", "maker", "demo", "sh", "-c", "echo top > /added"]);
+    rpod.ok(&[
+        "run",
+        "--name",
+        "maker",
+        "demo",
+        "sh",
+        "-c",
+        "echo top > /added",
+    ]);
     rpod.ok(&["commit", "maker", "layered"]);
     rpod.ok(&["rm", "maker"]);
-    let mounted = |path: &str| std::fs::read_to_string("/proc/mounts").unwrap().contains(&format!(" {path} "));
+    let mounted = |path: &str| {
+        std::fs::read_to_string("/proc/mounts")
+            .unwrap()
+            .contains(&format!(" {path} "))
+    };
     // One layer (a read-only bind) and two (a read-only overlay).
     let single = rpod.ok(&["image", "mount", "demo"]).trim().to_string();
     let layered = rpod.ok(&["image", "mount", "layered"]).trim().to_string();
     assert!(mounted(&single) && mounted(&layered));
     assert!(std::path::Path::new(&single).join("bin/busybox").exists());
-    assert_eq!(std::fs::read_to_string(format!("{layered}/added")).unwrap(), "top\n");
+    assert_eq!(
+        std::fs::read_to_string(format!("{layered}/added")).unwrap(),
+        "top\n"
+    );
     assert!(std::path::Path::new(&layered).join("bin/busybox").exists());
     for path in [&single, &layered] {
         let err = std::fs::write(format!("{path}/new"), "x").unwrap_err();
@@ -3086,12 +3101,22 @@ fn images_mount_read_only_and_unmount() {
     // Mounting again gives the same place; the listing shows both.
     assert_eq!(rpod.ok(&["image", "mount", "demo"]).trim(), single);
     let listing = rpod.ok(&["image", "mount"]);
-    assert!(listing.contains(&format!("localhost/demo:latest {single}")), "{listing}");
-    assert!(listing.contains(&format!("localhost/layered:latest {layered}")), "{listing}");
+    assert!(
+        listing.contains(&format!("localhost/demo:latest {single}")),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("localhost/layered:latest {layered}")),
+        "{listing}"
+    );
     // A mounted image is in use for prune; rmi undoes the mount with it.
     rpod.ok(&["untag", "layered"]);
     assert_eq!(rpod.ok(&["image", "prune", "-f"]), "");
-    let id = std::path::Path::new(&layered).file_name().unwrap().to_string_lossy().to_string();
+    let id = std::path::Path::new(&layered)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
     rpod.ok(&["rmi", &id]);
     assert!(!mounted(&layered));
     assert_eq!(rpod.ok(&["image", "unmount", "demo"]), "demo\n");

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::Rpod;
+use common::{busybox_tarball, Rpod};
 
 macro_rules! confinement_tests {
     ($module:ident, $runtime:literal) => {
@@ -473,4 +473,40 @@ fn input_errors_are_clear_and_podmans() {
             assert_eq!(first.matches(part).count(), 1, "{first}");
         }
     }
+}
+
+#[test]
+fn seccomp_policy_image_takes_the_images_profile_label() {
+    let rpod = Rpod::new("runc");
+    let profile = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    rpod.ok(&[
+        "import",
+        "--change",
+        &format!("LABEL io.containers.seccomp.profile={profile}"),
+        &busybox_tarball().display().to_string(),
+        "labelled",
+    ]);
+    let mkdir = |flags: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["labelled", "mkdir", "/made"]);
+        rpod.run(&args).status.code()
+    };
+    // Only with the policy; the image's profile replaces the default, not the user's.
+    assert_eq!(mkdir(&["--seccomp-policy", "image"]), Some(1));
+    assert_eq!(mkdir(&[]), Some(0));
+    assert_eq!(mkdir(&["--seccomp-policy", "image", "--security-opt", "seccomp=unconfined"]), Some(0));
+    rpod.ok(&["create", "--name", "c", "--seccomp-policy", "image", "labelled", "true"]);
+    assert!(rpod.inspect("c", "{{.HostConfig.SecurityOpt}}").contains("seccomp=io.containers.seccomp.profile"));
+    // A broken profile in the label is refused at create; an unknown policy too.
+    rpod.ok(&[
+        "import",
+        "--change",
+        "LABEL io.containers.seccomp.profile={broken",
+        &busybox_tarball().display().to_string(),
+        "broken",
+    ]);
+    let err = rpod.fails(&["create", "--seccomp-policy", "image", "broken", "true"], 125);
+    assert!(err.contains("seccomp profile of the image's label"), "{err}");
+    rpod.fails(&["create", "--seccomp-policy", "whatever", "labelled", "true"], 125);
 }

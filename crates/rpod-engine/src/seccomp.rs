@@ -163,6 +163,23 @@ pub fn load(path: &Path, target: &Target<'_>) -> Result<LinuxSeccomp> {
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    load_bytes(bytes, &path.display().to_string(), target)
+}
+
+/// A profile given as text (`--seccomp-policy image`: an image's label); `source` names it
+/// in errors.
+pub fn load_text(text: &str, source: &str, target: &Target<'_>) -> Result<LinuxSeccomp> {
+    if text.len() as u64 > PROFILE_LIMIT {
+        return Err(EngineError::InvalidArg(format!(
+            "seccomp profile {source}: more than {PROFILE_LIMIT} bytes"
+        )));
+    }
+    load_bytes(text.as_bytes().to_vec(), source, target)
+}
+
+fn load_bytes(bytes: Vec<u8>, source: &str, target: &Target<'_>) -> Result<LinuxSeccomp> {
+    let bad =
+        |message: String| EngineError::InvalidArg(format!("seccomp profile {source}: {message}"));
     let mut last = LAST_CONVERTED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(hit) = last.as_ref().filter(|c| c.matches(&bytes, target)) {
         return Ok(hit.seccomp.clone());

@@ -62,7 +62,13 @@ pub enum SeccompChoice {
     Unconfined,
     /// A profile file given with `--security-opt seccomp=PATH`.
     Profile(PathBuf),
+    /// `--seccomp-policy image`: the profile an image's `io.containers.seccomp.profile`
+    /// label holds, as text.
+    Image(String),
 }
+
+/// The image label `--seccomp-policy image` takes a profile from (podman's).
+pub const IMAGE_SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
 
 /// The confinement options of a container, fixed at create.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,18 +202,21 @@ impl SecurityOptions {
         if self.privileged {
             return Ok(None);
         }
-        let path = match &self.seccomp {
-            SeccompChoice::Unconfined => return Ok(None),
-            SeccompChoice::Profile(path) => path.clone(),
-            SeccompChoice::Default => {
-                seccomp::default_profile_path(seccomp::DEFAULT_PROFILE_PATHS)?
-            }
-        };
         let capabilities: HashSet<String> = self.capabilities().into_iter().collect();
         let target = seccomp::Target {
             arch: seccomp::host_arch(),
             capabilities: &capabilities,
             kernel: seccomp::kernel_version(),
+        };
+        let path = match &self.seccomp {
+            SeccompChoice::Unconfined => return Ok(None),
+            SeccompChoice::Profile(path) => path.clone(),
+            SeccompChoice::Image(text) => {
+                return seccomp::load_text(text, "of the image's label", &target).map(Some)
+            }
+            SeccompChoice::Default => {
+                seccomp::default_profile_path(seccomp::DEFAULT_PROFILE_PATHS)?
+            }
         };
         seccomp::load(&path, &target).map(Some)
     }

@@ -359,6 +359,9 @@ impl ContainerInspect {
             crate::security::SeccompChoice::Profile(path) => {
                 security_opt.push(format!("seccomp={}", path.display()))
             }
+            crate::security::SeccompChoice::Image(_) => {
+                security_opt.push(format!("seccomp={}", crate::security::IMAGE_SECCOMP_LABEL))
+            }
         }
         ContainerInspect {
             id: id.to_string(),

@@ -526,10 +526,11 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     if spec.no_new_privileges {
         security_opt.push("no-new-privileges".to_string());
     }
-    match spec.seccomp_policy.as_str() {
-        "" | "default" => {}
+    let seccomp_from_image = match spec.seccomp_policy.as_str() {
+        "" | "default" => false,
+        "image" => true,
         other => return Err(ApiError::unsupported(format!("seccomp policy {other:?}"))),
-    }
+    };
     if !spec.seccomp_profile_path.is_empty() {
         security_opt.push(format!("seccomp={}", spec.seccomp_profile_path));
     }
@@ -651,6 +652,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         no_passwd_entries: spec.manage_password == Some(false),
         create_command: spec.create_command.unwrap_or_default(),
         requires: spec.dependency_containers.unwrap_or_default(),
+        seccomp_from_image,
         personality: match &spec.personality {
             None | Some(Value::Null) => None,
             Some(p) => {

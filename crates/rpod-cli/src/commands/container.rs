@@ -655,6 +655,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         create_command: std::env::args().collect(),
         requires: args.requires.clone(),
         personality: args.personality.clone(),
+        seccomp_from_image: args.seccomp_policy == "image",
         no_passwd_entries: !args.passwd,
         passwd_entry: args.passwd_entry.clone(),
         host_users: args.hostuser.clone(),

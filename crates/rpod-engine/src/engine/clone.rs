@@ -149,6 +149,8 @@ impl Engine {
             create_command: config.create_command.clone(),
             requires: config.requires.clone(),
             personality: config.personality.clone(),
+            // The original's choice, already made, is in `security`.
+            seccomp_from_image: false,
         })
     }
 }

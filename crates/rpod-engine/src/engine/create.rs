@@ -97,6 +97,18 @@ impl Engine {
             }
         };
         let image_cfg = image_config.unwrap_or_default();
+        if options.seccomp_from_image
+            && options.security.seccomp == crate::security::SeccompChoice::Default
+        {
+            let label = image_cfg
+                .labels()
+                .as_ref()
+                .and_then(|l| l.get(crate::security::IMAGE_SECCOMP_LABEL));
+            if let Some(profile) = label {
+                options.security.seccomp = crate::security::SeccompChoice::Image(profile.clone());
+                options.security.seccomp()?;
+            }
+        }
         let exposed = image_cfg.exposed_ports().clone().unwrap_or_default();
         let (network, net) = self.network_for_create(&options, &exposed)?;
         let isolation = self.isolation_for_create(&options, &network)?;

@@ -214,6 +214,9 @@ pub struct CreateOptions {
     pub requires: Vec<String>,
     /// `--personality LINUX|LINUX32`.
     pub personality: Option<String>,
+    /// `--seccomp-policy image`: the image's profile label, when it has one, instead of
+    /// the default profile.
+    pub seccomp_from_image: bool,
     /// `--read-only-tmpfs`: with `read_only`, a tmpfs on /tmp, /var/tmp and /run (where
     /// no other mount is asked for).
     pub read_only_tmpfs: bool,
