@@ -777,11 +777,21 @@ pub enum ImageCommand {
     Prune(ImagePruneArgs),
     /// List images as a tree of their layers.
     Tree(TreeArgs),
+    /// Show what an image's top layer changes (A added, C changed, D deleted).
+    Diff(ImageDiffArgs),
     /// Mount images read-only and print where (every mounted image without names).
     Mount(ImageMountArgs),
     /// Undo image mounts.
     #[command(alias = "umount")]
     Unmount(ImageUnmountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageDiffArgs {
+    /// `json` for podman's {"added","changed","deleted"} object.
+    #[arg(long)]
+    pub format: Option<String>,
+    pub image: String,
 }
 
 #[derive(Debug, Args)]

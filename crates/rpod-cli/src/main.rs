@@ -152,6 +152,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Image(ImageCommand::Prune(a)) => i::prune(e, a),
         Command::Image(ImageCommand::Tree(a)) => i::tree(e, a),
         Command::Image(ImageCommand::Mount(a)) => i::mount(e, a),
+        Command::Image(ImageCommand::Diff(a)) => commands::filesystem::image_diff(e, a),
         Command::Image(ImageCommand::Unmount(a)) => i::unmount(e, a),
         Command::System(SystemCommand::Df(a)) => s::df(e, a),
         Command::System(SystemCommand::Prune(a)) => s::prune(e, a),

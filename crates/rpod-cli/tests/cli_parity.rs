@@ -3130,3 +3130,28 @@ fn images_mount_read_only_and_unmount() {
     rpod.ok(&["image", "unmount", "--all"]);
     assert!(!mounted(&single));
 }
+
+#[test]
+fn image_diffs_show_the_top_layers_changes() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["run", "--name", "maker", "demo", "sh", "-c", "echo x > /new; echo y >> /etc/passwd; rm /etc/group"]);
+    rpod.ok(&["commit", "maker", "changed"]);
+    let lines = |out: String| out.lines().map(String::from).collect::<Vec<_>>();
+    let diff = lines(rpod.ok(&["image", "diff", "changed"]));
+    for expected in ["A /new", "C /etc/passwd", "D /etc/group", "C /etc"] {
+        assert!(diff.iter().any(|l| l == expected), "{expected} in {diff:?}");
+    }
+    // `diff` takes an image when no container has the name; json as for containers.
+    assert_eq!(lines(rpod.ok(&["diff", "changed"])), diff);
+    let json: serde_json::Value = serde_json::from_str(&rpod.ok(&["image", "diff", "--format", "json", "changed"])).unwrap();
+    assert_eq!(json["deleted"], serde_json::json!(["/etc/group"]));
+    // A one-layer image adds all it has.
+    let base = lines(rpod.ok(&["image", "diff", "demo"]));
+    assert!(base.iter().all(|l| l.starts_with("A /")) && base.iter().any(|l| l == "A /bin/busybox"));
+    // A container of the name wins; an unknown name is no container.
+    rpod.ok(&["create", "--name", "changed", "demo", "true"]);
+    assert_eq!(rpod.ok(&["diff", "changed"]), "");
+    let err = rpod.fails(&["diff", "nothing"], 125);
+    assert!(err.contains("no container"), "{err}");
+    rpod.fails(&["image", "diff", "nothing"], 125);
+}

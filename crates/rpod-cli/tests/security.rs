@@ -495,9 +495,27 @@ fn seccomp_policy_image_takes_the_images_profile_label() {
     // Only with the policy; the image's profile replaces the default, not the user's.
     assert_eq!(mkdir(&["--seccomp-policy", "image"]), Some(1));
     assert_eq!(mkdir(&[]), Some(0));
-    assert_eq!(mkdir(&["--seccomp-policy", "image", "--security-opt", "seccomp=unconfined"]), Some(0));
-    rpod.ok(&["create", "--name", "c", "--seccomp-policy", "image", "labelled", "true"]);
-    assert!(rpod.inspect("c", "{{.HostConfig.SecurityOpt}}").contains("seccomp=io.containers.seccomp.profile"));
+    assert_eq!(
+        mkdir(&[
+            "--seccomp-policy",
+            "image",
+            "--security-opt",
+            "seccomp=unconfined"
+        ]),
+        Some(0)
+    );
+    rpod.ok(&[
+        "create",
+        "--name",
+        "c",
+        "--seccomp-policy",
+        "image",
+        "labelled",
+        "true",
+    ]);
+    assert!(rpod
+        .inspect("c", "{{.HostConfig.SecurityOpt}}")
+        .contains("seccomp=io.containers.seccomp.profile"));
     // A broken profile in the label is refused at create; an unknown policy too.
     rpod.ok(&[
         "import",
@@ -506,7 +524,16 @@ fn seccomp_policy_image_takes_the_images_profile_label() {
         &busybox_tarball().display().to_string(),
         "broken",
     ]);
-    let err = rpod.fails(&["create", "--seccomp-policy", "image", "broken", "true"], 125);
-    assert!(err.contains("seccomp profile of the image's label"), "{err}");
-    rpod.fails(&["create", "--seccomp-policy", "whatever", "labelled", "true"], 125);
+    let err = rpod.fails(
+        &["create", "--seccomp-policy", "image", "broken", "true"],
+        125,
+    );
+    assert!(
+        err.contains("seccomp profile of the image's label"),
+        "{err}"
+    );
+    rpod.fails(
+        &["create", "--seccomp-policy", "whatever", "labelled", "true"],
+        125,
+    );
 }

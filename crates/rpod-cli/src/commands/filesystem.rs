@@ -5,18 +5,39 @@ use std::io::{self, IsTerminal, Write};
 use serde_json::json;
 
 use rpod_engine::upper_diff::ChangeKind;
-use rpod_engine::{CommitOptions, Engine, HostSource};
+use rpod_engine::{CommitOptions, Engine, EngineError, HostSource};
 
-use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs, MountArgs, UnmountArgs};
+use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs, ImageDiffArgs, MountArgs, UnmountArgs};
 use crate::exit::{usage, Outcome};
 
+/// `diff`: a container's changes, or an image's (a name no container has, as podman).
 pub fn diff(engine: &Engine, args: DiffArgs) -> Outcome {
     let container = super::select::one_container(engine, args.latest, args.container.as_deref())?;
-    let changes = engine.changes(&container)?;
-    match args.format.as_deref() {
+    let changes = match engine.changes(&container) {
+        Err(EngineError::NoSuchContainer(_)) if !args.latest => {
+            match engine.image_changes(&container) {
+                Err(EngineError::NoSuchImage(_)) => {
+                    return Err(EngineError::NoSuchContainer(container).into())
+                }
+                other => other?,
+            }
+        }
+        other => other?,
+    };
+    print_changes(&changes, args.format.as_deref())
+}
+
+/// `image diff`: what the image's top layer changes.
+pub fn image_diff(engine: &Engine, args: ImageDiffArgs) -> Outcome {
+    let changes = engine.image_changes(&args.image)?;
+    print_changes(&changes, args.format.as_deref())
+}
+
+fn print_changes(changes: &[rpod_engine::upper_diff::Change], format: Option<&str>) -> Outcome {
+    match format {
         None | Some("") => {
             let mut out = io::stdout().lock();
-            for change in &changes {
+            for change in changes {
                 writeln!(out, "{} {}", change.kind.letter(), change.path.display())?;
             }
         }

@@ -73,6 +73,19 @@ impl Engine {
             .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
     }
 
+    /// `image diff`, `diff IMAGE`: what an image's top layer changes in the layers below
+    /// it (a one-layer image adds everything it has).
+    pub fn image_changes(&self, name: &str) -> Result<Vec<Change>> {
+        let record = image::resolve(&self.store, name)?;
+        let dirs = image::layer_dirs(&self.roots);
+        let mut lower: Vec<PathBuf> = record.layers.iter().map(|l| dirs.dir(l)).collect();
+        let top = lower
+            .pop()
+            .ok_or_else(|| EngineError::InvalidArg(format!("image {} has no layers", record.id)))?;
+        upper_diff::changes(&top, &lower, &|_| false)
+            .map_err(|e| EngineError::io("reading the changes in", &top, e))
+    }
+
     /// Bytes the container wrote (its changes) and the size of its image: podman's
     /// `SizeRw` and `SizeRootFs`.
     pub fn container_size(&self, record: &ContainerRecord) -> Result<(u64, u64)> {
