@@ -1335,6 +1335,16 @@ pub struct CommitArgs {
     /// Write the image ID to this file too.
     #[arg(long)]
     pub iidfile: Option<PathBuf>,
+    /// One layer with the whole root file system instead of the changes on top of the
+    /// image's layers.
+    #[arg(short = 's', long)]
+    pub squash: bool,
+    /// Make the container's volume paths the image's VOLUMEs.
+    #[arg(long = "include-volumes")]
+    pub include_volumes: bool,
+    /// The image format: oci (docker, with its extra fields, is not written).
+    #[arg(short = 'f', long, default_value = "oci")]
+    pub format: String,
     pub container: String,
     pub image: Option<String>,
 }

@@ -3134,7 +3134,15 @@ fn images_mount_read_only_and_unmount() {
 #[test]
 fn image_diffs_show_the_top_layers_changes() {
     let rpod = Rpod::with_image("runc");
-    rpod.ok(&["run", "--name", "maker", "demo", "sh", "-c", "echo x > /new; echo y >> /etc/passwd; rm /etc/group"]);
+    rpod.ok(&[
+        "run",
+        "--name",
+        "maker",
+        "demo",
+        "sh",
+        "-c",
+        "echo x > /new; echo y >> /etc/passwd; rm /etc/group",
+    ]);
     rpod.ok(&["commit", "maker", "changed"]);
     let lines = |out: String| out.lines().map(String::from).collect::<Vec<_>>();
     let diff = lines(rpod.ok(&["image", "diff", "changed"]));
@@ -3143,15 +3151,47 @@ fn image_diffs_show_the_top_layers_changes() {
     }
     // `diff` takes an image when no container has the name; json as for containers.
     assert_eq!(lines(rpod.ok(&["diff", "changed"])), diff);
-    let json: serde_json::Value = serde_json::from_str(&rpod.ok(&["image", "diff", "--format", "json", "changed"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["image", "diff", "--format", "json", "changed"])).unwrap();
     assert_eq!(json["deleted"], serde_json::json!(["/etc/group"]));
     // A one-layer image adds all it has.
     let base = lines(rpod.ok(&["image", "diff", "demo"]));
-    assert!(base.iter().all(|l| l.starts_with("A /")) && base.iter().any(|l| l == "A /bin/busybox"));
+    assert!(
+        base.iter().all(|l| l.starts_with("A /")) && base.iter().any(|l| l == "A /bin/busybox")
+    );
     // A container of the name wins; an unknown name is no container.
     rpod.ok(&["create", "--name", "changed", "demo", "true"]);
     assert_eq!(rpod.ok(&["diff", "changed"]), "");
     let err = rpod.fails(&["diff", "nothing"], 125);
     assert!(err.contains("no container"), "{err}");
     rpod.fails(&["image", "diff", "nothing"], 125);
+}
+
+#[test]
+fn commits_squash_and_include_volumes() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["run", "--name", "maker", "-v", "/data", "-v", "named:/named", "demo", "sh", "-c", "echo x > /new; rm /etc/group"]);
+    rpod.ok(&["commit", "maker", "plain"]);
+    rpod.ok(&["commit", "--squash", "--include-volumes", "maker", "squashed"]);
+    let layers = |image: &str| rpod.inspect(image, "{{len .RootFS.Layers}}");
+    assert_eq!(layers("demo"), "1");
+    assert_eq!(layers("plain"), "2");
+    assert_eq!(layers("squashed"), "1");
+    assert_eq!(rpod.inspect("squashed", "{{len .History}}"), "1");
+    // The squashed image has the whole tree with the changes made.
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "squashed", "sh", "-c", "cat /new; ls /etc/group 2>&1 || true; ls /bin/busybox"]),
+        "x\nls: /etc/group: No such file or directory\n/bin/busybox\n"
+    );
+    // --include-volumes: the container's volume paths are the image's.
+    assert_eq!(rpod.inspect("squashed", "{{json .Config.Volumes}}"), r#"{"/data":{},"/named":{}}"#);
+    assert!(!rpod.inspect("plain", "{{json .Config}}").contains("Volumes"));
+    // The image saves and loads again as one layer.
+    let archive = rpod.dir.path().join("squashed.tar").display().to_string();
+    rpod.ok(&["save", "-o", &archive, "squashed"]);
+    rpod.ok(&["rmi", "squashed"]);
+    rpod.ok(&["load", "-i", &archive]);
+    assert_eq!(layers("squashed"), "1");
+    let err = rpod.fails(&["commit", "--format", "docker", "maker", "dockerish"], 125);
+    assert!(err.contains("--format docker"), "{err}");
 }

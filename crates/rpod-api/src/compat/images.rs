@@ -387,7 +387,15 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         message: text("comment"),
         author: text("author"),
         pause: ex.query_bool_or("pause", true)?,
+        // podman-remote's `commit --squash`.
+        squash: ex.query_bool("squash")?,
+        include_volumes: false,
     };
+    if text("format").is_some_and(|f| f != "oci") {
+        return Err(ApiError::unsupported(
+            "committing in the docker format (rpod writes OCI image configs)",
+        ));
+    }
     let image = context.engine.commit(&container, &options)?;
     ex.json(201, &json!({ "Id": format!("sha256:{}", image.id) }))
 }

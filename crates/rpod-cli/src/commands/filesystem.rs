@@ -68,12 +68,23 @@ fn print_changes(changes: &[rpod_engine::upper_diff::Change], format: Option<&st
 }
 
 pub fn commit(engine: &Engine, args: CommitArgs) -> Outcome {
+    if args.format != "oci" {
+        return Err(crate::exit::Failure::new(
+            crate::exit::ENGINE_ERROR,
+            EngineError::NotSupported(format!(
+                "--format {} (rpod writes OCI image configs)",
+                args.format
+            )),
+        ));
+    }
     let options = CommitOptions {
         name: args.image,
         changes: args.changes,
         message: args.message,
         author: args.author,
         pause: args.pause,
+        squash: args.squash,
+        include_volumes: args.include_volumes,
     };
     let image = engine.commit(&args.container, &options)?;
     if let Some(path) = &args.iidfile {

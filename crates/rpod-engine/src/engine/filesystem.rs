@@ -20,6 +20,11 @@ pub struct CommitOptions {
     pub author: Option<String>,
     /// Pause a running container while its changes are read.
     pub pause: bool,
+    /// `--squash`: one layer with the container's whole root file system, not its changes
+    /// on top of its image's layers.
+    pub squash: bool,
+    /// `--include-volumes`: the container's volume paths become the image's `VOLUME`s.
+    pub include_volumes: bool,
 }
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
@@ -175,6 +180,15 @@ impl Engine {
             .clone()
             .unwrap_or_default();
         self.commit_config(&record, &mut config);
+        if options.include_volumes {
+            let mut volumes = config.volumes().clone().unwrap_or_default();
+            for mount in &record.config.mounts {
+                if mount.volume.is_some() && !volumes.contains(&mount.destination) {
+                    volumes.push(mount.destination.clone());
+                }
+            }
+            config.set_volumes((!volumes.is_empty()).then_some(volumes));
+        }
         for change in &options.changes {
             image::apply_change(&mut config, change)?;
         }
@@ -182,7 +196,11 @@ impl Engine {
         if paused {
             self.pause(record.id())?;
         }
-        let layer = self.changes_tar(&overlay);
+        let layer = if options.squash {
+            self.root_tar(record.id())
+        } else {
+            self.changes_tar(&overlay)
+        };
         if paused {
             self.unpause(record.id())?;
         }
@@ -204,7 +222,7 @@ impl Engine {
         };
         let committed = {
             let _lock = self.image_lock()?;
-            image::commit(&self.store, &self.roots, &base, layer, new)?
+            image::commit(&self.store, &self.roots, &base, layer, new, options.squash)?
         };
         let name = self.store.image_names(&committed.id)?.join(",");
         self.container_event(&record, "commit", &[]);
@@ -235,6 +253,14 @@ impl Engine {
         upper_diff::append_layer(&mut builder, &overlay.upper)
             .and_then(|()| builder.into_inner())
             .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
+    }
+
+    /// The container's whole root file system as a tar in rpod's scratch space
+    /// (`commit --squash`).
+    fn root_tar(&self, id: &str) -> Result<fs::File> {
+        let mut file = scratch::unnamed_file(&self.roots.tmp())?;
+        self.export(id, &mut file)?;
+        Ok(file)
     }
 
     /// Write the container's whole root file system to `out` as a tar. A container that is

@@ -31,13 +31,16 @@ fn build_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::InvalidArg(format!("building image config: {e}"))
 }
 
-/// Store `layer` (an uncompressed or gzip tar) on top of `base`'s layers as a new image.
+/// Store `layer` (an uncompressed or gzip tar) on top of `base`'s layers as a new image;
+/// `squashed`: `layer` is the whole root file system, the image's only layer (with one
+/// history entry).
 pub fn commit(
     store: &Store,
     roots: &Roots,
     base: &ImageRecord,
     layer: impl Read,
     new: NewImage,
+    squashed: bool,
 ) -> Result<ImageRecord> {
     let name = new
         .name
@@ -47,8 +50,8 @@ pub fn commit(
     let mut image: ImageConfiguration = config(roots, &base.id)?;
     let dirs = layer_dirs(roots);
     let stored = store_layer(&dirs, layer, "the container's changes")?;
-    let mut layers: Vec<StoredLayer> = base
-        .layers
+    let kept: &[String] = if squashed { &[] } else { &base.layers };
+    let mut layers: Vec<StoredLayer> = kept
         .iter()
         .map(|diff_id| StoredLayer {
             diff_id: diff_id.clone(),
@@ -61,7 +64,11 @@ pub fn commit(
     let new_diff_id = format!("sha256:{}", stored.diff_id);
     layers.push(stored);
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-    let mut history = image.history().clone().unwrap_or_default();
+    let mut history = if squashed {
+        Vec::new()
+    } else {
+        image.history().clone().unwrap_or_default()
+    };
     let mut entry = HistoryBuilder::default()
         .created(now.clone())
         .created_by(new.created_by);
@@ -77,7 +84,11 @@ pub fn commit(
     image.set_author(new.author);
     image.set_config(Some(new.config));
     let mut rootfs = image.rootfs().clone();
-    let mut diff_ids = rootfs.diff_ids().clone();
+    let mut diff_ids = if squashed {
+        Vec::new()
+    } else {
+        rootfs.diff_ids().clone()
+    };
     diff_ids.push(new_diff_id);
     rootfs.set_diff_ids(diff_ids);
     image.set_rootfs(rootfs);
