@@ -3170,9 +3170,27 @@ fn image_diffs_show_the_top_layers_changes() {
 #[test]
 fn commits_squash_and_include_volumes() {
     let rpod = Rpod::with_image("runc");
-    rpod.ok(&["run", "--name", "maker", "-v", "/data", "-v", "named:/named", "demo", "sh", "-c", "echo x > /new; rm /etc/group"]);
+    rpod.ok(&[
+        "run",
+        "--name",
+        "maker",
+        "-v",
+        "/data",
+        "-v",
+        "named:/named",
+        "demo",
+        "sh",
+        "-c",
+        "echo x > /new; rm /etc/group",
+    ]);
     rpod.ok(&["commit", "maker", "plain"]);
-    rpod.ok(&["commit", "--squash", "--include-volumes", "maker", "squashed"]);
+    rpod.ok(&[
+        "commit",
+        "--squash",
+        "--include-volumes",
+        "maker",
+        "squashed",
+    ]);
     let layers = |image: &str| rpod.inspect(image, "{{len .RootFS.Layers}}");
     assert_eq!(layers("demo"), "1");
     assert_eq!(layers("plain"), "2");
@@ -3180,12 +3198,24 @@ fn commits_squash_and_include_volumes() {
     assert_eq!(rpod.inspect("squashed", "{{len .History}}"), "1");
     // The squashed image has the whole tree with the changes made.
     assert_eq!(
-        rpod.ok(&["run", "--rm", "squashed", "sh", "-c", "cat /new; ls /etc/group 2>&1 || true; ls /bin/busybox"]),
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "squashed",
+            "sh",
+            "-c",
+            "cat /new; ls /etc/group 2>&1 || true; ls /bin/busybox"
+        ]),
         "x\nls: /etc/group: No such file or directory\n/bin/busybox\n"
     );
     // --include-volumes: the container's volume paths are the image's.
-    assert_eq!(rpod.inspect("squashed", "{{json .Config.Volumes}}"), r#"{"/data":{},"/named":{}}"#);
-    assert!(!rpod.inspect("plain", "{{json .Config}}").contains("Volumes"));
+    assert_eq!(
+        rpod.inspect("squashed", "{{json .Config.Volumes}}"),
+        r#"{"/data":{},"/named":{}}"#
+    );
+    assert!(!rpod
+        .inspect("plain", "{{json .Config}}")
+        .contains("Volumes"));
     // The image saves and loads again as one layer.
     let archive = rpod.dir.path().join("squashed.tar").display().to_string();
     rpod.ok(&["save", "-o", &archive, "squashed"]);

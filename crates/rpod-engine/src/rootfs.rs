@@ -61,13 +61,7 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> R
     if is_mounted(&dirs.merged) {
         return Ok(());
     }
-    // overlayfs lists lower directories topmost first.
-    let lowerdir = lower
-        .iter()
-        .rev()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
+    let lowerdir = lowerdir(lower);
     let options = format!(
         "lowerdir={lowerdir},upperdir={},workdir={}",
         dirs.upper.display(),
@@ -120,6 +114,16 @@ fn mount_volatile(
 /// Where overlayfs marks an upper layer mounted with `volatile`, under the work directory.
 const VOLATILE_MARKER: &str = "work/incompat/volatile";
 
+/// overlayfs's `lowerdir` value: the layers topmost first.
+fn lowerdir(lower: &[PathBuf]) -> String {
+    lower
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// An image's layers, read-only at `merged` (`image mount`): an overlay of them, or a
 /// read-only bind of a single one (overlayfs wants two lower layers without an upper one).
 pub fn mount_read_only(lower: &[PathBuf], merged: &Path) -> Result<()> {
@@ -150,18 +154,12 @@ pub fn mount_read_only(lower: &[PathBuf], merged: &Path) -> Result<()> {
         }
         return Ok(());
     }
-    let lowerdir = lower
-        .iter()
-        .rev()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
     mount(
         Some("overlay"),
         merged,
         Some("overlay"),
         MsFlags::MS_RDONLY,
-        Some(format!("lowerdir={lowerdir}").as_str()),
+        Some(format!("lowerdir={}", lowerdir(lower)).as_str()),
     )
     .map_err(failed)
 }

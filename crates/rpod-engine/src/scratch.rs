@@ -146,6 +146,27 @@ pub fn clean_stale(tmp: &Path) {
     }
 }
 
+/// Archive what a scratch directory of rpod's holds into `out`, each top entry under its
+/// own name (no `./` entry, whose mode would be the scratch directory's), links as links.
+/// Only for directories no container can write to: the walk goes by path.
+pub fn tar_entries(dir: &Path, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut builder = tar::Builder::new(out);
+    builder.follow_symlinks(false);
+    let mut names: Vec<_> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()?;
+    names.sort();
+    for name in names {
+        let entry = dir.join(&name);
+        if entry.symlink_metadata()?.is_dir() {
+            builder.append_dir_all(&name, &entry)?;
+        } else {
+            builder.append_path_with_name(&entry, &name)?;
+        }
+    }
+    builder.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

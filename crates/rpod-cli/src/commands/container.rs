@@ -346,11 +346,7 @@ pub fn clone(engine: &Engine, args: CloneArgs) -> Outcome {
     }
     let extra = limit_resources(&args.limits)?;
     let limits = rpod_engine::resources::LimitChanges {
-        memory: args
-            .memory
-            .as_deref()
-            .map(|s| parse_memory(s).map_err(usage))
-            .transpose()?,
+        memory: memory_flag(args.memory.as_deref())?,
         cpus: args.cpus,
         ..limit_changes(extra)
     };
@@ -367,6 +363,11 @@ pub fn clone(engine: &Engine, args: CloneArgs) -> Outcome {
     }
     println!("{}", record.id());
     Ok(0)
+}
+
+/// `--memory` of `update` and `clone`.
+fn memory_flag(text: Option<&str>) -> Result<Option<i64>, Failure> {
+    text.map(|s| parse_memory(s).map_err(usage)).transpose()
 }
 
 /// The changes `--memory-swap`, `--cpu-shares`, ... ask for (`update`, `clone`).
@@ -396,11 +397,7 @@ fn limit_changes(extra: rpod_engine::resources::Resources) -> rpod_engine::resou
 pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
     let extra = limit_resources(&args.limits)?;
     let changes = rpod_engine::resources::LimitChanges {
-        memory: args
-            .memory
-            .as_deref()
-            .map(|s| parse_memory(s).map_err(usage))
-            .transpose()?,
+        memory: memory_flag(args.memory.as_deref())?,
         cpus: args.cpus,
         pids_limit: args.pids_limit,
         restart: args

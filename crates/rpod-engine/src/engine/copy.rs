@@ -336,26 +336,8 @@ impl Engine {
     ) -> Result<()> {
         let staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
         self.copy_from_container(name_or_id, path, staging.path())?;
-        let mut builder = tar::Builder::new(out);
-        builder.follow_symlinks(false);
-        // Each top entry under its own name: no `./` entry whose mode would be the scratch
-        // directory's.
-        let written = (|| {
-            let mut names: Vec<_> = fs::read_dir(staging.path())?
-                .map(|e| e.map(|e| e.file_name()))
-                .collect::<std::io::Result<_>>()?;
-            names.sort();
-            for name in names {
-                let entry = staging.path().join(&name);
-                if entry.symlink_metadata()?.is_dir() {
-                    builder.append_dir_all(&name, &entry)?;
-                } else {
-                    builder.append_path_with_name(&entry, &name)?;
-                }
-            }
-            builder.finish()
-        })();
-        written.map_err(|e| copy_err("writing the archive of", path, e))
+        crate::scratch::tar_entries(staging.path(), out)
+            .map_err(|e| copy_err("writing the archive of", path, e))
     }
 
     /// Copy `from_path` in container `from` to `to_path` in container `to` (the same one or

@@ -289,17 +289,21 @@ impl Engine {
         Ok(())
     }
 
+    /// The lock that orders the mounts and unmounts of a volume's device.
+    fn volume_lock(&self, name: &str) -> Result<ContainerLock> {
+        ContainerLock::acquire(
+            &self.roots().lock_dir(),
+            &format!("volume-{name}"),
+            &self.volume_path(name),
+        )
+    }
+
     /// Mount what a volume's options name on its directory (nothing for a plain one).
     fn mount_volume(&self, volume: &VolumeRecord) -> Result<()> {
         let local = LocalOptions::parse(&volume.options)?;
         if local.mounts() {
-            let data = self.volume_path(&volume.name);
-            let _lock = ContainerLock::acquire(
-                &self.roots().lock_dir(),
-                &format!("volume-{}", volume.name),
-                &data,
-            )?;
-            local.mount_on(&data)?;
+            let _lock = self.volume_lock(&volume.name)?;
+            local.mount_on(&self.volume_path(&volume.name))?;
         }
         Ok(())
     }
@@ -328,13 +332,8 @@ impl Engine {
                 containers: running.join(", "),
             });
         }
-        let data = self.volume_path(&volume.name);
-        let _lock = ContainerLock::acquire(
-            &self.roots().lock_dir(),
-            &format!("volume-{}", volume.name),
-            &data,
-        )?;
-        crate::volume_options::unmount_all(&data)
+        let _lock = self.volume_lock(&volume.name)?;
+        crate::volume_options::unmount_all(&self.volume_path(&volume.name))
     }
 
     /// `volume export`: the volume's content as a tar stream. Containers write in volumes,
@@ -351,24 +350,8 @@ impl Engine {
             tree_copy::copy_tree(&from, &to)
         })();
         copied.map_err(|e| EngineError::io("copying the content of", &data, e))?;
-        let mut builder = tar::Builder::new(out);
-        builder.follow_symlinks(false);
-        let written = (|| {
-            let mut names: Vec<_> = fs::read_dir(staging.path())?
-                .map(|e| e.map(|e| e.file_name()))
-                .collect::<std::io::Result<_>>()?;
-            names.sort();
-            for name in names {
-                let entry = staging.path().join(&name);
-                if entry.symlink_metadata()?.is_dir() {
-                    builder.append_dir_all(&name, &entry)?;
-                } else {
-                    builder.append_path_with_name(&entry, &name)?;
-                }
-            }
-            builder.finish()
-        })();
-        written.map_err(|e| EngineError::io("writing the archive of volume", &data, e))
+        crate::scratch::tar_entries(staging.path(), out)
+            .map_err(|e| EngineError::io("writing the archive of volume", &data, e))
     }
 
     /// `volume import`: a tar stream's content added to the volume's (what is there under
