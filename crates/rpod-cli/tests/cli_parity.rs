@@ -3225,3 +3225,33 @@ fn commits_squash_and_include_volumes() {
     let err = rpod.fails(&["commit", "--format", "docker", "maker", "dockerish"], 125);
     assert!(err.contains("--format docker"), "{err}");
 }
+
+#[test]
+fn image_filters_combine_as_podmans() {
+    let rpod = Rpod::with_image("runc");
+    let tarball = busybox_tarball().display().to_string();
+    rpod.ok(&["import", "--change", "LABEL tier=web", &tarball, "web"]);
+    rpod.ok(&["import", "--change", "LABEL tier=db", "--change", "LABEL keep=yes", &tarball, "db"]);
+    let names = |filters: &[&str]| {
+        let mut args = vec!["images", "--format", "{{.Repository}}", "--sort", "repository"];
+        for f in filters {
+            args.extend_from_slice(&["--filter", f]);
+        }
+        rpod.ok(&args).lines().map(String::from).collect::<Vec<_>>().join(",")
+    };
+    // Values of one key are alternatives; labels must all hold; label! none.
+    assert_eq!(names(&["reference=web", "reference=db"]), "localhost/db,localhost/web");
+    assert_eq!(names(&["label=tier", "label=keep"]), "localhost/db");
+    assert_eq!(names(&["label!=tier"]), "localhost/demo");
+    assert_eq!(names(&["reference=localhost/web:latest"]), "localhost/web");
+    assert_eq!(names(&["since=demo", "label!=keep"]), "localhost/web");
+    for bad in ["until=1h", "colour=red", "dangling=maybe", "reference"] {
+        rpod.fails(&["images", "--filter", bad], 125);
+    }
+    // prune's: label!, until.
+    rpod.ok(&["untag", "web"]);
+    rpod.ok(&["untag", "db"]);
+    assert_eq!(rpod.ok(&["image", "prune", "-f", "--filter", "label!=keep"]).lines().count(), 1);
+    assert_eq!(rpod.ok(&["images", "-q"]).lines().count(), 2);
+    rpod.fails(&["image", "prune", "-f", "--filter", "reference=demo"], 125);
+}

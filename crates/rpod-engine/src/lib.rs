@@ -15,6 +15,7 @@ pub mod events;
 pub mod health;
 pub mod human;
 pub mod image;
+pub mod image_filters;
 pub mod isolation;
 pub mod labels;
 pub mod lock;

@@ -13,54 +13,23 @@ use super::views;
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::{Exchange, Flavour};
 use crate::service::Context;
+use rpod_engine::image_filters::FilterUse;
+
+/// The service's `filters` as keys and values.
+fn filter_pairs(ex: &Exchange) -> ApiResult<Vec<(String, String)>> {
+    Ok(parse_filters(ex)?
+        .into_iter()
+        .flat_map(|(key, values)| values.into_iter().map(move |v| (key.clone(), v)))
+        .collect())
+}
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    let filters = parse_filters(ex)?;
-    if let Some(key) = filters.keys().find(|k| {
-        !matches!(
-            k.as_str(),
-            "reference" | "dangling" | "label" | "before" | "since"
-        )
-    }) {
-        return Err(ApiError::bad_request(format!(
-            "invalid filter {key:?}: rpod filters images by reference, dangling, label, before and since"
-        )));
-    }
     let engine = &context.engine;
-    let made_at = |r: &rpod_engine::image::ImageRecord| r.created.unwrap_or(r.added);
-    // `before=`/`since=` name images: made before or after them.
-    let mut bounds = Vec::new();
-    for (key, after) in [("before", false), ("since", true)] {
-        for name in filters.get(key).into_iter().flatten() {
-            bounds.push((after, made_at(&engine.resolve_image(name)?)));
-        }
-    }
+    let filters = engine.image_filters(filter_pairs(ex)?, FilterUse::List)?;
     let mut out = Vec::new();
     for record in engine.images()? {
         let info = engine.image_info(record)?;
-        let reference_ok = filters.get("reference").is_none_or(|refs| {
-            refs.iter().any(|r| {
-                info.names.iter().any(|n| {
-                    n == r
-                        || n.ends_with(&format!("/{r}"))
-                        || n.split(':')
-                            .next()
-                            .is_some_and(|repo| repo == r || repo.ends_with(&format!("/{r}")))
-                })
-            })
-        });
-        let dangling_ok = filters
-            .get("dangling")
-            .is_none_or(|d| d.iter().any(|v| (v == "true") == info.names.is_empty()));
-        let label_ok = filters.get("label").is_none_or(|labels| {
-            let own = info.labels();
-            labels.iter().all(|l| rpod_engine::labels::matches(&own, l))
-        });
-        let made = made_at(&info.record);
-        let time_ok = bounds
-            .iter()
-            .all(|(after, bound)| if *after { made > *bound } else { made < *bound });
-        if reference_ok && dangling_ok && label_ok && time_ok {
+        if filters.matches(&info) {
             out.push(views::image_summary(&info));
         }
     }
@@ -290,38 +259,17 @@ pub fn history(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
 /// `POST /images/prune`: remove the images no container uses; only unnamed ones unless
 /// `dangling=false` (Docker) or `all` (libpod). Filters `label`, `label!`, `until`.
 pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    type Test = Box<dyn Fn(&rpod_engine::image::ImageInfo) -> bool>;
     let mut all = ex.query_bool("all")?;
-    let mut tests: Vec<Test> = Vec::new();
-    for (key, values) in parse_filters(ex)? {
-        for value in values {
-            match key.as_str() {
-                "dangling" => all = matches!(value.as_str(), "false" | "0"),
-                "label" => tests.push(Box::new(move |i| {
-                    rpod_engine::labels::matches(&i.labels(), &value)
-                })),
-                "label!" => tests.push(Box::new(move |i| {
-                    !rpod_engine::labels::matches(&i.labels(), &value)
-                })),
-                "until" => {
-                    let until = rpod_engine::human::parse_time(&value)
-                        .map_err(ApiError::bad_request)?
-                        .with_timezone(&chrono::Utc);
-                    tests.push(Box::new(move |i| {
-                        i.record.created.unwrap_or(i.record.added) < until
-                    }))
-                }
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "invalid filter {other:?}: use dangling, label, label! or until"
-                    )))
-                }
-            }
-        }
+    let mut pairs = filter_pairs(ex)?;
+    // `dangling=false` (Docker's `prune -a`) takes named images too.
+    for (_, value) in pairs.iter().filter(|(key, _)| key == "dangling") {
+        all = matches!(value.as_str(), "false" | "0");
     }
+    pairs.retain(|(key, _)| key != "dangling");
+    let filters = context.engine.image_filters(pairs, FilterUse::Prune)?;
     let removed = context
         .engine
-        .prune_images(all, &|info| tests.iter().all(|t| t(info)))?;
+        .prune_images(all, &|info| filters.matches(info))?;
     match ex.flavour {
         Flavour::Compat => {
             let deleted: Vec<serde_json::Value> = removed

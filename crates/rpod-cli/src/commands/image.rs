@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal, Read};
 use serde_json::{json, Value};
 
 use rpod_engine::image::{ArchiveFormat, ImportOptions};
+use rpod_engine::image_filters::{reference_matches, FilterUse, ImageFilters};
 use rpod_engine::{Engine, EngineError, ImageRemoval};
 
 use crate::cli::*;
@@ -84,67 +85,6 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
     Ok(0)
 }
 
-/// A test an image passes or not.
-type ImageTest = Box<dyn Fn(&rpod_engine::image::ImageInfo) -> bool>;
-
-/// When an image was made (when this store got it, for an image that does not say).
-fn made_at(record: &rpod_engine::image::ImageRecord) -> chrono::DateTime<chrono::Utc> {
-    record.created.unwrap_or(record.added)
-}
-
-/// `images --filter`: which images a filter keeps.
-fn image_filter(engine: &Engine, filter: &str) -> Result<ImageTest, Failure> {
-    let (key, value) = filter
-        .split_once('=')
-        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
-    let value = value.to_string();
-    Ok(match key {
-        "reference" => Box::new(move |info| info.names.iter().any(|n| name_matches(n, &value))),
-        "dangling" => {
-            let dangling = match value.as_str() {
-                "true" => true,
-                "false" => false,
-                _ => {
-                    return Err(usage(format!(
-                        "invalid dangling={value}: use true or false"
-                    )))
-                }
-            };
-            Box::new(move |info| info.names.is_empty() == dangling)
-        }
-        "label" => Box::new(move |info| rpod_engine::labels::matches(&info.labels(), &value)),
-        // Made before or after the image named, as podman compares them.
-        "before" | "since" => {
-            let reference = made_at(&engine.resolve_image(&value)?);
-            if key == "before" {
-                Box::new(move |info| made_at(&info.record) < reference)
-            } else {
-                Box::new(move |info| made_at(&info.record) > reference)
-            }
-        }
-        other => {
-            return Err(usage(format!(
-                "invalid filter {other:?}: use reference, dangling, label, before or since"
-            )))
-        }
-    })
-}
-
-/// Whether an image name (`localhost/demo:latest`) is what `pattern` names: `demo`,
-/// `demo:latest`, `localhost/demo`, ...
-fn name_matches(name: &str, pattern: &str) -> bool {
-    let short = name.strip_prefix("localhost/").unwrap_or(name);
-    let repository = |n: &str| {
-        n.rsplit_once(':')
-            .map_or(n.to_string(), |(r, _)| r.to_string())
-    };
-    if pattern.contains(':') {
-        name == pattern || short == pattern
-    } else {
-        repository(name) == pattern || repository(short) == pattern
-    }
-}
-
 /// One image as podman's `images --format json` prints it.
 fn image_json(info: &rpod_engine::image::ImageInfo) -> Value {
     let created = info.record.created.unwrap_or(info.record.added);
@@ -171,19 +111,30 @@ fn image_json(info: &rpod_engine::image::ImageInfo) -> Value {
     })
 }
 
-pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
-    let mut filters = args
-        .filter
+/// `KEY=VALUE` filter words as keys and values.
+fn filter_pairs(words: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    words
         .iter()
-        .map(|f| image_filter(engine, f))
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(image) = &args.image {
-        // An unknown image lists nothing, as podman's.
-        let wanted = engine.resolve_image(image).ok().map(|r| r.id);
-        filters.push(Box::new(move |info| {
-            Some(&info.record.id) == wanted.as_ref()
-        }));
-    }
+        .map(|f| {
+            f.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| usage(format!("invalid filter {f:?}: use KEY=VALUE")))
+        })
+        .collect()
+}
+
+/// `image prune --filter` (and `system prune`'s): `label=`, `label!=`, `until=`.
+pub fn prune_filters(engine: &Engine, words: &[String]) -> Result<ImageFilters, Failure> {
+    Ok(engine.image_filters(filter_pairs(words)?, FilterUse::Prune)?)
+}
+
+pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
+    let filters = engine.image_filters(filter_pairs(&args.filter)?, FilterUse::List)?;
+    // An unknown image lists nothing, as podman's.
+    let wanted = args
+        .image
+        .as_ref()
+        .map(|image| engine.resolve_image(image).ok().map(|r| r.id));
     let mut records = engine.images()?;
     records.sort_by(|a, b| {
         b.created
@@ -193,7 +144,10 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
     let mut infos = Vec::new();
     for record in records {
         let info = engine.image_info(record)?;
-        if filters.iter().all(|f| f(&info)) {
+        let named = wanted
+            .as_ref()
+            .is_none_or(|w| w.as_ref() == Some(&info.record.id));
+        if named && filters.matches(&info) {
             infos.push(info);
         }
     }
@@ -214,19 +168,12 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
         return Ok(0);
     }
     // A name (positional or reference=) shows the rows of that name only, as podman's.
-    let mut patterns: Vec<&str> = args
-        .filter
-        .iter()
-        .filter_map(|f| f.strip_prefix("reference="))
-        .collect();
-    if let Some(image) = args.image.as_deref() {
-        let by_id = infos
+    let references = filters.references();
+    let positional = args.image.as_deref().filter(|image| {
+        !infos
             .iter()
-            .any(|i| i.record.id.starts_with(image.trim_start_matches("sha256:")));
-        if !by_id {
-            patterns.push(image);
-        }
-    }
+            .any(|i| i.record.id.starts_with(image.trim_start_matches("sha256:")))
+    });
     let mut rows: Vec<Value> = infos
         .iter()
         .flat_map(|info| inspect::image_rows(info, args.no_trunc))
@@ -236,7 +183,8 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
                 row["Repository"].as_str().unwrap_or_default(),
                 row["Tag"].as_str().unwrap_or_default()
             );
-            patterns.iter().all(|p| name_matches(&name, p))
+            (references.is_empty() || references.iter().any(|p| reference_matches(&name, p)))
+                && positional.is_none_or(|p| reference_matches(&name, p))
         })
         .collect();
     sort_image_rows(&mut rows, &args.sort);
@@ -382,38 +330,11 @@ pub fn untag(engine: &Engine, args: UntagArgs) -> Outcome {
 }
 
 pub fn prune(engine: &Engine, args: ImagePruneArgs) -> Outcome {
-    let filters = args
-        .filter
-        .iter()
-        .map(|f| prune_filter(f))
-        .collect::<Result<Vec<_>, _>>()?;
-    for id in engine.prune_images(args.all, &|info| filters.iter().all(|f| f(info)))? {
+    let filters = prune_filters(engine, &args.filter)?;
+    for id in engine.prune_images(args.all, &|info| filters.matches(info))? {
         println!("{id}");
     }
     Ok(0)
-}
-
-/// `image prune --filter`: `label=`, `label!=`, `until=`.
-pub fn prune_filter(filter: &str) -> Result<ImageTest, Failure> {
-    let (key, value) = filter
-        .split_once('=')
-        .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
-    let value = value.to_string();
-    Ok(match key {
-        "label" => Box::new(move |info| rpod_engine::labels::matches(&info.labels(), &value)),
-        "label!" => Box::new(move |info| !rpod_engine::labels::matches(&info.labels(), &value)),
-        "until" => {
-            let until = super::logs::parse_time(&value)
-                .map_err(|e| usage(format!("invalid until={value}: {e}")))?
-                .with_timezone(&chrono::Utc);
-            Box::new(move |info| info.record.created.unwrap_or(info.record.added) < until)
-        }
-        other => {
-            return Err(usage(format!(
-                "invalid filter {other:?}: use label, label! or until"
-            )))
-        }
-    })
 }
 
 /// `image tree`: the image and its layers, bottom first, with their sizes.

@@ -259,11 +259,10 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
 /// unused one with --all), and with --volumes the volumes no container uses.
 pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
     let mut container_filters = Vec::new();
-    let mut image_filters = Vec::new();
     for filter in &args.filter {
         container_filters.push(super::container::prune_filter(filter)?);
-        image_filters.push(super::image::prune_filter(filter)?);
     }
+    let image_filters = super::image::prune_filters(engine, &args.filter)?;
     let containers = engine.prune(&|r| container_filters.iter().all(|f| f(r)))?;
     println!("Deleted Containers");
     for id in &containers {
@@ -281,7 +280,7 @@ pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
             println!("{name}");
         }
     }
-    let images = engine.prune_images(args.all, &|i| image_filters.iter().all(|f| f(i)))?;
+    let images = engine.prune_images(args.all, &|i| image_filters.matches(i))?;
     println!("Deleted Images");
     for id in &images {
         println!("{id}");

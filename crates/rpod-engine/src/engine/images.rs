@@ -112,6 +112,17 @@ impl Engine {
 
     /// Remove an image by name or id. A name of an image that has several only untags it.
     /// An image used by containers is refused unless `force`, which removes them first.
+    /// Image filters from keys and values, the images `before=`/`since=` name looked up.
+    pub fn image_filters(
+        &self,
+        pairs: impl IntoIterator<Item = (String, String)>,
+        used: crate::image_filters::FilterUse,
+    ) -> Result<crate::image_filters::ImageFilters> {
+        crate::image_filters::ImageFilters::from_pairs(pairs, used, &|name| {
+            Ok(crate::image_filters::made_at(&self.resolve_image(name)?))
+        })
+    }
+
     /// Where `image mount` mounts an image (the run root: mounts end with a reboot).
     fn image_mount_point(&self, id: &str) -> std::path::PathBuf {
         self.roots.runroot.join("image-mounts").join(id)

@@ -1,0 +1,182 @@
+//! The filters of image listings and prunes: `images --filter`, `image prune --filter` and
+//! the REST services' `filters`, with podman's keys. Values of one key are alternatives
+//! (any may match), except labels and times, which must all hold; different keys must all
+//! hold. (`dangling` of a prune says which images it takes; the prune itself reads it.)
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::image::ImageInfo;
+pub use crate::volume_filters::FilterUse;
+use crate::{EngineError, Result};
+
+const LIST_KEYS: &[&str] = &[
+    "reference",
+    "dangling",
+    "label",
+    "label!",
+    "before",
+    "since",
+];
+const PRUNE_KEYS: &[&str] = &["label", "label!", "until"];
+
+/// When an image was made (when this store got it, for an image that does not say).
+pub fn made_at(record: &crate::image::ImageRecord) -> DateTime<Utc> {
+    record.created.unwrap_or(record.added)
+}
+
+/// Whether an image name (`localhost/demo:latest`, `docker.io/library/busybox:1`) is what
+/// `pattern` names: the whole name, or its last parts (`demo`, `demo:latest`,
+/// `library/busybox`), with the tag only when the pattern has one.
+pub fn reference_matches(name: &str, pattern: &str) -> bool {
+    let repository = |n: &str| -> String {
+        match n.rsplit_once(':') {
+            // A colon after the last slash is a tag's; one before it, a registry port's.
+            Some((repo, tag)) if !tag.contains('/') => repo.to_string(),
+            _ => n.to_string(),
+        }
+    };
+    let tail_is = |whole: &str, part: &str| whole == part || whole.ends_with(&format!("/{part}"));
+    if repository(pattern) != pattern {
+        tail_is(name, pattern)
+    } else {
+        tail_is(&repository(name), pattern)
+    }
+}
+
+/// Checked filters, by key; `before=`/`since=` already turned into times.
+#[derive(Debug, Default, Clone)]
+pub struct ImageFilters {
+    by_key: BTreeMap<String, Vec<String>>,
+    before: Vec<DateTime<Utc>>,
+    since: Vec<DateTime<Utc>>,
+    until: Vec<DateTime<Utc>>,
+}
+
+impl ImageFilters {
+    /// From keys and values; `made` gives the time of an image `before=`/`since=` name.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+        used: FilterUse,
+        made: &dyn Fn(&str) -> Result<DateTime<Utc>>,
+    ) -> Result<Self> {
+        let allowed = match used {
+            FilterUse::List => LIST_KEYS,
+            FilterUse::Prune => PRUNE_KEYS,
+        };
+        let mut filters = ImageFilters::default();
+        for (key, value) in pairs {
+            if !allowed.contains(&key.as_str()) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid image filter {key:?}: use {}",
+                    allowed.join(", ")
+                )));
+            }
+            match key.as_str() {
+                "dangling" if !matches!(value.as_str(), "true" | "false" | "1" | "0") => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid dangling={value}: use true or false"
+                    )))
+                }
+                "before" => filters.before.push(made(&value)?),
+                "since" => filters.since.push(made(&value)?),
+                "until" => filters.until.push(
+                    crate::human::parse_time(&value)
+                        .map_err(|e| {
+                            EngineError::InvalidArg(format!("invalid until={value}: {e}"))
+                        })?
+                        .with_timezone(&Utc),
+                ),
+                _ => {}
+            }
+            filters.by_key.entry(key).or_default().push(value);
+        }
+        Ok(filters)
+    }
+
+    /// The `reference=` patterns (a listing shows only the rows of those names).
+    pub fn references(&self) -> &[String] {
+        self.by_key.get("reference").map_or(&[], Vec::as_slice)
+    }
+
+    pub fn matches(&self, info: &ImageInfo) -> bool {
+        let made = made_at(&info.record);
+        let labels = info.labels();
+        self.by_key.iter().all(|(key, values)| match key.as_str() {
+            "reference" => values
+                .iter()
+                .any(|p| info.names.iter().any(|n| reference_matches(n, p))),
+            "dangling" => values
+                .iter()
+                .any(|v| matches!(v.as_str(), "true" | "1") == info.names.is_empty()),
+            "label" => values.iter().all(|l| crate::labels::matches(&labels, l)),
+            "label!" => values.iter().all(|l| !crate::labels::matches(&labels, l)),
+            "before" => self.before.iter().all(|t| made < *t),
+            "since" => self.since.iter().all(|t| made > *t),
+            "until" => self.until.iter().all(|t| made < *t),
+            _ => false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_match_whole_names_or_their_last_parts() {
+        let name = "localhost/demo:latest";
+        for pattern in [
+            "demo",
+            "demo:latest",
+            "localhost/demo",
+            "localhost/demo:latest",
+        ] {
+            assert!(reference_matches(name, pattern), "{pattern}");
+        }
+        for pattern in ["demo:1", "emo", "other", "host/demo"] {
+            assert!(!reference_matches(name, pattern), "{pattern}");
+        }
+        let hub = "docker.io/library/busybox:1.36";
+        assert!(reference_matches(hub, "busybox"));
+        assert!(reference_matches(hub, "library/busybox:1.36"));
+        // A registry's port is no tag.
+        assert!(reference_matches(
+            "registry:5000/app:v1",
+            "registry:5000/app"
+        ));
+        assert!(reference_matches("registry:5000/app:v1", "app"));
+    }
+
+    #[test]
+    fn keys_are_checked_for_their_use() {
+        let made = |_: &str| Ok(Utc::now());
+        let pairs = |list: &[(&str, &str)]| {
+            list.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            ImageFilters::from_pairs(pairs(&[("until", "1h")]), FilterUse::List, &made).is_err()
+        );
+        assert!(
+            ImageFilters::from_pairs(pairs(&[("reference", "x")]), FilterUse::Prune, &made)
+                .is_err()
+        );
+        assert!(
+            ImageFilters::from_pairs(pairs(&[("dangling", "maybe")]), FilterUse::List, &made)
+                .is_err()
+        );
+        assert!(
+            ImageFilters::from_pairs(pairs(&[("until", "soon")]), FilterUse::Prune, &made).is_err()
+        );
+        let ok = ImageFilters::from_pairs(
+            pairs(&[("reference", "a"), ("reference", "b"), ("label!", "x")]),
+            FilterUse::List,
+            &made,
+        )
+        .unwrap();
+        assert_eq!(ok.references(), ["a", "b"]);
+    }
+}
