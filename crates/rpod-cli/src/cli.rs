@@ -1122,6 +1122,27 @@ pub struct RunArgs {
     /// registry, not there yet).
     #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never", "newer"])]
     pub pull: String,
+    /// For pulls (which rpod does not make: accepted, as they change nothing for a local
+    /// image).
+    #[arg(long = "tls-verify", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_verify: bool,
+    /// For pulls (accepted as --tls-verify).
+    #[arg(long)]
+    pub authfile: Option<PathBuf>,
+    /// The user namespace: host (rpod's containers share the host's; others are not
+    /// supported).
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// Whether the container gets cgroups: enabled (the others are not supported).
+    #[arg(long, default_value = "enabled")]
+    pub cgroups: String,
+    /// cgroup v2 settings (KEY=VALUE): not supported.
+    #[arg(long = "cgroup-conf")]
+    pub cgroup_conf: Vec<String>,
+    /// How systemd hears of the container's readiness: ignore (container only without a
+    /// NOTIFY_SOCKET to pass on; conmon is not supported).
+    #[arg(long, default_value = "ignore")]
+    pub sdnotify: String,
     /// Accepted for podman's scripts: it quiets a pull's progress, and rpod never pulls
     /// (so prints none).
     #[arg(short = 'q', long)]

@@ -3231,16 +3231,37 @@ fn image_filters_combine_as_podmans() {
     let rpod = Rpod::with_image("runc");
     let tarball = busybox_tarball().display().to_string();
     rpod.ok(&["import", "--change", "LABEL tier=web", &tarball, "web"]);
-    rpod.ok(&["import", "--change", "LABEL tier=db", "--change", "LABEL keep=yes", &tarball, "db"]);
+    rpod.ok(&[
+        "import",
+        "--change",
+        "LABEL tier=db",
+        "--change",
+        "LABEL keep=yes",
+        &tarball,
+        "db",
+    ]);
     let names = |filters: &[&str]| {
-        let mut args = vec!["images", "--format", "{{.Repository}}", "--sort", "repository"];
+        let mut args = vec![
+            "images",
+            "--format",
+            "{{.Repository}}",
+            "--sort",
+            "repository",
+        ];
         for f in filters {
             args.extend_from_slice(&["--filter", f]);
         }
-        rpod.ok(&args).lines().map(String::from).collect::<Vec<_>>().join(",")
+        rpod.ok(&args)
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(",")
     };
     // Values of one key are alternatives; labels must all hold; label! none.
-    assert_eq!(names(&["reference=web", "reference=db"]), "localhost/db,localhost/web");
+    assert_eq!(
+        names(&["reference=web", "reference=db"]),
+        "localhost/db,localhost/web"
+    );
     assert_eq!(names(&["label=tier", "label=keep"]), "localhost/db");
     assert_eq!(names(&["label!=tier"]), "localhost/demo");
     assert_eq!(names(&["reference=localhost/web:latest"]), "localhost/web");
@@ -3251,7 +3272,12 @@ fn image_filters_combine_as_podmans() {
     // prune's: label!, until.
     rpod.ok(&["untag", "web"]);
     rpod.ok(&["untag", "db"]);
-    assert_eq!(rpod.ok(&["image", "prune", "-f", "--filter", "label!=keep"]).lines().count(), 1);
+    assert_eq!(
+        rpod.ok(&["image", "prune", "-f", "--filter", "label!=keep"])
+            .lines()
+            .count(),
+        1
+    );
     assert_eq!(rpod.ok(&["images", "-q"]).lines().count(), 2);
     rpod.fails(&["image", "prune", "-f", "--filter", "reference=demo"], 125);
 }

@@ -569,3 +569,52 @@ fn personalities_on_crun_and_refused_where_runc_would_ignore_them() {
         assert!(err.contains("--personality with runc 1."), "{err}");
     }
 }
+
+#[test]
+fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
+    let rpod = Rpod::with_image("runc");
+    // For pulls, which a local image does not need (as with podman).
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--tls-verify=false",
+            "--authfile",
+            "/nonexistent",
+            "--userns",
+            "host",
+            "--cgroups",
+            "enabled",
+            "--sdnotify",
+            "ignore",
+            "demo",
+            "echo",
+            "ok",
+        ]),
+        "ok\n"
+    );
+    for (flags, message) in [
+        (vec!["--userns", "keep-id"], "--userns keep-id"),
+        (vec!["--userns", "auto"], "--userns auto"),
+        (vec!["--cgroups", "disabled"], "--cgroups disabled"),
+        (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
+        (vec!["--sdnotify", "conmon"], "--sdnotify conmon"),
+    ] {
+        let mut args = vec!["create"];
+        args.extend_from_slice(&flags);
+        args.extend_from_slice(&["demo", "true"]);
+        let err = rpod.fails(&args, 125);
+        assert!(
+            err.contains(message) && err.contains("not supported"),
+            "{err}"
+        );
+    }
+    // container: nothing to pass on without systemd's socket; with one, refused.
+    let mut with_socket = rpod.command(&["create", "--sdnotify", "container", "demo", "true"]);
+    with_socket.env("NOTIFY_SOCKET", "/run/systemd/notify");
+    assert_eq!(with_socket.output().unwrap().status.code(), Some(125));
+    let mut without = rpod.command(&["create", "--sdnotify", "container", "demo", "true"]);
+    without.env_remove("NOTIFY_SOCKET");
+    assert!(without.output().unwrap().status.success());
+    assert_eq!(rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+}

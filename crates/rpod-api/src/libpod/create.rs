@@ -268,7 +268,8 @@ const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
     ("image_volume_mode", &["anonymous", "ignore", "tmpfs"]),
     ("systemd", &["true", "false"]),
     ("userns", &["host"]),
-    ("sdnotifyMode", &["container", "conmon", "ignore"]),
+    // `container` without a socket of the service's to pass on (rpod passes none).
+    ("sdnotifyMode", &["container", "ignore"]),
     ("cgroups_mode", &["enabled"]),
 ];
 

@@ -665,9 +665,33 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     })
 }
 
+/// Flags whose other values ask for what rpod does not do: said so, never ignored.
+fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
+    let refuse = |what: String| Err(Failure::new(ENGINE_ERROR, EngineError::NotSupported(what)));
+    match args.userns.as_deref() {
+        None | Some("" | "host") => {}
+        Some(other) => return refuse(format!("--userns {other} (user namespaces)")),
+    }
+    if args.cgroups != "enabled" {
+        return refuse(format!("--cgroups {}", args.cgroups));
+    }
+    if !args.cgroup_conf.is_empty() {
+        return refuse("--cgroup-conf (cgroup v2 settings)".into());
+    }
+    // `container` passes systemd's socket on: nothing to pass when rpod has none.
+    let no_socket = std::env::var_os("NOTIFY_SOCKET").is_none();
+    match args.sdnotify.as_str() {
+        "ignore" => {}
+        "container" if no_socket => {}
+        other => return refuse(format!("--sdnotify {other} (use ignore)")),
+    }
+    Ok(())
+}
+
 /// What `run` and `create` do around the engine's create: `--pull`, `--replace`,
 /// `--cidfile`.
 fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, Failure> {
+    refuse_unsupported_modes(args)?;
     if matches!(args.pull.as_str(), "always" | "newer") {
         return Err(Failure::new(
             ENGINE_ERROR,
