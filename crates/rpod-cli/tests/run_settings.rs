@@ -504,6 +504,27 @@ fn numeric_users_get_passwd_and_group_entries_as_podman_gives() {
         added.starts_with(&format!("{account}:*:")) && added.trim_end().ends_with(":/:/bin/sh"),
         "{added}"
     );
+    // An image without /etc has nothing to add to: it runs as the user asked.
+    let mut builder = tar::Builder::new(Vec::new());
+    builder
+        .append_path_with_name(rpod_test_support::busybox(), "bin/busybox")
+        .unwrap();
+    let bare = rpod.dir.path().join("bare.tar");
+    std::fs::write(&bare, builder.into_inner().unwrap()).unwrap();
+    rpod.ok(&["import", &bare.display().to_string(), "bare"]);
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-u",
+            "1234",
+            "bare",
+            "/bin/busybox",
+            "id",
+            "-u"
+        ]),
+        "1234\n"
+    );
     let err = rpod.fails(
         &["create", "--hostuser", "no-such-user-here", "demo", "true"],
         125,

@@ -49,6 +49,15 @@ impl Engine {
             host_users: &host_users,
             mounts: &mounts,
         };
+        // An image without /etc (`FROM scratch`) has no account files to add to: its
+        // programs do not look users up.
+        let has_etc = ConfinedDir::open(root)
+            .and_then(|dir| dir.dir_in_root(Path::new("etc")))
+            .map_err(|e| EngineError::CannotInvoke(format!("reading the container's /etc: {e}")))?
+            .is_some();
+        if !has_etc {
+            return Ok(Vec::new());
+        }
         let passwd = crate::spec::read_account_file(root, "passwd")?;
         let group = crate::spec::read_account_file(root, "group")?;
         let (passwd_lines, group_lines) = accounts::additions(&passwd, &group, &request);
