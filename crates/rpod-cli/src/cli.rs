@@ -1139,6 +1139,27 @@ pub struct RunArgs {
     /// cgroup v2 settings (KEY=VALUE): not supported.
     #[arg(long = "cgroup-conf")]
     pub cgroup_conf: Vec<String>,
+    /// Pods are not supported: refused.
+    #[arg(long)]
+    pub pod: Option<String>,
+    /// Pods are not supported: refused.
+    #[arg(long = "pod-id-file")]
+    pub pod_id_file: Option<PathBuf>,
+    /// User namespace mappings are not supported: refused.
+    #[arg(long)]
+    pub uidmap: Vec<String>,
+    /// User namespace mappings are not supported: refused.
+    #[arg(long)]
+    pub gidmap: Vec<String>,
+    /// User namespace mappings are not supported: refused.
+    #[arg(long)]
+    pub subuidname: Option<String>,
+    /// User namespace mappings are not supported: refused.
+    #[arg(long)]
+    pub subgidname: Option<String>,
+    /// For systemd mode, which rpod has not: refused.
+    #[arg(long)]
+    pub chrootdirs: Vec<String>,
     /// How systemd hears of the container's readiness: ignore (container only without a
     /// NOTIFY_SOCKET to pass on; conmon is not supported).
     #[arg(long, default_value = "ignore")]
@@ -1267,6 +1288,9 @@ pub struct SecretLsArgs {
 pub struct SecretInspectArgs {
     #[arg(short = 'f', long)]
     pub format: Option<String>,
+    /// Readable lines instead of JSON.
+    #[arg(long)]
+    pub pretty: bool,
     pub names: Vec<String>,
 }
 
@@ -1932,6 +1956,15 @@ pub struct GenerateSystemdArgs {
     /// Leave out the comment at the top.
     #[arg(long = "no-header")]
     pub no_header: bool,
+    /// An Environment= line for the unit (KEY=VALUE).
+    #[arg(short = 'e', long)]
+    pub env: Vec<String>,
+    /// The unit's TimeoutStartSec= (seconds).
+    #[arg(long = "start-timeout")]
+    pub start_timeout: Option<u32>,
+    /// `json`: the unit as {"NAME": "TEXT"}.
+    #[arg(long)]
+    pub format: Option<String>,
     /// More units to want, be started after, or require.
     #[arg(long)]
     pub wants: Vec<String>,

@@ -1979,6 +1979,24 @@ fn secrets_are_stored_privately_and_given_to_containers() {
         shown.contains("\"app\": \"db\"") && !shown.contains("hunter2"),
         "{shown}"
     );
+    let pretty = rpod.ok(&["secret", "inspect", "--pretty", "dbpass"]);
+    let lines: Vec<&str> = pretty.lines().collect();
+    assert!(
+        lines[0].starts_with("ID:") && lines[1].ends_with(" dbpass"),
+        "{pretty}"
+    );
+    assert_eq!(&lines[2..4], ["Labels:", " - app=db"], "{pretty}");
+    assert!(
+        lines[4].starts_with("Driver:") && lines[4].ends_with(" file"),
+        "{pretty}"
+    );
+    assert!(!pretty.contains("hunter2"));
+    rpod.fails(
+        &[
+            "secret", "inspect", "--pretty", "--format", "{{.ID}}", "dbpass",
+        ],
+        125,
+    );
     assert_eq!(
         rpod.ok(&[
             "secret",
@@ -2904,6 +2922,27 @@ fn generated_systemd_units_run_and_stop_the_container() {
         125,
     );
     rpod.fails(&["generate", "systemd", "nosuch"], 125);
+    // --env, --start-timeout, --format json.
+    let json = rpod.ok(&[
+        "generate",
+        "systemd",
+        "--name",
+        "-e",
+        "GREETING=hello there",
+        "--start-timeout",
+        "30",
+        "--format",
+        "json",
+        "kept",
+    ]);
+    let units: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let text = units["container-kept"].as_str().unwrap();
+    assert!(
+        text.contains("\nEnvironment=\"GREETING=hello there\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nTimeoutStartSec=30\n"), "{text}");
+    rpod.fails(&["generate", "systemd", "-e", "NOEQUALS", "kept"], 125);
     // The unit's own flags replace the create command's: -d out of a cluster, the ID and
     // PID files (with their values) dropped.
     let cid = rpod.dir.path().join("made.cid").display().to_string();

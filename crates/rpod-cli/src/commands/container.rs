@@ -672,6 +672,24 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
         None | Some("" | "host") => {}
         Some(other) => return refuse(format!("--userns {other} (user namespaces)")),
     }
+    for (given, flag) in [
+        (
+            args.pod.is_some() || args.pod_id_file.is_some(),
+            "running in a pod (--pod, --pod-id-file)",
+        ),
+        (
+            !args.uidmap.is_empty()
+                || !args.gidmap.is_empty()
+                || args.subuidname.is_some()
+                || args.subgidname.is_some(),
+            "mapping a user namespace (--uidmap, --gidmap, --subuidname, --subgidname)",
+        ),
+        (!args.chrootdirs.is_empty(), "--chrootdirs (systemd mode)"),
+    ] {
+        if given {
+            return refuse(flag.to_string());
+        }
+    }
     if args.cgroups != "enabled" {
         return refuse(format!("--cgroups {}", args.cgroups));
     }

@@ -64,7 +64,19 @@ pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
             record.id().to_string()
         }
     );
+    if let Some(entry) = args.env.iter().find(|e| !e.contains('=')) {
+        return Err(usage(format!("invalid --env {entry:?}: use KEY=VALUE")));
+    }
     let text = unit.text(&name)?;
+    match args.format.as_deref() {
+        None | Some("") => {}
+        Some("json") => {
+            let units = serde_json::json!({ name: text });
+            println!("{}", serde_json::to_string_pretty(&units)?);
+            return Ok(0);
+        }
+        Some(other) => return Err(usage(format!("invalid --format {other:?}: use json"))),
+    }
     if args.files {
         let path = PathBuf::from(format!("{name}.service"));
         std::fs::write(&path, text)
@@ -123,9 +135,15 @@ impl Unit<'_> {
         out.push_str(&format!("RequiresMountsFor={}\n\n", self.runroot.display()));
         out.push_str("[Service]\n");
         out.push_str("Environment=PODMAN_SYSTEMD_UNIT=%n\n");
+        for entry in &args.env {
+            out.push_str(&format!("Environment={}\n", quote(entry)));
+        }
         out.push_str(&format!("Restart={}\n", args.restart_policy));
         if let Some(seconds) = args.restart_sec {
             out.push_str(&format!("RestartSec={seconds}\n"));
+        }
+        if let Some(seconds) = args.start_timeout {
+            out.push_str(&format!("TimeoutStartSec={seconds}\n"));
         }
         out.push_str(&format!("TimeoutStopSec={}\n", stop_time + 60));
         if args.new {

@@ -11,6 +11,36 @@ use crate::cli::SecretCommand;
 use crate::exit::{usage, Failure, Outcome};
 use crate::format;
 
+/// `secret inspect --pretty`: podman's lines, values aligned.
+fn pretty(secret: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let fields = [
+        ("ID:", text(&secret["ID"])),
+        ("Name:", text(&secret["Spec"]["Name"])),
+        ("Driver:", text(&secret["Spec"]["Driver"]["Name"])),
+        ("Created at:", text(&secret["CreatedAt"])),
+        ("Updated at:", text(&secret["UpdatedAt"])),
+    ];
+    let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    let line = |(key, value): &(&str, String)| format!("{key:width$}{value}\n");
+    let mut out: String = fields[..2].iter().map(line).collect();
+    let labels = secret["Spec"]["Labels"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    if !labels.is_empty() {
+        out.push_str("Labels:\n");
+    }
+    for (key, value) in labels {
+        match value.as_str().filter(|v| !v.is_empty()) {
+            Some(v) => out.push_str(&format!(" - {key}={v}\n")),
+            None => out.push_str(&format!(" - {key}\n")),
+        }
+    }
+    out.extend(fields[2..].iter().map(line));
+    out
+}
+
 /// A secret as podman's `secret inspect` shows it (never its data).
 fn secret_json(secret: &SecretRecord) -> Value {
     let time = secret
@@ -123,9 +153,20 @@ pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
                     }
                 }
             }
-            match args.format {
-                Some(template) => format::print(&template, &found, &format::upper_header)?,
-                None => println!("{}", serde_json::to_string_pretty(&found)?),
+            match (args.format, args.pretty) {
+                (Some(_), true) => {
+                    return Err(usage("--format and --pretty cannot be used together"))
+                }
+                (Some(template), false) => format::print(&template, &found, &format::upper_header)?,
+                (None, true) => {
+                    for (i, secret) in found.iter().enumerate() {
+                        if i > 0 {
+                            println!();
+                        }
+                        print!("{}", pretty(secret));
+                    }
+                }
+                (None, false) => println!("{}", serde_json::to_string_pretty(&found)?),
             }
             Ok(code)
         }
