@@ -2706,3 +2706,56 @@ fn podman_remote_removes_every_image_at_once() {
     assert_eq!(service.rpod.ok(&["images", "-q"]), "");
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn podman_remote_generates_systemd_units() {
+    let service = Service::start();
+    service.podman_ok(&["create", "--name", "web", "demo", "sleep", "300"]);
+    let unit = service.podman_ok(&[
+        "generate",
+        "systemd",
+        "--name",
+        "--restart-policy",
+        "always",
+        "-e",
+        "A=1",
+        "--start-timeout",
+        "9",
+        "--no-header",
+        "web",
+    ]);
+    let lines: Vec<&str> = unit.lines().collect();
+    assert_eq!(lines[0], "[Unit]", "{unit}");
+    for line in [
+        "Environment=A=1",
+        "Restart=always",
+        "TimeoutStartSec=9",
+        "Type=forking",
+    ] {
+        assert!(lines.contains(&line), "{line} in {unit}");
+    }
+    let start = lines.iter().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(start.ends_with(" start web"), "{start}");
+    // --new: podman-remote sends its create command, whose flags rpod's run takes; a
+    // container made through Docker's API has none.
+    let unit = service.podman_ok(&["generate", "systemd", "--new", "web"]);
+    let start = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(
+        start.ends_with(" --replace --name web demo sleep 300"),
+        "{start}"
+    );
+    service.docker_ok(&["create", "--name", "dockers", "demo", "true"]);
+    let out = service.podman_out(&["generate", "systemd", "--new", "dockers"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no create command"),
+        "{out:?}"
+    );
+    let out = service.podman_out(&[
+        "generate",
+        "systemd",
+        "--restart-policy",
+        "sometimes",
+        "web",
+    ]);
+    assert!(!out.status.success());
+}

@@ -36,6 +36,7 @@ pub mod security;
 pub mod spec;
 pub mod stats;
 pub mod store;
+pub mod systemd_unit;
 pub mod top;
 pub mod tree_copy;
 pub mod upper_diff;

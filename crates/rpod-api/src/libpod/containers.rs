@@ -114,6 +114,64 @@ pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
     ex.json(200, &value)
 }
 
+/// `GET /libpod/generate/{name}/systemd` (`podman --remote generate systemd`): the unit,
+/// as `{"NAME": "TEXT"}`, running the service's own rpod. podman's clients name the
+/// parameters in lower case (`restartpolicy`), its documentation in camel case; both are
+/// taken, as podman's decoder takes them.
+pub fn generate_systemd(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    use rpod_engine::systemd_unit::{self, UnitOptions};
+    let all = |key: &str| -> Vec<String> {
+        ex.req
+            .query
+            .iter()
+            .filter(|(n, v)| n.eq_ignore_ascii_case(key) && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let one = |key: &str| all(key).pop();
+    let flag = |key: &str| -> ApiResult<bool> {
+        match one(key).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(false),
+            Some(v) if matches!(v.as_str(), "1" | "true" | "t" | "yes") => Ok(true),
+            Some(v) if matches!(v.as_str(), "0" | "false" | "f" | "no") => Ok(false),
+            Some(v) => Err(ApiError::bad_request(format!(
+                "invalid boolean {v:?} for {key}"
+            ))),
+        }
+    };
+    let number = |key: &str| -> ApiResult<Option<u32>> {
+        one(key)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid number {v:?} for {key}")))
+            })
+            .transpose()
+    };
+    if flag("templateUnitFile")? {
+        return Err(ApiError::unsupported("template unit files"));
+    }
+    let record = context.engine.inspect(name)?;
+    let options = UnitOptions {
+        use_name: flag("useName")?,
+        new: flag("new")?,
+        restart_policy: one("restartPolicy").unwrap_or_else(|| "on-failure".into()),
+        restart_sec: number("restartSec")?.filter(|s| *s > 0),
+        stop_timeout: number("stopTimeout")?,
+        start_timeout: number("startTimeout")?.filter(|s| *s > 0),
+        container_prefix: one("containerPrefix").unwrap_or_else(|| "container".into()),
+        separator: one("separator").unwrap_or_else(|| "-".into()),
+        no_header: flag("noHeader")?,
+        wants: all("wants"),
+        after: all("after"),
+        requires: all("requires"),
+        env: all("additionalEnvVariables"),
+    };
+    let executable = std::env::current_exe()
+        .map_err(|e| ApiError::internal(format!("finding rpod's own executable: {e}")))?;
+    let (unit, body) = systemd_unit::unit(&record, context.engine.roots(), &executable, &options)?;
+    ex.json(200, &json!({ unit: body }))
+}
+
 /// `POST /libpod/containers/{name}/init` (`podman --remote init`): 204, or 304 when the
 /// container is already created in the runtime (or running), as podman answers.
 pub fn init(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
