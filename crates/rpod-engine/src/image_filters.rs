@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::filter_values::{check_dangling, check_key, until};
 use crate::image::ImageInfo;
 pub use crate::volume_filters::FilterUse;
-use crate::{EngineError, Result};
+use crate::Result;
 
 const LIST_KEYS: &[&str] = &[
     "reference",
@@ -67,27 +68,12 @@ impl ImageFilters {
         };
         let mut filters = ImageFilters::default();
         for (key, value) in pairs {
-            if !allowed.contains(&key.as_str()) {
-                return Err(EngineError::InvalidArg(format!(
-                    "invalid image filter {key:?}: use {}",
-                    allowed.join(", ")
-                )));
-            }
+            check_key("image", &key, allowed)?;
             match key.as_str() {
-                "dangling" if !matches!(value.as_str(), "true" | "false" | "1" | "0") => {
-                    return Err(EngineError::InvalidArg(format!(
-                        "invalid dangling={value}: use true or false"
-                    )))
-                }
+                "dangling" => check_dangling(&value)?,
                 "before" => filters.before.push(made(&value)?),
                 "since" => filters.since.push(made(&value)?),
-                "until" => filters.until.push(
-                    crate::human::parse_time(&value)
-                        .map_err(|e| {
-                            EngineError::InvalidArg(format!("invalid until={value}: {e}"))
-                        })?
-                        .with_timezone(&Utc),
-                ),
+                "until" => filters.until.push(until(&value)?),
                 _ => {}
             }
             filters.by_key.entry(key).or_default().push(value);

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod environment;
 pub mod error;
 pub mod events;
+mod filter_values;
 pub mod health;
 pub mod human;
 pub mod image;

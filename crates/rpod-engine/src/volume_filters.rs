@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::filter_values::{check_dangling, check_key, until};
 use crate::volumes::VolumeRecord;
 use crate::{EngineError, Result};
 
@@ -55,25 +56,10 @@ impl VolumeFilters {
         };
         let mut filters = VolumeFilters::default();
         for (key, value) in pairs {
-            if !allowed.contains(&key.as_str()) {
-                return Err(EngineError::InvalidArg(format!(
-                    "invalid volume filter {key:?}: use {}",
-                    allowed.join(", ")
-                )));
-            }
+            check_key("volume", &key, allowed)?;
             match key.as_str() {
-                "dangling" if !matches!(value.as_str(), "true" | "false" | "1" | "0") => {
-                    return Err(EngineError::InvalidArg(format!(
-                        "invalid dangling={value}: use true or false"
-                    )))
-                }
-                "until" => filters.until.push(
-                    crate::human::parse_time(&value)
-                        .map_err(|e| {
-                            EngineError::InvalidArg(format!("invalid until={value}: {e}"))
-                        })?
-                        .with_timezone(&Utc),
-                ),
+                "dangling" => check_dangling(&value)?,
+                "until" => filters.until.push(until(&value)?),
                 _ => {}
             }
             filters.by_key.entry(key).or_default().push(value);
