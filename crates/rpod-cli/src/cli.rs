@@ -1762,7 +1762,19 @@ pub struct CleanupArgs {
     /// Clean up this exec session instead of the container.
     #[arg(long)]
     pub exec: Option<String>,
-    pub container: String,
+    /// Every container that has exited.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Remove the container after cleaning it up.
+    #[arg(long)]
+    pub rm: bool,
+    /// Remove its image too, unless another container uses it (implies --rm).
+    #[arg(long)]
+    pub rmi: bool,
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]

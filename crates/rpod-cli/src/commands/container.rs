@@ -1735,17 +1735,44 @@ pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
     }
 }
 
+/// `container cleanup`: what a container (or exec session) left at its exit undone; the
+/// monitors' exit command, and podman's command for users (`--all`, `--latest`, `--rm`,
+/// `--rmi`).
 pub fn cleanup(engine: &Engine, args: CleanupArgs) -> Outcome {
-    let result = match &args.exec {
-        Some(session) => engine.cleanup_exec(&args.container, session),
-        None => engine.cleanup(&args.container),
-    };
-    match result {
-        Ok(()) => Ok(0),
-        // Already removed (e.g. by `rm -f` racing the monitor): nothing left to clean.
-        Err(EngineError::NoSuchContainer(_)) => Ok(0),
-        Err(e) => Err(e.into()),
+    if let Some(session) = &args.exec {
+        let [container] = args.containers.as_slice() else {
+            return Err(usage(
+                "--exec cleans up one container's session: give that container",
+            ));
+        };
+        return match engine.cleanup_exec(container, session) {
+            // Already removed (e.g. by `rm -f` racing the monitor): nothing left to clean.
+            Ok(()) | Err(EngineError::NoSuchContainer(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        };
     }
+    let selection = Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        ..Selection::default()
+    };
+    let names = selection.resolve(engine, |r| {
+        matches!(r.state.status, Status::Exited | Status::Stopped)
+    })?;
+    let remove = args.rm || args.rmi;
+    for_each(&names, ENGINE_ERROR, false, |name| {
+        let record = match engine.cleanup(name) {
+            Ok(()) if remove => engine.inspect(name)?,
+            Ok(()) | Err(EngineError::NoSuchContainer(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        engine.remove(record.id(), RemoveOptions::default())?;
+        if args.rmi {
+            remove_run_image(engine, &record);
+        }
+        Ok(())
+    })
 }
 
 /// `container teardown-network ID` (hidden): the network teardown a removal handed over,
