@@ -1074,6 +1074,11 @@ fn podman_remote_runs_execs_and_manages_containers() {
 #[test]
 fn podman_remote_terminals_get_their_size_and_detach_keys_work() {
     let service = Service::start();
+    // podman-remote's `run -it` sends the terminal's first size as a resize before the
+    // start (its SpecGenerator has no console size), and the monitor applies a resize
+    // when it reads it from its control FIFO: a loaded machine can start the process
+    // before that (a CI run did; busybox's `stty size` fails on 0x0). The process waits
+    // for the size, which must come.
     size_seen_on_a_terminal(
         service.podman(&[
             "run",
@@ -1082,7 +1087,7 @@ fn podman_remote_terminals_get_their_size_and_detach_keys_work() {
             "demo",
             "sh",
             "-c",
-            "stty size; exit 5",
+            "until stty size >/dev/null 2>&1; do sleep 0.05; done; stty size; exit 5",
         ]),
         (22, 77),
         5,
