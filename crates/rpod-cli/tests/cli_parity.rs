@@ -3323,28 +3323,29 @@ fn image_filters_combine_as_podmans() {
 
 #[test]
 fn cleanup_for_users_removes_as_asked() {
+    // Names that no ID can start with (a one-letter hex name could be another's prefix).
     let rpod = Rpod::with_image("runc");
     let tarball = busybox_tarball().display().to_string();
     rpod.ok(&["import", "--change", "LABEL own=1", &tarball, "own"]);
-    rpod.ok(&["run", "--name", "a", "demo", "true"]);
-    rpod.ok(&["run", "--name", "b", "own", "true"]);
+    rpod.ok(&["run", "--name", "first", "demo", "true"]);
+    rpod.ok(&["run", "--name", "second", "own", "true"]);
     rpod.detached(&["--name", "up", "demo", "sleep", "300"]);
     // --all: every exited container, cleaned; running ones are left alone.
     rpod.ok(&["container", "cleanup", "--all"]);
     assert_eq!(rpod.inspect("up", "{{.State.Status}}"), "running");
     // --rm removes the container; --rmi its image too.
-    rpod.ok(&["container", "cleanup", "--rm", "a"]);
-    rpod.fails(&["inspect", "--type", "container", "a"], 125);
-    rpod.ok(&["container", "cleanup", "--rmi", "b"]);
-    rpod.fails(&["inspect", "--type", "container", "b"], 125);
+    rpod.ok(&["container", "cleanup", "--rm", "first"]);
+    rpod.fails(&["inspect", "--type", "container", "first"], 125);
+    rpod.ok(&["container", "cleanup", "--rmi", "second"]);
+    rpod.fails(&["inspect", "--type", "container", "second"], 125);
     assert_eq!(
         rpod.ok(&["images", "--format", "{{.Repository}}"]),
         "localhost/demo\n"
     );
     // --latest; --exec needs its one container; an unknown one is nothing to clean.
-    rpod.ok(&["run", "--name", "c", "demo", "true"]);
+    rpod.ok(&["run", "--name", "third", "demo", "true"]);
     rpod.ok(&["container", "cleanup", "--latest", "--rm"]);
-    rpod.fails(&["inspect", "--type", "container", "c"], 125);
+    rpod.fails(&["inspect", "--type", "container", "third"], 125);
     rpod.fails(&["container", "cleanup", "--exec", "abc"], 125);
     rpod.ok(&["container", "cleanup", "nosuch"]);
 }
