@@ -38,7 +38,8 @@ pub struct EnvRequest<'a> {
     pub proxy: Vec<String>,
 }
 
-fn name_of(entry: &str) -> &str {
+/// The name of a `NAME=VALUE` entry (the whole entry without `=`).
+pub(crate) fn name_of(entry: &str) -> &str {
     entry.split_once('=').map_or(entry, |(name, _)| name)
 }
 

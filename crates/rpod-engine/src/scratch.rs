@@ -146,6 +146,20 @@ pub fn clean_stale(tmp: &Path) {
     }
 }
 
+/// Unpack a tar stream (hostile input) into a scratch directory of rpod's: the tar crate
+/// keeps every member inside it; modes kept, and owners too with `owners`. `origin` names
+/// the archive in errors.
+pub fn unpack_tar(input: impl std::io::Read, dir: &Path, origin: &str, owners: bool) -> Result<()> {
+    let mut archive = tar::Archive::new(input);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_ownerships(owners);
+    archive.set_overwrite(true);
+    archive.unpack(dir).map_err(|e| EngineError::BadArchive {
+        path: origin.into(),
+        message: e.to_string(),
+    })
+}
+
 /// Archive what a scratch directory of rpod's holds into `out`, each top entry under its
 /// own name (no `./` entry, whose mode would be the scratch directory's), links as links.
 /// Only for directories no container can write to: the walk goes by path.

@@ -438,10 +438,8 @@ pub fn generate(
     // rpod's defaults, unless `--unsetenv` took them away (HOSTNAME and HOME stay, as
     // podman's do: they describe the container rather than default its settings).
     let wanted = |name: &str| !config.unset_env_all && !config.unset_env.iter().any(|n| n == name);
-    let has = |env: &[String], name: &str| {
-        env.iter()
-            .any(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == name)
-    };
+    let has =
+        |env: &[String], name: &str| env.iter().any(|e| crate::environment::name_of(e) == name);
     if wanted("PATH") && !has(&env, "PATH") {
         env.insert(0, format!("PATH={DEFAULT_PATH}"));
     }

@@ -291,9 +291,41 @@ fn quote(word: &str) -> String {
     if !word.is_empty()
         && !word
             .chars()
-            .any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '\\' || c == ';')
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'\\;".contains(c))
     {
         return word.to_string();
     }
-    format!("\"{}\"", word.replace('\\', "\\\\").replace('"', "\\\""))
+    // Inside quotes systemd reads C escapes: a newline stays in the word, never starts a
+    // line of the unit (a create command is the API client's text).
+    let mut quoted = String::from("\"");
+    for c in word.chars() {
+        match c {
+            '\\' => quoted.push_str("\\\\"),
+            '"' => quoted.push_str("\\\""),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            c if c.is_control() => quoted.push_str(&format!("\\x{:02x}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_as_systemd_reads_them() {
+        assert_eq!(quote("plain"), "plain");
+        assert_eq!(quote("50% $HOME"), "\"50%% $$HOME\"");
+        assert_eq!(quote(r#"say "hi"\"#), r#""say \"hi\"\\""#);
+        // A newline never starts a line of the unit.
+        let injected = quote("A=1\nExecStartPre=/bin/evil");
+        assert!(!injected.contains('\n'), "{injected}");
+        assert_eq!(injected, r#""A=1\nExecStartPre=/bin/evil""#);
+        assert_eq!(quote("\u{1}"), r#""\x01""#);
+        assert_eq!(quote(""), "\"\"");
+    }
 }

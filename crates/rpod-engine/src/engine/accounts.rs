@@ -23,7 +23,13 @@ impl Engine {
         root: &Path,
     ) -> Result<Vec<(PathBuf, String)>> {
         let config = &record.config;
-        if config.no_passwd_entries || (config.user.is_empty() && config.host_users.is_empty()) {
+        // Only numbers (a user's or a group's) and host users can need entries: a named
+        // user (the usual image USER) reads no account file here a second time.
+        let numeric = config
+            .user
+            .split(':')
+            .any(|part| !part.is_empty() && part.parse::<u32>().is_ok());
+        if config.no_passwd_entries || (!numeric && config.host_users.is_empty()) {
             return Ok(Vec::new());
         }
         let host_passwd = if config.host_users.is_empty() {

@@ -422,15 +422,7 @@ impl Engine {
             }
             HostSource::Tar(reader) => {
                 staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
-                let mut archive = tar::Archive::new(reader);
-                archive.set_preserve_permissions(true);
-                archive.set_overwrite(true);
-                archive
-                    .unpack(staging.path())
-                    .map_err(|e| EngineError::BadArchive {
-                        path: "-".into(),
-                        message: e.to_string(),
-                    })?;
+                crate::scratch::unpack_tar(reader, staging.path(), "-", false)?;
                 let dir = tree_copy::open_dir(staging.path())
                     .map_err(|e| copy_err("opening", staging.path(), e))?;
                 (dir, OsString::from("."), true)

@@ -161,14 +161,30 @@ impl Engine {
 
     /// The images mounted by `image mount`, with where.
     pub fn image_mounts(&self) -> Result<Vec<(ImageRecord, std::path::PathBuf)>> {
-        let mut mounted = Vec::new();
-        for record in self.store.images()? {
-            let point = self.image_mount_point(&record.id);
-            if crate::rootfs::is_mounted(&point) {
-                mounted.push((record, point));
-            }
-        }
-        Ok(mounted)
+        let mounted = self.mounted_image_ids();
+        Ok(self
+            .store
+            .images()?
+            .into_iter()
+            .filter(|record| mounted.contains(&record.id))
+            .map(|record| {
+                let point = self.image_mount_point(&record.id);
+                (record, point)
+            })
+            .collect())
+    }
+
+    /// The IDs of the images `image mount` mounted, from one read of the mount table.
+    fn mounted_image_ids(&self) -> std::collections::HashSet<String> {
+        let Ok(dir) = std::fs::canonicalize(self.roots.runroot.join("image-mounts")) else {
+            return Default::default();
+        };
+        crate::mountinfo::mount_points()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|point| point.parent() == Some(dir.as_path()))
+            .filter_map(|point| Some(point.file_name()?.to_string_lossy().into_owned()))
+            .collect()
     }
 
     pub fn remove_image(&self, name: &str, force: bool) -> Result<ImageRemoval> {
@@ -252,13 +268,14 @@ impl Engine {
         keep: &dyn Fn(&image::ImageInfo) -> bool,
     ) -> Result<Vec<String>> {
         let mut removed = Vec::new();
+        let mounted = self.mounted_image_ids();
         for record in self.images()? {
             let info = self.image_info(record)?;
             if (!all && !info.names.is_empty())
                 || !keep(&info)
                 || !self.containers_using_image(&info.record)?.is_empty()
                 // Mounted by `image mount`: in use.
-                || crate::rootfs::is_mounted(&self.image_mount_point(&info.record.id))
+                || mounted.contains(&info.record.id)
             {
                 continue;
             }

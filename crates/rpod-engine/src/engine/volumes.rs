@@ -368,17 +368,8 @@ impl Engine {
         self.mount_volume(&volume)?;
         let data = self.volume_path(&volume.name);
         let staging = crate::scratch::ScratchDir::new(&self.roots().tmp(), "volume-")?;
-        let mut archive = tar::Archive::new(input);
-        archive.set_preserve_permissions(true);
         // Owners as the archive has them, as podman's import keeps them.
-        archive.set_preserve_ownerships(true);
-        archive.set_overwrite(true);
-        archive
-            .unpack(staging.path())
-            .map_err(|e| EngineError::BadArchive {
-                path: origin.into(),
-                message: e.to_string(),
-            })?;
+        crate::scratch::unpack_tar(input, staging.path(), origin, true)?;
         let copied = (|| {
             let from = tree_copy::open_dir(staging.path())?;
             let to = tree_copy::open_dir(&data)?;
