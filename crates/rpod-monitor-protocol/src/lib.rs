@@ -24,6 +24,23 @@ pub const RECORD_PAYLOAD: usize = 8192;
 /// then fills a 64 KiB read.
 pub const LARGEST_RECORD_PAYLOAD: usize = 64 * 1024 - 1;
 
+/// rpod-monitor's acknowledgement of a ctl FIFO line: a line may end in a token after
+/// conmon's three numbers (`1 24 80 TOKEN`), and once the monitor has acted on it (set the
+/// terminal's size) it creates an empty file of this prefix and the token beside the FIFO.
+/// So rpod knows that a resize sent before a start reached the terminal before the process
+/// runs (conmon, which ignores the token, gives no such answer).
+pub const CTL_ACK_PREFIX: &str = "ctl-ack-";
+
+/// The longest token a ctl line may carry for an acknowledgement.
+pub const CTL_ACK_TOKEN_MAX: usize = 32;
+
+/// A token the monitor answers: 1 to 32 ASCII letters and digits, so that the file it names
+/// stays beside the FIFO.
+pub fn is_ctl_ack_token(token: &str) -> bool {
+    (1..=CTL_ACK_TOKEN_MAX).contains(&token.len())
+        && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,6 +50,16 @@ mod tests {
         for status in [i32::MIN, -1, 0, 255, i32::MAX] {
             assert!(status.to_string().len() <= DELETE_STATUS_MAX);
         }
+    }
+
+    #[test]
+    fn ack_tokens_cannot_leave_the_fifos_directory() {
+        assert!(is_ctl_ack_token("a1B2"));
+        assert!(is_ctl_ack_token(&"x".repeat(CTL_ACK_TOKEN_MAX)));
+        for bad in ["", "../x", "a/b", "a.b", "a b", "é"] {
+            assert!(!is_ctl_ack_token(bad), "{bad}");
+        }
+        assert!(!is_ctl_ack_token(&"x".repeat(CTL_ACK_TOKEN_MAX + 1)));
     }
 
     #[test]

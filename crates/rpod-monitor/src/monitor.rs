@@ -943,6 +943,20 @@ fn close_passed(count: i32) {
     }
 }
 
+/// Tell the writer of a ctl line that carried `token` that it was acted on: an empty file
+/// beside the FIFO, which the writer removes. Nothing is followed: the name is the writer's,
+/// checked to stay in this directory, and an existing file (or link) is left as it is.
+fn acknowledge(dir: &Path, token: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format!("{}{token}", rpod_monitor_protocol::CTL_ACK_PREFIX));
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path);
+}
+
 /// The ctl FIFO, opened for reading and writing so that it never reports a hangup.
 fn make_ctl(bundle: &Path) -> Result<OwnedFd, Fatal> {
     let path = bundle.join("ctl");
@@ -1028,6 +1042,8 @@ struct Relay {
     attach: Option<AttachServer>,
     ctl: Option<OwnedFd>,
     ctl_pending: Vec<u8>,
+    /// Where the ctl FIFO lives, and so the acknowledgements of its lines.
+    ctl_dir: PathBuf,
     log: Option<KubeLog>,
     oom: Option<OomWatch>,
     oom_dirs: Vec<PathBuf>,
@@ -1084,6 +1100,7 @@ impl Relay {
             attach,
             ctl,
             ctl_pending: Vec::new(),
+            ctl_dir: config.bundle.clone(),
             log,
             oom: OomWatch::start(pid),
             oom_dirs,
@@ -1297,8 +1314,8 @@ impl Relay {
                 Err(_) => break,
             }
         }
-        for control in protocol::take_controls(&mut self.ctl_pending) {
-            match control {
+        for line in protocol::take_controls(&mut self.ctl_pending) {
+            match line.control {
                 Control::Resize { height, width } => {
                     if let Some(master) = &self.streams.terminal {
                         let size = libc::winsize {
@@ -1319,6 +1336,9 @@ impl Relay {
                         let _ = log.reopen();
                     }
                 }
+            }
+            if let Some(token) = line.ack {
+                acknowledge(&self.ctl_dir, &token);
             }
         }
     }

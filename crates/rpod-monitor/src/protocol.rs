@@ -45,11 +45,20 @@ pub enum Control {
     ReopenLog,
 }
 
+/// A ctl line: its request, and the token of rpod's acknowledgement when the line carried
+/// one (`rpod_monitor_protocol::CTL_ACK_PREFIX`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ControlLine {
+    pub control: Control,
+    pub ack: Option<String>,
+}
+
 /// Parse whole lines out of `pending` (bytes read from the ctl FIFO so far), leaving an
-/// unfinished line in it. `TYPE HEIGHT WIDTH`; type 1 resizes, 2 reopens the log; sizes above
-/// 1000 and malformed lines are dropped, as conmon drops them. A line longer than 199 bytes
-/// is discarded.
-pub fn take_controls(pending: &mut Vec<u8>) -> Vec<Control> {
+/// unfinished line in it. `TYPE HEIGHT WIDTH [TOKEN]`; type 1 resizes, 2 reopens the log;
+/// sizes above 1000 and malformed lines are dropped, as conmon drops them, and a token that
+/// is not one the monitor answers is ignored (the request still counts). A line longer than
+/// 199 bytes is discarded.
+pub fn take_controls(pending: &mut Vec<u8>) -> Vec<ControlLine> {
     let mut controls = Vec::new();
     while let Some(end) = pending.iter().position(|b| *b == b'\n') {
         let line: Vec<u8> = pending.drain(..=end).collect();
@@ -63,10 +72,11 @@ pub fn take_controls(pending: &mut Vec<u8>) -> Vec<Control> {
     controls
 }
 
-fn parse_control(line: &[u8]) -> Option<Control> {
+fn parse_control(line: &[u8]) -> Option<ControlLine> {
     let text = std::str::from_utf8(line).ok()?;
-    let numbers: Vec<i64> = text
-        .split_whitespace()
+    let mut words = text.split_whitespace();
+    let numbers: Vec<i64> = words
+        .by_ref()
         .take(3)
         .map(|t| t.parse().ok())
         .collect::<Option<_>>()?;
@@ -76,14 +86,19 @@ fn parse_control(line: &[u8]) -> Option<Control> {
     if !(0..=1000).contains(&height) || !(0..=1000).contains(&width) {
         return None;
     }
-    match kind {
-        1 => Some(Control::Resize {
+    let control = match kind {
+        1 => Control::Resize {
             height: height as u16,
             width: width as u16,
-        }),
-        2 => Some(Control::ReopenLog),
-        _ => None,
-    }
+        },
+        2 => Control::ReopenLog,
+        _ => return None,
+    };
+    let ack = words
+        .next()
+        .filter(|token| rpod_monitor_protocol::is_ctl_ack_token(token))
+        .map(str::to_string);
+    Some(ControlLine { control, ack })
 }
 
 fn path_arg(path: &Path) -> String {
@@ -200,27 +215,50 @@ mod tests {
         assert!(v["message"].as_str().unwrap().len() <= MESSAGE_MAX);
     }
 
+    fn line(control: Control, ack: Option<&str>) -> ControlLine {
+        ControlLine {
+            control,
+            ack: ack.map(str::to_string),
+        }
+    }
+
     #[test]
     fn ctl_lines() {
         let mut pending = b"1 24 80\n2 0 0\n9 1 1\n1 2000 5\nx\n1 10".to_vec();
         assert_eq!(
             take_controls(&mut pending),
             [
-                Control::Resize {
-                    height: 24,
-                    width: 80
-                },
-                Control::ReopenLog
+                line(
+                    Control::Resize {
+                        height: 24,
+                        width: 80
+                    },
+                    None
+                ),
+                line(Control::ReopenLog, None)
             ]
         );
         assert_eq!(pending, b"1 10");
-        pending.extend_from_slice(b" 20 extra\n");
+        pending.extend_from_slice(b" 20 tok3n\n1 5 6 ../x\n");
         assert_eq!(
             take_controls(&mut pending),
-            [Control::Resize {
-                height: 10,
-                width: 20
-            }]
+            [
+                line(
+                    Control::Resize {
+                        height: 10,
+                        width: 20
+                    },
+                    Some("tok3n")
+                ),
+                // A token that could name another place: the resize without an answer.
+                line(
+                    Control::Resize {
+                        height: 5,
+                        width: 6
+                    },
+                    None
+                )
+            ]
         );
         let mut long = vec![b'1'; 300];
         assert!(take_controls(&mut long).is_empty());

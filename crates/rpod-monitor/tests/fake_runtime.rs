@@ -808,3 +808,31 @@ fn a_hung_delete_at_the_exit_is_killed_and_recorded_as_failed() {
     // No `go`: the delete waits until it is killed.
     assert_eq!(recorded_delete_status(&setup), "-1");
 }
+
+/// A runtime whose "container" only waits a while, for tests that talk to the monitor.
+const STARTS_A_WAITING_CONTAINER: &str = r#"while [ $# -gt 0 ]; do [ "$1" = --pid-file ] && pidfile=$2; shift; done
+sleep 1 &
+echo $! > "$pidfile""#;
+
+#[test]
+fn ctl_lines_with_a_token_are_acknowledged_beside_the_fifo() {
+    let setup = Setup::new();
+    let runtime = setup.runtime(STARTS_A_WAITING_CONTAINER);
+    let mut sync = setup.start(&runtime, &[]);
+    assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
+    // A link where an acknowledgement would go: left alone, its target untouched.
+    let target = setup.path("target");
+    std::fs::write(&target, "kept").unwrap();
+    std::os::unix::fs::symlink(&target, setup.path("bundle/ctl-ack-linked")).unwrap();
+    let mut ctl = std::fs::OpenOptions::new()
+        .write(true)
+        .open(setup.path("bundle/ctl"))
+        .unwrap();
+    ctl.write_all(b"1 10 20 a/../../escaped\n1 10 20 linked\n1 10 20 first\n2 0 0 second\n")
+        .unwrap();
+    assert_eq!(wait_for(&setup.path("bundle/ctl-ack-first")), "");
+    assert_eq!(wait_for(&setup.path("bundle/ctl-ack-second")), "");
+    assert!(!setup.path("escaped").exists());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+    assert_eq!(wait_for(&setup.path("exits/ctr")), "0");
+}

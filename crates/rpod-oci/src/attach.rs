@@ -288,8 +288,12 @@ fn flush_stream(
     }
 }
 
-/// Ask conmon to resize the terminal: `1 <height> <width>\n` on the ctl fifo.
-pub fn write_resize(ctl: &Path, size: TerminalSize) -> Result<()> {
+/// Ask the monitor to resize the terminal: `1 <height> <width>\n` on the ctl fifo. With
+/// `acknowledged` (rpod-monitor), the line carries a token and this returns once the monitor
+/// has set the size (`wait_for_ack`): a resize before a start then reaches the terminal
+/// before the process can read it. conmon gives no answer; its resizes land when it reads
+/// them.
+pub fn write_resize(ctl: &Path, size: TerminalSize, acknowledged: bool) -> Result<()> {
     let deadline = Instant::now() + CTL_OPEN_TIMEOUT;
     let fd = loop {
         match open(
@@ -310,10 +314,157 @@ pub fn write_resize(ctl: &Path, size: TerminalSize) -> Result<()> {
             }
         }
     };
-    let message = format!("1 {} {}\n", size.height, size.width);
+    let token = acknowledged.then(ack_token);
+    let message = match &token {
+        Some(token) => format!("1 {} {} {token}\n", size.height, size.width),
+        None => format!("1 {} {}\n", size.height, size.width),
+    };
     let mut file = std::fs::File::from(fd);
     file.write_all(message.as_bytes())
-        .map_err(|e| OciError::io("writing terminal size to", ctl, e))
+        .map_err(|e| OciError::io("writing terminal size to", ctl, e))?;
+    match (token, ctl.parent()) {
+        (Some(token), Some(dir)) => wait_for_ack(dir, &token, CTL_ACK_TIMEOUT),
+        _ => Ok(()),
+    }
+}
+
+/// How long a monitor may take to act on a ctl line (it reads the FIFO between its other
+/// work; a monitor that never answers was killed).
+const CTL_ACK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A token no other writer of the FIFO uses: this process's, a counter, and the time (a
+/// file left by a killed writer whose PID came back has another time).
+fn ack_token() -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!("{:x}x{count:x}x{nanos:x}", std::process::id())
+}
+
+/// Wait for the monitor's acknowledgement of `token` in `dir`, and remove it.
+fn wait_for_ack(dir: &Path, token: &str, timeout: Duration) -> Result<()> {
+    let path = dir.join(format!("{}{token}", rpod_monitor_protocol::CTL_ACK_PREFIX));
+    let deadline = Instant::now() + timeout;
+    // The monitor usually answers within a fraction of a millisecond: look often at first.
+    let mut pause = Duration::from_micros(100);
+    loop {
+        match std::fs::remove_file(&path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(OciError::io(
+                    "removing the monitor's acknowledgement",
+                    &path,
+                    e,
+                ))
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(OciError::Timeout(format!(
+                "the container's monitor did not apply the terminal resize within {:?} \
+                 (no {})",
+                timeout,
+                path.display()
+            )));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod resize_tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A ctl FIFO in a fresh directory, and its reading end (a monitor's).
+    fn fifo() -> (tempfile::TempDir, std::path::PathBuf, std::fs::File) {
+        let dir = tempfile::tempdir().unwrap();
+        let ctl = dir.path().join("ctl");
+        nix::unistd::mkfifo(&ctl, Mode::from_bits_truncate(0o600)).unwrap();
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&ctl)
+            .unwrap();
+        (dir, ctl, reader)
+    }
+
+    #[test]
+    fn an_acknowledged_resize_returns_once_the_monitor_applied_it() {
+        let (dir, ctl, reader) = fifo();
+        let applied = Arc::new(AtomicBool::new(false));
+        let monitor = {
+            let applied = applied.clone();
+            let dir = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                BufReader::new(reader).read_line(&mut line).unwrap();
+                // A monitor busy with something else for a while.
+                std::thread::sleep(Duration::from_millis(200));
+                applied.store(true, Ordering::SeqCst);
+                let token = line.split_whitespace().nth(3).unwrap().to_string();
+                std::fs::write(
+                    dir.join(format!("{}{token}", rpod_monitor_protocol::CTL_ACK_PREFIX)),
+                    "",
+                )
+                .unwrap();
+                line
+            })
+        };
+        let size = TerminalSize {
+            height: 24,
+            width: 80,
+        };
+        write_resize(&ctl, size, true).unwrap();
+        assert!(
+            applied.load(Ordering::SeqCst),
+            "returned before the monitor acted"
+        );
+        let line = monitor.join().unwrap();
+        assert!(line.starts_with("1 24 80 "), "{line:?}");
+        let token = line.split_whitespace().nth(3).unwrap();
+        assert!(rpod_monitor_protocol::is_ctl_ack_token(token), "{token}");
+        // The acknowledgement is taken away; only the FIFO is left.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["ctl"]);
+    }
+
+    #[test]
+    fn a_resize_for_conmon_carries_no_token() {
+        let (_dir, ctl, reader) = fifo();
+        let size = TerminalSize {
+            height: 5,
+            width: 7,
+        };
+        write_resize(&ctl, size, false).unwrap();
+        let mut line = String::new();
+        BufReader::new(reader).read_line(&mut line).unwrap();
+        assert_eq!(line, "1 5 7\n");
+    }
+
+    #[test]
+    fn a_monitor_that_never_answers_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = wait_for_ack(dir.path(), "abc", Duration::from_millis(50)).unwrap_err();
+        assert!(matches!(error, OciError::Timeout(_)), "{error}");
+        assert!(error.to_string().contains("ctl-ack-abc"), "{error}");
+    }
+
+    #[test]
+    fn tokens_differ_within_a_process() {
+        let first = ack_token();
+        let second = ack_token();
+        assert_ne!(first, second);
+        assert!(rpod_monitor_protocol::is_ctl_ack_token(&first), "{first}");
+    }
 }
 
 #[cfg(test)]

@@ -849,6 +849,52 @@ macro_rules! runtime_tests {
             }
 
             #[test]
+            fn a_resize_before_the_start_reaches_the_process() {
+                // conmon acts on a resize when it reads it, so a process started right after
+                // may see the old size: only rpod-monitor answers (docs/monitor.md).
+                let mut f = Fixture::with_spec(RT, &["stty", "size"], |spec| {
+                    let mut process = spec.process().clone().unwrap();
+                    process.set_terminal(Some(true));
+                    spec.set_process(Some(process));
+                });
+                if !monitor_is_rpod_monitor(&f) {
+                    return;
+                }
+                f.ctr.terminal = true;
+                f.create();
+                // A monitor slow to read its ctl FIFO, as on a loaded machine: stopped until
+                // well after the resize was sent.
+                let monitor = nix::unistd::Pid::from_raw(f.ctr.conmon_pid);
+                nix::sys::signal::kill(monitor, nix::sys::signal::SIGSTOP).unwrap();
+                let waker = std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(300));
+                    nix::sys::signal::kill(monitor, nix::sys::signal::SIGCONT).unwrap();
+                });
+                let size = TerminalSize {
+                    height: 37,
+                    width: 101,
+                };
+                f.runtime.attach_resize(&f.ctr, size).unwrap();
+                let out = Capture::default();
+                let options = AttachOptions {
+                    streams: out.streams(),
+                    detach_keys: None,
+                    initial_size: None,
+                    start: true,
+                };
+                f.runtime.attach(&f.ctr, options).unwrap();
+                waker.join().unwrap();
+                assert_eq!(out.text(), "37 101\r\n");
+                assert_eq!(f.exit_code(), 0);
+                let left: Vec<_> = std::fs::read_dir(&f.ctr.bundle_dir)
+                    .unwrap()
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("ctl-ack-"))
+                    .collect();
+                assert!(left.is_empty(), "acknowledgements left: {left:?}");
+            }
+
+            #[test]
             fn attached_exec_output_and_exit_code() {
                 let mut f = Fixture::new(RT, &["sleep", "1000"]);
                 f.create_and_start();

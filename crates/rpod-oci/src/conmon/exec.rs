@@ -282,7 +282,11 @@ impl ConmonRuntime {
         session_id: &str,
         size: TerminalSize,
     ) -> Result<()> {
-        write_resize(&session_dir(ctr, session_id)?.join("ctl"), size)
+        write_resize(
+            &session_dir(ctr, session_id)?.join("ctl"),
+            size,
+            self.monitor_is_ours(),
+        )
     }
 
     /// SIGTERM, then SIGKILL after `timeout` seconds (at once when 0); returns when the

@@ -924,7 +924,7 @@ impl OciRuntime for ConmonRuntime {
     }
 
     fn attach_resize(&self, ctr: &OciContainer, size: TerminalSize) -> Result<()> {
-        write_resize(&ctr.bundle_dir.join("ctl"), size)
+        write_resize(&ctr.bundle_dir.join("ctl"), size, self.monitor_is_ours())
     }
 
     fn exec_container(
