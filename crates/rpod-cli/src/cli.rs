@@ -152,6 +152,9 @@ pub enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Manage pods: containers that share namespaces with the pod's infra container.
+    #[command(subcommand)]
+    Pod(PodCommand),
     /// List a container's published ports.
     Port(PortArgs),
     /// Generate files from containers: systemd units.
@@ -1139,10 +1142,10 @@ pub struct RunArgs {
     /// cgroup v2 settings (KEY=VALUE): not supported.
     #[arg(long = "cgroup-conf")]
     pub cgroup_conf: Vec<String>,
-    /// Pods are not supported: refused.
+    /// The pod to join (name or ID), or new:NAME for a new pod.
     #[arg(long)]
     pub pod: Option<String>,
-    /// Pods are not supported: refused.
+    /// Join the pod whose ID this file holds.
     #[arg(long = "pod-id-file")]
     pub pod_id_file: Option<PathBuf>,
     /// User namespace mappings are not supported: refused.
@@ -1168,43 +1171,8 @@ pub struct RunArgs {
     /// (so prints none).
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    /// Network mode or networks: bridge (the default), none, host, container:NAME,
-    /// ns:PATH, or network names.
-    #[arg(long, alias = "net")]
-    pub network: Vec<String>,
-    /// Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], ranges allowed.
-    #[arg(short = 'p', long = "publish")]
-    pub publish: Vec<String>,
-    /// Publish every exposed port (the image's and --expose's) on a free host port.
-    #[arg(short = 'P', long = "publish-all")]
-    pub publish_all: bool,
-    /// Expose a port or range (published with -P).
-    #[arg(long)]
-    pub expose: Vec<String>,
-    /// A name server for the container's resolv.conf.
-    #[arg(long)]
-    pub dns: Vec<String>,
-    /// A search domain for the container's resolv.conf ("." for none).
-    #[arg(long = "dns-search")]
-    pub dns_search: Vec<String>,
-    /// A resolver option for the container's resolv.conf.
-    #[arg(long = "dns-option", alias = "dns-opt")]
-    pub dns_option: Vec<String>,
-    /// An /etc/hosts entry: HOST:IP (HOST1;HOST2:IP for several names).
-    #[arg(long = "add-host")]
-    pub add_host: Vec<String>,
-    /// Leave the image's /etc/hosts as it is.
-    #[arg(long = "no-hosts")]
-    pub no_hosts: bool,
-    /// The container's IPv4 address on its (first) network.
-    #[arg(long)]
-    pub ip: Option<std::net::Ipv4Addr>,
-    /// The container's MAC address on its (first) network.
-    #[arg(long = "mac-address")]
-    pub mac_address: Option<String>,
-    /// Another name the container has on its (first) network's DNS.
-    #[arg(long = "network-alias")]
-    pub network_alias: Vec<String>,
+    #[command(flatten)]
+    pub net: NetworkFlags,
     /// The first argument is a root file system directory, not an image.
     #[arg(long)]
     pub rootfs: bool,
@@ -1700,6 +1668,9 @@ pub struct PsArgs {
     /// Show the listing again every N seconds, until interrupted.
     #[arg(short = 'w', long)]
     pub watch: Option<u64>,
+    /// Show each container's pod (its ID and name).
+    #[arg(short = 'p', long)]
+    pub pod: bool,
 }
 
 #[derive(Debug, Args)]
@@ -1985,4 +1956,200 @@ pub struct GenerateSystemdArgs {
     #[arg(long)]
     pub requires: Vec<String>,
     pub container: String,
+}
+
+/// The network flags of `run`, `create` and `pod create`.
+#[derive(Debug, Args, Clone)]
+pub struct NetworkFlags {
+    /// Network mode or networks: bridge (the default), none, host, container:NAME,
+    /// ns:PATH, or network names.
+    #[arg(long, alias = "net")]
+    pub network: Vec<String>,
+    /// Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], ranges allowed.
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish every exposed port (the image's and --expose's) on a free host port.
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or range (published with -P).
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// A name server for the container's resolv.conf.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// A search domain for the container's resolv.conf ("." for none).
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// A resolver option for the container's resolv.conf.
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// An /etc/hosts entry: HOST:IP (HOST1;HOST2:IP for several names).
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Leave the image's /etc/hosts as it is.
+    #[arg(long = "no-hosts")]
+    pub no_hosts: bool,
+    /// The container's IPv4 address on its (first) network.
+    #[arg(long)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// The container's MAC address on its (first) network.
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// Another name the container has on its (first) network's DNS.
+    #[arg(long = "network-alias")]
+    pub network_alias: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum PodCommand {
+    /// Create a pod (and its infra container) and print its ID.
+    Create(Box<PodCreateArgs>),
+    /// List pods.
+    #[command(alias = "ls", alias = "list")]
+    Ps(PodPsArgs),
+    /// Show pods as JSON.
+    Inspect(PodInspectArgs),
+    /// Start pods' containers, the infra container first.
+    Start(PodPickArgs),
+    /// Stop pods' containers, the infra container last.
+    Stop(PodStopArgs),
+    /// Stop, then start pods' containers.
+    Restart(PodStopArgs),
+    /// Send a signal to pods' running containers.
+    Kill(PodKillArgs),
+    /// Pause pods' running containers.
+    Pause(PodPickArgs),
+    /// Unpause pods' paused containers.
+    Unpause(PodPickArgs),
+    /// Remove pods and their containers.
+    #[command(alias = "remove")]
+    Rm(PodRmArgs),
+    /// Remove every pod none of whose containers runs.
+    Prune(PodPruneArgs),
+    /// Exit 0 if the pod exists, 1 if it does not.
+    Exists(ExistsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PodCreateArgs {
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    #[arg(short = 'l', long = "label")]
+    pub labels: Vec<String>,
+    /// Make an infra container (the default unless --share is empty).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub infra: Option<bool>,
+    /// Namespaces the containers share with the infra container: cgroup, ipc, net, pid,
+    /// uts, or none (default ipc,net,uts; +NS adds to the default).
+    #[arg(long)]
+    pub share: Option<String>,
+    /// The pod's host name (its name by default).
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// The infra container's name (ID prefix-infra by default).
+    #[arg(long = "infra-name")]
+    pub infra_name: Option<String>,
+    /// The infra container's command (a JSON array or one word).
+    #[arg(long = "infra-command")]
+    pub infra_command: Option<String>,
+    /// The infra container's image (rpod's catatonit image by default).
+    #[arg(long = "infra-image")]
+    pub infra_image: Option<String>,
+    /// Write the pod's ID to this file.
+    #[arg(long = "pod-id-file")]
+    pub pod_id_file: Option<PathBuf>,
+    /// Replace a pod of the same name.
+    #[arg(long)]
+    pub replace: bool,
+    #[command(flatten)]
+    pub net: NetworkFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PodPsArgs {
+    /// id=, name=, label=KEY[=VALUE], status=.
+    #[arg(short = 'f', long)]
+    pub filter: Vec<String>,
+    #[arg(long)]
+    pub format: Option<String>,
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Leave the table's header out.
+    #[arg(long = "noheading", alias = "noheadings", short = 'n')]
+    pub no_heading: bool,
+    /// The names of the pods' containers in a column.
+    #[arg(long = "ctr-names")]
+    pub ctr_names: bool,
+    /// The IDs of the pods' containers in a column.
+    #[arg(long = "ctr-ids")]
+    pub ctr_ids: bool,
+    /// The statuses of the pods' containers in a column.
+    #[arg(long = "ctr-status")]
+    pub ctr_status: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PodInspectArgs {
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PodPickArgs {
+    /// Every pod.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PodStopArgs {
+    /// Seconds to wait for each container before killing it (its own stop timeout when
+    /// not given).
+    #[arg(short = 't', long = "time", alias = "timeout")]
+    pub time: Option<u32>,
+    /// Ignore pods that do not exist.
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    #[command(flatten)]
+    pub pick: PodPickArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PodKillArgs {
+    /// Signal to send (name or number).
+    #[arg(short = 's', long, default_value = "KILL")]
+    pub signal: String,
+    #[command(flatten)]
+    pub pick: PodPickArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PodRmArgs {
+    /// Stop running containers first.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Ignore pods that do not exist.
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    /// Seconds to wait for a forced stop before killing.
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u32>,
+    /// Remove the pods whose IDs these files hold.
+    #[arg(long = "pod-id-file")]
+    pub pod_id_file: Vec<PathBuf>,
+    #[command(flatten)]
+    pub pick: PodPickArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PodPruneArgs {
+    /// Do not ask (rpod never asks: accepted for podman's scripts).
+    #[arg(short = 'f', long)]
+    pub force: bool,
 }

@@ -69,6 +69,8 @@ pub fn ps_header(field: &str) -> String {
         "CreatedHuman" | "Created" | "CreatedAt" => "CREATED".into(),
         "ImageID" => "IMAGE ID".into(),
         "ExitCode" => "EXIT CODE".into(),
+        "Pod" => "POD ID".into(),
+        "PodName" => "PODNAME".into(),
         "Namespaces.Cgroup" => "CGROUPNS".into(),
         "Namespaces.User" => "USERNS".into(),
         other => other

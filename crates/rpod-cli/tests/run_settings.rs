@@ -620,7 +620,6 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
         (vec!["--cgroups", "disabled"], "--cgroups disabled"),
         (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
         (vec!["--sdnotify", "conmon"], "--sdnotify conmon"),
-        (vec!["--pod", "mine"], "running in a pod"),
         (
             vec!["--uidmap", "0:100000:65536"],
             "mapping a user namespace",

@@ -358,6 +358,9 @@ pub struct ContainerConfig {
     /// machine with LINUX32).
     #[serde(default)]
     pub personality: Option<String>,
+    /// The pod (its ID) the container belongs to.
+    #[serde(default)]
+    pub pod: Option<String>,
 }
 
 /// What changes over the container's life.

@@ -21,6 +21,12 @@ pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) 
             .iter()
             .any(|m| m.volume.as_deref() == Some(value) || m.destination == value),
         "network" => record.config.net.networks.iter().any(|n| n.name == value),
+        // The front ends turn a pod's name into its ID first.
+        "pod" => record
+            .config
+            .pod
+            .as_deref()
+            .is_some_and(|pod| !value.is_empty() && pod.starts_with(value)),
         "health" => match &record.state.health {
             Some(health) => health.status == value,
             None => value == "none",
@@ -58,13 +64,13 @@ pub fn validate(filter: &str) -> Result<(), String> {
             "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
         )),
         "status" | "name" | "id" | "label" | "exited" | "ancestor" | "restart-policy"
-        | "before" | "since" | "volume" | "network" => Ok(()),
+        | "before" | "since" | "volume" | "network" | "pod" => Ok(()),
         "health" if !matches!(value, "healthy" | "unhealthy" | "starting" | "none") => Err(
             format!("invalid health {value:?}: use healthy, unhealthy, starting or none"),
         ),
         "health" => Ok(()),
         other => Err(format!(
-            "invalid filter {other:?}: use status, name, id, label, exited, ancestor, before, since, volume, network, health or restart-policy"
+            "invalid filter {other:?}: use status, name, id, label, exited, ancestor, before, since, volume, network, pod, health or restart-policy"
         )),
     }
 }

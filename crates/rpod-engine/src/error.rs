@@ -14,6 +14,12 @@ pub enum EngineError {
     #[error("{0}: image not known")]
     NoSuchImage(String),
 
+    #[error("no pod with name or ID {0} found: no such pod")]
+    NoSuchPod(String),
+
+    #[error("pod name \"{name}\" is in use by pod {id}: that name is already in use")]
+    PodNameInUse { name: String, id: String },
+
     #[error("no volume with name \"{0}\" found: no such volume")]
     NoSuchVolume(String),
 
@@ -125,6 +131,7 @@ impl EngineError {
             EngineError::NoSuchContainer(_)
             | EngineError::NoSuchImage(_)
             | EngineError::NoSuchVolume(_)
+            | EngineError::NoSuchPod(_)
             | EngineError::NoSuchNetwork(_)
             | EngineError::NoSuchPath(_) => ErrorKind::NotFound,
             EngineError::VolumeExists(_)
@@ -132,6 +139,7 @@ impl EngineError {
             | EngineError::NetworkExists(_)
             | EngineError::NetworkInUse { .. } => ErrorKind::Conflict,
             EngineError::NameInUse { .. }
+            | EngineError::PodNameInUse { .. }
             | EngineError::StateInvalid { .. }
             | EngineError::RemoveRunning { .. }
             | EngineError::ImageInUse { .. } => ErrorKind::Conflict,

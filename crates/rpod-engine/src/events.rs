@@ -26,6 +26,7 @@ pub enum EventType {
     Image,
     Volume,
     Network,
+    Pod,
 }
 
 impl EventType {
@@ -35,6 +36,7 @@ impl EventType {
             EventType::Image => "image",
             EventType::Volume => "volume",
             EventType::Network => "network",
+            EventType::Pod => "pod",
         }
     }
 }
@@ -88,7 +90,7 @@ impl Event {
 }
 
 /// The keys events can be filtered by.
-pub const FILTER_KEYS: [&str; 8] = [
+pub const FILTER_KEYS: [&str; 9] = [
     "type",
     "event",
     "status",
@@ -97,13 +99,14 @@ pub const FILTER_KEYS: [&str; 8] = [
     "label",
     "volume",
     "network",
+    "pod",
 ];
 
 /// Whether `event` passes `filters` (key to values): every key must match one of its
 /// values. `event`/`status` take podman's and Docker's names; `container` an ID prefix or
 /// a name; `image` the image of a container event, or an image's ID prefix or name;
 /// `label` `KEY` or `KEY=VALUE` of a container's labels; `volume` a volume's name;
-/// `network` a network's ID prefix or name.
+/// `network` a network's ID prefix or name; `pod` a pod's.
 pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(key, values)| {
         values.iter().any(|v| match key.as_str() {
@@ -126,6 +129,10 @@ pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
             "volume" => event.kind == EventType::Volume && event.id == *v,
             "network" => {
                 event.kind == EventType::Network
+                    && (event.id.starts_with(v.as_str()) || event.name == *v)
+            }
+            "pod" => {
+                event.kind == EventType::Pod
                     && (event.id.starts_with(v.as_str()) || event.name == *v)
             }
             _ => false,

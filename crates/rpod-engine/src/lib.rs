@@ -27,6 +27,7 @@ pub mod mounts;
 pub mod names;
 pub mod network;
 pub mod paths;
+pub mod pods;
 pub mod resources;
 pub mod restart;
 pub mod rootfs;
@@ -52,7 +53,7 @@ pub use container::{
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
     CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted,
-    HostSource, ImageRemoval, ImageVolumes, PathStat, RemoveOptions, RuntimeMaker, WaitBegun,
-    WaitCondition, WaitOptions, WaitOutcome,
+    HostSource, ImageRemoval, ImageVolumes, PathStat, PodOptions, PodView, RemoveOptions,
+    RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

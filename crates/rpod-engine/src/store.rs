@@ -69,10 +69,15 @@ CREATE TABLE IF NOT EXISTS network_leases (
     PRIMARY KEY (network, address)
 );
 CREATE INDEX IF NOT EXISTS network_leases_by_container ON network_leases (container);
+CREATE TABLE IF NOT EXISTS pods (
+    id     TEXT PRIMARY KEY,
+    name   TEXT NOT NULL UNIQUE,
+    record TEXT NOT NULL
+);
 ";
 
 /// Bumped whenever SCHEMA changes; the schema is (re)applied when the database is older.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// How long a process waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -655,6 +660,90 @@ impl Store {
             params![volume.name, json],
         )
         .map(drop)
+    }
+
+    // ----- pods -----
+
+    /// Record a new pod; its name must be free among pods.
+    pub fn insert_pod(&self, pod: &crate::pods::PodRecord) -> Result<()> {
+        let json = to_json(pod)?;
+        let path = self.path.clone();
+        self.write_with(Durability::Durable, |tx| {
+            let holder: Option<String> = tx
+                .query_row("SELECT id FROM pods WHERE name = ?1", [&pod.name], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(|source| EngineError::Db {
+                    path: path.clone(),
+                    source,
+                })?;
+            if let Some(id) = holder {
+                return Err(EngineError::PodNameInUse {
+                    name: pod.name.clone(),
+                    id,
+                });
+            }
+            tx.execute(
+                "INSERT INTO pods (id, name, record) VALUES (?1, ?2, ?3)",
+                params![pod.id, pod.name, json],
+            )
+            .map_err(|source| EngineError::Db {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(())
+        })
+    }
+
+    /// Replace a pod's record (its infra container made).
+    pub fn save_pod(&self, pod: &crate::pods::PodRecord) -> Result<()> {
+        let json = to_json(pod)?;
+        self.execute(
+            "UPDATE pods SET record = ?2 WHERE id = ?1",
+            params![pod.id, json],
+        )
+        .map(drop)
+    }
+
+    pub fn pods(&self) -> Result<Vec<crate::pods::PodRecord>> {
+        let mut pods: Vec<crate::pods::PodRecord> = self
+            .strings("SELECT record FROM pods", [])?
+            .iter()
+            .map(|j| from_json(j))
+            .collect::<Result<_>>()?;
+        pods.sort_by_key(|p| p.created);
+        Ok(pods)
+    }
+
+    /// A pod by full ID, name, or unique ID prefix.
+    pub fn lookup_pod(&self, name_or_id: &str) -> Result<crate::pods::PodRecord> {
+        let not_found = || EngineError::NoSuchPod(name_or_id.to_string());
+        let pods = self.pods()?;
+        if let Some(pod) = pods
+            .iter()
+            .find(|p| p.id == name_or_id)
+            .or_else(|| pods.iter().find(|p| p.name == name_or_id))
+        {
+            return Ok(pod.clone());
+        }
+        if name_or_id.is_empty() || !name_or_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let prefix = name_or_id.to_ascii_lowercase();
+        let mut matching = pods.into_iter().filter(|p| p.id.starts_with(&prefix));
+        match (matching.next(), matching.next()) {
+            (Some(pod), None) => Ok(pod),
+            (None, _) => Err(not_found()),
+            (Some(_), Some(_)) => Err(EngineError::InvalidArg(format!(
+                "more than one result for pod ID {name_or_id}: ambiguous ID"
+            ))),
+        }
+    }
+
+    pub fn remove_pod(&self, id: &str) -> Result<()> {
+        self.execute("DELETE FROM pods WHERE id = ?1", [id])
+            .map(drop)
     }
 
     pub fn volume(&self, name: &str) -> Result<Option<crate::volumes::VolumeRecord>> {

@@ -328,6 +328,8 @@ pub struct ContainerInspect {
     pub mounts: Vec<InspectMount>,
     /// `--requires`: the containers (IDs) started before this one.
     pub dependencies: Vec<String>,
+    /// The pod's ID; empty outside a pod.
+    pub pod: String,
     pub network_settings: NetworkSettings,
     pub config: ContainerConfigView,
     pub host_config: HostConfig,
@@ -407,6 +409,7 @@ impl ContainerInspect {
             exec_ids,
             mounts: c.mounts.iter().map(InspectMount::new).collect(),
             dependencies: c.requires.clone(),
+            pod: c.pod.clone().unwrap_or_default(),
             network_settings: NetworkSettings::new(roots, record),
             config: ContainerConfigView {
                 hostname: c.hostname.clone(),

@@ -227,8 +227,8 @@ fn log_options(opts: &[String]) -> Result<LogOptions, Failure> {
 }
 
 /// Ports, DNS and hosts flags.
-fn network_config(
-    args: &RunArgs,
+pub fn network_config(
+    args: &NetworkFlags,
     networks: Vec<rpod_engine::container::NetworkJoin>,
 ) -> Result<rpod_engine::container::NetworkConfig, Failure> {
     use rpod_engine::network::{etc_files, ports};
@@ -512,8 +512,8 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .map(parse_memory)
         .transpose()
         .map_err(usage)?;
-    let (network, networks) = rpod_engine::network::parse_network_flags(&args.network)?;
-    let net = network_config(args, networks)?;
+    let (network, networks) = rpod_engine::network::parse_network_flags(&args.net.network)?;
+    let net = network_config(&args.net, networks)?;
     let (log_to_file, passthrough) = match args.log_driver.as_str() {
         "k8s-file" | "json-file" => (true, false),
         "none" => (false, false),
@@ -605,9 +605,9 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         read_only: args.read_only,
         network,
         net,
-        ip: args.ip,
-        mac_address: args.mac_address.clone(),
-        network_aliases: args.network_alias.clone(),
+        ip: args.net.ip,
+        mac_address: args.net.mac_address.clone(),
+        network_aliases: args.net.network_alias.clone(),
         runtime: None,
         auto_remove: args.rm,
         log_to_file,
@@ -651,6 +651,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         read_only_tmpfs: args.read_only_tmpfs,
         create_command: std::env::args().collect(),
         requires: args.requires.clone(),
+        pod: pod_of(args)?,
         personality: args.personality.clone(),
         seccomp_from_image: args.seccomp_policy == "image",
         no_passwd_entries: !args.passwd,
@@ -665,6 +666,20 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     })
 }
 
+/// `--pod NAME` (or `new:NAME`), or the pod whose ID `--pod-id-file` holds.
+fn pod_of(args: &RunArgs) -> Result<Option<String>, Failure> {
+    match (&args.pod, &args.pod_id_file) {
+        (Some(_), Some(_)) => Err(usage("--pod and --pod-id-file cannot be given together")),
+        (Some(pod), None) => Ok(Some(pod.clone())),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| usage(format!("reading --pod-id-file {}: {e}", file.display())))?;
+            Ok(Some(text.trim().to_string()))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 /// Flags whose other values ask for what rpod does not do: said so, never ignored.
 fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
     let refuse = |what: String| Err(Failure::new(ENGINE_ERROR, EngineError::NotSupported(what)));
@@ -673,10 +688,6 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
         Some(other) => return refuse(format!("--userns {other} (user namespaces)")),
     }
     for (given, flag) in [
-        (
-            args.pod.is_some() || args.pod_id_file.is_some(),
-            "running in a pod (--pod, --pod-id-file)",
-        ),
         (
             !args.uidmap.is_empty()
                 || !args.gidmap.is_empty()
@@ -1156,13 +1167,28 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
     let selection = args.pick.selection(args.all, args.filter);
     // podman's --force ignores missing containers too.
     let ignore = args.ignore || args.force;
-    let names = selection.resolve(engine, |_| true)?;
+    // `--all` removes pods whole (an infra container goes only with its pod), as podman's.
+    let mut pods_code = 0;
+    if args.all {
+        for pod in engine.pods()? {
+            match engine.pod_remove(&pod.id, args.force, timeout_arg(args.time)) {
+                Ok(removed) => removed.iter().for_each(|id| println!("{id}")),
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    pods_code = 2;
+                }
+            }
+        }
+    }
+    let names = selection.resolve(engine, |r| {
+        !args.all || !engine.is_infra(r).unwrap_or(false)
+    })?;
     let options = RemoveOptions {
         force: args.force,
         timeout: timeout_arg(args.time),
         volumes: args.volumes,
     };
-    for_each(&names, 1, ignore, |name| {
+    let code = for_each(&names, 1, ignore, |name| {
         if args.depend {
             // podman prints every container removed, by ID.
             let removed = engine
@@ -1184,7 +1210,8 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
             Err(e @ EngineError::RemoveRunning { .. }) => Err(Failure::new(2, e)),
             Err(e) => Err(e.into()),
         }
-    })
+    })?;
+    Ok(code.max(pods_code))
 }
 
 /// `rpod init`: create containers in the runtime without starting their process; `--all`
@@ -1371,6 +1398,19 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
     }
     let all = args.all || args.last.is_some();
     let everyone = records.clone();
+    let pods = engine.pods()?;
+    // A pod filter names the pod by name or ID; the engine's filter takes an ID prefix.
+    let filters: Vec<String> = args
+        .filters
+        .iter()
+        .map(|f| match f.strip_prefix("pod=") {
+            Some(name) => match pods.iter().find(|p| p.name == name) {
+                Some(pod) => format!("pod={}", pod.id),
+                None => f.clone(),
+            },
+            None => f.clone(),
+        })
+        .collect();
     let mut shown = Vec::new();
     for record in records {
         let running = matches!(
@@ -1383,8 +1423,7 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         if !all && !status_filter && !running {
             continue;
         }
-        if args
-            .filters
+        if filters
             .iter()
             .all(|f| matches_filter(&record, f, &everyone))
         {
@@ -1428,6 +1467,19 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         if args.ns {
             row["Namespaces"] = namespaces_of(record.state.pid);
         }
+        let pod = record
+            .config
+            .pod
+            .as_deref()
+            .and_then(|id| pods.iter().find(|p| p.id == id));
+        row["Pod"] = json!(pod
+            .map(|p| if args.no_trunc {
+                &p.id[..]
+            } else {
+                &p.id[..12]
+            })
+            .unwrap_or_default());
+        row["PodName"] = json!(pod.map(|p| p.name.as_str()).unwrap_or_default());
         rows.push(row);
     }
     let format = args.format.clone().unwrap_or_else(|| {
@@ -1435,6 +1487,8 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
             "table {{.ID}}\t{{.Names}}\t{{.Pid}}\t{{.Namespaces.Cgroup}}\t{{.Namespaces.IPC}}\t{{.Namespaces.MNT}}\t{{.Namespaces.NET}}\t{{.Namespaces.PIDNS}}\t{{.Namespaces.User}}\t{{.Namespaces.UTS}}".into()
         } else if args.size {
             "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}".into()
+        } else if args.pod {
+            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Pod}}\t{{.PodName}}".into()
         } else {
             "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
         }

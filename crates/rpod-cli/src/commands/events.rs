@@ -93,7 +93,7 @@ fn event_line(event: &Event, full_ids: bool) -> String {
         }
         // podman's: a volume by its name alone; a network with its name and what else.
         EventType::Volume => {}
-        EventType::Network => {
+        EventType::Network | EventType::Pod => {
             let mut attributes = vec![format!("name={}", event.name)];
             attributes.extend(event.attributes.iter().map(|(k, v)| format!("{k}={v}")));
             line.push_str(&format!(" ({})", attributes.join(", ")));

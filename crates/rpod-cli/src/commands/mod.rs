@@ -8,6 +8,7 @@ pub mod image;
 pub mod logs;
 pub mod network;
 pub mod observe;
+pub mod pod;
 pub mod secret;
 pub mod select;
 pub mod system;

@@ -292,7 +292,7 @@ pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
 pub fn reset(engine: &Engine, args: ResetArgs) -> Outcome {
     if !args.force {
         eprint!(
-            "WARNING! This will remove:\n        - all containers\n        - all images\n        - all volumes\n        - all networks\n        - all secrets\nAre you sure you want to continue? [y/N] "
+            "WARNING! This will remove:\n        - all pods\n        - all containers\n        - all images\n        - all volumes\n        - all networks\n        - all secrets\nAre you sure you want to continue? [y/N] "
         );
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;

@@ -26,6 +26,13 @@ impl Engine {
         options: &CloneOptions,
     ) -> Result<ContainerRecord> {
         let original = self.inspect(name_or_id)?;
+        if let Some(pod) = &original.config.pod {
+            // podman's clone can move a container to another pod; rpod's cannot say where.
+            return Err(EngineError::NotSupported(format!(
+                "cloning container {}, which belongs to pod {pod}",
+                original.config.name
+            )));
+        }
         if options.destroy && !options.force && original.state.status.is_active() {
             return Err(EngineError::RemoveRunning {
                 id: original.id().to_string(),
@@ -142,6 +149,7 @@ impl Engine {
             cgroup_parent: config.cgroup_parent.clone(),
             domainname: config.domainname.clone(),
             read_only_tmpfs: false,
+            pod: None,
             platform: None,
             no_passwd_entries: config.no_passwd_entries,
             passwd_entry: config.passwd_entry.clone(),

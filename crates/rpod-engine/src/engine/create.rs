@@ -54,7 +54,37 @@ impl Engine {
     }
 
     pub fn create(&self, mut options: CreateOptions) -> Result<ContainerRecord> {
+        // `--pod new:NAME`: a pod made for the container, taken away again when the
+        // container cannot be made.
+        let new_pod = match options.pod.as_deref().map(|p| p.strip_prefix("new:")) {
+            Some(Some(name)) => {
+                let pod = self.create_pod(crate::engine::PodOptions {
+                    name: Some(name.to_string()),
+                    ..Default::default()
+                })?;
+                options.pod = Some(pod.id.clone());
+                Some(pod)
+            }
+            _ => None,
+        };
+        let created = self.create_container(options);
+        if let (Err(_), Some(pod)) = (&created, new_pod) {
+            let _ = self.pod_remove(&pod.id, true, Some(0));
+        }
+        created
+    }
+
+    fn create_container(&self, mut options: CreateOptions) -> Result<ContainerRecord> {
         validate(&mut options)?;
+        if let Some(name) = options.pod.clone() {
+            let pod = self.store.lookup_pod(&name)?;
+            // The infra container itself is made before its pod has its ID.
+            if pod.infra_id.is_some() || !pod.infra {
+                self.join_pod(&pod, &mut options)?;
+            } else {
+                options.pod = Some(pod.id);
+            }
+        }
         let runtime_name = options
             .runtime
             .clone()
@@ -256,6 +286,7 @@ impl Engine {
             host_users: options.host_users.clone(),
             create_command: options.create_command.clone(),
             personality: options.personality.clone(),
+            pod: options.pod.clone(),
             requires: {
                 let mut ids = Vec::new();
                 for name in &options.requires {

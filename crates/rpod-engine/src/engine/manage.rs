@@ -38,7 +38,8 @@ impl Engine {
             if record.state.status.is_active() && record.state.status != Status::Created {
                 continue;
             }
-            if !keep(&record) {
+            // An infra container goes with its pod (`pod prune`).
+            if !keep(&record) || self.is_infra(&record)? {
                 continue;
             }
             let options = RemoveOptions {

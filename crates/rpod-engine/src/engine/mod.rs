@@ -22,6 +22,7 @@ mod netsetup;
 mod network_handover;
 mod networks;
 mod observe;
+mod pods;
 mod query;
 mod reboot;
 mod remove;
@@ -39,6 +40,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use clone::CloneOptions;
 pub use images::{HistoryStep, ImageRemoval};
+pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
 pub use reset::ResetReport;
 
 pub use copy::{HostSource, PathStat};
@@ -220,6 +222,8 @@ pub struct CreateOptions {
     /// `--read-only-tmpfs`: with `read_only`, a tmpfs on /tmp, /var/tmp and /run (where
     /// no other mount is asked for).
     pub read_only_tmpfs: bool,
+    /// `--pod`: the pod (name or ID) the container joins.
+    pub pod: Option<String>,
 }
 
 /// podman's `--image-volume`: what an image's `VOLUME` paths get.

@@ -71,6 +71,17 @@ impl Engine {
     pub fn remove(&self, name_or_id: &str, options: RemoveOptions) -> Result<String> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
+        if self.is_infra(&found)? {
+            return Err(EngineError::state(
+                &id,
+                format!(
+                    "container {} is the infra container of pod {} and cannot be removed \
+                     without removing the pod",
+                    found.config.name,
+                    found.config.pod.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
         let dependents: Vec<String> = self
             .dependents(&id)?
             .into_iter()

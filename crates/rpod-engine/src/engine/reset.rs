@@ -5,6 +5,7 @@ use super::*;
 /// What a reset removed, by kind.
 #[derive(Debug, Default, Clone)]
 pub struct ResetReport {
+    pub pods: Vec<String>,
     pub containers: Vec<String>,
     pub images: Vec<String>,
     pub volumes: Vec<String>,
@@ -13,12 +14,23 @@ pub struct ResetReport {
 }
 
 impl Engine {
-    /// Remove every container (stopped at once, with its anonymous volumes), volume,
+    /// Remove every pod and container (stopped at once, with its anonymous volumes), volume,
     /// image, network and secret, as podman's `system reset` does. The store's directories
     /// and its event log stay (the log records the removals). Stops at the first thing
     /// that cannot be removed, saying what it is; what was removed before stays removed.
     pub fn reset(&self) -> Result<ResetReport> {
         let mut report = ResetReport::default();
+        // Pods first: their infra containers are removed with them only.
+        for pod in self.pods()? {
+            match self.pod_remove(&pod.id, true, Some(0)) {
+                Ok(containers) => {
+                    report.containers.extend(containers);
+                    report.pods.push(pod.id);
+                }
+                Err(EngineError::NoSuchPod(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         for record in self.list()? {
             let removal = RemoveOptions {
                 force: true,

@@ -1,0 +1,349 @@
+//! `rpod pod create|ps|inspect|start|stop|restart|kill|pause|unpause|rm|prune|exists`.
+
+use serde_json::{json, Value};
+
+use rpod_engine::labels::parse_pairs;
+use rpod_engine::pods::{PodStatus, SharedNamespace};
+use rpod_engine::{CreateOptions, Engine, EngineError, PodOptions, PodView};
+use rpod_oci::signal::parse_signal;
+
+use crate::cli::*;
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use crate::format;
+
+pub fn pod(engine: &Engine, command: PodCommand) -> Outcome {
+    match command {
+        PodCommand::Create(args) => create(engine, *args),
+        PodCommand::Ps(args) => ps(engine, args),
+        PodCommand::Inspect(args) => inspect(engine, args),
+        PodCommand::Start(args) => each(engine, &args, false, |id| engine.pod_start(id)),
+        PodCommand::Stop(args) => each(engine, &args.pick, args.ignore, |id| {
+            engine.pod_stop(id, args.time)
+        }),
+        PodCommand::Restart(args) => each(engine, &args.pick, args.ignore, |id| {
+            engine.pod_restart(id, args.time)
+        }),
+        PodCommand::Kill(args) => {
+            let signal = parse_signal(&args.signal).map_err(usage)?;
+            each(engine, &args.pick, false, |id| engine.pod_kill(id, signal))
+        }
+        PodCommand::Pause(args) => each(engine, &args, false, |id| engine.pod_pause(id)),
+        PodCommand::Unpause(args) => each(engine, &args, false, |id| engine.pod_unpause(id)),
+        PodCommand::Rm(args) => rm(engine, args),
+        PodCommand::Prune(_) => {
+            for id in engine.pod_prune()? {
+                println!("{id}");
+            }
+            Ok(0)
+        }
+        PodCommand::Exists(args) => match engine.lookup_pod(&args.name) {
+            Ok(_) => Ok(0),
+            Err(EngineError::NoSuchPod(_)) => Ok(1),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
+    let shared = args
+        .share
+        .as_deref()
+        .map(SharedNamespace::parse_list)
+        .transpose()?;
+    let (network, networks) = rpod_engine::network::parse_network_flags(&args.net.network)?;
+    let infra_network = CreateOptions {
+        network,
+        net: super::container::network_config(&args.net, networks)?,
+        ip: args.net.ip,
+        mac_address: args.net.mac_address.clone(),
+        network_aliases: args.net.network_alias.clone(),
+        ..Default::default()
+    };
+    let infra_command = match &args.infra_command {
+        Some(text) if text.trim_start().starts_with('[') => Some(
+            serde_json::from_str::<Vec<String>>(text)
+                .map_err(|e| usage(format!("invalid --infra-command {text:?}: {e}")))?,
+        ),
+        Some(text) => Some(vec![text.clone()]),
+        None => None,
+    };
+    if args.replace {
+        if let Some(name) = &args.name {
+            match engine.pod_remove(name, true, None) {
+                Ok(_) | Err(EngineError::NoSuchPod(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let pod = engine.create_pod(PodOptions {
+        name: args.name,
+        labels: parse_pairs(&args.labels),
+        infra: args.infra,
+        shared,
+        hostname: args.hostname,
+        infra_name: args.infra_name,
+        infra_command,
+        infra_image: args.infra_image,
+        infra_network,
+        create_command: std::env::args().collect(),
+    })?;
+    if let Some(file) = &args.pod_id_file {
+        if let Err(e) = std::fs::write(file, &pod.id) {
+            let _ = engine.pod_remove(&pod.id, true, Some(0));
+            return Err(usage(format!(
+                "writing --pod-id-file {}: {e}",
+                file.display()
+            )));
+        }
+    }
+    println!("{}", pod.id);
+    Ok(0)
+}
+
+/// The pods named, or every pod with `--all`.
+fn picked(engine: &Engine, pick: &PodPickArgs) -> Result<Vec<String>, Failure> {
+    match (pick.all, pick.names.is_empty()) {
+        (true, false) => Err(usage("--all takes no pod names")),
+        (true, true) => Ok(engine.pods()?.into_iter().map(|p| p.id).collect()),
+        (false, true) => Err(usage("choose the pods, or --all")),
+        (false, false) => Ok(pick.names.clone()),
+    }
+}
+
+/// Act on each pod picked, printing its ID; the errors are printed and make the exit
+/// code (an unknown pod is skipped silently with `ignore`).
+fn each(
+    engine: &Engine,
+    pick: &PodPickArgs,
+    ignore: bool,
+    act: impl Fn(&str) -> rpod_engine::Result<rpod_engine::pods::PodRecord>,
+) -> Outcome {
+    let mut code = 0;
+    for name in picked(engine, pick)? {
+        match act(&name) {
+            Ok(pod) => println!("{}", pod.id),
+            Err(EngineError::NoSuchPod(_)) if ignore => {}
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = ENGINE_ERROR;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn rm(engine: &Engine, args: PodRmArgs) -> Outcome {
+    let mut names = Vec::new();
+    for file in &args.pod_id_file {
+        match std::fs::read_to_string(file) {
+            Ok(text) => names.push(text.trim().to_string()),
+            Err(_) if args.ignore => {}
+            Err(e) => return Err(usage(format!("reading {}: {e}", file.display()))),
+        }
+    }
+    if args.pod_id_file.is_empty() || !args.pick.names.is_empty() || args.pick.all {
+        names.extend(picked(engine, &args.pick)?);
+    }
+    let mut code = 0;
+    for name in names {
+        // podman prints each pod's ID.
+        let removal = engine.lookup_pod(&name).and_then(|pod| {
+            engine
+                .pod_remove(&pod.id, args.force, args.time)
+                .map(|_| pod.id)
+        });
+        match removal {
+            Ok(id) => println!("{id}"),
+            Err(EngineError::NoSuchPod(_)) if args.ignore => {}
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = match e {
+                    EngineError::NoSuchPod(_) => 1,
+                    _ => ENGINE_ERROR,
+                };
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// A pod as podman's `pod inspect` shows it.
+fn inspect_view(view: &PodView) -> Value {
+    let pod = &view.pod;
+    let containers: Vec<Value> = view
+        .containers
+        .iter()
+        .map(|c| {
+            json!({
+                "Id": c.id(),
+                "Name": c.config.name,
+                "State": c.state.status.as_str(),
+            })
+        })
+        .collect();
+    let shared: Vec<&str> = pod.shared.iter().map(|s| s.as_str()).collect();
+    json!({
+        "Id": pod.id,
+        "Name": pod.name,
+        "Created": rfc3339(pod.created),
+        "CreateCommand": pod.create_command,
+        "State": view.status.as_str(),
+        "Hostname": pod.hostname,
+        "Labels": pod.labels,
+        "CreateInfra": pod.infra,
+        "InfraContainerID": pod.infra_id.clone().unwrap_or_default(),
+        "SharedNamespaces": shared,
+        "NumContainers": view.containers.len(),
+        "Containers": containers,
+    })
+}
+
+fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
+    let mut views = Vec::new();
+    let mut code = 0;
+    for name in &args.names {
+        match engine.lookup_pod(name).and_then(|pod| engine.pod_view(pod)) {
+            Ok(view) => views.push(inspect_view(&view)),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = ENGINE_ERROR;
+            }
+        }
+    }
+    match &args.format {
+        Some(template) => format::print(template, &views, &format::upper_header)?,
+        // podman 4 prints one pod as an object, several as an array.
+        None if views.len() == 1 => println!("{}", serde_json::to_string_pretty(&views[0])?),
+        None => println!("{}", serde_json::to_string_pretty(&Value::Array(views))?),
+    }
+    Ok(code)
+}
+
+/// `pod ps --filter`: every key must match one of its values.
+fn passes(view: &PodView, filters: &[(String, String)]) -> Result<bool, Failure> {
+    let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+    keys.dedup();
+    for key in keys {
+        let values = filters.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
+        let mut any = false;
+        for value in values {
+            any |= match key {
+                "id" => view.pod.id.starts_with(value.as_str()),
+                "name" => view.pod.name.contains(value.as_str()),
+                "label" => match value.split_once('=') {
+                    Some((k, v)) => view.pod.labels.get(k).is_some_and(|l| l == v),
+                    None => view.pod.labels.contains_key(value.as_str()),
+                },
+                "status" => {
+                    let wanted = PodStatus::from_filter(value).ok_or_else(|| {
+                        usage(format!(
+                            "invalid --filter status={value}: use created, running, degraded, \
+                             paused, exited, stopped or error"
+                        ))
+                    })?;
+                    view.status == wanted
+                }
+                other => {
+                    return Err(usage(format!(
+                        "invalid --filter {other:?}: rpod filters pods by id, name, label and \
+                         status"
+                    )))
+                }
+            };
+        }
+        if !any {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
+    let mut filters = Vec::new();
+    for word in &args.filter {
+        let (key, value) = word
+            .split_once('=')
+            .ok_or_else(|| usage(format!("invalid --filter {word:?}: use KEY=VALUE")))?;
+        filters.push((key.to_string(), value.to_string()));
+    }
+    filters.sort();
+    let short = |id: &str| -> String {
+        if args.no_trunc {
+            id.to_string()
+        } else {
+            id.chars().take(12).collect()
+        }
+    };
+    let mut rows = Vec::new();
+    for pod in engine.pods()? {
+        let view = engine.pod_view(pod)?;
+        if !passes(&view, &filters)? {
+            continue;
+        }
+        let names: Vec<&str> = view
+            .containers
+            .iter()
+            .map(|c| c.config.name.as_str())
+            .collect();
+        let ids: Vec<String> = view.containers.iter().map(|c| short(c.id())).collect();
+        let statuses: Vec<&str> = view
+            .containers
+            .iter()
+            .map(|c| c.state.status.as_str())
+            .collect();
+        rows.push(json!({
+            "Id": short(&view.pod.id),
+            "Name": view.pod.name,
+            "Status": view.status.as_str(),
+            "Created": rpod_engine::human::ago(view.pod.created),
+            "InfraId": view.pod.infra_id.as_deref().map(short).unwrap_or_default(),
+            "NumberOfContainers": view.containers.len(),
+            "Labels": view.pod.labels,
+            "ContainerNames": names.join(","),
+            "ContainerIds": ids.join(","),
+            "ContainerStatuses": statuses.join(","),
+        }));
+    }
+    if args.quiet {
+        for row in &rows {
+            println!("{}", row["Id"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    let format = args.format.unwrap_or_else(|| {
+        let mut columns = vec!["{{.Id}}", "{{.Name}}", "{{.Status}}", "{{.Created}}"];
+        columns.push("{{.InfraId}}");
+        if args.ctr_names {
+            columns.push("{{.ContainerNames}}");
+        }
+        if args.ctr_ids {
+            columns.push("{{.ContainerIds}}");
+        }
+        if args.ctr_status {
+            columns.push("{{.ContainerStatuses}}");
+        }
+        if !(args.ctr_names || args.ctr_ids || args.ctr_status) {
+            columns.push("{{.NumberOfContainers}}");
+        }
+        format!("table {}", columns.join("\t"))
+    });
+    let header = |field: &str| match field {
+        "Id" => "POD ID".to_string(),
+        "InfraId" => "INFRA ID".to_string(),
+        "NumberOfContainers" => "# OF CONTAINERS".to_string(),
+        "ContainerNames" => "NAMES".to_string(),
+        "ContainerIds" => "IDS".to_string(),
+        "ContainerStatuses" => "STATUS".to_string(),
+        other => other.to_uppercase(),
+    };
+    if args.no_heading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &header)?;
+    }
+    Ok(0)
+}

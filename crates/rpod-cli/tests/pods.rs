@@ -1,0 +1,288 @@
+//! Pods end to end on runc and crun: made with their infra container, whose namespaces
+//! their containers share, and started, stopped, killed and removed together.
+
+mod common;
+
+use common::*;
+
+/// A running container's namespace of `kind` (`net:[4026532181]`).
+fn namespace(rpod: &Rpod, name: &str, kind: &str) -> String {
+    rpod.ok(&["exec", name, "readlink", &format!("/proc/self/ns/{kind}")])
+        .trim()
+        .to_string()
+}
+
+fn pod_field(rpod: &Rpod, pod: &str, template: &str) -> String {
+    rpod.ok(&["pod", "inspect", "--format", template, pod])
+        .trim()
+        .to_string()
+}
+
+fn check_pod_lifecycle(runtime: &str) {
+    let rpod = Rpod::with_image(runtime);
+    let id = rpod.ok(&["pod", "create", "--name", "web", "--label", "team=a"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    assert_eq!(pod_field(&rpod, "web", "{{.State}}"), "Created");
+    let infra = pod_field(&rpod, "web", "{{.InfraContainerID}}");
+    assert_eq!(
+        rpod.inspect(&infra, "{{.Name}}"),
+        format!("{}-infra", &id[..12])
+    );
+    rpod.detached(&["--name", "pod-a", "--pod", "web", "demo", "sleep", "1000"]);
+    rpod.detached(&["--name", "pod-b", "--pod", id, "demo", "sleep", "1000"]);
+    let shares = |rpod: &Rpod| {
+        for kind in ["net", "ipc", "uts"] {
+            assert_eq!(
+                namespace(rpod, "pod-a", kind),
+                namespace(rpod, "pod-b", kind),
+                "{kind}"
+            );
+        }
+        // Not shared by default.
+        assert_ne!(
+            namespace(rpod, "pod-a", "pid"),
+            namespace(rpod, "pod-b", "pid")
+        );
+    };
+    shares(&rpod);
+    // The pod's host name and /dev/shm (with the IPC namespace).
+    assert_eq!(rpod.ok(&["exec", "pod-a", "hostname"]).trim(), "web");
+    rpod.ok(&["exec", "pod-a", "sh", "-c", "echo shared > /dev/shm/note"]);
+    assert_eq!(
+        rpod.ok(&["exec", "pod-b", "cat", "/dev/shm/note"]).trim(),
+        "shared"
+    );
+    let listing = |rpod: &Rpod| {
+        rpod.ok(&[
+            "pod",
+            "ps",
+            "--format",
+            "{{.Name}} {{.Status}} {{.NumberOfContainers}}",
+        ])
+        .trim()
+        .to_string()
+    };
+    assert_eq!(listing(&rpod), "web Running 3");
+    let members = rpod.ok(&["ps", "-a", "--filter", "pod=web", "--format", "{{.Names}}"]);
+    let mut members: Vec<&str> = members.lines().collect();
+    members.sort();
+    assert_eq!(members, [&format!("{}-infra", &id[..12]), "pod-a", "pod-b"]);
+    let with_pods = rpod.ok(&["ps", "--pod", "--filter", "name=pod-a"]);
+    assert!(
+        with_pods.contains("PODNAME") && with_pods.contains(" web"),
+        "{with_pods}"
+    );
+
+    // The infra container goes only with its pod; a running pod only with --force.
+    let err = rpod.fails(&["rm", "-f", &infra], 125);
+    assert!(err.contains("infra container of pod"), "{err}");
+    let err = rpod.fails(&["pod", "rm", "web"], 125);
+    assert!(err.contains("not ready to be removed"), "{err}");
+    assert_eq!(listing(&rpod), "web Running 3");
+    // A member goes alone, and comes back.
+    rpod.ok(&["rm", "-f", "-t", "0", "pod-b"]);
+    rpod.detached(&["--name", "pod-b", "--pod", "web", "demo", "sleep", "1000"]);
+
+    // Stopped together, the infra container last; started again, the infra container first,
+    // and the others join its new namespaces.
+    assert_eq!(rpod.ok(&["pod", "stop", "-t", "0", "web"]).trim(), id);
+    assert_eq!(listing(&rpod), "web Exited 3");
+    assert_eq!(rpod.ok(&["pod", "start", "web"]).trim(), id);
+    assert_eq!(listing(&rpod), "web Running 3");
+    shares(&rpod);
+    // Stopping one container makes the pod degraded.
+    rpod.ok(&["stop", "-t", "0", "pod-a"]);
+    assert_eq!(listing(&rpod), "web Degraded 3");
+    // Starting a member of a stopped pod starts its infra container first.
+    rpod.ok(&["pod", "stop", "-t", "0", "web"]);
+    rpod.ok(&["start", "pod-a"]);
+    assert_eq!(rpod.inspect(&infra, "{{.State.Status}}"), "running");
+    assert_eq!(rpod.ok(&["exec", "pod-a", "hostname"]).trim(), "web");
+    rpod.ok(&["pod", "start", "web"]);
+    rpod.ok(&["pod", "pause", "web"]);
+    assert_eq!(listing(&rpod), "web Paused 3");
+    rpod.ok(&["pod", "unpause", "web"]);
+    assert_eq!(listing(&rpod), "web Running 3");
+    rpod.ok(&["pod", "kill", "web"]);
+    assert_eq!(listing(&rpod), "web Exited 3");
+    let err = rpod.fails(&["pod", "kill", "web"], 125);
+    assert!(err.contains("no running containers"), "{err}");
+
+    let view: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["pod", "inspect", "web"])).unwrap();
+    assert_eq!(view["Name"], "web");
+    assert_eq!(view["Id"], id);
+    assert_eq!(view["Hostname"], "web");
+    assert_eq!(view["Labels"]["team"], "a");
+    assert_eq!(view["NumContainers"], 3);
+    assert_eq!(
+        view["SharedNamespaces"],
+        serde_json::json!(["ipc", "net", "uts"])
+    );
+
+    assert_eq!(rpod.ok(&["pod", "rm", "web"]).trim(), id);
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    rpod.fails(&["pod", "exists", "web"], 1);
+    let err = rpod.fails(&["pod", "rm", "web"], 1);
+    assert!(err.contains("no such pod"), "{err}");
+}
+
+#[test]
+fn a_pods_containers_share_its_namespaces_and_live_together_on_runc() {
+    check_pod_lifecycle("runc");
+}
+
+#[test]
+fn a_pods_containers_share_its_namespaces_and_live_together_on_crun() {
+    check_pod_lifecycle("crun");
+}
+
+#[test]
+fn pod_options_and_bad_requests() {
+    let rpod = Rpod::with_image("crun");
+    // Sharing the PID namespace: the infra container's catatonit is PID 1 for everyone.
+    rpod.ok(&["pod", "create", "--name", "pids", "--share", "+pid"]);
+    let pid1 = rpod.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "pids",
+        "demo",
+        "cat",
+        "/proc/1/cmdline",
+    ]);
+    assert_eq!(pid1, "/catatonit\0-P\0");
+    // Sharing nothing: no infra container, and the container's namespaces are its own.
+    rpod.ok(&["pod", "create", "--name", "loose", "--share", "none"]);
+    assert_eq!(pod_field(&rpod, "loose", "{{.InfraContainerID}}"), "");
+    assert_eq!(pod_field(&rpod, "loose", "{{.CreateInfra}}"), "false");
+    let hostname = rpod.ok(&[
+        "run", "--name", "alone", "--pod", "loose", "demo", "hostname",
+    ]);
+    assert_eq!(hostname.trim(), &rpod.inspect("alone", "{{.Id}}")[..12]);
+    assert_eq!(
+        rpod.ok(&[
+            "pod",
+            "ps",
+            "--filter",
+            "name=loose",
+            "--format",
+            "{{.Status}}"
+        ])
+        .trim(),
+        "Exited"
+    );
+    // A pod made with the container, and one named by a file.
+    rpod.ok(&["run", "--rm", "--pod", "new:fresh", "demo", "true"]);
+    rpod.ok(&["pod", "exists", "fresh"]);
+    let id_file = rpod.dir.path().join("pod-id");
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "filed",
+        "--pod-id-file",
+        &id_file.display().to_string(),
+    ]);
+    let filed = std::fs::read_to_string(&id_file).unwrap();
+    rpod.ok(&[
+        "create",
+        "--name",
+        "by-file",
+        "--pod-id-file",
+        &id_file.display().to_string(),
+        "demo",
+        "true",
+    ]);
+    assert_eq!(rpod.inspect("by-file", "{{.Pod}}"), filed);
+
+    // Refused, leaving nothing behind.
+    let pods_before = rpod.ok(&["pod", "ps", "-q"]);
+    for (args, needle) in [
+        (vec!["pod", "create", "--share", "net,user"], "\"user\""),
+        (
+            vec!["pod", "create", "--infra=false", "--share", "net"],
+            "cannot share",
+        ),
+        (
+            vec!["pod", "create", "--infra=false", "-p", "8080:80"],
+            "infra container",
+        ),
+        (vec!["pod", "create", "--name", "web/x"], "must match"),
+        (vec!["pod", "create", "--name", "fresh"], "in use"),
+        (
+            vec!["create", "--pod", "nosuch", "demo", "true"],
+            "no such pod",
+        ),
+        (
+            vec![
+                "create",
+                "--pod",
+                "fresh",
+                "--network",
+                "host",
+                "demo",
+                "true",
+            ],
+            "shares its network",
+        ),
+        (
+            vec!["create", "--pod", "fresh", "-p", "8080:80", "demo", "true"],
+            "shares its network",
+        ),
+        (
+            vec![
+                "create",
+                "--pod",
+                "fresh",
+                "--hostname",
+                "x",
+                "demo",
+                "true",
+            ],
+            "host name",
+        ),
+        (vec!["pod", "ps", "--filter", "status=dead"], "status=dead"),
+        (vec!["pod", "ps", "--filter", "color=red"], "\"color\""),
+    ] {
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), pods_before);
+    // A container of `new:` that cannot be made takes its new pod with it.
+    rpod.fails(
+        &[
+            "create",
+            "--pod",
+            "new:gone",
+            "--hostname",
+            "x",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    rpod.fails(&["pod", "exists", "gone"], 1);
+
+    // Prune removes the pods none of whose containers runs ("fresh" keeps its infra
+    // container, started for the container that ran in it).
+    rpod.detached(&["--name", "keeper", "--pod", "pids", "demo", "sleep", "1000"]);
+    let pruned = rpod.ok(&["pod", "prune", "-f"]);
+    assert_eq!(pruned.lines().count(), 2, "{pruned}");
+    let mut left: Vec<String> = rpod
+        .ok(&["pod", "ps", "--format", "{{.Name}}"])
+        .lines()
+        .map(String::from)
+        .collect();
+    left.sort();
+    assert_eq!(left, ["fresh", "pids"]);
+    rpod.fails(&["pod", "exists", "loose"], 1);
+    rpod.fails(&["inspect", "by-file"], 125);
+    // `rm -a` takes pods whole.
+    rpod.ok(&["rm", "-a", "-f", "-t", "0"]);
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+}

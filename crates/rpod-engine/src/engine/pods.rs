@@ -1,0 +1,518 @@
+//! Pods (`pods.rs` has the record): made with their infra container, started, stopped,
+//! killed, paused and removed together. A container joins a pod at its create
+//! (`join_pod`): it shares the namespaces the pod shares with the infra container, and
+//! requires it (so its start starts the infra container first).
+
+use std::io::Cursor;
+
+use super::*;
+use crate::isolation::NamespaceMode;
+use crate::pods::{PodRecord, PodStatus, SharedNamespace};
+
+/// The image of infra containers, made on first use from the host's catatonit (as
+/// podman's `podman-pause` image is): one file and an entrypoint that waits.
+pub const PAUSE_IMAGE: &str = concat!("localhost/rpod-pause:", env!("CARGO_PKG_VERSION"));
+
+/// What `pod create` takes.
+#[derive(Debug, Clone, Default)]
+pub struct PodOptions {
+    pub name: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// `--infra`; by default a pod has an infra container unless it shares nothing.
+    pub infra: Option<bool>,
+    /// `--share`; podman's defaults when `None`.
+    pub shared: Option<Vec<SharedNamespace>>,
+    pub hostname: Option<String>,
+    /// `--infra-name` (`<ID prefix>-infra` by default), `--infra-command`, `--infra-image`.
+    pub infra_name: Option<String>,
+    pub infra_command: Option<Vec<String>>,
+    pub infra_image: Option<String>,
+    /// The infra container's network settings (`--network`, `-p`, `--dns`, `--add-host`,
+    /// `--ip`, ...): the pod's, for every container that shares its network.
+    pub infra_network: CreateOptions,
+    pub create_command: Vec<String>,
+}
+
+/// A pod and its containers (synced), infra container included.
+#[derive(Debug, Clone)]
+pub struct PodView {
+    pub pod: PodRecord,
+    pub containers: Vec<ContainerRecord>,
+    pub status: PodStatus,
+}
+
+impl Engine {
+    pub fn pods(&self) -> Result<Vec<PodRecord>> {
+        self.store.pods()
+    }
+
+    pub fn lookup_pod(&self, name_or_id: &str) -> Result<PodRecord> {
+        self.store.lookup_pod(name_or_id)
+    }
+
+    /// A pod with its containers' current states and the status they give it.
+    pub fn pod_view(&self, pod: PodRecord) -> Result<PodView> {
+        let mut containers = Vec::new();
+        for record in self.store.containers()? {
+            if record.config.pod.as_deref() != Some(pod.id.as_str()) {
+                continue;
+            }
+            match self.inspect(record.id()) {
+                Ok(current) => containers.push(current),
+                Err(EngineError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let statuses: Vec<Status> = containers.iter().map(|c| c.state.status).collect();
+        Ok(PodView {
+            status: PodStatus::of(&statuses),
+            pod,
+            containers,
+        })
+    }
+
+    /// Make a pod, and its infra container unless it has none.
+    pub fn create_pod(&self, options: PodOptions) -> Result<PodRecord> {
+        let shared = match options.shared.clone() {
+            Some(shared) => shared,
+            None => SharedNamespace::defaults(),
+        };
+        // podman: a pod that shares nothing has no infra container unless asked for one.
+        let infra = options.infra.unwrap_or(!shared.is_empty());
+        if !infra && options.shared.as_ref().is_some_and(|s| !s.is_empty()) {
+            return Err(EngineError::InvalidArg(
+                "a pod without an infra container cannot share namespaces (--share)".into(),
+            ));
+        }
+        let network_given = options.infra_network.network.is_some()
+            || !options.infra_network.net.ports.is_empty()
+            || options.infra_network.ip.is_some()
+            || options.infra_network.mac_address.is_some();
+        if !infra
+            && (network_given
+                || options.hostname.is_some()
+                || options.infra_name.is_some()
+                || options.infra_command.is_some()
+                || options.infra_image.is_some())
+        {
+            return Err(EngineError::InvalidArg(
+                "--infra=false: the network, ports, host name and infra options belong to the \
+                 infra container"
+                    .into(),
+            ));
+        }
+        if infra && network_given && !shared.contains(&SharedNamespace::Net) {
+            return Err(EngineError::InvalidArg(
+                "the pod's network and ports are its infra container's: they need --share net"
+                    .into(),
+            ));
+        }
+        let id = random_id();
+        let name = match &options.name {
+            Some(name) if !valid_name(name) => {
+                return Err(EngineError::InvalidArg(format!(
+                    "pod name {name:?} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
+                )))
+            }
+            Some(name) => name.clone(),
+            None => random_name(),
+        };
+        let mut pod = PodRecord {
+            hostname: options.hostname.clone().unwrap_or_else(|| name.clone()),
+            id,
+            name,
+            created: Utc::now(),
+            labels: options.labels.clone(),
+            infra_id: None,
+            infra,
+            shared: if infra { shared } else { Vec::new() },
+            create_command: options.create_command.clone(),
+        };
+        self.store.insert_pod(&pod)?;
+        if infra {
+            match self.create_infra(&pod, options) {
+                Ok(infra_id) => {
+                    pod.infra_id = Some(infra_id);
+                    if let Err(e) = self.store.save_pod(&pod) {
+                        self.undo_pod(&pod);
+                        return Err(e);
+                    }
+                }
+                Err(e) => {
+                    let _ = self.store.remove_pod(&pod.id);
+                    return Err(e);
+                }
+            }
+        }
+        self.pod_event(&pod, "create");
+        Ok(pod)
+    }
+
+    /// Take a pod that could not be recorded whole apart again.
+    fn undo_pod(&self, pod: &PodRecord) {
+        let _ = self.store.remove_pod(&pod.id);
+        if let Some(infra) = &pod.infra_id {
+            let options = RemoveOptions {
+                force: true,
+                volumes: true,
+                timeout: Some(0),
+            };
+            let _ = self.remove(infra, options);
+        }
+    }
+
+    fn create_infra(&self, pod: &PodRecord, options: PodOptions) -> Result<String> {
+        let mut create = options.infra_network;
+        create.image = Some(match options.infra_image {
+            Some(image) => image,
+            None => self.pause_image()?,
+        });
+        create.name = Some(
+            options
+                .infra_name
+                .unwrap_or_else(|| format!("{}-infra", &pod.id[..12])),
+        );
+        if let Some(command) = options.infra_command {
+            create.entrypoint = Some(command);
+            create.command = Vec::new();
+        }
+        if pod.shared.contains(&SharedNamespace::Uts) {
+            create.hostname = Some(pod.hostname.clone());
+        }
+        if pod.shared.contains(&SharedNamespace::Ipc) {
+            // The containers joining its IPC namespace share its /dev/shm too.
+            create.isolation.ipc = NamespaceMode::Shareable;
+        }
+        create.pod = Some(pod.id.clone());
+        create.stop_timeout = Some(create.stop_timeout.unwrap_or(10));
+        Ok(self.create(create)?.id().to_string())
+    }
+
+    /// The image infra containers run, made now when the store has none.
+    fn pause_image(&self) -> Result<String> {
+        if image::resolve(&self.store, PAUSE_IMAGE).is_ok() {
+            return Ok(PAUSE_IMAGE.to_string());
+        }
+        let catatonit = crate::isolation::find_init(None).map_err(|_| {
+            EngineError::InvalidArg(
+                "a pod's infra container runs catatonit, which is not installed \
+                 (apt-get install catatonit), or give --infra-image or --infra=false"
+                    .into(),
+            )
+        })?;
+        let binary = fs::read(&catatonit).map_err(|e| EngineError::io("reading", &catatonit, e))?;
+        let mut archive = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(binary.len() as u64);
+        header.set_mode(0o755);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        archive
+            .append_data(&mut header, "catatonit", binary.as_slice())
+            .and_then(|()| archive.finish())
+            .map_err(|e| EngineError::io("archiving", &catatonit, e))?;
+        let tarball = archive
+            .into_inner()
+            .map_err(|e| EngineError::io("archiving", &catatonit, e))?;
+        let options = image::ImportOptions {
+            name: Some(PAUSE_IMAGE.to_string()),
+            changes: vec![r#"ENTRYPOINT ["/catatonit", "-P"]"#.to_string()],
+            message: Some("rpod's infra containers".to_string()),
+            ..Default::default()
+        };
+        self.import_image(
+            Cursor::new(tarball),
+            &catatonit.display().to_string(),
+            &options,
+        )?;
+        Ok(PAUSE_IMAGE.to_string())
+    }
+
+    /// A new container joins `pod`: it shares the namespaces the pod shares (those it was
+    /// not given otherwise), requires the infra container, and is recorded as the pod's.
+    pub(super) fn join_pod(&self, pod: &PodRecord, options: &mut CreateOptions) -> Result<()> {
+        options.pod = Some(pod.id.clone());
+        let Some(infra) = &pod.infra_id else {
+            return Ok(());
+        };
+        if pod.shares(SharedNamespace::Net) {
+            let network_given = options.network.is_some()
+                || !options.net.ports.is_empty()
+                || options.net.publish_all
+                || options.ip.is_some()
+                || options.mac_address.is_some();
+            if network_given {
+                return Err(EngineError::InvalidArg(format!(
+                    "pod {} shares its network: the network and published ports are set when \
+                     the pod is created",
+                    pod.name
+                )));
+            }
+            options.network = Some(NetworkMode::Container(infra.clone()));
+        }
+        if pod.shares(SharedNamespace::Uts) && options.hostname.is_some() {
+            return Err(EngineError::InvalidArg(format!(
+                "pod {} shares its UTS namespace: the host name is the pod's",
+                pod.name
+            )));
+        }
+        let iso = &mut options.isolation;
+        for (kind, mode) in [
+            (SharedNamespace::Ipc, &mut iso.ipc),
+            (SharedNamespace::Uts, &mut iso.uts),
+            (SharedNamespace::Pid, &mut iso.pid),
+            (SharedNamespace::Cgroup, &mut iso.cgroup),
+        ] {
+            if pod.shares(kind) && *mode == NamespaceMode::Private {
+                *mode = NamespaceMode::Container(infra.clone());
+            }
+        }
+        if !options.requires.contains(infra) {
+            options.requires.push(infra.clone());
+        }
+        Ok(())
+    }
+
+    /// Whether `record` is the infra container of a pod that still exists.
+    pub fn is_infra(&self, record: &ContainerRecord) -> Result<bool> {
+        let Some(pod) = &record.config.pod else {
+            return Ok(false);
+        };
+        match self.store.lookup_pod(pod) {
+            Ok(pod) => Ok(pod.infra_id.as_deref() == Some(record.id())),
+            Err(EngineError::NoSuchPod(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Start the pod's containers that do not run: the infra container first. Every
+    /// container is tried; the failures are reported together.
+    pub fn pod_start(&self, name_or_id: &str) -> Result<PodRecord> {
+        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let mut failures = Vec::new();
+        for record in infra_first(&view) {
+            if matches!(record.state.status, Status::Running | Status::Paused) {
+                continue;
+            }
+            match self.start(record.id(), None, None) {
+                Ok(_) | Err(EngineError::NotModified(_)) => {}
+                Err(e) => failures.push(format!("{}: {e}", record.config.name)),
+            }
+        }
+        self.pod_outcome(view.pod, "start", failures)
+    }
+
+    /// Stop the pod's containers, the infra container last (the others use its
+    /// namespaces until they end).
+    pub fn pod_stop(&self, name_or_id: &str, timeout: Option<u32>) -> Result<PodRecord> {
+        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let mut failures = Vec::new();
+        for record in infra_last(&view) {
+            if !record.state.status.can_stop() {
+                continue;
+            }
+            match self.stop(record.id(), timeout) {
+                Ok(_) | Err(EngineError::NotModified(_)) | Err(EngineError::NoSuchContainer(_)) => {
+                }
+                Err(e) => failures.push(format!("{}: {e}", record.config.name)),
+            }
+        }
+        self.pod_outcome(view.pod, "stop", failures)
+    }
+
+    /// `pod restart`: stop every container, then start them all.
+    pub fn pod_restart(&self, name_or_id: &str, timeout: Option<u32>) -> Result<PodRecord> {
+        let pod = self.pod_stop(name_or_id, timeout)?;
+        self.pod_start(&pod.id)
+    }
+
+    /// Send `signal` to every running container of the pod; an error when none runs.
+    pub fn pod_kill(&self, name_or_id: &str, signal: i32) -> Result<PodRecord> {
+        self.pod_each_running(name_or_id, "kill", |id| self.kill(id, signal).map(drop))
+    }
+
+    pub fn pod_pause(&self, name_or_id: &str) -> Result<PodRecord> {
+        self.pod_each_running(name_or_id, "pause", |id| self.pause(id).map(drop))
+    }
+
+    pub fn pod_unpause(&self, name_or_id: &str) -> Result<PodRecord> {
+        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let mut failures = Vec::new();
+        let mut any = false;
+        for record in &view.containers {
+            if record.state.status != Status::Paused {
+                continue;
+            }
+            any = true;
+            if let Err(e) = self.unpause(record.id()) {
+                failures.push(format!("{}: {e}", record.config.name));
+            }
+        }
+        if !any {
+            return Err(EngineError::state(
+                &view.pod.id,
+                format!("pod {} has no paused containers", view.pod.name),
+            ));
+        }
+        self.pod_outcome(view.pod, "unpause", failures)
+    }
+
+    fn pod_each_running(
+        &self,
+        name_or_id: &str,
+        action: &str,
+        act: impl Fn(&str) -> Result<()>,
+    ) -> Result<PodRecord> {
+        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let mut failures = Vec::new();
+        let mut any = false;
+        for record in infra_last(&view) {
+            if record.state.status != Status::Running {
+                continue;
+            }
+            any = true;
+            if let Err(e) = act(record.id()) {
+                failures.push(format!("{}: {e}", record.config.name));
+            }
+        }
+        if !any {
+            return Err(EngineError::state(
+                &view.pod.id,
+                format!("pod {} has no running containers", view.pod.name),
+            ));
+        }
+        self.pod_outcome(view.pod, action, failures)
+    }
+
+    /// The pod, or the failures of some of its containers, one line each.
+    fn pod_outcome(
+        &self,
+        pod: PodRecord,
+        action: &str,
+        failures: Vec<String>,
+    ) -> Result<PodRecord> {
+        if failures.is_empty() {
+            self.pod_event(&pod, action);
+            return Ok(pod);
+        }
+        Err(EngineError::state(
+            &pod.id,
+            format!(
+                "{action} of pod {} failed for {} container(s):\n{}",
+                pod.name,
+                failures.len(),
+                failures.join("\n")
+            ),
+        ))
+    }
+
+    /// Remove a pod and its containers (infra last). Without `force` a pod with a
+    /// running or paused container is refused before anything is removed. Returns the
+    /// IDs of the containers removed.
+    pub fn pod_remove(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        timeout: Option<u32>,
+    ) -> Result<Vec<String>> {
+        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        if !force {
+            if let Some(active) = view
+                .containers
+                .iter()
+                .find(|c| c.state.status.is_active() && c.state.status != Status::Created)
+            {
+                return Err(EngineError::state(
+                    &view.pod.id,
+                    format!(
+                        "pod {} has containers that are not ready to be removed: container {} \
+                         is {} (stop the pod or use --force)",
+                        view.pod.name,
+                        active.config.name,
+                        active.state.status.as_str()
+                    ),
+                ));
+            }
+        }
+        let options = RemoveOptions {
+            force,
+            volumes: false,
+            timeout,
+        };
+        let mut removed = Vec::new();
+        let infra = view.pod.infra_id.clone();
+        for record in infra_last(&view) {
+            if Some(record.id()) == infra.as_deref() {
+                continue;
+            }
+            match self.remove(record.id(), options) {
+                Ok(id) => removed.push(id),
+                Err(EngineError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // The record goes before its infra container, whose removal it would refuse.
+        self.store.remove_pod(&view.pod.id)?;
+        if let Some(infra) = infra {
+            let options = RemoveOptions {
+                force: true,
+                ..options
+            };
+            match self.remove(&infra, options) {
+                Ok(id) => removed.push(id),
+                Err(EngineError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.pod_event(&view.pod, "remove");
+        Ok(removed)
+    }
+
+    /// Remove every pod none of whose containers runs or is paused; their IDs.
+    pub fn pod_prune(&self) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for pod in self.pods()? {
+            let view = self.pod_view(pod)?;
+            if matches!(
+                view.status,
+                PodStatus::Running | PodStatus::Degraded | PodStatus::Paused
+            ) {
+                continue;
+            }
+            match self.pod_remove(&view.pod.id, false, None) {
+                Ok(_) => removed.push(view.pod.id),
+                // Started meanwhile, or gone.
+                Err(EngineError::StateInvalid { .. }) | Err(EngineError::NoSuchPod(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    fn pod_event(&self, pod: &PodRecord, action: &str) {
+        self.object_event(
+            crate::events::EventType::Pod,
+            &pod.id,
+            &pod.name,
+            action,
+            &[],
+        );
+    }
+}
+
+/// The pod's containers, its infra container first.
+fn infra_first(view: &PodView) -> Vec<&ContainerRecord> {
+    let mut order: Vec<&ContainerRecord> = view.containers.iter().collect();
+    order.sort_by_key(|c| Some(c.id()) != view.pod.infra_id.as_deref());
+    order
+}
+
+/// The pod's containers, its infra container last.
+fn infra_last(view: &PodView) -> Vec<&ContainerRecord> {
+    let mut order = infra_first(view);
+    let infra_leads = order.first().map(|c| c.id()) == view.pod.infra_id.as_deref();
+    order.rotate_left(usize::from(infra_leads));
+    order
+}
