@@ -162,8 +162,20 @@ fn dispatch_libpod(
     method: &str,
     path: &[&str],
 ) -> Option<ApiResult<()>> {
-    use crate::libpod::{containers, images};
+    use crate::libpod::{containers, images, pods};
     Some(match (method, path) {
+        ("POST", ["pods", "create"]) => pods::create(context, ex),
+        ("GET", ["pods", "json"]) => pods::list(context, ex),
+        ("POST", ["pods", "prune"]) => pods::prune(context, ex),
+        ("GET", ["pods", name, "json"]) => pods::inspect(context, ex, name),
+        ("GET", ["pods", name, "exists"]) => pods::exists(context, ex, name),
+        ("POST", ["pods", name, "start"]) => pods::start(context, ex, name),
+        ("POST", ["pods", name, "stop"]) => pods::stop(context, ex, name),
+        ("POST", ["pods", name, "restart"]) => pods::restart(context, ex, name),
+        ("POST", ["pods", name, "kill"]) => pods::kill(context, ex, name),
+        ("POST", ["pods", name, "pause"]) => pods::pause(context, ex, name),
+        ("POST", ["pods", name, "unpause"]) => pods::unpause(context, ex, name),
+        ("DELETE", ["pods", name]) => pods::remove(context, ex, name),
         ("GET", ["info"]) => context
             .engine
             .info()

@@ -1547,8 +1547,11 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     // system prune: stopped containers, unused networks, unused images, and volumes when
     // asked.
     rpod.ok(&["volume", "create", "leftover"]);
+    let pod = rpod.ok(&["pod", "create", "--name", "idle-pod"]);
     let out = rpod.ok(&["system", "prune", "-f", "-a", "--volumes"]);
+    assert!(out.starts_with(&format!("Deleted Pods\n{pod}")), "{out}");
     assert!(out.contains("Deleted Containers\n"), "{out}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
     assert!(out.contains("leftover"), "{out}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(rpod.ok(&["images", "-q"]), "");
@@ -2668,6 +2671,9 @@ fn system_reset_removes_everything_after_a_yes() {
         "300",
     ]);
     rpod.ok(&["create", "--name", "made", "-v", "/anon", "demo", "true"]);
+    // A pod, whose infra container goes only with it (and brings rpod's pause image).
+    rpod.ok(&["pod", "create", "--name", "grp"]);
+    rpod.detached(&["--name", "member", "--pod", "grp", "demo", "sleep", "300"]);
     rpod.ok(&["volume", "create", "spare"]);
     rpod.ok(&[
         "network",
@@ -2688,22 +2694,23 @@ fn system_reset_removes_everything_after_a_yes() {
             rpod.ok(&["volume", "ls", "-q"]),
             rpod.ok(&["network", "ls", "-q"]),
             rpod.ok(&["secret", "ls", "-q"]),
+            rpod.ok(&["pod", "ps", "-q"]),
         ]
         .map(|out| out.lines().count())
     };
     // The default network is listed too.
-    assert_eq!(counts(), [2, 1, 3, 2, 1]);
+    assert_eq!(counts(), [4, 2, 3, 2, 1, 1]);
     // Anything but yes keeps everything.
     let mut ask = rpod.command(&["system", "reset"]);
     ask.stderr(std::process::Stdio::piped());
     let out = pipe_through(&mut ask, b"n\n");
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("Are you sure"));
-    assert_eq!(counts(), [2, 1, 3, 2, 1]);
+    assert_eq!(counts(), [4, 2, 3, 2, 1, 1]);
     let out = pipe_through(&mut rpod.command(&["system", "reset"]), b"y\n");
     assert!(out.status.success(), "{out:?}");
     // Only the default network, which is always there, as podman's.
-    assert_eq!(counts(), [0, 0, 0, 1, 0]);
+    assert_eq!(counts(), [0, 0, 0, 1, 0, 0]);
     assert!(!rpod.ok(&["network", "ls"]).contains("lab86"));
     // The store works on: an image loaded again runs.
     rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
@@ -2712,7 +2719,7 @@ fn system_reset_removes_everything_after_a_yes() {
         "again\n"
     );
     rpod.ok(&["system", "reset", "--force"]);
-    assert_eq!(counts(), [0, 0, 0, 1, 0]);
+    assert_eq!(counts(), [0, 0, 0, 1, 0, 0]);
 }
 
 /// A systemd command line (`ExecStart=...`) as systemd reads it: words split at blanks,

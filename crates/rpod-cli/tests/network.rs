@@ -253,6 +253,77 @@ fn published_ports_and_names_between_containers() {
 }
 
 #[test]
+fn a_pods_network_and_ports_are_its_infra_containers() {
+    let rpod = bridged("crun", "10.93.95.0/24");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "site",
+        "-p",
+        &publish,
+        "--add-host",
+        "db:10.0.0.5",
+    ]);
+    rpod.detached(&[
+        "--name",
+        "server",
+        "--pod",
+        "site",
+        "-e",
+        "BODY=from-the-pod",
+        "demo",
+        "sh",
+        "-c",
+        WEB,
+    ]);
+    let mut body = None;
+    wait_until("the pod's published port answers", || {
+        body = http_get(port, "/index.html");
+        body.is_some()
+    });
+    assert_eq!(body.as_deref(), Some("from-the-pod\n"));
+    // Another container of the pod reaches the server on localhost, and sees the pod's
+    // host entries.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "site",
+        "demo",
+        "sh",
+        "-c",
+        "wget -qO- http://localhost/index.html; grep -c db /etc/hosts; hostname",
+    ]);
+    assert_eq!(out, "from-the-pod\n1\nsite\n");
+    let infra = rpod
+        .ok(&[
+            "pod",
+            "inspect",
+            "--format",
+            "{{.InfraContainerID}}",
+            "site",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(
+        rpod.ok(&["port", &infra, "80"]),
+        format!("127.0.0.1:{port}\n")
+    );
+    let ip = rpod.inspect(&infra, "{{.NetworkSettings.IPAddress}}");
+    assert!(ip.starts_with("10.93.95."), "{ip}");
+    let network = rpod.ok(&["network", "inspect", "def95"]);
+    let json: serde_json::Value = serde_json::from_str(&network).unwrap();
+    let bridge = json[0]["network_interface"].as_str().unwrap().to_string();
+    rpod.ok(&["pod", "rm", "-f", "-t", "0", "site"]);
+    wait_for_network_teardowns(&rpod);
+    assert_nothing_left(&rpod, &ip, &bridge);
+    assert!(http_get(port, "/index.html").is_none());
+}
+
+#[test]
 fn network_commands() {
     let rpod = bridged("runc", "10.93.20.0/24");
     lab(&rpod, "one", 21);

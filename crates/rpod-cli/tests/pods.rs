@@ -123,6 +123,22 @@ fn check_pod_lifecycle(runtime: &str) {
     );
 
     assert_eq!(rpod.ok(&["pod", "rm", "web"]).trim(), id);
+    let events = rpod.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=pod",
+        "--filter",
+        "pod=web",
+        "--format",
+        "{{.Status}}",
+    ]);
+    let events: Vec<&str> = events.lines().collect();
+    assert_eq!(events.first(), Some(&"create"), "{events:?}");
+    assert_eq!(events.last(), Some(&"remove"), "{events:?}");
+    for action in ["start", "stop", "kill", "pause", "unpause"] {
+        assert!(events.contains(&action), "{action}: {events:?}");
+    }
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
     rpod.fails(&["pod", "exists", "web"], 1);
@@ -198,6 +214,37 @@ fn pod_options_and_bad_requests() {
         "true",
     ]);
     assert_eq!(rpod.inspect("by-file", "{{.Pod}}"), filed);
+
+    // Another infra container, and a pod replaced by one of the same name.
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "custom",
+        "--infra-name",
+        "holder",
+        "--infra-command",
+        r#"["sleep","1000"]"#,
+        "--infra-image",
+        "demo",
+    ]);
+    rpod.ok(&["pod", "start", "custom"]);
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "--filter",
+            "pod=custom",
+            "--format",
+            "{{.Names}} {{.Command}}"
+        ]),
+        "holder sleep 1000\n"
+    );
+    let old = pod_field(&rpod, "custom", "{{.Id}}");
+    rpod.ok(&["pod", "stop", "-t", "0", "custom"]);
+    let new = rpod.ok(&["pod", "create", "--name", "custom", "--replace"]);
+    assert_ne!(new.trim(), old);
+    rpod.fails(&["inspect", "holder"], 125);
+    rpod.ok(&["pod", "rm", "custom"]);
 
     // Refused, leaving nothing behind.
     let pods_before = rpod.ok(&["pod", "ps", "-q"]);

@@ -1072,13 +1072,84 @@ fn podman_remote_runs_execs_and_manages_containers() {
 }
 
 #[test]
+fn podman_remote_manages_pods() {
+    let service = Service::start();
+    let id = service.podman_ok(&["pod", "create", "--name", "team", "--label", "a=b"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id}");
+    let listed = service.podman_ok(&["pod", "ps", "--format", "{{.Name}} {{.Status}} {{.Labels}}"]);
+    assert_eq!(listed.trim(), "team Created map[a:b]");
+    // The first container starts the infra container, and its output is all there.
+    let out = service.podman_ok(&["run", "--rm", "--pod", "team", "demo", "hostname"]);
+    assert_eq!(out, "team\n");
+    // It would end with 3 on the stop signal: -t 0 kills it at once instead.
+    let member = "trap 'exit 3' TERM; while :; do sleep 0.1; done";
+    service.podman_ok(&[
+        "run", "-d", "--name", "member", "--pod", "team", "demo", "sh", "-c", member,
+    ]);
+    let members = service.podman_ok(&["ps", "--pod", "--format", "{{.Names}} {{.PodName}}"]);
+    let mut members: Vec<&str> = members.lines().collect();
+    members.sort();
+    assert_eq!(
+        members,
+        [&format!("{}-infra team", &id[..12]), "member team"]
+    );
+    assert_eq!(
+        service
+            .podman_ok(&[
+                "pod",
+                "inspect",
+                "--format",
+                "{{.State}} {{.NumContainers}}",
+                "team"
+            ])
+            .trim(),
+        "Running 2"
+    );
+    assert_eq!(
+        service
+            .podman_ok(&["pod", "stop", "-t", "0", "team"])
+            .trim(),
+        id
+    );
+    assert_eq!(service.rpod.inspect("member", "{{.State.ExitCode}}"), "137");
+    assert_eq!(
+        service
+            .podman_ok(&["pod", "ps", "--format", "{{.Status}}"])
+            .trim(),
+        "Exited"
+    );
+    assert_eq!(service.podman_ok(&["pod", "start", "team"]).trim(), id);
+    assert_eq!(service.podman_ok(&["pod", "kill", "team"]).trim(), id);
+    assert!(service
+        .podman_out(&["pod", "exists", "team"])
+        .status
+        .success());
+    assert_eq!(service.podman_ok(&["pod", "rm", "team"]).trim(), id);
+    assert_eq!(
+        service.podman_out(&["pod", "exists", "team"]).status.code(),
+        Some(1)
+    );
+    let out = service.podman_out(&["pod", "rm", "team"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such pod"));
+    assert_eq!(service.podman_ok(&["ps", "-aq"]), "");
+    // What rpod's pods do not have is refused.
+    let out = service.podman_out(&["pod", "create", "--exit-policy", "stop"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exit policy"));
+    assert_eq!(service.podman_ok(&["pod", "ps", "-q"]), "");
+}
+
+#[test]
 fn podman_remote_terminals_get_their_size_and_detach_keys_work() {
     let service = Service::start();
     // podman-remote's `run -it` sends the terminal's first size as a resize before the
-    // start (its SpecGenerator has no console size), and the monitor applies a resize
-    // when it reads it from its control FIFO: a loaded machine can start the process
-    // before that (a CI run did; busybox's `stty size` fails on 0x0). The process waits
-    // for the size, which must come.
+    // start (its SpecGenerator has no console size). rpod-monitor acknowledges it before
+    // the start; conmon (the suite's second pass) applies it when it reads its control
+    // FIFO, and a loaded machine can start the process before that (a CI run did;
+    // busybox's `stty size` fails on 0x0). So the process waits for the size, which must
+    // come (rpod-oci's tests show rpod-monitor's size is there at once).
     size_seen_on_a_terminal(
         service.podman(&[
             "run",
@@ -1990,7 +2061,10 @@ fn system_df_and_prune_through_both_apis() {
         2
     );
     service.docker_ok(&["create", "--name", "idle", "demo", "true"]);
-    service.podman_ok(&["system", "prune", "-f", "--volumes"]);
+    let pod = service.podman_ok(&["pod", "create", "--name", "idle-pod"]);
+    let out = service.podman_ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(out.contains(pod.trim()), "{out}");
+    assert_eq!(service.podman_ok(&["pod", "ps", "-q"]), "");
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
     assert_eq!(service.docker_ok(&["volume", "ls", "-q"]), "");
     // The volumes' events, in Docker's words.

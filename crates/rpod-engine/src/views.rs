@@ -837,3 +837,59 @@ mod tests {
         assert!(json["b"].as_str().unwrap().ends_with('Z'), "{json}");
     }
 }
+
+/// One container of a pod in its inspect view.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PodContainerView {
+    pub id: String,
+    pub name: String,
+    pub state: &'static str,
+}
+
+/// `pod inspect` (podman's `InspectPodData`, the fields rpod has).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PodInspect {
+    pub id: String,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    pub create_command: Vec<String>,
+    pub state: &'static str,
+    pub hostname: String,
+    pub labels: BTreeMap<String, String>,
+    pub create_infra: bool,
+    #[serde(rename = "InfraContainerID")]
+    pub infra_container_id: String,
+    pub shared_namespaces: Vec<&'static str>,
+    pub num_containers: usize,
+    pub containers: Vec<PodContainerView>,
+}
+
+impl PodInspect {
+    pub fn new(view: &crate::engine::PodView) -> Self {
+        let pod = &view.pod;
+        PodInspect {
+            id: pod.id.clone(),
+            name: pod.name.clone(),
+            created: pod.created,
+            create_command: pod.create_command.clone(),
+            state: view.status.as_str(),
+            hostname: pod.hostname.clone(),
+            labels: pod.labels.clone(),
+            create_infra: pod.infra,
+            infra_container_id: pod.infra_id.clone().unwrap_or_default(),
+            shared_namespaces: pod.shared.iter().map(|s| s.as_str()).collect(),
+            num_containers: view.containers.len(),
+            containers: view
+                .containers
+                .iter()
+                .map(|c| PodContainerView {
+                    id: c.id().to_string(),
+                    name: c.config.name.clone(),
+                    state: c.state.status.as_str(),
+                })
+                .collect(),
+        }
+    }
+}

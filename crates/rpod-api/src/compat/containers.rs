@@ -192,7 +192,7 @@ pub fn start(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> 
 }
 
 /// The stop timeout of `?t=` (Docker) or `?timeout=` (libpod).
-fn stop_timeout(ex: &Exchange) -> ApiResult<Option<u32>> {
+pub(crate) fn stop_timeout(ex: &Exchange) -> ApiResult<Option<u32>> {
     let t: Option<i64> = match ex.query_int("t")? {
         Some(t) => Some(t),
         None => ex.query_int("timeout")?,

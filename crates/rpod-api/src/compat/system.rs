@@ -349,6 +349,7 @@ pub fn libpod_prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         )));
     }
     let engine = &context.engine;
+    let pods = engine.pod_prune()?;
     let containers = engine.prune(&|_| true)?;
     let networks = engine.network_prune(&[])?;
     let images = engine.prune_images(all, &|_| true)?;
@@ -365,7 +366,7 @@ pub fn libpod_prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.json(
         200,
         &json!({
-            "PodPruneReport": null,
+            "PodPruneReport": pods.iter().map(|id| json!({ "Id": id, "Err": null })).collect::<Vec<_>>(),
             "ContainerPruneReports": ids(&containers),
             "ImagePruneReports": ids(&images),
             "NetworkPruneReports": networks.iter().map(|n| json!({ "Name": n })).collect::<Vec<_>>(),

@@ -18,8 +18,14 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
 }
 
-/// One entry of `GET /libpod/containers/json` (podman's `ListContainer`).
-fn summary(record: &ContainerRecord) -> Value {
+/// One entry of `GET /libpod/containers/json` (podman's `ListContainer`); `pods` are the
+/// store's.
+fn summary(record: &ContainerRecord, pods: &[rpod_engine::pods::PodRecord]) -> Value {
+    let pod = record
+        .config
+        .pod
+        .as_deref()
+        .and_then(|id| pods.iter().find(|p| p.id == id));
     let c = &record.config;
     let s = &record.state;
     let unix = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp()).unwrap_or(0);
@@ -34,15 +40,15 @@ fn summary(record: &ContainerRecord) -> Value {
         "Id": c.id,
         "Image": c.image_name,
         "ImageID": c.image_id,
-        "IsInfra": false,
+        "IsInfra": pod.is_some_and(|p| p.infra_id.as_deref() == Some(c.id.as_str())),
         "Labels": c.labels,
         "Mounts": [],
         "Names": [c.name],
         "Namespaces": {},
         "Networks": [],
         "Pid": s.pid,
-        "Pod": "",
-        "PodName": "",
+        "Pod": pod.map(|p| p.id.as_str()).unwrap_or_default(),
+        "PodName": pod.map(|p| p.name.as_str()).unwrap_or_default(),
         "Ports": null,
         "StartedAt": unix(s.started_at),
         "State": s.status.as_str(),
@@ -56,12 +62,13 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     if let Some(key) = filters
         .keys()
-        .find(|k| !matches!(k.as_str(), "id" | "name" | "status" | "label"))
+        .find(|k| !matches!(k.as_str(), "id" | "name" | "status" | "label" | "pod"))
     {
         return Err(ApiError::bad_request(format!(
-            "invalid filter {key:?}: rpod filters by id, name, status and label"
+            "invalid filter {key:?}: rpod filters by id, name, status, label and pod"
         )));
     }
+    let pods = context.engine.pods()?;
     let size = ex.query_bool("size")?;
     let mut records = context.engine.list()?;
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
@@ -77,6 +84,9 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 "id" => c.id.starts_with(v.as_str()),
                 "name" => c.name.contains(v.as_str()),
                 "status" => record.state.status.as_str() == v,
+                "pod" => c.pod.as_deref().is_some_and(|id| {
+                    id.starts_with(v.as_str()) || pods.iter().any(|p| p.id == id && p.name == *v)
+                }),
                 _ => match v.split_once('=') {
                     Some((k, value)) => c.labels.get(k).is_some_and(|l| l == value),
                     None => c.labels.contains_key(v.as_str()),
@@ -84,7 +94,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             })
         });
         if keep {
-            let mut item = summary(record);
+            let mut item = summary(record, &pods);
             if size {
                 let (written, total) = context.engine.container_size(record)?;
                 item["Size"] = json!({ "rootFsSize": total, "rwSize": written });

@@ -153,6 +153,8 @@ fn spec_isolation(spec: &SpecGenerator) -> ApiResult<rpod_engine::isolation::Iso
 #[serde(default)]
 pub struct SpecGenerator {
     pub name: String,
+    /// The pod (name or ID) the container joins.
+    pub pod: String,
     pub image: String,
     pub raw_image_name: String,
     pub command: Option<Vec<String>>,
@@ -277,7 +279,7 @@ const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
 const PODMAN_ANNOTATIONS: &[&str] = &["io.kubernetes.cri-o.", "io.podman.annotations."];
 
 /// Whether `key: value` asks for nothing rpod does not do.
-fn neutral(key: &str, value: &Value) -> bool {
+pub(crate) fn neutral(key: &str, value: &Value) -> bool {
     if zeroish(value) || ANY_VALUE.contains(&key) {
         return true;
     }
@@ -571,6 +573,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         image: Some(image),
         rootfs: None,
         name: non_empty(spec.name),
+        pod: non_empty(spec.pod),
         command: spec.command.unwrap_or_default(),
         entrypoint: spec.entrypoint,
         env: spec

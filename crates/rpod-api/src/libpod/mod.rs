@@ -5,3 +5,4 @@
 pub mod containers;
 pub mod create;
 pub mod images;
+pub mod pods;

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use rpod_engine::labels::parse_pairs;
 use rpod_engine::pods::{PodStatus, SharedNamespace};
+use rpod_engine::views::PodInspect;
 use rpod_engine::{CreateOptions, Engine, EngineError, PodOptions, PodView};
 use rpod_oci::signal::parse_signal;
 
@@ -167,47 +168,12 @@ fn rm(engine: &Engine, args: PodRmArgs) -> Outcome {
     Ok(code)
 }
 
-fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
-/// A pod as podman's `pod inspect` shows it.
-fn inspect_view(view: &PodView) -> Value {
-    let pod = &view.pod;
-    let containers: Vec<Value> = view
-        .containers
-        .iter()
-        .map(|c| {
-            json!({
-                "Id": c.id(),
-                "Name": c.config.name,
-                "State": c.state.status.as_str(),
-            })
-        })
-        .collect();
-    let shared: Vec<&str> = pod.shared.iter().map(|s| s.as_str()).collect();
-    json!({
-        "Id": pod.id,
-        "Name": pod.name,
-        "Created": rfc3339(pod.created),
-        "CreateCommand": pod.create_command,
-        "State": view.status.as_str(),
-        "Hostname": pod.hostname,
-        "Labels": pod.labels,
-        "CreateInfra": pod.infra,
-        "InfraContainerID": pod.infra_id.clone().unwrap_or_default(),
-        "SharedNamespaces": shared,
-        "NumContainers": view.containers.len(),
-        "Containers": containers,
-    })
-}
-
 fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
     let mut views = Vec::new();
     let mut code = 0;
     for name in &args.names {
         match engine.lookup_pod(name).and_then(|pod| engine.pod_view(pod)) {
-            Ok(view) => views.push(inspect_view(&view)),
+            Ok(view) => views.push(serde_json::to_value(PodInspect::new(&view))?),
             Err(e) => {
                 eprintln!("Error: {e}");
                 code = ENGINE_ERROR;

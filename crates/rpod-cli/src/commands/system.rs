@@ -263,6 +263,17 @@ pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
         container_filters.push(super::container::prune_filter(filter)?);
     }
     let image_filters = super::image::prune_filters(engine, &args.filter)?;
+    // Pods none of whose containers runs go first, with their containers (not when
+    // filtered: the filters are containers' and images').
+    if args.filter.is_empty() {
+        let pods = engine.pod_prune()?;
+        if !pods.is_empty() {
+            println!("Deleted Pods");
+            for id in &pods {
+                println!("{id}");
+            }
+        }
+    }
     let containers = engine.prune(&|r| container_filters.iter().all(|f| f(r)))?;
     println!("Deleted Containers");
     for id in &containers {

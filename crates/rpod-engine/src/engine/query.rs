@@ -33,6 +33,11 @@ impl Engine {
     /// runs without the lock, until the container's output ends or the client detaches.
     pub fn attach_http(&self, name_or_id: &str, options: HttpAttachOptions) -> Result<()> {
         let found = self.lookup(name_or_id)?;
+        // Created below in the runtime, it joins the namespaces of what it requires (a pod's
+        // infra container), which must run by then.
+        if options.stream && !found.state.status.is_active() {
+            self.start_requirements(&found)?;
+        }
         let record = {
             let _lock = self.lock(found.id())?;
             let mut record = self.reload(found.id(), name_or_id)?;

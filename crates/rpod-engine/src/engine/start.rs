@@ -48,6 +48,10 @@ impl Engine {
     /// "initialized" state), so that a later start is only the runtime's start.
     pub fn init_container(&self, name_or_id: &str) -> Result<ContainerRecord> {
         let found = self.lookup(name_or_id)?;
+        // Its namespaces may be those of containers it requires (a pod's infra container).
+        if !found.state.status.is_active() {
+            self.start_requirements(&found)?;
+        }
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
         self.sync(&mut record)?;
@@ -188,7 +192,7 @@ impl Engine {
     /// requirements first: `start` starts those), as podman's start does, each under its
     /// own lock, before `record`'s is taken. Requirements name containers that existed
     /// before, so they cannot loop.
-    fn start_requirements(&self, record: &ContainerRecord) -> Result<()> {
+    pub(super) fn start_requirements(&self, record: &ContainerRecord) -> Result<()> {
         for id in &record.config.requires {
             let required = self.inspect(id).map_err(|e| match e {
                 EngineError::NoSuchContainer(_) => EngineError::state(

@@ -1,0 +1,294 @@
+//! libpod's pod endpoints (`/libpod/pods/...`), as podman-remote's `pod` commands use
+//! them: create from a PodSpecGenerator, list, inspect, exists, start, stop, restart,
+//! kill, pause, unpause, remove and prune. The answers are podman's reports.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use rpod_engine::pods::{PodRecord, PodStatus, SharedNamespace};
+use rpod_engine::views::PodInspect;
+use rpod_engine::PodOptions;
+
+use super::create::{create_options, neutral, SpecGenerator};
+use crate::compat::containers::parse_filters;
+use crate::error::{ApiError, ApiResult};
+use crate::exchange::Exchange;
+use crate::service::Context;
+
+/// The PodSpecGenerator fields rpod takes; the network ones are a SpecGenerator's, read
+/// the same way.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PodSpec {
+    name: String,
+    hostname: String,
+    labels: Option<BTreeMap<String, String>>,
+    no_infra: bool,
+    infra_command: Option<Vec<String>>,
+    infra_image: String,
+    infra_name: String,
+    shared_namespaces: Option<Vec<String>>,
+    pod_create_command: Option<Vec<String>>,
+    exit_policy: String,
+    /// podman's pod cgroup for every container (its default): rpod's pods have none, each
+    /// container keeps its own cgroup (`docs/pods.md`).
+    share_parent: Option<bool>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// The network fields of a PodSpecGenerator, which are a SpecGenerator's too.
+const NETWORK_FIELDS: &[&str] = &[
+    "netns",
+    "Networks",
+    "portmappings",
+    "dns_server",
+    "dns_search",
+    "dns_option",
+    "hostadd",
+];
+
+/// `POST /libpod/pods/create`: 201 and the pod's ID.
+pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let mut spec: PodSpec = ex.body_json()?;
+    if !matches!(spec.exit_policy.as_str(), "" | "continue") {
+        return Err(ApiError::unsupported(format!(
+            "the pod exit policy {:?}",
+            spec.exit_policy
+        )));
+    }
+    let _ = spec.share_parent;
+    let no_hosts = spec
+        .rest
+        .remove("no_manage_hosts")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let mut network = Map::new();
+    for field in NETWORK_FIELDS {
+        if let Some(value) = spec.rest.remove(*field) {
+            network.insert(field.to_string(), value);
+        }
+    }
+    for (key, value) in &spec.rest {
+        // The pod's own PID, user and UTS namespaces: only podman's defaults.
+        let default_namespace = matches!(key.as_str(), "pidns" | "utsns")
+            && value
+                .get("nsmode")
+                .and_then(Value::as_str)
+                .is_none_or(|mode| matches!(mode, "" | "private"));
+        // Pod-wide limits: podman-remote sends empty ones.
+        let no_limits = key == "resource_limits" && nothing_set(value);
+        if !default_namespace && !no_limits && !neutral(key, value) {
+            return Err(ApiError::unsupported(format!(
+                "the PodSpecGenerator field {key} ({value})"
+            )));
+        }
+    }
+    // A SpecGenerator of the network fields alone (and an image it needs) reads them as
+    // a container's create does.
+    network.insert("image".into(), json!("-"));
+    let as_container: SpecGenerator = serde_json::from_value(Value::Object(network))
+        .map_err(|e| ApiError::bad_request(format!("invalid pod network settings: {e}")))?;
+    let mut infra_network = create_options(as_container)?;
+    infra_network.image = None;
+    infra_network.net.no_hosts = no_hosts;
+    let shared = spec
+        .shared_namespaces
+        .as_ref()
+        .map(|list| SharedNamespace::parse_list(&list.join(",")))
+        .transpose()?;
+    let options = PodOptions {
+        name: (!spec.name.is_empty()).then(|| spec.name.clone()),
+        labels: spec.labels.take().unwrap_or_default(),
+        infra: spec.no_infra.then_some(false),
+        shared,
+        hostname: (!spec.hostname.is_empty()).then(|| spec.hostname.clone()),
+        infra_name: (!spec.infra_name.is_empty()).then(|| spec.infra_name.clone()),
+        infra_command: spec.infra_command.take().filter(|c| !c.is_empty()),
+        infra_image: (!spec.infra_image.is_empty()).then(|| spec.infra_image.clone()),
+        infra_network,
+        create_command: spec.pod_create_command.take().unwrap_or_default(),
+    };
+    let pod = context.engine.create_pod(options)?;
+    ex.json(201, &json!({ "Id": pod.id }))
+}
+
+/// A value whose every leaf is empty, zero or false.
+fn nothing_set(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.values().all(nothing_set),
+        Value::Array(items) => items.iter().all(nothing_set),
+        other => crate::compat::create::zeroish(other),
+    }
+}
+
+/// One entry of `GET /libpod/pods/json` (podman's `ListPodsReport`).
+fn list_entry(context: &Context, view: &rpod_engine::PodView) -> Value {
+    let containers: Vec<Value> = view
+        .containers
+        .iter()
+        .map(|c| {
+            json!({
+                "Id": c.id(),
+                "Names": c.config.name,
+                "Status": c.state.status.as_str(),
+            })
+        })
+        .collect();
+    let networks: Vec<String> = view
+        .pod
+        .infra_id
+        .as_deref()
+        .and_then(|id| context.engine.inspect(id).ok())
+        .map(|infra| {
+            infra
+                .config
+                .net
+                .networks
+                .iter()
+                .map(|n| n.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "Cgroup": "",
+        "Containers": containers,
+        "Created": view.pod.created,
+        "Id": view.pod.id,
+        "InfraId": view.pod.infra_id.clone().unwrap_or_default(),
+        "Name": view.pod.name,
+        "Namespace": "",
+        "Networks": networks,
+        "Status": view.status.as_str(),
+        "Labels": view.pod.labels,
+    })
+}
+
+/// Whether a pod passes the list's filters (id, name, label, status).
+fn passes(
+    view: &rpod_engine::PodView,
+    filters: &std::collections::HashMap<String, Vec<String>>,
+) -> ApiResult<bool> {
+    for (key, values) in filters {
+        let mut any = false;
+        for value in values {
+            any |= match key.as_str() {
+                "id" => view.pod.id.starts_with(value.as_str()),
+                "name" => view.pod.name.contains(value.as_str()),
+                "label" => match value.split_once('=') {
+                    Some((k, v)) => view.pod.labels.get(k).is_some_and(|l| l == v),
+                    None => view.pod.labels.contains_key(value.as_str()),
+                },
+                "status" => {
+                    PodStatus::from_filter(value).ok_or_else(|| {
+                        ApiError::bad_request(format!("invalid pod status {value:?}"))
+                    })? == view.status
+                }
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid filter {other:?}: rpod filters pods by id, name, label and status"
+                    )))
+                }
+            };
+        }
+        if !any {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let filters = parse_filters(ex)?;
+    let mut out = Vec::new();
+    for pod in context.engine.pods()? {
+        let view = context.engine.pod_view(pod)?;
+        if passes(&view, &filters)? {
+            out.push(list_entry(context, &view));
+        }
+    }
+    ex.json(200, &out)
+}
+
+pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let pod = context.engine.lookup_pod(name)?;
+    let view = context.engine.pod_view(pod)?;
+    ex.json(200, &PodInspect::new(&view))
+}
+
+pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    context.engine.lookup_pod(name)?;
+    ex.empty(204)
+}
+
+/// The report podman's clients read after start, stop, restart, kill, pause, unpause.
+fn report(ex: &mut Exchange, pod: &PodRecord) -> ApiResult<()> {
+    ex.json(200, &json!({ "Errs": [], "Id": pod.id }))
+}
+
+pub fn start(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let view = context.engine.pod_view(context.engine.lookup_pod(name)?)?;
+    if view.status == PodStatus::Running {
+        return ex.empty(304);
+    }
+    let pod = context.engine.pod_start(&view.pod.id)?;
+    report(ex, &pod)
+}
+
+pub fn stop(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    // podman-remote sends `timeout`; podman's own server reads `t`.
+    let timeout = crate::compat::containers::stop_timeout(ex)?;
+    let view = context.engine.pod_view(context.engine.lookup_pod(name)?)?;
+    if matches!(view.status, PodStatus::Exited | PodStatus::Stopped) {
+        return ex.empty(304);
+    }
+    let pod = context.engine.pod_stop(&view.pod.id, timeout)?;
+    report(ex, &pod)
+}
+
+pub fn restart(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let timeout = crate::compat::containers::stop_timeout(ex)?;
+    let pod = context.engine.pod_restart(name, timeout)?;
+    report(ex, &pod)
+}
+
+pub fn kill(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let signal = match ex.req.query("signal").filter(|s| !s.is_empty()) {
+        Some(text) => rpod_oci::signal::parse_signal(text)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        None => libc::SIGKILL,
+    };
+    let pod = context.engine.pod_kill(name, signal)?;
+    report(ex, &pod)
+}
+
+pub fn pause(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let pod = context.engine.pod_pause(name)?;
+    report(ex, &pod)
+}
+
+pub fn unpause(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let pod = context.engine.pod_unpause(name)?;
+    report(ex, &pod)
+}
+
+/// `DELETE /libpod/pods/{name}?force=&timeout=`: podman's `PodRmReport`.
+pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let force = ex.query_bool("force")?;
+    let timeout: Option<u32> = ex.query_int("timeout")?;
+    let pod = context.engine.lookup_pod(name)?;
+    context.engine.pod_remove(&pod.id, force, timeout)?;
+    ex.json(200, &json!({ "Err": null, "Id": pod.id }))
+}
+
+pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let removed: Vec<Value> = context
+        .engine
+        .pod_prune()?
+        .into_iter()
+        .map(|id| json!({ "Err": null, "Id": id }))
+        .collect();
+    ex.json(200, &removed)
+}
