@@ -2029,6 +2029,18 @@ pub enum PodCommand {
     Prune(PodPruneArgs),
     /// Exit 0 if the pod exists, 1 if it does not.
     Exists(ExistsArgs),
+    /// Show the logs of a pod's containers (not the infra container's).
+    Logs(PodLogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PodLogsArgs {
+    /// Only this container of the pod.
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// `logs`' options; the word is the pod (`-l`: the latest pod).
+    #[command(flatten)]
+    pub logs: LogsArgs,
 }
 
 #[derive(Debug, Args)]

@@ -191,6 +191,21 @@ fn pod_options_and_bad_requests() {
         .trim(),
         "Exited"
     );
+    // The logs of a pod's containers, by name, or of one of them.
+    rpod.ok(&[
+        "run", "--name", "second", "--pod", "loose", "demo", "echo", "hello",
+    ]);
+    assert_eq!(
+        rpod.ok(&["pod", "logs", "--names", "loose"]),
+        format!("alone {}second hello\n", hostname)
+    );
+    assert_eq!(
+        rpod.ok(&["pod", "logs", "-c", "second", "loose"]),
+        "hello\n"
+    );
+    rpod.fails(&["pod", "logs", "-c", "nosuch", "loose"], 125);
+    rpod.fails(&["pod", "logs", "loose", "pids"], 125);
+    rpod.fails(&["pod", "logs", "nosuch"], 125);
     // A pod made with the container, and one named by a file.
     rpod.ok(&["run", "--rm", "--pod", "new:fresh", "demo", "true"]);
     rpod.ok(&["pod", "exists", "fresh"]);

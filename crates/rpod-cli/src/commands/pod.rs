@@ -37,6 +37,7 @@ pub fn pod(engine: &Engine, command: PodCommand) -> Outcome {
             }
             Ok(0)
         }
+        PodCommand::Logs(args) => logs(engine, args),
         PodCommand::Exists(args) => match engine.lookup_pod(&args.name) {
             Ok(_) => Ok(0),
             Err(EngineError::NoSuchPod(_)) => Ok(1),
@@ -99,6 +100,46 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
     }
     println!("{}", pod.id);
     Ok(0)
+}
+
+/// `pod logs`: `logs` of the pod's containers but its infra container (one with `-c`).
+fn logs(engine: &Engine, mut args: PodLogsArgs) -> Outcome {
+    let name = match (args.logs.latest, args.logs.containers.as_slice()) {
+        (true, []) => engine
+            .pods()?
+            .into_iter()
+            .last()
+            .map(|p| p.id)
+            .ok_or_else(|| usage("no pod to show the logs of"))?,
+        (false, [pod]) => pod.clone(),
+        _ => return Err(usage("give one pod, or --latest")),
+    };
+    let view = engine.pod_view(engine.lookup_pod(&name)?)?;
+    let mut members: Vec<String> = view
+        .containers
+        .iter()
+        .filter(|c| Some(c.id()) != view.pod.infra_id.as_deref())
+        .map(|c| c.id().to_string())
+        .collect();
+    if let Some(wanted) = &args.container {
+        let record = engine.lookup(wanted)?;
+        if !members.iter().any(|id| id == record.id()) {
+            return Err(usage(format!(
+                "container {wanted} is not in pod {}",
+                view.pod.name
+            )));
+        }
+        members = vec![record.id().to_string()];
+    }
+    if members.is_empty() {
+        return Err(usage(format!(
+            "pod {} has no containers but its infra container",
+            view.pod.name
+        )));
+    }
+    args.logs.latest = false;
+    args.logs.containers = members;
+    super::container::logs(engine, args.logs)
 }
 
 /// The pods named, or every pod with `--all`.

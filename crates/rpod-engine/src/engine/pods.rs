@@ -184,7 +184,6 @@ impl Engine {
             create.isolation.ipc = NamespaceMode::Shareable;
         }
         create.pod = Some(pod.id.clone());
-        create.stop_timeout = Some(create.stop_timeout.unwrap_or(10));
         Ok(self.create(create)?.id().to_string())
     }
 
