@@ -1891,6 +1891,14 @@ mod tests {
     fn commands_with_shared_flags_keep_their_own_help_text() {
         assert_eq!(about(&["run"]), "Run a command in a new container");
         assert_eq!(
+            about(&["pod", "create"]),
+            "Create a pod (and its infra container) and print its ID"
+        );
+        assert_eq!(
+            about(&["pod", "logs"]),
+            "Show the logs of a pod's containers (not the infra container's)"
+        );
+        assert_eq!(
             about(&["container", "start"]),
             "Start one or more containers"
         );
@@ -1958,7 +1966,8 @@ pub struct GenerateSystemdArgs {
     pub container: String,
 }
 
-/// The network flags of `run`, `create` and `pod create`.
+// The network flags of `run`, `create` and `pod create` (no doc comment: clap would take
+// it as the help text of the commands that flatten it).
 #[derive(Debug, Args, Clone)]
 pub struct NetworkFlags {
     /// Network mode or networks: bridge (the default), none, host, container:NAME,
