@@ -2040,6 +2040,40 @@ pub enum PodCommand {
     Exists(ExistsArgs),
     /// Show the logs of a pod's containers (not the infra container's).
     Logs(PodLogsArgs),
+    /// Show the processes of a pod's running containers.
+    Top(PodTopArgs),
+    /// Show the resource use of pods' containers.
+    Stats(PodStatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PodTopArgs {
+    /// The most recently created pod (the words are then all descriptors).
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// The pod, then descriptors (those of `top`; not ps(1)'s options).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PodStatsArgs {
+    /// Every pod (the default when none is named).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Show one reading and exit.
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// Keep the previous readings on the screen instead of redrawing.
+    #[arg(long = "no-reset")]
+    pub no_reset: bool,
+    /// A Go template, or json.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The most recently created pod.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    pub pods: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -69,6 +69,40 @@ fn check_pod_lifecycle(runtime: &str) {
     let mut members: Vec<&str> = members.lines().collect();
     members.sort();
     assert_eq!(members, [&format!("{}-infra", &id[..12]), "pod-a", "pod-b"]);
+    // The processes of every container, the infra container's first; their readings.
+    let top = rpod.ok(&["pod", "top", "web", "pid,args"]);
+    let lines: Vec<&str> = top.lines().map(str::trim_end).collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMMAND"]
+    );
+    assert!(lines[1].ends_with("/catatonit -P"), "{top}");
+    assert_eq!(
+        lines.iter().filter(|l| l.ends_with("sleep 1000")).count(),
+        2,
+        "{top}"
+    );
+    let err = rpod.fails(&["pod", "top", "web", "-ef"], 125);
+    assert!(err.contains("unknown descriptor"), "{err}");
+    let stats = rpod.ok(&[
+        "pod",
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Pod}} {{.Name}}",
+        "web",
+    ]);
+    let mut stats: Vec<&str> = stats.lines().collect();
+    stats.sort();
+    let short = &id[..12];
+    assert_eq!(
+        stats,
+        [
+            format!("{short} {short}-infra"),
+            format!("{short} pod-a"),
+            format!("{short} pod-b")
+        ]
+    );
     let with_pods = rpod.ok(&["ps", "--pod", "--filter", "name=pod-a"]);
     assert!(
         with_pods.contains("PODNAME") && with_pods.contains(" web"),
@@ -108,6 +142,8 @@ fn check_pod_lifecycle(runtime: &str) {
     rpod.ok(&["pod", "kill", "web"]);
     assert_eq!(listing(&rpod), "web Exited 3");
     let err = rpod.fails(&["pod", "kill", "web"], 125);
+    assert!(err.contains("no running containers"), "{err}");
+    let err = rpod.fails(&["pod", "top", "web"], 125);
     assert!(err.contains("no running containers"), "{err}");
 
     let view: serde_json::Value =

@@ -68,8 +68,10 @@ fn row(
     } else {
         0.0
     };
+    let pod = record.config.pod.as_deref().unwrap_or_default();
     json!({
         "ID": if full_id { record.id() } else { &record.id()[..12] },
+        "Pod": if full_id { pod } else { &pod[..pod.len().min(12)] },
         "Name": record.config.name,
         "CPUPerc": percent(cpu),
         "MemUsage": format!("{} / {}", size(sample.memory_usage), size(sample.memory_limit)),
@@ -157,8 +159,82 @@ pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
         .map(String::from)
         .collect();
     let (headers, rows) = engine.top(&container, &descriptors)?;
+    print_top(&headers, &rows);
+    Ok(0)
+}
+
+/// `pod top`: `top` over a pod's running containers.
+pub fn pod_top(engine: &Engine, args: PodTopArgs) -> Outcome {
+    let (pod, descriptors) = if args.latest {
+        let latest = engine.pods()?.into_iter().last();
+        let pod = latest.ok_or_else(|| usage("no pod to show the processes of"))?;
+        (pod.id, args.args.clone())
+    } else {
+        let (first, rest) = args
+            .args
+            .split_first()
+            .ok_or_else(|| usage("give a pod, or --latest"))?;
+        (first.clone(), rest.to_vec())
+    };
+    let descriptors: Vec<String> = descriptors
+        .iter()
+        .flat_map(|d| d.split(','))
+        .filter(|d| !d.is_empty() && *d != "-eo" && *d != "-o")
+        .map(String::from)
+        .collect();
+    let (headers, rows) = engine.pod_top(&pod, &descriptors)?;
+    print_top(&headers, &rows);
+    Ok(0)
+}
+
+/// `pod stats`: `stats` of the pods' containers, with a POD column.
+pub fn pod_stats(engine: &Engine, args: PodStatsArgs) -> Outcome {
+    let pods: Vec<String> = match (args.latest, args.all, args.pods.is_empty()) {
+        (true, false, true) => engine
+            .pods()?
+            .into_iter()
+            .last()
+            .map(|p| p.id)
+            .into_iter()
+            .collect(),
+        (false, _, true) => engine.pods()?.into_iter().map(|p| p.id).collect(),
+        (false, false, false) => args.pods.clone(),
+        _ => return Err(usage("--all, --latest, and pods cannot be used together")),
+    };
+    let mut containers = Vec::new();
+    for pod in &pods {
+        let view = engine.pod_view(engine.lookup_pod(pod)?)?;
+        containers.extend(
+            view.containers
+                .iter()
+                .filter(|c| c.state.status.is_active())
+                .map(|c| c.id().to_string()),
+        );
+    }
+    if containers.is_empty() {
+        return Err(usage("no running containers in the pods asked for"));
+    }
+    stats(
+        engine,
+        StatsArgs {
+            all: false,
+            no_stream: args.no_stream,
+            no_reset: args.no_reset,
+            interval: 5,
+            format: Some(args.format.unwrap_or_else(|| {
+                "table {{.Pod}}\t{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}".into()
+            })),
+            latest: false,
+            no_trunc: false,
+            containers,
+        },
+    )
+}
+
+/// A `top` table, columns padded as podman pads them.
+fn print_top(headers: &[String], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(String::len).collect();
-    for row in &rows {
+    for row in rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.len());
         }
@@ -177,11 +253,10 @@ pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
             })
             .collect::<String>()
     };
-    println!("{}", line(&headers));
-    for row in &rows {
+    println!("{}", line(headers));
+    for row in rows {
         println!("{}", line(row));
     }
-    Ok(0)
 }
 
 /// podman's `--print-stats` JSON.

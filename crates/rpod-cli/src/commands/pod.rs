@@ -38,6 +38,8 @@ pub fn pod(engine: &Engine, command: PodCommand) -> Outcome {
             Ok(0)
         }
         PodCommand::Logs(args) => logs(engine, args),
+        PodCommand::Top(args) => super::observe::pod_top(engine, args),
+        PodCommand::Stats(args) => super::observe::pod_stats(engine, args),
         PodCommand::Exists(args) => match engine.lookup_pod(&args.name) {
             Ok(_) => Ok(0),
             Err(EngineError::NoSuchPod(_)) => Ok(1),

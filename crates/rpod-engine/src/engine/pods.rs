@@ -490,6 +490,42 @@ impl Engine {
         Ok(removed)
     }
 
+    /// `pod top`: the processes of every running container of the pod, one table. Only
+    /// descriptors: ps(1)'s options would run ps in each container, and containers sharing
+    /// a PID namespace would each list them all.
+    pub fn pod_top(
+        &self,
+        name_or_id: &str,
+        descriptors: &[String],
+    ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+        if !descriptors.is_empty() {
+            crate::top::headers(descriptors)?;
+        }
+        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let mut table: Option<(Vec<String>, Vec<Vec<String>>)> = None;
+        for record in infra_first(&view) {
+            if record.state.status != Status::Running {
+                continue;
+            }
+            let (headers, rows) = match self.top(record.id(), descriptors) {
+                Ok(found) => found,
+                // Ended meanwhile.
+                Err(EngineError::StateInvalid { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            table
+                .get_or_insert_with(|| (headers, Vec::new()))
+                .1
+                .extend(rows);
+        }
+        table.ok_or_else(|| {
+            EngineError::state(
+                &view.pod.id,
+                format!("pod {} has no running containers", view.pod.name),
+            )
+        })
+    }
+
     fn pod_event(&self, pod: &PodRecord, action: &str) {
         self.object_event(
             crate::events::EventType::Pod,
