@@ -357,6 +357,20 @@ pub enum NetworkCommand {
     Exists(ExistsArgs),
     /// Remove every network no container uses (the default one stays).
     Prune(NetworkPruneArgs),
+    /// Set running containers' networks up again (firewall rules, interfaces), keeping
+    /// their addresses.
+    Reload(NetworkReloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkReloadArgs {
+    /// Every running container with networks.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// The most recently created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]

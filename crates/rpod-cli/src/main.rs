@@ -180,6 +180,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Network(NetworkCommand::Disconnect(a)) => n::disconnect(e, a),
         Command::Network(NetworkCommand::Exists(a)) => n::exists(e, a),
         Command::Network(NetworkCommand::Prune(a)) => n::prune(e, a),
+        Command::Network(NetworkCommand::Reload(a)) => n::reload(e, a),
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => n::port(e, a),
         Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => c::update(e, a),
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => o::stats(e, a),

@@ -323,6 +323,81 @@ fn a_pods_network_and_ports_are_its_infra_containers() {
     assert!(http_get(port, "/index.html").is_none());
 }
 
+/// Delete the firewall rules that forward to `ip:port` (what a firewall's reload does to
+/// every container's): the NAT table's rules naming that destination.
+fn delete_forwarding(ip: &str, port: u16) -> usize {
+    let rules = host_command("iptables", &["-t", "nat", "-S"]);
+    let target = format!("--to-destination {ip}:{port}");
+    let mut deleted = 0;
+    for rule in rules.lines().filter(|r| r.contains(&target)) {
+        let mut args = vec!["-t", "nat"];
+        let words: Vec<&str> = rule.split_whitespace().collect();
+        args.push("-D");
+        args.extend(&words[1..]);
+        let status = Command::new("iptables").args(&args).status().unwrap();
+        assert!(status.success(), "iptables {args:?}");
+        deleted += 1;
+    }
+    deleted
+}
+
+#[test]
+fn network_reload_puts_back_what_a_firewall_flush_took() {
+    let rpod = bridged("runc", "10.93.96.0/24");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    rpod.detached(&[
+        "--name",
+        "served",
+        "-p",
+        &publish,
+        "-e",
+        "BODY=reloaded",
+        "demo",
+        "sh",
+        "-c",
+        WEB,
+    ]);
+    wait_until("the published port answers", || {
+        http_get(port, "/index.html").is_some()
+    });
+    let ip = rpod.inspect("served", "{{.NetworkSettings.IPAddress}}");
+    let mac = rpod.inspect("served", "{{.NetworkSettings.MacAddress}}");
+    assert!(delete_forwarding(&ip, 80) > 0);
+    assert!(http_get(port, "/index.html").is_none(), "still forwarded");
+    let id = rpod.inspect("served", "{{.Id}}");
+    assert_eq!(rpod.ok(&["network", "reload", "served"]), format!("{id}\n"));
+    assert_eq!(http_get(port, "/index.html").as_deref(), Some("reloaded\n"));
+    // The same address and MAC address, and only one set of rules.
+    assert_eq!(rpod.inspect("served", "{{.NetworkSettings.IPAddress}}"), ip);
+    assert_eq!(
+        rpod.inspect("served", "{{.NetworkSettings.MacAddress}}"),
+        mac
+    );
+    assert_eq!(rpod.ok(&["network", "reload", "--all"]), format!("{id}\n"));
+    assert_eq!(delete_forwarding(&ip, 80), 1);
+    rpod.ok(&["network", "reload", "-l"]);
+    assert_eq!(http_get(port, "/index.html").as_deref(), Some("reloaded\n"));
+    // What has no network of rpod's, or does not run, is refused.
+    rpod.ok(&["create", "--name", "idle", "demo", "true"]);
+    rpod.fails(&["network", "reload", "idle"], 125);
+    rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hosted",
+        "--network",
+        "none",
+        "demo",
+        "sleep",
+        "100",
+    ]);
+    let err = rpod.fails(&["network", "reload", "hosted"], 125);
+    assert!(err.contains("only bridged containers"), "{err}");
+    rpod.fails(&["network", "reload", "nosuch"], 125);
+    rpod.fails(&["network", "reload"], 125);
+}
+
 #[test]
 fn network_commands() {
     let rpod = bridged("runc", "10.93.20.0/24");

@@ -283,3 +283,32 @@ pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
     }
     Ok(0)
 }
+
+/// `network reload`: each container's networks set up again; its ID printed.
+pub fn reload(engine: &Engine, args: NetworkReloadArgs) -> Outcome {
+    use rpod_engine::container::{NetworkMode, Status};
+    let names = super::select::Selection {
+        names: args.containers,
+        all: args.all,
+        latest: args.latest,
+        ..Default::default()
+    }
+    .resolve(engine, |r| {
+        r.config.network == NetworkMode::Bridge
+            && matches!(r.state.status, Status::Running | Status::Paused)
+    })?;
+    if names.is_empty() && !args.all {
+        return Err(usage("choose the containers, --all or --latest"));
+    }
+    let mut code = 0;
+    for name in &names {
+        match engine.network_reload(name) {
+            Ok(id) => println!("{id}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = ENGINE_ERROR;
+            }
+        }
+    }
+    Ok(code)
+}

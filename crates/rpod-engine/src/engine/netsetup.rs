@@ -364,6 +364,38 @@ impl Engine {
         Ok(())
     }
 
+    /// `network reload`: netavark's teardown and setup again for a live container, with
+    /// the addresses and MAC addresses it has, which puts back firewall rules something
+    /// else removed (a firewall's reload flushing the tables).
+    pub(super) fn reload_running(&self, record: &mut ContainerRecord) -> Result<()> {
+        let path = self.netns_path(record.id());
+        let mut options = self.load_network_options(record.id()).ok_or_else(|| {
+            EngineError::state(
+                record.id(),
+                format!(
+                    "container {} has no network namespace set up",
+                    record.config.name
+                ),
+            )
+        })?;
+        for (name, network) in options.networks.iter_mut() {
+            if let Some(attachment) = record.state.networks.get(name) {
+                if network.static_mac.is_none() && !attachment.mac_address.is_empty() {
+                    network.static_mac = Some(attachment.mac_address.clone());
+                }
+            }
+        }
+        let netavark = self.netavark()?;
+        // What is gone already is reported, and does not stop the setup.
+        if let Err(e) = netavark.teardown(&path, &options) {
+            tracing::info!(id = record.id(), %e, "tearing down before a network reload");
+        }
+        let attachments = netavark.setup(&path, &options)?;
+        self.save_network_options(record.id(), &options)?;
+        record.state.networks = attachments;
+        self.save(record)
+    }
+
     /// Disconnect a live container's namespace from one network.
     pub(super) fn disconnect_running(
         &self,

@@ -242,6 +242,35 @@ impl Engine {
         Ok(())
     }
 
+    /// `network reload`: set a running bridged container's networks up again (its
+    /// firewall rules, interfaces and routes), keeping its addresses. Returns its ID.
+    pub fn network_reload(&self, container: &str) -> Result<String> {
+        let found = self.lookup(container)?;
+        let _lock = self.lock(found.id())?;
+        let mut record = self.reload(found.id(), container)?;
+        self.sync(&mut record)?;
+        if record.config.network != NetworkMode::Bridge {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} uses the network mode {}: only bridged containers have networks \
+                 to reload",
+                record.config.name,
+                record.config.network.as_string()
+            )));
+        }
+        if !matches!(record.state.status, Status::Running | Status::Paused) {
+            return Err(EngineError::state(
+                record.id(),
+                format!(
+                    "container {} is {}: only a running container's network is reloaded",
+                    record.config.name,
+                    record.state.status.as_str()
+                ),
+            ));
+        }
+        self.reload_running(&mut record)?;
+        Ok(record.id().to_string())
+    }
+
     /// Disconnect a container from a network, now if it runs, and for its next starts.
     pub fn network_disconnect(&self, network: &str, container: &str) -> Result<()> {
         let network = self.network(network)?;
