@@ -297,6 +297,13 @@ fn pod_options_and_bad_requests() {
     rpod.fails(&["inspect", "holder"], 125);
     rpod.ok(&["pod", "rm", "custom"]);
 
+    // Units of pods are not there yet: said so, not "no such container".
+    let err = rpod.fails(&["generate", "systemd", "pids"], 125);
+    assert!(
+        err.contains("units of pods") && err.contains("not supported"),
+        "{err}"
+    );
+
     // Refused, leaving nothing behind.
     let pods_before = rpod.ok(&["pod", "ps", "-q"]);
     for (args, needle) in [

@@ -1,7 +1,8 @@
 //! `generate systemd`: a systemd unit that runs a container as a service, as podman's
 //! (podman 4's unit shapes, with rpod's command lines), for the command line and the
-//! service's `/libpod/generate/{name}/systemd`. Units for pods are not there: rpod has no
-//! pods.
+//! service's `/libpod/generate/{name}/systemd`. Units for pods (podman's pod unit and the
+//! units of its containers bound to it) are not there yet: asked for a pod, the front ends
+//! say so.
 
 use std::path::{Path, PathBuf};
 

@@ -160,7 +160,7 @@ pub fn generate_systemd(context: &Context, ex: &mut Exchange, name: &str) -> Api
     if flag("templateUnitFile")? {
         return Err(ApiError::unsupported("template unit files"));
     }
-    let record = context.engine.inspect(name)?;
+    let record = context.engine.container_for_unit(name)?;
     let options = UnitOptions {
         use_name: flag("useName")?,
         new: flag("new")?,

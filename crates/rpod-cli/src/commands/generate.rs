@@ -9,7 +9,7 @@ use crate::cli::GenerateSystemdArgs;
 use crate::exit::{usage, Outcome};
 
 pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
-    let record = engine.inspect(&args.container)?;
+    let record = engine.container_for_unit(&args.container)?;
     let executable = std::env::current_exe()
         .map_err(|e| usage(format!("finding rpod's own executable: {e}")))?;
     let options = UnitOptions {

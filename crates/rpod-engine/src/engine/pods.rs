@@ -526,6 +526,17 @@ impl Engine {
         })
     }
 
+    /// The container `generate systemd` makes a unit of; a pod's name is refused as not
+    /// supported (units of pods are not there yet), not as an unknown container.
+    pub fn container_for_unit(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        match self.inspect(name_or_id) {
+            Err(EngineError::NoSuchContainer(name)) if self.lookup_pod(&name).is_ok() => Err(
+                EngineError::NotSupported(format!("systemd units of pods ({name} is a pod)")),
+            ),
+            other => other,
+        }
+    }
+
     fn pod_event(&self, pod: &PodRecord, action: &str) {
         self.object_event(
             crate::events::EventType::Pod,
