@@ -873,6 +873,9 @@ pub struct ImagePruneArgs {
 
 #[derive(Debug, Args)]
 pub struct TreeArgs {
+    /// The layers of the images built on this one instead of its own.
+    #[arg(long = "whatrequires")]
+    pub what_requires: bool,
     pub image: String,
 }
 

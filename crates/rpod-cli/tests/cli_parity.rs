@@ -1508,6 +1508,27 @@ fn image_history_untag_prune_tree_and_disk_usage() {
         tree.contains("Image Layers") && tree.matches("── ID: ").count() == 2,
         "{tree}"
     );
+    // podman's words: each layer that tops an image says which, and a blank line ends it.
+    assert!(
+        tree.ends_with("Top Layer of: [localhost/blobbed:latest]\n\n"),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("Top Layer of: [localhost/demo:latest]\n"),
+        "{tree}"
+    );
+    // What is built on demo: its own top layer, then blobbed's.
+    let above = rpod.ok(&["image", "tree", "--whatrequires", "demo"]);
+    let layers: Vec<&str> = above.lines().filter(|l| l.contains("── ID: ")).collect();
+    assert_eq!(layers.len(), 2, "{above}");
+    assert!(
+        layers[0].starts_with("├── ") && layers[0].ends_with("[localhost/demo:latest]"),
+        "{above}"
+    );
+    assert!(
+        layers[1].starts_with("└── ") && layers[1].ends_with("[localhost/blobbed:latest]"),
+        "{above}"
+    );
 
     // system df counts what is there.
     let df = rpod.ok(&[

@@ -2163,6 +2163,11 @@ fn podman_remote_images_sizes_and_health_checks() {
         tree.starts_with("Image ID: ") && tree.contains("Image Layers\n└── ID: "),
         "{tree}"
     );
+    let above = service.podman_ok(&["image", "tree", "--whatrequires", "demo"]);
+    assert!(
+        above.contains("Top Layer of: [localhost/demo:latest]"),
+        "{above}"
+    );
     service.podman_ok(&["rmi", "--ignore", "nosuchimage"]);
     // save, as either archive; what is loaded back runs.
     let dir = tempfile::tempdir().unwrap();

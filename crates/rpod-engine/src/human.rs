@@ -32,6 +32,20 @@ pub fn ago(time: DateTime<Utc>) -> String {
 
 /// Sizes in SI units with three significant digits: "4.86 MB".
 pub fn size(bytes: u64) -> String {
+    let (number, unit) = significant(bytes, 3);
+    format!("{number} {unit}")
+}
+
+/// Sizes as podman's `image tree` writes them (Go's `HumanSizeWithPrecision(size, 4)`):
+/// four significant digits, no space: "2.147MB".
+pub fn size_precise(bytes: u64) -> String {
+    let (number, unit) = significant(bytes, 4);
+    format!("{number}{unit}")
+}
+
+/// `bytes` in the largest SI unit that leaves at least 1, rounded to `digits` significant
+/// digits (none lost before the point), trailing zeros dropped.
+fn significant(bytes: u64, digits: usize) -> (String, &'static str) {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -39,15 +53,13 @@ pub fn size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    let text = format!("{value:.3}");
-    let digits = if value >= 100.0 {
-        0
-    } else if value >= 10.0 {
-        1
+    let whole_digits = if value >= 1.0 {
+        value.log10().floor() as usize + 1
     } else {
-        2
+        1
     };
-    let rounded = format!("{value:.digits$}");
+    let decimals = digits.saturating_sub(whole_digits);
+    let rounded = format!("{value:.decimals$}");
     let trimmed = if rounded.contains('.') {
         rounded
             .trim_end_matches('0')
@@ -56,8 +68,7 @@ pub fn size(bytes: u64) -> String {
     } else {
         rounded
     };
-    let _ = text;
-    format!("{trimmed} {}", UNITS[unit])
+    (trimmed, UNITS[unit])
 }
 
 /// Parse `--since`/`--until`: RFC 3339, a date, Unix seconds, or a duration back from now.
@@ -167,6 +178,13 @@ mod tests {
         assert_eq!(size(4_861_000), "4.86 MB");
         assert_eq!(size(999), "999 B");
         assert_eq!(size(1_200_000_000), "1.2 GB");
+        assert_eq!(size(0), "0 B");
+        // podman's image tree.
+        assert_eq!(size_precise(2_147_000), "2.147MB");
+        assert_eq!(size_precise(4_608), "4.608kB");
+        assert_eq!(size_precise(2_140_000), "2.14MB");
+        assert_eq!(size_precise(0), "0B");
+        assert_eq!(size_precise(12_345_678), "12.35MB");
     }
 }
 

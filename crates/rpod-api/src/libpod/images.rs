@@ -189,13 +189,12 @@ pub fn export(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiRe
 /// `GET /libpod/images/{name}/tree` (`podman image tree` remote): the text the command
 /// prints.
 pub fn tree(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    if ex.query_bool("whatrequires")? {
-        return Err(ApiError::unsupported("image tree --whatrequires"));
-    }
+    let what_requires = ex.query_bool("whatrequires")?;
     let info = context
         .engine
         .image_info(context.engine.resolve_image(name)?)?;
-    ex.json(200, &json!({ "Tree": context.engine.image_tree(&info) }))
+    let tree = context.engine.image_tree(&info, what_requires)?;
+    ex.json(200, &json!({ "Tree": tree }))
 }
 
 pub fn load(context: &Context, ex: &mut Exchange) -> ApiResult<()> {

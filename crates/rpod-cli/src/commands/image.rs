@@ -341,7 +341,8 @@ pub fn prune(engine: &Engine, args: ImagePruneArgs) -> Outcome {
 pub fn tree(engine: &Engine, args: TreeArgs) -> Outcome {
     let record = engine.resolve_image(&args.image)?;
     let info = engine.image_info(record)?;
-    print!("{}", engine.image_tree(&info));
+    // podman prints the tree's text with a newline of its own after it.
+    println!("{}", engine.image_tree(&info, args.what_requires)?);
     Ok(0)
 }
 

@@ -287,31 +287,25 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Each layer's size (its tar), bottom first.
-    /// `image tree`: the image and its layers, as podman draws them (also what podman's
-    /// service answers its remote clients with).
-    pub fn image_tree(&self, info: &image::ImageInfo) -> String {
-        let sizes = self.layer_sizes(&info.record);
-        let mut text = format!(
-            "Image ID: {}\nTags:     [{}]\nSize:     {}\nImage Layers\n",
-            &info.record.id[..12.min(info.record.id.len())],
-            info.names.join(" "),
-            crate::human::size(info.record.size)
-        );
-        let count = info.record.layers.len();
-        for (i, (layer, size)) in info.record.layers.iter().zip(sizes).enumerate() {
-            let branch = if i + 1 == count {
-                "└──"
-            } else {
-                "├──"
-            };
-            text.push_str(&format!(
-                "{branch} ID: {} Size: {}\n",
-                &layer[..12.min(layer.len())],
-                crate::human::size(size)
-            ));
+    /// `image tree`: the image and its layers as podman draws them, or with
+    /// `what_requires` the layers of the images built on it (`image::tree`); also what
+    /// podman's service answers its remote clients with.
+    pub fn image_tree(&self, info: &image::ImageInfo, what_requires: bool) -> Result<String> {
+        let tree_image = |record: &ImageRecord, names: Vec<String>| image::tree::TreeImage {
+            id: record.id.clone(),
+            layers: record.layers.clone(),
+            layer_sizes: self.layer_sizes(record),
+            names,
+            size: record.size,
+        };
+        let mut records = self.images()?;
+        records.sort_by_key(|r| r.added);
+        let mut all = Vec::with_capacity(records.len());
+        for record in &records {
+            all.push(tree_image(record, self.store.image_names(&record.id)?));
         }
-        text
+        let this = tree_image(&info.record, info.names.clone());
+        Ok(image::tree::render(&this, &all, what_requires))
     }
 
     /// How an image was made, newest step first: each step of its config's history, with

@@ -8,6 +8,7 @@ pub mod layer;
 pub mod platform;
 pub mod reference;
 pub mod targuard;
+pub mod tree;
 
 use std::fs;
 use std::path::PathBuf;
