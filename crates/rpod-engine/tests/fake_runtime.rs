@@ -781,3 +781,99 @@ fn one_engine_many_threads_on_a_fake_runtime() {
     }
     assert!(f.engine.list().unwrap().is_empty());
 }
+
+/// A pod without an infra container (nothing shared, so no image to run) on the fake.
+fn pod_without_infra(f: &Fixture, name: &str) -> rpod_engine::pods::PodRecord {
+    f.engine
+        .create_pod(rpod_engine::PodOptions {
+            name: Some(name.into()),
+            shared: Some(Vec::new()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+impl Fixture {
+    fn create_in_pod(&self, name: &str, pod: &str) -> rpod_engine::Result<String> {
+        let options = CreateOptions {
+            rootfs: Some(self.rootfs.clone()),
+            name: Some(name.into()),
+            command: vec!["sleep".into(), "1000".into()],
+            pod: Some(pod.into()),
+            security: rpod_engine::security::SecurityOptions {
+                seccomp: rpod_engine::security::SeccompChoice::Unconfined,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.engine.create(options).map(|r| r.id().to_string())
+    }
+}
+
+#[test]
+fn a_pods_containers_start_stop_and_go_with_it() {
+    use rpod_engine::pods::PodStatus;
+    let f = fixture();
+    let e = &f.engine;
+    let pod = pod_without_infra(&f, "crew");
+    assert!(!pod.infra && pod.infra_id.is_none() && pod.shared.is_empty());
+    let first = f.create_in_pod("crew-a", "crew").unwrap();
+    let second = f.create_in_pod("crew-b", &pod.id[..8]).unwrap();
+    let view = |e: &Engine| e.pod_view(e.lookup_pod("crew").unwrap()).unwrap();
+    assert_eq!(view(e).status, PodStatus::Created);
+    assert_eq!(view(e).containers.len(), 2);
+    e.pod_start("crew").unwrap();
+    assert_eq!(view(e).status, PodStatus::Running);
+    e.stop(&first, Some(0)).unwrap();
+    assert_eq!(view(e).status, PodStatus::Degraded);
+    e.pod_stop("crew", Some(0)).unwrap();
+    assert_eq!(view(e).status, PodStatus::Exited);
+    e.pod_start("crew").unwrap();
+    let err = e.pod_remove("crew", false, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert_eq!(view(e).containers.len(), 2, "nothing removed");
+    let removed = e.pod_remove("crew", true, Some(0)).unwrap();
+    assert_eq!(removed.len(), 2);
+    for id in [&first, &second] {
+        assert_eq!(e.lookup(id).unwrap_err().kind(), ErrorKind::NotFound);
+    }
+    assert!(matches!(
+        e.lookup_pod("crew").unwrap_err(),
+        EngineError::NoSuchPod(_)
+    ));
+    let err = f.create_in_pod("late", "crew").unwrap_err();
+    assert!(matches!(err, EngineError::NoSuchPod(_)), "{err}");
+}
+
+#[test]
+fn no_container_joins_a_pod_while_it_is_removed() {
+    // Containers made while their pod is removed are removed with it, or refused: none is
+    // left belonging to a pod that is gone.
+    let f = fixture();
+    for round in 0..4 {
+        let name = format!("busy{round}");
+        pod_without_infra(&f, &name);
+        f.create_in_pod(&format!("{name}-first"), &name).unwrap();
+        std::thread::scope(|scope| {
+            for n in 0..6 {
+                let (f, name) = (&f, &name);
+                scope.spawn(
+                    move || match f.create_in_pod(&format!("{name}-{n}"), name) {
+                        Ok(_) | Err(EngineError::NoSuchPod(_)) => {}
+                        Err(e) => panic!("{e}"),
+                    },
+                );
+            }
+            scope.spawn(|| f.engine.pod_remove(&name, true, Some(0)).unwrap());
+        });
+        let left: Vec<String> = f
+            .engine
+            .list()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.config.name.starts_with(&name))
+            .map(|r| r.config.name)
+            .collect();
+        assert!(left.is_empty(), "left in a removed pod: {left:?}");
+    }
+}

@@ -76,8 +76,12 @@ impl Engine {
 
     fn create_container(&self, mut options: CreateOptions) -> Result<ContainerRecord> {
         validate(&mut options)?;
+        let mut pod_lock = None;
         if let Some(name) = options.pod.clone() {
-            let pod = self.store.lookup_pod(&name)?;
+            let found = self.store.lookup_pod(&name)?;
+            // Held until the container is recorded: the pod cannot go meanwhile.
+            pod_lock = Some(self.pod_lock(&found.id)?);
+            let pod = self.store.lookup_pod(&found.id)?;
             // The infra container itself is made before its pod has its ID.
             if pod.infra_id.is_some() || !pod.infra {
                 self.join_pod(&pod, &mut options)?;
@@ -333,6 +337,7 @@ impl Engine {
         }
         self.container_event(&record, "create", &[]);
         drop(image_lock);
+        drop(pod_lock);
         Ok(record)
     }
 }

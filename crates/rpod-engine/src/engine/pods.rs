@@ -229,6 +229,14 @@ impl Engine {
         Ok(PAUSE_IMAGE.to_string())
     }
 
+    /// A pod's lock, held while a container joins it and while it is removed, so that no
+    /// container joins a pod being removed. Pods have no directory: the lock's file goes
+    /// whenever it is let go (`ContainerLock` handles a file removed under a waiter).
+    pub(super) fn pod_lock(&self, id: &str) -> Result<crate::lock::ContainerLock> {
+        let nowhere = self.roots.lock_dir().join("pods").join(id);
+        crate::lock::ContainerLock::acquire(&self.roots.lock_dir(), &format!("pod-{id}"), &nowhere)
+    }
+
     /// A new container joins `pod`: it shares the namespaces the pod shares (those it was
     /// not given otherwise), requires the infra container, and is recorded as the pod's.
     pub(super) fn join_pod(&self, pod: &PodRecord, options: &mut CreateOptions) -> Result<()> {
@@ -416,7 +424,11 @@ impl Engine {
         force: bool,
         timeout: Option<u32>,
     ) -> Result<Vec<String>> {
-        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let pod = self.lookup_pod(name_or_id)?;
+        let _lock = self.pod_lock(&pod.id)?;
+        // Removed meanwhile by another.
+        let pod = self.lookup_pod(&pod.id)?;
+        let view = self.pod_view(pod)?;
         if !force {
             if let Some(active) = view
                 .containers
