@@ -1958,6 +1958,9 @@ pub struct GenerateSystemdArgs {
     /// The unit name's prefix.
     #[arg(long = "container-prefix", default_value = "container")]
     pub container_prefix: String,
+    /// The prefix of a pod's unit name.
+    #[arg(long = "pod-prefix", default_value = "pod")]
+    pub pod_prefix: String,
     /// Between the prefix and the name.
     #[arg(long, default_value = "-")]
     pub separator: String,

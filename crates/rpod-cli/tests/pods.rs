@@ -297,12 +297,79 @@ fn pod_options_and_bad_requests() {
     rpod.fails(&["inspect", "holder"], 125);
     rpod.ok(&["pod", "rm", "custom"]);
 
-    // Units of pods are not there yet: said so, not "no such container".
-    let err = rpod.fails(&["generate", "systemd", "pids"], 125);
+    // A pod's systemd units: the pod's (its infra container) and its containers', bound
+    // to it; their command lines do what systemd would have them do.
+    rpod.ok(&["pod", "create", "--name", "svc"]);
+    rpod.ok(&[
+        "create", "--name", "svc-app", "--pod", "svc", "demo", "sleep", "1000",
+    ]);
+    let units_dir = tempfile::tempdir().unwrap();
+    let mut generate = rpod.command(&["generate", "systemd", "--name", "--files", "svc"]);
+    generate.current_dir(units_dir.path());
+    let out = generate.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let written = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(written.lines().count(), 2, "{written}");
+    let read = |name: &str| std::fs::read_to_string(units_dir.path().join(name)).unwrap();
+    let pod_unit = read("pod-svc.service");
+    let app_unit = read("container-svc-app.service");
     assert!(
-        err.contains("units of pods") && err.contains("not supported"),
+        pod_unit.contains("\nWants=container-svc-app.service\nBefore=container-svc-app.service\n"),
+        "{pod_unit}"
+    );
+    assert!(
+        app_unit.contains("\nBindsTo=pod-svc.service\nAfter=pod-svc.service\n"),
+        "{app_unit}"
+    );
+    let line = |unit: &str, key: &str| -> Vec<String> {
+        let found = unit.lines().find_map(|l| l.strip_prefix(key)).unwrap();
+        found.split_whitespace().map(String::from).collect()
+    };
+    let run = |words: Vec<String>| {
+        let out = std::process::Command::new(&words[0])
+            .args(&words[1..])
+            .env("RPOD_CONFIG", rpod.config_path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{words:?}: {out:?}");
+    };
+    run(line(&pod_unit, "ExecStart="));
+    let pid_file = line(&pod_unit, "PIDFile=").remove(0);
+    let monitor: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pid_alive(monitor));
+    run(line(&app_unit, "ExecStart="));
+    assert_eq!(rpod.inspect("svc-app", "{{.State.Status}}"), "running");
+    // (The stop as the unit says it, without the 10 s `sleep` ignores SIGTERM for.)
+    let stop: Vec<String> = line(&app_unit, "ExecStop=")
+        .into_iter()
+        .map(|w| if w == "10" { "0".into() } else { w })
+        .collect();
+    run(stop);
+    run(line(&pod_unit, "ExecStop="));
+    assert_eq!(
+        rpod.ok(&[
+            "pod",
+            "ps",
+            "--filter",
+            "name=svc",
+            "--format",
+            "{{.Status}}"
+        ])
+        .trim(),
+        "Exited"
+    );
+    let err = rpod.fails(&["generate", "systemd", "--new", "svc"], 125);
+    assert!(
+        err.contains("--new for pods") && err.contains("not supported"),
         "{err}"
     );
+    let err = rpod.fails(&["generate", "systemd", "loose"], 125);
+    assert!(err.contains("no infra container"), "{err}");
+    rpod.ok(&["pod", "rm", "svc"]);
 
     // Refused, leaving nothing behind.
     let pods_before = rpod.ok(&["pod", "ps", "-q"]);

@@ -1120,6 +1120,10 @@ fn podman_remote_manages_pods() {
         "Exited"
     );
     assert_eq!(service.podman_ok(&["pod", "start", "team"]).trim(), id);
+    // The pod's units, the member's bound to the pod's.
+    let units = service.podman_ok(&["generate", "systemd", "--name", "team"]);
+    assert!(units.contains("# pod-team.service\n"), "{units}");
+    assert!(units.contains("BindsTo=pod-team.service\n"), "{units}");
     assert_eq!(service.podman_ok(&["pod", "kill", "team"]).trim(), id);
     assert!(service
         .podman_out(&["pod", "exists", "team"])

@@ -1,8 +1,7 @@
 //! `generate systemd`: a systemd unit that runs a container as a service, as podman's
 //! (podman 4's unit shapes, with rpod's command lines), for the command line and the
-//! service's `/libpod/generate/{name}/systemd`. Units for pods (podman's pod unit and the
-//! units of its containers bound to it) are not there yet: asked for a pod, the front ends
-//! say so.
+//! service's `/libpod/generate/{name}/systemd`; for a pod, the pod's unit (its infra
+//! container) and a unit per container bound to it (`pod_units`).
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +49,8 @@ pub struct UnitOptions {
     pub stop_timeout: Option<u32>,
     pub start_timeout: Option<u32>,
     pub container_prefix: String,
+    /// The prefix of a pod's unit (`pod`).
+    pub pod_prefix: String,
     pub separator: String,
     pub no_header: bool,
     pub wants: Vec<String>,
@@ -69,6 +70,7 @@ impl Default for UnitOptions {
             stop_timeout: None,
             start_timeout: None,
             container_prefix: "container".into(),
+            pod_prefix: "pod".into(),
             separator: "-".into(),
             no_header: false,
             wants: Vec::new(),
@@ -90,6 +92,74 @@ pub fn unit(
     roots: &Roots,
     executable: &Path,
     options: &UnitOptions,
+) -> Result<(String, String)> {
+    container_unit(record, roots, executable, options, None)
+}
+
+/// A pod's units, by name: the pod's own, which starts and stops its infra container (its
+/// monitor's PID file is the service's), wants the others and comes before them; and one
+/// per other container, bound to the pod's (stopped with it, started after it), as podman
+/// makes them. Not with `--new` (podman's needs `pod create --exit-policy stop`, which rpod
+/// has not).
+pub fn pod_units(
+    pod: &crate::pods::PodRecord,
+    infra: &ContainerRecord,
+    members: &[ContainerRecord],
+    roots: &Roots,
+    executable: &Path,
+    options: &UnitOptions,
+) -> Result<Vec<(String, String)>> {
+    if options.new {
+        return Err(EngineError::NotSupported(format!(
+            "--new for pods (pod {}: its unit would make the pod with --exit-policy stop)",
+            pod.name
+        )));
+    }
+    let pod_name = format!(
+        "{}{}{}",
+        options.pod_prefix,
+        options.separator,
+        if options.use_name { &pod.name } else { &pod.id }
+    );
+    let mut units = Vec::new();
+    let mut members_names = Vec::new();
+    for member in members {
+        let (name, text) = container_unit(member, roots, executable, options, Some(&pod_name))?;
+        members_names.push(format!("{name}.service"));
+        units.push((name, text));
+    }
+    members_names.sort();
+    let (_, infra_text) = container_unit(infra, roots, executable, options, None)?;
+    // The infra container's unit, made the pod's: its own name, and the others after it.
+    let mut text = String::new();
+    for line in infra_text.lines() {
+        if line.starts_with("# ") && line.ends_with(".service") {
+            text.push_str(&format!("# {pod_name}.service\n"));
+        } else if line.starts_with("Description=") {
+            text.push_str(&format!("Description=rpod {pod_name}.service\n"));
+        } else if line.starts_with("RequiresMountsFor=") && !members_names.is_empty() {
+            text.push_str(line);
+            text.push('\n');
+            text.push_str(&format!("Wants={}\n", members_names.join(" ")));
+            text.push_str(&format!("Before={}\n", members_names.join(" ")));
+        } else {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    units.push((pod_name, text));
+    units.sort();
+    Ok(units)
+}
+
+/// `unit`, for a container whose unit is bound to a pod's (`bound_to`, without
+/// `.service`).
+fn container_unit(
+    record: &ContainerRecord,
+    roots: &Roots,
+    executable: &Path,
+    options: &UnitOptions,
+    bound_to: Option<&str>,
 ) -> Result<(String, String)> {
     if !RESTART_POLICIES.contains(&options.restart_policy.as_str()) {
         return Err(invalid(format!(
@@ -115,6 +185,7 @@ pub fn unit(
         args: options,
         runroot: roots.runroot.clone(),
         pid_file: roots.run_dir(record.id()).join("conmon.pid"),
+        bound_to,
     };
     let name = format!(
         "{}{}{}",
@@ -137,6 +208,8 @@ struct Unit<'a> {
     args: &'a UnitOptions,
     runroot: PathBuf,
     pid_file: PathBuf,
+    /// The pod's unit this one is bound to.
+    bound_to: Option<&'a str>,
 }
 
 impl Unit<'_> {
@@ -171,7 +244,11 @@ impl Unit<'_> {
         if !args.requires.is_empty() {
             out.push_str(&format!("Requires={}\n", args.requires.join(" ")));
         }
-        out.push_str(&format!("RequiresMountsFor={}\n\n", self.runroot.display()));
+        out.push_str(&format!("RequiresMountsFor={}\n", self.runroot.display()));
+        if let Some(pod) = self.bound_to {
+            out.push_str(&format!("BindsTo={pod}.service\nAfter={pod}.service\n"));
+        }
+        out.push('\n');
         out.push_str("[Service]\n");
         out.push_str("Environment=PODMAN_SYSTEMD_UNIT=%n\n");
         for entry in &args.env {

@@ -129,7 +129,7 @@ pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
 /// parameters in lower case (`restartpolicy`), its documentation in camel case; both are
 /// taken, as podman's decoder takes them.
 pub fn generate_systemd(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    use rpod_engine::systemd_unit::{self, UnitOptions};
+    use rpod_engine::systemd_unit::UnitOptions;
     let all = |key: &str| -> Vec<String> {
         ex.req
             .query
@@ -160,7 +160,6 @@ pub fn generate_systemd(context: &Context, ex: &mut Exchange, name: &str) -> Api
     if flag("templateUnitFile")? {
         return Err(ApiError::unsupported("template unit files"));
     }
-    let record = context.engine.container_for_unit(name)?;
     let options = UnitOptions {
         use_name: flag("useName")?,
         new: flag("new")?,
@@ -169,6 +168,7 @@ pub fn generate_systemd(context: &Context, ex: &mut Exchange, name: &str) -> Api
         stop_timeout: number("stopTimeout")?,
         start_timeout: number("startTimeout")?.filter(|s| *s > 0),
         container_prefix: one("containerPrefix").unwrap_or_else(|| "container".into()),
+        pod_prefix: one("podPrefix").unwrap_or_else(|| "pod".into()),
         separator: one("separator").unwrap_or_else(|| "-".into()),
         no_header: flag("noHeader")?,
         wants: all("wants"),
@@ -178,8 +178,13 @@ pub fn generate_systemd(context: &Context, ex: &mut Exchange, name: &str) -> Api
     };
     let executable = std::env::current_exe()
         .map_err(|e| ApiError::internal(format!("finding rpod's own executable: {e}")))?;
-    let (unit, body) = systemd_unit::unit(&record, context.engine.roots(), &executable, &options)?;
-    ex.json(200, &json!({ unit: body }))
+    let units: serde_json::Map<String, Value> = context
+        .engine
+        .systemd_units(name, &executable, &options)?
+        .into_iter()
+        .map(|(unit, body)| (unit, Value::String(body)))
+        .collect();
+    ex.json(200, &units)
 }
 
 /// `POST /libpod/containers/{name}/init` (`podman --remote init`): 204, or 304 when the

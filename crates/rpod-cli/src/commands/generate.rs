@@ -2,14 +2,13 @@
 
 use std::path::PathBuf;
 
-use rpod_engine::systemd_unit::{self, UnitOptions};
+use rpod_engine::systemd_unit::UnitOptions;
 use rpod_engine::Engine;
 
 use crate::cli::GenerateSystemdArgs;
 use crate::exit::{usage, Outcome};
 
 pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
-    let record = engine.container_for_unit(&args.container)?;
     let executable = std::env::current_exe()
         .map_err(|e| usage(format!("finding rpod's own executable: {e}")))?;
     let options = UnitOptions {
@@ -20,6 +19,7 @@ pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
         stop_timeout: args.time,
         start_timeout: args.start_timeout,
         container_prefix: args.container_prefix.clone(),
+        pod_prefix: args.pod_prefix.clone(),
         separator: args.separator.clone(),
         no_header: args.no_header,
         wants: args.wants.clone(),
@@ -27,26 +27,31 @@ pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
         requires: args.requires.clone(),
         env: args.env.clone(),
     };
-    let (name, text) = systemd_unit::unit(&record, engine.roots(), &executable, &options)?;
+    let units = engine.systemd_units(&args.container, &executable, &options)?;
     match args.format.as_deref() {
         None | Some("") => {}
         Some("json") => {
-            let units = serde_json::json!({ name: text });
-            println!("{}", serde_json::to_string_pretty(&units)?);
+            let map: serde_json::Map<String, serde_json::Value> = units
+                .into_iter()
+                .map(|(name, text)| (name, serde_json::Value::String(text)))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&map)?);
             return Ok(0);
         }
         Some(other) => return Err(usage(format!("invalid --format {other:?}: use json"))),
     }
-    if args.files {
-        let path = PathBuf::from(format!("{name}.service"));
-        std::fs::write(&path, text)
-            .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
-        let shown = std::env::current_dir()
-            .map(|d| d.join(&path))
-            .unwrap_or(path);
-        println!("{}", shown.display());
-    } else {
-        print!("{text}");
+    for (name, text) in &units {
+        if args.files {
+            let path = PathBuf::from(format!("{name}.service"));
+            std::fs::write(&path, text)
+                .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+            let shown = std::env::current_dir()
+                .map(|d| d.join(&path))
+                .unwrap_or(path);
+            println!("{}", shown.display());
+        } else {
+            print!("{text}");
+        }
     }
     Ok(0)
 }

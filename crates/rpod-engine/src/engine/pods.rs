@@ -538,15 +538,52 @@ impl Engine {
         })
     }
 
-    /// The container `generate systemd` makes a unit of; a pod's name is refused as not
-    /// supported (units of pods are not there yet), not as an unknown container.
-    pub fn container_for_unit(&self, name_or_id: &str) -> Result<ContainerRecord> {
-        match self.inspect(name_or_id) {
-            Err(EngineError::NoSuchContainer(name)) if self.lookup_pod(&name).is_ok() => Err(
-                EngineError::NotSupported(format!("systemd units of pods ({name} is a pod)")),
-            ),
-            other => other,
-        }
+    /// `generate systemd`: the unit of a container, or the units of a pod (its own and
+    /// one per container but the infra container), by name, sorted.
+    pub fn systemd_units(
+        &self,
+        name_or_id: &str,
+        executable: &std::path::Path,
+        options: &crate::systemd_unit::UnitOptions,
+    ) -> Result<Vec<(String, String)>> {
+        let pod = match self.inspect(name_or_id) {
+            Ok(record) => {
+                let unit = crate::systemd_unit::unit(&record, &self.roots, executable, options)?;
+                return Ok(vec![unit]);
+            }
+            Err(EngineError::NoSuchContainer(name)) => match self.lookup_pod(&name) {
+                Ok(pod) => pod,
+                Err(EngineError::NoSuchPod(_)) => return Err(EngineError::NoSuchContainer(name)),
+                Err(e) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
+        let view = self.pod_view(pod)?;
+        let infra_id = view.pod.infra_id.clone().ok_or_else(|| {
+            EngineError::InvalidArg(format!(
+                "pod {} has no infra container, whose unit would be the pod's",
+                view.pod.name
+            ))
+        })?;
+        let (infra, members): (Vec<ContainerRecord>, Vec<ContainerRecord>) = view
+            .containers
+            .iter()
+            .cloned()
+            .partition(|c| c.id() == infra_id);
+        let infra = infra.into_iter().next().ok_or_else(|| {
+            EngineError::NoSuchContainer(format!(
+                "{infra_id} (the infra container of pod {})",
+                view.pod.name
+            ))
+        })?;
+        crate::systemd_unit::pod_units(
+            &view.pod,
+            &infra,
+            &members,
+            &self.roots,
+            executable,
+            options,
+        )
     }
 
     fn pod_event(&self, pod: &PodRecord, action: &str) {
