@@ -2134,6 +2134,13 @@ pub struct PodCreateArgs {
     /// Write the pod's ID to this file.
     #[arg(long = "pod-id-file")]
     pub pod_id_file: Option<PathBuf>,
+    /// Write the infra container's monitor's PID to this file.
+    #[arg(long = "infra-conmon-pidfile")]
+    pub infra_conmon_pidfile: Option<PathBuf>,
+    /// When the last container (the infra container aside) exits: continue, or stop the
+    /// pod.
+    #[arg(long = "exit-policy", default_value = "continue")]
+    pub exit_policy: String,
     /// Replace a pod of the same name.
     #[arg(long)]
     pub replace: bool,
@@ -2179,6 +2186,9 @@ pub struct PodPickArgs {
     /// Every pod.
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// The pods whose IDs these files hold.
+    #[arg(long = "pod-id-file")]
+    pub pod_id_file: Vec<PathBuf>,
     pub names: Vec<String>,
 }
 
@@ -2215,9 +2225,6 @@ pub struct PodRmArgs {
     /// Seconds to wait for a forced stop before killing.
     #[arg(short = 't', long = "time")]
     pub time: Option<u32>,
-    /// Remove the pods whose IDs these files hold.
-    #[arg(long = "pod-id-file")]
-    pub pod_id_file: Vec<PathBuf>,
     #[command(flatten)]
     pub pick: PodPickArgs,
 }

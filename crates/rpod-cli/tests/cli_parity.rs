@@ -3377,3 +3377,92 @@ fn cleanup_for_users_removes_as_asked() {
     rpod.fails(&["container", "cleanup", "--exec", "abc"], 125);
     rpod.ok(&["container", "cleanup", "nosuch"]);
 }
+
+#[test]
+fn a_pods_new_units_make_the_pod_and_its_container_again() {
+    let rpod = Rpod::with_image("crun");
+    rpod.ok(&["pod", "create", "--name", "site", "--label", "tier=web"]);
+    rpod.ok(&[
+        "create",
+        "--pod",
+        "site",
+        "--name",
+        "app",
+        "--stop-timeout",
+        "1",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let units_dir = tempfile::tempdir().unwrap();
+    let mut generate = rpod.command(&[
+        "generate", "systemd", "--new", "--name", "--files", "-t", "1", "site",
+    ]);
+    generate.current_dir(units_dir.path());
+    let out = generate.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let read = |name: &str| std::fs::read_to_string(units_dir.path().join(name)).unwrap();
+    let pod_unit = read("pod-site.service");
+    let app_unit = read("container-app.service");
+    assert!(
+        pod_unit.contains("\nWants=container-app.service\nBefore=container-app.service\n"),
+        "{pod_unit}"
+    );
+    assert!(pod_unit.contains("--exit-policy=stop"), "{pod_unit}");
+    assert!(
+        app_unit.contains("--pod-id-file %t/pod-site.pod-id"),
+        "{app_unit}"
+    );
+    assert!(!app_unit.contains("--pod site"), "{app_unit}");
+    let runtime_dir = rpod.dir.path().join("systemd");
+    std::fs::create_dir(&runtime_dir).unwrap();
+    let runtime_dir = runtime_dir.display().to_string();
+    let run_unit_lines = |unit: &str, name: &str, key: &str| {
+        for line in unit.lines().filter_map(|l| l.strip_prefix(key)) {
+            let words = systemd_words(line, &runtime_dir, name);
+            let out = std::process::Command::new(&words[0])
+                .args(&words[1..])
+                .env("RPOD_CONFIG", rpod.config_path())
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{words:?}: {out:?}");
+        }
+    };
+    // What the units replace goes first, as a stopped service would have left nothing.
+    rpod.ok(&["pod", "rm", "-f", "site"]);
+    for round in 0..2 {
+        run_unit_lines(&pod_unit, "pod-site.service", "ExecStartPre=");
+        run_unit_lines(&pod_unit, "pod-site.service", "ExecStart=");
+        run_unit_lines(&app_unit, "container-app.service", "ExecStartPre=");
+        run_unit_lines(&app_unit, "container-app.service", "ExecStart=");
+        let pod_id = std::fs::read_to_string(format!("{runtime_dir}/pod-site.pod-id")).unwrap();
+        assert_eq!(
+            rpod.inspect("app", "{{.Pod}}"),
+            pod_id.trim(),
+            "round {round}"
+        );
+        assert_eq!(rpod.inspect("app", "{{.State.Status}}"), "running");
+        let monitor: i32 = std::fs::read_to_string(format!("{runtime_dir}/pod-site.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(pid_alive(monitor));
+        let labels = rpod.ok(&[
+            "pod",
+            "inspect",
+            "--format",
+            "{{.Labels}} {{.ExitPolicy}}",
+            "site",
+        ]);
+        assert_eq!(labels.trim(), "map[tier:web] stop");
+        // systemd stops the bound container's unit first, then the pod's.
+        run_unit_lines(&app_unit, "container-app.service", "ExecStop=");
+        run_unit_lines(&app_unit, "container-app.service", "ExecStopPost=");
+        run_unit_lines(&pod_unit, "pod-site.service", "ExecStop=");
+        run_unit_lines(&pod_unit, "pod-site.service", "ExecStopPost=");
+        assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+        assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    }
+}

@@ -297,6 +297,56 @@ fn pod_options_and_bad_requests() {
     rpod.fails(&["inspect", "holder"], 125);
     rpod.ok(&["pod", "rm", "custom"]);
 
+    // --exit-policy stop: the pod stops once its last container exited, however the exit
+    // is seen (an attached run, a detached container's monitor); continue (the default)
+    // leaves the infra container running.
+    let pidfile = rpod.dir.path().join("infra.pid");
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "ending",
+        "--exit-policy",
+        "stop",
+        "--infra-conmon-pidfile",
+        &pidfile.display().to_string(),
+    ]);
+    assert_eq!(pod_field(&rpod, "ending", "{{.ExitPolicy}}"), "stop");
+    rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ending-slow",
+        "--pod",
+        "ending",
+        "demo",
+        "sleep",
+        "1",
+    ]);
+    let infra = pod_field(&rpod, "ending", "{{.InfraContainerID}}");
+    let monitor: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        rpod.inspect(&infra, "{{.State.ConmonPid}}"),
+        monitor.to_string()
+    );
+    rpod.ok(&["run", "--rm", "--pod", "ending", "demo", "true"]);
+    // One container still runs: the pod with it.
+    assert_eq!(rpod.inspect(&infra, "{{.State.Status}}"), "running");
+    rpod.ok(&["wait", "ending-slow"]);
+    wait_until("the pod stops by its exit policy", || {
+        rpod.inspect(&infra, "{{.State.Status}}") == "exited"
+    });
+    rpod.ok(&["run", "--rm", "--pod", "fresh", "demo", "true"]);
+    let fresh_infra = pod_field(&rpod, "fresh", "{{.InfraContainerID}}");
+    assert_eq!(rpod.inspect(&fresh_infra, "{{.State.Status}}"), "running");
+    rpod.ok(&["pod", "rm", "ending"]);
+    let err = rpod.fails(&["pod", "create", "--exit-policy", "halt"], 125);
+    assert!(err.contains("halt"), "{err}");
+
     // A pod's systemd units: the pod's (its infra container) and its containers', bound
     // to it; their command lines do what systemd would have them do.
     rpod.ok(&["pod", "create", "--name", "svc"]);
@@ -362,11 +412,9 @@ fn pod_options_and_bad_requests() {
         .trim(),
         "Exited"
     );
-    let err = rpod.fails(&["generate", "systemd", "--new", "svc"], 125);
-    assert!(
-        err.contains("--new for pods") && err.contains("not supported"),
-        "{err}"
-    );
+    // A pod made by `run --pod new:` has no `pod create` to make it again with.
+    let err = rpod.fails(&["generate", "systemd", "--new", "fresh"], 125);
+    assert!(err.contains("was not made by `pod create`"), "{err}");
     let err = rpod.fails(&["generate", "systemd", "loose"], 125);
     assert!(err.contains("no infra container"), "{err}");
     rpod.ok(&["pod", "rm", "svc"]);

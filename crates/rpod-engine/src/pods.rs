@@ -73,6 +73,36 @@ impl SharedNamespace {
     }
 }
 
+/// What happens when the last container of a pod (its infra container aside) exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitPolicy {
+    /// The infra container runs on (podman's default).
+    #[default]
+    Continue,
+    /// The infra container is stopped: the pod exits.
+    Stop,
+}
+
+impl ExitPolicy {
+    pub fn parse(text: &str) -> Result<ExitPolicy> {
+        match text {
+            "" | "continue" => Ok(ExitPolicy::Continue),
+            "stop" => Ok(ExitPolicy::Stop),
+            other => Err(EngineError::InvalidArg(format!(
+                "invalid --exit-policy {other:?}: use continue or stop"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitPolicy::Continue => "continue",
+            ExitPolicy::Stop => "stop",
+        }
+    }
+}
+
 /// A pod's record in the store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PodRecord {
@@ -92,6 +122,8 @@ pub struct PodRecord {
     /// The command line that made the pod (podman's `CreateCommand`).
     #[serde(default)]
     pub create_command: Vec<String>,
+    #[serde(default)]
+    pub exit_policy: ExitPolicy,
 }
 
 impl PodRecord {
@@ -214,5 +246,15 @@ mod tests {
             Some(PodStatus::Degraded)
         );
         assert_eq!(PodStatus::from_filter("dead"), None);
+    }
+
+    #[test]
+    fn exit_policies_are_podmans() {
+        assert_eq!(ExitPolicy::parse("").unwrap(), ExitPolicy::Continue);
+        assert_eq!(ExitPolicy::parse("stop").unwrap(), ExitPolicy::Stop);
+        assert!(ExitPolicy::parse("halt")
+            .unwrap_err()
+            .to_string()
+            .contains("halt"));
     }
 }

@@ -99,8 +99,9 @@ pub fn unit(
 /// A pod's units, by name: the pod's own, which starts and stops its infra container (its
 /// monitor's PID file is the service's), wants the others and comes before them; and one
 /// per other container, bound to the pod's (stopped with it, started after it), as podman
-/// makes them. Not with `--new` (podman's needs `pod create --exit-policy stop`, which rpod
-/// has not).
+/// makes them. With `--new` the pod's unit makes the pod again from its create command
+/// (`--exit-policy stop`, so that the service ends with its last container) and the
+/// containers' join it by the ID file it writes.
 pub fn pod_units(
     pod: &crate::pods::PodRecord,
     infra: &ContainerRecord,
@@ -109,12 +110,6 @@ pub fn pod_units(
     executable: &Path,
     options: &UnitOptions,
 ) -> Result<Vec<(String, String)>> {
-    if options.new {
-        return Err(EngineError::NotSupported(format!(
-            "--new for pods (pod {}: its unit would make the pod with --exit-policy stop)",
-            pod.name
-        )));
-    }
     let pod_name = format!(
         "{}{}{}",
         options.pod_prefix,
@@ -129,7 +124,18 @@ pub fn pod_units(
         units.push((name, text));
     }
     members_names.sort();
-    let (_, infra_text) = container_unit(infra, roots, executable, options, None)?;
+    let (_, infra_text) = if options.new {
+        let unit = PodUnit {
+            pod,
+            name: &pod_name,
+            executable: &executable.display().to_string(),
+            globals: &root_flags(roots),
+            stop_time: options.stop_timeout.unwrap_or(infra.config.stop_timeout),
+        };
+        (String::new(), unit.new_text(options, &roots.runroot)?)
+    } else {
+        container_unit(infra, roots, executable, options, None)?
+    };
     // The infra container's unit, made the pod's: its own name, and the others after it.
     let mut text = String::new();
     for line in infra_text.lines() {
@@ -171,16 +177,9 @@ fn container_unit(
     if let Some(entry) = options.env.iter().find(|e| !e.contains('=')) {
         return Err(invalid(format!("invalid --env {entry:?}: use KEY=VALUE")));
     }
-    let mut globals = Vec::new();
-    if roots.root != Path::new(DEFAULT_ROOT) {
-        globals.push(format!("--root {}", roots.root.display()));
-    }
-    if roots.runroot != Path::new(DEFAULT_RUNROOT) {
-        globals.push(format!("--runroot {}", roots.runroot.display()));
-    }
     let unit = Unit {
         executable: executable.display().to_string(),
-        globals: globals.join(" "),
+        globals: root_flags(roots),
         record,
         args: options,
         runroot: roots.runroot.clone(),
@@ -199,6 +198,149 @@ fn container_unit(
     );
     let text = unit.text(&name)?;
     Ok((name, text))
+}
+
+/// rpod's global flags naming the store, where it is not the default.
+fn root_flags(roots: &Roots) -> String {
+    let mut globals = Vec::new();
+    if roots.root != Path::new(DEFAULT_ROOT) {
+        globals.push(format!("--root {}", roots.root.display()));
+    }
+    if roots.runroot != Path::new(DEFAULT_RUNROOT) {
+        globals.push(format!("--runroot {}", roots.runroot.display()));
+    }
+    globals.join(" ")
+}
+
+/// The flags of `pod create` the unit sets itself (`--new`), with whether each takes a
+/// value.
+const POD_DROPPED: &[(&str, bool)] = &[
+    ("--pod-id-file", true),
+    ("--infra-conmon-pidfile", true),
+    ("--replace", false),
+];
+
+/// A pod's unit with `--new`: the pod made again at each start (from its create command,
+/// stopping once its last container exits), started, stopped and removed by the ID file
+/// the create writes.
+struct PodUnit<'a> {
+    pod: &'a crate::pods::PodRecord,
+    name: &'a str,
+    executable: &'a str,
+    globals: &'a str,
+    stop_time: u32,
+}
+
+impl PodUnit<'_> {
+    fn rpod(&self, words: &str) -> String {
+        if self.globals.is_empty() {
+            format!("{} {words}", self.executable)
+        } else {
+            format!("{} {} {words}", self.executable, self.globals)
+        }
+    }
+
+    fn new_text(&self, options: &UnitOptions, runroot: &Path) -> Result<String> {
+        let command = &self.pod.create_command;
+        let create = command
+            .windows(2)
+            .position(|w| w[0] == "pod" && w[1] == "create")
+            .ok_or_else(|| {
+                invalid(format!(
+                    "pod {} was not made by `pod create` (its create command: {command:?}): generate without --new",
+                    self.pod.name
+                ))
+            })?;
+        let pid_file = format!("%t/{}.pid", self.name);
+        let id_file = format!("%t/{}.pod-id", self.name);
+        let mut words = vec![
+            "pod".to_string(),
+            "create".into(),
+            "--infra-conmon-pidfile".into(),
+            pid_file.clone(),
+            "--pod-id-file".into(),
+            id_file.clone(),
+        ];
+        let flags = &command[create + 2..];
+        let has = |name: &str| {
+            flags
+                .iter()
+                .any(|f| f == name || f.starts_with(&format!("{name}=")))
+        };
+        if !has("--exit-policy") {
+            words.push("--exit-policy=stop".into());
+        }
+        let mut skip_value = false;
+        for flag in flags {
+            if skip_value {
+                skip_value = false;
+                continue;
+            }
+            let (key, _) = flag.split_once('=').unwrap_or((flag, ""));
+            if let Some((_, takes_value)) = POD_DROPPED.iter().find(|(name, _)| *name == key) {
+                skip_value = *takes_value && !flag.contains('=');
+                continue;
+            }
+            words.push(quote(flag));
+        }
+        if has("--name") || has("-n") {
+            words.push("--replace".into());
+        }
+        let mut out = String::new();
+        if !options.no_header {
+            out.push_str(&format!(
+                "# {}.service\n# autogenerated by rpod {}\n\n",
+                self.name,
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+        let mut wants = vec!["network-online.target".to_string()];
+        wants.extend(options.wants.iter().cloned());
+        let mut after = vec!["network-online.target".to_string()];
+        after.extend(options.after.iter().cloned());
+        out.push_str("[Unit]\n");
+        out.push_str(&format!("Description=rpod {}.service\n", self.name));
+        out.push_str("Documentation=man:podman-generate-systemd(1)\n");
+        out.push_str(&format!("Wants={}\n", wants.join(" ")));
+        out.push_str(&format!("After={}\n", after.join(" ")));
+        if !options.requires.is_empty() {
+            out.push_str(&format!("Requires={}\n", options.requires.join(" ")));
+        }
+        out.push_str(&format!("RequiresMountsFor={}\n\n", runroot.display()));
+        out.push_str("[Service]\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\n");
+        for entry in &options.env {
+            out.push_str(&format!("Environment={}\n", quote(entry)));
+        }
+        out.push_str(&format!("Restart={}\n", options.restart_policy));
+        if let Some(seconds) = options.restart_sec {
+            out.push_str(&format!("RestartSec={seconds}\n"));
+        }
+        if let Some(seconds) = options.start_timeout {
+            out.push_str(&format!("TimeoutStartSec={seconds}\n"));
+        }
+        let stop = self.stop_time;
+        out.push_str(&format!("TimeoutStopSec={}\n", stop + 60));
+        out.push_str(&format!("ExecStartPre=/bin/rm -f {pid_file} {id_file}\n"));
+        out.push_str(&format!("ExecStartPre={}\n", self.rpod(&words.join(" "))));
+        out.push_str(&format!(
+            "ExecStart={}\n",
+            self.rpod(&format!("pod start --pod-id-file {id_file}"))
+        ));
+        out.push_str(&format!(
+            "ExecStop={}\n",
+            self.rpod(&format!(
+                "pod stop --ignore --pod-id-file {id_file} -t {stop}"
+            ))
+        ));
+        out.push_str(&format!(
+            "ExecStopPost={}\n",
+            self.rpod(&format!("pod rm --ignore -f --pod-id-file {id_file}"))
+        ));
+        out.push_str(&format!(
+            "PIDFile={pid_file}\nType=forking\n\n[Install]\nWantedBy=default.target\n"
+        ));
+        Ok(out)
+    }
 }
 
 struct Unit<'a> {
@@ -337,6 +479,11 @@ impl Unit<'_> {
                 skip_value = *takes_value && !flag.contains('=');
                 continue;
             }
+            // In a pod's units, the pod is the one the pod's unit makes (below).
+            if self.bound_to.is_some() && matches!(key, "--pod" | "--pod-id-file") {
+                skip_value = !flag.contains('=');
+                continue;
+            }
             // A cluster of short flags (`-dit`) loses its `d`.
             if flag.starts_with('-')
                 && !flag.starts_with("--")
@@ -355,6 +502,9 @@ impl Unit<'_> {
         if !named {
             words.push("--name".into());
             words.push(quote(&config.name));
+        }
+        if let Some(pod) = self.bound_to {
+            words.push(format!("--pod-id-file %t/{pod}.pod-id"));
         }
         words.extend(tail.iter().map(|w| quote(w)));
         Ok(words.join(" "))

@@ -862,6 +862,7 @@ pub struct PodInspect {
     #[serde(rename = "InfraContainerID")]
     pub infra_container_id: String,
     pub shared_namespaces: Vec<&'static str>,
+    pub exit_policy: &'static str,
     pub num_containers: usize,
     pub containers: Vec<PodContainerView>,
 }
@@ -880,6 +881,7 @@ impl PodInspect {
             create_infra: pod.infra,
             infra_container_id: pod.infra_id.clone().unwrap_or_default(),
             shared_namespaces: pod.shared.iter().map(|s| s.as_str()).collect(),
+            exit_policy: pod.exit_policy.as_str(),
             num_containers: view.containers.len(),
             containers: view
                 .containers

@@ -32,6 +32,7 @@ struct PodSpec {
     shared_namespaces: Option<Vec<String>>,
     pod_create_command: Option<Vec<String>>,
     exit_policy: String,
+    infra_conmon_pid_file: String,
     /// podman's pod cgroup for every container (its default): rpod's pods have none, each
     /// container keeps its own cgroup (`docs/pods.md`).
     share_parent: Option<bool>,
@@ -53,12 +54,7 @@ const NETWORK_FIELDS: &[&str] = &[
 /// `POST /libpod/pods/create`: 201 and the pod's ID.
 pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let mut spec: PodSpec = ex.body_json()?;
-    if !matches!(spec.exit_policy.as_str(), "" | "continue") {
-        return Err(ApiError::unsupported(format!(
-            "the pod exit policy {:?}",
-            spec.exit_policy
-        )));
-    }
+    let exit_policy = rpod_engine::pods::ExitPolicy::parse(&spec.exit_policy)?;
     let _ = spec.share_parent;
     let no_hosts = spec
         .rest
@@ -110,6 +106,9 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         infra_image: (!spec.infra_image.is_empty()).then(|| spec.infra_image.clone()),
         infra_network,
         create_command: spec.pod_create_command.take().unwrap_or_default(),
+        exit_policy,
+        infra_conmon_pidfile: (!spec.infra_conmon_pid_file.is_empty())
+            .then(|| spec.infra_conmon_pid_file.clone().into()),
     };
     let pod = context.engine.create_pod(options)?;
     ex.json(201, &json!({ "Id": pod.id }))

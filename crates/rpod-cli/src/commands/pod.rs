@@ -90,6 +90,8 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         infra_image: args.infra_image,
         infra_network,
         create_command: std::env::args().collect(),
+        exit_policy: rpod_engine::pods::ExitPolicy::parse(&args.exit_policy)?,
+        infra_conmon_pidfile: args.infra_conmon_pidfile,
     })?;
     if let Some(file) = &args.pod_id_file {
         if let Err(e) = std::fs::write(file, &pod.id) {
@@ -144,13 +146,23 @@ fn logs(engine: &Engine, mut args: PodLogsArgs) -> Outcome {
     super::container::logs(engine, args.logs)
 }
 
-/// The pods named, or every pod with `--all`.
-fn picked(engine: &Engine, pick: &PodPickArgs) -> Result<Vec<String>, Failure> {
-    match (pick.all, pick.names.is_empty()) {
-        (true, false) => Err(usage("--all takes no pod names")),
-        (true, true) => Ok(engine.pods()?.into_iter().map(|p| p.id).collect()),
-        (false, true) => Err(usage("choose the pods, or --all")),
-        (false, false) => Ok(pick.names.clone()),
+/// The pods named (by name, ID, or in `--pod-id-file` files: a missing file is skipped
+/// with `ignore`), or every pod with `--all`.
+fn picked(engine: &Engine, pick: &PodPickArgs, ignore: bool) -> Result<Vec<String>, Failure> {
+    let mut names = pick.names.clone();
+    for file in &pick.pod_id_file {
+        match std::fs::read_to_string(file) {
+            Ok(text) => names.push(text.trim().to_string()),
+            Err(_) if ignore => {}
+            Err(e) => return Err(usage(format!("reading {}: {e}", file.display()))),
+        }
+    }
+    let named = !pick.names.is_empty() || !pick.pod_id_file.is_empty();
+    match (pick.all, named) {
+        (true, true) => Err(usage("--all takes no pod names")),
+        (true, false) => Ok(engine.pods()?.into_iter().map(|p| p.id).collect()),
+        (false, false) => Err(usage("choose the pods, or --all")),
+        (false, true) => Ok(names),
     }
 }
 
@@ -163,7 +175,7 @@ fn each(
     act: impl Fn(&str) -> rpod_engine::Result<rpod_engine::pods::PodRecord>,
 ) -> Outcome {
     let mut code = 0;
-    for name in picked(engine, pick)? {
+    for name in picked(engine, pick, ignore)? {
         match act(&name) {
             Ok(pod) => println!("{}", pod.id),
             Err(EngineError::NoSuchPod(_)) if ignore => {}
@@ -177,17 +189,7 @@ fn each(
 }
 
 fn rm(engine: &Engine, args: PodRmArgs) -> Outcome {
-    let mut names = Vec::new();
-    for file in &args.pod_id_file {
-        match std::fs::read_to_string(file) {
-            Ok(text) => names.push(text.trim().to_string()),
-            Err(_) if args.ignore => {}
-            Err(e) => return Err(usage(format!("reading {}: {e}", file.display()))),
-        }
-    }
-    if args.pod_id_file.is_empty() || !args.pick.names.is_empty() || args.pick.all {
-        names.extend(picked(engine, &args.pick)?);
-    }
+    let names = picked(engine, &args.pick, args.ignore)?;
     let mut code = 0;
     for name in names {
         // podman prints each pod's ID.

@@ -31,6 +31,10 @@ pub struct PodOptions {
     /// `--ip`, ...): the pod's, for every container that shares its network.
     pub infra_network: CreateOptions,
     pub create_command: Vec<String>,
+    /// `--exit-policy`.
+    pub exit_policy: crate::pods::ExitPolicy,
+    /// `--infra-conmon-pidfile`: where the infra container's monitor's PID is written.
+    pub infra_conmon_pidfile: Option<std::path::PathBuf>,
 }
 
 /// A pod and its containers (synced), infra container included.
@@ -93,7 +97,8 @@ impl Engine {
                 || options.hostname.is_some()
                 || options.infra_name.is_some()
                 || options.infra_command.is_some()
-                || options.infra_image.is_some())
+                || options.infra_image.is_some()
+                || options.infra_conmon_pidfile.is_some())
         {
             return Err(EngineError::InvalidArg(
                 "--infra=false: the network, ports, host name and infra options belong to the \
@@ -127,7 +132,13 @@ impl Engine {
             infra,
             shared: if infra { shared } else { Vec::new() },
             create_command: options.create_command.clone(),
+            exit_policy: options.exit_policy,
         };
+        if options.exit_policy == crate::pods::ExitPolicy::Stop && !infra {
+            return Err(EngineError::InvalidArg(
+                "--exit-policy stop stops the pod's infra container: the pod needs one".into(),
+            ));
+        }
         self.store.insert_pod(&pod)?;
         if infra {
             match self.create_infra(&pod, options) {
@@ -184,6 +195,7 @@ impl Engine {
             create.isolation.ipc = NamespaceMode::Shareable;
         }
         create.pod = Some(pod.id.clone());
+        create.conmon_pidfile = options.infra_conmon_pidfile;
         Ok(self.create(create)?.id().to_string())
     }
 
@@ -584,6 +596,42 @@ impl Engine {
             executable,
             options,
         )
+    }
+
+    /// After a container of a pod exited: with `--exit-policy stop`, when no container of
+    /// the pod but its infra container is active any more, the infra container is stopped
+    /// (podman's policy). Failures are logged: the container's own exit is recorded.
+    pub(super) fn apply_pod_exit_policy(&self, record: &ContainerRecord) {
+        let Some(pod) = &record.config.pod else {
+            return;
+        };
+        let Ok(pod) = self.lookup_pod(pod) else {
+            return;
+        };
+        let Some(infra) = pod.infra_id.clone() else {
+            return;
+        };
+        if pod.exit_policy != crate::pods::ExitPolicy::Stop || record.id() == infra {
+            return;
+        }
+        let others_active = self.store.containers().map(|all| {
+            all.iter().any(|c| {
+                c.config.pod.as_deref() == Some(pod.id.as_str())
+                    && c.id() != infra
+                    && c.id() != record.id()
+                    && c.state.status.is_active()
+            })
+        });
+        match others_active {
+            Ok(false) => match self.stop(&infra, None) {
+                Ok(_) | Err(EngineError::NotModified(_)) | Err(EngineError::NoSuchContainer(_)) => {
+                    tracing::info!(pod = pod.name, "its last container exited: the pod stops");
+                }
+                Err(e) => tracing::warn!(pod = pod.name, %e, "stopping the pod by its exit policy"),
+            },
+            Ok(true) => {}
+            Err(e) => tracing::warn!(pod = pod.name, %e, "reading the pod's containers"),
+        }
     }
 
     fn pod_event(&self, pod: &PodRecord, action: &str) {

@@ -214,6 +214,15 @@ impl Engine {
     /// Once a container has exited: clean the runtime up, and remove `--rm` containers.
     /// Called under the lock.
     pub(super) fn finish_exited(&self, record: &mut ContainerRecord) -> Result<()> {
+        let exited = matches!(record.state.status, Status::Stopped | Status::Removing);
+        self.finish_exited_of_any(record)?;
+        if exited && record.config.pod.is_some() {
+            self.apply_pod_exit_policy(record);
+        }
+        Ok(())
+    }
+
+    fn finish_exited_of_any(&self, record: &mut ContainerRecord) -> Result<()> {
         // A checkpointed container waits for its restore, `--rm` or not (as podman).
         let remove = record.config.auto_remove && !record.state.checkpointed;
         match record.state.status {
