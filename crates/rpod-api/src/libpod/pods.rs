@@ -165,46 +165,12 @@ fn list_entry(context: &Context, view: &rpod_engine::PodView) -> Value {
     })
 }
 
-/// Whether a pod passes the list's filters (id, name, label, status).
-fn passes(
-    view: &rpod_engine::PodView,
-    filters: &std::collections::HashMap<String, Vec<String>>,
-) -> ApiResult<bool> {
-    for (key, values) in filters {
-        let mut any = false;
-        for value in values {
-            any |= match key.as_str() {
-                "id" => view.pod.id.starts_with(value.as_str()),
-                "name" => view.pod.name.contains(value.as_str()),
-                "label" => match value.split_once('=') {
-                    Some((k, v)) => view.pod.labels.get(k).is_some_and(|l| l == v),
-                    None => view.pod.labels.contains_key(value.as_str()),
-                },
-                "status" => {
-                    PodStatus::from_filter(value).ok_or_else(|| {
-                        ApiError::bad_request(format!("invalid pod status {value:?}"))
-                    })? == view.status
-                }
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "invalid filter {other:?}: rpod filters pods by id, name, label and status"
-                    )))
-                }
-            };
-        }
-        if !any {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     let mut out = Vec::new();
     for pod in context.engine.pods()? {
         let view = context.engine.pod_view(pod)?;
-        if passes(&view, &filters)? {
+        if view.passes(&filters)? {
             out.push(list_entry(context, &view));
         }
     }

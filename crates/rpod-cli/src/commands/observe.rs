@@ -151,16 +151,19 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
 pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
     let (container, descriptors) =
         super::select::container_and_rest(engine, args.latest, &args.args)?;
-    // podman takes `-eo a,b` style words as well as separate descriptors.
-    let descriptors: Vec<String> = descriptors
+    let (headers, rows) = engine.top(&container, &descriptor_words(&descriptors))?;
+    print_top(&headers, &rows);
+    Ok(0)
+}
+
+/// `top`'s descriptors: podman takes `-eo a,b` style words as well as separate ones.
+fn descriptor_words(words: &[String]) -> Vec<String> {
+    words
         .iter()
         .flat_map(|d| d.split(','))
         .filter(|d| !d.is_empty() && *d != "-eo" && *d != "-o")
         .map(String::from)
-        .collect();
-    let (headers, rows) = engine.top(&container, &descriptors)?;
-    print_top(&headers, &rows);
-    Ok(0)
+        .collect()
 }
 
 /// `pod top`: `top` over a pod's running containers.
@@ -176,13 +179,7 @@ pub fn pod_top(engine: &Engine, args: PodTopArgs) -> Outcome {
             .ok_or_else(|| usage("give a pod, or --latest"))?;
         (first.clone(), rest.to_vec())
     };
-    let descriptors: Vec<String> = descriptors
-        .iter()
-        .flat_map(|d| d.split(','))
-        .filter(|d| !d.is_empty() && *d != "-eo" && *d != "-o")
-        .map(String::from)
-        .collect();
-    let (headers, rows) = engine.pod_top(&pod, &descriptors)?;
+    let (headers, rows) = engine.pod_top(&pod, &descriptor_words(&descriptors))?;
     print_top(&headers, &rows);
     Ok(0)
 }

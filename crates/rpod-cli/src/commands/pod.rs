@@ -3,9 +3,9 @@
 use serde_json::{json, Value};
 
 use rpod_engine::labels::parse_pairs;
-use rpod_engine::pods::{PodStatus, SharedNamespace};
+use rpod_engine::pods::SharedNamespace;
 use rpod_engine::views::PodInspect;
-use rpod_engine::{CreateOptions, Engine, EngineError, PodOptions, PodView};
+use rpod_engine::{CreateOptions, Engine, EngineError, PodOptions};
 use rpod_oci::signal::parse_signal;
 
 use crate::cli::*;
@@ -234,54 +234,17 @@ fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
     Ok(code)
 }
 
-/// `pod ps --filter`: every key must match one of its values.
-fn passes(view: &PodView, filters: &[(String, String)]) -> Result<bool, Failure> {
-    let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-    keys.dedup();
-    for key in keys {
-        let values = filters.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
-        let mut any = false;
-        for value in values {
-            any |= match key {
-                "id" => view.pod.id.starts_with(value.as_str()),
-                "name" => view.pod.name.contains(value.as_str()),
-                "label" => match value.split_once('=') {
-                    Some((k, v)) => view.pod.labels.get(k).is_some_and(|l| l == v),
-                    None => view.pod.labels.contains_key(value.as_str()),
-                },
-                "status" => {
-                    let wanted = PodStatus::from_filter(value).ok_or_else(|| {
-                        usage(format!(
-                            "invalid --filter status={value}: use created, running, degraded, \
-                             paused, exited, stopped or error"
-                        ))
-                    })?;
-                    view.status == wanted
-                }
-                other => {
-                    return Err(usage(format!(
-                        "invalid --filter {other:?}: rpod filters pods by id, name, label and \
-                         status"
-                    )))
-                }
-            };
-        }
-        if !any {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
-    let mut filters = Vec::new();
+    let mut filters: std::collections::HashMap<String, Vec<String>> = Default::default();
     for word in &args.filter {
         let (key, value) = word
             .split_once('=')
             .ok_or_else(|| usage(format!("invalid --filter {word:?}: use KEY=VALUE")))?;
-        filters.push((key.to_string(), value.to_string()));
+        filters
+            .entry(key.to_string())
+            .or_default()
+            .push(value.to_string());
     }
-    filters.sort();
     let short = |id: &str| -> String {
         if args.no_trunc {
             id.to_string()
@@ -292,7 +255,7 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
     let mut rows = Vec::new();
     for pod in engine.pods()? {
         let view = engine.pod_view(pod)?;
-        if !passes(&view, &filters)? {
+        if !view.passes(&filters)? {
             continue;
         }
         let names: Vec<&str> = view

@@ -45,6 +45,45 @@ pub struct PodView {
     pub status: PodStatus,
 }
 
+impl PodView {
+    /// Whether the pod passes `pod ps` filters (`id`, `name`, `label`, `status`): every key
+    /// must match one of its values.
+    pub fn passes(&self, filters: &std::collections::HashMap<String, Vec<String>>) -> Result<bool> {
+        for (key, values) in filters {
+            let mut any = false;
+            for value in values {
+                any |= match key.as_str() {
+                    "id" => self.pod.id.starts_with(value.as_str()),
+                    "name" => self.pod.name.contains(value.as_str()),
+                    "label" => match value.split_once('=') {
+                        Some((k, v)) => self.pod.labels.get(k).is_some_and(|l| l == v),
+                        None => self.pod.labels.contains_key(value.as_str()),
+                    },
+                    "status" => {
+                        let wanted = PodStatus::from_filter(value).ok_or_else(|| {
+                            EngineError::InvalidArg(format!(
+                                "invalid filter status={value}: use created, running, degraded, \
+                                 paused, exited, stopped or error"
+                            ))
+                        })?;
+                        self.status == wanted
+                    }
+                    other => {
+                        return Err(EngineError::InvalidArg(format!(
+                            "invalid filter {other:?}: rpod filters pods by id, name, label and \
+                             status"
+                        )))
+                    }
+                };
+            }
+            if !any {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 impl Engine {
     pub fn pods(&self) -> Result<Vec<PodRecord>> {
         self.store.pods()
