@@ -328,14 +328,9 @@ impl Engine {
         self.netns_path(id).exists() || self.network_options_file(id).exists()
     }
 
-    /// Connect a live container's namespace to one more network.
-    pub(super) fn connect_running(
-        &self,
-        record: &mut ContainerRecord,
-        join: &NetworkJoin,
-    ) -> Result<()> {
-        let path = self.netns_path(record.id());
-        let mut all = self.load_network_options(record.id()).ok_or_else(|| {
+    /// The options of a live container's network setup, which it must have.
+    fn set_up_network_options(&self, record: &ContainerRecord) -> Result<NetworkOptions> {
+        self.load_network_options(record.id()).ok_or_else(|| {
             EngineError::state(
                 record.id(),
                 format!(
@@ -343,7 +338,17 @@ impl Engine {
                     record.config.name
                 ),
             )
-        })?;
+        })
+    }
+
+    /// Connect a live container's namespace to one more network.
+    pub(super) fn connect_running(
+        &self,
+        record: &mut ContainerRecord,
+        join: &NetworkJoin,
+    ) -> Result<()> {
+        let path = self.netns_path(record.id());
+        let mut all = self.set_up_network_options(record)?;
         let index = all.networks.len();
         let mut one = self.netavark_options(record, std::slice::from_ref(join), index)?;
         // Ports are published once, with the first network.
@@ -369,15 +374,7 @@ impl Engine {
     /// else removed (a firewall's reload flushing the tables).
     pub(super) fn reload_running(&self, record: &mut ContainerRecord) -> Result<()> {
         let path = self.netns_path(record.id());
-        let mut options = self.load_network_options(record.id()).ok_or_else(|| {
-            EngineError::state(
-                record.id(),
-                format!(
-                    "container {} has no network namespace set up",
-                    record.config.name
-                ),
-            )
-        })?;
+        let mut options = self.set_up_network_options(record)?;
         for (name, network) in options.networks.iter_mut() {
             if let Some(attachment) = record.state.networks.get(name) {
                 if network.static_mac.is_none() && !attachment.mac_address.is_empty() {
