@@ -68,7 +68,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         }
     }
     for (key, value) in &spec.rest {
-        // The pod's own PID, user and UTS namespaces: only podman's defaults.
+        // The pod's own PID and UTS namespaces: only podman's defaults.
         let default_namespace = matches!(key.as_str(), "pidns" | "utsns")
             && value
                 .get("nsmode")

@@ -211,18 +211,19 @@ impl Engine {
         self.start_locked(record, None, None).map(|_| ())
     }
 
-    /// Once a container has exited: clean the runtime up, and remove `--rm` containers.
-    /// Called under the lock.
+    /// Once a container has exited: clean the runtime up, remove `--rm` containers, and
+    /// apply the exit policy of the container's pod. Called under the lock.
     pub(super) fn finish_exited(&self, record: &mut ContainerRecord) -> Result<()> {
         let exited = matches!(record.state.status, Status::Stopped | Status::Removing);
-        self.finish_exited_of_any(record)?;
+        self.clean_up_exited(record)?;
         if exited && record.config.pod.is_some() {
             self.apply_pod_exit_policy(record);
         }
         Ok(())
     }
 
-    fn finish_exited_of_any(&self, record: &mut ContainerRecord) -> Result<()> {
+    /// `finish_exited` but for the pod.
+    fn clean_up_exited(&self, record: &mut ContainerRecord) -> Result<()> {
         // A checkpointed container waits for its restore, `--rm` or not (as podman).
         let remove = record.config.auto_remove && !record.state.checkpointed;
         match record.state.status {
