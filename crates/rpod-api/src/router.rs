@@ -167,6 +167,8 @@ fn dispatch_libpod(
         ("POST", ["pods", "create"]) => pods::create(context, ex),
         ("GET", ["pods", "json"]) => pods::list(context, ex),
         ("POST", ["pods", "prune"]) => pods::prune(context, ex),
+        ("GET", ["pods", "stats"]) => pods::stats(context, ex),
+        ("GET", ["pods", name, "top"]) => pods::top(context, ex, name),
         ("GET", ["pods", name, "json"]) => pods::inspect(context, ex, name),
         ("GET", ["pods", name, "exists"]) => pods::exists(context, ex, name),
         ("POST", ["pods", name, "start"]) => pods::start(context, ex, name),

@@ -1120,6 +1120,19 @@ fn podman_remote_manages_pods() {
         "Exited"
     );
     assert_eq!(service.podman_ok(&["pod", "start", "team"]).trim(), id);
+    // Its processes and readings, as the command line shows them.
+    let top = service.podman_ok(&["pod", "top", "team", "pid,args"]);
+    assert!(top.contains("/catatonit -P"), "{top}");
+    assert!(top.contains("while :; do sleep 0.1; done"), "{top}");
+    let stats = service.podman_ok(&[
+        "pod",
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}}",
+        "team",
+    ]);
+    assert!(stats.lines().any(|l| l == "member"), "{stats}");
     // The pod's units, the member's bound to the pod's.
     let units = service.podman_ok(&["generate", "systemd", "--name", "team"]);
     assert!(units.contains("# pod-team.service\n"), "{units}");

@@ -26,6 +26,59 @@ pub struct Sample {
     pub net_sent: u64,
 }
 
+/// What `stats` shows of a reading, worded as podman words it (`12.34%`, `1.18MB / 2GB`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    /// CPU % since the previous reading (since the start for the first).
+    pub cpu: String,
+    /// CPU % since the start.
+    pub average_cpu: String,
+    pub memory_usage: String,
+    pub memory_percent: String,
+    pub net_io: String,
+    pub block_io: String,
+    /// Seconds since the start.
+    pub up_seconds: f64,
+}
+
+impl Sample {
+    /// This reading of a container that started at `started`, against `previous` (its CPU
+    /// time and how long ago it was read).
+    pub fn shown(
+        &self,
+        started: Option<chrono::DateTime<chrono::Utc>>,
+        previous: Option<(u64, std::time::Duration)>,
+    ) -> Shown {
+        let up = started
+            .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(1) as f64 / 1000.0)
+            .unwrap_or(1.0);
+        let average = self.cpu_nanos as f64 / 1e9 / up * 100.0;
+        let cpu = match previous {
+            Some((cpu_before, ago)) => {
+                let wall = ago.as_secs_f64().max(1e-3);
+                self.cpu_nanos.saturating_sub(cpu_before) as f64 / 1e9 / wall * 100.0
+            }
+            None => average,
+        };
+        let memory_percent = if self.memory_limit > 0 {
+            self.memory_usage as f64 / self.memory_limit as f64 * 100.0
+        } else {
+            0.0
+        };
+        let percent = |value: f64| format!("{value:.2}%");
+        let size = |bytes: u64| crate::human::size(bytes).replace(' ', "");
+        Shown {
+            cpu: percent(cpu),
+            average_cpu: percent(average),
+            memory_usage: format!("{} / {}", size(self.memory_usage), size(self.memory_limit)),
+            memory_percent: percent(memory_percent),
+            net_io: format!("{} / {}", size(self.net_received), size(self.net_sent)),
+            block_io: format!("{} / {}", size(self.block_read), size(self.block_write)),
+            up_seconds: up,
+        }
+    }
+}
+
 fn read_u64(path: &Path) -> Option<u64> {
     let text = fs::read_to_string(path).ok()?;
     let text = text.trim();

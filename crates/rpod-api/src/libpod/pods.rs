@@ -257,3 +257,63 @@ pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .collect();
     ex.json(200, &removed)
 }
+
+/// `GET /libpod/pods/{name}/top?ps_args=a,b`: the processes of the pod's running
+/// containers, as a container's top answers (`pod top`'s descriptors).
+pub fn top(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let descriptors: Vec<String> = ex
+        .req
+        .query("ps_args")
+        .unwrap_or_default()
+        .split([',', ' '])
+        .filter(|d| !d.is_empty())
+        .map(String::from)
+        .collect();
+    let (titles, processes) = context.engine.pod_top(name, &descriptors)?;
+    ex.json(200, &json!({ "Titles": titles, "Processes": processes }))
+}
+
+/// `GET /libpod/pods/stats?namesOrIDs=...&all=`: podman's `PodStatsReport` for each
+/// running container of the pods named (of every pod with `all` or none named).
+pub fn stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let named: Vec<String> = ex
+        .req
+        .query_all("namesOrIDs")
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    let pods = if named.is_empty() || ex.query_bool("all")? {
+        context.engine.pods()?
+    } else {
+        named
+            .iter()
+            .map(|n| context.engine.lookup_pod(n))
+            .collect::<Result<_, _>>()?
+    };
+    let mut reports = Vec::new();
+    for pod in pods {
+        let view = context.engine.pod_view(pod)?;
+        for record in view
+            .containers
+            .iter()
+            .filter(|c| c.state.status.is_active())
+        {
+            let sample = context.engine.stats(record)?.unwrap_or_default();
+            let shown = sample.shown(record.state.started_at, None);
+            reports.push(json!({
+                "CPU": shown.cpu,
+                "MemUsage": shown.memory_usage,
+                "MemUsageBytes": format!("{} / {}", sample.memory_usage, sample.memory_limit),
+                "Mem": shown.memory_percent,
+                "NetIO": shown.net_io,
+                "BlockIO": shown.block_io,
+                "PIDS": sample.pids.to_string(),
+                "Pod": &view.pod.id[..12],
+                "CID": &record.id()[..12],
+                "Name": record.config.name,
+            }));
+        }
+    }
+    ex.json(200, &reports)
+}

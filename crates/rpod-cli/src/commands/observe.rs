@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use rpod_engine::container::ContainerRecord;
-use rpod_engine::human;
 use rpod_engine::stats::Sample;
 use rpod_engine::top::go_duration;
 use rpod_engine::Engine;
@@ -34,15 +33,6 @@ fn stats_header(field: &str) -> String {
     .to_string()
 }
 
-/// Sizes as podman's stats shows them: `1.18MB`.
-fn size(bytes: u64) -> String {
-    human::size(bytes).replace(' ', "")
-}
-
-fn percent(value: f64) -> String {
-    format!("{value:.2}%")
-}
-
 /// One row of `stats`; `previous` is the container's last reading, for the CPU % since.
 fn row(
     record: &ContainerRecord,
@@ -50,39 +40,25 @@ fn row(
     previous: Option<&(Sample, Instant)>,
     full_id: bool,
 ) -> Value {
-    let up = record
-        .state
-        .started_at
-        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(1) as f64 / 1000.0)
-        .unwrap_or(1.0);
-    let average = sample.cpu_nanos as f64 / 1e9 / up * 100.0;
-    let cpu = match previous {
-        Some((before, at)) => {
-            let wall = at.elapsed().as_secs_f64().max(1e-3);
-            sample.cpu_nanos.saturating_sub(before.cpu_nanos) as f64 / 1e9 / wall * 100.0
-        }
-        None => average,
-    };
-    let memory_percent = if sample.memory_limit > 0 {
-        sample.memory_usage as f64 / sample.memory_limit as f64 * 100.0
-    } else {
-        0.0
-    };
+    let shown = sample.shown(
+        record.state.started_at,
+        previous.map(|(before, at)| (before.cpu_nanos, at.elapsed())),
+    );
     let pod = record.config.pod.as_deref().unwrap_or_default();
     json!({
         "ID": if full_id { record.id() } else { &record.id()[..12] },
         "Pod": if full_id { pod } else { &pod[..pod.len().min(12)] },
         "Name": record.config.name,
-        "CPUPerc": percent(cpu),
-        "MemUsage": format!("{} / {}", size(sample.memory_usage), size(sample.memory_limit)),
+        "CPUPerc": shown.cpu,
+        "MemUsage": shown.memory_usage,
         "MemUsageBytes": format!("{} / {}", sample.memory_usage, sample.memory_limit),
-        "MemPerc": percent(memory_percent),
-        "NetIO": format!("{} / {}", size(sample.net_received), size(sample.net_sent)),
-        "BlockIO": format!("{} / {}", size(sample.block_read), size(sample.block_write)),
+        "MemPerc": shown.memory_percent,
+        "NetIO": shown.net_io,
+        "BlockIO": shown.block_io,
         "PIDs": sample.pids.to_string(),
         "CPU": go_duration(sample.cpu_nanos as f64 / 1e9),
-        "AVGCPU": percent(average),
-        "UpTime": go_duration(up),
+        "AVGCPU": shown.average_cpu,
+        "UpTime": go_duration(shown.up_seconds),
         "CPUNano": sample.cpu_nanos,
         "MemUsageRaw": sample.memory_usage,
         "MemLimit": sample.memory_limit,
