@@ -877,3 +877,37 @@ fn no_container_joins_a_pod_while_it_is_removed() {
         assert!(left.is_empty(), "left in a removed pod: {left:?}");
     }
 }
+
+#[test]
+fn a_pod_whose_infra_container_was_never_made_takes_no_container() {
+    // What a crash between the pod's record and its infra container leaves.
+    let f = fixture();
+    let store =
+        rpod_engine::store::Store::open(&f.dir.path().join("root").join("rpod.db")).unwrap();
+    let pod = rpod_engine::pods::PodRecord {
+        id: "ab".repeat(32),
+        name: "halfmade".into(),
+        created: chrono::Utc::now(),
+        labels: Default::default(),
+        infra_id: None,
+        infra: true,
+        shared: rpod_engine::pods::SharedNamespace::defaults(),
+        hostname: "halfmade".into(),
+        create_command: Vec::new(),
+        exit_policy: Default::default(),
+    };
+    store.insert_pod(&pod).unwrap();
+    drop(store);
+    let err = f.create_in_pod("joiner", "halfmade").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("no infra container yet"), "{err}");
+    assert_eq!(
+        f.engine.lookup("joiner").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    f.engine.pod_remove("halfmade", false, None).unwrap();
+    assert!(matches!(
+        f.engine.lookup_pod("halfmade").unwrap_err(),
+        EngineError::NoSuchPod(_)
+    ));
+}

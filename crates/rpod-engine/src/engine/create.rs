@@ -82,12 +82,19 @@ impl Engine {
             // Held until the container is recorded: the pod cannot go meanwhile.
             pod_lock = Some(self.pod_lock(&found.id)?);
             let pod = self.store.lookup_pod(&found.id)?;
-            // The infra container itself is made before its pod has its ID.
-            if pod.infra_id.is_some() || !pod.infra {
-                self.join_pod(&pod, &mut options)?;
-            } else {
-                options.pod = Some(pod.id);
+            if pod.infra && pod.infra_id.is_none() {
+                // Its infra container is being made (or a crash stopped that): there are
+                // no namespaces to join yet.
+                return Err(EngineError::state(
+                    &pod.id,
+                    format!(
+                        "pod {} has no infra container yet: it is being made, or its making \
+                         was interrupted (then remove it with pod rm)",
+                        pod.name
+                    ),
+                ));
             }
+            self.join_pod(&pod, &mut options)?;
         }
         let runtime_name = options
             .runtime

@@ -233,9 +233,24 @@ impl Engine {
             // The containers joining its IPC namespace share its /dev/shm too.
             create.isolation.ipc = NamespaceMode::Shareable;
         }
-        create.pod = Some(pod.id.clone());
         create.conmon_pidfile = options.infra_conmon_pidfile;
-        Ok(self.create(create)?.id().to_string())
+        // Made outside the pod (it has no infra container to join yet), then recorded as
+        // the pod's.
+        create.pod = None;
+        let mut record = self.create(create)?;
+        record.config.pod = Some(pod.id.clone());
+        if let Err(e) = self.store.save_config(&record.config) {
+            let _ = self.remove(
+                record.id(),
+                RemoveOptions {
+                    force: true,
+                    volumes: true,
+                    timeout: Some(0),
+                },
+            );
+            return Err(e);
+        }
+        Ok(record.id().to_string())
     }
 
     /// The image infra containers run, made now when the store has none.
@@ -694,7 +709,11 @@ fn infra_first(view: &PodView) -> Vec<&ContainerRecord> {
 /// The pod's containers, its infra container last.
 fn infra_last(view: &PodView) -> Vec<&ContainerRecord> {
     let mut order = infra_first(view);
-    let infra_leads = order.first().map(|c| c.id()) == view.pod.infra_id.as_deref();
+    let infra_leads = view
+        .pod
+        .infra_id
+        .as_deref()
+        .is_some_and(|infra| order.first().is_some_and(|c| c.id() == infra));
     order.rotate_left(usize::from(infra_leads));
     order
 }
