@@ -292,6 +292,33 @@ fn pod_options_and_bad_requests() {
     );
     let old = pod_field(&rpod, "custom", "{{.Id}}");
     rpod.ok(&["pod", "stop", "-t", "0", "custom"]);
+    // A replacement that cannot be made leaves the pod it would replace.
+    rpod.fails(
+        &[
+            "pod",
+            "create",
+            "--name",
+            "custom",
+            "--replace",
+            "--share",
+            "bogus",
+        ],
+        125,
+    );
+    rpod.fails(
+        &[
+            "pod",
+            "create",
+            "--name",
+            "custom",
+            "--replace",
+            "--infra=false",
+            "-p",
+            "80",
+        ],
+        125,
+    );
+    assert_eq!(pod_field(&rpod, "custom", "{{.Id}}"), old);
     let new = rpod.ok(&["pod", "create", "--name", "custom", "--replace"]);
     assert_ne!(new.trim(), old);
     rpod.fails(&["inspect", "holder"], 125);

@@ -109,6 +109,8 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         exit_policy,
         infra_conmon_pidfile: (!spec.infra_conmon_pid_file.is_empty())
             .then(|| spec.infra_conmon_pid_file.clone().into()),
+        // podman-remote removes the pod it replaces itself first.
+        replace: false,
     };
     let pod = context.engine.create_pod(options)?;
     ex.json(201, &json!({ "Id": pod.id }))

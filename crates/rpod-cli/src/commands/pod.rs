@@ -71,14 +71,7 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         Some(text) => Some(vec![text.clone()]),
         None => None,
     };
-    if args.replace {
-        if let Some(name) = &args.name {
-            match engine.pod_remove(name, true, None) {
-                Ok(_) | Err(EngineError::NoSuchPod(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
+    let replace = args.replace && args.name.is_some();
     let pod = engine.create_pod(PodOptions {
         name: args.name,
         labels: parse_pairs(&args.labels),
@@ -92,6 +85,7 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         create_command: std::env::args().collect(),
         exit_policy: rpod_engine::pods::ExitPolicy::parse(&args.exit_policy)?,
         infra_conmon_pidfile: args.infra_conmon_pidfile,
+        replace,
     })?;
     if let Some(file) = &args.pod_id_file {
         if let Err(e) = std::fs::write(file, &pod.id) {

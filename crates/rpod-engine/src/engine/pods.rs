@@ -35,6 +35,8 @@ pub struct PodOptions {
     pub exit_policy: crate::pods::ExitPolicy,
     /// `--infra-conmon-pidfile`: where the infra container's monitor's PID is written.
     pub infra_conmon_pidfile: Option<std::path::PathBuf>,
+    /// `--replace`: a pod of the same name is removed (forced) once the options are checked.
+    pub replace: bool,
 }
 
 /// A pod and its containers (synced), infra container included.
@@ -177,6 +179,12 @@ impl Engine {
             return Err(EngineError::InvalidArg(
                 "--exit-policy stop stops the pod's infra container: the pod needs one".into(),
             ));
+        }
+        if options.replace {
+            match self.pod_remove(&pod.name, true, None) {
+                Ok(_) | Err(EngineError::NoSuchPod(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         self.store.insert_pod(&pod)?;
         if infra {
