@@ -152,6 +152,8 @@ impl Drop for Rpod {
         // Stop everything and unmount root file systems before the directory goes; remove
         // the networks, whose bridges would outlive the store.
         let _ = self.command(&["rm", "-a", "-f", "-t", "0"]).output();
+        // Volumes with a device (a tmpfs) stay mounted until their removal.
+        let _ = self.command(&["volume", "rm", "--all", "--force"]).output();
         if self.root().join("networks").exists() {
             if let Ok(out) = self.command(&["network", "ls", "-q"]).output() {
                 for name in String::from_utf8_lossy(&out.stdout).lines() {
