@@ -139,6 +139,14 @@ fn check_pod_lifecycle(runtime: &str) {
     assert_eq!(listing(&rpod), "web Paused 3");
     rpod.ok(&["pod", "unpause", "web"]);
     assert_eq!(listing(&rpod), "web Running 3");
+    let err = rpod.fails(&["pod", "unpause", "web"], 125);
+    assert!(err.contains("no paused containers"), "{err}");
+    // A restart runs every container anew: new processes, the namespaces still shared.
+    let before = rpod.inspect("pod-a", "{{.State.Pid}}");
+    assert_eq!(rpod.ok(&["pod", "restart", "-t", "0", "web"]).trim(), id);
+    assert_eq!(listing(&rpod), "web Running 3");
+    assert_ne!(rpod.inspect("pod-a", "{{.State.Pid}}"), before);
+    shares(&rpod);
     rpod.ok(&["pod", "kill", "web"]);
     assert_eq!(listing(&rpod), "web Exited 3");
     let err = rpod.fails(&["pod", "kill", "web"], 125);

@@ -719,19 +719,27 @@ impl Store {
     /// A pod by full ID, name, or unique ID prefix.
     pub fn lookup_pod(&self, name_or_id: &str) -> Result<crate::pods::PodRecord> {
         let not_found = || EngineError::NoSuchPod(name_or_id.to_string());
-        let pods = self.pods()?;
-        if let Some(pod) = pods
-            .iter()
-            .find(|p| p.id == name_or_id)
-            .or_else(|| pods.iter().find(|p| p.name == name_or_id))
-        {
-            return Ok(pod.clone());
+        // A full ID or a name (what containers record, and what users mostly give) is one
+        // indexed row; only an ID prefix reads every pod.
+        let exact: Option<String> = self
+            .conn()?
+            .prepare_cached(
+                "SELECT record FROM pods WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1",
+            )
+            .and_then(|mut stmt| stmt.query_row([name_or_id], |row| row.get(0)))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if let Some(json) = exact {
+            return from_json(&json);
         }
         if name_or_id.is_empty() || !name_or_id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(not_found());
         }
         let prefix = name_or_id.to_ascii_lowercase();
-        let mut matching = pods.into_iter().filter(|p| p.id.starts_with(&prefix));
+        let mut matching = self
+            .pods()?
+            .into_iter()
+            .filter(|p| p.id.starts_with(&prefix));
         match (matching.next(), matching.next()) {
             (Some(pod), None) => Ok(pod),
             (None, _) => Err(not_found()),

@@ -126,7 +126,7 @@ fn nothing_set(value: &Value) -> bool {
 }
 
 /// One entry of `GET /libpod/pods/json` (podman's `ListPodsReport`).
-fn list_entry(context: &Context, view: &rpod_engine::PodView) -> Value {
+fn list_entry(view: &rpod_engine::PodView) -> Value {
     let containers: Vec<Value> = view
         .containers
         .iter()
@@ -142,7 +142,7 @@ fn list_entry(context: &Context, view: &rpod_engine::PodView) -> Value {
         .pod
         .infra_id
         .as_deref()
-        .and_then(|id| context.engine.inspect(id).ok())
+        .and_then(|id| view.containers.iter().find(|c| c.id() == id))
         .map(|infra| {
             infra
                 .config
@@ -173,7 +173,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     for pod in context.engine.pods()? {
         let view = context.engine.pod_view(pod)?;
         if view.passes(&filters)? {
-            out.push(list_entry(context, &view));
+            out.push(list_entry(&view));
         }
     }
     ex.json(200, &out)
