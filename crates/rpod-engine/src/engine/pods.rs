@@ -52,16 +52,15 @@ impl PodView {
     /// must match one of its values.
     pub fn passes(&self, filters: &std::collections::HashMap<String, Vec<String>>) -> Result<bool> {
         for (key, values) in filters {
+            crate::filter_values::check_key("pod", key, &["id", "name", "label", "status"])?;
             let mut any = false;
             for value in values {
                 any |= match key.as_str() {
                     "id" => self.pod.id.starts_with(value.as_str()),
                     "name" => self.pod.name.contains(value.as_str()),
-                    "label" => match value.split_once('=') {
-                        Some((k, v)) => self.pod.labels.get(k).is_some_and(|l| l == v),
-                        None => self.pod.labels.contains_key(value.as_str()),
-                    },
-                    "status" => {
+                    "label" => crate::labels::matches(&self.pod.labels, value),
+                    // `status`, the one key left.
+                    _ => {
                         let wanted = PodStatus::from_filter(value).ok_or_else(|| {
                             EngineError::InvalidArg(format!(
                                 "invalid filter status={value}: use created, running, degraded, \
@@ -69,12 +68,6 @@ impl PodView {
                             ))
                         })?;
                         self.status == wanted
-                    }
-                    other => {
-                        return Err(EngineError::InvalidArg(format!(
-                            "invalid filter {other:?}: rpod filters pods by id, name, label and \
-                             status"
-                        )))
                     }
                 };
             }
