@@ -10,6 +10,9 @@
 #   - iproute2: `ip`, which the network tests use to look at the host's interfaces
 #   - catatonit: the minimal init of `--init`, as podman uses it
 #   - strace: a test traces which programs a `run` executes
+#   - docker-registry, apache2-utils (htpasswd), openssl: a real registry the pull, push and
+#     login tests run on ports of their own (its system service is stopped: nothing
+#     listens on :5000 because of rpod)
 #   - CRIU 4 for checkpoint/restore, unpacked privately (scripts/install-criu.sh)
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 set -euo pipefail
@@ -19,7 +22,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace docker-registry apache2-utils openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -28,6 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The package starts its own registry service where systemd runs; the tests start theirs.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
+elif [ -x /etc/init.d/docker-registry ]; then
+  /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
 fi
 if ! dpkg-query -W -f='${Status}' podman 2>/dev/null | grep -q "ok installed"; then
   echo "Installing: podman (for podman-remote)"

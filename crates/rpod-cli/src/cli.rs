@@ -102,6 +102,14 @@ pub enum Command {
     Load(LoadArgs),
     /// Save images to an archive.
     Save(SaveArgs),
+    /// Pull images from a registry.
+    Pull(PullArgs),
+    /// Push an image to a registry.
+    Push(PushArgs),
+    /// Log in to a registry (credentials saved for pull and push).
+    Login(LoginArgs),
+    /// Log out of a registry (its saved credentials removed).
+    Logout(LogoutArgs),
     /// List images.
     Images(ImagesArgs),
     /// Remove images.
@@ -774,6 +782,10 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Save images to an archive.
     Save(SaveArgs),
+    /// Pull images from a registry.
+    Pull(PullArgs),
+    /// Push an image to a registry.
+    Push(PushArgs),
     /// List images.
     #[command(alias = "ls", alias = "list")]
     Images(ImagesArgs),
@@ -1138,16 +1150,15 @@ pub struct RunArgs {
     /// Remove a container of the same name first.
     #[arg(long)]
     pub replace: bool,
-    /// When to pull the image: never or missing (local images), always or newer (need a
-    /// registry, not there yet).
+    /// When to pull the image: missing (when there is no local one), always, newer (pull,
+    /// keeping the local image if the registry cannot be reached) or never.
     #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never", "newer"])]
     pub pull: String,
-    /// For pulls (which rpod does not make: accepted, as they change nothing for a local
-    /// image).
-    #[arg(long = "tls-verify", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub tls_verify: bool,
-    /// For pulls (accepted as --tls-verify).
-    #[arg(long)]
+    /// For pulls: verify the registry's certificate (as pull's --tls-verify).
+    #[arg(long = "tls-verify", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
+    /// For pulls: the credentials file (as pull's --authfile).
+    #[arg(long, env = "REGISTRY_AUTH_FILE", hide_env = true)]
     pub authfile: Option<PathBuf>,
     /// The user namespace: host (rpod's containers share the host's; others are not
     /// supported).
@@ -1184,8 +1195,7 @@ pub struct RunArgs {
     /// NOTIFY_SOCKET to pass on; conmon is not supported).
     #[arg(long, default_value = "ignore")]
     pub sdnotify: String,
-    /// Accepted for podman's scripts: it quiets a pull's progress, and rpod never pulls
-    /// (so prints none).
+    /// Print no pull progress.
     #[arg(short = 'q', long)]
     pub quiet: bool,
     #[command(flatten)]
@@ -1803,6 +1813,111 @@ pub struct LoadArgs {
     pub input: Option<PathBuf>,
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryFlags {
+    /// Verify the registry's certificate and refuse HTTP (default: yes, unless rpod.conf
+    /// lists the registry as insecure); false also lets rpod fall back to HTTP.
+    #[arg(long = "tls-verify", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
+    /// The credentials file (default: REGISTRY_AUTH_FILE, else
+    /// $XDG_RUNTIME_DIR/containers/auth.json, else /run/containers/UID/auth.json).
+    #[arg(long, env = "REGISTRY_AUTH_FILE", hide_env = true)]
+    pub authfile: Option<PathBuf>,
+    /// A directory of CA certificates (*.crt) for the registry (default:
+    /// /etc/containers/certs.d/HOST:PORT).
+    #[arg(long = "cert-dir")]
+    pub cert_dir: Option<PathBuf>,
+    /// USERNAME:PASSWORD to use instead of saved credentials.
+    #[arg(long)]
+    pub creds: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Print only the image ID, no progress.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// The platform to pull from a manifest list: OS/ARCH[/VARIANT].
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// The architecture to pull from a manifest list.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// The OS to pull from a manifest list.
+    #[arg(long)]
+    pub os: Option<String>,
+    /// The architecture's variant to pull from a manifest list.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// All tags of the repository: not supported.
+    #[arg(short = 'a', long = "all-tags")]
+    pub all_tags: bool,
+    /// Accepted for podman's scripts (signatures are not checked either way).
+    #[arg(long = "disable-content-trust", hide = true, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disable_content_trust: bool,
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Print no progress.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// The manifest format: oci (default) or v2s2 (Docker's).
+    #[arg(short = 'f', long, default_value = "oci")]
+    pub format: String,
+    /// How layers are compressed: gzip (default) or none.
+    #[arg(long = "compression-format", default_value = "gzip")]
+    pub compression_format: String,
+    /// Write the pushed manifest's digest to this file.
+    #[arg(long)]
+    pub digestfile: Option<PathBuf>,
+    /// Accepted for podman's scripts: rpod pushes no signatures.
+    #[arg(long = "remove-signatures")]
+    pub remove_signatures: bool,
+    /// Signing: not supported.
+    #[arg(long = "sign-by")]
+    pub sign_by: Option<String>,
+    pub image: String,
+    /// Where to push: [docker://]REGISTRY/REPOSITORY[:TAG] (default: the image's name).
+    pub destination: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[arg(short = 'u', long)]
+    pub username: Option<String>,
+    #[arg(short = 'p', long)]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    /// Print the user name saved for the registry.
+    #[arg(long = "get-login")]
+    pub get_login: bool,
+    #[command(flatten)]
+    pub registry_flags: RegistryFlags,
+    /// The registry (HOST[:PORT][/NAMESPACE]); default: the first search registry.
+    pub registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Remove the credentials of every registry.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// The credentials file (as for login).
+    #[arg(long, env = "REGISTRY_AUTH_FILE", hide_env = true)]
+    pub authfile: Option<PathBuf>,
+    /// The registry (HOST[:PORT][/NAMESPACE]); default: the first search registry.
+    pub registry: Option<String>,
 }
 
 #[derive(Debug, Args)]

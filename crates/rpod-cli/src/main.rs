@@ -79,8 +79,8 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
 
 fn run(cli: Cli) -> Result<i32, exit::Failure> {
     use commands::{
-        container as c, filesystem as fs, image as i, network as n, observe as o, system as s,
-        volume as v,
+        container as c, filesystem as fs, image as i, network as n, observe as o, registry,
+        system as s, volume as v,
     };
     check_global_flags(&cli)?;
     if let Some(dir) = &cli.tmpdir {
@@ -142,6 +142,10 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Container(ContainerCommand::Restore(a)) => o::restore(e, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(e, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(e, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(e, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(e, a),
+        Command::Login(a) => registry::login(e, a),
+        Command::Logout(a) => registry::logout(e, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => i::save(e, a),
         Command::Images(a) | Command::Image(ImageCommand::Images(a)) => i::images(e, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => i::rmi(e, a),

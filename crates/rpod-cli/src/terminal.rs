@@ -51,6 +51,32 @@ impl Drop for RawMode {
     }
 }
 
+/// Stdin's terminal without echo, for a password prompt; restored when dropped.
+pub struct EchoOff {
+    saved: Termios,
+}
+
+impl EchoOff {
+    /// `None` when stdin is not a terminal.
+    pub fn enter() -> Option<EchoOff> {
+        if !io::stdin().is_terminal() {
+            return None;
+        }
+        let stdin = rustix::stdio::stdin();
+        let saved = tcgetattr(stdin).ok()?;
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
+        tcsetattr(stdin, OptionalActions::Now, &quiet).ok()?;
+        Some(EchoOff { saved })
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        let _ = tcsetattr(rustix::stdio::stdin(), OptionalActions::Now, &self.saved);
+    }
+}
+
 /// How long a resize keeps being retried while the container's terminal is not ready (a
 /// resize that comes before the container is up is kept until it is).
 const EARLY_RESIZE_PATIENCE: Duration = Duration::from_secs(10);

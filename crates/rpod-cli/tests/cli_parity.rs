@@ -124,10 +124,14 @@ fn run_flags_for_scripts() {
     assert_ne!(second.trim(), id.trim());
     assert_eq!(rpod.ok(&["ps", "-aq", "--no-trunc"]), second);
     rpod.fails(&["create", "--name", "one", "demo", "true"], 125);
-    // --pull: local images with never and missing; a registry pull says it is not there.
+    // --pull: local images with never and missing; always pulls, here from a search
+    // registry nothing answers on (tests/registry.rs pulls from a real one).
     rpod.ok(&["run", "--rm", "--pull", "never", "demo", "true"]);
+    let mut config = std::fs::read_to_string(rpod.config_path()).unwrap();
+    config.push_str("[registries]\nsearch = [\"127.0.0.1:9\"]\n");
+    std::fs::write(rpod.config_path(), config).unwrap();
     let err = rpod.fails(&["run", "--rm", "--pull", "always", "demo", "true"], 125);
-    assert!(err.contains("not supported"), "{err}");
+    assert!(err.contains("registry 127.0.0.1:9: no answer"), "{err}");
     rpod.fails(&["run", "--rm", "--pull", "sometimes", "demo", "true"], 125);
     // --label-file and --env-host (-e wins).
     let labels = dir.path().join("labels");

@@ -14,6 +14,10 @@
 //! criu_path = "/usr/sbin/criu"     # CRIU for checkpoint/restore
 //! conmon_path = "/usr/bin/conmon"  # the monitor (default: rpod-monitor)
 //! helper_binaries_dir = ["/usr/local/libexec/podman"]  # searched first for netavark, aardvark-dns
+//!
+//! [registries]
+//! search = ["docker.io"]           # where a short name (`busybox`) is pulled from, in order
+//! insecure = ["localhost:5000"]    # registries reached without TLS verification (and HTTP)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -37,6 +41,20 @@ pub struct EngineConfig {
     pub network: NetworkSection,
     #[serde(default)]
     pub engine: EngineSection,
+    #[serde(default)]
+    pub registries: RegistriesSection,
+}
+
+/// Registries (podman keeps these in `registries.conf`; rpod in its one file).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RegistriesSection {
+    /// The registries a short name is pulled from, tried in order (default: docker.io).
+    pub search: Option<Vec<String>>,
+    /// Registries (`host[:port]`) whose certificates are not verified and that may answer
+    /// over plain HTTP, as with `--tls-verify=false`.
+    #[serde(default)]
+    pub insecure: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -109,6 +127,19 @@ impl EngineConfig {
     /// The network mode new containers get when none is asked for.
     pub fn default_network_mode(&self) -> &str {
         self.containers.netns.as_deref().unwrap_or("bridge")
+    }
+
+    /// The registries a short image name is pulled from, in order.
+    pub fn search_registries(&self) -> Vec<String> {
+        self.registries
+            .search
+            .clone()
+            .unwrap_or_else(|| vec![crate::image::reference::DEFAULT_DOMAIN.to_string()])
+    }
+
+    /// Whether rpod.conf lists `registry` as insecure.
+    pub fn is_insecure_registry(&self, registry: &str) -> bool {
+        self.registries.insecure.iter().any(|r| r == registry)
     }
 
     pub fn default_network(&self) -> &str {

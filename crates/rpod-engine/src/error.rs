@@ -89,6 +89,15 @@ pub enum EngineError {
     #[error("{0} is not supported yet by rpod")]
     NotSupported(String),
 
+    /// A registry refused or failed a request (the message names the registry and what
+    /// was asked, with the registry's own words).
+    #[error("{0}")]
+    Registry(String),
+
+    /// A registry does not have the image or tag asked for.
+    #[error("{0}")]
+    RegistryNotFound(String),
+
     /// The operation found nothing to do (starting a running container, stopping a stopped
     /// one). Front ends treat it as success; the REST service answers 304.
     #[error("{0}")]
@@ -133,7 +142,8 @@ impl EngineError {
             | EngineError::NoSuchVolume(_)
             | EngineError::NoSuchPod(_)
             | EngineError::NoSuchNetwork(_)
-            | EngineError::NoSuchPath(_) => ErrorKind::NotFound,
+            | EngineError::NoSuchPath(_)
+            | EngineError::RegistryNotFound(_) => ErrorKind::NotFound,
             EngineError::VolumeExists(_)
             | EngineError::VolumeInUse { .. }
             | EngineError::NetworkExists(_)
@@ -158,7 +168,9 @@ impl EngineError {
                 _ => ErrorKind::Internal,
             },
             EngineError::NotModified(_) => ErrorKind::NotModified,
-            EngineError::Io { .. } | EngineError::Db { .. } => ErrorKind::Internal,
+            EngineError::Io { .. } | EngineError::Db { .. } | EngineError::Registry(_) => {
+                ErrorKind::Internal
+            }
         }
     }
 

@@ -721,15 +721,6 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
 /// `--cidfile`.
 fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, Failure> {
     refuse_unsupported_modes(args)?;
-    if matches!(args.pull.as_str(), "always" | "newer") {
-        return Err(Failure::new(
-            ENGINE_ERROR,
-            EngineError::NotSupported(format!(
-                "--pull {} (pulling from registries; use never or missing with a local image)",
-                args.pull
-            )),
-        ));
-    }
     if let Some(file) = &args.cidfile {
         if file.exists() {
             return Err(usage(format!(
@@ -739,6 +730,9 @@ fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, 
         }
     }
     let options = create_options(args)?;
+    if let Some(image) = &options.image {
+        super::registry::pull_for_run(engine, args, image)?;
+    }
     if let (true, Some(name)) = (args.replace, &options.name) {
         match engine.remove(
             name,

@@ -9,6 +9,7 @@ pub mod logs;
 pub mod network;
 pub mod observe;
 pub mod pod;
+pub mod registry;
 pub mod secret;
 pub mod select;
 pub mod system;

@@ -25,6 +25,7 @@ mod observe;
 mod pods;
 mod query;
 mod reboot;
+mod registry;
 mod remove;
 mod reset;
 mod secrets;
@@ -435,6 +436,11 @@ impl Engine {
 
     pub fn roots(&self) -> &Roots {
         &self.roots
+    }
+
+    /// The configuration this engine was opened with (rpod.conf).
+    pub fn config(&self) -> &crate::config::EngineConfig {
+        &self.options.config
     }
 
     /// The runtime for a name or path, created on first use.

@@ -1,5 +1,6 @@
 //! Local images: records in the state database, configs and layers under `<root>/images`.
-//! There is no registry here: images come from `import`, `load`, and go out with `save`.
+//! Images come from registries (`registry`), `import` and `load`, and go out with `push`
+//! and `save`.
 
 mod archive;
 mod commit;
@@ -7,6 +8,7 @@ mod import;
 pub mod layer;
 pub mod platform;
 pub mod reference;
+pub mod registry;
 pub mod targuard;
 pub mod tree;
 

@@ -16,7 +16,7 @@ pub struct Platform {
 
 /// Go's names (`amd64`, `arm64`) for the architectures also known by the kernel's
 /// (`x86_64`, `aarch64`).
-fn normalize_arch(arch: &str) -> String {
+pub fn go_arch(arch: &str) -> String {
     match arch {
         "x86_64" | "x86-64" => "amd64".into(),
         "aarch64" => "arm64".into(),
@@ -61,7 +61,7 @@ impl Platform {
         let arch_ok = self
             .arch
             .as_ref()
-            .is_none_or(|a| normalize_arch(a) == normalize_arch(&arch));
+            .is_none_or(|a| go_arch(a) == go_arch(&arch));
         // An image that names no variant is taken for the architecture's usual one.
         let variant_ok = self
             .variant

@@ -136,14 +136,21 @@ impl Reference {
         })
     }
 
-    /// Full name with the given default domain; `library/` is added for Docker Hub.
-    fn render(&self, default_domain: &str) -> String {
+    /// The registry and repository path this names, with the given default registry;
+    /// `library/` is added for Docker Hub.
+    pub fn repository(&self, default_domain: &str) -> (String, String) {
         let domain = self.domain.as_deref().unwrap_or(default_domain);
         let path = if domain == DEFAULT_DOMAIN && !self.path.contains('/') {
             format!("library/{}", self.path)
         } else {
             self.path.clone()
         };
+        (domain.to_string(), path)
+    }
+
+    /// Full name with the given default domain; `library/` is added for Docker Hub.
+    pub fn render(&self, default_domain: &str) -> String {
+        let (domain, path) = self.repository(default_domain);
         let mut out = format!("{domain}/{path}");
         match (&self.tag, &self.digest) {
             (Some(tag), _) => {

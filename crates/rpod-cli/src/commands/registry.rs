@@ -1,0 +1,228 @@
+//! Registry commands: pull, push, login, logout; and the pull `run` and `create` make.
+
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+
+use rpod_engine::image::platform::Platform;
+use rpod_engine::image::registry::{self, Credentials, PullOptions, PushOptions, RegistryOptions};
+use rpod_engine::{Engine, EngineError};
+
+use crate::cli::*;
+use crate::exit::{usage, Failure, Outcome};
+
+fn registry_options(flags: &RegistryFlags) -> Result<RegistryOptions, Failure> {
+    Ok(RegistryOptions {
+        tls_verify: flags.tls_verify,
+        cert_dir: flags.cert_dir.clone(),
+        credentials: flags.creds.as_deref().map(Credentials::parse).transpose()?,
+        auth_file: flags.authfile.clone(),
+    })
+}
+
+/// Progress lines go to standard error, as podman's do; none with `quiet`.
+fn progress_printer(quiet: bool) -> impl FnMut(&str) {
+    move |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+pub fn pull(engine: &Engine, args: PullArgs) -> Outcome {
+    if args.all_tags {
+        return Err(EngineError::NotSupported("pull --all-tags".into()).into());
+    }
+    let options = PullOptions {
+        registry: registry_options(&args.registry)?,
+        platform: Platform::from_flags(
+            args.platform.as_deref(),
+            args.os.as_deref(),
+            args.arch.as_deref(),
+            args.variant.as_deref(),
+        )?,
+    };
+    let mut progress = progress_printer(args.quiet);
+    for image in &args.images {
+        let record = engine.pull_image(image, &options, &mut progress)?;
+        println!("{}", record.id);
+    }
+    Ok(0)
+}
+
+/// The pull `run` and `create` make for `--pull` (`missing` only when the image is not
+/// here; `newer` keeps the local image when the pull fails).
+pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), Failure> {
+    let local = match engine.resolve_image(image) {
+        Ok(_) => true,
+        Err(EngineError::NoSuchImage(_)) => false,
+        Err(e) => return Err(e.into()),
+    };
+    let wanted = match args.pull.as_str() {
+        "never" => false,
+        "missing" => !local,
+        _ => true,
+    };
+    if !wanted {
+        return Ok(());
+    }
+    let options = PullOptions {
+        registry: RegistryOptions {
+            tls_verify: args.tls_verify,
+            auth_file: args.authfile.clone(),
+            ..RegistryOptions::default()
+        },
+        platform: Platform::from_flags(
+            args.platform.as_deref(),
+            args.os.as_deref(),
+            args.arch.as_deref(),
+            args.variant.as_deref(),
+        )?,
+    };
+    let mut progress = progress_printer(args.quiet);
+    match engine.pull_image(image, &options, &mut progress) {
+        Ok(_) => Ok(()),
+        Err(e) if args.pull == "newer" && local => {
+            tracing::warn!("pulling {image} failed, using the local image: {e}");
+            Ok(())
+        }
+        Err(e) if !local => Err(usage(format!(
+            "{image}: image not known locally, and pulling it failed: {e}"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
+    if args.sign_by.is_some() {
+        return Err(EngineError::NotSupported("push --sign-by (signing images)".into()).into());
+    }
+    let options = PushOptions {
+        registry: registry_options(&args.registry)?,
+        format: args.format.parse()?,
+        compression: args.compression_format.parse()?,
+    };
+    let mut progress = progress_printer(args.quiet);
+    let digest = engine.push_image(
+        &args.image,
+        args.destination.as_deref(),
+        &options,
+        &mut progress,
+    )?;
+    if let Some(path) = &args.digestfile {
+        std::fs::write(path, &digest).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    }
+    Ok(0)
+}
+
+/// The registry login and logout act on: the one given, else the first search registry.
+fn chosen_registry(engine: &Engine, given: Option<&str>) -> Result<String, Failure> {
+    let text = match given {
+        Some(text) => text.to_string(),
+        None => engine
+            .config()
+            .search_registries()
+            .into_iter()
+            .next()
+            .ok_or_else(|| usage("no registry given, and rpod.conf lists no search registries"))?,
+    };
+    Ok(registry::login_key(&text)?)
+}
+
+/// A line typed at the terminal after `prompt` (standard error), without echo for a
+/// password.
+fn prompt(prompt: &str, secret: bool) -> Result<String, Failure> {
+    let stdin = io::stdin();
+    if !stdin.is_terminal() {
+        return Err(usage(format!(
+            "{} is needed: give it as a flag (or --password-stdin)",
+            prompt.trim_end_matches(": ").to_lowercase()
+        )));
+    }
+    eprint!("{prompt}");
+    let _ = io::stderr().flush();
+    let echo_off = secret.then(crate::terminal::EchoOff::enter).flatten();
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    drop(echo_off);
+    if secret {
+        eprintln!();
+    }
+    read.map_err(|e| usage(format!("reading from the terminal: {e}")))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+pub fn login(engine: &Engine, args: LoginArgs) -> Outcome {
+    let key = chosen_registry(engine, args.registry.as_deref())?;
+    let mut options = registry_options(&args.registry_flags)?;
+    if args.get_login {
+        return match registry::saved_login(key.split('/').next().unwrap_or(&key), &options)? {
+            Some(user) => {
+                println!("{user}");
+                Ok(0)
+            }
+            None => Err(usage(format!("not logged into {key}"))),
+        };
+    }
+    if args.password.is_some() && args.password_stdin {
+        return Err(usage(
+            "--password and --password-stdin cannot be used together",
+        ));
+    }
+    let password = if args.password_stdin {
+        let mut text = String::new();
+        io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| usage(format!("reading the password from standard input: {e}")))?;
+        Some(text.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        args.password.clone()
+    };
+    if args.username.is_none() && password.is_none() && options.credentials.is_none() {
+        let file = registry::AuthFile::open(&options.auth_file_path())?;
+        let host = key.split('/').next().unwrap_or(&key);
+        let below = key.split_once('/').map(|(_, p)| p).unwrap_or("");
+        if let Some(saved) = file.lookup(host, below) {
+            let mut check = options.clone();
+            check.credentials = Some(saved);
+            if registry::login(&key, &check).is_ok() {
+                println!("Authenticating with existing credentials for {key}");
+                println!("Existing credentials are valid. Already logged in to {key}");
+                return Ok(0);
+            }
+        }
+    }
+    if options.credentials.is_none() {
+        let username = match args.username.clone() {
+            Some(u) => u,
+            None => prompt("Username: ", false)?,
+        };
+        let password = match password {
+            Some(p) => p,
+            None => prompt("Password: ", true)?,
+        };
+        if username.is_empty() {
+            return Err(usage("a user name is needed to log in"));
+        }
+        options.credentials = Some(Credentials { username, password });
+    }
+    registry::login(&key, &options)?;
+    println!("Login Succeeded!");
+    Ok(0)
+}
+
+pub fn logout(engine: &Engine, args: LogoutArgs) -> Outcome {
+    let options = RegistryOptions {
+        auth_file: args.authfile.clone(),
+        ..RegistryOptions::default()
+    };
+    if args.all {
+        registry::logout(None, &options)?;
+        println!("Removed login credentials for all registries");
+        return Ok(0);
+    }
+    let key = chosen_registry(engine, args.registry.as_deref())?;
+    if !registry::logout(Some(&key), &options)? {
+        return Err(usage(format!("not logged into {key}")));
+    }
+    println!("Removed login credentials for {key}");
+    Ok(0)
+}

@@ -1,0 +1,924 @@
+//! Registries: push, pull, login and logout against a real registry (Debian's
+//! docker-registry, the Distribution project's server, on a port of its own), and pulls
+//! from a hostile registry written here that lies about what it serves.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Rpod;
+use sha2::{Digest, Sha256};
+
+const REGISTRY: &str = "/usr/bin/docker-registry";
+
+/// A docker-registry process serving a temporary directory; killed when dropped.
+struct Registry {
+    child: Child,
+    host: String,
+    dir: tempfile::TempDir,
+}
+
+struct RegistrySetup {
+    /// `(user, password)` for htpasswd authentication.
+    user: Option<(&'static str, &'static str)>,
+    tls: bool,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Registry {
+    fn start(setup: RegistrySetup) -> Registry {
+        assert!(
+            Path::new(REGISTRY).exists(),
+            "{REGISTRY} is missing: run scripts/install-deps.sh"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        if setup.tls {
+            make_certificate(dir.path());
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                dir.path().join("server.crt").display(),
+                dir.path().join("server.key").display()
+            ));
+        }
+        if let Some((user, password)) = setup.user {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("htpasswd (apache2-utils) is missing: run scripts/install-deps.sh");
+            assert!(out.status.success());
+            fs::write(dir.path().join("htpasswd"), &out.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        fs::write(dir.path().join("config.yml"), config).unwrap();
+        let child = Command::new(REGISTRY)
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.path().join("registry.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&host).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the registry did not start: {}",
+                fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Registry { child, host, dir }
+    }
+
+    fn plain() -> Registry {
+        Registry::start(RegistrySetup {
+            user: None,
+            tls: false,
+        })
+    }
+
+    /// The directory holding the CA certificate of a TLS registry (as `--cert-dir`).
+    fn cert_dir(&self) -> PathBuf {
+        self.dir.path().join("certs")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A CA (`certs/ca.crt`, what `--cert-dir` is given) and a server certificate for
+/// 127.0.0.1 signed by it (`server.crt`, `server.key`): webpki refuses a self-signed
+/// certificate that is its own CA.
+fn make_certificate(dir: &Path) {
+    fs::create_dir_all(dir.join("certs")).unwrap();
+    fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let steps: [Vec<&str>; 3] = [
+        vec![
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=rpod test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "certs/ca.crt",
+        ],
+        vec![
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "certs/ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl")
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn image_id(rpod: &Rpod, name: &str) -> String {
+    rpod.ok(&["image", "inspect", "--format", "{{.Id}}", name])
+        .trim()
+        .to_string()
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A store's credentials file, so that no test reads or writes the user's own.
+fn with_auth(command: &mut Command, auth: &Path) {
+    command.env("REGISTRY_AUTH_FILE", auth);
+}
+
+fn run_with_auth(rpod: &Rpod, auth: &Path, args: &[&str]) -> std::process::Output {
+    let mut command = rpod.command(args);
+    with_auth(&mut command, auth);
+    command.output().unwrap()
+}
+
+#[test]
+fn a_pushed_image_pulls_back_the_same_and_runs() {
+    let registry = Registry::plain();
+    let source = Rpod::with_image("runc");
+    let auth = source.dir.path().join("auth.json");
+    let target = format!("{}/team/demo:v1", registry.host);
+    let digest_file = source.dir.path().join("digest");
+    let out = run_with_auth(
+        &source,
+        &auth,
+        &[
+            "push",
+            "--tls-verify=false",
+            "--digestfile",
+            digest_file.to_str().unwrap(),
+            "demo",
+            &target,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    let progress = stderr_of(&out);
+    assert!(
+        progress.contains("Copying blob") && progress.contains("Writing manifest"),
+        "{progress}"
+    );
+    let digest = fs::read_to_string(&digest_file).unwrap();
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest}"
+    );
+    // The registry has the manifest under that digest.
+    let manifest = registry
+        .dir
+        .path()
+        .join("data/docker/registry/v2/blobs/sha256")
+        .join(&digest[7..9])
+        .join(&digest[7..]);
+    assert!(manifest.exists(), "{}", manifest.display());
+
+    let again = run_with_auth(
+        &source,
+        &auth,
+        &["push", "--tls-verify=false", "demo", &target],
+    );
+    assert!(
+        stderr_of(&again).contains("skipped: already exists"),
+        "{}",
+        stderr_of(&again)
+    );
+
+    let puller = Rpod::new("runc");
+    let out = run_with_auth(&puller, &auth, &["pull", "--tls-verify=false", &target]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(printed.trim(), image_id(&source, "demo"));
+    assert_eq!(image_id(&puller, &target), image_id(&source, "demo"));
+    assert!(stderr_of(&out).contains(&format!("Trying to pull {target}...")));
+    let listed = puller.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(listed.trim(), target);
+    let ran = puller.ok(&["run", "--rm", &target, "echo", "pulled and running"]);
+    assert_eq!(ran, "pulled and running\n");
+
+    // Uncompressed layers and Docker's manifest format read back too; -q prints the ID only.
+    for (flags, tag) in [
+        (vec!["--compression-format", "none"], "raw"),
+        (vec!["--format", "v2s2"], "docker"),
+    ] {
+        let tagged = format!("{}/team/demo:{tag}", registry.host);
+        let mut args = vec!["push", "--tls-verify=false", "-q"];
+        args.extend(flags);
+        args.extend(["demo", tagged.as_str()]);
+        let out = run_with_auth(&source, &auth, &args);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+        let out = run_with_auth(
+            &puller,
+            &auth,
+            &["pull", "-q", "--tls-verify=false", &tagged],
+        );
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            image_id(&source, "demo")
+        );
+        assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+    }
+
+    // A tag the registry does not have: a clear error, nothing recorded.
+    let missing = format!("{}/team/demo:nope", registry.host);
+    let out = run_with_auth(&puller, &auth, &["pull", "--tls-verify=false", &missing]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("manifest unknown"),
+        "{}",
+        stderr_of(&out)
+    );
+    // Without --tls-verify=false an HTTP registry is refused, saying why.
+    let out = run_with_auth(&puller, &auth, &["pull", &target]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("plain HTTP"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn run_pulls_a_missing_image_as_its_pull_policy_says() {
+    let registry = Registry::plain();
+    let source = Rpod::with_image("runc");
+    let auth = source.dir.path().join("auth.json");
+    let target = format!("{}/demo:latest", registry.host);
+    let out = run_with_auth(
+        &source,
+        &auth,
+        &["push", "--tls-verify=false", "demo", &target],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    let runner = Rpod::new("runc");
+    let out = run_with_auth(
+        &runner,
+        &auth,
+        &["run", "--rm", "--pull", "never", &target, "true"],
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("image not known"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let out = run_with_auth(
+        &runner,
+        &auth,
+        &[
+            "run",
+            "--rm",
+            "--tls-verify=false",
+            &target,
+            "echo",
+            "first",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\n");
+    assert!(
+        stderr_of(&out).contains("Trying to pull"),
+        "{}",
+        stderr_of(&out)
+    );
+    // Present now: missing pulls nothing; always pulls again (its layers skipped).
+    let out = run_with_auth(&runner, &auth, &["run", "--rm", &target, "true"]);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = run_with_auth(
+        &runner,
+        &auth,
+        &[
+            "create",
+            "--pull",
+            "always",
+            "--tls-verify=false",
+            &target,
+            "true",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("skipped: already exists"),
+        "{}",
+        stderr_of(&out)
+    );
+    // newer keeps the local image when the registry cannot be reached.
+    drop(registry);
+    let out = run_with_auth(
+        &runner,
+        &auth,
+        &[
+            "run",
+            "--rm",
+            "--pull",
+            "newer",
+            "--tls-verify=false",
+            &target,
+            "echo",
+            "kept",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "kept\n");
+    let out = run_with_auth(
+        &runner,
+        &auth,
+        &[
+            "run",
+            "--rm",
+            "--pull",
+            "always",
+            "--tls-verify=false",
+            &target,
+            "true",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(125), "{}", stderr_of(&out));
+}
+
+#[test]
+fn login_saves_credentials_that_push_and_pull_use_and_logout_removes_them() {
+    let registry = Registry::start(RegistrySetup {
+        user: Some(("alice", "s3cret")),
+        tls: false,
+    });
+    let rpod = Rpod::with_image("runc");
+    let auth = rpod.dir.path().join("auth/auth.json");
+    let target = format!("{}/private/demo:1", registry.host);
+    let host = registry.host.as_str();
+
+    let out = run_with_auth(
+        &rpod,
+        &auth,
+        &["push", "--tls-verify=false", "demo", &target],
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("authentication required"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let out = run_with_auth(
+        &rpod,
+        &auth,
+        &[
+            "login",
+            "--tls-verify=false",
+            "-u",
+            "alice",
+            "-p",
+            "wrong",
+            host,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("invalid username/password"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!auth.exists(), "a failed login saved credentials");
+
+    let out = run_with_auth(
+        &rpod,
+        &auth,
+        &[
+            "login",
+            "--tls-verify=false",
+            "-u",
+            "alice",
+            "-p",
+            "s3cret",
+            host,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Login Succeeded!\n");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&auth).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let saved: serde_json::Value = serde_json::from_slice(&fs::read(&auth).unwrap()).unwrap();
+    assert!(saved["auths"][host]["auth"].is_string(), "{saved}");
+    let out = run_with_auth(&rpod, &auth, &["login", "--get-login", host]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "alice\n");
+    // Logged in already: login without a password checks the saved credentials.
+    let out = run_with_auth(&rpod, &auth, &["login", "--tls-verify=false", host]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Already logged in"));
+
+    let out = run_with_auth(
+        &rpod,
+        &auth,
+        &["push", "--tls-verify=false", "demo", &target],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let puller = Rpod::new("runc");
+    let out = run_with_auth(
+        &puller,
+        &auth,
+        &["pull", "-q", "--tls-verify=false", &target],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    let out = run_with_auth(&rpod, &auth, &["logout", host]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("Removed login credentials for {host}\n")
+    );
+    let out = run_with_auth(&rpod, &auth, &["logout", host]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr_of(&out).contains(&format!("not logged into {host}")));
+    let out = run_with_auth(&puller, &auth, &["pull", "--tls-verify=false", &target]);
+    assert_eq!(out.status.code(), Some(125), "pulled without credentials");
+
+    // --creds instead of a saved login; --password-stdin.
+    let out = run_with_auth(
+        &puller,
+        &auth,
+        &[
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            "--creds",
+            "alice:s3cret",
+            &target,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut command = rpod.command(&[
+        "login",
+        "--tls-verify=false",
+        "-u",
+        "alice",
+        "--password-stdin",
+        host,
+    ]);
+    with_auth(&mut command, &auth);
+    let out = common::pipe_through(&mut command, b"s3cret\n");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run_with_auth(&rpod, &auth, &["logout", "--all"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run_with_auth(&rpod, &auth, &["login", "--get-login", host]);
+    assert_eq!(out.status.code(), Some(125));
+}
+
+#[test]
+fn a_tls_registry_is_trusted_through_its_ca_or_with_tls_verify_false() {
+    let registry = Registry::start(RegistrySetup {
+        user: None,
+        tls: true,
+    });
+    let rpod = Rpod::with_image("runc");
+    let auth = rpod.dir.path().join("auth.json");
+    let target = format!("{}/secure/demo:1", registry.host);
+    let out = run_with_auth(&rpod, &auth, &["push", "demo", &target]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("--cert-dir"),
+        "{}",
+        stderr_of(&out)
+    );
+    let cert_dir = registry.cert_dir();
+    let out = run_with_auth(
+        &rpod,
+        &auth,
+        &[
+            "push",
+            "--cert-dir",
+            cert_dir.to_str().unwrap(),
+            "demo",
+            &target,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let puller = Rpod::new("runc");
+    let out = run_with_auth(
+        &puller,
+        &auth,
+        &["pull", "-q", "--tls-verify=false", &target],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(image_id(&puller, &target), image_id(&rpod, "demo"));
+}
+
+#[test]
+fn rpod_conf_names_search_and_insecure_registries() {
+    let registry = Registry::plain();
+    let config = format!(
+        "[containers]\nnetns = \"none\"\n[registries]\nsearch = [\"{0}\"]\ninsecure = [\"{0}\"]\n",
+        registry.host
+    );
+    let source = Rpod::with_image("runc");
+    let auth = source.dir.path().join("auth.json");
+    let out = run_with_auth(
+        &source,
+        &auth,
+        &[
+            "push",
+            "--tls-verify=false",
+            "demo",
+            &format!("{}/tools/demo:2", registry.host),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let puller = Rpod::with_config("runc", &config);
+    // A short name, pulled from the search registry over HTTP without flags.
+    let out = run_with_auth(&puller, &auth, &["pull", "-q", "tools/demo:2"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        puller
+            .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .trim(),
+        format!("{}/tools/demo:2", registry.host)
+    );
+    // Other transports are refused, not taken for registry names.
+    let out = run_with_auth(&puller, &auth, &["pull", "oci-archive:/tmp/x.tar"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("not supported"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A hostile registry: it serves what the test tells it to, whatever the digests say.
+
+type Routes = Arc<Mutex<Vec<(String, Route)>>>;
+
+#[derive(Clone)]
+struct Route {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// Only with this `Authorization` header; 401 with `challenge` otherwise.
+    needs: Option<(String, String)>,
+}
+
+fn route(body: Vec<u8>, content_type: &str) -> Route {
+    Route {
+        status: 200,
+        headers: vec![("Content-Type".into(), content_type.into())],
+        body,
+        needs: None,
+    }
+}
+
+/// Serve `routes` (matched by path prefix, query ignored) on a port of its own until the
+/// test ends. Requests are logged with their Authorization header.
+fn serve(routes: Routes, log: Arc<Mutex<Vec<String>>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let routes = routes.clone();
+            let log = log.clone();
+            std::thread::spawn(move || answer(stream, &routes, &log));
+        }
+    });
+    host
+}
+
+fn answer(stream: TcpStream, routes: &Routes, log: &Arc<Mutex<Vec<String>>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+        let mut authorization = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "authorization" => authorization = value.trim().to_string(),
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        log.lock().unwrap().push(format!("{path} {authorization}"));
+        let bare = path.split('?').next().unwrap_or("").to_string();
+        let found = routes
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(prefix, _)| bare.starts_with(prefix.as_str()))
+            .map(|(_, r)| r.clone());
+        let (status, headers, body) = match found {
+            Some(r) => match &r.needs {
+                Some((wanted, challenge)) if authorization != *wanted => (
+                    401,
+                    vec![("WWW-Authenticate".to_string(), challenge.clone())],
+                    b"{}".to_vec(),
+                ),
+                _ => (r.status, r.headers.clone(), r.body.clone()),
+            },
+            None => (
+                404,
+                Vec::new(),
+                br#"{"errors":[{"code":"NOT_FOUND","message":"nothing here"}]}"#.to_vec(),
+            ),
+        };
+        let mut head = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&body).is_err() {
+            return;
+        }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// A one-file layer tar, gzip-compressed, and its diff id.
+fn small_layer(content: &[u8]) -> (Vec<u8>, String) {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "hello.txt", content)
+        .unwrap();
+    let tar = builder.into_inner().unwrap();
+    let diff_id = sha256(&tar);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    (gz.finish().unwrap(), diff_id)
+}
+
+/// Routes of a one-layer image `repo:tag`; `layer_served` is what the blob URL answers.
+fn image_routes(layer: &[u8], diff_id: &str, layer_served: Vec<u8>) -> Vec<(String, Route)> {
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["/hello"]},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    })
+    .to_string()
+    .into_bytes();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(layer), "size": layer.len()}],
+    })
+    .to_string()
+    .into_bytes();
+    vec![
+        ("/v2/".into(), route(b"{}".to_vec(), "application/json")),
+        (
+            "/v2/x/manifests/".into(),
+            route(manifest, "application/vnd.oci.image.manifest.v1+json"),
+        ),
+        (
+            format!("/v2/x/blobs/{}", sha256(&config)),
+            route(config.clone(), "application/octet-stream"),
+        ),
+        (
+            format!("/v2/x/blobs/{}", sha256(layer)),
+            route(layer_served, "application/octet-stream"),
+        ),
+    ]
+    .into_iter()
+    // Longer paths first, so that /v2/ does not shadow them.
+    .rev()
+    .collect()
+}
+
+fn store_is_clean(rpod: &Rpod) {
+    let count = |dir: &str| {
+        fs::read_dir(rpod.root().join(dir))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("images/layers"), 0, "a layer stayed behind");
+    assert_eq!(count("images/blobs"), 0, "a layer blob stayed behind");
+    assert_eq!(count("tmp"), 0, "scratch files stayed behind");
+    assert_eq!(rpod.ok(&["images", "-q"]), "");
+}
+
+#[test]
+fn a_registry_that_lies_about_its_blobs_leaves_nothing_behind() {
+    let (layer, diff_id) = small_layer(b"hello\n");
+    let rpod = Rpod::new("runc");
+    let auth = rpod.dir.path().join("auth.json");
+    let log = Arc::new(Mutex::new(Vec::new()));
+
+    // A layer whose bytes are not the ones its digest names.
+    let (other, _) = small_layer(b"evil!\n");
+    let routes = Arc::new(Mutex::new(image_routes(&layer, &diff_id, other)));
+    let host = serve(routes.clone(), log.clone());
+    let name = format!("{host}/x:1");
+    let out = run_with_auth(&rpod, &auth, &["pull", "--tls-verify=false", &name]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("digest") || stderr_of(&out).contains("bytes"),
+        "{}",
+        stderr_of(&out)
+    );
+    store_is_clean(&rpod);
+
+    // Longer than the manifest says.
+    let mut longer = layer.clone();
+    longer.extend_from_slice(&[0u8; 100]);
+    *routes.lock().unwrap() = image_routes(&layer, &diff_id, longer);
+    let out = run_with_auth(&rpod, &auth, &["pull", "--tls-verify=false", &name]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr_of(&out).contains("more than"), "{}", stderr_of(&out));
+    store_is_clean(&rpod);
+
+    // A manifest far larger than any real one.
+    let mut huge = image_routes(&layer, &diff_id, layer.clone());
+    for (prefix, route) in huge.iter_mut() {
+        if prefix.contains("manifests") {
+            route.body = vec![b' '; 5 << 20];
+        }
+    }
+    *routes.lock().unwrap() = huge;
+    let out = run_with_auth(&rpod, &auth, &["pull", "--tls-verify=false", &name]);
+    assert_eq!(out.status.code(), Some(125));
+    store_is_clean(&rpod);
+
+    // A manifest asked for by digest that is not the one served.
+    *routes.lock().unwrap() = image_routes(&layer, &diff_id, layer.clone());
+    let by_digest = format!("{host}/x@sha256:{}", "ab".repeat(32));
+    let out = run_with_auth(&rpod, &auth, &["pull", "--tls-verify=false", &by_digest]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr_of(&out).contains("digest"), "{}", stderr_of(&out));
+    store_is_clean(&rpod);
+
+    // And served honestly, the same image pulls and its file is there.
+    let out = run_with_auth(&rpod, &auth, &["pull", "-q", "--tls-verify=false", &name]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let layers = fs::read_dir(rpod.root().join("images/layers"))
+        .unwrap()
+        .count();
+    assert_eq!(layers, 1);
+    let unpacked = rpod
+        .root()
+        .join("images/layers")
+        .join(&diff_id[7..])
+        .join("hello.txt");
+    assert_eq!(fs::read(unpacked).unwrap(), b"hello\n");
+}
+
+#[test]
+fn a_bearer_token_is_fetched_with_the_credentials_and_sent() {
+    let (layer, diff_id) = small_layer(b"token\n");
+    let rpod = Rpod::new("runc");
+    let auth = rpod.dir.path().join("auth.json");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let routes = Arc::new(Mutex::new(Vec::new()));
+    let host = serve(routes.clone(), log.clone());
+    let challenge = format!(r#"Bearer realm="http://{host}/token",service="fake""#);
+    let mut served = vec![(
+        "/token".to_string(),
+        Route {
+            needs: Some((
+                // alice:pw
+                "Basic YWxpY2U6cHc=".into(),
+                r#"Basic realm="tokens""#.into(),
+            )),
+            ..route(br#"{"token":"T0KEN"}"#.to_vec(), "application/json")
+        },
+    )];
+    for (prefix, r) in image_routes(&layer, &diff_id, layer.clone()) {
+        served.push((
+            prefix,
+            Route {
+                needs: Some(("Bearer T0KEN".into(), challenge.clone())),
+                ..r
+            },
+        ));
+    }
+    *routes.lock().unwrap() = served;
+    let name = format!("{host}/x:1");
+    let out = run_with_auth(&rpod, &auth, &["pull", "--tls-verify=false", &name]);
+    assert_eq!(out.status.code(), Some(125), "pulled without credentials");
+    let out = run_with_auth(
+        &rpod,
+        &auth,
+        &[
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            "--creds",
+            "alice:pw",
+            &name,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let log = log.lock().unwrap();
+    let token_request = log
+        .iter()
+        .find(|l| l.starts_with("/token?") && l.ends_with("Basic YWxpY2U6cHc="))
+        .expect("no token request with the credentials");
+    assert!(token_request.contains("service=fake"), "{token_request}");
+    assert!(
+        token_request.contains("scope=repository%3Ax%3Apull"),
+        "{token_request}"
+    );
+    assert!(log
+        .iter()
+        .any(|l| l.contains("/blobs/") && l.ends_with("Bearer T0KEN")));
+}

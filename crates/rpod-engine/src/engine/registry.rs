@@ -1,0 +1,179 @@
+//! Pulls and pushes of the engine: names resolved (a short name through the search
+//! registries of rpod.conf), the insecure registries it lists applied, the image lock
+//! held while the store changes, events recorded.
+
+use super::Engine;
+use crate::image::reference::Reference;
+use crate::image::registry::{self, PullOptions, PushOptions, RegistryOptions};
+use crate::image::{self, ImageRecord};
+use crate::{EngineError, Result};
+
+/// Transports of containers/image that name something other than a registry.
+const OTHER_TRANSPORTS: &[&str] = &[
+    "containers-storage",
+    "dir",
+    "docker-archive",
+    "docker-daemon",
+    "oci",
+    "oci-archive",
+    "ostree",
+    "sif",
+    "tarball",
+];
+
+/// A reference as typed, with `docker://` taken off; other transports are refused.
+fn registry_reference(text: &str) -> Result<Reference> {
+    let plain = text.strip_prefix("docker://").unwrap_or(text);
+    if let Some((transport, _)) = plain.split_once(':') {
+        if OTHER_TRANSPORTS.contains(&transport) {
+            return Err(EngineError::NotSupported(format!(
+                "the {transport}: transport (use load, save or import for archives)"
+            )));
+        }
+    }
+    Reference::parse(plain)
+}
+
+impl Engine {
+    /// `options` for `registry`, with rpod.conf's insecure registries applied when the
+    /// caller did not say.
+    fn options_for(&self, registry: &str, options: &RegistryOptions) -> RegistryOptions {
+        let mut options = options.clone();
+        if options.tls_verify.is_none() && self.options.config.is_insecure_registry(registry) {
+            options.tls_verify = Some(false);
+        }
+        options
+    }
+
+    /// The full names `text` may be pulled as: its own registry, or each search registry.
+    pub fn pull_candidates(&self, text: &str) -> Result<Vec<(Reference, String)>> {
+        let reference = registry_reference(text)?;
+        let registries = match &reference.domain {
+            Some(domain) => vec![domain.clone()],
+            None => self.options.config.search_registries(),
+        };
+        if registries.is_empty() {
+            return Err(EngineError::InvalidArg(format!(
+                "short name {text:?} cannot be pulled: rpod.conf lists no search registries"
+            )));
+        }
+        Ok(registries
+            .into_iter()
+            .map(|registry| (reference.clone(), registry))
+            .collect())
+    }
+
+    /// Pull an image and record it under its full name. A short name is tried on each
+    /// search registry in turn; the first that has it wins. `progress` gets podman's lines.
+    pub fn pull_image(
+        &self,
+        text: &str,
+        options: &PullOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<ImageRecord> {
+        let candidates = self.pull_candidates(text)?;
+        let mut failures: Vec<EngineError> = Vec::new();
+        for (reference, registry) in &candidates {
+            let name = reference.render(registry);
+            progress(&format!("Trying to pull {name}..."));
+            let mut these = options.clone();
+            these.registry = self.options_for(registry, &options.registry);
+            let _lock = self.image_lock()?;
+            match registry::pull(
+                &self.store,
+                &self.roots,
+                reference,
+                registry,
+                &these,
+                progress,
+            ) {
+                Ok(record) => {
+                    self.image_event(&record.id, "pull", &name);
+                    return Ok(record);
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        if failures.len() == 1 {
+            return Err(failures.remove(0));
+        }
+        let all_unknown = failures
+            .iter()
+            .all(|e| matches!(e, EngineError::RegistryNotFound(_)));
+        let text = failures
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(if all_unknown {
+            EngineError::RegistryNotFound(text)
+        } else {
+            EngineError::Registry(text)
+        })
+    }
+
+    /// Push the image `source` names to `destination` (or to its own name when that has a
+    /// registry); returns the pushed manifest's digest.
+    pub fn push_image(
+        &self,
+        source: &str,
+        destination: Option<&str>,
+        options: &PushOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<String> {
+        let record = self.resolve_image(source)?;
+        let target_text = match destination {
+            Some(d) => d.to_string(),
+            None => {
+                let names = self.image_names(&record.id)?;
+                image::reference::lookup_candidates(source)
+                    .ok()
+                    .and_then(|c| c.into_iter().find(|n| names.contains(n)))
+                    .ok_or_else(|| {
+                        EngineError::InvalidArg(format!(
+                            "{source}: give a destination (REGISTRY/REPOSITORY[:TAG]) to push an image named by its ID"
+                        ))
+                    })?
+            }
+        };
+        let destination = registry_reference(&target_text)?;
+        let Some(registry) = destination.domain.clone() else {
+            return Err(EngineError::InvalidArg(format!(
+                "{target_text}: a push destination needs a registry (REGISTRY/REPOSITORY[:TAG])"
+            )));
+        };
+        if registry == image::reference::LOCAL_DOMAIN {
+            return Err(EngineError::InvalidArg(format!(
+                "{target_text}: localhost/ names a local image, not a registry: give a destination like localhost:5000/{}",
+                destination.path
+            )));
+        }
+        let mut these = options.clone();
+        these.registry = self.options_for(&registry, &options.registry);
+        let digest = registry::push(&self.roots, &record, &destination, &these, progress)?;
+        self.image_event(
+            &record.id,
+            "push",
+            &destination.render(image::reference::DEFAULT_DOMAIN),
+        );
+        Ok(digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_transports_are_refused_and_docker_is_taken_off() {
+        assert!(matches!(
+            registry_reference("oci-archive:/tmp/x.tar"),
+            Err(EngineError::NotSupported(_))
+        ));
+        let plain = registry_reference("docker://r.io:5000/a/b:1").unwrap();
+        assert_eq!(plain.domain.as_deref(), Some("r.io:5000"));
+        assert_eq!(plain.tag.as_deref(), Some("1"));
+        // A registry with a port is not a transport.
+        assert!(registry_reference("localhost:5000/x").is_ok());
+    }
+}

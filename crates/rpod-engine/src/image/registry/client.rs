@@ -1,0 +1,555 @@
+//! One repository on one registry, spoken to over the OCI distribution API: the scheme
+//! (HTTPS, or HTTP for a registry the user called insecure), TLS roots, and the
+//! authentication its challenges ask for (basic, or a bearer token from its token service).
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use ureq::http::{Response, StatusCode};
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::{Agent, Body};
+
+use super::auth_file::{self, AuthFile, Credentials};
+use super::challenge::{self, Challenge};
+use crate::image::reference::DEFAULT_DOMAIN;
+use crate::{EngineError, Result};
+
+/// Where Docker Hub's API answers, for images named `docker.io/...`.
+const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
+/// The system's CA bundle on Debian, Ubuntu and Fedora-like hosts (podman trusts it too).
+const SYSTEM_CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+];
+/// Per-registry CA certificates, podman's place (`/etc/containers/certs.d/HOST:PORT/*.crt`).
+const CERTS_D: &str = "/etc/containers/certs.d";
+/// Token answers, error bodies and other small documents larger than this are refused.
+pub const SMALL_DOCUMENT_LIMIT: u64 = 1 << 20;
+
+/// How to reach registries: from the command line or the API.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// Verify the registry's certificate and refuse plain HTTP. False also lets rpod fall
+    /// back to HTTP when HTTPS fails, as podman's `--tls-verify=false`. `None`: verify,
+    /// unless rpod.conf lists the registry as insecure (the engine decides).
+    pub tls_verify: Option<bool>,
+    /// A directory of CA certificates (`*.crt`) for the registry (`--cert-dir`); otherwise
+    /// `/etc/containers/certs.d/HOST/`.
+    pub cert_dir: Option<PathBuf>,
+    /// Credentials to use instead of the saved ones (`--creds`, an API request's auth).
+    pub credentials: Option<Credentials>,
+    /// The credentials file (`--authfile`); otherwise `auth_file::default_path()`.
+    pub auth_file: Option<PathBuf>,
+}
+
+impl RegistryOptions {
+    pub fn auth_file_path(&self) -> PathBuf {
+        self.auth_file
+            .clone()
+            .unwrap_or_else(auth_file::default_path)
+    }
+
+    /// The credentials for a repository: the given ones, else the saved ones, else none.
+    fn credentials_for(&self, registry: &str, repository: &str) -> Result<Option<Credentials>> {
+        if let Some(credentials) = &self.credentials {
+            return Ok(Some(credentials.clone()));
+        }
+        let path = self.auth_file_path();
+        Ok(AuthFile::open(&path)?.lookup(registry, repository))
+    }
+}
+
+/// A registry's error answer, rendered for a person: `{"errors":[{"code","message"}]}`.
+fn error_text(status: StatusCode, body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(Deserialize)]
+    struct ErrorEntry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    let reason = status.canonical_reason().unwrap_or("");
+    match serde_json::from_slice::<Errors>(body) {
+        Ok(parsed) if !parsed.errors.is_empty() => {
+            let parts: Vec<String> = parsed
+                .errors
+                .iter()
+                .map(|e| match (e.code.is_empty(), e.message.is_empty()) {
+                    (false, false) => format!("{}: {}", e.code.to_lowercase(), e.message),
+                    (true, false) => e.message.clone(),
+                    _ => e.code.to_lowercase(),
+                })
+                .collect();
+            format!("{} {reason}: {}", status.as_u16(), parts.join("; "))
+        }
+        _ => format!("{} {reason}", status.as_u16()),
+    }
+}
+
+/// A registry failure, naming the registry and what was asked.
+pub fn registry_error(registry: &str, what: &str, message: impl std::fmt::Display) -> EngineError {
+    EngineError::Registry(format!("registry {registry}: {what}: {message}"))
+}
+
+/// What a request sends.
+pub enum Payload<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    File(&'a File),
+}
+
+/// One repository on one registry, with the authorization its challenges gave.
+pub struct RepositoryClient {
+    agent: Agent,
+    /// `https://host[:port]` or `http://host[:port]`.
+    base: String,
+    /// The registry as named in the image reference (`docker.io`, `host:5000`).
+    pub registry: String,
+    /// The repository path (`library/busybox`).
+    pub repository: String,
+    credentials: Option<Credentials>,
+    /// `pull`, or `pull,push`.
+    actions: &'static str,
+    /// The `Authorization` header value to send, once a challenge asked for one.
+    authorization: Option<String>,
+}
+
+/// The CA certificates to trust for `registry`: the system's bundle and the registry's own
+/// directory, or webpki's roots when the system has no bundle and none are given.
+fn root_certs(registry: &str, cert_dir: Option<&Path>) -> Result<RootCerts> {
+    let mut certs: Vec<Certificate<'static>> = Vec::new();
+    let add_pem = |path: &Path, certs: &mut Vec<Certificate<'static>>| -> Result<()> {
+        let bytes = std::fs::read(path).map_err(|e| EngineError::io("reading", path, e))?;
+        for item in ureq::tls::parse_pem(&bytes) {
+            match item {
+                Ok(PemItem::Certificate(cert)) => certs.push(cert),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "{}: not a PEM certificate file: {e}",
+                        path.display()
+                    )))
+                }
+            }
+        }
+        Ok(())
+    };
+    let registry_dir = match cert_dir {
+        Some(dir) => Some(dir.to_path_buf()),
+        None => Some(Path::new(CERTS_D).join(registry)).filter(|d| d.is_dir()),
+    };
+    let mut own = 0;
+    if let Some(dir) = &registry_dir {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| EngineError::io("reading directory", dir, e))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "crt"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            add_pem(&path, &mut certs)?;
+        }
+        own = certs.len();
+    }
+    for bundle in SYSTEM_CA_BUNDLES {
+        if Path::new(bundle).is_file() {
+            add_pem(Path::new(bundle), &mut certs)?;
+            break;
+        }
+    }
+    if certs.len() == own && own == 0 {
+        return Ok(RootCerts::WebPki);
+    }
+    Ok(RootCerts::new_with_certs(&certs))
+}
+
+fn agent(tls_verify: bool, roots: RootCerts) -> Agent {
+    let tls = TlsConfig::builder()
+        .root_certs(roots)
+        .disable_verification(!tls_verify)
+        .build();
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(tls)
+        .user_agent(format!("rpod/{}", env!("CARGO_PKG_VERSION")))
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_recv_response(Some(Duration::from_secs(120)))
+        .timeout_per_read(Some(Duration::from_secs(120)))
+        .max_redirects(10)
+        .build()
+        .into()
+}
+
+/// Read a small body whole, refusing more than `limit` bytes.
+pub fn read_small(response: Response<Body>, limit: u64) -> std::result::Result<Vec<u8>, String> {
+    response
+        .into_body()
+        .into_with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| e.to_string())
+}
+
+impl RepositoryClient {
+    /// Reach `registry` for `repository` and authenticate as its `/v2/` answer asks.
+    /// `push` asks for the right to write too.
+    pub fn connect(
+        registry: &str,
+        repository: &str,
+        push: bool,
+        options: &RegistryOptions,
+    ) -> Result<RepositoryClient> {
+        let host = if registry == DEFAULT_DOMAIN {
+            DOCKER_HUB_API_HOST
+        } else {
+            registry
+        };
+        let verify = options.tls_verify.unwrap_or(true);
+        let roots = root_certs(registry, options.cert_dir.as_deref())?;
+        let mut client = RepositoryClient {
+            agent: agent(verify, roots),
+            base: format!("https://{host}"),
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+            credentials: options.credentials_for(registry, repository)?,
+            actions: if push { "pull,push" } else { "pull" },
+            authorization: None,
+        };
+        let ping = match client.agent.get(format!("{}/v2/", client.base)).call() {
+            Ok(response) => response,
+            Err(https_error) if !verify => {
+                // An insecure registry may speak plain HTTP only.
+                client.base = format!("http://{host}");
+                client
+                    .agent
+                    .get(format!("{}/v2/", client.base))
+                    .call()
+                    .map_err(|http_error| {
+                        registry_error(
+                            registry,
+                            "no answer",
+                            format!("HTTPS: {https_error}; HTTP: {http_error}"),
+                        )
+                    })?
+            }
+            Err(e) => return Err(registry_error(registry, "no answer", tls_hint(&e))),
+        };
+        match ping.status() {
+            StatusCode::OK => {}
+            StatusCode::UNAUTHORIZED => {
+                let challenges = challenges_of(&ping);
+                client.authenticate(&challenges)?;
+            }
+            status => {
+                let body = read_small(ping, SMALL_DOCUMENT_LIMIT).unwrap_or_default();
+                return Err(registry_error(
+                    registry,
+                    "answering /v2/",
+                    format!("{} (is this a registry?)", error_text(status, &body)),
+                ));
+            }
+        }
+        Ok(client)
+    }
+
+    /// Check the credentials against the registry (login): a registry that asks for none
+    /// accepts any, as podman's login does.
+    pub fn check_login(registry: &str, options: &RegistryOptions) -> Result<()> {
+        let mut options = options.clone();
+        if options.credentials.is_none() {
+            return Err(EngineError::InvalidArg(
+                "login needs a user name and password".into(),
+            ));
+        }
+        options.auth_file = None;
+        let client = RepositoryClient::connect(registry, "", false, &options)?;
+        if client.authorization.is_none() {
+            return Ok(());
+        }
+        // A basic challenge is answered by trying the credentials on /v2/ itself.
+        let response = client
+            .request("GET", &format!("{}/v2/", client.base), &[])
+            .map_err(|e| registry_error(registry, "logging in", e))?;
+        match response.status() {
+            StatusCode::OK => Ok(()),
+            StatusCode::UNAUTHORIZED => Err(registry_error(
+                registry,
+                "logging in",
+                "invalid username/password",
+            )),
+            status => Err(registry_error(
+                registry,
+                "logging in",
+                error_text(
+                    status,
+                    &read_small(response, SMALL_DOCUMENT_LIMIT).unwrap_or_default(),
+                ),
+            )),
+        }
+    }
+
+    /// Answer a challenge: basic with the credentials, bearer with a token for this
+    /// repository from the realm it names.
+    fn authenticate(&mut self, challenges: &[Challenge]) -> Result<()> {
+        let registry = self.registry.clone();
+        if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
+            let token = self.fetch_token(bearer)?;
+            self.authorization = Some(format!("Bearer {token}"));
+            return Ok(());
+        }
+        if challenges.iter().any(|c| c.scheme == "basic") {
+            let credentials = self.credentials.as_ref().ok_or_else(|| {
+                registry_error(
+                    &registry,
+                    "authenticating",
+                    "authentication required: log in first (rpod login) or give --creds",
+                )
+            })?;
+            self.authorization = Some(credentials.basic_header());
+            return Ok(());
+        }
+        Err(registry_error(
+            &registry,
+            "authenticating",
+            "the registry asked for authentication rpod does not know (neither basic nor bearer)",
+        ))
+    }
+
+    fn fetch_token(&self, bearer: &Challenge) -> Result<String> {
+        let registry = &self.registry;
+        let realm = bearer.param("realm").ok_or_else(|| {
+            registry_error(
+                registry,
+                "authenticating",
+                "bearer challenge without a realm",
+            )
+        })?;
+        if !(realm.starts_with("https://") || realm.starts_with("http://")) {
+            return Err(registry_error(
+                registry,
+                "authenticating",
+                format!("token realm {realm:?} is not an HTTP(S) URL"),
+            ));
+        }
+        let mut query = form_query();
+        if let Some(service) = bearer.param("service") {
+            query.append_pair("service", service);
+        }
+        if !self.repository.is_empty() {
+            query.append_pair(
+                "scope",
+                &format!("repository:{}:{}", self.repository, self.actions),
+            );
+        }
+        if let Some(credentials) = &self.credentials {
+            query.append_pair("account", &credentials.username);
+        }
+        let query = query.finish();
+        let separator = if realm.contains('?') { '&' } else { '?' };
+        let url = if query.is_empty() {
+            realm.to_string()
+        } else {
+            format!("{realm}{separator}{query}")
+        };
+        let mut request = self.agent.get(&url);
+        if let Some(credentials) = &self.credentials {
+            request = request.header("Authorization", credentials.basic_header());
+        }
+        let response = request
+            .call()
+            .map_err(|e| registry_error(registry, "getting a token", e))?;
+        let status = response.status();
+        let body = read_small(response, SMALL_DOCUMENT_LIMIT)
+            .map_err(|e| registry_error(registry, "getting a token", e))?;
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(registry_error(
+                registry,
+                "authenticating",
+                if self.credentials.is_some() {
+                    "invalid username/password".to_string()
+                } else {
+                    format!("{}: log in first (rpod login)", error_text(status, &body))
+                },
+            ));
+        }
+        if !status.is_success() {
+            return Err(registry_error(
+                registry,
+                "getting a token",
+                error_text(status, &body),
+            ));
+        }
+        #[derive(Deserialize)]
+        struct TokenAnswer {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
+            registry_error(
+                registry,
+                "getting a token",
+                format!("unreadable answer: {e}"),
+            )
+        })?;
+        let token = answer
+            .token
+            .or(answer.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                registry_error(registry, "getting a token", "the answer has no token")
+            })?;
+        // The token goes into a header: refuse anything that could end it early.
+        if token.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+            return Err(registry_error(
+                registry,
+                "getting a token",
+                "malformed token",
+            ));
+        }
+        Ok(token)
+    }
+
+    /// The URL of a path below this repository (`manifests/latest`, `blobs/sha256:...`).
+    pub fn url(&self, below: &str) -> String {
+        format!("{}/v2/{}/{below}", self.base, self.repository)
+    }
+
+    /// Resolve a `Location` header of an upload against the registry.
+    pub fn absolute(&self, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            format!("{}/{location}", self.base)
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> std::result::Result<Response<Body>, ureq::Error> {
+        self.send(method, url, headers, &Payload::Empty)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        payload: &Payload<'_>,
+    ) -> std::result::Result<Response<Body>, ureq::Error> {
+        let mut builder = ureq::http::Request::builder().method(method).uri(url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        if let Some(authorization) = &self.authorization {
+            builder = builder.header("Authorization", authorization.as_str());
+        }
+        match payload {
+            Payload::Empty => self.agent.run(builder.body(())?),
+            Payload::Bytes(bytes) => self.agent.run(builder.body(*bytes)?),
+            Payload::File(file) => {
+                // Sent again after a new challenge: always from its start.
+                let mut reader: &File = file;
+                reader.seek(SeekFrom::Start(0))?;
+                self.agent.run(builder.body(reader)?)
+            }
+        }
+    }
+
+    /// A request, authenticated again once if the registry answers 401 with a new
+    /// challenge (a token for another scope, an expired one).
+    pub fn call(
+        &mut self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        payload: &Payload<'_>,
+    ) -> Result<Response<Body>> {
+        let registry = self.registry.clone();
+        let what = format!("{method} {}", self.shown(url));
+        let response = self
+            .send(method, url, headers, payload)
+            .map_err(|e| registry_error(&registry, &what, e))?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let challenges = challenges_of(&response);
+        if challenges.is_empty() {
+            return Ok(response);
+        }
+        self.authenticate(&challenges)?;
+        self.send(method, url, headers, payload)
+            .map_err(|e| registry_error(&registry, &what, e))
+    }
+
+    /// A URL as errors show it: without its query (upload states can be long).
+    fn shown<'u>(&self, url: &'u str) -> &'u str {
+        url.split('?').next().unwrap_or(url)
+    }
+
+    /// Fail with the registry's own words unless `response` is one of `expected`.
+    pub fn expect(
+        &self,
+        response: Response<Body>,
+        expected: &[StatusCode],
+        what: &str,
+    ) -> Result<Response<Body>> {
+        let status = response.status();
+        if expected.contains(&status) {
+            return Ok(response);
+        }
+        let body = read_small(response, SMALL_DOCUMENT_LIMIT).unwrap_or_default();
+        let mut text = error_text(status, &body);
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            text.push_str(if self.credentials.is_some() {
+                " (the credentials given are not allowed this)"
+            } else {
+                " (log in first: rpod login)"
+            });
+        }
+        Err(registry_error(&self.registry, what, text))
+    }
+}
+
+fn form_query() -> form_urlencoded::Serializer<'static, String> {
+    form_urlencoded::Serializer::new(String::new())
+}
+
+fn challenges_of(response: &Response<Body>) -> Vec<Challenge> {
+    response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(challenge::parse)
+        .collect()
+}
+
+/// A transport error, with the hint a person needs when it is about TLS.
+fn tls_hint(error: &ureq::Error) -> String {
+    let text = error.to_string();
+    let lower = text.to_lowercase();
+    if lower.contains("invalidcontenttype") {
+        // rustls met a reply that is not TLS at all.
+        format!("{text} (it seems to speak plain HTTP: --tls-verify=false, or list it as insecure in rpod.conf)")
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        format!(
+            "{text} (give its CA with --cert-dir, or --tls-verify=false for a registry you trust)"
+        )
+    } else {
+        text
+    }
+}

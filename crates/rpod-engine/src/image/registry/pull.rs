@@ -1,0 +1,389 @@
+//! Pulling an image: its manifest (through an index to this platform's), its config and
+//! the layers this store does not have, each checked against the digest and size that
+//! named it before the image is recorded.
+
+use std::io::{self, Read};
+
+use oci_spec::image::ImageConfiguration;
+use sha2::{Digest, Sha256};
+use ureq::http::StatusCode;
+
+use super::client::{read_small, registry_error, RegistryOptions, RepositoryClient};
+use super::manifest::{self, Document};
+use crate::image::layer::{self, StoredLayer};
+use crate::image::platform::Platform;
+use crate::image::reference::Reference;
+use crate::image::{add_image, discard_new_layers, layer_dirs, ImageRecord};
+use crate::paths::Roots;
+use crate::store::Store;
+use crate::{EngineError, Result};
+
+/// How to pull.
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    pub registry: RegistryOptions,
+    /// The platform to choose from a manifest list (this machine's when `None`), which
+    /// the image's config must also name.
+    pub platform: Option<Platform>,
+}
+
+/// Short form of a digest for progress lines (`sha256:0123...` → `0123456789ab`).
+fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
+/// Pull `reference` from `registry` (its own, or the search registry tried) and record
+/// it under its full name. `progress` gets podman's progress lines.
+pub fn pull(
+    store: &Store,
+    roots: &Roots,
+    reference: &Reference,
+    registry: &str,
+    options: &PullOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ImageRecord> {
+    let name = reference.render(registry);
+    let (registry, repository) = reference.repository(registry);
+    let mut client = RepositoryClient::connect(&registry, &repository, false, &options.registry)?;
+    progress("Getting image source signatures");
+    let wanted = reference
+        .digest
+        .clone()
+        .or_else(|| reference.tag.clone())
+        .unwrap_or_else(|| crate::image::reference::DEFAULT_TAG.to_string());
+    let (mut bytes, content_type) = fetch_manifest(&mut client, &wanted, &name)?;
+    if let Some(digest) = &reference.digest {
+        verify_digest(&bytes, digest, &name)?;
+    }
+    let mut document = manifest::parse(&content_type, &bytes, &name)?;
+    if let Document::Index(index) = &document {
+        let entry = manifest::choose(index, options.platform.as_ref(), &name)?;
+        let digest = manifest::checked_digest(entry.digest().as_ref())?;
+        let (entry_bytes, entry_type) = fetch_manifest(&mut client, &digest, &name)?;
+        verify_digest(&entry_bytes, &digest, &name)?;
+        document = manifest::parse(&entry_type, &entry_bytes, &name)?;
+        bytes = entry_bytes;
+    }
+    let Document::Image(image_manifest) = document else {
+        return Err(EngineError::Registry(format!(
+            "{name}: a manifest list names another list where an image manifest belongs"
+        )));
+    };
+    drop(bytes);
+
+    let config_descriptor = image_manifest.config();
+    let config_digest = manifest::checked_digest(config_descriptor.digest().as_ref())?;
+    if config_descriptor.size() > manifest::CONFIG_LIMIT {
+        return Err(registry_error(
+            &registry,
+            "pulling",
+            format!(
+                "{name}: the image config is larger than {} bytes",
+                manifest::CONFIG_LIMIT
+            ),
+        ));
+    }
+    let config_bytes =
+        fetch_small_blob(&mut client, &config_digest, config_descriptor.size(), &name)?;
+    let config: ImageConfiguration = serde_json::from_slice(&config_bytes)
+        .map_err(|e| EngineError::Registry(format!("{name}: unreadable image config: {e}")))?;
+    if let Some(platform) = &options.platform {
+        platform.check(&name, &config)?;
+    }
+    let diff_ids: Vec<String> = config
+        .rootfs()
+        .diff_ids()
+        .iter()
+        .map(|d| manifest::checked_digest(d).map(|d| d.trim_start_matches("sha256:").to_string()))
+        .collect::<Result<_>>()?;
+    if diff_ids.len() != image_manifest.layers().len() {
+        return Err(EngineError::Registry(format!(
+            "{name}: the manifest lists {} layers and the config {}",
+            image_manifest.layers().len(),
+            diff_ids.len()
+        )));
+    }
+
+    let dirs = layer_dirs(roots);
+    let mut stored: Vec<StoredLayer> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (descriptor, diff_id) in image_manifest.layers().iter().zip(&diff_ids) {
+            let digest = manifest::checked_digest(descriptor.digest().as_ref())?;
+            if dirs.dir(diff_id).is_dir() && dirs.blob(diff_id).is_file() {
+                progress(&format!(
+                    "Copying blob {} skipped: already exists",
+                    short(&digest)
+                ));
+                stored.push(StoredLayer {
+                    diff_id: diff_id.clone(),
+                    size: std::fs::metadata(dirs.blob(diff_id))
+                        .map(|m| m.len())
+                        .unwrap_or(0),
+                    created: false,
+                });
+                continue;
+            }
+            manifest::check_layer_type(descriptor.media_type().as_ref(), &name)?;
+            let layer = fetch_layer(&mut client, &digest, descriptor.size(), &name, &dirs)?;
+            let matches = layer.diff_id == *diff_id;
+            let got = layer.diff_id.clone();
+            stored.push(layer);
+            if !matches {
+                return Err(EngineError::Registry(format!(
+                    "{name}: layer {digest} unpacks to sha256:{got}, not to sha256:{diff_id} as the image's config says"
+                )));
+            }
+            progress(&format!("Copying blob {} done", short(&digest)));
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        discard_new_layers(store, roots, &stored);
+        return Err(e);
+    }
+    progress(&format!("Copying config {} done", short(&config_digest)));
+    progress("Writing manifest to image destination");
+    match add_image(
+        store,
+        roots,
+        &config_bytes,
+        &stored,
+        std::slice::from_ref(&name),
+    ) {
+        Ok(record) => Ok(record),
+        Err(e) => {
+            discard_new_layers(store, roots, &stored);
+            Err(e)
+        }
+    }
+}
+
+fn verify_digest(bytes: &[u8], expected: &str, name: &str) -> Result<()> {
+    let got = manifest::sha256_of(bytes);
+    if got != expected.to_ascii_lowercase() {
+        return Err(EngineError::Registry(format!(
+            "{name}: the registry sent a document whose digest is {got}, not {expected}"
+        )));
+    }
+    Ok(())
+}
+
+/// A manifest by tag or digest, with its Content-Type.
+fn fetch_manifest(
+    client: &mut RepositoryClient,
+    reference: &str,
+    name: &str,
+) -> Result<(Vec<u8>, String)> {
+    let url = client.url(&format!("manifests/{reference}"));
+    let response = client.call(
+        "GET",
+        &url,
+        &[("Accept", manifest::ACCEPT)],
+        &super::client::Payload::Empty,
+    )?;
+    if response.status() == StatusCode::NOT_FOUND {
+        return Err(EngineError::RegistryNotFound(format!(
+            "{name}: manifest unknown on registry {} (no such image or tag)",
+            client.registry
+        )));
+    }
+    let response = client.expect(
+        response,
+        &[StatusCode::OK],
+        &format!("reading manifest {name}"),
+    )?;
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = read_small(response, manifest::MANIFEST_LIMIT)
+        .map_err(|e| registry_error(&client.registry, &format!("reading manifest {name}"), e))?;
+    Ok((bytes, content_type))
+}
+
+/// A blob small enough to hold in memory (a config), checked against its digest and size.
+fn fetch_small_blob(
+    client: &mut RepositoryClient,
+    digest: &str,
+    size: u64,
+    name: &str,
+) -> Result<Vec<u8>> {
+    let response = open_blob(client, digest, name)?;
+    let bytes = read_small(
+        response,
+        size.saturating_add(1).min(manifest::CONFIG_LIMIT + 1),
+    )
+    .map_err(|e| registry_error(&client.registry, &format!("reading blob {digest}"), e))?;
+    if bytes.len() as u64 != size {
+        return Err(EngineError::Registry(format!(
+            "{name}: blob {digest} has {} bytes, not the {size} its manifest says",
+            bytes.len()
+        )));
+    }
+    verify_digest(&bytes, digest, name)?;
+    Ok(bytes)
+}
+
+fn open_blob(
+    client: &mut RepositoryClient,
+    digest: &str,
+    name: &str,
+) -> Result<ureq::http::Response<ureq::Body>> {
+    let url = client.url(&format!("blobs/{digest}"));
+    let response = client.call("GET", &url, &[], &super::client::Payload::Empty)?;
+    if response.status() == StatusCode::NOT_FOUND {
+        return Err(EngineError::RegistryNotFound(format!(
+            "{name}: blob {digest} unknown on registry {}",
+            client.registry
+        )));
+    }
+    client.expect(
+        response,
+        &[StatusCode::OK],
+        &format!("reading blob {digest}"),
+    )
+}
+
+/// A layer blob streamed into the store, its digest and size checked as it goes by.
+fn fetch_layer(
+    client: &mut RepositoryClient,
+    digest: &str,
+    size: u64,
+    name: &str,
+    dirs: &layer::LayerDirs,
+) -> Result<StoredLayer> {
+    let response = open_blob(client, digest, name)?;
+    let mut verified = Verified::new(response.into_body().into_reader(), digest, size);
+    let stored = layer::store_layer(dirs, &mut verified, name)?;
+    if let Err(e) = verified.finish() {
+        // The layer was unpacked (safely: unpacking never leaves its directory) from bytes
+        // that turned out not to be the blob named: it goes again.
+        if stored.created {
+            let _ = std::fs::remove_file(dirs.blob(&stored.diff_id));
+            let _ = std::fs::remove_dir_all(dirs.dir(&stored.diff_id));
+        }
+        return Err(EngineError::Registry(format!(
+            "{name}: layer {digest}: {e}"
+        )));
+    }
+    Ok(stored)
+}
+
+/// A blob's bytes, counted and hashed; more bytes than expected, fewer, or another digest
+/// is an error (at the end of the stream, or at `finish`).
+struct Verified<R> {
+    inner: R,
+    hasher: Sha256,
+    expected_digest: String,
+    expected_size: u64,
+    seen: u64,
+    checked: bool,
+}
+
+impl<R: Read> Verified<R> {
+    fn new(inner: R, digest: &str, size: u64) -> Self {
+        Verified {
+            inner,
+            hasher: Sha256::new(),
+            expected_digest: digest.to_ascii_lowercase(),
+            expected_size: size,
+            seen: 0,
+            checked: false,
+        }
+    }
+
+    fn check(&mut self) -> io::Result<()> {
+        if self.checked {
+            return Ok(());
+        }
+        self.checked = true;
+        if self.seen != self.expected_size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the registry sent {} bytes, not the {} the manifest says",
+                    self.seen, self.expected_size
+                ),
+            ));
+        }
+        let got = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
+        if got != self.expected_digest {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the registry sent bytes whose digest is {got}, not {}",
+                    self.expected_digest
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Read what the decompressor left (a gzip stream may end before its blob does) and
+    /// check the whole.
+    fn finish(&mut self) -> io::Result<()> {
+        let mut rest = [0u8; 64 * 1024];
+        while self.read(&mut rest)? > 0 {}
+        self.check()
+    }
+}
+
+impl<R: Read> Read for Verified<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buffer)?;
+        if n == 0 {
+            self.check()?;
+            return Ok(0);
+        }
+        self.seen += n as u64;
+        if self.seen > self.expected_size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the registry sent more than the {} bytes the manifest says",
+                    self.expected_size
+                ),
+            ));
+        }
+        self.hasher.update(&buffer[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest_of(bytes: &[u8]) -> String {
+        manifest::sha256_of(bytes)
+    }
+
+    #[test]
+    fn a_blob_is_accepted_only_whole_and_with_its_digest() {
+        let data = b"layer bytes".to_vec();
+        let mut ok = Verified::new(&data[..], &digest_of(&data), data.len() as u64);
+        let mut out = Vec::new();
+        ok.read_to_end(&mut out).unwrap();
+        assert!(ok.finish().is_ok());
+
+        let mut short = Verified::new(&data[..4], &digest_of(&data), data.len() as u64);
+        assert!(short.read_to_end(&mut Vec::new()).is_err());
+
+        let mut long = Verified::new(&data[..], &digest_of(&data[..4]), 4);
+        let err = long.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("more than the 4 bytes"), "{err}");
+
+        let mut wrong = Verified::new(&data[..], &digest_of(b"other bytes"), data.len() as u64);
+        let err = wrong.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("digest"), "{err}");
+
+        // A reader that stopped early (as a decompressor may) is checked by finish.
+        let mut partial = Verified::new(&data[..], &digest_of(b"x"), data.len() as u64);
+        let mut first = [0u8; 3];
+        partial.read_exact(&mut first).unwrap();
+        assert!(partial.finish().is_err());
+    }
+}

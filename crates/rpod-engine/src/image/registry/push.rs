@@ -1,0 +1,342 @@
+//! Pushing an image: each layer compressed (or not) into a scratch file to learn its digest,
+//! uploaded unless the repository has it, then the config and a manifest naming them.
+
+use std::fs::File;
+use std::io::{self, Seek, Write};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use sha2::{Digest, Sha256};
+use ureq::http::StatusCode;
+
+use super::client::{Payload, RegistryOptions, RepositoryClient};
+use super::manifest;
+use crate::image::reference::Reference;
+use crate::image::{config_bytes, layer, layer_dirs, ImageRecord};
+use crate::paths::Roots;
+use crate::scratch;
+use crate::{EngineError, Result};
+
+/// The manifest format pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ManifestFormat {
+    /// An OCI image manifest (podman's default).
+    #[default]
+    Oci,
+    /// A Docker schema 2 manifest (`--format v2s2`).
+    DockerV2s2,
+}
+
+impl std::str::FromStr for ManifestFormat {
+    type Err = EngineError;
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "oci" => Ok(ManifestFormat::Oci),
+            "v2s2" | "docker" => Ok(ManifestFormat::DockerV2s2),
+            "v2s1" => Err(EngineError::NotSupported(
+                "pushing Docker schema 1 manifests".into(),
+            )),
+            other => Err(EngineError::InvalidArg(format!(
+                "unknown manifest format {other:?}: use oci or v2s2"
+            ))),
+        }
+    }
+}
+
+/// How layers are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LayerCompression {
+    #[default]
+    Gzip,
+    /// Uncompressed (OCI manifests only).
+    None,
+}
+
+impl std::str::FromStr for LayerCompression {
+    type Err = EngineError;
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "gzip" => Ok(LayerCompression::Gzip),
+            "none" | "uncompressed" => Ok(LayerCompression::None),
+            "zstd" | "zstd:chunked" => Err(EngineError::NotSupported(format!(
+                "--compression-format {text}"
+            ))),
+            other => Err(EngineError::InvalidArg(format!(
+                "unknown compression format {other:?}: use gzip or none"
+            ))),
+        }
+    }
+}
+
+/// How to push.
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    pub registry: RegistryOptions,
+    pub format: ManifestFormat,
+    pub compression: LayerCompression,
+}
+
+/// A blob ready to upload: a scratch file (or the stored layer itself), its digest, size.
+struct ReadyBlob {
+    file: File,
+    digest: String,
+    size: u64,
+}
+
+/// Push `image` to `destination` (a reference with a registry); returns the manifest's
+/// digest. `progress` gets podman's progress lines.
+pub fn push(
+    roots: &Roots,
+    image: &ImageRecord,
+    destination: &Reference,
+    options: &PushOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<String> {
+    if options.format == ManifestFormat::DockerV2s2 && options.compression == LayerCompression::None
+    {
+        return Err(EngineError::InvalidArg(
+            "Docker v2s2 manifests need compressed layers: use --compression-format gzip".into(),
+        ));
+    }
+    if destination.digest.is_some() {
+        return Err(EngineError::InvalidArg(
+            "a push destination names a tag, not a digest".into(),
+        ));
+    }
+    let (registry, repository) = destination.repository(crate::image::reference::DEFAULT_DOMAIN);
+    let mut client = RepositoryClient::connect(&registry, &repository, true, &options.registry)?;
+    progress("Getting image source signatures");
+    let dirs = layer_dirs(roots);
+    let mut layer_descriptors = Vec::new();
+    for diff_id in &image.layers {
+        let blob = ready_layer(&dirs, diff_id, options.compression)?;
+        let uploaded = upload(&mut client, &blob)?;
+        progress(&format!(
+            "Copying blob {} {}",
+            &blob.digest["sha256:".len().."sha256:".len() + 12],
+            if uploaded {
+                "done"
+            } else {
+                "skipped: already exists"
+            }
+        ));
+        let media_type = match (options.format, options.compression) {
+            (ManifestFormat::DockerV2s2, _) => manifest::DOCKER_LAYER_GZIP,
+            (ManifestFormat::Oci, LayerCompression::Gzip) => manifest::OCI_LAYER_GZIP,
+            (ManifestFormat::Oci, LayerCompression::None) => manifest::OCI_LAYER,
+        };
+        layer_descriptors.push(serde_json::json!({
+            "mediaType": media_type,
+            "digest": blob.digest,
+            "size": blob.size,
+        }));
+    }
+    let config = config_bytes(roots, &image.id)?;
+    let config_blob = ReadyBlob {
+        file: scratch_with(&dirs.tmp, &config)?,
+        digest: manifest::sha256_of(&config),
+        size: config.len() as u64,
+    };
+    upload(&mut client, &config_blob)?;
+    progress(&format!("Copying config {} done", &image.id[..12]));
+    let (manifest_type, config_type) = match options.format {
+        ManifestFormat::Oci => (manifest::OCI_MANIFEST, manifest::OCI_CONFIG),
+        ManifestFormat::DockerV2s2 => (manifest::DOCKER_MANIFEST, manifest::DOCKER_CONFIG),
+    };
+    let document = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": manifest_type,
+        "config": {"mediaType": config_type, "digest": config_blob.digest, "size": config_blob.size},
+        "layers": layer_descriptors,
+    });
+    let bytes = serde_json::to_vec(&document)
+        .map_err(|e| EngineError::InvalidArg(format!("encoding the manifest: {e}")))?;
+    progress("Writing manifest to image destination");
+    let tag = destination
+        .tag
+        .clone()
+        .unwrap_or_else(|| crate::image::reference::DEFAULT_TAG.to_string());
+    let url = client.url(&format!("manifests/{tag}"));
+    let response = client.call(
+        "PUT",
+        &url,
+        &[("Content-Type", manifest_type)],
+        &Payload::Bytes(&bytes),
+    )?;
+    client.expect(
+        response,
+        &[StatusCode::CREATED, StatusCode::OK, StatusCode::ACCEPTED],
+        "writing the manifest",
+    )?;
+    Ok(manifest::sha256_of(&bytes))
+}
+
+/// A scratch file holding `bytes`, read from its start.
+fn scratch_with(tmp: &std::path::Path, bytes: &[u8]) -> Result<File> {
+    let mut file = scratch::unnamed_file(tmp)?;
+    file.write_all(bytes)
+        .and_then(|_| file.rewind())
+        .map_err(|e| EngineError::io("writing a scratch file in", tmp, e))?;
+    Ok(file)
+}
+
+/// The stored layer as it will be uploaded: gzip-compressed into a scratch file, or the
+/// stored tar itself.
+fn ready_layer(
+    dirs: &layer::LayerDirs,
+    diff_id: &str,
+    compression: LayerCompression,
+) -> Result<ReadyBlob> {
+    let mut source = layer::open_blob(dirs, diff_id)?;
+    match compression {
+        LayerCompression::None => {
+            let size = source
+                .metadata()
+                .map_err(|e| EngineError::io("reading", dirs.blob(diff_id), e))?
+                .len();
+            Ok(ReadyBlob {
+                file: source,
+                digest: format!("sha256:{diff_id}"),
+                size,
+            })
+        }
+        LayerCompression::Gzip => {
+            let file = scratch::unnamed_file(&dirs.tmp)?;
+            let mut hashing = HashingWriter {
+                inner: file,
+                hasher: Sha256::new(),
+                size: 0,
+            };
+            let mut encoder = GzEncoder::new(&mut hashing, Compression::default());
+            io::copy(&mut source, &mut encoder)
+                .and_then(|_| encoder.finish().map(drop))
+                .map_err(|e| EngineError::io("compressing layer in", &dirs.tmp, e))?;
+            let digest = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
+            let mut file = hashing.inner;
+            file.rewind()
+                .map_err(|e| EngineError::io("rewinding", &dirs.tmp, e))?;
+            Ok(ReadyBlob {
+                file,
+                digest,
+                size: hashing.size,
+            })
+        }
+    }
+}
+
+struct HashingWriter {
+    inner: File,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buffer)?;
+        self.hasher.update(&buffer[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Upload a blob unless the repository has it. Whether it was uploaded.
+fn upload(client: &mut RepositoryClient, blob: &ReadyBlob) -> Result<bool> {
+    let head_url = client.url(&format!("blobs/{}", blob.digest));
+    let head = client.call("HEAD", &head_url, &[], &Payload::Empty)?;
+    if head.status() == StatusCode::OK {
+        return Ok(false);
+    }
+    let start_url = client.url("blobs/uploads/");
+    let started = client.call(
+        "POST",
+        &start_url,
+        &[("Content-Length", "0")],
+        &Payload::Empty,
+    )?;
+    let started = client.expect(started, &[StatusCode::ACCEPTED], "starting an upload")?;
+    let location = started
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            EngineError::Registry(format!(
+                "registry {} started an upload without saying where to send it",
+                client.registry
+            ))
+        })?
+        .to_string();
+    let mut url = client.absolute(&location);
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(
+        &form_urlencoded::Serializer::new(String::new())
+            .append_pair("digest", &blob.digest)
+            .finish(),
+    );
+    let sent = client.call(
+        "PUT",
+        &url,
+        &[("Content-Type", "application/octet-stream")],
+        &Payload::File(&blob.file),
+    )?;
+    client.expect(
+        sent,
+        &[StatusCode::CREATED, StatusCode::NO_CONTENT, StatusCode::OK],
+        &format!("uploading blob {}", blob.digest),
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn formats_and_compressions_are_named_as_podman_names_them() {
+        assert_eq!(
+            "oci".parse::<ManifestFormat>().unwrap(),
+            ManifestFormat::Oci
+        );
+        assert_eq!(
+            "v2s2".parse::<ManifestFormat>().unwrap(),
+            ManifestFormat::DockerV2s2
+        );
+        assert!(matches!(
+            "v2s1".parse::<ManifestFormat>(),
+            Err(EngineError::NotSupported(_))
+        ));
+        assert!("xml".parse::<ManifestFormat>().is_err());
+        assert_eq!(
+            "gzip".parse::<LayerCompression>().unwrap(),
+            LayerCompression::Gzip
+        );
+        assert!(matches!(
+            "zstd".parse::<LayerCompression>(),
+            Err(EngineError::NotSupported(_))
+        ));
+    }
+
+    #[test]
+    fn a_gzip_layer_hashes_what_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = layer::LayerDirs::new(dir.path(), &dir.path().join("tmp"));
+        std::fs::create_dir_all(&dirs.blobs).unwrap();
+        std::fs::create_dir_all(&dirs.tmp).unwrap();
+        std::fs::write(dirs.blob("abc"), vec![7u8; 100_000]).unwrap();
+        let mut blob = ready_layer(&dirs, "abc", LayerCompression::Gzip).unwrap();
+        let mut compressed = Vec::new();
+        blob.file.read_to_end(&mut compressed).unwrap();
+        assert_eq!(compressed.len() as u64, blob.size);
+        assert_eq!(manifest::sha256_of(&compressed), blob.digest);
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, vec![7u8; 100_000]);
+        let raw = ready_layer(&dirs, "abc", LayerCompression::None).unwrap();
+        assert_eq!((raw.digest.as_str(), raw.size), ("sha256:abc", 100_000));
+    }
+}
