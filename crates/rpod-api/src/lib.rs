@@ -16,6 +16,7 @@ pub mod http;
 pub mod libpod;
 pub mod listen;
 pub mod networks;
+pub mod registries;
 pub mod router;
 pub mod service;
 pub mod volumes;

@@ -6,6 +6,7 @@ use crate::compat;
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::{Exchange, Flavour};
 use crate::http::{Connection, Request};
+use crate::registries;
 use crate::service::Context;
 
 /// Split `/v1.41/libpod/containers/x/json` into its version, flavour and segments.
@@ -128,13 +129,14 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             images::remove(context, ex, &name.join("/"))
         }
-        // No registry client yet: said plainly rather than as an unknown endpoint.
-        ("GET", ["images", "search"]) | ("POST", ["auth"]) => Err(ApiError::unsupported(
-            "registries (searching, logging in; rpod has no registry client yet)",
+        // Registry searches: said plainly rather than as an unknown endpoint.
+        ("GET", ["images", "search"]) => Err(ApiError::unsupported(
+            "searching registries (pull an image by its full name)",
         )),
-        ("POST", ["images", name @ .., "push"]) if !name.is_empty() => Err(ApiError::unsupported(
-            "pushing images (rpod has no registry client yet: save them with docker save)",
-        )),
+        ("POST", ["auth"]) => registries::auth(ex),
+        ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
+            registries::docker_push(context, ex, &name.join("/"))
+        }
         ("GET", ["networks"]) => networks::list(context, ex),
         ("POST", ["networks", "create"]) => networks::create(context, ex),
         ("POST", ["networks", "prune"]) => networks::prune(context, ex),
@@ -198,7 +200,10 @@ fn dispatch_libpod(
             containers::should_restart(context, ex, name)
         }
         ("GET", ["images", "json"]) => images::list(context, ex),
-        ("POST", ["images", "pull"]) => images::pull(context, ex),
+        ("POST", ["images", "pull"]) => registries::libpod_pull(context, ex),
+        ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
+            registries::libpod_push(context, ex, &name.join("/"))
+        }
         ("POST", ["images", "import"]) => crate::compat::images::libpod_import(context, ex),
         ("POST", ["images", "load"]) => images::load(context, ex),
         ("GET", ["images", name @ .., "exists"]) if !name.is_empty() => {

@@ -3,183 +3,19 @@
 //! from a hostile registry written here that lies about what it serves.
 
 mod common;
+#[path = "common/registry_server.rs"]
+mod registry_server;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use common::Rpod;
+use registry_server::{Registry, RegistrySetup};
 use sha2::{Digest, Sha256};
-
-const REGISTRY: &str = "/usr/bin/docker-registry";
-
-/// A docker-registry process serving a temporary directory; killed when dropped.
-struct Registry {
-    child: Child,
-    host: String,
-    dir: tempfile::TempDir,
-}
-
-struct RegistrySetup {
-    /// `(user, password)` for htpasswd authentication.
-    user: Option<(&'static str, &'static str)>,
-    tls: bool,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Registry {
-    fn start(setup: RegistrySetup) -> Registry {
-        assert!(
-            Path::new(REGISTRY).exists(),
-            "{REGISTRY} is missing: run scripts/install-deps.sh"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
-            dir.path().join("data").display()
-        );
-        if setup.tls {
-            make_certificate(dir.path());
-            config.push_str(&format!(
-                "  tls:\n    certificate: {}\n    key: {}\n",
-                dir.path().join("server.crt").display(),
-                dir.path().join("server.key").display()
-            ));
-        }
-        if let Some((user, password)) = setup.user {
-            let out = Command::new("htpasswd")
-                .args(["-Bbn", user, password])
-                .output()
-                .expect("htpasswd (apache2-utils) is missing: run scripts/install-deps.sh");
-            assert!(out.status.success());
-            fs::write(dir.path().join("htpasswd"), &out.stdout).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
-                dir.path().join("htpasswd").display()
-            ));
-        }
-        fs::write(dir.path().join("config.yml"), config).unwrap();
-        let child = Command::new(REGISTRY)
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(dir.path().join("registry.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(&host).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the registry did not start: {}",
-                fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Registry { child, host, dir }
-    }
-
-    fn plain() -> Registry {
-        Registry::start(RegistrySetup {
-            user: None,
-            tls: false,
-        })
-    }
-
-    /// The directory holding the CA certificate of a TLS registry (as `--cert-dir`).
-    fn cert_dir(&self) -> PathBuf {
-        self.dir.path().join("certs")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A CA (`certs/ca.crt`, what `--cert-dir` is given) and a server certificate for
-/// 127.0.0.1 signed by it (`server.crt`, `server.key`): webpki refuses a self-signed
-/// certificate that is its own CA.
-fn make_certificate(dir: &Path) {
-    fs::create_dir_all(dir.join("certs")).unwrap();
-    fs::write(
-        dir.join("server.ext"),
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    let steps: [Vec<&str>; 3] = [
-        vec![
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=rpod test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "certs/ca.crt",
-        ],
-        vec![
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "certs/ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-            "-out",
-            "server.crt",
-        ],
-    ];
-    for args in steps {
-        let out = Command::new("openssl")
-            .args(&args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
 
 fn image_id(rpod: &Rpod, name: &str) -> String {
     rpod.ok(&["image", "inspect", "--format", "{{.Id}}", name])
@@ -921,4 +757,113 @@ fn a_bearer_token_is_fetched_with_the_credentials_and_sent() {
     assert!(log
         .iter()
         .any(|l| l.contains("/blobs/") && l.ends_with("Bearer T0KEN")));
+}
+
+/// A one-layer image for `arch`: its manifest, and the routes of its config and layer.
+fn image_for(arch: &str, content: &[u8]) -> (Vec<u8>, Vec<(String, Route)>) {
+    let (layer, diff_id) = small_layer(content);
+    let config = serde_json::json!({
+        "architecture": arch, "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    })
+    .to_string()
+    .into_bytes();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(&layer), "size": layer.len()}],
+    })
+    .to_string()
+    .into_bytes();
+    let routes = vec![
+        (
+            format!("/v2/x/blobs/{}", sha256(&config)),
+            route(config, "application/octet-stream"),
+        ),
+        (
+            format!("/v2/x/blobs/{}", sha256(&layer)),
+            route(layer, "application/octet-stream"),
+        ),
+        (
+            format!("/v2/x/manifests/{}", sha256(&manifest)),
+            route(
+                manifest.clone(),
+                "application/vnd.oci.image.manifest.v1+json",
+            ),
+        ),
+    ];
+    (manifest, routes)
+}
+
+#[test]
+fn a_manifest_list_gives_the_image_for_the_platform_asked_for() {
+    let (host_arch, other_arch) = match std::env::consts::ARCH {
+        "aarch64" => ("arm64", "amd64"),
+        _ => ("amd64", "arm64"),
+    };
+    let (host_manifest, mut routes) = image_for(host_arch, b"host\n");
+    let (other_manifest, other_routes) = image_for(other_arch, b"other\n");
+    routes.extend(other_routes);
+    let entry = |manifest: &[u8], arch: &str| {
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": sha256(manifest), "size": manifest.len(),
+            "platform": {"os": "linux", "architecture": arch},
+        })
+    };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry(&other_manifest, other_arch), entry(&host_manifest, host_arch)],
+    })
+    .to_string()
+    .into_bytes();
+    routes.push((
+        "/v2/x/manifests/1".into(),
+        route(index, "application/vnd.oci.image.index.v1+json"),
+    ));
+    routes.push(("/v2/".into(), route(b"{}".to_vec(), "application/json")));
+    let host = serve(
+        Arc::new(Mutex::new(routes)),
+        Arc::new(Mutex::new(Vec::new())),
+    );
+    let name = format!("{host}/x:1");
+    let rpod = Rpod::new("runc");
+    let arch_of = |rpod: &Rpod| rpod.inspect(&name, "{{.Architecture}}");
+
+    rpod.ok(&["pull", "-q", "--tls-verify=false", &name]);
+    assert_eq!(arch_of(&rpod), host_arch);
+    let other = format!("linux/{other_arch}");
+    rpod.ok(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        "--platform",
+        &other,
+        &name,
+    ]);
+    assert_eq!(arch_of(&rpod), other_arch);
+    // create --platform with a local image of another platform pulls the one asked for.
+    let this = format!("linux/{host_arch}");
+    rpod.ok(&[
+        "create",
+        "--tls-verify=false",
+        "--platform",
+        &this,
+        &name,
+        "true",
+    ]);
+    assert_eq!(arch_of(&rpod), host_arch);
+    let err = rpod.fails(
+        &[
+            "pull",
+            "--tls-verify=false",
+            "--platform",
+            "linux/s390x",
+            &name,
+        ],
+        125,
+    );
+    assert!(err.contains("no image for linux/s390x"), "{err}");
 }

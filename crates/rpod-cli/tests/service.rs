@@ -3,6 +3,8 @@
 //! They need root, runc, conmon and busybox-static like the other end-to-end tests.
 
 mod common;
+#[path = "common/registry_server.rs"]
+mod registry_server;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -12,6 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use registry_server::{Registry, RegistrySetup};
 
 /// A running service over a store of its own.
 struct Service {
@@ -27,6 +30,8 @@ impl Service {
     }
 
     fn start_with(rpod: Rpod, extra: &[&str]) -> Service {
+        // podman-remote insists that the credentials file it is given exists.
+        std::fs::write(rpod.dir.path().join("auth.json"), "{}").unwrap();
         let socket = rpod.dir.path().join("api.sock");
         let uri = format!("unix://{}", socket.display());
         let mut args = vec!["system", "service"];
@@ -588,13 +593,18 @@ fn images_over_the_api_save_load_tag_and_remove() {
         ]),
         "from-loaded\n"
     );
-    // A pull of a local image reports it up to date; anything else says why it cannot.
-    assert!(service
-        .docker_ok(&["pull", "example.com/team/tool:1.0"])
-        .contains("up to date"));
-    let out = service.docker_out(&["pull", "nosuch/image:1"]);
+    // A pull from a registry that does not answer keeps a local image, saying so, and
+    // fails for another (tests/registry.rs and the test below pull from a real one).
+    service.docker_ok(&["tag", "demo", "127.0.0.1:9/team/tool:1.0"]);
+    let out = service.docker_ok(&["pull", "127.0.0.1:9/team/tool:1.0"]);
+    assert!(out.contains("using the local image"), "{out}");
+    service.docker_ok(&["rmi", "127.0.0.1:9/team/tool:1.0"]);
+    let out = service.docker_out(&["pull", "127.0.0.1:9/nosuch/image:1"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot pull"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not present locally, and pulling it failed"),
+        "{out:?}"
+    );
     // rmi of one name untags; of the last name deletes.
     let out = service.docker_ok(&["rmi", "example.com/team/tool:1.0"]);
     assert!(out.contains("Untagged: example.com/team/tool:1.0"), "{out}");
@@ -978,6 +988,8 @@ impl Service {
             .arg("--url")
             .arg(format!("unix://{}", self.socket.display()))
             .args(args)
+            // Never the user's own credentials.
+            .env("REGISTRY_AUTH_FILE", self.rpod.dir.path().join("auth.json"))
             .stdin(Stdio::null());
         command
     }
@@ -2137,13 +2149,11 @@ fn import_and_container_sizes_through_both_apis() {
     // A URL is not fetched; registries are said to be missing, not unknown endpoints.
     let out = service.docker_out(&["import", "http://127.0.0.1:9/x.tar", "x"]);
     assert!(!out.status.success());
-    for args in [&["search", "busybox"][..], &["push", "imported:1"]] {
-        let out = service.docker_out(args);
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("not supported"),
-            "{args:?}: {out:?}"
-        );
-    }
+    let out = service.docker_out(&["search", "busybox"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not supported"),
+        "{out:?}"
+    );
     // ps --size: what each container wrote.
     service.docker_ok(&[
         "run",
@@ -2678,12 +2688,12 @@ fn run_settings_through_both_apis() {
     let other = format!("linux/{}", if arch == "arm64" { "amd64" } else { "arm64" });
     let refused = service.docker_out(&["run", "--rm", "--platform", &other, "demo", "true"]);
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("rpod cannot pull"),
+        String::from_utf8_lossy(&refused.stderr).contains(&format!("not {other}")),
         "{refused:?}"
     );
     let refused = service.podman_out(&["run", "--rm", "--platform", &other, "demo", "true"]);
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("rpod cannot pull"),
+        String::from_utf8_lossy(&refused.stderr).contains(&format!("not {other}")),
         "{refused:?}"
     );
     assert_eq!(service.rpod.ok(&["ps", "-aq"]).lines().count(), 1);
@@ -2862,4 +2872,78 @@ fn podman_remote_generates_systemd_units() {
         "web",
     ]);
     assert!(!out.status.success());
+}
+
+#[test]
+fn docker_and_podman_remote_pull_push_and_log_in_through_the_service() {
+    let registry = Registry::start(RegistrySetup {
+        user: Some(("alice", "s3cret")),
+        tls: false,
+    });
+    let host = registry.host.clone();
+    let service = Service::start();
+    let target = format!("{host}/svc/demo:1");
+    service.docker_ok(&["tag", "demo", &target]);
+    // docker: a loopback registry is reached over HTTP, as the Docker daemon does.
+    let out = service.docker_out(&["push", &target]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("authentication required"),
+        "{out:?}"
+    );
+    let out = service.docker_out(&["login", "-u", "alice", "-p", "wrong", &host]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid username/password"),
+        "{out:?}"
+    );
+    assert!(service
+        .docker_ok(&["login", "-u", "alice", "-p", "s3cret", &host])
+        .contains("Login Succeeded"));
+    let pushed = service.docker_ok(&["push", &target]);
+    assert!(pushed.contains("1: digest: sha256:"), "{pushed}");
+    service.docker_ok(&["rmi", &target]);
+    let pulled = service.docker_ok(&["pull", &target]);
+    assert!(pulled.contains("Downloaded newer image"), "{pulled}");
+    assert_eq!(
+        service.docker_ok(&["run", "--rm", &target, "echo", "via docker"]),
+        "via docker\n"
+    );
+    let missing = format!("{host}/svc/none:1");
+    let out = service.docker_out(&["run", "--rm", &missing, "true"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("manifest unknown"),
+        "{out:?}"
+    );
+
+    // podman-remote: with --creds, then with its credentials file (sent as a map).
+    let again = format!("{host}/svc/again:2");
+    service.podman_ok(&[
+        "push",
+        "--tls-verify=false",
+        "--creds",
+        "alice:s3cret",
+        "demo",
+        &again,
+    ]);
+    let id = service.podman_ok(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        "--creds",
+        "alice:s3cret",
+        &again,
+    ]);
+    assert_eq!(id.trim(), service.rpod.inspect("demo", "{{.Id}}"));
+    let out = service.podman_out(&["pull", "--tls-verify=false", &again]);
+    assert!(!out.status.success(), "pulled without credentials: {out:?}");
+    let auth = service.rpod.dir.path().join("auth.json");
+    std::fs::write(
+        &auth,
+        format!(r#"{{"auths":{{"{host}":{{"auth":"YWxpY2U6czNjcmV0"}}}}}}"#),
+    )
+    .unwrap();
+    let id = service.podman_ok(&["pull", "-q", "--tls-verify=false", &again]);
+    assert_eq!(id.trim(), service.rpod.inspect("demo", "{{.Id}}"));
 }

@@ -1,5 +1,5 @@
 //! Image endpoints: list, inspect, tag, remove, load (a docker-archive), get (save), and
-//! `images/create`, which rpod can answer only for images it has (no registry client yet).
+//! `images/create` (an import, or a pull: `registries::docker_pull`).
 
 use std::io::Write;
 
@@ -71,8 +71,6 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     ex.json(200, &answer)
 }
 
-/// `POST /images/create?fromImage=NAME&tag=TAG`: a pull. rpod has no registry client, so
-/// an image it has is reported up to date, and any other is an error that says so.
 /// The `changes` query parameters (repeated, or several in one separated by newlines).
 fn change_params(ex: &Exchange) -> Vec<String> {
     ex.req
@@ -131,6 +129,8 @@ pub fn libpod_import(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.json(200, &json!({ "Id": format!("sha256:{}", record.id) }))
 }
 
+/// `POST /images/create`: an import (`fromSrc=-`, the tarball as the body) or a pull
+/// (`fromImage=NAME&tag=TAG`).
 pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     if let Some(source) = ex.req.query("fromSrc").filter(|s| !s.is_empty()) {
         // `docker import`: the tarball is the body (`-`); rpod fetches no URL.
@@ -165,19 +165,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         Some(tag) => format!("{image}:{tag}"),
         None => image.to_string(),
     };
-    match context.engine.resolve_image(&reference) {
-        Ok(_) => {
-            let mut body = ex.start_stream(200, "application/json")?;
-            let line = json!({ "status": format!("Image is up to date for {reference}") });
-            let _ = writeln!(body, "{line}");
-            let _ = body.finish();
-            Ok(())
-        }
-        Err(rpod_engine::EngineError::NoSuchImage(_)) => Err(ApiError::not_found(format!(
-            "image {reference} is not present locally, and rpod cannot pull from registries: load it with `docker load` or `rpod load`"
-        ))),
-        Err(e) => Err(e.into()),
-    }
+    crate::registries::docker_pull(context, ex, &reference)
 }
 
 pub fn load(context: &Context, ex: &mut Exchange) -> ApiResult<()> {

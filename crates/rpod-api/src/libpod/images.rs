@@ -1,7 +1,5 @@
 //! libpod image endpoints with shapes of their own.
 
-use std::io::Write;
-
 use serde_json::json;
 
 use rpod_engine::views::ImageInspect;
@@ -47,34 +45,6 @@ pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
 pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     context.engine.resolve_image(name)?;
     ex.empty(204)
-}
-
-/// `POST /libpod/images/pull?reference=...`: the image when it is here (what
-/// `--pull missing`, podman's default, asks), a clear error otherwise.
-pub fn pull(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    let reference = ex
-        .req
-        .query("reference")
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::bad_request("a pull needs reference"))?
-        .to_string();
-    let policy = ex.req.query("policy").unwrap_or("always").to_string();
-    match context.engine.resolve_image(&reference) {
-        Ok(record) if policy != "always" => {
-            let mut body = ex.start_stream(200, "application/json")?;
-            let line = json!({ "images": [record.id], "id": record.id });
-            let _ = writeln!(body, "{line}");
-            let _ = body.finish();
-            Ok(())
-        }
-        Ok(_) => Err(ApiError::bad_request(format!(
-            "rpod cannot pull from registries: {reference} is present locally; use --pull missing or never"
-        ))),
-        Err(rpod_engine::EngineError::NoSuchImage(_)) => Err(ApiError::not_found(format!(
-            "image {reference} is not present locally, and rpod cannot pull from registries: load it with `podman load` or `rpod load`"
-        ))),
-        Err(e) => Err(e.into()),
-    }
 }
 
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {

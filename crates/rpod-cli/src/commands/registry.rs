@@ -51,8 +51,24 @@ pub fn pull(engine: &Engine, args: PullArgs) -> Outcome {
 /// The pull `run` and `create` make for `--pull` (`missing` only when the image is not
 /// here; `newer` keeps the local image when the pull fails).
 pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), Failure> {
+    let platform = Platform::from_flags(
+        args.platform.as_deref(),
+        args.os.as_deref(),
+        args.arch.as_deref(),
+        args.variant.as_deref(),
+    )?;
+    // A local image for another platform than the one asked for counts as missing, as for
+    // podman (which pulls the one asked for); why it does not do is kept for the error.
+    let mut other_platform: Option<EngineError> = None;
     let local = match engine.resolve_image(image) {
-        Ok(_) => true,
+        Ok(record) => match &platform {
+            Some(wanted) if args.pull == "missing" => {
+                let info = engine.image_info(record)?;
+                other_platform = wanted.check(image, &info.config).err();
+                other_platform.is_none()
+            }
+            _ => true,
+        },
         Err(EngineError::NoSuchImage(_)) => false,
         Err(e) => return Err(e.into()),
     };
@@ -70,12 +86,7 @@ pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), 
             auth_file: args.authfile.clone(),
             ..RegistryOptions::default()
         },
-        platform: Platform::from_flags(
-            args.platform.as_deref(),
-            args.os.as_deref(),
-            args.arch.as_deref(),
-            args.variant.as_deref(),
-        )?,
+        platform,
     };
     let mut progress = progress_printer(args.quiet);
     match engine.pull_image(image, &options, &mut progress) {
@@ -84,9 +95,10 @@ pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), 
             tracing::warn!("pulling {image} failed, using the local image: {e}");
             Ok(())
         }
-        Err(e) if !local => Err(usage(format!(
-            "{image}: image not known locally, and pulling it failed: {e}"
-        ))),
+        Err(e) if !local => Err(usage(match other_platform {
+            Some(why) => format!("{why}; pulling one for that platform failed: {e}"),
+            None => format!("{image}: image not known locally, and pulling it failed: {e}"),
+        })),
         Err(e) => Err(e.into()),
     }
 }

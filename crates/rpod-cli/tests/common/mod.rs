@@ -98,6 +98,8 @@ impl Rpod {
             .arg(&self.runtime)
             .args(args)
             .env("RPOD_CONFIG", self.config_path())
+            // Registry credentials of the test's own, never the user's.
+            .env("REGISTRY_AUTH_FILE", self.dir.path().join("auth.json"))
             .stdin(Stdio::null());
         command
     }

@@ -1,6 +1,6 @@
-//! `--platform`, `--arch`, `--os`, `--variant`: the platform an image must be for. podman
-//! pulls an image of that platform when the local one is for another; rpod never pulls, so
-//! it refuses such an image instead of running it.
+//! `--platform`, `--arch`, `--os`, `--variant`: the platform an image must be for. A pull
+//! chooses that platform from a manifest list; a container is never made from a local
+//! image for another platform (`run` and `create` pull the one asked for first).
 
 use oci_spec::image::ImageConfiguration;
 
@@ -84,7 +84,7 @@ impl Platform {
             self.variant.as_deref().unwrap_or_default(),
         );
         Err(EngineError::InvalidArg(format!(
-            "image {name} is for {}, not {asked}: rpod cannot pull the image for another platform",
+            "image {name} is for {}, not {asked}: pull the image for {asked} first",
             platform(&os, &arch, &variant)
         )))
     }

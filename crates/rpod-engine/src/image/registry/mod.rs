@@ -16,6 +16,12 @@ pub use push::{push, LayerCompression, ManifestFormat, PushOptions};
 
 use crate::Result;
 
+/// Check the credentials of `options` against `registry` without saving them (the
+/// Docker API's `/auth`).
+pub fn check_login(registry: &str, options: &RegistryOptions) -> Result<()> {
+    client::RepositoryClient::check_login(registry, options)
+}
+
 /// Check `credentials` against `registry` and save them for it (or for a repository path
 /// below it, when `key` names one); returns the file written.
 pub fn login(key: &str, options: &RegistryOptions) -> Result<std::path::PathBuf> {

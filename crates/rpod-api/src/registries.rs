@@ -1,0 +1,361 @@
+//! What the Docker and libpod APIs share for registries: credentials from the
+//! `X-Registry-Auth` header (base64url JSON, as docker and podman-remote send it), TLS
+//! verification (libpod's `tlsVerify`; for Docker, a loopback registry is insecure, as the
+//! Docker daemon treats 127.0.0.0/8), and the answers for pull, push and `/auth`.
+
+use std::io::Write;
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use rpod_engine::image::platform::Platform;
+use rpod_engine::image::registry::{self, Credentials, PullOptions, PushOptions, RegistryOptions};
+use rpod_engine::EngineError;
+
+use crate::error::{ApiError, ApiResult};
+use crate::exchange::Exchange;
+use crate::service::Context;
+
+/// The most a credentials header may hold.
+const AUTH_HEADER_LIMIT: usize = 16 * 1024;
+
+/// Credentials of one auth config: `username` and `password`, or docker's `auth`
+/// (base64 of USER:PASSWORD). Identity tokens (OAuth refresh tokens) are not supported.
+fn config_credentials(config: &Value) -> ApiResult<Option<Credentials>> {
+    if config
+        .get("identitytoken")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty())
+    {
+        return Err(ApiError::unsupported("identity tokens in X-Registry-Auth"));
+    }
+    let text = |key: &str| config.get(key).and_then(Value::as_str).unwrap_or("");
+    if !text("username").is_empty() {
+        return Ok(Some(Credentials {
+            username: text("username").to_string(),
+            password: text("password").to_string(),
+        }));
+    }
+    if !text("auth").is_empty() {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(text("auth"))
+            .map_err(|e| ApiError::bad_request(format!("auth in X-Registry-Auth: {e}")))?;
+        let pair = String::from_utf8_lossy(&decoded).into_owned();
+        return Ok(Some(Credentials::parse(&pair)?));
+    }
+    Ok(None)
+}
+
+/// Credentials for `registry` from `X-Registry-Config` or `X-Registry-Auth`: one auth
+/// config (docker, podman-remote with `--creds`), or a map of registries to configs
+/// (podman-remote's credentials file, `""` for any registry).
+pub fn header_credentials(ex: &Exchange, registry: Option<&str>) -> ApiResult<Option<Credentials>> {
+    for name in ["x-registry-config", "x-registry-auth"] {
+        let Some(text) = ex.req.header(name).map(str::trim) else {
+            continue;
+        };
+        if text.is_empty() || text == "null" {
+            continue;
+        }
+        if text.len() > AUTH_HEADER_LIMIT {
+            return Err(ApiError::bad_request(format!("{name} is too large")));
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE
+            .decode(text)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+            .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
+            .map_err(|e| ApiError::bad_request(format!("{name} is not base64: {e}")))?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("{name} is not JSON: {e}")))?;
+        let Some(object) = value.as_object() else {
+            return Err(ApiError::bad_request(format!(
+                "{name} is not an auth config"
+            )));
+        };
+        let single = ["username", "password", "auth", "identitytoken"]
+            .iter()
+            .any(|k| object.contains_key(*k));
+        if single {
+            return config_credentials(&value);
+        }
+        let matching = object.iter().find(|(key, _)| {
+            registry.is_some_and(|r| {
+                registry::login_key(key).is_ok_and(|k| k.split('/').next() == Some(r))
+            })
+        });
+        if let Some((_, config)) = matching.or_else(|| object.get_key_value("")) {
+            return config_credentials(config);
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a registry is on the loopback interface, which the Docker daemon treats as
+/// insecure without being told.
+fn is_loopback(registry: &str) -> bool {
+    let host = match registry.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => registry,
+    };
+    host == "localhost" || host.starts_with("127.") || host == "[::1]"
+}
+
+/// Registry options for a Docker API request about `reference`.
+fn docker_options(ex: &Exchange, reference: &str) -> ApiResult<RegistryOptions> {
+    let registry = registry_of(reference);
+    Ok(RegistryOptions {
+        tls_verify: registry
+            .as_deref()
+            .filter(|r| is_loopback(r))
+            .map(|_| false),
+        credentials: header_credentials(ex, registry.as_deref())?,
+        ..RegistryOptions::default()
+    })
+}
+
+/// The registry a reference names (Docker Hub for a short one).
+fn registry_of(reference: &str) -> Option<String> {
+    let parsed = rpod_engine::image::reference::Reference::parse(reference).ok()?;
+    Some(
+        parsed
+            .domain
+            .unwrap_or_else(|| rpod_engine::image::reference::DEFAULT_DOMAIN.to_string()),
+    )
+}
+
+/// Registry options for a libpod request about `reference` (`tlsVerify`,
+/// `credentials=USER:PASSWORD` or the headers).
+fn libpod_options(ex: &Exchange, reference: &str) -> ApiResult<RegistryOptions> {
+    let tls_verify = match ex.req.query("tlsVerify").or(ex.req.query("tlsverify")) {
+        Some(_) => Some(ex.query_bool("tlsVerify")? || ex.query_bool("tlsverify")?),
+        None => None,
+    };
+    let credentials = match ex.req.query("credentials").filter(|c| !c.is_empty()) {
+        Some(text) => Some(Credentials::parse(text)?),
+        None => header_credentials(ex, registry_of(reference).as_deref())?,
+    };
+    Ok(RegistryOptions {
+        tls_verify,
+        credentials,
+        ..RegistryOptions::default()
+    })
+}
+
+/// `POST /images/create?fromImage=NAME&tag=TAG` (`docker pull`, and `docker run` of a
+/// missing image). The pull's progress is sent once it is done; when the registry cannot
+/// give the image and a local one exists, the local one is used, saying so.
+pub fn docker_pull(context: &Context, ex: &mut Exchange, reference: &str) -> ApiResult<()> {
+    let local = context.engine.resolve_image(reference).ok().map(|r| r.id);
+    let options = PullOptions {
+        registry: docker_options(ex, reference)?,
+        platform: Platform::from_flags(ex.req.query("platform"), None, None, None)?,
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let pulled = context.engine.pull_image(reference, &options, &mut |line| {
+        lines.push(line.to_string())
+    });
+    let last = match (pulled, &local) {
+        (Ok(record), Some(id)) if record.id == *id => {
+            format!("Status: Image is up to date for {reference}")
+        }
+        (Ok(_), _) => format!("Status: Downloaded newer image for {reference}"),
+        (Err(e), Some(_)) => format!("Status: using the local image {reference}: {e}"),
+        (Err(e), None) => return Err(not_present(reference, e)),
+    };
+    lines.push(last);
+    stream_statuses(ex, &lines)
+}
+
+fn not_present(reference: &str, error: EngineError) -> ApiError {
+    ApiError::new(
+        error.kind().http_status(),
+        format!("image {reference} is not present locally, and pulling it failed: {error}"),
+    )
+}
+
+fn stream_statuses(ex: &mut Exchange, lines: &[String]) -> ApiResult<()> {
+    let mut body = ex.start_stream(200, "application/json")?;
+    for line in lines {
+        let _ = writeln!(body, "{}", json!({ "status": line }));
+    }
+    let _ = body.finish();
+    Ok(())
+}
+
+/// `POST /libpod/images/pull?reference=&policy=&tlsVerify=&quiet=&credentials=`
+/// (`podman pull` remote): progress as `stream` lines, then the image's ID.
+pub fn libpod_pull(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let reference = ex
+        .req
+        .query("reference")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::bad_request("a pull needs reference"))?
+        .to_string();
+    let policy = ex.req.query("policy").unwrap_or("always").to_string();
+    let quiet = ex.query_bool("quiet")?;
+    let local = context.engine.resolve_image(&reference).ok();
+    let wanted = match policy.as_str() {
+        "never" => false,
+        "missing" => local.is_none(),
+        "always" | "newer" => true,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown pull policy {other:?}: use always, missing, newer or never"
+            )))
+        }
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let record = if wanted {
+        let options = PullOptions {
+            registry: libpod_options(ex, &reference)?,
+            platform: Platform::from_flags(
+                None,
+                ex.req.query("OS"),
+                ex.req.query("Arch"),
+                ex.req.query("Variant"),
+            )?,
+        };
+        match context
+            .engine
+            .pull_image(&reference, &options, &mut |line| {
+                lines.push(line.to_string())
+            }) {
+            Ok(record) => record,
+            Err(e) => match local {
+                Some(record) if policy == "newer" => {
+                    tracing::warn!("pulling {reference} failed, using the local image: {e}");
+                    record
+                }
+                _ => return Err(e.into()),
+            },
+        }
+    } else {
+        match local {
+            Some(record) => record,
+            None => return Err(EngineError::NoSuchImage(reference).into()),
+        }
+    };
+    let mut body = ex.start_stream(200, "application/json")?;
+    if !quiet {
+        for line in &lines {
+            let _ = writeln!(body, "{}", json!({ "stream": format!("{line}\n") }));
+        }
+    }
+    let _ = writeln!(
+        body,
+        "{}",
+        json!({ "images": [record.id], "id": record.id })
+    );
+    let _ = body.finish();
+    Ok(())
+}
+
+/// `POST /images/{name}/push?tag=` (`docker push`): progress as status lines, then the
+/// digest docker prints.
+pub fn docker_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let reference = match ex.req.query("tag").filter(|t| !t.is_empty()) {
+        Some(tag) => format!("{name}:{tag}"),
+        None => name.to_string(),
+    };
+    let options = PushOptions {
+        registry: docker_options(ex, &reference)?,
+        format: registry::ManifestFormat::DockerV2s2,
+        ..PushOptions::default()
+    };
+    let mut lines: Vec<String> = Vec::new();
+    // Docker pushes an image under the name it is asked for: that name is the destination.
+    let digest =
+        context
+            .engine
+            .push_image(&reference, Some(&reference), &options, &mut |line| {
+                lines.push(line.to_string())
+            })?;
+    let tag = rpod_engine::image::reference::Reference::parse(&reference)
+        .ok()
+        .and_then(|r| r.tag)
+        .unwrap_or_else(|| "latest".into());
+    lines.push(format!("{tag}: digest: {digest}"));
+    stream_statuses(ex, &lines)
+}
+
+/// `POST /libpod/images/{name}/push?destination=&tlsVerify=&format=&compressionFormat=`.
+pub fn libpod_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    let destination = ex
+        .req
+        .query("destination")
+        .filter(|d| !d.is_empty())
+        .map(String::from);
+    let options = PushOptions {
+        registry: libpod_options(ex, destination.as_deref().unwrap_or(name))?,
+        format: match ex.req.query("format").filter(|f| !f.is_empty()) {
+            Some(f) => f.parse()?,
+            None => Default::default(),
+        },
+        compression: match ex.req.query("compressionFormat").filter(|f| !f.is_empty()) {
+            Some(f) => f.parse()?,
+            None => Default::default(),
+        },
+    };
+    let quiet = ex.query_bool("quiet")?;
+    let mut lines: Vec<String> = Vec::new();
+    let digest =
+        context
+            .engine
+            .push_image(name, destination.as_deref(), &options, &mut |line| {
+                lines.push(line.to_string())
+            })?;
+    let mut body = ex.start_stream(200, "application/json")?;
+    if !quiet {
+        for line in &lines {
+            let _ = writeln!(body, "{}", json!({ "stream": format!("{line}\n") }));
+        }
+    }
+    // podman 4's client takes `stream` and `error` lines only (later ones also read a
+    // `manifestdigest`): the digest is said in words.
+    let _ = writeln!(
+        body,
+        "{}",
+        json!({ "stream": format!("Pushed manifest {digest}\n") })
+    );
+    let _ = body.finish();
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct AuthRequest {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default, rename = "serveraddress")]
+    server_address: String,
+}
+
+/// `POST /auth` (`docker login`): check the credentials against the registry. The docker
+/// CLI keeps them itself; rpod saves nothing.
+pub fn auth(ex: &mut Exchange) -> ApiResult<()> {
+    let request: AuthRequest = ex.body_json()?;
+    if request.username.is_empty() {
+        return Err(ApiError::bad_request("auth request without a username"));
+    }
+    let key = registry::login_key(if request.server_address.is_empty() {
+        "docker.io"
+    } else {
+        &request.server_address
+    })?;
+    let host = key.split('/').next().unwrap_or(&key).to_string();
+    let options = RegistryOptions {
+        tls_verify: is_loopback(&host).then_some(false),
+        credentials: Some(Credentials {
+            username: request.username,
+            password: request.password,
+        }),
+        ..RegistryOptions::default()
+    };
+    registry::check_login(&host, &options).map_err(|e| ApiError::new(401, e.to_string()))?;
+    ex.json(
+        200,
+        &json!({ "Status": "Login Succeeded", "IdentityToken": "" }),
+    )
+}
