@@ -12,6 +12,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use common::Rpod;
 use registry_server::{Registry, RegistrySetup};
@@ -466,6 +467,8 @@ struct Route {
     body: Vec<u8>,
     /// Only with this `Authorization` header; 401 with `challenge` otherwise.
     needs: Option<(String, String)>,
+    /// Answered only once this is set (a download that hangs until the test lets it go).
+    gate: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 fn route(body: Vec<u8>, content_type: &str) -> Route {
@@ -474,6 +477,7 @@ fn route(body: Vec<u8>, content_type: &str) -> Route {
         headers: vec![("Content-Type".into(), content_type.into())],
         body,
         needs: None,
+        gate: None,
     }
 }
 
@@ -533,6 +537,11 @@ fn answer(stream: TcpStream, routes: &Routes, log: &Arc<Mutex<Vec<String>>>) {
             .iter()
             .find(|(prefix, _)| bare.starts_with(prefix.as_str()))
             .map(|(_, r)| r.clone());
+        if let Some(gate) = found.as_ref().and_then(|r| r.gate.clone()) {
+            while !gate.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let (status, headers, body) = match found {
             Some(r) => match &r.needs {
                 Some((wanted, challenge)) if authorization != *wanted => (
@@ -866,4 +875,47 @@ fn a_manifest_list_gives_the_image_for_the_platform_asked_for() {
         125,
     );
     assert!(err.contains("no image for linux/s390x"), "{err}");
+}
+
+#[test]
+fn a_pull_downloads_without_holding_the_image_store() {
+    let (layer, diff_id) = small_layer(b"slow\n");
+    let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut routes = image_routes(&layer, &diff_id, layer.clone());
+    for (prefix, route) in routes.iter_mut() {
+        if prefix.ends_with(&sha256(&layer)) {
+            route.gate = Some(gate.clone());
+        }
+    }
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let host = serve(Arc::new(Mutex::new(routes)), log.clone());
+    let rpod = Rpod::with_image("runc");
+    let mut pull = rpod
+        .command(&["pull", "-q", "--tls-verify=false", &format!("{host}/x:1")])
+        .spawn()
+        .unwrap();
+    common::wait_until("the layer's download to start", || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(&sha256(&layer)))
+    });
+    // While the download hangs, other image work goes on (a create takes the image lock).
+    // `timeout` ends the create if it waits for the pull, failing the test.
+    let mut create = Command::new("timeout");
+    create.arg("20").arg(env!("CARGO_BIN_EXE_rpod"));
+    let probe = rpod.command(&["create", "demo", "true"]);
+    create.args(probe.get_args());
+    for (key, value) in probe.get_envs() {
+        if let Some(value) = value {
+            create.env(key, value);
+        }
+    }
+    let out = create.output().unwrap();
+    let pull_still_running = pull.try_wait().unwrap().is_none();
+    gate.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(out.status.success(), "create waited for the pull: {out:?}");
+    assert!(pull_still_running, "the pull ended before the create");
+    assert!(pull.wait().unwrap().success());
+    assert_eq!(rpod.ok(&["images", "-q"]).lines().count(), 2);
 }

@@ -1,6 +1,6 @@
 //! Pulls and pushes of the engine: names resolved (a short name through the search
 //! registries of rpod.conf), the insecure registries it lists applied, the image lock
-//! held while the store changes, events recorded.
+//! held while the store changes (not while layers download), events recorded.
 
 use super::Engine;
 use crate::image::reference::Reference;
@@ -78,7 +78,6 @@ impl Engine {
             progress(&format!("Trying to pull {name}..."));
             let mut these = options.clone();
             these.registry = self.options_for(registry, &options.registry);
-            let _lock = self.image_lock()?;
             match registry::pull(
                 &self.store,
                 &self.roots,
@@ -86,6 +85,7 @@ impl Engine {
                 registry,
                 &these,
                 progress,
+                || self.image_lock(),
             ) {
                 Ok(record) => {
                     self.image_event(&record.id, "pull", &name);

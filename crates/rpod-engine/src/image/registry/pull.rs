@@ -2,7 +2,8 @@
 //! the layers this store does not have, each checked against the digest and size that
 //! named it before the image is recorded.
 
-use std::io::{self, Read};
+use std::fs::File;
+use std::io::{self, Read, Seek};
 
 use oci_spec::image::ImageConfiguration;
 use sha2::{Digest, Sha256};
@@ -15,6 +16,7 @@ use crate::image::platform::Platform;
 use crate::image::reference::Reference;
 use crate::image::{add_image, discard_new_layers, layer_dirs, ImageRecord};
 use crate::paths::Roots;
+use crate::scratch;
 use crate::store::Store;
 use crate::{EngineError, Result};
 
@@ -34,14 +36,16 @@ fn short(digest: &str) -> &str {
 }
 
 /// Pull `reference` from `registry` (its own, or the search registry tried) and record
-/// it under its full name. `progress` gets podman's progress lines.
-pub fn pull(
+/// it under its full name. `progress` gets podman's progress lines; `lock_images` takes
+/// the image store's lock, held from the first unpack to the record.
+pub fn pull<L>(
     store: &Store,
     roots: &Roots,
     reference: &Reference,
     registry: &str,
     options: &PullOptions,
     progress: &mut dyn FnMut(&str),
+    lock_images: impl FnOnce() -> Result<L>,
 ) -> Result<ImageRecord> {
     let name = reference.render(registry);
     let (registry, repository) = reference.repository(registry);
@@ -106,26 +110,49 @@ pub fn pull(
     }
 
     let dirs = layer_dirs(roots);
+    let present = |diff_id: &str| dirs.dir(diff_id).is_dir() && dirs.blob(diff_id).is_file();
+    // First, without the image lock (so that other image work and container creates go
+    // on during a long download): the layers this store lacks, each into an unnamed
+    // scratch file, checked against its digest and size before anything unpacks it.
+    let mut downloads: Vec<(String, Option<File>)> = Vec::new();
+    for (descriptor, diff_id) in image_manifest.layers().iter().zip(&diff_ids) {
+        let digest = manifest::checked_digest(descriptor.digest().as_ref())?;
+        if present(diff_id) {
+            progress(&format!(
+                "Copying blob {} skipped: already exists",
+                short(&digest)
+            ));
+            downloads.push((digest, None));
+            continue;
+        }
+        manifest::check_layer_type(descriptor.media_type().as_ref(), &name)?;
+        let file = download_blob(&mut client, &digest, descriptor.size(), &name, &dirs.tmp)?;
+        progress(&format!("Copying blob {} done", short(&digest)));
+        downloads.push((digest, Some(file)));
+    }
+    // Then, under the lock: the layers unpacked and the image recorded.
+    let _lock = lock_images()?;
     let mut stored: Vec<StoredLayer> = Vec::new();
     let result = (|| -> Result<()> {
-        for (descriptor, diff_id) in image_manifest.layers().iter().zip(&diff_ids) {
-            let digest = manifest::checked_digest(descriptor.digest().as_ref())?;
-            if dirs.dir(diff_id).is_dir() && dirs.blob(diff_id).is_file() {
-                progress(&format!(
-                    "Copying blob {} skipped: already exists",
-                    short(&digest)
-                ));
-                stored.push(StoredLayer {
-                    diff_id: diff_id.clone(),
-                    size: std::fs::metadata(dirs.blob(diff_id))
-                        .map(|m| m.len())
-                        .unwrap_or(0),
-                    created: false,
-                });
-                continue;
-            }
-            manifest::check_layer_type(descriptor.media_type().as_ref(), &name)?;
-            let layer = fetch_layer(&mut client, &digest, descriptor.size(), &name, &dirs)?;
+        for ((descriptor, diff_id), (digest, download)) in
+            image_manifest.layers().iter().zip(&diff_ids).zip(downloads)
+        {
+            let file = match download {
+                Some(file) => file,
+                None if present(diff_id) => {
+                    stored.push(StoredLayer {
+                        diff_id: diff_id.clone(),
+                        size: std::fs::metadata(dirs.blob(diff_id))
+                            .map(|m| m.len())
+                            .unwrap_or(0),
+                        created: false,
+                    });
+                    continue;
+                }
+                // Removed with another image since it was seen: fetched now.
+                None => download_blob(&mut client, &digest, descriptor.size(), &name, &dirs.tmp)?,
+            };
+            let layer = layer::store_layer(&dirs, file, &name)?;
             let matches = layer.diff_id == *diff_id;
             let got = layer.diff_id.clone();
             stored.push(layer);
@@ -134,7 +161,6 @@ pub fn pull(
                     "{name}: layer {digest} unpacks to sha256:{got}, not to sha256:{diff_id} as the image's config says"
                 )));
             }
-            progress(&format!("Copying blob {} done", short(&digest)));
         }
         Ok(())
     })();
@@ -247,29 +273,23 @@ fn open_blob(
     )
 }
 
-/// A layer blob streamed into the store, its digest and size checked as it goes by.
-fn fetch_layer(
+/// A blob downloaded into an unnamed scratch file (gone with the process if anything
+/// fails), its digest and size checked as it streams in; returned read from its start.
+fn download_blob(
     client: &mut RepositoryClient,
     digest: &str,
     size: u64,
     name: &str,
-    dirs: &layer::LayerDirs,
-) -> Result<StoredLayer> {
+    tmp: &std::path::Path,
+) -> Result<File> {
     let response = open_blob(client, digest, name)?;
     let mut verified = Verified::new(response.into_body().into_reader(), digest, size);
-    let stored = layer::store_layer(dirs, &mut verified, name)?;
-    if let Err(e) = verified.finish() {
-        // The layer was unpacked (safely: unpacking never leaves its directory) from bytes
-        // that turned out not to be the blob named: it goes again.
-        if stored.created {
-            let _ = std::fs::remove_file(dirs.blob(&stored.diff_id));
-            let _ = std::fs::remove_dir_all(dirs.dir(&stored.diff_id));
-        }
-        return Err(EngineError::Registry(format!(
-            "{name}: layer {digest}: {e}"
-        )));
-    }
-    Ok(stored)
+    let mut file = scratch::unnamed_file(tmp)?;
+    io::copy(&mut verified, &mut file)
+        .map_err(|e| EngineError::Registry(format!("{name}: layer {digest}: {e}")))?;
+    file.rewind()
+        .map_err(|e| EngineError::io("rewinding a download in", tmp, e))?;
+    Ok(file)
 }
 
 /// A blob's bytes, counted and hashed; more bytes than expected, fewer, or another digest
@@ -321,14 +341,6 @@ impl<R: Read> Verified<R> {
         }
         Ok(())
     }
-
-    /// Read what the decompressor left (a gzip stream may end before its blob does) and
-    /// check the whole.
-    fn finish(&mut self) -> io::Result<()> {
-        let mut rest = [0u8; 64 * 1024];
-        while self.read(&mut rest)? > 0 {}
-        self.check()
-    }
 }
 
 impl<R: Read> Read for Verified<R> {
@@ -367,7 +379,7 @@ mod tests {
         let mut ok = Verified::new(&data[..], &digest_of(&data), data.len() as u64);
         let mut out = Vec::new();
         ok.read_to_end(&mut out).unwrap();
-        assert!(ok.finish().is_ok());
+        assert_eq!(out, data);
 
         let mut short = Verified::new(&data[..4], &digest_of(&data), data.len() as u64);
         assert!(short.read_to_end(&mut Vec::new()).is_err());
@@ -379,11 +391,5 @@ mod tests {
         let mut wrong = Verified::new(&data[..], &digest_of(b"other bytes"), data.len() as u64);
         let err = wrong.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("digest"), "{err}");
-
-        // A reader that stopped early (as a decompressor may) is checked by finish.
-        let mut partial = Verified::new(&data[..], &digest_of(b"x"), data.len() as u64);
-        let mut first = [0u8; 3];
-        partial.read_exact(&mut first).unwrap();
-        assert!(partial.finish().is_err());
     }
 }
