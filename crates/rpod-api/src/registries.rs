@@ -174,6 +174,18 @@ fn not_present(reference: &str, error: EngineError) -> ApiError {
     )
 }
 
+/// libpod's answer: each progress line as `{"stream": line}`, then `last`.
+fn stream_progress(ex: &mut Exchange, lines: &[String], last: Value) -> ApiResult<()> {
+    let mut body = ex.start_stream(200, "application/json")?;
+    for line in lines {
+        let _ = writeln!(body, "{}", json!({ "stream": format!("{line}\n") }));
+    }
+    let _ = writeln!(body, "{last}");
+    let _ = body.finish();
+    Ok(())
+}
+
+/// Docker's answer: each progress line as `{"status": line}`.
 fn stream_statuses(ex: &mut Exchange, lines: &[String]) -> ApiResult<()> {
     let mut body = ex.start_stream(200, "application/json")?;
     for line in lines {
@@ -236,19 +248,11 @@ pub fn libpod_pull(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             None => return Err(EngineError::NoSuchImage(reference).into()),
         }
     };
-    let mut body = ex.start_stream(200, "application/json")?;
-    if !quiet {
-        for line in &lines {
-            let _ = writeln!(body, "{}", json!({ "stream": format!("{line}\n") }));
-        }
-    }
-    let _ = writeln!(
-        body,
-        "{}",
-        json!({ "images": [record.id], "id": record.id })
-    );
-    let _ = body.finish();
-    Ok(())
+    stream_progress(
+        ex,
+        if quiet { &[] } else { &lines },
+        json!({ "images": [record.id], "id": record.id }),
+    )
 }
 
 /// `POST /images/{name}/push?tag=` (`docker push`): progress as status lines, then the
@@ -305,21 +309,10 @@ pub fn libpod_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
             .push_image(name, destination.as_deref(), &options, &mut |line| {
                 lines.push(line.to_string())
             })?;
-    let mut body = ex.start_stream(200, "application/json")?;
-    if !quiet {
-        for line in &lines {
-            let _ = writeln!(body, "{}", json!({ "stream": format!("{line}\n") }));
-        }
-    }
     // podman 4's client takes `stream` and `error` lines only (later ones also read a
     // `manifestdigest`): the digest is said in words.
-    let _ = writeln!(
-        body,
-        "{}",
-        json!({ "stream": format!("Pushed manifest {digest}\n") })
-    );
-    let _ = body.finish();
-    Ok(())
+    let last = json!({ "stream": format!("Pushed manifest {digest}\n") });
+    stream_progress(ex, if quiet { &[] } else { &lines }, last)
 }
 
 #[derive(Deserialize)]

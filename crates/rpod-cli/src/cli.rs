@@ -1032,19 +1032,8 @@ pub struct RunArgs {
     /// (run only; implies --rm).
     #[arg(long)]
     pub rmi: bool,
-    /// The image's platform: OS/ARCH[/VARIANT]. rpod never pulls: a local image for
-    /// another platform is refused.
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// The image's architecture (as --platform).
-    #[arg(long)]
-    pub arch: Option<String>,
-    /// The image's operating system (as --platform).
-    #[arg(long)]
-    pub os: Option<String>,
-    /// The image's architecture variant (as --platform).
-    #[arg(long)]
-    pub variant: Option<String>,
+    #[command(flatten)]
+    pub target_platform: PlatformFlags,
     /// Accepted for Docker's scripts; does nothing (as podman).
     #[arg(long = "disable-content-trust", hide = true, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub disable_content_trust: bool,
@@ -1815,6 +1804,35 @@ pub struct LoadArgs {
     pub quiet: bool,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct PlatformFlags {
+    /// The image's platform: OS/ARCH[/VARIANT] (the one pulled from a manifest list; a
+    /// local image for another platform counts as missing).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// The image's architecture (as --platform).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// The image's operating system (as --platform).
+    #[arg(long)]
+    pub os: Option<String>,
+    /// The image's architecture variant (as --platform).
+    #[arg(long)]
+    pub variant: Option<String>,
+}
+
+impl PlatformFlags {
+    /// The platform asked for, if any.
+    pub fn parsed(&self) -> rpod_engine::Result<Option<rpod_engine::image::platform::Platform>> {
+        rpod_engine::image::platform::Platform::from_flags(
+            self.platform.as_deref(),
+            self.os.as_deref(),
+            self.arch.as_deref(),
+            self.variant.as_deref(),
+        )
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RegistryFlags {
     /// Verify the registry's certificate and refuse HTTP (default: yes, unless rpod.conf
@@ -1841,18 +1859,8 @@ pub struct PullArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub registry: RegistryFlags,
-    /// The platform to pull from a manifest list: OS/ARCH[/VARIANT].
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// The architecture to pull from a manifest list.
-    #[arg(long)]
-    pub arch: Option<String>,
-    /// The OS to pull from a manifest list.
-    #[arg(long)]
-    pub os: Option<String>,
-    /// The architecture's variant to pull from a manifest list.
-    #[arg(long)]
-    pub variant: Option<String>,
+    #[command(flatten)]
+    pub target_platform: PlatformFlags,
     /// All tags of the repository: not supported.
     #[arg(short = 'a', long = "all-tags")]
     pub all_tags: bool,

@@ -657,12 +657,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         no_passwd_entries: !args.passwd,
         passwd_entry: args.passwd_entry.clone(),
         host_users: args.hostuser.clone(),
-        platform: rpod_engine::image::platform::Platform::from_flags(
-            args.platform.as_deref(),
-            args.os.as_deref(),
-            args.arch.as_deref(),
-            args.variant.as_deref(),
-        )?,
+        platform: args.target_platform.parsed()?,
     })
 }
 

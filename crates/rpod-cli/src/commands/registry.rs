@@ -2,7 +2,6 @@
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 
-use rpod_engine::image::platform::Platform;
 use rpod_engine::image::registry::{self, Credentials, PullOptions, PushOptions, RegistryOptions};
 use rpod_engine::{Engine, EngineError};
 
@@ -33,12 +32,7 @@ pub fn pull(engine: &Engine, args: PullArgs) -> Outcome {
     }
     let options = PullOptions {
         registry: registry_options(&args.registry)?,
-        platform: Platform::from_flags(
-            args.platform.as_deref(),
-            args.os.as_deref(),
-            args.arch.as_deref(),
-            args.variant.as_deref(),
-        )?,
+        platform: args.target_platform.parsed()?,
     };
     let mut progress = progress_printer(args.quiet);
     for image in &args.images {
@@ -51,12 +45,7 @@ pub fn pull(engine: &Engine, args: PullArgs) -> Outcome {
 /// The pull `run` and `create` make for `--pull` (`missing` only when the image is not
 /// here; `newer` keeps the local image when the pull fails).
 pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), Failure> {
-    let platform = Platform::from_flags(
-        args.platform.as_deref(),
-        args.os.as_deref(),
-        args.arch.as_deref(),
-        args.variant.as_deref(),
-    )?;
+    let platform = args.target_platform.parsed()?;
     // A local image for another platform than the one asked for counts as missing, as for
     // podman (which pulls the one asked for); why it does not do is kept for the error.
     let mut other_platform: Option<EngineError> = None;

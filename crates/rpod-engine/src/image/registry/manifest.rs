@@ -93,20 +93,6 @@ pub fn parse(content_type: &str, bytes: &[u8], name: &str) -> Result<Document> {
     Ok(Document::Image(Box::new(manifest)))
 }
 
-/// Go's architecture name of this machine.
-pub fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        "arm" => "arm",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        other => other,
-    }
-}
-
 /// The entry of an index for the platform asked for (this machine's when none is).
 pub fn choose<'a>(
     index: &'a ImageIndex,
@@ -119,7 +105,7 @@ pub fn choose<'a>(
     let arch = wanted
         .and_then(|w| w.arch.clone())
         .map(|a| crate::image::platform::go_arch(&a))
-        .unwrap_or_else(|| host_arch().to_string());
+        .unwrap_or_else(|| crate::seccomp::host_arch().to_string());
     let variant = wanted.and_then(|w| w.variant.clone());
     let matches = |d: &&Descriptor| {
         let Some(p) = d.platform() else {
@@ -217,7 +203,7 @@ mod tests {
         let index = index_with(&[
             ("linux", "arm", Some("v6")),
             ("linux", "arm", Some("v7")),
-            ("linux", host_arch(), None),
+            ("linux", crate::seccomp::host_arch(), None),
             ("windows", "amd64", None),
         ]);
         let digest = |d: &Descriptor| d.digest().to_string();
