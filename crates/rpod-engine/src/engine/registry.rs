@@ -137,11 +137,11 @@ impl Engine {
             }
         };
         let destination = registry_reference(&target_text)?;
-        let Some(registry) = destination.domain.clone() else {
-            return Err(EngineError::InvalidArg(format!(
-                "{target_text}: a push destination needs a registry (REGISTRY/REPOSITORY[:TAG])"
-            )));
-        };
+        // A destination without a registry is Docker Hub's, as podman's.
+        let registry = destination
+            .domain
+            .clone()
+            .unwrap_or_else(|| image::reference::DEFAULT_DOMAIN.to_string());
         if registry == image::reference::LOCAL_DOMAIN {
             return Err(EngineError::InvalidArg(format!(
                 "{target_text}: localhost/ names a local image, not a registry: give a destination like localhost:5000/{}",
