@@ -15,6 +15,7 @@ use rpod_engine::EngineError;
 
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::Exchange;
+use crate::http::ChunkedWriter;
 use crate::service::Context;
 
 /// The most a credentials header may hold.
@@ -151,36 +152,46 @@ pub fn docker_pull(context: &Context, ex: &mut Exchange, reference: &str) -> Api
         registry: docker_options(ex, reference)?,
         platform: Platform::from_flags(ex.req.query("platform"), None, None, None)?,
     };
-    let mut lines: Vec<String> = Vec::new();
+    // Progress goes out as it comes (a large image takes minutes); so do errors, as
+    // Docker's `errorDetail` lines, which the docker CLI prints.
+    let mut body = ex.start_stream(200, "application/json")?;
     let pulled = context.engine.pull_image(reference, &options, &mut |line| {
-        lines.push(line.to_string())
+        send_line(&mut body, &json!({ "status": line }))
     });
     let last = match (pulled, &local) {
         (Ok(record), Some(id)) if record.id == *id => {
-            format!("Status: Image is up to date for {reference}")
+            json!({ "status": format!("Status: Image is up to date for {reference}") })
         }
-        (Ok(_), _) => format!("Status: Downloaded newer image for {reference}"),
-        (Err(e), Some(_)) => format!("Status: using the local image {reference}: {e}"),
-        (Err(e), None) => return Err(not_present(reference, e)),
+        (Ok(_), _) => {
+            json!({ "status": format!("Status: Downloaded newer image for {reference}") })
+        }
+        (Err(e), Some(_)) => {
+            json!({ "status": format!("Status: using the local image {reference}: {e}") })
+        }
+        (Err(e), None) => {
+            let message =
+                format!("image {reference} is not present locally, and pulling it failed: {e}");
+            json!({ "errorDetail": { "message": message }, "error": message })
+        }
     };
-    lines.push(last);
-    stream_statuses(ex, &lines)
+    send_line(&mut body, &last);
+    let _ = body.finish();
+    Ok(())
 }
 
-fn not_present(reference: &str, error: EngineError) -> ApiError {
-    ApiError::new(
-        error.kind().http_status(),
-        format!("image {reference} is not present locally, and pulling it failed: {error}"),
-    )
+/// One JSON document and a newline, in one chunk. A client that went away ends nothing
+/// here: the work goes on and the rest of its answer is dropped.
+fn send_line(body: &mut ChunkedWriter, value: &Value) {
+    let _ = body.write_all(format!("{value}\n").as_bytes());
 }
 
 /// libpod's answer: each progress line as `{"stream": line}`, then `last`.
 fn stream_progress(ex: &mut Exchange, lines: &[String], last: Value) -> ApiResult<()> {
     let mut body = ex.start_stream(200, "application/json")?;
     for line in lines {
-        let _ = writeln!(body, "{}", json!({ "stream": format!("{line}\n") }));
+        send_line(&mut body, &json!({ "stream": format!("{line}\n") }));
     }
-    let _ = writeln!(body, "{last}");
+    send_line(&mut body, &last);
     let _ = body.finish();
     Ok(())
 }
@@ -189,7 +200,7 @@ fn stream_progress(ex: &mut Exchange, lines: &[String], last: Value) -> ApiResul
 fn stream_statuses(ex: &mut Exchange, lines: &[String]) -> ApiResult<()> {
     let mut body = ex.start_stream(200, "application/json")?;
     for line in lines {
-        let _ = writeln!(body, "{}", json!({ "status": line }));
+        send_line(&mut body, &json!({ "status": line }));
     }
     let _ = body.finish();
     Ok(())
@@ -217,42 +228,42 @@ pub fn libpod_pull(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             )))
         }
     };
-    let mut lines: Vec<String> = Vec::new();
-    let record = if wanted {
-        let options = PullOptions {
-            registry: libpod_options(ex, &reference)?,
-            platform: Platform::from_flags(
-                None,
-                ex.req.query("OS"),
-                ex.req.query("Arch"),
-                ex.req.query("Variant"),
-            )?,
-        };
-        match context
-            .engine
-            .pull_image(&reference, &options, &mut |line| {
-                lines.push(line.to_string())
-            }) {
-            Ok(record) => record,
-            Err(e) => match local {
-                Some(record) if policy == "newer" => {
+    let record = match local {
+        Some(record) if !wanted => record,
+        None if !wanted => return Err(EngineError::NoSuchImage(reference).into()),
+        _ => {
+            let options = PullOptions {
+                registry: libpod_options(ex, &reference)?,
+                platform: Platform::from_flags(
+                    None,
+                    ex.req.query("OS"),
+                    ex.req.query("Arch"),
+                    ex.req.query("Variant"),
+                )?,
+            };
+            // Progress goes out as it comes; an error ends the stream as podman's does.
+            let mut body = ex.start_stream(200, "application/json")?;
+            let pulled = context
+                .engine
+                .pull_image(&reference, &options, &mut |line| {
+                    if !quiet {
+                        send_line(&mut body, &json!({ "stream": format!("{line}\n") }));
+                    }
+                });
+            let last = match (pulled, local) {
+                (Ok(record), _) => json!({ "images": [record.id], "id": record.id }),
+                (Err(e), Some(record)) if policy == "newer" => {
                     tracing::warn!("pulling {reference} failed, using the local image: {e}");
-                    record
+                    json!({ "images": [record.id], "id": record.id })
                 }
-                _ => return Err(e.into()),
-            },
-        }
-    } else {
-        match local {
-            Some(record) => record,
-            None => return Err(EngineError::NoSuchImage(reference).into()),
+                (Err(e), _) => json!({ "error": e.to_string() }),
+            };
+            send_line(&mut body, &last);
+            let _ = body.finish();
+            return Ok(());
         }
     };
-    stream_progress(
-        ex,
-        if quiet { &[] } else { &lines },
-        json!({ "images": [record.id], "id": record.id }),
-    )
+    stream_progress(ex, &[], json!({ "images": [record.id], "id": record.id }))
 }
 
 /// `POST /images/{name}/push?tag=` (`docker push`): progress as status lines, then the

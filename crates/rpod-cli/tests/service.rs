@@ -2938,6 +2938,19 @@ fn docker_and_podman_remote_pull_push_and_log_in_through_the_service() {
     assert_eq!(id.trim(), service.rpod.inspect("demo", "{{.Id}}"));
     let out = service.podman_out(&["pull", "--tls-verify=false", &again]);
     assert!(!out.status.success(), "pulled without credentials: {out:?}");
+    // An error after the progress began ends the stream, and podman-remote says it.
+    let out = service.podman_out(&[
+        "pull",
+        "--tls-verify=false",
+        "--creds",
+        "alice:s3cret",
+        &missing,
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("manifest unknown"),
+        "{out:?}"
+    );
     let auth = service.rpod.dir.path().join("auth.json");
     std::fs::write(
         &auth,
