@@ -101,6 +101,19 @@ fn a_pushed_image_pulls_back_the_same_and_runs() {
     assert_eq!(listed.trim(), target);
     let ran = puller.ok(&["run", "--rm", &target, "echo", "pulled and running"]);
     assert_eq!(ran, "pulled and running\n");
+    // The manifest's digest is the image's: in RepoDigests, and a name it answers to.
+    let by_digest = format!("{}/team/demo@{digest}", registry.host);
+    assert_eq!(
+        puller.inspect(&target, "{{json .RepoDigests}} {{.Digest}}"),
+        format!("[\"{by_digest}\"] {digest}")
+    );
+    let out = run_with_auth(
+        &puller,
+        &auth,
+        &["run", "--rm", &by_digest, "echo", "by digest"],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "by digest\n");
+    assert!(out.stderr.is_empty(), "pulled again: {}", stderr_of(&out));
 
     // Uncompressed layers and Docker's manifest format read back too; -q prints the ID only.
     for (flags, tag) in [
@@ -830,7 +843,7 @@ fn a_manifest_list_gives_the_image_for_the_platform_asked_for() {
     .into_bytes();
     routes.push((
         "/v2/x/manifests/1".into(),
-        route(index, "application/vnd.oci.image.index.v1+json"),
+        route(index.clone(), "application/vnd.oci.image.index.v1+json"),
     ));
     routes.push(("/v2/".into(), route(b"{}".to_vec(), "application/json")));
     let host = serve(
@@ -843,6 +856,10 @@ fn a_manifest_list_gives_the_image_for_the_platform_asked_for() {
 
     rpod.ok(&["pull", "-q", "--tls-verify=false", &name]);
     assert_eq!(arch_of(&rpod), host_arch);
+    // Known by the list's digest and by its own manifest's.
+    let digests = rpod.inspect(&name, "{{json .RepoDigests}}");
+    assert!(digests.contains(&sha256(&index)), "{digests}");
+    assert!(digests.contains(&sha256(&host_manifest)), "{digests}");
     let other = format!("linux/{other_arch}");
     rpod.ok(&[
         "pull",

@@ -906,6 +906,39 @@ impl Store {
         })
     }
 
+    /// Note that the image was pulled by the manifest `digest` (kept once, in order).
+    pub fn add_image_digest(&self, image_id: &str, digest: &str) -> Result<()> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            let db = |source| EngineError::Db {
+                path: path.clone(),
+                source,
+            };
+            let json: Option<String> = tx
+                .query_row(
+                    "SELECT record FROM images WHERE id = ?1",
+                    [image_id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some(json) = json else {
+                return Ok(());
+            };
+            let mut record: ImageRecord = from_json(&json)?;
+            if record.digests.iter().any(|d| d == digest) {
+                return Ok(());
+            }
+            record.digests.push(digest.to_string());
+            tx.execute(
+                "UPDATE images SET record = ?2 WHERE id = ?1",
+                params![image_id, to_json(&record)?],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
     pub fn add_image_name(&self, image_id: &str, name: &str) -> Result<()> {
         self.execute(
             "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",

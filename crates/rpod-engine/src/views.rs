@@ -624,9 +624,9 @@ impl ImageInspect {
         ImageInspect {
             id: info.record.id.clone(),
             id_upper: info.record.id.clone(),
-            digest: format!("sha256:{}", info.record.id),
+            digest: info.digest(),
             repo_tags: info.names.clone(),
-            repo_digests: Vec::new(),
+            repo_digests: info.repo_digests(),
             created: info.record.created,
             config: config
                 .get("config")

@@ -303,7 +303,7 @@ pub fn image_summary(info: &ImageInfo) -> Value {
         "Id": format!("sha256:{}", info.record.id),
         "ParentId": "",
         "RepoTags": info.names,
-        "RepoDigests": [],
+        "RepoDigests": info.repo_digests(),
         "Created": created.timestamp(),
         "Size": info.record.size,
         "SharedSize": -1,
@@ -319,7 +319,7 @@ pub fn image_inspect(info: &ImageInfo) -> Value {
     json!({
         "Id": format!("sha256:{}", info.record.id),
         "RepoTags": base.repo_tags,
-        "RepoDigests": [],
+        "RepoDigests": base.repo_digests,
         "Parent": "",
         "Comment": base.comment,
         "Created": time(base.created),

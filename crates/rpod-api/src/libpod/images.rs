@@ -20,7 +20,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "Id": info.record.id,
             "ParentId": "",
             "RepoTags": info.names,
-            "RepoDigests": [],
+            "RepoDigests": info.repo_digests(),
             "Created": created.timestamp(),
             "Size": info.record.size,
             "SharedSize": 0,
@@ -28,7 +28,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "Labels": labels,
             "Containers": 0,
             "Names": info.names,
-            "Digest": format!("sha256:{}", info.record.id),
+            "Digest": info.digest(),
             "Dangling": info.names.is_empty(),
             "ReadOnly": false,
         }));

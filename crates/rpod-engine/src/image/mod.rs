@@ -41,6 +41,10 @@ pub struct ImageRecord {
     pub created: Option<DateTime<Utc>>,
     /// When this store got the image.
     pub added: DateTime<Utc>,
+    /// Digests (`sha256:...`) of the manifests the image was pulled by: the image's own and,
+    /// through a manifest list, the list's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub digests: Vec<String>,
 }
 
 /// An image with everything listings and inspect show.
@@ -52,6 +56,31 @@ pub struct ImageInfo {
 }
 
 impl ImageInfo {
+    /// `REPOSITORY@DIGEST` for each repository the image is named in and each manifest
+    /// digest it was pulled by (podman's and Docker's `RepoDigests`).
+    pub fn repo_digests(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in &self.names {
+            let (repository, _) = reference::repository_and_tag(name);
+            for digest in &self.record.digests {
+                let entry = format!("{repository}@{digest}");
+                if !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+        }
+        out
+    }
+
+    /// The image's digest: the manifest it was pulled by, else its config's.
+    pub fn digest(&self) -> String {
+        self.record
+            .digests
+            .last()
+            .cloned()
+            .unwrap_or_else(|| format!("sha256:{}", self.record.id))
+    }
+
     /// The labels of the image's config.
     pub fn labels(&self) -> std::collections::BTreeMap<String, String> {
         self.config
@@ -123,6 +152,7 @@ pub fn add_image(
         size: layers.iter().map(|l| l.size).sum(),
         created,
         added: Utc::now(),
+        digests: Vec::new(),
     };
     store.insert_image(&record, names)?;
     Ok(record)
@@ -148,9 +178,28 @@ pub fn resolve(store: &Store, text: &str) -> Result<ImageRecord> {
         Ok(c) => c,
         Err(_) => return Err(not_known()),
     };
-    for candidate in candidates {
-        if let Some(id) = store.image_id_by_name(&candidate)? {
+    for candidate in &candidates {
+        if let Some(id) = store.image_id_by_name(candidate)? {
             return store.image(&id)?.ok_or_else(not_known);
+        }
+    }
+    // `REPOSITORY@DIGEST` of an image pulled by a tag: its manifest digest and a name in
+    // that repository.
+    for candidate in &candidates {
+        let Some((repository, digest)) = candidate.split_once('@') else {
+            continue;
+        };
+        for record in store.images()? {
+            if !record.digests.iter().any(|d| d == digest) {
+                continue;
+            }
+            let named_there = store
+                .image_names(&record.id)?
+                .iter()
+                .any(|n| reference::repository_and_tag(n).0 == repository);
+            if named_there {
+                return Ok(record);
+            }
         }
     }
     Err(not_known())

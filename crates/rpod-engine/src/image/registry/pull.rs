@@ -56,10 +56,12 @@ pub fn pull<L>(
         .clone()
         .or_else(|| reference.tag.clone())
         .unwrap_or_else(|| crate::image::reference::DEFAULT_TAG.to_string());
-    let (mut bytes, content_type) = fetch_manifest(&mut client, &wanted, &name)?;
+    let (bytes, content_type) = fetch_manifest(&mut client, &wanted, &name)?;
     if let Some(digest) = &reference.digest {
         verify_digest(&bytes, digest, &name)?;
     }
+    // The digests the image is known by: a list's, then the image manifest's.
+    let mut manifest_digests = vec![manifest::sha256_of(&bytes)];
     let mut document = manifest::parse(&content_type, &bytes, &name)?;
     if let Document::Index(index) = &document {
         let entry = manifest::choose(index, options.platform.as_ref(), &name)?;
@@ -67,7 +69,7 @@ pub fn pull<L>(
         let (entry_bytes, entry_type) = fetch_manifest(&mut client, &digest, &name)?;
         verify_digest(&entry_bytes, &digest, &name)?;
         document = manifest::parse(&entry_type, &entry_bytes, &name)?;
-        bytes = entry_bytes;
+        manifest_digests.push(digest);
     }
     let Document::Image(image_manifest) = document else {
         return Err(EngineError::Registry(format!(
@@ -75,7 +77,6 @@ pub fn pull<L>(
         )));
     };
     drop(bytes);
-
     let config_descriptor = image_manifest.config();
     let config_digest = manifest::checked_digest(config_descriptor.digest().as_ref())?;
     if config_descriptor.size() > manifest::CONFIG_LIMIT {
@@ -170,19 +171,26 @@ pub fn pull<L>(
     }
     progress(&format!("Copying config {} done", short(&config_digest)));
     progress("Writing manifest to image destination");
-    match add_image(
+    let mut record = match add_image(
         store,
         roots,
         &config_bytes,
         &stored,
         std::slice::from_ref(&name),
     ) {
-        Ok(record) => Ok(record),
+        Ok(record) => record,
         Err(e) => {
             discard_new_layers(store, roots, &stored);
-            Err(e)
+            return Err(e);
+        }
+    };
+    for digest in manifest_digests {
+        store.add_image_digest(&record.id, &digest)?;
+        if !record.digests.contains(&digest) {
+            record.digests.push(digest);
         }
     }
+    Ok(record)
 }
 
 fn verify_digest(bytes: &[u8], expected: &str, name: &str) -> Result<()> {
