@@ -697,7 +697,7 @@ impl ImageSummary {
                     id: info.record.id.clone(),
                     repository,
                     tag,
-                    digest: format!("sha256:{}", info.record.id),
+                    digest: info.digest(),
                     created_at: created,
                     size: info.record.size,
                     virtual_size: info.record.size,
