@@ -107,6 +107,10 @@ fn a_pushed_image_pulls_back_the_same_and_runs() {
         puller.inspect(&target, "{{json .RepoDigests}} {{.Digest}}"),
         format!("[\"{by_digest}\"] {digest}")
     );
+    assert_eq!(
+        puller.ok(&["images", "--format", "{{.Digest}}"]).trim(),
+        digest
+    );
     let out = run_with_auth(
         &puller,
         &auth,
