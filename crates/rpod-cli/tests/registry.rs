@@ -940,3 +940,63 @@ fn a_pull_downloads_without_holding_the_image_store() {
     assert!(pull.wait().unwrap().success());
     assert_eq!(rpod.ok(&["images", "-q"]).lines().count(), 2);
 }
+
+#[test]
+fn an_image_podman_pushed_with_zstd_layers_pulls_and_runs() {
+    let registry = Registry::plain();
+    let source = Rpod::with_image("runc");
+    let archive = source.dir.path().join("demo.tar");
+    source.ok(&["save", "-o", archive.to_str().unwrap(), "demo"]);
+    // podman itself (Debian's 4.3.1) over a store of the test's own.
+    let podman_dir = tempfile::tempdir().unwrap();
+    // podman insists that the credentials file it is given exists.
+    fs::write(podman_dir.path().join("auth.json"), "{}").unwrap();
+    let podman = |args: &[&str]| {
+        let out = Command::new("podman")
+            .arg("--root")
+            .arg(podman_dir.path().join("root"))
+            .arg("--runroot")
+            .arg(podman_dir.path().join("run"))
+            // vfs: no mount of podman's own is left behind the test.
+            .args(["--events-backend", "none", "--storage-driver", "vfs"])
+            .args(args)
+            .env("REGISTRY_AUTH_FILE", podman_dir.path().join("auth.json"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "podman {args:?}: {}", stderr_of(&out));
+    };
+    podman(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    let target = format!("{}/zstd/demo:1", registry.host);
+    podman(&[
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--compression-format",
+        "zstd",
+        "localhost/demo:latest",
+        &target,
+    ]);
+    let manifest = registry_manifest(&registry.host, "zstd/demo", "1");
+    assert!(manifest.contains("tar+zstd"), "{manifest}");
+    let puller = Rpod::new("runc");
+    let out = puller.run(&["pull", "-q", "--tls-verify=false", &target]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        puller.ok(&["run", "--rm", &target, "echo", "from zstd"]),
+        "from zstd\n"
+    );
+    assert_eq!(image_id(&puller, &target), image_id(&source, "demo"));
+}
+
+/// A manifest as the registry serves it, read with a plain HTTP request.
+fn registry_manifest(host: &str, repository: &str, tag: &str) -> String {
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET /v2/{repository}/manifests/{tag} HTTP/1.0\r\nHost: {host}\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}

@@ -259,7 +259,7 @@ fn unpack_archive(file: &Path, dest: &Path) -> Result<()> {
         message,
     };
     let input = File::open(file).map_err(|e| EngineError::io("opening", file, e))?;
-    let reader = crate::image::layer::maybe_gunzip(io::BufReader::new(input))
+    let reader = crate::image::compression::decompressed(io::BufReader::new(input))
         .map_err(|e| bad(format!("reading: {e}")))?;
     let mut archive = tar::Archive::new(reader);
     fs::create_dir_all(dest.join(CHECKPOINT_DIR))

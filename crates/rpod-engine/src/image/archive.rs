@@ -13,7 +13,8 @@ use oci_spec::image::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::layer::{self, maybe_gunzip, StoredLayer};
+use super::compression::decompressed;
+use super::layer::{self, StoredLayer};
 use super::{add_image, config_bytes, discard_new_layers, layer_dirs, reference, ImageRecord};
 use crate::confined::plain_relative;
 use crate::paths::Roots;
@@ -72,7 +73,7 @@ pub fn load(
         path: origin.to_string(),
         message,
     };
-    let reader = maybe_gunzip(source).map_err(|e| bad(format!("reading archive: {e}")))?;
+    let reader = decompressed(source).map_err(|e| bad(format!("reading archive: {e}")))?;
     let members = Members::read(reader, &roots.tmp(), origin)?;
     let mut pending: Vec<Pending> = Vec::new();
     let result = if members.has("manifest.json") {

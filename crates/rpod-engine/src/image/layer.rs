@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Seek, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
@@ -61,21 +61,7 @@ pub struct StoredLayer {
     pub created: bool,
 }
 
-/// Open a possibly gzip-compressed stream, detected by its magic bytes.
-pub fn maybe_gunzip<'a, R: Read + 'a>(reader: R) -> io::Result<Box<dyn Read + 'a>> {
-    let mut reader = BufReader::new(reader);
-    let head = {
-        use std::io::BufRead;
-        reader.fill_buf()?.get(..2).map(|b| [b[0], b[1]])
-    };
-    if head == Some([0x1f, 0x8b]) {
-        Ok(Box::new(flate2::read::GzDecoder::new(reader)))
-    } else {
-        Ok(Box::new(reader))
-    }
-}
-
-/// Copy a layer stream (plain or gzip) into the store, compute its diff id, unpack it.
+/// Copy a layer stream (plain, gzip or zstd) into the store, compute its diff id, unpack it.
 /// Nothing appears under its final name until it is complete.
 pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<StoredLayer> {
     dirs.ensure()?;
@@ -83,7 +69,8 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
         path: origin.to_string(),
         message,
     };
-    let mut reader = maybe_gunzip(source).map_err(|e| bad(format!("reading layer: {e}")))?;
+    let mut reader =
+        super::compression::decompressed(source).map_err(|e| bad(format!("reading layer: {e}")))?;
     let mut blob = scratch::unnamed_file(&dirs.tmp)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 256 * 1024];

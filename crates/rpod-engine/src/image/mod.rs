@@ -4,6 +4,7 @@
 
 mod archive;
 mod commit;
+pub mod compression;
 mod import;
 pub mod layer;
 pub mod platform;

@@ -19,6 +19,8 @@ pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+/// Also zstd:chunked layers, which are zstd streams of many frames.
+pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 pub const DOCKER_FOREIGN_LAYER_GZIP: &str =
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
@@ -159,10 +161,11 @@ pub fn choose<'a>(
 /// A layer's media type, checked against what rpod can unpack.
 pub fn check_layer_type(media_type: &str, name: &str) -> Result<()> {
     match media_type {
-        OCI_LAYER_GZIP | OCI_LAYER | DOCKER_LAYER_GZIP | DOCKER_FOREIGN_LAYER_GZIP => Ok(()),
-        other if other.contains("zstd") => Err(EngineError::NotSupported(format!(
-            "{name}: zstd-compressed layers ({other})"
-        ))),
+        OCI_LAYER_GZIP
+        | OCI_LAYER
+        | OCI_LAYER_ZSTD
+        | DOCKER_LAYER_GZIP
+        | DOCKER_FOREIGN_LAYER_GZIP => Ok(()),
         other => Err(EngineError::NotSupported(format!(
             "{name}: layers of media type {other:?}"
         ))),
@@ -241,7 +244,8 @@ mod tests {
         ));
         assert!(parse("", b"not json", "x").is_err());
         assert!(check_layer_type(OCI_LAYER_GZIP, "x").is_ok());
-        assert!(check_layer_type("application/vnd.oci.image.layer.v1.tar+zstd", "x").is_err());
+        assert!(check_layer_type(OCI_LAYER_ZSTD, "x").is_ok());
+        assert!(check_layer_type("application/vnd.oci.image.layer.v1.tar+lz4", "x").is_err());
         assert!(check_layer_type("text/html", "x").is_err());
         assert!(checked_digest(&format!("sha256:{}", "A".repeat(64))).is_ok());
         assert!(checked_digest("sha256:../../etc").is_err());
