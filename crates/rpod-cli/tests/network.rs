@@ -295,7 +295,7 @@ fn a_pods_network_and_ports_are_its_infra_containers() {
         "demo",
         "sh",
         "-c",
-        "wget -qO- http://localhost/index.html; grep -c db /etc/hosts; hostname",
+        "wget -qO- http://localhost/index.html; grep -cw db /etc/hosts; hostname",
     ]);
     assert_eq!(out, "from-the-pod\n1\nsite\n");
     let infra = rpod
