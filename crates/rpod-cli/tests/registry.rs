@@ -1000,3 +1000,89 @@ fn registry_manifest(host: &str, repository: &str, tag: &str) -> String {
     stream.read_to_string(&mut answer).unwrap();
     answer
 }
+
+#[test]
+fn the_layers_of_an_image_download_side_by_side_and_stack_in_order() {
+    // More layers than downloads run at once, each with a file of its own.
+    let layers: Vec<(Vec<u8>, String)> = (0..9)
+        .map(|i| small_layer(format!("layer {i}\n").as_bytes()))
+        .collect();
+    let diff_ids: Vec<&str> = layers.iter().map(|(_, d)| d.as_str()).collect();
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    })
+    .to_string()
+    .into_bytes();
+    let descriptors: Vec<serde_json::Value> = layers
+        .iter()
+        .map(|(blob, _)| {
+            serde_json::json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": sha256(blob), "size": blob.len(),
+            })
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+        "layers": descriptors,
+    })
+    .to_string()
+    .into_bytes();
+    let mut routes: Vec<(String, Route)> = layers
+        .iter()
+        .map(|(blob, _)| {
+            (
+                format!("/v2/x/blobs/{}", sha256(blob)),
+                route(blob.clone(), "application/octet-stream"),
+            )
+        })
+        .collect();
+    routes.push((
+        format!("/v2/x/blobs/{}", sha256(&config)),
+        route(config, "application/octet-stream"),
+    ));
+    routes.push((
+        "/v2/x/manifests/".into(),
+        route(manifest, "application/vnd.oci.image.manifest.v1+json"),
+    ));
+    routes.push(("/v2/".into(), route(b"{}".to_vec(), "application/json")));
+    // The first layer's download hangs until another has begun beside it.
+    let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    routes[0].1.gate = Some(gate.clone());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let host = serve(Arc::new(Mutex::new(routes)), log.clone());
+    let rpod = Rpod::new("runc");
+    let name = format!("{host}/x:1");
+    let pull = rpod
+        .command(&["pull", "--tls-verify=false", &name])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_until(
+        "a second layer's download to begin beside the first",
+        || {
+            let log = log.lock().unwrap();
+            log.iter().any(|l| l.contains(&sha256(&layers[0].0)))
+                && log.iter().any(|l| l.contains(&sha256(&layers[1].0)))
+        },
+    );
+    gate.store(true, std::sync::atomic::Ordering::SeqCst);
+    let out = pull.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out).matches("Copying blob").count(), 9);
+    let stacked = rpod.inspect(&name, "{{json .RootFS.Layers}}");
+    let expected: Vec<String> = diff_ids.iter().map(|d| d.to_string()).collect();
+    assert_eq!(stacked, serde_json::to_string(&expected).unwrap());
+    for (i, diff_id) in diff_ids.iter().enumerate() {
+        let file = rpod
+            .root()
+            .join("images/layers")
+            .join(&diff_id[7..])
+            .join("hello.txt");
+        assert_eq!(fs::read_to_string(file).unwrap(), format!("layer {i}\n"));
+    }
+}

@@ -105,7 +105,9 @@ pub enum Payload<'a> {
     File(&'a File),
 }
 
-/// One repository on one registry, with the authorization its challenges gave.
+/// One repository on one registry, with the authorization its challenges gave. A clone
+/// shares the connection pool and starts with the same authorization (parallel downloads).
+#[derive(Clone)]
 pub struct RepositoryClient {
     agent: Agent,
     /// `https://host[:port]` or `http://host[:port]`.

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek};
+use std::sync::{mpsc, Mutex};
 
 use oci_spec::image::ImageConfiguration;
 use sha2::{Digest, Sha256};
@@ -116,20 +117,23 @@ pub fn pull<L>(
     // on during a long download): the layers this store lacks, each into an unnamed
     // scratch file, checked against its digest and size before anything unpacks it.
     let mut downloads: Vec<(String, Option<File>)> = Vec::new();
-    for (descriptor, diff_id) in image_manifest.layers().iter().zip(&diff_ids) {
+    let mut missing: Vec<(usize, String, u64)> = Vec::new();
+    for (index, (descriptor, diff_id)) in image_manifest.layers().iter().zip(&diff_ids).enumerate()
+    {
         let digest = manifest::checked_digest(descriptor.digest().as_ref())?;
         if present(diff_id) {
             progress(&format!(
                 "Copying blob {} skipped: already exists",
                 short(&digest)
             ));
-            downloads.push((digest, None));
-            continue;
+        } else {
+            manifest::check_layer_type(descriptor.media_type().as_ref(), &name)?;
+            missing.push((index, digest.clone(), descriptor.size()));
         }
-        manifest::check_layer_type(descriptor.media_type().as_ref(), &name)?;
-        let file = download_blob(&mut client, &digest, descriptor.size(), &name, &dirs.tmp)?;
-        progress(&format!("Copying blob {} done", short(&digest)));
-        downloads.push((digest, Some(file)));
+        downloads.push((digest, None));
+    }
+    for (index, file) in download_all(&client, missing, &name, &dirs.tmp, progress)? {
+        downloads[index].1 = Some(file);
     }
     // Then, under the lock: the layers unpacked and the image recorded.
     let _lock = lock_images()?;
@@ -279,6 +283,64 @@ fn open_blob(
         &[StatusCode::OK],
         &format!("reading blob {digest}"),
     )
+}
+
+/// How many blobs one pull downloads at once (podman's default too).
+const PARALLEL_DOWNLOADS: usize = 6;
+
+/// Download blobs (index in the manifest, digest, size) side by side, each on a clone of
+/// the client; returns them by index once all are in, or the first failure.
+fn download_all(
+    client: &RepositoryClient,
+    blobs: Vec<(usize, String, u64)>,
+    name: &str,
+    tmp: &std::path::Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<(usize, File)>> {
+    let workers = PARALLEL_DOWNLOADS.min(blobs.len());
+    let queue = Mutex::new(blobs.into_iter());
+    let (sender, receiver) = mpsc::channel();
+    let mut files = Vec::new();
+    let mut failure: Option<EngineError> = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let mut own = client.clone();
+            let queue = &queue;
+            scope.spawn(move || loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some((index, digest, size)) = next else {
+                    break;
+                };
+                let result = download_blob(&mut own, &digest, size, name, tmp);
+                if sender.send((index, digest, result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        for (index, digest, result) in receiver {
+            match result {
+                Ok(file) => {
+                    progress(&format!("Copying blob {} done", short(&digest)));
+                    files.push((index, file));
+                }
+                Err(e) => {
+                    // The others finish what they started; nothing new is begun.
+                    queue
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .by_ref()
+                        .for_each(drop);
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(files),
+    }
 }
 
 /// A blob downloaded into an unnamed scratch file (gone with the process if anything
