@@ -1086,3 +1086,75 @@ fn the_layers_of_an_image_download_side_by_side_and_stack_in_order() {
         assert_eq!(fs::read_to_string(file).unwrap(), format!("layer {i}\n"));
     }
 }
+
+#[test]
+fn credentials_never_follow_an_upload_to_another_host() {
+    // Another host, where the registry sends the upload.
+    let other_log = Arc::new(Mutex::new(Vec::new()));
+    let elsewhere = serve(
+        Arc::new(Mutex::new(vec![(
+            "/upload".to_string(),
+            Route {
+                status: 201,
+                ..route(Vec::new(), "text/plain")
+            },
+        )])),
+        other_log.clone(),
+    );
+    let basic = "Basic YWxpY2U6cHc="; // alice:pw
+    let guarded = |r: Route| Route {
+        needs: Some((basic.into(), r#"Basic realm="r""#.into())),
+        ..r
+    };
+    let started = Route {
+        status: 202,
+        headers: vec![(
+            "Location".into(),
+            format!("http://{elsewhere}/upload?state=1"),
+        )],
+        ..route(Vec::new(), "text/plain")
+    };
+    let routes = vec![
+        ("/v2/x/blobs/uploads/".to_string(), guarded(started)),
+        // No blob is there yet.
+        (
+            "/v2/x/blobs/sha256:".into(),
+            guarded(Route {
+                status: 404,
+                ..route(Vec::new(), "text/plain")
+            }),
+        ),
+        (
+            "/v2/x/manifests/".into(),
+            guarded(Route {
+                status: 201,
+                ..route(Vec::new(), "text/plain")
+            }),
+        ),
+        (
+            "/v2/".into(),
+            guarded(route(b"{}".to_vec(), "application/json")),
+        ),
+    ];
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let host = serve(Arc::new(Mutex::new(routes)), log.clone());
+    let rpod = Rpod::with_image("runc");
+    let out = rpod.run(&[
+        "push",
+        "--tls-verify=false",
+        "--creds",
+        "alice:pw",
+        "demo",
+        &format!("{host}/x:1"),
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let other = other_log.lock().unwrap();
+    assert!(!other.is_empty(), "nothing was uploaded elsewhere");
+    for line in other.iter() {
+        assert!(
+            line.ends_with(' '),
+            "credentials sent to another host: {line}"
+        );
+    }
+    assert!(log.lock().unwrap().iter().any(|l| l.ends_with(basic)));
+}

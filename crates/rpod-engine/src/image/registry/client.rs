@@ -147,7 +147,6 @@ fn root_certs(registry: &str, cert_dir: Option<&Path>) -> Result<RootCerts> {
         Some(dir) => Some(dir.to_path_buf()),
         None => Some(Path::new(CERTS_D).join(registry)).filter(|d| d.is_dir()),
     };
-    let mut own = 0;
     if let Some(dir) = &registry_dir {
         let entries =
             std::fs::read_dir(dir).map_err(|e| EngineError::io("reading directory", dir, e))?;
@@ -159,7 +158,6 @@ fn root_certs(registry: &str, cert_dir: Option<&Path>) -> Result<RootCerts> {
         for path in paths {
             add_pem(&path, &mut certs)?;
         }
-        own = certs.len();
     }
     for bundle in SYSTEM_CA_BUNDLES {
         if Path::new(bundle).is_file() {
@@ -167,7 +165,7 @@ fn root_certs(registry: &str, cert_dir: Option<&Path>) -> Result<RootCerts> {
             break;
         }
     }
-    if certs.len() == own && own == 0 {
+    if certs.is_empty() {
         return Ok(RootCerts::WebPki);
     }
     Ok(RootCerts::new_with_certs(&certs))
@@ -265,14 +263,12 @@ impl RepositoryClient {
     /// Check the credentials against the registry (login): a registry that asks for none
     /// accepts any, as podman's login does.
     pub fn check_login(registry: &str, options: &RegistryOptions) -> Result<()> {
-        let mut options = options.clone();
         if options.credentials.is_none() {
             return Err(EngineError::InvalidArg(
                 "login needs a user name and password".into(),
             ));
         }
-        options.auth_file = None;
-        let client = RepositoryClient::connect(registry, "", false, &options)?;
+        let client = RepositoryClient::connect(registry, "", false, options)?;
         if client.authorization.is_none() {
             return Ok(());
         }
@@ -339,6 +335,14 @@ impl RepositoryClient {
                 registry,
                 "authenticating",
                 format!("token realm {realm:?} is not an HTTP(S) URL"),
+            ));
+        }
+        // Credentials go to the realm: never in clear text from a registry reached over TLS.
+        if realm.starts_with("http://") && self.base.starts_with("https://") {
+            return Err(registry_error(
+                registry,
+                "authenticating",
+                format!("token realm {realm:?} is plain HTTP for a registry reached over HTTPS"),
             ));
         }
         let mut query = form_query();
@@ -455,7 +459,13 @@ impl RepositoryClient {
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        if let Some(authorization) = &self.authorization {
+        // Credentials go to the registry itself only, never to another host an upload's
+        // Location names.
+        if let Some(authorization) = self
+            .authorization
+            .as_ref()
+            .filter(|_| url.starts_with(&format!("{}/", self.base)))
+        {
             builder = builder.header("Authorization", authorization.as_str());
         }
         match payload {
