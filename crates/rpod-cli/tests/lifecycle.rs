@@ -71,9 +71,13 @@ macro_rules! lifecycle_tests {
             #[test]
             fn stop_sends_the_stop_signal_then_sigkill() {
                 let rpod = Rpod::with_image(RT);
-                rpod.detached(&["--name", "polite", "demo", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"]);
-                rpod.detached(&["--name", "custom", "--stop-signal", "USR1", "demo", "sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.05; done"]);
+                rpod.detached(&["--name", "polite", "demo", "sh", "-c", "trap 'exit 0' TERM; echo trapped; while true; do sleep 0.05; done"]);
+                rpod.detached(&["--name", "custom", "--stop-signal", "USR1", "demo", "sh", "-c", "trap 'exit 9' USR1; echo trapped; while true; do sleep 0.05; done"]);
                 rpod.detached(&["--name", "stubborn", "demo", "sleep", "1000"]);
+                // A stop signal before the trap is set would be ignored by the shell (PID 1).
+                for name in ["polite", "custom"] {
+                    wait_until("the trap is set", || rpod.ok(&["logs", name]).contains("trapped"));
+                }
                 rpod.ok(&["stop", "polite"]);
                 assert_eq!(rpod.inspect("polite", "{{.State.ExitCode}}"), "0");
                 rpod.ok(&["stop", "custom"]);
@@ -89,7 +93,9 @@ macro_rules! lifecycle_tests {
             #[test]
             fn kill_by_name_and_number() {
                 let rpod = Rpod::with_image(RT);
-                let id = rpod.detached(&["demo", "sh", "-c", "trap 'echo got-usr1' USR1; while true; do sleep 0.05; done"]);
+                let id = rpod.detached(&["demo", "sh", "-c", "trap 'echo got-usr1' USR1; echo trapped; while true; do sleep 0.05; done"]);
+                // A signal before the trap is set would end the shell (a loaded CI run sent one).
+                wait_until("the trap is set", || rpod.ok(&["logs", &id]).contains("trapped"));
                 rpod.ok(&["kill", "-s", "USR1", &id]);
                 wait_until("the trap ran", || rpod.ok(&["logs", &id]).contains("got-usr1"));
                 rpod.ok(&["kill", "-s", "SIGUSR1", &id]);

@@ -415,8 +415,12 @@ fn docker_cli_drives_the_lifecycle() {
         "demo",
         "sh",
         "-c",
-        "trap 'exit 0' INT; while true; do sleep 0.1; done",
+        "trap 'exit 0' INT; echo trapped; while true; do sleep 0.1; done",
     ]);
+    // A signal before the trap is set would be ignored by the shell (PID 1).
+    wait_until("the trap is set", || {
+        service.docker_ok(&["logs", "polite"]).contains("trapped")
+    });
     service.docker_ok(&["stop", "-s", "INT", "-t", "30", "polite"]);
     assert_eq!(service.docker_ok(&["wait", "polite"]).trim(), "0");
     service.docker_ok(&["rm", "polite"]);
