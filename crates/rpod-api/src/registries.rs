@@ -363,3 +363,60 @@ pub fn auth(ex: &mut Exchange) -> ApiResult<()> {
         &json!({ "Status": "Login Succeeded", "IdentityToken": "" }),
     )
 }
+
+/// The search a request asks for: `term`, `limit` (25), `filters`, and libpod's
+/// `listTags`.
+fn search_results(
+    context: &Context,
+    ex: &Exchange,
+    options: &RegistryOptions,
+) -> ApiResult<Vec<registry::SearchResult>> {
+    let term = ex
+        .req
+        .query("term")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("a search needs term"))?;
+    let limit = ex
+        .query_int::<usize>("limit")?
+        .filter(|l| *l > 0)
+        .unwrap_or(25);
+    let words: Vec<String> = crate::compat::images::filter_pairs(ex)?
+        .into_iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    let filter = registry::SearchFilter::parse(&words)?;
+    // podman-remote 4 spells it in lower case.
+    let list_tags = ex.query_bool("listTags")? || ex.query_bool("listtags")?;
+    Ok(context
+        .engine
+        .search_images(term, limit, &filter, list_tags, options)?)
+}
+
+/// `GET /images/search?term=&limit=&filters=` (`docker search`).
+pub fn docker_search(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let term = ex.req.query("term").unwrap_or_default().to_string();
+    let options = docker_options(ex, &term)?;
+    let results = search_results(context, ex, &options)?;
+    let answer: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "description": r.description,
+                "star_count": r.stars,
+                "is_official": !r.official.is_empty(),
+                "is_automated": !r.automated.is_empty(),
+            })
+        })
+        .collect();
+    ex.json(200, &answer)
+}
+
+/// `GET /libpod/images/search?term=&limit=&filters=&tlsVerify=&listTags=` (`podman
+/// search` remote): podman's report shape.
+pub fn libpod_search(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let term = ex.req.query("term").unwrap_or_default().to_string();
+    let options = libpod_options(ex, &term)?;
+    let results = search_results(context, ex, &options)?;
+    ex.json(200, &results)
+}

@@ -129,10 +129,7 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
             images::remove(context, ex, &name.join("/"))
         }
-        // Registry searches: said plainly rather than as an unknown endpoint.
-        ("GET", ["images", "search"]) => Err(ApiError::unsupported(
-            "searching registries (pull an image by its full name)",
-        )),
+        ("GET", ["images", "search"]) => registries::docker_search(context, ex),
         ("POST", ["auth"]) => registries::auth(ex),
         ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
             registries::docker_push(context, ex, &name.join("/"))
@@ -201,6 +198,7 @@ fn dispatch_libpod(
         }
         ("GET", ["images", "json"]) => images::list(context, ex),
         ("POST", ["images", "pull"]) => registries::libpod_pull(context, ex),
+        ("GET", ["images", "search"]) => registries::libpod_search(context, ex),
         ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
             registries::libpod_push(context, ex, &name.join("/"))
         }

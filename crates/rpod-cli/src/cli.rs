@@ -106,6 +106,8 @@ pub enum Command {
     Pull(PullArgs),
     /// Push an image to a registry.
     Push(PushArgs),
+    /// Search registries for images, or list a repository's tags.
+    Search(SearchArgs),
     /// Log in to a registry (credentials saved for pull and push).
     Login(LoginArgs),
     /// Log out of a registry (its saved credentials removed).
@@ -786,6 +788,8 @@ pub enum ImageCommand {
     Pull(PullArgs),
     /// Push an image to a registry.
     Push(PushArgs),
+    /// Search registries for images, or list a repository's tags.
+    Search(SearchArgs),
     /// List images.
     #[command(alias = "ls", alias = "list")]
     Images(ImagesArgs),
@@ -1896,6 +1900,33 @@ pub struct PushArgs {
     pub image: String,
     /// Where to push: [docker://]REGISTRY/REPOSITORY[:TAG] (default: the image's name).
     pub destination: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The most results per registry.
+    #[arg(long, default_value_t = 25)]
+    pub limit: usize,
+    /// stars=N, is-official=BOOL, is-automated=BOOL.
+    #[arg(short = 'f', long)]
+    pub filter: Vec<String>,
+    /// A Go template (fields .Index, .Name, .Description, .Stars, .Official, .Automated,
+    /// .Tag), or json.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not shorten descriptions.
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Also the STARS, OFFICIAL and AUTOMATED columns, as docker's.
+    #[arg(long)]
+    pub compatible: bool,
+    /// List the tags of the repository given instead.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// What to search for: a name, or REGISTRY/NAME to search that registry only.
+    pub term: String,
 }
 
 #[derive(Debug, Args)]

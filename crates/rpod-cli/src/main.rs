@@ -144,6 +144,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(e, a),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(e, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(e, a),
+        Command::Search(a) | Command::Image(ImageCommand::Search(a)) => registry::search(e, a),
         Command::Login(a) => registry::login(e, a),
         Command::Logout(a) => registry::logout(e, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => i::save(e, a),

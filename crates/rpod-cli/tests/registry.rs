@@ -1158,3 +1158,84 @@ fn credentials_never_follow_an_upload_to_another_host() {
     }
     assert!(log.lock().unwrap().iter().any(|l| l.ends_with(basic)));
 }
+
+#[test]
+fn search_lists_a_registrys_repositories_and_a_repositorys_tags() {
+    let registry = Registry::plain();
+    let host = registry.host.clone();
+    let rpod = Rpod::with_image("runc");
+    for target in ["team/demo:v1", "team/demo:v2", "team/other:1", "solo:1"] {
+        rpod.ok(&[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "demo",
+            &format!("{host}/{target}"),
+        ]);
+    }
+    let found = rpod.ok(&["search", "--tls-verify=false", &format!("{host}/team")]);
+    let rows: Vec<Vec<&str>> = found
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["NAME", "DESCRIPTION"],
+            vec![format!("{host}/team/demo").as_str()],
+            vec![format!("{host}/team/other").as_str()],
+        ]
+    );
+    let names = |args: &[&str]| rpod.ok(args).lines().map(String::from).collect::<Vec<_>>();
+    let term = format!("{host}/solo");
+    assert_eq!(
+        names(&[
+            "search",
+            "--tls-verify=false",
+            "--format",
+            "{{.Name}} {{.Index}}",
+            &term
+        ]),
+        [format!("{host}/solo {host}")]
+    );
+    assert_eq!(
+        names(&[
+            "search",
+            "--tls-verify=false",
+            "--limit",
+            "1",
+            "--format",
+            "{{.Name}}",
+            &format!("{host}/")
+        ])
+        .len(),
+        1
+    );
+    assert!(names(&["search", "--tls-verify=false", "--filter", "stars=1", &term]).is_empty());
+    rpod.fails(&["search", "--filter", "color=red", &term], 125);
+    let tags = format!("{host}/team/demo");
+    assert_eq!(
+        names(&[
+            "search",
+            "--tls-verify=false",
+            "--list-tags",
+            "--format",
+            "{{.Tag}}",
+            &tags
+        ]),
+        ["v1", "v2"]
+    );
+    let err = rpod.fails(&["search", "--list-tags", &format!("{tags}:v1")], 125);
+    assert!(err.contains("without a tag"), "{err}");
+    // A term without a registry is searched on rpod.conf's search registries.
+    let configured = Rpod::with_config(
+        "runc",
+        &format!("[registries]\nsearch = [\"{host}\"]\ninsecure = [\"{host}\"]\n"),
+    );
+    assert_eq!(
+        configured
+            .ok(&["search", "--format", "{{.Name}}", "other"])
+            .trim(),
+        format!("{host}/team/other")
+    );
+}

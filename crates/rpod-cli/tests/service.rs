@@ -2150,12 +2150,13 @@ fn import_and_container_sizes_through_both_apis() {
         service.podman_ok(&["run", "--rm", "pimported"]),
         "from podman import\n"
     );
-    // A URL is not fetched; registries are said to be missing, not unknown endpoints.
+    // A URL is not fetched.
     let out = service.docker_out(&["import", "http://127.0.0.1:9/x.tar", "x"]);
     assert!(!out.status.success());
-    let out = service.docker_out(&["search", "busybox"]);
+    // A search of a registry that does not answer says which.
+    let out = service.docker_out(&["search", "127.0.0.1:9/busybox"]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("not supported"),
+        String::from_utf8_lossy(&out.stderr).contains("registry 127.0.0.1:9"),
         "{out:?}"
     );
     // ps --size: what each container wrote.
@@ -2963,4 +2964,16 @@ fn docker_and_podman_remote_pull_push_and_log_in_through_the_service() {
     .unwrap();
     let id = service.podman_ok(&["pull", "-q", "--tls-verify=false", &again]);
     assert_eq!(id.trim(), service.rpod.inspect("demo", "{{.Id}}"));
+
+    // Searches: docker's (logged in above) and podman-remote's tags of a repository.
+    let found = service.docker_ok(&["search", &format!("{host}/svc")]);
+    assert!(found.contains(&format!("{host}/svc/demo")), "{found}");
+    assert!(found.contains(&format!("{host}/svc/again")), "{found}");
+    let repository = format!("{host}/svc/demo");
+    let tags = service.podman_ok(&["search", "--list-tags", "--tls-verify=false", &repository]);
+    let rows: Vec<Vec<&str>> = tags
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows, [vec!["NAME", "TAG"], vec![repository.as_str(), "1"]]);
 }

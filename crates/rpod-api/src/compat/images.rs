@@ -16,7 +16,7 @@ use crate::service::Context;
 use rpod_engine::image_filters::FilterUse;
 
 /// The service's `filters` as keys and values.
-fn filter_pairs(ex: &Exchange) -> ApiResult<Vec<(String, String)>> {
+pub fn filter_pairs(ex: &Exchange) -> ApiResult<Vec<(String, String)>> {
     Ok(parse_filters(ex)?
         .into_iter()
         .flat_map(|(key, values)| values.into_iter().map(move |v| (key.clone(), v)))

@@ -1,8 +1,11 @@
-//! Registry commands: pull, push, login, logout; and the pull `run` and `create` make.
+//! Registry commands: pull, push, search, login, logout; and the pull `run` and `create`
+//! make.
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 
-use rpod_engine::image::registry::{self, Credentials, PullOptions, PushOptions, RegistryOptions};
+use rpod_engine::image::registry::{
+    self, Credentials, PullOptions, PushOptions, RegistryOptions, SearchFilter,
+};
 use rpod_engine::{Engine, EngineError};
 
 use crate::cli::*;
@@ -111,6 +114,45 @@ pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
     if let Some(path) = &args.digestfile {
         std::fs::write(path, &digest).map_err(|e| usage(format!("{}: {e}", path.display())))?;
     }
+    Ok(0)
+}
+
+/// Descriptions longer than this are cut (with `...`) unless `--no-trunc`, as podman's.
+const DESCRIPTION_WIDTH: usize = 44;
+
+pub fn search(engine: &Engine, args: SearchArgs) -> Outcome {
+    if args.list_tags && !args.filter.is_empty() {
+        return Err(usage("filters are not applicable to list tags result"));
+    }
+    let filter = SearchFilter::parse(&args.filter)?;
+    let options = registry_options(&args.registry)?;
+    let results =
+        engine.search_images(&args.term, args.limit, &filter, args.list_tags, &options)?;
+    let json_output = args.format.as_deref() == Some("json");
+    let rows: Vec<serde_json::Value> = results
+        .into_iter()
+        .map(|mut result| {
+            result.description = result.description.replace('\n', " ");
+            let chars: Vec<char> = result.description.chars().collect();
+            if chars.len() > DESCRIPTION_WIDTH && !(args.no_trunc || json_output) {
+                let cut: String = chars[..DESCRIPTION_WIDTH].iter().collect();
+                result.description = format!("{}...", cut.trim());
+            }
+            serde_json::to_value(result).unwrap_or_default()
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let format = match (&args.format, args.list_tags, args.compatible) {
+        (Some(format), _, _) => format.clone(),
+        (None, true, _) => "table {{.Name}}\t{{.Tag}}".into(),
+        (None, false, true) => {
+            "table {{.Name}}\t{{.Description}}\t{{.Stars}}\t{{.Official}}\t{{.Automated}}".into()
+        }
+        (None, false, false) => "table {{.Name}}\t{{.Description}}".into(),
+    };
+    crate::format::print(&format, &rows, &crate::format::upper_header)?;
     Ok(0)
 }
 

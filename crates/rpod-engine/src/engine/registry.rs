@@ -160,6 +160,69 @@ impl Engine {
     }
 }
 
+/// A search term split into its registry (when it names one, as `quay.io/fedora`) and
+/// what is searched for there.
+fn split_search_term(term: &str) -> (Option<&str>, &str) {
+    match term.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, term),
+    }
+}
+
+impl Engine {
+    /// Search the registry the term names, or every search registry, as podman's
+    /// `search`; with `list_tags`, the tags of the repository the term names. A registry
+    /// that fails is left out when another answers; when none does, the failures are the
+    /// error.
+    pub fn search_images(
+        &self,
+        term: &str,
+        limit: usize,
+        filter: &registry::SearchFilter,
+        list_tags: bool,
+        options: &RegistryOptions,
+    ) -> Result<Vec<registry::SearchResult>> {
+        if list_tags {
+            let reference = registry_reference(term)?;
+            if reference.tag.is_some() || reference.digest.is_some() {
+                return Err(EngineError::InvalidArg(format!(
+                    "{term}: listing tags takes a repository, without a tag or digest"
+                )));
+            }
+            let searched = self.options.config.search_registries();
+            let first = searched
+                .first()
+                .cloned()
+                .unwrap_or_else(|| image::reference::DEFAULT_DOMAIN.to_string());
+            let (registry, repository) = reference.repository(&first);
+            let options = self.options_for(&registry, options);
+            return registry::list_tags(&registry, &repository, limit, &options);
+        }
+        let (named, what) = split_search_term(term);
+        let registries = match named {
+            Some(registry) => vec![registry.to_string()],
+            None => self.options.config.search_registries(),
+        };
+        let mut results = Vec::new();
+        let mut failures = Vec::new();
+        for registry in &registries {
+            let options = self.options_for(registry, options);
+            match registry::search(registry, what, limit, filter, &options) {
+                Ok(found) => results.extend(found),
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        if results.is_empty() && !failures.is_empty() {
+            return Err(EngineError::Registry(failures.join("; ")));
+        }
+        Ok(results)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +238,16 @@ mod tests {
         assert_eq!(plain.tag.as_deref(), Some("1"));
         // A registry with a port is not a transport.
         assert!(registry_reference("localhost:5000/x").is_ok());
+    }
+
+    #[test]
+    fn a_search_term_may_name_its_registry() {
+        assert_eq!(
+            split_search_term("quay.io/fedora"),
+            (Some("quay.io"), "fedora")
+        );
+        assert_eq!(split_search_term("h:5000/a/b"), (Some("h:5000"), "a/b"));
+        assert_eq!(split_search_term("team/tool"), (None, "team/tool"));
+        assert_eq!(split_search_term("busybox"), (None, "busybox"));
     }
 }

@@ -117,8 +117,9 @@ pub struct RepositoryClient {
     /// The repository path (`library/busybox`).
     pub repository: String,
     credentials: Option<Credentials>,
-    /// `pull`, or `pull,push`.
-    actions: &'static str,
+    /// The token scope asked for (`repository:PATH:pull[,push]`, `registry:catalog:*`), or
+    /// none.
+    scope: Option<String>,
     /// The `Authorization` header value to send, once a challenge asked for one.
     authorization: Option<String>,
 }
@@ -171,6 +172,12 @@ fn root_certs(registry: &str, cert_dir: Option<&Path>) -> Result<RootCerts> {
     Ok(RootCerts::new_with_certs(&certs))
 }
 
+/// An agent for a service outside a registry's API (Docker Hub's search), trusting
+/// webpki's roots.
+pub fn plain_agent(tls_verify: bool) -> Agent {
+    agent(tls_verify, RootCerts::WebPki)
+}
+
 fn agent(tls_verify: bool, roots: RootCerts) -> Agent {
     let tls = TlsConfig::builder()
         .root_certs(roots)
@@ -207,6 +214,25 @@ impl RepositoryClient {
         push: bool,
         options: &RegistryOptions,
     ) -> Result<RepositoryClient> {
+        let actions = if push { "pull,push" } else { "pull" };
+        let scope = (!repository.is_empty()).then(|| format!("repository:{repository}:{actions}"));
+        Self::connect_with_scope(registry, repository, scope, options)
+    }
+
+    /// Reach `registry` to list its repositories (`/v2/_catalog`).
+    pub fn connect_for_catalog(
+        registry: &str,
+        options: &RegistryOptions,
+    ) -> Result<RepositoryClient> {
+        Self::connect_with_scope(registry, "", Some("registry:catalog:*".into()), options)
+    }
+
+    fn connect_with_scope(
+        registry: &str,
+        repository: &str,
+        scope: Option<String>,
+        options: &RegistryOptions,
+    ) -> Result<RepositoryClient> {
         let host = if registry == DEFAULT_DOMAIN {
             DOCKER_HUB_API_HOST
         } else {
@@ -220,7 +246,7 @@ impl RepositoryClient {
             registry: registry.to_string(),
             repository: repository.to_string(),
             credentials: options.credentials_for(registry, repository)?,
-            actions: if push { "pull,push" } else { "pull" },
+            scope,
             authorization: None,
         };
         let ping = match client.agent.get(format!("{}/v2/", client.base)).call() {
@@ -349,11 +375,8 @@ impl RepositoryClient {
         if let Some(service) = bearer.param("service") {
             query.append_pair("service", service);
         }
-        if !self.repository.is_empty() {
-            query.append_pair(
-                "scope",
-                &format!("repository:{}:{}", self.repository, self.actions),
-            );
+        if let Some(scope) = &self.scope {
+            query.append_pair("scope", scope);
         }
         if let Some(credentials) = &self.credentials {
             query.append_pair("account", &credentials.username);
@@ -421,6 +444,11 @@ impl RepositoryClient {
             ));
         }
         Ok(token)
+    }
+
+    /// The URL of a path of the registry's API (`_catalog?n=100`).
+    pub fn api_url(&self, below: &str) -> String {
+        format!("{}/v2/{below}", self.base)
     }
 
     /// The URL of a path below this repository (`manifests/latest`, `blobs/sha256:...`).

@@ -1,5 +1,5 @@
-//! A client of container registries (the OCI distribution API): pull, push, login and
-//! logout, as podman does them. Registries are strangers: every document's size is bounded
+//! A client of container registries (the OCI distribution API): pull, push, search, login
+//! and logout, as podman does them. Registries are strangers: every document's size is bounded
 //! and every blob is checked against the digest that named it before it is used.
 
 mod auth_file;
@@ -8,11 +8,13 @@ mod client;
 mod manifest;
 mod pull;
 mod push;
+mod search;
 
 pub use auth_file::{default_path as default_auth_file, AuthFile, Credentials};
 pub use client::RegistryOptions;
 pub use pull::{pull, PullOptions};
 pub use push::{push, LayerCompression, ManifestFormat, PushOptions};
+pub use search::{list_tags, search, SearchFilter, SearchResult};
 
 use crate::Result;
 
