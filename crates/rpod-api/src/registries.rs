@@ -144,8 +144,8 @@ fn libpod_options(ex: &Exchange, reference: &str) -> ApiResult<RegistryOptions> 
 }
 
 /// `POST /images/create?fromImage=NAME&tag=TAG` (`docker pull`, and `docker run` of a
-/// missing image). The pull's progress is sent once it is done; when the registry cannot
-/// give the image and a local one exists, the local one is used, saying so.
+/// missing image). The pull's progress is sent as it comes; when the registry cannot give
+/// the image and a local one exists, the local one is used, saying so.
 pub fn docker_pull(context: &Context, ex: &mut Exchange, reference: &str) -> ApiResult<()> {
     let local = context.engine.resolve_image(reference).ok().map(|r| r.id);
     let options = PullOptions {
@@ -183,27 +183,6 @@ pub fn docker_pull(context: &Context, ex: &mut Exchange, reference: &str) -> Api
 /// here: the work goes on and the rest of its answer is dropped.
 fn send_line(body: &mut ChunkedWriter, value: &Value) {
     let _ = body.write_all(format!("{value}\n").as_bytes());
-}
-
-/// libpod's answer: each progress line as `{"stream": line}`, then `last`.
-fn stream_progress(ex: &mut Exchange, lines: &[String], last: Value) -> ApiResult<()> {
-    let mut body = ex.start_stream(200, "application/json")?;
-    for line in lines {
-        send_line(&mut body, &json!({ "stream": format!("{line}\n") }));
-    }
-    send_line(&mut body, &last);
-    let _ = body.finish();
-    Ok(())
-}
-
-/// Docker's answer: each progress line as `{"status": line}`.
-fn stream_statuses(ex: &mut Exchange, lines: &[String]) -> ApiResult<()> {
-    let mut body = ex.start_stream(200, "application/json")?;
-    for line in lines {
-        send_line(&mut body, &json!({ "status": line }));
-    }
-    let _ = body.finish();
-    Ok(())
 }
 
 /// `POST /libpod/images/pull?reference=&policy=&tlsVerify=&quiet=&credentials=`
@@ -263,11 +242,17 @@ pub fn libpod_pull(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             return Ok(());
         }
     };
-    stream_progress(ex, &[], json!({ "images": [record.id], "id": record.id }))
+    let mut body = ex.start_stream(200, "application/json")?;
+    send_line(
+        &mut body,
+        &json!({ "images": [record.id], "id": record.id }),
+    );
+    let _ = body.finish();
+    Ok(())
 }
 
-/// `POST /images/{name}/push?tag=` (`docker push`): progress as status lines, then the
-/// digest docker prints.
+/// `POST /images/{name}/push?tag=` (`docker push`): progress as status lines as it comes,
+/// then the digest docker prints, or Docker's `errorDetail`.
 pub fn docker_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let reference = match ex.req.query("tag").filter(|t| !t.is_empty()) {
         Some(tag) => format!("{name}:{tag}"),
@@ -278,20 +263,28 @@ pub fn docker_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
         format: registry::ManifestFormat::DockerV2s2,
         ..PushOptions::default()
     };
-    let mut lines: Vec<String> = Vec::new();
+    // An image that is not here is a 404, before any progress.
+    context.engine.resolve_image(&reference)?;
+    let mut body = ex.start_stream(200, "application/json")?;
     // Docker pushes an image under the name it is asked for: that name is the destination.
-    let digest =
-        context
-            .engine
-            .push_image(&reference, Some(&reference), &options, &mut |line| {
-                lines.push(line.to_string())
-            })?;
-    let tag = rpod_engine::image::reference::Reference::parse(&reference)
-        .ok()
-        .and_then(|r| r.tag)
-        .unwrap_or_else(|| "latest".into());
-    lines.push(format!("{tag}: digest: {digest}"));
-    stream_statuses(ex, &lines)
+    let pushed = context
+        .engine
+        .push_image(&reference, Some(&reference), &options, &mut |line| {
+            send_line(&mut body, &json!({ "status": line }))
+        });
+    let last = match pushed {
+        Ok(digest) => {
+            let tag = rpod_engine::image::reference::Reference::parse(&reference)
+                .ok()
+                .and_then(|r| r.tag)
+                .unwrap_or_else(|| "latest".into());
+            json!({ "status": format!("{tag}: digest: {digest}") })
+        }
+        Err(e) => json!({ "errorDetail": { "message": e.to_string() }, "error": e.to_string() }),
+    };
+    send_line(&mut body, &last);
+    let _ = body.finish();
+    Ok(())
 }
 
 /// `POST /libpod/images/{name}/push?destination=&tlsVerify=&format=&compressionFormat=`.
@@ -313,17 +306,25 @@ pub fn libpod_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
         },
     };
     let quiet = ex.query_bool("quiet")?;
-    let mut lines: Vec<String> = Vec::new();
-    let digest =
-        context
-            .engine
-            .push_image(name, destination.as_deref(), &options, &mut |line| {
-                lines.push(line.to_string())
-            })?;
+    // An image that is not here is a 404, before any progress.
+    context.engine.resolve_image(name)?;
+    let mut body = ex.start_stream(200, "application/json")?;
+    let pushed = context
+        .engine
+        .push_image(name, destination.as_deref(), &options, &mut |line| {
+            if !quiet {
+                send_line(&mut body, &json!({ "stream": format!("{line}\n") }));
+            }
+        });
     // podman 4's client takes `stream` and `error` lines only (later ones also read a
     // `manifestdigest`): the digest is said in words.
-    let last = json!({ "stream": format!("Pushed manifest {digest}\n") });
-    stream_progress(ex, if quiet { &[] } else { &lines }, last)
+    let last = match pushed {
+        Ok(digest) => json!({ "stream": format!("Pushed manifest {digest}\n") }),
+        Err(e) => json!({ "error": e.to_string() }),
+    };
+    send_line(&mut body, &last);
+    let _ = body.finish();
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -2922,7 +2922,24 @@ fn docker_and_podman_remote_pull_push_and_log_in_through_the_service() {
         "{out:?}"
     );
 
+    let out = service.docker_out(&["push", &format!("{host}/svc/none:1")]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("No such image"),
+        "{out:?}"
+    );
+
     // podman-remote: with --creds, then with its credentials file (sent as a map).
+    let out = service.podman_out(&[
+        "push",
+        "--tls-verify=false",
+        "demo",
+        &format!("{host}/svc/denied:1"),
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("authentication required"),
+        "{out:?}"
+    );
     let again = format!("{host}/svc/again:2");
     service.podman_ok(&[
         "push",
