@@ -947,7 +947,12 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
             ));
         }
         let attach = Attach::new(args.interactive, &args.flags)?;
-        return start_attached(engine, &names[0], attach);
+        let auto_remove = engine.lookup(&names[0])?.config.auto_remove;
+        let code = start_attached(engine, &names[0], attach)?;
+        if auto_remove {
+            remove_after_its_exit(engine, &names[0])?;
+        }
+        return Ok(code);
     }
     for_each(&names, ENGINE_ERROR, false, |name| {
         match engine.start(name, None, None) {
@@ -1007,22 +1012,7 @@ pub fn run(
     match start_attached(engine, &id, attach) {
         Ok(code) => {
             if args.rm {
-                // The exit command removes it too, but maybe not yet: when `run --rm`
-                // returns, the container is gone (a detached one runs on and stays).
-                let removed = engine.remove(
-                    &id,
-                    RemoveOptions {
-                        force: false,
-                        timeout: None,
-                        volumes: true,
-                    },
-                );
-                match removed {
-                    Ok(_)
-                    | Err(EngineError::NoSuchContainer(_))
-                    | Err(EngineError::RemoveRunning { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
+                remove_after_its_exit(engine, &id)?;
             }
             if args.rmi {
                 remove_run_image(engine, &record);
@@ -1042,6 +1032,27 @@ pub fn run(
             }
             Err(failure)
         }
+    }
+}
+
+/// A `--rm` container that ran attached (`run --rm`, `start -a`), once it has exited. The
+/// exit command (conmon's, or rpod-monitor's when no waiter took the exit over) removes it
+/// too, but maybe not yet: when the command returns, the container is gone, as podman's.
+/// One that is running again (a detach) stays.
+fn remove_after_its_exit(engine: &Engine, id: &str) -> Result<(), Failure> {
+    let removed = engine.remove(
+        id,
+        RemoveOptions {
+            force: false,
+            timeout: None,
+            volumes: true,
+        },
+    );
+    match removed {
+        Ok(_) | Err(EngineError::NoSuchContainer(_)) | Err(EngineError::RemoveRunning { .. }) => {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
