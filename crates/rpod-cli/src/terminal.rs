@@ -25,53 +25,38 @@ pub fn size() -> Option<TerminalSize> {
     from(rustix::stdio::stdout()).or_else(|| from(rustix::stdio::stdin()))
 }
 
-/// The user's terminal in raw mode; restored when dropped, on every way out of attach.
-pub struct RawMode {
+/// Stdin's terminal in another mode (raw for attach, without echo for a password);
+/// restored when dropped, on every way out.
+pub struct StdinMode {
     saved: Termios,
 }
 
-impl RawMode {
-    /// Put stdin's terminal in raw mode; `None` when stdin is not a terminal.
-    pub fn enter() -> Option<RawMode> {
+impl StdinMode {
+    /// Change stdin's terminal settings; `None` when stdin is not a terminal.
+    fn enter(change: impl FnOnce(&mut Termios)) -> Option<StdinMode> {
         if !io::stdin().is_terminal() {
             return None;
         }
         let stdin = rustix::stdio::stdin();
         let saved = tcgetattr(stdin).ok()?;
-        let mut raw = saved.clone();
-        raw.make_raw();
-        tcsetattr(stdin, OptionalActions::Now, &raw).ok()?;
-        Some(RawMode { saved })
+        let mut changed = saved.clone();
+        change(&mut changed);
+        tcsetattr(stdin, OptionalActions::Now, &changed).ok()?;
+        Some(StdinMode { saved })
+    }
+
+    /// Raw mode: keys go to the container as typed.
+    pub fn raw() -> Option<StdinMode> {
+        Self::enter(|t| t.make_raw())
+    }
+
+    /// No echo, for a password prompt.
+    pub fn without_echo() -> Option<StdinMode> {
+        Self::enter(|t| t.local_modes.remove(rustix::termios::LocalModes::ECHO))
     }
 }
 
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        let _ = tcsetattr(rustix::stdio::stdin(), OptionalActions::Now, &self.saved);
-    }
-}
-
-/// Stdin's terminal without echo, for a password prompt; restored when dropped.
-pub struct EchoOff {
-    saved: Termios,
-}
-
-impl EchoOff {
-    /// `None` when stdin is not a terminal.
-    pub fn enter() -> Option<EchoOff> {
-        if !io::stdin().is_terminal() {
-            return None;
-        }
-        let stdin = rustix::stdio::stdin();
-        let saved = tcgetattr(stdin).ok()?;
-        let mut quiet = saved.clone();
-        quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
-        tcsetattr(stdin, OptionalActions::Now, &quiet).ok()?;
-        Some(EchoOff { saved })
-    }
-}
-
-impl Drop for EchoOff {
+impl Drop for StdinMode {
     fn drop(&mut self) {
         let _ = tcsetattr(rustix::stdio::stdin(), OptionalActions::Now, &self.saved);
     }

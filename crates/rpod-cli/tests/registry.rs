@@ -391,6 +391,36 @@ fn login_saves_credentials_that_push_and_pull_use_and_logout_removes_them() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let out = run_with_auth(&rpod, &auth, &["login", "--get-login", host]);
     assert_eq!(out.status.code(), Some(125));
+    // Credentials for a namespace of the registry, and what it says back.
+    let namespace = format!("{host}/private");
+    let out = run_with_auth(
+        &rpod,
+        &auth,
+        &[
+            "login",
+            "--tls-verify=false",
+            "-u",
+            "alice",
+            "-p",
+            "s3cret",
+            &namespace,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run_with_auth(&rpod, &auth, &["login", "--get-login", &namespace]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "alice\n");
+    // No password, and no terminal to ask at: said, not waited for.
+    let out = run_with_auth(
+        &rpod,
+        &auth,
+        &["login", "-u", "alice", &format!("{host}/other")],
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("password is needed"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

@@ -834,7 +834,7 @@ impl Attach {
         let input = self.input && record.config.stdin;
         // Raw mode only when our stdin goes to the container's terminal; restored on drop.
         let raw = (tty && input)
-            .then(crate::terminal::RawMode::enter)
+            .then(crate::terminal::StdinMode::raw)
             .flatten();
         let streams = AttachStreams {
             output: Some(Box::new(std::io::stdout())),
@@ -1770,7 +1770,7 @@ pub fn exec(
         crate::terminal::watch_resizes(resize);
     }
     let raw = (args.tty && args.interactive)
-        .then(crate::terminal::RawMode::enter)
+        .then(crate::terminal::StdinMode::raw)
         .flatten();
     let result = engine.exec_finish(started);
     drop(raw);

@@ -182,7 +182,9 @@ fn prompt(prompt: &str, secret: bool) -> Result<String, Failure> {
     }
     eprint!("{prompt}");
     let _ = io::stderr().flush();
-    let echo_off = secret.then(crate::terminal::EchoOff::enter).flatten();
+    let echo_off = secret
+        .then(crate::terminal::StdinMode::without_echo)
+        .flatten();
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     drop(echo_off);
@@ -197,7 +199,7 @@ pub fn login(engine: &Engine, args: LoginArgs) -> Outcome {
     let key = chosen_registry(engine, args.registry.as_deref())?;
     let mut options = registry_options(&args.registry_flags)?;
     if args.get_login {
-        return match registry::saved_login(key.split('/').next().unwrap_or(&key), &options)? {
+        return match registry::saved_login(&key, &options)? {
             Some(user) => {
                 println!("{user}");
                 Ok(0)

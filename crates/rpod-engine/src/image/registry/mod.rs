@@ -39,10 +39,12 @@ pub fn login(key: &str, options: &RegistryOptions) -> Result<std::path::PathBuf>
     Ok(path)
 }
 
-/// The saved user name for `registry`, if any (`login --get-login`).
-pub fn saved_login(registry: &str, options: &RegistryOptions) -> Result<Option<String>> {
+/// The saved user name for `key` (a registry, or a registry and namespace), if any
+/// (`login --get-login`).
+pub fn saved_login(key: &str, options: &RegistryOptions) -> Result<Option<String>> {
     let file = AuthFile::open(&options.auth_file_path())?;
-    Ok(file.lookup(registry, "").map(|c| c.username))
+    let (registry, below) = key.split_once('/').unwrap_or((key, ""));
+    Ok(file.lookup(registry, below).map(|c| c.username))
 }
 
 /// Forget the credentials saved for `key`, or all of them. Whether there were any.
