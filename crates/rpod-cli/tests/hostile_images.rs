@@ -5,10 +5,10 @@
 mod common;
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use common::{busybox_tarball, Rpod};
+use common::{busybox_tarball, Rpod, SmallDisk, NO_NETWORK_CONFIG};
 use sha2::{Digest, Sha256};
 
 /// One entry of a crafted tar, with names written as they are (no checks by the tar crate).
@@ -97,12 +97,15 @@ fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-/// A docker-archive of the given layers, tagged `tag`.
+/// A docker-archive of the given (uncompressed) layers, tagged `tag`.
 fn docker_archive(layers: &[Vec<u8>], tag: &str) -> Vec<u8> {
-    let diff_ids: Vec<String> = layers
-        .iter()
-        .map(|l| format!("sha256:{}", sha256_hex(l)))
-        .collect();
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha256_hex(l)).collect();
+    docker_archive_with(layers, &diff_ids, tag)
+}
+
+/// A docker-archive of layers (compressed or not) whose tars have these diff ids.
+fn docker_archive_with(layers: &[Vec<u8>], diff_ids: &[String], tag: &str) -> Vec<u8> {
+    let diff_ids: Vec<String> = diff_ids.iter().map(|d| format!("sha256:{d}")).collect();
     let config = serde_json::to_vec(&serde_json::json!({
         "architecture": "amd64",
         "os": "linux",
@@ -555,4 +558,158 @@ fn volume_archives_stay_in_the_volume() {
         assert_eq!(entry.header().entry_type(), tar::EntryType::Symlink);
     }
     assert!(!String::from_utf8_lossy(&out.stdout).contains("precious"));
+}
+
+/// A layer tar of one file of `size` zero bytes, made as it is read (never whole in memory).
+fn zeros_tar(size: u64) -> impl Read {
+    let header = raw_header("big", tar::EntryType::Regular, size, None);
+    let padded = size.div_ceil(512) * 512;
+    std::io::Cursor::new(header.as_bytes().to_vec()).chain(std::io::repeat(0).take(padded + 1024))
+}
+
+fn sha256_of_stream(mut reader: impl Read) -> String {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut reader, &mut hasher).unwrap();
+    hex::encode(hasher.finalize())
+}
+
+fn gzip_of(mut reader: impl Read) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::copy(&mut reader, &mut gz).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Run rpod with `input` streamed to its stdin (a writer that rpod stops reading is left).
+fn run_with_stdin(
+    rpod: &Rpod,
+    args: &[&str],
+    input: impl Read + Send + 'static,
+) -> std::process::Output {
+    let mut child = rpod
+        .command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut input = input;
+    let feeder = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut input, &mut stdin);
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = feeder.join();
+    out
+}
+
+/// A small layer or archive that unpacks to more than the disk holds, and the other ways
+/// outside data reaches the store (a container's copy, a volume's import, a commit), on a
+/// store of 96 MiB that keeps 32 MiB free: each stops at the reserve, says so, and leaves
+/// nothing behind (without the reserve, each fills the disk to its last byte).
+#[test]
+fn outside_data_stops_at_the_free_space_reserve() {
+    const BIG: u64 = 160 << 20;
+    let rpod = Rpod::with_config(
+        "crun",
+        &format!("{NO_NETWORK_CONFIG}[storage]\nkeep_free = \"32m\"\n"),
+    );
+    let _disk = SmallDisk::mount(rpod.root(), "96m");
+    let refused = |out: &std::process::Output, case: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{case}: {stderr}");
+        assert!(
+            stderr.contains("no space left for") && stderr.contains("keep_free"),
+            "{case}: {stderr}"
+        );
+        let tmp = fs::read_dir(rpod.root().join("tmp"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(tmp, 0, "{case}: scratch files were left");
+        assert!(
+            common::available_bytes(&rpod.root()) > 80 << 20,
+            "{case}: the space was not given back"
+        );
+    };
+    let diff_id = sha256_of_stream(zeros_tar(BIG));
+
+    // A gzip layer of a few hundred kilobytes that unpacks to 160 MiB.
+    let bomb = rpod.dir.path().join("bomb.tar");
+    fs::write(
+        &bomb,
+        docker_archive_with(
+            &[gzip_of(zeros_tar(BIG))],
+            std::slice::from_ref(&diff_id),
+            "bomb:1",
+        ),
+    )
+    .unwrap();
+    let out = rpod.run(&["load", "-i", &bomb.display().to_string()]);
+    refused(&out, "a gzip layer");
+    assert_store_empty(&rpod, "a gzip layer");
+
+    // A gzip archive whose plain layer member is 160 MiB.
+    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]},
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": "config.json", "RepoTags": ["bomb:2"], "Layers": ["l/layer.tar"],
+    }]))
+    .unwrap();
+    let tar_size = BIG.div_ceil(512) * 512 + 1536;
+    for (name, size, data) in [
+        (
+            "config.json",
+            config.len() as u64,
+            Box::new(std::io::Cursor::new(config)) as Box<dyn Read>,
+        ),
+        ("l/layer.tar", tar_size, Box::new(zeros_tar(BIG))),
+        (
+            "manifest.json",
+            manifest.len() as u64,
+            Box::new(std::io::Cursor::new(manifest)),
+        ),
+    ] {
+        archive
+            .append(&raw_header(name, tar::EntryType::Regular, size, None), data)
+            .unwrap();
+    }
+    let archive = archive.into_inner().unwrap().finish().unwrap();
+    let out = run_with_stdin(&rpod, &["load"], std::io::Cursor::new(archive));
+    refused(&out, "an archive's member");
+    assert_store_empty(&rpod, "an archive's member");
+
+    // The same tar into a volume and into a container.
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    rpod.ok(&["volume", "create", "vol"]);
+    let out = run_with_stdin(&rpod, &["volume", "import", "vol", "-"], zeros_tar(BIG));
+    refused(&out, "a volume's import");
+    rpod.ok(&["create", "--name", "c", "demo", "true"]);
+    let out = run_with_stdin(&rpod, &["cp", "-", "c:/"], zeros_tar(BIG));
+    refused(&out, "a copy into a container");
+
+    // A container that wrote 56 MiB: its commit's copy of them would leave 4 MiB.
+    rpod.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "demo",
+        "dd",
+        "if=/dev/zero",
+        "of=/big",
+        "bs=1M",
+        "count=56",
+    ]);
+    let out = rpod.run(&["commit", "writer", "committed"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "a commit: {stderr}");
+    assert!(stderr.contains("keep_free"), "a commit: {stderr}");
+    assert_eq!(rpod.ok(&["images", "-q", "committed"]), "");
+    rpod.ok(&["rm", "-a", "-f"]);
+    rpod.ok(&["volume", "rm", "-a"]);
 }

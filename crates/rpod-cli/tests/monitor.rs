@@ -225,35 +225,6 @@ fn podman_runs_on_rpod_monitor() {
     ok(&["rm", &id]);
 }
 
-/// A small tmpfs, unmounted when the test ends.
-struct SmallDisk {
-    path: PathBuf,
-}
-
-impl SmallDisk {
-    fn mount(path: PathBuf, size: &str) -> SmallDisk {
-        fs::create_dir_all(&path).unwrap();
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        SmallDisk { path }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-    }
-}
-
-fn available_bytes(path: &Path) -> u64 {
-    let stat = nix::sys::statvfs::statvfs(path).unwrap();
-    stat.blocks_available() as u64 * stat.fragment_size() as u64
-}
-
 #[test]
 fn a_full_log_disk_stops_neither_the_container_nor_its_output() {
     for runtime in ["runc", "crun"] {

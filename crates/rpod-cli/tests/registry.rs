@@ -731,6 +731,34 @@ fn a_registry_that_lies_about_its_blobs_leaves_nothing_behind() {
     assert_eq!(out.status.code(), Some(125));
     store_is_clean(&rpod);
 
+    // A layer the manifest says is larger than the disk: refused before its download.
+    let mut declared = image_routes(&layer, &diff_id, layer.clone());
+    for (prefix, route) in declared.iter_mut() {
+        if prefix.contains("manifests") {
+            let mut manifest: serde_json::Value = serde_json::from_slice(&route.body).unwrap();
+            manifest["layers"][0]["size"] = serde_json::json!(1u64 << 50);
+            route.body = serde_json::to_vec(&manifest).unwrap();
+        }
+    }
+    *routes.lock().unwrap() = declared;
+    log.lock().unwrap().clear();
+    let out = run_with_auth(&rpod, &auth, &["pull", "--tls-verify=false", &name]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("it needs 1.13 PB") && stderr_of(&out).contains("keep_free"),
+        "{}",
+        stderr_of(&out)
+    );
+    let layer_path = format!("/v2/x/blobs/{}", sha256(&layer));
+    assert!(
+        !log.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with(&layer_path)),
+        "the layer was downloaded"
+    );
+    store_is_clean(&rpod);
+
     // A manifest asked for by digest that is not the one served.
     *routes.lock().unwrap() = image_routes(&layer, &diff_id, layer.clone());
     let by_digest = format!("{host}/x@sha256:{}", "ab".repeat(32));

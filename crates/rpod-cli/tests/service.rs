@@ -2994,3 +2994,51 @@ fn docker_and_podman_remote_pull_push_and_log_in_through_the_service() {
         .collect();
     assert_eq!(rows, [vec!["NAME", "TAG"], vec![repository.as_str(), "1"]]);
 }
+
+/// A checkpoint archive uploaded for a restore (`podman container restore -i` remote) stops
+/// at the store's free-space reserve: the service says so and keeps nothing of it.
+#[test]
+fn an_uploaded_checkpoint_stops_at_the_free_space_reserve() {
+    let rpod = Rpod::with_config(
+        "runc",
+        &format!("{NO_NETWORK_CONFIG}[storage]\nkeep_free = \"32m\"\n"),
+    );
+    let disk = SmallDisk::mount(rpod.root(), "96m");
+    let service = Service::start_with(rpod, &["--time", "0"]);
+    let size: u64 = 160 << 20;
+    let mut conn = UnixStream::connect(&service.socket).unwrap();
+    write!(
+        conn,
+        "POST /v4.3.1/libpod/containers/x/restore?import=true&name=big HTTP/1.1\r\n\
+         Host: rpod\r\nConnection: close\r\nContent-Length: {size}\r\n\r\n"
+    )
+    .unwrap();
+    let mut upload = conn.try_clone().unwrap();
+    // The service stops reading once it refuses: the rest of the upload fails.
+    let feeder = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::repeat(0).take(size), &mut upload);
+    });
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    drop(conn);
+    let _ = feeder.join();
+    let reply = parse_reply(&answer);
+    assert_eq!(
+        reply.status,
+        500,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(reply.message().contains("keep_free"), "{}", reply.message());
+    let root = service.rpod.root();
+    wait_until("the upload's scratch space is gone", || {
+        std::fs::read_dir(root.join("tmp"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0
+    });
+    assert!(available_bytes(&root) > 80 << 20);
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+    // The tmpfs goes before the store's directory is removed.
+    drop(disk);
+}

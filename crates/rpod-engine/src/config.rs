@@ -15,6 +15,9 @@
 //! conmon_path = "/usr/bin/conmon"  # the monitor (default: rpod-monitor)
 //! helper_binaries_dir = ["/usr/local/libexec/podman"]  # searched first for netavark, aardvark-dns
 //!
+//! [storage]
+//! keep_free = "5%"                 # free space left when writing images, archives, copies
+//!
 //! [registries]
 //! search = ["docker.io"]           # where a short name (`busybox`) is pulled from, in order
 //! insecure = ["localhost:5000"]    # registries reached without TLS verification (and HTTP)
@@ -25,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{EngineError, Result};
+use crate::free_space::KeepFree;
 
 /// The file read when `RPOD_CONFIG` is not set.
 pub const SYSTEM_CONFIG: &str = "/etc/rpod/rpod.conf";
@@ -43,6 +47,18 @@ pub struct EngineConfig {
     pub engine: EngineSection,
     #[serde(default)]
     pub registries: RegistriesSection,
+    #[serde(default)]
+    pub storage: StorageSection,
+}
+
+/// The store's file system (podman keeps such settings in `storage.conf`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// What rpod leaves free on the root's file system while it writes layers, downloads,
+    /// archives and copies into it (`free_space.rs`): `5%` (the default), a size such as
+    /// `2g`, or `0` for no reserve.
+    pub keep_free: Option<String>,
 }
 
 /// Registries (podman keeps these in `registries.conf`; rpod in its one file).
@@ -116,6 +132,9 @@ impl EngineConfig {
                 ));
             }
         }
+        if let Some(keep) = &config.storage.keep_free {
+            KeepFree::parse(keep).map_err(|e| format!("storage.keep_free: {e}"))?;
+        }
         if let Some(name) = &config.network.default_network {
             if !crate::network::valid_name(name) {
                 return Err(format!("network.default_network: invalid name {name:?}"));
@@ -140,6 +159,15 @@ impl EngineConfig {
     /// Whether rpod.conf lists `registry` as insecure.
     pub fn is_insecure_registry(&self, registry: &str) -> bool {
         self.registries.insecure.iter().any(|r| r == registry)
+    }
+
+    /// The free space rpod leaves on the store's file system (checked by `parse`).
+    pub fn keep_free(&self) -> KeepFree {
+        self.storage
+            .keep_free
+            .as_deref()
+            .and_then(|text| KeepFree::parse(text).ok())
+            .unwrap_or_default()
     }
 
     pub fn default_network(&self) -> &str {
@@ -185,6 +213,16 @@ mod tests {
     }
 
     #[test]
+    fn keeps_five_percent_free_unless_told_otherwise() {
+        assert_eq!(
+            EngineConfig::parse("").unwrap().keep_free(),
+            KeepFree::Percent(5)
+        );
+        let config = EngineConfig::parse("[storage]\nkeep_free = \"2g\"\n").unwrap();
+        assert_eq!(config.keep_free(), KeepFree::Bytes(2 << 30));
+    }
+
+    #[test]
     fn names_the_monitor() {
         let config = EngineConfig::parse("[engine]\nconmon_path = \"/usr/bin/conmon\"\n").unwrap();
         assert_eq!(
@@ -215,6 +253,8 @@ mod tests {
             "[containers]\nnetns = \"slirp4netns\"\n",
             "[network]\ndefault_subnet = \"10.77.0.0\"\n",
             "[network]\ndefault_network = \"a/b\"\n",
+            "[storage]\nkeep_free = \"lots\"\n",
+            "[storage]\nkeep_free = 5\n",
             "[containers]\nnoise = 1\n",
             "[nosuchsection]\n",
             "not toml",

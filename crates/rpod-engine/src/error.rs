@@ -102,6 +102,10 @@ pub enum EngineError {
     /// one). Front ends treat it as success; the REST service answers 304.
     #[error("{0}")]
     NotModified(String),
+
+    /// Outside data would leave less free space than rpod keeps (`free_space.rs`).
+    #[error("{0}")]
+    NoSpace(crate::free_space::NoSpace),
 }
 
 /// What kind of failure an error is, for front ends that answer with a status: the REST
@@ -168,9 +172,10 @@ impl EngineError {
                 _ => ErrorKind::Internal,
             },
             EngineError::NotModified(_) => ErrorKind::NotModified,
-            EngineError::Io { .. } | EngineError::Db { .. } | EngineError::Registry(_) => {
-                ErrorKind::Internal
-            }
+            EngineError::Io { .. }
+            | EngineError::Db { .. }
+            | EngineError::Registry(_)
+            | EngineError::NoSpace(_) => ErrorKind::Internal,
         }
     }
 
@@ -179,6 +184,34 @@ impl EngineError {
             action,
             path: path.into(),
             source,
+        }
+    }
+
+    /// `error`, or the refusal of rpod's free-space reserve it carries; `otherwise` makes
+    /// the error for anything else.
+    pub fn from_io_or(
+        error: std::io::Error,
+        otherwise: impl FnOnce(std::io::Error) -> EngineError,
+    ) -> Self {
+        match crate::free_space::NoSpace::within(&error) {
+            Some(refusal) => EngineError::NoSpace(refusal),
+            None => otherwise(error),
+        }
+    }
+
+    /// An I/O error that carries a refusal of the free-space reserve becomes that refusal.
+    pub fn or_no_space(self) -> Self {
+        match self {
+            EngineError::Io {
+                source,
+                action,
+                path,
+            } => EngineError::from_io_or(source, |source| EngineError::Io {
+                action,
+                path,
+                source,
+            }),
+            other => other,
         }
     }
 

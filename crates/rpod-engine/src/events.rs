@@ -243,6 +243,7 @@ mod tests {
         Roots {
             root: dir.join("root"),
             runroot: dir.join("run"),
+            keep_free: Default::default(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod environment;
 pub mod error;
 pub mod events;
 mod filter_values;
+pub mod free_space;
 pub mod health;
 pub mod human;
 pub mod image;

@@ -4,6 +4,7 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::free_space::{KeepFree, SpaceGuard};
 use crate::{EngineError, Result};
 
 /// The store's directories: only root may enter them. Everything below inherits that
@@ -18,6 +19,8 @@ const PRIVATE_FILE: u32 = 0o600;
 pub struct Roots {
     pub root: PathBuf,
     pub runroot: PathBuf,
+    /// The free space left on the root's file system when outside data is written there.
+    pub keep_free: KeepFree,
 }
 
 /// Create `dir` (and missing parents, those with the same private mode) and make sure its
@@ -74,6 +77,12 @@ impl Roots {
             tighten(Path::new(&name), PRIVATE_FILE)?;
         }
         Ok(())
+    }
+
+    /// The reserve on the file system of the persistent root, which holds the images,
+    /// volumes, containers and scratch space.
+    pub fn space_guard(&self) -> SpaceGuard {
+        SpaceGuard::new(&self.root, self.keep_free)
     }
 
     pub fn database(&self) -> PathBuf {

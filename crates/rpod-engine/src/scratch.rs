@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::free_space::SpaceGuard;
 use crate::{EngineError, Result};
 
 /// Younger than this, an unlocked entry may be one whose creator has not locked it yet.
@@ -148,16 +149,27 @@ pub fn clean_stale(tmp: &Path) {
 
 /// Unpack a tar stream (hostile input) into a scratch directory of rpod's: the tar crate
 /// keeps every member inside it; modes kept, and owners too with `owners`. `origin` names
-/// the archive in errors.
-pub fn unpack_tar(input: impl std::io::Read, dir: &Path, origin: &str, owners: bool) -> Result<()> {
-    let mut archive = tar::Archive::new(input);
+/// the archive in errors. Stopped when `space`'s reserve is reached; returns the archive's
+/// size (what copying its content on will need, at most).
+pub fn unpack_tar(
+    input: impl std::io::Read,
+    dir: &Path,
+    origin: &str,
+    owners: bool,
+    space: &SpaceGuard,
+) -> Result<u64> {
+    let mut reader = space.reader(input);
+    let mut archive = tar::Archive::new(&mut reader);
     archive.set_preserve_permissions(true);
     archive.set_preserve_ownerships(owners);
     archive.set_overwrite(true);
-    archive.unpack(dir).map_err(|e| EngineError::BadArchive {
-        path: origin.into(),
-        message: e.to_string(),
-    })
+    archive.unpack(dir).map_err(|e| {
+        EngineError::from_io_or(e, |e| EngineError::BadArchive {
+            path: origin.into(),
+            message: e.to_string(),
+        })
+    })?;
+    Ok(reader.bytes())
 }
 
 /// Archive what a scratch directory of rpod's holds into `out`, each top entry under its

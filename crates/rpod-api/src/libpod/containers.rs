@@ -333,8 +333,13 @@ pub fn restore(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
         let path = staging.path().join("checkpoint.tar.gz");
         let mut file = std::fs::File::create(&path)
             .map_err(|e| ApiError::internal(format!("creating {}: {e}", path.display())))?;
-        std::io::copy(&mut ex.conn.body(), &mut file)
-            .map_err(|e| ApiError::bad_request(format!("reading the archive: {e}")))?;
+        let space = context.engine.roots().space_guard();
+        std::io::copy(&mut space.reader(ex.conn.body()), &mut file).map_err(|e| {
+            match rpod_engine::free_space::NoSpace::within(&e) {
+                Some(refusal) => ApiError::from(rpod_engine::EngineError::NoSpace(refusal)),
+                None => ApiError::bad_request(format!("reading the archive: {e}")),
+            }
+        })?;
         Some(path)
     } else {
         None

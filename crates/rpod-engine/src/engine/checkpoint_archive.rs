@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::checkpoint::RestoreRequest;
 use super::*;
+use crate::free_space::SpaceGuard;
 use crate::scratch::ScratchDir;
 
 const CONFIG_DUMP: &str = "config.dump";
@@ -53,16 +54,17 @@ impl Engine {
         let upper = crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(record.id())).upper;
         let scratch = crate::scratch::unnamed_file(&self.roots.tmp())?;
         let take = || -> io::Result<File> {
-            let mut diff = tar::Builder::new(scratch);
+            // The container decides how large: the copy keeps rpod's free-space reserve.
+            let mut diff = tar::Builder::new(self.roots.space_guard().writer(scratch));
             diff.follow_symlinks(false);
             crate::upper_diff::append_layer(&mut diff, &upper)?;
-            let mut file = diff.into_inner()?;
+            let mut file = diff.into_inner()?.into_inner();
             io::Seek::rewind(&mut file)?;
             Ok(file)
         };
-        take()
-            .map(Some)
-            .map_err(|e| EngineError::io("reading the container's changes in", &upper, e))
+        take().map(Some).map_err(|e| {
+            EngineError::io("reading the container's changes in", &upper, e).or_no_space()
+        })
     }
 
     /// Write a checkpoint (taken just now) to `file` as a tar.gz, with the log up to
@@ -122,7 +124,7 @@ impl Engine {
         request: &RestoreRequest,
     ) -> Result<String> {
         let scratch = ScratchDir::new(&self.roots.tmp(), "import")?;
-        unpack_archive(file, scratch.path())?;
+        unpack_archive(file, scratch.path(), &self.roots.space_guard())?;
         let config_bytes =
             fs::read(scratch.path().join(CONFIG_DUMP)).map_err(|_| EngineError::BadArchive {
                 path: file.display().to_string(),
@@ -213,7 +215,7 @@ impl Engine {
                 }
                 let reader = File::open(&diff).map_err(|e| EngineError::io("opening", &diff, e))?;
                 fs::create_dir_all(&upper).map_err(|e| EngineError::io("creating", &upper, e))?;
-                crate::image::layer::unpack(reader, &upper)?;
+                crate::image::layer::unpack(self.roots.space_guard().reader(reader), &upper)?;
                 let image = self
                     .store
                     .image(&record.config.image_id)?
@@ -253,22 +255,25 @@ fn expected(path: &Path) -> Option<PathBuf> {
 
 /// Unpack the archive's expected regular files (and the `checkpoint` directory) into
 /// `dest`; anything else refuses the whole archive.
-fn unpack_archive(file: &Path, dest: &Path) -> Result<()> {
+fn unpack_archive(file: &Path, dest: &Path, space: &SpaceGuard) -> Result<()> {
     let bad = |message: String| EngineError::BadArchive {
         path: file.display().to_string(),
         message,
     };
+    // A read stopped by the free-space reserve says so, not that the archive is bad.
+    let unreadable =
+        |what: String, e: io::Error| EngineError::from_io_or(e, |e| bad(format!("{what}: {e}")));
     let input = File::open(file).map_err(|e| EngineError::io("opening", file, e))?;
     let reader = crate::image::compression::decompressed(io::BufReader::new(input))
         .map_err(|e| bad(format!("reading: {e}")))?;
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(space.reader(reader));
     fs::create_dir_all(dest.join(CHECKPOINT_DIR))
         .map_err(|e| EngineError::io("creating", dest, e))?;
     for entry in archive
         .entries()
         .map_err(|e| bad(format!("reading: {e}")))?
     {
-        let mut entry = entry.map_err(|e| bad(format!("reading: {e}")))?;
+        let mut entry = entry.map_err(|e| unreadable("reading".into(), e))?;
         let path = entry
             .path()
             .map_err(|e| bad(format!("a bad name: {e}")))?
@@ -297,7 +302,7 @@ fn unpack_archive(file: &Path, dest: &Path) -> Result<()> {
             .open(&target)
             .map_err(|e| bad(format!("{}: {e}", rel.display())))?;
         io::copy(&mut (&mut entry).take(size), &mut out)
-            .map_err(|e| bad(format!("{}: {e}", rel.display())))?;
+            .map_err(|e| unreadable(rel.display().to_string(), e))?;
     }
     Ok(())
 }

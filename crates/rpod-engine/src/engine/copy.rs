@@ -422,7 +422,10 @@ impl Engine {
             }
             HostSource::Tar(reader) => {
                 staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
-                crate::scratch::unpack_tar(reader, staging.path(), "-", false)?;
+                let space = self.roots.space_guard();
+                let size = crate::scratch::unpack_tar(reader, staging.path(), "-", false, &space)?;
+                // The container gets a second copy.
+                space.check(size).map_err(EngineError::NoSpace)?;
                 let dir = tree_copy::open_dir(staging.path())
                     .map_err(|e| copy_err("opening", staging.path(), e))?;
                 (dir, OsString::from("."), true)

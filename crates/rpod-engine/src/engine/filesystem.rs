@@ -249,18 +249,24 @@ impl Engine {
     /// The upper directory as a layer tar in an unnamed file.
     fn changes_tar(&self, overlay: &OverlayDirs) -> Result<fs::File> {
         let file = scratch::unnamed_file(&self.roots.tmp())?;
-        let mut builder = tar::Builder::new(file);
+        // The container decides how large: the copy keeps rpod's free-space reserve.
+        let mut builder = tar::Builder::new(self.roots.space_guard().writer(file));
         upper_diff::append_layer(&mut builder, &overlay.upper)
             .and_then(|()| builder.into_inner())
-            .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
+            .map(|written| written.into_inner())
+            .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e).or_no_space())
     }
 
     /// The container's whole root file system as a tar in rpod's scratch space
-    /// (`commit --squash`).
+    /// (`commit --squash`), within rpod's free-space reserve.
     fn root_tar(&self, id: &str) -> Result<fs::File> {
-        let mut file = scratch::unnamed_file(&self.roots.tmp())?;
-        self.export(id, &mut file)?;
-        Ok(file)
+        let mut file = self
+            .roots
+            .space_guard()
+            .writer(scratch::unnamed_file(&self.roots.tmp())?);
+        self.export(id, &mut file)
+            .map_err(EngineError::or_no_space)?;
+        Ok(file.into_inner())
     }
 
     /// Write the container's whole root file system to `out` as a tar. A container that is

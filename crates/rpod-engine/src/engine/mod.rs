@@ -400,6 +400,7 @@ impl Engine {
         let roots = Roots {
             root: options.root.clone(),
             runroot: options.runroot.clone(),
+            keep_free: options.config.keep_free(),
         };
         let read_only = is_read_only(&roots.root);
         if !read_only {

@@ -343,6 +343,11 @@ impl Engine {
         let volume = self.volume(name)?;
         self.mount_volume(&volume)?;
         let data = self.volume_path(&volume.name);
+        // Copied first (containers may be writing to it), so it must fit beside the reserve.
+        self.roots()
+            .space_guard()
+            .check(self.volume_size(name)?)
+            .map_err(EngineError::NoSpace)?;
         let staging = crate::scratch::ScratchDir::new(&self.roots().tmp(), "volume-")?;
         let copied = (|| {
             let from = tree_copy::open_dir(&data)?;
@@ -369,7 +374,10 @@ impl Engine {
         let data = self.volume_path(&volume.name);
         let staging = crate::scratch::ScratchDir::new(&self.roots().tmp(), "volume-")?;
         // Owners as the archive has them, as podman's import keeps them.
-        crate::scratch::unpack_tar(input, staging.path(), origin, true)?;
+        let space = self.roots().space_guard();
+        let size = crate::scratch::unpack_tar(input, staging.path(), origin, true, &space)?;
+        // The volume gets a second copy.
+        space.check(size).map_err(EngineError::NoSpace)?;
         let copied = (|| {
             let from = tree_copy::open_dir(staging.path())?;
             let to = tree_copy::open_dir(&data)?;

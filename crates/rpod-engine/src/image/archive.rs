@@ -74,7 +74,7 @@ pub fn load(
         message,
     };
     let reader = decompressed(source).map_err(|e| bad(format!("reading archive: {e}")))?;
-    let members = Members::read(reader, &roots.tmp(), origin)?;
+    let members = Members::read(roots.space_guard().reader(reader), &roots.tmp(), origin)?;
     let mut pending: Vec<Pending> = Vec::new();
     let result = if members.has("manifest.json") {
         read_docker_archive(roots, &members, origin, &mut pending)
@@ -191,6 +191,10 @@ impl Members {
             path: origin.to_string(),
             message,
         };
+        // A read stopped by the free-space reserve says so, not that the archive is bad.
+        let unreadable = |what: String, e: std::io::Error| {
+            EngineError::from_io_or(e, |e| bad(format!("{what}: {e}")))
+        };
         let mut archive = tar::Archive::new(super::targuard::MetadataGuard::new(reader));
         let mut members = std::collections::HashMap::new();
         let mut spool: Option<File> = None;
@@ -200,7 +204,7 @@ impl Members {
             .entries()
             .map_err(|e| bad(format!("reading archive: {e}")))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| bad(format!("reading archive: {e}")))?;
+            let mut entry = entry.map_err(|e| unreadable("reading archive".into(), e))?;
             let raw = entry
                 .path()
                 .map_err(|e| bad(format!("reading archive: {e}")))?
@@ -249,7 +253,7 @@ impl Members {
                     (&mut entry)
                         .take(IN_MEMORY_LIMIT)
                         .read_to_end(&mut bytes)
-                        .map_err(|e| bad(format!("reading {name}: {e}")))?;
+                        .map_err(|e| unreadable(format!("reading {name}"), e))?;
                     in_memory += bytes.len() as u64;
                     Member::Bytes(bytes)
                 } else {
@@ -258,7 +262,7 @@ impl Members {
                         None => spool.insert(scratch::unnamed_file(tmp)?),
                     };
                     let len = std::io::copy(&mut entry, file)
-                        .map_err(|e| bad(format!("reading {name}: {e}")))?;
+                        .map_err(|e| unreadable(format!("reading {name}"), e))?;
                     let member = Member::Spooled {
                         offset: spooled,
                         len,

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::targuard::MetadataGuard;
 use crate::confined::{plain_relative, remove_entry, ConfinedDir, ConfinedError};
+use crate::free_space::SpaceGuard;
 use crate::scratch::{self, ScratchDir};
 use crate::{EngineError, Result};
 
@@ -25,14 +26,17 @@ pub struct LayerDirs {
     pub blobs: PathBuf,
     pub unpacked: PathBuf,
     pub tmp: PathBuf,
+    /// The free space every layer written here leaves.
+    pub space: SpaceGuard,
 }
 
 impl LayerDirs {
-    pub fn new(images: &Path, tmp: &Path) -> Self {
+    pub fn new(images: &Path, tmp: &Path, space: SpaceGuard) -> Self {
         LayerDirs {
             blobs: images.join("blobs"),
             unpacked: images.join("layers"),
             tmp: tmp.to_path_buf(),
+            space,
         }
     }
 
@@ -69,8 +73,10 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
         path: origin.to_string(),
         message,
     };
-    let mut reader =
-        super::compression::decompressed(source).map_err(|e| bad(format!("reading layer: {e}")))?;
+    // Counted after decompression: a small layer may unpack to any size.
+    let mut reader = dirs.space.reader(
+        super::compression::decompressed(source).map_err(|e| bad(format!("reading layer: {e}")))?,
+    );
     let mut blob = scratch::unnamed_file(&dirs.tmp)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 256 * 1024];
@@ -80,7 +86,11 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(bad(format!("reading layer: {e}"))),
+            Err(e) => {
+                return Err(EngineError::from_io_or(e, |e| {
+                    bad(format!("reading layer: {e}"))
+                }))
+            }
         };
         hasher.update(&buffer[..n]);
         blob.write_all(&buffer[..n])
@@ -99,7 +109,7 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
     let staging = ScratchDir::new(&dirs.tmp, "layer-")?;
     blob.rewind()
         .map_err(|e| EngineError::io("rewinding", dirs.tmp.clone(), e))?;
-    unpack(&mut blob, staging.path()).map_err(|e| match e {
+    unpack(dirs.space.reader(&mut blob), staging.path()).map_err(|e| match e {
         EngineError::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
             bad("layer tar is truncated".into())
         }
@@ -133,7 +143,12 @@ struct DirAttrs {
 /// whiteouts (0/0 character devices) and opaque markers into the `trusted.overlay.opaque`
 /// attribute. Every entry is created through `ConfinedDir`, never through a symlink, so a
 /// hostile layer cannot reach anything outside `dest`; such an entry fails the whole unpack.
+/// A reader stopped by the free-space reserve (`free_space.rs`) fails it with that refusal.
 pub fn unpack(reader: impl Read, dest: &Path) -> Result<()> {
+    unpack_entries(reader, dest).map_err(EngineError::or_no_space)
+}
+
+fn unpack_entries(reader: impl Read, dest: &Path) -> Result<()> {
     let tree = ConfinedDir::open(dest).map_err(|e| confined_err(dest, e))?;
     let mut archive = tar::Archive::new(MetadataGuard::new(reader));
     let tar_err = |e: io::Error| EngineError::io("unpacking layer into", dest, e);
@@ -500,7 +515,11 @@ mod tests {
     #[test]
     fn stores_plain_and_gzip_layers_under_their_diff_id() {
         let root = tempfile::tempdir().unwrap();
-        let dirs = LayerDirs::new(&root.path().join("images"), &root.path().join("tmp"));
+        let dirs = LayerDirs::new(
+            &root.path().join("images"),
+            &root.path().join("tmp"),
+            SpaceGuard::new(root.path(), Default::default()),
+        );
         let data = tar_with(&[("etc/hello", b"hi\n")]);
         let expected = hex::encode(Sha256::digest(&data));
         let stored = store_layer(&dirs, &data[..], "test").unwrap();
@@ -520,7 +539,11 @@ mod tests {
     #[test]
     fn truncated_layers_are_rejected_and_leave_nothing() {
         let root = tempfile::tempdir().unwrap();
-        let dirs = LayerDirs::new(&root.path().join("images"), &root.path().join("tmp"));
+        let dirs = LayerDirs::new(
+            &root.path().join("images"),
+            &root.path().join("tmp"),
+            SpaceGuard::new(root.path(), Default::default()),
+        );
         let data = tar_with(&[("big", &[7u8; 10_000])]);
         let err = store_layer(&dirs, &data[..3000], "cut.tar");
         assert!(err.is_err(), "a truncated layer must fail");

@@ -94,7 +94,7 @@ impl ImageInfo {
 }
 
 pub fn layer_dirs(roots: &Roots) -> LayerDirs {
-    LayerDirs::new(&roots.images(), &roots.tmp())
+    LayerDirs::new(&roots.images(), &roots.tmp(), roots.space_guard())
 }
 
 fn config_path(roots: &Roots, id: &str) -> PathBuf {

@@ -12,7 +12,7 @@ use ureq::http::StatusCode;
 
 use super::client::{read_small, registry_error, RegistryOptions, RepositoryClient};
 use super::manifest::{self, Document};
-use crate::image::layer::{self, StoredLayer};
+use crate::image::layer::{self, LayerDirs, StoredLayer};
 use crate::image::platform::Platform;
 use crate::image::reference::Reference;
 use crate::image::{add_image, discard_new_layers, layer_dirs, ImageRecord};
@@ -132,7 +132,11 @@ pub fn pull<L>(
         }
         downloads.push((digest, None));
     }
-    for (index, file) in download_all(&client, missing, &name, &dirs.tmp, progress)? {
+    // What the registry says the downloads weigh must fit beside rpod's reserve (each
+    // download is also counted as it streams in, and each unpack after it).
+    let declared = missing.iter().map(|(_, _, size)| *size).sum::<u64>();
+    dirs.space.check(declared).map_err(EngineError::NoSpace)?;
+    for (index, file) in download_all(&client, missing, &name, &dirs, progress)? {
         downloads[index].1 = Some(file);
     }
     // Then, under the lock: the layers unpacked and the image recorded.
@@ -155,7 +159,7 @@ pub fn pull<L>(
                     continue;
                 }
                 // Removed with another image since it was seen: fetched now.
-                None => download_blob(&mut client, &digest, descriptor.size(), &name, &dirs.tmp)?,
+                None => download_blob(&mut client, &digest, descriptor.size(), &name, &dirs)?,
             };
             let layer = layer::store_layer(&dirs, file, &name)?;
             let matches = layer.diff_id == *diff_id;
@@ -294,7 +298,7 @@ fn download_all(
     client: &RepositoryClient,
     blobs: Vec<(usize, String, u64)>,
     name: &str,
-    tmp: &std::path::Path,
+    dirs: &LayerDirs,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<(usize, File)>> {
     let workers = PARALLEL_DOWNLOADS.min(blobs.len());
@@ -312,7 +316,7 @@ fn download_all(
                 let Some((index, digest, size)) = next else {
                     break;
                 };
-                let result = download_blob(&mut own, &digest, size, name, tmp);
+                let result = download_blob(&mut own, &digest, size, name, dirs);
                 if sender.send((index, digest, result)).is_err() {
                     break;
                 }
@@ -350,15 +354,19 @@ fn download_blob(
     digest: &str,
     size: u64,
     name: &str,
-    tmp: &std::path::Path,
+    dirs: &LayerDirs,
 ) -> Result<File> {
+    dirs.space.check(size).map_err(EngineError::NoSpace)?;
     let response = open_blob(client, digest, name)?;
-    let mut verified = Verified::new(response.into_body().into_reader(), digest, size);
-    let mut file = scratch::unnamed_file(tmp)?;
-    io::copy(&mut verified, &mut file)
-        .map_err(|e| EngineError::Registry(format!("{name}: layer {digest}: {e}")))?;
+    let verified = Verified::new(response.into_body().into_reader(), digest, size);
+    let mut file = scratch::unnamed_file(&dirs.tmp)?;
+    io::copy(&mut dirs.space.reader(verified), &mut file).map_err(|e| {
+        EngineError::from_io_or(e, |e| {
+            EngineError::Registry(format!("{name}: layer {digest}: {e}"))
+        })
+    })?;
     file.rewind()
-        .map_err(|e| EngineError::io("rewinding a download in", tmp, e))?;
+        .map_err(|e| EngineError::io("rewinding a download in", &dirs.tmp, e))?;
     Ok(file)
 }
 

@@ -208,9 +208,10 @@ fn ready_layer(
                 size: 0,
             };
             let mut encoder = GzEncoder::new(&mut hashing, Compression::default());
-            io::copy(&mut source, &mut encoder)
+            // Read through the reserve's check: the compressed copy is written beside it.
+            io::copy(&mut dirs.space.reader(&mut source), &mut encoder)
                 .and_then(|_| encoder.finish().map(drop))
-                .map_err(|e| EngineError::io("compressing layer in", &dirs.tmp, e))?;
+                .map_err(|e| EngineError::io("compressing layer in", &dirs.tmp, e).or_no_space())?;
             let digest = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
             let mut file = hashing.inner;
             file.rewind()
@@ -322,7 +323,11 @@ mod tests {
     #[test]
     fn a_gzip_layer_hashes_what_is_written() {
         let dir = tempfile::tempdir().unwrap();
-        let dirs = layer::LayerDirs::new(dir.path(), &dir.path().join("tmp"));
+        let dirs = layer::LayerDirs::new(
+            dir.path(),
+            &dir.path().join("tmp"),
+            crate::free_space::SpaceGuard::new(dir.path(), Default::default()),
+        );
         std::fs::create_dir_all(&dirs.blobs).unwrap();
         std::fs::create_dir_all(&dirs.tmp).unwrap();
         std::fs::write(dirs.blob("abc"), vec![7u8; 100_000]).unwrap();
