@@ -19,6 +19,7 @@ pub mod networks;
 pub mod registries;
 pub mod router;
 pub mod service;
+pub mod tls;
 pub mod volumes;
 
 pub use error::{ApiError, ApiResult};

@@ -67,6 +67,30 @@ impl Listener {
         }
     }
 
+    /// The address of a TCP listener.
+    pub fn tcp_address(&self) -> Option<SocketAddr> {
+        match &self.kind {
+            ListenerKind::Tcp(l) => l.local_addr().ok(),
+            ListenerKind::Unix(_) => None,
+        }
+    }
+
+    /// What a person should know before exposing this listener: a TCP address other than
+    /// loopback that lets in anyone who reaches it (no TLS, or TLS without client
+    /// certificates).
+    pub fn exposure_warning(&self, tls: Option<&crate::tls::Tls>) -> Option<String> {
+        let address = self.tcp_address().filter(|a| !a.ip().is_loopback())?;
+        match tls {
+            None => Some(format!(
+                "the API on tcp://{address} has no authentication: anyone who reaches it controls rpod as root (--tls-cert, --tls-key and --tls-client-ca)"
+            )),
+            Some(tls) if !tls.verifies_clients() => Some(format!(
+                "the API on tcp://{address} takes any TLS client: anyone who reaches it controls rpod as root (--tls-client-ca)"
+            )),
+            Some(_) => None,
+        }
+    }
+
     /// Accept one connection (blocking: call once the listener is readable).
     pub fn accept(&self) -> std::io::Result<OwnedFd> {
         match &self.kind {
@@ -92,11 +116,6 @@ impl Listener {
             ListenUri::Tcp(address) => {
                 let listener = TcpListener::bind(address)
                     .map_err(|e| format!("listening on tcp://{address}: {e}"))?;
-                if !address.ip().is_loopback() {
-                    tracing::warn!(
-                        "the API on tcp://{address} has no authentication: anyone who reaches it controls rpod as root"
-                    );
-                }
                 Ok(Listener {
                     kind: ListenerKind::Tcp(listener),
                     owned_path: None,

@@ -28,6 +28,8 @@ pub struct ServiceOptions {
     pub idle_exit: Option<Duration>,
     /// How long open requests may go on once the service is asked to stop.
     pub grace: Duration,
+    /// TLS on every connection (a TCP listener only).
+    pub tls: Option<crate::tls::Tls>,
 }
 
 /// What every request handler shares.
@@ -138,6 +140,10 @@ pub fn serve(engine: Arc<Engine>, options: ServiceOptions) -> Result<(), String>
             }
         };
         if activity.open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            if options.tls.is_some() {
+                // A TLS client could not read a plain answer.
+                continue;
+            }
             let conn = Connection::new(fd);
             let body = br#"{"message":"too many connections, try again"}"#;
             let mut out = head(
@@ -155,11 +161,22 @@ pub fn serve(engine: Arc<Engine>, options: ServiceOptions) -> Result<(), String>
         activity.open.fetch_add(1, Ordering::SeqCst);
         let guard = OpenGuard(activity.clone());
         let context = context.clone();
+        let tls = options.tls.clone();
         let spawned = std::thread::Builder::new()
             .name("api-conn".into())
             .stack_size(CONNECTION_STACK)
             .spawn(move || {
                 let _guard = guard;
+                let fd = match tls {
+                    Some(tls) => match tls.terminate(fd) {
+                        Ok(plain) => plain,
+                        Err(e) => {
+                            tracing::warn!("starting a TLS connection: {e}");
+                            return;
+                        }
+                    },
+                    None => fd,
+                };
                 serve_connection(&context, fd);
             });
         if let Err(e) = spawned {

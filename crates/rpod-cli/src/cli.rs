@@ -665,6 +665,15 @@ pub struct ServiceArgs {
     /// Seconds without a connection before the service exits; 0 serves until stopped.
     #[arg(short = 't', long = "time", default_value_t = 5)]
     pub time: u64,
+    /// TLS on a TCP address: the server's certificate chain (PEM).
+    #[arg(long = "tls-cert", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// TLS on a TCP address: the server's private key (PEM).
+    #[arg(long = "tls-key", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Only clients with a certificate signed by this CA (PEM) get in (with --tls-cert).
+    #[arg(long = "tls-client-ca", requires = "tls_cert")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
     /// Where to listen: unix:///PATH or tcp://IP:PORT (default unix://RUNROOT/rpod.sock).
     pub uri: Option<String>,
 }

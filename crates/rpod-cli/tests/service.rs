@@ -3042,3 +3042,183 @@ fn an_uploaded_checkpoint_stops_at_the_free_space_reserve() {
     // The tmpfs goes before the store's directory is removed.
     drop(disk);
 }
+
+/// TLS on TCP: the docker CLI with a client certificate runs, attaches (both ways, byte
+/// exact) and execs; a client without a certificate, or speaking plain HTTP, gets nothing;
+/// TLS flags that cannot work are refused.
+#[test]
+fn a_tls_service_takes_only_clients_with_a_certificate() {
+    let rpod = Rpod::with_image("runc");
+    let pki = tempfile::tempdir().unwrap();
+    registry_server::make_certificate(pki.path());
+    let file = |name: &str| pki.path().join(name).display().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let (cert, key, ca) = (file("server.crt"), file("server.key"), file("certs/ca.crt"));
+    let tls_flags = [
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-client-ca",
+        &ca,
+    ];
+    let mut args = vec!["system", "service", "--time", "0"];
+    args.extend_from_slice(&tls_flags);
+    args.push(&host);
+    let mut child = rpod.command(&args).stderr(Stdio::null()).spawn().unwrap();
+    wait_until("the TLS service listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let docker_config = tempfile::tempdir().unwrap();
+    let (client_cert, client_key) = (file("client.crt"), file("client.key"));
+    let docker = |tls: &[&str], args: &[&str]| {
+        let mut command = Command::new(docker_binary());
+        command
+            .env("DOCKER_CONFIG", docker_config.path())
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_API_VERSION")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .args(["-H", &host])
+            .args(tls)
+            .args(args);
+        command
+    };
+    let verified = [
+        "--tlsverify",
+        "--tlscacert",
+        &ca,
+        "--tlscert",
+        &client_cert,
+        "--tlskey",
+        &client_key,
+    ];
+    let out = docker(&verified, &["run", "--rm", "demo", "echo", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(succeeded("docker", &["run"], out), "hello\n");
+    // Stdin through the relay, half-closed at its end, and a large output back.
+    let stdin = vec![b'x'; 1 << 20];
+    let out = pipe_through(
+        docker(&verified, &["run", "-i", "--rm", "demo", "wc", "-c"]).stdin(Stdio::piped()),
+        &stdin,
+    );
+    assert_eq!(succeeded("docker", &["run", "-i"], out).trim(), "1048576");
+    let out = docker(
+        &verified,
+        &[
+            "run",
+            "--rm",
+            "demo",
+            "sh",
+            "-c",
+            "head -c 5000000 /dev/zero | tr '\\0' y",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.stdout.len(), 5_000_000, "{out:?}");
+    assert!(out.stdout.iter().all(|b| *b == b'y'));
+    succeeded(
+        "docker",
+        &["run", "-d"],
+        docker(
+            &verified,
+            &["run", "-d", "--name", "idle", "demo", "sleep", "100"],
+        )
+        .output()
+        .unwrap(),
+    );
+    let out = docker(&verified, &["exec", "idle", "echo", "inside"])
+        .output()
+        .unwrap();
+    assert_eq!(succeeded("docker", &["exec"], out), "inside\n");
+
+    // Without a client certificate, and without TLS at all: refused.
+    let out = docker(&["--tls", "--tlscacert", &ca], &["version"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a client without a certificate got in"
+    );
+    let out = docker(&[], &["version"]).output().unwrap();
+    assert!(!out.status.success(), "a plain HTTP client got in");
+    let mut plain = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    plain
+        .write_all(b"GET /v1.43/_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+    // And the service still serves its clients.
+    let out = docker(&verified, &["rm", "-f", "idle"]).output().unwrap();
+    succeeded("docker", &["rm"], out);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // TLS needs TCP, and files that hold what they should.
+    let socket = format!("unix://{}", rpod.dir.path().join("api.sock").display());
+    let err = rpod.fails(
+        &[
+            "system",
+            "service",
+            "--time",
+            "0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            &socket,
+        ],
+        125,
+    );
+    assert!(err.contains("TCP address"), "{err}");
+    let err = rpod.fails(
+        &[
+            "system",
+            "service",
+            "--time",
+            "0",
+            "--tls-cert",
+            &key,
+            "--tls-key",
+            &key,
+            &host,
+        ],
+        125,
+    );
+    assert!(err.contains("no PEM certificate"), "{err}");
+    let err = rpod.fails(
+        &[
+            "system",
+            "service",
+            "--time",
+            "0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &client_key,
+            &host,
+        ],
+        125,
+    );
+    assert!(err.contains(&client_key), "{err}");
+    rpod.fails(
+        &[
+            "system",
+            "service",
+            "--time",
+            "0",
+            "--tls-cert",
+            &cert,
+            &host,
+        ],
+        125,
+    );
+}

@@ -91,10 +91,30 @@ pub fn service(engine: Engine, runroot: &std::path::Path, args: ServiceArgs) -> 
             Listener::bind(&uri).map_err(|e| Failure::new(ENGINE_ERROR, anyhow::anyhow!(e)))?
         }
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            if listener.tcp_address().is_none() {
+                return Err(usage(
+                    "--tls-cert and --tls-key need a TCP address (tcp://IP:PORT)".to_string(),
+                ));
+            }
+            let files = rpod_api::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: args.tls_client_ca.clone(),
+            };
+            Some(rpod_api::tls::Tls::load(&files).map_err(usage)?)
+        }
+        _ => None,
+    };
+    if let Some(warning) = listener.exposure_warning(tls.as_ref()) {
+        tracing::warn!("{warning}");
+    }
     let options = ServiceOptions {
         listener,
         idle_exit: (args.time > 0).then(|| std::time::Duration::from_secs(args.time)),
         grace: std::time::Duration::from_secs(10),
+        tls,
     };
     rpod_api::serve(std::sync::Arc::new(engine), options)
         .map_err(|e| Failure::new(ENGINE_ERROR, anyhow::anyhow!(e)))?;

@@ -104,17 +104,22 @@ impl Drop for Registry {
     }
 }
 
-/// A CA (`certs/ca.crt`, what `--cert-dir` is given) and a server certificate for
-/// 127.0.0.1 signed by it (`server.crt`, `server.key`): webpki refuses a self-signed
-/// certificate that is its own CA.
-fn make_certificate(dir: &Path) {
+/// A CA (`certs/ca.crt`, what `--cert-dir` is given), a server certificate for
+/// 127.0.0.1 signed by it (`server.crt`, `server.key`; webpki refuses a self-signed
+/// certificate that is its own CA) and a client certificate (`client.crt`, `client.key`).
+pub fn make_certificate(dir: &Path) {
     fs::create_dir_all(dir.join("certs")).unwrap();
     fs::write(
         dir.join("server.ext"),
         "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
-    let steps: [Vec<&str>; 3] = [
+    fs::write(
+        dir.join("client.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    let steps: [Vec<&str>; 5] = [
         vec![
             "req",
             "-x509",
@@ -158,6 +163,35 @@ fn make_certificate(dir: &Path) {
             "server.ext",
             "-out",
             "server.crt",
+        ],
+        vec![
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=rpod test client",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "certs/ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+            "-out",
+            "client.crt",
         ],
     ];
     for args in steps {

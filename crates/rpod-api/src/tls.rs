@@ -1,0 +1,330 @@
+//! TLS for a service on TCP (`--tls-cert`, `--tls-key`, `--tls-client-ca`, podman 5's
+//! flags; the docker CLI's `--tlsverify` is the client).
+//!
+//! Each accepted connection's TLS ends in a relay thread of its own, which hands the
+//! plain bytes to the usual connection code over a socket pair. Everything that works on a
+//! connection's descriptor (poll, half-close, hang-up detection, the attach and exec
+//! copies of the OCI layer) thus works unchanged over TLS; the price, a thread and a copy
+//! per connection, is paid by remote clients only. rustls does the TLS (ring's provider,
+//! the same rustls the registry client links).
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig, ServerConnection};
+
+/// How long a client may take over its handshake.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+/// The most plaintext moved at once in either direction.
+const CHUNK: usize = 64 * 1024;
+/// How long a client may go on sending once the service closed its side.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// The files a TLS service is given.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The server's certificate chain (PEM), leaf first.
+    pub cert: PathBuf,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// Accept only clients with a certificate signed by one of these CAs (PEM).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// A loaded TLS configuration, ready to take connections.
+#[derive(Clone)]
+pub struct Tls {
+    config: Arc<ServerConfig>,
+    verifies_clients: bool,
+}
+
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let shown = path.display();
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("reading certificates from {shown}: {e}"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("reading certificates from {shown}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{shown} holds no PEM certificate"));
+    }
+    Ok(certs)
+}
+
+impl Tls {
+    /// Read and check the files: the key must match the certificate, and a client CA file
+    /// must hold at least one CA.
+    pub fn load(files: &TlsFiles) -> Result<Tls, String> {
+        let certs = certificates(&files.cert)?;
+        let key = PrivateKeyDer::from_pem_file(&files.key)
+            .map_err(|e| format!("reading the private key {}: {e}", files.key.display()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("setting up TLS: {e}"))?;
+        let builder = match &files.client_ca {
+            Some(ca) => {
+                let mut roots = RootCertStore::empty();
+                for cert in certificates(ca)? {
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("{}: not a usable CA: {e}", ca.display()))?;
+                }
+                let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .map_err(|e| format!("{}: {e}", ca.display()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
+            .with_single_cert(certs, key)
+            .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))?;
+        // The API is HTTP/1.1 (attach and exec take the connection over).
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Tls {
+            config: Arc::new(config),
+            verifies_clients: files.client_ca.is_some(),
+        })
+    }
+
+    /// Whether only clients with a certificate of the client CA get in.
+    pub fn verifies_clients(&self) -> bool {
+        self.verifies_clients
+    }
+
+    /// Take over an accepted TCP connection: returns the plain end, which the usual
+    /// connection code serves; a relay thread does the TLS on the other.
+    pub fn terminate(&self, tcp: OwnedFd) -> io::Result<OwnedFd> {
+        let (inner, outer) = UnixStream::pair()?;
+        let tcp = TcpStream::from(tcp);
+        let config = self.config.clone();
+        std::thread::Builder::new()
+            .name("api-tls".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                if let Err(e) = relay(config, tcp, outer) {
+                    tracing::debug!("TLS connection: {e}");
+                }
+            })?;
+        Ok(OwnedFd::from(inner))
+    }
+}
+
+/// The handshake (bounded by `HANDSHAKE`), then the two directions until both ended.
+fn relay(config: Arc<ServerConfig>, mut tcp: TcpStream, mut plain: UnixStream) -> io::Result<()> {
+    let mut tls = ServerConnection::new(config).map_err(io::Error::other)?;
+    let deadline = Instant::now() + HANDSHAKE;
+    while tls.is_handshaking() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "handshake too slow",
+            ));
+        }
+        tcp.set_read_timeout(Some(left))?;
+        tcp.set_write_timeout(Some(left))?;
+        if tls.complete_io(&mut tcp)? == (0, 0) && tls.is_handshaking() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "closed during the handshake",
+            ));
+        }
+    }
+    // Backpressure is the loop's (it takes no more from a side whose bytes are pending).
+    tls.set_buffer_limit(None);
+    tcp.set_nonblocking(true)?;
+    plain.set_nonblocking(true)?;
+    Relay {
+        tls,
+        tcp,
+        plain: &mut plain,
+        to_plain: Vec::new(),
+        sent: 0,
+        tcp_eof: false,
+        client_ended: false,
+        plain_shut: false,
+        inner_ended: false,
+        tcp_shut: false,
+        linger_until: None,
+    }
+    .run()
+}
+
+struct Relay<'a> {
+    tls: ServerConnection,
+    tcp: TcpStream,
+    plain: &'a mut UnixStream,
+    /// Decrypted bytes not yet taken by the inner side, from `sent` on.
+    to_plain: Vec<u8>,
+    sent: usize,
+    /// No more TLS records will come (the socket's end, or the client's close_notify).
+    tcp_eof: bool,
+    /// Every byte the client sent is decrypted.
+    client_ended: bool,
+    /// The inner side was told (half-close) that the client ended.
+    plain_shut: bool,
+    /// The inner side closed its writing end.
+    inner_ended: bool,
+    /// The client was told (close_notify, half-close) that the inner side ended.
+    tcp_shut: bool,
+    linger_until: Option<Instant>,
+}
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+impl Relay<'_> {
+    fn run(mut self) -> io::Result<()> {
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            self.deliver_plaintext(&mut buffer)?;
+            self.send_records()?;
+            if self.plain_shut && self.tcp_shut {
+                return Ok(());
+            }
+            let tcp_in = !self.tcp_eof && !self.client_ended && self.to_plain.is_empty();
+            let tcp_out = self.tls.wants_write();
+            let plain_in = !self.inner_ended && !self.tls.wants_write();
+            let plain_out = !self.to_plain.is_empty();
+            if !(tcp_in || tcp_out || plain_in || plain_out) {
+                return Ok(());
+            }
+            // Once the service's side is closed and sent, the client gets a moment to close
+            // its own, not forever.
+            let timeout = match self.linger_until {
+                Some(until) => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(());
+                    }
+                    PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
+                }
+                None => PollTimeout::NONE,
+            };
+            let flags = |read: bool, write: bool| {
+                let mut flags = PollFlags::empty();
+                if read {
+                    flags |= PollFlags::POLLIN;
+                }
+                if write {
+                    flags |= PollFlags::POLLOUT;
+                }
+                flags
+            };
+            let (tcp_ready, plain_ready) = {
+                let mut fds = [
+                    PollFd::new(self.tcp.as_fd(), flags(tcp_in, tcp_out)),
+                    PollFd::new(self.plain.as_fd(), flags(plain_in, plain_out)),
+                ];
+                match poll(&mut fds, timeout) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+                (ready(&fds[0]), ready(&fds[1]))
+            };
+            if tcp_ready && tcp_in {
+                self.receive_records()?;
+            }
+            if plain_ready && plain_in {
+                self.take_plaintext(&mut buffer)?;
+            }
+        }
+    }
+
+    /// Decrypted bytes to the inner side, as far as it takes them.
+    fn deliver_plaintext(&mut self, buffer: &mut [u8]) -> io::Result<()> {
+        loop {
+            if self.sent < self.to_plain.len() {
+                match self.plain.write(&self.to_plain[self.sent..]) {
+                    Ok(n) => self.sent += n,
+                    Err(e) if would_block(&e) => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            self.to_plain.clear();
+            self.sent = 0;
+            if self.client_ended {
+                if !self.plain_shut {
+                    let _ = self.plain.shutdown(std::net::Shutdown::Write);
+                    self.plain_shut = true;
+                }
+                return Ok(());
+            }
+            match self.tls.reader().read(buffer) {
+                Ok(0) => self.client_ended = true,
+                Ok(n) => self.to_plain.extend_from_slice(&buffer[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                // The socket ended without a close_notify: nothing more will come.
+                Err(_) => self.client_ended = true,
+            }
+        }
+    }
+
+    /// Encrypted records to the client, as far as its socket takes them.
+    fn send_records(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut self.tcp) {
+                Ok(_) => {}
+                Err(e) if would_block(&e) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        if self.inner_ended && !self.tcp_shut {
+            let _ = self.tcp.shutdown(std::net::Shutdown::Write);
+            self.tcp_shut = true;
+            self.linger_until = Some(Instant::now() + LINGER);
+        }
+        Ok(())
+    }
+
+    fn receive_records(&mut self) -> io::Result<()> {
+        match self.tls.read_tls(&mut self.tcp) {
+            Ok(0) => {
+                self.tcp_eof = true;
+                Ok(())
+            }
+            Ok(_) => match self.tls.process_new_packets() {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    // The alert that says why, if the socket takes it.
+                    let _ = self.tls.write_tls(&mut self.tcp);
+                    Err(io::Error::new(io::ErrorKind::InvalidData, e))
+                }
+            },
+            Err(e) if would_block(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn take_plaintext(&mut self, buffer: &mut [u8]) -> io::Result<()> {
+        match self.plain.read(buffer) {
+            Ok(0) => {
+                self.inner_ended = true;
+                self.tls.send_close_notify();
+            }
+            Ok(n) => self.tls.writer().write_all(&buffer[..n])?,
+            Err(e) if would_block(&e) => {}
+            Err(_) => {
+                self.inner_ended = true;
+                self.tls.send_close_notify();
+            }
+        }
+        Ok(())
+    }
+}
