@@ -328,3 +328,158 @@ impl Relay<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::ServerName;
+    use rustls::{ClientConfig, ClientConnection, StreamOwned};
+    use std::net::TcpListener;
+
+    fn testdata(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/tls")
+            .join(name)
+    }
+
+    fn server(client_ca: bool) -> Tls {
+        Tls::load(&TlsFiles {
+            cert: testdata("server.crt"),
+            key: testdata("server.key"),
+            client_ca: client_ca.then(|| testdata("ca.crt")),
+        })
+        .unwrap()
+    }
+
+    /// A TLS client of the server's CA, with the client certificate or without one.
+    fn client(
+        port: u16,
+        with_certificate: bool,
+    ) -> io::Result<StreamOwned<ClientConnection, TcpStream>> {
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(certificates(&testdata("ca.crt")).unwrap()[0].clone())
+            .unwrap();
+        let builder =
+            ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots);
+        let config = if with_certificate {
+            let certs = certificates(&testdata("client.crt")).unwrap();
+            let key = PrivateKeyDer::from_pem_file(testdata("client.key")).unwrap();
+            builder.with_client_auth_cert(certs, key).unwrap()
+        } else {
+            builder.with_no_client_auth()
+        };
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let connection = ClientConnection::new(Arc::new(config), name).unwrap();
+        let mut stream = StreamOwned::new(connection, TcpStream::connect(("127.0.0.1", port))?);
+        while stream.conn.is_handshaking() {
+            stream.conn.complete_io(&mut stream.sock)?;
+        }
+        Ok(stream)
+    }
+
+    /// One accepted connection, handed to `tls`: the plain end.
+    fn accept(listener: &TcpListener, tls: &Tls) -> UnixStream {
+        let (tcp, _) = listener.accept().unwrap();
+        UnixStream::from(tls.terminate(OwnedFd::from(tcp)).unwrap())
+    }
+
+    #[test]
+    fn bytes_and_half_closes_cross_the_relay_both_ways() {
+        let tls = server(true);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let talker = std::thread::spawn(move || {
+            let mut stream = client(port, true).unwrap();
+            stream.write_all(b"ping").unwrap();
+            stream.flush().unwrap();
+            let mut answer = [0u8; 4];
+            stream.read_exact(&mut answer).unwrap();
+            assert_eq!(&answer, b"pong");
+            // The client is done sending; the service still answers.
+            stream.conn.send_close_notify();
+            stream.flush().unwrap();
+            let mut rest = Vec::new();
+            stream.read_to_end(&mut rest).unwrap();
+            rest
+        });
+        let mut plain = accept(&listener, &tls);
+        let mut got = [0u8; 4];
+        plain.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ping");
+        plain.write_all(b"pong").unwrap();
+        let mut after = Vec::new();
+        plain.read_to_end(&mut after).unwrap();
+        assert!(
+            after.is_empty(),
+            "the client's close_notify ends what it sends"
+        );
+        let big = vec![7u8; 3 << 20];
+        plain.write_all(&big).unwrap();
+        plain.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(talker.join().unwrap(), big);
+    }
+
+    #[test]
+    fn a_client_without_a_certificate_never_reaches_the_service() {
+        let tls = server(true);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let talker = std::thread::spawn(move || {
+            // TLS 1.3 may finish the client's side before the server refuses it: then its
+            // first read fails.
+            match client(port, false) {
+                Err(_) => true,
+                Ok(mut stream) => {
+                    let _ = stream.write_all(b"GET / HTTP/1.1\r\n\r\n");
+                    let mut answer = Vec::new();
+                    stream.read_to_end(&mut answer).is_err() || answer.is_empty()
+                }
+            }
+        });
+        let mut plain = accept(&listener, &tls);
+        let mut got = Vec::new();
+        plain.read_to_end(&mut got).unwrap();
+        assert!(got.is_empty(), "the service saw {got:?}");
+        assert!(talker.join().unwrap(), "the client was answered");
+        // Without --tls-client-ca, the same client gets through.
+        let open = server(false);
+        let talker = std::thread::spawn(move || {
+            let mut stream = client(port, false).unwrap();
+            stream.write_all(b"hi").unwrap();
+            stream.flush().unwrap();
+            stream.conn.send_close_notify();
+            stream.flush().unwrap();
+        });
+        let mut plain = accept(&listener, &open);
+        let mut got = Vec::new();
+        plain.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"hi");
+        talker.join().unwrap();
+    }
+
+    #[test]
+    fn files_that_do_not_fit_are_refused_with_their_names() {
+        let load = |cert: &str, key: &str, ca: Option<&str>| {
+            Tls::load(&TlsFiles {
+                cert: testdata(cert),
+                key: testdata(key),
+                client_ca: ca.map(testdata),
+            })
+        };
+        let err = load("server.crt", "client.key", None).err().unwrap();
+        assert!(err.contains("client.key"), "{err}");
+        let err = load("server.key", "server.key", None).err().unwrap();
+        assert!(err.contains("no PEM certificate"), "{err}");
+        let err = load("server.crt", "missing.key", None).err().unwrap();
+        assert!(err.contains("missing.key"), "{err}");
+        let err = load("server.crt", "server.key", Some("README.md"))
+            .err()
+            .unwrap();
+        assert!(err.contains("README.md"), "{err}");
+        assert!(load("server.crt", "server.key", Some("ca.crt")).is_ok());
+    }
+}
