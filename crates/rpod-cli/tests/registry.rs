@@ -1297,3 +1297,60 @@ fn search_lists_a_registrys_repositories_and_a_repositorys_tags() {
         format!("{host}/team/other")
     );
 }
+
+/// A push reads what it opened when it began: an `rmi` of the image during the upload
+/// neither waits for the push nor breaks it.
+#[test]
+fn an_image_removed_during_its_push_is_still_pushed() {
+    let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let accepted = |status: u16| Route {
+        status,
+        ..route(Vec::new(), "text/plain")
+    };
+    let routes = vec![
+        (
+            "/v2/x/blobs/uploads/".to_string(),
+            Route {
+                headers: vec![("Location".into(), "/upload?state=1".into())],
+                gate: Some(gate.clone()),
+                ..accepted(202)
+            },
+        ),
+        ("/upload".into(), accepted(201)),
+        // No blob is there yet.
+        ("/v2/x/blobs/sha256:".into(), accepted(404)),
+        ("/v2/x/manifests/".into(), accepted(201)),
+        ("/v2/".into(), route(b"{}".to_vec(), "application/json")),
+    ];
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let host = serve(Arc::new(Mutex::new(routes)), log.clone());
+    let rpod = Rpod::with_image("runc");
+    let push = rpod
+        .command(&["push", "--tls-verify=false", "demo", &format!("{host}/x:1")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_until("the push's first upload waits", || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("/v2/x/blobs/uploads/"))
+    });
+    rpod.ok(&["rmi", "demo"]);
+    assert_eq!(rpod.ok(&["images", "-q"]), "");
+    gate.store(true, std::sync::atomic::Ordering::SeqCst);
+    let out = push.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let log = log.lock().unwrap();
+    assert!(
+        log.iter().any(|l| l.starts_with("/v2/x/manifests/1")),
+        "no manifest was written: {log:?}"
+    );
+    // Both blobs (the layer, then the config) went up.
+    assert_eq!(
+        log.iter().filter(|l| l.starts_with("/upload")).count(),
+        2,
+        "{log:?}"
+    );
+}

@@ -121,7 +121,15 @@ impl Engine {
         options: &PushOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<String> {
-        let record = self.resolve_image(source)?;
+        // The image's files are opened under the image lock and read from those descriptors
+        // after it: a long upload does not hold other image work up, and an `rmi` meanwhile
+        // does not break it.
+        let (record, opened) = {
+            let _lock = self.image_lock()?;
+            let record = self.resolve_image(source)?;
+            let opened = registry::PushSource::open(&self.roots, &record)?;
+            (record, opened)
+        };
         let target_text = match destination {
             Some(d) => d.to_string(),
             None => {
@@ -150,7 +158,7 @@ impl Engine {
         }
         let mut these = options.clone();
         these.registry = self.options_for(&registry, &options.registry);
-        let digest = registry::push(&self.roots, &record, &destination, &these, progress)?;
+        let digest = registry::push(&self.roots, &record, opened, &destination, &these, progress)?;
         self.image_event(
             &record.id,
             "push",

@@ -13,7 +13,7 @@ mod search;
 pub use auth_file::{default_path as default_auth_file, AuthFile, Credentials};
 pub use client::RegistryOptions;
 pub use pull::{pull, PullOptions};
-pub use push::{push, LayerCompression, ManifestFormat, PushOptions};
+pub use push::{push, LayerCompression, ManifestFormat, PushOptions, PushSource};
 pub use search::{list_tags, search, SearchFilter, SearchResult};
 
 use crate::Result;

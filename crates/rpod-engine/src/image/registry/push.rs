@@ -83,11 +83,36 @@ struct ReadyBlob {
     size: u64,
 }
 
-/// Push `image` to `destination` (a reference with a registry); returns the manifest's
-/// digest. `progress` gets podman's progress lines.
+/// What a push reads of the store, opened while the image lock is held: the layers' blobs
+/// (open descriptors, so an `rmi` during the upload removes nothing the push still reads)
+/// and the config.
+pub struct PushSource {
+    layers: Vec<(String, File)>,
+    config: Vec<u8>,
+}
+
+impl PushSource {
+    /// Open `image`'s layers and read its config (call under the image lock).
+    pub fn open(roots: &Roots, image: &ImageRecord) -> Result<PushSource> {
+        let dirs = layer_dirs(roots);
+        let layers = image
+            .layers
+            .iter()
+            .map(|diff_id| Ok((diff_id.clone(), layer::open_blob(&dirs, diff_id)?)))
+            .collect::<Result<_>>()?;
+        Ok(PushSource {
+            layers,
+            config: config_bytes(roots, &image.id)?,
+        })
+    }
+}
+
+/// Push `image` (its `source`, opened before) to `destination` (a reference with a
+/// registry); returns the manifest's digest. `progress` gets podman's progress lines.
 pub fn push(
     roots: &Roots,
     image: &ImageRecord,
+    source: PushSource,
     destination: &Reference,
     options: &PushOptions,
     progress: &mut dyn FnMut(&str),
@@ -108,8 +133,8 @@ pub fn push(
     progress("Getting image source signatures");
     let dirs = layer_dirs(roots);
     let mut layer_descriptors = Vec::new();
-    for diff_id in &image.layers {
-        let blob = ready_layer(&dirs, diff_id, options.compression)?;
+    for (diff_id, file) in source.layers {
+        let blob = ready_layer(&dirs, &diff_id, file, options.compression)?;
         let uploaded = upload(&mut client, &blob)?;
         progress(&format!(
             "Copying blob {} {}",
@@ -131,7 +156,7 @@ pub fn push(
             "size": blob.size,
         }));
     }
-    let config = config_bytes(roots, &image.id)?;
+    let config = source.config;
     let config_blob = ReadyBlob {
         file: scratch_with(&dirs.tmp, &config)?,
         digest: manifest::sha256_of(&config),
@@ -185,9 +210,9 @@ fn scratch_with(tmp: &std::path::Path, bytes: &[u8]) -> Result<File> {
 fn ready_layer(
     dirs: &layer::LayerDirs,
     diff_id: &str,
+    mut source: File,
     compression: LayerCompression,
 ) -> Result<ReadyBlob> {
-    let mut source = layer::open_blob(dirs, diff_id)?;
     match compression {
         LayerCompression::None => {
             let size = source
@@ -331,7 +356,13 @@ mod tests {
         std::fs::create_dir_all(&dirs.blobs).unwrap();
         std::fs::create_dir_all(&dirs.tmp).unwrap();
         std::fs::write(dirs.blob("abc"), vec![7u8; 100_000]).unwrap();
-        let mut blob = ready_layer(&dirs, "abc", LayerCompression::Gzip).unwrap();
+        let mut blob = ready_layer(
+            &dirs,
+            "abc",
+            layer::open_blob(&dirs, "abc").unwrap(),
+            LayerCompression::Gzip,
+        )
+        .unwrap();
         let mut compressed = Vec::new();
         blob.file.read_to_end(&mut compressed).unwrap();
         assert_eq!(compressed.len() as u64, blob.size);
@@ -341,7 +372,13 @@ mod tests {
             .read_to_end(&mut plain)
             .unwrap();
         assert_eq!(plain, vec![7u8; 100_000]);
-        let raw = ready_layer(&dirs, "abc", LayerCompression::None).unwrap();
+        let raw = ready_layer(
+            &dirs,
+            "abc",
+            layer::open_blob(&dirs, "abc").unwrap(),
+            LayerCompression::None,
+        )
+        .unwrap();
         assert_eq!((raw.digest.as_str(), raw.size), ("sha256:abc", 100_000));
     }
 }
