@@ -9,7 +9,7 @@ mod registry_server;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -1352,5 +1352,141 @@ fn an_image_removed_during_its_push_is_still_pushed() {
         log.iter().filter(|l| l.starts_with("/upload")).count(),
         2,
         "{log:?}"
+    );
+}
+
+/// A fake `docker-credential-NAME` in a directory of its own, keeping what it is given in
+/// files there (one per server) and logging its calls.
+fn credential_helper(dir: &Path, name: &str) -> PathBuf {
+    let bin = dir.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let script = bin.join(format!("docker-credential-{name}"));
+    let store = dir.join("store");
+    fs::create_dir_all(&store).unwrap();
+    fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+input=$(cat)
+echo "$1 $input" >> {log}
+case "$1" in
+get)
+    file="{store}/$(echo "$input" | tr '/:' '__')"
+    if [ -f "$file" ]; then cat "$file"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+store)
+    server=$(echo "$input" | sed 's/.*"ServerURL":"\([^"]*\)".*/\1/')
+    echo "$input" > "{store}/$(echo "$server" | tr '/:' '__')" ;;
+erase)
+    file="{store}/$(echo "$input" | tr '/:' '__')"
+    if [ -f "$file" ]; then rm "$file"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+esac
+"#,
+            log = dir.join("calls").display(),
+            store = store.display(),
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// Credentials kept by a credential helper (`credHelpers` in auth.json, docker's
+/// `credsStore` in its config.json): login stores them there, push and pull read them,
+/// logout erases them; none is written into the file.
+#[test]
+fn credential_helpers_keep_the_credentials_of_their_registries() {
+    let registry = Registry::start(RegistrySetup {
+        user: Some(("alice", "s3cret")),
+        tls: false,
+    });
+    let host = registry.host.as_str();
+    let rpod = Rpod::with_image("runc");
+    let helper_dir = rpod.dir.path().join("helper");
+    let bin = credential_helper(&helper_dir, "rpodtest");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let auth = rpod.dir.path().join("auth.json");
+    fs::write(
+        &auth,
+        format!(r#"{{"credHelpers":{{"{host}":"rpodtest"}}}}"#),
+    )
+    .unwrap();
+    let run = |args: &[&str]| rpod.command(args).env("PATH", &path).output().unwrap();
+
+    let out = run(&[
+        "login",
+        "--tls-verify=false",
+        "-u",
+        "alice",
+        "-p",
+        "s3cret",
+        host,
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let saved = fs::read_to_string(&auth).unwrap();
+    assert!(!saved.contains("auths"), "saved in the file: {saved}");
+    let calls = fs::read_to_string(helper_dir.join("calls")).unwrap();
+    assert!(
+        calls.contains(&format!(
+            r#"store {{"ServerURL":"{host}","Username":"alice","Secret":"s3cret"}}"#
+        )),
+        "{calls}"
+    );
+    let target = format!("{host}/private/demo:1");
+    let out = run(&["push", "--tls-verify=false", "demo", &target]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run(&["login", "--get-login", host]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "alice",
+        "{}",
+        stderr_of(&out)
+    );
+    let out = run(&["logout", host]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = run(&["pull", "--tls-verify=false", &target]);
+    assert_eq!(out.status.code(), Some(125), "pulled after the logout");
+    assert!(fs::read_dir(helper_dir.join("store"))
+        .unwrap()
+        .next()
+        .is_none());
+
+    // docker's config.json, read after auth.json: its credsStore keeps every registry's.
+    fs::remove_file(&auth).unwrap();
+    let docker = rpod.dir.path().join("docker");
+    fs::create_dir_all(&docker).unwrap();
+    fs::write(docker.join("config.json"), r#"{"credsStore":"rpodtest"}"#).unwrap();
+    let kept = helper_dir.join("store").join(host.replace(':', "_"));
+    fs::write(
+        &kept,
+        r#"{"ServerURL":"x","Username":"alice","Secret":"s3cret"}"#,
+    )
+    .unwrap();
+    let out = run(&["pull", "-q", "--tls-verify=false", &target]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // A helper that fails is an error that names it, not an anonymous pull.
+    fs::write(&kept, "not json").unwrap();
+    let out = run(&["pull", "--tls-verify=false", &target]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("docker-credential-rpodtest"),
+        "{}",
+        stderr_of(&out)
+    );
+    // A helper's name is a word: a file cannot make rpod run a path.
+    fs::write(
+        docker.join("config.json"),
+        r#"{"credsStore":"../../bin/sh"}"#,
+    )
+    .unwrap();
+    let out = run(&["pull", "--tls-verify=false", &target]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("not a credential helper"),
+        "{}",
+        stderr_of(&out)
     );
 }

@@ -222,10 +222,9 @@ pub fn login(engine: &Engine, args: LoginArgs) -> Outcome {
         args.password.clone()
     };
     if args.username.is_none() && password.is_none() && options.credentials.is_none() {
-        let file = registry::AuthFile::open(&options.auth_file_path())?;
         let host = key.split('/').next().unwrap_or(&key);
         let below = key.split_once('/').map(|(_, p)| p).unwrap_or("");
-        if let Some(saved) = file.lookup(host, below) {
+        if let Some(saved) = registry::find_credentials(&options.auth_file_path(), host, below)? {
             let mut check = options.clone();
             check.credentials = Some(saved);
             if registry::login(&key, &check).is_ok() {

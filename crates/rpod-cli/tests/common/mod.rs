@@ -98,8 +98,11 @@ impl Rpod {
             .arg(&self.runtime)
             .args(args)
             .env("RPOD_CONFIG", self.config_path())
-            // Registry credentials of the test's own, never the user's.
+            // Registry credentials of the test's own, never the user's (nor those of the
+            // files rpod looks in after it: ~/.config/containers, ~/.docker).
             .env("REGISTRY_AUTH_FILE", self.dir.path().join("auth.json"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("DOCKER_CONFIG", self.dir.path().join("docker"))
             .stdin(Stdio::null());
         command
     }

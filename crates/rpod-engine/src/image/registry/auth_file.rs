@@ -75,6 +75,77 @@ pub fn default_path() -> PathBuf {
     ))
 }
 
+/// Every file credentials are looked up in, in order (podman's): `primary` (the
+/// `--authfile`, or `default_path()`), then `$XDG_CONFIG_HOME/containers/auth.json` (or
+/// `~/.config/containers/auth.json`), then docker's `$DOCKER_CONFIG/config.json` (or
+/// `~/.docker/config.json`). Logins are saved in `primary` only.
+pub fn search_paths(primary: &Path) -> Vec<PathBuf> {
+    search_paths_with(primary, &|name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// `search_paths` with the environment read through `var`.
+fn search_paths_with(primary: &Path, var: &dyn Fn(&str) -> Option<PathBuf>) -> Vec<PathBuf> {
+    let home = var("HOME");
+    let config_home = var("XDG_CONFIG_HOME").or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let docker = var("DOCKER_CONFIG").or_else(|| home.as_ref().map(|h| h.join(".docker")));
+    let mut paths = vec![primary.to_path_buf()];
+    for path in [
+        config_home.map(|d| d.join("containers/auth.json")),
+        docker.map(|d| d.join("config.json")),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
+/// The credentials for `repository` on `registry` from the files of `search_paths(primary)`:
+/// in each file in turn, the credential helper its `credHelpers` names for the registry, else
+/// a saved entry, else the helper its `credsStore` names (docker's store for every registry).
+pub fn find_credentials(
+    primary: &Path,
+    registry: &str,
+    repository: &str,
+) -> Result<Option<Credentials>> {
+    find_in(&search_paths(primary), registry, repository)
+}
+
+fn find_in(paths: &[PathBuf], registry: &str, repository: &str) -> Result<Option<Credentials>> {
+    for path in paths {
+        let file = AuthFile::open(path)?;
+        let found = if let Some(helper) = file.cred_helper(registry) {
+            super::cred_helper::get(helper, registry)?
+        } else if let Some(saved) = file.lookup(registry, repository) {
+            Some(saved)
+        } else if let Some(store) = file.creds_store() {
+            super::cred_helper::get(store, &docker_server_key(registry))?
+        } else {
+            None
+        };
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+/// The server name docker's own credential store keeps a registry under.
+fn docker_server_key(registry: &str) -> String {
+    if registry == super::super::reference::DEFAULT_DOMAIN {
+        "https://index.docker.io/v1/".into()
+    } else {
+        registry.to_string()
+    }
+}
+
 /// The keys an entry for `registry` may be saved under: the host itself, as a URL, or (for
 /// Docker Hub) docker's own key.
 fn keys_for(registry: &str) -> Vec<String> {
@@ -146,6 +217,23 @@ impl AuthFile {
             .chain(plain)
             .find_map(|(_, entry)| entry.get("auth").and_then(Value::as_str))
             .and_then(Credentials::decode)
+    }
+
+    /// The credential helper `credHelpers` names for `registry`, if any.
+    pub fn cred_helper(&self, registry: &str) -> Option<&str> {
+        let helpers = self.document.get("credHelpers")?.as_object()?;
+        keys_for(registry)
+            .iter()
+            .find_map(|key| helpers.get(key))
+            .and_then(Value::as_str)
+    }
+
+    /// The credential store `credsStore` names for every registry, if any.
+    pub fn creds_store(&self) -> Option<&str> {
+        self.document
+            .get("credsStore")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// Save `credentials` for `key` (a registry, or a registry and repository path).
@@ -283,6 +371,64 @@ mod tests {
         assert_eq!(file.lookup("r.io", "other").map(|c| c.username), None);
         file.clear();
         assert_eq!(file.lookup("r.io", "team/app"), None);
+    }
+
+    #[test]
+    fn credentials_are_looked_up_in_auth_json_then_in_dockers_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let var = |name: &str| match name {
+            "HOME" => Some(home.clone()),
+            _ => None,
+        };
+        let primary = dir.path().join("run/auth.json");
+        let paths = search_paths_with(&primary, &var);
+        assert_eq!(
+            paths,
+            [
+                primary.clone(),
+                home.join(".config/containers/auth.json"),
+                home.join(".docker/config.json"),
+            ]
+        );
+        let set = |name: &str| match name {
+            "XDG_CONFIG_HOME" => Some(dir.path().join("xdg")),
+            "DOCKER_CONFIG" => Some(dir.path().join("dc")),
+            _ => None,
+        };
+        assert_eq!(
+            search_paths_with(&primary, &set)[1..],
+            [
+                dir.path().join("xdg/containers/auth.json"),
+                dir.path().join("dc/config.json"),
+            ]
+        );
+        // The first file that has an entry wins; missing files are empty.
+        fs::create_dir_all(home.join(".docker")).unwrap();
+        fs::write(
+            &paths[2],
+            r#"{"auths":{"r.io":{"auth":"ZG9jazpwdw=="},"q.io":{"auth":"ZG9jazpwdw=="}}}"#,
+        )
+        .unwrap();
+        let mut first = AuthFile::open(&primary).unwrap();
+        first.set("r.io", &creds("mine", "pw"));
+        first.save().unwrap();
+        let user = |registry: &str| find_in(&paths, registry, "x").unwrap().map(|c| c.username);
+        assert_eq!(user("r.io").as_deref(), Some("mine"));
+        assert_eq!(user("q.io").as_deref(), Some("dock"));
+        assert_eq!(user("elsewhere.io"), None);
+        // A helper named for a registry is asked; one that cannot run is an error.
+        fs::write(
+            &primary,
+            r#"{"credHelpers":{"r.io":"rpod-no-such-helper"}}"#,
+        )
+        .unwrap();
+        let err = find_in(&paths, "r.io", "x").err().unwrap().to_string();
+        assert!(
+            err.contains("docker-credential-rpod-no-such-helper"),
+            "{err}"
+        );
+        assert_eq!(user("q.io").as_deref(), Some("dock"));
     }
 
     #[test]

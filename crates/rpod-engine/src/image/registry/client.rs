@@ -12,7 +12,7 @@ use ureq::http::{Response, StatusCode};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::{Agent, Body};
 
-use super::auth_file::{self, AuthFile, Credentials};
+use super::auth_file::{self, Credentials};
 use super::challenge::{self, Challenge};
 use crate::image::reference::DEFAULT_DOMAIN;
 use crate::{EngineError, Result};
@@ -57,8 +57,7 @@ impl RegistryOptions {
         if let Some(credentials) = &self.credentials {
             return Ok(Some(credentials.clone()));
         }
-        let path = self.auth_file_path();
-        Ok(AuthFile::open(&path)?.lookup(registry, repository))
+        auth_file::find_credentials(&self.auth_file_path(), registry, repository)
     }
 }
 

@@ -5,12 +5,13 @@
 mod auth_file;
 mod challenge;
 mod client;
+mod cred_helper;
 mod manifest;
 mod pull;
 mod push;
 mod search;
 
-pub use auth_file::{default_path as default_auth_file, AuthFile, Credentials};
+pub use auth_file::{default_path as default_auth_file, find_credentials, AuthFile, Credentials};
 pub use client::RegistryOptions;
 pub use pull::{pull, PullOptions};
 pub use push::{push, LayerCompression, ManifestFormat, PushOptions, PushSource};
@@ -34,6 +35,12 @@ pub fn login(key: &str, options: &RegistryOptions) -> Result<std::path::PathBuf>
     client::RepositoryClient::check_login(registry, options)?;
     let path = options.auth_file_path();
     let mut file = AuthFile::open(&path)?;
+    // A registry the file gives a credential helper keeps its credentials there, as
+    // podman's login does.
+    if let Some(helper) = file.cred_helper(registry) {
+        cred_helper::store(helper, registry, &credentials)?;
+        return Ok(path);
+    }
     file.set(key, &credentials);
     file.save()?;
     Ok(path)
@@ -42,9 +49,11 @@ pub fn login(key: &str, options: &RegistryOptions) -> Result<std::path::PathBuf>
 /// The saved user name for `key` (a registry, or a registry and namespace), if any
 /// (`login --get-login`).
 pub fn saved_login(key: &str, options: &RegistryOptions) -> Result<Option<String>> {
-    let file = AuthFile::open(&options.auth_file_path())?;
     let (registry, below) = key.split_once('/').unwrap_or((key, ""));
-    Ok(file.lookup(registry, below).map(|c| c.username))
+    Ok(
+        auth_file::find_credentials(&options.auth_file_path(), registry, below)?
+            .map(|c| c.username),
+    )
 }
 
 /// Forget the credentials saved for `key`, or all of them. Whether there were any.
@@ -52,7 +61,14 @@ pub fn logout(key: Option<&str>, options: &RegistryOptions) -> Result<bool> {
     let path = options.auth_file_path();
     let mut file = AuthFile::open(&path)?;
     let removed = match key {
-        Some(key) => file.remove(key),
+        Some(key) => {
+            let registry = key.split('/').next().unwrap_or(key);
+            let erased = match file.cred_helper(registry) {
+                Some(helper) if registry == key => cred_helper::erase(helper, registry)?,
+                _ => false,
+            };
+            file.remove(key) || erased
+        }
         None => {
             file.clear();
             true
