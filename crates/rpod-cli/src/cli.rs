@@ -2307,6 +2307,33 @@ pub struct PodCreateArgs {
     /// Replace a pod of the same name.
     #[arg(long)]
     pub replace: bool,
+    /// Give the pod a cgroup of its own, its containers' parent (true by default).
+    #[arg(long = "share-parent", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub share_parent: Option<bool>,
+    /// Where the pod's cgroup is made (a path below each hierarchy's root; /rpod by default).
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    /// CPUs' worth of time for the whole pod (e.g. 1.5).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// The pod's relative CPU weight (2 to 262144).
+    #[arg(long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// CPUs the pod's containers may run on (e.g. 0-2,4).
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the pod's containers may use (e.g. 0).
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Memory for the whole pod (e.g. 512m).
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Memory and swap together for the whole pod, or -1 for no swap limit.
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    /// The pod's block I/O weight (10 to 1000).
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
     #[command(flatten)]
     pub net: NetworkFlags,
 }

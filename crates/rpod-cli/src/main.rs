@@ -74,6 +74,7 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
         config: rpod_engine::config::EngineConfig::load()?,
         runtime_flags: cli.runtime_flags.clone(),
         events: cli.events_backend != "none",
+        cgroup_root: rpod_engine::stats::CGROUP_ROOT.into(),
     })?)
 }
 

@@ -75,6 +75,7 @@ fn engine_with_demo() -> (tempfile::TempDir, Arc<Engine>) {
             .unwrap(),
         runtime_flags: Vec::new(),
         events: true,
+        cgroup_root: rpod_engine::stats::CGROUP_ROOT.into(),
     })
     .unwrap();
     engine

@@ -541,3 +541,166 @@ fn pod_options_and_bad_requests() {
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
 }
+
+/// The host's view of `file` in the pod's cgroup of the v1 `controller` (these machines'
+/// hierarchy).
+fn pod_cgroup_file(pod_cgroup: &str, controller: &str, file: &str) -> std::path::PathBuf {
+    std::path::Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join(pod_cgroup.trim_start_matches('/'))
+        .join(file)
+}
+
+fn read_trimmed(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .to_string()
+}
+
+/// A pod's cgroup holds its containers and bounds them together: its limits are written at
+/// the create, again after a reboot took the cgroup (before the next start), and it goes
+/// with the pod.
+#[test]
+fn a_pods_limits_bound_its_containers_together() {
+    let rpod = Rpod::with_image("crun");
+    let parent = format!("/rpodtest-pods-{}", std::process::id());
+    let id = rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "limited",
+        "--cgroup-parent",
+        &parent,
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--cpuset-cpus",
+        "0",
+        "--memory",
+        "32m",
+    ]);
+    let id = id.trim();
+    let cgroup = pod_field(&rpod, "limited", "{{.CgroupPath}}");
+    assert_eq!(cgroup, format!("{parent}/{id}"));
+    assert_eq!(pod_field(&rpod, "limited", "{{.CgroupParent}}"), parent);
+    let limits = |rpod: &Rpod| {
+        assert_eq!(
+            read_trimmed(&pod_cgroup_file(&cgroup, "cpu", "cpu.cfs_quota_us")),
+            "50000"
+        );
+        assert_eq!(
+            read_trimmed(&pod_cgroup_file(&cgroup, "cpu", "cpu.shares")),
+            "512"
+        );
+        assert_eq!(
+            read_trimmed(&pod_cgroup_file(&cgroup, "cpuset", "cpuset.cpus")),
+            "0"
+        );
+        assert_eq!(
+            read_trimmed(&pod_cgroup_file(&cgroup, "memory", "memory.limit_in_bytes")),
+            (32u64 << 20).to_string()
+        );
+        let inspected = rpod.ok(&["pod", "inspect", "limited"]);
+        for field in [r#""cpu_quota": 50000"#, r#""memory_limit": 33554432"#] {
+            assert!(inspected.contains(field), "{field} in {inspected}");
+        }
+    };
+    limits(&rpod);
+    // Containers, the infra container too, run in the pod's cgroup.
+    rpod.detached(&[
+        "--name", "member", "--pod", "limited", "demo", "sleep", "1000",
+    ]);
+    for name in [
+        "member",
+        &pod_field(&rpod, "limited", "{{.InfraContainerID}}"),
+    ] {
+        let pid = rpod.inspect(name, "{{.State.Pid}}");
+        let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+        let id = rpod.inspect(name, "{{.Id}}");
+        assert!(
+            cgroups.contains(&format!(":{cgroup}/{id}\n")),
+            "{name}: {cgroups}"
+        );
+    }
+    // The pod's memory is the bound of its containers': 60 MB in one is too much.
+    let out = rpod.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "limited",
+        "demo",
+        "sh",
+        "-c",
+        "x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived",
+    ]);
+    assert_eq!(out.status.code(), Some(137), "{out:?}");
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "limited",
+        "demo",
+        "sh",
+        "-c",
+        "x=$(head -c 4000000 /dev/zero | tr '\\0' a); echo survived",
+    ]);
+    assert_eq!(out, "survived\n");
+    // A reboot takes the cgroups: the next start makes the pod's again, with its limits.
+    rpod.ok(&["pod", "stop", "-t", "0", "limited"]);
+    for controller in ["cpu", "cpuset", "memory", "blkio"] {
+        let dir = pod_cgroup_file(&cgroup, controller, "");
+        if dir.exists() {
+            std::fs::remove_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        }
+    }
+    rpod.ok(&["pod", "start", "limited"]);
+    limits(&rpod);
+    // A container of the pod cannot leave its cgroup; one asking for the same parent may.
+    let err = rpod.fails(
+        &[
+            "create",
+            "--pod",
+            "limited",
+            "--cgroup-parent",
+            "/elsewhere",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("its own cgroup"), "{err}");
+    rpod.ok(&["pod", "rm", "-f", "-t", "0", "limited"]);
+    for controller in ["cpu", "cpuset", "memory", "blkio"] {
+        let dir = pod_cgroup_file(&cgroup, controller, "");
+        assert!(!dir.exists(), "{} was left", dir.display());
+    }
+    remove_cgroup_parent(&parent);
+
+    // Without a cgroup of its own, the pod's containers keep theirs under /rpod, and
+    // there is nothing to put limits on.
+    rpod.ok(&["pod", "create", "--name", "loose", "--share-parent=false"]);
+    assert_eq!(pod_field(&rpod, "loose", "{{.CgroupPath}}"), "");
+    let member = rpod.detached(&["--pod", "loose", "demo", "sleep", "1000"]);
+    let pid = rpod.inspect(&member, "{{.State.Pid}}");
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(cgroups.contains(&format!(":/rpod/{member}\n")), "{cgroups}");
+    rpod.ok(&["pod", "rm", "-f", "-t", "0", "loose"]);
+    for (args, says) in [
+        (
+            vec!["--share-parent=false", "--memory", "64m"],
+            "no cgroup of its own",
+        ),
+        (vec!["--share", "+cgroup"], "cgroupNS"),
+        (vec!["--memory-swap", "64m"], "needs --memory"),
+        (vec!["--cpus", "0"], "--cpus"),
+        (vec!["--cgroup-parent", "../x"], "cgroup-parent"),
+    ] {
+        let mut all = vec!["pod", "create"];
+        all.extend(args.iter());
+        let err = rpod.fails(&all, 125);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+}

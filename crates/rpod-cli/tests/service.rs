@@ -1167,8 +1167,50 @@ fn podman_remote_manages_pods() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such pod"));
     assert_eq!(service.podman_ok(&["ps", "-aq"]), "");
+    // A pod's limits go to its cgroup, which its containers run in.
+    let id = service.podman_ok(&[
+        "pod",
+        "create",
+        "--name",
+        "bounded",
+        "--cpus",
+        "0.5",
+        "--memory",
+        "32m",
+        "--cpu-shares",
+        "300",
+    ]);
+    let cgroup = format!("/rpod/{}", id.trim());
+    let file = |controller: &str, name: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{controller}{cgroup}/{name}"))
+            .unwrap_or_else(|e| panic!("{controller} {name}: {e}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(file("cpu", "cpu.cfs_quota_us"), "50000");
+    assert_eq!(file("cpu", "cpu.shares"), "300");
+    assert_eq!(
+        file("memory", "memory.limit_in_bytes"),
+        (32u64 << 20).to_string()
+    );
+    let inspected =
+        service.podman_ok(&["pod", "inspect", "--format", "{{.CgroupPath}}", "bounded"]);
+    assert_eq!(inspected.trim(), cgroup);
+    let out = service.podman_out(&[
+        "run",
+        "--rm",
+        "--pod",
+        "bounded",
+        "demo",
+        "sh",
+        "-c",
+        "x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived",
+    ]);
+    assert_eq!(out.status.code(), Some(137), "{out:?}");
+    service.podman_ok(&["pod", "rm", "-f", "bounded"]);
+    assert!(!std::path::Path::new(&format!("/sys/fs/cgroup/memory{cgroup}")).exists());
     // What rpod's pods do not have is refused.
-    let out = service.podman_out(&["pod", "create", "--cpus", "2"]);
+    let out = service.podman_out(&["pod", "create", "--device-read-bps", "/dev/zero:1mb"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not supported"),

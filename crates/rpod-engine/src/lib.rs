@@ -28,6 +28,7 @@ pub mod mounts;
 pub mod names;
 pub mod network;
 pub mod paths;
+pub mod pod_cgroups;
 pub mod pods;
 pub mod resources;
 pub mod restart;

@@ -124,6 +124,16 @@ pub struct PodRecord {
     pub create_command: Vec<String>,
     #[serde(default)]
     pub exit_policy: ExitPolicy,
+    /// The pod's own cgroup, its containers' parent (`None`: `--share-parent=false`, or a
+    /// pod made before rpod made pod cgroups).
+    #[serde(default)]
+    pub cgroup: Option<String>,
+    /// `--cgroup-parent`: where the pod's cgroup is made.
+    #[serde(default)]
+    pub cgroup_parent: Option<String>,
+    /// The pod's limits, written to its cgroup.
+    #[serde(default)]
+    pub limits: crate::pod_cgroups::PodLimits,
 }
 
 impl PodRecord {

@@ -865,11 +865,32 @@ pub struct PodInspect {
     pub exit_policy: &'static str,
     pub num_containers: usize,
     pub containers: Vec<PodContainerView>,
+    /// The pod's cgroup's parent and path (podman's; empty with `--share-parent=false`), and
+    /// its limits (0 or empty: none; podman leaves those out of its JSON).
+    pub cgroup_parent: String,
+    pub cgroup_path: String,
+    #[serde(rename = "cpu_period")]
+    pub cpu_period: u64,
+    #[serde(rename = "cpu_quota")]
+    pub cpu_quota: i64,
+    #[serde(rename = "cpu_shares")]
+    pub cpu_shares: u64,
+    #[serde(rename = "cpuset_cpus")]
+    pub cpuset_cpus: String,
+    #[serde(rename = "cpuset_mems")]
+    pub cpuset_mems: String,
+    #[serde(rename = "memory_limit")]
+    pub memory_limit: u64,
+    #[serde(rename = "memory_swap")]
+    pub memory_swap: u64,
+    #[serde(rename = "blkio_weight")]
+    pub blkio_weight: u64,
 }
 
 impl PodInspect {
     pub fn new(view: &crate::engine::PodView) -> Self {
         let pod = &view.pod;
+        let limits = &pod.limits;
         PodInspect {
             id: pod.id.clone(),
             name: pod.name.clone(),
@@ -892,6 +913,20 @@ impl PodInspect {
                     state: c.state.status.as_str(),
                 })
                 .collect(),
+            cgroup_parent: pod.cgroup.as_ref().map_or_else(String::new, |_| {
+                pod.cgroup_parent
+                    .clone()
+                    .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string())
+            }),
+            cgroup_path: pod.cgroup.clone().unwrap_or_default(),
+            cpu_period: limits.cpu_quota().map_or(0, |(_, period)| period),
+            cpu_quota: limits.cpu_quota().map_or(0, |(quota, _)| quota),
+            cpu_shares: limits.cpu_shares.unwrap_or(0),
+            cpuset_cpus: limits.cpuset_cpus.clone().unwrap_or_default(),
+            cpuset_mems: limits.cpuset_mems.clone().unwrap_or_default(),
+            memory_limit: limits.memory.map_or(0, |m| m.max(0) as u64),
+            memory_swap: limits.memory_swap.map_or(0, |s| s.max(0) as u64),
+            blkio_weight: limits.blkio_weight.map_or(0, u64::from),
         }
     }
 }

@@ -451,6 +451,8 @@ fn fixture_of(start_at_create: bool, failing: &'static [&'static str]) -> Fixtur
                 .unwrap(),
             runtime_flags: Vec::new(),
             events: true,
+            // An empty tree: pods' cgroups are made nowhere real.
+            cgroup_root: dir.path().join("cgroup"),
         },
         Arc::new(move |config| {
             let mut runtime = FakeRuntime::new(config);
@@ -895,6 +897,9 @@ fn a_pod_whose_infra_container_was_never_made_takes_no_container() {
         hostname: "halfmade".into(),
         create_command: Vec::new(),
         exit_policy: Default::default(),
+        cgroup: None,
+        cgroup_parent: None,
+        limits: Default::default(),
     };
     store.insert_pod(&pod).unwrap();
     drop(store);

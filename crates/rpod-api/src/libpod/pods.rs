@@ -33,9 +33,14 @@ struct PodSpec {
     pod_create_command: Option<Vec<String>>,
     exit_policy: String,
     infra_conmon_pid_file: String,
-    /// podman's pod cgroup for every container (its default): rpod's pods have none, each
-    /// container keeps its own cgroup (`docs/pods.md`).
+    /// The pod's cgroup as its containers' parent (podman's default: true).
     share_parent: Option<bool>,
+    cgroup_parent: String,
+    /// The pod's limits, as an OCI spec's `linux.resources`.
+    resource_limits: Option<Value>,
+    /// What podman-remote sends for `--cpus` besides the limits' own quota and period.
+    cpu_period: u64,
+    cpu_quota: i64,
     #[serde(flatten)]
     rest: Map<String, Value>,
 }
@@ -55,7 +60,7 @@ const NETWORK_FIELDS: &[&str] = &[
 pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let mut spec: PodSpec = ex.body_json()?;
     let exit_policy = rpod_engine::pods::ExitPolicy::parse(&spec.exit_policy)?;
-    let _ = spec.share_parent;
+    let limits = pod_limits(spec.resource_limits.take(), spec.cpu_quota, spec.cpu_period)?;
     let no_hosts = spec
         .rest
         .remove("no_manage_hosts")
@@ -74,9 +79,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 .get("nsmode")
                 .and_then(Value::as_str)
                 .is_none_or(|mode| matches!(mode, "" | "private"));
-        // Pod-wide limits: podman-remote sends empty ones.
-        let no_limits = key == "resource_limits" && nothing_set(value);
-        if !default_namespace && !no_limits && !neutral(key, value) {
+        if !default_namespace && !neutral(key, value) {
             return Err(ApiError::unsupported(format!(
                 "the PodSpecGenerator field {key} ({value})"
             )));
@@ -111,9 +114,61 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             .then(|| spec.infra_conmon_pid_file.clone().into()),
         // podman-remote removes the pod it replaces itself first.
         replace: false,
+        share_parent: spec.share_parent,
+        cgroup_parent: (!spec.cgroup_parent.is_empty()).then(|| spec.cgroup_parent.clone()),
+        limits,
     };
     let pod = context.engine.create_pod(options)?;
     ex.json(201, &json!({ "Id": pod.id }))
+}
+
+/// The pod's limits from a PodSpecGenerator's `resource_limits` (an OCI `LinuxResources`:
+/// `cpu.quota`/`period`/`shares`/`cpus`/`mems`, `memory.limit`/`swap`, `blockIO.weight`)
+/// and its `cpu_quota`/`cpu_period`. Any other limit set is refused.
+fn pod_limits(
+    resources: Option<Value>,
+    cpu_quota: i64,
+    cpu_period: u64,
+) -> ApiResult<rpod_engine::pod_cgroups::PodLimits> {
+    let mut resources = match resources {
+        Some(Value::Object(map)) => map,
+        Some(Value::Null) | None => Map::new(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid resource_limits: {other}"
+            )))
+        }
+    };
+    let mut take = |section: &str, key: &str| -> Option<Value> {
+        let found = resources
+            .get_mut(section)
+            .and_then(Value::as_object_mut)
+            .and_then(|m| m.remove(key));
+        found.filter(|v| !crate::compat::create::zeroish(v))
+    };
+    let number = |v: Option<Value>| v.and_then(|v| v.as_i64());
+    let text = |v: Option<Value>| v.and_then(|v| v.as_str().map(String::from));
+    let quota = number(take("cpu", "quota")).unwrap_or(cpu_quota);
+    let period = number(take("cpu", "period"))
+        .map(|p| p as u64)
+        .unwrap_or(cpu_period);
+    let limits = rpod_engine::pod_cgroups::PodLimits {
+        cpus: (quota > 0).then(|| quota as f64 / if period > 0 { period } else { 100_000 } as f64),
+        cpu_shares: number(take("cpu", "shares")).map(|s| s as u64),
+        cpuset_cpus: text(take("cpu", "cpus")),
+        cpuset_mems: text(take("cpu", "mems")),
+        memory: number(take("memory", "limit")),
+        memory_swap: number(take("memory", "swap")),
+        blkio_weight: number(take("blockIO", "weight")).map(|w| w as u16),
+    };
+    let rest = Value::Object(resources);
+    if !nothing_set(&rest) {
+        return Err(ApiError::unsupported(format!(
+            "the pod limits {rest} (rpod's pods take cpu quota, period, shares, cpus and mems, \
+             memory limit and swap, and blockIO weight)"
+        )));
+    }
+    Ok(limits)
 }
 
 /// A value whose every leaf is empty, zero or false.

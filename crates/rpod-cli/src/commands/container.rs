@@ -260,7 +260,7 @@ pub fn network_config(
 }
 
 /// A memory size, or -1 (unlimited) where that is allowed.
-fn size_or_unlimited(text: &str) -> Result<i64, Failure> {
+pub fn size_or_unlimited(text: &str) -> Result<i64, Failure> {
     if text == "-1" {
         return Ok(-1);
     }

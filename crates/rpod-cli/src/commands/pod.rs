@@ -86,6 +86,26 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         exit_policy: rpod_engine::pods::ExitPolicy::parse(&args.exit_policy)?,
         infra_conmon_pidfile: args.infra_conmon_pidfile,
         replace,
+        share_parent: args.share_parent,
+        cgroup_parent: args.cgroup_parent,
+        limits: rpod_engine::pod_cgroups::PodLimits {
+            cpus: args.cpus,
+            cpu_shares: args.cpu_shares,
+            cpuset_cpus: args.cpuset_cpus,
+            cpuset_mems: args.cpuset_mems,
+            memory: args
+                .memory
+                .as_deref()
+                .map(super::container::parse_memory)
+                .transpose()
+                .map_err(usage)?,
+            memory_swap: args
+                .memory_swap
+                .as_deref()
+                .map(super::container::size_or_unlimited)
+                .transpose()?,
+            blkio_weight: args.blkio_weight,
+        },
     })?;
     if let Some(file) = &args.pod_id_file {
         if let Err(e) = std::fs::write(file, &pod.id) {

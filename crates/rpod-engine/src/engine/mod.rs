@@ -111,6 +111,8 @@ pub struct EngineOptions {
     pub runtime_flags: Vec<String>,
     /// Whether events are written to the event log (`--events-backend file`, not `none`).
     pub events: bool,
+    /// Where the cgroup hierarchies are (`/sys/fs/cgroup`): pods make their cgroups there.
+    pub cgroup_root: PathBuf,
 }
 
 /// What `create` takes (the CLI's flags, parsed).

@@ -37,6 +37,13 @@ pub struct PodOptions {
     pub infra_conmon_pidfile: Option<std::path::PathBuf>,
     /// `--replace`: a pod of the same name is removed (forced) once the options are checked.
     pub replace: bool,
+    /// `--share-parent` (default true): the pod has a cgroup of its own, its containers'
+    /// parent.
+    pub share_parent: Option<bool>,
+    /// `--cgroup-parent`: where the pod's cgroup is made.
+    pub cgroup_parent: Option<String>,
+    /// `--cpus`, `--memory`, ...: the limits of the pod's cgroup.
+    pub limits: crate::pod_cgroups::PodLimits,
 }
 
 /// A pod and its containers (synced), infra container included.
@@ -146,6 +153,25 @@ impl Engine {
                     .into(),
             ));
         }
+        options.limits.check()?;
+        if let Some(parent) = &options.cgroup_parent {
+            crate::spec::check_cgroup_parent(parent)?;
+        }
+        let share_parent = options.share_parent.unwrap_or(true);
+        if share_parent && shared.contains(&SharedNamespace::Cgroup) {
+            return Err(EngineError::InvalidArg(
+                "cannot define the pod as the cgroup parent at the same time as joining the \
+                 infra container's cgroupNS (--share-parent=false with --share cgroup)"
+                    .into(),
+            ));
+        }
+        if !share_parent && (!options.limits.is_empty() || options.cgroup_parent.is_some()) {
+            return Err(EngineError::InvalidArg(
+                "--share-parent=false: the pod has no cgroup of its own for --cgroup-parent or \
+                 resource limits"
+                    .into(),
+            ));
+        }
         let id = random_id();
         let name = match &options.name {
             Some(name) if !valid_name(name) => {
@@ -156,6 +182,8 @@ impl Engine {
             Some(name) => name.clone(),
             None => random_name(),
         };
+        let cgroup =
+            share_parent.then(|| crate::pod_cgroups::path(options.cgroup_parent.as_deref(), &id));
         let mut pod = PodRecord {
             hostname: options.hostname.clone().unwrap_or_else(|| name.clone()),
             id,
@@ -167,6 +195,9 @@ impl Engine {
             shared: if infra { shared } else { Vec::new() },
             create_command: options.create_command.clone(),
             exit_policy: options.exit_policy,
+            cgroup,
+            cgroup_parent: options.cgroup_parent.clone(),
+            limits: options.limits.clone(),
         };
         if options.exit_policy == crate::pods::ExitPolicy::Stop && !infra {
             return Err(EngineError::InvalidArg(
@@ -180,6 +211,11 @@ impl Engine {
             }
         }
         self.store.insert_pod(&pod)?;
+        if let Err(e) = self.ensure_pod_cgroup(&pod) {
+            let _ = self.store.remove_pod(&pod.id);
+            self.remove_pod_cgroup(&pod);
+            return Err(e);
+        }
         if infra {
             match self.create_infra(&pod, options) {
                 Ok(infra_id) => {
@@ -191,12 +227,42 @@ impl Engine {
                 }
                 Err(e) => {
                     let _ = self.store.remove_pod(&pod.id);
+                    self.remove_pod_cgroup(&pod);
                     return Err(e);
                 }
             }
         }
         self.pod_event(&pod, "create");
         Ok(pod)
+    }
+
+    /// Make the pod's cgroup and write its limits (again), when it has one.
+    pub(super) fn ensure_pod_cgroup(&self, pod: &PodRecord) -> Result<()> {
+        match &pod.cgroup {
+            Some(cgroup) => {
+                crate::pod_cgroups::ensure(&self.options.cgroup_root, cgroup, &pod.limits)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Before a container of a pod with a cgroup starts: the cgroup is there, with its
+    /// limits (a reboot removed it; the runtime would make a bare one).
+    pub(super) fn ensure_pod_cgroup_of(&self, record: &ContainerRecord) -> Result<()> {
+        let Some(pod_id) = &record.config.pod else {
+            return Ok(());
+        };
+        match self.store.lookup_pod(pod_id) {
+            Ok(pod) => self.ensure_pod_cgroup(&pod),
+            Err(EngineError::NoSuchPod(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn remove_pod_cgroup(&self, pod: &PodRecord) {
+        if let Some(cgroup) = &pod.cgroup {
+            crate::pod_cgroups::remove(&self.options.cgroup_root, cgroup);
+        }
     }
 
     /// Take a pod that could not be recorded whole apart again.
@@ -210,6 +276,8 @@ impl Engine {
             };
             let _ = self.remove(infra, options);
         }
+        // After its infra container, whose cgroup is inside.
+        self.remove_pod_cgroup(pod);
     }
 
     fn create_infra(&self, pod: &PodRecord, options: PodOptions) -> Result<String> {
@@ -235,6 +303,7 @@ impl Engine {
             create.isolation.ipc = NamespaceMode::Shareable;
         }
         create.conmon_pidfile = options.infra_conmon_pidfile;
+        create.cgroup_parent = pod.cgroup.clone();
         // Made outside the pod (it has no infra container to join yet), then recorded as
         // the pod's.
         create.pod = None;
@@ -308,6 +377,18 @@ impl Engine {
     /// not given otherwise), requires the infra container, and is recorded as the pod's.
     pub(super) fn join_pod(&self, pod: &PodRecord, options: &mut CreateOptions) -> Result<()> {
         options.pod = Some(pod.id.clone());
+        if let Some(cgroup) = &pod.cgroup {
+            match &options.cgroup_parent {
+                Some(parent) if parent.trim_matches('/') != cgroup.trim_matches('/') => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "pod {} runs its containers in its own cgroup ({cgroup}): --cgroup-parent \
+                         is the pod's (pod create --cgroup-parent, or --share-parent=false)",
+                        pod.name
+                    )))
+                }
+                _ => options.cgroup_parent = Some(cgroup.clone()),
+            }
+        }
         let Some(infra) = &pod.infra_id else {
             return Ok(());
         };
@@ -544,6 +625,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
+        self.remove_pod_cgroup(&view.pod);
         self.pod_event(&view.pod, "remove");
         Ok(removed)
     }

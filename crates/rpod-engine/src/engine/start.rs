@@ -83,6 +83,7 @@ impl Engine {
         start: Option<bool>,
     ) -> Result<bool> {
         self.remove_leftovers(record)?;
+        self.ensure_pod_cgroup_of(record)?;
         let root_path = self.mount_rootfs(record)?;
         record.state.mounted = true;
         // netavark connects the namespace while the runtime creates the container; it is
