@@ -1490,3 +1490,56 @@ fn credential_helpers_keep_the_credentials_of_their_registries() {
         stderr_of(&out)
     );
 }
+
+/// `pull --all-tags`: every tag of a repository, each under its own name.
+#[test]
+fn pull_all_tags_pulls_every_tag_of_a_repository() {
+    let registry = Registry::plain();
+    let source = Rpod::with_image("runc");
+    let other = source.ok(&["run", "--name", "changed", "demo", "touch", "/new"]);
+    assert_eq!(other, "");
+    source.ok(&["commit", "changed", "changed-image"]);
+    let repository = format!("{}/team/many", registry.host);
+    for (image, tag) in [("demo", "1"), ("demo", "2"), ("changed-image", "3")] {
+        source.ok(&[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            image,
+            &format!("{repository}:{tag}"),
+        ]);
+    }
+    let rpod = Rpod::new("runc");
+    let out = rpod.ok(&["pull", "--all-tags", "--tls-verify=false", &repository]);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let names = rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            format!("{repository}:1"),
+            format!("{repository}:2"),
+            format!("{repository}:3")
+        ]
+    );
+    assert_eq!(
+        rpod.ok(&["run", "--rm", &format!("{repository}:3"), "ls", "/new"]),
+        "/new\n"
+    );
+    let err = rpod.fails(
+        &[
+            "pull",
+            "--all-tags",
+            "--tls-verify=false",
+            &format!("{repository}:1"),
+        ],
+        125,
+    );
+    assert!(err.contains("without a tag"), "{err}");
+    let err = rpod.fails(
+        &["pull", "-a", "--tls-verify=false", &repository, &repository],
+        125,
+    );
+    assert!(err.contains("one repository"), "{err}");
+}

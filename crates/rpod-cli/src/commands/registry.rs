@@ -30,14 +30,20 @@ fn progress_printer(quiet: bool) -> impl FnMut(&str) {
 }
 
 pub fn pull(engine: &Engine, args: PullArgs) -> Outcome {
-    if args.all_tags {
-        return Err(EngineError::NotSupported("pull --all-tags".into()).into());
-    }
     let options = PullOptions {
         registry: registry_options(&args.registry)?,
         platform: args.target_platform.parsed()?,
     };
     let mut progress = progress_printer(args.quiet);
+    if args.all_tags {
+        let [repository] = args.images.as_slice() else {
+            return Err(usage("--all-tags takes one repository"));
+        };
+        for record in engine.pull_all_tags(repository, &options, &mut progress)? {
+            println!("{}", record.id);
+        }
+        return Ok(0);
+    }
     for image in &args.images {
         let record = engine.pull_image(image, &options, &mut progress)?;
         println!("{}", record.id);

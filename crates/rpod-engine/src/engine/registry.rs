@@ -112,6 +112,41 @@ impl Engine {
         })
     }
 
+    /// `pull --all-tags`: every tag of the repository `text` names (without a tag or
+    /// digest), from its registry or the first search registry that lists its tags.
+    pub fn pull_all_tags(
+        &self,
+        text: &str,
+        options: &PullOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Vec<ImageRecord>> {
+        let reference = registry_reference(text)?;
+        if reference.tag.is_some() || reference.digest.is_some() {
+            return Err(EngineError::InvalidArg(format!(
+                "{text}: --all-tags takes a repository, without a tag or digest"
+            )));
+        }
+        let mut failures = Vec::new();
+        for (reference, registry) in self.pull_candidates(text)? {
+            let (host, repository) = reference.repository(&registry);
+            let listing = self.options_for(&host, &options.registry);
+            let tags = match registry::list_tags(&host, &repository, usize::MAX, &listing) {
+                Ok(tags) => tags,
+                Err(e) => {
+                    failures.push(e.to_string());
+                    continue;
+                }
+            };
+            let mut pulled = Vec::new();
+            for found in tags {
+                let name = format!("{host}/{repository}:{}", found.tag);
+                pulled.push(self.pull_image(&name, options, progress)?);
+            }
+            return Ok(pulled);
+        }
+        Err(EngineError::Registry(failures.join("; ")))
+    }
+
     /// Push the image `source` names to `destination` (or to its own name when that has a
     /// registry); returns the pushed manifest's digest.
     pub fn push_image(
