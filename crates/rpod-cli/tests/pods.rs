@@ -625,28 +625,26 @@ fn a_pods_limits_bound_its_containers_together() {
         );
     }
     // The pod's memory is the bound of its containers': 60 MB in one is too much.
-    let out = rpod.run(&[
-        "run",
-        "--rm",
-        "--pod",
-        "limited",
-        "demo",
-        "sh",
-        "-c",
-        "x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived",
-    ]);
+    let holding = |bytes: u64| {
+        rpod.run(&[
+            "run",
+            "--rm",
+            "--pod",
+            "limited",
+            "demo",
+            "sh",
+            "-c",
+            &format!("x=$(head -c {bytes} /dev/zero | tr '\\0' a); echo survived"),
+        ])
+    };
+    let out = holding(60_000_000);
     assert_eq!(out.status.code(), Some(137), "{out:?}");
-    let out = rpod.ok(&[
-        "run",
-        "--rm",
-        "--pod",
-        "limited",
-        "demo",
-        "sh",
-        "-c",
-        "x=$(head -c 4000000 /dev/zero | tr '\\0' a); echo survived",
-    ]);
-    assert_eq!(out, "survived\n");
+    let out = holding(4_000_000);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "survived\n",
+        "{out:?}"
+    );
     // A reboot takes the cgroups: the next start makes the pod's again, with its limits.
     rpod.ok(&["pod", "stop", "-t", "0", "limited"]);
     for controller in ["cpu", "cpuset", "memory", "blkio"] {

@@ -3206,61 +3206,27 @@ fn a_tls_service_takes_only_clients_with_a_certificate() {
 
     // TLS needs TCP, and files that hold what they should.
     let socket = format!("unix://{}", rpod.dir.path().join("api.sock").display());
-    let err = rpod.fails(
-        &[
-            "system",
-            "service",
-            "--time",
-            "0",
-            "--tls-cert",
-            &cert,
-            "--tls-key",
-            &key,
-            &socket,
-        ],
-        125,
+    let refused = |tls: &[&str], address: &str, says: &str| {
+        let mut args = vec!["system", "service", "--time", "0"];
+        args.extend_from_slice(tls);
+        args.push(address);
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains(says), "{tls:?} {address}: {err}");
+    };
+    refused(
+        &["--tls-cert", &cert, "--tls-key", &key],
+        &socket,
+        "TCP address",
     );
-    assert!(err.contains("TCP address"), "{err}");
-    let err = rpod.fails(
-        &[
-            "system",
-            "service",
-            "--time",
-            "0",
-            "--tls-cert",
-            &key,
-            "--tls-key",
-            &key,
-            &host,
-        ],
-        125,
+    refused(
+        &["--tls-cert", &key, "--tls-key", &key],
+        &host,
+        "no PEM certificate",
     );
-    assert!(err.contains("no PEM certificate"), "{err}");
-    let err = rpod.fails(
-        &[
-            "system",
-            "service",
-            "--time",
-            "0",
-            "--tls-cert",
-            &cert,
-            "--tls-key",
-            &client_key,
-            &host,
-        ],
-        125,
+    refused(
+        &["--tls-cert", &cert, "--tls-key", &client_key],
+        &host,
+        &client_key,
     );
-    assert!(err.contains(&client_key), "{err}");
-    rpod.fails(
-        &[
-            "system",
-            "service",
-            "--time",
-            "0",
-            "--tls-cert",
-            &cert,
-            &host,
-        ],
-        125,
-    );
+    refused(&["--tls-cert", &cert], &host, "--tls-key");
 }
