@@ -940,3 +940,65 @@ fn kill(pid: i32) {
     )
     .unwrap();
 }
+
+/// `--log-opt max-file`: rpod-monitor keeps the log in that many files of max-size each,
+/// and `logs` reads them back in order; conmon, which starts its log afresh, is refused.
+#[test]
+fn a_log_kept_in_several_files_is_read_back_whole() {
+    let rpod = Rpod::with_image("crun");
+    let monitor = monitor_path().display().to_string();
+    rpod.ok(&[
+        "--conmon",
+        &monitor,
+        "run",
+        "--name",
+        "rotating",
+        "--log-opt",
+        "max-size=2k",
+        "--log-opt",
+        "max-file=3",
+        "demo",
+        "seq",
+        "1",
+        "2000",
+    ]);
+    let log = rpod.inspect("rotating", "{{.HostConfig.LogConfig.Path}}");
+    let log = PathBuf::from(log);
+    let rotated = |n: u32| PathBuf::from(format!("{}.{n}", log.display()));
+    for file in [log.clone(), rotated(1), rotated(2)] {
+        let size = fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+            .len();
+        assert!(size <= 2000, "{}: {size}", file.display());
+    }
+    assert!(!rotated(3).exists(), "more files than asked for");
+    // The newest lines, in order, none missing between the first kept and 2000.
+    let shown = rpod.ok(&["logs", "rotating"]);
+    let numbers: Vec<u32> = shown.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(*numbers.last().unwrap(), 2000);
+    assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "{shown}");
+    // Three files of about 2 kB hold more than one would (a record is about 45 bytes).
+    assert!(numbers.len() > 100, "{} lines", numbers.len());
+    assert_eq!(
+        rpod.ok(&["logs", "--tail", "2", "rotating"]),
+        "1999\n2000\n"
+    );
+    let err = rpod.fails(
+        &[
+            "--conmon",
+            &conmon_path().display().to_string(),
+            "run",
+            "--rm",
+            "--log-opt",
+            "max-size=2k",
+            "--log-opt",
+            "max-file=3",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("rpod-monitor"), "{err}");
+    let err = rpod.fails(&["create", "--log-opt", "max-file=3", "demo", "true"], 125);
+    assert!(err.contains("needs max-size"), "{err}");
+}

@@ -3230,3 +3230,42 @@ fn a_tls_service_takes_only_clients_with_a_certificate() {
     );
     refused(&["--tls-cert", &cert], &host, "--tls-key");
 }
+
+/// `docker run --log-opt`: the options reach the container (they were dropped before), and
+/// one rpod does not know is refused, not ignored.
+#[test]
+fn docker_log_options_are_taken_or_refused() {
+    let service = Service::start();
+    service.docker_ok(&[
+        "run",
+        "--name",
+        "chatty",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "tag=web",
+        "demo",
+        "seq",
+        "1",
+        "2000",
+    ]);
+    assert_eq!(
+        service.rpod.inspect(
+            "chatty",
+            "{{.HostConfig.LogConfig.Tag}} {{.HostConfig.LogConfig.Size}}"
+        ),
+        "web 1kB"
+    );
+    let log = service.docker_ok(&["logs", "chatty"]);
+    assert!(
+        log.ends_with("2000\n") && !log.starts_with("1\n"),
+        "{}",
+        log.len()
+    );
+    let out = service.docker_out(&["run", "--rm", "--log-opt", "compress=true", "demo", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("compress"),
+        "{out:?}"
+    );
+}

@@ -266,6 +266,9 @@ pub struct ContainerConfig {
     /// `--log-opt max-size`: the log is rotated by the monitor at this size.
     #[serde(default)]
     pub log_size_max: Option<u64>,
+    /// `--log-opt max-file`: the files the log is kept in at that size.
+    #[serde(default)]
+    pub log_max_files: Option<u32>,
     /// `--log-driver passthrough`: the container gets the stdio of the rpod that started
     /// it; no log, no attach.
     #[serde(default)]

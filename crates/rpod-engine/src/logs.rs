@@ -115,13 +115,14 @@ pub fn each_line(
     filter_by: &LogFilter,
     mut sink: impl FnMut(&LogLine) -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+    let current: Box<dyn std::io::Read> = match std::fs::File::open(path) {
+        Ok(file) => Box::new(file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Box::new(std::io::empty()),
         Err(e) => return Err(EngineError::io("reading log", path, e)),
     };
+    let mut files = std::io::Read::chain(open_log_files_before(path)?, current);
     let mut reader = LogReader::new();
-    read_existing(&mut file, &mut reader, filter_by, true, &mut sink)
+    read_existing(&mut files, &mut reader, filter_by, true, &mut sink)
         .map_err(|e| EngineError::io("reading log", path, e))
 }
 
@@ -133,13 +134,12 @@ fn in_window(filter_by: &LogFilter, line: &LogLine) -> bool {
 /// Read `file` to its current end through `reader`, handing `sink` the lines in the window,
 /// or only the last `tail` of them; with `finish`, also the partial lines left at the end.
 fn read_existing(
-    file: &mut std::fs::File,
+    file: &mut dyn std::io::Read,
     reader: &mut LogReader,
     filter_by: &LogFilter,
     finish: bool,
     sink: &mut dyn FnMut(&LogLine) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    use std::io::Read;
     let mut tail: std::collections::VecDeque<LogLine> = std::collections::VecDeque::new();
     let mut chunk = vec![0u8; 256 * 1024];
     loop {
@@ -170,6 +170,120 @@ fn read_existing(
         }
     }
     tail.iter().try_for_each(sink)
+}
+
+/// What `--log-opt` (or an API's log configuration) sets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogOptions {
+    /// `max-size`: the size at which the log starts afresh (or rotates).
+    pub max_size: Option<u64>,
+    /// `max-file`: the files the log is kept in at that size, itself included (Docker's).
+    pub max_file: Option<u32>,
+    pub tag: Option<String>,
+    /// `path`: the log there instead of in the container's directory.
+    pub path: Option<std::path::PathBuf>,
+}
+
+impl LogOptions {
+    /// `max-size=SIZE` (decimal units as podman reads them: `1k` is 1000 bytes),
+    /// `max-file=N`, `tag=TAG`, `path=FILE` (absolute, in an existing directory); any
+    /// other key is refused, never ignored.
+    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
+        let mut options = LogOptions::default();
+        let bad = |message: String| EngineError::InvalidArg(message);
+        for (key, value) in pairs {
+            match key {
+                "max-size" => {
+                    options.max_size = Some(decimal_size(value).ok_or_else(|| {
+                        bad(format!(
+                            "invalid --log-opt max-size={value}: a size such as 10m (k, m or g)"
+                        ))
+                    })?)
+                }
+                "max-file" => {
+                    let max = rpod_oci::LOG_FILES_MAX;
+                    let files = value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=max).contains(n))
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "invalid --log-opt max-file={value}: a number of files from 1 to {max}"
+                            ))
+                        })?;
+                    options.max_file = Some(files);
+                }
+                "tag" => options.tag = Some(value.to_string()),
+                "path" => {
+                    let path = std::path::PathBuf::from(value);
+                    if !path.is_absolute() || !path.parent().is_some_and(|d| d.is_dir()) {
+                        return Err(bad(format!(
+                            "invalid --log-opt path={value}: an absolute path in an existing directory"
+                        )));
+                    }
+                    options.path = Some(path);
+                }
+                other => {
+                    return Err(EngineError::NotSupported(format!(
+                        "the log option {other:?} (rpod takes max-size, max-file, tag and path)"
+                    )))
+                }
+            }
+        }
+        if options.max_file.is_some_and(|n| n > 1) && options.max_size.is_none() {
+            return Err(bad(
+                "--log-opt max-file needs max-size (the size at which a file is full)".into(),
+            ));
+        }
+        Ok(options)
+    }
+}
+
+/// A size in decimal units (`1k` is 1000 bytes, `10mb` ten million), more than zero.
+fn decimal_size(text: &str) -> Option<u64> {
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let number: f64 = lower[..split].parse().ok()?;
+    let factor = match lower[split..].trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        _ => return None,
+    };
+    Some((number * factor) as u64).filter(|b| *b > 0)
+}
+
+/// Whether `path` names another file than the open `file` now (the monitor renamed a fresh
+/// log over it).
+fn replaced(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => (open.dev(), open.ino()) != (named.dev(), named.ino()),
+        _ => false,
+    }
+}
+
+/// The rotated files of a log, oldest first, as one stream: those rpod-monitor keeps with
+/// `--log-opt max-file` (`PATH.N` ... `PATH.1`); the log itself comes after them.
+fn open_log_files_before(path: &Path) -> Result<Box<dyn std::io::Read>> {
+    use std::io::Read;
+    let mut names: Vec<std::path::PathBuf> = (1..=rpod_oci::LOG_FILES_MAX)
+        .map(|n| rpod_oci::rotated_log_path(path, n))
+        .take_while(|p| p.exists())
+        .collect();
+    names.reverse();
+    let mut stream: Box<dyn std::io::Read> = Box::new(std::io::empty());
+    for name in names {
+        match std::fs::File::open(&name) {
+            Ok(file) => stream = Box::new(stream.chain(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(EngineError::io("reading log", &name, e)),
+        }
+    }
+    Ok(stream)
 }
 
 /// Which lines `logs` shows.
@@ -206,7 +320,10 @@ pub fn follow(
         }
     };
     let mut reader = LogReader::new();
-    read_existing(&mut file, &mut reader, filter_by, false, &mut sink).map_err(io_err)?;
+    // What the rotated files hold comes first, then the log as it is now.
+    let mut so_far = open_log_files_before(path)?.chain(&mut file);
+    read_existing(&mut so_far, &mut reader, filter_by, false, &mut sink).map_err(io_err)?;
+    drop(so_far);
     let in_window = |line: &LogLine| in_window(filter_by, line);
     let mut chunk = vec![0u8; 256 * 1024];
     loop {
@@ -214,6 +331,21 @@ pub fn follow(
         if n > 0 {
             for line in reader.feed(&chunk[..n]).iter().filter(|l| in_window(l)) {
                 sink(line).map_err(io_err)?;
+            }
+            continue;
+        }
+        // The monitor started the log afresh (its size limit): what the old file still
+        // held, then the new one.
+        if replaced(&file, path) {
+            let mut rest = Vec::new();
+            file.read_to_end(&mut rest).map_err(io_err)?;
+            for line in reader.feed(&rest).iter().filter(|l| in_window(l)) {
+                sink(line).map_err(io_err)?;
+            }
+            match std::fs::File::open(path) {
+                Ok(fresh) => file = fresh,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(e)),
             }
             continue;
         }
@@ -317,6 +449,108 @@ mod tests {
         assert_eq!(seen.len(), 4, "{seen:?}");
         assert_eq!(seen[0], (Stream::Stdout, "line 0".to_string()));
         assert_eq!(seen[3], (Stream::Stderr, "no newline".to_string()));
+    }
+
+    fn record(i: u32) -> String {
+        format!("2026-01-01T00:00:{i:02}.000000000Z stdout F line {i}\n")
+    }
+
+    #[test]
+    fn rotated_files_are_read_oldest_first_and_a_tail_spans_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let rotated = |n| rpod_oci::rotated_log_path(&path, n);
+        std::fs::write(rotated(2), record(0) + &record(1)).unwrap();
+        std::fs::write(rotated(1), record(2) + &record(3)).unwrap();
+        std::fs::write(&path, record(4)).unwrap();
+        let texts = |filter: &LogFilter| -> Vec<String> {
+            filtered(&path, filter)
+                .into_iter()
+                .map(|l| l.text)
+                .collect()
+        };
+        assert_eq!(
+            texts(&LogFilter::default()),
+            ["line 0", "line 1", "line 2", "line 3", "line 4"]
+        );
+        let tail = LogFilter {
+            tail: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(texts(&tail), ["line 2", "line 3", "line 4"]);
+        // A gap in the numbers ends the rotated files (no PATH.3 here: PATH.4 is not read).
+        std::fs::write(rotated(4), record(9)).unwrap();
+        assert_eq!(texts(&LogFilter::default()).len(), 5);
+    }
+
+    #[test]
+    fn following_goes_on_in_a_log_started_afresh() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        std::fs::write(&path, record(0)).unwrap();
+        let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let writer = {
+            let (path, writing) = (path.clone(), writing.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let mut old = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .unwrap();
+                old.write_all(record(1).as_bytes()).unwrap();
+                // As the monitor does at its size limit: a fresh file renamed over it.
+                let fresh = path.with_extension("tmp");
+                std::fs::write(&fresh, record(2)).unwrap();
+                std::fs::rename(&fresh, &path).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let mut new = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .unwrap();
+                new.write_all(record(3).as_bytes()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                writing.store(false, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        let mut seen = Vec::new();
+        follow(
+            &path,
+            &LogFilter::default(),
+            || writing.load(std::sync::atomic::Ordering::SeqCst),
+            |line| {
+                seen.push(line.text.clone());
+                Ok(())
+            },
+        )
+        .unwrap();
+        writer.join().unwrap();
+        assert_eq!(seen, ["line 0", "line 1", "line 2", "line 3"]);
+    }
+
+    #[test]
+    fn log_options_are_taken_or_refused() {
+        let parse = |pairs: &[(&str, &str)]| LogOptions::parse(pairs.iter().copied());
+        let options = parse(&[("max-size", "10k"), ("max-file", "3"), ("tag", "web")]).unwrap();
+        assert_eq!(options.max_size, Some(10_000));
+        assert_eq!(options.max_file, Some(3));
+        assert_eq!(options.tag.as_deref(), Some("web"));
+        assert!(parse(&[("max-file", "1")]).is_ok());
+        for bad in [
+            vec![("max-file", "3")],
+            vec![("max-size", "1k"), ("max-file", "0")],
+            vec![("max-size", "1k"), ("max-file", "101")],
+            vec![("max-size", "lots")],
+            vec![("max-size", "0")],
+            vec![("path", "relative.log")],
+            vec![("compress", "true")],
+        ] {
+            assert!(parse(&bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            parse(&[("labels", "a")]).unwrap_err().kind(),
+            crate::ErrorKind::InvalidArgument
+        );
     }
 
     #[test]

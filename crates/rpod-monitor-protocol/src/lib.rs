@@ -41,9 +41,28 @@ pub fn is_ctl_ack_token(token: &str) -> bool {
         && token.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// The most log files `--log-max-files` keeps (the log and its rotated copies).
+pub const LOG_FILES_MAX: u32 = 100;
+
+/// The name of a k8s-file log's `n`th rotated copy (`ctr.log.1` the newest): rpod-monitor
+/// renames the log to it at each rotation (`--log-max-files`), `logs` reads them back.
+pub fn rotated_log_path(log: &std::path::Path, n: u32) -> std::path::PathBuf {
+    let mut name = log.as_os_str().to_os_string();
+    name.push(format!(".{n}"));
+    std::path::PathBuf::from(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotated_logs_are_named_after_the_log() {
+        assert_eq!(
+            rotated_log_path(std::path::Path::new("/b/ctr.log"), 2),
+            std::path::Path::new("/b/ctr.log.2")
+        );
+    }
 
     #[test]
     fn every_exit_status_fits_the_delete_statuss_bound() {

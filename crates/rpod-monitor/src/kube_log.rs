@@ -36,6 +36,10 @@ pub struct KubeLog {
     size: u64,
     /// Past this size the file starts afresh (conmon's `--log-size-max`).
     max: Option<u64>,
+    /// How many files the log is kept in, itself included (`--log-max-files`): at a
+    /// rotation the full file becomes `PATH.1` (older ones move up, the oldest goes)
+    /// instead of being thrown away.
+    files: u32,
     /// Output that could not be logged since the last successful write.
     lost_bytes: u64,
     lost_reason: String,
@@ -75,6 +79,7 @@ impl KubeLog {
             file,
             size,
             max: max.filter(|m| *m > 0),
+            files: 1,
             lost_bytes: 0,
             lost_reason: String::new(),
             broken_line: false,
@@ -83,19 +88,46 @@ impl KubeLog {
         })
     }
 
+    /// Keep `files` files of the log at its size limit (`--log-max-files`), not one.
+    pub fn keeping_files(mut self, files: u32) -> Self {
+        self.files = files.clamp(1, rpod_monitor_protocol::LOG_FILES_MAX);
+        self
+    }
+
     /// Start the file afresh: an empty file is renamed over it, so a reader never sees a
-    /// half-truncated one.
+    /// half-truncated one (nor, with rotated files, a moment without the log).
     pub fn reopen(&mut self) -> io::Result<()> {
         let mut tmp = self.path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
         File::create(&tmp)?;
+        if self.files > 1 {
+            self.rotate()?;
+        }
         std::fs::rename(&tmp, &self.path)?;
         self.file = open_append(&self.path)?;
         self.size = 0;
         self.written_back = 0;
         self.broken_line = false;
         Ok(())
+    }
+
+    /// Move the rotated files up one (the oldest is replaced) and link the full log in as
+    /// `PATH.1`; the log itself stays in place until the fresh file is renamed over it.
+    fn rotate(&mut self) -> io::Result<()> {
+        let rotated = |n| rpod_monitor_protocol::rotated_log_path(&self.path, n);
+        for n in (1..self.files - 1).rev() {
+            match std::fs::rename(rotated(n), rotated(n + 1)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        let mut linked = rotated(1).into_os_string();
+        linked.push(".tmp");
+        let linked = PathBuf::from(linked);
+        let _ = std::fs::remove_file(&linked);
+        std::fs::hard_link(&self.path, &linked)?;
+        std::fs::rename(&linked, rotated(1))
     }
 
     /// Log one read of the container's output. The records are written with one vectored
@@ -339,6 +371,40 @@ mod tests {
         let last = lines(&path);
         assert_eq!(last.last().unwrap(), "stdout F line 49");
         assert!(last.len() < 50);
+    }
+
+    #[test]
+    fn with_several_files_the_full_ones_are_kept_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let mut log = KubeLog::open(&path, Some(200), true)
+            .unwrap()
+            .keeping_files(3);
+        for i in 0..50 {
+            log.write(Stream::Stdout, format!("line {i}\n").as_bytes());
+        }
+        let rotated = |n| rpod_monitor_protocol::rotated_log_path(&path, n);
+        assert!(!rotated(3).exists(), "more files than asked for");
+        // Oldest first, the three files hold the newest lines, none twice, none missing.
+        let mut kept: Vec<String> = Vec::new();
+        for file in [rotated(2), rotated(1), path.clone()] {
+            let size = std::fs::metadata(&file).unwrap().len();
+            // A record is about 53 bytes: a full file holds three.
+            assert!(size <= 200 && (file == path || size > 150), "{size}");
+            kept.extend(lines(&file));
+        }
+        let numbers: Vec<u32> = kept
+            .iter()
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(*numbers.last().unwrap(), 49);
+        assert!(numbers.len() >= 7, "{numbers:?}");
+        assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "{numbers:?}");
+        assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp")));
     }
 
     #[test]

@@ -1086,7 +1086,8 @@ impl Relay {
                     u64::try_from(config.options.log_size_max).ok(),
                     !config.options.no_sync_log,
                 )
-                .map_err(|e| fatal(&format!("opening log file {}", path.display()), e))?,
+                .map_err(|e| fatal(&format!("opening log file {}", path.display()), e))?
+                .keeping_files(config.options.log_max_files),
             ),
             None => None,
         };

@@ -114,6 +114,10 @@ pub struct Options {
     /// for clients that take records this large (rpod's); conmon's 8192 by default, which
     /// podman's clients expect. Fewer, larger records are fewer calls on both sides.
     pub attach_record_size: usize,
+    /// rpod-monitor's own: the files the k8s-file log is kept in at `--log-size-max`, itself
+    /// included (1, conmon's way, starts it afresh; more keep the full ones as `PATH.1`,
+    /// `PATH.2`, ..., as Docker's `max-file`).
+    pub log_max_files: u32,
     /// rpod-monitor's own: once the container exited, run the runtime's `delete --force`
     /// for it (for a container removed at its exit), beside the caller's own clean-up
     /// instead of after it. See `delete.rs` for how the caller learns of it.
@@ -178,6 +182,7 @@ impl Default for Options {
             start_at_create: false,
             hold_output_for_attach: 0,
             attach_record_size: crate::attach::RECORD_PAYLOAD,
+            log_max_files: 1,
             version: false,
             full_attach: false,
             seccomp_notify_socket: None,
@@ -218,6 +223,7 @@ rpod-monitor's own:
   --hold-output-for-attach SECS hold the output until the first attach client
   --attach-record-size BYTES    output records up to this size (8192 to 65535; 8192)
   --delete-at-exit              run the runtime's delete once the container exited
+  --log-max-files N             keep the log in N files at --log-size-max (1 to 100; 1)
 Refused: the journald log driver, --log-label, --sdnotify-socket,
   --seccomp-notify-socket, --seccomp-notify-plugins.
 ";
@@ -299,6 +305,7 @@ where
             Long("hold-output-for-attach") => {
                 o.hold_output_for_attach = number(&mut parser, "--hold-output-for-attach")?
             }
+            Long("log-max-files") => o.log_max_files = number(&mut parser, "--log-max-files")?,
             Long("attach-record-size") => {
                 o.attach_record_size = number(&mut parser, "--attach-record-size")?
             }
@@ -425,6 +432,13 @@ impl Options {
                 self.attach_record_size,
                 crate::attach::RECORD_PAYLOAD,
                 crate::attach::LARGEST_RECORD_PAYLOAD
+            ));
+        }
+        if !(1..=rpod_monitor_protocol::LOG_FILES_MAX).contains(&self.log_max_files) {
+            return Err(format!(
+                "--log-max-files {} is not between 1 and {}",
+                self.log_max_files,
+                rpod_monitor_protocol::LOG_FILES_MAX
             ));
         }
         if self.exec_attach && !self.exec {
@@ -614,6 +628,16 @@ mod tests {
         assert!(exec.exec.unwrap().attach);
         assert!(with(&["--start-at-create", "--hold-output-for-attach", "5"]).is_ok());
         assert_eq!(with(&[]).unwrap().options.attach_record_size, 8192);
+        assert_eq!(
+            with(&["--log-max-files", "5"])
+                .unwrap()
+                .options
+                .log_max_files,
+            5
+        );
+        for files in ["0", "101"] {
+            assert!(with(&["--log-max-files", files]).is_err(), "{files}");
+        }
         assert_eq!(
             with(&["--attach-record-size", "65535"])
                 .unwrap()

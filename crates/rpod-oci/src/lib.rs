@@ -20,10 +20,12 @@ pub mod runtime;
 pub mod signal;
 pub mod types;
 
-/// What any runtime of this crate is made from: the runtime, the monitor, their directories.
 pub use conmon::ConmonRuntimeConfig as RuntimeConfig;
 pub use conmon::{ConmonRuntime, ConmonRuntimeConfig};
 pub use error::{OciError, Result};
+/// What any runtime of this crate is made from: the runtime, the monitor, their directories.
+/// The names of a log's rotated files and how many there may be (rpod-monitor's).
+pub use rpod_monitor_protocol::{rotated_log_path, LOG_FILES_MAX};
 pub use runtime::{OciRuntime, PendingCall};
 pub use types::*;
 

@@ -59,6 +59,9 @@ pub struct OciContainer {
 pub struct MonitorOptions {
     /// The k8s-file log is rotated once it is this many bytes (`--log-size-max`).
     pub log_size_max: Option<u64>,
+    /// The files the log is kept in at that size, itself included (rpod-monitor's
+    /// `--log-max-files`; more than one is refused with conmon).
+    pub log_max_files: Option<u32>,
     /// The container is killed after this many seconds (`--timeout`).
     pub timeout: Option<u32>,
     /// Do not sync the log to disk after the exit (`--no-sync-log`): for a log that is

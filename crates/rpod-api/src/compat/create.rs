@@ -577,6 +577,17 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         .and_then(|c| c.get("Type"))
         .and_then(Value::as_str);
     let log_to_file = log_to_file(driver.unwrap_or(""))?;
+    // The driver's options (`docker run --log-opt`): taken, or refused, never ignored.
+    let log_options = match log_config.as_ref().and_then(|c| c.get("Config")) {
+        Some(Value::Object(config)) => {
+            let pairs: Vec<(&str, &str)> = config
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default()))
+                .collect();
+            rpod_engine::logs::LogOptions::parse(pairs)?
+        }
+        _ => Default::default(),
+    };
     let isolation = host_isolation(&host)?;
     let resources = rpod_engine::resources::Resources {
         memory_swap: typed::<i64>(&host, "MemorySwap")?.filter(|s| *s > 0 || *s == -1),
@@ -718,6 +729,10 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         },
         restart,
         log_to_file,
+        log_size_max: log_options.max_size,
+        log_max_files: log_options.max_file,
+        log_tag: log_options.tag,
+        log_path: log_options.path,
         terminal: body.tty,
         stdin: body.open_stdin,
         security,

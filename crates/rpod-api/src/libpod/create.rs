@@ -510,6 +510,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         .and_then(|l| l.get("driver"))
         .and_then(Value::as_str);
     let log_to_file = log_to_file(driver.unwrap_or(""))?;
+    let log_options = libpod_log_options(spec.log_configuration.as_ref())?;
     let (memory, cpus, pids_limit, mut resources) = limits(&spec.resource_limits)?;
     resources.device_read_bps =
         spec_throttles(&spec.throttle_read_bps_device, "--device-read-bps")?;
@@ -639,6 +640,10 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
                 .map_err(|e| ApiError::bad_request(e.to_string()))?
         },
         log_to_file,
+        log_size_max: log_options.max_size,
+        log_max_files: log_options.max_file,
+        log_tag: log_options.tag,
+        log_path: log_options.path,
         terminal: spec.terminal,
         stdin: spec.stdin,
         security,
@@ -676,6 +681,38 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         )?,
         ..Default::default()
     })
+}
+
+/// A SpecGenerator's `log_configuration` (`{"driver","path","options":{...},"size"}`,
+/// podman-remote's `--log-opt`): its size, path and options, or a refusal of what rpod
+/// does not take.
+fn libpod_log_options(config: Option<&Value>) -> ApiResult<rpod_engine::logs::LogOptions> {
+    let Some(config) = config else {
+        return Ok(Default::default());
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some(Value::Object(options)) = config.get("options") {
+        for (key, value) in options {
+            pairs.push((key.clone(), value.as_str().unwrap_or_default().to_string()));
+        }
+    }
+    if let Some(path) = config
+        .get("path")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+    {
+        pairs.push(("path".into(), path.to_string()));
+    }
+    if let Some(size) = config
+        .get("size")
+        .and_then(Value::as_i64)
+        .filter(|s| *s > 0)
+    {
+        pairs.push(("max-size".into(), size.to_string()));
+    }
+    Ok(rpod_engine::logs::LogOptions::parse(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )?)
 }
 
 #[cfg(test)]

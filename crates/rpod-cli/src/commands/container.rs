@@ -130,32 +130,6 @@ fn time_zone_file(tz: Option<&str>) -> Result<Option<std::path::PathBuf>, Failur
     Ok(Some(file))
 }
 
-/// A size in decimal units as podman reads `--log-opt max-size` (`1k` is 1000 bytes).
-fn decimal_size(text: &str) -> Result<u64, Failure> {
-    let invalid = || {
-        usage(format!(
-            "invalid size {text:?}: use a number with k, m or g"
-        ))
-    };
-    let lower = text.trim().to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let number: f64 = lower[..split].parse().map_err(|_| invalid())?;
-    let factor = match lower[split..].trim_end_matches('b') {
-        "" => 1.0,
-        "k" => 1e3,
-        "m" => 1e6,
-        "g" => 1e9,
-        _ => return Err(invalid()),
-    };
-    let bytes = (number * factor) as u64;
-    if bytes == 0 {
-        return Err(invalid());
-    }
-    Ok(bytes)
-}
-
 /// `--health-*`: the check, or none.
 fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthCheck>, Failure> {
     let on_failure = rpod_engine::health::OnFailure::parse(&args.health_on_failure)?;
@@ -190,40 +164,12 @@ fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthChec
     }))
 }
 
-/// What `--log-opt` sets.
-#[derive(Default)]
-struct LogOptions {
-    max_size: Option<u64>,
-    tag: Option<String>,
-    path: Option<std::path::PathBuf>,
-}
-
-/// `--log-opt`: `max-size=SIZE`, `tag=TAG`, `path=FILE` (absolute, in an existing
-/// directory).
-fn log_options(opts: &[String]) -> Result<LogOptions, Failure> {
-    let mut options = LogOptions::default();
-    for opt in opts {
-        match opt.split_once('=') {
-            Some(("max-size", size)) => options.max_size = Some(decimal_size(size)?),
-            Some(("tag", value)) => options.tag = Some(value.to_string()),
-            Some(("path", path)) => {
-                let path = std::path::PathBuf::from(path);
-                if !path.is_absolute() || !path.parent().is_some_and(|d| d.is_dir()) {
-                    return Err(usage(format!(
-                        "invalid --log-opt path={}: an absolute path in an existing directory",
-                        path.display()
-                    )));
-                }
-                options.path = Some(path);
-            }
-            _ => {
-                return Err(usage(format!(
-                    "invalid --log-opt {opt:?}: use max-size=SIZE, tag=TAG or path=FILE"
-                )))
-            }
-        }
-    }
-    Ok(options)
+/// `--log-opt KEY=VALUE`, each.
+fn log_options(opts: &[String]) -> Result<rpod_engine::logs::LogOptions, Failure> {
+    let pairs = opts
+        .iter()
+        .map(|opt| opt.split_once('=').unwrap_or((opt.as_str(), "")));
+    Ok(rpod_engine::logs::LogOptions::parse(pairs)?)
 }
 
 /// Ports, DNS and hosts flags.
@@ -579,6 +525,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         secrets,
         healthcheck: health_check(args)?,
         log_size_max: log.max_size,
+        log_max_files: log.max_file,
         log_tag: log.tag,
         log_path: log.path,
         timeout: args.timeout.filter(|t| *t > 0),

@@ -119,6 +119,7 @@ impl Engine {
             auto_remove: config.auto_remove,
             restart: config.restart,
             log_size_max: config.log_size_max,
+            log_max_files: config.log_max_files,
             log_tag: config.log_tag.clone(),
             log_path: None,
             passthrough: config.passthrough,

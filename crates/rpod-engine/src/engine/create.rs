@@ -272,6 +272,7 @@ impl Engine {
             auto_remove: options.auto_remove,
             restart: options.restart,
             log_size_max: options.log_size_max,
+            log_max_files: options.log_max_files,
             log_tag: options.log_tag.clone(),
             log_path: options.log_path.clone(),
             passthrough: options.passthrough,

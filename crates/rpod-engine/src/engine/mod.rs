@@ -150,6 +150,8 @@ pub struct CreateOptions {
     pub restart: crate::restart::RestartPolicy,
     /// `--log-opt max-size`: the log is rotated at this size.
     pub log_size_max: Option<u64>,
+    /// `--log-opt max-file`: kept in this many files (rpod-monitor).
+    pub log_max_files: Option<u32>,
     /// `--log-opt tag`.
     pub log_tag: Option<String>,
     /// `--log-opt path`.
@@ -547,6 +549,7 @@ impl Engine {
             cgroups: true,
             monitor: rpod_oci::MonitorOptions {
                 log_size_max: record.config.log_size_max,
+                log_max_files: record.config.log_max_files,
                 timeout: record.config.timeout,
                 // A `--rm` container's own log goes with it right after the exit.
                 no_sync_log: record.config.auto_remove && record.config.log_path.is_none(),

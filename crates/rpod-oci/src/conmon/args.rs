@@ -28,6 +28,8 @@ pub struct CreateArgs<'a> {
     pub attach_record_size: Option<usize>,
     /// rpod-monitor's `--delete-at-exit`.
     pub delete_at_exit: bool,
+    /// rpod-monitor's `--log-max-files` (more than one).
+    pub log_max_files: Option<u32>,
 }
 
 /// What conmon needs to restore instead of create: the checkpoint images (its
@@ -111,6 +113,10 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     push_attach_record_size(&mut argv, a.attach_record_size);
     if a.delete_at_exit {
         argv.push("--delete-at-exit".into());
+    }
+    if let Some(files) = a.log_max_files {
+        argv.push("--log-max-files".into());
+        argv.push(files.to_string());
     }
     if let Some(hold) = a.start_at_create {
         argv.push("--start-at-create".into());
@@ -249,6 +255,7 @@ mod tests {
             start_at_create: None,
             attach_record_size: None,
             delete_at_exit: false,
+            log_max_files: None,
         });
         let expected: Vec<String> = [
             "--api-version",
@@ -325,6 +332,7 @@ mod tests {
             start_at_create,
             attach_record_size: Some(65535),
             delete_at_exit: ctr.monitor.delete_at_exit,
+            log_max_files: ctr.monitor.log_max_files,
         })
     }
 
@@ -421,6 +429,7 @@ mod tests {
             start_at_create: None,
             attach_record_size: None,
             delete_at_exit: false,
+            log_max_files: None,
         });
         let tail = &argv[argv.len() - 5..];
         assert_eq!(

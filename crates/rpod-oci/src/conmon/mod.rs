@@ -632,6 +632,14 @@ impl ConmonRuntime {
         if restore.is_some() && !self.supports_checkpoint() {
             return Err(self.checkpoint_unsupported());
         }
+        let log_max_files = ctr.monitor.log_max_files.filter(|files| *files > 1);
+        if log_max_files.is_some() && !self.monitor_is_ours() {
+            return Err(OciError::Unavailable {
+                operation: "a log kept in several files (--log-opt max-file)",
+                runtime: self.conmon.display().to_string(),
+                reason: "conmon starts the log afresh at its size limit; rpod-monitor keeps the full files".into(),
+            });
+        }
         let persist = self.persist_dir(ctr);
         for dir in [&ctr.run_dir, &persist, &self.exit_dir()] {
             fs::create_dir_all(dir).map_err(|e| OciError::io("creating directory", dir, e))?;
@@ -664,6 +672,7 @@ impl ConmonRuntime {
             start_at_create,
             attach_record_size: self.attach_record_size(),
             delete_at_exit: ctr.monitor.delete_at_exit && self.monitor_is_ours(),
+            log_max_files,
         });
         tracing::debug!(conmon = %self.conmon.display(), ?argv, "starting conmon");
         let stderr_path = ctr.run_dir.join("conmon.stderr");
