@@ -63,7 +63,7 @@ pub fn commit(
         .collect();
     let new_diff_id = format!("sha256:{}", stored.diff_id);
     layers.push(stored);
-    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let now = super::config_time(Utc::now());
     let mut history = if squashed {
         Vec::new()
     } else {

@@ -63,7 +63,7 @@ pub fn import(
             message: "not a tar archive (too short)".into(),
         });
     }
-    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let now = super::config_time(Utc::now());
     let history = HistoryBuilder::default()
         .created(now.clone())
         .created_by(format!("/bin/sh -c #(nop) ADD file:{} in /", origin))

@@ -93,6 +93,25 @@ impl ImageInfo {
     }
 }
 
+/// A time as an image config holds it: RFC 3339 in UTC with as many digits of the second
+/// as it needs, as Go's encoder writes it (`...:05.12345Z`, no trailing zeros). Tools
+/// written in Go (podman, Docker) rewrite a config in that form when they copy an image,
+/// so a config written otherwise would change its bytes, and the image its ID, on the way.
+pub fn config_time(time: chrono::DateTime<chrono::Utc>) -> String {
+    let full = time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    match full.split_once('.') {
+        Some((seconds, fraction)) => {
+            let digits = fraction.trim_end_matches('Z').trim_end_matches('0');
+            if digits.is_empty() {
+                format!("{seconds}Z")
+            } else {
+                format!("{seconds}.{digits}Z")
+            }
+        }
+        None => full,
+    }
+}
+
 pub fn layer_dirs(roots: &Roots) -> LayerDirs {
     LayerDirs::new(&roots.images(), &roots.tmp(), roots.space_guard())
 }
@@ -244,5 +263,29 @@ fn discard_new_layers(store: &Store, roots: &Roots, layers: &[layer::StoredLayer
         .filter(|l| l.created && !used.contains(&l.diff_id))
     {
         remove_layer(&dirs, &layer.diff_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_times_are_written_as_go_writes_them() {
+        let at = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        for (time, written) in [
+            (
+                "2026-11-30T06:24:20.309183370Z",
+                "2026-11-30T06:24:20.30918337Z",
+            ),
+            ("2026-11-30T06:24:20.000000000Z", "2026-11-30T06:24:20Z"),
+            ("2026-11-30T06:24:20.100000000Z", "2026-11-30T06:24:20.1Z"),
+            (
+                "2026-11-30T06:24:20.123456789Z",
+                "2026-11-30T06:24:20.123456789Z",
+            ),
+        ] {
+            assert_eq!(config_time(at(time)), written);
+        }
     }
 }
