@@ -241,6 +241,21 @@ impl<'a> Exchange<'a> {
             .map_err(|e| ApiError::bad_request(format!("decoding the request body: {e}")))
     }
 
+    /// Refuse the query parameters among `names` that are set (not empty, not `false`):
+    /// they ask for what rpod does not do (`what` says of what).
+    pub fn refuse_set(&self, what: &str, names: &[&str]) -> ApiResult<()> {
+        for name in names {
+            if self
+                .req
+                .query(name)
+                .is_some_and(|v| !v.is_empty() && v != "false")
+            {
+                return Err(ApiError::unsupported(format!("{what} {name}")));
+            }
+        }
+        Ok(())
+    }
+
     /// A boolean query parameter as Docker's clients send them (`1`, `true`, `True`, ...).
     pub fn query_bool(&self, name: &str) -> ApiResult<bool> {
         match self.req.query(name) {

@@ -164,6 +164,8 @@ fn dispatch_libpod(
     use crate::libpod::{containers, images, pods};
     Some(match (method, path) {
         ("POST", ["pods", "create"]) => pods::create(context, ex),
+        ("POST", ["play", "kube"] | ["kube", "play"]) => pods::play_kube(context, ex),
+        ("DELETE", ["play", "kube"] | ["kube", "play"]) => pods::down_kube(context, ex),
         ("GET", ["pods", "json"]) => pods::list(context, ex),
         ("POST", ["pods", "prune"]) => pods::prune(context, ex),
         ("GET", ["pods", "stats"]) => pods::stats(context, ex),

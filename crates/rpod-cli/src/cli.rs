@@ -170,6 +170,12 @@ pub enum Command {
     /// Generate files from containers: systemd units.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Play Kubernetes YAML: make and start its pods, or take them down.
+    #[command(subcommand)]
+    Kube(KubeCommand),
+    /// podman's older name of `kube play` (`play kube FILE`).
+    #[command(subcommand)]
+    Play(PlayCommand),
     /// Manage rpod itself: the REST service, information.
     #[command(subcommand)]
     System(SystemCommand),
@@ -2088,6 +2094,43 @@ mod tests {
             "Change the cgroup limits of containers, running or not"
         );
     }
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum KubeCommand {
+    /// Make the pods of a Kubernetes YAML file (Pod, Deployment) and start them.
+    Play(KubePlayArgs),
+    /// Stop and remove the pods a Kubernetes YAML file made.
+    Down(KubeDownArgs),
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum PlayCommand {
+    /// `kube play`.
+    Kube(KubePlayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KubePlayArgs {
+    /// Start the pods (true by default).
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub start: bool,
+    /// Remove pods of the same names first.
+    #[arg(long)]
+    pub replace: bool,
+    /// No pull progress.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// The YAML file, or - for standard input.
+    pub file: String,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeDownArgs {
+    /// The YAML file, or - for standard input.
+    pub file: String,
 }
 
 #[derive(Debug, Subcommand)]

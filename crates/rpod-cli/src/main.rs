@@ -192,6 +192,10 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => o::stats(e, a),
         Command::Events(a) => commands::events::events(e, a),
         Command::Generate(cli::GenerateCommand::Systemd(a)) => commands::generate::systemd(e, a),
+        Command::Kube(cli::KubeCommand::Play(a)) | Command::Play(cli::PlayCommand::Kube(a)) => {
+            commands::kube::play(e, a)
+        }
+        Command::Kube(cli::KubeCommand::Down(a)) => commands::kube::down(e, a),
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => fs::diff(e, a),
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(e, a),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => fs::export(e, a),

@@ -702,3 +702,131 @@ fn a_pods_limits_bound_its_containers_together() {
     }
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
 }
+
+/// `kube play` makes and starts the pods of a Kubernetes file (a Pod and a Deployment);
+/// their containers share the pod's network, get their environment, volumes and limits;
+/// `kube down` removes them. A field rpod cannot honour is refused and nothing is made.
+#[test]
+fn kube_play_runs_a_pod_from_yaml_and_kube_down_removes_it() {
+    let rpod = Rpod::with_image("crun");
+    let host_dir = rpod.dir.path().join("site");
+    std::fs::create_dir(&host_dir).unwrap();
+    std::fs::write(host_dir.join("index.html"), "from the host\n").unwrap();
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: shop
+  labels: {{app: shop}}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: web
+    image: demo
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    volumeMounts:
+    - {{name: site, mountPath: /www, readOnly: true}}
+    resources:
+      limits: {{memory: 64Mi, cpu: 500m}}
+  - name: client
+    image: demo
+    command: ["sh", "-c"]
+    args: ["until wget -qO- http://127.0.0.1:8080/ > /data/page; do sleep 0.1; done; echo $MODE >> /data/page; pwd >> /data/page; cat /data/page; sleep 1000"]
+    workingDir: /tmp
+    env:
+    - {{name: MODE, value: kube}}
+    volumeMounts:
+    - {{name: data, mountPath: /data}}
+    - {{name: scratch, mountPath: /scratch}}
+  volumes:
+  - name: site
+    hostPath: {{path: {site}, type: Directory}}
+  - name: data
+    persistentVolumeClaim: {{claimName: shop-data}}
+  - name: scratch
+    emptyDir: {{}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker
+spec:
+  replicas: 1
+  template:
+    metadata:
+      labels: {{app: worker}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: job
+        image: demo
+        command: ["sleep", "1000"]
+"#,
+        site = host_dir.display()
+    );
+    let file = rpod.dir.path().join("shop.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let file = file.display().to_string();
+    let out = rpod.ok(&["kube", "play", &file]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Pod:", "{out}");
+    assert_eq!(lines[2], "Containers:", "{out}");
+    assert_eq!(lines[5], "", "{out}");
+    assert_eq!(lines[6], "Pod:", "{out}");
+    assert_eq!(lines[8], "Container:", "{out}");
+    assert_eq!(pod_field(&rpod, "shop", "{{.State}}"), "Running");
+    assert_eq!(pod_field(&rpod, "worker-pod", "{{.State}}"), "Running");
+    wait_until("the client read the page", || {
+        rpod.ok(&["logs", "shop-client"]).contains("/tmp")
+    });
+    assert_eq!(
+        rpod.ok(&["logs", "shop-client"]),
+        "from the host\nkube\n/tmp\n"
+    );
+    assert_eq!(
+        rpod.inspect("shop-web", "{{.HostConfig.Memory}}"),
+        (64u64 << 20).to_string()
+    );
+    assert_eq!(rpod.inspect("shop-web", "{{.Config.Labels.app}}"), "shop");
+    assert_eq!(
+        rpod.inspect("worker-pod-job", "{{.Config.Labels.app}}"),
+        "worker"
+    );
+    assert!(rpod
+        .ok(&["volume", "ls", "-q"])
+        .lines()
+        .any(|v| v == "shop-data"));
+    // Played again: the names are taken; with --replace the pods are made anew.
+    let err = rpod.fails(&["kube", "play", &file], 125);
+    assert!(err.contains("shop"), "{err}");
+    rpod.ok(&["play", "kube", "--replace", "--start=false", &file]);
+    assert_eq!(pod_field(&rpod, "shop", "{{.State}}"), "Created");
+    let out = rpod.ok(&["kube", "down", &file]);
+    assert!(
+        out.starts_with("Pods stopped:\n") && out.contains("Pods removed:\n"),
+        "{out}"
+    );
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    // The claim's volume is the user's data: it stays.
+    assert!(rpod
+        .ok(&["volume", "ls", "-q"])
+        .lines()
+        .any(|v| v == "shop-data"));
+    let err = rpod.fails(&["kube", "down", &file], 125);
+    assert!(err.contains("shop"), "{err}");
+
+    // What rpod cannot honour is refused before anything is made.
+    let probe = yaml.replace(
+        "    workingDir: /tmp\n",
+        "    workingDir: /tmp\n    livenessProbe: {exec: {command: [\"true\"]}}\n",
+    );
+    let file = rpod.dir.path().join("probe.yaml");
+    std::fs::write(&file, probe).unwrap();
+    let err = rpod.fails(&["kube", "play", &file.display().to_string()], 125);
+    assert!(err.contains("spec.containers[1].livenessProbe"), "{err}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    rpod.ok(&["volume", "rm", "shop-data"]);
+}

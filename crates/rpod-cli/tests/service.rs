@@ -3269,3 +3269,35 @@ fn docker_log_options_are_taken_or_refused() {
         "{out:?}"
     );
 }
+
+/// podman-remote's `kube play` and `kube down` through the service.
+#[test]
+fn podman_remote_plays_kubernetes_yaml() {
+    let service = Service::start();
+    let file = service.rpod.dir.path().join("pod.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: remote}\nspec:\n  restartPolicy: Never\n  \
+         terminationGracePeriodSeconds: 0\n  containers:\n  - name: main\n    image: demo\n    \
+         command: [sh, -c, 'echo played $GREETING; sleep 1000']\n    env: [{name: GREETING, value: hi}]\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let out = service.podman_ok(&["kube", "play", &file]);
+    assert!(
+        out.starts_with("Pod:\n") && out.contains("\nContainer:\n"),
+        "{out}"
+    );
+    wait_until("the container wrote", || {
+        service.rpod.ok(&["logs", "remote-main"]) == "played hi\n"
+    });
+    let out = service.podman_out(&["kube", "play", "--network", "other", &file]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("network"),
+        "{out:?}"
+    );
+    let out = service.podman_ok(&["kube", "down", &file]);
+    assert!(out.contains("Pods removed:"), "{out}");
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+}

@@ -19,6 +19,7 @@ pub mod human;
 pub mod image;
 pub mod image_filters;
 pub mod isolation;
+pub mod kube;
 pub mod labels;
 pub mod lock;
 pub mod logs;
@@ -55,7 +56,7 @@ pub use container::{
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
     CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted,
-    HostSource, ImageRemoval, ImageVolumes, PathStat, PodOptions, PodView, RemoveOptions,
-    RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
+    HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions, PlayedPod, PodOptions, PodView,
+    RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

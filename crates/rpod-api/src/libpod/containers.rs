@@ -261,24 +261,13 @@ fn flag_either(ex: &Exchange, names: &[&str]) -> ApiResult<bool> {
     Ok(false)
 }
 
-/// Refuse the parameters that ask for what rpod's checkpoints do not do.
-fn refuse_set(ex: &Exchange, names: &[&str]) -> ApiResult<()> {
-    for name in names {
-        if ex
-            .req
-            .query(name)
-            .is_some_and(|v| !v.is_empty() && v != "false")
-        {
-            return Err(ApiError::unsupported(format!("checkpoint option {name}")));
-        }
-    }
-    Ok(())
-}
-
 /// `POST /libpod/containers/{name}/checkpoint` (`podman container checkpoint` remote):
 /// with `export`, the answer is the checkpoint's archive; otherwise podman's report.
 pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    refuse_set(ex, &["preCheckpoint", "withPrevious", "createImage"])?;
+    ex.refuse_set(
+        "checkpoint option",
+        &["preCheckpoint", "withPrevious", "createImage"],
+    )?;
     let export = ex.query_bool("export")?;
     let staging = if export {
         Some(rpod_engine::scratch::ScratchDir::new(
@@ -320,8 +309,8 @@ pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult
 /// `POST /libpod/containers/{name}/restore` (`podman container restore` remote): with
 /// `import`, the body is an exported checkpoint restored into a new container (`name`).
 pub fn restore(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    refuse_set(
-        ex,
+    ex.refuse_set(
+        "checkpoint option",
         &["ignoreVolumes", "ignoreStaticIP", "ignoreStaticMAC", "pod"],
     )?;
     if !ex.req.query_all("publishPorts").is_empty() {

@@ -374,3 +374,63 @@ pub fn stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     }
     ex.json(200, &reports)
 }
+
+/// `POST /libpod/play/kube` (podman-remote's `kube play`): the body is the YAML; podman's
+/// `PlayKubeReport` back. `start` (true by default) and `replace` are taken; the other
+/// options podman has (networks, log drivers, builds, static addresses) are refused when set.
+pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    ex.refuse_set(
+        "kube play option",
+        &[
+            "network",
+            "logDriver",
+            "logOptions",
+            "staticIPs",
+            "staticMACs",
+            "noHosts",
+            "userns",
+            "build",
+            "contextDir",
+            "configmaps",
+            "annotations",
+            "publishPorts",
+        ],
+    )?;
+    let options = rpod_engine::PlayOptions {
+        start: ex.query_bool_or("start", true)?,
+        replace: ex.query_bool("replace")?,
+    };
+    let yaml = kube_body(ex)?;
+    let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;
+    let pods: Vec<Value> = played
+        .iter()
+        .map(|pod| {
+            json!({
+                "ID": pod.id,
+                "Containers": pod.containers,
+                "InitContainers": [],
+                "Logs": [],
+                "ContainerErrors": [],
+            })
+        })
+        .collect();
+    ex.json(
+        200,
+        &json!({ "Pods": pods, "Volumes": [], "RmReport": [], "StopReport": [] }),
+    )
+}
+
+/// `DELETE /libpod/play/kube` (podman-remote's `kube down`): the pods the YAML makes,
+/// removed.
+pub fn down_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let yaml = kube_body(ex)?;
+    let removed = context.engine.kube_down(&yaml)?;
+    let report: Vec<Value> = removed.iter().map(|id| json!({ "Id": id })).collect();
+    ex.json(200, &json!({ "StopReport": report, "RmReport": report }))
+}
+
+/// A Kubernetes YAML request body (at most 4 MiB).
+fn kube_body(ex: &mut Exchange) -> ApiResult<String> {
+    let body = ex.conn.read_body(4 << 20)?;
+    String::from_utf8(body).map_err(|_| ApiError::bad_request("the YAML is not UTF-8"))
+}

@@ -5,6 +5,7 @@ pub mod events;
 pub mod filesystem;
 pub mod generate;
 pub mod image;
+pub mod kube;
 pub mod logs;
 pub mod network;
 pub mod observe;

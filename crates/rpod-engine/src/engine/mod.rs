@@ -14,6 +14,7 @@ mod exec;
 mod filesystem;
 mod healthcheck;
 mod images;
+mod kube;
 mod leftovers;
 mod manage;
 mod namespaces;
@@ -41,6 +42,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use clone::CloneOptions;
 pub use images::{HistoryStep, ImageRemoval};
+pub use kube::{PlayOptions, PlayedPod};
 pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
 pub use reset::ResetReport;
 

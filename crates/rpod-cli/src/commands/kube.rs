@@ -1,0 +1,72 @@
+//! `rpod kube play` (also `play kube`) and `rpod kube down`: the engine's `kube_play` and
+//! `kube_down` over a YAML file or standard input, reported as podman reports them.
+
+use std::io::Read;
+
+use rpod_engine::{Engine, PlayOptions};
+
+use crate::cli::{KubeDownArgs, KubePlayArgs};
+use crate::exit::{usage, Outcome};
+
+/// Kubernetes YAML is small: a larger input is refused before it is parsed.
+const MAX_YAML: u64 = 4 << 20;
+
+fn read_yaml(file: &str) -> Result<String, crate::exit::Failure> {
+    let mut text = String::new();
+    let read = if file == "-" {
+        std::io::stdin()
+            .take(MAX_YAML + 1)
+            .read_to_string(&mut text)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(MAX_YAML + 1).read_to_string(&mut text))
+    };
+    read.map_err(|e| usage(format!("reading {file}: {e}")))?;
+    if text.len() as u64 > MAX_YAML {
+        return Err(usage(format!("{file}: larger than {MAX_YAML} bytes")));
+    }
+    Ok(text)
+}
+
+pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
+    let yaml = read_yaml(&args.file)?;
+    let quiet = args.quiet;
+    let mut progress = |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    let options = PlayOptions {
+        start: args.start,
+        replace: args.replace,
+    };
+    for pod in engine.kube_play(&yaml, &options, &mut progress)? {
+        println!("Pod:\n{}", pod.id);
+        println!(
+            "{}",
+            if pod.containers.len() == 1 {
+                "Container:"
+            } else {
+                "Containers:"
+            }
+        );
+        for id in &pod.containers {
+            println!("{id}");
+        }
+        println!();
+    }
+    Ok(0)
+}
+
+pub fn down(engine: &Engine, args: KubeDownArgs) -> Outcome {
+    let yaml = read_yaml(&args.file)?;
+    let removed = engine.kube_down(&yaml)?;
+    println!("Pods stopped:");
+    for id in &removed {
+        println!("{id}");
+    }
+    println!("Pods removed:");
+    for id in &removed {
+        println!("{id}");
+    }
+    Ok(0)
+}

@@ -1,0 +1,809 @@
+//! Kubernetes YAML for `kube play` and `kube down`: the `Pod` and `Deployment` documents
+//! of a file turned into what `pod create` and `create --pod` take, as podman's `kube play`
+//! does. Only the fields rpod can honour are read; any other field that would change what
+//! runs is refused by its path (`spec.containers[0].livenessProbe`), never dropped.
+//! Fields that only inform a scheduler or a cluster (`resources.requests`,
+//! `terminationMessagePath`, ...) are passed over.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_norway::Value;
+
+use crate::engine::{CreateOptions, PodOptions};
+use crate::mounts::MountSpec;
+use crate::network::ports::PortMapping;
+use crate::restart::RestartPolicy;
+use crate::{EngineError, Result};
+
+/// A document's fields that no kind of rpod's uses but that do not change what runs.
+const PASSED_OVER: &[&str] = &[
+    // Container.
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    // PodSpec.
+    "dnsPolicy",
+    "schedulerName",
+    "enableServiceLinks",
+    "serviceAccountName",
+    "serviceAccount",
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "priority",
+    "priorityClassName",
+    // Metadata.
+    "namespace",
+    "creationTimestamp",
+    "uid",
+    "resourceVersion",
+    "generation",
+    // Deployment.
+    "selector",
+    "strategy",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "minReadySeconds",
+];
+
+fn refuse(path: &str, what: impl std::fmt::Display) -> EngineError {
+    EngineError::NotSupported(format!("kube play: {path}: {what}"))
+}
+
+fn bad(path: &str, what: impl std::fmt::Display) -> EngineError {
+    EngineError::InvalidArg(format!("kube play: {path}: {what}"))
+}
+
+/// Fields left in `rest` that change what runs.
+fn check_rest(path: &str, rest: &BTreeMap<String, Value>) -> Result<()> {
+    match rest
+        .iter()
+        .find(|(key, value)| !PASSED_OVER.contains(&key.as_str()) && !is_empty(value))
+    {
+        Some((key, _)) => Err(refuse(&format!("{path}.{key}"), "not supported")),
+        None => Ok(()),
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Mapping(m) => m.is_empty(),
+        Value::Sequence(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Document {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    spec: Value,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeploymentSpec {
+    #[serde(default)]
+    replicas: Option<u32>,
+    template: Template,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Template {
+    #[serde(default)]
+    metadata: Metadata,
+    spec: PodSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodSpec {
+    containers: Vec<Container>,
+    #[serde(default)]
+    restart_policy: Option<String>,
+    #[serde(default)]
+    host_network: bool,
+    #[serde(default)]
+    hostname: Option<String>,
+    #[serde(default)]
+    volumes: Vec<Volume>,
+    #[serde(default)]
+    termination_grace_period_seconds: Option<u32>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Container {
+    name: String,
+    image: String,
+    #[serde(default)]
+    command: Option<Vec<String>>,
+    #[serde(default)]
+    args: Option<Vec<String>>,
+    #[serde(default)]
+    env: Vec<EnvVar>,
+    #[serde(default)]
+    working_dir: Option<String>,
+    #[serde(default)]
+    ports: Vec<ContainerPort>,
+    #[serde(default)]
+    resources: Option<Resources>,
+    #[serde(default)]
+    security_context: Option<SecurityContext>,
+    #[serde(default)]
+    volume_mounts: Vec<VolumeMount>,
+    #[serde(default)]
+    stdin: bool,
+    #[serde(default)]
+    tty: bool,
+    #[serde(default)]
+    image_pull_policy: Option<String>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvVar {
+    name: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    value_from: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContainerPort {
+    container_port: u16,
+    #[serde(default)]
+    host_port: Option<u16>,
+    #[serde(default, rename = "hostIP")]
+    host_ip: Option<String>,
+    #[serde(default)]
+    protocol: Option<String>,
+    // `name` only names the port for a Service: passed over.
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Resources {
+    #[serde(default)]
+    limits: BTreeMap<String, Value>,
+    /// Scheduling hints: nothing runs differently for them.
+    #[serde(default)]
+    #[allow(dead_code)]
+    requests: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecurityContext {
+    #[serde(default)]
+    privileged: Option<bool>,
+    #[serde(default)]
+    run_as_user: Option<u32>,
+    #[serde(default)]
+    run_as_group: Option<u32>,
+    #[serde(default)]
+    read_only_root_filesystem: Option<bool>,
+    #[serde(default)]
+    allow_privilege_escalation: Option<bool>,
+    #[serde(default)]
+    capabilities: Option<Capabilities>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Capabilities {
+    #[serde(default)]
+    add: Vec<String>,
+    #[serde(default)]
+    drop: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VolumeMount {
+    name: String,
+    mount_path: String,
+    #[serde(default)]
+    read_only: bool,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Volume {
+    name: String,
+    #[serde(default)]
+    host_path: Option<HostPath>,
+    #[serde(default)]
+    empty_dir: Option<Value>,
+    #[serde(default)]
+    persistent_volume_claim: Option<Claim>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HostPath {
+    path: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Claim {
+    claim_name: String,
+    #[serde(default)]
+    read_only: bool,
+}
+
+/// When a container's image is pulled (`imagePullPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// `IfNotPresent` (the default here, as podman's for a tagged image).
+    Missing,
+    Always,
+    Never,
+}
+
+/// One container of a planned pod.
+#[derive(Debug, Clone)]
+pub struct PlannedContainer {
+    pub options: CreateOptions,
+    pub pull: PullPolicy,
+    /// A `hostPath` of type `DirectoryOrCreate` is made before the create.
+    pub make_dirs: Vec<std::path::PathBuf>,
+}
+
+/// A pod of the file, ready to be made.
+#[derive(Debug, Clone)]
+pub struct PlannedPod {
+    pub name: String,
+    pub pod: PodOptions,
+    pub containers: Vec<PlannedContainer>,
+}
+
+/// The names of the pods a file makes (`kube down`).
+pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
+    Ok(plan(yaml)?.into_iter().map(|p| p.name).collect())
+}
+
+/// Every document of the file, turned into pods. A file with no Pod or Deployment, or
+/// with another kind, is refused.
+pub fn plan(yaml: &str) -> Result<Vec<PlannedPod>> {
+    let mut pods = Vec::new();
+    for (index, document) in serde_norway::Deserializer::from_str(yaml).enumerate() {
+        let value =
+            Value::deserialize(document).map_err(|e| bad(&format!("document {}", index + 1), e))?;
+        if value.is_null() {
+            continue;
+        }
+        let document: Document = serde_norway::from_value(value)
+            .map_err(|e| bad(&format!("document {}", index + 1), e))?;
+        check_rest("metadata", &document.metadata.rest)?;
+        match document.kind.as_str() {
+            "Pod" => {
+                let spec: PodSpec =
+                    serde_norway::from_value(document.spec).map_err(|e| bad("Pod spec", e))?;
+                pods.push(plan_pod(
+                    &document.metadata,
+                    document.metadata.name.clone(),
+                    spec,
+                    "spec",
+                )?);
+            }
+            "Deployment" => {
+                let spec: DeploymentSpec = serde_norway::from_value(document.spec)
+                    .map_err(|e| bad("Deployment spec", e))?;
+                check_rest("spec", &spec.rest)?;
+                if spec.replicas.is_some_and(|r| r > 1) {
+                    return Err(refuse("spec.replicas", "more than one replica"));
+                }
+                check_rest("spec.template.metadata", &spec.template.metadata.rest)?;
+                let mut metadata = spec.template.metadata;
+                if metadata.labels.is_empty() {
+                    metadata.labels = document.metadata.labels.clone();
+                }
+                // podman names a Deployment's pod after it, with `-pod`.
+                let name = format!("{}-pod", document.metadata.name);
+                pods.push(plan_pod(
+                    &metadata,
+                    name,
+                    spec.template.spec,
+                    "spec.template.spec",
+                )?);
+            }
+            "" => return Err(bad(&format!("document {}", index + 1), "no kind")),
+            other => {
+                return Err(refuse(
+                    "kind",
+                    format!("{other} (rpod plays Pod and Deployment)"),
+                ))
+            }
+        }
+    }
+    if pods.is_empty() {
+        return Err(bad("the file", "no Pod or Deployment in it"));
+    }
+    Ok(pods)
+}
+
+fn plan_pod(metadata: &Metadata, name: String, spec: PodSpec, at: &str) -> Result<PlannedPod> {
+    check_rest(at, &spec.rest)?;
+    if name.is_empty() || name == "-pod" {
+        return Err(bad("metadata.name", "a pod needs a name"));
+    }
+    if spec.containers.is_empty() {
+        return Err(bad(&format!("{at}.containers"), "a pod needs a container"));
+    }
+    let restart = match spec.restart_policy.as_deref() {
+        None | Some("Always") => "always",
+        Some("OnFailure") => "on-failure",
+        Some("Never") => "no",
+        Some(other) => {
+            return Err(bad(
+                &format!("{at}.restartPolicy"),
+                format!("{other:?} is not Always, OnFailure or Never"),
+            ))
+        }
+    };
+    let restart = RestartPolicy::parse(restart)?;
+    let volumes: BTreeMap<&str, &Volume> =
+        spec.volumes.iter().map(|v| (v.name.as_str(), v)).collect();
+    for (i, volume) in spec.volumes.iter().enumerate() {
+        check_rest(&format!("{at}.volumes[{i}]"), &volume.rest)?;
+    }
+    let mut infra_network = CreateOptions {
+        network: spec
+            .host_network
+            .then_some(crate::container::NetworkMode::Host),
+        ..Default::default()
+    };
+    let mut containers = Vec::new();
+    for (i, container) in spec.containers.iter().enumerate() {
+        let path = format!("{at}.containers[{i}]");
+        check_rest(&path, &container.rest)?;
+        let mut options = container_options(container, &path, &volumes)?;
+        options.name = Some(format!("{name}-{}", container.name));
+        options.restart = restart;
+        options.labels = metadata.labels.clone();
+        options.annotations = metadata.annotations.clone();
+        options.stop_timeout = spec.termination_grace_period_seconds;
+        for (p, port) in container.ports.iter().enumerate() {
+            if let Some(mapping) = port_mapping(port, &format!("{path}.ports[{p}]"))? {
+                infra_network.net.ports.push(mapping);
+            }
+        }
+        let pull = match container.image_pull_policy.as_deref() {
+            None | Some("IfNotPresent") => PullPolicy::Missing,
+            Some("Always") => PullPolicy::Always,
+            Some("Never") => PullPolicy::Never,
+            Some(other) => {
+                return Err(bad(
+                    &format!("{path}.imagePullPolicy"),
+                    format!("{other:?} is not Always, IfNotPresent or Never"),
+                ))
+            }
+        };
+        let make_dirs = container
+            .volume_mounts
+            .iter()
+            .filter_map(|m| volumes.get(m.name.as_str()))
+            .filter_map(|v| v.host_path.as_ref())
+            .filter(|h| h.kind.as_deref() == Some("DirectoryOrCreate"))
+            .map(|h| std::path::PathBuf::from(&h.path))
+            .collect();
+        containers.push(PlannedContainer {
+            options,
+            pull,
+            make_dirs,
+        });
+    }
+    let pod = PodOptions {
+        name: Some(name.clone()),
+        labels: metadata.labels.clone(),
+        hostname: spec.hostname.clone(),
+        infra_network,
+        ..Default::default()
+    };
+    Ok(PlannedPod {
+        name,
+        pod,
+        containers,
+    })
+}
+
+fn container_options(
+    container: &Container,
+    path: &str,
+    volumes: &BTreeMap<&str, &Volume>,
+) -> Result<CreateOptions> {
+    if container.image.is_empty() {
+        return Err(bad(&format!("{path}.image"), "a container needs an image"));
+    }
+    let mut options = CreateOptions {
+        image: Some(container.image.clone()),
+        // Kubernetes' command replaces the entrypoint, its args the command.
+        entrypoint: container.command.clone(),
+        command: container.args.clone().unwrap_or_default(),
+        workdir: container.working_dir.clone(),
+        terminal: container.tty,
+        stdin: container.stdin,
+        log_to_file: true,
+        ..Default::default()
+    };
+    if container.command.is_some() && container.args.is_none() {
+        // A command alone runs as given, without the image's CMD.
+        options.command = Vec::new();
+    }
+    for (e, var) in container.env.iter().enumerate() {
+        if var.value_from.is_some() {
+            return Err(refuse(
+                &format!("{path}.env[{e}].valueFrom"),
+                "values from ConfigMaps, Secrets or fields",
+            ));
+        }
+        options.env.push(format!(
+            "{}={}",
+            var.name,
+            var.value.clone().unwrap_or_default()
+        ));
+    }
+    if let Some(resources) = &container.resources {
+        for (key, value) in &resources.limits {
+            let at = format!("{path}.resources.limits.{key}");
+            match key.as_str() {
+                "memory" => options.memory = Some(memory_quantity(value, &at)?),
+                "cpu" => options.cpus = Some(cpu_quantity(value, &at)?),
+                _ => return Err(refuse(&at, "not supported")),
+            }
+        }
+    }
+    if let Some(context) = &container.security_context {
+        check_rest(&format!("{path}.securityContext"), &context.rest)?;
+        let capabilities = context.capabilities.as_ref();
+        let mut opts = Vec::new();
+        if context.allow_privilege_escalation == Some(false) {
+            opts.push("no-new-privileges".to_string());
+        }
+        options.security = crate::security::SecurityOptions::from_flags(
+            context.privileged.unwrap_or(false),
+            capabilities.map(|c| c.add.as_slice()).unwrap_or_default(),
+            capabilities.map(|c| c.drop.as_slice()).unwrap_or_default(),
+            &opts,
+        )?;
+        options.read_only = context.read_only_root_filesystem.unwrap_or(false);
+        options.user = match (context.run_as_user, context.run_as_group) {
+            (Some(uid), Some(gid)) => Some(format!("{uid}:{gid}")),
+            (Some(uid), None) => Some(uid.to_string()),
+            (None, Some(_)) => {
+                return Err(refuse(
+                    &format!("{path}.securityContext.runAsGroup"),
+                    "without runAsUser",
+                ))
+            }
+            (None, None) => None,
+        };
+    }
+    for (m, mount) in container.volume_mounts.iter().enumerate() {
+        let at = format!("{path}.volumeMounts[{m}]");
+        check_rest(&at, &mount.rest)?;
+        let volume = volumes
+            .get(mount.name.as_str())
+            .ok_or_else(|| bad(&at, format!("no volume named {:?}", mount.name)))?;
+        options.mounts.push(mount_of(volume, mount, &at)?);
+    }
+    Ok(options)
+}
+
+fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec> {
+    let target = &mount.mount_path;
+    let read_only = |ro: bool| if ro { ":ro" } else { "" };
+    if let Some(host) = &volume.host_path {
+        match host.kind.as_deref() {
+            None | Some("") | Some("Directory") | Some("DirectoryOrCreate") | Some("File") => {}
+            Some(other) => return Err(refuse(&format!("{at} hostPath type"), other)),
+        }
+        if !host.path.starts_with('/') {
+            return Err(bad(at, format!("hostPath {:?} is not absolute", host.path)));
+        }
+        let text = format!("{}:{target}{}", host.path, read_only(mount.read_only));
+        return crate::mounts::parse_volume_absolute(&text);
+    }
+    if let Some(claim) = &volume.persistent_volume_claim {
+        let text = format!(
+            "{}:{target}{}",
+            claim.claim_name,
+            read_only(mount.read_only || claim.read_only)
+        );
+        return crate::mounts::parse_volume_absolute(&text);
+    }
+    if volume.empty_dir.is_some() {
+        // An anonymous volume, removed with its container (podman's emptyDir).
+        let mut spec = crate::mounts::parse_volume_absolute(target)?;
+        if mount.read_only {
+            spec.options.push("ro".into());
+        }
+        return Ok(spec);
+    }
+    Err(refuse(
+        at,
+        format!(
+            "volume {:?} is not a hostPath, persistentVolumeClaim or emptyDir",
+            volume.name
+        ),
+    ))
+}
+
+fn port_mapping(port: &ContainerPort, at: &str) -> Result<Option<PortMapping>> {
+    let protocol = port
+        .protocol
+        .as_deref()
+        .unwrap_or("TCP")
+        .to_ascii_lowercase();
+    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(bad(at, format!("protocol {protocol:?}")));
+    }
+    // Only a host port publishes (as podman's kube play): a containerPort alone informs.
+    let Some(host_port) = port.host_port.filter(|p| *p > 0) else {
+        return Ok(None);
+    };
+    let host_ip = port.host_ip.clone().unwrap_or_default();
+    let spec = if host_ip.is_empty() {
+        format!("{host_port}:{}/{protocol}", port.container_port)
+    } else {
+        format!("{host_ip}:{host_port}:{}/{protocol}", port.container_port)
+    };
+    let mut mappings = crate::network::ports::parse_publish(&spec)?;
+    Ok(mappings.pop())
+}
+
+fn quantity_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `128Mi`, `1G`, `500k`, bytes.
+fn memory_quantity(value: &Value, at: &str) -> Result<i64> {
+    let text = quantity_text(value).ok_or_else(|| bad(at, "not a quantity"))?;
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let number: f64 = text[..split]
+        .parse()
+        .map_err(|_| bad(at, format!("{text:?} is not a quantity")))?;
+    let factor: f64 = match &text[split..] {
+        "" => 1.0,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => 1024.0 * 1024.0 * 1024.0,
+        "Ti" => 1024.0_f64.powi(4),
+        other => return Err(bad(at, format!("unknown unit {other:?}"))),
+    };
+    let bytes = (number * factor) as i64;
+    if bytes <= 0 {
+        return Err(bad(at, format!("{text:?} is not more than zero")));
+    }
+    Ok(bytes)
+}
+
+/// `500m`, `1`, `0.5`.
+fn cpu_quantity(value: &Value, at: &str) -> Result<f64> {
+    let text = quantity_text(value).ok_or_else(|| bad(at, "not a quantity"))?;
+    let cpus = match text.strip_suffix('m') {
+        Some(milli) => milli.parse::<f64>().map(|m| m / 1000.0),
+        None => text.parse::<f64>(),
+    }
+    .map_err(|_| bad(at, format!("{text:?} is not a CPU quantity")))?;
+    if !(cpus > 0.0 && cpus.is_finite()) {
+        return Err(bad(at, format!("{text:?} is not more than zero")));
+    }
+    Ok(cpus)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WEB: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels:
+    app: shop
+spec:
+  restartPolicy: Never
+  hostname: front
+  containers:
+  - name: server
+    image: demo
+    command: ["httpd", "-f"]
+    args: ["-p", "80"]
+    env:
+    - name: MODE
+      value: test
+    workingDir: /srv
+    ports:
+    - containerPort: 80
+      hostPort: 8080
+      hostIP: 127.0.0.1
+    - containerPort: 9000
+    resources:
+      limits:
+        memory: 64Mi
+        cpu: 500m
+      requests:
+        memory: 32Mi
+    securityContext:
+      readOnlyRootFilesystem: true
+      allowPrivilegeEscalation: false
+      capabilities:
+        drop: [NET_RAW]
+    volumeMounts:
+    - name: data
+      mountPath: /data
+    - name: scratch
+      mountPath: /scratch
+    terminationMessagePath: /dev/termination-log
+  - name: sidecar
+    image: demo
+    command: ["sleep", "1000"]
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: shop-data
+  - name: scratch
+    emptyDir: {}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: worker}
+  template:
+    metadata:
+      labels: {app: worker}
+    spec:
+      containers:
+      - name: job
+        image: demo
+        imagePullPolicy: Never
+"#;
+
+    #[test]
+    fn pods_and_deployments_become_pods_and_their_containers() {
+        let pods = plan(WEB).unwrap();
+        assert_eq!(pods.len(), 2);
+        let web = &pods[0];
+        assert_eq!(web.name, "web");
+        assert_eq!(web.pod.hostname.as_deref(), Some("front"));
+        assert_eq!(web.pod.labels["app"], "shop");
+        let ports = &web.pod.infra_network.net.ports;
+        assert_eq!(ports.len(), 1, "only a hostPort publishes");
+        assert_eq!(
+            (
+                ports[0].host_ip.as_str(),
+                ports[0].host_port,
+                ports[0].container_port
+            ),
+            ("127.0.0.1", 8080, 80)
+        );
+        let server = &web.containers[0].options;
+        assert_eq!(server.name.as_deref(), Some("web-server"));
+        assert_eq!(
+            server.entrypoint,
+            Some(vec!["httpd".to_string(), "-f".to_string()])
+        );
+        assert_eq!(server.command, ["-p", "80"]);
+        assert_eq!(server.env, ["MODE=test"]);
+        assert_eq!(server.workdir.as_deref(), Some("/srv"));
+        assert_eq!(server.memory, Some(64 << 20));
+        assert_eq!(server.cpus, Some(0.5));
+        assert!(server.read_only && server.security.no_new_privileges);
+        assert_eq!(server.security.cap_drop, ["CAP_NET_RAW"]);
+        assert_eq!(server.mounts.len(), 2);
+        assert_eq!(server.mounts[0].volume.as_deref(), Some("shop-data"));
+        assert!(server.mounts[1].anonymous);
+        assert_eq!(web.containers[0].pull, PullPolicy::Missing);
+        let sidecar = &web.containers[1].options;
+        assert_eq!(
+            sidecar.entrypoint,
+            Some(vec!["sleep".to_string(), "1000".to_string()])
+        );
+        assert!(
+            sidecar.command.is_empty(),
+            "a command alone drops the image's CMD"
+        );
+        let worker = &pods[1];
+        assert_eq!(worker.name, "worker-pod");
+        assert_eq!(
+            worker.containers[0].options.name.as_deref(),
+            Some("worker-pod-job")
+        );
+        assert_eq!(worker.containers[0].pull, PullPolicy::Never);
+        assert_eq!(
+            worker.containers[0].options.restart,
+            RestartPolicy::parse("always").unwrap()
+        );
+        assert_eq!(pod_names(WEB).unwrap(), ["web", "worker-pod"]);
+    }
+
+    #[test]
+    fn what_would_change_what_runs_is_refused_by_its_path() {
+        let pod = |containers: &str| {
+            format!("kind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{containers}")
+        };
+        for (yaml, says) in [
+            (pod("  - {name: a, image: demo, livenessProbe: {exec: {command: [true]}}}\n"), "spec.containers[0].livenessProbe"),
+            (pod("  - {name: a, image: demo, env: [{name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}]}\n"), "valueFrom"),
+            (pod("  - {name: a, image: demo, resources: {limits: {nvidia.com/gpu: 1}}}\n"), "nvidia.com/gpu"),
+            (pod("  - {name: a, image: demo, volumeMounts: [{name: nope, mountPath: /x}]}\n"), "no volume named"),
+            (pod("  - {name: a, image: demo, resources: {limits: {memory: 12Qi}}}\n"), "unit"),
+            ("kind: Service\nmetadata: {name: s}\n".to_string(), "Service"),
+            ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: 3, template: {spec: {containers: [{name: a, image: demo}]}}}\n".to_string(), "replica"),
+            ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo}], containers: [{name: a, image: demo}]}\n".to_string(), "initContainers"),
+            ("kind: Pod\nmetadata: {name: p}\nspec: {restartPolicy: Sometimes, containers: [{name: a, image: demo}]}\n".to_string(), "Sometimes"),
+            ("".to_string(), "no Pod"),
+            ("kind: Pod\nmetadata: {name: p}\nspec: [1]\n".to_string(), "Pod spec"),
+        ] {
+            let err = plan(&yaml).unwrap_err().to_string();
+            assert!(err.contains(says), "{says}: {err}");
+        }
+    }
+
+    #[test]
+    fn quantities_read_as_kubernetes_writes_them() {
+        let value = |t: &str| Value::String(t.into());
+        assert_eq!(memory_quantity(&value("1Gi"), "m").unwrap(), 1 << 30);
+        assert_eq!(memory_quantity(&value("500M"), "m").unwrap(), 500_000_000);
+        assert_eq!(
+            memory_quantity(&Value::Number(1024.into()), "m").unwrap(),
+            1024
+        );
+        assert!(memory_quantity(&value("0"), "m").is_err());
+        assert_eq!(cpu_quantity(&value("250m"), "c").unwrap(), 0.25);
+        assert_eq!(cpu_quantity(&Value::Number(2.into()), "c").unwrap(), 2.0);
+        assert!(cpu_quantity(&value("lots"), "c").is_err());
+    }
+}
