@@ -411,3 +411,45 @@ fn a_read_only_store_still_answers_read_only_commands() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// A runtime call a killed command left running (its `runc create`, outside the
+/// container's cgroups, cleans up after itself when it fails, and would remove the state
+/// of the next create) is killed before the container starts again.
+#[test]
+fn a_runtime_call_left_running_is_killed_before_the_next_start() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod
+        .ok(&["create", "demo", "sleep", "1000"])
+        .trim()
+        .to_string();
+    // What the killed command left: its monitor's PID file (the monitor itself gone) and a
+    // process that looks like the runtime's create of this container.
+    let run_dir = rpod.runroot().join("containers").join(&id);
+    fs::create_dir_all(&run_dir).unwrap();
+    fs::write(run_dir.join("conmon.pid"), "999999").unwrap();
+    let root = rpod.runroot().join("runtimes/runc");
+    // (Short sleeps: killed, the shell leaves no long-lived child holding anything.)
+    let mut stray = std::process::Command::new("sh")
+        .args(["-c", "while :; do sleep 0.1; done", "runc", "--root"])
+        .arg(&root)
+        .args(["create", "--bundle", "/nonexistent", &id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = stray.id() as i32;
+    rpod.ok(&["start", &id]);
+    let gone = (0..100).any(|_| {
+        if let Ok(Some(_)) = stray.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        false
+    });
+    if !gone {
+        let _ = stray.kill();
+    }
+    assert!(gone, "the stray runtime call {pid} was left running");
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+}

@@ -31,7 +31,12 @@ impl Engine {
         }
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
-        let state_dir = self.roots.runtime_state(runtime.name()).join(record.id());
+        let runtime_root = self.roots.runtime_state(runtime.name());
+        let state_dir = runtime_root.join(record.id());
+        // Signs of an interrupted command (a fresh container has neither): only then is
+        // it worth looking for its runtime processes below.
+        let interrupted =
+            state_dir.exists() || self.roots.run_dir(record.id()).join("conmon.pid").exists();
         if state_dir.exists() {
             tracing::info!(
                 id = record.id(),
@@ -68,6 +73,12 @@ impl Engine {
                 );
                 wait_pid_exit(pid, Some(MONITOR_GONE_TIMEOUT));
             }
+        }
+        // A runtime call the killed command or its monitor had started (`runc create`,
+        // outside the container's cgroups) would clean up after itself when its child
+        // dies, removing the state directory of the create that follows: it goes first.
+        if interrupted {
+            kill_runtime_calls(&runtime_root, record.id());
         }
         remove_cgroups(&record.config);
         // A runtime killed while creating may leave a state directory it cannot read back
@@ -108,6 +119,57 @@ impl Engine {
         });
         let names_container = args.any(|a| a == record.id());
         (is_conmon && names_container).then_some(pid)
+    }
+}
+
+/// Kill and wait for the runtime calls about the container: processes whose command line
+/// has this store's runtime root as its `--root` and the container's ID (`runc --root
+/// ROOT ... create ... ID`; a monitor passes the root on as `--runtime-arg`s, so it is not
+/// one of them).
+fn kill_runtime_calls(runtime_root: &std::path::Path, id: &str) {
+    let root = runtime_root.as_os_str().as_encoded_bytes();
+    let mut joined = b"--root=".to_vec();
+    joined.extend_from_slice(root);
+    let me = std::process::id() as i32;
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return;
+    };
+    let mut killed = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let names_root = args
+            .windows(2)
+            .any(|pair| pair[0] == b"--root" && pair[1] == root)
+            || args.contains(&joined.as_slice());
+        let names_container = args.contains(&id.as_bytes());
+        if names_root && names_container {
+            tracing::info!(
+                pid,
+                id,
+                "killing a runtime call left by an interrupted command"
+            );
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            killed.push(pid);
+        }
+    }
+    for pid in killed {
+        wait_pid_exit(pid, Some(MONITOR_GONE_TIMEOUT));
     }
 }
 
