@@ -381,6 +381,22 @@ mod tests {
         filtered(path, &LogFilter::default())
     }
 
+    /// The lines `follow` hands over until `writing` is cleared.
+    fn followed(path: &Path, writing: &std::sync::atomic::AtomicBool) -> Vec<LogLine> {
+        let mut seen = Vec::new();
+        follow(
+            path,
+            &LogFilter::default(),
+            || writing.load(std::sync::atomic::Ordering::SeqCst),
+            |line| {
+                seen.push(line.clone());
+                Ok(())
+            },
+        )
+        .unwrap();
+        seen
+    }
+
     #[test]
     fn each_line_streams_the_window_and_keeps_only_the_tail() {
         let dir = tempfile::tempdir().unwrap();
@@ -434,17 +450,10 @@ mod tests {
                 writing.store(false, std::sync::atomic::Ordering::SeqCst);
             })
         };
-        let mut seen = Vec::new();
-        follow(
-            &path,
-            &LogFilter::default(),
-            || writing.load(std::sync::atomic::Ordering::SeqCst),
-            |line| {
-                seen.push((line.stream, line.text.clone()));
-                Ok(())
-            },
-        )
-        .unwrap();
+        let seen: Vec<(Stream, String)> = followed(&path, &writing)
+            .into_iter()
+            .map(|l| (l.stream, l.text))
+            .collect();
         writer.join().unwrap();
         assert_eq!(seen.len(), 4, "{seen:?}");
         assert_eq!(seen[0], (Stream::Stdout, "line 0".to_string()));
@@ -513,17 +522,10 @@ mod tests {
                 writing.store(false, std::sync::atomic::Ordering::SeqCst);
             })
         };
-        let mut seen = Vec::new();
-        follow(
-            &path,
-            &LogFilter::default(),
-            || writing.load(std::sync::atomic::Ordering::SeqCst),
-            |line| {
-                seen.push(line.text.clone());
-                Ok(())
-            },
-        )
-        .unwrap();
+        let seen: Vec<String> = followed(&path, &writing)
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
         writer.join().unwrap();
         assert_eq!(seen, ["line 0", "line 1", "line 2", "line 3"]);
     }
