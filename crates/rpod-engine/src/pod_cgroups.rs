@@ -10,10 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::resources::CPU_PERIOD;
 use crate::{EngineError, Result};
-
-/// The CFS period a `--cpus` quota is expressed in (podman's and Docker's).
-const CPU_PERIOD: u64 = 100_000;
 
 /// The v1 controllers a pod's limits are written to.
 const V1_CONTROLLERS: [&str; 4] = ["cpu", "cpuset", "memory", "blkio"];
@@ -42,56 +40,17 @@ impl PodLimits {
     }
 
     /// Values a kernel would refuse, or that contradict each other, said before anything
-    /// is made.
+    /// is made: the checks of a container's same limits.
     pub fn check(&self) -> Result<()> {
-        let bad = |message: String| Err(EngineError::InvalidArg(message));
-        if let Some(cpus) = self.cpus {
-            if !(cpus > 0.0 && cpus.is_finite() && cpus <= 1024.0) {
-                return bad(format!("invalid --cpus {cpus}: more than 0, at most 1024"));
-            }
-        }
-        if let Some(shares) = self.cpu_shares {
-            if !(2..=262_144).contains(&shares) {
-                return bad(format!("invalid --cpu-shares {shares}: from 2 to 262144"));
-            }
-        }
-        for (flag, value) in [
-            ("--cpuset-cpus", &self.cpuset_cpus),
-            ("--cpuset-mems", &self.cpuset_mems),
-        ] {
-            if let Some(list) = value {
-                if !valid_cpu_list(list) {
-                    return bad(format!(
-                        "invalid {flag} {list:?}: a list of numbers and ranges (0-3,5)"
-                    ));
-                }
-            }
-        }
-        if let Some(memory) = self.memory {
-            if memory < 6 * 1024 * 1024 {
-                return bad(format!(
-                    "invalid --memory {memory}: the minimum is 6MB (6291456 bytes)"
-                ));
-            }
-        }
-        match (self.memory, self.memory_swap) {
-            (_, None) | (_, Some(-1)) => {}
-            (None, Some(_)) => {
-                return bad("--memory-swap needs --memory (its limit includes the memory)".into())
-            }
-            (Some(memory), Some(swap)) if swap < memory => {
-                return bad(format!(
-                    "invalid --memory-swap {swap}: at least --memory ({memory}), or -1 for no limit"
-                ))
-            }
-            _ => {}
-        }
-        if let Some(weight) = self.blkio_weight {
-            if !(10..=1000).contains(&weight) {
-                return bad(format!("invalid --blkio-weight {weight}: from 10 to 1000"));
-            }
-        }
-        Ok(())
+        let resources = crate::resources::Resources {
+            cpu_shares: self.cpu_shares,
+            cpuset_cpus: self.cpuset_cpus.clone(),
+            cpuset_mems: self.cpuset_mems.clone(),
+            memory_swap: self.memory_swap,
+            blkio_weight: self.blkio_weight,
+            ..Default::default()
+        };
+        crate::resources::check_limits(self.memory, self.cpus, &resources)
     }
 
     /// The CFS quota for `--cpus`, in `CPU_PERIOD` units.
@@ -99,20 +58,6 @@ impl PodLimits {
         self.cpus
             .map(|cpus| ((cpus * CPU_PERIOD as f64).round() as i64, CPU_PERIOD))
     }
-}
-
-/// `0-3,5`: what cpuset files take.
-fn valid_cpu_list(list: &str) -> bool {
-    !list.is_empty()
-        && list.split(',').all(|part| {
-            let mut ends = part.splitn(2, '-');
-            let first = ends.next().and_then(|n| n.parse::<u32>().ok());
-            match (first, ends.next()) {
-                (Some(_), None) => true,
-                (Some(low), Some(high)) => high.parse::<u32>().is_ok_and(|high| high >= low),
-                _ => false,
-            }
-        })
 }
 
 /// The cgroup (relative to each hierarchy's root) of a pod: named after its ID, in its

@@ -270,21 +270,26 @@ fn valid_cpuset(text: &str) -> bool {
 
 /// Check a configuration's limits as podman does.
 pub fn check(config: &ContainerConfig) -> Result<()> {
-    let r = &config.resources;
-    if let Some(memory) = config.memory {
+    check_limits(config.memory, config.cpus, &config.resources)
+}
+
+/// Check limits as podman does: `memory` and `cpus` (a container's own fields, a pod's
+/// limits too) and the rest.
+pub fn check_limits(memory: Option<i64>, cpus: Option<f64>, r: &Resources) -> Result<()> {
+    if let Some(memory) = memory {
         if memory < MIN_MEMORY {
             return Err(invalid(format!(
                 "invalid memory limit {memory}: the minimum is 6MB"
             )));
         }
     }
-    if let Some(cpus) = config.cpus {
+    if let Some(cpus) = cpus {
         if !cpus.is_finite() || cpus <= 0.0 {
             return Err(invalid(format!("invalid --cpus {cpus}: must be positive")));
         }
     }
     if let Some(swap) = r.memory_swap {
-        match config.memory {
+        match memory {
             _ if swap == -1 => {}
             None => {
                 return Err(invalid(
@@ -300,7 +305,7 @@ pub fn check(config: &ContainerConfig) -> Result<()> {
         }
     }
     if let Some(reservation) = r.memory_reservation {
-        if reservation <= 0 || config.memory.is_some_and(|m| reservation > m) {
+        if reservation <= 0 || memory.is_some_and(|m| reservation > m) {
             return Err(invalid(format!(
                 "invalid --memory-reservation {reservation}: positive and at most --memory"
             )));

@@ -134,7 +134,10 @@ pub fn pull<L>(
     }
     // What the registry says the downloads weigh must fit beside rpod's reserve (each
     // download is also counted as it streams in, and each unpack after it).
-    let declared = missing.iter().map(|(_, _, size)| *size).sum::<u64>();
+    // Saturating: a registry's sizes are its own word, and a sum that wrapped would pass.
+    let declared = missing
+        .iter()
+        .fold(0u64, |total, (_, _, size)| total.saturating_add(*size));
     dirs.space.check(declared).map_err(EngineError::NoSpace)?;
     for (index, file) in download_all(&client, missing, &name, &dirs, progress)? {
         downloads[index].1 = Some(file);
