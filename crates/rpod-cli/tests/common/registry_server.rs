@@ -109,94 +109,9 @@ impl Drop for Registry {
 /// certificate that is its own CA) and a client certificate (`client.crt`, `client.key`).
 pub fn make_certificate(dir: &Path) {
     fs::create_dir_all(dir.join("certs")).unwrap();
-    fs::write(
-        dir.join("server.ext"),
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.join("client.ext"),
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    let steps: [Vec<&str>; 5] = [
-        vec![
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=rpod test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "certs/ca.crt",
-        ],
-        vec![
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "certs/ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-            "-out",
-            "server.crt",
-        ],
-        vec![
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=rpod test client",
-            "-keyout",
-            "client.key",
-            "-out",
-            "client.csr",
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            "client.csr",
-            "-CA",
-            "certs/ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "client.ext",
-            "-out",
-            "client.crt",
-        ],
-    ];
-    for args in steps {
+    let openssl = |args: &[&str]| {
         let out = Command::new("openssl")
-            .args(&args)
+            .args(args)
             .current_dir(dir)
             .output()
             .unwrap();
@@ -205,5 +120,65 @@ pub fn make_certificate(dir: &Path) {
             "openssl {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=rpod test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "certs/ca.crt",
+    ]);
+    // Each certificate: a key and a request, signed by the CA with its own extensions.
+    for (who, subject, extensions) in [
+        (
+            "server",
+            "/CN=127.0.0.1",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        (
+            "client",
+            "/CN=rpod test client",
+            "extendedKeyUsage=clientAuth\n",
+        ),
+    ] {
+        let (key, csr, ext, crt) = (
+            format!("{who}.key"),
+            format!("{who}.csr"),
+            format!("{who}.ext"),
+            format!("{who}.crt"),
+        );
+        fs::write(
+            dir.join(&ext),
+            format!("basicConstraints=CA:FALSE\n{extensions}"),
+        )
+        .unwrap();
+        openssl(&[
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", &key, "-out", &csr,
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "certs/ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &crt,
+        ]);
     }
 }
