@@ -16,8 +16,27 @@ use std::time::Duration;
 
 use common::*;
 
-/// A store whose containers are bridged by default, on a default network of its own.
+/// A store whose containers are bridged by default, on a default network of its own
+/// (defN for 10.93.N.0/24) with its own bridge (rpodtN).
 fn bridged(runtime: &str, subnet: &str) -> Rpod {
+    let rpod = bridged_by_config(runtime, subnet);
+    let n = subnet.split('.').nth(2).unwrap();
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        subnet,
+        "--interface-name",
+        &format!("rpodt{n}"),
+        &format!("def{n}"),
+    ]);
+    rpod
+}
+
+/// A store whose default network (defN for 10.93.N.0/24) is made on first use, from the
+/// configuration, with the first free bridge name: only one test at a time may use such
+/// a store (two would pick the same name, and the second would be refused).
+fn bridged_by_config(runtime: &str, subnet: &str) -> Rpod {
     let rpod = Rpod::with_config(
         runtime,
         &format!(
@@ -96,7 +115,7 @@ fn assert_network_gone(bridge: &str, subnet_prefix: &str) {
 
 #[test]
 fn default_bridge_gives_an_address_and_the_etc_files() {
-    let rpod = bridged("runc", "10.93.10.0/24");
+    let rpod = bridged_by_config("runc", "10.93.10.0/24");
     let out = rpod.ok(&[
         "run",
         "--rm",
@@ -1260,4 +1279,45 @@ fn ip_ranges_ipam_drivers_and_listings() {
     assert_eq!(listing, "def80\nplain\nranged\n");
     assert!(rpod.ok(&["network", "ls"]).starts_with("NETWORK ID"));
     rpod.ok(&["network", "rm", "plain", "ranged"]);
+}
+
+/// Two stores that gave their networks the same bridge name: while the first one's
+/// containers use the bridge, the second network is refused on it (netavark would put its
+/// subnet on the same bridge), and removing the second network leaves the first one's
+/// bridge, anchor and firewall rules alone.
+#[test]
+fn a_bridge_another_stores_network_uses_is_left_to_it() {
+    let first = bridged("crun", "10.93.97.0/24");
+    let second = Rpod::with_image("crun");
+    second.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.98.0/24",
+        "--interface-name",
+        "rpodt97",
+        "other",
+    ]);
+    first.detached(&["--name", "web", "demo", "sleep", "300"]);
+    let err = second.fails(&["run", "--rm", "--network", "other", "demo", "true"], 125);
+    assert!(
+        err.contains("bridge rpodt97 of network other is in use by another network")
+            && err.contains("10.93.97.1"),
+        "{err}"
+    );
+    assert_eq!(second.ok(&["ps", "-a", "-q"]), "");
+    second.ok(&["network", "rm", "other"]);
+    let ports = host_command("ip", &["-o", "link", "show", "master", "rpodt97"]);
+    assert!(
+        ports.contains(": rpk"),
+        "the first network's anchor went: {ports}"
+    );
+    let rules = host_command("iptables-save", &["-t", "nat"]);
+    assert!(rules.contains("-s 10.93.97.0/24"), "{rules}");
+    assert_network_gone("rpodt98", "10.93.98.");
+    assert_eq!(first.ok(&["exec", "web", "echo", "still"]), "still\n");
+    first.ok(&["rm", "-f", "-t", "0", "web"]);
+    assert_nothing_left(&first, "10.93.97.2", "rpodt97");
+    first.ok(&["network", "rm", "def97"]);
+    assert_network_gone("rpodt97", "10.93.97.");
 }

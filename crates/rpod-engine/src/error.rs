@@ -35,6 +35,15 @@ pub enum EngineError {
     #[error("network name {0} already used: network already exists")]
     NetworkExists(String),
 
+    /// The network's bridge already carries another network's address (see
+    /// `network::bridge_owner`).
+    #[error("the bridge {bridge} of network {network} is in use by another network: it carries {address}, outside this network's subnets (two stores, or rpod and another tool, gave their networks the same bridge name); remove the other network or create this one with its own --interface-name")]
+    BridgeTaken {
+        network: String,
+        bridge: String,
+        address: std::net::Ipv4Addr,
+    },
+
     #[error("\"{name}\" has associated containers with it ({containers}). Use -f to forcibly delete containers: network is being used")]
     NetworkInUse { name: String, containers: String },
 
@@ -151,7 +160,8 @@ impl EngineError {
             EngineError::VolumeExists(_)
             | EngineError::VolumeInUse { .. }
             | EngineError::NetworkExists(_)
-            | EngineError::NetworkInUse { .. } => ErrorKind::Conflict,
+            | EngineError::NetworkInUse { .. }
+            | EngineError::BridgeTaken { .. } => ErrorKind::Conflict,
             EngineError::NameInUse { .. }
             | EngineError::PodNameInUse { .. }
             | EngineError::StateInvalid { .. }

@@ -182,6 +182,7 @@ impl Engine {
         };
         for (index, join) in joins.iter().enumerate() {
             let network = self.network(&join.name)?;
+            crate::network::bridge_owner::check_bridge_is_free(&network)?;
             let address = self.store.lease_address(&network, record.id(), join.ip)?;
             let mut aliases = join.aliases.clone();
             // Docker and podman also resolve a container by its short ID.

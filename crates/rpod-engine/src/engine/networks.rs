@@ -310,13 +310,23 @@ impl Engine {
     /// Remove a network's bridge and firewall chains, which its anchor kept after its last
     /// container (see `network::anchor`): a short-lived namespace joins the network, the
     /// anchor goes, and netavark's teardown of that namespace, now the last port, removes
-    /// them, exactly as it does for a last container.
+    /// them, exactly as it does for a last container. A bridge that carries another
+    /// network's address is that network's (`network::bridge_owner`) and is left alone.
     fn retire_bridge(&self, network: &Network) -> Result<()> {
         use crate::network::netavark::{NetworkOptions, PerNetworkOptions};
-        use crate::network::{anchor, netns};
+        use crate::network::{anchor, bridge_owner, netns};
         let Some(bridge) = network.network_interface.as_deref() else {
             return Ok(());
         };
+        if let Some((_, address)) = bridge_owner::foreign_address_on_bridge(network) {
+            tracing::warn!(
+                network = network.name,
+                bridge,
+                %address,
+                "the bridge carries another network's address: it is left to that network"
+            );
+            return Ok(());
+        }
         if !anchor::present(bridge) {
             return Ok(());
         }

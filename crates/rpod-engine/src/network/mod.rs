@@ -3,6 +3,7 @@
 //! container's namespace to them.
 
 pub mod anchor;
+pub mod bridge_owner;
 pub mod definitions;
 pub mod etc_files;
 pub mod ipam;
