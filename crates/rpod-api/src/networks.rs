@@ -203,8 +203,14 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             if body.enable_ipv6 {
                 return Err(ApiError::unsupported("EnableIPv6"));
             }
-            if body.options.as_ref().is_some_and(|o| !o.is_empty()) {
-                return Err(ApiError::unsupported("network Options"));
+            // Docker's name for the bridge is the one option rpod honours (as podman does);
+            // the others would be silently lost.
+            for (key, value) in body.options.unwrap_or_default() {
+                if key == "com.docker.network.bridge.name" {
+                    request.interface = Some(value);
+                } else {
+                    return Err(ApiError::unsupported(format!("the network option {key:?}")));
+                }
             }
             let configs = body
                 .ipam

@@ -1515,9 +1515,40 @@ fn networks_volumes_and_ports_through_both_apis() {
     let service = Service::start();
     // docker: a network and a volume, a web server publishing a port on 127.0.0.1, a
     // second container reaching it by name, anonymous volumes removed with -v.
-    service.docker_ok(&["network", "create", "--subnet", "10.93.70.0/24", "dnet"]);
+    service.docker_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.70.0/24",
+        "-o",
+        "com.docker.network.bridge.name=rpodt70",
+        "dnet",
+    ]);
     let listed = service.docker_ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
     assert!(listed.contains("dnet bridge"), "{listed}");
+    assert_eq!(
+        service.rpod.ok(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{.NetworkInterface}}",
+            "dnet"
+        ]),
+        "rpodt70\n"
+    );
+    // Other driver options would be lost: refused.
+    let out = service.docker_out(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.driver.mtu=1400",
+        "dmtu",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("com.docker.network.driver.mtu"),
+        "{out:?}"
+    );
     service.docker_ok(&["volume", "create", "dvol"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
