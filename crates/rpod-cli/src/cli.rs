@@ -2147,8 +2147,12 @@ pub struct GenerateSystemdArgs {
     pub name: bool,
     /// A unit that makes a new container at each start (from the container's create
     /// command) and removes it at the stop.
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub new: Option<bool>,
+    /// A template unit (NAME@.service) whose instances each run a container of their own
+    /// (implies --new).
     #[arg(long)]
-    pub new: bool,
+    pub template: bool,
     /// The unit's Restart= policy.
     #[arg(long = "restart-policy", default_value = "on-failure")]
     pub restart_policy: String,

@@ -2751,10 +2751,17 @@ fn system_reset_removes_everything_after_a_yes() {
 /// double quotes grouping (with backslash escapes), `%%` and `$$` for `%` and `$`, and the
 /// specifiers `%t` and `%n` replaced.
 fn systemd_words(line: &str, runtime_dir: &str, unit: &str) -> Vec<String> {
+    // A template's instance: what comes between `@` and `.service`.
+    let instance = unit
+        .split_once('@')
+        .map(|(_, rest)| rest.trim_end_matches(".service"))
+        .unwrap_or("");
     let line = line
         .replace("%%", "\u{1}")
         .replace("%t", runtime_dir)
         .replace("%n", unit)
+        .replace("%i", instance)
+        .replace("%I", instance)
         .replace('\u{1}', "%")
         .replace("$$", "$");
     let mut words = Vec::new();
@@ -2998,6 +3005,111 @@ fn generated_systemd_units_run_and_stop_the_container() {
         "{start}"
     );
     assert!(!start.contains(&cid) && !start.contains(&pid), "{start}");
+}
+
+/// `generate systemd --template`: a template unit, `container-NAME@.service`, whose
+/// instances each run a container of their own, named after the instance.
+#[test]
+fn a_template_unit_runs_a_container_per_instance() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&[
+        "create",
+        "--name",
+        "web",
+        "--stop-timeout",
+        "1",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let units_dir = tempfile::tempdir().unwrap();
+    let mut generate = rpod.command(&[
+        "generate",
+        "systemd",
+        "--template",
+        "--name",
+        "--files",
+        "web",
+    ]);
+    generate.current_dir(units_dir.path());
+    let out = generate.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let path = units_dir.path().join("container-web@.service");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        path.display().to_string()
+    );
+    let unit = std::fs::read_to_string(&path).unwrap();
+    assert!(unit.starts_with("# container-web@.service\n"), "{unit}");
+    assert!(
+        unit.contains("\nDescription=rpod container-web.service for %I\n"),
+        "{unit}"
+    );
+    let start = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(
+        start.ends_with("--name web-%i --stop-timeout 1 demo sleep 300"),
+        "{start}"
+    );
+    let runtime_dir = rpod.dir.path().join("systemd");
+    std::fs::create_dir(&runtime_dir).unwrap();
+    let runtime_dir = runtime_dir.display().to_string();
+    let run_lines = |instance: &str, key: &str| {
+        let name = format!("container-web@{instance}.service");
+        for line in unit.lines().filter_map(|l| l.strip_prefix(key)) {
+            let words = systemd_words(line, &runtime_dir, &name);
+            let out = std::process::Command::new(&words[0])
+                .args(&words[1..])
+                .env("RPOD_CONFIG", rpod.config_path())
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{words:?}: {out:?}");
+        }
+    };
+    rpod.ok(&["rm", "web"]);
+    for instance in ["one", "two"] {
+        run_lines(instance, "ExecStartPre=");
+        run_lines(instance, "ExecStart=");
+    }
+    let names = || rpod.ok(&["ps", "--format", "{{.Names}}", "--sort", "names"]);
+    assert_eq!(names(), "web-one\nweb-two\n");
+    let id =
+        std::fs::read_to_string(format!("{runtime_dir}/container-web@one.service.ctr-id")).unwrap();
+    assert_eq!(rpod.inspect("web-one", "{{.Id}}"), id.trim());
+    run_lines("one", "ExecStop=");
+    run_lines("one", "ExecStopPost=");
+    assert_eq!(names(), "web-two\n");
+    run_lines("two", "ExecStop=");
+    run_lines("two", "ExecStopPost=");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    // A template makes new containers, and is for containers only.
+    rpod.ok(&["create", "--name", "again", "demo", "true"]);
+    let json = rpod.ok(&[
+        "generate",
+        "systemd",
+        "--template",
+        "--format",
+        "json",
+        "again",
+    ]);
+    let units: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        units
+            .get(format!("container-{}@", rpod.inspect("again", "{{.Id}}")))
+            .is_some(),
+        "{json}"
+    );
+    let err = rpod.fails(
+        &["generate", "systemd", "--template", "--new=false", "again"],
+        125,
+    );
+    assert!(
+        err.contains("--template cannot be set with --new=false"),
+        "{err}"
+    );
+    rpod.ok(&["pod", "create", "--name", "grp"]);
+    let err = rpod.fails(&["generate", "systemd", "--template", "grp"], 125);
+    assert!(err.contains("not supported for pods"), "{err}");
 }
 
 #[test]

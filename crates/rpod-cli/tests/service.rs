@@ -2936,6 +2936,11 @@ fn podman_remote_generates_systemd_units() {
         start.ends_with(" --replace --name web demo sleep 300"),
         "{start}"
     );
+    // --template: a unit whose instances name their containers after themselves.
+    let unit = service.podman_ok(&["generate", "systemd", "--template", "--name", "web"]);
+    assert!(unit.starts_with("# container-web@.service\n"), "{unit}");
+    let start = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(start.contains(" --name web-%i "), "{start}");
     service.docker_ok(&["create", "--name", "dockers", "demo", "true"]);
     let out = service.podman_out(&["generate", "systemd", "--new", "dockers"]);
     assert!(

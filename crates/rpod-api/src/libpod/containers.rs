@@ -157,12 +157,11 @@ pub fn generate_systemd(context: &Context, ex: &mut Exchange, name: &str) -> Api
             })
             .transpose()
     };
-    if flag("templateUnitFile")? {
-        return Err(ApiError::unsupported("template unit files"));
-    }
+    let template = flag("templateUnitFile")?;
     let options = UnitOptions {
         use_name: flag("useName")?,
-        new: flag("new")?,
+        new: flag("new")? || template,
+        template,
         restart_policy: one("restartPolicy").unwrap_or_else(|| "on-failure".into()),
         restart_sec: number("restartSec")?.filter(|s| *s > 0),
         stop_timeout: number("stopTimeout")?,

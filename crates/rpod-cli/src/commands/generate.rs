@@ -11,9 +11,13 @@ use crate::exit::{usage, Outcome};
 pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
     let executable = std::env::current_exe()
         .map_err(|e| usage(format!("finding rpod's own executable: {e}")))?;
+    if args.template && args.new == Some(false) {
+        return Err(usage("--template cannot be set with --new=false"));
+    }
     let options = UnitOptions {
         use_name: args.name,
-        new: args.new,
+        new: args.new.unwrap_or(false) || args.template,
+        template: args.template,
         restart_policy: args.restart_policy.clone(),
         restart_sec: args.restart_sec,
         stop_timeout: args.time,
