@@ -82,6 +82,16 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `query`, with the name in any case: podman's clients send libpod's camel-case
+    /// parameters in lower case (`difftype`), and podman's decoder takes either.
+    pub fn query_any_case(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn query_all(&self, name: &str) -> Vec<&str> {
         self.query
             .iter()

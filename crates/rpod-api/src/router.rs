@@ -214,6 +214,9 @@ fn dispatch_libpod(
         }
         ("DELETE", ["images", "remove"]) => images::remove_many(context, ex),
         ("GET", ["images", "export"]) => images::export(context, ex, None),
+        ("GET", ["images", name @ .., "changes"]) if !name.is_empty() => {
+            compat::container_files::image_changes(context, ex, &name.join("/"))
+        }
         ("GET", ["images", name @ .., "tree"]) if !name.is_empty() => {
             images::tree(context, ex, &name.join("/"))
         }

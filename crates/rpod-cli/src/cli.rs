@@ -840,6 +840,8 @@ pub struct ImageDiffArgs {
     #[arg(long)]
     pub format: Option<String>,
     pub image: String,
+    /// Compare with this image instead of the layers below the first one's top layer.
+    pub other: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -1359,7 +1361,10 @@ pub struct DiffArgs {
     /// The most recently created container.
     #[arg(short = 'l', long)]
     pub latest: bool,
-    pub container: Option<String>,
+    /// A container or image, and what to compare it with (a container or image) instead
+    /// of its image or parent layers.
+    #[arg(num_args = 0..=2)]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -196,7 +196,10 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
             commands::kube::play(e, a)
         }
         Command::Kube(cli::KubeCommand::Down(a)) => commands::kube::down(e, a),
-        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => fs::diff(e, a),
+        Command::Diff(a) => fs::diff(e, a, rpod_engine::tree_diff::DiffSubject::Any),
+        Command::Container(ContainerCommand::Diff(a)) => {
+            fs::diff(e, a, rpod_engine::tree_diff::DiffSubject::Container)
+        }
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => fs::commit(e, a),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => fs::export(e, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => fs::cp(e, a),

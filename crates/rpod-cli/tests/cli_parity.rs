@@ -2467,7 +2467,9 @@ fn init_and_latest_as_podman() {
     );
     rpod.ok(&["exec", "new", "touch", "/made"]);
     assert!(rpod.ok(&["diff", "-l"]).contains("A /made"));
-    assert!(rpod.fails(&["diff", "-l", "old"], 125).contains("--latest"));
+    assert!(rpod
+        .fails(&["diff", "-l", "old", "new"], 125)
+        .contains("--latest"));
     rpod.fails(&["top"], 125);
     rpod.fails(&["exec", "-l"], 125);
     rpod.fails(&["stats", "-l", "old"], 125);
@@ -3332,6 +3334,21 @@ fn image_diffs_show_the_top_layers_changes() {
     for expected in ["A /new", "C /etc/passwd", "D /etc/group", "C /etc"] {
         assert!(diff.iter().any(|l| l == expected), "{expected} in {diff:?}");
     }
+    // The mount points rpod made in the container (the image has no /etc/hosts, no /run)
+    // are not committed.
+    for placeholder in [
+        "/etc/hosts",
+        "/etc/hostname",
+        "/etc/resolv.conf",
+        "/run",
+        "/run/.containerenv",
+        "/dev/shm",
+    ] {
+        assert!(
+            !diff.iter().any(|l| l.ends_with(&format!(" {placeholder}"))),
+            "{placeholder} in {diff:?}"
+        );
+    }
     // `diff` takes an image when no container has the name; json as for containers.
     assert_eq!(lines(rpod.ok(&["diff", "changed"])), diff);
     let json: serde_json::Value =
@@ -3348,6 +3365,88 @@ fn image_diffs_show_the_top_layers_changes() {
     let err = rpod.fails(&["diff", "nothing"], 125);
     assert!(err.contains("no container"), "{err}");
     rpod.fails(&["image", "diff", "nothing"], 125);
+}
+
+/// `diff A B`, `image diff A B`: what makes B's file system A's, for images and
+/// containers alike.
+#[test]
+fn diffs_compare_two_images_or_containers() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&[
+        "run",
+        "--name",
+        "one",
+        "demo",
+        "sh",
+        "-c",
+        "mkdir -p /data/sub && echo 1 > /data/sub/f && echo y >> /etc/passwd && rm /etc/group",
+    ]);
+    rpod.ok(&["commit", "one", "first"]);
+    rpod.ok(&[
+        "run",
+        "--name",
+        "two",
+        "first",
+        "sh",
+        "-c",
+        "rm -r /data && echo z > /etc/motd",
+    ]);
+    rpod.ok(&["commit", "two", "second"]);
+    let lines = |out: String| out.lines().map(String::from).collect::<Vec<_>>();
+    // A deleted directory is listed once; a directory with changes below it is changed.
+    assert_eq!(
+        lines(rpod.ok(&["image", "diff", "second", "first"])),
+        ["D /data", "C /etc", "A /etc/motd"]
+    );
+    let from_demo = lines(rpod.ok(&["image", "diff", "first", "demo"]));
+    for expected in [
+        "A /data",
+        "A /data/sub",
+        "A /data/sub/f",
+        "C /etc",
+        "D /etc/group",
+        "C /etc/passwd",
+    ] {
+        assert!(
+            from_demo.iter().any(|l| l == expected),
+            "{expected} in {from_demo:?}"
+        );
+    }
+    // The other way round, and `diff` with --format json.
+    let json: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["diff", "--format", "json", "demo", "first"])).unwrap();
+    assert_eq!(json["deleted"], serde_json::json!(["/data"]));
+    assert_eq!(json["added"], serde_json::json!(["/etc/group"]));
+    // An image against itself has no changes.
+    assert_eq!(rpod.ok(&["image", "diff", "first", "first"]), "");
+    // Containers: their image's files with their own changes, rpod's mount points left out.
+    let containers = lines(rpod.ok(&["diff", "two", "one"]));
+    for expected in ["D /data", "A /etc/motd"] {
+        assert!(
+            containers.iter().any(|l| l == expected),
+            "{expected} in {containers:?}"
+        );
+    }
+    assert!(
+        !containers.iter().any(|l| l.ends_with("/etc/hosts")
+            || l.ends_with("/.containerenv")
+            || l.ends_with(" /run")),
+        "{containers:?}"
+    );
+    let against_image = lines(rpod.ok(&["container", "diff", "two", "one"]));
+    assert_eq!(against_image, containers);
+    let latest = lines(rpod.ok(&["diff", "-l", "demo"]));
+    assert!(latest.iter().any(|l| l == "A /etc/motd"), "{latest:?}");
+    assert_eq!(
+        lines(rpod.ok(&["diff", "two", "demo"])),
+        lines(rpod.ok(&["diff", "-l", "demo"]))
+    );
+    // Names that are not what the command compares, and too many names.
+    let err = rpod.fails(&["image", "diff", "first", "nothing"], 125);
+    assert!(err.contains("nothing"), "{err}");
+    let err = rpod.fails(&["container", "diff", "two", "demo"], 125);
+    assert!(err.contains("no container"), "{err}");
+    rpod.fails(&["diff", "one", "two", "first"], 125);
 }
 
 #[test]

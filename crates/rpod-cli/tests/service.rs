@@ -1880,6 +1880,20 @@ fn files_processes_and_names_through_both_apis() {
     assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");
     let diff = service.podman_ok(&["diff", "box"]);
     assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");
+    // podman-remote compares two: the container with its image, two images.
+    let diff = service.podman_ok(&["diff", "box", "demo"]);
+    assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");
+    assert!(!diff.contains("/etc/hosts"), "{diff}");
+    service.podman_ok(&["commit", "box", "boxed"]);
+    let diff = service.podman_ok(&["image", "diff", "boxed", "demo"]);
+    assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");
+    let diff = service.podman_ok(&["image", "diff", "demo", "boxed"]);
+    assert!(diff.lines().any(|l| l == "D /tmp/f"), "{diff}");
+    let out = service.podman_out(&["image", "diff", "boxed", "box"]);
+    assert!(
+        !out.status.success(),
+        "a container taken for an image: {out:?}"
+    );
     for client in ["docker", "podman"] {
         let out = if client == "docker" {
             service.docker_out(&["export", "box"])

@@ -44,6 +44,7 @@ pub mod store;
 pub mod systemd_unit;
 pub mod top;
 pub mod tree_copy;
+pub mod tree_diff;
 pub mod upper_diff;
 pub mod views;
 pub mod volume_filters;

@@ -187,9 +187,24 @@ fn whiteout_name(path: &Path) -> PathBuf {
 
 /// Write the upper directory's changes into `builder` as an OCI layer: deletions become
 /// `.wh.NAME` files, opaque directories get `.wh..wh..opq`. Hard links are stored as
-/// separate files.
-pub fn append_layer<W: Write>(builder: &mut tar::Builder<W>, upper: &Path) -> io::Result<()> {
+/// separate files. Directories and empty files at a path `placeholder` names are left out
+/// (the mount points rpod made, which are no change of the container's).
+pub fn append_layer<W: Write>(
+    builder: &mut tar::Builder<W>,
+    upper: &Path,
+    placeholder: &dyn Fn(&Path) -> bool,
+) -> io::Result<()> {
     walk(upper, &mut |entry| match entry {
+        Entry::Present { path, stat, .. }
+            if placeholder(path)
+                && match FileType::from_raw_mode(stat.st_mode) {
+                    FileType::Directory => true,
+                    FileType::RegularFile => stat.st_size == 0,
+                    _ => false,
+                } =>
+        {
+            Ok(())
+        }
         Entry::Deleted(path) => {
             builder.append_data(&mut marker_header(), whiteout_name(path), io::empty())
         }
@@ -372,7 +387,7 @@ mod tests {
         )
         .is_ok();
         let mut builder = tar::Builder::new(Vec::new());
-        append_layer(&mut builder, &upper).unwrap();
+        append_layer(&mut builder, &upper, &|_| false).unwrap();
         let bytes = builder.into_inner().unwrap();
         let mut expected = vec![
             ("etc".to_string(), tar::EntryType::Directory),

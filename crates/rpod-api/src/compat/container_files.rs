@@ -5,8 +5,9 @@
 use base64::Engine as _;
 use serde_json::json;
 
+use rpod_engine::tree_diff::DiffSubject;
 use rpod_engine::upper_diff::ChangeKind;
-use rpod_engine::{HostSource, PathStat};
+use rpod_engine::{EngineError, HostSource, PathStat};
 
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::{Exchange, Flavour};
@@ -16,11 +17,58 @@ use crate::service::Context;
 const PATH_STAT_HEADER: &str = "X-Docker-Container-Path-Stat";
 
 /// `GET /containers/{name}/changes`: what the container changed in its image's files;
-/// `Kind` 0 changed, 1 added, 2 deleted.
+/// `Kind` 0 changed, 1 added, 2 deleted. libpod's takes `parent` too (compare with that
+/// container or image instead: `podman --remote diff A B`) and `diffType` (`all`,
+/// `container` or `image`: what the names may be).
 pub fn changes(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let changes: Vec<serde_json::Value> = context
-        .engine
-        .changes(name)?
+    let subject = match ex.flavour {
+        Flavour::Compat => DiffSubject::Container,
+        Flavour::Libpod => match ex.req.query_any_case("diffType").unwrap_or_default() {
+            "" | "all" => DiffSubject::Any,
+            "container" => DiffSubject::Container,
+            "image" => DiffSubject::Image,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid diffType value {other:?}"
+                )))
+            }
+        },
+    };
+    changes_as(context, ex, name, subject)
+}
+
+/// `GET /libpod/images/{name}/changes`: what the image's top layer changes, or (with
+/// `parent`) what makes that image's file system this one's.
+pub fn image_changes(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    changes_as(context, ex, name, DiffSubject::Image)
+}
+
+fn changes_as(
+    context: &Context,
+    ex: &mut Exchange,
+    name: &str,
+    subject: DiffSubject,
+) -> ApiResult<()> {
+    let parent = match ex.flavour {
+        Flavour::Compat => None,
+        Flavour::Libpod => ex.req.query_any_case("parent").filter(|p| !p.is_empty()),
+    };
+    let engine = &context.engine;
+    let found = match (parent, subject) {
+        (Some(parent), _) => engine.changes_between(name, parent, subject)?,
+        (None, DiffSubject::Container) => engine.changes(name)?,
+        (None, DiffSubject::Image) => engine.image_changes(name)?,
+        (None, DiffSubject::Any) => match engine.changes(name) {
+            Err(EngineError::NoSuchContainer(_)) => match engine.image_changes(name) {
+                Err(EngineError::NoSuchImage(_)) => {
+                    return Err(EngineError::NoSuchContainer(name.to_string()).into())
+                }
+                other => other?,
+            },
+            other => other?,
+        },
+    };
+    let changes: Vec<serde_json::Value> = found
         .into_iter()
         .map(|c| {
             let kind = match c.kind {

@@ -4,15 +4,40 @@ use std::io::{self, IsTerminal, Write};
 
 use serde_json::json;
 
+use rpod_engine::tree_diff::DiffSubject;
 use rpod_engine::upper_diff::ChangeKind;
 use rpod_engine::{CommitOptions, Engine, EngineError, HostSource};
 
 use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs, ImageDiffArgs, MountArgs, UnmountArgs};
 use crate::exit::{usage, Outcome};
 
-/// `diff`: a container's changes, or an image's (a name no container has, as podman).
-pub fn diff(engine: &Engine, args: DiffArgs) -> Outcome {
-    let container = super::select::one_container(engine, args.latest, args.container.as_deref())?;
+/// `diff`: a container's changes, or an image's (a name no container has, as podman); with
+/// a second name, what makes that one's file system the first one's.
+pub fn diff(engine: &Engine, args: DiffArgs, subject: DiffSubject) -> Outcome {
+    let (first, second) = match (args.latest, args.names.as_slice()) {
+        (true, [other]) => (
+            super::select::one_container(engine, true, None)?,
+            Some(other.clone()),
+        ),
+        (true, [_, _]) => {
+            return Err(usage(
+                "--latest takes at most one name, the one to compare with",
+            ))
+        }
+        (latest, names) => (
+            super::select::one_container(engine, latest, names.first().map(String::as_str))?,
+            names.get(1).cloned(),
+        ),
+    };
+    if let Some(second) = second {
+        let changes = engine.changes_between(&first, &second, subject)?;
+        return print_changes(&changes, args.format.as_deref());
+    }
+    let container = first;
+    if subject == DiffSubject::Container {
+        let changes = engine.changes(&container)?;
+        return print_changes(&changes, args.format.as_deref());
+    }
     let changes = match engine.changes(&container) {
         Err(EngineError::NoSuchContainer(_)) if !args.latest => {
             match engine.image_changes(&container) {
@@ -27,9 +52,13 @@ pub fn diff(engine: &Engine, args: DiffArgs) -> Outcome {
     print_changes(&changes, args.format.as_deref())
 }
 
-/// `image diff`: what the image's top layer changes.
+/// `image diff`: what the image's top layer changes, or what makes another image's file
+/// system this one's.
 pub fn image_diff(engine: &Engine, args: ImageDiffArgs) -> Outcome {
-    let changes = engine.image_changes(&args.image)?;
+    let changes = match &args.other {
+        Some(other) => engine.changes_between(&args.image, other, DiffSubject::Image)?,
+        None => engine.image_changes(&args.image)?,
+    };
     print_changes(&changes, args.format.as_deref())
 }
 

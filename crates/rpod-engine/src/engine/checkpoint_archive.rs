@@ -57,7 +57,8 @@ impl Engine {
             // The container decides how large: the copy keeps rpod's free-space reserve.
             let mut diff = tar::Builder::new(self.roots.space_guard().writer(scratch));
             diff.follow_symlinks(false);
-            crate::upper_diff::append_layer(&mut diff, &upper)?;
+            // A restore needs the upper directory as it was, mount points included.
+            crate::upper_diff::append_layer(&mut diff, &upper, &|_| false)?;
             let mut file = diff.into_inner()?.into_inner();
             io::Seek::rewind(&mut file)?;
             Ok(file)

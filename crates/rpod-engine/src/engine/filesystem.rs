@@ -2,11 +2,13 @@
 //! (`commit`), and a tar of its root (`export`). Trees the container can change are read
 //! through directory descriptors only (`upper_diff`).
 
+use std::collections::HashSet;
 use std::io::{Seek, Write};
 
 use oci_spec::image::Config;
 
 use super::*;
+use crate::tree_diff::{self, DiffSubject};
 use crate::upper_diff::{self, Change};
 
 /// What `commit` makes.
@@ -59,9 +61,19 @@ impl Engine {
     /// The container's changes against its image, sorted by path.
     pub fn changes(&self, name_or_id: &str) -> Result<Vec<Change>> {
         let record = self.lookup(name_or_id)?;
-        let (image, overlay) = self.image_based(&record)?;
+        self.changes_of(&record, true)
+    }
+
+    /// The container's changes; with `skip_mount_points`, without rpod's own mount points
+    /// and the mounts' destinations (and directories made only to hold them).
+    fn changes_of(&self, record: &ContainerRecord, skip_mount_points: bool) -> Result<Vec<Change>> {
+        let (image, overlay) = self.image_based(record)?;
         let dirs = image::layer_dirs(&self.roots);
         let lower: Vec<PathBuf> = image.layers.iter().map(|l| dirs.dir(l)).collect();
+        if !skip_mount_points {
+            return upper_diff::changes(&overlay.upper, &lower, &|_| false)
+                .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e));
+        }
         let mount_points: Vec<PathBuf> = OWN_MOUNT_POINTS
             .iter()
             .map(PathBuf::from)
@@ -76,6 +88,54 @@ impl Engine {
         let skip = |path: &Path| mount_points.iter().any(|m| m == path);
         upper_diff::changes(&overlay.upper, &lower, &skip)
             .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
+    }
+
+    /// `diff FIRST SECOND`: the changes that make SECOND's file system FIRST's, each a
+    /// container (its image's layers and its own changes, without the mount points `diff`
+    /// leaves out) or an image, as `subject` says.
+    pub fn changes_between(
+        &self,
+        first: &str,
+        second: &str,
+        subject: DiffSubject,
+    ) -> Result<Vec<Change>> {
+        let new = self.file_tree(first, subject)?;
+        let old = self.file_tree(second, subject)?;
+        Ok(tree_diff::compare(&new, &old))
+    }
+
+    /// A container's or an image's file system, flattened.
+    fn file_tree(&self, name: &str, subject: DiffSubject) -> Result<tree_diff::Tree> {
+        let dirs = image::layer_dirs(&self.roots);
+        let container = match subject {
+            DiffSubject::Image => None,
+            DiffSubject::Container => Some(self.lookup(name)?),
+            DiffSubject::Any => match self.lookup(name) {
+                Ok(record) => Some(record),
+                Err(EngineError::NoSuchContainer(_)) => None,
+                Err(e) => return Err(e),
+            },
+        };
+        let reading = |e| EngineError::io("reading the layers of", name, e);
+        let Some(record) = container else {
+            let image = match image::resolve(&self.store, name) {
+                Err(EngineError::NoSuchImage(_)) if subject == DiffSubject::Any => {
+                    return Err(EngineError::NoSuchContainer(name.to_string()))
+                }
+                other => other?,
+            };
+            let layers: Vec<PathBuf> = image.layers.iter().map(|l| dirs.dir(l)).collect();
+            return tree_diff::flatten(&layers).map_err(reading);
+        };
+        let (image, overlay) = self.image_based(&record)?;
+        let layers: Vec<PathBuf> = image.layers.iter().map(|l| dirs.dir(l)).collect();
+        let placeholders = self.mount_point_placeholders(&record)?;
+        let mut tree = tree_diff::flatten(&layers).map_err(reading)?;
+        tree_diff::add_layer(&mut tree, &overlay.upper, &|path| {
+            placeholders.contains(path)
+        })
+        .map_err(reading)?;
+        Ok(tree)
     }
 
     /// `image diff`, `diff IMAGE`: what an image's top layer changes in the layers below
@@ -199,7 +259,7 @@ impl Engine {
         let layer = if options.squash {
             self.root_tar(record.id())
         } else {
-            self.changes_tar(&overlay)
+            self.changes_tar(&record, &overlay)
         };
         if paused {
             self.unpause(record.id())?;
@@ -246,15 +306,37 @@ impl Engine {
         config.set_stop_signal(Some(rpod_oci::signal::signal_name(c.stop_signal)));
     }
 
-    /// The upper directory as a layer tar in an unnamed file.
-    fn changes_tar(&self, overlay: &OverlayDirs) -> Result<fs::File> {
+    /// The paths in the container's upper directory that `diff` leaves out: the mount
+    /// points rpod and the runtime made there (rpod's own and the mounts' destinations)
+    /// and the directories made only to hold them. A commit leaves them out too when they
+    /// are empty, so that no image gets an empty `/etc/hosts` (podman's commits and builds
+    /// keep them).
+    fn mount_point_placeholders(&self, record: &ContainerRecord) -> Result<HashSet<PathBuf>> {
+        let listed: HashSet<PathBuf> = self
+            .changes_of(record, true)?
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        Ok(self
+            .changes_of(record, false)?
+            .into_iter()
+            .filter(|c| !listed.contains(&c.path))
+            .filter_map(|c| c.path.strip_prefix("/").ok().map(Path::to_path_buf))
+            .collect())
+    }
+
+    /// The upper directory as a layer tar in an unnamed file, without rpod's mount points.
+    fn changes_tar(&self, record: &ContainerRecord, overlay: &OverlayDirs) -> Result<fs::File> {
+        let placeholders = self.mount_point_placeholders(record)?;
         let file = scratch::unnamed_file(&self.roots.tmp())?;
         // The container decides how large: the copy keeps rpod's free-space reserve.
         let mut builder = tar::Builder::new(self.roots.space_guard().writer(file));
-        upper_diff::append_layer(&mut builder, &overlay.upper)
-            .and_then(|()| builder.into_inner())
-            .map(|written| written.into_inner())
-            .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e).or_no_space())
+        upper_diff::append_layer(&mut builder, &overlay.upper, &|path| {
+            placeholders.contains(path)
+        })
+        .and_then(|()| builder.into_inner())
+        .map(|written| written.into_inner())
+        .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e).or_no_space())
     }
 
     /// The container's whole root file system as a tar in rpod's scratch space
@@ -274,7 +356,7 @@ impl Engine {
     pub fn export(&self, name_or_id: &str, out: impl Write) -> Result<()> {
         self.with_root(name_or_id, |_, _, root| {
             let mut builder = tar::Builder::new(out);
-            upper_diff::append_layer(&mut builder, root)
+            upper_diff::append_layer(&mut builder, root, &|_| false)
                 .and_then(|()| builder.into_inner())
                 .and_then(|mut out| out.flush())
                 .map_err(|e| EngineError::io("exporting", root, e))
