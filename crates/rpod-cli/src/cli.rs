@@ -2249,6 +2249,8 @@ pub struct NetworkFlags {
 pub enum PodCommand {
     /// Create a pod (and its infra container) and print its ID.
     Create(Box<PodCreateArgs>),
+    /// Make a copy of a pod, with a copy of each of its containers; print its ID.
+    Clone(PodCloneArgs),
     /// List pods.
     #[command(alias = "ls", alias = "list")]
     Ps(PodPsArgs),
@@ -2365,6 +2367,16 @@ pub struct PodCreateArgs {
     /// Where the pod's cgroup is made (a path below each hierarchy's root; /rpod by default).
     #[arg(long = "cgroup-parent")]
     pub cgroup_parent: Option<String>,
+    #[command(flatten)]
+    pub limits: PodLimitFlags,
+    #[command(flatten)]
+    pub net: NetworkFlags,
+}
+
+// The limits of a pod's cgroup, for `pod create` and `pod clone` (no doc comment: clap
+// would take it as their help text).
+#[derive(Debug, Args, Clone, Default)]
+pub struct PodLimitFlags {
     /// CPUs' worth of time for the whole pod (e.g. 1.5).
     #[arg(long)]
     pub cpus: Option<f64>,
@@ -2386,8 +2398,33 @@ pub struct PodCreateArgs {
     /// The pod's block I/O weight (10 to 1000).
     #[arg(long = "blkio-weight")]
     pub blkio_weight: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct PodCloneArgs {
+    /// The new pod's name (the original's with -clone by default; also the second word).
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Remove the original pod once the clone is made.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Start the new pod.
+    #[arg(long)]
+    pub start: bool,
+    /// Labels added to the original's.
+    #[arg(short = 'l', long = "label")]
+    pub labels: Vec<String>,
+    /// The new pod's host name.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// The new infra container's name.
+    #[arg(long = "infra-name")]
+    pub infra_name: Option<String>,
+    /// Limits that replace the original's.
     #[command(flatten)]
-    pub net: NetworkFlags,
+    pub limits: PodLimitFlags,
+    pub pod: String,
+    pub new_name: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -830,3 +830,114 @@ spec:
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     rpod.ok(&["volume", "rm", "shop-data"]);
 }
+
+/// `pod clone`: a new pod made as the original was (labels, host name, limits, infra
+/// settings), with a clone of each container joined to the new pod's namespaces, named as
+/// podman names clones; `--start`, `--destroy`, a name as the second word, other limits.
+#[test]
+fn a_pod_clones_with_its_containers() {
+    let rpod = Rpod::with_image("crun");
+    let original = rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "web",
+        "--label",
+        "tier=front",
+        "--hostname",
+        "webhost",
+        "--memory",
+        "64m",
+    ]);
+    for name in ["app", "side"] {
+        rpod.ok(&[
+            "create",
+            "--pod",
+            "web",
+            "--name",
+            name,
+            "--stop-timeout",
+            "1",
+            "demo",
+            "sleep",
+            "300",
+        ]);
+    }
+    let id = rpod.ok(&["pod", "clone", "--start", "-l", "extra=1", "web"]);
+    let id = id.trim();
+    assert_eq!(pod_field(&rpod, id, "{{.Name}}"), "web-clone");
+    assert_eq!(
+        pod_field(&rpod, "web-clone", "{{.Labels}}"),
+        "map[extra:1 tier:front]"
+    );
+    assert!(
+        rpod.ok(&["pod", "inspect", "web-clone"])
+            .contains(r#""memory_limit": 67108864"#),
+        "the limit went"
+    );
+    assert_eq!(pod_field(&rpod, "web-clone", "{{.State}}"), "Running");
+    let members = rpod.ok(&[
+        "ps",
+        "--filter",
+        &format!("pod={id}"),
+        "--format",
+        "{{.Names}}",
+        "--sort",
+        "names",
+    ]);
+    let members: Vec<&str> = members.lines().filter(|n| !n.ends_with("-infra")).collect();
+    assert_eq!(members, ["app-clone", "side-clone"]);
+    // The clones share the new pod's infra container's namespaces, not the old one's.
+    let infra = pod_field(&rpod, "web-clone", "{{.InfraContainerID}}");
+    rpod.ok(&["pod", "start", "web"]);
+    // Read on the host: the infra container has no readlink.
+    let host_namespace = |name: &str, kind: &str| {
+        let pid = rpod.inspect(name, "{{.State.Pid}}");
+        std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap()
+    };
+    for kind in ["net", "uts", "ipc"] {
+        let clone_ns = host_namespace("app-clone", kind);
+        assert_eq!(clone_ns, host_namespace("side-clone", kind), "{kind}");
+        assert_eq!(clone_ns, host_namespace(&infra, kind), "{kind}");
+        assert_ne!(clone_ns, host_namespace("app", kind), "{kind}");
+    }
+    assert_eq!(rpod.ok(&["exec", "app-clone", "hostname"]), "webhost\n");
+    // A second clone takes the next free names; the original goes with --destroy.
+    let copy = rpod.ok(&[
+        "pod",
+        "clone",
+        "--destroy",
+        "--memory",
+        "32m",
+        "web",
+        "copy",
+    ]);
+    let copy = copy.trim();
+    assert_eq!(pod_field(&rpod, copy, "{{.Name}}"), "copy");
+    assert!(
+        rpod.ok(&["pod", "inspect", "copy"])
+            .contains(r#""memory_limit": 33554432"#),
+        "--memory was not taken"
+    );
+    rpod.fails(&["pod", "inspect", original.trim()], 125);
+    let copies = rpod.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "pod=copy",
+        "--format",
+        "{{.Names}}",
+        "--sort",
+        "names",
+    ]);
+    let copies: Vec<&str> = copies.lines().filter(|n| !n.ends_with("-infra")).collect();
+    assert_eq!(copies, ["app-clone1", "side-clone1"]);
+    assert_eq!(pod_field(&rpod, "copy", "{{.State}}"), "Created");
+    // Refused: an unknown pod, a taken name, the name given twice.
+    rpod.fails(&["pod", "clone", "nosuch"], 125);
+    let err = rpod.fails(&["pod", "clone", "copy", "web-clone"], 125);
+    assert!(err.contains("web-clone"), "{err}");
+    let err = rpod.fails(&["pod", "clone", "--name", "a", "copy", "b"], 125);
+    assert!(err.contains("once"), "{err}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]).lines().count(), 2);
+}

@@ -1,11 +1,12 @@
-//! `rpod pod create|ps|inspect|start|stop|restart|kill|pause|unpause|rm|prune|exists`.
+//! `rpod pod create|clone|ps|inspect|start|stop|restart|kill|pause|unpause|rm|prune|exists`.
 
 use serde_json::{json, Value};
 
 use rpod_engine::labels::parse_pairs;
+use rpod_engine::pod_cgroups::PodLimits;
 use rpod_engine::pods::SharedNamespace;
 use rpod_engine::views::PodInspect;
-use rpod_engine::{CreateOptions, Engine, EngineError, PodOptions};
+use rpod_engine::{CreateOptions, Engine, EngineError, PodCloneOptions, PodOptions};
 use rpod_oci::signal::parse_signal;
 
 use crate::cli::*;
@@ -37,6 +38,7 @@ pub fn pod(engine: &Engine, command: PodCommand) -> Outcome {
             }
             Ok(0)
         }
+        PodCommand::Clone(args) => clone(engine, args),
         PodCommand::Logs(args) => logs(engine, args),
         PodCommand::Top(args) => super::observe::pod_top(engine, args),
         PodCommand::Stats(args) => super::observe::pod_stats(engine, args),
@@ -88,24 +90,7 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         replace,
         share_parent: args.share_parent,
         cgroup_parent: args.cgroup_parent,
-        limits: rpod_engine::pod_cgroups::PodLimits {
-            cpus: args.cpus,
-            cpu_shares: args.cpu_shares,
-            cpuset_cpus: args.cpuset_cpus,
-            cpuset_mems: args.cpuset_mems,
-            memory: args
-                .memory
-                .as_deref()
-                .map(super::container::parse_memory)
-                .transpose()
-                .map_err(usage)?,
-            memory_swap: args
-                .memory_swap
-                .as_deref()
-                .map(super::container::size_or_unlimited)
-                .transpose()?,
-            blkio_weight: args.blkio_weight,
-        },
+        limits: pod_limits(&args.limits)?,
     })?;
     if let Some(file) = &args.pod_id_file {
         if let Err(e) = std::fs::write(file, &pod.id) {
@@ -115,6 +100,52 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
                 file.display()
             )));
         }
+    }
+    println!("{}", pod.id);
+    Ok(0)
+}
+
+/// The limits given on the command line.
+fn pod_limits(flags: &PodLimitFlags) -> Result<PodLimits, Failure> {
+    Ok(PodLimits {
+        cpus: flags.cpus,
+        cpu_shares: flags.cpu_shares,
+        cpuset_cpus: flags.cpuset_cpus.clone(),
+        cpuset_mems: flags.cpuset_mems.clone(),
+        memory: flags
+            .memory
+            .as_deref()
+            .map(super::container::parse_memory)
+            .transpose()
+            .map_err(usage)?,
+        memory_swap: flags
+            .memory_swap
+            .as_deref()
+            .map(super::container::size_or_unlimited)
+            .transpose()?,
+        blkio_weight: flags.blkio_weight,
+    })
+}
+
+/// `pod clone`: a copy of the pod and its containers; prints the new pod's ID.
+fn clone(engine: &Engine, args: PodCloneArgs) -> Outcome {
+    let name = match (args.name, args.new_name) {
+        (Some(_), Some(_)) => return Err(usage("give the new name once: --name or a second word")),
+        (name, word) => name.or(word),
+    };
+    let pod = engine.clone_pod(
+        &args.pod,
+        &PodCloneOptions {
+            name,
+            labels: parse_pairs(&args.labels),
+            hostname: args.hostname,
+            infra_name: args.infra_name,
+            limits: pod_limits(&args.limits)?,
+            destroy: args.destroy,
+        },
+    )?;
+    if args.start {
+        engine.pod_start(&pod.id)?;
     }
     println!("{}", pod.id);
     Ok(0)

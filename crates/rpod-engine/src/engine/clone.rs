@@ -1,8 +1,13 @@
 //! `container clone`: a new container made as the original was, through the same create
 //! (so it gets its own secrets' copies, its own anonymous volumes and network addresses),
-//! with other limits, another name or another image if asked.
+//! with other limits, another name or another image if asked. `pod clone`: a new pod made
+//! as the original was (its infra container's settings, its limits), with a clone of each
+//! of its containers in it.
 
 use super::*;
+use crate::isolation::NamespaceMode;
+use crate::pod_cgroups::PodLimits;
+use crate::pods::{PodRecord, SharedNamespace};
 use crate::resources::LimitChanges;
 
 /// What a clone changes.
@@ -18,7 +23,161 @@ pub struct CloneOptions {
     pub force: bool,
 }
 
+/// What a pod's clone changes.
+#[derive(Debug, Clone, Default)]
+pub struct PodCloneOptions {
+    /// The new pod's name (the original's with `-clone`, `-clone1`, ... when `None`).
+    pub name: Option<String>,
+    /// Labels added to the original's (a key given replaces its value).
+    pub labels: BTreeMap<String, String>,
+    pub hostname: Option<String>,
+    pub infra_name: Option<String>,
+    /// The limits given replace the original's; the others are kept.
+    pub limits: PodLimits,
+    /// Remove the original (forced) once the clone is made.
+    pub destroy: bool,
+}
+
+/// `base-clone`, or `base-clone1`, `base-clone2`, ...: the first that `taken` does not
+/// know (podman's names for clones).
+fn clone_name(base: &str, taken: impl Fn(&str) -> Result<bool>) -> Result<String> {
+    let first = format!("{base}-clone");
+    if !taken(&first)? {
+        return Ok(first);
+    }
+    for n in 1..=u32::MAX {
+        let name = format!("{first}{n}");
+        if !taken(&name)? {
+            return Ok(name);
+        }
+    }
+    Err(EngineError::InvalidArg(format!(
+        "no free name for a clone of {base}"
+    )))
+}
+
 impl Engine {
+    /// Make a pod like `name_or_id`, with a clone of each of its containers (its infra
+    /// container is made new, from the original's settings); the new pod. If a container
+    /// cannot be cloned, the new pod goes again.
+    pub fn clone_pod(&self, name_or_id: &str, options: &PodCloneOptions) -> Result<PodRecord> {
+        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let original = &view.pod;
+        let infra = original
+            .infra_id
+            .as_deref()
+            .and_then(|id| view.containers.iter().find(|c| c.id() == id));
+        let name = match &options.name {
+            Some(name) => name.clone(),
+            None => clone_name(&original.name, |n| match self.lookup_pod(n) {
+                Ok(_) => Ok(true),
+                Err(EngineError::NoSuchPod(_)) => Ok(false),
+                Err(e) => Err(e),
+            })?,
+        };
+        let mut labels = original.labels.clone();
+        labels.extend(options.labels.clone());
+        let given = &options.limits;
+        let kept = &original.limits;
+        let limits = PodLimits {
+            cpus: given.cpus.or(kept.cpus),
+            cpu_shares: given.cpu_shares.or(kept.cpu_shares),
+            cpuset_cpus: given.cpuset_cpus.clone().or(kept.cpuset_cpus.clone()),
+            cpuset_mems: given.cpuset_mems.clone().or(kept.cpuset_mems.clone()),
+            memory: given.memory.or(kept.memory),
+            memory_swap: given.memory_swap.or(kept.memory_swap),
+            blkio_weight: given.blkio_weight.or(kept.blkio_weight),
+        };
+        // The infra container's network is the pod's when the pod shares it.
+        let infra_network = match infra {
+            Some(infra) if original.shares(SharedNamespace::Net) => CreateOptions {
+                network: Some(infra.config.network.clone()),
+                net: infra.config.net.clone(),
+                ..Default::default()
+            },
+            _ => CreateOptions::default(),
+        };
+        let pod = self.create_pod(PodOptions {
+            name: Some(name),
+            labels,
+            infra: Some(original.infra),
+            shared: Some(original.shared.clone()),
+            // A host name of the user's; by default the pod's name, the new one.
+            hostname: options.hostname.clone().or_else(|| {
+                (original.hostname != original.name).then(|| original.hostname.clone())
+            }),
+            infra_name: options.infra_name.clone(),
+            infra_command: infra.and_then(|i| i.config.entrypoint.clone()),
+            infra_image: infra
+                .map(|i| i.config.image_name.clone())
+                .filter(|image| image != PAUSE_IMAGE),
+            infra_network,
+            create_command: original.create_command.clone(),
+            exit_policy: original.exit_policy,
+            infra_conmon_pidfile: None,
+            replace: false,
+            share_parent: Some(original.cgroup.is_some()),
+            cgroup_parent: original.cgroup_parent.clone(),
+            limits,
+        })?;
+        let mut members: Vec<&ContainerRecord> = view
+            .containers
+            .iter()
+            .filter(|c| Some(c.id()) != original.infra_id.as_deref())
+            .collect();
+        members.sort_by_key(|c| c.config.created);
+        let cloned = members
+            .into_iter()
+            .try_for_each(|member| self.clone_member(member, original, &pod));
+        if let Err(e) = cloned {
+            let _ = self.pod_remove(&pod.id, true, Some(0));
+            return Err(e);
+        }
+        if options.destroy {
+            self.pod_remove(&original.id, true, None)?;
+        }
+        Ok(pod)
+    }
+
+    /// A clone of `member` of pod `from` in pod `to`: what it had from its old pod (its
+    /// infra container's namespaces, the pod's cgroup) is the new pod's.
+    fn clone_member(
+        &self,
+        member: &ContainerRecord,
+        from: &PodRecord,
+        to: &PodRecord,
+    ) -> Result<()> {
+        let name = clone_name(&member.config.name, |n| match self.lookup(n) {
+            Ok(_) => Ok(true),
+            Err(EngineError::NoSuchContainer(_)) => Ok(false),
+            Err(e) => Err(e),
+        })?;
+        let clone = CloneOptions {
+            name: Some(name),
+            ..Default::default()
+        };
+        let mut create = self.create_options_of(&member.config, &clone)?;
+        if let Some(old_infra) = &from.infra_id {
+            let old = NamespaceMode::Container(old_infra.clone());
+            if create.network == Some(NetworkMode::Container(old_infra.clone())) {
+                create.network = None;
+            }
+            let iso = &mut create.isolation;
+            for mode in [&mut iso.ipc, &mut iso.uts, &mut iso.pid, &mut iso.cgroup] {
+                if *mode == old {
+                    *mode = NamespaceMode::Private;
+                }
+            }
+            create.requires.retain(|r| r != old_infra);
+        }
+        if create.cgroup_parent.is_some() && create.cgroup_parent == from.cgroup {
+            create.cgroup_parent = None;
+        }
+        create.pod = Some(to.id.clone());
+        self.create(create)?;
+        Ok(())
+    }
+
     /// Make a container like `name_or_id`; its record.
     pub fn clone_container(
         &self,

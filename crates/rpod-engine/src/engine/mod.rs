@@ -40,7 +40,7 @@ mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
-pub use clone::CloneOptions;
+pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
 pub use kube::{PlayOptions, PlayedPod};
 pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
