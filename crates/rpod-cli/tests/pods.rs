@@ -849,8 +849,9 @@ fn a_pod_clones_with_its_containers() {
         "--memory",
         "64m",
     ]);
-    for name in ["app", "side"] {
-        rpod.ok(&[
+    // side requires app: the pod's removal must take side first.
+    for (name, requires) in [("app", None), ("side", Some("app"))] {
+        let mut args = vec![
             "create",
             "--pod",
             "web",
@@ -858,10 +859,12 @@ fn a_pod_clones_with_its_containers() {
             name,
             "--stop-timeout",
             "1",
-            "demo",
-            "sleep",
-            "300",
-        ]);
+        ];
+        if let Some(required) = requires {
+            args.extend(["--requires", required]);
+        }
+        args.extend(["demo", "sleep", "300"]);
+        rpod.ok(&args);
     }
     let id = rpod.ok(&["pod", "clone", "--start", "-l", "extra=1", "web"]);
     let id = id.trim();
@@ -902,6 +905,13 @@ fn a_pod_clones_with_its_containers() {
         assert_ne!(clone_ns, host_namespace("app", kind), "{kind}");
     }
     assert_eq!(rpod.ok(&["exec", "app-clone", "hostname"]), "webhost\n");
+    // What a member required in the old pod is its clone in the new one.
+    let dependencies = rpod.inspect("side-clone", "{{json .Dependencies}}");
+    assert!(
+        dependencies.contains(&rpod.inspect("app-clone", "{{.Id}}"))
+            && !dependencies.contains(&rpod.inspect("app", "{{.Id}}")),
+        "{dependencies}"
+    );
     // A second clone takes the next free names; the original goes with --destroy.
     let copy = rpod.ok(&[
         "pod",

@@ -126,9 +126,13 @@ impl Engine {
             .filter(|c| Some(c.id()) != original.infra_id.as_deref())
             .collect();
         members.sort_by_key(|c| c.config.created);
-        let cloned = members
-            .into_iter()
-            .try_for_each(|member| self.clone_member(member, original, &pod));
+        // Old IDs to their clones', for the members that require others (made before them).
+        let mut clones: HashMap<String, String> = HashMap::new();
+        let cloned = members.into_iter().try_for_each(|member| {
+            let clone = self.clone_member(member, original, &pod, &clones)?;
+            clones.insert(member.id().to_string(), clone);
+            Ok(())
+        });
         if let Err(e) = cloned {
             let _ = self.pod_remove(&pod.id, true, Some(0));
             return Err(e);
@@ -139,14 +143,16 @@ impl Engine {
         Ok(pod)
     }
 
-    /// A clone of `member` of pod `from` in pod `to`: what it had from its old pod (its
-    /// infra container's namespaces, the pod's cgroup) is the new pod's.
+    /// A clone of `member` of pod `from` in pod `to`, its ID: what it had from its old pod
+    /// (its infra container's namespaces, the pod's cgroup) is the new pod's, and the other
+    /// members it requires are their clones (`clones`, by the originals' IDs).
     fn clone_member(
         &self,
         member: &ContainerRecord,
         from: &PodRecord,
         to: &PodRecord,
-    ) -> Result<()> {
+        clones: &HashMap<String, String>,
+    ) -> Result<String> {
         let name = clone_name(&member.config.name, |n| match self.lookup(n) {
             Ok(_) => Ok(true),
             Err(EngineError::NoSuchContainer(_)) => Ok(false),
@@ -173,9 +179,13 @@ impl Engine {
         if create.cgroup_parent.is_some() && create.cgroup_parent == from.cgroup {
             create.cgroup_parent = None;
         }
+        for required in &mut create.requires {
+            if let Some(clone) = clones.get(required) {
+                *required = clone.clone();
+            }
+        }
         create.pod = Some(to.id.clone());
-        self.create(create)?;
-        Ok(())
+        Ok(self.create(create)?.id().to_string())
     }
 
     /// Make a container like `name_or_id`; its record.

@@ -602,10 +602,15 @@ impl Engine {
         };
         let mut removed = Vec::new();
         let infra = view.pod.infra_id.clone();
-        for record in infra_last(&view) {
-            if Some(record.id()) == infra.as_deref() {
-                continue;
-            }
+        // Newest first: a container that requires another (`--requires`, a namespace of
+        // its) was made after it, and the older one's removal would be refused before.
+        let mut members: Vec<&ContainerRecord> = view
+            .containers
+            .iter()
+            .filter(|c| Some(c.id()) != infra.as_deref())
+            .collect();
+        members.sort_by_key(|c| std::cmp::Reverse(c.config.created));
+        for record in members {
             match self.remove(record.id(), options) {
                 Ok(id) => removed.push(id),
                 Err(EngineError::NoSuchContainer(_)) => {}
