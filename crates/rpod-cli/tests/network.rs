@@ -576,6 +576,59 @@ fn static_address_connect_and_disconnect() {
         125,
     );
     assert!(err.contains("already allocated"), "{err}");
+    // podman's per-network options: each network its own address, MAC and aliases, in
+    // the order given (eth0, eth1); the aliases resolve on their network.
+    rpod.detached(&[
+        "--name",
+        "multi",
+        "--network",
+        "back:ip=10.93.32.40,alias=store",
+        "--network",
+        "front:ip=10.93.31.41,mac=92:d0:c6:0a:29:41,alias=cache,alias=kv",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let addresses = rpod.ok(&["exec", "multi", "ip", "-4", "-o", "addr"]);
+    assert!(
+        addresses.contains("eth0    inet 10.93.32.40/24")
+            && addresses.contains("eth1    inet 10.93.31.41/24"),
+        "{addresses}"
+    );
+    let mac = rpod.ok(&["exec", "multi", "cat", "/sys/class/net/eth1/address"]);
+    assert_eq!(mac, "92:d0:c6:0a:29:41\n");
+    for (network, alias, address) in [
+        ("front", "kv", "10.93.31.41"),
+        ("back", "store", "10.93.32.40"),
+    ] {
+        let out = rpod.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            network,
+            "demo",
+            "nslookup",
+            alias,
+        ]);
+        assert!(out.contains(address), "{alias}: {out}");
+    }
+    rpod.ok(&["rm", "-f", "-t", "0", "multi"]);
+    for (args, expected) in [
+        (vec!["--network", "front:ip=10.93.99.5"], "10.93.99.5"),
+        (vec!["--network", "front:mac=zz"], "mac="),
+        (vec!["--network", "front:alias=a/b"], "alias="),
+        (
+            vec!["--network", "front:ip=10.93.31.50", "--ip", "10.93.31.51"],
+            "both give",
+        ),
+        (vec!["--network", "front:color=blue"], "unknown option"),
+    ] {
+        let mut run = vec!["create"];
+        run.extend(args);
+        run.extend(["demo", "true"]);
+        let err = rpod.fails(&run, 125);
+        assert!(err.contains(expected), "{run:?}: {err}");
+    }
     // Connect a running container: eth1 appears, and stays across a restart.
     rpod.ok(&["network", "connect", "back", "app"]);
     let eth1 = rpod.ok(&["exec", "app", "ip", "-4", "-o", "addr", "show", "eth1"]);

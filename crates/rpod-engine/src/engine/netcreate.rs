@@ -89,14 +89,39 @@ impl Engine {
             if let Some(ip) = join.ip {
                 ipam::check_static(&network, ip)?;
             }
+            // From `--network NAME:mac=...,alias=...`.
+            if let Some(mac) = join.mac.as_deref().filter(|m| !valid_mac(m)) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid mac={mac:?} for network {}: expected six hex bytes like 92:d0:c6:0a:29:33",
+                    join.name
+                )));
+            }
+            if let Some(alias) = join.aliases.iter().find(|a| !crate::names::valid_name(a)) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid alias={alias:?} for network {}",
+                    join.name
+                )));
+            }
         }
         let first = &mut net.networks[0];
+        let given_twice = |what: &str, flag: &str| {
+            EngineError::InvalidArg(format!(
+                "{flag} and --network {}:{what}= both give the network's {what}",
+                first.name
+            ))
+        };
         if let Some(ip) = options.ip {
+            if first.ip.is_some() {
+                return Err(given_twice("ip", "--ip"));
+            }
             let network = self.network(&first.name)?;
             ipam::check_static(&network, ip)?;
             first.ip = Some(ip);
         }
         if let Some(mac) = &options.mac_address {
+            if first.mac.is_some() {
+                return Err(given_twice("mac", "--mac-address"));
+            }
             if !valid_mac(mac) {
                 return Err(EngineError::InvalidArg(format!(
                     "invalid --mac-address {mac:?}: expected six hex bytes like 92:d0:c6:0a:29:33"

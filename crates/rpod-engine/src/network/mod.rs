@@ -157,8 +157,10 @@ impl Attachment {
 }
 
 /// `--network` values as podman reads them: a mode (`bridge`, `none`, `host`, `private`,
-/// `container:NAME`, `ns:PATH`) or network names (several flags or comma-separated).
-/// `None` when no flag was given (the configured default applies).
+/// `container:NAME`, `ns:PATH`) or network names (several flags or comma-separated), a name
+/// with podman's options (`NAME:ip=...,mac=...,alias=...`, one network per flag). `None`
+/// when no flag was given (the configured default applies). Networks keep their order: the
+/// first gets `eth0`.
 pub fn parse_network_flags(
     values: &[String],
 ) -> crate::Result<(
@@ -166,15 +168,28 @@ pub fn parse_network_flags(
     Vec<crate::container::NetworkJoin>,
 )> {
     use crate::container::{NetworkJoin, NetworkMode};
-    let words: Vec<&str> = values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .filter(|w| !w.is_empty())
-        .collect();
+    // Each flag's value: one network with options, or a comma-separated list.
+    let mut items: Vec<Result<NetworkJoin, &str>> = Vec::new();
+    for value in values {
+        match value.split_once(':') {
+            Some((name, options)) if !matches!(name, "container" | "ns") => {
+                items.push(Ok(network_with_options(name, options)?));
+            }
+            _ => items.extend(value.split(',').filter(|w| !w.is_empty()).map(Err)),
+        }
+    }
     let mut mode = None;
     let mut joins: Vec<NetworkJoin> = Vec::new();
-    for word in &words {
-        let this = match *word {
+    for item in &items {
+        let word = match item {
+            Ok(join) => {
+                joins.push(join.clone());
+                mode = Some(NetworkMode::Bridge);
+                continue;
+            }
+            Err(word) => *word,
+        };
+        let this = match word {
             "bridge" | "private" | "default" => NetworkMode::Bridge,
             "none" => NetworkMode::None,
             "host" => NetworkMode::Host,
@@ -203,8 +218,8 @@ pub fn parse_network_flags(
             }
         };
         let is_keyword = !matches!(this, NetworkMode::Bridge)
-            || matches!(*word, "bridge" | "private" | "default");
-        if is_keyword && words.len() > 1 {
+            || matches!(word, "bridge" | "private" | "default");
+        if is_keyword && items.len() > 1 {
             return Err(crate::EngineError::InvalidArg(format!(
                 "--network {word} cannot be combined with other networks"
             )));
@@ -212,6 +227,61 @@ pub fn parse_network_flags(
         mode = Some(this);
     }
     Ok((mode, joins))
+}
+
+/// The words that name a network mode rather than a network.
+fn is_mode_word(word: &str) -> bool {
+    matches!(
+        word,
+        "bridge" | "private" | "default" | "none" | "host" | "slirp4netns" | "pasta"
+    )
+}
+
+/// `NAME:OPTION,...`: a network to join with podman's options `ip=`, `mac=` and `alias=`
+/// (which may repeat). The values are checked with the network at create.
+fn network_with_options(name: &str, options: &str) -> crate::Result<crate::container::NetworkJoin> {
+    let invalid = |message: String| crate::EngineError::InvalidArg(message);
+    if !valid_name(name) || is_mode_word(name) {
+        return Err(invalid(format!(
+            "invalid --network {name}:{options}: options belong to a network's name"
+        )));
+    }
+    let mut join = crate::container::NetworkJoin {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    for option in options.split(',').filter(|o| !o.is_empty()) {
+        let (key, value) = option.split_once('=').unwrap_or((option, ""));
+        match key {
+            "ip" => {
+                let ip = value.parse().map_err(|_| {
+                    invalid(format!(
+                        "invalid --network {name}: ip={value} is not an IPv4 address"
+                    ))
+                })?;
+                if join.ip.replace(ip).is_some() {
+                    return Err(invalid(format!("--network {name}: ip= is given twice")));
+                }
+            }
+            "mac" => {
+                if join.mac.replace(value.to_string()).is_some() {
+                    return Err(invalid(format!("--network {name}: mac= is given twice")));
+                }
+            }
+            "alias" => join.aliases.push(value.to_string()),
+            "ip6" | "interface_name" => {
+                return Err(crate::EngineError::NotSupported(format!(
+                    "the network option {key} (--network {name}:...)"
+                )))
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "invalid --network {name}: unknown option {option:?} (ip=, mac=, alias=)"
+                )))
+            }
+        }
+    }
+    Ok(join)
 }
 
 #[cfg(test)]
@@ -244,6 +314,49 @@ mod tests {
         assert!(parse(&["host", "a"]).is_err());
         assert!(parse(&["slirp4netns"]).is_err());
         assert!(parse(&["a/b"]).is_err());
+    }
+
+    #[test]
+    fn network_options_as_podman_gives_them() {
+        use crate::container::NetworkMode;
+        let parse =
+            |v: &[&str]| parse_network_flags(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let (mode, joins) = parse(&[
+            "front:ip=10.89.1.5,mac=92:d0:c6:0a:29:33,alias=api,alias=web",
+            "back",
+        ])
+        .unwrap();
+        assert_eq!(mode, Some(NetworkMode::Bridge));
+        assert_eq!(joins.len(), 2);
+        assert_eq!(joins[0].name, "front");
+        assert_eq!(joins[0].ip, Some(Ipv4Addr::new(10, 89, 1, 5)));
+        assert_eq!(joins[0].mac.as_deref(), Some("92:d0:c6:0a:29:33"));
+        assert_eq!(joins[0].aliases, ["api", "web"]);
+        assert_eq!(joins[1].name, "back");
+        assert_eq!(joins[1].ip, None);
+        // The order given is kept.
+        let (_, joins) = parse(&["back", "front:alias=api"]).unwrap();
+        let names: Vec<&str> = joins.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["back", "front"]);
+        // Modes keep their colon; options need a network.
+        assert_eq!(
+            parse(&["container:web"]).unwrap().0,
+            Some(NetworkMode::Container("web".into()))
+        );
+        for bad in [
+            "front:ip=10.89.1",
+            "front:ip=1.2.3.4,ip=1.2.3.5",
+            "front:color=blue",
+            "host:ip=1.2.3.4",
+            "a,b:ip=1.2.3.4",
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad} was taken");
+        }
+        assert!(matches!(
+            parse(&["front:ip6=fd00::5"]),
+            Err(crate::EngineError::NotSupported(_))
+        ));
+        assert!(parse(&["front:ip=10.89.1.5", "host"]).is_err());
     }
 
     #[test]
