@@ -453,3 +453,50 @@ fn a_runtime_call_left_running_is_killed_before_the_next_start() {
     assert!(gone, "the stray runtime call {pid} was left running");
     rpod.ok(&["rm", "-f", "-t", "0", &id]);
 }
+
+/// A container whose last run ended has no runtime call left to look for: its next start
+/// does not go through every process (one that looks like such a call is left alone),
+/// unless a monitor was started after that end (a start killed on its way).
+#[test]
+fn only_a_start_since_the_last_exit_looks_for_runtime_calls() {
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.ok(&["run", "-d", "demo", "true"]).trim().to_string();
+    rpod.ok(&["wait", &id]);
+    let root = rpod.runroot().join("runtimes/runc");
+    let spawn_stray = || {
+        std::process::Command::new("sh")
+            .args(["-c", "while :; do sleep 0.1; done", "runc", "--root"])
+            .arg(&root)
+            .args(["create", "--bundle", "/nonexistent", &id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut stray = spawn_stray();
+    rpod.ok(&["start", &id]);
+    rpod.ok(&["wait", &id]);
+    let left_alone = stray.try_wait().unwrap().is_none();
+    let _ = stray.kill();
+    let _ = stray.wait();
+    assert!(left_alone, "a normal restart looked for runtime calls");
+    // A monitor PID file written after the exit: a start that was interrupted.
+    std::thread::sleep(Duration::from_millis(20));
+    let run_dir = rpod.runroot().join("containers").join(&id);
+    fs::write(run_dir.join("conmon.pid"), "999999").unwrap();
+    let mut stray = spawn_stray();
+    rpod.ok(&["start", &id]);
+    let gone = (0..100).any(|_| {
+        if let Ok(Some(_)) = stray.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        false
+    });
+    if !gone {
+        let _ = stray.kill();
+    }
+    assert!(gone, "the stray runtime call was left running");
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+}

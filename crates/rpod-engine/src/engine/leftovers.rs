@@ -33,10 +33,12 @@ impl Engine {
         let oci = self.oci_container(record);
         let runtime_root = self.roots.runtime_state(runtime.name());
         let state_dir = runtime_root.join(record.id());
-        // Signs of an interrupted command (a fresh container has neither): only then is
-        // it worth looking for its runtime processes below.
+        // Signs of an interrupted command (a fresh container has neither, nor does one
+        // whose last run ended): only then is it worth looking through every process for
+        // its runtime calls below.
+        let pid_file = self.roots.run_dir(record.id()).join("conmon.pid");
         let interrupted =
-            state_dir.exists() || self.roots.run_dir(record.id()).join("conmon.pid").exists();
+            state_dir.exists() || monitor_started_since_exit(&pid_file, record.state.finished_at);
         if state_dir.exists() {
             tracing::info!(
                 id = record.id(),
@@ -120,6 +122,19 @@ impl Engine {
         let names_container = args.any(|a| a == record.id());
         (is_conmon && names_container).then_some(pid)
     }
+}
+
+/// Whether a monitor was started for the container after its last recorded exit (its PID
+/// file is newer): a start that did not get as far as an exit, which a killed command
+/// leaves. A monitor writes the file as it starts, and the exit is recorded after it.
+fn monitor_started_since_exit(
+    pid_file: &std::path::Path,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> bool {
+    let Ok(written) = fs::metadata(pid_file).and_then(|m| m.modified()) else {
+        return false;
+    };
+    finished_at.is_none_or(|exit| chrono::DateTime::<chrono::Utc>::from(written) > exit)
 }
 
 /// Kill and wait for the runtime calls about the container: processes whose command line
