@@ -1374,3 +1374,88 @@ fn a_bridge_another_stores_network_uses_is_left_to_it() {
     first.ok(&["network", "rm", "def97"]);
     assert_network_gone("rpodt97", "10.93.97.");
 }
+
+/// `kube play` on a bridged store: a pod's `hostPort` (on `hostIP`) reaches its container,
+/// a container's `securityContext` (user, group, read-only root, dropped capabilities)
+/// holds inside it, `hostNetwork` puts a pod in the host's namespace; `kube down` leaves
+/// nothing of their networking.
+#[test]
+fn kube_play_publishes_host_ports_and_applies_security_contexts() {
+    let rpod = bridged("crun", "10.93.87.0/24");
+    let port = free_port();
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: shop}}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: web
+    image: demo
+    command: ["sh", "-c", "mkdir -p /tmp/www && echo kube-web > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www"]
+    ports:
+    - {{containerPort: 80, hostPort: {port}, hostIP: 127.0.0.1}}
+  - name: locked
+    image: demo
+    command: ["sleep", "1000"]
+    securityContext:
+      runAsUser: 1000
+      runAsGroup: 1001
+      readOnlyRootFilesystem: true
+      capabilities: {{drop: [ALL]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: hosted}}
+spec:
+  hostNetwork: true
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: demo
+    command: ["sleep", "1000"]
+"#
+    );
+    let file = rpod.dir.path().join("shop.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    let mut body = None;
+    for _ in 0..100 {
+        body = http_get(port, "/index.html");
+        if body.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(body.as_deref(), Some("kube-web\n"));
+    assert_eq!(
+        rpod.ok(&["exec", "shop-locked", "id"]),
+        "uid=1000(1000) gid=1001(1001) groups=1001(1001)\n"
+    );
+    rpod.fails(&["exec", "shop-locked", "touch", "/made"], 1);
+    let status = rpod.ok(&["exec", "shop-locked", "grep", "CapBnd", "/proc/self/status"]);
+    assert!(status.contains("0000000000000000"), "{status}");
+    // The pod's address is its infra container's.
+    let infra = rpod.ok(&[
+        "pod",
+        "inspect",
+        "--format",
+        "{{.InfraContainerID}}",
+        "shop",
+    ]);
+    let ip = rpod.inspect(infra.trim(), "{{.NetworkSettings.IPAddress}}");
+    assert!(ip.starts_with("10.93.87."), "{ip}");
+    let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let hosted = rpod.ok(&["exec", "hosted-main", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(hosted.trim(), host_ns.display().to_string());
+    rpod.ok(&["kube", "down", &file]);
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert!(
+        http_get(port, "/index.html").is_none(),
+        "the port is still forwarded"
+    );
+    assert_nothing_left(&rpod, &ip, "rpodt87");
+}
