@@ -2800,6 +2800,33 @@ fn systemd_words(line: &str, runtime_dir: &str, unit: &str) -> Vec<String> {
     words
 }
 
+/// A directory standing for systemd's run-time directory (`%t`) in a test's units.
+fn systemd_runtime_dir(rpod: &Rpod) -> String {
+    let dir = rpod.dir.path().join("systemd");
+    std::fs::create_dir(&dir).unwrap();
+    dir.display().to_string()
+}
+
+/// Run a unit's command line as systemd would for the unit `name`, with `runtime_dir` as
+/// `%t`; it must succeed.
+fn run_unit_line(rpod: &Rpod, line: &str, runtime_dir: &str, name: &str) {
+    let words = systemd_words(line, runtime_dir, name);
+    let out = std::process::Command::new(&words[0])
+        .args(&words[1..])
+        .env("RPOD_CONFIG", rpod.config_path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{words:?}: {out:?}");
+}
+
+/// Run each of a unit's `KEY` command lines (`ExecStart=`, ...), as `run_unit_line`.
+fn run_unit_lines(rpod: &Rpod, unit: &str, runtime_dir: &str, name: &str, key: &str) {
+    for line in unit.lines().filter_map(|l| l.strip_prefix(key)) {
+        run_unit_line(rpod, line, runtime_dir, name);
+    }
+}
+
 #[test]
 fn generated_systemd_units_run_and_stop_the_container() {
     let rpod = Rpod::with_image("runc");
@@ -2849,19 +2876,8 @@ fn generated_systemd_units_run_and_stop_the_container() {
             .to_string()
     };
     // Run the unit's commands as systemd would, with its run-time directory and name.
-    let runtime_dir = rpod.dir.path().join("systemd");
-    std::fs::create_dir(&runtime_dir).unwrap();
-    let runtime_dir = runtime_dir.display().to_string();
-    let run_line = |line: &str| {
-        let words = systemd_words(line, &runtime_dir, "container-web.service");
-        let out = std::process::Command::new(&words[0])
-            .args(&words[1..])
-            .env("RPOD_CONFIG", rpod.config_path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{words:?}: {out:?}");
-    };
+    let runtime_dir = systemd_runtime_dir(&rpod);
+    let run_line = |line: &str| run_unit_line(&rpod, line, &runtime_dir, "container-web.service");
     rpod.ok(&["rm", "web"]);
     run_line(&field("ExecStartPre"));
     run_line(&field("ExecStart"));
@@ -3052,21 +3068,10 @@ fn a_template_unit_runs_a_container_per_instance() {
         start.ends_with("--name web-%i --stop-timeout 1 demo sleep 300"),
         "{start}"
     );
-    let runtime_dir = rpod.dir.path().join("systemd");
-    std::fs::create_dir(&runtime_dir).unwrap();
-    let runtime_dir = runtime_dir.display().to_string();
+    let runtime_dir = systemd_runtime_dir(&rpod);
     let run_lines = |instance: &str, key: &str| {
         let name = format!("container-web@{instance}.service");
-        for line in unit.lines().filter_map(|l| l.strip_prefix(key)) {
-            let words = systemd_words(line, &runtime_dir, &name);
-            let out = std::process::Command::new(&words[0])
-                .args(&words[1..])
-                .env("RPOD_CONFIG", rpod.config_path())
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{words:?}: {out:?}");
-        }
+        run_unit_lines(&rpod, &unit, &runtime_dir, &name, key);
     };
     rpod.ok(&["rm", "web"]);
     for instance in ["one", "two"] {
@@ -3629,20 +3634,9 @@ fn a_pods_new_units_make_the_pod_and_its_container_again() {
         "{app_unit}"
     );
     assert!(!app_unit.contains("--pod site"), "{app_unit}");
-    let runtime_dir = rpod.dir.path().join("systemd");
-    std::fs::create_dir(&runtime_dir).unwrap();
-    let runtime_dir = runtime_dir.display().to_string();
+    let runtime_dir = systemd_runtime_dir(&rpod);
     let run_unit_lines = |unit: &str, name: &str, key: &str| {
-        for line in unit.lines().filter_map(|l| l.strip_prefix(key)) {
-            let words = systemd_words(line, &runtime_dir, name);
-            let out = std::process::Command::new(&words[0])
-                .args(&words[1..])
-                .env("RPOD_CONFIG", rpod.config_path())
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{words:?}: {out:?}");
-        }
+        run_unit_lines(&rpod, unit, &runtime_dir, name, key);
     };
     // What the units replace goes first, as a stopped service would have left nothing.
     rpod.ok(&["pod", "rm", "-f", "site"]);

@@ -412,6 +412,37 @@ fn a_read_only_store_still_answers_read_only_commands() {
     }
 }
 
+/// A process that looks like the runtime's create of container `id` in the store's runc
+/// root, as a killed command leaves one. (Short sleeps: killed, the shell leaves no
+/// long-lived child holding anything.)
+fn stray_runtime_call(rpod: &Rpod, id: &str) -> std::process::Child {
+    std::process::Command::new("sh")
+        .args(["-c", "while :; do sleep 0.1; done", "runc", "--root"])
+        .arg(rpod.runroot().join("runtimes/runc"))
+        .args(["create", "--bundle", "/nonexistent", id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Whether `stray` ends within 2 s (it is killed if not).
+fn ends_soon(stray: &mut std::process::Child) -> bool {
+    let gone = (0..100).any(|_| {
+        if let Ok(Some(_)) = stray.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        false
+    });
+    if !gone {
+        let _ = stray.kill();
+        let _ = stray.wait();
+    }
+    gone
+}
+
 /// A runtime call a killed command left running (its `runc create`, outside the
 /// container's cgroups, cleans up after itself when it fails, and would remove the state
 /// of the next create) is killed before the container starts again.
@@ -427,30 +458,13 @@ fn a_runtime_call_left_running_is_killed_before_the_next_start() {
     let run_dir = rpod.runroot().join("containers").join(&id);
     fs::create_dir_all(&run_dir).unwrap();
     fs::write(run_dir.join("conmon.pid"), "999999").unwrap();
-    let root = rpod.runroot().join("runtimes/runc");
-    // (Short sleeps: killed, the shell leaves no long-lived child holding anything.)
-    let mut stray = std::process::Command::new("sh")
-        .args(["-c", "while :; do sleep 0.1; done", "runc", "--root"])
-        .arg(&root)
-        .args(["create", "--bundle", "/nonexistent", &id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = stray.id() as i32;
+    let mut stray = stray_runtime_call(&rpod, &id);
+    let pid = stray.id();
     rpod.ok(&["start", &id]);
-    let gone = (0..100).any(|_| {
-        if let Ok(Some(_)) = stray.try_wait() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-        false
-    });
-    if !gone {
-        let _ = stray.kill();
-    }
-    assert!(gone, "the stray runtime call {pid} was left running");
+    assert!(
+        ends_soon(&mut stray),
+        "the stray runtime call {pid} was left running"
+    );
     rpod.ok(&["rm", "-f", "-t", "0", &id]);
 }
 
@@ -462,19 +476,7 @@ fn only_a_start_since_the_last_exit_looks_for_runtime_calls() {
     let rpod = Rpod::with_image("runc");
     let id = rpod.ok(&["run", "-d", "demo", "true"]).trim().to_string();
     rpod.ok(&["wait", &id]);
-    let root = rpod.runroot().join("runtimes/runc");
-    let spawn_stray = || {
-        std::process::Command::new("sh")
-            .args(["-c", "while :; do sleep 0.1; done", "runc", "--root"])
-            .arg(&root)
-            .args(["create", "--bundle", "/nonexistent", &id])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let mut stray = spawn_stray();
+    let mut stray = stray_runtime_call(&rpod, &id);
     rpod.ok(&["start", &id]);
     rpod.ok(&["wait", &id]);
     let left_alone = stray.try_wait().unwrap().is_none();
@@ -485,18 +487,11 @@ fn only_a_start_since_the_last_exit_looks_for_runtime_calls() {
     std::thread::sleep(Duration::from_millis(20));
     let run_dir = rpod.runroot().join("containers").join(&id);
     fs::write(run_dir.join("conmon.pid"), "999999").unwrap();
-    let mut stray = spawn_stray();
+    let mut stray = stray_runtime_call(&rpod, &id);
     rpod.ok(&["start", &id]);
-    let gone = (0..100).any(|_| {
-        if let Ok(Some(_)) = stray.try_wait() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-        false
-    });
-    if !gone {
-        let _ = stray.kill();
-    }
-    assert!(gone, "the stray runtime call was left running");
+    assert!(
+        ends_soon(&mut stray),
+        "the stray runtime call was left running"
+    );
     rpod.ok(&["rm", "-f", "-t", "0", &id]);
 }
