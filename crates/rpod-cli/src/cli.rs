@@ -1213,9 +1213,10 @@ pub struct RunArgs {
     /// The first argument is a root file system directory, not an image.
     #[arg(long)]
     pub rootfs: bool,
-    /// Log driver: k8s-file (default) or none.
-    #[arg(long, default_value = "k8s-file")]
-    pub log_driver: String,
+    /// Log driver: k8s-file, none or passthrough (rpod.conf's containers.log_driver, else
+    /// k8s-file, by default).
+    #[arg(long)]
+    pub log_driver: Option<String>,
     /// Keep stdin open.
     #[arg(short = 'i', long)]
     pub interactive: bool,

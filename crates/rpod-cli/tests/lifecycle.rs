@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{pid_alive, wait_until, Rpod};
+use common::{busybox_tarball, pid_alive, wait_until, Rpod, NO_NETWORK_CONFIG};
 
 macro_rules! lifecycle_tests {
     ($module:ident, $runtime:literal) => {
@@ -816,4 +816,44 @@ fn only_a_container_removed_at_its_exit_gets_a_volatile_root() {
     // Removed when `start -a` returns (with conmon, whose exit command removes it too, a
     // loaded CI run once saw it still listed).
     assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "kept\n");
+}
+
+/// rpod.conf's `[containers] log_driver = "none"`: containers made without `--log-driver`
+/// keep no log (their output still reaches an attached `run`), `--log-driver k8s-file`
+/// still gives one; a driver rpod does not have is refused when the file is read.
+#[test]
+fn the_configured_log_driver_is_the_default() {
+    let rpod = Rpod::with_config(
+        "runc",
+        &format!("{NO_NETWORK_CONFIG}log_driver = \"none\"\n"),
+    );
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    assert_eq!(
+        rpod.ok(&["run", "--name", "quiet", "demo", "echo", "hi"]),
+        "hi\n"
+    );
+    assert_eq!(
+        rpod.inspect("quiet", "{{.HostConfig.LogConfig.Type}}"),
+        "none"
+    );
+    let err = rpod.fails(&["logs", "quiet"], 125);
+    assert!(err.contains("none log driver"), "{err}");
+    rpod.ok(&[
+        "run",
+        "--name",
+        "kept",
+        "--log-driver",
+        "k8s-file",
+        "demo",
+        "echo",
+        "kept",
+    ]);
+    assert_eq!(rpod.ok(&["logs", "kept"]), "kept\n");
+    std::fs::write(
+        rpod.config_path(),
+        format!("{NO_NETWORK_CONFIG}log_driver = \"journald\"\n"),
+    )
+    .unwrap();
+    let err = rpod.fails(&["ps"], 125);
+    assert!(err.contains("containers.log_driver"), "{err}");
 }

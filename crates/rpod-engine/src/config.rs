@@ -5,6 +5,7 @@
 //! ```toml
 //! [containers]
 //! netns = "bridge"                 # network mode of new containers: bridge, none, host
+//! log_driver = "k8s-file"          # log of containers made without --log-driver: or none
 //!
 //! [network]
 //! default_network = "rpod"         # the network `bridge` means
@@ -93,6 +94,10 @@ pub struct ContainersSection {
     /// The network mode of containers created without one: `bridge` (the default), `none`
     /// or `host`.
     pub netns: Option<String>,
+    /// The log of containers created without `--log-driver`: `k8s-file` (the default;
+    /// `json-file` is taken for it, as podman takes it) or `none` (the output only goes to
+    /// whoever is attached: what users of interactive `run` ask for).
+    pub log_driver: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -132,6 +137,13 @@ impl EngineConfig {
                 ));
             }
         }
+        if let Some(driver) = &config.containers.log_driver {
+            if !matches!(driver.as_str(), "k8s-file" | "json-file" | "none") {
+                return Err(format!(
+                    "containers.log_driver: {driver:?} is not k8s-file or none"
+                ));
+            }
+        }
         if let Some(keep) = &config.storage.keep_free {
             KeepFree::parse(keep).map_err(|e| format!("storage.keep_free: {e}"))?;
         }
@@ -146,6 +158,11 @@ impl EngineConfig {
     /// The network mode new containers get when none is asked for.
     pub fn default_network_mode(&self) -> &str {
         self.containers.netns.as_deref().unwrap_or("bridge")
+    }
+
+    /// Whether containers made without a log driver keep a log file (`log_driver`).
+    pub fn default_log_to_file(&self) -> bool {
+        self.containers.log_driver.as_deref() != Some("none")
     }
 
     /// The registries a short image name is pulled from, in order.
@@ -189,6 +206,17 @@ pub fn config_path() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_log_driver() {
+        assert!(EngineConfig::parse("").unwrap().default_log_to_file());
+        let none = EngineConfig::parse("[containers]\nlog_driver = \"none\"\n").unwrap();
+        assert!(!none.default_log_to_file());
+        let file = EngineConfig::parse("[containers]\nlog_driver = \"json-file\"\n").unwrap();
+        assert!(file.default_log_to_file());
+        let err = EngineConfig::parse("[containers]\nlog_driver = \"journald\"\n").unwrap_err();
+        assert!(err.contains("containers.log_driver"), "{err}");
+    }
 
     #[test]
     fn defaults_without_a_file() {

@@ -460,6 +460,8 @@ fn container_options(
         terminal: container.tty,
         stdin: container.stdin,
         log_to_file: true,
+        // rpod.conf's log driver, as podman's kube play takes containers.conf's.
+        log_driver_from_config: true,
         ..Default::default()
     };
     if container.command.is_some() && container.args.is_none() {

@@ -729,6 +729,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         },
         restart,
         log_to_file,
+        log_driver_from_config: driver.is_none_or(str::is_empty),
         log_size_max: log_options.max_size,
         log_max_files: log_options.max_file,
         log_tag: log_options.tag,
@@ -779,6 +780,13 @@ mod tests {
         assert_eq!(options.image.as_deref(), Some("busybox"));
         assert_eq!(options.command, ["sh", "-c", "echo hi"]);
         assert!(options.terminal && options.stdin && options.auto_remove && options.log_to_file);
+        // No driver named ("Type": ""): rpod.conf's is taken; a named one is the client's.
+        assert!(options.log_driver_from_config);
+        let none = parse(r#"{"Image":"x","HostConfig":{"LogConfig":{"Type":"none"}}}"#).unwrap();
+        assert!(!none.log_driver_from_config && !none.log_to_file);
+        let file =
+            parse(r#"{"Image":"x","HostConfig":{"LogConfig":{"Type":"json-file"}}}"#).unwrap();
+        assert!(!file.log_driver_from_config && file.log_to_file);
         assert_eq!(options.memory, Some(64 << 20));
         assert_eq!(options.cpus, Some(1.5));
         assert_eq!(

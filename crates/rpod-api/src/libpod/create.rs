@@ -640,6 +640,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
                 .map_err(|e| ApiError::bad_request(e.to_string()))?
         },
         log_to_file,
+        log_driver_from_config: driver.is_none_or(str::is_empty),
         log_size_max: log_options.max_size,
         log_max_files: log_options.max_file,
         log_tag: log_options.tag,

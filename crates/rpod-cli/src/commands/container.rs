@@ -460,7 +460,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .map_err(usage)?;
     let (network, networks) = rpod_engine::network::parse_network_flags(&args.net.network)?;
     let net = network_config(&args.net, networks)?;
-    let (log_to_file, passthrough) = match args.log_driver.as_str() {
+    let (log_to_file, passthrough) = match args.log_driver.as_deref().unwrap_or("k8s-file") {
         "k8s-file" | "json-file" => (true, false),
         "none" => (false, false),
         "passthrough" => (false, true),
@@ -558,6 +558,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         runtime: None,
         auto_remove: args.rm,
         log_to_file,
+        log_driver_from_config: args.log_driver.is_none(),
         terminal: args.tty,
         stdin: args.interactive,
         security,

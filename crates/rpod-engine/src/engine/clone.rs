@@ -300,6 +300,7 @@ impl Engine {
             secrets: config.secrets.clone(),
             conmon_pidfile: None,
             log_to_file: config.log_to_file,
+            log_driver_from_config: false,
             terminal: config.terminal,
             stdin: config.stdin,
             security: config.security.clone(),

@@ -282,7 +282,11 @@ impl Engine {
             pidfile: options.pidfile.clone(),
             healthcheck: options.healthcheck.clone(),
             conmon_pidfile: options.conmon_pidfile.clone(),
-            log_to_file: options.log_to_file,
+            log_to_file: if options.log_driver_from_config {
+                self.options.config.default_log_to_file()
+            } else {
+                options.log_to_file
+            },
             terminal: options.terminal,
             stdin: options.stdin,
             created: Utc::now(),

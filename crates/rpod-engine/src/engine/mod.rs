@@ -175,6 +175,9 @@ pub struct CreateOptions {
     /// `--conmon-pidfile`: the monitor's PID is written there at each start.
     pub conmon_pidfile: Option<PathBuf>,
     pub log_to_file: bool,
+    /// No log driver was asked for: `log_to_file` is rpod.conf's `[containers]
+    /// log_driver`'s.
+    pub log_driver_from_config: bool,
     /// Allocate a terminal for the container (`-t`).
     pub terminal: bool,
     /// Keep the container's stdin open (`-i`).
