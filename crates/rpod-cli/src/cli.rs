@@ -1201,8 +1201,9 @@ pub struct RunArgs {
     /// For systemd mode, which rpod has not: refused.
     #[arg(long)]
     pub chrootdirs: Vec<String>,
-    /// How systemd hears of the container's readiness: ignore (container only without a
-    /// NOTIFY_SOCKET to pass on; conmon is not supported).
+    /// How systemd hears of the container's readiness: ignore, or conmon (rpod says it is
+    /// ready once it started, the monitor its main process); container only without a
+    /// NOTIFY_SOCKET to pass on.
     #[arg(long, default_value = "ignore")]
     pub sdnotify: String,
     /// Print no pull progress.

@@ -619,7 +619,7 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
         (vec!["--userns", "auto"], "--userns auto"),
         (vec!["--cgroups", "disabled"], "--cgroups disabled"),
         (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
-        (vec!["--sdnotify", "conmon"], "--sdnotify conmon"),
+        (vec!["--sdnotify", "systemd"], "--sdnotify systemd"),
         (
             vec!["--uidmap", "0:100000:65536"],
             "mapping a user namespace",
@@ -643,4 +643,62 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
     without.env_remove("NOTIFY_SOCKET");
     assert!(without.output().unwrap().status.success());
     assert_eq!(rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+}
+
+/// `--sdnotify conmon`: at each start rpod tells the service manager that named
+/// `NOTIFY_SOCKET` the service is ready, its main process the container's monitor (as
+/// podman does); the container does not get the socket. `ignore` sends nothing.
+#[test]
+fn sdnotify_conmon_tells_systemd_the_monitor_is_ready() {
+    let rpod = Rpod::with_image("crun");
+    let socket = rpod.dir.path().join("notify.sock");
+    let systemd = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    systemd
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let with_socket = |args: &[&str]| {
+        let out = rpod
+            .command(args)
+            .env("NOTIFY_SOCKET", &socket)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    let message = || {
+        let mut buffer = [0u8; 256];
+        let n = systemd.recv(&mut buffer).unwrap();
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    };
+    with_socket(&[
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "--sdnotify",
+        "conmon",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let ready = |name: &str| {
+        format!(
+            "MAINPID={}\nREADY=1\n",
+            rpod.inspect(name, "{{.State.ConmonPid}}")
+        )
+    };
+    assert_eq!(message(), ready("svc"));
+    let env = rpod.ok(&["exec", "svc", "env"]);
+    assert!(!env.contains("NOTIFY_SOCKET"), "{env}");
+    // Again at the next start.
+    rpod.ok(&["stop", "-t", "0", "svc"]);
+    with_socket(&["start", "svc"]);
+    assert_eq!(message(), ready("svc"));
+    // ignore: nothing.
+    with_socket(&["run", "-d", "--name", "quiet", "demo", "sleep", "300"]);
+    systemd
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let mut buffer = [0u8; 64];
+    assert!(systemd.recv(&mut buffer).is_err(), "ignore sent a message");
+    rpod.ok(&["rm", "-f", "-t", "0", "svc", "quiet"]);
 }

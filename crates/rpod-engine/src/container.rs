@@ -273,6 +273,10 @@ pub struct ContainerConfig {
     /// it; no log, no attach.
     #[serde(default)]
     pub passthrough: bool,
+    /// `--sdnotify conmon`: at each start, rpod tells systemd (`NOTIFY_SOCKET`) that the
+    /// service is ready, its main process the monitor.
+    #[serde(default)]
+    pub sdnotify_conmon: bool,
     /// `--log-opt path`: the log file, instead of the one in the container's directory.
     #[serde(default)]
     pub log_path: Option<PathBuf>,

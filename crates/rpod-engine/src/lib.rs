@@ -35,6 +35,7 @@ pub mod resources;
 pub mod restart;
 pub mod rootfs;
 pub mod scratch;
+pub mod sd_notify;
 pub mod seccomp;
 pub mod secrets;
 pub mod security;

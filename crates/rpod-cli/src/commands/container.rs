@@ -522,6 +522,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CreateOptions {
         passthrough,
+        sdnotify_conmon: args.sdnotify == "conmon",
         secrets,
         healthcheck: health_check(args)?,
         log_size_max: log.max_size,
@@ -653,9 +654,9 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
     // `container` passes systemd's socket on: nothing to pass when rpod has none.
     let no_socket = std::env::var_os("NOTIFY_SOCKET").is_none();
     match args.sdnotify.as_str() {
-        "ignore" => {}
+        "ignore" | "conmon" => {}
         "container" if no_socket => {}
-        other => return refuse(format!("--sdnotify {other} (use ignore)")),
+        other => return refuse(format!("--sdnotify {other} (use ignore or conmon)")),
     }
     Ok(())
 }

@@ -292,6 +292,7 @@ impl Engine {
             log_tag: config.log_tag.clone(),
             log_path: None,
             passthrough: config.passthrough,
+            sdnotify_conmon: config.sdnotify_conmon,
             timeout: config.timeout,
             annotations: config.annotations.clone(),
             oom_score_adj: config.oom_score_adj,

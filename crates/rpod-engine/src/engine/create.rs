@@ -276,6 +276,7 @@ impl Engine {
             log_tag: options.log_tag.clone(),
             log_path: options.log_path.clone(),
             passthrough: options.passthrough,
+            sdnotify_conmon: options.sdnotify_conmon,
             timeout: options.timeout,
             annotations: options.annotations.clone(),
             oom_score_adj: options.oom_score_adj,

@@ -160,6 +160,8 @@ pub struct CreateOptions {
     pub log_path: Option<PathBuf>,
     /// `--log-driver passthrough`.
     pub passthrough: bool,
+    /// `--sdnotify conmon`.
+    pub sdnotify_conmon: bool,
     /// `--timeout`: seconds the container may run before the monitor kills it.
     pub timeout: Option<u32>,
     /// `--annotation`s for the OCI spec.

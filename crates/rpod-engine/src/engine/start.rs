@@ -306,6 +306,12 @@ impl Engine {
             .map(|_| crate::health::HealthState::starting());
         self.save(record)?;
         self.container_event(record, "start", &[]);
+        if record.config.sdnotify_conmon {
+            // The container runs whatever systemd makes of it: a failure is only said.
+            if let Err(e) = crate::sd_notify::notify_ready(record.state.conmon_pid) {
+                tracing::warn!(id = record.id(), %e, "telling systemd the container is ready");
+            }
+        }
         self.write_pid_files(record)
     }
 

@@ -1,0 +1,66 @@
+//! systemd's readiness protocol, for `--sdnotify conmon`: once rpod has started the
+//! container, it tells the service manager that named a socket in `NOTIFY_SOCKET` that
+//! the service is ready and that its main process is the container's monitor (which
+//! outlives rpod), as podman does for that mode.
+//!
+//! Written by hand: it is one datagram to one socket, which the standard library sends.
+
+use std::io;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+
+/// The message: the main process, then readiness.
+fn ready_message(main_pid: i32) -> String {
+    format!("MAINPID={main_pid}\nREADY=1\n")
+}
+
+/// The socket `NOTIFY_SOCKET` names: a path, or with `@` a name in the abstract namespace.
+fn socket_address(text: &str) -> io::Result<SocketAddr> {
+    match text.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            SocketAddr::from_abstract_name(name.as_bytes())
+        }
+        None => SocketAddr::from_pathname(text),
+    }
+}
+
+/// Tell the service manager the service is ready, its main process `main_pid`. Nothing
+/// happens without `NOTIFY_SOCKET`.
+pub fn notify_ready(main_pid: i32) -> io::Result<()> {
+    let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
+        return Ok(());
+    };
+    let socket = socket.to_string_lossy();
+    let address = socket_address(&socket)?;
+    let sender = UnixDatagram::unbound()?;
+    sender.send_to_addr(ready_message(main_pid).as_bytes(), &address)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_names_the_monitor_then_readiness() {
+        assert_eq!(ready_message(4321), "MAINPID=4321\nREADY=1\n");
+    }
+
+    #[test]
+    fn a_message_reaches_a_socket_by_path_and_by_abstract_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let receiver = UnixDatagram::bind(&path).unwrap();
+        let sender = UnixDatagram::unbound().unwrap();
+        sender
+            .send_to_addr(b"x", &socket_address(&path.display().to_string()).unwrap())
+            .unwrap();
+        let mut buffer = [0u8; 8];
+        assert_eq!(receiver.recv(&mut buffer).unwrap(), 1);
+        let name = format!("@rpod-test-{}", std::process::id());
+        let address = socket_address(&name).unwrap();
+        let abstract_receiver = UnixDatagram::bind_addr(&address).unwrap();
+        sender.send_to_addr(b"yz", &address).unwrap();
+        assert_eq!(abstract_receiver.recv(&mut buffer).unwrap(), 2);
+    }
+}
