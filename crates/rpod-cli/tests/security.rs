@@ -17,6 +17,56 @@ macro_rules! confinement_tests {
             const RT: &str = $runtime;
 
             #[test]
+            fn mask_and_unmask_change_the_hidden_and_read_only_paths() {
+                let rpod = Rpod::with_image(RT);
+                // The paths mounted over in the container, from its mount table.
+                let mounted = |opts: &[&str]| -> Vec<String> {
+                    let mut args = vec!["run", "--rm"];
+                    for opt in opts {
+                        args.extend(["--security-opt", opt]);
+                    }
+                    args.extend(["demo", "cat", "/proc/self/mountinfo"]);
+                    rpod.ok(&args)
+                        .lines()
+                        .filter_map(|l| l.split(' ').nth(4).map(String::from))
+                        .collect()
+                };
+                let plain = mounted(&[]);
+                // (Not /proc/kcore: a kernel without it has nothing there to mask.)
+                for path in ["/proc/keys", "/proc/acpi", "/proc/sys"] {
+                    assert!(plain.iter().any(|p| p == path), "{path} not in {plain:?}");
+                }
+                let some = mounted(&["unmask=/proc/k*:/proc/sys", "mask=/proc/cpuinfo"]);
+                for path in ["/proc/keys", "/proc/sys"] {
+                    assert!(!some.iter().any(|p| p == path), "{path} in {some:?}");
+                }
+                for path in ["/proc/acpi", "/proc/cpuinfo"] {
+                    assert!(some.iter().any(|p| p == path), "{path} not in {some:?}");
+                }
+                assert_eq!(
+                    rpod.ok(&[
+                        "run",
+                        "--rm",
+                        "--security-opt",
+                        "mask=/proc/cpuinfo",
+                        "demo",
+                        "cat",
+                        "/proc/cpuinfo",
+                    ]),
+                    ""
+                );
+                let all = mounted(&["unmask=ALL"]);
+                for path in ["/proc/keys", "/proc/acpi", "/proc/sys", "/sys/firmware"] {
+                    assert!(!all.iter().any(|p| p == path), "{path} in {all:?}");
+                }
+                let err = rpod.fails(
+                    &["create", "--security-opt", "mask=proc", "demo", "true"],
+                    125,
+                );
+                assert!(err.contains("absolute path"), "{err}");
+            }
+
+            #[test]
             fn seccomp_confines_by_default() {
                 let rpod = Rpod::with_image(RT);
                 assert_eq!(seccomp_mode(&rpod, &["run", "--rm", "demo"]), "2");

@@ -1880,6 +1880,21 @@ fn files_processes_and_names_through_both_apis() {
     assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");
     let diff = service.podman_ok(&["diff", "box"]);
     assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");
+    // podman-remote's mask and unmask (the SpecGenerator's lists).
+    let mounts_over = |opt: &str, path: &str| {
+        service.podman_ok(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            opt,
+            "demo",
+            "sh",
+            "-c",
+            &format!("grep -c ' {path} ' /proc/self/mountinfo; true"),
+        ])
+    };
+    assert_eq!(mounts_over("unmask=/proc/keys", "/proc/keys").trim(), "0");
+    assert_eq!(mounts_over("mask=/proc/uptime", "/proc/uptime").trim(), "1");
     // podman-remote compares two: the container with its image, two images.
     let diff = service.podman_ok(&["diff", "box", "demo"]);
     assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");

@@ -84,6 +84,55 @@ pub struct SecurityOptions {
     pub no_new_privileges: bool,
     #[serde(default)]
     pub seccomp: SeccompChoice,
+    /// `--security-opt mask=PATH:...`: more paths hidden from the container.
+    #[serde(default)]
+    pub mask: Vec<String>,
+    /// `--security-opt unmask=PATH:...|ALL`: default masked or read-only paths left as
+    /// they are (`*` and `?` as in Go's `filepath.Match`, as podman reads them).
+    #[serde(default)]
+    pub unmask: Vec<String>,
+}
+
+/// Whether `path` matches `pattern` as Go's `filepath.Match` reads it (podman's `unmask=`
+/// patterns): segment by segment, `*` any run of characters and `?` one. Written by hand:
+/// two wildcards need no dependency; `[` classes are refused when the option is read.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let patterns: Vec<&str> = pattern.split('/').collect();
+    let segments: Vec<&str> = path.split('/').collect();
+    patterns.len() == segments.len()
+        && patterns
+            .iter()
+            .zip(&segments)
+            .all(|(p, s)| segment_matches(p.as_bytes(), s.as_bytes()))
+}
+
+/// One segment against a pattern of literal bytes, `*` and `?`: the usual two-pointer walk
+/// that lets the last `*` take one more byte on a mismatch (linear in practice, never
+/// exponential, whatever a request sends).
+fn segment_matches(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((star_p, star_t)) => {
+                    p = star_p + 1;
+                    t = star_t + 1;
+                    star = Some((star_p, star_t + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|c| *c == b'*')
 }
 
 fn capability_list(names: &[String], flag: &str) -> Result<Vec<String>> {
@@ -148,12 +197,64 @@ impl SecurityOptions {
             // rpod applies no SELinux label and no AppArmor profile: asking for none is
             // exactly what happens.
             ("label", Some("disable")) | ("apparmor", Some("unconfined")) => {}
-            ("label" | "apparmor" | "mask" | "unmask" | "proc-opts" | "systempaths", Some(_)) => {
+            ("mask", Some(paths)) if !paths.is_empty() => {
+                for path in paths.split(':') {
+                    if !path.starts_with('/') {
+                        return Err(EngineError::InvalidArg(format!(
+                            "invalid --security-opt {opt:?}: {path:?} is not an absolute path"
+                        )));
+                    }
+                    self.mask.push(path.to_string());
+                }
+            }
+            ("unmask", Some(paths)) if !paths.is_empty() => {
+                for path in paths.split(':') {
+                    if path.contains(['[', '\\']) {
+                        return Err(EngineError::NotSupported(format!(
+                            "character classes and escapes in --security-opt unmask ({path:?}): use * and ?"
+                        )));
+                    }
+                    if !path.eq_ignore_ascii_case("all") && !path.starts_with('/') {
+                        return Err(EngineError::InvalidArg(format!(
+                            "invalid --security-opt {opt:?}: {path:?} is not ALL or an absolute path"
+                        )));
+                    }
+                    self.unmask.push(path.to_string());
+                }
+            }
+            ("label" | "apparmor" | "proc-opts" | "systempaths", Some(_)) => {
                 return Err(EngineError::NotSupported(format!("--security-opt {opt}")))
             }
             _ => return Err(invalid()),
         }
         Ok(())
+    }
+
+    /// Whether a default masked or read-only path stays so (`unmask` does not name it).
+    fn keeps(&self, path: &str) -> bool {
+        !self
+            .unmask
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case("all") || path_matches(u, path))
+    }
+
+    /// The paths hidden from the container: podman's defaults but the unmasked, and `mask`'s.
+    pub fn masked_paths(&self) -> Vec<String> {
+        MASKED_PATHS
+            .iter()
+            .filter(|p| self.keeps(p))
+            .map(|p| p.to_string())
+            .chain(self.mask.iter().cloned())
+            .collect()
+    }
+
+    /// The paths mounted read-only: podman's defaults but the unmasked.
+    pub fn readonly_paths(&self) -> Vec<String> {
+        READONLY_PATHS
+            .iter()
+            .filter(|p| self.keeps(p))
+            .map(|p| p.to_string())
+            .collect()
     }
 
     /// The container's capabilities (bounding, effective and permitted alike), as podman
@@ -224,6 +325,51 @@ impl SecurityOptions {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn unmask_patterns_match_as_gos_filepath_match() {
+        assert!(path_matches("/proc/keys", "/proc/keys"));
+        assert!(path_matches("/proc/k*", "/proc/keys"));
+        assert!(path_matches("/proc/k*", "/proc/kcore"));
+        assert!(path_matches("/proc/*", "/proc/sys"));
+        assert!(!path_matches("/proc/*", "/proc/sys/kernel"));
+        assert!(!path_matches("/sys/*", "/proc/sys"));
+        assert!(path_matches("/proc/?cpi", "/proc/acpi"));
+        assert!(path_matches("/sys/*/block", "/sys/dev/block"));
+        assert!(!path_matches("/proc/keys", "/proc/key"));
+        // A pattern made to blow up a backtracking matcher answers at once.
+        let hostile = format!("/{}b", "*a".repeat(40));
+        assert!(!path_matches(&hostile, &format!("/{}", "a".repeat(60))));
+    }
+
+    #[test]
+    fn mask_and_unmask_change_the_default_paths() {
+        let options = |opts: &[&str]| {
+            let opts: Vec<String> = opts.iter().map(|o| o.to_string()).collect();
+            SecurityOptions::from_flags(false, &[], &[], &opts)
+        };
+        let plain = options(&[]).unwrap();
+        assert_eq!(plain.masked_paths().len(), MASKED_PATHS.len());
+        assert_eq!(plain.readonly_paths().len(), READONLY_PATHS.len());
+        let some = options(&["unmask=/proc/k*:/proc/sys", "mask=/proc/cpuinfo:/opt"]).unwrap();
+        let masked = some.masked_paths();
+        assert!(!masked
+            .iter()
+            .any(|p| p == "/proc/kcore" || p == "/proc/keys"));
+        assert!(masked.iter().any(|p| p == "/proc/acpi"));
+        assert!(masked.ends_with(&["/proc/cpuinfo".to_string(), "/opt".to_string()]));
+        assert!(!some.readonly_paths().iter().any(|p| p == "/proc/sys"));
+        let all = options(&["unmask=ALL"]).unwrap();
+        assert!(all.masked_paths().is_empty() && all.readonly_paths().is_empty());
+        for bad in ["mask=relative", "unmask=proc", "mask=", "unmask="] {
+            assert!(options(&[bad]).is_err(), "{bad} was taken");
+        }
+        assert!(matches!(
+            options(&["unmask=/proc/[ks]*"]),
+            Err(EngineError::NotSupported(_))
+        ));
+    }
+
     use super::*;
 
     fn opts(add: &[&str], drop: &[&str], sec: &[&str]) -> Result<SecurityOptions> {

@@ -10,7 +10,6 @@ use oci_spec::runtime::{
 
 use crate::confined::ConfinedDir;
 use crate::container::{ContainerConfig, NetworkMode};
-use crate::security::{MASKED_PATHS, READONLY_PATHS};
 use crate::{EngineError, Result};
 
 /// The highest open-file limit given to containers (podman's default). The host's hard
@@ -626,8 +625,8 @@ pub fn generate(
         linux.set_masked_paths(None);
         linux.set_readonly_paths(None);
     } else {
-        linux.set_masked_paths(Some(MASKED_PATHS.iter().map(|p| p.to_string()).collect()));
-        linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect()));
+        linux.set_masked_paths(Some(config.security.masked_paths()));
+        linux.set_readonly_paths(Some(config.security.readonly_paths()));
     }
     linux.set_seccomp(config.security.seccomp()?);
     if let Some(personality) = &config.personality {

@@ -187,6 +187,9 @@ pub struct SpecGenerator {
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
     pub no_new_privileges: bool,
+    /// `--security-opt mask=` and `unmask=` paths.
+    pub mask: Option<Vec<String>>,
+    pub unmask: Option<Vec<String>>,
     pub seccomp_policy: String,
     pub seccomp_profile_path: String,
     pub read_only_filesystem: bool,
@@ -537,6 +540,9 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     };
     if !spec.seccomp_profile_path.is_empty() {
         security_opt.push(format!("seccomp={}", spec.seccomp_profile_path));
+    }
+    for (key, paths) in [("mask", &spec.mask), ("unmask", &spec.unmask)] {
+        security_opt.extend(paths.iter().flatten().map(|p| format!("{key}={p}")));
     }
     let security = SecurityOptions::from_flags(
         spec.privileged,
