@@ -206,10 +206,12 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             // Docker's name for the bridge is the one option rpod honours (as podman does);
             // the others would be silently lost.
             for (key, value) in body.options.unwrap_or_default() {
-                if key == "com.docker.network.bridge.name" {
-                    request.interface = Some(value);
-                } else {
-                    return Err(ApiError::unsupported(format!("the network option {key:?}")));
+                match key.as_str() {
+                    "com.docker.network.bridge.name" => request.interface = Some(value),
+                    "com.docker.network.driver.mtu" => {
+                        request.options.insert("mtu".into(), value);
+                    }
+                    _ => return Err(ApiError::unsupported(format!("the network option {key:?}"))),
                 }
             }
             let configs = body
@@ -250,9 +252,8 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             if body.ipv6_enabled {
                 return Err(ApiError::unsupported("IPv6 networks"));
             }
-            if body.options.as_ref().is_some_and(|o| !o.is_empty()) {
-                return Err(ApiError::unsupported("network options"));
-            }
+            // Checked with the request (`mtu` only).
+            request.options = body.options.clone().unwrap_or_default();
             let subnets = body.subnets.unwrap_or_default();
             if subnets.len() > 1 {
                 return Err(ApiError::unsupported("more than one subnet"));

@@ -421,7 +421,7 @@ pub struct NetworkCreateArgs {
     pub interface_name: Option<String>,
     #[arg(long = "label")]
     pub labels: Vec<String>,
-    /// Driver options (none is supported).
+    /// Driver options, KEY=VALUE: mtu=BYTES (the bridge's and the containers' interfaces').
     #[arg(short = 'o', long = "opt")]
     pub opts: Vec<String>,
     /// Reuse an existing network of that name instead of failing.

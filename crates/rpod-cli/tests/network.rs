@@ -1459,3 +1459,60 @@ spec:
     );
     assert_nothing_left(&rpod, &ip, "rpodt87");
 }
+
+/// `network create -o mtu=N`: netavark gives the bridge and the containers' interfaces that
+/// MTU; other options and bad values are refused, making nothing.
+#[test]
+fn a_networks_mtu_reaches_its_bridge_and_containers() {
+    let rpod = bridged("runc", "10.93.88.0/24");
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.89.0/24",
+        "--interface-name",
+        "rpodt89",
+        "-o",
+        "mtu=1400",
+        "small",
+    ]);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "small",
+        "demo",
+        "cat",
+        "/sys/class/net/eth0/mtu",
+    ]);
+    assert_eq!(out, "1400\n");
+    // The bridge keeps it once the container has left (its idle anchor has it too).
+    wait_for_network_teardowns(&rpod);
+    let bridge = std::fs::read_to_string("/sys/class/net/rpodt89/mtu").unwrap();
+    assert_eq!(bridge, "1400\n");
+    assert_eq!(
+        rpod.ok(&["network", "inspect", "--format", "{{.Options}}", "small"]),
+        "map[mtu:1400]\n"
+    );
+    for (option, code) in [("mtu=10", 125), ("vlan=5", 125), ("mtu", 125)] {
+        let err = rpod.fails(
+            &[
+                "network",
+                "create",
+                "--subnet",
+                "10.93.93.0/24",
+                "-o",
+                option,
+                "other",
+            ],
+            code,
+        );
+        assert!(
+            err.contains("mtu") || err.contains("vlan"),
+            "{option}: {err}"
+        );
+    }
+    rpod.fails(&["network", "inspect", "other"], 125);
+    rpod.ok(&["network", "rm", "small"]);
+    assert_network_gone("rpodt89", "10.93.89.");
+}

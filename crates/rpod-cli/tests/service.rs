@@ -1536,17 +1536,31 @@ fn networks_volumes_and_ports_through_both_apis() {
         ]),
         "rpodt70\n"
     );
-    // Other driver options would be lost: refused.
-    let out = service.docker_out(&[
+    // Docker's MTU option is netavark's mtu; other driver options would be lost: refused.
+    service.docker_ok(&[
         "network",
         "create",
         "-o",
         "com.docker.network.driver.mtu=1400",
         "dmtu",
     ]);
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["network", "inspect", "--format", "{{.Options}}", "dmtu"]),
+        "map[mtu:1400]\n"
+    );
+    service.rpod.ok(&["network", "rm", "dmtu"]);
+    let out = service.docker_out(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.bridge.enable_icc=false",
+        "dicc",
+    ]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("com.docker.network.driver.mtu"),
+        String::from_utf8_lossy(&out.stderr).contains("com.docker.network.bridge.enable_icc"),
         "{out:?}"
     );
     service.docker_ok(&["volume", "create", "dvol"]);

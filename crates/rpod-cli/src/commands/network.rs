@@ -34,11 +34,12 @@ fn template_view(network: &Network) -> Value {
 }
 
 pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
-    if let Some(option) = args.opts.first() {
-        return Err(Failure::new(
-            ENGINE_ERROR,
-            EngineError::NotSupported(format!("the network option {option:?}")),
-        ));
+    let mut options = std::collections::BTreeMap::new();
+    for option in &args.opts {
+        let Some((key, value)) = option.split_once('=') else {
+            return Err(usage(format!("invalid -o {option:?}: use KEY=VALUE")));
+        };
+        options.insert(key.to_string(), value.to_string());
     }
     let subnet = args
         .subnet
@@ -89,6 +90,7 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
         internal: args.internal,
         disable_dns: args.disable_dns,
         labels: rpod_engine::labels::parse_pairs(&args.labels),
+        options,
     };
     match engine.network_create(request) {
         Ok(network) => println!("{}", network.name),

@@ -82,15 +82,20 @@ impl Engine {
         options: NetworkOptions,
     ) -> PendingSetup {
         let path = self.netns_path(record.id());
-        let bridges: Vec<String> = options
+        // Each bridge with its network's MTU, which its anchor must have too: a bridge
+        // takes the smallest MTU of its ports.
+        let bridges: Vec<(String, Option<String>)> = options
             .network_info
             .values()
-            .filter_map(|n| n.network_interface.clone())
+            .filter_map(|n| {
+                let mtu = n.options.get("mtu").cloned();
+                n.network_interface.clone().map(|bridge| (bridge, mtu))
+            })
             .collect();
         let handle = std::thread::spawn(move || {
             let attachments = netavark.setup(&path, &options)?;
-            for bridge in &bridges {
-                crate::network::anchor::ensure(bridge);
+            for (bridge, mtu) in &bridges {
+                crate::network::anchor::ensure(bridge, mtu.as_deref());
             }
             Ok(attachments)
         });

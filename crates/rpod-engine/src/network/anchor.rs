@@ -39,16 +39,19 @@ fn ip(args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Put an anchor on `bridge` if it has none. Failing (no `ip`, say) only costs speed: the
-/// bridge then goes with its last container, as in podman.
-pub fn ensure(bridge: &str) {
+/// Put an anchor on `bridge` if it has none, with the network's MTU if it has one (a bridge
+/// takes the smallest MTU of its ports: a default one would raise it to 1500 once the last
+/// container left). Failing (no `ip`, say) only costs speed: the bridge then goes with its
+/// last container, as in podman.
+pub fn ensure(bridge: &str, mtu: Option<&str>) {
     let anchor = name(bridge);
     if !link_exists(bridge) || link_exists(&anchor) {
         return;
     }
     let peer = peer_name(bridge);
+    let mtu = mtu.unwrap_or("1500");
     let made = ip(&[
-        "link", "add", &anchor, "type", "veth", "peer", "name", &peer,
+        "link", "add", &anchor, "mtu", mtu, "type", "veth", "peer", "name", &peer, "mtu", mtu,
     ]) && ip(&["link", "set", &anchor, "master", bridge])
         && ip(&["link", "set", &anchor, "up"]);
     if !made {

@@ -37,6 +37,39 @@ pub struct NetworkRequest {
     pub labels: BTreeMap<String, String>,
     /// `--ip-range`: where in the subnet containers' addresses come from.
     pub ip_range: Option<IpRange>,
+    /// Driver options (`-o KEY=VALUE`): `mtu` only, which netavark gives the bridge and
+    /// the containers' interfaces.
+    pub options: BTreeMap<String, String>,
+}
+
+/// The smallest and largest MTU of an IPv4 link.
+const MTU_RANGE: std::ops::RangeInclusive<u32> = 68..=65535;
+
+/// The driver options a network may have, checked (`mtu` only; netavark 1.4 knows no other
+/// of podman's bridge options).
+fn checked_options(options: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+    for (key, value) in options {
+        match key.as_str() {
+            "mtu" => {
+                let valid = value
+                    .parse::<u32>()
+                    .is_ok_and(|mtu| MTU_RANGE.contains(&mtu));
+                if !valid {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid network option mtu={value:?}: a number from {} to {}",
+                        MTU_RANGE.start(),
+                        MTU_RANGE.end()
+                    )));
+                }
+            }
+            other => {
+                return Err(EngineError::NotSupported(format!(
+                    "the network option {other:?} (rpod's bridge networks take mtu)"
+                )))
+            }
+        }
+    }
+    Ok(options.clone())
 }
 
 /// A part of a subnet: a CIDR (`--ip-range`, Docker's `IPRange`) or first and last
@@ -278,7 +311,7 @@ impl Definitions {
             internal: request.internal,
             dns_enabled: !request.disable_dns,
             labels: request.labels.clone(),
-            options: BTreeMap::new(),
+            options: checked_options(&request.options)?,
             ipam_options: BTreeMap::from([("driver".to_string(), "host-local".to_string())]),
         })
     }
@@ -433,6 +466,33 @@ podman0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
         let other = Definitions::new(&dir.path().join("other"));
         let moved = other.create(&request("rpod"), &host).unwrap();
         assert_eq!(moved.subnets[0].subnet.to_string(), "10.89.0.0/24");
+    }
+
+    #[test]
+    fn takes_an_mtu_and_no_other_option() {
+        let dir = tempfile::tempdir().unwrap();
+        let defs = Definitions::new(dir.path());
+        let host = HostNetworking::default();
+        let with = |name: &str, key: &str, value: &str| NetworkRequest {
+            options: BTreeMap::from([(key.to_string(), value.to_string())]),
+            ..request(name)
+        };
+        let made = defs.create(&with("small", "mtu", "1400"), &host).unwrap();
+        assert_eq!(made.options.get("mtu").map(String::as_str), Some("1400"));
+        // netavark reads it from the stored definition.
+        let stored = defs.get("small").unwrap();
+        assert_eq!(stored.options, made.options);
+        for bad in ["0", "67", "65536", "big", ""] {
+            assert!(
+                defs.create(&with("bad", "mtu", bad), &host).is_err(),
+                "mtu={bad}"
+            );
+        }
+        assert!(matches!(
+            defs.create(&with("bad", "vlan", "5"), &host),
+            Err(EngineError::NotSupported(_))
+        ));
+        assert!(defs.get("bad").is_err());
     }
 
     #[test]
