@@ -775,6 +775,9 @@ pub struct CloneArgs {
     /// Start the clone.
     #[arg(long)]
     pub run: bool,
+    /// The pod the clone joins (a pod's container's clone joins its pod by default).
+    #[arg(long)]
+    pub pod: Option<String>,
     /// Memory limit (e.g. 64m, 1g).
     #[arg(short = 'm', long)]
     pub memory: Option<String>,

@@ -951,3 +951,66 @@ fn a_pod_clones_with_its_containers() {
     assert!(err.contains("once"), "{err}");
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]).lines().count(), 2);
 }
+
+/// `container clone` of a pod's container: the clone joins the same pod (its infra
+/// container's namespaces, not the original's settings), or with `--pod` another one, as
+/// does a clone of a container of no pod; an infra container is not cloned alone.
+#[test]
+fn a_pods_container_clones_into_its_pod_or_another() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["pod", "create", "--name", "web"]);
+    rpod.ok(&["pod", "create", "--name", "other"]);
+    let pod_id = |name: &str| pod_field(&rpod, name, "{{.Id}}");
+    rpod.ok(&[
+        "create",
+        "--pod",
+        "web",
+        "--name",
+        "app",
+        "--stop-timeout",
+        "1",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "solo",
+        "--stop-timeout",
+        "1",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    rpod.ok(&["container", "clone", "--run", "app"]);
+    rpod.ok(&[
+        "container",
+        "clone",
+        "--run",
+        "--pod",
+        "other",
+        "app",
+        "moved",
+    ]);
+    rpod.ok(&["container", "clone", "--run", "--pod", "other", "solo"]);
+    assert_eq!(rpod.inspect("app-clone", "{{.Pod}}"), pod_id("web"));
+    assert_eq!(rpod.inspect("moved", "{{.Pod}}"), pod_id("other"));
+    assert_eq!(rpod.inspect("solo-clone", "{{.Pod}}"), pod_id("other"));
+    let host_namespace = |name: &str| {
+        let pid = rpod.inspect(name, "{{.State.Pid}}");
+        std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap()
+    };
+    for (name, pod) in [
+        ("app-clone", "web"),
+        ("moved", "other"),
+        ("solo-clone", "other"),
+    ] {
+        let infra = pod_field(&rpod, pod, "{{.InfraContainerID}}");
+        assert_eq!(host_namespace(name), host_namespace(&infra), "{name}");
+    }
+    let infra = pod_field(&rpod, "web", "{{.InfraContainerID}}");
+    let err = rpod.fails(&["container", "clone", &infra], 125);
+    assert!(err.contains("infra container"), "{err}");
+    rpod.fails(&["container", "clone", "--pod", "nosuch", "app"], 125);
+}

@@ -302,6 +302,7 @@ pub fn clone(engine: &Engine, args: CloneArgs) -> Outcome {
         limits,
         destroy: args.destroy,
         force: args.force,
+        pod: args.pod.clone(),
     };
     let record = engine.clone_container(&args.container, &options)?;
     if args.run {

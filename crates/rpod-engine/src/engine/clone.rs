@@ -21,6 +21,9 @@ pub struct CloneOptions {
     /// Remove the original once the clone is made (`force`: even a running one).
     pub destroy: bool,
     pub force: bool,
+    /// The pod the clone joins (`--pod`); a pod's container's clone joins its pod unless
+    /// another is named.
+    pub pod: Option<String>,
 }
 
 /// What a pod's clone changes.
@@ -54,6 +57,28 @@ fn clone_name(base: &str, taken: impl Fn(&str) -> Result<bool>) -> Result<String
     Err(EngineError::InvalidArg(format!(
         "no free name for a clone of {base}"
     )))
+}
+
+/// Undo in a clone's create options what the create of a container of pod `from` took from
+/// that pod (its infra container's namespaces and requirement, the pod's cgroup), so that
+/// joining a pod sets them afresh.
+fn leave_pod(create: &mut CreateOptions, from: &PodRecord) {
+    if let Some(old_infra) = &from.infra_id {
+        let old = NamespaceMode::Container(old_infra.clone());
+        if create.network == Some(NetworkMode::Container(old_infra.clone())) {
+            create.network = None;
+        }
+        let iso = &mut create.isolation;
+        for mode in [&mut iso.ipc, &mut iso.uts, &mut iso.pid, &mut iso.cgroup] {
+            if *mode == old {
+                *mode = NamespaceMode::Private;
+            }
+        }
+        create.requires.retain(|r| r != old_infra);
+    }
+    if create.cgroup_parent.is_some() && create.cgroup_parent == from.cgroup {
+        create.cgroup_parent = None;
+    }
 }
 
 impl Engine {
@@ -163,22 +188,7 @@ impl Engine {
             ..Default::default()
         };
         let mut create = self.create_options_of(&member.config, &clone)?;
-        if let Some(old_infra) = &from.infra_id {
-            let old = NamespaceMode::Container(old_infra.clone());
-            if create.network == Some(NetworkMode::Container(old_infra.clone())) {
-                create.network = None;
-            }
-            let iso = &mut create.isolation;
-            for mode in [&mut iso.ipc, &mut iso.uts, &mut iso.pid, &mut iso.cgroup] {
-                if *mode == old {
-                    *mode = NamespaceMode::Private;
-                }
-            }
-            create.requires.retain(|r| r != old_infra);
-        }
-        if create.cgroup_parent.is_some() && create.cgroup_parent == from.cgroup {
-            create.cgroup_parent = None;
-        }
+        leave_pod(&mut create, from);
         for required in &mut create.requires {
             if let Some(clone) = clones.get(required) {
                 *required = clone.clone();
@@ -195,10 +205,9 @@ impl Engine {
         options: &CloneOptions,
     ) -> Result<ContainerRecord> {
         let original = self.inspect(name_or_id)?;
-        if let Some(pod) = &original.config.pod {
-            // podman's clone can move a container to another pod; rpod's cannot say where.
-            return Err(EngineError::NotSupported(format!(
-                "cloning container {}, which belongs to pod {pod}",
+        if self.is_infra(&original)? {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} is its pod's infra container: clone the pod (pod clone)",
                 original.config.name
             )));
         }
@@ -210,7 +219,23 @@ impl Engine {
         }
         let mut config = original.config.clone();
         options.limits.apply(&mut config)?;
-        let create = self.create_options_of(&config, options)?;
+        let mut create = self.create_options_of(&config, options)?;
+        // What it had from its old pod is the new pod's (the same pod's, again, by default).
+        if let Some(from) = &original.config.pod {
+            let from = self.lookup_pod(from)?;
+            leave_pod(&mut create, &from);
+            create.pod = Some(from.id);
+        }
+        if let Some(pod) = &options.pod {
+            let pod = self.lookup_pod(pod)?;
+            if original.config.pod.is_none() && pod.shares(SharedNamespace::Net) {
+                // The networks it was given are its own; in the pod, the pod's are.
+                // (Published ports stay asked for, and the pod refuses them, saying why.)
+                create.network = None;
+                create.net.networks.clear();
+            }
+            create.pod = Some(pod.id);
+        }
         let record = self.create(create)?;
         if options.destroy {
             self.remove(
