@@ -5,7 +5,9 @@
 //!
 //! Written by hand: it is one datagram to one socket, which the standard library sends.
 
+use std::ffi::OsStr;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 
 /// The message: the main process, then readiness.
@@ -13,12 +15,13 @@ fn ready_message(main_pid: i32) -> String {
     format!("MAINPID={main_pid}\nREADY=1\n")
 }
 
-/// The socket `NOTIFY_SOCKET` names: a path, or with `@` a name in the abstract namespace.
-fn socket_address(text: &str) -> io::Result<SocketAddr> {
-    match text.strip_prefix('@') {
+/// The socket `NOTIFY_SOCKET` names: a path, or with `@` a name in the abstract namespace
+/// (taken as bytes: a path need not be UTF-8).
+fn socket_address(text: &OsStr) -> io::Result<SocketAddr> {
+    match text.as_bytes().strip_prefix(b"@") {
         Some(name) => {
             use std::os::linux::net::SocketAddrExt;
-            SocketAddr::from_abstract_name(name.as_bytes())
+            SocketAddr::from_abstract_name(name)
         }
         None => SocketAddr::from_pathname(text),
     }
@@ -30,7 +33,6 @@ pub fn notify_ready(main_pid: i32) -> io::Result<()> {
     let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
         return Ok(());
     };
-    let socket = socket.to_string_lossy();
     let address = socket_address(&socket)?;
     let sender = UnixDatagram::unbound()?;
     sender.send_to_addr(ready_message(main_pid).as_bytes(), &address)?;
@@ -53,12 +55,12 @@ mod tests {
         let receiver = UnixDatagram::bind(&path).unwrap();
         let sender = UnixDatagram::unbound().unwrap();
         sender
-            .send_to_addr(b"x", &socket_address(&path.display().to_string()).unwrap())
+            .send_to_addr(b"x", &socket_address(path.as_os_str()).unwrap())
             .unwrap();
         let mut buffer = [0u8; 8];
         assert_eq!(receiver.recv(&mut buffer).unwrap(), 1);
         let name = format!("@rpod-test-{}", std::process::id());
-        let address = socket_address(&name).unwrap();
+        let address = socket_address(OsStr::new(&name)).unwrap();
         let abstract_receiver = UnixDatagram::bind_addr(&address).unwrap();
         sender.send_to_addr(b"yz", &address).unwrap();
         assert_eq!(abstract_receiver.recv(&mut buffer).unwrap(), 2);
