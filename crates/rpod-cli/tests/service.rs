@@ -1909,6 +1909,18 @@ fn files_processes_and_names_through_both_apis() {
     };
     assert_eq!(mounts_over("unmask=/proc/keys", "/proc/keys").trim(), "0");
     assert_eq!(mounts_over("mask=/proc/uptime", "/proc/uptime").trim(), "1");
+    // docker's systempaths=unconfined (sent as empty MaskedPaths and ReadonlyPaths).
+    let open = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "systempaths=unconfined",
+        "demo",
+        "sh",
+        "-c",
+        "grep -c -e ' /proc/keys ' -e ' /proc/sys ' /proc/self/mountinfo; true",
+    ]);
+    assert_eq!(open.trim(), "0");
     // podman-remote compares two: the container with its image, two images.
     let diff = service.podman_ok(&["diff", "box", "demo"]);
     assert!(diff.lines().any(|l| l == "A /tmp/f"), "{diff}");

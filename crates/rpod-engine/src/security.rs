@@ -222,7 +222,9 @@ impl SecurityOptions {
                     self.unmask.push(path.to_string());
                 }
             }
-            ("label" | "apparmor" | "proc-opts" | "systempaths", Some(_)) => {
+            // podman's and Docker's name for unmasking everything.
+            ("systempaths", Some("unconfined")) => self.unmask.push("ALL".into()),
+            ("label" | "apparmor" | "proc-opts", Some(_)) => {
                 return Err(EngineError::NotSupported(format!("--security-opt {opt}")))
             }
             _ => return Err(invalid()),
@@ -361,6 +363,8 @@ mod tests {
         assert!(!some.readonly_paths().iter().any(|p| p == "/proc/sys"));
         let all = options(&["unmask=ALL"]).unwrap();
         assert!(all.masked_paths().is_empty() && all.readonly_paths().is_empty());
+        assert_eq!(options(&["systempaths=unconfined"]).unwrap(), all);
+        assert!(options(&["systempaths=strict"]).is_err());
         for bad in ["mask=relative", "unmask=proc", "mask=", "unmask="] {
             assert!(options(&[bad]).is_err(), "{bad} was taken");
         }

@@ -127,6 +127,8 @@ const HANDLED_HOST: &[&str] = &[
     "CpuRealtimeRuntime",
     "CgroupParent",
     "OomScoreAdj",
+    "MaskedPaths",
+    "ReadonlyPaths",
 ];
 
 /// Docker's per-device block I/O weights: `[{"Path", "Weight"}]`.
@@ -393,6 +395,31 @@ pub fn log_to_file(driver: &str) -> ApiResult<bool> {
     }
 }
 
+/// Docker's `MaskedPaths` and `ReadonlyPaths` as security options: absent (`null`) keeps
+/// the defaults; empty (what `docker run --security-opt systempaths=unconfined` sends)
+/// unmasks that kind's defaults. A list of its own would replace them: refused.
+fn system_paths(host: &Map<String, Value>) -> ApiResult<Vec<String>> {
+    use rpod_engine::security::{MASKED_PATHS, READONLY_PATHS};
+    let mut options = Vec::new();
+    for (field, defaults) in [
+        ("MaskedPaths", MASKED_PATHS),
+        ("ReadonlyPaths", READONLY_PATHS),
+    ] {
+        match typed::<Vec<String>>(host, field)? {
+            None => {}
+            Some(paths) if paths.is_empty() => {
+                options.push(format!("unmask={}", defaults.join(":")));
+            }
+            Some(_) => {
+                return Err(ApiError::unsupported(format!(
+                    "a list of {field} (empty, or none, for the defaults)"
+                )))
+            }
+        }
+    }
+    Ok(options)
+}
+
 /// Docker's `RestartPolicy` (`{"Name", "MaximumRetryCount"}`); `None` when absent.
 pub(crate) fn restart_policy(
     host: &Map<String, Value>,
@@ -651,6 +678,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
                 o
             }
         })
+        .chain(system_paths(&host)?)
         .collect();
     let security = SecurityOptions::from_flags(
         typed::<bool>(&host, "Privileged")?.unwrap_or(false),
@@ -780,6 +808,21 @@ mod tests {
         assert_eq!(options.image.as_deref(), Some("busybox"));
         assert_eq!(options.command, ["sh", "-c", "echo hi"]);
         assert!(options.terminal && options.stdin && options.auto_remove && options.log_to_file);
+        assert!(
+            options.security.unmask.is_empty(),
+            "null system paths unmasked"
+        );
+        // `docker run --security-opt systempaths=unconfined`: both lists empty.
+        let open =
+            parse(r#"{"Image":"x","HostConfig":{"MaskedPaths":[],"ReadonlyPaths":[]}}"#).unwrap();
+        assert!(
+            open.security.masked_paths().is_empty() && open.security.readonly_paths().is_empty()
+        );
+        let masked_only = parse(r#"{"Image":"x","HostConfig":{"MaskedPaths":[]}}"#).unwrap();
+        assert!(masked_only.security.masked_paths().is_empty());
+        assert!(!masked_only.security.readonly_paths().is_empty());
+        let err = parse(r#"{"Image":"x","HostConfig":{"MaskedPaths":["/proc/x"]}}"#).unwrap_err();
+        assert_eq!(err.status, 400);
         // No driver named ("Type": ""): rpod.conf's is taken; a named one is the client's.
         assert!(options.log_driver_from_config);
         let none = parse(r#"{"Image":"x","HostConfig":{"LogConfig":{"Type":"none"}}}"#).unwrap();
