@@ -321,9 +321,13 @@ macro_rules! stream_tests {
                 pty.write(b"stty size\n");
                 pty.expect("27 99");
                 pty.resize(40, 120);
-                std::thread::sleep(Duration::from_millis(500));
-                pty.write(b"stty size\n");
-                pty.expect("40 120");
+                // The resize goes through rpod and the monitor's control FIFO (conmon's
+                // without an answer): under load it can take a while, so ask again.
+                let resized = (0..20).any(|_| {
+                    pty.write(b"stty size\n");
+                    pty.shows_within("40 120", Duration::from_millis(500))
+                });
+                assert!(resized, "never saw 40 120 in {:?}", pty.text());
                 pty.write(b"exit 9\n");
                 assert_eq!(pty.wait(), 9);
             }

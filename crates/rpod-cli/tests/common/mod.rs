@@ -310,6 +310,21 @@ impl PtyRun {
         String::from_utf8_lossy(&self.output).into_owned()
     }
 
+    /// Whether the output holds `needle` within `within`.
+    pub fn shows_within(&mut self, needle: &str, within: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            self.pump();
+            if self.text().contains(needle) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Wait until the output holds `needle`.
     pub fn expect(&mut self, needle: &str) {
         for _ in 0..1000 {
