@@ -12,6 +12,25 @@ fn namespace(rpod: &Rpod, name: &str, kind: &str) -> String {
         .to_string()
 }
 
+/// The names of a pod's containers but its infra container, sorted.
+fn members(rpod: &Rpod, pod: &str) -> Vec<String> {
+    let filter = format!("pod={pod}");
+    rpod.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.Names}}",
+        "--sort",
+        "names",
+    ])
+    .lines()
+    .filter(|n| !n.ends_with("-infra"))
+    .map(String::from)
+    .collect()
+}
+
 fn pod_field(rpod: &Rpod, pod: &str, template: &str) -> String {
     rpod.ok(&["pod", "inspect", "--format", template, pod])
         .trim()
@@ -879,17 +898,7 @@ fn a_pod_clones_with_its_containers() {
         "the limit went"
     );
     assert_eq!(pod_field(&rpod, "web-clone", "{{.State}}"), "Running");
-    let members = rpod.ok(&[
-        "ps",
-        "--filter",
-        &format!("pod={id}"),
-        "--format",
-        "{{.Names}}",
-        "--sort",
-        "names",
-    ]);
-    let members: Vec<&str> = members.lines().filter(|n| !n.ends_with("-infra")).collect();
-    assert_eq!(members, ["app-clone", "side-clone"]);
+    assert_eq!(members(&rpod, id), ["app-clone", "side-clone"]);
     // The clones share the new pod's infra container's namespaces, not the old one's.
     let infra = pod_field(&rpod, "web-clone", "{{.InfraContainerID}}");
     rpod.ok(&["pod", "start", "web"]);
@@ -930,18 +939,7 @@ fn a_pod_clones_with_its_containers() {
         "--memory was not taken"
     );
     rpod.fails(&["pod", "inspect", original.trim()], 125);
-    let copies = rpod.ok(&[
-        "ps",
-        "-a",
-        "--filter",
-        "pod=copy",
-        "--format",
-        "{{.Names}}",
-        "--sort",
-        "names",
-    ]);
-    let copies: Vec<&str> = copies.lines().filter(|n| !n.ends_with("-infra")).collect();
-    assert_eq!(copies, ["app-clone1", "side-clone1"]);
+    assert_eq!(members(&rpod, "copy"), ["app-clone1", "side-clone1"]);
     assert_eq!(pod_field(&rpod, "copy", "{{.State}}"), "Created");
     // Refused: an unknown pod, a taken name, the name given twice.
     rpod.fails(&["pod", "clone", "nosuch"], 125);
