@@ -100,16 +100,23 @@ macro_rules! stream_tests {
             #[test]
             fn terminal_size_resize_and_restore() {
                 let rpod = Rpod::with_image(RT);
-                let mut pty = PtyRun::spawn(&rpod, &["run", "-it", "--rm", "demo", "sh", "-c", "stty size; read line; stty size; exit 6"], 33, 111);
+                // Each line read prints the size again, until `q`.
+                let script = "stty size; while read line; do [ \"$line\" = q ] && exit 6; stty size; done";
+                let mut pty = PtyRun::spawn(&rpod, &["run", "-it", "--rm", "demo", "sh", "-c", script], 33, 111);
                 let before = pty.settings();
                 pty.expect("33 111");
                 // While attached, the user's terminal is raw: no echo, no line discipline.
                 let raw = pty.settings();
                 assert!(!raw.local_modes.contains(rustix::termios::LocalModes::ECHO));
                 pty.resize(20, 70);
-                std::thread::sleep(Duration::from_millis(500));
-                pty.write(b"\n");
-                pty.expect("20 70");
+                // Through the monitor's control FIFO (conmon's without an answer) a resize can
+                // take a while under load: ask again until it shows.
+                let resized = (0..20).any(|_| {
+                    pty.write(b"\n");
+                    pty.shows_within("20 70", Duration::from_millis(500))
+                });
+                assert!(resized, "never saw 20 70 in {:?}", pty.text());
+                pty.write(b"q\n");
                 assert_eq!(pty.wait(), 6);
                 let after = pty.settings();
                 assert_eq!(after.local_modes, before.local_modes, "terminal not restored");
