@@ -282,6 +282,16 @@ pub fn changes(
     lower: &[PathBuf],
     skip: &dyn Fn(&Path) -> bool,
 ) -> io::Result<Vec<Change>> {
+    Ok(changes_and_left_out(upper, lower, skip)?.0)
+}
+
+/// `changes`, and the paths (relative to `upper`) it left out: those `skip` names and the
+/// directories added only to hold them.
+pub fn changes_and_left_out(
+    upper: &Path,
+    lower: &[PathBuf],
+    skip: &dyn Fn(&Path) -> bool,
+) -> io::Result<(Vec<Change>, Vec<PathBuf>)> {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     // The layers are opened once; paths below them (the container's names) are looked up
@@ -337,18 +347,19 @@ pub fn changes(
         skipped.iter().any(|s| s.starts_with(dir))
             && !out.iter().any(|c| c.path != dir && c.path.starts_with(dir))
     };
-    let kept: Vec<Change> = out
+    let (holders, kept): (Vec<Change>, Vec<Change>) = out
         .iter()
-        .filter(|c| !(c.kind == ChangeKind::Added && holds_only_skipped(&c.path, &out)))
         .cloned()
-        .collect();
-    Ok(kept
+        .partition(|c| c.kind == ChangeKind::Added && holds_only_skipped(&c.path, &out));
+    skipped.extend(holders.into_iter().map(|c| c.path));
+    let kept = kept
         .into_iter()
         .map(|c| Change {
             path: Path::new("/").join(c.path),
             ..c
         })
-        .collect())
+        .collect();
+    Ok((kept, skipped))
 }
 
 #[cfg(test)]

@@ -61,19 +61,19 @@ impl Engine {
     /// The container's changes against its image, sorted by path.
     pub fn changes(&self, name_or_id: &str) -> Result<Vec<Change>> {
         let record = self.lookup(name_or_id)?;
-        self.changes_of(&record, true)
+        Ok(self.changes_and_placeholders(&record)?.0)
     }
 
-    /// The container's changes; with `skip_mount_points`, without rpod's own mount points
-    /// and the mounts' destinations (and directories made only to hold them).
-    fn changes_of(&self, record: &ContainerRecord, skip_mount_points: bool) -> Result<Vec<Change>> {
+    /// The container's changes without rpod's own mount points and the mounts'
+    /// destinations, and those left out (the mount points rpod and the runtime made in the
+    /// upper directory, and the directories made only to hold them): one walk of it.
+    fn changes_and_placeholders(
+        &self,
+        record: &ContainerRecord,
+    ) -> Result<(Vec<Change>, Vec<PathBuf>)> {
         let (image, overlay) = self.image_based(record)?;
         let dirs = image::layer_dirs(&self.roots);
         let lower: Vec<PathBuf> = image.layers.iter().map(|l| dirs.dir(l)).collect();
-        if !skip_mount_points {
-            return upper_diff::changes(&overlay.upper, &lower, &|_| false)
-                .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e));
-        }
         let mount_points: Vec<PathBuf> = OWN_MOUNT_POINTS
             .iter()
             .map(PathBuf::from)
@@ -86,7 +86,7 @@ impl Engine {
             )
             .collect();
         let skip = |path: &Path| mount_points.iter().any(|m| m == path);
-        upper_diff::changes(&overlay.upper, &lower, &skip)
+        upper_diff::changes_and_left_out(&overlay.upper, &lower, &skip)
             .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
     }
 
@@ -306,22 +306,14 @@ impl Engine {
         config.set_stop_signal(Some(rpod_oci::signal::signal_name(c.stop_signal)));
     }
 
-    /// The paths in the container's upper directory that `diff` leaves out: the mount
-    /// points rpod and the runtime made there (rpod's own and the mounts' destinations)
-    /// and the directories made only to hold them. A commit leaves them out too when they
-    /// are empty, so that no image gets an empty `/etc/hosts` (podman's commits and builds
-    /// keep them).
+    /// The paths in the container's upper directory that `diff` leaves out (see
+    /// `changes_and_placeholders`). A commit leaves them out too when they are empty, so
+    /// that no image gets an empty `/etc/hosts` (podman's commits and builds keep them).
     fn mount_point_placeholders(&self, record: &ContainerRecord) -> Result<HashSet<PathBuf>> {
-        let listed: HashSet<PathBuf> = self
-            .changes_of(record, true)?
-            .into_iter()
-            .map(|c| c.path)
-            .collect();
         Ok(self
-            .changes_of(record, false)?
+            .changes_and_placeholders(record)?
+            .1
             .into_iter()
-            .filter(|c| !listed.contains(&c.path))
-            .filter_map(|c| c.path.strip_prefix("/").ok().map(Path::to_path_buf))
             .collect())
     }
 
