@@ -97,6 +97,18 @@ pub fn parse_time(text: &str) -> std::result::Result<DateTime<FixedOffset>, Stri
     ))
 }
 
+/// A quantity written as a number and a unit (`1.5g`, `64Mi`, `10kb`, `500`): the number
+/// and the unit as written (empty without one); `None` when it does not start with a number.
+/// Each caller knows its units (binary, decimal, Kubernetes').
+pub fn number_and_unit(text: &str) -> Option<(f64, &str)> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let number: f64 = text[..split].parse().ok()?;
+    Some((number, &text[split..]))
+}
+
 /// Go-style durations: `1h30m`, `10s`, `250ms`.
 pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
     let mut total_ms: f64 = 0.0;
@@ -155,6 +167,15 @@ fn since(t: Option<DateTime<Utc>>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_split_into_number_and_unit() {
+        assert_eq!(number_and_unit(" 1.5g "), Some((1.5, "g")));
+        assert_eq!(number_and_unit("64Mi"), Some((64.0, "Mi")));
+        assert_eq!(number_and_unit("500"), Some((500.0, "")));
+        assert_eq!(number_and_unit("k"), None);
+        assert_eq!(number_and_unit("1.2.3m"), None);
+    }
 
     #[test]
     fn an_exit_whose_time_was_lost_says_so_plainly() {

@@ -601,13 +601,9 @@ fn quantity_text(value: &Value) -> Option<String> {
 /// `128Mi`, `1G`, `500k`, bytes.
 fn memory_quantity(value: &Value, at: &str) -> Result<i64> {
     let text = quantity_text(value).ok_or_else(|| bad(at, "not a quantity"))?;
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let number: f64 = text[..split]
-        .parse()
-        .map_err(|_| bad(at, format!("{text:?} is not a quantity")))?;
-    let factor: f64 = match &text[split..] {
+    let (number, unit) = crate::human::number_and_unit(&text)
+        .ok_or_else(|| bad(at, format!("{text:?} is not a quantity")))?;
+    let factor: f64 = match unit {
         "" => 1.0,
         "k" => 1e3,
         "M" => 1e6,

@@ -241,12 +241,9 @@ impl LogOptions {
 
 /// A size in decimal units (`1k` is 1000 bytes, `10mb` ten million), more than zero.
 fn decimal_size(text: &str) -> Option<u64> {
-    let lower = text.trim().to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let number: f64 = lower[..split].parse().ok()?;
-    let factor = match lower[split..].trim_end_matches('b') {
+    let lower = text.to_ascii_lowercase();
+    let (number, unit) = crate::human::number_and_unit(&lower)?;
+    let factor = match unit.trim_end_matches('b') {
         "" => 1.0,
         "k" => 1e3,
         "m" => 1e6,

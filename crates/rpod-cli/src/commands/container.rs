@@ -19,14 +19,10 @@ use super::select::Selection;
 
 /// `64m`, `1g`, `512k`, `100b` or plain bytes (binary units, as podman).
 pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
-    let lower = text.trim().to_ascii_lowercase();
-    let digits_end = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let number: f64 = lower[..digits_end]
-        .parse()
-        .map_err(|_| anyhow!("invalid size {text:?}"))?;
-    let factor: f64 = match lower[digits_end..].trim_end_matches('b') {
+    let lower = text.to_ascii_lowercase();
+    let (number, unit) = rpod_engine::human::number_and_unit(&lower)
+        .ok_or_else(|| anyhow!("invalid size {text:?}"))?;
+    let factor: f64 = match unit.trim_end_matches('b') {
         "" => 1.0,
         "k" => 1024.0,
         "m" => 1024.0 * 1024.0,
