@@ -758,9 +758,12 @@ spec:
     volumeMounts:
     - {{name: data, mountPath: /data}}
     - {{name: scratch, mountPath: /scratch}}
+    - {{name: made, mountPath: /made}}
   volumes:
   - name: site
     hostPath: {{path: {site}, type: Directory}}
+  - name: made
+    hostPath: {{path: {made}, type: DirectoryOrCreate}}
   - name: data
     persistentVolumeClaim: {{claimName: shop-data}}
   - name: scratch
@@ -782,12 +785,15 @@ spec:
         image: demo
         command: ["sleep", "1000"]
 "#,
-        site = host_dir.display()
+        site = host_dir.display(),
+        made = rpod.dir.path().join("made/here").display(),
     );
     let file = rpod.dir.path().join("shop.yaml");
     std::fs::write(&file, &yaml).unwrap();
     let file = file.display().to_string();
     let out = rpod.ok(&["kube", "play", &file]);
+    // A DirectoryOrCreate hostPath is made on the host for the container.
+    assert!(rpod.dir.path().join("made/here").is_dir());
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "Pod:", "{out}");
     assert_eq!(lines[2], "Containers:", "{out}");

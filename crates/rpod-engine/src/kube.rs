@@ -16,6 +16,10 @@ use crate::network::ports::PortMapping;
 use crate::restart::RestartPolicy;
 use crate::{EngineError, Result};
 
+/// The largest Kubernetes YAML `kube play` and `kube down` read (from a file, standard
+/// input or a request body): such files are small, and a larger input is refused unread.
+pub const MAX_YAML: u64 = 4 << 20;
+
 /// A document's fields that no kind of rpod's uses but that do not change what runs.
 const PASSED_OVER: &[&str] = &[
     // Container.
@@ -539,6 +543,11 @@ fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec>
         if !host.path.starts_with('/') {
             return Err(bad(at, format!("hostPath {:?} is not absolute", host.path)));
         }
+        if host.kind.as_deref() == Some("DirectoryOrCreate") {
+            // Made by `kube play` before the create (`PlannedContainer::make_dirs`).
+            let words: &[&str] = if mount.read_only { &["ro"] } else { &[] };
+            return crate::mounts::bind_to_make(&host.path, target, words);
+        }
         let text = format!("{}:{target}{}", host.path, read_only(mount.read_only));
         return crate::mounts::parse_volume_absolute(&text);
     }
@@ -788,6 +797,35 @@ spec:
             let err = plan(&yaml).unwrap_err().to_string();
             assert!(err.contains(says), "{says}: {err}");
         }
+    }
+
+    #[test]
+    fn a_host_directory_to_create_is_made_before_the_create() {
+        let yaml = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: demo, volumeMounts: [{name: made, mountPath: /m}, {name: kept, mountPath: /k}]}\n  volumes:\n  - {name: made, hostPath: {path: /srv/made, type: DirectoryOrCreate}}\n  - {name: kept, hostPath: {path: /tmp, type: Directory}}\n";
+        let pods = plan(yaml).unwrap();
+        let container = &pods[0].containers[0];
+        assert_eq!(container.make_dirs, [std::path::PathBuf::from("/srv/made")]);
+        assert_eq!(container.options.mounts.len(), 2);
+        let socket = yaml.replace("type: Directory}", "type: Socket}");
+        let err = plan(&socket).unwrap_err().to_string();
+        assert!(err.contains("Socket"), "{err}");
+    }
+
+    #[test]
+    fn aliases_that_multiply_a_document_are_refused() {
+        // A "billion laughs": nine levels of nine aliases each.
+        let mut yaml = String::from("a0: &a0 [x]\n");
+        for level in 1..10 {
+            let refs = vec![format!("*a{}", level - 1); 9].join(", ");
+            yaml.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        yaml.push_str(
+            "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: *a9}]}\n",
+        );
+        let started = std::time::Instant::now();
+        let err = plan(&yaml).unwrap_err().to_string();
+        assert!(err.contains("repetition limit"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

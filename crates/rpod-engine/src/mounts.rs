@@ -191,6 +191,21 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
 /// A bind mount of `source` on `target` with podman's option words. Relative sources are
 /// taken from `cwd`; without one they are refused.
 pub fn bind(source: &str, target: &str, words: &[&str], cwd: Option<&Path>) -> Result<MountSpec> {
+    bind_of(host_path(source, cwd)?, target, words)
+}
+
+/// `bind` of an absolute host directory that is made before the container is created
+/// (Kubernetes' `DirectoryOrCreate`): it need not exist yet.
+pub fn bind_to_make(source: &str, target: &str, words: &[&str]) -> Result<MountSpec> {
+    if !source.starts_with('/') {
+        return Err(invalid(format!(
+            "invalid host path {source:?}: it must be absolute"
+        )));
+    }
+    bind_of(PathBuf::from(source), target, words)
+}
+
+fn bind_of(source: PathBuf, target: &str, words: &[&str]) -> Result<MountSpec> {
     let parsed = bind_options(words)?;
     if parsed.no_copy {
         return Err(invalid(
@@ -199,7 +214,7 @@ pub fn bind(source: &str, target: &str, words: &[&str], cwd: Option<&Path>) -> R
     }
     Ok(MountSpec {
         kind: MountKind::Bind,
-        source: host_path(source, cwd)?,
+        source,
         destination: destination(target)?,
         options: parsed.options,
         volume: None,

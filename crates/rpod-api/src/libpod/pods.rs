@@ -429,8 +429,8 @@ pub fn down_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.json(200, &json!({ "StopReport": report, "RmReport": report }))
 }
 
-/// A Kubernetes YAML request body (at most 4 MiB).
+/// A Kubernetes YAML request body (at most `kube::MAX_YAML`).
 fn kube_body(ex: &mut Exchange) -> ApiResult<String> {
-    let body = ex.conn.read_body(4 << 20)?;
+    let body = ex.conn.read_body(rpod_engine::kube::MAX_YAML)?;
     String::from_utf8(body).map_err(|_| ApiError::bad_request("the YAML is not UTF-8"))
 }

@@ -3,13 +3,11 @@
 
 use std::io::Read;
 
+use rpod_engine::kube::MAX_YAML;
 use rpod_engine::{Engine, PlayOptions};
 
 use crate::cli::{KubeDownArgs, KubePlayArgs};
 use crate::exit::{usage, Outcome};
-
-/// Kubernetes YAML is small: a larger input is refused before it is parsed.
-const MAX_YAML: u64 = 4 << 20;
 
 fn read_yaml(file: &str) -> Result<String, crate::exit::Failure> {
     let mut text = String::new();
