@@ -100,12 +100,24 @@ impl KubeLog {
         let mut tmp = self.path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        File::create(&tmp)?;
+        // Made anew, never through what is at that name (a link someone put in a shared
+        // directory given as `--log-opt path` would otherwise be followed), and kept open:
+        // the file renamed over the log is the one written, whatever the name holds later.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let fresh = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o640)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp)?;
         if self.files > 1 {
             self.rotate()?;
         }
         std::fs::rename(&tmp, &self.path)?;
-        self.file = open_append(&self.path)?;
+        self.file = fresh;
         self.size = 0;
         self.written_back = 0;
         self.broken_line = false;
@@ -371,6 +383,22 @@ mod tests {
         let last = lines(&path);
         assert_eq!(last.last().unwrap(), "stdout F line 49");
         assert!(last.len() < 50);
+    }
+
+    #[test]
+    fn starting_afresh_never_writes_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me\n").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("ctr.log.tmp")).unwrap();
+        let mut log = KubeLog::open(&path, Some(100), true).unwrap();
+        for i in 0..10 {
+            log.write(Stream::Stdout, format!("line {i}\n").as_bytes());
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+        assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+        assert!(lines(&path).last().unwrap().ends_with("line 9"));
     }
 
     #[test]
