@@ -760,6 +760,13 @@ mod tests {
         assert_eq!(options.env, ["A=1"]);
         assert!(options.terminal && options.stdin && options.auto_remove);
         assert_eq!(options.memory, Some(1 << 20));
+        // No log driver named: rpod.conf's; a named one is the client's. mask and unmask
+        // are security options.
+        assert!(options.log_driver_from_config);
+        let named = parse(r#"{"image":"x","log_configuration":{"driver":"none"},"unmask":["/proc/keys"],"mask":["/opt"]}"#).unwrap();
+        assert!(!named.log_driver_from_config && !named.log_to_file);
+        assert_eq!(named.security.unmask, ["/proc/keys"]);
+        assert_eq!(named.security.mask, ["/opt"]);
         for (json, named) in [
             (
                 r#"{"image":"x","mounts":[{"Destination":"/d","Type":"bind","Source":"/"}]}"#,
