@@ -7,7 +7,7 @@ use serde_json::json;
 
 use rpod_engine::tree_diff::DiffSubject;
 use rpod_engine::upper_diff::ChangeKind;
-use rpod_engine::{EngineError, HostSource, PathStat};
+use rpod_engine::{HostSource, PathStat};
 
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::{Exchange, Flavour};
@@ -53,21 +53,7 @@ fn changes_as(
         Flavour::Compat => None,
         Flavour::Libpod => ex.req.query_any_case("parent").filter(|p| !p.is_empty()),
     };
-    let engine = &context.engine;
-    let found = match (parent, subject) {
-        (Some(parent), _) => engine.changes_between(name, parent, subject)?,
-        (None, DiffSubject::Container) => engine.changes(name)?,
-        (None, DiffSubject::Image) => engine.image_changes(name)?,
-        (None, DiffSubject::Any) => match engine.changes(name) {
-            Err(EngineError::NoSuchContainer(_)) => match engine.image_changes(name) {
-                Err(EngineError::NoSuchImage(_)) => {
-                    return Err(EngineError::NoSuchContainer(name.to_string()).into())
-                }
-                other => other?,
-            },
-            other => other?,
-        },
-    };
+    let found = context.engine.diff_changes(name, parent, subject)?;
     let changes: Vec<serde_json::Value> = found
         .into_iter()
         .map(|c| {

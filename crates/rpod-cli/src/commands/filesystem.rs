@@ -29,36 +29,14 @@ pub fn diff(engine: &Engine, args: DiffArgs, subject: DiffSubject) -> Outcome {
             names.get(1).cloned(),
         ),
     };
-    if let Some(second) = second {
-        let changes = engine.changes_between(&first, &second, subject)?;
-        return print_changes(&changes, args.format.as_deref());
-    }
-    let container = first;
-    if subject == DiffSubject::Container {
-        let changes = engine.changes(&container)?;
-        return print_changes(&changes, args.format.as_deref());
-    }
-    let changes = match engine.changes(&container) {
-        Err(EngineError::NoSuchContainer(_)) if !args.latest => {
-            match engine.image_changes(&container) {
-                Err(EngineError::NoSuchImage(_)) => {
-                    return Err(EngineError::NoSuchContainer(container).into())
-                }
-                other => other?,
-            }
-        }
-        other => other?,
-    };
+    let changes = engine.diff_changes(&first, second.as_deref(), subject)?;
     print_changes(&changes, args.format.as_deref())
 }
 
 /// `image diff`: what the image's top layer changes, or what makes another image's file
 /// system this one's.
 pub fn image_diff(engine: &Engine, args: ImageDiffArgs) -> Outcome {
-    let changes = match &args.other {
-        Some(other) => engine.changes_between(&args.image, other, DiffSubject::Image)?,
-        None => engine.image_changes(&args.image)?,
-    };
+    let changes = engine.diff_changes(&args.image, args.other.as_deref(), DiffSubject::Image)?;
     print_changes(&changes, args.format.as_deref())
 }
 

@@ -90,6 +90,31 @@ impl Engine {
             .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e))
     }
 
+    /// `diff NAME [OTHER]`: with `other`, `changes_between`; without, a container's changes
+    /// (`changes`) or an image's top layer's (`image_changes`), as `subject` says (`Any`: a
+    /// container of the name, else an image, else no such container, as podman answers).
+    pub fn diff_changes(
+        &self,
+        name: &str,
+        other: Option<&str>,
+        subject: DiffSubject,
+    ) -> Result<Vec<Change>> {
+        match (other, subject) {
+            (Some(other), _) => self.changes_between(name, other, subject),
+            (None, DiffSubject::Container) => self.changes(name),
+            (None, DiffSubject::Image) => self.image_changes(name),
+            (None, DiffSubject::Any) => match self.changes(name) {
+                Err(EngineError::NoSuchContainer(_)) => match self.image_changes(name) {
+                    Err(EngineError::NoSuchImage(_)) => {
+                        Err(EngineError::NoSuchContainer(name.to_string()))
+                    }
+                    other => other,
+                },
+                other => other,
+            },
+        }
+    }
+
     /// `diff FIRST SECOND`: the changes that make SECOND's file system FIRST's, each a
     /// container (its image's layers and its own changes, without the mount points `diff`
     /// leaves out) or an image, as `subject` says.
