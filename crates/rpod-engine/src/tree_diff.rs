@@ -50,8 +50,15 @@ impl Meta {
             || self.uid != other.uid
             || self.gid != other.gid
             || self.rdev != other.rdev
-            || (!self.is_dir() && (self.size != other.size || self.mtime != other.mtime))
+            || (!self.is_dir() && (self.size != other.size || !same_time(self.mtime, other.mtime)))
     }
+}
+
+/// Two modification times are the same when equal, or in the same second with one of them
+/// holding no fraction: a layer's tar header keeps whole seconds, so a file committed from a
+/// container (nanoseconds) and the same file unpacked from the layer are one file.
+fn same_time(a: (i64, u64), b: (i64, u64)) -> bool {
+    a == b || (a.0 == b.0 && (a.1 == 0 || b.1 == 0))
 }
 
 /// A flattened file system: every path (relative, no leading `/`) and its entry.
@@ -164,6 +171,24 @@ mod tests {
             .iter()
             .map(|c| format!("{} {}", c.kind.letter(), c.path.display()))
             .collect()
+    }
+
+    #[test]
+    fn a_time_cut_to_whole_seconds_is_the_same_time() {
+        let file = |mtime| Meta {
+            mode: libc::S_IFREG | 0o644,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            size: 3,
+            mtime,
+        };
+        // Written in a container, then stored in a layer's tar header.
+        assert!(!file((1000, 123_456_789)).differs_from(&file((1000, 0))));
+        assert!(!file((1000, 0)).differs_from(&file((1000, 123_456_789))));
+        assert!(file((1000, 1)).differs_from(&file((1000, 2))));
+        assert!(file((1001, 0)).differs_from(&file((1000, 0))));
+        assert!(file((1001, 0)).differs_from(&file((1000, 500))));
     }
 
     fn set_mtime(path: &Path, seconds: i64) {
