@@ -1006,3 +1006,46 @@ fn a_log_kept_in_several_files_is_read_back_whole() {
     let err = rpod.fails(&["create", "--log-opt", "max-file=3", "demo", "true"], 125);
     assert!(err.contains("needs max-size"), "{err}");
 }
+
+#[test]
+fn a_link_planted_at_a_log_path_fails_the_start_and_is_never_written_through() {
+    let rpod = Rpod::with_image("crun");
+    let monitor = monitor_path().display().to_string();
+    let shared = tempfile::tempdir().unwrap();
+    let target = shared.path().join("precious");
+    fs::write(&target, "kept\n").unwrap();
+    let log = shared.path().join("ctr.log");
+    let log_opt = format!("path={}", log.display());
+    // Refused at once when the link is already there.
+    std::os::unix::fs::symlink(&target, &log).unwrap();
+    let err = rpod.fails(&["create", "--log-opt", &log_opt, "demo", "true"], 125);
+    assert!(err.contains("symbolic link"), "{err}");
+    // Put there between the create and the start: the monitor refuses it before the
+    // runtime runs, and says so (before, the container ran with no log and no monitor).
+    fs::remove_file(&log).unwrap();
+    rpod.ok(&[
+        "create",
+        "--name",
+        "late",
+        "--log-opt",
+        &log_opt,
+        "demo",
+        "echo",
+        "hi",
+    ]);
+    std::os::unix::fs::symlink(&target, &log).unwrap();
+    let err = rpod.fails(&["--conmon", &monitor, "start", "-a", "late"], 125);
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(fs::read_to_string(&target).unwrap(), "kept\n");
+    assert_eq!(rpod.inspect("late", "{{.State.Status}}"), "created");
+    // `logs` does not read through it either.
+    let err = rpod.fails(&["logs", "late"], 125);
+    assert!(err.contains("symbolic link"), "{err}");
+    // With the link gone the same container starts and logs.
+    fs::remove_file(&log).unwrap();
+    assert_eq!(
+        rpod.ok(&["--conmon", &monitor, "start", "-a", "late"]),
+        "hi\n"
+    );
+    assert_eq!(rpod.ok(&["logs", "late"]), "hi\n");
+}

@@ -115,7 +115,7 @@ pub fn each_line(
     filter_by: &LogFilter,
     mut sink: impl FnMut(&LogLine) -> std::io::Result<()>,
 ) -> Result<()> {
-    let current: Box<dyn std::io::Read> = match std::fs::File::open(path) {
+    let current: Box<dyn std::io::Read> = match open_log_file(path) {
         Ok(file) => Box::new(file),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Box::new(std::io::empty()),
         Err(e) => return Err(EngineError::io("reading log", path, e)),
@@ -221,6 +221,14 @@ impl LogOptions {
                             "invalid --log-opt path={value}: an absolute path in an existing directory"
                         )));
                     }
+                    if path
+                        .symlink_metadata()
+                        .is_ok_and(|m| m.file_type().is_symlink())
+                    {
+                        return Err(bad(format!(
+                            "invalid --log-opt path={value}: a symbolic link, which no log is written or read through"
+                        )));
+                    }
                     options.path = Some(path);
                 }
                 other => {
@@ -253,6 +261,23 @@ fn decimal_size(text: &str) -> Option<u64> {
     Some((number * factor) as u64).filter(|b| *b > 0)
 }
 
+/// Open a log file for reading, never through a symbolic link at its name: the monitor
+/// makes its files itself, so a link there was put by someone else (in a shared directory
+/// given as `--log-opt path`) and could point rpod, running as root, at any file.
+fn open_log_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => std::io::Error::other(
+                "it is a symbolic link, which a log file is never read through",
+            ),
+            _ => e,
+        })
+}
+
 /// Whether `path` names another file than the open `file` now (the monitor renamed a fresh
 /// log over it).
 fn replaced(file: &std::fs::File, path: &Path) -> bool {
@@ -269,12 +294,12 @@ fn open_log_files_before(path: &Path) -> Result<Box<dyn std::io::Read>> {
     use std::io::Read;
     let mut names: Vec<std::path::PathBuf> = (1..=rpod_oci::LOG_FILES_MAX)
         .map(|n| rpod_oci::rotated_log_path(path, n))
-        .take_while(|p| p.exists())
+        .take_while(|p| p.symlink_metadata().is_ok())
         .collect();
     names.reverse();
     let mut stream: Box<dyn std::io::Read> = Box::new(std::io::empty());
     for name in names {
-        match std::fs::File::open(&name) {
+        match open_log_file(&name) {
             Ok(file) => stream = Box::new(stream.chain(file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(EngineError::io("reading log", &name, e)),
@@ -307,7 +332,7 @@ pub fn follow(
     use std::io::Read;
     let io_err = |e| EngineError::io("following log", path, e);
     let mut file = loop {
-        match std::fs::File::open(path) {
+        match open_log_file(path) {
             Ok(file) => break file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && still_writing() => {
                 std::thread::sleep(FOLLOW_POLL);
@@ -339,7 +364,7 @@ pub fn follow(
             for line in reader.feed(&rest).iter().filter(|l| in_window(l)) {
                 sink(line).map_err(io_err)?;
             }
-            match std::fs::File::open(path) {
+            match open_log_file(path) {
                 Ok(fresh) => file = fresh,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io_err(e)),
@@ -490,6 +515,48 @@ mod tests {
     }
 
     #[test]
+    fn a_link_among_the_log_files_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, record(7)).unwrap();
+        let path = dir.path().join("ctr.log");
+        std::fs::write(&path, record(0)).unwrap();
+        let refused = |path: &Path| {
+            let error = each_line(path, &LogFilter::default(), |_| Ok(()))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("symbolic link"), "{error}");
+            let mut seen = Vec::new();
+            let error = follow(
+                path,
+                &LogFilter::default(),
+                || false,
+                |line| {
+                    seen.push(line.text.clone());
+                    Ok(())
+                },
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains("symbolic link"), "{error}");
+            assert!(seen.is_empty(), "{seen:?}");
+        };
+        // A rotated file that is a link (even one pointing nowhere: it ends no sequence).
+        let rotated = rpod_oci::rotated_log_path(&path, 1);
+        std::os::unix::fs::symlink(&secret, &rotated).unwrap();
+        refused(&path);
+        std::fs::remove_file(&rotated).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &rotated).unwrap();
+        refused(&path);
+        std::fs::remove_file(&rotated).unwrap();
+        // The log itself.
+        let linked = dir.path().join("linked.log");
+        std::os::unix::fs::symlink(&secret, &linked).unwrap();
+        refused(&linked);
+        assert_eq!(read_log(&path).len(), 1);
+    }
+
+    #[test]
     fn following_goes_on_in_a_log_started_afresh() {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
@@ -550,6 +617,16 @@ mod tests {
             parse(&[("labels", "a")]).unwrap_err().kind(),
             crate::ErrorKind::InvalidArgument
         );
+        // A path that is a link (dangling or not) is refused; a plain file or none is taken.
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link.log");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+        let error = parse(&[("path", link.to_str().unwrap())]).unwrap_err();
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        let plain = dir.path().join("plain.log");
+        assert!(parse(&[("path", plain.to_str().unwrap())]).is_ok());
+        std::fs::write(&plain, "").unwrap();
+        assert!(parse(&[("path", plain.to_str().unwrap())]).is_ok());
     }
 
     #[test]

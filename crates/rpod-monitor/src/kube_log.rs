@@ -51,13 +51,22 @@ pub struct KubeLog {
     durable: bool,
 }
 
+/// Open (or make) the log for appending, never through a symbolic link at its name: in a
+/// shared directory given as `--log-opt path`, a link someone put there would have the
+/// monitor, running as root, write wherever it points (conmon follows it).
 fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o640)
-        .custom_flags(libc::O_CLOEXEC)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => io::Error::other(
+                "it is a symbolic link, which the monitor never writes a log through",
+            ),
+            _ => e,
+        })
 }
 
 /// conmon's timestamp: local time with nanoseconds and a numeric offset.
@@ -326,6 +335,23 @@ mod tests {
             .lines()
             .map(|l| l.split_once(' ').unwrap().1.to_string())
             .collect()
+    }
+
+    #[test]
+    fn a_link_at_the_logs_name_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "kept\n").unwrap();
+        let path = dir.path().join("ctr.log");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let error = KubeLog::open(&path, None, true).err().unwrap().to_string();
+        assert!(error.contains("symbolic link"), "{error}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept\n");
+        // A dangling link is not followed to make its target either.
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("made"), &path).unwrap();
+        assert!(KubeLog::open(&path, None, true).is_err());
+        assert!(!dir.path().join("made").exists());
     }
 
     #[test]

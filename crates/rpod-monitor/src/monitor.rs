@@ -268,6 +268,20 @@ impl Monitor {
             );
             ctl = Some(make_ctl(&self.config.bundle)?);
         }
+        // Opened before the runtime runs, as conmon does: a log that cannot be had fails the
+        // start (through the sync pipe) instead of leaving a container nobody logs.
+        let log = match self.config.kube_log() {
+            Some(path) => Some(
+                KubeLog::open(
+                    path,
+                    u64::try_from(self.config.options.log_size_max).ok(),
+                    !self.config.options.no_sync_log,
+                )
+                .map_err(|e| fatal(&format!("opening log file {}", path.display()), e))?
+                .keeping_files(self.config.options.log_max_files),
+            ),
+            None => None,
+        };
         if let Some(pipe) = &attach_pipe {
             write_all(pipe, &protocol::sync_message(0, None))
                 .map_err(|e| fatal("writing the attach pipe", e))?;
@@ -311,7 +325,7 @@ impl Monitor {
         if let Some(master) = &streams.terminal {
             set_onlcr(master);
         }
-        let mut relay = Relay::new(&self.config, streams, attach, ctl, pid, caller)?;
+        let mut relay = Relay::new(&self.config, streams, log, attach, ctl, pid, caller)?;
         let outcome = self.relay_until_exit(&mut relay, pid)?;
         self.finish(relay, outcome)
     }
@@ -1065,6 +1079,7 @@ impl Relay {
     fn new(
         config: &Config,
         mut streams: Streams,
+        log: Option<KubeLog>,
         attach: Option<AttachServer>,
         ctl: Option<OwnedFd>,
         pid: i32,
@@ -1079,18 +1094,6 @@ impl Relay {
                     .map_err(|e| fatal("duplicating the terminal", e))?,
             );
         }
-        let log = match config.kube_log() {
-            Some(path) => Some(
-                KubeLog::open(
-                    path,
-                    u64::try_from(config.options.log_size_max).ok(),
-                    !config.options.no_sync_log,
-                )
-                .map_err(|e| fatal(&format!("opening log file {}", path.display()), e))?
-                .keeping_files(config.options.log_max_files),
-            ),
-            None => None,
-        };
         let mut oom_dirs = vec![config.bundle.clone()];
         oom_dirs.extend(config.persist_dir.clone());
         let hold = config.options.hold_output_for_attach;
