@@ -559,7 +559,20 @@ fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec>
         );
         return crate::mounts::parse_volume_absolute(&text);
     }
-    if volume.empty_dir.is_some() {
+    if let Some(empty_dir) = &volume.empty_dir {
+        match empty_dir.get("medium").and_then(Value::as_str) {
+            None | Some("") => {}
+            // A tmpfs, as podman's kube play makes it (and `generate kube` writes a tmpfs).
+            Some("Memory") => {
+                let words: Vec<String> = if mount.read_only {
+                    vec!["ro".into()]
+                } else {
+                    Vec::new()
+                };
+                return crate::mounts::tmpfs(target, &words);
+            }
+            Some(other) => return Err(refuse(&format!("{at} emptyDir medium"), other)),
+        }
         // An anonymous volume, removed with its container (podman's emptyDir).
         let mut spec = crate::mounts::parse_volume_absolute(target)?;
         if mount.read_only {
