@@ -194,6 +194,7 @@ fn dispatch_libpod(
         ("POST", ["containers", name, "checkpoint"]) => containers::checkpoint(context, ex, name),
         ("POST", ["containers", name, "restore"]) => containers::restore(context, ex, name),
         ("POST", ["containers", name, "init"]) => containers::init(context, ex, name),
+        ("GET", ["generate", "kube"] | ["kube", "generate"]) => pods::generate_kube(context, ex),
         ("GET", ["generate", name, "systemd"]) => containers::generate_systemd(context, ex, name),
         ("POST", ["containers", name, "shouldrestart"]) => {
             containers::should_restart(context, ex, name)

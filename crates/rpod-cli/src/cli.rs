@@ -2113,6 +2113,8 @@ pub enum KubeCommand {
     Play(KubePlayArgs),
     /// Stop and remove the pods a Kubernetes YAML file made.
     Down(KubeDownArgs),
+    /// Kubernetes YAML (a Pod) for containers or pods, which `kube play` makes again.
+    Generate(GenerateKubeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -2147,7 +2149,23 @@ pub struct KubeDownArgs {
 #[command(defer = true)]
 pub enum GenerateCommand {
     /// A systemd unit that runs a container as a service.
-    Systemd(GenerateSystemdArgs),
+    Systemd(Box<GenerateSystemdArgs>),
+    /// Kubernetes YAML (a Pod) for containers or pods, which `kube play` makes again.
+    Kube(GenerateKubeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateKubeArgs {
+    /// Write the YAML to this file (which must not exist) instead of standard output.
+    #[arg(short = 'f', long = "filename")]
+    pub filename: Option<std::path::PathBuf>,
+    /// A Kubernetes Service for the published ports too (not supported: `kube play`
+    /// plays no Service).
+    #[arg(short = 's', long)]
+    pub service: bool,
+    /// Containers (one pod for all of them) or pods (one each), by name or ID.
+    #[arg(required = true)]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]

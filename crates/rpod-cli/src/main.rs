@@ -191,7 +191,9 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => c::update(e, a),
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => o::stats(e, a),
         Command::Events(a) => commands::events::events(e, a),
-        Command::Generate(cli::GenerateCommand::Systemd(a)) => commands::generate::systemd(e, a),
+        Command::Generate(cli::GenerateCommand::Systemd(a)) => commands::generate::systemd(e, *a),
+        Command::Generate(cli::GenerateCommand::Kube(a))
+        | Command::Kube(cli::KubeCommand::Generate(a)) => commands::generate::kube(e, a),
         Command::Kube(cli::KubeCommand::Play(a)) | Command::Play(cli::PlayCommand::Kube(a)) => {
             commands::kube::play(e, a)
         }

@@ -856,6 +856,105 @@ spec:
     rpod.ok(&["volume", "rm", "shop-data"]);
 }
 
+/// `generate kube` (and `kube generate`): a container's Kubernetes YAML, which `kube play`
+/// makes into a pod whose container runs as the original did; the pod's YAML again; what
+/// cannot be generated is refused.
+#[test]
+fn generate_kube_writes_what_kube_play_makes_again() {
+    let rpod = Rpod::with_image("crun");
+    let site = rpod.dir.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(site.join("index"), "from the host").unwrap();
+    let site_bind = format!("{}:/site:ro", site.display());
+    let script = "echo $MODE $(pwd) $(id -u) $(cat /site/index); \
+                  cat /data/log; mount | grep -c ' /scratch type tmpfs'";
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "webdata:/data",
+        "demo",
+        "sh",
+        "-c",
+        "echo kept > /data/log",
+    ]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "web",
+        "-e",
+        "MODE=generated",
+        "-w",
+        "/tmp",
+        "--user",
+        "1000:1000",
+        "-v",
+        &site_bind,
+        "-v",
+        "webdata:/data",
+        "--tmpfs",
+        "/scratch",
+        "--memory",
+        "64m",
+        "--label",
+        "tier=front",
+        "demo",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let yaml = rpod.ok(&["generate", "kube", "web"]);
+    assert!(
+        yaml.contains("kind: Pod") && yaml.contains("name: web-pod"),
+        "{yaml}"
+    );
+    let file = rpod.dir.path().join("web.yaml");
+    rpod.ok(&["generate", "kube", "-f", &file.display().to_string(), "web"]);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap().lines().count(),
+        yaml.lines().count()
+    );
+    // An existing file is not overwritten.
+    rpod.fails(
+        &["generate", "kube", "-f", &file.display().to_string(), "web"],
+        125,
+    );
+    rpod.ok(&["rm", "web"]);
+    rpod.ok(&["kube", "play", &file.display().to_string()]);
+    wait_until("the played container ran", || {
+        rpod.inspect("web-pod-web", "{{.State.Status}}") == "exited"
+    });
+    assert_eq!(
+        rpod.ok(&["logs", "web-pod-web"]),
+        "generated /tmp 1000 from the host\nkept\n1\n"
+    );
+    assert_eq!(
+        rpod.inspect("web-pod-web", "{{.HostConfig.Memory}}"),
+        (64u64 << 20).to_string()
+    );
+    assert_eq!(
+        rpod.inspect("web-pod-web", "{{.Config.Labels.tier}}"),
+        "front"
+    );
+    // The pod's YAML names the container as the original was named, and plays the same.
+    let again = rpod.ok(&["kube", "generate", "web-pod"]);
+    let body = |yaml: &str| -> String {
+        yaml.lines()
+            .filter(|l| !l.starts_with('#') && !l.contains("creationTimestamp"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(body(&again), body(&yaml));
+    // A pod's container alone, an unknown name and a Service are refused.
+    let err = rpod.fails(&["generate", "kube", "web-pod-web"], 125);
+    assert!(err.contains("generate kube the pod"), "{err}");
+    rpod.fails(&["generate", "kube", "nosuch"], 125);
+    let err = rpod.fails(&["generate", "kube", "--service", "web-pod"], 125);
+    assert!(err.contains("Service"), "{err}");
+    rpod.ok(&["pod", "rm", "-f", "web-pod"]);
+    rpod.ok(&["volume", "rm", "webdata"]);
+}
+
 /// `pod clone`: a new pod made as the original was (labels, host name, limits, infra
 /// settings), with a clone of each container joined to the new pod's namespaces, named as
 /// podman names clones; `--start`, `--destroy`, a name as the second word, other limits.

@@ -3382,6 +3382,12 @@ fn podman_remote_plays_kubernetes_yaml() {
     wait_until("the container wrote", || {
         service.rpod.ok(&["logs", "remote-main"]) == "played hi\n"
     });
+    // Its YAML back, as podman-remote's `generate kube` asks for it.
+    let yaml = service.podman_ok(&["generate", "kube", "remote"]);
+    assert!(
+        yaml.contains("kind: Pod") && yaml.contains("name: remote") && yaml.contains("GREETING"),
+        "{yaml}"
+    );
     let out = service.podman_out(&["kube", "play", "--network", "other", &file]);
     assert!(!out.status.success());
     assert!(

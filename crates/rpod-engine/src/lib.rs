@@ -20,6 +20,7 @@ pub mod image;
 pub mod image_filters;
 pub mod isolation;
 pub mod kube;
+pub mod kube_generate;
 pub mod labels;
 pub mod lock;
 pub mod logs;

@@ -375,6 +375,36 @@ pub fn stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.json(200, &reports)
 }
 
+/// `GET /libpod/generate/kube?names=NAME&names=...` (podman-remote's `generate kube`): the
+/// Kubernetes YAML of the containers or pods named, as text; what it leaves out is logged.
+/// `service` is refused when set (rpod's kube play plays no Service).
+pub fn generate_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    if ex.query_bool("service")? {
+        return Err(rpod_engine::EngineError::NotSupported(
+            "generate kube with service=true (a Kubernetes Service, which rpod's kube play would not play)"
+                .into(),
+        )
+        .into());
+    }
+    let names: Vec<String> = ex
+        .req
+        .query
+        .iter()
+        .filter(|(name, value)| name == "names" && !value.is_empty())
+        .map(|(_, value)| value.clone())
+        .collect();
+    if names.is_empty() {
+        return Err(ApiError::bad_request(
+            "names: at least one container or pod is needed",
+        ));
+    }
+    let generated = context.engine.generate_kube(&names)?;
+    for warning in &generated.warnings {
+        tracing::warn!("{warning}");
+    }
+    ex.send(200, "text/vnd.yaml", generated.yaml.as_bytes())
+}
+
 /// `POST /libpod/play/kube` (podman-remote's `kube play`): the body is the YAML; podman's
 /// `PlayKubeReport` back. `start` (true by default) and `replace` are taken; the other
 /// options podman has (networks, log drivers, builds, static addresses) are refused when set.

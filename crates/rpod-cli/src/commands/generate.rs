@@ -1,11 +1,13 @@
 //! `rpod generate systemd`: prints (or writes) the unit `rpod_engine::systemd_unit` makes.
+//! `rpod generate kube` (and `kube generate`): the Kubernetes YAML of
+//! `rpod_engine::kube_generate`.
 
 use std::path::PathBuf;
 
 use rpod_engine::systemd_unit::UnitOptions;
 use rpod_engine::Engine;
 
-use crate::cli::GenerateSystemdArgs;
+use crate::cli::{GenerateKubeArgs, GenerateSystemdArgs};
 use crate::exit::{usage, Outcome};
 
 pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
@@ -55,6 +57,35 @@ pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
             println!("{}", shown.display());
         } else {
             print!("{text}");
+        }
+    }
+    Ok(0)
+}
+
+pub fn kube(engine: &Engine, args: GenerateKubeArgs) -> Outcome {
+    if args.service {
+        return Err(rpod_engine::EngineError::NotSupported(
+            "generate kube --service (a Kubernetes Service, which rpod's kube play would not play)"
+                .into(),
+        )
+        .into());
+    }
+    let generated = engine.generate_kube(&args.names)?;
+    for warning in &generated.warnings {
+        tracing::warn!("{warning}");
+    }
+    match &args.filename {
+        None => print!("{}", generated.yaml),
+        Some(path) => {
+            use std::io::Write;
+            // As podman: an existing file is not overwritten.
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+            file.write_all(generated.yaml.as_bytes())
+                .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
         }
     }
     Ok(0)

@@ -120,3 +120,193 @@ impl Engine {
         Ok(removed)
     }
 }
+
+/// Labels (or annotations) every one of `maps` has, with the same value.
+fn common_entries<'a>(
+    mut maps: impl Iterator<Item = &'a BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let Some(first) = maps.next() else {
+        return BTreeMap::new();
+    };
+    let mut common = first.clone();
+    for map in maps {
+        common.retain(|key, value| map.get(key) == Some(value));
+    }
+    common
+}
+
+impl Engine {
+    /// `generate kube NAME...`: a `Pod` document for each pod named, and one for the
+    /// containers named (called after the first, `NAME-pod`, as podman calls it).
+    pub fn generate_kube(&self, names: &[String]) -> Result<crate::kube_generate::GeneratedKube> {
+        let mut containers = Vec::new();
+        let mut pods = Vec::new();
+        for name in names {
+            match self.inspect(name) {
+                Ok(record) => {
+                    if let Some(pod) = &record.config.pod {
+                        let pod = self.lookup_pod(pod).map(|p| p.name).unwrap_or(pod.clone());
+                        return Err(EngineError::InvalidArg(format!(
+                            "container {} is in pod {pod}: generate kube the pod instead",
+                            record.config.name
+                        )));
+                    }
+                    containers.push(record);
+                }
+                Err(EngineError::NoSuchContainer(_)) => match self.lookup_pod(name) {
+                    Ok(pod) => pods.push(self.pod_view(pod)?),
+                    Err(EngineError::NoSuchPod(_)) => {
+                        return Err(EngineError::NoSuchContainer(name.clone()))
+                    }
+                    Err(e) => return Err(e),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        let mut documents = Vec::new();
+        let mut warnings = Vec::new();
+        if let Some(first) = containers.first() {
+            let images = self.member_images(&containers);
+            let dirs: Vec<PathBuf> = containers
+                .iter()
+                .map(|c| self.roots.container_dir(c.id()))
+                .collect();
+            let members = members_of(&containers, &images, &dirs, None);
+            let image_labels = |i: usize| -> BTreeMap<String, String> {
+                images[i]
+                    .as_ref()
+                    .and_then(|c| c.labels().clone())
+                    .map(|l| l.into_iter().collect())
+                    .unwrap_or_default()
+            };
+            let own_labels: Vec<BTreeMap<String, String>> = containers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let from_image = image_labels(i);
+                    c.config
+                        .labels
+                        .iter()
+                        .filter(|(k, v)| from_image.get(*k) != Some(*v))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .collect();
+            let ports: Vec<_> = containers
+                .iter()
+                .flat_map(|c| c.config.net.ports.iter().cloned())
+                .collect();
+            let config = &first.config;
+            let own_hostname = config.isolation.uts == crate::isolation::NamespaceMode::Private
+                && !config.id.starts_with(&config.hostname);
+            let name = format!("{}-pod", config.name);
+            let shape = crate::kube_generate::PodShape {
+                name: &name,
+                labels: common_entries(own_labels.iter()),
+                annotations: common_entries(containers.iter().map(|c| &c.config.annotations)),
+                hostname: own_hostname.then_some(config.hostname.as_str()),
+                host_network: config.network == NetworkMode::Host,
+                ports: &ports,
+                created: Utc::now(),
+                strip_prefix: None,
+            };
+            let (document, more) = crate::kube_generate::pod_document(&shape, &members)?;
+            documents.push(document);
+            warnings.extend(more);
+        }
+        for view in &pods {
+            let pod = &view.pod;
+            let infra = pod
+                .infra_id
+                .as_deref()
+                .and_then(|id| view.containers.iter().find(|c| c.id() == id));
+            let mut members: Vec<ContainerRecord> = view
+                .containers
+                .iter()
+                .filter(|c| Some(c.id()) != pod.infra_id.as_deref())
+                .cloned()
+                .collect();
+            if members.is_empty() {
+                return Err(EngineError::InvalidArg(format!(
+                    "pod {} has no container but its infra container: a Kubernetes pod needs one",
+                    pod.name
+                )));
+            }
+            members.sort_by_key(|c| c.config.created);
+            let images = self.member_images(&members);
+            let dirs: Vec<PathBuf> = members
+                .iter()
+                .map(|c| self.roots.container_dir(c.id()))
+                .collect();
+            let member_list = members_of(&members, &images, &dirs, pod.infra_id.as_deref());
+            let no_ports = Vec::new();
+            let network = infra.map(|i| &i.config.network);
+            if !matches!(
+                network,
+                None | Some(NetworkMode::Bridge | NetworkMode::Host)
+            ) || infra.is_some_and(|i| !i.config.net.networks.is_empty())
+            {
+                warnings.push(format!(
+                    "pod {}: its network cannot be said in Kubernetes YAML and is left out (a pod is made on the default network)",
+                    pod.name
+                ));
+            }
+            if pod.limits != crate::pod_cgroups::PodLimits::default() {
+                warnings.push(format!(
+                    "pod {}: its limits cannot be said in Kubernetes YAML and are left out",
+                    pod.name
+                ));
+            }
+            let shape = crate::kube_generate::PodShape {
+                name: &pod.name,
+                labels: pod.labels.clone(),
+                annotations: common_entries(members.iter().map(|c| &c.config.annotations)),
+                hostname: (pod.hostname != pod.name).then_some(pod.hostname.as_str()),
+                host_network: network == Some(&NetworkMode::Host),
+                ports: infra.map(|i| &i.config.net.ports).unwrap_or(&no_ports),
+                created: pod.created,
+                strip_prefix: Some(format!("{}-", pod.name)),
+            };
+            let (document, more) = crate::kube_generate::pod_document(&shape, &member_list)?;
+            documents.push(document);
+            warnings.extend(more);
+        }
+        Ok(crate::kube_generate::GeneratedKube {
+            yaml: crate::kube_generate::render(&documents)?,
+            warnings,
+        })
+    }
+
+    /// Each container's image's own configuration, when the image is still there.
+    fn member_images(
+        &self,
+        containers: &[ContainerRecord],
+    ) -> Vec<Option<oci_spec::image::Config>> {
+        containers
+            .iter()
+            .map(|c| {
+                let record = self.resolve_image(&c.config.image_id).ok()?;
+                self.image_info(record).ok()?.config.config().clone()
+            })
+            .collect()
+    }
+}
+
+fn members_of<'a>(
+    containers: &'a [ContainerRecord],
+    images: &'a [Option<oci_spec::image::Config>],
+    dirs: &'a [PathBuf],
+    infra_id: Option<&'a str>,
+) -> Vec<crate::kube_generate::Member<'a>> {
+    containers
+        .iter()
+        .zip(images)
+        .zip(dirs)
+        .map(|((c, image), dir)| crate::kube_generate::Member {
+            config: &c.config,
+            image: image.as_ref(),
+            own_dir: dir,
+            infra_id,
+        })
+        .collect()
+}
