@@ -800,6 +800,7 @@ spec:
             (pod("  - {name: a, image: demo, resources: {limits: {nvidia.com/gpu: 1}}}\n"), "nvidia.com/gpu"),
             (pod("  - {name: a, image: demo, volumeMounts: [{name: nope, mountPath: /x}]}\n"), "no volume named"),
             (pod("  - {name: a, image: demo, resources: {limits: {memory: 12Qi}}}\n"), "unit"),
+            ("kind: Pod\nmetadata: {name: p}\nspec: {volumes: [{name: v, emptyDir: {medium: HugePages}}], containers: [{name: a, image: demo, volumeMounts: [{name: v, mountPath: /v}]}]}\n".to_string(), "HugePages"),
             ("kind: Service\nmetadata: {name: s}\n".to_string(), "Service"),
             ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: 3, template: {spec: {containers: [{name: a, image: demo}]}}}\n".to_string(), "replica"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo}], containers: [{name: a, image: demo}]}\n".to_string(), "initContainers"),
@@ -819,6 +820,16 @@ spec:
         let container = &pods[0].containers[0];
         assert_eq!(container.make_dirs, [std::path::PathBuf::from("/srv/made")]);
         assert_eq!(container.options.mounts.len(), 2);
+        // An emptyDir in memory is a tmpfs, read-only when mounted so; another is a volume.
+        let memory = yaml.replace(
+            "{name: made, hostPath: {path: /srv/made, type: DirectoryOrCreate}}",
+            "{name: made, emptyDir: {medium: Memory}}",
+        );
+        let mounts = &plan(&memory).unwrap()[0].containers[0].options.mounts;
+        assert_eq!(mounts[0].kind, crate::mounts::MountKind::Tmpfs);
+        let plain = memory.replace("{medium: Memory}", "{}");
+        let mounts = &plan(&plain).unwrap()[0].containers[0].options.mounts;
+        assert!(mounts[0].anonymous);
         let socket = yaml.replace("type: Directory}", "type: Socket}");
         let err = plan(&socket).unwrap_err().to_string();
         assert!(err.contains("Socket"), "{err}");
