@@ -98,6 +98,8 @@ pub enum Command {
     Container(ContainerCommand),
     /// Import a root file system tarball as an image.
     Import(ImportArgs),
+    /// Build an image from a Containerfile (Dockerfile).
+    Build(BuildArgs),
     /// Load images from a docker-archive or oci-archive.
     Load(LoadArgs),
     /// Save images to an archive.
@@ -798,6 +800,8 @@ pub struct CloneArgs {
 pub enum ImageCommand {
     /// Import a root file system tarball as an image.
     Import(ImportArgs),
+    /// Build an image from a Containerfile (Dockerfile).
+    Build(BuildArgs),
     /// Load images from a docker-archive or oci-archive.
     Load(LoadArgs),
     /// Save images to an archive.
@@ -1797,6 +1801,34 @@ pub struct CleanupArgs {
 pub struct TeardownNetworkArgs {
     /// The container's full ID.
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Name the image (more than once for more names).
+    #[arg(short = 't', long = "tag")]
+    pub tags: Vec<String>,
+    /// The Containerfile (CONTEXT/Containerfile, else CONTEXT/Dockerfile, by default).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<std::path::PathBuf>,
+    /// A value for an ARG: NAME=VALUE (NAME alone takes this process's variable).
+    #[arg(long = "build-arg")]
+    pub build_args: Vec<String>,
+    /// Build up to this stage and name it.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Print only the image's ID (not the steps or their output).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Accepted: rpod keeps no cache of steps, every build runs every step.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Remove the steps' containers (always done; `--rm=false` is refused).
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub rm: bool,
+    /// The build context: the directory COPY and ADD take files from.
+    #[arg(default_value = ".")]
+    pub context: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -3396,5 +3396,13 @@ fn podman_remote_plays_kubernetes_yaml() {
     );
     let out = service.podman_ok(&["kube", "down", &file]);
     assert!(out.contains("Pods removed:"), "{out}");
+    // Builds happen on the host (`rpod build`): the service says so.
+    let reply = service.http("POST", "/v1.41/build", b"");
+    assert_eq!(reply.status, 400);
+    assert!(
+        String::from_utf8_lossy(&reply.body).contains("rpod build"),
+        "{:?}",
+        String::from_utf8_lossy(&reply.body)
+    );
     assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
 }

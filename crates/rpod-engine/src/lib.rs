@@ -8,6 +8,7 @@ pub mod config;
 pub mod confined;
 pub mod container;
 pub mod container_filters;
+pub mod containerfile;
 pub mod engine;
 pub mod environment;
 pub mod error;
@@ -58,9 +59,9 @@ pub use container::{
 };
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
-    CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest, ExecStarted,
-    HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions, PlayedPod, PodCloneOptions,
-    PodOptions, PodView, RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition, WaitOptions,
-    WaitOutcome,
+    BuildOptions, CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecRequest,
+    ExecStarted, HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions, PlayedPod,
+    PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition,
+    WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -109,7 +109,7 @@ fn path_matches(pattern: &str, path: &str) -> bool {
 /// One segment against a pattern of literal bytes, `*` and `?`: the usual two-pointer walk
 /// that lets the last `*` take one more byte on a mismatch (linear in practice, never
 /// exponential, whatever a request sends).
-fn segment_matches(pattern: &[u8], text: &[u8]) -> bool {
+pub(crate) fn segment_matches(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {

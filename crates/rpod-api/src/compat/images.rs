@@ -326,6 +326,7 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         // podman-remote's `commit --squash`.
         squash: ex.query_bool("squash")?,
         include_volumes: false,
+        ..Default::default()
     };
     if text("format").is_some_and(|f| f != "oci") {
         return Err(ApiError::unsupported(

@@ -92,6 +92,7 @@ pub fn commit(engine: &Engine, args: CommitArgs) -> Outcome {
         pause: args.pause,
         squash: args.squash,
         include_volumes: args.include_volumes,
+        ..Default::default()
     };
     let image = engine.commit(&args.container, &options)?;
     if let Some(path) = &args.iidfile {

@@ -36,6 +36,63 @@ pub fn import(engine: &Engine, args: ImportArgs) -> Outcome {
     Ok(0)
 }
 
+pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
+    if !args.rm {
+        return Err(rpod_engine::EngineError::NotSupported(
+            "build --rm=false (rpod removes the containers of the steps)".into(),
+        )
+        .into());
+    }
+    let containerfile = match &args.file {
+        Some(file) => file.clone(),
+        None => ["Containerfile", "Dockerfile"]
+            .iter()
+            .map(|name| args.context.join(name))
+            .find(|path| path.is_file())
+            .ok_or_else(|| {
+                usage(format!(
+                    "no Containerfile or Dockerfile in {}: name one with -f",
+                    args.context.display()
+                ))
+            })?,
+    };
+    let mut build_args = std::collections::BTreeMap::new();
+    for arg in &args.build_args {
+        match arg.split_once('=') {
+            Some((name, value)) => {
+                build_args.insert(name.to_string(), value.to_string());
+            }
+            None => {
+                // As podman: a name alone takes this process's variable, if it has one.
+                if let Ok(value) = std::env::var(arg) {
+                    build_args.insert(arg.clone(), value);
+                }
+            }
+        }
+    }
+    let options = rpod_engine::BuildOptions {
+        containerfile,
+        context: args.context.clone(),
+        tags: args.tags.clone(),
+        build_args,
+        target: args.target.clone(),
+        quiet: args.quiet,
+    };
+    let quiet = args.quiet;
+    let record = engine.build(&options, &mut |line| {
+        if !quiet {
+            println!("{line}");
+        }
+    })?;
+    if !quiet {
+        for tag in &args.tags {
+            println!("Successfully tagged {tag}");
+        }
+    }
+    println!("{}", record.id);
+    Ok(0)
+}
+
 pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {
     let (source, origin): (Box<dyn Read>, String) = match &args.input {
         Some(path) => (

@@ -27,6 +27,11 @@ pub struct CommitOptions {
     pub squash: bool,
     /// `--include-volumes`: the container's volume paths become the image's `VOLUME`s.
     pub include_volumes: bool,
+    /// The new image's config as a builder keeps it, instead of one made from the
+    /// container's settings (a build's RUN container runs its step, not the image's CMD).
+    pub config: Option<Config>,
+    /// The history's `created_by`, instead of the container's command line.
+    pub created_by: Option<String>,
 }
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
@@ -260,11 +265,17 @@ impl Engine {
     pub fn commit(&self, name_or_id: &str, options: &CommitOptions) -> Result<ImageRecord> {
         let record = self.inspect(name_or_id)?;
         let (base, overlay) = self.image_based(&record)?;
-        let mut config = image::config(&self.roots, &base.id)?
-            .config()
-            .clone()
-            .unwrap_or_default();
-        self.commit_config(&record, &mut config);
+        let mut config = match &options.config {
+            Some(config) => config.clone(),
+            None => {
+                let mut config = image::config(&self.roots, &base.id)?
+                    .config()
+                    .clone()
+                    .unwrap_or_default();
+                self.commit_config(&record, &mut config);
+                config
+            }
+        };
         if options.include_volumes {
             let mut volumes = config.volumes().clone().unwrap_or_default();
             for mount in &record.config.mounts {
@@ -296,7 +307,10 @@ impl Engine {
         let new = image::NewImage {
             name: options.name.clone(),
             config,
-            created_by: shell_words(&record.config.args),
+            created_by: options
+                .created_by
+                .clone()
+                .unwrap_or_else(|| shell_words(&record.config.args)),
             comment: Some(
                 options
                     .message
@@ -382,7 +396,7 @@ impl Engine {
 }
 
 /// A command as one line, for the image's history.
-fn shell_words(args: &[String]) -> String {
+pub(super) fn shell_words(args: &[String]) -> String {
     args.iter()
         .map(|a| {
             if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"\\$".contains(c)) {

@@ -3,6 +3,7 @@
 //! record, syncs it from the monitor's files, decides, acts, and saves in one transaction.
 
 mod accounts;
+mod build;
 pub mod checkpoint;
 mod checkpoint_archive;
 mod clone;
@@ -40,6 +41,7 @@ mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
+pub use build::BuildOptions;
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
 pub use kube::{PlayOptions, PlayedPod};

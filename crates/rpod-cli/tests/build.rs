@@ -1,0 +1,195 @@
+//! `build`: Containerfiles made into images with real containers (RUN), copies (COPY, ADD,
+//! COPY --from), stages and the config instructions; what it refuses, and that a failed
+//! build leaves no container and no image of its steps.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{chown, symlink};
+use std::path::Path;
+
+use common::Rpod;
+
+/// A build context: a file owned by someone else, a directory with a link, a gzip tar.
+fn context(dir: &Path) {
+    fs::create_dir_all(dir.join("sub")).unwrap();
+    fs::write(dir.join("hello.txt"), "hello\n").unwrap();
+    chown(dir.join("hello.txt"), Some(1234), Some(1234)).unwrap();
+    fs::write(dir.join("sub/inner.txt"), "inner\n").unwrap();
+    symlink("inner.txt", dir.join("sub/link")).unwrap();
+    let archive = fs::File::create(dir.join("bundle.tar.gz")).unwrap();
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        archive,
+        flate2::Compression::fast(),
+    ));
+    let mut header = tar::Header::new_gnu();
+    header.set_size(7);
+    header.set_mode(0o644);
+    tar.append_data(&mut header, "unpacked/file", &b"in tar\n"[..])
+        .unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+const CONTAINERFILE: &str = r#"# a multi-stage build
+ARG BASE=demo
+FROM $BASE AS builder
+ARG GREETING=hi
+ENV A=1 B="two words"
+WORKDIR /app
+COPY hello.txt .
+COPY sub /app/subdir/
+ADD bundle.tar.gz /app/
+RUN echo "$GREETING $A $B" > /app/made \
+    && test ! -e /app/bundle.tar.gz
+FROM scratch AS files
+COPY sub/inner.txt /only
+FROM demo
+COPY --from=builder /app /opt/app
+COPY --from=files /only /opt/from-scratch
+LABEL built=yes
+USER 1000:1000
+EXPOSE 8080
+ENTRYPOINT ["sh", "-c"]
+CMD ["cat /opt/app/made"]
+"#;
+
+#[test]
+fn build_runs_copies_and_stages_into_one_image() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    context(&dir);
+    fs::write(dir.join("Containerfile"), CONTAINERFILE).unwrap();
+    let images_before = rpod.ok(&["images", "-q"]).lines().count();
+    let ctx = dir.display().to_string();
+    let out = rpod.ok(&[
+        "build",
+        "-t",
+        "built",
+        "--build-arg",
+        "GREETING=hello",
+        &ctx,
+    ]);
+    assert!(
+        out.contains("STEP 13/19: COPY --from=builder /app /opt/app"),
+        "{out}"
+    );
+    assert!(out.contains("Successfully tagged built"), "{out}");
+    // The CMD runs through the ENTRYPOINT; the RUN step saw the ARG and the ENV. (As
+    // root: the test image's busybox is not for other users.)
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--user", "0", "built"]),
+        "hello 1 two words\n"
+    );
+    let listing = rpod.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "0",
+        "built",
+        "ls -ln /opt/app /opt/app/subdir; cat /opt/app/unpacked/file /opt/from-scratch; readlink /opt/app/subdir/link",
+    ]);
+    // COPY makes root's files, whoever owned them in the context; links stay links.
+    let owner_of = |name: &str| {
+        listing
+            .lines()
+            .find(|l| l.ends_with(name))
+            .map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
+    };
+    assert_eq!(owner_of("hello.txt").as_deref(), Some("0"), "{listing}");
+    assert!(listing.contains("in tar\ninner\ninner.txt\n"), "{listing}");
+    let config = |format: &str| rpod.ok(&["image", "inspect", "--format", format, "built"]);
+    assert_eq!(config("{{.Config.User}}").trim(), "1000:1000");
+    assert_eq!(config("{{.Config.Labels.built}}").trim(), "yes");
+    // The builder stage's ARG and ENV stay there.
+    let whole = config("{{json .Config}}");
+    assert!(
+        !whole.contains("GREETING") && !whole.contains("A=1"),
+        "{whole}"
+    );
+    assert!(whole.contains("8080/tcp"), "{whole}");
+    // One new image: the stages' and the steps' images are gone; no container is left.
+    assert_eq!(
+        rpod.ok(&["images", "-q"]).lines().count(),
+        images_before + 1
+    );
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    // --target stops at a stage; -q prints the ID alone.
+    let id = rpod.ok(&["build", "-q", "--target", "builder", "-t", "stage", &ctx]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(id.lines().count(), 1, "{id}");
+    // (Without --build-arg: the ARG's default.)
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "stage", "cat", "made"]),
+        "hi 1 two words\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Config.WorkingDir}}",
+            "stage"
+        ])
+        .trim(),
+        "/app"
+    );
+}
+
+#[test]
+fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    context(&dir);
+    fs::create_dir(rpod.dir.path().join("outside")).unwrap();
+    fs::write(rpod.dir.path().join("outside/secret"), "secret").unwrap();
+    symlink(rpod.dir.path().join("outside"), dir.join("escape")).unwrap();
+    let images_before = rpod.ok(&["images", "-aq"]);
+    let ctx = dir.display().to_string();
+    let build = |containerfile: &str| {
+        let file = dir.join("Containerfile.test");
+        fs::write(&file, containerfile).unwrap();
+        rpod.fails(&["build", "-f", &file.display().to_string(), &ctx], 125)
+    };
+    for (containerfile, says) in [
+        (
+            "FROM demo\nRUN touch /x\nRUN echo failing; exit 3\n",
+            "exited with status 3",
+        ),
+        (
+            "FROM demo\nCOPY ../../outside/secret /\n",
+            "outside the build context",
+        ),
+        (
+            "FROM demo\nCOPY escape/secret /\n",
+            "not a directory of the build context",
+        ),
+        ("FROM demo\nADD https://example.com/x /\n", "URL"),
+        (
+            "FROM demo\nRUN --mount=type=cache,target=/c true\n",
+            "--mount",
+        ),
+        ("FROM demo\nFROBNICATE\n", "unknown instruction"),
+        ("RUN true\n", "before the first FROM"),
+        ("FROM demo\nCOPY nothing-here /\n", "nothing-here"),
+    ] {
+        let err = build(containerfile);
+        assert!(err.contains(says), "{containerfile}: {err}");
+    }
+    fs::write(dir.join("Containerfile"), "FROM demo AS one\nRUN true\n").unwrap();
+    let err = rpod.fails(&["build", "--target", "nosuch", &ctx], 125);
+    assert!(err.contains("--target nosuch"), "{err}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(rpod.ok(&["images", "-aq"]), images_before);
+    // An ignore file would change what is copied: refused until rpod reads one.
+    fs::write(dir.join(".dockerignore"), "sub\n").unwrap();
+    let err = build("FROM demo\nCOPY . /\n");
+    assert!(err.contains(".dockerignore"), "{err}");
+    let err = rpod.fails(
+        &[
+            "build",
+            rpod.dir.path().join("empty").display().to_string().as_str(),
+        ],
+        125,
+    );
+    assert!(!err.is_empty());
+}

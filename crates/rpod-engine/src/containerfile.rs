@@ -1,0 +1,360 @@
+//! Containerfiles (Dockerfiles) for `build`: the file split into instructions, the
+//! variables of `ARG` and `ENV` put into the instructions that take them, and the words and
+//! `KEY=VALUE` pairs of an instruction read as Docker reads them. Written by hand: no
+//! maintained Rust crate parses Dockerfiles, and the grammar is small. What the builder
+//! does with the instructions is `engine/build.rs`.
+
+use std::collections::BTreeMap;
+
+use crate::{EngineError, Result};
+
+/// The largest Containerfile `build` reads.
+pub const MAX_CONTAINERFILE: u64 = 1 << 20;
+
+/// One instruction: its keyword in capitals, its `--name=value` flags, its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instruction {
+    /// The line it starts on, for messages.
+    pub line: usize,
+    pub keyword: String,
+    pub flags: Vec<(String, String)>,
+    pub args: Args,
+}
+
+/// An instruction's arguments: a JSON array (exec form) or the text after the keyword.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Args {
+    Json(Vec<String>),
+    Text(String),
+}
+
+impl Args {
+    pub fn text(&self) -> String {
+        match self {
+            Args::Text(text) => text.clone(),
+            Args::Json(words) => serde_json::to_string(words).unwrap_or_default(),
+        }
+    }
+}
+
+fn bad(line: usize, what: impl std::fmt::Display) -> EngineError {
+    EngineError::InvalidArg(format!("Containerfile line {line}: {what}"))
+}
+
+/// The instructions that take `--flags` before their arguments.
+const WITH_FLAGS: &[&str] = &["FROM", "COPY", "ADD", "RUN", "HEALTHCHECK"];
+
+/// Split a Containerfile into instructions: comments and blank lines dropped, lines ending
+/// in `\` joined with the next (comment lines inside such a line skipped, as Docker does).
+pub fn parse(text: &str) -> Result<Vec<Instruction>> {
+    let mut instructions = Vec::new();
+    let mut directives_allowed = true;
+    let mut pending: Option<(usize, String)> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let number = index + 1;
+        let trimmed = raw.trim_start();
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            if directives_allowed && pending.is_none() {
+                if let Some((key, value)) = comment.split_once('=') {
+                    let key = key.trim().to_ascii_lowercase();
+                    let value = value.trim();
+                    if key == "escape" && value != "\\" {
+                        return Err(EngineError::NotSupported(format!(
+                            "Containerfile line {number}: the escape character {value:?} (rpod's build takes `\\`)"
+                        )));
+                    }
+                    if key == "escape" || key == "syntax" || key == "check" {
+                        continue;
+                    }
+                }
+            }
+            directives_allowed = false;
+            continue;
+        }
+        if trimmed.is_empty() {
+            if pending.is_none() {
+                directives_allowed = false;
+            }
+            continue;
+        }
+        directives_allowed = false;
+        let line = raw.trim_end();
+        let (body, continues) = match line.strip_suffix('\\') {
+            Some(body) => (body, true),
+            None => (line, false),
+        };
+        let (start, mut joined) = pending.take().unwrap_or((number, String::new()));
+        joined.push_str(body);
+        if continues {
+            pending = Some((start, joined));
+        } else {
+            instructions.push(instruction(start, &joined)?);
+        }
+    }
+    if let Some((start, joined)) = pending {
+        instructions.push(instruction(start, &joined)?);
+    }
+    Ok(instructions)
+}
+
+fn instruction(line: usize, text: &str) -> Result<Instruction> {
+    let text = text.trim();
+    let (keyword, mut rest) = match text.split_once(char::is_whitespace) {
+        Some((keyword, rest)) => (keyword.to_ascii_uppercase(), rest.trim_start()),
+        None => (text.to_ascii_uppercase(), ""),
+    };
+    let mut flags = Vec::new();
+    if WITH_FLAGS.contains(&keyword.as_str()) {
+        while let Some(flag) = rest.strip_prefix("--") {
+            let (word, after) = match flag.split_once(char::is_whitespace) {
+                Some((word, after)) => (word, after.trim_start()),
+                None => (flag, ""),
+            };
+            let (name, value) = word.split_once('=').unwrap_or((word, ""));
+            flags.push((name.to_ascii_lowercase(), value.to_string()));
+            rest = after;
+        }
+    }
+    let args = if rest.starts_with('[') {
+        match serde_json::from_str::<Vec<String>>(rest) {
+            Ok(words) => Args::Json(words),
+            // Not a JSON array of strings: Docker takes it as text (shell form).
+            Err(_) => Args::Text(rest.to_string()),
+        }
+    } else {
+        Args::Text(rest.to_string())
+    };
+    Ok(Instruction {
+        line,
+        keyword,
+        flags,
+        args,
+    })
+}
+
+/// Put the values of `vars` into `text`: `$NAME`, `${NAME}`, `${NAME:-default}` (the
+/// default when unset or empty), `${NAME:+other}` (other when set and not empty); `\$` is
+/// a dollar sign. Unknown names are empty, as in Docker.
+pub fn expand(text: &str, vars: &BTreeMap<String, String>, line: usize) -> Result<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && chars.get(i + 1) == Some(&'$') {
+            out.push('$');
+            i += 2;
+            continue;
+        }
+        if c != '$' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        match chars.get(i + 1) {
+            Some('{') => {
+                // The matching brace: a default may hold `${...}` of its own.
+                let mut depth = 0usize;
+                let close = chars[i + 2..]
+                    .iter()
+                    .position(|c| match c {
+                        '{' => {
+                            depth += 1;
+                            false
+                        }
+                        '}' if depth == 0 => true,
+                        '}' => {
+                            depth -= 1;
+                            false
+                        }
+                        _ => false,
+                    })
+                    .ok_or_else(|| bad(line, format!("no closing brace in {text:?}")))?;
+                let inner: String = chars[i + 2..i + 2 + close].iter().collect();
+                let (name, modifier) = match inner.find(":-").or_else(|| inner.find(":+")) {
+                    Some(at) => (&inner[..at], Some((&inner[at..at + 2], &inner[at + 2..]))),
+                    None => (inner.as_str(), None),
+                };
+                if name.is_empty() || !name.chars().all(is_name) {
+                    return Err(bad(line, format!("bad substitution ${{{inner}}}")));
+                }
+                let value = vars.get(name).map(String::as_str).unwrap_or("");
+                match modifier {
+                    None => out.push_str(value),
+                    Some((":-", default)) if value.is_empty() => {
+                        out.push_str(&expand(default, vars, line)?)
+                    }
+                    Some((":-", _)) => out.push_str(value),
+                    Some((_, other)) if !value.is_empty() => {
+                        out.push_str(&expand(other, vars, line)?)
+                    }
+                    Some(_) => {}
+                }
+                i += close + 3;
+            }
+            Some(n) if is_name(*n) => {
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|c| !is_name(*c))
+                    .map_or(chars.len(), |p| i + 1 + p);
+                let name: String = chars[i + 1..end].iter().collect();
+                out.push_str(vars.get(&name).map(String::as_str).unwrap_or(""));
+                i = end;
+            }
+            _ => {
+                out.push('$');
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Words separated by blanks, with quotes (`"a b"`, `'a b'`) and backslash escapes
+/// removed, as Docker splits COPY's paths and ENV's pairs.
+pub fn words(text: &str, line: usize) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => match chars.next() {
+                Some(next) => word.push(next),
+                None => word.push('\\'),
+            },
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '\\') => {
+                match chars.next() {
+                    Some(next) => word.push(next),
+                    None => word.push('\\'),
+                }
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(bad(line, format!("unterminated quote in {text:?}")));
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// ENV's and LABEL's pairs: `KEY=VALUE ...` (quotes allowed), or the old `KEY VALUE` form
+/// whose value is the rest of the line.
+pub fn pairs(text: &str, line: usize) -> Result<Vec<(String, String)>> {
+    let text = text.trim();
+    let first = text.split_whitespace().next().unwrap_or("");
+    if !first.contains('=') {
+        let (key, value) = text
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| bad(line, format!("{text:?} needs KEY=VALUE or KEY VALUE")))?;
+        let key = words(key, line)?.concat();
+        return Ok(vec![(key, value.trim().to_string())]);
+    }
+    words(text, line)?
+        .into_iter()
+        .map(|word| match word.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+            _ => Err(bad(line, format!("{word:?} is not KEY=VALUE"))),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_are_joined_and_split() {
+        let file = "# syntax=docker/dockerfile:1\n\
+                    # a comment\n\
+                    FROM --platform=linux/amd64 demo AS build\n\
+                    \n\
+                    RUN echo one \\\n\
+                    # skipped inside the line\n\
+                    \x20   && echo two\n\
+                    cmd [\"sh\", \"-c\", \"echo hi\"]\n\
+                    COPY --from=build /a /b\n\
+                    ENTRYPOINT [not json\n";
+        let parsed = parse(file).unwrap();
+        assert_eq!(parsed.len(), 5);
+        assert_eq!(parsed[0].keyword, "FROM");
+        assert_eq!(parsed[0].flags, [("platform".into(), "linux/amd64".into())]);
+        assert_eq!(parsed[0].args, Args::Text("demo AS build".into()));
+        assert_eq!(parsed[1].line, 5);
+        assert_eq!(
+            parsed[1].args,
+            Args::Text("echo one     && echo two".into())
+        );
+        assert_eq!(parsed[2].keyword, "CMD");
+        assert_eq!(
+            parsed[2].args,
+            Args::Json(vec!["sh".into(), "-c".into(), "echo hi".into()])
+        );
+        assert_eq!(parsed[3].flags, [("from".into(), "build".into())]);
+        assert_eq!(parsed[4].args, Args::Text("[not json".into()));
+        let err = parse("# escape=`\nFROM demo\n").unwrap_err();
+        assert!(matches!(err, EngineError::NotSupported(_)), "{err}");
+    }
+
+    #[test]
+    fn variables_are_put_in_as_docker_does() {
+        let vars = BTreeMap::from([
+            ("A".to_string(), "one".to_string()),
+            ("EMPTY".to_string(), String::new()),
+        ]);
+        let expanded = |text: &str| expand(text, &vars, 1).unwrap();
+        assert_eq!(expanded("$A/${A}x $NOPE."), "one/onex .");
+        assert_eq!(
+            expanded("${EMPTY:-d} ${A:-d} ${A:+set} ${EMPTY:+set}|"),
+            "d one set |"
+        );
+        assert_eq!(expanded("\\$A costs $5 and $"), "$A costs  and $");
+        assert_eq!(expanded("${NOPE:-${A}}"), "one");
+        assert!(expand("${A", &vars, 1).is_err());
+        assert!(expand("${A B}", &vars, 1).is_err());
+    }
+
+    #[test]
+    fn words_and_pairs_are_read_with_their_quotes() {
+        assert_eq!(
+            words(r#"a "b c" 'd "e"' f\ g"#, 1).unwrap(),
+            ["a", "b c", "d \"e\"", "f g"]
+        );
+        assert!(words("\"open", 1).is_err());
+        assert_eq!(
+            pairs(r#"A=1 B="two words" C=x\ y"#, 1).unwrap(),
+            [
+                ("A".to_string(), "1".to_string()),
+                ("B".to_string(), "two words".to_string()),
+                ("C".to_string(), "x y".to_string())
+            ]
+        );
+        assert_eq!(
+            pairs("PATH /usr/bin:/bin  and more", 1).unwrap(),
+            [("PATH".to_string(), "/usr/bin:/bin  and more".to_string())]
+        );
+        assert!(pairs("A=1 =2", 1).is_err());
+        assert!(pairs("ALONE", 1).is_err());
+    }
+}

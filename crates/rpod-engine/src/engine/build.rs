@@ -1,0 +1,1037 @@
+//! `build`: a Containerfile (`containerfile.rs` reads it) made into an image with the
+//! engine's own operations, one step at a time: a RUN step runs its command in a container
+//! of the image so far and commits it; a COPY or ADD step copies into such a container (the
+//! paths resolved inside its root, never through its links) and commits it; the other
+//! instructions change the image's config, which the builder keeps and gives each commit.
+//! Stages (`FROM ... AS name`) and `COPY --from` are supported; the images of the steps
+//! are removed at the end, their layers staying with the image that uses them.
+
+use std::collections::BTreeSet;
+
+use oci_spec::image::Config;
+
+use super::filesystem::shell_words;
+use super::*;
+use crate::containerfile::{self, Args, Instruction};
+use crate::image::ImportOptions;
+
+/// What `build` builds.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The Containerfile.
+    pub containerfile: PathBuf,
+    /// The directory COPY and ADD take files from.
+    pub context: PathBuf,
+    /// Names for the image.
+    pub tags: Vec<String>,
+    /// `--build-arg NAME=VALUE`.
+    pub build_args: BTreeMap<String, String>,
+    /// `--target`: the stage to stop at (the last one by default).
+    pub target: Option<String>,
+    /// RUN steps' output is not shown (`-q`).
+    pub quiet: bool,
+}
+
+/// A stage being built.
+struct Stage {
+    name: Option<String>,
+    /// The image so far (its ID).
+    image: String,
+    /// The image's config as the steps so far leave it.
+    config: Config,
+    /// Whether `config` is ahead of the image's own.
+    config_changed: bool,
+    /// Whether CMD was set in this stage (an ENTRYPOINT then keeps it).
+    cmd_set: bool,
+    shell: Vec<String>,
+    /// The ARGs declared in the stage, with their values.
+    args: BTreeMap<String, String>,
+    author: Option<String>,
+}
+
+impl Stage {
+    /// What `$NAME` means in the stage: its ARGs, then its environment over them.
+    fn vars(&self) -> BTreeMap<String, String> {
+        let mut vars = self.args.clone();
+        for entry in self.config.env().clone().unwrap_or_default() {
+            if let Some((key, value)) = entry.split_once('=') {
+                vars.insert(key.to_string(), value.to_string());
+            }
+        }
+        vars
+    }
+
+    fn workdir(&self) -> String {
+        self.config
+            .working_dir()
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into())
+    }
+
+    /// A path of the step made absolute from the working directory.
+    fn in_workdir(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            path.to_string()
+        } else {
+            let workdir = self.workdir();
+            format!("{}/{path}", workdir.trim_end_matches('/'))
+        }
+    }
+}
+
+fn step_error(instruction: &Instruction, what: impl std::fmt::Display) -> EngineError {
+    EngineError::InvalidArg(format!(
+        "Containerfile line {} ({}): {what}",
+        instruction.line, instruction.keyword
+    ))
+}
+
+fn not_supported(instruction: &Instruction, what: impl std::fmt::Display) -> EngineError {
+    EngineError::NotSupported(format!(
+        "Containerfile line {} ({}): {what}",
+        instruction.line, instruction.keyword
+    ))
+}
+
+/// Refuse the flags of an instruction but those named.
+fn only_flags(instruction: &Instruction, allowed: &[&str]) -> Result<()> {
+    match instruction
+        .flags
+        .iter()
+        .find(|(name, _)| !allowed.contains(&name.as_str()))
+    {
+        Some((name, _)) => Err(not_supported(instruction, format!("--{name}"))),
+        None => Ok(()),
+    }
+}
+
+impl Engine {
+    /// Build the image a Containerfile describes; its record. `progress` gets the steps
+    /// as they begin (and the notes podman prints); a RUN step's output goes to this
+    /// process's own standard output and error unless `quiet`.
+    pub fn build(
+        &self,
+        options: &BuildOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<ImageRecord> {
+        let context = fs::canonicalize(&options.context)
+            .map_err(|e| EngineError::io("opening the build context", &options.context, e))?;
+        if !context.is_dir() {
+            return Err(EngineError::InvalidArg(format!(
+                "the build context {} is not a directory",
+                context.display()
+            )));
+        }
+        for ignore in [".containerignore", ".dockerignore"] {
+            if context.join(ignore).symlink_metadata().is_ok() {
+                return Err(EngineError::NotSupported(format!(
+                    "{} in the build context (rpod's build would copy what it excludes)",
+                    ignore
+                )));
+            }
+        }
+        let text = read_bounded(&options.containerfile)?;
+        let instructions = containerfile::parse(&text)?;
+        let mut builder = Builder {
+            engine: self,
+            context,
+            options,
+            global_args: BTreeMap::new(),
+            used_args: BTreeSet::new(),
+            stages: Vec::new(),
+            steps: Vec::new(),
+        };
+        let result = builder.run(&instructions, progress);
+        // The images of the steps go (what the result uses of them stays with it).
+        let keep = result.as_ref().ok().cloned();
+        for id in builder.steps.iter().rev() {
+            if Some(id) != keep.as_ref() {
+                let _ = self.remove_image(id, false);
+            }
+        }
+        let id = result?;
+        if !options.tags.is_empty() {
+            self.tag_image(&id, &options.tags)?;
+        }
+        for name in options.build_args.keys() {
+            if !builder.used_args.contains(name) {
+                progress(&format!(
+                    "[Warning] the build argument {name} was not consumed"
+                ));
+            }
+        }
+        self.resolve_image(&id)
+    }
+}
+
+fn read_bounded(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = fs::File::open(path).map_err(|e| EngineError::io("opening", path, e))?;
+    let mut text = String::new();
+    file.take(containerfile::MAX_CONTAINERFILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| EngineError::io("reading", path, e))?;
+    if text.len() as u64 > containerfile::MAX_CONTAINERFILE {
+        return Err(EngineError::InvalidArg(format!(
+            "{}: larger than {} bytes",
+            path.display(),
+            containerfile::MAX_CONTAINERFILE
+        )));
+    }
+    Ok(text)
+}
+
+struct Builder<'a> {
+    engine: &'a Engine,
+    context: PathBuf,
+    options: &'a BuildOptions,
+    /// ARGs before the first FROM: usable in FROM lines and redeclared in stages.
+    global_args: BTreeMap<String, String>,
+    used_args: BTreeSet<String>,
+    /// The stages built so far: their names and images.
+    stages: Vec<(Option<String>, String)>,
+    /// Every image a step made.
+    steps: Vec<String>,
+}
+
+impl Builder<'_> {
+    fn run(
+        &mut self,
+        instructions: &[Instruction],
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<String> {
+        if let Some(target) = &self.options.target {
+            let named = instructions.iter().any(|i| {
+                i.keyword == "FROM"
+                    && containerfile::words(&i.args.text(), i.line).is_ok_and(|words| {
+                        words.len() == 3 && words[2].eq_ignore_ascii_case(target)
+                    })
+            });
+            if !named {
+                return Err(EngineError::InvalidArg(format!(
+                    "--target {target}: no stage of that name"
+                )));
+            }
+        }
+        let total = instructions.len();
+        let mut stage: Option<Stage> = None;
+        for (index, instruction) in instructions.iter().enumerate() {
+            let flags: String = instruction
+                .flags
+                .iter()
+                .map(|(name, value)| format!("--{name}={value} "))
+                .collect();
+            progress(&format!(
+                "STEP {}/{total}: {} {flags}{}",
+                index + 1,
+                instruction.keyword,
+                instruction.args.text()
+            ));
+            if instruction.keyword == "FROM" {
+                if let Some(done) = stage.take() {
+                    let reached = self.finish(done)?;
+                    if reached {
+                        return Ok(self.stages.last().map(|s| s.1.clone()).unwrap_or_default());
+                    }
+                }
+                stage = Some(self.from(instruction, progress)?);
+                continue;
+            }
+            match stage.as_mut() {
+                None if instruction.keyword == "ARG" => {
+                    let vars = self.global_args.clone();
+                    for (name, value) in self.declared_args(instruction, &vars, &BTreeMap::new())? {
+                        self.global_args.insert(name, value);
+                    }
+                }
+                None => return Err(step_error(instruction, "comes before the first FROM")),
+                Some(current) => self.step(current, instruction, progress)?,
+            }
+        }
+        let Some(last) = stage else {
+            return Err(EngineError::InvalidArg(
+                "the Containerfile has no FROM".into(),
+            ));
+        };
+        self.finish(last)?;
+        Ok(self.stages.last().map(|s| s.1.clone()).unwrap_or_default())
+    }
+
+    /// The ARG names and values an instruction declares: a build argument's value, else
+    /// the default given, else the global ARG's.
+    fn declared_args(
+        &mut self,
+        instruction: &Instruction,
+        vars: &BTreeMap<String, String>,
+        globals: &BTreeMap<String, String>,
+    ) -> Result<Vec<(String, String)>> {
+        let text = instruction.args.text();
+        let mut declared = Vec::new();
+        for word in containerfile::words(&text, instruction.line)? {
+            let (name, default) = match word.split_once('=') {
+                Some((name, default)) => (
+                    name.to_string(),
+                    Some(containerfile::expand(default, vars, instruction.line)?),
+                ),
+                None => (word.clone(), None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(step_error(instruction, format!("{name:?} is not a name")));
+            }
+            let value = match self.options.build_args.get(&name) {
+                Some(value) => {
+                    self.used_args.insert(name.clone());
+                    value.clone()
+                }
+                None => default
+                    .or_else(|| globals.get(&name).cloned())
+                    .unwrap_or_default(),
+            };
+            declared.push((name, value));
+        }
+        if declared.is_empty() {
+            return Err(step_error(instruction, "needs a name"));
+        }
+        Ok(declared)
+    }
+
+    /// Start a stage: `FROM IMAGE|STAGE|scratch [AS NAME]`.
+    fn from(&mut self, instruction: &Instruction, progress: &mut dyn FnMut(&str)) -> Result<Stage> {
+        only_flags(instruction, &[])?;
+        let text = containerfile::expand(
+            &instruction.args.text(),
+            &self.global_args,
+            instruction.line,
+        )?;
+        let words = containerfile::words(&text, instruction.line)?;
+        let (base, name) = match words.as_slice() {
+            [base] => (base.clone(), None),
+            [base, as_word, name] if as_word.eq_ignore_ascii_case("as") => {
+                (base.clone(), Some(name.to_ascii_lowercase()))
+            }
+            _ => return Err(step_error(instruction, "FROM IMAGE [AS NAME]")),
+        };
+        let image = if base == "scratch" {
+            let mut empty = Vec::new();
+            tar::Builder::new(&mut empty)
+                .finish()
+                .map_err(|e| step_error(instruction, e))?;
+            let record = self.engine.import_image(
+                std::io::Cursor::new(empty),
+                "scratch",
+                &ImportOptions::default(),
+            )?;
+            self.steps.push(record.id.clone());
+            record.id
+        } else if let Some(id) = self.stage_image(&base) {
+            id
+        } else {
+            self.image(&base, progress)?
+        };
+        let config = image::config(&self.engine.roots, &image)?
+            .config()
+            .clone()
+            .unwrap_or_default();
+        let mut stage = Stage {
+            name,
+            image,
+            config,
+            config_changed: false,
+            cmd_set: false,
+            shell: vec!["/bin/sh".into(), "-c".into()],
+            args: BTreeMap::new(),
+            author: None,
+        };
+        if base == "scratch" {
+            stage.config.set_cmd(None);
+        }
+        Ok(stage)
+    }
+
+    /// A stage built before, by name or number.
+    fn stage_image(&self, name: &str) -> Option<String> {
+        let lower = name.to_ascii_lowercase();
+        self.stages
+            .iter()
+            .find(|(stage, _)| stage.as_deref() == Some(lower.as_str()))
+            .or_else(|| name.parse::<usize>().ok().and_then(|n| self.stages.get(n)))
+            .map(|(_, id)| id.clone())
+    }
+
+    /// An image by name: the local one, else pulled.
+    fn image(&self, name: &str, progress: &mut dyn FnMut(&str)) -> Result<String> {
+        match self.engine.resolve_image(name) {
+            Ok(record) => Ok(record.id),
+            Err(EngineError::NoSuchImage(_)) => {
+                self.engine.pull_image(
+                    name,
+                    &crate::image::registry::PullOptions::default(),
+                    progress,
+                )?;
+                Ok(self.engine.resolve_image(name)?.id)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// End a stage: its config committed when a step changed it; whether it was the target.
+    fn finish(&mut self, mut stage: Stage) -> Result<bool> {
+        if stage.config_changed {
+            let container = self.container(&stage, None)?;
+            let committed = self.commit(&mut stage, &container, "#(nop) config".into());
+            self.remove_container(&container);
+            committed?;
+        }
+        let reached = match (&self.options.target, &stage.name) {
+            (Some(target), Some(name)) => target.eq_ignore_ascii_case(name),
+            _ => false,
+        };
+        self.stages.push((stage.name, stage.image));
+        Ok(reached)
+    }
+
+    fn step(
+        &mut self,
+        stage: &mut Stage,
+        instruction: &Instruction,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let line = instruction.line;
+        let expanded = || containerfile::expand(&instruction.args.text(), &stage.vars(), line);
+        let command = |stage: &Stage| -> Vec<String> {
+            match &instruction.args {
+                Args::Json(words) => words.clone(),
+                Args::Text(text) => {
+                    let mut argv = stage.shell.clone();
+                    argv.push(text.clone());
+                    argv
+                }
+            }
+        };
+        match instruction.keyword.as_str() {
+            "RUN" => {
+                only_flags(instruction, &[])?;
+                let argv = command(stage);
+                self.run_step(stage, instruction, argv)?;
+            }
+            "COPY" | "ADD" => self.copy_step(stage, instruction, progress)?,
+            "ENV" | "LABEL" => {
+                let pairs = containerfile::pairs(&expanded()?, line)?;
+                if instruction.keyword == "ENV" {
+                    let mut env = stage.config.env().clone().unwrap_or_default();
+                    for (key, value) in pairs {
+                        env.retain(|e| e.split('=').next() != Some(key.as_str()));
+                        env.push(format!("{key}={value}"));
+                    }
+                    stage.config.set_env(Some(env));
+                } else {
+                    let mut labels = stage.config.labels().clone().unwrap_or_default();
+                    labels.extend(pairs);
+                    stage.config.set_labels(Some(labels));
+                }
+                stage.config_changed = true;
+            }
+            "WORKDIR" => {
+                let path = expanded()?;
+                let path = stage.in_workdir(path.trim());
+                stage.config.set_working_dir(Some(path));
+                stage.config_changed = true;
+            }
+            "USER" | "STOPSIGNAL" | "VOLUME" | "EXPOSE" => {
+                let change = format!("{} {}", instruction.keyword, expanded()?);
+                image::apply_change(&mut stage.config, &change)
+                    .map_err(|e| step_error(instruction, e))?;
+                stage.config_changed = true;
+            }
+            "CMD" => {
+                stage.config.set_cmd(Some(command(stage)));
+                stage.cmd_set = true;
+                stage.config_changed = true;
+            }
+            "ENTRYPOINT" => {
+                stage.config.set_entrypoint(Some(command(stage)));
+                // Docker's rule: an ENTRYPOINT drops the CMD the base image had.
+                if !stage.cmd_set {
+                    stage.config.set_cmd(None);
+                }
+                stage.config_changed = true;
+            }
+            "SHELL" => match &instruction.args {
+                Args::Json(words) if !words.is_empty() => stage.shell = words.clone(),
+                _ => return Err(step_error(instruction, "SHELL takes a JSON array")),
+            },
+            "ARG" => {
+                let vars = stage.vars();
+                let globals = self.global_args.clone();
+                for (name, value) in self.declared_args(instruction, &vars, &globals)? {
+                    stage.args.insert(name, value);
+                }
+            }
+            "MAINTAINER" => stage.author = Some(instruction.args.text()),
+            "HEALTHCHECK" | "ONBUILD" => progress(&format!(
+                "[Warning] {} is not kept in an OCI image, and is ignored (as podman's OCI builds do)",
+                instruction.keyword
+            )),
+            other => return Err(step_error(instruction, format!("unknown instruction {other}"))),
+        }
+        Ok(())
+    }
+
+    /// A container of the stage's image, not started: for a RUN step with its command and
+    /// environment (`run`), else one that only holds the file system.
+    fn container(&self, stage: &Stage, run: Option<(Vec<String>, Vec<String>)>) -> Result<String> {
+        let (entrypoint, env, passthrough) = match run {
+            Some((argv, env)) => (argv, env, !self.options.quiet),
+            None => (vec!["true".to_string()], Vec::new(), false),
+        };
+        let options = CreateOptions {
+            image: Some(stage.image.clone()),
+            entrypoint: Some(entrypoint),
+            env,
+            workdir: Some(stage.workdir()),
+            user: stage.config.user().clone().filter(|u| !u.is_empty()),
+            passthrough,
+            log_to_file: false,
+            image_volumes: ImageVolumes::Ignore,
+            ..Default::default()
+        };
+        Ok(self.engine.create(options)?.id().to_string())
+    }
+
+    fn remove_container(&self, id: &str) {
+        let _ = self.engine.remove(
+            id,
+            RemoveOptions {
+                force: true,
+                volumes: true,
+                timeout: Some(0),
+            },
+        );
+    }
+
+    /// Commit a step's container with the stage's config; the stage goes on from it.
+    fn commit(&mut self, stage: &mut Stage, container: &str, created_by: String) -> Result<()> {
+        let committed = self.engine.commit(
+            container,
+            &CommitOptions {
+                config: Some(stage.config.clone()),
+                created_by: Some(created_by),
+                author: stage.author.clone(),
+                message: Some(String::new()),
+                ..Default::default()
+            },
+        )?;
+        self.steps.push(committed.id.clone());
+        stage.image = committed.id;
+        stage.config_changed = false;
+        Ok(())
+    }
+
+    fn run_step(
+        &mut self,
+        stage: &mut Stage,
+        instruction: &Instruction,
+        argv: Vec<String>,
+    ) -> Result<()> {
+        // The stage's ARGs are the command's environment too, under its own variables.
+        let mut env = stage.config.env().clone().unwrap_or_default();
+        for (name, value) in &stage.args {
+            if !env
+                .iter()
+                .any(|e| e.split('=').next() == Some(name.as_str()))
+            {
+                env.push(format!("{name}={value}"));
+            }
+        }
+        let created_by = shell_words(&argv);
+        let container = self.container(stage, Some((argv, env)))?;
+        let ran = (|| -> Result<()> {
+            self.engine.start(&container, None, None)?;
+            let code = self.engine.wait(&container)?;
+            if code != 0 {
+                return Err(step_error(
+                    instruction,
+                    format!("{} exited with status {code}", instruction.args.text()),
+                ));
+            }
+            self.commit(stage, &container, created_by)
+        })();
+        self.remove_container(&container);
+        ran
+    }
+
+    fn copy_step(
+        &mut self,
+        stage: &mut Stage,
+        instruction: &Instruction,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let add = instruction.keyword == "ADD";
+        only_flags(instruction, if add { &[] } else { &["from"] })?;
+        let from = instruction
+            .flags
+            .iter()
+            .find(|(name, _)| name == "from")
+            .map(|(_, value)| value.clone());
+        let line = instruction.line;
+        let vars = stage.vars();
+        let mut words = match &instruction.args {
+            Args::Json(words) => words
+                .iter()
+                .map(|w| containerfile::expand(w, &vars, line))
+                .collect::<Result<Vec<_>>>()?,
+            Args::Text(text) => {
+                containerfile::words(&containerfile::expand(text, &vars, line)?, line)?
+            }
+        };
+        if words.len() < 2 {
+            return Err(step_error(instruction, "needs a source and a destination"));
+        }
+        let dest_word = words.pop().unwrap_or_default();
+        let dest = stage.in_workdir(&dest_word);
+        let into_dir = dest_word.ends_with('/') || dest_word == "." || words.len() > 1;
+        let container = self.container(stage, None)?;
+        let copied = (|| -> Result<()> {
+            match &from {
+                Some(from) => self.copy_from_image(
+                    &container,
+                    from,
+                    &words,
+                    &dest,
+                    into_dir,
+                    instruction,
+                    progress,
+                ),
+                None => {
+                    self.copy_from_context(&container, &words, &dest, into_dir, add, instruction)
+                }
+            }?;
+            let created_by = format!(
+                "/bin/sh -c #(nop) {} {}",
+                instruction.keyword,
+                instruction.args.text()
+            );
+            self.commit(stage, &container, created_by)
+        })();
+        self.remove_container(&container);
+        copied
+    }
+
+    /// Make `dir` and its parents in the container (root's, 0755), as COPY does.
+    fn make_dirs(&self, container: &str, dir: &str) -> Result<()> {
+        let relative = dir.trim_matches('/');
+        if relative.is_empty() {
+            return Ok(());
+        }
+        let mut archive = tar::Builder::new(Vec::new());
+        let mut path = PathBuf::new();
+        for part in Path::new(relative).components() {
+            path.push(part);
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_mode(0o755);
+            header.set_size(0);
+            archive
+                .append_data(&mut header, &path, std::io::empty())
+                .map_err(|e| EngineError::io("making directories for", dir, e))?;
+        }
+        let bytes = archive
+            .into_inner()
+            .map_err(|e| EngineError::io("making directories for", dir, e))?;
+        self.engine.copy_into_container(
+            container,
+            HostSource::Tar(&mut bytes.as_slice()),
+            "/",
+            false,
+        )
+    }
+
+    /// The context's files named by `sources` (a `*` or `?` in the last part matches
+    /// names), refused when they lie outside the context or are reached through a link.
+    fn context_sources(
+        &self,
+        sources: &[String],
+        instruction: &Instruction,
+    ) -> Result<Vec<PathBuf>> {
+        let mut found = Vec::new();
+        for source in sources {
+            let mut relative = PathBuf::new();
+            for part in Path::new(source).components() {
+                match part {
+                    std::path::Component::Normal(name) => relative.push(name),
+                    std::path::Component::ParentDir if !relative.pop() => {
+                        return Err(step_error(
+                            instruction,
+                            format!("{source} is outside the build context"),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            let (parent, last) = match relative.file_name() {
+                Some(last) => (
+                    relative.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    Some(last.to_string_lossy().into_owned()),
+                ),
+                None => (PathBuf::new(), None),
+            };
+            // Every directory on the way is a directory of the context, not a link.
+            let mut dir = self.context.clone();
+            for part in parent.components() {
+                dir.push(part);
+                let meta = dir
+                    .symlink_metadata()
+                    .map_err(|e| step_error(instruction, format!("{source}: {e}")))?;
+                if !meta.is_dir() {
+                    return Err(step_error(
+                        instruction,
+                        format!(
+                            "{source}: {} is not a directory of the build context",
+                            dir.display()
+                        ),
+                    ));
+                }
+            }
+            match last {
+                None => found.push(dir),
+                Some(pattern) if pattern.contains(['*', '?', '[']) => {
+                    if pattern.contains('[') {
+                        return Err(not_supported(instruction, "`[` in a source pattern"));
+                    }
+                    let mut names: Vec<String> = fs::read_dir(&dir)
+                        .map_err(|e| EngineError::io("listing", &dir, e))?
+                        .filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|name| {
+                            crate::security::segment_matches(pattern.as_bytes(), name.as_bytes())
+                        })
+                        .collect();
+                    names.sort();
+                    if names.is_empty() {
+                        return Err(step_error(
+                            instruction,
+                            format!("{source}: no file matches"),
+                        ));
+                    }
+                    found.extend(names.into_iter().map(|n| dir.join(n)));
+                }
+                Some(name) => {
+                    let path = dir.join(&name);
+                    path.symlink_metadata()
+                        .map_err(|e| step_error(instruction, format!("{source}: {e}")))?;
+                    found.push(path);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn copy_from_context(
+        &self,
+        container: &str,
+        sources: &[String],
+        dest: &str,
+        into_dir: bool,
+        add: bool,
+        instruction: &Instruction,
+    ) -> Result<()> {
+        if add && sources.iter().any(|s| s.contains("://")) {
+            return Err(not_supported(instruction, "ADD of a URL"));
+        }
+        let paths = self.context_sources(sources, instruction)?;
+        // An existing directory is copied into, as with a trailing `/`.
+        let dest_is_dir = self
+            .engine
+            .stat_container_path(container, dest)
+            .is_ok_and(|stat| stat.mode & libc::S_IFMT == libc::S_IFDIR);
+        let into_dir = into_dir || paths.len() > 1 || dest_is_dir;
+        let (parent, file_name) = if into_dir {
+            (dest.to_string(), None)
+        } else {
+            let dest_path = Path::new(dest);
+            (
+                dest_path
+                    .parent()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "/".into()),
+                dest_path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned()),
+            )
+        };
+        self.make_dirs(container, &parent)?;
+        for path in paths {
+            let meta = path
+                .symlink_metadata()
+                .map_err(|e| EngineError::io("reading", &path, e))?;
+            let (archive, into) = if meta.is_dir() {
+                // A directory's contents, into the destination (made when missing).
+                self.make_dirs(container, dest)?;
+                (self.context_tar(&path, None)?, dest.to_string())
+            } else if add && meta.is_file() && archive_kind(&path)?.is_some() {
+                self.make_dirs(container, dest)?;
+                let file =
+                    fs::File::open(&path).map_err(|e| EngineError::io("opening", &path, e))?;
+                let mut reader: Box<dyn std::io::Read> = match archive_kind(&path)? {
+                    Some(Archive::Gzip) => Box::new(flate2::read::GzDecoder::new(file)),
+                    _ => Box::new(file),
+                };
+                self.engine.copy_into_container(
+                    container,
+                    HostSource::Tar(&mut reader),
+                    dest,
+                    false,
+                )?;
+                continue;
+            } else {
+                let name = match &file_name {
+                    Some(name) => name.clone(),
+                    None => path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                };
+                (self.context_tar(&path, Some(&name))?, parent.clone())
+            };
+            let mut archive = archive;
+            self.engine.copy_into_container(
+                container,
+                HostSource::Tar(&mut archive),
+                &into,
+                false,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A tar of a context file (named `name`) or of a directory's contents, every entry
+    /// root's (as COPY makes them, whoever owns the context), links kept as links (never
+    /// followed), in an unnamed scratch file.
+    fn context_tar(&self, path: &Path, name: Option<&str>) -> Result<fs::File> {
+        use std::io::Seek;
+        let file = scratch::unnamed_file(&self.engine.roots.tmp())?;
+        let err = |e: std::io::Error| EngineError::io("packing", path, e);
+        let mut archive = tar::Builder::new(file);
+        let mut pending: Vec<(PathBuf, PathBuf)> = match name {
+            Some(name) => vec![(path.to_path_buf(), PathBuf::from(name))],
+            None => children(path)?,
+        };
+        while let Some((source, entry_name)) = pending.pop() {
+            let meta = source.symlink_metadata().map_err(err)?;
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+            header.set_uid(0);
+            header.set_gid(0);
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                header.set_size(0);
+                archive
+                    .append_data(&mut header, &entry_name, std::io::empty())
+                    .map_err(err)?;
+                for (child, child_name) in children(&source)? {
+                    pending.push((child, entry_name.join(child_name)));
+                }
+            } else if kind.is_symlink() {
+                let target = fs::read_link(&source).map_err(err)?;
+                header.set_size(0);
+                archive
+                    .append_link(&mut header, &entry_name, &target)
+                    .map_err(err)?;
+            } else if kind.is_file() {
+                let contents = fs::File::open(&source).map_err(err)?;
+                archive
+                    .append_data(&mut header, &entry_name, contents)
+                    .map_err(err)?;
+            } else {
+                return Err(EngineError::InvalidArg(format!(
+                    "{}: COPY takes files, directories and links, not devices, sockets or pipes",
+                    source.display()
+                )));
+            }
+        }
+        let mut file = archive.into_inner().map_err(err)?;
+        file.rewind().map_err(err)?;
+        Ok(file)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_from_image(
+        &mut self,
+        container: &str,
+        from: &str,
+        sources: &[String],
+        dest: &str,
+        into_dir: bool,
+        instruction: &Instruction,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        if sources.iter().any(|s| s.contains(['*', '?', '['])) {
+            return Err(not_supported(instruction, "patterns in COPY --from"));
+        }
+        let image = match self.stage_image(from) {
+            Some(id) => id,
+            None => self.image(from, progress)?,
+        };
+        let source_stage = Stage {
+            name: None,
+            image,
+            config: Config::default(),
+            config_changed: false,
+            cmd_set: false,
+            shell: Vec::new(),
+            args: BTreeMap::new(),
+            author: None,
+        };
+        let source = self.container(&source_stage, None)?;
+        let copied = (|| -> Result<()> {
+            let into_dir = into_dir || sources.len() > 1;
+            let parent = if into_dir {
+                dest.to_string()
+            } else {
+                Path::new(dest)
+                    .parent()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "/".into())
+            };
+            self.make_dirs(container, &parent)?;
+            for path in sources {
+                let path = if path.starts_with('/') {
+                    path.clone()
+                } else {
+                    format!("/{path}")
+                };
+                let mode = self.engine.stat_container_path(&source, &path)?.mode;
+                let is_dir = mode & libc::S_IFMT == libc::S_IFDIR;
+                if is_dir {
+                    self.make_dirs(container, dest)?;
+                    let contents = format!("{}/.", path.trim_end_matches('/'));
+                    self.engine
+                        .copy_between_containers(&source, &contents, container, dest, false)?;
+                } else {
+                    let target = if into_dir {
+                        format!("{}/", dest.trim_end_matches('/'))
+                    } else {
+                        dest.to_string()
+                    };
+                    self.engine
+                        .copy_between_containers(&source, &path, container, &target, false)?;
+                }
+            }
+            Ok(())
+        })();
+        self.remove_container(&source);
+        copied
+    }
+}
+
+/// A directory's entries and their names, sorted.
+fn children(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let mut entries: Vec<(PathBuf, PathBuf)> = fs::read_dir(dir)
+        .map_err(|e| EngineError::io("listing", dir, e))?
+        .map(|entry| {
+            entry
+                .map(|e| (e.path(), PathBuf::from(e.file_name())))
+                .map_err(|e| EngineError::io("listing", dir, e))
+        })
+        .collect::<Result<_>>()?;
+    // Popped from the end: the last name first, so sort backwards to pack in order.
+    entries.sort_by(|a, b| b.1.cmp(&a.1));
+    Ok(entries)
+}
+
+/// The archives ADD unpacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Archive {
+    Tar,
+    Gzip,
+}
+
+/// What kind of archive a file is, by its first bytes; bzip2 and xz are refused.
+fn archive_kind(path: &Path) -> Result<Option<Archive>> {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    let mut file = fs::File::open(path).map_err(|e| EngineError::io("opening", path, e))?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) => return Err(EngineError::io("reading", path, e)),
+        }
+    }
+    let head = &head[..filled];
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Some(Archive::Gzip)
+    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+        Some(Archive::Tar)
+    } else if head.starts_with(b"BZh") || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z']) {
+        return Err(EngineError::NotSupported(format!(
+            "ADD of {}: bzip2 and xz archives (gzip and plain tar are unpacked)",
+            path.display()
+        )));
+    } else {
+        None
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archives_are_known_by_their_first_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            fs::write(&path, bytes).unwrap();
+            path
+        };
+        let mut tar_bytes = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        tar_bytes.append_data(&mut header, "f", &b"x"[..]).unwrap();
+        let tar_bytes = tar_bytes.into_inner().unwrap();
+        assert_eq!(
+            archive_kind(&write("a.tar", &tar_bytes)).unwrap(),
+            Some(Archive::Tar)
+        );
+        assert_eq!(
+            archive_kind(&write("a.gz", &[0x1f, 0x8b, 8, 0])).unwrap(),
+            Some(Archive::Gzip)
+        );
+        // A file named like an archive is copied as it is.
+        assert_eq!(
+            archive_kind(&write("notes.tar", b"plain text")).unwrap(),
+            None
+        );
+        assert_eq!(archive_kind(&write("empty", b"")).unwrap(), None);
+        let err = archive_kind(&write("a.bz2", b"BZh91AY")).unwrap_err();
+        assert!(matches!(err, EngineError::NotSupported(_)), "{err}");
+    }
+
+    #[test]
+    fn step_paths_are_taken_from_the_working_directory() {
+        let mut stage = Stage {
+            name: None,
+            image: String::new(),
+            config: Config::default(),
+            config_changed: false,
+            cmd_set: false,
+            shell: Vec::new(),
+            args: BTreeMap::from([("V".to_string(), "arg".to_string())]),
+            author: None,
+        };
+        assert_eq!(stage.in_workdir("x"), "/x");
+        stage.config.set_working_dir(Some("/app/".into()));
+        assert_eq!(stage.in_workdir("x/y"), "/app/x/y");
+        assert_eq!(stage.in_workdir("/abs"), "/abs");
+        // An ENV of the same name is stronger than an ARG.
+        assert_eq!(stage.vars()["V"], "arg");
+        stage
+            .config
+            .set_env(Some(vec!["V=env".into(), "W=w=1".into()]));
+        assert_eq!(stage.vars()["V"], "env");
+        assert_eq!(stage.vars()["W"], "w=1");
+    }
+}
