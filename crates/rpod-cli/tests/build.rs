@@ -180,10 +180,6 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
     assert!(err.contains("--target nosuch"), "{err}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(rpod.ok(&["images", "-aq"]), images_before);
-    // An ignore file would change what is copied: refused until rpod reads one.
-    fs::write(dir.join(".dockerignore"), "sub\n").unwrap();
-    let err = build("FROM demo\nCOPY . /\n");
-    assert!(err.contains(".dockerignore"), "{err}");
     let err = rpod.fails(
         &[
             "build",
@@ -192,4 +188,52 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
         125,
     );
     assert!(!err.is_empty());
+}
+
+#[test]
+fn the_contexts_ignore_file_leaves_paths_out_of_copies() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    context(&dir);
+    fs::create_dir(dir.join("sub/deeper")).unwrap();
+    fs::write(dir.join("sub/deeper/kept.txt"), "kept\n").unwrap();
+    fs::write(dir.join("sub/deeper/notes.log"), "log\n").unwrap();
+    fs::write(
+        dir.join(".dockerignore"),
+        "# build output\n*.gz\nsub\n!sub/deeper\n**/*.log\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nCOPY . /ctx/\nCOPY *.txt /txt/\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    rpod.ok(&["build", "-q", "-t", "ignored", &ctx]);
+    let found = rpod.ok(&[
+        "run", "--rm", "ignored", "find", "/ctx", "/txt", "-type", "f",
+    ]);
+    let mut found: Vec<&str> = found.lines().collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "/ctx/.dockerignore",
+            "/ctx/Containerfile",
+            "/ctx/hello.txt",
+            "/ctx/sub/deeper/kept.txt",
+            "/txt/hello.txt",
+        ]
+    );
+    // A source the file leaves out is an error, as in Docker.
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nCOPY bundle.tar.gz /\n",
+    )
+    .unwrap();
+    let err = rpod.fails(&["build", &ctx], 125);
+    assert!(err.contains("ignore file"), "{err}");
+    // .containerignore comes first.
+    fs::write(dir.join(".containerignore"), "nothing\n").unwrap();
+    rpod.ok(&["build", "-q", &ctx]);
 }

@@ -280,9 +280,111 @@ pub fn pairs(text: &str, line: usize) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// A build context's `.containerignore` (or `.dockerignore`): which paths COPY and ADD
+/// leave out. Each line is a pattern of the context's relative paths (`*` and `?` within a
+/// name, `**` for any number of directories); a pattern matching a directory leaves out
+/// what is below it; `!` takes a path back in; the last pattern that matches decides.
+#[derive(Debug, Clone, Default)]
+pub struct IgnoreRules {
+    /// Each pattern's names, and whether it leaves out (not an exception).
+    rules: Vec<(Vec<String>, bool)>,
+}
+
+impl IgnoreRules {
+    pub fn parse(text: &str) -> Result<IgnoreRules> {
+        let mut rules = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (pattern, excludes) = match line.strip_prefix('!') {
+                Some(rest) => (rest.trim(), false),
+                None => (line, true),
+            };
+            if pattern.contains('[') {
+                return Err(EngineError::NotSupported(format!(
+                    "ignore file line {}: `[` in a pattern",
+                    index + 1
+                )));
+            }
+            let names: Vec<String> = pattern
+                .split('/')
+                .filter(|name| !name.is_empty() && *name != ".")
+                .map(str::to_string)
+                .collect();
+            if names.iter().any(|name| name == "..") {
+                return Err(EngineError::InvalidArg(format!(
+                    "ignore file line {}: {pattern:?} leaves the context",
+                    index + 1
+                )));
+            }
+            if !names.is_empty() {
+                rules.push((names, excludes));
+            }
+        }
+        Ok(IgnoreRules { rules })
+    }
+
+    /// Whether some pattern takes paths back in (so a left-out directory is still looked in).
+    pub fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(_, excludes)| !excludes)
+    }
+
+    /// Whether `path` (relative to the context) is left out.
+    pub fn excludes(&self, path: &std::path::Path) -> bool {
+        let names: Vec<String> = path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let mut excluded = false;
+        for (pattern, excludes) in &self.rules {
+            // The path itself or a directory above it.
+            if (1..=names.len()).any(|n| names_match(pattern, &names[..n])) {
+                excluded = *excludes;
+            }
+        }
+        excluded
+    }
+}
+
+/// A pattern's names against a path's: `**` takes any number of names.
+fn names_match(pattern: &[String], names: &[String]) -> bool {
+    match pattern.split_first() {
+        None => names.is_empty(),
+        Some((first, rest)) if first == "**" => {
+            (0..=names.len()).any(|skip| names_match(rest, &names[skip..]))
+        }
+        Some((first, rest)) => match names.split_first() {
+            Some((name, names)) => {
+                crate::security::segment_matches(first.as_bytes(), name.as_bytes())
+                    && names_match(rest, names)
+            }
+            None => false,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ignore_rules_leave_out_and_take_back_as_docker_does() {
+        let rules = IgnoreRules::parse(
+            "# comment\n\n*.log\nbuild/\n!build/keep.txt\n**/secret\n/docs/*.md\n!docs/README.md\n",
+        )
+        .unwrap();
+        let out = |path: &str| rules.excludes(std::path::Path::new(path));
+        assert!(out("app.log") && !out("sub/app.log"));
+        assert!(out("build") && out("build/x/y") && !out("build/keep.txt"));
+        assert!(out("secret") && out("a/b/secret") && out("a/secret/inside"));
+        assert!(out("docs/guide.md") && !out("docs/README.md") && !out("docs/img.png"));
+        assert!(!out("src/main.rs"));
+        assert!(rules.has_exceptions());
+        assert!(IgnoreRules::parse("[ab]\n").is_err());
+        assert!(IgnoreRules::parse("../x\n").is_err());
+    }
 
     #[test]
     fn instructions_are_joined_and_split() {

@@ -123,12 +123,22 @@ impl Engine {
                 context.display()
             )));
         }
-        for ignore in [".containerignore", ".dockerignore"] {
-            if context.join(ignore).symlink_metadata().is_ok() {
-                return Err(EngineError::NotSupported(format!(
-                    "{} in the build context (rpod's build would copy what it excludes)",
-                    ignore
-                )));
+        // podman reads `.containerignore`, else `.dockerignore`.
+        let mut ignore = containerfile::IgnoreRules::default();
+        for name in [".containerignore", ".dockerignore"] {
+            let path = context.join(name);
+            match path.symlink_metadata() {
+                Ok(meta) if meta.is_file() => {
+                    ignore = containerfile::IgnoreRules::parse(&read_bounded(&path)?)?;
+                    break;
+                }
+                Ok(_) => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "{}: not a plain file",
+                        path.display()
+                    )))
+                }
+                Err(_) => {}
             }
         }
         let text = read_bounded(&options.containerfile)?;
@@ -136,6 +146,7 @@ impl Engine {
         let mut builder = Builder {
             engine: self,
             context,
+            ignore,
             options,
             global_args: BTreeMap::new(),
             used_args: BTreeSet::new(),
@@ -185,6 +196,8 @@ fn read_bounded(path: &Path) -> Result<String> {
 struct Builder<'a> {
     engine: &'a Engine,
     context: PathBuf,
+    /// What the context's ignore file leaves out of COPY and ADD.
+    ignore: containerfile::IgnoreRules,
     options: &'a BuildOptions,
     /// ARGs before the first FROM: usable in FROM lines and redeclared in stages.
     global_args: BTreeMap<String, String>,
@@ -706,6 +719,7 @@ impl Builder<'_> {
                         .filter(|name| {
                             crate::security::segment_matches(pattern.as_bytes(), name.as_bytes())
                         })
+                        .filter(|name| !self.ignore.excludes(&parent.join(name)))
                         .collect();
                     names.sort();
                     if names.is_empty() {
@@ -717,6 +731,12 @@ impl Builder<'_> {
                     found.extend(names.into_iter().map(|n| dir.join(n)));
                 }
                 Some(name) => {
+                    if self.ignore.excludes(&parent.join(&name)) {
+                        return Err(step_error(
+                            instruction,
+                            format!("{source} is left out by the context's ignore file"),
+                        ));
+                    }
                     let path = dir.join(&name);
                     path.symlink_metadata()
                         .map_err(|e| step_error(instruction, format!("{source}: {e}")))?;
@@ -819,6 +839,12 @@ impl Builder<'_> {
         };
         while let Some((source, entry_name)) = pending.pop() {
             let meta = source.symlink_metadata().map_err(err)?;
+            // What the ignore file leaves out; a directory is still looked in when a
+            // pattern may take something below it back.
+            let relative = source.strip_prefix(&self.context).unwrap_or(&source);
+            if self.ignore.excludes(relative) && !(meta.is_dir() && self.ignore.has_exceptions()) {
+                continue;
+            }
             let mut header = tar::Header::new_gnu();
             header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
             header.set_uid(0);
