@@ -47,6 +47,7 @@ FROM demo
 COPY --from=builder /app /opt/app
 COPY --from=files /only /opt/from-scratch
 LABEL built=yes
+COPY hello.txt /tmp/
 USER 1000:1000
 EXPOSE 8080
 ENTRYPOINT ["sh", "-c"]
@@ -70,7 +71,7 @@ fn build_runs_copies_and_stages_into_one_image() {
         &ctx,
     ]);
     assert!(
-        out.contains("STEP 13/19: COPY --from=builder /app /opt/app"),
+        out.contains("STEP 13/20: COPY --from=builder /app /opt/app"),
         "{out}"
     );
     assert!(out.contains("Successfully tagged built"), "{out}");
@@ -86,7 +87,7 @@ fn build_runs_copies_and_stages_into_one_image() {
         "--user",
         "0",
         "built",
-        "ls -ln /opt/app /opt/app/subdir; cat /opt/app/unpacked/file /opt/from-scratch; readlink /opt/app/subdir/link",
+        "ls -ln /opt/app /opt/app/subdir; cat /opt/app/unpacked/file /opt/from-scratch; readlink /opt/app/subdir/link; stat -c %a /tmp",
     ]);
     // COPY makes root's files, whoever owned them in the context; links stay links.
     let owner_of = |name: &str| {
@@ -96,7 +97,8 @@ fn build_runs_copies_and_stages_into_one_image() {
             .map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
     };
     assert_eq!(owner_of("hello.txt").as_deref(), Some("0"), "{listing}");
-    assert!(listing.contains("in tar\ninner\ninner.txt\n"), "{listing}");
+    // A directory copied into keeps its mode (/tmp stays sticky and open to all).
+    assert!(listing.ends_with("in tar\ninner\ninner.txt\n1777\n"), "{listing}");
     let config = |format: &str| rpod.ok(&["image", "inspect", "--format", format, "built"]);
     assert_eq!(config("{{.Config.User}}").trim(), "1000:1000");
     assert_eq!(config("{{.Config.Labels.built}}").trim(), "yes");

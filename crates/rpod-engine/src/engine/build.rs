@@ -7,6 +7,7 @@
 //! are removed at the end, their layers staying with the image that uses them.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::OpenOptionsExt;
 
 use oci_spec::image::Config;
 
@@ -633,13 +634,33 @@ impl Builder<'_> {
 
     /// Make `dir` and its parents in the container (root's, 0755), as COPY does.
     fn make_dirs(&self, container: &str, dir: &str) -> Result<()> {
-        let relative = dir.trim_matches('/');
-        if relative.is_empty() {
+        let parts: Vec<String> = dir
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .map(str::to_string)
+            .collect();
+        // What exists is left as it is (a `/tmp` keeps its mode): only the missing
+        // directories are made, below the deepest one that exists.
+        let mut existing = 0;
+        while existing < parts.len() {
+            let path = format!("/{}", parts[..=existing].join("/"));
+            match self.engine.stat_container_path(container, &path) {
+                Ok(stat) if stat.mode & libc::S_IFMT == libc::S_IFDIR => existing += 1,
+                Ok(_) => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "{path} is not a directory in the image"
+                    )))
+                }
+                Err(_) => break,
+            }
+        }
+        if existing == parts.len() {
             return Ok(());
         }
+        let base = format!("/{}", parts[..existing].join("/"));
         let mut archive = tar::Builder::new(Vec::new());
         let mut path = PathBuf::new();
-        for part in Path::new(relative).components() {
+        for part in &parts[existing..] {
             path.push(part);
             let mut header = tar::Header::new_gnu();
             header.set_entry_type(tar::EntryType::Directory);
@@ -655,7 +676,7 @@ impl Builder<'_> {
         self.engine.copy_into_container(
             container,
             HostSource::Tar(&mut bytes.as_slice()),
-            "/",
+            &base,
             false,
         )
     }
@@ -865,7 +886,12 @@ impl Builder<'_> {
                     .append_link(&mut header, &entry_name, &target)
                     .map_err(err)?;
             } else if kind.is_file() {
-                let contents = fs::File::open(&source).map_err(err)?;
+                // Never through a link put at that name since it was looked at.
+                let contents = fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&source)
+                    .map_err(err)?;
                 archive
                     .append_data(&mut header, &entry_name, contents)
                     .map_err(err)?;
