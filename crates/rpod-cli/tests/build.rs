@@ -98,7 +98,10 @@ fn build_runs_copies_and_stages_into_one_image() {
     };
     assert_eq!(owner_of("hello.txt").as_deref(), Some("0"), "{listing}");
     // A directory copied into keeps its mode (/tmp stays sticky and open to all).
-    assert!(listing.ends_with("in tar\ninner\ninner.txt\n1777\n"), "{listing}");
+    assert!(
+        listing.ends_with("in tar\ninner\ninner.txt\n1777\n"),
+        "{listing}"
+    );
     let config = |format: &str| rpod.ok(&["image", "inspect", "--format", format, "built"]);
     assert_eq!(config("{{.Config.User}}").trim(), "1000:1000");
     assert_eq!(config("{{.Config.Labels.built}}").trim(), "yes");

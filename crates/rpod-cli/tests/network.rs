@@ -1451,6 +1451,24 @@ spec:
     let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
     let hosted = rpod.ok(&["exec", "hosted-main", "readlink", "/proc/self/ns/net"]);
     assert_eq!(hosted.trim(), host_ns.display().to_string());
+    // generate kube gives the pods back: the published port, the security context, the
+    // host network; the default network is no loss to warn about.
+    for (pod, says) in [
+        ("shop", format!("hostPort: {port}")),
+        ("shop", "runAsGroup: 1001".to_string()),
+        ("hosted", "hostNetwork: true".to_string()),
+    ] {
+        let out = rpod.command(&["generate", "kube", pod]).output().unwrap();
+        let (yaml, warned) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            out.status.success() && yaml.contains(&says),
+            "{yaml}{warned}"
+        );
+        assert!(!warned.contains("network"), "{warned}");
+    }
     rpod.ok(&["kube", "down", &file]);
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert!(

@@ -27,6 +27,22 @@ pub struct Member<'a> {
     /// The infra container of the member's pod, whose namespaces it joins as any pod's
     /// container does.
     pub infra_id: Option<&'a str>,
+    /// The store's default network, which `kube play`'s pods join again.
+    pub default_network: &'a str,
+}
+
+/// Whether a container's networks are only the default one, as `kube play` joins it.
+pub fn on_default_network(net: &crate::container::NetworkConfig, default: &str) -> bool {
+    match net.networks.as_slice() {
+        [] => true,
+        [join] => {
+            join.name == default
+                && join.ip.is_none()
+                && join.mac.is_none()
+                && join.aliases.is_empty()
+        }
+        _ => false,
+    }
 }
 
 /// The pod around the members: a pod of the store's, or one named after a container.
@@ -385,7 +401,7 @@ fn left_out(member: &Member, warn: &mut dyn FnMut(&str)) {
             "its DNS settings and host entries",
         ),
         (
-            !config.net.networks.is_empty()
+            !on_default_network(&config.net, member.default_network)
                 || !match &config.network {
                     NetworkMode::Bridge | NetworkMode::Host => true,
                     NetworkMode::Container(id) => Some(id.as_str()) == member.infra_id,
@@ -591,6 +607,7 @@ mod tests {
             image: Some(image),
             own_dir,
             infra_id: None,
+            default_network: "rpod",
         }];
         let shape = PodShape {
             name: "web-pod",
@@ -612,8 +629,18 @@ mod tests {
         let config = web(dir.path());
         let image = image_config(&["PATH=/bin"], "/");
         let (yaml, warnings) = generate(&config, &image);
-        // rpod.conf says nothing of the network here; nothing else is left out.
+        // Nothing is left out: not the default network either (as a bridged container
+        // records it), though another network is.
         assert!(warnings.is_empty(), "{warnings:?}");
+        let mut on_default = config.clone();
+        on_default.net.networks = vec![crate::container::NetworkJoin {
+            name: "rpod".into(),
+            ..Default::default()
+        }];
+        assert!(generate(&on_default, &image).1.is_empty());
+        let mut elsewhere = on_default.clone();
+        elsewhere.net.networks[0].name = "lab".into();
+        assert!(generate(&elsewhere, &image).1[0].contains("its network"));
         let plans = crate::kube::plan(&yaml).unwrap();
         assert_eq!(plans.len(), 1, "{yaml}");
         let plan = &plans[0];

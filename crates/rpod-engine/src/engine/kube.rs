@@ -171,7 +171,8 @@ impl Engine {
                 .iter()
                 .map(|c| self.roots.container_dir(c.id()))
                 .collect();
-            let members = members_of(&containers, &images, &dirs, None);
+            let default_network = self.default_network_name().to_string();
+            let members = members_of(&containers, &images, &dirs, None, &default_network);
             let image_labels = |i: usize| -> BTreeMap<String, String> {
                 images[i]
                     .as_ref()
@@ -238,14 +239,22 @@ impl Engine {
                 .iter()
                 .map(|c| self.roots.container_dir(c.id()))
                 .collect();
-            let member_list = members_of(&members, &images, &dirs, pod.infra_id.as_deref());
+            let default_network = self.default_network_name().to_string();
+            let member_list = members_of(
+                &members,
+                &images,
+                &dirs,
+                pod.infra_id.as_deref(),
+                &default_network,
+            );
             let no_ports = Vec::new();
             let network = infra.map(|i| &i.config.network);
             if !matches!(
                 network,
                 None | Some(NetworkMode::Bridge | NetworkMode::Host)
-            ) || infra.is_some_and(|i| !i.config.net.networks.is_empty())
-            {
+            ) || infra.is_some_and(|i| {
+                !crate::kube_generate::on_default_network(&i.config.net, &default_network)
+            }) {
                 warnings.push(format!(
                     "pod {}: its network cannot be said in Kubernetes YAML and is left out (a pod is made on the default network)",
                     pod.name
@@ -297,6 +306,7 @@ fn members_of<'a>(
     images: &'a [Option<oci_spec::image::Config>],
     dirs: &'a [PathBuf],
     infra_id: Option<&'a str>,
+    default_network: &'a str,
 ) -> Vec<crate::kube_generate::Member<'a>> {
     containers
         .iter()
@@ -307,6 +317,7 @@ fn members_of<'a>(
             image: image.as_ref(),
             own_dir: dir,
             infra_id,
+            default_network,
         })
         .collect()
 }
