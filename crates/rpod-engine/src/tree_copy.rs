@@ -45,6 +45,20 @@ fn mode_of(stat: &rfs::Stat) -> Mode {
     Mode::from_raw_mode(stat.st_mode & 0o7777)
 }
 
+/// The access and modification times of `stat`, which a copy keeps (as podman's `cp`).
+fn times_of(stat: &rfs::Stat) -> rfs::Timestamps {
+    rfs::Timestamps {
+        last_access: rfs::Timespec {
+            tv_sec: stat.st_atime,
+            tv_nsec: stat.st_atime_nsec as _,
+        },
+        last_modification: rfs::Timespec {
+            tv_sec: stat.st_mtime,
+            tv_nsec: stat.st_mtime_nsec as _,
+        },
+    }
+}
+
 /// Copy everything in `src` into `dst` (which should be empty): directories, regular files
 /// (contents, mode, owner), symbolic links as links. Devices, FIFOs and sockets are left
 /// out. `dst` itself takes `src`'s mode and owner, as a volume takes those of the image
@@ -107,6 +121,8 @@ fn copy_one(
             copied += copy_dir(&from, &to, depth + 1, merge)?;
             rfs::fchown(&to, uid, gid)?;
             rfs::fchmod(&to, mode_of(&stat))?;
+            // After the entries, whose copies changed it.
+            rfs::futimens(&to, &times_of(&stat))?;
         }
         FileType::RegularFile => {
             let from = rfs::openat(
@@ -127,11 +143,13 @@ fn copy_one(
             rfs::fchown(&writer, uid, gid)?;
             // After the owner: chown clears set-id bits.
             rfs::fchmod(&writer, mode_of(&stat))?;
+            rfs::futimens(&writer, &times_of(&stat))?;
         }
         FileType::Symlink => {
             let target = rfs::readlinkat(src, name, Vec::new())?;
             rfs::symlinkat(target.as_c_str(), dst, to_name)?;
             rfs::chownat(dst, to_name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
+            rfs::utimensat(dst, to_name, &times_of(&stat), AtFlags::SYMLINK_NOFOLLOW)?;
         }
         _ => return Ok(0),
     }
@@ -213,6 +231,26 @@ mod tests {
         symlink(outside.path(), src.path().join("a/escape")).unwrap();
         symlink(outside.path().join("secret"), src.path().join("link")).unwrap();
         fs::set_permissions(src.path(), fs::Permissions::from_mode(0o751)).unwrap();
+        // Times from long ago, which the copies keep (links and directories too).
+        let old = rfs::Timestamps {
+            last_access: rfs::Timespec {
+                tv_sec: 1_000_000_000,
+                tv_nsec: 5,
+            },
+            last_modification: rfs::Timespec {
+                tv_sec: 1_000_000_000,
+                tv_nsec: 5,
+            },
+        };
+        for name in ["a/b/file", "link", "a/b", "a"] {
+            rfs::utimensat(
+                rfs::CWD,
+                src.path().join(name),
+                &old,
+                AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .unwrap();
+        }
         let copied = copy_tree(
             &open_dir(src.path()).unwrap(),
             &open_dir(dst.path()).unwrap(),
@@ -236,6 +274,14 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 1);
+        for name in ["a/b/file", "link", "a/b", "a"] {
+            let copy = fs::symlink_metadata(dst.path().join(name)).unwrap();
+            assert_eq!(
+                (copy.mtime(), copy.mtime_nsec()),
+                (1_000_000_000, 5),
+                "{name}"
+            );
+        }
     }
 
     #[test]
