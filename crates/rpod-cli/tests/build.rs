@@ -15,6 +15,12 @@ fn context(dir: &Path) {
     fs::create_dir_all(dir.join("sub")).unwrap();
     fs::write(dir.join("hello.txt"), "hello\n").unwrap();
     chown(dir.join("hello.txt"), Some(1234), Some(1234)).unwrap();
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "@1000000000"])
+        .arg(dir.join("hello.txt"))
+        .status()
+        .unwrap();
+    assert!(touched.success());
     fs::write(dir.join("sub/inner.txt"), "inner\n").unwrap();
     symlink("inner.txt", dir.join("sub/link")).unwrap();
     let archive = fs::File::create(dir.join("bundle.tar.gz")).unwrap();
@@ -87,7 +93,7 @@ fn build_runs_copies_and_stages_into_one_image() {
         "--user",
         "0",
         "built",
-        "ls -ln /opt/app /opt/app/subdir; cat /opt/app/unpacked/file /opt/from-scratch; readlink /opt/app/subdir/link; stat -c %a /tmp",
+        "ls -ln /opt/app /opt/app/subdir; cat /opt/app/unpacked/file /opt/from-scratch; readlink /opt/app/subdir/link; stat -c %a /tmp; stat -c %Y /opt/app/hello.txt",
     ]);
     // COPY makes root's files, whoever owned them in the context; links stay links.
     let owner_of = |name: &str| {
@@ -97,9 +103,10 @@ fn build_runs_copies_and_stages_into_one_image() {
             .map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
     };
     assert_eq!(owner_of("hello.txt").as_deref(), Some("0"), "{listing}");
-    // A directory copied into keeps its mode (/tmp stays sticky and open to all).
+    // A directory copied into keeps its mode (/tmp stays sticky and open to all); a copy
+    // keeps its source's time.
     assert!(
-        listing.ends_with("in tar\ninner\ninner.txt\n1777\n"),
+        listing.ends_with("in tar\ninner\ninner.txt\n1777\n1000000000\n"),
         "{listing}"
     );
     let config = |format: &str| rpod.ok(&["image", "inspect", "--format", format, "built"]);
