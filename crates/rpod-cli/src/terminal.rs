@@ -71,24 +71,42 @@ const EARLY_RESIZE_PATIENCE: Duration = Duration::from_secs(10);
 /// so a resize never blocks the session, and one that fails because the terminal is not
 /// ready yet is retried until it is.
 pub fn watch_resizes(resize: impl Fn(TerminalSize) -> rpod_oci::Result<()> + Send + 'static) {
-    let Ok(mut signals) = Signals::new([SIGWINCH]) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        for _ in signals.forever() {
-            if let Some(size) = size() {
-                resize_when_ready(&resize, size, EARLY_RESIZE_PATIENCE);
-            }
-        }
-    });
+    if let Some(watch) = ResizeWatch::begin() {
+        watch.follow(resize, false);
+    }
 }
 
-/// Resize once, now, on a thread of its own (retried while the terminal is not ready).
-pub fn resize_soon(
-    resize: impl Fn(TerminalSize) -> rpod_oci::Result<()> + Send + 'static,
-    size: TerminalSize,
-) {
-    std::thread::spawn(move || resize_when_ready(&resize, size, EARLY_RESIZE_PATIENCE));
+/// SIGWINCH caught from now on, for a resize target that does not exist yet (an exec
+/// session, known once started): a resize of the user's terminal in between is kept, not
+/// lost to SIGWINCH's default of being ignored.
+pub struct ResizeWatch(Signals);
+
+impl ResizeWatch {
+    pub fn begin() -> Option<ResizeWatch> {
+        Signals::new([SIGWINCH]).ok().map(ResizeWatch)
+    }
+
+    /// Hand every later size to `resize` (with `now`, the present size first), in order, on
+    /// a thread of its own.
+    pub fn follow(
+        self,
+        resize: impl Fn(TerminalSize) -> rpod_oci::Result<()> + Send + 'static,
+        now: bool,
+    ) {
+        let ResizeWatch(mut signals) = self;
+        std::thread::spawn(move || {
+            if now {
+                if let Some(size) = size() {
+                    resize_when_ready(&resize, size, EARLY_RESIZE_PATIENCE);
+                }
+            }
+            for _ in signals.forever() {
+                if let Some(size) = size() {
+                    resize_when_ready(&resize, size, EARLY_RESIZE_PATIENCE);
+                }
+            }
+        });
+    }
 }
 
 /// Resize, retrying for up to `patience` while it fails.

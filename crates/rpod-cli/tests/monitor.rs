@@ -1049,3 +1049,28 @@ fn a_link_planted_at_a_log_path_fails_the_start_and_is_never_written_through() {
     );
     assert_eq!(rpod.ok(&["logs", "late"]), "hi\n");
 }
+
+/// The user's terminal resized while an `exec -it` session starts (here the runtime's exec
+/// takes a second): the new size reaches the session once it runs. rpod caught SIGWINCH
+/// only after the start, so such a resize was lost and the session kept the old size.
+#[test]
+fn a_resize_while_an_exec_starts_reaches_the_session() {
+    let mut rpod = Rpod::new("crun");
+    wrap_runtime(
+        &mut rpod,
+        "crun",
+        "case \" $* \" in *\" exec \"*) sleep 1 ;; esac\n",
+    );
+    let id = rpod.detached(&["demo", "sleep", "1000"]);
+    let mut pty = PtyRun::spawn(&rpod, &["exec", "-it", &id, "sh"], 27, 99);
+    // Inside the runtime's exec, whatever the machine's load (rpod's own start included).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    pty.resize(40, 120);
+    let resized = (0..20).any(|_| {
+        pty.write(b"stty size\n");
+        pty.shows_within("40 120", std::time::Duration::from_millis(500))
+    });
+    assert!(resized, "never saw 40 120 in {:?}", pty.text());
+    pty.write(b"exit 4\n");
+    assert_eq!(pty.wait(), 4);
+}

@@ -1642,6 +1642,7 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
 pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
     let attach = Attach::new(!args.no_stdin, &args.flags)?;
     let container = super::select::one_container(engine, args.latest, args.container.as_deref())?;
+    let watch = crate::terminal::ResizeWatch::begin();
     let (record, connection) = engine.attach(&container)?;
     if record.config.terminal {
         let runtime = engine.runtime(&record.config.runtime)?;
@@ -1649,7 +1650,10 @@ pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
         if let Some(size) = crate::terminal::size() {
             runtime.attach_resize(&oci, size)?;
         }
-        crate::terminal::watch_resizes(move |size| runtime.attach_resize(&oci, size));
+        if let Some(watch) = watch {
+            // With what changed since the size above, if anything did.
+            watch.follow(move |size| runtime.attach_resize(&oci, size), false);
+        }
     }
     let handover = engine.exit_handover(&record);
     attach.copy(engine, &record, connection, handover)
@@ -1702,18 +1706,18 @@ pub fn exec(
     } else {
         None
     };
+    // Caught from before the start: a resize while the session starts is not lost.
+    let watch = args.tty.then(crate::terminal::ResizeWatch::begin).flatten();
     let started = engine.exec_start(container, &request, Some(streams), size)?;
-    if args.tty {
+    if let Some(watch) = watch {
         let runtime = engine.runtime(&started.container.config.runtime)?;
         let oci = engine.oci_container(&started.container);
         let session = started.session_id.clone();
         let resize = move |size| runtime.exec_attach_resize(&oci, &session, size);
         // The runtime sizes the terminal from the process spec; under load crun was seen
-        // to leave it 0x0, so the size is also sent once the session runs.
-        if let Some(size) = size {
-            crate::terminal::resize_soon(resize.clone(), size);
-        }
-        crate::terminal::watch_resizes(resize);
+        // to leave it 0x0, so the size is also sent once the session runs (first, on the
+        // thread that sends every later one, so that they land in order).
+        watch.follow(resize, size.is_some());
     }
     let raw = (args.tty && args.interactive)
         .then(crate::terminal::StdinMode::raw)
