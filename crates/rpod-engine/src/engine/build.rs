@@ -51,6 +51,19 @@ struct Stage {
 }
 
 impl Stage {
+    fn new(name: Option<String>, image: String, config: Config) -> Stage {
+        Stage {
+            name,
+            image,
+            config,
+            config_changed: false,
+            cmd_set: false,
+            shell: vec!["/bin/sh".into(), "-c".into()],
+            args: BTreeMap::new(),
+            author: None,
+        }
+    }
+
     /// What `$NAME` means in the stage: its ARGs, then its environment over them.
     fn vars(&self) -> BTreeMap<String, String> {
         let mut vars = self.args.clone();
@@ -347,16 +360,7 @@ impl Builder<'_> {
             .config()
             .clone()
             .unwrap_or_default();
-        let mut stage = Stage {
-            name,
-            image,
-            config,
-            config_changed: false,
-            cmd_set: false,
-            shell: vec!["/bin/sh".into(), "-c".into()],
-            args: BTreeMap::new(),
-            author: None,
-        };
+        let mut stage = Stage::new(name, image, config);
         if base == "scratch" {
             stage.config.set_cmd(None);
         }
@@ -790,13 +794,9 @@ impl Builder<'_> {
         let (parent, file_name) = if into_dir {
             (dest.to_string(), None)
         } else {
-            let dest_path = Path::new(dest);
             (
-                dest_path
-                    .parent()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "/".into()),
-                dest_path
+                parent_of(dest),
+                Path::new(dest)
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned()),
             )
@@ -925,26 +925,13 @@ impl Builder<'_> {
             Some(id) => id,
             None => self.image(from, progress)?,
         };
-        let source_stage = Stage {
-            name: None,
-            image,
-            config: Config::default(),
-            config_changed: false,
-            cmd_set: false,
-            shell: Vec::new(),
-            args: BTreeMap::new(),
-            author: None,
-        };
-        let source = self.container(&source_stage, None)?;
+        let source = self.container(&Stage::new(None, image, Config::default()), None)?;
         let copied = (|| -> Result<()> {
             let into_dir = into_dir || sources.len() > 1;
             let parent = if into_dir {
                 dest.to_string()
             } else {
-                Path::new(dest)
-                    .parent()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "/".into())
+                parent_of(dest)
             };
             self.make_dirs(container, &parent)?;
             for path in sources {
@@ -975,6 +962,14 @@ impl Builder<'_> {
         self.remove_container(&source);
         copied
     }
+}
+
+/// The directory a destination path is in.
+fn parent_of(dest: &str) -> String {
+    Path::new(dest)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "/".into())
 }
 
 /// A directory's entries and their names, sorted.
@@ -1064,16 +1059,8 @@ mod tests {
 
     #[test]
     fn step_paths_are_taken_from_the_working_directory() {
-        let mut stage = Stage {
-            name: None,
-            image: String::new(),
-            config: Config::default(),
-            config_changed: false,
-            cmd_set: false,
-            shell: Vec::new(),
-            args: BTreeMap::from([("V".to_string(), "arg".to_string())]),
-            author: None,
-        };
+        let mut stage = Stage::new(None, String::new(), Config::default());
+        stage.args.insert("V".into(), "arg".into());
         assert_eq!(stage.in_workdir("x"), "/x");
         stage.config.set_working_dir(Some("/app/".into()));
         assert_eq!(stage.in_workdir("x/y"), "/app/x/y");
