@@ -74,10 +74,7 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("GET", ["events"]) => system::events(context, ex),
         ("GET", ["system", "df"]) => system::df(context, ex),
         ("POST", ["build", "prune"]) => system::build_prune(ex),
-        // `rpod build` builds on the host; the service does not take build contexts.
-        ("POST", ["build"]) => Err(ApiError::unsupported(
-            "building images over the REST service (`rpod build` builds on the host)",
-        )),
+        ("POST", ["build"]) => compat::build::build(context, ex),
 
         ("POST", ["containers", "create"]) => containers::create(context, ex),
         ("GET", ["containers", "json"]) => containers::list(context, ex),

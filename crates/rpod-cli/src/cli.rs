@@ -1817,6 +1817,9 @@ pub struct BuildArgs {
     /// Build up to this stage and name it.
     #[arg(long)]
     pub target: Option<String>,
+    /// A label for the image: KEY=VALUE.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
     /// Print only the image's ID (not the steps or their output).
     #[arg(short = 'q', long)]
     pub quiet: bool,

@@ -3396,8 +3396,8 @@ fn podman_remote_plays_kubernetes_yaml() {
     );
     let out = service.podman_ok(&["kube", "down", &file]);
     assert!(out.contains("Pods removed:"), "{out}");
-    // Builds happen on the host (`rpod build`): the service says so.
-    let reply = service.http("POST", "/v1.41/build", b"");
+    // podman-remote's build is not served (the docker CLI's is): the service says so.
+    let reply = service.http("POST", "/v4.3.1/libpod/build", b"");
     assert_eq!(reply.status, 400);
     assert!(
         String::from_utf8_lossy(&reply.body).contains("rpod build"),
@@ -3405,4 +3405,76 @@ fn podman_remote_plays_kubernetes_yaml() {
         String::from_utf8_lossy(&reply.body)
     );
     assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+}
+
+/// `docker build` (the CLI's classic builder) through the service: the context goes as a
+/// tar, the steps and a RUN step's output come back, build arguments and labels are taken,
+/// the image runs; a failing step fails the build with its reason; `-q` prints the ID.
+#[test]
+fn docker_builds_images_through_the_service() {
+    let service = Service::start();
+    let dir = service.rpod.dir.path().join("ctx");
+    std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::write(dir.join("conf/greeting"), "hello from the context\n").unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM demo\nARG WHO=nobody\nCOPY conf /etc/app/\nRUN echo \"building for $WHO\" && cp /etc/app/greeting /made\nCMD [\"cat\", \"/made\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Failing"),
+        "FROM demo\nRUN echo step-output; exit 7\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let build = |args: &[&str]| {
+        let mut all = vec!["build"];
+        all.extend_from_slice(args);
+        all.push(&ctx);
+        service
+            .docker(&all)
+            // The classic builder, whatever plugins this machine's docker has.
+            .env("DOCKER_BUILDKIT", "0")
+            .output()
+            .unwrap()
+    };
+    let out = build(&[
+        "-t",
+        "dbuilt",
+        "--build-arg",
+        "WHO=docker",
+        "--label",
+        "via=docker",
+    ]);
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("building for docker"), "{shown}");
+    assert!(shown.contains("Successfully tagged dbuilt"), "{shown}");
+    assert_eq!(
+        service.docker_ok(&["run", "--rm", "dbuilt"]),
+        "hello from the context\n"
+    );
+    assert_eq!(
+        service
+            .docker_ok(&["image", "inspect", "-f", "{{.Config.Labels.via}}", "dbuilt"])
+            .trim(),
+        "docker"
+    );
+    let failing = dir.join("Failing").display().to_string();
+    let out = build(&["-f", &failing]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exited with status 7"), "{err}");
+    let out = build(&["-q"]);
+    let id = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && id.trim().starts_with("sha256:"),
+        "{id}"
+    );
+    // The steps' containers went with them.
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }

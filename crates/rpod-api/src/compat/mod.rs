@@ -1,5 +1,6 @@
 //! Handlers of the Docker Engine API, with the Docker schema's field names and types.
 
+pub mod build;
 pub mod container_files;
 pub mod container_observe;
 pub mod containers;

@@ -70,6 +70,14 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             }
         }
     }
+    let mut labels = std::collections::BTreeMap::new();
+    for label in &args.labels {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        if key.is_empty() {
+            return Err(usage(format!("invalid --label {label:?}: KEY=VALUE")));
+        }
+        labels.insert(key.to_string(), value.to_string());
+    }
     let options = rpod_engine::BuildOptions {
         containerfile,
         context: args.context.clone(),
@@ -77,6 +85,8 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         build_args,
         target: args.target.clone(),
         quiet: args.quiet,
+        capture_run_output: false,
+        labels,
     };
     let quiet = args.quiet;
     let record = engine.build(&options, &mut |line| {

@@ -31,6 +31,11 @@ pub struct BuildOptions {
     pub target: Option<String>,
     /// RUN steps' output is not shown (`-q`).
     pub quiet: bool,
+    /// RUN steps' output goes to `progress`, a line at a time once the step ends, instead
+    /// of to this process's own standard output and error (the REST service's builds).
+    pub capture_run_output: bool,
+    /// Labels for the image (`--label`).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A stage being built.
@@ -121,6 +126,15 @@ fn only_flags(instruction: &Instruction, allowed: &[&str]) -> Result<()> {
 }
 
 impl Engine {
+    /// A build context sent as a tar (hostile input: the REST service's builds), unpacked
+    /// into a scratch directory of rpod's, which goes when the value returned is dropped.
+    pub fn build_context_from_tar(&self, input: impl std::io::Read) -> Result<scratch::ScratchDir> {
+        let dir = scratch::ScratchDir::new(&self.roots.tmp(), "build-")?;
+        let space = self.roots.space_guard();
+        scratch::unpack_tar(input, dir.path(), "the build context", false, &space)?;
+        Ok(dir)
+    }
+
     /// Build the image a Containerfile describes; its record. `progress` gets the steps
     /// as they begin (and the notes podman prints); a RUN step's output goes to this
     /// process's own standard output and error unless `quiet`.
@@ -395,6 +409,13 @@ impl Builder<'_> {
 
     /// End a stage: its config committed when a step changed it; whether it was the target.
     fn finish(&mut self, mut stage: Stage) -> Result<bool> {
+        if !self.options.labels.is_empty() {
+            // Given to every stage: only the one that ends the build is kept.
+            let mut labels = stage.config.labels().clone().unwrap_or_default();
+            labels.extend(self.options.labels.clone());
+            stage.config.set_labels(Some(labels));
+            stage.config_changed = true;
+        }
         if stage.config_changed {
             let container = self.container(&stage, None)?;
             let committed = self.commit(&mut stage, &container, "#(nop) config".into());
@@ -431,7 +452,7 @@ impl Builder<'_> {
             "RUN" => {
                 only_flags(instruction, &[])?;
                 let argv = command(stage);
-                self.run_step(stage, instruction, argv)?;
+                self.run_step(stage, instruction, argv, progress)?;
             }
             "COPY" | "ADD" => self.copy_step(stage, instruction, progress)?,
             "ENV" | "LABEL" => {
@@ -499,9 +520,11 @@ impl Builder<'_> {
     /// A container of the stage's image, not started: for a RUN step with its command and
     /// environment (`run`), else one that only holds the file system.
     fn container(&self, stage: &Stage, run: Option<(Vec<String>, Vec<String>)>) -> Result<String> {
-        let (entrypoint, env, passthrough) = match run {
-            Some((argv, env)) => (argv, env, !self.options.quiet),
-            None => (vec!["true".to_string()], Vec::new(), false),
+        let shown = !self.options.quiet;
+        let captured = self.options.capture_run_output;
+        let (entrypoint, env, passthrough, logged) = match run {
+            Some((argv, env)) => (argv, env, shown && !captured, shown && captured),
+            None => (vec!["true".to_string()], Vec::new(), false, false),
         };
         let options = CreateOptions {
             image: Some(stage.image.clone()),
@@ -510,7 +533,7 @@ impl Builder<'_> {
             workdir: Some(stage.workdir()),
             user: stage.config.user().clone().filter(|u| !u.is_empty()),
             passthrough,
-            log_to_file: false,
+            log_to_file: logged,
             image_volumes: ImageVolumes::Ignore,
             ..Default::default()
         };
@@ -551,6 +574,7 @@ impl Builder<'_> {
         stage: &mut Stage,
         instruction: &Instruction,
         argv: Vec<String>,
+        progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
         // The stage's ARGs are the command's environment too, under its own variables.
         let mut env = stage.config.env().clone().unwrap_or_default();
@@ -567,6 +591,14 @@ impl Builder<'_> {
         let ran = (|| -> Result<()> {
             self.engine.start(&container, None, None)?;
             let code = self.engine.wait(&container)?;
+            if self.options.capture_run_output && !self.options.quiet {
+                let record = self.engine.inspect(&container)?;
+                let log = self.engine.log_path(&record);
+                crate::logs::each_line(&log, &crate::logs::LogFilter::default(), |line| {
+                    progress(&line.text);
+                    Ok(())
+                })?;
+            }
             if code != 0 {
                 return Err(step_error(
                     instruction,
