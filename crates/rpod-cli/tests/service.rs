@@ -3475,6 +3475,23 @@ fn docker_builds_images_through_the_service() {
         out.status.success() && id.trim().starts_with("sha256:"),
         "{id}"
     );
+    // A context whose Dockerfile is a link is refused, never read through (it could lead
+    // to any of the service's host's files).
+    let mut context = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Symlink);
+    header.set_size(0);
+    context
+        .append_link(&mut header, "Dockerfile", "/etc/shadow")
+        .unwrap();
+    let context = context.into_inner().unwrap();
+    let reply = service.http("POST", "/v1.43/build?dockerfile=Dockerfile", &context);
+    let said = String::from_utf8_lossy(&reply.body);
+    assert_eq!(reply.status, 400, "{said}");
+    assert!(
+        said.contains("not followed") && !said.contains("root:"),
+        "{said}"
+    );
     // The steps' containers went with them.
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }

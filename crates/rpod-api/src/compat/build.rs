@@ -111,6 +111,20 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     } else {
         context.engine.build_context_from_tar(body)?
     };
+    // The context is the client's: its Dockerfile is read only as a file of its own, never
+    // through a link (which could point at any of the host's files).
+    let mut path = dir.path().to_path_buf();
+    for part in relative.components() {
+        path.push(part);
+        if path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(ApiError::bad_request(format!(
+                "dockerfile {dockerfile:?}: a link in the build context, which is not followed"
+            )));
+        }
+    }
     let options = rpod_engine::BuildOptions {
         containerfile: dir.path().join(&dockerfile),
         context: dir.path().to_path_buf(),
