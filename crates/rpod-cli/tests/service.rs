@@ -3396,14 +3396,6 @@ fn podman_remote_plays_kubernetes_yaml() {
     );
     let out = service.podman_ok(&["kube", "down", &file]);
     assert!(out.contains("Pods removed:"), "{out}");
-    // podman-remote's build is not served (the docker CLI's is): the service says so.
-    let reply = service.http("POST", "/v4.3.1/libpod/build", b"");
-    assert_eq!(reply.status, 400);
-    assert!(
-        String::from_utf8_lossy(&reply.body).contains("rpod build"),
-        "{:?}",
-        String::from_utf8_lossy(&reply.body)
-    );
     assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
 }
 
@@ -3493,5 +3485,44 @@ fn docker_builds_images_through_the_service() {
         "{said}"
     );
     // The steps' containers went with them.
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+}
+
+/// `podman --remote build` through the service: the context goes as a gzip'd tar with the
+/// Containerfile named in a JSON array, the steps come back and the ID last, which
+/// podman-remote takes; a failing step is its error; the docker format is refused.
+#[test]
+fn podman_remote_builds_images_through_the_service() {
+    let service = Service::start();
+    let dir = service.rpod.dir.path().join("ctx");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("greeting"), "built by podman-remote\n").unwrap();
+    std::fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nCOPY greeting /greeting\nRUN echo step-ran\nCMD [\"cat\", \"/greeting\"]\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let out = service.podman_ok(&["build", "-t", "pbuilt", &ctx]);
+    assert!(out.contains("step-ran"), "{out}");
+    assert_eq!(
+        service.podman_ok(&["run", "--rm", "pbuilt"]),
+        "built by podman-remote\n"
+    );
+    let id = service.podman_ok(&["build", "-q", &ctx]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    std::fs::write(dir.join("Containerfile"), "FROM demo\nRUN exit 5\n").unwrap();
+    let out = service.podman_out(&["build", &ctx]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exited with status 5"),
+        "{out:?}"
+    );
+    let out = service.podman_out(&["build", "--format", "docker", &ctx]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("format"),
+        "{out:?}"
+    );
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }

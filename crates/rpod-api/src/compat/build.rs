@@ -1,8 +1,10 @@
-//! `POST /build`: `docker build` (the CLI's classic builder) against the service. The body
-//! is the build context as a tar (gzip'd when the client compresses it), unpacked into a
-//! scratch directory of rpod's and built by the engine's `build`; progress and each RUN
-//! step's output go back as Docker's `stream` lines, the image's ID as `aux`, a failure as
-//! an `errorDetail` line (the answer has begun by then).
+//! `POST /build`: `docker build` (the CLI's classic builder) and `podman --remote build`
+//! against the service. The body is the build context as a tar (gzip'd when the client
+//! compresses it, as podman-remote does), unpacked into a scratch directory of rpod's and
+//! built by the engine's `build`; progress and each RUN step's output go back as `stream`
+//! lines, the image's ID as Docker's `aux` (or, for podman-remote, which takes the last
+//! line that looks like an ID, as the last `stream` line), a failure as an `errorDetail`
+//! line (the answer has begun by then).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -33,46 +35,97 @@ fn send_line(body: &mut ChunkedWriter, value: &Value) {
     let _ = body.write_all(format!("{value}\n").as_bytes());
 }
 
-pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    if ex.flavour == Flavour::Libpod {
-        return Err(ApiError::unsupported(
-            "podman-remote's build (`rpod build` builds on the host; the docker CLI's build works)",
-        ));
+/// The query parameters that ask for what rpod's build does not do, when set.
+const REFUSED: &[&str] = &[
+    "remote",
+    "squash",
+    "pull",
+    "cachefrom",
+    "extrahosts",
+    "outputs",
+    "cpusetcpus",
+    "cpushares",
+    "cpuquota",
+    "cpuperiod",
+    "memory",
+    "memswap",
+    "ulimits",
+    // podman-remote's.
+    "from",
+    "timestamp",
+    "manifest",
+    "addcaps",
+    "dropcaps",
+    "devices",
+    "dnsservers",
+    "dnssearch",
+    "dnsoptions",
+];
+
+/// The Containerfile's path in the context: Docker's `dockerfile`, or podman-remote's
+/// JSON array of one.
+fn dockerfile_param(ex: &Exchange) -> ApiResult<String> {
+    let given = ex.req.query("dockerfile").unwrap_or("").trim();
+    if given.starts_with('[') {
+        let files: Vec<String> = serde_json::from_str(given)
+            .map_err(|e| ApiError::bad_request(format!("dockerfile: {e}")))?;
+        return match files.as_slice() {
+            [] => Ok("Dockerfile".into()),
+            [one] => Ok(one.clone()),
+            _ => Err(ApiError::unsupported("a build of several Containerfiles")),
+        };
     }
-    ex.refuse_set(
-        "build option",
-        &[
-            "remote",
-            "squash",
-            "pull",
-            "cachefrom",
-            "extrahosts",
-            "outputs",
-            "isolation",
-            "cpusetcpus",
-            "cpushares",
-            "cpuquota",
-            "cpuperiod",
-            "memory",
-            "memswap",
-            "shmsize",
-            "ulimits",
-        ],
-    )?;
-    match ex.req.query("networkmode").unwrap_or("") {
-        "" | "default" | "bridge" => {}
+    Ok(if given.is_empty() {
+        "Dockerfile".into()
+    } else {
+        given.to_string()
+    })
+}
+
+/// Refuse the network, format and pull choices rpod's build does not make: the docker
+/// CLI names a network mode, podman-remote numbers it and sends its format and pull policy.
+fn check_choices(ex: &Exchange) -> ApiResult<()> {
+    let network = ex.req.query("networkmode").unwrap_or("");
+    let default_network = match ex.flavour {
+        // buildah's NetworkDefault (0) and NetworkEnabled (2).
+        Flavour::Libpod => matches!(network, "" | "0" | "2"),
+        Flavour::Compat => matches!(network, "" | "default" | "bridge"),
+    };
+    if !default_network {
+        return Err(ApiError::unsupported(format!(
+            "build steps on the network {network:?}"
+        )));
+    }
+    match ex.req.query("outputformat").unwrap_or("") {
+        "" | "application/vnd.oci.image.manifest.v1+json" | "oci" => {}
         other => {
             return Err(ApiError::unsupported(format!(
-                "build steps on the network {other:?}"
+                "building in the format {other:?} (rpod writes OCI images)"
             )))
         }
     }
-    let dockerfile = ex
-        .req
-        .query("dockerfile")
-        .filter(|d| !d.is_empty())
-        .unwrap_or("Dockerfile")
-        .to_string();
+    // podman-remote always sends its default /dev/shm size, which is rpod's too.
+    match ex.req.query("shmsize").unwrap_or("") {
+        "" | "0" | "67108864" => {}
+        other => {
+            return Err(ApiError::unsupported(format!(
+                "build steps with a /dev/shm of {other} bytes"
+            )))
+        }
+    }
+    match ex.req.query("pullpolicy").unwrap_or("") {
+        "" | "missing" | "ifmissing" => Ok(()),
+        other => Err(ApiError::unsupported(format!(
+            "the pull policy {other:?} (rpod pulls a base image only when it is missing)"
+        ))),
+    }
+}
+
+pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    ex.refuse_set("build option", REFUSED)?;
+    check_choices(ex)?;
+    let podman = ex.flavour == Flavour::Libpod;
+    let dockerfile = dockerfile_param(ex)?;
     let relative = std::path::Path::new(&dockerfile);
     if relative.is_absolute()
         || relative
@@ -142,6 +195,13 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         }
     });
     match built {
+        Ok(image) if podman => {
+            for tag in &tags {
+                send_line(&mut out, &json!({ "stream": format!("COMMIT {tag}\n") }));
+            }
+            // Last: podman-remote takes the last line that looks like an ID for the ID.
+            send_line(&mut out, &json!({ "stream": format!("{}\n", image.id) }));
+        }
         Ok(image) => {
             send_line(
                 &mut out,
