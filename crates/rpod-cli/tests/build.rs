@@ -249,3 +249,31 @@ fn the_contexts_ignore_file_leaves_paths_out_of_copies() {
     fs::write(dir.join(".containerignore"), "nothing\n").unwrap();
     rpod.ok(&["build", "-q", &ctx]);
 }
+
+/// A build interrupted while a RUN step runs removes that step's container (which runs
+/// apart from rpod) and exits as the signal says.
+#[test]
+fn an_interrupted_build_removes_its_running_step() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Containerfile"), "FROM demo\nRUN sleep 1000\n").unwrap();
+    let mut build = rpod
+        .command(&["build", "-q", &dir.display().to_string()])
+        .spawn()
+        .unwrap();
+    let running = || {
+        rpod.ok(&["ps", "-q", "--filter", "label=io.rpod.build-step"])
+            .lines()
+            .count()
+    };
+    common::wait_until("the RUN step runs", || running() == 1);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(build.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = build.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}

@@ -187,6 +187,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         quiet,
         capture_run_output: true,
         labels,
+        step_labels: BTreeMap::new(),
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

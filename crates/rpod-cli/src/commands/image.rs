@@ -87,9 +87,13 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         quiet: args.quiet,
         capture_run_output: false,
         labels,
+        step_labels: std::collections::BTreeMap::from([(
+            BUILD_STEP_LABEL.to_string(),
+            rpod_engine::names::random_id(),
+        )]),
     };
     let quiet = args.quiet;
-    let record = engine.build(&options, &mut |line| {
+    let record = build_interruptible(engine, &options, &mut |line| {
         if !quiet {
             println!("{line}");
         }
@@ -101,6 +105,51 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     }
     println!("{}", record.id);
     Ok(0)
+}
+
+/// The label of a build's step containers, whose value names the build.
+const BUILD_STEP_LABEL: &str = "io.rpod.build-step";
+
+/// `build`, and when INT, TERM or HUP comes first, the running step's container removed
+/// before rpod exits as the signal says (it runs apart from rpod and would go on).
+fn build_interruptible(
+    engine: &Engine,
+    options: &rpod_engine::BuildOptions,
+    progress: &mut dyn FnMut(&str),
+) -> rpod_engine::Result<rpod_engine::image::ImageRecord> {
+    use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return engine.build(options, progress);
+    };
+    let handle = signals.handle();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            if let Some(signal) = signals.forever().next() {
+                let ours = |labels: &std::collections::BTreeMap<String, String>| {
+                    options
+                        .step_labels
+                        .iter()
+                        .all(|(key, value)| labels.get(key) == Some(value))
+                };
+                for container in engine.list().unwrap_or_default() {
+                    if ours(&container.config.labels) {
+                        let _ = engine.remove(
+                            container.id(),
+                            rpod_engine::RemoveOptions {
+                                force: true,
+                                volumes: true,
+                                timeout: Some(0),
+                            },
+                        );
+                    }
+                }
+                std::process::exit(128 + signal);
+            }
+        });
+        let built = engine.build(options, progress);
+        handle.close();
+        built
+    })
 }
 
 pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {

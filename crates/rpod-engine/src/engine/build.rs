@@ -36,6 +36,9 @@ pub struct BuildOptions {
     pub capture_run_output: bool,
     /// Labels for the image (`--label`).
     pub labels: BTreeMap<String, String>,
+    /// Labels for the steps' containers (not the image's): how an interrupted build's
+    /// caller finds the container of the step that was running.
+    pub step_labels: BTreeMap<String, String>,
 }
 
 /// A stage being built.
@@ -534,6 +537,7 @@ impl Builder<'_> {
             user: stage.config.user().clone().filter(|u| !u.is_empty()),
             passthrough,
             log_to_file: logged,
+            labels: self.options.step_labels.clone(),
             image_volumes: ImageVolumes::Ignore,
             ..Default::default()
         };
