@@ -3467,6 +3467,45 @@ fn docker_builds_images_through_the_service() {
         out.status.success() && id.trim().starts_with("sha256:"),
         "{id}"
     );
+    // A RUN step's output comes as it is written, before the step ends.
+    let mut context = tar::Builder::new(Vec::new());
+    let dockerfile = b"FROM demo\nRUN echo early-output; sleep 3\n";
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    context
+        .append_data(&mut header, "Dockerfile", &dockerfile[..])
+        .unwrap();
+    let context = context.into_inner().unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(&service.socket).unwrap();
+    write!(
+        stream,
+        "POST /v1.43/build HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        context.len()
+    )
+    .unwrap();
+    stream.write_all(&context).unwrap();
+    let mut seen = Vec::new();
+    let mut piece = [0u8; 4096];
+    // The output's own line (the step's line names it too).
+    while !String::from_utf8_lossy(&seen).contains(r#""stream":"early-output\n""#) {
+        let n = std::io::Read::read(&mut stream, &mut piece).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&piece[..n]);
+    }
+    // The step still runs (it sleeps for seconds after its output).
+    assert_eq!(
+        service.rpod.ok(&["ps", "-q"]).lines().count(),
+        1,
+        "the output came only once the step ended"
+    );
+    // Then the rest, to the image's ID.
+    while !String::from_utf8_lossy(&seen).contains("aux") {
+        let n = std::io::Read::read(&mut stream, &mut piece).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&piece[..n]);
+    }
+    drop(stream);
     // A context whose Dockerfile is a link is refused, never read through (it could lead
     // to any of the service's host's files).
     let mut context = tar::Builder::new(Vec::new());

@@ -593,16 +593,26 @@ impl Builder<'_> {
         let created_by = shell_words(&argv);
         let container = self.container(stage, Some((argv, env)))?;
         let ran = (|| -> Result<()> {
-            self.engine.start(&container, None, None)?;
-            let code = self.engine.wait(&container)?;
+            let record = self.engine.start(&container, None, None)?;
             if self.options.capture_run_output && !self.options.quiet {
-                let record = self.engine.inspect(&container)?;
+                // The step's output as it comes, until its monitor is done with the log.
                 let log = self.engine.log_path(&record);
-                crate::logs::each_line(&log, &crate::logs::LogFilter::default(), |line| {
-                    progress(&line.text);
-                    Ok(())
-                })?;
+                let still_writing = || {
+                    self.engine
+                        .inspect(&container)
+                        .is_ok_and(|r| r.state.status == Status::Running)
+                };
+                crate::logs::follow(
+                    &log,
+                    &crate::logs::LogFilter::default(),
+                    still_writing,
+                    |line| {
+                        progress(&line.text);
+                        Ok(())
+                    },
+                )?;
             }
+            let code = self.engine.wait(&container)?;
             if code != 0 {
                 return Err(step_error(
                     instruction,
