@@ -217,7 +217,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             } else {
                 send_line(
                     &mut out,
-                    &json!({ "stream": format!("Successfully built {}\n", &image.id[..12]) }),
+                    &json!({ "stream": format!("Successfully built {}\n", image.id.get(..12).unwrap_or(&image.id)) }),
                 );
                 for tag in &tags {
                     send_line(
