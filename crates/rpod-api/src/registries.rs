@@ -181,7 +181,7 @@ pub fn docker_pull(context: &Context, ex: &mut Exchange, reference: &str) -> Api
 
 /// One JSON document and a newline, in one chunk. A client that went away ends nothing
 /// here: the work goes on and the rest of its answer is dropped.
-fn send_line(body: &mut ChunkedWriter, value: &Value) {
+pub(crate) fn send_line(body: &mut ChunkedWriter, value: &Value) {
     let _ = body.write_all(format!("{value}\n").as_bytes());
 }
 

@@ -7,14 +7,14 @@
 //! line (the answer has begun by then).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::Exchange;
 use crate::exchange::Flavour;
-use crate::http::ChunkedWriter;
+use crate::registries::send_line;
 use crate::service::Context;
 
 /// A JSON object of strings in a query parameter (`buildargs`, `labels`); `null` values
@@ -29,10 +29,6 @@ fn string_map(ex: &Exchange, name: &str) -> ApiResult<BTreeMap<String, String>> 
         .into_iter()
         .filter_map(|(key, value)| value.map(|v| (key, v)))
         .collect())
-}
-
-fn send_line(body: &mut ChunkedWriter, value: &Value) {
-    let _ = body.write_all(format!("{value}\n").as_bytes());
 }
 
 /// The query parameters that ask for what rpod's build does not do, when set.
