@@ -766,6 +766,49 @@ fn cp_between_the_host_and_containers() {
     let piped = pipe_through(&mut rpod.command(&["cp", "-", "box:/tmp"]), &tarball);
     assert!(piped.status.success(), "{piped:?}");
     assert_eq!(rpod.ok(&["exec", "box", "cat", "/tmp/streamed"]), "piped\n");
+    // A tar without entries for the directories it implies leaves the existing ones (and
+    // what they hold) as they are: /tmp stays 1777, a directory keeps its owner; new ones
+    // are 0755 and, as all that is copied, the container user's (podman's --archive).
+    rpod.ok(&[
+        "exec",
+        "--user",
+        "0",
+        "box",
+        "sh",
+        "-c",
+        "mkdir -p /srv/owned && chown 1234:5678 /srv/owned && chmod 750 /srv/owned && touch /tmp/roots",
+    ]);
+    let mut implied = tar::Builder::new(Vec::new());
+    for name in ["tmp/implied", "srv/owned/file", "fresh/dir/file"] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(2);
+        header.set_mode(0o644);
+        implied
+            .append_data(&mut header, name, "x\n".as_bytes())
+            .unwrap();
+    }
+    let implied = implied.into_inner().unwrap();
+    let piped = pipe_through(&mut rpod.command(&["cp", "-", "box:/"]), &implied);
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "--user",
+            "0",
+            "box",
+            "stat",
+            "-c",
+            "%a %u:%g %n",
+            "/tmp",
+            "/tmp/roots",
+            "/tmp/implied",
+            "/srv/owned",
+            "/fresh",
+            "/fresh/dir",
+        ]),
+        "1777 0:0 /tmp\n600 0:0 /tmp/roots\n644 1234:1234 /tmp/implied\n750 1234:5678 /srv/owned\n\
+         755 1234:1234 /fresh\n755 1234:1234 /fresh/dir\n"
+    );
 
     // A stopped container: its root is mounted for the time of the copy.
     rpod.ok(&["stop", "-t", "0", "box"]);

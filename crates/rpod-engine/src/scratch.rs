@@ -172,6 +172,67 @@ pub fn unpack_tar(
     Ok(reader.bytes())
 }
 
+/// `unpack_tar`, one entry at a time, noting the directories the archive lists itself
+/// (relative paths): the others it only implies (`usr/local/bin/tool` alone implies `usr`),
+/// which a copy must not take for the archive's word on an existing directory's mode.
+pub fn unpack_tar_listing(
+    input: impl std::io::Read,
+    dir: &Path,
+    origin: &str,
+    owners: bool,
+    space: &SpaceGuard,
+) -> Result<(u64, std::collections::HashSet<PathBuf>)> {
+    let bad = |e: std::io::Error| {
+        EngineError::from_io_or(e, |e| EngineError::BadArchive {
+            path: origin.into(),
+            message: e.to_string(),
+        })
+    };
+    let mut reader = space.reader(input);
+    let mut listed = std::collections::HashSet::new();
+    let mut dir_times = Vec::new();
+    {
+        let mut archive = tar::Archive::new(&mut reader);
+        archive.set_preserve_permissions(true);
+        archive.set_preserve_ownerships(owners);
+        archive.set_overwrite(true);
+        for entry in archive.entries().map_err(bad)? {
+            let mut entry = entry.map_err(bad)?;
+            let path: PathBuf = entry
+                .path()
+                .map_err(bad)?
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .collect();
+            if entry.header().entry_type().is_dir() {
+                if let Ok(mtime) = entry.header().mtime() {
+                    dir_times.push((path.clone(), mtime));
+                }
+                listed.insert(path);
+            }
+            // Kept inside `dir` by the tar crate (an entry that would leave it is skipped).
+            entry.unpack_in(dir).map_err(bad)?;
+        }
+    }
+    // Directories' times last: what was unpacked into them changed them.
+    for (path, mtime) in dir_times {
+        let time = rustix::fs::Timespec {
+            tv_sec: mtime as i64,
+            tv_nsec: 0,
+        };
+        let _ = rustix::fs::utimensat(
+            rustix::fs::CWD,
+            dir.join(&path),
+            &rustix::fs::Timestamps {
+                last_access: time,
+                last_modification: time,
+            },
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        );
+    }
+    Ok((reader.bytes(), listed))
+}
+
 /// Archive what a scratch directory of rpod's holds into `out`, each top entry under its
 /// own name (no `./` entry, whose mode would be the scratch directory's), links as links.
 /// Only for directories no container can write to: the walk goes by path.

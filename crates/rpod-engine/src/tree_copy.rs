@@ -5,10 +5,12 @@
 //! plain name, and symlinks are copied or re-owned as links, never followed.
 //! Written with rustix's wrappers: no maintained crate walks a tree by descriptor like this.
 
+use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 
@@ -65,7 +67,7 @@ fn times_of(stat: &rfs::Stat) -> rfs::Timestamps {
 /// directory it is mounted on. Returns how many entries were copied.
 pub fn copy_tree(src: &OwnedFd, dst: &OwnedFd) -> io::Result<u64> {
     let top = rfs::fstat(src)?;
-    let copied = copy_dir(src, dst, 0, false)?;
+    let copied = copy_dir(src, dst, 0, false, &CopyAs::default(), Path::new(""))?;
     let (uid, gid) = owner(&top);
     rfs::fchown(dst, uid, gid)?;
     rfs::fchmod(dst, mode_of(&top))?;
@@ -74,7 +76,25 @@ pub fn copy_tree(src: &OwnedFd, dst: &OwnedFd) -> io::Result<u64> {
 
 /// With `merge`, entries already in `dst` are replaced (a directory is merged into), as
 /// `cp` does; otherwise `dst` must not have them.
-fn copy_dir(src: &OwnedFd, dst: &OwnedFd, depth: usize, merge: bool) -> io::Result<u64> {
+/// How a copy writes what it copies, beyond the source's own metadata.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CopyAs<'a> {
+    /// Every copied entry's owner instead of its source's (`cp`'s `--archive`).
+    pub owner: Option<(u32, u32)>,
+    /// Source directories (paths from the copy's top, the top's own name first) that a tar
+    /// only implied: one already at the destination keeps its mode, owner and times (the
+    /// archive said nothing of it); a new one is made 0755, as Docker makes them.
+    pub implied: Option<&'a HashSet<PathBuf>>,
+}
+
+fn copy_dir(
+    src: &OwnedFd,
+    dst: &OwnedFd,
+    depth: usize,
+    merge: bool,
+    how: &CopyAs,
+    rel: &Path,
+) -> io::Result<u64> {
     if depth > MAX_DEPTH {
         return Err(io::Error::other(format!(
             "more than {MAX_DEPTH} directory levels"
@@ -82,12 +102,14 @@ fn copy_dir(src: &OwnedFd, dst: &OwnedFd, depth: usize, merge: bool) -> io::Resu
     }
     let mut copied = 0;
     for name in entries(src)? {
-        copied += copy_one(src, &name, dst, &name, depth, merge)?;
+        copied += copy_one(src, &name, dst, &name, depth, merge, how, &rel.join(&name))?;
     }
     Ok(copied)
 }
 
-/// Copy one entry of `src` named `name` into `dst` as `to_name`; how many were copied.
+/// Copy one entry of `src` named `name` (at `rel` from the copy's top) into `dst` as
+/// `to_name`; how many were copied.
+#[allow(clippy::too_many_arguments)]
 fn copy_one(
     src: &OwnedFd,
     name: &OsStr,
@@ -95,10 +117,15 @@ fn copy_one(
     to_name: &OsStr,
     depth: usize,
     merge: bool,
+    how: &CopyAs,
+    rel: &Path,
 ) -> io::Result<u64> {
     let mut copied = 0;
     let stat = rfs::statat(src, name, AtFlags::SYMLINK_NOFOLLOW)?;
-    let (uid, gid) = owner(&stat);
+    let (uid, gid) = match how.owner {
+        Some((uid, gid)) => (Some(rfs::Uid::from_raw(uid)), Some(rfs::Gid::from_raw(gid))),
+        None => owner(&stat),
+    };
     let kind = FileType::from_raw_mode(stat.st_mode);
     if merge {
         // What is there already gives way, unless both are directories. A symlink is
@@ -112,17 +139,27 @@ fn copy_one(
     }
     match kind {
         FileType::Directory => {
-            match rfs::mkdirat(dst, to_name, Mode::from_raw_mode(0o700)) {
-                Err(rustix::io::Errno::EXIST) if merge => {}
-                other => other?,
-            }
+            let existed = match rfs::mkdirat(dst, to_name, Mode::from_raw_mode(0o700)) {
+                Err(rustix::io::Errno::EXIST) if merge => true,
+                other => {
+                    other?;
+                    false
+                }
+            };
             let from = rfs::openat(src, name, DIR_FLAGS, Mode::empty())?;
             let to = rfs::openat(dst, to_name, DIR_FLAGS, Mode::empty())?;
-            copied += copy_dir(&from, &to, depth + 1, merge)?;
-            rfs::fchown(&to, uid, gid)?;
-            rfs::fchmod(&to, mode_of(&stat))?;
-            // After the entries, whose copies changed it.
-            rfs::futimens(&to, &times_of(&stat))?;
+            copied += copy_dir(&from, &to, depth + 1, merge, how, rel)?;
+            let implied = how.implied.is_some_and(|set| set.contains(rel));
+            if !(implied && existed) {
+                rfs::fchown(&to, uid, gid)?;
+                if implied {
+                    rfs::fchmod(&to, Mode::from_raw_mode(0o755))?;
+                } else {
+                    rfs::fchmod(&to, mode_of(&stat))?;
+                    // After the entries, whose copies changed it.
+                    rfs::futimens(&to, &times_of(&stat))?;
+                }
+            }
         }
         FileType::RegularFile => {
             let from = rfs::openat(
@@ -160,7 +197,18 @@ fn copy_one(
 /// `cp`: copy the entry `name` of `src` into `dst` as `to_name`, replacing what is there
 /// (a directory is merged into a directory). Never follows a symlink on either side.
 pub fn copy_entry(src: &OwnedFd, name: &OsStr, dst: &OwnedFd, to_name: &OsStr) -> io::Result<u64> {
-    copy_one(src, name, dst, to_name, 0, true)
+    copy_entry_as(src, name, dst, to_name, &CopyAs::default())
+}
+
+/// `copy_entry`, written as `how` says.
+pub fn copy_entry_as(
+    src: &OwnedFd,
+    name: &OsStr,
+    dst: &OwnedFd,
+    to_name: &OsStr,
+    how: &CopyAs,
+) -> io::Result<u64> {
+    copy_one(src, name, dst, to_name, 0, true, how, Path::new(name))
 }
 
 /// Give everything under `dir`, and `dir` itself, to `uid:gid`; symbolic links are

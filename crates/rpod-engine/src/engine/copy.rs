@@ -394,6 +394,8 @@ impl Engine {
         // A tar is unpacked on the host first (into rpod's own scratch directory), then
         // copied like a directory's contents.
         let staging;
+        // For a tar: the directories it only implies.
+        let mut implied = None;
         let (src_dir, src_name, contents) = match from {
             HostSource::Path(source) => {
                 // `DIR/.` (which Path's parsing drops): the directory's contents.
@@ -423,9 +425,11 @@ impl Engine {
             HostSource::Tar(reader) => {
                 staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
                 let space = self.roots.space_guard();
-                let size = crate::scratch::unpack_tar(reader, staging.path(), "-", false, &space)?;
+                let (size, listed) =
+                    crate::scratch::unpack_tar_listing(reader, staging.path(), "-", false, &space)?;
                 // The container gets a second copy.
                 space.check(size).map_err(EngineError::NoSpace)?;
+                implied = Some(implied_dirs(staging.path(), &listed)?);
                 let dir = tree_copy::open_dir(staging.path())
                     .map_err(|e| copy_err("opening", staging.path(), e))?;
                 (dir, OsString::from("."), true)
@@ -492,12 +496,17 @@ impl Engine {
                 None
             };
             for (name, entry) in writes {
-                write_entry(src_parent, &name, &entry)
+                // Owned as asked as they are written (never what was there already, into
+                // which a directory is merged); a mount's top stays the host's.
+                let how = tree_copy::CopyAs {
+                    owner: owner
+                        .as_ref()
+                        .filter(|_| !entry.mount_top)
+                        .map(|user| (user.uid, user.gid)),
+                    implied: implied.as_ref(),
+                };
+                write_entry(src_parent, &name, &entry, &how)
                     .map_err(|e| copy_err("copying into the container at", &entry.path, e))?;
-                if let Some(user) = owner.as_ref().filter(|_| !entry.mount_top) {
-                    chown_entry(&entry.dir, &entry.name, user.uid, user.gid)
-                        .map_err(|e| copy_err("changing the owner of", &entry.path, e))?;
-                }
             }
             Ok(())
         })
@@ -576,7 +585,12 @@ impl Engine {
 
 /// Write the host entry `name` of `src` at `entry`: a mount's top file in place (its inode
 /// is what the container has mounted), anything else replaced or merged (`tree_copy`).
-fn write_entry(src: &OwnedFd, name: &OsStr, entry: &Entry) -> std::io::Result<u64> {
+fn write_entry(
+    src: &OwnedFd,
+    name: &OsStr,
+    entry: &Entry,
+    how: &tree_copy::CopyAs,
+) -> std::io::Result<u64> {
     if entry.mount_top && entry.kind == Some(FileType::RegularFile) {
         let from = rfs::openat(
             src,
@@ -599,18 +613,60 @@ fn write_entry(src: &OwnedFd, name: &OsStr, entry: &Entry) -> std::io::Result<u6
     if name == "." {
         // A directory's contents into a new directory of the entry's name.
         let inner = tree_copy::open_dir_at(src, name)?;
-        match rfs::mkdirat(&entry.dir, &entry.name, rfs::Mode::from_raw_mode(0o755)) {
-            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+        let made = match rfs::mkdirat(&entry.dir, &entry.name, rfs::Mode::from_raw_mode(0o700)) {
+            Ok(()) => true,
+            Err(rustix::io::Errno::EXIST) => false,
             Err(e) => return Err(e.into()),
-        }
+        };
         let into = entry.open_dir()?;
         let mut copied = 0;
         for child in tree_copy::entries(&inner)? {
-            copied += tree_copy::copy_entry(&inner, &child, &into, &child)?;
+            copied += tree_copy::copy_entry_as(&inner, &child, &into, &child, how)?;
+        }
+        if made {
+            // The new directory is the source directory's copy (a tar's staging, rpod's
+            // own, stands for a plain 0755 directory), owned as asked.
+            let stat = rfs::fstat(&inner)?;
+            let (uid, gid) = how.owner.unwrap_or((stat.st_uid, stat.st_gid));
+            rfs::fchown(
+                &into,
+                Some(rfs::Uid::from_raw(uid)),
+                Some(rfs::Gid::from_raw(gid)),
+            )?;
+            let mode = if how.implied.is_some() {
+                0o755
+            } else {
+                stat.st_mode & 0o7777
+            };
+            rfs::fchmod(&into, rfs::Mode::from_raw_mode(mode))?;
         }
         return Ok(copied);
     }
-    tree_copy::copy_entry(src, name, &entry.dir, &entry.name)
+    tree_copy::copy_entry_as(src, name, &entry.dir, &entry.name, how)
+}
+
+/// The directories in a tar's staging that the tar only implied (`listed` are those it
+/// has entries for), as paths from the staging's top.
+fn implied_dirs(
+    staging: &Path,
+    listed: &std::collections::HashSet<PathBuf>,
+) -> Result<std::collections::HashSet<PathBuf>> {
+    let mut implied = std::collections::HashSet::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let here = staging.join(&relative);
+        for entry in fs::read_dir(&here).map_err(|e| copy_err("reading", &here, e))? {
+            let entry = entry.map_err(|e| copy_err("reading", &here, e))?;
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let path = relative.join(entry.file_name());
+                if !listed.contains(&path) {
+                    implied.insert(path.clone());
+                }
+                pending.push(path);
+            }
+        }
+    }
+    Ok(implied)
 }
 
 /// The entry a source path names (a link at the end not followed); a missing one is
@@ -680,20 +736,4 @@ fn host_target(dest: &Path) -> Result<(OwnedFd, Option<OsString>)> {
         .unwrap_or(Path::new("."));
     let dir = host_dir(parent)?;
     Ok((dir, Some(name_of(dest)?)))
-}
-
-/// Give `name` in `dir` (a whole tree for a directory) to `uid:gid`, never through a link.
-fn chown_entry(dir: &OwnedFd, name: &OsStr, uid: u32, gid: u32) -> std::io::Result<()> {
-    if kind_at(dir, name) == Some(FileType::Directory) {
-        let inner = tree_copy::open_dir_at(dir, name)?;
-        return tree_copy::chown_tree(&inner, uid, gid);
-    }
-    rfs::chownat(
-        dir,
-        name,
-        Some(rfs::Uid::from_raw(uid)),
-        Some(rfs::Gid::from_raw(gid)),
-        AtFlags::SYMLINK_NOFOLLOW,
-    )
-    .map_err(Into::into)
 }
