@@ -103,6 +103,13 @@ fn build_runs_copies_and_stages_into_one_image() {
             .map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
     };
     assert_eq!(owner_of("hello.txt").as_deref(), Some("0"), "{listing}");
+    // A directory the ADDed archive only implies is a plain 0755 one.
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("drwxr-xr-x") && l.ends_with(" unpacked")),
+        "{listing}"
+    );
     // A directory copied into keeps its mode (/tmp stays sticky and open to all); a copy
     // keeps its source's time.
     assert!(
