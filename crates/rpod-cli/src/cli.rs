@@ -1826,6 +1826,13 @@ pub struct BuildArgs {
     /// Accepted: rpod keeps no cache of steps, every build runs every step.
     #[arg(long)]
     pub no_cache: bool,
+    /// When base images are pulled: missing (the default), always (also --pull alone or
+    /// true), never (or false).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "always")]
+    pub pull: Option<String>,
+    /// The image format: only oci (rpod writes OCI images).
+    #[arg(long)]
+    pub format: Option<String>,
     /// Remove the steps' containers (always done; `--rm=false` is refused).
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
     pub rm: bool,

@@ -164,6 +164,11 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
     symlink(rpod.dir.path().join("outside"), dir.join("escape")).unwrap();
     let images_before = rpod.ok(&["images", "-aq"]);
     let ctx = dir.display().to_string();
+    let file_with = |containerfile: &str| {
+        let file = dir.join("Containerfile.pull");
+        fs::write(&file, containerfile).unwrap();
+        file.display().to_string()
+    };
     let build = |containerfile: &str| {
         let file = dir.join("Containerfile.test");
         fs::write(&file, containerfile).unwrap();
@@ -197,6 +202,28 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
     fs::write(dir.join("Containerfile"), "FROM demo AS one\nRUN true\n").unwrap();
     let err = rpod.fails(&["build", "--target", "nosuch", &ctx], 125);
     assert!(err.contains("--target nosuch"), "{err}");
+    // --pull: never refuses what is missing; always pulls what is there (here from a
+    // registry that does not answer), missing (the default) takes the local image.
+    let err = rpod.fails(
+        &[
+            "build",
+            "--pull=never",
+            "-f",
+            &file_with("FROM nosuch\n"),
+            &ctx,
+        ],
+        125,
+    );
+    assert!(err.contains("--pull=never"), "{err}");
+    rpod.ok(&["tag", "demo", "localhost:1/local-only"]);
+    let local_only = file_with("FROM localhost:1/local-only\nRUN true\n");
+    let err = rpod.fails(&["build", "--pull", "-f", &local_only, &ctx], 125);
+    assert!(err.contains("localhost:1"), "{err}");
+    let built = rpod.ok(&["build", "-q", "-f", &local_only, &ctx]);
+    rpod.ok(&["rmi", built.trim(), "localhost:1/local-only"]);
+    let err = rpod.fails(&["build", "--format", "docker", &ctx], 125);
+    assert!(err.contains("OCI"), "{err}");
+    rpod.fails(&["build", "--pull=sometimes", &ctx], 125);
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(rpod.ok(&["images", "-aq"]), images_before);
     let err = rpod.fails(

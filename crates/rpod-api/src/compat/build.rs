@@ -184,6 +184,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         capture_run_output: true,
         labels,
         step_labels: BTreeMap::new(),
+        pull: rpod_engine::BuildPull::Missing,
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

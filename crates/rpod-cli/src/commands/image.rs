@@ -43,6 +43,32 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         )
         .into());
     }
+    match args.format.as_deref() {
+        None | Some("oci") => {}
+        Some("docker") => {
+            return Err(rpod_engine::EngineError::NotSupported(
+                "build --format docker (rpod writes OCI images)".into(),
+            )
+            .into())
+        }
+        Some(other) => return Err(usage(format!("invalid --format {other:?}: oci or docker"))),
+    }
+    let pull = match args.pull.as_deref() {
+        None | Some("missing") => rpod_engine::BuildPull::Missing,
+        Some("always") | Some("true") => rpod_engine::BuildPull::Always,
+        Some("never") | Some("false") => rpod_engine::BuildPull::Never,
+        Some("newer") => {
+            return Err(rpod_engine::EngineError::NotSupported(
+                "build --pull=newer (missing, always and never are)".into(),
+            )
+            .into())
+        }
+        Some(other) => {
+            return Err(usage(format!(
+                "invalid --pull {other:?}: missing, always or never"
+            )))
+        }
+    };
     let containerfile = match &args.file {
         Some(file) => file.clone(),
         None => ["Containerfile", "Dockerfile"]
@@ -91,6 +117,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             BUILD_STEP_LABEL.to_string(),
             rpod_engine::names::random_id(),
         )]),
+        pull,
     };
     let quiet = args.quiet;
     let record = build_interruptible(engine, &options, &mut |line| {

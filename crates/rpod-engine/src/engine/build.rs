@@ -39,6 +39,20 @@ pub struct BuildOptions {
     /// Labels for the steps' containers (not the image's): how an interrupted build's
     /// caller finds the container of the step that was running.
     pub step_labels: BTreeMap<String, String>,
+    /// When base images are pulled (`--pull`).
+    pub pull: BuildPull,
+}
+
+/// `build --pull`: when a FROM or `COPY --from` image is pulled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BuildPull {
+    /// When it is not in the store (podman's default).
+    #[default]
+    Missing,
+    /// Every time: a pull that fails fails the build.
+    Always,
+    /// Never: a missing image is an error.
+    Never,
 }
 
 /// A stage being built.
@@ -394,16 +408,26 @@ impl Builder<'_> {
             .map(|(_, id)| id.clone())
     }
 
-    /// An image by name: the local one, else pulled.
+    /// An image by name: the local one, else pulled (as `--pull` says).
     fn image(&self, name: &str, progress: &mut dyn FnMut(&str)) -> Result<String> {
+        let mut pull = || {
+            self.engine.pull_image(
+                name,
+                &crate::image::registry::PullOptions::default(),
+                progress,
+            )
+        };
+        if self.options.pull == BuildPull::Always {
+            pull()?;
+            return Ok(self.engine.resolve_image(name)?.id);
+        }
         match self.engine.resolve_image(name) {
             Ok(record) => Ok(record.id),
+            Err(EngineError::NoSuchImage(_)) if self.options.pull == BuildPull::Never => Err(
+                EngineError::NoSuchImage(format!("{name} (not in the store, and --pull=never)")),
+            ),
             Err(EngineError::NoSuchImage(_)) => {
-                self.engine.pull_image(
-                    name,
-                    &crate::image::registry::PullOptions::default(),
-                    progress,
-                )?;
+                pull()?;
                 Ok(self.engine.resolve_image(name)?.id)
             }
             Err(e) => Err(e),

@@ -41,7 +41,7 @@ mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
-pub use build::BuildOptions;
+pub use build::{BuildOptions, BuildPull};
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
 pub use kube::{PlayOptions, PlayedPod};
