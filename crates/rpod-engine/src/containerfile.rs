@@ -132,6 +132,69 @@ fn instruction(line: usize, text: &str) -> Result<Instruction> {
     })
 }
 
+fn is_name(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The variable that `chars[i]` (a `$`) begins: its value and the index after it; `None`
+/// when no name follows (the `$` is itself).
+fn variable_at(
+    chars: &[char],
+    i: usize,
+    vars: &BTreeMap<String, String>,
+    line: usize,
+    text: &str,
+) -> Result<Option<(String, usize)>> {
+    match chars.get(i + 1) {
+        Some('{') => {
+            // The matching brace: a default may hold `${...}` of its own.
+            let mut depth = 0usize;
+            let close = chars[i + 2..]
+                .iter()
+                .position(|c| match c {
+                    '{' => {
+                        depth += 1;
+                        false
+                    }
+                    '}' if depth == 0 => true,
+                    '}' => {
+                        depth -= 1;
+                        false
+                    }
+                    _ => false,
+                })
+                .ok_or_else(|| bad(line, format!("no closing brace in {text:?}")))?;
+            let inner: String = chars[i + 2..i + 2 + close].iter().collect();
+            let (name, modifier) = match inner.find(":-").or_else(|| inner.find(":+")) {
+                Some(at) => (&inner[..at], Some((&inner[at..at + 2], &inner[at + 2..]))),
+                None => (inner.as_str(), None),
+            };
+            if name.is_empty() || !name.chars().all(is_name) {
+                return Err(bad(line, format!("bad substitution ${{{inner}}}")));
+            }
+            let value = vars.get(name).map(String::as_str).unwrap_or("");
+            let value = match modifier {
+                None => value.to_string(),
+                Some((":-", default)) if value.is_empty() => expand(default, vars, line)?,
+                Some((":-", _)) => value.to_string(),
+                Some((_, other)) if !value.is_empty() => expand(other, vars, line)?,
+                Some(_) => String::new(),
+            };
+            Ok(Some((value, i + close + 3)))
+        }
+        Some(n) if is_name(*n) => {
+            let end = chars[i + 1..]
+                .iter()
+                .position(|c| !is_name(*c))
+                .map_or(chars.len(), |p| i + 1 + p);
+            let name: String = chars[i + 1..end].iter().collect();
+            let value = vars.get(&name).cloned().unwrap_or_default();
+            Ok(Some((value, end)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Put the values of `vars` into `text`: `$NAME`, `${NAME}`, `${NAME:-default}` (the
 /// default when unset or empty), `${NAME:+other}` (other when set and not empty); `\$` is
 /// a dollar sign. Unknown names are empty, as in Docker.
@@ -139,7 +202,6 @@ pub fn expand(text: &str, vars: &BTreeMap<String, String>, line: usize) -> Resul
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut i = 0;
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
     while i < chars.len() {
         let c = chars[i];
         if c == '\\' && chars.get(i + 1) == Some(&'$') {
@@ -147,66 +209,15 @@ pub fn expand(text: &str, vars: &BTreeMap<String, String>, line: usize) -> Resul
             i += 2;
             continue;
         }
-        if c != '$' {
-            out.push(c);
-            i += 1;
-            continue;
-        }
-        match chars.get(i + 1) {
-            Some('{') => {
-                // The matching brace: a default may hold `${...}` of its own.
-                let mut depth = 0usize;
-                let close = chars[i + 2..]
-                    .iter()
-                    .position(|c| match c {
-                        '{' => {
-                            depth += 1;
-                            false
-                        }
-                        '}' if depth == 0 => true,
-                        '}' => {
-                            depth -= 1;
-                            false
-                        }
-                        _ => false,
-                    })
-                    .ok_or_else(|| bad(line, format!("no closing brace in {text:?}")))?;
-                let inner: String = chars[i + 2..i + 2 + close].iter().collect();
-                let (name, modifier) = match inner.find(":-").or_else(|| inner.find(":+")) {
-                    Some(at) => (&inner[..at], Some((&inner[at..at + 2], &inner[at + 2..]))),
-                    None => (inner.as_str(), None),
-                };
-                if name.is_empty() || !name.chars().all(is_name) {
-                    return Err(bad(line, format!("bad substitution ${{{inner}}}")));
-                }
-                let value = vars.get(name).map(String::as_str).unwrap_or("");
-                match modifier {
-                    None => out.push_str(value),
-                    Some((":-", default)) if value.is_empty() => {
-                        out.push_str(&expand(default, vars, line)?)
-                    }
-                    Some((":-", _)) => out.push_str(value),
-                    Some((_, other)) if !value.is_empty() => {
-                        out.push_str(&expand(other, vars, line)?)
-                    }
-                    Some(_) => {}
-                }
-                i += close + 3;
-            }
-            Some(n) if is_name(*n) => {
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|c| !is_name(*c))
-                    .map_or(chars.len(), |p| i + 1 + p);
-                let name: String = chars[i + 1..end].iter().collect();
-                out.push_str(vars.get(&name).map(String::as_str).unwrap_or(""));
-                i = end;
-            }
-            _ => {
-                out.push('$');
-                i += 1;
+        if c == '$' {
+            if let Some((value, next)) = variable_at(&chars, i, vars, line, text)? {
+                out.push_str(&value);
+                i = next;
+                continue;
             }
         }
+        out.push(c);
+        i += 1;
     }
     Ok(out)
 }
@@ -214,28 +225,58 @@ pub fn expand(text: &str, vars: &BTreeMap<String, String>, line: usize) -> Resul
 /// Words separated by blanks, with quotes (`"a b"`, `'a b'`) and backslash escapes
 /// removed, as Docker splits COPY's paths and ENV's pairs.
 pub fn words(text: &str, line: usize) -> Result<Vec<String>> {
+    split_words(text, None, line)
+}
+
+/// `words`, each with the values of `vars` put in as Docker does for ENV and LABEL: a word
+/// at a time (a value with blanks stays in its word), not within single quotes, and not
+/// after a backslash.
+pub fn expanded_words(
+    text: &str,
+    vars: &BTreeMap<String, String>,
+    line: usize,
+) -> Result<Vec<String>> {
+    split_words(text, Some(vars), line)
+}
+
+fn split_words(
+    text: &str,
+    vars: Option<&BTreeMap<String, String>>,
+    line: usize,
+) -> Result<Vec<String>> {
+    let chars: Vec<char> = text.chars().collect();
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
     let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if c == '$' && quote != Some('\'') {
+            if let Some(vars) = vars {
+                if let Some((value, next)) = variable_at(&chars, i - 1, vars, line, text)? {
+                    word.push_str(&value);
+                    in_word = true;
+                    i = next;
+                    continue;
+                }
+            }
+        }
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => match chars.next() {
-                Some(next) => word.push(next),
-                None => word.push('\\'),
-            },
+            (Some('"'), '\\') => {
+                word.push(chars.get(i).copied().unwrap_or('\\'));
+                i += 1;
+            }
             (Some(_), c) => word.push(c),
             (None, '"' | '\'') => {
                 quote = Some(c);
                 in_word = true;
             }
             (None, '\\') => {
-                match chars.next() {
-                    Some(next) => word.push(next),
-                    None => word.push('\\'),
-                }
+                word.push(chars.get(i).copied().unwrap_or('\\'));
+                i += 1;
                 in_word = true;
             }
             (None, c) if c.is_whitespace() => {
@@ -259,9 +300,13 @@ pub fn words(text: &str, line: usize) -> Result<Vec<String>> {
     Ok(words)
 }
 
-/// ENV's and LABEL's pairs: `KEY=VALUE ...` (quotes allowed), or the old `KEY VALUE` form
-/// whose value is the rest of the line.
-pub fn pairs(text: &str, line: usize) -> Result<Vec<(String, String)>> {
+/// ENV's and LABEL's pairs, with `vars` put in: `KEY=VALUE ...` (quotes allowed), or the
+/// old `KEY VALUE` form whose value is the rest of the line.
+pub fn pairs(
+    text: &str,
+    vars: &BTreeMap<String, String>,
+    line: usize,
+) -> Result<Vec<(String, String)>> {
     let text = text.trim();
     let first = text.split_whitespace().next().unwrap_or("");
     if !first.contains('=') {
@@ -269,9 +314,9 @@ pub fn pairs(text: &str, line: usize) -> Result<Vec<(String, String)>> {
             .split_once(char::is_whitespace)
             .ok_or_else(|| bad(line, format!("{text:?} needs KEY=VALUE or KEY VALUE")))?;
         let key = words(key, line)?.concat();
-        return Ok(vec![(key, value.trim().to_string())]);
+        return Ok(vec![(key, expand(value.trim(), vars, line)?)]);
     }
-    words(text, line)?
+    expanded_words(text, vars, line)?
         .into_iter()
         .map(|word| match word.split_once('=') {
             Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
@@ -445,7 +490,7 @@ mod tests {
         );
         assert!(words("\"open", 1).is_err());
         assert_eq!(
-            pairs(r#"A=1 B="two words" C=x\ y"#, 1).unwrap(),
+            pairs(r#"A=1 B="two words" C=x\ y"#, &BTreeMap::new(), 1).unwrap(),
             [
                 ("A".to_string(), "1".to_string()),
                 ("B".to_string(), "two words".to_string()),
@@ -453,10 +498,28 @@ mod tests {
             ]
         );
         assert_eq!(
-            pairs("PATH /usr/bin:/bin  and more", 1).unwrap(),
+            pairs("PATH /usr/bin:/bin  and more", &BTreeMap::new(), 1).unwrap(),
             [("PATH".to_string(), "/usr/bin:/bin  and more".to_string())]
         );
-        assert!(pairs("A=1 =2", 1).is_err());
-        assert!(pairs("ALONE", 1).is_err());
+        assert!(pairs("A=1 =2", &BTreeMap::new(), 1).is_err());
+        assert!(pairs("ALONE", &BTreeMap::new(), 1).is_err());
+        // Variables a word at a time: a value with blanks stays in its word; none within
+        // single quotes or after a backslash; the old form's value is put in whole.
+        let vars = BTreeMap::from([("B".to_string(), "x y".to_string())]);
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(
+            pairs(r#"A=$B E="$B c" D='$B' F=\$B G=${B}z"#, &vars, 1).unwrap(),
+            [
+                pair("A", "x y"),
+                pair("E", "x y c"),
+                pair("D", "$B"),
+                pair("F", "$B"),
+                pair("G", "x yz")
+            ]
+        );
+        assert_eq!(
+            pairs("OLD $B and more", &vars, 1).unwrap(),
+            [pair("OLD", "x y and more")]
+        );
     }
 }

@@ -483,7 +483,8 @@ impl Builder<'_> {
             }
             "COPY" | "ADD" => self.copy_step(stage, instruction, progress)?,
             "ENV" | "LABEL" => {
-                let pairs = containerfile::pairs(&expanded()?, line)?;
+                // Variables put in a word at a time, as Docker does.
+                let pairs = containerfile::pairs(&instruction.args.text(), &stage.vars(), line)?;
                 if instruction.keyword == "ENV" {
                     let mut env = stage.config.env().clone().unwrap_or_default();
                     for (key, value) in pairs {
