@@ -159,17 +159,28 @@ pub fn unpack_tar(
     space: &SpaceGuard,
 ) -> Result<u64> {
     let mut reader = space.reader(input);
-    let mut archive = tar::Archive::new(&mut reader);
+    unpacker(&mut reader, owners)
+        .unpack(dir)
+        .map_err(|e| bad_archive(origin, e))?;
+    Ok(reader.bytes())
+}
+
+/// A tar reader as rpod unpacks hostile archives: modes kept, owners only when asked,
+/// what is there replaced.
+fn unpacker<R: std::io::Read>(input: R, owners: bool) -> tar::Archive<R> {
+    let mut archive = tar::Archive::new(input);
     archive.set_preserve_permissions(true);
     archive.set_preserve_ownerships(owners);
     archive.set_overwrite(true);
-    archive.unpack(dir).map_err(|e| {
-        EngineError::from_io_or(e, |e| EngineError::BadArchive {
-            path: origin.into(),
-            message: e.to_string(),
-        })
-    })?;
-    Ok(reader.bytes())
+    archive
+}
+
+/// An archive's read error: the disk's own (no space, ...) as it is, else the archive's.
+fn bad_archive(origin: &str, e: std::io::Error) -> EngineError {
+    EngineError::from_io_or(e, |e| EngineError::BadArchive {
+        path: origin.into(),
+        message: e.to_string(),
+    })
 }
 
 /// `unpack_tar`, one entry at a time, noting the directories the archive lists itself
@@ -182,20 +193,12 @@ pub fn unpack_tar_listing(
     owners: bool,
     space: &SpaceGuard,
 ) -> Result<(u64, std::collections::HashSet<PathBuf>)> {
-    let bad = |e: std::io::Error| {
-        EngineError::from_io_or(e, |e| EngineError::BadArchive {
-            path: origin.into(),
-            message: e.to_string(),
-        })
-    };
+    let bad = |e: std::io::Error| bad_archive(origin, e);
     let mut reader = space.reader(input);
     let mut listed = std::collections::HashSet::new();
     let mut dir_times = Vec::new();
     {
-        let mut archive = tar::Archive::new(&mut reader);
-        archive.set_preserve_permissions(true);
-        archive.set_preserve_ownerships(owners);
-        archive.set_overwrite(true);
+        let mut archive = unpacker(&mut reader, owners);
         for entry in archive.entries().map_err(bad)? {
             let mut entry = entry.map_err(bad)?;
             let path: PathBuf = entry

@@ -670,9 +670,8 @@ impl Builder<'_> {
                 .iter()
                 .map(|w| containerfile::expand(w, &vars, line))
                 .collect::<Result<Vec<_>>>()?,
-            Args::Text(text) => {
-                containerfile::words(&containerfile::expand(text, &vars, line)?, line)?
-            }
+            // Variables a word at a time, as in ENV (a value with blanks is one path).
+            Args::Text(text) => containerfile::expanded_words(text, &vars, line)?,
         };
         if words.len() < 2 {
             return Err(step_error(instruction, "needs a source and a destination"));
@@ -881,13 +880,17 @@ impl Builder<'_> {
                 // A directory's contents, into the destination (made when missing).
                 self.make_dirs(container, dest)?;
                 (self.context_tar(&path, None)?, dest.to_string())
-            } else if add && meta.is_file() && archive_kind(&path)?.is_some() {
+            } else if let Some(kind) = (add && meta.is_file())
+                .then(|| archive_kind(&path))
+                .transpose()?
+                .flatten()
+            {
                 self.make_dirs(container, dest)?;
                 let file =
                     fs::File::open(&path).map_err(|e| EngineError::io("opening", &path, e))?;
-                let mut reader: Box<dyn std::io::Read> = match archive_kind(&path)? {
-                    Some(Archive::Gzip) => Box::new(flate2::read::GzDecoder::new(file)),
-                    _ => Box::new(file),
+                let mut reader: Box<dyn std::io::Read> = match kind {
+                    Archive::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
+                    Archive::Tar => Box::new(file),
                 };
                 self.engine.copy_into_container(
                     container,
