@@ -18,6 +18,7 @@
 //!
 //! [storage]
 //! keep_free = "5%"                 # free space left when writing images, archives, copies
+//!                                  # (default: 5% of the file system, at most 2 GiB)
 //!
 //! [registries]
 //! search = ["docker.io"]           # where a short name (`busybox`) is pulled from, in order
@@ -241,10 +242,10 @@ mod tests {
     }
 
     #[test]
-    fn keeps_five_percent_free_unless_told_otherwise() {
+    fn keeps_five_percent_up_to_two_gib_free_unless_told_otherwise() {
         assert_eq!(
             EngineConfig::parse("").unwrap().keep_free(),
-            KeepFree::Percent(5)
+            KeepFree::PercentUpTo(5, 2 << 30)
         );
         let config = EngineConfig::parse("[storage]\nkeep_free = \"2g\"\n").unwrap();
         assert_eq!(config.keep_free(), KeepFree::Bytes(2 << 30));

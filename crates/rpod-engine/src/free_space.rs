@@ -27,11 +27,18 @@ const KEEP_INODES_PERCENT: u64 = 1;
 pub enum KeepFree {
     Percent(u8),
     Bytes(u64),
+    /// A share of the size, but never more than so many bytes (the default).
+    PercentUpTo(u8, u64),
 }
+
+/// The default reserve: 5% of the file system, at most 2 GiB. A share alone asks too much
+/// of a large disk (13 GB of a 270 GB one, where a 5 MB image was refused with 12 GB
+/// free); 2 GiB still stops a layer that unpacks to more than the disk holds.
+pub const DEFAULT_KEEP_FREE: KeepFree = KeepFree::PercentUpTo(5, 2 << 30);
 
 impl Default for KeepFree {
     fn default() -> Self {
-        KeepFree::Percent(5)
+        DEFAULT_KEEP_FREE
     }
 }
 
@@ -53,7 +60,10 @@ impl KeepFree {
     }
 
     fn is_off(self) -> bool {
-        matches!(self, KeepFree::Percent(0) | KeepFree::Bytes(0))
+        matches!(
+            self,
+            KeepFree::Percent(0) | KeepFree::Bytes(0) | KeepFree::PercentUpTo(0, _)
+        )
     }
 
     /// The bytes kept free on a file system of `total` bytes.
@@ -61,6 +71,9 @@ impl KeepFree {
         match self {
             KeepFree::Percent(percent) => total / 100 * u64::from(percent),
             KeepFree::Bytes(bytes) => bytes,
+            KeepFree::PercentUpTo(percent, most) => {
+                KeepFree::Percent(percent).bytes_of(total).min(most)
+            }
         }
     }
 }
@@ -70,6 +83,9 @@ impl fmt::Display for KeepFree {
         match self {
             KeepFree::Percent(percent) => write!(f, "{percent}%"),
             KeepFree::Bytes(bytes) => f.write_str(&human::size(*bytes)),
+            KeepFree::PercentUpTo(percent, most) => {
+                write!(f, "{percent}% up to {}", human::size(*most))
+            }
         }
     }
 }
@@ -295,6 +311,11 @@ mod tests {
         }
         assert_eq!(KeepFree::Percent(10).bytes_of(1000), 100);
         assert_eq!(KeepFree::Bytes(7).bytes_of(1000), 7);
+        // The default: 5% of a small disk, 2 GiB of a large one.
+        assert_eq!(DEFAULT_KEEP_FREE.bytes_of(20_000_000_000), 1_000_000_000);
+        assert_eq!(DEFAULT_KEEP_FREE.bytes_of(270_000_000_000), 2 << 30);
+        assert!(!DEFAULT_KEEP_FREE.is_off());
+        assert!(KeepFree::PercentUpTo(0, 1).is_off());
     }
 
     #[test]
