@@ -1404,7 +1404,7 @@ pub struct CommitArgs {
     /// Make the container's volume paths the image's VOLUMEs.
     #[arg(long = "include-volumes")]
     pub include_volumes: bool,
-    /// The image format: oci (docker, with its extra fields, is not written).
+    /// The image format: oci, or docker (which keeps the health check in the image).
     #[arg(short = 'f', long, default_value = "oci")]
     pub format: String,
     pub container: String,
@@ -1830,7 +1830,8 @@ pub struct BuildArgs {
     /// true), never (or false).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "always")]
     pub pull: Option<String>,
-    /// The image format: only oci (rpod writes OCI images).
+    /// The image format: oci (the default, or $BUILDAH_FORMAT), or docker, which keeps
+    /// HEALTHCHECK, ONBUILD and SHELL in the image.
     #[arg(long)]
     pub format: Option<String>,
     /// Remove the steps' containers (always done; `--rm=false` is refused).

@@ -221,8 +221,32 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
     assert!(err.contains("localhost:1"), "{err}");
     let built = rpod.ok(&["build", "-q", "-f", &local_only, &ctx]);
     rpod.ok(&["rmi", built.trim(), "localhost:1/local-only"]);
-    let err = rpod.fails(&["build", "--format", "docker", &ctx], 125);
-    assert!(err.contains("OCI"), "{err}");
+    let err = rpod.fails(&["build", "--format", "v3", &ctx], 125);
+    assert!(err.contains("oci or docker"), "{err}");
+    for (containerfile, says) in [
+        ("FROM demo\nHEALTHCHECK NONE true\n", "NONE takes nothing"),
+        ("FROM demo\nHEALTHCHECK curl x\n", "CMD COMMAND"),
+        (
+            "FROM demo\nHEALTHCHECK --interval=often CMD true\n",
+            "not a duration",
+        ),
+        (
+            "FROM demo\nHEALTHCHECK --retries=-1 CMD true\n",
+            "not a number",
+        ),
+        (
+            "FROM demo\nHEALTHCHECK --frequency=1s CMD true\n",
+            "--frequency",
+        ),
+        ("FROM demo\nONBUILD FROM demo\n", "ONBUILD trigger"),
+        ("FROM demo\nONBUILD ONBUILD RUN true\n", "ONBUILD trigger"),
+    ] {
+        let file = dir.join("Containerfile.test");
+        fs::write(&file, containerfile).unwrap();
+        let path = file.display().to_string();
+        let err = rpod.fails(&["build", "--format", "docker", "-f", &path, &ctx], 125);
+        assert!(err.contains(says), "{containerfile}: {err}");
+    }
     rpod.fails(&["build", "--pull=sometimes", &ctx], 125);
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(rpod.ok(&["images", "-aq"]), images_before);
@@ -310,4 +334,198 @@ fn an_interrupted_build_removes_its_running_step() {
     let status = build.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+/// `--format docker`: HEALTHCHECK, ONBUILD and SHELL kept in the image, as in Docker's;
+/// the image's check is its containers' unless they say otherwise, a build FROM it runs
+/// its triggers and keeps its check and shell; an OCI build warns and keeps none of them;
+/// `commit --format docker` keeps the container's check.
+#[test]
+fn a_docker_format_image_keeps_its_health_check_triggers_and_shell() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    let ctx = dir.display().to_string();
+    let containerfile = |name: &str, text: &str| {
+        fs::write(dir.join(name), text).unwrap();
+        dir.join(name).display().to_string()
+    };
+    let base = containerfile(
+        "Base",
+        "FROM demo\nSHELL [\"/bin/sh\", \"-ec\"]\n\
+         HEALTHCHECK --interval=5s --timeout=2s --retries=2 CMD test -e /tmp/ok\n\
+         ONBUILD RUN echo triggered > /trigger\nCMD [\"sleep\", \"100\"]\n",
+    );
+    rpod.ok(&[
+        "build", "-q", "--format", "docker", "-t", "checked", "-f", &base, &ctx,
+    ]);
+    let check = rpod.ok(&[
+        "image",
+        "inspect",
+        "checked",
+        "--format",
+        "{{json .HealthCheck}}",
+    ]);
+    let check: serde_json::Value = serde_json::from_str(&check).unwrap();
+    assert_eq!(
+        check["Test"],
+        serde_json::json!(["CMD-SHELL", "test -e /tmp/ok"])
+    );
+    assert_eq!(check["Interval"], 5_000_000_000u64);
+    assert_eq!(check["Timeout"], 2_000_000_000u64);
+    assert_eq!(check["Retries"], 2);
+
+    // Its containers are checked with it.
+    rpod.ok(&["run", "-d", "--name", "c", "checked"]);
+    let test = rpod.ok(&[
+        "inspect",
+        "c",
+        "--format",
+        "{{json .Config.Healthcheck.Test}}",
+    ]);
+    assert_eq!(test.trim(), r#"["CMD-SHELL","test -e /tmp/ok"]"#);
+    assert_eq!(rpod.fails(&["healthcheck", "run", "c"], 1), "");
+    rpod.ok(&["exec", "c", "touch", "/tmp/ok"]);
+    rpod.ok(&["healthcheck", "run", "c"]);
+    // Unless told otherwise: none, or another.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "unchecked",
+        "--no-healthcheck",
+        "checked",
+    ]);
+    let err = rpod.fails(&["healthcheck", "run", "unchecked"], 125);
+    assert!(err.contains("no defined healthcheck"), "{err}");
+    rpod.ok(&[
+        "create",
+        "--name",
+        "other",
+        "--health-cmd",
+        "true",
+        "checked",
+    ]);
+    let test = rpod.ok(&[
+        "inspect",
+        "other",
+        "--format",
+        "{{json .Config.Healthcheck.Test}}",
+    ]);
+    assert_eq!(test.trim(), r#"["CMD-SHELL","true"]"#);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "restarts",
+        "--health-on-failure",
+        "restart",
+        "checked",
+    ]);
+    let action = rpod.ok(&[
+        "inspect",
+        "restarts",
+        "--format",
+        "{{.Config.HealthcheckOnFailureAction}}",
+    ]);
+    assert_eq!(action.trim(), "restart");
+    let err = rpod.fails(
+        &["create", "--health-on-failure", "kill", "demo", "true"],
+        125,
+    );
+    assert!(err.contains("needs a health check"), "{err}");
+
+    // A build FROM it runs its trigger, with its shell (`-e`), and keeps its check.
+    let child = containerfile(
+        "Child",
+        "FROM checked\nRUN cat /trigger; set -o | grep errexit\n",
+    );
+    let out = rpod.ok(&[
+        "build", "--format", "docker", "-t", "child", "-f", &child, &ctx,
+    ]);
+    assert!(out.contains("ONBUILD RUN echo triggered"), "{out}");
+    assert!(
+        out.contains("triggered\n") && out.contains("errexit"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("errexit") && l.ends_with("on")),
+        "{out}"
+    );
+    let kept = rpod.ok(&[
+        "image",
+        "inspect",
+        "child",
+        "--format",
+        "{{json .HealthCheck.Test}}",
+    ]);
+    assert_eq!(kept.trim(), r#"["CMD-SHELL","test -e /tmp/ok"]"#);
+    // The trigger ran once, in the child's build: the child has none of its own.
+    let grandchild = containerfile("Grandchild", "FROM child\nRUN true\n");
+    let out = rpod.ok(&["build", "--format", "docker", "-f", &grandchild, &ctx]);
+    assert!(!out.contains("ONBUILD"), "{out}");
+
+    // An OCI build says it drops them, and does.
+    let out = rpod.run(&["build", "-t", "plain", "-f", &base, &ctx]);
+    let shown =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("HEALTHCHECK is not kept in an OCI image"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("ONBUILD is not kept in an OCI image"),
+        "{shown}"
+    );
+    rpod.fails(
+        &[
+            "image",
+            "inspect",
+            "plain",
+            "--format",
+            "{{json .HealthCheck}}",
+        ],
+        125,
+    );
+
+    // commit --format docker keeps the container's own check (or none, as it was told).
+    rpod.ok(&["commit", "--format", "docker", "other", "from-other"]);
+    let test = rpod.ok(&[
+        "image",
+        "inspect",
+        "from-other",
+        "--format",
+        "{{json .HealthCheck.Test}}",
+    ]);
+    assert_eq!(test.trim(), r#"["CMD-SHELL","true"]"#);
+    rpod.ok(&[
+        "commit",
+        "--format",
+        "docker",
+        "unchecked",
+        "from-unchecked",
+    ]);
+    let test = rpod.ok(&[
+        "image",
+        "inspect",
+        "from-unchecked",
+        "--format",
+        "{{json .HealthCheck.Test}}",
+    ]);
+    assert_eq!(test.trim(), r#"["NONE"]"#);
+    rpod.ok(&["create", "--name", "none-again", "from-unchecked"]);
+    rpod.fails(&["healthcheck", "run", "none-again"], 125);
+    // An OCI commit keeps none.
+    rpod.ok(&["commit", "other", "oci-commit"]);
+    rpod.fails(
+        &[
+            "image",
+            "inspect",
+            "oci-commit",
+            "--format",
+            "{{json .HealthCheck}}",
+        ],
+        125,
+    );
+    rpod.ok(&["rm", "-f", "-t", "0", "c"]);
 }

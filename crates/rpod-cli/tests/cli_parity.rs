@@ -3552,8 +3552,8 @@ fn commits_squash_and_include_volumes() {
     rpod.ok(&["rmi", "squashed"]);
     rpod.ok(&["load", "-i", &archive]);
     assert_eq!(layers("squashed"), "1");
-    let err = rpod.fails(&["commit", "--format", "docker", "maker", "dockerish"], 125);
-    assert!(err.contains("--format docker"), "{err}");
+    let err = rpod.fails(&["commit", "--format", "v2s1", "maker", "dockerish"], 125);
+    assert!(err.contains("oci or docker"), "{err}");
 }
 
 #[test]

@@ -3410,7 +3410,7 @@ fn docker_builds_images_through_the_service() {
     std::fs::write(dir.join("conf/greeting"), "hello from the context\n").unwrap();
     std::fs::write(
         dir.join("Dockerfile"),
-        "FROM demo\nARG WHO=nobody\nCOPY conf /etc/app/\nRUN echo \"building for $WHO\" && cp /etc/app/greeting /made\nCMD [\"cat\", \"/made\"]\n",
+        "FROM demo\nARG WHO=nobody\nCOPY conf /etc/app/\nRUN echo \"building for $WHO\" && cp /etc/app/greeting /made\nCMD [\"cat\", \"/made\"]\nHEALTHCHECK --interval=3s CMD test -e /made\n",
     )
     .unwrap();
     std::fs::write(
@@ -3456,6 +3456,53 @@ fn docker_builds_images_through_the_service() {
             .trim(),
         "docker"
     );
+    // Docker's builds are Docker-format images: the HEALTHCHECK is kept, and is the
+    // containers' check unless `--no-healthcheck`.
+    let test = r#"["CMD-SHELL","test -e /made"]"#;
+    let shown = |args: &[&str]| service.docker_ok(args).trim().to_string();
+    assert_eq!(
+        shown(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{json .Config.Healthcheck.Test}}",
+            "dbuilt"
+        ]),
+        test
+    );
+    service.docker_ok(&["create", "--name", "checked", "dbuilt", "sleep", "100"]);
+    assert_eq!(
+        shown(&[
+            "inspect",
+            "-f",
+            "{{json .Config.Healthcheck.Test}}",
+            "checked"
+        ]),
+        test
+    );
+    service.docker_ok(&["start", "checked"]);
+    assert_eq!(
+        shown(&["inspect", "-f", "{{.State.Health.Status}}", "checked"]),
+        "starting"
+    );
+    service.rpod.ok(&["healthcheck", "run", "checked"]);
+    assert_eq!(
+        shown(&["inspect", "-f", "{{.State.Health.Status}}", "checked"]),
+        "healthy"
+    );
+    service.docker_ok(&["rm", "-f", "checked"]);
+    service.docker_ok(&[
+        "create",
+        "--name",
+        "unchecked",
+        "--no-healthcheck",
+        "dbuilt",
+    ]);
+    assert_eq!(
+        shown(&["inspect", "-f", "{{json .Config.Healthcheck}}", "unchecked"]),
+        "null"
+    );
+    service.docker_ok(&["rm", "unchecked"]);
     let failing = dir.join("Failing").display().to_string();
     let out = build(&["-f", &failing]);
     assert!(!out.status.success());
@@ -3529,7 +3576,8 @@ fn docker_builds_images_through_the_service() {
 
 /// `podman --remote build` through the service: the context goes as a gzip'd tar with the
 /// Containerfile named in a JSON array, the steps come back and the ID last, which
-/// podman-remote takes; a failing step is its error; the docker format is refused.
+/// podman-remote takes; a failing step is its error; `--format docker` keeps a HEALTHCHECK,
+/// the default OCI format drops it.
 #[test]
 fn podman_remote_builds_images_through_the_service() {
     let service = Service::start();
@@ -3557,11 +3605,27 @@ fn podman_remote_builds_images_through_the_service() {
         String::from_utf8_lossy(&out.stderr).contains("exited with status 5"),
         "{out:?}"
     );
-    let out = service.podman_out(&["build", "--format", "docker", &ctx]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("format"),
-        "{out:?}"
+    std::fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nHEALTHCHECK CMD [\"true\"]\n",
+    )
+    .unwrap();
+    service.podman_ok(&["build", "--format", "docker", "-t", "pdocker", &ctx]);
+    let test = |image: &str| {
+        service.rpod.run(&[
+            "image",
+            "inspect",
+            image,
+            "--format",
+            "{{json .HealthCheck.Test}}",
+        ])
+    };
+    let kept = test("pdocker");
+    assert_eq!(
+        String::from_utf8_lossy(&kept.stdout).trim(),
+        r#"["CMD","true"]"#
     );
+    service.podman_ok(&["build", "-t", "poci", &ctx]);
+    assert!(!test("poci").status.success());
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }

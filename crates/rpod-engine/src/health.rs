@@ -140,6 +140,30 @@ impl HealthCheck {
         }))
     }
 
+    /// The check as Docker's `HealthConfig` (times in nanoseconds): what inspect shows and
+    /// a Docker-format image config holds.
+    pub fn to_api(&self) -> serde_json::Value {
+        let nanos = |secs: u64| secs.saturating_mul(1_000_000_000);
+        serde_json::json!({
+            "Test": self.test,
+            "Interval": nanos(self.interval_secs),
+            "Timeout": nanos(self.timeout_secs),
+            "StartPeriod": nanos(self.start_period_secs),
+            "Retries": self.retries,
+        })
+    }
+
+    /// Whether a `HealthConfig` turns checks off (`Test: ["NONE"]`, as `--no-healthcheck`
+    /// sends it), the image's included.
+    pub fn api_disables(value: &serde_json::Value) -> bool {
+        value
+            .get("Test")
+            .and_then(serde_json::Value::as_array)
+            .and_then(|test| test.first())
+            .and_then(serde_json::Value::as_str)
+            == Some("NONE")
+    }
+
     /// What to run in the container.
     pub fn argv(&self) -> Vec<String> {
         match self.test.first().map(String::as_str) {

@@ -427,16 +427,7 @@ impl ContainerInspect {
                     .healthcheck
                     .as_ref()
                     .map_or("none", |h| h.on_failure.as_str()),
-                healthcheck: c.healthcheck.as_ref().map(|h| {
-                    let nanos = |secs: u64| secs.saturating_mul(1_000_000_000);
-                    serde_json::json!({
-                        "Test": h.test,
-                        "Interval": nanos(h.interval_secs),
-                        "Timeout": nanos(h.timeout_secs),
-                        "StartPeriod": nanos(h.start_period_secs),
-                        "Retries": h.retries,
-                    })
-                }),
+                healthcheck: c.healthcheck.as_ref().map(|h| h.to_api()),
                 annotations: c.annotations.clone(),
                 umask: format!("{:04o}", c.umask.unwrap_or(crate::spec::DEFAULT_UMASK)),
                 create_command: c.create_command.clone(),
@@ -615,6 +606,9 @@ pub struct ImageInspect {
     pub author: String,
     /// The comment of the newest history entry (`commit -m`, `import -m`).
     pub comment: String,
+    /// A Docker-format image's health check, where podman's inspect shows it.
+    #[serde(rename = "HealthCheck", skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<serde_json::Value>,
 }
 
 impl ImageInspect {
@@ -660,6 +654,7 @@ impl ImageInspect {
                 .and_then(|h| h.last())
                 .and_then(|h| h.comment().clone())
                 .unwrap_or_default(),
+            health_check: info.docker.healthcheck.clone(),
         }
     }
 }

@@ -78,8 +78,25 @@ fn dockerfile_param(ex: &Exchange) -> ApiResult<String> {
     })
 }
 
-/// Refuse the network, format and pull choices rpod's build does not make: the docker
-/// CLI names a network mode, podman-remote numbers it and sends its format and pull policy.
+/// The image format: podman-remote names it as a manifest type (OCI by default); the
+/// docker CLI's builds make Docker-format images (which keep a HEALTHCHECK).
+fn output_format(ex: &Exchange) -> ApiResult<rpod_engine::image::ImageFormat> {
+    use rpod_engine::image::ImageFormat;
+    match ex.req.query("outputformat").unwrap_or("") {
+        "" if ex.flavour == Flavour::Libpod => Ok(ImageFormat::Oci),
+        "" => Ok(ImageFormat::Docker),
+        "application/vnd.oci.image.manifest.v1+json" | "oci" => Ok(ImageFormat::Oci),
+        "application/vnd.docker.distribution.manifest.v2+json" | "docker" => {
+            Ok(ImageFormat::Docker)
+        }
+        other => Err(ApiError::unsupported(format!(
+            "building in the format {other:?} (oci and docker are written)"
+        ))),
+    }
+}
+
+/// Refuse the network and pull choices rpod's build does not make: the docker CLI names a
+/// network mode, podman-remote numbers it and sends its pull policy.
 fn check_choices(ex: &Exchange) -> ApiResult<()> {
     let network = ex.req.query("networkmode").unwrap_or("");
     let default_network = match ex.flavour {
@@ -91,14 +108,6 @@ fn check_choices(ex: &Exchange) -> ApiResult<()> {
         return Err(ApiError::unsupported(format!(
             "build steps on the network {network:?}"
         )));
-    }
-    match ex.req.query("outputformat").unwrap_or("") {
-        "" | "application/vnd.oci.image.manifest.v1+json" | "oci" => {}
-        other => {
-            return Err(ApiError::unsupported(format!(
-                "building in the format {other:?} (rpod writes OCI images)"
-            )))
-        }
     }
     // podman-remote always sends its default /dev/shm size, which is rpod's too.
     match ex.req.query("shmsize").unwrap_or("") {
@@ -120,6 +129,7 @@ fn check_choices(ex: &Exchange) -> ApiResult<()> {
 pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set("build option", REFUSED)?;
     check_choices(ex)?;
+    let format = output_format(ex)?;
     let podman = ex.flavour == Flavour::Libpod;
     let dockerfile = dockerfile_param(ex)?;
     let relative = std::path::Path::new(&dockerfile);
@@ -185,6 +195,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         labels,
         step_labels: BTreeMap::new(),
         pull: rpod_engine::BuildPull::Missing,
+        format,
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

@@ -755,6 +755,10 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
                 .map_err(|e| ApiError::bad_request(e.to_string()))?,
             None => None,
         },
+        no_healthcheck: body
+            .rest
+            .get("Healthcheck")
+            .is_some_and(rpod_engine::health::HealthCheck::api_disables),
         restart,
         log_to_file,
         log_driver_from_config: driver.is_none_or(str::is_empty),
@@ -896,10 +900,13 @@ mod tests {
         .unwrap();
         let check = options.healthcheck.unwrap();
         assert_eq!((check.interval_secs, check.retries), (2, 5));
-        assert!(parse(r#"{"Image":"x","Healthcheck":{"Test":["NONE"]}}"#)
-            .unwrap()
-            .healthcheck
-            .is_none());
+        assert!(!options.no_healthcheck);
+        // `--no-healthcheck`: none, not even the image's.
+        let none = parse(r#"{"Image":"x","Healthcheck":{"Test":["NONE"]}}"#).unwrap();
+        assert!(none.healthcheck.is_none() && none.no_healthcheck);
+        // Nothing said: the image's (the engine's to find).
+        let unsaid = parse(r#"{"Image":"x"}"#).unwrap();
+        assert!(unsaid.healthcheck.is_none() && !unsaid.no_healthcheck);
     }
 
     #[test]

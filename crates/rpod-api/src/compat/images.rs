@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use rpod_engine::image::ArchiveFormat;
+use rpod_engine::image::{ArchiveFormat, ImageFormat};
 use rpod_engine::ImageRemoval;
 
 use super::containers::parse_filters;
@@ -326,13 +326,17 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         // podman-remote's `commit --squash`.
         squash: ex.query_bool("squash")?,
         include_volumes: false,
+        // Docker's images are Docker-format ones (its commit keeps the health check);
+        // podman-remote says which it wants (`format`, oci by default).
+        format: match (text("format"), ex.flavour) {
+            (Some(format), _) => format
+                .parse()
+                .map_err(|e: rpod_engine::EngineError| ApiError::bad_request(e.to_string()))?,
+            (None, Flavour::Libpod) => ImageFormat::Oci,
+            (None, _) => ImageFormat::Docker,
+        },
         ..Default::default()
     };
-    if text("format").is_some_and(|f| f != "oci") {
-        return Err(ApiError::unsupported(
-            "committing in the docker format (rpod writes OCI image configs)",
-        ));
-    }
     let image = context.engine.commit(&container, &options)?;
     ex.json(201, &json!({ "Id": format!("sha256:{}", image.id) }))
 }

@@ -105,24 +105,29 @@ pub fn container_inspect(
         .console_size
         .map(|t| json!([t.height, t.width]))
         .unwrap_or(json!([0, 0]));
+    let mut state = json!({
+        "Status": docker_status(s.status),
+        "Running": base.state.running,
+        "Paused": base.state.paused,
+        "Restarting": false,
+        "OOMKilled": s.oom_killed,
+        "Dead": false,
+        "Pid": s.pid,
+        "ExitCode": s.exit_code.unwrap_or(0),
+        "Error": s.error,
+        "StartedAt": time(s.started_at),
+        "FinishedAt": time(s.finished_at),
+    });
+    // Docker's `State.Health`, for a container with a check (its verdicts, once run).
+    if let (Some(health), Some(fields)) = (&base.state.health, state.as_object_mut()) {
+        fields.insert("Health".into(), json!(health));
+    }
     json!({
         "Id": c.id,
         "Created": time(Some(c.created)),
         "Path": base.path,
         "Args": base.args,
-        "State": {
-            "Status": docker_status(s.status),
-            "Running": base.state.running,
-            "Paused": base.state.paused,
-            "Restarting": false,
-            "OOMKilled": s.oom_killed,
-            "Dead": false,
-            "Pid": s.pid,
-            "ExitCode": s.exit_code.unwrap_or(0),
-            "Error": s.error,
-            "StartedAt": time(s.started_at),
-            "FinishedAt": time(s.finished_at),
-        },
+        "State": state,
         "Image": if c.image_id.is_empty() { String::new() } else { format!("sha256:{}", c.image_id) },
         "ResolvConfPath": "",
         "HostnamePath": "",
@@ -223,6 +228,7 @@ pub fn container_inspect(
             "WorkingDir": c.workdir,
             "Entrypoint": entrypoint(record),
             "OnBuild": null,
+            "Healthcheck": base.config.healthcheck,
             "Labels": c.labels,
             "StopSignal": base.config.stop_signal,
             "StopTimeout": c.stop_timeout,
@@ -316,6 +322,20 @@ pub fn image_summary(info: &ImageInfo) -> Value {
 /// `GET /images/{name}/json`.
 pub fn image_inspect(info: &ImageInfo) -> Value {
     let base = ImageInspect::new(info);
+    let mut config = base.config;
+    // Docker shows its own config fields, which the OCI config lacks, within `Config`.
+    if let Some(fields) = config.as_object_mut() {
+        let docker = &info.docker;
+        if let Some(check) = &docker.healthcheck {
+            fields.insert("Healthcheck".into(), check.clone());
+        }
+        if !docker.on_build.is_empty() {
+            fields.insert("OnBuild".into(), json!(docker.on_build));
+        }
+        if !docker.shell.is_empty() {
+            fields.insert("Shell".into(), json!(docker.shell));
+        }
+    }
     json!({
         "Id": format!("sha256:{}", info.record.id),
         "RepoTags": base.repo_tags,
@@ -325,7 +345,7 @@ pub fn image_inspect(info: &ImageInfo) -> Value {
         "Created": time(base.created),
         "DockerVersion": "",
         "Author": base.author,
-        "Config": base.config,
+        "Config": config,
         "Architecture": base.architecture,
         "Os": base.os,
         "Size": base.size,

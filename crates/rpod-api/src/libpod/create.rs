@@ -623,19 +623,20 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
                     .map_err(|e| ApiError::bad_request(e.to_string()))?,
                 None => None,
             };
-            match (check, on_failure) {
-                (Some(check), on_failure) => Some(rpod_engine::health::HealthCheck {
-                    on_failure,
-                    ..check
-                }),
-                (None, rpod_engine::health::OnFailure::None) => None,
-                (None, _) => {
-                    return Err(ApiError::bad_request(
-                        "an on-failure action needs a health check",
-                    ))
-                }
-            }
+            // Without a check of its own, the image's (which the engine gives the
+            // on-failure action, or refuses it when the image has none).
+            check.map(|check| rpod_engine::health::HealthCheck {
+                on_failure,
+                ..check
+            })
         },
+        no_healthcheck: spec
+            .health_config
+            .as_ref()
+            .is_some_and(rpod_engine::health::HealthCheck::api_disables),
+        image_health_on_failure: rpod_engine::health::OnFailure::from_libpod(
+            spec.health_check_on_failure_action,
+        )?,
         restart: {
             let name = spec.restart_policy.unwrap_or_default();
             let text = match spec.restart_tries {

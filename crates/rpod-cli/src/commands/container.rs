@@ -126,15 +126,10 @@ fn time_zone_file(tz: Option<&str>) -> Result<Option<std::path::PathBuf>, Failur
     Ok(Some(file))
 }
 
-/// `--health-*`: the check, or none.
+/// `--health-*`: the check, or none (then the image's, unless `--no-healthcheck`).
 fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthCheck>, Failure> {
     let on_failure = rpod_engine::health::OnFailure::parse(&args.health_on_failure)?;
     let Some(command) = args.health_cmd.as_deref() else {
-        if on_failure != rpod_engine::health::OnFailure::None {
-            return Err(usage(
-                "--health-on-failure needs a health check (--health-cmd)",
-            ));
-        }
         return Ok(None);
     };
     if args.no_healthcheck {
@@ -522,6 +517,8 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         sdnotify_conmon: args.sdnotify == "conmon",
         secrets,
         healthcheck: health_check(args)?,
+        no_healthcheck: args.no_healthcheck,
+        image_health_on_failure: rpod_engine::health::OnFailure::parse(&args.health_on_failure)?,
         log_size_max: log.max_size,
         log_max_files: log.max_file,
         log_tag: log.tag,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use rpod_engine::tree_diff::DiffSubject;
 use rpod_engine::upper_diff::ChangeKind;
-use rpod_engine::{CommitOptions, Engine, EngineError, HostSource};
+use rpod_engine::{CommitOptions, Engine, HostSource};
 
 use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs, ImageDiffArgs, MountArgs, UnmountArgs};
 use crate::exit::{usage, Outcome};
@@ -75,16 +75,8 @@ fn print_changes(changes: &[rpod_engine::upper_diff::Change], format: Option<&st
 }
 
 pub fn commit(engine: &Engine, args: CommitArgs) -> Outcome {
-    if args.format != "oci" {
-        return Err(crate::exit::Failure::new(
-            crate::exit::ENGINE_ERROR,
-            EngineError::NotSupported(format!(
-                "--format {} (rpod writes OCI image configs)",
-                args.format
-            )),
-        ));
-    }
     let options = CommitOptions {
+        format: args.format.parse().map_err(usage)?,
         name: args.image,
         changes: args.changes,
         message: args.message,

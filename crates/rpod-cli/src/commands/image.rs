@@ -43,16 +43,17 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         )
         .into());
     }
-    match args.format.as_deref() {
-        None | Some("oci") => {}
-        Some("docker") => {
-            return Err(rpod_engine::EngineError::NotSupported(
-                "build --format docker (rpod writes OCI images)".into(),
-            )
-            .into())
-        }
-        Some(other) => return Err(usage(format!("invalid --format {other:?}: oci or docker"))),
-    }
+    // podman's default, and its BUILDAH_FORMAT that changes it.
+    let format = args
+        .format
+        .clone()
+        .or_else(|| {
+            std::env::var("BUILDAH_FORMAT")
+                .ok()
+                .filter(|f| !f.is_empty())
+        })
+        .unwrap_or_else(|| "oci".into());
+    let format: rpod_engine::image::ImageFormat = format.parse().map_err(usage)?;
     let pull = match args.pull.as_deref() {
         None | Some("missing") => rpod_engine::BuildPull::Missing,
         Some("always") | Some("true") => rpod_engine::BuildPull::Always,
@@ -118,6 +119,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             rpod_engine::names::random_id(),
         )]),
         pull,
+        format,
     };
     let quiet = args.quiet;
     let record = build_interruptible(engine, &options, &mut |line| {

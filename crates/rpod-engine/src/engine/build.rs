@@ -41,6 +41,8 @@ pub struct BuildOptions {
     pub step_labels: BTreeMap<String, String>,
     /// When base images are pulled (`--pull`).
     pub pull: BuildPull,
+    /// `--format`: a Docker-format image keeps HEALTHCHECK, ONBUILD and SHELL.
+    pub format: image::ImageFormat,
 }
 
 /// `build --pull`: when a FROM or `COPY --from` image is pulled.
@@ -70,19 +72,36 @@ struct Stage {
     /// The ARGs declared in the stage, with their values.
     args: BTreeMap<String, String>,
     author: Option<String>,
+    /// HEALTHCHECK, ONBUILD and SHELL as a Docker-format image keeps them (the base
+    /// image's health check and shell to begin with; its triggers run, not inherited).
+    docker: image::DockerFields,
 }
 
 impl Stage {
-    fn new(name: Option<String>, image: String, config: Config) -> Stage {
+    fn new(
+        name: Option<String>,
+        image: String,
+        config: Config,
+        base: image::DockerFields,
+    ) -> Stage {
+        let shell = if base.shell.is_empty() {
+            vec!["/bin/sh".into(), "-c".into()]
+        } else {
+            base.shell.clone()
+        };
         Stage {
             name,
             image,
             config,
             config_changed: false,
             cmd_set: false,
-            shell: vec!["/bin/sh".into(), "-c".into()],
+            shell,
             args: BTreeMap::new(),
             author: None,
+            docker: image::DockerFields {
+                on_build: Vec::new(),
+                ..base
+            },
         }
     }
 
@@ -128,6 +147,75 @@ fn not_supported(instruction: &Instruction, what: impl std::fmt::Display) -> Eng
         "Containerfile line {} ({}): {what}",
         instruction.line, instruction.keyword
     ))
+}
+
+/// An ONBUILD trigger that Docker refuses: one that chains, starts a stage or names an
+/// author.
+fn refuse_as_trigger(step: &Instruction) -> Result<()> {
+    match step.keyword.as_str() {
+        "ONBUILD" | "FROM" | "MAINTAINER" => {
+            Err(step_error(step, "is not allowed as an ONBUILD trigger"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A HEALTHCHECK as Docker's `HealthConfig` (times in nanoseconds, 0 for the default):
+/// `NONE`, or `[--interval=D] [--timeout=D] [--start-period=D] [--retries=N] CMD ...`
+/// with the command in exec form (`CMD ["prog", "arg"]`) or shell form.
+fn health_config(instruction: &Instruction) -> Result<serde_json::Value> {
+    let text = instruction.args.text();
+    let text = text.trim();
+    let (kind, command) = text
+        .split_once(char::is_whitespace)
+        .map_or((text, ""), |(kind, rest)| (kind, rest.trim()));
+    if kind.eq_ignore_ascii_case("NONE") {
+        if !command.is_empty() || !instruction.flags.is_empty() {
+            return Err(step_error(
+                instruction,
+                "HEALTHCHECK NONE takes nothing more",
+            ));
+        }
+        return Ok(serde_json::json!({ "Test": ["NONE"] }));
+    }
+    if !kind.eq_ignore_ascii_case("CMD") || command.is_empty() {
+        return Err(step_error(
+            instruction,
+            "HEALTHCHECK [OPTIONS] CMD COMMAND, or HEALTHCHECK NONE",
+        ));
+    }
+    let test: Vec<String> = match serde_json::from_str::<Vec<String>>(command) {
+        Ok(words) if !words.is_empty() => std::iter::once("CMD".to_string()).chain(words).collect(),
+        _ => vec!["CMD-SHELL".into(), command.to_string()],
+    };
+    let mut config = serde_json::json!({ "Test": test });
+    for (flag, value) in &instruction.flags {
+        let (key, number) = match flag.as_str() {
+            "retries" => (
+                "Retries",
+                value.parse::<u64>().map_err(|_| {
+                    step_error(instruction, format!("--retries={value:?} is not a number"))
+                })?,
+            ),
+            _ => {
+                let nanos = crate::human::parse_duration(value)
+                    .and_then(|d| d.num_nanoseconds())
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or_else(|| {
+                        step_error(instruction, format!("--{flag}={value:?} is not a duration"))
+                    })?;
+                let key = match flag.as_str() {
+                    "interval" => "Interval",
+                    "timeout" => "Timeout",
+                    "start-period" => "StartPeriod",
+                    _ => "StartInterval",
+                };
+                (key, nanos)
+            }
+        };
+        config[key] = serde_json::json!(number);
+    }
+    Ok(config)
 }
 
 /// Refuse the flags of an instruction but those named.
@@ -387,13 +475,28 @@ impl Builder<'_> {
         } else {
             self.image(&base, progress)?
         };
-        let config = image::config(&self.engine.roots, &image)?
-            .config()
-            .clone()
-            .unwrap_or_default();
-        let mut stage = Stage::new(name, image, config);
+        let (config, docker) = image::config_and_docker_fields(&self.engine.roots, &image)?;
+        let triggers = docker.on_build.clone();
+        let mut stage = Stage::new(
+            name,
+            image,
+            config.config().clone().unwrap_or_default(),
+            docker,
+        );
         if base == "scratch" {
             stage.config.set_cmd(None);
+        }
+        // The base image's ONBUILD triggers run first, as Docker and buildah run them.
+        for trigger in &triggers {
+            progress(&format!("ONBUILD {trigger}"));
+            for step in containerfile::parse(trigger)? {
+                let step = Instruction {
+                    line: instruction.line,
+                    ..step
+                };
+                refuse_as_trigger(&step)?;
+                self.step(&mut stage, &step, progress)?;
+            }
         }
         Ok(stage)
     }
@@ -525,7 +628,12 @@ impl Builder<'_> {
                 stage.config_changed = true;
             }
             "SHELL" => match &instruction.args {
-                Args::Json(words) if !words.is_empty() => stage.shell = words.clone(),
+                Args::Json(words) if !words.is_empty() => {
+                    stage.shell = words.clone();
+                    self.keep_docker_field(stage, instruction, progress, |docker| {
+                        docker.shell = words.clone()
+                    });
+                }
                 _ => return Err(step_error(instruction, "SHELL takes a JSON array")),
             },
             "ARG" => {
@@ -536,13 +644,63 @@ impl Builder<'_> {
                 }
             }
             "MAINTAINER" => stage.author = Some(instruction.args.text()),
-            "HEALTHCHECK" | "ONBUILD" => progress(&format!(
-                "[Warning] {} is not kept in an OCI image, and is ignored (as podman's OCI builds do)",
-                instruction.keyword
-            )),
-            other => return Err(step_error(instruction, format!("unknown instruction {other}"))),
+            "HEALTHCHECK" => {
+                only_flags(
+                    instruction,
+                    &[
+                        "interval",
+                        "timeout",
+                        "start-period",
+                        "start-interval",
+                        "retries",
+                    ],
+                )?;
+                let check = health_config(instruction)?;
+                self.keep_docker_field(stage, instruction, progress, |docker| {
+                    docker.healthcheck = Some(check)
+                });
+            }
+            "ONBUILD" => {
+                let trigger = instruction.args.text();
+                for step in containerfile::parse(&trigger)? {
+                    refuse_as_trigger(&Instruction {
+                        line: instruction.line,
+                        ..step
+                    })?;
+                }
+                self.keep_docker_field(stage, instruction, progress, |docker| {
+                    docker.on_build.push(trigger)
+                });
+            }
+            other => {
+                return Err(step_error(
+                    instruction,
+                    format!("unknown instruction {other}"),
+                ))
+            }
         }
         Ok(())
+    }
+
+    /// Keep what a HEALTHCHECK, ONBUILD or SHELL says in a Docker-format image; an OCI
+    /// one has no place for it, which podman's OCI builds warn of (SHELL still serves
+    /// the stage's RUN steps).
+    fn keep_docker_field(
+        &self,
+        stage: &mut Stage,
+        instruction: &Instruction,
+        progress: &mut dyn FnMut(&str),
+        set: impl FnOnce(&mut image::DockerFields),
+    ) {
+        if self.options.format == image::ImageFormat::Docker {
+            set(&mut stage.docker);
+            stage.config_changed = true;
+        } else if instruction.keyword != "SHELL" {
+            progress(&format!(
+                "[Warning] {} is not kept in an OCI image, and is ignored: use --format docker",
+                instruction.keyword
+            ));
+        }
     }
 
     /// A container of the stage's image, not started: for a RUN step with its command and
@@ -564,6 +722,8 @@ impl Builder<'_> {
             log_to_file: logged,
             labels: self.options.step_labels.clone(),
             image_volumes: ImageVolumes::Ignore,
+            // A step's container is not checked (the base image's check is for its users).
+            no_healthcheck: true,
             ..Default::default()
         };
         Ok(self.engine.create(options)?.id().to_string())
@@ -589,6 +749,8 @@ impl Builder<'_> {
                 created_by: Some(created_by),
                 author: stage.author.clone(),
                 message: Some(String::new()),
+                format: self.options.format,
+                docker_fields: Some(stage.docker.clone()),
                 ..Default::default()
             },
         )?;
@@ -999,7 +1161,10 @@ impl Builder<'_> {
             Some(id) => id,
             None => self.image(from, progress)?,
         };
-        let source = self.container(&Stage::new(None, image, Config::default()), None)?;
+        let source = self.container(
+            &Stage::new(None, image, Config::default(), Default::default()),
+            None,
+        )?;
         let copied = (|| -> Result<()> {
             let into_dir = into_dir || sources.len() > 1;
             let parent = if into_dir {
@@ -1101,6 +1266,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn healthchecks_become_dockers_health_config() {
+        let config = |line: &str| {
+            let instruction = containerfile::parse(line).unwrap().remove(0);
+            health_config(&instruction)
+        };
+        assert_eq!(
+            config("HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=2s --retries=4 CMD curl -f x").unwrap(),
+            serde_json::json!({
+                "Test": ["CMD-SHELL", "curl -f x"],
+                "Interval": 90_000_000_000u64,
+                "Timeout": 500_000_000u64,
+                "StartPeriod": 2_000_000_000u64,
+                "Retries": 4,
+            })
+        );
+        assert_eq!(
+            config(r#"HEALTHCHECK cmd ["prog", "a b"]"#).unwrap(),
+            serde_json::json!({ "Test": ["CMD", "prog", "a b"] })
+        );
+        assert_eq!(
+            config("HEALTHCHECK NONE").unwrap(),
+            serde_json::json!({ "Test": ["NONE"] })
+        );
+        for bad in [
+            "HEALTHCHECK",
+            "HEALTHCHECK CMD",
+            "HEALTHCHECK --retries=2 NONE",
+            "HEALTHCHECK RUN x",
+            "HEALTHCHECK --interval=5 CMD x",
+        ] {
+            assert!(config(bad).is_err(), "{bad} was taken");
+        }
+    }
+
+    #[test]
     fn archives_are_known_by_their_first_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, bytes: &[u8]| {
@@ -1133,7 +1333,7 @@ mod tests {
 
     #[test]
     fn step_paths_are_taken_from_the_working_directory() {
-        let mut stage = Stage::new(None, String::new(), Config::default());
+        let mut stage = Stage::new(None, String::new(), Config::default(), Default::default());
         stage.args.insert("V".into(), "arg".into());
         assert_eq!(stage.in_workdir("x"), "/x");
         stage.config.set_working_dir(Some("/app/".into()));

@@ -323,6 +323,9 @@ impl Engine {
             oom_score_adj: config.oom_score_adj,
             pidfile: None,
             healthcheck: config.healthcheck.clone(),
+            // The original's check is the image's too, if it took it: none stays none.
+            no_healthcheck: config.healthcheck.is_none(),
+            image_health_on_failure: crate::health::OnFailure::None,
             secrets: config.secrets.clone(),
             conmon_pidfile: None,
             log_to_file: config.log_to_file,

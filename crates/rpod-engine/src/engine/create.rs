@@ -125,9 +125,20 @@ impl Engine {
             }
             (Some(name), None) => {
                 let record = image::resolve(&self.store, name)?;
-                let config = image::config(&self.roots, &record.id)?;
+                let (config, docker) = image::config_and_docker_fields(&self.roots, &record.id)?;
                 if let Some(platform) = &options.platform {
                     platform.check(name, &config)?;
+                }
+                // The image's health check, as podman and Docker take it, unless the
+                // caller gave one or none (`--health-cmd`, `--no-healthcheck`).
+                if options.healthcheck.is_none() && !options.no_healthcheck {
+                    options.healthcheck =
+                        docker
+                            .health_check(name)?
+                            .map(|check| crate::health::HealthCheck {
+                                on_failure: options.image_health_on_failure,
+                                ..check
+                            });
                 }
                 (Some((record, name.clone())), config.config().clone())
             }
@@ -138,6 +149,14 @@ impl Engine {
             }
         };
         let image_cfg = image_config.unwrap_or_default();
+        if options.healthcheck.is_none()
+            && options.image_health_on_failure != crate::health::OnFailure::None
+        {
+            return Err(EngineError::InvalidArg(
+                "--health-on-failure needs a health check: --health-cmd, or an image that has one"
+                    .into(),
+            ));
+        }
         if options.seccomp_from_image
             && options.security.seccomp == crate::security::SeccompChoice::Default
         {

@@ -32,6 +32,11 @@ pub struct CommitOptions {
     pub config: Option<Config>,
     /// The history's `created_by`, instead of the container's command line.
     pub created_by: Option<String>,
+    /// `--format`: a Docker-format image keeps the fields only Docker's config has.
+    pub format: image::ImageFormat,
+    /// Those fields as a builder keeps them, instead of the image's with the container's
+    /// health check (Docker format only).
+    pub docker_fields: Option<image::DockerFields>,
 }
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
@@ -246,6 +251,23 @@ impl Engine {
         Ok(unmount)
     }
 
+    /// A Docker-format commit's own fields: the image's, with the container's health check
+    /// (as Docker's commit keeps the container's config); a container that turned the
+    /// image's check off makes an image with it off.
+    fn commit_docker_fields(
+        &self,
+        record: &ContainerRecord,
+        base: &ImageRecord,
+    ) -> Result<image::DockerFields> {
+        let (_, mut fields) = image::config_and_docker_fields(&self.roots, &base.id)?;
+        fields.healthcheck = match (&record.config.healthcheck, &fields.healthcheck) {
+            (Some(check), _) => Some(check.to_api()),
+            (None, Some(_)) => Some(serde_json::json!({ "Test": ["NONE"] })),
+            (None, None) => None,
+        };
+        Ok(fields)
+    }
+
     /// The containers mounted by `rpod mount`, with where their roots are.
     pub fn mounted(&self) -> Result<Vec<(ContainerRecord, PathBuf)>> {
         Ok(self
@@ -318,6 +340,13 @@ impl Engine {
                     .unwrap_or_else(|| format!("FROM {}", record.config.image_name)),
             ),
             author: options.author.clone(),
+            docker: match options.format {
+                image::ImageFormat::Oci => None,
+                image::ImageFormat::Docker => Some(match &options.docker_fields {
+                    Some(fields) => fields.clone(),
+                    None => self.commit_docker_fields(&record, &base)?,
+                }),
+            },
         };
         let committed = {
             let _lock = self.image_lock()?;

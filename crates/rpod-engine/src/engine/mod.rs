@@ -172,8 +172,13 @@ pub struct CreateOptions {
     pub oom_score_adj: Option<i32>,
     /// `--pidfile`: the container's PID is written there at each start.
     pub pidfile: Option<PathBuf>,
-    /// `--health-*`.
+    /// `--health-*`. `None` takes the image's check, if it has one.
     pub healthcheck: Option<crate::health::HealthCheck>,
+    /// `--no-healthcheck`: no check, not even the image's.
+    pub no_healthcheck: bool,
+    /// `--health-on-failure` for the image's check, when `healthcheck` is `None` (a given
+    /// check carries its own).
+    pub image_health_on_failure: crate::health::OnFailure,
     /// `--secret`s.
     pub secrets: Vec<crate::secrets::SecretUse>,
     /// `--conmon-pidfile`: the monitor's PID is written there at each start.

@@ -25,6 +25,8 @@ pub struct NewImage {
     pub created_by: String,
     pub comment: Option<String>,
     pub author: Option<String>,
+    /// A Docker-format image's own fields; none makes an OCI image.
+    pub docker: Option<super::DockerFields>,
 }
 
 fn build_err(e: impl std::fmt::Display) -> EngineError {
@@ -95,7 +97,14 @@ pub fn commit(
     let discard = |layers: &[StoredLayer]| {
         discard_new_layers(store, roots, &layers[layers.len() - 1..]);
     };
-    let bytes = match serde_json::to_vec(&image) {
+    let written = match &new.docker {
+        None => serde_json::to_vec(&image),
+        Some(docker) => serde_json::to_value(&image).and_then(|mut document| {
+            docker.write_into(&mut document);
+            serde_json::to_vec(&document)
+        }),
+    };
+    let bytes = match written {
         Ok(bytes) => bytes,
         Err(e) => {
             discard(&layers);

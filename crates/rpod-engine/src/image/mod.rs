@@ -54,6 +54,93 @@ pub struct ImageInfo {
     pub record: ImageRecord,
     pub names: Vec<String>,
     pub config: ImageConfiguration,
+    pub docker: DockerFields,
+}
+
+/// What a Docker image config holds beyond the OCI one (`Healthcheck`, `OnBuild`, `Shell`
+/// in its `config`): `oci-spec`'s types drop them, so they are read from the stored bytes.
+/// Docker-format images carry them (a registry's, `load`'s, `build --format docker`'s).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DockerFields {
+    /// `Healthcheck` as the config holds it: Docker's `HealthConfig` (nanoseconds).
+    pub healthcheck: Option<serde_json::Value>,
+    pub on_build: Vec<String>,
+    pub shell: Vec<String>,
+}
+
+/// The format an image is made in (`build --format`, `commit --format`): a Docker-format
+/// image's config keeps the fields only Docker's has ([`DockerFields`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImageFormat {
+    #[default]
+    Oci,
+    Docker,
+}
+
+impl std::str::FromStr for ImageFormat {
+    type Err = EngineError;
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "oci" => Ok(ImageFormat::Oci),
+            "docker" => Ok(ImageFormat::Docker),
+            other => Err(EngineError::InvalidArg(format!(
+                "unknown image format {other:?}: use oci or docker"
+            ))),
+        }
+    }
+}
+
+impl DockerFields {
+    /// Put the fields into a config document's `config` (those that are set).
+    fn write_into(&self, document: &mut serde_json::Value) {
+        let Some(config) = document.get_mut("config").and_then(|c| c.as_object_mut()) else {
+            return;
+        };
+        if let Some(check) = &self.healthcheck {
+            config.insert("Healthcheck".into(), check.clone());
+        }
+        if !self.on_build.is_empty() {
+            config.insert("OnBuild".into(), serde_json::json!(self.on_build));
+        }
+        if !self.shell.is_empty() {
+            config.insert("Shell".into(), serde_json::json!(self.shell));
+        }
+    }
+
+    /// The fields of a config's bytes. Each is taken only in its right shape: what a
+    /// hostile or odd config puts there otherwise is ignored, as the OCI config's own
+    /// parser ignores fields it does not know.
+    pub fn of_config(bytes: &[u8]) -> DockerFields {
+        let Ok(document) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return DockerFields::default();
+        };
+        let config = document.get("config");
+        let field = |name: &str| config.and_then(|c| c.get(name)).cloned();
+        let words = |name: &str| {
+            field(name)
+                .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
+                .unwrap_or_default()
+        };
+        DockerFields {
+            healthcheck: field("Healthcheck").filter(serde_json::Value::is_object),
+            on_build: words("OnBuild"),
+            shell: words("Shell"),
+        }
+    }
+
+    /// The health check containers of this image get unless told otherwise: none when the
+    /// image has none or disables it (`["NONE"]`).
+    pub fn health_check(&self, image: &str) -> Result<Option<crate::health::HealthCheck>> {
+        let Some(config) = &self.healthcheck else {
+            return Ok(None);
+        };
+        crate::health::HealthCheck::from_api(config).map_err(|e| {
+            EngineError::InvalidArg(format!(
+                "image {image} has a malformed health check ({e}): give --health-cmd or \
+                 --no-healthcheck"
+            ))
+        })
+    }
 }
 
 impl ImageInfo {
@@ -127,8 +214,20 @@ pub fn config_bytes(roots: &Roots, id: &str) -> Result<Vec<u8>> {
 }
 
 pub fn config(roots: &Roots, id: &str) -> Result<ImageConfiguration> {
+    parse_config(id, &config_bytes(roots, id)?)
+}
+
+/// An image's config and the Docker fields the OCI one lacks, from one read.
+pub fn config_and_docker_fields(
+    roots: &Roots,
+    id: &str,
+) -> Result<(ImageConfiguration, DockerFields)> {
     let bytes = config_bytes(roots, id)?;
-    serde_json::from_slice(&bytes)
+    Ok((parse_config(id, &bytes)?, DockerFields::of_config(&bytes)))
+}
+
+fn parse_config(id: &str, bytes: &[u8]) -> Result<ImageConfiguration> {
+    serde_json::from_slice(bytes)
         .map_err(|e| EngineError::InvalidArg(format!("image {id} has an unreadable config: {e}")))
 }
 
@@ -227,11 +326,13 @@ pub fn resolve(store: &Store, text: &str) -> Result<ImageRecord> {
 
 pub fn info(store: &Store, roots: &Roots, record: ImageRecord) -> Result<ImageInfo> {
     let names = store.image_names(&record.id)?;
-    let config = config(roots, &record.id)?;
+    let bytes = config_bytes(roots, &record.id)?;
+    let config = parse_config(&record.id, &bytes)?;
     Ok(ImageInfo {
         record,
         names,
         config,
+        docker: DockerFields::of_config(&bytes),
     })
 }
 
@@ -269,6 +370,41 @@ fn discard_new_layers(store: &Store, roots: &Roots, layers: &[layer::StoredLayer
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_fields_are_read_from_the_config_bytes_in_their_right_shapes() {
+        let config = br#"{"config":{"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":5000000000,"Retries":2},
+            "OnBuild":["RUN x"],"Shell":["/bin/bash","-c"]}}"#;
+        let fields = DockerFields::of_config(config);
+        assert_eq!(fields.on_build, ["RUN x"]);
+        assert_eq!(fields.shell, ["/bin/bash", "-c"]);
+        let check = fields.health_check("img").unwrap().unwrap();
+        assert_eq!(check.test, ["CMD-SHELL", "true"]);
+        assert_eq!(
+            (check.interval_secs, check.timeout_secs, check.retries),
+            (5, 30, 2)
+        );
+
+        // Disabled, absent, or not in their shapes: nothing.
+        let none = DockerFields::of_config(br#"{"config":{"Healthcheck":{"Test":["NONE"]}}}"#);
+        assert_eq!(none.health_check("img").unwrap(), None);
+        assert_eq!(DockerFields::of_config(b"{}"), DockerFields::default());
+        assert_eq!(
+            DockerFields::of_config(b"not json"),
+            DockerFields::default()
+        );
+        let odd =
+            DockerFields::of_config(br#"{"config":{"Healthcheck":"x","Shell":[1],"OnBuild":{}}}"#);
+        assert_eq!(odd, DockerFields::default());
+
+        // A check that cannot run says so, and how to go on.
+        let bad = DockerFields::of_config(br#"{"config":{"Healthcheck":{"Test":["RUN","x"]}}}"#);
+        let error = bad.health_check("img").unwrap_err().to_string();
+        assert!(
+            error.contains("image img") && error.contains("--no-healthcheck"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn config_times_are_written_as_go_writes_them() {
