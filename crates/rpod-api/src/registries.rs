@@ -260,7 +260,7 @@ pub fn docker_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
     };
     let options = PushOptions {
         registry: docker_options(ex, &reference)?,
-        format: registry::ManifestFormat::DockerV2s2,
+        format: Some(registry::ManifestFormat::DockerV2s2),
         ..PushOptions::default()
     };
     // An image that is not here is a 404, before any progress.
@@ -296,10 +296,12 @@ pub fn libpod_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
         .map(String::from);
     let options = PushOptions {
         registry: libpod_options(ex, destination.as_deref().unwrap_or(name))?,
-        format: match ex.req.query("format").filter(|f| !f.is_empty()) {
-            Some(f) => f.parse()?,
-            None => Default::default(),
-        },
+        format: ex
+            .req
+            .query("format")
+            .filter(|f| !f.is_empty())
+            .map(str::parse)
+            .transpose()?,
         compression: match ex.req.query("compressionFormat").filter(|f| !f.is_empty()) {
             Some(f) => f.parse()?,
             None => Default::default(),

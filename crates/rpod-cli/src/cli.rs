@@ -1950,9 +1950,9 @@ pub struct PushArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub registry: RegistryFlags,
-    /// The manifest format: oci (default) or v2s2 (Docker's).
-    #[arg(short = 'f', long, default_value = "oci")]
-    pub format: String,
+    /// The manifest format: oci or v2s2 (Docker's); by default the image's own.
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
     /// How layers are compressed: gzip (default) or none.
     #[arg(long = "compression-format", default_value = "gzip")]
     pub compression_format: String,

@@ -144,6 +144,91 @@ fn a_pushed_image_pulls_back_the_same_and_runs() {
         assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
     }
 
+    // An image is pushed in its own format unless told otherwise: a Docker-format build
+    // goes with a Docker manifest, and its health check comes back with it.
+    assert_eq!(
+        puller.inspect(&target, "{{.ManifestType}}"),
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    let ctx = source.dir.path().join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(
+        ctx.join("Containerfile"),
+        "FROM demo\nHEALTHCHECK CMD [\"true\"]\n",
+    )
+    .unwrap();
+    source.ok(&[
+        "build",
+        "-q",
+        "--format",
+        "docker",
+        "-t",
+        "checked",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        source.inspect("checked", "{{.ManifestType}}"),
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let checked = format!("{}/team/checked:v1", registry.host);
+    let out = run_with_auth(
+        &source,
+        &auth,
+        &[
+            "push",
+            "--tls-verify=false",
+            "--digestfile",
+            digest_file.to_str().unwrap(),
+            "checked",
+            &checked,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let digest = fs::read_to_string(&digest_file).unwrap();
+    let manifest = registry
+        .dir
+        .path()
+        .join("data/docker/registry/v2/blobs/sha256")
+        .join(&digest[7..9])
+        .join(&digest[7..])
+        .join("data");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let out = run_with_auth(
+        &puller,
+        &auth,
+        &["pull", "-q", "--tls-verify=false", &checked],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        puller.inspect(&checked, "{{.ManifestType}} {{json .HealthCheck.Test}}"),
+        r#"application/vnd.docker.distribution.manifest.v2+json ["CMD","true"]"#
+    );
+    puller.ok(&["create", "--name", "checked", &checked, "true"]);
+    assert_eq!(
+        puller.inspect("checked", "{{json .Config.Healthcheck.Test}}"),
+        r#"["CMD","true"]"#
+    );
+    // Told otherwise: an OCI manifest.
+    let out = run_with_auth(
+        &source,
+        &auth,
+        &[
+            "push",
+            "-q",
+            "--tls-verify=false",
+            "--format",
+            "oci",
+            "checked",
+            &checked,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
     // A tag the registry does not have: a clear error, nothing recorded.
     let missing = format!("{}/team/demo:nope", registry.host);
     let out = run_with_auth(&puller, &auth, &["pull", "--tls-verify=false", &missing]);

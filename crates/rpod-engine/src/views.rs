@@ -606,6 +606,8 @@ pub struct ImageInspect {
     pub author: String,
     /// The comment of the newest history entry (`commit -m`, `import -m`).
     pub comment: String,
+    /// The manifest type the image is kept (and by default pushed) in, as podman names it.
+    pub manifest_type: &'static str,
     /// A Docker-format image's health check, where podman's inspect shows it.
     #[serde(rename = "HealthCheck", skip_serializing_if = "Option::is_none")]
     pub health_check: Option<serde_json::Value>,
@@ -654,6 +656,7 @@ impl ImageInspect {
                 .and_then(|h| h.last())
                 .and_then(|h| h.comment().clone())
                 .unwrap_or_default(),
+            manifest_type: info.record.format().manifest_type(),
             health_check: info.docker.healthcheck.clone(),
         }
     }

@@ -107,7 +107,7 @@ pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
     }
     let options = PushOptions {
         registry: registry_options(&args.registry)?,
-        format: args.format.parse()?,
+        format: args.format.as_deref().map(str::parse).transpose()?,
         compression: args.compression_format.parse()?,
     };
     let mut progress = progress_printer(args.quiet);

@@ -76,6 +76,12 @@ pub fn load(
     let reader = decompressed(source).map_err(|e| bad(format!("reading archive: {e}")))?;
     let members = Members::read(roots.space_guard().reader(reader), &roots.tmp(), origin)?;
     let mut pending: Vec<Pending> = Vec::new();
+    // A docker-archive holds Docker-format images (as podman takes them).
+    let format = if members.has("manifest.json") {
+        super::ImageFormat::Docker
+    } else {
+        super::ImageFormat::Oci
+    };
     let result = if members.has("manifest.json") {
         read_docker_archive(roots, &members, origin, &mut pending)
     } else if members.has("index.json") {
@@ -106,7 +112,14 @@ pub fn load(
     }
     let mut loaded = Vec::new();
     for image in &pending {
-        match add_image(store, roots, &image.config, &image.layers, &image.names) {
+        match add_image(
+            store,
+            roots,
+            &image.config,
+            &image.layers,
+            &image.names,
+            format,
+        ) {
             Ok(record) => loaded.push((record, image.names.clone())),
             Err(e) => {
                 for (record, _) in &loaded {

@@ -112,5 +112,9 @@ pub fn commit(
         }
     };
     let names: Vec<String> = name.into_iter().collect();
-    add_image(store, roots, &bytes, &layers, &names).inspect_err(|_| discard(&layers))
+    let format = match new.docker {
+        Some(_) => super::ImageFormat::Docker,
+        None => super::ImageFormat::Oci,
+    };
+    add_image(store, roots, &bytes, &layers, &names, format).inspect_err(|_| discard(&layers))
 }

@@ -99,7 +99,16 @@ pub fn import(
         .map_err(build_err)?;
     let bytes = serde_json::to_vec(&image_config).map_err(build_err)?;
     let names: Vec<String> = name.into_iter().collect();
-    add_image(store, roots, &bytes, std::slice::from_ref(&layer), &names).inspect_err(|_| {
+    let format = super::ImageFormat::Oci;
+    add_image(
+        store,
+        roots,
+        &bytes,
+        std::slice::from_ref(&layer),
+        &names,
+        format,
+    )
+    .inspect_err(|_| {
         discard_new_layers(store, roots, std::slice::from_ref(&layer));
     })
 }

@@ -46,6 +46,21 @@ pub struct ImageRecord {
     /// through a manifest list, the list's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub digests: Vec<String>,
+    /// A Docker-format image (pulled by a Docker manifest, loaded from a docker-archive,
+    /// built or committed with `--format docker`): pushed with a Docker manifest unless
+    /// told otherwise, as podman pushes an image in its own format.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub docker_format: bool,
+}
+
+impl ImageRecord {
+    pub fn format(&self) -> ImageFormat {
+        if self.docker_format {
+            ImageFormat::Docker
+        } else {
+            ImageFormat::Oci
+        }
+    }
 }
 
 /// An image with everything listings and inspect show.
@@ -75,6 +90,16 @@ pub enum ImageFormat {
     #[default]
     Oci,
     Docker,
+}
+
+impl ImageFormat {
+    /// The media type of the format's image manifests.
+    pub fn manifest_type(self) -> &'static str {
+        match self {
+            ImageFormat::Oci => registry::manifest::OCI_MANIFEST,
+            ImageFormat::Docker => registry::manifest::DOCKER_MANIFEST,
+        }
+    }
 }
 
 impl std::str::FromStr for ImageFormat {
@@ -239,6 +264,7 @@ pub fn add_image(
     config_bytes: &[u8],
     layers: &[layer::StoredLayer],
     names: &[String],
+    format: ImageFormat,
 ) -> Result<ImageRecord> {
     let config: ImageConfiguration = serde_json::from_slice(config_bytes)
         .map_err(|e| EngineError::InvalidArg(format!("image config is not valid: {e}")))?;
@@ -272,6 +298,7 @@ pub fn add_image(
         created,
         added: Utc::now(),
         digests: Vec::new(),
+        docker_format: format == ImageFormat::Docker,
     };
     store.insert_image(&record, names)?;
     Ok(record)

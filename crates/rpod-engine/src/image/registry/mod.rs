@@ -6,7 +6,7 @@ mod auth_file;
 mod challenge;
 mod client;
 mod cred_helper;
-mod manifest;
+pub(crate) mod manifest;
 mod pull;
 mod push;
 mod search;

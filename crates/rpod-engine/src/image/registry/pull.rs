@@ -182,12 +182,18 @@ pub fn pull<L>(
     }
     progress(&format!("Copying config {} done", short(&config_digest)));
     progress("Writing manifest to image destination");
+    let format = if config_descriptor.media_type().to_string() == manifest::DOCKER_CONFIG {
+        crate::image::ImageFormat::Docker
+    } else {
+        crate::image::ImageFormat::Oci
+    };
     let mut record = match add_image(
         store,
         roots,
         &config_bytes,
         &stored,
         std::slice::from_ref(&name),
+        format,
     ) {
         Ok(record) => record,
         Err(e) => {

@@ -72,8 +72,23 @@ impl std::str::FromStr for LayerCompression {
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
     pub registry: RegistryOptions,
-    pub format: ManifestFormat,
+    /// The manifest format; none pushes the image in its own (`ImageRecord::format`).
+    pub format: Option<ManifestFormat>,
     pub compression: LayerCompression,
+}
+
+impl PushOptions {
+    /// The format `image` is pushed in: the one asked for, else the image's own (an
+    /// uncompressed push is an OCI one: Docker's manifests have no such layers).
+    fn format_for(&self, image: &ImageRecord) -> ManifestFormat {
+        match (self.format, image.format(), self.compression) {
+            (Some(format), _, _) => format,
+            (None, crate::image::ImageFormat::Docker, LayerCompression::Gzip) => {
+                ManifestFormat::DockerV2s2
+            }
+            (None, _, _) => ManifestFormat::Oci,
+        }
+    }
 }
 
 /// A blob ready to upload: a scratch file (or the stored layer itself), its digest, size.
@@ -117,8 +132,8 @@ pub fn push(
     options: &PushOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<String> {
-    if options.format == ManifestFormat::DockerV2s2 && options.compression == LayerCompression::None
-    {
+    let format = options.format_for(image);
+    if format == ManifestFormat::DockerV2s2 && options.compression == LayerCompression::None {
         return Err(EngineError::InvalidArg(
             "Docker v2s2 manifests need compressed layers: use --compression-format gzip".into(),
         ));
@@ -145,7 +160,7 @@ pub fn push(
                 "skipped: already exists"
             }
         ));
-        let media_type = match (options.format, options.compression) {
+        let media_type = match (format, options.compression) {
             (ManifestFormat::DockerV2s2, _) => manifest::DOCKER_LAYER_GZIP,
             (ManifestFormat::Oci, LayerCompression::Gzip) => manifest::OCI_LAYER_GZIP,
             (ManifestFormat::Oci, LayerCompression::None) => manifest::OCI_LAYER,
@@ -164,7 +179,7 @@ pub fn push(
     };
     upload(&mut client, &config_blob)?;
     progress(&format!("Copying config {} done", &image.id[..12]));
-    let (manifest_type, config_type) = match options.format {
+    let (manifest_type, config_type) = match format {
         ManifestFormat::Oci => (manifest::OCI_MANIFEST, manifest::OCI_CONFIG),
         ManifestFormat::DockerV2s2 => (manifest::DOCKER_MANIFEST, manifest::DOCKER_CONFIG),
     };
