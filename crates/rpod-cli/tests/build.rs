@@ -309,23 +309,34 @@ fn the_contexts_ignore_file_leaves_paths_out_of_copies() {
 }
 
 /// A build interrupted while a RUN step runs removes that step's container (which runs
-/// apart from rpod) and exits as the signal says.
+/// apart from rpod) and the images of the steps before, and exits as the signal says.
 #[test]
 fn an_interrupted_build_removes_its_running_step() {
     let rpod = Rpod::with_image("crun");
     let dir = rpod.dir.path().join("ctx");
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("Containerfile"), "FROM demo\nRUN sleep 1000\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN touch /first\nENV STEP=2\nRUN sleep 1000\n",
+    )
+    .unwrap();
+    let images_before = rpod.ok(&["images", "-aq"]);
     let mut build = rpod
         .command(&["build", "-q", &dir.display().to_string()])
         .spawn()
         .unwrap();
     let running = || {
-        rpod.ok(&["ps", "-q", "--filter", "label=io.rpod.build-step"])
-            .lines()
-            .count()
+        rpod.ok(&[
+            "ps",
+            "--filter",
+            "label=io.rpod.build-step",
+            "--format",
+            "{{.Command}}",
+        ])
     };
-    common::wait_until("the RUN step runs", || running() == 1);
+    // The last step: the images of the steps before are made.
+    common::wait_until("the RUN sleep step runs", || running().contains("sleep"));
+    assert_ne!(rpod.ok(&["images", "-aq"]), images_before);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(build.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -334,6 +345,7 @@ fn an_interrupted_build_removes_its_running_step() {
     let status = build.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(rpod.ok(&["images", "-aq"]), images_before);
 }
 
 /// `--format docker`: HEALTHCHECK, ONBUILD and SHELL kept in the image, as in Docker's;

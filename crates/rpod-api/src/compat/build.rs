@@ -196,6 +196,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         step_labels: BTreeMap::new(),
         pull: rpod_engine::BuildPull::Missing,
         format,
+        step_images: Default::default(),
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

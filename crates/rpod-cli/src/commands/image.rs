@@ -120,6 +120,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         )]),
         pull,
         format,
+        step_images: Default::default(),
     };
     let quiet = args.quiet;
     let record = build_interruptible(engine, &options, &mut |line| {
@@ -171,6 +172,16 @@ fn build_interruptible(
                             },
                         );
                     }
+                }
+                // The images of the steps done so far, newest first (their layers go
+                // with them unless another image has them).
+                let made = options
+                    .step_images
+                    .lock()
+                    .map(|images| images.clone())
+                    .unwrap_or_default();
+                for image in made.iter().rev() {
+                    let _ = engine.remove_image(image, false);
                 }
                 std::process::exit(128 + signal);
             }

@@ -43,6 +43,9 @@ pub struct BuildOptions {
     pub pull: BuildPull,
     /// `--format`: a Docker-format image keeps HEALTHCHECK, ONBUILD and SHELL.
     pub format: image::ImageFormat,
+    /// The images of the steps, as they are made: what a caller that stops the build
+    /// midway (a signal) removes, besides the step's container.
+    pub step_images: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// `build --pull`: when a FROM or `COPY --from` image is pulled.
@@ -468,7 +471,7 @@ impl Builder<'_> {
                 "scratch",
                 &ImportOptions::default(),
             )?;
-            self.steps.push(record.id.clone());
+            self.made(&record.id);
             record.id
         } else if let Some(id) = self.stage_image(&base) {
             id
@@ -499,6 +502,14 @@ impl Builder<'_> {
             }
         }
         Ok(stage)
+    }
+
+    /// Note an image a step made: removed at the end, or by a caller that stops the build.
+    fn made(&mut self, id: &str) {
+        self.steps.push(id.to_string());
+        if let Ok(mut shared) = self.options.step_images.lock() {
+            shared.push(id.to_string());
+        }
     }
 
     /// A stage built before, by name or number.
@@ -754,7 +765,7 @@ impl Builder<'_> {
                 ..Default::default()
             },
         )?;
-        self.steps.push(committed.id.clone());
+        self.made(&committed.id);
         stage.image = committed.id;
         stage.config_changed = false;
         Ok(())
