@@ -221,6 +221,8 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
     assert!(err.contains("localhost:1"), "{err}");
     let built = rpod.ok(&["build", "-q", "-f", &local_only, &ctx]);
     rpod.ok(&["rmi", built.trim(), "localhost:1/local-only"]);
+    let err = rpod.fails(&["build", "--label", "=x", &ctx], 125);
+    assert!(err.contains("invalid --label"), "{err}");
     let err = rpod.fails(&["build", "--format", "v3", &ctx], 125);
     assert!(err.contains("oci or docker"), "{err}");
     for (containerfile, says) in [
