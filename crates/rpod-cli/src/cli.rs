@@ -153,6 +153,9 @@ pub enum Command {
     /// Manage secrets (the file driver).
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Manage manifest lists: images for several platforms under one name.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Mount containers' root file systems on the host and print where; list them.
     Mount(MountArgs),
     /// Undo `mount`.
@@ -1267,6 +1270,125 @@ pub enum SecretCommand {
     Exists(ExistsArgs),
 }
 
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum ManifestCommand {
+    /// Create a manifest list, of the local images given; print its ID.
+    Create(ManifestCreateArgs),
+    /// Add a local image to a manifest list (as a push in its format writes it).
+    Add(ManifestAddArgs),
+    /// Change an entry's platform or annotations.
+    Annotate(ManifestAnnotateArgs),
+    /// Take an entry (by its digest) out of a manifest list.
+    Remove(ManifestRemoveArgs),
+    /// Delete manifest lists (their images stay).
+    #[command(alias = "delete")]
+    Rm(ManifestRmArgs),
+    /// Exit 0 if the manifest list exists, 1 if it does not.
+    Exists(ExistsArgs),
+    /// Show a manifest list, or the manifest a registry has under that name.
+    Inspect(ManifestInspectArgs),
+    /// Push a manifest list and its images to a registry.
+    Push(ManifestPushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestCreateArgs {
+    /// Add the images to a list of that name if there is one.
+    #[arg(long)]
+    pub amend: bool,
+    /// Each image of a registry's list given: not supported (lists take local images).
+    #[arg(long)]
+    pub all: bool,
+    pub name: String,
+    pub images: Vec<String>,
+}
+
+/// An entry's platform and annotations (`manifest add`, `manifest annotate`).
+#[derive(Debug, Args)]
+pub struct ManifestEntryFlags {
+    #[arg(long)]
+    pub arch: Option<String>,
+    #[arg(long)]
+    pub os: Option<String>,
+    #[arg(long)]
+    pub variant: Option<String>,
+    #[arg(long = "os-version")]
+    pub os_version: Option<String>,
+    /// OS features (more than once for more).
+    #[arg(long = "features", alias = "os-features")]
+    pub os_features: Vec<String>,
+    /// KEY=VALUE (more than once for more).
+    #[arg(long = "annotation")]
+    pub annotations: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestAddArgs {
+    #[command(flatten)]
+    pub entry: ManifestEntryFlags,
+    /// Each image of a registry's list: not supported (lists take local images).
+    #[arg(long)]
+    pub all: bool,
+    pub list: String,
+    pub image: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestAnnotateArgs {
+    #[command(flatten)]
+    pub entry: ManifestEntryFlags,
+    pub list: String,
+    /// The entry's digest (`sha256:` optional).
+    pub digest: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestRemoveArgs {
+    pub list: String,
+    pub digest: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestRmArgs {
+    /// Ignore lists that do not exist.
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    #[arg(required = true)]
+    pub lists: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestInspectArgs {
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestPushArgs {
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Push the list's images too (by their digests) before the list.
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub all: bool,
+    /// Delete the list once it is pushed.
+    #[arg(long)]
+    pub rm: bool,
+    /// Print nothing but errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Write the pushed list's digest to this file.
+    #[arg(long)]
+    pub digestfile: Option<PathBuf>,
+    /// The list's format: not supported (it is pushed as its entries were made).
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    pub list: String,
+    /// Where to: [docker://]REGISTRY/REPOSITORY[:TAG] (the list's own name without it).
+    pub destination: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct SecretCreateArgs {
     /// Only `file`.
@@ -1830,6 +1952,9 @@ pub struct BuildArgs {
     /// true), never (or false).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "always")]
     pub pull: Option<String>,
+    /// Add the image to this manifest list (made when missing).
+    #[arg(long)]
+    pub manifest: Option<String>,
     /// The image format: oci (the default, or $BUILDAH_FORMAT), or docker, which keeps
     /// HEALTHCHECK, ONBUILD and SHELL in the image.
     #[arg(long)]

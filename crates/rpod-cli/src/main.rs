@@ -209,6 +209,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => fs::mount(e, a),
         Command::Healthcheck(cli::HealthcheckCommand::Run(a)) => c::healthcheck_run(e, a),
         Command::Secret(command) => commands::secret::secret(e, command),
+        Command::Manifest(command) => commands::manifest::manifest(e, command),
         Command::Pod(command) => commands::pod::pod(e, command),
         Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => fs::unmount(e, a),
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => o::top(e, a),

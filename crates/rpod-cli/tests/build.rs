@@ -542,4 +542,25 @@ fn a_docker_format_image_keeps_its_health_check_triggers_and_shell() {
         125,
     );
     rpod.ok(&["rm", "-f", "-t", "0", "c"]);
+
+    // --manifest: the image added to a list, made when missing.
+    rpod.ok(&[
+        "build",
+        "-q",
+        "--format",
+        "docker",
+        "--manifest",
+        "multi",
+        "-f",
+        &base,
+        &ctx,
+    ]);
+    let list: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["manifest", "inspect", "multi"])).unwrap();
+    let entries = list["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{list}");
+    assert_eq!(
+        entries[0]["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
 }

@@ -1628,3 +1628,168 @@ fn pull_all_tags_pulls_every_tag_of_a_repository() {
     );
     assert!(err.contains("one repository"), "{err}");
 }
+
+/// `manifest`: a list of two local images (one made for arm64) with their platforms and an
+/// annotation; inspected, changed, pushed with its images, and pulled back by platform;
+/// inspected on the registry; what it refuses.
+#[test]
+fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
+    let registry = Registry::plain();
+    let rpod = Rpod::with_image("crun");
+    let tarball = common::busybox_tarball().display().to_string();
+    rpod.ok(&[
+        "import",
+        "--arch",
+        "arm64",
+        "--variant",
+        "v8",
+        &tarball,
+        "armimg",
+    ]);
+    let id = rpod.ok(&["manifest", "create", "multi", "demo"]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let added = rpod.ok(&[
+        "manifest",
+        "add",
+        "--annotation",
+        "note=arm",
+        "multi",
+        "armimg",
+    ]);
+    assert_eq!(added, id);
+    assert_eq!(
+        rpod.run(&["manifest", "exists", "multi"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        rpod.run(&["manifest", "exists", "nope"]).status.code(),
+        Some(1)
+    );
+    let inspect = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&rpod.ok(&["manifest", "inspect", "--tls-verify=false", name]))
+            .unwrap()
+    };
+    let list = inspect("multi");
+    assert_eq!(list["mediaType"], "application/vnd.oci.image.index.v1+json");
+    let manifests = list["manifests"].as_array().unwrap().clone();
+    assert_eq!(manifests.len(), 2);
+    assert_eq!(manifests[0]["platform"]["architecture"], "amd64");
+    assert_eq!(manifests[1]["platform"]["architecture"], "arm64");
+    assert_eq!(manifests[1]["platform"]["variant"], "v8");
+    assert_eq!(manifests[1]["annotations"]["note"], "arm");
+    let arm_digest = manifests[1]["digest"].as_str().unwrap().to_string();
+    // annotate and remove work on an entry by its digest.
+    rpod.ok(&[
+        "manifest",
+        "annotate",
+        "--os-version",
+        "1.0",
+        "multi",
+        &arm_digest,
+    ]);
+    assert_eq!(
+        inspect("multi")["manifests"][1]["platform"]["os.version"],
+        "1.0"
+    );
+    rpod.ok(&["manifest", "create", "scratchlist", "demo", "armimg"]);
+    rpod.ok(&["manifest", "remove", "scratchlist", &arm_digest]);
+    assert_eq!(
+        inspect("scratchlist")["manifests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let removed = rpod.ok(&["manifest", "rm", "scratchlist"]);
+    assert!(
+        removed.contains("Untagged: localhost/scratchlist:latest"),
+        "{removed}"
+    );
+    assert_eq!(
+        rpod.run(&["manifest", "exists", "scratchlist"])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    // Pushed with its images; the list's digest in the file.
+    let target = format!("{}/team/multi:v1", registry.host);
+    let digest_file = rpod.dir.path().join("digest");
+    rpod.ok(&[
+        "manifest",
+        "push",
+        "--tls-verify=false",
+        "--digestfile",
+        digest_file.to_str().unwrap(),
+        "multi",
+        &target,
+    ]);
+    let digest = fs::read_to_string(&digest_file).unwrap();
+    // The registry has the list as it is here, under that digest.
+    let local = rpod.ok(&["manifest", "inspect", "multi"]);
+    let remote = rpod.ok(&["manifest", "inspect", "--tls-verify=false", &target]);
+    assert_eq!(remote, local);
+    let pushed = local.strip_suffix('\n').unwrap();
+    assert_eq!(format!("sha256:{:x}", Sha256::digest(pushed)), digest);
+    // Pulled by platform: this machine's runs, arm64's is arm64's.
+    let puller = Rpod::new("crun");
+    puller.ok(&["pull", "-q", "--tls-verify=false", &target]);
+    assert_eq!(
+        puller.ok(&["run", "--rm", &target, "echo", "from the list"]),
+        "from the list\n"
+    );
+    assert_eq!(puller.inspect(&target, "{{.Architecture}}"), "amd64");
+    let arm = Rpod::new("crun");
+    arm.ok(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        "--arch",
+        "arm64",
+        &target,
+    ]);
+    assert_eq!(
+        arm.inspect(&target, "{{.Architecture}} {{.Variant}}"),
+        "arm64 v8"
+    );
+    assert_eq!(
+        arm.inspect(&target, "{{.Id}}"),
+        rpod.inspect("armimg", "{{.Id}}")
+    );
+    // --rm deletes the list once pushed.
+    rpod.ok(&[
+        "manifest",
+        "push",
+        "-q",
+        "--rm",
+        "--tls-verify=false",
+        "multi",
+        &target,
+    ]);
+    assert_eq!(
+        rpod.run(&["manifest", "exists", "multi"]).status.code(),
+        Some(1)
+    );
+
+    // Refused, saying why.
+    let err = rpod.fails(&["manifest", "add", "nolist", "demo"], 125);
+    assert!(err.contains("no such manifest list"), "{err}");
+    rpod.ok(&["manifest", "create", "empty"]);
+    let err = rpod.fails(&["manifest", "create", "empty"], 125);
+    assert!(err.contains("--amend"), "{err}");
+    rpod.ok(&["manifest", "create", "--amend", "empty"]);
+    let err = rpod.fails(&["manifest", "add", "empty", "nosuchimage"], 125);
+    assert!(err.contains("pull it first"), "{err}");
+    let err = rpod.fails(&["manifest", "create", "demo"], 125);
+    assert!(err.contains("names an image"), "{err}");
+    let err = rpod.fails(
+        &["manifest", "push", "--tls-verify=false", "empty", &target],
+        125,
+    );
+    assert!(err.contains("no entries"), "{err}");
+    let err = rpod.fails(&["manifest", "add", "--all", "empty", "demo"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    let err = rpod.fails(&["manifest", "rm", "nolist"], 125);
+    assert!(err.contains("no such manifest list"), "{err}");
+    rpod.ok(&["manifest", "rm", "-i", "nolist", "empty"]);
+}

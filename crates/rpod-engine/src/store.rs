@@ -74,10 +74,14 @@ CREATE TABLE IF NOT EXISTS pods (
     name   TEXT NOT NULL UNIQUE,
     record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS manifest_lists (
+    name   TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
 ";
 
 /// Bumped whenever SCHEMA changes; the schema is (re)applied when the database is older.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// How long a process waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -660,6 +664,49 @@ impl Store {
             params![volume.name, json],
         )
         .map(drop)
+    }
+
+    // ----- manifest lists -----
+
+    /// Record a manifest list, new or changed.
+    pub fn save_manifest_list(
+        &self,
+        list: &crate::image::manifest_list::ManifestList,
+    ) -> Result<()> {
+        let json = to_json(list)?;
+        self.execute(
+            "INSERT OR REPLACE INTO manifest_lists (name, record) VALUES (?1, ?2)",
+            params![list.name, json],
+        )
+        .map(drop)
+    }
+
+    pub fn manifest_list(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::image::manifest_list::ManifestList>> {
+        let json: Option<String> = self
+            .conn()?
+            .query_row(
+                "SELECT record FROM manifest_lists WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        json.map(|j| from_json(&j)).transpose()
+    }
+
+    pub fn manifest_lists(&self) -> Result<Vec<crate::image::manifest_list::ManifestList>> {
+        self.strings("SELECT record FROM manifest_lists ORDER BY name", [])?
+            .iter()
+            .map(|j| from_json(j))
+            .collect()
+    }
+
+    pub fn remove_manifest_list(&self, name: &str) -> Result<()> {
+        self.execute("DELETE FROM manifest_lists WHERE name = ?1", [name])
+            .map(drop)
     }
 
     // ----- pods -----

@@ -133,6 +133,10 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             println!("Successfully tagged {tag}");
         }
     }
+    // `--manifest LIST`: the image added to the list, which is made when missing.
+    if let Some(list) = &args.manifest {
+        engine.manifest_create(list, std::slice::from_ref(&record.id), true)?;
+    }
     println!("{}", record.id);
     Ok(0)
 }

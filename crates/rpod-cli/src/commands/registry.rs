@@ -11,7 +11,7 @@ use rpod_engine::{Engine, EngineError};
 use crate::cli::*;
 use crate::exit::{usage, Failure, Outcome};
 
-fn registry_options(flags: &RegistryFlags) -> Result<RegistryOptions, Failure> {
+pub(crate) fn registry_options(flags: &RegistryFlags) -> Result<RegistryOptions, Failure> {
     Ok(RegistryOptions {
         tls_verify: flags.tls_verify,
         cert_dir: flags.cert_dir.clone(),
@@ -21,7 +21,7 @@ fn registry_options(flags: &RegistryFlags) -> Result<RegistryOptions, Failure> {
 }
 
 /// Progress lines go to standard error, as podman's do; none with `quiet`.
-fn progress_printer(quiet: bool) -> impl FnMut(&str) {
+pub(crate) fn progress_printer(quiet: bool) -> impl FnMut(&str) {
     move |line: &str| {
         if !quiet {
             eprintln!("{line}");

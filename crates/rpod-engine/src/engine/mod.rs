@@ -18,6 +18,7 @@ mod images;
 mod kube;
 mod leftovers;
 mod manage;
+mod manifests;
 mod namespaces;
 mod netcreate;
 mod netsetup;

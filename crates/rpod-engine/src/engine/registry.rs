@@ -22,7 +22,7 @@ const OTHER_TRANSPORTS: &[&str] = &[
 ];
 
 /// A reference as typed, with `docker://` taken off; other transports are refused.
-fn registry_reference(text: &str) -> Result<Reference> {
+pub(super) fn registry_reference(text: &str) -> Result<Reference> {
     let plain = text.strip_prefix("docker://").unwrap_or(text);
     if let Some((transport, _)) = plain.split_once(':') {
         if OTHER_TRANSPORTS.contains(&transport) {
@@ -37,7 +37,7 @@ fn registry_reference(text: &str) -> Result<Reference> {
 impl Engine {
     /// `options` for `registry`, with rpod.conf's insecure registries applied when the
     /// caller did not say.
-    fn options_for(&self, registry: &str, options: &RegistryOptions) -> RegistryOptions {
+    pub(super) fn options_for(&self, registry: &str, options: &RegistryOptions) -> RegistryOptions {
         let mut options = options.clone();
         if options.tls_verify.is_none() && self.options.config.is_insecure_registry(registry) {
             options.tls_verify = Some(false);

@@ -7,6 +7,7 @@ mod commit;
 pub mod compression;
 mod import;
 pub mod layer;
+pub mod manifest_list;
 pub mod platform;
 pub mod reference;
 pub mod registry;

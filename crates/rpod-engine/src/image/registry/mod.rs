@@ -13,8 +13,10 @@ mod search;
 
 pub use auth_file::{default_path as default_auth_file, find_credentials, AuthFile, Credentials};
 pub use client::RegistryOptions;
-pub use pull::{pull, PullOptions};
-pub use push::{push, LayerCompression, ManifestFormat, PushOptions, PushSource};
+pub use pull::{fetch_manifest_of, pull, PullOptions};
+pub use push::{
+    image_manifest, push, push_list, LayerCompression, ManifestFormat, PushOptions, PushSource,
+};
 pub use search::{list_tags, search, SearchFilter, SearchResult};
 
 use crate::Result;

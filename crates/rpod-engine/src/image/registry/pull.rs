@@ -221,6 +221,28 @@ fn verify_digest(bytes: &[u8], expected: &str, name: &str) -> Result<()> {
 }
 
 /// A manifest by tag or digest, with its Content-Type.
+/// The manifest (an image's, or a list's) `reference` names on `registry`, as the registry
+/// serves it: its bytes and media type (`manifest inspect` of a remote image).
+pub fn fetch_manifest_of(
+    reference: &Reference,
+    registry: &str,
+    options: &RegistryOptions,
+) -> Result<(Vec<u8>, String)> {
+    let name = reference.render(registry);
+    let (registry, repository) = reference.repository(registry);
+    let mut client = RepositoryClient::connect(&registry, &repository, false, options)?;
+    let wanted = reference
+        .digest
+        .clone()
+        .or_else(|| reference.tag.clone())
+        .unwrap_or_else(|| crate::image::reference::DEFAULT_TAG.to_string());
+    let (bytes, content_type) = fetch_manifest(&mut client, &wanted, &name)?;
+    if let Some(digest) = &reference.digest {
+        verify_digest(&bytes, digest, &name)?;
+    }
+    Ok((bytes, content_type))
+}
+
 fn fetch_manifest(
     client: &mut RepositoryClient,
     reference: &str,

@@ -80,7 +80,7 @@ pub struct PushOptions {
 impl PushOptions {
     /// The format `image` is pushed in: the one asked for, else the image's own (an
     /// uncompressed push is an OCI one: Docker's manifests have no such layers).
-    fn format_for(&self, image: &ImageRecord) -> ManifestFormat {
+    pub fn format_for(&self, image: &ImageRecord) -> ManifestFormat {
         match (self.format, image.format(), self.compression) {
             (Some(format), _, _) => format,
             (None, crate::image::ImageFormat::Docker, LayerCompression::Gzip) => {
@@ -133,34 +133,135 @@ pub fn push(
     progress: &mut dyn FnMut(&str),
 ) -> Result<String> {
     let format = options.format_for(image);
-    if format == ManifestFormat::DockerV2s2 && options.compression == LayerCompression::None {
+    check_format(format, options.compression)?;
+    let mut client = connect(destination, options)?;
+    progress("Getting image source signatures");
+    let (bytes, manifest_type) = send_image(
+        roots,
+        image,
+        source,
+        format,
+        options.compression,
+        Some(&mut client),
+        progress,
+    )?;
+    progress("Writing manifest to image destination");
+    put_manifest(&mut client, &tag_of(destination), &bytes, manifest_type)?;
+    Ok(manifest::sha256_of(&bytes))
+}
+
+/// The manifest a push of `image` in `format` writes (its bytes and media type), made
+/// without a registry: each layer compressed as the push would, to learn its digest. The
+/// compression is the same every time, so the push writes these same bytes.
+pub fn image_manifest(
+    roots: &Roots,
+    image: &ImageRecord,
+    source: PushSource,
+    format: ManifestFormat,
+    compression: LayerCompression,
+) -> Result<(Vec<u8>, &'static str)> {
+    check_format(format, compression)?;
+    send_image(roots, image, source, format, compression, None, &mut |_| {})
+}
+
+/// A manifest list (`index`, OCI's index) pushed to `destination`'s tag after the local
+/// images it names (`images`: each with its source, opened before, the format its entry
+/// was made in and the digest the entry gives), each pushed by its digest. Returns the
+/// list's digest.
+pub fn push_list(
+    roots: &Roots,
+    index: &[u8],
+    images: Vec<(ImageRecord, PushSource, ManifestFormat, String)>,
+    destination: &Reference,
+    options: &PushOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<String> {
+    let mut client = connect(destination, options)?;
+    progress("Getting image list signatures");
+    for (image, source, format, digest) in images {
+        let (bytes, manifest_type) = send_image(
+            roots,
+            &image,
+            source,
+            format,
+            options.compression,
+            Some(&mut client),
+            progress,
+        )?;
+        let pushed = manifest::sha256_of(&bytes);
+        if pushed != digest {
+            return Err(EngineError::InvalidArg(format!(
+                "image {} makes the manifest {pushed} now, not the list's {digest}: add it to the list again",
+                &image.id[..12]
+            )));
+        }
+        put_manifest(&mut client, &digest, &bytes, manifest_type)?;
+    }
+    progress("Writing manifest list to image destination");
+    put_manifest(
+        &mut client,
+        &tag_of(destination),
+        index,
+        manifest::OCI_INDEX,
+    )?;
+    Ok(manifest::sha256_of(index))
+}
+
+fn check_format(format: ManifestFormat, compression: LayerCompression) -> Result<()> {
+    if format == ManifestFormat::DockerV2s2 && compression == LayerCompression::None {
         return Err(EngineError::InvalidArg(
             "Docker v2s2 manifests need compressed layers: use --compression-format gzip".into(),
         ));
     }
+    Ok(())
+}
+
+fn connect(destination: &Reference, options: &PushOptions) -> Result<RepositoryClient> {
     if destination.digest.is_some() {
         return Err(EngineError::InvalidArg(
             "a push destination names a tag, not a digest".into(),
         ));
     }
     let (registry, repository) = destination.repository(crate::image::reference::DEFAULT_DOMAIN);
-    let mut client = RepositoryClient::connect(&registry, &repository, true, &options.registry)?;
-    progress("Getting image source signatures");
+    RepositoryClient::connect(&registry, &repository, true, &options.registry)
+}
+
+fn tag_of(destination: &Reference) -> String {
+    destination
+        .tag
+        .clone()
+        .unwrap_or_else(|| crate::image::reference::DEFAULT_TAG.to_string())
+}
+
+/// Ready `image`'s layers and config as a push sends them, uploading each (a layer at a
+/// time, so only one compressed copy exists at once) when given a `client`; the manifest
+/// that names them.
+fn send_image(
+    roots: &Roots,
+    image: &ImageRecord,
+    source: PushSource,
+    format: ManifestFormat,
+    compression: LayerCompression,
+    mut client: Option<&mut RepositoryClient>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Vec<u8>, &'static str)> {
     let dirs = layer_dirs(roots);
     let mut layer_descriptors = Vec::new();
     for (diff_id, file) in source.layers {
-        let blob = ready_layer(&dirs, &diff_id, file, options.compression)?;
-        let uploaded = upload(&mut client, &blob)?;
-        progress(&format!(
-            "Copying blob {} {}",
-            &blob.digest["sha256:".len().."sha256:".len() + 12],
-            if uploaded {
-                "done"
-            } else {
-                "skipped: already exists"
-            }
-        ));
-        let media_type = match (format, options.compression) {
+        let blob = ready_layer(&dirs, &diff_id, file, compression)?;
+        if let Some(client) = client.as_deref_mut() {
+            let uploaded = upload(client, &blob)?;
+            progress(&format!(
+                "Copying blob {} {}",
+                &blob.digest["sha256:".len().."sha256:".len() + 12],
+                if uploaded {
+                    "done"
+                } else {
+                    "skipped: already exists"
+                }
+            ));
+        }
+        let media_type = match (format, compression) {
             (ManifestFormat::DockerV2s2, _) => manifest::DOCKER_LAYER_GZIP,
             (ManifestFormat::Oci, LayerCompression::Gzip) => manifest::OCI_LAYER_GZIP,
             (ManifestFormat::Oci, LayerCompression::None) => manifest::OCI_LAYER,
@@ -172,13 +273,16 @@ pub fn push(
         }));
     }
     let config = source.config;
-    let config_blob = ReadyBlob {
-        file: scratch_with(&dirs.tmp, &config)?,
-        digest: manifest::sha256_of(&config),
-        size: config.len() as u64,
-    };
-    upload(&mut client, &config_blob)?;
-    progress(&format!("Copying config {} done", &image.id[..12]));
+    let config_digest = manifest::sha256_of(&config);
+    if let Some(client) = client {
+        let config_blob = ReadyBlob {
+            file: scratch_with(&dirs.tmp, &config)?,
+            digest: config_digest.clone(),
+            size: config.len() as u64,
+        };
+        upload(client, &config_blob)?;
+        progress(&format!("Copying config {} done", &image.id[..12]));
+    }
     let (manifest_type, config_type) = match format {
         ManifestFormat::Oci => (manifest::OCI_MANIFEST, manifest::OCI_CONFIG),
         ManifestFormat::DockerV2s2 => (manifest::DOCKER_MANIFEST, manifest::DOCKER_CONFIG),
@@ -186,29 +290,34 @@ pub fn push(
     let document = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": manifest_type,
-        "config": {"mediaType": config_type, "digest": config_blob.digest, "size": config_blob.size},
+        "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
         "layers": layer_descriptors,
     });
     let bytes = serde_json::to_vec(&document)
         .map_err(|e| EngineError::InvalidArg(format!("encoding the manifest: {e}")))?;
-    progress("Writing manifest to image destination");
-    let tag = destination
-        .tag
-        .clone()
-        .unwrap_or_else(|| crate::image::reference::DEFAULT_TAG.to_string());
-    let url = client.url(&format!("manifests/{tag}"));
+    Ok((bytes, manifest_type))
+}
+
+/// Write a manifest under `reference` (a tag or a digest).
+fn put_manifest(
+    client: &mut RepositoryClient,
+    reference: &str,
+    bytes: &[u8],
+    media_type: &str,
+) -> Result<()> {
+    let url = client.url(&format!("manifests/{reference}"));
     let response = client.call(
         "PUT",
         &url,
-        &[("Content-Type", manifest_type)],
-        &Payload::Bytes(&bytes),
+        &[("Content-Type", media_type)],
+        &Payload::Bytes(bytes),
     )?;
     client.expect(
         response,
         &[StatusCode::CREATED, StatusCode::OK, StatusCode::ACCEPTED],
         "writing the manifest",
     )?;
-    Ok(manifest::sha256_of(&bytes))
+    Ok(())
 }
 
 /// A scratch file holding `bytes`, read from its start.

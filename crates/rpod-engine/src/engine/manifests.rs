@@ -1,0 +1,267 @@
+//! `rpod manifest`: manifest lists of local images, made, changed, inspected and pushed
+//! (with their images) as podman's are; a registry's list or image manifest inspected.
+
+use super::Engine;
+use crate::image::manifest_list::{EntryOptions, ImageEntry, ManifestList};
+use crate::image::reference;
+use crate::image::registry::{
+    self, LayerCompression, ManifestFormat, PushOptions, RegistryOptions,
+};
+use crate::image::{self, ImageFormat};
+use crate::{EngineError, Result};
+
+impl Engine {
+    /// The manifest list `text` names: its name (short names as local ones), or its ID or
+    /// a unique prefix of it.
+    pub fn manifest_list(&self, text: &str) -> Result<ManifestList> {
+        if let Ok(candidates) = reference::lookup_candidates(text) {
+            for name in candidates {
+                if let Some(list) = self.store.manifest_list(&name)? {
+                    return Ok(list);
+                }
+            }
+        }
+        let matching: Vec<ManifestList> = self
+            .store
+            .manifest_lists()?
+            .into_iter()
+            .filter(|l| text.len() >= 3 && l.id.starts_with(text))
+            .collect();
+        match <[ManifestList; 1]>::try_from(matching) {
+            Ok([list]) => Ok(list),
+            Err(found) if found.is_empty() => Err(EngineError::NoSuchImage(format!(
+                "{text}: no such manifest list"
+            ))),
+            Err(_) => Err(EngineError::InvalidArg(format!(
+                "{text} names more than one manifest list: give more of its ID"
+            ))),
+        }
+    }
+
+    pub fn manifest_exists(&self, text: &str) -> Result<bool> {
+        match self.manifest_list(text) {
+            Ok(_) => Ok(true),
+            Err(EngineError::NoSuchImage(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `manifest create NAME [IMAGE...]`: a new list of the local images given; with
+    /// `amend`, a list of that name already there is taken (and the images added to it).
+    pub fn manifest_create(
+        &self,
+        name: &str,
+        images: &[String],
+        amend: bool,
+    ) -> Result<ManifestList> {
+        let full = reference::normalize_local(name)?;
+        let list = {
+            let _lock = self.image_lock()?;
+            match self.store.manifest_list(&full)? {
+                Some(list) if amend => list,
+                Some(_) => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "a manifest list named {full} exists already (--amend adds to it)"
+                    )))
+                }
+                None => {
+                    if self.store.image_id_by_name(&full)?.is_some() {
+                        return Err(EngineError::InvalidArg(format!(
+                            "{full} names an image: a manifest list needs a name of its own"
+                        )));
+                    }
+                    let list = ManifestList::new(crate::names::random_id(), full)?;
+                    self.store.save_manifest_list(&list)?;
+                    list
+                }
+            }
+        };
+        let mut list = list;
+        for image in images {
+            list = self.manifest_add(&list.name, image, &EntryOptions::default())?;
+        }
+        Ok(list)
+    }
+
+    /// `manifest add LIST IMAGE`: the local image's manifest (as a push in its own format
+    /// writes it) as an entry, with its platform unless `options` says another.
+    pub fn manifest_add(
+        &self,
+        list: &str,
+        image_text: &str,
+        options: &EntryOptions,
+    ) -> Result<ManifestList> {
+        let (record, source) = {
+            let _lock = self.image_lock()?;
+            let record = self.resolve_image(image_text).map_err(|e| match e {
+                EngineError::NoSuchImage(_) => EngineError::NoSuchImage(format!(
+                    "{image_text} (manifest lists take local images: pull it first)"
+                )),
+                other => other,
+            })?;
+            let source = registry::PushSource::open(&self.roots, &record)?;
+            (record, source)
+        };
+        let config = image::config(&self.roots, &record.id)?;
+        let format = match record.format() {
+            ImageFormat::Docker => ManifestFormat::DockerV2s2,
+            ImageFormat::Oci => ManifestFormat::Oci,
+        };
+        // Compressing the layers is the long part: done without the lock.
+        let (manifest, media_type) =
+            registry::image_manifest(&self.roots, &record, source, format, LayerCompression::Gzip)?;
+        let _lock = self.image_lock()?;
+        let mut list = self.manifest_list(list)?;
+        list.add_image(
+            &ImageEntry {
+                image_id: &record.id,
+                manifest: &manifest,
+                media_type,
+                arch: config.architecture().to_string(),
+                os: config.os().to_string(),
+                variant: config.variant().clone(),
+            },
+            options,
+        )?;
+        self.store.save_manifest_list(&list)?;
+        Ok(list)
+    }
+
+    /// `manifest annotate LIST DIGEST`: an entry's platform and annotations changed.
+    pub fn manifest_annotate(
+        &self,
+        list: &str,
+        digest: &str,
+        options: &EntryOptions,
+    ) -> Result<ManifestList> {
+        let _lock = self.image_lock()?;
+        let mut list = self.manifest_list(list)?;
+        list.annotate(digest, options)?;
+        self.store.save_manifest_list(&list)?;
+        Ok(list)
+    }
+
+    /// `manifest remove LIST DIGEST`: an entry taken out.
+    pub fn manifest_remove(&self, list: &str, digest: &str) -> Result<ManifestList> {
+        let _lock = self.image_lock()?;
+        let mut list = self.manifest_list(list)?;
+        list.remove(digest)?;
+        self.store.save_manifest_list(&list)?;
+        Ok(list)
+    }
+
+    /// `manifest rm LIST`: the list deleted (its images stay).
+    pub fn manifest_delete(&self, list: &str) -> Result<ManifestList> {
+        let _lock = self.image_lock()?;
+        let list = self.manifest_list(list)?;
+        self.store.remove_manifest_list(&list.name)?;
+        Ok(list)
+    }
+
+    /// `manifest inspect NAME`: a local list's document, else the manifest a registry
+    /// serves under that name (a short name tried on each search registry).
+    pub fn manifest_inspect(&self, text: &str, options: &RegistryOptions) -> Result<Vec<u8>> {
+        match self.manifest_list(text) {
+            Ok(list) => return list.document(),
+            Err(EngineError::NoSuchImage(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let mut failures = Vec::new();
+        for (reference, registry) in self.pull_candidates(text)? {
+            let options = self.options_for(&registry, options);
+            match registry::fetch_manifest_of(&reference, &registry, &options) {
+                Ok((bytes, _)) => {
+                    // Shown indented, as podman shows it; bytes that are not JSON as they are.
+                    return Ok(serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .ok()
+                        .and_then(|v| serde_json::to_vec_pretty(&v).ok())
+                        .unwrap_or(bytes));
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        Err(match failures.len() {
+            1 => failures.remove(0),
+            _ => EngineError::RegistryNotFound(format!(
+                "{text}: no such manifest list here, and no registry has it ({})",
+                failures
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        })
+    }
+
+    /// `manifest push LIST DESTINATION`: with `all`, the list's images first (each by its
+    /// digest), then the list under the destination's tag. Returns the list's digest.
+    pub fn manifest_push(
+        &self,
+        list: &str,
+        destination: &str,
+        options: &PushOptions,
+        all: bool,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<String> {
+        let destination = super::registry::registry_reference(destination)?;
+        let host = destination
+            .domain
+            .clone()
+            .unwrap_or_else(|| reference::DEFAULT_DOMAIN.to_string());
+        if host == reference::LOCAL_DOMAIN {
+            return Err(EngineError::InvalidArg(format!(
+                "localhost/ names local images, not a registry: give a destination like localhost:5000/{}",
+                destination.path
+            )));
+        }
+        if options.compression != LayerCompression::Gzip {
+            return Err(EngineError::InvalidArg(
+                "a manifest list's images are pushed as their entries were made: with gzip layers"
+                    .into(),
+            ));
+        }
+        let (document, images) = {
+            let _lock = self.image_lock()?;
+            let list = self.manifest_list(list)?;
+            if list.index.manifests().is_empty() {
+                return Err(EngineError::InvalidArg(format!(
+                    "manifest list {} has no entries",
+                    list.name
+                )));
+            }
+            let mut images = Vec::new();
+            for descriptor in list.index.manifests().iter().filter(|_| all) {
+                let digest = descriptor.digest().to_string();
+                let Some(id) = list.local.get(&digest) else {
+                    continue;
+                };
+                let record = self.store.image(id)?.ok_or_else(|| {
+                    EngineError::NoSuchImage(format!(
+                        "image {} of manifest list {} (entry {digest}) is no longer here",
+                        &id[..id.len().min(12)],
+                        list.name
+                    ))
+                })?;
+                let format =
+                    if descriptor.media_type().to_string() == registry::manifest::DOCKER_MANIFEST {
+                        ManifestFormat::DockerV2s2
+                    } else {
+                        ManifestFormat::Oci
+                    };
+                let source = registry::PushSource::open(&self.roots, &record)?;
+                images.push((record, source, format, digest));
+            }
+            (list.document()?, images)
+        };
+        let mut options = options.clone();
+        options.registry = self.options_for(&host, &options.registry);
+        registry::push_list(
+            &self.roots,
+            &document,
+            images,
+            &destination,
+            &options,
+            progress,
+        )
+    }
+}
