@@ -137,6 +137,14 @@ impl DockerFields {
     /// hostile or odd config puts there otherwise is ignored, as the OCI config's own
     /// parser ignores fields it does not know.
     pub fn of_config(bytes: &[u8]) -> DockerFields {
+        // Most configs have none of them: not parsed a second time (every `create` asks).
+        let mentions = |name: &[u8]| bytes.windows(name.len()).any(|w| w == name);
+        if ![&b"\"Healthcheck\""[..], b"\"OnBuild\"", b"\"Shell\""]
+            .iter()
+            .any(|name| mentions(name))
+        {
+            return DockerFields::default();
+        }
         let Ok(document) = serde_json::from_slice::<serde_json::Value>(bytes) else {
             return DockerFields::default();
         };
