@@ -127,7 +127,7 @@ fn registry_of(reference: &str) -> Option<String> {
 
 /// Registry options for a libpod request about `reference` (`tlsVerify`,
 /// `credentials=USER:PASSWORD` or the headers).
-fn libpod_options(ex: &Exchange, reference: &str) -> ApiResult<RegistryOptions> {
+pub(crate) fn libpod_options(ex: &Exchange, reference: &str) -> ApiResult<RegistryOptions> {
     let tls_verify = match ex.req.query("tlsVerify").or(ex.req.query("tlsverify")) {
         Some(_) => Some(ex.query_bool("tlsVerify")? || ex.query_bool("tlsverify")?),
         None => None,

@@ -3629,3 +3629,59 @@ fn podman_remote_builds_images_through_the_service() {
     assert!(!test("poci").status.success());
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }
+
+/// `podman --remote manifest`: a list made, added to, inspected, checked, pushed with its
+/// image to a registry (which then serves it) and removed, through the libpod API.
+#[test]
+fn podman_remote_manages_and_pushes_manifest_lists() {
+    let registry = Registry::start(RegistrySetup {
+        user: None,
+        tls: false,
+    });
+    let service = Service::start();
+    let id = service.podman_ok(&["manifest", "create", "plist"]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    let added = service.podman_ok(&["manifest", "add", "--arch", "arm64", "plist", "demo"]);
+    assert_eq!(added, id);
+    let list: serde_json::Value =
+        serde_json::from_str(&service.podman_ok(&["manifest", "inspect", "plist"])).unwrap();
+    assert_eq!(list["manifests"][0]["platform"]["architecture"], "arm64");
+    assert!(service
+        .podman_out(&["manifest", "exists", "plist"])
+        .status
+        .success());
+    assert_eq!(
+        service
+            .podman_out(&["manifest", "exists", "nope"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let target = format!("{}/svc/plist:1", registry.host);
+    service.podman_ok(&["manifest", "push", "--tls-verify=false", "plist", &target]);
+    // The registry has it, as rpod's own inspect of the registry shows.
+    let remote: serde_json::Value = serde_json::from_str(&service.rpod.ok(&[
+        "manifest",
+        "inspect",
+        "--tls-verify=false",
+        &target,
+    ]))
+    .unwrap();
+    assert_eq!(remote["manifests"], list["manifests"]);
+    let removed = service.podman_ok(&["manifest", "rm", "plist"]);
+    assert!(removed.contains(id.trim()), "{removed}");
+    assert_eq!(
+        service
+            .rpod
+            .run(&["manifest", "exists", "plist"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let out = service.podman_out(&["manifest", "add", "nolist", "demo"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no such manifest list"),
+        "{out:?}"
+    );
+}

@@ -84,6 +84,12 @@ pub fn remove_many(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 untagged.extend(names);
                 deleted.push(id);
             }
+            // podman 4's `manifest rm` asks here: a manifest list of the name goes.
+            Err(EngineError::NoSuchImage(_)) if context.engine.manifest_exists(name)? => {
+                let list = context.engine.manifest_delete(name)?;
+                untagged.push(list.name);
+                deleted.push(list.id);
+            }
             Err(EngineError::NoSuchImage(_)) if ignore => {}
             Err(e) => {
                 exit_code = match e {

@@ -5,4 +5,5 @@
 pub mod containers;
 pub mod create;
 pub mod images;
+pub mod manifests;
 pub mod pods;
