@@ -776,10 +776,18 @@ fn cp_between_the_host_and_containers() {
         "box",
         "sh",
         "-c",
-        "mkdir -p /srv/owned && chown 1234:5678 /srv/owned && chmod 750 /srv/owned && touch /tmp/roots",
+        "mkdir -p /srv/owned /usr/lib2 && chown 1234:5678 /srv/owned && chmod 750 /srv/owned \
+         && touch /tmp/roots && ln -s usr/lib2 /lib2 && ln -s /srv/owned /srv/linked",
     ]);
     let mut implied = tar::Builder::new(Vec::new());
-    for name in ["tmp/implied", "srv/owned/file", "fresh/dir/file"] {
+    for name in [
+        "tmp/implied",
+        "srv/owned/file",
+        "fresh/dir/file",
+        // Through links to directories (a merged-usr `/lib`): written where they lead.
+        "lib2/sub/file",
+        "srv/linked/through",
+    ] {
         let mut header = tar::Header::new_gnu();
         header.set_size(2);
         header.set_mode(0o644);
@@ -808,6 +816,24 @@ fn cp_between_the_host_and_containers() {
         ]),
         "1777 0:0 /tmp\n600 0:0 /tmp/roots\n644 1234:1234 /tmp/implied\n750 1234:5678 /srv/owned\n\
          755 1234:1234 /fresh\n755 1234:1234 /fresh/dir\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "--user",
+            "0",
+            "box",
+            "stat",
+            "-c",
+            "%F %a %n",
+            "/lib2",
+            "/usr/lib2/sub",
+            "/usr/lib2/sub/file",
+            "/srv/linked",
+            "/srv/owned/through",
+        ]),
+        "symbolic link 777 /lib2\ndirectory 755 /usr/lib2/sub\nregular file 644 /usr/lib2/sub/file\n\
+         symbolic link 777 /srv/linked\nregular file 644 /srv/owned/through\n"
     );
 
     // A stopped container: its root is mounted for the time of the copy.

@@ -208,7 +208,20 @@ pub fn copy_entry_as(
     to_name: &OsStr,
     how: &CopyAs,
 ) -> io::Result<u64> {
-    copy_one(src, name, dst, to_name, 0, true, how, Path::new(name))
+    copy_entry_at(src, name, dst, to_name, how, Path::new(name))
+}
+
+/// `copy_entry_as` of an entry `rel` below the copy's top (as `how.implied` names it), for
+/// a copy that went down part of the way itself.
+pub fn copy_entry_at(
+    src: &OwnedFd,
+    name: &OsStr,
+    dst: &OwnedFd,
+    to_name: &OsStr,
+    how: &CopyAs,
+    rel: &Path,
+) -> io::Result<u64> {
+    copy_one(src, name, dst, to_name, 0, true, how, rel)
 }
 
 /// Give everything under `dir`, and `dir` itself, to `uid:gid`; symbolic links are

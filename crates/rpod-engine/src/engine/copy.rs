@@ -505,11 +505,72 @@ impl Engine {
                         .map(|user| (user.uid, user.gid)),
                     implied: implied.as_ref(),
                 };
-                write_entry(src_parent, &name, &entry, &how)
-                    .map_err(|e| copy_err("copying into the container at", &entry.path, e))?;
+                self.write_through_implied(
+                    record,
+                    tree,
+                    src_parent,
+                    &name,
+                    entry,
+                    Path::new(&name),
+                    &how,
+                )?;
             }
             Ok(())
         })
+    }
+
+    /// Write `name` of `src` at `entry`. A directory a tar only implies (`how.implied`),
+    /// where the container has a directory or a link to one, is not written itself: its
+    /// entries go into that directory, reached as the container reaches it (links
+    /// followed inside its root), as Docker's copies treat the directories a tar leaves
+    /// out. So `lib/x` into a merged-usr image lands in `/usr/lib`, and `/lib` stays a link.
+    #[allow(clippy::too_many_arguments)]
+    fn write_through_implied(
+        &self,
+        record: &ContainerRecord,
+        tree: &MountedTree,
+        src: &OwnedFd,
+        name: &OsStr,
+        entry: Entry,
+        rel: &Path,
+        how: &tree_copy::CopyAs,
+    ) -> Result<()> {
+        let implied = how.implied.is_some_and(|set| set.contains(rel));
+        let reached = match entry.kind {
+            Some(FileType::Directory) | Some(FileType::Symlink) if implied => tree
+                .locate(&entry.path, true)
+                .map_err(tree_err)?
+                .filter(|e| e.is_dir() && !e.mount_top),
+            _ => None,
+        };
+        let Some(dir) = reached else {
+            return write_entry(src, name, &entry, how, rel)
+                .map(drop)
+                .map_err(|e| copy_err("copying into the container at", &entry.path, e));
+        };
+        let inner = tree_copy::open_dir_at(src, name).map_err(|e| copy_err("reading", rel, e))?;
+        for child in tree_copy::entries(&inner).map_err(|e| copy_err("reading", rel, e))? {
+            let child_entry = tree
+                .locate(&dir.path.join(&child), false)
+                .map_err(tree_err)?
+                .ok_or_else(|| {
+                    EngineError::InvalidArg(format!(
+                        "{}: no such directory in the container",
+                        dir.path.display()
+                    ))
+                })?;
+            self.check_writable(record, tree, &child_entry, &inner, &child)?;
+            self.write_through_implied(
+                record,
+                tree,
+                &inner,
+                &child,
+                child_entry,
+                &rel.join(&child),
+                how,
+            )?;
+        }
+        Ok(())
     }
 
     /// Refuse a write to a read-only mount, and one that would put the source's files
@@ -590,6 +651,7 @@ fn write_entry(
     name: &OsStr,
     entry: &Entry,
     how: &tree_copy::CopyAs,
+    rel: &Path,
 ) -> std::io::Result<u64> {
     if entry.mount_top && entry.kind == Some(FileType::RegularFile) {
         let from = rfs::openat(
@@ -642,7 +704,7 @@ fn write_entry(
         }
         return Ok(copied);
     }
-    tree_copy::copy_entry_as(src, name, &entry.dir, &entry.name, how)
+    tree_copy::copy_entry_at(src, name, &entry.dir, &entry.name, how, rel)
 }
 
 /// The directories in a tar's staging that the tar only implied (`listed` are those it
