@@ -49,18 +49,10 @@ pub fn pull<L>(
     lock_images: impl FnOnce() -> Result<L>,
 ) -> Result<ImageRecord> {
     let name = reference.render(registry);
-    let (registry, repository) = reference.repository(registry);
-    let mut client = RepositoryClient::connect(&registry, &repository, false, &options.registry)?;
     progress("Getting image source signatures");
-    let wanted = reference
-        .digest
-        .clone()
-        .or_else(|| reference.tag.clone())
-        .unwrap_or_else(|| crate::image::reference::DEFAULT_TAG.to_string());
-    let (bytes, content_type) = fetch_manifest(&mut client, &wanted, &name)?;
-    if let Some(digest) = &reference.digest {
-        verify_digest(&bytes, digest, &name)?;
-    }
+    let (mut client, bytes, content_type) =
+        connect_and_fetch(reference, registry, &options.registry)?;
+    let registry = client.registry.clone();
     // The digests the image is known by: a list's, then the image manifest's.
     let mut manifest_digests = vec![manifest::sha256_of(&bytes)];
     let mut document = manifest::parse(&content_type, &bytes, &name)?;
@@ -228,6 +220,16 @@ pub fn fetch_manifest_of(
     registry: &str,
     options: &RegistryOptions,
 ) -> Result<(Vec<u8>, String)> {
+    connect_and_fetch(reference, registry, options).map(|(_, bytes, kind)| (bytes, kind))
+}
+
+/// A client of the repository `reference` names, and the manifest it names there (its
+/// tag's, `latest` without one, or its digest's, checked against that digest).
+fn connect_and_fetch(
+    reference: &Reference,
+    registry: &str,
+    options: &RegistryOptions,
+) -> Result<(RepositoryClient, Vec<u8>, String)> {
     let name = reference.render(registry);
     let (registry, repository) = reference.repository(registry);
     let mut client = RepositoryClient::connect(&registry, &repository, false, options)?;
@@ -240,7 +242,7 @@ pub fn fetch_manifest_of(
     if let Some(digest) = &reference.digest {
         verify_digest(&bytes, digest, &name)?;
     }
-    Ok((bytes, content_type))
+    Ok((client, bytes, content_type))
 }
 
 fn fetch_manifest(
