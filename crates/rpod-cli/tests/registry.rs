@@ -1792,4 +1792,15 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
     let err = rpod.fails(&["manifest", "rm", "nolist"], 125);
     assert!(err.contains("no such manifest list"), "{err}");
     rpod.ok(&["manifest", "rm", "-i", "nolist", "empty"]);
+    // rmi of a list's name removes the list, as podman's does.
+    rpod.ok(&["manifest", "create", "byrmi"]);
+    let removed = rpod.ok(&["rmi", "byrmi"]);
+    assert!(
+        removed.contains("Untagged: localhost/byrmi:latest"),
+        "{removed}"
+    );
+    assert_eq!(
+        rpod.run(&["manifest", "exists", "byrmi"]).status.code(),
+        Some(1)
+    );
 }

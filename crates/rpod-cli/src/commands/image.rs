@@ -397,6 +397,12 @@ pub fn rmi(engine: &Engine, args: RmiArgs) -> Outcome {
                 }
                 println!("Deleted: {id}");
             }
+            // A manifest list's name: the list goes, as podman's rmi removes lists.
+            Err(EngineError::NoSuchImage(_)) if engine.manifest_exists(name)? => {
+                let list = engine.manifest_delete(name)?;
+                println!("Untagged: {}", list.name);
+                println!("Deleted: {}", list.id);
+            }
             // podman's --force ignores missing images too.
             Err(EngineError::NoSuchImage(_)) if args.ignore || args.force => {}
             Err(error) => {
