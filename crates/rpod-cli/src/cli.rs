@@ -1297,9 +1297,11 @@ pub struct ManifestCreateArgs {
     /// Add the images to a list of that name if there is one.
     #[arg(long)]
     pub amend: bool,
-    /// Each image of a registry's list given: not supported (lists take local images).
+    /// Of a registry's list given, every entry (not only this machine's).
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
     pub name: String,
     pub images: Vec<String>,
 }
@@ -1327,10 +1329,13 @@ pub struct ManifestEntryFlags {
 pub struct ManifestAddArgs {
     #[command(flatten)]
     pub entry: ManifestEntryFlags,
-    /// Each image of a registry's list: not supported (lists take local images).
+    /// Of a registry's list, every entry (not only the one for the platform).
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
     pub list: String,
+    /// A local image, else a registry's (`docker://` for a registry's only).
     pub image: String,
 }
 

@@ -1778,8 +1778,12 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
     let err = rpod.fails(&["manifest", "create", "empty"], 125);
     assert!(err.contains("--amend"), "{err}");
     rpod.ok(&["manifest", "create", "--amend", "empty"]);
-    let err = rpod.fails(&["manifest", "add", "empty", "nosuchimage"], 125);
-    assert!(err.contains("pull it first"), "{err}");
+    let missing = format!("{}/team/nothing:1", registry.host);
+    let err = rpod.fails(
+        &["manifest", "add", "--tls-verify=false", "empty", &missing],
+        125,
+    );
+    assert!(err.contains("no registry has it"), "{err}");
     let err = rpod.fails(&["manifest", "create", "demo"], 125);
     assert!(err.contains("names an image"), "{err}");
     let err = rpod.fails(
@@ -1788,7 +1792,10 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
     );
     assert!(err.contains("no entries"), "{err}");
     let err = rpod.fails(&["manifest", "add", "--all", "empty", "demo"], 125);
-    assert!(err.contains("not supported"), "{err}");
+    assert!(
+        err.contains("--all takes a registry's manifest list"),
+        "{err}"
+    );
     let err = rpod.fails(&["manifest", "rm", "nolist"], 125);
     assert!(err.contains("no such manifest list"), "{err}");
     rpod.ok(&["manifest", "rm", "-i", "nolist", "empty"]);
@@ -1803,4 +1810,105 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
         rpod.run(&["manifest", "exists", "byrmi"]).status.code(),
         Some(1)
     );
+}
+
+/// `manifest add` of registries' images, as a multi-platform release is assembled from
+/// images pushed one by one: entries taken from the registry (an image with its config's
+/// platform, a list's entries with `--all`), and a push that copies them into another
+/// repository (blobs through this host, checked) or finds them in its own.
+#[test]
+fn a_manifest_list_of_registry_images_is_assembled_and_pushed_elsewhere() {
+    let registry = Registry::plain();
+    let host = &registry.host;
+    let builder = Rpod::with_image("crun");
+    let tarball = common::busybox_tarball().display().to_string();
+    builder.ok(&["import", "--arch", "arm64", &tarball, "armimg"]);
+    for (image, tag) in [("demo", "amd64"), ("armimg", "arm64")] {
+        let target = format!("{host}/team/app:{tag}");
+        builder.ok(&["push", "-q", "--tls-verify=false", image, &target]);
+    }
+    // Another store, without those images.
+    let rpod = Rpod::new("crun");
+    rpod.ok(&["manifest", "create", "release"]);
+    rpod.ok(&[
+        "manifest",
+        "add",
+        "--tls-verify=false",
+        "release",
+        &format!("docker://{host}/team/app:amd64"),
+    ]);
+    rpod.ok(&[
+        "manifest",
+        "add",
+        "--tls-verify=false",
+        "release",
+        &format!("{host}/team/app:arm64"),
+    ]);
+    let list: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["manifest", "inspect", "release"])).unwrap();
+    let platforms: Vec<String> = list["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(platforms, ["amd64", "arm64"]);
+    // Pushed into their own repository: nothing to copy; into another: copied.
+    rpod.ok(&[
+        "manifest",
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "release",
+        &format!("{host}/team/app:1.0"),
+    ]);
+    let elsewhere = format!("{host}/other/app:1.0");
+    let out = rpod.run(&[
+        "manifest",
+        "push",
+        "--tls-verify=false",
+        "release",
+        &elsewhere,
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("Copying blob"),
+        "{}",
+        stderr_of(&out)
+    );
+    for (arch, image) in [("amd64", "demo"), ("arm64", "armimg")] {
+        let puller = Rpod::new("crun");
+        puller.ok(&[
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            "--arch",
+            arch,
+            &elsewhere,
+        ]);
+        assert_eq!(
+            puller.inspect(&elsewhere, "{{.Id}}"),
+            builder.inspect(image, "{{.Id}}"),
+            "{arch}"
+        );
+    }
+    // A registry's list: its entry for this machine, or with --all each of them.
+    rpod.ok(&["manifest", "create", "one"]);
+    rpod.ok(&["manifest", "add", "--tls-verify=false", "one", &elsewhere]);
+    let one: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["manifest", "inspect", "one"])).unwrap();
+    assert_eq!(one["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(one["manifests"][0]["platform"]["architecture"], "amd64");
+    rpod.ok(&["manifest", "create", "every"]);
+    rpod.ok(&[
+        "manifest",
+        "add",
+        "--all",
+        "--tls-verify=false",
+        "every",
+        &elsewhere,
+    ]);
+    let every: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["manifest", "inspect", "every"])).unwrap();
+    assert_eq!(every["manifests"], list["manifests"]);
 }

@@ -15,11 +15,7 @@ use crate::service::Context;
 
 /// `POST /libpod/manifests/{name}?images=&amend=&all=`.
 pub fn create(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    if ex.query_bool("all")? {
-        return Err(ApiError::unsupported(
-            "a manifest list of a registry list's images (all; lists take local images)",
-        ));
-    }
+    let registry = crate::registries::libpod_options(ex, name)?;
     let images: Vec<String> = ex
         .req
         .query_all("images")
@@ -27,9 +23,13 @@ pub fn create(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         .filter(|i| !i.is_empty())
         .map(String::from)
         .collect();
-    let list = context
-        .engine
-        .manifest_create(name, &images, ex.query_bool("amend")?)?;
+    let list = context.engine.manifest_create(
+        name,
+        &images,
+        ex.query_bool("amend")?,
+        ex.query_bool("all")?,
+        &registry,
+    )?;
     ex.json(200, &json!({ "Id": list.id }))
 }
 
@@ -91,17 +91,14 @@ pub fn modify(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     let body: Value = ex.body_json_or_default()?;
     let operation = text(&body, "operation").unwrap_or_default();
     let images = words(&body, "images")?;
-    if field(&body, "all").and_then(Value::as_bool) == Some(true) {
-        return Err(ApiError::unsupported(
-            "adding a registry list's images (all; lists take local images)",
-        ));
-    }
+    let all = field(&body, "all").and_then(Value::as_bool) == Some(true);
     let options = entry_options(&body)?;
+    let registry = crate::registries::libpod_options(ex, images.first().map_or(name, |i| i))?;
     let engine = &context.engine;
     let mut list = engine.manifest_list(name)?;
     for image in &images {
         list = match operation.as_str() {
-            "update" => engine.manifest_add(name, image, &options)?,
+            "update" => engine.manifest_add(name, image, &options, all, &registry)?,
             "remove" => engine.manifest_remove(name, image)?,
             "annotate" => engine.manifest_annotate(name, image, &options)?,
             other => {

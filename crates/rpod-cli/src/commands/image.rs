@@ -135,7 +135,14 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     }
     // `--manifest LIST`: the image added to the list, which is made when missing.
     if let Some(list) = &args.manifest {
-        engine.manifest_create(list, std::slice::from_ref(&record.id), true)?;
+        let registry = rpod_engine::image::registry::RegistryOptions::default();
+        engine.manifest_create(
+            list,
+            std::slice::from_ref(&record.id),
+            true,
+            false,
+            &registry,
+        )?;
     }
     println!("{}", record.id);
     Ok(0)

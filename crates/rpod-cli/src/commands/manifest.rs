@@ -22,26 +22,28 @@ fn entry_options(flags: ManifestEntryFlags) -> EntryOptions {
     }
 }
 
-fn lists_take_local_images(command: &str) -> EngineError {
-    EngineError::NotSupported(format!(
-        "manifest {command} --all (manifest lists take local images: pull each first)"
-    ))
-}
-
 pub fn manifest(engine: &Engine, command: ManifestCommand) -> Outcome {
     match command {
         ManifestCommand::Create(args) => {
-            if args.all {
-                return Err(lists_take_local_images("create").into());
-            }
-            let list = engine.manifest_create(&args.name, &args.images, args.amend)?;
+            let registry = registry_options(&args.registry)?;
+            let list = engine.manifest_create(
+                &args.name,
+                &args.images,
+                args.amend,
+                args.all,
+                &registry,
+            )?;
             println!("{}", list.id);
         }
         ManifestCommand::Add(args) => {
-            if args.all {
-                return Err(lists_take_local_images("add").into());
-            }
-            let list = engine.manifest_add(&args.list, &args.image, &entry_options(args.entry))?;
+            let registry = registry_options(&args.registry)?;
+            let list = engine.manifest_add(
+                &args.list,
+                &args.image,
+                &entry_options(args.entry),
+                args.all,
+                &registry,
+            )?;
             println!("{}", list.id);
         }
         ManifestCommand::Annotate(args) => {

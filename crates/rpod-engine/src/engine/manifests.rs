@@ -53,6 +53,8 @@ impl Engine {
         name: &str,
         images: &[String],
         amend: bool,
+        all: bool,
+        registry: &RegistryOptions,
     ) -> Result<ManifestList> {
         let full = reference::normalize_local(name)?;
         let list = {
@@ -78,30 +80,48 @@ impl Engine {
         };
         let mut list = list;
         for image in images {
-            list = self.manifest_add(&list.name, image, &EntryOptions::default())?;
+            list = self.manifest_add(&list.name, image, &EntryOptions::default(), all, registry)?;
         }
         Ok(list)
     }
 
-    /// `manifest add LIST IMAGE`: the local image's manifest (as a push in its own format
-    /// writes it) as an entry, with its platform unless `options` says another.
+    /// `manifest add LIST IMAGE`: a local image's manifest (as a push in its own format
+    /// writes it) as an entry, with its platform unless `options` says another; else (and
+    /// for `docker://IMAGE`) the manifest a registry has under that name (of a list, the
+    /// entry for the platform `options` names or this machine's, or with `all` each).
     pub fn manifest_add(
         &self,
         list: &str,
         image_text: &str,
         options: &EntryOptions,
+        all: bool,
+        registry: &RegistryOptions,
     ) -> Result<ManifestList> {
-        let (record, source) = {
-            let _lock = self.image_lock()?;
-            let record = self.resolve_image(image_text).map_err(|e| match e {
-                EngineError::NoSuchImage(_) => EngineError::NoSuchImage(format!(
-                    "{image_text} (manifest lists take local images: pull it first)"
-                )),
-                other => other,
-            })?;
-            let source = registry::PushSource::open(&self.roots, &record)?;
-            (record, source)
+        let local = match image_text.strip_prefix("docker://") {
+            Some(remote) => return self.manifest_add_remote(list, remote, options, all, registry),
+            None => image_text
+                .strip_prefix("containers-storage:")
+                .unwrap_or(image_text),
         };
+        let opened = {
+            let _lock = self.image_lock()?;
+            match self.resolve_image(local) {
+                Ok(record) => {
+                    let source = registry::PushSource::open(&self.roots, &record)?;
+                    Some((record, source))
+                }
+                Err(EngineError::NoSuchImage(_)) if local == image_text => None,
+                Err(e) => return Err(e),
+            }
+        };
+        let Some((record, source)) = opened else {
+            return self.manifest_add_remote(list, image_text, options, all, registry);
+        };
+        if all {
+            return Err(EngineError::InvalidArg(format!(
+                "--all takes a registry's manifest list: {image_text} is a local image"
+            )));
+        }
         let config = image::config(&self.roots, &record.id)?;
         let format = match record.format() {
             ImageFormat::Docker => ManifestFormat::DockerV2s2,
@@ -123,6 +143,56 @@ impl Engine {
             },
             options,
         )?;
+        self.store.save_manifest_list(&list)?;
+        Ok(list)
+    }
+
+    /// `manifest add` of a registry's image (or list).
+    fn manifest_add_remote(
+        &self,
+        list: &str,
+        text: &str,
+        options: &EntryOptions,
+        all: bool,
+        registry_options: &RegistryOptions,
+    ) -> Result<ManifestList> {
+        // The list must be there before anything is fetched.
+        self.manifest_list(list)?;
+        let platform = crate::image::platform::Platform {
+            os: options.os.clone(),
+            arch: options.arch.clone(),
+            variant: options.variant.clone(),
+        };
+        let mut failures = Vec::new();
+        let mut found = None;
+        for (reference, registry) in self.pull_candidates(text)? {
+            let these = self.options_for(&registry, registry_options);
+            match registry::remote_manifests(&reference, &registry, &these, Some(&platform), all) {
+                Ok(manifests) => {
+                    found = Some(manifests);
+                    break;
+                }
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        let manifests = found.ok_or_else(|| {
+            EngineError::NoSuchImage(format!(
+                "{text}: not a local image, and no registry has it ({})",
+                failures.join("; ")
+            ))
+        })?;
+        let _lock = self.image_lock()?;
+        let mut list = self.manifest_list(list)?;
+        for manifest in &manifests {
+            // Entries of a list keep the list's platforms; `options` names the one chosen.
+            let own = EntryOptions {
+                arch: None,
+                os: None,
+                variant: None,
+                ..options.clone()
+            };
+            list.add_remote(manifest, if all { &own } else { options })?;
+        }
         self.store.save_manifest_list(&list)?;
         Ok(list)
     }
@@ -220,7 +290,7 @@ impl Engine {
                     .into(),
             ));
         }
-        let (document, images) = {
+        let (document, images, remote) = {
             let _lock = self.image_lock()?;
             let list = self.manifest_list(list)?;
             if list.index.manifests().is_empty() {
@@ -229,6 +299,18 @@ impl Engine {
                     list.name
                 )));
             }
+            let remote: Vec<(String, String)> = list
+                .index
+                .manifests()
+                .iter()
+                .filter(|_| all)
+                .filter_map(|d| {
+                    let digest = d.digest().to_string();
+                    list.remote
+                        .get(&digest)
+                        .map(|source| (digest, source.clone()))
+                })
+                .collect();
             let mut images = Vec::new();
             for descriptor in list.index.manifests().iter().filter(|_| all) {
                 let digest = descriptor.digest().to_string();
@@ -251,7 +333,7 @@ impl Engine {
                 let source = registry::PushSource::open(&self.roots, &record)?;
                 images.push((record, source, format, digest));
             }
-            (list.document()?, images)
+            (list.document()?, images, remote)
         };
         let mut options = options.clone();
         options.registry = self.options_for(&host, &options.registry);
@@ -259,6 +341,7 @@ impl Engine {
             &self.roots,
             &document,
             images,
+            remote,
             &destination,
             &options,
             progress,

@@ -25,6 +25,9 @@ pub struct ManifestList {
     /// The entries made from local images: digest → the image's ID.
     #[serde(default)]
     pub local: BTreeMap<String, String>,
+    /// The entries of registries' images: digest → `REGISTRY/REPOSITORY` it is in.
+    #[serde(default)]
+    pub remote: BTreeMap<String, String>,
 }
 
 /// What `manifest add` and `manifest annotate` say of an entry beyond its image's own
@@ -69,6 +72,7 @@ impl ManifestList {
             name,
             index,
             local: BTreeMap::new(),
+            remote: BTreeMap::new(),
         })
     }
 
@@ -76,23 +80,73 @@ impl ManifestList {
     /// the entry's digest.
     pub fn add_image(&mut self, entry: &ImageEntry, options: &EntryOptions) -> Result<String> {
         let digest = super::registry::manifest::sha256_of(entry.manifest);
-        let descriptor = DescriptorBuilder::default()
-            .media_type(MediaType::from(entry.media_type))
+        self.add_descriptor(
+            entry.media_type,
+            &digest,
+            entry.manifest.len() as u64,
+            (&entry.arch, &entry.os, entry.variant.as_deref()),
+            options,
+        )?;
+        self.remote.remove(&digest);
+        self.local
+            .insert(digest.clone(), entry.image_id.to_string());
+        Ok(digest)
+    }
+
+    /// Add (or replace) a registry's image manifest, in `source` (`REGISTRY/REPOSITORY`).
+    pub fn add_remote(
+        &mut self,
+        manifest: &super::registry::RemoteManifest,
+        options: &EntryOptions,
+    ) -> Result<String> {
+        let platform = (
+            manifest.arch.as_str(),
+            manifest.os.as_str(),
+            manifest.variant.as_deref(),
+        );
+        self.add_descriptor(
+            &manifest.media_type,
+            &manifest.digest,
+            manifest.size,
+            platform,
+            options,
+        )?;
+        self.local.remove(&manifest.digest);
+        self.remote
+            .insert(manifest.digest.clone(), manifest.source.clone());
+        Ok(manifest.digest.clone())
+    }
+
+    /// An entry for a manifest with its platform (arch, OS, variant), unless `options`
+    /// says another; one of the same digest is replaced in its place.
+    fn add_descriptor(
+        &mut self,
+        media_type: &str,
+        digest: &str,
+        size: u64,
+        (arch, os, variant): (&str, &str, Option<&str>),
+        options: &EntryOptions,
+    ) -> Result<()> {
+        let mut descriptor = DescriptorBuilder::default()
+            .media_type(MediaType::from(media_type))
             .digest(
                 digest
                     .parse::<oci_spec::image::Digest>()
                     .map_err(build_err)?,
             )
-            .size(entry.manifest.len() as u64)
+            .size(size)
             .build()
             .map_err(build_err)?;
-        let mut descriptor = descriptor;
+        let known = |text: &str| Some(text.to_string()).filter(|t| !t.is_empty());
         set_platform(
             &mut descriptor,
             &EntryOptions {
-                arch: options.arch.clone().or_else(|| Some(entry.arch.clone())),
-                os: options.os.clone().or_else(|| Some(entry.os.clone())),
-                variant: options.variant.clone().or_else(|| entry.variant.clone()),
+                arch: options.arch.clone().or_else(|| known(arch)),
+                os: options.os.clone().or_else(|| known(os)),
+                variant: options
+                    .variant
+                    .clone()
+                    .or_else(|| variant.map(String::from)),
                 ..options.clone()
             },
         )?;
@@ -106,9 +160,7 @@ impl ManifestList {
             None => manifests.push(descriptor),
         }
         self.index.set_manifests(manifests);
-        self.local
-            .insert(digest.clone(), entry.image_id.to_string());
-        Ok(digest)
+        Ok(())
     }
 
     /// Change an entry's platform and annotations (`manifest annotate`).
@@ -132,6 +184,7 @@ impl ManifestList {
         manifests.retain(|d| d.digest().to_string() != wanted);
         self.index.set_manifests(manifests);
         self.local.remove(&wanted);
+        self.remote.remove(&wanted);
         Ok(())
     }
 

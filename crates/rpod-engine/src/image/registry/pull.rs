@@ -504,3 +504,133 @@ mod tests {
         assert!(err.to_string().contains("digest"), "{err}");
     }
 }
+
+/// A manifest on a registry as a manifest list names it.
+#[derive(Debug, Clone)]
+pub struct RemoteManifest {
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    pub arch: String,
+    pub os: String,
+    pub variant: Option<String>,
+    /// `REGISTRY/REPOSITORY` it is in.
+    pub source: String,
+}
+
+/// The manifests `reference` names on `registry` for a manifest list (`manifest add` of a
+/// registry's image): an image manifest with its config's platform; of a list, the entry
+/// for `platform` (this machine's when `None`), or with `all` every entry, as the list
+/// gives their platforms.
+pub fn remote_manifests(
+    reference: &Reference,
+    registry: &str,
+    options: &RegistryOptions,
+    platform: Option<&Platform>,
+    all: bool,
+) -> Result<Vec<RemoteManifest>> {
+    let name = reference.render(registry);
+    let (mut client, bytes, content_type) = connect_and_fetch(reference, registry, options)?;
+    let (host, repository) = reference.repository(registry);
+    let source = format!("{host}/{repository}");
+    match manifest::parse(&content_type, &bytes, &name)? {
+        Document::Index(index) => {
+            let chosen: Vec<&oci_spec::image::Descriptor> = if all {
+                index.manifests().iter().collect()
+            } else {
+                vec![manifest::choose(&index, platform, &name)?]
+            };
+            chosen
+                .into_iter()
+                .map(|d| {
+                    let p = d.platform().as_ref();
+                    Ok(RemoteManifest {
+                        media_type: d.media_type().to_string(),
+                        digest: manifest::checked_digest(d.digest().as_ref())?,
+                        size: d.size(),
+                        arch: p.map(|p| p.architecture().to_string()).unwrap_or_default(),
+                        os: p.map(|p| p.os().to_string()).unwrap_or_default(),
+                        variant: p.and_then(|p| p.variant().clone()),
+                        source: source.clone(),
+                    })
+                })
+                .collect()
+        }
+        Document::Image(image) => {
+            let config = image.config();
+            let digest = manifest::checked_digest(config.digest().as_ref())?;
+            if config.size() > manifest::CONFIG_LIMIT {
+                return Err(EngineError::Registry(format!(
+                    "{name}: the image config is larger than {} bytes",
+                    manifest::CONFIG_LIMIT
+                )));
+            }
+            let config_bytes = fetch_small_blob(&mut client, &digest, config.size(), &name)?;
+            let config: ImageConfiguration =
+                serde_json::from_slice(&config_bytes).map_err(|e| {
+                    EngineError::Registry(format!("{name}: unreadable image config: {e}"))
+                })?;
+            let media_type = image
+                .media_type()
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| content_type.clone());
+            Ok(vec![RemoteManifest {
+                media_type,
+                digest: manifest::sha256_of(&bytes),
+                size: bytes.len() as u64,
+                arch: config.architecture().to_string(),
+                os: config.os().to_string(),
+                variant: config.variant().clone(),
+                source,
+            }])
+        }
+    }
+}
+
+/// Copy the image manifest `digest` of `source` (`REGISTRY/REPOSITORY`) into the
+/// repository `destination` is connected to, with its config and layers (those it lacks),
+/// each blob checked against its digest on the way through a scratch file.
+pub(super) fn copy_remote_image(
+    destination: &mut RepositoryClient,
+    source: &str,
+    digest: &str,
+    options: &RegistryOptions,
+    dirs: &LayerDirs,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Vec<u8>, String)> {
+    let reference = Reference::parse(&format!("{source}@{digest}"))?;
+    let registry = reference
+        .domain
+        .clone()
+        .unwrap_or_else(|| crate::image::reference::DEFAULT_DOMAIN.to_string());
+    let name = reference.render(&registry);
+    let (mut client, bytes, content_type) = connect_and_fetch(&reference, &registry, options)?;
+    let Document::Image(image) = manifest::parse(&content_type, &bytes, &name)? else {
+        return Err(EngineError::Registry(format!(
+            "{name}: a manifest list where an image manifest belongs"
+        )));
+    };
+    let blobs = std::iter::once(image.config())
+        .chain(image.layers().iter())
+        .map(|d| Ok((manifest::checked_digest(d.digest().as_ref())?, d.size())))
+        .collect::<Result<Vec<_>>>()?;
+    for (blob, size) in blobs {
+        if super::push::has_blob(destination, &blob)? {
+            progress(&format!(
+                "Copying blob {} skipped: already exists",
+                short(&blob)
+            ));
+            continue;
+        }
+        let file = download_blob(&mut client, &blob, size, &name, dirs)?;
+        super::push::upload_file(destination, file, &blob, size)?;
+        progress(&format!("Copying blob {} done", short(&blob)));
+    }
+    let media_type = image
+        .media_type()
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or(content_type);
+    Ok((bytes, media_type))
+}

@@ -166,18 +166,37 @@ pub fn image_manifest(
 
 /// A manifest list (`index`, OCI's index) pushed to `destination`'s tag after the local
 /// images it names (`images`: each with its source, opened before, the format its entry
-/// was made in and the digest the entry gives), each pushed by its digest. Returns the
-/// list's digest.
+/// was made in and the digest the entry gives), each pushed by its digest, and the
+/// registries' images it names (`remote`: digest and `REGISTRY/REPOSITORY`), copied
+/// unless they are in the destination's repository already. Returns the list's digest.
 pub fn push_list(
     roots: &Roots,
     index: &[u8],
     images: Vec<(ImageRecord, PushSource, ManifestFormat, String)>,
+    remote: Vec<(String, String)>,
     destination: &Reference,
     options: &PushOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<String> {
     let mut client = connect(destination, options)?;
     progress("Getting image list signatures");
+    let (host, repository) = destination.repository(crate::image::reference::DEFAULT_DOMAIN);
+    let here = format!("{host}/{repository}");
+    let dirs = layer_dirs(roots);
+    for (digest, source) in remote {
+        if source == here {
+            continue;
+        }
+        let (bytes, media_type) = super::pull::copy_remote_image(
+            &mut client,
+            &source,
+            &digest,
+            &options.registry,
+            &dirs,
+            progress,
+        )?;
+        put_manifest(&mut client, &digest, &bytes, &media_type)?;
+    }
     for (image, source, format, digest) in images {
         let (bytes, manifest_type) = send_image(
             roots,
@@ -392,13 +411,41 @@ impl Write for HashingWriter {
     }
 }
 
+/// Whether the repository has the blob `digest`.
+pub(super) fn has_blob(client: &mut RepositoryClient, digest: &str) -> Result<bool> {
+    let head_url = client.url(&format!("blobs/{digest}"));
+    let head = client.call("HEAD", &head_url, &[], &Payload::Empty)?;
+    Ok(head.status() == StatusCode::OK)
+}
+
+/// Upload `file` (read from its start) as the blob `digest` of `size` bytes.
+pub(super) fn upload_file(
+    client: &mut RepositoryClient,
+    file: File,
+    digest: &str,
+    size: u64,
+) -> Result<()> {
+    send_blob(
+        client,
+        &ReadyBlob {
+            file,
+            digest: digest.to_string(),
+            size,
+        },
+    )
+}
+
 /// Upload a blob unless the repository has it. Whether it was uploaded.
 fn upload(client: &mut RepositoryClient, blob: &ReadyBlob) -> Result<bool> {
-    let head_url = client.url(&format!("blobs/{}", blob.digest));
-    let head = client.call("HEAD", &head_url, &[], &Payload::Empty)?;
-    if head.status() == StatusCode::OK {
+    if has_blob(client, &blob.digest)? {
         return Ok(false);
     }
+    send_blob(client, blob)?;
+    Ok(true)
+}
+
+/// Upload a blob (monolithically: a POST for the upload's place, a PUT of the bytes).
+fn send_blob(client: &mut RepositoryClient, blob: &ReadyBlob) -> Result<()> {
     let start_url = client.url("blobs/uploads/");
     let started = client.call(
         "POST",
@@ -436,7 +483,7 @@ fn upload(client: &mut RepositoryClient, blob: &ReadyBlob) -> Result<bool> {
         &[StatusCode::CREATED, StatusCode::NO_CONTENT, StatusCode::OK],
         &format!("uploading blob {}", blob.digest),
     )?;
-    Ok(true)
+    Ok(())
 }
 
 #[cfg(test)]
