@@ -1912,3 +1912,89 @@ fn a_manifest_list_of_registry_images_is_assembled_and_pushed_elsewhere() {
         serde_json::from_str(&rpod.ok(&["manifest", "inspect", "every"])).unwrap();
     assert_eq!(every["manifests"], list["manifests"]);
 }
+
+/// What rpod pushes, podman reads as rpod means it: a Docker-format build's health check
+/// (podman takes it only from a Docker manifest), and a manifest list's entry for the
+/// platform asked for.
+#[test]
+fn podman_reads_rpods_docker_format_images_and_manifest_lists() {
+    let registry = Registry::plain();
+    let host = &registry.host;
+    let rpod = Rpod::with_image("crun");
+    let ctx = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(
+        ctx.join("Containerfile"),
+        "FROM demo\nHEALTHCHECK CMD [\"true\"]\n",
+    )
+    .unwrap();
+    rpod.ok(&[
+        "build",
+        "-q",
+        "--format",
+        "docker",
+        "-t",
+        "checked",
+        ctx.to_str().unwrap(),
+    ]);
+    let checked = format!("{host}/interop/checked:1");
+    rpod.ok(&["push", "-q", "--tls-verify=false", "checked", &checked]);
+    let tarball = common::busybox_tarball().display().to_string();
+    rpod.ok(&["import", "--arch", "arm64", &tarball, "armimg"]);
+    rpod.ok(&["manifest", "create", "multi", "demo", "armimg"]);
+    let multi = format!("{host}/interop/multi:1");
+    rpod.ok(&[
+        "manifest",
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "multi",
+        &multi,
+    ]);
+
+    let podman_dir = tempfile::tempdir().unwrap();
+    fs::write(podman_dir.path().join("auth.json"), "{}").unwrap();
+    let podman = |args: &[&str]| -> String {
+        let out = Command::new("podman")
+            .arg("--root")
+            .arg(podman_dir.path().join("root"))
+            .arg("--runroot")
+            .arg(podman_dir.path().join("run"))
+            .args(["--events-backend", "none", "--storage-driver", "vfs"])
+            .args(args)
+            .env("REGISTRY_AUTH_FILE", podman_dir.path().join("auth.json"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "podman {args:?}: {}", stderr_of(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    podman(&["pull", "-q", "--tls-verify=false", &checked]);
+    assert_eq!(
+        podman(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .HealthCheck.Test}}",
+            &checked
+        ]),
+        r#"["CMD","true"]"#
+    );
+    podman(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        "--arch",
+        "arm64",
+        &multi,
+    ]);
+    assert_eq!(
+        podman(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Architecture}} {{.Id}}",
+            &multi
+        ]),
+        format!("arm64 {}", rpod.inspect("armimg", "{{.Id}}"))
+    );
+}
