@@ -299,16 +299,26 @@ impl Engine {
                     list.name
                 )));
             }
-            let remote: Vec<(String, String)> = list
+            // Each source registry reached as a pull would reach it (rpod.conf's insecure
+            // registries applied). Credentials and certificates given for the destination
+            // go to no other host; another registry's come from the credentials files.
+            let remote: Vec<(String, String, RegistryOptions)> = list
                 .index
                 .manifests()
                 .iter()
                 .filter(|_| all)
                 .filter_map(|d| {
                     let digest = d.digest().to_string();
-                    list.remote
-                        .get(&digest)
-                        .map(|source| (digest, source.clone()))
+                    list.remote.get(&digest).map(|source| {
+                        let source_host = source.split('/').next().unwrap_or_default();
+                        let mut given = options.registry.clone();
+                        if source_host != host {
+                            given.credentials = None;
+                            given.cert_dir = None;
+                        }
+                        let reach = self.options_for(source_host, &given);
+                        (digest, source.clone(), reach)
+                    })
                 })
                 .collect();
             let mut images = Vec::new();

@@ -167,13 +167,14 @@ pub fn image_manifest(
 /// A manifest list (`index`, OCI's index) pushed to `destination`'s tag after the local
 /// images it names (`images`: each with its source, opened before, the format its entry
 /// was made in and the digest the entry gives), each pushed by its digest, and the
-/// registries' images it names (`remote`: digest and `REGISTRY/REPOSITORY`), copied
-/// unless they are in the destination's repository already. Returns the list's digest.
+/// registries' images it names (`remote`: digest, `REGISTRY/REPOSITORY` and how to reach
+/// that registry), copied unless they are in the destination's repository already.
+/// Returns the list's digest.
 pub fn push_list(
     roots: &Roots,
     index: &[u8],
     images: Vec<(ImageRecord, PushSource, ManifestFormat, String)>,
-    remote: Vec<(String, String)>,
+    remote: Vec<(String, String, RegistryOptions)>,
     destination: &Reference,
     options: &PushOptions,
     progress: &mut dyn FnMut(&str),
@@ -183,7 +184,7 @@ pub fn push_list(
     let (host, repository) = destination.repository(crate::image::reference::DEFAULT_DOMAIN);
     let here = format!("{host}/{repository}");
     let dirs = layer_dirs(roots);
-    for (digest, source) in remote {
+    for (digest, source, source_options) in remote {
         if source == here {
             continue;
         }
@@ -191,7 +192,7 @@ pub fn push_list(
             &mut client,
             &source,
             &digest,
-            &options.registry,
+            &source_options,
             &dirs,
             progress,
         )?;
