@@ -1654,6 +1654,10 @@ pub struct AttachArgs {
     /// The most recently created container.
     #[arg(short = 'l', long)]
     pub latest: bool,
+    /// Attach to this exec session, started with `exec -d`, instead of a container: its
+    /// output from now on, until it ends (rpod exits with its exit code).
+    #[arg(long = "exec", value_name = "SESSION", conflicts_with_all = ["latest", "container"])]
+    pub exec_session: Option<String>,
     pub container: Option<String>,
 }
 

@@ -296,6 +296,51 @@ macro_rules! stream_tests {
                 assert!(leftovers.is_empty(), "session directories left: {}", leftovers.len());
             }
 
+            /// `attach --exec SESSION`: a detached session's output from then on (its
+            /// standard output and error), its exit code, and the session collected; an
+            /// ended or unknown session is refused.
+            #[test]
+            fn a_detached_exec_session_is_attached_to_again() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.detached(&["demo", "sleep", "1000"]);
+                let script = "i=0; while [ ! -e /tmp/go ]; do i=$((i+1)); echo tick $i; sleep 0.1; done; \
+                              echo out; echo err >&2; exit 7";
+                let session = rpod.ok(&["exec", "-d", &id, "sh", "-c", script]).trim().to_string();
+                let mut attached = rpod
+                    .command(&["attach", "--exec", &session])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                // Attached once its output comes; then the session is let go on to its end.
+                let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+                    attached.stdout.take().unwrap(),
+                ));
+                let first = lines.next().unwrap().unwrap();
+                assert!(first.starts_with("tick"), "{first}");
+                rpod.ok(&["exec", &id, "touch", "/tmp/go"]);
+                let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+                let out = attached.wait_with_output().unwrap();
+                assert_eq!(out.status.code(), Some(7), "{rest:?} {}", String::from_utf8_lossy(&out.stderr));
+                assert_eq!(rest.last().map(String::as_str), Some("out"), "{rest:?}");
+                assert!(String::from_utf8_lossy(&out.stderr).ends_with("err\n"));
+                // Collected by its client: nothing left.
+                assert_eq!(rpod.inspect(&id, "{{json .ExecIDs}}"), "[]");
+                let sessions = rpod.runroot().join("containers").join(&id).join("exec");
+                assert!(!sessions.join(&session).exists());
+                let err = rpod.fails(&["attach", "--exec", &session], 125);
+                assert!(err.contains("no such exec session"), "{err}");
+                // One that ended before anyone attached.
+                let quick = rpod.ok(&["exec", "-d", &id, "true"]).trim().to_string();
+                wait_until("the quick session ends", || {
+                    rpod.inspect(&id, "{{json .ExecIDs}}") == "[]"
+                });
+                let err = rpod.fails(&["attach", "--exec", &quick], 125);
+                assert!(err.contains("no such exec session") || err.contains("has ended"), "{err}");
+                let err = rpod.fails(&["attach", "--exec", &quick, &id], 125);
+                assert!(err.contains("cannot be used with"), "{err}");
+            }
+
             #[test]
             fn exec_refuses_paused_and_stopped_containers() {
                 let rpod = Rpod::with_image(RT);

@@ -60,8 +60,8 @@ pub use container::{
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
     BuildOptions, BuildPull, CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions,
-    ExecRequest, ExecStarted, HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions,
-    PlayedPod, PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker, WaitBegun,
-    WaitCondition, WaitOptions, WaitOutcome,
+    ExecReattached, ExecRequest, ExecStarted, HostSource, ImageRemoval, ImageVolumes, PathStat,
+    PlayOptions, PlayedPod, PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker,
+    WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

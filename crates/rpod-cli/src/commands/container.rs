@@ -1637,6 +1637,9 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
 }
 
 pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
+    if let Some(session) = &args.exec_session {
+        return attach_exec(engine, session, &args.flags);
+    }
     let attach = Attach::new(!args.no_stdin, &args.flags)?;
     let container = super::select::one_container(engine, args.latest, args.container.as_deref())?;
     let watch = crate::terminal::ResizeWatch::begin();
@@ -1654,6 +1657,44 @@ pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
     }
     let handover = engine.exit_handover(&record);
     attach.copy(engine, &record, connection, handover)
+}
+
+/// `attach --exec SESSION`: a detached exec session's output from now on, until it ends;
+/// its exit code is ours. Its terminal, if it has one, takes our size.
+fn attach_exec(engine: &Engine, session: &str, flags: &crate::cli::AttachFlags) -> Outcome {
+    let detach_keys = rpod_oci::detach::parse_detach_keys(&flags.detach_keys)?;
+    let watch = crate::terminal::ResizeWatch::begin();
+    let (reattached, connection) = engine.exec_reattach(session)?;
+    if reattached.session.terminal {
+        let runtime = engine.runtime(&reattached.container.config.runtime)?;
+        let oci = engine.oci_container(&reattached.container);
+        let id = reattached.session.id.clone();
+        if let Some(size) = crate::terminal::size() {
+            // The session may end at any moment: a resize that comes too late is no error.
+            let _ = runtime.exec_attach_resize(&oci, &id, size);
+        }
+        if let Some(watch) = watch {
+            watch.follow(
+                move |size| runtime.exec_attach_resize(&oci, &id, size),
+                false,
+            );
+        }
+    }
+    let streams = AttachStreams {
+        output: Some(Box::new(std::io::stdout())),
+        error: Some(Box::new(std::io::stderr())),
+        input: None,
+        attach_output: true,
+        attach_error: true,
+        attach_input: false,
+        hangup: None,
+    };
+    let result = connection.copy(streams, detach_keys);
+    match engine.exec_reattach_finish(reattached, result) {
+        Ok(code) => Ok(code),
+        Err(rpod_engine::EngineError::Oci(OciError::Detached)) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `pass_fds`: `--preserve-fds`'s descriptors, taken when rpod started.

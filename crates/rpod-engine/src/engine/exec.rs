@@ -42,6 +42,13 @@ enum ExecIo {
     Detached,
 }
 
+/// A detached session attached to again ([`Engine::exec_reattach`]).
+pub struct ExecReattached {
+    pub container: ContainerRecord,
+    pub session: ExecSession,
+    handover: Option<rpod_oci::exitfile::ExitHandover>,
+}
+
 /// A started session.
 pub struct ExecStarted {
     pub container: ContainerRecord,
@@ -231,33 +238,120 @@ impl Engine {
             handover,
             ..
         } = started;
-        let oci = self.oci_container(&container);
         let result = match attach {
             Some(receiver) => receiver.recv().unwrap_or_else(|_| {
                 Err(OciError::InvalidArg("exec attach ended abnormally".into()))
             }),
             None => Ok(()),
         };
+        self.collect_exec(&container, &session_id, result, handover)
+    }
+
+    /// Attach again to a running session started detached (`exec -d`): its output from now
+    /// on, until it ends. The caller copies the connection's streams (output only: a
+    /// detached session has no input), then collects the
+    /// session with [`Engine::exec_reattach_finish`], as an attached `exec` collects its own.
+    pub fn exec_reattach(
+        &self,
+        session_id: &str,
+    ) -> Result<(ExecReattached, Box<dyn rpod_oci::AttachSession>)> {
+        let unknown = || EngineError::InvalidArg(format!("no such exec session {session_id}"));
+        let session = self.store.exec_session(session_id)?.ok_or_else(unknown)?;
+        let found = self.lookup(&session.container_id)?;
+        let _lock = self.lock(found.id())?;
+        let container = self.reload(found.id(), &session.container_id)?;
+        let mut session = self.store.exec_session(session_id)?.ok_or_else(unknown)?;
+        if session.collected_by_client() {
+            return Err(EngineError::state(
+                container.id(),
+                format!("exec session {session_id} has a client attached already"),
+            ));
+        }
+        let runtime = self.runtime(&container.config.runtime)?;
+        let oci = self.oci_container(&container);
+        if session.pid <= 0 || !runtime.exec_update_status(&oci, session_id)? {
+            self.reap_exec_if_done(&container, session_id)?;
+            return Err(EngineError::state(
+                container.id(),
+                format!("exec session {session_id} has ended"),
+            ));
+        }
+        // Ours to collect from now on (the exit command leaves it to us while we live).
+        let handover = runtime.exec_handover(&oci, session_id);
+        let me = std::process::id() as i32;
+        session.waited_for = true;
+        session.client_pid = me;
+        session.client_start = rpod_oci::process::start_time(me).unwrap_or(0);
+        self.store.save_exec_session(&session)?;
+        let socket = runtime.exec_attach_socket_path(&oci, session_id)?;
+        let connection = match rpod_oci::attach::AttachConnection::connect(&socket) {
+            Ok(connection) => connection,
+            Err(e) => {
+                // It ended meanwhile (its socket is gone): collect it as its end would.
+                let _ = self.give_back_exec(&container, session_id);
+                return Err(e.into());
+            }
+        };
+        let reattached = ExecReattached {
+            container,
+            session,
+            handover,
+        };
+        Ok((reattached, Box::new(connection)))
+    }
+
+    /// Collect a reattached session once the copy of its streams ended (`result`): its exit
+    /// code, the session removed; after a detach it goes on as before.
+    pub fn exec_reattach_finish(
+        &self,
+        reattached: ExecReattached,
+        result: std::result::Result<(), OciError>,
+    ) -> Result<i32> {
+        let ExecReattached {
+            container,
+            session,
+            handover,
+        } = reattached;
+        self.collect_exec(&container, &session.id, result, handover)
+    }
+
+    /// Leave a session to its exit command again (its client went), removing it at once
+    /// when it ended meanwhile.
+    fn give_back_exec(&self, container: &ContainerRecord, session_id: &str) -> Result<()> {
+        let _lock = self.lock(container.id())?;
+        if let Some(mut session) = self.store.exec_session(session_id)? {
+            session.waited_for = false;
+            self.store.save_exec_session(&session)?;
+        }
+        // It may have ended already; then nobody else would clean it up.
+        self.reap_exec_if_done(container, session_id)
+    }
+
+    /// The end of a client's copy of a session's streams (`result`): its exit code read and
+    /// the session removed; after a detach (or when the client went) it goes on, left to
+    /// its exit command.
+    fn collect_exec(
+        &self,
+        container: &ContainerRecord,
+        session_id: &str,
+        result: std::result::Result<(), OciError>,
+        handover: Option<rpod_oci::exitfile::ExitHandover>,
+    ) -> Result<i32> {
+        let oci = self.oci_container(container);
         // Detached, or its client went away (the REST service): the command goes on, and
         // its exit command removes the session when it ends.
         if let Err(ended @ (OciError::Detached | OciError::Cancelled)) = result {
-            let _lock = self.lock(container.id())?;
-            if let Some(mut session) = self.store.exec_session(&session_id)? {
-                session.waited_for = false;
-                self.store.save_exec_session(&session)?;
-            }
-            // It may have ended already; then nobody else would clean it up.
-            self.reap_exec_if_done(&container, &session_id)?;
+            self.give_back_exec(container, session_id)?;
             return Err(ended.into());
         }
         let runtime = self.runtime(&container.config.runtime)?;
         let code = runtime
-            .exec_exit_code(&oci, &session_id, EXEC_EXIT_TIMEOUT)?
+            .exec_exit_code(&oci, session_id, EXEC_EXIT_TIMEOUT)?
             .unwrap_or(-1);
         let _lock = self.lock(container.id())?;
-        runtime.exec_remove(&oci, &session_id)?;
+        runtime.exec_remove(&oci, session_id)?;
         self.store
-            .remove_exec_sessions(Some(&session_id), container.id())?;
+            .remove_exec_sessions(Some(session_id), container.id())?;
         if let Some(handover) = &handover {
             handover.handled();
         }

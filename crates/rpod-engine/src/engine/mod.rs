@@ -51,7 +51,7 @@ pub use reset::ResetReport;
 
 pub use copy::{HostSource, PathStat};
 pub use disk_usage::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
-pub use exec::{ExecRequest, ExecStarted};
+pub use exec::{ExecReattached, ExecRequest, ExecStarted};
 pub use filesystem::CommitOptions;
 
 use std::collections::{BTreeMap, HashMap};
