@@ -161,6 +161,19 @@ fn wait_for(path: &Path) -> String {
     panic!("{} never appeared", path.display());
 }
 
+/// What a shell wrote to `path` with `echo ... > path`, once its line is complete: the
+/// shell makes the file before it writes, so the file alone may still be empty.
+fn wait_for_line(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match std::fs::read_to_string(path) {
+            Ok(text) if text.ends_with('\n') => return text,
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    panic!("{} never had a whole line", path.display());
+}
+
 /// A runtime whose `create` starts the "container" (a shell command) at once and writes
 /// its PID, as a real runtime's create does before the start. Each "container" outlives the
 /// fake runtime (a pause before its exit): one that ended first would be reaped by the
@@ -184,7 +197,7 @@ fn a_container_is_reported_logged_and_its_exit_recorded() {
         std::fs::read_to_string(setup.path("persist/exit")).unwrap(),
         "3"
     );
-    assert_eq!(wait_for(&marker), "cleanup\n");
+    assert_eq!(wait_for_line(&marker), "cleanup\n");
     let log = std::fs::read_to_string(setup.path("ctr.log")).unwrap();
     let records: Vec<&str> = log.lines().map(|l| l.split_once(' ').unwrap().1).collect();
     assert!(records.contains(&"stdout F out"), "{log}");
@@ -229,7 +242,7 @@ fn a_hung_runtime_is_killed_at_its_deadline() {
         "{text}"
     );
     assert!(begun.elapsed() < Duration::from_secs(30));
-    let pid: i32 = wait_for(&started).trim().parse().unwrap();
+    let pid: i32 = wait_for_line(&started).trim().parse().unwrap();
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists(),
         "the hung runtime {pid} was left running"
@@ -259,7 +272,7 @@ fn the_runtime_gets_default_signal_handling() {
     ));
     let mut sync = setup.start(&runtime, &[]);
     assert_eq!(message(&mut sync)["data"], -1);
-    let text = wait_for(&status);
+    let text = wait_for_line(&status);
     // The monitor ignores SIGPIPE and blocks SIGCHLD, SIGTERM, SIGINT and SIGQUIT for
     // itself; none of that may reach the runtime and the container.
     let bit = |signal: i32| 1u64 << (signal - 1);
@@ -289,7 +302,7 @@ echo $! > "$pidfile""#,
     let mut sync = setup.start(&runtime, &[]);
     assert!(message(&mut sync)["data"].as_i64().unwrap() > 0);
     let recorded = wait_for(&setup.path("exits/ctr"));
-    let pid: i32 = wait_for(&writer).trim().parse().unwrap();
+    let pid: i32 = wait_for_line(&writer).trim().parse().unwrap();
     // SAFETY: kill only sends a signal to the test's own writer.
     unsafe {
         libc::kill(pid, libc::SIGKILL);
