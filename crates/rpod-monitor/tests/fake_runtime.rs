@@ -150,28 +150,27 @@ fn message(sync: &mut BufReader<UnixStream>) -> serde_json::Value {
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
 }
 
-fn wait_for(path: &Path) -> String {
+/// The text of `path` once it is `complete` (at most 20 s).
+fn wait_for_text(path: &Path, complete: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return text;
+        match std::fs::read_to_string(path) {
+            Ok(text) if complete(&text) => return text,
+            _ => std::thread::sleep(Duration::from_millis(10)),
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
-    panic!("{} never appeared", path.display());
+    panic!("{} never appeared complete", path.display());
+}
+
+/// A file the monitor writes whole (an exit file, a PID file).
+fn wait_for(path: &Path) -> String {
+    wait_for_text(path, |_| true)
 }
 
 /// What a shell wrote to `path` with `echo ... > path`, once its line is complete: the
 /// shell makes the file before it writes, so the file alone may still be empty.
 fn wait_for_line(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        match std::fs::read_to_string(path) {
-            Ok(text) if text.ends_with('\n') => return text,
-            _ => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-    panic!("{} never had a whole line", path.display());
+    wait_for_text(path, |text| text.ends_with('\n'))
 }
 
 /// A runtime whose `create` starts the "container" (a shell command) at once and writes
