@@ -1943,6 +1943,22 @@ fn podman_reads_rpods_docker_format_images_and_manifest_lists() {
     rpod.ok(&["import", "--arch", "arm64", &tarball, "armimg"]);
     rpod.ok(&["manifest", "create", "multi", "demo", "armimg"]);
     let multi = format!("{host}/interop/multi:1");
+    // A list of Docker-format images goes as a Docker manifest list.
+    rpod.ok(&["manifest", "create", "dockers", "checked"]);
+    let dockers = format!("{host}/interop/dockers:1");
+    rpod.ok(&[
+        "manifest",
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "dockers",
+        &dockers,
+    ]);
+    let pushed = rpod.ok(&["manifest", "inspect", "--tls-verify=false", &dockers]);
+    assert!(
+        pushed.contains("application/vnd.docker.distribution.manifest.list.v2+json"),
+        "{pushed}"
+    );
     rpod.ok(&[
         "manifest",
         "push",
@@ -1976,6 +1992,17 @@ fn podman_reads_rpods_docker_format_images_and_manifest_lists() {
             "--format",
             "{{json .HealthCheck.Test}}",
             &checked
+        ]),
+        r#"["CMD","true"]"#
+    );
+    podman(&["pull", "-q", "--tls-verify=false", &dockers]);
+    assert_eq!(
+        podman(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .HealthCheck.Test}}",
+            &dockers
         ]),
         r#"["CMD","true"]"#
     );

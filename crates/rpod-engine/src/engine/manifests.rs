@@ -290,7 +290,7 @@ impl Engine {
                     .into(),
             ));
         }
-        let (document, images, remote) = {
+        let ((document, index_type), images, remote) = {
             let _lock = self.image_lock()?;
             let list = self.manifest_list(list)?;
             if list.index.manifests().is_empty() {
@@ -343,13 +343,14 @@ impl Engine {
                 let source = registry::PushSource::open(&self.roots, &record)?;
                 images.push((record, source, format, digest));
             }
-            (list.document()?, images, remote)
+            ((list.document()?, list.media_type()), images, remote)
         };
         let mut options = options.clone();
         options.registry = self.options_for(&host, &options.registry);
         registry::push_list(
             &self.roots,
             &document,
+            index_type,
             images,
             remote,
             &destination,

@@ -208,20 +208,25 @@ impl ManifestList {
             })
     }
 
-    /// The list as it is pushed and inspected: a Docker manifest list when every entry is
-    /// a Docker manifest (as podman makes one of Docker-format images), else an OCI index.
-    pub fn document(&self) -> Result<Vec<u8>> {
-        let mut index = self.index.clone();
-        let all_docker = !index.manifests().is_empty()
-            && index
-                .manifests()
+    /// The list's media type: a Docker manifest list when every entry is a Docker
+    /// manifest (as podman makes one of Docker-format images), else an OCI index.
+    pub fn media_type(&self) -> &'static str {
+        let manifests = self.index.manifests();
+        let all_docker = !manifests.is_empty()
+            && manifests
                 .iter()
                 .all(|d| d.media_type().to_string() == DOCKER_MANIFEST);
-        index.set_media_type(Some(MediaType::from(if all_docker {
+        if all_docker {
             DOCKER_LIST
         } else {
             OCI_INDEX
-        })));
+        }
+    }
+
+    /// The list as it is pushed and inspected, of [`ManifestList::media_type`].
+    pub fn document(&self) -> Result<Vec<u8>> {
+        let mut index = self.index.clone();
+        index.set_media_type(Some(MediaType::from(self.media_type())));
         let mut document = serde_json::to_value(&index).map_err(build_err)?;
         spec_platform_names(&mut document);
         serde_json::to_vec_pretty(&document).map_err(build_err)
@@ -416,6 +421,7 @@ mod tests {
         let document: serde_json::Value =
             serde_json::from_slice(&list.document().unwrap()).unwrap();
         assert_eq!(document["mediaType"], DOCKER_LIST);
+        assert_eq!(list.media_type(), DOCKER_LIST);
         assert_eq!(document["manifests"][0]["mediaType"], DOCKER_MANIFEST);
     }
 }

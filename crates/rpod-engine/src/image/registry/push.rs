@@ -164,15 +164,17 @@ pub fn image_manifest(
     send_image(roots, image, source, format, compression, None, &mut |_| {})
 }
 
-/// A manifest list (`index`, OCI's index) pushed to `destination`'s tag after the local
+/// A manifest list (`index`, of `index_type`) pushed to `destination`'s tag after the local
 /// images it names (`images`: each with its source, opened before, the format its entry
 /// was made in and the digest the entry gives), each pushed by its digest, and the
 /// registries' images it names (`remote`: digest, `REGISTRY/REPOSITORY` and how to reach
 /// that registry), copied unless they are in the destination's repository already.
 /// Returns the list's digest.
+#[allow(clippy::too_many_arguments)]
 pub fn push_list(
     roots: &Roots,
     index: &[u8],
+    index_type: &str,
     images: Vec<(ImageRecord, PushSource, ManifestFormat, String)>,
     remote: Vec<(String, String, RegistryOptions)>,
     destination: &Reference,
@@ -218,12 +220,7 @@ pub fn push_list(
         put_manifest(&mut client, &digest, &bytes, manifest_type)?;
     }
     progress("Writing manifest list to image destination");
-    put_manifest(
-        &mut client,
-        &tag_of(destination),
-        index,
-        manifest::OCI_INDEX,
-    )?;
+    put_manifest(&mut client, &tag_of(destination), index, index_type)?;
     Ok(manifest::sha256_of(index))
 }
 
