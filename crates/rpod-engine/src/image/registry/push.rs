@@ -151,8 +151,8 @@ pub fn push(
 }
 
 /// The manifest a push of `image` in `format` writes (its bytes and media type), made
-/// without a registry: each layer compressed as the push would, to learn its digest. The
-/// compression is the same every time, so the push writes these same bytes.
+/// without a registry: each layer compressed as the push would, and only hashed, to learn
+/// its digest. The compression is the same every time, so the push writes these bytes.
 pub fn image_manifest(
     roots: &Roots,
     image: &ImageRecord,
@@ -265,19 +265,33 @@ fn send_image(
     let dirs = layer_dirs(roots);
     let mut layer_descriptors = Vec::new();
     for (diff_id, file) in source.layers {
-        let blob = ready_layer(&dirs, &diff_id, file, compression)?;
-        if let Some(client) = client.as_deref_mut() {
-            let uploaded = upload(client, &blob)?;
-            progress(&format!(
-                "Copying blob {} {}",
-                &blob.digest["sha256:".len().."sha256:".len() + 12],
-                if uploaded {
-                    "done"
-                } else {
-                    "skipped: already exists"
+        let (digest, size) = match client.as_deref_mut() {
+            Some(client) => {
+                let blob = ready_layer(&dirs, &diff_id, file, compression)?;
+                let uploaded = upload(client, &blob)?;
+                progress(&format!(
+                    "Copying blob {} {}",
+                    &blob.digest["sha256:".len().."sha256:".len() + 12],
+                    if uploaded {
+                        "done"
+                    } else {
+                        "skipped: already exists"
+                    }
+                ));
+                (blob.digest, blob.size)
+            }
+            // Only the digest is wanted: the compressed bytes are hashed, not kept.
+            None => match compression {
+                LayerCompression::None => (
+                    format!("sha256:{diff_id}"),
+                    blob_size(&dirs, &diff_id, &file)?,
+                ),
+                LayerCompression::Gzip => {
+                    let (digest, size, _) = gzip_hashed(&dirs, file, io::sink())?;
+                    (digest, size)
                 }
-            ));
-        }
+            },
+        };
         let media_type = match (format, compression) {
             (ManifestFormat::DockerV2s2, _) => manifest::DOCKER_LAYER_GZIP,
             (ManifestFormat::Oci, LayerCompression::Gzip) => manifest::OCI_LAYER_GZIP,
@@ -285,8 +299,8 @@ fn send_image(
         };
         layer_descriptors.push(serde_json::json!({
             "mediaType": media_type,
-            "digest": blob.digest,
-            "size": blob.size,
+            "digest": digest,
+            "size": size,
         }));
     }
     let config = source.config;
@@ -351,53 +365,60 @@ fn scratch_with(tmp: &std::path::Path, bytes: &[u8]) -> Result<File> {
 fn ready_layer(
     dirs: &layer::LayerDirs,
     diff_id: &str,
-    mut source: File,
+    source: File,
     compression: LayerCompression,
 ) -> Result<ReadyBlob> {
     match compression {
-        LayerCompression::None => {
-            let size = source
-                .metadata()
-                .map_err(|e| EngineError::io("reading", dirs.blob(diff_id), e))?
-                .len();
-            Ok(ReadyBlob {
-                file: source,
-                digest: format!("sha256:{diff_id}"),
-                size,
-            })
-        }
+        LayerCompression::None => Ok(ReadyBlob {
+            size: blob_size(dirs, diff_id, &source)?,
+            file: source,
+            digest: format!("sha256:{diff_id}"),
+        }),
         LayerCompression::Gzip => {
             let file = scratch::unnamed_file(&dirs.tmp)?;
-            let mut hashing = HashingWriter {
-                inner: file,
-                hasher: Sha256::new(),
-                size: 0,
-            };
-            let mut encoder = GzEncoder::new(&mut hashing, Compression::default());
-            // Read through the reserve's check: the compressed copy is written beside it.
-            io::copy(&mut dirs.space.reader(&mut source), &mut encoder)
-                .and_then(|_| encoder.finish().map(drop))
-                .map_err(|e| EngineError::io("compressing layer in", &dirs.tmp, e).or_no_space())?;
-            let digest = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
-            let mut file = hashing.inner;
+            let (digest, size, mut file) = gzip_hashed(dirs, source, file)?;
             file.rewind()
                 .map_err(|e| EngineError::io("rewinding", &dirs.tmp, e))?;
-            Ok(ReadyBlob {
-                file,
-                digest,
-                size: hashing.size,
-            })
+            Ok(ReadyBlob { file, digest, size })
         }
     }
 }
 
-struct HashingWriter {
-    inner: File,
+fn blob_size(dirs: &layer::LayerDirs, diff_id: &str, blob: &File) -> Result<u64> {
+    Ok(blob
+        .metadata()
+        .map_err(|e| EngineError::io("reading", dirs.blob(diff_id), e))?
+        .len())
+}
+
+/// A stored layer gzip-compressed into `out` as a push sends it (the same bytes every
+/// time): the compressed bytes' digest and size, and `out` back.
+fn gzip_hashed<W: Write>(
+    dirs: &layer::LayerDirs,
+    mut source: File,
+    out: W,
+) -> Result<(String, u64, W)> {
+    let mut hashing = HashingWriter {
+        inner: out,
+        hasher: Sha256::new(),
+        size: 0,
+    };
+    let mut encoder = GzEncoder::new(&mut hashing, Compression::default());
+    // Read through the reserve's check: a compressed copy may be written beside it.
+    io::copy(&mut dirs.space.reader(&mut source), &mut encoder)
+        .and_then(|_| encoder.finish().map(drop))
+        .map_err(|e| EngineError::io("compressing layer in", &dirs.tmp, e).or_no_space())?;
+    let digest = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
+    Ok((digest, hashing.size, hashing.inner))
+}
+
+struct HashingWriter<W> {
+    inner: W,
     hasher: Sha256,
     size: u64,
 }
 
-impl Write for HashingWriter {
+impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buffer)?;
         self.hasher.update(&buffer[..n]);
