@@ -52,7 +52,6 @@ pub fn pull<L>(
     progress("Getting image source signatures");
     let (mut client, bytes, content_type) =
         connect_and_fetch(reference, registry, &options.registry)?;
-    let registry = client.registry.clone();
     // The digests the image is known by: a list's, then the image manifest's.
     let mut manifest_digests = vec![manifest::sha256_of(&bytes)];
     let mut document = manifest::parse(&content_type, &bytes, &name)?;
@@ -71,21 +70,7 @@ pub fn pull<L>(
     };
     drop(bytes);
     let config_descriptor = image_manifest.config();
-    let config_digest = manifest::checked_digest(config_descriptor.digest().as_ref())?;
-    if config_descriptor.size() > manifest::CONFIG_LIMIT {
-        return Err(registry_error(
-            &registry,
-            "pulling",
-            format!(
-                "{name}: the image config is larger than {} bytes",
-                manifest::CONFIG_LIMIT
-            ),
-        ));
-    }
-    let config_bytes =
-        fetch_small_blob(&mut client, &config_digest, config_descriptor.size(), &name)?;
-    let config: ImageConfiguration = serde_json::from_slice(&config_bytes)
-        .map_err(|e| EngineError::Registry(format!("{name}: unreadable image config: {e}")))?;
+    let (config_digest, config_bytes, config) = fetch_config(&mut client, &image_manifest, &name)?;
     if let Some(platform) = &options.platform {
         platform.check(&name, &config)?;
     }
@@ -212,7 +197,6 @@ fn verify_digest(bytes: &[u8], expected: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// A manifest by tag or digest, with its Content-Type.
 /// The manifest (an image's, or a list's) `reference` names on `registry`, as the registry
 /// serves it: its bytes and media type (`manifest inspect` of a remote image).
 pub fn fetch_manifest_of(
@@ -245,6 +229,32 @@ fn connect_and_fetch(
     Ok((client, bytes, content_type))
 }
 
+/// An image manifest's config: its digest, bytes (bounded, checked against the digest)
+/// and what they say.
+fn fetch_config(
+    client: &mut RepositoryClient,
+    image: &oci_spec::image::ImageManifest,
+    name: &str,
+) -> Result<(String, Vec<u8>, ImageConfiguration)> {
+    let descriptor = image.config();
+    let digest = manifest::checked_digest(descriptor.digest().as_ref())?;
+    if descriptor.size() > manifest::CONFIG_LIMIT {
+        return Err(registry_error(
+            &client.registry,
+            "pulling",
+            format!(
+                "{name}: the image config is larger than {} bytes",
+                manifest::CONFIG_LIMIT
+            ),
+        ));
+    }
+    let bytes = fetch_small_blob(client, &digest, descriptor.size(), name)?;
+    let config: ImageConfiguration = serde_json::from_slice(&bytes)
+        .map_err(|e| EngineError::Registry(format!("{name}: unreadable image config: {e}")))?;
+    Ok((digest, bytes, config))
+}
+
+/// A manifest by tag or digest, with its Content-Type.
 fn fetch_manifest(
     client: &mut RepositoryClient,
     reference: &str,
@@ -557,19 +567,7 @@ pub fn remote_manifests(
                 .collect()
         }
         Document::Image(image) => {
-            let config = image.config();
-            let digest = manifest::checked_digest(config.digest().as_ref())?;
-            if config.size() > manifest::CONFIG_LIMIT {
-                return Err(EngineError::Registry(format!(
-                    "{name}: the image config is larger than {} bytes",
-                    manifest::CONFIG_LIMIT
-                )));
-            }
-            let config_bytes = fetch_small_blob(&mut client, &digest, config.size(), &name)?;
-            let config: ImageConfiguration =
-                serde_json::from_slice(&config_bytes).map_err(|e| {
-                    EngineError::Registry(format!("{name}: unreadable image config: {e}"))
-                })?;
+            let (_, _, config) = fetch_config(&mut client, &image, &name)?;
             let media_type = image
                 .media_type()
                 .as_ref()
