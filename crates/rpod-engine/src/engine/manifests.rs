@@ -7,7 +7,6 @@ use crate::image::reference;
 use crate::image::registry::{
     self, LayerCompression, ManifestFormat, PushOptions, RegistryOptions,
 };
-use crate::image::{self, ImageFormat};
 use crate::{EngineError, Result};
 
 impl Engine {
@@ -122,11 +121,8 @@ impl Engine {
                 "--all takes a registry's manifest list: {image_text} is a local image"
             )));
         }
-        let config = image::config(&self.roots, &record.id)?;
-        let format = match record.format() {
-            ImageFormat::Docker => ManifestFormat::DockerV2s2,
-            ImageFormat::Oci => ManifestFormat::Oci,
-        };
+        let config = crate::image::parse_config(&record.id, source.config())?;
+        let format = ManifestFormat::from(record.format());
         // Compressing the layers is the long part: done without the lock.
         let (manifest, media_type) =
             registry::image_manifest(&self.roots, &record, source, format, LayerCompression::Gzip)?;
@@ -163,35 +159,30 @@ impl Engine {
             arch: options.arch.clone(),
             variant: options.variant.clone(),
         };
-        let mut failures = Vec::new();
-        let mut found = None;
-        for (reference, registry) in self.pull_candidates(text)? {
-            let these = self.options_for(&registry, registry_options);
-            match registry::remote_manifests(&reference, &registry, &these, Some(&platform), all) {
-                Ok(manifests) => {
-                    found = Some(manifests);
-                    break;
-                }
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
-        let manifests = found.ok_or_else(|| {
-            EngineError::NoSuchImage(format!(
-                "{text}: not a local image, and no registry has it ({})",
-                failures.join("; ")
-            ))
-        })?;
-        let _lock = self.image_lock()?;
-        let mut list = self.manifest_list(list)?;
-        for manifest in &manifests {
-            // Entries of a list keep the list's platforms; `options` names the one chosen.
-            let own = EntryOptions {
+        let manifests = self
+            .on_first_registry(text, registry_options, |reference, registry, reach| {
+                registry::remote_manifests(reference, registry, reach, Some(&platform), all)
+            })
+            .map_err(|e| {
+                EngineError::NoSuchImage(format!(
+                    "{text}: not a local image, and no registry has it ({e})"
+                ))
+            })?;
+        // Entries of a registry's list keep the list's platforms; `options` named the one
+        // chosen of it.
+        let entry_options = match all {
+            true => EntryOptions {
                 arch: None,
                 os: None,
                 variant: None,
                 ..options.clone()
-            };
-            list.add_remote(manifest, if all { &own } else { options })?;
+            },
+            false => options.clone(),
+        };
+        let _lock = self.image_lock()?;
+        let mut list = self.manifest_list(list)?;
+        for manifest in &manifests {
+            list.add_remote(manifest, &entry_options)?;
         }
         self.store.save_manifest_list(&list)?;
         Ok(list)
@@ -236,31 +227,12 @@ impl Engine {
             Err(EngineError::NoSuchImage(_)) => {}
             Err(e) => return Err(e),
         }
-        let mut failures = Vec::new();
-        for (reference, registry) in self.pull_candidates(text)? {
-            let options = self.options_for(&registry, options);
-            match registry::fetch_manifest_of(&reference, &registry, &options) {
-                Ok((bytes, _)) => {
-                    // Shown indented, as podman shows it; bytes that are not JSON as they are.
-                    return Ok(serde_json::from_slice::<serde_json::Value>(&bytes)
-                        .ok()
-                        .and_then(|v| serde_json::to_vec_pretty(&v).ok())
-                        .unwrap_or(bytes));
-                }
-                Err(e) => failures.push(e),
-            }
-        }
-        Err(match failures.len() {
-            1 => failures.remove(0),
-            _ => EngineError::RegistryNotFound(format!(
-                "{text}: no such manifest list here, and no registry has it ({})",
-                failures
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )),
-        })
+        let (bytes, _) = self.on_first_registry(text, options, registry::fetch_manifest_of)?;
+        // Shown indented, as podman shows it; bytes that are not JSON as they are.
+        Ok(serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| serde_json::to_vec_pretty(&v).ok())
+            .unwrap_or(bytes))
     }
 
     /// `manifest push LIST DESTINATION`: with `all`, the list's images first (each by its

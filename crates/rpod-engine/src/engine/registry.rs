@@ -63,34 +63,20 @@ impl Engine {
             .collect())
     }
 
-    /// Pull an image and record it under its full name. A short name is tried on each
-    /// search registry in turn; the first that has it wins. `progress` gets podman's lines.
-    pub fn pull_image(
+    /// `attempt` on each registry `text` may be pulled from (its own, or each search
+    /// registry), with rpod.conf's settings for it over `options`, until one succeeds. One
+    /// failure is returned as it is; several are joined (not found when no registry had it).
+    pub(super) fn on_first_registry<T>(
         &self,
         text: &str,
-        options: &PullOptions,
-        progress: &mut dyn FnMut(&str),
-    ) -> Result<ImageRecord> {
-        let candidates = self.pull_candidates(text)?;
+        options: &RegistryOptions,
+        mut attempt: impl FnMut(&Reference, &str, &RegistryOptions) -> Result<T>,
+    ) -> Result<T> {
         let mut failures: Vec<EngineError> = Vec::new();
-        for (reference, registry) in &candidates {
-            let name = reference.render(registry);
-            progress(&format!("Trying to pull {name}..."));
-            let mut these = options.clone();
-            these.registry = self.options_for(registry, &options.registry);
-            match registry::pull(
-                &self.store,
-                &self.roots,
-                reference,
-                registry,
-                &these,
-                progress,
-                || self.image_lock(),
-            ) {
-                Ok(record) => {
-                    self.image_event(&record.id, "pull", &name);
-                    return Ok(record);
-                }
+        for (reference, registry) in self.pull_candidates(text)? {
+            let these = self.options_for(&registry, options);
+            match attempt(&reference, &registry, &these) {
+                Ok(found) => return Ok(found),
                 Err(e) => failures.push(e),
             }
         }
@@ -109,6 +95,35 @@ impl Engine {
             EngineError::RegistryNotFound(text)
         } else {
             EngineError::Registry(text)
+        })
+    }
+
+    /// Pull an image and record it under its full name. A short name is tried on each
+    /// search registry in turn; the first that has it wins. `progress` gets podman's lines.
+    pub fn pull_image(
+        &self,
+        text: &str,
+        options: &PullOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<ImageRecord> {
+        self.on_first_registry(text, &options.registry, |reference, registry, reach| {
+            let name = reference.render(registry);
+            progress(&format!("Trying to pull {name}..."));
+            let these = PullOptions {
+                registry: reach.clone(),
+                ..options.clone()
+            };
+            let record = registry::pull(
+                &self.store,
+                &self.roots,
+                reference,
+                registry,
+                &these,
+                progress,
+                || self.image_lock(),
+            )?;
+            self.image_event(&record.id, "pull", &name);
+            Ok(record)
         })
     }
 

@@ -260,7 +260,8 @@ pub fn config_and_docker_fields(
     Ok((parse_config(id, &bytes)?, DockerFields::of_config(&bytes)))
 }
 
-fn parse_config(id: &str, bytes: &[u8]) -> Result<ImageConfiguration> {
+/// A stored config's bytes as the OCI config they are.
+pub fn parse_config(id: &str, bytes: &[u8]) -> Result<ImageConfiguration> {
     serde_json::from_slice(bytes)
         .map_err(|e| EngineError::InvalidArg(format!("image {id} has an unreadable config: {e}")))
 }

@@ -27,6 +27,16 @@ pub enum ManifestFormat {
     DockerV2s2,
 }
 
+/// An image pushed in its own format.
+impl From<crate::image::ImageFormat> for ManifestFormat {
+    fn from(format: crate::image::ImageFormat) -> Self {
+        match format {
+            crate::image::ImageFormat::Oci => ManifestFormat::Oci,
+            crate::image::ImageFormat::Docker => ManifestFormat::DockerV2s2,
+        }
+    }
+}
+
 impl std::str::FromStr for ManifestFormat {
     type Err = EngineError;
     fn from_str(text: &str) -> Result<Self> {
@@ -81,12 +91,10 @@ impl PushOptions {
     /// The format `image` is pushed in: the one asked for, else the image's own (an
     /// uncompressed push is an OCI one: Docker's manifests have no such layers).
     pub fn format_for(&self, image: &ImageRecord) -> ManifestFormat {
-        match (self.format, image.format(), self.compression) {
-            (Some(format), _, _) => format,
-            (None, crate::image::ImageFormat::Docker, LayerCompression::Gzip) => {
-                ManifestFormat::DockerV2s2
-            }
-            (None, _, _) => ManifestFormat::Oci,
+        match (self.format, self.compression) {
+            (Some(format), _) => format,
+            (None, LayerCompression::Gzip) => image.format().into(),
+            (None, LayerCompression::None) => ManifestFormat::Oci,
         }
     }
 }
@@ -119,6 +127,11 @@ impl PushSource {
             layers,
             config: config_bytes(roots, &image.id)?,
         })
+    }
+
+    /// The image's config, as read.
+    pub fn config(&self) -> &[u8] {
+        &self.config
     }
 }
 
