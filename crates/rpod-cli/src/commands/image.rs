@@ -186,12 +186,7 @@ fn build_interruptible(
                 }
                 // The images of the steps done so far, newest first (their layers go
                 // with them unless another image has them).
-                let made = options
-                    .step_images
-                    .lock()
-                    .map(|images| images.clone())
-                    .unwrap_or_default();
-                for image in made.iter().rev() {
+                for image in options.made_images().iter().rev() {
                     let _ = engine.remove_image(image, false);
                 }
                 std::process::exit(128 + signal);

@@ -287,12 +287,13 @@ impl Engine {
             global_args: BTreeMap::new(),
             used_args: BTreeSet::new(),
             stages: Vec::new(),
-            steps: Vec::new(),
         };
+        let made_before = options.made_images().len();
         let result = builder.run(&instructions, progress);
         // The images of the steps go (what the result uses of them stays with it).
         let keep = result.as_ref().ok().cloned();
-        for id in builder.steps.iter().rev() {
+        let made = options.made_images().split_off(made_before);
+        for id in made.iter().rev() {
             if Some(id) != keep.as_ref() {
                 let _ = self.remove_image(id, false);
             }
@@ -340,8 +341,16 @@ struct Builder<'a> {
     used_args: BTreeSet<String>,
     /// The stages built so far: their names and images.
     stages: Vec<(Option<String>, String)>,
-    /// Every image a step made.
-    steps: Vec<String>,
+}
+
+impl BuildOptions {
+    /// The images the build's steps made so far (`step_images`).
+    pub fn made_images(&self) -> Vec<String> {
+        self.step_images
+            .lock()
+            .map(|images| images.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
 }
 
 impl Builder<'_> {
@@ -506,10 +515,12 @@ impl Builder<'_> {
 
     /// Note an image a step made: removed at the end, or by a caller that stops the build.
     fn made(&mut self, id: &str) {
-        self.steps.push(id.to_string());
-        if let Ok(mut shared) = self.options.step_images.lock() {
-            shared.push(id.to_string());
-        }
+        let mut images = self
+            .options
+            .step_images
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        images.push(id.to_string());
     }
 
     /// A stage built before, by name or number.
