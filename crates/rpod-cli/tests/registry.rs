@@ -1799,6 +1799,20 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
     let err = rpod.fails(&["manifest", "rm", "nolist"], 125);
     assert!(err.contains("no such manifest list"), "{err}");
     rpod.ok(&["manifest", "rm", "-i", "nolist", "empty"]);
+    // An entry's local image removed since: the push says so, and sends nothing.
+    rpod.ok(&["manifest", "create", "orphaned", "armimg"]);
+    rpod.ok(&["rmi", "armimg"]);
+    let err = rpod.fails(
+        &[
+            "manifest",
+            "push",
+            "--tls-verify=false",
+            "orphaned",
+            &target,
+        ],
+        125,
+    );
+    assert!(err.contains("is no longer here"), "{err}");
     // rmi of a list's name removes the list, as podman's does.
     rpod.ok(&["manifest", "create", "byrmi"]);
     let removed = rpod.ok(&["rmi", "byrmi"]);

@@ -3668,6 +3668,18 @@ fn podman_remote_manages_and_pushes_manifest_lists() {
     ]))
     .unwrap();
     assert_eq!(remote["manifests"], list["manifests"]);
+    // An operation podman does not have is refused.
+    let reply = service.http(
+        "PUT",
+        "/v4.3.1/libpod/manifests/plist",
+        br#"{"operation":"frobnicate","images":["demo"]}"#,
+    );
+    assert_eq!(reply.status, 400);
+    assert!(
+        String::from_utf8_lossy(&reply.body).contains("unknown manifest operation"),
+        "{:?}",
+        String::from_utf8_lossy(&reply.body)
+    );
     let removed = service.podman_ok(&["manifest", "rm", "plist"]);
     assert!(removed.contains(id.trim()), "{removed}");
     assert_eq!(

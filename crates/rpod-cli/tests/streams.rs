@@ -318,6 +318,9 @@ macro_rules! stream_tests {
                 ));
                 let first = lines.next().unwrap().unwrap();
                 assert!(first.starts_with("tick"), "{first}");
+                // One client collects it: a second is refused.
+                let err = rpod.fails(&["attach", "--exec", &session], 125);
+                assert!(err.contains("has a client attached already"), "{err}");
                 rpod.ok(&["exec", &id, "touch", "/tmp/go"]);
                 let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
                 let out = attached.wait_with_output().unwrap();
