@@ -201,37 +201,54 @@ pub fn unpack_tar_listing(
         let mut archive = unpacker(&mut reader, owners);
         for entry in archive.entries().map_err(bad)? {
             let mut entry = entry.map_err(bad)?;
+            // Kept inside `dir` by the tar crate; an entry it skips (a `..` in its path)
+            // is not noted either.
+            if !entry.unpack_in(dir).map_err(bad)? || !entry.header().entry_type().is_dir() {
+                continue;
+            }
             let path: PathBuf = entry
                 .path()
                 .map_err(bad)?
                 .components()
                 .filter(|c| matches!(c, std::path::Component::Normal(_)))
                 .collect();
-            if entry.header().entry_type().is_dir() {
-                if let Ok(mtime) = entry.header().mtime() {
-                    dir_times.push((path.clone(), mtime));
-                }
-                listed.insert(path);
+            if let Ok(mtime) = entry.header().mtime() {
+                dir_times.push((path.clone(), mtime));
             }
-            // Kept inside `dir` by the tar crate (an entry that would leave it is skipped).
-            entry.unpack_in(dir).map_err(bad)?;
+            listed.insert(path);
         }
     }
-    // Directories' times last: what was unpacked into them changed them.
+    // Directories' times last: what was unpacked into them changed them. Each is opened
+    // beneath `dir` without following any link: the archive's own links lead anywhere.
+    let top = fs::File::open(dir).map_err(|e| EngineError::io("opening", dir, e))?;
     for (path, mtime) in dir_times {
         let time = rustix::fs::Timespec {
             tv_sec: mtime as i64,
             tv_nsec: 0,
         };
-        let _ = rustix::fs::utimensat(
-            rustix::fs::CWD,
-            dir.join(&path),
-            &rustix::fs::Timestamps {
-                last_access: time,
-                last_modification: time,
-            },
-            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        let here = if path.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &path
+        };
+        let opened = crate::confined::openat2(
+            &top,
+            here,
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+            rustix::fs::ResolveFlags::BENEATH | rustix::fs::ResolveFlags::NO_SYMLINKS,
         );
+        if let Ok(directory) = opened {
+            let _ = rustix::fs::futimens(
+                &directory,
+                &rustix::fs::Timestamps {
+                    last_access: time,
+                    last_modification: time,
+                },
+            );
+        }
     }
     Ok((reader.bytes(), listed))
 }
@@ -260,6 +277,53 @@ pub fn tar_entries(dir: &Path, out: &mut dyn std::io::Write) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hostile archive: a link out of the directory, then a directory entry whose path
+    /// (`a/../target`, which the tar crate skips) would lead through it. Nothing outside is
+    /// touched, not even a time; the archive's own directories get theirs.
+    #[test]
+    fn an_archives_directory_times_stay_inside_its_directory() {
+        use std::os::unix::fs::MetadataExt;
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        let before = std::fs::metadata(&target).unwrap().mtime();
+        let mut archive = tar::Builder::new(Vec::new());
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        archive.append_link(&mut link, "a", outside.path()).unwrap();
+        let mut escape = tar::Header::new_old();
+        escape.set_entry_type(tar::EntryType::Directory);
+        escape.set_mode(0o755);
+        escape.set_mtime(1_234_567_890);
+        escape.set_size(0);
+        // Written by hand: the tar crate refuses `..` in a path it is given.
+        escape.as_old_mut().name[..11].copy_from_slice(b"a/../target");
+        escape.set_cksum();
+        archive.append(&escape, std::io::empty()).unwrap();
+        let mut own = tar::Header::new_gnu();
+        own.set_entry_type(tar::EntryType::Directory);
+        own.set_mode(0o755);
+        own.set_mtime(1_000_000_000);
+        own.set_size(0);
+        archive
+            .append_data(&mut own, "own", std::io::empty())
+            .unwrap();
+        let bytes = archive.into_inner().unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let space = SpaceGuard::new(dir.path(), crate::free_space::KeepFree::Bytes(0));
+        let (_, listed) =
+            unpack_tar_listing(bytes.as_slice(), dir.path(), "test", false, &space).unwrap();
+        assert_eq!(std::fs::metadata(&target).unwrap().mtime(), before);
+        assert_eq!(
+            std::fs::metadata(dir.path().join("own")).unwrap().mtime(),
+            1_000_000_000
+        );
+        assert!(listed.contains(Path::new("own")));
+        assert!(!listed.contains(Path::new("a/target")), "{listed:?}");
+    }
 
     fn age(path: &Path) {
         let old = SystemTime::now() - Duration::from_secs(3600);
