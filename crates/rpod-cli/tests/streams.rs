@@ -124,6 +124,19 @@ macro_rules! stream_tests {
             }
 
             #[test]
+            fn a_terminal_the_container_closes_and_opens_again_keeps_working() {
+                // An init such as systemd closes its console at start and opens it again:
+                // the monitor must keep the terminal for it (it once dropped it at the
+                // first EIO, and the open failed with EIO for good).
+                let rpod = Rpod::with_image(RT);
+                let script = "echo before; exec 0<&- 1>&- 2>&-; sleep 0.5; echo after > /dev/console";
+                rpod.ok(&["run", "-d", "-t", "--name", "reopen", "demo", "sh", "-c", script]);
+                assert_eq!(rpod.ok(&["wait", "reopen"]).trim(), "0");
+                let log = rpod.ok(&["logs", "reopen"]);
+                assert!(log.contains("before") && log.contains("after"), "{log:?}");
+            }
+
+            #[test]
             fn detach_and_reattach() {
                 let rpod = Rpod::with_image(RT);
                 let mut pty = PtyRun::spawn(&rpod, &["run", "-it", "--name", "d", "demo", "sh"], 24, 80);

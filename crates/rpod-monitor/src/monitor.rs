@@ -678,7 +678,8 @@ impl Monitor {
             }
             let now = Instant::now();
             let settle_left = settle_at.map(|at| at.saturating_duration_since(now));
-            let timeout = [settle_left, kill_left, hold_left]
+            let recheck_left = relay.terminal_recheck_left();
+            let timeout = [settle_left, kill_left, hold_left, recheck_left]
                 .into_iter()
                 .flatten()
                 .min();
@@ -899,6 +900,8 @@ fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
 /// runtime's argv), so that it does not stay resident. Short-lived containers and exec
 /// sessions, whose monitors end soon anyway, do not pay for it.
 const SETTLE_AFTER: Duration = Duration::from_secs(1);
+/// How often a terminal that its container closed is looked at for being opened again.
+const TERMINAL_RECHECK: Duration = Duration::from_millis(100);
 /// After a settle, the first event (output, a client, a resize) schedules the next one this
 /// much later, so that code an occasional event brought back in does not stay resident
 /// either. A monitor busy all the time settles once per period: a read of smaps and a few
@@ -1073,6 +1076,9 @@ struct Relay {
     /// moment passes, or the caller (`hold_caller`, a pidfd) exits without attaching.
     held_until: Option<Instant>,
     hold_caller: Option<OwnedFd>,
+    /// The terminal's last holder in the container closed it (its master reads EIO, and
+    /// polls as ready until someone opens it again): it is looked at again at this time.
+    terminal_closed_until: Option<Instant>,
 }
 
 impl Relay {
@@ -1118,6 +1124,7 @@ impl Relay {
             record: Vec::with_capacity(config.options.attach_record_size + 1),
             hold_caller: caller.filter(|_| held_until.is_some()),
             held_until,
+            terminal_closed_until: None,
         })
     }
 
@@ -1126,6 +1133,18 @@ impl Relay {
         let left = self.held_until?.saturating_duration_since(Instant::now());
         if left.is_zero() {
             self.end_hold();
+            return None;
+        }
+        Some(left)
+    }
+
+    /// How long until a terminal its container closed is looked at again.
+    fn terminal_recheck_left(&mut self) -> Option<Duration> {
+        let left = self
+            .terminal_closed_until?
+            .saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.terminal_closed_until = None;
             return None;
         }
         Some(left)
@@ -1144,6 +1163,9 @@ impl Relay {
             (&self.streams.terminal, Slot::Terminal),
         ];
         for (fd, slot) in outputs {
+            if matches!(slot, Slot::Terminal) && self.terminal_closed_until.is_some() {
+                continue;
+            }
             if let (Some(fd), None) = (fd, self.held_until) {
                 set.add(fd.as_raw_fd(), libc::POLLIN, slot);
             }
@@ -1227,7 +1249,14 @@ impl Relay {
                 Ok(n) => break n,
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => return false,
-                // EIO: the terminal's last holder closed it.
+                // EIO: the terminal's last holder in the container closed it. It stays, as
+                // conmon keeps it: an init such as systemd closes its console and opens it
+                // again, which fails for good once the master is gone. Until then it
+                // reports itself ready, so it is looked at again a while later.
+                Err(Errno::EIO) if stream.is_none() => {
+                    self.terminal_closed_until = Some(Instant::now() + TERMINAL_RECHECK);
+                    return false;
+                }
                 Err(_) => break 0,
             }
         };
