@@ -56,8 +56,20 @@ fn realtime(base: i32, offset: &str, direction: i32) -> Option<i32> {
         .then_some(number)
 }
 
-/// The conventional name of a signal number (`SIGTERM`), or `(N)` when it has none.
+/// The conventional name of a signal number (`SIGTERM`; a real-time one counted from the
+/// nearer end, `SIGRTMIN+3`, `SIGRTMAX-1`, as `kill -l` names them), or `(N)` when it has
+/// none.
 pub fn signal_name(number: i32) -> String {
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    if (min..=max).contains(&number) {
+        let from_min = number - min;
+        return match from_min {
+            0 => "SIGRTMIN".into(),
+            n if n <= (max - min) / 2 => format!("SIGRTMIN+{n}"),
+            _ if number == max => "SIGRTMAX".into(),
+            _ => format!("SIGRTMAX-{}", max - number),
+        };
+    }
     Signal::try_from(number)
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|_| format!("({number})"))
@@ -86,5 +98,12 @@ mod tests {
     fn names_of_numbers() {
         assert_eq!(signal_name(15), "SIGTERM");
         assert_eq!(signal_name(200), "(200)");
+        assert_eq!(signal_name(libc::SIGRTMIN()), "SIGRTMIN");
+        assert_eq!(signal_name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
+        assert_eq!(signal_name(libc::SIGRTMAX() - 1), "SIGRTMAX-1");
+        assert_eq!(signal_name(libc::SIGRTMAX()), "SIGRTMAX");
+        for number in libc::SIGRTMIN()..=libc::SIGRTMAX() {
+            assert_eq!(parse_signal(&signal_name(number)), Ok(number));
+        }
     }
 }
