@@ -10,6 +10,8 @@
 #   - iproute2: `ip`, which the network tests use to look at the host's interfaces
 #   - catatonit: the minimal init of `--init`, as podman uses it
 #   - strace: a test traces which programs a `run` executes
+#   - systemd: its /lib/systemd/systemd boots in a test image of systemd mode (every Debian
+#     machine has it; installing it on one that runs another init does not switch init)
 #   - docker-registry, apache2-utils (htpasswd), openssl: a real registry the pull, push and
 #     login tests run on ports of their own (its system service is stopped: nothing
 #     listens on :5000 because of rpod)
@@ -22,7 +24,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace docker-registry apache2-utils openssl)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1128,7 +1128,8 @@ pub struct RunArgs {
     /// Log driver options: max-size=SIZE (rotated at that size), tag=TAG.
     #[arg(long = "log-opt")]
     pub log_opt: Vec<String>,
-    /// systemd mode: true (only when the command is an init; rpod refuses those), false.
+    /// systemd mode: true (when the command is /sbin/init, /usr/sbin/init,
+    /// /usr/local/sbin/init or systemd), false, always.
     #[arg(long, default_value = "true", value_parser = ["true", "false", "always"])]
     pub systemd: String,
     /// Attach only these streams (stdin, stdout, stderr) to run's terminal.

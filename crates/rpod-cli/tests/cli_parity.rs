@@ -1848,11 +1848,27 @@ fn run_flags_for_the_monitor_the_spec_and_pid_files() {
         (&b""[..], &b"err\n"[..])
     );
     rpod.fails(&["run", "--rm", "-a", "stdweird", "demo", "true"], 125);
-    // --systemd: an init command needs --systemd=false (rpod has no systemd mode).
-    let err = rpod.fails(&["run", "--rm", "demo", "/sbin/init"], 125);
-    assert!(err.contains("--systemd=false"), "{err}");
-    rpod.fails(&["create", "--systemd", "always", "demo", "true"], 125);
-    rpod.ok(&["create", "--systemd=false", "demo", "/sbin/init"]);
+    // --systemd: an init command turns systemd mode on unless false; always, whatever the
+    // command (run_settings.rs boots systemd in it).
+    for (flags, command, on) in [
+        (&[][..], "/sbin/init", "true SIGRTMIN+3"),
+        (&["--systemd=false"], "/sbin/init", "false SIGTERM"),
+        (&["--systemd", "always"], "true", "true SIGRTMIN+3"),
+        (
+            &["--systemd", "always", "--stop-signal", "USR1"],
+            "true",
+            "true SIGUSR1",
+        ),
+        (&[], "/bin/init", "false SIGTERM"),
+    ] {
+        let mut args = vec!["create"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["demo", command]);
+        let id = rpod.ok(&args);
+        let mode = rpod.inspect(id.trim(), "{{.Config.SystemdMode}} {{.Config.StopSignal}}");
+        assert_eq!(mode, on, "{flags:?} {command}");
+    }
+    rpod.fails(&["create", "--systemd", "sometimes", "demo", "true"], 125);
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! Settings of `run`/`create` that shape the container's process and its view of the host:
 //! the environment's defaults (`--unsetenv`, `--env-merge`, `--http-proxy`), `--umask`,
 //! `--domainname`, the cgroup namespace and parent, the tmpfs mounts of a read-only
-//! container, `--rmi` and `--platform`.
+//! container, `--rmi`, `--platform` and systemd mode.
 
 mod common;
+
+use std::path::Path;
 
 use common::*;
 
@@ -701,4 +703,64 @@ fn sdnotify_conmon_tells_systemd_the_monitor_is_ready() {
     let mut buffer = [0u8; 64];
     assert!(systemd.recv(&mut buffer).is_err(), "ignore sent a message");
     rpod.ok(&["rm", "-f", "-t", "0", "svc", "quiet"]);
+}
+
+/// systemd mode: the host's systemd boots as the container's init (`/sbin/init`, so the
+/// default `--systemd true` turns the mode on), runs the image's unit, and halts on `stop`
+/// (SIGRTMIN+3) with exit code 0 rather than being killed; the cgroup it writes is its
+/// own. Without the mode it cannot mount what it needs and ends at once.
+#[test]
+fn systemd_boots_runs_units_and_halts_on_stop() {
+    for runtime in ["runc", "crun"] {
+        let rpod = Rpod::new(runtime);
+        let tarball = systemd_tarball().display().to_string();
+        rpod.ok(&["import", "--change", "CMD [\"/sbin/init\"]", &tarball, "sd"]);
+        rpod.ok(&["run", "-d", "--name", "boot", "sd"]);
+        wait_until("systemd ran the image's unit", || {
+            rpod.run(&["exec", "boot", "test", "-e", "/run/booted"])
+                .status
+                .success()
+        });
+        assert_eq!(
+            rpod.inspect("boot", "{{.Config.SystemdMode}} {{.Config.StopSignal}}"),
+            "true SIGRTMIN+3"
+        );
+        let cgroup = rpod.ok(&["exec", "boot", "cat", "/proc/1/cgroup"]);
+        let v1 = !Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+        if v1 {
+            // Its own name=systemd cgroup, seen as the root of the hierarchy: the host's
+            // other cgroups are not there to be written.
+            assert!(cgroup.contains(":name=systemd:/init.scope"), "{cgroup}");
+            let listing = rpod.ok(&["exec", "boot", "ls", "/sys/fs/cgroup/systemd"]);
+            assert!(
+                listing.contains("init.scope") && !listing.contains("rpod"),
+                "{listing}"
+            );
+            let id = rpod.inspect("boot", "{{.Id}}");
+            let host_side = format!("/sys/fs/cgroup/systemd/rpod/{id}/init.scope");
+            assert!(Path::new(&host_side).is_dir(), "{host_side}");
+        }
+        let probe = if v1 {
+            "/sys/fs/cgroup/systemd/probe"
+        } else {
+            "/sys/fs/cgroup/probe"
+        };
+        rpod.ok(&["exec", "boot", "mkdir", probe]);
+        rpod.ok(&["exec", "boot", "rmdir", probe]);
+        rpod.ok(&["stop", "-t", "60", "boot"]);
+        assert_eq!(
+            rpod.inspect("boot", "{{.State.Status}} {{.State.ExitCode}}"),
+            "exited 0",
+            "{runtime}: systemd did not halt on its stop signal"
+        );
+
+        // As a plain process systemd may not mount /run: it stops at once (not refused).
+        let out = rpod.run(&["run", "--rm", "--systemd=false", "sd"]);
+        let code = out.status.code();
+        assert!(code != Some(0) && code != Some(125), "{runtime}: {out:?}");
+        if v1 {
+            let err = rpod.fails(&["create", "--cgroupns", "host", "sd"], 125);
+            assert!(err.contains("cgroup namespace"), "{err}");
+        }
+    }
 }

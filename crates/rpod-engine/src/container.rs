@@ -277,6 +277,10 @@ pub struct ContainerConfig {
     /// service is ready, its main process the monitor.
     #[serde(default)]
     pub sdnotify_conmon: bool,
+    /// systemd mode (`--systemd`, decided at create from the command): see
+    /// `systemd_mode.rs`.
+    #[serde(default)]
+    pub systemd: bool,
     /// `--log-opt path`: the log file, instead of the one in the container's directory.
     #[serde(default)]
     pub log_path: Option<PathBuf>,

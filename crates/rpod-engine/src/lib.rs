@@ -44,6 +44,7 @@ pub mod security;
 pub mod spec;
 pub mod stats;
 pub mod store;
+pub mod systemd_mode;
 pub mod systemd_unit;
 pub mod top;
 pub mod tree_copy;

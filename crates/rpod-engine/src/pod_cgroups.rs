@@ -68,7 +68,7 @@ pub fn path(parent: Option<&str>, pod_id: &str) -> String {
 }
 
 /// Whether `root` holds the unified (v2) hierarchy.
-fn unified(root: &Path) -> bool {
+pub(crate) fn unified(root: &Path) -> bool {
     root.join("cgroup.controllers").is_file()
 }
 

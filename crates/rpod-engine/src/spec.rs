@@ -293,6 +293,58 @@ fn default_mounts(privileged: bool) -> Result<Vec<Mount>> {
     ])
 }
 
+/// systemd mode's file systems (`systemd_mode.rs`): tmpfs where the user mounted nothing,
+/// and the container's cgroup writable.
+fn systemd_mounts(
+    cgroup: &crate::systemd_mode::SystemdCgroup,
+    defaults: &mut [Mount],
+    later: &mut Vec<Mount>,
+    asked: &dyn Fn(&Path) -> bool,
+) -> Result<()> {
+    use crate::systemd_mode::{SystemdCgroup, TMPFS_OPTIONS, TMPFS_PATHS};
+    for path in TMPFS_PATHS {
+        if !asked(Path::new(path)) {
+            later.push(mount(path, "tmpfs", "tmpfs", TMPFS_OPTIONS)?);
+        }
+    }
+    match cgroup {
+        SystemdCgroup::Unified => {
+            for m in defaults.iter_mut() {
+                if m.destination() == Path::new("/sys/fs/cgroup") {
+                    let options = m
+                        .options()
+                        .clone()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|o| if o == "ro" { "rw".to_string() } else { o })
+                        .collect();
+                    m.set_options(Some(options));
+                }
+            }
+        }
+        SystemdCgroup::NamedHierarchy(own) => {
+            if !asked(Path::new("/sys/fs/cgroup/systemd")) {
+                later.push(
+                    MountBuilder::default()
+                        .destination(PathBuf::from("/sys/fs/cgroup/systemd"))
+                        .typ("bind")
+                        .source(own.clone())
+                        .options(vec![
+                            "rbind".into(),
+                            "rw".into(),
+                            "nosuid".into(),
+                            "noexec".into(),
+                            "nodev".into(),
+                        ])
+                        .build()
+                        .map_err(build_err)?,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A file rpod generated for the container (hosts, resolv.conf, ...): writable like the
 /// image's own would be, except `.containerenv`, which describes the container to itself.
 fn etc_file_mount(source: &Path, destination: &str) -> Result<Mount> {
@@ -328,6 +380,8 @@ pub struct Prepared {
     pub shm_source: Option<PathBuf>,
     /// `--group-add` groups, resolved.
     pub extra_gids: Vec<u32>,
+    /// In systemd mode: how its cgroup is made writable.
+    pub systemd_cgroup: Option<crate::systemd_mode::SystemdCgroup>,
 }
 
 /// The namespaces a `--pid`/`--ipc`/`--uts`/`--cgroupns` mode names, with the host's left
@@ -454,6 +508,12 @@ pub fn generate(
     // podman's marker, which tools such as systemd read to know they run in a container.
     if wanted("container") && !has(&env, "container") {
         env.push("container=podman".into());
+    }
+    if config.systemd && !has(&env, "container_uuid") {
+        env.push(format!(
+            "container_uuid={}",
+            &config.id[..32.min(config.id.len())]
+        ));
     }
 
     let mut process = spec.process().clone().unwrap_or_default();
@@ -597,6 +657,9 @@ pub fn generate(
     }
     for mount in &config.mounts {
         later.push(mount.to_oci()?);
+    }
+    if let Some(cgroup) = &network.systemd_cgroup {
+        systemd_mounts(cgroup, &mut mounts, &mut later, &asked)?;
     }
     later.sort_by_key(|m| m.destination().components().count());
     mounts.extend(later);
@@ -821,6 +884,97 @@ mod tests {
             proc_mount["options"],
             serde_json::json!(["nosuid", "noexec", "nodev"])
         );
+    }
+
+    #[test]
+    fn systemd_mode_gets_its_file_systems_a_writable_cgroup_and_its_uuid() {
+        use crate::systemd_mode::SystemdCgroup;
+        let mut config = config();
+        config.id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into();
+        config.systemd = true;
+        config.mounts = vec![crate::mounts::tmpfs("/tmp", &["size=1m".to_string()]).unwrap()];
+        let user = ResolvedUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: vec![],
+            home: "/".into(),
+        };
+        let generated = |cgroup: SystemdCgroup| {
+            let prepared = Prepared {
+                files: vec![(
+                    PathBuf::from("/h/.containerenv"),
+                    "/run/.containerenv".into(),
+                )],
+                systemd_cgroup: Some(cgroup),
+                ..Default::default()
+            };
+            let spec = generate(&config, Path::new("/m"), &user, None, &prepared).unwrap();
+            serde_json::to_value(spec).unwrap()
+        };
+        let own = PathBuf::from("/sys/fs/cgroup/systemd/rpod/x");
+        let json = generated(SystemdCgroup::NamedHierarchy(own));
+        let mounts = json["mounts"].as_array().unwrap();
+        let at = |path: &str| {
+            mounts
+                .iter()
+                .position(|m| m["destination"] == path)
+                .unwrap_or_else(|| panic!("no mount at {path}: {mounts:?}"))
+        };
+        for path in ["/run", "/run/lock", "/var/log/journal"] {
+            assert_eq!(mounts[at(path)]["type"], "tmpfs", "{path}");
+            let options = mounts[at(path)]["options"].to_string();
+            assert!(
+                options.contains("tmpcopyup") && options.contains("nodev"),
+                "{options}"
+            );
+        }
+        // The user's own /tmp stays, once.
+        assert_eq!(
+            mounts.iter().filter(|m| m["destination"] == "/tmp").count(),
+            1
+        );
+        assert!(mounts[at("/tmp")]["options"]
+            .to_string()
+            .contains("size=1m"));
+        // /run first, then what goes inside it.
+        assert!(at("/run") < at("/run/.containerenv") && at("/run") < at("/run/lock"));
+        let cgroup = &mounts[at("/sys/fs/cgroup/systemd")];
+        assert_eq!(cgroup["source"], "/sys/fs/cgroup/systemd/rpod/x");
+        assert!(cgroup["options"].to_string().contains("\"rw\""), "{cgroup}");
+        assert!(at("/sys/fs/cgroup") < at("/sys/fs/cgroup/systemd"));
+        assert!(mounts[at("/sys/fs/cgroup")]["options"]
+            .to_string()
+            .contains("\"ro\""));
+        let env = json["process"]["env"].to_string();
+        assert!(
+            env.contains("container_uuid=0123456789abcdef0123456789abcdef\""),
+            "{env}"
+        );
+
+        let json = generated(SystemdCgroup::Unified);
+        let mounts = json["mounts"].as_array().unwrap();
+        assert!(!mounts
+            .iter()
+            .any(|m| m["destination"] == "/sys/fs/cgroup/systemd"));
+        let cgroup = mounts
+            .iter()
+            .find(|m| m["destination"] == "/sys/fs/cgroup")
+            .unwrap();
+        let options = cgroup["options"].to_string();
+        assert!(
+            options.contains("\"rw\"") && !options.contains("\"ro\""),
+            "{options}"
+        );
+
+        config.systemd = false;
+        let plain = serde_json::to_value(
+            generate(&config, Path::new("/m"), &user, None, &Prepared::default()).unwrap(),
+        )
+        .unwrap();
+        assert!(!plain["mounts"].to_string().contains("/run/lock"));
+        assert!(!plain["process"]["env"]
+            .to_string()
+            .contains("container_uuid"));
     }
 
     #[test]

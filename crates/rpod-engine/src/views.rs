@@ -78,6 +78,8 @@ pub struct ContainerConfigView {
     pub umask: String,
     /// The command line that created the container (podman's; empty when unknown).
     pub create_command: Vec<String>,
+    /// Whether it runs in systemd mode (`--systemd`).
+    pub systemd_mode: bool,
     pub tty: bool,
     pub open_stdin: bool,
     pub attach_stdin: bool,
@@ -431,6 +433,7 @@ impl ContainerInspect {
                 annotations: c.annotations.clone(),
                 umask: format!("{:04o}", c.umask.unwrap_or(crate::spec::DEFAULT_UMASK)),
                 create_command: c.create_command.clone(),
+                systemd_mode: c.systemd,
                 tty: c.terminal,
                 open_stdin: c.stdin,
                 attach_stdin: false,

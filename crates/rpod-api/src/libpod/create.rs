@@ -174,6 +174,8 @@ pub struct SpecGenerator {
     #[serde(rename = "dependencyContainers")]
     pub dependency_containers: Option<Vec<String>>,
     pub personality: Option<Value>,
+    /// `true` (podman's default, also when absent), `false` or `always`.
+    pub systemd: String,
     pub passwd_entry: String,
     pub hostusers: Option<Vec<String>>,
     pub restart_tries: Option<u32>,
@@ -271,7 +273,6 @@ const ANY_VALUE: &[&str] = &[
 /// a namespace, its `nsmode`).
 const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
     ("image_volume_mode", &["anonymous", "ignore", "tmpfs"]),
-    ("systemd", &["true", "false"]),
     ("userns", &["host"]),
     // `container` without a socket of the service's to pass on (rpod passes none).
     ("sdnotifyMode", &["container", "ignore"]),
@@ -668,6 +669,11 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         unset_env_all: spec.unsetenvall,
         no_passwd_entries: spec.manage_password == Some(false),
         create_command: spec.create_command.unwrap_or_default(),
+        systemd: match spec.systemd.as_str() {
+            "" => rpod_engine::systemd_mode::SystemdMode::True,
+            text => rpod_engine::systemd_mode::SystemdMode::parse(text)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        },
         requires: spec.dependency_containers.unwrap_or_default(),
         seccomp_from_image,
         personality: match &spec.personality {
@@ -761,6 +767,15 @@ mod tests {
         assert_eq!(options.env, ["A=1"]);
         assert!(options.terminal && options.stdin && options.auto_remove);
         assert_eq!(options.memory, Some(1 << 20));
+        use rpod_engine::systemd_mode::SystemdMode;
+        assert_eq!(options.systemd, SystemdMode::True);
+        assert_eq!(
+            parse(r#"{"image":"x"}"#).unwrap().systemd,
+            SystemdMode::True
+        );
+        let always = parse(r#"{"image":"x","systemd":"always"}"#).unwrap();
+        assert_eq!(always.systemd, SystemdMode::Always);
+        assert!(parse(r#"{"image":"x","systemd":"sometimes"}"#).is_err());
         // No log driver named: rpod.conf's; a named one is the client's. mask and unmask
         // are security options.
         assert!(options.log_driver_from_config);

@@ -476,37 +476,12 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         }
     }
     let annotations = rpod_engine::labels::parse_pairs(&args.annotation);
-    if args.systemd == "always" {
-        return Err(Failure::new(
-            ENGINE_ERROR,
-            EngineError::NotSupported("--systemd always (systemd mode)".into()),
-        ));
-    }
     if let Some(tz) = &args.tz {
         if tz != "local" && !env.iter().any(|e| e.starts_with("TZ=")) {
             env.push(format!("TZ={tz}"));
         }
     }
-    // podman's default `--systemd true` turns on systemd mode for an init command; rpod has
-    // no systemd mode, so such a command needs --systemd=false to run as a plain process.
-    let first = entrypoint
-        .as_ref()
-        .and_then(|e| e.first())
-        .or(command.first());
-    if args.systemd == "true"
-        && first.is_some_and(|c| {
-            let name = c.rsplit('/').next().unwrap_or(c);
-            name == "init" || name == "systemd"
-        })
-    {
-        return Err(Failure::new(
-            ENGINE_ERROR,
-            EngineError::NotSupported(
-                "systemd mode for an init command (use --systemd=false to run it as a plain process)"
-                    .into(),
-            ),
-        ));
-    }
+    let systemd = rpod_engine::systemd_mode::SystemdMode::parse(&args.systemd)?;
     let secrets = args
         .secret
         .iter()
@@ -515,6 +490,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     Ok(CreateOptions {
         passthrough,
         sdnotify_conmon: args.sdnotify == "conmon",
+        systemd,
         secrets,
         healthcheck: health_check(args)?,
         no_healthcheck: args.no_healthcheck,

@@ -11,31 +11,64 @@ use std::sync::OnceLock;
 pub fn busybox_tarball() -> &'static Path {
     static TARBALL: OnceLock<PathBuf> = OnceLock::new();
     TARBALL.get_or_init(|| {
-        assert!(nix::unistd::geteuid().is_root(), "these tests need root");
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
-        let key = fixture_key(&[&script, rpod_test_support::busybox()]);
-        let out =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rpod-busybox-{key:016x}.tar"));
-        if out.exists() {
-            return out;
-        }
-        // Built under a name of this process's own and renamed: a test process that starts
-        // meanwhile never reads half a tarball.
-        let partial = out.with_extension(format!("tar.{}", std::process::id()));
-        let status = Command::new("bash")
-            .arg(script)
-            .arg(&partial)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        if !status.success() {
-            let _ = std::fs::remove_file(&partial);
-            panic!("building the busybox tarball failed (apt-get install busybox-static)");
-        }
-        std::fs::rename(&partial, &out).unwrap();
-        out
+        fixture_tarball(
+            "busybox",
+            "make-busybox-rootfs.sh",
+            &[rpod_test_support::busybox()],
+            "apt-get install busybox-static",
+        )
     })
+}
+
+/// The busybox root file system with the host's systemd as its `/sbin/init`
+/// (`scripts/make-systemd-rootfs.sh`), built once as [`busybox_tarball`] is.
+pub fn systemd_tarball() -> &'static Path {
+    static TARBALL: OnceLock<PathBuf> = OnceLock::new();
+    TARBALL.get_or_init(|| {
+        let busybox_script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs.sh");
+        fixture_tarball(
+            "systemd",
+            "make-systemd-rootfs.sh",
+            &[
+                &busybox_script,
+                rpod_test_support::busybox(),
+                Path::new("/lib/systemd/systemd"),
+            ],
+            "apt-get install busybox-static systemd",
+        )
+    })
+}
+
+/// `target/.../rpod-NAME-KEY.tar`, made by `scripts/SCRIPT` unless there: the key covers
+/// the script and `inputs`.
+fn fixture_tarball(name: &str, script: &str, inputs: &[&Path], hint: &str) -> PathBuf {
+    assert!(nix::unistd::geteuid().is_root(), "these tests need root");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(script);
+    let mut keyed = vec![script.as_path()];
+    keyed.extend_from_slice(inputs);
+    let key = fixture_key(&keyed);
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rpod-{name}-{key:016x}.tar"));
+    if out.exists() {
+        return out;
+    }
+    // Built under a name of this process's own and renamed: a test process that starts
+    // meanwhile never reads half a tarball.
+    let partial = out.with_extension(format!("tar.{}", std::process::id()));
+    let status = Command::new("bash")
+        .arg(&script)
+        .arg(&partial)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    if !status.success() {
+        let _ = std::fs::remove_file(&partial);
+        panic!("building the {name} tarball failed ({hint})");
+    }
+    std::fs::rename(&partial, &out).unwrap();
+    out
 }
 
 pub use rpod_test_support::{fixture_key, processes_mentioning};

@@ -318,6 +318,12 @@ impl Engine {
             log_path: None,
             passthrough: config.passthrough,
             sdnotify_conmon: config.sdnotify_conmon,
+            // The original's decision, whatever the clone's command.
+            systemd: if config.systemd {
+                crate::systemd_mode::SystemdMode::Always
+            } else {
+                crate::systemd_mode::SystemdMode::False
+            },
             timeout: config.timeout,
             annotations: config.annotations.clone(),
             oom_score_adj: config.oom_score_adj,

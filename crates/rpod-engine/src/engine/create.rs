@@ -211,10 +211,15 @@ impl Engine {
             .into_iter()
             .collect();
         labels.extend(options.labels.clone());
+        let systemd = options.systemd.applies_to(&args);
+        if systemd {
+            check_systemd_mode(&options, &self.options.cgroup_root)?;
+        }
         let stop_signal = match options.stop_signal {
             Some(signal) => signal,
             None => match image_cfg.stop_signal() {
                 Some(text) => rpod_oci::signal::parse_signal(text).unwrap_or(libc::SIGTERM),
+                None if systemd => crate::systemd_mode::stop_signal(),
                 None => libc::SIGTERM,
             },
         };
@@ -296,6 +301,7 @@ impl Engine {
             log_path: options.log_path.clone(),
             passthrough: options.passthrough,
             sdnotify_conmon: options.sdnotify_conmon,
+            systemd,
             timeout: options.timeout,
             annotations: options.annotations.clone(),
             oom_score_adj: options.oom_score_adj,
@@ -508,6 +514,18 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         if !ok {
             return invalid(format!("invalid hostname {hostname:?}"));
         }
+    }
+    Ok(())
+}
+
+/// systemd mode on cgroup v1 binds the container's own `name=systemd` cgroup where systemd
+/// looks for it, which is where it is only in a cgroup namespace of the container's own.
+fn check_systemd_mode(options: &CreateOptions, cgroup_root: &Path) -> Result<()> {
+    let own_namespace = options.isolation.cgroup == crate::isolation::NamespaceMode::Private;
+    if !crate::pod_cgroups::unified(cgroup_root) && !own_namespace {
+        return Err(EngineError::InvalidArg(
+            "systemd mode on cgroup v1 needs a cgroup namespace of the container's own: drop --cgroupns, or use --systemd=false".into(),
+        ));
     }
     Ok(())
 }

@@ -165,6 +165,8 @@ pub struct CreateOptions {
     pub passthrough: bool,
     /// `--sdnotify conmon`.
     pub sdnotify_conmon: bool,
+    /// `--systemd`: when the container runs in systemd mode.
+    pub systemd: crate::systemd_mode::SystemdMode,
     /// `--timeout`: seconds the container may run before the monitor kills it.
     pub timeout: Option<u32>,
     /// `--annotation`s for the OCI spec.

@@ -69,6 +69,12 @@ impl Engine {
             prepared.shm_source = self.shared_shm(record)?;
         }
         prepared.extra_gids = crate::spec::resolve_groups(root, &iso.group_add)?;
+        if record.config.systemd {
+            prepared.systemd_cgroup = Some(crate::systemd_mode::SystemdCgroup::for_host(
+                &self.options.cgroup_root,
+                &crate::spec::cgroup_path(&record.config),
+            ));
+        }
         Ok(())
     }
 }
