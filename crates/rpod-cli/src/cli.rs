@@ -1185,7 +1185,9 @@ pub struct RunArgs {
     /// supported).
     #[arg(long)]
     pub userns: Option<String>,
-    /// Whether the container gets cgroups: enabled (the others are not supported).
+    /// Whether the container gets cgroups: enabled, no-conmon (the same: rpod's monitor
+    /// stays where it was started), disabled (crun and --privileged only); split is not
+    /// supported.
     #[arg(long, default_value = "enabled")]
     pub cgroups: String,
     /// cgroup v2 settings (KEY=VALUE): not supported.

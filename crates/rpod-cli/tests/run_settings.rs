@@ -607,7 +607,7 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
             "--userns",
             "host",
             "--cgroups",
-            "enabled",
+            "no-conmon",
             "--sdnotify",
             "ignore",
             "demo",
@@ -619,7 +619,7 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
     for (flags, message) in [
         (vec!["--userns", "keep-id"], "--userns keep-id"),
         (vec!["--userns", "auto"], "--userns auto"),
-        (vec!["--cgroups", "disabled"], "--cgroups disabled"),
+        (vec!["--cgroups", "split"], "--cgroups split"),
         (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
         (vec!["--sdnotify", "systemd"], "--sdnotify systemd"),
         (
@@ -762,5 +762,109 @@ fn systemd_boots_runs_units_and_halts_on_stop() {
             let err = rpod.fails(&["create", "--cgroupns", "host", "sd"], 125);
             assert!(err.contains("cgroup namespace"), "{err}");
         }
+    }
+}
+
+/// `--cgroups disabled` (crun, privileged only): the container stays in its monitor's
+/// cgroup; what needs a cgroup of its own is refused, the rest works. `no-conmon` is
+/// rpod's usual (its monitor is never moved), `split` is refused.
+#[test]
+fn a_container_without_cgroups_stays_in_its_monitors_and_refuses_what_needs_one() {
+    let rpod = Rpod::with_image("crun");
+    let disabled = ["--cgroups", "disabled"];
+    let create = |flags: &[&str]| {
+        let mut args = vec!["create"];
+        args.extend_from_slice(&disabled);
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["demo", "true"]);
+        rpod.fails(&args, 125)
+    };
+    let err = create(&[]);
+    assert!(
+        err.contains("--privileged") && err.contains("device"),
+        "{err}"
+    );
+    for (flag, value) in [
+        ("--memory", "64m"),
+        ("--pids-limit", "10"),
+        ("--cgroup-parent", "/x"),
+    ] {
+        let err = create(&["--privileged", flag, value]);
+        assert!(
+            err.contains(flag) && err.contains("--cgroups disabled"),
+            "{err}"
+        );
+    }
+    let runc = Rpod::with_image("runc");
+    let err = runc.fails(
+        &[
+            "create",
+            "--cgroups",
+            "disabled",
+            "--privileged",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("crun"), "{err}");
+    runc.fails(&["create", "--cgroups", "sometimes", "demo", "true"], 125);
+
+    rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "free",
+        "--cgroups",
+        "disabled",
+        "--privileged",
+        "demo",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(rpod.inspect("free", "{{.HostConfig.Cgroups}}"), "disabled");
+    let pid = rpod.inspect("free", "{{.State.Pid}}");
+    let monitor = rpod.inspect("free", "{{.State.ConmonPid}}");
+    let cgroup = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let id = rpod.inspect("free", "{{.Id}}");
+    assert_eq!(cgroup(&pid), cgroup(&monitor));
+    assert!(!cgroup(&pid).contains(&id), "{}", cgroup(&pid));
+    assert_eq!(rpod.ok(&["exec", "free", "echo", "hi"]), "hi\n");
+    for args in [
+        &["pause", "free"][..],
+        &["stats", "--no-stream", "free"],
+        &["update", "--memory", "64m", "free"],
+        &["top", "free"],
+    ] {
+        let err = rpod.fails(args, 125);
+        assert!(err.contains("--cgroups disabled"), "{args:?}: {err}");
+    }
+    // Listing every container's counters leaves it out.
+    assert!(!rpod
+        .ok(&["stats", "--no-stream", "--no-trunc"])
+        .contains(&id));
+    rpod.ok(&["stop", "-t", "1", "free"]);
+    assert_eq!(rpod.inspect("free", "{{.State.Status}}"), "exited");
+    rpod.ok(&["start", "free"]);
+    rpod.ok(&["rm", "-f", "-t", "0", "free"]);
+
+    // The usual modes: a cgroup named after the container.
+    for mode in ["enabled", "no-conmon"] {
+        let name = format!("with-{mode}");
+        rpod.ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--cgroups",
+            mode,
+            "demo",
+            "sleep",
+            "1000",
+        ]);
+        let id = rpod.inspect(&name, "{{.Id}}");
+        assert!(cgroup(&rpod.inspect(&name, "{{.State.Pid}}")).contains(&id));
+        assert_eq!(rpod.inspect(&name, "{{.HostConfig.Cgroups}}"), "default");
+        rpod.ok(&["rm", "-f", "-t", "0", &name]);
     }
 }

@@ -281,6 +281,10 @@ pub struct ContainerConfig {
     /// `systemd_mode.rs`.
     #[serde(default)]
     pub systemd: bool,
+    /// `--cgroups disabled`: the runtime makes no cgroup; the container stays in its
+    /// monitor's (crun only; no limits, pause, stats or update).
+    #[serde(default)]
+    pub no_cgroups: bool,
     /// `--log-opt path`: the log file, instead of the one in the container's directory.
     #[serde(default)]
     pub log_path: Option<PathBuf>,

@@ -683,7 +683,7 @@ pub fn generate(
         })
         .collect();
     linux.set_namespaces(Some(namespaces));
-    linux.set_cgroups_path(Some(PathBuf::from(cgroup_path(config))));
+    linux.set_cgroups_path((!config.no_cgroups).then(|| PathBuf::from(cgroup_path(config))));
     if config.security.privileged {
         linux.set_masked_paths(None);
         linux.set_readonly_paths(None);
@@ -805,8 +805,13 @@ pub fn generate(
     if !devices.is_empty() {
         linux.set_devices(Some(devices));
     }
-    let resources = crate::resources::limits(config)?.devices(device_rules);
-    linux.set_resources(Some(resources.build().map_err(build_err)?));
+    // Without cgroups (`--cgroups disabled`, privileged) there is nothing to limit.
+    if config.no_cgroups {
+        linux.set_resources(None);
+    } else {
+        let resources = crate::resources::limits(config)?.devices(device_rules);
+        linux.set_resources(Some(resources.build().map_err(build_err)?));
+    }
     spec.set_linux(Some(linux));
     Ok(spec)
 }
@@ -883,6 +888,42 @@ mod tests {
         assert_eq!(
             proc_mount["options"],
             serde_json::json!(["nosuid", "noexec", "nodev"])
+        );
+    }
+
+    #[test]
+    fn a_container_without_cgroups_has_no_cgroup_path_or_limits_in_its_spec() {
+        let mut config = config();
+        config.memory = None;
+        config.cpus = None;
+        config.pids_limit = None;
+        config.security.privileged = true;
+        let user = ResolvedUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: vec![],
+            home: "/".into(),
+        };
+        let generated = |config: &ContainerConfig| {
+            serde_json::to_value(
+                generate(config, Path::new("/m"), &user, None, &Prepared::default()).unwrap(),
+            )
+            .unwrap()
+        };
+        let with = generated(&config);
+        assert!(with["linux"]["cgroupsPath"].is_string());
+        assert!(with["linux"]["resources"].is_object());
+        config.no_cgroups = true;
+        let without = generated(&config);
+        assert!(
+            without["linux"]["cgroupsPath"].is_null(),
+            "{}",
+            without["linux"]
+        );
+        assert!(
+            without["linux"]["resources"].is_null(),
+            "{}",
+            without["linux"]
         );
     }
 

@@ -133,6 +133,8 @@ pub struct HostConfig {
     pub cpu_realtime_runtime: i64,
     /// podman's word for the cgroup namespace (`private`, `host`, `container:ID`).
     pub cgroup_mode: String,
+    /// `--cgroups`, as podman shows it: `default` or `disabled`.
+    pub cgroups: &'static str,
     pub cgroup_parent: String,
     /// `--personality` (podman shows the OCI spec's field).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -477,6 +479,7 @@ impl ContainerInspect {
                 cpu_realtime_period: c.resources.cpu_rt_period.unwrap_or(0),
                 cpu_realtime_runtime: c.resources.cpu_rt_runtime.unwrap_or(0),
                 cgroup_mode: c.isolation.cgroup.as_string(),
+                cgroups: if c.no_cgroups { "disabled" } else { "default" },
                 cgroup_parent: c
                     .cgroup_parent
                     .clone()

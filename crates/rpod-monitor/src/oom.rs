@@ -63,9 +63,14 @@ fn counter(file: &Path, keys: &[&str]) -> u64 {
 }
 
 impl OomWatch {
-    /// Watch the memory cgroup of `pid`; `None` when it has none that can be watched.
+    /// Watch the memory cgroup of `pid`; `None` when it has none that can be watched, or
+    /// shares the monitor's (a container without cgroups of its own, crun's
+    /// `--cgroup-manager disabled`): an OOM kill there is no sign of the container's.
     pub fn start(pid: i32) -> Option<OomWatch> {
         let (dir, v1) = memory_cgroup(pid)?;
+        if memory_cgroup(std::process::id() as i32).is_some_and(|(own, _)| own == dir) {
+            return None;
+        }
         if v1 {
             let control = std::fs::File::open(dir.join("memory.oom_control")).ok()?;
             let event =

@@ -176,6 +176,8 @@ pub struct SpecGenerator {
     pub personality: Option<Value>,
     /// `true` (podman's default, also when absent), `false` or `always`.
     pub systemd: String,
+    /// `enabled` (also when absent), `no-conmon`, `disabled` or `split` (refused).
+    pub cgroups_mode: String,
     pub passwd_entry: String,
     pub hostusers: Option<Vec<String>>,
     pub restart_tries: Option<u32>,
@@ -276,7 +278,6 @@ const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
     ("userns", &["host"]),
     // `container` without a socket of the service's to pass on (rpod passes none).
     ("sdnotifyMode", &["container", "ignore"]),
-    ("cgroups_mode", &["enabled"]),
 ];
 
 /// Annotation prefixes of podman's own bookkeeping, which podman-remote always sends.
@@ -674,6 +675,16 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             text => rpod_engine::systemd_mode::SystemdMode::parse(text)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?,
         },
+        no_cgroups: match spec.cgroups_mode.as_str() {
+            "" | "enabled" | "no-conmon" => false,
+            "disabled" => true,
+            "split" => return Err(ApiError::unsupported("cgroups_mode split")),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid cgroups_mode {other:?}: enabled, disabled, no-conmon or split"
+                )))
+            }
+        },
         requires: spec.dependency_containers.unwrap_or_default(),
         seccomp_from_image,
         personality: match &spec.personality {
@@ -776,6 +787,18 @@ mod tests {
         let always = parse(r#"{"image":"x","systemd":"always"}"#).unwrap();
         assert_eq!(always.systemd, SystemdMode::Always);
         assert!(parse(r#"{"image":"x","systemd":"sometimes"}"#).is_err());
+        assert!(!options.no_cgroups);
+        assert!(
+            parse(r#"{"image":"x","cgroups_mode":"disabled"}"#)
+                .unwrap()
+                .no_cgroups
+        );
+        assert!(
+            !parse(r#"{"image":"x","cgroups_mode":"no-conmon"}"#)
+                .unwrap()
+                .no_cgroups
+        );
+        assert!(parse(r#"{"image":"x","cgroups_mode":"split"}"#).is_err());
         // No log driver named: rpod.conf's; a named one is the client's. mask and unmask
         // are security options.
         assert!(options.log_driver_from_config);

@@ -491,6 +491,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         passthrough,
         sdnotify_conmon: args.sdnotify == "conmon",
         systemd,
+        no_cgroups: args.cgroups == "disabled",
         secrets,
         healthcheck: health_check(args)?,
         no_healthcheck: args.no_healthcheck,
@@ -615,8 +616,16 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
             return refuse(flag.to_string());
         }
     }
-    if args.cgroups != "enabled" {
-        return refuse(format!("--cgroups {}", args.cgroups));
+    match args.cgroups.as_str() {
+        // rpod never moves its monitor into a cgroup of the container's (podman's
+        // cgroupfs `enabled` does): `no-conmon` is what it does anyway.
+        "enabled" | "no-conmon" | "disabled" => {}
+        "split" => return refuse("--cgroups split".into()),
+        other => {
+            return Err(usage(format!(
+                "invalid --cgroups {other:?}: use enabled, disabled, no-conmon or split"
+            )))
+        }
     }
     if !args.cgroup_conf.is_empty() {
         return refuse("--cgroup-conf (cgroup v2 settings)".into());

@@ -100,6 +100,10 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
         };
         let mut rows = Vec::new();
         for record in &records {
+            // A container without cgroups has no counters: refused when named.
+            if record.config.no_cgroups && !named {
+                continue;
+            }
             let sample = match engine.stats(record)? {
                 Some(sample) => sample,
                 None if named || args.all => Sample::default(),

@@ -324,6 +324,7 @@ impl Engine {
             } else {
                 crate::systemd_mode::SystemdMode::False
             },
+            no_cgroups: config.no_cgroups,
             timeout: config.timeout,
             annotations: config.annotations.clone(),
             oom_score_adj: config.oom_score_adj,

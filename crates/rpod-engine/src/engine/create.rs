@@ -302,6 +302,7 @@ impl Engine {
             passthrough: options.passthrough,
             sdnotify_conmon: options.sdnotify_conmon,
             systemd,
+            no_cgroups: options.no_cgroups,
             timeout: options.timeout,
             annotations: options.annotations.clone(),
             oom_score_adj: options.oom_score_adj,
@@ -354,6 +355,9 @@ impl Engine {
             },
         };
         crate::resources::check(&config)?;
+        if config.no_cgroups {
+            check_without_cgroups(&config, runtime.as_ref())?;
+        }
         let mut record = ContainerRecord {
             config,
             state: ContainerState::new(),
@@ -514,6 +518,56 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         if !ok {
             return invalid(format!("invalid hostname {hostname:?}"));
         }
+    }
+    Ok(())
+}
+
+/// `--cgroups disabled`: crun's alone (runc always makes one), privileged only, and nothing
+/// that lives in a cgroup.
+fn check_without_cgroups(
+    config: &ContainerConfig,
+    runtime: &dyn rpod_oci::OciRuntime,
+) -> Result<()> {
+    // The device cgroup is what keeps a container from the device nodes its image or
+    // volumes may carry (an image can hold a node of the host's disk): without one, only
+    // a container that may use every device anyway loses nothing. podman allows it for any
+    // container.
+    if !config.security.privileged {
+        return Err(EngineError::InvalidArg(
+            "--cgroups disabled needs --privileged: without a device cgroup the container could open any device node its image or volumes hold".into(),
+        ));
+    }
+    if !runtime.supports_no_cgroups() {
+        return Err(EngineError::NotSupported(format!(
+            "--cgroups disabled with the OCI runtime {}: it always makes a cgroup (crun does not)",
+            config.runtime
+        )));
+    }
+    let r = &config.resources;
+    let needs_cgroup = [
+        (config.memory.is_some(), "--memory"),
+        (config.cpus.is_some(), "--cpus"),
+        (config.pids_limit.is_some(), "--pids-limit"),
+        (r.oom_kill_disable, "--oom-kill-disable"),
+        (
+            *r != crate::resources::Resources::default(),
+            "resource limits",
+        ),
+        (
+            !config.isolation.device_cgroup_rules.is_empty(),
+            "--device-cgroup-rule",
+        ),
+        (config.cgroup_parent.is_some(), "--cgroup-parent"),
+        (
+            config.pod.is_some(),
+            "a pod (its containers share its cgroup)",
+        ),
+        (config.systemd, "systemd mode"),
+    ];
+    if let Some((_, what)) = needs_cgroup.iter().find(|(set, _)| *set) {
+        return Err(EngineError::InvalidArg(format!(
+            "{what} needs the container's cgroup, which --cgroups disabled leaves out"
+        )));
     }
     Ok(())
 }

@@ -167,6 +167,8 @@ pub struct CreateOptions {
     pub sdnotify_conmon: bool,
     /// `--systemd`: when the container runs in systemd mode.
     pub systemd: crate::systemd_mode::SystemdMode,
+    /// `--cgroups disabled`.
+    pub no_cgroups: bool,
     /// `--timeout`: seconds the container may run before the monitor kills it.
     pub timeout: Option<u32>,
     /// `--annotation`s for the OCI spec.
@@ -291,6 +293,21 @@ pub struct Engine {
 }
 
 /// Whether `path` is on a file system mounted read-only.
+/// What reads or changes a container's cgroup is refused for one without (`--cgroups
+/// disabled`), as podman refuses it.
+fn needs_cgroup(record: &ContainerRecord, what: &str) -> Result<()> {
+    if record.config.no_cgroups {
+        return Err(EngineError::state(
+            record.id(),
+            format!(
+                "cannot {what} container {} without cgroups: it was created with --cgroups disabled",
+                record.config.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn is_read_only(path: &Path) -> bool {
     nix::sys::statvfs::statvfs(path)
         .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
@@ -563,7 +580,7 @@ impl Engine {
             conmon_pid: record.state.conmon_pid,
             exit_command: self.exit_command(id, None),
             pid_namespace: true,
-            cgroups: true,
+            cgroups: !record.config.no_cgroups,
             monitor: rpod_oci::MonitorOptions {
                 log_size_max: record.config.log_size_max,
                 log_max_files: record.config.log_max_files,

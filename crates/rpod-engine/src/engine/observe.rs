@@ -14,6 +14,7 @@ impl Engine {
         if !matches!(record.state.status, Status::Running | Status::Paused) {
             return Ok(None);
         }
+        needs_cgroup(record, "read the counters of")?;
         Ok(stats::sample(
             Path::new(CGROUP_ROOT),
             &spec::cgroup_path(&record.config),
@@ -57,6 +58,8 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
+        // The container's processes are those of its cgroup.
+        needs_cgroup(&record, "list the processes of")?;
         let (users, groups) = spec::account_names(&self.root_path(&record))?;
         let (host_users, host_groups) = spec::account_names(Path::new("/"))?;
         let uptime = fs::read_to_string("/proc/uptime")

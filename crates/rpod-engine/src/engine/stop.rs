@@ -202,6 +202,7 @@ impl Engine {
                 ),
             ));
         }
+        needs_cgroup(&record, verb)?;
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(&record);
         if pause {

@@ -23,6 +23,9 @@ impl Engine {
             restart: None,
             ..changes.clone()
         } != LimitChanges::default();
+        if limits_changed {
+            needs_cgroup(&record, "update the limits of")?;
+        }
         let live = limits_changed
             && matches!(
                 record.state.status,

@@ -101,6 +101,7 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     argv.push("--log-level".into());
     argv.push(a.log_level.into());
     push_oci_log(&mut argv, a.oci_log);
+    push_no_cgroups(&mut argv, ctr);
     if ctr.terminal {
         argv.push("-t".into());
     } else if ctr.stdin {
@@ -170,6 +171,19 @@ fn push_oci_log(argv: &mut Vec<String>, oci_log: Option<&Path>) {
             "--runtime-arg".into(),
             "--log".into(),
             format!("--runtime-arg={}", oci_log.display()),
+        ]);
+    }
+}
+
+/// crun's global `--cgroup-manager disabled` for a container without cgroups, as libpod
+/// passes it (through the monitor only: rpod's own runtime calls work from the state).
+fn push_no_cgroups(argv: &mut Vec<String>, ctr: &OciContainer) {
+    if !ctr.cgroups {
+        argv.extend([
+            "--runtime-arg".into(),
+            "--cgroup-manager".into(),
+            "--runtime-arg".into(),
+            "disabled".into(),
         ]);
     }
 }
@@ -334,6 +348,22 @@ mod tests {
             delete_at_exit: ctr.monitor.delete_at_exit,
             log_max_files: ctr.monitor.log_max_files,
         })
+    }
+
+    #[test]
+    fn a_container_without_cgroups_has_crun_told_so() {
+        let mut ctr = container();
+        let with = argv_with_handover(&ctr);
+        assert!(!with.iter().any(|a| a == "--cgroup-manager"));
+        ctr.cgroups = false;
+        let without = argv_with_handover(&ctr);
+        let asked = [
+            "--runtime-arg",
+            "--cgroup-manager",
+            "--runtime-arg",
+            "disabled",
+        ];
+        assert!(without.windows(4).any(|w| w == asked), "{without:?}");
     }
 
     #[test]
@@ -502,6 +532,7 @@ pub fn exec_argv(a: &ExecArgs<'_>) -> Vec<String> {
         a.log_level.into(),
     ]);
     push_oci_log(&mut argv, a.oci_log);
+    push_no_cgroups(&mut argv, a.ctr);
     if a.preserve_fds > 0 {
         argv.extend([
             "--runtime-opt".into(),
