@@ -164,6 +164,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_monitors_own_memory_cgroup_is_not_watched() {
+        // A container without cgroups of its own (crun's `--cgroup-manager disabled`)
+        // shares its monitor's: the test process stands for both. As root the watch could
+        // be set up there; it is refused because it is the monitor's own.
+        let own = std::process::id() as i32;
+        assert!(memory_cgroup(own).is_some());
+        assert!(OomWatch::start(own).is_none());
+    }
+
+    #[test]
     fn counters_from_key_value_files() {
         let dir = tempfile::tempdir().unwrap();
         let events = dir.path().join("memory.events");
