@@ -3503,6 +3503,25 @@ fn docker_builds_images_through_the_service() {
         "null"
     );
     service.docker_ok(&["rm", "unchecked"]);
+    // A time of the container's own goes with the image's test (Docker merges them).
+    service.docker_ok(&[
+        "create",
+        "--name",
+        "faster",
+        "--health-interval",
+        "7s",
+        "dbuilt",
+    ]);
+    assert_eq!(
+        shown(&[
+            "inspect",
+            "-f",
+            "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}}",
+            "faster"
+        ]),
+        format!("{test} 7s")
+    );
+    service.docker_ok(&["rm", "faster"]);
     let failing = dir.join("Failing").display().to_string();
     let out = build(&["-f", &failing]);
     assert!(!out.status.success());

@@ -155,6 +155,28 @@ impl HealthCheck {
 
     /// Whether a `HealthConfig` turns checks off (`Test: ["NONE"]`, as `--no-healthcheck`
     /// sends it), the image's included.
+    /// Docker's merge of a container's `HealthConfig` into its image's check: each part the
+    /// container's leaves out (no `Test`, a zero time or count) is the image's. The result
+    /// is a `HealthConfig` for [`HealthCheck::from_api`].
+    pub fn merge_api(given: &serde_json::Value, image: Option<&HealthCheck>) -> serde_json::Value {
+        let Some(image) = image else {
+            return given.clone();
+        };
+        let mut merged = image.to_api();
+        for key in ["Test", "Interval", "Timeout", "StartPeriod", "Retries"] {
+            let value = given.get(key).filter(|v| match v {
+                serde_json::Value::Null => false,
+                serde_json::Value::Array(words) => !words.is_empty(),
+                serde_json::Value::Number(n) => n.as_u64() != Some(0),
+                _ => true,
+            });
+            if let Some(value) = value {
+                merged[key] = value.clone();
+            }
+        }
+        merged
+    }
+
     pub fn api_disables(value: &serde_json::Value) -> bool {
         value
             .get("Test")
@@ -268,6 +290,46 @@ mod tests {
         }
         let shell = check(3);
         assert_eq!(shell.argv(), ["/bin/sh", "-c", "true"]);
+    }
+
+    #[test]
+    fn a_containers_partial_check_is_merged_into_its_images() {
+        let image = HealthCheck {
+            test: vec!["CMD".into(), "check".into()],
+            interval_secs: 60,
+            timeout_secs: 5,
+            start_period_secs: 2,
+            retries: 7,
+            on_failure: OnFailure::None,
+        };
+        let merged = |given: serde_json::Value| {
+            HealthCheck::from_api(&HealthCheck::merge_api(&given, Some(&image)))
+                .unwrap()
+                .unwrap()
+        };
+        // An interval alone: the image's test and the rest of its times.
+        let check = merged(serde_json::json!({"Interval": 10_000_000_000u64, "Timeout": 0}));
+        assert_eq!(check.test, image.test);
+        assert_eq!(
+            (
+                check.interval_secs,
+                check.timeout_secs,
+                check.start_period_secs,
+                check.retries
+            ),
+            (10, 5, 2, 7)
+        );
+        // A test of its own keeps the image's times where it gives none.
+        let check = merged(serde_json::json!({"Test": ["CMD-SHELL", "mine"], "Retries": 1}));
+        assert_eq!(check.test, ["CMD-SHELL", "mine"]);
+        assert_eq!((check.interval_secs, check.retries), (60, 1));
+        let check = merged(serde_json::json!({"Test": []}));
+        assert_eq!(check.test, image.test);
+        // No image check: the container's alone (no test, no check).
+        let alone = serde_json::json!({"Interval": 10_000_000_000u64});
+        assert!(HealthCheck::from_api(&HealthCheck::merge_api(&alone, None))
+            .unwrap()
+            .is_none());
     }
 
     #[test]

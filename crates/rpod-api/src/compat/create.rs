@@ -750,10 +750,16 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         network_aliases: Vec::new(),
         runtime: None,
         auto_remove: typed::<bool>(&host, "AutoRemove")?.unwrap_or(false),
-        healthcheck: match body.rest.get("Healthcheck") {
-            Some(config) => rpod_engine::health::HealthCheck::from_api(config)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
-            None => None,
+        // Docker merges the container's check into the image's (a given interval with the
+        // image's test, ...): the engine does, once it has the image. Checked here first.
+        healthcheck: None,
+        healthcheck_over_image: match body.rest.get("Healthcheck") {
+            Some(config) if !rpod_engine::health::HealthCheck::api_disables(config) => {
+                rpod_engine::health::HealthCheck::from_api(config)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                Some(config.clone())
+            }
+            _ => None,
         },
         no_healthcheck: body
             .rest
@@ -898,15 +904,19 @@ mod tests {
             r#"{"Image":"x","Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":2000000000,"Retries":5}}"#,
         )
         .unwrap();
-        let check = options.healthcheck.unwrap();
-        assert_eq!((check.interval_secs, check.retries), (2, 5));
-        assert!(!options.no_healthcheck);
+        // Kept for the engine to merge into the image's check.
+        let given = options.healthcheck_over_image.unwrap();
+        assert_eq!(given["Interval"], 2_000_000_000u64);
+        assert!(options.healthcheck.is_none() && !options.no_healthcheck);
         // `--no-healthcheck`: none, not even the image's.
         let none = parse(r#"{"Image":"x","Healthcheck":{"Test":["NONE"]}}"#).unwrap();
-        assert!(none.healthcheck.is_none() && none.no_healthcheck);
+        assert!(none.healthcheck_over_image.is_none() && none.no_healthcheck);
         // Nothing said: the image's (the engine's to find).
         let unsaid = parse(r#"{"Image":"x"}"#).unwrap();
-        assert!(unsaid.healthcheck.is_none() && !unsaid.no_healthcheck);
+        assert!(unsaid.healthcheck_over_image.is_none() && !unsaid.no_healthcheck);
+        // A broken test is refused before anything is made.
+        let err = parse(r#"{"Image":"x","Healthcheck":{"Test":["sh"]}}"#).unwrap_err();
+        assert_eq!(err.status, 400);
     }
 
     #[test]

@@ -495,6 +495,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         secrets,
         healthcheck: health_check(args)?,
         no_healthcheck: args.no_healthcheck,
+        healthcheck_over_image: None,
         image_health_on_failure: rpod_engine::health::OnFailure::parse(&args.health_on_failure)?,
         log_size_max: log.max_size,
         log_max_files: log.max_file,

@@ -332,6 +332,7 @@ impl Engine {
             healthcheck: config.healthcheck.clone(),
             // The original's check is the image's too, if it took it: none stays none.
             no_healthcheck: config.healthcheck.is_none(),
+            healthcheck_over_image: None,
             image_health_on_failure: crate::health::OnFailure::None,
             secrets: config.secrets.clone(),
             conmon_pidfile: None,

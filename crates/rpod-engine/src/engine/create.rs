@@ -132,13 +132,17 @@ impl Engine {
                 // The image's health check, as podman and Docker take it, unless the
                 // caller gave one or none (`--health-cmd`, `--no-healthcheck`).
                 if options.healthcheck.is_none() && !options.no_healthcheck {
-                    options.healthcheck =
-                        docker
-                            .health_check(name)?
-                            .map(|check| crate::health::HealthCheck {
-                                on_failure: options.image_health_on_failure,
-                                ..check
-                            });
+                    let image_check = docker.health_check(name)?;
+                    options.healthcheck = match &options.healthcheck_over_image {
+                        Some(given) => crate::health::HealthCheck::from_api(
+                            &crate::health::HealthCheck::merge_api(given, image_check.as_ref()),
+                        )?,
+                        None => image_check,
+                    }
+                    .map(|check| crate::health::HealthCheck {
+                        on_failure: options.image_health_on_failure,
+                        ..check
+                    });
                 }
                 (Some((record, name.clone())), config.config().clone())
             }

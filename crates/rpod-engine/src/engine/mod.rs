@@ -181,6 +181,9 @@ pub struct CreateOptions {
     pub healthcheck: Option<crate::health::HealthCheck>,
     /// `--no-healthcheck`: no check, not even the image's.
     pub no_healthcheck: bool,
+    /// The Docker API's `Healthcheck` when `healthcheck` is `None`: merged into the
+    /// image's check (`HealthCheck::merge_api`).
+    pub healthcheck_over_image: Option<serde_json::Value>,
     /// `--health-on-failure` for the image's check, when `healthcheck` is `None` (a given
     /// check carries its own).
     pub image_health_on_failure: crate::health::OnFailure,
