@@ -1665,6 +1665,30 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
         rpod.run(&["manifest", "exists", "nope"]).status.code(),
         Some(1)
     );
+    // `images` lists it beside the images, as podman's does: by name, by filter, by ID.
+    let rows = rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+    let short = &id.trim()[..12];
+    assert!(
+        rows.contains(&format!("localhost/multi:latest {short}")),
+        "{rows}"
+    );
+    assert!(rows.contains("localhost/demo:latest"), "{rows}");
+    assert_eq!(
+        rpod.ok(&["images", "--format", "{{.ID}}", "multi"]).trim(),
+        short
+    );
+    assert_eq!(
+        rpod.ok(&["images", "-q", "--filter", "reference=*multi*"])
+            .trim(),
+        short
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["images", "--format", "json", "multi"])).unwrap();
+    assert_eq!(json[0]["Names"][0], "localhost/multi:latest");
+    assert!(json[0]["Size"].as_u64().unwrap() > 0);
+    assert!(!rpod
+        .ok(&["images", "-q", "--filter", "dangling=true"])
+        .contains(short));
     let inspect = |name: &str| -> serde_json::Value {
         serde_json::from_str(&rpod.ok(&["manifest", "inspect", "--tls-verify=false", name]))
             .unwrap()

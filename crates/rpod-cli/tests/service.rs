@@ -3676,6 +3676,12 @@ fn podman_remote_manages_and_pushes_manifest_lists() {
             .code(),
         Some(1)
     );
+    // podman-remote's `images` shows the list among the images.
+    let rows = service.podman_ok(&["images", "--format", "{{.Repository}} {{.ID}}"]);
+    assert!(
+        rows.contains(&format!("localhost/plist {}", &id.trim()[..12])),
+        "{rows}"
+    );
     let target = format!("{}/svc/plist:1", registry.host);
     service.podman_ok(&["manifest", "push", "--tls-verify=false", "plist", &target]);
     // The registry has it, as rpod's own inspect of the registry shows.

@@ -12,8 +12,13 @@ use crate::service::Context;
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let engine = &context.engine;
     let mut out = Vec::new();
+    let mut infos = Vec::new();
     for record in engine.images()? {
-        let info = engine.image_info(record)?;
+        infos.push(engine.image_info(record)?);
+    }
+    // Manifest lists too, as podman's service lists them.
+    infos.extend(engine.manifest_list_images()?);
+    for info in infos {
         let created = info.record.created.unwrap_or(info.record.added);
         let labels = ImageInspect::new(&info).labels;
         out.push(json!({

@@ -297,22 +297,28 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
         .image
         .as_ref()
         .map(|image| engine.resolve_image(image).ok().map(|r| r.id));
-    let mut records = engine.images()?;
-    records.sort_by(|a, b| {
-        b.created
-            .unwrap_or(b.added)
-            .cmp(&a.created.unwrap_or(a.added))
-    });
     let mut infos = Vec::new();
-    for record in records {
-        let info = engine.image_info(record)?;
-        let named = wanted
-            .as_ref()
-            .is_none_or(|w| w.as_ref() == Some(&info.record.id));
-        if named && filters.matches(&info) {
-            infos.push(info);
-        }
+    for record in engine.images()? {
+        infos.push(engine.image_info(record)?);
     }
+    // Manifest lists too, as podman lists them; a name no image has may be a list's.
+    let wanted = match (&args.image, wanted) {
+        (Some(image), Some(None)) => Some(engine.manifest_list(image).ok().map(|l| l.id)),
+        (_, wanted) => wanted,
+    };
+    infos.extend(engine.manifest_list_images()?);
+    infos.sort_by(|a, b| {
+        b.record
+            .created
+            .unwrap_or(b.record.added)
+            .cmp(&a.record.created.unwrap_or(a.record.added))
+    });
+    infos.retain(|info| {
+        wanted
+            .as_ref()
+            .is_none_or(|w| w.as_ref() == Some(&info.record.id))
+            && filters.matches(info)
+    });
     if args.quiet {
         for info in &infos {
             let id = &info.record.id;

@@ -91,6 +91,15 @@ impl Engine {
         self.store.images()
     }
 
+    /// The manifest lists, each as `images` lists it beside the images (as podman's does).
+    pub fn manifest_list_images(&self) -> Result<Vec<ImageInfo>> {
+        self.store
+            .manifest_lists()?
+            .iter()
+            .map(|list| list.as_image())
+            .collect()
+    }
+
     pub fn image_info(&self, record: ImageRecord) -> Result<ImageInfo> {
         image::info(&self.store, &self.roots, record)
     }

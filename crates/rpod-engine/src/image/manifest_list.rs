@@ -28,6 +28,9 @@ pub struct ManifestList {
     /// The entries of registries' images: digest → `REGISTRY/REPOSITORY` it is in.
     #[serde(default)]
     pub remote: BTreeMap<String, String>,
+    /// When it was made (lists made before rpod kept it have none).
+    #[serde(default)]
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What `manifest add` and `manifest annotate` say of an entry beyond its image's own
@@ -73,6 +76,31 @@ impl ManifestList {
             index,
             local: BTreeMap::new(),
             remote: BTreeMap::new(),
+            created: Some(chrono::Utc::now()),
+        })
+    }
+
+    /// The list as `images` shows it, as podman shows a list among its images: its name,
+    /// its ID, no layers, the size and digest of its document.
+    pub fn as_image(&self) -> Result<super::ImageInfo> {
+        let document = self.document()?;
+        let made = self.created.unwrap_or(chrono::DateTime::UNIX_EPOCH);
+        Ok(super::ImageInfo {
+            record: super::ImageRecord {
+                id: self.id.clone(),
+                layers: Vec::new(),
+                size: document.len() as u64,
+                created: Some(made),
+                added: made,
+                digests: vec![format!(
+                    "sha256:{}",
+                    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&document))
+                )],
+                docker_format: self.media_type() == DOCKER_LIST,
+            },
+            names: vec![self.name.clone()],
+            config: Default::default(),
+            docker: Default::default(),
         })
     }
 
