@@ -1938,6 +1938,9 @@ fn health_checks_run_on_demand_and_are_recorded() {
         "2",
         "--health-timeout",
         "2s",
+        // Only the checks run here: none of the monitor's on the interval.
+        "--health-interval",
+        "disable",
         "demo",
         "sleep",
         "300",
@@ -2708,6 +2711,8 @@ fn health_check_failures_kill_stop_or_restart_as_asked() {
             "test ! -e /tmp/bad",
             "--health-retries",
             "1",
+            "--health-interval",
+            "disable",
             "--health-on-failure",
             action,
             "demo",

@@ -644,6 +644,92 @@ fn only_rpod_monitor_is_asked_for_large_attach_records() {
     rpod.ok(&["rm", "-f", "-t", "0", &id]);
 }
 
+/// rpod-monitor runs a container's health check on its interval while it runs (conmon
+/// leaves that to systemd's timers, which rpod does not make): the container turns
+/// unhealthy and healthy again with nobody running `healthcheck run`, and a check never
+/// runs twice at once. `--health-interval disable` leaves it to be run by hand.
+#[test]
+fn rpod_monitor_runs_the_health_check_on_its_interval() {
+    let rpod = Rpod::with_image("crun");
+    let run_checked = |monitor: &Path, name: &str, check: &str, interval: &str| {
+        let monitor = monitor.display().to_string();
+        let out = rpod
+            .command(&[
+                "--conmon",
+                &monitor,
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--health-cmd",
+                check,
+                "--health-interval",
+                interval,
+                "--health-retries",
+                "1",
+                "demo",
+                "sleep",
+                "1000",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    let run = |monitor: &Path, name: &str, interval: &str| {
+        run_checked(
+            monitor,
+            name,
+            "echo x >> /tmp/checks; test -e /tmp/ok",
+            interval,
+        )
+    };
+    let status = |name: &str| rpod.inspect(name, "{{.State.Health.Status}}");
+    run(&monitor_path(), "timed", "1s");
+    wait_until("the first check failed", || status("timed") == "unhealthy");
+    rpod.ok(&["exec", "timed", "touch", "/tmp/ok"]);
+    wait_until("a later check passed", || status("timed") == "healthy");
+    let checks = rpod
+        .ok(&["exec", "timed", "cat", "/tmp/checks"])
+        .lines()
+        .count();
+    assert!(checks >= 2, "{checks}");
+    // A check that takes longer than the interval is not started again before it ends.
+    run_checked(
+        &monitor_path(),
+        "slow",
+        "echo s >> /tmp/l; sleep 1.5; echo e >> /tmp/l",
+        "1s",
+    );
+    wait_until("three checks began", || {
+        rpod.run(&["exec", "slow", "cat", "/tmp/l"])
+            .stdout
+            .iter()
+            .filter(|b| **b == b's')
+            .count()
+            >= 3
+    });
+    let log = rpod.ok(&["exec", "slow", "cat", "/tmp/l"]);
+    let marks: Vec<&str> = log.lines().collect();
+    for (i, mark) in marks.iter().enumerate() {
+        assert_eq!(*mark, if i % 2 == 0 { "s" } else { "e" }, "{marks:?}");
+    }
+    // conmon runs none, and neither does rpod-monitor for `disable`.
+    run(&conmon_path(), "by-hand", "1s");
+    run(&monitor_path(), "disabled", "disable");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    for name in ["by-hand", "disabled"] {
+        assert_eq!(status(name), "starting", "{name}");
+        let checks = rpod.run(&["exec", name, "cat", "/tmp/checks"]);
+        assert!(!checks.status.success(), "{name}: a check ran");
+    }
+    // By hand it runs.
+    rpod.run(&["healthcheck", "run", "disabled"]);
+    assert_eq!(status("disabled"), "unhealthy");
+    rpod.ok(&[
+        "rm", "-f", "-t", "0", "timed", "slow", "by-hand", "disabled",
+    ]);
+}
+
 /// A `--rm` container's log goes with it right after the exit: its monitor is told not to
 /// sync it (`--no-sync-log`), and to delete the container from the runtime as soon as it
 /// exited (`--delete-at-exit`); any other container's log is synced, and its delete left to

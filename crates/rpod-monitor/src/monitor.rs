@@ -652,12 +652,32 @@ impl Monitor {
         let mut timed_out = false;
         let mut exited = None;
         let mut settle_at = Some(Instant::now() + SETTLE_AFTER);
+        let mut health = HealthSchedule::new(self.config.options.health_interval);
         // Filled anew each turn, allocated once.
         let mut set = PollSet::default();
         loop {
             if exited.is_none() {
                 exited = self.reaped.remove(&pid);
             }
+            if let Some(health) = &mut health {
+                if health
+                    .running
+                    .is_some_and(|p| self.reaped.remove(&p).is_some())
+                {
+                    health.running = None;
+                }
+                if exited.is_none() {
+                    let now = Instant::now();
+                    if health.running.is_none() && now >= health.next {
+                        health.running = self.spawn_health_check();
+                        health.next = now + health.interval;
+                    }
+                }
+            }
+            // Whatever else was reaped is an orphan the monitor adopted as a subreaper (a
+            // health check's, a process of a container that shares the host's PID
+            // namespace): nothing waits for it.
+            self.reaped.clear();
             let hold_left = relay.hold_left();
             if let (Some(code), None) = (exited, hold_left) {
                 return Ok((code, timed_out));
@@ -679,7 +699,11 @@ impl Monitor {
             let now = Instant::now();
             let settle_left = settle_at.map(|at| at.saturating_duration_since(now));
             let recheck_left = relay.terminal_recheck_left();
-            let timeout = [settle_left, kill_left, hold_left, recheck_left]
+            let health_left = health
+                .as_ref()
+                .filter(|h| h.running.is_none() && exited.is_none())
+                .map(|h| h.next.saturating_duration_since(now));
+            let timeout = [settle_left, kill_left, hold_left, recheck_left, health_left]
                 .into_iter()
                 .flatten()
                 .min();
@@ -792,6 +816,49 @@ impl Monitor {
 
     /// Run the exit command and wait for it (and every other child), so that a live monitor
     /// means the cleanup has not finished yet.
+    /// In a child of the monitor: become `argv` (after `delay` seconds), with the signal
+    /// mask, SIGPIPE and OOM score the monitor was started with, and no descriptor of the
+    /// monitor's but the standard streams (`stdio`, when given, in their place).
+    fn exec_in_child(&self, argv: &[CString], delay: u64, stdio: Option<&OwnedFd>) -> ! {
+        let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.old_mask), None);
+        restore_sigpipe();
+        if delay > 0 {
+            std::thread::sleep(Duration::from_secs(delay));
+        }
+        if let Some(score) = &self.old_oom_score {
+            set_oom_score(score);
+        }
+        if let Some(fd) = stdio {
+            for target in 0..3 {
+                // SAFETY: dup2 onto the standard descriptors of this child only.
+                unsafe {
+                    libc::dup2(fd.as_raw_fd(), target);
+                }
+            }
+        }
+        // SAFETY: closes every descriptor above the standard streams in this child.
+        unsafe {
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        }
+        let _ = nix::unistd::execv(&argv[0], argv);
+        // SAFETY: ending the child after a failed exec.
+        unsafe { libc::_exit(127) }
+    }
+
+    /// Start the health check (`--health-command`) without waiting for it: its PID.
+    fn spawn_health_check(&self) -> Option<i32> {
+        let command = self.config.options.health_command.as_deref()?;
+        let argv = c_argv(command, &self.config.options.health_command_arg)?;
+        // Opened before the fork: the child only duplicates it.
+        let null = devnull(true).ok()?;
+        // SAFETY: the monitor is single-threaded.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => self.exec_in_child(&argv, 0, Some(&null)),
+            Ok(ForkResult::Parent { child }) => Some(child.as_raw()),
+            Err(_) => None,
+        }
+    }
+
     fn run_exit_command(&mut self) -> i32 {
         let Some(command) = self.config.options.exit_command.clone() else {
             return 0;
@@ -805,41 +872,14 @@ impl Monitor {
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
         }
-        let Ok(program) = CString::new(command.as_os_str().as_bytes()) else {
+        let Some(argv) = c_argv(&command, &self.config.options.exit_command_arg) else {
             return 1;
         };
-        let mut args = vec![program.clone()];
-        for arg in &self.config.options.exit_command_arg {
-            match CString::new(arg.as_bytes()) {
-                Ok(arg) => args.push(arg),
-                Err(_) => return 1,
-            }
-        }
         let delay = self.config.options.exit_delay;
         let mut status = 0;
         // SAFETY: the monitor is single-threaded.
         match unsafe { fork() } {
-            Ok(ForkResult::Child) => {
-                let _ = nix::sys::signal::sigprocmask(
-                    SigmaskHow::SIG_SETMASK,
-                    Some(&self.old_mask),
-                    None,
-                );
-                restore_sigpipe();
-                if delay > 0 {
-                    std::thread::sleep(Duration::from_secs(delay));
-                }
-                if let Some(score) = &self.old_oom_score {
-                    set_oom_score(score);
-                }
-                // SAFETY: closes every descriptor above the standard streams in this child.
-                unsafe {
-                    libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
-                }
-                let _ = nix::unistd::execv(&program, &args);
-                // SAFETY: ending the child after a failed exec.
-                unsafe { libc::_exit(127) }
-            }
+            Ok(ForkResult::Child) => self.exec_in_child(&argv, delay, None),
             Ok(ForkResult::Parent { child }) => loop {
                 match waitpid(None, None) {
                     Ok(s) if s.pid() == Some(child) => {
@@ -857,6 +897,33 @@ impl Monitor {
         }
         status
     }
+}
+
+/// When `--health-command` runs: `interval` after the start, then that long after each
+/// check began; a check still running when the next is due delays it (never two at once).
+struct HealthSchedule {
+    interval: Duration,
+    next: Instant,
+    running: Option<i32>,
+}
+
+impl HealthSchedule {
+    fn new(interval_secs: u64) -> Option<HealthSchedule> {
+        let interval = Duration::from_secs(interval_secs);
+        (interval_secs > 0).then(|| HealthSchedule {
+            interval,
+            next: Instant::now() + interval,
+            running: None,
+        })
+    }
+}
+
+/// `program` and `args` as exec takes them (`None` when one holds a NUL).
+fn c_argv(program: &Path, args: &[String]) -> Option<Vec<CString>> {
+    std::iter::once(program.as_os_str().as_bytes())
+        .chain(args.iter().map(|a| a.as_bytes()))
+        .map(|word| CString::new(word).ok())
+        .collect()
 }
 
 /// The monitor ignores SIGPIPE (a client gone mid-write is no reason to die); what it runs

@@ -122,6 +122,13 @@ pub struct Options {
     /// for it (for a container removed at its exit), beside the caller's own clean-up
     /// instead of after it. See `delete.rs` for how the caller learns of it.
     pub delete_at_exit: bool,
+    /// rpod-monitor's own: while the container runs, run this command every
+    /// `health_interval` seconds (the first that long after the start; never two at once):
+    /// the caller's health check of the container (`rpod healthcheck run ID`), which conmon
+    /// leaves to a timer of systemd's.
+    pub health_command: Option<PathBuf>,
+    pub health_command_arg: Vec<String>,
+    pub health_interval: u64,
     /// Print the version and exit.
     pub version: bool,
     /// Bind the attach socket in the bundle, whatever its path's length.
@@ -183,6 +190,9 @@ impl Default for Options {
             hold_output_for_attach: 0,
             attach_record_size: crate::attach::RECORD_PAYLOAD,
             log_max_files: 1,
+            health_command: None,
+            health_command_arg: Vec::new(),
+            health_interval: 0,
             version: false,
             full_attach: false,
             seccomp_notify_socket: None,
@@ -224,6 +234,8 @@ rpod-monitor's own:
   --attach-record-size BYTES    output records up to this size (8192 to 65535; 8192)
   --delete-at-exit              run the runtime's delete once the container exited
   --log-max-files N             keep the log in N files at --log-size-max (1 to 100; 1)
+  --health-command PATH, --health-command-arg ARG, --health-interval SECS
+                                run the command every SECS seconds while the container runs
 Refused: the journald log driver, --log-label, --sdnotify-socket,
   --seccomp-notify-socket, --seccomp-notify-plugins.
 ";
@@ -306,6 +318,11 @@ where
                 o.hold_output_for_attach = number(&mut parser, "--hold-output-for-attach")?
             }
             Long("log-max-files") => o.log_max_files = number(&mut parser, "--log-max-files")?,
+            Long("health-command") => o.health_command = Some(path(&mut parser)?),
+            Long("health-command-arg") => o.health_command_arg.push(text(&mut parser)?),
+            Long("health-interval") => {
+                o.health_interval = number(&mut parser, "--health-interval")?
+            }
             Long("attach-record-size") => {
                 o.attach_record_size = number(&mut parser, "--attach-record-size")?
             }
@@ -440,6 +457,12 @@ impl Options {
                 self.log_max_files,
                 rpod_monitor_protocol::LOG_FILES_MAX
             ));
+        }
+        if self.health_command.is_some() != (self.health_interval > 0) {
+            return Err("--health-command and a --health-interval above 0 go together".into());
+        }
+        if self.health_command.is_some() && self.exec {
+            return Err("--health-command is for a container's monitor".into());
         }
         if self.exec_attach && !self.exec {
             return Err("Attach can only be specified with exec".into());
@@ -682,6 +705,38 @@ mod tests {
                 .unwrap_err()
                 .contains("--delete-at-exit is for"));
         }
+        let health = with(&[
+            "--health-command",
+            "/bin/rpod",
+            "--health-command-arg",
+            "healthcheck",
+            "--health-interval",
+            "30",
+        ])
+        .unwrap()
+        .options;
+        assert_eq!(health.health_command, Some(PathBuf::from("/bin/rpod")));
+        assert_eq!(
+            (health.health_command_arg.len(), health.health_interval),
+            (1, 30)
+        );
+        for half in [
+            &["--health-command", "/bin/rpod"][..],
+            &["--health-interval", "30"],
+            &["--health-command", "/bin/rpod", "--health-interval", "0"],
+        ] {
+            assert!(with(half).unwrap_err().contains("go together"), "{half:?}");
+        }
+        let exec = [
+            "--health-command",
+            "/r",
+            "--health-interval",
+            "1",
+            "-e",
+            "--exec-process-spec",
+            "/s",
+        ];
+        assert!(with(&exec).unwrap_err().contains("container's monitor"));
     }
 
     #[test]

@@ -70,6 +70,18 @@ pub struct MonitorOptions {
     /// The monitor runs the runtime's delete once the container exited (rpod-monitor's
     /// `--delete-at-exit`): for a container removed at its exit. Ignored with conmon.
     pub delete_at_exit: bool,
+    /// The container's health check, run by the monitor on its interval while the
+    /// container runs (rpod-monitor's `--health-command`). Ignored with conmon, which
+    /// leaves it to systemd's timers.
+    pub health_check: Option<HealthCheckRun>,
+}
+
+/// A command the monitor runs every `interval_secs` seconds while the container runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckRun {
+    pub interval_secs: u64,
+    /// The program and its arguments (`rpod ... healthcheck run ID`).
+    pub argv: Vec<String>,
 }
 
 impl OciContainer {

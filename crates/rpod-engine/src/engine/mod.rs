@@ -592,6 +592,21 @@ impl Engine {
                 no_sync_log: record.config.auto_remove && record.config.log_path.is_none(),
                 // A `--rm` container leaves the runtime at its exit, whoever removes it.
                 delete_at_exit: record.config.auto_remove,
+                // Its monitor runs the check on its interval (`--health-interval disable`
+                // is 0: run by hand only).
+                health_check: record
+                    .config
+                    .healthcheck
+                    .as_ref()
+                    .filter(|check| check.interval_secs > 0)
+                    .map(|check| rpod_oci::HealthCheckRun {
+                        interval_secs: check.interval_secs,
+                        argv: {
+                            let mut argv = self.rpod_command();
+                            argv.extend(["healthcheck".into(), "run".into(), id.to_string()]);
+                            argv
+                        },
+                    }),
             },
             pass_fds: Vec::new(),
         }

@@ -30,6 +30,8 @@ pub struct CreateArgs<'a> {
     pub delete_at_exit: bool,
     /// rpod-monitor's `--log-max-files` (more than one).
     pub log_max_files: Option<u32>,
+    /// rpod-monitor's `--health-command` and `--health-interval`.
+    pub health_check: Option<&'a crate::types::HealthCheckRun>,
 }
 
 /// What conmon needs to restore instead of create: the checkpoint images (its
@@ -118,6 +120,17 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     if let Some(files) = a.log_max_files {
         argv.push("--log-max-files".into());
         argv.push(files.to_string());
+    }
+    if let Some(check) = a.health_check {
+        if let Some((program, args)) = check.argv.split_first() {
+            argv.push("--health-command".into());
+            argv.push(program.clone());
+            for arg in args {
+                argv.push(format!("--health-command-arg={arg}"));
+            }
+            argv.push("--health-interval".into());
+            argv.push(check.interval_secs.to_string());
+        }
     }
     if let Some(hold) = a.start_at_create {
         argv.push("--start-at-create".into());
@@ -270,6 +283,7 @@ mod tests {
             attach_record_size: None,
             delete_at_exit: false,
             log_max_files: None,
+            health_check: None,
         });
         let expected: Vec<String> = [
             "--api-version",
@@ -347,6 +361,7 @@ mod tests {
             attach_record_size: Some(65535),
             delete_at_exit: ctr.monitor.delete_at_exit,
             log_max_files: ctr.monitor.log_max_files,
+            health_check: ctr.monitor.health_check.as_ref(),
         })
     }
 
@@ -387,6 +402,23 @@ mod tests {
             ask(&mut ctr.monitor);
             assert!(argv_with_handover(&ctr).contains(&option.to_string()));
         }
+    }
+
+    #[test]
+    fn the_monitor_is_given_the_health_check_to_run() {
+        let mut ctr = container();
+        assert!(!argv_with_handover(&ctr)
+            .iter()
+            .any(|a| a.contains("health")));
+        ctr.monitor.health_check = Some(crate::types::HealthCheckRun {
+            interval_secs: 30,
+            argv: vec!["/bin/rpod".into(), "--root".into(), "healthcheck".into()],
+        });
+        let argv = argv_with_handover(&ctr);
+        assert!(has(&argv, "--health-command", "/bin/rpod"));
+        assert!(argv.contains(&"--health-command-arg=--root".to_string()));
+        assert!(argv.contains(&"--health-command-arg=healthcheck".to_string()));
+        assert!(has(&argv, "--health-interval", "30"));
     }
 
     #[test]
@@ -460,6 +492,7 @@ mod tests {
             attach_record_size: None,
             delete_at_exit: false,
             log_max_files: None,
+            health_check: None,
         });
         let tail = &argv[argv.len() - 5..];
         assert_eq!(

@@ -672,6 +672,11 @@ impl ConmonRuntime {
             start_at_create,
             attach_record_size: self.attach_record_size(),
             delete_at_exit: ctr.monitor.delete_at_exit && self.monitor_is_ours(),
+            health_check: ctr
+                .monitor
+                .health_check
+                .as_ref()
+                .filter(|_| self.monitor_is_ours()),
             log_max_files,
         });
         tracing::debug!(conmon = %self.conmon.display(), ?argv, "starting conmon");
