@@ -821,6 +821,18 @@ mod tests {
     use super::*;
     use crate::container::ContainerConfig;
 
+    /// The spec `generate` makes for `config`, for root, as JSON.
+    fn spec_json(config: &ContainerConfig, prepared: &Prepared) -> serde_json::Value {
+        let user = ResolvedUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: vec![],
+            home: "/".into(),
+        };
+        let spec = generate(config, Path::new("/m"), &user, None, prepared).unwrap();
+        serde_json::to_value(spec).unwrap()
+    }
+
     fn config() -> ContainerConfig {
         ContainerConfig {
             id: "abc".into(),
@@ -898,18 +910,7 @@ mod tests {
         config.cpus = None;
         config.pids_limit = None;
         config.security.privileged = true;
-        let user = ResolvedUser {
-            uid: 0,
-            gid: 0,
-            additional_gids: vec![],
-            home: "/".into(),
-        };
-        let generated = |config: &ContainerConfig| {
-            serde_json::to_value(
-                generate(config, Path::new("/m"), &user, None, &Prepared::default()).unwrap(),
-            )
-            .unwrap()
-        };
+        let generated = |config: &ContainerConfig| spec_json(config, &Prepared::default());
         let with = generated(&config);
         assert!(with["linux"]["cgroupsPath"].is_string());
         assert!(with["linux"]["resources"].is_object());
@@ -934,12 +935,6 @@ mod tests {
         config.id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into();
         config.systemd = true;
         config.mounts = vec![crate::mounts::tmpfs("/tmp", &["size=1m".to_string()]).unwrap()];
-        let user = ResolvedUser {
-            uid: 0,
-            gid: 0,
-            additional_gids: vec![],
-            home: "/".into(),
-        };
         let generated = |cgroup: SystemdCgroup| {
             let prepared = Prepared {
                 files: vec![(
@@ -949,8 +944,7 @@ mod tests {
                 systemd_cgroup: Some(cgroup),
                 ..Default::default()
             };
-            let spec = generate(&config, Path::new("/m"), &user, None, &prepared).unwrap();
-            serde_json::to_value(spec).unwrap()
+            spec_json(&config, &prepared)
         };
         let own = PathBuf::from("/sys/fs/cgroup/systemd/rpod/x");
         let json = generated(SystemdCgroup::NamedHierarchy(own));
@@ -1008,10 +1002,7 @@ mod tests {
         );
 
         config.systemd = false;
-        let plain = serde_json::to_value(
-            generate(&config, Path::new("/m"), &user, None, &Prepared::default()).unwrap(),
-        )
-        .unwrap();
+        let plain = spec_json(&config, &Prepared::default());
         assert!(!plain["mounts"].to_string().contains("/run/lock"));
         assert!(!plain["process"]["env"]
             .to_string()
@@ -1028,18 +1019,7 @@ mod tests {
         config.unset_env = vec!["container".into()];
         config.resources.memory_swappiness = Some(5);
         config.resources.cpu_rt_runtime = Some(1000);
-        let user = ResolvedUser {
-            uid: 0,
-            gid: 0,
-            additional_gids: vec![],
-            home: "/".into(),
-        };
-        let generated = |config: &ContainerConfig| {
-            serde_json::to_value(
-                generate(config, Path::new("/m"), &user, None, &Prepared::default()).unwrap(),
-            )
-            .unwrap()
-        };
+        let generated = |config: &ContainerConfig| spec_json(config, &Prepared::default());
         let json = generated(&config);
         assert_eq!(json["process"]["user"]["umask"], 0o027);
         assert_eq!(json["domainname"], "example.org");
