@@ -814,8 +814,6 @@ impl Monitor {
         }
     }
 
-    /// Run the exit command and wait for it (and every other child), so that a live monitor
-    /// means the cleanup has not finished yet.
     /// In a child of the monitor: become `argv` (after `delay` seconds), with the signal
     /// mask, SIGPIPE and OOM score the monitor was started with, and no descriptor of the
     /// monitor's but the standard streams (`stdio`, when given, in their place).
@@ -859,6 +857,8 @@ impl Monitor {
         }
     }
 
+    /// Run the exit command and wait for it (and every other child), so that a live monitor
+    /// means the cleanup has not finished yet.
     fn run_exit_command(&mut self) -> i32 {
         let Some(command) = self.config.options.exit_command.clone() else {
             return 0;
