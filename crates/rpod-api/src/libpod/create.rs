@@ -625,10 +625,19 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
                     .map_err(|e| ApiError::bad_request(e.to_string()))?,
                 None => None,
             };
+            // podman's clients send every time; an interval of 0 is `--health-interval
+            // disable` (no timer), not Docker's "the default".
+            let disabled = spec
+                .health_config
+                .as_ref()
+                .and_then(|c| c.get("Interval"))
+                .and_then(serde_json::Value::as_u64)
+                == Some(0);
             // Without a check of its own, the image's (which the engine gives the
             // on-failure action, or refuses it when the image has none).
             check.map(|check| rpod_engine::health::HealthCheck {
                 on_failure,
+                interval_secs: if disabled { 0 } else { check.interval_secs },
                 ..check
             })
         },
@@ -799,6 +808,11 @@ mod tests {
                 .no_cgroups
         );
         assert!(parse(r#"{"image":"x","cgroups_mode":"split"}"#).is_err());
+        // podman-remote's `--health-interval disable` is an interval of 0: no timer.
+        let check = |json: &str| parse(json).unwrap().healthcheck.unwrap().interval_secs;
+        let given = r#"{"image":"x","healthconfig":{"Test":["CMD","true"],"Interval":INTERVAL}}"#;
+        assert_eq!(check(&given.replace("INTERVAL", "0")), 0);
+        assert_eq!(check(&given.replace("INTERVAL", "5000000000")), 5);
         // No log driver named: rpod.conf's; a named one is the client's. mask and unmask
         // are security options.
         assert!(options.log_driver_from_config);
