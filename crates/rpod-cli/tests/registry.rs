@@ -1689,6 +1689,28 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
     assert!(!rpod
         .ok(&["images", "-q", "--filter", "dangling=true"])
         .contains(short));
+    // Its name runs, inspects and exists as its image for this machine (demo's, amd64), as
+    // podman takes a list; a list without one says which platforms it has.
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "multi", "echo", "from-the-list"]),
+        "from-the-list\n"
+    );
+    assert_eq!(
+        rpod.ok(&["image", "inspect", "--format", "{{.Id}}", "multi"]),
+        rpod.ok(&["image", "inspect", "--format", "{{.Id}}", "demo"])
+    );
+    assert_eq!(
+        rpod.run(&["image", "exists", "multi"]).status.code(),
+        Some(0)
+    );
+    rpod.ok(&["manifest", "create", "armonly", "armimg"]);
+    let err = rpod.fails(&["run", "--rm", "--pull", "never", "armonly", "true"], 125);
+    assert!(err.contains("linux/arm64"), "{err}");
+    assert_eq!(
+        rpod.run(&["image", "exists", "armonly"]).status.code(),
+        Some(0)
+    );
+    rpod.ok(&["manifest", "rm", "armonly"]);
     let inspect = |name: &str| -> serde_json::Value {
         serde_json::from_str(&rpod.ok(&["manifest", "inspect", "--tls-verify=false", name]))
             .unwrap()

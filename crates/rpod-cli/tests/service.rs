@@ -3676,7 +3676,11 @@ fn podman_remote_manages_and_pushes_manifest_lists() {
             .code(),
         Some(1)
     );
-    // podman-remote's `images` shows the list among the images.
+    // podman-remote's `image exists` and `images` take the list as an image.
+    assert!(service
+        .podman_out(&["image", "exists", "plist"])
+        .status
+        .success());
     let rows = service.podman_ok(&["images", "--format", "{{.Repository}} {{.ID}}"]);
     assert!(
         rows.contains(&format!("localhost/plist {}", &id.trim()[..12])),

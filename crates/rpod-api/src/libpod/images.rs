@@ -42,13 +42,21 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 }
 
 pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let record = context.engine.resolve_image(name)?;
+    // A manifest list's name: its image for this platform, as podman's.
+    let record = context.engine.resolve_image_or_list(name)?;
     let info = context.engine.image_info(record)?;
     ex.json(200, &ImageInspect::new(&info))
 }
 
 pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    context.engine.resolve_image(name)?;
+    // An image, or a manifest list (podman's lists are images).
+    match context.engine.resolve_image(name) {
+        Err(rpod_engine::EngineError::NoSuchImage(_))
+            if context.engine.manifest_exists(name)? => {}
+        other => {
+            other?;
+        }
+    }
     ex.empty(204)
 }
 

@@ -432,16 +432,18 @@ pub fn tag(engine: &Engine, args: TagArgs) -> Outcome {
     Ok(0)
 }
 
+/// An image, or a manifest list (podman's lists are images).
 pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
     match engine.resolve_image(&args.name) {
         Ok(_) => Ok(0),
+        Err(EngineError::NoSuchImage(_)) if engine.manifest_exists(&args.name)? => Ok(0),
         Err(EngineError::NoSuchImage(_)) => Ok(1),
         Err(e) => Err(e.into()),
     }
 }
 
 pub fn inspect_json(engine: &Engine, name: &str) -> Result<Value, Failure> {
-    let record = engine.resolve_image(name)?;
+    let record = engine.resolve_image_or_list(name)?;
     let info = engine.image_info(record)?;
     Ok(inspect::image(&info))
 }
