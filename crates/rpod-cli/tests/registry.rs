@@ -1706,6 +1706,14 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
     rpod.ok(&["manifest", "create", "armonly", "armimg"]);
     let err = rpod.fails(&["run", "--rm", "--pull", "never", "armonly", "true"], 125);
     assert!(err.contains("linux/arm64"), "{err}");
+    // The platform asked for picks its entry (here made, not run: arm64 does not run here).
+    let made = rpod.ok(&["create", "--platform", "linux/arm64", "multi", "true"]);
+    assert_eq!(
+        rpod.inspect(made.trim(), "{{.Image}}"),
+        rpod.ok(&["image", "inspect", "--format", "{{.Id}}", "armimg"])
+            .trim()
+    );
+    rpod.ok(&["rm", made.trim()]);
     assert_eq!(
         rpod.run(&["image", "exists", "armonly"]).status.code(),
         Some(0)

@@ -43,7 +43,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 
 pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     // A manifest list's name: its image for this platform, as podman's.
-    let record = context.engine.resolve_image_or_list(name)?;
+    let record = context.engine.resolve_image_or_list(name, None)?;
     let info = context.engine.image_info(record)?;
     ex.json(200, &ImageInspect::new(&info))
 }

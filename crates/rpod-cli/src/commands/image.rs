@@ -443,7 +443,7 @@ pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
 }
 
 pub fn inspect_json(engine: &Engine, name: &str) -> Result<Value, Failure> {
-    let record = engine.resolve_image_or_list(name)?;
+    let record = engine.resolve_image_or_list(name, None)?;
     let info = engine.image_info(record)?;
     Ok(inspect::image(&info))
 }

@@ -58,7 +58,7 @@ pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), 
     // A local image for another platform than the one asked for counts as missing, as for
     // podman (which pulls the one asked for); why it does not do is kept for the error.
     let mut other_platform: Option<EngineError> = None;
-    let local = match engine.resolve_image_or_list(image) {
+    let local = match engine.resolve_image_or_list(image, platform.as_ref()) {
         Ok(record) => match &platform {
             Some(wanted) if args.pull == "missing" => {
                 let info = engine.image_info(record)?;

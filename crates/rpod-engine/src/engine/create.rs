@@ -124,7 +124,7 @@ impl Engine {
                 (None, None)
             }
             (Some(name), None) => {
-                let record = self.resolve_image_or_list(name)?;
+                let record = self.resolve_image_or_list(name, options.platform.as_ref())?;
                 let (config, docker) = image::config_and_docker_fields(&self.roots, &record.id)?;
                 if let Some(platform) = &options.platform {
                     platform.check(name, &config)?;

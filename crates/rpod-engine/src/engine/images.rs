@@ -84,9 +84,14 @@ impl Engine {
     }
 
     /// An image by name or ID; a name only a manifest list has gives the list's local image
-    /// for this machine's platform, as podman's `run`, `image exists` and `image inspect`
-    /// take a list (`rmi` and `tag` of such a name do not: they mean the list, or nothing).
-    pub fn resolve_image_or_list(&self, name: &str) -> Result<ImageRecord> {
+    /// for `platform` (this machine's when `None`), as podman's `run`, `image exists` and
+    /// `image inspect` take a list (`rmi` and `tag` of such a name do not: they mean the
+    /// list, or nothing).
+    pub fn resolve_image_or_list(
+        &self,
+        name: &str,
+        platform: Option<&image::platform::Platform>,
+    ) -> Result<ImageRecord> {
         let asked = match image::resolve(&self.store, name) {
             Err(EngineError::NoSuchImage(asked)) => asked,
             found => return found,
@@ -94,18 +99,18 @@ impl Engine {
         let Ok(list) = self.manifest_list(name) else {
             return Err(EngineError::NoSuchImage(asked));
         };
-        let entry = image::registry::manifest::choose(&list.index, None, &list.name)?;
+        let entry = image::registry::manifest::choose(&list.index, platform, &list.name)?;
         let digest = entry.digest().to_string();
         let local = list.local.get(&digest).map(|id| self.store.image(id));
         match local {
             Some(found) => found?.ok_or_else(|| {
                 EngineError::NoSuchImage(format!(
-                    "{}: the image of its entry {digest} for this platform was removed",
+                    "{}: the image of its entry {digest} for the platform was removed",
                     list.name
                 ))
             }),
             None => Err(EngineError::NoSuchImage(format!(
-                "{}: its entry {digest} for this platform is an image of {} (pull it by that digest)",
+                "{}: its entry {digest} for the platform is an image of {} (pull it by that digest)",
                 list.name,
                 list.remote.get(&digest).map_or("a registry", String::as_str)
             ))),
