@@ -50,6 +50,11 @@ impl Drop for Env {
     fn drop(&mut self) {
         let _ = run_quiet(&mut self.rpod(&["rm", "-a", "-f", "-t", "0"]));
         let _ = run_quiet(&mut self.rpod(&["network", "rm", "-f", "rpod"]));
+        // podman's storage keeps a mount of its own under the work directory, which would
+        // stop the directory's removal (and leave rpod's store in it too).
+        if self.podman.is_some() {
+            let _ = run_quiet(&mut self.podman(&["system", "reset", "--force"]));
+        }
     }
 }
 
