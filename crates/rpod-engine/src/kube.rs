@@ -466,6 +466,8 @@ fn container_options(
         log_to_file: true,
         // rpod.conf's log driver, as podman's kube play takes containers.conf's.
         log_driver_from_config: true,
+        // An init command runs in systemd mode, as with podman's kube play.
+        systemd: crate::systemd_mode::SystemdMode::True,
         ..Default::default()
     };
     if container.command.is_some() && container.args.is_none() {
@@ -766,6 +768,7 @@ spec:
         assert_eq!(server.mounts[0].volume.as_deref(), Some("shop-data"));
         assert!(server.mounts[1].anonymous);
         assert_eq!(web.containers[0].pull, PullPolicy::Missing);
+        assert_eq!(server.systemd, crate::systemd_mode::SystemdMode::True);
         let sidecar = &web.containers[1].options;
         assert_eq!(
             sidecar.entrypoint,
