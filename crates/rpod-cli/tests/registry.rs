@@ -1921,6 +1921,12 @@ fn a_manifest_list_of_registry_images_is_assembled_and_pushed_elsewhere() {
         .map(|m| m["platform"]["architecture"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(platforms, ["amd64", "arm64"]);
+    // Its entry for this machine is a registry's image: a container of it says where.
+    let err = rpod.fails(&["create", "--pull", "never", "release", "true"], 125);
+    assert!(
+        err.contains(&format!("is an image of {host}/team/app")),
+        "{err}"
+    );
     // Pushed into their own repository: nothing to copy; into another: copied.
     rpod.ok(&[
         "manifest",
@@ -2052,28 +2058,16 @@ fn podman_reads_rpods_docker_format_images_and_manifest_lists() {
         assert!(out.status.success(), "podman {args:?}: {}", stderr_of(&out));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    podman(&["pull", "-q", "--tls-verify=false", &checked]);
-    assert_eq!(
-        podman(&[
-            "image",
-            "inspect",
-            "--format",
-            "{{json .HealthCheck.Test}}",
-            &checked
-        ]),
-        r#"["CMD","true"]"#
-    );
-    podman(&["pull", "-q", "--tls-verify=false", &dockers]);
-    assert_eq!(
-        podman(&[
-            "image",
-            "inspect",
-            "--format",
-            "{{json .HealthCheck.Test}}",
-            &dockers
-        ]),
-        r#"["CMD","true"]"#
-    );
+    // The image pushed by itself, and the one pushed within its Docker list.
+    for pushed in [&checked, &dockers] {
+        podman(&["pull", "-q", "--tls-verify=false", pushed]);
+        let format = "{{json .HealthCheck.Test}}";
+        assert_eq!(
+            podman(&["image", "inspect", "--format", format, pushed]),
+            r#"["CMD","true"]"#,
+            "{pushed}"
+        );
+    }
     podman(&[
         "pull",
         "-q",

@@ -230,11 +230,16 @@ fn build_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::InvalidArg(format!("generating the OCI spec: {e}"))
 }
 
-fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
+fn mount(
+    destination: &str,
+    typ: &str,
+    source: impl AsRef<Path>,
+    options: &[&str],
+) -> Result<Mount> {
     MountBuilder::default()
         .destination(PathBuf::from(destination))
         .typ(typ)
-        .source(PathBuf::from(source))
+        .source(source.as_ref().to_path_buf())
         .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
         .build()
         .map_err(build_err)
@@ -242,9 +247,15 @@ fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result
 
 /// The file systems every container gets, with podman's options: nothing executable or
 /// set-id from `/proc`, `/dev`, `/dev/shm`; `/sys` and its cgroups read-only unless
-/// privileged.
-fn default_mounts(privileged: bool) -> Result<Vec<Mount>> {
+/// privileged (the cgroups also for systemd mode on cgroup v2, where the container's
+/// namespace shows it its own).
+fn default_mounts(privileged: bool, writable_cgroup: bool) -> Result<Vec<Mount>> {
     let sys_mode = if privileged { "rw" } else { "ro" };
+    let cgroup_mode = if privileged || writable_cgroup {
+        "rw"
+    } else {
+        "ro"
+    };
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -288,16 +299,16 @@ fn default_mounts(privileged: bool) -> Result<Vec<Mount>> {
             "/sys/fs/cgroup",
             "cgroup",
             "cgroup",
-            &["nosuid", "noexec", "nodev", "relatime", sys_mode],
+            &["nosuid", "noexec", "nodev", "relatime", cgroup_mode],
         )?,
     ])
 }
 
-/// systemd mode's file systems (`systemd_mode.rs`): tmpfs where the user mounted nothing,
-/// and the container's cgroup writable.
+/// systemd mode's file systems (`systemd_mode.rs`) where the user mounted nothing: tmpfs,
+/// and on cgroup v1 the container's own `name=systemd` cgroup writable (on v2 the default
+/// cgroup mount is writable, `default_mounts`).
 fn systemd_mounts(
     cgroup: &crate::systemd_mode::SystemdCgroup,
-    defaults: &mut [Mount],
     later: &mut Vec<Mount>,
     asked: &dyn Fn(&Path) -> bool,
 ) -> Result<()> {
@@ -307,40 +318,10 @@ fn systemd_mounts(
             later.push(mount(path, "tmpfs", "tmpfs", TMPFS_OPTIONS)?);
         }
     }
-    match cgroup {
-        SystemdCgroup::Unified => {
-            for m in defaults.iter_mut() {
-                if m.destination() == Path::new("/sys/fs/cgroup") {
-                    let options = m
-                        .options()
-                        .clone()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|o| if o == "ro" { "rw".to_string() } else { o })
-                        .collect();
-                    m.set_options(Some(options));
-                }
-            }
-        }
-        SystemdCgroup::NamedHierarchy(own) => {
-            if !asked(Path::new("/sys/fs/cgroup/systemd")) {
-                later.push(
-                    MountBuilder::default()
-                        .destination(PathBuf::from("/sys/fs/cgroup/systemd"))
-                        .typ("bind")
-                        .source(own.clone())
-                        .options(vec![
-                            "rbind".into(),
-                            "rw".into(),
-                            "nosuid".into(),
-                            "noexec".into(),
-                            "nodev".into(),
-                        ])
-                        .build()
-                        .map_err(build_err)?,
-                );
-            }
-        }
+    let destination = "/sys/fs/cgroup/systemd";
+    if let (SystemdCgroup::NamedHierarchy(own), false) = (cgroup, asked(Path::new(destination))) {
+        let options = ["rbind", "rw", "nosuid", "noexec", "nodev"];
+        later.push(mount(destination, "bind", own, &options)?);
     }
     Ok(())
 }
@@ -348,22 +329,11 @@ fn systemd_mounts(
 /// A file rpod generated for the container (hosts, resolv.conf, ...): writable like the
 /// image's own would be, except `.containerenv`, which describes the container to itself.
 fn etc_file_mount(source: &Path, destination: &str) -> Result<Mount> {
-    let mut options = vec![
-        "rbind".to_string(),
-        "nosuid".into(),
-        "nodev".into(),
-        "noexec".into(),
-    ];
+    let mut options = vec!["rbind", "nosuid", "nodev", "noexec"];
     if destination == "/run/.containerenv" {
-        options.push("ro".into());
+        options.push("ro");
     }
-    MountBuilder::default()
-        .destination(PathBuf::from(destination))
-        .typ("bind")
-        .source(source.to_path_buf())
-        .options(options)
-        .build()
-        .map_err(build_err)
+    mount(destination, "bind", source, &options)
 }
 
 /// What `init` prepared on the host for a spec: namespaces to join, generated files.
@@ -593,24 +563,18 @@ pub fn generate(
     }
     spec.set_process(Some(process));
 
-    let mut mounts = default_mounts(config.security.privileged)?;
+    let writable_cgroup = matches!(
+        network.systemd_cgroup,
+        Some(crate::systemd_mode::SystemdCgroup::Unified)
+    );
+    let mut mounts = default_mounts(config.security.privileged, writable_cgroup)?;
     for m in mounts.iter_mut() {
         if m.destination() != Path::new("/dev/shm") {
             continue;
         }
         if let Some(source) = &network.shm_source {
-            *m = MountBuilder::default()
-                .destination(PathBuf::from("/dev/shm"))
-                .typ("bind")
-                .source(source.clone())
-                .options(vec![
-                    "rbind".into(),
-                    "nosuid".into(),
-                    "noexec".into(),
-                    "nodev".into(),
-                ])
-                .build()
-                .map_err(build_err)?;
+            let options = ["rbind", "nosuid", "noexec", "nodev"];
+            *m = mount("/dev/shm", "bind", source, &options)?;
         } else if let Some(size) = config.isolation.shm_size {
             let mut options: Vec<String> = m
                 .options()
@@ -624,20 +588,13 @@ pub fn generate(
         }
     }
     if let Some(init) = &config.isolation.init {
-        mounts.push(
-            MountBuilder::default()
-                .destination(PathBuf::from(crate::isolation::INIT_IN_CONTAINER))
-                .typ("bind")
-                .source(init.clone())
-                .options(vec![
-                    "bind".into(),
-                    "ro".into(),
-                    "nosuid".into(),
-                    "nodev".into(),
-                ])
-                .build()
-                .map_err(build_err)?,
-        );
+        let options = ["bind", "ro", "nosuid", "nodev"];
+        mounts.push(mount(
+            crate::isolation::INIT_IN_CONTAINER,
+            "bind",
+            init,
+            &options,
+        )?);
     }
     // The user's mounts replace any of ours on the same path. The generated files and the
     // user's mounts go after the defaults, parents before children (a tmpfs on /etc before
@@ -659,7 +616,7 @@ pub fn generate(
         later.push(mount.to_oci()?);
     }
     if let Some(cgroup) = &network.systemd_cgroup {
-        systemd_mounts(cgroup, &mut mounts, &mut later, &asked)?;
+        systemd_mounts(cgroup, &mut later, &asked)?;
     }
     later.sort_by_key(|m| m.destination().components().count());
     mounts.extend(later);

@@ -461,6 +461,13 @@ impl Options {
         if self.health_command.is_some() != (self.health_interval > 0) {
             return Err("--health-command and a --health-interval above 0 go together".into());
         }
+        if self.health_interval > u64::from(u32::MAX) {
+            return Err(format!(
+                "--health-interval {} is over {} seconds",
+                self.health_interval,
+                u32::MAX
+            ));
+        }
         if self.health_command.is_some() && self.exec {
             return Err("--health-command is for a container's monitor".into());
         }
@@ -727,6 +734,8 @@ mod tests {
         ] {
             assert!(with(half).unwrap_err().contains("go together"), "{half:?}");
         }
+        let far = with(&["--health-command", "/r", "--health-interval", "4294967296"]);
+        assert!(far.unwrap_err().contains("is over"));
         let exec = [
             "--health-command",
             "/r",

@@ -808,6 +808,7 @@ mod tests {
                 .no_cgroups
         );
         assert!(parse(r#"{"image":"x","cgroups_mode":"split"}"#).is_err());
+        assert!(parse(r#"{"image":"x","cgroups_mode":"sometimes"}"#).is_err());
         // podman-remote's `--health-interval disable` is an interval of 0: no timer.
         let check = |json: &str| parse(json).unwrap().healthcheck.unwrap().interval_secs;
         let given = r#"{"image":"x","healthconfig":{"Test":["CMD","true"],"Interval":INTERVAL}}"#;

@@ -766,13 +766,9 @@ impl Attach {
             .then(crate::terminal::StdinMode::raw)
             .flatten();
         let streams = AttachStreams {
-            output: Some(Box::new(std::io::stdout())),
-            error: Some(Box::new(std::io::stderr())),
-            input: input.then(|| Box::new(std::io::stdin()) as Box<dyn rpod_oci::AttachInput>),
             attach_output: self.output,
             attach_error: self.error,
-            attach_input: input,
-            hangup: None,
+            ..our_stdio(input)
         };
         let result = connection.copy(streams, self.detach_keys);
         drop(raw);
@@ -1645,6 +1641,20 @@ pub fn attach(engine: &Engine, args: AttachArgs) -> Outcome {
     attach.copy(engine, &record, connection, handover)
 }
 
+/// This process's stdout and stderr for a container's (or session's) output, and its stdin
+/// for the input when `input`.
+fn our_stdio(input: bool) -> AttachStreams {
+    AttachStreams {
+        output: Some(Box::new(std::io::stdout())),
+        error: Some(Box::new(std::io::stderr())),
+        input: input.then(|| Box::new(std::io::stdin()) as Box<dyn rpod_oci::AttachInput>),
+        attach_output: true,
+        attach_error: true,
+        attach_input: input,
+        hangup: None,
+    }
+}
+
 /// `attach --exec SESSION`: a detached exec session's output from now on, until it ends;
 /// its exit code is ours. Its terminal, if it has one, takes our size.
 fn attach_exec(engine: &Engine, session: &str, flags: &crate::cli::AttachFlags) -> Outcome {
@@ -1666,16 +1676,7 @@ fn attach_exec(engine: &Engine, session: &str, flags: &crate::cli::AttachFlags) 
             );
         }
     }
-    let streams = AttachStreams {
-        output: Some(Box::new(std::io::stdout())),
-        error: Some(Box::new(std::io::stderr())),
-        input: None,
-        attach_output: true,
-        attach_error: true,
-        attach_input: false,
-        hangup: None,
-    };
-    let result = connection.copy(streams, detach_keys);
+    let result = connection.copy(our_stdio(false), detach_keys);
     match engine.exec_reattach_finish(reattached, result) {
         Ok(code) => Ok(code),
         Err(rpod_engine::EngineError::Oci(OciError::Detached)) => Ok(0),
@@ -1714,17 +1715,7 @@ pub fn exec(
         println!("{}", started.session_id);
         return Ok(0);
     }
-    let streams = AttachStreams {
-        output: Some(Box::new(std::io::stdout())),
-        error: Some(Box::new(std::io::stderr())),
-        input: args
-            .interactive
-            .then(|| Box::new(std::io::stdin()) as Box<dyn rpod_oci::AttachInput>),
-        attach_output: true,
-        attach_error: true,
-        attach_input: args.interactive,
-        hangup: None,
-    };
+    let streams = our_stdio(args.interactive);
     let size = if args.tty {
         crate::terminal::size()
     } else {

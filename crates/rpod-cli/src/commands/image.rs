@@ -292,20 +292,19 @@ pub fn prune_filters(engine: &Engine, words: &[String]) -> Result<ImageFilters, 
 
 pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
     let filters = engine.image_filters(filter_pairs(&args.filter)?, FilterUse::List)?;
-    // An unknown image lists nothing, as podman's.
-    let wanted = args
-        .image
-        .as_ref()
-        .map(|image| engine.resolve_image(image).ok().map(|r| r.id));
+    // An unknown image lists nothing, as podman's; a name no image has may be a list's.
+    let wanted = args.image.as_ref().map(|image| {
+        engine
+            .resolve_image(image)
+            .map(|r| r.id)
+            .or_else(|_| engine.manifest_list(image).map(|l| l.id))
+            .ok()
+    });
     let mut infos = Vec::new();
     for record in engine.images()? {
         infos.push(engine.image_info(record)?);
     }
-    // Manifest lists too, as podman lists them; a name no image has may be a list's.
-    let wanted = match (&args.image, wanted) {
-        (Some(image), Some(None)) => Some(engine.manifest_list(image).ok().map(|l| l.id)),
-        (_, wanted) => wanted,
-    };
+    // Manifest lists too, as podman lists them.
     infos.extend(engine.manifest_list_images()?);
     infos.sort_by(|a, b| {
         b.record

@@ -278,7 +278,8 @@ impl Engine {
                 file_locks: request.file_locks,
                 ..Default::default()
             };
-            let outcome = runtime.create_container(&self.oci_container(record), Some(&options))?;
+            let outcome =
+                runtime.create_container(&self.monitored_container(record), Some(&options))?;
             Ok(outcome)
         })();
         if let Some(setup) = pending.take() {

@@ -592,24 +592,33 @@ impl Engine {
                 no_sync_log: record.config.auto_remove && record.config.log_path.is_none(),
                 // A `--rm` container leaves the runtime at its exit, whoever removes it.
                 delete_at_exit: record.config.auto_remove,
-                // Its monitor runs the check on its interval (`--health-interval disable`
-                // is 0: run by hand only).
-                health_check: record
-                    .config
-                    .healthcheck
-                    .as_ref()
-                    .filter(|check| check.interval_secs > 0)
-                    .map(|check| rpod_oci::HealthCheckRun {
-                        interval_secs: check.interval_secs,
-                        argv: {
-                            let mut argv = self.rpod_command();
-                            argv.extend(["healthcheck".into(), "run".into(), id.to_string()]);
-                            argv
-                        },
-                    }),
+                // Only a monitor being started needs it: `monitored_container`.
+                health_check: None,
             },
             pass_fds: Vec::new(),
         }
+    }
+
+    /// The container as a monitor about to start for it (a create or a restore) needs it:
+    /// with the health check it runs on its interval (`--health-interval disable` is 0:
+    /// run by hand only).
+    pub(super) fn monitored_container(&self, record: &ContainerRecord) -> OciContainer {
+        let mut oci = self.oci_container(record);
+        oci.monitor.health_check = record
+            .config
+            .healthcheck
+            .as_ref()
+            .filter(|check| check.interval_secs > 0)
+            .map(|check| rpod_oci::HealthCheckRun {
+                // The monitor's limit (136 years): a longer one never comes anyway.
+                interval_secs: check.interval_secs.min(u64::from(u32::MAX)),
+                argv: {
+                    let mut argv = self.rpod_command();
+                    argv.extend(["healthcheck".into(), "run".into(), record.id().to_string()]);
+                    argv
+                },
+            });
+        oci
     }
 
     pub(super) fn lock(&self, id: &str) -> Result<ContainerLock> {

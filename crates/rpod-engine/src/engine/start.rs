@@ -110,7 +110,7 @@ impl Engine {
                 .map_err(|e| EngineError::InvalidArg(format!("serializing the spec: {e}")))?;
             fs::write(&spec_path, json).map_err(|e| EngineError::io("writing", &spec_path, e))?;
             let runtime = self.runtime(&record.config.runtime)?;
-            let mut oci = self.oci_container(record);
+            let mut oci = self.monitored_container(record);
             oci.pass_fds =
                 std::mem::take(&mut *self.create_fds.lock().unwrap_or_else(|p| p.into_inner()));
             let start_now =

@@ -92,10 +92,7 @@ impl ManifestList {
                 size: document.len() as u64,
                 created: Some(made),
                 added: made,
-                digests: vec![format!(
-                    "sha256:{}",
-                    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&document))
-                )],
+                digests: vec![super::registry::manifest::sha256_of(&document)],
                 docker_format: self.media_type() == DOCKER_LIST,
             },
             names: vec![self.name.clone()],
