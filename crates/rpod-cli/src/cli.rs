@@ -1181,8 +1181,8 @@ pub struct RunArgs {
     /// For pulls: the credentials file (as pull's --authfile).
     #[arg(long, env = "REGISTRY_AUTH_FILE", hide_env = true)]
     pub authfile: Option<PathBuf>,
-    /// The user namespace: host (rpod's containers share the host's; others are not
-    /// supported).
+    /// The user namespace: host (the default, unless --uidmap or --gidmap make one of the
+    /// container's own); other modes are not supported.
     #[arg(long)]
     pub userns: Option<String>,
     /// Whether the container gets cgroups: enabled, no-conmon (the same: rpod's monitor
@@ -1199,16 +1199,18 @@ pub struct RunArgs {
     /// Join the pod whose ID this file holds.
     #[arg(long = "pod-id-file")]
     pub pod_id_file: Option<PathBuf>,
-    /// User namespace mappings are not supported: refused.
+    /// Run in a user namespace of its own: container UIDs CONTAINER_ID.. are host UIDs
+    /// HOST_ID.. (CONTAINER_ID:HOST_ID:SIZE, repeatable; also for GIDs without --gidmap).
     #[arg(long)]
     pub uidmap: Vec<String>,
-    /// User namespace mappings are not supported: refused.
+    /// GID ranges of the user namespace (CONTAINER_ID:HOST_ID:SIZE, repeatable; also for
+    /// UIDs without --uidmap).
     #[arg(long)]
     pub gidmap: Vec<String>,
-    /// User namespace mappings are not supported: refused.
+    /// Ranges from /etc/subuid: not supported (refused; use --uidmap).
     #[arg(long)]
     pub subuidname: Option<String>,
-    /// User namespace mappings are not supported: refused.
+    /// Ranges from /etc/subgid: not supported (refused; use --gidmap).
     #[arg(long)]
     pub subgidname: Option<String>,
     /// For systemd mode, which rpod has not: refused.

@@ -622,10 +622,7 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
         (vec!["--cgroups", "split"], "--cgroups split"),
         (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
         (vec!["--sdnotify", "systemd"], "--sdnotify systemd"),
-        (
-            vec!["--uidmap", "0:100000:65536"],
-            "mapping a user namespace",
-        ),
+        (vec!["--subgidname", "containers"], "--subuidname and --subgidname"),
         (vec!["--chrootdirs", "/x"], "--chrootdirs"),
     ] {
         let mut args = vec!["create"];

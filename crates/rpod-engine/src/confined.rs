@@ -135,6 +135,15 @@ impl ConfinedDir {
     /// Open the directory at `rel` (plain names only), never through a symlink. With
     /// `create`, missing directories are made (mode 0755; the caller sets the real mode).
     pub fn dir(&self, rel: &Path, create: bool) -> Result<OwnedFd> {
+        self.dir_made_as(rel, create, None)
+    }
+
+    /// `dir`, creating what is missing, each directory made owned by `owner` (uid, gid).
+    pub fn dir_owned_by(&self, rel: &Path, owner: (u32, u32)) -> Result<OwnedFd> {
+        self.dir_made_as(rel, true, Some(owner))
+    }
+
+    fn dir_made_as(&self, rel: &Path, create: bool, owner: Option<(u32, u32)>) -> Result<OwnedFd> {
         let rel = plain_relative(rel).ok_or_else(|| self.escapes(rel, "path leaves the tree"))?;
         let mut current = rfs::openat(&self.top, ".", DIR_FLAGS, Mode::empty())
             .map_err(|e| ConfinedError::io("opening", &self.path, e))?;
@@ -161,6 +170,16 @@ impl ConfinedDir {
                     rfs::fchmod(&made, Mode::from_raw_mode(0o755)).map_err(|e| {
                         ConfinedError::io("setting the mode of", &self.shown(&walked), e)
                     })?;
+                    if let Some((uid, gid)) = owner {
+                        rfs::fchown(
+                            &made,
+                            Some(rfs::Uid::from_raw(uid)),
+                            Some(rfs::Gid::from_raw(gid)),
+                        )
+                        .map_err(|e| {
+                            ConfinedError::io("setting the owner of", &self.shown(&walked), e)
+                        })?;
+                    }
                     made
                 }
                 other => other?,

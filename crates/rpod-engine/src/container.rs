@@ -376,6 +376,10 @@ pub struct ContainerConfig {
     /// The pod (its ID) the container belongs to.
     #[serde(default)]
     pub pod: Option<String>,
+    /// `--uidmap`, `--gidmap`: a user namespace of its own with these mappings
+    /// (`userns.rs`); `None` shares the host's.
+    #[serde(default)]
+    pub id_mappings: Option<crate::userns::IdMappings>,
 }
 
 /// What changes over the container's life.

@@ -153,7 +153,7 @@ pub fn append(roots: &Roots, event: &Event) {
 
 fn try_append(path: &Path, event: &Event) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
+        crate::paths::create_private(dir)?;
     }
     if fs::metadata(path).is_ok_and(|m| m.len() > ROTATE_AT) {
         // Two writers may both rotate: the second renames a fresh file, losing at most

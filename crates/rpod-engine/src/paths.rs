@@ -23,15 +23,25 @@ pub struct Roots {
     pub keep_free: KeepFree,
 }
 
+/// The run root of a store that holds containers with user namespaces: their root users
+/// (unprivileged users of the host) must pass through it to their root file systems
+/// (`userns_dir`). It lists nothing; everything in it stays private.
+const PASSABLE_DIR: u32 = 0o711;
+
 /// Create `dir` (and missing parents, those with the same private mode) and make sure its
 /// mode is private, tightening an existing one.
 fn private_dir(dir: &Path) -> Result<()> {
+    create_private(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
+    tighten(dir, PRIVATE_DIR)
+}
+
+/// Create `dir` and its missing parents with the private mode (an existing one keeps its
+/// mode): for what is made under the roots after they were made private.
+pub fn create_private(dir: &Path) -> std::io::Result<()> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(PRIVATE_DIR)
         .create(dir)
-        .map_err(|e| EngineError::io("creating directory", dir, e))?;
-    tighten(dir, PRIVATE_DIR)
 }
 
 fn tighten(path: &Path, mode: u32) -> Result<()> {
@@ -47,13 +57,40 @@ fn tighten(path: &Path, mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Whether a user with `owner` (not root) may pass through `dir`.
+fn check_passable(dir: &Path, owner: (u32, u32)) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(dir).map_err(|e| EngineError::io("inspecting", dir, e))?;
+    let mode = meta.mode();
+    let passes = if meta.uid() == owner.0 {
+        mode & 0o100 != 0
+    } else if meta.gid() == owner.1 {
+        mode & 0o010 != 0
+    } else {
+        mode & 0o001 != 0
+    };
+    if passes {
+        return Ok(());
+    }
+    Err(EngineError::InvalidArg(format!(
+        "a container with a user namespace needs every directory above its root file system to let its root user (host UID {}) through: {} has mode {:o} (give others search permission, e.g. chmod o+x)",
+        owner.0,
+        dir.display(),
+        mode & 0o7777
+    )))
+}
+
 impl Roots {
     /// Create both roots and their top directories with private modes; tighten the modes of
     /// a store made by an older rpod (0755 directories).
     pub fn make_private(&self) -> Result<()> {
+        if self.runroot_is_passable() {
+            self.make_runroot_passable()?;
+        } else {
+            private_dir(&self.runroot)?;
+        }
         for dir in [
             &self.root,
-            &self.runroot,
             &self.tmp(),
             &self.images(),
             &self.root.join("containers"),
@@ -65,6 +102,56 @@ impl Roots {
             private_dir(dir)?;
         }
         Ok(())
+    }
+
+    fn runroot_is_passable(&self) -> bool {
+        fs::symlink_metadata(&self.runroot)
+            .is_ok_and(|m| m.permissions().mode() & 0o7777 == PASSABLE_DIR)
+    }
+
+    /// Let the root users of containers with user namespaces through the run root
+    /// (`PASSABLE_DIR`): everything in it but `userns` made private first, whatever made
+    /// it (older stores).
+    fn make_runroot_passable(&self) -> Result<()> {
+        create_private(&self.runroot)
+            .map_err(|e| EngineError::io("creating directory", &self.runroot, e))?;
+        let entries = fs::read_dir(&self.runroot)
+            .map_err(|e| EngineError::io("reading", &self.runroot, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| EngineError::io("reading", &self.runroot, e))?;
+            if entry.file_name() != "userns" {
+                tighten(&entry.path(), PRIVATE_DIR)?;
+            }
+        }
+        let userns = self.runroot.join("userns");
+        create_private(&userns).map_err(|e| EngineError::io("creating directory", &userns, e))?;
+        tighten(&userns, PASSABLE_DIR)?;
+        tighten(&self.runroot, PASSABLE_DIR)
+    }
+
+    /// Where a container with a user namespace has its root file system mounted (`root`)
+    /// and its layers mapped for the mount (`layers`).
+    pub fn userns_dir(&self, id: &str) -> PathBuf {
+        self.runroot.join("userns").join(id)
+    }
+
+    /// Make `userns_dir`: reachable by the container's root user (`owner`, the host's IDs)
+    /// and by no other user but root. Every directory above it must let that user through;
+    /// one that does not is named.
+    pub fn make_userns_dir(&self, id: &str, owner: (u32, u32)) -> Result<PathBuf> {
+        self.make_runroot_passable()?;
+        let dir = self.userns_dir(id);
+        private_dir(&dir)?;
+        std::os::unix::fs::chown(&dir, Some(owner.0), Some(owner.1))
+            .map_err(|e| EngineError::io("setting the owner of", &dir, e))?;
+        let mut above = self.runroot.join("userns");
+        loop {
+            check_passable(&above, owner)?;
+            if !above.pop() || above.as_os_str().is_empty() {
+                break;
+            }
+        }
+        Ok(dir)
     }
 
     /// The database and its WAL and shared-memory files are for root only. SQLite gives
@@ -121,5 +208,73 @@ impl Roots {
     /// The runtime's own state directory (its `--root`).
     pub fn runtime_state(&self, runtime_name: &str) -> PathBuf {
         self.runroot.join("runtimes").join(runtime_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn roots(dir: &Path) -> Roots {
+        Roots {
+            root: dir.join("root"),
+            runroot: dir.join("run"),
+            keep_free: KeepFree::default(),
+        }
+    }
+
+    #[test]
+    fn a_passable_run_root_keeps_everything_in_it_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = roots(dir.path());
+        roots.make_private().unwrap();
+        assert_eq!(mode(&roots.runroot), PRIVATE_DIR);
+        // Made by something else (netavark, an older rpod) with the usual mode.
+        let events = roots.runroot.join("events");
+        fs::create_dir(&events).unwrap();
+        fs::set_permissions(&events, fs::Permissions::from_mode(0o755)).unwrap();
+        roots.make_runroot_passable().unwrap();
+        assert_eq!(mode(&roots.runroot), PASSABLE_DIR);
+        assert_eq!(mode(&roots.runroot.join("userns")), PASSABLE_DIR);
+        assert_eq!(mode(&events), PRIVATE_DIR);
+        for name in ["containers", "locks", "monitor", "runtimes"] {
+            assert_eq!(mode(&roots.runroot.join(name)), PRIVATE_DIR, "{name}");
+        }
+        // Opening the store again keeps it passable, and what appeared in it private.
+        fs::set_permissions(&events, fs::Permissions::from_mode(0o755)).unwrap();
+        roots.make_private().unwrap();
+        assert_eq!(mode(&roots.runroot), PASSABLE_DIR);
+        assert_eq!(mode(&events), PRIVATE_DIR);
+        // Any other mode is tightened as before.
+        fs::set_permissions(&roots.runroot, fs::Permissions::from_mode(0o755)).unwrap();
+        roots.make_private().unwrap();
+        assert_eq!(mode(&roots.runroot), PRIVATE_DIR);
+    }
+
+    #[test]
+    fn a_directory_the_containers_root_cannot_pass_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let (uid, gid) = (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        );
+        // Someone else: only the bits for others count.
+        let other = (uid.wrapping_add(1), gid.wrapping_add(1));
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o750)).unwrap();
+        let e = check_passable(dir.path(), other).unwrap_err().to_string();
+        assert!(e.contains(&dir.path().display().to_string()), "{e}");
+        assert!(e.contains("mode 750"), "{e}");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o711)).unwrap();
+        check_passable(dir.path(), other).unwrap();
+        // Its owner, by the owner's bits; its group, by the group's.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        check_passable(dir.path(), (uid, gid.wrapping_add(1))).unwrap();
+        assert!(check_passable(dir.path(), (uid.wrapping_add(1), gid)).is_err());
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o710)).unwrap();
+        check_passable(dir.path(), (uid.wrapping_add(1), gid)).unwrap();
     }
 }

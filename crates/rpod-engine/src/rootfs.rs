@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
+use crate::userns::IdMappings;
 use crate::{EngineError, Result};
 
 /// The overlay's directories for one container.
@@ -27,13 +28,28 @@ impl OverlayDirs {
 }
 
 /// Give an upper directory the mode and owner of the image's top layer, which the
-/// container's `/` must have.
-pub fn match_root(upper: &Path, top_layer: &Path) -> Result<()> {
+/// container's `/` must have (its owner on the host, for a container with a user
+/// namespace).
+pub fn match_root(upper: &Path, top_layer: &Path, mappings: Option<&IdMappings>) -> Result<()> {
     let meta = fs::metadata(top_layer).map_err(|e| EngineError::io("inspecting", top_layer, e))?;
-    std::os::unix::fs::chown(upper, Some(meta.uid()), Some(meta.gid()))
+    let (uid, gid) = match mappings {
+        Some(m) => m
+            .to_host(meta.uid(), meta.gid())
+            .unwrap_or_else(|_| m.root()),
+        None => (meta.uid(), meta.gid()),
+    };
+    std::os::unix::fs::chown(upper, Some(uid), Some(gid))
         .map_err(|e| EngineError::io("setting the owner of", upper, e))?;
     fs::set_permissions(upper, fs::Permissions::from_mode(meta.mode() & 0o7777))
         .map_err(|e| EngineError::io("setting the mode of", upper, e))
+}
+
+/// How the layers of a container with a user namespace are seen: through one ID-mapped
+/// mount of the directory that holds them all, made at `staging` for the overlay's mount
+/// and detached again (overlayfs keeps its own references to its layers).
+pub struct MappedLayers<'a> {
+    pub mappings: &'a IdMappings,
+    pub staging: &'a Path,
 }
 
 /// Mount `lower` (bottom layer first) with the container's upper layer at `dirs.merged`.
@@ -45,7 +61,16 @@ pub fn match_root(upper: &Path, top_layer: &Path) -> Result<()> {
 /// layer's whole file system when it is unmounted, which otherwise waits for every dirty
 /// page on that file system (the container's log too). An upper layer that is thrown away
 /// needs none of it. A kernel without the option (before 5.10) mounts without it.
-pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> Result<()> {
+///
+/// With `mapped`, the container's upper layer holds the host's IDs of what it writes and its
+/// lower layers are seen mapped (their files owned by container ID N show as the host ID
+/// N maps to), so the container sees both as its own.
+pub fn mount_overlay(
+    lower: &[PathBuf],
+    dirs: &OverlayDirs,
+    volatile: bool,
+    mapped: Option<MappedLayers>,
+) -> Result<()> {
     if lower.is_empty() {
         return Err(EngineError::InvalidArg(
             "an image without layers has no root file system".into(),
@@ -56,11 +81,46 @@ pub fn mount_overlay(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> R
         fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
     }
     if new_upper {
-        match_root(&dirs.upper, lower.last().unwrap_or(&dirs.upper))?;
+        let top = lower.last().unwrap_or(&dirs.upper);
+        match_root(&dirs.upper, top, mapped.as_ref().map(|m| m.mappings))?;
     }
     if is_mounted(&dirs.merged) {
         return Ok(());
     }
+    match mapped {
+        None => mount_overlay_of(lower, dirs, volatile),
+        Some(mapped) => {
+            let parent = common_parent(lower)?;
+            let namespace = crate::idmapped::MappedNamespace::new(mapped.mappings)?;
+            fs::create_dir_all(mapped.staging)
+                .map_err(|e| EngineError::io("creating directory", mapped.staging, e))?;
+            namespace.bind(parent, mapped.staging)?;
+            let seen: Vec<PathBuf> = lower
+                .iter()
+                .filter_map(|l| l.file_name().map(|name| mapped.staging.join(name)))
+                .collect();
+            let mounted = mount_overlay_of(&seen, dirs, volatile);
+            let detached = umount2(mapped.staging, MntFlags::MNT_DETACH)
+                .map_err(|e| EngineError::io("unmounting", mapped.staging, e.into()));
+            let _ = fs::remove_dir(mapped.staging);
+            mounted.and(detached)
+        }
+    }
+}
+
+/// The one directory all of `lower` are in (an image's layers are in the store's layer
+/// directory).
+fn common_parent(lower: &[PathBuf]) -> Result<&Path> {
+    let parent = lower.first().and_then(|l| l.parent());
+    match parent {
+        Some(parent) if lower.iter().all(|l| l.parent() == Some(parent)) => Ok(parent),
+        _ => Err(EngineError::InvalidArg(
+            "an image's layers are not in one directory: they cannot be mapped for a user namespace".into(),
+        )),
+    }
+}
+
+fn mount_overlay_of(lower: &[PathBuf], dirs: &OverlayDirs, volatile: bool) -> Result<()> {
     let lowerdir = lowerdir(lower);
     let options = format!(
         "lowerdir={lowerdir},upperdir={},workdir={}",

@@ -188,9 +188,11 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
 }
 
 /// The working directory: one that exists in the image must be a directory; a missing one
-/// is made, as podman does, mode 0755 and owned by the container's user (left to the runtime
-/// it would get rpod's private umask). Resolved inside the container's root.
-pub fn prepare_workdir(rootfs: &Path, id: &str, workdir: &str, user: &ResolvedUser) -> Result<()> {
+/// is made, as podman does, mode 0755 and owned by the container's user with the
+/// directories above it that were missing too (left to the runtime it would get rpod's
+/// private umask). Resolved inside the container's root. `owner` is the user's IDs on the
+/// host (mapped, for a container with a user namespace).
+pub fn prepare_workdir(rootfs: &Path, id: &str, workdir: &str, owner: (u32, u32)) -> Result<()> {
     if workdir.is_empty() {
         return Ok(());
     }
@@ -204,15 +206,12 @@ pub fn prepare_workdir(rootfs: &Path, id: &str, workdir: &str, user: &ResolvedUs
         Ok(None) => {
             // A path through a symlink of the image is left to the runtime, which resolves
             // it inside the container.
-            if let Ok(dir) = root.dir(Path::new(workdir), true) {
-                rustix::fs::fchown(
-                    &dir,
-                    Some(rustix::fs::Uid::from_raw(user.uid)),
-                    Some(rustix::fs::Gid::from_raw(user.gid)),
-                )
-                .map_err(|e| EngineError::io("setting the owner of workdir", workdir, e.into()))?;
+            match root.dir_owned_by(Path::new(workdir), owner) {
+                Err(crate::confined::ConfinedError::Io { path, source, .. }) => Err(
+                    EngineError::io("making the working directory", path, source),
+                ),
+                _ => Ok(()),
             }
-            Ok(())
         }
         Err(e) => Err(EngineError::CannotInvoke(format!(
             "workdir {workdir:?}: {e}"
@@ -334,6 +333,22 @@ fn etc_file_mount(source: &Path, destination: &str) -> Result<Mount> {
         options.push("ro");
     }
     mount(destination, "bind", source, &options)
+}
+
+fn id_mappings(
+    ranges: &[crate::userns::IdRange],
+) -> Result<Vec<oci_spec::runtime::LinuxIdMapping>> {
+    ranges
+        .iter()
+        .map(|r| {
+            oci_spec::runtime::LinuxIdMappingBuilder::default()
+                .container_id(r.container)
+                .host_id(r.host)
+                .size(r.size)
+                .build()
+                .map_err(build_err)
+        })
+        .collect()
 }
 
 /// What `init` prepared on the host for a spec: namespaces to join, generated files.
@@ -606,6 +621,21 @@ pub fn generate(
             .any(|u| Path::new(&u.destination) == destination)
     };
     mounts.retain(|m| !asked(m.destination()));
+    // sysfs can only be mounted in a network namespace the container's user namespace owns:
+    // one the runtime makes. The host's, or one made by rpod (a bridge's) or another
+    // container, gets the host's /sys bound instead, as podman does.
+    let joins_network = config.network == NetworkMode::Host || network.namespace_path.is_some();
+    if config.id_mappings.is_some() && joins_network {
+        let mut options = vec!["rbind", "nosuid", "noexec", "nodev"];
+        if !config.security.privileged {
+            options.push("ro");
+        }
+        for m in mounts.iter_mut() {
+            if m.destination() == Path::new("/sys") {
+                *m = mount("/sys", "bind", "/sys", &options)?;
+            }
+        }
+    }
     let mut later: Vec<Mount> = Vec::new();
     for (source, destination) in &network.files {
         if !asked(Path::new(destination)) {
@@ -639,6 +669,17 @@ pub fn generate(
             ns
         })
         .collect();
+    let mut namespaces: Vec<_> = namespaces;
+    if let Some(mappings) = &config.id_mappings {
+        namespaces.push(
+            oci_spec::runtime::LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::User)
+                .build()
+                .map_err(build_err)?,
+        );
+        linux.set_uid_mappings(Some(id_mappings(&mappings.uids)?));
+        linux.set_gid_mappings(Some(id_mappings(&mappings.gids)?));
+    }
     linux.set_namespaces(Some(namespaces));
     linux.set_cgroups_path((!config.no_cgroups).then(|| PathBuf::from(cgroup_path(config))));
     if config.security.privileged {
@@ -808,6 +849,67 @@ mod tests {
             },
             ..crate::container::test_config()
         }
+    }
+
+    #[test]
+    fn a_user_namespace_has_its_mappings_and_sysfs_where_it_can() {
+        let mappings = crate::userns::IdMappings::from_flags(
+            &["0:100000:65536".to_string()],
+            &["0:200000:1000".to_string()],
+        )
+        .unwrap();
+        let sys = |json: &serde_json::Value| {
+            json["mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["destination"] == "/sys")
+                .cloned()
+                .unwrap()
+        };
+        // A network namespace the runtime makes (`none`): sysfs of its own.
+        let own_network = ContainerConfig {
+            network: NetworkMode::None,
+            id_mappings: mappings.clone(),
+            ..config()
+        };
+        let json = spec_json(&own_network, &Prepared::default());
+        let namespaces = json["linux"]["namespaces"].as_array().unwrap();
+        assert!(namespaces.iter().any(|n| n["type"] == "user"));
+        assert_eq!(
+            json["linux"]["uidMappings"],
+            serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}])
+        );
+        assert_eq!(
+            json["linux"]["gidMappings"],
+            serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 1000}])
+        );
+        assert_eq!(sys(&json)["type"], "sysfs");
+        // The host's network, or one rpod made (a bridge's): the host's /sys, read-only.
+        for (network, path) in [
+            (NetworkMode::Host, None),
+            (NetworkMode::None, Some(PathBuf::from("/run/netns/x"))),
+        ] {
+            let joined = ContainerConfig {
+                network,
+                id_mappings: mappings.clone(),
+                ..config()
+            };
+            let prepared = Prepared {
+                namespace_path: path,
+                ..Prepared::default()
+            };
+            let sys = sys(&spec_json(&joined, &prepared));
+            assert_eq!(sys["type"], "bind");
+            assert_eq!(sys["source"], "/sys");
+            assert!(sys["options"].as_array().unwrap().iter().any(|o| o == "ro"));
+        }
+        // Without mappings: no user namespace, sysfs as ever.
+        let json = spec_json(&config(), &Prepared::default());
+        let namespaces = json["linux"]["namespaces"].as_array().unwrap();
+        assert!(!namespaces.iter().any(|n| n["type"] == "user"));
+        assert!(json["linux"]["uidMappings"].is_null());
+        assert_eq!(sys(&json)["type"], "sysfs");
     }
 
     #[test]

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 
+use crate::userns::IdMappings;
+
 /// Deeper trees are refused rather than risk the stack.
 const MAX_DEPTH: usize = 256;
 
@@ -85,6 +87,41 @@ pub struct CopyAs<'a> {
     /// only implied: one already at the destination keeps its mode, owner and times (the
     /// archive said nothing of it); a new one is made 0755, as Docker makes them.
     pub implied: Option<&'a HashSet<PathBuf>>,
+    /// The owners written, translated for a container with a user namespace.
+    pub owners: Option<Owners<'a>>,
+}
+
+impl CopyAs<'_> {
+    /// The owner a copy of an entry with `stat` gets.
+    pub fn owner_of(&self, stat: &rfs::Stat) -> (u32, u32) {
+        let (uid, gid) = self.owner.unwrap_or((stat.st_uid, stat.st_gid));
+        match self.owners {
+            Some(owners) => owners.translate(uid, gid),
+            None => (uid, gid),
+        }
+    }
+}
+
+/// Which way a copy translates owners for a container with a user namespace, whose files
+/// hold the host's IDs.
+#[derive(Debug, Clone, Copy)]
+pub enum Owners<'a> {
+    /// Into the container: the owners asked for (or the source's) are the container's.
+    ToHost(&'a IdMappings),
+    /// Out of the container: the copy gets the owners the container sees.
+    ToContainer(&'a IdMappings),
+}
+
+impl Owners<'_> {
+    fn translate(self, uid: u32, gid: u32) -> (u32, u32) {
+        match self {
+            // An ID the container has no mapping for is the one it would see as such.
+            Owners::ToHost(m) => m
+                .to_host(uid, gid)
+                .unwrap_or((crate::userns::OVERFLOW_ID, crate::userns::OVERFLOW_ID)),
+            Owners::ToContainer(m) => m.to_container(uid, gid),
+        }
+    }
 }
 
 fn copy_dir(
@@ -122,10 +159,8 @@ fn copy_one(
 ) -> io::Result<u64> {
     let mut copied = 0;
     let stat = rfs::statat(src, name, AtFlags::SYMLINK_NOFOLLOW)?;
-    let (uid, gid) = match how.owner {
-        Some((uid, gid)) => (Some(rfs::Uid::from_raw(uid)), Some(rfs::Gid::from_raw(gid))),
-        None => owner(&stat),
-    };
+    let (uid, gid) = how.owner_of(&stat);
+    let (uid, gid) = (Some(rfs::Uid::from_raw(uid)), Some(rfs::Gid::from_raw(gid)));
     let kind = FileType::from_raw_mode(stat.st_mode);
     if merge {
         // What is there already gives way, unless both are directories. A symlink is
@@ -363,5 +398,49 @@ mod tests {
         let link = fs::symlink_metadata(dir.path().join("x/out")).unwrap();
         assert_eq!(link.uid(), 4321);
         assert_eq!(fs::metadata(outside.path()).unwrap().uid(), 0);
+    }
+
+    #[test]
+    fn copies_translate_owners_for_a_user_namespace() {
+        // Without root a copy can only give files to this process's own IDs: the
+        // translation itself (`owner_of`) is what is checked there.
+        let (uid, gid) = (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        );
+        let mappings = IdMappings::from_flags(&[format!("0:{uid}:1")], &[format!("0:{gid}:1")])
+            .unwrap()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("f"), "x").unwrap();
+        let stat = rfs::stat(dir.path().join("f")).unwrap();
+        let out = CopyAs {
+            owners: Some(Owners::ToContainer(&mappings)),
+            ..Default::default()
+        };
+        assert_eq!(out.owner_of(&stat), (0, 0));
+        // Into the container: the owner asked for is the container's; one it has no
+        // mapping for is the one it sees as such.
+        let asked = |owner| CopyAs {
+            owner: Some(owner),
+            owners: Some(Owners::ToHost(&mappings)),
+            ..Default::default()
+        };
+        assert_eq!(asked((0, 0)).owner_of(&stat), (uid, gid));
+        let overflow = crate::userns::OVERFLOW_ID;
+        assert_eq!(asked((7, 0)).owner_of(&stat), (overflow, overflow));
+        // A real copy into the "container": the file gets the host's IDs of its root.
+        let to = tempfile::tempdir().unwrap();
+        let copied = copy_entry_as(
+            &open_dir(dir.path()).unwrap(),
+            OsStr::new("f"),
+            &open_dir(to.path()).unwrap(),
+            OsStr::new("f"),
+            &asked((0, 0)),
+        )
+        .unwrap();
+        assert_eq!(copied, 1);
+        let meta = fs::metadata(to.path().join("f")).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (uid, gid));
     }
 }

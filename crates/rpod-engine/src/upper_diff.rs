@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
 
+use crate::userns::IdMappings;
+
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 
@@ -156,14 +158,24 @@ fn walk_dir(
     Ok(())
 }
 
-/// A tar header with an entry's metadata.
-fn header_for(stat: &Stat, kind: tar::EntryType, size: u64) -> tar::Header {
+/// A tar header with an entry's metadata; its owner as the container sees it when the
+/// files hold the host's IDs of a container with a user namespace (`mapped`).
+fn header_for(
+    stat: &Stat,
+    kind: tar::EntryType,
+    size: u64,
+    mapped: Option<&IdMappings>,
+) -> tar::Header {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(kind);
     header.set_size(size);
     header.set_mode(stat.st_mode & 0o7777);
-    header.set_uid(u64::from(stat.st_uid));
-    header.set_gid(u64::from(stat.st_gid));
+    let (uid, gid) = match mapped {
+        Some(m) => m.to_container(stat.st_uid, stat.st_gid),
+        None => (stat.st_uid, stat.st_gid),
+    };
+    header.set_uid(u64::from(uid));
+    header.set_gid(u64::from(gid));
     header.set_mtime(u64::try_from(stat.st_mtime).unwrap_or(0));
     header
 }
@@ -188,11 +200,13 @@ fn whiteout_name(path: &Path) -> PathBuf {
 /// Write the upper directory's changes into `builder` as an OCI layer: deletions become
 /// `.wh.NAME` files, opaque directories get `.wh..wh..opq`. Hard links are stored as
 /// separate files. Directories and empty files at a path `placeholder` names are left out
-/// (the mount points rpod made, which are no change of the container's).
+/// (the mount points rpod made, which are no change of the container's). `mapped`: the
+/// files' owners are the host's IDs of a container with these mappings (`header_for`).
 pub fn append_layer<W: Write>(
     builder: &mut tar::Builder<W>,
     upper: &Path,
     placeholder: &dyn Fn(&Path) -> bool,
+    mapped: Option<&IdMappings>,
 ) -> io::Result<()> {
     walk(upper, &mut |entry| match entry {
         Entry::Present { path, stat, .. }
@@ -224,11 +238,11 @@ pub fn append_layer<W: Write>(
                 let mut copy = tempfile::tempfile()?;
                 let length = io::copy(&mut file, &mut copy)?;
                 io::Seek::rewind(&mut copy)?;
-                let mut header = header_for(stat, tar::EntryType::Regular, length);
+                let mut header = header_for(stat, tar::EntryType::Regular, length, mapped);
                 return builder.append_data(&mut header, path, copy);
             }
             if let Some(target) = link {
-                let mut header = header_for(stat, tar::EntryType::Symlink, 0);
+                let mut header = header_for(stat, tar::EntryType::Symlink, 0, mapped);
                 return builder.append_link(&mut header, path, target);
             }
             let entry_type = match kind {
@@ -239,7 +253,7 @@ pub fn append_layer<W: Write>(
                 // Sockets do not go into layers.
                 _ => return Ok(()),
             };
-            let mut header = header_for(stat, entry_type, 0);
+            let mut header = header_for(stat, entry_type, 0, mapped);
             if matches!(kind, FileType::CharacterDevice | FileType::BlockDevice) {
                 header.set_device_major(rfs::major(stat.st_rdev))?;
                 header.set_device_minor(rfs::minor(stat.st_rdev))?;
@@ -382,6 +396,49 @@ mod tests {
     }
 
     #[test]
+    fn a_mapped_containers_files_go_in_with_the_owners_it_sees() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("file"), "x").unwrap();
+        symlink("file", dir.path().join("link")).unwrap();
+        // This process's IDs stand for the host's IDs of the container's 5 and 6; what
+        // has no mapping is the kernel's overflow ID.
+        let (uid, gid) = (rustix::process::getuid(), rustix::process::getgid());
+        let range = |container, host| crate::userns::IdRange {
+            container,
+            host,
+            size: 1,
+        };
+        let mapped = IdMappings {
+            uids: vec![range(5, uid.as_raw())],
+            gids: vec![range(6, gid.as_raw())],
+        };
+        let owners = |mapped: Option<&IdMappings>| {
+            let mut builder = tar::Builder::new(Vec::new());
+            append_layer(&mut builder, dir.path(), &|_| false, mapped).unwrap();
+            let bytes = builder.into_inner().unwrap();
+            let mut archive = tar::Archive::new(bytes.as_slice());
+            archive
+                .entries()
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let h = e.header();
+                    (h.uid().unwrap(), h.gid().unwrap())
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(owners(Some(&mapped)), vec![(5, 6), (5, 6)]);
+        let plain = (u64::from(uid.as_raw()), u64::from(gid.as_raw()));
+        assert_eq!(owners(None), vec![plain, plain]);
+        let unmapped = IdMappings {
+            uids: vec![range(0, uid.as_raw() + 1)],
+            gids: vec![range(0, gid.as_raw() + 1)],
+        };
+        let overflow = u64::from(crate::userns::OVERFLOW_ID);
+        assert_eq!(owners(Some(&unmapped)), vec![(overflow, overflow); 2]);
+    }
+
+    #[test]
     fn a_layer_has_files_dirs_links_and_whiteouts_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let upper = dir.path().join("upper");
@@ -398,7 +455,7 @@ mod tests {
         )
         .is_ok();
         let mut builder = tar::Builder::new(Vec::new());
-        append_layer(&mut builder, &upper, &|_| false).unwrap();
+        append_layer(&mut builder, &upper, &|_| false, None).unwrap();
         let bytes = builder.into_inner().unwrap();
         let mut expected = vec![
             ("etc".to_string(), tar::EntryType::Directory),

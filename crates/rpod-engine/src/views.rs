@@ -107,6 +107,14 @@ pub struct RestartPolicy {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct IdMappingsView {
+    #[serde(rename = "UidMap")]
+    pub uid_map: Vec<String>,
+    #[serde(rename = "GidMap")]
+    pub gid_map: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HostConfig {
     pub network_mode: String,
@@ -136,6 +144,12 @@ pub struct HostConfig {
     /// `--cgroups`, as podman shows it: `default` or `disabled`.
     pub cgroups: &'static str,
     pub cgroup_parent: String,
+    /// podman's word for the user namespace: `private` with `--uidmap`, empty for the
+    /// host's.
+    pub userns_mode: &'static str,
+    /// `--uidmap`, `--gidmap` as podman shows them (`CONTAINER:HOST:SIZE`).
+    #[serde(rename = "IDMappings", skip_serializing_if = "Option::is_none")]
+    pub id_mappings: Option<IdMappingsView>,
     /// `--personality` (podman shows the OCI spec's field).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personality: Option<String>,
@@ -484,6 +498,15 @@ impl ContainerInspect {
                     .cgroup_parent
                     .clone()
                     .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string()),
+                userns_mode: if c.id_mappings.is_some() {
+                    "private"
+                } else {
+                    ""
+                },
+                id_mappings: c.id_mappings.as_ref().map(|m| IdMappingsView {
+                    uid_map: m.uid_flags(),
+                    gid_map: m.gid_flags(),
+                }),
                 personality: c.personality.clone(),
                 pids_limit: c.pids_limit.unwrap_or(0),
                 readonly_rootfs: c.read_only,

@@ -224,6 +224,9 @@ pub struct SpecGenerator {
     pub volumes: Option<Vec<SpecVolume>>,
     pub volumes_from: Option<Vec<String>>,
     pub cgroupns: Option<Value>,
+    /// c/storage's ID mapping options: the host's IDs, or `UIDMap`/`GIDMap` ranges.
+    pub idmappings: Option<Value>,
+    pub userns: Option<Value>,
     pub image_os: String,
     pub image_arch: String,
     pub image_variant: String,
@@ -266,7 +269,6 @@ fn spec_throttles(
 const ANY_VALUE: &[&str] = &[
     "use_image_resolve_conf",
     "use_image_hosts",
-    "idmappings",
     // podman's hint that the storage of a `--rm` container need not be synced.
     "volatile",
 ];
@@ -275,6 +277,7 @@ const ANY_VALUE: &[&str] = &[
 /// a namespace, its `nsmode`).
 const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
     ("image_volume_mode", &["anonymous", "ignore", "tmpfs"]),
+    // A pod's: its containers' user namespaces are their own (`id_mappings`).
     ("userns", &["host"]),
     // `container` without a socket of the service's to pass on (rpod passes none).
     ("sdnotifyMode", &["container", "ignore"]),
@@ -287,6 +290,10 @@ const PODMAN_ANNOTATIONS: &[&str] = &["io.kubernetes.cri-o.", "io.podman.annotat
 pub(crate) fn neutral(key: &str, value: &Value) -> bool {
     if zeroish(value) || ANY_VALUE.contains(&key) {
         return true;
+    }
+    if key == "idmappings" {
+        // The host's IDs: no ranges, nothing automatic.
+        return id_mappings(&Some(value.clone()), &None).is_ok_and(|m| m.is_none());
     }
     if key == "annotations" {
         return value.as_object().is_some_and(|a| {
@@ -397,8 +404,67 @@ pub(crate) fn limits(
     Ok((memory, quota.map(|q| q as f64 / period as f64), pids, extra))
 }
 
+/// podman-remote's `idmappings` and `userns`: a user namespace of the container's own when
+/// ranges are given (podman-remote's `--uidmap`, `--gidmap`); the host's IDs otherwise.
+/// c/storage names the fields in Go's way, the ranges' in snake case.
+pub(crate) fn id_mappings(
+    idmappings: &Option<Value>,
+    userns: &Option<Value>,
+) -> ApiResult<Option<rpod_engine::userns::IdMappings>> {
+    let ranges = |key: &str| -> ApiResult<Vec<String>> {
+        let Some(list) = idmappings.as_ref().and_then(|m| m.get(key)) else {
+            return Ok(Vec::new());
+        };
+        if list.is_null() {
+            return Ok(Vec::new());
+        }
+        let list = list
+            .as_array()
+            .ok_or_else(|| ApiError::bad_request(format!("idmappings.{key} is not a list")))?;
+        list.iter()
+            .map(|range| {
+                let field = |name: &str| range.get(name).and_then(Value::as_u64);
+                match (field("container_id"), field("host_id"), field("size")) {
+                    (Some(c), Some(h), Some(n)) => Ok(format!("{c}:{h}:{n}")),
+                    _ => Err(ApiError::bad_request(format!(
+                        "idmappings.{key}: each range needs container_id, host_id and size"
+                    ))),
+                }
+            })
+            .collect()
+    };
+    let auto = idmappings
+        .as_ref()
+        .and_then(|m| m.get("AutoUserNs"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let nsmode = userns
+        .as_ref()
+        .and_then(|u| u.get("nsmode"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if auto || !matches!(nsmode, "" | "host" | "private") {
+        let mode = if auto { "auto" } else { nsmode };
+        return Err(ApiError::unsupported(format!(
+            "user namespace mode {mode:?} (a user namespace is made with --uidmap and --gidmap)"
+        )));
+    }
+    let mappings =
+        rpod_engine::userns::IdMappings::from_flags(&ranges("UIDMap")?, &ranges("GIDMap")?)?;
+    match (nsmode, &mappings) {
+        ("host", Some(_)) => Err(ApiError::bad_request(
+            "userns host shares the host's user namespace: it takes no ID mappings",
+        )),
+        ("private", None) => Err(ApiError::unsupported(
+            "a private user namespace without ID mappings (give --uidmap and --gidmap)",
+        )),
+        _ => Ok(mappings),
+    }
+}
+
 pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     let isolation = spec_isolation(&spec)?;
+    let id_mappings = id_mappings(&spec.idmappings, &spec.userns)?;
     for (key, value) in &spec.rest {
         if !neutral(key, value) {
             return Err(ApiError::unsupported(format!(
@@ -583,6 +649,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         rootfs: None,
         name: non_empty(spec.name),
         pod: non_empty(spec.pod),
+        id_mappings,
         command: spec.command.unwrap_or_default(),
         entrypoint: spec.entrypoint,
         env: spec
@@ -755,6 +822,45 @@ mod tests {
 
     fn parse(json: &str) -> ApiResult<CreateOptions> {
         create_options(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn podman_remotes_id_mappings_make_a_user_namespace() {
+        // `podman-remote run --uidmap 0:100000:65536 --gidmap 0:200000:65536`, as sent.
+        let options = parse(
+            r#"{"image":"busybox","userns":{"nsmode":"private"},"idmappings":{"HostUIDMapping":false,"HostGIDMapping":false,"UIDMap":[{"container_id":0,"host_id":100000,"size":65536}],"GIDMap":[{"container_id":0,"host_id":200000,"size":65536}],"AutoUserNs":false,"AutoUserNsOpts":{"Size":0,"InitialSize":0,"PasswdFile":"","GroupFile":"","AdditionalUIDMappings":null,"AdditionalGIDMappings":null}}}"#,
+        )
+        .unwrap();
+        let mappings = options.id_mappings.unwrap();
+        assert_eq!(mappings.uid_flags(), ["0:100000:65536"]);
+        assert_eq!(mappings.gid_flags(), ["0:200000:65536"]);
+        // The host's IDs, as every other create sends them.
+        let identity = r#"{"HostUIDMapping":true,"HostGIDMapping":true,"UIDMap":null,"GIDMap":null,"AutoUserNs":false}"#;
+        let options = parse(&format!(
+            r#"{{"image":"busybox","userns":{{"nsmode":""}},"idmappings":{identity}}}"#
+        ))
+        .unwrap();
+        assert!(options.id_mappings.is_none());
+        assert!(neutral(
+            "idmappings",
+            &serde_json::from_str(identity).unwrap()
+        ));
+        // What rpod does not do is refused, never ignored.
+        for json in [
+            r#"{"image":"busybox","idmappings":{"AutoUserNs":true}}"#,
+            r#"{"image":"busybox","userns":{"nsmode":"keep-id"}}"#,
+            r#"{"image":"busybox","userns":{"nsmode":"private"}}"#,
+        ] {
+            let e = parse(json).unwrap_err();
+            assert!(e.message.contains("not supported"), "{json}: {}", e.message);
+        }
+        assert!(!neutral(
+            "idmappings",
+            &serde_json::json!({"UIDMap": [{"container_id": 0, "host_id": 1, "size": 1}]})
+        ));
+        let e = parse(r#"{"image":"busybox","idmappings":{"UIDMap":[{"container_id":0}]}}"#)
+            .unwrap_err();
+        assert!(e.message.contains("host_id"), "{}", e.message);
     }
 
     #[test]

@@ -492,6 +492,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         sdnotify_conmon: args.sdnotify == "conmon",
         systemd,
         no_cgroups: args.cgroups == "disabled",
+        id_mappings: rpod_engine::userns::IdMappings::from_flags(&args.uidmap, &args.gidmap)?,
         secrets,
         healthcheck: health_check(args)?,
         no_healthcheck: args.no_healthcheck,
@@ -599,17 +600,25 @@ fn pod_of(args: &RunArgs) -> Result<Option<String>, Failure> {
 /// Flags whose other values ask for what rpod does not do: said so, never ignored.
 fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
     let refuse = |what: String| Err(Failure::new(ENGINE_ERROR, EngineError::NotSupported(what)));
+    let mapped = !args.uidmap.is_empty() || !args.gidmap.is_empty();
     match args.userns.as_deref() {
-        None | Some("" | "host") => {}
-        Some(other) => return refuse(format!("--userns {other} (user namespaces)")),
+        None | Some("") => {}
+        Some("host") if mapped => {
+            return Err(usage(
+                "--userns host shares the host's user namespace: it cannot be given with --uidmap or --gidmap",
+            ))
+        }
+        Some("host") => {}
+        Some(other) => {
+            return refuse(format!(
+                "--userns {other} (a user namespace is made with --uidmap and --gidmap)"
+            ))
+        }
     }
     for (given, flag) in [
         (
-            !args.uidmap.is_empty()
-                || !args.gidmap.is_empty()
-                || args.subuidname.is_some()
-                || args.subgidname.is_some(),
-            "mapping a user namespace (--uidmap, --gidmap, --subuidname, --subgidname)",
+            args.subuidname.is_some() || args.subgidname.is_some(),
+            "--subuidname and --subgidname (give the ranges with --uidmap and --gidmap)",
         ),
         (!args.chrootdirs.is_empty(), "--chrootdirs (systemd mode)"),
     ] {

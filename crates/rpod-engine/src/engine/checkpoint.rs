@@ -73,6 +73,11 @@ impl Engine {
                 ),
             ));
         }
+        if record.config.id_mappings.is_some() {
+            return Err(EngineError::NotSupported(
+                "checkpointing a container with a user namespace (--uidmap)".into(),
+            ));
+        }
         if let NetworkMode::Container(_) | NetworkMode::Host = record.config.network {
             return Err(EngineError::NotSupported(
                 "checkpointing a container that shares another's or the host's network".into(),

@@ -51,14 +51,14 @@ impl Engine {
         if ignore_rootfs || record.config.rootfs.is_some() {
             return Ok(None);
         }
-        let upper = crate::rootfs::OverlayDirs::new(&self.roots.overlay_dir(record.id())).upper;
+        let upper = self.overlay_dirs(record).upper;
         let scratch = crate::scratch::unnamed_file(&self.roots.tmp())?;
         let take = || -> io::Result<File> {
             // The container decides how large: the copy keeps rpod's free-space reserve.
             let mut diff = tar::Builder::new(self.roots.space_guard().writer(scratch));
             diff.follow_symlinks(false);
             // A restore needs the upper directory as it was, mount points included.
-            crate::upper_diff::append_layer(&mut diff, &upper, &|_| false)?;
+            crate::upper_diff::append_layer(&mut diff, &upper, &|_| false, None)?;
             let mut file = diff.into_inner()?.into_inner();
             io::Seek::rewind(&mut file)?;
             Ok(file)
@@ -223,7 +223,7 @@ impl Engine {
                     .ok_or_else(|| EngineError::NoSuchImage(record.config.image_id.clone()))?;
                 if let Some(top) = image.layers.last() {
                     let top = crate::image::layer_dirs(&self.roots).dir(top);
-                    crate::rootfs::match_root(&upper, &top)?;
+                    crate::rootfs::match_root(&upper, &top, None)?;
                 }
             }
             Ok(())

@@ -358,6 +358,7 @@ impl Engine {
             domainname: config.domainname.clone(),
             read_only_tmpfs: false,
             pod: None,
+            id_mappings: config.id_mappings.clone(),
             platform: None,
             no_passwd_entries: config.no_passwd_entries,
             passwd_entry: config.passwd_entry.clone(),

@@ -99,10 +99,11 @@ fn copy_into(
     contents: bool,
     dst_dir: &OwnedFd,
     to_name: Option<&OsStr>,
+    how: &tree_copy::CopyAs,
 ) -> std::io::Result<Vec<OsString>> {
     if !contents {
         let to = to_name.unwrap_or(name);
-        tree_copy::copy_entry(src, name, dst_dir, to)?;
+        tree_copy::copy_entry_as(src, name, dst_dir, to, how)?;
         return Ok(vec![to.to_os_string()]);
     }
     let inner = tree_copy::open_dir_at(src, name)?;
@@ -120,7 +121,7 @@ fn copy_into(
     let into = target.as_ref().unwrap_or(dst_dir);
     let mut made = Vec::new();
     for child in tree_copy::entries(&inner)? {
-        tree_copy::copy_entry(&inner, &child, into, &child)?;
+        tree_copy::copy_entry_as(&inner, &child, into, &child, how)?;
         made.push(child);
     }
     Ok(match to_name {
@@ -285,10 +286,26 @@ impl Engine {
                 (None, true) => landing,
                 (None, false) => landing.join(&shown),
             };
-            copy_into(&entry.dir, &entry.name, contents, &dir, to_name.as_deref())
-                .map_err(|e| copy_err("copying to", dest, e))?;
+            // The copy gets the owners the container sees.
+            let how = tree_copy::CopyAs {
+                owners: record
+                    .config
+                    .id_mappings
+                    .as_ref()
+                    .map(tree_copy::Owners::ToContainer),
+                ..Default::default()
+            };
+            copy_into(
+                &entry.dir,
+                &entry.name,
+                contents,
+                &dir,
+                to_name.as_deref(),
+                &how,
+            )
+            .map_err(|e| copy_err("copying to", dest, e))?;
             if entry.is_dir() {
-                self.copy_mounts_below(tree, &entry.path, &copied_top)?;
+                self.copy_mounts_below(tree, &entry.path, &copied_top, &how)?;
             }
             Ok(())
         })
@@ -298,7 +315,13 @@ impl Engine {
     /// host, put what the mounts below it show in place of their mount points. The copy is
     /// the container's content: its links are never followed on the way to a mount point
     /// (such a mount point is left as the root file system has it).
-    fn copy_mounts_below(&self, tree: &MountedTree, top: &Path, copied_top: &Path) -> Result<()> {
+    fn copy_mounts_below(
+        &self,
+        tree: &MountedTree,
+        top: &Path,
+        copied_top: &Path,
+        how: &tree_copy::CopyAs,
+    ) -> Result<()> {
         let below = tree.mounts_below(top);
         if below.is_empty() {
             return Ok(());
@@ -321,7 +344,9 @@ impl Engine {
             }
             let shown = copied_top.join(rel);
             crate::confined::remove_entry(&parent, &name)
-                .and_then(|()| tree_copy::copy_entry(&source.dir, &source.name, &parent, &name))
+                .and_then(|()| {
+                    tree_copy::copy_entry_as(&source.dir, &source.name, &parent, &name, how)
+                })
                 .map_err(|e| copy_err("copying to", &shown, e))?;
         }
         Ok(())
@@ -504,6 +529,14 @@ impl Engine {
                         .filter(|_| !entry.mount_top)
                         .map(|user| (user.uid, user.gid)),
                     implied: implied.as_ref(),
+                    // What is written holds the host's IDs of the owners the container
+                    // sees (a mount's top keeps its owner).
+                    owners: record
+                        .config
+                        .id_mappings
+                        .as_ref()
+                        .filter(|_| !entry.mount_top)
+                        .map(tree_copy::Owners::ToHost),
                 };
                 self.write_through_implied(
                     record,
@@ -689,7 +722,7 @@ fn write_entry(
             // The new directory is the source directory's copy (a tar's staging, rpod's
             // own, stands for a plain 0755 directory), owned as asked.
             let stat = rfs::fstat(&inner)?;
-            let (uid, gid) = how.owner.unwrap_or((stat.st_uid, stat.st_gid));
+            let (uid, gid) = how.owner_of(&stat);
             rfs::fchown(
                 &into,
                 Some(rfs::Uid::from_raw(uid)),

@@ -259,7 +259,8 @@ impl Engine {
         } else {
             id[..12].to_string()
         };
-        let (secret_mounts, secret_env) = self.secrets_for_create(&id, &mut options.secrets)?;
+        let (secret_mounts, secret_env) =
+            self.secrets_for_create(&id, &mut options.secrets, options.id_mappings.as_ref())?;
         let config = ContainerConfig {
             secrets: options.secrets.clone(),
             secret_env,
@@ -334,6 +335,7 @@ impl Engine {
             create_command: options.create_command.clone(),
             personality: options.personality.clone(),
             pod: options.pod.clone(),
+            id_mappings: options.id_mappings.clone(),
             requires: {
                 let mut ids = Vec::new();
                 for name in &options.requires {
@@ -361,6 +363,9 @@ impl Engine {
         crate::resources::check(&config)?;
         if config.no_cgroups {
             check_without_cgroups(&config, runtime.as_ref())?;
+        }
+        if config.id_mappings.is_some() {
+            check_user_namespace(&config)?;
         }
         let mut record = ContainerRecord {
             config,
@@ -524,6 +529,42 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A user namespace of the container's own (`--uidmap`): with what rpod maps for it (an
+/// image's layers) and namespaces it owns. Joining another container's or the host's
+/// PID, IPC or UTS namespace would leave them owned by another user namespace, where the
+/// runtime cannot mount their file systems.
+fn check_user_namespace(config: &ContainerConfig) -> Result<()> {
+    use crate::isolation::NamespaceMode;
+    let iso = &config.isolation;
+    let refused = [
+        (
+            config.rootfs.is_some(),
+            "--rootfs (only an image's layers are mapped)",
+        ),
+        (config.pod.is_some(), "a pod"),
+        (
+            iso.pid != NamespaceMode::Private,
+            "--pid host or container:",
+        ),
+        (
+            iso.ipc != NamespaceMode::Private,
+            "--ipc host or container:",
+        ),
+        (
+            iso.uts != NamespaceMode::Private,
+            "--uts host or container:",
+        ),
+        (config.systemd, "systemd mode"),
+        (config.no_cgroups, "--cgroups disabled"),
+    ];
+    match refused.iter().find(|(set, _)| *set) {
+        Some((_, what)) => Err(EngineError::NotSupported(format!(
+            "a user namespace (--uidmap, --gidmap) with {what}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `--cgroups disabled`: crun's alone (runc always makes one), privileged only, and nothing

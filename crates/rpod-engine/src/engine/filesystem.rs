@@ -62,10 +62,7 @@ impl Engine {
             .store
             .image(&record.config.image_id)?
             .ok_or_else(|| EngineError::NoSuchImage(record.config.image_id.clone()))?;
-        Ok((
-            image,
-            OverlayDirs::new(&self.roots.overlay_dir(record.id())),
-        ))
+        Ok((image, self.overlay_dirs(record)))
     }
 
     /// The container's changes against its image, sorted by path.
@@ -391,9 +388,12 @@ impl Engine {
         let file = scratch::unnamed_file(&self.roots.tmp())?;
         // The container decides how large: the copy keeps rpod's free-space reserve.
         let mut builder = tar::Builder::new(self.roots.space_guard().writer(file));
-        upper_diff::append_layer(&mut builder, &overlay.upper, &|path| {
-            placeholders.contains(path)
-        })
+        upper_diff::append_layer(
+            &mut builder,
+            &overlay.upper,
+            &|path| placeholders.contains(path),
+            record.config.id_mappings.as_ref(),
+        )
         .and_then(|()| builder.into_inner())
         .map(|written| written.into_inner())
         .map_err(|e| EngineError::io("reading the changes in", &overlay.upper, e).or_no_space())
@@ -414,9 +414,10 @@ impl Engine {
     /// Write the container's whole root file system to `out` as a tar. A container that is
     /// not running has its root mounted for the time of the export.
     pub fn export(&self, name_or_id: &str, out: impl Write) -> Result<()> {
-        self.with_root(name_or_id, |_, _, root| {
+        self.with_root(name_or_id, |record, _, root| {
             let mut builder = tar::Builder::new(out);
-            upper_diff::append_layer(&mut builder, root, &|_| false)
+            let mapped = record.config.id_mappings.as_ref();
+            upper_diff::append_layer(&mut builder, root, &|_| false, mapped)
                 .and_then(|()| builder.into_inner())
                 .and_then(|mut out| out.flush())
                 .map_err(|e| EngineError::io("exporting", root, e))

@@ -178,6 +178,10 @@ impl Engine {
         let record = image::resolve(&self.store, name)?;
         let dirs = image::layer_dirs(&self.roots);
         let lower: Vec<std::path::PathBuf> = record.layers.iter().map(|l| dirs.dir(l)).collect();
+        // Nothing but root may look in (the run root may let others pass: `paths.rs`).
+        let mounts = self.roots.runroot.join("image-mounts");
+        crate::paths::create_private(&mounts)
+            .map_err(|e| EngineError::io("creating directory", &mounts, e))?;
         let point = self.image_mount_point(&record.id);
         crate::rootfs::mount_read_only(&lower, &point)?;
         Ok(point)

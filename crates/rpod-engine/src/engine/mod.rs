@@ -251,6 +251,8 @@ pub struct CreateOptions {
     pub read_only_tmpfs: bool,
     /// `--pod`: the pod (name or ID) the container joins.
     pub pod: Option<String>,
+    /// `--uidmap`, `--gidmap`: a user namespace of the container's own.
+    pub id_mappings: Option<crate::userns::IdMappings>,
 }
 
 /// podman's `--image-volume`: what an image's `VOLUME` paths get.

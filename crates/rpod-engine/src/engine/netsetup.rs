@@ -18,10 +18,10 @@ use crate::{EngineError, Result};
 
 impl Engine {
     pub(super) fn netavark(&self) -> Result<Netavark> {
-        Netavark::find(
-            self.roots.runroot.join("netavark"),
-            &self.options.config.engine.helper_binaries_dir,
-        )
+        // netavark's own state: private, whatever mode netavark would give it.
+        let dir = self.roots.runroot.join("netavark");
+        crate::paths::create_private(&dir).map_err(|e| EngineError::io("creating", &dir, e))?;
+        Netavark::find(dir, &self.options.config.engine.helper_binaries_dir)
     }
 
     pub(super) fn netns_path(&self, id: &str) -> PathBuf {
@@ -209,7 +209,7 @@ impl Engine {
     pub(super) fn save_network_options(&self, id: &str, options: &NetworkOptions) -> Result<()> {
         let file = self.network_options_file(id);
         if let Some(dir) = file.parent() {
-            fs::create_dir_all(dir).map_err(|e| EngineError::io("creating", dir, e))?;
+            crate::paths::create_private(dir).map_err(|e| EngineError::io("creating", dir, e))?;
         }
         let json = serde_json::to_string(options)
             .map_err(|e| EngineError::InvalidArg(format!("serializing network options: {e}")))?;

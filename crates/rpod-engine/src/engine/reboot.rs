@@ -78,6 +78,7 @@ impl Engine {
         let parents = [
             self.roots.root.join("containers"),
             self.roots.runroot.join("containers"),
+            self.roots.runroot.join("userns"),
         ];
         // Listed before the records are read: a record is written before its container's
         // directories, so a directory listed here whose record is missing after has none.

@@ -167,6 +167,7 @@ impl Engine {
                 }
             }
         }
+        self.remove_userns_dir(record.id())?;
         if let Some(Err(e)) = runtime_delete.map(|call| call.finish()) {
             // Already gone from the runtime is what we want.
             tracing::debug!(id = record.id(), %e, "runtime delete");

@@ -67,6 +67,7 @@ impl Engine {
         &self,
         id: &str,
         uses: &mut [SecretUse],
+        mappings: Option<&crate::userns::IdMappings>,
     ) -> Result<(Vec<MountSpec>, Vec<String>)> {
         let (mut mounts, mut env) = (Vec::new(), Vec::new());
         if uses.is_empty() {
@@ -92,7 +93,12 @@ impl Engine {
             // One copy per use: each has its own owner and mode.
             let copy = dir.join(format!("{}-{index}", secret.id));
             write_private(&copy, &data)?;
-            std::os::unix::fs::chown(&copy, Some(usage.uid), Some(usage.gid))
+            // The container's user namespace shows the host's IDs mapped.
+            let (uid, gid) = match mappings {
+                Some(m) => m.to_host(usage.uid, usage.gid)?,
+                None => (usage.uid, usage.gid),
+            };
+            std::os::unix::fs::chown(&copy, Some(uid), Some(gid))
                 .map_err(|e| EngineError::io("setting the owner of", &copy, e))?;
             std::fs::set_permissions(
                 &copy,

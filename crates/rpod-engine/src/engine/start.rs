@@ -9,8 +9,19 @@ impl Engine {
     pub(super) fn root_path(&self, record: &ContainerRecord) -> PathBuf {
         match &record.config.rootfs {
             Some(dir) => dir.clone(),
-            None => OverlayDirs::new(&self.roots.overlay_dir(record.id())).merged,
+            None => self.overlay_dirs(record).merged,
         }
+    }
+
+    /// A container's overlay directories. One with a user namespace has its root mounted
+    /// where its root user, an unprivileged user of the host, can reach it (the store is
+    /// root's alone): `Roots::userns_dir`.
+    pub(super) fn overlay_dirs(&self, record: &ContainerRecord) -> OverlayDirs {
+        let mut dirs = OverlayDirs::new(&self.roots.overlay_dir(record.id()));
+        if record.config.id_mappings.is_some() {
+            dirs.merged = self.roots.userns_dir(record.id()).join("root");
+        }
+        dirs
     }
 
     pub(super) fn mount_rootfs(&self, record: &ContainerRecord) -> Result<PathBuf> {
@@ -23,9 +34,38 @@ impl Engine {
             .ok_or_else(|| EngineError::NoSuchImage(record.config.image_id.clone()))?;
         let dirs = image::layer_dirs(&self.roots);
         let lower: Vec<PathBuf> = image.layers.iter().map(|l| dirs.dir(l)).collect();
-        let overlay = OverlayDirs::new(&self.roots.overlay_dir(record.id()));
-        rootfs::mount_overlay(&lower, &overlay, record.config.auto_remove)?;
+        let overlay = self.overlay_dirs(record);
+        let staging;
+        let mapped = match &record.config.id_mappings {
+            Some(mappings) => {
+                staging = self
+                    .roots
+                    .make_userns_dir(record.id(), mappings.root())?
+                    .join("layers");
+                Some(rootfs::MappedLayers {
+                    mappings,
+                    staging: &staging,
+                })
+            }
+            None => None,
+        };
+        rootfs::mount_overlay(&lower, &overlay, record.config.auto_remove, mapped)?;
         Ok(overlay.merged)
+    }
+
+    /// Remove the (unmounted) directory a container with a user namespace had its root
+    /// mounted in: its empty mount points one by one, never recursively, so that nothing
+    /// still mounted there is reached into.
+    pub(super) fn remove_userns_dir(&self, id: &str) -> Result<()> {
+        let dir = self.roots.userns_dir(id);
+        for path in [dir.join("root"), dir.join("layers"), dir.clone()] {
+            if let Err(e) = fs::remove_dir(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(EngineError::io("removing", &path, e));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn unmount_rootfs(&self, record: &ContainerRecord) -> Result<()> {
@@ -91,16 +131,25 @@ impl Engine {
         let mut pending = None;
         let result = (|| {
             let user = spec::resolve_user(&root_path, &record.config.user)?;
-            spec::prepare_workdir(&root_path, record.id(), &record.config.workdir, &user)?;
+            // What rpod makes for the user is the host's IDs the container sees as its.
+            let mappings = record.config.id_mappings.clone();
+            let owner = match &mappings {
+                Some(m) => m.to_host(user.uid, user.gid)?,
+                None => (user.uid, user.gid),
+            };
+            spec::prepare_workdir(&root_path, record.id(), &record.config.workdir, owner)?;
             self.mount_volume_devices(record)?;
-            self.copy_up_volumes(record, &root_path)?;
-            self.chown_mounts(record, user.uid, user.gid)?;
+            self.copy_up_volumes(record, &root_path, mappings.as_ref().map(|_| owner))?;
+            self.chown_mounts(record, owner.0, owner.1)?;
             let size = console_size.or(record.config.console_size);
             let (mut prepared, setup) = self.network_up(record)?;
             pending = setup;
             self.join_namespaces(record, &root_path, &mut prepared)?;
             let accounts = self.account_files(record, &root_path)?;
             prepared.files.extend(accounts);
+            if let Some(m) = &mappings {
+                give_files_to(&prepared.files, m.root())?;
+            }
             let spec = spec::generate(&record.config, &root_path, &user, size, &prepared)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
@@ -329,4 +378,14 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The files rpod generated for a container with a user namespace (hosts, resolv.conf,
+/// ...) belong to its root, as the image's own would: the host's IDs it maps to.
+fn give_files_to(files: &[(PathBuf, String)], owner: (u32, u32)) -> Result<()> {
+    for (file, _) in files {
+        std::os::unix::fs::chown(file, Some(owner.0), Some(owner.1))
+            .map_err(|e| EngineError::io("setting the owner of", file, e))?;
+    }
+    Ok(())
 }

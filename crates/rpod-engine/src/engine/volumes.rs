@@ -392,10 +392,14 @@ impl Engine {
     /// Before the container's first start on a new volume: fill it with what the image has
     /// at the mount point (podman's copy-up), once, and only while it is empty. The image
     /// side is read inside the container's root, never through its symlinks.
+    /// A container with a user namespace gives a new volume the image has nothing for to
+    /// its user (`mapped_owner`, the host's IDs), as podman does: the host's root, which
+    /// owns it, is nobody there.
     pub(super) fn copy_up_volumes(
         &self,
         record: &ContainerRecord,
         root: &std::path::Path,
+        mapped_owner: Option<(u32, u32)>,
     ) -> Result<()> {
         for mount in &record.config.mounts {
             let (Some(name), false) = (&mount.volume, mount.no_copy) else {
@@ -421,15 +425,18 @@ impl Engine {
             if empty {
                 let tree = crate::confined::ConfinedDir::open(root)
                     .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
-                if let Some(source) = tree
+                let source = tree
                     .dir_in_root(std::path::Path::new(&mount.destination))
-                    .map_err(|e| EngineError::InvalidArg(e.to_string()))?
-                {
+                    .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
+                if let Some(source) = source {
                     let target = tree_copy::open_dir(&data)
                         .map_err(|e| EngineError::io("opening", &data, e))?;
                     tree_copy::copy_tree(&source, &target).map_err(|e| {
                         EngineError::io("copying the image's content into volume", &data, e)
                     })?;
+                } else if let Some((uid, gid)) = mapped_owner {
+                    std::os::unix::fs::chown(&data, Some(uid), Some(gid))
+                        .map_err(|e| EngineError::io("setting the owner of", &data, e))?;
                 }
             }
             let mut done = volume;

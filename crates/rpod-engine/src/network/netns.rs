@@ -36,7 +36,7 @@ pub fn create(path: &Path) -> Result<()> {
         })?;
     }
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| EngineError::io("creating", dir, e))?;
+        crate::paths::create_private(dir).map_err(|e| EngineError::io("creating", dir, e))?;
     }
     fs::OpenOptions::new()
         .write(true)

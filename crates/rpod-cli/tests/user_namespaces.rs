@@ -1,0 +1,239 @@
+//! Containers in user namespaces of their own (`--uidmap`, `--gidmap`): root inside, an
+//! unprivileged user of the host outside, with the image's files as their own and
+//! everything rpod reads or writes in them (cp, commit, export, volumes, generated files)
+//! translated.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+use common::Rpod;
+
+/// The host's IDs of the containers' root in these tests.
+const HOST_ROOT: u32 = 231072;
+const UIDMAP: &str = "0:231072:65536";
+
+/// A store whose directory lets the containers' root users through to their root file
+/// systems (and lists nothing).
+fn passable_store(runtime: &str) -> Rpod {
+    let rpod = Rpod::with_image(runtime);
+    fs::set_permissions(rpod.dir.path(), fs::Permissions::from_mode(0o711)).unwrap();
+    rpod
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// The owners (uid, gid) of `path`'s entries in a tar.
+fn tar_owner(tar: &[u8], path: &str) -> (u64, u64) {
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        if name.trim_start_matches("./").trim_end_matches('/') == path {
+            let h = entry.header();
+            return (h.uid().unwrap(), h.gid().unwrap());
+        }
+    }
+    panic!("{path} not in the archive");
+}
+
+macro_rules! user_namespace_tests {
+    ($module:ident, $runtime:literal) => {
+        mod $module {
+            use super::*;
+            const RT: &str = $runtime;
+
+            #[test]
+            fn root_inside_is_an_unprivileged_user_outside() {
+                let rpod = passable_store(RT);
+                let id = rpod.detached(&["--uidmap", UIDMAP, "demo", "sleep", "100"]);
+                let uid_map = rpod.ok(&["exec", &id, "cat", "/proc/self/uid_map"]);
+                let fields: Vec<&str> = uid_map.split_whitespace().collect();
+                assert_eq!(fields, ["0", "231072", "65536"]);
+                assert_eq!(rpod.ok(&["exec", &id, "id", "-u"]), "0\n");
+                // The image's files are root's in the container.
+                assert_eq!(
+                    rpod.ok(&["exec", &id, "stat", "-c", "%u:%g", "/bin/busybox"]),
+                    "0:0\n"
+                );
+                // On the host, its processes are the mapped user's.
+                let pid = rpod.inspect(&id, "{{.State.Pid}}");
+                let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+                let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+                assert!(
+                    uids.split_whitespace().skip(1).all(|u| u == "231072"),
+                    "{uids}"
+                );
+                // It writes to its root (the upper layer holds the host's IDs), and to the
+                // files rpod made for it.
+                rpod.ok(&[
+                    "exec",
+                    &id,
+                    "sh",
+                    "-c",
+                    "echo x > /new && echo 10.1.1.1 h >> /etc/hosts",
+                ]);
+                let upper = rpod
+                    .root()
+                    .join("containers")
+                    .join(&id)
+                    .join("overlay/diff/new");
+                assert_eq!(fs::metadata(&upper).unwrap().uid(), HOST_ROOT);
+                assert_eq!(
+                    rpod.inspect(
+                        &id,
+                        "{{.HostConfig.UsernsMode}} {{.HostConfig.IDMappings.UidMap}}"
+                    ),
+                    "private [0:231072:65536]"
+                );
+            }
+
+            #[test]
+            fn files_in_and_out_keep_the_owners_the_container_sees() {
+                let rpod = passable_store(RT);
+                let id = rpod.detached(&[
+                    "--uidmap",
+                    UIDMAP,
+                    "-v",
+                    "data:/data",
+                    "demo",
+                    "sleep",
+                    "100",
+                ]);
+                rpod.ok(&[
+                    "exec",
+                    &id,
+                    "sh",
+                    "-c",
+                    "touch /data/v /made && mkdir /owned && chown 1000:1001 /owned",
+                ]);
+                // A new volume is the container's root's.
+                assert_eq!(
+                    rpod.ok(&["exec", &id, "stat", "-c", "%u:%g", "/data", "/data/v"]),
+                    "0:0\n0:0\n"
+                );
+                // cp in: the container's user owns what it gets.
+                let host = rpod.dir.path().join("host-file");
+                fs::write(&host, "from the host").unwrap();
+                rpod.ok(&["cp", &host.display().to_string(), &format!("{id}:/copied")]);
+                assert_eq!(
+                    rpod.ok(&["exec", &id, "stat", "-c", "%u:%g", "/copied"]),
+                    "0:0\n"
+                );
+                // cp out (a tar): the owners the container sees.
+                let out = rpod
+                    .command(&["cp", &format!("{id}:/owned"), "-"])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+                assert_eq!(tar_owner(&out.stdout, "owned"), (1000, 1001));
+                // export and commit: the same.
+                let export = rpod.command(&["export", &id]).output().unwrap();
+                assert!(export.status.success());
+                assert_eq!(tar_owner(&export.stdout, "made"), (0, 0));
+                assert_eq!(tar_owner(&export.stdout, "owned"), (1000, 1001));
+                assert_eq!(tar_owner(&export.stdout, "bin/busybox"), (0, 0));
+                rpod.ok(&["commit", &id, "committed"]);
+                assert_eq!(
+                    rpod.ok(&[
+                        "run",
+                        "--rm",
+                        "committed",
+                        "stat",
+                        "-c",
+                        "%u:%g",
+                        "/made",
+                        "/owned"
+                    ]),
+                    "0:0\n1000:1001\n"
+                );
+            }
+
+            #[test]
+            fn the_root_is_mounted_where_only_the_containers_root_can_go() {
+                let rpod = passable_store(RT);
+                let id = rpod.detached(&["--uidmap", UIDMAP, "demo", "sleep", "100"]);
+                let runroot = rpod.runroot();
+                let dir = runroot.join("userns").join(&id);
+                // The run root lets users through but lists nothing, and nothing else in
+                // it is open.
+                assert_eq!(mode(&runroot), 0o711);
+                for entry in fs::read_dir(&runroot).unwrap() {
+                    let entry = entry.unwrap();
+                    let expected = if entry.file_name() == "userns" {
+                        0o711
+                    } else {
+                        0o700
+                    };
+                    assert_eq!(mode(&entry.path()), expected, "{:?}", entry.file_name());
+                }
+                assert_eq!(mode(&dir), 0o700);
+                assert_eq!(fs::metadata(&dir).unwrap().uid(), HOST_ROOT);
+                let nobody = Command::new("setpriv")
+                    .args(["--reuid=65534", "--regid=65534", "--clear-groups", "ls"])
+                    .arg(dir.join("root"))
+                    .output()
+                    .unwrap();
+                assert!(
+                    !nobody.status.success(),
+                    "nobody can list the container's root"
+                );
+                // Its directory goes with it.
+                rpod.ok(&["rm", "-f", "-t", "0", &id]);
+                assert!(!dir.exists());
+                rpod.ok(&["run", "--rm", "--uidmap", UIDMAP, "demo", "true"]);
+                assert_eq!(fs::read_dir(runroot.join("userns")).unwrap().count(), 0);
+            }
+        }
+    };
+}
+
+user_namespace_tests!(runc, "runc");
+user_namespace_tests!(crun, "crun");
+
+#[test]
+fn a_store_the_containers_root_cannot_reach_says_which_directory() {
+    let rpod = Rpod::with_image("crun");
+    fs::set_permissions(rpod.dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    let err = rpod.fails(&["run", "--rm", "--uidmap", UIDMAP, "demo", "true"], 125);
+    assert!(
+        err.contains(&rpod.dir.path().display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("host UID 231072"), "{err}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn what_cannot_be_mapped_is_refused() {
+    let rpod = passable_store("crun");
+    for (args, code, says) in [
+        (vec!["--uidmap", "0:231072"], 125, "three numbers"),
+        (vec!["--uidmap", "1:231072:10"], 125, "ID 0"),
+        (
+            vec!["--uidmap", "0:1:10", "--uidmap", "5:100:10"],
+            125,
+            "overlap",
+        ),
+        (
+            vec!["--uidmap", UIDMAP, "--userns", "host"],
+            125,
+            "--userns host",
+        ),
+        (vec!["--uidmap", UIDMAP, "--pid", "host"], 125, "--pid host"),
+        (vec!["--userns", "auto"], 125, "--userns auto"),
+        (vec!["--subuidname", "containers"], 125, "--subuidname"),
+    ] {
+        let mut full = vec!["run", "--rm"];
+        full.extend(args.iter().copied());
+        full.extend(["demo", "true"]);
+        let err = rpod.fails(&full, code);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
