@@ -618,11 +618,13 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
     );
     for (flags, message) in [
         (vec!["--userns", "keep-id"], "--userns keep-id"),
-        (vec!["--userns", "auto"], "--userns auto"),
         (vec!["--cgroups", "split"], "--cgroups split"),
         (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
         (vec!["--sdnotify", "systemd"], "--sdnotify systemd"),
-        (vec!["--subgidname", "containers"], "--subuidname and --subgidname"),
+        (
+            vec!["--subgidname", "containers"],
+            "--subuidname and --subgidname",
+        ),
         (vec!["--chrootdirs", "/x"], "--chrootdirs"),
     ] {
         let mut args = vec!["create"];

@@ -226,7 +226,13 @@ fn what_cannot_be_mapped_is_refused() {
             "--userns host",
         ),
         (vec!["--uidmap", UIDMAP, "--pid", "host"], 125, "--pid host"),
-        (vec!["--userns", "auto"], 125, "--userns auto"),
+        (vec!["--userns", "keep-id"], 125, "--userns keep-id"),
+        (
+            vec!["--userns", "auto", "--uidmap", UIDMAP],
+            125,
+            "--userns auto",
+        ),
+        (vec!["--userns", "auto:uidmapping=0:1:1"], 125, "uidmapping"),
         (vec!["--subuidname", "containers"], 125, "--subuidname"),
     ] {
         let mut full = vec!["run", "--rm"];
@@ -236,4 +242,51 @@ fn what_cannot_be_mapped_is_refused() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn auto_gives_each_container_subordinate_ids_of_its_own() {
+    let rpod = passable_store("crun");
+    let (subuid, subgid) = (
+        rpod.dir.path().join("subuid"),
+        rpod.dir.path().join("subgid"),
+    );
+    let config = format!(
+        "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subgid:?}\n",
+        common::NO_NETWORK_CONFIG
+    );
+    fs::write(rpod.config_path(), config).unwrap();
+    // No subordinate IDs for the user yet: said where to give them.
+    let err = rpod.fails(&["run", "--rm", "--userns", "auto", "demo", "true"], 125);
+    assert!(
+        err.contains("subordinate IDs of user \"containers\""),
+        "{err}"
+    );
+    fs::write(&subuid, "other:1:5\ncontainers:300000:70000\n").unwrap();
+    fs::write(&subgid, "containers:400000:70000\n").unwrap();
+    let first = rpod.detached(&["--userns", "auto", "demo", "sleep", "100"]);
+    let second = rpod.detached(&["--userns", "auto:size=2000", "demo", "sleep", "100"]);
+    let map = |id: &str, file: &str| {
+        rpod.ok(&["exec", id, "cat", file])
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(map(&first, "/proc/self/uid_map"), "0 300000 65536");
+    assert_eq!(map(&first, "/proc/self/gid_map"), "0 400000 65536");
+    assert_eq!(map(&second, "/proc/self/uid_map"), "0 365536 2000");
+    assert_eq!(rpod.ok(&["exec", &second, "id", "-u"]), "0\n");
+    assert_eq!(
+        rpod.inspect(
+            &second,
+            "{{.HostConfig.UsernsMode}} {{.HostConfig.IDMappings.GidMap}}"
+        ),
+        "auto [0:465536:2000]"
+    );
+    // The rest does not hold another 65536.
+    let err = rpod.fails(&["run", "--rm", "--userns", "auto", "demo", "true"], 125);
+    assert!(err.contains("are free"), "{err}");
+    // The first's IDs are free again once it is gone.
+    rpod.ok(&["rm", "-f", "-t", "0", &first]);
+    rpod.ok(&["run", "--rm", "--userns", "auto", "demo", "true"]);
 }

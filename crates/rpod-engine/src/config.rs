@@ -19,6 +19,8 @@
 //! [storage]
 //! keep_free = "5%"                 # free space left when writing images, archives, copies
 //!                                  # (default: 5% of the file system, at most 2 GiB)
+//! root_auto_userns_user = "containers"  # whose subordinate IDs `--userns auto` maps
+//! subuid_file = "/etc/subuid"      # where they are listed (and subgid_file)
 //!
 //! [registries]
 //! search = ["docker.io"]           # where a short name (`busybox`) is pulled from, in order
@@ -61,6 +63,12 @@ pub struct StorageSection {
     /// archives and copies into it (`free_space.rs`): `5%` (the default), a size such as
     /// `2g`, or `0` for no reserve.
     pub keep_free: Option<String>,
+    /// The user whose subordinate IDs `--userns auto` gives containers (podman's
+    /// `root-auto-userns-user`; default `containers`).
+    pub root_auto_userns_user: Option<String>,
+    /// Where subordinate IDs are listed (default `/etc/subuid` and `/etc/subgid`).
+    pub subuid_file: Option<PathBuf>,
+    pub subgid_file: Option<PathBuf>,
 }
 
 /// Registries (podman keeps these in `registries.conf`; rpod in its one file).
@@ -186,6 +194,24 @@ impl EngineConfig {
             .as_deref()
             .and_then(|text| KeepFree::parse(text).ok())
             .unwrap_or_default()
+    }
+
+    /// `--userns auto`'s user and the files listing subordinate IDs.
+    pub fn auto_userns_sources(&self) -> (&str, &Path, &Path) {
+        (
+            self.storage
+                .root_auto_userns_user
+                .as_deref()
+                .unwrap_or("containers"),
+            self.storage
+                .subuid_file
+                .as_deref()
+                .unwrap_or(Path::new("/etc/subuid")),
+            self.storage
+                .subgid_file
+                .as_deref()
+                .unwrap_or(Path::new("/etc/subgid")),
+        )
     }
 
     pub fn default_network(&self) -> &str {

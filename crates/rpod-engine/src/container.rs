@@ -380,6 +380,9 @@ pub struct ContainerConfig {
     /// (`userns.rs`); `None` shares the host's.
     #[serde(default)]
     pub id_mappings: Option<crate::userns::IdMappings>,
+    /// The mappings were `--userns auto`'s (subordinate IDs given to this container alone).
+    #[serde(default)]
+    pub userns_auto: bool,
 }
 
 /// What changes over the container's life.

@@ -130,6 +130,134 @@ impl IdMappings {
     }
 }
 
+/// `--userns auto[:size=N]`: a range of the host's subordinate IDs no other container has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoUserns {
+    /// How many IDs (podman's `size=`); `DEFAULT_AUTO_SIZE` when not given.
+    pub size: u32,
+}
+
+/// The IDs `--userns auto` maps when no size is asked for: every ID a distribution's image
+/// uses (podman sizes it from the image's accounts instead).
+pub const DEFAULT_AUTO_SIZE: u32 = 65536;
+
+impl AutoUserns {
+    /// `auto` or `auto:size=N`; `None` for any other mode.
+    pub fn parse(mode: &str) -> Result<Option<Self>> {
+        let Some(rest) = mode.strip_prefix("auto") else {
+            return Ok(None);
+        };
+        let options = match rest {
+            "" => "",
+            rest => match rest.strip_prefix(':') {
+                Some(options) => options,
+                None => return Ok(None),
+            },
+        };
+        let mut size = DEFAULT_AUTO_SIZE;
+        for option in options.split(',').filter(|o| !o.is_empty()) {
+            match option.split_once('=') {
+                Some(("size", n)) => {
+                    size = n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        EngineError::InvalidArg(format!(
+                            "invalid --userns {mode:?}: size must be a number above 0"
+                        ))
+                    })?;
+                }
+                _ => {
+                    return Err(EngineError::NotSupported(format!(
+                        "--userns auto option {option:?} (only size=N is)"
+                    )))
+                }
+            }
+        }
+        Ok(Some(AutoUserns { size }))
+    }
+
+    /// Mappings of `size` IDs from `subuid` and `subgid` (the texts of `/etc/subuid` and
+    /// `/etc/subgid`, with the files' names), the ranges of `user`, meeting none of the
+    /// host IDs in `taken`.
+    pub fn allocate(
+        &self,
+        user: &str,
+        (subuid, subuid_file): (&str, &str),
+        (subgid, subgid_file): (&str, &str),
+        taken: &[IdMappings],
+    ) -> Result<IdMappings> {
+        let pick = |text: &str, file: &str, ids: &dyn Fn(&IdMappings) -> &Vec<IdRange>| {
+            let available = subordinate_ranges(text, user);
+            if available.is_empty() {
+                return Err(EngineError::InvalidArg(format!(
+                    "--userns auto needs subordinate IDs of user {user:?} in {file} (a line like {user}:2147483647:2147483648)"
+                )));
+            }
+            let used: Vec<(u64, u64)> = taken
+                .iter()
+                .flat_map(|m| ids(m).iter())
+                .map(|r| (u64::from(r.host), u64::from(r.size)))
+                .collect();
+            first_free(&available, &used, u64::from(self.size))
+                .map(|host| IdRange {
+                    container: 0,
+                    host,
+                    size: self.size,
+                })
+                .ok_or_else(|| {
+                    EngineError::InvalidArg(format!(
+                        "--userns auto: no {} IDs of user {user:?} in {file} are free (other containers have them)",
+                        self.size
+                    ))
+                })
+        };
+        Ok(IdMappings {
+            uids: vec![pick(subuid, subuid_file, &|m| &m.uids)?],
+            gids: vec![pick(subgid, subgid_file, &|m| &m.gids)?],
+        })
+    }
+}
+
+/// `user`'s ranges (start, count) in an `/etc/subuid`-style text (`NAME:START:COUNT`).
+fn subordinate_ranges(text: &str, user: &str) -> Vec<(u64, u64)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().split(':');
+            let (name, start, count) = (fields.next()?, fields.next()?, fields.next()?);
+            let start: u32 = start.parse().ok()?;
+            let count: u32 = count.parse().ok()?;
+            // A range must stay within the IDs the kernel maps.
+            let end = (u64::from(start) + u64::from(count)).min(u64::from(u32::MAX));
+            (name == user && end > u64::from(start))
+                .then(|| (u64::from(start), end - u64::from(start)))
+        })
+        .collect()
+}
+
+/// The lowest start of `size` IDs within one of `available` that meets none of `used`.
+fn first_free(available: &[(u64, u64)], used: &[(u64, u64)], size: u64) -> Option<u32> {
+    let mut ranges = available.to_vec();
+    ranges.sort();
+    for (start, count) in ranges {
+        let end = start + count;
+        let mut candidate = start;
+        loop {
+            if candidate + size > end {
+                break;
+            }
+            // The first used range the candidate meets: try again after it.
+            match used
+                .iter()
+                .filter(|(u, n)| *u < candidate + size && candidate < u + n)
+                .map(|(u, n)| u + n)
+                .max()
+            {
+                Some(after) => candidate = after,
+                None => return u32::try_from(candidate).ok(),
+            }
+        }
+    }
+    None
+}
+
 /// The kernel takes no overlapping ranges, on either side; the container's root must be
 /// mapped, or its process could not run as root and rpod would have no owner for the files
 /// it makes for it.
@@ -208,6 +336,63 @@ mod tests {
         assert_eq!(m.to_host(1000, 65535).unwrap(), (500, 365535));
         assert!(m.to_host(1001, 0).is_err());
         assert_eq!(m.uid_flags(), ["0:100000:1000", "1000:500:1"]);
+    }
+
+    #[test]
+    fn auto_takes_the_first_free_subordinate_ids() {
+        assert_eq!(AutoUserns::parse("host").unwrap(), None);
+        assert_eq!(AutoUserns::parse("automatic").unwrap(), None);
+        assert_eq!(
+            AutoUserns::parse("auto").unwrap(),
+            Some(AutoUserns { size: 65536 })
+        );
+        let auto = AutoUserns::parse("auto:size=1000").unwrap().unwrap();
+        assert_eq!(auto.size, 1000);
+        assert!(AutoUserns::parse("auto:size=0").is_err());
+        let e = AutoUserns::parse("auto:uidmapping=0:1:1").unwrap_err();
+        assert!(e.to_string().contains("uidmapping"), "{e}");
+
+        let subuid = "alice:100000:65536\ncontainers:1000000:3000\n# not a range\n";
+        let subgid = "containers:2000000:5000\n";
+        let first = auto
+            .allocate(
+                "containers",
+                (subuid, "/etc/subuid"),
+                (subgid, "/etc/subgid"),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(first.uid_flags(), ["0:1000000:1000"]);
+        assert_eq!(first.gid_flags(), ["0:2000000:1000"]);
+        // The next one goes after it; one that meets a container's range moves past it.
+        let explicit = IdMappings::from_flags(&["0:1001500:10".into()], &[])
+            .unwrap()
+            .unwrap();
+        let second = auto
+            .allocate(
+                "containers",
+                (subuid, "/etc/subuid"),
+                (subgid, "/etc/subgid"),
+                &[first.clone(), explicit.clone()],
+            )
+            .unwrap();
+        assert_eq!(second.uid_flags(), ["0:1001510:1000"]);
+        assert_eq!(second.gid_flags(), ["0:2001000:1000"]);
+        // No room left (3000 IDs, 2010 taken by then, the free 490 split), no ranges at
+        // all: said so.
+        let e = auto
+            .allocate(
+                "containers",
+                (subuid, "/etc/subuid"),
+                (subgid, "/etc/subgid"),
+                &[first, second, explicit],
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("are free"), "{e}");
+        let e = auto
+            .allocate("nobody", (subuid, "/s/uid"), (subgid, "/s/gid"), &[])
+            .unwrap_err();
+        assert!(e.to_string().contains("/s/uid"), "{e}");
     }
 
     #[test]

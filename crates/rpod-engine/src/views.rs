@@ -144,8 +144,8 @@ pub struct HostConfig {
     /// `--cgroups`, as podman shows it: `default` or `disabled`.
     pub cgroups: &'static str,
     pub cgroup_parent: String,
-    /// podman's word for the user namespace: `private` with `--uidmap`, empty for the
-    /// host's.
+    /// podman's word for the user namespace: `private` with `--uidmap`, `auto` with
+    /// `--userns auto`, empty for the host's.
     pub userns_mode: &'static str,
     /// `--uidmap`, `--gidmap` as podman shows them (`CONTAINER:HOST:SIZE`).
     #[serde(rename = "IDMappings", skip_serializing_if = "Option::is_none")]
@@ -498,10 +498,10 @@ impl ContainerInspect {
                     .cgroup_parent
                     .clone()
                     .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string()),
-                userns_mode: if c.id_mappings.is_some() {
-                    "private"
-                } else {
-                    ""
+                userns_mode: match (&c.id_mappings, c.userns_auto) {
+                    (Some(_), true) => "auto",
+                    (Some(_), false) => "private",
+                    (None, _) => "",
                 },
                 id_mappings: c.id_mappings.as_ref().map(|m| IdMappingsView {
                     uid_map: m.uid_flags(),

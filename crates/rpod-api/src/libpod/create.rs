@@ -293,7 +293,7 @@ pub(crate) fn neutral(key: &str, value: &Value) -> bool {
     }
     if key == "idmappings" {
         // The host's IDs: no ranges, nothing automatic.
-        return id_mappings(&Some(value.clone()), &None).is_ok_and(|m| m.is_none());
+        return user_namespace(&Some(value.clone()), &None).is_ok_and(|u| u == UserNamespace::Host);
     }
     if key == "annotations" {
         return value.as_object().is_some_and(|a| {
@@ -407,10 +407,10 @@ pub(crate) fn limits(
 /// podman-remote's `idmappings` and `userns`: a user namespace of the container's own when
 /// ranges are given (podman-remote's `--uidmap`, `--gidmap`); the host's IDs otherwise.
 /// c/storage names the fields in Go's way, the ranges' in snake case.
-pub(crate) fn id_mappings(
+pub(crate) fn user_namespace(
     idmappings: &Option<Value>,
     userns: &Option<Value>,
-) -> ApiResult<Option<rpod_engine::userns::IdMappings>> {
+) -> ApiResult<UserNamespace> {
     let ranges = |key: &str| -> ApiResult<Vec<String>> {
         let Some(list) = idmappings.as_ref().and_then(|m| m.get(key)) else {
             return Ok(Vec::new());
@@ -443,28 +443,74 @@ pub(crate) fn id_mappings(
         .and_then(|u| u.get("nsmode"))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if auto || !matches!(nsmode, "" | "host" | "private") {
-        let mode = if auto { "auto" } else { nsmode };
+    if !matches!(nsmode, "" | "host" | "private" | "auto") {
         return Err(ApiError::unsupported(format!(
-            "user namespace mode {mode:?} (a user namespace is made with --uidmap and --gidmap)"
+            "user namespace mode {nsmode:?} (a user namespace is made with auto, or with --uidmap and --gidmap)"
         )));
+    }
+    if auto || nsmode == "auto" {
+        return auto_userns(idmappings).map(UserNamespace::Auto);
     }
     let mappings =
         rpod_engine::userns::IdMappings::from_flags(&ranges("UIDMap")?, &ranges("GIDMap")?)?;
-    match (nsmode, &mappings) {
+    match (nsmode, mappings) {
         ("host", Some(_)) => Err(ApiError::bad_request(
             "userns host shares the host's user namespace: it takes no ID mappings",
         )),
         ("private", None) => Err(ApiError::unsupported(
             "a private user namespace without ID mappings (give --uidmap and --gidmap)",
         )),
-        _ => Ok(mappings),
+        (_, Some(mappings)) => Ok(UserNamespace::Mapped(mappings)),
+        (_, None) => Ok(UserNamespace::Host),
     }
+}
+
+/// What a create's `userns` and `idmappings` ask for.
+#[derive(Debug, PartialEq)]
+pub(crate) enum UserNamespace {
+    Host,
+    Mapped(rpod_engine::userns::IdMappings),
+    Auto(rpod_engine::userns::AutoUserns),
+}
+
+/// `--userns auto[:size=N]` as podman-remote sends it: `AutoUserNsOpts.Size` (0 for
+/// rpod's default); the options rpod lacks are refused.
+fn auto_userns(idmappings: &Option<Value>) -> ApiResult<rpod_engine::userns::AutoUserns> {
+    let options = idmappings.as_ref().and_then(|m| m.get("AutoUserNsOpts"));
+    let field = |name: &str| options.and_then(|o| o.get(name));
+    for extra in [
+        "AdditionalUIDMappings",
+        "AdditionalGIDMappings",
+        "PasswdFile",
+        "GroupFile",
+        "InitialSize",
+    ] {
+        if field(extra).is_some_and(|v| !zeroish(v)) {
+            return Err(ApiError::unsupported(format!(
+                "the --userns auto option {extra}"
+            )));
+        }
+    }
+    let size = field("Size").and_then(Value::as_u64).unwrap_or(0);
+    let mode = if size == 0 {
+        "auto".to_string()
+    } else {
+        format!("auto:size={size}")
+    };
+    Ok(
+        rpod_engine::userns::AutoUserns::parse(&mode)?.unwrap_or(rpod_engine::userns::AutoUserns {
+            size: rpod_engine::userns::DEFAULT_AUTO_SIZE,
+        }),
+    )
 }
 
 pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     let isolation = spec_isolation(&spec)?;
-    let id_mappings = id_mappings(&spec.idmappings, &spec.userns)?;
+    let (id_mappings, userns_auto) = match user_namespace(&spec.idmappings, &spec.userns)? {
+        UserNamespace::Host => (None, None),
+        UserNamespace::Mapped(mappings) => (Some(mappings), None),
+        UserNamespace::Auto(auto) => (None, Some(auto)),
+    };
     for (key, value) in &spec.rest {
         if !neutral(key, value) {
             return Err(ApiError::unsupported(format!(
@@ -650,6 +696,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         name: non_empty(spec.name),
         pod: non_empty(spec.pod),
         id_mappings,
+        userns_auto,
         command: spec.command.unwrap_or_default(),
         entrypoint: spec.entrypoint,
         env: spec
@@ -846,8 +893,12 @@ mod tests {
             &serde_json::from_str(identity).unwrap()
         ));
         // What rpod does not do is refused, never ignored.
+        // `--userns auto:size=2000`.
+        let options = parse(r#"{"image":"busybox","userns":{"nsmode":"auto"},"idmappings":{"HostUIDMapping":false,"AutoUserNs":true,"AutoUserNsOpts":{"Size":2000,"InitialSize":0,"PasswdFile":"","GroupFile":"","AdditionalUIDMappings":null,"AdditionalGIDMappings":null}}}"#).unwrap();
+        assert_eq!(options.userns_auto.map(|a| a.size), Some(2000));
+        assert!(options.id_mappings.is_none());
         for json in [
-            r#"{"image":"busybox","idmappings":{"AutoUserNs":true}}"#,
+            r#"{"image":"busybox","idmappings":{"AutoUserNs":true,"AutoUserNsOpts":{"AdditionalUIDMappings":[{"container_id":0,"host_id":1,"size":1}]}}}"#,
             r#"{"image":"busybox","userns":{"nsmode":"keep-id"}}"#,
             r#"{"image":"busybox","userns":{"nsmode":"private"}}"#,
         ] {

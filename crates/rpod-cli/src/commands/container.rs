@@ -493,6 +493,10 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         systemd,
         no_cgroups: args.cgroups == "disabled",
         id_mappings: rpod_engine::userns::IdMappings::from_flags(&args.uidmap, &args.gidmap)?,
+        userns_auto: match args.userns.as_deref() {
+            Some(mode) => rpod_engine::userns::AutoUserns::parse(mode)?,
+            None => None,
+        },
         secrets,
         healthcheck: health_check(args)?,
         no_healthcheck: args.no_healthcheck,
@@ -609,9 +613,16 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
             ))
         }
         Some("host") => {}
+        Some(auto) if auto == "auto" || auto.starts_with("auto:") => {
+            if mapped {
+                return Err(usage(
+                    "--userns auto chooses the mappings itself: it cannot be given with --uidmap or --gidmap",
+                ));
+            }
+        }
         Some(other) => {
             return refuse(format!(
-                "--userns {other} (a user namespace is made with --uidmap and --gidmap)"
+                "--userns {other} (a user namespace is made with auto, or with --uidmap and --gidmap)"
             ))
         }
     }

@@ -358,7 +358,15 @@ impl Engine {
             domainname: config.domainname.clone(),
             read_only_tmpfs: false,
             pod: None,
-            id_mappings: config.id_mappings.clone(),
+            // An automatic range is the container's alone: a clone gets its own.
+            id_mappings: config.id_mappings.clone().filter(|_| !config.userns_auto),
+            userns_auto: config
+                .id_mappings
+                .as_ref()
+                .filter(|_| config.userns_auto)
+                .map(|m| crate::userns::AutoUserns {
+                    size: m.uids.iter().map(|r| r.size).sum(),
+                }),
             platform: None,
             no_passwd_entries: config.no_passwd_entries,
             passwd_entry: config.passwd_entry.clone(),

@@ -107,6 +107,19 @@ impl Engine {
         if options.personality.is_some() {
             refuse_personality_on_old_runc(runtime.as_ref())?;
         }
+        // Held until the container is recorded: no other `--userns auto` takes its IDs.
+        let _userns_lock = match options.userns_auto {
+            Some(auto) => {
+                let lock = ContainerLock::acquire(
+                    &self.roots.lock_dir(),
+                    "userns-auto",
+                    &self.roots.root,
+                )?;
+                options.id_mappings = Some(self.auto_id_mappings(auto)?);
+                Some(lock)
+            }
+            None => None,
+        };
 
         // Held until the container is recorded: its image cannot be removed meanwhile.
         let image_lock = match options.image {
@@ -336,6 +349,7 @@ impl Engine {
             personality: options.personality.clone(),
             pod: options.pod.clone(),
             id_mappings: options.id_mappings.clone(),
+            userns_auto: options.userns_auto.is_some(),
             requires: {
                 let mut ids = Vec::new();
                 for name in &options.requires {
@@ -394,6 +408,32 @@ impl Engine {
 }
 
 impl Engine {
+    /// `--userns auto`: subordinate IDs no container has, neither one made so nor one
+    /// with mappings of its own.
+    fn auto_id_mappings(
+        &self,
+        auto: crate::userns::AutoUserns,
+    ) -> Result<crate::userns::IdMappings> {
+        let (user, subuid, subgid) = self.options.config.auto_userns_sources();
+        let read = |path: &Path| match fs::read_to_string(path) {
+            Ok(text) => Ok(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(EngineError::io("reading", path, e)),
+        };
+        let taken: Vec<crate::userns::IdMappings> = self
+            .store
+            .containers()?
+            .into_iter()
+            .filter_map(|c| c.config.id_mappings)
+            .collect();
+        auto.allocate(
+            user,
+            (&read(subuid)?, &subuid.display().to_string()),
+            (&read(subgid)?, &subgid.display().to_string()),
+            &taken,
+        )
+    }
+
     /// Settle `--pid`/`--ipc`/`--uts` (other containers by ID), `--init`, and check
     /// `--sysctl` against the namespaces shared.
     fn isolation_for_create(

@@ -253,6 +253,9 @@ pub struct CreateOptions {
     pub pod: Option<String>,
     /// `--uidmap`, `--gidmap`: a user namespace of the container's own.
     pub id_mappings: Option<crate::userns::IdMappings>,
+    /// `--userns auto`: one with subordinate IDs no other container has (`id_mappings` is
+    /// then made at create).
+    pub userns_auto: Option<crate::userns::AutoUserns>,
 }
 
 /// podman's `--image-volume`: what an image's `VOLUME` paths get.
