@@ -160,11 +160,12 @@ macro_rules! user_namespace_tests {
                 let id = rpod.detached(&["--uidmap", UIDMAP, "demo", "sleep", "100"]);
                 let runroot = rpod.runroot();
                 let dir = runroot.join("userns").join(&id);
-                // The run root lets users through but lists nothing, and nothing else in
+                // The run root lets users through but lists nothing, and no directory in
                 // it is open.
                 assert_eq!(mode(&runroot), 0o711);
                 for entry in fs::read_dir(&runroot).unwrap() {
                     let entry = entry.unwrap();
+                    assert!(entry.file_type().unwrap().is_dir(), "{:?}", entry.path());
                     let expected = if entry.file_name() == "userns" {
                         0o711
                     } else {

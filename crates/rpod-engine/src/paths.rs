@@ -110,8 +110,9 @@ impl Roots {
     }
 
     /// Let the root users of containers with user namespaces through the run root
-    /// (`PASSABLE_DIR`): everything in it but `userns` made private first, whatever made
-    /// it (older stores).
+    /// (`PASSABLE_DIR`): every directory in it but `userns` made private first, whatever
+    /// made it (older stores). Files there keep their modes (the service's socket is meant
+    /// for its group; rpod's own files are private by its umask).
     fn make_runroot_passable(&self) -> Result<()> {
         create_private(&self.runroot)
             .map_err(|e| EngineError::io("creating directory", &self.runroot, e))?;
@@ -119,7 +120,8 @@ impl Roots {
             .map_err(|e| EngineError::io("reading", &self.runroot, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| EngineError::io("reading", &self.runroot, e))?;
-            if entry.file_name() != "userns" {
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && entry.file_name() != "userns" {
                 tighten(&entry.path(), PRIVATE_DIR)?;
             }
         }
@@ -244,6 +246,12 @@ mod tests {
         for name in ["containers", "locks", "monitor", "runtimes"] {
             assert_eq!(mode(&roots.runroot.join(name)), PRIVATE_DIR, "{name}");
         }
+        // A file keeps its mode (the service's socket is its group's).
+        let socket = roots.runroot.join("rpod.sock");
+        fs::write(&socket, "").unwrap();
+        fs::set_permissions(&socket, fs::Permissions::from_mode(0o660)).unwrap();
+        roots.make_runroot_passable().unwrap();
+        assert_eq!(mode(&socket), 0o660);
         // Opening the store again keeps it passable, and what appeared in it private.
         fs::set_permissions(&events, fs::Permissions::from_mode(0o755)).unwrap();
         roots.make_private().unwrap();

@@ -559,7 +559,10 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
     }
     let host = body.host_config.unwrap_or_default();
     for (key, value) in &host {
-        if !HANDLED_HOST.contains(&key.as_str()) && !zeroish(value) {
+        // `docker run --userns host` opts out of a daemon's remapping: rpod's containers
+        // share the host's user namespace unless asked otherwise.
+        let host_userns = key == "UsernsMode" && value == "host";
+        if !HANDLED_HOST.contains(&key.as_str()) && !zeroish(value) && !host_userns {
             return Err(ApiError::unsupported(format!("HostConfig.{key}")));
         }
     }
@@ -891,11 +894,18 @@ mod tests {
                 r#"{"Image":"x","HostConfig":{"Ulimits":[{"Name":"bogus","Soft":1,"Hard":1}]}}"#,
                 "unknown limit",
             ),
+            (
+                r#"{"Image":"x","HostConfig":{"UsernsMode":"private"}}"#,
+                "HostConfig.UsernsMode",
+            ),
         ] {
             let err = parse(json).unwrap_err();
             assert_eq!(err.status, 400, "{json}");
             assert!(err.message.contains(named), "{json}: {}", err.message);
         }
+        // `--userns host`: what rpod's containers have anyway.
+        let host = parse(r#"{"Image":"x","HostConfig":{"UsernsMode":"host"}}"#).unwrap();
+        assert!(host.id_mappings.is_none() && host.userns_auto.is_none());
     }
 
     #[test]
