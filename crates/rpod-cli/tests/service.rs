@@ -1087,6 +1087,47 @@ fn podman_remote_runs_execs_and_manages_containers() {
     assert!(service.podman_ok(&["images"]).contains("localhost/demo"));
 }
 
+/// podman-remote's `--uidmap` and `--userns auto` (ignored by the service before: the
+/// container ran as the host's root).
+#[test]
+fn podman_remote_runs_containers_in_user_namespaces() {
+    let rpod = Rpod::with_image("crun");
+    // The containers' root users must get through the store's directory.
+    std::fs::set_permissions(rpod.dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let subuid = rpod.dir.path().join("subuid");
+    std::fs::write(&subuid, "containers:400000:100000\n").unwrap();
+    let config = format!(
+        "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subuid:?}\n",
+        common::NO_NETWORK_CONFIG
+    );
+    std::fs::write(rpod.config_path(), config).unwrap();
+    let service = Service::start_with(rpod, &["--time", "0"]);
+    let maps = |args: &[&str]| {
+        let mut full = vec!["run", "--rm"];
+        full.extend_from_slice(args);
+        full.extend(["demo", "cat", "/proc/self/uid_map", "/proc/self/gid_map"]);
+        service
+            .podman_ok(&full)
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        maps(&["--uidmap", "0:231072:65536", "--gidmap", "0:331072:65536"]),
+        ["0 231072 65536", "0 331072 65536"]
+    );
+    assert_eq!(
+        maps(&["--userns", "auto:size=2000"]),
+        ["0 400000 2000", "0 400000 2000"]
+    );
+    let out = service.podman_out(&["run", "--rm", "--userns", "keep-id", "demo", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not supported"),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn podman_remote_manages_pods() {
     let service = Service::start();

@@ -91,6 +91,33 @@ macro_rules! user_namespace_tests {
                     ),
                     "private [0:231072:65536]"
                 );
+                // One that shares a container's network shares its name files, which stay
+                // that container's. runc's exec could not join that network namespace:
+                // refused there.
+                let plain = rpod.detached(&["demo", "sleep", "100"]);
+                let network = format!("container:{plain}");
+                let args = [
+                    "--uidmap",
+                    UIDMAP,
+                    "--network",
+                    &network,
+                    "demo",
+                    "sleep",
+                    "100",
+                ];
+                if RT == "runc" {
+                    let mut full = vec!["run", "-d"];
+                    full.extend(args);
+                    let err = rpod.fails(&full, 125);
+                    assert!(err.contains("on runc"), "{err}");
+                    return;
+                }
+                let mapped = rpod.detached(&args);
+                rpod.ok(&["exec", &mapped, "cat", "/etc/hosts"]);
+                assert_eq!(
+                    rpod.ok(&["exec", &plain, "stat", "-c", "%u", "/etc/hosts"]),
+                    "0\n"
+                );
             }
 
             #[test]
@@ -138,6 +165,27 @@ macro_rules! user_namespace_tests {
                 assert_eq!(tar_owner(&export.stdout, "made"), (0, 0));
                 assert_eq!(tar_owner(&export.stdout, "owned"), (1000, 1001));
                 assert_eq!(tar_owner(&export.stdout, "bin/busybox"), (0, 0));
+                // A working directory rpod makes is the user's, what it makes above it
+                // the container's root's (not the host's root's, which it cannot use).
+                assert_eq!(
+                    rpod.ok(&[
+                        "run",
+                        "--rm",
+                        "--uidmap",
+                        UIDMAP,
+                        "-u",
+                        "1000:1000",
+                        "-w",
+                        "/made/here",
+                        "demo",
+                        "stat",
+                        "-c",
+                        "%u:%g",
+                        "/made",
+                        "/made/here",
+                    ]),
+                    "0:0\n1000:1000\n"
+                );
                 rpod.ok(&["commit", &id, "committed"]);
                 assert_eq!(
                     rpod.ok(&[
@@ -290,4 +338,67 @@ fn auto_gives_each_container_subordinate_ids_of_its_own() {
     // The first's IDs are free again once it is gone.
     rpod.ok(&["rm", "-f", "-t", "0", &first]);
     rpod.ok(&["run", "--rm", "--userns", "auto", "demo", "true"]);
+}
+
+/// The device of the file system mounted at `/sys` in a mount table.
+fn sys_device(mountinfo: &str) -> String {
+    mountinfo
+        .lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .find(|f| f.get(4) == Some(&"/sys"))
+        .map(|f| f[2].to_string())
+        .unwrap()
+}
+
+/// A bridged container with a user namespace gets a network namespace its user namespace
+/// owns: the runtime makes it and rpod connects it after the create. So runc's exec can
+/// join it (a namespace of the host's user namespace, made by rpod as for other bridged
+/// containers, it could not), and the container mounts a sysfs of its own.
+#[test]
+fn bridged_containers_get_a_network_namespace_of_their_user_namespace() {
+    let host_sys = sys_device(&fs::read_to_string("/proc/self/mountinfo").unwrap());
+    for (runtime, n) in [("runc", 130u8), ("crun", 131)] {
+        let rpod = Rpod::with_config(
+            runtime,
+            &format!(
+                "[network]\ndefault_network = \"def{n}\"\ndefault_subnet = \"10.93.{n}.0/24\"\n"
+            ),
+        );
+        fs::set_permissions(rpod.dir.path(), fs::Permissions::from_mode(0o711)).unwrap();
+        rpod.ok(&[
+            "import",
+            &common::busybox_tarball().display().to_string(),
+            "demo",
+        ]);
+        let subnet = format!("10.93.{n}.0/24");
+        let bridge = format!("rpodt{n}");
+        let name = format!("def{n}");
+        rpod.ok(&[
+            "network",
+            "create",
+            "--subnet",
+            &subnet,
+            "--interface-name",
+            &bridge,
+            &name,
+        ]);
+        let id = rpod.detached(&["--uidmap", UIDMAP, "demo", "sleep", "100"]);
+        let address = rpod.ok(&["exec", &id, "ip", "-4", "-o", "addr", "show", "eth0"]);
+        assert!(
+            address.contains(&format!("10.93.{n}.2/24")),
+            "{runtime}: {address}"
+        );
+        let mounts = rpod.ok(&["exec", &id, "cat", "/proc/self/mountinfo"]);
+        assert_ne!(sys_device(&mounts), host_sys, "{runtime}: the host's /sys");
+        // Restarted, it gets a new one, connected again.
+        rpod.ok(&["restart", "-t", "0", &id]);
+        let address = rpod.ok(&["exec", &id, "ip", "-4", "-o", "addr", "show", "eth0"]);
+        assert!(
+            address.contains(&format!("10.93.{n}.")),
+            "{runtime}: {address}"
+        );
+        rpod.ok(&["rm", "-f", "-t", "0", &id]);
+        let left = common::network_leftovers(&rpod, &bridge, &format!("10.93.{n}."));
+        assert!(left.is_empty(), "{runtime}: {left:?}");
+    }
 }

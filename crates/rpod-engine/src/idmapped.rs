@@ -110,10 +110,14 @@ impl MappedNamespace {
             )
         };
         if set != 0 {
-            return Err(failed(
-                "making an ID-mapped mount (mount_setattr) of",
-                std::io::Error::last_os_error(),
-            ));
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINVAL) {
+                return Err(EngineError::NotSupported(format!(
+                    "an ID-mapped mount of {} ({e}): user namespaces need a kernel and a file system of the store with ID-mapped mounts (Linux 5.12 or later; ext4, xfs or btrfs; tmpfs from 6.3)",
+                    source.display()
+                )));
+            }
+            return Err(failed("making an ID-mapped mount (mount_setattr) of", e));
         }
         move_mount(
             &tree,

@@ -99,7 +99,17 @@ pub fn mount_overlay(
                 .iter()
                 .filter_map(|l| l.file_name().map(|name| mapped.staging.join(name)))
                 .collect();
-            let mounted = mount_overlay_of(&seen, dirs, volatile);
+            let mounted = mount_overlay_of(&seen, dirs, volatile).map_err(|e| match e {
+                EngineError::Io { source, .. }
+                    if source.raw_os_error() == Some(libc::EINVAL) =>
+                {
+                    EngineError::NotSupported(format!(
+                        "an overlay over ID-mapped layers at {} ({source}): overlayfs takes them from Linux 5.19",
+                        dirs.merged.display()
+                    ))
+                }
+                other => other,
+            });
             let detached = umount2(mapped.staging, MntFlags::MNT_DETACH)
                 .map_err(|e| EngineError::io("unmounting", mapped.staging, e.into()));
             let _ = fs::remove_dir(mapped.staging);

@@ -188,17 +188,23 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
 }
 
 /// The working directory: one that exists in the image must be a directory; a missing one
-/// is made, as podman does, mode 0755 and owned by the container's user with the
-/// directories above it that were missing too (left to the runtime it would get rpod's
-/// private umask). Resolved inside the container's root. `owner` is the user's IDs on the
-/// host (mapped, for a container with a user namespace).
-pub fn prepare_workdir(rootfs: &Path, id: &str, workdir: &str, owner: (u32, u32)) -> Result<()> {
+/// is made, as podman does, mode 0755 and owned by the container's user (left to the
+/// runtime it would get rpod's private umask); directories above it that were missing too
+/// are its root's. Resolved inside the container's root. `owner` and `root` are the user's
+/// and root's IDs on the host (mapped, for a container with a user namespace).
+pub fn prepare_workdir(
+    rootfs: &Path,
+    id: &str,
+    workdir: &str,
+    owner: (u32, u32),
+    root: (u32, u32),
+) -> Result<()> {
     if workdir.is_empty() {
         return Ok(());
     }
-    let root = ConfinedDir::open(rootfs)
+    let tree = ConfinedDir::open(rootfs)
         .map_err(|e| EngineError::InvalidArg(format!("opening the container's root: {e}")))?;
-    match root.kind_in_root(Path::new(workdir)) {
+    match tree.kind_in_root(Path::new(workdir)) {
         Ok(Some(rustix::fs::FileType::Directory)) => Ok(()),
         Ok(Some(_)) => Err(EngineError::CannotInvoke(format!(
             "workdir {workdir:?} exists on container {id}, but is not a directory"
@@ -206,12 +212,23 @@ pub fn prepare_workdir(rootfs: &Path, id: &str, workdir: &str, owner: (u32, u32)
         Ok(None) => {
             // A path through a symlink of the image is left to the runtime, which resolves
             // it inside the container.
-            match root.dir_owned_by(Path::new(workdir), owner) {
-                Err(crate::confined::ConfinedError::Io { path, source, .. }) => Err(
-                    EngineError::io("making the working directory", path, source),
-                ),
-                _ => Ok(()),
-            }
+            let made = match tree.dir_owned_by(Path::new(workdir), root) {
+                Err(crate::confined::ConfinedError::Io { path, source, .. }) => {
+                    return Err(EngineError::io(
+                        "making the working directory",
+                        path,
+                        source,
+                    ))
+                }
+                Err(_) => return Ok(()),
+                Ok(dir) => dir,
+            };
+            rustix::fs::fchown(
+                &made,
+                Some(rustix::fs::Uid::from_raw(owner.0)),
+                Some(rustix::fs::Gid::from_raw(owner.1)),
+            )
+            .map_err(|e| EngineError::io("setting the owner of workdir", workdir, e.into()))
         }
         Err(e) => Err(EngineError::CannotInvoke(format!(
             "workdir {workdir:?}: {e}"

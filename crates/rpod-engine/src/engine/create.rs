@@ -379,7 +379,7 @@ impl Engine {
             check_without_cgroups(&config, runtime.as_ref())?;
         }
         if config.id_mappings.is_some() {
-            check_user_namespace(&config)?;
+            check_user_namespace(&config, runtime.as_ref())?;
         }
         let mut record = ContainerRecord {
             config,
@@ -575,9 +575,24 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
 /// image's layers) and namespaces it owns. Joining another container's or the host's
 /// PID, IPC or UTS namespace would leave them owned by another user namespace, where the
 /// runtime cannot mount their file systems.
-fn check_user_namespace(config: &ContainerConfig) -> Result<()> {
+fn check_user_namespace(
+    config: &ContainerConfig,
+    runtime: &dyn rpod_oci::OciRuntime,
+) -> Result<()> {
     use crate::isolation::NamespaceMode;
     let iso = &config.isolation;
+    // runc's exec enters the container's user namespace before its other namespaces: one
+    // owned by the host's user namespace (another container's, a path's) is then out of
+    // its reach (a bridge's is made by the runtime for such a container: `netsetup.rs`).
+    if matches!(
+        config.network,
+        NetworkMode::Container(_) | NetworkMode::Path(_)
+    ) && runtime.runtime_info()?.1.name == "runc"
+    {
+        return Err(EngineError::NotSupported(
+            "a user namespace (--uidmap, --gidmap) with --network container: or ns: on runc (its exec could not join that network namespace; crun can)".into(),
+        ));
+    }
     let refused = [
         (
             config.rootfs.is_some(),

@@ -45,8 +45,12 @@ impl Engine {
         let mut setup = None;
         let result = (|| {
             let namespace_path = match &record.config.network {
+                NetworkMode::Bridge if record.config.id_mappings.is_some() => {
+                    setup = Some(self.connect_namespace(record, false)?);
+                    None
+                }
                 NetworkMode::Bridge => {
-                    setup = Some(self.connect_namespace(record)?);
+                    setup = Some(self.connect_namespace(record, true)?);
                     Some(self.netns_path(record.id()))
                 }
                 NetworkMode::Container(other) => Some(self.shared_namespace(other)?),
@@ -62,8 +66,13 @@ impl Engine {
         })();
         match result {
             Ok(prepared) => {
-                let pending =
-                    setup.map(|(netavark, options)| self.start_setup(record, netavark, options));
+                let pending = setup.map(|(netavark, options)| {
+                    if prepared.namespace_path.is_some() {
+                        self.start_setup(record, netavark, options)
+                    } else {
+                        PendingSetup::AfterCreate(netavark, options)
+                    }
+                });
                 Ok((prepared, pending))
             }
             Err(e) => {
@@ -99,7 +108,25 @@ impl Engine {
             }
             Ok(attachments)
         });
-        PendingSetup { handle }
+        PendingSetup::Running(handle)
+    }
+
+    /// Once the runtime created the container (`pid`, not started): a setup that waited
+    /// for its network namespace binds it where rpod keeps namespaces and starts; one
+    /// already running is left as it is.
+    pub(super) fn resume_setup(
+        &self,
+        record: &ContainerRecord,
+        pending: PendingSetup,
+        pid: i32,
+    ) -> Result<PendingSetup> {
+        match pending {
+            PendingSetup::AfterCreate(netavark, options) => {
+                netns::bind_existing(&self.netns_path(record.id()), pid)?;
+                Ok(self.start_setup(record, netavark, options))
+            }
+            running => Ok(running),
+        }
     }
 
     /// Refuse host ports another running container publishes, or something on the host
@@ -140,9 +167,12 @@ impl Engine {
     /// Make the namespace, lease the addresses and record netavark's options; what the
     /// container will get is known from them (`record.state.networks`), so its files can be
     /// written before netavark has run.
+    /// Everything for netavark's setup but the setup itself; with `make_namespace`, the
+    /// namespace too (else the runtime makes it: `PendingSetup::AfterCreate`).
     fn connect_namespace(
         &self,
         record: &mut ContainerRecord,
+        make_namespace: bool,
     ) -> Result<(Netavark, NetworkOptions)> {
         let netavark = self.netavark()?;
         // Addresses held by namespaces no container accounts for are freed first.
@@ -151,8 +181,9 @@ impl Engine {
         if self.has_network_leftovers(record.id()) {
             self.network_down(record);
         }
-        let path = self.netns_path(record.id());
-        netns::create(&path)?;
+        if make_namespace {
+            netns::create(&self.netns_path(record.id()))?;
+        }
         let joins = record.config.net.networks.clone();
         let options = self.netavark_options(record, &joins, 0)?;
         self.save_network_options(record.id(), &options)?;
@@ -453,19 +484,30 @@ impl Drop for OrphanLock {
     }
 }
 
-/// A netavark setup running on its own thread.
-pub(super) struct PendingSetup {
-    handle: std::thread::JoinHandle<Result<BTreeMap<String, Attachment>>>,
+/// A netavark setup: running on its own thread, or waiting for the runtime to make the
+/// namespace.
+pub(super) enum PendingSetup {
+    Running(std::thread::JoinHandle<Result<BTreeMap<String, Attachment>>>),
+    /// A container with a user namespace gets a network namespace its user namespace owns,
+    /// which only the runtime can make: connected once the runtime made it (podman's
+    /// "post-configured" namespace). One of the host's user namespace could not be joined
+    /// by runc's exec, which enters the user namespace first.
+    AfterCreate(Netavark, NetworkOptions),
 }
 
 impl PendingSetup {
     /// What the container got on each network, once netavark is done.
     pub(super) fn wait(self) -> Result<BTreeMap<String, Attachment>> {
-        self.handle.join().unwrap_or_else(|_| {
-            Err(EngineError::InvalidArg(
-                "the thread running netavark setup panicked".into(),
-            ))
-        })
+        match self {
+            PendingSetup::Running(handle) => handle.join().unwrap_or_else(|_| {
+                Err(EngineError::InvalidArg(
+                    "the thread running netavark setup panicked".into(),
+                ))
+            }),
+            PendingSetup::AfterCreate(..) => Err(EngineError::InvalidArg(
+                "a network namespace was to be connected after the runtime's create, which did not happen".into(),
+            )),
+        }
     }
 }
 

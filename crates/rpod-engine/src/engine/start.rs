@@ -137,7 +137,14 @@ impl Engine {
                 Some(m) => m.to_host(user.uid, user.gid)?,
                 None => (user.uid, user.gid),
             };
-            spec::prepare_workdir(&root_path, record.id(), &record.config.workdir, owner)?;
+            let root_owner = mappings.as_ref().map_or((0, 0), |m| m.root());
+            spec::prepare_workdir(
+                &root_path,
+                record.id(),
+                &record.config.workdir,
+                owner,
+                root_owner,
+            )?;
             self.mount_volume_devices(record)?;
             self.copy_up_volumes(record, &root_path, mappings.as_ref().map(|_| owner))?;
             self.chown_mounts(record, owner.0, owner.1)?;
@@ -148,7 +155,19 @@ impl Engine {
             let accounts = self.account_files(record, &root_path)?;
             prepared.files.extend(accounts);
             if let Some(m) = &mappings {
-                give_files_to(&prepared.files, m.root())?;
+                // Its own files only: another container's (`--network container:`) stay
+                // that one's.
+                let own = [
+                    self.roots.run_dir(record.id()),
+                    self.roots.container_dir(record.id()),
+                ];
+                let files: Vec<&PathBuf> = prepared
+                    .files
+                    .iter()
+                    .map(|(file, _)| file)
+                    .filter(|file| own.iter().any(|dir| file.starts_with(dir)))
+                    .collect();
+                give_files_to(&files, m.root())?;
             }
             let spec = spec::generate(&record.config, &root_path, &user, size, &prepared)?;
             let bundle = self.roots.bundle_dir(record.id());
@@ -168,7 +187,13 @@ impl Engine {
                 Some(attach_follows) => runtime.create_started_container(&oci, attach_follows),
                 None => runtime.create_container(&oci, None),
             };
-            let networked = pending.take().map(PendingSetup::wait).transpose();
+            let networked = match (&outcome, pending.take()) {
+                (Ok(created), Some(setup)) => self
+                    .resume_setup(record, setup, created.pid)
+                    .and_then(PendingSetup::wait)
+                    .map(Some),
+                (_, setup) => setup.map(PendingSetup::wait).transpose(),
+            };
             match (outcome, networked) {
                 (Ok(outcome), Ok(attachments)) => {
                     if let Some(attachments) = attachments {
@@ -382,8 +407,8 @@ impl Engine {
 
 /// The files rpod generated for a container with a user namespace (hosts, resolv.conf,
 /// ...) belong to its root, as the image's own would: the host's IDs it maps to.
-fn give_files_to(files: &[(PathBuf, String)], owner: (u32, u32)) -> Result<()> {
-    for (file, _) in files {
+fn give_files_to(files: &[&PathBuf], owner: (u32, u32)) -> Result<()> {
+    for file in files {
         std::os::unix::fs::chown(file, Some(owner.0), Some(owner.1))
             .map_err(|e| EngineError::io("setting the owner of", file, e))?;
     }

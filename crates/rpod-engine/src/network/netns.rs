@@ -75,6 +75,45 @@ pub fn create(path: &Path) -> Result<()> {
     result
 }
 
+/// Keep the network namespace of process `pid` (one the runtime made) at `path`, as
+/// `create` keeps a new one.
+pub fn bind_existing(path: &Path, pid: i32) -> Result<()> {
+    if is_bound(path) {
+        umount2(path, MntFlags::MNT_DETACH).map_err(|errno| {
+            EngineError::io(
+                "unmounting a stale network namespace at",
+                path,
+                std::io::Error::from(errno),
+            )
+        })?;
+    }
+    if let Some(dir) = path.parent() {
+        crate::paths::create_private(dir).map_err(|e| EngineError::io("creating", dir, e))?;
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| EngineError::io("creating the namespace file", path, e))?;
+    let source = format!("/proc/{pid}/ns/net");
+    mount(
+        Some(source.as_str()),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|errno| {
+        let _ = fs::remove_file(path);
+        EngineError::io(
+            "binding the network namespace of",
+            source.clone(),
+            errno.into(),
+        )
+    })
+}
+
 /// Unbind and remove a namespace file; one that is already gone is fine.
 pub fn remove(path: &Path) -> Result<()> {
     if is_bound(path) {
