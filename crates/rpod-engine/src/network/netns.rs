@@ -24,26 +24,7 @@ pub fn is_bound(path: &Path) -> bool {
 
 /// Make a new network namespace and bind it at `path`.
 pub fn create(path: &Path) -> Result<()> {
-    // A namespace still bound here (its teardown was never reached) would be stacked under
-    // the new one: unbind it first.
-    if is_bound(path) {
-        umount2(path, MntFlags::MNT_DETACH).map_err(|errno| {
-            EngineError::io(
-                "unmounting a stale network namespace at",
-                path,
-                std::io::Error::from(errno),
-            )
-        })?;
-    }
-    if let Some(dir) = path.parent() {
-        crate::paths::create_private(dir).map_err(|e| EngineError::io("creating", dir, e))?;
-    }
-    fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| EngineError::io("creating the namespace file", path, e))?;
+    namespace_file(path)?;
     let target = path.to_path_buf();
     // unshare moves only the calling thread into the new namespace: do it on a thread of
     // its own, which ends right after binding it, so no other work runs in it.
@@ -75,9 +56,9 @@ pub fn create(path: &Path) -> Result<()> {
     result
 }
 
-/// Keep the network namespace of process `pid` (one the runtime made) at `path`, as
-/// `create` keeps a new one.
-pub fn bind_existing(path: &Path, pid: i32) -> Result<()> {
+/// An empty file at `path` for a namespace to be bound on. A namespace still bound there
+/// (its teardown was never reached) would be stacked under the new one: unbound first.
+fn namespace_file(path: &Path) -> Result<()> {
     if is_bound(path) {
         umount2(path, MntFlags::MNT_DETACH).map_err(|errno| {
             EngineError::io(
@@ -96,6 +77,13 @@ pub fn bind_existing(path: &Path, pid: i32) -> Result<()> {
         .truncate(false)
         .open(path)
         .map_err(|e| EngineError::io("creating the namespace file", path, e))?;
+    Ok(())
+}
+
+/// Keep the network namespace of process `pid` (one the runtime made) at `path`, as
+/// `create` keeps a new one.
+pub fn bind_existing(path: &Path, pid: i32) -> Result<()> {
+    namespace_file(path)?;
     let source = format!("/proc/{pid}/ns/net");
     mount(
         Some(source.as_str()),
