@@ -2239,6 +2239,52 @@ fn rm_depend_removes_the_containers_sharing_namespaces_first() {
     assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "alone\n");
 }
 
+/// `rm` of several containers, or `--all`, removes those that share another's namespaces
+/// (or require it) before it, whatever their order: before, the one depended on failed
+/// ("has dependent containers") and stayed, with exit code 125.
+#[test]
+fn rm_all_removes_dependents_before_what_they_depend_on() {
+    let rpod = Rpod::with_image("crun");
+    rpod.detached(&["--name", "base", "demo", "sleep", "300"]);
+    rpod.detached(&[
+        "--name",
+        "netjoin",
+        "--network",
+        "container:base",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "pidjoin",
+        "--pid",
+        "container:netjoin",
+        "demo",
+        "true",
+    ]);
+    let removed = rpod.ok(&["rm", "-a", "-f", "-t", "0"]);
+    assert_eq!(removed.lines().count(), 3, "{removed}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    // Named, in the wrong order, with one that is no container.
+    rpod.ok(&["create", "--name", "first", "demo", "true"]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "second",
+        "--requires",
+        "first",
+        "demo",
+        "true",
+    ]);
+    let out = rpod.run(&["rm", "first", "nosuch", "second"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "second\nfirst\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nosuch"));
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
 #[test]
 fn device_rules_oom_kill_disable_and_io_throttles() {
     let rpod = Rpod::with_image("runc");

@@ -1128,6 +1128,8 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
     let names = selection.resolve(engine, |r| {
         !args.all || !engine.is_infra(r).unwrap_or(false)
     })?;
+    // Dependents before what they depend on, as podman removes them.
+    let names = engine.removal_order(&names)?;
     let options = RemoveOptions {
         force: args.force,
         timeout: timeout_arg(args.time),

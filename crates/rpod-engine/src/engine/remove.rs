@@ -10,15 +10,57 @@ impl Engine {
             .store
             .containers()?
             .into_iter()
-            .filter(|c| {
-                let shares = crate::isolation::NamespaceMode::Container(id.to_string());
-                let iso = &c.config.isolation;
-                c.config.network == NetworkMode::Container(id.to_string())
-                    || iso.pid == shares
-                    || iso.ipc == shares
-                    || iso.uts == shares
-                    || iso.cgroup == shares
-                    || c.config.requires.iter().any(|r| r == id)
+            .filter(|c| depends_on(c, id))
+            .collect())
+    }
+
+    /// `names` ordered so that each container comes after those among them that depend
+    /// on it (`rm` of several, `rm --all`), so that no removal fails for a dependent that
+    /// goes later. Names that are no container stay, for the removal to report.
+    pub fn removal_order(&self, names: &[String]) -> Result<Vec<String>> {
+        let all = self.store.containers()?;
+        let ids: Vec<Option<String>> = names
+            .iter()
+            .map(|name| self.lookup(name).ok().map(|r| r.id().to_string()))
+            .collect();
+        let chosen: Vec<&ContainerRecord> = all
+            .iter()
+            .filter(|c| ids.iter().flatten().any(|id| id == c.id()))
+            .collect();
+        // Depth first: a container's dependents among the chosen, then it.
+        fn visit<'a>(
+            id: &'a str,
+            chosen: &[&'a ContainerRecord],
+            seen: &mut std::collections::HashSet<&'a str>,
+            order: &mut Vec<&'a str>,
+        ) {
+            if !seen.insert(id) {
+                return;
+            }
+            for dependent in chosen.iter().filter(|c| depends_on(c, id)) {
+                visit(dependent.id(), chosen, seen, order);
+            }
+            order.push(id);
+        }
+        let (mut seen, mut done) = (std::collections::HashSet::new(), Vec::new());
+        for record in ids
+            .iter()
+            .flatten()
+            .filter_map(|id| chosen.iter().find(|c| c.id() == id))
+        {
+            visit(record.id(), &chosen, &mut seen, &mut done);
+        }
+        let mut ordered = done.into_iter().map(|id| {
+            let at = ids.iter().position(|i| i.as_deref() == Some(id));
+            at.map_or_else(|| id.to_string(), |at| names[at].clone())
+        });
+        // The unknown names where they were; the known in their order.
+        Ok(ids
+            .iter()
+            .zip(names)
+            .map(|(id, name)| match id {
+                Some(_) => ordered.next().unwrap_or_else(|| name.clone()),
+                None => name.clone(),
             })
             .collect())
     }
@@ -187,4 +229,17 @@ impl Engine {
         self.container_event(record, "remove", &[]);
         Ok(())
     }
+}
+
+/// Whether `c` joins a namespace of container `id` (`--network`, `--pid`, `--ipc`, `--uts`,
+/// `--cgroupns container:`) or requires it (`--requires`).
+fn depends_on(c: &ContainerRecord, id: &str) -> bool {
+    let shares = crate::isolation::NamespaceMode::Container(id.to_string());
+    let iso = &c.config.isolation;
+    c.config.network == NetworkMode::Container(id.to_string())
+        || iso.pid == shares
+        || iso.ipc == shares
+        || iso.uts == shares
+        || iso.cgroup == shares
+        || c.config.requires.iter().any(|r| r == id)
 }
