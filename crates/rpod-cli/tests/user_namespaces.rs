@@ -223,6 +223,16 @@ macro_rules! user_namespace_tests {
                 }
                 assert_eq!(mode(&dir), 0o700);
                 assert_eq!(fs::metadata(&dir).unwrap().uid(), HOST_ROOT);
+                // The store's layers were mapped for the overlay's mount only: nothing but
+                // the container's root is mounted there now.
+                let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+                let userns = runroot.join("userns").display().to_string();
+                let mounted: Vec<&str> = mounts
+                    .lines()
+                    .filter_map(|l| l.split(' ').nth(4))
+                    .filter(|p| p.starts_with(&userns))
+                    .collect();
+                assert_eq!(mounted, [dir.join("root").display().to_string()]);
                 let nobody = Command::new("setpriv")
                     .args(["--reuid=65534", "--regid=65534", "--clear-groups", "ls"])
                     .arg(dir.join("root"))

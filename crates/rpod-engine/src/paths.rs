@@ -131,10 +131,16 @@ impl Roots {
         tighten(&self.runroot, PASSABLE_DIR)
     }
 
-    /// Where a container with a user namespace has its root file system mounted (`root`)
-    /// and its layers mapped for the mount (`layers`).
+    /// Where a container with a user namespace has its root file system mounted (`root`).
     pub fn userns_dir(&self, id: &str) -> PathBuf {
         self.runroot.join("userns").join(id)
+    }
+
+    /// Where the store's layers are mapped for the overlay's mount of such a container's
+    /// root (`layers` in it), for the moment of the mount: root's alone, as the mapped
+    /// layers show as the container's root's (and hold every image's).
+    pub fn userns_staging_dir(&self, id: &str) -> PathBuf {
+        self.runroot.join("userns").join(format!(".layers-{id}"))
     }
 
     /// Make `userns_dir`: reachable by the container's root user (`owner`, the host's IDs)

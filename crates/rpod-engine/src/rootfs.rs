@@ -92,7 +92,8 @@ pub fn mount_overlay(
         Some(mapped) => {
             let parent = common_parent(lower)?;
             let namespace = crate::idmapped::MappedNamespace::new(mapped.mappings)?;
-            fs::create_dir_all(mapped.staging)
+            // Private, with its parents (rpod's umask): only root passes.
+            crate::paths::create_private(mapped.staging)
                 .map_err(|e| EngineError::io("creating directory", mapped.staging, e))?;
             namespace.bind(parent, mapped.staging)?;
             let seen: Vec<PathBuf> = lower
@@ -113,6 +114,9 @@ pub fn mount_overlay(
             let detached = umount2(mapped.staging, MntFlags::MNT_DETACH)
                 .map_err(|e| EngineError::io("unmounting", mapped.staging, e.into()));
             let _ = fs::remove_dir(mapped.staging);
+            if let Some(parent) = mapped.staging.parent() {
+                let _ = fs::remove_dir(parent);
+            }
             mounted.and(detached)
         }
     }

@@ -38,10 +38,8 @@ impl Engine {
         let staging;
         let mapped = match &record.config.id_mappings {
             Some(mappings) => {
-                staging = self
-                    .roots
-                    .make_userns_dir(record.id(), mappings.root())?
-                    .join("layers");
+                self.roots.make_userns_dir(record.id(), mappings.root())?;
+                staging = self.roots.userns_staging_dir(record.id()).join("layers");
                 Some(rootfs::MappedLayers {
                     mappings,
                     staging: &staging,
@@ -53,12 +51,13 @@ impl Engine {
         Ok(overlay.merged)
     }
 
-    /// Remove the (unmounted) directory a container with a user namespace had its root
-    /// mounted in: its empty mount points one by one, never recursively, so that nothing
-    /// still mounted there is reached into.
+    /// Remove the (unmounted) directories a container with a user namespace had its root
+    /// and its mapped layers mounted in: their empty mount points one by one, never
+    /// recursively, so that nothing still mounted there is reached into.
     pub(super) fn remove_userns_dir(&self, id: &str) -> Result<()> {
         let dir = self.roots.userns_dir(id);
-        for path in [dir.join("root"), dir.join("layers"), dir.clone()] {
+        let staging = self.roots.userns_staging_dir(id);
+        for path in [dir.join("root"), dir, staging.join("layers"), staging] {
             if let Err(e) = fs::remove_dir(&path) {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     return Err(EngineError::io("removing", &path, e));
