@@ -1182,8 +1182,9 @@ pub struct RunArgs {
     #[arg(long, env = "REGISTRY_AUTH_FILE", hide_env = true)]
     pub authfile: Option<PathBuf>,
     /// The user namespace: host (the default, unless --uidmap or --gidmap make one of the
-    /// container's own), or auto[:size=N] (subordinate IDs of user containers no other
-    /// container has); other modes are not supported.
+    /// container's own), auto[:size=N] (subordinate IDs of user containers no other
+    /// container has), or container:NAME (that container's); other modes are not
+    /// supported.
     #[arg(long)]
     pub userns: Option<String>,
     /// Whether the container gets cgroups: enabled, no-conmon (the same: rpod's monitor

@@ -156,6 +156,13 @@ fn check_process_and_namespace_settings(runtime: &str) {
     ]);
     assert_eq!(rpod.ok(&["start", "-a", "masked"]), "0027\n");
     assert_eq!(rpod.inspect("masked", "{{.Config.Umask}}"), "0027");
+    // An exec's process has the container's umask too, not rpod's own 077 (runc does not
+    // apply the process spec's to an exec: it inherited the monitor's).
+    let plain = rpod.detached(&["demo", "sleep", "100"]);
+    let masked = rpod.detached(&["--umask", "0027", "demo", "sleep", "100"]);
+    assert_eq!(rpod.ok(&["exec", &plain, "sh", "-c", "umask"]), "0022\n");
+    assert_eq!(rpod.ok(&["exec", &masked, "sh", "-c", "umask"]), "0027\n");
+    rpod.ok(&["rm", "-f", "-t", "0", &plain, &masked]);
     for bad in ["8", "1777", "-1", ""] {
         rpod.fails(&["create", &format!("--umask={bad}"), "demo", "true"], 125);
     }

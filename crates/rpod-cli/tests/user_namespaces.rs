@@ -121,6 +121,53 @@ macro_rules! user_namespace_tests {
             }
 
             #[test]
+            fn a_container_joins_anothers_user_namespace() {
+                let rpod = passable_store(RT);
+                let owner = rpod.detached(&["--uidmap", UIDMAP, "demo", "sleep", "100"]);
+                let other = format!("container:{owner}");
+                // Its network too: one its user namespace owns, which runc's exec can join.
+                let joined = rpod.detached(&[
+                    "--userns",
+                    &other,
+                    "--network",
+                    &other,
+                    "demo",
+                    "sleep",
+                    "100",
+                ]);
+                let ns = |id: &str| rpod.ok(&["exec", id, "readlink", "/proc/self/ns/user"]);
+                assert_eq!(ns(&owner), ns(&joined));
+                assert_eq!(
+                    rpod.ok(&["exec", &joined, "stat", "-c", "%u:%g", "/bin/busybox"]),
+                    "0:0\n"
+                );
+                assert_eq!(
+                    rpod.inspect(
+                        &joined,
+                        "{{.HostConfig.UsernsMode}} {{.HostConfig.IDMappings.UidMap}}"
+                    ),
+                    format!("{other} [0:231072:65536]")
+                );
+                let err = rpod.fails(&["rm", "-f", "-t", "0", &owner], 125);
+                assert!(err.contains("dependent containers"), "{err}");
+                rpod.ok(&["rm", "-a", "-f", "-t", "0"]);
+                // One without a user namespace of its own has none to join.
+                let plain = rpod.detached(&["demo", "sleep", "100"]);
+                let err = rpod.fails(
+                    &[
+                        "run",
+                        "--rm",
+                        "--userns",
+                        &format!("container:{plain}"),
+                        "demo",
+                        "true",
+                    ],
+                    125,
+                );
+                assert!(err.contains("no user namespace of its own"), "{err}");
+            }
+
+            #[test]
             fn files_in_and_out_keep_the_owners_the_container_sees() {
                 let rpod = passable_store(RT);
                 let id = rpod.detached(&[
@@ -292,6 +339,12 @@ fn what_cannot_be_mapped_is_refused() {
             "--userns auto",
         ),
         (vec!["--userns", "auto:uidmapping=0:1:1"], 125, "uidmapping"),
+        (vec!["--userns", "container:nosuch"], 125, "nosuch"),
+        (
+            vec!["--userns", "container:x", "--uidmap", UIDMAP],
+            125,
+            "container:",
+        ),
         (vec!["--subuidname", "containers"], 125, "--subuidname"),
     ] {
         let mut full = vec!["run", "--rm"];

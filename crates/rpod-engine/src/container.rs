@@ -383,6 +383,9 @@ pub struct ContainerConfig {
     /// The mappings were `--userns auto`'s (subordinate IDs given to this container alone).
     #[serde(default)]
     pub userns_auto: bool,
+    /// `--userns container:ID`: the user namespace (and so the mappings) of that container.
+    #[serde(default)]
+    pub userns_container: Option<String>,
 }
 
 /// What changes over the container's life.

@@ -688,12 +688,19 @@ pub fn generate(
         .collect();
     let mut namespaces: Vec<_> = namespaces;
     if let Some(mappings) = &config.id_mappings {
-        namespaces.push(
-            oci_spec::runtime::LinuxNamespaceBuilder::default()
-                .typ(LinuxNamespaceType::User)
-                .build()
-                .map_err(build_err)?,
-        );
+        // Its own, or another container's (`--userns container:`) by path; the mappings
+        // are that one's either way.
+        let joined = network
+            .shared
+            .iter()
+            .find(|(t, _)| *t == LinuxNamespaceType::User)
+            .map(|(_, path)| path.clone());
+        let mut user = oci_spec::runtime::LinuxNamespaceBuilder::default()
+            .typ(LinuxNamespaceType::User)
+            .build()
+            .map_err(build_err)?;
+        user.set_path(joined);
+        namespaces.push(user);
         linux.set_uid_mappings(Some(id_mappings(&mappings.uids)?));
         linux.set_gid_mappings(Some(id_mappings(&mappings.gids)?));
     }
@@ -921,6 +928,21 @@ mod tests {
             assert_eq!(sys["source"], "/sys");
             assert!(sys["options"].as_array().unwrap().iter().any(|o| o == "ro"));
         }
+        // Another container's (`--userns container:`): joined by path, with its mappings.
+        let joined = Prepared {
+            shared: vec![(LinuxNamespaceType::User, PathBuf::from("/proc/7/ns/user"))],
+            ..Prepared::default()
+        };
+        let json = spec_json(&own_network, &joined);
+        let user = json["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["type"] == "user")
+            .cloned()
+            .unwrap();
+        assert_eq!(user["path"], "/proc/7/ns/user");
+        assert_eq!(json["linux"]["uidMappings"][0]["hostID"], 100000);
         // Without mappings: no user namespace, sysfs as ever.
         let json = spec_json(&config(), &Prepared::default());
         let namespaces = json["linux"]["namespaces"].as_array().unwrap();

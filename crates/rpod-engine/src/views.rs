@@ -145,8 +145,8 @@ pub struct HostConfig {
     pub cgroups: &'static str,
     pub cgroup_parent: String,
     /// podman's word for the user namespace: `private` with `--uidmap`, `auto` with
-    /// `--userns auto`, empty for the host's.
-    pub userns_mode: &'static str,
+    /// `--userns auto`, `container:ID`, empty for the host's.
+    pub userns_mode: String,
     /// `--uidmap`, `--gidmap` as podman shows them (`CONTAINER:HOST:SIZE`).
     #[serde(rename = "IDMappings", skip_serializing_if = "Option::is_none")]
     pub id_mappings: Option<IdMappingsView>,
@@ -498,10 +498,11 @@ impl ContainerInspect {
                     .cgroup_parent
                     .clone()
                     .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string()),
-                userns_mode: match (&c.id_mappings, c.userns_auto) {
-                    (Some(_), true) => "auto",
-                    (Some(_), false) => "private",
-                    (None, _) => "",
+                userns_mode: match (&c.id_mappings, c.userns_auto, &c.userns_container) {
+                    (Some(_), _, Some(other)) => format!("container:{other}"),
+                    (Some(_), true, None) => "auto".into(),
+                    (Some(_), false, None) => "private".into(),
+                    (None, _, _) => String::new(),
                 },
                 id_mappings: c.id_mappings.as_ref().map(|m| IdMappingsView {
                     uid_map: m.uid_flags(),

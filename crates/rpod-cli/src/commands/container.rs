@@ -497,6 +497,11 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
             Some(mode) => rpod_engine::userns::AutoUserns::parse(mode)?,
             None => None,
         },
+        userns_container: args
+            .userns
+            .as_deref()
+            .and_then(|mode| mode.strip_prefix("container:"))
+            .map(String::from),
         secrets,
         healthcheck: health_check(args)?,
         no_healthcheck: args.no_healthcheck,
@@ -620,9 +625,19 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
                 ));
             }
         }
+        Some(joined) if joined.starts_with("container:") => {
+            if mapped {
+                return Err(usage(
+                    "--userns container: takes that container's mappings: it cannot be given with --uidmap or --gidmap",
+                ));
+            }
+            if joined == "container:" {
+                return Err(usage("--userns container: needs a container's name or ID"));
+            }
+        }
         Some(other) => {
             return refuse(format!(
-                "--userns {other} (a user namespace is made with auto, or with --uidmap and --gidmap)"
+                "--userns {other} (a user namespace is made with auto, or with --uidmap and --gidmap, or joined with container:NAME)"
             ))
         }
     }

@@ -358,6 +358,7 @@ impl Engine {
             domainname: config.domainname.clone(),
             read_only_tmpfs: false,
             pod: None,
+            userns_container: config.userns_container.clone(),
             // An automatic range is the container's alone: a clone gets its own.
             id_mappings: config.id_mappings.clone().filter(|_| !config.userns_auto),
             userns_auto: config

@@ -120,6 +120,17 @@ impl Engine {
             }
             None => None,
         };
+        if let Some(name) = options.userns_container.take() {
+            let other = self.lookup(&name)?;
+            let mappings = other.config.id_mappings.clone().ok_or_else(|| {
+                EngineError::InvalidArg(format!(
+                    "--userns container:{name}: container {} has no user namespace of its own (it shares the host's)",
+                    other.config.name
+                ))
+            })?;
+            options.id_mappings = Some(mappings);
+            options.userns_container = Some(other.id().to_string());
+        }
 
         // Held until the container is recorded: its image cannot be removed meanwhile.
         let image_lock = match options.image {
@@ -350,6 +361,7 @@ impl Engine {
             pod: options.pod.clone(),
             id_mappings: options.id_mappings.clone(),
             userns_auto: options.userns_auto.is_some(),
+            userns_container: options.userns_container.clone(),
             requires: {
                 let mut ids = Vec::new();
                 for name in &options.requires {
@@ -584,10 +596,16 @@ fn check_user_namespace(
     // runc's exec enters the container's user namespace before its other namespaces: one
     // owned by the host's user namespace (another container's, a path's) is then out of
     // its reach (a bridge's is made by the runtime for such a container: `netsetup.rs`).
+    // The container whose user namespace it joins has a network namespace that one owns.
+    let joins_owner = match (&config.network, &config.userns_container) {
+        (NetworkMode::Container(net), Some(user)) => net == user,
+        _ => false,
+    };
     if matches!(
         config.network,
         NetworkMode::Container(_) | NetworkMode::Path(_)
-    ) && runtime.runtime_info()?.1.name == "runc"
+    ) && !joins_owner
+        && runtime.runtime_info()?.1.name == "runc"
     {
         return Err(EngineError::NotSupported(
             "a user namespace (--uidmap, --gidmap) with --network container: or ns: on runc (its exec could not join that network namespace; crun can)".into(),

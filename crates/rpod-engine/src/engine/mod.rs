@@ -256,6 +256,8 @@ pub struct CreateOptions {
     /// `--userns auto`: one with subordinate IDs no other container has (`id_mappings` is
     /// then made at create).
     pub userns_auto: Option<crate::userns::AutoUserns>,
+    /// `--userns container:NAME`: that container's user namespace and mappings.
+    pub userns_container: Option<String>,
 }
 
 /// podman's `--image-volume`: what an image's `VOLUME` paths get.

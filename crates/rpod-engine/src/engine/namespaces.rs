@@ -63,6 +63,13 @@ impl Engine {
                     .push((typ, PathBuf::from(format!("/proc/{pid}/ns/{name}"))));
             }
         }
+        if let Some(other) = &record.config.userns_container {
+            let pid = self.running_pid(other, "user")?;
+            prepared.shared.push((
+                LinuxNamespaceType::User,
+                PathBuf::from(format!("/proc/{pid}/ns/user")),
+            ));
+        }
         if iso.ipc == NamespaceMode::Host {
             prepared.shm_source = Some(PathBuf::from("/dev/shm"));
         } else {

@@ -242,4 +242,5 @@ fn depends_on(c: &ContainerRecord, id: &str) -> bool {
         || iso.uts == shares
         || iso.cgroup == shares
         || c.config.requires.iter().any(|r| r == id)
+        || c.config.userns_container.as_deref() == Some(id)
 }

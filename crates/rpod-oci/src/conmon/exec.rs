@@ -223,6 +223,8 @@ impl ConmonRuntime {
             spawn::ConmonStdio::Quiet(stderr),
             true,
             &passed,
+            // The container's (podman's 0022 when its spec has none), not rpod's own 077.
+            Some(process.user().umask().unwrap_or(0o022)),
         )?;
         let conmon_failed = |child: &mut std::process::Child| -> OciError {
             let status = child.wait().map(|s| s.to_string()).unwrap_or_default();

@@ -699,6 +699,7 @@ impl ConmonRuntime {
             stdio,
             false,
             &passed,
+            None,
         )?;
         let started = spawn::signal_start(&pipes.start);
         let status = child

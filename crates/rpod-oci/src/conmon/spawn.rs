@@ -61,6 +61,8 @@ pub enum ConmonStdio {
     Inherit { stdin: bool },
 }
 
+/// `umask`: the monitor's, which the runtime it runs passes on (an exec's process gets it
+/// from runc, which does not apply the process spec's `umask` to an exec); else rpod's.
 pub fn spawn(
     conmon: &Path,
     argv: &[String],
@@ -68,6 +70,7 @@ pub fn spawn(
     stdio: ConmonStdio,
     attach_pipe: bool,
     passed: &[i32],
+    umask: Option<u32>,
 ) -> Result<(Child, ConmonPipes)> {
     let (sync_ours, sync_child) = seqpacket_pair()?;
     let (start_ours, start_child) = seqpacket_pair()?;
@@ -120,7 +123,7 @@ pub fn spawn(
         }
     }
     // SAFETY: the hook runs in the child between fork and exec and calls only
-    // async-signal-safe functions (fcntl, dup2, close, setpgid) on descriptors that stay
+    // async-signal-safe functions (fcntl, dup2, close, setpgid, umask) on descriptors that stay
     // valid in the child (the caller keeps `passed` open across the spawn); it allocates
     // nothing (both vectors were built before fork) and touches no locks.
     unsafe {
@@ -149,6 +152,9 @@ pub fn spawn(
             );
             if libc::setpgid(0, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            if let Some(mask) = umask {
+                libc::umask(mask as libc::mode_t);
             }
             Ok(())
         });
@@ -239,6 +245,7 @@ mod tests {
             ConmonStdio::Quiet(stderr),
             false,
             &[passed.as_raw_fd()],
+            None,
         )
         .unwrap();
         assert!(child.wait().unwrap().success());
