@@ -814,7 +814,7 @@ fn cp_between_the_host_and_containers() {
             "/fresh",
             "/fresh/dir",
         ]),
-        "1777 0:0 /tmp\n600 0:0 /tmp/roots\n644 1234:1234 /tmp/implied\n750 1234:5678 /srv/owned\n\
+        "1777 0:0 /tmp\n644 0:0 /tmp/roots\n644 1234:1234 /tmp/implied\n750 1234:5678 /srv/owned\n\
          755 1234:1234 /fresh\n755 1234:1234 /fresh/dir\n"
     );
     assert_eq!(

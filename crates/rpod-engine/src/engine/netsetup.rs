@@ -164,11 +164,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Make the namespace, lease the addresses and record netavark's options; what the
-    /// container will get is known from them (`record.state.networks`), so its files can be
-    /// written before netavark has run.
-    /// Everything for netavark's setup but the setup itself; with `make_namespace`, the
-    /// namespace too (else the runtime makes it: `PendingSetup::AfterCreate`).
+    /// Make the namespace (with `make_namespace`; else the runtime makes it:
+    /// `PendingSetup::AfterCreate`), lease the addresses and record netavark's options; what
+    /// the container will get is known from them (`record.state.networks`), so its files
+    /// can be written before netavark has run.
     fn connect_namespace(
         &self,
         record: &mut ContainerRecord,
