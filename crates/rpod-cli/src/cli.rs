@@ -2574,6 +2574,15 @@ pub struct PodCreateArgs {
     /// Where the pod's cgroup is made (a path below each hierarchy's root; /rpod by default).
     #[arg(long = "cgroup-parent")]
     pub cgroup_parent: Option<String>,
+    /// The pod's user namespace, its containers' (host, or auto[:size=N]).
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// The pod's user namespace's UID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
+    #[arg(long)]
+    pub uidmap: Vec<String>,
+    /// The pod's user namespace's GID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
+    #[arg(long)]
+    pub gidmap: Vec<String>,
     #[command(flatten)]
     pub limits: PodLimitFlags,
     #[command(flatten)]

@@ -168,6 +168,59 @@ macro_rules! user_namespace_tests {
             }
 
             #[test]
+            fn a_pods_containers_share_its_user_namespace() {
+                let rpod = passable_store(RT);
+                rpod.ok(&["pod", "create", "--name", "mapped", "--uidmap", UIDMAP]);
+                let first = rpod.detached(&["--pod", "mapped", "demo", "sleep", "100"]);
+                let second = rpod.detached(&["--pod", "mapped", "demo", "sleep", "100"]);
+                let ns = |id: &str, name: &str| {
+                    rpod.ok(&[
+                        "exec",
+                        id,
+                        "stat",
+                        "-L",
+                        "-c",
+                        "%i",
+                        &format!("/proc/self/ns/{name}"),
+                    ])
+                };
+                for name in ["user", "net", "ipc", "uts"] {
+                    assert_eq!(ns(&first, name), ns(&second, name), "{name}");
+                }
+                let uid_map = rpod.ok(&["exec", &second, "cat", "/proc/self/uid_map"]);
+                assert_eq!(
+                    uid_map.split_whitespace().collect::<Vec<_>>(),
+                    ["0", "231072", "65536"]
+                );
+                assert_eq!(rpod.ok(&["exec", &second, "id", "-u"]), "0\n");
+                // Its containers take the pod's, never one of their own.
+                let err = rpod.fails(
+                    &[
+                        "run", "--rm", "--pod", "mapped", "--uidmap", UIDMAP, "demo", "true",
+                    ],
+                    125,
+                );
+                assert!(err.contains("share"), "{err}");
+                rpod.ok(&["pod", "rm", "-f", "-t", "0", "mapped"]);
+                assert_eq!(
+                    fs::read_dir(rpod.runroot().join("userns")).unwrap().count(),
+                    0
+                );
+                // A pod without one takes no container that has one; one without an infra
+                // container has none to share.
+                rpod.ok(&["pod", "create", "--name", "plain"]);
+                let err = rpod.fails(
+                    &[
+                        "run", "--rm", "--pod", "plain", "--uidmap", UIDMAP, "demo", "true",
+                    ],
+                    125,
+                );
+                assert!(err.contains("a pod without one"), "{err}");
+                let err = rpod.fails(&["pod", "create", "--infra=false", "--uidmap", UIDMAP], 125);
+                assert!(err.contains("infra container"), "{err}");
+            }
+
+            #[test]
             fn files_in_and_out_keep_the_owners_the_container_sees() {
                 let rpod = passable_store(RT);
                 let id = rpod.detached(&[

@@ -57,12 +57,35 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         .map(SharedNamespace::parse_list)
         .transpose()?;
     let (network, networks) = rpod_engine::network::parse_network_flags(&args.net.network)?;
+    // The pod's user namespace is its infra container's, which its containers join.
+    let id_mappings = rpod_engine::userns::IdMappings::from_flags(&args.uidmap, &args.gidmap)?;
+    let userns_auto = match args.userns.as_deref() {
+        None | Some("" | "host") => None,
+        Some(mode) => match rpod_engine::userns::AutoUserns::parse(mode)? {
+            Some(auto) => Some(auto),
+            None => {
+                return Err(Failure::new(
+                    ENGINE_ERROR,
+                    EngineError::NotSupported(format!(
+                        "pod create --userns {mode} (a pod's user namespace is made with auto, or with --uidmap and --gidmap)"
+                    )),
+                ))
+            }
+        },
+    };
+    if (userns_auto.is_some() || args.userns.as_deref() == Some("host")) && id_mappings.is_some() {
+        return Err(usage(
+            "--userns host or auto cannot be given with --uidmap or --gidmap",
+        ));
+    }
     let infra_network = CreateOptions {
         network,
         net: super::container::network_config(&args.net, networks)?,
         ip: args.net.ip,
         mac_address: args.net.mac_address.clone(),
         network_aliases: args.net.network_alias.clone(),
+        id_mappings,
+        userns_auto,
         ..Default::default()
     };
     let infra_command = match &args.infra_command {

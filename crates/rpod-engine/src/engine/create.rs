@@ -583,16 +583,44 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
     Ok(())
 }
 
-/// A user namespace of the container's own (`--uidmap`): with what rpod maps for it (an
-/// image's layers) and namespaces it owns. Joining another container's or the host's
-/// PID, IPC or UTS namespace would leave them owned by another user namespace, where the
-/// runtime cannot mount their file systems.
+/// A user namespace (`--uidmap`, `--userns`): with what rpod maps for it (an image's
+/// layers) and namespaces it owns, its own or those of the container whose user namespace
+/// it joins (a pod's infra container). The host's or another container's PID, IPC or UTS
+/// namespace would be owned by another user namespace, where the runtime cannot mount
+/// their file systems.
 fn check_user_namespace(
     config: &ContainerConfig,
     runtime: &dyn rpod_oci::OciRuntime,
 ) -> Result<()> {
     use crate::isolation::NamespaceMode;
     let iso = &config.isolation;
+    // Namespaces of its own, or of the container whose user namespace it joins (a pod's
+    // infra container), which that user namespace owns.
+    let owned = |mode: &NamespaceMode| match mode {
+        NamespaceMode::Private | NamespaceMode::Shareable => true,
+        NamespaceMode::Container(other) => config.userns_container.as_ref() == Some(other),
+        _ => false,
+    };
+    let refused = [
+        (
+            config.rootfs.is_some(),
+            "--rootfs (only an image's layers are mapped)",
+        ),
+        (
+            config.pod.is_some() && config.userns_container.is_none(),
+            "a pod without one",
+        ),
+        (!owned(&iso.pid), "--pid host or container:"),
+        (!owned(&iso.ipc), "--ipc host or container:"),
+        (!owned(&iso.uts), "--uts host or container:"),
+        (config.systemd, "systemd mode"),
+        (config.no_cgroups, "--cgroups disabled"),
+    ];
+    if let Some((_, what)) = refused.iter().find(|(set, _)| *set) {
+        return Err(EngineError::NotSupported(format!(
+            "a user namespace (--uidmap, --gidmap) with {what}"
+        )));
+    }
     // runc's exec enters the container's user namespace before its other namespaces: one
     // owned by the host's user namespace (another container's, a path's) is then out of
     // its reach (a bridge's is made by the runtime for such a container: `netsetup.rs`).
@@ -611,33 +639,7 @@ fn check_user_namespace(
             "a user namespace (--uidmap, --gidmap) with --network container: or ns: on runc (its exec could not join that network namespace; crun can)".into(),
         ));
     }
-    let refused = [
-        (
-            config.rootfs.is_some(),
-            "--rootfs (only an image's layers are mapped)",
-        ),
-        (config.pod.is_some(), "a pod"),
-        (
-            iso.pid != NamespaceMode::Private,
-            "--pid host or container:",
-        ),
-        (
-            iso.ipc != NamespaceMode::Private,
-            "--ipc host or container:",
-        ),
-        (
-            iso.uts != NamespaceMode::Private,
-            "--uts host or container:",
-        ),
-        (config.systemd, "systemd mode"),
-        (config.no_cgroups, "--cgroups disabled"),
-    ];
-    match refused.iter().find(|(set, _)| *set) {
-        Some((_, what)) => Err(EngineError::NotSupported(format!(
-            "a user namespace (--uidmap, --gidmap) with {what}"
-        ))),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// `--cgroups disabled`: crun's alone (runc always makes one), privileged only, and nothing

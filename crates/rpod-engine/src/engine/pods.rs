@@ -147,6 +147,13 @@ impl Engine {
                     .into(),
             ));
         }
+        let mapped = options.infra_network.id_mappings.is_some()
+            || options.infra_network.userns_auto.is_some();
+        if !infra && mapped {
+            return Err(EngineError::InvalidArg(
+                "--infra=false: a pod's user namespace is its infra container's".into(),
+            ));
+        }
         if infra && network_given && !shared.contains(&SharedNamespace::Net) {
             return Err(EngineError::InvalidArg(
                 "the pod's network and ports are its infra container's: they need --share net"
@@ -392,6 +399,21 @@ impl Engine {
         let Some(infra) = &pod.infra_id else {
             return Ok(());
         };
+        // A pod with a user namespace (its infra container's) has its containers join it:
+        // the namespaces they share with it are that user namespace's.
+        let infra_record = self.lookup(infra)?;
+        if infra_record.config.id_mappings.is_some() {
+            if options.id_mappings.is_some()
+                || options.userns_auto.is_some()
+                || options.userns_container.is_some()
+            {
+                return Err(EngineError::InvalidArg(format!(
+                    "pod {} has a user namespace, which its containers share: it takes no --uidmap, --gidmap or --userns of their own",
+                    pod.name
+                )));
+            }
+            options.userns_container = Some(infra.clone());
+        }
         if pod.shares(SharedNamespace::Net) {
             let network_given = options.network.is_some()
                 || !options.net.ports.is_empty()
