@@ -201,6 +201,31 @@ macro_rules! user_namespace_tests {
                     125,
                 );
                 assert!(err.contains("share"), "{err}");
+                // A clone of the pod has the same mappings, its containers its own infra
+                // container's user namespace.
+                rpod.ok(&["pod", "clone", "--name", "again", "mapped"]);
+                let infra = rpod.ok(&[
+                    "pod",
+                    "inspect",
+                    "--format",
+                    "{{.InfraContainerID}}",
+                    "again",
+                ]);
+                let infra = infra.trim();
+                assert_eq!(
+                    rpod.inspect(infra, "{{.HostConfig.IDMappings.UidMap}}"),
+                    "[0:231072:65536]"
+                );
+                let members = rpod.ok(&["ps", "-aq", "--no-trunc", "--filter", "pod=again"]);
+                let members: Vec<&str> = members.lines().filter(|m| *m != infra).collect();
+                assert_eq!(members.len(), 2, "{members:?}");
+                for member in members {
+                    assert_eq!(
+                        rpod.inspect(member, "{{.HostConfig.UsernsMode}}"),
+                        format!("container:{infra}")
+                    );
+                }
+                rpod.ok(&["pod", "rm", "-f", "-t", "0", "again"]);
                 rpod.ok(&["pod", "rm", "-f", "-t", "0", "mapped"]);
                 assert_eq!(
                     fs::read_dir(rpod.runroot().join("userns")).unwrap().count(),

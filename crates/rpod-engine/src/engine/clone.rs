@@ -114,7 +114,7 @@ impl Engine {
             blkio_weight: given.blkio_weight.or(kept.blkio_weight),
         };
         // The infra container's network is the pod's when the pod shares it.
-        let infra_network = match infra {
+        let mut infra_network = match infra {
             Some(infra) if original.shares(SharedNamespace::Net) => CreateOptions {
                 network: Some(infra.config.network.clone()),
                 net: infra.config.net.clone(),
@@ -122,6 +122,11 @@ impl Engine {
             },
             _ => CreateOptions::default(),
         };
+        // Its user namespace is the pod's too: the same mappings, or a range of its own.
+        if let Some(infra) = infra {
+            (infra_network.id_mappings, infra_network.userns_auto) =
+                user_namespace_of(&infra.config);
+        }
         let pod = self.create_pod(PodOptions {
             name: Some(name),
             labels,
@@ -358,16 +363,14 @@ impl Engine {
             domainname: config.domainname.clone(),
             read_only_tmpfs: false,
             pod: None,
-            userns_container: config.userns_container.clone(),
-            // An automatic range is the container's alone: a clone gets its own.
-            id_mappings: config.id_mappings.clone().filter(|_| !config.userns_auto),
-            userns_auto: config
-                .id_mappings
-                .as_ref()
-                .filter(|_| config.userns_auto)
-                .map(|m| crate::userns::AutoUserns {
-                    size: m.uids.iter().map(|r| r.size).sum(),
-                }),
+            // A pod's container takes the user namespace of the pod it joins (`join_pod`);
+            // one that joined another container's takes that one's mappings at the create.
+            userns_container: config
+                .userns_container
+                .clone()
+                .filter(|_| config.pod.is_none()),
+            id_mappings: user_namespace_of(config).0,
+            userns_auto: user_namespace_of(config).1,
             platform: None,
             no_passwd_entries: config.no_passwd_entries,
             passwd_entry: config.passwd_entry.clone(),
@@ -378,5 +381,26 @@ impl Engine {
             // The original's choice, already made, is in `security`.
             seccomp_from_image: false,
         })
+    }
+}
+
+/// A clone's user namespace options from the original's: the same mappings, or for an
+/// automatic range (the original's alone) a new one of its size. One joined from another
+/// container (`userns_container`) is joined again instead.
+fn user_namespace_of(
+    config: &ContainerConfig,
+) -> (
+    Option<crate::userns::IdMappings>,
+    Option<crate::userns::AutoUserns>,
+) {
+    match &config.id_mappings {
+        Some(_) if config.userns_container.is_some() => (None, None),
+        Some(m) if config.userns_auto => (
+            None,
+            Some(crate::userns::AutoUserns {
+                size: m.uids.iter().map(|r| r.size).sum(),
+            }),
+        ),
+        mappings => (mappings.clone(), None),
     }
 }
