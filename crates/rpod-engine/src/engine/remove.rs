@@ -18,6 +18,9 @@ impl Engine {
     /// on it (`rm` of several, `rm --all`), so that no removal fails for a dependent that
     /// goes later. Names that are no container stay, for the removal to report.
     pub fn removal_order(&self, names: &[String]) -> Result<Vec<String>> {
+        if names.len() < 2 {
+            return Ok(names.to_vec());
+        }
         let all = self.store.containers()?;
         let ids: Vec<Option<String>> = names
             .iter()
