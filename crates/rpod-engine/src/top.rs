@@ -219,6 +219,9 @@ pub struct Context<'a> {
     pub groups: &'a HashMap<u32, String>,
     pub host_users: &'a HashMap<u32, String>,
     pub host_groups: &'a HashMap<u32, String>,
+    /// A container with a user namespace: its processes' IDs as it sees them (`user`,
+    /// `group`), the host's being `huser`, `hgroup`.
+    pub mappings: Option<&'a crate::userns::IdMappings>,
     /// Seconds since boot, and clock ticks per second.
     pub uptime: f64,
     pub ticks: f64,
@@ -249,13 +252,17 @@ pub fn row(
     let name = |map: &HashMap<u32, String>, id: u32| {
         map.get(&id).cloned().unwrap_or_else(|| id.to_string())
     };
+    let (uid, gid) = match cx.mappings {
+        Some(m) => m.to_container(process.uid, process.gid),
+        None => (process.uid, process.gid),
+    };
     descriptors
         .iter()
         .map(|d| match d.trim_start_matches('%') {
             "args" | "command" => process.args.clone(),
             "comm" => process.comm.clone(),
             "etime" => go_duration(elapsed),
-            "group" => name(cx.groups, process.gid),
+            "group" => name(cx.groups, gid),
             "hgroup" => name(cx.host_groups, process.gid),
             "hpid" => process.host_pid.to_string(),
             "huser" => name(cx.host_users, process.uid),
@@ -284,7 +291,7 @@ pub fn row(
             "state" => process.state.to_string(),
             "time" => go_duration(cpu.floor()),
             "tty" => tty_name(process.tty_nr),
-            "user" => name(cx.users, process.uid),
+            "user" => name(cx.users, uid),
             "vsz" => (process.vsize / 1024).to_string(),
             _ => String::new(),
         })
@@ -335,6 +342,7 @@ mod tests {
             groups: &none,
             host_users: &none,
             host_groups: &none,
+            mappings: None,
             uptime: 150.0,
             ticks: 100.0,
         };
@@ -345,6 +353,24 @@ mod tests {
         .to_vec();
         let r = row(&d, &p, std::slice::from_ref(&p), &cx);
         assert_eq!(r, ["web", "7", "0", "0.500", "1m40s", "0s", "100", "pts/0"]);
+        // In a user namespace: the container's view, the host's in huser and hgroup.
+        let mappings = crate::userns::IdMappings::from_flags(&["0:900:2000".into()], &[])
+            .unwrap()
+            .unwrap();
+        let mapped = Process {
+            uid: 1900,
+            gid: 1000,
+            ..p.clone()
+        };
+        let cx = Context {
+            mappings: Some(&mappings),
+            ..cx
+        };
+        let d: Vec<String> = ["user", "group", "huser", "hgroup"]
+            .map(String::from)
+            .to_vec();
+        let r = row(&d, &mapped, std::slice::from_ref(&mapped), &cx);
+        assert_eq!(r, ["web", "100", "1900", "1000"]);
     }
 
     #[test]

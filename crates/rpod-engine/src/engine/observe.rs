@@ -75,6 +75,7 @@ impl Engine {
             groups: &groups,
             host_users: &host_users,
             host_groups: &host_groups,
+            mappings: record.config.id_mappings.as_ref(),
             uptime,
             ticks,
         };
