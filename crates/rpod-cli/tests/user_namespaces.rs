@@ -69,6 +69,12 @@ macro_rules! user_namespace_tests {
                     uids.split_whitespace().skip(1).all(|u| u == "231072"),
                     "{uids}"
                 );
+                // `top` shows both views.
+                let top = rpod.ok(&["top", &id, "user", "huser"]);
+                assert_eq!(
+                    top.lines().nth(1).unwrap().split_whitespace().collect::<Vec<_>>(),
+                    ["root", "231072"]
+                );
                 // It writes to its root (the upper layer holds the host's IDs), and to the
                 // files rpod made for it.
                 rpod.ok(&[
