@@ -72,7 +72,11 @@ macro_rules! user_namespace_tests {
                 // `top` shows both views.
                 let top = rpod.ok(&["top", &id, "user", "huser"]);
                 assert_eq!(
-                    top.lines().nth(1).unwrap().split_whitespace().collect::<Vec<_>>(),
+                    top.lines()
+                        .nth(1)
+                        .unwrap()
+                        .split_whitespace()
+                        .collect::<Vec<_>>(),
                     ["root", "231072"]
                 );
                 // It writes to its root (the upper layer holds the host's IDs), and to the
@@ -274,6 +278,22 @@ macro_rules! user_namespace_tests {
                 assert_eq!(
                     rpod.ok(&["exec", &id, "stat", "-c", "%u:%g", "/data", "/data/v"]),
                     "0:0\n0:0\n"
+                );
+                // So is one mounted `nocopy` over a directory of the image.
+                assert_eq!(
+                    rpod.ok(&[
+                        "run",
+                        "--rm",
+                        "--uidmap",
+                        UIDMAP,
+                        "-v",
+                        "bare:/etc:nocopy",
+                        "demo",
+                        "sh",
+                        "-c",
+                        "touch /etc/made && stat -c %u:%g /etc",
+                    ]),
+                    "0:0\n"
                 );
                 // cp in: the container's user owns what it gets.
                 let host = rpod.dir.path().join("host-file");

@@ -391,10 +391,10 @@ impl Engine {
 
     /// Before the container's first start on a new volume: fill it with what the image has
     /// at the mount point (podman's copy-up), once, and only while it is empty. The image
-    /// side is read inside the container's root, never through its symlinks.
-    /// A container with a user namespace gives a new volume the image has nothing for to
-    /// its user (`mapped_owner`, the host's IDs), as podman does: the host's root, which
-    /// owns it, is nobody there.
+    /// side is read inside the container's root, never through its symlinks. A container
+    /// with a user namespace gives a new volume the image has nothing for (or that is
+    /// mounted `nocopy`) to its user (`mapped_owner`, the host's IDs), as podman does: the
+    /// host's root, which owns it, is nobody there.
     pub(super) fn copy_up_volumes(
         &self,
         record: &ContainerRecord,
@@ -402,9 +402,13 @@ impl Engine {
         mapped_owner: Option<(u32, u32)>,
     ) -> Result<()> {
         for mount in &record.config.mounts {
-            let (Some(name), false) = (&mount.volume, mount.no_copy) else {
+            let Some(name) = &mount.volume else {
                 continue;
             };
+            // `nocopy` leaves the image's content out, not the owner a user namespace needs.
+            if mount.no_copy && mapped_owner.is_none() {
+                continue;
+            }
             let Some(volume) = self.store.volume(name)? else {
                 continue;
             };
@@ -425,9 +429,12 @@ impl Engine {
             if empty {
                 let tree = crate::confined::ConfinedDir::open(root)
                     .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
-                let source = tree
-                    .dir_in_root(std::path::Path::new(&mount.destination))
-                    .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
+                let source = match mount.no_copy {
+                    true => None,
+                    false => tree
+                        .dir_in_root(std::path::Path::new(&mount.destination))
+                        .map_err(|e| EngineError::InvalidArg(e.to_string()))?,
+                };
                 if let Some(source) = source {
                     let target = tree_copy::open_dir(&data)
                         .map_err(|e| EngineError::io("opening", &data, e))?;
@@ -439,9 +446,11 @@ impl Engine {
                         .map_err(|e| EngineError::io("setting the owner of", &data, e))?;
                 }
             }
-            let mut done = volume;
-            done.needs_copy_up = false;
-            self.store.save_volume(&done)?;
+            if !mount.no_copy {
+                let mut done = volume;
+                done.needs_copy_up = false;
+                self.store.save_volume(&done)?;
+            }
         }
         Ok(())
     }
