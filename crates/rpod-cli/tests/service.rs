@@ -1120,6 +1120,20 @@ fn podman_remote_runs_containers_in_user_namespaces() {
         maps(&["--userns", "auto:size=2000"]),
         ["0 400000 2000", "0 400000 2000"]
     );
+    // A pod's, which its containers join (the range the removed container had is free).
+    service.podman_ok(&[
+        "pod",
+        "create",
+        "--name",
+        "mapped",
+        "--userns",
+        "auto:size=3000",
+    ]);
+    assert_eq!(
+        maps(&["--pod", "mapped"]),
+        ["0 400000 3000", "0 400000 3000"]
+    );
+    service.podman_ok(&["pod", "rm", "-f", "mapped"]);
     let out = service.podman_out(&["run", "--rm", "--userns", "keep-id", "demo", "true"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(

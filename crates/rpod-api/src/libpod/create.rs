@@ -277,8 +277,6 @@ const ANY_VALUE: &[&str] = &[
 /// a namespace, its `nsmode`).
 const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
     ("image_volume_mode", &["anonymous", "ignore", "tmpfs"]),
-    // A pod's: its containers' user namespaces are their own (`id_mappings`).
-    ("userns", &["host"]),
     // `container` without a socket of the service's to pass on (rpod passes none).
     ("sdnotifyMode", &["container", "ignore"]),
 ];
@@ -290,10 +288,6 @@ const PODMAN_ANNOTATIONS: &[&str] = &["io.kubernetes.cri-o.", "io.podman.annotat
 pub(crate) fn neutral(key: &str, value: &Value) -> bool {
     if zeroish(value) || ANY_VALUE.contains(&key) {
         return true;
-    }
-    if key == "idmappings" {
-        // The host's IDs: no ranges, nothing automatic.
-        return user_namespace(&Some(value.clone()), &None).is_ok_and(|u| u == UserNamespace::Host);
     }
     if key == "annotations" {
         return value.as_object().is_some_and(|a| {
@@ -888,11 +882,6 @@ mod tests {
         ))
         .unwrap();
         assert!(options.id_mappings.is_none());
-        assert!(neutral(
-            "idmappings",
-            &serde_json::from_str(identity).unwrap()
-        ));
-        // What rpod does not do is refused, never ignored.
         // `--userns auto:size=2000`.
         let options = parse(r#"{"image":"busybox","userns":{"nsmode":"auto"},"idmappings":{"HostUIDMapping":false,"AutoUserNs":true,"AutoUserNsOpts":{"Size":2000,"InitialSize":0,"PasswdFile":"","GroupFile":"","AdditionalUIDMappings":null,"AdditionalGIDMappings":null}}}"#).unwrap();
         assert_eq!(options.userns_auto.map(|a| a.size), Some(2000));
@@ -902,13 +891,10 @@ mod tests {
             r#"{"image":"busybox","userns":{"nsmode":"keep-id"}}"#,
             r#"{"image":"busybox","userns":{"nsmode":"private"}}"#,
         ] {
+            // What rpod does not do is refused, never ignored.
             let e = parse(json).unwrap_err();
             assert!(e.message.contains("not supported"), "{json}: {}", e.message);
         }
-        assert!(!neutral(
-            "idmappings",
-            &serde_json::json!({"UIDMap": [{"container_id": 0, "host_id": 1, "size": 1}]})
-        ));
         let e = parse(r#"{"image":"busybox","idmappings":{"UIDMap":[{"container_id":0}]}}"#)
             .unwrap_err();
         assert!(e.message.contains("host_id"), "{}", e.message);

@@ -11,7 +11,7 @@ use rpod_engine::pods::{PodRecord, PodStatus, SharedNamespace};
 use rpod_engine::views::PodInspect;
 use rpod_engine::PodOptions;
 
-use super::create::{create_options, neutral, SpecGenerator};
+use super::create::{create_options, neutral, user_namespace, SpecGenerator, UserNamespace};
 use crate::compat::containers::parse_filters;
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::Exchange;
@@ -66,6 +66,8 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .remove("no_manage_hosts")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
+    // The pod's user namespace (its infra container's, which its containers join).
+    let userns = user_namespace(&spec.rest.remove("idmappings"), &spec.rest.remove("userns"))?;
     let mut network = Map::new();
     for field in NETWORK_FIELDS {
         if let Some(value) = spec.rest.remove(*field) {
@@ -93,6 +95,11 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let mut infra_network = create_options(as_container)?;
     infra_network.image = None;
     infra_network.net.no_hosts = no_hosts;
+    match userns {
+        UserNamespace::Host => {}
+        UserNamespace::Mapped(mappings) => infra_network.id_mappings = Some(mappings),
+        UserNamespace::Auto(auto) => infra_network.userns_auto = Some(auto),
+    }
     let shared = spec
         .shared_namespaces
         .as_ref()
