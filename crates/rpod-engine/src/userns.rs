@@ -1,11 +1,12 @@
-//! A container's user namespace (`--uidmap`, `--gidmap`): which host IDs its IDs are.
+//! A container's user namespace (`--uidmap`, `--gidmap`, `--userns auto`): which host IDs
+//! its IDs are.
 //!
 //! The container's root is then an unprivileged user of the host. Its root file system
 //! shows the image's files as the container's own: the image's layers are seen through an
 //! ID-mapped mount (`idmapped.rs`), and what the container writes lands in its upper layer
 //! with the host's IDs (as podman's chowned layers hold them). Whatever reads or writes the
-//! container's files from the host (`cp`, `commit`, `export`, `diff`) translates with
-//! `to_container` and `to_host`.
+//! container's files from the host (`cp`, `commit`, `export`), or shows its processes'
+//! owners (`top`), translates with `to_container` and `to_host`.
 
 use serde::{Deserialize, Serialize};
 
