@@ -2319,6 +2319,10 @@ pub struct KubePlayArgs {
     /// No pull progress.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// The pods' user namespace: host (the default, unless a pod's hostUsers is false), or
+    /// auto[:size=N] (one of their own each).
+    #[arg(long)]
+    pub userns: Option<String>,
     /// The YAML file, or - for standard input.
     pub file: String,
 }

@@ -1134,6 +1134,17 @@ fn podman_remote_runs_containers_in_user_namespaces() {
         ["0 400000 3000", "0 400000 3000"]
     );
     service.podman_ok(&["pod", "rm", "-f", "mapped"]);
+    // kube play's.
+    let yaml = service.rpod.dir.path().join("pod.yaml");
+    std::fs::write(&yaml, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - name: c\n    image: localhost/demo\n    imagePullPolicy: Never\n    command: [sleep, \"100\"]\n").unwrap();
+    let file = yaml.display().to_string();
+    service.podman_ok(&["kube", "play", "--userns", "auto:size=1000", &file]);
+    let uid_map = service.podman_ok(&["exec", "kube-c", "cat", "/proc/self/uid_map"]);
+    assert_eq!(
+        uid_map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "400000", "1000"]
+    );
+    service.podman_ok(&["kube", "down", &file]);
     let out = service.podman_out(&["run", "--rm", "--userns", "keep-id", "demo", "true"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(

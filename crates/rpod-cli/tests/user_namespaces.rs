@@ -569,3 +569,48 @@ fn bridged_containers_get_a_network_namespace_of_their_user_namespace() {
         assert!(left.is_empty(), "{runtime}: {left:?}");
     }
 }
+
+/// Kubernetes' `hostUsers: false` and `kube play --userns auto`: each pod a user namespace
+/// of its own, as `--userns auto` makes one.
+#[test]
+fn kube_play_gives_pods_user_namespaces() {
+    let rpod = passable_store("crun");
+    let (subuid, yaml) = (
+        rpod.dir.path().join("subuid"),
+        rpod.dir.path().join("pod.yaml"),
+    );
+    fs::write(&subuid, "containers:500000:200000\n").unwrap();
+    let config = format!(
+        "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subuid:?}\n",
+        common::NO_NETWORK_CONFIG
+    );
+    fs::write(rpod.config_path(), config).unwrap();
+    let pod = |host_users: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube\nspec:\n  terminationGracePeriodSeconds: 0\n{host_users}  containers:\n  - name: c\n    image: localhost/demo\n    imagePullPolicy: Never\n    command: [sleep, \"100\"]\n"
+        )
+    };
+    let uid_map = || {
+        rpod.ok(&["exec", "kube-c", "cat", "/proc/self/uid_map"])
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    fs::write(&yaml, pod("  hostUsers: false\n")).unwrap();
+    let file = yaml.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    assert_eq!(uid_map(), "0 500000 65536");
+    rpod.ok(&["kube", "down", &file]);
+    fs::write(&yaml, pod("")).unwrap();
+    rpod.ok(&["kube", "play", "--userns", "auto:size=2000", &file]);
+    assert_eq!(uid_map(), "0 500000 2000");
+    rpod.ok(&["kube", "down", &file]);
+    rpod.ok(&["kube", "play", &file]);
+    assert_eq!(uid_map(), "0 0 4294967295");
+    let err = rpod.fails(
+        &["kube", "play", "--replace", "--userns", "keep-id", &file],
+        125,
+    );
+    assert!(err.contains("keep-id"), "{err}");
+    rpod.ok(&["kube", "down", &file]);
+}

@@ -128,6 +128,10 @@ struct PodSpec {
     restart_policy: Option<String>,
     #[serde(default)]
     host_network: bool,
+    /// `false`: a user namespace of the pod's own (Kubernetes' user namespaces), which
+    /// `kube play` makes as `--userns auto` does, as podman does.
+    #[serde(default)]
+    host_users: Option<bool>,
     #[serde(default)]
     hostname: Option<String>,
     #[serde(default)]
@@ -391,6 +395,9 @@ fn plan_pod(metadata: &Metadata, name: String, spec: PodSpec, at: &str) -> Resul
         network: spec
             .host_network
             .then_some(crate::container::NetworkMode::Host),
+        userns_auto: (spec.host_users == Some(false)).then_some(crate::userns::AutoUserns {
+            size: crate::userns::DEFAULT_AUTO_SIZE,
+        }),
         ..Default::default()
     };
     let mut containers = Vec::new();

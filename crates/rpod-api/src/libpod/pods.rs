@@ -413,8 +413,9 @@ pub fn generate_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 }
 
 /// `POST /libpod/play/kube` (podman-remote's `kube play`): the body is the YAML; podman's
-/// `PlayKubeReport` back. `start` (true by default) and `replace` are taken; the other
-/// options podman has (networks, log drivers, builds, static addresses) are refused when set.
+/// `PlayKubeReport` back. `start` (true by default), `replace` and `userns` (`host`,
+/// `auto[:size=N]`) are taken; the other options podman has (networks, log drivers,
+/// builds, static addresses) are refused when set.
 pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set(
         "kube play option",
@@ -425,7 +426,6 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "staticIPs",
             "staticMACs",
             "noHosts",
-            "userns",
             "build",
             "contextDir",
             "configmaps",
@@ -433,9 +433,20 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "publishPorts",
         ],
     )?;
+    let userns_auto = match ex.req.query("userns") {
+        None | Some("" | "host") => None,
+        Some(mode) => Some(
+            rpod_engine::userns::AutoUserns::parse(mode)?.ok_or_else(|| {
+                ApiError::unsupported(format!(
+                    "kube play userns {mode:?} (a pod's user namespace is made with auto)"
+                ))
+            })?,
+        ),
+    };
     let options = rpod_engine::PlayOptions {
         start: ex.query_bool_or("start", true)?,
         replace: ex.query_bool("replace")?,
+        userns_auto,
     };
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;

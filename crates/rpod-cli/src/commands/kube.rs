@@ -33,9 +33,23 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
             eprintln!("{line}");
         }
     };
+    let userns_auto = match args.userns.as_deref() {
+        None | Some("" | "host") => None,
+        Some(mode) => Some(
+            rpod_engine::userns::AutoUserns::parse(mode)?.ok_or_else(|| {
+                crate::exit::Failure::new(
+                    crate::exit::ENGINE_ERROR,
+                    rpod_engine::EngineError::NotSupported(format!(
+                        "kube play --userns {mode} (a pod's user namespace is made with auto)"
+                    )),
+                )
+            })?,
+        ),
+    };
     let options = PlayOptions {
         start: args.start,
         replace: args.replace,
+        userns_auto,
     };
     for pod in engine.kube_play(&yaml, &options, &mut progress)? {
         println!("Pod:\n{}", pod.id);

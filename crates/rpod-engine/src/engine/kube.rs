@@ -12,6 +12,9 @@ pub struct PlayOptions {
     pub start: bool,
     /// Remove pods of the same names first.
     pub replace: bool,
+    /// `--userns auto[:size=N]`: every pod gets a user namespace of its own (as a pod's
+    /// `hostUsers: false` asks for one).
+    pub userns_auto: Option<crate::userns::AutoUserns>,
 }
 
 /// A pod `kube play` made, with its containers (the infra container aside).
@@ -46,7 +49,11 @@ impl Engine {
                         .map_err(|e| EngineError::io("making the hostPath", dir, e))?;
                 }
             }
-            let pod = self.create_pod(plan.pod)?;
+            let mut pod_options = plan.pod;
+            if let Some(auto) = options.userns_auto {
+                pod_options.infra_network.userns_auto = Some(auto);
+            }
+            let pod = self.create_pod(pod_options)?;
             let made = (|| -> Result<Vec<String>> {
                 let mut ids = Vec::new();
                 for container in plan.containers {
