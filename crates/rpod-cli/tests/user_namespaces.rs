@@ -24,6 +24,13 @@ fn passable_store(runtime: &str) -> Rpod {
     rpod
 }
 
+/// `run --rm` with the tests' mappings; its output.
+fn run_mapped(rpod: &Rpod, args: &[&str]) -> String {
+    let mut full = vec!["run", "--rm", "--uidmap", UIDMAP];
+    full.extend_from_slice(args);
+    rpod.ok(&full)
+}
+
 fn mode(path: &Path) -> u32 {
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
 }
@@ -281,19 +288,38 @@ macro_rules! user_namespace_tests {
                 );
                 // So is one mounted `nocopy` over a directory of the image.
                 assert_eq!(
-                    rpod.ok(&[
-                        "run",
-                        "--rm",
-                        "--uidmap",
-                        UIDMAP,
-                        "-v",
-                        "bare:/etc:nocopy",
-                        "demo",
-                        "sh",
-                        "-c",
-                        "touch /etc/made && stat -c %u:%g /etc",
-                    ]),
+                    run_mapped(
+                        &rpod,
+                        &[
+                            "-v",
+                            "bare:/etc:nocopy",
+                            "demo",
+                            "sh",
+                            "-c",
+                            "touch /etc/made && stat -c %u:%g /etc"
+                        ],
+                    ),
                     "0:0\n"
+                );
+                // A secret is its user's, as asked (root's by default).
+                let secret = rpod.dir.path().join("secret");
+                fs::write(&secret, "s3cret").unwrap();
+                rpod.ok(&["secret", "create", "token", &secret.display().to_string()]);
+                assert_eq!(
+                    run_mapped(
+                        &rpod,
+                        &[
+                            "--secret",
+                            "token",
+                            "--secret",
+                            "token,target=/run/other,uid=1000,mode=0400",
+                            "demo",
+                            "sh",
+                            "-c",
+                            "stat -c %u:%g /run/secrets/token /run/other && cat /run/secrets/token"
+                        ],
+                    ),
+                    "0:0\n1000:0\ns3cret"
                 );
                 // cp in: the container's user owns what it gets.
                 let host = rpod.dir.path().join("host-file");
@@ -319,22 +345,21 @@ macro_rules! user_namespace_tests {
                 // A working directory rpod makes is the user's, what it makes above it
                 // the container's root's (not the host's root's, which it cannot use).
                 assert_eq!(
-                    rpod.ok(&[
-                        "run",
-                        "--rm",
-                        "--uidmap",
-                        UIDMAP,
-                        "-u",
-                        "1000:1000",
-                        "-w",
-                        "/made/here",
-                        "demo",
-                        "stat",
-                        "-c",
-                        "%u:%g",
-                        "/made",
-                        "/made/here",
-                    ]),
+                    run_mapped(
+                        &rpod,
+                        &[
+                            "-u",
+                            "1000:1000",
+                            "-w",
+                            "/made/here",
+                            "demo",
+                            "stat",
+                            "-c",
+                            "%u:%g",
+                            "/made",
+                            "/made/here"
+                        ],
+                    ),
                     "0:0\n1000:1000\n"
                 );
                 rpod.ok(&["commit", &id, "committed"]);
@@ -372,8 +397,11 @@ macro_rules! user_namespace_tests {
                     };
                     assert_eq!(mode(&entry.path()), expected, "{:?}", entry.file_name());
                 }
-                assert_eq!(mode(&dir), 0o700);
-                assert_eq!(fs::metadata(&dir).unwrap().uid(), HOST_ROOT);
+                // Root's, its group the container's root's: the container's root passes,
+                // puts nothing there.
+                assert_eq!(mode(&dir), 0o710);
+                let meta = fs::metadata(&dir).unwrap();
+                assert_eq!((meta.uid(), meta.gid()), (0, HOST_ROOT));
                 // The store's layers were mapped for the overlay's mount only: nothing but
                 // the container's root is mounted there now.
                 let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -396,7 +424,7 @@ macro_rules! user_namespace_tests {
                 // Its directory goes with it.
                 rpod.ok(&["rm", "-f", "-t", "0", &id]);
                 assert!(!dir.exists());
-                rpod.ok(&["run", "--rm", "--uidmap", UIDMAP, "demo", "true"]);
+                run_mapped(&rpod, &["demo", "true"]);
                 assert_eq!(fs::read_dir(runroot.join("userns")).unwrap().count(), 0);
             }
         }
@@ -405,6 +433,47 @@ macro_rules! user_namespace_tests {
 
 user_namespace_tests!(runc, "runc");
 user_namespace_tests!(crun, "crun");
+
+/// The container's root may be a real user of the host (here `nobody`): it passes through
+/// the directory its root file system is mounted in, and can put nothing there (a link
+/// where rpod mounts the next time would have it mount over any host path).
+#[test]
+fn a_host_user_mapped_as_the_containers_root_cannot_write_where_rpod_mounts() {
+    let rpod = passable_store("crun");
+    let id = rpod.detached(&[
+        "--uidmap",
+        "0:65534:1",
+        "--uidmap",
+        "1:300000:65535",
+        "demo",
+        "sleep",
+        "100",
+    ]);
+    assert_eq!(rpod.ok(&["exec", &id, "id", "-u"]), "0\n");
+    let dir = rpod.runroot().join("userns").join(&id);
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let link = dir.join("planted").display().to_string();
+    assert!(!as_nobody(&["ln", "-s", "/etc", &link]));
+    assert!(!dir.join("planted").exists());
+    // Stopped (its root unmounted) and started again: the same.
+    rpod.ok(&["stop", "-t", "0", &id]);
+    assert!(!as_nobody(&[
+        "ln",
+        "-s",
+        "/etc",
+        &dir.join("root").display().to_string()
+    ]));
+    rpod.ok(&["start", &id]);
+    assert_eq!(rpod.ok(&["exec", &id, "id", "-u"]), "0\n");
+}
 
 #[test]
 fn a_store_the_containers_root_cannot_reach_says_which_directory() {
@@ -444,6 +513,13 @@ fn what_cannot_be_mapped_is_refused() {
         ),
         (vec!["--userns", "auto:uidmapping=0:1:1"], 125, "uidmapping"),
         (vec!["--userns", "container:nosuch"], 125, "nosuch"),
+        // A user the mappings lack could not run: said at the start (and the `--rm`
+        // container goes).
+        (
+            vec!["--uidmap", "0:231072:1000", "--user", "5000"],
+            125,
+            "user ID 5000 has no mapping",
+        ),
         (
             vec!["--userns", "container:x", "--uidmap", UIDMAP],
             125,
@@ -458,6 +534,17 @@ fn what_cannot_be_mapped_is_refused() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    for (args, says) in [
+        (vec!["--userns", "keep-id"], "--userns keep-id"),
+        (vec!["--userns", "auto", "--uidmap", UIDMAP], "--uidmap"),
+        (vec!["--infra=false", "--uidmap", UIDMAP], "infra container"),
+    ] {
+        let mut full = vec!["pod", "create"];
+        full.extend(args.iter().copied());
+        let err = rpod.fails(&full, 125);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
 }
 
 #[test]

@@ -28,6 +28,10 @@ pub struct Roots {
 /// (`userns_dir`). It lists nothing; everything in it stays private.
 const PASSABLE_DIR: u32 = 0o711;
 
+/// A user-namespaced container's own directory in the run root (`userns_dir`): its root's
+/// group may pass, nobody may list or write but root.
+const GROUP_PASSABLE_DIR: u32 = 0o710;
+
 /// Create `dir` (and missing parents, those with the same private mode) and make sure its
 /// mode is private, tightening an existing one.
 fn private_dir(dir: &Path) -> Result<()> {
@@ -143,16 +147,20 @@ impl Roots {
         self.runroot.join("userns").join(format!(".layers-{id}"))
     }
 
-    /// Make `userns_dir`: reachable by the container's root user (`owner`, the host's IDs)
-    /// and by no other user but root. Every directory above it must let that user through;
-    /// one that does not is named.
+    /// Make `userns_dir`: passable by the container's root (`owner`, the host's IDs),
+    /// through its group, and by no other user but root; root's, so that the container's
+    /// root (which may be a real user of the host: `--uidmap 0:1000:1`) cannot put anything
+    /// in it, such as a link where rpod mounts the root file system. Every directory above
+    /// it must let that user through; one that does not is named.
     pub fn make_userns_dir(&self, id: &str, owner: (u32, u32)) -> Result<PathBuf> {
         self.make_runroot_passable()?;
         let dir = self.userns_dir(id);
         private_dir(&dir)?;
-        std::os::unix::fs::chown(&dir, Some(owner.0), Some(owner.1))
+        std::os::unix::fs::lchown(&dir, Some(0), Some(owner.1))
             .map_err(|e| EngineError::io("setting the owner of", &dir, e))?;
-        let mut above = self.runroot.join("userns");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(GROUP_PASSABLE_DIR))
+            .map_err(|e| EngineError::io("setting the mode of", &dir, e))?;
+        let mut above = dir.clone();
         loop {
             check_passable(&above, owner)?;
             if !above.pop() || above.as_os_str().is_empty() {

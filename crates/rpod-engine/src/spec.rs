@@ -639,8 +639,9 @@ pub fn generate(
     };
     mounts.retain(|m| !asked(m.destination()));
     // sysfs can only be mounted in a network namespace the container's user namespace owns:
-    // one the runtime makes. The host's, or one made by rpod (a bridge's) or another
-    // container, gets the host's /sys bound instead, as podman does.
+    // one the runtime makes (a bridge's too, for such a container: `netsetup.rs`). The
+    // host's, another container's or a path's gets the host's /sys bound instead, as
+    // podman does.
     let joins_network = config.network == NetworkMode::Host || network.namespace_path.is_some();
     if config.id_mappings.is_some() && joins_network {
         let mut options = vec!["rbind", "nosuid", "noexec", "nodev"];
@@ -670,11 +671,27 @@ pub fn generate(
     spec.set_mounts(Some(mounts));
 
     let mut linux = spec.linux().clone().unwrap_or_default();
+    // A user namespace of its own, or another container's (`--userns container:`, joined
+    // by path as the other shared ones below); the mappings are that one's either way.
+    let user_namespace = match &config.id_mappings {
+        Some(mappings) => {
+            linux.set_uid_mappings(Some(id_mappings(&mappings.uids)?));
+            linux.set_gid_mappings(Some(id_mappings(&mappings.gids)?));
+            Some(
+                oci_spec::runtime::LinuxNamespaceBuilder::default()
+                    .typ(LinuxNamespaceType::User)
+                    .build()
+                    .map_err(build_err)?,
+            )
+        }
+        None => None,
+    };
     let namespaces = linux
         .namespaces()
         .clone()
         .unwrap_or_default()
         .into_iter()
+        .chain(user_namespace)
         .filter(|ns| !host_namespaces(config).contains(&ns.typ()))
         .map(|mut ns| {
             if let (LinuxNamespaceType::Network, Some(path)) = (ns.typ(), &network.namespace_path) {
@@ -686,24 +703,6 @@ pub fn generate(
             ns
         })
         .collect();
-    let mut namespaces: Vec<_> = namespaces;
-    if let Some(mappings) = &config.id_mappings {
-        // Its own, or another container's (`--userns container:`) by path; the mappings
-        // are that one's either way.
-        let joined = network
-            .shared
-            .iter()
-            .find(|(t, _)| *t == LinuxNamespaceType::User)
-            .map(|(_, path)| path.clone());
-        let mut user = oci_spec::runtime::LinuxNamespaceBuilder::default()
-            .typ(LinuxNamespaceType::User)
-            .build()
-            .map_err(build_err)?;
-        user.set_path(joined);
-        namespaces.push(user);
-        linux.set_uid_mappings(Some(id_mappings(&mappings.uids)?));
-        linux.set_gid_mappings(Some(id_mappings(&mappings.gids)?));
-    }
     linux.set_namespaces(Some(namespaces));
     linux.set_cgroups_path((!config.no_cgroups).then(|| PathBuf::from(cgroup_path(config))));
     if config.security.privileged {

@@ -263,6 +263,13 @@ fn first_free(available: &[(u64, u64)], used: &[(u64, u64)], size: u64) -> Optio
 /// mapped, or its process could not run as root and rpod would have no owner for the files
 /// it makes for it.
 fn check_ranges(ranges: &[IdRange], flag: &str) -> Result<()> {
+    // The kernel's limit on lines of a map (since 4.15), checked first: the overlap check
+    // compares every pair, and a request may send any number.
+    if ranges.len() > 340 {
+        return Err(EngineError::InvalidArg(format!(
+            "{flag}: at most 340 ranges"
+        )));
+    }
     for (i, a) in ranges.iter().enumerate() {
         for b in &ranges[i + 1..] {
             if a.overlaps(b, |r| r.container) || a.overlaps(b, |r| r.host) {
@@ -273,12 +280,6 @@ fn check_ranges(ranges: &[IdRange], flag: &str) -> Result<()> {
                 )));
             }
         }
-    }
-    // The kernel's limit on lines of a map (since 4.15).
-    if ranges.len() > 340 {
-        return Err(EngineError::InvalidArg(format!(
-            "{flag}: at most 340 ranges"
-        )));
     }
     if !ranges.is_empty() && to_host(ranges, 0).is_none() {
         return Err(EngineError::InvalidArg(format!(
@@ -412,6 +413,12 @@ mod tests {
         assert!(e.to_string().contains("overlap"), "{e}");
         let e = IdMappings::from_flags(&flags(&["0:100000:10", "10:100005:10"]), &[]).unwrap_err();
         assert!(e.to_string().contains("overlap"), "{e}");
+        // More ranges than the kernel takes are refused before any pair is compared.
+        let many: Vec<String> = (0..10_000u32)
+            .map(|i| format!("{i}:{}:1", 100_000 + i))
+            .collect();
+        let e = IdMappings::from_flags(&many, &[]).unwrap_err();
+        assert!(e.to_string().contains("at most 340"), "{e}");
         // Several ranges in one value, as podman takes them.
         let m = IdMappings::from_flags(&flags(&["0:100000:10,10:200000:10"]), &[])
             .unwrap()

@@ -486,16 +486,14 @@ fn auto_userns(idmappings: &Option<Value>) -> ApiResult<rpod_engine::userns::Aut
         }
     }
     let size = field("Size").and_then(Value::as_u64).unwrap_or(0);
-    let mode = if size == 0 {
-        "auto".to_string()
-    } else {
-        format!("auto:size={size}")
-    };
-    Ok(
-        rpod_engine::userns::AutoUserns::parse(&mode)?.unwrap_or(rpod_engine::userns::AutoUserns {
-            size: rpod_engine::userns::DEFAULT_AUTO_SIZE,
-        }),
-    )
+    let size = u32::try_from(size)
+        .map_err(|_| ApiError::bad_request(format!("AutoUserNsOpts.Size {size} is too large")))?;
+    Ok(rpod_engine::userns::AutoUserns {
+        size: match size {
+            0 => rpod_engine::userns::DEFAULT_AUTO_SIZE,
+            size => size,
+        },
+    })
 }
 
 pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
@@ -885,6 +883,11 @@ mod tests {
         // `--userns auto:size=2000`.
         let options = parse(r#"{"image":"busybox","userns":{"nsmode":"auto"},"idmappings":{"HostUIDMapping":false,"AutoUserNs":true,"AutoUserNsOpts":{"Size":2000,"InitialSize":0,"PasswdFile":"","GroupFile":"","AdditionalUIDMappings":null,"AdditionalGIDMappings":null}}}"#).unwrap();
         assert_eq!(options.userns_auto.map(|a| a.size), Some(2000));
+        let e = parse(r#"{"image":"busybox","idmappings":{"AutoUserNs":true,"AutoUserNsOpts":{"Size":4294967296}}}"#).unwrap_err();
+        assert!(e.message.contains("too large"), "{}", e.message);
+        // `userns host` with ranges contradicts itself.
+        let e = parse(r#"{"image":"busybox","userns":{"nsmode":"host"},"idmappings":{"UIDMap":[{"container_id":0,"host_id":100000,"size":10}]}}"#).unwrap_err();
+        assert_eq!(e.status, 400, "{}", e.message);
         assert!(options.id_mappings.is_none());
         for json in [
             r#"{"image":"busybox","idmappings":{"AutoUserNs":true,"AutoUserNsOpts":{"AdditionalUIDMappings":[{"container_id":0,"host_id":1,"size":1}]}}}"#,

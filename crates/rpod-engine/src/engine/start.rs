@@ -408,7 +408,7 @@ impl Engine {
 /// ...) belong to its root, as the image's own would: the host's IDs it maps to.
 fn give_files_to(files: &[&PathBuf], owner: (u32, u32)) -> Result<()> {
     for file in files {
-        std::os::unix::fs::chown(file, Some(owner.0), Some(owner.1))
+        std::os::unix::fs::lchown(file, Some(owner.0), Some(owner.1))
             .map_err(|e| EngineError::io("setting the owner of", file, e))?;
     }
     Ok(())
