@@ -842,6 +842,50 @@ pub enum ImageCommand {
     /// Undo image mounts.
     #[command(alias = "umount")]
     Unmount(ImageUnmountArgs),
+    /// Show or change the signature policy: which images pull, load and import take.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// List the policy's requirements: the default, each registry scope, each transport.
+    Show(TrustShowArgs),
+    /// Set the requirement of the default or of a registry scope.
+    Set(TrustSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrustShowArgs {
+    /// The policy file (default: the one rpod uses, rpod.conf's or the system's).
+    #[arg(short = 'f', long = "policypath")]
+    pub policy_path: Option<PathBuf>,
+    /// Print the file as it is.
+    #[arg(long)]
+    pub raw: bool,
+    /// Print the entries as JSON.
+    #[arg(short = 'j', long)]
+    pub json: bool,
+    /// Leave the header row out.
+    #[arg(short = 'n', long)]
+    pub noheading: bool,
+    /// Only the entries of this scope (`default`, a registry, namespace or repository).
+    pub registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustSetArgs {
+    /// The policy file (default: the one rpod uses, rpod.conf's or the system's).
+    #[arg(long = "policypath")]
+    pub policy_path: Option<PathBuf>,
+    /// accept, reject, signedBy (GPG keyrings) or sigstoreSigned (cosign public keys).
+    #[arg(short = 't', long = "type", default_value = "signedBy")]
+    pub kind: String,
+    /// A public key to trust (more than once for several; each must have signed).
+    #[arg(short = 'f', long = "pubkeysfile")]
+    pub keys: Vec<PathBuf>,
+    /// `default`, or a registry (HOST[:PORT], *.DOMAIN), namespace or repository.
+    pub registry: String,
 }
 
 #[derive(Debug, Args)]
@@ -925,6 +969,8 @@ pub struct TreeArgs {
 #[derive(Debug, Args, Clone)]
 #[command(disable_help_flag = true)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub policy: PolicyFlag,
     /// Print help (-h is --hostname here, as in podman).
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -1943,6 +1989,8 @@ pub struct TeardownNetworkArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
+    #[command(flatten)]
+    pub policy: PolicyFlag,
     /// Name the image (more than once for more names).
     #[arg(short = 't', long = "tag")]
     pub tags: Vec<String>,
@@ -1985,6 +2033,8 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    #[command(flatten)]
+    pub policy: PolicyFlag,
     /// Apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, WORKDIR, LABEL, USER, STOPSIGNAL).
     #[arg(short = 'c', long = "change")]
     pub changes: Vec<String>,
@@ -2010,6 +2060,8 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
+    #[command(flatten)]
+    pub policy: PolicyFlag,
     /// Archive to read (standard input when not given).
     #[arg(short = 'i', long)]
     pub input: Option<PathBuf>,
@@ -2046,6 +2098,16 @@ impl PlatformFlags {
     }
 }
 
+// `--signature-policy` of the commands that bring images in. (A plain comment: a
+// flattened struct's doc comment would replace the commands' own help text.)
+#[derive(Debug, Clone, Args)]
+pub struct PolicyFlag {
+    /// The signature policy (containers-policy.json) images coming in are judged by,
+    /// instead of rpod.conf's or the system's (/etc/containers/policy.json).
+    #[arg(long = "signature-policy", value_name = "PATH")]
+    pub signature_policy: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct RegistryFlags {
     /// Verify the registry's certificate and refuse HTTP (default: yes, unless rpod.conf
@@ -2067,6 +2129,8 @@ pub struct RegistryFlags {
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
+    #[command(flatten)]
+    pub policy: PolicyFlag,
     /// Print only the image ID, no progress.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -2310,6 +2374,8 @@ pub enum PlayCommand {
 
 #[derive(Debug, Args)]
 pub struct KubePlayArgs {
+    #[command(flatten)]
+    pub policy: PolicyFlag,
     /// Start the pods (true by default).
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
     pub start: bool,

@@ -61,9 +61,32 @@ fn silence_stdout() -> Result<(), exit::Failure> {
     Ok(())
 }
 
+/// The `--signature-policy` the command was given, if it takes one.
+fn signature_policy_flag(command: &Command) -> Option<&std::path::Path> {
+    let flag = match command {
+        Command::Create(a)
+        | Command::Run(a)
+        | Command::Container(ContainerCommand::Create(a))
+        | Command::Container(ContainerCommand::Run(a)) => &a.policy,
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => &a.policy,
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => &a.policy,
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => &a.policy,
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => &a.policy,
+        Command::Kube(cli::KubeCommand::Play(a)) | Command::Play(cli::PlayCommand::Kube(a)) => {
+            &a.policy
+        }
+        _ => return None,
+    };
+    flag.signature_policy.as_deref()
+}
+
 fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
     let exe = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("finding rpod's own executable: {e}"))?;
+    let mut config = rpod_engine::config::EngineConfig::load()?;
+    if let Some(path) = signature_policy_flag(&cli.command) {
+        config.image.signature_policy = Some(path.to_path_buf());
+    }
     Ok(Engine::open(EngineOptions {
         root: cli.root.clone(),
         runroot: cli.runroot.clone(),
@@ -71,7 +94,7 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
         conmon: cli.conmon.clone(),
         log_level: cli.log_level.clone(),
         exe,
-        config: rpod_engine::config::EngineConfig::load()?,
+        config,
         runtime_flags: cli.runtime_flags.clone(),
         events: cli.events_backend != "none",
         cgroup_root: rpod_engine::stats::CGROUP_ROOT.into(),
@@ -161,6 +184,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Image(ImageCommand::Mount(a)) => i::mount(e, a),
         Command::Image(ImageCommand::Diff(a)) => commands::filesystem::image_diff(e, a),
         Command::Image(ImageCommand::Unmount(a)) => i::unmount(e, a),
+        Command::Image(ImageCommand::Trust(cli::TrustCommand::Show(a))) => i::trust_show(e, a),
+        Command::Image(ImageCommand::Trust(cli::TrustCommand::Set(a))) => i::trust_set(e, a),
         Command::System(SystemCommand::Df(a)) => s::df(e, a),
         Command::System(SystemCommand::Prune(a)) => s::prune(e, a),
         Command::System(SystemCommand::Reset(a)) => s::reset(e, a),

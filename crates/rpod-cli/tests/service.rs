@@ -3792,3 +3792,52 @@ fn podman_remote_manages_and_pushes_manifest_lists() {
         "{out:?}"
     );
 }
+
+#[test]
+fn the_service_judges_pulls_and_loads_by_the_signature_policy() {
+    let registry = Registry::plain();
+    let host = registry.host.clone();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let policy = policy_dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {
+                "docker": {format!("{host}/svc/blocked"): [{"type": "reject"}]},
+                "docker-archive": {"": [{"type": "reject"}]},
+            },
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let rpod = Rpod::with_config(
+        "runc",
+        &format!(
+            "{NO_NETWORK_CONFIG}[image]\nsignature_policy = \"{}\"\n",
+            policy.display()
+        ),
+    );
+    rpod.ok(&["import", busybox_tarball().to_str().unwrap(), "demo"]);
+    let service = Service::start_with(rpod, &["--time", "0"]);
+    let blocked = format!("{host}/svc/blocked:1");
+    service.docker_ok(&["tag", "demo", &blocked]);
+    service.docker_ok(&["push", &blocked]);
+    service.docker_ok(&["rmi", &blocked]);
+    let out = service.docker_out(&["pull", &blocked]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "Running image docker://{blocked} is rejected by policy"
+        )),
+        "{out:?}"
+    );
+    let archive = service.rpod.dir.path().join("demo.tar");
+    service.docker_ok(&["save", "-o", archive.to_str().unwrap(), "demo"]);
+    let out = service.docker_out(&["load", "-i", archive.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rejected by policy"),
+        "{out:?}"
+    );
+}

@@ -25,6 +25,10 @@
 //! [registries]
 //! search = ["docker.io"]           # where a short name (`busybox`) is pulled from, in order
 //! insecure = ["localhost:5000"]    # registries reached without TLS verification (and HTTP)
+//!
+//! [image]
+//! signature_policy = "/etc/containers/policy.json"  # which images pull, load and import
+//!                                  # take (default: containers/image's own choice)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -53,6 +57,18 @@ pub struct EngineConfig {
     pub registries: RegistriesSection,
     #[serde(default)]
     pub storage: StorageSection,
+    #[serde(default)]
+    pub image: ImageSection,
+}
+
+/// Images coming in.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSection {
+    /// The signature policy (`containers-policy.json(5)`); by default
+    /// `$HOME/.config/containers/policy.json` when it exists, else
+    /// `/etc/containers/policy.json`, else none (everything accepted).
+    pub signature_policy: Option<PathBuf>,
 }
 
 /// The store's file system (podman keeps such settings in `storage.conf`).

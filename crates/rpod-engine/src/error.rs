@@ -103,6 +103,10 @@ pub enum EngineError {
     #[error("{0}")]
     Registry(String),
 
+    /// The signature policy (policy.json) refused an image coming in.
+    #[error("Source image rejected: {0}")]
+    PolicyRejected(String),
+
     /// A registry does not have the image or tag asked for.
     #[error("{0}")]
     RegistryNotFound(String),
@@ -185,6 +189,7 @@ impl EngineError {
             EngineError::Io { .. }
             | EngineError::Db { .. }
             | EngineError::Registry(_)
+            | EngineError::PolicyRejected(_)
             | EngineError::NoSpace(_) => ErrorKind::Internal,
         }
     }

@@ -171,7 +171,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn load(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let loaded = context
         .engine
-        .load_images(ex.conn.body(), "(API request body)")?;
+        .load_images(ex.conn.body(), "(API request body)", None)?;
     let mut lines = String::new();
     for (record, names) in &loaded {
         if names.is_empty() {

@@ -189,7 +189,7 @@ pub fn tree(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
 pub fn load(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let loaded = context
         .engine
-        .load_images(ex.conn.body(), "(API request body)")?;
+        .load_images(ex.conn.body(), "(API request body)", None)?;
     let names: Vec<String> = loaded
         .iter()
         .flat_map(|(record, names)| {

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -213,7 +214,7 @@ pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {
             (Box::new(io::stdin().lock()), "(standard input)".into())
         }
     };
-    let loaded = engine.load_images(source, &origin)?;
+    let loaded = engine.load_images(source, &origin, args.input.as_deref())?;
     for (record, names) in loaded {
         if names.is_empty() {
             println!("Loaded image: sha256:{}", record.id);
@@ -585,5 +586,54 @@ pub fn unmount(engine: &Engine, args: ImageUnmountArgs) -> Outcome {
         engine.image_unmount(name)?;
         println!("{name}");
     }
+    Ok(0)
+}
+
+/// The policy file `image trust` works on: `--policypath`, else the one rpod judges by.
+fn trust_policy_path(engine: &Engine, given: Option<&Path>) -> PathBuf {
+    let configured = engine.config().image.signature_policy.as_deref();
+    rpod_engine::image::policy::path(given.or(configured))
+}
+
+/// `image trust show`: podman's table (TRANSPORT NAME TYPE ID STORE; rpod reads no
+/// signature stores, so STORE stays empty), `--json` or `--raw`.
+pub fn trust_show(engine: &Engine, args: TrustShowArgs) -> Outcome {
+    let path = trust_policy_path(engine, args.policy_path.as_deref());
+    if args.raw {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        print!("{text}");
+        return Ok(0);
+    }
+    let policy = rpod_engine::image::policy::Policy::read(&path)?;
+    let entries: Vec<_> = rpod_engine::image::trust::entries(&policy)
+        .into_iter()
+        .filter(|e| args.registry.as_ref().is_none_or(|r| *r == e.repo_name))
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+        return Ok(0);
+    }
+    let mut lines = Vec::new();
+    if !args.noheading {
+        lines.push("TRANSPORT\tNAME\tTYPE\tID\tSTORE".to_string());
+    }
+    for entry in &entries {
+        lines.push(format!(
+            "{}\t{}\t{}\t{}\t",
+            entry.transport, entry.repo_name, entry.kind, entry.key_ids
+        ));
+    }
+    if !lines.is_empty() {
+        println!("{}", crate::format::align_columns(&lines));
+    }
+    Ok(0)
+}
+
+/// `image trust set`: one scope's requirement changed in the policy file.
+pub fn trust_set(engine: &Engine, args: TrustSetArgs) -> Outcome {
+    let path = trust_policy_path(engine, args.policy_path.as_deref());
+    let kind: rpod_engine::image::trust::TrustKind = args.kind.parse()?;
+    rpod_engine::image::trust::set(&path, &args.registry, kind, &args.keys)?;
     Ok(0)
 }

@@ -475,7 +475,7 @@ impl Builder<'_> {
             tar::Builder::new(&mut empty)
                 .finish()
                 .map_err(|e| step_error(instruction, e))?;
-            let record = self.engine.import_image(
+            let record = self.engine.import_made_image(
                 std::io::Cursor::new(empty),
                 "scratch",
                 &ImportOptions::default(),

@@ -3,11 +3,18 @@
 //! use, and a container is never created from an image being removed.
 
 use std::io::{Read, Write};
+use std::path::Path;
 
 use super::{Engine, RemoveOptions};
+use crate::image::policy::Incoming;
 use crate::image::{self, reference, ArchiveFormat, ImageInfo, ImageRecord, ImportOptions};
 use crate::lock::ContainerLock;
 use crate::{EngineError, Result};
+
+/// Archives and root file systems carry no signatures.
+fn no_signatures() -> Result<Vec<image::sigstore::Attachment>> {
+    Ok(Vec::new())
+}
 
 /// What removing an image name did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +31,22 @@ impl Engine {
         ContainerLock::acquire(&self.roots.lock_dir(), "images", &self.roots.images())
     }
 
+    /// `import` of a root file system from outside, which the signature policy must let
+    /// in (containers/image's `tarball:` transport; nothing is read before it says).
     pub fn import_image(
+        &self,
+        source: impl Read,
+        origin: &str,
+        options: &ImportOptions,
+    ) -> Result<ImageRecord> {
+        self.signature_policy()?
+            .check(&Incoming::Tarball { origin }, &mut no_signatures)?;
+        self.import_made_image(source, origin, options)
+    }
+
+    /// Import a root file system rpod made itself (an empty `FROM scratch`, the infra
+    /// image): no policy applies, as to podman's own.
+    pub fn import_made_image(
         &self,
         source: impl Read,
         origin: &str,
@@ -37,14 +59,25 @@ impl Engine {
         Ok(record)
     }
 
-    /// Load every image of a docker-archive or oci-archive.
+    /// Load every image of a docker-archive or oci-archive, if the signature policy lets
+    /// it in (judged once the archive's kind is known, before anything is stored). `path`:
+    /// the archive's file, when it came from one (an oci-archive's policy scope).
     pub fn load_images(
         &self,
         source: impl Read,
         origin: &str,
+        path: Option<&Path>,
     ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
+        let policy = self.signature_policy()?;
+        let admit = |format: ArchiveFormat| {
+            let incoming = match format {
+                ArchiveFormat::DockerArchive => Incoming::DockerArchive { origin },
+                ArchiveFormat::OciArchive => Incoming::OciArchive { origin, path },
+            };
+            policy.check(&incoming, &mut no_signatures)
+        };
         let _lock = self.image_lock()?;
-        let loaded = image::load(&self.store, &self.roots, source, origin)?;
+        let loaded = image::load(&self.store, &self.roots, source, origin, &admit)?;
         for (record, names) in &loaded {
             self.image_event(&record.id, "load", &names.join(","));
         }

@@ -364,7 +364,7 @@ impl Engine {
             message: Some("rpod's infra containers".to_string()),
             ..Default::default()
         };
-        self.import_image(
+        self.import_made_image(
             Cursor::new(tarball),
             &catatonit.display().to_string(),
             &options,

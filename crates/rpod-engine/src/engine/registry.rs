@@ -3,6 +3,7 @@
 //! held while the store changes (not while layers download), events recorded.
 
 use super::Engine;
+use crate::image::policy::Policy;
 use crate::image::reference::Reference;
 use crate::image::registry::{self, PullOptions, PushOptions, RegistryOptions};
 use crate::image::{self, ImageRecord};
@@ -35,6 +36,12 @@ pub(super) fn registry_reference(text: &str) -> Result<Reference> {
 }
 
 impl Engine {
+    /// The signature policy images coming in are judged by (rpod.conf's
+    /// `[image] signature_policy`, else containers/image's own choice of file).
+    pub fn signature_policy(&self) -> Result<Policy> {
+        Policy::load(self.options.config.image.signature_policy.as_deref())
+    }
+
     /// `options` for `registry`, with rpod.conf's insecure registries applied when the
     /// caller did not say.
     pub(super) fn options_for(&self, registry: &str, options: &RegistryOptions) -> RegistryOptions {
@@ -106,6 +113,7 @@ impl Engine {
         options: &PullOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<ImageRecord> {
+        let policy = self.signature_policy()?;
         self.on_first_registry(text, &options.registry, |reference, registry, reach| {
             let name = reference.render(registry);
             progress(&format!("Trying to pull {name}..."));
@@ -119,6 +127,7 @@ impl Engine {
                 reference,
                 registry,
                 &these,
+                &policy,
                 progress,
                 || self.image_lock(),
             )?;

@@ -63,11 +63,14 @@ struct Pending {
 
 /// Load every image of an archive. Returns the loaded images with their names. On failure
 /// nothing of the archive stays behind: no image record and no new layer.
+/// `admit` says whether an archive of its kind may be loaded at all (the signature
+/// policy), once the kind is known and before anything is stored.
 pub fn load(
     store: &Store,
     roots: &Roots,
     source: impl Read,
     origin: &str,
+    admit: &dyn Fn(ArchiveFormat) -> Result<()>,
 ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
     let bad = |message: String| EngineError::BadArchive {
         path: origin.to_string(),
@@ -82,6 +85,11 @@ pub fn load(
     } else {
         super::ImageFormat::Oci
     };
+    if members.has("manifest.json") {
+        admit(ArchiveFormat::DockerArchive)?;
+    } else if members.has("index.json") {
+        admit(ArchiveFormat::OciArchive)?;
+    }
     let result = if members.has("manifest.json") {
         read_docker_archive(roots, &members, origin, &mut pending)
     } else if members.has("index.json") {

@@ -9,10 +9,13 @@ mod import;
 pub mod layer;
 pub mod manifest_list;
 pub mod platform;
+pub mod policy;
 pub mod reference;
 pub mod registry;
+pub mod sigstore;
 pub mod targuard;
 pub mod tree;
+pub mod trust;
 
 use std::fs;
 use std::path::PathBuf;

@@ -10,6 +10,7 @@ pub(crate) mod manifest;
 mod pull;
 mod push;
 mod search;
+mod signatures;
 
 pub use auth_file::{default_path as default_auth_file, find_credentials, AuthFile, Credentials};
 pub use client::RegistryOptions;

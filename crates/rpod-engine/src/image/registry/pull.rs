@@ -14,6 +14,7 @@ use super::client::{read_small, registry_error, RegistryOptions, RepositoryClien
 use super::manifest::{self, Document};
 use crate::image::layer::{self, LayerDirs, StoredLayer};
 use crate::image::platform::Platform;
+use crate::image::policy::{Incoming, Named, Policy};
 use crate::image::reference::Reference;
 use crate::image::{add_image, discard_new_layers, layer_dirs, ImageRecord};
 use crate::paths::Roots;
@@ -39,12 +40,14 @@ fn short(digest: &str) -> &str {
 /// Pull `reference` from `registry` (its own, or the search registry tried) and record
 /// it under its full name. `progress` gets podman's progress lines; `lock_images` takes
 /// the image store's lock, held from the first unpack to the record.
+#[allow(clippy::too_many_arguments)]
 pub fn pull<L>(
     store: &Store,
     roots: &Roots,
     reference: &Reference,
     registry: &str,
     options: &PullOptions,
+    policy: &Policy,
     progress: &mut dyn FnMut(&str),
     lock_images: impl FnOnce() -> Result<L>,
 ) -> Result<ImageRecord> {
@@ -54,6 +57,16 @@ pub fn pull<L>(
         connect_and_fetch(reference, registry, &options.registry)?;
     // The digests the image is known by: a list's, then the image manifest's.
     let mut manifest_digests = vec![manifest::sha256_of(&bytes)];
+    // The signature policy judges what the reference named (a list, for a list), before
+    // anything else of the image is fetched.
+    let identity = Named::pulled(reference, registry);
+    policy.check(
+        &Incoming::Registry {
+            reference: &identity,
+            manifest_digest: &manifest_digests[0],
+        },
+        &mut || super::signatures::sigstore_attachments(&mut client, &manifest_digests[0], &name),
+    )?;
     let mut document = manifest::parse(&content_type, &bytes, &name)?;
     if let Document::Index(index) = &document {
         let entry = manifest::choose(index, options.platform.as_ref(), &name)?;
@@ -255,7 +268,7 @@ fn fetch_config(
 }
 
 /// A manifest by tag or digest, with its Content-Type.
-fn fetch_manifest(
+pub(super) fn fetch_manifest(
     client: &mut RepositoryClient,
     reference: &str,
     name: &str,
@@ -290,7 +303,7 @@ fn fetch_manifest(
 }
 
 /// A blob small enough to hold in memory (a config), checked against its digest and size.
-fn fetch_small_blob(
+pub(super) fn fetch_small_blob(
     client: &mut RepositoryClient,
     digest: &str,
     size: u64,
