@@ -2141,7 +2141,7 @@ pub struct PullArgs {
     /// All tags of the repository: not supported.
     #[arg(short = 'a', long = "all-tags")]
     pub all_tags: bool,
-    /// Accepted for podman's scripts (signatures are not checked either way).
+    /// Accepted for podman's scripts (Docker's content trust; the signature policy decides).
     #[arg(long = "disable-content-trust", hide = true, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub disable_content_trust: bool,
     #[arg(required = true)]
@@ -2167,9 +2167,16 @@ pub struct PushArgs {
     /// Accepted for podman's scripts: rpod pushes no signatures.
     #[arg(long = "remove-signatures")]
     pub remove_signatures: bool,
-    /// Signing: not supported.
+    /// Signing with a GPG key: not supported.
     #[arg(long = "sign-by")]
     pub sign_by: Option<String>,
+    /// Sign the pushed image with this cosign (sigstore) private key: the signature is
+    /// stored beside the image, where pulls judged by a sigstoreSigned policy find it.
+    #[arg(long = "sign-by-sigstore-private-key", value_name = "PATH")]
+    pub sign_by_sigstore_private_key: Option<PathBuf>,
+    /// The key's passphrase: the first line of this file (asked at the terminal otherwise).
+    #[arg(long = "sign-passphrase-file", value_name = "PATH")]
+    pub sign_passphrase_file: Option<PathBuf>,
     pub image: String,
     /// Where to push: [docker://]REGISTRY/REPOSITORY[:TAG] (default: the image's name).
     pub destination: Option<String>,

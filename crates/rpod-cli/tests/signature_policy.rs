@@ -449,3 +449,142 @@ fn image_trust_sets_the_policy_that_loads_then_obey() {
     rpod.ok(&["image", "trust", "set", "-t", "accept", "default"]);
     rpod.ok(&["import", busybox_tarball().to_str().unwrap(), "x"]);
 }
+
+/// The layers of the signature artifact of `digest` in `repository`.
+fn artifact_layers(registry: &Registry, repository: &str, digest: &str) -> Vec<serde_json::Value> {
+    let tag = digest.replacen(':', "-", 1) + ".sig";
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-f",
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+        ])
+        .arg(format!(
+            "http://{}/v2/{repository}/manifests/{tag}",
+            registry.host
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "artifact: {}", stderr_of(&out));
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    manifest["layers"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_push_signed_with_a_cosign_key_is_what_the_policy_lets_in() {
+    let registry = Registry::plain();
+    let host = registry.host.clone();
+    let source = Rpod::with_image("runc");
+    let dir = source.dir.path();
+    let key = SigningKey::random(&mut rand::rngs::OsRng);
+    let key_file = dir.join("cosign.key");
+    fs::write(
+        &key_file,
+        rpod_test_support::cosign_key_file(&key, b"pass phrase", 15),
+    )
+    .unwrap();
+    let public = dir.join("cosign.pub");
+    fs::write(
+        &public,
+        key.verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let (_, stranger) = new_key(dir, "stranger.pub");
+    let (good_pass, bad_pass) = (dir.join("pass"), dir.join("wrong"));
+    fs::write(&good_pass, "pass phrase\nnot part of it\n").unwrap();
+    fs::write(&bad_pass, "pass word\n").unwrap();
+    let target = format!("{host}/team/signed:1");
+    let push = |pass: &Path| {
+        source.run(&[
+            "push",
+            "--tls-verify=false",
+            "--sign-by-sigstore-private-key",
+            key_file.to_str().unwrap(),
+            "--sign-passphrase-file",
+            pass.to_str().unwrap(),
+            "demo",
+            &target,
+        ])
+    };
+    // A wrong passphrase stops the push before anything is sent.
+    let out = push(&bad_pass);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("wrong passphrase"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(
+        !stderr_of(&out).contains("Copying blob"),
+        "{}",
+        stderr_of(&out)
+    );
+    let err = source.fails(
+        &[
+            "push",
+            "--tls-verify=false",
+            "--sign-passphrase-file",
+            "/x",
+            "demo",
+            &target,
+        ],
+        125,
+    );
+    assert!(
+        err.contains("only for --sign-by-sigstore-private-key"),
+        "{err}"
+    );
+    let err = source.fails(&["push", "--sign-by", "ABCD", "demo", &target], 125);
+    assert!(err.contains("not supported"), "{err}");
+
+    let out = push(&good_pass);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("Storing signatures"),
+        "{}",
+        stderr_of(&out)
+    );
+    // A second signed push adds its signature beside the first.
+    let digest_file = dir.join("digest");
+    source.ok(&[
+        "push",
+        "--tls-verify=false",
+        "--sign-by-sigstore-private-key",
+        key_file.to_str().unwrap(),
+        "--sign-passphrase-file",
+        good_pass.to_str().unwrap(),
+        "--digestfile",
+        digest_file.to_str().unwrap(),
+        "demo",
+        &target,
+    ]);
+    let digest = fs::read_to_string(&digest_file).unwrap();
+    let layers = artifact_layers(&registry, "team/signed", &digest);
+    assert_eq!(layers.len(), 2, "{layers:?}");
+    assert!(layers.iter().all(|l| l["mediaType"] == SIGNATURE_TYPE));
+
+    let policy_with = |key: &Path, name: &str| {
+        let path = dir.join(name);
+        fs::write(
+            &path,
+            serde_json::json!({"default": [{"type": "reject"}], "transports": {"docker": {
+                host.clone(): [{"type": "sigstoreSigned", "keyPath": key}]}}})
+            .to_string(),
+        )
+        .unwrap();
+        path
+    };
+    let puller = Rpod::new("runc");
+    refused(
+        &puller,
+        &policy_with(&stranger, "stranger.json"),
+        &target,
+        "verification failed",
+    );
+    let out = pull(&puller, &policy_with(&public, "trusted.json"), &target);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(puller.ok(&["run", "--rm", &target, "echo", "ok"]), "ok\n");
+}

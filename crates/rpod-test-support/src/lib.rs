@@ -62,6 +62,42 @@ pub fn parent_pid(pid: i32) -> i32 {
         .unwrap_or_else(|| panic!("no parent in /proc/{pid}/stat: {stat:?}"))
 }
 
+/// `key` as cosign writes a private key file (`cosign generate-key-pair`): PEM holding JSON
+/// that names scrypt (log2 N `log_n`, r 8, p 1, a random salt), NaCl's secretbox (a
+/// random nonce) and the sealed PKCS#8 key. podman 4.3 makes no such files and cosign is
+/// not packaged here, so the tests write their own.
+pub fn cosign_key_file(key: &p256::ecdsa::SigningKey, passphrase: &[u8], log_n: u8) -> String {
+    use base64::Engine as _;
+    use crypto_secretbox::aead::{Aead, KeyInit};
+    use p256::pkcs8::EncodePrivateKey;
+    use rand::RngCore;
+    let mut salt = [0u8; 32];
+    let mut nonce = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let mut secret = [0u8; 32];
+    let params = scrypt::Params::new(log_n, 8, 1, 32).expect("scrypt parameters");
+    scrypt::scrypt(passphrase, &salt, &params, &mut secret).expect("scrypt");
+    let der = key.to_pkcs8_der().expect("PKCS#8");
+    let sealed = crypto_secretbox::XSalsa20Poly1305::new(&secret.into())
+        .encrypt(crypto_secretbox::Nonce::from_slice(&nonce), der.as_bytes())
+        .expect("sealing");
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let envelope = serde_json::json!({
+        "kdf": {"name": "scrypt", "params": {"N": 1u64 << log_n, "r": 8, "p": 1}, "salt": b64(&salt)},
+        "cipher": {"name": "nacl/secretbox", "nonce": b64(&nonce)},
+        "ciphertext": b64(&sealed),
+    });
+    let body = b64(&serde_json::to_vec(&envelope).expect("JSON"));
+    let mut pem = String::from("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n");
+    pem
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,6 +109,7 @@ pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
         registry: registry_options(&args.registry)?,
         format: args.format.as_deref().map(str::parse).transpose()?,
         compression: args.compression_format.parse()?,
+        sign_with: signing_key(&args)?,
     };
     let mut progress = progress_printer(args.quiet);
     let digest = engine.push_image(
@@ -121,6 +122,39 @@ pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
         std::fs::write(path, &digest).map_err(|e| usage(format!("{}: {e}", path.display())))?;
     }
     Ok(0)
+}
+
+/// The key of `--sign-by-sigstore-private-key`, opened with its passphrase (the first
+/// line of `--sign-passphrase-file`, else typed at the terminal), before anything is pushed.
+fn signing_key(
+    args: &PushArgs,
+) -> Result<Option<rpod_engine::image::sigstore::SigningKey>, Failure> {
+    let Some(path) = &args.sign_by_sigstore_private_key else {
+        if args.sign_passphrase_file.is_some() {
+            return Err(usage(
+                "--sign-passphrase-file is only for --sign-by-sigstore-private-key",
+            ));
+        }
+        return Ok(None);
+    };
+    let pem = std::fs::read(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let passphrase = match &args.sign_passphrase_file {
+        Some(file) => {
+            let text =
+                std::fs::read(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
+            let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+            line.to_vec()
+        }
+        None if io::stdin().is_terminal() => prompt("Key Passphrase: ", true)?.into_bytes(),
+        None => {
+            return Err(usage(
+                "the private key's passphrase is needed: give --sign-passphrase-file",
+            ))
+        }
+    };
+    rpod_engine::image::sigstore::private_key(&pem, &passphrase)
+        .map(Some)
+        .map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
 /// Descriptions longer than this are cut (with `...`) unless `--no-trunc`, as podman's.

@@ -111,7 +111,8 @@ impl Named {
         self.tag.is_none() && self.digest.is_none()
     }
 
-    fn full(&self) -> String {
+    /// The reference in full: `name[:tag][@digest]`.
+    pub fn full(&self) -> String {
         let mut out = self.name.clone();
         if let Some(tag) = &self.tag {
             out.push(':');

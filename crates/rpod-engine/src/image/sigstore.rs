@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 
 use base64::Engine as _;
-use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::signature::{Signer, Verifier};
+pub use p256::ecdsa::SigningKey;
 use p256::ecdsa::{DerSignature, VerifyingKey};
-use p256::pkcs8::DecodePublicKey;
+use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use serde_json::{Map, Value};
 
 /// The media type of a signature payload among an artifact's layers.
@@ -49,6 +50,128 @@ pub fn public_key(pem: &[u8]) -> Result<VerifyingKey, String> {
     VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| {
         format!("not an ECDSA P-256 public key in PEM (the only kind rpod verifies): {e}")
     })
+}
+
+/// The PEM labels of cosign's private key files (podman takes both).
+const PRIVATE_KEY_LABELS: &[&str] = &[
+    "ENCRYPTED SIGSTORE PRIVATE KEY",
+    "ENCRYPTED COSIGN PRIVATE KEY",
+];
+
+/// The scrypt costs a key file may ask for (log2 N, with r 8 and p 1): those of the
+/// format's writers; anything else is refused, so a file cannot ask for any amount of
+/// memory and time.
+const SCRYPT_LOG_N: &[u8] = &[15, 16, 17];
+
+/// A cosign private key file (`cosign generate-key-pair`), as podman's
+/// `--sign-by-sigstore-private-key` reads it: PEM whose body is JSON naming the key
+/// derivation (scrypt, with its salt), the cipher (NaCl secretbox, with its nonce) and the
+/// ciphertext of the PKCS#8 key; only ECDSA P-256 keys are taken.
+pub fn private_key(pem: &[u8], passphrase: &[u8]) -> Result<SigningKey, String> {
+    use crypto_secretbox::aead::{Aead, KeyInit};
+    let (label, body) = pem_block(pem).ok_or("not a PEM private key file")?;
+    if !PRIVATE_KEY_LABELS.contains(&label.as_str()) {
+        return Err(format!("unsupported PEM type {label:?} (a cosign private key is ENCRYPTED SIGSTORE PRIVATE KEY)"));
+    }
+    let envelope: Value = serde_json::from_slice(&body)
+        .map_err(|e| format!("the key's envelope is not JSON: {e}"))?;
+    let field = |path: &[&str]| -> Result<&Value, String> {
+        path.iter()
+            .try_fold(&envelope, |value, key| value.get(key))
+            .ok_or_else(|| format!("the key's envelope lacks {}", path.join(".")))
+    };
+    let bytes = |path: &[&str]| -> Result<Vec<u8>, String> {
+        let text = field(path)?
+            .as_str()
+            .ok_or_else(|| format!("{} is not a string", path.join(".")))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| format!("{} is not base64: {e}", path.join(".")))
+    };
+    if field(&["kdf", "name"])?.as_str() != Some("scrypt")
+        || field(&["cipher", "name"])?.as_str() != Some("nacl/secretbox")
+    {
+        return Err("the key is not encrypted with scrypt and nacl/secretbox".into());
+    }
+    let number = |name: &str| field(&["kdf", "params", name]).map(|v| v.as_u64());
+    let log_n = match (number("N")?, number("r")?, number("p")?) {
+        (Some(n), Some(8), Some(1)) if n.is_power_of_two() => n.trailing_zeros() as u8,
+        _ => 0,
+    };
+    if !SCRYPT_LOG_N.contains(&log_n) {
+        return Err("unsupported scrypt parameters".into());
+    }
+    let params = scrypt::Params::new(log_n, 8, 1, 32).map_err(|e| e.to_string())?;
+    let mut secret = [0u8; 32];
+    scrypt::scrypt(passphrase, &bytes(&["kdf", "salt"])?, &params, &mut secret)
+        .map_err(|e| e.to_string())?;
+    let nonce = bytes(&["cipher", "nonce"])?;
+    if nonce.len() != 24 {
+        return Err("the key's nonce is not 24 bytes".into());
+    }
+    let cipher = crypto_secretbox::XSalsa20Poly1305::new(&secret.into());
+    let der = cipher
+        .decrypt(
+            crypto_secretbox::Nonce::from_slice(&nonce),
+            bytes(&["ciphertext"])?.as_slice(),
+        )
+        .map_err(|_| {
+            "decryption failed: wrong passphrase, or not a key of this file".to_string()
+        })?;
+    SigningKey::from_pkcs8_der(&der)
+        .map_err(|e| format!("not an ECDSA P-256 private key (the only kind rpod signs with): {e}"))
+}
+
+/// The first PEM block of `text`: its label and decoded body. Written here because the
+/// PEM crate takes only 64-column lines, and Go's reader (podman's) takes any width.
+fn pem_block(text: &[u8]) -> Option<(String, Vec<u8>)> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut lines = text.lines().map(str::trim);
+    let label = lines.find_map(|line| {
+        line.strip_prefix("-----BEGIN ")
+            .and_then(|rest| rest.strip_suffix("-----"))
+    })?;
+    let mut body = String::new();
+    for line in lines {
+        if line == format!("-----END {label}-----") {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&body)
+                .ok()?;
+            return Some((label.to_string(), bytes));
+        }
+        if line.contains(':') {
+            continue; // a header line (`Proc-Type: ...`), not base64
+        }
+        body.push_str(line);
+    }
+    None
+}
+
+/// A signature of the manifest `digest` for `reference` (the full name pushed to), as a
+/// layer of the signature artifact.
+pub fn sign(key: &SigningKey, digest: &str, reference: &str) -> Attachment {
+    let payload = serde_json::json!({
+        "critical": {
+            "identity": {"docker-reference": reference},
+            "image": {"docker-manifest-digest": digest},
+            "type": PAYLOAD_TYPE,
+        },
+        "optional": {
+            "creator": concat!("rpod ", env!("CARGO_PKG_VERSION")),
+            "timestamp": chrono::Utc::now().timestamp(),
+        },
+    });
+    // Serializing a `Value` into memory cannot fail.
+    let payload = serde_json::to_vec(&payload).unwrap_or_default();
+    let signature: DerSignature = key.sign(&payload);
+    Attachment {
+        media_type: SIGNATURE_MEDIA_TYPE.into(),
+        payload,
+        annotations: HashMap::from([(
+            SIGNATURE_ANNOTATION.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(signature.as_bytes()),
+        )]),
+    }
 }
 
 /// Check `attachment`'s signature against `keys` (one must have made it) and read the
@@ -158,8 +281,6 @@ fn parse_payload(bytes: &[u8]) -> Result<Claim, String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use p256::ecdsa::signature::Signer;
-    use p256::ecdsa::SigningKey;
     use p256::pkcs8::{EncodePublicKey, LineEnding};
 
     pub(crate) fn key_pair() -> (SigningKey, String) {
@@ -194,6 +315,27 @@ pub(crate) mod tests {
     }
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_cosign_key_file_signs_what_its_public_key_verifies() {
+        let (key, pem) = key_pair();
+        let file = rpod_test_support::cosign_key_file(&key, b"s3cret", 15);
+        let opened = private_key(file.as_bytes(), b"s3cret").unwrap();
+        let attachment = sign(&opened, DIGEST, "r.io/app:1");
+        let claim = verify(&[public_key(pem.as_bytes()).unwrap()], &attachment).unwrap();
+        assert_eq!(claim.reference, "r.io/app:1");
+        let err = private_key(file.as_bytes(), b"wrong").unwrap_err();
+        assert!(err.contains("wrong passphrase"), "{err}");
+        // A cost no writer of the format uses is refused before any work.
+        let costly = rpod_test_support::cosign_key_file(&key, b"s3cret", 10);
+        assert!(private_key(costly.as_bytes(), b"s3cret")
+            .unwrap_err()
+            .contains("scrypt parameters"));
+        assert!(private_key(pem.as_bytes(), b"")
+            .unwrap_err()
+            .contains("PEM type"));
+        assert!(private_key(b"junk", b"").is_err());
+    }
 
     #[test]
     fn a_signature_by_a_trusted_key_gives_its_claim() {

@@ -11,7 +11,9 @@ use ureq::http::StatusCode;
 
 use super::client::{Payload, RegistryOptions, RepositoryClient};
 use super::manifest;
+use crate::image::policy::Named;
 use crate::image::reference::Reference;
+use crate::image::sigstore;
 use crate::image::{config_bytes, layer, layer_dirs, ImageRecord};
 use crate::paths::Roots;
 use crate::scratch;
@@ -82,6 +84,8 @@ impl std::str::FromStr for LayerCompression {
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
     pub registry: RegistryOptions,
+    /// Sign the pushed manifest with this key (cosign's signature, stored beside it).
+    pub sign_with: Option<p256::ecdsa::SigningKey>,
     /// The manifest format; none pushes the image in its own (`ImageRecord::format`).
     pub format: Option<ManifestFormat>,
     pub compression: LayerCompression,
@@ -160,7 +164,15 @@ pub fn push(
     )?;
     progress("Writing manifest to image destination");
     put_manifest(&mut client, &tag_of(destination), &bytes, manifest_type)?;
-    Ok(manifest::sha256_of(&bytes))
+    let digest = manifest::sha256_of(&bytes);
+    if let Some(key) = &options.sign_with {
+        // The signature names the destination in full, as podman's does.
+        let reference = Named::pulled(destination, crate::image::reference::DEFAULT_DOMAIN);
+        progress("Storing signatures");
+        let signature = sigstore::sign(key, &digest, &reference.full());
+        super::signatures::attach(&mut client, &digest, &reference.full(), &signature)?;
+    }
+    Ok(digest)
 }
 
 /// The manifest a push of `image` in `format` writes (its bytes and media type), made
@@ -343,7 +355,7 @@ fn send_image(
 }
 
 /// Write a manifest under `reference` (a tag or a digest).
-fn put_manifest(
+pub(super) fn put_manifest(
     client: &mut RepositoryClient,
     reference: &str,
     bytes: &[u8],
@@ -467,6 +479,15 @@ pub(super) fn upload_file(
     )
 }
 
+/// Upload `bytes` as a blob unless the repository has it; its digest and size.
+pub(super) fn upload_bytes(client: &mut RepositoryClient, bytes: &[u8]) -> Result<(String, u64)> {
+    let digest = manifest::sha256_of(bytes);
+    if !has_blob(client, &digest)? {
+        send_payload(client, &digest, &Payload::Bytes(bytes))?;
+    }
+    Ok((digest, bytes.len() as u64))
+}
+
 /// Upload a blob unless the repository has it. Whether it was uploaded.
 fn upload(client: &mut RepositoryClient, blob: &ReadyBlob) -> Result<bool> {
     if has_blob(client, &blob.digest)? {
@@ -478,6 +499,11 @@ fn upload(client: &mut RepositoryClient, blob: &ReadyBlob) -> Result<bool> {
 
 /// Upload a blob (monolithically: a POST for the upload's place, a PUT of the bytes).
 fn send_blob(client: &mut RepositoryClient, blob: &ReadyBlob) -> Result<()> {
+    send_payload(client, &blob.digest, &Payload::File(&blob.file))
+}
+
+/// Upload `payload` as the blob `digest`.
+fn send_payload(client: &mut RepositoryClient, digest: &str, payload: &Payload) -> Result<()> {
     let start_url = client.url("blobs/uploads/");
     let started = client.call(
         "POST",
@@ -501,19 +527,19 @@ fn send_blob(client: &mut RepositoryClient, blob: &ReadyBlob) -> Result<()> {
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(
         &form_urlencoded::Serializer::new(String::new())
-            .append_pair("digest", &blob.digest)
+            .append_pair("digest", digest)
             .finish(),
     );
     let sent = client.call(
         "PUT",
         &url,
         &[("Content-Type", "application/octet-stream")],
-        &Payload::File(&blob.file),
+        payload,
     )?;
     client.expect(
         sent,
         &[StatusCode::CREATED, StatusCode::NO_CONTENT, StatusCode::OK],
-        &format!("uploading blob {}", blob.digest),
+        &format!("uploading blob {digest}"),
     )?;
     Ok(())
 }

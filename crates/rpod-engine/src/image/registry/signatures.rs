@@ -2,9 +2,11 @@
 //! `sha256-<manifest hex>.sig` in the image's repository, each of its layers a signature
 //! payload with the signature in its annotations. A registry is a stranger: the artifact's
 //! manifest, its number of layers and each payload are bounded, and every payload is
-//! checked against its digest (the signature itself is checked by the policy).
+//! checked against its digest (the signature itself is checked by the policy). A push
+//! with a signing key adds its signature to that artifact, as podman's does.
 
 use oci_spec::image::ImageManifest;
+use serde_json::json;
 
 use super::client::RepositoryClient;
 use super::manifest;
@@ -56,4 +58,62 @@ pub fn sigstore_attachments(
             })
         })
         .collect()
+}
+
+/// Add `signature` to the artifact of the manifest `digest` in `client`'s repository
+/// (made when there is none; the signatures already there are kept, as containers/image
+/// keeps them).
+pub fn attach(
+    client: &mut RepositoryClient,
+    digest: &str,
+    name: &str,
+    signature: &Attachment,
+) -> Result<()> {
+    let tag = sigstore::attachment_tag(digest);
+    let mut layers: Vec<serde_json::Value> = match super::pull::fetch_manifest(client, &tag, name) {
+        Ok((bytes, _)) => {
+            let existing: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                EngineError::Registry(format!(
+                    "{name}: the signature artifact {tag} is not JSON: {e}"
+                ))
+            })?;
+            existing["layers"].as_array().cloned().unwrap_or_default()
+        }
+        Err(EngineError::RegistryNotFound(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let (payload_digest, payload_size) = super::push::upload_bytes(client, &signature.payload)?;
+    layers.push(json!({
+        "mediaType": signature.media_type,
+        "digest": payload_digest,
+        "size": payload_size,
+        "annotations": signature.annotations,
+    }));
+    // The artifact's config, as cosign writes one: its "layers" are the payloads.
+    let diff_ids: Vec<&serde_json::Value> = layers.iter().map(|l| &l["digest"]).collect();
+    let config = serde_json::to_vec(&json!({
+        "architecture": "",
+        "os": "",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))
+    .map_err(|e| EngineError::InvalidArg(format!("encoding the signature artifact: {e}")))?;
+    let (config_digest, config_size) = super::push::upload_bytes(client, &config)?;
+    let artifact = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config_digest,
+            "size": config_size,
+        },
+        "layers": layers,
+    }))
+    .map_err(|e| EngineError::InvalidArg(format!("encoding the signature artifact: {e}")))?;
+    super::push::put_manifest(
+        client,
+        &tag,
+        &artifact,
+        "application/vnd.oci.image.manifest.v1+json",
+    )
 }
