@@ -16,6 +16,8 @@
 #     login tests run on ports of their own (its system service is stopped: nothing
 #     listens on :5000 because of rpod)
 #   - curl: the signature policy tests store cosign's signature artifact in that registry
+#   - gnupg: the signature policy tests make GPG keys and signatures (rpod itself verifies
+#     GPG signatures with gpgv, which every Debian system has)
 #   - CRIU 4 for checkpoint/restore, unpacked privately (scripts/install-criu.sh)
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 set -euo pipefail
@@ -25,7 +27,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

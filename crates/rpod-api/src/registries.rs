@@ -151,6 +151,7 @@ pub fn docker_pull(context: &Context, ex: &mut Exchange, reference: &str) -> Api
     let options = PullOptions {
         registry: docker_options(ex, reference)?,
         platform: Platform::from_flags(ex.req.query("platform"), None, None, None)?,
+        ..PullOptions::default()
     };
     // Progress goes out as it comes (a large image takes minutes); so do errors, as
     // Docker's `errorDetail` lines, which the docker CLI prints.
@@ -219,6 +220,7 @@ pub fn libpod_pull(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                     ex.req.query("Arch"),
                     ex.req.query("Variant"),
                 )?,
+                ..PullOptions::default()
             };
             // Progress goes out as it comes; an error ends the stream as podman's does.
             let mut body = ex.start_stream(200, "application/json")?;

@@ -860,6 +860,10 @@ pub struct TrustShowArgs {
     /// The policy file (default: the one rpod uses, rpod.conf's or the system's).
     #[arg(short = 'f', long = "policypath")]
     pub policy_path: Option<PathBuf>,
+    /// The registries.d directory whose lookaside stores are listed (default: rpod.conf's,
+    /// else containers/image's choice).
+    #[arg(long = "registrypath")]
+    pub registry_path: Option<PathBuf>,
     /// Print the file as it is.
     #[arg(long)]
     pub raw: bool,

@@ -588,3 +588,209 @@ fn a_push_signed_with_a_cosign_key_is_what_the_policy_lets_in() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(puller.ok(&["run", "--rm", &target, "echo", "ok"]), "ok\n");
 }
+
+/// GnuPG with a home directory of the test's own (its agent stopped at the end).
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn new(users: &[&str]) -> Gpg {
+        let gpg = Gpg {
+            home: tempfile::tempdir().unwrap(),
+        };
+        for user in users {
+            gpg.ok(&[
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                user,
+                "ed25519",
+                "sign",
+                "never",
+            ]);
+        }
+        gpg
+    }
+
+    fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(args)
+            .output()
+            .expect("gpg (gnupg) is missing: run scripts/install-deps.sh");
+        assert!(out.status.success(), "gpg {args:?}: {}", stderr_of(&out));
+        out.stdout
+    }
+
+    /// A simple signing signature by `user` of the claim (`digest`, `reference`).
+    fn sign(&self, user: &str, digest: &str, reference: &str, out: &Path) {
+        let payload = self.home.path().join("payload");
+        fs::write(
+            &payload,
+            serde_json::json!({"critical": {
+                "identity": {"docker-reference": reference},
+                "image": {"docker-manifest-digest": digest},
+                "type": "atomic container signature"},
+                "optional": {"creator": "rpod tests", "timestamp": 1764547200}})
+            .to_string(),
+        )
+        .unwrap();
+        fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let _ = fs::remove_file(out);
+        self.ok(&[
+            "--batch",
+            "--local-user",
+            user,
+            "--sign",
+            "--output",
+            out.to_str().unwrap(),
+            payload.to_str().unwrap(),
+        ]);
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+#[test]
+fn gpg_signatures_from_the_lookaside_store_are_verified_with_gpgv() {
+    let registry = Registry::plain();
+    let host = registry.host.clone();
+    let source = Rpod::with_image("runc");
+    let digest = push(&source, "demo", &format!("{host}/team/gpg:1"));
+    push(&source, "demo", &format!("{host}/team/gpg:2"));
+    let dir = tempfile::tempdir().unwrap();
+    let gpg = Gpg::new(&["signer@example.com", "stranger@example.com"]);
+    // The trusted keyring holds the signer's key only, ASCII-armored.
+    let keyring = dir.path().join("signer.asc");
+    fs::write(
+        &keyring,
+        gpg.ok(&["--armor", "--export", "signer@example.com"]),
+    )
+    .unwrap();
+    let lookaside = dir.path().join("lookaside");
+    let registries_d = dir.path().join("registries.d");
+    fs::create_dir(&registries_d).unwrap();
+    fs::write(
+        registries_d.join("test.yaml"),
+        format!(
+            "docker:\n  {host}:\n    lookaside: file://{}\n",
+            lookaside.display()
+        ),
+    )
+    .unwrap();
+    let policy = dir.path().join("policy.json");
+    fs::write(
+        &policy,
+        serde_json::json!({"default": [{"type": "insecureAcceptAnything"}],
+            "transports": {"docker": {host.clone(): [
+                {"type": "signedBy", "keyType": "GPGKeys", "keyPath": keyring}]}}})
+        .to_string(),
+    )
+    .unwrap();
+    let puller = Rpod::with_config(
+        "runc",
+        &format!(
+            "[containers]\nnetns = \"none\"\n[image]\nregistries_d = \"{}\"\n",
+            registries_d.display()
+        ),
+    );
+    let image = format!("{host}/team/gpg:1");
+    let signatures = lookaside.join(format!("team/gpg@{}", digest.replacen(':', "=", 1)));
+    refused(
+        &puller,
+        &policy,
+        &image,
+        "A signature was required, but no signature exists",
+    );
+    // By a key the policy does not name.
+    gpg.sign(
+        "stranger@example.com",
+        &digest,
+        &image,
+        &signatures.join("signature-1"),
+    );
+    refused(
+        &puller,
+        &policy,
+        &image,
+        "not made by a key the policy trusts",
+    );
+    // A signature whose bytes were changed.
+    gpg.sign(
+        "signer@example.com",
+        &digest,
+        &image,
+        &signatures.join("signature-1"),
+    );
+    let mut bytes = fs::read(signatures.join("signature-1")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    fs::write(signatures.join("signature-1"), &bytes).unwrap();
+    refused(&puller, &policy, &image, "");
+    // The stranger's signature first, then the signer's: one good one is enough.
+    gpg.sign(
+        "stranger@example.com",
+        &digest,
+        &image,
+        &signatures.join("signature-1"),
+    );
+    gpg.sign(
+        "signer@example.com",
+        &digest,
+        &image,
+        &signatures.join("signature-2"),
+    );
+    let out = pull(&puller, &policy, &image);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(puller.ok(&["run", "--rm", &image, "echo", "gpg"]), "gpg\n");
+    puller.ok(&["rmi", "-a"]);
+    // The same manifest under tag 2: the signatures claim tag 1.
+    refused(
+        &puller,
+        &policy,
+        &format!("{host}/team/gpg:2"),
+        &format!("Signature for identity \"{image}\" is not accepted"),
+    );
+    // `image trust show` lists the key's ID and the scope's store from registries.d.
+    let shown = puller.ok(&[
+        "image",
+        "trust",
+        "show",
+        "--policypath",
+        policy.to_str().unwrap(),
+    ]);
+    let row: Vec<&str> = shown
+        .lines()
+        .find(|l| l.starts_with("repository"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let key_id = String::from_utf8(gpg.ok(&["--with-colons", "--list-keys", "signer@example.com"]))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("pub:"))
+        .and_then(|l| l.split(':').nth(4).map(str::to_string))
+        .unwrap();
+    let store = format!("file://{}", lookaside.display());
+    assert_eq!(
+        row,
+        [
+            "repository",
+            host.as_str(),
+            "signed",
+            key_id.as_str(),
+            store.as_str()
+        ]
+    );
+}

@@ -29,6 +29,7 @@
 //! [image]
 //! signature_policy = "/etc/containers/policy.json"  # which images pull, load and import
 //!                                  # take (default: containers/image's own choice)
+//! registries_d = "/etc/containers/registries.d"  # where registries' GPG signatures are
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,10 @@ pub struct ImageSection {
     /// `$HOME/.config/containers/policy.json` when it exists, else
     /// `/etc/containers/policy.json`, else none (everything accepted).
     pub signature_policy: Option<PathBuf>,
+    /// The registries.d directory naming where registries' GPG signatures are (default:
+    /// `$HOME/.config/containers/registries.d` when it exists, else
+    /// `/etc/containers/registries.d`).
+    pub registries_d: Option<PathBuf>,
 }
 
 /// The store's file system (podman keeps such settings in `storage.conf`).

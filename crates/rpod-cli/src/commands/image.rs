@@ -595,8 +595,8 @@ fn trust_policy_path(engine: &Engine, given: Option<&Path>) -> PathBuf {
     rpod_engine::image::policy::path(given.or(configured))
 }
 
-/// `image trust show`: podman's table (TRANSPORT NAME TYPE ID STORE; rpod reads no
-/// signature stores, so STORE stays empty), `--json` or `--raw`.
+/// `image trust show`: podman's table (TRANSPORT NAME TYPE ID STORE, the store being
+/// registries.d's lookaside store for the scope), `--json` or `--raw`.
 pub fn trust_show(engine: &Engine, args: TrustShowArgs) -> Outcome {
     let path = trust_policy_path(engine, args.policy_path.as_deref());
     if args.raw {
@@ -606,7 +606,13 @@ pub fn trust_show(engine: &Engine, args: TrustShowArgs) -> Outcome {
         return Ok(0);
     }
     let policy = rpod_engine::image::policy::Policy::read(&path)?;
-    let entries: Vec<_> = rpod_engine::image::trust::entries(&policy)
+    let registries_d = rpod_engine::image::registries_d::dir(
+        args.registry_path
+            .as_deref()
+            .or(engine.config().image.registries_d.as_deref()),
+    );
+    let lookaside = rpod_engine::image::registries_d::Lookaside::load(&registries_d)?;
+    let entries: Vec<_> = rpod_engine::image::trust::entries(&policy, &lookaside)
         .into_iter()
         .filter(|e| args.registry.as_ref().is_none_or(|r| *r == e.repo_name))
         .collect();
@@ -620,8 +626,8 @@ pub fn trust_show(engine: &Engine, args: TrustShowArgs) -> Outcome {
     }
     for entry in &entries {
         lines.push(format!(
-            "{}\t{}\t{}\t{}\t",
-            entry.transport, entry.repo_name, entry.kind, entry.key_ids
+            "{}\t{}\t{}\t{}\t{}",
+            entry.transport, entry.repo_name, entry.kind, entry.key_ids, entry.store
         ));
     }
     if !lines.is_empty() {

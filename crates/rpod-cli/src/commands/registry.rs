@@ -33,6 +33,7 @@ pub fn pull(engine: &Engine, args: PullArgs) -> Outcome {
     let options = PullOptions {
         registry: registry_options(&args.registry)?,
         platform: args.target_platform.parsed()?,
+        ..PullOptions::default()
     };
     let mut progress = progress_printer(args.quiet);
     if args.all_tags {
@@ -85,6 +86,7 @@ pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), 
             ..RegistryOptions::default()
         },
         platform,
+        ..PullOptions::default()
     };
     let mut progress = progress_printer(args.quiet);
     match engine.pull_image(image, &options, &mut progress) {

@@ -6,15 +6,10 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use super::{Engine, RemoveOptions};
-use crate::image::policy::Incoming;
+use crate::image::policy::{Incoming, Unsigned};
 use crate::image::{self, reference, ArchiveFormat, ImageInfo, ImageRecord, ImportOptions};
 use crate::lock::ContainerLock;
 use crate::{EngineError, Result};
-
-/// Archives and root file systems carry no signatures.
-fn no_signatures() -> Result<Vec<image::sigstore::Attachment>> {
-    Ok(Vec::new())
-}
 
 /// What removing an image name did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +35,7 @@ impl Engine {
         options: &ImportOptions,
     ) -> Result<ImageRecord> {
         self.signature_policy()?
-            .check(&Incoming::Tarball { origin }, &mut no_signatures)?;
+            .check(&Incoming::Tarball { origin }, &mut Unsigned)?;
         self.import_made_image(source, origin, options)
     }
 
@@ -74,7 +69,7 @@ impl Engine {
                 ArchiveFormat::DockerArchive => Incoming::DockerArchive { origin },
                 ArchiveFormat::OciArchive => Incoming::OciArchive { origin, path },
             };
-            policy.check(&incoming, &mut no_signatures)
+            policy.check(&incoming, &mut Unsigned)
         };
         let _lock = self.image_lock()?;
         let loaded = image::load(&self.store, &self.roots, source, origin, &admit)?;

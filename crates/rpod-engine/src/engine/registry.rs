@@ -119,6 +119,10 @@ impl Engine {
             progress(&format!("Trying to pull {name}..."));
             let these = PullOptions {
                 registry: reach.clone(),
+                registries_d: options
+                    .registries_d
+                    .clone()
+                    .or_else(|| self.options.config.image.registries_d.clone()),
                 ..options.clone()
             };
             let record = registry::pull(

@@ -6,8 +6,9 @@
 //!
 //! Requirements: `insecureAcceptAnything`; `reject`; `sigstoreSigned` with public keys
 //! (cosign's signatures, fetched from the registry and verified here); `signedBy` (GPG
-//! simple signing) and `sigstoreSigned` with Fulcio, PKI or Rekor are read but rpod cannot
-//! check them yet, so an image they apply to is refused, saying so (never let through).
+//! simple signing from the registry's lookaside store, verified by gpgv). `sigstoreSigned`
+//! with Fulcio, PKI or Rekor is read but rpod cannot check it yet, so an image it applies
+//! to is refused, saying so (never let through).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use serde_json::{Map, Value};
 
 use super::reference::{Reference, DEFAULT_DOMAIN};
 use super::sigstore::{self, Attachment};
+use super::simple_signing;
 use crate::{EngineError, Result};
 
 /// The system's policy, podman's (containers-common's) file.
@@ -35,12 +37,17 @@ pub struct Policy {
 pub enum Requirement {
     AcceptAnything,
     Reject,
-    /// GPG simple signing: never satisfied by rpod (it verifies no GPG signatures); the
-    /// keyrings are kept for `image trust show`.
-    SignedBy {
-        keyrings: Vec<PathBuf>,
-    },
+    /// GPG simple signing, from the registry's lookaside store, checked by gpgv.
+    SignedBy(SignedByRequirement),
     SigstoreSigned(SigstoreRequirement),
+}
+
+/// `signedBy`: a GPG signature by a key of `keys` (keyrings), claiming an identity
+/// `identity` accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedByRequirement {
+    keys: Vec<KeySource>,
+    identity: SignedIdentity,
 }
 
 /// `sigstoreSigned`: a cosign signature by one of `keys`, claiming an identity `identity`
@@ -126,7 +133,7 @@ impl Named {
     }
 
     /// The most specific scope: the repository with its digest, else its tag.
-    fn scope(&self) -> String {
+    pub(crate) fn scope(&self) -> String {
         match (&self.digest, &self.tag) {
             (Some(digest), _) => format!("{}@{digest}", self.name),
             (None, Some(tag)) => format!("{}:{tag}", self.name),
@@ -136,7 +143,7 @@ impl Named {
 
     /// The wider scopes, most specific first: the repository, each namespace above it,
     /// the registry, then `*.domain` for each parent domain of the host (port dropped).
-    fn namespaces(&self) -> Vec<String> {
+    pub(crate) fn namespaces(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut name = self.name.as_str();
         loop {
@@ -328,80 +335,172 @@ impl Policy {
     }
 
     /// Whether `image` may come in: every requirement of its scope must accept it.
-    /// `signatures` fetches the image's signature attachments, called once at most and
-    /// only when a requirement needs them.
-    pub fn check(
-        &self,
-        image: &Incoming<'_>,
-        signatures: &mut dyn FnMut() -> Result<Vec<Attachment>>,
-    ) -> Result<()> {
-        let mut fetched: Option<Vec<Attachment>> = None;
+    /// `signatures` fetches the image's signatures of each kind, once at most and only
+    /// when a requirement needs them.
+    pub fn check(&self, image: &Incoming<'_>, signatures: &mut dyn SignatureSource) -> Result<()> {
+        let mut attachments: Option<Vec<Attachment>> = None;
+        let mut gpg_signatures: Option<Vec<Vec<u8>>> = None;
         for requirement in self.requirements_for(image) {
-            match requirement {
-                Requirement::AcceptAnything => {}
-                Requirement::Reject => {
+            let (reference, manifest_digest) = match (requirement, image) {
+                (Requirement::AcceptAnything, _) => continue,
+                (Requirement::Reject, _) => {
                     return Err(rejected(format!(
                         "Running image {} is rejected by policy.",
                         image.image_name()
                     )))
                 }
-                Requirement::SignedBy { .. } => {
-                    return Err(match image {
-                        Incoming::Registry { .. } => rejected(format!(
-                            "{}: the signature policy requires a GPG signature (signedBy), which rpod cannot verify yet",
-                            image.image_name()
-                        )),
-                        // Archives carry no signatures at all.
-                        _ => rejected("A signature was required, but no signature exists"),
-                    });
+                (Requirement::SigstoreSigned(wanted), _) if wanted.unsupported.is_some() => {
+                    return Err(rejected(format!(
+                        "{}: the signature policy requires a sigstore signature checked with {}, which rpod cannot verify yet (only public keys)",
+                        image.image_name(),
+                        wanted.unsupported.unwrap_or_default()
+                    )));
                 }
-                Requirement::SigstoreSigned(wanted) => {
-                    if let Some(what) = wanted.unsupported {
-                        return Err(rejected(format!(
-                            "{}: the signature policy requires a sigstore signature checked with {what}, which rpod cannot verify yet (only public keys)",
-                            image.image_name()
-                        )));
-                    }
-                    let Incoming::Registry {
+                (
+                    _,
+                    Incoming::Registry {
                         reference,
                         manifest_digest,
-                    } = image
-                    else {
-                        return Err(rejected(
-                            "A signature was required, but no signature exists",
-                        ));
-                    };
-                    if fetched.is_none() {
-                        fetched = Some(signatures()?);
+                    },
+                ) => (*reference, *manifest_digest),
+                // Archives and root file systems carry no signatures at all.
+                _ => return Err(rejected(NO_SIGNATURE)),
+            };
+            match requirement {
+                Requirement::SigstoreSigned(wanted) => {
+                    if attachments.is_none() {
+                        attachments = Some(signatures.sigstore()?);
                     }
-                    let found = fetched.as_deref().unwrap_or_default();
-                    wanted.accepts(reference, manifest_digest, found)?;
+                    let found = attachments.as_deref().unwrap_or_default();
+                    let keys = wanted.public_keys()?;
+                    let payloads: Vec<&Attachment> = found
+                        .iter()
+                        .filter(|a| a.media_type == sigstore::SIGNATURE_MEDIA_TYPE)
+                        .collect();
+                    let verdicts = payloads.iter().map(|a| sigstore::verify(&keys, a));
+                    let none = match found.len() {
+                        0 => NO_SIGNATURE.to_string(),
+                        n => format!("{NO_SIGNATURE} ({n} sigstore non-signature attachments)"),
+                    };
+                    wanted
+                        .identity
+                        .first_accepted(reference, manifest_digest, verdicts, none)?;
                 }
+                Requirement::SignedBy(wanted) => {
+                    if gpg_signatures.is_none() {
+                        gpg_signatures = Some(signatures.simple()?);
+                    }
+                    let found = gpg_signatures.as_deref().unwrap_or_default();
+                    let keyrings = wanted.keyrings()?;
+                    let verdicts = found
+                        .iter()
+                        .map(|signature| simple_signing::verify(&keyrings, signature));
+                    wanted.identity.first_accepted(
+                        reference,
+                        manifest_digest,
+                        verdicts,
+                        NO_SIGNATURE.to_string(),
+                    )?;
+                }
+                Requirement::AcceptAnything | Requirement::Reject => {}
             }
         }
         Ok(())
     }
 }
 
-impl SigstoreRequirement {
-    /// Accept when one signature among `found` verifies with a trusted key and claims
-    /// this manifest and an identity the requirement accepts.
-    fn accepts(&self, image: &Named, manifest_digest: &str, found: &[Attachment]) -> Result<()> {
-        let keys = self.public_keys()?;
-        let signatures: Vec<&Attachment> = found
+/// podman's words when an image has no signature a requirement could look at.
+const NO_SIGNATURE: &str = "A signature was required, but no signature exists";
+
+/// The signatures an image brings, each kind fetched only when a requirement asks.
+pub trait SignatureSource {
+    /// cosign's signature attachments (a registry's artifact beside the image).
+    fn sigstore(&mut self) -> Result<Vec<Attachment>>;
+    /// GPG simple signing signatures (a registry's lookaside store).
+    fn simple(&mut self) -> Result<Vec<Vec<u8>>>;
+}
+
+/// What archives and root file systems bring: no signatures.
+pub struct Unsigned;
+
+impl SignatureSource for Unsigned {
+    fn sigstore(&mut self) -> Result<Vec<Attachment>> {
+        Ok(Vec::new())
+    }
+    fn simple(&mut self) -> Result<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+}
+
+/// Read a key or keyring of the policy (a file or inline data).
+fn key_bytes(source: &KeySource, index: usize) -> Result<(Vec<u8>, String)> {
+    match source {
+        KeySource::Path(path) => Ok((
+            std::fs::read(path)
+                .map_err(|e| EngineError::io("reading a key of the signature policy", path, e))?,
+            path.display().to_string(),
+        )),
+        KeySource::Data(data) => Ok((data.clone(), format!("keyData {}", index + 1))),
+    }
+}
+
+impl SignedByRequirement {
+    fn keyrings(&self) -> Result<Vec<Vec<u8>>> {
+        self.keys
             .iter()
-            .filter(|a| a.media_type == sigstore::SIGNATURE_MEDIA_TYPE)
-            .collect();
+            .enumerate()
+            .map(|(index, source)| key_bytes(source, index).map(|(bytes, _)| bytes))
+            .collect()
+    }
+
+    /// The keyring files named (for `image trust show`).
+    pub fn keyring_paths(&self) -> Vec<PathBuf> {
+        self.keys
+            .iter()
+            .filter_map(|k| match k {
+                KeySource::Path(path) => Some(path.clone()),
+                KeySource::Data(_) => None,
+            })
+            .collect()
+    }
+}
+
+impl SigstoreRequirement {
+    fn public_keys(&self) -> Result<Vec<p256::ecdsa::VerifyingKey>> {
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(index, source)| {
+                let (pem, origin) = key_bytes(source, index)?;
+                sigstore::public_key(&pem).map_err(|e| {
+                    EngineError::InvalidArg(format!("signature policy: public key {origin}: {e}"))
+                })
+            })
+            .collect()
+    }
+}
+
+impl SignedIdentity {
+    /// Accept when one of `verdicts` (each signature's verification and claim) is good,
+    /// claims `manifest_digest` and an identity this accepts for `image`; otherwise say
+    /// why, podman's way (`none` when there was no signature to look at).
+    fn first_accepted(
+        &self,
+        image: &Named,
+        manifest_digest: &str,
+        verdicts: impl Iterator<Item = std::result::Result<sigstore::Claim, String>>,
+        none: String,
+    ) -> Result<()> {
         let mut reasons = Vec::new();
-        for signature in &signatures {
-            let verdict = sigstore::verify(&keys, signature).and_then(|claim| {
+        for verdict in verdicts {
+            let verdict = verdict.and_then(|claim| {
                 if !claim.manifest_digest.eq_ignore_ascii_case(manifest_digest) {
                     return Err(format!(
                         "Signature for digest {} does not match",
                         claim.manifest_digest
                     ));
                 }
-                if !self.identity.accepts(image, &claim.reference) {
+                if !self.accepts(image, &claim.reference) {
                     return Err(format!(
                         "Signature for identity {:?} is not accepted",
                         claim.reference
@@ -415,11 +514,7 @@ impl SigstoreRequirement {
             }
         }
         Err(rejected(match reasons.len() {
-            0 if found.is_empty() => "A signature was required, but no signature exists".into(),
-            0 => format!(
-                "A signature was required, but no signature exists ({} sigstore non-signature attachments)",
-                found.len()
-            ),
+            0 => none,
             1 => reasons.remove(0),
             _ => format!(
                 "None of the signatures were accepted, reasons: {}",
@@ -428,29 +523,6 @@ impl SigstoreRequirement {
         }))
     }
 
-    fn public_keys(&self) -> Result<Vec<p256::ecdsa::VerifyingKey>> {
-        self.keys
-            .iter()
-            .enumerate()
-            .map(|(index, source)| {
-                let (pem, origin) = match source {
-                    KeySource::Path(path) => (
-                        std::fs::read(path).map_err(|e| {
-                            EngineError::io("reading a public key of the signature policy", path, e)
-                        })?,
-                        path.display().to_string(),
-                    ),
-                    KeySource::Data(data) => (data.clone(), format!("keyData {}", index + 1)),
-                };
-                sigstore::public_key(&pem).map_err(|e| {
-                    EngineError::InvalidArg(format!("signature policy: public key {origin}: {e}"))
-                })
-            })
-            .collect()
-    }
-}
-
-impl SignedIdentity {
     /// Whether a signature claiming `signed` (as written in it) may stand for `image`.
     fn accepts(&self, image: &Named, signed: &str) -> bool {
         let Some(signed) = Named::parse(signed) else {
@@ -608,17 +680,22 @@ fn requirement(value: &Value, what: &str) -> std::result::Result<Requirement, St
                     "{what}: signedBy needs exactly one of keyPath, keyPaths and keyData"
                 ));
             }
-            if let Some(data) = string_field(fields, "keyData", what)? {
-                decoded(&data, "keyData", what)?;
-            }
-            let mut keyrings: Vec<PathBuf> = string_list(fields, "keyPaths", what)?
+            let mut keys: Vec<KeySource> = string_list(fields, "keyPaths", what)?
                 .unwrap_or_default()
                 .into_iter()
-                .map(PathBuf::from)
+                .map(|p| KeySource::Path(p.into()))
                 .collect();
-            keyrings.extend(string_field(fields, "keyPath", what)?.map(PathBuf::from));
-            signed_identity(fields.get("signedIdentity"), what)?;
-            Ok(Requirement::SignedBy { keyrings })
+            keys.extend(string_field(fields, "keyPath", what)?.map(|p| KeySource::Path(p.into())));
+            if let Some(data) = string_field(fields, "keyData", what)? {
+                keys.push(KeySource::Data(decoded(&data, "keyData", what)?));
+            }
+            if keys.is_empty() {
+                return Err(format!("{what}: signedBy lists no keyring"));
+            }
+            Ok(Requirement::SignedBy(SignedByRequirement {
+                keys,
+                identity: signed_identity(fields.get("signedIdentity"), what)?,
+            }))
         }
         "sigstoreSigned" => sigstore_requirement(fields, what).map(Requirement::SigstoreSigned),
         other => Err(format!("{what}: unknown policy requirement type {other:?}")),
@@ -794,8 +871,35 @@ mod tests {
         Named::pulled(&reference, DEFAULT_DOMAIN)
     }
 
-    fn none() -> Result<Vec<Attachment>> {
-        panic!("no signature should be fetched")
+    /// A source no requirement should ask.
+    struct NeverAsked;
+
+    impl SignatureSource for NeverAsked {
+        fn sigstore(&mut self) -> Result<Vec<Attachment>> {
+            panic!("no signature should be fetched")
+        }
+        fn simple(&mut self) -> Result<Vec<Vec<u8>>> {
+            panic!("no signature should be fetched")
+        }
+    }
+
+    /// A source with the given signatures, counting how often each kind is asked for.
+    #[derive(Default)]
+    struct Fixed {
+        attachments: Vec<Attachment>,
+        gpg: Vec<Vec<u8>>,
+        calls: (usize, usize),
+    }
+
+    impl SignatureSource for Fixed {
+        fn sigstore(&mut self) -> Result<Vec<Attachment>> {
+            self.calls.0 += 1;
+            Ok(self.attachments.clone())
+        }
+        fn simple(&mut self) -> Result<Vec<Vec<u8>>> {
+            self.calls.1 += 1;
+            Ok(self.gpg.clone())
+        }
     }
 
     fn registry_check(policy: &Policy, image: &str) -> Result<()> {
@@ -805,7 +909,7 @@ mod tests {
                 reference: &reference,
                 manifest_digest: DIGEST,
             },
-            &mut none,
+            &mut NeverAsked,
         )
     }
 
@@ -838,9 +942,9 @@ mod tests {
             "Source image rejected: Running image docker://quay.io/x/y:2 is rejected by policy."
         );
         let archive = Incoming::DockerArchive { origin: "/a.tar" };
-        assert!(policy.check(&archive, &mut none).is_ok());
+        assert!(policy.check(&archive, &mut NeverAsked).is_ok());
         let tarball = Incoming::Tarball { origin: "/a.tar" };
-        assert!(policy.check(&tarball, &mut none).is_err());
+        assert!(policy.check(&tarball, &mut NeverAsked).is_err());
     }
 
     #[test]
@@ -863,7 +967,7 @@ mod tests {
                     origin: "x",
                     path: Some(path),
                 },
-                &mut none,
+                &mut NeverAsked,
             )
         };
         assert!(check(&archive).is_ok());
@@ -873,7 +977,7 @@ mod tests {
             origin: "-",
             path: None,
         };
-        assert!(policy.check(&stdin, &mut none).is_err());
+        assert!(policy.check(&stdin, &mut NeverAsked).is_err());
     }
 
     #[test]
@@ -909,20 +1013,36 @@ mod tests {
     }
 
     #[test]
-    fn what_rpod_cannot_check_is_refused_never_let_through() {
+    fn what_rpod_cannot_check_and_archives_needing_signatures_are_refused() {
         let policy = Policy::parse(
-            r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k"}],
+            r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyData": "AA=="}],
                 "transports": {"docker": {"r.io": [{"type": "sigstoreSigned",
                     "fulcio": {"caPath": "/ca", "oidcIssuer": "https://i", "subjectEmail": "a@b"},
                     "rekorPublicKeyPath": "/r"}]}}}"#,
         )
         .unwrap();
-        let err = registry_check(&policy, "q.io/a").unwrap_err().to_string();
-        assert!(err.contains("GPG signature (signedBy)"), "{err}");
+        // signedBy looks for GPG signatures (none here), never at cosign's.
+        let reference = named("q.io/a");
+        let mut source = Fixed::default();
+        let err = policy
+            .check(
+                &Incoming::Registry {
+                    reference: &reference,
+                    manifest_digest: DIGEST,
+                },
+                &mut source,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no signature exists"), "{err}");
+        assert_eq!(source.calls, (0, 1));
         let err = registry_check(&policy, "r.io/a").unwrap_err().to_string();
         assert!(err.contains("Fulcio"), "{err}");
         let tarball = Incoming::Tarball { origin: "a" };
-        let err = policy.check(&tarball, &mut none).unwrap_err().to_string();
+        let err = policy
+            .check(&tarball, &mut NeverAsked)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no signature exists"), "{err}");
     }
 
@@ -937,18 +1057,18 @@ mod tests {
 
     fn check_with(policy: &Policy, image: &str, found: Vec<Attachment>) -> Result<()> {
         let reference = named(image);
-        let mut calls = 0;
+        let mut source = Fixed {
+            attachments: found,
+            ..Fixed::default()
+        };
         let result = policy.check(
             &Incoming::Registry {
                 reference: &reference,
                 manifest_digest: DIGEST,
             },
-            &mut || {
-                calls += 1;
-                Ok(found.clone())
-            },
+            &mut source,
         );
-        assert!(calls <= 1);
+        assert!(source.calls.0 <= 1 && source.calls.1 == 0);
         result
     }
 

@@ -195,7 +195,7 @@ pub fn verify(keys: &[VerifyingKey], attachment: &Attachment) -> Result<Claim, S
                 .into(),
         );
     }
-    parse_payload(&attachment.payload)
+    parse_claim(&attachment.payload, PAYLOAD_TYPE)
 }
 
 /// An object with exactly the fields `fields` (containers/image reads payloads as strictly).
@@ -231,9 +231,10 @@ fn string_of<'a>(
         .ok_or_else(|| format!("{what}.{field} is not a string"))
 }
 
-/// The payload's claim: `{"critical": {"type", "image": {"docker-manifest-digest"},
-/// "identity": {"docker-reference"}}, "optional": ...}`, nothing else.
-fn parse_payload(bytes: &[u8]) -> Result<Claim, String> {
+/// A payload's claim: `{"critical": {"type", "image": {"docker-manifest-digest"},
+/// "identity": {"docker-reference"}}, "optional": ...}`, nothing else, of the type `kind`
+/// (cosign's and GPG simple signing's payloads differ only in it).
+pub fn parse_claim(bytes: &[u8], kind: &str) -> Result<Claim, String> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| format!("the payload is not JSON: {e}"))?;
     let top = exact_object(&value, &["critical", "optional"], "the payload")?;
@@ -251,9 +252,9 @@ fn parse_payload(bytes: &[u8]) -> Result<Claim, String> {
         }
     }
     let critical = exact_object(&top["critical"], &["type", "image", "identity"], "critical")?;
-    let kind = string_of(critical, "type", "critical")?;
-    if kind != PAYLOAD_TYPE {
-        return Err(format!("unrecognized signature type {kind:?}"));
+    let found = string_of(critical, "type", "critical")?;
+    if found != kind {
+        return Err(format!("unrecognized signature type {found:?}"));
     }
     let image = exact_object(
         &critical["image"],

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::policy::{Policy, Requirement};
 use super::reference::Reference;
+use super::registries_d::Lookaside;
 use crate::{EngineError, Result};
 
 /// One line of `image trust show` (podman's JSON field names).
@@ -26,17 +27,25 @@ pub struct TrustEntry {
     /// The keys' IDs (GPG), `N/A` for sigstore keys.
     #[serde(rename = "gpg_id", skip_serializing_if = "String::is_empty")]
     pub key_ids: String,
+    /// Where the scope's GPG signatures are kept (registries.d's lookaside store).
+    #[serde(rename = "sigstore", skip_serializing_if = "String::is_empty")]
+    pub store: String,
 }
 
-/// The entries of `policy`: the default, the registries' scopes, then other transports'.
-pub fn entries(policy: &Policy) -> Vec<TrustEntry> {
+/// The entries of `policy`: the default, the registries' scopes, then other transports';
+/// the stores `lookaside` names for the default and the registries' scopes.
+pub fn entries(policy: &Policy, lookaside: &Lookaside) -> Vec<TrustEntry> {
     let mut out = Vec::new();
     let mut push = |transport: &str, name: &str, repo_name: &str, list: &[Requirement]| {
+        let store = match transport {
+            "all" | "repository" => lookaside.store_of_scope(repo_name).unwrap_or_default(),
+            _ => "",
+        };
         for requirement in list {
             let (kind, key_ids) = match requirement {
                 Requirement::AcceptAnything => ("accept", String::new()),
                 Requirement::Reject => ("reject", String::new()),
-                Requirement::SignedBy { keyrings } => ("signed", gpg_key_ids(keyrings)),
+                Requirement::SignedBy(wanted) => ("signed", gpg_key_ids(&wanted.keyring_paths())),
                 Requirement::SigstoreSigned(_) => ("sigstoreSigned", "N/A".to_string()),
             };
             out.push(TrustEntry {
@@ -45,6 +54,7 @@ pub fn entries(policy: &Policy) -> Vec<TrustEntry> {
                 repo_name: repo_name.to_string(),
                 kind: kind.to_string(),
                 key_ids,
+                store: store.to_string(),
             });
         }
     };
@@ -312,7 +322,7 @@ mod tests {
         );
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.starts_with("{\n    \"default\""), "{text}");
-        let listed = entries(&Policy::parse(&text).unwrap());
+        let listed = entries(&Policy::parse(&text).unwrap(), &Lookaside::default());
         let kinds: Vec<(&str, &str, &str)> = listed
             .iter()
             .map(|e| (e.transport.as_str(), e.name.as_str(), e.kind.as_str()))

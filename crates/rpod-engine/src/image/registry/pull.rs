@@ -12,10 +12,12 @@ use ureq::http::StatusCode;
 
 use super::client::{read_small, registry_error, RegistryOptions, RepositoryClient};
 use super::manifest::{self, Document};
+use super::signatures::RegistrySignatures;
 use crate::image::layer::{self, LayerDirs, StoredLayer};
 use crate::image::platform::Platform;
 use crate::image::policy::{Incoming, Named, Policy};
 use crate::image::reference::Reference;
+use crate::image::registries_d::{self, Lookaside};
 use crate::image::{add_image, discard_new_layers, layer_dirs, ImageRecord};
 use crate::paths::Roots;
 use crate::scratch;
@@ -29,6 +31,9 @@ pub struct PullOptions {
     /// The platform to choose from a manifest list (this machine's when `None`), which
     /// the image's config must also name.
     pub platform: Option<Platform>,
+    /// The registries.d directory naming lookaside signature stores (containers/image's
+    /// choice when `None`).
+    pub registries_d: Option<std::path::PathBuf>,
 }
 
 /// Short form of a digest for progress lines (`sha256:0123...` → `0123456789ab`).
@@ -60,12 +65,19 @@ pub fn pull<L>(
     // The signature policy judges what the reference named (a list, for a list), before
     // anything else of the image is fetched.
     let identity = Named::pulled(reference, registry);
+    let lookaside_base =
+        Lookaside::load(&registries_d::dir(options.registries_d.as_deref()))?.base_for(&identity);
     policy.check(
         &Incoming::Registry {
             reference: &identity,
             manifest_digest: &manifest_digests[0],
         },
-        &mut || super::signatures::sigstore_attachments(&mut client, &manifest_digests[0], &name),
+        &mut RegistrySignatures {
+            client: &mut client,
+            digest: &manifest_digests[0],
+            name: &name,
+            lookaside_base,
+        },
     )?;
     let mut document = manifest::parse(&content_type, &bytes, &name)?;
     if let Document::Index(index) = &document {

@@ -8,13 +8,95 @@
 use oci_spec::image::ImageManifest;
 use serde_json::json;
 
-use super::client::RepositoryClient;
+use super::client::{read_small, RepositoryClient};
 use super::manifest;
+use crate::image::policy::SignatureSource;
+use crate::image::registries_d;
 use crate::image::sigstore::{self, Attachment};
 use crate::{EngineError, Result};
 
 /// The most layers an artifact may list (cosign adds one per signature).
 const MOST_ATTACHMENTS: usize = 64;
+
+/// The most GPG signatures read from a lookaside store for one manifest.
+const MOST_LOOKASIDE_SIGNATURES: usize = 64;
+
+/// The signatures of a manifest pulled from a registry: cosign's artifact beside it, and
+/// the GPG signatures of the lookaside store that registries.d names for it.
+pub struct RegistrySignatures<'a> {
+    pub client: &'a mut RepositoryClient,
+    /// The manifest's digest (`sha256:...`).
+    pub digest: &'a str,
+    /// The image, for messages.
+    pub name: &'a str,
+    /// Where its GPG signatures are (`registries_d::Lookaside::base_for`).
+    pub lookaside_base: String,
+}
+
+impl SignatureSource for RegistrySignatures<'_> {
+    fn sigstore(&mut self) -> Result<Vec<Attachment>> {
+        sigstore_attachments(self.client, self.digest, self.name)
+    }
+
+    fn simple(&mut self) -> Result<Vec<Vec<u8>>> {
+        lookaside_signatures(&self.lookaside_base, self.digest, self.name)
+    }
+}
+
+/// The GPG signatures of the manifest `digest` in the lookaside store at `base` (a
+/// `file://` directory or an HTTP(S) server): `signature-1`, `signature-2`, ... until the
+/// first that is missing. Each is bounded like cosign's payloads.
+pub fn lookaside_signatures(base: &str, digest: &str, name: &str) -> Result<Vec<Vec<u8>>> {
+    let mut found = Vec::new();
+    let agent = base
+        .starts_with("http")
+        .then(|| super::client::plain_agent(true));
+    for index in 1..=MOST_LOOKASIDE_SIGNATURES + 1 {
+        let url = registries_d::signature_url(base, digest, index);
+        let failed = |why: String| {
+            EngineError::Registry(format!("{name}: reading the signature {url}: {why}"))
+        };
+        let signature = if let Some(path) = url.strip_prefix("file://") {
+            match std::fs::File::open(path) {
+                Ok(file) => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut std::io::Read::take(file, sigstore::PAYLOAD_LIMIT + 1),
+                        &mut bytes,
+                    )
+                    .map_err(|e| failed(e.to_string()))?;
+                    bytes
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(failed(e.to_string())),
+            }
+        } else if let Some(agent) = &agent {
+            let response = agent.get(&url).call().map_err(|e| failed(e.to_string()))?;
+            match response.status().as_u16() {
+                200 => read_small(response, sigstore::PAYLOAD_LIMIT + 1).map_err(failed)?,
+                404 => break,
+                status => return Err(failed(format!("the server answered {status}"))),
+            }
+        } else {
+            return Err(failed(
+                "a lookaside store is a file:// directory or an http(s):// server".into(),
+            ));
+        };
+        if signature.len() as u64 > sigstore::PAYLOAD_LIMIT {
+            return Err(failed(format!(
+                "larger than {} bytes",
+                sigstore::PAYLOAD_LIMIT
+            )));
+        }
+        if index > MOST_LOOKASIDE_SIGNATURES {
+            return Err(failed(format!(
+                "more than {MOST_LOOKASIDE_SIGNATURES} signatures"
+            )));
+        }
+        found.push(signature);
+    }
+    Ok(found)
+}
 
 /// The signature attachments of the manifest `digest` in `client`'s repository; none
 /// when the registry has no artifact for it.
