@@ -309,7 +309,7 @@ pub fn libpod_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
             None => Default::default(),
         },
         // podman-remote does not sign through the service (its client refuses to).
-        sign_with: None,
+        ..PushOptions::default()
     };
     let quiet = ex.query_bool("quiet")?;
     // An image that is not here is a 404, before any progress.

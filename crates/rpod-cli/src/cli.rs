@@ -2171,8 +2171,9 @@ pub struct PushArgs {
     /// Accepted for podman's scripts: rpod pushes no signatures.
     #[arg(long = "remove-signatures")]
     pub remove_signatures: bool,
-    /// Signing with a GPG key: not supported.
-    #[arg(long = "sign-by")]
+    /// Sign the pushed image with this GPG key (a fingerprint or user ID of the user's
+    /// keyring): the signature goes to the lookaside store registries.d names (file://).
+    #[arg(long = "sign-by", value_name = "FINGERPRINT")]
     pub sign_by: Option<String>,
     /// Sign the pushed image with this cosign (sigstore) private key: the signature is
     /// stored beside the image, where pulls judged by a sigstoreSigned policy find it.

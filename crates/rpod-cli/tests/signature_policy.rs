@@ -534,11 +534,9 @@ fn a_push_signed_with_a_cosign_key_is_what_the_policy_lets_in() {
         125,
     );
     assert!(
-        err.contains("only for --sign-by-sigstore-private-key"),
+        err.contains("only for --sign-by or --sign-by-sigstore-private-key"),
         "{err}"
     );
-    let err = source.fails(&["push", "--sign-by", "ABCD", "demo", &target], 125);
-    assert!(err.contains("not supported"), "{err}");
 
     let out = push(&good_pass);
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -627,6 +625,10 @@ impl Gpg {
 
     /// A simple signing signature by `user` of the claim (`digest`, `reference`).
     fn sign(&self, user: &str, digest: &str, reference: &str, out: &Path) {
+        self.sign_with(user, digest, reference, out, &[]);
+    }
+
+    fn sign_with(&self, user: &str, digest: &str, reference: &str, out: &Path, extra: &[&str]) {
         let payload = self.home.path().join("payload");
         fs::write(
             &payload,
@@ -640,15 +642,15 @@ impl Gpg {
         .unwrap();
         fs::create_dir_all(out.parent().unwrap()).unwrap();
         let _ = fs::remove_file(out);
-        self.ok(&[
-            "--batch",
-            "--local-user",
-            user,
+        let mut args = vec!["--batch", "--local-user", user];
+        args.extend_from_slice(extra);
+        args.extend([
             "--sign",
             "--output",
             out.to_str().unwrap(),
             payload.to_str().unwrap(),
         ]);
+        self.ok(&args);
     }
 }
 
@@ -726,18 +728,27 @@ fn gpg_signatures_from_the_lookaside_store_are_verified_with_gpgv() {
         &image,
         "not made by a key the policy trusts",
     );
-    // A signature whose bytes were changed.
-    gpg.sign(
+    // A signed claim changed after signing (uncompressed, so that the claim's bytes are
+    // there to change).
+    let first = signatures.join("signature-1");
+    gpg.sign_with(
         "signer@example.com",
         &digest,
         &image,
-        &signatures.join("signature-1"),
+        &first,
+        &["--compress-algo", "none"],
     );
-    let mut bytes = fs::read(signatures.join("signature-1")).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x55;
-    fs::write(signatures.join("signature-1"), &bytes).unwrap();
-    refused(&puller, &policy, &image, "");
+    let bytes = fs::read(&first).unwrap();
+    let at = bytes.windows(10).position(|w| w == b"rpod tests").unwrap();
+    let mut changed = bytes.clone();
+    changed[at..at + 10].copy_from_slice(b"rpod TESTS");
+    fs::write(&first, &changed).unwrap();
+    refused(
+        &puller,
+        &policy,
+        &image,
+        "cryptographic signature verification failed",
+    );
     // The stranger's signature first, then the signer's: one good one is enough.
     gpg.sign(
         "stranger@example.com",
@@ -792,5 +803,105 @@ fn gpg_signatures_from_the_lookaside_store_are_verified_with_gpgv() {
             key_id.as_str(),
             store.as_str()
         ]
+    );
+}
+
+#[test]
+fn a_push_signed_by_a_gpg_key_is_what_a_signed_by_policy_lets_in() {
+    let registry = Registry::plain();
+    let host = registry.host.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let gpg = Gpg::new(&[]);
+    gpg.ok(&[
+        "--batch",
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "key pass",
+        "--quick-gen-key",
+        "pusher@example.com",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let keyring = dir.path().join("pusher.gpg");
+    fs::write(&keyring, gpg.ok(&["--export", "pusher@example.com"])).unwrap();
+    let lookaside = dir.path().join("lookaside");
+    let registries_d = dir.path().join("registries.d");
+    fs::create_dir(&registries_d).unwrap();
+    fs::write(
+        registries_d.join("test.yaml"),
+        format!(
+            "docker:\n  {host}:\n    lookaside: file://{0}\n    lookaside-staging: file://{0}\n",
+            lookaside.display()
+        ),
+    )
+    .unwrap();
+    let config = format!(
+        "[containers]\nnetns = \"none\"\n[image]\nregistries_d = \"{}\"\n",
+        registries_d.display()
+    );
+    let source = Rpod::with_config("runc", &config);
+    source.ok(&["import", busybox_tarball().to_str().unwrap(), "demo"]);
+    let pass = dir.path().join("pass");
+    fs::write(&pass, "key pass\n").unwrap();
+    let target = format!("{host}/team/gpg-pushed:1");
+    let push_signed = |key: &str| {
+        source
+            .command(&[
+                "push",
+                "--tls-verify=false",
+                "--sign-by",
+                key,
+                "--sign-passphrase-file",
+                pass.to_str().unwrap(),
+                "demo",
+                &target,
+            ])
+            .env("GNUPGHOME", gpg.home.path())
+            .output()
+            .unwrap()
+    };
+    // A key gpg does not have stops the push before its manifest is written.
+    let out = push_signed("nobody@example.com");
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("gpg could not sign with nobody@example.com"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(
+        !stderr_of(&out).contains("Writing manifest"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = push_signed("pusher@example.com");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("Storing signatures"),
+        "{}",
+        stderr_of(&out)
+    );
+    let signatures: Vec<_> = fs::read_dir(lookaside.join("team"))
+        .unwrap()
+        .flat_map(|d| fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(signatures, ["signature-1"]);
+
+    let policy = dir.path().join("policy.json");
+    fs::write(
+        &policy,
+        serde_json::json!({"default": [{"type": "reject"}], "transports": {"docker": {
+            host.clone(): [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": keyring}]}}})
+        .to_string(),
+    )
+    .unwrap();
+    let puller = Rpod::with_config("runc", &config);
+    let out = pull(&puller, &policy, &target);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        puller.ok(&["run", "--rm", &target, "echo", "pushed"]),
+        "pushed\n"
     );
 }

@@ -104,14 +104,16 @@ pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), 
 }
 
 pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
-    if args.sign_by.is_some() {
-        return Err(EngineError::NotSupported("push --sign-by (signing images)".into()).into());
-    }
     let options = PushOptions {
         registry: registry_options(&args.registry)?,
         format: args.format.as_deref().map(str::parse).transpose()?,
         compression: args.compression_format.parse()?,
         sign_with: signing_key(&args)?,
+        sign_by_gpg: match &args.sign_by {
+            Some(key) => Some((key.clone(), passphrase_file(&args)?)),
+            None => None,
+        },
+        registries_d: None,
     };
     let mut progress = progress_printer(args.quiet);
     let digest = engine.push_image(
@@ -132,21 +134,16 @@ fn signing_key(
     args: &PushArgs,
 ) -> Result<Option<rpod_engine::image::sigstore::SigningKey>, Failure> {
     let Some(path) = &args.sign_by_sigstore_private_key else {
-        if args.sign_passphrase_file.is_some() {
+        if args.sign_passphrase_file.is_some() && args.sign_by.is_none() {
             return Err(usage(
-                "--sign-passphrase-file is only for --sign-by-sigstore-private-key",
+                "--sign-passphrase-file is only for --sign-by or --sign-by-sigstore-private-key",
             ));
         }
         return Ok(None);
     };
     let pem = std::fs::read(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
-    let passphrase = match &args.sign_passphrase_file {
-        Some(file) => {
-            let text =
-                std::fs::read(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
-            let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
-            line.to_vec()
-        }
+    let passphrase = match passphrase_file(args)? {
+        Some(passphrase) => passphrase,
         None if io::stdin().is_terminal() => prompt("Key Passphrase: ", true)?.into_bytes(),
         None => {
             return Err(usage(
@@ -157,6 +154,20 @@ fn signing_key(
     rpod_engine::image::sigstore::private_key(&pem, &passphrase)
         .map(Some)
         .map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// The first line of `--sign-passphrase-file` (without its newline), podman's way.
+fn passphrase_file(args: &PushArgs) -> Result<Option<Vec<u8>>, Failure> {
+    let Some(file) = &args.sign_passphrase_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    Ok(Some(
+        text.split(|b| *b == b'\n')
+            .next()
+            .unwrap_or_default()
+            .to_vec(),
+    ))
 }
 
 /// Descriptions longer than this are cut (with `...`) unless `--no-trunc`, as podman's.

@@ -221,6 +221,9 @@ impl Engine {
         }
         let mut these = options.clone();
         these.registry = self.options_for(&registry, &options.registry);
+        if these.registries_d.is_none() {
+            these.registries_d = self.options.config.image.registries_d.clone();
+        }
         let digest = registry::push(&self.roots, &record, opened, &destination, &these, progress)?;
         self.image_event(
             &record.id,

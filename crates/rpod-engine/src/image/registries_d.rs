@@ -29,8 +29,14 @@ struct File {
 #[derive(Debug, Default, Clone, Deserialize)]
 struct Namespace {
     lookaside: Option<String>,
+    /// Where signatures are written, when not to `lookaside` itself.
+    #[serde(rename = "lookaside-staging")]
+    lookaside_staging: Option<String>,
     /// The older name of `lookaside`.
     sigstore: Option<String>,
+    /// The older name of `lookaside-staging`.
+    #[serde(rename = "sigstore-staging")]
+    sigstore_staging: Option<String>,
 }
 
 impl Namespace {
@@ -39,6 +45,14 @@ impl Namespace {
             .as_deref()
             .or(self.sigstore.as_deref())
             .filter(|s| !s.is_empty())
+    }
+
+    fn write_store(&self) -> Option<&str> {
+        self.lookaside_staging
+            .as_deref()
+            .or(self.sigstore_staging.as_deref())
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.read_store())
     }
 }
 
@@ -125,13 +139,23 @@ impl Lookaside {
     /// The store of `image`'s signatures: its most specific scope that names one, else
     /// `default-docker`'s, else the default directory; with the repository's path added.
     pub fn base_for(&self, image: &Named) -> String {
+        self.base(image, Namespace::read_store)
+    }
+
+    /// Where a signature of `image` is written (a push's `--sign-by`): the staging store
+    /// of the scope that names a store, else its store, as `base_for` finds them.
+    pub fn write_base_for(&self, image: &Named) -> String {
+        self.base(image, Namespace::write_store)
+    }
+
+    fn base(&self, image: &Named, store: fn(&Namespace) -> Option<&str>) -> String {
         let mut scopes = vec![image.scope()];
         scopes.extend(image.namespaces());
         let top = scopes
             .iter()
             .filter_map(|scope| self.docker.get(scope))
-            .find_map(Namespace::read_store)
-            .or_else(|| self.default_docker.as_ref().and_then(Namespace::read_store))
+            .find_map(store)
+            .or_else(|| self.default_docker.as_ref().and_then(store))
             .unwrap_or(DEFAULT_LOOKASIDE);
         let path = image.name.split_once('/').map_or("", |(_, path)| path);
         format!("{}/{path}", top.trim_end_matches('/'))
@@ -172,6 +196,15 @@ mod tests {
         assert_eq!(
             config.base_for(&named("busybox")),
             "https://default.io/library/busybox"
+        );
+        config
+            .add("docker:\n  w.io:\n    lookaside: https://w.io/s\n    lookaside-staging: file:///stage\n")
+            .unwrap();
+        assert_eq!(config.write_base_for(&named("w.io/a")), "file:///stage/a");
+        assert_eq!(config.base_for(&named("w.io/a")), "https://w.io/s/a");
+        assert_eq!(
+            config.write_base_for(&named("r.io/b")),
+            "https://sigs.r.io/store/b"
         );
         assert_eq!(
             Lookaside::default().base_for(&named("q.io/a/b")),

@@ -49,6 +49,60 @@ pub fn verify(keyrings: &[Vec<u8>], signature: &[u8]) -> Result<Claim, String> {
     claim_of(&payload)
 }
 
+/// A simple signing signature of the manifest `digest` for `reference` (the full name
+/// pushed to), made by `gpg` with the key `key` (a fingerprint or user ID) of the user's
+/// keyring (`GNUPGHOME`, else `~/.gnupg`), as podman's `push --sign-by` makes one; the
+/// key's passphrase, when given, goes to gpg through a file only it reads.
+pub fn sign(
+    key: &str,
+    digest: &str,
+    reference: &str,
+    passphrase: Option<&[u8]>,
+) -> Result<Vec<u8>, String> {
+    let scratch = tempfile::tempdir().map_err(|e| format!("a scratch directory: {e}"))?;
+    let payload = serde_json::json!({
+        "critical": {
+            "identity": {"docker-reference": reference},
+            "image": {"docker-manifest-digest": digest},
+            "type": PAYLOAD_TYPE,
+        },
+        "optional": {
+            "creator": concat!("rpod ", env!("CARGO_PKG_VERSION")),
+            "timestamp": chrono::Utc::now().timestamp(),
+        },
+    });
+    let payload_file = scratch.path().join("payload");
+    let signed = scratch.path().join("signature");
+    std::fs::write(&payload_file, payload.to_string())
+        .map_err(|e| format!("writing the payload: {e}"))?;
+    let mut command = Command::new("gpg");
+    command.args(["--batch", "--no-tty"]);
+    if let Some(passphrase) = passphrase {
+        let file = scratch.path().join("passphrase");
+        std::fs::write(&file, passphrase).map_err(|e| format!("writing the passphrase: {e}"))?;
+        command
+            .args(["--pinentry-mode", "loopback", "--passphrase-file"])
+            .arg(file);
+    }
+    let out = command
+        .arg("--local-user")
+        .arg(key)
+        .arg("--output")
+        .arg(&signed)
+        .arg("--sign")
+        .arg(&payload_file)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run gpg (GnuPG, needed to sign with --sign-by): {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "gpg could not sign with {key}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    std::fs::read(&signed).map_err(|e| format!("reading gpg's signature: {e}"))
+}
+
 /// What gpgv's status lines say: one signature, good and valid, and nothing amiss.
 fn check_status(status: &str, succeeded: bool) -> Result<(), String> {
     let words: Vec<Vec<&str>> = status

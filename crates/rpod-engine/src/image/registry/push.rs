@@ -13,8 +13,9 @@ use super::client::{Payload, RegistryOptions, RepositoryClient};
 use super::manifest;
 use crate::image::policy::Named;
 use crate::image::reference::Reference;
-use crate::image::sigstore;
+use crate::image::registries_d::{self, Lookaside};
 use crate::image::{config_bytes, layer, layer_dirs, ImageRecord};
+use crate::image::{sigstore, simple_signing};
 use crate::paths::Roots;
 use crate::scratch;
 use crate::{EngineError, Result};
@@ -86,6 +87,11 @@ pub struct PushOptions {
     pub registry: RegistryOptions,
     /// Sign the pushed manifest with this key (cosign's signature, stored beside it).
     pub sign_with: Option<p256::ecdsa::SigningKey>,
+    /// Sign the pushed manifest with this GPG key (a fingerprint or user ID of the user's
+    /// keyring) and its passphrase, into the lookaside store registries.d names.
+    pub sign_by_gpg: Option<(String, Option<Vec<u8>>)>,
+    /// The registries.d directory (containers/image's choice when `None`).
+    pub registries_d: Option<std::path::PathBuf>,
     /// The manifest format; none pushes the image in its own (`ImageRecord::format`).
     pub format: Option<ManifestFormat>,
     pub compression: LayerCompression,
@@ -162,12 +168,33 @@ pub fn push(
         Some(&mut client),
         progress,
     )?;
+    let digest = manifest::sha256_of(&bytes);
+    // Signatures name the destination in full, as podman's do.
+    let reference = Named::pulled(destination, crate::image::reference::DEFAULT_DOMAIN);
+    // A GPG signature is made before the manifest is written: a key gpg cannot use stops
+    // the push before the image is there under its tag.
+    let gpg_signature = match &options.sign_by_gpg {
+        Some((key, passphrase)) => {
+            progress("Signing manifest using simple signing");
+            Some(
+                simple_signing::sign(key, &digest, &reference.full(), passphrase.as_deref())
+                    .map_err(EngineError::InvalidArg)?,
+            )
+        }
+        None => None,
+    };
     progress("Writing manifest to image destination");
     put_manifest(&mut client, &tag_of(destination), &bytes, manifest_type)?;
-    let digest = manifest::sha256_of(&bytes);
+    if let Some(signature) = gpg_signature {
+        progress("Storing signatures");
+        let lookaside = Lookaside::load(&registries_d::dir(options.registries_d.as_deref()))?;
+        super::signatures::store_in_lookaside(
+            &lookaside.write_base_for(&reference),
+            &digest,
+            &signature,
+        )?;
+    }
     if let Some(key) = &options.sign_with {
-        // The signature names the destination in full, as podman's does.
-        let reference = Named::pulled(destination, crate::image::reference::DEFAULT_DOMAIN);
         progress("Storing signatures");
         let signature = sigstore::sign(key, &digest, &reference.full());
         super::signatures::attach(&mut client, &digest, &reference.full(), &signature)?;

@@ -199,3 +199,42 @@ pub fn attach(
         "application/vnd.oci.image.manifest.v1+json",
     )
 }
+
+/// Write `signature` as the next `signature-N` of the manifest `digest` in the lookaside
+/// store at `base`, which must be a `file://` directory (as containers/image writes
+/// only those); the file written.
+pub fn store_in_lookaside(
+    base: &str,
+    digest: &str,
+    signature: &[u8],
+) -> Result<std::path::PathBuf> {
+    let Some(_) = base.strip_prefix("file://") else {
+        return Err(EngineError::InvalidArg(format!(
+            "GPG signatures are written to a file:// lookaside store, not {base} (give the scope a lookaside-staging in registries.d)"
+        )));
+    };
+    for index in 1..=MOST_LOOKASIDE_SIGNATURES {
+        let url = registries_d::signature_url(base, digest, index);
+        let path = std::path::PathBuf::from(url.trim_start_matches("file://"));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| EngineError::io("creating", dir, e))?;
+        }
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path);
+        match created {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, signature)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| EngineError::io("writing the signature", &path, e))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(EngineError::io("writing the signature", &path, e)),
+        }
+    }
+    Err(EngineError::InvalidArg(format!(
+        "the lookaside store {base} already holds {MOST_LOOKASIDE_SIGNATURES} signatures of {digest}"
+    )))
+}
