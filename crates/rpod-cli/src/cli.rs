@@ -1443,6 +1443,8 @@ pub struct ManifestPushArgs {
     /// Write the pushed list's digest to this file.
     #[arg(long)]
     pub digestfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub signing: SigningFlags,
     /// The list's format: not supported (it is pushed as its entries were made).
     #[arg(short = 'f', long)]
     pub format: Option<String>,
@@ -2102,6 +2104,23 @@ impl PlatformFlags {
     }
 }
 
+// The signing flags of `push` and `manifest push`. (A plain comment: a flattened struct's
+// doc comment would replace the commands' own help text.)
+#[derive(Debug, Args)]
+pub struct SigningFlags {
+    /// Sign the pushed manifest with this GPG key (a fingerprint or user ID of the user's
+    /// keyring): the signature goes to the lookaside store registries.d names (file://).
+    #[arg(long = "sign-by", value_name = "FINGERPRINT")]
+    pub sign_by: Option<String>,
+    /// Sign the pushed manifest with this cosign (sigstore) private key: the signature is
+    /// stored beside it, where pulls judged by a sigstoreSigned policy find it.
+    #[arg(long = "sign-by-sigstore-private-key", value_name = "PATH")]
+    pub sign_by_sigstore_private_key: Option<PathBuf>,
+    /// The key's passphrase: the first line of this file (asked at the terminal otherwise).
+    #[arg(long = "sign-passphrase-file", value_name = "PATH")]
+    pub sign_passphrase_file: Option<PathBuf>,
+}
+
 // `--signature-policy` of the commands that bring images in. (A plain comment: a
 // flattened struct's doc comment would replace the commands' own help text.)
 #[derive(Debug, Clone, Args)]
@@ -2171,17 +2190,8 @@ pub struct PushArgs {
     /// Accepted for podman's scripts: rpod pushes no signatures.
     #[arg(long = "remove-signatures")]
     pub remove_signatures: bool,
-    /// Sign the pushed image with this GPG key (a fingerprint or user ID of the user's
-    /// keyring): the signature goes to the lookaside store registries.d names (file://).
-    #[arg(long = "sign-by", value_name = "FINGERPRINT")]
-    pub sign_by: Option<String>,
-    /// Sign the pushed image with this cosign (sigstore) private key: the signature is
-    /// stored beside the image, where pulls judged by a sigstoreSigned policy find it.
-    #[arg(long = "sign-by-sigstore-private-key", value_name = "PATH")]
-    pub sign_by_sigstore_private_key: Option<PathBuf>,
-    /// The key's passphrase: the first line of this file (asked at the terminal otherwise).
-    #[arg(long = "sign-passphrase-file", value_name = "PATH")]
-    pub sign_passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub signing: SigningFlags,
     pub image: String,
     /// Where to push: [docker://]REGISTRY/REPOSITORY[:TAG] (default: the image's name).
     pub destination: Option<String>,

@@ -905,3 +905,60 @@ fn a_push_signed_by_a_gpg_key_is_what_a_signed_by_policy_lets_in() {
         "pushed\n"
     );
 }
+
+#[test]
+fn a_manifest_list_pushed_with_a_cosign_key_is_signed_itself() {
+    let registry = Registry::plain();
+    let host = registry.host.clone();
+    let source = Rpod::with_image("runc");
+    let dir = source.dir.path();
+    let key = SigningKey::random(&mut rand::rngs::OsRng);
+    let key_file = dir.join("cosign.key");
+    fs::write(
+        &key_file,
+        rpod_test_support::cosign_key_file(&key, b"pw", 15),
+    )
+    .unwrap();
+    let public = dir.join("cosign.pub");
+    fs::write(
+        &public,
+        key.verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let pass = dir.join("pass");
+    fs::write(&pass, "pw\n").unwrap();
+    source.ok(&["manifest", "create", "multi", "demo"]);
+    let target = format!("{host}/team/list:1");
+    let digest_file = dir.join("digest");
+    source.ok(&[
+        "manifest",
+        "push",
+        "--tls-verify=false",
+        "--sign-by-sigstore-private-key",
+        key_file.to_str().unwrap(),
+        "--sign-passphrase-file",
+        pass.to_str().unwrap(),
+        "--digestfile",
+        digest_file.to_str().unwrap(),
+        "multi",
+        &target,
+    ]);
+    let list_digest = fs::read_to_string(&digest_file).unwrap();
+    assert_eq!(
+        artifact_layers(&registry, "team/list", &list_digest).len(),
+        1
+    );
+    let policy = dir.join("policy.json");
+    fs::write(
+        &policy,
+        serde_json::json!({"default": [{"type": "reject"}], "transports": {"docker": {
+            host.clone(): [{"type": "sigstoreSigned", "keyPath": public}]}}})
+        .to_string(),
+    )
+    .unwrap();
+    let puller = Rpod::new("runc");
+    let out = pull(&puller, &policy, &target);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}

@@ -108,12 +108,7 @@ pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
         registry: registry_options(&args.registry)?,
         format: args.format.as_deref().map(str::parse).transpose()?,
         compression: args.compression_format.parse()?,
-        sign_with: signing_key(&args)?,
-        sign_by_gpg: match &args.sign_by {
-            Some(key) => Some((key.clone(), passphrase_file(&args)?)),
-            None => None,
-        },
-        registries_d: None,
+        ..signing_options(&args.signing)?
     };
     let mut progress = progress_printer(args.quiet);
     let digest = engine.push_image(
@@ -128,10 +123,22 @@ pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
     Ok(0)
 }
 
+/// The signing a push's flags ask for (`--sign-by`, `--sign-by-sigstore-private-key`).
+pub fn signing_options(args: &SigningFlags) -> Result<PushOptions, Failure> {
+    Ok(PushOptions {
+        sign_with: signing_key(args)?,
+        sign_by_gpg: match &args.sign_by {
+            Some(key) => Some((key.clone(), passphrase_file(args)?)),
+            None => None,
+        },
+        ..PushOptions::default()
+    })
+}
+
 /// The key of `--sign-by-sigstore-private-key`, opened with its passphrase (the first
 /// line of `--sign-passphrase-file`, else typed at the terminal), before anything is pushed.
 fn signing_key(
-    args: &PushArgs,
+    args: &SigningFlags,
 ) -> Result<Option<rpod_engine::image::sigstore::SigningKey>, Failure> {
     let Some(path) = &args.sign_by_sigstore_private_key else {
         if args.sign_passphrase_file.is_some() && args.sign_by.is_none() {
@@ -157,7 +164,7 @@ fn signing_key(
 }
 
 /// The first line of `--sign-passphrase-file` (without its newline), podman's way.
-fn passphrase_file(args: &PushArgs) -> Result<Option<Vec<u8>>, Failure> {
+fn passphrase_file(args: &SigningFlags) -> Result<Option<Vec<u8>>, Failure> {
     let Some(file) = &args.sign_passphrase_file else {
         return Ok(None);
     };

@@ -317,8 +317,7 @@ impl Engine {
             }
             ((list.document()?, list.media_type()), images, remote)
         };
-        let mut options = options.clone();
-        options.registry = self.options_for(&host, &options.registry);
+        let options = self.push_options_for(&host, options);
         registry::push_list(
             &self.roots,
             &document,

@@ -52,6 +52,17 @@ impl Engine {
         options
     }
 
+    /// `options` for a push to `registry`, with rpod.conf's settings where the caller gave
+    /// none (its insecure registries, its registries.d).
+    pub(super) fn push_options_for(&self, registry: &str, options: &PushOptions) -> PushOptions {
+        let mut these = options.clone();
+        these.registry = self.options_for(registry, &options.registry);
+        if these.registries_d.is_none() {
+            these.registries_d = self.options.config.image.registries_d.clone();
+        }
+        these
+    }
+
     /// The full names `text` may be pulled as: its own registry, or each search registry.
     pub fn pull_candidates(&self, text: &str) -> Result<Vec<(Reference, String)>> {
         let reference = registry_reference(text)?;
@@ -219,11 +230,7 @@ impl Engine {
                 destination.path
             )));
         }
-        let mut these = options.clone();
-        these.registry = self.options_for(&registry, &options.registry);
-        if these.registries_d.is_none() {
-            these.registries_d = self.options.config.image.registries_d.clone();
-        }
+        let these = self.push_options_for(&registry, options);
         let digest = registry::push(&self.roots, &record, opened, &destination, &these, progress)?;
         self.image_event(
             &record.id,

@@ -169,36 +169,10 @@ pub fn push(
         progress,
     )?;
     let digest = manifest::sha256_of(&bytes);
-    // Signatures name the destination in full, as podman's do.
-    let reference = Named::pulled(destination, crate::image::reference::DEFAULT_DOMAIN);
-    // A GPG signature is made before the manifest is written: a key gpg cannot use stops
-    // the push before the image is there under its tag.
-    let gpg_signature = match &options.sign_by_gpg {
-        Some((key, passphrase)) => {
-            progress("Signing manifest using simple signing");
-            Some(
-                simple_signing::sign(key, &digest, &reference.full(), passphrase.as_deref())
-                    .map_err(EngineError::InvalidArg)?,
-            )
-        }
-        None => None,
-    };
+    let signing = Signing::prepare(destination, &digest, options, progress)?;
     progress("Writing manifest to image destination");
     put_manifest(&mut client, &tag_of(destination), &bytes, manifest_type)?;
-    if let Some(signature) = gpg_signature {
-        progress("Storing signatures");
-        let lookaside = Lookaside::load(&registries_d::dir(options.registries_d.as_deref()))?;
-        super::signatures::store_in_lookaside(
-            &lookaside.write_base_for(&reference),
-            &digest,
-            &signature,
-        )?;
-    }
-    if let Some(key) = &options.sign_with {
-        progress("Storing signatures");
-        let signature = sigstore::sign(key, &digest, &reference.full());
-        super::signatures::attach(&mut client, &digest, &reference.full(), &signature)?;
-    }
+    signing.store(&mut client, options, progress)?;
     Ok(digest)
 }
 
@@ -271,9 +245,74 @@ pub fn push_list(
         }
         put_manifest(&mut client, &digest, &bytes, manifest_type)?;
     }
+    // As podman signs a list: the list itself, not its images.
+    let digest = manifest::sha256_of(index);
+    let signing = Signing::prepare(destination, &digest, options, progress)?;
     progress("Writing manifest list to image destination");
     put_manifest(&mut client, &tag_of(destination), index, index_type)?;
-    Ok(manifest::sha256_of(index))
+    signing.store(&mut client, options, progress)?;
+    Ok(digest)
+}
+
+/// The signatures a push makes of the manifest it writes, for the destination's full name
+/// (as podman's): a GPG one is made before the manifest is written (a key gpg cannot use
+/// stops the push before the image is under its tag); both are stored after.
+struct Signing {
+    reference: String,
+    digest: String,
+    gpg: Option<Vec<u8>>,
+    named: Named,
+}
+
+impl Signing {
+    fn prepare(
+        destination: &Reference,
+        digest: &str,
+        options: &PushOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Signing> {
+        let named = Named::pulled(destination, crate::image::reference::DEFAULT_DOMAIN);
+        let reference = named.full();
+        let gpg = match &options.sign_by_gpg {
+            Some((key, passphrase)) => {
+                progress("Signing manifest using simple signing");
+                Some(
+                    simple_signing::sign(key, digest, &reference, passphrase.as_deref())
+                        .map_err(EngineError::InvalidArg)?,
+                )
+            }
+            None => None,
+        };
+        Ok(Signing {
+            reference,
+            digest: digest.to_string(),
+            gpg,
+            named,
+        })
+    }
+
+    fn store(
+        self,
+        client: &mut RepositoryClient,
+        options: &PushOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        if let Some(signature) = &self.gpg {
+            progress("Storing signatures");
+            let lookaside = Lookaside::load(&registries_d::dir(options.registries_d.as_deref()))?;
+            super::signatures::store_in_lookaside(
+                &lookaside.write_base_for(&self.named),
+                &self.digest,
+                signature,
+            )?;
+        }
+        if let Some(key) = &options.sign_with {
+            progress("Storing signatures");
+            let signature = sigstore::sign(key, &self.digest, &self.reference);
+            super::signatures::attach(client, &self.digest, &self.reference, &signature)?;
+        }
+        Ok(())
+    }
 }
 
 fn check_format(format: ManifestFormat, compression: LayerCompression) -> Result<()> {
