@@ -773,6 +773,23 @@ fn gpg_signatures_from_the_lookaside_store_are_verified_with_gpgv() {
         &format!("{host}/team/gpg:2"),
         &format!("Signature for identity \"{image}\" is not accepted"),
     );
+    // A signature whose signed content is larger than rpod reads (small, compressed).
+    fs::remove_file(signatures.join("signature-2")).unwrap();
+    fs::remove_file(signatures.join("signature-1")).unwrap();
+    let big = dir.path().join("big");
+    fs::write(&big, vec![b' '; 5 << 20]).unwrap();
+    let first = signatures.join("signature-1");
+    gpg.ok(&[
+        "--batch",
+        "--local-user",
+        "signer@example.com",
+        "--sign",
+        "--output",
+        first.to_str().unwrap(),
+        big.to_str().unwrap(),
+    ]);
+    assert!(fs::metadata(&first).unwrap().len() < 1 << 20);
+    refused(&puller, &policy, &image, "larger than");
     // `image trust show` lists the key's ID and the scope's store from registries.d.
     let shown = puller.ok(&[
         "image",

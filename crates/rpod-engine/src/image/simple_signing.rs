@@ -4,7 +4,7 @@
 //! verifies its repositories with it), against the policy's keyrings alone, in a home
 //! directory of its own; the claim is then read here.
 
-use std::path::Path;
+use std::io::Read;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
@@ -22,32 +22,57 @@ pub fn verify(keyrings: &[Vec<u8>], signature: &[u8]) -> Result<Claim, String> {
     let home = scratch.path().join("home");
     std::fs::create_dir(&home).map_err(|e| format!("a scratch directory: {e}"))?;
     let mut command = Command::new("gpgv");
-    command
-        .arg("--homedir")
-        .arg(&home)
-        .args(["--status-fd", "1"]);
+    command.arg("--homedir").arg(&home);
     for (index, keyring) in keyrings.iter().enumerate() {
         let path = scratch.path().join(format!("keyring-{index}.gpg"));
         std::fs::write(&path, dearmored(keyring)).map_err(|e| format!("writing a keyring: {e}"))?;
         command.arg("--keyring").arg(path);
     }
     let signed = scratch.path().join("signature");
-    let payload = scratch.path().join("payload");
     std::fs::write(&signed, signature).map_err(|e| format!("writing the signature: {e}"))?;
-    let out = command
-        .arg("--output")
-        .arg(&payload)
+    // The signed content comes through a pipe, read up to the bound: a small signature
+    // may hold a compressed payload of any size, which must fill neither a disk nor memory.
+    let mut child = command
+        .args(["--status-fd", "2", "--output", "-"])
         .arg(&signed)
         .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| {
             format!("cannot run gpgv (GnuPG's verifier, needed for GPG signatures): {e}")
         })?;
-    let status = String::from_utf8_lossy(&out.stdout);
-    check_status(&status, out.status.success())?;
-    claim_of(&payload)
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err("gpgv's output could not be read".into());
+    };
+    let status_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stderr.take(STATUS_LIMIT).read_to_end(&mut text);
+        text
+    });
+    let mut payload = Vec::new();
+    let read = stdout
+        .take(sigstore::PAYLOAD_LIMIT + 1)
+        .read_to_end(&mut payload);
+    let too_large = payload.len() as u64 > sigstore::PAYLOAD_LIMIT;
+    if too_large {
+        let _ = child.kill();
+    }
+    let exit = child.wait().map_err(|e| format!("waiting for gpgv: {e}"))?;
+    let status = status_reader.join().unwrap_or_default();
+    read.map_err(|e| format!("reading gpgv's output: {e}"))?;
+    if too_large {
+        return Err(format!(
+            "the signed payload is larger than {} bytes",
+            sigstore::PAYLOAD_LIMIT
+        ));
+    }
+    check_status(&String::from_utf8_lossy(&status), exit.success())?;
+    sigstore::parse_claim(&payload, PAYLOAD_TYPE)
 }
+
+/// The most of gpgv's status lines and messages read.
+const STATUS_LIMIT: u64 = 1 << 20;
 
 /// A simple signing signature of the manifest `digest` for `reference` (the full name
 /// pushed to), made by `gpg` with the key `key` (a fingerprint or user ID) of the user's
@@ -134,14 +159,6 @@ fn check_status(status: &str, succeeded: bool) -> Result<(), String> {
         return Err("cryptographic signature verification failed".into());
     }
     Ok(())
-}
-
-fn claim_of(payload: &Path) -> Result<Claim, String> {
-    let bytes = std::fs::read(payload).map_err(|e| format!("reading the signed payload: {e}"))?;
-    if bytes.len() as u64 > sigstore::PAYLOAD_LIMIT {
-        return Err("the signed payload is too large".into());
-    }
-    sigstore::parse_claim(&bytes, PAYLOAD_TYPE)
 }
 
 /// A keyring as gpgv reads it: binary; ASCII armor (`-----BEGIN PGP PUBLIC KEY
