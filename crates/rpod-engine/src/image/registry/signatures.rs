@@ -21,6 +21,9 @@ const MOST_ATTACHMENTS: usize = 64;
 /// The most GPG signatures read from a lookaside store for one manifest.
 const MOST_LOOKASIDE_SIGNATURES: usize = 64;
 
+/// The most bytes of signatures of either kind held for one manifest.
+const SIGNATURES_TOTAL_LIMIT: u64 = 16 << 20;
+
 /// The signatures of a manifest pulled from a registry: cosign's artifact beside it, and
 /// the GPG signatures of the lookaside store that registries.d names for it.
 pub struct RegistrySignatures<'a> {
@@ -48,6 +51,7 @@ impl SignatureSource for RegistrySignatures<'_> {
 /// first that is missing. Each is bounded like cosign's payloads.
 pub fn lookaside_signatures(base: &str, digest: &str, name: &str) -> Result<Vec<Vec<u8>>> {
     let mut found = Vec::new();
+    let mut total = 0u64;
     let agent = base
         .starts_with("http")
         .then(|| super::client::plain_agent(true));
@@ -93,6 +97,12 @@ pub fn lookaside_signatures(base: &str, digest: &str, name: &str) -> Result<Vec<
                 "more than {MOST_LOOKASIDE_SIGNATURES} signatures"
             )));
         }
+        total += signature.len() as u64;
+        if total > SIGNATURES_TOTAL_LIMIT {
+            return Err(failed(format!(
+                "the signatures come to more than {SIGNATURES_TOTAL_LIMIT} bytes"
+            )));
+        }
         found.push(signature);
     }
     Ok(found)
@@ -120,6 +130,15 @@ pub fn sigstore_attachments(
         return Err(EngineError::Registry(format!(
             "{name}: the signature artifact {tag} lists {} layers, more than the {MOST_ATTACHMENTS} rpod reads",
             artifact.layers().len()
+        )));
+    }
+    let declared = artifact
+        .layers()
+        .iter()
+        .fold(0u64, |sum, layer| sum.saturating_add(layer.size()));
+    if declared > SIGNATURES_TOTAL_LIMIT {
+        return Err(EngineError::Registry(format!(
+            "{name}: the signature artifact {tag} declares {declared} bytes of payloads, more than the {SIGNATURES_TOTAL_LIMIT} rpod reads"
         )));
     }
     artifact
@@ -237,4 +256,48 @@ pub fn store_in_lookaside(
     Err(EngineError::InvalidArg(format!(
         "the lookaside store {base} already holds {MOST_LOOKASIDE_SIGNATURES} signatures of {digest}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_lookaside_directory_is_read_in_order_and_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = format!("file://{}/team/app", dir.path().display());
+        assert!(lookaside_signatures(&base, DIGEST, "x").unwrap().is_empty());
+        let write = |index: usize, bytes: &[u8]| {
+            let url = registries_d::signature_url(&base, DIGEST, index);
+            let path = std::path::PathBuf::from(url.trim_start_matches("file://"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        };
+        write(1, b"one");
+        write(2, b"two");
+        write(4, b"after a gap: not read");
+        assert_eq!(
+            lookaside_signatures(&base, DIGEST, "x").unwrap(),
+            [b"one".to_vec(), b"two".to_vec()]
+        );
+        let stored = store_in_lookaside(&base, DIGEST, b"three").unwrap();
+        assert!(stored.ends_with("signature-3"), "{}", stored.display());
+        write(3, &vec![0; (sigstore::PAYLOAD_LIMIT + 1) as usize]);
+        let err = lookaside_signatures(&base, DIGEST, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("larger than"), "{err}");
+        let big = vec![0; sigstore::PAYLOAD_LIMIT as usize];
+        for index in 3..=6 {
+            write(index, &big);
+        }
+        let err = lookaside_signatures(&base, DIGEST, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 16777216 bytes"), "{err}");
+        assert!(lookaside_signatures("ftp://x", DIGEST, "x").is_err());
+        assert!(store_in_lookaside("https://x", DIGEST, b"s").is_err());
+    }
 }
