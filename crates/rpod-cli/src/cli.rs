@@ -845,6 +845,27 @@ pub enum ImageCommand {
     /// Show or change the signature policy: which images pull, load and import take.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// Sign images of a registry with a GPG key: signatures in a lookaside store.
+    Sign(ImageSignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageSignArgs {
+    /// The GPG key to sign with (a fingerprint or user ID of the user's keyring).
+    #[arg(long = "sign-by", required = true)]
+    pub sign_by: String,
+    /// Write the signatures under this directory, laid out as a lookaside store (default:
+    /// the staging store registries.d names, else /var/lib/containers/sigstore).
+    #[arg(short = 'd', long)]
+    pub directory: Option<PathBuf>,
+    /// For a manifest list, sign each of its manifests too.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Images on registries ([docker://]REGISTRY/REPOSITORY[:TAG|@DIGEST]).
+    #[arg(required = true)]
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -186,6 +186,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Image(ImageCommand::Unmount(a)) => i::unmount(e, a),
         Command::Image(ImageCommand::Trust(cli::TrustCommand::Show(a))) => i::trust_show(e, a),
         Command::Image(ImageCommand::Trust(cli::TrustCommand::Set(a))) => i::trust_set(e, a),
+        Command::Image(ImageCommand::Sign(a)) => registry::sign(e, a),
         Command::System(SystemCommand::Df(a)) => s::df(e, a),
         Command::System(SystemCommand::Prune(a)) => s::prune(e, a),
         Command::System(SystemCommand::Reset(a)) => s::reset(e, a),

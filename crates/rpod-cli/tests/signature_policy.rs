@@ -979,3 +979,64 @@ fn a_manifest_list_pushed_with_a_cosign_key_is_signed_itself() {
     let out = pull(&puller, &policy, &target);
     assert!(out.status.success(), "{}", stderr_of(&out));
 }
+
+#[test]
+fn image_sign_writes_gpg_signatures_a_signed_by_policy_accepts() {
+    let registry = Registry::plain();
+    let host = registry.host.clone();
+    let source = Rpod::with_image("runc");
+    let image = format!("{host}/team/signed-later:1");
+    let digest = push(&source, "demo", &image);
+    let gpg = Gpg::new(&["signer@example.com"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let out = source
+        .command(&[
+            "image",
+            "sign",
+            "--sign-by",
+            "signer@example.com",
+            "--tls-verify=false",
+            "-d",
+            store.to_str().unwrap(),
+            &format!("docker://{image}"),
+        ])
+        .env("GNUPGHOME", gpg.home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let written = store
+        .join(format!(
+            "team/signed-later@{}",
+            digest.replacen(':', "=", 1)
+        ))
+        .join("signature-1");
+    assert!(written.is_file(), "{}", written.display());
+
+    let keyring = dir.path().join("signer.gpg");
+    fs::write(&keyring, gpg.ok(&["--export", "signer@example.com"])).unwrap();
+    let registries_d = dir.path().join("registries.d");
+    fs::create_dir(&registries_d).unwrap();
+    fs::write(
+        registries_d.join("store.yaml"),
+        format!("default-docker:\n  lookaside: file://{}\n", store.display()),
+    )
+    .unwrap();
+    let policy = dir.path().join("policy.json");
+    fs::write(
+        &policy,
+        serde_json::json!({"default": [{"type": "signedBy", "keyType": "GPGKeys",
+            "keyPath": keyring}]})
+        .to_string(),
+    )
+    .unwrap();
+    let puller = Rpod::with_config(
+        "runc",
+        &format!(
+            "[containers]\nnetns = \"none\"\n[image]\nregistries_d = \"{}\"\n",
+            registries_d.display()
+        ),
+    );
+    let out = pull(&puller, &policy, &image);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}

@@ -123,6 +123,21 @@ pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
     Ok(0)
 }
 
+/// `image sign`: each image's manifest signed with a GPG key into a lookaside store.
+pub fn sign(engine: &Engine, args: ImageSignArgs) -> Outcome {
+    let options = registry_options(&args.registry)?;
+    for image in &args.images {
+        engine.sign_image(
+            image,
+            &args.sign_by,
+            args.directory.as_deref(),
+            args.all,
+            &options,
+        )?;
+    }
+    Ok(0)
+}
+
 /// The signing a push's flags ask for (`--sign-by`, `--sign-by-sigstore-private-key`).
 pub fn signing_options(args: &SigningFlags) -> Result<PushOptions, Failure> {
     Ok(PushOptions {

@@ -3,9 +3,11 @@
 //! held while the store changes (not while layers download), events recorded.
 
 use super::Engine;
-use crate::image::policy::Policy;
+use crate::image::policy::{Named, Policy};
 use crate::image::reference::Reference;
+use crate::image::registries_d::{self, Lookaside};
 use crate::image::registry::{self, PullOptions, PushOptions, RegistryOptions};
+use crate::image::simple_signing;
 use crate::image::{self, ImageRecord};
 use crate::{EngineError, Result};
 
@@ -184,6 +186,52 @@ impl Engine {
             return Ok(pulled);
         }
         Err(EngineError::Registry(failures.join("; ")))
+    }
+
+    /// `image sign`: GPG simple signing signatures, by `key` of the user's keyring, of the
+    /// manifest `text` names on its registry (and with `all`, of each manifest a list
+    /// names), written to `directory` laid out as a lookaside store, else to the staging
+    /// store registries.d names for it. Returns the files written.
+    pub fn sign_image(
+        &self,
+        text: &str,
+        key: &str,
+        directory: Option<&std::path::Path>,
+        all: bool,
+        options: &RegistryOptions,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        self.on_first_registry(text, options, |reference, registry, reach| {
+            let (bytes, content_type) = registry::fetch_manifest_of(reference, registry, reach)?;
+            let named = Named::pulled(reference, registry);
+            let mut digests = vec![registry::manifest::sha256_of(&bytes)];
+            if all {
+                if let registry::manifest::Document::Index(index) =
+                    registry::manifest::parse(&content_type, &bytes, &named.full())?
+                {
+                    for entry in index.manifests() {
+                        digests.push(registry::manifest::checked_digest(entry.digest().as_ref())?);
+                    }
+                }
+            }
+            let base = match directory {
+                Some(dir) => {
+                    let (_, path) = reference.repository(registry);
+                    format!("file://{}/{path}", dir.display())
+                }
+                None => Lookaside::load(&registries_d::dir(
+                    self.options.config.image.registries_d.as_deref(),
+                ))?
+                .write_base_for(&named),
+            };
+            digests
+                .iter()
+                .map(|digest| {
+                    let signature = simple_signing::sign(key, digest, &named.full(), None)
+                        .map_err(EngineError::InvalidArg)?;
+                    registry::store_in_lookaside(&base, digest, &signature)
+                })
+                .collect()
+        })
     }
 
     /// Push the image `source` names to `destination` (or to its own name when that has a

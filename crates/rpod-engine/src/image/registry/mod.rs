@@ -19,6 +19,7 @@ pub use push::{
     image_manifest, push, push_list, LayerCompression, ManifestFormat, PushOptions, PushSource,
 };
 pub use search::{list_tags, search, SearchFilter, SearchResult};
+pub use signatures::store_in_lookaside;
 
 use crate::Result;
 
