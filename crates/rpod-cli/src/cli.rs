@@ -725,6 +725,8 @@ pub enum ContainerCommand {
     Exec(ExecArgs),
     /// Exit 0 if the container exists, 1 if it does not.
     Exists(ExistsArgs),
+    /// Run the command an image's label describes (`podman` in it is rpod, on this store).
+    Runlabel(RunlabelArgs),
     /// Clean up a container's runtime resources after it exited (run by conmon).
     Cleanup(CleanupArgs),
     /// Tear down the network of a container being removed, the namespace's lock on
@@ -847,6 +849,32 @@ pub enum ImageCommand {
     Trust(TrustCommand),
     /// Sign images of a registry with a GPG key: signatures in a lookaside store.
     Sign(ImageSignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunlabelArgs {
+    /// Print the command instead of running it.
+    #[arg(long)]
+    pub display: bool,
+    /// The container name NAME stands for (default: the image's name without registry,
+    /// path or tag).
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Print no progress when the image is pulled.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Remove a container of that name first.
+    #[arg(long)]
+    pub replace: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// The label whose value is the command (RUN, INSTALL, UNINSTALL, ...).
+    pub label: String,
+    /// The image (pulled when it is not here).
+    pub image: String,
+    /// Arguments added to the command.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -61,6 +61,23 @@ fn silence_stdout() -> Result<(), exit::Failure> {
     Ok(())
 }
 
+/// The global options a nested rpod needs to work on the same store as this one.
+fn global_options(cli: &Cli) -> Vec<String> {
+    let mut options = vec![
+        "--root".to_string(),
+        cli.root.display().to_string(),
+        "--runroot".to_string(),
+        cli.runroot.display().to_string(),
+        "--runtime".to_string(),
+        cli.runtime.clone(),
+    ];
+    if let Some(conmon) = &cli.conmon {
+        options.push("--conmon".into());
+        options.push(conmon.display().to_string());
+    }
+    options
+}
+
 /// The `--signature-policy` the command was given, if it takes one.
 fn signature_policy_flag(command: &Command) -> Option<&std::path::Path> {
     let flag = match command {
@@ -131,6 +148,11 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         return s::service(engine, &cli.runroot, args);
     }
     let e = &engine;
+    // What a label's `podman` runs with: this store and runtime.
+    let runlabel_globals = commands::runlabel::Globals {
+        exe: std::env::current_exe().map_err(|e| exit::usage(format!("rpod's executable: {e}")))?,
+        options: global_options(&cli),
+    };
     match cli.command {
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => c::create(e, a),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run(e, a, preserved),
@@ -160,6 +182,9 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
             c::exec(e, a, preserved)
         }
         Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
+        Command::Container(ContainerCommand::Runlabel(a)) => {
+            commands::runlabel::runlabel(e, runlabel_globals, a)
+        }
         Command::Container(ContainerCommand::Cleanup(a)) => c::cleanup(e, a),
         Command::Container(ContainerCommand::TeardownNetwork(a)) => c::teardown_network(e, a),
         Command::Container(ContainerCommand::Checkpoint(a)) => o::checkpoint(e, a),

@@ -1,6 +1,6 @@
 //! podman's commands and flags rpod gained for scripts written for podman: restart, rename,
 //! container prune, ps's --noheading, --last and --sort, and run/create's --cidfile,
-//! --replace, --pull, --label-file and --env-host.
+//! --replace, --pull, --label-file and --env-host, container runlabel.
 
 mod common;
 
@@ -3810,4 +3810,66 @@ fn a_pods_new_units_make_the_pod_and_its_container_again() {
         assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
         assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     }
+}
+
+#[test]
+fn runlabel_runs_an_image_s_label_on_this_store() {
+    let rpod = Rpod::new("runc");
+    rpod.ok(&[
+        "import",
+        "--change",
+        "LABEL RUN=\"podman run --rm --name NAME -e WHO=${NAME} IMAGE echo NAME from $IMAGE\"",
+        "--change",
+        "LABEL INSTALL=/bin/false",
+        "--change",
+        "LABEL DETACH=\"podman run -d --name NAME IMAGE sleep 1000\"",
+        busybox_tarball().to_str().unwrap(),
+        "labelled",
+    ]);
+    // `podman` in the label is this rpod on this store; NAME and IMAGE are put in.
+    assert_eq!(
+        rpod.ok(&["container", "runlabel", "run", "labelled"]),
+        "labelled from labelled\n"
+    );
+    assert_eq!(
+        rpod.ok(&["container", "runlabel", "--name", "web", "RUN", "labelled"]),
+        "web from labelled\n"
+    );
+    let shown = rpod.ok(&[
+        "container",
+        "runlabel",
+        "--display",
+        "RUN",
+        "labelled",
+        "extra",
+    ]);
+    assert!(
+        shown.starts_with("command: ")
+            && shown.contains(&format!("--root {}", rpod.root().display()))
+            && shown
+                .trim_end()
+                .ends_with("run --rm --name labelled -e WHO=labelled labelled echo labelled from labelled extra"),
+        "{shown}"
+    );
+    // The command's exit code is runlabel's.
+    assert_eq!(
+        rpod.run(&["container", "runlabel", "INSTALL", "labelled"])
+            .status
+            .code(),
+        Some(1)
+    );
+    // --replace removes a container of the name first.
+    rpod.ok(&["container", "runlabel", "DETACH", "labelled"]);
+    let again = rpod.run(&["container", "runlabel", "DETACH", "labelled"]);
+    assert_eq!(again.status.code(), Some(125), "the name was free");
+    rpod.ok(&["container", "runlabel", "--replace", "DETACH", "labelled"]);
+    assert_eq!(all_names(&rpod), "labelled\n");
+    rpod.ok(&["rm", "-f", "-t", "0", "labelled"]);
+    let err = rpod.fails(&["container", "runlabel", "UNINSTALL", "labelled"], 125);
+    assert!(
+        err.contains("cannot find the value of label: UNINSTALL in image: labelled"),
+        "{err}"
+    );
+    let err = rpod.fails(&["container", "runlabel", "RUN", "nothing-here"], 125);
+    assert!(err.contains("nothing-here"), "{err}");
 }

@@ -12,6 +12,7 @@ pub mod network;
 pub mod observe;
 pub mod pod;
 pub mod registry;
+pub mod runlabel;
 pub mod secret;
 pub mod select;
 pub mod system;
