@@ -127,6 +127,9 @@ pub enum Command {
     Info(FormatArgs),
     /// Show version information.
     Version(FormatArgs),
+    /// Update containers to their images' newest versions, as their auto-update label
+    /// says, restarting their systemd units.
+    AutoUpdate(AutoUpdateArgs),
     /// Change the cgroup limits of containers, running or not.
     Update(UpdateArgs),
     /// Show containers' resource use (CPU, memory, network and block I/O, PIDs).
@@ -849,6 +852,25 @@ pub enum ImageCommand {
     Trust(TrustCommand),
     /// Sign images of a registry with a GPG key: signatures in a lookaside store.
     Sign(ImageSignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AutoUpdateArgs {
+    /// Only say what would be updated (UPDATED is `pending`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Put the previous image back when a unit fails to restart (true by default).
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub rollback: bool,
+    /// A Go template over .Unit, .Container, .Image, .Policy, .Updated, or `json`.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Verify registries' certificates (as pull's --tls-verify).
+    #[arg(long = "tls-verify", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
+    /// The credentials file (as pull's --authfile).
+    #[arg(long, env = "REGISTRY_AUTH_FILE", hide_env = true)]
+    pub authfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

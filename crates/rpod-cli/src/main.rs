@@ -182,6 +182,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
             c::exec(e, a, preserved)
         }
         Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
+        Command::AutoUpdate(a) => commands::auto_update::auto_update(e, a),
         Command::Container(ContainerCommand::Runlabel(a)) => {
             commands::runlabel::runlabel(e, runlabel_globals, a)
         }

@@ -436,6 +436,16 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     )?;
     let mut labels = rpod_engine::labels::parse_pairs(&env_file_entries(&args.label_file)?);
     labels.extend(rpod_engine::labels::parse_pairs(&args.labels));
+    // As podman's: a container made by a systemd unit (`generate systemd --new`, whose
+    // units set this) is labelled with the unit, which `auto-update` restarts.
+    if let Some(unit) = std::env::var_os(rpod_engine::engine::auto_update::UNIT_LABEL) {
+        if !unit.is_empty() {
+            labels.insert(
+                rpod_engine::engine::auto_update::UNIT_LABEL.to_string(),
+                unit.to_string_lossy().into_owned(),
+            );
+        }
+    }
     let stop_signal = args
         .stop_signal
         .as_deref()

@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod auto_update;
 pub mod container;
 pub mod events;
 pub mod filesystem;

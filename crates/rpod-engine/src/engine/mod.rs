@@ -3,6 +3,7 @@
 //! record, syncs it from the monitor's files, decides, acts, and saves in one transaction.
 
 mod accounts;
+pub mod auto_update;
 mod build;
 pub mod checkpoint;
 mod checkpoint_archive;
