@@ -67,6 +67,24 @@ fn updated(rpod: &Rpod, bin: &Path, extra: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `run -d` of a container with an auto-update `policy`, as a unit's ExecStart makes it.
+fn run_in_unit(rpod: &Rpod, name: &str, policy: &str, image: &str, unit: &str) {
+    let label = format!("io.containers.autoupdate={policy}");
+    let args = [
+        "run", "-d", "--name", name, "--label", &label, image, "sleep", "1000",
+    ];
+    let out = rpod
+        .command(&args)
+        .env("PODMAN_SYSTEMD_UNIT", unit)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn image_of(rpod: &Rpod, container: &str) -> String {
     rpod.inspect(container, "{{.Image}}")
 }
@@ -95,26 +113,7 @@ fn containers_follow_their_images_newest_version_and_roll_back() {
     let dir = tempfile::tempdir().unwrap();
     let bin = fake_systemctl(&rpod, dir.path(), &image);
     rpod.ok(&["pull", "--tls-verify=false", &image]);
-    let out = rpod
-        .command(&[
-            "run",
-            "-d",
-            "--name",
-            "app",
-            "--label",
-            "io.containers.autoupdate=registry",
-            &image,
-            "sleep",
-            "1000",
-        ])
-        .env("PODMAN_SYSTEMD_UNIT", "app.service")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_in_unit(&rpod, "app", "registry", &image, "app.service");
     // rpod labels a container made in a unit with the unit, as podman does.
     assert_eq!(
         rpod.inspect("app", "{{index .Config.Labels \"PODMAN_SYSTEMD_UNIT\"}}"),
@@ -166,26 +165,7 @@ fn the_local_policy_follows_the_name_and_bad_labels_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let bin = fake_systemctl(&rpod, dir.path(), "unused");
     rpod.ok(&["tag", "demo", "localapp"]);
-    let out = rpod
-        .command(&[
-            "run",
-            "-d",
-            "--name",
-            "localapp",
-            "--label",
-            "io.containers.autoupdate=local",
-            "localapp",
-            "sleep",
-            "1000",
-        ])
-        .env("PODMAN_SYSTEMD_UNIT", "local.service")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_in_unit(&rpod, "localapp", "local", "localapp", "local.service");
     // Labelled, but in no unit; and a policy that does not exist.
     rpod.detached(&[
         "--name",

@@ -450,6 +450,22 @@ fn image_trust_sets_the_policy_that_loads_then_obey() {
     rpod.ok(&["import", busybox_tarball().to_str().unwrap(), "x"]);
 }
 
+/// A new key pair in `dir` as cosign writes it: the private key file (sealed with
+/// `passphrase`) and the public key's.
+fn cosign_key_files(dir: &Path, passphrase: &str) -> (PathBuf, PathBuf) {
+    let key = SigningKey::random(&mut rand::rngs::OsRng);
+    let private = dir.join("cosign.key");
+    let sealed = rpod_test_support::cosign_key_file(&key, passphrase.as_bytes(), 15);
+    fs::write(&private, sealed).unwrap();
+    let public = dir.join("cosign.pub");
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    fs::write(&public, pem).unwrap();
+    (private, public)
+}
+
 /// The layers of the signature artifact of `digest` in `repository`.
 fn artifact_layers(registry: &Registry, repository: &str, digest: &str) -> Vec<serde_json::Value> {
     let tag = digest.replacen(':', "-", 1) + ".sig";
@@ -477,21 +493,7 @@ fn a_push_signed_with_a_cosign_key_is_what_the_policy_lets_in() {
     let host = registry.host.clone();
     let source = Rpod::with_image("runc");
     let dir = source.dir.path();
-    let key = SigningKey::random(&mut rand::rngs::OsRng);
-    let key_file = dir.join("cosign.key");
-    fs::write(
-        &key_file,
-        rpod_test_support::cosign_key_file(&key, b"pass phrase", 15),
-    )
-    .unwrap();
-    let public = dir.join("cosign.pub");
-    fs::write(
-        &public,
-        key.verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    )
-    .unwrap();
+    let (key_file, public) = cosign_key_files(dir, "pass phrase");
     let (_, stranger) = new_key(dir, "stranger.pub");
     let (good_pass, bad_pass) = (dir.join("pass"), dir.join("wrong"));
     fs::write(&good_pass, "pass phrase\nnot part of it\n").unwrap();
@@ -929,21 +931,7 @@ fn a_manifest_list_pushed_with_a_cosign_key_is_signed_itself() {
     let host = registry.host.clone();
     let source = Rpod::with_image("runc");
     let dir = source.dir.path();
-    let key = SigningKey::random(&mut rand::rngs::OsRng);
-    let key_file = dir.join("cosign.key");
-    fs::write(
-        &key_file,
-        rpod_test_support::cosign_key_file(&key, b"pw", 15),
-    )
-    .unwrap();
-    let public = dir.join("cosign.pub");
-    fs::write(
-        &public,
-        key.verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    )
-    .unwrap();
+    let (key_file, public) = cosign_key_files(dir, "pw");
     let pass = dir.join("pass");
     fs::write(&pass, "pw\n").unwrap();
     source.ok(&["manifest", "create", "multi", "demo"]);

@@ -243,6 +243,20 @@ impl EngineConfig {
     }
 }
 
+/// A containers/image configuration file or directory: `explicit`, else `$HOME/`
+/// `under_home` when it exists (containers/image reads the user's first, for root too),
+/// else `system` (which may not exist).
+pub fn containers_path(explicit: Option<&Path>, under_home: &str, system: &str) -> PathBuf {
+    if let Some(path) = explicit {
+        return path.to_path_buf();
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|home| Path::new(&home).join(under_home))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(system))
+}
+
 /// Where the configuration came from, for `rpod info`.
 pub fn config_path() -> Option<PathBuf> {
     match std::env::var_os("RPOD_CONFIG") {

@@ -232,14 +232,7 @@ impl Incoming<'_> {
 /// `$HOME/.config/containers/policy.json` when it exists, else the system's (which may not
 /// exist).
 pub fn path(explicit: Option<&Path>) -> PathBuf {
-    if let Some(path) = explicit {
-        return path.to_path_buf();
-    }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|home| Path::new(&home).join(".config/containers/policy.json"))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from(SYSTEM_POLICY))
+    crate::config::containers_path(explicit, ".config/containers/policy.json", SYSTEM_POLICY)
 }
 
 /// Why the policy refused an image (podman's words after "Source image rejected: ").

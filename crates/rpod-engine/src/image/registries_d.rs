@@ -66,14 +66,7 @@ pub struct Lookaside {
 /// The directory: `explicit`, else `$HOME/.config/containers/registries.d` when it exists,
 /// else the system's.
 pub fn dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(path) = explicit {
-        return path.to_path_buf();
-    }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|home| Path::new(&home).join(".config/containers/registries.d"))
-        .filter(|p| p.is_dir())
-        .unwrap_or_else(|| PathBuf::from(SYSTEM_DIR))
+    crate::config::containers_path(explicit, ".config/containers/registries.d", SYSTEM_DIR)
 }
 
 impl Lookaside {

@@ -147,14 +147,15 @@ fn pem_block(text: &[u8]) -> Option<(String, Vec<u8>)> {
     None
 }
 
-/// A signature of the manifest `digest` for `reference` (the full name pushed to), as a
-/// layer of the signature artifact.
-pub fn sign(key: &SigningKey, digest: &str, reference: &str) -> Attachment {
+/// The claim a signature is made over: the manifest `digest` and the `reference`, of the
+/// type `kind` (cosign's and GPG simple signing's differ only in it), with rpod as its
+/// creator and the time.
+pub fn claim_payload(digest: &str, reference: &str, kind: &str) -> Vec<u8> {
     let payload = serde_json::json!({
         "critical": {
             "identity": {"docker-reference": reference},
             "image": {"docker-manifest-digest": digest},
-            "type": PAYLOAD_TYPE,
+            "type": kind,
         },
         "optional": {
             "creator": concat!("rpod ", env!("CARGO_PKG_VERSION")),
@@ -162,7 +163,13 @@ pub fn sign(key: &SigningKey, digest: &str, reference: &str) -> Attachment {
         },
     });
     // Serializing a `Value` into memory cannot fail.
-    let payload = serde_json::to_vec(&payload).unwrap_or_default();
+    serde_json::to_vec(&payload).unwrap_or_default()
+}
+
+/// A signature of the manifest `digest` for `reference` (the full name pushed to), as a
+/// layer of the signature artifact.
+pub fn sign(key: &SigningKey, digest: &str, reference: &str) -> Attachment {
+    let payload = claim_payload(digest, reference, PAYLOAD_TYPE);
     let signature: DerSignature = key.sign(&payload);
     Attachment {
         media_type: SIGNATURE_MEDIA_TYPE.into(),

@@ -85,21 +85,10 @@ pub fn sign(
     passphrase: Option<&[u8]>,
 ) -> Result<Vec<u8>, String> {
     let scratch = tempfile::tempdir().map_err(|e| format!("a scratch directory: {e}"))?;
-    let payload = serde_json::json!({
-        "critical": {
-            "identity": {"docker-reference": reference},
-            "image": {"docker-manifest-digest": digest},
-            "type": PAYLOAD_TYPE,
-        },
-        "optional": {
-            "creator": concat!("rpod ", env!("CARGO_PKG_VERSION")),
-            "timestamp": chrono::Utc::now().timestamp(),
-        },
-    });
+    let payload = sigstore::claim_payload(digest, reference, PAYLOAD_TYPE);
     let payload_file = scratch.path().join("payload");
     let signed = scratch.path().join("signature");
-    std::fs::write(&payload_file, payload.to_string())
-        .map_err(|e| format!("writing the payload: {e}"))?;
+    std::fs::write(&payload_file, payload).map_err(|e| format!("writing the payload: {e}"))?;
     let mut command = Command::new("gpg");
     command.args(["--batch", "--no-tty"]);
     if let Some(passphrase) = passphrase {
