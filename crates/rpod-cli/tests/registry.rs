@@ -2087,3 +2087,66 @@ fn podman_reads_rpods_docker_format_images_and_manifest_lists() {
         format!("arm64 {}", rpod.inspect("armimg", "{{.Id}}"))
     );
 }
+
+#[test]
+fn registries_conf_gives_aliases_search_registries_mirrors_and_blocks() {
+    let primary = Registry::plain();
+    let mirror = Registry::plain();
+    let (a, b) = (primary.host.clone(), mirror.host.clone());
+    let source = Rpod::with_image("runc");
+    // Only the mirror has the aliased image; the primary has another for the search.
+    source.ok(&[
+        "push",
+        "--tls-verify=false",
+        "demo",
+        &format!("{b}/team/app:1"),
+    ]);
+    source.ok(&[
+        "push",
+        "--tls-verify=false",
+        "demo",
+        &format!("{a}/other:1"),
+    ]);
+    let rpod = Rpod::new("runc");
+    fs::write(
+        rpod.dir.path().join("registries.conf"),
+        format!(
+            "unqualified-search-registries = [\"{a}\"]\n\n[[registry]]\nlocation = \"{a}\"\ninsecure = true\n\n[[registry.mirror]]\nlocation = \"{b}\"\ninsecure = true\n\n[[registry]]\nprefix = \"blocked.example\"\nblocked = true\n\n[aliases]\n\"app\" = \"{a}/team/app\"\n"
+        ),
+    )
+    .unwrap();
+    // The alias names the primary, whose mirror serves it (over HTTP: both insecure).
+    let pulled = rpod.ok(&["pull", "app:1"]);
+    assert_eq!(pulled.trim(), image_id(&source, "demo"));
+    assert_eq!(
+        rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .trim(),
+        format!("{a}/team/app:1")
+    );
+    // A short name without an alias goes to the search registries.
+    rpod.ok(&["pull", "other:1"]);
+    assert_eq!(
+        image_id(&rpod, &format!("{a}/other:1")),
+        image_id(&source, "demo")
+    );
+    // Blocked: pulls and pushes refused before anything is asked of the registry.
+    let err = rpod.fails(&["pull", "blocked.example/x:1"], 125);
+    assert!(
+        err.contains("registry blocked.example is blocked in registries.conf"),
+        "{err}"
+    );
+    rpod.ok(&["tag", &format!("{a}/other:1"), "mine"]);
+    let err = rpod.fails(&["push", "mine", "blocked.example/x:1"], 125);
+    assert!(err.contains("blocked in registries.conf"), "{err}");
+    // A file podman would refuse is refused, naming it.
+    fs::write(
+        rpod.dir.path().join("registries.conf"),
+        "[registries.search]\nregistries = [\"docker.io\"]\n",
+    )
+    .unwrap();
+    let err = rpod.fails(&["pull", "other:1"], 125);
+    assert!(
+        err.contains("registries.conf") && err.contains("version 1"),
+        "{err}"
+    );
+}

@@ -25,6 +25,9 @@
 //! [registries]
 //! search = ["docker.io"]           # where a short name (`busybox`) is pulled from, in order
 //! insecure = ["localhost:5000"]    # registries reached without TLS verification (and HTTP)
+//! conf = "/etc/containers/registries.conf"  # podman's registries file, read too (search
+//!                                  # registries when `search` is not set, aliases,
+//!                                  # insecure and blocked registries, mirrors)
 //!
 //! [image]
 //! signature_policy = "/etc/containers/policy.json"  # which images pull, load and import
@@ -102,6 +105,9 @@ pub struct RegistriesSection {
     /// over plain HTTP, as with `--tls-verify=false`.
     #[serde(default)]
     pub insecure: Vec<String>,
+    /// containers/image's registries.conf to read (default: the user's when it exists,
+    /// else `/etc/containers/registries.conf`; `$CONTAINERS_REGISTRIES_CONF` over both).
+    pub conf: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -136,6 +136,12 @@ impl Rpod {
             .env("REGISTRY_AUTH_FILE", self.dir.path().join("auth.json"))
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("DOCKER_CONFIG", self.dir.path().join("docker"))
+            // podman's registries file: the test's own (none unless a test writes it),
+            // never the host's aliases, mirrors or blocked registries.
+            .env(
+                "CONTAINERS_REGISTRIES_CONF",
+                self.dir.path().join("registries.conf"),
+            )
             .stdin(Stdio::null());
         command
     }

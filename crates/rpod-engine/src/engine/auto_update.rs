@@ -171,7 +171,7 @@ impl Engine {
                         record.id()
                     )));
                 };
-                let reach = self.options_for(&registry, &options.registry);
+                let reach = self.options_for(&registry, &options.registry)?;
                 let (bytes, _) = registry::fetch_manifest_of(&reference, &registry, &reach)?;
                 let remote = registry::manifest::sha256_of(&bytes);
                 let local = self.store.image(&record.config.image_id)?;

@@ -288,11 +288,11 @@ impl Engine {
                             given.credentials = None;
                             given.cert_dir = None;
                         }
-                        let reach = self.options_for(source_host, &given);
-                        (digest, source.clone(), reach)
+                        let reach = self.options_for(source_host, &given)?;
+                        Ok((digest, source.clone(), reach))
                     })
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             let mut images = Vec::new();
             for descriptor in list.index.manifests().iter().filter(|_| all) {
                 let digest = descriptor.digest().to_string();
@@ -317,7 +317,7 @@ impl Engine {
             }
             ((list.document()?, list.media_type()), images, remote)
         };
-        let options = self.push_options_for(&host, options);
+        let options = self.push_options_for(&destination, options)?;
         registry::push_list(
             &self.roots,
             &document,

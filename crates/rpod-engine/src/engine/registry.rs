@@ -5,6 +5,7 @@
 use super::Engine;
 use crate::image::policy::{Named, Policy};
 use crate::image::reference::Reference;
+use crate::image::registries_conf::RegistriesConf;
 use crate::image::registries_d::{self, Lookaside};
 use crate::image::registry::{self, PullOptions, PushOptions, RegistryOptions};
 use crate::image::simple_signing;
@@ -44,37 +45,75 @@ impl Engine {
         Policy::load(self.options.config.image.signature_policy.as_deref())
     }
 
-    /// `options` for `registry`, with rpod.conf's insecure registries applied when the
-    /// caller did not say.
-    pub(super) fn options_for(&self, registry: &str, options: &RegistryOptions) -> RegistryOptions {
-        let mut options = options.clone();
-        if options.tls_verify.is_none() && self.options.config.is_insecure_registry(registry) {
-            options.tls_verify = Some(false);
-        }
-        options
+    /// containers/image's registries.conf and its drop-ins (read at each use, as the
+    /// signature policy is: an edit applies to the service's next request).
+    pub fn registries_conf(&self) -> Result<RegistriesConf> {
+        RegistriesConf::load(self.options.config.registries.conf.as_deref())
     }
 
-    /// `options` for a push to `registry`, with rpod.conf's settings where the caller gave
-    /// none (its insecure registries, its registries.d).
-    pub(super) fn push_options_for(&self, registry: &str, options: &PushOptions) -> PushOptions {
+    /// `options` for `registry`, with the insecure registries of rpod.conf and
+    /// registries.conf applied when the caller did not say; a registry registries.conf
+    /// blocks is refused.
+    pub(super) fn options_for(
+        &self,
+        registry: &str,
+        options: &RegistryOptions,
+    ) -> Result<RegistryOptions> {
+        let conf = self.registries_conf()?;
+        conf.check_not_blocked(registry)?;
+        let mut options = options.clone();
+        if options.tls_verify.is_none()
+            && (self.options.config.is_insecure_registry(registry) || conf.is_insecure(registry))
+        {
+            options.tls_verify = Some(false);
+        }
+        Ok(options)
+    }
+
+    /// `options` for a push to `destination`, with rpod.conf's settings where the caller
+    /// gave none (its insecure registries, its registries.d); a destination registries.conf
+    /// blocks is refused.
+    pub(super) fn push_options_for(
+        &self,
+        destination: &Reference,
+        options: &PushOptions,
+    ) -> Result<PushOptions> {
+        let (registry, path) = destination.repository(image::reference::DEFAULT_DOMAIN);
+        let registry = registry.as_str();
+        self.registries_conf()?
+            .check_not_blocked(&format!("{registry}/{path}"))?;
         let mut these = options.clone();
-        these.registry = self.options_for(registry, &options.registry);
+        these.registry = self.options_for(registry, &options.registry)?;
         if these.registries_d.is_none() {
             these.registries_d = self.options.config.image.registries_d.clone();
         }
-        these
+        Ok(these)
     }
 
-    /// The full names `text` may be pulled as: its own registry, or each search registry.
+    /// The full names `text` may be pulled as: its own registry; for a short name, the
+    /// name registries.conf gives it as an alias, else each search registry (rpod.conf's,
+    /// else registries.conf's, else Docker Hub).
     pub fn pull_candidates(&self, text: &str) -> Result<Vec<(Reference, String)>> {
-        let reference = registry_reference(text)?;
+        let mut reference = registry_reference(text)?;
+        let conf = self.registries_conf()?;
+        if reference.domain.is_none() {
+            if let Some(alias) = conf.alias(&reference.path) {
+                let target = Reference::parse(alias)?;
+                reference.domain = target.domain;
+                reference.path = target.path;
+            }
+        }
         let registries = match &reference.domain {
             Some(domain) => vec![domain.clone()],
-            None => self.options.config.search_registries(),
+            None => match (&self.options.config.registries.search, conf.search()) {
+                (Some(search), _) => search.clone(),
+                (None, Some(search)) => search.to_vec(),
+                (None, None) => self.options.config.search_registries(),
+            },
         };
         if registries.is_empty() {
             return Err(EngineError::InvalidArg(format!(
-                "short name {text:?} cannot be pulled: rpod.conf lists no search registries"
+                "short name {text:?} cannot be pulled: no search registries are configured (rpod.conf, registries.conf)"
             )));
         }
         Ok(registries
@@ -93,8 +132,11 @@ impl Engine {
         mut attempt: impl FnMut(&Reference, &str, &RegistryOptions) -> Result<T>,
     ) -> Result<T> {
         let mut failures: Vec<EngineError> = Vec::new();
+        let conf = self.registries_conf()?;
         for (reference, registry) in self.pull_candidates(text)? {
-            let these = self.options_for(&registry, options);
+            let (host, path) = reference.repository(&registry);
+            conf.check_not_blocked(&format!("{host}/{path}"))?;
+            let these = self.options_for(&registry, options)?;
             match attempt(&reference, &registry, &these) {
                 Ok(found) => return Ok(found),
                 Err(e) => failures.push(e),
@@ -136,6 +178,7 @@ impl Engine {
                     .registries_d
                     .clone()
                     .or_else(|| self.options.config.image.registries_d.clone()),
+                sources: self.pull_sources(reference, registry, &options.registry)?,
                 ..options.clone()
             };
             let record = registry::pull(
@@ -151,6 +194,41 @@ impl Engine {
             self.image_event(&record.id, "pull", &name);
             Ok(record)
         })
+    }
+
+    /// Where registries.conf says `reference` (on `registry`) is fetched from: its mirrors
+    /// for such a pull, then its location; empty when that is only the name itself.
+    fn pull_sources(
+        &self,
+        reference: &Reference,
+        registry: &str,
+        options: &RegistryOptions,
+    ) -> Result<Vec<(Reference, String, RegistryOptions)>> {
+        let (host, path) = reference.repository(registry);
+        let name = format!("{host}/{path}");
+        let sources = self
+            .registries_conf()?
+            .pull_sources(&name, reference.digest.is_some());
+        if sources.len() == 1 && sources[0].name == name {
+            return Ok(Vec::new());
+        }
+        let suffix = match (&reference.tag, &reference.digest) {
+            (_, Some(digest)) => format!("@{digest}"),
+            (Some(tag), None) => format!(":{tag}"),
+            (None, None) => format!(":{}", image::reference::DEFAULT_TAG),
+        };
+        sources
+            .into_iter()
+            .map(|source| {
+                let at = Reference::parse(&format!("{}{suffix}", source.name))?;
+                let at_registry = at.domain.clone().unwrap_or_else(|| host.clone());
+                let mut reach = self.options_for(&at_registry, options)?;
+                if source.insecure && options.tls_verify.is_none() {
+                    reach.tls_verify = Some(false);
+                }
+                Ok((at, at_registry, reach))
+            })
+            .collect()
     }
 
     /// `pull --all-tags`: every tag of the repository `text` names (without a tag or
@@ -170,7 +248,7 @@ impl Engine {
         let mut failures = Vec::new();
         for (reference, registry) in self.pull_candidates(text)? {
             let (host, repository) = reference.repository(&registry);
-            let listing = self.options_for(&host, &options.registry);
+            let listing = self.options_for(&host, &options.registry)?;
             let tags = match registry::list_tags(&host, &repository, usize::MAX, &listing) {
                 Ok(tags) => tags,
                 Err(e) => {
@@ -278,7 +356,7 @@ impl Engine {
                 destination.path
             )));
         }
-        let these = self.push_options_for(&registry, options);
+        let these = self.push_options_for(&destination, options)?;
         let digest = registry::push(&self.roots, &record, opened, &destination, &these, progress)?;
         self.image_event(
             &record.id,
@@ -328,7 +406,7 @@ impl Engine {
                 .cloned()
                 .unwrap_or_else(|| image::reference::DEFAULT_DOMAIN.to_string());
             let (registry, repository) = reference.repository(&first);
-            let options = self.options_for(&registry, options);
+            let options = self.options_for(&registry, options)?;
             return registry::list_tags(&registry, &repository, limit, &options);
         }
         let (named, what) = split_search_term(term);
@@ -339,7 +417,7 @@ impl Engine {
         let mut results = Vec::new();
         let mut failures = Vec::new();
         for registry in &registries {
-            let options = self.options_for(registry, options);
+            let options = self.options_for(registry, options)?;
             match registry::search(registry, what, limit, filter, &options) {
                 Ok(found) => results.extend(found),
                 Err(e) => failures.push(e.to_string()),

@@ -11,6 +11,7 @@ pub mod manifest_list;
 pub mod platform;
 pub mod policy;
 pub mod reference;
+pub mod registries_conf;
 pub mod registries_d;
 pub mod registry;
 pub mod sigstore;

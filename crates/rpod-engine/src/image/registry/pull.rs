@@ -34,6 +34,10 @@ pub struct PullOptions {
     /// The registries.d directory naming lookaside signature stores (containers/image's
     /// choice when `None`).
     pub registries_d: Option<std::path::PathBuf>,
+    /// Where to fetch the image from, in order (registries.conf's mirrors and location:
+    /// a reference, its registry, the options for it); none: the name pulled itself. The
+    /// image is recorded, and judged by the policy, under the name pulled.
+    pub sources: Vec<(Reference, String, RegistryOptions)>,
 }
 
 /// Short form of a digest for progress lines (`sha256:0123...` → `0123456789ab`).
@@ -58,8 +62,11 @@ pub fn pull<L>(
 ) -> Result<ImageRecord> {
     let name = reference.render(registry);
     progress("Getting image source signatures");
-    let (mut client, bytes, content_type) =
-        connect_and_fetch(reference, registry, &options.registry)?;
+    let (mut client, bytes, content_type) = if options.sources.is_empty() {
+        connect_and_fetch(reference, registry, &options.registry)?
+    } else {
+        fetch_from_first(&options.sources)?
+    };
     // The digests the image is known by: a list's, then the image manifest's.
     let mut manifest_digests = vec![manifest::sha256_of(&bytes)];
     // The signature policy judges what the reference named (a list, for a list), before
@@ -252,6 +259,30 @@ fn connect_and_fetch(
         verify_digest(&bytes, digest, &name)?;
     }
     Ok((client, bytes, content_type))
+}
+
+/// The manifest from the first of `sources` that serves it (a mirror that fails or lacks
+/// it is passed over); all their failures when none does.
+fn fetch_from_first(
+    sources: &[(Reference, String, RegistryOptions)],
+) -> Result<(RepositoryClient, Vec<u8>, String)> {
+    let mut failures = Vec::new();
+    for (reference, registry, options) in sources {
+        match connect_and_fetch(reference, registry, options) {
+            Ok(found) => return Ok(found),
+            Err(e) => failures.push(e),
+        }
+    }
+    match failures.len() {
+        1 => Err(failures.remove(0)),
+        _ => Err(EngineError::Registry(
+            failures
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
 }
 
 /// An image manifest's config: its digest, bytes (bounded, checked against the digest)
