@@ -235,12 +235,9 @@ pub fn search(engine: &Engine, args: SearchArgs) -> Outcome {
 fn chosen_registry(engine: &Engine, given: Option<&str>) -> Result<String, Failure> {
     let text = match given {
         Some(text) => text.to_string(),
-        None => engine
-            .config()
-            .search_registries()
-            .into_iter()
-            .next()
-            .ok_or_else(|| usage("no registry given, and rpod.conf lists no search registries"))?,
+        None => engine.search_registries()?.into_iter().next().ok_or_else(|| {
+            usage("no registry given, and no search registries are configured (rpod.conf, registries.conf)")
+        })?,
     };
     Ok(registry::login_key(&text)?)
 }

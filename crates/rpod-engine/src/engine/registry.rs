@@ -51,6 +51,20 @@ impl Engine {
         RegistriesConf::load(self.options.config.registries.conf.as_deref())
     }
 
+    /// The registries short names are searched in: rpod.conf's `search`, else
+    /// registries.conf's `unqualified-search-registries`, else Docker Hub.
+    pub fn search_registries(&self) -> Result<Vec<String>> {
+        Ok(self.search_registries_of(&self.registries_conf()?))
+    }
+
+    fn search_registries_of(&self, conf: &RegistriesConf) -> Vec<String> {
+        match (&self.options.config.registries.search, conf.search()) {
+            (Some(search), _) => search.clone(),
+            (None, Some(search)) => search.to_vec(),
+            (None, None) => self.options.config.search_registries(),
+        }
+    }
+
     /// `options` for `registry`, with the insecure registries of rpod.conf and
     /// registries.conf applied when the caller did not say; a registry registries.conf
     /// blocks is refused.
@@ -105,11 +119,7 @@ impl Engine {
         }
         let registries = match &reference.domain {
             Some(domain) => vec![domain.clone()],
-            None => match (&self.options.config.registries.search, conf.search()) {
-                (Some(search), _) => search.clone(),
-                (None, Some(search)) => search.to_vec(),
-                (None, None) => self.options.config.search_registries(),
-            },
+            None => self.search_registries_of(&conf),
         };
         if registries.is_empty() {
             return Err(EngineError::InvalidArg(format!(
@@ -400,7 +410,7 @@ impl Engine {
                     "{term}: listing tags takes a repository, without a tag or digest"
                 )));
             }
-            let searched = self.options.config.search_registries();
+            let searched = self.search_registries()?;
             let first = searched
                 .first()
                 .cloned()
@@ -412,7 +422,7 @@ impl Engine {
         let (named, what) = split_search_term(term);
         let registries = match named {
             Some(registry) => vec![registry.to_string()],
-            None => self.options.config.search_registries(),
+            None => self.search_registries()?,
         };
         let mut results = Vec::new();
         let mut failures = Vec::new();
