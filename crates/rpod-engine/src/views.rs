@@ -741,6 +741,9 @@ impl ImageSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct SystemInfo {
     pub host: HostInfo,
+    /// The search registries (`search`) and registries.conf's tables by prefix, as
+    /// podman's `registries`.
+    pub registries: serde_json::Map<String, serde_json::Value>,
     pub store: StoreInfo,
     pub version: VersionInfo,
 }

@@ -190,7 +190,14 @@ impl Engine {
         let (conmon, oci_runtime) = runtime.runtime_info()?;
         let containers = self.list()?;
         let arch = crate::seccomp::host_arch();
+        let registries_conf = self.registries_conf()?;
+        let mut registries = registries_conf.info();
+        registries.insert(
+            "search".into(),
+            serde_json::json!(self.search_registries()?),
+        );
         Ok(SystemInfo {
+            registries,
             host: HostInfo {
                 arch,
                 os: "linux",

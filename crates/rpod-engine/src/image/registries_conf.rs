@@ -218,6 +218,40 @@ impl RegistriesConf {
         Ok(())
     }
 
+    /// The tables as podman's `info` shows them (`registries`, by prefix).
+    pub fn info(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.registries
+            .iter()
+            .map(|r| {
+                let mirrors: Vec<serde_json::Value> = r
+                    .mirrors
+                    .iter()
+                    .map(|m| {
+                        serde_json::json!({
+                            "Location": m.location,
+                            "Insecure": m.insecure,
+                            "PullFromMirror": match (m.for_digests, m.for_tags) {
+                                (true, false) => "digest-only",
+                                (false, true) => "tag-only",
+                                _ => "all",
+                            },
+                        })
+                    })
+                    .collect();
+                (
+                    r.prefix.clone(),
+                    serde_json::json!({
+                        "Prefix": r.prefix,
+                        "Location": r.location,
+                        "Insecure": r.insecure,
+                        "Mirrors": mirrors,
+                        "Blocked": r.blocked,
+                    }),
+                )
+            })
+            .collect()
+    }
+
     /// The registries short names are searched in, when the files say.
     pub fn search(&self) -> Option<&[String]> {
         self.search.as_deref()
