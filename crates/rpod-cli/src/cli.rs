@@ -862,7 +862,8 @@ pub struct AutoUpdateArgs {
     /// Put the previous image back when a unit fails to restart (true by default).
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
     pub rollback: bool,
-    /// A Go template over .Unit, .Container, .Image, .Policy, .Updated, or `json`.
+    /// A Go template over .Unit, .Container, .ContainerID, .ContainerName, .Image,
+    /// .Policy, .Updated, or `json`.
     #[arg(long)]
     pub format: Option<String>,
     /// Verify registries' certificates (as pull's --tls-verify).

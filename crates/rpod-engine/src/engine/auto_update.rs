@@ -39,6 +39,10 @@ pub struct AutoUpdateReport {
     /// `ID (name)`.
     #[serde(rename = "Container")]
     pub container: String,
+    #[serde(rename = "ContainerID")]
+    pub container_id: String,
+    #[serde(rename = "ContainerName")]
+    pub container_name: String,
     #[serde(rename = "Image")]
     pub image: String,
     #[serde(rename = "Policy")]
@@ -136,6 +140,8 @@ impl Engine {
                 reports.push(AutoUpdateReport {
                     unit: unit.clone(),
                     container: format!("{} ({})", &record.id()[..12], record.config.name),
+                    container_id: record.id().to_string(),
+                    container_name: record.config.name.clone(),
                     image: record.config.image_name.clone(),
                     policy: match candidate.policy {
                         Policy::Registry => "registry",
