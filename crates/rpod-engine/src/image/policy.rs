@@ -342,11 +342,16 @@ impl Policy {
                         image.image_name()
                     )))
                 }
-                (Requirement::SigstoreSigned(wanted), _) if wanted.unsupported.is_some() => {
+                (
+                    Requirement::SigstoreSigned(SigstoreRequirement {
+                        unsupported: Some(what),
+                        ..
+                    }),
+                    _,
+                ) => {
                     return Err(rejected(format!(
-                        "{}: the signature policy requires a sigstore signature checked with {}, which rpod cannot verify yet (only public keys)",
-                        image.image_name(),
-                        wanted.unsupported.unwrap_or_default()
+                        "{}: the signature policy requires a sigstore signature checked with {what}, which rpod cannot verify yet (only public keys)",
+                        image.image_name()
                     )));
                 }
                 (
