@@ -2150,3 +2150,71 @@ fn registries_conf_gives_aliases_search_registries_mirrors_and_blocks() {
         "{err}"
     );
 }
+
+#[test]
+fn tag_lists_are_followed_page_by_page_on_the_same_registry_only() {
+    let rpod = Rpod::new("runc");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let page = |tags: &[&str], next: Option<&str>| {
+        let mut answer = route(
+            serde_json::json!({"name": "x", "tags": tags})
+                .to_string()
+                .into_bytes(),
+            "application/json",
+        );
+        if let Some(next) = next {
+            answer
+                .headers
+                .push(("Link".into(), format!("<{next}>; rel=\"next\"")));
+        }
+        answer
+    };
+    // Longer paths first: routes match by prefix.
+    let routes: Routes = Arc::new(Mutex::new(vec![
+        ("/v2/x/tags/list-3".into(), page(&["e"], None)),
+        (
+            "/v2/x/tags/list-2".into(),
+            page(&["c", "d"], Some("/v2/x/tags/list-3?n=2&last=d")),
+        ),
+        (
+            "/v2/x/tags/list".into(),
+            page(&["a", "b"], Some("/v2/x/tags/list-2?n=2&last=b")),
+        ),
+        ("/v2/".into(), route(b"{}".to_vec(), "application/json")),
+    ]));
+    let host = serve(routes.clone(), log.clone());
+    let listed = |limit: &str| {
+        rpod.ok(&[
+            "search",
+            "--list-tags",
+            "--tls-verify=false",
+            "--limit",
+            limit,
+            "--format",
+            "{{.Tag}}",
+            &format!("{host}/x"),
+        ])
+    };
+    assert_eq!(listed("100"), "a\nb\nc\nd\ne\n");
+    // Enough pages for the limit, no more.
+    log.lock().unwrap().clear();
+    assert_eq!(listed("3"), "a\nb\nc\n");
+    assert!(!log.lock().unwrap().iter().any(|l| l.contains("list-3")));
+    // A next page on another host is not followed.
+    routes.lock().unwrap()[2].1 = page(&["a", "b"], Some("http://198.51.100.1/v2/x/tags/list-2"));
+    assert_eq!(listed("100"), "a\nb\n");
+    // A registry that always names a next page is stopped.
+    routes.lock().unwrap()[2].1 = page(&["a"], Some("/v2/x/tags/list?n=1&last=a"));
+    let err = rpod.fails(
+        &[
+            "search",
+            "--list-tags",
+            "--tls-verify=false",
+            "--limit",
+            "1000",
+            &format!("{host}/x"),
+        ],
+        125,
+    );
+    assert!(err.contains("more than 100 pages"), "{err}");
+}

@@ -455,6 +455,11 @@ impl RepositoryClient {
         format!("{}/v2/{}/{below}", self.base, self.repository)
     }
 
+    /// The registry's base URL (`https://host[:port]`).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// Resolve a `Location` header of an upload against the registry.
     pub fn absolute(&self, location: &str) -> String {
         if location.starts_with("http://") || location.starts_with("https://") {

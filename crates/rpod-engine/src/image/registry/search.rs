@@ -168,11 +168,13 @@ fn search_docker_hub(
 }
 
 /// Read a small JSON answer of the registry's API, or fail with its words.
+/// One page of a JSON listing, and the next page's URL when the registry's `Link` header
+/// names one (`<URL>; rel="next"`) on the same registry.
 fn get_json<T: serde::de::DeserializeOwned>(
     client: &mut RepositoryClient,
     url: &str,
     what: &str,
-) -> Result<T> {
+) -> Result<(T, Option<String>)> {
     let response = client.call("GET", url, &[], &Payload::Empty)?;
     if response.status() == StatusCode::NOT_FOUND {
         return Err(EngineError::RegistryNotFound(format!(
@@ -181,10 +183,65 @@ fn get_json<T: serde::de::DeserializeOwned>(
         )));
     }
     let response = client.expect(response, &[StatusCode::OK], what)?;
+    let next = response
+        .headers()
+        .get("link")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|link| next_link(client, link));
     let body = read_small(response, ANSWER_LIMIT)
         .map_err(|e| registry_error(&client.registry, what, e))?;
-    serde_json::from_slice(&body)
-        .map_err(|e| registry_error(&client.registry, what, format!("unreadable answer: {e}")))
+    let page = serde_json::from_slice(&body)
+        .map_err(|e| registry_error(&client.registry, what, format!("unreadable answer: {e}")))?;
+    Ok((page, next))
+}
+
+/// The `rel="next"` URL of a `Link` header, resolved against the registry; none when it
+/// leads to another host (a registry's word does not send rpod elsewhere).
+fn next_link(client: &RepositoryClient, link: &str) -> Option<String> {
+    let (target, params) = link.split_once(';')?;
+    let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+    if !params.replace(' ', "").contains("rel=\"next\"") {
+        return None;
+    }
+    let url = client.absolute(target);
+    url.starts_with(&format!("{}/", client.base_url()))
+        .then_some(url)
+}
+
+/// The most pages of one listing read (a registry that keeps naming a next page stops
+/// there, saying so).
+const MOST_PAGES: usize = 100;
+
+/// Every page of a listing from `url` on, each page's items taken by `items`, until there
+/// is no next page or `limit` items are in.
+fn get_pages<T: serde::de::DeserializeOwned, I>(
+    client: &mut RepositoryClient,
+    url: String,
+    what: &str,
+    limit: usize,
+    items: impl Fn(T) -> Vec<I>,
+) -> Result<Vec<I>> {
+    let mut all = Vec::new();
+    let mut next = Some(url);
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        if pages == MOST_PAGES {
+            return Err(registry_error(
+                &client.registry,
+                what,
+                format!("more than {MOST_PAGES} pages"),
+            ));
+        }
+        pages += 1;
+        let (page, following) = get_json(client, &url, what)?;
+        all.extend(items(page));
+        if all.len() >= limit {
+            all.truncate(limit);
+            break;
+        }
+        next = following;
+    }
+    Ok(all)
 }
 
 fn search_catalog(
@@ -199,9 +256,14 @@ fn search_catalog(
     }
     let mut client = RepositoryClient::connect_for_catalog(registry, options)?;
     let url = client.api_url("_catalog?n=1000");
-    let catalog: Catalog = get_json(&mut client, &url, "listing its repositories")?;
-    Ok(catalog
-        .repositories
+    let repositories = get_pages(
+        &mut client,
+        url,
+        "listing its repositories",
+        usize::MAX,
+        |catalog: Catalog| catalog.repositories,
+    )?;
+    Ok(repositories
         .into_iter()
         .filter(|r| r.contains(term))
         .map(|r| SearchResult {
@@ -226,13 +288,12 @@ pub fn list_tags(
     }
     let mut client = RepositoryClient::connect(registry, repository, false, options)?;
     let url = client.url("tags/list");
-    let tags: Tags = get_json(&mut client, &url, "listing tags")?;
+    let tags = get_pages(&mut client, url, "listing tags", limit, |page: Tags| {
+        page.tags.unwrap_or_default()
+    })?;
     let name = format!("{registry}/{repository}");
     Ok(tags
-        .tags
-        .unwrap_or_default()
         .into_iter()
-        .take(limit)
         .map(|tag| SearchResult {
             index: registry.to_string(),
             name: name.clone(),
