@@ -2253,7 +2253,7 @@ pub struct PushArgs {
     /// The manifest format: oci or v2s2 (Docker's); by default the image's own.
     #[arg(short = 'f', long)]
     pub format: Option<String>,
-    /// How layers are compressed: gzip (default) or none.
+    /// How layers are compressed: gzip (default), zstd or none (zstd and none: OCI only).
     #[arg(long = "compression-format", default_value = "gzip")]
     pub compression_format: String,
     /// Write the pushed manifest's digest to this file.

@@ -1131,6 +1131,66 @@ fn an_image_podman_pushed_with_zstd_layers_pulls_and_runs() {
     assert_eq!(image_id(&puller, &target), image_id(&source, "demo"));
 }
 
+#[test]
+fn rpod_pushes_zstd_layers_that_podman_and_rpod_pull() {
+    let registry = Registry::plain();
+    let source = Rpod::with_image("runc");
+    let target = format!("{}/zstd/rpod:1", registry.host);
+    source.ok(&[
+        "push",
+        "--tls-verify=false",
+        "--compression-format",
+        "zstd",
+        "demo",
+        &target,
+    ]);
+    let manifest = registry_manifest(&registry.host, "zstd/rpod", "1");
+    assert!(
+        manifest.contains("application/vnd.oci.image.layer.v1.tar+zstd"),
+        "{manifest}"
+    );
+    let puller = Rpod::new("runc");
+    puller.ok(&["pull", "-q", "--tls-verify=false", &target]);
+    assert_eq!(image_id(&puller, &target), image_id(&source, "demo"));
+    assert_eq!(
+        puller.ok(&["run", "--rm", &target, "echo", "zstd by rpod"]),
+        "zstd by rpod\n"
+    );
+    // podman (Debian's 4.3.1) reads rpod's zstd too.
+    let podman_dir = tempfile::tempdir().unwrap();
+    fs::write(podman_dir.path().join("auth.json"), "{}").unwrap();
+    let out = Command::new("podman")
+        .arg("--root")
+        .arg(podman_dir.path().join("root"))
+        .arg("--runroot")
+        .arg(podman_dir.path().join("run"))
+        .args(["--events-backend", "none", "--storage-driver", "vfs"])
+        .args(["pull", "-q", "--tls-verify=false", &target])
+        .env("REGISTRY_AUTH_FILE", podman_dir.path().join("auth.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "podman pull: {}", stderr_of(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        image_id(&source, "demo")
+    );
+    // Docker's manifests take gzip only.
+    let err = source.fails(
+        &[
+            "push",
+            "--tls-verify=false",
+            "--compression-format",
+            "zstd",
+            "--format",
+            "v2s2",
+            "demo",
+            &target,
+        ],
+        125,
+    );
+    assert!(err.contains("need gzip layers"), "{err}");
+}
+
 /// A manifest as the registry serves it, read with a plain HTTP request.
 fn registry_manifest(host: &str, repository: &str, tag: &str) -> String {
     let mut stream = TcpStream::connect(host).unwrap();

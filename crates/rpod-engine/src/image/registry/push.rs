@@ -63,6 +63,8 @@ pub enum LayerCompression {
     Gzip,
     /// Uncompressed (OCI manifests only).
     None,
+    /// zstd (OCI manifests only).
+    Zstd,
 }
 
 impl std::str::FromStr for LayerCompression {
@@ -71,11 +73,12 @@ impl std::str::FromStr for LayerCompression {
         match text {
             "gzip" => Ok(LayerCompression::Gzip),
             "none" | "uncompressed" => Ok(LayerCompression::None),
-            "zstd" | "zstd:chunked" => Err(EngineError::NotSupported(format!(
-                "--compression-format {text}"
+            "zstd" => Ok(LayerCompression::Zstd),
+            "zstd:chunked" => Err(EngineError::NotSupported(format!(
+                "--compression-format {text} (use zstd: chunked layers' table of contents is not written)"
             ))),
             other => Err(EngineError::InvalidArg(format!(
-                "unknown compression format {other:?}: use gzip or none"
+                "unknown compression format {other:?}: use gzip, zstd or none"
             ))),
         }
     }
@@ -104,7 +107,7 @@ impl PushOptions {
         match (self.format, self.compression) {
             (Some(format), _) => format,
             (None, LayerCompression::Gzip) => image.format().into(),
-            (None, LayerCompression::None) => ManifestFormat::Oci,
+            (None, LayerCompression::None | LayerCompression::Zstd) => ManifestFormat::Oci,
         }
     }
 }
@@ -316,9 +319,9 @@ impl Signing {
 }
 
 fn check_format(format: ManifestFormat, compression: LayerCompression) -> Result<()> {
-    if format == ManifestFormat::DockerV2s2 && compression == LayerCompression::None {
+    if format == ManifestFormat::DockerV2s2 && compression != LayerCompression::Gzip {
         return Err(EngineError::InvalidArg(
-            "Docker v2s2 manifests need compressed layers: use --compression-format gzip".into(),
+            "Docker v2s2 manifests need gzip layers: use --compression-format gzip".into(),
         ));
     }
     Ok(())
@@ -377,8 +380,9 @@ fn send_image(
                     format!("sha256:{diff_id}"),
                     blob_size(&dirs, &diff_id, &file)?,
                 ),
-                LayerCompression::Gzip => {
-                    let (digest, size, _) = gzip_hashed(&dirs, file, io::sink())?;
+                LayerCompression::Gzip | LayerCompression::Zstd => {
+                    let (digest, size, _) =
+                        compressed_hashed(&dirs, file, io::sink(), compression)?;
                     (digest, size)
                 }
             },
@@ -386,6 +390,7 @@ fn send_image(
         let media_type = match (format, compression) {
             (ManifestFormat::DockerV2s2, _) => manifest::DOCKER_LAYER_GZIP,
             (ManifestFormat::Oci, LayerCompression::Gzip) => manifest::OCI_LAYER_GZIP,
+            (ManifestFormat::Oci, LayerCompression::Zstd) => manifest::OCI_LAYER_ZSTD,
             (ManifestFormat::Oci, LayerCompression::None) => manifest::OCI_LAYER,
         };
         layer_descriptors.push(serde_json::json!({
@@ -465,9 +470,9 @@ fn ready_layer(
             file: source,
             digest: format!("sha256:{diff_id}"),
         }),
-        LayerCompression::Gzip => {
+        LayerCompression::Gzip | LayerCompression::Zstd => {
             let file = scratch::unnamed_file(&dirs.tmp)?;
-            let (digest, size, mut file) = gzip_hashed(dirs, source, file)?;
+            let (digest, size, mut file) = compressed_hashed(dirs, source, file, compression)?;
             file.rewind()
                 .map_err(|e| EngineError::io("rewinding", &dirs.tmp, e))?;
             Ok(ReadyBlob { file, digest, size })
@@ -484,23 +489,91 @@ fn blob_size(dirs: &layer::LayerDirs, diff_id: &str, blob: &File) -> Result<u64>
 
 /// A stored layer gzip-compressed into `out` as a push sends it (the same bytes every
 /// time): the compressed bytes' digest and size, and `out` back.
-fn gzip_hashed<W: Write>(
+fn compressed_hashed<W: Write>(
     dirs: &layer::LayerDirs,
     mut source: File,
     out: W,
+    compression: LayerCompression,
 ) -> Result<(String, u64, W)> {
     let mut hashing = HashingWriter {
         inner: out,
         hasher: Sha256::new(),
         size: 0,
     };
-    let mut encoder = GzEncoder::new(&mut hashing, Compression::default());
     // Read through the reserve's check: a compressed copy may be written beside it.
-    io::copy(&mut dirs.space.reader(&mut source), &mut encoder)
-        .and_then(|_| encoder.finish().map(drop))
-        .map_err(|e| EngineError::io("compressing layer in", &dirs.tmp, e).or_no_space())?;
+    let mut reader = dirs.space.reader(&mut source);
+    let written = match compression {
+        LayerCompression::Zstd => zstd_compress(&mut reader, &mut hashing),
+        _ => {
+            let mut encoder = GzEncoder::new(&mut hashing, Compression::default());
+            io::copy(&mut reader, &mut encoder).and_then(|_| encoder.finish().map(drop))
+        }
+    };
+    written.map_err(|e| EngineError::io("compressing layer in", &dirs.tmp, e).or_no_space())?;
     let digest = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
     Ok((digest, hashing.size, hashing.inner))
+}
+
+/// zstd at its fastest level (about zstd's level 1) with ruzstd's encoder. The encoder
+/// gives up (panics) on a read or write error, so it gets a reader and a writer that never
+/// fail: the first error is kept (the reader then ends, the writer drops what follows)
+/// and returned once the encoder is done.
+fn zstd_compress(source: &mut dyn io::Read, out: &mut dyn Write) -> io::Result<()> {
+    struct Reading<'a> {
+        inner: &'a mut dyn io::Read,
+        error: Option<io::Error>,
+    }
+    impl io::Read for Reading<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.error.is_some() {
+                return Ok(0);
+            }
+            loop {
+                match self.inner.read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        self.error = Some(e);
+                        return Ok(0);
+                    }
+                    Ok(n) => return Ok(n),
+                }
+            }
+        }
+    }
+    struct Writing<'a> {
+        inner: &'a mut dyn Write,
+        error: Option<io::Error>,
+    }
+    impl Write for Writing<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.error.is_none() {
+                if let Err(e) = self.inner.write_all(buf) {
+                    self.error = Some(e);
+                }
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut reading = Reading {
+        inner: source,
+        error: None,
+    };
+    let mut writing = Writing {
+        inner: out,
+        error: None,
+    };
+    ruzstd::encoding::compress(
+        &mut reading,
+        &mut writing,
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    match (reading.error, writing.error) {
+        (Some(e), _) | (None, Some(e)) => Err(e),
+        (None, None) => writing.inner.flush(),
+    }
 }
 
 struct HashingWriter<W> {
@@ -612,6 +685,39 @@ fn send_payload(client: &mut RepositoryClient, digest: &str, payload: &Payload) 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn zstd_compression_round_trips_and_reports_errors_without_panicking() {
+        let data: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let mut compressed = Vec::new();
+        zstd_compress(&mut data.as_slice(), &mut compressed).unwrap();
+        assert!(compressed.len() < data.len() / 2);
+        let mut decoder = ruzstd::decoding::StreamingDecoder::new(compressed.as_slice()).unwrap();
+        let mut back = Vec::new();
+        io::Read::read_to_end(&mut decoder, &mut back).unwrap();
+        assert_eq!(back, data);
+
+        struct Failing;
+        impl io::Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk gone"))
+            }
+        }
+        impl Write for Failing {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let err = zstd_compress(&mut Failing, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), "disk gone");
+        let err = zstd_compress(&mut data.as_slice(), &mut Failing).unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+    }
     use super::*;
     use std::io::Read;
 
