@@ -740,8 +740,12 @@ mod tests {
             "gzip".parse::<LayerCompression>().unwrap(),
             LayerCompression::Gzip
         );
+        assert_eq!(
+            "zstd".parse::<LayerCompression>().unwrap(),
+            LayerCompression::Zstd
+        );
         assert!(matches!(
-            "zstd".parse::<LayerCompression>(),
+            "zstd:chunked".parse::<LayerCompression>(),
             Err(EngineError::NotSupported(_))
         ));
     }
