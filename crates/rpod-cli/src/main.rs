@@ -62,16 +62,21 @@ fn silence_stdout() -> Result<(), exit::Failure> {
 }
 
 /// The global options a nested rpod needs to work on the same store as this one.
-fn global_options(cli: &Cli) -> Vec<String> {
+fn global_options(
+    root: &std::path::Path,
+    runroot: &std::path::Path,
+    runtime: &str,
+    conmon: &Option<std::path::PathBuf>,
+) -> Vec<String> {
     let mut options = vec![
         "--root".to_string(),
-        cli.root.display().to_string(),
+        root.display().to_string(),
         "--runroot".to_string(),
-        cli.runroot.display().to_string(),
+        runroot.display().to_string(),
         "--runtime".to_string(),
-        cli.runtime.clone(),
+        runtime.to_string(),
     ];
-    if let Some(conmon) = &cli.conmon {
+    if let Some(conmon) = conmon {
         options.push("--conmon".into());
         options.push(conmon.display().to_string());
     }
@@ -148,11 +153,6 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         return s::service(engine, &cli.runroot, args);
     }
     let e = &engine;
-    // What a label's `podman` runs with: this store and runtime.
-    let runlabel_globals = commands::runlabel::Globals {
-        exe: std::env::current_exe().map_err(|e| exit::usage(format!("rpod's executable: {e}")))?,
-        options: global_options(&cli),
-    };
     match cli.command {
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => c::create(e, a),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run(e, a, preserved),
@@ -184,7 +184,13 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Container(ContainerCommand::Exists(a)) => c::exists(e, a),
         Command::AutoUpdate(a) => commands::auto_update::auto_update(e, a),
         Command::Container(ContainerCommand::Runlabel(a)) => {
-            commands::runlabel::runlabel(e, runlabel_globals, a)
+            // What a label's `podman` runs with: this store and runtime.
+            let globals = commands::runlabel::Globals {
+                exe: std::env::current_exe()
+                    .map_err(|e| exit::usage(format!("rpod's executable: {e}")))?,
+                options: global_options(&cli.root, &cli.runroot, &cli.runtime, &cli.conmon),
+            };
+            commands::runlabel::runlabel(e, globals, a)
         }
         Command::Container(ContainerCommand::Cleanup(a)) => c::cleanup(e, a),
         Command::Container(ContainerCommand::TeardownNetwork(a)) => c::teardown_network(e, a),
