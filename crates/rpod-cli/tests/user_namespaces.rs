@@ -427,6 +427,97 @@ macro_rules! user_namespace_tests {
                 run_mapped(&rpod, &["demo", "true"]);
                 assert_eq!(fs::read_dir(runroot.join("userns")).unwrap().count(), 0);
             }
+
+            #[test]
+            fn idmap_shows_a_volume_as_the_containers_own() {
+                let rpod = passable_store(RT);
+                let dir = rpod.dir.path().join("shared");
+                fs::create_dir(&dir).unwrap();
+                fs::write(dir.join("host-file"), "from the host\n").unwrap();
+                let file = rpod.dir.path().join("single");
+                fs::write(&file, "one file\n").unwrap();
+                let volume = format!("{}:/data:idmap", dir.display());
+                let single = format!("{}:/single:idmap,ro", file.display());
+                // Without idmap the host's root files are nobody's in the container; with
+                // it, the container's root's, and what it writes is the host's root's.
+                let plain = run_mapped(
+                    &rpod,
+                    &[
+                        "-v",
+                        &format!("{}:/data", dir.display()),
+                        "demo",
+                        "stat",
+                        "-c",
+                        "%u",
+                        "/data/host-file",
+                    ],
+                );
+                assert_eq!(plain, "65534\n");
+                let id = rpod.detached(&[
+                    "--uidmap", UIDMAP, "-v", &volume, "-v", &single, "demo", "sleep", "100",
+                ]);
+                assert_eq!(
+                    rpod.ok(&[
+                        "exec",
+                        &id,
+                        "stat",
+                        "-c",
+                        "%u:%g",
+                        "/data/host-file",
+                        "/single"
+                    ]),
+                    "0:0\n0:0\n"
+                );
+                rpod.ok(&["exec", &id, "sh", "-c", "echo new > /data/made-inside"]);
+                let made = fs::metadata(dir.join("made-inside")).unwrap();
+                assert_eq!((made.uid(), made.gid()), (0, 0));
+                assert_eq!(rpod.ok(&["exec", &id, "cat", "/single"]), "one file\n");
+                // The mapped source exists while the container runs, and goes with it.
+                let runroot = rpod.runroot();
+                let mounts = || {
+                    fs::read_to_string("/proc/self/mountinfo")
+                        .unwrap()
+                        .lines()
+                        .filter(|l| l.contains(&format!(".mounts-{id}")))
+                        .count()
+                };
+                assert_eq!(mounts(), 2);
+                rpod.ok(&["stop", "-t", "0", &id]);
+                assert_eq!(mounts(), 0);
+                assert!(!runroot
+                    .join("userns")
+                    .join(format!(".mounts-{id}"))
+                    .exists());
+                // cp out of the stopped container reads the mount as the container sees
+                // it; cp into it is refused, saying so.
+                let out = rpod
+                    .command(&["cp", &format!("{id}:/data/made-inside"), "-"])
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_eq!(tar_owner(&out.stdout, "made-inside"), (0, 0));
+                let local = rpod.dir.path().join("copied");
+                fs::write(&local, "copied in\n").unwrap();
+                let err = rpod.fails(
+                    &["cp", local.to_str().unwrap(), &format!("{id}:/data/copied")],
+                    125,
+                );
+                assert!(err.contains("cp into an idmap mount"), "{err}");
+                assert!(!dir.join("copied").exists());
+                assert_eq!(mounts(), 0);
+                // Started again, mapped again.
+                rpod.ok(&["start", &id]);
+                assert_eq!(
+                    rpod.ok(&["exec", &id, "stat", "-c", "%u", "/data/made-inside"]),
+                    "0\n"
+                );
+                rpod.ok(&["rm", "-f", "-t", "0", &id]);
+                assert_eq!(mounts(), 0);
+            }
         }
     };
 }
@@ -486,6 +577,31 @@ fn a_store_the_containers_root_cannot_reach_says_which_directory() {
     );
     assert!(err.contains("host UID 231072"), "{err}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn idmap_needs_a_user_namespace_and_goes_without_u() {
+    let rpod = passable_store("crun");
+    let dir = rpod.dir.path();
+    let volume = format!("{}:/data:idmap", dir.display());
+    let err = rpod.fails(&["create", "-v", &volume, "demo", "true"], 125);
+    assert!(err.contains("needs a user namespace"), "{err}");
+    let both = format!("{}:/data:idmap,U", dir.display());
+    let err = rpod.fails(
+        &["create", "--uidmap", UIDMAP, "-v", &both, "demo", "true"],
+        125,
+    );
+    assert!(err.contains("idmap and U"), "{err}");
+    let custom = format!("{}:/data:idmap=uids=0-1-10", dir.display());
+    let err = rpod.fails(
+        &["create", "--uidmap", UIDMAP, "-v", &custom, "demo", "true"],
+        125,
+    );
+    assert!(err.contains("not supported"), "{err}");
+    let mounted = format!("type=bind,src={},dst=/data,idmap", dir.display());
+    rpod.ok(&[
+        "create", "--uidmap", UIDMAP, "--mount", &mounted, "demo", "true",
+    ]);
 }
 
 #[test]

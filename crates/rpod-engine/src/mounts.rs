@@ -43,6 +43,11 @@ pub struct MountSpec {
     /// `U`: the source is given to the container's user and group at each start.
     #[serde(default)]
     pub chown: bool,
+    /// `idmap`: the source is seen through the container's user namespace (its files
+    /// owned by host ID N show as container ID N), by an ID-mapped mount rpod makes at
+    /// each start.
+    #[serde(default)]
+    pub idmap: bool,
 }
 
 impl MountSpec {
@@ -140,6 +145,7 @@ struct BindWords {
     options: Vec<String>,
     no_copy: bool,
     chown: bool,
+    idmap: bool,
 }
 
 /// Options of a bind mount from podman's words: read-only or not, propagation, flags,
@@ -147,6 +153,7 @@ struct BindWords {
 fn bind_options(words: &[&str]) -> Result<BindWords> {
     let mut no_copy = false;
     let mut chown = false;
+    let mut idmap = false;
     let mut read_only = None;
     let mut propagation = None;
     let mut recursive = true;
@@ -163,6 +170,12 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
             // SELinux relabelling: nothing to relabel without SELinux.
             "z" | "Z" => {}
             "U" => chown = true,
+            "idmap" => idmap = true,
+            w if w.starts_with("idmap=") => {
+                return Err(EngineError::NotSupported(format!(
+                    "the mount option {w} (a mapping of its own: idmap maps as the container's user namespace does)"
+                )))
+            }
             "nocopy" => no_copy = true,
             "bind" => recursive = false,
             "rbind" => recursive = true,
@@ -181,10 +194,16 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
         options.push("ro".into());
     }
     options.extend(flags);
+    if idmap && chown {
+        return Err(invalid(
+            "the idmap and U options do not go together: idmap shows the source's owners as the container's, U changes them".into(),
+        ));
+    }
     Ok(BindWords {
         options,
         no_copy,
         chown,
+        idmap,
     })
 }
 
@@ -221,6 +240,7 @@ fn bind_of(source: PathBuf, target: &str, words: &[&str]) -> Result<MountSpec> {
         anonymous: false,
         no_copy: false,
         chown: parsed.chown,
+        idmap: parsed.idmap,
     })
 }
 
@@ -241,6 +261,7 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
         anonymous: false,
         no_copy: parsed.no_copy,
         chown: parsed.chown,
+        idmap: parsed.idmap,
     })
 }
 
@@ -256,6 +277,7 @@ pub fn anonymous_volume(target: &str, words: &[&str]) -> Result<MountSpec> {
         anonymous: true,
         no_copy: parsed.no_copy,
         chown: parsed.chown,
+        idmap: parsed.idmap,
     })
 }
 
@@ -270,6 +292,7 @@ pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
         anonymous: false,
         no_copy: false,
         chown: false,
+        idmap: false,
     })
 }
 
@@ -394,6 +417,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             ("bind-nonrecursive", None | Some("true")) => bind_words.push("bind".into()),
             ("relabel", Some(_)) | ("consistency", Some(_)) => {}
             ("U", None | Some("true")) | ("chown", Some("true")) => bind_words.push("U".into()),
+            ("idmap", None | Some("true")) => bind_words.push("idmap".into()),
             ("volume-nocopy", None | Some("true")) => bind_words.push("nocopy".into()),
             ("tmpfs-size", Some(size)) => {
                 let bytes = size_bytes(size)
@@ -498,6 +522,20 @@ mod tests {
         assert_eq!(owned.options, ["rbind", "rprivate", "ro"]);
         let uncopied = parse_volume("v:/a:nocopy", dir.path()).unwrap();
         assert!(uncopied.no_copy);
+        let mapped = parse_volume(&format!("{host}:/a:idmap,ro"), dir.path()).unwrap();
+        assert!(mapped.idmap && !mapped.chown);
+        assert_eq!(mapped.options, ["rbind", "rprivate", "ro"]);
+        assert!(parse_volume("v:/a:idmap", dir.path()).unwrap().idmap);
+        assert!(parse_volume(&format!("{host}:/a:idmap,U"), dir.path()).is_err());
+        assert!(matches!(
+            parse_volume(&format!("{host}:/a:idmap=uids=0-1-1"), dir.path()),
+            Err(EngineError::NotSupported(_))
+        ));
+        assert!(
+            !parse_volume(&format!("{host}:/a"), dir.path())
+                .unwrap()
+                .idmap
+        );
     }
 
     #[test]

@@ -147,6 +147,16 @@ impl Roots {
         self.runroot.join("userns").join(format!(".layers-{id}"))
     }
 
+    /// Where an `idmap` mount's source is mapped for the runtime to bind (`index`, the
+    /// mount's place among the container's mounts), while the container is up: root's
+    /// alone (the runtime opens mount sources as the host's root).
+    pub fn idmap_mount_dir(&self, id: &str, index: usize) -> PathBuf {
+        self.runroot
+            .join("userns")
+            .join(format!(".mounts-{id}"))
+            .join(index.to_string())
+    }
+
     /// Make `userns_dir`: passable by the container's root (`owner`, the host's IDs),
     /// through its group, and by no other user but root; root's, so that the container's
     /// root (which may be a real user of the host: `--uidmap 0:1000:1`) cannot put anything

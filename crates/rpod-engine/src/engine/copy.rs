@@ -144,8 +144,15 @@ impl Engine {
         self.sync(&mut record)?;
         let mounted_here = !record.state.mounted;
         let root = self.mount_rootfs(&record)?;
-        let result = ConfinedDir::open(&root)
-            .map_err(|e| EngineError::InvalidArg(e.to_string()))
+        // `idmap` mounts are seen mapped, as the container sees them.
+        let mapped = match mounted_here {
+            true => self.map_idmap_mounts(&record).map(drop),
+            false => Ok(()),
+        };
+        let result = mapped
+            .and_then(|()| {
+                ConfinedDir::open(&root).map_err(|e| EngineError::InvalidArg(e.to_string()))
+            })
             .and_then(|tree| op(&record, &tree, &root));
         if mounted_here {
             self.unmount_rootfs(&record)?;
@@ -180,9 +187,14 @@ impl Engine {
                 .config
                 .mounts
                 .iter()
-                .map(|m| TreeMount {
+                .enumerate()
+                .map(|(index, m)| TreeMount {
                     destination: PathBuf::from(&m.destination),
-                    source: (m.kind == crate::mounts::MountKind::Bind).then(|| m.source.clone()),
+                    // An `idmap` mount's source as mapped (`with_root` maps it).
+                    source: (m.kind == crate::mounts::MountKind::Bind).then(|| match m.idmap {
+                        true => self.roots.idmap_mount_dir(record.id(), index),
+                        false => m.source.clone(),
+                    }),
                     read_only: m.read_only(),
                 })
                 .collect(),
@@ -621,6 +633,22 @@ impl Engine {
                 "{} in container {} is on a read-only mount",
                 entry.path.display(),
                 record.config.name
+            )));
+        }
+        // Through an ID-mapped mount rpod's own IDs (the host's root) have no owner to
+        // write as; its source would need the mount's own translation.
+        let in_container = Path::new("/").join(&entry.path);
+        if let Some(mount) = record
+            .config
+            .mounts
+            .iter()
+            .find(|m| m.idmap && in_container.starts_with(&m.destination))
+        {
+            return Err(EngineError::NotSupported(format!(
+                "cp into an idmap mount ({} of container {}; copy into its source {} on the host, or from inside the container)",
+                mount.destination,
+                record.config.name,
+                mount.source.display()
             )));
         }
         let source_kind = kind_at(src_dir, src_name);

@@ -392,6 +392,11 @@ impl Engine {
         }
         if config.id_mappings.is_some() {
             check_user_namespace(&config, runtime.as_ref())?;
+        } else if let Some(mount) = config.mounts.iter().find(|m| m.idmap) {
+            return Err(EngineError::InvalidArg(format!(
+                "the idmap option of the mount on {} needs a user namespace of the container's own (--uidmap, --gidmap, --userns auto)",
+                mount.destination
+            )));
         }
         let mut record = ContainerRecord {
             config,

@@ -68,10 +68,72 @@ impl Engine {
     }
 
     pub(super) fn unmount_rootfs(&self, record: &ContainerRecord) -> Result<()> {
+        self.unmap_idmap_mounts(record)?;
         if record.config.rootfs.is_some() {
             return Ok(());
         }
         rootfs::unmount(&self.root_path(record))
+    }
+
+    /// The configuration the spec is made from: each `idmap` mount's source mapped by the
+    /// container's user namespace (an ID-mapped mount at `idmap_mount_dir`, made once per
+    /// run) and given to the runtime in its place, which binds it on as it is.
+    pub(super) fn map_idmap_mounts<'a>(
+        &self,
+        record: &'a ContainerRecord,
+    ) -> Result<std::borrow::Cow<'a, crate::container::ContainerConfig>> {
+        let Some(mappings) = &record.config.id_mappings else {
+            return Ok(std::borrow::Cow::Borrowed(&record.config));
+        };
+        if !record.config.mounts.iter().any(|m| m.idmap) {
+            return Ok(std::borrow::Cow::Borrowed(&record.config));
+        }
+        let namespace = crate::idmapped::MappedNamespace::new(mappings)?;
+        let mut config = record.config.clone();
+        for (index, mount) in config.mounts.iter_mut().enumerate() {
+            if !mount.idmap {
+                continue;
+            }
+            let mapped = self.roots.idmap_mount_dir(record.id(), index);
+            if !rootfs::is_mounted(&mapped) {
+                // A file's mount point is a file; a directory's, a directory.
+                crate::paths::create_private(mapped.parent().unwrap_or(&mapped))
+                    .map_err(|e| EngineError::io("creating directory", &mapped, e))?;
+                let made = if mount.source.is_dir() {
+                    fs::create_dir(&mapped)
+                } else {
+                    fs::File::create(&mapped).map(drop)
+                };
+                match made {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(EngineError::io("creating", &mapped, e)),
+                }
+                namespace.bind(&mount.source, &mapped)?;
+            }
+            mount.source = mapped;
+        }
+        Ok(std::borrow::Cow::Owned(config))
+    }
+
+    /// Detach the `idmap` mounts' mapped sources (the container's mounts of them are the
+    /// container's) and remove their mount points.
+    fn unmap_idmap_mounts(&self, record: &ContainerRecord) -> Result<()> {
+        for (index, mount) in record.config.mounts.iter().enumerate() {
+            if !mount.idmap {
+                continue;
+            }
+            let mapped = self.roots.idmap_mount_dir(record.id(), index);
+            if rootfs::is_mounted(&mapped) {
+                nix::mount::umount2(&mapped, nix::mount::MntFlags::MNT_DETACH)
+                    .map_err(|e| EngineError::io("unmounting", &mapped, e.into()))?;
+            }
+            let _ = fs::remove_dir(&mapped).or_else(|_| fs::remove_file(&mapped));
+            if let Some(parent) = mapped.parent() {
+                let _ = fs::remove_dir(parent);
+            }
+        }
+        Ok(())
     }
 
     /// Create the container in the runtime (state Created). Called under the lock.
@@ -168,7 +230,8 @@ impl Engine {
                     .collect();
                 give_files_to(&files, m.root())?;
             }
-            let spec = spec::generate(&record.config, &root_path, &user, size, &prepared)?;
+            let config = self.map_idmap_mounts(record)?;
+            let spec = spec::generate(&config, &root_path, &user, size, &prepared)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
                 .map_err(|e| EngineError::io("creating directory", &bundle, e))?;
