@@ -24,6 +24,37 @@ fn image_id(rpod: &Rpod, name: &str) -> String {
         .to_string()
 }
 
+/// podman itself (Debian's 4.3.1) over a store of the test's own; vfs, so that no mount
+/// of podman's own is left behind the test.
+struct Podman {
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    fn new() -> Podman {
+        let dir = tempfile::tempdir().unwrap();
+        // podman insists that the credentials file it is given exists.
+        fs::write(dir.path().join("auth.json"), "{}").unwrap();
+        Podman { dir }
+    }
+
+    /// Run podman and require success; its standard output, trimmed.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = Command::new("podman")
+            .arg("--root")
+            .arg(self.dir.path().join("root"))
+            .arg("--runroot")
+            .arg(self.dir.path().join("run"))
+            .args(["--events-backend", "none", "--storage-driver", "vfs"])
+            .args(args)
+            .env("REGISTRY_AUTH_FILE", self.dir.path().join("auth.json"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "podman {args:?}: {}", stderr_of(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -1090,24 +1121,8 @@ fn an_image_podman_pushed_with_zstd_layers_pulls_and_runs() {
     let source = Rpod::with_image("runc");
     let archive = source.dir.path().join("demo.tar");
     source.ok(&["save", "-o", archive.to_str().unwrap(), "demo"]);
-    // podman itself (Debian's 4.3.1) over a store of the test's own.
-    let podman_dir = tempfile::tempdir().unwrap();
-    // podman insists that the credentials file it is given exists.
-    fs::write(podman_dir.path().join("auth.json"), "{}").unwrap();
-    let podman = |args: &[&str]| {
-        let out = Command::new("podman")
-            .arg("--root")
-            .arg(podman_dir.path().join("root"))
-            .arg("--runroot")
-            .arg(podman_dir.path().join("run"))
-            // vfs: no mount of podman's own is left behind the test.
-            .args(["--events-backend", "none", "--storage-driver", "vfs"])
-            .args(args)
-            .env("REGISTRY_AUTH_FILE", podman_dir.path().join("auth.json"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "podman {args:?}: {}", stderr_of(&out));
-    };
+    let podman_store = Podman::new();
+    let podman = |args: &[&str]| podman_store.ok(args);
     podman(&["load", "-q", "-i", archive.to_str().unwrap()]);
     let target = format!("{}/zstd/demo:1", registry.host);
     podman(&[
@@ -1157,23 +1172,8 @@ fn rpod_pushes_zstd_layers_that_podman_and_rpod_pull() {
         "zstd by rpod\n"
     );
     // podman (Debian's 4.3.1) reads rpod's zstd too.
-    let podman_dir = tempfile::tempdir().unwrap();
-    fs::write(podman_dir.path().join("auth.json"), "{}").unwrap();
-    let out = Command::new("podman")
-        .arg("--root")
-        .arg(podman_dir.path().join("root"))
-        .arg("--runroot")
-        .arg(podman_dir.path().join("run"))
-        .args(["--events-backend", "none", "--storage-driver", "vfs"])
-        .args(["pull", "-q", "--tls-verify=false", &target])
-        .env("REGISTRY_AUTH_FILE", podman_dir.path().join("auth.json"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "podman pull: {}", stderr_of(&out));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        image_id(&source, "demo")
-    );
+    let pulled = Podman::new().ok(&["pull", "-q", "--tls-verify=false", &target]);
+    assert_eq!(pulled, image_id(&source, "demo"));
     // Docker's manifests take gzip only.
     let err = source.fails(
         &[
@@ -2102,22 +2102,8 @@ fn podman_reads_rpods_docker_format_images_and_manifest_lists() {
         &multi,
     ]);
 
-    let podman_dir = tempfile::tempdir().unwrap();
-    fs::write(podman_dir.path().join("auth.json"), "{}").unwrap();
-    let podman = |args: &[&str]| -> String {
-        let out = Command::new("podman")
-            .arg("--root")
-            .arg(podman_dir.path().join("root"))
-            .arg("--runroot")
-            .arg(podman_dir.path().join("run"))
-            .args(["--events-backend", "none", "--storage-driver", "vfs"])
-            .args(args)
-            .env("REGISTRY_AUTH_FILE", podman_dir.path().join("auth.json"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "podman {args:?}: {}", stderr_of(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let podman_store = Podman::new();
+    let podman = |args: &[&str]| podman_store.ok(args);
     // The image pushed by itself, and the one pushed within its Docker list.
     for pushed in [&checked, &dockers] {
         podman(&["pull", "-q", "--tls-verify=false", pushed]);

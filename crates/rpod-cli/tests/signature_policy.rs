@@ -851,7 +851,7 @@ fn a_push_signed_by_a_gpg_key_is_what_a_signed_by_policy_lets_in() {
     fs::write(
         registries_d.join("test.yaml"),
         format!(
-            "docker:\n  {host}:\n    lookaside: file://{0}\n    lookaside-staging: file://{0}\n",
+            "docker:\n  {host}:\n    lookaside: file://{0}\n    lookaside-staging: file://{0}\n  {host}/team/web-only:\n    lookaside: https://sigs.example\n",
             lookaside.display()
         ),
     )
@@ -865,7 +865,7 @@ fn a_push_signed_by_a_gpg_key_is_what_a_signed_by_policy_lets_in() {
     let pass = dir.path().join("pass");
     fs::write(&pass, "key pass\n").unwrap();
     let target = format!("{host}/team/gpg-pushed:1");
-    let push_signed = |key: &str| {
+    let push_signed_to = |key: &str, target: &str| {
         source
             .command(&[
                 "push",
@@ -875,12 +875,23 @@ fn a_push_signed_by_a_gpg_key_is_what_a_signed_by_policy_lets_in() {
                 "--sign-passphrase-file",
                 pass.to_str().unwrap(),
                 "demo",
-                &target,
+                target,
             ])
             .env("GNUPGHOME", gpg.home.path())
             .output()
             .unwrap()
     };
+    let push_signed = |key: &str| push_signed_to(key, &target);
+    // A store rpod cannot write (a web server's) stops the push before anything is signed
+    // or written.
+    let out = push_signed_to("pusher@example.com", &format!("{host}/team/web-only:1"));
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("written to a file:// lookaside store"),
+        "{err}"
+    );
+    assert!(!err.contains("Writing manifest"), "{err}");
     // A key gpg does not have stops the push before its manifest is written.
     let out = push_signed("nobody@example.com");
     assert_eq!(out.status.code(), Some(125));

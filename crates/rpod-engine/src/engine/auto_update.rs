@@ -194,10 +194,14 @@ impl Engine {
         members: &[(Candidate, bool)],
         options: &AutoUpdateOptions,
     ) -> Result<&'static str> {
-        let mut previous = Vec::new();
+        // Each name once, however many of the unit's containers run it.
+        let mut previous: Vec<(String, String)> = Vec::new();
         for (candidate, outdated) in members {
-            if *outdated && candidate.policy == Policy::Registry {
-                let name = &candidate.record.config.image_name;
+            let name = &candidate.record.config.image_name;
+            if *outdated
+                && candidate.policy == Policy::Registry
+                && !previous.iter().any(|(pulled, _)| pulled == name)
+            {
                 let pull = PullOptions {
                     registry: options.registry.clone(),
                     ..PullOptions::default()

@@ -160,9 +160,14 @@ impl Engine {
             variant: options.variant.clone(),
         };
         let manifests = self
-            .on_first_registry(text, registry_options, |reference, registry, reach| {
-                registry::remote_manifests(reference, registry, reach, Some(&platform), all)
-            })
+            .on_first_registry(
+                &self.registries_conf()?,
+                text,
+                registry_options,
+                |reference, registry, reach| {
+                    registry::remote_manifests(reference, registry, reach, Some(&platform), all)
+                },
+            )
             .map_err(|e| {
                 EngineError::NoSuchImage(format!(
                     "{text}: not a local image, and no registry has it ({e})"
@@ -227,7 +232,12 @@ impl Engine {
             Err(EngineError::NoSuchImage(_)) => {}
             Err(e) => return Err(e),
         }
-        let (bytes, _) = self.on_first_registry(text, options, registry::fetch_manifest_of)?;
+        let (bytes, _) = self.on_first_registry(
+            &self.registries_conf()?,
+            text,
+            options,
+            registry::fetch_manifest_of,
+        )?;
         // Shown indented, as podman shows it; bytes that are not JSON as they are.
         Ok(serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()

@@ -194,7 +194,7 @@ impl Engine {
         let mut registries = registries_conf.info();
         registries.insert(
             "search".into(),
-            serde_json::json!(self.search_registries()?),
+            serde_json::json!(self.search_registries_of(&registries_conf)),
         );
         Ok(SystemInfo {
             registries,

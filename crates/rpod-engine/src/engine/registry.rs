@@ -57,7 +57,8 @@ impl Engine {
         Ok(self.search_registries_of(&self.registries_conf()?))
     }
 
-    fn search_registries_of(&self, conf: &RegistriesConf) -> Vec<String> {
+    /// `search_registries` with registries.conf already read.
+    pub(super) fn search_registries_of(&self, conf: &RegistriesConf) -> Vec<String> {
         match (&self.options.config.registries.search, conf.search()) {
             (Some(search), _) => search.clone(),
             (None, Some(search)) => search.to_vec(),
@@ -73,7 +74,16 @@ impl Engine {
         registry: &str,
         options: &RegistryOptions,
     ) -> Result<RegistryOptions> {
-        let conf = self.registries_conf()?;
+        self.options_in(&self.registries_conf()?, registry, options)
+    }
+
+    /// `options_for` with registries.conf already read (one read per operation).
+    fn options_in(
+        &self,
+        conf: &RegistriesConf,
+        registry: &str,
+        options: &RegistryOptions,
+    ) -> Result<RegistryOptions> {
         conf.check_not_blocked(registry)?;
         let mut options = options.clone();
         if options.tls_verify.is_none()
@@ -93,11 +103,10 @@ impl Engine {
         options: &PushOptions,
     ) -> Result<PushOptions> {
         let (registry, path) = destination.repository(image::reference::DEFAULT_DOMAIN);
-        let registry = registry.as_str();
-        self.registries_conf()?
-            .check_not_blocked(&format!("{registry}/{path}"))?;
+        let conf = self.registries_conf()?;
+        conf.check_not_blocked(&format!("{registry}/{path}"))?;
         let mut these = options.clone();
-        these.registry = self.options_for(registry, &options.registry)?;
+        these.registry = self.options_in(&conf, &registry, &options.registry)?;
         if these.registries_d.is_none() {
             these.registries_d = self.options.config.image.registries_d.clone();
         }
@@ -108,8 +117,12 @@ impl Engine {
     /// name registries.conf gives it as an alias, else each search registry (rpod.conf's,
     /// else registries.conf's, else Docker Hub).
     pub fn pull_candidates(&self, text: &str) -> Result<Vec<(Reference, String)>> {
+        self.candidates_in(&self.registries_conf()?, text)
+    }
+
+    /// `pull_candidates` with registries.conf already read.
+    fn candidates_in(&self, conf: &RegistriesConf, text: &str) -> Result<Vec<(Reference, String)>> {
         let mut reference = registry_reference(text)?;
-        let conf = self.registries_conf()?;
         if reference.domain.is_none() {
             if let Some(alias) = conf.alias(&reference.path) {
                 let target = Reference::parse(alias)?;
@@ -119,7 +132,7 @@ impl Engine {
         }
         let registries = match &reference.domain {
             Some(domain) => vec![domain.clone()],
-            None => self.search_registries_of(&conf),
+            None => self.search_registries_of(conf),
         };
         if registries.is_empty() {
             return Err(EngineError::InvalidArg(format!(
@@ -133,20 +146,21 @@ impl Engine {
     }
 
     /// `attempt` on each registry `text` may be pulled from (its own, or each search
-    /// registry), with rpod.conf's settings for it over `options`, until one succeeds. One
+    /// registry), with the settings of rpod.conf and `conf` (registries.conf, read by the
+    /// caller once for the whole operation) for it over `options`, until one succeeds. One
     /// failure is returned as it is; several are joined (not found when no registry had it).
     pub(super) fn on_first_registry<T>(
         &self,
+        conf: &RegistriesConf,
         text: &str,
         options: &RegistryOptions,
         mut attempt: impl FnMut(&Reference, &str, &RegistryOptions) -> Result<T>,
     ) -> Result<T> {
         let mut failures: Vec<EngineError> = Vec::new();
-        let conf = self.registries_conf()?;
-        for (reference, registry) in self.pull_candidates(text)? {
+        for (reference, registry) in self.candidates_in(conf, text)? {
             let (host, path) = reference.repository(&registry);
             conf.check_not_blocked(&format!("{host}/{path}"))?;
-            let these = self.options_for(&registry, options)?;
+            let these = self.options_in(conf, &registry, options)?;
             match attempt(&reference, &registry, &these) {
                 Ok(found) => return Ok(found),
                 Err(e) => failures.push(e),
@@ -179,46 +193,51 @@ impl Engine {
         progress: &mut dyn FnMut(&str),
     ) -> Result<ImageRecord> {
         let policy = self.signature_policy()?;
-        self.on_first_registry(text, &options.registry, |reference, registry, reach| {
-            let name = reference.render(registry);
-            progress(&format!("Trying to pull {name}..."));
-            let these = PullOptions {
-                registry: reach.clone(),
-                registries_d: options
-                    .registries_d
-                    .clone()
-                    .or_else(|| self.options.config.image.registries_d.clone()),
-                sources: self.pull_sources(reference, registry, &options.registry)?,
-                ..options.clone()
-            };
-            let record = registry::pull(
-                &self.store,
-                &self.roots,
-                reference,
-                registry,
-                &these,
-                &policy,
-                progress,
-                || self.image_lock(),
-            )?;
-            self.image_event(&record.id, "pull", &name);
-            Ok(record)
-        })
+        let conf = self.registries_conf()?;
+        self.on_first_registry(
+            &conf,
+            text,
+            &options.registry,
+            |reference, registry, reach| {
+                let name = reference.render(registry);
+                progress(&format!("Trying to pull {name}..."));
+                let these = PullOptions {
+                    registry: reach.clone(),
+                    registries_d: options
+                        .registries_d
+                        .clone()
+                        .or_else(|| self.options.config.image.registries_d.clone()),
+                    sources: self.pull_sources(&conf, reference, registry, &options.registry)?,
+                    ..options.clone()
+                };
+                let record = registry::pull(
+                    &self.store,
+                    &self.roots,
+                    reference,
+                    registry,
+                    &these,
+                    &policy,
+                    progress,
+                    || self.image_lock(),
+                )?;
+                self.image_event(&record.id, "pull", &name);
+                Ok(record)
+            },
+        )
     }
 
     /// Where registries.conf says `reference` (on `registry`) is fetched from: its mirrors
     /// for such a pull, then its location; empty when that is only the name itself.
     fn pull_sources(
         &self,
+        conf: &RegistriesConf,
         reference: &Reference,
         registry: &str,
         options: &RegistryOptions,
     ) -> Result<Vec<(Reference, String, RegistryOptions)>> {
         let (host, path) = reference.repository(registry);
         let name = format!("{host}/{path}");
-        let sources = self
-            .registries_conf()?
-            .pull_sources(&name, reference.digest.is_some());
+        let sources = conf.pull_sources(&name, reference.digest.is_some());
         if sources.len() == 1 && sources[0].name == name {
             return Ok(Vec::new());
         }
@@ -232,7 +251,7 @@ impl Engine {
             .map(|source| {
                 let at = Reference::parse(&format!("{}{suffix}", source.name))?;
                 let at_registry = at.domain.clone().unwrap_or_else(|| host.clone());
-                let mut reach = self.options_for(&at_registry, options)?;
+                let mut reach = self.options_in(conf, &at_registry, options)?;
                 if source.insecure && options.tls_verify.is_none() {
                     reach.tls_verify = Some(false);
                 }
@@ -256,9 +275,10 @@ impl Engine {
             )));
         }
         let mut failures = Vec::new();
-        for (reference, registry) in self.pull_candidates(text)? {
+        let conf = self.registries_conf()?;
+        for (reference, registry) in self.candidates_in(&conf, text)? {
             let (host, repository) = reference.repository(&registry);
-            let listing = self.options_for(&host, &options.registry)?;
+            let listing = self.options_in(&conf, &host, &options.registry)?;
             let tags = match registry::list_tags(&host, &repository, usize::MAX, &listing) {
                 Ok(tags) => tags,
                 Err(e) => {
@@ -288,38 +308,45 @@ impl Engine {
         all: bool,
         options: &RegistryOptions,
     ) -> Result<Vec<std::path::PathBuf>> {
-        self.on_first_registry(text, options, |reference, registry, reach| {
-            let (bytes, content_type) = registry::fetch_manifest_of(reference, registry, reach)?;
-            let named = Named::pulled(reference, registry);
-            let mut digests = vec![registry::manifest::sha256_of(&bytes)];
-            if all {
-                if let registry::manifest::Document::Index(index) =
-                    registry::manifest::parse(&content_type, &bytes, &named.full())?
-                {
-                    for entry in index.manifests() {
-                        digests.push(registry::manifest::checked_digest(entry.digest().as_ref())?);
+        self.on_first_registry(
+            &self.registries_conf()?,
+            text,
+            options,
+            |reference, registry, reach| {
+                let (bytes, content_type) =
+                    registry::fetch_manifest_of(reference, registry, reach)?;
+                let named = Named::pulled(reference, registry);
+                let mut digests = vec![registry::manifest::sha256_of(&bytes)];
+                if all {
+                    if let registry::manifest::Document::Index(index) =
+                        registry::manifest::parse(&content_type, &bytes, &named.full())?
+                    {
+                        for entry in index.manifests() {
+                            digests
+                                .push(registry::manifest::checked_digest(entry.digest().as_ref())?);
+                        }
                     }
                 }
-            }
-            let base = match directory {
-                Some(dir) => {
-                    let (_, path) = reference.repository(registry);
-                    format!("file://{}/{path}", dir.display())
-                }
-                None => Lookaside::load(&registries_d::dir(
-                    self.options.config.image.registries_d.as_deref(),
-                ))?
-                .write_base_for(&named),
-            };
-            digests
-                .iter()
-                .map(|digest| {
-                    let signature = simple_signing::sign(key, digest, &named.full(), None)
-                        .map_err(EngineError::InvalidArg)?;
-                    registry::store_in_lookaside(&base, digest, &signature)
-                })
-                .collect()
-        })
+                let base = match directory {
+                    Some(dir) => {
+                        let (_, path) = reference.repository(registry);
+                        format!("file://{}/{path}", dir.display())
+                    }
+                    None => Lookaside::load(&registries_d::dir(
+                        self.options.config.image.registries_d.as_deref(),
+                    ))?
+                    .write_base_for(&named),
+                };
+                digests
+                    .iter()
+                    .map(|digest| {
+                        let signature = simple_signing::sign(key, digest, &named.full(), None)
+                            .map_err(EngineError::InvalidArg)?;
+                        registry::store_in_lookaside(&base, digest, &signature)
+                    })
+                    .collect()
+            },
+        )
     }
 
     /// Push the image `source` names to `destination` (or to its own name when that has a
@@ -403,6 +430,7 @@ impl Engine {
         list_tags: bool,
         options: &RegistryOptions,
     ) -> Result<Vec<registry::SearchResult>> {
+        let conf = self.registries_conf()?;
         if list_tags {
             let reference = registry_reference(term)?;
             if reference.tag.is_some() || reference.digest.is_some() {
@@ -410,24 +438,24 @@ impl Engine {
                     "{term}: listing tags takes a repository, without a tag or digest"
                 )));
             }
-            let searched = self.search_registries()?;
+            let searched = self.search_registries_of(&conf);
             let first = searched
                 .first()
                 .cloned()
                 .unwrap_or_else(|| image::reference::DEFAULT_DOMAIN.to_string());
             let (registry, repository) = reference.repository(&first);
-            let options = self.options_for(&registry, options)?;
+            let options = self.options_in(&conf, &registry, options)?;
             return registry::list_tags(&registry, &repository, limit, &options);
         }
         let (named, what) = split_search_term(term);
         let registries = match named {
             Some(registry) => vec![registry.to_string()],
-            None => self.search_registries()?,
+            None => self.search_registries_of(&conf),
         };
         let mut results = Vec::new();
         let mut failures = Vec::new();
         for registry in &registries {
-            let options = self.options_for(registry, options)?;
+            let options = self.options_in(&conf, registry, options)?;
             match registry::search(registry, what, limit, filter, &options) {
                 Ok(found) => results.extend(found),
                 Err(e) => failures.push(e.to_string()),

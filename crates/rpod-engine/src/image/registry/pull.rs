@@ -17,7 +17,6 @@ use crate::image::layer::{self, LayerDirs, StoredLayer};
 use crate::image::platform::Platform;
 use crate::image::policy::{Incoming, Named, Policy};
 use crate::image::reference::Reference;
-use crate::image::registries_d::{self, Lookaside};
 use crate::image::{add_image, discard_new_layers, layer_dirs, ImageRecord};
 use crate::paths::Roots;
 use crate::scratch;
@@ -72,8 +71,6 @@ pub fn pull<L>(
     // The signature policy judges what the reference named (a list, for a list), before
     // anything else of the image is fetched.
     let identity = Named::pulled(reference, registry);
-    let lookaside_base =
-        Lookaside::load(&registries_d::dir(options.registries_d.as_deref()))?.base_for(&identity);
     policy.check(
         &Incoming::Registry {
             reference: &identity,
@@ -83,7 +80,8 @@ pub fn pull<L>(
             client: &mut client,
             digest: &manifest_digests[0],
             name: &name,
-            lookaside_base,
+            identity: &identity,
+            registries_d: options.registries_d.as_deref(),
         },
     )?;
     let mut document = manifest::parse(&content_type, &bytes, &name)?;

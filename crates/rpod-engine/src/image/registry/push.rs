@@ -258,13 +258,14 @@ pub fn push_list(
 }
 
 /// The signatures a push makes of the manifest it writes, for the destination's full name
-/// (as podman's): a GPG one is made before the manifest is written (a key gpg cannot use
-/// stops the push before the image is under its tag); both are stored after.
+/// (as podman's): a GPG one is made, and where it goes checked, before the manifest is
+/// written (a key gpg cannot use, or a store rpod cannot write, stops the push before the
+/// image is under its tag); both are stored after.
 struct Signing {
-    reference: String,
-    digest: String,
-    gpg: Option<Vec<u8>>,
     named: Named,
+    digest: String,
+    /// The GPG signature and the lookaside store it goes to.
+    gpg: Option<(Vec<u8>, String)>,
 }
 
 impl Signing {
@@ -275,22 +276,23 @@ impl Signing {
         progress: &mut dyn FnMut(&str),
     ) -> Result<Signing> {
         let named = Named::pulled(destination, crate::image::reference::DEFAULT_DOMAIN);
-        let reference = named.full();
         let gpg = match &options.sign_by_gpg {
             Some((key, passphrase)) => {
+                let store = Lookaside::load(&registries_d::dir(options.registries_d.as_deref()))?
+                    .write_base_for(&named);
+                super::signatures::lookaside_directory(&store)?;
                 progress("Signing manifest using simple signing");
-                Some(
-                    simple_signing::sign(key, digest, &reference, passphrase.as_deref())
-                        .map_err(EngineError::InvalidArg)?,
-                )
+                let signature =
+                    simple_signing::sign(key, digest, &named.full(), passphrase.as_deref())
+                        .map_err(EngineError::InvalidArg)?;
+                Some((signature, store))
             }
             None => None,
         };
         Ok(Signing {
-            reference,
+            named,
             digest: digest.to_string(),
             gpg,
-            named,
         })
     }
 
@@ -300,19 +302,15 @@ impl Signing {
         options: &PushOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
-        if let Some(signature) = &self.gpg {
+        if let Some((signature, store)) = &self.gpg {
             progress("Storing signatures");
-            let lookaside = Lookaside::load(&registries_d::dir(options.registries_d.as_deref()))?;
-            super::signatures::store_in_lookaside(
-                &lookaside.write_base_for(&self.named),
-                &self.digest,
-                signature,
-            )?;
+            super::signatures::store_in_lookaside(store, &self.digest, signature)?;
         }
         if let Some(key) = &options.sign_with {
             progress("Storing signatures");
-            let signature = sigstore::sign(key, &self.digest, &self.reference);
-            super::signatures::attach(client, &self.digest, &self.reference, &signature)?;
+            let reference = self.named.full();
+            let signature = sigstore::sign(key, &self.digest, &reference);
+            super::signatures::attach(client, &self.digest, &reference, &signature)?;
         }
         Ok(())
     }

@@ -10,8 +10,10 @@ use serde_json::json;
 
 use super::client::{read_small, RepositoryClient};
 use super::manifest;
-use crate::image::policy::SignatureSource;
-use crate::image::registries_d;
+use std::path::Path;
+
+use crate::image::policy::{Named, SignatureSource};
+use crate::image::registries_d::{self, Lookaside};
 use crate::image::sigstore::{self, Attachment};
 use crate::{EngineError, Result};
 
@@ -32,8 +34,11 @@ pub struct RegistrySignatures<'a> {
     pub digest: &'a str,
     /// The image, for messages.
     pub name: &'a str,
-    /// Where its GPG signatures are (`registries_d::Lookaside::base_for`).
-    pub lookaside_base: String,
+    /// The name pulled, whose registries.d scope says where its GPG signatures are.
+    pub identity: &'a Named,
+    /// The registries.d directory (containers/image's choice when `None`), read only when
+    /// a requirement asks for GPG signatures.
+    pub registries_d: Option<&'a Path>,
 }
 
 impl SignatureSource for RegistrySignatures<'_> {
@@ -42,7 +47,8 @@ impl SignatureSource for RegistrySignatures<'_> {
     }
 
     fn simple(&mut self) -> Result<Vec<Vec<u8>>> {
-        lookaside_signatures(&self.lookaside_base, self.digest, self.name)
+        let base = Lookaside::load(&registries_d::dir(self.registries_d))?.base_for(self.identity);
+        lookaside_signatures(&base, self.digest, self.name)
     }
 }
 
@@ -219,6 +225,16 @@ pub fn attach(
     )
 }
 
+/// The directory of a lookaside store rpod can write to: a `file://` one (as
+/// containers/image writes only those).
+pub fn lookaside_directory(base: &str) -> Result<&str> {
+    base.strip_prefix("file://").ok_or_else(|| {
+        EngineError::InvalidArg(format!(
+            "GPG signatures are written to a file:// lookaside store, not {base} (give the scope a lookaside-staging in registries.d)"
+        ))
+    })
+}
+
 /// Write `signature` as the next `signature-N` of the manifest `digest` in the lookaside
 /// store at `base`, which must be a `file://` directory (as containers/image writes
 /// only those); the file written.
@@ -227,11 +243,7 @@ pub fn store_in_lookaside(
     digest: &str,
     signature: &[u8],
 ) -> Result<std::path::PathBuf> {
-    let Some(_) = base.strip_prefix("file://") else {
-        return Err(EngineError::InvalidArg(format!(
-            "GPG signatures are written to a file:// lookaside store, not {base} (give the scope a lookaside-staging in registries.d)"
-        )));
-    };
+    lookaside_directory(base)?;
     for index in 1..=MOST_LOOKASIDE_SIGNATURES {
         let url = registries_d::signature_url(base, digest, index);
         let path = std::path::PathBuf::from(url.trim_start_matches("file://"));
@@ -263,6 +275,79 @@ mod tests {
     use super::*;
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /// An HTTP server answering `answer(path)` (status, body) on a port of its own.
+    fn serve(answer: fn(&str) -> (u16, Vec<u8>)) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                        loop {
+                            let mut header = String::new();
+                            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if header.trim_end().is_empty() {
+                                break;
+                            }
+                        }
+                        let (status, body) = answer(&path);
+                        let head = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        if writer.write_all(head.as_bytes()).is_err()
+                            || writer.write_all(&body).is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        host
+    }
+
+    #[test]
+    fn a_lookaside_server_is_read_until_its_first_404_and_within_bounds() {
+        let host = serve(|path| match path.rsplit('/').next().unwrap_or("") {
+            "signature-1" if path.starts_with("/ok/") => (200, b"one".to_vec()),
+            "signature-1" if path.starts_with("/big/") => {
+                (200, vec![0; (sigstore::PAYLOAD_LIMIT + 1) as usize])
+            }
+            "signature-1" if path.starts_with("/broken/") => (500, b"oops".to_vec()),
+            _ => (404, Vec::new()),
+        });
+        let base = |store: &str| format!("http://{host}/{store}/team/app");
+        assert_eq!(
+            lookaside_signatures(&base("ok"), DIGEST, "x").unwrap(),
+            [b"one".to_vec()]
+        );
+        assert!(lookaside_signatures(&base("none"), DIGEST, "x")
+            .unwrap()
+            .is_empty());
+        let err = lookaside_signatures(&base("big"), DIGEST, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("larger than") || err.contains("limit"),
+            "{err}"
+        );
+        let err = lookaside_signatures(&base("broken"), DIGEST, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("answered 500"), "{err}");
+    }
 
     #[test]
     fn a_lookaside_directory_is_read_in_order_and_within_bounds() {
