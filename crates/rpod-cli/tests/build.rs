@@ -564,3 +564,101 @@ fn a_docker_format_image_keeps_its_health_check_triggers_and_shell() {
         "application/vnd.docker.distribution.manifest.v2+json"
     );
 }
+
+#[test]
+fn copy_chown_and_chmod_give_owners_and_modes_as_podman_does() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(dir.join("d/sub")).unwrap();
+    fs::write(dir.join("f"), "file\n").unwrap();
+    fs::write(dir.join("d/sub/y"), "y\n").unwrap();
+    // The owners named here exist only in the image (made by the first RUN step).
+    fs::write(
+        dir.join("Containerfile"),
+        r#"FROM demo
+RUN echo "bin:x:1:1:bin:/bin:/bin/sh" >> /etc/passwd && echo "bin:x:1:" >> /etc/group \
+    && echo "daemon:x:2:" >> /etc/group && echo "web:x:77:88::/:/bin/sh" >> /etc/passwd
+ARG WHO=web
+COPY --chown=bin f /a/b/bin/
+COPY --chown=55 f /num55
+COPY --chown=$WHO f /named-by-arg
+COPY --chown=bin:daemon d /named/
+COPY --chmod=0640 f d /modes/
+COPY --chown=1:2 --chmod=700 d /both
+FROM demo
+COPY --from=0 --chown=9:8 --chmod=604 /named /from-stage
+ADD --chown=3:4 --chmod=751 f /added
+"#,
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    rpod.ok(&["build", "-t", "owned", &ctx]);
+    let listing = rpod.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "0",
+        "owned",
+        "sh",
+        "-c",
+        "find /from-stage /added | sort | xargs stat -c '%n %u:%g %a'",
+    ]);
+    assert_eq!(
+        listing,
+        "/added 3:4 751\n/from-stage 9:8 755\n/from-stage/sub 9:8 604\n/from-stage/sub/y 9:8 604\n",
+    );
+    // The first stage: a file that ends there, built alone.
+    fs::write(
+        dir.join("Containerfile.first"),
+        fs::read_to_string(dir.join("Containerfile"))
+            .unwrap()
+            .split("FROM demo\nCOPY --from")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let first = rpod.ok(&[
+        "build",
+        "-q",
+        "-f",
+        &dir.join("Containerfile.first").display().to_string(),
+        &ctx,
+    ]);
+    let listing = rpod.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "0",
+        first.trim(),
+        "sh",
+        "-c",
+        "find /a /num55 /named-by-arg /named /modes /both | sort | xargs stat -c '%n %u:%g %a'",
+    ]);
+    // Directories a copy makes are the new owner's, 0755; --chmod is for what is copied.
+    assert_eq!(
+        listing,
+        "/a 1:1 755\n/a/b 1:1 755\n/a/b/bin 1:1 755\n/a/b/bin/f 1:1 644\n\
+         /both 1:2 755\n/both/sub 1:2 700\n/both/sub/y 1:2 700\n\
+         /modes 0:0 755\n/modes/f 0:0 640\n/modes/sub 0:0 640\n/modes/sub/y 0:0 640\n\
+         /named 1:2 755\n/named-by-arg 77:88 644\n/named/sub 1:2 755\n/named/sub/y 1:2 644\n\
+         /num55 55:55 644\n",
+    );
+    for (containerfile, says) in [
+        (
+            "FROM demo\nCOPY --chown=nosuchuser f /\n",
+            "unable to find user nosuchuser",
+        ),
+        (
+            "FROM demo\nCOPY --chown=0:nosuchgroup f /\n",
+            "unable to find group nosuchgroup",
+        ),
+        ("FROM demo\nCOPY --chmod=u+x f /\n", "octal digits"),
+        ("FROM demo\nCOPY --chmod=17777 f /\n", "octal digits"),
+        ("FROM demo\nCOPY --link f /\n", "--link"),
+    ] {
+        let file = dir.join("Containerfile.bad");
+        fs::write(&file, containerfile).unwrap();
+        let err = rpod.fails(&["build", "-f", &file.display().to_string(), &ctx], 125);
+        assert!(err.contains(says), "{containerfile}: {err}");
+    }
+}

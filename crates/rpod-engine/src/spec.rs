@@ -187,6 +187,44 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
     })
 }
 
+/// The owner `COPY --chown=USER[:GROUP]` gives, by Docker's and buildah's rules: a
+/// numeric user alone is also the group (`55` is 55:55, whatever the passwd file says), a
+/// user's name alone takes its primary group, an empty user is root (`:staff`); names are
+/// looked up in the container's files (inside its root).
+pub fn resolve_owner(rootfs: &Path, spec: &str) -> Result<(u32, u32)> {
+    let (user, group) = match spec.split_once(':') {
+        Some((user, group)) => (user, Some(group)),
+        None => (spec, None),
+    };
+    if user.is_empty() && group.unwrap_or("").is_empty() {
+        return Err(EngineError::InvalidArg(format!(
+            "--chown={spec:?} needs a user or a group"
+        )));
+    }
+    let user = if user.is_empty() { "0" } else { user };
+    match (user.parse::<u32>(), group) {
+        (Ok(uid), None) => Ok((uid, uid)),
+        (_, Some("")) => Err(EngineError::InvalidArg(format!(
+            "--chown={spec}: the group after `:` is empty"
+        ))),
+        (_, group) => {
+            let spec = match group {
+                Some(group) => format!("{user}:{group}"),
+                None => user.to_string(),
+            };
+            // A name the container lacks is the Containerfile's mistake, not a command
+            // that cannot run.
+            let resolved = resolve_user(rootfs, &spec).map_err(|e| match e {
+                EngineError::CannotInvoke(why) => {
+                    EngineError::InvalidArg(format!("--chown={spec}: {why}"))
+                }
+                e => e,
+            })?;
+            Ok((resolved.uid, resolved.gid))
+        }
+    }
+}
+
 /// The working directory: one that exists in the image must be a directory; a missing one
 /// is made, as podman does, mode 0755 and owned by the container's user (left to the
 /// runtime it would get rpod's private umask); directories above it that were missing too
@@ -1212,5 +1250,18 @@ mod tests {
         let numeric = resolve_user(root.path(), "1234:www").unwrap();
         assert_eq!((numeric.uid, numeric.gid), (1234, 33));
         assert!(resolve_user(root.path(), "nobody-here").is_err());
+        // COPY --chown's rules: a number alone is the group too, a name alone its primary
+        // group, an empty user root.
+        let owner = |spec: &str| resolve_owner(root.path(), spec);
+        assert_eq!(owner("55").unwrap(), (55, 55));
+        assert_eq!(owner("33").unwrap(), (33, 33));
+        assert_eq!(owner("web").unwrap(), (33, 33));
+        assert_eq!(owner("web:extra").unwrap(), (33, 50));
+        assert_eq!(owner("7:50").unwrap(), (7, 50));
+        assert_eq!(owner(":www").unwrap(), (0, 33));
+        for bad in ["", ":", "web:", "nobody-here", "web:no-group"] {
+            let err = owner(bad).unwrap_err();
+            assert!(matches!(err, EngineError::InvalidArg(_)), "{bad}: {err}");
+        }
     }
 }

@@ -89,9 +89,20 @@ pub struct CopyAs<'a> {
     pub implied: Option<&'a HashSet<PathBuf>>,
     /// The owners written, translated for a container with a user namespace.
     pub owners: Option<Owners<'a>>,
+    /// Every copied file's and directory's permissions instead of its source's (`COPY
+    /// --chmod`); links have none of their own.
+    pub mode: Option<u32>,
 }
 
 impl CopyAs<'_> {
+    /// The permissions a copy of an entry with `stat` gets.
+    fn mode_for(&self, stat: &rfs::Stat) -> Mode {
+        match self.mode {
+            Some(mode) => Mode::from_raw_mode(mode & 0o7777),
+            None => mode_of(stat),
+        }
+    }
+
     /// The owner a copy of an entry with `stat` gets.
     pub fn owner_of(&self, stat: &rfs::Stat) -> (u32, u32) {
         let (uid, gid) = self.owner.unwrap_or((stat.st_uid, stat.st_gid));
@@ -190,7 +201,7 @@ fn copy_one(
                 if implied {
                     rfs::fchmod(&to, Mode::from_raw_mode(0o755))?;
                 } else {
-                    rfs::fchmod(&to, mode_of(&stat))?;
+                    rfs::fchmod(&to, how.mode_for(&stat))?;
                     // After the entries, whose copies changed it.
                     rfs::futimens(&to, &times_of(&stat))?;
                 }
@@ -214,7 +225,7 @@ fn copy_one(
             io::copy(&mut reader, &mut writer)?;
             rfs::fchown(&writer, uid, gid)?;
             // After the owner: chown clears set-id bits.
-            rfs::fchmod(&writer, mode_of(&stat))?;
+            rfs::fchmod(&writer, how.mode_for(&stat))?;
             rfs::futimens(&writer, &times_of(&stat))?;
         }
         FileType::Symlink => {

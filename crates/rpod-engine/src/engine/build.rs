@@ -841,14 +841,38 @@ impl Builder<'_> {
         progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
         let add = instruction.keyword == "ADD";
-        only_flags(instruction, if add { &[] } else { &["from"] })?;
-        let from = instruction
-            .flags
-            .iter()
-            .find(|(name, _)| name == "from")
-            .map(|(_, value)| value.clone());
+        only_flags(
+            instruction,
+            if add {
+                &["chown", "chmod"]
+            } else {
+                &["from", "chown", "chmod"]
+            },
+        )?;
+        let flag = |wanted: &str| {
+            instruction
+                .flags
+                .iter()
+                .rev()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, value)| value.clone())
+        };
+        let from = flag("from");
         let line = instruction.line;
         let vars = stage.vars();
+        let how = CopyInto {
+            owner: match flag("chown") {
+                Some(owner) => CopyOwner::User(containerfile::expand(&owner, &vars, line)?),
+                None => CopyOwner::Source,
+            },
+            mode: match flag("chmod") {
+                Some(mode) => Some(
+                    parse_chmod(&containerfile::expand(&mode, &vars, line)?)
+                        .map_err(|e| step_error(instruction, e))?,
+                ),
+                None => None,
+            },
+        };
         let mut words = match &instruction.args {
             Args::Json(words) => words
                 .iter()
@@ -869,15 +893,18 @@ impl Builder<'_> {
                 Some(from) => self.copy_from_image(
                     &container,
                     from,
-                    &words,
-                    &dest,
-                    into_dir,
+                    (&words, &dest, into_dir),
+                    &how,
                     instruction,
                     progress,
                 ),
-                None => {
-                    self.copy_from_context(&container, &words, &dest, into_dir, add, instruction)
-                }
+                None => self.copy_from_context(
+                    &container,
+                    (&words, &dest, into_dir),
+                    &how,
+                    add,
+                    instruction,
+                ),
             }?;
             let created_by = format!(
                 "/bin/sh -c #(nop) {} {}",
@@ -890,8 +917,9 @@ impl Builder<'_> {
         copied
     }
 
-    /// Make `dir` and its parents in the container (root's, 0755), as COPY does.
-    fn make_dirs(&self, container: &str, dir: &str) -> Result<()> {
+    /// Make `dir` and its parents in the container (0755, root's or as `--chown` says), as
+    /// COPY does.
+    fn make_dirs(&self, container: &str, dir: &str, how: &CopyInto) -> Result<()> {
         let parts: Vec<String> = dir
             .split('/')
             .filter(|p| !p.is_empty() && *p != ".")
@@ -931,11 +959,15 @@ impl Builder<'_> {
         let bytes = archive
             .into_inner()
             .map_err(|e| EngineError::io("making directories for", dir, e))?;
-        self.engine.copy_into_container(
+        let made = CopyInto {
+            owner: how.owner.clone(),
+            mode: None,
+        };
+        self.engine.copy_into_container_as(
             container,
             HostSource::Tar(&mut bytes.as_slice()),
             &base,
-            false,
+            &made,
         )
     }
 
@@ -1029,9 +1061,8 @@ impl Builder<'_> {
     fn copy_from_context(
         &self,
         container: &str,
-        sources: &[String],
-        dest: &str,
-        into_dir: bool,
+        (sources, dest, into_dir): (&[String], &str, bool),
+        how: &CopyInto,
         add: bool,
         instruction: &Instruction,
     ) -> Result<()> {
@@ -1055,32 +1086,32 @@ impl Builder<'_> {
                     .map(|n| n.to_string_lossy().into_owned()),
             )
         };
-        self.make_dirs(container, &parent)?;
+        self.make_dirs(container, &parent, how)?;
         for path in paths {
             let meta = path
                 .symlink_metadata()
                 .map_err(|e| EngineError::io("reading", &path, e))?;
             let (archive, into) = if meta.is_dir() {
                 // A directory's contents, into the destination (made when missing).
-                self.make_dirs(container, dest)?;
+                self.make_dirs(container, dest, how)?;
                 (self.context_tar(&path, None)?, dest.to_string())
             } else if let Some(kind) = (add && meta.is_file())
                 .then(|| archive_kind(&path))
                 .transpose()?
                 .flatten()
             {
-                self.make_dirs(container, dest)?;
+                self.make_dirs(container, dest, how)?;
                 let file =
                     fs::File::open(&path).map_err(|e| EngineError::io("opening", &path, e))?;
                 let mut reader: Box<dyn std::io::Read> = match kind {
                     Archive::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
                     Archive::Tar => Box::new(file),
                 };
-                self.engine.copy_into_container(
+                self.engine.copy_into_container_as(
                     container,
                     HostSource::Tar(&mut reader),
                     dest,
-                    false,
+                    how,
                 )?;
                 continue;
             } else {
@@ -1094,11 +1125,11 @@ impl Builder<'_> {
                 (self.context_tar(&path, Some(&name))?, parent.clone())
             };
             let mut archive = archive;
-            self.engine.copy_into_container(
+            self.engine.copy_into_container_as(
                 container,
                 HostSource::Tar(&mut archive),
                 &into,
-                false,
+                how,
             )?;
         }
         Ok(())
@@ -1165,14 +1196,12 @@ impl Builder<'_> {
         Ok(file)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn copy_from_image(
         &mut self,
         container: &str,
         from: &str,
-        sources: &[String],
-        dest: &str,
-        into_dir: bool,
+        (sources, dest, into_dir): (&[String], &str, bool),
+        how: &CopyInto,
         instruction: &Instruction,
         progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
@@ -1194,7 +1223,7 @@ impl Builder<'_> {
             } else {
                 parent_of(dest)
             };
-            self.make_dirs(container, &parent)?;
+            self.make_dirs(container, &parent, how)?;
             for path in sources {
                 let path = if path.starts_with('/') {
                     path.clone()
@@ -1204,10 +1233,10 @@ impl Builder<'_> {
                 let mode = self.engine.stat_container_path(&source, &path)?.mode;
                 let is_dir = mode & libc::S_IFMT == libc::S_IFDIR;
                 if is_dir {
-                    self.make_dirs(container, dest)?;
+                    self.make_dirs(container, dest, how)?;
                     let contents = format!("{}/.", path.trim_end_matches('/'));
                     self.engine
-                        .copy_between_containers(&source, &contents, container, dest, false)?;
+                        .copy_between_containers_as(&source, &contents, container, dest, how)?;
                 } else {
                     let target = if into_dir {
                         format!("{}/", dest.trim_end_matches('/'))
@@ -1215,13 +1244,24 @@ impl Builder<'_> {
                         dest.to_string()
                     };
                     self.engine
-                        .copy_between_containers(&source, &path, container, &target, false)?;
+                        .copy_between_containers_as(&source, &path, container, &target, how)?;
                 }
             }
             Ok(())
         })();
         self.remove_container(&source);
         copied
+    }
+}
+
+/// `--chmod`'s permissions: octal digits (`644`, `0755`, `4755`).
+fn parse_chmod(text: &str) -> std::result::Result<u32, String> {
+    let octal = !text.is_empty() && text.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    match u32::from_str_radix(text, 8) {
+        Ok(mode) if octal && mode <= 0o7777 => Ok(mode),
+        _ => Err(format!(
+            "--chmod={text:?}: permissions are octal digits, such as 0644"
+        )),
     }
 }
 

@@ -27,6 +27,41 @@ pub struct PathStat {
     pub link_target: String,
 }
 
+/// Whose the entries copied into a container become.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CopyOwner {
+    /// The source's owners (`cp`'s default).
+    #[default]
+    Source,
+    /// The container's user's IDs (`cp --archive`, podman's default).
+    ContainerUser,
+    /// `USER[:GROUP]` as the container's `/etc/passwd` and `/etc/group` resolve it, by
+    /// Docker's rules for `COPY --chown` (`spec::resolve_owner`).
+    User(String),
+}
+
+/// How a copy into a container writes what it copies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyInto {
+    pub owner: CopyOwner,
+    /// Every file's and directory's permissions instead of the source's (`COPY --chmod`).
+    pub mode: Option<u32>,
+}
+
+impl CopyInto {
+    /// The container's user's (`chown`) or the source's owners, the source's permissions.
+    pub fn chown(chown: bool) -> CopyInto {
+        CopyInto {
+            owner: if chown {
+                CopyOwner::ContainerUser
+            } else {
+                CopyOwner::Source
+            },
+            mode: None,
+        }
+    }
+}
+
 /// Where a copy into a container comes from on the host.
 pub enum HostSource<'a> {
     /// A file or directory (`DIR/.` for what the directory holds).
@@ -388,6 +423,18 @@ impl Engine {
         to_path: &str,
         chown: bool,
     ) -> Result<()> {
+        self.copy_between_containers_as(from, from_path, to, to_path, &CopyInto::chown(chown))
+    }
+
+    /// `copy_between_containers`, the copy written as `how` says.
+    pub fn copy_between_containers_as(
+        &self,
+        from: &str,
+        from_path: &str,
+        to: &str,
+        to_path: &str,
+        how: &CopyInto,
+    ) -> Result<()> {
         let source = ContainerPath::parse(from_path)?;
         let staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
         self.copy_from_container(from, from_path, staging.path())?;
@@ -413,7 +460,7 @@ impl Engine {
                 }
             }
         };
-        self.copy_into_container(to, HostSource::Path(&staged), to_path, chown)
+        self.copy_into_container_as(to, HostSource::Path(&staged), to_path, how)
     }
 
     /// Copy host files (a path, or a tar stream) to `path` in the container. With
@@ -427,6 +474,17 @@ impl Engine {
         from: HostSource<'_>,
         path: &str,
         chown: bool,
+    ) -> Result<()> {
+        self.copy_into_container_as(name_or_id, from, path, &CopyInto::chown(chown))
+    }
+
+    /// `copy_into_container`, the copy written as `how` says.
+    pub fn copy_into_container_as(
+        &self,
+        name_or_id: &str,
+        from: HostSource<'_>,
+        path: &str,
+        how: &CopyInto,
     ) -> Result<()> {
         // A tar is unpacked on the host first (into rpod's own scratch directory), then
         // copied like a directory's contents.
@@ -526,20 +584,22 @@ impl Engine {
             for (name, entry) in &writes {
                 self.check_writable(record, tree, entry, src_parent, name)?;
             }
-            // The container's user, read once from its /etc/passwd (inside its root).
-            let owner = if chown {
-                Some(spec::resolve_user(root, &record.config.user)?)
-            } else {
-                None
+            // The owner asked for, read once from the container's /etc/passwd and
+            // /etc/group (inside its root).
+            let owner = match &how.owner {
+                CopyOwner::Source => None,
+                CopyOwner::ContainerUser => {
+                    let user = spec::resolve_user(root, &record.config.user)?;
+                    Some((user.uid, user.gid))
+                }
+                CopyOwner::User(user) => Some(spec::resolve_owner(root, user)?),
             };
             for (name, entry) in writes {
                 // Owned as asked as they are written (never what was there already, into
                 // which a directory is merged); a mount's top stays the host's.
-                let how = tree_copy::CopyAs {
-                    owner: owner
-                        .as_ref()
-                        .filter(|_| !entry.mount_top)
-                        .map(|user| (user.uid, user.gid)),
+                let copy_as = tree_copy::CopyAs {
+                    owner: owner.filter(|_| !entry.mount_top),
+                    mode: how.mode.filter(|_| !entry.mount_top),
                     implied: implied.as_ref(),
                     // What is written holds the host's IDs of the owners the container
                     // sees (a mount's top keeps its owner).
@@ -557,7 +617,7 @@ impl Engine {
                     &name,
                     entry,
                     Path::new(&name),
-                    &how,
+                    &copy_as,
                 )?;
             }
             Ok(())

@@ -50,7 +50,7 @@ pub use kube::{PlayOptions, PlayedPod};
 pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
 pub use reset::ResetReport;
 
-pub use copy::{HostSource, PathStat};
+pub use copy::{CopyInto, CopyOwner, HostSource, PathStat};
 pub use disk_usage::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
 pub use exec::{ExecReattached, ExecRequest, ExecStarted};
 pub use filesystem::CommitOptions;
