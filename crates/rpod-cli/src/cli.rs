@@ -2087,9 +2087,13 @@ pub struct BuildArgs {
     /// Print only the image's ID (not the steps or their output).
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    /// Accepted: rpod keeps no cache of steps, every build runs every step.
+    /// Run every step, even one the build cache has.
     #[arg(long)]
     pub no_cache: bool,
+    /// Keep each step's image and take steps from the build cache (the default, or
+    /// $BUILDAH_LAYERS); --layers=false removes them at the end.
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub layers: Option<bool>,
     /// When base images are pulled: missing (the default), always (also --pull alone or
     /// true), never (or false).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "always")]

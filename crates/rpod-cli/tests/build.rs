@@ -68,8 +68,10 @@ fn build_runs_copies_and_stages_into_one_image() {
     fs::write(dir.join("Containerfile"), CONTAINERFILE).unwrap();
     let images_before = rpod.ok(&["images", "-q"]).lines().count();
     let ctx = dir.display().to_string();
+    // Without layers: the steps' images go at the end.
     let out = rpod.ok(&[
         "build",
+        "--layers=false",
         "-t",
         "built",
         "--build-arg",
@@ -169,10 +171,13 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
         fs::write(&file, containerfile).unwrap();
         file.display().to_string()
     };
+    // (Without layers: the steps that succeeded leave no image; `build_cache_...` has
+    // what they leave with them.)
     let build = |containerfile: &str| {
         let file = dir.join("Containerfile.test");
         fs::write(&file, containerfile).unwrap();
-        rpod.fails(&["build", "-f", &file.display().to_string(), &ctx], 125)
+        let path = file.display().to_string();
+        rpod.fails(&["build", "--layers=false", "-f", &path, &ctx], 125)
     };
     for (containerfile, says) in [
         (
@@ -324,7 +329,7 @@ fn an_interrupted_build_removes_its_running_step() {
     .unwrap();
     let images_before = rpod.ok(&["images", "-aq"]);
     let mut build = rpod
-        .command(&["build", "-q", &dir.display().to_string()])
+        .command(&["build", "--layers=false", "-q", &dir.display().to_string()])
         .spawn()
         .unwrap();
     let running = || {
@@ -661,4 +666,118 @@ ADD --chown=3:4 --chmod=751 f /added
         let err = rpod.fails(&["build", "-f", &file.display().to_string(), &ctx], 125);
         assert!(err.contains(says), "{containerfile}: {err}");
     }
+}
+
+/// `--layers` (the default): each step's image is kept and a build takes from the cache
+/// the steps it ran before with the same image, config, command or files; `--no-cache`
+/// and `--layers=false` run them all. The steps' images are intermediate (`images -a`),
+/// and `rmi` of the image takes them with it, as podman's.
+#[test]
+fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("a.txt"), "first\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN date +%s%N > /stamp\nCOPY a.txt /\nARG V=1\nRUN echo $V > /v\nENV X=1\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let images_before = rpod.ok(&["images", "-q"]);
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build"];
+        args.extend_from_slice(extra);
+        args.push(&ctx);
+        let out = rpod.ok(&args);
+        let id = out.lines().last().unwrap_or("").to_string();
+        (out, id)
+    };
+    let (out, first) = build(&["-t", "one"]);
+    assert!(!out.contains("Using cache"), "{out}");
+    assert!(out.contains("STEP 2/6: RUN date"), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("--> ") && l.len() == 15),
+        "{out}"
+    );
+    let stamp = |image: &str| rpod.ok(&["run", "--rm", image, "cat", "/stamp", "/a.txt", "/v"]);
+    // The same again: every step from the cache, the same image.
+    let (out, again) = build(&["-t", "two"]);
+    assert_eq!(out.matches("--> Using cache").count(), 4, "{out}");
+    assert_eq!(again, first);
+    // The steps' images are intermediate: listed with -a only, and the image's parent
+    // is the last of them.
+    assert_eq!(
+        rpod.ok(&["images", "-q"]).lines().count(),
+        images_before.lines().count() + 1
+    );
+    assert!(rpod.ok(&["images", "-aq"]).lines().count() >= images_before.lines().count() + 4);
+    let parent = rpod.inspect(&first, "{{.Parent}}");
+    assert_eq!(parent.len(), 64, "{parent}");
+    // New times on the same files take the cache; new content does not, from that step.
+    let touched = std::process::Command::new("touch")
+        .arg(dir.join("a.txt"))
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let (out, same) = build(&[]);
+    assert_eq!(same, first, "{out}");
+    fs::write(dir.join("a.txt"), "second\n").unwrap();
+    let (out, changed) = build(&["-t", "changed"]);
+    assert_eq!(out.matches("--> Using cache").count(), 1, "{out}");
+    let first_stamp = stamp(&first);
+    let changed_stamp = stamp(&changed);
+    assert_eq!(
+        first_stamp.lines().next(),
+        changed_stamp.lines().next(),
+        "the RUN before the COPY came from the cache"
+    );
+    assert!(changed_stamp.contains("second\n1\n"), "{changed_stamp}");
+    // A build argument the RUN sees makes it new.
+    let (out, with_arg) = build(&["--build-arg", "V=2"]);
+    assert_eq!(out.matches("--> Using cache").count(), 2, "{out}");
+    assert!(stamp(&with_arg).ends_with("second\n2\n"));
+    // --no-cache and --layers=false run everything.
+    for flag in ["--no-cache", "--layers=false"] {
+        let (out, fresh) = build(&[flag]);
+        assert!(!out.contains("Using cache"), "{flag}: {out}");
+        assert_ne!(fresh, changed, "{flag}");
+        assert_ne!(stamp(&fresh).lines().next(), changed_stamp.lines().next());
+    }
+    // A failing build keeps the steps that succeeded, for the next one.
+    fs::write(
+        dir.join("Containerfile.fails"),
+        "FROM demo\nRUN touch /made\nRUN exit 3\n",
+    )
+    .unwrap();
+    let failing = dir.join("Containerfile.fails").display().to_string();
+    rpod.fails(&["build", "-f", &failing, &ctx], 125);
+    let out = rpod.run(&["build", "-f", &failing, &ctx]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("--> Using cache").count(), 1, "{text}");
+    // rmi of a name of several untags; of the last name, the image and its steps' images
+    // go, those another image still builds on stay.
+    assert_eq!(rpod.ok(&["rmi", "two"]), "Untagged: localhost/two:latest\n");
+    let removed = rpod.ok(&["rmi", "one"]);
+    assert!(removed.contains(&format!("Deleted: {first}")), "{removed}");
+    // It and the two steps' images before it; the RUN before the COPY has another child
+    // (changed's COPY).
+    assert_eq!(removed.matches("Deleted: ").count(), 3, "{removed}");
+    let removed = rpod.ok(&["rmi", "--no-prune", "changed"]);
+    assert_eq!(removed.matches("Deleted: ").count(), 1, "{removed}");
+    // What is left unnamed without children is dangling: image prune takes it and the
+    // images it was made on.
+    let dangling = rpod.ok(&["images", "-q", "--filter", "dangling=true"]);
+    assert!(!dangling.is_empty());
+    let pruned = rpod.ok(&["image", "prune", "-f"]);
+    assert!(
+        pruned.lines().count() > dangling.lines().count(),
+        "{pruned}"
+    );
+    assert_eq!(rpod.ok(&["images", "-q", "--filter", "dangling=true"]), "");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    // rmi --all: every image, those an earlier removal took with it no error.
+    build(&["-t", "again"]);
+    rpod.ok(&["rmi", "--all"]);
+    assert_eq!(rpod.ok(&["images", "-aq"]), "");
 }

@@ -3512,6 +3512,25 @@ fn docker_builds_images_through_the_service() {
     );
     assert!(shown.contains("building for docker"), "{shown}");
     assert!(shown.contains("Successfully tagged dbuilt"), "{shown}");
+    // Built again: the steps come from the build cache, unless --no-cache.
+    for (flag, cached) in [("--rm", 3), ("--no-cache", 0)] {
+        let out = build(&[
+            flag,
+            "-t",
+            "dbuilt",
+            "--build-arg",
+            "WHO=docker",
+            "--label",
+            "via=docker",
+        ]);
+        let again = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{again}");
+        assert_eq!(
+            again.matches("Using cache").count(),
+            cached,
+            "{flag}: {again}"
+        );
+    }
     assert_eq!(
         service.docker_ok(&["run", "--rm", "dbuilt"]),
         "hello from the context\n"

@@ -95,7 +95,7 @@ impl ImageFilters {
                 .any(|p| info.names.iter().any(|n| reference_matches(n, p))),
             "dangling" => values
                 .iter()
-                .any(|v| matches!(v.as_str(), "true" | "1") == info.names.is_empty()),
+                .any(|v| matches!(v.as_str(), "true" | "1") == info.is_dangling()),
             "label" => values.iter().all(|l| crate::labels::matches(&labels, l)),
             "label!" => values.iter().all(|l| !crate::labels::matches(&labels, l)),
             "before" => self.before.iter().all(|t| made < *t),

@@ -78,10 +78,15 @@ CREATE TABLE IF NOT EXISTS manifest_lists (
     name   TEXT PRIMARY KEY,
     record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS build_cache (
+    key      TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS build_cache_by_image ON build_cache (image_id);
 ";
 
 /// Bumped whenever SCHEMA changes; the schema is (re)applied when the database is older.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// How long a process waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -1056,6 +1061,30 @@ impl Store {
             .iter()
             .map(|j| from_json(j))
             .collect()
+    }
+
+    /// The image a build step with this cache key made before (`build --layers`).
+    pub fn build_cache_image(&self, key: &str) -> Result<Option<String>> {
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT image_id FROM build_cache WHERE key = ?1",
+            params![key],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    /// Note the image a build step with this key made; it goes with the image.
+    pub fn set_build_cache_image(&self, key: &str, image_id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO build_cache (key, image_id) VALUES (?1, ?2)",
+                params![key, image_id],
+            )
+            .map_err(|e| self.err(e))?;
+            Ok(())
+        })
     }
 
     /// Every layer referenced by any image.

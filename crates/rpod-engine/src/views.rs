@@ -618,6 +618,8 @@ pub struct ImageInspect {
     pub digest: String,
     pub repo_tags: Vec<String>,
     pub repo_digests: Vec<String>,
+    /// The image this one was committed on (podman's `Parent`), or empty.
+    pub parent: String,
     #[serde(serialize_with = "time_or_zero")]
     pub created: Option<DateTime<Utc>>,
     pub config: serde_json::Value,
@@ -653,6 +655,7 @@ impl ImageInspect {
             digest: info.digest(),
             repo_tags: info.names.clone(),
             repo_digests: info.repo_digests(),
+            parent: info.record.parent.clone().unwrap_or_default(),
             created: info.record.created,
             config: config
                 .get("config")

@@ -184,6 +184,12 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             )));
         }
     }
+    // Docker's builds take the cache unless `nocache`; podman-remote says `layers` too.
+    let layers = match ex.flavour {
+        Flavour::Libpod => ex.query_bool_or("layers", true)?,
+        Flavour::Compat => true,
+    };
+    let no_cache = ex.query_bool("nocache")?;
     let options = rpod_engine::BuildOptions {
         containerfile: dir.path().join(&dockerfile),
         context: dir.path().to_path_buf(),
@@ -197,6 +203,8 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         pull: rpod_engine::BuildPull::Missing,
         format,
         step_images: Default::default(),
+        layers,
+        no_cache,
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

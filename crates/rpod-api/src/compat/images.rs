@@ -26,10 +26,11 @@ pub fn filter_pairs(ex: &Exchange) -> ApiResult<Vec<(String, String)>> {
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let engine = &context.engine;
     let filters = engine.image_filters(filter_pairs(ex)?, FilterUse::List)?;
+    // A build's intermediate images only with `all`, as Docker's.
+    let all = ex.query_bool("all")?;
     let mut out = Vec::new();
-    for record in engine.images()? {
-        let info = engine.image_info(record)?;
-        if filters.matches(&info) {
+    for info in engine.image_infos()? {
+        if (all || !info.is_intermediate()) && filters.matches(&info) {
             out.push(views::image_summary(&info));
         }
     }
@@ -60,11 +61,17 @@ pub fn tag(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
 
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let force = ex.query_bool("force")?;
+    let no_prune = ex.query_bool("noprune")?;
     let answer = match context.engine.remove_image(name, force)? {
         ImageRemoval::Untagged(name) => json!([{ "Untagged": name }]),
-        ImageRemoval::Deleted { id, names } => {
+        ImageRemoval::Deleted { id, names, parent } => {
             let mut list: Vec<_> = names.iter().map(|n| json!({ "Untagged": n })).collect();
             list.push(json!({ "Deleted": format!("sha256:{id}") }));
+            if !no_prune {
+                for parent in context.engine.prune_parents(parent)? {
+                    list.push(json!({ "Deleted": format!("sha256:{parent}") }));
+                }
+            }
             json!(list)
         }
     };

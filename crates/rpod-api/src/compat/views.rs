@@ -302,12 +302,20 @@ pub fn container_summary(record: &ContainerRecord) -> Value {
 }
 
 /// One entry of `GET /images/json`.
+/// The image it was committed on, as Docker names it (`sha256:...`), or empty.
+fn docker_parent(info: &ImageInfo) -> String {
+    info.record
+        .parent
+        .as_ref()
+        .map_or_else(String::new, |parent| format!("sha256:{parent}"))
+}
+
 pub fn image_summary(info: &ImageInfo) -> Value {
     let created = info.record.created.unwrap_or(info.record.added);
     let labels = ImageInspect::new(info).labels;
     json!({
         "Id": format!("sha256:{}", info.record.id),
-        "ParentId": "",
+        "ParentId": docker_parent(info),
         "RepoTags": info.names,
         "RepoDigests": info.repo_digests(),
         "Created": created.timestamp(),
@@ -340,7 +348,7 @@ pub fn image_inspect(info: &ImageInfo) -> Value {
         "Id": format!("sha256:{}", info.record.id),
         "RepoTags": base.repo_tags,
         "RepoDigests": base.repo_digests,
-        "Parent": "",
+        "Parent": docker_parent(info),
         "Comment": base.comment,
         "Created": time(base.created),
         "DockerVersion": "",

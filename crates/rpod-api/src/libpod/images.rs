@@ -12,10 +12,10 @@ use crate::service::Context;
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let engine = &context.engine;
     let mut out = Vec::new();
-    let mut infos = Vec::new();
-    for record in engine.images()? {
-        infos.push(engine.image_info(record)?);
-    }
+    // A build's intermediate images only with `all`, as podman's.
+    let all = ex.query_bool("all")?;
+    let mut infos = engine.image_infos()?;
+    infos.retain(|info| all || !info.is_intermediate());
     // Manifest lists too, as podman's service lists them.
     infos.extend(engine.manifest_list_images()?);
     for info in infos {
@@ -23,7 +23,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         let labels = ImageInspect::new(&info).labels;
         out.push(json!({
             "Id": info.record.id,
-            "ParentId": "",
+            "ParentId": info.record.parent.clone().unwrap_or_default(),
             "RepoTags": info.names,
             "RepoDigests": info.repo_digests(),
             "Created": created.timestamp(),
@@ -34,7 +34,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "Containers": 0,
             "Names": info.names,
             "Digest": info.digest(),
-            "Dangling": info.names.is_empty(),
+            "Dangling": info.is_dangling(),
             "ReadOnly": false,
         }));
     }
@@ -64,7 +64,11 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     let force = ex.query_bool("force")?;
     let (untagged, deleted) = match context.engine.remove_image(name, force)? {
         ImageRemoval::Untagged(name) => (vec![name], Vec::new()),
-        ImageRemoval::Deleted { id, names } => (names, vec![id]),
+        ImageRemoval::Deleted { id, names, parent } => {
+            let mut deleted = vec![id];
+            deleted.extend(context.engine.prune_parents(parent)?);
+            (names, deleted)
+        }
     };
     ex.json(
         200,
@@ -78,6 +82,7 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
 pub fn remove_many(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let force = ex.query_bool("force")?;
     let ignore = ex.query_bool("ignore")?;
+    let no_prune = ex.query_bool("noprune")?;
     let mut names: Vec<String> = ex
         .req
         .query_all("images")
@@ -85,7 +90,8 @@ pub fn remove_many(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .filter(|n| !n.is_empty())
         .map(String::from)
         .collect();
-    if ex.query_bool("all")? {
+    let all = ex.query_bool("all")?;
+    if all {
         names = context.engine.images()?.into_iter().map(|r| r.id).collect();
     }
     let (mut untagged, mut deleted, mut errors) = (Vec::new(), Vec::new(), Vec::new());
@@ -93,9 +99,12 @@ pub fn remove_many(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     for name in &names {
         match context.engine.remove_image(name, force) {
             Ok(ImageRemoval::Untagged(name)) => untagged.push(name),
-            Ok(ImageRemoval::Deleted { id, names }) => {
+            Ok(ImageRemoval::Deleted { id, names, parent }) => {
                 untagged.extend(names);
                 deleted.push(id);
+                if !no_prune {
+                    deleted.extend(context.engine.prune_parents(parent)?);
+                }
             }
             // podman 4's `manifest rm` asks here: a manifest list of the name goes.
             Err(EngineError::NoSuchImage(_)) if context.engine.manifest_exists(name)? => {
@@ -103,7 +112,8 @@ pub fn remove_many(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 untagged.push(list.name);
                 deleted.push(list.id);
             }
-            Err(EngineError::NoSuchImage(_)) if ignore => {}
+            // With `all`, an intermediate image an image removed before took with it.
+            Err(EngineError::NoSuchImage(_)) if ignore || all => {}
             Err(e) => {
                 exit_code = match e {
                     EngineError::NoSuchImage(_) => 1,

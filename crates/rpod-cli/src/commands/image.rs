@@ -122,6 +122,8 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         pull,
         format,
         step_images: Default::default(),
+        layers: args.layers.unwrap_or_else(layers_by_default),
+        no_cache: args.no_cache,
     };
     let quiet = args.quiet;
     let record = build_interruptible(engine, &options, &mut |line| {
@@ -147,6 +149,18 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     }
     println!("{}", record.id);
     Ok(0)
+}
+
+/// Whether a build keeps its steps' layers when `--layers` is not given: `$BUILDAH_LAYERS`
+/// when set (as podman reads it), else yes.
+fn layers_by_default() -> bool {
+    match std::env::var("BUILDAH_LAYERS") {
+        Ok(value) => !matches!(
+            value.to_ascii_lowercase().as_str(),
+            "0" | "false" | "f" | "no"
+        ),
+        Err(_) => true,
+    }
 }
 
 /// The label of a build's step containers, whose value names the build.
@@ -301,10 +315,9 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
             .or_else(|_| engine.manifest_list(image).map(|l| l.id))
             .ok()
     });
-    let mut infos = Vec::new();
-    for record in engine.images()? {
-        infos.push(engine.image_info(record)?);
-    }
+    let mut infos = engine.image_infos()?;
+    // A build's intermediate images only with -a (or when asked for by name), as podman's.
+    infos.retain(|info| args.all || wanted.is_some() || !info.is_intermediate());
     // Manifest lists too, as podman lists them.
     infos.extend(engine.manifest_list_images()?);
     infos.sort_by(|a, b| {
@@ -399,11 +412,17 @@ pub fn rmi(engine: &Engine, args: RmiArgs) -> Outcome {
     for name in &names {
         match engine.remove_image(name, args.force) {
             Ok(ImageRemoval::Untagged(untagged)) => println!("Untagged: {untagged}"),
-            Ok(ImageRemoval::Deleted { id, names }) => {
+            Ok(ImageRemoval::Deleted { id, names, parent }) => {
                 for n in names {
                     println!("Untagged: {n}");
                 }
                 println!("Deleted: {id}");
+                // The build's intermediate images it was made on, as podman's rmi.
+                if !args.no_prune {
+                    for parent in engine.prune_parents(parent)? {
+                        println!("Deleted: {parent}");
+                    }
+                }
             }
             // A manifest list's name: the list goes, as podman's rmi removes lists.
             Err(EngineError::NoSuchImage(_)) if engine.manifest_exists(name)? => {
@@ -411,8 +430,9 @@ pub fn rmi(engine: &Engine, args: RmiArgs) -> Outcome {
                 println!("Untagged: {}", list.name);
                 println!("Deleted: {}", list.id);
             }
-            // podman's --force ignores missing images too.
-            Err(EngineError::NoSuchImage(_)) if args.ignore || args.force => {}
+            // podman's --force ignores missing images too; with --all, an intermediate
+            // image an image removed before took with it is gone.
+            Err(EngineError::NoSuchImage(_)) if args.ignore || args.force || args.all => {}
             Err(error) => {
                 let code_now = match &error {
                     EngineError::NoSuchImage(_) => 1,

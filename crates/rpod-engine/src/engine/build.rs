@@ -44,8 +44,16 @@ pub struct BuildOptions {
     /// `--format`: a Docker-format image keeps HEALTHCHECK, ONBUILD and SHELL.
     pub format: image::ImageFormat,
     /// The images of the steps, as they are made: what a caller that stops the build
-    /// midway (a signal) removes, besides the step's container.
+    /// midway (a signal) removes, besides the step's container. (With `layers` they stay:
+    /// the next build takes them from the cache.)
     pub step_images: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// `--layers`: each step's image is kept (an intermediate image, `images -a`) and
+    /// noted in the build cache, and a step the cache knows is not run again (podman's
+    /// default). Without it the steps' images go at the end.
+    pub layers: bool,
+    /// `--no-cache`: every step runs, even one the cache knows (what they make is still
+    /// noted with `layers`).
+    pub no_cache: bool,
 }
 
 /// `build --pull`: when a FROM or `COPY --from` image is pulled.
@@ -388,7 +396,7 @@ impl Builder<'_> {
             ));
             if instruction.keyword == "FROM" {
                 if let Some(done) = stage.take() {
-                    let reached = self.finish(done)?;
+                    let reached = self.finish(done, progress)?;
                     if reached {
                         return Ok(self.stages.last().map(|s| s.1.clone()).unwrap_or_default());
                     }
@@ -412,7 +420,7 @@ impl Builder<'_> {
                 "the Containerfile has no FROM".into(),
             ));
         };
-        self.finish(last)?;
+        self.finish(last, progress)?;
         Ok(self.stages.last().map(|s| s.1.clone()).unwrap_or_default())
     }
 
@@ -471,17 +479,7 @@ impl Builder<'_> {
             _ => return Err(step_error(instruction, "FROM IMAGE [AS NAME]")),
         };
         let image = if base == "scratch" {
-            let mut empty = Vec::new();
-            tar::Builder::new(&mut empty)
-                .finish()
-                .map_err(|e| step_error(instruction, e))?;
-            let record = self.engine.import_made_image(
-                std::io::Cursor::new(empty),
-                "scratch",
-                &ImportOptions::default(),
-            )?;
-            self.made(&record.id);
-            record.id
+            self.scratch_image(instruction)?
         } else if let Some(id) = self.stage_image(&base) {
             id
         } else {
@@ -513,14 +511,92 @@ impl Builder<'_> {
         Ok(stage)
     }
 
-    /// Note an image a step made: removed at the end, or by a caller that stops the build.
+    /// Note an image a step made: without `layers`, removed at the end, or by a caller
+    /// that stops the build; with them it stays, for the cache.
     fn made(&mut self, id: &str) {
+        if self.options.layers {
+            return;
+        }
         let mut images = self
             .options
             .step_images
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         images.push(id.to_string());
+    }
+
+    /// An empty image for `FROM scratch`: one the cache has, else a new one.
+    fn scratch_image(&mut self, instruction: &Instruction) -> Result<String> {
+        let key = cache_key(&serde_json::json!({ "scratch": true }));
+        if let Some(id) = self.cached_image(&key)? {
+            return Ok(id);
+        }
+        let mut empty = Vec::new();
+        tar::Builder::new(&mut empty)
+            .finish()
+            .map_err(|e| step_error(instruction, e))?;
+        let record = self.engine.import_made_image(
+            std::io::Cursor::new(empty),
+            "scratch",
+            &ImportOptions::default(),
+        )?;
+        self.made(&record.id);
+        self.remember(&key, &record.id)?;
+        Ok(record.id)
+    }
+
+    /// The image the cache has for `key`, when the build takes the cache.
+    fn cached_image(&self, key: &str) -> Result<Option<String>> {
+        if !self.options.layers || self.options.no_cache {
+            return Ok(None);
+        }
+        self.engine.store.build_cache_image(key)
+    }
+
+    /// Note in the cache the image a step made (with `layers`).
+    fn remember(&self, key: &str, image: &str) -> Result<()> {
+        if self.options.layers {
+            self.engine.store.set_build_cache_image(key, image)?;
+        }
+        Ok(())
+    }
+
+    /// The cache key of a step that commits: the image it starts from, the config it
+    /// leaves (every config instruction since the last commit is in it), what the step
+    /// is and what it takes in (`input`: a RUN step's environment, the digest of the
+    /// files a COPY copies).
+    fn step_key(&self, stage: &Stage, step: &str, input: serde_json::Value) -> String {
+        cache_key(&serde_json::json!({
+            "parent": stage.image,
+            "config": stage.config,
+            "author": stage.author,
+            "format": self.options.format == image::ImageFormat::Docker,
+            "docker": {
+                "healthcheck": stage.docker.healthcheck,
+                "on_build": stage.docker.on_build,
+                "shell": stage.docker.shell,
+            },
+            "step": step,
+            "input": input,
+        }))
+    }
+
+    /// Go on from the image the cache has for `key`, if it has one (podman's "Using
+    /// cache"); whether it did.
+    fn take_from_cache(
+        &self,
+        stage: &mut Stage,
+        key: &str,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<bool> {
+        let Some(id) = self.cached_image(key)? else {
+            return Ok(false);
+        };
+        progress(&format!("--> Using cache {id}"));
+        progress(&format!("--> {}", short_id(&id)));
+        stage.image = id;
+        stage.config_changed = false;
+        Ok(true)
     }
 
     /// A stage built before, by name or number.
@@ -560,7 +636,7 @@ impl Builder<'_> {
     }
 
     /// End a stage: its config committed when a step changed it; whether it was the target.
-    fn finish(&mut self, mut stage: Stage) -> Result<bool> {
+    fn finish(&mut self, mut stage: Stage, progress: &mut dyn FnMut(&str)) -> Result<bool> {
         if !self.options.labels.is_empty() {
             // Given to every stage: only the one that ends the build is kept.
             let mut labels = stage.config.labels().clone().unwrap_or_default();
@@ -569,10 +645,14 @@ impl Builder<'_> {
             stage.config_changed = true;
         }
         if stage.config_changed {
-            let container = self.container(&stage, None)?;
-            let committed = self.commit(&mut stage, &container, "#(nop) config".into());
-            self.remove_container(&container);
-            committed?;
+            let key = self.step_key(&stage, "#(nop) config", serde_json::Value::Null);
+            if !self.take_from_cache(&mut stage, &key, progress)? {
+                let container = self.container(&stage, None)?;
+                let committed = self.commit(&mut stage, &container, "#(nop) config".into(), &key);
+                self.remove_container(&container);
+                committed?;
+                progress(&format!("--> {}", short_id(&stage.image)));
+            }
         }
         let reached = match (&self.options.target, &stage.name) {
             (Some(target), Some(name)) => target.eq_ignore_ascii_case(name),
@@ -762,8 +842,15 @@ impl Builder<'_> {
         );
     }
 
-    /// Commit a step's container with the stage's config; the stage goes on from it.
-    fn commit(&mut self, stage: &mut Stage, container: &str, created_by: String) -> Result<()> {
+    /// Commit a step's container with the stage's config; the stage goes on from it. The
+    /// image is noted in the cache under `key`.
+    fn commit(
+        &mut self,
+        stage: &mut Stage,
+        container: &str,
+        created_by: String,
+        key: &str,
+    ) -> Result<()> {
         let committed = self.engine.commit(
             container,
             &CommitOptions {
@@ -777,6 +864,7 @@ impl Builder<'_> {
             },
         )?;
         self.made(&committed.id);
+        self.remember(key, &committed.id)?;
         stage.image = committed.id;
         stage.config_changed = false;
         Ok(())
@@ -800,6 +888,14 @@ impl Builder<'_> {
             }
         }
         let created_by = shell_words(&argv);
+        let key = self.step_key(
+            stage,
+            "RUN",
+            serde_json::json!({ "argv": argv, "env": env }),
+        );
+        if self.take_from_cache(stage, &key, progress)? {
+            return Ok(());
+        }
         let container = self.container(stage, Some((argv, env)))?;
         let ran = (|| -> Result<()> {
             let record = self.engine.start(&container, None, None)?;
@@ -828,7 +924,9 @@ impl Builder<'_> {
                     format!("{} exited with status {code}", instruction.args.text()),
                 ));
             }
-            self.commit(stage, &container, created_by)
+            self.commit(stage, &container, created_by, &key)?;
+            progress(&format!("--> {}", short_id(&stage.image)));
+            Ok(())
         })();
         self.remove_container(&container);
         ran
@@ -859,6 +957,7 @@ impl Builder<'_> {
         };
         let from = flag("from");
         let line = instruction.line;
+
         let vars = stage.vars();
         let how = CopyInto {
             owner: match flag("chown") {
@@ -887,31 +986,59 @@ impl Builder<'_> {
         let dest_word = words.pop().unwrap_or_default();
         let dest = stage.in_workdir(&dest_word);
         let into_dir = dest_word.ends_with('/') || dest_word == "." || words.len() > 1;
+        if add && words.iter().any(|s| s.contains("://")) {
+            return Err(not_supported(instruction, "ADD of a URL"));
+        }
+        if from.is_some() && words.iter().any(|s| s.contains(['*', '?', '['])) {
+            return Err(not_supported(instruction, "patterns in COPY --from"));
+        }
+        // What the step copies from, found before the cache is asked: the image's ID, or
+        // the context's files and the digest of what they hold.
+        let (source, input) = match &from {
+            Some(from) => {
+                let image = match self.stage_image(from) {
+                    Some(id) => id,
+                    None => self.image(from, progress)?,
+                };
+                let input = serde_json::json!({ "from": image });
+                (CopySource::Image(image), input)
+            }
+            None => {
+                let paths = self.context_sources(&words, instruction)?;
+                let input = serde_json::json!({ "context": self.context_digest(&paths)? });
+                (CopySource::Context(paths), input)
+            }
+        };
+        let what = serde_json::json!({
+            "sources": words,
+            "dest": dest,
+            "into_dir": into_dir,
+            "owner": format!("{:?}", how.owner),
+            "mode": how.mode,
+            "input": input,
+        });
+        let key = self.step_key(stage, &instruction.keyword, what);
+        if self.take_from_cache(stage, &key, progress)? {
+            return Ok(());
+        }
         let container = self.container(stage, None)?;
         let copied = (|| -> Result<()> {
-            match &from {
-                Some(from) => self.copy_from_image(
-                    &container,
-                    from,
-                    (&words, &dest, into_dir),
-                    &how,
-                    instruction,
-                    progress,
-                ),
-                None => self.copy_from_context(
-                    &container,
-                    (&words, &dest, into_dir),
-                    &how,
-                    add,
-                    instruction,
-                ),
+            match source {
+                CopySource::Image(image) => {
+                    self.copy_from_image(&container, image, (&words, &dest, into_dir), &how)
+                }
+                CopySource::Context(paths) => {
+                    self.copy_from_context(&container, (paths, &dest, into_dir), &how, add)
+                }
             }?;
             let created_by = format!(
                 "/bin/sh -c #(nop) {} {}",
                 instruction.keyword,
                 instruction.args.text()
             );
-            self.commit(stage, &container, created_by)
+            self.commit(stage, &container, created_by, &key)?;
+            progress(&format!("--> {}", short_id(&stage.image)));
+            Ok(())
         })();
         self.remove_container(&container);
         copied
@@ -1061,15 +1188,10 @@ impl Builder<'_> {
     fn copy_from_context(
         &self,
         container: &str,
-        (sources, dest, into_dir): (&[String], &str, bool),
+        (paths, dest, into_dir): (Vec<PathBuf>, &str, bool),
         how: &CopyInto,
         add: bool,
-        instruction: &Instruction,
     ) -> Result<()> {
-        if add && sources.iter().any(|s| s.contains("://")) {
-            return Err(not_supported(instruction, "ADD of a URL"));
-        }
-        let paths = self.context_sources(sources, instruction)?;
         // An existing directory is copied into, as with a trailing `/`.
         let dest_is_dir = self
             .engine
@@ -1133,6 +1255,49 @@ impl Builder<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// The digest of what COPY would take from the context's `paths`: names, kinds,
+    /// permissions, link targets and contents, what the ignore file leaves out left out
+    /// as `context_tar` leaves it out. Owners and times are not in it (COPY makes root's
+    /// files; a checkout's new times do not make the files new), as in Docker's cache.
+    fn context_digest(&self, paths: &[PathBuf]) -> Result<String> {
+        use sha2::Digest;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::PermissionsExt;
+        let mut hasher = sha2::Sha256::new();
+        for path in paths {
+            let mut pending = vec![path.clone()];
+            while let Some(source) = pending.pop() {
+                let err = |e: std::io::Error| EngineError::io("reading", &source, e);
+                let meta = source.symlink_metadata().map_err(err)?;
+                let relative = source.strip_prefix(&self.context).unwrap_or(&source);
+                if self.ignore.excludes(relative)
+                    && !(meta.is_dir() && self.ignore.has_exceptions())
+                {
+                    continue;
+                }
+                let kind = meta.file_type();
+                hasher.update(relative.as_os_str().as_bytes());
+                let size = if kind.is_file() { meta.len() } else { 0 };
+                hasher.update(format!("\0{:o}\0{size}\0", meta.permissions().mode()).as_bytes());
+                if kind.is_dir() {
+                    // (Sorted backwards: popped in order.)
+                    pending.extend(children(&source)?.into_iter().map(|(child, _)| child));
+                } else if kind.is_symlink() {
+                    hasher.update(fs::read_link(&source).map_err(err)?.as_os_str().as_bytes());
+                } else if kind.is_file() {
+                    let mut contents = fs::OpenOptions::new()
+                        .read(true)
+                        .custom_flags(libc::O_NOFOLLOW)
+                        .open(&source)
+                        .map_err(err)?;
+                    std::io::copy(&mut contents, &mut hasher).map_err(err)?;
+                }
+                hasher.update(b"\0");
+            }
+        }
+        Ok(hex::encode(hasher.finalize()))
     }
 
     /// A tar of a context file (named `name`) or of a directory's contents, every entry
@@ -1199,19 +1364,10 @@ impl Builder<'_> {
     fn copy_from_image(
         &mut self,
         container: &str,
-        from: &str,
+        image: String,
         (sources, dest, into_dir): (&[String], &str, bool),
         how: &CopyInto,
-        instruction: &Instruction,
-        progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
-        if sources.iter().any(|s| s.contains(['*', '?', '['])) {
-            return Err(not_supported(instruction, "patterns in COPY --from"));
-        }
-        let image = match self.stage_image(from) {
-            Some(id) => id,
-            None => self.image(from, progress)?,
-        };
         let source = self.container(
             &Stage::new(None, image, Config::default(), Default::default()),
             None,
@@ -1252,6 +1408,25 @@ impl Builder<'_> {
         self.remove_container(&source);
         copied
     }
+}
+
+/// Where a COPY or ADD step copies from.
+enum CopySource {
+    /// A stage's or an image's files (`--from`), by the image's ID.
+    Image(String),
+    /// Files of the build context.
+    Context(Vec<PathBuf>),
+}
+
+/// A build cache key: the SHA-256 of what the step depends on, as JSON.
+fn cache_key(what: &serde_json::Value) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(what.to_string().as_bytes()))
+}
+
+/// The short form of an image ID that podman prints after each step.
+fn short_id(id: &str) -> &str {
+    &id[..id.len().min(11)]
 }
 
 /// `--chmod`'s permissions: octal digits (`644`, `0755`, `4755`).

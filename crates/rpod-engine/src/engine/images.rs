@@ -17,7 +17,12 @@ pub enum ImageRemoval {
     /// The image has other names: only this one went.
     Untagged(String),
     /// The image and all its names went.
-    Deleted { id: String, names: Vec<String> },
+    Deleted {
+        id: String,
+        names: Vec<String>,
+        /// The image it was committed on (`prune_parents` may take it too).
+        parent: Option<String>,
+    },
 }
 
 impl Engine {
@@ -301,7 +306,56 @@ impl Engine {
         Ok(ImageRemoval::Deleted {
             id: record.id,
             names,
+            parent: record.parent,
         })
+    }
+
+    /// Remove `parent` and the images it was committed on, in turn, while each is one that
+    /// nothing needs any more: unnamed, no other image committed on it, no container, not
+    /// mounted (podman's `rmi` does so unless `--no-prune`: a build's intermediate images
+    /// go with the image they made). Their IDs.
+    pub fn prune_parents(&self, parent: Option<String>) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        let mut next = parent;
+        while let Some(id) = next {
+            let _lock = self.image_lock()?;
+            let Some(record) = self.store.image(&id)? else {
+                break;
+            };
+            let needed = !self.store.image_names(&id)?.is_empty()
+                || self
+                    .store
+                    .images()?
+                    .iter()
+                    .any(|image| image.parent.as_deref() == Some(id.as_str()))
+                || !self.containers_using_image(&record)?.is_empty()
+                || self.mounted_image_ids().contains(&id);
+            if needed {
+                break;
+            }
+            image::remove_image(&self.store, &self.roots, &record)?;
+            self.image_event(&id, "remove", "");
+            removed.push(id);
+            next = record.parent;
+        }
+        Ok(removed)
+    }
+
+    /// Every image as listings show it, with whether another image was committed on it
+    /// (which makes an unnamed one intermediate rather than dangling).
+    pub fn image_infos(&self) -> Result<Vec<ImageInfo>> {
+        let records = self.images()?;
+        let parents: std::collections::HashSet<String> =
+            records.iter().filter_map(|r| r.parent.clone()).collect();
+        records
+            .into_iter()
+            .map(|record| {
+                let has_children = parents.contains(&record.id);
+                let mut info = self.image_info(record)?;
+                info.has_children = has_children;
+                Ok(info)
+            })
+            .collect()
     }
 
     /// Remove names from an image (all of them when `names` is empty); the image stays,
@@ -344,9 +398,9 @@ impl Engine {
     ) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         let mounted = self.mounted_image_ids();
-        for record in self.images()? {
-            let info = self.image_info(record)?;
-            if (!all && !info.names.is_empty())
+        for info in self.image_infos()? {
+            if (!all && !info.is_dangling())
+                || removed.contains(&info.record.id)
                 || !keep(&info)
                 || !self.containers_using_image(&info.record)?.is_empty()
                 // Mounted by `image mount`: in use.
@@ -354,10 +408,17 @@ impl Engine {
             {
                 continue;
             }
-            let _lock = self.image_lock()?;
-            image::remove_image(&self.store, &self.roots, &info.record)?;
+            {
+                let _lock = self.image_lock()?;
+                if self.store.image(&info.record.id)?.is_none() {
+                    continue;
+                }
+                image::remove_image(&self.store, &self.roots, &info.record)?;
+            }
             self.image_event(&info.record.id, "remove", &info.names.join(","));
             removed.push(info.record.id);
+            // The intermediate images it was made on, now dangling.
+            removed.extend(self.prune_parents(info.record.parent.clone())?);
         }
         Ok(removed)
     }

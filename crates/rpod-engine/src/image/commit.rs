@@ -8,7 +8,7 @@ use chrono::Utc;
 use oci_spec::image::{Config, HistoryBuilder, ImageConfiguration};
 
 use super::layer::{store_layer, StoredLayer};
-use super::{add_image, config, discard_new_layers, layer_dirs, reference, ImageRecord};
+use super::{add_image_on, config, discard_new_layers, layer_dirs, reference, ImageRecord};
 use crate::paths::Roots;
 use crate::store::Store;
 use crate::{EngineError, Result};
@@ -116,5 +116,8 @@ pub fn commit(
         Some(_) => super::ImageFormat::Docker,
         None => super::ImageFormat::Oci,
     };
-    add_image(store, roots, &bytes, &layers, &names, format).inspect_err(|_| discard(&layers))
+    // A squashed image shares no layer with its base: it has no parent.
+    let parent = (!squashed).then_some(base.id.as_str());
+    add_image_on(store, roots, &bytes, &layers, &names, format, parent)
+        .inspect_err(|_| discard(&layers))
 }

@@ -94,10 +94,12 @@ impl ManifestList {
                 added: made,
                 digests: vec![super::registry::manifest::sha256_of(&document)],
                 docker_format: self.media_type() == DOCKER_LIST,
+                parent: None,
             },
             names: vec![self.name.clone()],
             config: Default::default(),
             docker: Default::default(),
+            has_children: false,
         })
     }
 

@@ -58,6 +58,12 @@ pub struct ImageRecord {
     /// told otherwise, as podman pushes an image in its own format.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub docker_format: bool,
+    /// The image this one was committed on (`commit`, a build's steps): an unnamed image
+    /// that is another's parent is an intermediate one (`images` shows it with `-a` only),
+    /// not a dangling one, and `rmi` of its child takes it too once nothing else needs it,
+    /// as podman does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 impl ImageRecord {
@@ -77,6 +83,9 @@ pub struct ImageInfo {
     pub names: Vec<String>,
     pub config: ImageConfiguration,
     pub docker: DockerFields,
+    /// Whether another image was committed on this one (known in listings:
+    /// `Engine::image_infos`).
+    pub has_children: bool,
 }
 
 /// What a Docker image config holds beyond the OCI one (`Healthcheck`, `OnBuild`, `Shell`
@@ -184,6 +193,18 @@ impl DockerFields {
 }
 
 impl ImageInfo {
+    /// An unnamed image no other image was committed on (podman's "dangling"): what
+    /// `image prune` takes.
+    pub fn is_dangling(&self) -> bool {
+        self.names.is_empty() && !self.has_children
+    }
+
+    /// An unnamed image that another was committed on (a build's step): `images` lists it
+    /// with `-a` only.
+    pub fn is_intermediate(&self) -> bool {
+        self.names.is_empty() && self.has_children
+    }
+
     /// `REPOSITORY@DIGEST` for each repository the image is named in and each manifest
     /// digest it was pulled by (podman's and Docker's `RepoDigests`).
     pub fn repo_digests(&self) -> Vec<String> {
@@ -282,6 +303,19 @@ pub fn add_image(
     names: &[String],
     format: ImageFormat,
 ) -> Result<ImageRecord> {
+    add_image_on(store, roots, config_bytes, layers, names, format, None)
+}
+
+/// `add_image` of an image committed on `parent`.
+pub fn add_image_on(
+    store: &Store,
+    roots: &Roots,
+    config_bytes: &[u8],
+    layers: &[layer::StoredLayer],
+    names: &[String],
+    format: ImageFormat,
+    parent: Option<&str>,
+) -> Result<ImageRecord> {
     let config: ImageConfiguration = serde_json::from_slice(config_bytes)
         .map_err(|e| EngineError::InvalidArg(format!("image config is not valid: {e}")))?;
     let id = hex::encode(Sha256::digest(config_bytes));
@@ -315,6 +349,7 @@ pub fn add_image(
         added: Utc::now(),
         digests: Vec::new(),
         docker_format: format == ImageFormat::Docker,
+        parent: parent.map(str::to_string),
     };
     store.insert_image(&record, names)?;
     Ok(record)
@@ -376,6 +411,7 @@ pub fn info(store: &Store, roots: &Roots, record: ImageRecord) -> Result<ImageIn
         names,
         config,
         docker: DockerFields::of_config(&bytes),
+        has_children: false,
     })
 }
 
