@@ -2090,6 +2090,12 @@ pub struct BuildArgs {
     /// Run every step, even one the build cache has.
     #[arg(long)]
     pub no_cache: bool,
+    /// A secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VARIABLE.
+    #[arg(long = "secret")]
+    pub secrets: Vec<String>,
+    /// The RUN steps' network: default, none or host.
+    #[arg(long)]
+    pub network: Option<String>,
     /// Keep each step's image and take steps from the build cache (the default, or
     /// $BUILDAH_LAYERS); --layers=false removes them at the end.
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]

@@ -781,3 +781,125 @@ fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
     rpod.ok(&["rmi", "--all"]);
     assert_eq!(rpod.ok(&["images", "-aq"]), "");
 }
+
+/// `RUN --mount`: the context's files (read-only, or a writable copy), another stage's,
+/// a cache directory kept between builds, a tmpfs, secrets; none of it, nor its mount
+/// point, is in the image; `RUN --network`.
+#[test]
+fn run_mounts_show_context_stage_cache_tmpfs_and_secrets_and_leave_nothing() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(dir.join("sub")).unwrap();
+    fs::write(dir.join("input.txt"), "from the context\n").unwrap();
+    fs::write(dir.join("sub/inner"), "inner\n").unwrap();
+    fs::write(dir.join(".containerignore"), "sub/ignored\n").unwrap();
+    fs::write(dir.join("sub/ignored"), "left out\n").unwrap();
+    let token = rpod.dir.path().join("token");
+    fs::write(&token, "s3cr3t\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        r#"FROM demo AS builder
+RUN mkdir /out && echo built > /out/artifact
+FROM demo
+ARG CACHE_ID=c1
+RUN --mount=type=bind,target=/ctx cat /ctx/input.txt > /from-context && ! touch /ctx/x 2>/dev/null
+RUN --mount=type=bind,source=sub,target=/sub,rw touch /sub/written && ls /sub > /sub-listing
+RUN --mount=type=bind,from=builder,source=/out,target=/in cp /in/artifact /artifact
+RUN --mount=type=cache,target=/cache,id=$CACHE_ID,sharing=locked sh -c 'echo run >> /cache/runs; wc -l < /cache/runs > /cache-count'
+RUN --mount=type=tmpfs,target=/scratch,size=1m sh -c 'df /scratch | grep -q tmpfs && echo x > /scratch/f'
+RUN --mount=type=secret,id=token sh -c 'cat /run/secrets/token > /dev/null && stat -c "%a %u" /run/secrets/token > /secret-mode'
+RUN --mount=type=secret,id=token,target=/t,mode=0440,uid=5 stat -c '%a %u' /t > /secret-mode2
+RUN --mount=type=secret,id=absent true
+RUN --network=none sh -c 'ip -o link | wc -l > /links'
+RUN --network=host sh -c 'ip -o link | wc -l > /host-links'
+"#,
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let secret = format!("id=token,src={}", token.display());
+    rpod.ok(&["build", "--secret", &secret, "-t", "mounted", &ctx]);
+    let shown = rpod.ok(&[
+        "run",
+        "--rm",
+        "mounted",
+        "sh",
+        "-c",
+        "cat /from-context /sub-listing /artifact /cache-count /secret-mode /secret-mode2 /links; \
+         ls -d /ctx /sub /in /cache /scratch /t /run/secrets/token 2>&1 | grep -c 'No such file'; \
+         grep -rl s3cr3t / --exclude-dir=proc --exclude-dir=sys 2>/dev/null | wc -l",
+    ]);
+    assert_eq!(
+        shown, "from the context\ninner\nwritten\nbuilt\n1\n400 0\n440 5\n1\n7\n0\n",
+        "{shown}"
+    );
+    // The host's network has more than a loopback.
+    let host_links = rpod.ok(&["run", "--rm", "mounted", "cat", "/host-links"]);
+    assert!(
+        host_links.trim().parse::<u32>().unwrap() > 1,
+        "{host_links}"
+    );
+    // The writable bind was a copy: the context is as it was.
+    assert!(!dir.join("sub/written").exists());
+    // The cache directory lasts: a build that runs the step again finds what it left.
+    rpod.ok(&[
+        "build",
+        "--no-cache",
+        "--secret",
+        &secret,
+        "-t",
+        "mounted",
+        &ctx,
+    ]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "mounted", "cat", "/cache-count"]),
+        "2\n"
+    );
+    // Another cache id is another directory; `system reset` removes them.
+    rpod.ok(&[
+        "build",
+        "--build-arg",
+        "CACHE_ID=c2",
+        "--secret",
+        &secret,
+        "-t",
+        "other",
+        &ctx,
+    ]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "other", "cat", "/cache-count"]),
+        "1\n"
+    );
+    let cache_dirs = rpod.root().join("build-cache");
+    assert_eq!(fs::read_dir(&cache_dirs).unwrap().count(), 2);
+    // A secret a mount requires must be given; what mounts refuse, they say.
+    for (containerfile, says) in [
+        (
+            "FROM demo\nRUN --mount=type=secret,id=token,required true\n",
+            "required",
+        ),
+        (
+            "FROM demo\nRUN --mount=type=bind,source=../x,target=/x true\n",
+            "outside the build context",
+        ),
+        ("FROM demo\nRUN --mount=type=ssh true\n", "SSH"),
+        (
+            "FROM demo\nRUN --mount=type=cache,target=/c,from=demo true\n",
+            "not supported",
+        ),
+        (
+            "FROM demo\nRUN --network=bridge9 true\n",
+            "default, none and host",
+        ),
+        ("FROM demo\nRUN --security=insecure true\n", "--security"),
+    ] {
+        let file = dir.join("Containerfile.bad");
+        fs::write(&file, containerfile).unwrap();
+        let err = rpod.fails(&["build", "-f", &file.display().to_string(), &ctx], 125);
+        assert!(err.contains(says), "{containerfile}: {err}");
+    }
+    let err = rpod.fails(&["build", "--secret", "id=x", &ctx], 125);
+    assert!(err.contains("src=PATH or env=NAME"), "{err}");
+    rpod.ok(&["system", "reset", "--force"]);
+    assert!(!cache_dirs.exists());
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}

@@ -204,6 +204,10 @@ impl Roots {
     pub fn images(&self) -> PathBuf {
         self.root.join("images")
     }
+    /// The directories of `build`'s `RUN --mount=type=cache`, kept between builds.
+    pub fn build_cache_mounts(&self) -> PathBuf {
+        self.root.join("build-cache")
+    }
     /// Scratch space on the same file system as the images, so that renames are atomic.
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")

@@ -46,7 +46,8 @@ const REFUSED: &[&str] = &[
     "memory",
     "memswap",
     "ulimits",
-    // podman-remote's.
+    // podman-remote's (its secrets would come as files of the context).
+    "secrets",
     "from",
     "timestamp",
     "manifest",
@@ -205,6 +206,8 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         step_images: Default::default(),
         layers,
         no_cache,
+        secrets: BTreeMap::new(),
+        network: None,
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

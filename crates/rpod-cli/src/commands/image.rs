@@ -106,6 +106,15 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         }
         labels.insert(key.to_string(), value.to_string());
     }
+    let mut secrets = std::collections::BTreeMap::new();
+    for secret in &args.secrets {
+        let (id, value) = rpod_engine::parse_secret_flag(secret).map_err(usage)?;
+        secrets.insert(id, value);
+    }
+    let network = match &args.network {
+        Some(network) => rpod_engine::parse_build_network(network)?,
+        None => None,
+    };
     let options = rpod_engine::BuildOptions {
         containerfile,
         context: args.context.clone(),
@@ -124,6 +133,8 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         step_images: Default::default(),
         layers: args.layers.unwrap_or_else(layers_by_default),
         no_cache: args.no_cache,
+        secrets,
+        network,
     };
     let quiet = args.quiet;
     let record = build_interruptible(engine, &options, &mut |line| {

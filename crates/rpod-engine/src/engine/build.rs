@@ -16,6 +16,9 @@ use super::*;
 use crate::containerfile::{self, Args, Instruction};
 use crate::image::ImportOptions;
 
+mod mounts;
+pub use mounts::{parse_secret_flag, BuildSecret};
+
 /// What `build` builds.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
@@ -54,6 +57,31 @@ pub struct BuildOptions {
     /// `--no-cache`: every step runs, even one the cache knows (what they make is still
     /// noted with `layers`).
     pub no_cache: bool,
+    /// `--secret id=ID,...`: what `RUN --mount=type=secret,id=ID` shows, by ID.
+    pub secrets: BTreeMap<String, BuildSecret>,
+    /// `--network`: the RUN steps' network (`RUN --network` says otherwise for one step);
+    /// the configured default when `None`.
+    pub network: Option<NetworkMode>,
+}
+
+/// A RUN step's container: its command, environment, mounts and network.
+struct StepRun {
+    argv: Vec<String>,
+    env: Vec<String>,
+    mounts: Vec<crate::mounts::MountSpec>,
+    network: Option<NetworkMode>,
+}
+
+/// `build --network` and `RUN --network`: `default` (the configured one), `none`, `host`.
+pub fn parse_build_network(text: &str) -> Result<Option<NetworkMode>> {
+    match text {
+        "default" | "" => Ok(None),
+        "none" => Ok(Some(NetworkMode::None)),
+        "host" => Ok(Some(NetworkMode::Host)),
+        other => Err(EngineError::NotSupported(format!(
+            "the build network {other:?} (default, none and host are)"
+        ))),
+    }
 }
 
 /// `build --pull`: when a FROM or `COPY --from` image is pulled.
@@ -682,7 +710,7 @@ impl Builder<'_> {
         };
         match instruction.keyword.as_str() {
             "RUN" => {
-                only_flags(instruction, &[])?;
+                only_flags(instruction, &["mount", "network"])?;
                 let argv = command(stage);
                 self.run_step(stage, instruction, argv, progress)?;
             }
@@ -807,14 +835,30 @@ impl Builder<'_> {
 
     /// A container of the stage's image, not started: for a RUN step with its command and
     /// environment (`run`), else one that only holds the file system.
-    fn container(&self, stage: &Stage, run: Option<(Vec<String>, Vec<String>)>) -> Result<String> {
+    fn container(&self, stage: &Stage, run: Option<StepRun>) -> Result<String> {
         let shown = !self.options.quiet;
         let captured = self.options.capture_run_output;
-        let (entrypoint, env, passthrough, logged) = match run {
-            Some((argv, env)) => (argv, env, shown && !captured, shown && captured),
-            None => (vec!["true".to_string()], Vec::new(), false, false),
+        let (entrypoint, env, passthrough, logged, mounts, network) = match run {
+            Some(run) => (
+                run.argv,
+                run.env,
+                shown && !captured,
+                shown && captured,
+                run.mounts,
+                run.network,
+            ),
+            None => (
+                vec!["true".to_string()],
+                Vec::new(),
+                false,
+                false,
+                Vec::new(),
+                None,
+            ),
         };
         let options = CreateOptions {
+            mounts,
+            network,
             image: Some(stage.image.clone()),
             entrypoint: Some(entrypoint),
             env,
@@ -888,15 +932,34 @@ impl Builder<'_> {
             }
         }
         let created_by = shell_words(&argv);
+        let network = match instruction.flags.iter().rev().find(|(n, _)| n == "network") {
+            Some((_, value)) => parse_build_network(value)
+                .map_err(|e| step_error(instruction, format!("--network: {e}")))?,
+            None => self.options.network.clone(),
+        };
+        let (planned, mount_key) = self.plan_mounts(stage, instruction, progress)?;
         let key = self.step_key(
             stage,
             "RUN",
-            serde_json::json!({ "argv": argv, "env": env }),
+            serde_json::json!({
+                "argv": argv,
+                "env": env,
+                "mounts": mount_key,
+                "network": network.as_ref().map(NetworkMode::as_string),
+            }),
         );
         if self.take_from_cache(stage, &key, progress)? {
             return Ok(());
         }
-        let container = self.container(stage, Some((argv, env)))?;
+        // Held until the step's container is gone: the mounts' copies and locks.
+        let mounts = self.prepare_mounts(planned, instruction)?;
+        let run = StepRun {
+            argv,
+            env,
+            mounts: mounts.specs.clone(),
+            network,
+        };
+        let container = self.container(stage, Some(run))?;
         let ran = (|| -> Result<()> {
             let record = self.engine.start(&container, None, None)?;
             if self.options.capture_run_output && !self.options.quiet {

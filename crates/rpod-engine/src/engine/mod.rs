@@ -43,7 +43,7 @@ mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
-pub use build::{BuildOptions, BuildPull};
+pub use build::{parse_build_network, parse_secret_flag, BuildOptions, BuildPull, BuildSecret};
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
 pub use kube::{PlayOptions, PlayedPod};

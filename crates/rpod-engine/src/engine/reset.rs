@@ -69,6 +69,14 @@ impl Engine {
             self.secret_remove(&secret.id)?;
             report.secrets.push(secret.name);
         }
+        // The directories of builds' cache mounts, as podman's reset takes buildah's.
+        let cache_mounts = self.roots.build_cache_mounts();
+        match fs::remove_dir_all(&cache_mounts) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(EngineError::io("removing", &cache_mounts, e))
+            }
+            _ => {}
+        }
         Ok(report)
     }
 }

@@ -1,0 +1,581 @@
+//! `RUN --mount` for `build`: what a RUN step sees besides the image's files, as BuildKit
+//! and buildah give it: the build context's or another stage's files (`type=bind`), a
+//! directory kept between builds (`type=cache`), a tmpfs, a secret. None of it goes into
+//! the step's layer (a commit leaves mount points out). Sources are copied, never bound
+//! where they are: a context's files as COPY reads them (the ignore file applies, links are
+//! not followed), a stage's through `cp`'s machinery (paths resolved inside its root), so a
+//! step's writes to an `rw` bind are thrown away with the copy and a link in the sources
+//! can never expose the host.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use nix::fcntl::{Flock, FlockArg};
+use sha2::Digest;
+
+use super::{parse_chmod, step_error, Builder, Stage};
+use crate::containerfile::{self, Instruction};
+use crate::mounts::MountSpec;
+use crate::scratch::ScratchDir;
+use crate::{EngineError, Result};
+
+/// The largest secret a step may mount.
+const MAX_SECRET: u64 = 1 << 20;
+
+/// A `--secret` given to `build`: where its value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildSecret {
+    /// A file's contents (`src=PATH`).
+    File(std::path::PathBuf),
+    /// A value (`env=NAME`: the variable's, read when the build starts).
+    Value(String),
+}
+
+/// `build --secret id=ID,src=PATH` (or `env=NAME`; `type=file|env` may say which).
+pub fn parse_secret_flag(text: &str) -> std::result::Result<(String, BuildSecret), String> {
+    let (mut id, mut src, mut env, mut kind) = (None, None, None, None);
+    for field in text.split(',').filter(|f| !f.is_empty()) {
+        match field.split_once('=') {
+            Some(("id", v)) => id = Some(v.to_string()),
+            Some(("src" | "source", v)) => src = Some(v.to_string()),
+            Some(("env", v)) => env = Some(v.to_string()),
+            Some(("type", v @ ("file" | "env"))) => kind = Some(v.to_string()),
+            _ => return Err(format!("--secret {text:?}: unknown field {field:?}")),
+        }
+    }
+    let id = id
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| format!("--secret {text:?}: id=NAME is required (no `/`)"))?;
+    let secret = match (kind.as_deref(), src, env) {
+        (Some("env") | None, None, Some(name)) | (Some("env"), Some(name), None) => {
+            BuildSecret::Value(std::env::var(&name).map_err(|_| {
+                format!("--secret {text:?}: the environment variable {name} is not set")
+            })?)
+        }
+        (Some("file") | None, Some(path), None) => BuildSecret::File(path.into()),
+        _ => {
+            return Err(format!(
+                "--secret {text:?}: give src=PATH or env=NAME, one of them"
+            ))
+        }
+    };
+    Ok((id, secret))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bind,
+    Cache,
+    Tmpfs,
+    Secret,
+}
+
+/// How concurrent builds share a cache mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sharing {
+    Shared,
+    /// One step at a time (also `private`, which BuildKit gives a directory of its own
+    /// when the shared one is busy: here it waits for it instead).
+    Locked,
+}
+
+/// The secret a secret mount names (`id=`, or BuildKit's `source=`).
+fn secret_id(mount: &RunMount) -> String {
+    mount
+        .id
+        .clone()
+        .or_else(|| mount.source.clone())
+        .unwrap_or_default()
+}
+
+/// One `--mount=...` of a RUN step, as written (variables put in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RunMount {
+    kind: Kind,
+    target: String,
+    source: Option<String>,
+    from: Option<String>,
+    read_write: bool,
+    id: Option<String>,
+    sharing: Sharing,
+    mode: Option<u32>,
+    uid: u32,
+    gid: u32,
+    size: Option<u64>,
+    required: bool,
+}
+
+fn flag_bool(key: &str, value: Option<&str>) -> std::result::Result<bool, String> {
+    match value {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(format!("{key}={other:?}: true or false")),
+    }
+}
+
+/// A `--mount` flag's value: `type=bind|cache|tmpfs|secret` and its fields, BuildKit's.
+fn parse_run_mount(text: &str) -> std::result::Result<RunMount, String> {
+    let mut mount = RunMount {
+        kind: Kind::Bind,
+        target: String::new(),
+        source: None,
+        from: None,
+        read_write: false,
+        id: None,
+        sharing: Sharing::Shared,
+        mode: None,
+        uid: 0,
+        gid: 0,
+        size: None,
+        required: false,
+    };
+    let mut read_write = None;
+    let number = |key: &str, value: &str| {
+        value
+            .parse::<u32>()
+            .map_err(|_| format!("{key}={value:?}: a number"))
+    };
+    for field in text.split(',').filter(|f| !f.is_empty()) {
+        let (key, value) = match field.split_once('=') {
+            Some((key, value)) => (key.to_ascii_lowercase(), Some(value)),
+            None => (field.to_ascii_lowercase(), None),
+        };
+        match (key.as_str(), value) {
+            ("type", Some(kind)) => {
+                mount.kind = match kind {
+                    "bind" => Kind::Bind,
+                    "cache" => Kind::Cache,
+                    "tmpfs" => Kind::Tmpfs,
+                    "secret" => Kind::Secret,
+                    "ssh" => return Err("type=ssh (SSH forwarding) is not supported".into()),
+                    other => return Err(format!("type={other:?}: bind, cache, tmpfs or secret")),
+                }
+            }
+            ("target" | "dst" | "destination", Some(v)) => mount.target = v.to_string(),
+            ("source" | "src", Some(v)) => mount.source = Some(v.to_string()),
+            ("from", Some(v)) => mount.from = Some(v.to_string()),
+            ("id", Some(v)) => mount.id = Some(v.to_string()),
+            ("ro" | "readonly", value) => read_write = Some(!flag_bool(&key, value)?),
+            ("rw" | "readwrite", value) => read_write = Some(flag_bool(&key, value)?),
+            ("required", value) => mount.required = flag_bool(&key, value)?,
+            ("sharing", Some("shared")) => mount.sharing = Sharing::Shared,
+            ("sharing", Some("locked" | "private")) => mount.sharing = Sharing::Locked,
+            ("mode", Some(v)) => mount.mode = Some(parse_chmod(v)?),
+            ("uid", Some(v)) => mount.uid = number("uid", v)?,
+            ("gid", Some(v)) => mount.gid = number("gid", v)?,
+            ("size" | "tmpfs-size", Some(v)) => {
+                mount.size = Some(
+                    crate::mounts::size_bytes(v).ok_or_else(|| format!("size={v:?}: a size"))?,
+                )
+            }
+            _ => return Err(format!("unknown or malformed field {field:?}")),
+        }
+    }
+    if mount.kind == Kind::Secret {
+        let id = secret_id(&mount);
+        if id.is_empty() || id.contains('/') {
+            return Err("a secret mount needs id=NAME (no `/`)".into());
+        }
+        if mount.target.is_empty() {
+            mount.target = format!("/run/secrets/{id}");
+        }
+    }
+    if !mount.target.starts_with('/') {
+        return Err(if mount.target.is_empty() {
+            "target=PATH is required".into()
+        } else {
+            format!("target={:?}: an absolute path", mount.target)
+        });
+    }
+    // Binds and secrets are read-only unless asked; caches and tmpfs are writable.
+    mount.read_write = read_write.unwrap_or(matches!(mount.kind, Kind::Cache | Kind::Tmpfs));
+    match mount.kind {
+        Kind::Cache if mount.from.is_some() || mount.source.is_some() => {
+            Err("a cache mount filled from another image (from=, source=) is not supported".into())
+        }
+        Kind::Tmpfs | Kind::Secret if mount.from.is_some() => {
+            Err("from= is for bind and cache mounts".into())
+        }
+        Kind::Secret if mount.read_write => Err("a secret mount is read-only".into()),
+        _ => Ok(mount),
+    }
+}
+
+/// What a step's mounts hold until it ends: the copies they show and the cache locks.
+pub(super) struct StepMounts {
+    pub specs: Vec<MountSpec>,
+    _scratch: Vec<ScratchDir>,
+    _locks: Vec<Flock<fs::File>>,
+}
+
+/// A step's `--mount`, with what a bind's files come from found.
+pub(super) struct PlannedMount {
+    mount: RunMount,
+    source: BindFrom,
+}
+
+enum BindFrom {
+    /// Not a bind.
+    Nothing,
+    /// Files of the context.
+    Context(std::path::PathBuf),
+    /// A stage's or image's, by its ID.
+    Image(String),
+}
+
+fn mount_error(instruction: &Instruction, what: impl std::fmt::Display) -> EngineError {
+    step_error(instruction, format!("--mount: {what}"))
+}
+
+impl Builder<'_> {
+    /// The mounts a RUN step asks for, and what the build cache keys them by (a bind's
+    /// files by content; a cache's, a tmpfs' and a secret's by name, as BuildKit's cache:
+    /// their contents are not the step's input). Nothing is copied yet.
+    pub(super) fn plan_mounts(
+        &mut self,
+        stage: &Stage,
+        instruction: &Instruction,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<(Vec<PlannedMount>, serde_json::Value)> {
+        let mut planned = Vec::new();
+        let mut keyed = Vec::new();
+        let vars = stage.vars();
+        for (name, value) in &instruction.flags {
+            if name != "mount" {
+                continue;
+            }
+            let value = containerfile::expand(value, &vars, instruction.line)?;
+            let mount = parse_run_mount(&value).map_err(|e| mount_error(instruction, e))?;
+            let (source, key) = match (mount.kind, &mount.from) {
+                (Kind::Bind, None) => {
+                    let source = mount.source.clone().unwrap_or_default();
+                    let relative = source.trim_start_matches('/');
+                    let relative = if relative.is_empty() { "." } else { relative };
+                    if relative.contains(['*', '?', '[']) {
+                        return Err(mount_error(instruction, "a pattern as a bind's source"));
+                    }
+                    let paths = self.context_sources(&[relative.to_string()], instruction)?;
+                    let digest = self.context_digest(&paths)?;
+                    let path = paths.into_iter().next().ok_or_else(|| {
+                        mount_error(instruction, format!("{source}: not in the context"))
+                    })?;
+                    (
+                        BindFrom::Context(path),
+                        serde_json::json!({ "context": digest, "source": source }),
+                    )
+                }
+                (Kind::Bind, Some(from)) => {
+                    let image = match self.stage_image(from) {
+                        Some(id) => id,
+                        None => self.image(from, progress)?,
+                    };
+                    let key = serde_json::json!({ "image": image, "source": mount.source });
+                    (BindFrom::Image(image), key)
+                }
+                (Kind::Cache, _) => (
+                    BindFrom::Nothing,
+                    serde_json::json!({ "cache": mount.id.clone().unwrap_or_else(|| mount.target.clone()) }),
+                ),
+                (Kind::Tmpfs, _) => (
+                    BindFrom::Nothing,
+                    serde_json::json!({ "tmpfs": mount.size }),
+                ),
+                (Kind::Secret, _) => (
+                    BindFrom::Nothing,
+                    serde_json::json!({ "secret": secret_id(&mount) }),
+                ),
+            };
+            keyed.push(serde_json::json!({
+                "target": mount.target,
+                "rw": mount.read_write,
+                "what": key,
+            }));
+            planned.push(PlannedMount { mount, source });
+        }
+        Ok((planned, serde_json::Value::Array(keyed)))
+    }
+
+    /// The planned mounts made ready for the step's container: sources copied, cache
+    /// directories made and locked, secrets written.
+    pub(super) fn prepare_mounts(
+        &self,
+        planned: Vec<PlannedMount>,
+        instruction: &Instruction,
+    ) -> Result<StepMounts> {
+        let mut prepared = StepMounts {
+            specs: Vec::new(),
+            _scratch: Vec::new(),
+            _locks: Vec::new(),
+        };
+        for PlannedMount { mount, source } in planned {
+            let options: &[&str] = if mount.read_write { &[] } else { &["ro"] };
+            let bind = |path: &std::path::Path, options: &[&str]| {
+                crate::mounts::bind(&path.display().to_string(), &mount.target, options, None)
+            };
+            let spec = match (mount.kind, source) {
+                (Kind::Bind, BindFrom::Context(path)) => {
+                    let (scratch, copy) = self.copy_context_for_mount(&path)?;
+                    prepared._scratch.push(scratch);
+                    bind(&copy, options)?
+                }
+                (Kind::Bind, BindFrom::Image(image)) => {
+                    let source = mount.source.clone().unwrap_or_else(|| "/".into());
+                    let (scratch, copy) = self.copy_image_for_mount(image, &source)?;
+                    prepared._scratch.push(scratch);
+                    bind(&copy, options)?
+                }
+                (Kind::Cache, _) => {
+                    let (dir, lock) = self.cache_dir(&mount)?;
+                    prepared._locks.extend(lock);
+                    bind(&dir, options)?
+                }
+                (Kind::Tmpfs, _) => {
+                    let words: Vec<String> = mount
+                        .size
+                        .map(|size| format!("size={size}"))
+                        .into_iter()
+                        .collect();
+                    crate::mounts::tmpfs(&mount.target, &words)?
+                }
+                (Kind::Secret, _) => {
+                    let Some((scratch, file)) = self.secret_file(&mount, instruction)? else {
+                        continue;
+                    };
+                    prepared._scratch.push(scratch);
+                    bind(&file, &["ro"])?
+                }
+                (Kind::Bind, BindFrom::Nothing) => {
+                    return Err(mount_error(instruction, "a bind mount without a source"))
+                }
+            };
+            prepared.specs.push(spec);
+        }
+        crate::mounts::validate(&prepared.specs)?;
+        Ok(prepared)
+    }
+
+    /// The context's `path` (a file or a directory) copied as COPY reads it, into a
+    /// scratch directory; the copy's path.
+    fn copy_context_for_mount(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(ScratchDir, std::path::PathBuf)> {
+        let scratch = ScratchDir::new(&self.engine.roots.tmp(), "build-mount-")?;
+        let is_dir = path
+            .symlink_metadata()
+            .map_err(|e| EngineError::io("reading", path, e))?
+            .is_dir();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (name, copy) = if is_dir {
+            (None, scratch.path().to_path_buf())
+        } else {
+            let copy = scratch.path().join(&name);
+            (Some(name), copy)
+        };
+        let mut archive = self.context_tar(path, name.as_deref())?;
+        let space = self.engine.roots.space_guard();
+        crate::scratch::unpack_tar(
+            &mut archive,
+            scratch.path(),
+            "the build context",
+            false,
+            &space,
+        )?;
+        Ok((scratch, copy))
+    }
+
+    /// `source` of an image copied out (through `cp`'s machinery: resolved inside its
+    /// root) into a scratch directory; the copy's path.
+    fn copy_image_for_mount(
+        &self,
+        image: String,
+        source: &str,
+    ) -> Result<(ScratchDir, std::path::PathBuf)> {
+        let scratch = ScratchDir::new(&self.engine.roots.tmp(), "build-mount-")?;
+        let container = self.container(
+            &Stage::new(None, image, Default::default(), Default::default()),
+            None,
+        )?;
+        let copied = (|| -> Result<std::path::PathBuf> {
+            let path = format!("/{}", source.trim_start_matches('/'));
+            let stat = self.engine.stat_container_path(&container, &path)?;
+            if stat.mode & libc::S_IFMT == libc::S_IFDIR {
+                let contents = format!("{}/.", path.trim_end_matches('/'));
+                self.engine
+                    .copy_from_container(&container, &contents, scratch.path())?;
+                Ok(scratch.path().to_path_buf())
+            } else {
+                self.engine
+                    .copy_from_container(&container, &path, scratch.path())?;
+                Ok(scratch.path().join(&stat.name))
+            }
+        })();
+        self.remove_container(&container);
+        Ok((scratch, copied?))
+    }
+
+    /// A cache mount's directory (made on first use with the mount's mode and owner), and
+    /// the lock held while the step runs when it is not shared.
+    fn cache_dir(&self, mount: &RunMount) -> Result<(std::path::PathBuf, Option<Flock<fs::File>>)> {
+        let id = mount.id.clone().unwrap_or_else(|| mount.target.clone());
+        let base = self.engine.roots.build_cache_mounts();
+        crate::paths::create_private(&base)
+            .map_err(|e| EngineError::io("creating directory", &base, e))?;
+        let dir = base.join(hex::encode(sha2::Sha256::digest(id.as_bytes())));
+        match fs::create_dir(&dir) {
+            Ok(()) => {
+                let mode = mount.mode.unwrap_or(0o755);
+                fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
+                    .map_err(|e| EngineError::io("setting the mode of", &dir, e))?;
+                std::os::unix::fs::chown(&dir, Some(mount.uid), Some(mount.gid))
+                    .map_err(|e| EngineError::io("setting the owner of", &dir, e))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(EngineError::io("creating directory", &dir, e)),
+        }
+        let lock = match mount.sharing {
+            Sharing::Shared => None,
+            Sharing::Locked => {
+                let handle =
+                    fs::File::open(&dir).map_err(|e| EngineError::io("opening", &dir, e))?;
+                Some(
+                    Flock::lock(handle, FlockArg::LockExclusive)
+                        .map_err(|(_, errno)| EngineError::io("locking", &dir, errno.into()))?,
+                )
+            }
+        };
+        Ok((dir, lock))
+    }
+
+    /// A secret's value in a scratch file with the mount's mode and owner; `None` for a
+    /// secret the build was not given that the mount does not require (BuildKit skips it).
+    fn secret_file(
+        &self,
+        mount: &RunMount,
+        instruction: &Instruction,
+    ) -> Result<Option<(ScratchDir, std::path::PathBuf)>> {
+        let id = secret_id(mount);
+        let Some(secret) = self.options.secrets.get(&id) else {
+            if mount.required {
+                return Err(mount_error(
+                    instruction,
+                    format!("the secret {id:?} is required: give --secret id={id},src=PATH"),
+                ));
+            }
+            return Ok(None);
+        };
+        let value = match secret {
+            BuildSecret::Value(value) => value.clone().into_bytes(),
+            BuildSecret::File(path) => {
+                use std::io::Read;
+                let file = fs::File::open(path).map_err(|e| EngineError::io("opening", path, e))?;
+                let mut value = Vec::new();
+                file.take(MAX_SECRET + 1)
+                    .read_to_end(&mut value)
+                    .map_err(|e| EngineError::io("reading", path, e))?;
+                if value.len() as u64 > MAX_SECRET {
+                    return Err(EngineError::InvalidArg(format!(
+                        "the secret {id}: {} is larger than {MAX_SECRET} bytes",
+                        path.display()
+                    )));
+                }
+                value
+            }
+        };
+        let scratch = ScratchDir::new(&self.engine.roots.tmp(), "build-secret-")?;
+        let file = scratch.path().join("secret");
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut out = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o400)
+                .open(&file)?;
+            out.write_all(&value)?;
+            std::os::unix::fs::fchown(&out, Some(mount.uid), Some(mount.gid))?;
+            // After the owner, which would clear set-id bits.
+            out.set_permissions(fs::Permissions::from_mode(mount.mode.unwrap_or(0o400)))
+        };
+        write().map_err(|e| EngineError::io("writing the secret to", &file, e))?;
+        Ok(Some((scratch, file)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_mounts_parse_as_buildkit_takes_them() {
+        let bind = parse_run_mount("target=/src").unwrap();
+        assert_eq!((bind.kind, bind.read_write), (Kind::Bind, false));
+        let bind = parse_run_mount("type=bind,from=builder,source=/out,dst=/in,rw").unwrap();
+        assert_eq!(bind.from.as_deref(), Some("builder"));
+        assert_eq!(bind.source.as_deref(), Some("/out"));
+        assert!(bind.read_write);
+        let cache = parse_run_mount(
+            "type=cache,target=/root/.cache,id=pip,sharing=locked,mode=0700,uid=5,gid=6",
+        )
+        .unwrap();
+        assert_eq!(cache.kind, Kind::Cache);
+        assert!(cache.read_write);
+        assert_eq!(cache.sharing, Sharing::Locked);
+        assert_eq!((cache.mode, cache.uid, cache.gid), (Some(0o700), 5, 6));
+        let cache = parse_run_mount("type=cache,target=/c,ro").unwrap();
+        assert!(!cache.read_write);
+        let tmpfs = parse_run_mount("type=tmpfs,target=/t,size=1m").unwrap();
+        assert_eq!(tmpfs.size, Some(1 << 20));
+        let secret = parse_run_mount("type=secret,id=token,required").unwrap();
+        assert_eq!(secret.target, "/run/secrets/token");
+        assert!(secret.required && !secret.read_write);
+        for (bad, says) in [
+            ("type=bind", "target"),
+            ("target=relative", "absolute"),
+            ("type=ssh,target=/s", "SSH"),
+            ("type=volume,target=/v", "type="),
+            ("type=cache,target=/c,from=x", "not supported"),
+            ("type=secret", "id=NAME"),
+            ("type=secret,id=x,rw", "read-only"),
+            ("type=cache,target=/c,mode=u+x", "octal"),
+            ("type=cache,target=/c,uid=me", "a number"),
+            ("target=/x,ro=maybe", "true or false"),
+            ("target=/x,bogus=1", "bogus"),
+        ] {
+            let err = parse_run_mount(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn secret_flags_take_a_file_or_a_variable() {
+        assert_eq!(
+            parse_secret_flag("id=token,src=/run/token").unwrap(),
+            ("token".into(), BuildSecret::File("/run/token".into()))
+        );
+        std::env::set_var("RPOD_TEST_SECRET_FLAG", "value");
+        assert_eq!(
+            parse_secret_flag("id=t,env=RPOD_TEST_SECRET_FLAG").unwrap(),
+            ("t".into(), BuildSecret::Value("value".into()))
+        );
+        assert_eq!(
+            parse_secret_flag("type=env,id=t,src=RPOD_TEST_SECRET_FLAG")
+                .unwrap()
+                .1,
+            BuildSecret::Value("value".into())
+        );
+        for bad in [
+            "src=/x",
+            "id=a/b,src=/x",
+            "id=x",
+            "id=x,src=/a,env=B",
+            "id=x,env=RPOD_TEST_NO_SUCH_VARIABLE",
+            "id=x,src=/a,color=red",
+        ] {
+            assert!(parse_secret_flag(bad).is_err(), "{bad}");
+        }
+    }
+}
