@@ -2096,6 +2096,10 @@ pub struct BuildArgs {
     /// The RUN steps' network: default, none or host.
     #[arg(long)]
     pub network: Option<String>,
+    /// The platform to build for (OS/ARCH[/VARIANT]): base images are for it, and
+    /// TARGETPLATFORM and its parts say it.
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Keep each step's image and take steps from the build cache (the default, or
     /// $BUILDAH_LAYERS); --layers=false removes them at the end.
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]

@@ -903,3 +903,91 @@ RUN --network=host sh -c 'ip -o link | wc -l > /host-links'
     assert!(!cache_dirs.exists());
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
+
+/// The platform ARGs every build has (BuildKit's and buildah's), `FROM --platform`, and
+/// `build --platform`: a base image for another platform than the one asked for is not
+/// taken (pulled again for it, or refused with --pull=never).
+#[test]
+fn platform_args_and_from_platform_are_taken_as_buildkit_does() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM --platform=$BUILDPLATFORM demo AS build\nARG TARGETARCH\nARG TARGETPLATFORM\nARG BUILDOS\n\
+         RUN echo \"$TARGETPLATFORM $TARGETARCH $BUILDOS\" > /platform\n\
+         FROM demo\nCOPY --from=build /platform /\nRUN echo \"[$TARGETARCH]\" > /undeclared\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    rpod.ok(&["build", "-t", "plat", &ctx]);
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "plat", "cat", "/platform", "/undeclared"]),
+        format!("linux/{arch} {arch} linux\n[]\n")
+    );
+    // Another platform: its ARGs say it, and the local image (this machine's) is not
+    // taken for it.
+    let other = if arch == "arm64" { "amd64" } else { "arm64" };
+    let platform = format!("linux/{other}");
+    fs::write(
+        dir.join("Containerfile.other"),
+        "FROM --platform=$BUILDPLATFORM demo AS first\nARG TARGETARCH\nRUN echo $TARGETARCH > /target\n\
+         FROM demo\n",
+    )
+    .unwrap();
+    let other_file = dir.join("Containerfile.other").display().to_string();
+    let err = rpod.fails(
+        &[
+            "build",
+            "--pull=never",
+            "--platform",
+            &platform,
+            "-f",
+            &other_file,
+            &ctx,
+        ],
+        125,
+    );
+    assert!(err.contains(&format!("not {platform}")), "{err}");
+    fs::write(
+        dir.join("Containerfile.from"),
+        format!("FROM --platform={platform} demo\n"),
+    )
+    .unwrap();
+    let from_file = dir.join("Containerfile.from").display().to_string();
+    let err = rpod.fails(&["build", "--pull=never", "-f", &from_file, &ctx], 125);
+    assert!(err.contains(&format!("not {platform}")), "{err}");
+    // The first stage is for this machine and runs: its ARG says the target.
+    let first = rpod.ok(&[
+        "build",
+        "-q",
+        "--platform",
+        &platform,
+        "--target",
+        "first",
+        "-f",
+        &other_file,
+        &ctx,
+    ]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", first.trim(), "cat", "/target"]),
+        format!("{other}\n")
+    );
+    let out = rpod.ok(&[
+        "build",
+        "--pull=never",
+        "--platform",
+        &format!("linux/{arch}"),
+        "-f",
+        &other_file,
+        &ctx,
+    ]);
+    assert!(out.contains("STEP 3/4"), "{out}");
+    let err = rpod.fails(&["build", "--platform", "linux", &ctx], 125);
+    assert!(err.contains("OS/ARCH"), "{err}");
+}

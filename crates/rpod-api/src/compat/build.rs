@@ -208,6 +208,12 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         no_cache,
         secrets: BTreeMap::new(),
         network: None,
+        platform: rpod_engine::image::platform::Platform::from_flags(
+            ex.req.query("platform"),
+            None,
+            None,
+            None,
+        )?,
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

@@ -135,6 +135,12 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         no_cache: args.no_cache,
         secrets,
         network,
+        platform: rpod_engine::image::platform::Platform::from_flags(
+            args.platform.as_deref(),
+            None,
+            None,
+            None,
+        )?,
     };
     let quiet = args.quiet;
     let record = build_interruptible(engine, &options, &mut |line| {

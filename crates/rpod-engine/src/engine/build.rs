@@ -62,6 +62,42 @@ pub struct BuildOptions {
     /// `--network`: the RUN steps' network (`RUN --network` says otherwise for one step);
     /// the configured default when `None`.
     pub network: Option<NetworkMode>,
+    /// `--platform`: the platform built for (`TARGETPLATFORM`), which base images must be
+    /// for unless their FROM says `--platform`; this machine's when `None`.
+    pub platform: Option<image::platform::Platform>,
+}
+
+/// This machine's platform, as Go names it (`linux`, `amd64`).
+fn native_platform() -> image::platform::Platform {
+    image::platform::Platform {
+        os: Some("linux".into()),
+        arch: Some(image::platform::go_arch(std::env::consts::ARCH)),
+        variant: None,
+    }
+}
+
+/// The ARGs every build has without declaring them (BuildKit's and buildah's): the
+/// target's and the build machine's platforms and their parts.
+fn platform_args(target: &image::platform::Platform) -> BTreeMap<String, String> {
+    let mut args = BTreeMap::new();
+    for (prefix, platform) in [("TARGET", target.clone()), ("BUILD", native_platform())] {
+        let os = platform.os.unwrap_or_else(|| "linux".into());
+        let arch = platform
+            .arch
+            .map(|a| image::platform::go_arch(&a))
+            .unwrap_or_else(|| image::platform::go_arch(std::env::consts::ARCH));
+        let variant = platform.variant.unwrap_or_default();
+        let whole = if variant.is_empty() {
+            format!("{os}/{arch}")
+        } else {
+            format!("{os}/{arch}/{variant}")
+        };
+        args.insert(format!("{prefix}PLATFORM"), whole);
+        args.insert(format!("{prefix}OS"), os);
+        args.insert(format!("{prefix}ARCH"), arch);
+        args.insert(format!("{prefix}VARIANT"), variant);
+    }
+    args
 }
 
 /// A RUN step's container: its command, environment, mounts and network.
@@ -320,7 +356,7 @@ impl Engine {
             context,
             ignore,
             options,
-            global_args: BTreeMap::new(),
+            global_args: platform_args(options.platform.as_ref().unwrap_or(&native_platform())),
             used_args: BTreeSet::new(),
             stages: Vec::new(),
         };
@@ -492,7 +528,21 @@ impl Builder<'_> {
 
     /// Start a stage: `FROM IMAGE|STAGE|scratch [AS NAME]`.
     fn from(&mut self, instruction: &Instruction, progress: &mut dyn FnMut(&str)) -> Result<Stage> {
-        only_flags(instruction, &[])?;
+        only_flags(instruction, &["platform"])?;
+        // The platform the base image must be for: FROM's own, else the build's.
+        let platform = match instruction
+            .flags
+            .iter()
+            .rev()
+            .find(|(n, _)| n == "platform")
+        {
+            Some((_, text)) => {
+                let text = containerfile::expand(text, &self.global_args, instruction.line)?;
+                image::platform::Platform::from_flags(Some(&text), None, None, None)
+                    .map_err(|e| step_error(instruction, e))?
+            }
+            None => self.options.platform.clone(),
+        };
         let text = containerfile::expand(
             &instruction.args.text(),
             &self.global_args,
@@ -511,7 +561,7 @@ impl Builder<'_> {
         } else if let Some(id) = self.stage_image(&base) {
             id
         } else {
-            self.image(&base, progress)?
+            self.image_for(&base, platform.as_ref(), progress)?
         };
         let (config, docker) = image::config_and_docker_fields(&self.engine.roots, &image)?;
         let triggers = docker.on_build.clone();
@@ -639,10 +689,24 @@ impl Builder<'_> {
 
     /// An image by name: the local one, else pulled (as `--pull` says).
     fn image(&self, name: &str, progress: &mut dyn FnMut(&str)) -> Result<String> {
+        self.image_for(name, None, progress)
+    }
+
+    /// `image`, which must be for `platform` when one is given: a local image for
+    /// another one is pulled again for it (or refused with `--pull=never`).
+    fn image_for(
+        &self,
+        name: &str,
+        platform: Option<&image::platform::Platform>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<String> {
         let mut pull = || {
             self.engine.pull_image(
                 name,
-                &crate::image::registry::PullOptions::default(),
+                &crate::image::registry::PullOptions {
+                    platform: platform.cloned(),
+                    ..Default::default()
+                },
                 progress,
             )
         };
@@ -650,8 +714,26 @@ impl Builder<'_> {
             pull()?;
             return Ok(self.engine.resolve_image(name)?.id);
         }
+        let for_platform = |record: &ImageRecord| -> Result<()> {
+            match platform {
+                Some(platform) => {
+                    let config = image::config(&self.engine.roots, &record.id)?;
+                    platform.check(name, &config)
+                }
+                None => Ok(()),
+            }
+        };
         match self.engine.resolve_image(name) {
-            Ok(record) => Ok(record.id),
+            Ok(record) => match for_platform(&record) {
+                Ok(()) => Ok(record.id),
+                Err(e) if self.options.pull == BuildPull::Never => Err(e),
+                Err(_) => {
+                    pull()?;
+                    let record = self.engine.resolve_image(name)?;
+                    for_platform(&record)?;
+                    Ok(record.id)
+                }
+            },
             Err(EngineError::NoSuchImage(_)) if self.options.pull == BuildPull::Never => Err(
                 EngineError::NoSuchImage(format!("{name} (not in the store, and --pull=never)")),
             ),
