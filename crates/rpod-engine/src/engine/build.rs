@@ -16,6 +16,7 @@ use super::*;
 use crate::containerfile::{self, Args, Instruction};
 use crate::image::ImportOptions;
 
+mod add_url;
 mod mounts;
 pub use mounts::{parse_secret_flag, BuildSecret};
 
@@ -1087,7 +1088,7 @@ impl Builder<'_> {
         only_flags(
             instruction,
             if add {
-                &["chown", "chmod"]
+                &["chown", "chmod", "checksum"]
             } else {
                 &["from", "chown", "chmod"]
             },
@@ -1131,8 +1132,17 @@ impl Builder<'_> {
         let dest_word = words.pop().unwrap_or_default();
         let dest = stage.in_workdir(&dest_word);
         let into_dir = dest_word.ends_with('/') || dest_word == "." || words.len() > 1;
-        if add && words.iter().any(|s| s.contains("://")) {
-            return Err(not_supported(instruction, "ADD of a URL"));
+        let checksum = flag("checksum");
+        let (urls, local): (Vec<String>, Vec<String>) =
+            words.iter().cloned().partition(|w| add_url::is_url(w));
+        if !add && !urls.is_empty() {
+            return Err(step_error(
+                instruction,
+                "a URL is not a COPY source: ADD downloads",
+            ));
+        }
+        if checksum.is_some() && (urls.len() != 1 || !local.is_empty()) {
+            return Err(step_error(instruction, "--checksum is for ADD of one URL"));
         }
         if from.is_some() && words.iter().any(|s| s.contains(['*', '?', '['])) {
             return Err(not_supported(instruction, "patterns in COPY --from"));
@@ -1149,9 +1159,21 @@ impl Builder<'_> {
                 (CopySource::Image(image), input)
             }
             None => {
-                let paths = self.context_sources(&words, instruction)?;
-                let input = serde_json::json!({ "context": self.context_digest(&paths)? });
-                (CopySource::Context(paths), input)
+                let paths = self.context_sources(&local, instruction)?;
+                // ADD's downloads, each time (the cache keys them by what came).
+                let mut downloads = Vec::new();
+                for url in &urls {
+                    downloads.push(self.download(url, checksum.as_deref(), instruction)?);
+                }
+                let fetched: Vec<serde_json::Value> = downloads
+                    .iter()
+                    .map(|d| serde_json::json!([d.url, d.digest, d.modified]))
+                    .collect();
+                let input = serde_json::json!({
+                    "context": self.context_digest(&paths)?,
+                    "downloads": fetched,
+                });
+                (CopySource::Context(paths, downloads), input)
             }
         };
         let what = serde_json::json!({
@@ -1172,9 +1194,12 @@ impl Builder<'_> {
                 CopySource::Image(image) => {
                     self.copy_from_image(&container, image, (&words, &dest, into_dir), &how)
                 }
-                CopySource::Context(paths) => {
-                    self.copy_from_context(&container, (paths, &dest, into_dir), &how, add)
-                }
+                CopySource::Context(paths, downloads) => self.copy_from_context(
+                    &container,
+                    (paths, downloads, &dest, into_dir),
+                    &how,
+                    add,
+                ),
             }?;
             let created_by = format!(
                 "/bin/sh -c #(nop) {} {}",
@@ -1333,7 +1358,7 @@ impl Builder<'_> {
     fn copy_from_context(
         &self,
         container: &str,
-        (paths, dest, into_dir): (Vec<PathBuf>, &str, bool),
+        (paths, downloads, dest, into_dir): (Vec<PathBuf>, Vec<add_url::Download>, &str, bool),
         how: &CopyInto,
         add: bool,
     ) -> Result<()> {
@@ -1342,7 +1367,7 @@ impl Builder<'_> {
             .engine
             .stat_container_path(container, dest)
             .is_ok_and(|stat| stat.mode & libc::S_IFMT == libc::S_IFDIR);
-        let into_dir = into_dir || paths.len() > 1 || dest_is_dir;
+        let into_dir = into_dir || paths.len() + downloads.len() > 1 || dest_is_dir;
         let (parent, file_name) = if into_dir {
             (dest.to_string(), None)
         } else {
@@ -1396,6 +1421,25 @@ impl Builder<'_> {
                 container,
                 HostSource::Tar(&mut archive),
                 &into,
+                how,
+            )?;
+        }
+        // Downloads are files, never unpacked.
+        for mut download in downloads {
+            let name = file_name
+                .clone()
+                .or_else(|| download.name.clone())
+                .ok_or_else(|| {
+                    EngineError::InvalidArg(format!(
+                        "ADD {}: no file name in the URL's path: give the destination's",
+                        download.url
+                    ))
+                })?;
+            let archive = add_url::download_tar(&mut download, &name)?;
+            self.engine.copy_into_container_as(
+                container,
+                HostSource::Tar(&mut archive.as_slice()),
+                &parent,
                 how,
             )?;
         }
@@ -1559,8 +1603,8 @@ impl Builder<'_> {
 enum CopySource {
     /// A stage's or an image's files (`--from`), by the image's ID.
     Image(String),
-    /// Files of the build context.
-    Context(Vec<PathBuf>),
+    /// Files of the build context, and ADD's downloads.
+    Context(Vec<PathBuf>, Vec<add_url::Download>),
 }
 
 /// A build cache key: the SHA-256 of what the step depends on, as JSON.

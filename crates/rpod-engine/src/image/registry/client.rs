@@ -177,6 +177,12 @@ pub fn plain_agent(tls_verify: bool) -> Agent {
     agent(tls_verify, RootCerts::WebPki)
 }
 
+/// An agent for a download from a web server (`build`'s `ADD URL`), trusting the system's
+/// CA bundle (and `certs.d`'s directory for `host`, as for a registry).
+pub fn web_agent(host: &str) -> Result<Agent> {
+    Ok(agent(true, root_certs(host, None)?))
+}
+
 fn agent(tls_verify: bool, roots: RootCerts) -> Agent {
     let tls = TlsConfig::builder()
         .root_certs(roots)

@@ -1,0 +1,176 @@
+//! `ADD URL DEST` for `build`: a file downloaded from a web server (HTTP or HTTPS) into the
+//! image, as Docker and buildah add it: not unpacked, mode 0600 (or `--chmod`), its time
+//! the server's `Last-Modified` when it gives one, named after the URL's last path part
+//! when the destination is a directory. `--checksum=sha256:HEX` checks what came. The
+//! download goes to an unnamed scratch file of rpod's, within the store's free-space
+//! reserve; the build cache keys the step by its content (a build downloads it again, as
+//! podman's does, and goes on from the cache when nothing changed).
+
+use std::io::{Read, Seek, Write};
+
+use sha2::Digest;
+
+use super::{step_error, Builder};
+use crate::containerfile::Instruction;
+use crate::{EngineError, Result};
+
+/// A file `ADD` downloaded.
+pub(super) struct Download {
+    pub url: String,
+    /// The name it gets in a destination directory: the URL's last path part.
+    pub name: Option<String>,
+    pub file: std::fs::File,
+    /// `sha256:HEX` of its content.
+    pub digest: String,
+    /// Seconds since the epoch, from `Last-Modified`.
+    pub modified: Option<u64>,
+}
+
+/// Whether an ADD source is a URL rpod downloads (`http://`, `https://`); other schemes
+/// and Git sources are refused by `download`.
+pub(super) fn is_url(source: &str) -> bool {
+    source.contains("://") || source.starts_with("git@")
+}
+
+/// The last part of a URL's path (without query or fragment), the file's name.
+fn url_file_name(url: &str) -> Option<String> {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .split_once('/')
+        .map(|(_, path)| path)?;
+    let name = path.rsplit('/').next().filter(|n| !n.is_empty())?;
+    (name != "." && name != "..").then(|| name.to_string())
+}
+
+impl Builder<'_> {
+    /// Download `url` for an ADD step; `checksum` is `--checksum`'s `sha256:HEX`.
+    pub(super) fn download(
+        &self,
+        url: &str,
+        checksum: Option<&str>,
+        instruction: &Instruction,
+    ) -> Result<Download> {
+        let failed = |what: String| step_error(instruction, format!("{url}: {what}"));
+        let rest = match url.split_once("://") {
+            Some(("http" | "https", rest)) => rest,
+            _ => {
+                return Err(EngineError::NotSupported(format!(
+                    "Containerfile line {} (ADD): {url}: only http:// and https:// URLs are downloaded (not Git or other sources)",
+                    instruction.line
+                )))
+            }
+        };
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+        if host.is_empty() {
+            return Err(failed("no host".into()));
+        }
+        let agent = crate::image::registry::web_agent(host)?;
+        let response = agent
+            .get(url)
+            .call()
+            .map_err(|e| failed(format!("downloading: {e}")))?;
+        if !response.status().is_success() {
+            return Err(failed(format!("the server answered {}", response.status())));
+        }
+        let modified = response
+            .headers()
+            .get("last-modified")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+            .and_then(|t| u64::try_from(t.timestamp()).ok());
+        let mut body = response.into_body().into_reader();
+        let tmp = self.engine.roots.tmp();
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| EngineError::io("creating directory", &tmp, e))?;
+        let file = crate::scratch::unnamed_file(&tmp)?;
+        let space = self.engine.roots.space_guard();
+        let mut out = space.writer(file);
+        let mut hasher = sha2::Sha256::new();
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let read = match body.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(failed(format!("downloading: {e}"))),
+            };
+            hasher.update(&buffer[..read]);
+            out.write_all(&buffer[..read]).map_err(
+                |e| match crate::free_space::NoSpace::within(&e) {
+                    Some(no_space) => EngineError::NoSpace(no_space),
+                    None => {
+                        EngineError::io("writing the download of", std::path::Path::new(url), e)
+                    }
+                },
+            )?;
+        }
+        let mut file = out.into_inner();
+        file.rewind().map_err(|e| {
+            EngineError::io("reading the download of", std::path::Path::new(url), e)
+        })?;
+        let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
+        if let Some(wanted) = checksum {
+            if !wanted.eq_ignore_ascii_case(&digest) {
+                return Err(failed(format!("its digest is {digest}, not {wanted}")));
+            }
+        }
+        Ok(Download {
+            url: url.to_string(),
+            name: url_file_name(url),
+            file,
+            digest,
+            modified,
+        })
+    }
+}
+
+/// A tar of one downloaded file named `name`: root's, mode 0600, the server's time.
+pub(super) fn download_tar(download: &mut Download, name: &str) -> Result<Vec<u8>> {
+    let err = |e: std::io::Error| {
+        EngineError::io(
+            "packing the download of",
+            std::path::Path::new(&download.url),
+            e,
+        )
+    };
+    let size = download.file.metadata().map_err(err)?.len();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size);
+    header.set_mode(0o600);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(download.modified.unwrap_or_else(|| {
+        // No Last-Modified: the time it came.
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }));
+    let mut archive = tar::Builder::new(Vec::new());
+    download.file.rewind().map_err(err)?;
+    archive
+        .append_data(&mut header, name, &mut download.file)
+        .map_err(err)?;
+    archive.into_inner().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_urls_file_name_is_its_paths_last_part() {
+        assert_eq!(
+            url_file_name("https://h/a/b.tar.gz").as_deref(),
+            Some("b.tar.gz")
+        );
+        assert_eq!(url_file_name("http://h:8080/x?y=1#z").as_deref(), Some("x"));
+        assert_eq!(url_file_name("https://h/dir/"), None);
+        assert_eq!(url_file_name("https://h"), None);
+        assert_eq!(url_file_name("https://h/.."), None);
+        assert!(is_url("https://h/x") && is_url("git@github.com:a/b") && !is_url("local.txt"));
+    }
+}
