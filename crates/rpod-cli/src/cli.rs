@@ -2096,6 +2096,10 @@ pub struct BuildArgs {
     /// The RUN steps' network: default, none or host.
     #[arg(long)]
     pub network: Option<String>,
+    /// Build only the target stage and the stages it takes from (the default); false
+    /// builds every stage.
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub skip_unused_stages: bool,
     /// The platform to build for (OS/ARCH[/VARIANT]): base images are for it, and
     /// TARGETPLATFORM and its parts say it.
     #[arg(long)]

@@ -1090,3 +1090,38 @@ fn add_downloads_urls_as_docker_does() {
         assert!(err.contains(says), "{containerfile}: {err}");
     }
 }
+
+/// Only the stages the target takes from are built (buildah's `--skip-unused-stages`,
+/// podman's default); `--skip-unused-stages=false` builds every one.
+#[test]
+fn unused_stages_are_skipped_unless_asked_for() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo AS broken\nRUN echo building-broken; exit 9\n\
+         FROM demo AS used\nRUN echo made > /made\n\
+         FROM demo\nCOPY --from=used /made /\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let out = rpod.ok(&["build", "-t", "skipped", &ctx]);
+    assert!(
+        !out.contains("building-broken") && !out.contains("STEP 2/6"),
+        "{out}"
+    );
+    assert!(out.contains("STEP 4/6"), "{out}");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "skipped", "cat", "/made"]),
+        "made\n"
+    );
+    let err = rpod.fails(&["build", "--skip-unused-stages=false", &ctx], 125);
+    assert!(err.contains("exited with status 9"), "{err}");
+    // A target: the stages after it are not built either.
+    let out = rpod.ok(&["build", "--target", "used", &ctx]);
+    assert!(
+        !out.contains("STEP 2/6") && !out.contains("STEP 5/6"),
+        "{out}"
+    );
+}

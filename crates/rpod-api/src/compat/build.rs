@@ -214,6 +214,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             None,
             None,
         )?,
+        skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

@@ -141,6 +141,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             None,
             None,
         )?,
+        skip_unused_stages: args.skip_unused_stages,
     };
     let quiet = args.quiet;
     let record = build_interruptible(engine, &options, &mut |line| {

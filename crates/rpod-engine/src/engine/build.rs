@@ -66,6 +66,99 @@ pub struct BuildOptions {
     /// `--platform`: the platform built for (`TARGETPLATFORM`), which base images must be
     /// for unless their FROM says `--platform`; this machine's when `None`.
     pub platform: Option<image::platform::Platform>,
+    /// `--skip-unused-stages` (buildah's default): only the target stage and those it
+    /// takes from are built.
+    pub skip_unused_stages: bool,
+}
+
+/// A FROM line's stage name (`AS NAME`, in lower case), if it has one.
+fn stage_name(from: &Instruction, globals: &BTreeMap<String, String>) -> Option<String> {
+    let text = containerfile::expand(&from.args.text(), globals, from.line).ok()?;
+    match containerfile::words(&text, from.line).ok()?.as_slice() {
+        [_, as_word, name] if as_word.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+/// Which stages a build needs (`--skip-unused-stages`): the target (`--target`'s stage,
+/// else the last) and, in turn, the stages it takes from by FROM, `COPY --from` and `RUN
+/// --mount=...,from=`. Empty (every stage is built) when a reference holds a variable
+/// that only the stage being built could give.
+fn needed_stages(
+    instructions: &[Instruction],
+    target: Option<&str>,
+    globals: &BTreeMap<String, String>,
+) -> Vec<bool> {
+    // Each stage's name and the names it refers to.
+    let mut stages: Vec<(Option<String>, Vec<String>)> = Vec::new();
+    for instruction in instructions {
+        let mut referred = Vec::new();
+        match instruction.keyword.as_str() {
+            "FROM" => {
+                let base =
+                    containerfile::expand(&instruction.args.text(), globals, instruction.line)
+                        .ok()
+                        .and_then(|text| containerfile::words(&text, instruction.line).ok())
+                        .and_then(|words| words.first().cloned());
+                stages.push((stage_name(instruction, globals), Vec::new()));
+                referred.extend(base);
+            }
+            "COPY" | "ADD" | "RUN" => {
+                for (flag, value) in &instruction.flags {
+                    let from = match flag.as_str() {
+                        "from" => Some(value.clone()),
+                        "mount" => value
+                            .split(',')
+                            .find_map(|field| field.strip_prefix("from="))
+                            .map(str::to_string),
+                        _ => None,
+                    };
+                    let Some(from) = from else { continue };
+                    if from.contains('$') {
+                        return Vec::new();
+                    }
+                    referred.push(from);
+                }
+            }
+            _ => {}
+        }
+        if let Some((_, refs)) = stages.last_mut() {
+            refs.extend(referred.into_iter().map(|r| r.to_ascii_lowercase()));
+        }
+    }
+    let index_of = |name: &str, before: usize| -> Option<usize> {
+        stages[..before]
+            .iter()
+            .position(|(stage, _)| stage.as_deref() == Some(name))
+            .or_else(|| name.parse::<usize>().ok().filter(|n| *n < before))
+    };
+    let Some(last) = stages.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let target = match target {
+        Some(target) => {
+            let target = target.to_ascii_lowercase();
+            match stages
+                .iter()
+                .position(|(name, _)| name.as_deref() == Some(target.as_str()))
+            {
+                Some(index) => index,
+                None => return Vec::new(),
+            }
+        }
+        None => last,
+    };
+    let mut needed = vec![false; stages.len()];
+    let mut pending = vec![target];
+    while let Some(index) = pending.pop() {
+        if std::mem::replace(&mut needed[index], true) {
+            continue;
+        }
+        for name in &stages[index].1 {
+            pending.extend(index_of(name, index));
+        }
+    }
+    needed
 }
 
 /// This machine's platform, as Go names it (`linux`, `amd64`).
@@ -447,7 +540,42 @@ impl Builder<'_> {
         }
         let total = instructions.len();
         let mut stage: Option<Stage> = None;
+        // Which stages are built: known at the first FROM, once the global ARGs are.
+        let mut needed: Option<Vec<bool>> = None;
+        let mut stage_number = 0usize;
+        let mut skipping = false;
         for (index, instruction) in instructions.iter().enumerate() {
+            if instruction.keyword == "FROM" {
+                if needed.is_none() {
+                    needed = Some(if self.options.skip_unused_stages {
+                        needed_stages(
+                            instructions,
+                            self.options.target.as_deref(),
+                            &self.global_args,
+                        )
+                    } else {
+                        Vec::new()
+                    });
+                }
+                skipping = needed
+                    .as_ref()
+                    .and_then(|n| n.get(stage_number))
+                    .is_some_and(|needed| !needed);
+                stage_number += 1;
+                if skipping {
+                    // Its place is kept (stages are also named by number), empty.
+                    if let Some(done) = stage.take() {
+                        if self.finish(done, progress)? {
+                            return Ok(self.stages.last().map(|s| s.1.clone()).unwrap_or_default());
+                        }
+                    }
+                    let name = stage_name(instruction, &self.global_args);
+                    self.stages.push((name, String::new()));
+                    continue;
+                }
+            } else if skipping {
+                continue;
+            }
             let flags: String = instruction
                 .flags
                 .iter()
@@ -678,7 +806,7 @@ impl Builder<'_> {
         Ok(true)
     }
 
-    /// A stage built before, by name or number.
+    /// A stage built before, by name or number (not one the build skipped).
     fn stage_image(&self, name: &str) -> Option<String> {
         let lower = name.to_ascii_lowercase();
         self.stages
@@ -686,6 +814,7 @@ impl Builder<'_> {
             .find(|(stage, _)| stage.as_deref() == Some(lower.as_str()))
             .or_else(|| name.parse::<usize>().ok().and_then(|n| self.stages.get(n)))
             .map(|(_, id)| id.clone())
+            .filter(|id| !id.is_empty())
     }
 
     /// An image by name: the local one, else pulled (as `--pull` says).
@@ -1755,6 +1884,38 @@ mod tests {
         assert_eq!(archive_kind(&write("empty", b"")).unwrap(), None);
         let err = archive_kind(&write("a.bz2", b"BZh91AY")).unwrap_err();
         assert!(matches!(err, EngineError::NotSupported(_)), "{err}");
+    }
+
+    #[test]
+    fn only_the_stages_the_target_takes_from_are_needed() {
+        let file = "ARG BASE=base\n\
+                    FROM demo AS base\n\
+                    FROM demo AS unused\nRUN exit 1\n\
+                    FROM $BASE AS mid\nCOPY --from=tools /x /\n\
+                    FROM demo AS tools\n\
+                    FROM demo AS cached\n\
+                    FROM demo\nCOPY --from=mid /a /\nRUN --mount=type=cache,target=/c,from=x true\n\
+                    RUN --mount=type=bind,target=/b,from=cached true\n";
+        let instructions = containerfile::parse(file).unwrap();
+        let globals = BTreeMap::from([("BASE".to_string(), "base".to_string())]);
+        // (`tools` comes after `mid`: a stage cannot take from a later one, so `tools`
+        // there is an image's name.)
+        assert_eq!(
+            needed_stages(&instructions, None, &globals),
+            [true, false, true, false, true, true]
+        );
+        assert_eq!(
+            needed_stages(&instructions, Some("MID"), &globals),
+            [true, false, true, false, false, false]
+        );
+        assert_eq!(
+            needed_stages(&instructions, Some("nosuch"), &globals),
+            Vec::<bool>::new()
+        );
+        // A reference only the stage could resolve: every stage is built.
+        let file = "FROM demo AS a\nFROM demo AS b\nARG S=a\nCOPY --from=$S /x /\n";
+        let instructions = containerfile::parse(file).unwrap();
+        assert!(needed_stages(&instructions, None, &globals).is_empty());
     }
 
     #[test]
