@@ -96,6 +96,40 @@ fn output_format(ex: &Exchange) -> ApiResult<rpod_engine::image::ImageFormat> {
     }
 }
 
+/// The platform to build for: `platform=OS/ARCH[/VARIANT]`, whose empty parts (podman-remote
+/// sends `/` when none was asked for) are this machine's; several are refused.
+fn platform_param(ex: &Exchange) -> ApiResult<Option<rpod_engine::image::platform::Platform>> {
+    let given: Vec<&str> = ex
+        .req
+        .query_all("platform")
+        .into_iter()
+        .flat_map(|p| p.split(','))
+        .filter(|p| !p.trim_matches('/').is_empty())
+        .collect();
+    match given.as_slice() {
+        [] => Ok(None),
+        [one] => {
+            let mut parts = one.split('/').map(|p| Some(p).filter(|p| !p.is_empty()));
+            let (os, arch, variant) = (
+                parts.next().flatten(),
+                parts.next().flatten(),
+                parts.next().flatten(),
+            );
+            if parts.next().is_some() {
+                return Err(ApiError::bad_request(format!(
+                    "platform {one:?}: OS/ARCH[/VARIANT]"
+                )));
+            }
+            Ok(rpod_engine::image::platform::Platform::from_flags(
+                None, os, arch, variant,
+            )?)
+        }
+        _ => Err(ApiError::unsupported(
+            "a build for several platforms (rpod builds for one)",
+        )),
+    }
+}
+
 /// Refuse the network and pull choices rpod's build does not make: the docker CLI names a
 /// network mode, podman-remote numbers it and sends its pull policy.
 fn check_choices(ex: &Exchange) -> ApiResult<()> {
@@ -208,12 +242,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         no_cache,
         secrets: BTreeMap::new(),
         network: None,
-        platform: rpod_engine::image::platform::Platform::from_flags(
-            ex.req.query("platform"),
-            None,
-            None,
-            None,
-        )?,
+        platform: platform_param(ex)?,
         skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
     };
     let mut out = ex.start_stream(200, "application/json")?;
