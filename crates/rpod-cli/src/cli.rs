@@ -2065,10 +2065,92 @@ pub struct TeardownNetworkArgs {
     pub id: String,
 }
 
+// What each RUN step's container of `build` gets: podman build's flags of the same names
+// (not a doc comment: see LimitArgs).
+#[derive(Debug, Args)]
+pub struct BuildStepFlags {
+    /// Add a line to the steps' /etc/hosts: HOST:IP.
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// A DNS server for the steps.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// A DNS search domain for the steps.
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// A DNS option for the steps.
+    #[arg(long = "dns-option")]
+    pub dns_option: Vec<String>,
+    /// Do not make /etc/hosts for the steps.
+    #[arg(long = "no-hosts")]
+    pub no_hosts: bool,
+    /// Bind mount a volume into the steps: HOST:CONTAINER[:OPTIONS], as run's.
+    #[arg(short = 'v', long = "volume")]
+    pub volume: Vec<String>,
+    /// Add a capability to the steps.
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability from the steps.
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// A security option for the steps, as run's.
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// A resource limit for the steps: NAME=SOFT[:HARD].
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// A host device for the steps, as run's.
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// The size of the steps' /dev/shm.
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// The steps' memory limit.
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// The steps' memory and swap limit (-1: unlimited).
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// The steps' CPU shares.
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// The steps' CPU period (microseconds).
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    /// The steps' CPU quota (microseconds per period).
+    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
+    pub cpu_quota: Option<i64>,
+    /// The CPUs the steps may run on.
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// The memory nodes the steps may use.
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// The steps' cgroup parent.
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    /// Pass this process's proxy variables (HTTP_PROXY, ...) to the steps (default true).
+    #[arg(long = "http-proxy", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub http_proxy: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     #[command(flatten)]
     pub policy: PolicyFlag,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    #[command(flatten)]
+    pub step: BuildStepFlags,
+    /// Write the image's ID to this file.
+    #[arg(long)]
+    pub iidfile: Option<std::path::PathBuf>,
+    /// Set an environment variable in the image: KEY=VALUE (KEY alone: this process's).
+    #[arg(long = "env")]
+    pub env: Vec<String>,
+    /// Remove an environment variable from the image.
+    #[arg(long)]
+    pub unsetenv: Vec<String>,
     /// Name the image (more than once for more names).
     #[arg(short = 't', long = "tag")]
     pub tags: Vec<String>,

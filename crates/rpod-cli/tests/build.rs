@@ -1125,3 +1125,104 @@ fn unused_stages_are_skipped_unless_asked_for() {
         "{out}"
     );
 }
+
+/// `build`'s settings for the RUN steps' containers (hosts, volumes, limits,
+/// capabilities, proxies), which stay out of the image; `--env`, `--unsetenv` and
+/// `--iidfile`.
+#[test]
+fn step_settings_reach_the_run_steps_and_not_the_image() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    let shared = rpod.dir.path().join("shared");
+    fs::create_dir_all(&shared).unwrap();
+    fs::write(shared.join("note"), "from the host\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nENV DROPPED=1\n\
+         RUN grep -q 'buildhost' /etc/hosts && cat /shared/note > /seen && ulimit -n >> /seen \
+         && grep -c NET_ADMIN /proc/self/status > /dev/null; grep CapEff /proc/self/status >> /seen; \
+         echo \"$ADDED ${DROPPED:-unset} $http_proxy\" >> /seen; cat /sys/fs/cgroup/memory/memory.limit_in_bytes >> /seen 2>/dev/null || true\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let volume = format!("{}:/shared:ro", shared.display());
+    let iidfile = rpod.dir.path().join("iid");
+    let iid = iidfile.display().to_string();
+    let out = rpod
+        .command(&[
+            "build",
+            "-q",
+            "--add-host",
+            "buildhost:10.1.2.3",
+            "-v",
+            &volume,
+            "--ulimit",
+            "nofile=512:512",
+            "--cap-add",
+            "NET_ADMIN",
+            "--memory",
+            "64m",
+            "--env",
+            "ADDED=yes",
+            "--unsetenv",
+            "DROPPED",
+            "--iidfile",
+            &iid,
+            "-t",
+            "stepped",
+            &ctx,
+        ])
+        .env("http_proxy", "http://proxy.example:3128")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(
+        fs::read_to_string(&iidfile).unwrap(),
+        format!("sha256:{id}")
+    );
+    let seen = rpod.ok(&["run", "--rm", "stepped", "cat", "/seen"]);
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines[0], "from the host", "{seen}");
+    assert_eq!(lines[1], "512", "{seen}");
+    // CAP_NET_ADMIN is bit 12 of the effective set.
+    let caps = u64::from_str_radix(lines[2].split_whitespace().last().unwrap(), 16).unwrap();
+    assert_ne!(caps & (1 << 12), 0, "{seen}");
+    // (--unsetenv is for the image: the steps still see the variable.)
+    assert_eq!(lines[3], "yes 1 http://proxy.example:3128", "{seen}");
+    if let Some(limit) = lines.get(4) {
+        assert_eq!(*limit, (64u64 << 20).to_string(), "{seen}");
+    }
+    // The image has the --env and not what --unsetenv took, nor the steps' settings.
+    let env = rpod.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        "stepped",
+    ]);
+    assert!(
+        env.contains("ADDED=yes") && !env.contains("DROPPED"),
+        "{env}"
+    );
+    assert!(!env.contains("proxy"), "{env}");
+    let image_files = rpod.ok(&[
+        "run",
+        "--rm",
+        "stepped",
+        "sh",
+        "-c",
+        "ls /shared 2>&1; grep -c buildhost /etc/hosts; true",
+    ]);
+    assert!(
+        image_files.contains("No such file") && image_files.ends_with("\n0\n"),
+        "{image_files}"
+    );
+    let err = rpod.fails(&["build", "--add-host", "nocolon", &ctx], 125);
+    assert!(!err.is_empty());
+}

@@ -244,6 +244,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         network: None,
         platform: platform_param(ex)?,
         skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
+        ..Default::default()
     };
     let mut out = ex.start_stream(200, "application/json")?;
     let built = context.engine.build(&options, &mut |line| {

@@ -39,7 +39,7 @@ pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
 
 /// `-e` values: `KEY=VALUE` as given; a bare `KEY` takes rpod's own value, and is left out
 /// when rpod has none (as podman). An empty entry or an empty name is refused.
-fn expand_env(entries: &[String]) -> Result<Vec<String>, Failure> {
+pub(crate) fn expand_env(entries: &[String]) -> Result<Vec<String>, Failure> {
     let mut out = Vec::new();
     for entry in entries {
         let name = entry.split('=').next().unwrap_or_default();
@@ -400,6 +400,91 @@ fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failur
             .iter()
             .map(|r| rpod_engine::isolation::DeviceRule::parse(r))
             .collect::<Result<_, _>>()?,
+    })
+}
+
+/// What `build`'s flags give every RUN step's container (the builder sets the rest).
+pub(crate) fn build_step_template(flags: &BuildStepFlags) -> Result<CreateOptions, Failure> {
+    use rpod_engine::isolation::{parse_device, parse_ulimit};
+    use rpod_engine::network::etc_files;
+    let cwd = std::env::current_dir()
+        .map_err(|e| usage(format!("finding the current directory: {e}")))?;
+    let mounts = flags
+        .volume
+        .iter()
+        .map(|v| rpod_engine::mounts::parse_volume(v, &cwd))
+        .collect::<Result<Vec<_>, _>>()?;
+    rpod_engine::mounts::validate(&mounts)?;
+    let add_hosts = flags
+        .add_host
+        .iter()
+        .map(|h| etc_files::parse_add_host(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let shm_size = flags
+        .shm_size
+        .as_deref()
+        .map(|s| {
+            parse_memory(s)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| n as u64)
+                .ok_or_else(|| usage(format!("invalid --shm-size {s:?}")))
+        })
+        .transpose()?;
+    Ok(CreateOptions {
+        mounts,
+        net: rpod_engine::container::NetworkConfig {
+            dns_servers: flags.dns.clone(),
+            dns_search: flags.dns_search.clone(),
+            dns_options: flags.dns_option.clone(),
+            add_hosts,
+            no_hosts: flags.no_hosts,
+            ..Default::default()
+        },
+        security: rpod_engine::security::SecurityOptions::from_flags(
+            false,
+            &flags.cap_add,
+            &flags.cap_drop,
+            &flags.security_opt,
+        )?,
+        isolation: rpod_engine::isolation::Isolation {
+            shm_size,
+            ulimits: flags
+                .ulimit
+                .iter()
+                .map(|u| parse_ulimit(u))
+                .collect::<Result<_, _>>()?,
+            devices: flags
+                .device
+                .iter()
+                .map(|d| parse_device(d))
+                .collect::<Result<_, _>>()?,
+            ..Default::default()
+        },
+        memory: flags
+            .memory
+            .as_deref()
+            .filter(|m| m.trim() != "0")
+            .map(parse_memory)
+            .transpose()
+            .map_err(usage)?,
+        resources: rpod_engine::resources::Resources {
+            memory_swap: flags
+                .memory_swap
+                .as_deref()
+                .map(size_or_unlimited)
+                .transpose()?,
+            cpu_shares: flags.cpu_shares,
+            cpu_quota: flags.cpu_quota,
+            cpu_period: flags.cpu_period,
+            cpuset_cpus: flags.cpuset_cpus.clone(),
+            cpuset_mems: flags.cpuset_mems.clone(),
+            ..Default::default()
+        },
+        cgroup_parent: flags.cgroup_parent.clone(),
+        http_proxy: flags.http_proxy,
+        ..Default::default()
     })
 }
 

@@ -115,6 +115,14 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         Some(network) => rpod_engine::parse_build_network(network)?,
         None => None,
     };
+    // `--env`: a bare KEY takes this process's value, as podman's.
+    let env = super::container::expand_env(&args.env)?
+        .into_iter()
+        .filter_map(|e| {
+            e.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
     let options = rpod_engine::BuildOptions {
         containerfile,
         context: args.context.clone(),
@@ -142,6 +150,10 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             None,
         )?,
         skip_unused_stages: args.skip_unused_stages,
+        step_template: super::container::build_step_template(&args.step)?,
+        registry: super::registry::registry_options(&args.registry)?,
+        env,
+        unset_env: args.unsetenv.clone(),
     };
     let quiet = args.quiet;
     let record = build_interruptible(engine, &options, &mut |line| {
@@ -153,6 +165,15 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         for tag in &args.tags {
             println!("Successfully tagged {tag}");
         }
+    }
+    if let Some(file) = &args.iidfile {
+        // As podman writes it: the ID with its algorithm, no newline.
+        std::fs::write(file, format!("sha256:{}", record.id)).map_err(|e| {
+            Failure::new(
+                125,
+                anyhow::anyhow!("writing --iidfile {}: {e}", file.display()),
+            )
+        })?;
     }
     // `--manifest LIST`: the image added to the list, which is made when missing.
     if let Some(list) = &args.manifest {

@@ -69,6 +69,19 @@ pub struct BuildOptions {
     /// `--skip-unused-stages` (buildah's default): only the target stage and those it
     /// takes from are built.
     pub skip_unused_stages: bool,
+    /// What every RUN step's container gets besides its command, environment, mounts and
+    /// network: `build`'s `--add-host`, `--dns`, `-v`, `--cap-add`, `--security-opt`,
+    /// `--ulimit`, `--memory`, `--http-proxy`... (a `create`'s options; the builder sets
+    /// the image, command, working directory, user, labels and log itself).
+    pub step_template: CreateOptions,
+    /// For pulls of base images (`--tls-verify`, `--authfile`, `--creds`, `--cert-dir`).
+    pub registry: crate::image::registry::RegistryOptions,
+    /// `--env KEY=VALUE`: set in every stage from its start (RUN steps see it) and so in
+    /// the image.
+    pub env: Vec<(String, String)>,
+    /// `--unsetenv KEY`: removed from the image's environment (every stage's, at its end:
+    /// its RUN steps still see it).
+    pub unset_env: Vec<String>,
 }
 
 /// A FROM line's stage name (`AS NAME`, in lower case), if it has one.
@@ -703,6 +716,16 @@ impl Builder<'_> {
         if base == "scratch" {
             stage.config.set_cmd(None);
         }
+        // `--env`, from the stage's start.
+        if !self.options.env.is_empty() {
+            let mut env = stage.config.env().clone().unwrap_or_default();
+            for (key, value) in &self.options.env {
+                env.retain(|e| e.split('=').next() != Some(key.as_str()));
+                env.push(format!("{key}={value}"));
+            }
+            stage.config.set_env(Some(env));
+            stage.config_changed = true;
+        }
         // The base image's ONBUILD triggers run first, as Docker and buildah run them.
         for trigger in &triggers {
             progress(&format!("ONBUILD {trigger}"));
@@ -834,6 +857,7 @@ impl Builder<'_> {
             self.engine.pull_image(
                 name,
                 &crate::image::registry::PullOptions {
+                    registry: self.options.registry.clone(),
                     platform: platform.cloned(),
                     ..Default::default()
                 },
@@ -877,6 +901,20 @@ impl Builder<'_> {
 
     /// End a stage: its config committed when a step changed it; whether it was the target.
     fn finish(&mut self, mut stage: Stage, progress: &mut dyn FnMut(&str)) -> Result<bool> {
+        // `--unsetenv`: out of the image (the stage's steps saw them).
+        let env = stage.config.env().clone().unwrap_or_default();
+        let kept: Vec<String> = env
+            .iter()
+            .filter(|e| {
+                let key = e.split('=').next().unwrap_or("");
+                !self.options.unset_env.iter().any(|unset| unset == key)
+            })
+            .cloned()
+            .collect();
+        if kept.len() != env.len() {
+            stage.config.set_env(Some(kept));
+            stage.config_changed = true;
+        }
         if !self.options.labels.is_empty() {
             // Given to every stage: only the one that ends the build is kept.
             let mut labels = stage.config.labels().clone().unwrap_or_default();
@@ -1050,40 +1088,32 @@ impl Builder<'_> {
     fn container(&self, stage: &Stage, run: Option<StepRun>) -> Result<String> {
         let shown = !self.options.quiet;
         let captured = self.options.capture_run_output;
-        let (entrypoint, env, passthrough, logged, mounts, network) = match run {
-            Some(run) => (
-                run.argv,
-                run.env,
-                shown && !captured,
-                shown && captured,
-                run.mounts,
-                run.network,
-            ),
-            None => (
-                vec!["true".to_string()],
-                Vec::new(),
-                false,
-                false,
-                Vec::new(),
-                None,
-            ),
+        let mut options = match run {
+            // A RUN step's: the build's settings for steps, its command and mounts.
+            Some(run) => {
+                let mut options = self.options.step_template.clone();
+                options.mounts.extend(run.mounts);
+                crate::mounts::validate(&options.mounts)?;
+                options.network = run.network.or(options.network);
+                options.entrypoint = Some(run.argv);
+                options.env = run.env;
+                options.passthrough = shown && !captured;
+                options.log_to_file = shown && captured;
+                options
+            }
+            // One that only holds the file system.
+            None => CreateOptions {
+                entrypoint: Some(vec!["true".to_string()]),
+                ..Default::default()
+            },
         };
-        let options = CreateOptions {
-            mounts,
-            network,
-            image: Some(stage.image.clone()),
-            entrypoint: Some(entrypoint),
-            env,
-            workdir: Some(stage.workdir()),
-            user: stage.config.user().clone().filter(|u| !u.is_empty()),
-            passthrough,
-            log_to_file: logged,
-            labels: self.options.step_labels.clone(),
-            image_volumes: ImageVolumes::Ignore,
-            // A step's container is not checked (the base image's check is for its users).
-            no_healthcheck: true,
-            ..Default::default()
-        };
+        options.image = Some(stage.image.clone());
+        options.workdir = Some(stage.workdir());
+        options.user = stage.config.user().clone().filter(|u| !u.is_empty());
+        options.labels = self.options.step_labels.clone();
+        options.image_volumes = ImageVolumes::Ignore;
+        // A step's container is not checked (the base image's check is for its users).
+        options.no_healthcheck = true;
         Ok(self.engine.create(options)?.id().to_string())
     }
 
