@@ -99,7 +99,7 @@ pub enum Command {
     /// Import a root file system tarball as an image.
     Import(ImportArgs),
     /// Build an image from a Containerfile (Dockerfile).
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Load images from a docker-archive or oci-archive.
     Load(LoadArgs),
     /// Save images to an archive.
@@ -809,7 +809,7 @@ pub enum ImageCommand {
     /// Import a root file system tarball as an image.
     Import(ImportArgs),
     /// Build an image from a Containerfile (Dockerfile).
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Load images from a docker-archive or oci-archive.
     Load(LoadArgs),
     /// Save images to an archive.

@@ -197,7 +197,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Container(ContainerCommand::Checkpoint(a)) => o::checkpoint(e, a),
         Command::Container(ContainerCommand::Restore(a)) => o::restore(e, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(e, a),
-        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => i::build(e, a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => i::build(e, *a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(e, a),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(e, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(e, a),
