@@ -2145,6 +2145,22 @@ pub struct BuildArgs {
     /// Write the image's ID to this file.
     #[arg(long)]
     pub iidfile: Option<std::path::PathBuf>,
+    /// Also write the image's files out: DIR, type=local,dest=DIR, or type=tar,dest=FILE
+    /// (- for standard output).
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+    /// The architecture to build for (as --platform's).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// The OS to build for (as --platform's).
+    #[arg(long)]
+    pub os: Option<String>,
+    /// The architecture's variant to build for (as --platform's).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// The ignore file to use instead of the context's .containerignore or .dockerignore.
+    #[arg(long)]
+    pub ignorefile: Option<std::path::PathBuf>,
     /// Set an environment variable in the image: KEY=VALUE (KEY alone: this process's).
     #[arg(long = "env")]
     pub env: Vec<String>,

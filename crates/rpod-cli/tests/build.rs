@@ -976,6 +976,7 @@ fn platform_args_and_from_platform_are_taken_as_buildkit_does() {
     );
     let out = rpod.ok(&[
         "build",
+        "--skip-unused-stages=false",
         "--pull=never",
         "--platform",
         &format!("linux/{arch}"),
@@ -984,6 +985,19 @@ fn platform_args_and_from_platform_are_taken_as_buildkit_does() {
         &ctx,
     ]);
     assert!(out.contains("STEP 3/4"), "{out}");
+    let err = rpod.fails(
+        &[
+            "build",
+            "--pull=never",
+            "--arch",
+            other,
+            "-f",
+            &from_file.replace(".from", ".other"),
+            &ctx,
+        ],
+        125,
+    );
+    assert!(err.contains(&format!("not {platform}")), "{err}");
     let err = rpod.fails(&["build", "--platform", "linux", &ctx], 125);
     assert!(err.contains("OS/ARCH"), "{err}");
 }
@@ -1225,4 +1239,85 @@ fn step_settings_reach_the_run_steps_and_not_the_image() {
     );
     let err = rpod.fails(&["build", "--add-host", "nocolon", &ctx], 125);
     assert!(!err.is_empty());
+}
+
+/// `--output`: the image's files written to a directory or a tar (a file, or standard
+/// output with the progress on standard error), the image made too; `--ignorefile`.
+#[test]
+fn output_writes_the_images_files_and_ignorefile_replaces_the_contexts() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("kept.txt"), "kept\n").unwrap();
+    fs::write(dir.join("secret.txt"), "secret\n").unwrap();
+    fs::write(dir.join(".dockerignore"), "kept.txt\n").unwrap();
+    let other_ignore = rpod.dir.path().join("other.ignore");
+    fs::write(&other_ignore, "secret.txt\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nCOPY *.txt /out/\nRUN mkdir -p /artifacts && echo made > /artifacts/result && chown 7:8 /artifacts/result\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let out_dir = rpod.dir.path().join("exported");
+    let ignore = other_ignore.display().to_string();
+    let exported = out_dir.display().to_string();
+    rpod.ok(&[
+        "build",
+        "--ignorefile",
+        &ignore,
+        "-o",
+        &exported,
+        "-t",
+        "outputs",
+        &ctx,
+    ]);
+    // The image's files, owners kept; --ignorefile left out what it names, not what the
+    // context's .dockerignore names.
+    assert_eq!(
+        fs::read_to_string(out_dir.join("artifacts/result")).unwrap(),
+        "made\n"
+    );
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(out_dir.join("artifacts/result")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (7, 8));
+    assert!(out_dir.join("out/kept.txt").exists());
+    assert!(!out_dir.join("out/secret.txt").exists());
+    assert!(out_dir.join("bin/busybox").exists());
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "outputs", "cat", "/artifacts/result"]),
+        "made\n"
+    );
+    // A tar file, and standard output.
+    let tar_file = rpod.dir.path().join("out.tar");
+    let tar_spec = format!("type=tar,dest={}", tar_file.display());
+    rpod.ok(&["build", "-o", &tar_spec, &ctx]);
+    let listing = |bytes: &[u8]| -> Vec<String> {
+        tar::Archive::new(bytes)
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect()
+    };
+    let names = listing(&fs::read(&tar_file).unwrap());
+    assert!(
+        names
+            .iter()
+            .any(|n| n.trim_start_matches("./") == "artifacts/result"),
+        "{names:?}"
+    );
+    let piped = rpod.command(&["build", "-o", "-", &ctx]).output().unwrap();
+    assert!(piped.status.success());
+    assert!(String::from_utf8_lossy(&piped.stderr).contains("STEP 1/3"));
+    let names = listing(&piped.stdout);
+    assert!(
+        names
+            .iter()
+            .any(|n| n.trim_start_matches("./") == "artifacts/result"),
+        "{names:?}"
+    );
+    let err = rpod.fails(&["build", "-o", "type=registry,dest=x", &ctx], 125);
+    assert!(err.contains("local and tar"), "{err}");
+    let err = rpod.fails(&["build", "-o", "type=local", &ctx], 125);
+    assert!(err.contains("dest=PATH"), "{err}");
 }

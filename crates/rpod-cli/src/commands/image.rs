@@ -145,22 +145,52 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         network,
         platform: rpod_engine::image::platform::Platform::from_flags(
             args.platform.as_deref(),
-            None,
-            None,
-            None,
+            args.os.as_deref(),
+            args.arch.as_deref(),
+            args.variant.as_deref(),
         )?,
+        ignore_file: args.ignorefile.clone(),
         skip_unused_stages: args.skip_unused_stages,
         step_template: super::container::build_step_template(&args.step)?,
         registry: super::registry::registry_options(&args.registry)?,
         env,
         unset_env: args.unsetenv.clone(),
     };
+    let output = args.output.as_deref().map(BuildOutput::parse).transpose()?;
     let quiet = args.quiet;
+    // A tar on standard output: the progress goes to standard error.
+    let to_stderr = matches!(&output, Some(BuildOutput::Tar(path)) if path.as_os_str() == "-");
     let record = build_interruptible(engine, &options, &mut |line| {
-        if !quiet {
+        if quiet {
+        } else if to_stderr {
+            eprintln!("{line}");
+        } else {
             println!("{line}");
         }
     })?;
+    match &output {
+        Some(BuildOutput::Directory(dir)) => engine.export_image_to_directory(&record.id, dir)?,
+        Some(BuildOutput::Tar(path)) if path.as_os_str() == "-" => {
+            engine.export_image_files(&record.id, io::stdout().lock())?
+        }
+        Some(BuildOutput::Tar(path)) => {
+            // Written beside the target and renamed, so a failure leaves no partial file.
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+            let partial =
+                tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new("."))).map_err(|e| {
+                    Failure::new(125, anyhow::anyhow!("--output {}: {e}", path.display()))
+                })?;
+            engine.export_image_files(&record.id, partial.as_file())?;
+            partial.persist(path).map_err(|e| {
+                Failure::new(125, anyhow::anyhow!("--output {}: {e}", path.display()))
+            })?;
+        }
+        None => {}
+    }
+    if to_stderr {
+        // Nothing else on standard output: the tar is.
+        return Ok(0);
+    }
     if !quiet {
         for tag in &args.tags {
             println!("Successfully tagged {tag}");
@@ -188,6 +218,47 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     }
     println!("{}", record.id);
     Ok(0)
+}
+
+/// Where `build --output` writes the image's files.
+enum BuildOutput {
+    Directory(PathBuf),
+    /// A tar file, or standard output (`-`).
+    Tar(PathBuf),
+}
+
+impl BuildOutput {
+    /// `DIR`, or `type=local|tar,dest=PATH` (podman's and BuildKit's).
+    fn parse(text: &str) -> Result<BuildOutput, Failure> {
+        if !text.contains('=') {
+            if text == "-" {
+                return Ok(BuildOutput::Tar(PathBuf::from("-")));
+            }
+            return Ok(BuildOutput::Directory(PathBuf::from(text)));
+        }
+        let (mut kind, mut dest) = (None, None);
+        for field in text.split(',') {
+            match field.split_once('=') {
+                Some(("type", value)) => kind = Some(value),
+                Some(("dest", value)) if !value.is_empty() => dest = Some(PathBuf::from(value)),
+                _ => {
+                    return Err(usage(format!(
+                        "invalid --output {text:?}: type=local|tar,dest=PATH"
+                    )))
+                }
+            }
+        }
+        let dest =
+            dest.ok_or_else(|| usage(format!("invalid --output {text:?}: dest=PATH is needed")))?;
+        match kind {
+            Some("local") | None => Ok(BuildOutput::Directory(dest)),
+            Some("tar") => Ok(BuildOutput::Tar(dest)),
+            Some(other) => Err(rpod_engine::EngineError::NotSupported(format!(
+                "--output type={other} (local and tar are)"
+            ))
+            .into()),
+        }
+    }
 }
 
 /// Whether a build keeps its steps' layers when `--layers` is not given: `$BUILDAH_LAYERS`

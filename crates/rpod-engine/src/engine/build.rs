@@ -79,6 +79,9 @@ pub struct BuildOptions {
     /// `--env KEY=VALUE`: set in every stage from its start (RUN steps see it) and so in
     /// the image.
     pub env: Vec<(String, String)>,
+    /// `--ignorefile`: the ignore file instead of the context's `.containerignore` or
+    /// `.dockerignore`.
+    pub ignore_file: Option<PathBuf>,
     /// `--unsetenv KEY`: removed from the image's environment (every stage's, at its end:
     /// its RUN steps still see it).
     pub unset_env: Vec<String>,
@@ -438,9 +441,18 @@ impl Engine {
                 context.display()
             )));
         }
-        // podman reads `.containerignore`, else `.dockerignore`.
+        // podman reads `--ignorefile`, else `.containerignore`, else `.dockerignore`.
         let mut ignore = containerfile::IgnoreRules::default();
-        for name in [".containerignore", ".dockerignore"] {
+        let given = options.ignore_file.as_ref().map(|file| read_bounded(file));
+        if let Some(text) = given {
+            ignore = containerfile::IgnoreRules::parse(&text?)?;
+        }
+        let names: &[&str] = if options.ignore_file.is_some() {
+            &[]
+        } else {
+            &[".containerignore", ".dockerignore"]
+        };
+        for name in names {
             let path = context.join(name);
             match path.symlink_metadata() {
                 Ok(meta) if meta.is_file() => {
@@ -489,6 +501,46 @@ impl Engine {
             }
         }
         self.resolve_image(&id)
+    }
+}
+
+impl Engine {
+    /// An image's files as a tar (`build --output`): those of a container of it that is
+    /// made for this and removed after.
+    pub fn export_image_files(&self, image: &str, out: impl std::io::Write) -> Result<()> {
+        let container = self.create(CreateOptions {
+            image: Some(image.to_string()),
+            entrypoint: Some(vec!["true".to_string()]),
+            image_volumes: ImageVolumes::Ignore,
+            no_healthcheck: true,
+            ..Default::default()
+        })?;
+        let id = container.id().to_string();
+        let exported = self.export(&id, out);
+        let removed = self.remove(
+            &id,
+            RemoveOptions {
+                force: true,
+                volumes: true,
+                timeout: Some(0),
+            },
+        );
+        exported?;
+        removed.map(drop)
+    }
+
+    /// `build --output type=local,dest=DIR`: an image's files written into `dest` (made
+    /// when missing), owners kept, as podman writes them.
+    pub fn export_image_to_directory(&self, image: &str, dest: &Path) -> Result<()> {
+        fs::create_dir_all(dest).map_err(|e| EngineError::io("creating directory", dest, e))?;
+        let staging = scratch::unnamed_file(&self.roots.tmp())?;
+        let mut staging = self.roots.space_guard().writer(staging);
+        self.export_image_files(image, &mut staging)?;
+        let mut staging = staging.into_inner();
+        std::io::Seek::rewind(&mut staging)
+            .map_err(|e| EngineError::io("reading the export of", dest, e))?;
+        let space = crate::free_space::SpaceGuard::new(dest, self.roots.keep_free);
+        scratch::unpack_tar(staging, dest, "the image's files", true, &space).map(drop)
     }
 }
 
