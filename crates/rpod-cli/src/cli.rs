@@ -2158,6 +2158,10 @@ pub struct BuildArgs {
     /// The architecture's variant to build for (as --platform's).
     #[arg(long)]
     pub variant: Option<String>,
+    /// A named context for FROM, COPY --from and RUN --mount from=: NAME=DIR, or
+    /// NAME=docker-image://IMAGE (also container-image://).
+    #[arg(long = "build-context")]
+    pub build_contexts: Vec<String>,
     /// The ignore file to use instead of the context's .containerignore or .dockerignore.
     #[arg(long)]
     pub ignorefile: Option<std::path::PathBuf>,

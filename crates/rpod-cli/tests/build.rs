@@ -1321,3 +1321,70 @@ fn output_writes_the_images_files_and_ignorefile_replaces_the_contexts() {
     let err = rpod.fails(&["build", "-o", "type=local", &ctx], 125);
     assert!(err.contains("dest=PATH"), "{err}");
 }
+
+/// `--build-context NAME=DIR|docker-image://IMAGE`: what FROM NAME, `COPY --from=NAME`
+/// and `RUN --mount=...,from=NAME` take.
+#[test]
+fn named_build_contexts_serve_from_copy_and_mounts() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    let extra = rpod.dir.path().join("extra");
+    fs::create_dir_all(extra.join("conf")).unwrap();
+    fs::write(extra.join("conf/app.conf"), "extra context\n").unwrap();
+    symlink("/etc/shadow", extra.join("escape")).unwrap();
+    rpod.ok(&["tag", "demo", "localhost/base-for-context"]);
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM base\nCOPY --from=extra conf/app.conf /app.conf\n\
+         RUN --mount=type=bind,from=extra,source=conf,target=/mnt cat /mnt/app.conf > /mounted\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let extra_arg = format!("extra={}", extra.display());
+    rpod.ok(&[
+        "build",
+        "--build-context",
+        &extra_arg,
+        "--build-context",
+        "base=docker-image://localhost/base-for-context",
+        "-t",
+        "contexts",
+        &ctx,
+    ]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "contexts", "cat", "/app.conf", "/mounted"]),
+        "extra context\nextra context\n"
+    );
+    // A link out of a named context is refused as in the build context.
+    fs::write(
+        dir.join("Containerfile.escape"),
+        "FROM demo\nCOPY --from=extra escape/x /\n",
+    )
+    .unwrap();
+    let escape = dir.join("Containerfile.escape").display().to_string();
+    let err = rpod.fails(
+        &["build", "--build-context", &extra_arg, "-f", &escape, &ctx],
+        125,
+    );
+    assert!(
+        err.contains("not a directory of the build context"),
+        "{err}"
+    );
+    // FROM takes an image, not a directory.
+    fs::write(dir.join("Containerfile.from"), "FROM extra\n").unwrap();
+    let from = dir.join("Containerfile.from").display().to_string();
+    let err = rpod.fails(
+        &["build", "--build-context", &extra_arg, "-f", &from, &ctx],
+        125,
+    );
+    assert!(err.contains("FROM takes an image"), "{err}");
+    for (bad, says) in [
+        ("x=https://example.com/c.tar", "a URL"),
+        ("novalue", "NAME=VALUE"),
+        ("x=/no/such/dir", "/no/such/dir"),
+    ] {
+        let err = rpod.fails(&["build", "--build-context", bad, &ctx], 125);
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}

@@ -115,6 +115,14 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         Some(network) => rpod_engine::parse_build_network(network)?,
         None => None,
     };
+    let mut build_contexts = std::collections::BTreeMap::new();
+    for given in &args.build_contexts {
+        let (name, value) = given
+            .split_once('=')
+            .filter(|(name, _)| !name.is_empty())
+            .ok_or_else(|| usage(format!("invalid --build-context {given:?}: NAME=VALUE")))?;
+        build_contexts.insert(name.to_string(), rpod_engine::BuildContext::parse(value)?);
+    }
     // `--env`: a bare KEY takes this process's value, as podman's.
     let env = super::container::expand_env(&args.env)?
         .into_iter()
@@ -150,6 +158,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             args.variant.as_deref(),
         )?,
         ignore_file: args.ignorefile.clone(),
+        build_contexts,
         skip_unused_stages: args.skip_unused_stages,
         step_template: super::container::build_step_template(&args.step)?,
         registry: super::registry::registry_options(&args.registry)?,

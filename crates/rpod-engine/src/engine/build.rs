@@ -7,7 +7,6 @@
 //! are removed at the end, their layers staying with the image that uses them.
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::OpenOptionsExt;
 
 use oci_spec::image::Config;
 
@@ -17,6 +16,7 @@ use crate::containerfile::{self, Args, Instruction};
 use crate::image::ImportOptions;
 
 mod add_url;
+mod context;
 mod mounts;
 pub use mounts::{parse_secret_flag, BuildSecret};
 
@@ -82,6 +82,8 @@ pub struct BuildOptions {
     /// `--ignorefile`: the ignore file instead of the context's `.containerignore` or
     /// `.dockerignore`.
     pub ignore_file: Option<PathBuf>,
+    /// `--build-context NAME=VALUE`.
+    pub build_contexts: BTreeMap<String, BuildContext>,
     /// `--unsetenv KEY`: removed from the image's environment (every stage's, at its end:
     /// its RUN steps still see it).
     pub unset_env: Vec<String>,
@@ -208,6 +210,53 @@ fn platform_args(target: &image::platform::Platform) -> BTreeMap<String, String>
         args.insert(format!("{prefix}VARIANT"), variant);
     }
     args
+}
+
+/// `--build-context NAME=VALUE`: what FROM, `COPY --from` and `RUN --mount from=` find
+/// under NAME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildContext {
+    /// A directory, as the build context is (COPY and bind mounts).
+    Directory(PathBuf),
+    /// An image (`docker-image://REF`, `container-image://REF`).
+    Image(String),
+}
+
+impl BuildContext {
+    /// `DIR`, `docker-image://REF` or `container-image://REF`; URLs and Git sources are
+    /// refused.
+    pub fn parse(value: &str) -> Result<BuildContext> {
+        for prefix in ["docker-image://", "container-image://"] {
+            if let Some(image) = value.strip_prefix(prefix) {
+                return Ok(BuildContext::Image(image.to_string()));
+            }
+        }
+        if value.contains("://") || value.starts_with("git@") {
+            return Err(EngineError::NotSupported(format!(
+                "--build-context {value:?}: a URL (a directory, docker-image:// and container-image:// are taken)"
+            )));
+        }
+        if value.is_empty() {
+            return Err(EngineError::InvalidArg(
+                "--build-context NAME=VALUE: the value is empty".into(),
+            ));
+        }
+        Ok(BuildContext::Directory(PathBuf::from(value)))
+    }
+}
+
+/// A named context as the build uses it.
+enum NamedContext {
+    Directory(context::ContextDir),
+    Image(String),
+}
+
+/// Where a step's `--from=NAME` takes files from.
+enum FromSource {
+    /// An image: a stage's, a named context's, or one by name.
+    Image(String),
+    /// A named context's directory.
+    Directory(String),
 }
 
 /// A RUN step's container: its command, environment, mounts and network.
@@ -433,47 +482,28 @@ impl Engine {
         options: &BuildOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<ImageRecord> {
-        let context = fs::canonicalize(&options.context)
-            .map_err(|e| EngineError::io("opening the build context", &options.context, e))?;
-        if !context.is_dir() {
-            return Err(EngineError::InvalidArg(format!(
-                "the build context {} is not a directory",
-                context.display()
-            )));
-        }
-        // podman reads `--ignorefile`, else `.containerignore`, else `.dockerignore`.
-        let mut ignore = containerfile::IgnoreRules::default();
-        let given = options.ignore_file.as_ref().map(|file| read_bounded(file));
-        if let Some(text) = given {
-            ignore = containerfile::IgnoreRules::parse(&text?)?;
-        }
-        let names: &[&str] = if options.ignore_file.is_some() {
-            &[]
-        } else {
-            &[".containerignore", ".dockerignore"]
-        };
-        for name in names {
-            let path = context.join(name);
-            match path.symlink_metadata() {
-                Ok(meta) if meta.is_file() => {
-                    ignore = containerfile::IgnoreRules::parse(&read_bounded(&path)?)?;
-                    break;
-                }
-                Ok(_) => {
-                    return Err(EngineError::InvalidArg(format!(
-                        "{}: not a plain file",
-                        path.display()
-                    )))
-                }
-                Err(_) => {}
-            }
+        let context = context::ContextDir::open(
+            &options.context,
+            options.ignore_file.as_deref(),
+            "the build context",
+        )?;
+        let mut named_contexts = BTreeMap::new();
+        for (name, given) in &options.build_contexts {
+            let named =
+                match given {
+                    BuildContext::Directory(dir) => NamedContext::Directory(
+                        context::ContextDir::open(dir, None, &format!("the build context {name}"))?,
+                    ),
+                    BuildContext::Image(image) => NamedContext::Image(image.clone()),
+                };
+            named_contexts.insert(name.to_ascii_lowercase(), named);
         }
         let text = read_bounded(&options.containerfile)?;
         let instructions = containerfile::parse(&text)?;
         let mut builder = Builder {
             engine: self,
             context,
-            ignore,
+            named_contexts,
             options,
             global_args: platform_args(options.platform.as_ref().unwrap_or(&native_platform())),
             used_args: BTreeSet::new(),
@@ -563,9 +593,10 @@ fn read_bounded(path: &Path) -> Result<String> {
 
 struct Builder<'a> {
     engine: &'a Engine,
-    context: PathBuf,
-    /// What the context's ignore file leaves out of COPY and ADD.
-    ignore: containerfile::IgnoreRules,
+    /// The build context, with what its ignore file leaves out of COPY and ADD.
+    context: context::ContextDir,
+    /// `--build-context NAME=...`, by name in lower case.
+    named_contexts: BTreeMap<String, NamedContext>,
     options: &'a BuildOptions,
     /// ARGs before the first FROM: usable in FROM lines and redeclared in stages.
     global_args: BTreeMap<String, String>,
@@ -755,7 +786,19 @@ impl Builder<'_> {
         } else if let Some(id) = self.stage_image(&base) {
             id
         } else {
-            self.image_for(&base, platform.as_ref(), progress)?
+            match self.named_contexts.get(&base.to_ascii_lowercase()) {
+                Some(NamedContext::Image(image)) => {
+                    let image = image.clone();
+                    self.image_for(&image, platform.as_ref(), progress)?
+                }
+                Some(NamedContext::Directory(_)) => {
+                    return Err(step_error(
+                        instruction,
+                        format!("{base} is a directory build context: FROM takes an image"),
+                    ))
+                }
+                None => self.image_for(&base, platform.as_ref(), progress)?,
+            }
         };
         let (config, docker) = image::config_and_docker_fields(&self.engine.roots, &image)?;
         let triggers = docker.on_build.clone();
@@ -879,6 +922,28 @@ impl Builder<'_> {
         stage.image = id;
         stage.config_changed = false;
         Ok(true)
+    }
+
+    /// The build context, or the named one (`--build-context`) that is a directory.
+    fn context_dir(&self, named: Option<&str>) -> &context::ContextDir {
+        match named.and_then(|name| self.named_contexts.get(name)) {
+            Some(NamedContext::Directory(dir)) => dir,
+            _ => &self.context,
+        }
+    }
+
+    /// What `--from=NAME` (COPY, `RUN --mount`) takes from: a stage built before, a named
+    /// context (`--build-context`), else an image by that name (pulled when missing).
+    fn source_named(&self, name: &str, progress: &mut dyn FnMut(&str)) -> Result<FromSource> {
+        if let Some(id) = self.stage_image(name) {
+            return Ok(FromSource::Image(id));
+        }
+        let lower = name.to_ascii_lowercase();
+        match self.named_contexts.get(&lower) {
+            Some(NamedContext::Directory(_)) => Ok(FromSource::Directory(lower)),
+            Some(NamedContext::Image(image)) => Ok(FromSource::Image(self.image(image, progress)?)),
+            None => Ok(FromSource::Image(self.image(name, progress)?)),
+        }
     }
 
     /// A stage built before, by name or number (not one the build skipped).
@@ -1360,17 +1425,26 @@ impl Builder<'_> {
         }
         // What the step copies from, found before the cache is asked: the image's ID, or
         // the context's files and the digest of what they hold.
-        let (source, input) = match &from {
-            Some(from) => {
-                let image = match self.stage_image(from) {
-                    Some(id) => id,
-                    None => self.image(from, progress)?,
-                };
+        let from = match &from {
+            Some(from) => Some(self.source_named(from, progress)?),
+            None => None,
+        };
+        let (source, input) = match from {
+            Some(FromSource::Image(image)) => {
                 let input = serde_json::json!({ "from": image });
                 (CopySource::Image(image), input)
             }
+            // A named context's files, as the build context's are taken.
+            Some(FromSource::Directory(name)) => {
+                let paths = self.context_dir(Some(&name)).sources(&local, instruction)?;
+                let input = serde_json::json!({
+                    "named": name,
+                    "context": self.context_dir(Some(&name)).digest(&paths)?,
+                });
+                (CopySource::Context(Some(name), paths, Vec::new()), input)
+            }
             None => {
-                let paths = self.context_sources(&local, instruction)?;
+                let paths = self.context.sources(&local, instruction)?;
                 // ADD's downloads, each time (the cache keys them by what came).
                 let mut downloads = Vec::new();
                 for url in &urls {
@@ -1381,10 +1455,10 @@ impl Builder<'_> {
                     .map(|d| serde_json::json!([d.url, d.digest, d.modified]))
                     .collect();
                 let input = serde_json::json!({
-                    "context": self.context_digest(&paths)?,
+                    "context": self.context.digest(&paths)?,
                     "downloads": fetched,
                 });
-                (CopySource::Context(paths, downloads), input)
+                (CopySource::Context(None, paths, downloads), input)
             }
         };
         let what = serde_json::json!({
@@ -1405,9 +1479,10 @@ impl Builder<'_> {
                 CopySource::Image(image) => {
                     self.copy_from_image(&container, image, (&words, &dest, into_dir), &how)
                 }
-                CopySource::Context(paths, downloads) => self.copy_from_context(
+                CopySource::Context(named, paths, downloads) => self.copy_from_context(
                     &container,
-                    (paths, downloads, &dest, into_dir),
+                    (named.as_deref(), paths, downloads),
+                    (&dest, into_dir),
                     &how,
                     add,
                 ),
@@ -1479,100 +1554,16 @@ impl Builder<'_> {
         )
     }
 
-    /// The context's files named by `sources` (a `*` or `?` in the last part matches
-    /// names), refused when they lie outside the context or are reached through a link.
-    fn context_sources(
-        &self,
-        sources: &[String],
-        instruction: &Instruction,
-    ) -> Result<Vec<PathBuf>> {
-        let mut found = Vec::new();
-        for source in sources {
-            let mut relative = PathBuf::new();
-            for part in Path::new(source).components() {
-                match part {
-                    std::path::Component::Normal(name) => relative.push(name),
-                    std::path::Component::ParentDir if !relative.pop() => {
-                        return Err(step_error(
-                            instruction,
-                            format!("{source} is outside the build context"),
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            let (parent, last) = match relative.file_name() {
-                Some(last) => (
-                    relative.parent().map(Path::to_path_buf).unwrap_or_default(),
-                    Some(last.to_string_lossy().into_owned()),
-                ),
-                None => (PathBuf::new(), None),
-            };
-            // Every directory on the way is a directory of the context, not a link.
-            let mut dir = self.context.clone();
-            for part in parent.components() {
-                dir.push(part);
-                let meta = dir
-                    .symlink_metadata()
-                    .map_err(|e| step_error(instruction, format!("{source}: {e}")))?;
-                if !meta.is_dir() {
-                    return Err(step_error(
-                        instruction,
-                        format!(
-                            "{source}: {} is not a directory of the build context",
-                            dir.display()
-                        ),
-                    ));
-                }
-            }
-            match last {
-                None => found.push(dir),
-                Some(pattern) if pattern.contains(['*', '?', '[']) => {
-                    if pattern.contains('[') {
-                        return Err(not_supported(instruction, "`[` in a source pattern"));
-                    }
-                    let mut names: Vec<String> = fs::read_dir(&dir)
-                        .map_err(|e| EngineError::io("listing", &dir, e))?
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|name| {
-                            crate::security::segment_matches(pattern.as_bytes(), name.as_bytes())
-                        })
-                        .filter(|name| !self.ignore.excludes(&parent.join(name)))
-                        .collect();
-                    names.sort();
-                    if names.is_empty() {
-                        return Err(step_error(
-                            instruction,
-                            format!("{source}: no file matches"),
-                        ));
-                    }
-                    found.extend(names.into_iter().map(|n| dir.join(n)));
-                }
-                Some(name) => {
-                    if self.ignore.excludes(&parent.join(&name)) {
-                        return Err(step_error(
-                            instruction,
-                            format!("{source} is left out by the context's ignore file"),
-                        ));
-                    }
-                    let path = dir.join(&name);
-                    path.symlink_metadata()
-                        .map_err(|e| step_error(instruction, format!("{source}: {e}")))?;
-                    found.push(path);
-                }
-            }
-        }
-        Ok(found)
-    }
-
     fn copy_from_context(
         &self,
         container: &str,
-        (paths, downloads, dest, into_dir): (Vec<PathBuf>, Vec<add_url::Download>, &str, bool),
+        (named, paths, downloads): (Option<&str>, Vec<PathBuf>, Vec<add_url::Download>),
+        (dest, into_dir): (&str, bool),
         how: &CopyInto,
         add: bool,
     ) -> Result<()> {
+        let context = self.context_dir(named);
+        let tmp = self.engine.roots.tmp();
         // An existing directory is copied into, as with a trailing `/`.
         let dest_is_dir = self
             .engine
@@ -1597,7 +1588,7 @@ impl Builder<'_> {
             let (archive, into) = if meta.is_dir() {
                 // A directory's contents, into the destination (made when missing).
                 self.make_dirs(container, dest, how)?;
-                (self.context_tar(&path, None)?, dest.to_string())
+                (context.tar(&tmp, &path, None)?, dest.to_string())
             } else if let Some(kind) = (add && meta.is_file())
                 .then(|| archive_kind(&path))
                 .transpose()?
@@ -1625,7 +1616,7 @@ impl Builder<'_> {
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
                 };
-                (self.context_tar(&path, Some(&name))?, parent.clone())
+                (context.tar(&tmp, &path, Some(&name))?, parent.clone())
             };
             let mut archive = archive;
             self.engine.copy_into_container_as(
@@ -1655,110 +1646,6 @@ impl Builder<'_> {
             )?;
         }
         Ok(())
-    }
-
-    /// The digest of what COPY would take from the context's `paths`: names, kinds,
-    /// permissions, link targets and contents, what the ignore file leaves out left out
-    /// as `context_tar` leaves it out. Owners and times are not in it (COPY makes root's
-    /// files; a checkout's new times do not make the files new), as in Docker's cache.
-    fn context_digest(&self, paths: &[PathBuf]) -> Result<String> {
-        use sha2::Digest;
-        use std::os::unix::ffi::OsStrExt;
-        use std::os::unix::fs::PermissionsExt;
-        let mut hasher = sha2::Sha256::new();
-        for path in paths {
-            let mut pending = vec![path.clone()];
-            while let Some(source) = pending.pop() {
-                let err = |e: std::io::Error| EngineError::io("reading", &source, e);
-                let meta = source.symlink_metadata().map_err(err)?;
-                let relative = source.strip_prefix(&self.context).unwrap_or(&source);
-                if self.ignore.excludes(relative)
-                    && !(meta.is_dir() && self.ignore.has_exceptions())
-                {
-                    continue;
-                }
-                let kind = meta.file_type();
-                hasher.update(relative.as_os_str().as_bytes());
-                let size = if kind.is_file() { meta.len() } else { 0 };
-                hasher.update(format!("\0{:o}\0{size}\0", meta.permissions().mode()).as_bytes());
-                if kind.is_dir() {
-                    // (Sorted backwards: popped in order.)
-                    pending.extend(children(&source)?.into_iter().map(|(child, _)| child));
-                } else if kind.is_symlink() {
-                    hasher.update(fs::read_link(&source).map_err(err)?.as_os_str().as_bytes());
-                } else if kind.is_file() {
-                    let mut contents = fs::OpenOptions::new()
-                        .read(true)
-                        .custom_flags(libc::O_NOFOLLOW)
-                        .open(&source)
-                        .map_err(err)?;
-                    std::io::copy(&mut contents, &mut hasher).map_err(err)?;
-                }
-                hasher.update(b"\0");
-            }
-        }
-        Ok(hex::encode(hasher.finalize()))
-    }
-
-    /// A tar of a context file (named `name`) or of a directory's contents, every entry
-    /// root's (as COPY makes them, whoever owns the context), links kept as links (never
-    /// followed), in an unnamed scratch file.
-    fn context_tar(&self, path: &Path, name: Option<&str>) -> Result<fs::File> {
-        use std::io::Seek;
-        let file = scratch::unnamed_file(&self.engine.roots.tmp())?;
-        let err = |e: std::io::Error| EngineError::io("packing", path, e);
-        let mut archive = tar::Builder::new(file);
-        let mut pending: Vec<(PathBuf, PathBuf)> = match name {
-            Some(name) => vec![(path.to_path_buf(), PathBuf::from(name))],
-            None => children(path)?,
-        };
-        while let Some((source, entry_name)) = pending.pop() {
-            let meta = source.symlink_metadata().map_err(err)?;
-            // What the ignore file leaves out; a directory is still looked in when a
-            // pattern may take something below it back.
-            let relative = source.strip_prefix(&self.context).unwrap_or(&source);
-            if self.ignore.excludes(relative) && !(meta.is_dir() && self.ignore.has_exceptions()) {
-                continue;
-            }
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-            header.set_uid(0);
-            header.set_gid(0);
-            let kind = meta.file_type();
-            if kind.is_dir() {
-                header.set_size(0);
-                archive
-                    .append_data(&mut header, &entry_name, std::io::empty())
-                    .map_err(err)?;
-                for (child, child_name) in children(&source)? {
-                    pending.push((child, entry_name.join(child_name)));
-                }
-            } else if kind.is_symlink() {
-                let target = fs::read_link(&source).map_err(err)?;
-                header.set_size(0);
-                archive
-                    .append_link(&mut header, &entry_name, &target)
-                    .map_err(err)?;
-            } else if kind.is_file() {
-                // Never through a link put at that name since it was looked at.
-                let contents = fs::OpenOptions::new()
-                    .read(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(&source)
-                    .map_err(err)?;
-                archive
-                    .append_data(&mut header, &entry_name, contents)
-                    .map_err(err)?;
-            } else {
-                return Err(EngineError::InvalidArg(format!(
-                    "{}: COPY takes files, directories and links, not devices, sockets or pipes",
-                    source.display()
-                )));
-            }
-        }
-        let mut file = archive.into_inner().map_err(err)?;
-        file.rewind().map_err(err)?;
-        Ok(file)
     }
 
     fn copy_from_image(
@@ -1814,8 +1701,8 @@ impl Builder<'_> {
 enum CopySource {
     /// A stage's or an image's files (`--from`), by the image's ID.
     Image(String),
-    /// Files of the build context, and ADD's downloads.
-    Context(Vec<PathBuf>, Vec<add_url::Download>),
+    /// Files of the build context (or of a named one), and ADD's downloads.
+    Context(Option<String>, Vec<PathBuf>, Vec<add_url::Download>),
 }
 
 /// A build cache key: the SHA-256 of what the step depends on, as JSON.
@@ -1846,21 +1733,6 @@ fn parent_of(dest: &str) -> String {
         .parent()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|| "/".into())
-}
-
-/// A directory's entries and their names, sorted.
-fn children(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
-    let mut entries: Vec<(PathBuf, PathBuf)> = fs::read_dir(dir)
-        .map_err(|e| EngineError::io("listing", dir, e))?
-        .map(|entry| {
-            entry
-                .map(|e| (e.path(), PathBuf::from(e.file_name())))
-                .map_err(|e| EngineError::io("listing", dir, e))
-        })
-        .collect::<Result<_>>()?;
-    // Popped from the end: the last name first, so sort backwards to pack in order.
-    entries.sort_by(|a, b| b.1.cmp(&a.1));
-    Ok(entries)
 }
 
 /// The archives ADD unpacks.

@@ -43,7 +43,9 @@ mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
-pub use build::{parse_build_network, parse_secret_flag, BuildOptions, BuildPull, BuildSecret};
+pub use build::{
+    parse_build_network, parse_secret_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
+};
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
 pub use kube::{PlayOptions, PlayedPod};

@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use nix::fcntl::{Flock, FlockArg};
 use sha2::Digest;
 
-use super::{parse_chmod, step_error, Builder, Stage};
+use super::{parse_chmod, step_error, Builder, FromSource, Stage};
 use crate::containerfile::{self, Instruction};
 use crate::mounts::MountSpec;
 use crate::scratch::ScratchDir;
@@ -217,8 +217,8 @@ pub(super) struct PlannedMount {
 enum BindFrom {
     /// Not a bind.
     Nothing,
-    /// Files of the context.
-    Context(std::path::PathBuf),
+    /// Files of the build context, or of a named one.
+    Context(Option<String>, std::path::PathBuf),
     /// A stage's or image's, by its ID.
     Image(String),
 }
@@ -246,29 +246,31 @@ impl Builder<'_> {
             }
             let value = containerfile::expand(value, &vars, instruction.line)?;
             let mount = parse_run_mount(&value).map_err(|e| mount_error(instruction, e))?;
-            let (source, key) = match (mount.kind, &mount.from) {
-                (Kind::Bind, None) => {
+            let from = match (mount.kind, &mount.from) {
+                (Kind::Bind, Some(from)) => Some(self.source_named(from, progress)?),
+                _ => None,
+            };
+            let (source, key) = match (mount.kind, from) {
+                (Kind::Bind, None | Some(FromSource::Directory(_))) => {
+                    // (A `from=` here is a named context's directory.)
+                    let named = mount.from.as_ref().map(|n| n.to_ascii_lowercase());
+                    let context = self.context_dir(named.as_deref());
                     let source = mount.source.clone().unwrap_or_default();
                     let relative = source.trim_start_matches('/');
                     let relative = if relative.is_empty() { "." } else { relative };
                     if relative.contains(['*', '?', '[']) {
                         return Err(mount_error(instruction, "a pattern as a bind's source"));
                     }
-                    let paths = self.context_sources(&[relative.to_string()], instruction)?;
-                    let digest = self.context_digest(&paths)?;
+                    let paths = context.sources(&[relative.to_string()], instruction)?;
+                    let digest = context.digest(&paths)?;
                     let path = paths.into_iter().next().ok_or_else(|| {
                         mount_error(instruction, format!("{source}: not in the context"))
                     })?;
-                    (
-                        BindFrom::Context(path),
-                        serde_json::json!({ "context": digest, "source": source }),
-                    )
+                    let key =
+                        serde_json::json!({ "named": named, "context": digest, "source": source });
+                    (BindFrom::Context(named, path), key)
                 }
-                (Kind::Bind, Some(from)) => {
-                    let image = match self.stage_image(from) {
-                        Some(id) => id,
-                        None => self.image(from, progress)?,
-                    };
+                (Kind::Bind, Some(FromSource::Image(image))) => {
                     let key = serde_json::json!({ "image": image, "source": mount.source });
                     (BindFrom::Image(image), key)
                 }
@@ -313,8 +315,8 @@ impl Builder<'_> {
                 crate::mounts::bind(&path.display().to_string(), &mount.target, options, None)
             };
             let spec = match (mount.kind, source) {
-                (Kind::Bind, BindFrom::Context(path)) => {
-                    let (scratch, copy) = self.copy_context_for_mount(&path)?;
+                (Kind::Bind, BindFrom::Context(named, path)) => {
+                    let (scratch, copy) = self.copy_context_for_mount(named.as_deref(), &path)?;
                     prepared._scratch.push(scratch);
                     bind(&copy, options)?
                 }
@@ -358,6 +360,7 @@ impl Builder<'_> {
     /// scratch directory; the copy's path.
     fn copy_context_for_mount(
         &self,
+        named: Option<&str>,
         path: &std::path::Path,
     ) -> Result<(ScratchDir, std::path::PathBuf)> {
         let scratch = ScratchDir::new(&self.engine.roots.tmp(), "build-mount-")?;
@@ -375,7 +378,9 @@ impl Builder<'_> {
             let copy = scratch.path().join(&name);
             (Some(name), copy)
         };
-        let mut archive = self.context_tar(path, name.as_deref())?;
+        let mut archive =
+            self.context_dir(named)
+                .tar(&self.engine.roots.tmp(), path, name.as_deref())?;
         let space = self.engine.roots.space_guard();
         crate::scratch::unpack_tar(
             &mut archive,
