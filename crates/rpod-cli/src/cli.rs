@@ -2145,6 +2145,12 @@ pub struct BuildArgs {
     /// Write the image's ID to this file.
     #[arg(long)]
     pub iidfile: Option<std::path::PathBuf>,
+    /// Merge the layers the build makes into one (no build cache then).
+    #[arg(long)]
+    pub squash: bool,
+    /// Merge every layer, the base image's too, into one (no build cache then).
+    #[arg(long = "squash-all", conflicts_with = "squash")]
+    pub squash_all: bool,
     /// Also write the image's files out: DIR, type=local,dest=DIR, or type=tar,dest=FILE
     /// (- for standard output).
     #[arg(short = 'o', long)]

@@ -1388,3 +1388,58 @@ fn named_build_contexts_serve_from_copy_and_mounts() {
         assert!(err.contains(says), "{bad}: {err}");
     }
 }
+
+/// `--squash`: the build's layers become one on the base image's; `--squash-all`: the
+/// image has one layer; the files are what the steps made, deletions included.
+#[test]
+fn squash_merges_the_builds_layers_and_squash_all_every_layer() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN mkdir /data && echo one > /data/a && echo gone > /data/b\n\
+         RUN rm /data/b /bin/ls; rm -rf /home; echo two > /data/a\n\
+         RUN mkdir /home && echo new > /home/only\nENV SQUASHED=1\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let layers = |image: &str| -> usize {
+        rpod.ok(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{len .RootFS.Layers}}",
+            image,
+        ])
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    let base_layers = layers("demo");
+    let plain = rpod.ok(&["build", "-q", "--layers=false", &ctx]);
+    assert!(layers(plain.trim()) > base_layers + 1);
+    let images_before = rpod.ok(&["images", "-aq"]).lines().count();
+    let squashed = rpod.ok(&["build", "-q", "--squash", "-t", "squashed", &ctx]);
+    assert_eq!(layers(squashed.trim()), base_layers + 1);
+    let all = rpod.ok(&["build", "-q", "--squash-all", "-t", "squashed-all", &ctx]);
+    assert_eq!(layers(all.trim()), 1);
+    // Only the two images are new: no step's image is kept.
+    assert_eq!(
+        rpod.ok(&["images", "-aq"]).lines().count(),
+        images_before + 2
+    );
+    // (The base image's /bin/ls was removed by a step.)
+    let look = "cat /data/a; echo /data/* /home/* $SQUASHED; test -e /bin/ls || echo no-ls; \
+                test -e /bin/busybox && echo busybox";
+    let expected = "two\n/data/a /home/only 1\nno-ls\nbusybox\n";
+    for image in ["squashed", "squashed-all", plain.trim()] {
+        assert_eq!(
+            rpod.ok(&["run", "--rm", image, "sh", "-c", look]),
+            expected,
+            "{image}"
+        );
+    }
+    let err = rpod.fails(&["build", "--squash", "--squash-all", &ctx], 125);
+    assert!(err.contains("cannot be used with"), "{err}");
+}

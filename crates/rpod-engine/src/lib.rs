@@ -65,7 +65,7 @@ pub use engine::{
     parse_build_network, parse_secret_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
     CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecReattached, ExecRequest,
     ExecStarted, HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions, PlayedPod,
-    PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker, WaitBegun, WaitCondition,
-    WaitOptions, WaitOutcome,
+    PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker, Squash, WaitBegun,
+    WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -123,6 +123,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             .ok_or_else(|| usage(format!("invalid --build-context {given:?}: NAME=VALUE")))?;
         build_contexts.insert(name.to_string(), rpod_engine::BuildContext::parse(value)?);
     }
+    let squash_any = args.squash || args.squash_all;
     // `--env`: a bare KEY takes this process's value, as podman's.
     let env = super::container::expand_env(&args.env)?
         .into_iter()
@@ -147,7 +148,15 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         pull,
         format,
         step_images: Default::default(),
-        layers: args.layers.unwrap_or_else(layers_by_default),
+        // A squashed build keeps no step's image.
+        layers: !squash_any && args.layers.unwrap_or_else(layers_by_default),
+        squash: if args.squash_all {
+            rpod_engine::Squash::All
+        } else if args.squash {
+            rpod_engine::Squash::New
+        } else {
+            rpod_engine::Squash::No
+        },
         no_cache: args.no_cache,
         secrets,
         network,

@@ -51,7 +51,7 @@ pub struct BuildOptions {
     /// midway (a signal) removes, besides the step's container. (With `layers` they stay:
     /// the next build takes them from the cache.)
     pub step_images: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    /// `--layers`: each step's image is kept (an intermediate image, `images -a`) and
+    /// `--layers` (never with `squash`): each step's image is kept (an intermediate image, `images -a`) and
     /// noted in the build cache, and a step the cache knows is not run again (podman's
     /// default). Without it the steps' images go at the end.
     pub layers: bool,
@@ -84,6 +84,8 @@ pub struct BuildOptions {
     pub ignore_file: Option<PathBuf>,
     /// `--build-context NAME=VALUE`.
     pub build_contexts: BTreeMap<String, BuildContext>,
+    /// `--squash`, `--squash-all`: the image's layers merged (no build cache then).
+    pub squash: Squash,
     /// `--unsetenv KEY`: removed from the image's environment (every stage's, at its end:
     /// its RUN steps still see it).
     pub unset_env: Vec<String>,
@@ -210,6 +212,18 @@ fn platform_args(target: &image::platform::Platform) -> BTreeMap<String, String>
         args.insert(format!("{prefix}VARIANT"), variant);
     }
     args
+}
+
+/// How `build` merges the image's layers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Squash {
+    /// Each step's layer stays one.
+    #[default]
+    No,
+    /// `--squash`: the layers the build made become one, on the base image's.
+    New,
+    /// `--squash-all`: every layer, the base image's too, becomes one.
+    All,
 }
 
 /// `--build-context NAME=VALUE`: what FROM, `COPY --from` and `RUN --mount from=` find
@@ -508,9 +522,12 @@ impl Engine {
             global_args: platform_args(options.platform.as_ref().unwrap_or(&native_platform())),
             used_args: BTreeSet::new(),
             stages: Vec::new(),
+            last_base: String::new(),
         };
         let made_before = options.made_images().len();
-        let result = builder.run(&instructions, progress);
+        let result = builder
+            .run(&instructions, progress)
+            .and_then(|id| builder.squashed(id, progress));
         // The images of the steps go (what the result uses of them stays with it).
         let keep = result.as_ref().ok().cloned();
         let made = options.made_images().split_off(made_before);
@@ -603,6 +620,8 @@ struct Builder<'a> {
     used_args: BTreeSet<String>,
     /// The stages built so far: their names and images.
     stages: Vec<(Option<String>, String)>,
+    /// The image the last stage started from (what `--squash` squashes onto).
+    last_base: String,
 }
 
 impl BuildOptions {
@@ -800,6 +819,7 @@ impl Builder<'_> {
                 None => self.image_for(&base, platform.as_ref(), progress)?,
             }
         };
+        self.last_base = image.clone();
         let (config, docker) = image::config_and_docker_fields(&self.engine.roots, &image)?;
         let triggers = docker.on_build.clone();
         let mut stage = Stage::new(
@@ -922,6 +942,83 @@ impl Builder<'_> {
         stage.image = id;
         stage.config_changed = false;
         Ok(true)
+    }
+
+    /// The built image with its layers merged as `--squash` or `--squash-all` asks (its
+    /// ID; `image` itself, a step's, goes at the end with the others).
+    fn squashed(&mut self, image: String, progress: &mut dyn FnMut(&str)) -> Result<String> {
+        let squash = self.options.squash;
+        if squash == Squash::No {
+            return Ok(image);
+        }
+        let engine = self.engine;
+        let built = engine.resolve_image(&image)?;
+        let (base, merged_layers) = match squash {
+            Squash::All => (built.clone(), built.layers.clone()),
+            _ => {
+                let base = engine.resolve_image(&self.last_base)?;
+                let new = built
+                    .layers
+                    .strip_prefix(base.layers.as_slice())
+                    .ok_or_else(|| {
+                        EngineError::InvalidArg(format!(
+                            "--squash: image {} is not built on its base {}",
+                            short_id(&built.id),
+                            short_id(&base.id)
+                        ))
+                    })?;
+                (base, new.to_vec())
+            }
+        };
+        let dirs = image::layer_dirs(&engine.roots);
+        let blobs: Vec<PathBuf> = merged_layers.iter().map(|l| dirs.blob(l)).collect();
+        let tmp = engine.roots.tmp();
+        fs::create_dir_all(&tmp).map_err(|e| EngineError::io("creating directory", &tmp, e))?;
+        let mut merged = engine
+            .roots
+            .space_guard()
+            .writer(scratch::unnamed_file(&tmp)?);
+        // What the base has: the whiteouts of anything else are dropped.
+        let base_tree = match squash {
+            Squash::New => {
+                let base_dirs: Vec<PathBuf> = base.layers.iter().map(|l| dirs.dir(l)).collect();
+                crate::tree_diff::flatten(&base_dirs)
+                    .map_err(|e| EngineError::io("reading the layers of", tmp.join(&base.id), e))?
+            }
+            _ => Default::default(),
+        };
+        let in_base = |path: &Path| base_tree.contains_key(path);
+        let below: Option<&dyn Fn(&Path) -> bool> = match squash {
+            Squash::New => Some(&in_base),
+            _ => None,
+        };
+        image::squash::merge_layers(&blobs, &mut merged, below)
+            .map_err(|e| EngineError::io("merging the layers of", tmp.join(&built.id), e))?;
+        let mut merged = merged.into_inner();
+        std::io::Seek::rewind(&mut merged)
+            .map_err(|e| EngineError::io("merging the layers of", tmp.join(&built.id), e))?;
+        let (config, docker) = image::config_and_docker_fields(&engine.roots, &built.id)?;
+        let new = image::NewImage {
+            name: None,
+            config: config.config().clone().unwrap_or_default(),
+            created_by: format!("/bin/sh -c #(nop) squashed {} layers", merged_layers.len()),
+            comment: None,
+            author: config.author().clone(),
+            docker: (built.format() == image::ImageFormat::Docker).then_some(docker),
+        };
+        let committed = {
+            let _lock = engine.image_lock()?;
+            image::commit(
+                &engine.store,
+                &engine.roots,
+                &base,
+                merged,
+                new,
+                squash == Squash::All,
+            )?
+        };
+        progress(&format!("--> {}", short_id(&committed.id)));
+        Ok(committed.id)
     }
 
     /// The build context, or the named one (`--build-context`) that is a directory.

@@ -45,6 +45,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use build::{
     parse_build_network, parse_secret_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
+    Squash,
 };
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};

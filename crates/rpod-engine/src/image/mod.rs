@@ -16,6 +16,7 @@ pub mod registries_d;
 pub mod registry;
 pub mod sigstore;
 pub mod simple_signing;
+pub mod squash;
 pub mod targuard;
 pub mod tree;
 pub mod trust;
