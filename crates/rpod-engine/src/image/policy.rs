@@ -271,6 +271,9 @@ impl Policy {
     }
 
     pub fn parse(text: &str) -> std::result::Result<Policy, String> {
+        // containers/image refuses a key given twice in one object; a `Value` would keep
+        // the last silently.
+        serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| e.to_string())?;
         let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let top = object(&value, "the policy")?;
         only_fields(top, &["default", "transports"], "the policy")?;
@@ -420,6 +423,65 @@ pub trait SignatureSource {
 
 /// What archives and root file systems bring: no signatures.
 pub struct Unsigned;
+
+/// A JSON document walked only to refuse an object that names a key twice. (serde_json
+/// has no such option, and no maintained crate checks this.)
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Walk;
+        impl<'de> serde::de::Visitor<'de> for Walk {
+            type Value = NoDuplicateKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut seen = std::collections::BTreeSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if !seen.insert(key.clone()) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key {key:?} is given twice in one object"
+                        )));
+                    }
+                    map.next_value::<NoDuplicateKeys>()?;
+                }
+                Ok(NoDuplicateKeys)
+            }
+        }
+        deserializer.deserialize_any(Walk)
+    }
+}
 
 impl SignatureSource for Unsigned {
     fn sigstore(&mut self) -> Result<Vec<Attachment>> {
@@ -909,6 +971,21 @@ mod tests {
             },
             &mut NeverAsked,
         )
+    }
+
+    #[test]
+    fn a_key_given_twice_refuses_the_file() {
+        // The second "r.io" would otherwise quietly replace the first's reject.
+        for text in [
+            r#"{"default": [{"type": "reject"}], "transports": {"docker": {
+                "r.io": [{"type": "reject"}], "r.io": [{"type": "insecureAcceptAnything"}]}}}"#,
+            r#"{"default": [{"type": "reject"}], "default": [{"type": "insecureAcceptAnything"}]}"#,
+            r#"{"default": [{"type": "reject", "type": "insecureAcceptAnything"}]}"#,
+        ] {
+            let err = Policy::parse(text).unwrap_err();
+            assert!(err.contains("given twice"), "{text}: {err}");
+        }
+        assert!(Policy::parse(r#"{"default": [{"type": "reject"}], "transports": {"docker": {"a": [{"type": "reject"}]}, "atomic": {"a": [{"type": "reject"}]}}}"#).is_ok());
     }
 
     #[test]
