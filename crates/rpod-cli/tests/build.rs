@@ -1316,6 +1316,18 @@ fn output_writes_the_images_files_and_ignorefile_replaces_the_contexts() {
             .any(|n| n.trim_start_matches("./") == "artifacts/result"),
         "{names:?}"
     );
+    // `-f -`: the Containerfile on standard input.
+    let piped = common::pipe_through(
+        &mut rpod.command(&["build", "-q", "-f", "-", &ctx]),
+        b"FROM demo\nRUN echo piped > /piped\n",
+    );
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    let id = String::from_utf8_lossy(&piped.stdout).trim().to_string();
+    assert_eq!(rpod.ok(&["run", "--rm", &id, "cat", "/piped"]), "piped\n");
     let err = rpod.fails(&["build", "-o", "type=registry,dest=x", &ctx], 125);
     assert!(err.contains("local and tar"), "{err}");
     let err = rpod.fails(&["build", "-o", "type=local", &ctx], 125);

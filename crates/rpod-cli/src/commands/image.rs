@@ -71,7 +71,39 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             )))
         }
     };
+    // `-f -`: the Containerfile comes on standard input (kept in a file of its own for
+    // the build, bounded as any Containerfile).
+    let from_stdin = match &args.file {
+        Some(file) if file.as_os_str() == "-" => {
+            let mut text = Vec::new();
+            io::stdin()
+                .lock()
+                .take(rpod_engine::containerfile::MAX_CONTAINERFILE + 1)
+                .read_to_end(&mut text)
+                .map_err(|e| {
+                    usage(format!(
+                        "reading the Containerfile from standard input: {e}"
+                    ))
+                })?;
+            let file = tempfile::NamedTempFile::new().map_err(|e| {
+                usage(format!(
+                    "keeping the Containerfile from standard input: {e}"
+                ))
+            })?;
+            std::fs::write(file.path(), &text).map_err(|e| {
+                usage(format!(
+                    "keeping the Containerfile from standard input: {e}"
+                ))
+            })?;
+            Some(file)
+        }
+        _ => None,
+    };
     let containerfile = match &args.file {
+        Some(_) if from_stdin.is_some() => from_stdin
+            .as_ref()
+            .map(|f| f.path().to_path_buf())
+            .unwrap_or_default(),
         Some(file) => file.clone(),
         None => ["Containerfile", "Dockerfile"]
             .iter()
