@@ -3512,6 +3512,21 @@ fn docker_builds_images_through_the_service() {
     );
     assert!(shown.contains("building for docker"), "{shown}");
     assert!(shown.contains("Successfully tagged dbuilt"), "{shown}");
+    // The steps on the host's network (`--network host`): more than a loopback.
+    std::fs::write(
+        dir.join("Hostnet"),
+        "FROM demo\nRUN ip -o link | wc -l > /links\n",
+    )
+    .unwrap();
+    let hostnet = dir.join("Hostnet").display().to_string();
+    let out = build(&["--network", "host", "-f", &hostnet, "-t", "hostnet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let links = service.docker_ok(&["run", "--rm", "hostnet", "cat", "/links"]);
+    assert!(links.trim().parse::<u32>().unwrap() > 1, "{links}");
     // Built again: the steps come from the build cache, unless --no-cache.
     for (flag, cached) in [("--rm", 3), ("--no-cache", 0)] {
         let out = build(&[

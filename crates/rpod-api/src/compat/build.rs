@@ -96,6 +96,23 @@ fn output_format(ex: &Exchange) -> ApiResult<rpod_engine::image::ImageFormat> {
     }
 }
 
+/// The RUN steps' network: the default, or the docker CLI's `none` and `host`
+/// (podman-remote numbers its choice: its default and "enabled" are taken).
+fn build_network(ex: &Exchange) -> ApiResult<Option<rpod_engine::container::NetworkMode>> {
+    use rpod_engine::container::NetworkMode;
+    let network = ex.req.query("networkmode").unwrap_or("");
+    match (ex.flavour, network) {
+        // buildah's NetworkDefault (0) and NetworkEnabled (2).
+        (Flavour::Libpod, "" | "0" | "2") => Ok(None),
+        (Flavour::Compat, "" | "default" | "bridge") => Ok(None),
+        (Flavour::Compat, "none") => Ok(Some(NetworkMode::None)),
+        (Flavour::Compat, "host") => Ok(Some(NetworkMode::Host)),
+        _ => Err(ApiError::unsupported(format!(
+            "build steps on the network {network:?}"
+        ))),
+    }
+}
+
 /// The platform to build for: `platform=OS/ARCH[/VARIANT]`, whose empty parts (podman-remote
 /// sends `/` when none was asked for) are this machine's; several are refused.
 fn platform_param(ex: &Exchange) -> ApiResult<Option<rpod_engine::image::platform::Platform>> {
@@ -133,17 +150,7 @@ fn platform_param(ex: &Exchange) -> ApiResult<Option<rpod_engine::image::platfor
 /// Refuse the network and pull choices rpod's build does not make: the docker CLI names a
 /// network mode, podman-remote numbers it and sends its pull policy.
 fn check_choices(ex: &Exchange) -> ApiResult<()> {
-    let network = ex.req.query("networkmode").unwrap_or("");
-    let default_network = match ex.flavour {
-        // buildah's NetworkDefault (0) and NetworkEnabled (2).
-        Flavour::Libpod => matches!(network, "" | "0" | "2"),
-        Flavour::Compat => matches!(network, "" | "default" | "bridge"),
-    };
-    if !default_network {
-        return Err(ApiError::unsupported(format!(
-            "build steps on the network {network:?}"
-        )));
-    }
+    build_network(ex)?;
     // podman-remote always sends its default /dev/shm size, which is rpod's too.
     match ex.req.query("shmsize").unwrap_or("") {
         "" | "0" | "67108864" => {}
@@ -241,7 +248,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         layers,
         no_cache,
         secrets: BTreeMap::new(),
-        network: None,
+        network: build_network(ex)?,
         platform: platform_param(ex)?,
         skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
         ..Default::default()
