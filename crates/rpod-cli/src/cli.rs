@@ -2609,6 +2609,10 @@ pub struct KubePlayArgs {
     /// auto[:size=N] (one of their own each).
     #[arg(long)]
     pub userns: Option<String>,
+    /// A YAML file of ConfigMaps the pods may take from (more than once, or comma
+    /// separated).
+    #[arg(long = "configmap", value_delimiter = ',')]
+    pub configmaps: Vec<std::path::PathBuf>,
     /// The YAML file, or - for standard input.
     pub file: String,
 }

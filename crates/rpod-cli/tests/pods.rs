@@ -1117,3 +1117,97 @@ fn a_pods_container_clones_into_its_pod_or_another() {
     assert!(err.contains("infra container"), "{err}");
     rpod.fails(&["container", "clone", "--pod", "nosuch", "app"], 125);
 }
+
+/// `kube play` with ConfigMaps (the file's own and `--configmap`'s): variables from
+/// `envFrom` and `configMapKeyRef`, and a `configMap` volume's files with their modes,
+/// written again by a new play and never through a link a container left in the volume.
+#[test]
+fn kube_play_takes_config_maps_for_variables_and_files() {
+    let rpod = Rpod::with_image("crun");
+    let pod = r#"kind: Pod
+metadata: {name: conf}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: demo
+    command: ["sleep", "1000"]
+    envFrom:
+    - configMapRef: {name: settings}
+      prefix: S_
+    env:
+    - name: LEVEL
+      valueFrom: {configMapKeyRef: {name: extra, key: level}}
+    volumeMounts:
+    - {name: conf, mountPath: /etc/app}
+  volumes:
+  - name: conf
+    configMap:
+      name: settings
+      defaultMode: 0440
+      items:
+      - {key: app.conf, path: conf.d/app.conf}
+---
+kind: ConfigMap
+metadata: {name: settings}
+data:
+  app.conf: "port = 8080\n"
+  mode: production
+"#;
+    let file = rpod.dir.path().join("conf.yaml");
+    std::fs::write(&file, pod).unwrap();
+    let extra = rpod.dir.path().join("extra.yaml");
+    std::fs::write(
+        &extra,
+        "kind: ConfigMap\nmetadata: {name: extra}\ndata: {level: debug}\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let extra = extra.display().to_string();
+    // Without the ConfigMap it needs, nothing is made.
+    let err = rpod.fails(&["kube", "play", &file], 125);
+    assert!(
+        err.contains("no key \"level\" in a ConfigMap named \"extra\""),
+        "{err}"
+    );
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    rpod.ok(&["kube", "play", "--configmap", &extra, &file]);
+    let look = |what: &str| rpod.ok(&["exec", "conf-app", "sh", "-c", what]);
+    assert_eq!(
+        look("echo $S_mode $S_app.conf $LEVEL; cat /etc/app/conf.d/app.conf; stat -c %a /etc/app/conf.d/app.conf; ls /etc/app"),
+        "production .conf debug\nport = 8080\n440\nconf.d\n"
+    );
+    // Read-only for the container.
+    assert!(
+        rpod.run(&["exec", "conf-app", "sh", "-c", "echo x > /etc/app/new"])
+            .status
+            .code()
+            != Some(0)
+    );
+    // A link left in the volume (here by the host, as a container with it writable could)
+    // is replaced, never written through; a new play writes the new data.
+    rpod.ok(&["kube", "down", &file]);
+    let victim = rpod.dir.path().join("victim");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    let volume_dir = rpod.ok(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Mountpoint}}",
+        "settings",
+    ]);
+    let volume_dir = std::path::Path::new(volume_dir.trim());
+    std::fs::remove_dir_all(volume_dir.join("conf.d")).unwrap();
+    std::fs::create_dir(volume_dir.join("conf.d")).unwrap();
+    std::os::unix::fs::symlink(&victim, volume_dir.join("conf.d/app.conf")).unwrap();
+    std::fs::write(
+        rpod.dir.path().join("conf.yaml"),
+        pod.replace("8080", "9090"),
+    )
+    .unwrap();
+    rpod.ok(&["kube", "play", "--configmap", &extra, &file]);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    assert_eq!(look("cat /etc/app/conf.d/app.conf"), "port = 9090\n");
+    rpod.ok(&["kube", "down", &file]);
+}

@@ -154,6 +154,8 @@ struct Container {
     #[serde(default)]
     env: Vec<EnvVar>,
     #[serde(default)]
+    env_from: Vec<EnvFromSource>,
+    #[serde(default)]
     working_dir: Option<String>,
     #[serde(default)]
     ports: Vec<ContainerPort>,
@@ -181,6 +183,89 @@ struct EnvVar {
     value: Option<String>,
     #[serde(default)]
     value_from: Option<Value>,
+}
+
+/// `envFrom`: every key of a ConfigMap as a variable.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvFromSource {
+    #[serde(default)]
+    config_map_ref: Option<ConfigMapRef>,
+    #[serde(default)]
+    prefix: String,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigMapRef {
+    name: String,
+    #[serde(default)]
+    optional: bool,
+}
+
+/// `valueFrom.configMapKeyRef`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigMapKeyRef {
+    name: String,
+    key: String,
+    #[serde(default)]
+    optional: bool,
+}
+
+/// A `configMap` volume: the ConfigMap's keys (or `items` of them) as files.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigMapVolume {
+    name: String,
+    #[serde(default)]
+    items: Vec<KeyToPath>,
+    #[serde(default)]
+    default_mode: Option<Value>,
+    #[serde(default)]
+    optional: bool,
+}
+
+/// A file mode as Kubernetes YAML writes it: a number (`420`), or `0440`, which YAML 1.1
+/// (Kubernetes' reader) takes as octal and this reader keeps as text; `0o440` too.
+fn file_mode(value: &Value, at: &str) -> Result<u32> {
+    let mode = match value {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(text) => {
+            let octal = text.strip_prefix("0o").or_else(|| text.strip_prefix('0'));
+            match octal {
+                Some(digits) if !digits.is_empty() => u32::from_str_radix(digits, 8).ok(),
+                _ => text.parse().ok(),
+            }
+        }
+        _ => None,
+    };
+    mode.filter(|m| *m <= 0o777)
+        .ok_or_else(|| bad(at, format!("{value:?} is not a file mode within 0777")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyToPath {
+    key: String,
+    path: String,
+    #[serde(default)]
+    mode: Option<Value>,
+}
+
+/// The ConfigMaps `kube play` knows: the file's `kind: ConfigMap` documents and those of
+/// `--configmap` files, by name: each key's value.
+pub type ConfigMaps = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+
+/// A volume `kube play` fills before the pod's containers are made: the files of a
+/// `configMap` volume (path in the volume, content, permissions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilledVolume {
+    /// The named volume (the ConfigMap's name, as podman names it).
+    pub name: String,
+    pub files: Vec<(std::path::PathBuf, Vec<u8>, u32)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,6 +340,8 @@ struct Volume {
     empty_dir: Option<Value>,
     #[serde(default)]
     persistent_volume_claim: Option<Claim>,
+    #[serde(default)]
+    config_map: Option<ConfigMapVolume>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
 }
@@ -299,21 +386,134 @@ pub struct PlannedPod {
     pub name: String,
     pub pod: PodOptions,
     pub containers: Vec<PlannedContainer>,
+    /// The `configMap` volumes its containers mount, filled before they are made.
+    pub filled_volumes: Vec<FilledVolume>,
 }
 
-/// The names of the pods a file makes (`kube down`).
+/// The names of the pods a file makes (`kube down`): its Pods' names, its Deployments'
+/// with `-pod`; what the pods take (ConfigMaps) need not be there.
 pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
-    Ok(plan(yaml)?.into_iter().map(|p| p.name).collect())
+    let mut names = Vec::new();
+    for (index, value) in documents(yaml)?.into_iter().enumerate() {
+        let document: Document = serde_norway::from_value(value)
+            .map_err(|e| bad(&format!("document {}", index + 1), e))?;
+        match document.kind.as_str() {
+            "Pod" => names.push(document.metadata.name),
+            "Deployment" => names.push(format!("{}-pod", document.metadata.name)),
+            "ConfigMap" => {}
+            "" => return Err(bad(&format!("document {}", index + 1), "no kind")),
+            other => {
+                return Err(refuse(
+                    "kind",
+                    format!("{other} (rpod plays Pod, Deployment and ConfigMap)"),
+                ))
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(bad("the file", "no Pod or Deployment in it"));
+    }
+    Ok(names)
 }
 
-/// Every document of the file, turned into pods. A file with no Pod or Deployment, or
-/// with another kind, is refused.
-pub fn plan(yaml: &str) -> Result<Vec<PlannedPod>> {
-    let mut pods = Vec::new();
+/// The documents of a YAML text, as values (empty ones left out).
+fn documents(yaml: &str) -> Result<Vec<Value>> {
+    let mut values = Vec::new();
     for (index, document) in serde_norway::Deserializer::from_str(yaml).enumerate() {
         let value =
             Value::deserialize(document).map_err(|e| bad(&format!("document {}", index + 1), e))?;
-        if value.is_null() {
+        if !value.is_null() {
+            values.push(value);
+        }
+    }
+    Ok(values)
+}
+
+/// A `kind: ConfigMap` document's name and keys (`data`, and `binaryData` in base64).
+fn config_map(value: &Value) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Document {
+        #[serde(default)]
+        metadata: Metadata,
+        #[serde(default)]
+        data: BTreeMap<String, String>,
+        #[serde(default)]
+        binary_data: BTreeMap<String, String>,
+    }
+    use base64::Engine as _;
+    let document: Document =
+        serde_norway::from_value(value.clone()).map_err(|e| bad("ConfigMap", e))?;
+    let name = document.metadata.name;
+    if name.is_empty() {
+        return Err(bad("ConfigMap metadata.name", "a ConfigMap needs a name"));
+    }
+    let mut keys: BTreeMap<String, Vec<u8>> = document
+        .data
+        .into_iter()
+        .map(|(key, value)| (key, value.into_bytes()))
+        .collect();
+    for (key, value) in document.binary_data {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .map_err(|e| bad(&format!("ConfigMap {name} binaryData.{key}"), e))?;
+        keys.insert(key, bytes);
+    }
+    for key in keys.keys() {
+        let valid = !key.is_empty()
+            && key != "."
+            && key != ".."
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            return Err(bad(
+                &format!("ConfigMap {name}"),
+                format!("{key:?} is not a valid key"),
+            ));
+        }
+    }
+    Ok((name, keys))
+}
+
+/// The ConfigMaps of `--configmap` files (every document must be one).
+pub fn config_maps(files: &[String]) -> Result<ConfigMaps> {
+    let mut maps = ConfigMaps::new();
+    for text in files {
+        for value in documents(text)? {
+            match value.get("kind").and_then(Value::as_str) {
+                Some("ConfigMap") => {
+                    let (name, keys) = config_map(&value)?;
+                    maps.insert(name, keys);
+                }
+                other => {
+                    return Err(bad(
+                        "--configmap",
+                        format!("a document of kind {other:?}: ConfigMaps only"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(maps)
+}
+
+/// Every document of the file, turned into pods, with the file's ConfigMaps and
+/// `extra` ones (`--configmap`). A file with no Pod or Deployment, or with another kind,
+/// is refused.
+pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
+    let values = documents(yaml)?;
+    // The ConfigMaps first: a pod may come before the ConfigMap it takes from.
+    let mut maps = config_maps(extra)?;
+    for value in &values {
+        if value.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
+            let (name, keys) = config_map(value)?;
+            maps.insert(name, keys);
+        }
+    }
+    let mut pods = Vec::new();
+    for (index, value) in values.into_iter().enumerate() {
+        if value.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
             continue;
         }
         let document: Document = serde_norway::from_value(value)
@@ -328,6 +528,7 @@ pub fn plan(yaml: &str) -> Result<Vec<PlannedPod>> {
                     document.metadata.name.clone(),
                     spec,
                     "spec",
+                    &maps,
                 )?);
             }
             "Deployment" => {
@@ -349,13 +550,14 @@ pub fn plan(yaml: &str) -> Result<Vec<PlannedPod>> {
                     name,
                     spec.template.spec,
                     "spec.template.spec",
+                    &maps,
                 )?);
             }
             "" => return Err(bad(&format!("document {}", index + 1), "no kind")),
             other => {
                 return Err(refuse(
                     "kind",
-                    format!("{other} (rpod plays Pod and Deployment)"),
+                    format!("{other} (rpod plays Pod, Deployment and ConfigMap)"),
                 ))
             }
         }
@@ -366,7 +568,13 @@ pub fn plan(yaml: &str) -> Result<Vec<PlannedPod>> {
     Ok(pods)
 }
 
-fn plan_pod(metadata: &Metadata, name: String, spec: PodSpec, at: &str) -> Result<PlannedPod> {
+fn plan_pod(
+    metadata: &Metadata,
+    name: String,
+    spec: PodSpec,
+    at: &str,
+    maps: &ConfigMaps,
+) -> Result<PlannedPod> {
     check_rest(at, &spec.rest)?;
     if name.is_empty() || name == "-pod" {
         return Err(bad("metadata.name", "a pod needs a name"));
@@ -404,7 +612,7 @@ fn plan_pod(metadata: &Metadata, name: String, spec: PodSpec, at: &str) -> Resul
     for (i, container) in spec.containers.iter().enumerate() {
         let path = format!("{at}.containers[{i}]");
         check_rest(&path, &container.rest)?;
-        let mut options = container_options(container, &path, &volumes)?;
+        let mut options = container_options(container, &path, &volumes, maps)?;
         options.name = Some(format!("{name}-{}", container.name));
         options.restart = restart;
         options.labels = metadata.labels.clone();
@@ -440,6 +648,21 @@ fn plan_pod(metadata: &Metadata, name: String, spec: PodSpec, at: &str) -> Resul
             make_dirs,
         });
     }
+    // The configMap volumes a container mounts, with their files.
+    let mut filled_volumes = Vec::new();
+    for (i, volume) in spec.volumes.iter().enumerate() {
+        let Some(source) = &volume.config_map else {
+            continue;
+        };
+        let mounted = spec
+            .containers
+            .iter()
+            .any(|c| c.volume_mounts.iter().any(|m| m.name == volume.name));
+        if mounted {
+            let at = format!("{at}.volumes[{i}].configMap");
+            filled_volumes.extend(config_map_files(source, maps, &at)?);
+        }
+    }
     let pod = PodOptions {
         name: Some(name.clone()),
         labels: metadata.labels.clone(),
@@ -451,13 +674,68 @@ fn plan_pod(metadata: &Metadata, name: String, spec: PodSpec, at: &str) -> Resul
         name,
         pod,
         containers,
+        filled_volumes,
     })
+}
+
+/// The files of a `configMap` volume: each key (or each of `items`) at its path, with its
+/// mode (`defaultMode`, else 0644); `None` for a missing ConfigMap the volume says is
+/// optional.
+fn config_map_files(
+    source: &ConfigMapVolume,
+    maps: &ConfigMaps,
+    at: &str,
+) -> Result<Option<FilledVolume>> {
+    let Some(keys) = maps.get(&source.name) else {
+        if source.optional {
+            return Ok(None);
+        }
+        return Err(bad(at, format!("no ConfigMap named {:?}", source.name)));
+    };
+    let mode_of = |mode: Option<&Value>| -> Result<u32> {
+        match mode.or(source.default_mode.as_ref()) {
+            Some(value) => file_mode(value, at),
+            None => Ok(0o644),
+        }
+    };
+    let mut files = Vec::new();
+    if source.items.is_empty() {
+        for (key, value) in keys {
+            files.push((std::path::PathBuf::from(key), value.clone(), mode_of(None)?));
+        }
+    } else {
+        for item in &source.items {
+            let value = keys.get(&item.key).ok_or_else(|| {
+                bad(
+                    at,
+                    format!("ConfigMap {:?} has no key {:?}", source.name, item.key),
+                )
+            })?;
+            let path = crate::confined::plain_relative(std::path::Path::new(&item.path))
+                .filter(|p| !p.as_os_str().is_empty() && !item.path.starts_with('/'))
+                .ok_or_else(|| {
+                    bad(
+                        at,
+                        format!(
+                            "path {:?} is not a relative path inside the volume",
+                            item.path
+                        ),
+                    )
+                })?;
+            files.push((path, value.clone(), mode_of(item.mode.as_ref())?));
+        }
+    }
+    Ok(Some(FilledVolume {
+        name: source.name.clone(),
+        files,
+    }))
 }
 
 fn container_options(
     container: &Container,
     path: &str,
     volumes: &BTreeMap<&str, &Volume>,
+    maps: &ConfigMaps,
 ) -> Result<CreateOptions> {
     if container.image.is_empty() {
         return Err(bad(&format!("{path}.image"), "a container needs an image"));
@@ -481,18 +759,74 @@ fn container_options(
         // A command alone runs as given, without the image's CMD.
         options.command = Vec::new();
     }
-    for (e, var) in container.env.iter().enumerate() {
-        if var.value_from.is_some() {
-            return Err(refuse(
-                &format!("{path}.env[{e}].valueFrom"),
-                "values from ConfigMaps, Secrets or fields",
-            ));
+    // `envFrom` first: `env` says otherwise for a name, as in Kubernetes.
+    let text = |bytes: &[u8], at: &str| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| {
+            bad(
+                at,
+                "a ConfigMap value that is not text cannot be a variable",
+            )
+        })
+    };
+    for (e, from) in container.env_from.iter().enumerate() {
+        let at = format!("{path}.envFrom[{e}]");
+        check_rest(&at, &from.rest)?;
+        let Some(reference) = &from.config_map_ref else {
+            return Err(refuse(&at, "variables from Secrets (ConfigMaps are taken)"));
+        };
+        match maps.get(&reference.name) {
+            Some(keys) => {
+                for (key, value) in keys {
+                    let name = format!("{}{key}", from.prefix);
+                    options
+                        .env
+                        .retain(|e| e.split('=').next() != Some(name.as_str()));
+                    options.env.push(format!("{name}={}", text(value, &at)?));
+                }
+            }
+            None if reference.optional => {}
+            None => return Err(bad(&at, format!("no ConfigMap named {:?}", reference.name))),
         }
-        options.env.push(format!(
-            "{}={}",
-            var.name,
-            var.value.clone().unwrap_or_default()
-        ));
+    }
+    for (e, var) in container.env.iter().enumerate() {
+        let at = format!("{path}.env[{e}].valueFrom");
+        let value = match &var.value_from {
+            None => Some(var.value.clone().unwrap_or_default()),
+            Some(from) => match from.get("configMapKeyRef") {
+                Some(reference) if from.as_mapping().is_some_and(|m| m.len() == 1) => {
+                    let reference: ConfigMapKeyRef =
+                        serde_norway::from_value(reference.clone()).map_err(|e| bad(&at, e))?;
+                    match maps
+                        .get(&reference.name)
+                        .and_then(|keys| keys.get(&reference.key))
+                    {
+                        Some(value) => Some(text(value, &at)?),
+                        None if reference.optional => None,
+                        None => {
+                            return Err(bad(
+                                &at,
+                                format!(
+                                    "no key {:?} in a ConfigMap named {:?}",
+                                    reference.key, reference.name
+                                ),
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(refuse(
+                        &at,
+                        "values from Secrets or fields (ConfigMaps are taken)",
+                    ))
+                }
+            },
+        };
+        if let Some(value) = value {
+            options
+                .env
+                .retain(|e| e.split('=').next() != Some(var.name.as_str()));
+            options.env.push(format!("{}={value}", var.name));
+        }
     }
     if let Some(resources) = &container.resources {
         for (key, value) in &resources.limits {
@@ -589,10 +923,16 @@ fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec>
         }
         return Ok(spec);
     }
+    if let Some(source) = &volume.config_map {
+        // The named volume `kube play` fills with the ConfigMap's files (read-only, as
+        // Kubernetes mounts them; nothing of the image is copied in).
+        let text = format!("{}:{target}:ro,nocopy", source.name);
+        return crate::mounts::parse_volume_absolute(&text);
+    }
     Err(refuse(
         at,
         format!(
-            "volume {:?} is not a hostPath, persistentVolumeClaim or emptyDir",
+            "volume {:?} is not a hostPath, persistentVolumeClaim, emptyDir or configMap",
             volume.name
         ),
     ))
@@ -742,7 +1082,7 @@ spec:
 
     #[test]
     fn pods_and_deployments_become_pods_and_their_containers() {
-        let pods = plan(WEB).unwrap();
+        let pods = plan(WEB, &[]).unwrap();
         assert_eq!(pods.len(), 2);
         let web = &pods[0];
         assert_eq!(web.name, "web");
@@ -818,7 +1158,7 @@ spec:
             ("".to_string(), "no Pod"),
             ("kind: Pod\nmetadata: {name: p}\nspec: [1]\n".to_string(), "Pod spec"),
         ] {
-            let err = plan(&yaml).unwrap_err().to_string();
+            let err = plan(&yaml, &[]).unwrap_err().to_string();
             assert!(err.contains(says), "{says}: {err}");
         }
     }
@@ -826,7 +1166,7 @@ spec:
     #[test]
     fn a_host_directory_to_create_is_made_before_the_create() {
         let yaml = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: demo, volumeMounts: [{name: made, mountPath: /m}, {name: kept, mountPath: /k}]}\n  volumes:\n  - {name: made, hostPath: {path: /srv/made, type: DirectoryOrCreate}}\n  - {name: kept, hostPath: {path: /tmp, type: Directory}}\n";
-        let pods = plan(yaml).unwrap();
+        let pods = plan(yaml, &[]).unwrap();
         let container = &pods[0].containers[0];
         assert_eq!(container.make_dirs, [std::path::PathBuf::from("/srv/made")]);
         assert_eq!(container.options.mounts.len(), 2);
@@ -835,13 +1175,13 @@ spec:
             "{name: made, hostPath: {path: /srv/made, type: DirectoryOrCreate}}",
             "{name: made, emptyDir: {medium: Memory}}",
         );
-        let mounts = &plan(&memory).unwrap()[0].containers[0].options.mounts;
+        let mounts = &plan(&memory, &[]).unwrap()[0].containers[0].options.mounts;
         assert_eq!(mounts[0].kind, crate::mounts::MountKind::Tmpfs);
         let plain = memory.replace("{medium: Memory}", "{}");
-        let mounts = &plan(&plain).unwrap()[0].containers[0].options.mounts;
+        let mounts = &plan(&plain, &[]).unwrap()[0].containers[0].options.mounts;
         assert!(mounts[0].anonymous);
         let socket = yaml.replace("type: Directory}", "type: Socket}");
-        let err = plan(&socket).unwrap_err().to_string();
+        let err = plan(&socket, &[]).unwrap_err().to_string();
         assert!(err.contains("Socket"), "{err}");
     }
 
@@ -857,7 +1197,7 @@ spec:
             "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: *a9}]}\n",
         );
         let started = std::time::Instant::now();
-        let err = plan(&yaml).unwrap_err().to_string();
+        let err = plan(&yaml, &[]).unwrap_err().to_string();
         assert!(err.contains("repetition limit"), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
@@ -875,5 +1215,109 @@ spec:
         assert_eq!(cpu_quantity(&value("250m"), "c").unwrap(), 0.25);
         assert_eq!(cpu_quantity(&Value::Number(2.into()), "c").unwrap(), 2.0);
         assert!(cpu_quantity(&value("lots"), "c").is_err());
+    }
+
+    #[test]
+    fn config_maps_give_variables_and_files() {
+        let yaml = r#"
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: a
+    image: demo
+    envFrom:
+    - configMapRef: {name: settings}
+      prefix: APP_
+    - configMapRef: {name: absent, optional: true}
+    env:
+    - name: APP_MODE
+      value: overridden
+    - name: LEVEL
+      valueFrom: {configMapKeyRef: {name: settings, key: level}}
+    - name: MAYBE
+      valueFrom: {configMapKeyRef: {name: settings, key: nope, optional: true}}
+    volumeMounts:
+    - {name: conf, mountPath: /etc/app}
+    - {name: picked, mountPath: /etc/picked}
+  volumes:
+  - name: conf
+    configMap: {name: settings, defaultMode: 0440}
+  - name: picked
+    configMap:
+      name: files
+      items:
+      - {key: app.conf, path: sub/renamed.conf, mode: 0400}
+  - name: unused
+    configMap: {name: nowhere}
+---
+kind: ConfigMap
+metadata: {name: settings}
+data:
+  MODE: production
+  level: debug
+"#;
+        let extra = "kind: ConfigMap\nmetadata: {name: files}\ndata: {app.conf: \"a = 1\\n\"}\nbinaryData: {blob: AAEC}\n";
+        let pods = plan(yaml, &[extra.to_string()]).unwrap();
+        let env = &pods[0].containers[0].options.env;
+        assert_eq!(
+            env,
+            &["APP_level=debug", "APP_MODE=overridden", "LEVEL=debug"]
+        );
+        assert_eq!(
+            pods[0].filled_volumes,
+            [
+                FilledVolume {
+                    name: "settings".into(),
+                    files: vec![
+                        ("MODE".into(), b"production".to_vec(), 0o440),
+                        ("level".into(), b"debug".to_vec(), 0o440),
+                    ],
+                },
+                FilledVolume {
+                    name: "files".into(),
+                    files: vec![("sub/renamed.conf".into(), b"a = 1\n".to_vec(), 0o400)],
+                },
+            ]
+        );
+        let mounts = &pods[0].containers[0].options.mounts;
+        assert_eq!(mounts[0].volume.as_deref(), Some("settings"));
+        assert!(mounts[0].read_only() && mounts[0].no_copy);
+        let maps = config_maps(&[extra.to_string()]).unwrap();
+        assert_eq!(maps["files"]["blob"], [0, 1, 2]);
+        for (yaml, says) in [
+            (
+                yaml.replace("key: level", "key: missing"),
+                "no key \"missing\"",
+            ),
+            (
+                yaml.replace("name: files\n", "name: other\n"),
+                "no ConfigMap named \"other\"",
+            ),
+            (
+                yaml.replace("path: sub/renamed.conf", "path: ../out"),
+                "not a relative path",
+            ),
+            (
+                yaml.replace(
+                    "configMapRef: {name: absent, optional: true}",
+                    "secretRef: {name: s}",
+                ),
+                "secretRef",
+            ),
+        ] {
+            let err = plan(&yaml, &[extra.to_string()]).unwrap_err().to_string();
+            assert!(err.contains(says), "{says}: {err}");
+        }
+        assert!(config_maps(&["kind: Pod\nmetadata: {name: p}\n".to_string()]).is_err());
+        assert_eq!(file_mode(&Value::Number(420.into()), "m").unwrap(), 0o644);
+        assert_eq!(
+            file_mode(&Value::String("0o600".into()), "m").unwrap(),
+            0o600
+        );
+        assert!(file_mode(&Value::String("0999".into()), "m").is_err());
+        assert!(file_mode(&Value::Number(4096.into()), "m").is_err());
+        let bad_key = "kind: ConfigMap\nmetadata: {name: m}\ndata: {\"../x\": y}\n";
+        assert!(config_maps(&[bad_key.to_string()]).is_err());
     }
 }

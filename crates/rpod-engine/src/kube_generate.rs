@@ -641,7 +641,7 @@ mod tests {
         let mut elsewhere = on_default.clone();
         elsewhere.net.networks[0].name = "lab".into();
         assert!(generate(&elsewhere, &image).1[0].contains("its network"));
-        let plans = crate::kube::plan(&yaml).unwrap();
+        let plans = crate::kube::plan(&yaml, &[]).unwrap();
         assert_eq!(plans.len(), 1, "{yaml}");
         let plan = &plans[0];
         assert_eq!(plan.name, "web-pod");

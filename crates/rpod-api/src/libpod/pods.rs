@@ -447,6 +447,7 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         start: ex.query_bool_or("start", true)?,
         replace: ex.query_bool("replace")?,
         userns_auto,
+        configmaps: Vec::new(),
     };
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;

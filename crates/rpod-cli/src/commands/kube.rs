@@ -46,10 +46,15 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
             })?,
         ),
     };
+    let mut configmaps = Vec::new();
+    for file in &args.configmaps {
+        configmaps.push(read_yaml(&file.display().to_string())?);
+    }
     let options = PlayOptions {
         start: args.start,
         replace: args.replace,
         userns_auto,
+        configmaps,
     };
     for pod in engine.kube_play(&yaml, &options, &mut progress)? {
         println!("Pod:\n{}", pod.id);

@@ -15,6 +15,8 @@ pub struct PlayOptions {
     /// `--userns auto[:size=N]`: every pod gets a user namespace of its own (as a pod's
     /// `hostUsers: false` asks for one).
     pub userns_auto: Option<crate::userns::AutoUserns>,
+    /// `--configmap FILE`s' texts: ConfigMaps besides the file's own.
+    pub configmaps: Vec<String>,
 }
 
 /// A pod `kube play` made, with its containers (the infra container aside).
@@ -33,7 +35,7 @@ impl Engine {
         options: &PlayOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Vec<PlayedPod>> {
-        let plans = crate::kube::plan(yaml)?;
+        let plans = crate::kube::plan(yaml, &options.configmaps)?;
         let mut played = Vec::new();
         for plan in plans {
             if options.replace {
@@ -48,6 +50,9 @@ impl Engine {
                     fs::create_dir_all(dir)
                         .map_err(|e| EngineError::io("making the hostPath", dir, e))?;
                 }
+            }
+            for volume in &plan.filled_volumes {
+                self.fill_config_map_volume(volume)?;
             }
             let mut pod_options = plan.pod;
             if let Some(auto) = options.userns_auto {
@@ -78,6 +83,47 @@ impl Engine {
             }
         }
         Ok(played)
+    }
+
+    /// A `configMap` volume's named volume (made when missing) holding exactly the
+    /// ConfigMap's files. Written by descriptor, never through a link: the volume's
+    /// containers may have put links there.
+    fn fill_config_map_volume(&self, volume: &crate::kube::FilledVolume) -> Result<()> {
+        match self.volume(&volume.name) {
+            Ok(_) => {}
+            Err(EngineError::NoSuchVolume(_)) => {
+                let labels =
+                    BTreeMap::from([("io.rpod.kube.configmap".to_string(), volume.name.clone())]);
+                self.volume_create(Some(volume.name.clone()), labels, BTreeMap::new())?;
+            }
+            Err(e) => return Err(e),
+        }
+        let path = self.volume_path(&volume.name);
+        let confined_err = |e: crate::confined::ConfinedError| {
+            EngineError::InvalidArg(format!("filling the volume {}: {e}", volume.name))
+        };
+        let tree = crate::confined::ConfinedDir::open(&path).map_err(confined_err)?;
+        let io_err = |e: std::io::Error| EngineError::io("filling the volume", &path, e);
+        // What an earlier play of another version left goes.
+        for name in crate::tree_copy::entries(tree.top()).map_err(io_err)? {
+            crate::confined::remove_entry(tree.top(), &name).map_err(io_err)?;
+        }
+        for (rel, content, mode) in &volume.files {
+            use rustix::fs::{self as rfs, Mode, OFlags};
+            let (parent, name) = tree.parent_of(rel, true).map_err(confined_err)?;
+            crate::confined::remove_entry(&parent, &name).map_err(io_err)?;
+            let file = rfs::openat(
+                &parent,
+                name.as_os_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )
+            .map_err(|e| io_err(e.into()))?;
+            let mut file = std::fs::File::from(file);
+            std::io::Write::write_all(&mut file, content).map_err(io_err)?;
+            rfs::fchmod(&file, Mode::from_raw_mode(*mode)).map_err(|e| io_err(e.into()))?;
+        }
+        Ok(())
     }
 
     /// The image of a container to play, pulled as its `imagePullPolicy` says.
