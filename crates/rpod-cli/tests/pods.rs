@@ -845,12 +845,12 @@ spec:
     // What rpod cannot honour is refused before anything is made.
     let probe = yaml.replace(
         "    workingDir: /tmp\n",
-        "    workingDir: /tmp\n    livenessProbe: {exec: {command: [\"true\"]}}\n",
+        "    workingDir: /tmp\n    startupProbe: {exec: {command: [\"true\"]}}\n",
     );
     let file = rpod.dir.path().join("probe.yaml");
     std::fs::write(&file, probe).unwrap();
     let err = rpod.fails(&["kube", "play", &file.display().to_string()], 125);
-    assert!(err.contains("spec.containers[1].livenessProbe"), "{err}");
+    assert!(err.contains("spec.containers[1].startupProbe"), "{err}");
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     rpod.ok(&["volume", "rm", "shop-data"]);
@@ -1209,5 +1209,66 @@ data:
     rpod.ok(&["kube", "play", "--configmap", &extra, &file]);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
     assert_eq!(look("cat /etc/app/conf.d/app.conf"), "port = 9090\n");
+    rpod.ok(&["kube", "down", &file]);
+}
+
+/// A `livenessProbe` is the container's health check, and a failing one restarts it, as
+/// in Kubernetes; a passing HTTP probe (wget in this image) keeps it healthy.
+#[test]
+fn kube_play_liveness_probes_check_and_restart_containers() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = r#"kind: Pod
+metadata: {name: probed}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: flaky
+    image: demo
+    command: ["sh", "-c", "test -e /tmp/was-here && sleep 1000; touch /tmp/was-here /tmp/healthy; sleep 1000"]
+    livenessProbe:
+      exec: {command: [cat, /tmp/healthy]}
+      periodSeconds: 1
+      failureThreshold: 1
+  - name: web
+    image: demo
+    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/health && httpd -f -p 8080 -h /www"]
+    ports: [{containerPort: 8080, name: http}]
+    livenessProbe:
+      httpGet: {port: http, path: /health}
+      periodSeconds: 1
+"#;
+    let file = rpod.dir.path().join("probed.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    let field = |name: &str, template: &str| rpod.inspect(name, template);
+    // rpod-monitor runs the checks on schedule; with conmon they run when asked.
+    let scheduled = std::env::var_os("RPOD_CONMON").is_none();
+    if scheduled {
+        common::wait_until("the web container healthy", || {
+            field("probed-web", "{{.State.Health.Status}}") == "healthy"
+        });
+    } else {
+        rpod.ok(&["healthcheck", "run", "probed-web"]);
+        assert_eq!(field("probed-web", "{{.State.Health.Status}}"), "healthy");
+    }
+    let first_start = field("probed-flaky", "{{.State.StartedAt}}");
+    // Its check fails once the file goes: the container is restarted at once (its stop
+    // timeout is the pod's grace period, 0), and its second life, which finds its first
+    // one's file, does not make it again.
+    rpod.ok(&["exec", "probed-flaky", "rm", "/tmp/healthy"]);
+    let failed_at = std::time::Instant::now();
+    if !scheduled {
+        let said = rpod.run(&["healthcheck", "run", "probed-flaky"]);
+        assert_eq!(said.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&said.stdout), "unhealthy\n");
+    }
+    common::wait_until("the flaky container restarted", || {
+        field("probed-flaky", "{{.State.StartedAt}}") != first_start
+            && field("probed-flaky", "{{.State.Status}}") == "running"
+    });
+    // (A check its monitor ran waited 30 s before restarting: the monitor waited for the
+    // check, which waited for the monitor to end.)
+    assert!(failed_at.elapsed() < std::time::Duration::from_secs(15));
     rpod.ok(&["kube", "down", &file]);
 }

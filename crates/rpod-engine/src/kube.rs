@@ -171,8 +171,67 @@ struct Container {
     tty: bool,
     #[serde(default)]
     image_pull_policy: Option<String>,
+    #[serde(default)]
+    liveness_probe: Option<Probe>,
+    /// Only a Service's routing waits for it: passed over, as podman does.
+    #[serde(default)]
+    #[allow(dead_code)]
+    readiness_probe: Option<Value>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
+}
+
+/// A `livenessProbe`: the container's health check, which restarts it when it fails, as
+/// Kubernetes does (and podman's `kube play`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    #[serde(default)]
+    exec: Option<ExecAction>,
+    #[serde(default)]
+    http_get: Option<HttpGetAction>,
+    #[serde(default)]
+    tcp_socket: Option<TcpSocketAction>,
+    #[serde(default)]
+    initial_delay_seconds: Option<u64>,
+    #[serde(default)]
+    period_seconds: Option<u64>,
+    #[serde(default)]
+    timeout_seconds: Option<u64>,
+    #[serde(default)]
+    failure_threshold: Option<u32>,
+    /// Always 1 for a liveness probe (Kubernetes refuses another value).
+    #[serde(default)]
+    #[allow(dead_code)]
+    success_threshold: Option<u32>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExecAction {
+    command: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpGetAction {
+    #[serde(default)]
+    path: Option<String>,
+    port: Value,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    scheme: Option<String>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TcpSocketAction {
+    port: Value,
+    #[serde(default)]
+    host: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -278,7 +337,9 @@ struct ContainerPort {
     host_ip: Option<String>,
     #[serde(default)]
     protocol: Option<String>,
-    // `name` only names the port for a Service: passed over.
+    /// Names the port for a Service, and for a probe's `port`.
+    #[serde(default)]
+    name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -864,6 +925,13 @@ fn container_options(
             (None, None) => None,
         };
     }
+    if let Some(probe) = &container.liveness_probe {
+        options.healthcheck = Some(liveness_check(
+            probe,
+            container,
+            &format!("{path}.livenessProbe"),
+        )?);
+    }
     for (m, mount) in container.volume_mounts.iter().enumerate() {
         let at = format!("{path}.volumeMounts[{m}]");
         check_rest(&at, &mount.rest)?;
@@ -936,6 +1004,87 @@ fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec>
             volume.name
         ),
     ))
+}
+
+/// A liveness probe as a health check: its command (an `exec`'s; an `httpGet` asks
+/// with curl, else wget, as the image has one; a `tcpSocket` connects with nc), Kubernetes'
+/// timing defaults (every 10 s, 1 s to answer, 3 failures), and a restart when it fails.
+fn liveness_check(
+    probe: &Probe,
+    container: &Container,
+    at: &str,
+) -> Result<crate::health::HealthCheck> {
+    check_rest(at, &probe.rest)?;
+    // A port by number, or by the name of one of the container's ports.
+    let port_of = |value: &Value, at: &str| -> Result<u16> {
+        match value {
+            Value::Number(n) => n
+                .as_u64()
+                .and_then(|n| u16::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(at, format!("port {n} is not a port"))),
+            Value::String(name) => match name.parse::<u16>() {
+                Ok(port) if port > 0 => Ok(port),
+                _ => container
+                    .ports
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(name.as_str()))
+                    .map(|p| p.container_port)
+                    .ok_or_else(|| bad(at, format!("no container port named {name:?}"))),
+            },
+            other => Err(bad(at, format!("port {other:?} is not a port"))),
+        }
+    };
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    let test = match (&probe.exec, &probe.http_get, &probe.tcp_socket) {
+        (Some(exec), None, None) if !exec.command.is_empty() => std::iter::once("CMD".to_string())
+            .chain(exec.command.iter().cloned())
+            .collect(),
+        (None, Some(get), None) => {
+            let at = format!("{at}.httpGet");
+            check_rest(&at, &get.rest)?;
+            let scheme = match get.scheme.as_deref().unwrap_or("HTTP") {
+                "HTTP" | "http" => "http",
+                "HTTPS" | "https" => "https",
+                other => return Err(bad(&at, format!("scheme {other:?}: HTTP or HTTPS"))),
+            };
+            let host = get.host.as_deref().unwrap_or("localhost");
+            let path = get.path.as_deref().unwrap_or("/");
+            let path = if path.starts_with('/') {
+                path.to_string()
+            } else {
+                format!("/{path}")
+            };
+            let url = quote(&format!(
+                "{scheme}://{host}:{}{path}",
+                port_of(&get.port, &at)?
+            ));
+            let command = format!(
+                "if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null {url}; else wget -q -O /dev/null {url}; fi"
+            );
+            vec!["CMD-SHELL".to_string(), command]
+        }
+        (None, None, Some(tcp)) => {
+            let at = format!("{at}.tcpSocket");
+            let host = quote(tcp.host.as_deref().unwrap_or("localhost"));
+            let command = format!("nc -z {host} {}", port_of(&tcp.port, &at)?);
+            vec!["CMD-SHELL".to_string(), command]
+        }
+        _ => {
+            return Err(refuse(
+                at,
+                "a probe other than one exec, httpGet or tcpSocket (gRPC is not taken)",
+            ))
+        }
+    };
+    Ok(crate::health::HealthCheck {
+        test,
+        interval_secs: probe.period_seconds.unwrap_or(10).max(1),
+        timeout_secs: probe.timeout_seconds.unwrap_or(1).max(1),
+        start_period_secs: probe.initial_delay_seconds.unwrap_or(0),
+        retries: probe.failure_threshold.unwrap_or(3).max(1),
+        on_failure: crate::health::OnFailure::Restart,
+    })
 }
 
 fn port_mapping(port: &ContainerPort, at: &str) -> Result<Option<PortMapping>> {
@@ -1145,7 +1294,10 @@ spec:
             format!("kind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{containers}")
         };
         for (yaml, says) in [
-            (pod("  - {name: a, image: demo, livenessProbe: {exec: {command: [true]}}}\n"), "spec.containers[0].livenessProbe"),
+            (pod("  - {name: a, image: demo, startupProbe: {exec: {command: [true]}}}\n"), "spec.containers[0].startupProbe"),
+            (pod("  - {name: a, image: demo, livenessProbe: {grpc: {port: 1}}}\n"), "livenessProbe.grpc"),
+            (pod("  - {name: a, image: demo, livenessProbe: {httpGet: {port: web}}}\n"), "no container port named"),
+            (pod("  - {name: a, image: demo, livenessProbe: {httpGet: {port: 80, httpHeaders: [{name: X, value: y}]}}}\n"), "httpHeaders"),
             (pod("  - {name: a, image: demo, env: [{name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}]}\n"), "valueFrom"),
             (pod("  - {name: a, image: demo, resources: {limits: {nvidia.com/gpu: 1}}}\n"), "nvidia.com/gpu"),
             (pod("  - {name: a, image: demo, volumeMounts: [{name: nope, mountPath: /x}]}\n"), "no volume named"),
@@ -1215,6 +1367,58 @@ spec:
         assert_eq!(cpu_quantity(&value("250m"), "c").unwrap(), 0.25);
         assert_eq!(cpu_quantity(&Value::Number(2.into()), "c").unwrap(), 2.0);
         assert!(cpu_quantity(&value("lots"), "c").is_err());
+    }
+
+    #[test]
+    fn liveness_probes_become_health_checks_that_restart() {
+        let yaml = r#"
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: exec
+    image: demo
+    livenessProbe:
+      exec: {command: [cat, /tmp/healthy]}
+      initialDelaySeconds: 5
+      periodSeconds: 2
+      timeoutSeconds: 3
+      failureThreshold: 4
+    readinessProbe: {httpGet: {port: 80}}
+  - name: web
+    image: demo
+    ports: [{containerPort: 8080, name: http}]
+    livenessProbe: {httpGet: {port: http, path: health}}
+  - name: tcp
+    image: demo
+    livenessProbe: {tcpSocket: {port: 5432}}
+"#;
+        let pods = plan(yaml, &[]).unwrap();
+        let check = |i: usize| pods[0].containers[i].options.healthcheck.clone().unwrap();
+        let exec = check(0);
+        assert_eq!(exec.test, ["CMD", "cat", "/tmp/healthy"]);
+        assert_eq!(
+            (
+                exec.start_period_secs,
+                exec.interval_secs,
+                exec.timeout_secs,
+                exec.retries
+            ),
+            (5, 2, 3, 4)
+        );
+        assert_eq!(exec.on_failure, crate::health::OnFailure::Restart);
+        let web = check(1);
+        assert_eq!(web.test[0], "CMD-SHELL");
+        assert!(
+            web.test[1].contains("'http://localhost:8080/health'"),
+            "{:?}",
+            web.test
+        );
+        assert_eq!(
+            (web.interval_secs, web.timeout_secs, web.retries),
+            (10, 1, 3)
+        );
+        assert_eq!(check(2).test, ["CMD-SHELL", "nc -z 'localhost' 5432"]);
     }
 
     #[test]

@@ -880,6 +880,8 @@ impl Monitor {
         // SAFETY: the monitor is single-threaded.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => self.exec_in_child(&argv, delay, None),
+            // Only the exit command is waited for: a health check still running (one that
+            // restarts the container waits for this monitor to end) goes on without it.
             Ok(ForkResult::Parent { child }) => loop {
                 match waitpid(None, None) {
                     Ok(s) if s.pid() == Some(child) => {
@@ -887,6 +889,7 @@ impl Monitor {
                         if code != 0 {
                             status = code;
                         }
+                        break;
                     }
                     Ok(_) => {}
                     Err(Errno::EINTR) => {}
