@@ -1118,8 +1118,9 @@ fn a_pods_container_clones_into_its_pod_or_another() {
     rpod.fails(&["container", "clone", "--pod", "nosuch", "app"], 125);
 }
 
-/// `kube play` with ConfigMaps (the file's own and `--configmap`'s): variables from
-/// `envFrom` and `configMapKeyRef`, and a `configMap` volume's files with their modes,
+/// `kube play` with ConfigMaps (the file's own and `--configmap`'s) and Secrets:
+/// variables from `envFrom`, `configMapKeyRef` and `secretKeyRef`, and `configMap` and
+/// `secret` volumes' files with their modes,
 /// written again by a new play and never through a link a container left in the volume.
 #[test]
 fn kube_play_takes_config_maps_for_variables_and_files() {
@@ -1139,9 +1140,14 @@ spec:
     env:
     - name: LEVEL
       valueFrom: {configMapKeyRef: {name: extra, key: level}}
+    - name: TOKEN
+      valueFrom: {secretKeyRef: {name: creds, key: token}}
     volumeMounts:
     - {name: conf, mountPath: /etc/app}
+    - {name: creds, mountPath: /run/creds}
   volumes:
+  - name: creds
+    secret: {secretName: creds, defaultMode: 0400}
   - name: conf
     configMap:
       name: settings
@@ -1154,6 +1160,10 @@ metadata: {name: settings}
 data:
   app.conf: "port = 8080\n"
   mode: production
+---
+kind: Secret
+metadata: {name: creds}
+stringData: {token: t0k3n}
 "#;
     let file = rpod.dir.path().join("conf.yaml");
     std::fs::write(&file, pod).unwrap();
@@ -1174,9 +1184,10 @@ data:
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
     rpod.ok(&["kube", "play", "--configmap", &extra, &file]);
     let look = |what: &str| rpod.ok(&["exec", "conf-app", "sh", "-c", what]);
+    // (The secret's value has no newline of its own: `t0k3n400`.)
     assert_eq!(
-        look("echo $S_mode $S_app.conf $LEVEL; cat /etc/app/conf.d/app.conf; stat -c %a /etc/app/conf.d/app.conf; ls /etc/app"),
-        "production .conf debug\nport = 8080\n440\nconf.d\n"
+        look("echo $S_mode $S_app.conf $LEVEL $TOKEN; cat /etc/app/conf.d/app.conf; stat -c %a /etc/app/conf.d/app.conf; ls /etc/app; cat /run/creds/token; stat -c %a /run/creds/token"),
+        "production .conf debug t0k3n\nport = 8080\n440\nconf.d\nt0k3n400\n"
     );
     // Read-only for the container.
     assert!(

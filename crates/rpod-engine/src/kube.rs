@@ -251,6 +251,8 @@ struct EnvFromSource {
     #[serde(default)]
     config_map_ref: Option<ConfigMapRef>,
     #[serde(default)]
+    secret_ref: Option<ConfigMapRef>,
+    #[serde(default)]
     prefix: String,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
@@ -317,6 +319,39 @@ struct KeyToPath {
 /// The ConfigMaps `kube play` knows: the file's `kind: ConfigMap` documents and those of
 /// `--configmap` files, by name: each key's value.
 pub type ConfigMaps = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+
+/// What the pods of a file take from besides their images: ConfigMaps and the file's
+/// Secrets (the same shape: keys and values), by name.
+#[derive(Debug, Default)]
+struct KubeData {
+    config_maps: ConfigMaps,
+    secrets: ConfigMaps,
+}
+
+/// Which of `KubeData`'s maps a reference names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DataKind {
+    ConfigMap,
+    Secret,
+}
+
+impl DataKind {
+    fn name(self) -> &'static str {
+        match self {
+            DataKind::ConfigMap => "ConfigMap",
+            DataKind::Secret => "Secret",
+        }
+    }
+}
+
+impl KubeData {
+    fn of(&self, kind: DataKind) -> &ConfigMaps {
+        match kind {
+            DataKind::ConfigMap => &self.config_maps,
+            DataKind::Secret => &self.secrets,
+        }
+    }
+}
 
 /// A volume `kube play` fills before the pod's containers are made: the files of a
 /// `configMap` volume (path in the volume, content, permissions).
@@ -403,8 +438,23 @@ struct Volume {
     persistent_volume_claim: Option<Claim>,
     #[serde(default)]
     config_map: Option<ConfigMapVolume>,
+    #[serde(default)]
+    secret: Option<SecretVolume>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
+}
+
+/// A `secret` volume: a Secret's keys (or `items` of them) as files.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretVolume {
+    secret_name: String,
+    #[serde(default)]
+    items: Vec<KeyToPath>,
+    #[serde(default)]
+    default_mode: Option<Value>,
+    #[serde(default)]
+    optional: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -461,12 +511,12 @@ pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
         match document.kind.as_str() {
             "Pod" => names.push(document.metadata.name),
             "Deployment" => names.push(format!("{}-pod", document.metadata.name)),
-            "ConfigMap" => {}
+            "ConfigMap" | "Secret" => {}
             "" => return Err(bad(&format!("document {}", index + 1), "no kind")),
             other => {
                 return Err(refuse(
                     "kind",
-                    format!("{other} (rpod plays Pod, Deployment and ConfigMap)"),
+                    format!("{other} (rpod plays Pod, Deployment, ConfigMap and Secret)"),
                 ))
             }
         }
@@ -520,6 +570,45 @@ fn config_map(value: &Value) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
             .map_err(|e| bad(&format!("ConfigMap {name} binaryData.{key}"), e))?;
         keys.insert(key, bytes);
     }
+    check_keys("ConfigMap", &name, &keys)?;
+    Ok((name, keys))
+}
+
+/// A `kind: Secret` document's name and keys (`data` in base64, `stringData` as it is).
+fn secret(value: &Value) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Document {
+        #[serde(default)]
+        metadata: Metadata,
+        #[serde(default)]
+        data: BTreeMap<String, String>,
+        #[serde(default)]
+        string_data: BTreeMap<String, String>,
+    }
+    use base64::Engine as _;
+    let document: Document =
+        serde_norway::from_value(value.clone()).map_err(|e| bad("Secret", e))?;
+    let name = document.metadata.name;
+    if name.is_empty() {
+        return Err(bad("Secret metadata.name", "a Secret needs a name"));
+    }
+    let mut keys = BTreeMap::new();
+    for (key, value) in document.data {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .map_err(|e| bad(&format!("Secret {name} data.{key}"), e))?;
+        keys.insert(key, bytes);
+    }
+    for (key, value) in document.string_data {
+        keys.insert(key, value.into_bytes());
+    }
+    check_keys("Secret", &name, &keys)?;
+    Ok((name, keys))
+}
+
+/// A ConfigMap's or Secret's keys are file names: letters, digits, `-`, `_` and `.`.
+fn check_keys(kind: &str, name: &str, keys: &BTreeMap<String, Vec<u8>>) -> Result<()> {
     for key in keys.keys() {
         let valid = !key.is_empty()
             && key != "."
@@ -529,12 +618,12 @@ fn config_map(value: &Value) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !valid {
             return Err(bad(
-                &format!("ConfigMap {name}"),
+                &format!("{kind} {name}"),
                 format!("{key:?} is not a valid key"),
             ));
         }
     }
-    Ok((name, keys))
+    Ok(())
 }
 
 /// The ConfigMaps of `--configmap` files (every document must be one).
@@ -565,16 +654,29 @@ pub fn config_maps(files: &[String]) -> Result<ConfigMaps> {
 pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
     let values = documents(yaml)?;
     // The ConfigMaps first: a pod may come before the ConfigMap it takes from.
-    let mut maps = config_maps(extra)?;
+    let mut maps = KubeData {
+        config_maps: config_maps(extra)?,
+        secrets: ConfigMaps::new(),
+    };
     for value in &values {
-        if value.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
-            let (name, keys) = config_map(value)?;
-            maps.insert(name, keys);
+        match value.get("kind").and_then(Value::as_str) {
+            Some("ConfigMap") => {
+                let (name, keys) = config_map(value)?;
+                maps.config_maps.insert(name, keys);
+            }
+            Some("Secret") => {
+                let (name, keys) = secret(value)?;
+                maps.secrets.insert(name, keys);
+            }
+            _ => {}
         }
     }
     let mut pods = Vec::new();
     for (index, value) in values.into_iter().enumerate() {
-        if value.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
+        if matches!(
+            value.get("kind").and_then(Value::as_str),
+            Some("ConfigMap" | "Secret")
+        ) {
             continue;
         }
         let document: Document = serde_norway::from_value(value)
@@ -618,7 +720,7 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
             other => {
                 return Err(refuse(
                     "kind",
-                    format!("{other} (rpod plays Pod, Deployment and ConfigMap)"),
+                    format!("{other} (rpod plays Pod, Deployment, ConfigMap and Secret)"),
                 ))
             }
         }
@@ -634,7 +736,7 @@ fn plan_pod(
     name: String,
     spec: PodSpec,
     at: &str,
-    maps: &ConfigMaps,
+    maps: &KubeData,
 ) -> Result<PlannedPod> {
     check_rest(at, &spec.rest)?;
     if name.is_empty() || name == "-pod" {
@@ -712,16 +814,35 @@ fn plan_pod(
     // The configMap volumes a container mounts, with their files.
     let mut filled_volumes = Vec::new();
     for (i, volume) in spec.volumes.iter().enumerate() {
-        let Some(source) = &volume.config_map else {
-            continue;
-        };
         let mounted = spec
             .containers
             .iter()
             .any(|c| c.volume_mounts.iter().any(|m| m.name == volume.name));
-        if mounted {
+        if !mounted {
+            continue;
+        }
+        if let Some(source) = &volume.config_map {
             let at = format!("{at}.volumes[{i}].configMap");
-            filled_volumes.extend(config_map_files(source, maps, &at)?);
+            let files = DataFiles {
+                kind: DataKind::ConfigMap,
+                name: &source.name,
+                items: &source.items,
+                default_mode: source.default_mode.as_ref(),
+                optional: source.optional,
+            };
+            filled_volumes.extend(files.volume(maps, &source.name, &at)?);
+        }
+        if let Some(source) = &volume.secret {
+            let at = format!("{at}.volumes[{i}].secret");
+            let files = DataFiles {
+                kind: DataKind::Secret,
+                name: &source.secret_name,
+                items: &source.items,
+                default_mode: source.default_mode.as_ref(),
+                optional: source.optional,
+            };
+            let volume = secret_volume_name(&source.secret_name);
+            filled_volumes.extend(files.volume(maps, &volume, &at)?);
         }
     }
     let pod = PodOptions {
@@ -739,64 +860,77 @@ fn plan_pod(
     })
 }
 
-/// The files of a `configMap` volume: each key (or each of `items`) at its path, with its
-/// mode (`defaultMode`, else 0644); `None` for a missing ConfigMap the volume says is
-/// optional.
-fn config_map_files(
-    source: &ConfigMapVolume,
-    maps: &ConfigMaps,
-    at: &str,
-) -> Result<Option<FilledVolume>> {
-    let Some(keys) = maps.get(&source.name) else {
-        if source.optional {
-            return Ok(None);
-        }
-        return Err(bad(at, format!("no ConfigMap named {:?}", source.name)));
-    };
-    let mode_of = |mode: Option<&Value>| -> Result<u32> {
-        match mode.or(source.default_mode.as_ref()) {
-            Some(value) => file_mode(value, at),
-            None => Ok(0o644),
-        }
-    };
-    let mut files = Vec::new();
-    if source.items.is_empty() {
-        for (key, value) in keys {
-            files.push((std::path::PathBuf::from(key), value.clone(), mode_of(None)?));
-        }
-    } else {
-        for item in &source.items {
-            let value = keys.get(&item.key).ok_or_else(|| {
-                bad(
-                    at,
-                    format!("ConfigMap {:?} has no key {:?}", source.name, item.key),
-                )
-            })?;
-            let path = crate::confined::plain_relative(std::path::Path::new(&item.path))
-                .filter(|p| !p.as_os_str().is_empty() && !item.path.starts_with('/'))
-                .ok_or_else(|| {
+/// The named volume that holds a `secret` volume's files (kept apart from a ConfigMap's
+/// of the same name).
+fn secret_volume_name(secret: &str) -> String {
+    format!("{secret}-secret")
+}
+
+/// A `configMap` or `secret` volume's source.
+struct DataFiles<'a> {
+    kind: DataKind,
+    name: &'a str,
+    items: &'a [KeyToPath],
+    default_mode: Option<&'a Value>,
+    optional: bool,
+}
+
+impl DataFiles<'_> {
+    /// The volume `volume` with each key (or each of `items`) at its path, with its mode
+    /// (`defaultMode`, else 0644); `None` for a missing source the volume says is optional.
+    fn volume(&self, maps: &KubeData, volume: &str, at: &str) -> Result<Option<FilledVolume>> {
+        let kind = self.kind.name();
+        let Some(keys) = maps.of(self.kind).get(self.name) else {
+            if self.optional {
+                return Ok(None);
+            }
+            return Err(bad(at, format!("no {kind} named {:?}", self.name)));
+        };
+        let mode_of = |mode: Option<&Value>| -> Result<u32> {
+            match mode.or(self.default_mode) {
+                Some(value) => file_mode(value, at),
+                None => Ok(0o644),
+            }
+        };
+        let mut files = Vec::new();
+        if self.items.is_empty() {
+            for (key, value) in keys {
+                files.push((std::path::PathBuf::from(key), value.clone(), mode_of(None)?));
+            }
+        } else {
+            for item in self.items {
+                let value = keys.get(&item.key).ok_or_else(|| {
                     bad(
                         at,
-                        format!(
-                            "path {:?} is not a relative path inside the volume",
-                            item.path
-                        ),
+                        format!("{kind} {:?} has no key {:?}", self.name, item.key),
                     )
                 })?;
-            files.push((path, value.clone(), mode_of(item.mode.as_ref())?));
+                let path = crate::confined::plain_relative(std::path::Path::new(&item.path))
+                    .filter(|p| !p.as_os_str().is_empty() && !item.path.starts_with('/'))
+                    .ok_or_else(|| {
+                        bad(
+                            at,
+                            format!(
+                                "path {:?} is not a relative path inside the volume",
+                                item.path
+                            ),
+                        )
+                    })?;
+                files.push((path, value.clone(), mode_of(item.mode.as_ref())?));
+            }
         }
+        Ok(Some(FilledVolume {
+            name: volume.to_string(),
+            files,
+        }))
     }
-    Ok(Some(FilledVolume {
-        name: source.name.clone(),
-        files,
-    }))
 }
 
 fn container_options(
     container: &Container,
     path: &str,
     volumes: &BTreeMap<&str, &Volume>,
-    maps: &ConfigMaps,
+    maps: &KubeData,
 ) -> Result<CreateOptions> {
     if container.image.is_empty() {
         return Err(bad(&format!("{path}.image"), "a container needs an image"));
@@ -825,17 +959,19 @@ fn container_options(
         String::from_utf8(bytes.to_vec()).map_err(|_| {
             bad(
                 at,
-                "a ConfigMap value that is not text cannot be a variable",
+                "a ConfigMap's or Secret's value that is not text cannot be a variable",
             )
         })
     };
     for (e, from) in container.env_from.iter().enumerate() {
         let at = format!("{path}.envFrom[{e}]");
         check_rest(&at, &from.rest)?;
-        let Some(reference) = &from.config_map_ref else {
-            return Err(refuse(&at, "variables from Secrets (ConfigMaps are taken)"));
+        let (kind, reference) = match (&from.config_map_ref, &from.secret_ref) {
+            (Some(reference), None) => (DataKind::ConfigMap, reference),
+            (None, Some(reference)) => (DataKind::Secret, reference),
+            _ => return Err(bad(&at, "one configMapRef or secretRef")),
         };
-        match maps.get(&reference.name) {
+        match maps.of(kind).get(&reference.name) {
             Some(keys) => {
                 for (key, value) in keys {
                     let name = format!("{}{key}", from.prefix);
@@ -846,41 +982,54 @@ fn container_options(
                 }
             }
             None if reference.optional => {}
-            None => return Err(bad(&at, format!("no ConfigMap named {:?}", reference.name))),
+            None => {
+                return Err(bad(
+                    &at,
+                    format!("no {} named {:?}", kind.name(), reference.name),
+                ))
+            }
         }
     }
     for (e, var) in container.env.iter().enumerate() {
         let at = format!("{path}.env[{e}].valueFrom");
         let value = match &var.value_from {
             None => Some(var.value.clone().unwrap_or_default()),
-            Some(from) => match from.get("configMapKeyRef") {
-                Some(reference) if from.as_mapping().is_some_and(|m| m.len() == 1) => {
-                    let reference: ConfigMapKeyRef =
-                        serde_norway::from_value(reference.clone()).map_err(|e| bad(&at, e))?;
-                    match maps
-                        .get(&reference.name)
-                        .and_then(|keys| keys.get(&reference.key))
-                    {
-                        Some(value) => Some(text(value, &at)?),
-                        None if reference.optional => None,
-                        None => {
-                            return Err(bad(
-                                &at,
-                                format!(
-                                    "no key {:?} in a ConfigMap named {:?}",
-                                    reference.key, reference.name
-                                ),
-                            ))
-                        }
-                    }
-                }
-                _ => {
+            Some(from) => {
+                let one = from.as_mapping().is_some_and(|m| m.len() == 1);
+                let found = [
+                    ("configMapKeyRef", DataKind::ConfigMap),
+                    ("secretKeyRef", DataKind::Secret),
+                ]
+                .into_iter()
+                .find_map(|(field, kind)| from.get(field).map(|r| (kind, r)));
+                let Some((kind, reference)) = found.filter(|_| one) else {
                     return Err(refuse(
                         &at,
-                        "values from Secrets or fields (ConfigMaps are taken)",
-                    ))
+                        "values from fields or resources (ConfigMaps and Secrets are taken)",
+                    ));
+                };
+                let reference: ConfigMapKeyRef =
+                    serde_norway::from_value(reference.clone()).map_err(|e| bad(&at, e))?;
+                match maps
+                    .of(kind)
+                    .get(&reference.name)
+                    .and_then(|keys| keys.get(&reference.key))
+                {
+                    Some(value) => Some(text(value, &at)?),
+                    None if reference.optional => None,
+                    None => {
+                        return Err(bad(
+                            &at,
+                            format!(
+                                "no key {:?} in a {} named {:?}",
+                                reference.key,
+                                kind.name(),
+                                reference.name
+                            ),
+                        ))
+                    }
                 }
-            },
+            }
         };
         if let Some(value) = value {
             options
@@ -991,16 +1140,21 @@ fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec>
         }
         return Ok(spec);
     }
-    if let Some(source) = &volume.config_map {
-        // The named volume `kube play` fills with the ConfigMap's files (read-only, as
-        // Kubernetes mounts them; nothing of the image is copied in).
-        let text = format!("{}:{target}:ro,nocopy", source.name);
+    // The named volume `kube play` fills with the ConfigMap's or Secret's files
+    // (read-only, as Kubernetes mounts them; nothing of the image is copied in).
+    let filled = match (&volume.config_map, &volume.secret) {
+        (Some(source), _) => Some(source.name.clone()),
+        (None, Some(source)) => Some(secret_volume_name(&source.secret_name)),
+        (None, None) => None,
+    };
+    if let Some(name) = filled {
+        let text = format!("{name}:{target}:ro,nocopy");
         return crate::mounts::parse_volume_absolute(&text);
     }
     Err(refuse(
         at,
         format!(
-            "volume {:?} is not a hostPath, persistentVolumeClaim, emptyDir or configMap",
+            "volume {:?} is not a hostPath, persistentVolumeClaim, emptyDir, configMap or secret",
             volume.name
         ),
     ))
@@ -1370,6 +1524,58 @@ spec:
     }
 
     #[test]
+    fn secrets_give_variables_and_files() {
+        let yaml = r#"
+kind: Secret
+metadata: {name: creds}
+data: {password: czNjcjN0}
+stringData: {user: admin}
+---
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: a
+    image: demo
+    envFrom:
+    - secretRef: {name: creds}
+    env:
+    - name: PASS
+      valueFrom: {secretKeyRef: {name: creds, key: password}}
+    volumeMounts:
+    - {name: s, mountPath: /run/creds}
+  volumes:
+  - name: s
+    secret: {secretName: creds, defaultMode: 0400}
+"#;
+        let pods = plan(yaml, &[]).unwrap();
+        let options = &pods[0].containers[0].options;
+        assert_eq!(
+            options.env,
+            ["password=s3cr3t", "user=admin", "PASS=s3cr3t"]
+        );
+        assert_eq!(
+            pods[0].filled_volumes,
+            [FilledVolume {
+                name: "creds-secret".into(),
+                files: vec![
+                    ("password".into(), b"s3cr3t".to_vec(), 0o400),
+                    ("user".into(), b"admin".to_vec(), 0o400),
+                ],
+            }]
+        );
+        assert_eq!(options.mounts[0].volume.as_deref(), Some("creds-secret"));
+        assert!(options.mounts[0].read_only());
+        // A ConfigMap of the same name is another thing.
+        let err = plan(&yaml.replace("secretKeyRef", "configMapKeyRef"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("in a ConfigMap named \"creds\""), "{err}");
+        assert!(plan(&yaml.replace("czNjcjN0", "not base64!"), &[]).is_err());
+        assert_eq!(pod_names(yaml).unwrap(), ["p"]);
+    }
+
+    #[test]
     fn liveness_probes_become_health_checks_that_restart() {
         let yaml = r#"
 kind: Pod
@@ -1507,7 +1713,7 @@ data:
                     "configMapRef: {name: absent, optional: true}",
                     "secretRef: {name: s}",
                 ),
-                "secretRef",
+                "no Secret named \"s\"",
             ),
         ] {
             let err = plan(&yaml, &[extra.to_string()]).unwrap_err().to_string();

@@ -92,8 +92,10 @@ impl Engine {
         match self.volume(&volume.name) {
             Ok(_) => {}
             Err(EngineError::NoSuchVolume(_)) => {
-                let labels =
-                    BTreeMap::from([("io.rpod.kube.configmap".to_string(), volume.name.clone())]);
+                let labels = BTreeMap::from([(
+                    "io.rpod.kube.volume-source".to_string(),
+                    volume.name.clone(),
+                )]);
                 self.volume_create(Some(volume.name.clone()), labels, BTreeMap::new())?;
             }
             Err(e) => return Err(e),
