@@ -540,8 +540,9 @@ fn documents(yaml: &str) -> Result<Vec<Value>> {
     Ok(values)
 }
 
-/// A `kind: ConfigMap` document's name and keys (`data`, and `binaryData` in base64).
-fn config_map(value: &Value) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
+/// A `kind: ConfigMap` or `kind: Secret` document's name and keys: a ConfigMap's `data` as
+/// it is and `binaryData` in base64, a Secret's `data` in base64 and `stringData` as it is.
+fn data_document(value: &Value, kind: DataKind) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Document {
@@ -551,59 +552,34 @@ fn config_map(value: &Value) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
         data: BTreeMap<String, String>,
         #[serde(default)]
         binary_data: BTreeMap<String, String>,
-    }
-    use base64::Engine as _;
-    let document: Document =
-        serde_norway::from_value(value.clone()).map_err(|e| bad("ConfigMap", e))?;
-    let name = document.metadata.name;
-    if name.is_empty() {
-        return Err(bad("ConfigMap metadata.name", "a ConfigMap needs a name"));
-    }
-    let mut keys: BTreeMap<String, Vec<u8>> = document
-        .data
-        .into_iter()
-        .map(|(key, value)| (key, value.into_bytes()))
-        .collect();
-    for (key, value) in document.binary_data {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(value.trim())
-            .map_err(|e| bad(&format!("ConfigMap {name} binaryData.{key}"), e))?;
-        keys.insert(key, bytes);
-    }
-    check_keys("ConfigMap", &name, &keys)?;
-    Ok((name, keys))
-}
-
-/// A `kind: Secret` document's name and keys (`data` in base64, `stringData` as it is).
-fn secret(value: &Value) -> Result<(String, BTreeMap<String, Vec<u8>>)> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Document {
-        #[serde(default)]
-        metadata: Metadata,
-        #[serde(default)]
-        data: BTreeMap<String, String>,
         #[serde(default)]
         string_data: BTreeMap<String, String>,
     }
     use base64::Engine as _;
-    let document: Document =
-        serde_norway::from_value(value.clone()).map_err(|e| bad("Secret", e))?;
+    let what = kind.name();
+    let document: Document = serde_norway::from_value(value.clone()).map_err(|e| bad(what, e))?;
     let name = document.metadata.name;
     if name.is_empty() {
-        return Err(bad("Secret metadata.name", "a Secret needs a name"));
+        return Err(bad(
+            &format!("{what} metadata.name"),
+            format!("a {what} needs a name"),
+        ));
     }
-    let mut keys = BTreeMap::new();
-    for (key, value) in document.data {
+    let (plain, encoded, encoded_field) = match kind {
+        DataKind::ConfigMap => (document.data, document.binary_data, "binaryData"),
+        DataKind::Secret => (document.string_data, document.data, "data"),
+    };
+    let mut keys: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (key, value) in encoded {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(value.trim())
-            .map_err(|e| bad(&format!("Secret {name} data.{key}"), e))?;
+            .map_err(|e| bad(&format!("{what} {name} {encoded_field}.{key}"), e))?;
         keys.insert(key, bytes);
     }
-    for (key, value) in document.string_data {
+    for (key, value) in plain {
         keys.insert(key, value.into_bytes());
     }
-    check_keys("Secret", &name, &keys)?;
+    check_keys(what, &name, &keys)?;
     Ok((name, keys))
 }
 
@@ -633,7 +609,7 @@ pub fn config_maps(files: &[String]) -> Result<ConfigMaps> {
         for value in documents(text)? {
             match value.get("kind").and_then(Value::as_str) {
                 Some("ConfigMap") => {
-                    let (name, keys) = config_map(&value)?;
+                    let (name, keys) = data_document(&value, DataKind::ConfigMap)?;
                     maps.insert(name, keys);
                 }
                 other => {
@@ -661,11 +637,11 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
     for value in &values {
         match value.get("kind").and_then(Value::as_str) {
             Some("ConfigMap") => {
-                let (name, keys) = config_map(value)?;
+                let (name, keys) = data_document(value, DataKind::ConfigMap)?;
                 maps.config_maps.insert(name, keys);
             }
             Some("Secret") => {
-                let (name, keys) = secret(value)?;
+                let (name, keys) = data_document(value, DataKind::Secret)?;
                 maps.secrets.insert(name, keys);
             }
             _ => {}

@@ -66,7 +66,7 @@ pub type Tree = BTreeMap<PathBuf, Meta>;
 
 /// Remove `path`'s descendants from `tree` (and `path` itself with `including`). A path's
 /// descendants sort right after it (paths compare component by component).
-fn remove_below(tree: &mut Tree, path: &Path, including: bool) {
+pub(crate) fn remove_below<V>(tree: &mut BTreeMap<PathBuf, V>, path: &Path, including: bool) {
     let doomed: Vec<PathBuf> = tree
         .range(path.to_path_buf()..)
         .map(|(p, _)| p)

@@ -352,6 +352,18 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
     Ok(0)
 }
 
+/// `--shm-size`: a size above 0.
+fn shm_size(text: Option<&str>) -> Result<Option<u64>, Failure> {
+    text.map(|s| {
+        parse_memory(s)
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| n as u64)
+            .ok_or_else(|| usage(format!("invalid --shm-size {s:?}")))
+    })
+    .transpose()
+}
+
 /// `--pid`, `--ipc`, `--uts`, `--cgroupns`, `--shm-size`, `--sysctl`, `--ulimit`, `--device`, `--group-add`.
 fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failure> {
     use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
@@ -365,17 +377,7 @@ fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failur
             .ok_or_else(|| usage(format!("invalid --sysctl {entry:?}: use KEY=VALUE")))?;
         sysctls.insert(key.to_string(), value.to_string());
     }
-    let shm_size = args
-        .shm_size
-        .as_deref()
-        .map(|s| {
-            parse_memory(s)
-                .ok()
-                .filter(|n| *n > 0)
-                .map(|n| n as u64)
-                .ok_or_else(|| usage(format!("invalid --shm-size {s:?}")))
-        })
-        .transpose()?;
+    let shm_size = shm_size(args.shm_size.as_deref())?;
     Ok(Isolation {
         pid: mode("pid", &args.pid)?,
         ipc: mode("ipc", &args.ipc)?,
@@ -421,17 +423,7 @@ pub(crate) fn build_step_template(flags: &BuildStepFlags) -> Result<CreateOption
         .map(|h| etc_files::parse_add_host(h))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
-    let shm_size = flags
-        .shm_size
-        .as_deref()
-        .map(|s| {
-            parse_memory(s)
-                .ok()
-                .filter(|n| *n > 0)
-                .map(|n| n as u64)
-                .ok_or_else(|| usage(format!("invalid --shm-size {s:?}")))
-        })
-        .transpose()?;
+    let shm_size = shm_size(flags.shm_size.as_deref())?;
     Ok(CreateOptions {
         mounts,
         net: rpod_engine::container::NetworkConfig {

@@ -14,6 +14,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
+use crate::tree_diff::remove_below;
+
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
@@ -29,20 +31,6 @@ fn plain(path: &Path) -> Option<PathBuf> {
         }
     }
     (!out.as_os_str().is_empty()).then_some(out)
-}
-
-/// Remove `path`'s descendants from `map` (and `path` itself with `including`).
-fn remove_below<V>(map: &mut BTreeMap<PathBuf, V>, path: &Path, including: bool) {
-    let doomed: Vec<PathBuf> = map
-        .range(path.to_path_buf()..)
-        .map(|(p, _)| p)
-        .take_while(|p| p.starts_with(path))
-        .filter(|p| including || p.as_path() != path)
-        .cloned()
-        .collect();
-    for p in doomed {
-        map.remove(&p);
-    }
 }
 
 fn remove_set_below(set: &mut BTreeSet<PathBuf>, path: &Path, including: bool) {
