@@ -512,19 +512,24 @@ pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
             "Pod" => names.push(document.metadata.name),
             "Deployment" => names.push(format!("{}-pod", document.metadata.name)),
             "ConfigMap" | "Secret" => {}
-            "" => return Err(bad(&format!("document {}", index + 1), "no kind")),
-            other => {
-                return Err(refuse(
-                    "kind",
-                    format!("{other} (rpod plays Pod, Deployment, ConfigMap and Secret)"),
-                ))
-            }
+            other => return Err(kind_error(other, index)),
         }
     }
     if names.is_empty() {
         return Err(bad("the file", "no Pod or Deployment in it"));
     }
     Ok(names)
+}
+
+/// The error for document `index` of a kind rpod does not play (or of none).
+fn kind_error(kind: &str, index: usize) -> EngineError {
+    if kind.is_empty() {
+        return bad(&format!("document {}", index + 1), "no kind");
+    }
+    refuse(
+        "kind",
+        format!("{kind} (rpod plays Pod, Deployment, ConfigMap and Secret)"),
+    )
 }
 
 /// The documents of a YAML text, as values (empty ones left out).
@@ -692,13 +697,7 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
                     &maps,
                 )?);
             }
-            "" => return Err(bad(&format!("document {}", index + 1), "no kind")),
-            other => {
-                return Err(refuse(
-                    "kind",
-                    format!("{other} (rpod plays Pod, Deployment, ConfigMap and Secret)"),
-                ))
-            }
+            other => return Err(kind_error(other, index)),
         }
     }
     if pods.is_empty() {
