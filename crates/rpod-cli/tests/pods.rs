@@ -1221,6 +1221,26 @@ stringData: {token: t0k3n}
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
     assert_eq!(look("cat /etc/app/conf.d/app.conf"), "port = 9090\n");
     rpod.ok(&["kube", "down", &file]);
+    // A volume of the ConfigMap's name that kube play did not make is the user's data:
+    // refused, not emptied.
+    rpod.ok(&["volume", "rm", "settings"]);
+    rpod.ok(&["volume", "create", "settings"]);
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "settings:/v",
+        "demo",
+        "sh",
+        "-c",
+        "echo mine > /v/data",
+    ]);
+    let err = rpod.fails(&["kube", "play", "--configmap", &extra, &file], 125);
+    assert!(err.contains("the volume settings exists"), "{err}");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", "settings:/v", "demo", "cat", "/v/data"]),
+        "mine\n"
+    );
 }
 
 /// A `livenessProbe` is the container's health check, and a failing one restarts it, as

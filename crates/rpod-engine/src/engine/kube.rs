@@ -5,6 +5,10 @@ use super::*;
 use crate::image::registry::PullOptions;
 use crate::kube::{PlannedContainer, PullPolicy};
 
+/// The label of the volumes `kube play` fills with a ConfigMap's or Secret's files (its
+/// value: the volume's name): only such a volume is written again.
+const KUBE_FILLED_LABEL: &str = "io.rpod.kube.volume-source";
+
 /// How `kube play` plays a file.
 #[derive(Debug, Clone)]
 pub struct PlayOptions {
@@ -85,17 +89,22 @@ impl Engine {
         Ok(played)
     }
 
-    /// A `configMap` volume's named volume (made when missing) holding exactly the
-    /// ConfigMap's files. Written by descriptor, never through a link: the volume's
-    /// containers may have put links there.
+    /// A `configMap` or `secret` volume's named volume (made when missing) holding exactly
+    /// the files given. Written by descriptor, never through a link: the volume's
+    /// containers may have put links there. A volume of that name that `kube play` did not
+    /// make is the user's: refused, never emptied.
     fn fill_config_map_volume(&self, volume: &crate::kube::FilledVolume) -> Result<()> {
         match self.volume(&volume.name) {
-            Ok(_) => {}
+            Ok(found) if found.labels.get(KUBE_FILLED_LABEL) == Some(&volume.name) => {}
+            Ok(_) => {
+                return Err(EngineError::InvalidArg(format!(
+                    "kube play: the volume {} exists and holds no ConfigMap's or Secret's files of kube play's: it is left as it is (remove or rename it, or the ConfigMap)",
+                    volume.name
+                )))
+            }
             Err(EngineError::NoSuchVolume(_)) => {
-                let labels = BTreeMap::from([(
-                    "io.rpod.kube.volume-source".to_string(),
-                    volume.name.clone(),
-                )]);
+                let labels =
+                    BTreeMap::from([(KUBE_FILLED_LABEL.to_string(), volume.name.clone())]);
                 self.volume_create(Some(volume.name.clone()), labels, BTreeMap::new())?;
             }
             Err(e) => return Err(e),
