@@ -1892,6 +1892,12 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
     let err = rpod.fails(&["manifest", "create", "empty"], 125);
     assert!(err.contains("--amend"), "{err}");
     rpod.ok(&["manifest", "create", "--amend", "empty"]);
+    // A list's name is not an image's too.
+    let err = rpod.fails(&["tag", "demo", "empty"], 125);
+    assert!(
+        err.contains("localhost/empty:latest is the name of a manifest list"),
+        "{err}"
+    );
     let missing = format!("{}/team/nothing:1", registry.host);
     let err = rpod.fails(
         &["manifest", "add", "--tls-verify=false", "empty", &missing],

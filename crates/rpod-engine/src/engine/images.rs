@@ -179,6 +179,15 @@ impl Engine {
             .iter()
             .map(|n| reference::normalize_local(n))
             .collect::<Result<_>>()?;
+        // A name is one thing's: a manifest list keeps its own (podman would take it from
+        // the list, leaving the list without a name).
+        for name in &full {
+            if self.store.manifest_list(name)?.is_some() {
+                return Err(EngineError::InvalidArg(format!(
+                    "{name} is the name of a manifest list: remove the list (manifest rm) or give the image another name"
+                )));
+            }
+        }
         for name in full {
             self.store.add_image_name(&record.id, &name)?;
             self.image_event(&record.id, "tag", &name);
