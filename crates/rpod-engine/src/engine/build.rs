@@ -51,9 +51,9 @@ pub struct BuildOptions {
     /// midway (a signal) removes, besides the step's container. (With `layers` they stay:
     /// the next build takes them from the cache.)
     pub step_images: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    /// `--layers` (never with `squash`): each step's image is kept (an intermediate image, `images -a`) and
-    /// noted in the build cache, and a step the cache knows is not run again (podman's
-    /// default). Without it the steps' images go at the end.
+    /// `--layers` (never with `squash`): each step's image is kept (an intermediate image,
+    /// `images -a`) and noted in the build cache, and a step the cache knows is not run
+    /// again (podman's default). Without it the steps' images go at the end.
     pub layers: bool,
     /// `--no-cache`: every step runs, even one the cache knows (what they make is still
     /// noted with `layers`).
