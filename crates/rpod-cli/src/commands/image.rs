@@ -210,13 +210,10 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     let quiet = args.quiet;
     // A tar on standard output: the progress goes to standard error.
     let to_stderr = matches!(&output, Some(BuildOutput::Tar(path)) if path.as_os_str() == "-");
-    let record = build_interruptible(engine, &options, &mut |line| {
-        if quiet {
-        } else if to_stderr {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
+    let record = build_interruptible(engine, &options, &mut |line| match (quiet, to_stderr) {
+        (true, _) => {}
+        (false, true) => eprintln!("{line}"),
+        (false, false) => println!("{line}"),
     })?;
     match &output {
         Some(BuildOutput::Directory(dir)) => engine.export_image_to_directory(&record.id, dir)?,
@@ -228,11 +225,17 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
             let partial =
                 tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new("."))).map_err(|e| {
-                    Failure::new(125, anyhow::anyhow!("--output {}: {e}", path.display()))
+                    Failure::new(
+                        crate::exit::ENGINE_ERROR,
+                        anyhow::anyhow!("--output {}: {e}", path.display()),
+                    )
                 })?;
             engine.export_image_files(&record.id, partial.as_file())?;
             partial.persist(path).map_err(|e| {
-                Failure::new(125, anyhow::anyhow!("--output {}: {e}", path.display()))
+                Failure::new(
+                    crate::exit::ENGINE_ERROR,
+                    anyhow::anyhow!("--output {}: {e}", path.display()),
+                )
             })?;
         }
         None => {}
@@ -250,7 +253,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         // As podman writes it: the ID with its algorithm, no newline.
         std::fs::write(file, format!("sha256:{}", record.id)).map_err(|e| {
             Failure::new(
-                125,
+                crate::exit::ENGINE_ERROR,
                 anyhow::anyhow!("writing --iidfile {}: {e}", file.display()),
             )
         })?;
