@@ -73,7 +73,7 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("GET", ["info"]) => system::info(context, ex),
         ("GET", ["events"]) => system::events(context, ex),
         ("GET", ["system", "df"]) => system::df(context, ex),
-        ("POST", ["build", "prune"]) => system::build_prune(ex),
+        ("POST", ["build", "prune"]) => system::build_prune(context, ex),
         ("POST", ["build"]) => compat::build::build(context, ex),
 
         ("POST", ["containers", "create"]) => containers::create(context, ex),

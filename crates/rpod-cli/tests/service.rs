@@ -3527,6 +3527,27 @@ fn docker_builds_images_through_the_service() {
     );
     let links = service.docker_ok(&["run", "--rm", "hostnet", "cat", "/links"]);
     assert!(links.trim().parse::<u32>().unwrap() > 1, "{links}");
+    // A cache mount's directory lasts until `docker builder prune` takes it.
+    std::fs::write(
+        dir.join("Cached"),
+        "FROM demo\nRUN --mount=type=cache,target=/cache echo kept > /cache/file\n",
+    )
+    .unwrap();
+    let cached = dir.join("Cached").display().to_string();
+    let out = build(&["-f", &cached]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cache_dirs = service.rpod.root().join("build-cache");
+    assert_eq!(std::fs::read_dir(&cache_dirs).unwrap().count(), 1);
+    let pruned = service.docker_ok(&["builder", "prune", "-f"]);
+    assert!(
+        pruned.contains("Total:") || pruned.contains("reclaimed"),
+        "{pruned}"
+    );
+    assert_eq!(std::fs::read_dir(&cache_dirs).unwrap().count(), 0);
     // Built again: the steps come from the build cache, unless --no-cache.
     for (flag, cached) in [("--rm", 3), ("--no-cache", 0)] {
         let out = build(&[

@@ -331,10 +331,15 @@ pub fn df(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     )
 }
 
-/// `POST /build/prune`: rpod builds nothing, so there is never a build cache to remove
-/// (`docker system prune` asks for it).
-pub fn build_prune(ex: &mut Exchange) -> ApiResult<()> {
-    ex.json(200, &json!({ "CachesDeleted": [], "SpaceReclaimed": 0 }))
+/// `POST /build/prune` (`docker builder prune`, and `docker system prune` asks for it):
+/// the directories of builds' cache mounts. (The steps' images the build cache goes on
+/// from are images: `image prune` takes those that are dangling.)
+pub fn build_prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
+    let (removed, bytes) = context.engine.prune_build_cache_mounts()?;
+    ex.json(
+        200,
+        &json!({ "CachesDeleted": removed, "SpaceReclaimed": bytes }),
+    )
 }
 
 /// `POST /libpod/system/prune` (`podman system prune`): stopped containers, networks no
