@@ -83,13 +83,17 @@ fn import_applies_changes() {
         rpod.inspect(&ctr, "{{.Config.StopSignal}} {{.Config.Labels.owner}}"),
         "SIGINT me"
     );
-    // A bad change adds nothing.
+    // A bad change adds nothing. (The name is not hexadecimal: "bad" would also be taken
+    // as the prefix of an image ID, and one in 4096 IDs begins so.)
     let err = rpod.fails(
-        &["import", "--change", "FROM scratch", &tarball, "bad"],
+        &["import", "--change", "FROM scratch", &tarball, "refused"],
         125,
     );
     assert!(err.contains("FROM"), "{err}");
-    assert_eq!(rpod.run(&["image", "exists", "bad"]).status.code(), Some(1));
+    assert_eq!(
+        rpod.run(&["image", "exists", "refused"]).status.code(),
+        Some(1)
+    );
     // Standard input works as a source.
     let mut child = rpod
         .command(&["import", "-", "fromstdin"])
