@@ -155,7 +155,6 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             .ok_or_else(|| usage(format!("invalid --build-context {given:?}: NAME=VALUE")))?;
         build_contexts.insert(name.to_string(), rpod_engine::BuildContext::parse(value)?);
     }
-    let squash_any = args.squash || args.squash_all;
     // `--env`: a bare KEY takes this process's value, as podman's.
     let env = super::container::expand_env(&args.env)?
         .into_iter()
@@ -180,8 +179,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         pull,
         format,
         step_images: Default::default(),
-        // A squashed build keeps no step's image.
-        layers: !squash_any && args.layers.unwrap_or_else(layers_by_default),
+        layers: args.layers.unwrap_or_else(layers_by_default),
         squash: if args.squash_all {
             rpod_engine::Squash::All
         } else if args.squash {

@@ -51,7 +51,7 @@ pub struct BuildOptions {
     /// midway (a signal) removes, besides the step's container. (With `layers` they stay:
     /// the next build takes them from the cache.)
     pub step_images: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    /// `--layers` (never with `squash`): each step's image is kept (an intermediate image,
+    /// `--layers` (not taken with `squash`): each step's image is kept (an intermediate image,
     /// `images -a`) and noted in the build cache, and a step the cache knows is not run
     /// again (podman's default). Without it the steps' images go at the end.
     pub layers: bool,
@@ -859,7 +859,7 @@ impl Builder<'_> {
     /// Note an image a step made: without `layers`, removed at the end, or by a caller
     /// that stops the build; with them it stays, for the cache.
     fn made(&mut self, id: &str) {
-        if self.options.layers {
+        if self.keeps_layers() {
             return;
         }
         let mut images = self
@@ -868,6 +868,12 @@ impl Builder<'_> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         images.push(id.to_string());
+    }
+
+    /// Whether the steps' images are kept and the cache used: `--layers`, unless the
+    /// build is squashed (its steps' images are merged, not kept).
+    fn keeps_layers(&self) -> bool {
+        self.options.layers && self.options.squash == Squash::No
     }
 
     /// An empty image for `FROM scratch`: one the cache has, else a new one.
@@ -892,7 +898,7 @@ impl Builder<'_> {
 
     /// The image the cache has for `key`, when the build takes the cache.
     fn cached_image(&self, key: &str) -> Result<Option<String>> {
-        if !self.options.layers || self.options.no_cache {
+        if !self.keeps_layers() || self.options.no_cache {
             return Ok(None);
         }
         self.engine.store.build_cache_image(key)
@@ -900,7 +906,7 @@ impl Builder<'_> {
 
     /// Note in the cache the image a step made (with `layers`).
     fn remember(&self, key: &str, image: &str) -> Result<()> {
-        if self.options.layers {
+        if self.keeps_layers() {
             self.engine.store.set_build_cache_image(key, image)?;
         }
         Ok(())

@@ -33,15 +33,23 @@ fn plain(path: &Path) -> Option<PathBuf> {
     (!out.as_os_str().is_empty()).then_some(out)
 }
 
-fn remove_set_below(set: &mut BTreeSet<PathBuf>, path: &Path, including: bool) {
-    let doomed: Vec<PathBuf> = set
-        .range(path.to_path_buf()..)
-        .take_while(|p| p.starts_with(path))
-        .filter(|p| including || p.as_path() != path)
-        .cloned()
-        .collect();
-    for p in doomed {
-        set.remove(&p);
+/// What the merge keeps as it reads the layers.
+#[derive(Default)]
+struct Merged {
+    /// The entry that stays at each path: (layer, its index in that layer's tar).
+    chosen: BTreeMap<PathBuf, (usize, usize)>,
+    /// What the merged layer must still hide of the layers below it.
+    whiteouts: BTreeMap<PathBuf, ()>,
+    opaque: BTreeMap<PathBuf, ()>,
+}
+
+impl Merged {
+    /// Forget what the layers so far said of `path`'s descendants (and of `path` itself
+    /// with `including`).
+    fn forget(&mut self, path: &Path, including: bool) {
+        remove_below(&mut self.chosen, path, including);
+        remove_below(&mut self.whiteouts, path, including);
+        remove_below(&mut self.opaque, path, including);
     }
 }
 
@@ -52,12 +60,7 @@ pub fn merge_layers(
     out: impl Write,
     below: Option<&dyn Fn(&Path) -> bool>,
 ) -> io::Result<()> {
-    // The entry that stays at each path: (layer, its index in that layer's tar).
-    let mut chosen: BTreeMap<PathBuf, (usize, usize)> = BTreeMap::new();
-    let mut is_dir: BTreeSet<PathBuf> = BTreeSet::new();
-    // What the merged layer must still hide of the layers below it.
-    let mut whiteouts: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut opaque: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut merged = Merged::default();
     for (layer, path) in layers.iter().enumerate() {
         let mut archive = tar::Archive::new(File::open(path)?);
         for (index, entry) in archive.entries()?.enumerate() {
@@ -76,42 +79,36 @@ pub fn merge_layers(
             let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
             if name == OPAQUE {
                 // What the directory held below goes; the directory stays.
-                remove_below(&mut chosen, &parent, false);
-                remove_set_below(&mut is_dir, &parent, false);
-                remove_set_below(&mut whiteouts, &parent, false);
-                remove_set_below(&mut opaque, &parent, false);
-                opaque.insert(parent);
+                merged.forget(&parent, false);
+                merged.opaque.insert(parent, ());
                 continue;
             }
             if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
                 let gone = parent.join(hidden);
-                remove_below(&mut chosen, &gone, true);
-                remove_set_below(&mut is_dir, &gone, true);
-                remove_set_below(&mut whiteouts, &gone, true);
-                remove_set_below(&mut opaque, &gone, true);
-                whiteouts.insert(gone);
+                merged.forget(&gone, true);
+                merged.whiteouts.insert(gone, ());
                 continue;
             }
-            let dir = kind.is_dir();
-            if !dir {
-                // A file in place of a directory hides what was below it.
-                remove_below(&mut chosen, &path, false);
-                remove_set_below(&mut is_dir, &path, false);
-                remove_set_below(&mut whiteouts, &path, false);
-                remove_set_below(&mut opaque, &path, false);
-                is_dir.remove(&path);
-            } else {
+            if kind.is_dir() {
                 // A directory made again where one was taken away: it must not show what
                 // the old one held.
-                if whiteouts.contains(&path) {
-                    opaque.insert(path.clone());
+                if merged.whiteouts.contains_key(&path) {
+                    merged.opaque.insert(path.clone(), ());
                 }
-                is_dir.insert(path.clone());
+                merged.whiteouts.remove(&path);
+            } else {
+                // A file in place of a directory hides what was below it (and is no
+                // opaque directory itself).
+                merged.forget(&path, true);
             }
-            whiteouts.remove(&path);
-            chosen.insert(path, (layer, index));
+            merged.chosen.insert(path, (layer, index));
         }
     }
+    let Merged {
+        chosen,
+        whiteouts,
+        opaque,
+    } = merged;
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
     // Each layer's chosen entries, in its own order (parents before their entries).
@@ -174,7 +171,7 @@ pub fn merge_layers(
             header.set_mtime(0);
             (header, name)
         };
-        for gone in whiteouts.iter().filter(|p| below(p)) {
+        for gone in whiteouts.keys().filter(|p| below(p)) {
             let name = gone
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -186,7 +183,7 @@ pub fn merge_layers(
             );
             builder.append_data(&mut header, &path, io::empty())?;
         }
-        for dir in opaque.iter().filter(|p| below(p)) {
+        for dir in opaque.keys().filter(|p| below(p)) {
             let (mut header, path) = marker(dir.join(OPAQUE));
             builder.append_data(&mut header, &path, io::empty())?;
         }
@@ -363,5 +360,21 @@ mod tests {
                 "tmp/.wh.base-only=",
             ]
         );
+    }
+    #[test]
+    fn a_file_over_an_opaque_directory_leaves_no_marker_under_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = layer(
+            dir.path(),
+            "1",
+            &[
+                Item::Dir("x", 0o755),
+                Item::Marker("x/.wh..wh..opq"),
+                Item::File("x/in", "in"),
+            ],
+        );
+        let two = layer(dir.path(), "2", &[Item::File("x", "file")]);
+        let everything = |_: &Path| true;
+        assert_eq!(merged(&[one, two], Some(&everything)), ["x=file"]);
     }
 }

@@ -65,8 +65,16 @@ impl Builder<'_> {
         };
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
         let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
-        if host.is_empty() {
-            return Err(failed("no host".into()));
+        // The host also names a directory of certs.d (`web_agent`): a host name's
+        // characters only, never `..`.
+        let plain_host = !host.is_empty()
+            && host != "."
+            && host != ".."
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        if !plain_host {
+            return Err(failed(format!("{host:?} is not a host name")));
         }
         let agent = crate::image::registry::web_agent(host)?;
         let response = agent
