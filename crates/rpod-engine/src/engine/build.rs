@@ -16,6 +16,7 @@ use crate::containerfile::{self, Args, Instruction};
 use crate::image::ImportOptions;
 
 mod add_url;
+pub(super) mod cache_dirs;
 mod context;
 mod mounts;
 pub use mounts::{parse_secret_flag, BuildSecret};

@@ -81,48 +81,9 @@ impl Engine {
     }
 
     /// Remove the directories of builds' cache mounts (`RUN --mount=type=cache`; the
-    /// Docker API's `build/prune`): their names and the bytes they held. A step that runs
-    /// meanwhile with one `sharing=locked` holds its lock: that directory stays.
+    /// Docker API's `build/prune`): their names and the bytes they held. A directory a
+    /// running step uses stays (`cache_dirs`).
     pub fn prune_build_cache_mounts(&self) -> Result<(Vec<String>, u64)> {
-        use nix::fcntl::{Flock, FlockArg};
-        let base = self.roots.build_cache_mounts();
-        let entries = match fs::read_dir(&base) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-            Err(e) => return Err(EngineError::io("listing", &base, e)),
-        };
-        let (mut removed, mut bytes) = (Vec::new(), 0u64);
-        for entry in entries {
-            let path = entry
-                .map_err(|e| EngineError::io("listing", &base, e))?
-                .path();
-            let Ok(handle) = fs::File::open(&path) else {
-                continue;
-            };
-            let Ok(_lock) = Flock::lock(handle, FlockArg::LockExclusiveNonblock) else {
-                continue;
-            };
-            let mut size = 0u64;
-            crate::upper_diff::walk(&path, &mut |entry| {
-                if let crate::upper_diff::Entry::Present {
-                    stat,
-                    file: Some(_),
-                    ..
-                } = entry
-                {
-                    size += u64::try_from(stat.st_size).unwrap_or(0);
-                }
-                Ok(())
-            })
-            .map_err(|e| EngineError::io("measuring", &path, e))?;
-            fs::remove_dir_all(&path).map_err(|e| EngineError::io("removing", &path, e))?;
-            bytes += size;
-            removed.push(
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
-        }
-        Ok((removed, bytes))
+        super::build::cache_dirs::prune(&self.roots.build_cache_mounts())
     }
 }

@@ -10,9 +10,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use nix::fcntl::{Flock, FlockArg};
-use sha2::Digest;
-
+use super::cache_dirs::{self, CacheDir, NewDirMode};
 use super::{parse_chmod, step_error, Builder, FromSource, Stage};
 use crate::containerfile::{self, Instruction};
 use crate::mounts::MountSpec;
@@ -205,7 +203,7 @@ fn parse_run_mount(text: &str) -> std::result::Result<RunMount, String> {
 pub(super) struct StepMounts {
     pub specs: Vec<MountSpec>,
     _scratch: Vec<ScratchDir>,
-    _locks: Vec<Flock<fs::File>>,
+    _caches: Vec<CacheDir>,
 }
 
 /// A step's `--mount`, with what a bind's files come from found.
@@ -307,7 +305,7 @@ impl Builder<'_> {
         let mut prepared = StepMounts {
             specs: Vec::new(),
             _scratch: Vec::new(),
-            _locks: Vec::new(),
+            _caches: Vec::new(),
         };
         for PlannedMount { mount, source } in planned {
             let options: &[&str] = if mount.read_write { &[] } else { &["ro"] };
@@ -327,9 +325,10 @@ impl Builder<'_> {
                     bind(&copy, options)?
                 }
                 (Kind::Cache, _) => {
-                    let (dir, lock) = self.cache_dir(&mount)?;
-                    prepared._locks.extend(lock);
-                    bind(&dir, options)?
+                    let cache = self.cache_dir(&mount)?;
+                    let spec = bind(&cache.path, options)?;
+                    prepared._caches.push(cache);
+                    spec
                 }
                 (Kind::Tmpfs, _) => {
                     let words: Vec<String> = mount
@@ -422,37 +421,21 @@ impl Builder<'_> {
         Ok((scratch, copied?))
     }
 
-    /// A cache mount's directory (made on first use with the mount's mode and owner), and
-    /// the lock held while the step runs when it is not shared.
-    fn cache_dir(&self, mount: &RunMount) -> Result<(std::path::PathBuf, Option<Flock<fs::File>>)> {
+    /// A cache mount's directory (made on first use with the mount's mode and owner),
+    /// locked for the step: exclusively unless it is shared.
+    fn cache_dir(&self, mount: &RunMount) -> Result<CacheDir> {
         let id = mount.id.clone().unwrap_or_else(|| mount.target.clone());
-        let base = self.engine.roots.build_cache_mounts();
-        crate::paths::create_private(&base)
-            .map_err(|e| EngineError::io("creating directory", &base, e))?;
-        let dir = base.join(hex::encode(sha2::Sha256::digest(id.as_bytes())));
-        match fs::create_dir(&dir) {
-            Ok(()) => {
-                let mode = mount.mode.unwrap_or(0o755);
-                fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
-                    .map_err(|e| EngineError::io("setting the mode of", &dir, e))?;
-                std::os::unix::fs::chown(&dir, Some(mount.uid), Some(mount.gid))
-                    .map_err(|e| EngineError::io("setting the owner of", &dir, e))?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(EngineError::io("creating directory", &dir, e)),
-        }
-        let lock = match mount.sharing {
-            Sharing::Shared => None,
-            Sharing::Locked => {
-                let handle =
-                    fs::File::open(&dir).map_err(|e| EngineError::io("opening", &dir, e))?;
-                Some(
-                    Flock::lock(handle, FlockArg::LockExclusive)
-                        .map_err(|(_, errno)| EngineError::io("locking", &dir, errno.into()))?,
-                )
-            }
+        let new = NewDirMode {
+            mode: mount.mode.unwrap_or(0o755),
+            uid: mount.uid,
+            gid: mount.gid,
         };
-        Ok((dir, lock))
+        cache_dirs::open(
+            &self.engine.roots.build_cache_mounts(),
+            &id,
+            &new,
+            mount.sharing == Sharing::Locked,
+        )
     }
 
     /// A secret's value in a scratch file with the mount's mode and owner; `None` for a
