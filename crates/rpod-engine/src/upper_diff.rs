@@ -16,8 +16,8 @@ use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
 
 use crate::userns::IdMappings;
 
-const WHITEOUT_PREFIX: &str = ".wh.";
-const OPAQUE_MARKER: &str = ".wh..wh..opq";
+pub(crate) const WHITEOUT_PREFIX: &str = ".wh.";
+pub(crate) const OPAQUE_MARKER: &str = ".wh..wh..opq";
 
 /// One entry of the upper directory, as the walk meets it (parents before children).
 pub enum Entry<'a> {
@@ -181,7 +181,7 @@ fn header_for(
 }
 
 /// An empty regular file's header (whiteout markers).
-fn marker_header() -> tar::Header {
+pub(crate) fn marker_header() -> tar::Header {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(tar::EntryType::Regular);
     header.set_size(0);
@@ -192,7 +192,8 @@ fn marker_header() -> tar::Header {
     header
 }
 
-fn whiteout_name(path: &Path) -> PathBuf {
+/// `DIR/.wh.NAME`, the marker that deletes `DIR/NAME` of the layers below.
+pub(crate) fn whiteout_name(path: &Path) -> PathBuf {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     path.with_file_name(format!("{WHITEOUT_PREFIX}{name}"))
 }

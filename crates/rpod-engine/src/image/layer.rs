@@ -16,10 +16,8 @@ use super::targuard::MetadataGuard;
 use crate::confined::{plain_relative, remove_entry, ConfinedDir, ConfinedError};
 use crate::free_space::SpaceGuard;
 use crate::scratch::{self, ScratchDir};
+use crate::upper_diff::{OPAQUE_MARKER as OPAQUE_WHITEOUT, WHITEOUT_PREFIX};
 use crate::{EngineError, Result};
-
-const WHITEOUT_PREFIX: &str = ".wh.";
-const OPAQUE_WHITEOUT: &str = ".wh..wh..opq";
 
 /// Where layers live below the images directory.
 pub struct LayerDirs {

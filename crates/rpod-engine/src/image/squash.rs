@@ -15,9 +15,7 @@ use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::tree_diff::remove_below;
-
-const WHITEOUT_PREFIX: &str = ".wh.";
-const OPAQUE: &str = ".wh..wh..opq";
+use crate::upper_diff::{marker_header, whiteout_name, OPAQUE_MARKER as OPAQUE, WHITEOUT_PREFIX};
 
 /// A layer entry's path as a plain relative path (`./a/b/` is `a/b`); `None` for the root.
 fn plain(path: &Path) -> Option<PathBuf> {
@@ -161,31 +159,11 @@ pub fn merge_layers(
         }
     }
     if let Some(below) = below {
-        let marker = |name: PathBuf| {
-            let mut header = tar::Header::new_gnu();
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_size(0);
-            header.set_mode(0o644);
-            header.set_uid(0);
-            header.set_gid(0);
-            header.set_mtime(0);
-            (header, name)
-        };
         for gone in whiteouts.keys().filter(|p| below(p)) {
-            let name = gone
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let (mut header, path) = marker(
-                gone.parent()
-                    .unwrap_or(Path::new(""))
-                    .join(format!("{WHITEOUT_PREFIX}{name}")),
-            );
-            builder.append_data(&mut header, &path, io::empty())?;
+            builder.append_data(&mut marker_header(), whiteout_name(gone), io::empty())?;
         }
         for dir in opaque.keys().filter(|p| below(p)) {
-            let (mut header, path) = marker(dir.join(OPAQUE));
-            builder.append_data(&mut header, &path, io::empty())?;
+            builder.append_data(&mut marker_header(), dir.join(OPAQUE), io::empty())?;
         }
     }
     builder.into_inner()?.flush()
