@@ -948,6 +948,7 @@ impl Store {
             )
             .map_err(db)?;
             for name in names {
+                refuse_list_name(tx, name).map_err(db)??;
                 tx.execute(
                     "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",
                     params![name, image.id],
@@ -991,12 +992,24 @@ impl Store {
         })
     }
 
-    pub fn add_image_name(&self, image_id: &str, name: &str) -> Result<()> {
-        self.execute(
-            "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",
-            params![name, image_id],
-        )
-        .map(drop)
+    /// Give an existing image `names` (all or none), taking each from any other image.
+    pub fn add_image_names(&self, image_id: &str, names: &[String]) -> Result<()> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            let db = |source| EngineError::Db {
+                path: path.clone(),
+                source,
+            };
+            for name in names {
+                refuse_list_name(tx, name).map_err(db)??;
+                tx.execute(
+                    "INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?1, ?2)",
+                    params![name, image_id],
+                )
+                .map_err(db)?;
+            }
+            Ok(())
+        })
     }
 
     pub fn remove_image_name(&self, name: &str) -> Result<()> {
@@ -1028,6 +1041,20 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))?;
         json.map(|j| from_json(&j)).transpose()
+    }
+
+    /// Whether another image was committed on image `id` (its record's `parent`), asked of
+    /// the records' JSON in SQLite rather than by reading every record.
+    pub fn image_has_children(&self, id: &str) -> Result<bool> {
+        self.conn()?
+            .query_row(
+                "SELECT 1 FROM images WHERE json_extract(record, '$.parent') = ?1 LIMIT 1",
+                [id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.err(e))
     }
 
     pub fn image_id_by_name(&self, name: &str) -> Result<Option<String>> {
@@ -1166,6 +1193,28 @@ fn name_free(
     }
 }
 
+/// A name is one thing's: an image cannot take the name of a manifest list (the list keeps
+/// it; podman would move it to the image and leave the list without a name). Checked where
+/// every image name is given (tag, commit, import, load, pull, build), in the transaction
+/// that gives it. The outer result is the database's, the inner one the refusal.
+fn refuse_list_name(tx: &rusqlite::Transaction, name: &str) -> rusqlite::Result<Result<()>> {
+    let listed = tx
+        .query_row(
+            "SELECT 1 FROM manifest_lists WHERE name = ?1",
+            [name],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    Ok(if listed {
+        Err(EngineError::InvalidArg(format!(
+            "{name} is the name of a manifest list: remove the list (manifest rm) or give the image another name"
+        )))
+    } else {
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1202,6 +1251,70 @@ mod tests {
             client_start: 0,
             created: chrono::Utc::now(),
         }
+    }
+
+    /// Every way an image gets a name (a new image's names, a tag of an existing one) is
+    /// refused a manifest list's name, and a refusal gives no name at all: a new image is
+    /// not added, a tag of several names adds none.
+    #[test]
+    fn an_image_never_takes_a_manifest_lists_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("rpod.db")).unwrap();
+        let list = crate::image::manifest_list::ManifestList::new(
+            crate::names::random_id(),
+            "localhost/list:latest".into(),
+        )
+        .unwrap();
+        store.save_manifest_list(&list).unwrap();
+        let image = |id: &str| ImageRecord {
+            id: id.repeat(64),
+            layers: Vec::new(),
+            size: 0,
+            created: None,
+            added: chrono::Utc::now(),
+            digests: Vec::new(),
+            docker_format: false,
+            parent: None,
+        };
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+        let refused = store
+            .insert_image(
+                &image("a"),
+                &names(&["localhost/a:1", "localhost/list:latest"]),
+            )
+            .unwrap_err();
+        assert!(refused.to_string().contains("manifest list"), "{refused}");
+        assert!(store.image_id_by_name("localhost/a:1").unwrap().is_none());
+        assert!(store.image(&"a".repeat(64)).unwrap().is_none());
+
+        store
+            .insert_image(&image("b"), &names(&["localhost/b:1"]))
+            .unwrap();
+        store
+            .add_image_names(
+                &"b".repeat(64),
+                &names(&["localhost/b:2", "localhost/list:latest"]),
+            )
+            .unwrap_err();
+        assert_eq!(
+            store.image_names(&"b".repeat(64)).unwrap(),
+            ["localhost/b:1"]
+        );
+        assert!(store
+            .manifest_list("localhost/list:latest")
+            .unwrap()
+            .is_some());
+
+        // (The same records: whether an image has a child is read from their JSON.)
+        assert!(!store.image_has_children(&"b".repeat(64)).unwrap());
+        let child = ImageRecord {
+            parent: Some("b".repeat(64)),
+            ..image("c")
+        };
+        store.insert_image(&child, &[]).unwrap();
+        assert!(store.image_has_children(&"b".repeat(64)).unwrap());
+        assert!(!store.image_has_children(&"c".repeat(64)).unwrap());
     }
 
     /// A removal forgets the exit codes of containers gone for more than five minutes, and

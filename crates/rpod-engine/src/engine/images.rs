@@ -179,17 +179,8 @@ impl Engine {
             .iter()
             .map(|n| reference::normalize_local(n))
             .collect::<Result<_>>()?;
-        // A name is one thing's: a manifest list keeps its own (podman would take it from
-        // the list, leaving the list without a name).
-        for name in &full {
-            if self.store.manifest_list(name)?.is_some() {
-                return Err(EngineError::InvalidArg(format!(
-                    "{name} is the name of a manifest list: remove the list (manifest rm) or give the image another name"
-                )));
-            }
-        }
+        self.store.add_image_names(&record.id, &full)?;
         for name in full {
-            self.store.add_image_name(&record.id, &name)?;
             self.image_event(&record.id, "tag", &name);
         }
         Ok(())
@@ -332,11 +323,7 @@ impl Engine {
                 break;
             };
             let needed = !self.store.image_names(&id)?.is_empty()
-                || self
-                    .store
-                    .images()?
-                    .iter()
-                    .any(|image| image.parent.as_deref() == Some(id.as_str()))
+                || self.store.image_has_children(&id)?
                 || !self.containers_using_image(&record)?.is_empty()
                 || self.mounted_image_ids().contains(&id);
             if needed {
