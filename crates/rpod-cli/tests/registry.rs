@@ -1898,6 +1898,27 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
         err.contains("localhost/empty:latest is the name of a manifest list"),
         "{err}"
     );
+    // Nor by any other way an image gets a name (the store refuses it), and a refused load
+    // takes back only what it added: demo, in the archive too, stays.
+    rpod.ok(&["create", "--name", "tocommit", "demo", "true"]);
+    let err = rpod.fails(&["commit", "tocommit", "empty"], 125);
+    assert!(err.contains("is the name of a manifest list"), "{err}");
+    let archive = rpod.dir.path().join("two.tar");
+    let archive = archive.to_str().unwrap();
+    rpod.ok(&["commit", "-q", "tocommit", "committed"]);
+    rpod.ok(&["save", "-m", "-o", archive, "demo", "committed"]);
+    rpod.ok(&["rm", "tocommit"]);
+    rpod.ok(&["rmi", "committed"]);
+    let err = rpod.fails(&["import", archive, "empty"], 125);
+    assert!(err.contains("is the name of a manifest list"), "{err}");
+    rpod.ok(&["manifest", "rm", "empty"]);
+    rpod.ok(&["manifest", "create", "localhost/committed:latest"]);
+    let images_before = rpod.ok(&["images", "-qa", "--no-trunc"]);
+    let err = rpod.fails(&["load", "-i", archive], 125);
+    assert!(err.contains("is the name of a manifest list"), "{err}");
+    assert_eq!(rpod.ok(&["images", "-qa", "--no-trunc"]), images_before);
+    rpod.ok(&["manifest", "rm", "committed"]);
+    rpod.ok(&["manifest", "create", "empty"]);
     let missing = format!("{}/team/nothing:1", registry.host);
     let err = rpod.fails(
         &["manifest", "add", "--tls-verify=false", "empty", &missing],

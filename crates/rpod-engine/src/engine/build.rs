@@ -1633,12 +1633,18 @@ impl Builder<'_> {
         let base = format!("/{}", parts[..existing].join("/"));
         let mut archive = tar::Builder::new(Vec::new());
         let mut path = PathBuf::new();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         for part in &parts[existing..] {
             path.push(part);
             let mut header = tar::Header::new_gnu();
             header.set_entry_type(tar::EntryType::Directory);
             header.set_mode(0o755);
             header.set_size(0);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(now);
             archive
                 .append_data(&mut header, &path, std::io::empty())
                 .map_err(|e| EngineError::io("making directories for", dir, e))?;

@@ -119,7 +119,11 @@ pub fn load(
         return Err(bad("the archive holds no image".into()));
     }
     let mut loaded = Vec::new();
+    // Images this load added (not those the store had already): a failure takes them back.
+    let mut added = Vec::new();
     for image in &pending {
+        let id = hex::encode(Sha256::digest(&image.config));
+        let existed = store.image(&id)?.is_some();
         match add_image(
             store,
             roots,
@@ -128,10 +132,16 @@ pub fn load(
             &image.names,
             format,
         ) {
-            Ok(record) => loaded.push((record, image.names.clone())),
+            Ok(record) => {
+                if !existed {
+                    added.push(record.clone());
+                }
+                loaded.push((record, image.names.clone()));
+            }
             Err(e) => {
-                for (record, _) in &loaded {
+                for record in &added {
                     let _ = store.remove_image(&record.id);
+                    let _ = fs::remove_file(super::config_path(roots, &record.id));
                 }
                 discard_new_layers(store, roots, &all_layers(&pending));
                 return Err(bad(e.to_string()));
@@ -515,12 +525,23 @@ fn read_oci_archive(
     Ok(())
 }
 
-fn append_bytes<W: Write>(builder: &mut tar::Builder<W>, name: &str, data: &[u8]) -> Result<()> {
+/// The header of an archive member `save` writes: a plain file of `size` bytes, root's,
+/// dated 1970 (archives of the same images are the same bytes). Every numeric field is set:
+/// an unset one is all NULs, which strict readers (the tar crate's, so rpod's own
+/// `import`) refuse.
+fn member_header(size: u64) -> tar::Header {
     let mut header = tar::Header::new_gnu();
-    header.set_size(data.len() as u64);
+    header.set_size(size);
     header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
     header.set_mtime(0);
     header.set_entry_type(tar::EntryType::Regular);
+    header
+}
+
+fn append_bytes<W: Write>(builder: &mut tar::Builder<W>, name: &str, data: &[u8]) -> Result<()> {
+    let mut header = member_header(data.len() as u64);
     builder
         .append_data(&mut header, name, data)
         .map_err(|e| EngineError::io("writing archive entry", name, e))
@@ -538,11 +559,7 @@ fn append_layer<W: Write>(
         .metadata()
         .map_err(|e| EngineError::io("reading", dirs.blob(diff_id), e))?
         .len();
-    let mut header = tar::Header::new_gnu();
-    header.set_size(size);
-    header.set_mode(0o644);
-    header.set_mtime(0);
-    header.set_entry_type(tar::EntryType::Regular);
+    let mut header = member_header(size);
     builder
         .append_data(&mut header, name, &mut file)
         .map_err(|e| EngineError::io("writing archive entry", name, e))
@@ -693,6 +710,23 @@ fn sha256_digest(hex: &str) -> Result<oci_spec::image::Digest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every numeric field of a saved member reads back (they were NULs, which the tar
+    /// crate refuses: `import` of a saved archive failed).
+    #[test]
+    fn saved_members_have_every_numeric_field() {
+        let mut builder = tar::Builder::new(Vec::new());
+        append_bytes(&mut builder, "manifest.json", b"[]").unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let header = entry.header();
+        assert_eq!(header.uid().unwrap(), 0);
+        assert_eq!(header.gid().unwrap(), 0);
+        assert_eq!(header.mtime().unwrap(), 0);
+        assert_eq!(header.mode().unwrap(), 0o644);
+        assert_eq!(header.size().unwrap(), 2);
+    }
 
     fn tar_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());

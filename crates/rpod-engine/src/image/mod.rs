@@ -332,6 +332,8 @@ pub fn add_image_on(
             "image layers do not match its config: config lists {diff_ids:?}, archive has {stored:?}"
         )));
     }
+    // An image already here keeps its record and its config file whatever happens below.
+    let existed = store.image(&id)?.is_some();
     let path = config_path(roots, &id);
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
@@ -352,7 +354,12 @@ pub fn add_image_on(
         docker_format: format == ImageFormat::Docker,
         parent: parent.map(str::to_string),
     };
-    store.insert_image(&record, names)?;
+    if let Err(e) = store.insert_image(&record, names) {
+        if !existed {
+            let _ = fs::remove_file(&path);
+        }
+        return Err(e);
+    }
     Ok(record)
 }
 
