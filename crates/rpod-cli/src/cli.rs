@@ -2177,6 +2177,10 @@ pub struct BuildArgs {
     /// Remove an environment variable from the image.
     #[arg(long)]
     pub unsetenv: Vec<String>,
+    /// Date the images and the files of their new layers (seconds since 1970), so that
+    /// the same build makes the same image ID.
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<i64>,
     /// Name the image (more than once for more names).
     #[arg(short = 't', long = "tag")]
     pub tags: Vec<String>,

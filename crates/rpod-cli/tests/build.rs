@@ -1457,3 +1457,94 @@ fn squash_merges_the_builds_layers_and_squash_all_every_layer() {
     let err = rpod.fails(&["build", "--squash", "--squash-all", &ctx], 125);
     assert!(err.contains("cannot be used with"), "{err}");
 }
+
+/// `--timestamp`: the same build makes the same image ID again (without it, each build's
+/// ID differs by its time), the images are dated then, and every file of the layers the
+/// build made carries that time; a build without it does not take such steps from the
+/// cache, nor the other way round.
+#[test]
+fn timestamp_makes_the_same_build_the_same_image() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("file"), "from the context\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nCOPY file /copied\nRUN mkdir -p /made/dir && echo run > /made/file\n\
+         ENV STAMPED=1\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "-q"];
+        args.extend_from_slice(extra);
+        args.push(&ctx);
+        rpod.ok(&args).trim().to_string()
+    };
+    let first = build(&["--no-cache", "--timestamp", "1000000000"]);
+    // A second later: the files RUN makes have other times, the image is made at another.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = build(&["--no-cache", "--timestamp", "1000000000"]);
+    assert_eq!(first, second);
+    let unstamped = build(&[]);
+    assert_ne!(
+        unstamped, first,
+        "a build without --timestamp took a stamped step"
+    );
+    let restamped = build(&["--timestamp", "1000000000"]);
+    assert_eq!(restamped, first);
+    assert_ne!(build(&["--no-cache"]), unstamped);
+
+    assert_eq!(
+        rpod.ok(&["image", "inspect", "-f", "{{.Created}}", &first])
+            .trim(),
+        "2001-09-09 01:46:40 +0000 UTC"
+    );
+    // Every step the build made is dated so (podman's `.CreatedAt`); the base image's
+    // step is not. A build without step images (--layers=false) names only the image and
+    // its base: the steps between are <missing>.
+    let history = |image: &str| rpod.ok(&["history", "--format", "{{.ID}}|{{.CreatedAt}}", image]);
+    let steps = history(&first);
+    let lines: Vec<&str> = steps.lines().collect();
+    assert_eq!(lines.len(), 4, "{steps}");
+    assert!(
+        lines[..3]
+            .iter()
+            .all(|l| l.ends_with("|2001-09-09 01:46:40 +0000 UTC")),
+        "{steps}"
+    );
+    assert!(!lines[3].contains("2001-09-09"), "{steps}");
+    let unlayered = build(&["--layers=false", "--timestamp", "1000000000"]);
+    assert_eq!(unlayered, first, "the same build, the same image");
+    let fresh = build(&["--layers=false", "--no-cache", "--timestamp", "2000000000"]);
+    let demo = rpod.inspect("demo", "{{.Id}}");
+    let steps = history(&fresh);
+    let ids: Vec<&str> = steps
+        .lines()
+        .map(|l| l.split('|').next().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [&fresh[..12], "<missing>", "<missing>", &demo[..12]],
+        "{steps}"
+    );
+    let times = rpod.ok(&[
+        "run",
+        "--rm",
+        &first,
+        "stat",
+        "-c",
+        "%Y %n",
+        "/copied",
+        "/made",
+        "/made/dir",
+        "/made/file",
+    ]);
+    assert_eq!(
+        times,
+        "1000000000 /copied\n1000000000 /made\n1000000000 /made/dir\n1000000000 /made/file\n"
+    );
+
+    let err = rpod.fails(&["build", "--timestamp=-5", &ctx], 125);
+    assert!(err.contains("--timestamp"), "{err}");
+}

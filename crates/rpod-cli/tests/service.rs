@@ -2222,7 +2222,12 @@ fn commit_history_and_image_prune_through_both_apis() {
     let lines: Vec<&str> = history.lines().collect();
     assert_eq!(lines.len(), 2, "{history}");
     assert_eq!(lines[0], format!("{}|a note", id.trim()));
-    assert!(lines[1].starts_with("<missing>|"), "{history}");
+    // The step below is the image demo, as Docker names it.
+    let demo = service.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "demo"]);
+    assert!(
+        lines[1].starts_with(&format!("{}|", demo.trim())),
+        "{history}"
+    );
     let history = service.podman_ok(&["history", "--format", "{{.Comment}}", "snap:1"]);
     assert!(history.starts_with("a note\n"), "{history}");
     service.podman_ok(&["commit", "-q", "maker", "psnap"]);
@@ -3716,8 +3721,8 @@ fn docker_builds_images_through_the_service() {
 
 /// `podman --remote build` through the service: the context goes as a gzip'd tar with the
 /// Containerfile named in a JSON array, the steps come back and the ID last, which
-/// podman-remote takes; a failing step is its error; `--format docker` keeps a HEALTHCHECK,
-/// the default OCI format drops it.
+/// podman-remote takes; `--timestamp` makes the same image again; a failing step is its
+/// error; `--format docker` keeps a HEALTHCHECK, the default OCI format drops it.
 #[test]
 fn podman_remote_builds_images_through_the_service() {
     let service = Service::start();
@@ -3738,6 +3743,23 @@ fn podman_remote_builds_images_through_the_service() {
     );
     let id = service.podman_ok(&["build", "-q", &ctx]);
     assert_eq!(id.trim().len(), 64, "{id}");
+    // `--timestamp`: the same build, the same image, as the CLI's.
+    let stamped = |extra: &str| {
+        service
+            .podman_ok(&["build", "-q", extra, "--timestamp", "1000000000", &ctx])
+            .trim()
+            .to_string()
+    };
+    let first = stamped("--no-cache");
+    assert_eq!(stamped("--no-cache"), first);
+    assert_ne!(first, id.trim());
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["image", "inspect", "-f", "{{.Created}}", &first])
+            .trim(),
+        "2001-09-09 01:46:40 +0000 UTC"
+    );
     std::fs::write(dir.join("Containerfile"), "FROM demo\nRUN exit 5\n").unwrap();
     let out = service.podman_out(&["build", &ctx]);
     assert!(!out.status.success());

@@ -64,8 +64,8 @@ pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest
 pub use engine::{
     parse_build_network, parse_secret_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
     CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecReattached, ExecRequest,
-    ExecStarted, HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions, PlayedPod,
-    PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker, Squash, WaitBegun,
-    WaitCondition, WaitOptions, WaitOutcome,
+    ExecStarted, HistoryStep, HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions,
+    PlayedPod, PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker, Squash,
+    WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -165,6 +165,7 @@ fn header_for(
     kind: tar::EntryType,
     size: u64,
     mapped: Option<&IdMappings>,
+    mtime: Option<u64>,
 ) -> tar::Header {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(kind);
@@ -176,7 +177,7 @@ fn header_for(
     };
     header.set_uid(u64::from(uid));
     header.set_gid(u64::from(gid));
-    header.set_mtime(u64::try_from(stat.st_mtime).unwrap_or(0));
+    header.set_mtime(mtime.unwrap_or_else(|| u64::try_from(stat.st_mtime).unwrap_or(0)));
     header
 }
 
@@ -209,6 +210,19 @@ pub fn append_layer<W: Write>(
     placeholder: &dyn Fn(&Path) -> bool,
     mapped: Option<&IdMappings>,
 ) -> io::Result<()> {
+    append_layer_dated(builder, upper, placeholder, mapped, None)
+}
+
+/// `append_layer`, every entry dated `mtime` (seconds since 1970) when it is given rather
+/// than by its file's modification time: `build --timestamp`, whose layers are then the
+/// same bytes for the same files.
+pub fn append_layer_dated<W: Write>(
+    builder: &mut tar::Builder<W>,
+    upper: &Path,
+    placeholder: &dyn Fn(&Path) -> bool,
+    mapped: Option<&IdMappings>,
+    mtime: Option<u64>,
+) -> io::Result<()> {
     walk(upper, &mut |entry| match entry {
         Entry::Present { path, stat, .. }
             if placeholder(path)
@@ -239,11 +253,11 @@ pub fn append_layer<W: Write>(
                 let mut copy = tempfile::tempfile()?;
                 let length = io::copy(&mut file, &mut copy)?;
                 io::Seek::rewind(&mut copy)?;
-                let mut header = header_for(stat, tar::EntryType::Regular, length, mapped);
+                let mut header = header_for(stat, tar::EntryType::Regular, length, mapped, mtime);
                 return builder.append_data(&mut header, path, copy);
             }
             if let Some(target) = link {
-                let mut header = header_for(stat, tar::EntryType::Symlink, 0, mapped);
+                let mut header = header_for(stat, tar::EntryType::Symlink, 0, mapped, mtime);
                 return builder.append_link(&mut header, path, target);
             }
             let entry_type = match kind {
@@ -254,7 +268,7 @@ pub fn append_layer<W: Write>(
                 // Sockets do not go into layers.
                 _ => return Ok(()),
             };
-            let mut header = header_for(stat, entry_type, 0, mapped);
+            let mut header = header_for(stat, entry_type, 0, mapped, mtime);
             if matches!(kind, FileType::CharacterDevice | FileType::BlockDevice) {
                 header.set_device_major(rfs::major(stat.st_rdev))?;
                 header.set_device_minor(rfs::minor(stat.st_rdev))?;

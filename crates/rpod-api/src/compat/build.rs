@@ -49,7 +49,6 @@ const REFUSED: &[&str] = &[
     // podman-remote's (its secrets would come as files of the context).
     "secrets",
     "from",
-    "timestamp",
     "manifest",
     "addcaps",
     "dropcaps",
@@ -115,6 +114,19 @@ fn build_network(ex: &Exchange) -> ApiResult<Option<rpod_engine::container::Netw
 
 /// The platform to build for: `platform=OS/ARCH[/VARIANT]`, whose empty parts (podman-remote
 /// sends `/` when none was asked for) are this machine's; several are refused.
+/// `timestamp` (podman-remote's `build --timestamp`): seconds since 1970.
+fn timestamp_param(ex: &Exchange) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+    ex.query_int::<i64>("timestamp")?
+        .map(|seconds| {
+            chrono::DateTime::from_timestamp(seconds, 0)
+                .filter(|_| seconds >= 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("timestamp {seconds}: seconds since 1970"))
+                })
+        })
+        .transpose()
+}
+
 fn platform_param(ex: &Exchange) -> ApiResult<Option<rpod_engine::image::platform::Platform>> {
     let given: Vec<&str> = ex
         .req
@@ -251,6 +263,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         network: build_network(ex)?,
         platform: platform_param(ex)?,
         skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
+        timestamp: timestamp_param(ex)?,
         ..Default::default()
     };
     let mut out = ex.start_stream(200, "application/json")?;

@@ -229,14 +229,16 @@ pub fn history(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
     let steps: Vec<serde_json::Value> = engine
         .image_history(&info)
         .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let id = if i == 0 {
-                format!("sha256:{}", info.record.id)
-            } else {
-                "<missing>".into()
-            };
-            let tags = (i == 0 && !info.names.is_empty()).then(|| info.names.clone());
+        .map(|step| {
+            let id = step
+                .image
+                .as_ref()
+                .map_or_else(|| "<missing>".into(), |id| format!("sha256:{id}"));
+            let tags = step
+                .image
+                .as_ref()
+                .and_then(|id| engine.image_names(id).ok())
+                .filter(|names| !names.is_empty());
             // podman's clients read Docker's shape too.
             json!({
                 "Id": id,

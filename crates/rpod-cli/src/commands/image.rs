@@ -203,6 +203,16 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         registry: super::registry::registry_options(&args.registry)?,
         env,
         unset_env: args.unsetenv.clone(),
+        timestamp: args
+            .timestamp
+            .map(|seconds| {
+                chrono::DateTime::from_timestamp(seconds, 0)
+                    .filter(|_| seconds >= 0)
+                    .ok_or_else(|| {
+                        usage(format!("invalid --timestamp {seconds}: seconds since 1970"))
+                    })
+            })
+            .transpose()?,
     };
     let output = args.output.as_deref().map(BuildOutput::parse).transpose()?;
     let quiet = args.quiet;
@@ -634,8 +644,40 @@ pub fn inspect_json(engine: &Engine, name: &str) -> Result<Value, Failure> {
 pub fn history(engine: &Engine, args: HistoryArgs) -> Outcome {
     let record = engine.resolve_image(&args.image)?;
     let info = engine.image_info(record)?;
-    let mut rows: Vec<Value> = engine
-        .image_history(&info)
+    let steps = engine.image_history(&info);
+    let id_of = |step: &rpod_engine::HistoryStep| match &step.image {
+        Some(id) if args.no_trunc => id.clone(),
+        Some(id) => id.get(..12).unwrap_or(id).to_string(),
+        None => "<missing>".into(),
+    };
+    if args.quiet {
+        for step in &steps {
+            println!("{}", id_of(step));
+        }
+        return Ok(0);
+    }
+    if args.format.as_deref() == Some("json") {
+        // podman's objects: the full ID, the time in full, the size in bytes.
+        let objects: Vec<Value> = steps
+            .iter()
+            .map(|step| {
+                let mut object = json!({
+                    "id": step.image.clone().unwrap_or_else(|| "<missing>".into()),
+                    "created": step.created.map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                    "CreatedBy": step.created_by,
+                    "size": step.size,
+                    "comment": step.comment,
+                });
+                if !step.author.is_empty() {
+                    object["author"] = json!(step.author);
+                }
+                object
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&objects)?);
+        return Ok(0);
+    }
+    let rows: Vec<Value> = steps
         .iter()
         .map(|step| {
             let shown_by = if args.no_trunc || step.created_by.chars().count() <= 45 {
@@ -643,39 +685,37 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Outcome {
             } else {
                 format!("{}...", step.created_by.chars().take(42).collect::<String>())
             };
+            let names = match &step.image {
+                Some(id) => engine.image_names(id).unwrap_or_default(),
+                None => Vec::new(),
+            };
             json!({
-                "ID": "<missing>",
+                "ID": id_of(step),
                 "Created": step.created.map(|c| if args.human {
                     rpod_engine::human::ago(c)
                 } else {
                     c.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 }).unwrap_or_default(),
+                "CreatedSince": step.created.map(rpod_engine::human::ago).unwrap_or_default(),
+                // Go's time.Time printed, to the second, as podman's `.CreatedAt`.
+                "CreatedAt": step.created
+                    .map(|c| c.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+                    .unwrap_or_default(),
                 "CreatedBy": shown_by,
                 "Size": if args.human { rpod_engine::human::size(step.size) } else { step.size.to_string() },
                 "Comment": step.comment,
                 "Author": step.author,
-                "Tags": info.names,
+                "Tags": names,
             })
         })
         .collect();
-    if let Some(top) = rows.first_mut() {
-        top["ID"] = json!(if args.no_trunc {
-            info.record.id.clone()
-        } else {
-            info.record.id[..12].to_string()
-        });
-    }
-    if args.quiet {
-        for row in &rows {
-            println!("{}", row["ID"].as_str().unwrap_or_default());
-        }
-        return Ok(0);
-    }
     let format = args.format.unwrap_or_else(|| {
         "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".into()
     });
     format::print(&format, &rows, &|field| match field {
         "CreatedBy" => "CREATED BY".into(),
+        "CreatedSince" => "CREATED".into(),
+        "CreatedAt" => "CREATED AT".into(),
         other => other.to_uppercase(),
     })?;
     Ok(0)

@@ -90,6 +90,10 @@ pub struct BuildOptions {
     /// `--unsetenv KEY`: removed from the image's environment (every stage's, at its end:
     /// its RUN steps still see it).
     pub unset_env: Vec<String>,
+    /// `--timestamp SECONDS`: the creation time of every image the build makes and the
+    /// modification time of every file in the layers it makes, so that the same build
+    /// makes the same image (ID) again.
+    pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A FROM line's stage name (`AS NAME`, in lower case), if it has one.
@@ -918,7 +922,7 @@ impl Builder<'_> {
     /// is and what it takes in (`input`: a RUN step's environment, the digest of the
     /// files a COPY copies).
     fn step_key(&self, stage: &Stage, step: &str, input: serde_json::Value) -> String {
-        cache_key(&serde_json::json!({
+        let mut key = serde_json::json!({
             "parent": stage.image,
             "config": stage.config,
             "author": stage.author,
@@ -930,7 +934,12 @@ impl Builder<'_> {
             },
             "step": step,
             "input": input,
-        }))
+        });
+        // Only when given, so that the keys of builds without it stay as they were.
+        if let Some(time) = self.options.timestamp {
+            key["timestamp"] = time.timestamp().into();
+        }
+        cache_key(&key)
     }
 
     /// Go on from the image the cache has for `key`, if it has one (podman's "Using
@@ -1011,6 +1020,7 @@ impl Builder<'_> {
             created_by: format!("/bin/sh -c #(nop) squashed {} layers", merged_layers.len()),
             comment: None,
             author: config.author().clone(),
+            created: self.options.timestamp,
             docker: (built.format() == image::ImageFormat::Docker).then_some(docker),
         };
         let committed = {
@@ -1367,6 +1377,7 @@ impl Builder<'_> {
                 message: Some(String::new()),
                 format: self.options.format,
                 docker_fields: Some(stage.docker.clone()),
+                timestamp: self.options.timestamp,
                 ..Default::default()
             },
         )?;

@@ -37,6 +37,9 @@ pub struct CommitOptions {
     /// Those fields as a builder keeps them, instead of the image's with the container's
     /// health check (Docker format only).
     pub docker_fields: Option<image::DockerFields>,
+    /// `build --timestamp`: the image's creation time and its history entry's, and the
+    /// modification time of every entry of the new layer, instead of now and the files'.
+    pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
@@ -311,10 +314,13 @@ impl Engine {
         if paused {
             self.pause(record.id())?;
         }
+        let mtime = options
+            .timestamp
+            .map(|t| u64::try_from(t.timestamp()).unwrap_or(0));
         let layer = if options.squash {
-            self.root_tar(record.id())
+            self.root_tar(record.id(), mtime)
         } else {
-            self.changes_tar(&record, &overlay)
+            self.changes_tar(&record, &overlay, mtime)
         };
         if paused {
             self.unpause(record.id())?;
@@ -337,6 +343,7 @@ impl Engine {
                     .unwrap_or_else(|| format!("FROM {}", record.config.image_name)),
             ),
             author: options.author.clone(),
+            created: options.timestamp,
             docker: match options.format {
                 image::ImageFormat::Oci => None,
                 image::ImageFormat::Docker => Some(match &options.docker_fields {
@@ -383,16 +390,23 @@ impl Engine {
     }
 
     /// The upper directory as a layer tar in an unnamed file, without rpod's mount points.
-    fn changes_tar(&self, record: &ContainerRecord, overlay: &OverlayDirs) -> Result<fs::File> {
+    /// Every entry dated `mtime` when given (`append_layer_dated`).
+    fn changes_tar(
+        &self,
+        record: &ContainerRecord,
+        overlay: &OverlayDirs,
+        mtime: Option<u64>,
+    ) -> Result<fs::File> {
         let placeholders = self.mount_point_placeholders(record)?;
         let file = scratch::unnamed_file(&self.roots.tmp())?;
         // The container decides how large: the copy keeps rpod's free-space reserve.
         let mut builder = tar::Builder::new(self.roots.space_guard().writer(file));
-        upper_diff::append_layer(
+        upper_diff::append_layer_dated(
             &mut builder,
             &overlay.upper,
             &|path| placeholders.contains(path),
             record.config.id_mappings.as_ref(),
+            mtime,
         )
         .and_then(|()| builder.into_inner())
         .map(|written| written.into_inner())
@@ -401,12 +415,12 @@ impl Engine {
 
     /// The container's whole root file system as a tar in rpod's scratch space
     /// (`commit --squash`), within rpod's free-space reserve.
-    fn root_tar(&self, id: &str) -> Result<fs::File> {
+    fn root_tar(&self, id: &str, mtime: Option<u64>) -> Result<fs::File> {
         let mut file = self
             .roots
             .space_guard()
             .writer(scratch::unnamed_file(&self.roots.tmp())?);
-        self.export(id, &mut file)
+        self.export_dated(id, &mut file, mtime)
             .map_err(EngineError::or_no_space)?;
         Ok(file.into_inner())
     }
@@ -414,10 +428,15 @@ impl Engine {
     /// Write the container's whole root file system to `out` as a tar. A container that is
     /// not running has its root mounted for the time of the export.
     pub fn export(&self, name_or_id: &str, out: impl Write) -> Result<()> {
+        self.export_dated(name_or_id, out, None)
+    }
+
+    /// `export`, every entry dated `mtime` when given.
+    fn export_dated(&self, name_or_id: &str, out: impl Write, mtime: Option<u64>) -> Result<()> {
         self.with_root(name_or_id, |record, _, root| {
             let mut builder = tar::Builder::new(out);
             let mapped = record.config.id_mappings.as_ref();
-            upper_diff::append_layer(&mut builder, root, &|_| false, mapped)
+            upper_diff::append_layer_dated(&mut builder, root, &|_| false, mapped, mtime)
                 .and_then(|()| builder.into_inner())
                 .and_then(|mut out| out.flush())
                 .map_err(|e| EngineError::io("exporting", root, e))

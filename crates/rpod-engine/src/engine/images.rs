@@ -445,30 +445,63 @@ impl Engine {
     pub fn image_history(&self, info: &image::ImageInfo) -> Vec<HistoryStep> {
         let layer_sizes = self.layer_sizes(&info.record);
         let mut layers = layer_sizes.iter();
-        let mut steps: Vec<HistoryStep> = info
-            .config
-            .history()
-            .clone()
-            .unwrap_or_default()
+        let history = info.config.history().clone().unwrap_or_default();
+        let others = self.images().unwrap_or_default();
+        let mut layers_so_far = 0;
+        let mut steps: Vec<HistoryStep> = history
             .iter()
-            .map(|step| HistoryStep {
-                size: if step.empty_layer().unwrap_or(false) {
-                    0
+            .enumerate()
+            .map(|(index, step)| {
+                let made_layer = !step.empty_layer().unwrap_or(false);
+                if made_layer {
+                    layers_so_far += 1;
+                }
+                let image = if index + 1 == history.len() {
+                    Some(info.record.id.clone())
                 } else {
-                    layers.next().copied().unwrap_or(0)
-                },
-                created: step
-                    .created()
-                    .as_deref()
-                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                    .map(|c| c.with_timezone(&chrono::Utc)),
-                created_by: step.created_by().clone().unwrap_or_default(),
-                comment: step.comment().clone().unwrap_or_default(),
-                author: step.author().clone().unwrap_or_default(),
+                    self.image_ending_history(&others, &info.record, layers_so_far, index + 1)
+                };
+                HistoryStep {
+                    size: if made_layer {
+                        layers.next().copied().unwrap_or(0)
+                    } else {
+                        0
+                    },
+                    created: step
+                        .created()
+                        .as_deref()
+                        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                        .map(|c| c.with_timezone(&chrono::Utc)),
+                    created_by: step.created_by().clone().unwrap_or_default(),
+                    comment: step.comment().clone().unwrap_or_default(),
+                    author: step.author().clone().unwrap_or_default(),
+                    image,
+                }
             })
             .collect();
         steps.reverse();
         steps
+    }
+
+    /// The local image (among `images`) whose history is the first `steps` steps of
+    /// `image`'s: the same first `layers` layers and that many steps (a base image, a
+    /// build's step), as podman's `history` names them.
+    fn image_ending_history(
+        &self,
+        images: &[ImageRecord],
+        image: &ImageRecord,
+        layers: usize,
+        steps: usize,
+    ) -> Option<String> {
+        let prefix = image.layers.get(..layers)?;
+        images
+            .iter()
+            .filter(|other| other.id != image.id && other.layers == prefix)
+            .find(|other| {
+                image::config(&self.roots, &other.id)
+                    .is_ok_and(|c| c.history().as_ref().map_or(0, Vec::len) == steps)
+            })
+            .map(|other| other.id.clone())
     }
 
     pub fn layer_sizes(&self, image: &ImageRecord) -> Vec<u64> {
@@ -494,4 +527,7 @@ pub struct HistoryStep {
     pub size: u64,
     pub comment: String,
     pub author: String,
+    /// The local image this step ends (the image itself for its last step; a base image
+    /// or a build step's image for earlier ones), if there is one.
+    pub image: Option<String>,
 }

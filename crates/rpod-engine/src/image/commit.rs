@@ -25,6 +25,8 @@ pub struct NewImage {
     pub created_by: String,
     pub comment: Option<String>,
     pub author: Option<String>,
+    /// The image's creation time (and its history entry's); none is now.
+    pub created: Option<chrono::DateTime<Utc>>,
     /// A Docker-format image's own fields; none makes an OCI image.
     pub docker: Option<super::DockerFields>,
 }
@@ -65,7 +67,7 @@ pub fn commit(
         .collect();
     let new_diff_id = format!("sha256:{}", stored.diff_id);
     layers.push(stored);
-    let now = super::config_time(Utc::now());
+    let now = super::config_time(new.created.unwrap_or_else(Utc::now));
     let mut history = if squashed {
         Vec::new()
     } else {
