@@ -3470,6 +3470,105 @@ fn podman_remote_plays_kubernetes_yaml() {
     assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
 }
 
+/// The RUN steps' settings through the service: the docker CLI's (`--add-host` repeated,
+/// `--ulimit` as Docker's objects, `--memory` and `--shm-size` in bytes) and podman-remote's
+/// (JSON lists: `--cap-add`, `--dns`, `--ulimit`) reach the steps and not the image; a
+/// pull policy rpod has not is refused before the context is sent.
+#[test]
+fn build_step_settings_come_through_the_service() {
+    let service = Service::start();
+    let dir = service.rpod.dir.path().join("ctx");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM demo\nRUN grep -c buildhost /etc/hosts > /seen; ulimit -n >> /seen; \
+         (cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max) >> /seen; \
+         df -k /dev/shm | tail -1 | awk '{print $2}' >> /seen; grep CapEff /proc/self/status >> /seen; \
+         grep -c 9.9.9.9 /etc/resolv.conf >> /seen; true\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let out = service
+        .docker(&[
+            "build",
+            "-q",
+            "--add-host",
+            "buildhost:10.1.2.3",
+            "--add-host",
+            "other:10.1.2.4",
+            "--ulimit",
+            "nofile=512:512",
+            "--memory",
+            "64m",
+            "--shm-size",
+            "32m",
+            "-t",
+            "dsteps",
+            &ctx,
+        ])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let seen = service.docker_ok(&["run", "--rm", "dsteps", "cat", "/seen"]);
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines[..4], ["1", "512", "67108864", "32768"], "{seen}");
+    // Not in the image: its containers have their own /etc/hosts.
+    assert_eq!(
+        service
+            .docker_out(&[
+                "run",
+                "--rm",
+                "dsteps",
+                "grep",
+                "-c",
+                "buildhost",
+                "/etc/hosts"
+            ])
+            .stdout,
+        b"0\n"
+    );
+
+    service.podman_ok(&[
+        "build",
+        "-q",
+        "--no-cache",
+        "--cap-add",
+        "NET_ADMIN",
+        "--dns",
+        "9.9.9.9",
+        "--ulimit",
+        "nofile=256:256",
+        "-t",
+        "psteps",
+        &ctx,
+    ]);
+    let seen = service.rpod.ok(&["run", "--rm", "psteps", "cat", "/seen"]);
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines[0], "0", "{seen}");
+    assert_eq!(lines[1], "256", "{seen}");
+    // CAP_NET_ADMIN is bit 12 of the effective set.
+    let caps = u64::from_str_radix(lines[4].split_whitespace().last().unwrap(), 16).unwrap();
+    assert_ne!(caps & (1 << 12), 0, "{seen}");
+    assert_eq!(lines[5], "1", "{seen}");
+
+    // (podman-remote 4.3 sends `--pull=newer` as `missing`: asked by hand.)
+    let reply = service.http("POST", "/v4.3.1/libpod/build?pullpolicy=newer", b"");
+    assert!(reply.status >= 400, "{}", reply.message());
+    assert!(
+        reply.message().contains("pull policy"),
+        "{}",
+        reply.message()
+    );
+    let out = service
+        .docker(&["build", "--ulimit", "nofile=bad", &ctx])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+}
+
 /// `docker build` (the CLI's classic builder) through the service: the context goes as a
 /// tar, the steps and a RUN step's output come back, build arguments and labels are taken,
 /// the image runs; a failing step fails the build with its reason; `-q` prints the ID.

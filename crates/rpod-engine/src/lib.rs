@@ -66,6 +66,6 @@ pub use engine::{
     CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecReattached, ExecRequest,
     ExecStarted, HistoryStep, HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions,
     PlayedPod, PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker, Squash,
-    WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
+    StepSettings, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

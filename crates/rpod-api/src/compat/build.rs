@@ -34,28 +34,12 @@ fn string_map(ex: &Exchange, name: &str) -> ApiResult<BTreeMap<String, String>> 
 /// The query parameters that ask for what rpod's build does not do, when set.
 const REFUSED: &[&str] = &[
     "remote",
-    "squash",
-    "pull",
     "cachefrom",
-    "extrahosts",
     "outputs",
-    "cpusetcpus",
-    "cpushares",
-    "cpuquota",
-    "cpuperiod",
-    "memory",
-    "memswap",
-    "ulimits",
     // podman-remote's (its secrets would come as files of the context).
     "secrets",
     "from",
     "manifest",
-    "addcaps",
-    "dropcaps",
-    "devices",
-    "dnsservers",
-    "dnssearch",
-    "dnsoptions",
 ];
 
 /// The Containerfile's path in the context: Docker's `dockerfile`, or podman-remote's
@@ -159,30 +143,17 @@ fn platform_param(ex: &Exchange) -> ApiResult<Option<rpod_engine::image::platfor
     }
 }
 
-/// Refuse the network and pull choices rpod's build does not make: the docker CLI names a
-/// network mode, podman-remote numbers it and sends its pull policy.
-fn check_choices(ex: &Exchange) -> ApiResult<()> {
-    build_network(ex)?;
-    // podman-remote always sends its default /dev/shm size, which is rpod's too.
-    match ex.req.query("shmsize").unwrap_or("") {
-        "" | "0" | "67108864" => {}
-        other => {
-            return Err(ApiError::unsupported(format!(
-                "build steps with a /dev/shm of {other} bytes"
-            )))
-        }
-    }
-    match ex.req.query("pullpolicy").unwrap_or("") {
-        "" | "missing" | "ifmissing" => Ok(()),
-        other => Err(ApiError::unsupported(format!(
-            "the pull policy {other:?} (rpod pulls a base image only when it is missing)"
-        ))),
-    }
-}
-
 pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set("build option", REFUSED)?;
-    check_choices(ex)?;
+    // Checked before the context is read: a refused setting costs no upload.
+    let step_template = super::build_steps::step_settings(ex)?.template()?;
+    let pull = super::build_steps::pull(ex)?;
+    let network = build_network(ex)?;
+    let squash = if ex.query_bool("squash")? {
+        rpod_engine::Squash::New
+    } else {
+        rpod_engine::Squash::No
+    };
     let format = output_format(ex)?;
     let podman = ex.flavour == Flavour::Libpod;
     let dockerfile = dockerfile_param(ex)?;
@@ -254,13 +225,15 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         capture_run_output: true,
         labels,
         step_labels: BTreeMap::new(),
-        pull: rpod_engine::BuildPull::Missing,
+        pull,
         format,
         step_images: Default::default(),
         layers,
         no_cache,
         secrets: BTreeMap::new(),
-        network: build_network(ex)?,
+        network,
+        step_template,
+        squash,
         platform: platform_param(ex)?,
         skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
         timestamp: timestamp_param(ex)?,

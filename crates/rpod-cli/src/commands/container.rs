@@ -407,8 +407,6 @@ fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failur
 
 /// What `build`'s flags give every RUN step's container (the builder sets the rest).
 pub(crate) fn build_step_template(flags: &BuildStepFlags) -> Result<CreateOptions, Failure> {
-    use rpod_engine::isolation::{parse_device, parse_ulimit};
-    use rpod_engine::network::etc_files;
     let cwd = std::env::current_dir()
         .map_err(|e| usage(format!("finding the current directory: {e}")))?;
     let mounts = flags
@@ -416,44 +414,19 @@ pub(crate) fn build_step_template(flags: &BuildStepFlags) -> Result<CreateOption
         .iter()
         .map(|v| rpod_engine::mounts::parse_volume(v, &cwd))
         .collect::<Result<Vec<_>, _>>()?;
-    rpod_engine::mounts::validate(&mounts)?;
-    let add_hosts = flags
-        .add_host
-        .iter()
-        .map(|h| etc_files::parse_add_host(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(usage)?;
-    let shm_size = shm_size(flags.shm_size.as_deref())?;
-    Ok(CreateOptions {
+    let settings = rpod_engine::StepSettings {
         mounts,
-        net: rpod_engine::container::NetworkConfig {
-            dns_servers: flags.dns.clone(),
-            dns_search: flags.dns_search.clone(),
-            dns_options: flags.dns_option.clone(),
-            add_hosts,
-            no_hosts: flags.no_hosts,
-            ..Default::default()
-        },
-        security: rpod_engine::security::SecurityOptions::from_flags(
-            false,
-            &flags.cap_add,
-            &flags.cap_drop,
-            &flags.security_opt,
-        )?,
-        isolation: rpod_engine::isolation::Isolation {
-            shm_size,
-            ulimits: flags
-                .ulimit
-                .iter()
-                .map(|u| parse_ulimit(u))
-                .collect::<Result<_, _>>()?,
-            devices: flags
-                .device
-                .iter()
-                .map(|d| parse_device(d))
-                .collect::<Result<_, _>>()?,
-            ..Default::default()
-        },
+        add_hosts: flags.add_host.clone(),
+        dns_servers: flags.dns.clone(),
+        dns_search: flags.dns_search.clone(),
+        dns_options: flags.dns_option.clone(),
+        no_hosts: flags.no_hosts,
+        cap_add: flags.cap_add.clone(),
+        cap_drop: flags.cap_drop.clone(),
+        security_opt: flags.security_opt.clone(),
+        ulimits: flags.ulimit.clone(),
+        devices: flags.device.clone(),
+        shm_size: shm_size(flags.shm_size.as_deref())?,
         memory: flags
             .memory
             .as_deref()
@@ -461,23 +434,21 @@ pub(crate) fn build_step_template(flags: &BuildStepFlags) -> Result<CreateOption
             .map(parse_memory)
             .transpose()
             .map_err(usage)?,
-        resources: rpod_engine::resources::Resources {
-            memory_swap: flags
-                .memory_swap
-                .as_deref()
-                .map(size_or_unlimited)
-                .transpose()?,
-            cpu_shares: flags.cpu_shares,
-            cpu_quota: flags.cpu_quota,
-            cpu_period: flags.cpu_period,
-            cpuset_cpus: flags.cpuset_cpus.clone(),
-            cpuset_mems: flags.cpuset_mems.clone(),
-            ..Default::default()
-        },
+        memory_swap: flags
+            .memory_swap
+            .as_deref()
+            .map(size_or_unlimited)
+            .transpose()?,
+        cpu_shares: flags.cpu_shares,
+        cpu_period: flags.cpu_period,
+        cpu_quota: flags.cpu_quota,
+        cpuset_cpus: flags.cpuset_cpus.clone(),
+        cpuset_mems: flags.cpuset_mems.clone(),
         cgroup_parent: flags.cgroup_parent.clone(),
         http_proxy: flags.http_proxy,
-        ..Default::default()
-    })
+    };
+    // A bad setting is the user's mistake: a usage error, as the flags' own.
+    settings.template().map_err(usage)
 }
 
 fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {

@@ -19,7 +19,9 @@ mod add_url;
 pub(super) mod cache_dirs;
 mod context;
 mod mounts;
+mod step_settings;
 pub use mounts::{parse_secret_flag, BuildSecret};
+pub use step_settings::StepSettings;
 
 /// What `build` builds.
 #[derive(Debug, Clone, Default)]

@@ -45,7 +45,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use build::{
     parse_build_network, parse_secret_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
-    Squash,
+    Squash, StepSettings,
 };
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
