@@ -2205,6 +2205,10 @@ pub struct BuildArgs {
     /// A secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VARIABLE.
     #[arg(long = "secret")]
     pub secrets: Vec<String>,
+    /// Forward an ssh agent to `RUN --mount=type=ssh` steps: `default` or ID (this
+    /// process's $SSH_AUTH_SOCK), or ID=SOCKET.
+    #[arg(long)]
+    pub ssh: Vec<String>,
     /// The RUN steps' network: default, none or host.
     #[arg(long)]
     pub network: Option<String>,

@@ -877,7 +877,10 @@ RUN --network=host sh -c 'ip -o link | wc -l > /host-links'
             "FROM demo\nRUN --mount=type=bind,source=../x,target=/x true\n",
             "outside the build context",
         ),
-        ("FROM demo\nRUN --mount=type=ssh true\n", "SSH"),
+        (
+            "FROM demo\nRUN --mount=type=ssh,required true\n",
+            "--ssh default=SOCKET",
+        ),
         (
             "FROM demo\nRUN --mount=type=cache,target=/c,from=demo true\n",
             "not supported",
@@ -1547,4 +1550,65 @@ fn timestamp_makes_the_same_build_the_same_image() {
 
     let err = rpod.fails(&["build", "--timestamp=-5", &ctx], 125);
     assert!(err.contains("--timestamp"), "{err}");
+}
+
+/// `RUN --mount=type=ssh` with `--ssh`: the agent's socket (here a plain socket the test
+/// listens on: its inode tells it is the same one) is in the step at BuildKit's default
+/// target or the one asked for, `SSH_AUTH_SOCK` names the first; neither is in the image.
+/// A required agent the build was not given fails the step; a key file is refused.
+#[test]
+fn ssh_mounts_forward_an_agents_socket() {
+    use std::os::unix::fs::MetadataExt;
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    let agent = rpod.dir.path().join("agent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    let inode = fs::metadata(&agent).unwrap().ino();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\n\
+         RUN --mount=type=ssh echo \"$SSH_AUTH_SOCK\" > /seen; stat -c %i \"$SSH_AUTH_SOCK\" >> /seen; \
+         test -S \"$SSH_AUTH_SOCK\" && echo socket >> /seen\n\
+         RUN --mount=type=ssh,id=git,target=/agent stat -c %i /agent >> /seen\n\
+         RUN test -e /run/buildkit/ssh_agent.0 || echo gone >> /seen; echo \"${SSH_AUTH_SOCK:-unset}\" >> /seen\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let git = format!("git={}", agent.display());
+    let out = rpod
+        .command(&[
+            "build", "-q", "--ssh", "default", "--ssh", &git, "-t", "sshed", &ctx,
+        ])
+        .env("SSH_AUTH_SOCK", &agent)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "sshed", "cat", "/seen"]),
+        format!("/run/buildkit/ssh_agent.0\n{inode}\nsocket\n{inode}\ngone\nunset\n")
+    );
+    let env = rpod.ok(&["image", "inspect", "-f", "{{json .Config}}", "sshed"]);
+    assert!(!env.contains("SSH_AUTH_SOCK"), "{env}");
+
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN --mount=type=ssh,id=other,required true\n",
+    )
+    .unwrap();
+    let err = rpod.fails(&["build", "--ssh", &git, &ctx], 125);
+    assert!(err.contains("required"), "{err}");
+    let key = rpod.dir.path().join("id_ed25519");
+    fs::write(&key, "a key").unwrap();
+    let err = rpod.fails(
+        &[
+            "build",
+            "--ssh",
+            &format!("default={}", key.display()),
+            &ctx,
+        ],
+        125,
+    );
+    assert!(err.contains("key files are not supported"), "{err}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }

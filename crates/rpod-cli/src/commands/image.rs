@@ -143,6 +143,11 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         let (id, value) = rpod_engine::parse_secret_flag(secret).map_err(usage)?;
         secrets.insert(id, value);
     }
+    let mut ssh = std::collections::BTreeMap::new();
+    for given in &args.ssh {
+        let (id, socket) = rpod_engine::parse_ssh_flag(given).map_err(usage)?;
+        ssh.insert(id, socket);
+    }
     let network = match &args.network {
         Some(network) => rpod_engine::parse_build_network(network)?,
         None => None,
@@ -189,6 +194,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         },
         no_cache: args.no_cache,
         secrets,
+        ssh,
         network,
         platform: rpod_engine::image::platform::Platform::from_flags(
             args.platform.as_deref(),

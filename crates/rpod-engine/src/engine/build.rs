@@ -20,7 +20,7 @@ pub(super) mod cache_dirs;
 mod context;
 mod mounts;
 mod step_settings;
-pub use mounts::{parse_secret_flag, BuildSecret};
+pub use mounts::{parse_secret_flag, parse_ssh_flag, BuildSecret};
 pub use step_settings::StepSettings;
 
 /// What `build` builds.
@@ -63,6 +63,8 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `--secret id=ID,...`: what `RUN --mount=type=secret,id=ID` shows, by ID.
     pub secrets: BTreeMap<String, BuildSecret>,
+    /// `--ssh ID=SOCKET`: the ssh agents `RUN --mount=type=ssh,id=ID` forwards, by ID.
+    pub ssh: BTreeMap<String, PathBuf>,
     /// `--network`: the RUN steps' network (`RUN --network` says otherwise for one step);
     /// the configured default when `None`.
     pub network: Option<NetworkMode>,
@@ -1429,6 +1431,7 @@ impl Builder<'_> {
         }
         // Held until the step's container is gone: the mounts' copies and locks.
         let mounts = self.prepare_mounts(planned, instruction)?;
+        env.extend(mounts.env.iter().cloned());
         let run = StepRun {
             argv,
             env,

@@ -29,6 +29,43 @@ pub enum BuildSecret {
     Value(String),
 }
 
+/// `build --ssh ID[=SOCKET]` (`default` is an ID too): the agent socket `RUN
+/// --mount=type=ssh,id=ID` forwards; without a socket, this process's `$SSH_AUTH_SOCK`.
+/// Key files (podman's `ID=KEY[,KEY]`, served by an agent of buildah's own) are refused:
+/// rpod forwards a running agent's socket.
+pub fn parse_ssh_flag(text: &str) -> std::result::Result<(String, std::path::PathBuf), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let (id, socket) = match text.split_once('=') {
+        Some((id, path)) => (id, Some(path)),
+        None => (text, None),
+    };
+    if id.is_empty() || id.contains(',') {
+        return Err(format!("invalid --ssh {text:?}: ID[=SOCKET]"));
+    }
+    let socket = match socket {
+        Some(path) if path.contains(',') => {
+            return Err(format!(
+                "--ssh {text:?}: key files are not supported: give an ssh agent's socket (ssh-agent, ssh-add)"
+            ))
+        }
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::env::var_os("SSH_AUTH_SOCK")
+            .filter(|s| !s.is_empty())
+            .map(std::path::PathBuf::from)
+            .ok_or_else(|| format!("--ssh {id}: SSH_AUTH_SOCK is not set: give --ssh {id}=SOCKET"))?,
+    };
+    let kind = fs::metadata(&socket)
+        .map_err(|e| format!("--ssh {id}: {}: {e}", socket.display()))?
+        .file_type();
+    if !kind.is_socket() {
+        return Err(format!(
+            "--ssh {id}: {} is not a socket: key files are not supported, give an ssh agent's socket",
+            socket.display()
+        ));
+    }
+    Ok((id.to_string(), socket))
+}
+
 /// `build --secret id=ID,src=PATH` (or `env=NAME`; `type=file|env` may say which).
 pub fn parse_secret_flag(text: &str) -> std::result::Result<(String, BuildSecret), String> {
     let (mut id, mut src, mut env, mut kind) = (None, None, None, None);
@@ -66,6 +103,8 @@ enum Kind {
     Cache,
     Tmpfs,
     Secret,
+    /// An SSH agent's socket (`build --ssh`), forwarded into the step.
+    Ssh,
 }
 
 /// How concurrent builds share a cache mount.
@@ -75,6 +114,11 @@ enum Sharing {
     /// One step at a time (also `private`, which BuildKit gives a directory of its own
     /// when the shared one is busy: here it waits for it instead).
     Locked,
+}
+
+/// The agent an ssh mount names (`id=`, `default` when not given).
+fn ssh_id(mount: &RunMount) -> String {
+    mount.id.clone().unwrap_or_else(|| "default".into())
 }
 
 /// The secret a secret mount names (`id=`, or BuildKit's `source=`).
@@ -111,8 +155,10 @@ fn flag_bool(key: &str, value: Option<&str>) -> std::result::Result<bool, String
     }
 }
 
-/// A `--mount` flag's value: `type=bind|cache|tmpfs|secret` and its fields, BuildKit's.
-fn parse_run_mount(text: &str) -> std::result::Result<RunMount, String> {
+/// A `--mount` flag's value: `type=bind|cache|tmpfs|secret|ssh` and its fields, BuildKit's;
+/// `ssh_index`: how many ssh mounts the step has before this one (BuildKit numbers their
+/// default targets).
+fn parse_run_mount(text: &str, ssh_index: usize) -> std::result::Result<RunMount, String> {
     let mut mount = RunMount {
         kind: Kind::Bind,
         target: String::new(),
@@ -145,8 +191,10 @@ fn parse_run_mount(text: &str) -> std::result::Result<RunMount, String> {
                     "cache" => Kind::Cache,
                     "tmpfs" => Kind::Tmpfs,
                     "secret" => Kind::Secret,
-                    "ssh" => return Err("type=ssh (SSH forwarding) is not supported".into()),
-                    other => return Err(format!("type={other:?}: bind, cache, tmpfs or secret")),
+                    "ssh" => Kind::Ssh,
+                    other => {
+                        return Err(format!("type={other:?}: bind, cache, tmpfs, secret or ssh"))
+                    }
                 }
             }
             ("target" | "dst" | "destination", Some(v)) => mount.target = v.to_string(),
@@ -178,6 +226,14 @@ fn parse_run_mount(text: &str) -> std::result::Result<RunMount, String> {
             mount.target = format!("/run/secrets/{id}");
         }
     }
+    if mount.kind == Kind::Ssh {
+        if mount.id.as_ref().is_some_and(|id| id.is_empty()) {
+            return Err("an ssh mount's id= cannot be empty".into());
+        }
+        if mount.target.is_empty() {
+            mount.target = format!("/run/buildkit/ssh_agent.{ssh_index}");
+        }
+    }
     if !mount.target.starts_with('/') {
         return Err(if mount.target.is_empty() {
             "target=PATH is required".into()
@@ -191,8 +247,11 @@ fn parse_run_mount(text: &str) -> std::result::Result<RunMount, String> {
         Kind::Cache if mount.from.is_some() || mount.source.is_some() => {
             Err("a cache mount filled from another image (from=, source=) is not supported".into())
         }
-        Kind::Tmpfs | Kind::Secret if mount.from.is_some() => {
+        Kind::Tmpfs | Kind::Secret | Kind::Ssh if mount.from.is_some() => {
             Err("from= is for bind and cache mounts".into())
+        }
+        Kind::Ssh if mount.source.is_some() => {
+            Err("an ssh mount's agent is named by id= (build --ssh ID=SOCKET)".into())
         }
         Kind::Secret if mount.read_write => Err("a secret mount is read-only".into()),
         _ => Ok(mount),
@@ -202,6 +261,8 @@ fn parse_run_mount(text: &str) -> std::result::Result<RunMount, String> {
 /// What a step's mounts hold until it ends: the copies they show and the cache locks.
 pub(super) struct StepMounts {
     pub specs: Vec<MountSpec>,
+    /// Variables the mounts set for the step (`SSH_AUTH_SOCK`).
+    pub env: Vec<String>,
     _scratch: Vec<ScratchDir>,
     _caches: Vec<CacheDir>,
 }
@@ -238,12 +299,17 @@ impl Builder<'_> {
         let mut planned = Vec::new();
         let mut keyed = Vec::new();
         let vars = stage.vars();
+        let mut ssh_mounts = 0;
         for (name, value) in &instruction.flags {
             if name != "mount" {
                 continue;
             }
             let value = containerfile::expand(value, &vars, instruction.line)?;
-            let mount = parse_run_mount(&value).map_err(|e| mount_error(instruction, e))?;
+            let mount =
+                parse_run_mount(&value, ssh_mounts).map_err(|e| mount_error(instruction, e))?;
+            if mount.kind == Kind::Ssh {
+                ssh_mounts += 1;
+            }
             let from = match (mount.kind, &mount.from) {
                 (Kind::Bind, Some(from)) => Some(self.source_named(from, progress)?),
                 _ => None,
@@ -284,6 +350,10 @@ impl Builder<'_> {
                     BindFrom::Nothing,
                     serde_json::json!({ "secret": secret_id(&mount) }),
                 ),
+                (Kind::Ssh, _) => (
+                    BindFrom::Nothing,
+                    serde_json::json!({ "ssh": ssh_id(&mount) }),
+                ),
             };
             keyed.push(serde_json::json!({
                 "target": mount.target,
@@ -304,6 +374,7 @@ impl Builder<'_> {
     ) -> Result<StepMounts> {
         let mut prepared = StepMounts {
             specs: Vec::new(),
+            env: Vec::new(),
             _scratch: Vec::new(),
             _caches: Vec::new(),
         };
@@ -344,6 +415,16 @@ impl Builder<'_> {
                     };
                     prepared._scratch.push(scratch);
                     bind(&file, &["ro"])?
+                }
+                (Kind::Ssh, _) => {
+                    let Some(socket) = self.ssh_agent(&mount, instruction)? else {
+                        continue;
+                    };
+                    // As BuildKit: the step's agent is the first ssh mount's.
+                    if prepared.env.is_empty() {
+                        prepared.env.push(format!("SSH_AUTH_SOCK={}", mount.target));
+                    }
+                    bind(&socket, &[])?
                 }
                 (Kind::Bind, BindFrom::Nothing) => {
                     return Err(mount_error(instruction, "a bind mount without a source"))
@@ -438,6 +519,37 @@ impl Builder<'_> {
         )
     }
 
+    /// The agent socket an ssh mount forwards (`build --ssh ID=SOCKET`), checked to be a
+    /// socket still; `None` for an agent the build was not given that the mount does not
+    /// require (BuildKit skips it).
+    fn ssh_agent(
+        &self,
+        mount: &RunMount,
+        instruction: &Instruction,
+    ) -> Result<Option<std::path::PathBuf>> {
+        use std::os::unix::fs::FileTypeExt;
+        let id = ssh_id(mount);
+        let Some(socket) = self.options.ssh.get(&id) else {
+            if mount.required {
+                return Err(mount_error(
+                    instruction,
+                    format!("the ssh agent {id:?} is required: give --ssh {id}=SOCKET"),
+                ));
+            }
+            return Ok(None);
+        };
+        let kind = fs::metadata(socket)
+            .map_err(|e| EngineError::io("reading", socket, e))?
+            .file_type();
+        if !kind.is_socket() {
+            return Err(EngineError::InvalidArg(format!(
+                "--ssh {id}: {} is not a socket (an ssh agent's)",
+                socket.display()
+            )));
+        }
+        Ok(Some(socket.clone()))
+    }
+
     /// A secret's value in a scratch file with the mount's mode and owner; `None` for a
     /// secret the build was not given that the mount does not require (BuildKit skips it).
     fn secret_file(
@@ -499,31 +611,41 @@ mod tests {
 
     #[test]
     fn run_mounts_parse_as_buildkit_takes_them() {
-        let bind = parse_run_mount("target=/src").unwrap();
+        let bind = parse_run_mount("target=/src", 0).unwrap();
         assert_eq!((bind.kind, bind.read_write), (Kind::Bind, false));
-        let bind = parse_run_mount("type=bind,from=builder,source=/out,dst=/in,rw").unwrap();
+        let bind = parse_run_mount("type=bind,from=builder,source=/out,dst=/in,rw", 0).unwrap();
         assert_eq!(bind.from.as_deref(), Some("builder"));
         assert_eq!(bind.source.as_deref(), Some("/out"));
         assert!(bind.read_write);
         let cache = parse_run_mount(
             "type=cache,target=/root/.cache,id=pip,sharing=locked,mode=0700,uid=5,gid=6",
+            0,
         )
         .unwrap();
         assert_eq!(cache.kind, Kind::Cache);
         assert!(cache.read_write);
         assert_eq!(cache.sharing, Sharing::Locked);
         assert_eq!((cache.mode, cache.uid, cache.gid), (Some(0o700), 5, 6));
-        let cache = parse_run_mount("type=cache,target=/c,ro").unwrap();
+        let cache = parse_run_mount("type=cache,target=/c,ro", 0).unwrap();
         assert!(!cache.read_write);
-        let tmpfs = parse_run_mount("type=tmpfs,target=/t,size=1m").unwrap();
+        let tmpfs = parse_run_mount("type=tmpfs,target=/t,size=1m", 0).unwrap();
         assert_eq!(tmpfs.size, Some(1 << 20));
-        let secret = parse_run_mount("type=secret,id=token,required").unwrap();
+        let secret = parse_run_mount("type=secret,id=token,required", 0).unwrap();
         assert_eq!(secret.target, "/run/secrets/token");
         assert!(secret.required && !secret.read_write);
+        // ssh: the agent `default` unless named, at BuildKit's numbered default targets.
+        let ssh = parse_run_mount("type=ssh", 0).unwrap();
+        assert_eq!((ssh.kind, ssh_id(&ssh)), (Kind::Ssh, "default".to_string()));
+        assert_eq!(ssh.target, "/run/buildkit/ssh_agent.0");
+        let ssh = parse_run_mount("type=ssh,id=git,required", 1).unwrap();
+        assert_eq!(ssh.target, "/run/buildkit/ssh_agent.1");
+        assert!(ssh.required && ssh_id(&ssh) == "git");
         for (bad, says) in [
             ("type=bind", "target"),
             ("target=relative", "absolute"),
-            ("type=ssh,target=/s", "SSH"),
+            ("type=ssh,id=", "id="),
+            ("type=ssh,src=/tmp/agent", "id="),
+            ("type=ssh,from=x", "from="),
             ("type=volume,target=/v", "type="),
             ("type=cache,target=/c,from=x", "not supported"),
             ("type=secret", "id=NAME"),
@@ -533,7 +655,41 @@ mod tests {
             ("target=/x,ro=maybe", "true or false"),
             ("target=/x,bogus=1", "bogus"),
         ] {
-            let err = parse_run_mount(bad).unwrap_err();
+            let err = parse_run_mount(bad, 0).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    /// `--ssh`: an agent's socket by ID, `$SSH_AUTH_SOCK` without one; a key file, a
+    /// missing path and an empty ID are refused saying why.
+    #[test]
+    fn ssh_flags_take_an_agents_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("agent.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let given = format!("git={}", socket.display());
+        assert_eq!(
+            parse_ssh_flag(&given).unwrap(),
+            ("git".into(), socket.clone())
+        );
+        let key = dir.path().join("id_ed25519");
+        fs::write(&key, "not a socket").unwrap();
+        for (bad, says) in [
+            (
+                format!("default={}", key.display()),
+                "key files are not supported",
+            ),
+            (
+                format!("default={},{}", key.display(), key.display()),
+                "key files",
+            ),
+            (
+                format!("x={}", dir.path().join("nothing").display()),
+                "nothing",
+            ),
+            ("=/x".to_string(), "ID[=SOCKET]"),
+        ] {
+            let err = parse_ssh_flag(&bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
         }
     }
