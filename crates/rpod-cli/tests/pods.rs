@@ -1303,3 +1303,62 @@ spec:
     assert!(failed_at.elapsed() < std::time::Duration::from_secs(15));
     rpod.ok(&["kube", "down", &file]);
 }
+
+/// `initContainers`: run one after the other, each to its end, before the containers start
+/// (what they leave in a shared volume is there for them), then removed; one that fails
+/// fails the play with its status and last output, and nothing of the pod is left.
+#[test]
+fn kube_play_runs_init_containers_first_and_once() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = r#"kind: Pod
+metadata: {name: initialized}
+spec:
+  terminationGracePeriodSeconds: 0
+  initContainers:
+  - name: first
+    image: demo
+    command: ["sh", "-c", "echo first >> /shared/order"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  - name: second
+    image: demo
+    command: ["sh", "-c", "test -s /shared/order && echo second >> /shared/order"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  containers:
+  - name: app
+    image: demo
+    command: ["sh", "-c", "echo app >> /shared/order; sleep 1000"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  volumes:
+  - {name: shared, persistentVolumeClaim: {claimName: init-shared}}
+"#;
+    let file = rpod.dir.path().join("init.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    common::wait_until("the app wrote its line", || {
+        rpod.ok(&["exec", "initialized-app", "cat", "/shared/order"]) == "first\nsecond\napp\n"
+    });
+    // Only the infra container and the app are left.
+    let names = rpod.ok(&["ps", "-a", "--pod", "--format", "{{.Names}}"]);
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&"initialized-app"), "{names:?}");
+    rpod.ok(&["kube", "down", &file]);
+    rpod.ok(&["volume", "rm", "init-shared"]);
+
+    let failing = yaml.replace(
+        "test -s /shared/order && echo second >> /shared/order",
+        "echo 'init says why' >&2; exit 3",
+    );
+    std::fs::write(&file, failing).unwrap();
+    let err = rpod.fails(&["kube", "play", &file], 125);
+    assert!(
+        err.contains("initialized-second exited with status 3") && err.contains("init says why"),
+        "{err}"
+    );
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    let err = rpod.fails(&["kube", "play", "--start=false", &file], 125);
+    assert!(err.contains("--start=false"), "{err}");
+}

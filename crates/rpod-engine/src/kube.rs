@@ -124,6 +124,9 @@ struct Template {
 #[serde(rename_all = "camelCase")]
 struct PodSpec {
     containers: Vec<Container>,
+    /// Run one at a time, each to a successful end, before the containers start.
+    #[serde(default)]
+    init_containers: Vec<Container>,
     #[serde(default)]
     restart_policy: Option<String>,
     #[serde(default)]
@@ -496,6 +499,9 @@ pub struct PlannedContainer {
 pub struct PlannedPod {
     pub name: String,
     pub pod: PodOptions,
+    /// `initContainers`: run once, in order, each to exit 0, before `containers` start,
+    /// then removed (podman's `once` init containers, its default for `kube play`).
+    pub init_containers: Vec<PlannedContainer>,
     pub containers: Vec<PlannedContainer>,
     /// The `configMap` volumes its containers mount, filled before they are made.
     pub filled_volumes: Vec<FilledVolume>,
@@ -747,12 +753,34 @@ fn plan_pod(
         ..Default::default()
     };
     let mut containers = Vec::new();
-    for (i, container) in spec.containers.iter().enumerate() {
-        let path = format!("{at}.containers[{i}]");
+    let mut init_containers = Vec::new();
+    let all = spec
+        .init_containers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("{at}.initContainers[{i}]"), c, true))
+        .chain(
+            spec.containers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("{at}.containers[{i}]"), c, false)),
+        );
+    for (path, container, init) in all {
         check_rest(&path, &container.rest)?;
         let mut options = container_options(container, &path, &volumes, maps)?;
         options.name = Some(format!("{name}-{}", container.name));
-        options.restart = restart;
+        // An init container runs once: a restart policy would run it again.
+        options.restart = if init {
+            RestartPolicy::default()
+        } else {
+            restart
+        };
+        if init && container.liveness_probe.is_some() {
+            return Err(bad(
+                &format!("{path}.livenessProbe"),
+                "an init container has no probes",
+            ));
+        }
         options.labels = metadata.labels.clone();
         options.annotations = metadata.annotations.clone();
         options.stop_timeout = spec.termination_grace_period_seconds;
@@ -780,11 +808,16 @@ fn plan_pod(
             .filter(|h| h.kind.as_deref() == Some("DirectoryOrCreate"))
             .map(|h| std::path::PathBuf::from(&h.path))
             .collect();
-        containers.push(PlannedContainer {
+        let planned = PlannedContainer {
             options,
             pull,
             make_dirs,
-        });
+        };
+        if init {
+            init_containers.push(planned);
+        } else {
+            containers.push(planned);
+        }
     }
     // The configMap volumes a container mounts, with their files.
     let mut filled_volumes = Vec::new();
@@ -792,6 +825,7 @@ fn plan_pod(
         let mounted = spec
             .containers
             .iter()
+            .chain(&spec.init_containers)
             .any(|c| c.volume_mounts.iter().any(|m| m.name == volume.name));
         if !mounted {
             continue;
@@ -830,6 +864,7 @@ fn plan_pod(
     Ok(PlannedPod {
         name,
         pod,
+        init_containers,
         containers,
         filled_volumes,
     })
@@ -1434,7 +1469,8 @@ spec:
             ("kind: Pod\nmetadata: {name: p}\nspec: {volumes: [{name: v, emptyDir: {medium: HugePages}}], containers: [{name: a, image: demo, volumeMounts: [{name: v, mountPath: /v}]}]}\n".to_string(), "HugePages"),
             ("kind: Service\nmetadata: {name: s}\n".to_string(), "Service"),
             ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: 3, template: {spec: {containers: [{name: a, image: demo}]}}}\n".to_string(), "replica"),
-            ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo}], containers: [{name: a, image: demo}]}\n".to_string(), "initContainers"),
+            ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, livenessProbe: {exec: {command: ['true']}}}], containers: [{name: a, image: demo}]}\n".to_string(), "initContainers[0].livenessProbe"),
+            ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, startupProbe: {exec: {command: [true]}}}], containers: [{name: a, image: demo}]}\n".to_string(), "spec.initContainers[0].startupProbe"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {restartPolicy: Sometimes, containers: [{name: a, image: demo}]}\n".to_string(), "Sometimes"),
             ("".to_string(), "no Pod"),
             ("kind: Pod\nmetadata: {name: p}\nspec: [1]\n".to_string(), "Pod spec"),
@@ -1442,6 +1478,33 @@ spec:
             let err = plan(&yaml, &[]).unwrap_err().to_string();
             assert!(err.contains(says), "{says}: {err}");
         }
+    }
+
+    /// `initContainers` are planned apart, in their order, named as the pod's containers
+    /// are, with no restart policy (they run once), their volumes' files filled too.
+    #[test]
+    fn init_containers_are_planned_in_order_to_run_once() {
+        let yaml = "kind: ConfigMap\nmetadata: {name: conf}\ndata: {a: '1'}\n---\n\
+            kind: Pod\nmetadata: {name: p}\nspec:\n  restartPolicy: Always\n  initContainers:\n  \
+            - {name: first, image: demo, command: [sh, -c, 'echo 1'], volumeMounts: [{name: c, mountPath: /c}]}\n  \
+            - {name: second, image: demo}\n  containers:\n  - {name: app, image: demo}\n  \
+            volumes:\n  - {name: c, configMap: {name: conf}}\n";
+        let pods = plan(yaml, &[]).unwrap();
+        let pod = &pods[0];
+        let names: Vec<_> = pod
+            .init_containers
+            .iter()
+            .map(|c| c.options.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["p-first", "p-second"]);
+        assert_eq!(
+            pod.init_containers[0].options.restart,
+            RestartPolicy::default()
+        );
+        assert_ne!(pod.containers[0].options.restart, RestartPolicy::default());
+        assert_eq!(pod.containers.len(), 1);
+        // The ConfigMap volume only an init container mounts is filled all the same.
+        assert_eq!(pod.filled_volumes.len(), 1);
     }
 
     #[test]

@@ -40,6 +40,14 @@ impl Engine {
         progress: &mut dyn FnMut(&str),
     ) -> Result<Vec<PlayedPod>> {
         let plans = crate::kube::plan(yaml, &options.configmaps)?;
+        if !options.start {
+            if let Some(plan) = plans.iter().find(|p| !p.init_containers.is_empty()) {
+                return Err(EngineError::NotSupported(format!(
+                    "kube play: pod {}: init containers with --start=false (they run once, when the pod is played)",
+                    plan.name
+                )));
+            }
+        }
         let mut played = Vec::new();
         for plan in plans {
             if options.replace {
@@ -48,7 +56,7 @@ impl Engine {
                     Err(e) => return Err(e),
                 }
             }
-            for container in &plan.containers {
+            for container in plan.init_containers.iter().chain(&plan.containers) {
                 self.kube_image(container, progress)?;
                 for dir in &container.make_dirs {
                     fs::create_dir_all(dir)
@@ -64,6 +72,9 @@ impl Engine {
             }
             let pod = self.create_pod(pod_options)?;
             let made = (|| -> Result<Vec<String>> {
+                for container in plan.init_containers {
+                    self.kube_init_container(&pod.id, container)?;
+                }
                 let mut ids = Vec::new();
                 for container in plan.containers {
                     let mut create = container.options;
@@ -87,6 +98,48 @@ impl Engine {
             }
         }
         Ok(played)
+    }
+
+    /// Run an init container in the pod to its end (the pod's infra container starts
+    /// first) and remove it; an exit other than 0 is an error with the end of its output.
+    fn kube_init_container(&self, pod: &str, container: PlannedContainer) -> Result<()> {
+        let mut create = container.options;
+        create.pod = Some(pod.to_string());
+        let record = self.create(create)?;
+        let id = record.id().to_string();
+        let ran = self.start(&id, None, None).and_then(|_| self.wait(&id));
+        let outcome = match ran {
+            Ok(0) => Ok(()),
+            Ok(code) => {
+                let mut tail = Vec::new();
+                let last = crate::logs::LogFilter {
+                    tail: Some(10),
+                    ..Default::default()
+                };
+                let _ = crate::logs::each_line(&self.log_path(&record), &last, |line| {
+                    tail.push(line.text.clone());
+                    Ok(())
+                });
+                let output = if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; its last output:\n{}", tail.join("\n"))
+                };
+                Err(EngineError::InvalidArg(format!(
+                    "kube play: the init container {} exited with status {code}{output}",
+                    record.config.name
+                )))
+            }
+            Err(e) => Err(e),
+        };
+        let removed = self.remove(
+            &id,
+            RemoveOptions {
+                force: true,
+                ..Default::default()
+            },
+        );
+        outcome.and(removed.map(drop))
     }
 
     /// A `configMap` or `secret` volume's named volume (made when missing) holding exactly
