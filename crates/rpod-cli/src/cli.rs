@@ -2209,6 +2209,13 @@ pub struct BuildArgs {
     /// process's $SSH_AUTH_SOCK), or ID=SOCKET.
     #[arg(long)]
     pub ssh: Vec<String>,
+    /// A registry's repository to look for the steps' images in (tagged with their cache
+    /// keys) before running them.
+    #[arg(long = "cache-from")]
+    pub cache_from: Vec<String>,
+    /// A registry's repository to push each step's image to, tagged with its cache key.
+    #[arg(long = "cache-to")]
+    pub cache_to: Vec<String>,
     /// The RUN steps' network: default, none or host.
     #[arg(long)]
     pub network: Option<String>,

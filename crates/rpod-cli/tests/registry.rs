@@ -2291,3 +2291,82 @@ fn tag_lists_are_followed_page_by_page_on_the_same_registry_only() {
     );
     assert!(err.contains("more than 100 pages"), "{err}");
 }
+
+/// `build --cache-to` pushes each step's image to a repository, tagged with its cache key;
+/// another store's `--cache-from` takes the steps from there instead of running them (the
+/// same image, its RUN step's output from the first build), without the cache's names. An
+/// unreachable cache is told and the steps run; a repository with a tag is refused.
+#[test]
+fn build_cache_goes_through_a_registry() {
+    let registry = Registry::plain();
+    let first = Rpod::with_image("crun");
+    let base = format!("{}/team/base:1", registry.host);
+    first.ok(&["push", "-q", "--tls-verify=false", "demo", &base]);
+    let cache = format!("{}/team/cache", registry.host);
+    let dir = first.dir.path().join("ctx");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Containerfile"),
+        format!(
+            "FROM {base}\nRUN echo the-step-ran && cat /proc/sys/kernel/random/uuid > /once\nENV CACHED=1\n"
+        ),
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let built = first.ok(&[
+        "build",
+        "-q",
+        "--tls-verify=false",
+        "--cache-to",
+        &cache,
+        &ctx,
+    ]);
+    let once = first.ok(&["run", "--rm", built.trim(), "cat", "/once"]);
+
+    let second = Rpod::new("crun");
+    let out = second.ok(&[
+        "build",
+        "--tls-verify=false",
+        "--cache-from",
+        &cache,
+        "-t",
+        "fromcache",
+        &ctx,
+    ]);
+    assert_eq!(out.matches("Using cache").count(), 2, "{out}");
+    assert!(!out.lines().any(|l| l == "the-step-ran"), "{out}");
+    assert_eq!(second.inspect("fromcache", "{{.Id}}"), built.trim());
+    assert_eq!(
+        second.ok(&["run", "--rm", "fromcache", "cat", "/once"]),
+        once
+    );
+    let names = second.ok(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(!names.contains("team/cache"), "{names}");
+
+    // A cache that cannot be reached: told, and the steps run.
+    let third = Rpod::new("crun");
+    let out = third.ok(&[
+        "build",
+        "--tls-verify=false",
+        "--cache-from",
+        "127.0.0.1:1/nothing/here",
+        &ctx,
+    ]);
+    assert!(out.contains("WARN: --cache-from"), "{out}");
+    assert_eq!(out.matches("Using cache").count(), 0, "{out}");
+    assert!(out.lines().any(|l| l == "the-step-ran"), "{out}");
+    // A step the cache has not: a quiet miss.
+    std::fs::write(
+        dir.join("Containerfile"),
+        format!("FROM {base}\nRUN echo the-step-ran\n"),
+    )
+    .unwrap();
+    let out = third.ok(&["build", "--tls-verify=false", "--cache-from", &cache, &ctx]);
+    assert!(!out.contains("WARN"), "{out}");
+    assert!(out.lines().any(|l| l == "the-step-ran"), "{out}");
+    let err = third.fails(
+        &["build", "--cache-from", &format!("{cache}:tag"), &ctx],
+        125,
+    );
+    assert!(err.contains("no tag"), "{err}");
+}

@@ -195,6 +195,16 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         no_cache: args.no_cache,
         secrets,
         ssh,
+        cache_from: args
+            .cache_from
+            .iter()
+            .map(|r| rpod_engine::parse_cache_repository(r))
+            .collect::<Result<_, _>>()?,
+        cache_to: args
+            .cache_to
+            .iter()
+            .map(|r| rpod_engine::parse_cache_repository(r))
+            .collect::<Result<_, _>>()?,
         network,
         platform: rpod_engine::image::platform::Platform::from_flags(
             args.platform.as_deref(),

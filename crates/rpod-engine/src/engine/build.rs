@@ -94,6 +94,11 @@ pub struct BuildOptions {
     /// `--unsetenv KEY`: removed from the image's environment (every stage's, at its end:
     /// its RUN steps still see it).
     pub unset_env: Vec<String>,
+    /// `--cache-from REPOSITORY`: registries' repositories a step's image is looked for in
+    /// (tagged with its cache key) when the local cache has none.
+    pub cache_from: Vec<String>,
+    /// `--cache-to REPOSITORY`: where each step's image is pushed, tagged with its key.
+    pub cache_to: Vec<String>,
     /// `--timestamp SECONDS`: the creation time of every image the build makes and the
     /// modification time of every file in the layers it makes, so that the same build
     /// makes the same image (ID) again.
@@ -954,7 +959,11 @@ impl Builder<'_> {
         key: &str,
         progress: &mut dyn FnMut(&str),
     ) -> Result<bool> {
-        let Some(id) = self.cached_image(key)? else {
+        let found = match self.cached_image(key)? {
+            Some(id) => Some(id),
+            None => self.remote_cached_image(stage, key, progress)?,
+        };
+        let Some(id) = found else {
             return Ok(false);
         };
         progress(&format!("--> Using cache {id}"));
@@ -962,6 +971,75 @@ impl Builder<'_> {
         stage.image = id;
         stage.config_changed = false;
         Ok(true)
+    }
+
+    /// A step's image from a `--cache-from` repository (tagged with `key`), pulled,
+    /// checked to be one layer on the stage's image, and noted in the local cache. A
+    /// repository without it is a miss; one that cannot be reached or serves something
+    /// else is told and passed over: the step runs.
+    fn remote_cached_image(
+        &self,
+        stage: &Stage,
+        key: &str,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Option<String>> {
+        if self.options.cache_from.is_empty() || !self.keeps_layers() || self.options.no_cache {
+            return Ok(None);
+        }
+        let parent = self.engine.resolve_image(&stage.image)?;
+        for repository in &self.options.cache_from {
+            let name = format!("{repository}:{key}");
+            let pulled = self.engine.pull_image(
+                &name,
+                &crate::image::registry::PullOptions {
+                    registry: self.options.registry.clone(),
+                    ..Default::default()
+                },
+                &mut |_| {},
+            );
+            let record = match pulled {
+                Ok(record) => record,
+                Err(EngineError::RegistryNotFound(_) | EngineError::NoSuchImage(_)) => continue,
+                Err(e) => {
+                    progress(&format!("WARN: --cache-from {repository}: {e}"));
+                    continue;
+                }
+            };
+            // The cache's name is not the image's: it stays an intermediate image.
+            let _ = self
+                .engine
+                .untag_image(&record.id, std::slice::from_ref(&name));
+            let on_parent = record.layers.len() == parent.layers.len() + 1
+                && record.layers.starts_with(&parent.layers);
+            if !on_parent {
+                progress(&format!(
+                    "WARN: --cache-from {repository}: {key} is not a step on image {}: not used",
+                    short_id(&parent.id)
+                ));
+                continue;
+            }
+            self.remember(key, &record.id)?;
+            return Ok(Some(record.id));
+        }
+        Ok(None)
+    }
+
+    /// Push a step's image to the `--cache-to` repositories, tagged with its cache key; a
+    /// push that fails is told and the build goes on.
+    fn push_to_cache(&self, key: &str, image: &str, progress: &mut dyn FnMut(&str)) {
+        for repository in &self.options.cache_to {
+            let name = format!("{repository}:{key}");
+            let options = crate::image::registry::PushOptions {
+                registry: self.options.registry.clone(),
+                ..Default::default()
+            };
+            if let Err(e) = self
+                .engine
+                .push_image(image, Some(&name), &options, &mut |_| {})
+            {
+                progress(&format!("WARN: --cache-to {repository}: {e}"));
+            }
+        }
     }
 
     /// The built image with its layers merged as `--squash` or `--squash-all` asks (its
@@ -1161,7 +1239,13 @@ impl Builder<'_> {
             let key = self.step_key(&stage, "#(nop) config", serde_json::Value::Null);
             if !self.take_from_cache(&mut stage, &key, progress)? {
                 let container = self.container(&stage, None)?;
-                let committed = self.commit(&mut stage, &container, "#(nop) config".into(), &key);
+                let committed = self.commit(
+                    &mut stage,
+                    &container,
+                    "#(nop) config".into(),
+                    &key,
+                    progress,
+                );
                 self.remove_container(&container);
                 committed?;
                 progress(&format!("--> {}", short_id(&stage.image)));
@@ -1371,6 +1455,7 @@ impl Builder<'_> {
         container: &str,
         created_by: String,
         key: &str,
+        progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
         let committed = self.engine.commit(
             container,
@@ -1387,6 +1472,9 @@ impl Builder<'_> {
         )?;
         self.made(&committed.id);
         self.remember(key, &committed.id)?;
+        if self.keeps_layers() {
+            self.push_to_cache(key, &committed.id, progress);
+        }
         stage.image = committed.id;
         stage.config_changed = false;
         Ok(())
@@ -1466,7 +1554,7 @@ impl Builder<'_> {
                     format!("{} exited with status {code}", instruction.args.text()),
                 ));
             }
-            self.commit(stage, &container, created_by, &key)?;
+            self.commit(stage, &container, created_by, &key, progress)?;
             progress(&format!("--> {}", short_id(&stage.image)));
             Ok(())
         })();
@@ -1612,7 +1700,7 @@ impl Builder<'_> {
                 instruction.keyword,
                 instruction.args.text()
             );
-            self.commit(stage, &container, created_by, &key)?;
+            self.commit(stage, &container, created_by, &key, progress)?;
             progress(&format!("--> {}", short_id(&stage.image)));
             Ok(())
         })();
@@ -1835,6 +1923,26 @@ enum CopySource {
 fn cache_key(what: &serde_json::Value) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(what.to_string().as_bytes()))
+}
+
+/// `--cache-from` and `--cache-to`'s value: a registry's repository (`REGISTRY/PATH`),
+/// without a tag or digest (the steps' cache keys are its tags).
+pub fn parse_cache_repository(text: &str) -> Result<String> {
+    let bad = |why: &str| {
+        EngineError::InvalidArg(format!(
+            "invalid cache repository {text:?}: {why} (REGISTRY/REPOSITORY)"
+        ))
+    };
+    let reference = image::reference::Reference::parse(text).map_err(|_| bad("not a name"))?;
+    if reference.tag.is_some() || reference.digest.is_some() {
+        return Err(bad("no tag or digest: the steps' cache keys are its tags"));
+    }
+    match &reference.domain {
+        Some(domain) if domain != image::reference::LOCAL_DOMAIN => {
+            Ok(format!("{domain}/{}", reference.path))
+        }
+        _ => Err(bad("a registry's repository")),
+    }
 }
 
 /// The short form of an image ID that podman prints after each step.
