@@ -1362,3 +1362,66 @@ spec:
     let err = rpod.fails(&["kube", "play", "--start=false", &file], 125);
     assert!(err.contains("--start=false"), "{err}");
 }
+
+/// `kind: PersistentVolumeClaim`: its volume is made (labels, podman's annotations as the
+/// local driver's options: here a 1 MiB tmpfs) before the pods that claim it, reported as
+/// podman reports it, found as it is by a second play, and kept by `kube down`.
+#[test]
+fn kube_play_makes_the_volumes_of_claims() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = r#"apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: claimed-data
+  labels: {team: web}
+  annotations:
+    volume.podman.io/type: tmpfs
+    volume.podman.io/device: tmpfs
+    volume.podman.io/mount-options: size=1m
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+kind: Pod
+metadata: {name: claimer}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: demo
+    command: ["sh", "-c", "df -k /data | tail -1 | awk '{print $2}' > /data/size; sleep 1000"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - {name: data, persistentVolumeClaim: {claimName: claimed-data}}
+"#;
+    let file = rpod.dir.path().join("claims.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    let out = rpod.ok(&["kube", "play", &file]);
+    assert!(out.starts_with("Volumes:\nclaimed-data\nPod:\n"), "{out}");
+    assert_eq!(
+        rpod.ok(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Labels.team}} {{.Options.type}}",
+            "claimed-data"
+        ]),
+        "web tmpfs\n"
+    );
+    common::wait_until("the app measured its volume", || {
+        rpod.run(&["exec", "claimer-app", "cat", "/data/size"])
+            .stdout
+            == b"1024\n"
+    });
+    rpod.ok(&["kube", "down", &file]);
+    assert!(rpod
+        .run(&["volume", "exists", "claimed-data"])
+        .status
+        .success());
+    // Played again: the volume is there already and is used as it is.
+    let out = rpod.ok(&["kube", "play", "--start=false", &file]);
+    assert!(out.starts_with("Volumes:\nclaimed-data\n"), "{out}");
+    rpod.ok(&["kube", "down", &file]);
+    rpod.ok(&["volume", "rm", "claimed-data"]);
+}

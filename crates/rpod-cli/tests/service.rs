@@ -3468,6 +3468,20 @@ fn podman_remote_plays_kubernetes_yaml() {
     let out = service.podman_ok(&["kube", "down", &file]);
     assert!(out.contains("Pods removed:"), "{out}");
     assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+    // A claim's volume, reported in the libpod API's `Volumes`.
+    std::fs::write(
+        &file,
+        "kind: PersistentVolumeClaim\nmetadata: {name: remote-claim, labels: {via: remote}}\n",
+    )
+    .unwrap();
+    let out = service.podman_ok(&["kube", "play", &file]);
+    assert!(out.contains("remote-claim"), "{out}");
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["volume", "inspect", "-f", "{{.Labels.via}}", "remote-claim"]),
+        "remote\n"
+    );
 }
 
 /// The RUN steps' settings through the service: the docker CLI's (`--add-host` repeated,

@@ -508,23 +508,93 @@ pub struct PlannedPod {
 }
 
 /// The names of the pods a file makes (`kube down`): its Pods' names, its Deployments'
-/// with `-pod`; what the pods take (ConfigMaps) need not be there.
+/// with `-pod`; what the pods take (ConfigMaps) need not be there, and its claims'
+/// volumes are the user's data, which `kube down` keeps.
 pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
     let mut names = Vec::new();
+    let mut claims = false;
     for (index, value) in documents(yaml)?.into_iter().enumerate() {
         let document: Document = serde_norway::from_value(value)
             .map_err(|e| bad(&format!("document {}", index + 1), e))?;
         match document.kind.as_str() {
             "Pod" => names.push(document.metadata.name),
             "Deployment" => names.push(format!("{}-pod", document.metadata.name)),
+            "PersistentVolumeClaim" => claims = true,
             "ConfigMap" | "Secret" => {}
             other => return Err(kind_error(other, index)),
         }
     }
-    if names.is_empty() {
-        return Err(bad("the file", "no Pod or Deployment in it"));
+    if names.is_empty() && !claims {
+        return Err(bad(
+            "the file",
+            "no Pod, Deployment or PersistentVolumeClaim in it",
+        ));
     }
     Ok(names)
+}
+
+/// A `kind: PersistentVolumeClaim`: the named volume it stands for, as podman makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedVolume {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// The local driver's options (`device`, `type`, `o`), from podman's annotations.
+    pub options: BTreeMap<String, String>,
+}
+
+/// podman's annotations of a claim that set its volume's options.
+const VOLUME_ANNOTATIONS: &str = "volume.podman.io/";
+
+/// The file's `PersistentVolumeClaim`s as volumes: `metadata.name`, its labels, and the
+/// local driver's options from podman's annotations (`volume.podman.io/device`, `type`,
+/// `mount-options`, `uid`, `gid`; `driver` only `local`). What a claim asks of a cluster
+/// (`spec.accessModes`, `resources.requests.storage`, a storage class) is passed over.
+pub fn volume_claims(yaml: &str) -> Result<Vec<PlannedVolume>> {
+    let mut volumes = Vec::new();
+    for (index, value) in documents(yaml)?.into_iter().enumerate() {
+        if value.get("kind").and_then(Value::as_str) != Some("PersistentVolumeClaim") {
+            continue;
+        }
+        let at = format!("document {} (PersistentVolumeClaim)", index + 1);
+        let document: Document = serde_norway::from_value(value).map_err(|e| bad(&at, e))?;
+        check_rest("metadata", &document.metadata.rest)?;
+        let name = document.metadata.name;
+        if name.is_empty() {
+            return Err(bad(&format!("{at} metadata.name"), "a claim needs a name"));
+        }
+        let mut options = BTreeMap::new();
+        let mut mount_options = Vec::new();
+        for (key, value) in &document.metadata.annotations {
+            let Some(option) = key.strip_prefix(VOLUME_ANNOTATIONS) else {
+                continue;
+            };
+            let path = format!("{at} metadata.annotations.{key}");
+            match option {
+                "driver" if value == "local" => {}
+                "driver" => return Err(refuse(&path, format!("the volume driver {value:?}"))),
+                "device" | "type" => {
+                    options.insert(option.to_string(), value.clone());
+                }
+                "mount-options" => mount_options.push(value.clone()),
+                "uid" | "gid" => {
+                    value
+                        .parse::<u32>()
+                        .map_err(|_| bad(&path, format!("{value:?} is not a number")))?;
+                    mount_options.push(format!("{option}={value}"));
+                }
+                _ => return Err(refuse(&path, "not supported")),
+            }
+        }
+        if !mount_options.is_empty() {
+            options.insert("o".into(), mount_options.join(","));
+        }
+        volumes.push(PlannedVolume {
+            name,
+            labels: document.metadata.labels,
+            options,
+        });
+    }
+    Ok(volumes)
 }
 
 /// The error for document `index` of a kind rpod does not play (or of none).
@@ -534,7 +604,7 @@ fn kind_error(kind: &str, index: usize) -> EngineError {
     }
     refuse(
         "kind",
-        format!("{kind} (rpod plays Pod, Deployment, ConfigMap and Secret)"),
+        format!("{kind} (rpod plays Pod, Deployment, PersistentVolumeClaim, ConfigMap and Secret)"),
     )
 }
 
@@ -662,7 +732,7 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
     for (index, value) in values.into_iter().enumerate() {
         if matches!(
             value.get("kind").and_then(Value::as_str),
-            Some("ConfigMap" | "Secret")
+            Some("ConfigMap" | "Secret" | "PersistentVolumeClaim")
         ) {
             continue;
         }
@@ -706,8 +776,11 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
             other => return Err(kind_error(other, index)),
         }
     }
-    if pods.is_empty() {
-        return Err(bad("the file", "no Pod or Deployment in it"));
+    if pods.is_empty() && volume_claims(yaml)?.is_empty() {
+        return Err(bad(
+            "the file",
+            "no Pod, Deployment or PersistentVolumeClaim in it",
+        ));
     }
     Ok(pods)
 }
@@ -1478,6 +1551,55 @@ spec:
             let err = plan(&yaml, &[]).unwrap_err().to_string();
             assert!(err.contains(says), "{says}: {err}");
         }
+    }
+
+    /// A `PersistentVolumeClaim` is its volume: name, labels, podman's annotations as the
+    /// local driver's options; what a cluster would do with it is passed over; another
+    /// driver or annotation is refused. A file of claims only is played.
+    #[test]
+    fn claims_are_volumes_with_podmans_annotations() {
+        let yaml = "kind: PersistentVolumeClaim\nmetadata:\n  name: data\n  labels: {team: web}\n  \
+            annotations:\n    volume.podman.io/driver: local\n    volume.podman.io/type: tmpfs\n    \
+            volume.podman.io/device: tmpfs\n    volume.podman.io/mount-options: size=1m\n    \
+            volume.podman.io/uid: '1000'\n    other.example/ignored: x\n\
+            spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n";
+        let claims = volume_claims(yaml).unwrap();
+        assert_eq!(claims.len(), 1);
+        assert_eq!(claims[0].name, "data");
+        assert_eq!(
+            claims[0].labels.get("team").map(String::as_str),
+            Some("web")
+        );
+        let options: Vec<(&str, &str)> = claims[0]
+            .options
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            options,
+            [
+                ("device", "tmpfs"),
+                ("o", "size=1m,uid=1000"),
+                ("type", "tmpfs")
+            ]
+        );
+        assert!(plan(yaml, &[]).unwrap().is_empty());
+        assert!(pod_names(yaml).unwrap().is_empty());
+        for (bad, says) in [
+            ("volume.podman.io/driver: nfs", "driver"),
+            ("volume.podman.io/import-source: /x.tar", "import-source"),
+            ("volume.podman.io/uid: me", "not a number"),
+        ] {
+            let yaml = format!(
+                "kind: PersistentVolumeClaim\nmetadata:\n  name: d\n  annotations:\n    {bad}\n"
+            );
+            let err = volume_claims(&yaml).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let err = volume_claims("kind: PersistentVolumeClaim\nmetadata: {}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs a name"), "{err}");
     }
 
     /// `initContainers` are planned apart, in their order, named as the pod's containers

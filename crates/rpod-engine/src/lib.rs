@@ -65,8 +65,8 @@ pub use engine::{
     parse_build_network, parse_cache_repository, parse_secret_flag, parse_ssh_flag, BuildContext,
     BuildOptions, BuildPull, BuildSecret, CloneOptions, CommitOptions, CreateOptions, Engine,
     EngineOptions, ExecReattached, ExecRequest, ExecStarted, HistoryStep, HostSource, ImageRemoval,
-    ImageVolumes, PathStat, PlayOptions, PlayedPod, PodCloneOptions, PodOptions, PodView,
-    RemoveOptions, RuntimeMaker, Squash, StepSettings, WaitBegun, WaitCondition, WaitOptions,
-    WaitOutcome,
+    ImageVolumes, PathStat, PlayOptions, PlayReport, PlayedPod, PodCloneOptions, PodOptions,
+    PodView, RemoveOptions, RuntimeMaker, Squash, StepSettings, WaitBegun, WaitCondition,
+    WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -452,6 +452,7 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;
     let pods: Vec<Value> = played
+        .pods
         .iter()
         .map(|pod| {
             json!({
@@ -463,9 +464,14 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             })
         })
         .collect();
+    let volumes: Vec<Value> = played
+        .volumes
+        .iter()
+        .map(|name| json!({ "Name": name }))
+        .collect();
     ex.json(
         200,
-        &json!({ "Pods": pods, "Volumes": [], "RmReport": [], "StopReport": [] }),
+        &json!({ "Pods": pods, "Volumes": volumes, "RmReport": [], "StopReport": [] }),
     )
 }
 

@@ -56,7 +56,15 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
         userns_auto,
         configmaps,
     };
-    for pod in engine.kube_play(&yaml, &options, &mut progress)? {
+    let played = engine.kube_play(&yaml, &options, &mut progress)?;
+    // podman's report: the claims' volumes, then each pod.
+    if !played.volumes.is_empty() {
+        println!("Volumes:");
+        for volume in &played.volumes {
+            println!("{volume}");
+        }
+    }
+    for pod in &played.pods {
         println!("Pod:\n{}", pod.id);
         println!(
             "{}",

@@ -23,6 +23,14 @@ pub struct PlayOptions {
     pub configmaps: Vec<String>,
 }
 
+/// What `kube play` made: the volumes of the file's claims (new or there already) and the
+/// pods.
+#[derive(Debug, Clone, Default)]
+pub struct PlayReport {
+    pub volumes: Vec<String>,
+    pub pods: Vec<PlayedPod>,
+}
+
 /// A pod `kube play` made, with its containers (the infra container aside).
 #[derive(Debug, Clone)]
 pub struct PlayedPod {
@@ -38,8 +46,9 @@ impl Engine {
         yaml: &str,
         options: &PlayOptions,
         progress: &mut dyn FnMut(&str),
-    ) -> Result<Vec<PlayedPod>> {
+    ) -> Result<PlayReport> {
         let plans = crate::kube::plan(yaml, &options.configmaps)?;
+        let claims = crate::kube::volume_claims(yaml)?;
         if !options.start {
             if let Some(plan) = plans.iter().find(|p| !p.init_containers.is_empty()) {
                 return Err(EngineError::NotSupported(format!(
@@ -48,7 +57,15 @@ impl Engine {
                 )));
             }
         }
-        let mut played = Vec::new();
+        let mut report = PlayReport::default();
+        // A claim's volume that is there already is used as it is: it holds the user's
+        // data (a second play of the same file finds it).
+        for claim in claims {
+            match self.volume_create(Some(claim.name.clone()), claim.labels, claim.options) {
+                Ok(_) | Err(EngineError::VolumeExists(_)) => report.volumes.push(claim.name),
+                Err(e) => return Err(e),
+            }
+        }
         for plan in plans {
             if options.replace {
                 match self.pod_remove(&plan.name, true, Some(0)) {
@@ -87,7 +104,7 @@ impl Engine {
                 Ok(ids)
             })();
             match made {
-                Ok(containers) => played.push(PlayedPod {
+                Ok(containers) => report.pods.push(PlayedPod {
                     id: pod.id,
                     containers,
                 }),
@@ -97,7 +114,7 @@ impl Engine {
                 }
             }
         }
-        Ok(played)
+        Ok(report)
     }
 
     /// Run an init container in the pod to its end (the pod's infra container starts

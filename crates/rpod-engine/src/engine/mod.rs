@@ -49,7 +49,7 @@ pub use build::{
 };
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
-pub use kube::{PlayOptions, PlayedPod};
+pub use kube::{PlayOptions, PlayReport, PlayedPod};
 pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
 pub use reset::ResetReport;
 
