@@ -1365,7 +1365,8 @@ spec:
 
 /// `kind: PersistentVolumeClaim`: its volume is made (labels, podman's annotations as the
 /// local driver's options: here a 1 MiB tmpfs) before the pods that claim it, reported as
-/// podman reports it, found as it is by a second play, and kept by `kube down`.
+/// podman reports it, found as it is by a second play, and kept by `kube down`; `generate
+/// kube VOLUME` writes the claim back.
 #[test]
 fn kube_play_makes_the_volumes_of_claims() {
     let rpod = Rpod::with_image("crun");
@@ -1419,6 +1420,29 @@ spec:
         .run(&["volume", "exists", "claimed-data"])
         .status
         .success());
+    // generate kube of the volume writes the claim that makes it again.
+    let claim = rpod.ok(&["generate", "kube", "claimed-data"]);
+    assert!(
+        claim.contains("kind: PersistentVolumeClaim")
+            && claim.contains("volume.podman.io/mount-options: size=1m")
+            && claim.contains("team: web"),
+        "{claim}"
+    );
+    let copy = rpod.dir.path().join("claim-again.yaml");
+    std::fs::write(&copy, claim.replace("claimed-data", "claimed-copy")).unwrap();
+    let out = rpod.ok(&["kube", "play", &copy.display().to_string()]);
+    assert_eq!(out, "Volumes:\nclaimed-copy\n");
+    assert_eq!(
+        rpod.ok(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Options.o}} {{.Labels.team}}",
+            "claimed-copy"
+        ]),
+        "size=1m web\n"
+    );
+    rpod.ok(&["volume", "rm", "claimed-copy"]);
     // Played again: the volume is there already and is used as it is.
     let out = rpod.ok(&["kube", "play", "--start=false", &file]);
     assert!(out.starts_with("Volumes:\nclaimed-data\n"), "{out}");

@@ -83,6 +83,43 @@ pub fn render(documents: &[Value]) -> Result<String> {
     Ok(out)
 }
 
+/// A volume as the `PersistentVolumeClaim` `kube play` makes it again: its labels, its
+/// options as podman's `volume.podman.io/` annotations, and a claim a cluster can serve
+/// (podman's: one GiB, ReadWriteOnce).
+pub fn claim_document(volume: &crate::volumes::VolumeRecord) -> Value {
+    let mut annotations = Map::new();
+    annotations.insert("volume.podman.io/driver".into(), json!(volume.driver));
+    for (option, annotation) in [
+        ("device", "device"),
+        ("type", "type"),
+        ("o", "mount-options"),
+    ] {
+        if let Some(value) = volume.options.get(option) {
+            annotations.insert(format!("volume.podman.io/{annotation}"), json!(value));
+        }
+    }
+    let mut metadata = Map::new();
+    metadata.insert("annotations".into(), Value::Object(annotations));
+    metadata.insert(
+        "creationTimestamp".into(),
+        json!(volume.created.to_rfc3339_opts(SecondsFormat::Secs, true)),
+    );
+    if !volume.labels.is_empty() {
+        metadata.insert("labels".into(), json!(volume.labels));
+    }
+    metadata.insert("name".into(), json!(volume.name));
+    json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": metadata,
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": { "requests": { "storage": "1Gi" } },
+        },
+        "status": {},
+    })
+}
+
 /// The `Pod` document of `shape` with `members`, and the warnings for what it leaves out.
 pub fn pod_document(shape: &PodShape, members: &[Member]) -> Result<(Value, Vec<String>)> {
     let mut warnings = Vec::new();

@@ -275,6 +275,7 @@ impl Engine {
     pub fn generate_kube(&self, names: &[String]) -> Result<crate::kube_generate::GeneratedKube> {
         let mut containers = Vec::new();
         let mut pods = Vec::new();
+        let mut volumes = Vec::new();
         for name in names {
             match self.inspect(name) {
                 Ok(record) => {
@@ -289,15 +290,22 @@ impl Engine {
                 }
                 Err(EngineError::NoSuchContainer(_)) => match self.lookup_pod(name) {
                     Ok(pod) => pods.push(self.pod_view(pod)?),
-                    Err(EngineError::NoSuchPod(_)) => {
-                        return Err(EngineError::NoSuchContainer(name.clone()))
-                    }
+                    Err(EngineError::NoSuchPod(_)) => match self.volume(name) {
+                        Ok(volume) => volumes.push(volume),
+                        Err(EngineError::NoSuchVolume(_)) => {
+                            return Err(EngineError::NoSuchContainer(name.clone()))
+                        }
+                        Err(e) => return Err(e),
+                    },
                     Err(e) => return Err(e),
                 },
                 Err(e) => return Err(e),
             }
         }
-        let mut documents = Vec::new();
+        let mut documents: Vec<_> = volumes
+            .iter()
+            .map(crate::kube_generate::claim_document)
+            .collect();
         let mut warnings = Vec::new();
         if let Some(first) = containers.first() {
             let images = self.member_images(&containers);
