@@ -1278,6 +1278,22 @@ pub struct RunArgs {
     /// What a check that leaves the container unhealthy does: none, kill, restart, stop.
     #[arg(long = "health-on-failure", default_value = "none")]
     pub health_on_failure: String,
+    /// A startup check (needs --health-cmd), run instead of the check after each start
+    /// until it passes.
+    #[arg(long = "health-startup-cmd")]
+    pub health_startup_cmd: Option<String>,
+    /// How often the startup check runs.
+    #[arg(long = "health-startup-interval", default_value = "30s")]
+    pub health_startup_interval: String,
+    /// Startup failures in a row that restart the container (0: never).
+    #[arg(long = "health-startup-retries", default_value_t = 0)]
+    pub health_startup_retries: u32,
+    /// Startup passes in a row that end the startup (0 is 1).
+    #[arg(long = "health-startup-success", default_value_t = 0)]
+    pub health_startup_success: u32,
+    /// How long one startup check may take.
+    #[arg(long = "health-startup-timeout", default_value = "30s")]
+    pub health_startup_timeout: String,
     /// A secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=][,gid=][,mode=].
     #[arg(long)]
     pub secret: Vec<String>,

@@ -1160,3 +1160,99 @@ fn a_resize_while_an_exec_starts_reaches_the_session() {
     pty.write(b"exit 4\n");
     assert_eq!(pty.wait(), 4);
 }
+
+/// A startup check (`--health-startup-cmd`): rpod-monitor runs it on its own interval
+/// while the container starts, the check not at all; once it passes the check's own
+/// schedule begins. One that fails its retries restarts the container. By hand (conmon
+/// runs none), `healthcheck run` says `starting` and exits 1 until the startup passes.
+#[test]
+fn a_startup_check_runs_first_and_restarts_a_container_that_never_starts() {
+    let rpod = Rpod::with_image("crun");
+    let run = |monitor: &Path, name: &str, startup: &str, more: &[&str]| {
+        let monitor = monitor.display().to_string();
+        let mut args = vec![
+            "--conmon",
+            monitor.as_str(),
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--health-cmd",
+            "echo check >> /tmp/runs",
+            "--health-interval",
+            "1s",
+            "--health-startup-cmd",
+            startup,
+            "--health-startup-interval",
+            "1s",
+        ];
+        args.extend_from_slice(more);
+        args.extend_from_slice(&["demo", "sleep", "1000"]);
+        let out = rpod.command(&args).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    let status = |name: &str| rpod.inspect(name, "{{.State.Health.Status}}");
+    let runs = |name: &str| rpod.ok(&["exec", name, "cat", "/tmp/runs"]);
+    run(
+        &monitor_path(),
+        "starts",
+        "echo startup >> /tmp/runs; test -e /tmp/up",
+        &[],
+    );
+    wait_until("two startup checks", || {
+        rpod.run(&["exec", "starts", "cat", "/tmp/runs"]).stdout == b"startup\nstartup\n"
+    });
+    assert_eq!(status("starts"), "starting");
+    rpod.ok(&["exec", "starts", "touch", "/tmp/up"]);
+    wait_until("the check's own runs", || status("starts") == "healthy");
+    let seen = runs("starts");
+    let first_check = seen.lines().position(|l| l == "check").unwrap();
+    assert!(
+        seen.lines().skip(first_check).all(|l| l == "check"),
+        "{seen}"
+    );
+    assert_eq!(
+        rpod.inspect("starts", "{{.Config.StartupHealthCheck.Successes}}"),
+        "1"
+    );
+
+    // Two failures in a row restart it.
+    run(
+        &monitor_path(),
+        "never",
+        "false",
+        &["--health-startup-retries", "2", "--stop-timeout", "0"],
+    );
+    let first_start = rpod.inspect("never", "{{.State.StartedAt}}");
+    wait_until("the container restarted", || {
+        rpod.inspect("never", "{{.State.StartedAt}}") != first_start
+    });
+    assert_eq!(rpod.inspect("never", "{{.State.Status}}"), "running");
+
+    // By hand, with conmon: `starting` until it passes, then the check.
+    run(&conmon_path(), "by-hand", "test -e /tmp/up", &[]);
+    let said = rpod.run(&["healthcheck", "run", "by-hand"]);
+    assert_eq!(said.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&said.stdout), "starting\n");
+    rpod.ok(&["exec", "by-hand", "touch", "/tmp/up"]);
+    assert_eq!(rpod.ok(&["healthcheck", "run", "by-hand"]), "");
+    assert_eq!(status("by-hand"), "starting");
+    assert_eq!(rpod.ok(&["healthcheck", "run", "by-hand"]), "");
+    assert_eq!(status("by-hand"), "healthy");
+    assert_eq!(runs("by-hand"), "check\n");
+
+    let err = rpod.fails(
+        &[
+            "run",
+            "-d",
+            "--health-startup-cmd",
+            "true",
+            "demo",
+            "sleep",
+            "1",
+        ],
+        125,
+    );
+    assert!(err.contains("needs a --health-cmd"), "{err}");
+    rpod.ok(&["rm", "-f", "-t", "0", "starts", "never", "by-hand"]);
+}

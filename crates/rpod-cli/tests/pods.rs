@@ -1449,3 +1449,63 @@ spec:
     rpod.ok(&["kube", "down", &file]);
     rpod.ok(&["volume", "rm", "claimed-data"]);
 }
+
+/// A `startupProbe`: the liveness probe waits for it (the container stays `starting` while
+/// it fails, and is not restarted by the liveness probe meanwhile); once it passes, the
+/// liveness probe takes over. By hand with conmon, which schedules nothing.
+#[test]
+fn kube_play_startup_probes_hold_the_liveness_probe_back() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = r#"kind: Pod
+metadata: {name: slow}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: demo
+    command: ["sleep", "1000"]
+    startupProbe:
+      exec: {command: [test, -e, /tmp/up]}
+      periodSeconds: 1
+      failureThreshold: 100
+    livenessProbe:
+      exec: {command: [test, -e, /tmp/up]}
+      periodSeconds: 1
+      failureThreshold: 1
+"#;
+    let file = rpod.dir.path().join("slow.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    let field = |template: &str| rpod.inspect("slow-app", template);
+    let started = field("{{.State.StartedAt}}");
+    let scheduled = std::env::var_os("RPOD_CONMON").is_none();
+    if scheduled {
+        wait_until("startup checks ran", || {
+            field("{{len .State.Health.Log}}") == "3"
+        });
+    } else {
+        for _ in 0..3 {
+            assert_eq!(
+                rpod.run(&["healthcheck", "run", "slow-app"]).status.code(),
+                Some(1)
+            );
+        }
+    }
+    // Three failed startup checks: had the liveness probe (one failure) run, it would
+    // have restarted the container.
+    assert_eq!(field("{{.State.Health.Status}}"), "starting");
+    assert_eq!(field("{{.State.StartedAt}}"), started);
+    rpod.ok(&["exec", "slow-app", "touch", "/tmp/up"]);
+    if scheduled {
+        wait_until("the liveness probe passed", || {
+            field("{{.State.Health.Status}}") == "healthy"
+        });
+    } else {
+        rpod.ok(&["healthcheck", "run", "slow-app"]);
+        rpod.ok(&["healthcheck", "run", "slow-app"]);
+        assert_eq!(field("{{.State.Health.Status}}"), "healthy");
+    }
+    assert_eq!(field("{{.State.StartedAt}}"), started);
+    rpod.ok(&["kube", "down", &file]);
+}

@@ -26,6 +26,56 @@ pub struct HealthCheck {
     /// unhealthy.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// `--health-startup-*` (a Kubernetes `startupProbe`): run instead of the check after
+    /// each start until it passes; the check's schedule begins then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<StartupCheck>,
+}
+
+/// The startup check: its own command and timing. `retries` failures in a row restart
+/// the container (0: never); `successes` passes in a row end the startup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartupCheck {
+    pub test: Vec<String>,
+    pub interval_secs: u64,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    pub successes: u32,
+    /// Results before this long after the start do not count (a probe's
+    /// `initialDelaySeconds`).
+    #[serde(default)]
+    pub delay_secs: u64,
+}
+
+impl StartupCheck {
+    /// What to run in the container.
+    pub fn argv(&self) -> Vec<String> {
+        command_argv(&self.test)
+    }
+
+    /// As podman's `StartupHealthCheck` (times in nanoseconds).
+    pub fn to_api(&self) -> serde_json::Value {
+        let nanos = |secs: u64| secs.saturating_mul(1_000_000_000);
+        serde_json::json!({
+            "Test": self.test,
+            "Interval": nanos(self.interval_secs),
+            "Timeout": nanos(self.timeout_secs),
+            "StartPeriod": nanos(self.delay_secs),
+            "Retries": self.retries,
+            "Successes": self.successes,
+        })
+    }
+}
+
+/// Where a startup stands after one more result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartupVerdict {
+    /// Not passed yet.
+    Pending,
+    /// Passed: the check's schedule begins.
+    Passed,
+    /// Failed `retries` times in a row: the container is restarted.
+    Failed,
 }
 
 /// podman's `--health-on-failure` actions.
@@ -137,6 +187,7 @@ impl HealthCheck {
                 .filter(|r| *r > 0)
                 .map_or(3, |r| u32::try_from(r).unwrap_or(u32::MAX)),
             on_failure: OnFailure::None,
+            startup: None,
         }))
     }
 
@@ -188,14 +239,19 @@ impl HealthCheck {
 
     /// What to run in the container.
     pub fn argv(&self) -> Vec<String> {
-        match self.test.first().map(String::as_str) {
-            Some("CMD-SHELL") => vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                self.test.get(1).cloned().unwrap_or_default(),
-            ],
-            _ => self.test.iter().skip(1).cloned().collect(),
-        }
+        command_argv(&self.test)
+    }
+}
+
+/// A check's `["CMD", ...]` or `["CMD-SHELL", "..."]` as the argv run in the container.
+fn command_argv(test: &[String]) -> Vec<String> {
+    match test.first().map(String::as_str) {
+        Some("CMD-SHELL") => vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            test.get(1).cloned().unwrap_or_default(),
+        ],
+        _ => test.iter().skip(1).cloned().collect(),
     }
 }
 
@@ -217,6 +273,19 @@ pub struct HealthState {
     pub status: String,
     pub failing_streak: u32,
     pub log: Vec<HealthLogEntry>,
+    /// The startup check passed since the last start (the check runs from then on).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub startup_passed: bool,
+    /// The startup check's passes in a row.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub startup_successes: u32,
+    /// The startup check's failures in a row.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub startup_failures: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl HealthState {
@@ -225,7 +294,40 @@ impl HealthState {
             status: "starting".into(),
             failing_streak: 0,
             log: Vec::new(),
+            startup_passed: false,
+            startup_successes: 0,
+            startup_failures: 0,
         }
+    }
+
+    /// Record a startup check's result (`counts`: after its delay; earlier ones are only
+    /// logged). The status stays `starting`: the check gives the verdicts.
+    pub fn record_startup(
+        &mut self,
+        startup: &StartupCheck,
+        entry: HealthLogEntry,
+        counts: bool,
+    ) -> StartupVerdict {
+        let passed = entry.exit_code == 0;
+        self.push_log(entry);
+        if !counts {
+            return StartupVerdict::Pending;
+        }
+        if passed {
+            self.startup_failures = 0;
+            self.startup_successes += 1;
+            if self.startup_successes >= startup.successes.max(1) {
+                self.startup_passed = true;
+                return StartupVerdict::Passed;
+            }
+        } else {
+            self.startup_successes = 0;
+            self.startup_failures += 1;
+            if startup.retries > 0 && self.startup_failures >= startup.retries {
+                return StartupVerdict::Failed;
+            }
+        }
+        StartupVerdict::Pending
     }
 
     /// Record a check's result. `in_start_period`: failures do not count yet.
@@ -239,6 +341,11 @@ impl HealthState {
                 self.status = "unhealthy".into();
             }
         }
+        self.push_log(entry);
+    }
+
+    /// Keep a result in the log, the newest `MAX_LOG_ENTRIES` only.
+    fn push_log(&mut self, entry: HealthLogEntry) {
         self.log.push(entry);
         if self.log.len() > MAX_LOG_ENTRIES {
             let extra = self.log.len() - MAX_LOG_ENTRIES;
@@ -259,6 +366,7 @@ mod tests {
             start_period_secs: 0,
             retries,
             on_failure: OnFailure::None,
+            startup: None,
         }
     }
 
@@ -269,6 +377,69 @@ mod tests {
             exit_code: code,
             output: String::new(),
         }
+    }
+
+    /// A startup passes after `successes` passes in a row (a failure starts the count
+    /// again), fails after `retries` failures in a row (never with 0), and results before
+    /// its delay only go to the log.
+    #[test]
+    fn a_startup_passes_in_a_row_and_fails_after_its_retries() {
+        let startup = StartupCheck {
+            test: vec!["CMD".into(), "true".into()],
+            interval_secs: 1,
+            timeout_secs: 1,
+            retries: 2,
+            successes: 2,
+            delay_secs: 0,
+        };
+        let mut state = HealthState::starting();
+        assert_eq!(
+            state.record_startup(&startup, entry(0), true),
+            StartupVerdict::Pending
+        );
+        assert_eq!(
+            state.record_startup(&startup, entry(1), true),
+            StartupVerdict::Pending
+        );
+        assert_eq!(
+            state.record_startup(&startup, entry(0), true),
+            StartupVerdict::Pending
+        );
+        assert_eq!(
+            state.record_startup(&startup, entry(0), true),
+            StartupVerdict::Passed
+        );
+        assert!(state.startup_passed);
+        assert_eq!(state.status, "starting");
+        assert_eq!(state.log.len(), 4);
+
+        let mut state = HealthState::starting();
+        assert_eq!(
+            state.record_startup(&startup, entry(1), false),
+            StartupVerdict::Pending
+        );
+        assert_eq!(state.startup_failures, 0);
+        assert_eq!(
+            state.record_startup(&startup, entry(1), true),
+            StartupVerdict::Pending
+        );
+        assert_eq!(
+            state.record_startup(&startup, entry(1), true),
+            StartupVerdict::Failed
+        );
+
+        let patient = StartupCheck {
+            retries: 0,
+            ..startup
+        };
+        let mut state = HealthState::starting();
+        for _ in 0..10 {
+            assert_eq!(
+                state.record_startup(&patient, entry(1), true),
+                StartupVerdict::Pending
+            );
+        }
+        assert_eq!(state.log.len(), MAX_LOG_ENTRIES);
     }
 
     #[test]
@@ -301,6 +472,7 @@ mod tests {
             start_period_secs: 2,
             retries: 7,
             on_failure: OnFailure::None,
+            startup: None,
         };
         let merged = |given: serde_json::Value| {
             HealthCheck::from_api(&HealthCheck::merge_api(&given, Some(&image)))

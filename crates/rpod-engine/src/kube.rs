@@ -176,6 +176,10 @@ struct Container {
     image_pull_policy: Option<String>,
     #[serde(default)]
     liveness_probe: Option<Probe>,
+    /// Run instead of the liveness probe until it passes; restarts the container when it
+    /// fails `failureThreshold` times.
+    #[serde(default)]
+    startup_probe: Option<Probe>,
     /// Only a Service's routing waits for it: passed over, as podman does.
     #[serde(default)]
     #[allow(dead_code)]
@@ -203,9 +207,8 @@ struct Probe {
     timeout_seconds: Option<u64>,
     #[serde(default)]
     failure_threshold: Option<u32>,
-    /// Always 1 for a liveness probe (Kubernetes refuses another value).
+    /// Always 1 for liveness and startup probes (Kubernetes refuses another value).
     #[serde(default)]
-    #[allow(dead_code)]
     success_threshold: Option<u32>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
@@ -848,11 +851,16 @@ fn plan_pod(
         } else {
             restart
         };
-        if init && container.liveness_probe.is_some() {
-            return Err(bad(
-                &format!("{path}.livenessProbe"),
-                "an init container has no probes",
-            ));
+        for (probe, field) in [
+            (&container.liveness_probe, "livenessProbe"),
+            (&container.startup_probe, "startupProbe"),
+        ] {
+            if init && probe.is_some() {
+                return Err(bad(
+                    &format!("{path}.{field}"),
+                    "an init container has no probes",
+                ));
+            }
         }
         options.labels = metadata.labels.clone();
         options.annotations = metadata.annotations.clone();
@@ -1157,13 +1165,30 @@ fn container_options(
             (None, None) => None,
         };
     }
-    if let Some(probe) = &container.liveness_probe {
-        options.healthcheck = Some(liveness_check(
-            probe,
-            container,
-            &format!("{path}.livenessProbe"),
-        )?);
-    }
+    let liveness = container
+        .liveness_probe
+        .as_ref()
+        .map(|probe| liveness_check(probe, container, &format!("{path}.livenessProbe")))
+        .transpose()?;
+    let startup = container
+        .startup_probe
+        .as_ref()
+        .map(|probe| startup_check(probe, container, &format!("{path}.startupProbe")))
+        .transpose()?;
+    options.healthcheck = match (liveness, startup) {
+        (Some(check), startup) => Some(crate::health::HealthCheck { startup, ..check }),
+        // A startup probe alone: the check after it is never scheduled (interval 0).
+        (None, Some(startup)) => Some(crate::health::HealthCheck {
+            test: startup.test.clone(),
+            interval_secs: 0,
+            timeout_secs: startup.timeout_secs,
+            start_period_secs: 0,
+            retries: startup.retries.max(1),
+            on_failure: crate::health::OnFailure::Restart,
+            startup: Some(startup),
+        }),
+        (None, None) => None,
+    };
     for (m, mount) in container.volume_mounts.iter().enumerate() {
         let at = format!("{path}.volumeMounts[{m}]");
         check_rest(&at, &mount.rest)?;
@@ -1243,14 +1268,51 @@ fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec>
     ))
 }
 
-/// A liveness probe as a health check: its command (an `exec`'s; an `httpGet` asks
-/// with curl, else wget, as the image has one; a `tcpSocket` connects with nc), Kubernetes'
-/// timing defaults (every 10 s, 1 s to answer, 3 failures), and a restart when it fails.
+/// A liveness probe as a health check: its command (`probe_test`), Kubernetes' timing
+/// defaults (every 10 s, 1 s to answer, 3 failures), and a restart when it fails.
 fn liveness_check(
     probe: &Probe,
     container: &Container,
     at: &str,
 ) -> Result<crate::health::HealthCheck> {
+    Ok(crate::health::HealthCheck {
+        test: probe_test(probe, container, at)?,
+        interval_secs: probe.period_seconds.unwrap_or(10).max(1),
+        timeout_secs: probe.timeout_seconds.unwrap_or(1).max(1),
+        start_period_secs: probe.initial_delay_seconds.unwrap_or(0),
+        retries: probe.failure_threshold.unwrap_or(3).max(1),
+        on_failure: crate::health::OnFailure::Restart,
+        startup: None,
+    })
+}
+
+/// A startup probe as the check run after each start until it passes once, with
+/// Kubernetes' timing defaults (every 10 s, 1 s to answer, a restart after 3 failures in a
+/// row; results before `initialDelaySeconds` do not count).
+fn startup_check(
+    probe: &Probe,
+    container: &Container,
+    at: &str,
+) -> Result<crate::health::StartupCheck> {
+    if probe.success_threshold.is_some_and(|n| n != 1) {
+        return Err(bad(
+            &format!("{at}.successThreshold"),
+            "must be 1 for a startup probe",
+        ));
+    }
+    Ok(crate::health::StartupCheck {
+        test: probe_test(probe, container, at)?,
+        interval_secs: probe.period_seconds.unwrap_or(10).max(1),
+        timeout_secs: probe.timeout_seconds.unwrap_or(1).max(1),
+        retries: probe.failure_threshold.unwrap_or(3).max(1),
+        successes: 1,
+        delay_secs: probe.initial_delay_seconds.unwrap_or(0),
+    })
+}
+
+/// A probe's command as a check's test: an `exec`'s; an `httpGet` asks with curl, else
+/// wget, as the image has one; a `tcpSocket` connects with nc.
+fn probe_test(probe: &Probe, container: &Container, at: &str) -> Result<Vec<String>> {
     check_rest(at, &probe.rest)?;
     // A port by number, or by the name of one of the container's ports.
     let port_of = |value: &Value, at: &str| -> Result<u16> {
@@ -1314,14 +1376,7 @@ fn liveness_check(
             ))
         }
     };
-    Ok(crate::health::HealthCheck {
-        test,
-        interval_secs: probe.period_seconds.unwrap_or(10).max(1),
-        timeout_secs: probe.timeout_seconds.unwrap_or(1).max(1),
-        start_period_secs: probe.initial_delay_seconds.unwrap_or(0),
-        retries: probe.failure_threshold.unwrap_or(3).max(1),
-        on_failure: crate::health::OnFailure::Restart,
-    })
+    Ok(test)
 }
 
 fn port_mapping(port: &ContainerPort, at: &str) -> Result<Option<PortMapping>> {
@@ -1531,7 +1586,8 @@ spec:
             format!("kind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{containers}")
         };
         for (yaml, says) in [
-            (pod("  - {name: a, image: demo, startupProbe: {exec: {command: [true]}}}\n"), "spec.containers[0].startupProbe"),
+            (pod("  - {name: a, image: demo, startupProbe: {exec: {command: ['true']}, successThreshold: 2}}\n"), "startupProbe.successThreshold"),
+            (pod("  - {name: a, image: demo, startupProbe: {grpc: {port: 1}}}\n"), "startupProbe.grpc"),
             (pod("  - {name: a, image: demo, livenessProbe: {grpc: {port: 1}}}\n"), "livenessProbe.grpc"),
             (pod("  - {name: a, image: demo, livenessProbe: {httpGet: {port: web}}}\n"), "no container port named"),
             (pod("  - {name: a, image: demo, livenessProbe: {httpGet: {port: 80, httpHeaders: [{name: X, value: y}]}}}\n"), "httpHeaders"),
@@ -1543,7 +1599,7 @@ spec:
             ("kind: Service\nmetadata: {name: s}\n".to_string(), "Service"),
             ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: 3, template: {spec: {containers: [{name: a, image: demo}]}}}\n".to_string(), "replica"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, livenessProbe: {exec: {command: ['true']}}}], containers: [{name: a, image: demo}]}\n".to_string(), "initContainers[0].livenessProbe"),
-            ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, startupProbe: {exec: {command: [true]}}}], containers: [{name: a, image: demo}]}\n".to_string(), "spec.initContainers[0].startupProbe"),
+            ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, startupProbe: {exec: {command: ['true']}}}], containers: [{name: a, image: demo}]}\n".to_string(), "spec.initContainers[0].startupProbe"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {restartPolicy: Sometimes, containers: [{name: a, image: demo}]}\n".to_string(), "Sometimes"),
             ("".to_string(), "no Pod"),
             ("kind: Pod\nmetadata: {name: p}\nspec: [1]\n".to_string(), "Pod spec"),
@@ -1600,6 +1656,36 @@ spec:
             .unwrap_err()
             .to_string();
         assert!(err.contains("needs a name"), "{err}");
+    }
+
+    /// A `startupProbe` is the check's startup check (Kubernetes' defaults, its delay); alone
+    /// it makes a check that is never scheduled after it.
+    #[test]
+    fn startup_probes_come_before_liveness_probes() {
+        let yaml = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  \
+            - name: a\n    image: demo\n    \
+            startupProbe: {exec: {command: [test, -e, /up]}, initialDelaySeconds: 4, failureThreshold: 30}\n    \
+            livenessProbe: {exec: {command: ['true']}, periodSeconds: 5}\n  \
+            - name: b\n    image: demo\n    startupProbe: {tcpSocket: {port: 80}}\n";
+        let pods = plan(yaml, &[]).unwrap();
+        let both = pods[0].containers[0].options.healthcheck.clone().unwrap();
+        assert_eq!((both.test[1].as_str(), both.interval_secs), ("true", 5));
+        let startup = both.startup.unwrap();
+        assert_eq!(startup.test, ["CMD", "test", "-e", "/up"]);
+        assert_eq!(
+            (
+                startup.interval_secs,
+                startup.timeout_secs,
+                startup.retries,
+                startup.successes,
+                startup.delay_secs
+            ),
+            (10, 1, 30, 1, 4)
+        );
+        let alone = pods[0].containers[1].options.healthcheck.clone().unwrap();
+        assert_eq!(alone.interval_secs, 0);
+        assert_eq!(alone.on_failure, crate::health::OnFailure::Restart);
+        assert!(alone.startup.unwrap().test[1].contains("nc -z"));
     }
 
     /// `initContainers` are planned apart, in their order, named as the pod's containers

@@ -71,6 +71,9 @@ pub struct ContainerConfigView {
     /// The health check, in podman's shape (`Test`, `Interval`, ... in nanoseconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<serde_json::Value>,
+    /// The startup check, as podman 4.4's `StartupHealthCheck` (times in nanoseconds).
+    #[serde(rename = "StartupHealthCheck", skip_serializing_if = "Option::is_none")]
+    pub startup_healthcheck: Option<serde_json::Value>,
     /// `--health-on-failure` (podman's `HealthcheckOnFailureAction`).
     #[serde(rename = "HealthcheckOnFailureAction")]
     pub healthcheck_on_failure_action: &'static str,
@@ -446,6 +449,11 @@ impl ContainerInspect {
                     .as_ref()
                     .map_or("none", |h| h.on_failure.as_str()),
                 healthcheck: c.healthcheck.as_ref().map(|h| h.to_api()),
+                startup_healthcheck: c
+                    .healthcheck
+                    .as_ref()
+                    .and_then(|h| h.startup.as_ref())
+                    .map(crate::health::StartupCheck::to_api),
                 annotations: c.annotations.clone(),
                 umask: format!("{:04o}", c.umask.unwrap_or(crate::spec::DEFAULT_UMASK)),
                 create_command: c.create_command.clone(),

@@ -652,26 +652,27 @@ impl Monitor {
         let mut timed_out = false;
         let mut exited = None;
         let mut settle_at = Some(Instant::now() + SETTLE_AFTER);
-        let mut health = HealthSchedule::new(self.config.options.health_interval);
+        let mut health = HealthSchedule::new(
+            self.config.options.health_interval,
+            self.config.options.health_startup_interval,
+        );
         // Filled anew each turn, allocated once.
         let mut set = PollSet::default();
         loop {
             if exited.is_none() {
                 exited = self.reaped.remove(&pid);
             }
-            if let Some(health) = &mut health {
-                if health
-                    .running
-                    .is_some_and(|p| self.reaped.remove(&p).is_some())
-                {
-                    health.running = None;
+            if let Some(schedule) = &mut health {
+                if let Some(code) = schedule.running.and_then(|p| self.reaped.remove(&p)) {
+                    schedule.running = None;
+                    schedule.finished(code, Instant::now());
                 }
-                if exited.is_none() {
-                    let now = Instant::now();
-                    if health.running.is_none() && now >= health.next {
-                        health.running = self.spawn_health_check();
-                        health.next = now + health.interval;
-                    }
+                if exited.is_none() && schedule.due(Instant::now()) {
+                    schedule.running = self.spawn_health_check();
+                    schedule.started(Instant::now());
+                }
+                if schedule.is_over() {
+                    health = None;
                 }
             }
             // Whatever else was reaped is an orphan the monitor adopted as a subreaper (a
@@ -702,7 +703,8 @@ impl Monitor {
             let health_left = health
                 .as_ref()
                 .filter(|h| h.running.is_none() && exited.is_none())
-                .map(|h| h.next.saturating_duration_since(now));
+                .and_then(|h| h.next)
+                .map(|next| next.saturating_duration_since(now));
             let timeout = [settle_left, kill_left, hold_left, recheck_left, health_left]
                 .into_iter()
                 .flatten()
@@ -904,20 +906,49 @@ impl Monitor {
 
 /// When `--health-command` runs: `interval` after the start, then that long after each
 /// check began; a check still running when the next is due delays it (never two at once).
+/// With a startup interval, that one first, until a run exits 0 (the startup check passed);
+/// then `interval`, or none when it is 0.
 struct HealthSchedule {
-    interval: Duration,
-    next: Instant,
+    interval: Option<Duration>,
+    startup: Option<Duration>,
+    /// When the next run is due; none: no more runs.
+    next: Option<Instant>,
     running: Option<i32>,
 }
 
 impl HealthSchedule {
-    fn new(interval_secs: u64) -> Option<HealthSchedule> {
-        let interval = Duration::from_secs(interval_secs);
-        (interval_secs > 0).then(|| HealthSchedule {
+    fn new(interval_secs: u64, startup_secs: u64) -> Option<HealthSchedule> {
+        let nonzero = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        let (interval, startup) = (nonzero(interval_secs), nonzero(startup_secs));
+        let first = startup.or(interval)?;
+        Some(HealthSchedule {
             interval,
-            next: Instant::now() + interval,
+            startup,
+            next: Some(Instant::now() + first),
             running: None,
         })
+    }
+
+    fn due(&self, now: Instant) -> bool {
+        self.running.is_none() && self.next.is_some_and(|next| now >= next)
+    }
+
+    /// A run began at `now`: the next is due an interval later.
+    fn started(&mut self, now: Instant) {
+        self.next = self.startup.or(self.interval).map(|every| now + every);
+    }
+
+    /// A run ended with `code`: a startup run that passed starts the check's own schedule.
+    fn finished(&mut self, code: i32, now: Instant) {
+        if self.startup.is_some() && code == 0 {
+            self.startup = None;
+            self.next = self.interval.map(|every| now + every);
+        }
+    }
+
+    /// Nothing more to run.
+    fn is_over(&self) -> bool {
+        self.running.is_none() && self.next.is_none()
     }
 }
 
@@ -1480,5 +1511,40 @@ impl Relay {
         if let Some(attach) = self.attach {
             attach.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The startup interval first, until a run exits 0; then the check's own, or no more
+    /// runs when it has none; nothing at all without either.
+    #[test]
+    fn a_startup_schedule_gives_way_to_the_checks_own() {
+        assert!(HealthSchedule::new(0, 0).is_none());
+        let start = Instant::now();
+        let mut schedule = HealthSchedule::new(30, 2).unwrap();
+        let first = schedule.next.unwrap();
+        assert!(first >= start + Duration::from_secs(2) && first < start + Duration::from_secs(30));
+        assert!(schedule.due(first));
+        schedule.started(first);
+        schedule.running = Some(1);
+        assert!(!schedule.due(first + Duration::from_secs(5)));
+        schedule.running = None;
+        schedule.finished(1, first);
+        assert_eq!(schedule.next, Some(first + Duration::from_secs(2)));
+        schedule.finished(0, first);
+        assert_eq!(schedule.next, Some(first + Duration::from_secs(30)));
+        schedule.started(first + Duration::from_secs(30));
+        assert_eq!(schedule.next, Some(first + Duration::from_secs(60)));
+        // A later pass changes nothing.
+        schedule.finished(0, first);
+        assert_eq!(schedule.next, Some(first + Duration::from_secs(60)));
+
+        let mut startup_only = HealthSchedule::new(0, 1).unwrap();
+        assert!(!startup_only.is_over());
+        startup_only.finished(0, Instant::now());
+        assert!(startup_only.is_over());
     }
 }

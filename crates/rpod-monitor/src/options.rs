@@ -129,6 +129,10 @@ pub struct Options {
     pub health_command: Option<PathBuf>,
     pub health_command_arg: Vec<String>,
     pub health_interval: u64,
+    /// Before that, every `health_startup_interval` seconds (when not 0) until the command
+    /// exits 0 once: the container's startup check, which the same command runs until it
+    /// has passed. A `health_interval` of 0 then ends the checks there.
+    pub health_startup_interval: u64,
     /// Print the version and exit.
     pub version: bool,
     /// Bind the attach socket in the bundle, whatever its path's length.
@@ -193,6 +197,7 @@ impl Default for Options {
             health_command: None,
             health_command_arg: Vec::new(),
             health_interval: 0,
+            health_startup_interval: 0,
             version: false,
             full_attach: false,
             seccomp_notify_socket: None,
@@ -236,6 +241,8 @@ rpod-monitor's own:
   --log-max-files N             keep the log in N files at --log-size-max (1 to 100; 1)
   --health-command PATH, --health-command-arg ARG, --health-interval SECS
                                 run the command every SECS seconds while the container runs
+  --health-startup-interval SECS
+                                before that, every SECS seconds until it exits 0 once
 Refused: the journald log driver, --log-label, --sdnotify-socket,
   --seccomp-notify-socket, --seccomp-notify-plugins.
 ";
@@ -322,6 +329,9 @@ where
             Long("health-command-arg") => o.health_command_arg.push(text(&mut parser)?),
             Long("health-interval") => {
                 o.health_interval = number(&mut parser, "--health-interval")?
+            }
+            Long("health-startup-interval") => {
+                o.health_startup_interval = number(&mut parser, "--health-startup-interval")?
             }
             Long("attach-record-size") => {
                 o.attach_record_size = number(&mut parser, "--attach-record-size")?
@@ -458,15 +468,20 @@ impl Options {
                 rpod_monitor_protocol::LOG_FILES_MAX
             ));
         }
-        if self.health_command.is_some() != (self.health_interval > 0) {
-            return Err("--health-command and a --health-interval above 0 go together".into());
+        let scheduled = self.health_interval > 0 || self.health_startup_interval > 0;
+        if self.health_command.is_some() != scheduled {
+            return Err(
+                "--health-command and a --health-interval or --health-startup-interval above 0 go together"
+                    .into(),
+            );
         }
-        if self.health_interval > u64::from(u32::MAX) {
-            return Err(format!(
-                "--health-interval {} is over {} seconds",
-                self.health_interval,
-                u32::MAX
-            ));
+        for (flag, interval) in [
+            ("--health-interval", self.health_interval),
+            ("--health-startup-interval", self.health_startup_interval),
+        ] {
+            if interval > u64::from(u32::MAX) {
+                return Err(format!("{flag} {interval} is over {} seconds", u32::MAX));
+            }
         }
         if self.health_command.is_some() && self.exec {
             return Err("--health-command is for a container's monitor".into());
@@ -736,6 +751,14 @@ mod tests {
         }
         let far = with(&["--health-command", "/r", "--health-interval", "4294967296"]);
         assert!(far.unwrap_err().contains("is over"));
+        // A startup interval alone schedules the command too (a check run until it passes).
+        let startup = with(&["--health-command", "/r", "--health-startup-interval", "2"])
+            .unwrap()
+            .options;
+        assert_eq!(
+            (startup.health_interval, startup.health_startup_interval),
+            (0, 2)
+        );
         let exec = [
             "--health-command",
             "/r",

@@ -76,10 +76,13 @@ pub struct MonitorOptions {
     pub health_check: Option<HealthCheckRun>,
 }
 
-/// A command the monitor runs every `interval_secs` seconds while the container runs.
+/// A command the monitor runs every `interval_secs` seconds while the container runs
+/// (0: never); first every `startup_interval_secs` seconds, when that is not 0, until it
+/// exits 0 once (the startup check passed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheckRun {
     pub interval_secs: u64,
+    pub startup_interval_secs: u64,
     /// The program and its arguments (`rpod ... healthcheck run ID`).
     pub argv: Vec<String>,
 }

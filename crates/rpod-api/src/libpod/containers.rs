@@ -231,8 +231,9 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
 
 /// `GET /libpod/containers/{name}/healthcheck` (`podman healthcheck run` remote): run the
 /// container's check once. `Status` is this run's outcome, as podman answers (`healthy`,
-/// or `unhealthy` for a failed run even before the retries are used up); the streak and
-/// the log are the container's recorded ones.
+/// or `unhealthy` for a failed run even before the retries are used up; `starting` for a
+/// startup check not passed yet); the streak and the log are the container's recorded
+/// ones.
 pub fn healthcheck(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let outcome = context.engine.healthcheck_run(name)?;
     let record = context.engine.inspect(name)?;
@@ -241,7 +242,9 @@ pub fn healthcheck(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
     if !health.is_object() {
         health = json!({ "FailingStreak": 0, "Log": [] });
     }
-    health["Status"] = json!(if outcome == "healthy" {
+    health["Status"] = json!(if outcome.startup_pending {
+        "starting"
+    } else if outcome.passed {
         "healthy"
     } else {
         "unhealthy"

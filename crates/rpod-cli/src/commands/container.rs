@@ -130,6 +130,9 @@ fn time_zone_file(tz: Option<&str>) -> Result<Option<std::path::PathBuf>, Failur
 fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthCheck>, Failure> {
     let on_failure = rpod_engine::health::OnFailure::parse(&args.health_on_failure)?;
     let Some(command) = args.health_cmd.as_deref() else {
+        if args.health_startup_cmd.is_some() {
+            return Err(usage("--health-startup-cmd needs a --health-cmd"));
+        }
         return Ok(None);
     };
     if args.no_healthcheck {
@@ -152,6 +155,28 @@ fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthChec
         start_period_secs: seconds("--health-start-period", &args.health_start_period)?,
         retries: args.health_retries.max(1),
         on_failure,
+        startup: args
+            .health_startup_cmd
+            .as_deref()
+            .map(|command| -> Result<_, Failure> {
+                Ok(rpod_engine::health::StartupCheck {
+                    test: rpod_engine::health::HealthCheck::parse_command(command)?,
+                    interval_secs: seconds(
+                        "--health-startup-interval",
+                        &args.health_startup_interval,
+                    )?
+                    .max(1),
+                    timeout_secs: seconds(
+                        "--health-startup-timeout",
+                        &args.health_startup_timeout,
+                    )?
+                    .max(1),
+                    retries: args.health_startup_retries,
+                    successes: args.health_startup_success.max(1),
+                    delay_secs: 0,
+                })
+            })
+            .transpose()?,
     }))
 }
 
@@ -1551,12 +1576,16 @@ fn namespaces_of(pid: i32) -> Value {
 
 /// `healthcheck run`: 0 when healthy; 1 and "unhealthy" when not, as podman's.
 pub fn healthcheck_run(engine: &Engine, args: HealthcheckRunArgs) -> Outcome {
-    match engine.healthcheck_run(&args.container)?.as_str() {
-        "healthy" => Ok(0),
-        _ => {
-            println!("unhealthy");
-            Ok(1)
-        }
+    let run = engine.healthcheck_run(&args.container)?;
+    if run.startup_pending {
+        // Not started yet: exit 1, and rpod-monitor runs it again on the startup interval.
+        println!("starting");
+        Ok(1)
+    } else if run.passed {
+        Ok(0)
+    } else {
+        println!("unhealthy");
+        Ok(1)
     }
 }
 

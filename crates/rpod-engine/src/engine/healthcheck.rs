@@ -37,10 +37,21 @@ pub(super) struct Captured {
     pub timed_out: bool,
 }
 
+/// What one `healthcheck run` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthRun {
+    /// The container's health after it: `healthy`, `unhealthy` or `starting`.
+    pub status: String,
+    /// The startup check ran and has not passed yet (it failed, or needs more passes).
+    pub startup_pending: bool,
+    /// This run's command passed (exited 0 in time).
+    pub passed: bool,
+}
+
 impl Engine {
-    /// Run the container's health check once and record the result; returns the status
-    /// (`healthy`, `unhealthy` or `starting`).
-    pub fn healthcheck_run(&self, name_or_id: &str) -> Result<String> {
+    /// Run the container's health check once and record the result: its startup check
+    /// instead, until that has passed since the last start.
+    pub fn healthcheck_run(&self, name_or_id: &str) -> Result<HealthRun> {
         let record = self.inspect(name_or_id)?;
         let Some(check) = record.config.healthcheck.clone() else {
             return Err(EngineError::InvalidArg(format!(
@@ -58,9 +69,36 @@ impl Engine {
                 ),
             ));
         }
+        let startup = check.startup.as_ref().filter(|_| {
+            !record
+                .state
+                .health
+                .as_ref()
+                .is_some_and(|h| h.startup_passed)
+        });
+        if let Some(startup) = startup {
+            let entry = self.run_check(record.id(), startup.argv(), startup.timeout_secs);
+            return self.record_startup(&record, name_or_id, startup, entry);
+        }
         let start = Utc::now();
-        let timeout = Duration::from_secs(check.timeout_secs.max(1));
-        let ran = self.exec_captured(record.id(), check.argv(), timeout, MAX_OUTPUT);
+        let entry = self.run_check(record.id(), check.argv(), check.timeout_secs);
+        let passed = entry.exit_code == 0;
+        let status = self.record_health(&record, name_or_id, &check, start, entry)?;
+        if status == "unhealthy" {
+            self.act_on_failure(record.id(), check.on_failure)?;
+        }
+        Ok(HealthRun {
+            status,
+            startup_pending: false,
+            passed,
+        })
+    }
+
+    /// Run a check's command in the container, stopped at its timeout: its log entry.
+    fn run_check(&self, id: &str, argv: Vec<String>, timeout_secs: u64) -> HealthLogEntry {
+        let start = Utc::now();
+        let timeout = Duration::from_secs(timeout_secs.max(1));
+        let ran = self.exec_captured(id, argv, timeout, MAX_OUTPUT);
         let (exit_code, output) = match ran {
             Ok(Captured {
                 exit_code,
@@ -82,18 +120,54 @@ impl Engine {
             // check that could not be run).
             Err(e) => (125, e.to_string().into_bytes()),
         };
-        let output = String::from_utf8_lossy(&output).into_owned();
-        let entry = HealthLogEntry {
+        HealthLogEntry {
             start,
             end: Utc::now(),
             exit_code,
-            output,
-        };
-        let status = self.record_health(&record, name_or_id, &check, start, entry)?;
-        if status == "unhealthy" {
-            self.act_on_failure(record.id(), check.on_failure)?;
+            output: String::from_utf8_lossy(&output).into_owned(),
         }
-        Ok(status)
+    }
+
+    /// Record a startup check's result; the container is restarted when the startup has
+    /// failed its retries.
+    fn record_startup(
+        &self,
+        record: &ContainerRecord,
+        name_or_id: &str,
+        startup: &crate::health::StartupCheck,
+        entry: HealthLogEntry,
+    ) -> Result<HealthRun> {
+        use crate::health::StartupVerdict;
+        let verdict = {
+            let _lock = self.lock(record.id())?;
+            let mut current = self.reload(record.id(), name_or_id)?;
+            let counts = current.state.started_at.is_none_or(|started| {
+                (entry.start - started).num_seconds()
+                    >= i64::try_from(startup.delay_secs).unwrap_or(i64::MAX)
+            });
+            let mut health = current
+                .state
+                .health
+                .take()
+                .unwrap_or_else(crate::health::HealthState::starting);
+            let verdict = health.record_startup(startup, entry, counts);
+            let status = health.status.clone();
+            current.state.health = Some(health);
+            self.save(&current)?;
+            if verdict == StartupVerdict::Passed {
+                self.container_event(&current, "health_status", &[("health_status", status)]);
+            }
+            verdict
+        };
+        if verdict == StartupVerdict::Failed {
+            // As podman's: a startup that fails its retries restarts the container.
+            self.restart(record.id(), None)?;
+        }
+        Ok(HealthRun {
+            status: "starting".into(),
+            startup_pending: verdict != StartupVerdict::Passed,
+            passed: verdict == StartupVerdict::Passed,
+        })
     }
 
     /// Record one check's result in the container's health; its status after it.

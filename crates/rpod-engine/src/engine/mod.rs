@@ -15,6 +15,7 @@ mod etc_files;
 mod exec;
 mod filesystem;
 mod healthcheck;
+pub use healthcheck::HealthRun;
 mod images;
 mod kube;
 mod leftovers;
@@ -612,17 +613,21 @@ impl Engine {
 
     /// The container as a monitor about to start for it (a create or a restore) needs it:
     /// with the health check it runs on its interval (`--health-interval disable` is 0:
-    /// run by hand only).
+    /// run by hand only), its startup check first on its own.
     pub(super) fn monitored_container(&self, record: &ContainerRecord) -> OciContainer {
         let mut oci = self.oci_container(record);
         oci.monitor.health_check = record
             .config
             .healthcheck
             .as_ref()
-            .filter(|check| check.interval_secs > 0)
+            .filter(|check| check.interval_secs > 0 || check.startup.is_some())
             .map(|check| rpod_oci::HealthCheckRun {
                 // The monitor's limit (136 years): a longer one never comes anyway.
                 interval_secs: check.interval_secs.min(u64::from(u32::MAX)),
+                startup_interval_secs: check
+                    .startup
+                    .as_ref()
+                    .map_or(0, |s| s.interval_secs.clamp(1, u64::from(u32::MAX))),
                 argv: {
                     let mut argv = self.rpod_command();
                     argv.extend(["healthcheck".into(), "run".into(), record.id().to_string()]);

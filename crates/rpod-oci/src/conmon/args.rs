@@ -130,6 +130,10 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
             }
             argv.push("--health-interval".into());
             argv.push(check.interval_secs.to_string());
+            if check.startup_interval_secs > 0 {
+                argv.push("--health-startup-interval".into());
+                argv.push(check.startup_interval_secs.to_string());
+            }
         }
     }
     if let Some(hold) = a.start_at_create {
@@ -412,6 +416,7 @@ mod tests {
             .any(|a| a.contains("health")));
         ctr.monitor.health_check = Some(crate::types::HealthCheckRun {
             interval_secs: 30,
+            startup_interval_secs: 0,
             argv: vec!["/bin/rpod".into(), "--root".into(), "healthcheck".into()],
         });
         let argv = argv_with_handover(&ctr);
@@ -419,6 +424,15 @@ mod tests {
         assert!(argv.contains(&"--health-command-arg=--root".to_string()));
         assert!(argv.contains(&"--health-command-arg=healthcheck".to_string()));
         assert!(has(&argv, "--health-interval", "30"));
+        assert!(!argv.iter().any(|a| a == "--health-startup-interval"));
+        if let Some(check) = &mut ctr.monitor.health_check {
+            check.startup_interval_secs = 2;
+        }
+        assert!(has(
+            &argv_with_handover(&ctr),
+            "--health-startup-interval",
+            "2"
+        ));
     }
 
     #[test]
