@@ -812,3 +812,92 @@ fn volume_export_import_mount_and_unmount() {
             .to_string()
     );
 }
+
+/// `--mount ...,subpath=`: only that path of a volume (or a bind's source) is mounted, made
+/// when missing; a link the volume holds is resolved inside the volume, never out of it
+/// (a container wrote it: it must not reach the host's root), or refused; `cp` into a
+/// container that is not running reaches the same directory; nothing stays bound after
+/// the container; `..`, and a tmpfs, are refused.
+#[test]
+fn subpath_mounts_stay_inside_their_source() {
+    let rpod = Rpod::with_image("crun");
+    rpod.ok(&["volume", "create", "sv"]);
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "sv:/data",
+        "demo",
+        "sh",
+        "-c",
+        "mkdir -p /data/a/b && echo inner > /data/a/b/f && ln -s / /data/escape \
+         && ln -s /etc/hostname /data/escfile && echo top > /data/top",
+    ]);
+    let with = |subpath: &str, command: &[&str]| {
+        let mount = format!("type=volume,src=sv,dst=/x,subpath={subpath}");
+        let mut args = vec!["run", "--rm", "--mount", mount.as_str(), "demo"];
+        args.extend_from_slice(command);
+        rpod.run(&args)
+    };
+    assert_eq!(with("a/b", &["ls", "/x"]).stdout, b"f\n");
+    // The link to / leads to the volume's own top.
+    let escaped = String::from_utf8_lossy(&with("escape", &["ls", "/x"]).stdout).into_owned();
+    assert!(
+        escaped.contains("top") && !escaped.contains("proc"),
+        "{escaped}"
+    );
+    let out = with("escfile", &["cat", "/x"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("symbolic link"),
+        "{out:?}"
+    );
+    assert!(with("made/here", &["test", "-d", "/x"]).status.success());
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", "sv:/data", "demo", "ls", "/data/made"]),
+        "here\n"
+    );
+    // cp into a stopped container lands in the subpath.
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("copied"), "through cp\n").unwrap();
+    rpod.ok(&[
+        "create",
+        "--name",
+        "sub",
+        "--mount",
+        "type=volume,src=sv,dst=/x,subpath=a",
+        "demo",
+        "true",
+    ]);
+    rpod.ok(&[
+        "cp",
+        &host.path().join("copied").display().to_string(),
+        "sub:/x/copied",
+    ]);
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "sv:/data",
+            "demo",
+            "cat",
+            "/data/a/copied"
+        ]),
+        "through cp\n"
+    );
+    rpod.ok(&["rm", "sub"]);
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(
+        !mounts.contains(&rpod.runroot().join("subpaths").display().to_string()),
+        "{mounts}"
+    );
+    for (mount, says) in [
+        ("type=volume,src=sv,dst=/x,subpath=../up", "without .."),
+        ("type=tmpfs,dst=/x,subpath=a", "not a tmpfs"),
+        ("type=volume,src=sv,dst=/x,subpath=a,U", "U or idmap"),
+    ] {
+        let err = rpod.fails(&["run", "--rm", "--mount", mount, "demo", "true"], 125);
+        assert!(err.contains(says), "{mount}: {err}");
+    }
+}

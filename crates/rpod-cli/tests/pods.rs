@@ -1509,3 +1509,72 @@ spec:
     assert_eq!(field("{{.State.StartedAt}}"), started);
     rpod.ok(&["kube", "down", &file]);
 }
+
+/// `volumeMounts[].subPath`: one file of a ConfigMap's volume on a file's path, and one
+/// directory of a claimed volume (made when missing), beside what the image has there.
+#[test]
+fn kube_play_mounts_sub_paths_of_volumes() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = r#"kind: ConfigMap
+metadata: {name: app-conf}
+data:
+  app.conf: "setting=1\n"
+  other.conf: "unused\n"
+---
+kind: Pod
+metadata: {name: subbed}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: demo
+    command: ["sh", "-c", "echo written > /var/data/file; sleep 1000"]
+    volumeMounts:
+    - {name: conf, mountPath: /etc/app.conf, subPath: app.conf}
+    - {name: data, mountPath: /var/data, subPath: app/data}
+  volumes:
+  - {name: conf, configMap: {name: app-conf}}
+  - {name: data, persistentVolumeClaim: {claimName: sub-data}}
+"#;
+    let file = rpod.dir.path().join("subbed.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    assert_eq!(
+        rpod.ok(&["exec", "subbed-app", "cat", "/etc/app.conf"]),
+        "setting=1\n"
+    );
+    // The image's /etc is still there around the one file.
+    assert_eq!(
+        rpod.ok(&["exec", "subbed-app", "test", "-e", "/etc/passwd"]),
+        ""
+    );
+    wait_until("the app wrote into its sub path", || {
+        rpod.run(&["exec", "subbed-app", "cat", "/var/data/file"])
+            .stdout
+            == b"written\n"
+    });
+    // generate kube writes the sub paths back.
+    let generated = rpod.ok(&["generate", "kube", "subbed"]);
+    assert!(
+        generated.contains("subPath: app.conf") && generated.contains("subPath: app/data"),
+        "{generated}"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "sub-data:/v",
+            "demo",
+            "cat",
+            "/v/app/data/file"
+        ]),
+        "written\n"
+    );
+    let bad = yaml.replace("subPath: app/data", "subPath: ../data");
+    std::fs::write(&file, bad).unwrap();
+    let err = rpod.fails(&["kube", "play", &file], 125);
+    assert!(err.contains("volumeMounts[1].subPath"), "{err}");
+}

@@ -428,6 +428,9 @@ struct VolumeMount {
     mount_path: String,
     #[serde(default)]
     read_only: bool,
+    /// Only this path inside the volume (resolved inside it at each start).
+    #[serde(default)]
+    sub_path: Option<String>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
 }
@@ -1195,7 +1198,12 @@ fn container_options(
         let volume = volumes
             .get(mount.name.as_str())
             .ok_or_else(|| bad(&at, format!("no volume named {:?}", mount.name)))?;
-        options.mounts.push(mount_of(volume, mount, &at)?);
+        let spec = mount_of(volume, mount, &at)?;
+        options.mounts.push(match mount.sub_path.as_deref() {
+            None | Some("") => spec,
+            Some(sub_path) => crate::mounts::with_subpath(spec, sub_path)
+                .map_err(|e| bad(&format!("{at}.subPath"), e))?,
+        });
     }
     Ok(options)
 }

@@ -544,6 +544,9 @@ impl Volumes {
             if mount.read_only() {
                 entry.insert("readOnly".into(), json!(true));
             }
+            if let Some(subpath) = &mount.subpath {
+                entry.insert("subPath".into(), json!(subpath.display().to_string()));
+            }
             mounts.push(Value::Object(entry));
         }
         mounts

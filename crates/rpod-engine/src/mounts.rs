@@ -48,6 +48,11 @@ pub struct MountSpec {
     /// each start.
     #[serde(default)]
     pub idmap: bool,
+    /// `subpath=` (a Kubernetes `subPath`): only this path inside the source (a volume's
+    /// directory, a host directory) is mounted. Resolved inside the source at each start
+    /// (a link in it never leads out) and bound by rpod where the runtime takes it from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<PathBuf>,
 }
 
 impl MountSpec {
@@ -241,6 +246,7 @@ fn bind_of(source: PathBuf, target: &str, words: &[&str]) -> Result<MountSpec> {
         no_copy: false,
         chown: parsed.chown,
         idmap: parsed.idmap,
+        subpath: None,
     })
 }
 
@@ -262,6 +268,7 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
         no_copy: parsed.no_copy,
         chown: parsed.chown,
         idmap: parsed.idmap,
+        subpath: None,
     })
 }
 
@@ -278,6 +285,7 @@ pub fn anonymous_volume(target: &str, words: &[&str]) -> Result<MountSpec> {
         no_copy: parsed.no_copy,
         chown: parsed.chown,
         idmap: parsed.idmap,
+        subpath: None,
     })
 }
 
@@ -293,6 +301,7 @@ pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
         no_copy: false,
         chown: false,
         idmap: false,
+        subpath: None,
     })
 }
 
@@ -402,6 +411,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     let mut target = None;
     let mut bind_words: Vec<String> = Vec::new();
     let mut tmpfs_words: Vec<String> = Vec::new();
+    let mut subpath = None;
     for field in text.split(',').filter(|f| !f.is_empty()) {
         let (key, value) = match field.split_once('=') {
             Some((k, v)) => (k, Some(v)),
@@ -419,6 +429,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             ("U", None | Some("true")) | ("chown", Some("true")) => bind_words.push("U".into()),
             ("idmap", None | Some("true")) => bind_words.push("idmap".into()),
             ("volume-nocopy", None | Some("true")) => bind_words.push("nocopy".into()),
+            ("subpath" | "volume-subpath", Some(path)) => subpath = Some(path.to_string()),
             ("tmpfs-size", Some(size)) => {
                 let bytes = size_bytes(size)
                     .ok_or_else(|| invalid(format!("invalid tmpfs-size {size:?}")))?;
@@ -435,7 +446,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     }
     let target =
         target.ok_or_else(|| invalid(format!("--mount {text:?}: a target is required")))?;
-    match kind.as_deref() {
+    let mount = match kind.as_deref() {
         Some("bind") => {
             let source =
                 source.ok_or_else(|| invalid(format!("--mount {text:?}: a source is required")))?;
@@ -462,7 +473,35 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             "invalid mount type {other:?}: use bind or tmpfs"
         ))),
         None => Err(invalid(format!("--mount {text:?}: a type is required"))),
+    }?;
+    match subpath {
+        Some(path) => with_subpath(mount, &path),
+        None => Ok(mount),
     }
+}
+
+/// `mount` of only `path` inside its source (a bind's or a volume's, not a tmpfs'): a plain
+/// relative path; not with `U` or `idmap`, which act on the whole source.
+pub fn with_subpath(mut mount: MountSpec, path: &str) -> Result<MountSpec> {
+    if mount.kind != MountKind::Bind {
+        return Err(invalid(format!(
+            "subpath {path:?}: for a bind mount or a volume, not a tmpfs"
+        )));
+    }
+    let plain = crate::confined::plain_relative(Path::new(path))
+        .filter(|p| !path.starts_with('/') && !p.as_os_str().is_empty())
+        .ok_or_else(|| {
+            invalid(format!(
+                "invalid subpath {path:?}: a relative path inside the source, without .."
+            ))
+        })?;
+    if mount.chown || mount.idmap {
+        return Err(invalid(format!(
+            "subpath {path:?} does not go with U or idmap, which act on the whole source"
+        )));
+    }
+    mount.subpath = Some(plain);
+    Ok(mount)
 }
 
 /// No two mounts on one destination.

@@ -157,6 +157,16 @@ impl Roots {
             .join(index.to_string())
     }
 
+    /// Where a `subpath` mount's source is bound for the runtime to bind (`index`, the
+    /// mount's place among the container's mounts), while the container is up: root's
+    /// alone, like `idmap_mount_dir`.
+    pub fn subpath_mount_dir(&self, id: &str, index: usize) -> PathBuf {
+        self.runroot
+            .join("subpaths")
+            .join(id)
+            .join(index.to_string())
+    }
+
     /// Make `userns_dir`: passable by the container's root (`owner`, the host's IDs),
     /// through its group, and by no other user but root; root's, so that the container's
     /// root (which may be a real user of the host: `--uidmap 0:1000:1`) cannot put anything

@@ -179,9 +179,13 @@ impl Engine {
         self.sync(&mut record)?;
         let mounted_here = !record.state.mounted;
         let root = self.mount_rootfs(&record)?;
-        // `idmap` mounts are seen mapped, as the container sees them.
+        // `idmap` mounts are seen mapped, and `subpath` mounts bound, as the container
+        // sees them.
         let mapped = match mounted_here {
-            true => self.map_idmap_mounts(&record).map(drop),
+            true => self
+                .map_idmap_mounts(&record)
+                .and_then(|config| self.bind_subpath_mounts(config, record.id()))
+                .map(drop),
             false => Ok(()),
         };
         let result = mapped
@@ -225,10 +229,16 @@ impl Engine {
                 .enumerate()
                 .map(|(index, m)| TreeMount {
                     destination: PathBuf::from(&m.destination),
-                    // An `idmap` mount's source as mapped (`with_root` maps it).
-                    source: (m.kind == crate::mounts::MountKind::Bind).then(|| match m.idmap {
-                        true => self.roots.idmap_mount_dir(record.id(), index),
-                        false => m.source.clone(),
+                    // An `idmap` mount's source as mapped, a `subpath` mount's as bound
+                    // (`with_root` does both).
+                    source: (m.kind == crate::mounts::MountKind::Bind).then(|| {
+                        if m.idmap {
+                            self.roots.idmap_mount_dir(record.id(), index)
+                        } else if m.subpath.is_some() {
+                            self.roots.subpath_mount_dir(record.id(), index)
+                        } else {
+                            m.source.clone()
+                        }
                     }),
                     read_only: m.read_only(),
                 })

@@ -69,6 +69,7 @@ impl Engine {
 
     pub(super) fn unmount_rootfs(&self, record: &ContainerRecord) -> Result<()> {
         self.unmap_idmap_mounts(record)?;
+        self.unbind_subpath_mounts(record)?;
         if record.config.rootfs.is_some() {
             return Ok(());
         }
@@ -114,6 +115,84 @@ impl Engine {
             mount.source = mapped;
         }
         Ok(std::borrow::Cow::Owned(config))
+    }
+
+    /// Each `subpath` mount's path resolved inside its source (`RESOLVE_IN_ROOT`: a link in
+    /// a volume, which containers write, never leads out of it; missing directories are
+    /// made, never through a link), bound at `subpath_mount_dir` from the descriptor that
+    /// resolved it (once per run), and given to the runtime in its place. What a container
+    /// puts in the volume later cannot change what was bound.
+    pub(super) fn bind_subpath_mounts<'a>(
+        &self,
+        config: std::borrow::Cow<'a, crate::container::ContainerConfig>,
+        id: &str,
+    ) -> Result<std::borrow::Cow<'a, crate::container::ContainerConfig>> {
+        if !config.mounts.iter().any(|m| m.subpath.is_some()) {
+            return Ok(config);
+        }
+        let mut config = config.into_owned();
+        for (index, mount) in config.mounts.iter_mut().enumerate() {
+            let Some(subpath) = mount.subpath.clone() else {
+                continue;
+            };
+            let staged = self.roots.subpath_mount_dir(id, index);
+            if !rootfs::is_mounted(&staged) {
+                let resolved = resolve_subpath(&mount.source, &subpath)?;
+                let is_dir = rustix::fs::fstat(&resolved)
+                    .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
+                    .map_err(|e| {
+                        EngineError::io("reading", mount.source.join(&subpath), e.into())
+                    })?;
+                crate::paths::create_private(staged.parent().unwrap_or(&staged))
+                    .map_err(|e| EngineError::io("creating directory", &staged, e))?;
+                let made = if is_dir {
+                    fs::create_dir(&staged)
+                } else {
+                    fs::File::create(&staged).map(drop)
+                };
+                match made {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(EngineError::io("creating", &staged, e)),
+                }
+                // The descriptor's magic link binds exactly what was resolved.
+                let fd_path = format!(
+                    "/proc/self/fd/{}",
+                    std::os::fd::AsRawFd::as_raw_fd(&resolved)
+                );
+                nix::mount::mount(
+                    Some(fd_path.as_str()),
+                    &staged,
+                    None::<&str>,
+                    nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .map_err(|e| {
+                    EngineError::io("binding the subpath", mount.source.join(&subpath), e.into())
+                })?;
+            }
+            mount.source = staged;
+        }
+        Ok(std::borrow::Cow::Owned(config))
+    }
+
+    /// Detach the `subpath` mounts' bound sources and remove their mount points.
+    fn unbind_subpath_mounts(&self, record: &ContainerRecord) -> Result<()> {
+        for (index, mount) in record.config.mounts.iter().enumerate() {
+            if mount.subpath.is_none() {
+                continue;
+            }
+            let staged = self.roots.subpath_mount_dir(record.id(), index);
+            if rootfs::is_mounted(&staged) {
+                nix::mount::umount2(&staged, nix::mount::MntFlags::MNT_DETACH)
+                    .map_err(|e| EngineError::io("unmounting", &staged, e.into()))?;
+            }
+            let _ = fs::remove_dir(&staged).or_else(|_| fs::remove_file(&staged));
+            if let Some(parent) = staged.parent() {
+                let _ = fs::remove_dir(parent);
+            }
+        }
+        Ok(())
     }
 
     /// Detach the `idmap` mounts' mapped sources (the container's mounts of them are the
@@ -231,6 +310,7 @@ impl Engine {
                 give_files_to(&files, m.root())?;
             }
             let config = self.map_idmap_mounts(record)?;
+            let config = self.bind_subpath_mounts(config, record.id())?;
             let spec = spec::generate(&config, &root_path, &user, size, &prepared)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
@@ -475,4 +555,32 @@ fn give_files_to(files: &[&PathBuf], owner: (u32, u32)) -> Result<()> {
             .map_err(|e| EngineError::io("setting the owner of", file, e))?;
     }
     Ok(())
+}
+
+/// `subpath` inside `source`, opened as a path (`O_PATH`) with every link resolved inside
+/// `source`; missing directories are made first (never through a link).
+fn resolve_subpath(source: &Path, subpath: &Path) -> Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let confined = |e: crate::confined::ConfinedError| {
+        EngineError::InvalidArg(format!("subpath {}: {e}", subpath.display()))
+    };
+    let top = crate::confined::ConfinedDir::open(source).map_err(confined)?;
+    let open = || {
+        crate::confined::openat2(
+            top.top(),
+            subpath,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+    };
+    match open() {
+        Ok(fd) => Ok(fd),
+        Err(rustix::io::Errno::NOENT) => {
+            // As Kubernetes does: a subPath that is not there is made, as a directory.
+            top.dir(subpath, true).map_err(confined)?;
+            open().map_err(|e| EngineError::io("opening", source.join(subpath), e.into()))
+        }
+        Err(e) => Err(EngineError::io("opening", source.join(subpath), e.into())),
+    }
 }
