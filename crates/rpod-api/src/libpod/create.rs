@@ -167,6 +167,10 @@ pub struct SpecGenerator {
     /// podman 4's clients send `healthconfig`.
     #[serde(alias = "healthconfig")]
     pub health_config: Option<Value>,
+    /// podman 4.4's startup check (`--health-startup-*`): a `HealthConfig` with
+    /// `Successes`.
+    #[serde(rename = "startupHealthConfig")]
+    pub startup_health_config: Option<Value>,
     pub health_check_on_failure_action: i64,
     pub manage_password: Option<bool>,
     #[serde(rename = "containerCreateCommand")]
@@ -496,6 +500,31 @@ fn auto_userns(idmappings: &Option<Value>) -> ApiResult<rpod_engine::userns::Aut
     })
 }
 
+/// podman's `startupHealthConfig`: its test, times in nanoseconds (podman's defaults when
+/// 0: 30 s), `Retries` (0: never restart), `Successes` (0 is 1), `StartPeriod` (results
+/// before it do not count). No test, or `["NONE"]`: none.
+fn startup_check(config: &Value) -> ApiResult<Option<rpod_engine::health::StartupCheck>> {
+    let Some(check) = rpod_engine::health::HealthCheck::from_api(config)
+        .map_err(|e| ApiError::bad_request(format!("startupHealthConfig: {e}")))?
+    else {
+        return Ok(None);
+    };
+    let count = |key: &str| {
+        config
+            .get(key)
+            .and_then(Value::as_u64)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+    };
+    Ok(Some(rpod_engine::health::StartupCheck {
+        test: check.test,
+        interval_secs: check.interval_secs,
+        timeout_secs: check.timeout_secs,
+        retries: count("Retries"),
+        successes: count("Successes").max(1),
+        delay_secs: check.start_period_secs,
+    }))
+}
+
 pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     let isolation = spec_isolation(&spec)?;
     let (id_mappings, userns_auto) = match user_namespace(&spec.idmappings, &spec.userns)? {
@@ -739,11 +768,23 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
                 .and_then(|c| c.get("Interval"))
                 .and_then(serde_json::Value::as_u64)
                 == Some(0);
+            let startup = spec
+                .startup_health_config
+                .as_ref()
+                .map(startup_check)
+                .transpose()?
+                .flatten();
+            if startup.is_some() && check.is_none() {
+                return Err(ApiError::bad_request(
+                    "startupHealthConfig needs a healthconfig of the container's own",
+                ));
+            }
             // Without a check of its own, the image's (which the engine gives the
             // on-failure action, or refuses it when the image has none).
             check.map(|check| rpod_engine::health::HealthCheck {
                 on_failure,
                 interval_secs: if disabled { 0 } else { check.interval_secs },
+                startup,
                 ..check
             })
         },
@@ -960,6 +1001,26 @@ mod tests {
         let given = r#"{"image":"x","healthconfig":{"Test":["CMD","true"],"Interval":INTERVAL}}"#;
         assert_eq!(check(&given.replace("INTERVAL", "0")), 0);
         assert_eq!(check(&given.replace("INTERVAL", "5000000000")), 5);
+        // podman 4.4's startup check goes with the check; alone it is refused.
+        let startup = parse(
+            r#"{"image":"x","healthconfig":{"Test":["CMD","true"]},"startupHealthConfig":{"Test":["CMD-SHELL","test -e /up"],"Interval":2000000000,"Retries":4,"Successes":2}}"#,
+        )
+        .unwrap()
+        .healthcheck
+        .unwrap()
+        .startup
+        .unwrap();
+        assert_eq!(startup.test, ["CMD-SHELL", "test -e /up"]);
+        assert_eq!(
+            (
+                startup.interval_secs,
+                startup.timeout_secs,
+                startup.retries,
+                startup.successes
+            ),
+            (2, 30, 4, 2)
+        );
+        assert!(parse(r#"{"image":"x","startupHealthConfig":{"Test":["CMD","true"]}}"#).is_err());
         // No log driver named: rpod.conf's; a named one is the client's. mask and unmask
         // are security options.
         assert!(options.log_driver_from_config);
