@@ -1578,3 +1578,36 @@ spec:
     let err = rpod.fails(&["kube", "play", &file], 125);
     assert!(err.contains("volumeMounts[1].subPath"), "{err}");
 }
+
+/// `kind: DaemonSet`: its pod, here, named `NAME-pod`; `kube down` removes it.
+#[test]
+fn kube_play_runs_a_daemon_sets_pod() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = r#"apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, labels: {app: agent}}
+spec:
+  selector: {matchLabels: {app: agent}}
+  updateStrategy: {type: RollingUpdate}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - {name: worker, image: demo, command: [sleep, "1000"]}
+"#;
+    let file = rpod.dir.path().join("agent.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    assert_eq!(
+        rpod.inspect("agent-pod-worker", "{{.State.Status}}"),
+        "running"
+    );
+    assert_eq!(
+        rpod.ok(&["pod", "inspect", "--format", "{{.Labels.app}}", "agent-pod"]),
+        "agent\n"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+}

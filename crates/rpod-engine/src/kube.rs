@@ -42,9 +42,10 @@ const PASSED_OVER: &[&str] = &[
     "uid",
     "resourceVersion",
     "generation",
-    // Deployment.
+    // Deployment, DaemonSet.
     "selector",
     "strategy",
+    "updateStrategy",
     "revisionHistoryLimit",
     "progressDeadlineSeconds",
     "minReadySeconds",
@@ -524,7 +525,7 @@ pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
             .map_err(|e| bad(&format!("document {}", index + 1), e))?;
         match document.kind.as_str() {
             "Pod" => names.push(document.metadata.name),
-            "Deployment" => names.push(format!("{}-pod", document.metadata.name)),
+            "Deployment" | "DaemonSet" => names.push(format!("{}-pod", document.metadata.name)),
             "PersistentVolumeClaim" => claims = true,
             "ConfigMap" | "Secret" => {}
             other => return Err(kind_error(other, index)),
@@ -610,7 +611,9 @@ fn kind_error(kind: &str, index: usize) -> EngineError {
     }
     refuse(
         "kind",
-        format!("{kind} (rpod plays Pod, Deployment, PersistentVolumeClaim, ConfigMap and Secret)"),
+        format!(
+            "{kind} (rpod plays Pod, Deployment, DaemonSet, PersistentVolumeClaim, ConfigMap and Secret)"
+        ),
     )
 }
 
@@ -757,9 +760,10 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
                     &maps,
                 )?);
             }
-            "Deployment" => {
+            // A DaemonSet runs a pod on every node: here, on this one.
+            kind @ ("Deployment" | "DaemonSet") => {
                 let spec: DeploymentSpec = serde_norway::from_value(document.spec)
-                    .map_err(|e| bad("Deployment spec", e))?;
+                    .map_err(|e| bad(&format!("{kind} spec"), e))?;
                 check_rest("spec", &spec.rest)?;
                 if spec.replicas.is_some_and(|r| r > 1) {
                     return Err(refuse("spec.replicas", "more than one replica"));
@@ -769,7 +773,7 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
                 if metadata.labels.is_empty() {
                     metadata.labels = document.metadata.labels.clone();
                 }
-                // podman names a Deployment's pod after it, with `-pod`.
+                // podman names a Deployment's (and a DaemonSet's) pod after it, with `-pod`.
                 let name = format!("{}-pod", document.metadata.name);
                 pods.push(plan_pod(
                     &metadata,
@@ -1694,6 +1698,28 @@ spec:
         assert_eq!(alone.interval_secs, 0);
         assert_eq!(alone.on_failure, crate::health::OnFailure::Restart);
         assert!(alone.startup.unwrap().test[1].contains("nc -z"));
+    }
+
+    /// A DaemonSet is its template's pod on this one node, named as podman names it
+    /// (`NAME-pod`); its selector and update strategy are the cluster's.
+    #[test]
+    fn a_daemon_set_is_one_pod_here() {
+        let yaml = "kind: DaemonSet\nmetadata: {name: agent, labels: {app: agent}}\nspec:\n  \
+            selector: {matchLabels: {app: agent}}\n  updateStrategy: {type: RollingUpdate}\n  \
+            template:\n    metadata: {labels: {app: agent}}\n    spec:\n      \
+            containers: [{name: a, image: demo}]\n";
+        let pods = plan(yaml, &[]).unwrap();
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0].name, "agent-pod");
+        assert_eq!(
+            pods[0].containers[0].options.name.as_deref(),
+            Some("agent-pod-a")
+        );
+        assert_eq!(pod_names(yaml).unwrap(), ["agent-pod"]);
+        let err = plan(&yaml.replace("updateStrategy", "minimumNodes"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("spec.minimumNodes"), "{err}");
     }
 
     /// `initContainers` are planned apart, in their order, named as the pod's containers
