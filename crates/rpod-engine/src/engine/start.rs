@@ -97,19 +97,7 @@ impl Engine {
             }
             let mapped = self.roots.idmap_mount_dir(record.id(), index);
             if !rootfs::is_mounted(&mapped) {
-                // A file's mount point is a file; a directory's, a directory.
-                crate::paths::create_private(mapped.parent().unwrap_or(&mapped))
-                    .map_err(|e| EngineError::io("creating directory", &mapped, e))?;
-                let made = if mount.source.is_dir() {
-                    fs::create_dir(&mapped)
-                } else {
-                    fs::File::create(&mapped).map(drop)
-                };
-                match made {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(EngineError::io("creating", &mapped, e)),
-                }
+                make_mount_point(&mapped, mount.source.is_dir())?;
                 namespace.bind(&mount.source, &mapped)?;
             }
             mount.source = mapped;
@@ -143,18 +131,7 @@ impl Engine {
                     .map_err(|e| {
                         EngineError::io("reading", mount.source.join(&subpath), e.into())
                     })?;
-                crate::paths::create_private(staged.parent().unwrap_or(&staged))
-                    .map_err(|e| EngineError::io("creating directory", &staged, e))?;
-                let made = if is_dir {
-                    fs::create_dir(&staged)
-                } else {
-                    fs::File::create(&staged).map(drop)
-                };
-                match made {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(EngineError::io("creating", &staged, e)),
-                }
+                make_mount_point(&staged, is_dir)?;
                 // The descriptor's magic link binds exactly what was resolved.
                 let fd_path = format!(
                     "/proc/self/fd/{}",
@@ -182,15 +159,7 @@ impl Engine {
             if mount.subpath.is_none() {
                 continue;
             }
-            let staged = self.roots.subpath_mount_dir(record.id(), index);
-            if rootfs::is_mounted(&staged) {
-                nix::mount::umount2(&staged, nix::mount::MntFlags::MNT_DETACH)
-                    .map_err(|e| EngineError::io("unmounting", &staged, e.into()))?;
-            }
-            let _ = fs::remove_dir(&staged).or_else(|_| fs::remove_file(&staged));
-            if let Some(parent) = staged.parent() {
-                let _ = fs::remove_dir(parent);
-            }
+            detach_mount_point(&self.roots.subpath_mount_dir(record.id(), index))?;
         }
         Ok(())
     }
@@ -202,15 +171,7 @@ impl Engine {
             if !mount.idmap {
                 continue;
             }
-            let mapped = self.roots.idmap_mount_dir(record.id(), index);
-            if rootfs::is_mounted(&mapped) {
-                nix::mount::umount2(&mapped, nix::mount::MntFlags::MNT_DETACH)
-                    .map_err(|e| EngineError::io("unmounting", &mapped, e.into()))?;
-            }
-            let _ = fs::remove_dir(&mapped).or_else(|_| fs::remove_file(&mapped));
-            if let Some(parent) = mapped.parent() {
-                let _ = fs::remove_dir(parent);
-            }
+            detach_mount_point(&self.roots.idmap_mount_dir(record.id(), index))?;
         }
         Ok(())
     }
@@ -583,4 +544,35 @@ fn resolve_subpath(source: &Path, subpath: &Path) -> Result<std::os::fd::OwnedFd
         }
         Err(e) => Err(EngineError::io("opening", source.join(subpath), e.into())),
     }
+}
+
+/// A mount point rpod binds a source on for the runtime (in a private directory of its
+/// own): a file's is a file, a directory's a directory.
+fn make_mount_point(path: &Path, is_dir: bool) -> Result<()> {
+    crate::paths::create_private(path.parent().unwrap_or(path))
+        .map_err(|e| EngineError::io("creating directory", path, e))?;
+    let made = if is_dir {
+        fs::create_dir(path)
+    } else {
+        fs::File::create(path).map(drop)
+    };
+    match made {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(EngineError::io("creating", path, e)),
+    }
+}
+
+/// Detach what `make_mount_point` had bound, and remove it (and its directory, when that
+/// is empty now).
+fn detach_mount_point(path: &Path) -> Result<()> {
+    if rootfs::is_mounted(path) {
+        nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH)
+            .map_err(|e| EngineError::io("unmounting", path, e.into()))?;
+    }
+    let _ = fs::remove_dir(path).or_else(|_| fs::remove_file(path));
+    if let Some(parent) = path.parent() {
+        let _ = fs::remove_dir(parent);
+    }
+    Ok(())
 }

@@ -282,6 +282,20 @@ enum BindFrom {
     Image(String),
 }
 
+/// What the build was given for a mount (a secret, an agent), or `None` when it was not
+/// and the mount does not require it (BuildKit then leaves the mount out).
+fn given<'a, T>(
+    found: Option<&'a T>,
+    mount: &RunMount,
+    instruction: &Instruction,
+    required: impl FnOnce() -> String,
+) -> Result<Option<&'a T>> {
+    match found {
+        None if mount.required => Err(mount_error(instruction, required())),
+        found => Ok(found),
+    }
+}
+
 fn mount_error(instruction: &Instruction, what: impl std::fmt::Display) -> EngineError {
     step_error(instruction, format!("--mount: {what}"))
 }
@@ -529,13 +543,11 @@ impl Builder<'_> {
     ) -> Result<Option<std::path::PathBuf>> {
         use std::os::unix::fs::FileTypeExt;
         let id = ssh_id(mount);
-        let Some(socket) = self.options.ssh.get(&id) else {
-            if mount.required {
-                return Err(mount_error(
-                    instruction,
-                    format!("the ssh agent {id:?} is required: give --ssh {id}=SOCKET"),
-                ));
-            }
+        let found = self.options.ssh.get(&id);
+        let Some(socket) = given(found, mount, instruction, || {
+            format!("the ssh agent {id:?} is required: give --ssh {id}=SOCKET")
+        })?
+        else {
             return Ok(None);
         };
         let kind = fs::metadata(socket)
@@ -558,13 +570,11 @@ impl Builder<'_> {
         instruction: &Instruction,
     ) -> Result<Option<(ScratchDir, std::path::PathBuf)>> {
         let id = secret_id(mount);
-        let Some(secret) = self.options.secrets.get(&id) else {
-            if mount.required {
-                return Err(mount_error(
-                    instruction,
-                    format!("the secret {id:?} is required: give --secret id={id},src=PATH"),
-                ));
-            }
+        let found = self.options.secrets.get(&id);
+        let Some(secret) = given(found, mount, instruction, || {
+            format!("the secret {id:?} is required: give --secret id={id},src=PATH")
+        })?
+        else {
             return Ok(None);
         };
         let value = match secret {
