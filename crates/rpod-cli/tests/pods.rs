@@ -845,12 +845,12 @@ spec:
     // What rpod cannot honour is refused before anything is made.
     let probe = yaml.replace(
         "    workingDir: /tmp\n",
-        "    workingDir: /tmp\n    startupProbe: {exec: {command: [\"true\"]}}\n",
+        "    workingDir: /tmp\n    lifecycle: {postStart: {exec: {command: [\"true\"]}}}\n",
     );
     let file = rpod.dir.path().join("probe.yaml");
     std::fs::write(&file, probe).unwrap();
     let err = rpod.fails(&["kube", "play", &file.display().to_string()], 125);
-    assert!(err.contains("spec.containers[1].startupProbe"), "{err}");
+    assert!(err.contains("spec.containers[1].lifecycle"), "{err}");
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     rpod.ok(&["volume", "rm", "shop-data"]);
