@@ -1534,6 +1534,55 @@ fn bind_and_tmpfs_mounts_through_both_apis() {
         "m",
     ]);
     assert_eq!(sorted(&shown), ";bind /data false;tmpfs /t true");
+    // Docker's VolumeOptions: a subpath of a volume (`volume-subpath`), `volume-nocopy`;
+    // labels for a volume made on first use are refused.
+    service.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "dvol:/v",
+        "demo",
+        "sh",
+        "-c",
+        "mkdir -p /v/sub && echo in-sub > /v/sub/f",
+    ]);
+    assert_eq!(
+        service.docker_ok(&[
+            "run",
+            "--rm",
+            "--mount",
+            "type=volume,src=dvol,dst=/x,volume-subpath=sub",
+            "demo",
+            "cat",
+            "/x/f",
+        ]),
+        "in-sub\n"
+    );
+    assert_eq!(
+        service.docker_ok(&[
+            "run",
+            "--rm",
+            "--mount",
+            "type=volume,src=fresh,dst=/etc,volume-nocopy",
+            "demo",
+            "sh",
+            "-c",
+            "test -e /etc/passwd && echo copied || echo empty",
+        ]),
+        "empty\n"
+    );
+    let out = service.docker_out(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=volume,src=labeled,dst=/x,volume-label=a=b",
+        "demo",
+        "true",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("VolumeOptions.Labels"),
+        "{out:?}"
+    );
 }
 
 #[test]

@@ -469,7 +469,36 @@ struct DockerMount {
     read_only: bool,
     bind_options: Option<Map<String, Value>>,
     tmpfs_options: Option<Map<String, Value>>,
-    volume_options: Option<Value>,
+    volume_options: Option<Map<String, Value>>,
+}
+
+/// A volume mount's `VolumeOptions`: `NoCopy` (the `nocopy` word) and `Subpath` (Docker
+/// 26's `volume-subpath`); labels and a driver for a volume made on first use are not
+/// taken (make it with `volume create`).
+fn volume_options(options: &Map<String, Value>) -> ApiResult<(Vec<&'static str>, Option<String>)> {
+    let mut words = Vec::new();
+    let mut subpath = None;
+    for (key, value) in options {
+        match key.as_str() {
+            "NoCopy" if value.as_bool() == Some(true) => words.push("nocopy"),
+            "Subpath" => {
+                subpath = value
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+            }
+            _ if zeroish(value) => {}
+            "DriverConfig"
+                if value.get("Name").and_then(Value::as_str).unwrap_or("local") == "local"
+                    && value.get("Options").is_none_or(zeroish) => {}
+            other => {
+                return Err(ApiError::unsupported(format!(
+                    "VolumeOptions.{other} of a mount (make the volume with its labels and options first)"
+                )))
+            }
+        }
+    }
+    Ok((words, subpath))
 }
 
 /// `Binds`, `Mounts` and `Tmpfs` as rpod's mounts (host paths must be absolute: a service
@@ -481,10 +510,17 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
         mounts.push(rpod_engine::mounts::parse_volume_absolute(&entry)?);
     }
     for mount in typed::<Vec<DockerMount>>(host, "Mounts")?.unwrap_or_default() {
-        if mount.volume_options.as_ref().is_some_and(|v| !zeroish(v)) {
-            return Err(ApiError::unsupported("VolumeOptions of a mount"));
-        }
-        match mount.kind.as_str() {
+        let (volume_words, subpath) = match &mount.volume_options {
+            Some(options) if mount.kind == "volume" => volume_options(options)?,
+            Some(options) if !options.is_empty() => {
+                return Err(ApiError::unsupported(format!(
+                    "VolumeOptions of a {} mount",
+                    mount.kind
+                )))
+            }
+            _ => (Vec::new(), None),
+        };
+        let spec = match mount.kind.as_str() {
             "bind" => {
                 let options = mount.bind_options.unwrap_or_default();
                 let mut words = vec![if mount.read_only { "ro" } else { "rw" }];
@@ -496,7 +532,7 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
                 if options.get("NonRecursive").and_then(Value::as_bool) == Some(true) {
                     words.push("bind");
                 }
-                mounts.push(bind(&mount.source, &mount.target, &words, None)?);
+                bind(&mount.source, &mount.target, &words, None)?
             }
             "tmpfs" => {
                 let options = mount.tmpfs_options.unwrap_or_default();
@@ -518,27 +554,25 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
                 if mount.read_only {
                     words.push("ro".into());
                 }
-                mounts.push(tmpfs(&mount.target, &words)?);
-            }
-            "volume" if mount.source.is_empty() => {
-                let words = [if mount.read_only { "ro" } else { "rw" }];
-                mounts.push(rpod_engine::mounts::anonymous_volume(
-                    &mount.target,
-                    &words,
-                )?);
+                tmpfs(&mount.target, &words)?
             }
             "volume" => {
-                let words = [if mount.read_only { "ro" } else { "rw" }];
-                mounts.push(rpod_engine::mounts::named_volume(
-                    &mount.source,
-                    &mount.target,
-                    &words,
-                )?);
+                let mut words = vec![if mount.read_only { "ro" } else { "rw" }];
+                words.extend(volume_words);
+                if mount.source.is_empty() {
+                    rpod_engine::mounts::anonymous_volume(&mount.target, &words)?
+                } else {
+                    rpod_engine::mounts::named_volume(&mount.source, &mount.target, &words)?
+                }
             }
             other => {
                 return Err(ApiError::unsupported(format!("mounts of type {other:?}")));
             }
-        }
+        };
+        mounts.push(match subpath {
+            Some(path) => rpod_engine::mounts::with_subpath(spec, &path)?,
+            None => spec,
+        });
     }
     for (target, options) in typed::<BTreeMap<String, String>>(host, "Tmpfs")?.unwrap_or_default() {
         let words: Vec<String> = options.split(',').map(String::from).collect();
