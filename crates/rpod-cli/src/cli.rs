@@ -2197,6 +2197,9 @@ pub struct BuildArgs {
     /// the same build makes the same image ID.
     #[arg(long, value_name = "SECONDS")]
     pub timestamp: Option<i64>,
+    /// Keep no history in the images the build makes.
+    #[arg(long = "omit-history")]
+    pub omit_history: bool,
     /// Name the image (more than once for more names).
     #[arg(short = 't', long = "tag")]
     pub tags: Vec<String>,

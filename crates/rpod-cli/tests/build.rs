@@ -1461,7 +1461,7 @@ fn squash_merges_the_builds_layers_and_squash_all_every_layer() {
     assert!(err.contains("cannot be used with"), "{err}");
 }
 
-/// `--timestamp`: the same build makes the same image ID again (without it, each build's
+/// `--timestamp` (and `--omit-history`): the same build makes the same image ID again (without it, each build's
 /// ID differs by its time), the images are dated then, and every file of the layers the
 /// build made carries that time; a build without it does not take such steps from the
 /// cache, nor the other way round.
@@ -1550,6 +1550,17 @@ fn timestamp_makes_the_same_build_the_same_image() {
 
     let err = rpod.fails(&["build", "--timestamp=-5", &ctx], 125);
     assert!(err.contains("--timestamp"), "{err}");
+
+    // --omit-history: no history at all (not the base's either), the same files; a
+    // build cache of its own.
+    let bare = build(&["--omit-history", "--timestamp", "1000000000"]);
+    assert_ne!(bare, first);
+    assert_eq!(rpod.inspect(&bare, "{{len .History}}"), "0");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", &bare, "cat", "/copied"]),
+        "from the context\n"
+    );
+    assert_eq!(build(&["--timestamp", "1000000000"]), first);
 }
 
 /// `RUN --mount=type=ssh` with `--ssh`: the agent's socket (here a plain socket the test

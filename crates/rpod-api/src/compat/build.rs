@@ -237,6 +237,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         platform: platform_param(ex)?,
         skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
         timestamp: timestamp_param(ex)?,
+        omit_history: ex.query_bool("omithistory")?,
         ..Default::default()
     };
     let mut out = ex.start_stream(200, "application/json")?;

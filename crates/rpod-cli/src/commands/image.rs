@@ -229,6 +229,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
                     })
             })
             .transpose()?,
+        omit_history: args.omit_history,
     };
     let output = args.output.as_deref().map(BuildOutput::parse).transpose()?;
     let quiet = args.quiet;

@@ -103,6 +103,8 @@ pub struct BuildOptions {
     /// modification time of every file in the layers it makes, so that the same build
     /// makes the same image (ID) again.
     pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
+    /// `--omit-history`: the images the build makes keep no history.
+    pub omit_history: bool,
 }
 
 /// A FROM line's stage name (`AS NAME`, in lower case), if it has one.
@@ -948,6 +950,9 @@ impl Builder<'_> {
         if let Some(time) = self.options.timestamp {
             key["timestamp"] = time.timestamp().into();
         }
+        if self.options.omit_history {
+            key["omit_history"] = true.into();
+        }
         cache_key(&key)
     }
 
@@ -1103,6 +1108,7 @@ impl Builder<'_> {
             comment: None,
             author: config.author().clone(),
             created: self.options.timestamp,
+            omit_history: self.options.omit_history,
             docker: (built.format() == image::ImageFormat::Docker).then_some(docker),
         };
         let committed = {
@@ -1467,6 +1473,7 @@ impl Builder<'_> {
                 format: self.options.format,
                 docker_fields: Some(stage.docker.clone()),
                 timestamp: self.options.timestamp,
+                omit_history: self.options.omit_history,
                 ..Default::default()
             },
         )?;

@@ -40,6 +40,8 @@ pub struct CommitOptions {
     /// `build --timestamp`: the image's creation time and its history entry's, and the
     /// modification time of every entry of the new layer, instead of now and the files'.
     pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
+    /// `build --omit-history`: no history in the image.
+    pub omit_history: bool,
 }
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
@@ -344,6 +346,7 @@ impl Engine {
             ),
             author: options.author.clone(),
             created: options.timestamp,
+            omit_history: options.omit_history,
             docker: match options.format {
                 image::ImageFormat::Oci => None,
                 image::ImageFormat::Docker => Some(match &options.docker_fields {

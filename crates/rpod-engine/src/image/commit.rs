@@ -27,6 +27,8 @@ pub struct NewImage {
     pub author: Option<String>,
     /// The image's creation time (and its history entry's); none is now.
     pub created: Option<chrono::DateTime<Utc>>,
+    /// `build --omit-history`: the image keeps no history, not even its base's.
+    pub omit_history: bool,
     /// A Docker-format image's own fields; none makes an OCI image.
     pub docker: Option<super::DockerFields>,
 }
@@ -83,7 +85,7 @@ pub fn commit(
         entry = entry.author(author.clone());
     }
     history.push(entry.build().map_err(build_err)?);
-    image.set_history(Some(history));
+    image.set_history((!new.omit_history).then_some(history));
     image.set_created(Some(now));
     image.set_author(new.author);
     image.set_config(Some(new.config));
