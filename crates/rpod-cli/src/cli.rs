@@ -2200,6 +2200,9 @@ pub struct BuildArgs {
     /// Keep no history in the images the build makes.
     #[arg(long = "omit-history")]
     pub omit_history: bool,
+    /// Take only steps' images made less than this long ago from the cache (30m, 2h).
+    #[arg(long = "cache-ttl")]
+    pub cache_ttl: Option<String>,
     /// Name the image (more than once for more names).
     #[arg(short = 't', long = "tag")]
     pub tags: Vec<String>,

@@ -1623,3 +1623,29 @@ fn ssh_mounts_forward_an_agents_socket() {
     assert!(err.contains("key files are not supported"), "{err}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
+
+/// `--cache-ttl`: a step's image older than it is not taken from the cache.
+#[test]
+fn cache_ttl_leaves_older_steps_out() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN echo one > /one\nRUN echo two > /two\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build"];
+        args.extend_from_slice(extra);
+        args.push(&ctx);
+        rpod.ok(&args).matches("--> Using cache").count()
+    };
+    assert_eq!(build(&[]), 0);
+    assert_eq!(build(&["--cache-ttl", "1h"]), 2);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(build(&["--cache-ttl", "1s"]), 0);
+    let err = rpod.fails(&["build", "--cache-ttl", "soon", &ctx], 125);
+    assert!(err.contains("--cache-ttl"), "{err}");
+}

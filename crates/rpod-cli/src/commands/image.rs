@@ -230,6 +230,17 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             })
             .transpose()?,
         omit_history: args.omit_history,
+        cache_ttl: args
+            .cache_ttl
+            .as_deref()
+            .map(|text| {
+                super::logs::parse_duration(text)
+                    .and_then(|d| d.to_std().ok())
+                    .ok_or_else(|| {
+                        usage(format!("invalid --cache-ttl {text:?}: a duration like 2h"))
+                    })
+            })
+            .transpose()?,
     };
     let output = args.output.as_deref().map(BuildOutput::parse).transpose()?;
     let quiet = args.quiet;

@@ -105,6 +105,9 @@ pub struct BuildOptions {
     pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
     /// `--omit-history`: the images the build makes keep no history.
     pub omit_history: bool,
+    /// `--cache-ttl`: only steps' images made less than this long ago are taken from the
+    /// cache (local or `--cache-from`'s).
+    pub cache_ttl: Option<std::time::Duration>,
 }
 
 /// A FROM line's stage name (`AS NAME`, in lower case), if it has one.
@@ -917,7 +920,28 @@ impl Builder<'_> {
         if !self.keeps_layers() || self.options.no_cache {
             return Ok(None);
         }
-        self.engine.store.build_cache_image(key)
+        match self.engine.store.build_cache_image(key)? {
+            Some(id)
+                if self
+                    .engine
+                    .resolve_image(&id)
+                    .is_ok_and(|image| self.fresh_enough(&image)) =>
+            {
+                Ok(Some(id))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether a cached step's image is young enough for `--cache-ttl` (made, by its
+    /// config's time, less than that long ago).
+    fn fresh_enough(&self, image: &ImageRecord) -> bool {
+        let Some(ttl) = self.options.cache_ttl else {
+            return true;
+        };
+        let made = image.created.unwrap_or(image.added);
+        chrono::Duration::from_std(ttl)
+            .is_ok_and(|ttl| chrono::Utc::now().signed_duration_since(made) < ttl)
     }
 
     /// Note in the cache the image a step made (with `layers`).
@@ -1014,6 +1038,9 @@ impl Builder<'_> {
             let _ = self
                 .engine
                 .untag_image(&record.id, std::slice::from_ref(&name));
+            if !self.fresh_enough(&record) {
+                continue;
+            }
             let on_parent = record.layers.len() == parent.layers.len() + 1
                 && record.layers.starts_with(&parent.layers);
             if !on_parent {
