@@ -125,13 +125,23 @@ fn registry_of(reference: &str) -> Option<String> {
     )
 }
 
-/// Registry options for a libpod request about `reference` (`tlsVerify`,
-/// `credentials=USER:PASSWORD` or the headers).
-pub(crate) fn libpod_options(ex: &Exchange, reference: &str) -> ApiResult<RegistryOptions> {
+/// Registry options of a libpod request's `tlsVerify` alone (a build's: its pulls and
+/// pushes go to several registries).
+pub(crate) fn libpod_tls(ex: &Exchange) -> ApiResult<RegistryOptions> {
     let tls_verify = match ex.req.query("tlsVerify").or(ex.req.query("tlsverify")) {
         Some(_) => Some(ex.query_bool("tlsVerify")? || ex.query_bool("tlsverify")?),
         None => None,
     };
+    Ok(RegistryOptions {
+        tls_verify,
+        ..RegistryOptions::default()
+    })
+}
+
+/// Registry options for a libpod request about `reference` (`tlsVerify`,
+/// `credentials=USER:PASSWORD` or the headers).
+pub(crate) fn libpod_options(ex: &Exchange, reference: &str) -> ApiResult<RegistryOptions> {
+    let tls_verify = libpod_tls(ex)?.tls_verify;
     let credentials = match ex.req.query("credentials").filter(|c| !c.is_empty()) {
         Some(text) => Some(Credentials::parse(text)?),
         None => header_credentials(ex, registry_of(reference).as_deref())?,

@@ -4080,3 +4080,62 @@ fn the_service_judges_pulls_and_loads_by_the_signature_policy() {
         "{out:?}"
     );
 }
+
+/// podman-remote's `--cache-to`, `--cache-from`, `--cache-ttl` and `--tls-verify=false`
+/// through the service: the steps' images go to the registry and come back from it once
+/// the local ones are gone; Docker's `cachefrom` (local images) is refused.
+#[test]
+fn podman_remote_builds_take_a_registry_cache() {
+    let registry = Registry::start(RegistrySetup {
+        user: None,
+        tls: false,
+    });
+    let service = Service::start();
+    let dir = service.rpod.dir.path().join("ctx");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN cat /proc/sys/kernel/random/uuid > /once\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let cache = format!("{}/team/cache", registry.host);
+    let id = service.podman_ok(&[
+        "build",
+        "-q",
+        "--tls-verify=false",
+        "--cache-to",
+        &cache,
+        &ctx,
+    ]);
+    let id = id.trim().to_string();
+    let once = service.rpod.ok(&["run", "--rm", &id, "cat", "/once"]);
+    service.rpod.ok(&["rmi", &id]);
+    let out = service.podman_ok(&[
+        "build",
+        "--tls-verify=false",
+        "--cache-from",
+        &cache,
+        "--cache-ttl",
+        "1h",
+        &ctx,
+    ]);
+    assert!(out.contains("Using cache"), "{out}");
+    let again = out.lines().last().unwrap_or("").trim().to_string();
+    assert_eq!(again, id);
+    assert_eq!(
+        service.rpod.ok(&["run", "--rm", &again, "cat", "/once"]),
+        once
+    );
+    let containerfile = dir.join("Containerfile").display().to_string();
+    let out = service
+        .docker(&["build", "-f", &containerfile, "--cache-from", "demo", &ctx])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cachefrom"),
+        "{out:?}"
+    );
+}

@@ -33,13 +33,9 @@ fn string_map(ex: &Exchange, name: &str) -> ApiResult<BTreeMap<String, String>> 
 
 /// The query parameters that ask for what rpod's build does not do, when set.
 const REFUSED: &[&str] = &[
-    "remote",
-    "cachefrom",
-    "outputs",
+    "remote", "outputs",
     // podman-remote's (its secrets would come as files of the context).
-    "secrets",
-    "from",
-    "manifest",
+    "secrets", "from", "manifest",
 ];
 
 /// The Containerfile's path in the context: Docker's `dockerfile`, or podman-remote's
@@ -147,6 +143,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set("build option", REFUSED)?;
     // Checked before the context is read: a refused setting costs no upload.
     let step_template = super::build_steps::step_settings(ex)?.template()?;
+    let cache = super::build_steps::remote_cache(ex)?;
     let pull = super::build_steps::pull(ex)?;
     let network = build_network(ex)?;
     let squash = if ex.query_bool("squash")? {
@@ -238,6 +235,14 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
         timestamp: timestamp_param(ex)?,
         omit_history: ex.query_bool("omithistory")?,
+        // podman-remote's `--tls-verify` for the base images' pulls and the remote cache.
+        registry: match ex.flavour {
+            Flavour::Libpod => crate::registries::libpod_tls(ex)?,
+            Flavour::Compat => Default::default(),
+        },
+        cache_from: cache.from,
+        cache_to: cache.to,
+        cache_ttl: cache.ttl,
         ..Default::default()
     };
     let mut out = ex.start_stream(200, "application/json")?;

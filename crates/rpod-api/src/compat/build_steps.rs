@@ -108,6 +108,47 @@ pub fn step_settings(ex: &Exchange) -> ApiResult<StepSettings> {
     })
 }
 
+/// A build's remote cache: podman-remote's `cachefrom`, `cacheto` (registry repositories)
+/// and `cachettl` (a Go duration). Docker's `cachefrom` names local images, another
+/// thing: refused.
+pub struct RemoteCache {
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub ttl: Option<std::time::Duration>,
+}
+
+pub fn remote_cache(ex: &Exchange) -> ApiResult<RemoteCache> {
+    if ex.flavour == crate::exchange::Flavour::Compat && !list(ex, "cachefrom")?.is_empty() {
+        return Err(ApiError::unsupported(
+            "Docker's cachefrom (local images as a cache): rpod's build cache is its own",
+        ));
+    }
+    let repositories = |name: &str| -> ApiResult<Vec<String>> {
+        list(ex, name)?
+            .iter()
+            .map(|r| rpod_engine::parse_cache_repository(r).map_err(ApiError::from))
+            .collect()
+    };
+    Ok(RemoteCache {
+        from: repositories("cachefrom")?,
+        to: repositories("cacheto")?,
+        ttl: match ex
+            .req
+            .query("cachettl")
+            .filter(|t| !t.is_empty() && *t != "0s")
+        {
+            None => None,
+            Some(text) => Some(
+                rpod_engine::human::parse_duration(text)
+                    .and_then(|d| d.to_std().ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("cachettl {text:?}: a duration"))
+                    })?,
+            ),
+        },
+    })
+}
+
 /// Docker's `pull` (pull the base images every time) or podman's `pullpolicy`.
 pub fn pull(ex: &Exchange) -> ApiResult<BuildPull> {
     match ex.req.query("pullpolicy").unwrap_or("") {
