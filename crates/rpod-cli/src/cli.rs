@@ -2650,6 +2650,10 @@ pub struct KubePlayArgs {
     /// separated).
     #[arg(long = "configmap", value_delimiter = ',')]
     pub configmaps: Vec<std::path::PathBuf>,
+    /// Build images from directories named after them (with a Containerfile) in the
+    /// current directory even when they are here; =false: never (by default, when missing).
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub build: Option<bool>,
     /// The YAML file, or - for standard input.
     pub file: String,
 }

@@ -1611,3 +1611,67 @@ spec:
     rpod.ok(&["kube", "down", &file]);
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
 }
+
+/// An image named after a directory of the current one that holds a Containerfile is
+/// built by `kube play` when it is missing (podman's), again with `--build`, never with
+/// `--build=false`.
+#[test]
+fn kube_play_builds_images_from_directories_named_after_them() {
+    let rpod = Rpod::with_image("crun");
+    let cwd = rpod.dir.path().join("project");
+    std::fs::create_dir_all(cwd.join("webapp")).unwrap();
+    std::fs::write(
+        cwd.join("webapp/Containerfile"),
+        "FROM demo\nRUN echo built-by-kube > /built\n",
+    )
+    .unwrap();
+    let yaml = r#"kind: Pod
+metadata: {name: built}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: app, image: localhost/webapp:latest, command: [sleep, "1000"]}
+"#;
+    let file = cwd.join("pod.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    let play = |extra: &[&str]| {
+        let mut args = vec!["kube", "play"];
+        args.extend_from_slice(extra);
+        args.push(&file);
+        rpod.command(&args).current_dir(&cwd).output().unwrap()
+    };
+    let out = play(&[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("STEP 2/2"),
+        "{out:?}"
+    );
+    assert_eq!(
+        rpod.ok(&["exec", "built-app", "cat", "/built"]),
+        "built-by-kube\n"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    // Here now: not built again, unless --build.
+    let out = play(&[]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("STEP"),
+        "{out:?}"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    let out = play(&["--build"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("STEP 2/2"),
+        "{out:?}"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    // --build=false: a missing image is pulled, never built (and there is no registry).
+    rpod.ok(&["rmi", "-f", "localhost/webapp:latest"]);
+    let out = play(&["--build=false"]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("STEP"),
+        "{out:?}"
+    );
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+}

@@ -448,6 +448,9 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         replace: ex.query_bool("replace")?,
         userns_auto,
         configmaps: Vec::new(),
+        // As podman's: no builds through the service (the context would be the client's).
+        build_dir: None,
+        build: None,
     };
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;

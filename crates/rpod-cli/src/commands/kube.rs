@@ -55,6 +55,9 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
         replace: args.replace,
         userns_auto,
         configmaps,
+        // podman's: images are built from the current directory.
+        build_dir: std::env::current_dir().ok(),
+        build: args.build,
     };
     let played = engine.kube_play(&yaml, &options, &mut progress)?;
     // podman's report: the claims' volumes, then each pod.

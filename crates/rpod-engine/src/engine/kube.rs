@@ -21,6 +21,13 @@ pub struct PlayOptions {
     pub userns_auto: Option<crate::userns::AutoUserns>,
     /// `--configmap FILE`s' texts: ConfigMaps besides the file's own.
     pub configmaps: Vec<String>,
+    /// Where a container's image may be built from (podman's: the current directory):
+    /// a directory named after the image holding a Containerfile or Dockerfile. None: no
+    /// builds (the REST service's).
+    pub build_dir: Option<PathBuf>,
+    /// `--build`: build such images even when they are here (`Some(true)`), never
+    /// (`Some(false)`), or only when missing (`None`, podman's default).
+    pub build: Option<bool>,
 }
 
 /// What `kube play` made: the volumes of the file's claims (new or there already) and the
@@ -74,7 +81,7 @@ impl Engine {
                 }
             }
             for container in plan.init_containers.iter().chain(&plan.containers) {
-                self.kube_image(container, progress)?;
+                self.kube_image(container, options, progress)?;
                 for dir in &container.make_dirs {
                     fs::create_dir_all(dir)
                         .map_err(|e| EngineError::io("making the hostPath", dir, e))?;
@@ -211,6 +218,7 @@ impl Engine {
     fn kube_image(
         &self,
         container: &PlannedContainer,
+        options: &PlayOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
         let Some(image) = container.options.image.as_deref() else {
@@ -221,6 +229,28 @@ impl Engine {
             Err(EngineError::NoSuchImage(_)) => false,
             Err(e) => return Err(e),
         };
+        if let Some(containerfile) = self.kube_build_file(image, options) {
+            if options.build == Some(true) || !local {
+                let context = containerfile
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                self.build(
+                    &super::BuildOptions {
+                        containerfile,
+                        context,
+                        tags: vec![image.to_string()],
+                        layers: true,
+                        skip_unused_stages: true,
+                        // The steps' output goes with the progress, apart from the report.
+                        capture_run_output: true,
+                        ..Default::default()
+                    },
+                    progress,
+                )?;
+                return Ok(());
+            }
+        }
         let pull = match container.pull {
             PullPolicy::Always => true,
             PullPolicy::Missing => !local,
@@ -231,6 +261,22 @@ impl Engine {
             self.pull_image(image, &PullOptions::default(), progress)?;
         }
         Ok(())
+    }
+
+    /// The Containerfile (or Dockerfile) `kube play` builds `image` from, as podman finds
+    /// it: in a directory of the build directory named as the image's repository's last
+    /// part (`localhost/web:1` in `web/`).
+    fn kube_build_file(&self, image: &str, options: &PlayOptions) -> Option<PathBuf> {
+        if options.build == Some(false) {
+            return None;
+        }
+        let dir = options.build_dir.as_ref()?;
+        let reference = image::reference::Reference::parse(image).ok()?;
+        let name = reference.path.rsplit('/').next()?;
+        ["Containerfile", "Dockerfile"]
+            .into_iter()
+            .map(|file| dir.join(name).join(file))
+            .find(|path| path.is_file())
     }
 
     /// Remove the pods a Kubernetes YAML file makes (stopped first); their IDs. A pod of
