@@ -1675,3 +1675,52 @@ spec:
     );
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
 }
+
+/// A Secret the file does not have comes from rpod's secret store when the stored secret
+/// holds a Kubernetes Secret's YAML (`secret create NAME secret.yaml`, as with podman):
+/// as variables and as a volume's files.
+#[test]
+fn kube_play_takes_secrets_from_the_secret_store() {
+    let rpod = Rpod::with_image("crun");
+    let secret = rpod.dir.path().join("secret.yaml");
+    std::fs::write(
+        &secret,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata: {password: aHVudGVyMg==}\n",
+    )
+    .unwrap();
+    rpod.ok(&[
+        "secret",
+        "create",
+        "stored-db",
+        &secret.display().to_string(),
+    ]);
+    let yaml = r#"kind: Pod
+metadata: {name: usesecret}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: demo
+    command: [sleep, "1000"]
+    env:
+    - {name: PW, valueFrom: {secretKeyRef: {name: stored-db, key: password}}}
+    volumeMounts: [{name: creds, mountPath: /creds}]
+  volumes:
+  - {name: creds, secret: {secretName: stored-db}}
+"#;
+    let file = rpod.dir.path().join("usesecret.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "usesecret-app",
+            "sh",
+            "-c",
+            "echo $PW; cat /creds/password"
+        ]),
+        "hunter2\nhunter2"
+    );
+    rpod.ok(&["kube", "down", &file]);
+}

@@ -349,6 +349,16 @@ impl DataKind {
             DataKind::Secret => "Secret",
         }
     }
+
+    /// Where one was looked for, beyond the file, for an error.
+    fn looked_in(self) -> &'static str {
+        match self {
+            DataKind::ConfigMap => "",
+            DataKind::Secret => {
+                " (in the file, or in rpod's secret store as a Kubernetes Secret's YAML)"
+            }
+        }
+    }
 }
 
 impl KubeData {
@@ -718,6 +728,18 @@ pub fn config_maps(files: &[String]) -> Result<ConfigMaps> {
 /// `extra` ones (`--configmap`). A file with no Pod or Deployment, or with another kind,
 /// is refused.
 pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
+    plan_with_stored_secrets(yaml, extra, &BTreeMap::new())
+}
+
+/// `plan`, with the secrets of rpod's secret store (`stored`: name, data) that hold a
+/// Kubernetes Secret's YAML taken as that Secret under the stored secret's name, as
+/// podman's `kube play` takes its own store's; the file's own Secrets come first. A stored
+/// secret that is no Secret's YAML is not one.
+pub fn plan_with_stored_secrets(
+    yaml: &str,
+    extra: &[String],
+    stored: &BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<PlannedPod>> {
     let values = documents(yaml)?;
     // The ConfigMaps first: a pod may come before the ConfigMap it takes from.
     let mut maps = KubeData {
@@ -735,6 +757,20 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
                 maps.secrets.insert(name, keys);
             }
             _ => {}
+        }
+    }
+    for (name, data) in stored {
+        if maps.secrets.contains_key(name) {
+            continue;
+        }
+        let secret = std::str::from_utf8(data)
+            .ok()
+            .and_then(|text| documents(text).ok())
+            .and_then(|values| values.into_iter().next())
+            .filter(|value| value.get("kind").and_then(Value::as_str) == Some("Secret"))
+            .and_then(|value| data_document(&value, DataKind::Secret).ok());
+        if let Some((_, keys)) = secret {
+            maps.secrets.insert(name.clone(), keys);
         }
     }
     let mut pods = Vec::new();
@@ -982,7 +1018,10 @@ impl DataFiles<'_> {
             if self.optional {
                 return Ok(None);
             }
-            return Err(bad(at, format!("no {kind} named {:?}", self.name)));
+            return Err(bad(
+                at,
+                format!("no {kind} named {:?}{}", self.name, self.kind.looked_in()),
+            ));
         };
         let mode_of = |mode: Option<&Value>| -> Result<u32> {
             match mode.or(self.default_mode) {
@@ -1083,7 +1122,12 @@ fn container_options(
             None => {
                 return Err(bad(
                     &at,
-                    format!("no {} named {:?}", kind.name(), reference.name),
+                    format!(
+                        "no {} named {:?}{}",
+                        kind.name(),
+                        reference.name,
+                        kind.looked_in()
+                    ),
                 ))
             }
         }
@@ -1698,6 +1742,40 @@ spec:
         assert_eq!(alone.interval_secs, 0);
         assert_eq!(alone.on_failure, crate::health::OnFailure::Restart);
         assert!(alone.startup.unwrap().test[1].contains("nc -z"));
+    }
+
+    /// A Secret a pod names that the file has not is taken from rpod's secret store when
+    /// the stored secret of that name holds a Kubernetes Secret's YAML (as podman's);
+    /// another stored secret is not one, and the error says where it was looked for.
+    #[test]
+    fn stored_secrets_holding_a_secret_document_are_taken() {
+        let stored = BTreeMap::from([
+            (
+                "creds".to_string(),
+                b"apiVersion: v1\nkind: Secret\nmetadata: {name: other}\nstringData: {password: hunter2}\n"
+                    .to_vec(),
+            ),
+            ("plain".to_string(), b"just a password".to_vec()),
+        ]);
+        let pod = |secret: &str| {
+            format!(
+                "kind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: a\n    image: demo\n    \
+                 env: [{{name: PW, valueFrom: {{secretKeyRef: {{name: {secret}, key: password}}}}}}]\n"
+            )
+        };
+        let pods = plan_with_stored_secrets(&pod("creds"), &[], &stored).unwrap();
+        assert!(pods[0].containers[0]
+            .options
+            .env
+            .contains(&"PW=hunter2".to_string()));
+        for missing in ["plain", "nothing"] {
+            let err = plan_with_stored_secrets(&pod(missing), &[], &stored)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(missing), "{err}");
+        }
+        // Not looked up without the store.
+        assert!(plan(&pod("creds"), &[]).is_err());
     }
 
     /// A DaemonSet is its template's pod on this one node, named as podman names it

@@ -54,7 +54,13 @@ impl Engine {
         options: &PlayOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<PlayReport> {
-        let plans = crate::kube::plan(yaml, &options.configmaps)?;
+        // The secret store's secrets that hold a Kubernetes Secret (as podman's).
+        let mut stored = BTreeMap::new();
+        for record in self.secrets()? {
+            let data = self.secret_store().data(&record)?;
+            stored.insert(record.name, data);
+        }
+        let plans = crate::kube::plan_with_stored_secrets(yaml, &options.configmaps, &stored)?;
         let claims = crate::kube::volume_claims(yaml)?;
         if !options.start {
             if let Some(plan) = plans.iter().find(|p| !p.init_containers.is_empty()) {

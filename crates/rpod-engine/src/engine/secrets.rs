@@ -7,7 +7,7 @@ use crate::mounts::MountSpec;
 use crate::secrets::{write_private, SecretRecord, SecretUse, Secrets};
 
 impl Engine {
-    fn secret_store(&self) -> Secrets {
+    pub(super) fn secret_store(&self) -> Secrets {
         Secrets::new(&self.roots.root)
     }
 
