@@ -54,11 +54,13 @@ impl Engine {
         options: &PlayOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<PlayReport> {
-        // The secret store's secrets that hold a Kubernetes Secret (as podman's).
+        // The secret store's secrets, those that hold a Kubernetes Secret taken as one (as
+        // podman's); one that cannot be read is none (the file need not name it).
         let mut stored = BTreeMap::new();
         for record in self.secrets()? {
-            let data = self.secret_store().data(&record)?;
-            stored.insert(record.name, data);
+            if let Ok(data) = self.secret_store().data(&record) {
+                stored.insert(record.name, data);
+            }
         }
         let plans = crate::kube::plan_with_stored_secrets(yaml, &options.configmaps, &stored)?;
         let claims = crate::kube::volume_claims(yaml)?;
