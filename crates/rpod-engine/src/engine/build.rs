@@ -1038,9 +1038,6 @@ impl Builder<'_> {
             let _ = self
                 .engine
                 .untag_image(&record.id, std::slice::from_ref(&name));
-            if !self.fresh_enough(&record) {
-                continue;
-            }
             let on_parent = record.layers.len() == parent.layers.len() + 1
                 && record.layers.starts_with(&parent.layers);
             if !on_parent {
@@ -1048,12 +1045,28 @@ impl Builder<'_> {
                     "WARN: --cache-from {repository}: {key} is not a step on image {}: not used",
                     short_id(&parent.id)
                 ));
+            }
+            if !on_parent || !self.fresh_enough(&record) {
+                self.forget_unused(&record.id);
                 continue;
             }
             self.remember(key, &record.id)?;
             return Ok(Some(record.id));
         }
         Ok(None)
+    }
+
+    /// Remove an image a `--cache-from` pull brought that is not used after all, unless
+    /// something has it: a name, a child image (an earlier build's), a container.
+    fn forget_unused(&self, id: &str) {
+        let kept = self
+            .engine
+            .image_names(id)
+            .map_or(true, |names| !names.is_empty())
+            || self.engine.store.image_has_children(id).unwrap_or(true);
+        if !kept {
+            let _ = self.engine.remove_image(id, false);
+        }
     }
 
     /// Push a step's image to the `--cache-to` repositories, tagged with its cache key; a
