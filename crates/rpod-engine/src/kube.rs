@@ -544,7 +544,7 @@ pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
     if names.is_empty() && !claims {
         return Err(bad(
             "the file",
-            "no Pod, Deployment or PersistentVolumeClaim in it",
+            "no Pod, Deployment, DaemonSet or PersistentVolumeClaim in it",
         ));
     }
     Ok(names)
@@ -825,7 +825,7 @@ pub fn plan_with_stored_secrets(
     if pods.is_empty() && volume_claims(yaml)?.is_empty() {
         return Err(bad(
             "the file",
-            "no Pod, Deployment or PersistentVolumeClaim in it",
+            "no Pod, Deployment, DaemonSet or PersistentVolumeClaim in it",
         ));
     }
     Ok(pods)
