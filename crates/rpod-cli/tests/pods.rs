@@ -1349,12 +1349,17 @@ spec:
 
     let failing = yaml.replace(
         "test -s /shared/order && echo second >> /shared/order",
-        "echo 'init says why' >&2; exit 3",
+        "printf '%05000d' 0 >&2; echo >&2; echo 'init says why' >&2; exit 3",
     );
     std::fs::write(&file, failing).unwrap();
     let err = rpod.fails(&["kube", "play", &file], 125);
     assert!(
         err.contains("initialized-second exited with status 3") && err.contains("init says why"),
+        "{err}"
+    );
+    // Its long line is cut short.
+    assert!(
+        err.contains(&"0".repeat(1000)) && !err.contains(&"0".repeat(1001)),
         "{err}"
     );
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");

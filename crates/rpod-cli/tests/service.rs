@@ -3615,6 +3615,14 @@ fn build_step_settings_come_through_the_service() {
     assert_ne!(caps & (1 << 12), 0, "{seen}");
     assert_eq!(lines[5], "1", "{seen}");
 
+    // A timestamp before 1970 is refused before any context is read.
+    let reply = service.http("POST", "/v4.3.1/libpod/build?timestamp=-1", b"");
+    assert_eq!(reply.status, 400, "{}", reply.message());
+    assert!(
+        reply.message().contains("--timestamp -1"),
+        "{}",
+        reply.message()
+    );
     // (podman-remote 4.3 sends `--pull=newer` as `missing`: asked by hand.)
     let reply = service.http("POST", "/v4.3.1/libpod/build?pullpolicy=newer", b"");
     assert!(reply.status >= 400, "{}", reply.message());

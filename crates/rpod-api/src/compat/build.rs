@@ -98,11 +98,8 @@ fn build_network(ex: &Exchange) -> ApiResult<Option<rpod_engine::container::Netw
 fn timestamp_param(ex: &Exchange) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
     ex.query_int::<i64>("timestamp")?
         .map(|seconds| {
-            chrono::DateTime::from_timestamp(seconds, 0)
-                .filter(|_| seconds >= 0)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("timestamp {seconds}: seconds since 1970"))
-                })
+            rpod_engine::parse_build_timestamp(seconds)
+                .map_err(|e| ApiError::bad_request(e.to_string()))
         })
         .transpose()
 }
@@ -144,6 +141,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     // Checked before the context is read: a refused setting costs no upload.
     let step_template = super::build_steps::step_settings(ex)?.template()?;
     let cache = super::build_steps::remote_cache(ex)?;
+    let timestamp = timestamp_param(ex)?;
     let pull = super::build_steps::pull(ex)?;
     let network = build_network(ex)?;
     let squash = if ex.query_bool("squash")? {
@@ -233,7 +231,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         squash,
         platform: platform_param(ex)?,
         skip_unused_stages: ex.query_bool_or("skipunusedstages", true)?,
-        timestamp: timestamp_param(ex)?,
+        timestamp,
         omit_history: ex.query_bool("omithistory")?,
         // podman-remote's `--tls-verify` for the base images' pulls and the remote cache.
         registry: match ex.flavour {

@@ -221,13 +221,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         unset_env: args.unsetenv.clone(),
         timestamp: args
             .timestamp
-            .map(|seconds| {
-                chrono::DateTime::from_timestamp(seconds, 0)
-                    .filter(|_| seconds >= 0)
-                    .ok_or_else(|| {
-                        usage(format!("invalid --timestamp {seconds}: seconds since 1970"))
-                    })
-            })
+            .map(|seconds| rpod_engine::parse_build_timestamp(seconds).map_err(usage))
             .transpose()?,
         omit_history: args.omit_history,
         cache_ttl: args

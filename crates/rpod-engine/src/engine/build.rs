@@ -1972,6 +1972,16 @@ fn cache_key(what: &serde_json::Value) -> String {
     hex::encode(sha2::Sha256::digest(what.to_string().as_bytes()))
 }
 
+/// `--timestamp`'s value (seconds since 1970, as podman takes it) as a time; the error
+/// names what was given.
+pub fn parse_build_timestamp(seconds: i64) -> Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .filter(|_| seconds >= 0)
+        .ok_or_else(|| {
+            EngineError::InvalidArg(format!("invalid --timestamp {seconds}: seconds since 1970"))
+        })
+}
+
 /// `--cache-from` and `--cache-to`'s value: a registry's repository (`REGISTRY/PATH`),
 /// without a tag or digest (the steps' cache keys are its tags).
 pub fn parse_cache_repository(text: &str) -> Result<String> {

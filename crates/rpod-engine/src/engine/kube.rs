@@ -9,6 +9,9 @@ use crate::kube::{PlannedContainer, PullPolicy};
 /// value: the volume's name): only such a volume is written again.
 const KUBE_FILLED_LABEL: &str = "io.rpod.kube.volume-source";
 
+/// The most of one line of a failed init container's output its error shows.
+const MAX_SHOWN_LINE: usize = 1000;
+
 /// How `kube play` plays a file.
 #[derive(Debug, Clone)]
 pub struct PlayOptions {
@@ -148,8 +151,9 @@ impl Engine {
                     tail: Some(10),
                     ..Default::default()
                 };
+                // The container's lines, so each is cut short: the message stays readable.
                 let _ = crate::logs::each_line(&self.log_path(&record), &last, |line| {
-                    tail.push(line.text.clone());
+                    tail.push(line.text.chars().take(MAX_SHOWN_LINE).collect::<String>());
                     Ok(())
                 });
                 let output = if tail.is_empty() {
