@@ -325,14 +325,24 @@ struct KeyToPath {
 
 /// The ConfigMaps `kube play` knows: the file's `kind: ConfigMap` documents and those of
 /// `--configmap` files, by name: each key's value.
-pub type ConfigMaps = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+pub type ConfigMaps = BTreeMap<String, DataKeys>;
+
+/// A ConfigMap's or Secret's keys and values.
+pub type DataKeys = BTreeMap<String, Vec<u8>>;
+
+/// Where `kube play` looks for a Secret the file has not: rpod's secret store, by name
+/// (the stored data), so that only the secrets a file names are read.
+pub type StoredSecrets<'a> = &'a dyn Fn(&str) -> Option<Vec<u8>>;
 
 /// What the pods of a file take from besides their images: ConfigMaps and the file's
-/// Secrets (the same shape: keys and values), by name.
-#[derive(Debug, Default)]
-struct KubeData {
+/// Secrets (the same shape: keys and values), by name; Secrets the file has not are looked
+/// up in `stored` when named, once each.
+struct KubeData<'a> {
     config_maps: ConfigMaps,
     secrets: ConfigMaps,
+    stored: StoredSecrets<'a>,
+    /// What `stored` gave for each name looked up (`None`: no Secret there).
+    stored_seen: std::cell::RefCell<BTreeMap<String, Option<DataKeys>>>,
 }
 
 /// Which of `KubeData`'s maps a reference names.
@@ -361,12 +371,36 @@ impl DataKind {
     }
 }
 
-impl KubeData {
-    fn of(&self, kind: DataKind) -> &ConfigMaps {
+impl KubeData<'_> {
+    /// The keys of the ConfigMap or Secret `name`.
+    fn get(&self, kind: DataKind, name: &str) -> Option<DataKeys> {
         match kind {
-            DataKind::ConfigMap => &self.config_maps,
-            DataKind::Secret => &self.secrets,
+            DataKind::ConfigMap => self.config_maps.get(name).cloned(),
+            DataKind::Secret => self
+                .secrets
+                .get(name)
+                .cloned()
+                .or_else(|| self.stored_secret(name)),
         }
+    }
+
+    /// The stored secret `name` when it holds a Kubernetes Secret's YAML (as podman's
+    /// `kube play` takes its store's); another stored secret is not one.
+    fn stored_secret(&self, name: &str) -> Option<DataKeys> {
+        if let Some(keys) = self.stored_seen.borrow().get(name) {
+            return keys.clone();
+        }
+        let keys = (self.stored)(name)
+            .and_then(|data| String::from_utf8(data).ok())
+            .and_then(|text| documents(&text).ok())
+            .and_then(|values| values.into_iter().next())
+            .filter(|value| value.get("kind").and_then(Value::as_str) == Some("Secret"))
+            .and_then(|value| data_document(&value, DataKind::Secret).ok())
+            .map(|(_, keys)| keys);
+        self.stored_seen
+            .borrow_mut()
+            .insert(name.to_string(), keys.clone());
+        keys
     }
 }
 
@@ -728,23 +762,26 @@ pub fn config_maps(files: &[String]) -> Result<ConfigMaps> {
 /// `extra` ones (`--configmap`). A file with no Pod or Deployment, or with another kind,
 /// is refused.
 pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
-    plan_with_stored_secrets(yaml, extra, &BTreeMap::new())
+    plan_with_stored_secrets(yaml, extra, &|_| None)
 }
 
-/// `plan`, with the secrets of rpod's secret store (`stored`: name, data) that hold a
-/// Kubernetes Secret's YAML taken as that Secret under the stored secret's name, as
-/// podman's `kube play` takes its own store's; the file's own Secrets come first. A stored
-/// secret that is no Secret's YAML is not one.
+/// `plan`, with the secrets of rpod's secret store (`stored`: the data of a stored secret
+/// by name) that hold a Kubernetes Secret's YAML taken as that Secret under the stored
+/// secret's name, as podman's `kube play` takes its own store's; the file's own Secrets
+/// come first. A stored secret that is no Secret's YAML is not one. Only the secrets a pod
+/// names are looked up.
 pub fn plan_with_stored_secrets(
     yaml: &str,
     extra: &[String],
-    stored: &BTreeMap<String, Vec<u8>>,
+    stored: StoredSecrets,
 ) -> Result<Vec<PlannedPod>> {
     let values = documents(yaml)?;
     // The ConfigMaps first: a pod may come before the ConfigMap it takes from.
     let mut maps = KubeData {
         config_maps: config_maps(extra)?,
         secrets: ConfigMaps::new(),
+        stored,
+        stored_seen: Default::default(),
     };
     for value in &values {
         match value.get("kind").and_then(Value::as_str) {
@@ -757,20 +794,6 @@ pub fn plan_with_stored_secrets(
                 maps.secrets.insert(name, keys);
             }
             _ => {}
-        }
-    }
-    for (name, data) in stored {
-        if maps.secrets.contains_key(name) {
-            continue;
-        }
-        let secret = std::str::from_utf8(data)
-            .ok()
-            .and_then(|text| documents(text).ok())
-            .and_then(|values| values.into_iter().next())
-            .filter(|value| value.get("kind").and_then(Value::as_str) == Some("Secret"))
-            .and_then(|value| data_document(&value, DataKind::Secret).ok());
-        if let Some((_, keys)) = secret {
-            maps.secrets.insert(name.clone(), keys);
         }
     }
     let mut pods = Vec::new();
@@ -1014,7 +1037,7 @@ impl DataFiles<'_> {
     /// (`defaultMode`, else 0644); `None` for a missing source the volume says is optional.
     fn volume(&self, maps: &KubeData, volume: &str, at: &str) -> Result<Option<FilledVolume>> {
         let kind = self.kind.name();
-        let Some(keys) = maps.of(self.kind).get(self.name) else {
+        let Some(keys) = maps.get(self.kind, self.name) else {
             if self.optional {
                 return Ok(None);
             }
@@ -1108,14 +1131,14 @@ fn container_options(
             (None, Some(reference)) => (DataKind::Secret, reference),
             _ => return Err(bad(&at, "one configMapRef or secretRef")),
         };
-        match maps.of(kind).get(&reference.name) {
+        match maps.get(kind, &reference.name) {
             Some(keys) => {
                 for (key, value) in keys {
                     let name = format!("{}{key}", from.prefix);
                     options
                         .env
                         .retain(|e| e.split('=').next() != Some(name.as_str()));
-                    options.env.push(format!("{name}={}", text(value, &at)?));
+                    options.env.push(format!("{name}={}", text(&value, &at)?));
                 }
             }
             None if reference.optional => {}
@@ -1153,11 +1176,10 @@ fn container_options(
                 let reference: ConfigMapKeyRef =
                     serde_norway::from_value(reference.clone()).map_err(|e| bad(&at, e))?;
                 match maps
-                    .of(kind)
-                    .get(&reference.name)
-                    .and_then(|keys| keys.get(&reference.key))
+                    .get(kind, &reference.name)
+                    .and_then(|keys| keys.get(&reference.key).cloned())
                 {
-                    Some(value) => Some(text(value, &at)?),
+                    Some(value) => Some(text(&value, &at)?),
                     None if reference.optional => None,
                     None => {
                         return Err(bad(
@@ -1763,13 +1785,20 @@ spec:
                  env: [{{name: PW, valueFrom: {{secretKeyRef: {{name: {secret}, key: password}}}}}}]\n"
             )
         };
-        let pods = plan_with_stored_secrets(&pod("creds"), &[], &stored).unwrap();
+        let looked_up = std::cell::RefCell::new(Vec::new());
+        let lookup = |name: &str| {
+            looked_up.borrow_mut().push(name.to_string());
+            stored.get(name).cloned()
+        };
+        let pods = plan_with_stored_secrets(&pod("creds"), &[], &lookup).unwrap();
+        // Only the secret the pod names is read, once.
+        assert_eq!(*looked_up.borrow(), ["creds"]);
         assert!(pods[0].containers[0]
             .options
             .env
             .contains(&"PW=hunter2".to_string()));
         for missing in ["plain", "nothing"] {
-            let err = plan_with_stored_secrets(&pod(missing), &[], &stored)
+            let err = plan_with_stored_secrets(&pod(missing), &[], &lookup)
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(missing), "{err}");

@@ -57,14 +57,12 @@ impl Engine {
         options: &PlayOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<PlayReport> {
-        // The secret store's secrets, those that hold a Kubernetes Secret taken as one (as
-        // podman's); one that cannot be read is none (the file need not name it).
-        let mut stored = BTreeMap::new();
-        for record in self.secrets()? {
-            if let Ok(data) = self.secret_store().data(&record) {
-                stored.insert(record.name, data);
-            }
-        }
+        // A Secret the file names but has not: the secret store's of that name, when it
+        // holds a Kubernetes Secret (as podman's); one that cannot be read is none.
+        let stored = |name: &str| -> Option<Vec<u8>> {
+            let record = self.secret(name).ok().filter(|r| r.name == name)?;
+            self.secret_store().data(&record).ok()
+        };
         let plans = crate::kube::plan_with_stored_secrets(yaml, &options.configmaps, &stored)?;
         let claims = crate::kube::volume_claims(yaml)?;
         if !options.start {
