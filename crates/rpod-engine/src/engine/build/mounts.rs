@@ -34,7 +34,6 @@ pub enum BuildSecret {
 /// Key files (podman's `ID=KEY[,KEY]`, served by an agent of buildah's own) are refused:
 /// rpod forwards a running agent's socket.
 pub fn parse_ssh_flag(text: &str) -> std::result::Result<(String, std::path::PathBuf), String> {
-    use std::os::unix::fs::FileTypeExt;
     let (id, socket) = match text.split_once('=') {
         Some((id, path)) => (id, Some(path)),
         None => (text, None),
@@ -54,7 +53,15 @@ pub fn parse_ssh_flag(text: &str) -> std::result::Result<(String, std::path::Pat
             .map(std::path::PathBuf::from)
             .ok_or_else(|| format!("--ssh {id}: SSH_AUTH_SOCK is not set: give --ssh {id}=SOCKET"))?,
     };
-    let kind = fs::metadata(&socket)
+    check_ssh_socket(id, &socket)?;
+    Ok((id.to_string(), socket))
+}
+
+/// An ssh agent's socket is a socket: checked when `--ssh` is read and again when a step
+/// forwards it (the agent may have gone since).
+fn check_ssh_socket(id: &str, socket: &std::path::Path) -> std::result::Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = fs::metadata(socket)
         .map_err(|e| format!("--ssh {id}: {}: {e}", socket.display()))?
         .file_type();
     if !kind.is_socket() {
@@ -63,7 +70,7 @@ pub fn parse_ssh_flag(text: &str) -> std::result::Result<(String, std::path::Pat
             socket.display()
         ));
     }
-    Ok((id.to_string(), socket))
+    Ok(())
 }
 
 /// `build --secret id=ID,src=PATH` (or `env=NAME`; `type=file|env` may say which).
@@ -541,7 +548,6 @@ impl Builder<'_> {
         mount: &RunMount,
         instruction: &Instruction,
     ) -> Result<Option<std::path::PathBuf>> {
-        use std::os::unix::fs::FileTypeExt;
         let id = ssh_id(mount);
         let found = self.options.ssh.get(&id);
         let Some(socket) = given(found, mount, instruction, || {
@@ -550,15 +556,7 @@ impl Builder<'_> {
         else {
             return Ok(None);
         };
-        let kind = fs::metadata(socket)
-            .map_err(|e| EngineError::io("reading", socket, e))?
-            .file_type();
-        if !kind.is_socket() {
-            return Err(EngineError::InvalidArg(format!(
-                "--ssh {id}: {} is not a socket (an ssh agent's)",
-                socket.display()
-            )));
-        }
+        check_ssh_socket(&id, socket).map_err(EngineError::InvalidArg)?;
         Ok(Some(socket.clone()))
     }
 
