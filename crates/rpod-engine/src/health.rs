@@ -55,16 +55,34 @@ impl StartupCheck {
 
     /// As podman's `StartupHealthCheck` (times in nanoseconds).
     pub fn to_api(&self) -> serde_json::Value {
-        let nanos = |secs: u64| secs.saturating_mul(1_000_000_000);
-        serde_json::json!({
-            "Test": self.test,
-            "Interval": nanos(self.interval_secs),
-            "Timeout": nanos(self.timeout_secs),
-            "StartPeriod": nanos(self.delay_secs),
-            "Retries": self.retries,
-            "Successes": self.successes,
-        })
+        let mut config = health_config_api(
+            &self.test,
+            self.interval_secs,
+            self.timeout_secs,
+            self.delay_secs,
+            self.retries,
+        );
+        config["Successes"] = self.successes.into();
+        config
     }
+}
+
+/// A `HealthConfig` as the APIs have it: times in nanoseconds.
+fn health_config_api(
+    test: &[String],
+    interval_secs: u64,
+    timeout_secs: u64,
+    start_period_secs: u64,
+    retries: u32,
+) -> serde_json::Value {
+    let nanos = |secs: u64| secs.saturating_mul(1_000_000_000);
+    serde_json::json!({
+        "Test": test,
+        "Interval": nanos(interval_secs),
+        "Timeout": nanos(timeout_secs),
+        "StartPeriod": nanos(start_period_secs),
+        "Retries": retries,
+    })
 }
 
 /// Where a startup stands after one more result.
@@ -194,18 +212,15 @@ impl HealthCheck {
     /// The check as Docker's `HealthConfig` (times in nanoseconds): what inspect shows and
     /// a Docker-format image config holds.
     pub fn to_api(&self) -> serde_json::Value {
-        let nanos = |secs: u64| secs.saturating_mul(1_000_000_000);
-        serde_json::json!({
-            "Test": self.test,
-            "Interval": nanos(self.interval_secs),
-            "Timeout": nanos(self.timeout_secs),
-            "StartPeriod": nanos(self.start_period_secs),
-            "Retries": self.retries,
-        })
+        health_config_api(
+            &self.test,
+            self.interval_secs,
+            self.timeout_secs,
+            self.start_period_secs,
+            self.retries,
+        )
     }
 
-    /// Whether a `HealthConfig` turns checks off (`Test: ["NONE"]`, as `--no-healthcheck`
-    /// sends it), the image's included.
     /// Docker's merge of a container's `HealthConfig` into its image's check: each part the
     /// container's leaves out (no `Test`, a zero time or count) is the image's. The result
     /// is a `HealthConfig` for [`HealthCheck::from_api`].
