@@ -2342,6 +2342,32 @@ fn build_cache_goes_through_a_registry() {
     );
     let names = second.ok(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert!(!names.contains("team/cache"), "{names}");
+    let cached: Vec<String> = second
+        .ok(&["images", "-a", "-q", "--no-trunc"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+
+    // Cached steps older than --cache-ttl are pulled, found too old and removed again
+    // (nothing has them): the steps run and the store keeps only what its build made.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let fourth = Rpod::new("crun");
+    let out = fourth.ok(&[
+        "build",
+        "--tls-verify=false",
+        "--cache-from",
+        &cache,
+        "--cache-ttl",
+        "1s",
+        &ctx,
+    ]);
+    assert_eq!(out.matches("Using cache").count(), 0, "{out}");
+    assert!(out.lines().any(|l| l == "the-step-ran"), "{out}");
+    let kept = fourth.ok(&["images", "-a", "-q", "--no-trunc"]);
+    let base_id = first.inspect(&base, "{{.Id}}");
+    for id in cached.iter().filter(|id| !id.ends_with(&base_id)) {
+        assert!(!kept.contains(id.as_str()), "{id} kept:\n{kept}");
+    }
 
     // A cache that cannot be reached: told, and the steps run.
     let third = Rpod::new("crun");

@@ -183,4 +183,44 @@ mod tests {
         assert!(again.path.is_dir());
         assert!(still_there(&again.path, &File::open(&again.path).unwrap()));
     }
+
+    /// A step waiting for a directory that a prune holds and removes gets a new directory
+    /// when the prune lets go, not the removed one: `open` looks again after its lock.
+    #[test]
+    fn a_step_waiting_through_a_prune_gets_a_new_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("build-cache");
+        let path = open(&base, "x", &mode(), false).unwrap().path;
+        let old_inode = fs::metadata(&path).unwrap().ino();
+        // The prune's hold on the directory.
+        let pruning = Flock::lock(File::open(&path).unwrap(), FlockArg::LockExclusive).unwrap();
+        let waiting = {
+            let base = base.clone();
+            std::thread::spawn(move || open(&base, "x", &mode(), true).unwrap())
+        };
+        // The step is waiting once the kernel lists its lock as blocked on the directory.
+        let blocked = format!(":{old_inode} ");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !fs::read_to_string("/proc/locks")
+            .unwrap()
+            .lines()
+            .any(|line| line.contains("->") && line.contains(&blocked))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the step never waited"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        fs::remove_dir(&path).unwrap();
+        drop(pruning);
+        let got = waiting.join().unwrap();
+        assert_eq!(got.path, path);
+        let now = fs::metadata(&got.path).unwrap();
+        assert!(now.is_dir());
+        assert!(still_there(&got.path, &File::open(&got.path).unwrap()));
+        // A directory made again (the removed one's inode may be reused, so the lock's
+        // file is what tells): the step's lock is on the directory that is there.
+        assert!(still_there(&got.path, &got._lock));
+    }
 }
