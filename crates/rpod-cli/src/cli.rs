@@ -1339,6 +1339,11 @@ pub struct RunArgs {
     /// Join the pod whose ID this file holds.
     #[arg(long = "pod-id-file")]
     pub pod_id_file: Option<PathBuf>,
+    /// Make the container one of its pod's init containers, run to its end by `pod start`
+    /// before the others: at every start of the pod (always) or at the first only (once,
+    /// then removed).
+    #[arg(long = "init-ctr", value_name = "always|once")]
+    pub init_ctr: Option<String>,
     /// Run in a user namespace of its own: container UIDs CONTAINER_ID.. are host UIDs
     /// HOST_ID.. (CONTAINER_ID:HOST_ID:SIZE, repeatable; also for GIDs without --gidmap).
     #[arg(long)]

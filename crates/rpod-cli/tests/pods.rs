@@ -1304,9 +1304,115 @@ spec:
     rpod.ok(&["kube", "down", &file]);
 }
 
+/// `--init-ctr`: `pod start` runs the pod's init containers first, in the order they were
+/// made, each to its end: a `once` one goes once it ran well, an `always` one runs at every
+/// start of the pod (not when the pod runs already, nor when one container is started).
+/// One that fails stops the start with its status and last output, the others not started.
+/// An exited init container leaves the pod running; one needs a pod, and a type.
+#[test]
+fn init_containers_run_when_their_pod_starts() {
+    let rpod = Rpod::with_image("crun");
+    let out = rpod.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let volume = format!("{}:/out", out.display());
+    let order = || std::fs::read_to_string(out.join("order")).unwrap_or_default();
+    rpod.ok(&["pod", "create", "--name", "ip"]);
+    let create = |name: &str, init: Option<&str>, script: &str| {
+        let mut args = vec!["create", "--pod", "ip", "--name", name, "-v", &volume];
+        if let Some(kind) = init {
+            args.extend(["--init-ctr", kind]);
+        }
+        args.extend(["demo", "sh", "-c", script]);
+        rpod.ok(&args);
+    };
+    create("first", Some("once"), "echo once >> /out/order");
+    create("main", None, "echo main >> /out/order; sleep 1000");
+    create(
+        "second",
+        Some("always"),
+        "sleep 1; echo always >> /out/order",
+    );
+    rpod.ok(&["pod", "start", "ip"]);
+    common::wait_until("main wrote its line", || order().contains("main"));
+    assert_eq!(order(), "once\nalways\nmain\n");
+    let states = || rpod.ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    let listed = states();
+    assert!(!listed.contains("first"), "{listed}");
+    assert!(listed.contains("second exited"), "{listed}");
+    assert!(listed.contains("main running"), "{listed}");
+    assert_eq!(
+        rpod.ok(&["pod", "ps", "--format", "{{.Status}}"]).trim(),
+        "Running"
+    );
+
+    // Started again while it runs: nothing runs again.
+    rpod.ok(&["pod", "start", "ip"]);
+    assert_eq!(order(), "once\nalways\nmain\n");
+    rpod.ok(&["pod", "stop", "-t", "0", "ip"]);
+    rpod.ok(&["pod", "start", "ip"]);
+    common::wait_until("main wrote its line", || {
+        order().matches("main").count() == 2
+    });
+    assert_eq!(order(), "once\nalways\nmain\nalways\nmain\n");
+
+    // A failing init container stops the start; its status and output say why.
+    create("third", Some("always"), "echo 'init says why' >&2; exit 3");
+    rpod.ok(&["pod", "stop", "-t", "0", "ip"]);
+    let err = rpod.fails(&["pod", "start", "ip"], 125);
+    assert!(
+        err.contains("init container third exited with status 3") && err.contains("init says why"),
+        "{err}"
+    );
+    assert!(states().contains("main exited"), "{}", states());
+    // A container started alone runs no init container.
+    rpod.ok(&["start", "main"]);
+    common::wait_until("main wrote its line", || {
+        order().matches("main").count() == 3
+    });
+    assert!(
+        order().ends_with("always\nmain\nalways\nmain\n"),
+        "{}",
+        order()
+    );
+    rpod.ok(&["pod", "rm", "-f", "-t", "0", "ip"]);
+
+    let err = rpod.fails(&["create", "--init-ctr", "once", "demo", "true"], 125);
+    assert!(err.contains("--pod"), "{err}");
+    rpod.ok(&["pod", "create", "--name", "other"]);
+    let err = rpod.fails(
+        &[
+            "create",
+            "--pod",
+            "other",
+            "--init-ctr",
+            "sometimes",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("always or once"), "{err}");
+    let err = rpod.fails(
+        &[
+            "create",
+            "--pod",
+            "other",
+            "--init-ctr",
+            "always",
+            "--restart",
+            "always",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("--restart"), "{err}");
+}
+
 /// `initContainers`: run one after the other, each to its end, before the containers start
 /// (what they leave in a shared volume is there for them), then removed; one that fails
-/// fails the play with its status and last output, and nothing of the pod is left.
+/// fails the play with its status and last output, and nothing of the pod is left. With
+/// `--start=false` they run when the pod is started.
 #[test]
 fn kube_play_runs_init_containers_first_and_once() {
     let rpod = Rpod::with_image("crun");
@@ -1364,8 +1470,19 @@ spec:
     );
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
-    let err = rpod.fails(&["kube", "play", "--start=false", &file], 125);
-    assert!(err.contains("--start=false"), "{err}");
+
+    // With --start=false they are made, and run when the pod is started.
+    std::fs::write(&file, yaml).unwrap();
+    rpod.ok(&["volume", "rm", "init-shared"]);
+    rpod.ok(&["kube", "play", "--start=false", &file]);
+    let names = rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(names.contains("initialized-first"), "{names}");
+    rpod.ok(&["pod", "start", "initialized"]);
+    common::wait_until("the app wrote its line", || {
+        rpod.ok(&["exec", "initialized-app", "cat", "/shared/order"]) == "first\nsecond\napp\n"
+    });
+    rpod.ok(&["kube", "down", &file]);
+    rpod.ok(&["volume", "rm", "init-shared"]);
 }
 
 /// `kind: PersistentVolumeClaim`: its volume is made (labels, podman's annotations as the

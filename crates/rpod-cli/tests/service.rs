@@ -1188,6 +1188,18 @@ fn podman_remote_manages_pods() {
             .trim(),
         "Running 2"
     );
+    // An init container (`--init-ctr once`) runs at the pod's next start, then goes.
+    service.podman_ok(&[
+        "create",
+        "--pod",
+        "team",
+        "--init-ctr",
+        "once",
+        "--name",
+        "setup",
+        "demo",
+        "true",
+    ]);
     assert_eq!(
         service
             .podman_ok(&["pod", "stop", "-t", "0", "team"])
@@ -1202,6 +1214,13 @@ fn podman_remote_manages_pods() {
         "Exited"
     );
     assert_eq!(service.podman_ok(&["pod", "start", "team"]).trim(), id);
+    assert_eq!(
+        service
+            .podman_out(&["container", "exists", "setup"])
+            .status
+            .code(),
+        Some(1)
+    );
     // Its processes and readings, as the command line shows them.
     let top = service.podman_ok(&["pod", "top", "team", "pid,args"]);
     assert!(top.contains("/catatonit -P"), "{top}");

@@ -226,6 +226,37 @@ pub struct NetworkConfig {
     pub no_hosts: bool,
 }
 
+/// `--init-ctr`: a container of a pod that `pod start` runs to its end, in the order
+/// the pod's init containers were made, before it starts the pod's other containers:
+/// at every start of the pod (`Always`), or at the first only (`Once`: removed once it
+/// has run well).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitContainerType {
+    Always,
+    Once,
+}
+
+impl InitContainerType {
+    /// `always` or `once`, as podman spells them.
+    pub fn parse(text: &str) -> crate::Result<InitContainerType> {
+        match text {
+            "always" => Ok(InitContainerType::Always),
+            "once" => Ok(InitContainerType::Once),
+            other => Err(crate::EngineError::InvalidArg(format!(
+                "invalid --init-ctr {other:?}: use always or once"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitContainerType::Always => "always",
+            InitContainerType::Once => "once",
+        }
+    }
+}
+
 /// Everything fixed when the container is created.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerConfig {
@@ -376,6 +407,9 @@ pub struct ContainerConfig {
     /// The pod (its ID) the container belongs to.
     #[serde(default)]
     pub pod: Option<String>,
+    /// `--init-ctr`: an init container of its pod, run by `pod start` before the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_container: Option<InitContainerType>,
     /// `--uidmap`, `--gidmap`: a user namespace of its own with these mappings
     /// (`userns.rs`); `None` shares the host's.
     #[serde(default)]

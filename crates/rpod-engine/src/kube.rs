@@ -550,8 +550,8 @@ pub struct PlannedContainer {
 pub struct PlannedPod {
     pub name: String,
     pub pod: PodOptions,
-    /// `initContainers`: run once, in order, each to exit 0, before `containers` start,
-    /// then removed (podman's `once` init containers, its default for `kube play`).
+    /// `initContainers`: the pod's init containers (`--init-ctr`), `once` unless the pod's
+    /// `io.podman.annotations.init.container.type` annotation says `always` (as podman's).
     pub init_containers: Vec<PlannedContainer>,
     pub containers: Vec<PlannedContainer>,
     /// The `configMap` volumes its containers mount, filled before they are made.
@@ -854,6 +854,10 @@ pub fn plan_with_stored_secrets(
     Ok(pods)
 }
 
+/// The pod annotation that makes its init containers run at every start of the pod
+/// (`always`) instead of the first only (`once`, the default), as podman's.
+pub(crate) const INIT_CONTAINER_TYPE_ANNOTATION: &str = "io.podman.annotations.init.container.type";
+
 fn plan_pod(
     metadata: &Metadata,
     name: String,
@@ -880,6 +884,15 @@ fn plan_pod(
         }
     };
     let restart = RestartPolicy::parse(restart)?;
+    let init_type = match metadata.annotations.get(INIT_CONTAINER_TYPE_ANNOTATION) {
+        None => crate::container::InitContainerType::Once,
+        Some(text) => crate::container::InitContainerType::parse(text).map_err(|_| {
+            bad(
+                &format!("metadata.annotations.{INIT_CONTAINER_TYPE_ANNOTATION}"),
+                format!("{text:?} is not always or once"),
+            )
+        })?,
+    };
     let volumes: BTreeMap<&str, &Volume> =
         spec.volumes.iter().map(|v| (v.name.as_str(), v)).collect();
     for (i, volume) in spec.volumes.iter().enumerate() {
@@ -911,12 +924,15 @@ fn plan_pod(
         check_rest(&path, &container.rest)?;
         let mut options = container_options(container, &path, &volumes, maps)?;
         options.name = Some(format!("{name}-{}", container.name));
-        // An init container runs once: a restart policy would run it again.
+        // An init container runs at the pod's start: a restart policy would run it again.
         options.restart = if init {
             RestartPolicy::default()
         } else {
             restart
         };
+        if init {
+            options.init_container = Some(init_type);
+        }
         for (probe, field) in [
             (&container.liveness_probe, "livenessProbe"),
             (&container.startup_probe, "startupProbe"),
@@ -1830,7 +1846,8 @@ spec:
     }
 
     /// `initContainers` are planned apart, in their order, named as the pod's containers
-    /// are, with no restart policy (they run once), their volumes' files filled too.
+    /// are, with no restart policy, as `once` init containers unless the pod's annotation
+    /// says `always`, their volumes' files filled too.
     #[test]
     fn init_containers_are_planned_in_order_to_run_once() {
         let yaml = "kind: ConfigMap\nmetadata: {name: conf}\ndata: {a: '1'}\n---\n\
@@ -1854,6 +1871,30 @@ spec:
         assert_eq!(pod.containers.len(), 1);
         // The ConfigMap volume only an init container mounts is filled all the same.
         assert_eq!(pod.filled_volumes.len(), 1);
+        use crate::container::InitContainerType::{Always, Once};
+        let kinds = |pod: &PlannedPod| -> Vec<_> {
+            pod.init_containers
+                .iter()
+                .chain(&pod.containers)
+                .map(|c| c.options.init_container)
+                .collect()
+        };
+        assert_eq!(kinds(pod), [Some(Once), Some(Once), None]);
+        let annotated = |kind: &str| {
+            yaml.replace(
+                "metadata: {name: p}",
+                &format!(
+                    "metadata: {{name: p, annotations: {{io.podman.annotations.init.container.type: {kind}}}}}"
+                ),
+            )
+        };
+        let pods = plan(&annotated("always"), &[]).unwrap();
+        assert_eq!(kinds(&pods[0]), [Some(Always), Some(Always), None]);
+        let err = plan(&annotated("sometimes"), &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("init.container.type") && err.contains("sometimes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -125,8 +125,19 @@ pub fn pod_document(shape: &PodShape, members: &[Member]) -> Result<(Value, Vec<
     let mut warnings = Vec::new();
     let mut volumes = Volumes::default();
     let mut containers = Vec::new();
-    for (index, member) in members.iter().enumerate() {
-        let ports = if index == 0 { shape.ports } else { &[] };
+    let mut init_containers = Vec::new();
+    // A pod's init containers (`--init-ctr`) are its `initContainers`; the pod's ports,
+    // restart policy and grace period are its other containers'.
+    let (inits, members): (Vec<&Member>, Vec<&Member>) = members
+        .iter()
+        .partition(|m| m.config.init_container.is_some());
+    for (index, member) in inits.iter().chain(&members).enumerate() {
+        let init = index < inits.len();
+        let ports = if index == inits.len() {
+            shape.ports
+        } else {
+            &[]
+        };
         let name = member_name(member.config, shape.strip_prefix.as_deref());
         let mut warn = |what: &str| {
             warnings.push(format!(
@@ -134,9 +145,21 @@ pub fn pod_document(shape: &PodShape, members: &[Member]) -> Result<(Value, Vec<
                 member.config.name
             ))
         };
-        containers.push(container(member, &name, ports, &mut volumes, &mut warn)?);
+        let document = container(member, &name, ports, &mut volumes, &mut warn)?;
+        if init {
+            init_containers.push(document);
+        } else {
+            containers.push(document);
+        }
     }
-    let restart = restart_policy(members, &mut warnings);
+    let restart = restart_policy(&members, &mut warnings);
+    let mut annotations = shape.annotations.clone();
+    if let Some(kind) = init_type(&inits, &mut warnings) {
+        annotations.insert(
+            crate::kube::INIT_CONTAINER_TYPE_ANNOTATION.to_string(),
+            kind.as_str().to_string(),
+        );
+    }
     let mut metadata = Map::new();
     metadata.insert("name".into(), json!(shape.name));
     metadata.insert(
@@ -146,11 +169,14 @@ pub fn pod_document(shape: &PodShape, members: &[Member]) -> Result<(Value, Vec<
     if !shape.labels.is_empty() {
         metadata.insert("labels".into(), json!(shape.labels));
     }
-    if !shape.annotations.is_empty() {
-        metadata.insert("annotations".into(), json!(shape.annotations));
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), json!(annotations));
     }
     let mut spec = Map::new();
     spec.insert("containers".into(), Value::Array(containers));
+    if !init_containers.is_empty() {
+        spec.insert("initContainers".into(), Value::Array(init_containers));
+    }
     spec.insert("restartPolicy".into(), json!(restart));
     if let Some(hostname) = shape.hostname {
         spec.insert("hostname".into(), json!(hostname));
@@ -160,6 +186,7 @@ pub fn pod_document(shape: &PodShape, members: &[Member]) -> Result<(Value, Vec<
     }
     if let Some(grace) = members
         .first()
+        .or(inits.first())
         .map(|m| m.config.stop_timeout)
         .filter(|t| *t != crate::engine::DEFAULT_STOP_TIMEOUT)
     {
@@ -185,8 +212,28 @@ fn member_name(config: &ContainerConfig, strip_prefix: Option<&str>) -> String {
         .to_string()
 }
 
+/// The pod's annotation for its init containers' type when they run at every start
+/// (`once`, what `kube play` makes without it, needs none); the pod has one type for all.
+fn init_type(
+    inits: &[&Member],
+    warnings: &mut Vec<String>,
+) -> Option<crate::container::InitContainerType> {
+    use crate::container::InitContainerType;
+    let kind = inits.first()?.config.init_container?;
+    for member in inits {
+        if member.config.init_container != Some(kind) {
+            warnings.push(format!(
+                "container {}: its init container type differs from the pod's ({}), which Kubernetes YAML keeps one of",
+                member.config.name,
+                kind.as_str()
+            ));
+        }
+    }
+    (kind == InitContainerType::Always).then_some(kind)
+}
+
 /// The pod's policy from its members' (Kubernetes has one per pod): `Never` for `no`.
-fn restart_policy(members: &[Member], warnings: &mut Vec<String>) -> &'static str {
+fn restart_policy(members: &[&Member], warnings: &mut Vec<String>) -> &'static str {
     let of = |kind: RestartKind| match kind {
         RestartKind::No => "Never",
         RestartKind::OnFailure => "OnFailure",
@@ -661,6 +708,69 @@ mod tests {
         };
         let (document, warnings) = pod_document(&shape, &members).unwrap();
         (render(&[document]).unwrap(), warnings)
+    }
+
+    /// A pod's init containers are its `initContainers`, ahead of the others whatever the
+    /// order of the members; their type is the pod's annotation when it is `always` (`once`
+    /// is what `kube play` makes without one); the pod's ports and restart policy are its
+    /// other containers'. `kube play` makes them init containers again.
+    #[test]
+    fn init_containers_are_written_and_played_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let web = web(dir.path());
+        let mut setup = crate::container::test_config();
+        setup.name = "setup".into();
+        setup.image_name = "localhost/demo:latest".into();
+        setup.cmd = vec!["true".into()];
+        setup.args = vec!["true".into()];
+        setup.network = NetworkMode::Bridge;
+        let image = image_config(&["PATH=/bin"], "/");
+        let own_dir = Path::new("/var/lib/rpod/containers/a");
+        let shape = PodShape {
+            name: "web-pod",
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            hostname: None,
+            host_network: false,
+            ports: &web.net.ports,
+            created: Utc::now(),
+            strip_prefix: None,
+        };
+        for (kind, annotated) in [
+            (crate::container::InitContainerType::Always, true),
+            (crate::container::InitContainerType::Once, false),
+        ] {
+            setup.init_container = Some(kind);
+            let member = |config| Member {
+                config,
+                image: Some(&image),
+                own_dir,
+                infra_id: None,
+                default_network: "rpod",
+            };
+            let (document, warnings) =
+                pod_document(&shape, &[member(&web), member(&setup)]).unwrap();
+            assert!(warnings.is_empty(), "{warnings:?}");
+            let yaml = render(&[document]).unwrap();
+            assert_eq!(
+                yaml.contains("io.podman.annotations.init.container.type: always"),
+                annotated,
+                "{yaml}"
+            );
+            let plan = &crate::kube::plan(&yaml, &[]).unwrap()[0];
+            assert_eq!(plan.init_containers.len(), 1, "{yaml}");
+            let init = &plan.init_containers[0].options;
+            assert_eq!(init.name.as_deref(), Some("web-pod-setup"));
+            assert_eq!(init.init_container, Some(kind));
+            // The pod's ports are the web container's.
+            let (before_inits, inits) = yaml.split_once("initContainers:").unwrap();
+            assert!(before_inits.contains("containerPort: 80"), "{yaml}");
+            assert!(!inits.contains("containerPort"), "{yaml}");
+            let played = &plan.containers[0].options;
+            assert_eq!(played.name.as_deref(), Some("web-pod-web"));
+            assert_eq!(played.init_container, None);
+            assert_eq!(played.restart, web.restart);
+        }
     }
 
     #[test]

@@ -155,6 +155,8 @@ pub struct SpecGenerator {
     pub name: String,
     /// The pod (name or ID) the container joins.
     pub pod: String,
+    /// `--init-ctr`: `always`, `once` or empty.
+    pub init_container_type: String,
     pub image: String,
     pub raw_image_name: String,
     pub command: Option<Vec<String>>,
@@ -716,6 +718,9 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         rootfs: None,
         name: non_empty(spec.name),
         pod: non_empty(spec.pod),
+        init_container: non_empty(spec.init_container_type)
+            .map(|kind| rpod_engine::container::InitContainerType::parse(&kind))
+            .transpose()?,
         id_mappings,
         userns_auto,
         command: spec.command.unwrap_or_default(),

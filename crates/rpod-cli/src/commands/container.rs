@@ -666,6 +666,12 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         create_command: std::env::args().collect(),
         requires: args.requires.clone(),
         pod: pod_of(args)?,
+        init_container: args
+            .init_ctr
+            .as_deref()
+            .map(rpod_engine::container::InitContainerType::parse)
+            .transpose()
+            .map_err(|e| usage(e.to_string()))?,
         personality: args.personality.clone(),
         seccomp_from_image: args.seccomp_policy == "image",
         no_passwd_entries: !args.passwd,

@@ -363,6 +363,7 @@ impl Engine {
             domainname: config.domainname.clone(),
             read_only_tmpfs: false,
             pod: None,
+            init_container: config.init_container,
             // A pod's container takes the user namespace of the pod it joins (`join_pod`);
             // one that joined another container's takes that one's mappings at the create.
             userns_container: config

@@ -359,6 +359,7 @@ impl Engine {
             create_command: options.create_command.clone(),
             personality: options.personality.clone(),
             pod: options.pod.clone(),
+            init_container: options.init_container,
             id_mappings: options.id_mappings.clone(),
             userns_auto: options.userns_auto.is_some(),
             userns_container: options.userns_container.clone(),
@@ -512,6 +513,20 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         return invalid(
             "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"".into(),
         );
+    }
+    if let Some(kind) = options.init_container {
+        if options.pod.is_none() {
+            return invalid(format!(
+                "--init-ctr {}: an init container belongs to a pod: give --pod",
+                kind.as_str()
+            ));
+        }
+        if options.restart.is_set() {
+            return invalid(format!(
+                "--init-ctr {}: an init container runs to its end at the pod's start; it takes no --restart policy",
+                kind.as_str()
+            ));
+        }
     }
     if let Some(cpus) = options.cpus {
         if !cpus.is_finite() || cpus <= 0.0 {

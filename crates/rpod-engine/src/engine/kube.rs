@@ -9,9 +9,6 @@ use crate::kube::{PlannedContainer, PullPolicy};
 /// value: the volume's name): only such a volume is written again.
 const KUBE_FILLED_LABEL: &str = "io.rpod.kube.volume-source";
 
-/// The most of one line of a failed init container's output its error shows.
-const MAX_SHOWN_LINE: usize = 1000;
-
 /// How `kube play` plays a file.
 #[derive(Debug, Clone)]
 pub struct PlayOptions {
@@ -65,14 +62,6 @@ impl Engine {
         };
         let plans = crate::kube::plan_with_stored_secrets(yaml, &options.configmaps, &stored)?;
         let claims = crate::kube::volume_claims(yaml)?;
-        if !options.start {
-            if let Some(plan) = plans.iter().find(|p| !p.init_containers.is_empty()) {
-                return Err(EngineError::NotSupported(format!(
-                    "kube play: pod {}: init containers with --start=false (they run once, when the pod is played)",
-                    plan.name
-                )));
-            }
-        }
         let mut report = PlayReport::default();
         // A claim's volume that is there already is used as it is: it holds the user's
         // data (a second play of the same file finds it).
@@ -105,8 +94,11 @@ impl Engine {
             }
             let pod = self.create_pod(pod_options)?;
             let made = (|| -> Result<Vec<String>> {
+                // The init containers first: `pod start` runs them in the order made.
                 for container in plan.init_containers {
-                    self.kube_init_container(&pod.id, container)?;
+                    let mut create = container.options;
+                    create.pod = Some(pod.id.clone());
+                    self.create(create)?;
                 }
                 let mut ids = Vec::new();
                 for container in plan.containers {
@@ -131,49 +123,6 @@ impl Engine {
             }
         }
         Ok(report)
-    }
-
-    /// Run an init container in the pod to its end (the pod's infra container starts
-    /// first) and remove it; an exit other than 0 is an error with the end of its output.
-    fn kube_init_container(&self, pod: &str, container: PlannedContainer) -> Result<()> {
-        let mut create = container.options;
-        create.pod = Some(pod.to_string());
-        let record = self.create(create)?;
-        let id = record.id().to_string();
-        let ran = self.start(&id, None, None).and_then(|_| self.wait(&id));
-        let outcome = match ran {
-            Ok(0) => Ok(()),
-            Ok(code) => {
-                let mut tail = Vec::new();
-                let last = crate::logs::LogFilter {
-                    tail: Some(10),
-                    ..Default::default()
-                };
-                // The container's lines, so each is cut short: the message stays readable.
-                let _ = crate::logs::each_line(&self.log_path(&record), &last, |line| {
-                    tail.push(line.text.chars().take(MAX_SHOWN_LINE).collect::<String>());
-                    Ok(())
-                });
-                let output = if tail.is_empty() {
-                    String::new()
-                } else {
-                    format!("; its last output:\n{}", tail.join("\n"))
-                };
-                Err(EngineError::InvalidArg(format!(
-                    "kube play: the init container {} exited with status {code}{output}",
-                    record.config.name
-                )))
-            }
-            Err(e) => Err(e),
-        };
-        let removed = self.remove(
-            &id,
-            RemoveOptions {
-                force: true,
-                ..Default::default()
-            },
-        );
-        outcome.and(removed.map(drop))
     }
 
     /// A `configMap` or `secret` volume's named volume (made when missing) holding exactly

@@ -256,6 +256,8 @@ pub struct CreateOptions {
     pub read_only_tmpfs: bool,
     /// `--pod`: the pod (name or ID) the container joins.
     pub pod: Option<String>,
+    /// `--init-ctr`: the container is one of its pod's init containers.
+    pub init_container: Option<crate::container::InitContainerType>,
     /// `--uidmap`, `--gidmap`: a user namespace of the container's own.
     pub id_mappings: Option<crate::userns::IdMappings>,
     /// `--userns auto`: one with subordinate IDs no other container has (`id_mappings` is

@@ -108,7 +108,12 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        let statuses: Vec<Status> = containers.iter().map(|c| c.state.status).collect();
+        // Init containers end before the pod runs: they do not make it degraded.
+        let statuses: Vec<Status> = containers
+            .iter()
+            .filter(|c| c.config.init_container.is_none())
+            .map(|c| c.state.status)
+            .collect();
         Ok(PodView {
             status: PodStatus::of(&statuses),
             pod,
@@ -466,11 +471,39 @@ impl Engine {
 
     /// Start the pod's containers that do not run: the infra container first. Every
     /// container is tried; the failures are reported together.
+    /// Start the pod's containers, the infra container first. A pod none of whose other
+    /// containers runs is being started: its init containers (`--init-ctr`) run first,
+    /// each to its end, in the order they were made; one that fails stops the start there.
     pub fn pod_start(&self, name_or_id: &str) -> Result<PodRecord> {
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let is_infra = |c: &ContainerRecord| Some(c.id()) == view.pod.infra_id.as_deref();
+        let active =
+            |c: &ContainerRecord| matches!(c.state.status, Status::Running | Status::Paused);
+        let inits: Vec<&ContainerRecord> = view
+            .containers
+            .iter()
+            .filter(|c| c.config.init_container.is_some())
+            .collect();
+        let started = view
+            .containers
+            .iter()
+            .any(|c| c.config.init_container.is_none() && !is_infra(c) && active(c));
+        if !inits.is_empty() && !started {
+            if let Some(infra) = view.containers.iter().find(|c| is_infra(c)) {
+                if !active(infra) {
+                    match self.start(infra.id(), None, None) {
+                        Ok(_) | Err(EngineError::NotModified(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            for init in inits {
+                self.run_init_container(init)?;
+            }
+        }
         let mut failures = Vec::new();
         for record in infra_first(&view) {
-            if matches!(record.state.status, Status::Running | Status::Paused) {
+            if active(record) || record.config.init_container.is_some() {
                 continue;
             }
             match self.start(record.id(), None, None) {
@@ -479,6 +512,62 @@ impl Engine {
             }
         }
         self.pod_outcome(view.pod, "start", failures)
+    }
+
+    /// Run one of a pod's init containers to its end (`pod start`); an exit other than 0
+    /// is an error with the end of its output. A `once` container that ran well goes.
+    fn run_init_container(&self, record: &ContainerRecord) -> Result<()> {
+        let id = record.id();
+        match self.start(id, None, None) {
+            Ok(_) | Err(EngineError::NotModified(_)) => {}
+            Err(e) => return Err(e),
+        }
+        match self.wait(id)? {
+            0 => {}
+            code => {
+                return Err(EngineError::state(
+                    id,
+                    format!(
+                        "init container {} exited with status {code}{}",
+                        record.config.name,
+                        self.last_output(record)
+                    ),
+                ))
+            }
+        }
+        if record.config.init_container == Some(crate::container::InitContainerType::Once) {
+            match self.remove(
+                id,
+                RemoveOptions {
+                    force: true,
+                    ..Default::default()
+                },
+            ) {
+                Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The last lines of a container's log for an error (`; its last output:` and the
+    /// lines, each cut to 1000 characters: a container's line has no bound), or nothing.
+    pub(crate) fn last_output(&self, record: &ContainerRecord) -> String {
+        const MAX_SHOWN_LINE: usize = 1000;
+        let mut tail = Vec::new();
+        let last = crate::logs::LogFilter {
+            tail: Some(10),
+            ..Default::default()
+        };
+        let _ = crate::logs::each_line(&self.log_path(record), &last, |line| {
+            tail.push(line.text.chars().take(MAX_SHOWN_LINE).collect::<String>());
+            Ok(())
+        });
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; its last output:\n{}", tail.join("\n"))
+        }
     }
 
     /// Stop the pod's containers, the infra container last (the others use its
@@ -762,8 +851,8 @@ impl Engine {
         )
     }
 
-    /// After a container of a pod exited: with `--exit-policy stop`, when no container of
-    /// the pod but its infra container is active any more, the infra container is stopped
+    /// After a container of a pod (not an init container) exited: with `--exit-policy
+    /// stop`, when no container of the pod but its infra container is active any more, the infra container is stopped
     /// (podman's policy). Failures are logged: the container's own exit is recorded.
     pub(super) fn apply_pod_exit_policy(&self, record: &ContainerRecord) {
         let Some(pod) = &record.config.pod else {
@@ -775,7 +864,11 @@ impl Engine {
         let Some(infra) = pod.infra_id.clone() else {
             return;
         };
-        if pod.exit_policy != crate::pods::ExitPolicy::Stop || record.id() == infra {
+        // An init container's end is the pod's start going on, not its end.
+        if pod.exit_policy != crate::pods::ExitPolicy::Stop
+            || record.id() == infra
+            || record.config.init_container.is_some()
+        {
             return;
         }
         let others_active = self.store.containers().map(|all| {
