@@ -18,6 +18,8 @@
 #   - curl: the signature policy tests store cosign's signature artifact in that registry
 #   - gnupg: the signature policy tests make GPG keys and signatures (rpod itself verifies
 #     GPG signatures with gpgv, which every Debian system has)
+#   - git: builds from Git repositories fetch them with it (and the tests serve one with
+#     git daemon)
 #   - CRIU 4 for checkpoint/restore, unpacked privately (scripts/install-criu.sh)
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 set -euo pipefail
@@ -27,7 +29,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1649,3 +1649,194 @@ fn cache_ttl_leaves_older_steps_out() {
     let err = rpod.fails(&["build", "--cache-ttl", "soon", &ctx], 125);
     assert!(err.contains("--cache-ttl"), "{err}");
 }
+
+/// `git daemon` on a port of its own, serving `app.git`: on its default branch a
+/// Containerfile that copies the whole context, `hello` ("top"), `sub/Containerfile` and
+/// `sub/hello` ("main"), and `linked`, a link to /etc/passwd; the tag `v1` has
+/// `sub/hello` say "v1". Killed when dropped.
+struct GitServer {
+    daemon: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl GitServer {
+    fn start() -> GitServer {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        fs::create_dir_all(work.join("sub")).unwrap();
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .current_dir(&work)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+        };
+        fs::write(work.join("Containerfile"), "FROM demo\nCOPY . /ctx\n").unwrap();
+        fs::write(work.join("hello"), "top\n").unwrap();
+        fs::write(
+            work.join("sub/Containerfile"),
+            "FROM demo\nCOPY hello /hello\n",
+        )
+        .unwrap();
+        fs::write(work.join("sub/hello"), "v1\n").unwrap();
+        symlink("/etc/passwd", work.join("linked")).unwrap();
+        git(&["init", "-q", "-b", "main"]);
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "first"]);
+        git(&["tag", "v1"]);
+        fs::write(work.join("sub/hello"), "main\n").unwrap();
+        git(&["commit", "-q", "-am", "second"]);
+        let bare = dir.path().join("app.git");
+        git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // git-daemon itself: `git daemon` would run it as a child of its own, which a kill
+        // of `git` leaves behind.
+        let exec_path = std::process::Command::new("git")
+            .arg("--exec-path")
+            .output()
+            .unwrap();
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+        let daemon = std::process::Command::new(Path::new(exec_path.trim()).join("git-daemon"))
+            .args([
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+                "--export-all",
+                &format!("--base-path={}", dir.path().display()),
+                &dir.path().display().to_string(),
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        common::wait_until("git daemon listens", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        GitServer {
+            daemon,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for GitServer {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// A context named by URL: a Git repository (its default branch, a tag, a directory in it,
+/// `-f` inside it, without its `.git`), also as a `--build-context`; an archive or a
+/// Containerfile alone from a web server. A link named as the Containerfile, a missing
+/// ref, an archive rpod does not unpack, a missing file and another scheme are refused.
+#[test]
+fn build_takes_contexts_from_git_and_web_servers() {
+    let rpod = Rpod::with_image("crun");
+    let server = GitServer::start();
+    let url = format!("git://127.0.0.1:{}/app.git", server.port);
+    let cat = |image: &str, path: &str| rpod.ok(&["run", "--rm", image, "cat", path]);
+
+    rpod.ok(&["build", "-q", "-t", "from-main", &format!("{url}#:sub")]);
+    assert_eq!(cat("from-main", "/hello"), "main\n");
+    rpod.ok(&["build", "-q", "-t", "from-tag", &format!("{url}#v1:sub")]);
+    assert_eq!(cat("from-tag", "/hello"), "v1\n");
+    rpod.ok(&["build", "-q", "-t", "whole", &url]);
+    let listed = rpod.ok(&["run", "--rm", "whole", "ls", "-a", "/ctx"]);
+    assert!(listed.lines().any(|l| l == "sub"), "{listed}");
+    assert!(!listed.lines().any(|l| l == ".git"), "{listed}");
+    rpod.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "named",
+        "-f",
+        "sub/Containerfile",
+        &url,
+    ]);
+    assert_eq!(cat("named", "/hello"), "top\n");
+    let err = rpod.fails(&["build", "-f", "linked", &url], 125);
+    assert!(
+        err.contains("not followed") && !err.contains("root:"),
+        "{err}"
+    );
+    let err = rpod.fails(&["build", &format!("{url}#nosuchref")], 125);
+    assert!(
+        err.contains("git fetch") && err.contains("nosuchref"),
+        "{err}"
+    );
+
+    let dir = rpod.dir.path().join("local");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nCOPY --from=repo sub/hello /from-repo\n",
+    )
+    .unwrap();
+    rpod.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "with-named",
+        "--build-context",
+        &format!("repo={url}#v1"),
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(cat("with-named", "/from-repo"), "v1\n");
+
+    let port = common::serve_bytes(vec![
+        (
+            "/ctx.tar.gz",
+            common::tar_gz(&[
+                ("Containerfile", "FROM demo\nCOPY note /note\n"),
+                ("note", "from the archive\n"),
+            ]),
+        ),
+        (
+            "/Containerfile",
+            b"FROM demo\nRUN echo alone > /alone\n".to_vec(),
+        ),
+        ("/ctx.tar.bz2", b"BZh91AY&SY".to_vec()),
+    ]);
+    let web = format!("http://127.0.0.1:{port}");
+    rpod.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "archived",
+        &format!("{web}/ctx.tar.gz"),
+    ]);
+    assert_eq!(cat("archived", "/note"), "from the archive\n");
+    rpod.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "alone",
+        &format!("{web}/Containerfile"),
+    ]);
+    assert_eq!(cat("alone", "/alone"), "alone\n");
+    let err = rpod.fails(&["build", &format!("{web}/ctx.tar.bz2")], 125);
+    assert!(err.contains("bzip2"), "{err}");
+    let err = rpod.fails(&["build", &format!("{web}/missing.tar")], 125);
+    assert!(err.contains("404"), "{err}");
+    let err = rpod.fails(&["build", "ftp://127.0.0.1/ctx.tar"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    // Nothing fetched is left in the store's scratch space.
+    let tmp = rpod.dir.path().join("root/tmp");
+    let left: Vec<_> = fs::read_dir(&tmp)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("build-remote-")),
+        "{left:?}"
+    );
+}

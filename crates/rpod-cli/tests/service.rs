@@ -3904,6 +3904,41 @@ fn docker_builds_images_through_the_service() {
         said.contains("not followed") && !said.contains("root:"),
         "{said}"
     );
+    // `remote` (docker-py's `build(path=URL)`): the context is downloaded by the service,
+    // the body is empty; a Dockerfile named in it is found there.
+    let port = common::serve_bytes(vec![(
+        "/ctx.tar.gz",
+        common::tar_gz(&[
+            ("build/Dockerfile", "FROM demo\nCOPY note /note\n"),
+            ("note", "fetched by the service\n"),
+        ]),
+    )]);
+    let remote = format!("http://127.0.0.1:{port}/ctx.tar.gz");
+    let reply = service.http(
+        "POST",
+        &format!("/v1.43/build?t=remote-built&dockerfile=build%2FDockerfile&remote={remote}"),
+        b"",
+    );
+    let said = String::from_utf8_lossy(&reply.body);
+    assert_eq!(reply.status, 200, "{said}");
+    assert!(said.contains("aux"), "{said}");
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["run", "--rm", "remote-built", "cat", "/note"]),
+        "fetched by the service\n"
+    );
+    let reply = service.http(
+        "POST",
+        &format!("/v1.43/build?remote=http://127.0.0.1:{port}/missing.tar"),
+        b"",
+    );
+    assert_eq!(
+        reply.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     // The steps' containers went with them.
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }

@@ -62,11 +62,12 @@ pub use container::{
 };
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
-    parse_build_network, parse_build_timestamp, parse_cache_repository, parse_secret_flag,
-    parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret, CloneOptions,
-    CommitOptions, CreateOptions, Engine, EngineOptions, ExecReattached, ExecRequest, ExecStarted,
-    HealthRun, HistoryStep, HostSource, ImageRemoval, ImageVolumes, PathStat, PlayOptions,
-    PlayReport, PlayedPod, PodCloneOptions, PodOptions, PodView, RemoveOptions, RuntimeMaker,
-    Squash, StepSettings, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
+    file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
+    parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
+    CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecReattached, ExecRequest,
+    ExecStarted, FetchedContext, HealthRun, HistoryStep, HostSource, ImageRemoval, ImageVolumes,
+    PathStat, PlayOptions, PlayReport, PlayedPod, PodCloneOptions, PodOptions, PodView,
+    RemoteContext, RemoveOptions, RuntimeMaker, Squash, StepSettings, WaitBegun, WaitCondition,
+    WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 
 use serde_json::json;
 
@@ -33,8 +34,7 @@ fn string_map(ex: &Exchange, name: &str) -> ApiResult<BTreeMap<String, String>> 
 
 /// The query parameters that ask for what rpod's build does not do, when set.
 const REFUSED: &[&str] = &[
-    "remote", "outputs",
-    // podman-remote's (its secrets would come as files of the context).
+    "outputs", // podman-remote's (its secrets would come as files of the context).
     "secrets", "from", "manifest",
 ];
 
@@ -177,33 +177,49 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .query("target")
         .filter(|t| !t.is_empty())
         .map(String::from);
-    // The client may compress the context (`docker build --compress`): gzip's magic tells.
-    let mut body = BufReader::new(ex.conn.body());
-    let gzip = body
-        .fill_buf()
-        .map(|head| head.starts_with(&[0x1f, 0x8b]))
-        .unwrap_or(false);
-    let dir = if gzip {
-        context
-            .engine
-            .build_context_from_tar(flate2::read::GzDecoder::new(body))?
-    } else {
-        context.engine.build_context_from_tar(body)?
-    };
+    // `remote` (docker-py's `build(path=URL)`): the context is fetched from there (a Git
+    // repository, an archive, a Containerfile alone). Else the body is the context as a
+    // tar, which the client may compress (`docker build --compress`): gzip's magic tells.
+    let remote = ex
+        .req
+        .query("remote")
+        .filter(|r| !r.is_empty())
+        .map(String::from);
+    let (_kept, context_dir, downloaded): (Box<dyn std::any::Any>, PathBuf, Option<PathBuf>) =
+        match remote {
+            Some(url) => {
+                let Some(remote) = rpod_engine::RemoteContext::parse(&url)? else {
+                    return Err(ApiError::bad_request(format!(
+                        "remote {url:?}: a Git repository's or an http(s) URL"
+                    )));
+                };
+                let fetched = context.engine.fetch_build_context(&remote)?;
+                let (dir, file) = (fetched.dir.clone(), fetched.containerfile.clone());
+                (Box::new(fetched), dir, file)
+            }
+            None => {
+                let mut body = BufReader::new(ex.conn.body());
+                let gzip = body
+                    .fill_buf()
+                    .map(|head| head.starts_with(&[0x1f, 0x8b]))
+                    .unwrap_or(false);
+                let dir = if gzip {
+                    context
+                        .engine
+                        .build_context_from_tar(flate2::read::GzDecoder::new(body))?
+                } else {
+                    context.engine.build_context_from_tar(body)?
+                };
+                let path = dir.path().to_path_buf();
+                (Box::new(dir), path, None)
+            }
+        };
     // The context is the client's: its Dockerfile is read only as a file of its own, never
     // through a link (which could point at any of the host's files).
-    let mut path = dir.path().to_path_buf();
-    for part in relative.components() {
-        path.push(part);
-        if path
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink())
-        {
-            return Err(ApiError::bad_request(format!(
-                "dockerfile {dockerfile:?}: a link in the build context, which is not followed"
-            )));
-        }
-    }
+    let containerfile = match downloaded {
+        Some(file) => file,
+        None => rpod_engine::file_in_context(&context_dir, &dockerfile)?,
+    };
     // Docker's builds take the cache unless `nocache`; podman-remote says `layers` too.
     let layers = match ex.flavour {
         Flavour::Libpod => ex.query_bool_or("layers", true)?,
@@ -211,8 +227,8 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     };
     let no_cache = ex.query_bool("nocache")?;
     let options = rpod_engine::BuildOptions {
-        containerfile: dir.path().join(&dockerfile),
-        context: dir.path().to_path_buf(),
+        containerfile,
+        context: context_dir,
         tags: tags.clone(),
         build_args,
         target,

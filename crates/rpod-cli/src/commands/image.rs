@@ -99,22 +99,52 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         }
         _ => None,
     };
-    let containerfile = match &args.file {
-        Some(_) if from_stdin.is_some() => from_stdin
+    // A context named by URL (a Git repository, an archive, a Containerfile alone) is
+    // fetched first; the Containerfile is then found inside it, never through a link.
+    let remote = match args.context.to_str() {
+        Some(text) => rpod_engine::RemoteContext::parse(text)?,
+        None => None,
+    };
+    let fetched = remote
+        .as_ref()
+        .map(|remote| engine.fetch_build_context(remote))
+        .transpose()?;
+    let context = fetched
+        .as_ref()
+        .map_or_else(|| args.context.clone(), |f| f.dir.clone());
+    let in_context = |name: &str| -> Result<std::path::PathBuf, Failure> {
+        match &fetched {
+            Some(_) => Ok(rpod_engine::file_in_context(&context, name)?),
+            None => Ok(context.join(name)),
+        }
+    };
+    let containerfile = match (
+        &args.file,
+        fetched.as_ref().and_then(|f| f.containerfile.clone()),
+    ) {
+        (Some(_), _) if from_stdin.is_some() => from_stdin
             .as_ref()
             .map(|f| f.path().to_path_buf())
             .unwrap_or_default(),
-        Some(file) => file.clone(),
-        None => ["Containerfile", "Dockerfile"]
-            .iter()
-            .map(|name| args.context.join(name))
-            .find(|path| path.is_file())
-            .ok_or_else(|| {
+        (_, Some(downloaded)) => downloaded,
+        (Some(file), None) if fetched.is_some() => in_context(&file.to_string_lossy())?,
+        (Some(file), None) => file.clone(),
+        (None, None) => {
+            let mut found = None;
+            for name in ["Containerfile", "Dockerfile"] {
+                let path = in_context(name)?;
+                if path.is_file() {
+                    found = Some(path);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
                 usage(format!(
                     "no Containerfile or Dockerfile in {}: name one with -f",
                     args.context.display()
                 ))
-            })?,
+            })?
+        }
     };
     let mut build_args = std::collections::BTreeMap::new();
     for arg in &args.build_args {
@@ -170,7 +200,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         .collect();
     let options = rpod_engine::BuildOptions {
         containerfile,
-        context: args.context.clone(),
+        context,
         tags: args.tags.clone(),
         build_args,
         target: args.target.clone(),

@@ -511,3 +511,58 @@ pub fn available_bytes(path: &Path) -> u64 {
     let stat = nix::sys::statvfs::statvfs(path).unwrap();
     stat.blocks_available() as u64 * stat.fragment_size() as u64
 }
+
+/// A web server on a port of its own that answers `GET PATH` with the bytes `files` holds
+/// for PATH (404 else), for builds' downloads; its port. It serves until the test ends.
+#[allow(dead_code)]
+pub fn serve_bytes(files: Vec<(&'static str, Vec<u8>)>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split(' ').nth(1).unwrap_or("");
+            let found = files.iter().find(|(p, _)| *p == path);
+            let (status, body): (&str, &[u8]) = match found {
+                Some((_, body)) => ("200 OK", body),
+                None => ("404 Not Found", b""),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body);
+        }
+    });
+    port
+}
+
+/// A gzip'd tar of `files` (path, content), each a root-owned 0644 file.
+#[allow(dead_code)]
+pub fn tar_gz(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        archive
+            .append_data(&mut header, path, content.as_bytes())
+            .unwrap();
+    }
+    archive.into_inner().unwrap().finish().unwrap()
+}

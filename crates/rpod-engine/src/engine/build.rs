@@ -19,8 +19,10 @@ mod add_url;
 pub(super) mod cache_dirs;
 mod context;
 mod mounts;
+mod remote;
 mod step_settings;
 pub use mounts::{parse_secret_flag, parse_ssh_flag, BuildSecret};
+pub use remote::{file_in_context, FetchedContext, RemoteContext};
 pub use step_settings::StepSettings;
 
 /// What `build` builds.
@@ -253,21 +255,21 @@ pub enum BuildContext {
     Directory(PathBuf),
     /// An image (`docker-image://REF`, `container-image://REF`).
     Image(String),
+    /// A Git repository or a download (`remote.rs`), fetched when the build begins.
+    Remote(RemoteContext),
 }
 
 impl BuildContext {
-    /// `DIR`, `docker-image://REF` or `container-image://REF`; URLs and Git sources are
-    /// refused.
+    /// `DIR`, `docker-image://REF`, `container-image://REF`, or a URL of a Git repository,
+    /// an archive or a Containerfile (`RemoteContext`).
     pub fn parse(value: &str) -> Result<BuildContext> {
         for prefix in ["docker-image://", "container-image://"] {
             if let Some(image) = value.strip_prefix(prefix) {
                 return Ok(BuildContext::Image(image.to_string()));
             }
         }
-        if value.contains("://") || value.starts_with("git@") {
-            return Err(EngineError::NotSupported(format!(
-                "--build-context {value:?}: a URL (a directory, docker-image:// and container-image:// are taken)"
-            )));
+        if let Some(remote) = RemoteContext::parse(value)? {
+            return Ok(BuildContext::Remote(remote));
         }
         if value.is_empty() {
             return Err(EngineError::InvalidArg(
@@ -521,14 +523,22 @@ impl Engine {
             "the build context",
         )?;
         let mut named_contexts = BTreeMap::new();
+        // Fetched named contexts, kept until the build is done.
+        let mut fetched = Vec::new();
         for (name, given) in &options.build_contexts {
-            let named =
-                match given {
-                    BuildContext::Directory(dir) => NamedContext::Directory(
-                        context::ContextDir::open(dir, None, &format!("the build context {name}"))?,
-                    ),
-                    BuildContext::Image(image) => NamedContext::Image(image.clone()),
-                };
+            let what = format!("the build context {name}");
+            let named = match given {
+                BuildContext::Directory(dir) => {
+                    NamedContext::Directory(context::ContextDir::open(dir, None, &what)?)
+                }
+                BuildContext::Image(image) => NamedContext::Image(image.clone()),
+                BuildContext::Remote(remote) => {
+                    let got = self.fetch_build_context(remote)?;
+                    let dir = context::ContextDir::open(&got.dir, None, &what)?;
+                    fetched.push(got);
+                    NamedContext::Directory(dir)
+                }
+            };
             named_contexts.insert(name.to_ascii_lowercase(), named);
         }
         let text = read_bounded(&options.containerfile)?;

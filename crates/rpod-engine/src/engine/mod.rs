@@ -45,8 +45,9 @@ mod wait;
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use build::{
-    parse_build_network, parse_build_timestamp, parse_cache_repository, parse_secret_flag,
-    parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret, Squash, StepSettings,
+    file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
+    parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
+    FetchedContext, RemoteContext, Squash, StepSettings,
 };
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};

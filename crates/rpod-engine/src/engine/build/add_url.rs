@@ -53,87 +53,113 @@ impl Builder<'_> {
         checksum: Option<&str>,
         instruction: &Instruction,
     ) -> Result<Download> {
+        if !matches!(url.split_once("://"), Some(("http" | "https", _))) {
+            return Err(EngineError::NotSupported(format!(
+                "Containerfile line {} (ADD): {url}: only http:// and https:// URLs are downloaded (not Git or other sources)",
+                instruction.line
+            )));
+        }
         let failed = |what: String| step_error(instruction, format!("{url}: {what}"));
-        let rest = match url.split_once("://") {
-            Some(("http" | "https", rest)) => rest,
-            _ => {
-                return Err(EngineError::NotSupported(format!(
-                    "Containerfile line {} (ADD): {url}: only http:// and https:// URLs are downloaded (not Git or other sources)",
-                    instruction.line
-                )))
-            }
-        };
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
-        // The host also names a directory of certs.d (`web_agent`): a host name's
-        // characters only, never `..`.
-        let plain_host = !host.is_empty()
-            && host != "."
-            && host != ".."
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-        if !plain_host {
-            return Err(failed(format!("{host:?} is not a host name")));
-        }
-        let agent = crate::image::registry::web_agent(host)?;
-        let response = agent
-            .get(url)
-            .call()
-            .map_err(|e| failed(format!("downloading: {e}")))?;
-        if !response.status().is_success() {
-            return Err(failed(format!("the server answered {}", response.status())));
-        }
-        let modified = response
-            .headers()
-            .get("last-modified")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-            .and_then(|t| u64::try_from(t.timestamp()).ok());
-        let mut body = response.into_body().into_reader();
-        let tmp = self.engine.roots.tmp();
-        std::fs::create_dir_all(&tmp)
-            .map_err(|e| EngineError::io("creating directory", &tmp, e))?;
-        let file = crate::scratch::unnamed_file(&tmp)?;
-        let space = self.engine.roots.space_guard();
-        let mut out = space.writer(file);
-        let mut hasher = sha2::Sha256::new();
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            let read = match body.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(failed(format!("downloading: {e}"))),
-            };
-            hasher.update(&buffer[..read]);
-            out.write_all(&buffer[..read]).map_err(
-                |e| match crate::free_space::NoSpace::within(&e) {
-                    Some(no_space) => EngineError::NoSpace(no_space),
-                    None => {
-                        EngineError::io("writing the download of", std::path::Path::new(url), e)
-                    }
-                },
-            )?;
-        }
-        let mut file = out.into_inner();
-        file.rewind().map_err(|e| {
-            EngineError::io("reading the download of", std::path::Path::new(url), e)
-        })?;
-        let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
+        let fetched = download_url(self.engine, url, &failed)?;
         if let Some(wanted) = checksum {
-            if !wanted.eq_ignore_ascii_case(&digest) {
-                return Err(failed(format!("its digest is {digest}, not {wanted}")));
+            if !wanted.eq_ignore_ascii_case(&fetched.digest) {
+                return Err(failed(format!(
+                    "its digest is {}, not {wanted}",
+                    fetched.digest
+                )));
             }
         }
         Ok(Download {
             url: url.to_string(),
             name: url_file_name(url),
-            file,
-            digest,
-            modified,
+            file: fetched.file,
+            digest: fetched.digest,
+            modified: fetched.modified,
         })
     }
+}
+
+/// What `download_url` fetched.
+pub(super) struct Fetched {
+    /// An unnamed scratch file of rpod's, at its start.
+    pub file: std::fs::File,
+    /// `sha256:HEX` of its content.
+    pub digest: String,
+    /// Seconds since the epoch, from `Last-Modified`.
+    pub modified: Option<u64>,
+}
+
+/// Download `url` (`http://` or `https://`) into an unnamed scratch file of rpod's, within
+/// the store's free-space reserve; what goes wrong with the URL, the server or the transfer
+/// is `failed`'s error.
+pub(super) fn download_url(
+    engine: &crate::Engine,
+    url: &str,
+    failed: &dyn Fn(String) -> EngineError,
+) -> Result<Fetched> {
+    let Some(("http" | "https", rest)) = url.split_once("://") else {
+        return Err(failed(
+            "only http:// and https:// URLs are downloaded".into(),
+        ));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    // The host also names a directory of certs.d (`web_agent`): a host name's
+    // characters only, never `..`.
+    let plain_host = !host.is_empty()
+        && host != "."
+        && host != ".."
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !plain_host {
+        return Err(failed(format!("{host:?} is not a host name")));
+    }
+    let agent = crate::image::registry::web_agent(host)?;
+    let response = agent
+        .get(url)
+        .call()
+        .map_err(|e| failed(format!("downloading: {e}")))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("the server answered {}", response.status())));
+    }
+    let modified = response
+        .headers()
+        .get("last-modified")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        .and_then(|t| u64::try_from(t.timestamp()).ok());
+    let mut body = response.into_body().into_reader();
+    let tmp = engine.roots.tmp();
+    std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io("creating directory", &tmp, e))?;
+    let file = crate::scratch::unnamed_file(&tmp)?;
+    let space = engine.roots.space_guard();
+    let mut out = space.writer(file);
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = match body.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(format!("downloading: {e}"))),
+        };
+        hasher.update(&buffer[..read]);
+        out.write_all(&buffer[..read]).map_err(|e| {
+            match crate::free_space::NoSpace::within(&e) {
+                Some(no_space) => EngineError::NoSpace(no_space),
+                None => EngineError::io("writing the download of", std::path::Path::new(url), e),
+            }
+        })?;
+    }
+    let mut file = out.into_inner();
+    file.rewind()
+        .map_err(|e| EngineError::io("reading the download of", std::path::Path::new(url), e))?;
+    Ok(Fetched {
+        file,
+        digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+        modified,
+    })
 }
 
 /// A tar of one downloaded file named `name`: root's, mode 0600, the server's time.

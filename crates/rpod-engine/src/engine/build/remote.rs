@@ -1,0 +1,443 @@
+//! Build contexts named by URL, as podman and Docker take them: a Git repository
+//! (`git://...`, `git@HOST:PATH`, `github.com/...`, or an http(s) URL whose path ends in
+//! `.git`; `#REF:DIR` names a branch, tag or commit and a directory in it), fetched with
+//! git; or an http(s) URL of a tar archive (plain, gzip or zstd), unpacked, or of a
+//! Containerfile alone (then the context holds only it). Either lands in a scratch
+//! directory of rpod's, removed when the build is done.
+//!
+//! Both are hostile input: the archive is unpacked by the code that unpacks any context
+//! tar; the repository's files are a context as any other (its links are never followed
+//! out of it); the directory and Containerfile named in it are reached without links; git
+//! runs with no terminal prompt, without the `file` and `ext` transports (a submodule
+//! cannot copy the host's repositories in), and its `.git` is removed before the build
+//! (as BuildKit does by default).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::add_url::download_url;
+use crate::scratch::ScratchDir;
+use crate::{Engine, EngineError, Result};
+
+/// A build context named by URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteContext {
+    /// A Git repository: its URL, the ref to check out (the remote's HEAD when `None`) and
+    /// the directory in it that is the context (its top when `None`).
+    Git {
+        url: String,
+        reference: Option<String>,
+        dir: Option<String>,
+    },
+    /// An archive or a Containerfile on a web server.
+    Download { url: String },
+}
+
+impl RemoteContext {
+    /// The context `text` names when it is a URL; `None` for a directory. A URL of another
+    /// scheme is refused (never taken for a directory).
+    pub fn parse(text: &str) -> Result<Option<RemoteContext>> {
+        let git_scheme = ["git://", "git@", "github.com/"]
+            .iter()
+            .any(|p| text.starts_with(p));
+        let web = text.starts_with("http://") || text.starts_with("https://");
+        if !git_scheme && !web {
+            if text.contains("://") {
+                return Err(EngineError::NotSupported(format!(
+                    "the build context {text:?}: of URLs, http://, https:// and Git's are taken"
+                )));
+            }
+            return Ok(None);
+        }
+        let (base, fragment) = text.split_once('#').unwrap_or((text, ""));
+        let path = base
+            .split_once("://")
+            .map_or(base, |(_, rest)| rest)
+            .split('?')
+            .next()
+            .unwrap_or("");
+        if !git_scheme && !path.trim_end_matches('/').ends_with(".git") {
+            return Ok(Some(RemoteContext::Download {
+                url: base.to_string(),
+            }));
+        }
+        let url = match base.strip_prefix("github.com/") {
+            Some(rest) => format!("https://github.com/{rest}"),
+            None => base.to_string(),
+        };
+        if let Some(host) = url.strip_prefix("git@") {
+            // ssh's host: never an option of ssh's own.
+            if host.starts_with('-') || !host.contains(':') {
+                return Err(EngineError::InvalidArg(format!(
+                    "the build context {text:?}: git@HOST:PATH"
+                )));
+            }
+        }
+        let (reference, dir) = match fragment.split_once(':') {
+            Some((reference, dir)) => (reference, dir),
+            None => (fragment, ""),
+        };
+        let bad_ref = reference.starts_with('-')
+            || reference.contains("..")
+            || reference.chars().any(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+            });
+        if bad_ref {
+            return Err(EngineError::InvalidArg(format!(
+                "the build context {text:?}: {reference:?} is not a branch, tag or commit"
+            )));
+        }
+        let dir = dir.trim_matches('/');
+        if !dir.is_empty()
+            && Path::new(dir)
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return Err(EngineError::InvalidArg(format!(
+                "the build context {text:?}: {dir:?} is not a directory inside the repository"
+            )));
+        }
+        Ok(Some(RemoteContext::Git {
+            url,
+            reference: (!reference.is_empty()).then(|| reference.to_string()),
+            dir: (!dir.is_empty()).then(|| dir.to_string()),
+        }))
+    }
+}
+
+/// A fetched context: its directory, kept until this is dropped.
+pub struct FetchedContext {
+    scratch: ScratchDir,
+    /// The context directory (the repository's directory `#REF:DIR` names, or the top).
+    pub dir: PathBuf,
+    /// The Containerfile, when the URL was one alone.
+    pub containerfile: Option<PathBuf>,
+}
+
+impl FetchedContext {
+    /// The scratch directory everything fetched is in.
+    pub fn scratch(&self) -> &Path {
+        self.scratch.path()
+    }
+}
+
+/// The file `relative` in the context `dir`, reached without a link (the context is not
+/// the caller's: a link could lead to any of the host's files). `relative` must stay
+/// inside.
+pub fn file_in_context(dir: &Path, relative: &str) -> Result<PathBuf> {
+    let given = Path::new(relative);
+    if given.is_absolute()
+        || given
+            .components()
+            .any(|c| matches!(c, Component::ParentDir))
+    {
+        return Err(EngineError::InvalidArg(format!(
+            "the Containerfile {relative:?}: a path inside the build context"
+        )));
+    }
+    let mut path = dir.to_path_buf();
+    for part in given.components() {
+        path.push(part);
+        if path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(EngineError::InvalidArg(format!(
+                "the Containerfile {relative:?}: a link in the build context, which is not followed"
+            )));
+        }
+    }
+    Ok(path)
+}
+
+impl Engine {
+    /// Fetch a context named by URL into a scratch directory of the store's.
+    pub fn fetch_build_context(&self, remote: &RemoteContext) -> Result<FetchedContext> {
+        let scratch = ScratchDir::new(&self.roots.tmp(), "build-remote-")?;
+        match remote {
+            RemoteContext::Git {
+                url,
+                reference,
+                dir,
+            } => {
+                let top = scratch.path().join("repository");
+                fetch_git(url, reference.as_deref(), &top)?;
+                let mut context = top.clone();
+                if let Some(dir) = dir {
+                    for part in Path::new(dir).components() {
+                        context.push(part);
+                        let meta = context.symlink_metadata();
+                        if !meta.as_ref().is_ok_and(|m| m.is_dir()) {
+                            return Err(EngineError::InvalidArg(format!(
+                                "the build context {url}#{}:{dir}: {dir:?} is no directory of the repository (links are not followed)",
+                                reference.as_deref().unwrap_or("")
+                            )));
+                        }
+                    }
+                }
+                Ok(FetchedContext {
+                    scratch,
+                    dir: context,
+                    containerfile: None,
+                })
+            }
+            RemoteContext::Download { url } => {
+                let failed = |what: String| {
+                    EngineError::InvalidArg(format!("the build context {url}: {what}"))
+                };
+                let fetched = download_url(self, url, &failed)?;
+                let dir = scratch.path().join("context");
+                std::fs::create_dir(&dir)
+                    .map_err(|e| EngineError::io("creating directory", &dir, e))?;
+                let mut body = BufReader::new(fetched.file);
+                let head = body
+                    .fill_buf()
+                    .map_err(|e| EngineError::io("reading the download of", Path::new(url), e))?
+                    .to_vec();
+                let space = self.roots.space_guard();
+                let what = "the build context";
+                let containerfile = match ArchiveKind::of(&head) {
+                    ArchiveKind::Gzip => {
+                        crate::scratch::unpack_tar(
+                            flate2::read::GzDecoder::new(body),
+                            &dir,
+                            what,
+                            false,
+                            &space,
+                        )?;
+                        None
+                    }
+                    ArchiveKind::Zstd => {
+                        let decoder = ruzstd::decoding::StreamingDecoder::new(body)
+                            .map_err(|e| failed(format!("not a zstd stream: {e}")))?;
+                        crate::scratch::unpack_tar(decoder, &dir, what, false, &space)?;
+                        None
+                    }
+                    ArchiveKind::Tar => {
+                        crate::scratch::unpack_tar(body, &dir, what, false, &space)?;
+                        None
+                    }
+                    ArchiveKind::Other(name) => {
+                        return Err(EngineError::NotSupported(format!(
+                            "the build context {url}: a {name} archive (tar, gzip and zstd are unpacked)"
+                        )))
+                    }
+                    ArchiveKind::Text => {
+                        // A Containerfile alone (Docker names it so in an empty context).
+                        let path = dir.join("Dockerfile");
+                        let mut file = std::fs::File::create(&path)
+                            .map_err(|e| EngineError::io("creating", &path, e))?;
+                        std::io::copy(
+                            &mut body.take(crate::containerfile::MAX_CONTAINERFILE + 1),
+                            &mut file,
+                        )
+                        .map_err(|e| EngineError::io("writing", &path, e))?;
+                        Some(path)
+                    }
+                };
+                Ok(FetchedContext {
+                    scratch,
+                    dir,
+                    containerfile,
+                })
+            }
+        }
+    }
+}
+
+/// What a download is, by its first bytes.
+#[derive(Debug, PartialEq, Eq)]
+enum ArchiveKind {
+    Gzip,
+    Zstd,
+    Tar,
+    /// A compression rpod does not unpack (its name).
+    Other(&'static str),
+    /// Anything else: a Containerfile.
+    Text,
+}
+
+impl ArchiveKind {
+    fn of(head: &[u8]) -> ArchiveKind {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            ArchiveKind::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            ArchiveKind::Zstd
+        } else if head.starts_with(b"BZh") {
+            ArchiveKind::Other("bzip2")
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            ArchiveKind::Other("xz")
+        } else if head.get(257..262) == Some(b"ustar") {
+            ArchiveKind::Tar
+        } else {
+            ArchiveKind::Text
+        }
+    }
+}
+
+/// Check out `reference` (the remote's HEAD when `None`) of the repository at `url` into
+/// `top`, with its submodules, and remove its `.git`. A shallow fetch first; a server that
+/// cannot serve one (a commit it does not advertise, git's "dumb" HTTP) gets a full one.
+fn fetch_git(url: &str, reference: Option<&str>, top: &Path) -> Result<()> {
+    std::fs::create_dir(top).map_err(|e| EngineError::io("creating directory", top, e))?;
+    git(top, &["init", "-q"])?;
+    git(top, &["remote", "add", "origin", url])?;
+    let wanted = reference.unwrap_or("HEAD");
+    if git(top, &["fetch", "-q", "--depth", "1", "origin", wanted]).is_err() {
+        git(top, &["fetch", "-q", "origin", wanted])?;
+    }
+    git(top, &["checkout", "-q", "FETCH_HEAD"])?;
+    if top.join(".gitmodules").is_file() {
+        git(
+            top,
+            &[
+                "submodule",
+                "update",
+                "-q",
+                "--init",
+                "--recursive",
+                "--depth",
+                "1",
+            ],
+        )?;
+    }
+    let dot_git = top.join(".git");
+    std::fs::remove_dir_all(&dot_git).map_err(|e| EngineError::io("removing", &dot_git, e))
+}
+
+/// Run git in `dir` with rpod's safeguards; its error with the end of what it said.
+fn git(dir: &Path, args: &[&str]) -> Result<()> {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "protocol.file.allow=never",
+            "-c",
+            "protocol.ext.allow=never",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "advice.detachedHead=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            EngineError::NotSupported(format!(
+                "a Git build context needs git, which could not be run: {e}"
+            ))
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = said.lines().rev().take(5).collect();
+    let said: Vec<&str> = said.into_iter().rev().collect();
+    Err(EngineError::InvalidArg(format!(
+        "git {}: {}",
+        args.join(" "),
+        said.join("\n")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(url: &str, reference: Option<&str>, dir: Option<&str>) -> RemoteContext {
+        RemoteContext::Git {
+            url: url.into(),
+            reference: reference.map(String::from),
+            dir: dir.map(String::from),
+        }
+    }
+
+    /// Git URLs as Docker tells them (a scheme, `git@`, `github.com/`, a path ending in
+    /// `.git`), with `#REF:DIR`; other http(s) URLs are downloads; a path is a directory.
+    #[test]
+    fn urls_are_git_repositories_or_downloads() {
+        let parse = |text: &str| RemoteContext::parse(text).unwrap();
+        assert_eq!(parse("."), None);
+        assert_eq!(parse("/srv/app"), None);
+        assert_eq!(
+            parse("https://example.com/app.git#v1:web"),
+            Some(git("https://example.com/app.git", Some("v1"), Some("web")))
+        );
+        assert_eq!(
+            parse("git://127.0.0.1:9418/app#main"),
+            Some(git("git://127.0.0.1:9418/app", Some("main"), None))
+        );
+        assert_eq!(
+            parse("github.com/team/app#:sub/dir/"),
+            Some(git("https://github.com/team/app", None, Some("sub/dir")))
+        );
+        // A directory is always the repository's.
+        assert_eq!(
+            parse("git://h/app#v1:/etc"),
+            Some(git("git://h/app", Some("v1"), Some("etc")))
+        );
+        assert_eq!(
+            parse("git@example.com:team/app.git"),
+            Some(git("git@example.com:team/app.git", None, None))
+        );
+        assert_eq!(
+            parse("https://example.com/ctx.tar.gz"),
+            Some(RemoteContext::Download {
+                url: "https://example.com/ctx.tar.gz".into()
+            })
+        );
+        for bad in [
+            "git://h/app#--upload-pack=x",
+            "git://h/app#a..b",
+            "git://h/app#v1:../../etc",
+            "git@-oProxyCommand=x:app",
+        ] {
+            assert!(
+                matches!(RemoteContext::parse(bad), Err(EngineError::InvalidArg(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            RemoteContext::parse("ftp://h/ctx.tar"),
+            Err(EngineError::NotSupported(_))
+        ));
+    }
+
+    /// Archives by their magic; anything else is a Containerfile.
+    #[test]
+    fn downloads_are_told_by_their_first_bytes() {
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(ArchiveKind::of(&tar), ArchiveKind::Tar);
+        assert_eq!(ArchiveKind::of(&[0x1f, 0x8b, 8]), ArchiveKind::Gzip);
+        assert_eq!(
+            ArchiveKind::of(&[0x28, 0xb5, 0x2f, 0xfd]),
+            ArchiveKind::Zstd
+        );
+        assert_eq!(ArchiveKind::of(b"BZh91AY"), ArchiveKind::Other("bzip2"));
+        assert_eq!(ArchiveKind::of(b"FROM demo\nRUN true\n"), ArchiveKind::Text);
+        assert_eq!(ArchiveKind::of(b""), ArchiveKind::Text);
+    }
+
+    /// The Containerfile named in a context is reached without links and stays inside.
+    #[test]
+    fn a_containerfile_in_a_context_is_reached_without_links() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/Containerfile"), "FROM demo\n").unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("Dockerfile")).unwrap();
+        assert_eq!(
+            file_in_context(dir.path(), "sub/Containerfile").unwrap(),
+            dir.path().join("sub/Containerfile")
+        );
+        for bad in ["etc/passwd", "Dockerfile", "../x", "/etc/passwd"] {
+            assert!(file_in_context(dir.path(), bad).is_err(), "{bad}");
+        }
+    }
+}
