@@ -1397,7 +1397,7 @@ fn named_build_contexts_serve_from_copy_and_mounts() {
     );
     assert!(err.contains("FROM takes an image"), "{err}");
     for (bad, says) in [
-        ("x=https://example.com/c.tar", "a URL"),
+        ("x=ftp://example.com/c.tar", "of URLs"),
         ("novalue", "NAME=VALUE"),
         ("x=/no/such/dir", "/no/such/dir"),
     ] {
