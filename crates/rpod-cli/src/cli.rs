@@ -640,6 +640,18 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
     /// Remove every container, image, volume, network and secret.
     Reset(ResetArgs),
+    /// Stop every running container; with --new-runtime, move every container to another
+    /// OCI runtime.
+    Migrate(MigrateArgs),
+    /// Renumber locks (rpod numbers none: nothing to do).
+    Renumber,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The OCI runtime every container is to use from now on (a name or a path).
+    #[arg(long = "new-runtime")]
+    pub new_runtime: Option<String>,
 }
 
 #[derive(Debug, Args)]

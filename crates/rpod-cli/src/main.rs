@@ -222,6 +222,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::System(SystemCommand::Df(a)) => s::df(e, a),
         Command::System(SystemCommand::Prune(a)) => s::prune(e, a),
         Command::System(SystemCommand::Reset(a)) => s::reset(e, a),
+        Command::System(SystemCommand::Migrate(a)) => s::migrate(e, a),
+        Command::System(SystemCommand::Renumber) => s::renumber(),
         Command::Image(ImageCommand::Inspect(mut a)) => {
             a.kind = "image".into();
             c::inspect(e, a)

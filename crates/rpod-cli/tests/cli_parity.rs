@@ -3878,3 +3878,71 @@ fn runlabel_runs_an_image_s_label_on_this_store() {
     let err = rpod.fails(&["container", "runlabel", "RUN", "nothing-here"], 125);
     assert!(err.contains("nothing-here"), "{err}");
 }
+
+/// `system migrate`: every running container is stopped (podman's `stopped ID` lines), a
+/// pod's by its pod; with `--new-runtime`, every container runs on that runtime from then
+/// on. An unknown runtime is refused before anything is stopped. `system renumber` has
+/// nothing to do.
+#[test]
+fn system_migrate_stops_containers_and_moves_them_to_another_runtime() {
+    let rpod = Rpod::with_image("runc");
+    let busy = rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--stop-signal",
+        "KILL",
+        "demo",
+        "sleep",
+        "1000",
+    ]);
+    let busy = busy.trim().to_string();
+    rpod.ok(&["create", "--name", "idle", "demo", "true"]);
+    rpod.ok(&["pod", "create", "--name", "team"]);
+    let member = rpod.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "team",
+        "--name",
+        "member",
+        "--stop-signal",
+        "KILL",
+        "demo",
+        "sleep",
+        "1000",
+    ]);
+    let member = member.trim().to_string();
+
+    let err = rpod.fails(
+        &["system", "migrate", "--new-runtime", "nosuchruntime"],
+        125,
+    );
+    assert!(err.contains("nosuchruntime"), "{err}");
+    assert_eq!(rpod.inspect("busy", "{{.State.Status}}"), "running");
+
+    let out = rpod.ok(&["system", "migrate", "--new-runtime", "crun"]);
+    for id in [&busy, &member] {
+        assert!(out.lines().any(|l| l == format!("stopped {id}")), "{out}");
+    }
+    for name in ["busy", "idle", "member"] {
+        let status = rpod.inspect(name, "{{.State.Status}}");
+        assert!(
+            status == "exited" || status == "created",
+            "{name}: {status}"
+        );
+        assert_eq!(rpod.inspect(name, "{{.OCIRuntime}}"), "crun", "{name}");
+    }
+    // Started again, it runs on crun.
+    rpod.ok(&["start", "busy"]);
+    let states = rpod.runroot().join("runtimes");
+    assert!(states.join("crun").join(&busy).exists());
+    assert!(!states.join("runc").join(&busy).exists());
+    rpod.ok(&["rm", "-f", "-t", "0", "busy"]);
+    rpod.ok(&["pod", "rm", "-f", "-t", "0", "team"]);
+
+    let out = rpod.command(&["system", "renumber"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to renumber"));
+}

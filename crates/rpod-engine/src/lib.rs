@@ -66,8 +66,8 @@ pub use engine::{
     parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
     CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecReattached, ExecRequest,
     ExecStarted, FetchedContext, HealthRun, HistoryStep, HostSource, ImageRemoval, ImageVolumes,
-    PathStat, PlayOptions, PlayReport, PlayedPod, PodCloneOptions, PodOptions, PodView,
-    RemoteContext, RemoveOptions, RuntimeMaker, Squash, StepSettings, WaitBegun, WaitCondition,
-    WaitOptions, WaitOutcome,
+    MigrateReport, PathStat, PlayOptions, PlayReport, PlayedPod, PodCloneOptions, PodOptions,
+    PodView, RemoteContext, RemoveOptions, RuntimeMaker, Squash, StepSettings, WaitBegun,
+    WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use rpod_engine::Engine;
 
-use crate::cli::{DfArgs, FormatArgs, ResetArgs, ServiceArgs, SystemPruneArgs};
+use crate::cli::{DfArgs, FormatArgs, MigrateArgs, ResetArgs, ServiceArgs, SystemPruneArgs};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 
@@ -316,6 +316,25 @@ pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
     for id in &images {
         println!("{id}");
     }
+    Ok(0)
+}
+
+/// `system migrate`: podman's words for each container stopped.
+pub fn migrate(engine: &Engine, args: MigrateArgs) -> Outcome {
+    let report = engine.system_migrate(args.new_runtime.as_deref())?;
+    for id in &report.stopped {
+        println!("stopped {id}");
+    }
+    Ok(0)
+}
+
+/// `system renumber`: podman gives each container and pod a numbered lock out of a fixed
+/// table, which a change of its size makes renumber; rpod's locks are files by ID, so
+/// there is nothing to renumber, and saying so is the whole job.
+pub fn renumber() -> Outcome {
+    eprintln!(
+        "rpod's locks are not numbered (one lock file per container and pod): nothing to renumber"
+    );
     Ok(0)
 }
 

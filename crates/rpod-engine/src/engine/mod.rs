@@ -21,6 +21,7 @@ mod kube;
 mod leftovers;
 mod manage;
 mod manifests;
+mod migrate;
 mod namespaces;
 mod netcreate;
 mod netsetup;
@@ -52,6 +53,7 @@ pub use build::{
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
 pub use kube::{PlayOptions, PlayReport, PlayedPod};
+pub use migrate::MigrateReport;
 pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
 pub use reset::ResetReport;
 
