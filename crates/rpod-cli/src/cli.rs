@@ -1373,9 +1373,9 @@ pub struct RunArgs {
     /// For systemd mode, which rpod has not: refused.
     #[arg(long)]
     pub chrootdirs: Vec<String>,
-    /// How systemd hears of the container's readiness: ignore, or conmon (rpod says it is
-    /// ready once it started, the monitor its main process); container only without a
-    /// NOTIFY_SOCKET to pass on.
+    /// How systemd hears of the container's readiness: ignore; conmon (rpod says it is
+    /// ready once it started, the monitor its main process); container (the container
+    /// says so itself through a socket its monitor passes on, at /run/notify/notify.sock).
     #[arg(long, default_value = "ignore")]
     pub sdnotify: String,
     /// Print no pull progress.

@@ -627,7 +627,6 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
         (vec!["--userns", "keep-id"], "--userns keep-id"),
         (vec!["--cgroups", "split"], "--cgroups split"),
         (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
-        (vec!["--sdnotify", "systemd"], "--sdnotify systemd"),
         (
             vec!["--subgidname", "containers"],
             "--subuidname and --subgidname",
@@ -643,14 +642,80 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
             "{err}"
         );
     }
-    // container: nothing to pass on without systemd's socket; with one, refused.
-    let mut with_socket = rpod.command(&["create", "--sdnotify", "container", "demo", "true"]);
-    with_socket.env("NOTIFY_SOCKET", "/run/systemd/notify");
-    assert_eq!(with_socket.output().unwrap().status.code(), Some(125));
-    let mut without = rpod.command(&["create", "--sdnotify", "container", "demo", "true"]);
+    let err = rpod.fails(&["create", "--sdnotify", "systemd", "demo", "true"], 125);
+    assert!(err.contains("container, conmon or ignore"), "{err}");
+    // container: nothing to pass on without systemd's socket.
+    let mut without = rpod.command(&[
+        "run",
+        "--rm",
+        "--sdnotify",
+        "container",
+        "demo",
+        "sh",
+        "-c",
+        "echo ${NOTIFY_SOCKET:-none}",
+    ]);
     without.env_remove("NOTIFY_SOCKET");
-    assert!(without.output().unwrap().status.success());
-    assert_eq!(rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+    let out = without.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "none\n");
+}
+
+/// `--sdnotify container` under a service manager: the container gets a socket of its
+/// monitor's (`NOTIFY_SOCKET=/run/notify/notify.sock`), rpod tells the manager the monitor
+/// is the main process, and what the container says of its state reaches the manager
+/// through the monitor, for as long as it runs: here systemd itself, booted in the
+/// container, says it is ready. On both monitors (conmon serves the same option).
+#[test]
+fn sdnotify_container_passes_the_containers_readiness_on() {
+    for runtime in ["runc", "crun"] {
+        let rpod = Rpod::new(runtime);
+        let tarball = systemd_tarball().display().to_string();
+        rpod.ok(&["import", "--change", "CMD [\"/sbin/init\"]", &tarball, "sd"]);
+        let socket = rpod.dir.path().join("notify.sock");
+        let systemd = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+        systemd
+            .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        let out = rpod
+            .command(&[
+                "run",
+                "-d",
+                "--name",
+                "svc",
+                "--sdnotify",
+                "container",
+                "sd",
+            ])
+            .env("NOTIFY_SOCKET", &socket)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let mut messages = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !messages
+            .iter()
+            .any(|m: &String| m.lines().any(|l| l == "READY=1"))
+        {
+            let n = systemd
+                .recv(&mut buffer)
+                .unwrap_or_else(|e| panic!("{runtime}: no READY=1 came ({e}); came: {messages:?}"));
+            messages.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+        }
+        let monitor = rpod.inspect("svc", "{{.State.ConmonPid}}");
+        assert_eq!(messages[0], format!("MAINPID={monitor}\n"), "{messages:?}");
+        // Only the service's state came from the container: not its own main process.
+        assert!(
+            messages[1..].iter().all(|m| !m.contains("MAINPID")),
+            "{messages:?}"
+        );
+        let env = rpod.ok(&["exec", "svc", "cat", "/proc/1/environ"]);
+        assert!(
+            env.contains("NOTIFY_SOCKET=/run/notify/notify.sock"),
+            "{env}"
+        );
+        rpod.ok(&["rm", "-f", "-t", "0", "svc"]);
+    }
 }
 
 /// `--sdnotify conmon`: at each start rpod tells the service manager that named

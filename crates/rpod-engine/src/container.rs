@@ -308,6 +308,12 @@ pub struct ContainerConfig {
     /// service is ready, its main process the monitor.
     #[serde(default)]
     pub sdnotify_conmon: bool,
+    /// `--sdnotify container`: at each start under a service manager (`NOTIFY_SOCKET`),
+    /// the container gets a socket of its monitor's at `/run/notify/notify.sock`, whose
+    /// messages the monitor passes on; rpod tells the manager the monitor is the main
+    /// process.
+    #[serde(default)]
+    pub sdnotify_container: bool,
     /// systemd mode (`--systemd`, decided at create from the command): see
     /// `systemd_mode.rs`.
     #[serde(default)]

@@ -1,7 +1,8 @@
 //! systemd's readiness protocol, for `--sdnotify conmon`: once rpod has started the
 //! container, it tells the service manager that named a socket in `NOTIFY_SOCKET` that
 //! the service is ready and that its main process is the container's monitor (which
-//! outlives rpod), as podman does for that mode.
+//! outlives rpod), as podman does for that mode. With `--sdnotify container` it tells
+//! only the main process: the container says when it is ready, through its monitor.
 //!
 //! Written by hand: it is one datagram to one socket, which the standard library sends.
 
@@ -30,12 +31,23 @@ fn socket_address(text: &OsStr) -> io::Result<SocketAddr> {
 /// Tell the service manager the service is ready, its main process `main_pid`. Nothing
 /// happens without `NOTIFY_SOCKET`.
 pub fn notify_ready(main_pid: i32) -> io::Result<()> {
+    send(&ready_message(main_pid))
+}
+
+/// Tell the service manager the service's main process is `main_pid` (`--sdnotify
+/// container`: the container says when it is ready).
+pub fn notify_main_pid(main_pid: i32) -> io::Result<()> {
+    send(&format!("MAINPID={main_pid}\n"))
+}
+
+/// One message to `NOTIFY_SOCKET`'s socket; nothing without it.
+fn send(message: &str) -> io::Result<()> {
     let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
         return Ok(());
     };
     let address = socket_address(&socket)?;
     let sender = UnixDatagram::unbound()?;
-    sender.send_to_addr(ready_message(main_pid).as_bytes(), &address)?;
+    sender.send_to_addr(message.as_bytes(), &address)?;
     Ok(())
 }
 

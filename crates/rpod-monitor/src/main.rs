@@ -8,6 +8,7 @@ mod delete;
 mod handover;
 mod kube_log;
 mod monitor;
+mod notify;
 mod oom;
 mod options;
 mod protocol;

@@ -282,6 +282,14 @@ impl Monitor {
             ),
             None => None,
         };
+        // Bound before the runtime runs: the container may tell systemd it is ready at once.
+        let notify = match &self.config.options.sdnotify_socket {
+            Some(host) => Some(
+                crate::notify::NotifyProxy::bind(&self.config.bundle, host.as_os_str())
+                    .map_err(|e| fatal("binding the sd-notify socket", e))?,
+            ),
+            None => None,
+        };
         if let Some(pipe) = &attach_pipe {
             write_all(pipe, &protocol::sync_message(0, None))
                 .map_err(|e| fatal("writing the attach pipe", e))?;
@@ -326,6 +334,7 @@ impl Monitor {
             set_onlcr(master);
         }
         let mut relay = Relay::new(&self.config, streams, log, attach, ctl, pid, caller)?;
+        relay.notify = notify;
         let outcome = self.relay_until_exit(&mut relay, pid)?;
         self.finish(relay, outcome)
     }
@@ -1152,6 +1161,7 @@ enum Slot {
     Input,
     Ctl,
     Oom,
+    Notify,
 }
 
 /// The container's streams while it runs: logs, attach clients, input, control.
@@ -1180,6 +1190,8 @@ struct Relay {
     /// The terminal's last holder in the container closed it (its master reads EIO, and
     /// polls as ready until someone opens it again): it is looked at again at this time.
     terminal_closed_until: Option<Instant>,
+    /// `--sdnotify-socket`: what the container tells systemd, passed on.
+    notify: Option<crate::notify::NotifyProxy>,
 }
 
 impl Relay {
@@ -1226,6 +1238,7 @@ impl Relay {
             hold_caller: caller.filter(|_| held_until.is_some()),
             held_until,
             terminal_closed_until: None,
+            notify: None,
         })
     }
 
@@ -1294,6 +1307,9 @@ impl Relay {
         if let Some(oom) = &self.oom {
             set.add(oom.fd().as_raw_fd(), libc::POLLIN, Slot::Oom);
         }
+        if let Some(notify) = &self.notify {
+            set.add(notify.fd(), libc::POLLIN, Slot::Notify);
+        }
     }
 
     fn handle(&mut self, set: &PollSet) {
@@ -1319,6 +1335,11 @@ impl Relay {
                 }
                 Slot::Input => self.write_input(),
                 Slot::Ctl => self.read_ctl(),
+                Slot::Notify => {
+                    if let Some(notify) = &self.notify {
+                        notify.relay();
+                    }
+                }
                 Slot::Oom => {
                     if self.oom.as_mut().is_some_and(|o| o.on_event()) {
                         self.mark_oom();

@@ -3,7 +3,7 @@
 //! GLib's option parser, which conmon uses, takes `--name value`, `--name=value` and `-x value`;
 //! values may begin with `-` (`--runtime-arg --root`), so every value option allows that.
 //! Options that only matter to features this monitor does not have are refused by name rather
-//! than ignored (journald, sd-notify, seccomp notification).
+//! than ignored (journald, seccomp notification).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -243,8 +243,8 @@ rpod-monitor's own:
                                 run the command every SECS seconds while the container runs
   --health-startup-interval SECS
                                 before that, every SECS seconds until it exits 0 once
-Refused: the journald log driver, --log-label, --sdnotify-socket,
-  --seccomp-notify-socket, --seccomp-notify-plugins.
+Refused: the journald log driver, --log-label, --seccomp-notify-socket,
+  --seccomp-notify-plugins.
 ";
 
 /// Parse the command line (its first item is the program's name).
@@ -492,8 +492,10 @@ impl Options {
         if self.exec_attach && !self.api_version {
             return Err("Attach can only be specified for a non-legacy exec session".into());
         }
+        if self.sdnotify_socket.is_some() && self.exec {
+            return Err("--sdnotify-socket is for a container's monitor".into());
+        }
         for (set, what) in [
-            (self.sdnotify_socket.is_some(), "--sdnotify-socket"),
             (
                 self.seccomp_notify_socket.is_some(),
                 "--seccomp-notify-socket",

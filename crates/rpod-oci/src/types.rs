@@ -74,6 +74,10 @@ pub struct MonitorOptions {
     /// container runs (rpod-monitor's `--health-command`). Ignored with conmon, which
     /// leaves it to systemd's timers.
     pub health_check: Option<HealthCheckRun>,
+    /// `--sdnotify container`: the service manager's socket (`NOTIFY_SOCKET`) the monitor
+    /// passes the container's messages on to, from `BUNDLE/notify/notify.sock`
+    /// (`--sdnotify-socket`, conmon's and rpod-monitor's).
+    pub sdnotify_socket: Option<String>,
 }
 
 /// A command the monitor runs every `interval_secs` seconds while the container runs

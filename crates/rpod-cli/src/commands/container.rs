@@ -573,6 +573,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     Ok(CreateOptions {
         passthrough,
         sdnotify_conmon: args.sdnotify == "conmon",
+        sdnotify_container: args.sdnotify == "container",
         systemd,
         no_cgroups: args.cgroups == "disabled",
         id_mappings: rpod_engine::userns::IdMappings::from_flags(&args.uidmap, &args.gidmap)?,
@@ -755,12 +756,13 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
     if !args.cgroup_conf.is_empty() {
         return refuse("--cgroup-conf (cgroup v2 settings)".into());
     }
-    // `container` passes systemd's socket on: nothing to pass when rpod has none.
-    let no_socket = std::env::var_os("NOTIFY_SOCKET").is_none();
     match args.sdnotify.as_str() {
-        "ignore" | "conmon" => {}
-        "container" if no_socket => {}
-        other => return refuse(format!("--sdnotify {other} (use ignore or conmon)")),
+        "ignore" | "conmon" | "container" => {}
+        other => {
+            return Err(usage(format!(
+                "invalid --sdnotify {other:?}: use container, conmon or ignore"
+            )))
+        }
     }
     Ok(())
 }

@@ -76,6 +76,10 @@ fn scalar(value: &Value) -> String {
 /// `rpod system service`: serve the REST API until stopped or idle.
 pub fn service(engine: Engine, runroot: &std::path::Path, args: ServiceArgs) -> Outcome {
     use rpod_api::{ListenUri, Listener, ServiceOptions};
+    // The service manager's socket of the service's own unit is not its containers': one
+    // with `--sdnotify` started here must tell it nothing (its monitor would become the
+    // service's main process). Removed before any thread of the service's runs.
+    std::env::remove_var("NOTIFY_SOCKET");
     let listener = match Listener::from_activation().map_err(usage)? {
         Some(listener) => {
             if args.uri.is_some() {

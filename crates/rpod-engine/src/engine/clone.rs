@@ -323,6 +323,7 @@ impl Engine {
             log_path: None,
             passthrough: config.passthrough,
             sdnotify_conmon: config.sdnotify_conmon,
+            sdnotify_container: config.sdnotify_container,
             // The original's decision, whatever the clone's command.
             systemd: if config.systemd {
                 crate::systemd_mode::SystemdMode::Always

@@ -330,6 +330,7 @@ impl Engine {
             log_path: options.log_path.clone(),
             passthrough: options.passthrough,
             sdnotify_conmon: options.sdnotify_conmon,
+            sdnotify_container: options.sdnotify_container,
             systemd,
             no_cgroups: options.no_cgroups,
             timeout: options.timeout,

@@ -173,6 +173,8 @@ pub struct CreateOptions {
     pub passthrough: bool,
     /// `--sdnotify conmon`.
     pub sdnotify_conmon: bool,
+    /// `--sdnotify container`.
+    pub sdnotify_container: bool,
     /// `--systemd`: when the container runs in systemd mode.
     pub systemd: crate::systemd_mode::SystemdMode,
     /// `--cgroups disabled`.
@@ -611,6 +613,8 @@ impl Engine {
                 delete_at_exit: record.config.auto_remove,
                 // Only a monitor being started needs it: `monitored_container`.
                 health_check: None,
+                // Set by the start that passes the socket on.
+                sdnotify_socket: None,
             },
             pass_fds: Vec::new(),
         }

@@ -3,6 +3,30 @@
 use super::netsetup::PendingSetup;
 use super::*;
 
+/// Where a `--sdnotify container` container finds its notify socket's directory.
+const CONTAINER_NOTIFY_DIR: &str = "/run/notify";
+
+/// The service manager's socket a `--sdnotify container` container's messages go to: this
+/// process's `NOTIFY_SOCKET` (a container started outside a service has none to pass on).
+fn sdnotify_host_socket(record: &ContainerRecord) -> Option<String> {
+    if !record.config.sdnotify_container {
+        return None;
+    }
+    let socket = std::env::var_os("NOTIFY_SOCKET")?;
+    match socket.into_string() {
+        Ok(socket) if !socket.is_empty() => Some(socket),
+        Ok(_) => None,
+        Err(socket) => {
+            tracing::warn!(
+                id = record.id(),
+                ?socket,
+                "NOTIFY_SOCKET is not UTF-8: not passed on"
+            );
+            None
+        }
+    }
+}
+
 impl Engine {
     /// The root file system's path, mounting the overlay when the container uses an image.
     /// Where the container's root file system is (mounted or not).
@@ -110,6 +134,32 @@ impl Engine {
     /// made, never through a link), bound at `subpath_mount_dir` from the descriptor that
     /// resolved it (once per run), and given to the runtime in its place. What a container
     /// puts in the volume later cannot change what was bound.
+    /// `--sdnotify container`: the directory of the monitor's notify socket
+    /// (`BUNDLE/notify`) mounted at `/run/notify` and named in the container's
+    /// `NOTIFY_SOCKET`, as podman gives it.
+    fn give_notify_socket<'a>(
+        &self,
+        config: std::borrow::Cow<'a, crate::container::ContainerConfig>,
+        id: &str,
+    ) -> Result<std::borrow::Cow<'a, crate::container::ContainerConfig>> {
+        let dir = self.roots.bundle_dir(id).join("notify");
+        fs::create_dir_all(&dir).map_err(|e| EngineError::io("creating directory", &dir, e))?;
+        fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(|e| EngineError::io("setting the mode of", &dir, e))?;
+        let mut config = config.into_owned();
+        config.mounts.push(crate::mounts::bind(
+            &dir.to_string_lossy(),
+            CONTAINER_NOTIFY_DIR,
+            &["rw"],
+            None,
+        )?);
+        config.env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
+        config
+            .env
+            .push(format!("NOTIFY_SOCKET={CONTAINER_NOTIFY_DIR}/notify.sock"));
+        Ok(std::borrow::Cow::Owned(config))
+    }
+
     pub(super) fn bind_subpath_mounts<'a>(
         &self,
         config: std::borrow::Cow<'a, crate::container::ContainerConfig>,
@@ -272,6 +322,11 @@ impl Engine {
             }
             let config = self.map_idmap_mounts(record)?;
             let config = self.bind_subpath_mounts(config, record.id())?;
+            let notify_socket = sdnotify_host_socket(record);
+            let config = match &notify_socket {
+                Some(_) => self.give_notify_socket(config, record.id())?,
+                None => config,
+            };
             let spec = spec::generate(&config, &root_path, &user, size, &prepared)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
@@ -282,6 +337,7 @@ impl Engine {
             fs::write(&spec_path, json).map_err(|e| EngineError::io("writing", &spec_path, e))?;
             let runtime = self.runtime(&record.config.runtime)?;
             let mut oci = self.monitored_container(record);
+            oci.monitor.sdnotify_socket = notify_socket;
             oci.pass_fds =
                 std::mem::take(&mut *self.create_fds.lock().unwrap_or_else(|p| p.into_inner()));
             let start_now =
@@ -483,11 +539,17 @@ impl Engine {
             .map(|_| crate::health::HealthState::starting());
         self.save(record)?;
         self.container_event(record, "start", &[]);
-        if record.config.sdnotify_conmon {
-            // The container runs whatever systemd makes of it: a failure is only said.
-            if let Err(e) = crate::sd_notify::notify_ready(record.state.conmon_pid) {
-                tracing::warn!(id = record.id(), %e, "telling systemd the container is ready");
-            }
+        // The container runs whatever systemd makes of it: a failure is only said. With
+        // `container`, the container says when it is ready, through its monitor.
+        let told = if record.config.sdnotify_conmon {
+            crate::sd_notify::notify_ready(record.state.conmon_pid)
+        } else if record.config.sdnotify_container {
+            crate::sd_notify::notify_main_pid(record.state.conmon_pid)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = told {
+            tracing::warn!(id = record.id(), %e, "telling systemd about the container");
         }
         self.write_pid_files(record)
     }

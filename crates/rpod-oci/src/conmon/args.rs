@@ -104,6 +104,9 @@ pub fn create_argv(a: &CreateArgs<'_>) -> Vec<String> {
     argv.push(a.log_level.into());
     push_oci_log(&mut argv, a.oci_log);
     push_no_cgroups(&mut argv, ctr);
+    if let Some(socket) = &ctr.monitor.sdnotify_socket {
+        argv.push(format!("--sdnotify-socket={socket}"));
+    }
     if ctr.terminal {
         argv.push("-t".into());
     } else if ctr.stdin {
