@@ -2695,8 +2695,8 @@ pub struct GenerateKubeArgs {
     /// Write the YAML to this file (which must not exist) instead of standard output.
     #[arg(short = 'f', long = "filename")]
     pub filename: Option<std::path::PathBuf>,
-    /// A Kubernetes Service for the published ports too (not supported: `kube play`
-    /// plays no Service).
+    /// A Kubernetes Service (NodePort) for each pod's published ports too, as podman's
+    /// (`kube play` reads it and publishes by the pods' hostPorts).
     #[arg(short = 's', long)]
     pub service: bool,
     /// Containers (one pod for all of them) or pods (one each), by name or ID.

@@ -1469,6 +1469,53 @@ spec:
         );
         assert!(!warned.contains("network"), "{warned}");
     }
+    // --service: a NodePort Service for the published port, before its pod (none for a
+    // pod that publishes nothing); played again, the Service is read and nothing is made
+    // of it: the pod publishes by its hostPort as before.
+    let out = rpod
+        .command(&["generate", "kube", "--service", "shop", "hosted"])
+        .output()
+        .unwrap();
+    let (generated, warned) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{generated}{warned}");
+    assert_eq!(generated.matches("kind: Service").count(), 1, "{generated}");
+    for says in [
+        "type: NodePort",
+        "targetPort: 80",
+        "nodePort: 3",
+        "app: shop",
+    ] {
+        assert!(generated.contains(says), "{says}: {generated}");
+    }
+    assert!(generated.find("kind: Service") < generated.find("kind: Pod"));
+    assert!(
+        warned.contains("hosted") && warned.contains("no port"),
+        "{warned}"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    let again = rpod.dir.path().join("generated.yaml");
+    std::fs::write(&again, &generated).unwrap();
+    let out = rpod
+        .command(&["kube", "play", again.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Service shop: not played"),
+        "{out:?}"
+    );
+    let mut body = None;
+    for _ in 0..100 {
+        body = http_get(port, "/index.html");
+        if body.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(body.as_deref(), Some("kube-web\n"));
     rpod.ok(&["kube", "down", &file]);
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert!(

@@ -3527,6 +3527,12 @@ fn podman_remote_plays_kubernetes_yaml() {
         yaml.contains("kind: Pod") && yaml.contains("name: remote") && yaml.contains("GREETING"),
         "{yaml}"
     );
+    // With --service (`service=true`): taken; a pod that publishes nothing gets no Service.
+    let yaml = service.podman_ok(&["generate", "kube", "--service", "remote"]);
+    assert!(
+        yaml.contains("kind: Pod") && !yaml.contains("kind: Service"),
+        "{yaml}"
+    );
     let out = service.podman_out(&["kube", "play", "--network", "other", &file]);
     assert!(!out.status.success());
     assert!(

@@ -571,7 +571,7 @@ pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
             "Pod" => names.push(document.metadata.name),
             "Deployment" | "DaemonSet" => names.push(format!("{}-pod", document.metadata.name)),
             "PersistentVolumeClaim" => claims = true,
-            "ConfigMap" | "Secret" => {}
+            "ConfigMap" | "Secret" | "Service" => {}
             other => return Err(kind_error(other, index)),
         }
     }
@@ -648,6 +648,22 @@ pub fn volume_claims(yaml: &str) -> Result<Vec<PlannedVolume>> {
     Ok(volumes)
 }
 
+/// The names of the file's `Service` documents. A Service needs a cluster (its address,
+/// its node ports on every node): `kube play` makes nothing of one, as podman's, and the
+/// pods' own `hostPort`s publish their ports; the caller says so.
+pub fn service_names(yaml: &str) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (index, value) in documents(yaml)?.into_iter().enumerate() {
+        if value.get("kind").and_then(Value::as_str) != Some("Service") {
+            continue;
+        }
+        let document: Document = serde_norway::from_value(value)
+            .map_err(|e| bad(&format!("document {}", index + 1), e))?;
+        names.push(document.metadata.name);
+    }
+    Ok(names)
+}
+
 /// The error for document `index` of a kind rpod does not play (or of none).
 fn kind_error(kind: &str, index: usize) -> EngineError {
     if kind.is_empty() {
@@ -656,7 +672,7 @@ fn kind_error(kind: &str, index: usize) -> EngineError {
     refuse(
         "kind",
         format!(
-            "{kind} (rpod plays Pod, Deployment, DaemonSet, PersistentVolumeClaim, ConfigMap and Secret)"
+            "{kind} (rpod plays Pod, Deployment, DaemonSet, PersistentVolumeClaim, ConfigMap and Secret, and reads Service)"
         ),
     )
 }
@@ -800,7 +816,7 @@ pub fn plan_with_stored_secrets(
     for (index, value) in values.into_iter().enumerate() {
         if matches!(
             value.get("kind").and_then(Value::as_str),
-            Some("ConfigMap" | "Secret" | "PersistentVolumeClaim")
+            Some("ConfigMap" | "Secret" | "PersistentVolumeClaim" | "Service")
         ) {
             continue;
         }
@@ -1690,7 +1706,8 @@ spec:
             (pod("  - {name: a, image: demo, volumeMounts: [{name: nope, mountPath: /x}]}\n"), "no volume named"),
             (pod("  - {name: a, image: demo, resources: {limits: {memory: 12Qi}}}\n"), "unit"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {volumes: [{name: v, emptyDir: {medium: HugePages}}], containers: [{name: a, image: demo, volumeMounts: [{name: v, mountPath: /v}]}]}\n".to_string(), "HugePages"),
-            ("kind: Service\nmetadata: {name: s}\n".to_string(), "Service"),
+            ("kind: Job\nmetadata: {name: j}\n".to_string(), "Job"),
+            ("kind: Service\nmetadata: {name: s}\n".to_string(), "no Pod"),
             ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: 3, template: {spec: {containers: [{name: a, image: demo}]}}}\n".to_string(), "replica"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, livenessProbe: {exec: {command: ['true']}}}], containers: [{name: a, image: demo}]}\n".to_string(), "initContainers[0].livenessProbe"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, startupProbe: {exec: {command: ['true']}}}], containers: [{name: a, image: demo}]}\n".to_string(), "spec.initContainers[0].startupProbe"),

@@ -67,6 +67,63 @@ pub struct GeneratedKube {
     pub warnings: Vec<String>,
 }
 
+/// `generate kube --service`: a `NodePort` Service for the pod `shape` describes, as
+/// podman writes one: a port per published container port (named after it), the pod
+/// selected by its `app` label (given the pod's name when it has none). Its node ports are
+/// in Kubernetes' range (30000-32767), each taken from a hash of the pod's name and the
+/// port, so that the same pod gets the same ones (podman draws them at random). `None`,
+/// with a warning, for a pod that publishes nothing.
+pub fn service_document(shape: &mut PodShape, warnings: &mut Vec<String>) -> Option<Value> {
+    use sha2::Digest;
+    if shape.ports.is_empty() {
+        warnings.push(format!(
+            "pod {}: it publishes no port: no Service is written for it",
+            shape.name
+        ));
+        return None;
+    }
+    let app = shape
+        .labels
+        .entry("app".to_string())
+        .or_insert_with(|| shape.name.to_string())
+        .clone();
+    let mut ports = Vec::new();
+    for mapping in shape.ports {
+        for offset in 0..mapping.range.max(1) {
+            let port = mapping.container_port.saturating_add(offset);
+            let digest =
+                sha2::Sha256::digest(format!("{}/{port}/{}", shape.name, mapping.protocol));
+            let node_port = 30000 + u16::from_be_bytes([digest[0], digest[1]]) % 2768;
+            let mut entry = Map::new();
+            entry.insert("name".into(), json!(port.to_string()));
+            entry.insert("nodePort".into(), json!(node_port));
+            entry.insert("port".into(), json!(port));
+            if !mapping.protocol.eq_ignore_ascii_case("tcp") {
+                entry.insert(
+                    "protocol".into(),
+                    json!(mapping.protocol.to_ascii_uppercase()),
+                );
+            }
+            entry.insert("targetPort".into(), json!(port));
+            ports.push(Value::Object(entry));
+        }
+    }
+    Some(json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "creationTimestamp": shape.created.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "labels": { "app": app },
+            "name": shape.name,
+        },
+        "spec": {
+            "ports": ports,
+            "selector": { "app": app },
+            "type": "NodePort",
+        },
+    }))
+}
+
 /// The YAML of `documents`, one after another.
 pub fn render(documents: &[Value]) -> Result<String> {
     let mut out = String::from(
@@ -708,6 +765,61 @@ mod tests {
         };
         let (document, warnings) = pod_document(&shape, &members).unwrap();
         (render(&[document]).unwrap(), warnings)
+    }
+
+    /// `--service`: a NodePort Service of the pod's published ports (a range is a port
+    /// each; UDP said so), its node ports in Kubernetes' range and the same each time, the
+    /// pod selected by an `app` label it is given; none for a pod without ports. `kube play`
+    /// reads the Service and plays the pod alone.
+    #[test]
+    fn a_service_is_written_for_published_ports_and_read_back() {
+        let ports = [
+            crate::network::ports::parse_publish("8080:80/tcp").unwrap(),
+            crate::network::ports::parse_publish("5353-5354:53-54/udp").unwrap(),
+        ]
+        .concat();
+        let shape = || PodShape {
+            name: "web",
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            hostname: None,
+            host_network: false,
+            ports: &ports,
+            created: Utc::now(),
+            strip_prefix: None,
+        };
+        let (mut first, mut warnings) = (shape(), Vec::new());
+        let service = service_document(&mut first, &mut warnings).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(first.labels.get("app").map(String::as_str), Some("web"));
+        assert_eq!(service["spec"]["selector"], json!({"app": "web"}));
+        let listed = service["spec"]["ports"].as_array().unwrap();
+        let numbers: Vec<u64> = listed.iter().map(|p| p["port"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, [80, 53, 54]);
+        assert_eq!(listed[1]["protocol"], "UDP");
+        assert!(listed[0].get("protocol").is_none());
+        for port in listed {
+            let node = port["nodePort"].as_u64().unwrap();
+            assert!((30000..=32767).contains(&node), "{node}");
+        }
+        let again = service_document(&mut shape(), &mut Vec::new()).unwrap();
+        assert_eq!(again["spec"]["ports"], service["spec"]["ports"]);
+        let none: [PortMapping; 0] = [];
+        let mut bare = PodShape {
+            ports: &none,
+            ..shape()
+        };
+        assert!(service_document(&mut bare, &mut warnings).is_none());
+        assert!(warnings[0].contains("no port"), "{warnings:?}");
+
+        let yaml = render(&[
+            service,
+            json!({"kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": [{"name": "a", "image": "demo"}]}}),
+        ])
+        .unwrap();
+        assert_eq!(crate::kube::plan(&yaml, &[]).unwrap().len(), 1);
+        assert_eq!(crate::kube::pod_names(&yaml).unwrap(), ["web"]);
+        assert_eq!(crate::kube::service_names(&yaml).unwrap(), ["web"]);
     }
 
     /// A pod's init containers are its `initContainers`, ahead of the others whatever the

@@ -384,15 +384,9 @@ pub fn stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 
 /// `GET /libpod/generate/kube?names=NAME&names=...` (podman-remote's `generate kube`): the
 /// Kubernetes YAML of the containers or pods named, as text; what it leaves out is logged.
-/// `service` is refused when set (rpod's kube play plays no Service).
+/// `service=true` adds a Service for each pod's published ports (`--service`).
 pub fn generate_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    if ex.query_bool("service")? {
-        return Err(rpod_engine::EngineError::NotSupported(
-            "generate kube with service=true (a Kubernetes Service, which rpod's kube play would not play)"
-                .into(),
-        )
-        .into());
-    }
+    let service = ex.query_bool("service")?;
     let names: Vec<String> = ex
         .req
         .query
@@ -405,7 +399,7 @@ pub fn generate_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "names: at least one container or pod is needed",
         ));
     }
-    let generated = context.engine.generate_kube(&names)?;
+    let generated = context.engine.generate_kube(&names, service)?;
     for warning in &generated.warnings {
         tracing::warn!("{warning}");
     }
@@ -454,6 +448,12 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     };
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;
+    for service in &played.services {
+        tracing::warn!(
+            service,
+            "kube play: a Service is not played (it needs a cluster)"
+        );
+    }
     let pods: Vec<Value> = played
         .pods
         .iter()

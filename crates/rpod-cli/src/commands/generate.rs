@@ -63,14 +63,7 @@ pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
 }
 
 pub fn kube(engine: &Engine, args: GenerateKubeArgs) -> Outcome {
-    if args.service {
-        return Err(rpod_engine::EngineError::NotSupported(
-            "generate kube --service (a Kubernetes Service, which rpod's kube play would not play)"
-                .into(),
-        )
-        .into());
-    }
-    let generated = engine.generate_kube(&args.names)?;
+    let generated = engine.generate_kube(&args.names, args.service)?;
     for warning in &generated.warnings {
         tracing::warn!("{warning}");
     }

@@ -60,6 +60,11 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
         build: args.build,
     };
     let played = engine.kube_play(&yaml, &options, &mut progress)?;
+    for service in &played.services {
+        eprintln!(
+            "Service {service}: not played (a Service needs a cluster; the pods' hostPorts publish their ports)"
+        );
+    }
     // podman's report: the claims' volumes, then each pod.
     if !played.volumes.is_empty() {
         println!("Volumes:");

@@ -36,6 +36,8 @@ pub struct PlayOptions {
 pub struct PlayReport {
     pub volumes: Vec<String>,
     pub pods: Vec<PlayedPod>,
+    /// The file's Services: read, nothing made of them (`kube::service_names`).
+    pub services: Vec<String>,
 }
 
 /// A pod `kube play` made, with its containers (the infra container aside).
@@ -62,7 +64,11 @@ impl Engine {
         };
         let plans = crate::kube::plan_with_stored_secrets(yaml, &options.configmaps, &stored)?;
         let claims = crate::kube::volume_claims(yaml)?;
-        let mut report = PlayReport::default();
+        let services = crate::kube::service_names(yaml)?;
+        let mut report = PlayReport {
+            services,
+            ..Default::default()
+        };
         // A claim's volume that is there already is used as it is: it holds the user's
         // data (a second play of the same file finds it).
         for claim in claims {
@@ -276,8 +282,13 @@ fn common_entries<'a>(
 
 impl Engine {
     /// `generate kube NAME...`: a `Pod` document for each pod named, and one for the
-    /// containers named (called after the first, `NAME-pod`, as podman calls it).
-    pub fn generate_kube(&self, names: &[String]) -> Result<crate::kube_generate::GeneratedKube> {
+    /// containers named (called after the first, `NAME-pod`, as podman calls it); with
+    /// `service`, a Service for each before it (`--service`).
+    pub fn generate_kube(
+        &self,
+        names: &[String],
+        service: bool,
+    ) -> Result<crate::kube_generate::GeneratedKube> {
         let mut containers = Vec::new();
         let mut pods = Vec::new();
         let mut volumes = Vec::new();
@@ -348,7 +359,7 @@ impl Engine {
             let own_hostname = config.isolation.uts == crate::isolation::NamespaceMode::Private
                 && !config.id.starts_with(&config.hostname);
             let name = format!("{}-pod", config.name);
-            let shape = crate::kube_generate::PodShape {
+            let mut shape = crate::kube_generate::PodShape {
                 name: &name,
                 labels: common_entries(own_labels.iter()),
                 annotations: common_entries(containers.iter().map(|c| &c.config.annotations)),
@@ -358,6 +369,12 @@ impl Engine {
                 created: Utc::now(),
                 strip_prefix: None,
             };
+            if service {
+                documents.extend(crate::kube_generate::service_document(
+                    &mut shape,
+                    &mut warnings,
+                ));
+            }
             let (document, more) = crate::kube_generate::pod_document(&shape, &members)?;
             documents.push(document);
             warnings.extend(more);
@@ -413,7 +430,7 @@ impl Engine {
                     pod.name
                 ));
             }
-            let shape = crate::kube_generate::PodShape {
+            let mut shape = crate::kube_generate::PodShape {
                 name: &pod.name,
                 labels: pod.labels.clone(),
                 annotations: common_entries(members.iter().map(|c| &c.config.annotations)),
@@ -423,6 +440,12 @@ impl Engine {
                 created: pod.created,
                 strip_prefix: Some(format!("{}-", pod.name)),
             };
+            if service {
+                documents.extend(crate::kube_generate::service_document(
+                    &mut shape,
+                    &mut warnings,
+                ));
+            }
             let (document, more) = crate::kube_generate::pod_document(&shape, &member_list)?;
             documents.push(document);
             warnings.extend(more);
