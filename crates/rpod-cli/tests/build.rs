@@ -1008,31 +1008,13 @@ fn platform_args_and_from_platform_are_taken_as_buildkit_does() {
 /// A web server for ADD's downloads: `/file.txt` (and `/`) with a Last-Modified time, 404
 /// else.
 fn serve_files() -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = String::new();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            // The headers, to their end.
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let answer = if request.starts_with("GET /file.txt ") || request.starts_with("GET / ") {
-                "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nLast-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\nConnection: close\r\n\r\ndownloaded\n"
-            } else {
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            };
-            let _ = stream.write_all(answer.as_bytes());
-        }
-    });
-    port
+    common::serve_bytes_with(
+        vec![
+            ("/file.txt", b"downloaded\n".to_vec()),
+            ("/", b"downloaded\n".to_vec()),
+        ],
+        "Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\n",
+    )
 }
 
 /// `ADD URL`: downloaded (not unpacked), 0600 unless --chmod, the server's time, named

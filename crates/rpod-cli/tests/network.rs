@@ -1422,15 +1422,18 @@ spec:
     std::fs::write(&file, yaml).unwrap();
     let file = file.display().to_string();
     rpod.ok(&["kube", "play", &file]);
-    let mut body = None;
-    for _ in 0..100 {
-        body = http_get(port, "/index.html");
-        if body.is_some() {
-            break;
+    let served = || {
+        let mut body = None;
+        for _ in 0..100 {
+            body = http_get(port, "/index.html");
+            if body.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(body.as_deref(), Some("kube-web\n"));
+        body
+    };
+    assert_eq!(served().as_deref(), Some("kube-web\n"));
     assert_eq!(
         rpod.ok(&["exec", "shop-locked", "id"]),
         "uid=1000(1000) gid=1001(1001) groups=1001(1001)\n"
@@ -1507,15 +1510,7 @@ spec:
         String::from_utf8_lossy(&out.stderr).contains("Service shop: not played"),
         "{out:?}"
     );
-    let mut body = None;
-    for _ in 0..100 {
-        body = http_get(port, "/index.html");
-        if body.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(body.as_deref(), Some("kube-web\n"));
+    assert_eq!(served().as_deref(), Some("kube-web\n"));
     rpod.ok(&["kube", "down", &file]);
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert!(

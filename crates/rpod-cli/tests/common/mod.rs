@@ -516,6 +516,12 @@ pub fn available_bytes(path: &Path) -> u64 {
 /// for PATH (404 else), for builds' downloads; its port. It serves until the test ends.
 #[allow(dead_code)]
 pub fn serve_bytes(files: Vec<(&'static str, Vec<u8>)>) -> u16 {
+    serve_bytes_with(files, "")
+}
+
+/// `serve_bytes` whose answers carry `headers` too (each line ending in CRLF).
+#[allow(dead_code)]
+pub fn serve_bytes_with(files: Vec<(&'static str, Vec<u8>)>, headers: &'static str) -> u16 {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -538,7 +544,7 @@ pub fn serve_bytes(files: Vec<(&'static str, Vec<u8>)>) -> u16 {
                 None => ("404 Not Found", b""),
             };
             let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
                 body.len()
             );
             let _ = stream.write_all(head.as_bytes());
