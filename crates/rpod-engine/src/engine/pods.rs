@@ -470,10 +470,9 @@ impl Engine {
     }
 
     /// Start the pod's containers that do not run: the infra container first. Every
-    /// container is tried; the failures are reported together.
-    /// Start the pod's containers, the infra container first. A pod none of whose other
-    /// containers runs is being started: its init containers (`--init-ctr`) run first,
-    /// each to its end, in the order they were made; one that fails stops the start there.
+    /// container is tried; the failures are reported together. A pod none of whose other
+    /// containers runs is being started: its init containers (`--init-ctr`) run before
+    /// them, each to its end, in the order they were made; one that fails stops the start.
     pub fn pod_start(&self, name_or_id: &str) -> Result<PodRecord> {
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
         let is_infra = |c: &ContainerRecord| Some(c.id()) == view.pod.infra_id.as_deref();
@@ -552,7 +551,7 @@ impl Engine {
 
     /// The last lines of a container's log for an error (`; its last output:` and the
     /// lines, each cut to 1000 characters: a container's line has no bound), or nothing.
-    pub(crate) fn last_output(&self, record: &ContainerRecord) -> String {
+    fn last_output(&self, record: &ContainerRecord) -> String {
         const MAX_SHOWN_LINE: usize = 1000;
         let mut tail = Vec::new();
         let last = crate::logs::LogFilter {
@@ -852,8 +851,9 @@ impl Engine {
     }
 
     /// After a container of a pod (not an init container) exited: with `--exit-policy
-    /// stop`, when no container of the pod but its infra container is active any more, the infra container is stopped
-    /// (podman's policy). Failures are logged: the container's own exit is recorded.
+    /// stop`, when no container of the pod but its infra container is active any more,
+    /// the infra container is stopped (podman's policy). Failures are logged: the
+    /// container's own exit is recorded.
     pub(super) fn apply_pod_exit_policy(&self, record: &ContainerRecord) {
         let Some(pod) = &record.config.pod else {
             return;
