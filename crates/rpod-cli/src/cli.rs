@@ -2671,6 +2671,10 @@ pub struct KubePlayArgs {
     /// current directory even when they are here; =false: never (by default, when missing).
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub build: Option<bool>,
+    /// The network every pod joins instead of the default (a network's name, several, or
+    /// none, host, bridge), as `pod create --network` takes it.
+    #[arg(long)]
+    pub network: Vec<String>,
     /// The YAML file, or - for standard input.
     pub file: String,
 }

@@ -1576,3 +1576,55 @@ fn a_networks_mtu_reaches_its_bridge_and_containers() {
     rpod.ok(&["network", "rm", "small"]);
     assert_network_gone("rpodt89", "10.93.89.");
 }
+
+/// `kube play --network NAME`: every pod of the file joins that network instead of the
+/// default (its address in the network's subnet); a pod with `hostNetwork` refuses it, and
+/// `kube down` leaves nothing of the pod's networking.
+#[test]
+fn kube_play_joins_the_network_it_is_given() {
+    let rpod = bridged("crun", "10.93.74.0/24");
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.75.0/24",
+        "--interface-name",
+        "rpodt75",
+        "kubenet",
+    ]);
+    let yaml = "kind: Pod\nmetadata: {name: joined}\nspec:\n  restartPolicy: Never\n  \
+        terminationGracePeriodSeconds: 0\n  containers:\n  - {name: main, image: demo, command: [sleep, '1000']}\n";
+    let file = rpod.dir.path().join("joined.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", "--network", "kubenet", &file]);
+    let infra = rpod.ok(&[
+        "pod",
+        "inspect",
+        "--format",
+        "{{.InfraContainerID}}",
+        "joined",
+    ]);
+    let ip = rpod.inspect(
+        infra.trim(),
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    );
+    assert!(ip.starts_with("10.93.75."), "{ip}");
+    let inside = rpod.ok(&["exec", "joined-main", "ip", "-4", "-o", "addr"]);
+    assert!(inside.contains(&ip), "{inside}");
+    rpod.ok(&["kube", "down", &file]);
+    assert_nothing_left(&rpod, &ip, "rpodt75");
+
+    std::fs::write(
+        &file,
+        yaml.replace(
+            "restartPolicy: Never",
+            "restartPolicy: Never\n  hostNetwork: true",
+        ),
+    )
+    .unwrap();
+    let err = rpod.fails(&["kube", "play", "--network", "kubenet", &file], 125);
+    assert!(err.contains("hostNetwork"), "{err}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    rpod.ok(&["network", "rm", "kubenet"]);
+}

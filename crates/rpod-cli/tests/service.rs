@@ -3533,14 +3533,24 @@ fn podman_remote_plays_kubernetes_yaml() {
         yaml.contains("kind: Pod") && !yaml.contains("kind: Service"),
         "{yaml}"
     );
-    let out = service.podman_out(&["kube", "play", "--network", "other", &file]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("network"),
-        "{out:?}"
-    );
     let out = service.podman_ok(&["kube", "down", &file]);
     assert!(out.contains("Pods removed:"), "{out}");
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+    // --network: the pods join that network instead (here the host's); an unknown one is
+    // refused and leaves no pod.
+    service.podman_ok(&["kube", "play", "--network", "host", &file]);
+    let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let inside = service
+        .rpod
+        .ok(&["exec", "remote-main", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(inside.trim(), host_ns.display().to_string());
+    service.podman_ok(&["kube", "down", &file]);
+    let out = service.podman_out(&["kube", "play", "--network", "nosuchnet", &file]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nosuchnet"),
+        "{out:?}"
+    );
     assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
     // A claim's volume, reported in the libpod API's `Volumes`.
     std::fs::write(

@@ -414,7 +414,6 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set(
         "kube play option",
         &[
-            "network",
             "logDriver",
             "logOptions",
             "staticIPs",
@@ -445,6 +444,18 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         // As podman's: no builds through the service (the context would be the client's).
         build_dir: None,
         build: None,
+        network: {
+            let given: Vec<String> = ex
+                .req
+                .query_all("network")
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .map(String::from)
+                .collect();
+            (!given.is_empty())
+                .then(|| rpod_engine::network::parse_network_flags(&given))
+                .transpose()?
+        },
     };
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;

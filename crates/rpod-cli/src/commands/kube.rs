@@ -58,6 +58,9 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
         // podman's: images are built from the current directory.
         build_dir: std::env::current_dir().ok(),
         build: args.build,
+        network: (!args.network.is_empty())
+            .then(|| rpod_engine::network::parse_network_flags(&args.network))
+            .transpose()?,
     };
     let played = engine.kube_play(&yaml, &options, &mut progress)?;
     for service in &played.services {

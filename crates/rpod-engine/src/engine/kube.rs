@@ -28,6 +28,12 @@ pub struct PlayOptions {
     /// `--build`: build such images even when they are here (`Some(true)`), never
     /// (`Some(false)`), or only when missing (`None`, podman's default).
     pub build: Option<bool>,
+    /// `--network`: the network mode and networks every pod of the file gets instead of
+    /// the default (`network::parse_network_flags`'s); a pod with `hostNetwork` refuses it.
+    pub network: Option<(
+        Option<crate::container::NetworkMode>,
+        Vec<crate::container::NetworkJoin>,
+    )>,
 }
 
 /// What `kube play` made: the volumes of the file's claims (new or there already) and the
@@ -97,6 +103,16 @@ impl Engine {
             let mut pod_options = plan.pod;
             if let Some(auto) = options.userns_auto {
                 pod_options.infra_network.userns_auto = Some(auto);
+            }
+            if let Some((mode, joins)) = &options.network {
+                if pod_options.infra_network.network == Some(NetworkMode::Host) {
+                    return Err(EngineError::InvalidArg(format!(
+                        "kube play --network: pod {} has hostNetwork: it is on the host's network",
+                        plan.name
+                    )));
+                }
+                pod_options.infra_network.network = mode.clone();
+                pod_options.infra_network.net.networks = joins.clone();
             }
             let pod = self.create_pod(pod_options)?;
             let made = (|| -> Result<Vec<String>> {
