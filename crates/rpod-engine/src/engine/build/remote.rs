@@ -308,9 +308,15 @@ fn fetch_git(url: &str, reference: Option<&str>, top: &Path) -> Result<()> {
     std::fs::remove_dir_all(&dot_git).map_err(|e| EngineError::io("removing", &dot_git, e))
 }
 
-/// Run git in `dir` with rpod's safeguards; its error with the end of what it said.
+/// Run git in `dir` with rpod's safeguards; its error with the end of what it said. No
+/// prompt waits for a terminal (ssh's included), and an HTTP transfer slower than a byte a
+/// second for a minute is given up, so that a server that stalls does not hold the build.
 fn git(dir: &Path, args: &[&str]) -> Result<()> {
-    let out = Command::new("git")
+    let mut command = Command::new("git");
+    if std::env::var_os("GIT_SSH_COMMAND").is_none() {
+        command.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    let out = command
         .args([
             "-c",
             "protocol.file.allow=never",
@@ -325,6 +331,8 @@ fn git(dir: &Path, args: &[&str]) -> Result<()> {
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+        .env("GIT_HTTP_LOW_SPEED_TIME", "60")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
