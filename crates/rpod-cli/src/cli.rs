@@ -2692,6 +2692,24 @@ pub enum GenerateCommand {
     Systemd(Box<GenerateSystemdArgs>),
     /// Kubernetes YAML (a Pod) for containers or pods, which `kube play` makes again.
     Kube(GenerateKubeArgs),
+    /// podman's SpecGenerator JSON for a container (PodSpecGenerator for a pod), which the
+    /// libpod API's create makes again.
+    Spec(GenerateSpecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateSpecArgs {
+    /// The JSON on one line.
+    #[arg(short = 'c', long)]
+    pub compact: bool,
+    /// Write the JSON to this file (its path is printed) instead of standard output.
+    #[arg(short = 'f', long = "filename")]
+    pub filename: Option<std::path::PathBuf>,
+    /// Name the spec NAME-clone (the default); =false keeps the name.
+    #[arg(short = 'n', long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub name: bool,
+    /// The container or pod, by name or ID.
+    pub target: String,
 }
 
 #[derive(Debug, Args)]

@@ -255,6 +255,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Generate(cli::GenerateCommand::Systemd(a)) => commands::generate::systemd(e, *a),
         Command::Generate(cli::GenerateCommand::Kube(a))
         | Command::Kube(cli::KubeCommand::Generate(a)) => commands::generate::kube(e, a),
+        Command::Generate(cli::GenerateCommand::Spec(a)) => commands::generate::spec(e, a),
         Command::Kube(cli::KubeCommand::Play(a)) | Command::Play(cli::PlayCommand::Kube(a)) => {
             commands::kube::play(e, a)
         }

@@ -4217,3 +4217,108 @@ fn podman_remote_builds_take_a_registry_cache() {
         "{out:?}"
     );
 }
+
+/// `generate spec`: a container's SpecGenerator (named NAME-clone; its own name with
+/// `--name=false`; `-c` on one line; `-f` into a file, whose path is printed), which the
+/// libpod API's create makes into a container like it; a pod's PodSpecGenerator, which
+/// makes a pod like it. What a spec cannot say is named; an unknown name is refused.
+#[test]
+fn generate_spec_makes_containers_and_pods_again_through_the_api() {
+    let service = Service::start();
+    let rpod = &service.rpod;
+    rpod.ok(&[
+        "create",
+        "--name",
+        "web",
+        "-e",
+        "MODE=spec",
+        "-w",
+        "/tmp",
+        "-l",
+        "team=a",
+        "--memory",
+        "32m",
+        "--tmpfs",
+        "/scratch",
+        "--annotation",
+        "org.example/x=1",
+        "demo",
+        "sh",
+        "-c",
+        "echo $MODE; pwd; grep -c ' /scratch ' /proc/mounts",
+    ]);
+    let spec = rpod.ok(&["generate", "spec", "-c", "web"]);
+    assert_eq!(spec.lines().count(), 1, "{spec}");
+    let reply = service.http("POST", "/v4.3.1/libpod/containers/create", spec.as_bytes());
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(rpod.ok(&["start", "-a", "web-clone"]), "spec\n/tmp\n1\n");
+    for (template, value) in [
+        ("{{.Config.Labels.team}}", "a"),
+        ("{{.HostConfig.Memory}}", "33554432"),
+        ("{{index .Config.Annotations \"org.example/x\"}}", "1"),
+    ] {
+        assert_eq!(rpod.inspect("web-clone", template), value, "{template}");
+    }
+    let file = rpod.dir.path().join("web.json");
+    let printed = rpod.ok(&[
+        "generate",
+        "spec",
+        "--name=false",
+        "-f",
+        file.to_str().unwrap(),
+        "web",
+    ]);
+    assert_eq!(printed.trim(), file.display().to_string());
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written["name"], "web");
+
+    rpod.ok(&[
+        "pod", "create", "--name", "team", "--label", "x=y", "--cpus", "0.5",
+    ]);
+    let spec = rpod.ok(&["generate", "spec", "team"]);
+    let reply = service.http("POST", "/v4.3.1/libpod/pods/create", spec.as_bytes());
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "pod",
+            "inspect",
+            "--format",
+            "{{.Labels}} {{.cpu_quota}}",
+            "team-clone"
+        ])
+        .trim(),
+        "map[x:y] 50000"
+    );
+
+    rpod.ok(&[
+        "create",
+        "--name",
+        "passing",
+        "--log-driver",
+        "passthrough",
+        "demo",
+        "true",
+    ]);
+    let out = rpod
+        .command(&["generate", "spec", "passing"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("passthrough"),
+        "{out:?}"
+    );
+    let err = rpod.fails(&["generate", "spec", "nosuch"], 125);
+    assert!(err.contains("no container or pod"), "{err}");
+}

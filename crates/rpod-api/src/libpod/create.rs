@@ -157,6 +157,13 @@ pub struct SpecGenerator {
     pub pod: String,
     /// `--init-ctr`: `always`, `once` or empty.
     pub init_container_type: String,
+    /// `--annotation`s; podman's own bookkeeping (`PODMAN_ANNOTATIONS`), which
+    /// podman-remote always sends, is passed over.
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// `--oom-score-adj`.
+    pub oom_score_adj: Option<i32>,
+    /// `--timeout`: seconds the container may run.
+    pub timeout: Option<u32>,
     pub image: String,
     pub raw_image_name: String,
     pub command: Option<Vec<String>>,
@@ -290,16 +297,20 @@ const NEUTRAL_VALUES: &[(&str, &[&str])] = &[
 /// Annotation prefixes of podman's own bookkeeping, which podman-remote always sends.
 const PODMAN_ANNOTATIONS: &[&str] = &["io.kubernetes.cri-o.", "io.podman.annotations."];
 
+/// Whether an annotation is podman's own bookkeeping.
+fn podmans_annotation(key: &str) -> bool {
+    PODMAN_ANNOTATIONS.iter().any(|p| key.starts_with(p))
+}
+
 /// Whether `key: value` asks for nothing rpod does not do.
 pub(crate) fn neutral(key: &str, value: &Value) -> bool {
     if zeroish(value) || ANY_VALUE.contains(&key) {
         return true;
     }
     if key == "annotations" {
-        return value.as_object().is_some_and(|a| {
-            a.keys()
-                .all(|k| PODMAN_ANNOTATIONS.iter().any(|p| k.starts_with(p)))
-        });
+        return value
+            .as_object()
+            .is_some_and(|a| a.keys().all(|k| podmans_annotation(k)));
     }
     let Some((_, allowed)) = NEUTRAL_VALUES.iter().find(|(k, _)| *k == key) else {
         return false;
@@ -859,6 +870,14 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         },
         passwd_entry: non_empty(spec.passwd_entry),
         host_users: spec.hostusers.unwrap_or_default(),
+        annotations: spec
+            .annotations
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| !podmans_annotation(key))
+            .collect(),
+        oom_score_adj: spec.oom_score_adj,
+        timeout: spec.timeout.filter(|t| *t > 0),
         platform: rpod_engine::image::platform::Platform::from_flags(
             None,
             Some(&spec.image_os),
@@ -1045,10 +1064,6 @@ mod tests {
             (
                 r#"{"image":"x","pidns":{"nsmode":"path","value":"/x"}}"#,
                 "invalid --pid",
-            ),
-            (
-                r#"{"image":"x","annotations":{"org.example/x":"1"}}"#,
-                "annotations",
             ),
             (
                 r#"{"image":"x","netns":{"nsmode":"slirp4netns"}}"#,

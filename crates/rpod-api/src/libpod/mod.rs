@@ -7,3 +7,4 @@ pub mod create;
 pub mod images;
 pub mod manifests;
 pub mod pods;
+pub mod spec_out;

@@ -21,7 +21,7 @@ use crate::service::Context;
 /// the same way.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct PodSpec {
+pub(crate) struct PodSpec {
     name: String,
     hostname: String,
     labels: Option<BTreeMap<String, String>>,
@@ -58,7 +58,14 @@ const NETWORK_FIELDS: &[&str] = &[
 
 /// `POST /libpod/pods/create`: 201 and the pod's ID.
 pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    let mut spec: PodSpec = ex.body_json()?;
+    let spec: PodSpec = ex.body_json()?;
+    let options = pod_options(spec)?;
+    let pod = context.engine.create_pod(options)?;
+    ex.json(201, &json!({ "Id": pod.id }))
+}
+
+/// A PodSpecGenerator as the engine's pod options.
+pub(crate) fn pod_options(mut spec: PodSpec) -> ApiResult<PodOptions> {
     let exit_policy = rpod_engine::pods::ExitPolicy::parse(&spec.exit_policy)?;
     let limits = pod_limits(spec.resource_limits.take(), spec.cpu_quota, spec.cpu_period)?;
     let no_hosts = spec
@@ -125,8 +132,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         cgroup_parent: (!spec.cgroup_parent.is_empty()).then(|| spec.cgroup_parent.clone()),
         limits,
     };
-    let pod = context.engine.create_pod(options)?;
-    ex.json(201, &json!({ "Id": pod.id }))
+    Ok(options)
 }
 
 /// The pod's limits from a PodSpecGenerator's `resource_limits` (an OCI `LinuxResources`:

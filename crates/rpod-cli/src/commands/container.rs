@@ -551,13 +551,6 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     let restart =
         rpod_engine::restart::RestartPolicy::parse(args.restart.as_deref().unwrap_or(""))?;
     let log = log_options(&args.log_opt)?;
-    if let Some(adj) = args.oom_score_adj {
-        if !(-1000..=1000).contains(&adj) {
-            return Err(usage(format!(
-                "invalid --oom-score-adj {adj}: must be between -1000 and 1000"
-            )));
-        }
-    }
     let annotations = rpod_engine::labels::parse_pairs(&args.annotation);
     if let Some(tz) = &args.tz {
         if tz != "local" && !env.iter().any(|e| e.starts_with("TZ=")) {

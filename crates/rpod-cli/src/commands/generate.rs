@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use rpod_engine::systemd_unit::UnitOptions;
 use rpod_engine::Engine;
 
-use crate::cli::{GenerateKubeArgs, GenerateSystemdArgs};
+use crate::cli::{GenerateKubeArgs, GenerateSpecArgs, GenerateSystemdArgs};
 use crate::exit::{usage, Outcome};
 
 pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
@@ -57,6 +57,61 @@ pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
             println!("{}", shown.display());
         } else {
             print!("{text}");
+        }
+    }
+    Ok(0)
+}
+
+/// `generate spec`: a container's SpecGenerator (a pod's PodSpecGenerator), as podman
+/// writes it; what it cannot say is named in a warning.
+pub fn spec(engine: &Engine, args: GenerateSpecArgs) -> Outcome {
+    use rpod_api::libpod::spec_out;
+    use rpod_engine::EngineError;
+    let named = |name: &str| {
+        if args.name {
+            format!("{name}-clone")
+        } else {
+            name.to_string()
+        }
+    };
+    let (what, spec, losses) = match engine.inspect(&args.target) {
+        Ok(record) => {
+            let options = engine.container_spec_options(record.id(), named(&record.config.name))?;
+            let (spec, losses) = spec_out::container_spec_and_losses(&options);
+            (format!("container {}", record.config.name), spec, losses)
+        }
+        Err(EngineError::NoSuchContainer(_)) => match engine.lookup_pod(&args.target) {
+            Ok(pod) => {
+                let options = engine.pod_spec_options(&pod.id, named(&pod.name))?;
+                let (spec, losses) = spec_out::pod_spec_and_losses(&options);
+                (format!("pod {}", pod.name), spec, losses)
+            }
+            Err(EngineError::NoSuchPod(_)) => {
+                return Err(EngineError::InvalidArg(format!(
+                    "no container or pod named {:?}",
+                    args.target
+                ))
+                .into())
+            }
+            Err(e) => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    for loss in &losses {
+        tracing::warn!("{what}: its {loss} cannot be said in a spec and is left out");
+    }
+    let text = if args.compact {
+        serde_json::to_string(&spec)
+    } else {
+        serde_json::to_string_pretty(&spec)
+    }
+    .map_err(|e| usage(format!("writing the spec: {e}")))?;
+    match &args.filename {
+        None => println!("{text}"),
+        Some(path) => {
+            std::fs::write(path, format!("{text}\n"))
+                .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+            println!("{}", path.display());
         }
     }
     Ok(0)

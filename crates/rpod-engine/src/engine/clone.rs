@@ -88,6 +88,44 @@ impl Engine {
     pub fn clone_pod(&self, name_or_id: &str, options: &PodCloneOptions) -> Result<PodRecord> {
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
         let original = &view.pod;
+        let pod = self.create_pod(self.pod_clone_options(&view, options)?)?;
+        let mut members: Vec<&ContainerRecord> = view
+            .containers
+            .iter()
+            .filter(|c| Some(c.id()) != original.infra_id.as_deref())
+            .collect();
+        members.sort_by_key(|c| c.config.created);
+        // Old IDs to their clones', for the members that require others (made before them).
+        let mut clones: HashMap<String, String> = HashMap::new();
+        let cloned = members.into_iter().try_for_each(|member| {
+            let clone = self.clone_member(member, original, &pod, &clones)?;
+            clones.insert(member.id().to_string(), clone);
+            Ok(())
+        });
+        if let Err(e) = cloned {
+            let _ = self.pod_remove(&pod.id, true, Some(0));
+            return Err(e);
+        }
+        if options.destroy {
+            self.pod_remove(&original.id, true, None)?;
+        }
+        Ok(pod)
+    }
+
+    /// The options that make a pod like `name_or_id` (its infra container's settings, its
+    /// limits), named `name` (`generate spec`).
+    pub fn pod_spec_options(&self, name_or_id: &str, name: String) -> Result<PodOptions> {
+        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let options = PodCloneOptions {
+            name: Some(name),
+            ..Default::default()
+        };
+        self.pod_clone_options(&view, &options)
+    }
+
+    /// What makes a pod like `view`'s, with what a clone changes.
+    fn pod_clone_options(&self, view: &PodView, options: &PodCloneOptions) -> Result<PodOptions> {
+        let original = &view.pod;
         let infra = original
             .infra_id
             .as_deref()
@@ -127,7 +165,7 @@ impl Engine {
             (infra_network.id_mappings, infra_network.userns_auto) =
                 user_namespace_of(&infra.config);
         }
-        let pod = self.create_pod(PodOptions {
+        Ok(PodOptions {
             name: Some(name),
             labels,
             infra: Some(original.infra),
@@ -149,28 +187,7 @@ impl Engine {
             share_parent: Some(original.cgroup.is_some()),
             cgroup_parent: original.cgroup_parent.clone(),
             limits,
-        })?;
-        let mut members: Vec<&ContainerRecord> = view
-            .containers
-            .iter()
-            .filter(|c| Some(c.id()) != original.infra_id.as_deref())
-            .collect();
-        members.sort_by_key(|c| c.config.created);
-        // Old IDs to their clones', for the members that require others (made before them).
-        let mut clones: HashMap<String, String> = HashMap::new();
-        let cloned = members.into_iter().try_for_each(|member| {
-            let clone = self.clone_member(member, original, &pod, &clones)?;
-            clones.insert(member.id().to_string(), clone);
-            Ok(())
-        });
-        if let Err(e) = cloned {
-            let _ = self.pod_remove(&pod.id, true, Some(0));
-            return Err(e);
-        }
-        if options.destroy {
-            self.pod_remove(&original.id, true, None)?;
-        }
-        Ok(pod)
+        })
     }
 
     /// A clone of `member` of pod `from` in pod `to`, its ID: what it had from its old pod
@@ -222,6 +239,44 @@ impl Engine {
                 state: original.state.status.as_str().to_string(),
             });
         }
+        let record = self.create(self.clone_create_options(&original, options)?)?;
+        if options.destroy {
+            self.remove(
+                original.id(),
+                RemoveOptions {
+                    force: options.force,
+                    timeout: None,
+                    volumes: false,
+                },
+            )?;
+        }
+        Ok(record)
+    }
+
+    /// The create options that make a container like `name_or_id`, named `name` (`generate
+    /// spec`); a pod's infra container is its pod's to say.
+    pub fn container_spec_options(&self, name_or_id: &str, name: String) -> Result<CreateOptions> {
+        let original = self.inspect(name_or_id)?;
+        if self.is_infra(&original)? {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} is its pod's infra container: generate spec the pod",
+                original.config.name
+            )));
+        }
+        let options = CloneOptions {
+            name: Some(name),
+            ..Default::default()
+        };
+        self.clone_create_options(&original, &options)
+    }
+
+    /// What a clone of `original` is created with: its settings, with what `options`
+    /// changes; in a pod, the pod's namespaces again (or another pod's).
+    fn clone_create_options(
+        &self,
+        original: &ContainerRecord,
+        options: &CloneOptions,
+    ) -> Result<CreateOptions> {
         let mut config = original.config.clone();
         options.limits.apply(&mut config)?;
         let mut create = self.create_options_of(&config, options)?;
@@ -241,18 +296,7 @@ impl Engine {
             }
             create.pod = Some(pod.id);
         }
-        let record = self.create(create)?;
-        if options.destroy {
-            self.remove(
-                original.id(),
-                RemoveOptions {
-                    force: options.force,
-                    timeout: None,
-                    volumes: false,
-                },
-            )?;
-        }
-        Ok(record)
+        Ok(create)
     }
 
     /// The create options that make a container like `config`.

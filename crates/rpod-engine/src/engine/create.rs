@@ -529,6 +529,13 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
             ));
         }
     }
+    if let Some(adj) = options.oom_score_adj {
+        if !(-1000..=1000).contains(&adj) {
+            return invalid(format!(
+                "invalid --oom-score-adj {adj}: must be between -1000 and 1000"
+            ));
+        }
+    }
     if let Some(cpus) = options.cpus {
         if !cpus.is_finite() || cpus <= 0.0 {
             return invalid(format!("invalid --cpus {cpus}: must be positive"));

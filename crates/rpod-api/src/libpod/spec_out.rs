@@ -1,0 +1,807 @@
+//! `generate spec`: a container's create options written as podman's SpecGenerator, and a
+//! pod's as its PodSpecGenerator, with the fields `create.rs` and `pods.rs` read back: the
+//! JSON, posted to `/libpod/containers/create` (or `/libpod/pods/create`), makes the same
+//! container (pod) again. What the JSON cannot say is found by reading it back and
+//! comparing, field by field, with what was written, so that no setting is lost unsaid.
+
+use serde_json::{json, Map, Value};
+
+use rpod_engine::container::NetworkMode;
+use rpod_engine::isolation::NamespaceMode;
+use rpod_engine::mounts::{MountKind, MountSpec};
+use rpod_engine::{CreateOptions, PodOptions};
+
+/// A namespace as a SpecGenerator's `{"nsmode", "value"}`.
+fn namespace(mode: &NamespaceMode) -> Value {
+    match mode {
+        NamespaceMode::Container(id) => json!({"nsmode": "container", "value": id}),
+        other => json!({"nsmode": other.as_string()}),
+    }
+}
+
+/// A mount's words as `--volume` or `--mount` would give them (the create's own options,
+/// read back by `mounts::bind` and `mounts::named_volume`).
+fn mount_words(mount: &MountSpec) -> Vec<String> {
+    let mut words: Vec<String> = mount
+        .options
+        .iter()
+        .filter(|o| !matches!(o.as_str(), "rbind" | "bind"))
+        .cloned()
+        .collect();
+    if mount.chown {
+        words.push("U".into());
+    }
+    if mount.idmap {
+        words.push("idmap".into());
+    }
+    if mount.no_copy {
+        words.push("nocopy".into());
+    }
+    if let Some(subpath) = &mount.subpath {
+        words.push(format!("subpath={}", subpath.display()));
+    }
+    words
+}
+
+/// The network fields a container's and a pod's SpecGenerators share.
+fn network_fields(options: &CreateOptions, spec: &mut Map<String, Value>) {
+    let netns = match &options.network {
+        None => None,
+        Some(NetworkMode::Bridge) => Some(json!({"nsmode": "bridge"})),
+        Some(NetworkMode::None) => Some(json!({"nsmode": "none"})),
+        Some(NetworkMode::Host) => Some(json!({"nsmode": "host"})),
+        Some(NetworkMode::Container(id)) => Some(json!({"nsmode": "container", "value": id})),
+        Some(NetworkMode::Path(path)) => Some(json!({"nsmode": "path", "value": path})),
+    };
+    if let Some(netns) = netns {
+        spec.insert("netns".into(), netns);
+    }
+    let net = &options.net;
+    if !net.networks.is_empty() {
+        let networks: Map<String, Value> = net
+            .networks
+            .iter()
+            .map(|join| {
+                let mut entry = Map::new();
+                if !join.aliases.is_empty() {
+                    entry.insert("aliases".into(), json!(join.aliases));
+                }
+                if let Some(ip) = join.ip {
+                    entry.insert("static_ips".into(), json!([ip.to_string()]));
+                }
+                if let Some(mac) = &join.mac {
+                    entry.insert("static_mac".into(), json!(mac));
+                }
+                (join.name.clone(), Value::Object(entry))
+            })
+            .collect();
+        spec.insert("Networks".into(), Value::Object(networks));
+    }
+    if !net.ports.is_empty() {
+        let ports: Vec<Value> = net
+            .ports
+            .iter()
+            .map(|p| {
+                json!({
+                    "host_ip": p.host_ip,
+                    "container_port": p.container_port,
+                    "host_port": p.host_port,
+                    "range": p.range,
+                    "protocol": p.protocol,
+                })
+            })
+            .collect();
+        spec.insert("portmappings".into(), json!(ports));
+    }
+    for (key, list) in [
+        ("dns_server", &net.dns_servers),
+        ("dns_search", &net.dns_search),
+        ("dns_option", &net.dns_options),
+    ] {
+        if !list.is_empty() {
+            spec.insert(key.into(), json!(list));
+        }
+    }
+    if !net.add_hosts.is_empty() {
+        let hosts: Vec<String> = net
+            .add_hosts
+            .iter()
+            .map(|h| format!("{}:{}", h.names.join(";"), h.ip))
+            .collect();
+        spec.insert("hostadd".into(), json!(hosts));
+    }
+    if let Some(mappings) = &options.id_mappings {
+        let ranges = |list: &[rpod_engine::userns::IdRange]| -> Vec<Value> {
+            list.iter()
+                .map(|r| json!({"container_id": r.container, "host_id": r.host, "size": r.size}))
+                .collect()
+        };
+        spec.insert(
+            "idmappings".into(),
+            json!({"UIDMap": ranges(&mappings.uids), "GIDMap": ranges(&mappings.gids)}),
+        );
+        spec.insert("userns".into(), json!({"nsmode": "private"}));
+    } else if let Some(auto) = &options.userns_auto {
+        spec.insert(
+            "idmappings".into(),
+            json!({"AutoUserNs": true, "AutoUserNsOpts": {"Size": auto.size}}),
+        );
+        spec.insert("userns".into(), json!({"nsmode": "auto"}));
+    }
+}
+
+/// A container's create options as podman's SpecGenerator.
+pub fn container_spec(options: &CreateOptions) -> Value {
+    let mut spec = Map::new();
+    let mut put = |key: &str, value: Value| {
+        spec.insert(key.to_string(), value);
+    };
+    if let Some(name) = &options.name {
+        put("name", json!(name));
+    }
+    if let Some(pod) = &options.pod {
+        put("pod", json!(pod));
+    }
+    if let Some(kind) = options.init_container {
+        put("init_container_type", json!(kind.as_str()));
+    }
+    if let Some(image) = &options.image {
+        put("image", json!(image));
+    }
+    if !options.command.is_empty() {
+        put("command", json!(options.command));
+    }
+    if let Some(entrypoint) = &options.entrypoint {
+        put("entrypoint", json!(entrypoint));
+    }
+    let env: Map<String, Value> = options
+        .env
+        .iter()
+        .filter_map(|e| e.split_once('='))
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    if !env.is_empty() {
+        put("env", Value::Object(env));
+    }
+    for (key, set) in [
+        ("terminal", options.terminal),
+        ("stdin", options.stdin),
+        ("remove", options.auto_remove),
+        ("privileged", options.security.privileged),
+        ("no_new_privileges", options.security.no_new_privileges),
+        ("read_only_filesystem", options.read_only),
+        ("init", options.init),
+        ("httpproxy", options.http_proxy),
+        ("unsetenvall", options.unset_env_all),
+    ] {
+        if set {
+            put(key, json!(true));
+        }
+    }
+    if options.restart.is_set() {
+        put("restart_policy", json!(options.restart.name()));
+        if options.restart.max_retries > 0 {
+            put("restart_tries", json!(options.restart.max_retries));
+        }
+    }
+    if let Some(check) = &options.healthcheck {
+        let mut config = check.to_api();
+        if check.interval_secs == 0 {
+            // `--health-interval disable`: podman's 0.
+            config["Interval"] = json!(0);
+        }
+        put("healthconfig", config);
+        if let Some(startup) = &check.startup {
+            put("startupHealthConfig", startup.to_api());
+        }
+        put(
+            "health_check_on_failure_action",
+            json!(on_failure_number(check.on_failure)),
+        );
+    } else if options.no_healthcheck {
+        put("healthconfig", json!({"Test": ["NONE"]}));
+    }
+    if options.no_passwd_entries {
+        put("manage_password", json!(false));
+    }
+    if !options.create_command.is_empty() {
+        put("containerCreateCommand", json!(options.create_command));
+    }
+    if !options.requires.is_empty() {
+        put("dependencyContainers", json!(options.requires));
+    }
+    if let Some(domain) = &options.personality {
+        put("personality", json!({"domain": domain}));
+    }
+    put(
+        "systemd",
+        json!(match options.systemd {
+            rpod_engine::systemd_mode::SystemdMode::True => "true",
+            rpod_engine::systemd_mode::SystemdMode::False => "false",
+            rpod_engine::systemd_mode::SystemdMode::Always => "always",
+        }),
+    );
+    if options.no_cgroups {
+        put("cgroups_mode", json!("disabled"));
+    }
+    for (key, value) in [
+        ("passwd_entry", &options.passwd_entry),
+        ("work_dir", &options.workdir),
+        ("user", &options.user),
+        ("hostname", &options.hostname),
+        ("oci_runtime", &options.runtime),
+        ("cgroup_parent", &options.cgroup_parent),
+    ] {
+        if let Some(value) = value {
+            put(key, json!(value));
+        }
+    }
+    if !options.host_users.is_empty() {
+        put("hostusers", json!(options.host_users));
+    }
+    if !options.labels.is_empty() {
+        put("labels", json!(options.labels));
+    }
+    if !options.annotations.is_empty() {
+        put("annotations", json!(options.annotations));
+    }
+    if let Some(adj) = options.oom_score_adj {
+        put("oom_score_adj", json!(adj));
+    }
+    if let Some(timeout) = options.timeout {
+        put("timeout", json!(timeout));
+    }
+    if let Some(signal) = options.stop_signal {
+        put("stop_signal", json!(signal));
+    }
+    if let Some(timeout) = options.stop_timeout {
+        put("stop_timeout", json!(timeout));
+    }
+    let security = &options.security;
+    for (key, list) in [
+        ("cap_add", &security.cap_add),
+        ("cap_drop", &security.cap_drop),
+        ("mask", &security.mask),
+        ("unmask", &security.unmask),
+    ] {
+        if !list.is_empty() {
+            put(key, json!(list));
+        }
+    }
+    match &security.seccomp {
+        rpod_engine::security::SeccompChoice::Profile(path) => {
+            put("seccomp_profile_path", json!(path))
+        }
+        rpod_engine::security::SeccompChoice::Unconfined => {
+            put("seccomp_profile_path", json!("unconfined"))
+        }
+        _ => {}
+    }
+    if options.seccomp_from_image {
+        put("seccomp_policy", json!("image"));
+    }
+    let limits = resource_limits(options);
+    if limits.as_object().is_some_and(|l| !l.is_empty()) {
+        put("resource_limits", limits);
+    }
+    let mut log = Map::new();
+    if !options.log_driver_from_config {
+        log.insert(
+            "driver".into(),
+            json!(if options.log_to_file {
+                "k8s-file"
+            } else {
+                "none"
+            }),
+        );
+    }
+    if let Some(path) = &options.log_path {
+        log.insert("path".into(), json!(path));
+    }
+    let mut log_options = Map::new();
+    if let Some(size) = options.log_size_max {
+        log_options.insert("max-size".into(), json!(size.to_string()));
+    }
+    if let Some(files) = options.log_max_files {
+        log_options.insert("max-file".into(), json!(files.to_string()));
+    }
+    if let Some(tag) = &options.log_tag {
+        log_options.insert("tag".into(), json!(tag));
+    }
+    if !log_options.is_empty() {
+        log.insert("options".into(), Value::Object(log_options));
+    }
+    if !log.is_empty() {
+        put("log_configuration", Value::Object(log));
+    }
+    if options.net.publish_all {
+        put("publish_image_ports", json!(true));
+    }
+    let isolation = &options.isolation;
+    for (key, mode) in [
+        ("pidns", &isolation.pid),
+        ("ipcns", &isolation.ipc),
+        ("utsns", &isolation.uts),
+        ("cgroupns", &isolation.cgroup),
+    ] {
+        put(key, namespace(mode));
+    }
+    if let Some(size) = isolation.shm_size {
+        put("shm_size", json!(size));
+    }
+    if !isolation.sysctls.is_empty() {
+        put("sysctl", json!(isolation.sysctls));
+    }
+    if !isolation.ulimits.is_empty() {
+        let limits: Vec<Value> = isolation
+            .ulimits
+            .iter()
+            .map(|u| json!({"type": u.name, "soft": u.soft, "hard": u.hard}))
+            .collect();
+        put("r_limits", json!(limits));
+    }
+    if !isolation.devices.is_empty() {
+        let devices: Vec<Value> = isolation
+            .devices
+            .iter()
+            .map(|d| {
+                json!({"path": format!("{}:{}:{}", d.host.display(), d.container.display(), d.permissions)})
+            })
+            .collect();
+        put("devices", json!(devices));
+    }
+    if !isolation.group_add.is_empty() {
+        put("groups", json!(isolation.group_add));
+    }
+    if let Some(path) = &options.init_path {
+        put("init_path", json!(path));
+    }
+    let (mut mounts, mut volumes) = (Vec::new(), Vec::new());
+    for mount in &options.mounts {
+        let words = mount_words(mount);
+        match (&mount.kind, &mount.volume) {
+            (_, Some(name)) if !mount.anonymous && !name.is_empty() => volumes.push(json!({
+                "Name": name, "Dest": mount.destination, "Options": words,
+            })),
+            (_, _) if mount.anonymous || mount.volume.is_some() => volumes.push(json!({
+                "Name": "", "Dest": mount.destination, "Options": words, "IsAnonymous": true,
+            })),
+            (MountKind::Tmpfs, _) => mounts.push(json!({
+                "destination": mount.destination, "type": "tmpfs", "source": "tmpfs",
+                "options": words,
+            })),
+            _ => mounts.push(json!({
+                "destination": mount.destination, "type": "bind",
+                "source": mount.source, "options": words,
+            })),
+        }
+    }
+    if !mounts.is_empty() {
+        put("mounts", json!(mounts));
+    }
+    if !volumes.is_empty() {
+        put("volumes", json!(volumes));
+    }
+    if !options.volumes_from.is_empty() {
+        put("volumes_from", json!(options.volumes_from));
+    }
+    if let Some(umask) = options.umask {
+        put("umask", json!(format!("{umask:04o}")));
+    }
+    for (key, list) in [
+        ("envmerge", &options.env_merge),
+        ("unsetenv", &options.unset_env),
+    ] {
+        if !list.is_empty() {
+            put(key, json!(list));
+        }
+    }
+    let resources = &options.resources;
+    for (key, throttles) in [
+        ("throttleReadBpsDevice", &resources.device_read_bps),
+        ("throttleWriteBpsDevice", &resources.device_write_bps),
+        ("throttleReadIOPSDevice", &resources.device_read_iops),
+        ("throttleWriteIOPSDevice", &resources.device_write_iops),
+    ] {
+        if !throttles.is_empty() {
+            let map: Map<String, Value> = throttles
+                .iter()
+                .map(|t| (t.device.display().to_string(), json!({"rate": t.rate})))
+                .collect();
+            put(key, Value::Object(map));
+        }
+    }
+    if !resources.blkio_weight_device.is_empty() {
+        let map: Map<String, Value> = resources
+            .blkio_weight_device
+            .iter()
+            .map(|w| (w.device.display().to_string(), json!({"weight": w.weight})))
+            .collect();
+        put("weightDevice", Value::Object(map));
+    }
+    if let Some(platform) = &options.platform {
+        for (key, value) in [
+            ("image_os", &platform.os),
+            ("image_arch", &platform.arch),
+            ("image_variant", &platform.variant),
+        ] {
+            if let Some(value) = value {
+                put(key, json!(value));
+            }
+        }
+    }
+    put(
+        "image_volume_mode",
+        json!(match options.image_volumes {
+            rpod_engine::ImageVolumes::Anonymous => "anonymous",
+            rpod_engine::ImageVolumes::Tmpfs => "tmpfs",
+            rpod_engine::ImageVolumes::Ignore => "ignore",
+        }),
+    );
+    network_fields(options, &mut spec);
+    Value::Object(spec)
+}
+
+/// podman's number for a health check's on-failure action.
+fn on_failure_number(action: rpod_engine::health::OnFailure) -> i64 {
+    use rpod_engine::health::OnFailure;
+    match action {
+        OnFailure::None => 0,
+        OnFailure::Kill => 2,
+        OnFailure::Restart => 3,
+        OnFailure::Stop => 4,
+    }
+}
+
+/// The container's limits as the OCI spec's `linux.resources` (`create::limits` reads).
+fn resource_limits(options: &CreateOptions) -> Value {
+    let r = &options.resources;
+    let mut memory = Map::new();
+    let mut cpu = Map::new();
+    let put = |section: &mut Map<String, Value>, key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            section.insert(key.into(), value);
+        }
+    };
+    put(&mut memory, "limit", options.memory.map(|m| json!(m)));
+    put(&mut memory, "swap", r.memory_swap.map(|m| json!(m)));
+    put(
+        &mut memory,
+        "reservation",
+        r.memory_reservation.map(|m| json!(m)),
+    );
+    put(
+        &mut memory,
+        "swappiness",
+        r.memory_swappiness.map(|m| json!(m)),
+    );
+    put(
+        &mut cpu,
+        "quota",
+        options.cpus.map(|c| json!((c * 100_000.0).round() as i64)),
+    );
+    put(&mut cpu, "period", options.cpus.map(|_| json!(100_000)));
+    put(&mut cpu, "shares", r.cpu_shares.map(|s| json!(s)));
+    put(&mut cpu, "cpus", r.cpuset_cpus.clone().map(|s| json!(s)));
+    put(&mut cpu, "mems", r.cpuset_mems.clone().map(|s| json!(s)));
+    put(
+        &mut cpu,
+        "realtimePeriod",
+        r.cpu_rt_period.map(|p| json!(p)),
+    );
+    put(
+        &mut cpu,
+        "realtimeRuntime",
+        r.cpu_rt_runtime.map(|p| json!(p)),
+    );
+    let mut limits = Map::new();
+    if !memory.is_empty() {
+        limits.insert("memory".into(), Value::Object(memory));
+    }
+    if !cpu.is_empty() {
+        limits.insert("cpu".into(), Value::Object(cpu));
+    }
+    if let Some(limit) = options.pids_limit {
+        limits.insert("pids".into(), json!({"limit": limit}));
+    }
+    if let Some(weight) = r.blkio_weight {
+        limits.insert("blockIO".into(), json!({"weight": weight}));
+    }
+    Value::Object(limits)
+}
+
+/// A pod's options as podman's PodSpecGenerator.
+pub fn pod_spec(options: &PodOptions) -> Value {
+    let mut spec = Map::new();
+    if let Some(name) = &options.name {
+        spec.insert("name".into(), json!(name));
+    }
+    if let Some(hostname) = &options.hostname {
+        spec.insert("hostname".into(), json!(hostname));
+    }
+    if !options.labels.is_empty() {
+        spec.insert("labels".into(), json!(options.labels));
+    }
+    if options.infra == Some(false) {
+        spec.insert("no_infra".into(), json!(true));
+    }
+    if let Some(command) = &options.infra_command {
+        spec.insert("infra_command".into(), json!(command));
+    }
+    for (key, value) in [
+        ("infra_image", &options.infra_image),
+        ("infra_name", &options.infra_name),
+        ("cgroup_parent", &options.cgroup_parent),
+    ] {
+        if let Some(value) = value {
+            spec.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(shared) = &options.shared {
+        let names: Vec<&str> = shared.iter().map(|s| s.as_str()).collect();
+        spec.insert("shared_namespaces".into(), json!(names));
+    }
+    if !options.create_command.is_empty() {
+        spec.insert("pod_create_command".into(), json!(options.create_command));
+    }
+    spec.insert("exit_policy".into(), json!(options.exit_policy.as_str()));
+    if let Some(share) = options.share_parent {
+        spec.insert("share_parent".into(), json!(share));
+    }
+    let l = &options.limits;
+    let mut cpu = Map::new();
+    if let Some(cpus) = l.cpus {
+        cpu.insert("quota".into(), json!((cpus * 100_000.0).round() as i64));
+        cpu.insert("period".into(), json!(100_000));
+    }
+    if let Some(shares) = l.cpu_shares {
+        cpu.insert("shares".into(), json!(shares));
+    }
+    if let Some(set) = &l.cpuset_cpus {
+        cpu.insert("cpus".into(), json!(set));
+    }
+    if let Some(set) = &l.cpuset_mems {
+        cpu.insert("mems".into(), json!(set));
+    }
+    let mut memory = Map::new();
+    if let Some(limit) = l.memory {
+        memory.insert("limit".into(), json!(limit));
+    }
+    if let Some(swap) = l.memory_swap {
+        memory.insert("swap".into(), json!(swap));
+    }
+    let mut limits = Map::new();
+    if !cpu.is_empty() {
+        limits.insert("cpu".into(), Value::Object(cpu));
+    }
+    if !memory.is_empty() {
+        limits.insert("memory".into(), Value::Object(memory));
+    }
+    if let Some(weight) = l.blkio_weight {
+        limits.insert("blockIO".into(), json!({"weight": weight}));
+    }
+    if !limits.is_empty() {
+        spec.insert("resource_limits".into(), Value::Object(limits));
+    }
+    if options.infra_network.net.no_hosts {
+        spec.insert("no_manage_hosts".into(), json!(true));
+    }
+    network_fields(&options.infra_network, &mut spec);
+    Value::Object(spec)
+}
+
+/// Settings of a container's whose difference a SpecGenerator does not carry, or need not:
+/// the create decides the log driver from the configuration when none was given
+/// (`log_driver_from_config`), and a terminal's first size comes with the attach.
+const NOT_SETTINGS: &[&str] = &["log_driver_from_config", "console_size"];
+
+/// A container's SpecGenerator and the settings it cannot say (read back and compared).
+pub fn container_spec_and_losses(options: &CreateOptions) -> (Value, Vec<String>) {
+    let spec = container_spec(options);
+    let read_back = serde_json::from_value::<super::create::SpecGenerator>(spec.clone())
+        .map_err(|e| e.to_string())
+        .and_then(|generator| super::create::create_options(generator).map_err(|e| e.message));
+    // A named volume's source is its directory, found again by name at the create; the
+    // spec lists mounts and volumes apart, so their order is compared by destination.
+    let mut written = options.clone();
+    for mount in &mut written.mounts {
+        if mount.volume.is_some() {
+            mount.source = Default::default();
+        }
+    }
+    let losses = match read_back {
+        Ok(mut back) => {
+            written
+                .mounts
+                .sort_by(|a, b| a.destination.cmp(&b.destination));
+            back.mounts
+                .sort_by(|a, b| a.destination.cmp(&b.destination));
+            differing_fields(&format!("{written:#?}"), &format!("{back:#?}"))
+        }
+        .into_iter()
+        .filter(|field| !NOT_SETTINGS.contains(&field.as_str()))
+        .collect::<Vec<_>>(),
+        Err(e) => vec![format!("the whole spec, which does not read back: {e}")],
+    };
+    (spec, losses)
+}
+
+/// A pod's PodSpecGenerator and the settings it cannot say.
+pub fn pod_spec_and_losses(options: &PodOptions) -> (Value, Vec<String>) {
+    let spec = pod_spec(options);
+    let read_back = serde_json::from_value::<super::pods::PodSpec>(spec.clone())
+        .map_err(|e| e.to_string())
+        .and_then(|generator| super::pods::pod_options(generator).map_err(|e| e.message));
+    // An infra container is the default; of the infra container's settings a pod spec
+    // says (and a pod takes) its network and user namespace only.
+    let comparable = |options: &PodOptions| {
+        let mut options = options.clone();
+        if options.infra == Some(true) {
+            options.infra = None;
+        }
+        let infra = &options.infra_network;
+        options.infra_network = CreateOptions {
+            network: infra.network.clone(),
+            net: infra.net.clone(),
+            id_mappings: infra.id_mappings.clone(),
+            userns_auto: infra.userns_auto,
+            ..Default::default()
+        };
+        format!("{options:#?}")
+    };
+    let losses = match read_back {
+        Ok(back) => differing_fields(&comparable(options), &comparable(&back)),
+        Err(e) => vec![format!("the whole spec, which does not read back: {e}")],
+    };
+    (spec, losses)
+}
+
+/// The top-level fields whose values differ between two pretty `Debug` texts of the same
+/// struct (`{:#?}`, each field on a line of its own four spaces in).
+fn differing_fields(written: &str, read_back: &str) -> Vec<String> {
+    fn fields(text: &str) -> std::collections::BTreeMap<String, String> {
+        let mut map = std::collections::BTreeMap::new();
+        let mut current: Option<String> = None;
+        for line in text.lines() {
+            let top = line
+                .strip_prefix("    ")
+                .filter(|rest| !rest.starts_with(' '))
+                .and_then(|rest| rest.split_once(':'))
+                .map(|(name, _)| name.to_string());
+            if let Some(name) = top {
+                current = Some(name.clone());
+                map.insert(name, String::new());
+            }
+            if let Some(name) = &current {
+                if let Some(value) = map.get_mut(name) {
+                    value.push_str(line);
+                    value.push('\n');
+                }
+            }
+        }
+        map
+    }
+    let (a, b) = (fields(written), fields(read_back));
+    a.iter()
+        .filter(|(name, value)| b.get(*name) != Some(*value))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Options read from a SpecGenerator with a setting of every kind rpod's create takes.
+    fn rich_options() -> CreateOptions {
+        let json = r#"{
+            "name": "web", "image": "busybox", "command": ["httpd", "-f"],
+            "entrypoint": ["/bin/sh", "-c"], "env": {"A": "1", "B": "two"},
+            "terminal": true, "stdin": true, "work_dir": "/srv", "user": "1000:100",
+            "hostname": "front", "labels": {"team": "web"}, "annotations": {"org.x/y": "z"},
+            "stop_signal": 2, "stop_timeout": 7, "oom_score_adj": 100, "timeout": 60,
+            "privileged": false, "cap_add": ["CAP_NET_ADMIN"], "cap_drop": ["CAP_CHOWN"],
+            "no_new_privileges": true, "mask": ["/opt"], "read_only_filesystem": true,
+            "oci_runtime": "crun", "restart_policy": "on-failure", "restart_tries": 3,
+            "healthconfig": {"Test": ["CMD-SHELL", "true"], "Interval": 5000000000, "Retries": 2},
+            "health_check_on_failure_action": 3,
+            "resource_limits": {"memory": {"limit": 67108864, "reservation": 1048576, "swappiness": 10},
+                                "cpu": {"quota": 50000, "period": 100000, "shares": 512, "cpus": "0", "mems": "0"},
+                                "pids": {"limit": 64}, "blockIO": {"weight": 300}},
+            "log_configuration": {"driver": "k8s-file", "options": {"max-size": "1048576", "tag": "web"}},
+            "netns": {"nsmode": "bridge"},
+            "Networks": {"front": {"aliases": ["www"], "static_ips": ["10.1.2.3"]}},
+            "portmappings": [{"container_port": 80, "host_port": 8080, "protocol": "tcp"}],
+            "dns_server": ["1.1.1.1"], "dns_search": ["example.com"], "dns_option": ["ndots:2"],
+            "hostadd": ["db:10.0.0.9"],
+            "pidns": {"nsmode": "host"}, "ipcns": {"nsmode": "shareable"},
+            "utsns": {"nsmode": "private"}, "cgroupns": {"nsmode": "private"},
+            "shm_size": 1048576, "sysctl": {"net.ipv4.ip_forward": "1"},
+            "r_limits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}],
+            "devices": [{"path": "/dev/null:/dev/mynull:rw"}], "groups": ["10"],
+            "init": true,
+            "mounts": [{"destination": "/site", "type": "bind", "source": "/tmp", "options": ["ro"]},
+                       {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}],
+            "volumes": [{"Name": "data", "Dest": "/data", "Options": []},
+                        {"Name": "", "Dest": "/cache", "IsAnonymous": true}],
+            "volumes_from": ["other:ro"], "umask": "0027", "cgroup_parent": "/custom",
+            "httpproxy": true, "unsetenv": ["PATH"], "systemd": "always",
+            "idmappings": {"UIDMap": [{"container_id": 0, "host_id": 100000, "size": 1000}],
+                           "GIDMap": [{"container_id": 0, "host_id": 100000, "size": 1000}]},
+            "userns": {"nsmode": "private"},
+            "image_os": "linux", "image_arch": "amd64", "init_container_type": "always", "pod": "team"
+        }"#;
+        super::super::create::create_options(serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    /// Every setting the libpod API's create takes is written so that it reads back the
+    /// same: nothing is named lost.
+    #[test]
+    fn a_container_spec_reads_back_whole() {
+        let options = rich_options();
+        let (spec, losses) = container_spec_and_losses(&options);
+        assert!(losses.is_empty(), "{losses:?}\n{spec:#}");
+        assert_eq!(spec["name"], "web");
+        assert_eq!(spec["pidns"], json!({"nsmode": "host"}));
+        assert_eq!(spec["resource_limits"]["cpu"]["quota"], 50000);
+    }
+
+    /// What a SpecGenerator cannot say is named by its field: here the log handed to the
+    /// caller's terminal and a secret.
+    #[test]
+    fn what_a_spec_cannot_say_is_named() {
+        let mut options = rich_options();
+        options.passthrough = true;
+        options.domainname = Some("example.com".into());
+        let (_, losses) = container_spec_and_losses(&options);
+        assert_eq!(losses, ["domainname", "passthrough"]);
+    }
+
+    /// A pod's settings (labels, host name, shared namespaces, limits, network) read back
+    /// the same.
+    #[test]
+    fn a_pod_spec_reads_back_whole() {
+        let json = r#"{
+            "name": "team", "hostname": "crew", "labels": {"a": "b"},
+            "shared_namespaces": ["net", "ipc"], "exit_policy": "stop",
+            "infra_image": "pause:1", "infra_name": "team-infra",
+            "resource_limits": {"cpu": {"quota": 50000, "period": 100000, "shares": 300},
+                                "memory": {"limit": 33554432}},
+            "netns": {"nsmode": "bridge"}, "portmappings": [{"container_port": 80, "host_port": 8080}],
+            "dns_server": ["9.9.9.9"]
+        }"#;
+        let options = super::super::pods::pod_options(serde_json::from_str(json).unwrap()).unwrap();
+        let (spec, losses) = pod_spec_and_losses(&options);
+        assert!(losses.is_empty(), "{losses:?}\n{spec:#}");
+        assert_eq!(spec["exit_policy"], "stop");
+    }
+
+    #[test]
+    fn differing_fields_are_the_top_level_ones() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct S {
+            a: Vec<u8>,
+            b: Option<String>,
+            c: u8,
+        }
+        let one = format!(
+            "{:#?}",
+            S {
+                a: vec![1, 2],
+                b: None,
+                c: 3
+            }
+        );
+        let two = format!(
+            "{:#?}",
+            S {
+                a: vec![1, 4],
+                b: None,
+                c: 5
+            }
+        );
+        assert_eq!(differing_fields(&one, &two), ["a", "c"]);
+        assert!(differing_fields(&one, &one).is_empty());
+    }
+}
