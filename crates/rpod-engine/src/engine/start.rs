@@ -129,11 +129,6 @@ impl Engine {
         Ok(std::borrow::Cow::Owned(config))
     }
 
-    /// Each `subpath` mount's path resolved inside its source (`RESOLVE_IN_ROOT`: a link in
-    /// a volume, which containers write, never leads out of it; missing directories are
-    /// made, never through a link), bound at `subpath_mount_dir` from the descriptor that
-    /// resolved it (once per run), and given to the runtime in its place. What a container
-    /// puts in the volume later cannot change what was bound.
     /// `--sdnotify container`: the directory of the monitor's notify socket
     /// (`BUNDLE/notify`) mounted at `/run/notify` and named in the container's
     /// `NOTIFY_SOCKET`, as podman gives it.
@@ -160,6 +155,11 @@ impl Engine {
         Ok(std::borrow::Cow::Owned(config))
     }
 
+    /// Each `subpath` mount's path resolved inside its source (`RESOLVE_IN_ROOT`: a link in
+    /// a volume, which containers write, never leads out of it; missing directories are
+    /// made, never through a link), bound at `subpath_mount_dir` from the descriptor that
+    /// resolved it (once per run), and given to the runtime in its place. What a container
+    /// puts in the volume later cannot change what was bound.
     pub(super) fn bind_subpath_mounts<'a>(
         &self,
         config: std::borrow::Cow<'a, crate::container::ContainerConfig>,
