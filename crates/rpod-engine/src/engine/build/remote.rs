@@ -110,18 +110,12 @@ impl RemoteContext {
 
 /// A fetched context: its directory, kept until this is dropped.
 pub struct FetchedContext {
-    scratch: ScratchDir,
+    /// Where everything fetched is; removed on drop.
+    _scratch: ScratchDir,
     /// The context directory (the repository's directory `#REF:DIR` names, or the top).
     pub dir: PathBuf,
     /// The Containerfile, when the URL was one alone.
     pub containerfile: Option<PathBuf>,
-}
-
-impl FetchedContext {
-    /// The scratch directory everything fetched is in.
-    pub fn scratch(&self) -> &Path {
-        self.scratch.path()
-    }
 }
 
 /// The file `relative` in the context `dir`, reached without a link (the context is not
@@ -179,7 +173,7 @@ impl Engine {
                     }
                 }
                 Ok(FetchedContext {
-                    scratch,
+                    _scratch: scratch,
                     dir: context,
                     containerfile: None,
                 })
@@ -239,7 +233,7 @@ impl Engine {
                     }
                 };
                 Ok(FetchedContext {
-                    scratch,
+                    _scratch: scratch,
                     dir,
                     containerfile,
                 })
