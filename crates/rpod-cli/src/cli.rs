@@ -2675,6 +2675,9 @@ pub struct KubePlayArgs {
     /// none, host, bridge), as `pod create --network` takes it.
     #[arg(long)]
     pub network: Vec<String>,
+    /// Every container's log driver: k8s-file or none (the configured default otherwise).
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
     /// The YAML file, or - for standard input.
     pub file: String,
 }

@@ -1855,3 +1855,34 @@ spec:
     );
     rpod.ok(&["kube", "down", &file]);
 }
+
+/// `kube play --log-driver`: every container of the file logs so (`none`: no log file, and
+/// `logs` has nothing to show); a driver a played pod cannot have is refused, making
+/// nothing.
+#[test]
+fn kube_play_takes_a_log_driver_for_every_container() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = "kind: Pod\nmetadata: {name: quiet}\nspec:\n  restartPolicy: Never\n  \
+        terminationGracePeriodSeconds: 0\n  containers:\n  - {name: main, image: demo, command: [sh, -c, 'echo said; sleep 1000']}\n";
+    let file = rpod.dir.path().join("quiet.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    let err = rpod.fails(&["kube", "play", "--log-driver", "passthrough", &file], 125);
+    assert!(err.contains("k8s-file or none"), "{err}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    rpod.ok(&["kube", "play", "--log-driver", "none", &file]);
+    assert_eq!(
+        rpod.inspect("quiet-main", "{{.HostConfig.LogConfig.Type}}"),
+        "none"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    rpod.ok(&["kube", "play", "--log-driver", "k8s-file", &file]);
+    assert_eq!(
+        rpod.inspect("quiet-main", "{{.HostConfig.LogConfig.Type}}"),
+        "k8s-file"
+    );
+    common::wait_until("the container said", || {
+        rpod.ok(&["logs", "quiet-main"]) == "said\n"
+    });
+    rpod.ok(&["kube", "down", &file]);
+}

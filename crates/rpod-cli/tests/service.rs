@@ -3545,6 +3545,23 @@ fn podman_remote_plays_kubernetes_yaml() {
         .ok(&["exec", "remote-main", "readlink", "/proc/self/ns/net"]);
     assert_eq!(inside.trim(), host_ns.display().to_string());
     service.podman_ok(&["kube", "down", &file]);
+    // What rpod's kube play does not take is refused, as podman-remote names it (in lower
+    // case: `staticips`), never ignored.
+    let out = service.podman_out(&["kube", "play", "--ip", "10.0.0.5", &file]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not supported"),
+        "{out:?}"
+    );
+    // --log-driver (`logDriver`): every container logs so.
+    service.podman_ok(&["kube", "play", "--log-driver", "none", &file]);
+    assert_eq!(
+        service
+            .rpod
+            .inspect("remote-main", "{{.HostConfig.LogConfig.Type}}"),
+        "none"
+    );
+    service.podman_ok(&["kube", "down", &file]);
     let out = service.podman_out(&["kube", "play", "--network", "nosuchnet", &file]);
     assert!(!out.status.success());
     assert!(

@@ -63,11 +63,11 @@ pub use container::{
 pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
 pub use engine::{
     file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
-    parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
-    CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions, ExecReattached, ExecRequest,
-    ExecStarted, FetchedContext, HealthRun, HistoryStep, HostSource, ImageRemoval, ImageVolumes,
-    MigrateReport, PathStat, PlayOptions, PlayReport, PlayedPod, PodCloneOptions, PodOptions,
-    PodView, RemoteContext, RemoveOptions, RuntimeMaker, Squash, StepSettings, WaitBegun,
-    WaitCondition, WaitOptions, WaitOutcome,
+    parse_kube_log_driver, parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions,
+    BuildPull, BuildSecret, CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions,
+    ExecReattached, ExecRequest, ExecStarted, FetchedContext, HealthRun, HistoryStep, HostSource,
+    ImageRemoval, ImageVolumes, MigrateReport, PathStat, PlayOptions, PlayReport, PlayedPod,
+    PodCloneOptions, PodOptions, PodView, RemoteContext, RemoveOptions, RuntimeMaker, Squash,
+    StepSettings, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -413,14 +413,13 @@ pub fn generate_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 }
 
 /// `POST /libpod/play/kube` (podman-remote's `kube play`): the body is the YAML; podman's
-/// `PlayKubeReport` back. `start` (true by default), `replace` and `userns` (`host`,
-/// `auto[:size=N]`) are taken; the other options podman has (networks, log drivers,
-/// builds, static addresses) are refused when set.
+/// `PlayKubeReport` back. `start` (true by default), `replace`, `userns` (`host`,
+/// `auto[:size=N]`), `network` and `logDriver` are taken; the other options podman has
+/// (log options, builds, static addresses, annotations) are refused when set.
 pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set(
         "kube play option",
         &[
-            "logDriver",
             "logOptions",
             "staticIPs",
             "staticMACs",
@@ -462,6 +461,12 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 .then(|| rpod_engine::network::parse_network_flags(&given))
                 .transpose()?
         },
+        log_to_file: ex
+            .req
+            .query_any_case("logDriver")
+            .filter(|d| !d.is_empty())
+            .map(rpod_engine::parse_kube_log_driver)
+            .transpose()?,
     };
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;

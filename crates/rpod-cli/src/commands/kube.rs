@@ -61,6 +61,11 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
         network: (!args.network.is_empty())
             .then(|| rpod_engine::network::parse_network_flags(&args.network))
             .transpose()?,
+        log_to_file: args
+            .log_driver
+            .as_deref()
+            .map(rpod_engine::parse_kube_log_driver)
+            .transpose()?,
     };
     let played = engine.kube_play(&yaml, &options, &mut progress)?;
     for service in &played.services {

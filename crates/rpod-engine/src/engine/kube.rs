@@ -34,6 +34,21 @@ pub struct PlayOptions {
         Option<crate::container::NetworkMode>,
         Vec<crate::container::NetworkJoin>,
     )>,
+    /// `--log-driver`: every container's log to its file (`Some(true)`, k8s-file) or none
+    /// (`Some(false)`); the configured default when `None`.
+    pub log_to_file: Option<bool>,
+}
+
+/// `kube play --log-driver`'s drivers: a container's log to its file, or none. (A
+/// container of a played pod has no terminal of the caller's to pass its output to.)
+pub fn parse_kube_log_driver(driver: &str) -> Result<bool> {
+    match driver {
+        "k8s-file" | "json-file" => Ok(true),
+        "none" => Ok(false),
+        other => Err(EngineError::NotSupported(format!(
+            "kube play --log-driver {other:?} (use k8s-file or none)"
+        ))),
+    }
 }
 
 /// What `kube play` made: the volumes of the file's claims (new or there already) and the
@@ -116,17 +131,22 @@ impl Engine {
             }
             let pod = self.create_pod(pod_options)?;
             let made = (|| -> Result<Vec<String>> {
-                // The init containers first: `pod start` runs them in the order made.
-                for container in plan.init_containers {
+                let make = |container: PlannedContainer| -> Result<String> {
                     let mut create = container.options;
                     create.pod = Some(pod.id.clone());
-                    self.create(create)?;
+                    if let Some(to_file) = options.log_to_file {
+                        create.log_to_file = to_file;
+                        create.log_driver_from_config = false;
+                    }
+                    Ok(self.create(create)?.id().to_string())
+                };
+                // The init containers first: `pod start` runs them in the order made.
+                for container in plan.init_containers {
+                    make(container)?;
                 }
                 let mut ids = Vec::new();
                 for container in plan.containers {
-                    let mut create = container.options;
-                    create.pod = Some(pod.id.clone());
-                    ids.push(self.create(create)?.id().to_string());
+                    ids.push(make(container)?);
                 }
                 if options.start {
                     self.pod_start(&pod.id)?;

@@ -52,7 +52,7 @@ pub use build::{
 };
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};
-pub use kube::{PlayOptions, PlayReport, PlayedPod};
+pub use kube::{parse_kube_log_driver, PlayOptions, PlayReport, PlayedPod};
 pub use migrate::MigrateReport;
 pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
 pub use reset::ResetReport;
