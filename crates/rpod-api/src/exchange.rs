@@ -245,10 +245,9 @@ impl<'a> Exchange<'a> {
     /// they ask for what rpod does not do (`what` says of what).
     pub fn refuse_set(&self, what: &str, names: &[&str]) -> ApiResult<()> {
         for name in names {
-            // In any case: podman-remote sends libpod's camel-case names in lower case.
             if self
                 .req
-                .query_any_case(name)
+                .query(name)
                 .is_some_and(|v| !v.is_empty() && v != "false")
             {
                 return Err(ApiError::unsupported(format!("{what} {name}")));

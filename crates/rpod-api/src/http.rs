@@ -73,29 +73,38 @@ impl Request {
     }
 
     /// The last value of a query parameter (as Go's `Query().Get` finds the first; clients
-    /// send each once).
+    /// send each once). A name given in no other case is found in any: podman-remote sends
+    /// libpod's camel-case parameters in lower case (`leaverunning` for `leaveRunning`),
+    /// and podman's decoder takes either.
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .rev()
             .find(|(n, _)| n == name)
+            .or_else(|| {
+                self.query
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            })
             .map(|(_, v)| v.as_str())
     }
 
-    /// `query`, with the name in any case: podman's clients send libpod's camel-case
-    /// parameters in lower case (`difftype`), and podman's decoder takes either.
-    pub fn query_any_case(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .rev()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
+    /// Every value of a query parameter, its name in any case when no value has it as given
+    /// (as `query`).
     pub fn query_all(&self, name: &str) -> Vec<&str> {
-        self.query
+        let exact: Vec<&str> = self
+            .query
             .iter()
             .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if !exact.is_empty() {
+            return exact;
+        }
+        self.query
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
             .collect()
     }

@@ -2624,6 +2624,14 @@ fn podman_remote_checkpoints_and_restores() {
     assert_eq!(restored.trim(), "counter");
     let before = count("counter");
     wait_until("the restored counter goes on", || count("counter") > before);
+    // --leave-running (podman-remote's `leaverunning`, in lower case): it still runs.
+    service.podman_ok(&["container", "checkpoint", "--leave-running", "counter"]);
+    assert_eq!(
+        service
+            .podman_ok(&["inspect", "-f", "{{.State.Running}}", "counter"])
+            .trim(),
+        "true"
+    );
     // Exported, then imported as a new container: it goes on from where it was.
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("counter.tar.gz");

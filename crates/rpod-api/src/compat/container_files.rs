@@ -23,7 +23,7 @@ const PATH_STAT_HEADER: &str = "X-Docker-Container-Path-Stat";
 pub fn changes(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let subject = match ex.flavour {
         Flavour::Compat => DiffSubject::Container,
-        Flavour::Libpod => match ex.req.query_any_case("diffType").unwrap_or_default() {
+        Flavour::Libpod => match ex.req.query("diffType").unwrap_or_default() {
             "" | "all" => DiffSubject::Any,
             "container" => DiffSubject::Container,
             "image" => DiffSubject::Image,
@@ -51,7 +51,7 @@ fn changes_as(
 ) -> ApiResult<()> {
     let parent = match ex.flavour {
         Flavour::Compat => None,
-        Flavour::Libpod => ex.req.query_any_case("parent").filter(|p| !p.is_empty()),
+        Flavour::Libpod => ex.req.query("parent").filter(|p| !p.is_empty()),
     };
     let found = context.engine.diff_changes(name, parent, subject)?;
     let changes: Vec<serde_json::Value> = found

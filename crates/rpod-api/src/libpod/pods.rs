@@ -463,7 +463,7 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         },
         log_to_file: ex
             .req
-            .query_any_case("logDriver")
+            .query("logDriver")
             .filter(|d| !d.is_empty())
             .map(rpod_engine::parse_kube_log_driver)
             .transpose()?,
