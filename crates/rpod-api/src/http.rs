@@ -662,6 +662,21 @@ mod tests {
         read
     }
 
+    /// A parameter's name is found as given first, else in any case (podman-remote's
+    /// `leaverunning` is libpod's `leaveRunning`); every value of one likewise.
+    #[test]
+    fn query_names_are_found_as_given_then_in_any_case() {
+        let req =
+            parse_head(b"POST /x?leaverunning=true&t=a&T=b&network=n1&network=n2 HTTP/1.1\r\n\r\n")
+                .unwrap();
+        assert_eq!(req.query("leaveRunning"), Some("true"));
+        assert_eq!(req.query("t"), Some("a"));
+        assert_eq!(req.query("T"), Some("b"));
+        assert_eq!(req.query("nothing"), None);
+        assert_eq!(req.query_all("Network"), ["n1", "n2"]);
+        assert_eq!(req.query_all("t"), ["a"]);
+    }
+
     #[test]
     fn heads_parse_with_decoded_paths_queries_and_lower_case_headers() {
         let req = parse_head(
