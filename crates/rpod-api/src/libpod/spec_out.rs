@@ -453,61 +453,75 @@ fn on_failure_number(action: rpod_engine::health::OnFailure) -> i64 {
     }
 }
 
+/// Limits as the OCI spec's `linux.resources` (what `create::limits` and the pods'
+/// reader take): each section with the values set, and none without.
+#[derive(Default)]
+struct LinuxResources {
+    memory: Map<String, Value>,
+    cpu: Map<String, Value>,
+    pids: Option<i64>,
+    blkio_weight: Option<u16>,
+}
+
+impl LinuxResources {
+    fn memory(&mut self, key: &str, value: Option<impl Into<Value>>) -> &mut Self {
+        if let Some(value) = value {
+            self.memory.insert(key.into(), value.into());
+        }
+        self
+    }
+
+    fn cpu(&mut self, key: &str, value: Option<impl Into<Value>>) -> &mut Self {
+        if let Some(value) = value {
+            self.cpu.insert(key.into(), value.into());
+        }
+        self
+    }
+
+    /// `--cpus` as a quota of a 100 ms period.
+    fn cpus(&mut self, cpus: Option<f64>) -> &mut Self {
+        self.cpu("quota", cpus.map(|c| (c * 100_000.0).round() as i64))
+            .cpu("period", cpus.map(|_| 100_000))
+    }
+
+    fn into_value(self) -> Value {
+        let mut limits = Map::new();
+        if !self.memory.is_empty() {
+            limits.insert("memory".into(), Value::Object(self.memory));
+        }
+        if !self.cpu.is_empty() {
+            limits.insert("cpu".into(), Value::Object(self.cpu));
+        }
+        if let Some(limit) = self.pids {
+            limits.insert("pids".into(), json!({"limit": limit}));
+        }
+        if let Some(weight) = self.blkio_weight {
+            limits.insert("blockIO".into(), json!({"weight": weight}));
+        }
+        Value::Object(limits)
+    }
+}
+
 /// The container's limits as the OCI spec's `linux.resources` (`create::limits` reads).
 fn resource_limits(options: &CreateOptions) -> Value {
     let r = &options.resources;
-    let mut memory = Map::new();
-    let mut cpu = Map::new();
-    let put = |section: &mut Map<String, Value>, key: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            section.insert(key.into(), value);
-        }
+    let mut limits = LinuxResources {
+        pids: options.pids_limit,
+        blkio_weight: r.blkio_weight,
+        ..Default::default()
     };
-    put(&mut memory, "limit", options.memory.map(|m| json!(m)));
-    put(&mut memory, "swap", r.memory_swap.map(|m| json!(m)));
-    put(
-        &mut memory,
-        "reservation",
-        r.memory_reservation.map(|m| json!(m)),
-    );
-    put(
-        &mut memory,
-        "swappiness",
-        r.memory_swappiness.map(|m| json!(m)),
-    );
-    put(
-        &mut cpu,
-        "quota",
-        options.cpus.map(|c| json!((c * 100_000.0).round() as i64)),
-    );
-    put(&mut cpu, "period", options.cpus.map(|_| json!(100_000)));
-    put(&mut cpu, "shares", r.cpu_shares.map(|s| json!(s)));
-    put(&mut cpu, "cpus", r.cpuset_cpus.clone().map(|s| json!(s)));
-    put(&mut cpu, "mems", r.cpuset_mems.clone().map(|s| json!(s)));
-    put(
-        &mut cpu,
-        "realtimePeriod",
-        r.cpu_rt_period.map(|p| json!(p)),
-    );
-    put(
-        &mut cpu,
-        "realtimeRuntime",
-        r.cpu_rt_runtime.map(|p| json!(p)),
-    );
-    let mut limits = Map::new();
-    if !memory.is_empty() {
-        limits.insert("memory".into(), Value::Object(memory));
-    }
-    if !cpu.is_empty() {
-        limits.insert("cpu".into(), Value::Object(cpu));
-    }
-    if let Some(limit) = options.pids_limit {
-        limits.insert("pids".into(), json!({"limit": limit}));
-    }
-    if let Some(weight) = r.blkio_weight {
-        limits.insert("blockIO".into(), json!({"weight": weight}));
-    }
-    Value::Object(limits)
+    limits
+        .memory("limit", options.memory)
+        .memory("swap", r.memory_swap)
+        .memory("reservation", r.memory_reservation)
+        .memory("swappiness", r.memory_swappiness)
+        .cpus(options.cpus)
+        .cpu("shares", r.cpu_shares)
+        .cpu("cpus", r.cpuset_cpus.clone())
+        .cpu("mems", r.cpuset_mems.clone())
+        .cpu("realtimePeriod", r.cpu_rt_period)
+        .cpu("realtimeRuntime", r.cpu_rt_runtime);
+    limits.into_value()
 }
 
 /// A pod's options as podman's PodSpecGenerator.
@@ -549,39 +563,20 @@ pub fn pod_spec(options: &PodOptions) -> Value {
         spec.insert("share_parent".into(), json!(share));
     }
     let l = &options.limits;
-    let mut cpu = Map::new();
-    if let Some(cpus) = l.cpus {
-        cpu.insert("quota".into(), json!((cpus * 100_000.0).round() as i64));
-        cpu.insert("period".into(), json!(100_000));
-    }
-    if let Some(shares) = l.cpu_shares {
-        cpu.insert("shares".into(), json!(shares));
-    }
-    if let Some(set) = &l.cpuset_cpus {
-        cpu.insert("cpus".into(), json!(set));
-    }
-    if let Some(set) = &l.cpuset_mems {
-        cpu.insert("mems".into(), json!(set));
-    }
-    let mut memory = Map::new();
-    if let Some(limit) = l.memory {
-        memory.insert("limit".into(), json!(limit));
-    }
-    if let Some(swap) = l.memory_swap {
-        memory.insert("swap".into(), json!(swap));
-    }
-    let mut limits = Map::new();
-    if !cpu.is_empty() {
-        limits.insert("cpu".into(), Value::Object(cpu));
-    }
-    if !memory.is_empty() {
-        limits.insert("memory".into(), Value::Object(memory));
-    }
-    if let Some(weight) = l.blkio_weight {
-        limits.insert("blockIO".into(), json!({"weight": weight}));
-    }
-    if !limits.is_empty() {
-        spec.insert("resource_limits".into(), Value::Object(limits));
+    let mut limits = LinuxResources {
+        blkio_weight: l.blkio_weight,
+        ..Default::default()
+    };
+    limits
+        .cpus(l.cpus)
+        .cpu("shares", l.cpu_shares)
+        .cpu("cpus", l.cpuset_cpus.clone())
+        .cpu("mems", l.cpuset_mems.clone())
+        .memory("limit", l.memory)
+        .memory("swap", l.memory_swap);
+    let limits = limits.into_value();
+    if limits.as_object().is_some_and(|l| !l.is_empty()) {
+        spec.insert("resource_limits".into(), limits);
     }
     if options.infra_network.net.no_hosts {
         spec.insert("no_manage_hosts".into(), json!(true));
