@@ -128,8 +128,9 @@ fn registry_of(reference: &str) -> Option<String> {
 /// Registry options of a libpod request's `tlsVerify` alone (a build's: its pulls and
 /// pushes go to several registries).
 pub(crate) fn libpod_tls(ex: &Exchange) -> ApiResult<RegistryOptions> {
-    let tls_verify = match ex.req.query("tlsVerify").or(ex.req.query("tlsverify")) {
-        Some(_) => Some(ex.query_bool("tlsVerify")? || ex.query_bool("tlsverify")?),
+    // Any case: podman-remote's is `tlsverify` (`Request::query`).
+    let tls_verify = match ex.req.query("tlsVerify") {
+        Some(_) => Some(ex.query_bool("tlsVerify")?),
         None => None,
     };
     Ok(RegistryOptions {

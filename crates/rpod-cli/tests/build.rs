@@ -1754,6 +1754,8 @@ fn build_takes_contexts_from_git_and_web_servers() {
         err.contains("git fetch") && err.contains("nosuchref"),
         "{err}"
     );
+    let err = rpod.fails(&["build", &format!("{url}#v1:nosuchdir")], 125);
+    assert!(err.contains("no directory of the repository"), "{err}");
 
     let dir = rpod.dir.path().join("local");
     fs::create_dir_all(&dir).unwrap();

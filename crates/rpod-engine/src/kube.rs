@@ -600,14 +600,21 @@ const VOLUME_ANNOTATIONS: &str = "volume.podman.io/";
 /// local driver's options from podman's annotations (`volume.podman.io/device`, `type`,
 /// `mount-options`, `uid`, `gid`; `driver` only `local`). What a claim asks of a cluster
 /// (`spec.accessModes`, `resources.requests.storage`, a storage class) is passed over.
+#[cfg(test)]
 pub fn volume_claims(yaml: &str) -> Result<Vec<PlannedVolume>> {
+    volume_claims_of(&documents(yaml)?)
+}
+
+/// `volume_claims` of a file's documents.
+fn volume_claims_of(values: &[Value]) -> Result<Vec<PlannedVolume>> {
     let mut volumes = Vec::new();
-    for (index, value) in documents(yaml)?.into_iter().enumerate() {
+    for (index, value) in values.iter().enumerate() {
         if value.get("kind").and_then(Value::as_str) != Some("PersistentVolumeClaim") {
             continue;
         }
         let at = format!("document {} (PersistentVolumeClaim)", index + 1);
-        let document: Document = serde_norway::from_value(value).map_err(|e| bad(&at, e))?;
+        let document: Document =
+            serde_norway::from_value(value.clone()).map_err(|e| bad(&at, e))?;
         check_rest("metadata", &document.metadata.rest)?;
         let name = document.metadata.name;
         if name.is_empty() {
@@ -651,13 +658,19 @@ pub fn volume_claims(yaml: &str) -> Result<Vec<PlannedVolume>> {
 /// The names of the file's `Service` documents. A Service needs a cluster (its address,
 /// its node ports on every node): `kube play` makes nothing of one, as podman's, and the
 /// pods' own `hostPort`s publish their ports; the caller says so.
+#[cfg(test)]
 pub fn service_names(yaml: &str) -> Result<Vec<String>> {
+    service_names_of(&documents(yaml)?)
+}
+
+/// `service_names` of a file's documents.
+fn service_names_of(values: &[Value]) -> Result<Vec<String>> {
     let mut names = Vec::new();
-    for (index, value) in documents(yaml)?.into_iter().enumerate() {
+    for (index, value) in values.iter().enumerate() {
         if value.get("kind").and_then(Value::as_str) != Some("Service") {
             continue;
         }
-        let document: Document = serde_norway::from_value(value)
+        let document: Document = serde_norway::from_value(value.clone())
             .map_err(|e| bad(&format!("document {}", index + 1), e))?;
         names.push(document.metadata.name);
     }
@@ -778,7 +791,16 @@ pub fn config_maps(files: &[String]) -> Result<ConfigMaps> {
 /// `extra` ones (`--configmap`). A file with no Pod or Deployment, or with another kind,
 /// is refused.
 pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
-    plan_with_stored_secrets(yaml, extra, &|_| None)
+    plan_play(yaml, extra, &|_| None).map(|play| play.pods)
+}
+
+/// What `kube play` makes of a file, read once: its pods, its claims' volumes and the
+/// names of its Services (read, not played).
+#[derive(Debug)]
+pub struct KubePlan {
+    pub pods: Vec<PlannedPod>,
+    pub claims: Vec<PlannedVolume>,
+    pub services: Vec<String>,
 }
 
 /// `plan`, with the secrets of rpod's secret store (`stored`: the data of a stored secret
@@ -786,12 +808,10 @@ pub fn plan(yaml: &str, extra: &[String]) -> Result<Vec<PlannedPod>> {
 /// secret's name, as podman's `kube play` takes its own store's; the file's own Secrets
 /// come first. A stored secret that is no Secret's YAML is not one. Only the secrets a pod
 /// names are looked up.
-pub fn plan_with_stored_secrets(
-    yaml: &str,
-    extra: &[String],
-    stored: StoredSecrets,
-) -> Result<Vec<PlannedPod>> {
+pub fn plan_play(yaml: &str, extra: &[String], stored: StoredSecrets) -> Result<KubePlan> {
     let values = documents(yaml)?;
+    let claims = volume_claims_of(&values)?;
+    let services = service_names_of(&values)?;
     // The ConfigMaps first: a pod may come before the ConfigMap it takes from.
     let mut maps = KubeData {
         config_maps: config_maps(extra)?,
@@ -861,13 +881,17 @@ pub fn plan_with_stored_secrets(
             other => return Err(kind_error(other, index)),
         }
     }
-    if pods.is_empty() && volume_claims(yaml)?.is_empty() {
+    if pods.is_empty() && claims.is_empty() {
         return Err(bad(
             "the file",
             "no Pod, Deployment, DaemonSet or PersistentVolumeClaim in it",
         ));
     }
-    Ok(pods)
+    Ok(KubePlan {
+        pods,
+        claims,
+        services,
+    })
 }
 
 /// The pod annotation that makes its init containers run at every start of the pod
@@ -1823,7 +1847,7 @@ spec:
             looked_up.borrow_mut().push(name.to_string());
             stored.get(name).cloned()
         };
-        let pods = plan_with_stored_secrets(&pod("creds"), &[], &lookup).unwrap();
+        let pods = plan_play(&pod("creds"), &[], &lookup).unwrap().pods;
         // Only the secret the pod names is read, once.
         assert_eq!(*looked_up.borrow(), ["creds"]);
         assert!(pods[0].containers[0]
@@ -1831,7 +1855,7 @@ spec:
             .env
             .contains(&"PW=hunter2".to_string()));
         for missing in ["plain", "nothing"] {
-            let err = plan_with_stored_secrets(&pod(missing), &[], &lookup)
+            let err = plan_play(&pod(missing), &[], &lookup)
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(missing), "{err}");

@@ -26,6 +26,9 @@ const WHOLE: &[&str] = &[
 ];
 const PREFIXES: &[&str] = &["STATUS=", "ERRNO=", "BUSERROR=", "MONOTONIC_USEC="];
 
+/// The most messages passed on in one turn of the monitor's loop.
+const MAX_MESSAGES_AT_ONCE: usize = 64;
+
 /// The largest message read (systemd's own limit for one is larger, but a service's state
 /// fits many times over).
 const MAX_MESSAGE: usize = 4096;
@@ -90,11 +93,13 @@ impl NotifyProxy {
         self.socket.as_raw_fd()
     }
 
-    /// Pass on what waits to be read. A host socket that is gone loses the message (as
-    /// systemd's own clients do); the container goes on.
+    /// Pass on what waits to be read, up to `MAX_MESSAGES_AT_ONCE` (the poll loop comes
+    /// back for the rest: a container that floods its socket cannot hold the monitor from
+    /// its other work). A host socket that is gone loses the message (as systemd's own
+    /// clients do); the container goes on.
     pub fn relay(&self) {
         let mut buffer = [0u8; MAX_MESSAGE];
-        loop {
+        for _ in 0..MAX_MESSAGES_AT_ONCE {
             let n = match self.socket.recv(&mut buffer) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

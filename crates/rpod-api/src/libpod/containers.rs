@@ -252,17 +252,6 @@ pub fn healthcheck(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
     ex.json(200, &health)
 }
 
-/// A boolean query parameter podman's clients spell either way (`ignoreRootFS` on the
-/// server's side, `ignoreRootfs` from its bindings).
-fn flag_either(ex: &Exchange, names: &[&str]) -> ApiResult<bool> {
-    for name in names {
-        if ex.query_bool(name)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// `POST /libpod/containers/{name}/checkpoint` (`podman container checkpoint` remote):
 /// with `export`, the answer is the checkpoint's archive; otherwise podman's report.
 pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
@@ -286,7 +275,7 @@ pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult
         tcp_established: ex.query_bool("tcpEstablished")?,
         file_locks: ex.query_bool("fileLocks")?,
         export: archive.clone(),
-        ignore_rootfs: flag_either(ex, &["ignoreRootFS", "ignoreRootfs"])?,
+        ignore_rootfs: ex.query_bool("ignoreRootFS")?,
     };
     let report = context.engine.checkpoint(name, &request)?;
     let Some(archive) = archive else {
@@ -339,7 +328,7 @@ pub fn restore(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
         keep: ex.query_bool("keep")?,
         tcp_established: ex.query_bool("tcpEstablished")?,
         file_locks: ex.query_bool("fileLocks")?,
-        ignore_rootfs: flag_either(ex, &["ignoreRootFS", "ignoreRootfs"])?,
+        ignore_rootfs: ex.query_bool("ignoreRootFS")?,
         name: ex
             .req
             .query("name")

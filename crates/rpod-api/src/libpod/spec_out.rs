@@ -558,6 +558,9 @@ pub fn pod_spec(options: &PodOptions) -> Value {
     if !options.create_command.is_empty() {
         spec.insert("pod_create_command".into(), json!(options.create_command));
     }
+    if let Some(path) = &options.infra_conmon_pidfile {
+        spec.insert("infra_conmon_pid_file".into(), json!(path));
+    }
     spec.insert("exit_policy".into(), json!(options.exit_policy.as_str()));
     if let Some(share) = options.share_parent {
         spec.insert("share_parent".into(), json!(share));
@@ -760,6 +763,7 @@ mod tests {
             "name": "team", "hostname": "crew", "labels": {"a": "b"},
             "shared_namespaces": ["net", "ipc"], "exit_policy": "stop",
             "infra_image": "pause:1", "infra_name": "team-infra",
+            "infra_conmon_pid_file": "/run/team-infra.pid",
             "resource_limits": {"cpu": {"quota": 50000, "period": 100000, "shares": 300},
                                 "memory": {"limit": 33554432}},
             "netns": {"nsmode": "bridge"}, "portmappings": [{"container_port": 80, "host_port": 8080}],

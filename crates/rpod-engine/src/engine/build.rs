@@ -930,17 +930,16 @@ impl Builder<'_> {
         if !self.keeps_layers() || self.options.no_cache {
             return Ok(None);
         }
-        match self.engine.store.build_cache_image(key)? {
-            Some(id)
-                if self
-                    .engine
-                    .resolve_image(&id)
-                    .is_ok_and(|image| self.fresh_enough(&image)) =>
-            {
-                Ok(Some(id))
-            }
-            _ => Ok(None),
-        }
+        let Some(id) = self.engine.store.build_cache_image(key)? else {
+            return Ok(None);
+        };
+        // Only `--cache-ttl` needs the image's record.
+        let fresh = self.options.cache_ttl.is_none()
+            || self
+                .engine
+                .resolve_image(&id)
+                .is_ok_and(|image| self.fresh_enough(&image));
+        Ok(fresh.then_some(id))
     }
 
     /// Whether a cached step's image is young enough for `--cache-ttl` (made, by its

@@ -80,10 +80,9 @@ impl Engine {
             let entry = self.run_check(record.id(), startup.argv(), startup.timeout_secs);
             return self.record_startup(&record, name_or_id, startup, entry);
         }
-        let start = Utc::now();
         let entry = self.run_check(record.id(), check.argv(), check.timeout_secs);
         let passed = entry.exit_code == 0;
-        let status = self.record_health(&record, name_or_id, &check, start, entry)?;
+        let status = self.record_health(&record, name_or_id, &check, entry)?;
         if status == "unhealthy" {
             self.act_on_failure(record.id(), check.on_failure)?;
         }
@@ -138,27 +137,15 @@ impl Engine {
         entry: HealthLogEntry,
     ) -> Result<HealthRun> {
         use crate::health::StartupVerdict;
-        let verdict = {
-            let _lock = self.lock(record.id())?;
-            let mut current = self.reload(record.id(), name_or_id)?;
-            let counts = current.state.started_at.is_none_or(|started| {
+        let verdict = self.update_health(record, name_or_id, |health, started_at| {
+            let counts = started_at.is_none_or(|started| {
                 (entry.start - started).num_seconds()
                     >= i64::try_from(startup.delay_secs).unwrap_or(i64::MAX)
             });
-            let mut health = current
-                .state
-                .health
-                .take()
-                .unwrap_or_else(crate::health::HealthState::starting);
             let verdict = health.record_startup(startup, entry, counts);
-            let status = health.status.clone();
-            current.state.health = Some(health);
-            self.save(&current)?;
-            if verdict == StartupVerdict::Passed {
-                self.container_event(&current, "health_status", &[("health_status", status)]);
-            }
-            verdict
-        };
+            // Only the pass changes what the status means: the check's schedule begins.
+            (verdict, verdict == StartupVerdict::Passed)
+        })?;
         if verdict == StartupVerdict::Failed {
             // As podman's: a startup that fails its retries restarts the container.
             self.restart(record.id(), None)?;
@@ -176,29 +163,41 @@ impl Engine {
         record: &ContainerRecord,
         name_or_id: &str,
         check: &crate::health::HealthCheck,
-        start: chrono::DateTime<Utc>,
         entry: HealthLogEntry,
     ) -> Result<String> {
+        self.update_health(record, name_or_id, |health, started_at| {
+            let in_start_period = started_at.is_some_and(|started| {
+                (entry.start - started).num_seconds()
+                    < i64::try_from(check.start_period_secs).unwrap_or(0)
+            });
+            health.record(check, entry, in_start_period);
+            (health.status.clone(), true)
+        })
+    }
+
+    /// Change the container's health under its lock (`change` gets it and the time of the
+    /// last start, and says whether a `health_status` event is due) and save it.
+    fn update_health<T>(
+        &self,
+        record: &ContainerRecord,
+        name_or_id: &str,
+        change: impl FnOnce(&mut crate::health::HealthState, Option<chrono::DateTime<Utc>>) -> (T, bool),
+    ) -> Result<T> {
         let _lock = self.lock(record.id())?;
         let mut current = self.reload(record.id(), name_or_id)?;
-        let in_start_period = current.state.started_at.is_some_and(|started| {
-            (start - started).num_seconds() < i64::try_from(check.start_period_secs).unwrap_or(0)
-        });
         let mut health = current
             .state
             .health
             .take()
             .unwrap_or_else(crate::health::HealthState::starting);
-        health.record(check, entry, in_start_period);
+        let (outcome, event) = change(&mut health, current.state.started_at);
         let status = health.status.clone();
         current.state.health = Some(health);
         self.save(&current)?;
-        self.container_event(
-            &current,
-            "health_status",
-            &[("health_status", status.clone())],
-        );
-        Ok(status)
+        if event {
+            self.container_event(&current, "health_status", &[("health_status", status)]);
+        }
+        Ok(outcome)
     }
 
     /// `--health-on-failure`: what a check that leaves the container unhealthy does to it,

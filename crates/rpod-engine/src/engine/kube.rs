@@ -57,7 +57,7 @@ pub fn parse_kube_log_driver(driver: &str) -> Result<bool> {
 pub struct PlayReport {
     pub volumes: Vec<String>,
     pub pods: Vec<PlayedPod>,
-    /// The file's Services: read, nothing made of them (`kube::service_names`).
+    /// The file's Services: read, nothing made of them (`kube::KubePlan::services`).
     pub services: Vec<String>,
 }
 
@@ -83,9 +83,11 @@ impl Engine {
             let record = self.secret(name).ok().filter(|r| r.name == name)?;
             self.secret_store().data(&record).ok()
         };
-        let plans = crate::kube::plan_with_stored_secrets(yaml, &options.configmaps, &stored)?;
-        let claims = crate::kube::volume_claims(yaml)?;
-        let services = crate::kube::service_names(yaml)?;
+        let crate::kube::KubePlan {
+            pods: plans,
+            claims,
+            services,
+        } = crate::kube::plan_play(yaml, &options.configmaps, &stored)?;
         let mut report = PlayReport {
             services,
             ..Default::default()
