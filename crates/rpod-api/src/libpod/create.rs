@@ -36,6 +36,8 @@ pub struct SpecVolume {
     dest: String,
     options: Option<Vec<String>>,
     is_anonymous: bool,
+    /// Only this path inside the volume (podman's `SubPath`).
+    sub_path: String,
 }
 
 /// One network of a SpecGenerator (podman's PerNetworkOptions).
@@ -713,15 +715,15 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     for volume in spec.volumes.unwrap_or_default() {
         let words = volume.options.unwrap_or_default();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        if volume.is_anonymous || volume.name.is_empty() {
-            mounts.push(rpod_engine::mounts::anonymous_volume(&volume.dest, &words)?);
-            continue;
-        }
-        mounts.push(rpod_engine::mounts::named_volume(
-            &volume.name,
-            &volume.dest,
-            &words,
-        )?);
+        let mount = if volume.is_anonymous || volume.name.is_empty() {
+            rpod_engine::mounts::anonymous_volume(&volume.dest, &words)?
+        } else {
+            rpod_engine::mounts::named_volume(&volume.name, &volume.dest, &words)?
+        };
+        mounts.push(match volume.sub_path.as_str() {
+            "" => mount,
+            path => rpod_engine::mounts::with_subpath(mount, path)?,
+        });
     }
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
     Ok(CreateOptions {

@@ -20,7 +20,8 @@ fn namespace(mode: &NamespaceMode) -> Value {
 }
 
 /// A mount's words as `--volume` or `--mount` would give them (the create's own options,
-/// read back by `mounts::bind` and `mounts::named_volume`).
+/// read back by `mounts::bind` and `mounts::named_volume`); a volume's subpath is a field
+/// of its own, and a bind mount's none a spec has (told as lost).
 fn mount_words(mount: &MountSpec) -> Vec<String> {
     let mut words: Vec<String> = mount
         .options
@@ -36,9 +37,6 @@ fn mount_words(mount: &MountSpec) -> Vec<String> {
     }
     if mount.no_copy {
         words.push("nocopy".into());
-    }
-    if let Some(subpath) = &mount.subpath {
-        words.push(format!("subpath={}", subpath.display()));
     }
     words
 }
@@ -359,13 +357,19 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     let (mut mounts, mut volumes) = (Vec::new(), Vec::new());
     for mount in &options.mounts {
         let words = mount_words(mount);
-        match (&mount.kind, &mount.volume) {
-            (_, Some(name)) if !mount.anonymous && !name.is_empty() => volumes.push(json!({
+        let volume = |name: &str| {
+            let mut volume = json!({
                 "Name": name, "Dest": mount.destination, "Options": words,
-            })),
-            (_, _) if mount.anonymous || mount.volume.is_some() => volumes.push(json!({
-                "Name": "", "Dest": mount.destination, "Options": words, "IsAnonymous": true,
-            })),
+                "IsAnonymous": name.is_empty(),
+            });
+            if let Some(subpath) = &mount.subpath {
+                volume["SubPath"] = json!(subpath);
+            }
+            volume
+        };
+        match (&mount.kind, &mount.volume) {
+            (_, Some(name)) if !mount.anonymous && !name.is_empty() => volumes.push(volume(name)),
+            (_, _) if mount.anonymous || mount.volume.is_some() => volumes.push(volume("")),
             (MountKind::Tmpfs, _) => mounts.push(json!({
                 "destination": mount.destination, "type": "tmpfs", "source": "tmpfs",
                 "options": words,
@@ -721,6 +725,7 @@ mod tests {
             "mounts": [{"destination": "/site", "type": "bind", "source": "/tmp", "options": ["ro"]},
                        {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}],
             "volumes": [{"Name": "data", "Dest": "/data", "Options": []},
+                        {"Name": "data", "Dest": "/part", "SubPath": "a/b"},
                         {"Name": "", "Dest": "/cache", "IsAnonymous": true}],
             "volumes_from": ["other:ro"], "umask": "0027", "cgroup_parent": "/custom",
             "httpproxy": true, "unsetenv": ["PATH"], "systemd": "always",
@@ -745,7 +750,7 @@ mod tests {
     }
 
     /// What a SpecGenerator cannot say is named by its field: here the log handed to the
-    /// caller's terminal and a secret.
+    /// caller's terminal, a domain name and a bind mount's subpath.
     #[test]
     fn what_a_spec_cannot_say_is_named() {
         let mut options = rich_options();
@@ -753,6 +758,13 @@ mod tests {
         options.domainname = Some("example.com".into());
         let (_, losses) = container_spec_and_losses(&options);
         assert_eq!(losses, ["domainname", "passthrough"]);
+        let mut options = rich_options();
+        let bind = rpod_engine::mounts::bind("/tmp", "/sub", &[], None).unwrap();
+        options
+            .mounts
+            .push(rpod_engine::mounts::with_subpath(bind, "x").unwrap());
+        let (_, losses) = container_spec_and_losses(&options);
+        assert_eq!(losses, ["mounts"]);
     }
 
     /// A pod's settings (labels, host name, shared namespaces, limits, network) read back
