@@ -1812,6 +1812,21 @@ fn build_takes_contexts_from_git_and_web_servers() {
     assert!(err.contains("404"), "{err}");
     let err = rpod.fails(&["build", "ftp://127.0.0.1/ctx.tar"], 125);
     assert!(err.contains("not supported"), "{err}");
+    // git writes the repository itself, watched against the free-space reserve: with more
+    // kept free than the disk has, the fetch is stopped (it ran to its end before).
+    fs::write(
+        rpod.config_path(),
+        format!(
+            "{}[storage]\nkeep_free = \"99%\"\n",
+            common::NO_NETWORK_CONFIG
+        ),
+    )
+    .unwrap();
+    let err = rpod.fails(&["build", &url], 125);
+    assert!(
+        err.contains("keep_free") && err.contains("/repository:"),
+        "{err}"
+    );
     // Nothing fetched is left in the store's scratch space.
     let tmp = rpod.dir.path().join("root/tmp");
     let left: Vec<_> = fs::read_dir(&tmp)

@@ -13,10 +13,13 @@
 //! (as BuildKit does by default).
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use super::add_url::download_url;
+use crate::free_space::{NoSpace, SpaceGuard};
 use crate::scratch::ScratchDir;
 use crate::{Engine, EngineError, Result};
 
@@ -158,7 +161,7 @@ impl Engine {
                 dir,
             } => {
                 let top = scratch.path().join("repository");
-                fetch_git(url, reference.as_deref(), &top)?;
+                fetch_git(url, reference.as_deref(), &top, &self.roots.space_guard())?;
                 let mut context = top.clone();
                 if let Some(dir) = dir {
                     for part in Path::new(dir).components() {
@@ -275,15 +278,29 @@ impl ArchiveKind {
 /// Check out `reference` (the remote's HEAD when `None`) of the repository at `url` into
 /// `top`, with its submodules, and remove its `.git`. A shallow fetch first; a server that
 /// cannot serve one (a commit it does not advertise, git's "dumb" HTTP) gets a full one.
-fn fetch_git(url: &str, reference: Option<&str>, top: &Path) -> Result<()> {
+/// Progress is asked for (`--progress`, which `-q` does not silence) so that a transfer or
+/// checkout that moves is told from one that stalls.
+fn fetch_git(url: &str, reference: Option<&str>, top: &Path, space: &SpaceGuard) -> Result<()> {
     std::fs::create_dir(top).map_err(|e| EngineError::io("creating directory", top, e))?;
-    git(top, &["init", "-q"])?;
-    git(top, &["remote", "add", "origin", url])?;
+    git(top, &["init", "-q"], space)?;
+    git(top, &["remote", "add", "origin", url], space)?;
     let wanted = reference.unwrap_or("HEAD");
-    if git(top, &["fetch", "-q", "--depth", "1", "origin", wanted]).is_err() {
-        git(top, &["fetch", "-q", "origin", wanted])?;
+    let shallow = [
+        "fetch",
+        "-q",
+        "--progress",
+        "--depth",
+        "1",
+        "origin",
+        wanted,
+    ];
+    match git(top, &shallow, space) {
+        Ok(()) => {}
+        // Out of space is not a server's limit: a full fetch would need more.
+        Err(e @ EngineError::NoSpace(_)) => return Err(e),
+        Err(_) => git(top, &["fetch", "-q", "--progress", "origin", wanted], space)?,
     }
-    git(top, &["checkout", "-q", "FETCH_HEAD"])?;
+    git(top, &["checkout", "-q", "--progress", "FETCH_HEAD"], space)?;
     if top.join(".gitmodules").is_file() {
         git(
             top,
@@ -291,26 +308,39 @@ fn fetch_git(url: &str, reference: Option<&str>, top: &Path) -> Result<()> {
                 "submodule",
                 "update",
                 "-q",
+                "--progress",
                 "--init",
                 "--recursive",
                 "--depth",
                 "1",
             ],
+            space,
         )?;
     }
     let dot_git = top.join(".git");
     std::fs::remove_dir_all(&dot_git).map_err(|e| EngineError::io("removing", &dot_git, e))
 }
 
+/// How long git may run without a word (its progress included) before it is given up: a
+/// server that accepts the connection and sends nothing (`git://` has no low-speed limit of
+/// its own) must not hold the build for ever.
+const GIT_STALL: Duration = Duration::from_secs(60);
+
+/// How often a running git's writes are held against the store's free-space reserve: git
+/// writes the repository itself, so no copy of rpod's can count its bytes.
+const GIT_SPACE_EVERY: Duration = Duration::from_millis(250);
+
 /// Run git in `dir` with rpod's safeguards; its error with the end of what it said. No
-/// prompt waits for a terminal (ssh's included), and an HTTP transfer slower than a byte a
-/// second for a minute is given up, so that a server that stalls does not hold the build.
-fn git(dir: &Path, args: &[&str]) -> Result<()> {
+/// prompt waits for a terminal (ssh's included), an HTTP transfer slower than a byte a
+/// second for a minute is given up, and so is any git that says nothing for [`GIT_STALL`]
+/// (its progress is asked for) or leaves less than the reserve free in `space`'s file
+/// system: a repository is as large as whoever serves it wants.
+fn git(dir: &Path, args: &[&str], space: &SpaceGuard) -> Result<()> {
     let mut command = Command::new("git");
     if std::env::var_os("GIT_SSH_COMMAND").is_none() {
         command.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
     }
-    let out = command
+    command
         .args([
             "-c",
             "protocol.file.allow=never",
@@ -326,25 +356,142 @@ fn git(dir: &Path, args: &[&str]) -> Result<()> {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
-        .env("GIT_HTTP_LOW_SPEED_TIME", "60")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            EngineError::NotSupported(format!(
-                "a Git build context needs git, which could not be run: {e}"
-            ))
-        })?;
-    if out.status.success() {
-        return Ok(());
+        .env("GIT_HTTP_LOW_SPEED_TIME", "60");
+    let what = format!("git {}", args.join(" "));
+    let watch = Watch {
+        stall: GIT_STALL,
+        space_every: GIT_SPACE_EVERY,
+    };
+    match watch.run(command, space) {
+        Ok(Ended::Status(status, _)) if status.success() => Ok(()),
+        Ok(Ended::Status(_, said)) => Err(EngineError::InvalidArg(format!(
+            "{what}: {}",
+            last_lines(&said, 5)
+        ))),
+        Ok(Ended::Stalled(said)) => Err(EngineError::InvalidArg(format!(
+            "{what}: given up after {} s without progress: {}",
+            watch.stall.as_secs(),
+            last_lines(&said, 2)
+        ))),
+        // Named by the repository's directory, which git was filling.
+        Ok(Ended::NoSpace(no_space)) => Err(EngineError::NoSpace(NoSpace {
+            path: dir.to_path_buf(),
+            ..no_space
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(EngineError::NotSupported(
+            format!("a Git build context needs git, which could not be run: {e}"),
+        )),
+        Err(e) => Err(EngineError::io("running", Path::new("git"), e)),
     }
-    let said = String::from_utf8_lossy(&out.stderr);
-    let said: Vec<&str> = said.lines().rev().take(5).collect();
-    let said: Vec<&str> = said.into_iter().rev().collect();
-    Err(EngineError::InvalidArg(format!(
-        "git {}: {}",
-        args.join(" "),
-        said.join("\n")
-    )))
+}
+
+/// The last `count` lines of what a program said, each as a terminal would have left it
+/// (git redraws its progress after carriage returns).
+fn last_lines(said: &[u8], count: usize) -> String {
+    let said = String::from_utf8_lossy(said);
+    let lines: Vec<&str> = said
+        .lines()
+        .map(|line| {
+            line.rsplit('\r')
+                .find(|part| !part.trim().is_empty())
+                .unwrap_or("")
+        })
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+/// How a watched program ended.
+#[derive(Debug)]
+enum Ended {
+    /// By itself: its status and the end of what it said on stderr.
+    Status(ExitStatus, Vec<u8>),
+    /// Killed after saying nothing for the stall time (what it said before).
+    Stalled(Vec<u8>),
+    /// Killed when its file system's free space fell under the reserve.
+    NoSpace(NoSpace),
+}
+
+/// A program run with its stderr read, killed (with its whole process group: git runs
+/// helpers of its own) when it says nothing for `stall` or the guarded file system's free
+/// space falls under the reserve, looked at every `space_every`.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    stall: Duration,
+    space_every: Duration,
+}
+
+/// How much of a program's stderr is kept for its error message.
+const SAID_KEPT: usize = 16 << 10;
+
+impl Watch {
+    fn run(&self, mut command: Command, space: &SpaceGuard) -> std::io::Result<Ended> {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()?;
+        let Some(stderr) = child.stderr.take() else {
+            return Err(std::io::Error::other("the program's stderr was not piped"));
+        };
+        let ended = self.watch(&mut child, stderr, space);
+        if !matches!(ended, Ok(Ended::Status(..))) {
+            // The group's id is the child's pid (`process_group(0)`); it is not reaped yet,
+            // so the id is still its.
+            let group = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            let _ = child.wait();
+        }
+        ended
+    }
+
+    fn watch(
+        &self,
+        child: &mut Child,
+        mut stderr: ChildStderr,
+        space: &SpaceGuard,
+    ) -> std::io::Result<Ended> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let mut said = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let mut last_word = Instant::now();
+        loop {
+            if let Err(no_space) = space.check(0) {
+                return Ok(Ended::NoSpace(no_space));
+            }
+            let quiet = last_word.elapsed();
+            if quiet >= self.stall {
+                return Ok(Ended::Stalled(said));
+            }
+            let wait = self.space_every.min(self.stall - quiet);
+            let wait = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
+            let mut fds = [PollFd::new(stderr.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, wait) {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            // Readable or hung up: this read does not block.
+            let read = match stderr.read(&mut chunk) {
+                Ok(read) => read,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if read == 0 {
+                // Its stderr is closed: it has ended, or will at once (a helper that kept
+                // the pipe open would not hold it: the group is killed below if it did).
+                return Ok(Ended::Status(child.wait()?, said));
+            }
+            last_word = Instant::now();
+            said.extend_from_slice(&chunk[..read]);
+            if said.len() > SAID_KEPT {
+                said.drain(..said.len() - SAID_KEPT);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -441,5 +588,115 @@ mod tests {
         for bad in ["etc/passwd", "Dockerfile", "../x", "/etc/passwd"] {
             assert!(file_in_context(dir.path(), bad).is_err(), "{bad}");
         }
+    }
+
+    fn shell(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        command
+    }
+
+    fn roomy(dir: &Path) -> SpaceGuard {
+        SpaceGuard::new(dir, crate::free_space::KeepFree::Bytes(0))
+    }
+
+    /// A reserve no file system has free.
+    fn full(dir: &Path) -> SpaceGuard {
+        SpaceGuard::new(dir, crate::free_space::KeepFree::Bytes(u64::MAX / 4))
+    }
+
+    const QUICK: Watch = Watch {
+        stall: Duration::from_millis(400),
+        space_every: Duration::from_millis(50),
+    };
+
+    /// Waits (up to 10 s) for the process whose pid `file` holds to be gone.
+    fn gone(file: &Path) -> bool {
+        let pid = std::fs::read_to_string(file).unwrap();
+        let proc_dir = PathBuf::from(format!("/proc/{}", pid.trim()));
+        for _ in 0..200 {
+            if !proc_dir.exists() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// A program that says nothing is given up after the stall time, with the helpers it
+    /// started (its whole process group).
+    #[test]
+    fn a_silent_program_is_killed_with_its_helpers() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = dir.path().join("helper.pid");
+        let script = format!(
+            "echo starting >&2; sleep 30 & echo $! > {}; wait",
+            pid.display()
+        );
+        let ended = QUICK.run(shell(&script), &roomy(dir.path())).unwrap();
+        match ended {
+            Ended::Stalled(said) => assert_eq!(said, b"starting\n"),
+            other => panic!("{other:?}"),
+        }
+        assert!(gone(&pid), "the helper still runs");
+    }
+
+    /// Progress is a word: a program that keeps talking runs past the stall time.
+    #[test]
+    fn a_program_that_reports_progress_runs_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let script =
+            "for i in 1 2 3 4 5 6 7 8; do printf '%s%%\\r' $i >&2; sleep 0.1; done; exit 3";
+        match QUICK.run(shell(script), &roomy(dir.path())).unwrap() {
+            Ended::Status(status, said) => {
+                assert_eq!(status.code(), Some(3));
+                assert_eq!(last_lines(&said, 2), "8%");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A program writing while the free space is under the reserve is stopped, helpers too.
+    #[test]
+    fn a_program_is_stopped_at_the_free_space_reserve() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = dir.path().join("helper.pid");
+        let script = format!(
+            "sleep 30 & echo $! > {}; while :; do echo writing >&2; sleep 0.05; done",
+            pid.display()
+        );
+        match QUICK.run(shell(&script), &full(dir.path())).unwrap() {
+            Ended::NoSpace(no_space) => assert!(no_space.to_string().contains("keep_free")),
+            other => panic!("{other:?}"),
+        }
+        // The reserve may be found short before the helper is started: then there is none.
+        assert!(!pid.exists() || gone(&pid), "the helper still runs");
+    }
+
+    /// rpod's git runs under the watch: with the reserve short, not even `git init` runs;
+    /// what git said is kept to its last lines as a terminal showed them.
+    #[test]
+    fn git_runs_within_the_reserve() {
+        let dir = tempfile::tempdir().unwrap();
+        let refused = super::git(dir.path(), &["init", "-q"], &full(dir.path()));
+        assert!(
+            matches!(refused, Err(EngineError::NoSpace(_))),
+            "{refused:?}"
+        );
+        assert!(!dir.path().join(".git").exists());
+        super::git(dir.path(), &["init", "-q"], &roomy(dir.path())).unwrap();
+        assert!(dir.path().join(".git").is_dir());
+        let err = super::git(
+            dir.path(),
+            &["checkout", "-q", "no-such-ref"],
+            &roomy(dir.path()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("git checkout -q no-such-ref: ") && err.contains("no-such-ref"),
+            "{err}"
+        );
+        assert_eq!(last_lines(b"a\r b\r\nc\n\n", 5), " b\nc");
     }
 }
