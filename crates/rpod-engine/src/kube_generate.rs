@@ -188,6 +188,13 @@ pub fn pod_document(shape: &PodShape, members: &[Member]) -> Result<(Value, Vec<
     let (inits, members): (Vec<&Member>, Vec<&Member>) = members
         .iter()
         .partition(|m| m.config.init_container.is_some());
+    if members.is_empty() {
+        // Kubernetes (and `kube play`) refuse a pod without one in `spec.containers`.
+        return Err(EngineError::InvalidArg(format!(
+            "pod {}: it has no container but its infra and init containers: a Kubernetes pod needs one",
+            shape.name
+        )));
+    }
     for (index, member) in inits.iter().chain(&members).enumerate() {
         let init = index < inits.len();
         let ports = if index == inits.len() {
@@ -883,6 +890,17 @@ mod tests {
             assert_eq!(played.init_container, None);
             assert_eq!(played.restart, web.restart);
         }
+        // A pod of init containers only has no Kubernetes form (`kube play` refuses one):
+        // refused, not written with its ports given to no container.
+        let only = Member {
+            config: &setup,
+            image: Some(&image),
+            own_dir,
+            infra_id: None,
+            default_network: "rpod",
+        };
+        let err = pod_document(&shape, &[only]).unwrap_err().to_string();
+        assert!(err.contains("no container but its infra and init"), "{err}");
     }
 
     #[test]
