@@ -2245,7 +2245,8 @@ pub struct BuildArgs {
     #[arg(long = "secret")]
     pub secrets: Vec<String>,
     /// Forward an ssh agent to `RUN --mount=type=ssh` steps: `default` or ID (this
-    /// process's $SSH_AUTH_SOCK), or ID=SOCKET.
+    /// process's $SSH_AUTH_SOCK), ID=SOCKET, or ID=KEY[,KEY...] (private key files, held
+    /// by an agent of the build's own).
     #[arg(long)]
     pub ssh: Vec<String>,
     /// A registry's repository to look for the steps' images in (tagged with their cache

@@ -1548,7 +1548,7 @@ fn timestamp_makes_the_same_build_the_same_image() {
 /// `RUN --mount=type=ssh` with `--ssh`: the agent's socket (here a plain socket the test
 /// listens on: its inode tells it is the same one) is in the step at BuildKit's default
 /// target or the one asked for, `SSH_AUTH_SOCK` names the first; neither is in the image.
-/// A required agent the build was not given fails the step; a key file is refused.
+/// A required agent the build was not given fails the step.
 #[test]
 fn ssh_mounts_forward_an_agents_socket() {
     use std::os::unix::fs::MetadataExt;
@@ -1591,18 +1591,133 @@ fn ssh_mounts_forward_an_agents_socket() {
     .unwrap();
     let err = rpod.fails(&["build", "--ssh", &git, &ctx], 125);
     assert!(err.contains("required"), "{err}");
-    let key = rpod.dir.path().join("id_ed25519");
-    fs::write(&key, "a key").unwrap();
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+/// `--ssh ID=KEY[,KEY]`: the keys are held by an agent of the build's own, which the step
+/// reaches as any forwarded agent (the host's `ssh-add -l`, run in the step through the
+/// host's loader, lists both keys), gone with the build; a file that is no key, a missing
+/// one and a socket among keys are refused, naming them.
+#[test]
+fn ssh_mounts_serve_key_files_from_an_agent_of_the_builds_own() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    let keys = rpod.dir.path().join("keys");
+    fs::create_dir_all(&keys).unwrap();
+    let keygen = |name: &str| {
+        let path = keys.join(name);
+        let out = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        path.display().to_string()
+    };
+    let (first, second) = (keygen("first-key"), keygen("second-key"));
+    // The host's ssh-add and its libraries, run by the host's loader inside the step.
+    let ldd = std::process::Command::new("ldd")
+        .arg("/usr/bin/ssh-add")
+        .output()
+        .unwrap();
+    let ldd = String::from_utf8_lossy(&ldd.stdout).to_string();
+    let libc = ldd
+        .split_whitespace()
+        .find(|word| word.starts_with('/') && word.contains("/libc.so"))
+        .unwrap_or_else(|| panic!("{ldd}"));
+    let lib_dir = Path::new(libc).parent().unwrap().display().to_string();
+    let loader = ldd
+        .split_whitespace()
+        .find(|word| word.starts_with('/') && word.contains("/ld-linux"))
+        .and_then(|path| Path::new(path).file_name())
+        .unwrap_or_else(|| panic!("{ldd}"))
+        .to_string_lossy()
+        .to_string();
+    fs::write(
+        dir.join("Containerfile"),
+        format!(
+            "FROM demo\n\
+             RUN --mount=type=ssh /hostlib/{loader} --library-path /hostlib /ssh-add -l > /seen\n"
+        ),
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let both = format!("default={first},{second}");
+    let libs = format!("{lib_dir}:/hostlib:ro");
+    rpod.ok(&[
+        "build",
+        "-q",
+        "-v",
+        &libs,
+        "-v",
+        "/usr/bin/ssh-add:/ssh-add:ro",
+        "--ssh",
+        &both,
+        "-t",
+        "keyed",
+        &ctx,
+    ]);
+    let seen = rpod.ok(&["run", "--rm", "keyed", "cat", "/seen"]);
+    assert!(
+        seen.contains("first-key (ED25519)") && seen.contains("second-key (ED25519)"),
+        "{seen}"
+    );
+    // The agent went with the build: no scratch directory, no process of it.
+    let left: Vec<_> = fs::read_dir(rpod.root().join("tmp"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("ssh-agent-")),
+        "{left:?}"
+    );
+    let store = rpod.root().display().to_string();
+    let agents: Vec<_> = fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.starts_with("ssh-agent") && c.contains(&store))
+        .collect();
+    assert!(agents.is_empty(), "{agents:?}");
+
+    let not_a_key = keys.join("not-a-key");
+    fs::write(&not_a_key, "a key").unwrap();
     let err = rpod.fails(
         &[
             "build",
             "--ssh",
-            &format!("default={}", key.display()),
+            &format!("default={}", not_a_key.display()),
             &ctx,
         ],
         125,
     );
-    assert!(err.contains("key files are not supported"), "{err}");
+    assert!(err.contains("ssh-add could not load the keys"), "{err}");
+    let missing = keys.join("missing");
+    let err = rpod.fails(
+        &[
+            "build",
+            "--ssh",
+            &format!("default={}", missing.display()),
+            &ctx,
+        ],
+        125,
+    );
+    assert!(err.contains("missing"), "{err}");
+    let agent = rpod.dir.path().join("agent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    let err = rpod.fails(
+        &[
+            "build",
+            "--ssh",
+            &format!("default={first},{}", agent.display()),
+            &ctx,
+        ],
+        125,
+    );
+    assert!(err.contains("neither a key file"), "{err}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
 

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod accounts;
+mod child;
 pub mod config;
 pub mod confined;
 pub mod container;
@@ -68,6 +69,6 @@ pub use engine::{
     ExecReattached, ExecRequest, ExecStarted, FetchedContext, HealthRun, HistoryStep, HostSource,
     ImageRemoval, ImageVolumes, MigrateReport, PathStat, PlayOptions, PlayReport, PlayedPod,
     PodCloneOptions, PodOptions, PodView, RemoteContext, RemoveOptions, RuntimeMaker, Squash,
-    StepSettings, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
+    SshSource, StepSettings, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

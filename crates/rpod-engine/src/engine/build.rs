@@ -20,8 +20,9 @@ pub(super) mod cache_dirs;
 mod context;
 mod mounts;
 mod remote;
+mod ssh_agent;
 mod step_settings;
-pub use mounts::{parse_secret_flag, parse_ssh_flag, BuildSecret};
+pub use mounts::{parse_secret_flag, parse_ssh_flag, BuildSecret, SshSource};
 pub use remote::{file_in_context, FetchedContext, RemoteContext};
 pub use step_settings::StepSettings;
 
@@ -65,8 +66,9 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `--secret id=ID,...`: what `RUN --mount=type=secret,id=ID` shows, by ID.
     pub secrets: BTreeMap<String, BuildSecret>,
-    /// `--ssh ID=SOCKET`: the ssh agents `RUN --mount=type=ssh,id=ID` forwards, by ID.
-    pub ssh: BTreeMap<String, PathBuf>,
+    /// `--ssh ID=SOCKET|KEY,...`: the ssh agents `RUN --mount=type=ssh,id=ID` forwards,
+    /// by ID.
+    pub ssh: BTreeMap<String, SshSource>,
     /// `--network`: the RUN steps' network (`RUN --network` says otherwise for one step);
     /// the configured default when `None`.
     pub network: Option<NetworkMode>,
@@ -543,10 +545,12 @@ impl Engine {
         }
         let text = read_bounded(&options.containerfile)?;
         let instructions = containerfile::parse(&text)?;
+        let ssh_agents = ssh_agent::SshAgents::start(self, &options.ssh)?;
         let mut builder = Builder {
             engine: self,
             context,
             named_contexts,
+            ssh_agents,
             options,
             global_args: platform_args(options.platform.as_ref().unwrap_or(&native_platform())),
             used_args: BTreeSet::new(),
@@ -643,6 +647,8 @@ struct Builder<'a> {
     context: context::ContextDir,
     /// `--build-context NAME=...`, by name in lower case.
     named_contexts: BTreeMap<String, NamedContext>,
+    /// The sockets of `--ssh`'s agents, those of the build's own running until its end.
+    ssh_agents: ssh_agent::SshAgents,
     options: &'a BuildOptions,
     /// ARGs before the first FROM: usable in FROM lines and redeclared in stages.
     global_args: BTreeMap<String, String>,

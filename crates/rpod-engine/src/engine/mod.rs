@@ -48,7 +48,7 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 pub use build::{
     file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
     parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
-    FetchedContext, RemoteContext, Squash, StepSettings,
+    FetchedContext, RemoteContext, Squash, SshSource, StepSettings,
 };
 pub use clone::{CloneOptions, PodCloneOptions};
 pub use images::{HistoryStep, ImageRemoval};

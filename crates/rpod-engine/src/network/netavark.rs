@@ -203,7 +203,12 @@ impl Netavark {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        die_with_parent(&mut cmd);
+        // netavark dies with the thread that runs it. The host lock is ours, not
+        // netavark's: if rpod is killed while netavark sets a network up, the lock goes
+        // with rpod, and a netavark left running would go on adding rules beside the
+        // teardown that the next rpod command runs under the lock, leaving rules nobody
+        // accounts for. (aardvark-dns, which netavark starts, does not inherit this.)
+        crate::child::die_with_parent(&mut cmd);
         let binary = self.binary.clone();
         let mut run = move || -> std::io::Result<std::process::Output> {
             let mut child = cmd.spawn()?;
@@ -235,29 +240,6 @@ impl Netavark {
             "netavark {command} failed ({}): {message}",
             output.status
         )))
-    }
-}
-
-/// netavark dies with the thread that runs it. The host lock is ours, not netavark's: if rpod
-/// is killed while netavark sets a network up, the lock goes with rpod, and a netavark left
-/// running would go on adding rules beside the teardown that the next rpod command runs
-/// under the lock, leaving rules nobody accounts for. (aardvark-dns, which netavark starts,
-/// does not inherit this.)
-fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    let parent = std::process::id();
-    #[allow(unsafe_code)]
-    // SAFETY: the hook runs in the child between fork and exec and makes only the
-    // async-signal-safe prctl and getppid calls; it allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
-            // The parent died before the line above: nothing would kill us later.
-            if std::os::unix::process::parent_id() != parent {
-                return Err(std::io::Error::from(nix::errno::Errno::ESRCH));
-            }
-            Ok(())
-        });
     }
 }
 

@@ -29,44 +29,69 @@ pub enum BuildSecret {
     Value(String),
 }
 
-/// `build --ssh ID[=SOCKET]` (`default` is an ID too): the agent socket `RUN
-/// --mount=type=ssh,id=ID` forwards; without a socket, this process's `$SSH_AUTH_SOCK`.
-/// Key files (podman's `ID=KEY[,KEY]`, served by an agent of buildah's own) are refused:
-/// rpod forwards a running agent's socket.
-pub fn parse_ssh_flag(text: &str) -> std::result::Result<(String, std::path::PathBuf), String> {
-    let (id, socket) = match text.split_once('=') {
-        Some((id, path)) => (id, Some(path)),
+/// Where `build --ssh ID=...` takes the agent that `RUN --mount=type=ssh,id=ID` forwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SshSource {
+    /// A running agent's socket (`ID=SOCKET`, or `$SSH_AUTH_SOCK` for `ID` alone).
+    Socket(std::path::PathBuf),
+    /// Private key files (`ID=KEY[,KEY...]`), served by an agent of the build's own.
+    Keys(Vec<std::path::PathBuf>),
+}
+
+/// `build --ssh ID[=SOCKET|KEY[,KEY...]]` (`default` is an ID too), as BuildKit and podman
+/// take it: one path that is a socket is an agent's; otherwise every path is a key file.
+pub fn parse_ssh_flag(text: &str) -> std::result::Result<(String, SshSource), String> {
+    let (id, paths) = match text.split_once('=') {
+        Some((id, paths)) => (id, Some(paths)),
         None => (text, None),
     };
     if id.is_empty() || id.contains(',') {
-        return Err(format!("invalid --ssh {text:?}: ID[=SOCKET]"));
+        return Err(format!("invalid --ssh {text:?}: ID[=SOCKET|KEY[,KEY...]]"));
     }
-    let socket = match socket {
-        Some(path) if path.contains(',') => {
-            return Err(format!(
-                "--ssh {text:?}: key files are not supported: give an ssh agent's socket (ssh-agent, ssh-add)"
-            ))
-        }
-        Some(path) => std::path::PathBuf::from(path),
-        None => std::env::var_os("SSH_AUTH_SOCK")
+    let Some(paths) = paths else {
+        let socket = std::env::var_os("SSH_AUTH_SOCK")
             .filter(|s| !s.is_empty())
             .map(std::path::PathBuf::from)
-            .ok_or_else(|| format!("--ssh {id}: SSH_AUTH_SOCK is not set: give --ssh {id}=SOCKET"))?,
+            .ok_or_else(|| {
+                format!("--ssh {id}: SSH_AUTH_SOCK is not set: give --ssh {id}=SOCKET or KEY")
+            })?;
+        check_ssh_socket(id, &socket)?;
+        return Ok((id.to_string(), SshSource::Socket(socket)));
     };
-    check_ssh_socket(id, &socket)?;
-    Ok((id.to_string(), socket))
+    let paths: Vec<std::path::PathBuf> = paths.split(',').map(Into::into).collect();
+    if paths.iter().any(|p| p.as_os_str().is_empty()) {
+        return Err(format!("invalid --ssh {text:?}: an empty path"));
+    }
+    if let [only] = paths.as_slice() {
+        if is_socket(only) {
+            return Ok((id.to_string(), SshSource::Socket(only.clone())));
+        }
+    }
+    for path in &paths {
+        let meta =
+            fs::metadata(path).map_err(|e| format!("--ssh {id}: {}: {e}", path.display()))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "--ssh {id}: {} is neither a key file nor (alone) an ssh agent's socket",
+                path.display()
+            ));
+        }
+    }
+    Ok((id.to_string(), SshSource::Keys(paths)))
+}
+
+fn is_socket(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
 
 /// An ssh agent's socket is a socket: checked when `--ssh` is read and again when a step
 /// forwards it (the agent may have gone since).
 fn check_ssh_socket(id: &str, socket: &std::path::Path) -> std::result::Result<(), String> {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = fs::metadata(socket)
-        .map_err(|e| format!("--ssh {id}: {}: {e}", socket.display()))?
-        .file_type();
-    if !kind.is_socket() {
+    fs::metadata(socket).map_err(|e| format!("--ssh {id}: {}: {e}", socket.display()))?;
+    if !is_socket(socket) {
         return Err(format!(
-            "--ssh {id}: {} is not a socket: key files are not supported, give an ssh agent's socket",
+            "--ssh {id}: {} is not an ssh agent's socket",
             socket.display()
         ));
     }
@@ -549,9 +574,9 @@ impl Builder<'_> {
         instruction: &Instruction,
     ) -> Result<Option<std::path::PathBuf>> {
         let id = ssh_id(mount);
-        let found = self.options.ssh.get(&id);
+        let found = self.ssh_agents.sockets.get(&id);
         let Some(socket) = given(found, mount, instruction, || {
-            format!("the ssh agent {id:?} is required: give --ssh {id}=SOCKET")
+            format!("the ssh agent {id:?} is required: give --ssh {id}=SOCKET or KEY")
         })?
         else {
             return Ok(None);
@@ -668,34 +693,47 @@ mod tests {
         }
     }
 
-    /// `--ssh`: an agent's socket by ID, `$SSH_AUTH_SOCK` without one; a key file, a
-    /// missing path and an empty ID are refused saying why.
+    /// `--ssh`: an agent's socket by ID, or key files (one alone too); a socket among
+    /// keys, a directory, a missing path, an empty path and an empty ID are refused
+    /// saying why.
     #[test]
-    fn ssh_flags_take_an_agents_socket() {
+    fn ssh_flags_take_an_agents_socket_or_key_files() {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("agent.sock");
         let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         let given = format!("git={}", socket.display());
         assert_eq!(
             parse_ssh_flag(&given).unwrap(),
-            ("git".into(), socket.clone())
+            ("git".into(), SshSource::Socket(socket.clone()))
         );
         let key = dir.path().join("id_ed25519");
-        fs::write(&key, "not a socket").unwrap();
+        fs::write(&key, "a key").unwrap();
+        assert_eq!(
+            parse_ssh_flag(&format!("default={}", key.display())).unwrap(),
+            ("default".into(), SshSource::Keys(vec![key.clone()]))
+        );
+        assert_eq!(
+            parse_ssh_flag(&format!("default={},{}", key.display(), key.display())).unwrap(),
+            (
+                "default".into(),
+                SshSource::Keys(vec![key.clone(), key.clone()])
+            )
+        );
         for (bad, says) in [
             (
-                format!("default={}", key.display()),
-                "key files are not supported",
+                format!("default={},{}", key.display(), socket.display()),
+                "neither a key file",
             ),
             (
-                format!("default={},{}", key.display(), key.display()),
-                "key files",
+                format!("default={}", dir.path().display()),
+                "neither a key file",
             ),
             (
                 format!("x={}", dir.path().join("nothing").display()),
                 "nothing",
             ),
-            ("=/x".to_string(), "ID[=SOCKET]"),
+            (format!("x={},", key.display()), "an empty path"),
+            ("=/x".to_string(), "ID[=SOCKET|KEY"),
         ] {
             let err = parse_ssh_flag(&bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
