@@ -1253,7 +1253,8 @@ stringData: {token: t0k3n}
 }
 
 /// A `livenessProbe` is the container's health check, and a failing one restarts it, as
-/// in Kubernetes; a passing HTTP probe (wget in this image) keeps it healthy.
+/// in Kubernetes; a passing HTTP probe (wget in this image) keeps it healthy, its
+/// `httpHeaders` sent (the page fails without them).
 #[test]
 fn kube_play_liveness_probes_check_and_restart_containers() {
     let rpod = Rpod::with_image("crun");
@@ -1271,10 +1272,24 @@ spec:
       failureThreshold: 1
   - name: web
     image: demo
-    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/health && httpd -f -p 8080 -h /www"]
+    command:
+    - sh
+    - -c
+    - |
+      mkdir -p /www/cgi-bin
+      cat > /www/cgi-bin/health <<'EOF'
+      #!/bin/sh
+      test "$HTTP_X_PROBE" = "it's me" || printf 'Status: 500 No header\r\n'
+      printf 'Content-Type: text/plain\r\n\r\nok\n'
+      EOF
+      chmod +x /www/cgi-bin/health
+      exec httpd -f -p 8080 -h /www
     ports: [{containerPort: 8080, name: http}]
     livenessProbe:
-      httpGet: {port: http, path: /health}
+      httpGet:
+        port: http
+        path: /cgi-bin/health
+        httpHeaders: [{name: X-Probe, value: "it's me"}]
       periodSeconds: 1
 "#;
     let file = rpod.dir.path().join("probed.yaml");

@@ -230,8 +230,17 @@ struct HttpGetAction {
     host: Option<String>,
     #[serde(default)]
     scheme: Option<String>,
+    #[serde(default)]
+    http_headers: Vec<HttpHeader>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
+}
+
+/// A header an `httpGet` probe sends.
+#[derive(Debug, Deserialize)]
+struct HttpHeader {
+    name: String,
+    value: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1492,8 +1501,24 @@ fn probe_test(probe: &Probe, container: &Container, at: &str) -> Result<Vec<Stri
                 "{scheme}://{host}:{}{path}",
                 port_of(&get.port, &at)?
             ));
+            // Each header as curl's `-H` and wget's `--header` take it (busybox's too).
+            let mut curl_headers = String::new();
+            let mut wget_headers = String::new();
+            for (h, header) in get.http_headers.iter().enumerate() {
+                let at = format!("{at}.httpHeaders[{h}]");
+                let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+                if header.name.is_empty() || !header.name.chars().all(token) {
+                    return Err(bad(&at, format!("{:?} is not a header name", header.name)));
+                }
+                if header.value.chars().any(|c| c.is_control() && c != '\t') {
+                    return Err(bad(&at, "a header value holds a control character"));
+                }
+                let header = quote(&format!("{}: {}", header.name, header.value.trim()));
+                curl_headers.push_str(&format!(" -H {header}"));
+                wget_headers.push_str(&format!(" --header {header}"));
+            }
             let command = format!(
-                "if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null {url}; else wget -q -O /dev/null {url}; fi"
+                "if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null{curl_headers} {url}; else wget -q -O /dev/null{wget_headers} {url}; fi"
             );
             vec!["CMD-SHELL".to_string(), command]
         }
@@ -1724,7 +1749,8 @@ spec:
             (pod("  - {name: a, image: demo, startupProbe: {grpc: {port: 1}}}\n"), "startupProbe.grpc"),
             (pod("  - {name: a, image: demo, livenessProbe: {grpc: {port: 1}}}\n"), "livenessProbe.grpc"),
             (pod("  - {name: a, image: demo, livenessProbe: {httpGet: {port: web}}}\n"), "no container port named"),
-            (pod("  - {name: a, image: demo, livenessProbe: {httpGet: {port: 80, httpHeaders: [{name: X, value: y}]}}}\n"), "httpHeaders"),
+            (pod("  - {name: a, image: demo, livenessProbe: {httpGet: {port: 80, httpHeaders: [{name: 'X Y', value: y}]}}}\n"), "httpHeaders[0]"),
+            (pod("  - {name: a, image: demo, livenessProbe: {httpGet: {port: 80, httpHeaders: [{name: X, value: \"a\\nb\"}]}}}\n"), "control character"),
             (pod("  - {name: a, image: demo, env: [{name: X, valueFrom: {secretKeyRef: {name: s, key: k}}}]}\n"), "valueFrom"),
             (pod("  - {name: a, image: demo, resources: {limits: {nvidia.com/gpu: 1}}}\n"), "nvidia.com/gpu"),
             (pod("  - {name: a, image: demo, volumeMounts: [{name: nope, mountPath: /x}]}\n"), "no volume named"),
@@ -2063,7 +2089,7 @@ spec:
   - name: web
     image: demo
     ports: [{containerPort: 8080, name: http}]
-    livenessProbe: {httpGet: {port: http, path: health}}
+    livenessProbe: {httpGet: {port: http, path: health, httpHeaders: [{name: X-Probe, value: "it's me"}]}}
   - name: tcp
     image: demo
     livenessProbe: {tcpSocket: {port: 5432}}
@@ -2086,6 +2112,12 @@ spec:
         assert_eq!(web.test[0], "CMD-SHELL");
         assert!(
             web.test[1].contains("'http://localhost:8080/health'"),
+            "{:?}",
+            web.test
+        );
+        assert!(
+            web.test[1].contains(r"-H 'X-Probe: it'\''s me'")
+                && web.test[1].contains(r"--header 'X-Probe: it'\''s me'"),
             "{:?}",
             web.test
         );
