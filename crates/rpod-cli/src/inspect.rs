@@ -38,6 +38,9 @@ fn with_fields(view: impl serde::Serialize, extra: Value) -> Value {
     value
 }
 
+/// Go's zero time in Unix seconds: podman's `ExitedAt` of a container that never exited.
+const GO_ZERO_UNIX: i64 = -62_135_596_800;
+
 /// One row of `ps`: the engine's summary, plus what podman's `ps --format` offers for
 /// people (a short id, human times, the status text).
 pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
@@ -55,6 +58,9 @@ pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
             "Id": c.id,
             "Created": c.created.timestamp(),
             "CreatedHuman": human::ago(c.created),
+            "RunningFor": human::ago(c.created),
+            "ExitedAt": record.state.finished_at.map_or(GO_ZERO_UNIX, |t| t.timestamp()),
+            "Mounts": c.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>(),
             "Status": status_text(record),
             "Ports": human::ports(&c.net.ports),
             "Networks": c.net.networks.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),

@@ -347,6 +347,73 @@ fn ps_filters_formats_and_quiet() {
     let json: serde_json::Value =
         serde_json::from_str(&rpod.ok(&["ps", "-a", "--format", "json"])).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 3);
+    // podman's `ListContainer` as its `ps` prints it: lists for names and the command,
+    // Unix seconds for times (Go's zero time for an exit that did not happen), the
+    // status text, what scripts read with jq.
+    let item = |json: &serde_json::Value, name: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["Names"][0] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+    };
+    let alpha = item(&json, "alpha");
+    assert_eq!(
+        alpha["Command"],
+        serde_json::json!(["sleep", "1000"]),
+        "{alpha}"
+    );
+    assert!(
+        alpha["Created"].is_i64() && alpha["StartedAt"].as_i64() > Some(0),
+        "{alpha}"
+    );
+    assert_eq!(alpha["ExitedAt"], -62135596800i64, "{alpha}");
+    assert_eq!(alpha["Labels"]["app"], "x");
+    assert_eq!(
+        (&alpha["State"], alpha["Exited"].as_bool()),
+        (&serde_json::json!("running"), Some(false))
+    );
+    assert!(
+        alpha["Status"].as_str().unwrap().starts_with("Up "),
+        "{alpha}"
+    );
+    assert!(
+        alpha["CreatedAt"].as_str().unwrap().ends_with(" ago"),
+        "{alpha}"
+    );
+    assert_eq!(
+        (&alpha["Ports"], &alpha["Size"]),
+        (&serde_json::Value::Null, &serde_json::Value::Null)
+    );
+    let beta = item(&json, "beta");
+    assert_eq!(
+        (beta["ExitCode"].as_i64(), beta["Exited"].as_bool()),
+        (Some(3), Some(true))
+    );
+    assert!(beta["ExitedAt"].as_i64() > Some(0), "{beta}");
+    let listed: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["ps", "--ns", "--size", "--format", "json"])).unwrap();
+    let alpha = item(&listed, "alpha");
+    assert!(
+        alpha["Namespaces"]["Pidns"]
+            .as_str()
+            .is_some_and(|i| i.parse::<u64>().is_ok()),
+        "{alpha}"
+    );
+    assert!(alpha["Size"]["rootFsSize"].as_u64() > Some(0), "{alpha}");
+    let fields = rpod.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "name=gamma",
+        "--format",
+        "{{.ExitedAt}} {{.Mounts}} {{.IsInfra}} {{.RunningFor}}",
+    ]);
+    assert!(
+        fields.starts_with("-62135596800 [] false ") && fields.ends_with(" ago\n"),
+        "{fields}"
+    );
     let ranged = rpod.ok(&[
         "inspect",
         "--format",

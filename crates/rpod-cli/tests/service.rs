@@ -1028,6 +1028,30 @@ fn podman_remote_runs_execs_and_manages_containers() {
     let out = service.podman_out(&["run", "--rm", "nosuchimage", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(service.podman_ok(&["ps", "-aq"]), "");
+    // The libpod listing is podman's `ListContainer`: podman-remote's `ps` reads its
+    // mounts, names and command from it.
+    let volume_dir = service.rpod.dir.path().display().to_string();
+    service.podman_ok(&[
+        "create",
+        "--name",
+        "listed",
+        "-v",
+        &format!("{volume_dir}:/hosttmp"),
+        "demo",
+        "true",
+    ]);
+    assert_eq!(
+        service
+            .podman_ok(&[
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}} {{.Mounts}} {{.Command}}"
+            ])
+            .trim(),
+        "listed [/hosttmp] true"
+    );
+    service.podman_ok(&["rm", "listed"]);
     // run -d, ps, logs, exec.
     let id = service.podman_ok(&[
         "run",

@@ -607,6 +607,99 @@ impl ContainerSummary {
     }
 }
 
+/// What Go's zero time is in Unix seconds: podman's `StartedAt`/`ExitedAt` of a container
+/// that never started or never exited.
+const GO_ZERO_UNIX: i64 = -62_135_596_800;
+
+/// One container as podman lists it (its `ListContainer`): an entry of the libpod API's
+/// `GET /libpod/containers/json`, which podman-remote's `ps` reads, and of `ps --format
+/// json`. The two differ in `Created` (a time here, Unix seconds in `ps`), `CreatedAt`
+/// (empty here, "5 minutes ago" in `ps`) and `Status` (empty here, `ps`'s status text),
+/// which `ps` sets; `Size` is filled when sizes were asked for, `Namespaces` by `ps --ns`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListContainer {
+    pub auto_remove: bool,
+    pub command: Vec<String>,
+    pub created: DateTime<Utc>,
+    pub created_at: String,
+    pub exited: bool,
+    pub exited_at: i64,
+    pub exit_code: i32,
+    pub id: String,
+    pub image: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub is_infra: bool,
+    pub labels: BTreeMap<String, String>,
+    /// Where the user's volumes and mounts are in the container.
+    pub mounts: Vec<String>,
+    pub names: Vec<String>,
+    pub namespaces: BTreeMap<String, String>,
+    pub networks: Vec<String>,
+    pub pid: i32,
+    pub pod: String,
+    pub pod_name: String,
+    /// `null` without published ports, as podman's.
+    pub ports: Option<Vec<crate::network::ports::PortMapping>>,
+    pub size: Option<ListSize>,
+    pub started_at: i64,
+    pub state: &'static str,
+    pub status: String,
+}
+
+/// A listed container's sizes: what it wrote and its whole root.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ListSize {
+    #[serde(rename = "rootFsSize")]
+    pub root_fs: u64,
+    #[serde(rename = "rwSize")]
+    pub written: u64,
+}
+
+impl ListContainer {
+    /// `pod`: the container's pod, if it is in one.
+    pub fn new(record: &ContainerRecord, pod: Option<&crate::pods::PodRecord>) -> Self {
+        let c = &record.config;
+        let s = &record.state;
+        let unix = |t: Option<DateTime<Utc>>| t.map_or(GO_ZERO_UNIX, |t| t.timestamp());
+        let image = if c.image_name.is_empty() {
+            c.rootfs
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        } else {
+            c.image_name.clone()
+        };
+        ListContainer {
+            auto_remove: c.auto_remove,
+            command: c.args.clone(),
+            created: c.created,
+            created_at: String::new(),
+            exited: matches!(s.status, Status::Stopped | Status::Exited),
+            exited_at: unix(s.finished_at),
+            exit_code: s.exit_code.unwrap_or(0),
+            id: c.id.clone(),
+            image,
+            image_id: c.image_id.clone(),
+            is_infra: pod.is_some_and(|p| p.infra_id.as_deref() == Some(c.id.as_str())),
+            labels: c.labels.clone(),
+            mounts: c.mounts.iter().map(|m| m.destination.clone()).collect(),
+            names: vec![c.name.clone()],
+            namespaces: BTreeMap::new(),
+            networks: c.net.networks.iter().map(|n| n.name.clone()).collect(),
+            pid: s.pid,
+            pod: pod.map(|p| p.id.clone()).unwrap_or_default(),
+            pod_name: pod.map(|p| p.name.clone()).unwrap_or_default(),
+            ports: (!c.net.ports.is_empty()).then(|| c.net.ports.clone()),
+            size: None,
+            started_at: unix(s.started_at),
+            state: s.status.as_str(),
+            status: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RootFs {

@@ -2,8 +2,7 @@
 
 use serde_json::{json, Value};
 
-use rpod_engine::container::{ContainerRecord, Status};
-use rpod_engine::views::ContainerInspect;
+use rpod_engine::views::{ContainerInspect, ListContainer, ListSize};
 
 use super::create::{create_options, SpecGenerator};
 use crate::compat::containers::parse_filters;
@@ -16,44 +15,6 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let options = create_options(spec)?;
     let record = context.engine.create(options)?;
     ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
-}
-
-/// One entry of `GET /libpod/containers/json` (podman's `ListContainer`); `pods` are the
-/// store's.
-fn summary(record: &ContainerRecord, pods: &[rpod_engine::pods::PodRecord]) -> Value {
-    let pod = record
-        .config
-        .pod
-        .as_deref()
-        .and_then(|id| pods.iter().find(|p| p.id == id));
-    let c = &record.config;
-    let s = &record.state;
-    let unix = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp()).unwrap_or(0);
-    json!({
-        "AutoRemove": c.auto_remove,
-        "Command": c.args,
-        "Created": c.created,
-        "CreatedAt": "",
-        "Exited": matches!(s.status, Status::Stopped | Status::Exited),
-        "ExitedAt": unix(s.finished_at),
-        "ExitCode": s.exit_code.unwrap_or(0),
-        "Id": c.id,
-        "Image": c.image_name,
-        "ImageID": c.image_id,
-        "IsInfra": pod.is_some_and(|p| p.infra_id.as_deref() == Some(c.id.as_str())),
-        "Labels": c.labels,
-        "Mounts": [],
-        "Names": [c.name],
-        "Namespaces": {},
-        "Networks": [],
-        "Pid": s.pid,
-        "Pod": pod.map(|p| p.id.as_str()).unwrap_or_default(),
-        "PodName": pod.map(|p| p.name.as_str()).unwrap_or_default(),
-        "Ports": null,
-        "StartedAt": unix(s.started_at),
-        "State": s.status.as_str(),
-        "Status": "",
-    })
 }
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
@@ -94,10 +55,14 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             })
         });
         if keep {
-            let mut item = summary(record, &pods);
+            let pod = c
+                .pod
+                .as_deref()
+                .and_then(|id| pods.iter().find(|p| p.id == id));
+            let mut item = ListContainer::new(record, pod);
             if size {
-                let (written, total) = context.engine.container_size(record)?;
-                item["Size"] = json!({ "rootFsSize": total, "rwSize": written });
+                let (written, root_fs) = context.engine.container_size(record)?;
+                item.size = Some(ListSize { root_fs, written });
             }
             out.push(item);
         }

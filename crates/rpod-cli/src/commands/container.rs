@@ -1497,6 +1497,14 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         }
         return Ok(0);
     }
+    if args.format.as_deref() == Some("json") {
+        let mut items = Vec::new();
+        for record in &shown {
+            items.push(ps_json(engine, record, &pods, args)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(0);
+    }
     let mut rows = Vec::new();
     for record in &shown {
         let mut row = inspect::ps_row(record, args.no_trunc);
@@ -1526,6 +1534,7 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
             })
             .unwrap_or_default());
         row["PodName"] = json!(pod.map(|p| p.name.as_str()).unwrap_or_default());
+        row["IsInfra"] = json!(pod.is_some_and(|p| p.infra_id.as_deref() == Some(record.id())));
         rows.push(row);
     }
     let format = args.format.clone().unwrap_or_else(|| {
@@ -1545,6 +1554,50 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         format::print(&format, &rows, &inspect::ps_header)?;
     }
     Ok(0)
+}
+
+/// One container of `ps --format json`: podman's `ListContainer` as its `ps` prints it
+/// (what scripts read with jq: `Names` and `Command` are lists, times Unix seconds).
+fn ps_json(
+    engine: &Engine,
+    record: &ContainerRecord,
+    pods: &[rpod_engine::pods::PodRecord],
+    args: &PsArgs,
+) -> Result<Value, Failure> {
+    use rpod_engine::views::{ListContainer, ListSize};
+    let pod = record
+        .config
+        .pod
+        .as_deref()
+        .and_then(|id| pods.iter().find(|p| p.id == id));
+    let mut item = ListContainer::new(record, pod);
+    item.created_at = rpod_engine::human::ago(record.config.created);
+    item.status = inspect::status_text(record);
+    if args.size {
+        let (written, root_fs) = engine.container_size(record)?;
+        item.size = Some(ListSize { root_fs, written });
+    }
+    if args.ns {
+        // podman's JSON names them otherwise than its template does, and leaves empty
+        // ones out.
+        let inodes = namespaces_of(record.state.pid);
+        for (template, json) in [
+            ("Cgroup", "Cgroup"),
+            ("IPC", "Ipc"),
+            ("MNT", "Mnt"),
+            ("NET", "Net"),
+            ("PIDNS", "Pidns"),
+            ("User", "User"),
+            ("UTS", "Uts"),
+        ] {
+            if let Some(inode) = inodes[template].as_str().filter(|i| !i.is_empty()) {
+                item.namespaces.insert(json.to_string(), inode.to_string());
+            }
+        }
+    }
+    let mut value = serde_json::to_value(item)?;
+    value["Created"] = json!(record.config.created.timestamp());
+    Ok(value)
 }
 
 /// A process's namespaces by inode number, as podman's `ps --ns` shows them; empty for a
