@@ -1339,11 +1339,15 @@ fn podman_output_shapes_and_exit_codes() {
         "2\n"
     );
     rpod.fails(&["images", "--filter", "colour=red"], 125);
-    // --format json: one object per image, sizes as numbers, RFC 3339 times in UTC.
+    // --format json: one object per image, sizes as numbers, RFC 3339 times in UTC, how
+    // many containers it has.
+    rpod.ok(&["create", "--name", "counted", "demo", "true"]);
     let json: serde_json::Value =
         serde_json::from_str(&rpod.ok(&["images", "--format", "json"])).unwrap();
     let image = &json[0];
     assert!(image["Size"].is_u64(), "{image}");
+    assert_eq!(image["Containers"], 1, "{image}");
+    rpod.ok(&["rm", "counted"]);
     assert!(
         image["CreatedAt"].as_str().unwrap().ends_with('Z'),
         "{image}"

@@ -1051,6 +1051,10 @@ fn podman_remote_runs_execs_and_manages_containers() {
             .trim(),
         "listed [/hosttmp] true"
     );
+    // The image listing counts it.
+    let images: serde_json::Value =
+        serde_json::from_str(&service.podman_ok(&["images", "--format", "json"])).unwrap();
+    assert_eq!(images[0]["Containers"], 1, "{images}");
     service.podman_ok(&["rm", "listed"]);
     // run -d, ps, logs, exec.
     let id = service.podman_ok(&[

@@ -18,6 +18,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     infos.retain(|info| all || !info.is_intermediate());
     // Manifest lists too, as podman's service lists them.
     infos.extend(engine.manifest_list_images()?);
+    let containers = engine.containers_per_image()?;
     for info in infos {
         let created = info.record.created.unwrap_or(info.record.added);
         let labels = ImageInspect::new(&info).labels;
@@ -31,7 +32,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "SharedSize": 0,
             "VirtualSize": info.record.size,
             "Labels": labels,
-            "Containers": 0,
+            "Containers": containers.get(&info.record.id).copied().unwrap_or(0),
             "Names": info.names,
             "Digest": info.digest(),
             "Dangling": info.is_dangling(),

@@ -485,8 +485,8 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
     Ok(0)
 }
 
-/// One image as podman's `images --format json` prints it.
-fn image_json(info: &rpod_engine::image::ImageInfo) -> Value {
+/// One image as podman's `images --format json` prints it; `containers`: how many it has.
+fn image_json(info: &rpod_engine::image::ImageInfo, containers: usize) -> Value {
     let created = info.record.created.unwrap_or(info.record.added);
     let labels = info
         .config
@@ -502,7 +502,7 @@ fn image_json(info: &rpod_engine::image::ImageInfo) -> Value {
         "SharedSize": 0,
         "VirtualSize": info.record.size,
         "Labels": labels,
-        "Containers": 0,
+        "Containers": containers,
         "Names": if info.names.is_empty() { Value::Null } else { json!(info.names) },
         "Digest": info.digest(),
         "History": info.names,
@@ -567,7 +567,14 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
         return Ok(0);
     }
     if args.format.as_deref() == Some("json") {
-        let list: Vec<Value> = infos.iter().map(image_json).collect();
+        let containers = engine.containers_per_image()?;
+        let list: Vec<Value> = infos
+            .iter()
+            .map(|info| {
+                let count = containers.get(&info.record.id).copied().unwrap_or(0);
+                image_json(info, count)
+            })
+            .collect();
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(0);
     }

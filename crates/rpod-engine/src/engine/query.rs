@@ -251,6 +251,15 @@ impl Engine {
             .unwrap_or_else(|| self.roots.log_path(record.id()))
     }
 
+    /// How many containers each image (by ID) has: the listings' `Containers`.
+    pub fn containers_per_image(&self) -> Result<std::collections::HashMap<String, usize>> {
+        let mut counts = std::collections::HashMap::new();
+        for record in self.store.containers()? {
+            *counts.entry(record.config.image_id).or_insert(0) += 1;
+        }
+        Ok(counts)
+    }
+
     /// Images used by containers (for `rmi`).
     pub fn containers_using_image(&self, image: &ImageRecord) -> Result<Vec<ContainerRecord>> {
         Ok(self
