@@ -184,6 +184,34 @@ fn check_pod_lifecycle(runtime: &str) {
         view["SharedNamespaces"],
         serde_json::json!(["ipc", "net", "uts"])
     );
+    // `pod ps --format json`: podman's `ListPodsReport`, full IDs, its containers listed.
+    let listed: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["pod", "ps", "--format", "json"])).unwrap();
+    let web = &listed[0];
+    assert_eq!(
+        (&web["Id"], &web["Name"], &web["Status"]),
+        (
+            &serde_json::json!(id),
+            &serde_json::json!("web"),
+            &serde_json::json!("Exited")
+        ),
+        "{web}"
+    );
+    assert_eq!(web["InfraId"], infra, "{web}");
+    assert_eq!(web["Containers"].as_array().map(Vec::len), Some(3), "{web}");
+    assert!(
+        web["Containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["Names"] == "pod-a" && c["Status"] == "exited"),
+        "{web}"
+    );
+    assert_eq!(web["Labels"]["team"], "a");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(web["Created"].as_str().unwrap()).is_ok(),
+        "{web}"
+    );
 
     assert_eq!(rpod.ok(&["pod", "rm", "web"]).trim(), id);
     let events = rpod.ok(&[

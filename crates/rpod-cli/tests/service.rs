@@ -4082,6 +4082,29 @@ fn podman_remote_builds_images_through_the_service() {
     );
     service.podman_ok(&["build", "-t", "poci", &ctx]);
     assert!(!test("poci").status.success());
+    // `--secret`: the file comes inside the context (twice, from podman 4.3) and is taken
+    // out of it before the build: the step reads it, `COPY .` finds no copy of it.
+    let secret = service.rpod.dir.path().join("token");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    std::fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok > /seen\nCOPY . /ctx\n",
+    )
+    .unwrap();
+    let given = format!("id=tok,src={}", secret.display());
+    service.podman_ok(&["build", "-t", "psecret", "--secret", &given, &ctx]);
+    assert_eq!(
+        service.podman_ok(&["run", "--rm", "psecret", "cat", "/seen"]),
+        "s3cret\n"
+    );
+    let copied = service.podman_ok(&["run", "--rm", "psecret", "find", "/ctx"]);
+    assert!(!copied.contains("secret"), "{copied}");
+    assert!(copied.contains("/ctx/greeting"), "{copied}");
+    let err = service.podman_out(&["build", "--secret", "id=tok,env=HOME", &ctx]);
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("environment"),
+        "{err:?}"
+    );
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }
 

@@ -648,6 +648,76 @@ pub struct ListContainer {
     pub status: String,
 }
 
+/// One pod as podman lists it (its `ListPodsReport`): an entry of the libpod API's
+/// `GET /libpod/pods/json` and of `pod ps --format json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListPod {
+    /// The pod's cgroup parent (empty for a pod without a cgroup of its own).
+    pub cgroup: String,
+    pub containers: Vec<ListPodContainer>,
+    pub created: DateTime<Utc>,
+    pub id: String,
+    pub infra_id: String,
+    pub name: String,
+    pub namespace: &'static str,
+    /// The infra container's networks.
+    pub networks: Vec<String>,
+    pub status: &'static str,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListPodContainer {
+    pub id: String,
+    pub names: String,
+    pub status: &'static str,
+}
+
+impl ListPod {
+    pub fn new(view: &crate::engine::PodView) -> Self {
+        let pod = &view.pod;
+        let infra = pod
+            .infra_id
+            .as_deref()
+            .and_then(|id| view.containers.iter().find(|c| c.id() == id));
+        ListPod {
+            cgroup: pod.cgroup.as_ref().map_or_else(String::new, |_| {
+                pod.cgroup_parent
+                    .clone()
+                    .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string())
+            }),
+            containers: view
+                .containers
+                .iter()
+                .map(|c| ListPodContainer {
+                    id: c.id().to_string(),
+                    names: c.config.name.clone(),
+                    status: c.state.status.as_str(),
+                })
+                .collect(),
+            created: pod.created,
+            id: pod.id.clone(),
+            infra_id: pod.infra_id.clone().unwrap_or_default(),
+            name: pod.name.clone(),
+            namespace: "",
+            networks: infra
+                .map(|i| {
+                    i.config
+                        .net
+                        .networks
+                        .iter()
+                        .map(|n| n.name.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            status: view.status.as_str(),
+            labels: pod.labels.clone(),
+        }
+    }
+}
+
 /// A listed container's sizes: what it wrote and its whole root.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ListSize {

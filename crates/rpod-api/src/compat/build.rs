@@ -33,10 +33,7 @@ fn string_map(ex: &Exchange, name: &str) -> ApiResult<BTreeMap<String, String>> 
 }
 
 /// The query parameters that ask for what rpod's build does not do, when set.
-const REFUSED: &[&str] = &[
-    "outputs", // podman-remote's (its secrets would come as files of the context).
-    "secrets", "from", "manifest",
-];
+const REFUSED: &[&str] = &["outputs", "from", "manifest"];
 
 /// The Containerfile's path in the context: Docker's `dockerfile`, or podman-remote's
 /// JSON array of one.
@@ -138,6 +135,10 @@ fn platform_param(ex: &Exchange) -> ApiResult<Option<rpod_engine::image::platfor
 
 pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set("build option", REFUSED)?;
+    // Secrets come with podman-remote's context (`build_secrets`); Docker sends none so.
+    if ex.flavour == Flavour::Compat {
+        ex.refuse_set("build option", &["secrets"])?;
+    }
     // Checked before the context is read: a refused setting costs no upload.
     let step_template = super::build_steps::step_settings(ex)?.template()?;
     let cache = super::build_steps::remote_cache(ex)?;
@@ -185,8 +186,18 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .query("remote")
         .filter(|r| !r.is_empty())
         .map(String::from);
+    let secrets_param = ex.req.query("secrets").map(String::from);
     let (_kept, context_dir, downloaded): (Box<dyn std::any::Any>, PathBuf, Option<PathBuf>) =
         match remote {
+            Some(_)
+                if secrets_param
+                    .as_deref()
+                    .is_some_and(|s| !s.is_empty() && s != "[]") =>
+            {
+                return Err(ApiError::bad_request(
+                    "secrets come with the build context, which remote replaces",
+                ))
+            }
             Some(url) => {
                 let Some(remote) = rpod_engine::RemoteContext::parse(&url)? else {
                     return Err(ApiError::bad_request(format!(
@@ -214,6 +225,13 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 (Box::new(dir), path, None)
             }
         };
+    // Taken out of the context before anything reads it.
+    let sent = match downloaded {
+        Some(_) => super::build_secrets::SentSecrets::none(),
+        None => {
+            super::build_secrets::take(&context.engine, secrets_param.as_deref(), &context_dir)?
+        }
+    };
     // The context is the client's: its Dockerfile is read only as a file of its own, never
     // through a link (which could point at any of the host's files).
     let containerfile = match downloaded {
@@ -241,7 +259,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         step_images: Default::default(),
         layers,
         no_cache,
-        secrets: BTreeMap::new(),
+        secrets: sent.secrets.clone(),
         network,
         step_template,
         squash,

@@ -1,6 +1,7 @@
 //! Handlers of the Docker Engine API, with the Docker schema's field names and types.
 
 pub mod build;
+mod build_secrets;
 mod build_steps;
 pub mod container_files;
 pub mod container_observe;

@@ -193,55 +193,13 @@ fn nothing_set(value: &Value) -> bool {
     }
 }
 
-/// One entry of `GET /libpod/pods/json` (podman's `ListPodsReport`).
-fn list_entry(view: &rpod_engine::PodView) -> Value {
-    let containers: Vec<Value> = view
-        .containers
-        .iter()
-        .map(|c| {
-            json!({
-                "Id": c.id(),
-                "Names": c.config.name,
-                "Status": c.state.status.as_str(),
-            })
-        })
-        .collect();
-    let networks: Vec<String> = view
-        .pod
-        .infra_id
-        .as_deref()
-        .and_then(|id| view.containers.iter().find(|c| c.id() == id))
-        .map(|infra| {
-            infra
-                .config
-                .net
-                .networks
-                .iter()
-                .map(|n| n.name.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({
-        "Cgroup": "",
-        "Containers": containers,
-        "Created": view.pod.created,
-        "Id": view.pod.id,
-        "InfraId": view.pod.infra_id.clone().unwrap_or_default(),
-        "Name": view.pod.name,
-        "Namespace": "",
-        "Networks": networks,
-        "Status": view.status.as_str(),
-        "Labels": view.pod.labels,
-    })
-}
-
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     let mut out = Vec::new();
     for pod in context.engine.pods()? {
         let view = context.engine.pod_view(pod)?;
         if view.passes(&filters)? {
-            out.push(list_entry(&view));
+            out.push(rpod_engine::views::ListPod::new(&view));
         }
     }
     ex.json(200, &out)

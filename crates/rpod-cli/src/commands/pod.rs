@@ -321,11 +321,14 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
         }
     };
     let mut rows = Vec::new();
+    let mut listed = Vec::new();
     for pod in engine.pods()? {
         let view = engine.pod_view(pod)?;
         if !view.passes(&filters)? {
             continue;
         }
+        // `--format json`: podman's `ListPodsReport`, as its `pod ps` prints it.
+        listed.push(rpod_engine::views::ListPod::new(&view));
         let names: Vec<&str> = view
             .containers
             .iter()
@@ -354,6 +357,10 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
         for row in &rows {
             println!("{}", row["Id"].as_str().unwrap_or_default());
         }
+        return Ok(0);
+    }
+    if args.format.as_deref() == Some("json") {
+        println!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(0);
     }
     let format = args.format.unwrap_or_else(|| {

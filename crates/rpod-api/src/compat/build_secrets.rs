@@ -1,0 +1,178 @@
+//! podman-remote's build secrets: `build --secret id=ID,src=PATH` sends the file inside the
+//! context tar, at its top under a name of its own (`podman-build-secretNNN`), and the
+//! `secrets` parameter names it (`["id=ID,src=podman-build-secretNNN"]`). The file is
+//! moved out of the context before the build, so that no `COPY .` takes it into an image.
+//! podman 4.3's client also puts a second copy into the tar under its own absolute path of
+//! the file (unpacked as `CONTEXT/home/.../podman-build-secretNNN`): every file of that
+//! name in the context goes too, with the directories left empty by it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rpod_engine::scratch::ScratchDir;
+use rpod_engine::{BuildSecret, Engine};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The secrets a build was sent, their files in a scratch directory of their own (kept
+/// while this lives).
+pub struct SentSecrets {
+    pub secrets: BTreeMap<String, BuildSecret>,
+    _dir: Option<ScratchDir>,
+}
+
+impl SentSecrets {
+    pub fn none() -> Self {
+        SentSecrets {
+            secrets: BTreeMap::new(),
+            _dir: None,
+        }
+    }
+}
+
+/// One sent secret: its ID and the name of its file at the context's top.
+fn parse(text: &str) -> ApiResult<(String, String)> {
+    let refused = |why: &str| ApiError::bad_request(format!("secrets {text:?}: {why}"));
+    let (mut id, mut src) = (None, None);
+    for field in text.split(',').filter(|f| !f.is_empty()) {
+        match field.split_once('=') {
+            Some(("id", v)) => id = Some(v),
+            Some(("src" | "source", v)) => src = Some(v),
+            Some(("type", "file")) => {}
+            Some(("env" | "type", _)) => {
+                return Err(refused(
+                    "a secret from an environment variable: the service cannot read the client's",
+                ))
+            }
+            _ => return Err(refused(&format!("unknown field {field:?}"))),
+        }
+    }
+    let id = id
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| refused("id=NAME is required (no `/`)"))?;
+    let src = src
+        .filter(|s| is_plain_name(s))
+        .ok_or_else(|| refused("src= names a file at the top of the build context"))?;
+    Ok((id.to_string(), src.to_string()))
+}
+
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/')
+}
+
+/// The `secrets` parameter's secrets, taken out of `context` (the unpacked tar).
+pub fn take(engine: &Engine, param: Option<&str>, context: &Path) -> ApiResult<SentSecrets> {
+    let Some(text) = param.filter(|t| !t.is_empty() && *t != "[]") else {
+        return Ok(SentSecrets::none());
+    };
+    let sent: Vec<String> = serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("secrets: not a JSON array of strings: {e}")))?;
+    let dir = ScratchDir::new(&engine.roots().tmp(), "build-secrets-")?;
+    let mut secrets = BTreeMap::new();
+    for (index, given) in sent.iter().enumerate() {
+        let (id, name) = parse(given)?;
+        let path = context.join(&name);
+        // The client's file, never a link it sent in its place.
+        let is_file = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        if !is_file {
+            return Err(ApiError::bad_request(format!(
+                "secrets {given:?}: {name:?} is no file of the build context"
+            )));
+        }
+        let kept = dir.path().join(index.to_string());
+        fs::rename(&path, &kept).map_err(|e| {
+            ApiError::from(rpod_engine::EngineError::io("moving the secret", &path, e))
+        })?;
+        remove_copies(context, &name)?;
+        secrets.insert(id, BuildSecret::File(kept));
+    }
+    Ok(SentSecrets {
+        secrets,
+        _dir: Some(dir),
+    })
+}
+
+/// Remove every file named `name` under `dir` (links are not followed), and the
+/// directories that held nothing else; an empty directory as sent stays (it is part of
+/// the client's context). Whether anything was removed, and whether `dir` is now empty.
+fn remove_copies(dir: &Path, name: &str) -> ApiResult<(bool, bool)> {
+    let io = |what: &'static str, path: &Path, e| {
+        ApiError::from(rpod_engine::EngineError::io(what, path, e))
+    };
+    let mut removed = false;
+    let mut left = 0usize;
+    let mut subdirs: Vec<PathBuf> = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| io("reading directory", dir, e))? {
+        let entry = entry.map_err(|e| io("reading directory", dir, e))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| io("reading", &entry.path(), e))?;
+        if kind.is_dir() {
+            subdirs.push(entry.path());
+        } else if kind.is_file() && entry.file_name() == name {
+            fs::remove_file(entry.path()).map_err(|e| io("removing", &entry.path(), e))?;
+            removed = true;
+            continue;
+        }
+        left += 1;
+    }
+    for sub in subdirs {
+        let (removed_there, empty) = remove_copies(&sub, name)?;
+        removed |= removed_there;
+        if removed_there && empty {
+            fs::remove_dir(&sub).map_err(|e| io("removing", &sub, e))?;
+            left -= 1;
+        }
+    }
+    Ok((removed, left == 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_secrets_name_a_file_at_the_top() {
+        assert_eq!(
+            parse("id=tok,src=podman-build-secret12").unwrap(),
+            ("tok".into(), "podman-build-secret12".into())
+        );
+        assert_eq!(
+            parse("id=tok,type=file,source=s").unwrap(),
+            ("tok".into(), "s".into())
+        );
+        for (bad, says) in [
+            ("id=tok,env=TOKEN", "environment"),
+            ("id=tok,src=../x", "top of the build context"),
+            ("id=tok,src=a/b", "top of the build context"),
+            ("src=x", "id=NAME"),
+            ("id=tok,src=x,mode=0400", "unknown field"),
+        ] {
+            let err = parse(bad).unwrap_err().message;
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    /// The copies podman 4.3 sends under the client's path go, with the directories made
+    /// for them; the context's other files and empty directories stay.
+    #[test]
+    fn copies_of_a_secret_are_removed_from_the_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path();
+        fs::create_dir_all(top.join("home/me/ctx")).unwrap();
+        fs::write(top.join("home/me/ctx/podman-build-secret1"), "s").unwrap();
+        fs::create_dir_all(top.join("src")).unwrap();
+        fs::write(top.join("src/main.c"), "int main;").unwrap();
+        fs::create_dir_all(top.join("empty")).unwrap();
+        std::os::unix::fs::symlink("/etc", top.join("etc")).unwrap();
+        remove_copies(top, "podman-build-secret1").unwrap();
+        assert!(!top.join("home").exists());
+        assert!(top.join("src/main.c").exists());
+        assert!(top.join("etc").symlink_metadata().is_ok());
+        assert!(
+            top.join("empty").is_dir(),
+            "the client's empty directory stays"
+        );
+    }
+}
