@@ -443,6 +443,23 @@ fn network_commands() {
         rpod.ok(&["network", "ls", "-q", "--filter", "label=team=blue"]),
         "two\n"
     );
+    // `--format json`: the networks in podman's (netavark's) form, as inspect gives them.
+    let listed: serde_json::Value = serde_json::from_str(&rpod.ok(&[
+        "network",
+        "ls",
+        "--format",
+        "json",
+        "--filter",
+        "label=team=blue",
+    ]))
+    .unwrap();
+    assert_eq!(listed[0]["name"], "two", "{listed}");
+    assert_eq!(listed[0]["network_interface"], "rpodt22", "{listed}");
+    assert_eq!(
+        listed[0]["subnets"][0]["subnet"], "10.93.22.0/24",
+        "{listed}"
+    );
+    assert_eq!(listed[0]["id"].as_str().map(str::len), Some(64), "{listed}");
     let two: serde_json::Value =
         serde_json::from_str(&rpod.ok(&["network", "inspect", "two"])).unwrap();
     assert_eq!(two[0]["subnets"][0]["gateway"], "10.93.22.254");

@@ -117,6 +117,7 @@ fn matches_filter(network: &Network, filter: &str) -> Result<bool, Failure> {
 
 pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
     let mut rows = Vec::new();
+    let mut listed = Vec::new();
     for network in engine.networks()? {
         let mut keep = true;
         for filter in &args.filter {
@@ -128,12 +129,19 @@ pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
                 row["ID"] = json!(network.id.chars().take(12).collect::<String>());
             }
             rows.push(row);
+            listed.push(network);
         }
     }
     if args.quiet {
         for row in &rows {
             println!("{}", row["Name"].as_str().unwrap_or_default());
         }
+        return Ok(0);
+    }
+    // `--format json`: the networks as podman stores them (netavark's form), as its
+    // `network ls` and `network inspect` print them.
+    if args.format.as_deref() == Some("json") {
+        println!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(0);
     }
     let format = args
