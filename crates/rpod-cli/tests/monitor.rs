@@ -371,6 +371,51 @@ fn a_killed_monitor_is_noticed_in_every_state() {
     assert!(!rpod.ok(&["ps", "-a", "-q", "--no-trunc"]).contains(&id));
 }
 
+/// A killed monitor runs no exit command. Once the container's process has ended too,
+/// the next command that looks at it records the unknown exit and runs that command in
+/// the monitor's place: the restart policy still restarts the container (podman's does
+/// not) and a `--rm` container is still removed.
+#[test]
+fn a_killed_monitors_exit_command_still_runs() {
+    let rpod = Rpod::with_image("crun");
+    let kill_monitor_and_wait_for = |id: &str| {
+        let pid: i32 = rpod.inspect(id, "{{.State.Pid}}").parse().unwrap();
+        let monitor: i32 = rpod.inspect(id, "{{.State.ConmonPid}}").parse().unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(monitor),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        wait_until("the monitor and the process end", || {
+            !pid_alive(monitor) && !pid_alive(pid)
+        });
+    };
+    let id = rpod.detached(&["--restart", "always", "demo", "sh", "-c", "sleep 1; exit 3"]);
+    kill_monitor_and_wait_for(&id);
+    // `ps` notices (without a lock); the exit command restarts it in the background.
+    assert!(rpod.ok(&["ps", "-a"]).contains("Exited (-1)"));
+    wait_until("the container restarts", || {
+        rpod.inspect(&id, "{{.RestartCount}}") != "0"
+    });
+    let events = rpod.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        &format!("container={id}"),
+        "--format",
+        "{{.Status}} {{.ContainerExitCode}}",
+    ]);
+    assert!(events.contains("died -1"), "{events}");
+    rpod.ok(&["rm", "-f", "-t", "0", &id]);
+
+    let id = rpod.detached(&["--rm", "demo", "sleep", "1"]);
+    kill_monitor_and_wait_for(&id);
+    rpod.ok(&["ps", "-a", "-q"]);
+    wait_until("the --rm container is removed", || {
+        !rpod.ok(&["ps", "-aq", "--no-trunc"]).contains(&id)
+    });
+}
+
 /// An attached `run` handles its container's exit itself and tells rpod-monitor so (the
 /// exit-command handover): no `rpod container cleanup` process follows. A `run` killed
 /// before the exit leaves it to the exit command, which still records and removes.

@@ -142,8 +142,10 @@ impl Engine {
                 && !pid_alive(record.state.conmon_pid)
                 && !pid_alive(record.state.pid)
             {
-                // Monitor and process both gone without an exit file: the next command
-                // that takes the lock records it; a listing must not show it as up.
+                // Monitor and process both gone without an exit file: a listing must not
+                // show it as up. The exit command the monitor did not run records it
+                // under the lock (and restarts or removes the container as it says).
+                self.start_exit_command(record);
                 record.state.status = Status::Stopped;
                 record.state.exit_code = Some(-1);
                 record.state.pid = 0;

@@ -1,7 +1,19 @@
 //! What the monitor recorded: exits, OOM kills, a dead monitor, and the cleanup after an exit.
 
+use std::os::unix::process::CommandExt;
+
 use super::stop::kill_frozen;
 use super::*;
+
+/// What a sync found.
+#[derive(Debug, PartialEq, Eq)]
+enum Synced {
+    /// The state is up to date (an exit recorded, or nothing to record).
+    Done,
+    /// The monitor died without recording the exit, and with it the exit command it
+    /// would have run: the exit was recorded as unknown just now.
+    MonitorDied,
+}
 
 impl Engine {
     pub(super) fn exit_file(&self, record: &ContainerRecord) -> Result<PathBuf> {
@@ -64,28 +76,71 @@ impl Engine {
 
     /// Bring the state up to date from the exit file and the monitor's liveness. Called
     /// under the lock. When the monitor died without an exit file and the container's
-    /// process is gone too, the exit is recorded with an unknown code (-1).
+    /// process is gone too, the exit is recorded with an unknown code (-1), and the exit
+    /// command the monitor would have run is started: it cleans the container up,
+    /// removes a `--rm` one, applies its pod's exit policy and restarts it when its
+    /// restart policy says so (podman leaves such a container as it is, its restart
+    /// policy unheeded).
     pub(super) fn sync(&self, record: &mut ContainerRecord) -> Result<()> {
+        if self.sync_state(record)? == Synced::MonitorDied {
+            self.start_exit_command(record);
+        }
+        Ok(())
+    }
+
+    /// `sync` without starting the exit command: for the exit command itself.
+    fn sync_state(&self, record: &mut ContainerRecord) -> Result<Synced> {
         if !record.state.status.is_active() {
-            return Ok(());
+            return Ok(Synced::Done);
         }
         self.repair_interrupted_stop(record)?;
         let exit_file = self.exit_file(record)?;
         if let Some(exit) = read_exit_file(&exit_file)? {
-            return self.record_exit(record, exit.code, exit.finished.into());
+            self.record_exit(record, exit.code, exit.finished.into())?;
+            return Ok(Synced::Done);
         }
         let runtime = self.runtime(&record.config.runtime)?;
         let oci = self.oci_container(record);
         if !runtime.check_conmon_running(&oci)? {
             // The monitor may have written the file just before it went away.
             if let Some(exit) = read_exit_file(&exit_file)? {
-                return self.record_exit(record, exit.code, exit.finished.into());
+                self.record_exit(record, exit.code, exit.finished.into())?;
+                return Ok(Synced::Done);
             }
             if !pid_alive(record.state.pid) {
                 self.record_monitor_death(record)?;
+                return Ok(Synced::MonitorDied);
             }
         }
-        Ok(())
+        Ok(Synced::Done)
+    }
+
+    /// Start `rpod container cleanup` for a container whose monitor died before it could:
+    /// in a process of its own, which waits for this one's lock, so that a listing that
+    /// noticed the death is not held up by a restart.
+    pub(super) fn start_exit_command(&self, record: &ContainerRecord) {
+        let argv = self.exit_command(record.id(), None);
+        let mut command = std::process::Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            // Out of the terminal's process group, as the monitor's exit command is.
+            .process_group(0);
+        match command.spawn() {
+            // Reaped by a thread: in the REST service it would stay a zombie.
+            Ok(mut child) => {
+                let _ = std::thread::Builder::new()
+                    .name("exit-command".into())
+                    .spawn(move || child.wait());
+            }
+            Err(e) => tracing::warn!(
+                id = record.id(),
+                %e,
+                "starting the exit command of a container whose monitor died"
+            ),
+        }
     }
 
     /// A stop whose process died (killed, or the machine's OOM killer) leaves `Stopping`
@@ -180,7 +235,7 @@ impl Engine {
         let Some(mut record) = self.store.container(found.id())? else {
             return Ok(());
         };
-        self.sync(&mut record)?;
+        self.sync_state(&mut record)?;
         self.finish_exited(&mut record)?;
         self.restart_by_policy(record)
     }
