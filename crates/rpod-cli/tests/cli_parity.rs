@@ -346,6 +346,36 @@ fn events_are_printed_filtered_and_followed() {
     let value: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(value["Status"], "tag");
     assert!(value["Time"].as_str().unwrap().ends_with('Z'), "{value}");
+    // A `died` event's code is podman's `ContainerExitCode` field, not an attribute.
+    rpod.fails(
+        &[
+            "run", "--name", "ev3", "--label", "k=v", "demo", "sh", "-c", "exit 3",
+        ],
+        3,
+    );
+    let died = |format: &str| {
+        rpod.ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "container=ev3",
+            "--filter",
+            "event=died",
+            "--format",
+            format,
+        ])
+    };
+    let value: serde_json::Value = serde_json::from_str(died("json").trim()).unwrap();
+    assert_eq!(value["ContainerExitCode"], 3, "{value}");
+    assert_eq!(
+        value["Attributes"],
+        serde_json::json!({"k": "v"}),
+        "{value}"
+    );
+    assert_eq!(
+        died("{{.ContainerExitCode}} {{.Attributes}}"),
+        "3 map[k:v]\n"
+    );
     // Container labels are in the events' attributes, and filter them.
     rpod.ok(&[
         "run", "--rm", "--name", "labelled", "--label", "tier=web", "demo", "true",

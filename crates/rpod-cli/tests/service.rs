@@ -278,6 +278,20 @@ fn docker_run_shows_output_and_returns_exit_codes() {
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not present locally"));
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
+    // The `die` events carry Docker's `exitCode`.
+    let until = (chrono::Utc::now().timestamp() + 1).to_string();
+    let died = service.docker_ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until,
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.Actor.Attributes.exitCode}}",
+    ]);
+    assert_eq!(died, "0\n3\n", "{died}");
 }
 
 #[test]

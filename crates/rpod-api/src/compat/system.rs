@@ -131,6 +131,12 @@ fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
         Flavour::Libpod => event.status.as_str(),
     };
     let mut attributes = event.attributes.clone();
+    // A `die` event's code: Docker's `exitCode` (podman's API keeps its own name).
+    if flavour == Flavour::Compat {
+        if let Some(code) = attributes.remove("containerExitCode") {
+            attributes.insert("exitCode".into(), code);
+        }
+    }
     if !event.name.is_empty() {
         attributes.insert("name".into(), event.name.clone());
     }

@@ -63,16 +63,30 @@ fn event_value(event: &Event, full_ids: bool, as_json: bool) -> Value {
     } else {
         &event.id[..12]
     };
-    json!({
+    // A `died` event's code is a field of podman's event, not one of its attributes (the
+    // container's labels); its JSON leaves a 0 out.
+    let mut attributes = event.attributes.clone();
+    let exit_code = attributes
+        .remove(CONTAINER_EXIT_CODE)
+        .and_then(|code| code.parse::<i32>().ok())
+        .unwrap_or(0);
+    let mut value = json!({
         "ID": id,
         "Image": event.image,
         "Name": event.name,
         "Status": event.status,
         "Time": time,
         "Type": event.kind.as_str(),
-        "Attributes": event.attributes,
-    })
+        "Attributes": attributes,
+    });
+    if exit_code != 0 || !as_json {
+        value["ContainerExitCode"] = json!(exit_code);
+    }
+    value
 }
+
+/// The attribute under which a `died` event records the exit code.
+const CONTAINER_EXIT_CODE: &str = "containerExitCode";
 
 /// The default line: time, type, what happened, the ID, then the attributes.
 fn event_line(event: &Event, full_ids: bool) -> String {
