@@ -93,39 +93,42 @@ pub fn take(engine: &Engine, param: Option<&str>, context: &Path) -> ApiResult<S
     })
 }
 
-/// Remove every file named `name` under `dir` (links are not followed), and the
-/// directories that held nothing else; an empty directory as sent stays (it is part of
-/// the client's context). Whether anything was removed, and whether `dir` is now empty.
-fn remove_copies(dir: &Path, name: &str) -> ApiResult<(bool, bool)> {
+/// Remove every file named `name` under `top` (links are not followed), and the
+/// directories that held nothing else: only those above a removed file are tried, so an
+/// empty directory as sent stays (it is part of the client's context). A walk with a list
+/// of its own rather than recursion: a sent tree may be thousands of levels deep.
+fn remove_copies(top: &Path, name: &str) -> ApiResult<()> {
     let io = |what: &'static str, path: &Path, e| {
         ApiError::from(rpod_engine::EngineError::io(what, path, e))
     };
-    let mut removed = false;
-    let mut left = 0usize;
-    let mut subdirs: Vec<PathBuf> = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| io("reading directory", dir, e))? {
-        let entry = entry.map_err(|e| io("reading directory", dir, e))?;
-        let kind = entry
-            .file_type()
-            .map_err(|e| io("reading", &entry.path(), e))?;
-        if kind.is_dir() {
-            subdirs.push(entry.path());
-        } else if kind.is_file() && entry.file_name() == name {
-            fs::remove_file(entry.path()).map_err(|e| io("removing", &entry.path(), e))?;
-            removed = true;
-            continue;
-        }
-        left += 1;
-    }
-    for sub in subdirs {
-        let (removed_there, empty) = remove_copies(&sub, name)?;
-        removed |= removed_there;
-        if removed_there && empty {
-            fs::remove_dir(&sub).map_err(|e| io("removing", &sub, e))?;
-            left -= 1;
+    let mut pending = vec![top.to_path_buf()];
+    let mut emptied: Vec<PathBuf> = Vec::new();
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).map_err(|e| io("reading directory", &dir, e))? {
+            let entry = entry.map_err(|e| io("reading directory", &dir, e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| io("reading", &entry.path(), e))?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() && entry.file_name() == name {
+                fs::remove_file(entry.path()).map_err(|e| io("removing", &entry.path(), e))?;
+                emptied.push(dir.clone());
+            }
         }
     }
-    Ok((removed, left == 0))
+    // Deepest first; a directory that still holds something ends its climb.
+    emptied.sort_by_key(|dir| std::cmp::Reverse(dir.components().count()));
+    for dir in emptied {
+        let mut current = dir.as_path();
+        while current != top && fs::remove_dir(current).is_ok() {
+            match current.parent() {
+                Some(parent) => current = parent,
+                None => break,
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
