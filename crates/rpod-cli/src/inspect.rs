@@ -11,8 +11,10 @@ use rpod_engine::human;
 
 /// `rpod inspect` of a container.
 pub fn container(engine: &Engine, record: &ContainerRecord, exec_ids: Vec<String>) -> Value {
-    serde_json::to_value(ContainerInspect::new(engine.roots(), record, exec_ids))
-        .unwrap_or(Value::Null)
+    let mut view = ContainerInspect::new(engine.roots(), record, exec_ids);
+    // A pod that cannot be read makes it no infra container; inspect goes on.
+    view.is_infra = engine.is_infra(record).unwrap_or(false);
+    serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
 /// The status column of `ps`.

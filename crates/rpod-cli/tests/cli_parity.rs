@@ -3980,3 +3980,94 @@ fn system_migrate_stops_containers_and_moves_them_to_another_runtime() {
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to renumber"));
 }
+
+/// `inspect` has podman's fields for what a container was made with: its binds (a volume
+/// by name), tmpfs mounts, limits, devices, `/dev/shm` size, added groups, namespaces,
+/// capabilities, its overlay's directories, and the files made for its `/etc` once it
+/// ran; a pod's infra container says so.
+#[test]
+fn inspect_shows_podmans_fields_for_what_a_container_was_made_with() {
+    let rpod = Rpod::with_image("crun");
+    let host_dir = rpod.dir.path().join("host");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let bind = format!("{}:/ht", host_dir.display());
+    rpod.ok(&["volume", "create", "data"]);
+    rpod.ok(&[
+        "create",
+        "--name",
+        "made",
+        "-v",
+        &bind,
+        "-v",
+        "data:/data:ro",
+        "--tmpfs",
+        "/scratch",
+        "--ulimit",
+        "nofile=100:200",
+        "--device",
+        "/dev/null:/dev/xnull",
+        "--shm-size",
+        "32m",
+        "--group-add",
+        "10",
+        "--cap-add",
+        "NET_ADMIN",
+        "--cap-drop",
+        "CHOWN",
+        "demo",
+        "true",
+    ]);
+    let view: serde_json::Value = serde_json::from_str(&rpod.ok(&["inspect", "made"])).unwrap();
+    let view = &view[0];
+    let host = &view["HostConfig"];
+    let binds: Vec<&str> = host["Binds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b.as_str())
+        .collect();
+    assert!(
+        binds.iter().any(|b| b.starts_with(&format!("{bind}:")))
+            && binds
+                .iter()
+                .any(|b| b.starts_with("data:/data:") && b.contains("ro")),
+        "{binds:?}"
+    );
+    assert!(host["Tmpfs"]["/scratch"].as_str().is_some(), "{host}");
+    assert_eq!(
+        host["Ulimits"],
+        serde_json::json!([{"Name": "RLIMIT_NOFILE", "Soft": 100, "Hard": 200}])
+    );
+    assert_eq!(host["Devices"][0]["PathInContainer"], "/dev/xnull");
+    assert_eq!(host["ShmSize"], 32 << 20);
+    assert_eq!(host["GroupAdd"], serde_json::json!(["10"]));
+    assert_eq!(
+        (&host["PidMode"], &host["UTSMode"]),
+        (&serde_json::json!("private"), &serde_json::json!("private"))
+    );
+    let caps = view["EffectiveCaps"].as_array().unwrap();
+    assert!(
+        caps.contains(&serde_json::json!("CAP_NET_ADMIN")),
+        "{caps:?}"
+    );
+    assert!(!caps.contains(&serde_json::json!("CAP_CHOWN")), "{caps:?}");
+    assert_eq!(view["BoundingCaps"], view["EffectiveCaps"]);
+    assert_eq!(view["IsInfra"], false);
+    // Made at the first start: the files rpod writes for /etc, the overlay's directories.
+    assert_eq!(view["HostnamePath"], "");
+    assert_eq!(view["GraphDriver"]["Data"], serde_json::json!({}));
+    rpod.ok(&["start", "made"]);
+    let hostname = rpod.inspect("made", "{{.HostnamePath}}");
+    assert!(std::path::Path::new(&hostname).is_file(), "{hostname}");
+    let upper = rpod.inspect("made", "{{.GraphDriver.Data.UpperDir}}");
+    assert!(std::path::Path::new(&upper).is_dir(), "{upper}");
+    rpod.ok(&["pod", "create", "--name", "holder"]);
+    let infra = rpod.ok(&[
+        "pod",
+        "inspect",
+        "--format",
+        "{{.InfraContainerID}}",
+        "holder",
+    ]);
+    assert_eq!(rpod.inspect(infra.trim(), "{{.IsInfra}}"), "true");
+}

@@ -184,6 +184,23 @@ fn check_pod_lifecycle(runtime: &str) {
         view["SharedNamespaces"],
         serde_json::json!(["ipc", "net", "uts"])
     );
+    // podman's `InfraConfig`: what the infra container was made with.
+    assert_eq!(view["CreateCgroup"], true, "{view}");
+    let infra_config = &view["InfraConfig"];
+    assert_eq!(
+        (
+            &infra_config["uts_ns"],
+            &infra_config["userns"],
+            &infra_config["HostNetwork"]
+        ),
+        (
+            &serde_json::json!("private"),
+            &serde_json::json!("host"),
+            &serde_json::json!(false)
+        ),
+        "{view}"
+    );
+    assert_eq!(infra_config["DNSServer"], serde_json::Value::Null, "{view}");
     // `pod ps --format json`: podman's `ListPodsReport`, full IDs, its containers listed.
     let listed: serde_json::Value =
         serde_json::from_str(&rpod.ok(&["pod", "ps", "--format", "json"])).unwrap();

@@ -165,6 +165,52 @@ pub struct HostConfig {
     pub log_config: LogConfig,
     pub restart_policy: RestartPolicy,
     pub oom_score_adj: i32,
+    /// Bind mounts and named volumes as podman lists them: `SOURCE:DESTINATION:OPTIONS`
+    /// (a volume by its name).
+    pub binds: Vec<String>,
+    /// tmpfs mounts: each destination's options.
+    pub tmpfs: BTreeMap<String, String>,
+    pub ulimits: Vec<UlimitView>,
+    pub devices: Vec<DeviceView>,
+    pub shm_size: u64,
+    pub group_add: Vec<String>,
+    pub ipc_mode: String,
+    pub pid_mode: String,
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    /// podman's constant: every OCI runtime is `oci` here.
+    pub runtime: &'static str,
+    pub cgroup_manager: &'static str,
+    pub oom_kill_disable: bool,
+    /// `--console-size` (height, width); zeros when not given.
+    pub console_size: [u16; 2],
+}
+
+/// A resource limit in inspect (`RLIMIT_NOFILE`, as podman names it).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UlimitView {
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// A device given to the container, in inspect.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceView {
+    pub path_on_host: String,
+    pub path_in_container: String,
+    pub cgroup_permissions: String,
+}
+
+/// Where the container's root lives: rpod's overlay directories (the image's layers,
+/// beneath, are the image's).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GraphDriver {
+    pub name: &'static str,
+    pub data: BTreeMap<&'static str, String>,
 }
 
 /// A block I/O weight on one device, in inspect.
@@ -354,6 +400,22 @@ pub struct ContainerInspect {
     pub network_settings: NetworkSettings,
     pub config: ContainerConfigView,
     pub host_config: HostConfig,
+    pub graph_driver: GraphDriver,
+    /// The container's capabilities (its bounding set and its process's effective set
+    /// alike, as rpod gives them).
+    pub effective_caps: Vec<String>,
+    pub bounding_caps: Vec<String>,
+    /// The files rpod makes for the container's `/etc/resolv.conf`, `/etc/hostname` and
+    /// `/etc/hosts`, once made (empty before its first start, as podman's).
+    pub resolv_conf_path: String,
+    pub hostname_path: String,
+    pub hosts_path: String,
+    /// Whether it is a pod's infra container (set by whoever knows the pods).
+    pub is_infra: bool,
+    /// Labels of security modules rpod does not use: empty, as podman's without them.
+    pub mount_label: &'static str,
+    pub process_label: &'static str,
+    pub app_armor_profile: &'static str,
 }
 
 impl ContainerInspect {
@@ -367,6 +429,14 @@ impl ContainerInspect {
         );
         let bundle = roots.bundle_dir(id);
         let run_dir = roots.run_dir(id);
+        let made = |path: std::path::PathBuf| {
+            if path.exists() {
+                path.display().to_string()
+            } else {
+                String::new()
+            }
+        };
+        let capabilities: Vec<String> = c.security.capabilities().into_iter().collect();
         let split = c.entrypoint_len.min(c.args.len());
         let (entrypoint, cmd) = c.args.split_at(split);
         let security = &c.security;
@@ -548,7 +618,82 @@ impl ContainerInspect {
                     maximum_retry_count: c.restart.max_retries,
                 },
                 oom_score_adj: c.oom_score_adj.unwrap_or(0),
+                binds: c
+                    .mounts
+                    .iter()
+                    .filter(|m| m.kind == crate::mounts::MountKind::Bind)
+                    .map(|m| {
+                        let source = match &m.volume {
+                            Some(name) => name.clone(),
+                            None => m.source.display().to_string(),
+                        };
+                        format!("{source}:{}:{}", m.destination, m.options.join(","))
+                    })
+                    .collect(),
+                tmpfs: c
+                    .mounts
+                    .iter()
+                    .filter(|m| m.kind == crate::mounts::MountKind::Tmpfs)
+                    .map(|m| (m.destination.clone(), m.options.join(",")))
+                    .collect(),
+                ulimits: c
+                    .isolation
+                    .ulimits
+                    .iter()
+                    .map(|u| UlimitView {
+                        name: u.name.clone(),
+                        soft: u.soft,
+                        hard: u.hard,
+                    })
+                    .collect(),
+                devices: c
+                    .isolation
+                    .devices
+                    .iter()
+                    .map(|d| DeviceView {
+                        path_on_host: d.host.display().to_string(),
+                        path_in_container: d.container.display().to_string(),
+                        cgroup_permissions: d.permissions.clone(),
+                    })
+                    .collect(),
+                shm_size: c
+                    .isolation
+                    .shm_size
+                    .unwrap_or(crate::isolation::DEFAULT_SHM_SIZE),
+                group_add: c.isolation.group_add.clone(),
+                ipc_mode: c.isolation.ipc.as_string(),
+                pid_mode: c.isolation.pid.as_string(),
+                uts_mode: c.isolation.uts.as_string(),
+                runtime: "oci",
+                cgroup_manager: "cgroupfs",
+                oom_kill_disable: c.resources.oom_kill_disable,
+                console_size: c.console_size.map_or([0, 0], |t| [t.height, t.width]),
             },
+            graph_driver: GraphDriver {
+                name: "overlay",
+                data: {
+                    let dirs = crate::rootfs::OverlayDirs::new(&roots.overlay_dir(id));
+                    let mut data = BTreeMap::new();
+                    // Made at the container's first start (its root mounted).
+                    if c.rootfs.is_none() && dirs.upper.is_dir() {
+                        data.insert("UpperDir", dirs.upper.display().to_string());
+                        data.insert("WorkDir", dirs.work.display().to_string());
+                        if s.mounted {
+                            data.insert("MergedDir", dirs.merged.display().to_string());
+                        }
+                    }
+                    data
+                },
+            },
+            effective_caps: capabilities.clone(),
+            bounding_caps: capabilities,
+            resolv_conf_path: made(run_dir.join("resolv.conf")),
+            hostname_path: made(run_dir.join("hostname")),
+            hosts_path: made(run_dir.join("hosts")),
+            is_infra: false,
+            mount_label: "",
+            process_label: "",
+            app_armor_profile: "",
         }
     }
 }
@@ -1070,6 +1215,11 @@ pub struct PodInspect {
     pub exit_policy: &'static str,
     pub num_containers: usize,
     pub containers: Vec<PodContainerView>,
+    /// Whether the pod has a cgroup of its own.
+    pub create_cgroup: bool,
+    /// The infra container's network and namespace settings; `null` for a pod without
+    /// one (podman's JSON leaves it out; a template still finds the field).
+    pub infra_config: Option<InfraConfig>,
     /// The pod's cgroup's parent and path (podman's; empty with `--share-parent=false`), and
     /// its limits (0 or empty: none; podman leaves those out of its JSON).
     pub cgroup_parent: String,
@@ -1092,10 +1242,89 @@ pub struct PodInspect {
     pub blkio_weight: u64,
 }
 
+/// A pod's `InfraConfig` in `pod inspect`: what its infra container was made with.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InfraConfig {
+    pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
+    pub host_network: bool,
+    #[serde(rename = "StaticIP")]
+    pub static_ip: String,
+    #[serde(rename = "StaticMAC")]
+    pub static_mac: String,
+    pub no_manage_resolv_conf: bool,
+    #[serde(rename = "DNSServer")]
+    pub dns_server: Option<Vec<String>>,
+    #[serde(rename = "DNSSearch")]
+    pub dns_search: Option<Vec<String>>,
+    #[serde(rename = "DNSOption")]
+    pub dns_option: Option<Vec<String>>,
+    pub no_manage_hosts: bool,
+    pub host_add: Option<Vec<String>>,
+    pub networks: Option<Vec<String>>,
+    pub network_options: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(rename = "pid_ns")]
+    pub pid_ns: String,
+    #[serde(rename = "userns")]
+    pub userns: String,
+    #[serde(rename = "uts_ns")]
+    pub uts_ns: String,
+}
+
+impl InfraConfig {
+    fn new(infra: &ContainerRecord) -> Self {
+        use crate::container::NetworkMode;
+        let c = &infra.config;
+        let net = &c.net;
+        // podman writes `null` for a list nobody set.
+        let given = |list: &Vec<String>| (!list.is_empty()).then(|| list.clone());
+        let first = net.networks.first();
+        let userns = if c.userns_auto {
+            "auto".to_string()
+        } else if let Some(other) = &c.userns_container {
+            format!("container:{other}")
+        } else if c.id_mappings.is_some() {
+            "private".to_string()
+        } else {
+            "host".to_string()
+        };
+        InfraConfig {
+            port_bindings: port_bindings(c),
+            host_network: c.network == NetworkMode::Host,
+            static_ip: first
+                .and_then(|n| n.ip)
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
+            static_mac: first.and_then(|n| n.mac.clone()).unwrap_or_default(),
+            no_manage_resolv_conf: false,
+            dns_server: given(&net.dns_servers),
+            dns_search: given(&net.dns_search),
+            dns_option: given(&net.dns_options),
+            no_manage_hosts: net.no_hosts,
+            host_add: (!net.add_hosts.is_empty()).then(|| {
+                net.add_hosts
+                    .iter()
+                    .map(|h| format!("{}:{}", h.names.join(";"), h.ip))
+                    .collect()
+            }),
+            networks: (!net.networks.is_empty())
+                .then(|| net.networks.iter().map(|n| n.name.clone()).collect()),
+            network_options: None,
+            pid_ns: c.isolation.pid.as_string(),
+            userns,
+            uts_ns: c.isolation.uts.as_string(),
+        }
+    }
+}
+
 impl PodInspect {
     pub fn new(view: &crate::engine::PodView) -> Self {
         let pod = &view.pod;
         let limits = &pod.limits;
+        let infra = pod
+            .infra_id
+            .as_deref()
+            .and_then(|id| view.containers.iter().find(|c| c.id() == id));
         PodInspect {
             id: pod.id.clone(),
             name: pod.name.clone(),
@@ -1118,6 +1347,8 @@ impl PodInspect {
                     state: c.state.status.as_str(),
                 })
                 .collect(),
+            create_cgroup: pod.cgroup.is_some(),
+            infra_config: infra.map(InfraConfig::new),
             cgroup_parent: pod.cgroup.as_ref().map_or_else(String::new, |_| {
                 pod.cgroup_parent
                     .clone()

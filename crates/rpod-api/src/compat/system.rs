@@ -131,9 +131,10 @@ fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
         Flavour::Libpod => event.status.as_str(),
     };
     let mut attributes = event.attributes.clone();
-    // A `die` event's code: Docker's `exitCode` (podman's API keeps its own name).
+    // A `die` event's code: Docker's `exitCode` too, beside podman's own name (which
+    // podman's compatible API also sends).
     if flavour == Flavour::Compat {
-        if let Some(code) = attributes.remove("containerExitCode") {
+        if let Some(code) = attributes.get("containerExitCode").cloned() {
             attributes.insert("exitCode".into(), code);
         }
     }

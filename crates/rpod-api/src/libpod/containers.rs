@@ -76,7 +76,8 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let record = context.engine.inspect(name)?;
     let execs = context.execs.of_container(record.id());
-    let view = ContainerInspect::new(context.engine.roots(), &record, execs);
+    let mut view = ContainerInspect::new(context.engine.roots(), &record, execs);
+    view.is_infra = context.engine.is_infra(&record)?;
     let mut value = serde_json::to_value(view)
         .map_err(|e| ApiError::internal(format!("encoding the answer: {e}")))?;
     // podman 4's clients decode the stop signal as a number.
