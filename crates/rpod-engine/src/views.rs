@@ -698,6 +698,19 @@ impl ContainerInspect {
     }
 }
 
+/// The image a listing shows for a container: its name, or the root directory of a
+/// `--rootfs` container.
+fn listed_image(c: &crate::container::ContainerConfig) -> String {
+    if c.image_name.is_empty() {
+        c.rootfs
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    } else {
+        c.image_name.clone()
+    }
+}
+
 /// One container of a listing (`ps`), the data podman's `ps --format` offers.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -725,14 +738,7 @@ impl ContainerSummary {
     pub fn new(record: &ContainerRecord) -> Self {
         let c = &record.config;
         let s = &record.state;
-        let image = if c.image_name.is_empty() {
-            c.rootfs
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        } else {
-            c.image_name.clone()
-        };
+        let image = listed_image(c);
         ContainerSummary {
             id: c.id.clone(),
             image,
@@ -793,6 +799,16 @@ pub struct ListContainer {
     pub status: String,
 }
 
+/// Where a pod's cgroup is made, as podman shows it; empty for a pod without a cgroup of
+/// its own.
+fn pod_cgroup_parent(pod: &crate::pods::PodRecord) -> String {
+    pod.cgroup.as_ref().map_or_else(String::new, |_| {
+        pod.cgroup_parent
+            .clone()
+            .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string())
+    })
+}
+
 /// One pod as podman lists it (its `ListPodsReport`): an entry of the libpod API's
 /// `GET /libpod/pods/json` and of `pod ps --format json`.
 #[derive(Debug, Clone, Serialize)]
@@ -828,11 +844,7 @@ impl ListPod {
             .as_deref()
             .and_then(|id| view.containers.iter().find(|c| c.id() == id));
         ListPod {
-            cgroup: pod.cgroup.as_ref().map_or_else(String::new, |_| {
-                pod.cgroup_parent
-                    .clone()
-                    .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string())
-            }),
+            cgroup: pod_cgroup_parent(pod),
             containers: view
                 .containers
                 .iter()
@@ -878,14 +890,7 @@ impl ListContainer {
         let c = &record.config;
         let s = &record.state;
         let unix = |t: Option<DateTime<Utc>>| t.map_or(GO_ZERO_UNIX, |t| t.timestamp());
-        let image = if c.image_name.is_empty() {
-            c.rootfs
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        } else {
-            c.image_name.clone()
-        };
+        let image = listed_image(c);
         ListContainer {
             auto_remove: c.auto_remove,
             command: c.args.clone(),
@@ -1349,11 +1354,7 @@ impl PodInspect {
                 .collect(),
             create_cgroup: pod.cgroup.is_some(),
             infra_config: infra.map(InfraConfig::new),
-            cgroup_parent: pod.cgroup.as_ref().map_or_else(String::new, |_| {
-                pod.cgroup_parent
-                    .clone()
-                    .unwrap_or_else(|| crate::spec::DEFAULT_CGROUP_PARENT.to_string())
-            }),
+            cgroup_parent: pod_cgroup_parent(pod),
             cgroup_path: pod.cgroup.clone().unwrap_or_default(),
             cpu_period: limits.cpu_quota().map_or(0, |(_, period)| period),
             cpu_quota: limits.cpu_quota().map_or(0, |(quota, _)| quota),
