@@ -1603,6 +1603,18 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     assert_eq!(top[0], &id[..12]);
     assert!(top[1].parse::<u64>().unwrap() > 5000, "{history}");
     assert_eq!(top[2], "with a blob");
+    // --format json: podman's objects, the time in full and to the second.
+    let json: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["history", "--format", "json", "blobbed"])).unwrap();
+    assert_eq!(json[0]["id"], id, "{json}");
+    let (full, seconds) = (
+        json[0]["created"].as_str().unwrap(),
+        json[0]["Created"].as_str().unwrap(),
+    );
+    assert!(
+        seconds.ends_with('Z') && full.starts_with(seconds.trim_end_matches('Z')),
+        "{json}"
+    );
     // The step below is where the image demo ends: its ID, as podman shows it.
     let demo = rpod.inspect("demo", "{{.Id}}");
     assert!(

@@ -716,7 +716,8 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Outcome {
         return Ok(0);
     }
     if args.format.as_deref() == Some("json") {
-        // podman's objects: the full ID, the time in full, the size in bytes.
+        // podman's objects: the full ID, the time in full (and to the second as
+        // `Created`), the size in bytes.
         let objects: Vec<Value> = steps
             .iter()
             .map(|step| {
@@ -726,6 +727,7 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Outcome {
                     "CreatedBy": step.created_by,
                     "size": step.size,
                     "comment": step.comment,
+                    "Created": step.created.map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                 });
                 if !step.author.is_empty() {
                     object["author"] = json!(step.author);
