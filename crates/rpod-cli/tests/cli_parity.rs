@@ -4065,6 +4065,8 @@ fn inspect_shows_podmans_fields_for_what_a_container_was_made_with() {
     assert!(!caps.contains(&serde_json::json!("CAP_CHOWN")), "{caps:?}");
     assert_eq!(view["BoundingCaps"], view["EffectiveCaps"]);
     assert_eq!(view["IsInfra"], false);
+    // Without a health check, podman's empty health: a template finds its fields.
+    assert_eq!(rpod.inspect("made", "[{{.State.Health.Status}}]"), "[]");
     // Made at the first start: the files rpod writes for /etc, the overlay's directories.
     assert_eq!(view["HostnamePath"], "");
     assert_eq!(view["GraphDriver"]["Data"], serde_json::json!({}));

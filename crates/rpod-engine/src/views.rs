@@ -47,8 +47,20 @@ pub struct ContainerState {
     #[serde(serialize_with = "time_or_zero")]
     pub restored_at: Option<DateTime<Utc>>,
     /// The health check's verdicts (containers with one only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Without a check: podman's empty health (`Status` empty), so that a template asking
+    /// for `.State.Health.Status` gets nothing rather than an error.
+    #[serde(serialize_with = "health_or_empty")]
     pub health: Option<crate::health::HealthState>,
+}
+
+fn health_or_empty<S: Serializer>(
+    health: &Option<crate::health::HealthState>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match health {
+        Some(health) => health.serialize(s),
+        None => serde_json::json!({"Status": "", "FailingStreak": 0, "Log": null}).serialize(s),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
