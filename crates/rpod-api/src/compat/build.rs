@@ -187,6 +187,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .filter(|r| !r.is_empty())
         .map(String::from);
     let secrets_param = ex.req.query("secrets").map(String::from);
+    let context_sent = remote.is_none();
     let (_kept, context_dir, downloaded): (Box<dyn std::any::Any>, PathBuf, Option<PathBuf>) =
         match remote {
             Some(_)
@@ -225,12 +226,11 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 (Box::new(dir), path, None)
             }
         };
-    // Taken out of the context before anything reads it.
-    let sent = match downloaded {
-        Some(_) => super::build_secrets::SentSecrets::none(),
-        None => {
-            super::build_secrets::take(&context.engine, secrets_param.as_deref(), &context_dir)?
-        }
+    // A sent context's secrets, taken out of it before anything reads it.
+    let sent = if context_sent {
+        super::build_secrets::take(&context.engine, secrets_param.as_deref(), &context_dir)?
+    } else {
+        super::build_secrets::SentSecrets::none()
     };
     // The context is the client's: its Dockerfile is read only as a file of its own, never
     // through a link (which could point at any of the host's files).
