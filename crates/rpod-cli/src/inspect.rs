@@ -4,17 +4,18 @@ use serde_json::{json, Value};
 
 use rpod_engine::container::ContainerRecord;
 use rpod_engine::image::ImageInfo;
-use rpod_engine::views::{ContainerInspect, ContainerSummary, ImageInspect, ImageSummary};
+use rpod_engine::views::{ContainerSummary, ImageInspect, ImageSummary};
 use rpod_engine::Engine;
 
 use rpod_engine::human;
 
 /// `rpod inspect` of a container.
-pub fn container(engine: &Engine, record: &ContainerRecord, exec_ids: Vec<String>) -> Value {
-    let mut view = ContainerInspect::new(engine.roots(), record, exec_ids);
-    // A pod that cannot be read makes it no infra container; inspect goes on.
-    view.is_infra = engine.is_infra(record).unwrap_or(false);
-    serde_json::to_value(view).unwrap_or(Value::Null)
+pub fn container(
+    engine: &Engine,
+    record: &ContainerRecord,
+    exec_ids: Vec<String>,
+) -> rpod_engine::Result<Value> {
+    Ok(serde_json::to_value(engine.inspect_view(record, exec_ids)?).unwrap_or(Value::Null))
 }
 
 /// The status column of `ps`.

@@ -225,6 +225,13 @@ fn check_pod_lifecycle(runtime: &str) {
         "{web}"
     );
     assert_eq!(web["Labels"]["team"], "a");
+    // The container listing tells the infra container from the others.
+    let containers: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["ps", "-a", "--format", "json"])).unwrap();
+    for item in containers.as_array().unwrap() {
+        assert_eq!(item["IsInfra"], item["Id"] == infra.as_str(), "{item}");
+        assert_eq!(item["PodName"], "web", "{item}");
+    }
     assert!(
         chrono::DateTime::parse_from_rfc3339(web["Created"].as_str().unwrap()).is_ok(),
         "{web}"

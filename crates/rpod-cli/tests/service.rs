@@ -84,6 +84,18 @@ impl Service {
         http(&self.socket, method, path, &[], body)
     }
 
+    /// `docker events` of everything recorded so far (from 0 to a second from now), with
+    /// `filters` (`KEY=VALUE`), as `format` prints them.
+    fn docker_past_events(&self, filters: &[&str], format: &str) -> String {
+        let until = (chrono::Utc::now().timestamp() + 1).to_string();
+        let mut args = vec!["events", "--since", "0", "--until", &until];
+        for filter in filters {
+            args.extend(["--filter", filter]);
+        }
+        args.extend(["--format", format]);
+        self.docker_ok(&args)
+    }
+
     /// Open descriptors of the service process, but for the database's: SQLite keeps the
     /// descriptors of closed connections while another holds a lock (closing one would
     /// drop the process's locks) and reuses them for the next, so their number follows
@@ -279,18 +291,7 @@ fn docker_run_shows_output_and_returns_exit_codes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not present locally"));
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
     // The `die` events carry Docker's `exitCode`.
-    let until = (chrono::Utc::now().timestamp() + 1).to_string();
-    let died = service.docker_ok(&[
-        "events",
-        "--since",
-        "0",
-        "--until",
-        &until,
-        "--filter",
-        "event=die",
-        "--format",
-        "{{.Actor.Attributes.exitCode}}",
-    ]);
+    let died = service.docker_past_events(&["event=die"], "{{.Actor.Attributes.exitCode}}");
     assert_eq!(died, "0\n3\n", "{died}");
 }
 
@@ -1441,22 +1442,10 @@ fn events_from_the_cli_and_the_api_are_streamed_and_kept() {
         );
     }
     // The past, with its exit codes, to a client that asks for it.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 1;
-    let past = service.docker_ok(&[
-        "events",
-        "--since",
-        "0",
-        "--until",
-        &now.to_string(),
-        "--filter",
-        "event=die",
-        "--format",
+    let past = service.docker_past_events(
+        &["event=die"],
         "{{.Actor.Attributes.name}} {{.Actor.Attributes.containerExitCode}}",
-    ]);
+    );
     assert!(past.lines().any(|l| l == "from-cli 3"), "{past}");
     let reply = service.http(
         "GET",
@@ -2413,20 +2402,10 @@ fn system_df_and_prune_through_both_apis() {
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
     assert_eq!(service.docker_ok(&["volume", "ls", "-q"]), "");
     // The volumes' events, in Docker's words.
-    let until = (chrono::Utc::now().timestamp() + 1).to_string();
-    let events = service.docker_ok(&[
-        "events",
-        "--since",
-        "0",
-        "--until",
-        &until,
-        "--filter",
-        "type=volume",
-        "--filter",
-        "volume=spare",
-        "--format",
+    let events = service.docker_past_events(
+        &["type=volume", "volume=spare"],
         "{{.Action}} {{.Actor.ID}}",
-    ]);
+    );
     assert_eq!(events, "create spare\ndestroy spare\n");
 }
 

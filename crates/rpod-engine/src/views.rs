@@ -422,7 +422,7 @@ pub struct ContainerInspect {
     pub resolv_conf_path: String,
     pub hostname_path: String,
     pub hosts_path: String,
-    /// Whether it is a pod's infra container (set by whoever knows the pods).
+    /// Whether it is a pod's infra container (`Engine::inspect_view` knows the pods).
     pub is_infra: bool,
     /// Labels of security modules rpod does not use: empty, as podman's without them.
     pub mount_label: &'static str,

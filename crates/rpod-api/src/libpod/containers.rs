@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use rpod_engine::views::{ContainerInspect, ListContainer, ListSize};
+use rpod_engine::views::{ListContainer, ListSize};
 
 use super::create::{create_options, SpecGenerator};
 use crate::compat::containers::parse_filters;
@@ -76,8 +76,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let record = context.engine.inspect(name)?;
     let execs = context.execs.of_container(record.id());
-    let mut view = ContainerInspect::new(context.engine.roots(), &record, execs);
-    view.is_infra = context.engine.is_infra(&record)?;
+    let view = context.engine.inspect_view(&record, execs)?;
     let mut value = serde_json::to_value(view)
         .map_err(|e| ApiError::internal(format!("encoding the answer: {e}")))?;
     // podman 4's clients decode the stop signal as a number.

@@ -1668,7 +1668,7 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
                 .into_iter()
                 .map(|s| s.id)
                 .collect();
-            let mut item = inspect::container(engine, &record, exec_ids);
+            let mut item = inspect::container(engine, &record, exec_ids)?;
             if args.size {
                 let (written, total) = engine.container_size(&record)?;
                 item["SizeRw"] = written.into();

@@ -109,6 +109,18 @@ impl Engine {
         Ok(record)
     }
 
+    /// What `inspect` shows of `record` (podman's `InspectContainerData`), with what only
+    /// the store knows besides the record: whether it is its pod's infra container.
+    pub fn inspect_view(
+        &self,
+        record: &ContainerRecord,
+        exec_ids: Vec<String>,
+    ) -> Result<crate::views::ContainerInspect> {
+        let mut view = crate::views::ContainerInspect::new(&self.roots, record, exec_ids);
+        view.is_infra = self.is_infra(record)?;
+        Ok(view)
+    }
+
     /// Every container, each synced with its monitor and runtime under its lock (`ps
     /// --sync`): exits are recorded, not only shown. A container removed meanwhile is left
     /// out.
