@@ -76,7 +76,7 @@ pub fn spec(engine: &Engine, args: GenerateSpecArgs) -> Outcome {
     };
     let (what, spec, losses) = match engine.inspect(&args.target) {
         Ok(record) => {
-            let options = engine.container_spec_options(record.id(), named(&record.config.name))?;
+            let options = engine.container_spec_options(&record, named(&record.config.name))?;
             let (spec, losses) = spec_out::container_spec_and_losses(&options);
             (format!("container {}", record.config.name), spec, losses)
         }

@@ -253,11 +253,14 @@ impl Engine {
         Ok(record)
     }
 
-    /// The create options that make a container like `name_or_id`, named `name` (`generate
-    /// spec`); a pod's infra container is its pod's to say.
-    pub fn container_spec_options(&self, name_or_id: &str, name: String) -> Result<CreateOptions> {
-        let original = self.inspect(name_or_id)?;
-        if self.is_infra(&original)? {
+    /// The create options that make a container like `original` (as `inspect` gave it),
+    /// named `name` (`generate spec`); a pod's infra container is its pod's to say.
+    pub fn container_spec_options(
+        &self,
+        original: &ContainerRecord,
+        name: String,
+    ) -> Result<CreateOptions> {
+        if self.is_infra(original)? {
             return Err(EngineError::InvalidArg(format!(
                 "container {} is its pod's infra container: generate spec the pod",
                 original.config.name
@@ -267,7 +270,7 @@ impl Engine {
             name: Some(name),
             ..Default::default()
         };
-        self.clone_create_options(&original, &options)
+        self.clone_create_options(original, &options)
     }
 
     /// What a clone of `original` is created with: its settings, with what `options`
