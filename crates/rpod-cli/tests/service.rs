@@ -4390,4 +4390,14 @@ fn generate_spec_makes_containers_and_pods_again_through_the_api() {
     );
     let err = rpod.fails(&["generate", "spec", "nosuch"], 125);
     assert!(err.contains("no container or pod"), "{err}");
+    // A pod's infra container is its pod's to say.
+    let infra = rpod.ok(&[
+        "pod",
+        "inspect",
+        "--format",
+        "{{.InfraContainerID}}",
+        "team",
+    ]);
+    let err = rpod.fails(&["generate", "spec", infra.trim()], 125);
+    assert!(err.contains("generate spec the pod"), "{err}");
 }
