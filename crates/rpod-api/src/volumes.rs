@@ -14,26 +14,22 @@ use crate::error::{ApiError, ApiResult};
 use crate::exchange::{Exchange, Flavour};
 use crate::service::Context;
 
+/// A volume as podman shows it (libpod) or as Docker does: the first seven fields, the
+/// creation time in seconds.
 fn view(context: &Context, ex: &Exchange, volume: &VolumeRecord) -> ApiResult<Value> {
-    let mountpoint = context.engine.volume_path(&volume.name);
-    let mut value = json!({
-        "Name": volume.name,
-        "Driver": volume.driver,
-        "Mountpoint": mountpoint.display().to_string(),
-        "CreatedAt": volume.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "Labels": volume.labels,
-        "Scope": "local",
-        "Options": volume.options,
-    });
-    if ex.flavour == Flavour::Libpod {
-        let users = context.engine.volume_users(&volume.name)?.len();
-        value["Anonymous"] = json!(volume.anonymous);
-        value["MountCount"] = json!(users);
-        value["NeedsCopyUp"] = json!(volume.needs_copy_up);
-        value["UID"] = json!(0);
-        value["GID"] = json!(0);
-    }
-    Ok(value)
+    let view = context.engine.volume_view(volume)?;
+    Ok(match ex.flavour {
+        Flavour::Libpod => serde_json::to_value(&view).unwrap_or_default(),
+        Flavour::Compat => json!({
+            "Name": view.name,
+            "Driver": view.driver,
+            "Mountpoint": view.mountpoint,
+            "CreatedAt": view.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "Labels": view.labels,
+            "Scope": view.scope,
+            "Options": view.options,
+        }),
+    })
 }
 
 /// The service's `filters` as volume filters of `used`; `skip` names keys handled apart.

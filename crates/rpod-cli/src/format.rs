@@ -406,8 +406,9 @@ pub fn print_without_header(format: &str, items: &[Json]) -> Result<()> {
 }
 
 /// The fields of inspect that are times (`time.Time` in podman's Go types).
-const TIME_FIELDS: [&str; 6] = [
+const TIME_FIELDS: [&str; 7] = [
     "Created",
+    "CreatedAt",
     "StartedAt",
     "FinishedAt",
     "CheckpointedAt",

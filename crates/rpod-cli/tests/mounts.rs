@@ -647,6 +647,159 @@ fn volume_options_of_the_local_driver() {
 }
 
 #[test]
+fn a_new_volume_is_given_to_its_first_containers_user() {
+    let rpod = Rpod::with_image("crun");
+    let fields = |name: &str| {
+        rpod.ok(&[
+            "volume",
+            "inspect",
+            "--format",
+            "{{.NeedsChown}} {{.NeedsCopyUp}} {{.UID}}:{{.GID}} {{.MountCount}}",
+            name,
+        ])
+    };
+    rpod.ok(&["volume", "create", "fresh"]);
+    assert_eq!(fields("fresh"), "true true 0:0 0\n");
+    // podman's JSON, in its order, leaves out what is false or zero.
+    let json = rpod.ok(&["volume", "inspect", "fresh"]);
+    let order = [
+        "Name",
+        "Driver",
+        "Mountpoint",
+        "CreatedAt",
+        "Labels",
+        "Scope",
+        "Options",
+        "MountCount",
+        "NeedsCopyUp",
+        "NeedsChown",
+    ];
+    let places: Vec<usize> = order
+        .iter()
+        .map(|key| json.find(&format!("\"{key}\":")).expect(key))
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] < w[1]), "{json}");
+    assert!(
+        !json.contains("\"UID\"") && !json.contains("Anonymous"),
+        "{json}"
+    );
+
+    // The first container's user can write to a place the image does not have.
+    let run_as = |user: &str, volume: &str, script: &str| {
+        rpod.ok(&[
+            "run", "--rm", "-u", user, "-v", volume, "demo", "sh", "-c", script,
+        ])
+    };
+    assert_eq!(
+        run_as(
+            "1000:1001",
+            "fresh:/data",
+            "touch /data/x && stat -c %u:%g /data"
+        ),
+        "1000:1001\n"
+    );
+    // Once: the next container's user gets nothing, and nothing was copied up.
+    assert_eq!(fields("fresh"), "false true 1000:1001 0\n");
+    assert_eq!(
+        run_as("2000", "fresh:/data", "stat -c %u:%g /data"),
+        "1000:1001\n"
+    );
+    // At a place the image has, the volume takes that directory's owner and mode.
+    rpod.ok(&["volume", "create", "scratch"]);
+    assert_eq!(
+        run_as(
+            "1000",
+            "scratch:/tmp",
+            "touch /tmp/x && stat -c '%u:%g %a' /tmp"
+        ),
+        "0:0 1777\n"
+    );
+    // A volume the image had nothing for is filled by a later container that has.
+    rpod.ok(&["volume", "create", "late"]);
+    run_as("0", "late:/nothing/here", "true");
+    assert_eq!(fields("late"), "false true 0:0 0\n");
+    assert_eq!(run_as("0", "late:/etc", "ls /etc/passwd"), "/etc/passwd\n");
+    assert_eq!(fields("late"), "false false 0:0 0\n");
+    // A volume made with an owner keeps it.
+    rpod.ok(&["volume", "create", "--opt", "o=uid=1234,gid=55", "owned"]);
+    assert_eq!(fields("owned"), "false true 1234:55 0\n");
+    assert_eq!(
+        run_as("1000", "owned:/data", "stat -c %u:%g /data"),
+        "1234:55\n"
+    );
+    // A host directory bound as a volume keeps its owner (podman would give it away).
+    let host = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(host.path(), Some(4321), Some(4321)).unwrap();
+    let device = format!("device={}", host.path().display());
+    rpod.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=none",
+        "--opt",
+        &device,
+        "--opt",
+        "o=bind",
+        "hostdir",
+    ]);
+    assert_eq!(fields("hostdir"), "false true 0:0 0\n");
+    assert_eq!(
+        run_as("1000", "hostdir:/data", "stat -c %u /data"),
+        "4321\n"
+    );
+    // A device's mounts are counted: the running containers using it, 1 while it stays
+    // mounted with none.
+    rpod.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "fast",
+    ]);
+    assert_eq!(fields("fast"), "true true 0:0 0\n");
+    for name in ["one", "two"] {
+        rpod.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "-v",
+            "fast:/data",
+            "demo",
+            "sleep",
+            "100",
+        ]);
+    }
+    assert_eq!(fields("fast"), "false true 0:0 2\n");
+    rpod.ok(&["rm", "-f", "-t", "0", "one", "two"]);
+    assert_eq!(fields("fast"), "false true 0:0 1\n");
+    rpod.ok(&["volume", "unmount", "fast"]);
+    assert_eq!(fields("fast"), "false true 0:0 0\n");
+    // Templates see every field (`{{.Anonymous}}`), times as Go prints them; the table's
+    // headers are podman's.
+    let table = rpod.ok(&[
+        "volume",
+        "ls",
+        "--filter",
+        "name=fresh",
+        "--format",
+        "table {{.Name}}\t{{.Anonymous}}\t{{.NeedsCopyUp}}\t{{.CreatedAt}}",
+    ]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("VOLUME NAME") && lines[0].contains("NEEDS COPY UP"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with("fresh") && lines[1].ends_with(" +0000 UTC"),
+        "{table}"
+    );
+    assert!(lines[1].contains("false"), "{table}");
+}
+
+#[test]
 fn volume_filters_all_and_timeouts_as_podman() {
     let rpod = Rpod::with_image("runc");
     rpod.ok(&[

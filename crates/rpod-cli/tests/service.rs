@@ -1849,6 +1849,12 @@ fn networks_volumes_and_ports_through_both_apis() {
     assert!(out.contains("search dns.podman example.com"), "{out}");
     let listed = service.podman_ok(&["volume", "ls", "--format", "{{.Name}}"]);
     assert_eq!(listed, "pvol\n");
+    // podman's volume fields: used once, by root, at a place the image does not have.
+    let fields = "{{.NeedsChown}} {{.NeedsCopyUp}} {{.MountCount}} {{.UID}} {{.Anonymous}}";
+    assert_eq!(
+        service.podman_ok(&["volume", "inspect", "--format", fields, "pvol"]),
+        "false true 0 0 false\n"
+    );
     service.podman_ok(&["network", "rm", "pnet"]);
     service.podman_ok(&["volume", "rm", "pvol"]);
     assert_eq!(service.podman_ok(&["volume", "ls", "-q"]), "");

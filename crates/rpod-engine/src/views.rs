@@ -1379,3 +1379,56 @@ impl PodInspect {
         }
     }
 }
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+/// A volume as podman's `volume inspect` and `volume ls --format json` show it (its
+/// `InspectVolumeData`, fields in its order, the same left out when false or zero), also
+/// the libpod API's. Docker's API takes the first seven.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VolumeView {
+    pub name: String,
+    pub driver: String,
+    pub mountpoint: String,
+    pub created_at: DateTime<Utc>,
+    pub labels: BTreeMap<String, String>,
+    pub scope: &'static str,
+    pub options: BTreeMap<String, String>,
+    #[serde(rename = "UID", skip_serializing_if = "is_zero")]
+    pub uid: u32,
+    #[serde(rename = "GID", skip_serializing_if = "is_zero")]
+    pub gid: u32,
+    #[serde(skip_serializing_if = "is_false")]
+    pub anonymous: bool,
+    /// How many times its device is mounted: 0 for a volume that mounts nothing (podman's
+    /// count); for one that does, the running containers using it, or 1 while it stays
+    /// mounted with none (rpod leaves a device mounted until `volume unmount` or `rm`).
+    pub mount_count: u32,
+    #[serde(skip_serializing_if = "is_false")]
+    pub needs_copy_up: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub needs_chown: bool,
+}
+
+impl VolumeView {
+    /// The view for a template: every field, those JSON leaves out too (a Go template
+    /// reads a struct's every field, `{{.UID}}` is 0).
+    pub fn for_template(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("UID".into(), self.uid.into());
+            map.insert("GID".into(), self.gid.into());
+            map.insert("Anonymous".into(), self.anonymous.into());
+            map.insert("NeedsCopyUp".into(), self.needs_copy_up.into());
+            map.insert("NeedsChown".into(), self.needs_chown.into());
+        }
+        value
+    }
+}

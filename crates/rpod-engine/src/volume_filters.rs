@@ -114,6 +114,9 @@ mod tests {
             created: created.parse().unwrap(),
             anonymous: false,
             needs_copy_up: false,
+            needs_chown: false,
+            uid: 0,
+            gid: 0,
         }
     }
 

@@ -116,6 +116,16 @@ impl LocalOptions {
         self.device.is_some()
     }
 
+    /// Whether the volume is a host directory bound on its directory (`o=bind`).
+    pub fn binds(&self) -> bool {
+        self.mounts() && self.flags.iter().any(|f| f == "bind" || f == "rbind")
+    }
+
+    /// Whether the options give the volume an owner (`o=uid=`, `o=gid=`).
+    pub fn sets_owner(&self) -> bool {
+        self.uid.is_some() || self.gid.is_some()
+    }
+
     /// The owner to give the directory of a volume that mounts nothing.
     pub fn owner(&self) -> Option<(Option<u32>, Option<u32>)> {
         (!self.mounts() && (self.uid.is_some() || self.gid.is_some()))

@@ -23,4 +23,15 @@ pub struct VolumeRecord {
     /// mount point into it (when the volume is still empty).
     #[serde(default)]
     pub needs_copy_up: bool,
+    /// Not mounted by a container yet: the first one gives it to its user (then to the
+    /// owner and mode of the image's directory at that place, if there is one), as podman
+    /// does. False for a volume made with an owner (`o=uid=`, `o=gid=`).
+    #[serde(default)]
+    pub needs_chown: bool,
+    /// The owner it was given: by `o=uid=`/`o=gid=`, or the user of the first container
+    /// (podman's `UID` and `GID`).
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
 }

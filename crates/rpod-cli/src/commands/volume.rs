@@ -1,6 +1,6 @@
 //! `rpod volume create|ls|inspect|rm|prune|exists`.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use rpod_engine::labels::parse_pairs;
 use rpod_engine::volume_filters::{FilterUse, VolumeFilters};
@@ -11,17 +11,47 @@ use crate::cli::*;
 use crate::exit::{usage, Failure, Outcome};
 use crate::format;
 
-/// A volume as podman's `volume inspect` shows it.
-fn view(engine: &Engine, volume: &VolumeRecord) -> Value {
-    json!({
-        "Name": volume.name,
-        "Driver": volume.driver,
-        "Mountpoint": engine.volume_path(&volume.name).display().to_string(),
-        "CreatedAt": volume.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "Labels": volume.labels,
-        "Scope": "local",
-        "Options": volume.options,
-    })
+/// Volumes as podman's `volume inspect` and `volume ls` show them: its JSON (its field
+/// order, fields left out when false or zero), or with a template every field, times as Go
+/// prints them.
+fn print_views(
+    engine: &Engine,
+    volumes: &[VolumeRecord],
+    format: Option<&str>,
+    no_heading: bool,
+) -> Result<(), Failure> {
+    let views = volumes
+        .iter()
+        .map(|volume| engine.volume_view(volume))
+        .collect::<Result<Vec<_>, _>>()?;
+    let template = match format {
+        None | Some("json") => {
+            println!("{}", serde_json::to_string_pretty(&views)?);
+            return Ok(());
+        }
+        Some(template) => template,
+    };
+    let rows: Vec<Value> = views
+        .iter()
+        .map(|view| format::go_times(view.for_template()))
+        .collect();
+    match no_heading {
+        true => format::print_without_header(template, &rows)?,
+        false => format::print(template, &rows, &header)?,
+    }
+    Ok(())
+}
+
+/// Column headers of `volume ls` tables, podman's.
+fn header(field: &str) -> String {
+    match field {
+        "Name" => "VOLUME NAME".into(),
+        "CreatedAt" => "CREATED AT".into(),
+        "MountCount" => "MOUNT COUNT".into(),
+        "NeedsCopyUp" => "NEEDS COPY UP".into(),
+        "NeedsChown" => "NEEDS CHOWN".into(),
+        other => other.to_uppercase(),
+    }
 }
 
 pub fn create(engine: &Engine, args: VolumeCreateArgs) -> Outcome {
@@ -42,35 +72,27 @@ pub fn create(engine: &Engine, args: VolumeCreateArgs) -> Outcome {
 
 pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {
     let filters = VolumeFilters::from_words(&args.filter, FilterUse::List)?;
-    let mut rows = Vec::new();
+    let mut listed = Vec::new();
     for volume in engine.volumes()? {
         if filters.matches(&volume, &|| engine.volume_in_use(&volume.name)) {
-            rows.push(view(engine, &volume));
+            listed.push(volume);
         }
     }
     if args.quiet {
-        for row in &rows {
-            println!("{}", row["Name"].as_str().unwrap_or_default());
+        for volume in &listed {
+            println!("{}", volume.name);
         }
         return Ok(0);
     }
     let format = args
         .format
         .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".into());
-    let header = |field: &str| match field {
-        "Name" => "VOLUME NAME".to_string(),
-        other => other.to_uppercase(),
-    };
-    if args.no_heading {
-        format::print_without_header(&format, &rows)?;
-    } else {
-        format::print(&format, &rows, &header)?;
-    }
+    print_views(engine, &listed, Some(&format), args.no_heading)?;
     Ok(0)
 }
 
 pub fn inspect(engine: &Engine, args: VolumeNamesArgs) -> Outcome {
-    let mut views = Vec::new();
+    let mut found = Vec::new();
     let mut code = 0;
     let names: Vec<String> = if args.all {
         if !args.names.is_empty() {
@@ -82,17 +104,14 @@ pub fn inspect(engine: &Engine, args: VolumeNamesArgs) -> Outcome {
     };
     for name in &names {
         match engine.volume(name) {
-            Ok(volume) => views.push(view(engine, &volume)),
+            Ok(volume) => found.push(volume),
             Err(e) => {
                 eprintln!("Error: {e}");
                 code = crate::exit::ENGINE_ERROR;
             }
         }
     }
-    match &args.format {
-        Some(format) => format::print(format, &views, &format::upper_header)?,
-        None => println!("{}", serde_json::to_string_pretty(&Value::Array(views))?),
-    }
+    print_views(engine, &found, args.format.as_deref(), false)?;
     Ok(code)
 }
 

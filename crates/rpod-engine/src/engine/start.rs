@@ -297,7 +297,7 @@ impl Engine {
                 root_owner,
             )?;
             self.mount_volume_devices(record)?;
-            self.copy_up_volumes(record, &root_path, mappings.as_ref().map(|_| owner))?;
+            self.prepare_volumes(record, &root_path, owner)?;
             self.chown_mounts(record, owner.0, owner.1)?;
             let size = console_size.or(record.config.console_size);
             let (mut prepared, setup) = self.network_up(record)?;

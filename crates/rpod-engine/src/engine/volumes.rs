@@ -76,6 +76,11 @@ impl Engine {
             created: Utc::now(),
             anonymous,
             needs_copy_up: true,
+            // A host directory bound as a volume keeps its owner: podman gives it to the
+            // first container's user, a surprise on a directory the host uses.
+            needs_chown: !local.sets_owner() && !local.binds(),
+            uid: local.uid.unwrap_or(0),
+            gid: local.gid.unwrap_or(0),
         };
         let data = self.volume_path(&name);
         let top = self.roots().root.join("volumes");
@@ -123,6 +128,35 @@ impl Engine {
                     .any(|m| m.volume.as_deref() == Some(name))
             })
             .collect())
+    }
+
+    /// A volume as `volume inspect` and the listings show it.
+    pub fn volume_view(&self, volume: &VolumeRecord) -> Result<crate::views::VolumeView> {
+        let mountpoint = self.volume_path(&volume.name);
+        let mounts = LocalOptions::parse(&volume.options).is_ok_and(|local| local.mounts());
+        let mount_count = match mounts && crate::volume_options::is_mountpoint(&mountpoint) {
+            false => 0,
+            true => {
+                let users = self.volume_users(&volume.name)?;
+                let running = users.iter().filter(|c| c.state.status.is_active()).count();
+                u32::try_from(running).unwrap_or(u32::MAX).max(1)
+            }
+        };
+        Ok(crate::views::VolumeView {
+            name: volume.name.clone(),
+            driver: volume.driver.clone(),
+            mountpoint: mountpoint.display().to_string(),
+            created_at: volume.created,
+            labels: volume.labels.clone(),
+            scope: "local",
+            options: volume.options.clone(),
+            uid: volume.uid,
+            gid: volume.gid,
+            anonymous: volume.anonymous,
+            mount_count,
+            needs_copy_up: volume.needs_copy_up,
+            needs_chown: volume.needs_chown,
+        })
     }
 
     /// Whether a container uses the volume (an unreadable store counts as used: nothing is
@@ -389,68 +423,78 @@ impl Engine {
         copied.map_err(|e| EngineError::io("copying into", &data, e))
     }
 
-    /// Before the container's first start on a new volume: fill it with what the image has
-    /// at the mount point (podman's copy-up), once, and only while it is empty. The image
-    /// side is read inside the container's root, never through its symlinks. A container
-    /// with a user namespace gives a new volume the image has nothing for (or that is
-    /// mounted `nocopy`) to its user (`mapped_owner`, the host's IDs), as podman does: the
-    /// host's root, which owns it, is nobody there.
-    pub(super) fn copy_up_volumes(
+    /// Before a container starts: prepare the volumes it is the first to use, as podman
+    /// does. The image's content at the mount point is copied into a volume still due for
+    /// it (copy-up), while the volume is empty; a volume the image had nothing for stays
+    /// due. A volume not mounted before is given to the container's user (`owner`, the
+    /// host's IDs), then to the owner and mode of the image's directory at that place if
+    /// there is one, so `--user 1000 -v new:/data` can write to `/data`. The image side
+    /// is read inside the container's root, never through its symlinks.
+    pub(super) fn prepare_volumes(
         &self,
         record: &ContainerRecord,
         root: &std::path::Path,
-        mapped_owner: Option<(u32, u32)>,
+        owner: (u32, u32),
     ) -> Result<()> {
         for mount in &record.config.mounts {
             let Some(name) = &mount.volume else {
                 continue;
             };
-            // `nocopy` leaves the image's content out, not the owner a user namespace needs.
-            if mount.no_copy && mapped_owner.is_none() {
-                continue;
-            }
-            let Some(volume) = self.store.volume(name)? else {
-                continue;
-            };
-            if !volume.needs_copy_up {
-                continue;
+            let due = |v: &VolumeRecord| (v.needs_copy_up && !mount.no_copy) || v.needs_chown;
+            match self.store.volume(name)? {
+                Some(v) if due(&v) => {}
+                _ => continue,
             }
             let data = self.volume_path(name);
             let _lock =
                 ContainerLock::acquire(&self.roots().lock_dir(), &format!("volume-{name}"), &data)?;
-            match self.store.volume(name)? {
-                Some(v) if v.needs_copy_up => {}
+            let mut volume = match self.store.volume(name)? {
+                Some(v) if due(&v) => v,
                 _ => continue,
-            }
-            let empty = fs::read_dir(&data)
-                .map_err(|e| EngineError::io("reading", &data, e))?
-                .next()
-                .is_none();
-            if empty {
-                let tree = crate::confined::ConfinedDir::open(root)
-                    .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
-                let source = match mount.no_copy {
-                    true => None,
-                    false => tree
-                        .dir_in_root(std::path::Path::new(&mount.destination))
-                        .map_err(|e| EngineError::InvalidArg(e.to_string()))?,
-                };
-                if let Some(source) = source {
-                    let target = tree_copy::open_dir(&data)
-                        .map_err(|e| EngineError::io("opening", &data, e))?;
-                    tree_copy::copy_tree(&source, &target).map_err(|e| {
-                        EngineError::io("copying the image's content into volume", &data, e)
-                    })?;
-                } else if let Some((uid, gid)) = mapped_owner {
-                    std::os::unix::fs::chown(&data, Some(uid), Some(gid))
-                        .map_err(|e| EngineError::io("setting the owner of", &data, e))?;
+            };
+            let tree = crate::confined::ConfinedDir::open(root)
+                .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
+            let image_dir = tree
+                .dir_in_root(std::path::Path::new(&mount.destination))
+                .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
+            let target =
+                tree_copy::open_dir(&data).map_err(|e| EngineError::io("opening", &data, e))?;
+            if volume.needs_copy_up && !mount.no_copy {
+                if let Some(source) = image_dir.as_ref().filter(|dir| has_entries(dir)) {
+                    if !has_entries(&target) {
+                        tree_copy::copy_tree(source, &target).map_err(|e| {
+                            EngineError::io("copying the image's content into volume", &data, e)
+                        })?;
+                    }
+                    volume.needs_copy_up = false;
                 }
             }
-            if !mount.no_copy {
-                let mut done = volume;
-                done.needs_copy_up = false;
-                self.store.save_volume(&done)?;
+            if volume.needs_chown {
+                volume.needs_chown = false;
+                (volume.uid, volume.gid) = owner;
+                let (uid, gid, mode) = match &image_dir {
+                    Some(dir) => {
+                        let stat = rustix::fs::fstat(dir).map_err(|e| {
+                            EngineError::io("inspecting", &mount.destination, e.into())
+                        })?;
+                        (stat.st_uid, stat.st_gid, Some(stat.st_mode & 0o7777))
+                    }
+                    None => (owner.0, owner.1, None),
+                };
+                let given = rustix::fs::fchown(
+                    &target,
+                    Some(rustix::process::Uid::from_raw(uid)),
+                    Some(rustix::process::Gid::from_raw(gid)),
+                )
+                .and_then(|()| match mode {
+                    Some(mode) => {
+                        rustix::fs::fchmod(&target, rustix::fs::Mode::from_raw_mode(mode))
+                    }
+                    None => Ok(()),
+                });
+                given.map_err(|e| EngineError::io("setting the owner of", &data, e.into()))?;
             }
+            self.store.save_volume(&volume)?;
         }
         Ok(())
     }
@@ -471,4 +515,11 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Whether a directory has any entry (copy-up fills only an empty volume, from a
+/// directory with something in it). An unreadable one counts as having entries: nothing is
+/// copied over what cannot be seen.
+fn has_entries(dir: &std::os::fd::OwnedFd) -> bool {
+    tree_copy::entries(dir).map_or(true, |entries| !entries.is_empty())
 }
