@@ -228,7 +228,11 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         };
     // A sent context's secrets, taken out of it before anything reads it.
     let sent = if context_sent {
-        super::build_secrets::take(&context.engine, secrets_param.as_deref(), &context_dir)?
+        super::build_secrets::take(
+            &context.engine.roots().tmp(),
+            secrets_param.as_deref(),
+            &context_dir,
+        )?
     } else {
         super::build_secrets::SentSecrets::none()
     };

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rpod_engine::scratch::ScratchDir;
-use rpod_engine::{BuildSecret, Engine};
+use rpod_engine::BuildSecret;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -61,14 +61,15 @@ fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/')
 }
 
-/// The `secrets` parameter's secrets, taken out of `context` (the unpacked tar).
-pub fn take(engine: &Engine, param: Option<&str>, context: &Path) -> ApiResult<SentSecrets> {
+/// The `secrets` parameter's secrets, taken out of `context` (the unpacked tar) into a
+/// scratch directory under `scratch` (the store's).
+pub fn take(scratch: &Path, param: Option<&str>, context: &Path) -> ApiResult<SentSecrets> {
     let Some(text) = param.filter(|t| !t.is_empty() && *t != "[]") else {
         return Ok(SentSecrets::none());
     };
     let sent: Vec<String> = serde_json::from_str(text)
         .map_err(|e| ApiError::bad_request(format!("secrets: not a JSON array of strings: {e}")))?;
-    let dir = ScratchDir::new(&engine.roots().tmp(), "build-secrets-")?;
+    let dir = ScratchDir::new(scratch, "build-secrets-")?;
     let mut secrets = BTreeMap::new();
     for (index, given) in sent.iter().enumerate() {
         let (id, name) = parse(given)?;
@@ -155,6 +156,45 @@ mod tests {
             let err = parse(bad).unwrap_err().message;
             assert!(err.contains(says), "{bad}: {err}");
         }
+    }
+
+    /// A sent secret's file goes from the context into the scratch directory; a name that
+    /// is no file of the context (missing, a link, a directory) is refused.
+    #[test]
+    fn sent_secrets_leave_the_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let (scratch, context) = (dir.path().join("tmp"), dir.path().join("ctx"));
+        fs::create_dir_all(&scratch).unwrap();
+        fs::create_dir_all(context.join("sub")).unwrap();
+        fs::write(context.join("podman-build-secret1"), "s3cret").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", context.join("link")).unwrap();
+        let param = r#"["id=tok,src=podman-build-secret1"]"#;
+        let sent = take(&scratch, Some(param), &context).unwrap();
+        assert!(!context.join("podman-build-secret1").exists());
+        match sent.secrets.get("tok") {
+            Some(BuildSecret::File(kept)) => {
+                assert!(kept.starts_with(&scratch));
+                assert_eq!(fs::read_to_string(kept).unwrap(), "s3cret");
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(sent);
+        assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0, "scratch kept");
+        for name in ["missing", "link", "sub"] {
+            let param = format!(r#"["id=tok,src={name}"]"#);
+            let err = take(&scratch, Some(&param), &context).err().unwrap();
+            assert!(
+                err.message.contains("no file of the build context"),
+                "{name}: {}",
+                err.message
+            );
+        }
+        assert!(context.join("link").symlink_metadata().is_ok());
+        assert!(take(&scratch, Some("[]"), &context)
+            .unwrap()
+            .secrets
+            .is_empty());
+        assert!(take(&scratch, Some("nonsense"), &context).is_err());
     }
 
     /// The copies podman 4.3 sends under the client's path go, with the directories made

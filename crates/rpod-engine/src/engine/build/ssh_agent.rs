@@ -36,7 +36,7 @@ impl SshAgents {
             let socket = match source {
                 SshSource::Socket(socket) => socket.clone(),
                 SshSource::Keys(keys) => {
-                    let agent = KeyAgent::start(engine, id, keys)?;
+                    let agent = KeyAgent::start(&engine.roots.tmp(), id, keys)?;
                     let socket = agent.socket.clone();
                     own.push(agent);
                     socket
@@ -57,9 +57,10 @@ struct KeyAgent {
 }
 
 impl KeyAgent {
-    /// An agent for `--ssh ID=...` holding `keys`.
-    fn start(engine: &Engine, id: &str, keys: &[PathBuf]) -> Result<KeyAgent> {
-        let dir = ScratchDir::new(&engine.roots.tmp(), "ssh-agent-")?;
+    /// An agent for `--ssh ID=...` holding `keys`, its socket in a scratch directory
+    /// under `scratch`.
+    fn start(scratch: &Path, id: &str, keys: &[PathBuf]) -> Result<KeyAgent> {
+        let dir = ScratchDir::new(scratch, "ssh-agent-")?;
         let socket = dir.path().join("agent.sock");
         let mut command = Command::new("ssh-agent");
         command
@@ -139,4 +140,38 @@ fn missing_openssh(program: &str, e: std::io::Error) -> EngineError {
     EngineError::NotSupported(format!(
         "--ssh with key files needs OpenSSH's {program} (Debian: openssh-client), which could not be run: {e}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An agent that cannot listen (its socket's path is longer than a Unix socket's
+    /// address) is reported with what ended it, and its directory goes; so does one given
+    /// a file that is no key.
+    #[test]
+    fn an_agent_that_fails_is_reported_and_leaves_nothing() {
+        let top = tempfile::tempdir().unwrap();
+        let scratch = top.path().join("d".repeat(120));
+        std::fs::create_dir(&scratch).unwrap();
+        let key = top.path().join("key");
+        std::fs::write(&key, "no key").unwrap();
+        let err = KeyAgent::start(&scratch, "default", &[key.clone()])
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(text.contains("--ssh default: ssh-agent ended"), "{text}");
+        assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0);
+        let err = KeyAgent::start(top.path(), "default", &[key])
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(text.contains("ssh-add could not load the keys"), "{text}");
+        let left: Vec<_> = std::fs::read_dir(top.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|name| name.to_string_lossy().starts_with("ssh-agent-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
