@@ -156,7 +156,7 @@ mod tests {
         std::fs::create_dir(&scratch).unwrap();
         let key = top.path().join("key");
         std::fs::write(&key, "no key").unwrap();
-        let err = KeyAgent::start(&scratch, "default", &[key.clone()])
+        let err = KeyAgent::start(&scratch, "default", std::slice::from_ref(&key))
             .err()
             .unwrap();
         let text = err.to_string();
