@@ -4069,7 +4069,22 @@ fn inspect_shows_podmans_fields_for_what_a_container_was_made_with() {
     assert_eq!(rpod.inspect("made", "[{{.State.Health.Status}}]"), "[]");
     // Made at the first start: the files rpod writes for /etc, the overlay's directories.
     assert_eq!(view["HostnamePath"], "");
-    assert_eq!(view["GraphDriver"]["Data"], serde_json::json!({}));
+    // The image's layers are there from the start (topmost first, as overlayfs takes them).
+    let data = view["GraphDriver"]["Data"].as_object().unwrap();
+    assert_eq!(data.keys().collect::<Vec<_>>(), ["LowerDir"], "{data:?}");
+    let lower = data["LowerDir"].as_str().unwrap();
+    assert!(
+        lower
+            .split(':')
+            .all(|dir| std::path::Path::new(dir).join("bin").is_dir()),
+        "{lower}"
+    );
+    let digest = rpod.ok(&["image", "inspect", "--format", "{{.Digest}}", "demo"]);
+    assert_eq!(view["ImageDigest"], digest.trim());
+    assert_eq!(
+        (&view["IsService"], &view["Namespace"]),
+        (&serde_json::json!(false), &serde_json::json!(""))
+    );
     rpod.ok(&["start", "made"]);
     let hostname = rpod.inspect("made", "{{.HostnamePath}}");
     assert!(std::path::Path::new(&hostname).is_file(), "{hostname}");

@@ -383,6 +383,9 @@ fn docker_cli_drives_the_lifecycle() {
         "web",
     ]);
     assert_eq!(inspect.trim(), "running /web false true");
+    // The overlay's directories, the image's layers beneath included.
+    let lower = service.docker_ok(&["inspect", "-f", "{{.GraphDriver.Data.LowerDir}}", "web"]);
+    assert!(lower.trim().starts_with('/'), "{lower}");
     // --size asks for what the container wrote (the log line is outside its root).
     service.docker_ok(&["exec", "web", "sh", "-c", "printf 12345 > /written"]);
     let sizes = service.docker_ok(&[
@@ -1095,6 +1098,8 @@ fn podman_remote_runs_execs_and_manages_containers() {
     );
     let sizes = service.podman_ok(&["inspect", "--size", "-f", "{{.SizeRootFs}}", "bg"]);
     assert!(sizes.trim().parse::<u64>().unwrap() > 0, "{sizes}");
+    let image = service.podman_ok(&["inspect", "-f", "{{.ImageDigest}}", "bg"]);
+    assert!(image.starts_with("sha256:"), "{image}");
     wait_until("the log shows started", || {
         service.podman_ok(&["logs", "bg"]).contains("started")
     });

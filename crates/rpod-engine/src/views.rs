@@ -390,6 +390,8 @@ pub struct ContainerInspect {
     pub args: Vec<String>,
     pub state: ContainerState,
     pub image: String,
+    /// The image's digest (`Engine::inspect_view` knows the images).
+    pub image_digest: String,
     pub image_name: String,
     pub rootfs: String,
     pub static_dir: String,
@@ -424,6 +426,10 @@ pub struct ContainerInspect {
     pub hosts_path: String,
     /// Whether it is a pod's infra container (`Engine::inspect_view` knows the pods).
     pub is_infra: bool,
+    /// Whether it is a `kube play` service container: rpod makes none.
+    pub is_service: bool,
+    /// podman's libpod namespace: rpod has none, empty as podman's default.
+    pub namespace: &'static str,
     /// Labels of security modules rpod does not use: empty, as podman's without them.
     pub mount_label: &'static str,
     pub process_label: &'static str,
@@ -495,6 +501,7 @@ impl ContainerInspect {
                 restored_at: s.restored_at,
             },
             image: c.image_id.clone(),
+            image_digest: String::new(),
             image_name: c.image_name.clone(),
             rootfs: c
                 .rootfs
@@ -703,6 +710,8 @@ impl ContainerInspect {
             hostname_path: made(run_dir.join("hostname")),
             hosts_path: made(run_dir.join("hosts")),
             is_infra: false,
+            is_service: false,
+            namespace: "",
             mount_label: "",
             process_label: "",
             app_armor_profile: "",

@@ -147,7 +147,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let record = context.engine.inspect(name)?;
     let exec_ids = context.execs.of_container(record.id());
-    let mut value = views::container_inspect(&context.engine, &record, exec_ids);
+    let mut value = views::container_inspect(&context.engine, &record, exec_ids)?;
     if ex.query_bool("size")? {
         let (written, total) = context.engine.container_size(&record)?;
         value["SizeRw"] = json!(written);

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
 use rpod_engine::image::ImageInfo;
-use rpod_engine::views::{ContainerInspect, ImageInspect};
+use rpod_engine::views::ImageInspect;
 use rpod_engine::Engine;
 
 /// Docker's state names: libpod's configured and initialized containers are `created`,
@@ -96,8 +96,8 @@ pub fn container_inspect(
     engine: &Engine,
     record: &ContainerRecord,
     exec_ids: Vec<String>,
-) -> Value {
-    let base = ContainerInspect::new(engine.roots(), record, Vec::new());
+) -> crate::error::ApiResult<Value> {
+    let base = engine.inspect_view(record, Vec::new())?;
     let c = &record.config;
     let iso = &c.isolation;
     let s = &record.state;
@@ -122,7 +122,7 @@ pub fn container_inspect(
     if let (Some(health), Some(fields)) = (&base.state.health, state.as_object_mut()) {
         fields.insert("Health".into(), json!(health));
     }
-    json!({
+    Ok(json!({
         "Id": c.id,
         "Created": time(Some(c.created)),
         "Path": base.path,
@@ -230,7 +230,7 @@ pub fn container_inspect(
             "StopTimeout": c.stop_timeout,
         },
         "NetworkSettings": network_settings(&base.network_settings),
-    })
+    }))
 }
 
 /// A PID or UTS namespace mode as Docker shows it: empty for the container's own.

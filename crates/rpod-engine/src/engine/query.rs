@@ -118,6 +118,21 @@ impl Engine {
     ) -> Result<crate::views::ContainerInspect> {
         let mut view = crate::views::ContainerInspect::new(&self.roots, record, exec_ids);
         view.is_infra = self.is_infra(record)?;
+        if record.config.rootfs.is_none() {
+            if let Some(image) = self.store.image(&record.config.image_id)? {
+                view.image_digest = image.digest();
+                // The image's layers beneath its overlay, topmost first (overlayfs's
+                // `lowerdir`), as podman shows them.
+                let dirs = crate::image::layer_dirs(&self.roots);
+                let lower: Vec<String> = image
+                    .layers
+                    .iter()
+                    .rev()
+                    .map(|layer| dirs.dir(layer).display().to_string())
+                    .collect();
+                view.graph_driver.data.insert("LowerDir", lower.join(":"));
+            }
+        }
         Ok(view)
     }
 

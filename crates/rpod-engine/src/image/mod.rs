@@ -68,6 +68,14 @@ pub struct ImageRecord {
 }
 
 impl ImageRecord {
+    /// The image's digest: the manifest it was pulled by, else its config's.
+    pub fn digest(&self) -> String {
+        self.digests
+            .last()
+            .cloned()
+            .unwrap_or_else(|| format!("sha256:{}", self.id))
+    }
+
     pub fn format(&self) -> ImageFormat {
         if self.docker_format {
             ImageFormat::Docker
@@ -224,11 +232,7 @@ impl ImageInfo {
 
     /// The image's digest: the manifest it was pulled by, else its config's.
     pub fn digest(&self) -> String {
-        self.record
-            .digests
-            .last()
-            .cloned()
-            .unwrap_or_else(|| format!("sha256:{}", self.record.id))
+        self.record.digest()
     }
 
     /// The labels of the image's config.
