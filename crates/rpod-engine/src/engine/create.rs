@@ -599,11 +599,13 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         return invalid("a label needs a name".into());
     }
     if let Some(hostname) = &options.hostname {
+        // podman takes `_` too (every random pod name has one, and is the pod's host name);
+        // nothing that would break the line of /etc/hosts it goes into.
         let ok = !hostname.is_empty()
             && hostname.len() <= 64
             && hostname
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
         if !ok {
             return invalid(format!("invalid hostname {hostname:?}"));
         }
