@@ -2961,6 +2961,33 @@ pub struct PodCreateArgs {
     /// The pod's user namespace's GID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
     #[arg(long)]
     pub gidmap: Vec<String>,
+    /// Read labels from files (KEY=VALUE lines).
+    #[arg(long = "label-file")]
+    pub label_file: Vec<PathBuf>,
+    /// A volume or bind mount every container of the pod gets (as `run -v`).
+    #[arg(short = 'v', long)]
+    pub volume: Vec<String>,
+    /// Every container of the pod gets another container's volumes (CONTAINER[:ro|rw]).
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
+    /// A host device every container of the pod gets (HOST[:CONTAINER][:PERMISSIONS]).
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// Kernel parameters of the pod's shared namespaces (KEY=VALUE).
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// The size of the pod's /dev/shm (with --share ipc).
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// The infra container's security options (as `run --security-opt`).
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// The infra container's PID namespace (host, private); its containers' with --share pid.
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// The infra container's UTS namespace (host, private); its containers' with --share uts.
+    #[arg(long)]
+    pub uts: Option<String>,
     #[command(flatten)]
     pub limits: PodLimitFlags,
     #[command(flatten)]

@@ -615,6 +615,129 @@ fn pod_options_and_bad_requests() {
 
 /// The host's view of `file` in the pod's cgroup of the v1 `controller` (these machines'
 /// hierarchy).
+/// `pod create`'s settings for every container of the pod, as podman's: its volumes, bind
+/// mounts and devices (every container gets them), its sysctls, `/dev/shm` size and PID
+/// and UTS namespaces (seen through the shared namespaces), its label file.
+#[test]
+fn a_pods_volumes_devices_and_namespace_settings_reach_its_containers() {
+    let rpod = Rpod::with_image("crun");
+    // A pod without a name gets a random one with an underscore, its host name.
+    let unnamed = rpod.ok(&["pod", "create"]);
+    let name = pod_field(&rpod, unnamed.trim(), "{{.Name}}");
+    assert!(name.contains('_'), "{name}");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--pod", unnamed.trim(), "demo", "hostname"])
+            .trim(),
+        name
+    );
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "host file\n").unwrap();
+    let labels = host.path().join("labels");
+    std::fs::write(&labels, "# the team\nteam=db\n").unwrap();
+    let bind = format!("{}:/hd:ro", host.path().display());
+    let label_file = labels.display().to_string();
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "full",
+        "-v",
+        "pv:/data",
+        "-v",
+        &bind,
+        "--device",
+        "/dev/null:/dev/xnull",
+        "--sysctl",
+        "kernel.msgmax=4096",
+        "--shm-size",
+        "10m",
+        "--security-opt",
+        "no-new-privileges",
+        "--label-file",
+        &label_file,
+    ]);
+    let script = "ls -d /data; cat /hd/f; stat -c %t,%T /dev/xnull; \
+                  cat /proc/sys/kernel/msgmax; df -k /dev/shm | tail -1 | awk '{print $2}'; \
+                  touch /data/mine; touch /hd/no 2>/dev/null || echo read-only";
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--pod", "full", "demo", "sh", "-c", script]),
+        "/data\nhost file\n1,3\n4096\n10240\nread-only\n"
+    );
+    // The same volume: the container's own is the pod's.
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--pod", "full", "-v", "pv:/data", "demo", "ls", "/data"]),
+        "mine\n"
+    );
+    // Something else at one of the pod's places is refused; a device of its own wins.
+    let other = format!("{}:/data", host.path().display());
+    let err = rpod.fails(
+        &["run", "--rm", "--pod", "full", "-v", &other, "demo", "true"],
+        125,
+    );
+    assert!(err.contains("pod full mounts /data"), "{err}");
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--pod",
+            "full",
+            "--device",
+            "/dev/zero:/dev/xnull",
+            "demo",
+            "stat",
+            "-c",
+            "%t,%T",
+            "/dev/xnull",
+        ]),
+        "1,5\n"
+    );
+    assert_eq!(pod_field(&rpod, "full", "{{.Labels.team}}"), "db");
+    let inspect: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["pod", "inspect", "full"])).unwrap();
+    assert_eq!(inspect["mounts"][0]["Name"], "pv", "{inspect}");
+    assert_eq!(inspect["devices"][0]["PathInContainer"], "/dev/xnull");
+    assert_eq!(
+        inspect["security_opt"],
+        serde_json::json!(["no-new-privileges"])
+    );
+    // A clone has them too; removing the pods leaves the named volume.
+    rpod.ok(&["pod", "clone", "--name", "copy", "full"]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--pod", "copy", "demo", "ls", "/data"]),
+        "mine\n"
+    );
+    rpod.ok(&["pod", "rm", "-f", "full", "copy"]);
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "pv\n");
+    // The host's PID and UTS namespaces, shared: the host's processes and name.
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "hostly",
+        "--share",
+        "pid,uts,ipc,net",
+        "--pid",
+        "host",
+        "--uts",
+        "host",
+    ]);
+    let own = format!("test -d /proc/{} && hostname", std::process::id());
+    let seen = rpod.ok(&["run", "--rm", "--pod", "hostly", "demo", "sh", "-c", &own]);
+    let host_name = nix::unistd::gethostname().unwrap();
+    assert_eq!(seen.trim(), host_name.to_string_lossy());
+    // They belong to the infra container: a pod without one takes none of them.
+    for flag in [
+        ["-v", "x:/x"],
+        ["--device", "/dev/null"],
+        ["--sysctl", "kernel.msgmax=1"],
+    ] {
+        let mut args = vec!["pod", "create", "--infra=false"];
+        args.extend(flag);
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains("belong to the infra container"), "{err}");
+    }
+}
+
 fn pod_cgroup_file(pod_cgroup: &str, controller: &str, file: &str) -> std::path::PathBuf {
     std::path::Path::new("/sys/fs/cgroup")
         .join(controller)

@@ -1298,6 +1298,35 @@ fn podman_remote_manages_pods() {
     );
     let out = service.podman_out(&["pod", "rm", "team"]);
     assert!(!out.status.success());
+    // What a pod gives its containers: volumes, devices, sysctls, its /dev/shm size; its
+    // security options are its infra container's.
+    service.podman_ok(&[
+        "pod",
+        "create",
+        "--name",
+        "kitted",
+        "-v",
+        "kit:/kit",
+        "--device",
+        "/dev/null:/dev/xnull",
+        "--sysctl",
+        "kernel.msgmax=4096",
+        "--shm-size",
+        "10m",
+        "--security-opt",
+        "no-new-privileges",
+    ]);
+    let script = "ls -d /kit; stat -c %t,%T /dev/xnull; cat /proc/sys/kernel/msgmax; \
+                  df -k /dev/shm | tail -1 | awk '{print $2}'";
+    assert_eq!(
+        service.podman_ok(&["run", "--rm", "--pod", "kitted", "demo", "sh", "-c", script]),
+        "/kit\n1,3\n4096\n10240\n"
+    );
+    assert_eq!(
+        service.podman_ok(&["pod", "inspect", "--format", "{{.SecurityOpts}}", "kitted"]),
+        "[no-new-privileges]\n"
+    );
+    service.podman_ok(&["pod", "rm", "-f", "kitted"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such pod"));
     assert_eq!(service.podman_ok(&["ps", "-aq"]), "");
     // A pod's limits go to its cgroup, which its containers run in.

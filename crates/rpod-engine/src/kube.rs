@@ -947,7 +947,7 @@ fn plan_pod(
     for (i, volume) in spec.volumes.iter().enumerate() {
         check_rest(&format!("{at}.volumes[{i}]"), &volume.rest)?;
     }
-    let mut infra_network = CreateOptions {
+    let mut infra_options = CreateOptions {
         network: spec
             .host_network
             .then_some(crate::container::NetworkMode::Host),
@@ -998,7 +998,7 @@ fn plan_pod(
         options.stop_timeout = spec.termination_grace_period_seconds;
         for (p, port) in container.ports.iter().enumerate() {
             if let Some(mapping) = port_mapping(port, &format!("{path}.ports[{p}]"))? {
-                infra_network.net.ports.push(mapping);
+                infra_options.net.ports.push(mapping);
             }
         }
         let pull = match container.image_pull_policy.as_deref() {
@@ -1070,7 +1070,7 @@ fn plan_pod(
         name: Some(name.clone()),
         labels: metadata.labels.clone(),
         hostname: spec.hostname.clone(),
-        infra_network,
+        infra_options,
         ..Default::default()
     };
     Ok(PlannedPod {
@@ -1688,7 +1688,7 @@ spec:
         assert_eq!(web.name, "web");
         assert_eq!(web.pod.hostname.as_deref(), Some("front"));
         assert_eq!(web.pod.labels["app"], "shop");
-        let ports = &web.pod.infra_network.net.ports;
+        let ports = &web.pod.infra_options.net.ports;
         assert_eq!(ports.len(), 1, "only a hostPort publishes");
         assert_eq!(
             (

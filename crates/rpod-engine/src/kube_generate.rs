@@ -927,7 +927,7 @@ mod tests {
         assert_eq!(plan.name, "web-pod");
         assert_eq!(plan.pod.hostname.as_deref(), Some("front"));
         assert_eq!(plan.pod.labels.get("app").map(String::as_str), Some("shop"));
-        assert_eq!(plan.pod.infra_network.net.ports, config.net.ports);
+        assert_eq!(plan.pod.infra_options.net.ports, config.net.ports);
         let played = &plan.containers[0];
         assert_eq!(played.make_dirs, [dir.path().join("made-later")]);
         let options = &played.options;

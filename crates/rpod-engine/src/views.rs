@@ -225,6 +225,16 @@ pub struct GraphDriver {
     pub data: BTreeMap<&'static str, String>,
 }
 
+impl DeviceView {
+    fn new(device: &crate::isolation::DeviceMapping) -> Self {
+        DeviceView {
+            path_on_host: device.host.display().to_string(),
+            path_in_container: device.container.display().to_string(),
+            cgroup_permissions: device.permissions.clone(),
+        }
+    }
+}
+
 /// A block I/O weight on one device, in inspect.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -336,6 +346,27 @@ impl NetworkSettings {
             networks,
         }
     }
+}
+
+/// A container's security options as `--security-opt` words, as podman shows them.
+fn security_opt_list(security: &crate::security::SecurityOptions) -> Vec<String> {
+    let mut security_opt = Vec::new();
+    if security.no_new_privileges {
+        security_opt.push("no-new-privileges".to_string());
+    }
+    match &security.seccomp {
+        crate::security::SeccompChoice::Default => {}
+        crate::security::SeccompChoice::Unconfined => {
+            security_opt.push("seccomp=unconfined".into())
+        }
+        crate::security::SeccompChoice::Profile(path) => {
+            security_opt.push(format!("seccomp={}", path.display()))
+        }
+        crate::security::SeccompChoice::Image(_) => {
+            security_opt.push(format!("seccomp={}", crate::security::IMAGE_SECCOMP_LABEL))
+        }
+    }
+    security_opt
 }
 
 /// A mount in `inspect`, as podman shows it.
@@ -458,22 +489,7 @@ impl ContainerInspect {
         let split = c.entrypoint_len.min(c.args.len());
         let (entrypoint, cmd) = c.args.split_at(split);
         let security = &c.security;
-        let mut security_opt = Vec::new();
-        if security.no_new_privileges {
-            security_opt.push("no-new-privileges".to_string());
-        }
-        match &security.seccomp {
-            crate::security::SeccompChoice::Default => {}
-            crate::security::SeccompChoice::Unconfined => {
-                security_opt.push("seccomp=unconfined".into())
-            }
-            crate::security::SeccompChoice::Profile(path) => {
-                security_opt.push(format!("seccomp={}", path.display()))
-            }
-            crate::security::SeccompChoice::Image(_) => {
-                security_opt.push(format!("seccomp={}", crate::security::IMAGE_SECCOMP_LABEL))
-            }
-        }
+        let security_opt = security_opt_list(security);
         ContainerInspect {
             id: id.to_string(),
             created: c.created,
@@ -665,16 +681,7 @@ impl ContainerInspect {
                         hard: u.hard,
                     })
                     .collect(),
-                devices: c
-                    .isolation
-                    .devices
-                    .iter()
-                    .map(|d| DeviceView {
-                        path_on_host: d.host.display().to_string(),
-                        path_in_container: d.container.display().to_string(),
-                        cgroup_permissions: d.permissions.clone(),
-                    })
-                    .collect(),
+                devices: c.isolation.devices.iter().map(DeviceView::new).collect(),
                 shm_size: c
                     .isolation
                     .shm_size
@@ -1266,6 +1273,15 @@ pub struct PodInspect {
     pub memory_swap: u64,
     #[serde(rename = "blkio_weight")]
     pub blkio_weight: u64,
+    /// The infra container's volumes and bind mounts and its devices, which every
+    /// container of the pod gets, and its security options (podman's lower-case names,
+    /// left out when empty).
+    #[serde(rename = "mounts", skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<InspectMount>,
+    #[serde(rename = "devices", skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceView>,
+    #[serde(rename = "security_opt", skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
 }
 
 /// A pod's `InfraConfig` in `pod inspect`: what its infra container was made with.
@@ -1385,6 +1401,23 @@ impl PodInspect {
             memory_limit: limits.memory.map_or(0, |m| m.max(0) as u64),
             memory_swap: limits.memory_swap.map_or(0, |s| s.max(0) as u64),
             blkio_weight: limits.blkio_weight.map_or(0, u64::from),
+            mounts: infra.map_or_else(Vec::new, |i| {
+                i.config
+                    .mounts
+                    .iter()
+                    .filter(|m| m.kind == crate::mounts::MountKind::Bind)
+                    .map(InspectMount::new)
+                    .collect()
+            }),
+            devices: infra.map_or_else(Vec::new, |i| {
+                i.config
+                    .isolation
+                    .devices
+                    .iter()
+                    .map(DeviceView::new)
+                    .collect()
+            }),
+            security_opt: infra.map_or_else(Vec::new, |i| security_opt_list(&i.config.security)),
         }
     }
 }

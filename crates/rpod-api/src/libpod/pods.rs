@@ -45,8 +45,10 @@ pub(crate) struct PodSpec {
     rest: Map<String, Value>,
 }
 
-/// The network fields of a PodSpecGenerator, which are a SpecGenerator's too.
-const NETWORK_FIELDS: &[&str] = &[
+/// The fields of a PodSpecGenerator for its infra container that are a SpecGenerator's
+/// too: the network, the pod's volumes and mounts, sysctls, `/dev/shm` size, PID and UTS
+/// namespaces.
+const INFRA_FIELDS: &[&str] = &[
     "netns",
     "Networks",
     "portmappings",
@@ -54,6 +56,13 @@ const NETWORK_FIELDS: &[&str] = &[
     "dns_search",
     "dns_option",
     "hostadd",
+    "volumes",
+    "mounts",
+    "volumes_from",
+    "sysctl",
+    "shm_size",
+    "pidns",
+    "utsns",
 ];
 
 /// `POST /libpod/pods/create`: 201 and the pod's ID.
@@ -75,37 +84,45 @@ pub(crate) fn pod_options(mut spec: PodSpec) -> ApiResult<PodOptions> {
         .unwrap_or(false);
     // The pod's user namespace (its infra container's, which its containers join).
     let userns = user_namespace(&spec.rest.remove("idmappings"), &spec.rest.remove("userns"))?;
-    let mut network = Map::new();
-    for field in NETWORK_FIELDS {
+    let mut infra = Map::new();
+    for field in INFRA_FIELDS {
         if let Some(value) = spec.rest.remove(*field) {
-            network.insert(field.to_string(), value);
+            infra.insert(field.to_string(), value);
         }
     }
+    // The pod's devices are `--device` words; a SpecGenerator's are objects of them.
+    if let Some(devices) = spec.rest.remove("pod_devices") {
+        let words: Vec<String> = serde_json::from_value(devices)
+            .map_err(|e| ApiError::bad_request(format!("invalid pod_devices: {e}")))?;
+        let objects: Vec<Value> = words.iter().map(|w| json!({ "path": w })).collect();
+        infra.insert("devices".into(), Value::Array(objects));
+    }
+    let security_opt: Vec<String> = match spec.rest.remove("security_opt") {
+        Some(value) => serde_json::from_value(value)
+            .map_err(|e| ApiError::bad_request(format!("invalid security_opt: {e}")))?,
+        None => Vec::new(),
+    };
     for (key, value) in &spec.rest {
-        // The pod's own PID and UTS namespaces: only podman's defaults.
-        let default_namespace = matches!(key.as_str(), "pidns" | "utsns")
-            && value
-                .get("nsmode")
-                .and_then(Value::as_str)
-                .is_none_or(|mode| matches!(mode, "" | "private"));
-        if !default_namespace && !neutral(key, value) {
+        if !neutral(key, value) {
             return Err(ApiError::unsupported(format!(
                 "the PodSpecGenerator field {key} ({value})"
             )));
         }
     }
-    // A SpecGenerator of the network fields alone (and an image it needs) reads them as
-    // a container's create does.
-    network.insert("image".into(), json!("-"));
-    let as_container: SpecGenerator = serde_json::from_value(Value::Object(network))
-        .map_err(|e| ApiError::bad_request(format!("invalid pod network settings: {e}")))?;
-    let mut infra_network = create_options(as_container)?;
-    infra_network.image = None;
-    infra_network.net.no_hosts = no_hosts;
+    // A SpecGenerator of those fields alone (and an image it needs) reads them as a
+    // container's create does.
+    infra.insert("image".into(), json!("-"));
+    let as_container: SpecGenerator = serde_json::from_value(Value::Object(infra))
+        .map_err(|e| ApiError::bad_request(format!("invalid pod settings: {e}")))?;
+    let mut infra_options = create_options(as_container)?;
+    infra_options.security =
+        rpod_engine::security::SecurityOptions::from_flags(false, &[], &[], &security_opt)?;
+    infra_options.image = None;
+    infra_options.net.no_hosts = no_hosts;
     match userns {
         UserNamespace::Host => {}
-        UserNamespace::Mapped(mappings) => infra_network.id_mappings = Some(mappings),
-        UserNamespace::Auto(auto) => infra_network.userns_auto = Some(auto),
+        UserNamespace::Mapped(mappings) => infra_options.id_mappings = Some(mappings),
+        UserNamespace::Auto(auto) => infra_options.userns_auto = Some(auto),
     }
     let shared = spec
         .shared_namespaces
@@ -121,7 +138,7 @@ pub(crate) fn pod_options(mut spec: PodSpec) -> ApiResult<PodOptions> {
         infra_name: (!spec.infra_name.is_empty()).then(|| spec.infra_name.clone()),
         infra_command: spec.infra_command.take().filter(|c| !c.is_empty()),
         infra_image: (!spec.infra_image.is_empty()).then(|| spec.infra_image.clone()),
-        infra_network,
+        infra_options,
         create_command: spec.pod_create_command.take().unwrap_or_default(),
         exit_policy,
         infra_conmon_pidfile: (!spec.infra_conmon_pid_file.is_empty())

@@ -585,10 +585,10 @@ pub fn pod_spec(options: &PodOptions) -> Value {
     if limits.as_object().is_some_and(|l| !l.is_empty()) {
         spec.insert("resource_limits".into(), limits);
     }
-    if options.infra_network.net.no_hosts {
+    if options.infra_options.net.no_hosts {
         spec.insert("no_manage_hosts".into(), json!(true));
     }
-    network_fields(&options.infra_network, &mut spec);
+    network_fields(&options.infra_options, &mut spec);
     Value::Object(spec)
 }
 
@@ -641,8 +641,8 @@ pub fn pod_spec_and_losses(options: &PodOptions) -> (Value, Vec<String>) {
         if options.infra == Some(true) {
             options.infra = None;
         }
-        let infra = &options.infra_network;
-        options.infra_network = CreateOptions {
+        let infra = &options.infra_options;
+        options.infra_options = CreateOptions {
             network: infra.network.clone(),
             net: infra.net.clone(),
             id_mappings: infra.id_mappings.clone(),

@@ -64,7 +64,7 @@ pub(crate) fn expand_env(entries: &[String]) -> Result<Vec<String>, Failure> {
 
 /// The entries of `--env-file` files: one `KEY=VALUE` or `KEY` a line; blank lines and
 /// lines starting with `#` are skipped.
-fn env_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
+pub(crate) fn env_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
     let mut entries = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(file)
@@ -79,15 +79,25 @@ fn env_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure
     Ok(entries)
 }
 
+/// `-v`s; relative host paths are taken from the current directory.
+pub(crate) fn volume_mounts(
+    volumes: &[String],
+) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| usage(format!("finding the current directory: {e}")))?;
+    let mut mounts = Vec::new();
+    for volume in volumes {
+        mounts.push(rpod_engine::mounts::parse_volume(volume, &cwd)?);
+    }
+    Ok(mounts)
+}
+
 /// `-v`, `--mount` and `--tmpfs`; relative host paths are taken from the current directory.
 fn mounts(args: &RunArgs) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure> {
     use rpod_engine::mounts::{parse_mount, parse_tmpfs, parse_volume};
     let cwd = std::env::current_dir()
         .map_err(|e| usage(format!("finding the current directory: {e}")))?;
-    let mut mounts = Vec::new();
-    for volume in &args.volume {
-        mounts.push(parse_volume(volume, &cwd)?);
-    }
+    let mut mounts = volume_mounts(&args.volume)?;
     for mount in &args.mount {
         mounts.push(parse_mount(mount, &cwd)?);
     }
@@ -378,7 +388,7 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
 }
 
 /// `--shm-size`: a size above 0.
-fn shm_size(text: Option<&str>) -> Result<Option<u64>, Failure> {
+pub(crate) fn shm_size(text: Option<&str>) -> Result<Option<u64>, Failure> {
     text.map(|s| {
         parse_memory(s)
             .ok()
@@ -389,19 +399,27 @@ fn shm_size(text: Option<&str>) -> Result<Option<u64>, Failure> {
     .transpose()
 }
 
+/// `--sysctl KEY=VALUE`s.
+pub(crate) fn sysctls(
+    entries: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+    let mut sysctls = std::collections::BTreeMap::new();
+    for entry in entries {
+        let (key, value) = entry
+            .split_once('=')
+            .ok_or_else(|| usage(format!("invalid --sysctl {entry:?}: use KEY=VALUE")))?;
+        sysctls.insert(key.to_string(), value.to_string());
+    }
+    Ok(sysctls)
+}
+
 /// `--pid`, `--ipc`, `--uts`, `--cgroupns`, `--shm-size`, `--sysctl`, `--ulimit`, `--device`, `--group-add`.
 fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failure> {
     use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
     let mode = |flag: &str, value: &Option<String>| {
         NamespaceMode::parse(flag, value.as_deref().unwrap_or(""))
     };
-    let mut sysctls = std::collections::BTreeMap::new();
-    for entry in &args.sysctl {
-        let (key, value) = entry
-            .split_once('=')
-            .ok_or_else(|| usage(format!("invalid --sysctl {entry:?}: use KEY=VALUE")))?;
-        sysctls.insert(key.to_string(), value.to_string());
-    }
+    let sysctls = sysctls(&args.sysctl)?;
     let shm_size = shm_size(args.shm_size.as_deref())?;
     Ok(Isolation {
         pid: mode("pid", &args.pid)?,

@@ -78,7 +78,7 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
             "--userns host or auto cannot be given with --uidmap or --gidmap",
         ));
     }
-    let infra_network = CreateOptions {
+    let infra_options = CreateOptions {
         network,
         net: super::container::network_config(&args.net, networks)?,
         ip: args.net.ip,
@@ -86,8 +86,19 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         network_aliases: args.net.network_alias.clone(),
         id_mappings,
         userns_auto,
+        mounts: super::container::volume_mounts(&args.volume)?,
+        volumes_from: args.volumes_from.clone(),
+        isolation: infra_isolation(&args)?,
+        security: rpod_engine::security::SecurityOptions::from_flags(
+            false,
+            &[],
+            &[],
+            &args.security_opt,
+        )?,
         ..Default::default()
     };
+    let mut labels = parse_pairs(&super::container::env_file_entries(&args.label_file)?);
+    labels.extend(parse_pairs(&args.labels));
     let infra_command = match &args.infra_command {
         Some(text) if text.trim_start().starts_with('[') => Some(
             serde_json::from_str::<Vec<String>>(text)
@@ -99,14 +110,14 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
     let replace = args.replace && args.name.is_some();
     let pod = engine.create_pod(PodOptions {
         name: args.name,
-        labels: parse_pairs(&args.labels),
+        labels,
         infra: args.infra,
         shared,
         hostname: args.hostname,
         infra_name: args.infra_name,
         infra_command,
         infra_image: args.infra_image,
-        infra_network,
+        infra_options,
         create_command: std::env::args().collect(),
         exit_policy: rpod_engine::pods::ExitPolicy::parse(&args.exit_policy)?,
         infra_conmon_pidfile: args.infra_conmon_pidfile,
@@ -126,6 +137,26 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
     }
     println!("{}", pod.id);
     Ok(0)
+}
+
+/// The infra container's namespaces, sysctls, `/dev/shm` size and devices.
+fn infra_isolation(args: &PodCreateArgs) -> Result<rpod_engine::isolation::Isolation, Failure> {
+    use rpod_engine::isolation::{parse_device, Isolation, NamespaceMode};
+    let mode = |flag: &str, value: &Option<String>| {
+        NamespaceMode::parse(flag, value.as_deref().unwrap_or(""))
+    };
+    Ok(Isolation {
+        pid: mode("pid", &args.pid)?,
+        uts: mode("uts", &args.uts)?,
+        shm_size: super::container::shm_size(args.shm_size.as_deref())?,
+        sysctls: super::container::sysctls(&args.sysctl)?,
+        devices: args
+            .device
+            .iter()
+            .map(|d| parse_device(d))
+            .collect::<Result<_, _>>()?,
+        ..Default::default()
+    })
 }
 
 /// The limits given on the command line.

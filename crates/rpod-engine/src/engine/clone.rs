@@ -152,7 +152,7 @@ impl Engine {
             blkio_weight: given.blkio_weight.or(kept.blkio_weight),
         };
         // The infra container's network is the pod's when the pod shares it.
-        let mut infra_network = match infra {
+        let mut infra_options = match infra {
             Some(infra) if original.shares(SharedNamespace::Net) => CreateOptions {
                 network: Some(infra.config.network.clone()),
                 net: infra.config.net.clone(),
@@ -160,10 +160,30 @@ impl Engine {
             },
             _ => CreateOptions::default(),
         };
-        // Its user namespace is the pod's too: the same mappings, or a range of its own.
         if let Some(infra) = infra {
-            (infra_network.id_mappings, infra_network.userns_auto) =
+            // Its user namespace is the pod's too: the same mappings, or a range of its own.
+            (infra_options.id_mappings, infra_options.userns_auto) =
                 user_namespace_of(&infra.config);
+            // What the pod gives its containers (the same volumes, not copies of them) and
+            // its namespaces' settings.
+            infra_options.mounts = infra
+                .config
+                .mounts
+                .iter()
+                .filter(|m| m.kind == crate::mounts::MountKind::Bind)
+                .map(|m| crate::mounts::MountSpec {
+                    anonymous: false,
+                    ..m.clone()
+                })
+                .collect();
+            let kept = &infra.config.isolation;
+            let isolation = &mut infra_options.isolation;
+            isolation.devices = kept.devices.clone();
+            isolation.sysctls = kept.sysctls.clone();
+            isolation.shm_size = kept.shm_size;
+            isolation.pid = kept.pid.clone();
+            isolation.uts = kept.uts.clone();
+            infra_options.security = infra.config.security.clone();
         }
         Ok(PodOptions {
             name: Some(name),
@@ -179,7 +199,7 @@ impl Engine {
             infra_image: infra
                 .map(|i| i.config.image_name.clone())
                 .filter(|image| image != PAUSE_IMAGE),
-            infra_network,
+            infra_options,
             create_command: original.create_command.clone(),
             exit_policy: original.exit_policy,
             infra_conmon_pidfile: None,

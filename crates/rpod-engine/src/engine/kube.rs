@@ -119,17 +119,17 @@ impl Engine {
             }
             let mut pod_options = plan.pod;
             if let Some(auto) = options.userns_auto {
-                pod_options.infra_network.userns_auto = Some(auto);
+                pod_options.infra_options.userns_auto = Some(auto);
             }
             if let Some((mode, joins)) = &options.network {
-                if pod_options.infra_network.network == Some(NetworkMode::Host) {
+                if pod_options.infra_options.network == Some(NetworkMode::Host) {
                     return Err(EngineError::InvalidArg(format!(
                         "kube play --network: pod {} has hostNetwork: it is on the host's network",
                         plan.name
                     )));
                 }
-                pod_options.infra_network.network = mode.clone();
-                pod_options.infra_network.net.networks = joins.clone();
+                pod_options.infra_options.network = mode.clone();
+                pod_options.infra_options.net.networks = joins.clone();
             }
             let pod = self.create_pod(pod_options)?;
             let made = (|| -> Result<Vec<String>> {

@@ -27,9 +27,12 @@ pub struct PodOptions {
     pub infra_name: Option<String>,
     pub infra_command: Option<Vec<String>>,
     pub infra_image: Option<String>,
-    /// The infra container's network settings (`--network`, `-p`, `--dns`, `--add-host`,
-    /// `--ip`, ...): the pod's, for every container that shares its network.
-    pub infra_network: CreateOptions,
+    /// The infra container's settings: its network (`--network`, `-p`, `--dns`,
+    /// `--add-host`, `--ip`, ...), the pod's for every container that shares it; its
+    /// mounts (`-v`, `--volumes-from`) and devices (`--device`), which every container of
+    /// the pod gets too, as podman's do; its sysctls, `/dev/shm` size, security options
+    /// and PID and UTS namespaces, which the containers that share its namespaces see.
+    pub infra_options: CreateOptions,
     pub create_command: Vec<String>,
     /// `--exit-policy`.
     pub exit_policy: crate::pods::ExitPolicy,
@@ -134,12 +137,18 @@ impl Engine {
                 "a pod without an infra container cannot share namespaces (--share)".into(),
             ));
         }
-        let network_given = options.infra_network.network.is_some()
-            || !options.infra_network.net.ports.is_empty()
-            || options.infra_network.ip.is_some()
-            || options.infra_network.mac_address.is_some();
+        let network_given = options.infra_options.network.is_some()
+            || !options.infra_options.net.ports.is_empty()
+            || options.infra_options.ip.is_some()
+            || options.infra_options.mac_address.is_some();
+        let infra_own = &options.infra_options;
+        let settings_given = !infra_own.mounts.is_empty()
+            || !infra_own.volumes_from.is_empty()
+            || infra_own.isolation != crate::isolation::Isolation::default()
+            || infra_own.security != crate::security::SecurityOptions::default();
         if !infra
             && (network_given
+                || settings_given
                 || options.hostname.is_some()
                 || options.infra_name.is_some()
                 || options.infra_command.is_some()
@@ -147,13 +156,14 @@ impl Engine {
                 || options.infra_conmon_pidfile.is_some())
         {
             return Err(EngineError::InvalidArg(
-                "--infra=false: the network, ports, host name and infra options belong to the \
-                 infra container"
+                "--infra=false: the network, ports, host name, volumes, devices, sysctls, \
+                 /dev/shm size, security options, PID and UTS namespaces and infra options \
+                 belong to the infra container"
                     .into(),
             ));
         }
-        let mapped = options.infra_network.id_mappings.is_some()
-            || options.infra_network.userns_auto.is_some();
+        let mapped = options.infra_options.id_mappings.is_some()
+            || options.infra_options.userns_auto.is_some();
         if !infra && mapped {
             return Err(EngineError::InvalidArg(
                 "--infra=false: a pod's user namespace is its infra container's".into(),
@@ -293,7 +303,7 @@ impl Engine {
     }
 
     fn create_infra(&self, pod: &PodRecord, options: PodOptions) -> Result<String> {
-        let mut create = options.infra_network;
+        let mut create = options.infra_options;
         create.image = Some(match options.infra_image {
             Some(image) => image,
             None => self.pause_image()?,
@@ -307,7 +317,9 @@ impl Engine {
             create.entrypoint = Some(command);
             create.command = Vec::new();
         }
-        if pod.shared.contains(&SharedNamespace::Uts) {
+        // The host's UTS namespace (`--uts host`) keeps the host's name.
+        if pod.shared.contains(&SharedNamespace::Uts) && create.isolation.uts != NamespaceMode::Host
+        {
             create.hostname = Some(pod.hostname.clone());
         }
         if pod.shared.contains(&SharedNamespace::Ipc) {
@@ -404,9 +416,10 @@ impl Engine {
         let Some(infra) = &pod.infra_id else {
             return Ok(());
         };
+        let infra_record = self.lookup(infra)?;
+        inherit_from_infra(pod, &infra_record, options)?;
         // A pod with a user namespace (its infra container's) has its containers join it:
         // the namespaces they share with it are that user namespace's.
-        let infra_record = self.lookup(infra)?;
         if infra_record.config.id_mappings.is_some() {
             if options.id_mappings.is_some()
                 || options.userns_auto.is_some()
@@ -919,4 +932,59 @@ fn infra_last(view: &PodView) -> Vec<&ContainerRecord> {
         .is_some_and(|infra| order.first().is_some_and(|c| c.id() == infra));
     order.rotate_left(usize::from(infra_leads));
     order
+}
+
+/// What every container of a pod gets from its infra container, as podman's do: its
+/// volumes and bind mounts (`pod create -v`, `--volumes-from`), not owned by the container
+/// (never removed with it), and its devices. A mount of the container's own at one of those
+/// places is refused unless it is the same (a clone's, which has them already); a device
+/// of its own at one of those paths wins.
+fn inherit_from_infra(
+    pod: &PodRecord,
+    infra: &ContainerRecord,
+    options: &mut CreateOptions,
+) -> Result<()> {
+    use crate::mounts::MountKind;
+    for mount in infra
+        .config
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Bind)
+    {
+        match options
+            .mounts
+            .iter()
+            .find(|m| m.destination == mount.destination)
+        {
+            Some(own)
+                if own.kind == mount.kind
+                    && match &mount.volume {
+                        Some(volume) => own.volume.as_ref() == Some(volume),
+                        None => own.source == mount.source,
+                    } =>
+            {
+                continue
+            }
+            Some(_) => {
+                return Err(EngineError::InvalidArg(format!(
+                    "pod {} mounts {} in each of its containers (pod create -v): a container of \
+                     it cannot mount something else there",
+                    pod.name, mount.destination
+                )))
+            }
+            None => {}
+        }
+        let mut inherited = mount.clone();
+        inherited.anonymous = false;
+        inherited.no_copy = true;
+        inherited.chown = false;
+        options.mounts.push(inherited);
+    }
+    let devices = &mut options.isolation.devices;
+    for device in &infra.config.isolation.devices {
+        if !devices.iter().any(|d| d.container == device.container) {
+            devices.push(device.clone());
+        }
+    }
+    Ok(())
 }
