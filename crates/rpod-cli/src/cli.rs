@@ -2178,6 +2178,13 @@ pub struct BuildArgs {
     /// Write the image's ID to this file.
     #[arg(long)]
     pub iidfile: Option<std::path::PathBuf>,
+    /// The image the first FROM starts from instead of the one it names.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Write the build's output (its steps, the RUN steps' output, the image's ID) to this
+    /// file instead.
+    #[arg(long)]
+    pub logfile: Option<std::path::PathBuf>,
     /// Merge the layers the build makes into one (no build cache then).
     #[arg(long)]
     pub squash: bool,
@@ -2835,7 +2842,7 @@ pub enum PodCommand {
     /// Create a pod (and its infra container) and print its ID.
     Create(Box<PodCreateArgs>),
     /// Make a copy of a pod, with a copy of each of its containers; print its ID.
-    Clone(PodCloneArgs),
+    Clone(Box<PodCloneArgs>),
     /// List pods.
     #[command(alias = "ls", alias = "list")]
     Ps(PodPsArgs),
@@ -3019,6 +3026,15 @@ pub struct PodLimitFlags {
     /// The pod's block I/O weight (10 to 1000).
     #[arg(long = "blkio-weight")]
     pub blkio_weight: Option<u16>,
+    /// The pod's block I/O weight on one device: PATH:WEIGHT (`/dev/sda:200`).
+    #[arg(long = "blkio-weight-device")]
+    pub blkio_weight_device: Vec<String>,
+    /// Limit the pod's reads from a block device: PATH:RATE (`/dev/sda:1mb`).
+    #[arg(long = "device-read-bps")]
+    pub device_read_bps: Vec<String>,
+    /// Limit the pod's writes to a block device: PATH:RATE (`/dev/sda:1mb`).
+    #[arg(long = "device-write-bps")]
+    pub device_write_bps: Vec<String>,
 }
 
 #[derive(Debug, Args)]

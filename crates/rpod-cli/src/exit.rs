@@ -59,6 +59,8 @@ pub fn code_of(error: &EngineError) -> i32 {
         EngineError::Oci(OciError::PermissionDenied { .. }) | EngineError::CannotInvoke(_) => {
             CANNOT_INVOKE
         }
+        // A build whose RUN step failed exits with the step's status, as podman's.
+        EngineError::StepFailed { status, .. } if (1..=255).contains(status) => *status,
         _ => ENGINE_ERROR,
     }
 }

@@ -156,6 +156,65 @@ fn build_runs_copies_and_stages_into_one_image() {
     );
 }
 
+/// `--from` replaces the first FROM's image; `--logfile` takes everything the build would
+/// print, and the terminal still hears of a failure, whose RUN status is the exit code.
+#[test]
+fn build_from_another_image_into_a_log_file() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    context(&dir);
+    let ctx = dir.display().to_string();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM scratch AS base\nCOPY hello.txt /\n",
+    )
+    .unwrap();
+    let log = rpod.dir.path().join("build.log");
+    let log_arg = log.display().to_string();
+    let out = rpod.run(&[
+        "build",
+        "--from",
+        "demo",
+        "--logfile",
+        &log_arg,
+        "-t",
+        "fromdemo",
+        &ctx,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    let written = fs::read_to_string(&log).unwrap();
+    assert!(written.contains("STEP 1/2: FROM demo AS base"), "{written}");
+    let id = rpod.ok(&["image", "inspect", "--format", "{{.Id}}", "fromdemo"]);
+    assert!(written.ends_with(&id), "{written}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "fromdemo", "cat", "/hello.txt"]),
+        "hello\n"
+    );
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN echo said; exit 4\n",
+    )
+    .unwrap();
+    let err = rpod.fails(&["build", "--logfile", &log_arg, &ctx], 4);
+    assert!(err.contains("exited with status 4"), "{err}");
+    let written = fs::read_to_string(&log).unwrap();
+    assert!(
+        written.starts_with("STEP 1/2: FROM demo\n"),
+        "the log was emptied: {written}"
+    );
+    assert!(written.contains("said\n"), "{written}");
+    for bad in ["two words", "$X"] {
+        let err = rpod.fails(&["build", "--from", bad, &ctx], 125);
+        assert!(err.contains("invalid --from"), "{err}");
+    }
+}
+
 #[test]
 fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
     let rpod = Rpod::with_image("crun");
@@ -179,11 +238,13 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
         let path = file.display().to_string();
         rpod.fails(&["build", "--layers=false", "-f", &path, &ctx], 125)
     };
+    // A failed RUN step's status is the build's exit code, as podman's.
+    let file = dir.join("Containerfile.test");
+    fs::write(&file, "FROM demo\nRUN touch /x\nRUN echo failing; exit 3\n").unwrap();
+    let path = file.display().to_string();
+    let err = rpod.fails(&["build", "--layers=false", "-f", &path, &ctx], 3);
+    assert!(err.contains("exited with status 3"), "{err}");
     for (containerfile, says) in [
-        (
-            "FROM demo\nRUN touch /x\nRUN echo failing; exit 3\n",
-            "exited with status 3",
-        ),
         (
             "FROM demo\nCOPY ../../outside/secret /\n",
             "outside the build context",
@@ -1119,7 +1180,7 @@ fn unused_stages_are_skipped_unless_asked_for() {
         rpod.ok(&["run", "--rm", "skipped", "cat", "/made"]),
         "made\n"
     );
-    let err = rpod.fails(&["build", "--skip-unused-stages=false", &ctx], 125);
+    let err = rpod.fails(&["build", "--skip-unused-stages=false", &ctx], 9);
     assert!(err.contains("exited with status 9"), "{err}");
     // A target: the stages after it are not built either.
     let out = rpod.ok(&["build", "--target", "used", &ctx]);

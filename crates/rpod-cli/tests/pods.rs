@@ -879,7 +879,44 @@ fn a_pods_limits_bound_its_containers_together() {
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert!(cgroups.contains(&format!(":/rpod/{member}\n")), "{cgroups}");
     rpod.ok(&["pod", "rm", "-f", "-t", "0", "loose"]);
+    // Block device limits for the whole pod, written by the device's numbers.
+    let block = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .find_map(|e| {
+            let numbers = std::fs::read_to_string(e.path().join("dev")).ok()?;
+            let device = format!("/dev/{}", e.file_name().to_string_lossy());
+            std::path::Path::new(&device)
+                .exists()
+                .then(|| (device, numbers.trim().to_string()))
+        });
+    if let Some((device, numbers)) = block {
+        let (read, write) = (format!("{device}:1mb"), format!("{device}:2mb"));
+        rpod.ok(&[
+            "pod",
+            "create",
+            "--name",
+            "throttled",
+            "--device-read-bps",
+            &read,
+            "--device-write-bps",
+            &write,
+        ]);
+        let cgroup = pod_field(&rpod, "throttled", "{{.CgroupPath}}");
+        for (file, rate) in [
+            ("blkio.throttle.read_bps_device", "1048576"),
+            ("blkio.throttle.write_bps_device", "2097152"),
+        ] {
+            let path = pod_cgroup_file(&cgroup, "blkio", file);
+            assert_eq!(read_trimmed(&path), format!("{numbers} {rate}"));
+        }
+        rpod.ok(&["pod", "rm", "-f", "-t", "0", "throttled"]);
+    }
     for (args, says) in [
+        (
+            vec!["--device-read-bps", "/dev/null:1mb"],
+            "not a block device",
+        ),
         (
             vec!["--share-parent=false", "--memory", "64m"],
             "no cgroup of its own",

@@ -1327,6 +1327,36 @@ fn podman_remote_manages_pods() {
         "[no-new-privileges]\n"
     );
     service.podman_ok(&["pod", "rm", "-f", "kitted"]);
+    // A device limit for the whole pod, in its cgroup by the device's numbers.
+    let block = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .find_map(|e| {
+            let numbers = std::fs::read_to_string(e.path().join("dev")).ok()?;
+            let device = format!("/dev/{}", e.file_name().to_string_lossy());
+            std::path::Path::new(&device)
+                .exists()
+                .then(|| (device, numbers.trim().to_string()))
+        });
+    if let Some((device, numbers)) = block {
+        let read = format!("{device}:1mb");
+        service.podman_ok(&[
+            "pod",
+            "create",
+            "--name",
+            "slow",
+            "--device-read-bps",
+            &read,
+        ]);
+        let cgroup = service.podman_ok(&["pod", "inspect", "--format", "{{.CgroupPath}}", "slow"]);
+        let file = std::path::Path::new("/sys/fs/cgroup/blkio")
+            .join(cgroup.trim().trim_start_matches('/'))
+            .join("blkio.throttle.read_bps_device");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            assert_eq!(text.trim(), format!("{numbers} 1048576"));
+        }
+        service.podman_ok(&["pod", "rm", "-f", "slow"]);
+    }
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such pod"));
     assert_eq!(service.podman_ok(&["ps", "-aq"]), "");
     // A pod's limits go to its cgroup, which its containers run in.
@@ -3941,7 +3971,8 @@ fn docker_builds_images_through_the_service() {
     service.docker_ok(&["rm", "faster"]);
     let failing = dir.join("Failing").display().to_string();
     let out = build(&["-f", &failing]);
-    assert!(!out.status.success());
+    // The step's status is the docker CLI's exit code, as with Docker's own builder.
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("exited with status 7"), "{err}");
     let out = build(&["-q"]);
@@ -4115,6 +4146,19 @@ fn podman_remote_builds_images_through_the_service() {
     );
     service.podman_ok(&["build", "-t", "poci", &ctx]);
     assert!(!test("poci").status.success());
+    // `--from`: the first FROM's image replaced.
+    std::fs::write(
+        dir.join("Containerfile"),
+        "FROM scratch AS first\nCMD [\"x\"]\n",
+    )
+    .unwrap();
+    service.podman_ok(&["build", "--from", "demo", "-t", "pfrom", &ctx]);
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["run", "--rm", "pfrom", "echo", "on demo"]),
+        "on demo\n"
+    );
     // `--secret`: the file comes inside the context (twice, from podman 4.3) and is taken
     // out of it before the build: the step reads it, `COPY .` finds no copy of it.
     let secret = service.rpod.dir.path().join("token");

@@ -69,6 +69,11 @@ pub enum EngineError {
     #[error("{0}")]
     CannotInvoke(String),
 
+    /// A build's RUN step ended with another status than 0: the build's exit code, as
+    /// podman's.
+    #[error("{message}")]
+    StepFailed { message: String, status: i32 },
+
     /// An image archive or tarball that cannot be read.
     #[error("{path}: {message}")]
     BadArchive { path: String, message: String },
@@ -173,6 +178,7 @@ impl EngineError {
             | EngineError::ImageInUse { .. } => ErrorKind::Conflict,
             EngineError::InvalidArg(_)
             | EngineError::CannotInvoke(_)
+            | EngineError::StepFailed { .. }
             | EngineError::BadArchive { .. }
             | EngineError::NotSupported(_) => ErrorKind::InvalidArgument,
             EngineError::Oci(error) => match error {

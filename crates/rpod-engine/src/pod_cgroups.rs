@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::resources::CPU_PERIOD;
+use crate::resources::{block_device_numbers, Throttle, WeightDevice, CPU_PERIOD};
 use crate::{EngineError, Result};
 
 /// The v1 controllers a pod's limits are written to.
@@ -32,6 +32,12 @@ pub struct PodLimits {
     pub memory_swap: Option<i64>,
     /// Block I/O weight, 10 to 1000 (`--blkio-weight`).
     pub blkio_weight: Option<u16>,
+    /// Bytes per second from or to a block device (`--device-read-bps`,
+    /// `--device-write-bps`), for the whole pod.
+    pub device_read_bps: Vec<Throttle>,
+    pub device_write_bps: Vec<Throttle>,
+    /// Block I/O weight on one device (`--blkio-weight-device`).
+    pub blkio_weight_device: Vec<WeightDevice>,
 }
 
 impl PodLimits {
@@ -146,6 +152,30 @@ fn ensure_v1(root: &Path, relative: &str, limits: &PodLimits) -> Result<()> {
                 }
             }
             _ => {
+                let devices = DeviceLimits::of(limits)?;
+                for (file, rates) in [
+                    ("blkio.throttle.read_bps_device", &devices.read_bps),
+                    ("blkio.throttle.write_bps_device", &devices.write_bps),
+                ] {
+                    // One device a write, as the kernel takes them.
+                    for (device, rate) in rates {
+                        write(&dir.join(file), &format!("{device} {rate}"))?;
+                    }
+                }
+                if !devices.weights.is_empty() {
+                    let file = ["blkio.weight_device", "blkio.bfq.weight_device"]
+                        .into_iter()
+                        .find(|f| hierarchy.join(f).exists())
+                        .ok_or_else(|| {
+                            EngineError::InvalidArg(
+                                "--blkio-weight-device: no I/O scheduler here takes weights (blkio.weight_device, blkio.bfq.weight_device)"
+                                    .into(),
+                            )
+                        })?;
+                    for (device, weight) in &devices.weights {
+                        write(&dir.join(file), &format!("{device} {weight}"))?;
+                    }
+                }
                 if let Some(weight) = limits.blkio_weight {
                     let file = ["blkio.weight", "blkio.bfq.weight"]
                         .into_iter()
@@ -214,11 +244,61 @@ fn ensure_v2(root: &Path, relative: &str, limits: &PodLimits) -> Result<()> {
         write(&dir.join("memory.swap.max"), &value)?;
     }
     if let Some(weight) = limits.blkio_weight {
-        // blkio weights (10-1000) on io.weight's scale (1-10000), as the runtimes convert.
-        let io = 1 + (u64::from(weight) - 10) * 9999 / 990;
-        write(&dir.join("io.weight"), &format!("default {io}"))?;
+        write(
+            &dir.join("io.weight"),
+            &format!("default {}", io_weight(weight)),
+        )?;
+    }
+    let devices = DeviceLimits::of(limits)?;
+    for (key, rates) in [("rbps", &devices.read_bps), ("wbps", &devices.write_bps)] {
+        for (device, rate) in rates {
+            write(&dir.join("io.max"), &format!("{device} {key}={rate}"))?;
+        }
+    }
+    for (device, weight) in &devices.weights {
+        write(
+            &dir.join("io.weight"),
+            &format!("{device} {}", io_weight(*weight)),
+        )?;
     }
     Ok(())
+}
+
+/// A blkio weight (10-1000) on io.weight's scale (1-10000), as the runtimes convert it.
+fn io_weight(weight: u16) -> u64 {
+    1 + (u64::from(weight).saturating_sub(10)) * 9999 / 990
+}
+
+/// The per-device limits with each device as its numbers (`MAJ:MIN`, looked up now: a
+/// device's numbers can change across reboots, its path not).
+struct DeviceLimits {
+    read_bps: Vec<(String, u64)>,
+    write_bps: Vec<(String, u64)>,
+    weights: Vec<(String, u16)>,
+}
+
+impl DeviceLimits {
+    fn of(limits: &PodLimits) -> Result<Self> {
+        let numbers = |device: &Path| -> Result<String> {
+            let (major, minor) = block_device_numbers(device)?;
+            Ok(format!("{major}:{minor}"))
+        };
+        let rates = |throttles: &[Throttle]| -> Result<Vec<(String, u64)>> {
+            throttles
+                .iter()
+                .map(|t| Ok((numbers(&t.device)?, t.rate)))
+                .collect()
+        };
+        Ok(DeviceLimits {
+            read_bps: rates(&limits.device_read_bps)?,
+            write_bps: rates(&limits.device_write_bps)?,
+            weights: limits
+                .blkio_weight_device
+                .iter()
+                .map(|w| Ok((numbers(&w.device)?, w.weight)))
+                .collect::<Result<_>>()?,
+        })
+    }
 }
 
 /// Remove the pod's cgroup from every hierarchy under `root` (its containers' are gone).
@@ -357,6 +437,91 @@ mod tests {
         remove(root.path(), "/rpod/p1");
         assert!(!root.path().join("cpu/rpod/p1").exists());
         assert!(!root.path().join("memory/rpod/p1").exists());
+    }
+
+    /// A block device of this machine and its numbers (`MAJ:MIN`).
+    fn some_block_device() -> Option<(PathBuf, String)> {
+        fs::read_dir("/sys/block")
+            .ok()?
+            .flatten()
+            .find_map(|entry| {
+                let numbers = fs::read_to_string(entry.path().join("dev")).ok()?;
+                let device = Path::new("/dev").join(entry.file_name());
+                device
+                    .exists()
+                    .then(|| (device, numbers.trim().to_string()))
+            })
+    }
+
+    #[test]
+    fn device_limits_are_written_by_the_devices_numbers() {
+        let Some((device, numbers)) = some_block_device() else {
+            eprintln!("no block device here: skipped");
+            return;
+        };
+        let limits = PodLimits {
+            device_read_bps: vec![Throttle {
+                device: device.clone(),
+                rate: 1 << 20,
+            }],
+            device_write_bps: vec![Throttle {
+                device: device.clone(),
+                rate: 2 << 20,
+            }],
+            blkio_weight_device: vec![WeightDevice {
+                device: device.clone(),
+                weight: 505,
+            }],
+            ..Default::default()
+        };
+        let v1 = tempfile::tempdir().unwrap();
+        fs::create_dir(v1.path().join("blkio")).unwrap();
+        // Without a file for device weights, the weights are refused by name.
+        let err = ensure(v1.path(), "/rpod/p", &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--blkio-weight-device"), "{err}");
+        fs::write(v1.path().join("blkio/blkio.bfq.weight_device"), "").unwrap();
+        ensure(v1.path(), "/rpod/p", &limits).unwrap();
+        let at = |root: &Path, file: &str| read(root.join(file));
+        let v1_dir = v1.path().join("blkio/rpod/p");
+        assert_eq!(
+            at(&v1_dir, "blkio.throttle.read_bps_device"),
+            format!("{numbers} 1048576")
+        );
+        assert_eq!(
+            at(&v1_dir, "blkio.throttle.write_bps_device"),
+            format!("{numbers} 2097152")
+        );
+        assert_eq!(
+            at(&v1_dir, "blkio.bfq.weight_device"),
+            format!("{numbers} 505")
+        );
+        let v2 = tempfile::tempdir().unwrap();
+        fs::write(v2.path().join("cgroup.controllers"), "io\n").unwrap();
+        let only_writes = PodLimits {
+            device_read_bps: Vec::new(),
+            blkio_weight_device: Vec::new(),
+            ..limits.clone()
+        };
+        ensure(v2.path(), "/rpod/p", &only_writes).unwrap();
+        assert_eq!(
+            at(v2.path(), "rpod/p/io.max"),
+            format!("{numbers} wbps=2097152")
+        );
+        ensure(v2.path(), "/rpod/p", &limits).unwrap();
+        // The last line written (a cgroup file takes one a write; a plain file keeps the
+        // last): the weight on io.weight's scale.
+        assert_eq!(at(v2.path(), "rpod/p/io.weight"), format!("{numbers} 5000"));
+        // A path that is no longer a device is said.
+        let gone = PodLimits {
+            device_read_bps: vec![Throttle {
+                device: v2.path().join("nothing"),
+                rate: 1,
+            }],
+            ..Default::default()
+        };
+        assert!(ensure(v2.path(), "/rpod/q", &gone).is_err());
     }
 
     #[test]

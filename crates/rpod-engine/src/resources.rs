@@ -515,7 +515,7 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
 
 /// The numbers of a device named in a limit, looked up again at each use (it may have
 /// gone since the limit was set).
-fn block_device_numbers(device: &std::path::Path) -> Result<(i64, i64)> {
+pub(crate) fn block_device_numbers(device: &std::path::Path) -> Result<(i64, i64)> {
     let (_, major, minor) = crate::isolation::device_kind(device)?.ok_or_else(|| {
         EngineError::InvalidArg(format!("{}: no longer a device", device.display()))
     })?;

@@ -33,7 +33,7 @@ fn string_map(ex: &Exchange, name: &str) -> ApiResult<BTreeMap<String, String>> 
 }
 
 /// The query parameters that ask for what rpod's build does not do, when set.
-const REFUSED: &[&str] = &["outputs", "from", "manifest"];
+const REFUSED: &[&str] = &["outputs", "manifest"];
 
 /// The Containerfile's path in the context: Docker's `dockerfile`, or podman-remote's
 /// JSON array of one.
@@ -178,6 +178,12 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .query("target")
         .filter(|t| !t.is_empty())
         .map(String::from);
+    // podman-remote's `--from`.
+    let from = ex
+        .req
+        .query("from")
+        .filter(|f| !f.is_empty())
+        .map(String::from);
     // `remote` (docker-py's `build(path=URL)`): the context is fetched from there (a Git
     // repository, an archive, a Containerfile alone). Else the body is the context as a
     // tar, which the client may compress (`docker build --compress`): gzip's magic tells.
@@ -254,6 +260,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         tags: tags.clone(),
         build_args,
         target,
+        from,
         quiet,
         capture_run_output: true,
         labels,
@@ -321,9 +328,16 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         }
         Err(e) => {
             let message = e.to_string();
+            // A failed RUN step's status, which the docker CLI exits with (Docker's own).
+            let detail = match &e {
+                rpod_engine::EngineError::StepFailed { status, .. } => {
+                    json!({ "message": message, "code": status })
+                }
+                _ => json!({ "message": message }),
+            };
             send_line(
                 &mut out,
-                &json!({ "errorDetail": { "message": message }, "error": message }),
+                &json!({ "errorDetail": detail, "error": message }),
             );
         }
     }

@@ -63,6 +63,10 @@ const INFRA_FIELDS: &[&str] = &[
     "shm_size",
     "pidns",
     "utsns",
+    // The pod's device limits, moved to its cgroup's limits below.
+    "throttleReadBpsDevice",
+    "throttleWriteBpsDevice",
+    "weightDevice",
 ];
 
 /// `POST /libpod/pods/create`: 201 and the pod's ID.
@@ -76,7 +80,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 /// A PodSpecGenerator as the engine's pod options.
 pub(crate) fn pod_options(mut spec: PodSpec) -> ApiResult<PodOptions> {
     let exit_policy = rpod_engine::pods::ExitPolicy::parse(&spec.exit_policy)?;
-    let limits = pod_limits(spec.resource_limits.take(), spec.cpu_quota, spec.cpu_period)?;
+    let mut limits = pod_limits(spec.resource_limits.take(), spec.cpu_quota, spec.cpu_period)?;
     let no_hosts = spec
         .rest
         .remove("no_manage_hosts")
@@ -115,6 +119,10 @@ pub(crate) fn pod_options(mut spec: PodSpec) -> ApiResult<PodOptions> {
     let as_container: SpecGenerator = serde_json::from_value(Value::Object(infra))
         .map_err(|e| ApiError::bad_request(format!("invalid pod settings: {e}")))?;
     let mut infra_options = create_options(as_container)?;
+    let devices = &mut infra_options.resources;
+    limits.device_read_bps = std::mem::take(&mut devices.device_read_bps);
+    limits.device_write_bps = std::mem::take(&mut devices.device_write_bps);
+    limits.blkio_weight_device = std::mem::take(&mut devices.blkio_weight_device);
     infra_options.security =
         rpod_engine::security::SecurityOptions::from_flags(false, &[], &[], &security_opt)?;
     infra_options.image = None;
@@ -190,6 +198,7 @@ fn pod_limits(
         memory: number(take("memory", "limit")),
         memory_swap: number(take("memory", "swap")),
         blkio_weight: number(take("blockIO", "weight")).map(|w| w as u16),
+        ..Default::default()
     };
     let rest = Value::Object(resources);
     if !nothing_set(&rest) {

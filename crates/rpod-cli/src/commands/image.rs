@@ -38,6 +38,8 @@ pub fn import(engine: &Engine, args: ImportArgs) -> Outcome {
 }
 
 pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
+    // Restored when the build is done: an error is still said on the terminal.
+    let _log = args.logfile.as_deref().map(LogFile::redirect).transpose()?;
     if !args.rm {
         return Err(rpod_engine::EngineError::NotSupported(
             "build --rm=false (rpod removes the containers of the steps)".into(),
@@ -204,6 +206,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         tags: args.tags.clone(),
         build_args,
         target: args.target.clone(),
+        from: args.from.clone(),
         quiet: args.quiet,
         capture_run_output: false,
         labels,
@@ -924,4 +927,48 @@ pub fn trust_set(engine: &Engine, args: TrustSetArgs) -> Outcome {
     let kind: rpod_engine::image::trust::TrustKind = args.kind.parse()?;
     rpod_engine::image::trust::set(&path, &args.registry, kind, &args.keys)?;
     Ok(0)
+}
+
+/// `build --logfile FILE`: the build's standard output and error (its steps, the RUN steps'
+/// output, the image's ID) go to the file (made 0600 and emptied, as podman makes it); the
+/// terminal's come back when this is dropped.
+struct LogFile {
+    stdout: std::os::fd::OwnedFd,
+    stderr: std::os::fd::OwnedFd,
+}
+
+impl LogFile {
+    fn redirect(path: &Path) -> Result<Self, Failure> {
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let failed = |e: io::Error| usage(format!("--logfile {}: {e}", path.display()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(failed)?;
+        let keep = |fd: std::os::fd::BorrowedFd| {
+            rustix::io::fcntl_dupfd_cloexec(fd, 3).map_err(|e| failed(e.into()))
+        };
+        let _ = io::stdout().flush();
+        let saved = LogFile {
+            stdout: keep(io::stdout().as_fd())?,
+            stderr: keep(io::stderr().as_fd())?,
+        };
+        rustix::stdio::dup2_stdout(&file).map_err(|e| failed(e.into()))?;
+        rustix::stdio::dup2_stderr(&file).map_err(|e| failed(e.into()))?;
+        Ok(saved)
+    }
+}
+
+impl Drop for LogFile {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = io::stdout().flush();
+        let _ = rustix::stdio::dup2_stdout(&self.stdout);
+        let _ = rustix::stdio::dup2_stderr(&self.stderr);
+    }
 }

@@ -38,7 +38,7 @@ pub fn pod(engine: &Engine, command: PodCommand) -> Outcome {
             }
             Ok(0)
         }
-        PodCommand::Clone(args) => clone(engine, args),
+        PodCommand::Clone(args) => clone(engine, *args),
         PodCommand::Logs(args) => logs(engine, args),
         PodCommand::Top(args) => super::observe::pod_top(engine, args),
         PodCommand::Stats(args) => super::observe::pod_stats(engine, args),
@@ -178,7 +178,25 @@ fn pod_limits(flags: &PodLimitFlags) -> Result<PodLimits, Failure> {
             .map(super::container::size_or_unlimited)
             .transpose()?,
         blkio_weight: flags.blkio_weight,
+        device_read_bps: throttles(&flags.device_read_bps, "--device-read-bps")?,
+        device_write_bps: throttles(&flags.device_write_bps, "--device-write-bps")?,
+        blkio_weight_device: flags
+            .blkio_weight_device
+            .iter()
+            .map(|w| rpod_engine::resources::WeightDevice::parse(w))
+            .collect::<Result<_, _>>()?,
     })
+}
+
+/// `--device-read-bps`/`--device-write-bps` words.
+fn throttles(
+    words: &[String],
+    flag: &str,
+) -> Result<Vec<rpod_engine::resources::Throttle>, Failure> {
+    Ok(words
+        .iter()
+        .map(|w| rpod_engine::resources::Throttle::parse(w, flag))
+        .collect::<Result<_, _>>()?)
 }
 
 /// `pod clone`: a copy of the pod and its containers; prints the new pod's ID.

@@ -39,6 +39,9 @@ pub struct BuildOptions {
     pub build_args: BTreeMap<String, String>,
     /// `--target`: the stage to stop at (the last one by default).
     pub target: Option<String>,
+    /// `--from IMAGE`: the first FROM's image instead of the one it names (its `AS NAME`
+    /// kept).
+    pub from: Option<String>,
     /// RUN steps' output is not shown (`-q`).
     pub quiet: bool,
     /// RUN steps' output goes to `progress`, a line at a time once the step ends, instead
@@ -121,6 +124,31 @@ fn stage_name(from: &Instruction, globals: &BTreeMap<String, String>) -> Option<
         [_, as_word, name] if as_word.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
         _ => None,
     }
+}
+
+/// `--from IMAGE`: the first FROM starts from `image` (taken as it is: no variable in it
+/// is expanded), its `AS NAME` and flags kept.
+fn replace_first_base(instructions: &mut [Instruction], image: &str) -> Result<()> {
+    if image.is_empty() || image.contains(|c: char| c.is_whitespace() || c == '$') {
+        return Err(EngineError::InvalidArg(format!(
+            "invalid --from {image:?}: an image name"
+        )));
+    }
+    let Some(first) = instructions.iter_mut().find(|i| i.keyword == "FROM") else {
+        return Err(EngineError::InvalidArg(
+            "--from: the Containerfile has no FROM".into(),
+        ));
+    };
+    let text = first.args.text();
+    let rest = text
+        .trim_start()
+        .split_once(char::is_whitespace)
+        .map(|(_, rest)| rest.trim_start().to_string());
+    first.args = containerfile::Args::Text(match rest {
+        Some(rest) => format!("{image} {rest}"),
+        None => image.to_string(),
+    });
+    Ok(())
 }
 
 /// Which stages a build needs (`--skip-unused-stages`): the target (`--target`'s stage,
@@ -544,7 +572,10 @@ impl Engine {
             named_contexts.insert(name.to_ascii_lowercase(), named);
         }
         let text = read_bounded(&options.containerfile)?;
-        let instructions = containerfile::parse(&text)?;
+        let mut instructions = containerfile::parse(&text)?;
+        if let Some(image) = &options.from {
+            replace_first_base(&mut instructions, image)?;
+        }
         let ssh_agents = ssh_agent::SshAgents::start(self, &options.ssh)?;
         let mut builder = Builder {
             engine: self,
@@ -1611,10 +1642,14 @@ impl Builder<'_> {
             }
             let code = self.engine.wait(&container)?;
             if code != 0 {
-                return Err(step_error(
-                    instruction,
-                    format!("{} exited with status {code}", instruction.args.text()),
-                ));
+                return Err(EngineError::StepFailed {
+                    message: step_error(
+                        instruction,
+                        format!("{} exited with status {code}", instruction.args.text()),
+                    )
+                    .to_string(),
+                    status: code,
+                });
             }
             self.commit(stage, &container, created_by, &key, progress)?;
             progress(&format!("--> {}", short_id(&stage.image)));

@@ -150,6 +150,12 @@ impl Engine {
             memory: given.memory.or(kept.memory),
             memory_swap: given.memory_swap.or(kept.memory_swap),
             blkio_weight: given.blkio_weight.or(kept.blkio_weight),
+            device_read_bps: given_or_kept(&given.device_read_bps, &kept.device_read_bps),
+            device_write_bps: given_or_kept(&given.device_write_bps, &kept.device_write_bps),
+            blkio_weight_device: given_or_kept(
+                &given.blkio_weight_device,
+                &kept.blkio_weight_device,
+            ),
         };
         // The infra container's network is the pod's when the pod shares it.
         let mut infra_options = match infra {
@@ -471,5 +477,13 @@ fn user_namespace_of(
             }),
         ),
         mappings => (mappings.clone(), None),
+    }
+}
+
+/// A list of limits given to `pod clone`, else the original pod's.
+fn given_or_kept<T: Clone>(given: &[T], kept: &[T]) -> Vec<T> {
+    match given.is_empty() {
+        true => kept.to_vec(),
+        false => given.to_vec(),
     }
 }

@@ -250,7 +250,12 @@ impl Engine {
                         ..Default::default()
                     },
                     progress,
-                )?;
+                )
+                // The step's status is a build's exit code, not `kube play`'s.
+                .map_err(|e| match e {
+                    EngineError::StepFailed { message, .. } => EngineError::InvalidArg(message),
+                    other => other,
+                })?;
                 return Ok(());
             }
         }
