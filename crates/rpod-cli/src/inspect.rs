@@ -90,8 +90,8 @@ pub fn ps_header(field: &str) -> String {
 }
 
 /// `rpod image inspect`.
-pub fn image(info: &ImageInfo) -> Value {
-    serde_json::to_value(ImageInspect::new(info)).unwrap_or(Value::Null)
+pub fn image(engine: &rpod_engine::Engine, info: &ImageInfo) -> Value {
+    serde_json::to_value(ImageInspect::new(engine.roots(), info)).unwrap_or(Value::Null)
 }
 
 /// Rows of `images`: one per name, or one `<none>` row for an unnamed image.

@@ -166,7 +166,7 @@ fn build_from_another_image_into_a_log_file() {
     let ctx = dir.display().to_string();
     fs::write(
         dir.join("Containerfile"),
-        "FROM scratch AS base\nCOPY hello.txt /\n",
+        "FROM scratch AS base\nCOPY hello.txt /\nUSER 1000\n",
     )
     .unwrap();
     let log = rpod.dir.path().join("build.log");
@@ -184,7 +184,7 @@ fn build_from_another_image_into_a_log_file() {
     assert!(out.status.success(), "{out:?}");
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
     let written = fs::read_to_string(&log).unwrap();
-    assert!(written.contains("STEP 1/2: FROM demo AS base"), "{written}");
+    assert!(written.contains("STEP 1/3: FROM demo AS base"), "{written}");
     let id = rpod.ok(&["image", "inspect", "--format", "{{.Id}}", "fromdemo"]);
     assert!(written.ends_with(&id), "{written}");
     use std::os::unix::fs::PermissionsExt;
@@ -196,6 +196,14 @@ fn build_from_another_image_into_a_log_file() {
         rpod.ok(&["run", "--rm", "fromdemo", "cat", "/hello.txt"]),
         "hello\n"
     );
+    // podman's image inspect fields: the user, the layers' directories (the top one the
+    // COPY's, beneath it demo's).
+    let fields = "{{.User}} {{.GraphDriver.Data.UpperDir}} {{.GraphDriver.Data.LowerDir}}";
+    let shown = rpod.ok(&["image", "inspect", "--format", fields, "fromdemo"]);
+    let shown: Vec<&str> = shown.split_whitespace().collect();
+    assert_eq!(shown[0], "1000");
+    assert!(Path::new(shown[1]).join("hello.txt").is_file(), "{shown:?}");
+    assert!(Path::new(shown[2]).join("bin").is_dir(), "{shown:?}");
     fs::write(
         dir.join("Containerfile"),
         "FROM demo\nRUN echo said; exit 4\n",

@@ -992,10 +992,28 @@ pub struct ImageInspect {
     /// A Docker-format image's health check, where podman's inspect shows it.
     #[serde(rename = "HealthCheck", skip_serializing_if = "Option::is_none")]
     pub health_check: Option<serde_json::Value>,
+    /// The user its containers run as (the config's, podman's field).
+    pub user: String,
+    /// podman's `Version` (the Docker version a Docker config names): empty, as rpod keeps
+    /// no such field of a config (`oci-spec`'s type has none).
+    pub version: &'static str,
+    /// Where its layers are: the top one as `UpperDir`, those beneath as `LowerDir`
+    /// (topmost first), as podman shows an image.
+    pub graph_driver: GraphDriver,
 }
 
 impl ImageInspect {
-    pub fn new(info: &ImageInfo) -> Self {
+    pub fn new(roots: &Roots, info: &ImageInfo) -> Self {
+        let layers = crate::image::layer_dirs(roots);
+        let mut dirs = info.record.layers.iter().rev().map(|l| layers.dir(l));
+        let mut graph_data = BTreeMap::new();
+        if let Some(top) = dirs.next() {
+            graph_data.insert("UpperDir", top.display().to_string());
+        }
+        let lower: Vec<String> = dirs.map(|d| d.display().to_string()).collect();
+        if !lower.is_empty() {
+            graph_data.insert("LowerDir", lower.join(":"));
+        }
         let config = serde_json::to_value(&info.config).unwrap_or(serde_json::Value::Null);
         let field = |name: &str| config.get(name).cloned().unwrap_or(serde_json::Value::Null);
         ImageInspect {
@@ -1040,6 +1058,17 @@ impl ImageInspect {
                 .unwrap_or_default(),
             manifest_type: info.record.format().manifest_type(),
             health_check: info.docker.healthcheck.clone(),
+            user: info
+                .config
+                .config()
+                .as_ref()
+                .and_then(|c| c.user().clone())
+                .unwrap_or_default(),
+            version: "",
+            graph_driver: GraphDriver {
+                name: "overlay",
+                data: graph_data,
+            },
         }
     }
 }

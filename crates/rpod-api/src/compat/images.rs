@@ -40,7 +40,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let record = context.engine.resolve_image(name)?;
     let info = context.engine.image_info(record)?;
-    ex.json(200, &views::image_inspect(&info))
+    ex.json(200, &views::image_inspect(context.engine.roots(), &info))
 }
 
 pub fn tag(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {

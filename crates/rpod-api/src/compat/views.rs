@@ -308,7 +308,7 @@ fn docker_parent(info: &ImageInfo) -> String {
 
 pub fn image_summary(info: &ImageInfo) -> Value {
     let created = info.record.created.unwrap_or(info.record.added);
-    let labels = ImageInspect::new(info).labels;
+    let labels = info.labels();
     json!({
         "Id": format!("sha256:{}", info.record.id),
         "ParentId": docker_parent(info),
@@ -324,8 +324,8 @@ pub fn image_summary(info: &ImageInfo) -> Value {
 }
 
 /// `GET /images/{name}/json`.
-pub fn image_inspect(info: &ImageInfo) -> Value {
-    let base = ImageInspect::new(info);
+pub fn image_inspect(roots: &rpod_engine::paths::Roots, info: &ImageInfo) -> Value {
+    let base = ImageInspect::new(roots, info);
     let mut config = base.config;
     // Docker shows its own config fields, which the OCI config lacks, within `Config`.
     if let Some(fields) = config.as_object_mut() {
@@ -354,7 +354,7 @@ pub fn image_inspect(info: &ImageInfo) -> Value {
         "Os": base.os,
         "Size": base.size,
         "VirtualSize": base.size,
-        "GraphDriver": { "Name": "overlay", "Data": {} },
+        "GraphDriver": base.graph_driver,
         "RootFS": { "Type": "layers", "Layers": base.root_fs.layers },
         "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
     })

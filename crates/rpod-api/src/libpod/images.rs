@@ -21,7 +21,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let containers = engine.containers_per_image()?;
     for info in infos {
         let created = info.record.created.unwrap_or(info.record.added);
-        let labels = ImageInspect::new(&info).labels;
+        let labels = info.labels();
         out.push(json!({
             "Id": info.record.id,
             "ParentId": info.record.parent.clone().unwrap_or_default(),
@@ -46,7 +46,7 @@ pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
     // A manifest list's name: its image for this platform, as podman's.
     let record = context.engine.resolve_image_or_list(name, None)?;
     let info = context.engine.image_info(record)?;
-    ex.json(200, &ImageInspect::new(&info))
+    ex.json(200, &ImageInspect::new(context.engine.roots(), &info))
 }
 
 pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {

@@ -698,7 +698,7 @@ pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
 pub fn inspect_json(engine: &Engine, name: &str) -> Result<Value, Failure> {
     let record = engine.resolve_image_or_list(name, None)?;
     let info = engine.image_info(record)?;
-    Ok(inspect::image(&info))
+    Ok(inspect::image(engine, &info))
 }
 
 /// `image history`: the image's history, newest first. Steps that made a layer show its
