@@ -2640,7 +2640,7 @@ mod tests {
 #[command(defer = true)]
 pub enum KubeCommand {
     /// Make the pods of a Kubernetes YAML file (Pod, Deployment) and start them.
-    Play(KubePlayArgs),
+    Play(Box<KubePlayArgs>),
     /// Stop and remove the pods a Kubernetes YAML file made.
     Down(KubeDownArgs),
     /// Kubernetes YAML (a Pod) for containers or pods, which `kube play` makes again.
@@ -2651,7 +2651,7 @@ pub enum KubeCommand {
 #[command(defer = true)]
 pub enum PlayCommand {
     /// `kube play`.
-    Kube(KubePlayArgs),
+    Kube(Box<KubePlayArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -2686,6 +2686,26 @@ pub struct KubePlayArgs {
     /// Every container's log driver: k8s-file or none (the configured default otherwise).
     #[arg(long = "log-driver")]
     pub log_driver: Option<String>,
+    /// Every container's log options: max-size=SIZE, max-file=N, tag=TAG.
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
+    /// Keep the images' /etc/hosts in the pods.
+    #[arg(long = "no-hosts")]
+    pub no_hosts: bool,
+    /// An annotation for every container (KEY=VALUE).
+    #[arg(long)]
+    pub annotation: Vec<String>,
+    /// The pods' IPv4 addresses, in the file's order (repeatable).
+    #[arg(long)]
+    pub ip: Vec<std::net::Ipv4Addr>,
+    /// The pods' MAC addresses, in the file's order (repeatable).
+    #[arg(long = "mac-address")]
+    pub mac_address: Vec<String>,
+    /// Where the directories of images to build are (the current directory by default).
+    #[arg(long = "context-dir")]
+    pub context_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
     /// The YAML file, or - for standard input.
     pub file: String,
 }

@@ -257,7 +257,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         | Command::Kube(cli::KubeCommand::Generate(a)) => commands::generate::kube(e, a),
         Command::Generate(cli::GenerateCommand::Spec(a)) => commands::generate::spec(e, a),
         Command::Kube(cli::KubeCommand::Play(a)) | Command::Play(cli::PlayCommand::Kube(a)) => {
-            commands::kube::play(e, a)
+            commands::kube::play(e, *a)
         }
         Command::Kube(cli::KubeCommand::Down(a)) => commands::kube::down(e, a),
         Command::Diff(a) => fs::diff(e, a, rpod_engine::tree_diff::DiffSubject::Any),

@@ -1645,3 +1645,80 @@ fn kube_play_joins_the_network_it_is_given() {
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
     rpod.ok(&["network", "rm", "kubenet"]);
 }
+
+/// `kube play`'s per-pod addresses (`--ip`, `--mac-address`, in the file's order), and its
+/// options for every container: annotations, log options, `--no-hosts`.
+#[test]
+fn kube_play_gives_pods_their_addresses_and_containers_their_options() {
+    let rpod = bridged("crun", "10.93.44.0/24");
+    let pod = |name: &str| {
+        format!(
+            "---\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  restartPolicy: Never\n  \
+             terminationGracePeriodSeconds: 0\n  containers:\n  \
+             - {{name: main, image: demo, command: [sleep, '1000']}}\n"
+        )
+    };
+    let file = rpod.dir.path().join("two.yaml");
+    std::fs::write(&file, format!("{}{}", pod("first"), pod("second"))).unwrap();
+    let file = file.display().to_string();
+    let out = rpod.run(&[
+        "kube",
+        "play",
+        "--ip",
+        "10.93.44.77",
+        "--mac-address",
+        "02:42:0a:5d:2c:4d",
+        "--annotation",
+        "team=db",
+        "--log-opt",
+        "tag=kubed",
+        "--log-opt",
+        "max-size=2mb",
+        "--no-hosts",
+        &file,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("no --ip left for pod second"), "{said}");
+    let first = rpod.ok(&["exec", "first-main", "ip", "-o", "addr", "show", "eth0"]);
+    assert!(first.contains("inet 10.93.44.77/24"), "{first}");
+    let link = rpod.ok(&["exec", "first-main", "cat", "/sys/class/net/eth0/address"]);
+    assert_eq!(link.trim(), "02:42:0a:5d:2c:4d");
+    let second = rpod.ok(&[
+        "exec",
+        "second-main",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(
+        second.contains("10.93.44.") && !second.contains(".77/"),
+        "{second}"
+    );
+    for name in ["first-main", "second-main"] {
+        assert_eq!(
+            rpod.inspect(
+                name,
+                "{{index .Config.Annotations \"team\"}} {{.HostConfig.LogConfig.Tag}} {{.HostConfig.LogConfig.Size}}"
+            ),
+            "db kubed 2MB"
+        );
+        // The image's /etc/hosts (it has none of its own: no file is bound there).
+        let hosts = rpod.run(&["exec", name, "grep", "-q", "first", "/etc/hosts"]);
+        assert!(
+            !hosts.status.success(),
+            "{name}: rpod's /etc/hosts was made"
+        );
+    }
+    rpod.ok(&["kube", "down", &file]);
+    let err = rpod.fails(
+        &["kube", "play", "--log-opt", "path=/tmp/x.log", &file],
+        125,
+    );
+    assert!(err.contains("cannot share one log file"), "{err}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    assert_nothing_left(&rpod, "10.93.44.77", "rpodt44");
+}

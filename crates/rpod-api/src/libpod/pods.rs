@@ -398,23 +398,42 @@ pub fn generate_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 
 /// `POST /libpod/play/kube` (podman-remote's `kube play`): the body is the YAML; podman's
 /// `PlayKubeReport` back. `start` (true by default), `replace`, `userns` (`host`,
-/// `auto[:size=N]`), `network` and `logDriver` are taken; the other options podman has
-/// (log options, builds, static addresses, annotations) are refused when set.
+/// `auto[:size=N]`), `network`, `logDriver`, `logOptions`, `staticIPs`, `staticMACs`,
+/// `noHosts`, `annotations` (a JSON object) and `tlsVerify` are taken; the other options
+/// podman has (builds, ConfigMap files, published ports) are refused when set.
 pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set(
         "kube play option",
-        &[
-            "logOptions",
-            "staticIPs",
-            "staticMACs",
-            "noHosts",
-            "build",
-            "contextDir",
-            "configmaps",
-            "annotations",
-            "publishPorts",
-        ],
+        &["build", "contextDir", "configmaps", "publishPorts"],
     )?;
+    let all = |name: &str| -> Vec<String> {
+        ex.req
+            .query_all(name)
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let log_options = all("logOptions");
+    let log = rpod_engine::logs::LogOptions::parse(
+        log_options
+            .iter()
+            .map(|opt| opt.split_once('=').unwrap_or((opt.as_str(), ""))),
+    )?;
+    let ips = all("staticIPs")
+        .iter()
+        .map(|ip| {
+            ip.parse()
+                .map_err(|_| ApiError::bad_request(format!("staticIPs: {ip:?} is no IPv4 address")))
+        })
+        .collect::<ApiResult<Vec<std::net::Ipv4Addr>>>()?;
+    let annotations: std::collections::BTreeMap<String, String> = match ex.req.query("annotations")
+    {
+        Some(text) if !text.is_empty() => serde_json::from_str(text).map_err(|e| {
+            ApiError::bad_request(format!("annotations: not a JSON object of strings: {e}"))
+        })?,
+        _ => std::collections::BTreeMap::new(),
+    };
     let userns_auto = match ex.req.query("userns") {
         None | Some("" | "host") => None,
         Some(mode) => Some(
@@ -451,6 +470,12 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             .filter(|d| !d.is_empty())
             .map(rpod_engine::parse_kube_log_driver)
             .transpose()?,
+        log,
+        registry: crate::registries::libpod_tls(ex)?,
+        no_hosts: ex.query_bool("noHosts")?,
+        annotations,
+        ips,
+        macs: all("staticMACs"),
     };
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;

@@ -191,7 +191,7 @@ fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthChec
 }
 
 /// `--log-opt KEY=VALUE`, each.
-fn log_options(opts: &[String]) -> Result<rpod_engine::logs::LogOptions, Failure> {
+pub(crate) fn log_options(opts: &[String]) -> Result<rpod_engine::logs::LogOptions, Failure> {
     let pairs = opts
         .iter()
         .map(|opt| opt.split_once('=').unwrap_or((opt.as_str(), "")));

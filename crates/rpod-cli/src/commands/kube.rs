@@ -56,7 +56,10 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
         userns_auto,
         configmaps,
         // podman's: images are built from the current directory.
-        build_dir: std::env::current_dir().ok(),
+        build_dir: args
+            .context_dir
+            .clone()
+            .or_else(|| std::env::current_dir().ok()),
         build: args.build,
         network: (!args.network.is_empty())
             .then(|| rpod_engine::network::parse_network_flags(&args.network))
@@ -66,6 +69,12 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
             .as_deref()
             .map(rpod_engine::parse_kube_log_driver)
             .transpose()?,
+        log: super::container::log_options(&args.log_opt)?,
+        registry: super::registry::registry_options(&args.registry)?,
+        no_hosts: args.no_hosts,
+        annotations: rpod_engine::labels::parse_pairs(&args.annotation),
+        ips: args.ip.clone(),
+        macs: args.mac_address.clone(),
     };
     let played = engine.kube_play(&yaml, &options, &mut progress)?;
     for service in &played.services {

@@ -10,7 +10,7 @@ use crate::kube::{PlannedContainer, PullPolicy};
 const KUBE_FILLED_LABEL: &str = "io.rpod.kube.volume-source";
 
 /// How `kube play` plays a file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PlayOptions {
     /// Start the pods (the default); otherwise they are only made.
     pub start: bool,
@@ -37,6 +37,19 @@ pub struct PlayOptions {
     /// `--log-driver`: every container's log to its file (`Some(true)`, k8s-file) or none
     /// (`Some(false)`); the configured default when `None`.
     pub log_to_file: Option<bool>,
+    /// `--log-opt`: every container's log size, files and tag (a path is refused: the
+    /// containers cannot share one file).
+    pub log: crate::logs::LogOptions,
+    /// `--tls-verify`, `--authfile`, `--creds`, `--cert-dir`: for the images pulled.
+    pub registry: crate::image::registry::RegistryOptions,
+    /// `--no-hosts`: the pods keep their images' /etc/hosts.
+    pub no_hosts: bool,
+    /// `--annotation`: every container's, besides the file's.
+    pub annotations: BTreeMap<String, String>,
+    /// `--ip`, `--mac-address`: the pods' addresses, the first pod's first, and so on (a
+    /// pod past the list gets one of the network's).
+    pub ips: Vec<std::net::Ipv4Addr>,
+    pub macs: Vec<String>,
 }
 
 /// `kube play --log-driver`'s drivers: a container's log to its file, or none. (A
@@ -100,7 +113,12 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        for plan in plans {
+        if options.log.path.is_some() {
+            return Err(EngineError::InvalidArg(
+                "kube play --log-opt path: the containers cannot share one log file".into(),
+            ));
+        }
+        for (index, plan) in plans.into_iter().enumerate() {
             if options.replace {
                 match self.pod_remove(&plan.name, true, Some(0)) {
                     Ok(_) | Err(EngineError::NoSuchPod(_)) => {}
@@ -118,6 +136,24 @@ impl Engine {
                 self.fill_config_map_volume(volume)?;
             }
             let mut pod_options = plan.pod;
+            let infra = &mut pod_options.infra_options;
+            infra.net.no_hosts |= options.no_hosts;
+            match options.ips.get(index) {
+                Some(ip) => infra.ip = Some(*ip),
+                None if !options.ips.is_empty() => progress(&format!(
+                    "no --ip left for pod {}: it gets one of the network's",
+                    plan.name
+                )),
+                None => {}
+            }
+            match options.macs.get(index) {
+                Some(mac) => infra.mac_address = Some(mac.clone()),
+                None if !options.macs.is_empty() => progress(&format!(
+                    "no --mac-address left for pod {}: it gets one of its own",
+                    plan.name
+                )),
+                None => {}
+            }
             if let Some(auto) = options.userns_auto {
                 pod_options.infra_options.userns_auto = Some(auto);
             }
@@ -139,6 +175,13 @@ impl Engine {
                     if let Some(to_file) = options.log_to_file {
                         create.log_to_file = to_file;
                         create.log_driver_from_config = false;
+                    }
+                    let log = &options.log;
+                    create.log_size_max = log.max_size.or(create.log_size_max);
+                    create.log_max_files = log.max_file.or(create.log_max_files);
+                    create.log_tag = log.tag.clone().or(create.log_tag.take());
+                    for (key, value) in &options.annotations {
+                        create.annotations.insert(key.clone(), value.clone());
                     }
                     Ok(self.create(create)?.id().to_string())
                 };
@@ -266,7 +309,11 @@ impl Engine {
             PullPolicy::Never => return Err(EngineError::NoSuchImage(image.to_string())),
         };
         if pull {
-            self.pull_image(image, &PullOptions::default(), progress)?;
+            let pull = PullOptions {
+                registry: options.registry.clone(),
+                ..Default::default()
+            };
+            self.pull_image(image, &pull, progress)?;
         }
         Ok(())
     }
