@@ -1401,11 +1401,11 @@ fn podman_remote_manages_pods() {
     assert_eq!(out.status.code(), Some(137), "{out:?}");
     service.podman_ok(&["pod", "rm", "-f", "bounded"]);
     assert!(!std::path::Path::new(&format!("/sys/fs/cgroup/memory{cgroup}")).exists());
-    // What rpod's pods do not have is refused.
+    // A device limit needs a block device.
     let out = service.podman_out(&["pod", "create", "--device-read-bps", "/dev/zero:1mb"]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("not supported"),
+        String::from_utf8_lossy(&out.stderr).contains("not a block device"),
         "{out:?}"
     );
     assert_eq!(service.podman_ok(&["pod", "ps", "-q"]), "");
@@ -3644,14 +3644,33 @@ fn podman_remote_plays_kubernetes_yaml() {
         .ok(&["exec", "remote-main", "readlink", "/proc/self/ns/net"]);
     assert_eq!(inside.trim(), host_ns.display().to_string());
     service.podman_ok(&["kube", "down", &file]);
-    // What rpod's kube play does not take is refused, as podman-remote names it (in lower
-    // case: `staticips`), never ignored.
+    // The pods' addresses reach the pods, as podman-remote names them (in lower case:
+    // `staticips`): here no bridged network is there to take one, which is said.
     let out = service.podman_out(&["kube", "play", "--ip", "10.0.0.5", &file]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("not supported"),
+        String::from_utf8_lossy(&out.stderr).contains("need a bridged network"),
         "{out:?}"
     );
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+    // Annotations and log options for every container.
+    service.podman_ok(&[
+        "kube",
+        "play",
+        "--annotation",
+        "team=db",
+        "--log-opt",
+        "tag=remote",
+        &file,
+    ]);
+    assert_eq!(
+        service.rpod.inspect(
+            "remote-main",
+            "{{index .Config.Annotations \"team\"}} {{.HostConfig.LogConfig.Tag}}"
+        ),
+        "db remote"
+    );
+    service.podman_ok(&["kube", "down", &file]);
     // --log-driver (`logDriver`): every container logs so.
     service.podman_ok(&["kube", "play", "--log-driver", "none", &file]);
     assert_eq!(

@@ -1330,16 +1330,7 @@ impl Builder<'_> {
         if stage.config_changed {
             let key = self.step_key(&stage, "#(nop) config", serde_json::Value::Null);
             if !self.take_from_cache(&mut stage, &key, progress)? {
-                let container = self.container(&stage, None)?;
-                let committed = self.commit(
-                    &mut stage,
-                    &container,
-                    "#(nop) config".into(),
-                    &key,
-                    progress,
-                );
-                self.remove_container(&container);
-                committed?;
+                self.commit_config(&mut stage, &key, progress)?;
                 progress(&format!("--> {}", short_id(&stage.image)));
             }
         }
@@ -1563,6 +1554,42 @@ impl Builder<'_> {
                 ..Default::default()
             },
         )?;
+        self.made(&committed.id);
+        self.remember(key, &committed.id)?;
+        if self.keeps_layers() {
+            self.push_to_cache(key, &committed.id, progress);
+        }
+        stage.image = committed.id;
+        stage.config_changed = false;
+        Ok(())
+    }
+
+    /// The stage's config as a new image of its image's layers: no container and no
+    /// layer (a step that changed only the config has nothing to add).
+    fn commit_config(
+        &mut self,
+        stage: &mut Stage,
+        key: &str,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let base = self.engine.resolve_image(&stage.image)?;
+        let new = image::NewImage {
+            name: None,
+            config: stage.config.clone(),
+            created_by: "#(nop) config".into(),
+            comment: Some(String::new()),
+            author: stage.author.clone(),
+            created: self.options.timestamp,
+            omit_history: self.options.omit_history,
+            docker: match self.options.format {
+                image::ImageFormat::Oci => None,
+                image::ImageFormat::Docker => Some(stage.docker.clone()),
+            },
+        };
+        let committed = {
+            let _lock = self.engine.image_lock()?;
+            image::commit_config(&self.engine.store, &self.engine.roots, &base, new)?
+        };
         self.made(&committed.id);
         self.remember(key, &committed.id)?;
         if self.keeps_layers() {

@@ -48,6 +48,29 @@ pub fn commit(
     new: NewImage,
     squashed: bool,
 ) -> Result<ImageRecord> {
+    commit_layer(store, roots, base, Some(layer), new, squashed)
+}
+
+/// A new image of `base`'s layers with another config (what a build's instructions that
+/// change only the config make): no layer of its own, its history entry marked
+/// `empty_layer`, as Docker and buildah write such a step.
+pub fn commit_config(
+    store: &Store,
+    roots: &Roots,
+    base: &ImageRecord,
+    new: NewImage,
+) -> Result<ImageRecord> {
+    commit_layer(store, roots, base, None::<std::io::Empty>, new, false)
+}
+
+fn commit_layer(
+    store: &Store,
+    roots: &Roots,
+    base: &ImageRecord,
+    layer: Option<impl Read>,
+    new: NewImage,
+    squashed: bool,
+) -> Result<ImageRecord> {
     let name = new
         .name
         .as_deref()
@@ -55,7 +78,9 @@ pub fn commit(
         .transpose()?;
     let mut image: ImageConfiguration = config(roots, &base.id)?;
     let dirs = layer_dirs(roots);
-    let stored = store_layer(&dirs, layer, "the container's changes")?;
+    let stored = layer
+        .map(|layer| store_layer(&dirs, layer, "the container's changes"))
+        .transpose()?;
     let kept: &[String] = if squashed { &[] } else { &base.layers };
     let mut layers: Vec<StoredLayer> = kept
         .iter()
@@ -67,8 +92,9 @@ pub fn commit(
             created: false,
         })
         .collect();
-    let new_diff_id = format!("sha256:{}", stored.diff_id);
-    layers.push(stored);
+    let new_diff_id = stored.as_ref().map(|s| format!("sha256:{}", s.diff_id));
+    let made_layer = stored.is_some();
+    layers.extend(stored);
     let now = super::config_time(new.created.unwrap_or_else(Utc::now));
     let mut history = if squashed {
         Vec::new()
@@ -84,6 +110,9 @@ pub fn commit(
     if let Some(author) = &new.author {
         entry = entry.author(author.clone());
     }
+    if !made_layer {
+        entry = entry.empty_layer(true);
+    }
     history.push(entry.build().map_err(build_err)?);
     image.set_history((!new.omit_history).then_some(history));
     image.set_created(Some(now));
@@ -95,11 +124,13 @@ pub fn commit(
     } else {
         rootfs.diff_ids().clone()
     };
-    diff_ids.push(new_diff_id);
+    diff_ids.extend(new_diff_id);
     rootfs.set_diff_ids(diff_ids);
     image.set_rootfs(rootfs);
     let discard = |layers: &[StoredLayer]| {
-        discard_new_layers(store, roots, &layers[layers.len() - 1..]);
+        if made_layer {
+            discard_new_layers(store, roots, &layers[layers.len() - 1..]);
+        }
     };
     let written = match &new.docker {
         None => serde_json::to_vec(&image),

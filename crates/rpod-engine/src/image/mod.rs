@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use archive::{load, save, ArchiveFormat};
-pub use commit::{commit, NewImage};
+pub use commit::{commit, commit_config, NewImage};
 pub use import::{apply_change, import, ImportOptions};
 use layer::LayerDirs;
 
