@@ -880,16 +880,7 @@ fn a_pods_limits_bound_its_containers_together() {
     assert!(cgroups.contains(&format!(":/rpod/{member}\n")), "{cgroups}");
     rpod.ok(&["pod", "rm", "-f", "-t", "0", "loose"]);
     // Block device limits for the whole pod, written by the device's numbers.
-    let block = std::fs::read_dir("/sys/block")
-        .unwrap()
-        .flatten()
-        .find_map(|e| {
-            let numbers = std::fs::read_to_string(e.path().join("dev")).ok()?;
-            let device = format!("/dev/{}", e.file_name().to_string_lossy());
-            std::path::Path::new(&device)
-                .exists()
-                .then(|| (device, numbers.trim().to_string()))
-        });
+    let block = some_block_device();
     if let Some((device, numbers)) = block {
         let (read, write) = (format!("{device}:1mb"), format!("{device}:2mb"));
         rpod.ok(&[

@@ -171,15 +171,6 @@ fn update_changes_limits_on_crun() {
     check_update("crun");
 }
 
-/// A block device of this machine (`/dev/NAME`), for limits that need one.
-fn some_block_device() -> Option<String> {
-    std::fs::read_dir("/sys/block")
-        .ok()?
-        .flatten()
-        .map(|e| format!("/dev/{}", e.file_name().to_string_lossy()))
-        .find(|d| std::path::Path::new(d).exists())
-}
-
 fn check_swappiness_rates_and_real_time(runtime: &str) {
     let rpod = Rpod::with_image(runtime);
     let swappiness = |id: &str| cgroup_file(id, ("memory", "memory.swappiness"), "none");
@@ -220,7 +211,7 @@ fn check_swappiness_rates_and_real_time(runtime: &str) {
         args.extend_from_slice(&["demo", "true"]);
         rpod.fails(&args, 125);
     }
-    if let Some(device) = some_block_device() {
+    if let Some((device, _)) = some_block_device() {
         // Recorded and shown; whether the kernel takes it depends on the device's I/O
         // scheduler, so the container is not started.
         rpod.ok(&[
@@ -257,7 +248,7 @@ fn check_swappiness_rates_and_real_time(runtime: &str) {
         cgroup_file(id, ("blkio", file), "none")
             .map(|t| t.split(' ').nth(1).unwrap_or("").to_string())
     };
-    if let (Some(device), true) = (
+    if let (Some((device, _)), true) = (
         some_block_device(),
         std::path::Path::new("/sys/fs/cgroup/blkio").is_dir(),
     ) {

@@ -1328,16 +1328,7 @@ fn podman_remote_manages_pods() {
     );
     service.podman_ok(&["pod", "rm", "-f", "kitted"]);
     // A device limit for the whole pod, in its cgroup by the device's numbers.
-    let block = std::fs::read_dir("/sys/block")
-        .unwrap()
-        .flatten()
-        .find_map(|e| {
-            let numbers = std::fs::read_to_string(e.path().join("dev")).ok()?;
-            let device = format!("/dev/{}", e.file_name().to_string_lossy());
-            std::path::Path::new(&device)
-                .exists()
-                .then(|| (device, numbers.trim().to_string()))
-        });
+    let block = some_block_device();
     if let Some((device, numbers)) = block {
         let read = format!("{device}:1mb");
         service.podman_ok(&[

@@ -463,6 +463,21 @@ pub fn network_leftovers(rpod: &Rpod, bridge: &str, subnet_prefix: &str) -> Vec<
     left
 }
 
+/// A block device of this machine (`/dev/NAME`) and its numbers (`MAJ:MIN`), for limits
+/// that need one.
+pub fn some_block_device() -> Option<(String, String)> {
+    std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .find_map(|e| {
+            let numbers = std::fs::read_to_string(e.path().join("dev")).ok()?;
+            let device = format!("/dev/{}", e.file_name().to_string_lossy());
+            std::path::Path::new(&device)
+                .exists()
+                .then(|| (device, numbers.trim().to_string()))
+        })
+}
+
 /// Remove a cgroup parent a test made (`--cgroup-parent /NAME[/...]`) from every
 /// hierarchy, children first; the containers' own must be gone.
 pub fn remove_cgroup_parent(parent: &str) {

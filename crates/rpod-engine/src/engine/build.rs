@@ -1554,12 +1554,23 @@ impl Builder<'_> {
                 ..Default::default()
             },
         )?;
-        self.made(&committed.id);
-        self.remember(key, &committed.id)?;
+        self.step_made(stage, key, committed.id, progress)
+    }
+
+    /// A step's new image: the stage's, noted as the build's and in the cache under `key`.
+    fn step_made(
+        &mut self,
+        stage: &mut Stage,
+        key: &str,
+        id: String,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        self.made(&id);
+        self.remember(key, &id)?;
         if self.keeps_layers() {
-            self.push_to_cache(key, &committed.id, progress);
+            self.push_to_cache(key, &id, progress);
         }
-        stage.image = committed.id;
+        stage.image = id;
         stage.config_changed = false;
         Ok(())
     }
@@ -1590,14 +1601,7 @@ impl Builder<'_> {
             let _lock = self.engine.image_lock()?;
             image::commit_config(&self.engine.store, &self.engine.roots, &base, new)?
         };
-        self.made(&committed.id);
-        self.remember(key, &committed.id)?;
-        if self.keeps_layers() {
-            self.push_to_cache(key, &committed.id, progress);
-        }
-        stage.image = committed.id;
-        stage.config_changed = false;
-        Ok(())
+        self.step_made(stage, key, committed.id, progress)
     }
 
     fn run_step(
