@@ -725,6 +725,11 @@ fn a_pods_volumes_devices_and_namespace_settings_reach_its_containers() {
     let seen = rpod.ok(&["run", "--rm", "--pod", "hostly", "demo", "sh", "-c", &own]);
     let host_name = nix::unistd::gethostname().unwrap();
     assert_eq!(seen.trim(), host_name.to_string_lossy());
+    let err = rpod.fails(
+        &["pod", "create", "--uts", "host", "--hostname", "named"],
+        125,
+    );
+    assert!(err.contains("--hostname needs a UTS namespace"), "{err}");
     // They belong to the infra container: a pod without one takes none of them.
     for flag in [
         ["-v", "x:/x"],

@@ -4442,9 +4442,30 @@ fn generate_spec_makes_containers_and_pods_again_through_the_api() {
     assert_eq!(written["name"], "web");
 
     rpod.ok(&[
-        "pod", "create", "--name", "team", "--label", "x=y", "--cpus", "0.5",
+        "pod",
+        "create",
+        "--name",
+        "team",
+        "--label",
+        "x=y",
+        "--cpus",
+        "0.5",
+        "-v",
+        "teamvol:/shared",
+        "--device",
+        "/dev/null:/dev/xnull",
+        "--sysctl",
+        "kernel.msgmax=4096",
+        "--security-opt",
+        "no-new-privileges",
     ]);
-    let spec = rpod.ok(&["generate", "spec", "team"]);
+    // Everything a pod gives its containers is said: nothing is named lost.
+    let out = rpod
+        .command(&["generate", "spec", "team"])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    let spec = String::from_utf8(out.stdout).unwrap();
     let reply = service.http("POST", "/v4.3.1/libpod/pods/create", spec.as_bytes());
     assert_eq!(
         reply.status,
@@ -4462,6 +4483,20 @@ fn generate_spec_makes_containers_and_pods_again_through_the_api() {
         ])
         .trim(),
         "map[x:y] 50000"
+    );
+    let script = "ls -d /shared; stat -c %t,%T /dev/xnull; cat /proc/sys/kernel/msgmax";
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--pod",
+            "team-clone",
+            "demo",
+            "sh",
+            "-c",
+            script
+        ]),
+        "/shared\n1,3\n4096\n"
     );
 
     rpod.ok(&[

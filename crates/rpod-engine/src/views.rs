@@ -349,7 +349,7 @@ impl NetworkSettings {
 }
 
 /// A container's security options as `--security-opt` words, as podman shows them.
-fn security_opt_list(security: &crate::security::SecurityOptions) -> Vec<String> {
+pub fn security_opt_list(security: &crate::security::SecurityOptions) -> Vec<String> {
     let mut security_opt = Vec::new();
     if security.no_new_privileges {
         security_opt.push("no-new-privileges".to_string());

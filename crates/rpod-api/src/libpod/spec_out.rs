@@ -128,6 +128,77 @@ fn network_fields(options: &CreateOptions, spec: &mut Map<String, Value>) {
     }
 }
 
+/// A container's (or pod's) mounts as a spec's `mounts` (binds, tmpfs), `volumes` (named
+/// and anonymous) and `volumes_from`.
+fn mount_fields(options: &CreateOptions, put: &mut dyn FnMut(&str, Value)) {
+    let (mut mounts, mut volumes) = (Vec::new(), Vec::new());
+    for mount in &options.mounts {
+        let words = mount_words(mount);
+        let volume = |name: &str| {
+            let mut volume = json!({
+                "Name": name, "Dest": mount.destination, "Options": words,
+                "IsAnonymous": name.is_empty(),
+            });
+            if let Some(subpath) = &mount.subpath {
+                volume["SubPath"] = json!(subpath);
+            }
+            volume
+        };
+        match (&mount.kind, &mount.volume) {
+            (_, Some(name)) if !mount.anonymous && !name.is_empty() => volumes.push(volume(name)),
+            (_, _) if mount.anonymous || mount.volume.is_some() => volumes.push(volume("")),
+            (MountKind::Tmpfs, _) => mounts.push(json!({
+                "destination": mount.destination, "type": "tmpfs", "source": "tmpfs",
+                "options": words,
+            })),
+            _ => mounts.push(json!({
+                "destination": mount.destination, "type": "bind",
+                "source": mount.source, "options": words,
+            })),
+        }
+    }
+    if !mounts.is_empty() {
+        put("mounts", json!(mounts));
+    }
+    if !volumes.is_empty() {
+        put("volumes", json!(volumes));
+    }
+    if !options.volumes_from.is_empty() {
+        put("volumes_from", json!(options.volumes_from));
+    }
+}
+
+/// Per-device limits as a spec's throttle and weight maps (by the device's path): read and
+/// write bytes, read and write operations per second.
+fn device_limit_fields(
+    throttles: [&[rpod_engine::resources::Throttle]; 4],
+    weights: &[rpod_engine::resources::WeightDevice],
+    put: &mut dyn FnMut(&str, Value),
+) {
+    let keys = [
+        "throttleReadBpsDevice",
+        "throttleWriteBpsDevice",
+        "throttleReadIOPSDevice",
+        "throttleWriteIOPSDevice",
+    ];
+    for (key, throttles) in keys.into_iter().zip(throttles) {
+        if !throttles.is_empty() {
+            let map: Map<String, Value> = throttles
+                .iter()
+                .map(|t| (t.device.display().to_string(), json!({"rate": t.rate})))
+                .collect();
+            put(key, Value::Object(map));
+        }
+    }
+    if !weights.is_empty() {
+        let map: Map<String, Value> = weights
+            .iter()
+            .map(|w| (w.device.display().to_string(), json!({"weight": w.weight})))
+            .collect();
+        put("weightDevice", Value::Object(map));
+    }
+}
+
 /// A container's create options as podman's SpecGenerator.
 pub fn container_spec(options: &CreateOptions) -> Value {
     let mut spec = Map::new();
@@ -354,41 +425,7 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     if let Some(path) = &options.init_path {
         put("init_path", json!(path));
     }
-    let (mut mounts, mut volumes) = (Vec::new(), Vec::new());
-    for mount in &options.mounts {
-        let words = mount_words(mount);
-        let volume = |name: &str| {
-            let mut volume = json!({
-                "Name": name, "Dest": mount.destination, "Options": words,
-                "IsAnonymous": name.is_empty(),
-            });
-            if let Some(subpath) = &mount.subpath {
-                volume["SubPath"] = json!(subpath);
-            }
-            volume
-        };
-        match (&mount.kind, &mount.volume) {
-            (_, Some(name)) if !mount.anonymous && !name.is_empty() => volumes.push(volume(name)),
-            (_, _) if mount.anonymous || mount.volume.is_some() => volumes.push(volume("")),
-            (MountKind::Tmpfs, _) => mounts.push(json!({
-                "destination": mount.destination, "type": "tmpfs", "source": "tmpfs",
-                "options": words,
-            })),
-            _ => mounts.push(json!({
-                "destination": mount.destination, "type": "bind",
-                "source": mount.source, "options": words,
-            })),
-        }
-    }
-    if !mounts.is_empty() {
-        put("mounts", json!(mounts));
-    }
-    if !volumes.is_empty() {
-        put("volumes", json!(volumes));
-    }
-    if !options.volumes_from.is_empty() {
-        put("volumes_from", json!(options.volumes_from));
-    }
+    mount_fields(options, &mut put);
     if let Some(umask) = options.umask {
         put("umask", json!(format!("{umask:04o}")));
     }
@@ -401,28 +438,16 @@ pub fn container_spec(options: &CreateOptions) -> Value {
         }
     }
     let resources = &options.resources;
-    for (key, throttles) in [
-        ("throttleReadBpsDevice", &resources.device_read_bps),
-        ("throttleWriteBpsDevice", &resources.device_write_bps),
-        ("throttleReadIOPSDevice", &resources.device_read_iops),
-        ("throttleWriteIOPSDevice", &resources.device_write_iops),
-    ] {
-        if !throttles.is_empty() {
-            let map: Map<String, Value> = throttles
-                .iter()
-                .map(|t| (t.device.display().to_string(), json!({"rate": t.rate})))
-                .collect();
-            put(key, Value::Object(map));
-        }
-    }
-    if !resources.blkio_weight_device.is_empty() {
-        let map: Map<String, Value> = resources
-            .blkio_weight_device
-            .iter()
-            .map(|w| (w.device.display().to_string(), json!({"weight": w.weight})))
-            .collect();
-        put("weightDevice", Value::Object(map));
-    }
+    device_limit_fields(
+        [
+            &resources.device_read_bps,
+            &resources.device_write_bps,
+            &resources.device_read_iops,
+            &resources.device_write_iops,
+        ],
+        &resources.blkio_weight_device,
+        &mut put,
+    );
     if let Some(platform) = &options.platform {
         for (key, value) in [
             ("image_os", &platform.os),
@@ -589,6 +614,48 @@ pub fn pod_spec(options: &PodOptions) -> Value {
         spec.insert("no_manage_hosts".into(), json!(true));
     }
     network_fields(&options.infra_options, &mut spec);
+    // What the pod gives its containers, and its namespaces' settings.
+    let infra = &options.infra_options;
+    let mut put = |key: &str, value: Value| {
+        spec.insert(key.to_string(), value);
+    };
+    mount_fields(infra, &mut put);
+    let isolation = &infra.isolation;
+    for (key, mode) in [("pidns", &isolation.pid), ("utsns", &isolation.uts)] {
+        if *mode != NamespaceMode::Private {
+            put(key, namespace(mode));
+        }
+    }
+    if let Some(size) = isolation.shm_size {
+        put("shm_size", json!(size));
+    }
+    if !isolation.sysctls.is_empty() {
+        put("sysctl", json!(isolation.sysctls));
+    }
+    if !isolation.devices.is_empty() {
+        let devices: Vec<String> = isolation
+            .devices
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{}:{}",
+                    d.host.display(),
+                    d.container.display(),
+                    d.permissions
+                )
+            })
+            .collect();
+        put("pod_devices", json!(devices));
+    }
+    let security_opt = rpod_engine::views::security_opt_list(&infra.security);
+    if !security_opt.is_empty() {
+        put("security_opt", json!(security_opt));
+    }
+    device_limit_fields(
+        [&l.device_read_bps, &l.device_write_bps, &[], &[]],
+        &l.blkio_weight_device,
+        &mut put,
+    );
     Value::Object(spec)
 }
 
@@ -635,18 +702,39 @@ pub fn pod_spec_and_losses(options: &PodOptions) -> (Value, Vec<String>) {
         .map_err(|e| e.to_string())
         .and_then(|generator| super::pods::pod_options(generator).map_err(|e| e.message));
     // An infra container is the default; of the infra container's settings a pod spec
-    // says (and a pod takes) its network and user namespace only.
+    // says (and a pod takes) its network, user namespace, mounts, devices, sysctls,
+    // `/dev/shm` size, PID and UTS namespaces and security options only.
     let comparable = |options: &PodOptions| {
         let mut options = options.clone();
         if options.infra == Some(true) {
             options.infra = None;
         }
         let infra = &options.infra_options;
+        let isolation = &infra.isolation;
+        // A named volume's source is its directory, found again by name at the create.
+        let mut mounts = infra.mounts.clone();
+        for mount in &mut mounts {
+            if mount.volume.is_some() {
+                mount.source = Default::default();
+            }
+        }
+        mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
         options.infra_options = CreateOptions {
             network: infra.network.clone(),
             net: infra.net.clone(),
             id_mappings: infra.id_mappings.clone(),
             userns_auto: infra.userns_auto,
+            mounts,
+            volumes_from: infra.volumes_from.clone(),
+            isolation: rpod_engine::isolation::Isolation {
+                pid: isolation.pid.clone(),
+                uts: isolation.uts.clone(),
+                shm_size: isolation.shm_size,
+                sysctls: isolation.sysctls.clone(),
+                devices: isolation.devices.clone(),
+                ..Default::default()
+            },
+            security: infra.security.clone(),
             ..Default::default()
         };
         format!("{options:#?}")

@@ -162,6 +162,11 @@ impl Engine {
                     .into(),
             ));
         }
+        if options.hostname.is_some() && infra_own.isolation.uts != NamespaceMode::Private {
+            return Err(EngineError::InvalidArg(
+                "--hostname needs a UTS namespace of the pod's own, not --uts host".into(),
+            ));
+        }
         let mapped = options.infra_options.id_mappings.is_some()
             || options.infra_options.userns_auto.is_some();
         if !infra && mapped {

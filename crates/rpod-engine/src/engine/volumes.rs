@@ -440,7 +440,10 @@ impl Engine {
             let Some(name) = &mount.volume else {
                 continue;
             };
-            let due = |v: &VolumeRecord| (v.needs_copy_up && !mount.no_copy) || v.needs_chown;
+            // An `idmap` mount shows the volume's host IDs as the container's own: the
+            // host IDs of its user would be nobody there, so such a mount gives no owner.
+            let chown = |v: &VolumeRecord| v.needs_chown && !mount.idmap;
+            let due = |v: &VolumeRecord| (v.needs_copy_up && !mount.no_copy) || chown(v);
             match self.store.volume(name)? {
                 Some(v) if due(&v) => {}
                 _ => continue,
@@ -452,6 +455,7 @@ impl Engine {
                 Some(v) if due(&v) => v,
                 _ => continue,
             };
+            let before = volume.clone();
             let tree = crate::confined::ConfinedDir::open(root)
                 .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
             let image_dir = tree
@@ -469,7 +473,7 @@ impl Engine {
                     volume.needs_copy_up = false;
                 }
             }
-            if volume.needs_chown {
+            if chown(&volume) {
                 volume.needs_chown = false;
                 (volume.uid, volume.gid) = owner;
                 let (uid, gid, mode) = match &image_dir {
@@ -494,7 +498,11 @@ impl Engine {
                 });
                 given.map_err(|e| EngineError::io("setting the owner of", &data, e.into()))?;
             }
-            self.store.save_volume(&volume)?;
+            // A volume still due for its copy-up (the image had nothing there) is looked at
+            // again by each start, but written only when something changed.
+            if volume != before {
+                self.store.save_volume(&volume)?;
+            }
         }
         Ok(())
     }
