@@ -1084,7 +1084,8 @@ impl Builder<'_> {
             let _ = self
                 .engine
                 .untag_image(&record.id, std::slice::from_ref(&name));
-            let on_parent = record.layers.len() == parent.layers.len() + 1
+            // One layer more, or none (a step that changed only the config).
+            let on_parent = record.layers.len() <= parent.layers.len() + 1
                 && record.layers.starts_with(&parent.layers);
             if !on_parent {
                 progress(&format!(
