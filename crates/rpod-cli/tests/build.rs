@@ -204,6 +204,42 @@ fn build_from_another_image_into_a_log_file() {
     assert_eq!(shown[0], "1000");
     assert!(Path::new(shown[1]).join("hello.txt").is_file(), "{shown:?}");
     assert!(Path::new(shown[2]).join("bin").is_dir(), "{shown:?}");
+    // Instructions that change only the config make no layer; each has a history entry of
+    // its own (`empty_layer`), before the step that commits them, as buildah writes them.
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nENV A=1\nRUN touch /made\nUSER 1000\nCMD [\"true\"]\n",
+    )
+    .unwrap();
+    rpod.ok(&["build", "-q", "-t", "history", &ctx]);
+    let layers = |image: &str| {
+        rpod.ok(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{len .RootFS.Layers}}",
+            image,
+        ])
+    };
+    assert_eq!(layers("history"), "2\n");
+    let steps = rpod.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "history",
+    ]);
+    let steps: Vec<&str> = steps.lines().take(4).collect();
+    assert_eq!(
+        steps,
+        [
+            "/bin/sh -c #(nop) CMD [\"true\"]",
+            "/bin/sh -c #(nop) USER 1000",
+            "/bin/sh -c 'touch /made'",
+            "/bin/sh -c #(nop) ENV A=1",
+        ],
+        "{steps:?}"
+    );
     fs::write(
         dir.join("Containerfile"),
         "FROM demo\nRUN echo said; exit 4\n",

@@ -365,6 +365,9 @@ struct Stage {
     config: Config,
     /// Whether `config` is ahead of the image's own.
     config_changed: bool,
+    /// The history entries (`created_by`) of the instructions that changed only the config
+    /// since the stage's last commit.
+    config_steps: Vec<String>,
     /// Whether CMD was set in this stage (an ENTRYPOINT then keeps it).
     cmd_set: bool,
     shell: Vec<String>,
@@ -393,6 +396,7 @@ impl Stage {
             image,
             config,
             config_changed: false,
+            config_steps: Vec::new(),
             cmd_set: false,
             shell,
             args: BTreeMap::new(),
@@ -433,6 +437,23 @@ impl Stage {
         }
     }
 }
+
+/// The instructions that change only an image's config (its history entries are
+/// `empty_layer`).
+const CONFIG_ONLY: &[&str] = &[
+    "ENV",
+    "LABEL",
+    "WORKDIR",
+    "USER",
+    "STOPSIGNAL",
+    "VOLUME",
+    "EXPOSE",
+    "CMD",
+    "ENTRYPOINT",
+    "SHELL",
+    "HEALTHCHECK",
+    "ONBUILD",
+];
 
 fn step_error(instruction: &Instruction, what: impl std::fmt::Display) -> EngineError {
     EngineError::InvalidArg(format!(
@@ -1197,6 +1218,7 @@ impl Builder<'_> {
             created: self.options.timestamp,
             omit_history: self.options.omit_history,
             docker: (built.format() == image::ImageFormat::Docker).then_some(docker),
+            config_steps: Vec::new(),
         };
         let committed = {
             let _lock = engine.image_lock()?;
@@ -1344,6 +1366,25 @@ impl Builder<'_> {
     }
 
     fn step(
+        &mut self,
+        stage: &mut Stage,
+        instruction: &Instruction,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        self.step_instruction(stage, instruction, progress)?;
+        // An instruction that changed only the config gets a history entry of its own,
+        // written with the stage's next commit.
+        if stage.config_changed && CONFIG_ONLY.contains(&instruction.keyword.as_str()) {
+            stage.config_steps.push(format!(
+                "/bin/sh -c #(nop) {} {}",
+                instruction.keyword,
+                instruction.args.text()
+            ));
+        }
+        Ok(())
+    }
+
+    fn step_instruction(
         &mut self,
         stage: &mut Stage,
         instruction: &Instruction,
@@ -1552,6 +1593,7 @@ impl Builder<'_> {
                 docker_fields: Some(stage.docker.clone()),
                 timestamp: self.options.timestamp,
                 omit_history: self.options.omit_history,
+                config_steps: stage.config_steps.clone(),
                 ..Default::default()
             },
         )?;
@@ -1573,6 +1615,7 @@ impl Builder<'_> {
         }
         stage.image = id;
         stage.config_changed = false;
+        stage.config_steps.clear();
         Ok(())
     }
 
@@ -1597,6 +1640,7 @@ impl Builder<'_> {
                 image::ImageFormat::Oci => None,
                 image::ImageFormat::Docker => Some(stage.docker.clone()),
             },
+            config_steps: stage.config_steps.clone(),
         };
         let committed = {
             let _lock = self.engine.image_lock()?;

@@ -42,6 +42,8 @@ pub struct CommitOptions {
     pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
     /// `build --omit-history`: no history in the image.
     pub omit_history: bool,
+    /// A build's steps before this one that changed only the config (`NewImage`'s).
+    pub config_steps: Vec<String>,
 }
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
@@ -347,6 +349,7 @@ impl Engine {
             author: options.author.clone(),
             created: options.timestamp,
             omit_history: options.omit_history,
+            config_steps: options.config_steps.clone(),
             docker: match options.format {
                 image::ImageFormat::Oci => None,
                 image::ImageFormat::Docker => Some(match &options.docker_fields {

@@ -31,6 +31,10 @@ pub struct NewImage {
     pub omit_history: bool,
     /// A Docker-format image's own fields; none makes an OCI image.
     pub docker: Option<super::DockerFields>,
+    /// The `created_by` of steps before this one that changed only the config (a build's
+    /// `ENV`, `USER`, ...): each a history entry of its own, marked `empty_layer`, before
+    /// this one's, as buildah writes them.
+    pub config_steps: Vec<String>,
 }
 
 fn build_err(e: impl std::fmt::Display) -> EngineError {
@@ -101,6 +105,13 @@ fn commit_layer(
     } else {
         image.history().clone().unwrap_or_default()
     };
+    for step in &new.config_steps {
+        let entry = HistoryBuilder::default()
+            .created(now.clone())
+            .created_by(step.clone())
+            .empty_layer(true);
+        history.push(entry.build().map_err(build_err)?);
+    }
     let mut entry = HistoryBuilder::default()
         .created(now.clone())
         .created_by(new.created_by);
@@ -113,7 +124,10 @@ fn commit_layer(
     if !made_layer {
         entry = entry.empty_layer(true);
     }
-    history.push(entry.build().map_err(build_err)?);
+    // A config alone that its steps' entries already tell needs no entry of its own.
+    if made_layer || new.config_steps.is_empty() {
+        history.push(entry.build().map_err(build_err)?);
+    }
     image.set_history((!new.omit_history).then_some(history));
     image.set_created(Some(now));
     image.set_author(new.author);
