@@ -2165,6 +2165,18 @@ pub struct BuildStepFlags {
     /// Pass this process's proxy variables (HTTP_PROXY, ...) to the steps (default true).
     #[arg(long = "http-proxy", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
     pub http_proxy: bool,
+    /// The steps' PID namespace (host, private, container:ID, ns:PATH).
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// The steps' IPC namespace (host, private, container:ID, ns:PATH).
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// The steps' UTS namespace (host, private, container:ID, ns:PATH).
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// The steps' cgroup namespace (host, private).
+    #[arg(long)]
+    pub cgroupns: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1331,6 +1331,27 @@ fn step_settings_reach_the_run_steps_and_not_the_image() {
     );
     let err = rpod.fails(&["build", "--add-host", "nocolon", &ctx], 125);
     assert!(!err.is_empty());
+    // The steps' namespaces: the host's PID and UTS namespaces (this test's process, the
+    // host's name), as `run` takes them; a bad mode is refused.
+    fs::write(
+        dir.join("Containerfile"),
+        format!(
+            "FROM demo\nRUN test -d /proc/{} && hostname > /host\n",
+            std::process::id()
+        ),
+    )
+    .unwrap();
+    rpod.ok(&[
+        "build", "-q", "--pid", "host", "--uts", "host", "-t", "hostly", &ctx,
+    ]);
+    let host = nix::unistd::gethostname().unwrap();
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "hostly", "cat", "/host"]).trim(),
+        host.to_string_lossy()
+    );
+    rpod.fails(&["build", "--no-cache", &ctx], 1);
+    let err = rpod.fails(&["build", "--ipc", "sideways", &ctx], 125);
+    assert!(err.contains("ipc"), "{err}");
 }
 
 /// `--output`: the image's files written to a directory or a tar (a file, or standard

@@ -489,6 +489,10 @@ pub(crate) fn build_step_template(flags: &BuildStepFlags) -> Result<CreateOption
         cpuset_mems: flags.cpuset_mems.clone(),
         cgroup_parent: flags.cgroup_parent.clone(),
         http_proxy: flags.http_proxy,
+        pid: flags.pid.clone(),
+        ipc: flags.ipc.clone(),
+        uts: flags.uts.clone(),
+        cgroupns: flags.cgroupns.clone(),
     };
     // A bad setting is the user's mistake: a usage error, as the flags' own.
     settings.template().map_err(usage)

@@ -4,7 +4,7 @@
 //! into the image or the build cache's keys.
 
 use super::super::CreateOptions;
-use crate::isolation::{parse_device, parse_ulimit, Isolation};
+use crate::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
 use crate::mounts::MountSpec;
 use crate::network::etc_files::parse_add_host;
 use crate::resources::Resources;
@@ -43,6 +43,11 @@ pub struct StepSettings {
     pub cgroup_parent: Option<String>,
     /// This process's proxy variables passed to the steps (podman's default).
     pub http_proxy: bool,
+    /// `--pid`, `--ipc`, `--uts`, `--cgroupns`: the steps' namespaces, as `run` takes them.
+    pub pid: Option<String>,
+    pub ipc: Option<String>,
+    pub uts: Option<String>,
+    pub cgroupns: Option<String>,
 }
 
 impl StepSettings {
@@ -56,6 +61,9 @@ impl StepSettings {
             .map(|h| parse_add_host(h))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(EngineError::InvalidArg)?;
+        let mode = |flag: &str, value: &Option<String>| {
+            NamespaceMode::parse(flag, value.as_deref().unwrap_or(""))
+        };
         if self.shm_size == Some(0) {
             return Err(EngineError::InvalidArg(
                 "invalid --shm-size 0: a size above 0".into(),
@@ -78,6 +86,10 @@ impl StepSettings {
                 &self.security_opt,
             )?,
             isolation: Isolation {
+                pid: mode("pid", &self.pid)?,
+                ipc: mode("ipc", &self.ipc)?,
+                uts: mode("uts", &self.uts)?,
+                cgroup: mode("cgroupns", &self.cgroupns)?,
                 shm_size: self.shm_size,
                 ulimits: self
                     .ulimits
