@@ -26,6 +26,45 @@ const SYSTEM_CA_BUNDLES: &[&str] = &[
 ];
 /// Per-registry CA certificates, podman's place (`/etc/containers/certs.d/HOST:PORT/*.crt`).
 const CERTS_D: &str = "/etc/containers/certs.d";
+
+/// How often a request that failed in a way that may pass (the registry not reachable, a
+/// connection reset or timed out, a 429 or 502-504 answer) is sent again, a second apart:
+/// podman's three retries. Only requests that change nothing are (never a push's).
+const RETRIES: u32 = 3;
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Whether a transport error may pass when the request is sent again.
+fn transient(error: &ureq::Error) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        ureq::Error::Io(e) => matches!(
+            e.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::TimedOut
+                | ErrorKind::UnexpectedEof
+                | ErrorKind::BrokenPipe
+                | ErrorKind::Interrupted
+        ),
+        ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed => true,
+        _ => false,
+    }
+}
+
+/// Whether an answer says to come back later.
+fn transient_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// Say that a request is sent again, and wait for it.
+fn before_retry(registry: &str, what: &str, retry: u32, why: &str) {
+    tracing::warn!(
+        "{registry}: {what} failed, retrying in {}s ({retry}/{RETRIES}): {why}",
+        RETRY_DELAY.as_secs()
+    );
+    std::thread::sleep(RETRY_DELAY);
+}
 /// Token answers, error bodies and other small documents larger than this are refused.
 pub const SMALL_DOCUMENT_LIMIT: u64 = 1 << 20;
 
@@ -254,24 +293,37 @@ impl RepositoryClient {
             scope,
             authorization: None,
         };
-        let ping = match client.agent.get(format!("{}/v2/", client.base)).call() {
-            Ok(response) => response,
-            Err(https_error) if !verify => {
-                // An insecure registry may speak plain HTTP only.
-                client.base = format!("http://{host}");
-                client
-                    .agent
-                    .get(format!("{}/v2/", client.base))
-                    .call()
-                    .map_err(|http_error| {
-                        registry_error(
-                            registry,
-                            "no answer",
+        let mut retry = 0;
+        let ping = loop {
+            let https = format!("https://{host}");
+            let answer = match client.agent.get(format!("{https}/v2/")).call() {
+                Ok(response) => Ok((https, response)),
+                Err(https_error) if !verify => {
+                    // An insecure registry may speak plain HTTP only.
+                    let http = format!("http://{host}");
+                    match client.agent.get(format!("{http}/v2/")).call() {
+                        Ok(response) => Ok((http, response)),
+                        Err(http_error) => Err((
+                            transient(&https_error) && transient(&http_error),
                             format!("HTTPS: {https_error}; HTTP: {http_error}"),
-                        )
-                    })?
-            }
-            Err(e) => return Err(registry_error(registry, "no answer", tls_hint(&e))),
+                        )),
+                    }
+                }
+                Err(e) => Err((transient(&e), tls_hint(&e))),
+            };
+            let why = match answer {
+                Ok((_, response)) if transient_status(response.status()) && retry < RETRIES => {
+                    response.status().to_string()
+                }
+                Ok((base, response)) => {
+                    client.base = base;
+                    break response;
+                }
+                Err((true, why)) if retry < RETRIES => why,
+                Err((_, why)) => return Err(registry_error(registry, "no answer", why)),
+            };
+            retry += 1;
+            before_retry(registry, "reaching it", retry, &why);
         };
         match ping.status() {
             StatusCode::OK => {}
@@ -529,9 +581,25 @@ impl RepositoryClient {
     ) -> Result<Response<Body>> {
         let registry = self.registry.clone();
         let what = format!("{method} {}", self.shown(url));
-        let response = self
-            .send(method, url, headers, payload)
-            .map_err(|e| registry_error(&registry, &what, e))?;
+        // Only what changes nothing is sent again.
+        let retries = if matches!(method, "GET" | "HEAD") {
+            RETRIES
+        } else {
+            0
+        };
+        let mut retry = 0;
+        let response = loop {
+            let why = match self.send(method, url, headers, payload) {
+                Ok(response) if transient_status(response.status()) && retry < retries => {
+                    response.status().to_string()
+                }
+                Ok(response) => break response,
+                Err(e) if transient(&e) && retry < retries => e.to_string(),
+                Err(e) => return Err(registry_error(&registry, &what, e)),
+            };
+            retry += 1;
+            before_retry(&registry, &what, retry, &why);
+        };
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -601,5 +669,81 @@ fn tls_hint(error: &ureq::Error) -> String {
         )
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// A plain-HTTP registry on a port of its own answering its `GET`s with `statuses`, one
+    /// each in turn (the client's HTTPS tries are dropped); it ends after the last.
+    fn registry_answering(
+        statuses: &'static [&'static str],
+    ) -> (String, std::thread::JoinHandle<()>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let server = std::thread::spawn(move || {
+            let mut next = statuses.iter();
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut request = [0u8; 4096];
+                let read = stream.read(&mut request).unwrap_or(0);
+                if !request[..read].starts_with(b"GET ") {
+                    continue;
+                }
+                let Some(status) = next.next() else { break };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                if next.len() == 0 {
+                    break;
+                }
+            }
+        });
+        (host, server)
+    }
+
+    /// A registry that asks to come back later is asked again (a second apart) until it
+    /// answers; one that answers something else is not asked again.
+    #[test]
+    fn requests_that_may_pass_are_sent_again_and_others_not() {
+        let options = RegistryOptions {
+            tls_verify: Some(false),
+            ..Default::default()
+        };
+        let (host, server) =
+            registry_answering(&["503 Service Unavailable", "429 Too Many Requests", "200 OK"]);
+        let client = RepositoryClient::connect(&host, "x", false, &options).unwrap();
+        assert!(
+            client.base_url().starts_with("http://"),
+            "{}",
+            client.base_url()
+        );
+        server.join().unwrap();
+        // A GET after the ping too.
+        let (host, server) = registry_answering(&["200 OK", "502 Bad Gateway", "200 OK"]);
+        let mut client = RepositoryClient::connect(&host, "x", false, &options).unwrap();
+        let url = client.url("tags/list");
+        let response = client.call("GET", &url, &[], &Payload::Empty).unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        server.join().unwrap();
+        let (host, server) = registry_answering(&["404 Not Found"]);
+        let err = RepositoryClient::connect(&host, "x", false, &options)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("is this a registry?"), "{err}");
+        server.join().unwrap();
+        // What may pass, and what will not.
+        assert!(transient(&ureq::Error::ConnectionFailed));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(transient(&ureq::Error::Io(refused)));
+        assert!(!transient(&ureq::Error::HostNotFound));
+        assert!(!transient(&ureq::Error::StatusCode(404)));
+        assert!(transient_status(StatusCode::BAD_GATEWAY));
+        assert!(!transient_status(StatusCode::UNAUTHORIZED));
     }
 }
