@@ -212,6 +212,22 @@ fn build_from_another_image_into_a_log_file() {
     )
     .unwrap();
     rpod.ok(&["build", "-q", "-t", "history", &ctx]);
+    // Again, from the cache: the same entries, none twice.
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nENV A=1\nRUN touch /made\nUSER 1000\nCMD [\"true\"]\nLABEL two=2\n",
+    )
+    .unwrap();
+    rpod.ok(&["build", "-q", "-t", "again", &ctx]);
+    let again = rpod.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "again",
+    ]);
+    assert_eq!(again.matches("ENV A=1").count(), 1, "{again}");
+    assert_eq!(again.matches("USER 1000").count(), 1, "{again}");
     let layers = |image: &str| {
         rpod.ok(&[
             "image",

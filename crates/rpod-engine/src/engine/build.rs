@@ -1066,6 +1066,8 @@ impl Builder<'_> {
         progress(&format!("--> {}", short_id(&id)));
         stage.image = id;
         stage.config_changed = false;
+        // The cached image's history has them already.
+        stage.config_steps.clear();
         Ok(true)
     }
 
