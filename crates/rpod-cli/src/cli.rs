@@ -3119,6 +3119,16 @@ pub struct PodPsArgs {
     /// The statuses of the pods' containers in a column.
     #[arg(long = "ctr-status")]
     pub ctr_status: bool,
+    /// Only the pod made last.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// The pods' cgroup and namespace in columns.
+    #[arg(long)]
+    pub ns: bool,
+    /// Order by created (newest first, the default), id, name, number (of containers) or
+    /// status.
+    #[arg(long, default_value = "created")]
+    pub sort: String,
 }
 
 #[derive(Debug, Args)]
@@ -3134,6 +3144,9 @@ pub struct PodPickArgs {
     /// Every pod.
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// The pod made last.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
     /// The pods whose IDs these files hold.
     #[arg(long = "pod-id-file")]
     pub pod_id_file: Vec<PathBuf>,

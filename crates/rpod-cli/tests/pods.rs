@@ -743,6 +743,36 @@ fn a_pods_volumes_devices_and_namespace_settings_reach_its_containers() {
     }
 }
 
+/// `pod ps` in podman's orders (`--sort`, newest first by default), `-l` and `--ns`; the
+/// picking commands' `-l`.
+#[test]
+fn pods_are_listed_sorted_and_picked_as_the_latest() {
+    let rpod = Rpod::with_image("crun");
+    rpod.ok(&["pod", "create", "--name", "zz", "--infra=false"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    rpod.ok(&["pod", "create", "--name", "aa", "--infra=false"]);
+    let names = |args: &[&str]| {
+        let mut all = vec!["pod", "ps", "--format", "{{.Name}}"];
+        all.extend(args);
+        rpod.ok(&all)
+    };
+    assert_eq!(names(&[]), "aa\nzz\n");
+    assert_eq!(names(&["--sort", "name"]), "aa\nzz\n");
+    assert_eq!(names(&["--sort", "created"]), "aa\nzz\n");
+    assert_eq!(names(&["-l"]), "aa\n");
+    let table = rpod.ok(&["pod", "ps", "--ns"]);
+    assert!(table.lines().next().unwrap().contains("CGROUP"), "{table}");
+    let err = rpod.fails(&["pod", "ps", "--sort", "bogus"], 125);
+    assert!(err.contains("--sort"), "{err}");
+    rpod.fails(&["pod", "rm", "-a", "-l"], 125);
+    rpod.fails(&["pod", "rm", "-l", "zz"], 125);
+    rpod.ok(&["pod", "rm", "-l"]);
+    assert_eq!(names(&[]), "zz\n");
+    rpod.ok(&["pod", "rm", "-l"]);
+    let err = rpod.fails(&["pod", "rm", "-l"], 125);
+    assert!(err.contains("no pod"), "{err}");
+}
+
 fn pod_cgroup_file(pod_cgroup: &str, controller: &str, file: &str) -> std::path::PathBuf {
     std::path::Path::new("/sys/fs/cgroup")
         .join(controller)

@@ -275,11 +275,24 @@ fn picked(engine: &Engine, pick: &PodPickArgs, ignore: bool) -> Result<Vec<Strin
         }
     }
     let named = !pick.names.is_empty() || !pick.pod_id_file.is_empty();
-    match (pick.all, named) {
-        (true, true) => Err(usage("--all takes no pod names")),
-        (true, false) => Ok(engine.pods()?.into_iter().map(|p| p.id).collect()),
-        (false, false) => Err(usage("choose the pods, or --all")),
-        (false, true) => Ok(names),
+    match (pick.all, pick.latest, named) {
+        (true, true, _) => Err(usage("--all and --latest cannot be given together")),
+        (true, false, true) | (false, true, true) => {
+            Err(usage("--all and --latest take no pod names"))
+        }
+        (true, false, false) => Ok(engine.pods()?.into_iter().map(|p| p.id).collect()),
+        (false, true, false) => {
+            let latest = engine.pods()?.into_iter().max_by_key(|p| p.created);
+            match latest {
+                Some(pod) => Ok(vec![pod.id]),
+                None => Err(Failure::new(
+                    crate::exit::ENGINE_ERROR,
+                    EngineError::InvalidArg("--latest: there is no pod".into()),
+                )),
+            }
+        }
+        (false, false, false) => Err(usage("choose the pods, --all or --latest")),
+        (false, false, true) => Ok(names),
     }
 }
 
@@ -369,15 +382,36 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
             id.chars().take(12).collect()
         }
     };
-    let mut rows = Vec::new();
-    let mut listed = Vec::new();
+    let mut views = Vec::new();
     for pod in engine.pods()? {
         let view = engine.pod_view(pod)?;
-        if !view.passes(&filters)? {
-            continue;
+        if view.passes(&filters)? {
+            views.push(view);
         }
+    }
+    match args.sort.as_str() {
+        "created" => views.sort_by_key(|v| std::cmp::Reverse(v.pod.created)),
+        "id" => views.sort_by(|a, b| a.pod.id.cmp(&b.pod.id)),
+        "name" | "names" => views.sort_by(|a, b| a.pod.name.cmp(&b.pod.name)),
+        "number" => views.sort_by_key(|v| v.containers.len()),
+        "status" => views.sort_by(|a, b| a.status.as_str().cmp(b.status.as_str())),
+        other => {
+            return Err(usage(format!(
+                "invalid --sort {other:?}: created, id, name, number or status"
+            )))
+        }
+    }
+    if args.latest {
+        views.sort_by_key(|v| std::cmp::Reverse(v.pod.created));
+        views.truncate(1);
+    }
+    let mut rows = Vec::new();
+    let mut listed = Vec::new();
+    for view in views {
         // `--format json`: podman's `ListPodsReport`, as its `pod ps` prints it.
-        listed.push(rpod_engine::views::ListPod::new(&view));
+        let report = rpod_engine::views::ListPod::new(&view);
+        let (cgroup, namespace) = (report.cgroup.clone(), report.namespace);
+        listed.push(report);
         let names: Vec<&str> = view
             .containers
             .iter()
@@ -400,6 +434,8 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
             "ContainerNames": names.join(","),
             "ContainerIds": ids.join(","),
             "ContainerStatuses": statuses.join(","),
+            "Cgroup": cgroup,
+            "Namespace": namespace,
         }));
     }
     if args.quiet {
@@ -415,6 +451,10 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
     let format = args.format.unwrap_or_else(|| {
         let mut columns = vec!["{{.Id}}", "{{.Name}}", "{{.Status}}", "{{.Created}}"];
         columns.push("{{.InfraId}}");
+        if args.ns {
+            columns.push("{{.Cgroup}}");
+            columns.push("{{.Namespace}}");
+        }
         if args.ctr_names {
             columns.push("{{.ContainerNames}}");
         }
@@ -436,6 +476,7 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
         "ContainerNames" => "NAMES".to_string(),
         "ContainerIds" => "IDS".to_string(),
         "ContainerStatuses" => "STATUS".to_string(),
+        "Namespace" => "NAMESPACES".to_string(),
         other => other.to_uppercase(),
     };
     if args.no_heading {
