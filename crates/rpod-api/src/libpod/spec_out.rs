@@ -168,6 +168,16 @@ fn mount_fields(options: &CreateOptions, put: &mut dyn FnMut(&str, Value)) {
     }
 }
 
+/// The `/dev/shm` size and sysctls as a spec's `shm_size` and `sysctl`.
+fn kernel_fields(isolation: &rpod_engine::isolation::Isolation, put: &mut dyn FnMut(&str, Value)) {
+    if let Some(size) = isolation.shm_size {
+        put("shm_size", json!(size));
+    }
+    if !isolation.sysctls.is_empty() {
+        put("sysctl", json!(isolation.sysctls));
+    }
+}
+
 /// Per-device limits as a spec's throttle and weight maps (by the device's path): read and
 /// write bytes, read and write operations per second.
 fn device_limit_fields(
@@ -395,12 +405,7 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     ] {
         put(key, namespace(mode));
     }
-    if let Some(size) = isolation.shm_size {
-        put("shm_size", json!(size));
-    }
-    if !isolation.sysctls.is_empty() {
-        put("sysctl", json!(isolation.sysctls));
-    }
+    kernel_fields(isolation, &mut put);
     if !isolation.ulimits.is_empty() {
         let limits: Vec<Value> = isolation
             .ulimits
@@ -626,12 +631,7 @@ pub fn pod_spec(options: &PodOptions) -> Value {
             put(key, namespace(mode));
         }
     }
-    if let Some(size) = isolation.shm_size {
-        put("shm_size", json!(size));
-    }
-    if !isolation.sysctls.is_empty() {
-        put("sysctl", json!(isolation.sysctls));
-    }
+    kernel_fields(isolation, &mut put);
     if !isolation.devices.is_empty() {
         let devices: Vec<String> = isolation
             .devices
