@@ -269,6 +269,11 @@ fn build_from_another_image_into_a_log_file() {
         "the log was emptied: {written}"
     );
     assert!(written.contains("said\n"), "{written}");
+    let err = rpod.fails(&["build", "--logfile", &log_arg, "-o", "-", &ctx], 125);
+    assert!(
+        err.contains("--logfile cannot be given with --output -"),
+        "{err}"
+    );
     for bad in ["two words", "$X"] {
         let err = rpod.fails(&["build", "--from", bad, &ctx], 125);
         assert!(err.contains("invalid --from"), "{err}");

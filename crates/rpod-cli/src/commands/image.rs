@@ -38,6 +38,15 @@ pub fn import(engine: &Engine, args: ImportArgs) -> Outcome {
 }
 
 pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
+    let tar_to_stdout = matches!(
+        args.output.as_deref().map(BuildOutput::parse),
+        Some(Ok(BuildOutput::Tar(path))) if path.as_os_str() == "-"
+    );
+    if args.logfile.is_some() && tar_to_stdout {
+        return Err(usage(
+            "--logfile cannot be given with --output - (standard output is the archive's)",
+        ));
+    }
     // Restored when the build is done: an error is still said on the terminal.
     let _log = args.logfile.as_deref().map(LogFile::redirect).transpose()?;
     if !args.rm {
