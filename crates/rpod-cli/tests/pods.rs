@@ -708,6 +708,32 @@ fn a_pods_volumes_devices_and_namespace_settings_reach_its_containers() {
     );
     rpod.ok(&["pod", "rm", "-f", "full", "copy"]);
     assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "pv\n");
+    // --volumes-from: another container's volumes for every container of the pod.
+    rpod.ok(&[
+        "create", "--name", "holder", "-v", "pv:/held", "demo", "true",
+    ]);
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "borrowing",
+        "--volumes-from",
+        "holder:ro",
+    ]);
+    let out = rpod.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "borrowing",
+        "demo",
+        "sh",
+        "-c",
+        "cat /held/mine >/dev/null && ls /held && touch /held/no",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mine\n", "{out:?}");
+    assert!(!out.status.success(), "the read-only volume was written");
+    rpod.ok(&["pod", "rm", "-f", "borrowing"]);
+    rpod.ok(&["rm", "holder"]);
     // The host's PID and UTS namespaces, shared: the host's processes and name.
     rpod.ok(&[
         "pod",
