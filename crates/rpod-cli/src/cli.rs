@@ -261,12 +261,21 @@ pub struct CheckpointArgs {
     /// Checkpoint file locks.
     #[arg(long = "file-locks")]
     pub file_locks: bool,
-    /// Also write the checkpoint to a tar.gz file, to restore elsewhere.
+    /// Also write the checkpoint to an archive, to restore elsewhere.
     #[arg(short = 'e', long)]
     pub export: Option<PathBuf>,
+    /// The export's compression: zstd (the default), gzip or none.
+    #[arg(short = 'c', long)]
+    pub compress: Option<String>,
     /// Leave the root file system's changes out of the export.
     #[arg(long = "ignore-rootfs")]
     pub ignore_rootfs: bool,
+    /// Leave the volumes' content out of the export.
+    #[arg(long = "ignore-volumes")]
+    pub ignore_volumes: bool,
+    /// The latest created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
     /// Print how long it took, as JSON.
     #[arg(long = "print-stats")]
     pub print_stats: bool,
@@ -296,6 +305,21 @@ pub struct RestoreArgs {
     /// Leave out the root file system's changes of an imported checkpoint.
     #[arg(long = "ignore-rootfs")]
     pub ignore_rootfs: bool,
+    /// Leave out the volumes' content of an imported checkpoint.
+    #[arg(long = "ignore-volumes")]
+    pub ignore_volumes: bool,
+    /// Do not give an imported container its addresses again.
+    #[arg(long = "ignore-static-ip")]
+    pub ignore_static_ip: bool,
+    /// Do not give an imported container its MAC addresses again.
+    #[arg(long = "ignore-static-mac")]
+    pub ignore_static_mac: bool,
+    /// Publish these ports instead of the checkpoint's (with --import).
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// The latest created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
     /// Print how long it took, as JSON.
     #[arg(long = "print-stats")]
     pub print_stats: bool,

@@ -314,3 +314,118 @@ fn crun_without_criu_refuses_and_keeps_the_container_running() {
     assert!(err.contains("network"), "{err}");
     assert_eq!(rpod.inspect("h", "{{.State.Status}}"), "running");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A restore in place gives the container its address and MAC address again. An import
+/// beside the original is refused while the checkpoint's named volume is here (its content
+/// would mix) and while its host port is the original's; told to leave the addresses and
+/// given another port, it runs beside it. Once the volume is gone, an import makes it again
+/// with the archive's content, and takes the addresses again, free by then.
+#[test]
+fn an_import_takes_addresses_ports_and_volumes_as_asked() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.110.0/24",
+        "--interface-name",
+        "rpodt110",
+        "cplab",
+    ]);
+    let (port, other) = (free_port(), free_port());
+    rpod.detached(&[
+        "--name",
+        "orig",
+        "--network",
+        "cplab",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "-v",
+        "cpdata:/data",
+        "demo",
+        "sh",
+        "-c",
+        "echo kept > /data/f; while :; do sleep 0.1; done",
+    ]);
+    wait_until("the volume is written", || {
+        rpod.run(&["exec", "orig", "cat", "/data/f"]).stdout == b"kept\n"
+    });
+    let addresses = |name: &str| {
+        rpod.inspect(
+            name,
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.MacAddress}}{{end}}",
+        )
+    };
+    let before = addresses("orig");
+    rpod.ok(&["container", "checkpoint", "orig"]);
+    rpod.ok(&["container", "restore", "--latest"]);
+    assert_eq!(addresses("orig"), before);
+
+    let archive = rpod.dir.path().join("orig.tar").display().to_string();
+    rpod.ok(&["container", "checkpoint", "-l", "-R", "-e", &archive]);
+    // zstd unless told otherwise, as podman's.
+    let head = std::fs::read(&archive).unwrap();
+    assert!(
+        head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]),
+        "{:?}",
+        &head[..8]
+    );
+    let import = |extra: &[&str]| {
+        let mut args = vec!["container", "restore", "-i", &archive, "--name", "copy"];
+        args.extend(extra);
+        rpod.run(&args)
+    };
+    let err = stderr_of(&import(&[]));
+    assert!(
+        err.contains("volume with name cpdata already exists. Use --ignore-volumes"),
+        "{err}"
+    );
+    let err = stderr_of(&import(&["--ignore-volumes"]));
+    assert!(err.contains("already published by container orig"), "{err}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]).lines().count(), 1);
+    let other_port = format!("127.0.0.1:{other}:80");
+    let copy = import(&[
+        "--ignore-volumes",
+        "--ignore-static-ip",
+        "--ignore-static-mac",
+        "-p",
+        &other_port,
+    ]);
+    assert!(copy.status.success(), "{}", stderr_of(&copy));
+    let (orig_ip, orig_mac) = before.split_once(' ').unwrap();
+    let copy_addresses = addresses("copy");
+    let (copy_ip, copy_mac) = copy_addresses.split_once(' ').unwrap();
+    assert!(
+        copy_ip.starts_with("10.93.110.") && copy_ip != orig_ip,
+        "{copy_addresses}"
+    );
+    assert!(
+        !copy_mac.is_empty() && copy_mac != orig_mac,
+        "{copy_addresses}"
+    );
+    assert_eq!(
+        rpod.ok(&["port", "copy"]),
+        format!("80/tcp -> 127.0.0.1:{other}\n")
+    );
+    // The volume is shared as it is.
+    assert_eq!(rpod.ok(&["exec", "copy", "cat", "/data/f"]), "kept\n");
+
+    rpod.ok(&["rm", "-f", "-t", "0", "orig", "copy"]);
+    rpod.ok(&["volume", "rm", "cpdata"]);
+    rpod.ok(&["container", "restore", "-i", &archive, "--name", "again"]);
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "cpdata\n");
+    assert_eq!(rpod.ok(&["exec", "again", "cat", "/data/f"]), "kept\n");
+    assert_eq!(addresses("again"), before);
+    assert_eq!(
+        rpod.ok(&["port", "again"]),
+        format!("80/tcp -> 127.0.0.1:{port}\n")
+    );
+}

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::Rpod;
+use common::{stderr_of, Rpod};
 use registry_server::{Registry, RegistrySetup};
 use sha2::{Digest, Sha256};
 
@@ -53,10 +53,6 @@ impl Podman {
         assert!(out.status.success(), "podman {args:?}: {}", stderr_of(&out));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A store's credentials file, so that no test reads or writes the user's own.

@@ -2680,10 +2680,12 @@ fn podman_remote_checkpoints_and_restores() {
         "-d",
         "--name",
         "counter",
+        "-v",
+        "rvol:/data",
         "demo",
         "sh",
         "-c",
-        "i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done",
+        "echo kept > /data/f; i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done",
     ]);
     // 0 until the counter wrote its file (it replaces it whole: never read half-written).
     let count = |name: &str| -> u64 {
@@ -2731,18 +2733,35 @@ fn podman_remote_checkpoints_and_restores() {
         .to_string();
     assert_eq!(at_dump, "false");
     service.podman_ok(&["rm", "-f", "counter"]);
-    let id = service.podman_ok(&[
+    // The archive holds the volume's content, which would mix with the volume still here.
+    let archive_text = archive.display().to_string();
+    let mut import = vec![
         "container",
         "restore",
         "-i",
-        &archive.display().to_string(),
+        &archive_text,
         "--name",
         "copy",
+    ];
+    let refused = service.podman_out(&import);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("volume with name rvol already exists"),
+        "{refused:?}"
+    );
+    import.extend([
+        "--ignore-volumes",
+        "--ignore-static-ip",
+        "--ignore-static-mac",
     ]);
+    let id = service.podman_ok(&import);
     assert_eq!(id.trim().len(), 64, "{id}");
     let resumed = count("copy");
     assert!(resumed >= before, "{resumed} < {before}");
     wait_until("the imported counter goes on", || count("copy") > resumed);
+    assert_eq!(
+        service.podman_ok(&["exec", "copy", "cat", "/data/f"]),
+        "kept\n"
+    );
     // What rpod's checkpoints do not do is refused.
     assert!(!service
         .podman_out(&["container", "checkpoint", "--with-previous", "copy"])

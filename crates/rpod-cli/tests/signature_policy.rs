@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
-use common::{busybox_tarball, Rpod};
+use common::{busybox_tarball, stderr_of, Rpod};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{DerSignature, SigningKey};
 use p256::pkcs8::{EncodePublicKey, LineEnding};
@@ -22,10 +22,6 @@ const SIGNATURE_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A blob uploaded as the distribution API has it: a session opened, then closed with

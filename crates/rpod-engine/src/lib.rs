@@ -61,7 +61,9 @@ pub mod volumes;
 pub use container::{
     ContainerConfig, ContainerRecord, ContainerState, ExecSession, NetworkMode, Status,
 };
-pub use engine::checkpoint::{CheckpointReport, CheckpointRequest, RestoreRequest};
+pub use engine::checkpoint::{
+    ArchiveCompression, CheckpointReport, CheckpointRequest, RestoreRequest,
+};
 pub use engine::{
     file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
     parse_kube_log_driver, parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions,

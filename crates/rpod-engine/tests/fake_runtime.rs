@@ -354,8 +354,10 @@ impl OciRuntime for FakeRuntime {
         }
         let images = ctr.bundle_dir.join("checkpoint");
         std::fs::create_dir_all(&images).map_err(|e| OciError::io("creating", &images, e))?;
-        std::fs::write(images.join("pages-1.img"), b"fake")
-            .map_err(|e| OciError::io("writing", &images, e))?;
+        for image in ["pages-1.img", "inventory.img"] {
+            std::fs::write(images.join(image), b"fake")
+                .map_err(|e| OciError::io("writing", &images, e))?;
+        }
         Ok(1)
     }
     fn check_conmon_running(&self, ctr: &OciContainer) -> Result<bool> {
@@ -692,6 +694,178 @@ fn an_export_left_running_is_dumped_frozen_and_thawed_whatever_happens() {
         }
         e.kill(&id, libc::SIGKILL).unwrap();
     }
+}
+
+/// The members of an exported checkpoint, each with its content decompressed.
+fn archive_members(archive: &Path) -> HashMap<String, Vec<u8>> {
+    let file = std::fs::File::open(archive).unwrap();
+    let plain = rpod_engine::image::compression::decompressed(file).unwrap();
+    let mut members = HashMap::new();
+    for entry in tar::Archive::new(plain).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+        members.insert(name, content);
+    }
+    members
+}
+
+/// The names in a tar.
+fn tar_names(tar: &[u8]) -> Vec<String> {
+    let mut names: Vec<String> = tar::Archive::new(tar)
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// An export holds each volume's content (`volumes/NAME.tar`, podman's layout), compressed
+/// as asked. Its import makes a named volume again with that content, and refuses one that
+/// is here already unless told to use it as it is (`--ignore-volumes`), as podman's; an
+/// anonymous volume is a new one, filled from the archive.
+#[test]
+fn an_exported_checkpoint_carries_its_volumes_content() {
+    let f = fixture();
+    let e = &f.engine;
+    let options = CreateOptions {
+        rootfs: Some(f.rootfs.clone()),
+        name: Some("keeper".into()),
+        command: vec!["sleep".into(), "1000".into()],
+        mounts: vec![
+            rpod_engine::mounts::named_volume("data", "/data", &[]).unwrap(),
+            rpod_engine::mounts::anonymous_volume("/scratch", &[]).unwrap(),
+        ],
+        security: rpod_engine::security::SecurityOptions {
+            seccomp: rpod_engine::security::SeccompChoice::Unconfined,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let id = e.create(options).unwrap().id().to_string();
+    let anonymous = e.inspect(&id).unwrap().config.mounts[1]
+        .volume
+        .clone()
+        .unwrap();
+    std::fs::write(e.volume_mount("data").unwrap().join("kept"), b"named").unwrap();
+    std::fs::create_dir(e.volume_mount(&anonymous).unwrap().join("dir")).unwrap();
+    e.start(&id, None, None).unwrap();
+    let expected_members = |members: &HashMap<String, Vec<u8>>, volumes: bool| {
+        let mut names: Vec<&str> = members.keys().map(String::as_str).collect();
+        names.sort();
+        let mut expected = vec!["checkpoint/", "checkpoint/inventory.img"];
+        expected.extend(["checkpoint/network.status", "checkpoint/pages-1.img"]);
+        expected.extend(["config.dump", "spec.dump"]);
+        if volumes {
+            expected.push("volumes/data.tar");
+        }
+        let volume = format!("volumes/{anonymous}.tar");
+        if volumes {
+            expected.push(&volume);
+        }
+        expected.sort();
+        assert_eq!(names, expected);
+    };
+    for (compression, magic) in [
+        (
+            rpod_engine::ArchiveCompression::Zstd,
+            &[0x28, 0xb5, 0x2f, 0xfd][..],
+        ),
+        (rpod_engine::ArchiveCompression::Gzip, &[0x1f, 0x8b][..]),
+        (rpod_engine::ArchiveCompression::None, &b"config.dump"[..]),
+    ] {
+        let archive = f.dir.path().join(format!("{compression:?}.tar"));
+        let request = rpod_engine::CheckpointRequest {
+            leave_running: true,
+            export: Some(archive.clone()),
+            compression,
+            ..Default::default()
+        };
+        e.checkpoint(&id, &request).unwrap();
+        assert!(
+            std::fs::read(&archive).unwrap().starts_with(magic),
+            "{compression:?}"
+        );
+        let members = archive_members(&archive);
+        expected_members(&members, true);
+        assert_eq!(tar_names(&members["volumes/data.tar"]), ["kept"]);
+        assert_eq!(
+            tar_names(&members[&format!("volumes/{anonymous}.tar")]),
+            ["dir/"]
+        );
+    }
+    let without = f.dir.path().join("without.tar");
+    let request = rpod_engine::CheckpointRequest {
+        leave_running: true,
+        export: Some(without.clone()),
+        ignore_volumes: true,
+        ..Default::default()
+    };
+    e.checkpoint(&id, &request).unwrap();
+    expected_members(&archive_members(&without), false);
+    // Without an export, --ignore-volumes means nothing: refused.
+    let request = rpod_engine::CheckpointRequest {
+        leave_running: true,
+        ignore_volumes: true,
+        ..Default::default()
+    };
+    let err = e.checkpoint(&id, &request).unwrap_err().to_string();
+    assert!(
+        err.contains("--ignore-volumes can only be used with --export"),
+        "{err}"
+    );
+
+    let archive = f.dir.path().join("Zstd.tar");
+    let import = |name: &str, ignore_volumes: bool| {
+        let request = rpod_engine::RestoreRequest {
+            import: Some(archive.clone()),
+            name: Some(name.into()),
+            ignore_volumes,
+            ..Default::default()
+        };
+        e.restore("", &request)
+    };
+    // "data" is here: its content would mix with the archive's.
+    let err = import("copy", false).unwrap_err().to_string();
+    assert!(
+        err.contains("volume with name data already exists. Use --ignore-volumes"),
+        "{err}"
+    );
+    assert_eq!(e.list().unwrap().len(), 1);
+    let volumes_before = e.volumes().unwrap().len();
+    assert_eq!(volumes_before, 2);
+    // Told to use it as it is: the copy shares "data", with a new anonymous volume left
+    // empty.
+    let copy = import("copy", true).unwrap().id;
+    let copy_mounts = e.inspect(&copy).unwrap().config.mounts;
+    assert_eq!(copy_mounts[0].volume.as_deref(), Some("data"));
+    let copy_anonymous = copy_mounts[1].volume.clone().unwrap();
+    assert_ne!(copy_anonymous, anonymous);
+    let copy_dir = e.volume_mount(&copy_anonymous).unwrap();
+    assert_eq!(std::fs::read_dir(copy_dir).unwrap().count(), 0);
+    // With "data" gone, the import makes it again from the archive, and fills its new
+    // anonymous volume.
+    for gone in [&id, &copy] {
+        let options = RemoveOptions {
+            force: true,
+            volumes: true,
+            timeout: Some(0),
+        };
+        e.remove(gone, options).unwrap();
+    }
+    e.volume_remove("data", false).unwrap();
+    assert!(e.volumes().unwrap().is_empty());
+    let again = import("again", false).unwrap().id;
+    let mounts = e.inspect(&again).unwrap().config.mounts;
+    let data = e.volume_mount("data").unwrap();
+    assert_eq!(std::fs::read(data.join("kept")).unwrap(), b"named");
+    let filled = e
+        .volume_mount(mounts[1].volume.as_deref().unwrap())
+        .unwrap();
+    assert!(filled.join("dir").is_dir());
+    e.kill(&again, libc::SIGKILL).unwrap();
 }
 
 #[test]

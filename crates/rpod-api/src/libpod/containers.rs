@@ -241,6 +241,9 @@ pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult
         file_locks: ex.query_bool("fileLocks")?,
         export: archive.clone(),
         ignore_rootfs: ex.query_bool("ignoreRootFS")?,
+        ignore_volumes: ex.query_bool("ignoreVolumes")?,
+        // podman's service compresses as its CLI does by default.
+        compression: Default::default(),
     };
     let report = context.engine.checkpoint(name, &request)?;
     let Some(archive) = archive else {
@@ -265,13 +268,9 @@ pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult
 /// `POST /libpod/containers/{name}/restore` (`podman container restore` remote): with
 /// `import`, the body is an exported checkpoint restored into a new container (`name`).
 pub fn restore(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    ex.refuse_set(
-        "checkpoint option",
-        &["ignoreVolumes", "ignoreStaticIP", "ignoreStaticMAC", "pod"],
-    )?;
-    if !ex.req.query_all("publishPorts").is_empty() {
-        return Err(ApiError::unsupported("publishing other ports at a restore"));
-    }
+    // rpod cannot checkpoint a pod's containers (they share the infra container's
+    // network), so there is none to restore into a pod.
+    ex.refuse_set("checkpoint option", &["pod"])?;
     let staging;
     let import = if ex.query_bool("import")? {
         staging = rpod_engine::scratch::ScratchDir::new(&context.engine.roots().tmp(), "restore-")?;
@@ -300,6 +299,16 @@ pub fn restore(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
             .filter(|n| !n.is_empty())
             .map(String::from),
         import,
+        ignore_volumes: ex.query_bool("ignoreVolumes")?,
+        ignore_static_ip: ex.query_bool("ignoreStaticIP")?,
+        ignore_static_mac: ex.query_bool("ignoreStaticMAC")?,
+        publish: ex
+            .req
+            .query_all("publishPorts")
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect(),
     };
     let imported = request.import.is_some();
     let report = context.engine.restore(name, &request)?;

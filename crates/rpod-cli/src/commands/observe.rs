@@ -253,22 +253,23 @@ fn print_stats(label: &str, reports: &[rpod_engine::CheckpointReport], total: Du
 }
 
 pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
-    let names: Vec<String> = if args.all {
-        engine
-            .list()?
-            .into_iter()
-            .filter(|r| r.state.status == rpod_engine::Status::Running)
-            .map(|r| r.id().to_string())
-            .collect()
-    } else {
-        args.containers.clone()
+    let selection = super::select::Selection {
+        names: args.containers.clone(),
+        all: args.all,
+        latest: args.latest,
+        ..Default::default()
     };
-    if names.is_empty() && !args.all {
-        return Err(usage("give containers to checkpoint, or --all"));
-    }
+    let names = selection.resolve(engine, |r| r.state.status == rpod_engine::Status::Running)?;
     if args.export.is_some() && names.len() > 1 {
         return Err(usage("--export takes one container"));
     }
+    let compression = match &args.compress {
+        Some(_) if args.export.is_none() => {
+            return Err(usage("--compress can only be used with --export"))
+        }
+        Some(value) => value.parse()?,
+        None => Default::default(),
+    };
     let request = rpod_engine::CheckpointRequest {
         leave_running: args.leave_running,
         keep: args.keep,
@@ -276,6 +277,8 @@ pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
         file_locks: args.file_locks,
         export: args.export.clone(),
         ignore_rootfs: args.ignore_rootfs,
+        ignore_volumes: args.ignore_volumes,
+        compression,
     };
     let started = Instant::now();
     let mut reports = Vec::new();
@@ -294,23 +297,19 @@ pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
 
 pub fn restore(engine: &Engine, args: RestoreArgs) -> Outcome {
     let names: Vec<String> = if args.import.is_some() {
-        if args.all || !args.containers.is_empty() {
+        if args.all || args.latest || !args.containers.is_empty() {
             return Err(usage("--import takes no container names"));
         }
         vec![String::new()]
-    } else if args.all {
-        engine
-            .list()?
-            .into_iter()
-            .filter(|r| r.state.checkpointed)
-            .map(|r| r.id().to_string())
-            .collect()
     } else {
-        args.containers.clone()
+        let selection = super::select::Selection {
+            names: args.containers.clone(),
+            all: args.all,
+            latest: args.latest,
+            ..Default::default()
+        };
+        selection.resolve(engine, |r| r.state.checkpointed)?
     };
-    if names.is_empty() && !args.all {
-        return Err(usage("give containers to restore, or --all, or --import"));
-    }
     let request = rpod_engine::RestoreRequest {
         keep: args.keep,
         tcp_established: args.tcp_established,
@@ -318,6 +317,10 @@ pub fn restore(engine: &Engine, args: RestoreArgs) -> Outcome {
         ignore_rootfs: args.ignore_rootfs,
         import: args.import.clone(),
         name: args.name.clone(),
+        ignore_volumes: args.ignore_volumes,
+        ignore_static_ip: args.ignore_static_ip,
+        ignore_static_mac: args.ignore_static_mac,
+        publish: args.publish.clone(),
     };
     let started = Instant::now();
     let mut reports = Vec::new();

@@ -273,6 +273,11 @@ pub fn pipe_through(command: &mut Command, data: &[u8]) -> Output {
     out
 }
 
+/// A command's standard error as text.
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Poll `check` every 10 ms for up to 20 s.
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..2000 {

@@ -15,6 +15,35 @@ pub struct CheckpointRequest {
     pub file_locks: bool,
     pub export: Option<PathBuf>,
     pub ignore_rootfs: bool,
+    /// Leave the volumes' content out of the export.
+    pub ignore_volumes: bool,
+    /// How the export is compressed.
+    pub compression: ArchiveCompression,
+}
+
+/// How an exported checkpoint is compressed (`--compress`): podman's choices, zstd by
+/// default as podman's. An import reads any of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArchiveCompression {
+    #[default]
+    Zstd,
+    Gzip,
+    None,
+}
+
+impl std::str::FromStr for ArchiveCompression {
+    type Err = EngineError;
+
+    fn from_str(value: &str) -> Result<Self> {
+        match value {
+            "zstd" => Ok(Self::Zstd),
+            "gzip" => Ok(Self::Gzip),
+            "none" => Ok(Self::None),
+            other => Err(EngineError::InvalidArg(format!(
+                "invalid compression {other:?}: zstd, gzip or none"
+            ))),
+        }
+    }
 }
 
 /// What `restore` is asked.
@@ -28,6 +57,37 @@ pub struct RestoreRequest {
     pub import: Option<PathBuf>,
     /// The new container's name (with `import`).
     pub name: Option<String>,
+    /// Leave the archive's volume content out: the volumes are used as they are here.
+    pub ignore_volumes: bool,
+    /// Neither the addresses nor the MAC addresses the container had or was given are
+    /// taken again (with `import`: for a second copy beside the first).
+    pub ignore_static_ip: bool,
+    pub ignore_static_mac: bool,
+    /// Other published ports in place of the checkpoint's (`-p` values, with `import`).
+    pub publish: Vec<String>,
+}
+
+impl RestoreRequest {
+    /// The options that only an import can use, each refused without one, as podman's.
+    fn check_import_only(&self) -> Result<()> {
+        if self.import.is_some() {
+            return Ok(());
+        }
+        let given = [
+            (self.name.is_some(), "--name"),
+            (self.ignore_rootfs, "--ignore-rootfs"),
+            (self.ignore_volumes, "--ignore-volumes"),
+            (self.ignore_static_ip, "--ignore-static-ip"),
+            (self.ignore_static_mac, "--ignore-static-mac"),
+            (!self.publish.is_empty(), "--publish"),
+        ];
+        match given.iter().find(|(set, _)| *set) {
+            Some((_, flag)) => Err(EngineError::InvalidArg(format!(
+                "{flag} can only be used with --import (an exported checkpoint)"
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// How long a checkpoint or restore took.
@@ -59,6 +119,18 @@ impl Engine {
         request: &CheckpointRequest,
     ) -> Result<CheckpointReport> {
         let started = std::time::Instant::now();
+        if request.export.is_none() {
+            for (set, flag) in [
+                (request.ignore_rootfs, "--ignore-rootfs"),
+                (request.ignore_volumes, "--ignore-volumes"),
+            ] {
+                if set {
+                    return Err(EngineError::InvalidArg(format!(
+                        "{flag} can only be used with --export"
+                    )));
+                }
+            }
+        }
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
@@ -106,11 +178,16 @@ impl Engine {
                 .map(|m| m.len())
                 .unwrap_or(0);
             let runtime_micros = runtime.checkpoint_container(&oci, &options)?;
-            let rootfs_diff = match request.export {
-                Some(_) => self.rootfs_diff(&record, request.ignore_rootfs)?,
-                None => None,
+            // The files as the dumped processes left them, volumes included (CRIU checks the
+            // size of every file held open).
+            let (rootfs_diff, volumes) = match request.export {
+                Some(_) => (
+                    self.rootfs_diff(&record, request.ignore_rootfs)?,
+                    self.volume_archives(&record, request.ignore_volumes)?,
+                ),
+                None => (None, Vec::new()),
             };
-            Ok((log_len, runtime_micros, rootfs_diff))
+            Ok((log_len, runtime_micros, rootfs_diff, volumes))
         })();
         let thawed = if freeze {
             runtime.unpause_container(&oci)
@@ -133,7 +210,7 @@ impl Engine {
                 ),
             ));
         }
-        let (log_len, runtime_micros, rootfs_diff) = dumped?;
+        let (log_len, runtime_micros, rootfs_diff, volumes) = dumped?;
         let images = self.checkpoint_images(record.id());
         let status = serde_json::to_vec(&record.state.networks)
             .map_err(|e| EngineError::InvalidArg(format!("serializing networks: {e}")))?;
@@ -155,7 +232,12 @@ impl Engine {
             self.save(&record)?;
         }
         if let Some(file) = &request.export {
-            self.export_checkpoint(&record, file, rootfs_diff, log_len)?;
+            let taken = super::checkpoint_archive::Taken {
+                rootfs_diff,
+                volumes,
+                log_len,
+            };
+            self.export_checkpoint(&record, file, taken, request.compression)?;
         }
         self.container_event(&record, "checkpoint", &[]);
         Ok(CheckpointReport {
@@ -167,16 +249,10 @@ impl Engine {
 
     pub fn restore(&self, name_or_id: &str, request: &RestoreRequest) -> Result<CheckpointReport> {
         let started = std::time::Instant::now();
+        request.check_import_only()?;
         let id = match &request.import {
             Some(file) => self.import_checkpoint(file, request)?,
-            None => {
-                if request.name.is_some() {
-                    return Err(EngineError::InvalidArg(
-                        "--name is for restoring an exported checkpoint (--import)".into(),
-                    ));
-                }
-                self.lookup(name_or_id)?.id().to_string()
-            }
+            None => self.lookup(name_or_id)?.id().to_string(),
         };
         let _lock = self.lock(&id)?;
         let mut record = self.reload(&id, name_or_id)?;
@@ -229,17 +305,40 @@ impl Engine {
         images: &Path,
     ) -> Result<i64> {
         self.remove_leftovers(record)?;
-        // The same addresses as before, while they are free.
+        // The same addresses and MAC addresses as before, while they are free (unless the
+        // import was told to leave them).
         let before: BTreeMap<String, crate::network::Attachment> =
             fs::read(images.join(NETWORK_STATUS))
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
         let config = record.config.clone();
+        let running: Vec<ContainerRecord> = if request.ignore_static_mac {
+            Vec::new()
+        } else {
+            self.store
+                .containers()?
+                .into_iter()
+                .filter(|c| c.id() != config.id && c.state.status.is_active())
+                .collect()
+        };
         for join in &mut record.config.net.networks {
-            if join.ip.is_none() {
-                join.ip = before
-                    .get(&join.name)
+            let had = before.get(&join.name);
+            if join.mac.is_none() && !request.ignore_static_mac {
+                join.mac = had
+                    .map(|a| a.mac_address.clone())
+                    .filter(|mac| !mac.is_empty())
+                    .filter(|mac| {
+                        !running.iter().any(|c| {
+                            c.state
+                                .networks
+                                .get(&join.name)
+                                .is_some_and(|a| a.mac_address == *mac)
+                        })
+                    });
+            }
+            if join.ip.is_none() && !request.ignore_static_ip {
+                join.ip = had
                     .and_then(|a| a.ipv4())
                     .and_then(|a| match a.addr() {
                         std::net::IpAddr::V4(v4) => Some(v4),
@@ -320,5 +419,55 @@ impl Engine {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressions_are_podmans() {
+        assert_eq!(
+            "zstd".parse::<ArchiveCompression>().unwrap(),
+            ArchiveCompression::Zstd
+        );
+        assert_eq!(
+            "gzip".parse::<ArchiveCompression>().unwrap(),
+            ArchiveCompression::Gzip
+        );
+        assert_eq!(
+            "none".parse::<ArchiveCompression>().unwrap(),
+            ArchiveCompression::None
+        );
+        assert_eq!(ArchiveCompression::default(), ArchiveCompression::Zstd);
+        let err = "xz".parse::<ArchiveCompression>().unwrap_err().to_string();
+        assert!(err.contains("zstd, gzip or none"), "{err}");
+    }
+
+    /// What only an import can use is refused without one, each flag named.
+    #[test]
+    fn import_options_need_an_import() {
+        type Set = fn(&mut RestoreRequest);
+        let cases: [(&str, Set); 6] = [
+            ("--name", |r| r.name = Some("x".into())),
+            ("--ignore-rootfs", |r| r.ignore_rootfs = true),
+            ("--ignore-volumes", |r| r.ignore_volumes = true),
+            ("--ignore-static-ip", |r| r.ignore_static_ip = true),
+            ("--ignore-static-mac", |r| r.ignore_static_mac = true),
+            ("--publish", |r| r.publish = vec!["80".into()]),
+        ];
+        for (flag, set) in cases {
+            let mut request = RestoreRequest::default();
+            set(&mut request);
+            let err = request.check_import_only().unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("{flag} can only be used with --import")),
+                "{err}"
+            );
+            request.import = Some(PathBuf::from("/x.tar"));
+            assert!(request.check_import_only().is_ok(), "{flag}");
+        }
+        assert!(RestoreRequest::default().check_import_only().is_ok());
     }
 }

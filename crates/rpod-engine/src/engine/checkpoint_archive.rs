@@ -1,13 +1,14 @@
-//! Exported checkpoints: a tar.gz in podman's layout (`checkpoint/` with CRIU's images,
-//! `config.dump`, `spec.dump`, `rootfs-diff.tar` with the container's changes, deletions as
-//! whiteouts), and its import into a new container on this store. The archive is hostile
-//! input: only the expected regular files are taken, each under a plain name.
+//! Exported checkpoints: a tar (zstd, gzip or plain) in podman's layout (`checkpoint/`
+//! with CRIU's images, `config.dump`, `spec.dump`, `rootfs-diff.tar` with the container's
+//! changes, deletions as whiteouts, `volumes/NAME.tar` with its volumes' content), and its
+//! import into a new container on this store. The archive is hostile input: only the
+//! expected regular files are taken, each under a plain name.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::RestoreRequest;
+use super::checkpoint::{ArchiveCompression, RestoreRequest};
 use super::*;
 use crate::free_space::SpaceGuard;
 use crate::scratch::ScratchDir;
@@ -17,6 +18,18 @@ const SPEC_DUMP: &str = "spec.dump";
 const ROOTFS_DIFF: &str = "rootfs-diff.tar";
 const CHECKPOINT_DIR: &str = "checkpoint";
 const LOG: &str = "container.log";
+const VOLUMES_DIR: &str = "volumes";
+
+/// What an export takes while the container stands still (stopped, or frozen when left
+/// running), beside CRIU's images.
+pub(super) struct Taken {
+    /// The container's changes to its image (`None` when left out).
+    pub rootfs_diff: Option<File>,
+    /// Each volume's name and content as a tar.
+    pub volumes: Vec<(String, File)>,
+    /// How long the log was at the dump.
+    pub log_len: u64,
+}
 
 /// The largest archive member read into memory (`config.dump`, `spec.dump`).
 const DUMP_LIMIT: u64 = 16 << 20;
@@ -68,21 +81,57 @@ impl Engine {
         })
     }
 
-    /// Write a checkpoint (taken just now) to `file` as a tar.gz, with the log up to
-    /// `log_len` and the root's changes as `rootfs_diff` took them.
+    /// Each volume's content as a tar in an unnamed scratch file, for an export (none
+    /// with `ignore`). Copied by descriptor first, as `volume export` does: another
+    /// container may be writing in a volume.
+    pub(super) fn volume_archives(
+        &self,
+        record: &ContainerRecord,
+        ignore: bool,
+    ) -> Result<Vec<(String, File)>> {
+        let mut taken: Vec<(String, File)> = Vec::new();
+        if ignore {
+            return Ok(taken);
+        }
+        for name in record
+            .config
+            .mounts
+            .iter()
+            .filter_map(|m| m.volume.as_ref())
+        {
+            if taken.iter().any(|(done, _)| done == name) {
+                continue;
+            }
+            let scratch = crate::scratch::unnamed_file(&self.roots.tmp())?;
+            let mut writer = self.roots.space_guard().writer(scratch);
+            self.volume_export(name, &mut writer)?;
+            let mut file = writer.into_inner();
+            io::Seek::rewind(&mut file).map_err(|e| {
+                EngineError::io("reading the archive of volume", Path::new(name), e)
+            })?;
+            taken.push((name.clone(), file));
+        }
+        Ok(taken)
+    }
+
+    /// Write a checkpoint (taken just now) to `file` as a tar compressed as asked, with
+    /// what was taken beside CRIU's images.
     pub(super) fn export_checkpoint(
         &self,
         record: &ContainerRecord,
         file: &Path,
-        rootfs_diff: Option<File>,
-        log_len: u64,
+        taken: Taken,
+        compression: ArchiveCompression,
     ) -> Result<()> {
         let images = self.roots.bundle_dir(record.id()).join(CHECKPOINT_DIR);
         let tmp = file.with_extension("partial");
-        let write = || -> io::Result<()> {
-            let out = File::create(&tmp)?;
-            let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-            let mut builder = tar::Builder::new(gz);
+        let Taken {
+            rootfs_diff,
+            volumes,
+            log_len,
+        } = taken;
+        let build = |out: &mut dyn Write| -> io::Result<()> {
+            let mut builder = tar::Builder::new(out);
             builder.follow_symlinks(false);
             let config = serde_json::to_vec_pretty(&record.config).map_err(io::Error::other)?;
             let mut header = file_header(config.len() as u64);
@@ -102,12 +151,49 @@ impl Engine {
                 let mut header = file_header(text.len() as u64);
                 builder.append_data(&mut header, LOG, text.as_slice())?;
             }
-            if let Some(diff) = rootfs_diff {
+            if let Some(diff) = &rootfs_diff {
                 let mut header = file_header(diff.metadata()?.len());
                 builder.append_data(&mut header, ROOTFS_DIFF, diff)?;
             }
-            let gz = builder.into_inner()?;
-            let out = gz.finish()?;
+            for (name, content) in &volumes {
+                let mut header = file_header(content.metadata()?.len());
+                let path = format!("{VOLUMES_DIR}/{name}.tar");
+                builder.append_data(&mut header, path, content)?;
+            }
+            builder.into_inner().map(drop)
+        };
+        let write = || -> io::Result<()> {
+            let mut out = File::create(&tmp)?;
+            match compression {
+                ArchiveCompression::None => build(&mut out)?,
+                ArchiveCompression::Gzip => {
+                    let mut gz =
+                        flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
+                    build(&mut gz)?;
+                    gz.finish()?;
+                }
+                ArchiveCompression::Zstd => {
+                    // ruzstd's encoder reads its input: the archive is built into a pipe
+                    // that a second thread compresses into the file.
+                    let (mut archive, writer) = io::pipe()?;
+                    let out = &mut out;
+                    std::thread::scope(|scope| {
+                        let compressor = scope.spawn(move || {
+                            crate::image::compression::zstd_compress(&mut archive, out)
+                        });
+                        // The writer's end closes when the archive is built (or fails),
+                        // which ends the compressor's input.
+                        let built = {
+                            let mut writer = writer;
+                            build(&mut writer)
+                        };
+                        let compressed = compressor
+                            .join()
+                            .unwrap_or_else(|_| Err(io::Error::other("the compressor failed")));
+                        built.and(compressed)
+                    })?;
+                }
+            }
             out.sync_all()?;
             fs::rename(&tmp, file)
         };
@@ -178,23 +264,79 @@ impl Engine {
         } else {
             config.hostname.clone()
         };
+        self.imported_network(&mut config, request)?;
+        for join in &config.net.networks {
+            self.network(&join.name)?;
+        }
+        // The volumes' content the archive holds goes into new volumes: a named volume
+        // that is here already is refused (its content and the archive's would mix), as
+        // podman's; `--ignore-volumes` uses the volumes here as they are.
+        let archived = |name: &str| -> Option<PathBuf> {
+            let tar = scratch.path().join(VOLUMES_DIR).join(format!("{name}.tar"));
+            (!request.ignore_volumes && tar.is_file()).then_some(tar)
+        };
+        let mut new_named = Vec::new();
+        for mount in &config.mounts {
+            let Some(name) = mount.volume.as_ref().filter(|_| !mount.anonymous) else {
+                continue;
+            };
+            if self.store.volume(name)?.is_some() {
+                if archived(name).is_some() {
+                    return Err(EngineError::InvalidArg(format!(
+                        "volume with name {name} already exists. Use --ignore-volumes to not restore content of volumes"
+                    )));
+                }
+            } else if !new_named.contains(name) {
+                new_named.push(name.clone());
+            }
+        }
+        // Each mount's volume in the archive (an anonymous volume gets a new name here).
+        let old_volumes: Vec<Option<String>> =
+            config.mounts.iter().map(|m| m.volume.clone()).collect();
         for mount in &mut config.mounts {
             if mount.anonymous {
                 mount.volume = Some(String::new());
             }
         }
-        self.attach_volumes(&mut config.mounts, &[], super::ImageVolumes::Ignore)?;
-        for join in &config.net.networks {
-            self.network(&join.name)?;
+        let forget_new_volumes = || {
+            for name in &new_named {
+                let _ = self.volume_remove(name, false);
+            }
+        };
+        if let Err(e) = self.attach_volumes(&mut config.mounts, &[], super::ImageVolumes::Ignore) {
+            forget_new_volumes();
+            return Err(e);
         }
         let mut state = ContainerState::new();
         state.status = Status::Exited;
         state.checkpointed = true;
         state.checkpointed_at = Some(Utc::now());
         let mut record = ContainerRecord { config, state };
-        self.store.insert_container(&record)?;
+        if let Err(e) = self.store.insert_container(&record) {
+            for mount in record.config.mounts.iter().filter(|m| m.anonymous) {
+                if let Some(name) = &mount.volume {
+                    let _ = self.volume_remove(name, false);
+                }
+            }
+            forget_new_volumes();
+            return Err(e);
+        }
         let id = record.id().to_string();
         let result = (|| {
+            let mut filled = Vec::new();
+            for (mount, old) in record.config.mounts.iter().zip(&old_volumes) {
+                let (Some(name), Some(old)) = (&mount.volume, old) else {
+                    continue;
+                };
+                let Some(tar) = archived(old).filter(|_| !filled.contains(name)) else {
+                    continue;
+                };
+                let mut content =
+                    File::open(&tar).map_err(|e| EngineError::io("opening", &tar, e))?;
+                let origin = format!("{} ({VOLUMES_DIR}/{old}.tar)", file.display());
+                self.volume_import(name, &mut content, &origin)?;
+                filled.push(name.clone());
+            }
             let bundle = self.roots.bundle_dir(&id);
             fs::create_dir_all(&bundle).map_err(|e| EngineError::io("creating", &bundle, e))?;
             let images = bundle.join(CHECKPOINT_DIR);
@@ -231,9 +373,51 @@ impl Engine {
         if let Err(e) = result {
             let _lock = self.lock(&id);
             let _ = self.remove_locked(&mut record, true);
+            forget_new_volumes();
             return Err(e);
         }
         Ok(id)
+    }
+
+    /// An imported container's network as the restore was asked: without the addresses
+    /// it was given (`--ignore-static-ip`, `--ignore-static-mac`), with other published
+    /// ports (`--publish`, host ports chosen as `run -p` chooses them).
+    fn imported_network(
+        &self,
+        config: &mut ContainerConfig,
+        request: &RestoreRequest,
+    ) -> Result<()> {
+        for join in &mut config.net.networks {
+            if request.ignore_static_ip {
+                join.ip = None;
+            }
+            if request.ignore_static_mac {
+                join.mac = None;
+            }
+        }
+        if request.publish.is_empty() {
+            return Ok(());
+        }
+        if config.network != crate::container::NetworkMode::Bridge {
+            return Err(EngineError::InvalidArg(format!(
+                "--publish needs a bridged network: the container's is {}",
+                config.network.as_string()
+            )));
+        }
+        let mut ports = Vec::new();
+        for spec in &request.publish {
+            ports.extend(crate::network::ports::parse_publish(spec)?);
+        }
+        let others: Vec<_> = self
+            .store
+            .containers()?
+            .into_iter()
+            .flat_map(|c| c.config.net.ports)
+            .collect();
+        crate::network::ports::assign_host_ports(&mut ports, &others)?;
+        config.net.ports = ports;
+        config.net.publish_all = false;
+        Ok(())
     }
 }
 
@@ -243,13 +427,24 @@ fn expected(path: &Path) -> Option<PathBuf> {
     let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
     match parts.as_slice() {
         [name]
-            if [CONFIG_DUMP, SPEC_DUMP, ROOTFS_DIFF, CHECKPOINT_DIR, LOG]
-                .iter()
-                .any(|n| *name == *n) =>
+            if [
+                CONFIG_DUMP,
+                SPEC_DUMP,
+                ROOTFS_DIFF,
+                CHECKPOINT_DIR,
+                LOG,
+                VOLUMES_DIR,
+            ]
+            .iter()
+            .any(|n| *name == *n) =>
         {
             Some(rel)
         }
         [dir, _file] if *dir == CHECKPOINT_DIR => Some(rel),
+        [dir, file] if *dir == VOLUMES_DIR => {
+            let name = file.to_str()?.strip_suffix(".tar")?;
+            crate::names::valid_name(name).then_some(rel)
+        }
         _ => None,
     }
 }
@@ -268,8 +463,9 @@ fn unpack_archive(file: &Path, dest: &Path, space: &SpaceGuard) -> Result<()> {
     let reader = crate::image::compression::decompressed(io::BufReader::new(input))
         .map_err(|e| bad(format!("reading: {e}")))?;
     let mut archive = tar::Archive::new(space.reader(reader));
-    fs::create_dir_all(dest.join(CHECKPOINT_DIR))
-        .map_err(|e| EngineError::io("creating", dest, e))?;
+    for dir in [CHECKPOINT_DIR, VOLUMES_DIR] {
+        fs::create_dir_all(dest.join(dir)).map_err(|e| EngineError::io("creating", dest, e))?;
+    }
     for entry in archive
         .entries()
         .map_err(|e| bad(format!("reading: {e}")))?
@@ -283,7 +479,11 @@ fn unpack_archive(file: &Path, dest: &Path, space: &SpaceGuard) -> Result<()> {
             return Err(bad(format!("unexpected member {}", path.display())));
         };
         match entry.header().entry_type() {
-            tar::EntryType::Directory if rel == Path::new(CHECKPOINT_DIR) => continue,
+            tar::EntryType::Directory
+                if rel == Path::new(CHECKPOINT_DIR) || rel == Path::new(VOLUMES_DIR) =>
+            {
+                continue
+            }
             tar::EntryType::Regular => {}
             other => {
                 return Err(bad(format!(
@@ -306,4 +506,37 @@ fn unpack_archive(file: &Path, dest: &Path, space: &SpaceGuard) -> Result<()> {
             .map_err(|e| unreadable(rel.display().to_string(), e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only podman's members are taken from an archive: volumes as `volumes/NAME.tar` of a
+    /// valid volume name, nothing deeper, nothing that leaves the directory.
+    #[test]
+    fn an_archive_holds_only_podmans_members() {
+        for taken in [
+            "config.dump",
+            "checkpoint/pages-1.img",
+            "volumes",
+            "volumes/data.tar",
+            "volumes/my-vol_1.tar",
+            "./volumes/data.tar",
+        ] {
+            assert!(expected(Path::new(taken)).is_some(), "{taken}");
+        }
+        for refused in [
+            "volumes/data",
+            "volumes/.tar",
+            "volumes/-x.tar",
+            "volumes/a/b.tar",
+            "volumes/../config.dump",
+            "../volumes/data.tar",
+            "checkpoint/a/b",
+            "other",
+        ] {
+            assert!(expected(Path::new(refused)).is_none(), "{refused}");
+        }
+    }
 }

@@ -501,7 +501,9 @@ fn compressed_hashed<W: Write>(
     // Read through the reserve's check: a compressed copy may be written beside it.
     let mut reader = dirs.space.reader(&mut source);
     let written = match compression {
-        LayerCompression::Zstd => zstd_compress(&mut reader, &mut hashing),
+        LayerCompression::Zstd => {
+            crate::image::compression::zstd_compress(&mut reader, &mut hashing)
+        }
         _ => {
             let mut encoder = GzEncoder::new(&mut hashing, Compression::default());
             io::copy(&mut reader, &mut encoder).and_then(|_| encoder.finish().map(drop))
@@ -510,68 +512,6 @@ fn compressed_hashed<W: Write>(
     written.map_err(|e| EngineError::io("compressing layer in", &dirs.tmp, e).or_no_space())?;
     let digest = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
     Ok((digest, hashing.size, hashing.inner))
-}
-
-/// zstd at its fastest level (about zstd's level 1) with ruzstd's encoder. The encoder
-/// gives up (panics) on a read or write error, so it gets a reader and a writer that never
-/// fail: the first error is kept (the reader then ends, the writer drops what follows)
-/// and returned once the encoder is done.
-fn zstd_compress(source: &mut dyn io::Read, out: &mut dyn Write) -> io::Result<()> {
-    struct Reading<'a> {
-        inner: &'a mut dyn io::Read,
-        error: Option<io::Error>,
-    }
-    impl io::Read for Reading<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.error.is_some() {
-                return Ok(0);
-            }
-            loop {
-                match self.inner.read(buf) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        self.error = Some(e);
-                        return Ok(0);
-                    }
-                    Ok(n) => return Ok(n),
-                }
-            }
-        }
-    }
-    struct Writing<'a> {
-        inner: &'a mut dyn Write,
-        error: Option<io::Error>,
-    }
-    impl Write for Writing<'_> {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if self.error.is_none() {
-                if let Err(e) = self.inner.write_all(buf) {
-                    self.error = Some(e);
-                }
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut reading = Reading {
-        inner: source,
-        error: None,
-    };
-    let mut writing = Writing {
-        inner: out,
-        error: None,
-    };
-    ruzstd::encoding::compress(
-        &mut reading,
-        &mut writing,
-        ruzstd::encoding::CompressionLevel::Fastest,
-    );
-    match (reading.error, writing.error) {
-        (Some(e), _) | (None, Some(e)) => Err(e),
-        (None, None) => writing.inner.flush(),
-    }
 }
 
 struct HashingWriter<W> {
@@ -684,38 +624,6 @@ fn send_payload(client: &mut RepositoryClient, digest: &str, payload: &Payload) 
 #[cfg(test)]
 mod tests {
 
-    #[test]
-    fn zstd_compression_round_trips_and_reports_errors_without_panicking() {
-        let data: Vec<u8> = (0..300_000u32)
-            .flat_map(|i| (i % 251).to_le_bytes())
-            .collect();
-        let mut compressed = Vec::new();
-        zstd_compress(&mut data.as_slice(), &mut compressed).unwrap();
-        assert!(compressed.len() < data.len() / 2);
-        let mut decoder = ruzstd::decoding::StreamingDecoder::new(compressed.as_slice()).unwrap();
-        let mut back = Vec::new();
-        io::Read::read_to_end(&mut decoder, &mut back).unwrap();
-        assert_eq!(back, data);
-
-        struct Failing;
-        impl io::Read for Failing {
-            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-                Err(io::Error::other("disk gone"))
-            }
-        }
-        impl Write for Failing {
-            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-                Err(io::Error::other("disk full"))
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let err = zstd_compress(&mut Failing, &mut Vec::new()).unwrap_err();
-        assert_eq!(err.to_string(), "disk gone");
-        let err = zstd_compress(&mut data.as_slice(), &mut Failing).unwrap_err();
-        assert_eq!(err.to_string(), "disk full");
-    }
     use super::*;
     use std::io::Read;
 
