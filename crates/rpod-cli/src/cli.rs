@@ -2278,6 +2278,9 @@ pub struct BuildArgs {
     /// A label for the image: KEY=VALUE.
     #[arg(long = "label")]
     pub labels: Vec<String>,
+    /// An annotation for the image's manifest: KEY=VALUE (OCI images only).
+    #[arg(long = "annotation")]
+    pub annotations: Vec<String>,
     /// Print only the image's ID (not the steps or their output).
     #[arg(short = 'q', long)]
     pub quiet: bool,

@@ -89,9 +89,13 @@ pub fn ps_header(field: &str) -> String {
     }
 }
 
-/// `rpod image inspect`.
-pub fn image(engine: &rpod_engine::Engine, info: &ImageInfo) -> Value {
-    serde_json::to_value(ImageInspect::new(engine.roots(), info)).unwrap_or(Value::Null)
+/// `rpod image inspect`; `templated`: for a template, with every field.
+pub fn image(engine: &rpod_engine::Engine, info: &ImageInfo, templated: bool) -> Value {
+    let view = ImageInspect::new(engine.roots(), info);
+    if templated {
+        return view.for_template();
+    }
+    serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
 /// Rows of `images`: one per name, or one `<none>` row for an unnamed image.

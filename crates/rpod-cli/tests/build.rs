@@ -2101,3 +2101,44 @@ fn build_takes_contexts_from_git_and_web_servers() {
         "{left:?}"
     );
 }
+
+/// `--annotation` marks an OCI image's manifest: inspect shows it, an OCI archive keeps it
+/// and a Docker archive (which has no place for it) loses it; a Docker-format build has
+/// none, as podman's. A value without `=` is refused.
+#[test]
+fn annotations_mark_an_oci_images_manifest() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Containerfile"), "FROM demo\nRUN echo x > /x\n").unwrap();
+    let ctx = dir.display().to_string();
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "-q", "--annotation", "org.example.a=1"];
+        args.extend(extra);
+        args.push(&ctx);
+        rpod.ok(&args)
+    };
+    build(&["-t", "noted", "--annotation", "b=two=2"]);
+    assert_eq!(
+        rpod.inspect("noted", "{{.Annotations}}"),
+        "map[b:two=2 org.example.a:1]"
+    );
+    let archives = tempfile::tempdir().unwrap();
+    for (format, kept) in [("oci-archive", true), ("docker-archive", false)] {
+        let archive = archives.path().join(format).display().to_string();
+        rpod.ok(&["save", "--format", format, "-o", &archive, "noted"]);
+        let other = Rpod::new("crun");
+        other.ok(&["load", "-i", &archive]);
+        let shown = other.ok(&["image", "inspect", "--format", "{{.Annotations}}", "noted"]);
+        let expected = if kept {
+            "map[b:two=2 org.example.a:1]"
+        } else {
+            "map[]"
+        };
+        assert_eq!(shown.trim(), expected, "{format}");
+    }
+    build(&["-t", "docker-noted", "--format", "docker", "--no-cache"]);
+    assert_eq!(rpod.inspect("docker-noted", "{{.Annotations}}"), "map[]");
+    let err = rpod.fails(&["build", "--annotation", "noequals", &ctx], 125);
+    assert!(err.contains("invalid annotation \"noequals\""), "{err}");
+}

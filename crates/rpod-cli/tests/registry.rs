@@ -2392,3 +2392,54 @@ fn build_cache_goes_through_a_registry() {
     );
     assert!(err.contains("no tag"), "{err}");
 }
+
+/// An image's annotations (`build --annotation`) travel in its OCI manifest: the registry
+/// has them, rpod and podman pulling it show them. A Docker manifest has none.
+#[test]
+fn annotations_travel_with_an_oci_image() {
+    let registry = Registry::plain();
+    let source = Rpod::with_image("runc");
+    let ctx = source.dir.path().join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(ctx.join("Containerfile"), "FROM demo\nRUN echo x > /x\n").unwrap();
+    source.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "noted",
+        "--annotation",
+        "org.example.team=web",
+        &ctx.display().to_string(),
+    ]);
+    let target = format!("{}/noted/img:1", registry.host);
+    source.ok(&["push", "-q", "--tls-verify=false", "noted", &target]);
+    let manifest = registry_manifest(&registry.host, "noted/img", "1");
+    assert!(
+        manifest.contains(r#""annotations":{"org.example.team":"web"}"#),
+        "{manifest}"
+    );
+    let puller = Rpod::new("runc");
+    puller.ok(&["pull", "-q", "--tls-verify=false", &target]);
+    assert_eq!(
+        puller.inspect(&target, "{{.Annotations}}"),
+        "map[org.example.team:web]"
+    );
+    let podman = Podman::new();
+    podman.ok(&["pull", "-q", "--tls-verify=false", &target]);
+    assert_eq!(
+        podman.ok(&["image", "inspect", "--format", "{{.Annotations}}", &target]),
+        "map[org.example.team:web]"
+    );
+    let docker_target = format!("{}/noted/img:v2s2", registry.host);
+    source.ok(&[
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--format",
+        "v2s2",
+        "noted",
+        &docker_target,
+    ]);
+    let manifest = registry_manifest(&registry.host, "noted/img", "v2s2");
+    assert!(!manifest.contains("annotations"), "{manifest}");
+}

@@ -4129,6 +4129,26 @@ fn podman_remote_builds_images_through_the_service() {
     );
     let id = service.podman_ok(&["build", "-q", &ctx]);
     assert_eq!(id.trim().len(), 64, "{id}");
+    // Quiet with a tag: the ID alone. podman-remote's labels and annotations (each a JSON
+    // list of KEY=VALUE) reach the image.
+    let id = service.podman_ok(&[
+        "build",
+        "-q",
+        "-t",
+        "marked",
+        "--label",
+        "team=web",
+        "--annotation",
+        "org.example.note=kept",
+        &ctx,
+    ]);
+    assert_eq!(id.lines().count(), 1, "{id}");
+    assert_eq!(
+        service
+            .rpod
+            .inspect("marked", "{{.Labels.team}} {{.Annotations}}"),
+        "web map[org.example.note:kept]"
+    );
     // `--timestamp`: the same build, the same image, as the CLI's.
     let stamped = |extra: &str| {
         service

@@ -961,6 +961,38 @@ impl Store {
 
     /// Note that the image was pulled by the manifest `digest` (kept once, in order).
     pub fn add_image_digest(&self, image_id: &str, digest: &str) -> Result<()> {
+        self.update_image(image_id, |record| {
+            if record.digests.iter().any(|d| d == digest) {
+                return false;
+            }
+            record.digests.push(digest.to_string());
+            true
+        })
+    }
+
+    /// Add `annotations` to the image's (a key it has already takes the new value).
+    pub fn add_image_annotations(
+        &self,
+        image_id: &str,
+        annotations: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        if annotations.is_empty() {
+            return Ok(());
+        }
+        self.update_image(image_id, |record| {
+            let before = record.annotations.clone();
+            record.annotations.extend(annotations.clone());
+            record.annotations != before
+        })
+    }
+
+    /// Change an image's record in one transaction: `change` says whether it changed
+    /// anything (else nothing is written). An image not here is left alone.
+    fn update_image(
+        &self,
+        image_id: &str,
+        change: impl FnOnce(&mut ImageRecord) -> bool,
+    ) -> Result<()> {
         let path = self.path.clone();
         self.write(|tx| {
             let db = |source| EngineError::Db {
@@ -979,10 +1011,9 @@ impl Store {
                 return Ok(());
             };
             let mut record: ImageRecord = from_json(&json)?;
-            if record.digests.iter().any(|d| d == digest) {
+            if !change(&mut record) {
                 return Ok(());
             }
-            record.digests.push(digest.to_string());
             tx.execute(
                 "UPDATE images SET record = ?2 WHERE id = ?1",
                 params![image_id, to_json(&record)?],
@@ -1275,6 +1306,7 @@ mod tests {
             digests: Vec::new(),
             docker_format: false,
             parent: None,
+            annotations: Default::default(),
         };
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
 

@@ -980,6 +980,9 @@ pub struct ImageInspect {
     pub size: u64,
     pub virtual_size: u64,
     pub labels: BTreeMap<String, String>,
+    /// Its manifest's annotations, as podman shows them (left out when none).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     #[serde(rename = "RootFS")]
     pub root_fs: RootFs,
     pub history: serde_json::Value,
@@ -1003,6 +1006,16 @@ pub struct ImageInspect {
 }
 
 impl ImageInspect {
+    /// The view for a template: every field, those JSON leaves out too (a Go template
+    /// reads a struct's every field: `{{.Annotations}}` is `map[]`).
+    pub fn for_template(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("Annotations".into(), serde_json::json!(self.annotations));
+        }
+        value
+    }
+
     pub fn new(roots: &Roots, info: &ImageInfo) -> Self {
         let layers = crate::image::layer_dirs(roots);
         let mut dirs = info.record.layers.iter().rev().map(|l| layers.dir(l));
@@ -1034,6 +1047,7 @@ impl ImageInspect {
             size: info.record.size,
             virtual_size: info.record.size,
             labels: info.labels(),
+            annotations: info.record.annotations.clone(),
             root_fs: RootFs {
                 kind: "layers",
                 layers: info

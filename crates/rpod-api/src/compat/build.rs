@@ -24,12 +24,31 @@ fn string_map(ex: &Exchange, name: &str) -> ApiResult<BTreeMap<String, String>> 
     let Some(text) = ex.req.query(name).filter(|t| !t.is_empty()) else {
         return Ok(BTreeMap::new());
     };
-    let map: BTreeMap<String, Option<String>> = serde_json::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("{name}: not a JSON object of strings: {e}")))?;
-    Ok(map
-        .into_iter()
-        .filter_map(|(key, value)| value.map(|v| (key, v)))
-        .collect())
+    /// Docker's object, or podman-remote's array of `KEY=VALUE` (its `labels`).
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Pairs {
+        Object(BTreeMap<String, Option<String>>),
+        List(Vec<String>),
+    }
+    let pairs: Pairs = serde_json::from_str(text).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{name}: neither a JSON object of strings nor a list of KEY=VALUE: {e}"
+        ))
+    })?;
+    Ok(match pairs {
+        Pairs::Object(map) => map
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| (key, v)))
+            .collect(),
+        Pairs::List(list) => list
+            .into_iter()
+            .map(|pair| match pair.split_once('=') {
+                Some((key, value)) => (key.to_string(), value.to_string()),
+                None => (pair, String::new()),
+            })
+            .collect(),
+    })
 }
 
 /// The query parameters that ask for what rpod's build does not do, when set.
@@ -172,6 +191,18 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .collect();
     let build_args = string_map(ex, "buildargs")?;
     let labels = string_map(ex, "labels")?;
+    // podman-remote's `--annotation`: a JSON list of KEY=VALUE (or one per parameter).
+    let mut annotation_values: Vec<String> = Vec::new();
+    for value in ex.req.query_all("annotations") {
+        if value.starts_with('[') {
+            let list: Vec<String> = serde_json::from_str(value)
+                .map_err(|e| ApiError::bad_request(format!("annotations: {e}")))?;
+            annotation_values.extend(list);
+        } else if !value.is_empty() {
+            annotation_values.push(value.to_string());
+        }
+    }
+    let annotations = rpod_engine::image::parse_annotations(&annotation_values)?;
     let quiet = ex.query_bool("q")?;
     let target = ex
         .req
@@ -264,6 +295,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         quiet,
         capture_run_output: true,
         labels,
+        annotations,
         step_labels: BTreeMap::new(),
         pull,
         format,
@@ -296,7 +328,8 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     });
     match built {
         Ok(image) if podman => {
-            for tag in &tags {
+            // A quiet build prints the ID alone, as podman's.
+            for tag in tags.iter().filter(|_| !quiet) {
                 send_line(&mut out, &json!({ "stream": format!("COMMIT {tag}\n") }));
             }
             // Last: podman-remote takes the last line that looks like an ID for the ID.

@@ -1682,6 +1682,8 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
     } else {
         args.names.clone()
     };
+    // A template reads fields that podman's JSON leaves out when empty.
+    let templated = !matches!(args.format.as_deref(), None | Some("json"));
     for name in &names {
         let as_container = |engine: &Engine| -> Result<Value, Failure> {
             let record = engine.inspect(name)?;
@@ -1700,11 +1702,13 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
         };
         let found = match args.kind.as_str() {
             "container" => as_container(engine),
-            "image" => super::image::inspect_json(engine, name),
+            "image" => super::image::inspect_json(engine, name, templated),
             "all" => match engine.lookup(name) {
                 Ok(_) => as_container(engine),
-                Err(EngineError::NoSuchContainer(_)) => super::image::inspect_json(engine, name)
-                    .map_err(|_| usage(format!("no such object: \"{name}\""))),
+                Err(EngineError::NoSuchContainer(_)) => {
+                    super::image::inspect_json(engine, name, templated)
+                        .map_err(|_| usage(format!("no such object: \"{name}\"")))
+                }
                 Err(e) => Err(e.into()),
             },
             other => {

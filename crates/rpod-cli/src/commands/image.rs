@@ -179,6 +179,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         }
         labels.insert(key.to_string(), value.to_string());
     }
+    let annotations = rpod_engine::image::parse_annotations(&args.annotations)?;
     let mut secrets = std::collections::BTreeMap::new();
     for secret in &args.secrets {
         let (id, value) = rpod_engine::parse_secret_flag(secret).map_err(usage)?;
@@ -219,6 +220,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         quiet: args.quiet,
         capture_run_output: false,
         labels,
+        annotations,
         step_labels: std::collections::BTreeMap::from([(
             BUILD_STEP_LABEL.to_string(),
             rpod_engine::names::random_id(),
@@ -704,10 +706,11 @@ pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
     }
 }
 
-pub fn inspect_json(engine: &Engine, name: &str) -> Result<Value, Failure> {
+/// An image as `inspect` shows it; `templated`: for a template, with every field.
+pub fn inspect_json(engine: &Engine, name: &str, templated: bool) -> Result<Value, Failure> {
     let record = engine.resolve_image_or_list(name, None)?;
     let info = engine.image_info(record)?;
-    Ok(inspect::image(engine, &info))
+    Ok(inspect::image(engine, &info, templated))
 }
 
 /// `image history`: the image's history, newest first. Steps that made a layer show its

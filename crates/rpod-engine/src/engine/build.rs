@@ -49,6 +49,8 @@ pub struct BuildOptions {
     pub capture_run_output: bool,
     /// Labels for the image (`--label`).
     pub labels: BTreeMap<String, String>,
+    /// Annotations for the image's manifest (`--annotation`; an OCI image's only).
+    pub annotations: BTreeMap<String, String>,
     /// Labels for the steps' containers (not the image's): how an interrupted build's
     /// caller finds the container of the step that was running.
     pub step_labels: BTreeMap<String, String>,
@@ -622,6 +624,11 @@ impl Engine {
             }
         }
         let id = result?;
+        // Annotations are a manifest's: a Docker-format image has none, as podman's.
+        if options.format == image::ImageFormat::Oci {
+            self.store
+                .add_image_annotations(&id, &options.annotations)?;
+        }
         if !options.tags.is_empty() {
             self.tag_image(&id, &options.tags)?;
         }

@@ -59,6 +59,8 @@ struct Pending {
     config: Vec<u8>,
     layers: Vec<StoredLayer>,
     names: Vec<String>,
+    /// An OCI manifest's annotations.
+    annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// Load every image of an archive. Returns the loaded images with their names. On failure
@@ -124,20 +126,24 @@ pub fn load(
     for image in &pending {
         let id = hex::encode(Sha256::digest(&image.config));
         let existed = store.image(&id)?.is_some();
-        match add_image(
+        let recorded = add_image(
             store,
             roots,
             &image.config,
             &image.layers,
             &image.names,
             format,
-        ) {
-            Ok(record) => {
-                if !existed {
-                    added.push(record.clone());
-                }
-                loaded.push((record, image.names.clone()));
+        )
+        .and_then(|mut record| {
+            if !existed {
+                added.push(record.clone());
             }
+            store.add_image_annotations(&record.id, &image.annotations)?;
+            record.annotations.extend(image.annotations.clone());
+            Ok(record)
+        });
+        match recorded {
+            Ok(record) => loaded.push((record, image.names.clone())),
             Err(e) => {
                 for record in &added {
                     let _ = store.remove_image(&record.id);
@@ -430,6 +436,7 @@ fn read_docker_archive(
             config,
             layers: Vec::new(),
             names: Vec::new(),
+            annotations: Default::default(),
         };
         for tag in entry.repo_tags.unwrap_or_default() {
             image.names.push(reference::normalize(&tag)?);
@@ -513,6 +520,12 @@ fn read_oci_archive(
                 Some(n) => vec![reference::normalize(&n)?],
                 None => Vec::new(),
             },
+            annotations: manifest
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
         };
         let names = manifest
             .layers()
@@ -646,13 +659,16 @@ pub fn save(
                             .map_err(build_err)?,
                     );
                 }
-                let manifest = ImageManifestBuilder::default()
+                let mut manifest = ImageManifestBuilder::default()
                     .schema_version(2u32)
                     .media_type(MediaType::ImageManifest)
                     .config(config_descriptor)
                     .layers(layer_descriptors)
                     .build()
                     .map_err(build_err)?;
+                if !image.annotations.is_empty() {
+                    manifest.set_annotations(Some(image.annotations.clone().into_iter().collect()));
+                }
                 let manifest_bytes = serde_json::to_vec(&manifest).map_err(build_err)?;
                 let manifest_hex = hex::encode(Sha256::digest(&manifest_bytes));
                 if written.insert(manifest_hex.clone()) {

@@ -95,6 +95,7 @@ impl ManifestList {
                 digests: vec![super::registry::manifest::sha256_of(&document)],
                 docker_format: self.media_type() == DOCKER_LIST,
                 parent: None,
+                annotations: Default::default(),
             },
             names: vec![self.name.clone()],
             config: Default::default(),

@@ -65,6 +65,11 @@ pub struct ImageRecord {
     /// as podman does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// The annotations of the manifest the image came with (pulled, loaded from an OCI
+    /// archive), or given it (`build --annotation`, a checkpoint image): written into its
+    /// OCI manifests again (pushes, `save --format oci-archive`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 impl ImageRecord {
@@ -298,6 +303,24 @@ pub fn parse_config(id: &str, bytes: &[u8]) -> Result<ImageConfiguration> {
         .map_err(|e| EngineError::InvalidArg(format!("image {id} has an unreadable config: {e}")))
 }
 
+/// `--annotation KEY=VALUE` values as a map (a later key wins).
+pub fn parse_annotations(values: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut annotations = std::collections::BTreeMap::new();
+    for value in values {
+        match value.split_once('=') {
+            Some((key, text)) if !key.is_empty() => {
+                annotations.insert(key.to_string(), text.to_string());
+            }
+            _ => {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid annotation {value:?}: KEY=VALUE"
+                )))
+            }
+        }
+    }
+    Ok(annotations)
+}
+
 /// Register an image whose layers are already stored. `config_bytes` is stored as it is,
 /// so that the image id (its digest) stays the same through save and load.
 pub fn add_image(
@@ -357,6 +380,7 @@ pub fn add_image_on(
         digests: Vec::new(),
         docker_format: format == ImageFormat::Docker,
         parent: parent.map(str::to_string),
+        annotations: Default::default(),
     };
     if let Err(e) = store.insert_image(&record, names) {
         if !existed {

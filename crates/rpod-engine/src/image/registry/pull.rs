@@ -214,6 +214,11 @@ pub fn pull<L>(
             record.digests.push(digest);
         }
     }
+    if let Some(annotations) = image_manifest.annotations() {
+        let annotations = annotations.clone().into_iter().collect();
+        store.add_image_annotations(&record.id, &annotations)?;
+        record.annotations.extend(annotations);
+    }
     Ok(record)
 }
 

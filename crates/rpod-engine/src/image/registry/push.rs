@@ -412,12 +412,16 @@ fn send_image(
         ManifestFormat::Oci => (manifest::OCI_MANIFEST, manifest::OCI_CONFIG),
         ManifestFormat::DockerV2s2 => (manifest::DOCKER_MANIFEST, manifest::DOCKER_CONFIG),
     };
-    let document = serde_json::json!({
+    let mut document = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": manifest_type,
         "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
         "layers": layer_descriptors,
     });
+    // A Docker manifest has no annotations.
+    if format == ManifestFormat::Oci && !image.annotations.is_empty() {
+        document["annotations"] = serde_json::json!(image.annotations);
+    }
     let bytes = serde_json::to_vec(&document)
         .map_err(|e| EngineError::InvalidArg(format!("encoding the manifest: {e}")))?;
     Ok((bytes, manifest_type))
