@@ -267,6 +267,9 @@ pub struct CheckpointArgs {
     /// The export's compression: zstd (the default), gzip or none.
     #[arg(short = 'c', long)]
     pub compress: Option<String>,
+    /// Also make a checkpoint image of this name (`restore IMAGE` restores from it).
+    #[arg(long = "create-image")]
+    pub create_image: Option<String>,
     /// Leave the root file system's changes out of the export.
     #[arg(long = "ignore-rootfs")]
     pub ignore_rootfs: bool,

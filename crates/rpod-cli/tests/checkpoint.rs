@@ -429,3 +429,83 @@ fn an_import_takes_addresses_ports_and_volumes_as_asked() {
         format!("80/tcp -> 127.0.0.1:{port}\n")
     );
 }
+
+/// `--create-image` makes a checkpoint image (one layer, podman's annotations) that
+/// `restore IMAGE` restores from, here or on another store it travelled to as an OCI
+/// archive; a container of that name is restored first, an image that is not a
+/// checkpoint's is not one.
+#[test]
+fn a_checkpoint_image_restores_here_and_elsewhere() {
+    let rpod = Rpod::with_image("runc");
+    rpod.detached(&[
+        "--name",
+        "imaged",
+        "-v",
+        "imgvol:/data",
+        "demo",
+        "sh",
+        "-c",
+        &format!("echo in-volume > /data/f; {COUNTER}"),
+    ]);
+    wait_until("the counter counts", || count(&rpod, "imaged") >= 3);
+    let err = rpod.fails(
+        &["container", "checkpoint", "--ignore-volumes", "imaged"],
+        125,
+    );
+    assert!(
+        err.contains("--ignore-volumes can only be used with --export or --create-image"),
+        "{err}"
+    );
+    rpod.ok(&[
+        "container",
+        "checkpoint",
+        "--create-image",
+        "imaged-cp",
+        "imaged",
+    ]);
+    assert_eq!(
+        rpod.inspect("localhost/imaged-cp", "{{len .RootFS.Layers}} {{index .Annotations \"io.podman.annotations.checkpoint.name\"}}"),
+        "1 imaged"
+    );
+    assert_eq!(
+        rpod.inspect(
+            "imaged-cp",
+            "{{index .Annotations \"io.podman.annotations.checkpoint.runtime.name\"}}"
+        ),
+        "runc"
+    );
+    // The container is there (checkpointed): `restore NAME` is the container's.
+    rpod.ok(&["container", "restore", "imaged"]);
+    assert_eq!(rpod.inspect("imaged", "{{.State.Restored}}"), "true");
+    let archive = rpod.dir.path().join("cp.tar").display().to_string();
+    rpod.ok(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        &archive,
+        "imaged-cp",
+    ]);
+    rpod.ok(&["rm", "-f", "-t", "0", "imaged"]);
+    rpod.ok(&["volume", "rm", "imgvol"]);
+    // Gone: the image restores it, its volume made again.
+    let restored = rpod.ok(&["container", "restore", "imaged-cp"]);
+    assert_eq!(restored.trim(), rpod.inspect("imaged", "{{.Id}}"));
+    let at_restore = count(&rpod, "imaged");
+    wait_until("it counts on", || count(&rpod, "imaged") > at_restore);
+    assert_eq!(
+        rpod.ok(&["exec", "imaged", "cat", "/data/f"]),
+        "in-volume\n"
+    );
+    // Another store with the base image: the image travels, and restores there.
+    let other = Rpod::with_image("runc");
+    other.ok(&["load", "-i", &archive]);
+    other.ok(&["container", "restore", "--name", "moved", "imaged-cp"]);
+    let there = count(&other, "moved");
+    wait_until("it counts on there", || count(&other, "moved") > there);
+    let err = other.fails(&["container", "restore", "demo"], 125);
+    assert!(
+        err.contains("no container with name or ID \"demo\""),
+        "{err}"
+    );
+}

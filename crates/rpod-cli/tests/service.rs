@@ -2762,6 +2762,26 @@ fn podman_remote_checkpoints_and_restores() {
         service.podman_ok(&["exec", "copy", "cat", "/data/f"]),
         "kept\n"
     );
+    // A checkpoint image (`createImage`), restored once the container and its volume are
+    // gone.
+    service.podman_ok(&[
+        "container",
+        "checkpoint",
+        "--create-image",
+        "copy-cp",
+        "copy",
+    ]);
+    service.podman_ok(&["rm", "-f", "-t", "0", "copy"]);
+    service.podman_ok(&["volume", "rm", "rvol"]);
+    service.podman_ok(&["container", "restore", "copy-cp"]);
+    let from_image = count("copy");
+    wait_until("the counter from the image goes on", || {
+        count("copy") > from_image
+    });
+    assert_eq!(
+        service.podman_ok(&["exec", "copy", "cat", "/data/f"]),
+        "kept\n"
+    );
     // What rpod's checkpoints do not do is refused.
     assert!(!service
         .podman_out(&["container", "checkpoint", "--with-previous", "copy"])

@@ -220,10 +220,7 @@ pub fn healthcheck(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
 /// `POST /libpod/containers/{name}/checkpoint` (`podman container checkpoint` remote):
 /// with `export`, the answer is the checkpoint's archive; otherwise podman's report.
 pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    ex.refuse_set(
-        "checkpoint option",
-        &["preCheckpoint", "withPrevious", "createImage"],
-    )?;
+    ex.refuse_set("checkpoint option", &["preCheckpoint", "withPrevious"])?;
     let export = ex.query_bool("export")?;
     let staging = if export {
         Some(rpod_engine::scratch::ScratchDir::new(
@@ -244,6 +241,11 @@ pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult
         ignore_volumes: ex.query_bool("ignoreVolumes")?,
         // podman's service compresses as its CLI does by default.
         compression: Default::default(),
+        create_image: ex
+            .req
+            .query("createImage")
+            .filter(|n| !n.is_empty())
+            .map(String::from),
     };
     let report = context.engine.checkpoint(name, &request)?;
     let Some(archive) = archive else {

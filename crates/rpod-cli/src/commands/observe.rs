@@ -260,8 +260,8 @@ pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
         ..Default::default()
     };
     let names = selection.resolve(engine, |r| r.state.status == rpod_engine::Status::Running)?;
-    if args.export.is_some() && names.len() > 1 {
-        return Err(usage("--export takes one container"));
+    if (args.export.is_some() || args.create_image.is_some()) && names.len() > 1 {
+        return Err(usage("--export and --create-image take one container"));
     }
     let compression = match &args.compress {
         Some(_) if args.export.is_none() => {
@@ -279,6 +279,7 @@ pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
         ignore_rootfs: args.ignore_rootfs,
         ignore_volumes: args.ignore_volumes,
         compression,
+        create_image: args.create_image.clone(),
     };
     let started = Instant::now();
     let mut reports = Vec::new();

@@ -19,6 +19,8 @@ pub struct CheckpointRequest {
     pub ignore_volumes: bool,
     /// How the export is compressed.
     pub compression: ArchiveCompression,
+    /// Also make a checkpoint image of this name (one layer holding what an export holds).
+    pub create_image: Option<String>,
 }
 
 /// How an exported checkpoint is compressed (`--compress`): podman's choices, zstd by
@@ -53,7 +55,8 @@ pub struct RestoreRequest {
     pub tcp_established: bool,
     pub file_locks: bool,
     pub ignore_rootfs: bool,
-    /// Restore from an exported archive into a new container.
+    /// Restore from an exported archive into a new container (a checkpoint image named
+    /// instead of a container is restored so too).
     pub import: Option<PathBuf>,
     /// The new container's name (with `import`).
     pub name: Option<String>,
@@ -119,17 +122,22 @@ impl Engine {
         request: &CheckpointRequest,
     ) -> Result<CheckpointReport> {
         let started = std::time::Instant::now();
-        if request.export.is_none() {
+        // What an export holds, for a file or an image.
+        let taking = request.export.is_some() || request.create_image.is_some();
+        if !taking {
             for (set, flag) in [
                 (request.ignore_rootfs, "--ignore-rootfs"),
                 (request.ignore_volumes, "--ignore-volumes"),
             ] {
                 if set {
                     return Err(EngineError::InvalidArg(format!(
-                        "{flag} can only be used with --export"
+                        "{flag} can only be used with --export or --create-image"
                     )));
                 }
             }
+        }
+        if let Some(name) = &request.create_image {
+            crate::image::reference::normalize_local(name)?;
         }
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
@@ -167,7 +175,7 @@ impl Engine {
         // An export of a container left running is one moment's: the container is frozen
         // from before the dump until its files and log are taken, so a restore finds them as
         // the dumped processes left them (CRIU refuses a file held open whose size changed).
-        let freeze = request.leave_running && request.export.is_some();
+        let freeze = request.leave_running && taking;
         if freeze {
             runtime.pause_container(&oci)?;
         }
@@ -180,12 +188,13 @@ impl Engine {
             let runtime_micros = runtime.checkpoint_container(&oci, &options)?;
             // The files as the dumped processes left them, volumes included (CRIU checks the
             // size of every file held open).
-            let (rootfs_diff, volumes) = match request.export {
-                Some(_) => (
+            let (rootfs_diff, volumes) = if taking {
+                (
                     self.rootfs_diff(&record, request.ignore_rootfs)?,
                     self.volume_archives(&record, request.ignore_volumes)?,
-                ),
-                None => (None, Vec::new()),
+                )
+            } else {
+                (None, Vec::new())
             };
             Ok((log_len, runtime_micros, rootfs_diff, volumes))
         })();
@@ -231,13 +240,16 @@ impl Engine {
             record.state.checkpointed_at = Some(Utc::now());
             self.save(&record)?;
         }
+        let taken = super::checkpoint_archive::Taken {
+            rootfs_diff,
+            volumes,
+            log_len,
+        };
         if let Some(file) = &request.export {
-            let taken = super::checkpoint_archive::Taken {
-                rootfs_diff,
-                volumes,
-                log_len,
-            };
-            self.export_checkpoint(&record, file, taken, request.compression)?;
+            self.export_checkpoint(&record, file, &taken, request.compression)?;
+        }
+        if let Some(name) = &request.create_image {
+            self.create_checkpoint_image(&record, name, &taken)?;
         }
         self.container_event(&record, "checkpoint", &[]);
         Ok(CheckpointReport {
@@ -249,10 +261,21 @@ impl Engine {
 
     pub fn restore(&self, name_or_id: &str, request: &RestoreRequest) -> Result<CheckpointReport> {
         let started = std::time::Instant::now();
-        request.check_import_only()?;
         let id = match &request.import {
-            Some(file) => self.import_checkpoint(file, request)?,
-            None => self.lookup(name_or_id)?.id().to_string(),
+            Some(file) => self.import_checkpoint(file, &file.display().to_string(), request)?,
+            // A container of that name first, then a checkpoint image, as podman's.
+            None => match self.lookup(name_or_id) {
+                Err(EngineError::NoSuchContainer(missing)) => {
+                    match self.checkpoint_image_layer(name_or_id)? {
+                        Some(layer) => self.import_checkpoint(&layer, name_or_id, request)?,
+                        None => return Err(EngineError::NoSuchContainer(missing)),
+                    }
+                }
+                found => {
+                    request.check_import_only()?;
+                    found?.id().to_string()
+                }
+            },
         };
         let _lock = self.lock(&id)?;
         let mut record = self.reload(&id, name_or_id)?;

@@ -20,6 +20,11 @@ const CHECKPOINT_DIR: &str = "checkpoint";
 const LOG: &str = "container.log";
 const VOLUMES_DIR: &str = "volumes";
 
+/// podman's annotations of a checkpoint image: the original container's name (`name`,
+/// which marks an image as a checkpoint's), its image, the runtime.
+const CHECKPOINT_ANNOTATION_PREFIX: &str = "io.podman.annotations.checkpoint.";
+const CHECKPOINT_NAME_ANNOTATION: &str = "io.podman.annotations.checkpoint.name";
+
 /// What an export takes while the container stands still (stopped, or frozen when left
 /// running), beside CRIU's images.
 pub(super) struct Taken {
@@ -120,16 +125,83 @@ impl Engine {
         &self,
         record: &ContainerRecord,
         file: &Path,
-        taken: Taken,
+        taken: &Taken,
         compression: ArchiveCompression,
     ) -> Result<()> {
-        let images = self.roots.bundle_dir(record.id()).join(CHECKPOINT_DIR);
         let tmp = file.with_extension("partial");
+        let write = || -> io::Result<()> {
+            let mut out = File::create(&tmp)?;
+            self.write_checkpoint(record, &mut out, taken, compression)?;
+            out.sync_all()?;
+            fs::rename(&tmp, file)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            EngineError::io("exporting the checkpoint to", file, e)
+        })
+    }
+
+    /// A checkpoint image (`--create-image NAME`, podman's): one layer that holds what an
+    /// export holds, the container's name and image as annotations.
+    pub(super) fn create_checkpoint_image(
+        &self,
+        record: &ContainerRecord,
+        name: &str,
+        taken: &Taken,
+    ) -> Result<ImageRecord> {
+        let mut layer = crate::scratch::unnamed_file(&self.roots.tmp())?;
+        let written = self
+            .write_checkpoint(record, &mut layer, taken, ArchiveCompression::None)
+            .and_then(|_| io::Seek::rewind(&mut layer));
+        written.map_err(|e| {
+            EngineError::io(
+                "writing the checkpoint image's layer in",
+                self.roots.tmp(),
+                e,
+            )
+            .or_no_space()
+        })?;
+        let config = &record.config;
+        let options = crate::image::ImportOptions {
+            name: Some(name.to_string()),
+            message: Some(format!("checkpoint of container {}", config.name)),
+            ..Default::default()
+        };
+        let image =
+            self.import_made_image(layer, &format!("checkpoint-{}", config.name), &options)?;
+        let runtime = Path::new(&config.runtime)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let annotations: BTreeMap<String, String> = [
+            ("name", config.name.clone()),
+            ("rawImageName", config.image_name.clone()),
+            ("rootfsImageID", config.image_id.clone()),
+            ("rootfsImageName", config.image_name.clone()),
+            ("runtime.name", runtime),
+        ]
+        .into_iter()
+        .map(|(key, value)| (format!("{CHECKPOINT_ANNOTATION_PREFIX}{key}"), value))
+        .collect();
+        self.store.add_image_annotations(&image.id, &annotations)?;
+        Ok(image)
+    }
+
+    /// The archive of a checkpoint into `out`, compressed as asked.
+    fn write_checkpoint(
+        &self,
+        record: &ContainerRecord,
+        out: &mut File,
+        taken: &Taken,
+        compression: ArchiveCompression,
+    ) -> io::Result<()> {
+        let images = self.roots.bundle_dir(record.id()).join(CHECKPOINT_DIR);
         let Taken {
             rootfs_diff,
             volumes,
             log_len,
         } = taken;
+        let log_len = *log_len;
         let build = |out: &mut dyn Write| -> io::Result<()> {
             let mut builder = tar::Builder::new(out);
             builder.follow_symlinks(false);
@@ -151,56 +223,50 @@ impl Engine {
                 let mut header = file_header(text.len() as u64);
                 builder.append_data(&mut header, LOG, text.as_slice())?;
             }
-            if let Some(diff) = &rootfs_diff {
+            // Each taken file is read from its start (an export and an image may both
+            // read it).
+            if let Some(diff) = rootfs_diff {
+                let mut diff: &File = diff;
+                io::Seek::rewind(&mut diff)?;
                 let mut header = file_header(diff.metadata()?.len());
                 builder.append_data(&mut header, ROOTFS_DIFF, diff)?;
             }
-            for (name, content) in &volumes {
+            for (name, content) in volumes {
+                let mut content: &File = content;
+                io::Seek::rewind(&mut content)?;
                 let mut header = file_header(content.metadata()?.len());
                 let path = format!("{VOLUMES_DIR}/{name}.tar");
                 builder.append_data(&mut header, path, content)?;
             }
             builder.into_inner().map(drop)
         };
-        let write = || -> io::Result<()> {
-            let mut out = File::create(&tmp)?;
-            match compression {
-                ArchiveCompression::None => build(&mut out)?,
-                ArchiveCompression::Gzip => {
-                    let mut gz =
-                        flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
-                    build(&mut gz)?;
-                    gz.finish()?;
-                }
-                ArchiveCompression::Zstd => {
-                    // ruzstd's encoder reads its input: the archive is built into a pipe
-                    // that a second thread compresses into the file.
-                    let (mut archive, writer) = io::pipe()?;
-                    let out = &mut out;
-                    std::thread::scope(|scope| {
-                        let compressor = scope.spawn(move || {
-                            crate::image::compression::zstd_compress(&mut archive, out)
-                        });
-                        // The writer's end closes when the archive is built (or fails),
-                        // which ends the compressor's input.
-                        let built = {
-                            let mut writer = writer;
-                            build(&mut writer)
-                        };
-                        let compressed = compressor
-                            .join()
-                            .unwrap_or_else(|_| Err(io::Error::other("the compressor failed")));
-                        built.and(compressed)
-                    })?;
-                }
+        match compression {
+            ArchiveCompression::None => build(out),
+            ArchiveCompression::Gzip => {
+                let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+                build(&mut gz)?;
+                gz.finish().map(drop)
             }
-            out.sync_all()?;
-            fs::rename(&tmp, file)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            EngineError::io("exporting the checkpoint to", file, e)
-        })
+            ArchiveCompression::Zstd => {
+                // ruzstd's encoder reads its input: the archive is built into a pipe that
+                // a second thread compresses into the file.
+                let (mut archive, writer) = io::pipe()?;
+                std::thread::scope(|scope| {
+                    let compressor = scope
+                        .spawn(move || crate::image::compression::zstd_compress(&mut archive, out));
+                    // The writer's end closes when the archive is built (or fails), which
+                    // ends the compressor's input.
+                    let built = {
+                        let mut writer = writer;
+                        build(&mut writer)
+                    };
+                    let compressed = compressor
+                        .join()
+                        .unwrap_or_else(|_| Err(io::Error::other("the compressor failed")));
+                    built.and(compressed)
+                })
+            }
+        }
     }
 
     /// Unpack an exported checkpoint into a new container; its ID. The container is
@@ -208,18 +274,19 @@ impl Engine {
     pub(super) fn import_checkpoint(
         &self,
         file: &Path,
+        origin: &str,
         request: &RestoreRequest,
     ) -> Result<String> {
         let scratch = ScratchDir::new(&self.roots.tmp(), "import")?;
-        unpack_archive(file, scratch.path(), &self.roots.space_guard())?;
+        unpack_archive(file, origin, scratch.path(), &self.roots.space_guard())?;
         let config_bytes =
             fs::read(scratch.path().join(CONFIG_DUMP)).map_err(|_| EngineError::BadArchive {
-                path: file.display().to_string(),
+                path: origin.to_string(),
                 message: "no config.dump: not an exported checkpoint".into(),
             })?;
         let mut config: ContainerConfig =
             serde_json::from_slice(&config_bytes).map_err(|e| EngineError::BadArchive {
-                path: file.display().to_string(),
+                path: origin.to_string(),
                 message: format!("config.dump is damaged: {e}"),
             })?;
         if !scratch
@@ -229,7 +296,7 @@ impl Engine {
             .exists()
         {
             return Err(EngineError::BadArchive {
-                path: file.display().to_string(),
+                path: origin.to_string(),
                 message: "no checkpoint images (checkpoint/inventory.img)".into(),
             });
         }
@@ -333,7 +400,7 @@ impl Engine {
                 };
                 let mut content =
                     File::open(&tar).map_err(|e| EngineError::io("opening", &tar, e))?;
-                let origin = format!("{} ({VOLUMES_DIR}/{old}.tar)", file.display());
+                let origin = format!("{origin} ({VOLUMES_DIR}/{old}.tar)");
                 self.volume_import(name, &mut content, &origin)?;
                 filled.push(name.clone());
             }
@@ -377,6 +444,24 @@ impl Engine {
             return Err(e);
         }
         Ok(id)
+    }
+
+    /// The layer (an uncompressed tar) of the checkpoint image `name`: an image with
+    /// podman's checkpoint annotation and one layer. `None` for anything else.
+    pub(super) fn checkpoint_image_layer(&self, name: &str) -> Result<Option<PathBuf>> {
+        let Ok(image) = crate::image::resolve(&self.store, name) else {
+            return Ok(None);
+        };
+        if !image.annotations.contains_key(CHECKPOINT_NAME_ANNOTATION) {
+            return Ok(None);
+        }
+        match image.layers.as_slice() {
+            [layer] => Ok(Some(crate::image::layer_dirs(&self.roots).blob(layer))),
+            _ => Err(EngineError::InvalidArg(format!(
+                "image {name} is not a checkpoint image of rpod's: it has {} layers, not one",
+                image.layers.len()
+            ))),
+        }
     }
 
     /// An imported container's network as the restore was asked: without the addresses
@@ -451,9 +536,9 @@ fn expected(path: &Path) -> Option<PathBuf> {
 
 /// Unpack the archive's expected regular files (and the `checkpoint` directory) into
 /// `dest`; anything else refuses the whole archive.
-fn unpack_archive(file: &Path, dest: &Path, space: &SpaceGuard) -> Result<()> {
+fn unpack_archive(file: &Path, origin: &str, dest: &Path, space: &SpaceGuard) -> Result<()> {
     let bad = |message: String| EngineError::BadArchive {
-        path: file.display().to_string(),
+        path: origin.to_string(),
         message,
     };
     // A read stopped by the free-space reserve says so, not that the archive is bad.
