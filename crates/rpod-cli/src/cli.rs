@@ -2538,6 +2538,9 @@ pub struct LoginArgs {
     /// Print the user name saved for the registry.
     #[arg(long = "get-login")]
     pub get_login: bool,
+    /// Also print the credentials file used.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub registry_flags: RegistryFlags,
     /// The registry (HOST[:PORT][/NAMESPACE]); default: the first search registry.
@@ -3165,11 +3168,14 @@ pub struct PodPsArgs {
 pub struct PodInspectArgs {
     #[arg(short = 'f', long)]
     pub format: Option<String>,
-    #[arg(required = true)]
+    /// The pod made last.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
     pub names: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct PodPickArgs {
     /// Every pod.
     #[arg(short = 'a', long)]

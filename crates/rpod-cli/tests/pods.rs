@@ -176,6 +176,11 @@ fn check_pod_lifecycle(runtime: &str) {
     let view: serde_json::Value =
         serde_json::from_str(&rpod.ok(&["pod", "inspect", "web"])).unwrap();
     assert_eq!(view["Name"], "web");
+    assert_eq!(
+        rpod.ok(&["pod", "inspect", "-l", "--format", "{{.Name}}"]),
+        "web\n"
+    );
+    rpod.fails(&["pod", "inspect", "-l", "web"], 125);
     assert_eq!(view["Id"], id);
     assert_eq!(view["Hostname"], "web");
     assert_eq!(view["Labels"]["team"], "a");

@@ -429,6 +429,7 @@ fn login_saves_credentials_that_push_and_pull_use_and_logout_removes_them() {
         &[
             "login",
             "--tls-verify=false",
+            "-v",
             "-u",
             "alice",
             "-p",
@@ -437,7 +438,11 @@ fn login_saves_credentials_that_push_and_pull_use_and_logout_removes_them() {
         ],
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "Login Succeeded!\n");
+    // -v: the credentials file used, as podman's.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("Used: {}\nLogin Succeeded!\n", auth.display())
+    );
     let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&auth).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     let saved: serde_json::Value = serde_json::from_slice(&fs::read(&auth).unwrap()).unwrap();

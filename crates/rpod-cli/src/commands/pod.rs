@@ -346,7 +346,16 @@ fn rm(engine: &Engine, args: PodRmArgs) -> Outcome {
 fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
     let mut views = Vec::new();
     let mut code = 0;
-    for name in &args.names {
+    let names = if args.latest {
+        let pick = crate::cli::PodPickArgs {
+            latest: true,
+            ..Default::default()
+        };
+        picked(engine, &pick, false)?
+    } else {
+        args.names.clone()
+    };
+    for name in &names {
         match engine.lookup_pod(name).and_then(|pod| engine.pod_view(pod)) {
             Ok(view) => views.push(serde_json::to_value(PodInspect::new(&view))?),
             Err(e) => {

@@ -321,6 +321,9 @@ pub fn login(engine: &Engine, args: LoginArgs) -> Outcome {
         options.credentials = Some(Credentials { username, password });
     }
     registry::login(&key, &options)?;
+    if args.verbose {
+        println!("Used: {}", options.auth_file_path().display());
+    }
     println!("Login Succeeded!");
     Ok(0)
 }
