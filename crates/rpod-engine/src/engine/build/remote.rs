@@ -362,7 +362,13 @@ fn git(dir: &Path, args: &[&str], space: &SpaceGuard) -> Result<()> {
         stall: GIT_STALL,
         space_every: GIT_SPACE_EVERY,
     };
-    match watch.run(command, space) {
+    // Checked before git starts too: the watch's first look comes once it runs, by when
+    // a quick command may have written already.
+    let ended = match space.check(0) {
+        Err(no_space) => Ok(Ended::NoSpace(no_space)),
+        Ok(()) => watch.run(command, space),
+    };
+    match ended {
         Ok(Ended::Status(status, _)) if status.success() => Ok(()),
         Ok(Ended::Status(_, said)) => Err(EngineError::InvalidArg(format!(
             "{what}: {}",
@@ -610,9 +616,14 @@ mod tests {
         space_every: Duration::from_millis(50),
     };
 
-    /// Waits (up to 10 s) for the process whose pid `file` holds to be gone.
+    /// Waits (up to 10 s) for the process whose pid `file` holds to be gone. An empty file:
+    /// the shell was killed between making it and writing the pid, when the helper (of
+    /// its process group) was killed with it.
     fn gone(file: &Path) -> bool {
         let pid = std::fs::read_to_string(file).unwrap();
+        if pid.trim().is_empty() {
+            return true;
+        }
         let proc_dir = PathBuf::from(format!("/proc/{}", pid.trim()));
         for _ in 0..200 {
             if !proc_dir.exists() {
