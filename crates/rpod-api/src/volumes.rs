@@ -17,8 +17,12 @@ use crate::service::Context;
 /// A volume as podman shows it (libpod) or as Docker does: the first seven fields, the
 /// creation time in seconds.
 fn view(context: &Context, ex: &Exchange, volume: &VolumeRecord) -> ApiResult<Value> {
-    let view = context.engine.volume_view(volume)?;
-    Ok(match ex.flavour {
+    Ok(shown(ex, context.engine.volume_view(volume)?))
+}
+
+/// A volume's view in the flavour's shape.
+fn shown(ex: &Exchange, view: rpod_engine::views::VolumeView) -> Value {
+    match ex.flavour {
         Flavour::Libpod => serde_json::to_value(&view).unwrap_or_default(),
         Flavour::Compat => json!({
             "Name": view.name,
@@ -29,7 +33,7 @@ fn view(context: &Context, ex: &Exchange, volume: &VolumeRecord) -> ApiResult<Va
             "Scope": view.scope,
             "Options": view.options,
         }),
-    })
+    }
 }
 
 /// The service's `filters` as volume filters of `used`; `skip` names keys handled apart.
@@ -47,12 +51,18 @@ fn volume_filters(
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = volume_filters(&parse_filters(ex)?, FilterUse::List, &[])?;
-    let mut views = Vec::new();
+    let mut listed = Vec::new();
     for volume in context.engine.volumes()? {
         if filters.matches(&volume, &|| context.engine.volume_in_use(&volume.name)) {
-            views.push(view(context, ex, &volume)?);
+            listed.push(volume);
         }
     }
+    let views: Vec<Value> = context
+        .engine
+        .volume_views(&listed)?
+        .into_iter()
+        .map(|view| shown(ex, view))
+        .collect();
     match ex.flavour {
         Flavour::Compat => ex.json(200, &json!({ "Volumes": views, "Warnings": [] })),
         Flavour::Libpod => ex.json(200, &views),

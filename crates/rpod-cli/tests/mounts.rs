@@ -601,6 +601,25 @@ fn volume_options_of_the_local_driver() {
         rpod.ok(&["run", "--rm", "-v", "fast:/t", "demo", "cat", "/t/f"]),
         "kept\n"
     );
+    // Mount counts in one listing: a device volume kept mounted counts 1, or its running
+    // users; a plain volume 0, a device volume never mounted 0.
+    rpod.ok(&["volume", "create", "plain"]);
+    rpod.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "unused",
+    ]);
+    let counts = || rpod.ok(&["volume", "ls", "--format", "{{.Name}}={{.MountCount}}"]);
+    assert_eq!(counts(), "fast=1\nplain=0\nunused=0\n");
+    rpod.detached(&["--name", "u1", "-v", "fast:/t", "demo", "sleep", "100"]);
+    rpod.detached(&["--name", "u2", "-v", "fast:/t", "demo", "sleep", "100"]);
+    assert_eq!(counts(), "fast=2\nplain=0\nunused=0\n");
+    rpod.ok(&["rm", "-f", "-t", "0", "u1", "u2"]);
+    rpod.ok(&["volume", "rm", "plain", "unused"]);
     let data = rpod.root().join("volumes/fast/_data");
     rpod.ok(&["volume", "rm", "fast"]);
     assert!(!data.exists());

@@ -20,10 +20,7 @@ fn print_views(
     format: Option<&str>,
     no_heading: bool,
 ) -> Result<(), Failure> {
-    let views = volumes
-        .iter()
-        .map(|volume| engine.volume_view(volume))
-        .collect::<Result<Vec<_>, _>>()?;
+    let views = engine.volume_views(volumes)?;
     let template = match format {
         None | Some("json") => {
             println!("{}", serde_json::to_string_pretty(&views)?);

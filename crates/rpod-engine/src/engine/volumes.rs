@@ -132,17 +132,63 @@ impl Engine {
 
     /// A volume as `volume inspect` and the listings show it.
     pub fn volume_view(&self, volume: &VolumeRecord) -> Result<crate::views::VolumeView> {
-        let mountpoint = self.volume_path(&volume.name);
-        let mounts = LocalOptions::parse(&volume.options).is_ok_and(|local| local.mounts());
-        let mount_count = match mounts && crate::volume_options::is_mountpoint(&mountpoint) {
-            false => 0,
-            true => {
-                let users = self.volume_users(&volume.name)?;
-                let running = users.iter().filter(|c| c.state.status.is_active()).count();
+        let mut views = self.volume_views(std::slice::from_ref(volume))?;
+        views
+            .pop()
+            .ok_or_else(|| EngineError::NoSuchVolume(volume.name.clone()))
+    }
+
+    /// Volumes as `volume inspect` and the listings show them. The mount table and the
+    /// containers (for the mount count of a device volume) are read once for them all,
+    /// and only when a volume has a device.
+    pub fn volume_views(&self, volumes: &[VolumeRecord]) -> Result<Vec<crate::views::VolumeView>> {
+        let mut mount_points: Option<std::collections::HashSet<PathBuf>> = None;
+        let mut containers: Option<Vec<ContainerRecord>> = None;
+        let mut views = Vec::with_capacity(volumes.len());
+        for volume in volumes {
+            let mountpoint = self.volume_path(&volume.name);
+            let mounts = LocalOptions::parse(&volume.options).is_ok_and(|local| local.mounts());
+            let mounted = mounts && {
+                let points = mount_points.get_or_insert_with(|| {
+                    crate::mountinfo::mount_points()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect()
+                });
+                let canonical = std::fs::canonicalize(&mountpoint).unwrap_or(mountpoint.clone());
+                points.contains(&canonical)
+            };
+            let mount_count = if mounted {
+                if containers.is_none() {
+                    containers = Some(self.store.containers()?);
+                }
+                let running = containers
+                    .iter()
+                    .flatten()
+                    .filter(|c| c.state.status.is_active())
+                    .filter(|c| {
+                        c.config
+                            .mounts
+                            .iter()
+                            .any(|m| m.volume.as_deref() == Some(volume.name.as_str()))
+                    })
+                    .count();
                 u32::try_from(running).unwrap_or(u32::MAX).max(1)
-            }
-        };
-        Ok(crate::views::VolumeView {
+            } else {
+                0
+            };
+            views.push(self.volume_view_with(volume, mountpoint, mount_count));
+        }
+        Ok(views)
+    }
+
+    fn volume_view_with(
+        &self,
+        volume: &VolumeRecord,
+        mountpoint: PathBuf,
+        mount_count: u32,
+    ) -> crate::views::VolumeView {
+        crate::views::VolumeView {
             name: volume.name.clone(),
             driver: volume.driver.clone(),
             mountpoint: mountpoint.display().to_string(),
@@ -156,7 +202,7 @@ impl Engine {
             mount_count,
             needs_copy_up: volume.needs_copy_up,
             needs_chown: volume.needs_chown,
-        })
+        }
     }
 
     /// Whether a container uses the volume (an unreadable store counts as used: nothing is
