@@ -278,6 +278,30 @@ fn build_from_another_image_into_a_log_file() {
         let err = rpod.fails(&["build", "--from", bad, &ctx], 125);
         assert!(err.contains("invalid --from"), "{err}");
     }
+    // A log file that cannot be made: said, and no build.
+    let unwritable = rpod.dir.path().join("no-such-dir/build.log");
+    let err = rpod.fails(
+        &[
+            "build",
+            "--logfile",
+            &unwritable.display().to_string(),
+            &ctx,
+        ],
+        125,
+    );
+    assert!(
+        err.contains("--logfile") && err.contains("no-such-dir"),
+        "{err}"
+    );
+    // --from needs a FROM to replace.
+    fs::write(
+        dir.join("Containerfile"),
+        "ARG X=1
+",
+    )
+    .unwrap();
+    let err = rpod.fails(&["build", "--from", "demo", &ctx], 125);
+    assert!(err.contains("no FROM"), "{err}");
 }
 
 #[test]

@@ -1680,6 +1680,10 @@ fn kube_play_gives_pods_their_addresses_and_containers_their_options() {
     assert!(out.status.success(), "{out:?}");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("no --ip left for pod second"), "{said}");
+    assert!(
+        said.contains("no --mac-address left for pod second"),
+        "{said}"
+    );
     let first = rpod.ok(&["exec", "first-main", "ip", "-o", "addr", "show", "eth0"]);
     assert!(first.contains("inet 10.93.44.77/24"), "{first}");
     let link = rpod.ok(&["exec", "first-main", "cat", "/sys/class/net/eth0/address"]);

@@ -4589,3 +4589,49 @@ fn generate_spec_makes_containers_and_pods_again_through_the_api() {
     let err = rpod.fails(&["generate", "spec", infra.trim()], 125);
     assert!(err.contains("generate spec the pod"), "{err}");
 }
+
+/// Malformed libpod pod and kube requests are refused (400, saying what was wrong) before
+/// anything is made.
+#[test]
+fn malformed_pod_and_kube_requests_are_bad_requests() {
+    let service = Service::start();
+    for (spec, said) in [
+        (
+            r#"{"name":"p1","pod_devices":"/dev/null"}"#,
+            "invalid pod_devices",
+        ),
+        (
+            r#"{"name":"p2","security_opt":[1]}"#,
+            "invalid security_opt",
+        ),
+        (
+            r#"{"name":"p3","security_opt":["no-such-option"]}"#,
+            "no-such-option",
+        ),
+    ] {
+        let reply = service.http("POST", "/v4.3.1/libpod/pods/create", spec.as_bytes());
+        let body = String::from_utf8_lossy(&reply.body);
+        assert_eq!(reply.status, 400, "{spec}: {body}");
+        assert!(body.contains(said), "{spec}: {body}");
+    }
+    let yaml = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: kp\nspec:\n  containers:\n  - name: c\n    image: demo\n    command: [\"true\"]\n";
+    for (query, said) in [
+        (
+            "staticIPs=10.0.0.999",
+            "staticIPs: \\\"10.0.0.999\\\" is no IPv4 address",
+        ),
+        (
+            "annotations=not-json",
+            "annotations: not a JSON object of strings",
+        ),
+        ("logOptions=path=/tmp/x", "cannot share one log file"),
+    ] {
+        let path = format!("/v4.3.1/libpod/play/kube?{query}");
+        let reply = service.http("POST", &path, yaml);
+        let body = String::from_utf8_lossy(&reply.body);
+        assert_eq!(reply.status, 400, "{query}: {body}");
+        assert!(body.contains(said), "{query}: {body}");
+    }
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+}

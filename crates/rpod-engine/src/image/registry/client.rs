@@ -677,8 +677,8 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
 
-    /// A plain-HTTP registry on a port of its own answering its `GET`s with `statuses`, one
-    /// each in turn (the client's HTTPS tries are dropped); it ends after the last.
+    /// A plain-HTTP registry on a port of its own answering its requests with `statuses`,
+    /// one each in turn (the client's HTTPS tries are dropped); it ends after the last.
     fn registry_answering(
         statuses: &'static [&'static str],
     ) -> (String, std::thread::JoinHandle<()>) {
@@ -690,7 +690,8 @@ mod tests {
                 let mut stream = stream.unwrap();
                 let mut request = [0u8; 4096];
                 let read = stream.read(&mut request).unwrap_or(0);
-                if !request[..read].starts_with(b"GET ") {
+                let plain = [&b"GET "[..], b"HEAD ", b"POST ", b"PUT "];
+                if !plain.iter().any(|m| request[..read].starts_with(m)) {
                     continue;
                 }
                 let Some(status) = next.next() else { break };
@@ -729,6 +730,19 @@ mod tests {
         let url = client.url("tags/list");
         let response = client.call("GET", &url, &[], &Payload::Empty).unwrap();
         assert_eq!(response.status(), StatusCode::OK);
+        server.join().unwrap();
+        // A HEAD (a blob's presence) too; a POST (an upload) never: its answer is given.
+        let (host, server) = registry_answering(&["200 OK", "503 Service Unavailable", "200 OK"]);
+        let mut client = RepositoryClient::connect(&host, "x", false, &options).unwrap();
+        let url = client.url("blobs/sha256:00");
+        let response = client.call("HEAD", &url, &[], &Payload::Empty).unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        server.join().unwrap();
+        let (host, server) = registry_answering(&["200 OK", "503 Service Unavailable"]);
+        let mut client = RepositoryClient::connect(&host, "x", false, &options).unwrap();
+        let url = client.url("blobs/uploads/");
+        let response = client.call("POST", &url, &[], &Payload::Empty).unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         server.join().unwrap();
         let (host, server) = registry_answering(&["404 Not Found"]);
         let err = RepositoryClient::connect(&host, "x", false, &options)
