@@ -2263,6 +2263,18 @@ pub struct BuildArgs {
     /// Keep no history in the images the build makes.
     #[arg(long = "omit-history")]
     pub omit_history: bool,
+    /// The OS version the image requires (its config's os.version), in place of the base's.
+    #[arg(long = "os-version")]
+    pub os_version: Option<String>,
+    /// An OS feature the image requires (its config's os.features), beside the base's.
+    #[arg(long = "os-feature")]
+    pub os_features: Vec<String>,
+    /// How often a pull that may pass is tried again (a registry busy or unreachable).
+    #[arg(long)]
+    pub retry: Option<u32>,
+    /// How long apart (a duration: 2s, 500ms).
+    #[arg(long = "retry-delay")]
+    pub retry_delay: Option<String>,
     /// Take only steps' images made less than this long ago from the cache (30m, 2h).
     #[arg(long = "cache-ttl")]
     pub cache_ttl: Option<String>,

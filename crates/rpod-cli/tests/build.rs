@@ -2166,3 +2166,44 @@ fn annotations_mark_an_oci_images_manifest() {
     let err = rpod.fails(&["build", "--annotation", "noequals", &ctx], 125);
     assert!(err.contains("invalid annotation \"noequals\""), "{err}");
 }
+
+/// `--os-version` and `--os-feature` go into the image's config (`os.version` in place of
+/// the base's, `os.features` beside them), also when every step is cached (a cached image
+/// without them is not taken); `--retry-delay` must be a duration.
+#[test]
+fn os_version_and_features_go_into_the_config() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Containerfile"), "FROM demo\nRUN echo x > /x\n").unwrap();
+    let ctx = dir.display().to_string();
+    let config = |id: &str| -> serde_json::Value {
+        let path = rpod
+            .root()
+            .join(format!("images/configs/{}.json", id.trim()));
+        serde_json::from_slice(&fs::read(&path).unwrap()).unwrap()
+    };
+    let plain = rpod.ok(&["build", "-q", &ctx]);
+    assert!(config(&plain).get("os.version").is_none());
+    let marked = rpod.ok(&[
+        "build",
+        "-q",
+        "--os-version",
+        "10.0.1",
+        "--os-feature",
+        "one",
+        "--os-feature",
+        "two",
+        "--retry",
+        "1",
+        "--retry-delay",
+        "500ms",
+        &ctx,
+    ]);
+    assert_ne!(plain, marked);
+    let written = config(&marked);
+    assert_eq!(written["os.version"], "10.0.1");
+    assert_eq!(written["os.features"], serde_json::json!(["one", "two"]));
+    let err = rpod.fails(&["build", "--retry-delay", "soon", &ctx], 125);
+    assert!(err.contains("invalid --retry-delay \"soon\""), "{err}");
+}

@@ -340,7 +340,7 @@ pub fn image_inspect(roots: &rpod_engine::paths::Roots, info: &ImageInfo) -> Val
             fields.insert("Shell".into(), json!(docker.shell));
         }
     }
-    json!({
+    let mut inspect = json!({
         "Id": format!("sha256:{}", info.record.id),
         "RepoTags": base.repo_tags,
         "RepoDigests": base.repo_digests,
@@ -357,7 +357,12 @@ pub fn image_inspect(roots: &rpod_engine::paths::Roots, info: &ImageInfo) -> Val
         "GraphDriver": base.graph_driver,
         "RootFS": { "Type": "layers", "Layers": base.root_fs.layers },
         "Metadata": { "LastTagTime": "0001-01-01T00:00:00Z" },
-    })
+    });
+    // Docker's, left out when the config names none (`build --os-version`).
+    if let Some(version) = info.config.os_version() {
+        inspect["OsVersion"] = json!(version);
+    }
+    inspect
 }
 
 #[cfg(test)]

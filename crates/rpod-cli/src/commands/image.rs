@@ -260,7 +260,25 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         build_contexts,
         skip_unused_stages: args.skip_unused_stages,
         step_template: super::container::build_step_template(&args.step)?,
-        registry: super::registry::registry_options(&args.registry)?,
+        registry: rpod_engine::image::registry::RegistryOptions {
+            retries: args.retry,
+            retry_delay: args
+                .retry_delay
+                .as_deref()
+                .map(|text| {
+                    super::logs::parse_duration(text)
+                        .and_then(|d| d.to_std().ok())
+                        .ok_or_else(|| {
+                            usage(format!(
+                                "invalid --retry-delay {text:?}: a duration like 2s"
+                            ))
+                        })
+                })
+                .transpose()?,
+            ..super::registry::registry_options(&args.registry)?
+        },
+        os_version: args.os_version.clone().filter(|v| !v.is_empty()),
+        os_features: args.os_features.clone(),
         env,
         unset_env: args.unsetenv.clone(),
         timestamp: args

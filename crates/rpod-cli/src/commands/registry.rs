@@ -17,6 +17,7 @@ pub(crate) fn registry_options(flags: &RegistryFlags) -> Result<RegistryOptions,
         cert_dir: flags.cert_dir.clone(),
         credentials: flags.creds.as_deref().map(Credentials::parse).transpose()?,
         auth_file: flags.authfile.clone(),
+        ..Default::default()
     })
 }
 

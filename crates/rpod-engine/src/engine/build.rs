@@ -51,6 +51,10 @@ pub struct BuildOptions {
     pub labels: BTreeMap<String, String>,
     /// Annotations for the image's manifest (`--annotation`; an OCI image's only).
     pub annotations: BTreeMap<String, String>,
+    /// `--os-version`: the OS version the image requires, in place of its base's.
+    pub os_version: Option<String>,
+    /// `--os-feature`: OS features the image requires, beside its base's.
+    pub os_features: Vec<String>,
     /// Labels for the steps' containers (not the image's): how an interrupted build's
     /// caller finds the container of the step that was running.
     pub step_labels: BTreeMap<String, String>,
@@ -1228,6 +1232,7 @@ impl Builder<'_> {
             omit_history: self.options.omit_history,
             docker: (built.format() == image::ImageFormat::Docker).then_some(docker),
             config_steps: Vec::new(),
+            ..Default::default()
         };
         let committed = {
             let _lock = engine.image_lock()?;
@@ -1359,8 +1364,22 @@ impl Builder<'_> {
             stage.config.set_labels(Some(labels));
             stage.config_changed = true;
         }
+        // `--os-version`, `--os-feature`: written with the stage's last commit (and in its
+        // cache key, so a cached image without them is not taken).
+        let platform = self.options.os_version.is_some() || !self.options.os_features.is_empty();
+        if platform {
+            stage.config_changed = true;
+        }
         if stage.config_changed {
-            let key = self.step_key(&stage, "#(nop) config", serde_json::Value::Null);
+            let settings = if platform {
+                serde_json::json!({
+                    "os.version": self.options.os_version,
+                    "os.features": self.options.os_features,
+                })
+            } else {
+                serde_json::Value::Null
+            };
+            let key = self.step_key(&stage, "#(nop) config", settings);
             if !self.take_from_cache(&mut stage, &key, progress)? {
                 self.commit_config(&mut stage, &key, progress)?;
                 progress(&format!("--> {}", short_id(&stage.image)));
@@ -1650,6 +1669,8 @@ impl Builder<'_> {
                 image::ImageFormat::Docker => Some(stage.docker.clone()),
             },
             config_steps: stage.config_steps.clone(),
+            os_version: self.options.os_version.clone(),
+            os_features: self.options.os_features.clone(),
         };
         let committed = {
             let _lock = self.engine.image_lock()?;

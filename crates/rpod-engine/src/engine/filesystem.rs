@@ -357,6 +357,7 @@ impl Engine {
                     None => self.commit_docker_fields(&record, &base)?,
                 }),
             },
+            ..Default::default()
         };
         let committed = {
             let _lock = self.image_lock()?;

@@ -35,6 +35,10 @@ pub struct NewImage {
     /// `ENV`, `USER`, ...): each a history entry of its own, marked `empty_layer`, before
     /// this one's, as buildah writes them.
     pub config_steps: Vec<String>,
+    /// The OS version the image requires (`build --os-version`): in place of its base's.
+    pub os_version: Option<String>,
+    /// OS features the image requires (`build --os-feature`), beside its base's.
+    pub os_features: Vec<String>,
 }
 
 fn build_err(e: impl std::fmt::Display) -> EngineError {
@@ -129,6 +133,18 @@ fn commit_layer(
         history.push(entry.build().map_err(build_err)?);
     }
     image.set_history((!new.omit_history).then_some(history));
+    if let Some(version) = new.os_version {
+        image.set_os_version(Some(version));
+    }
+    if !new.os_features.is_empty() {
+        let mut features = image.os_features().clone().unwrap_or_default();
+        for feature in new.os_features {
+            if !features.contains(&feature) {
+                features.push(feature);
+            }
+        }
+        image.set_os_features(Some(features));
+    }
     image.set_created(Some(now));
     image.set_author(new.author);
     image.set_config(Some(new.config));

@@ -58,12 +58,22 @@ fn transient_status(status: StatusCode) -> bool {
 }
 
 /// Say that a request is sent again, and wait for it.
-fn before_retry(registry: &str, what: &str, retry: u32, why: &str) {
-    tracing::warn!(
-        "{registry}: {what} failed, retrying in {}s ({retry}/{RETRIES}): {why}",
-        RETRY_DELAY.as_secs()
-    );
-    std::thread::sleep(RETRY_DELAY);
+/// How often a request that may pass is sent again, and how long apart.
+#[derive(Debug, Clone, Copy)]
+struct Retries {
+    count: u32,
+    delay: Duration,
+}
+
+impl Retries {
+    fn before(&self, registry: &str, what: &str, retry: u32, why: &str) {
+        tracing::warn!(
+            "{registry}: {what} failed, retrying in {:?} ({retry}/{}): {why}",
+            self.delay,
+            self.count
+        );
+        std::thread::sleep(self.delay);
+    }
 }
 /// Token answers, error bodies and other small documents larger than this are refused.
 pub const SMALL_DOCUMENT_LIMIT: u64 = 1 << 20;
@@ -82,6 +92,10 @@ pub struct RegistryOptions {
     pub credentials: Option<Credentials>,
     /// The credentials file (`--authfile`); otherwise `auth_file::default_path()`.
     pub auth_file: Option<PathBuf>,
+    /// How often a request that may pass is sent again (`build --retry`; 3 by default).
+    pub retries: Option<u32>,
+    /// How long apart (`build --retry-delay`; 1 s by default).
+    pub retry_delay: Option<Duration>,
 }
 
 impl RegistryOptions {
@@ -160,6 +174,7 @@ pub struct RepositoryClient {
     scope: Option<String>,
     /// The `Authorization` header value to send, once a challenge asked for one.
     authorization: Option<String>,
+    retries: Retries,
 }
 
 /// The CA certificates to trust for `registry`: the system's bundle and the registry's own
@@ -292,7 +307,12 @@ impl RepositoryClient {
             credentials: options.credentials_for(registry, repository)?,
             scope,
             authorization: None,
+            retries: Retries {
+                count: options.retries.unwrap_or(RETRIES),
+                delay: options.retry_delay.unwrap_or(RETRY_DELAY),
+            },
         };
+        let retries = client.retries;
         let mut retry = 0;
         let ping = loop {
             let https = format!("https://{host}");
@@ -312,18 +332,20 @@ impl RepositoryClient {
                 Err(e) => Err((transient(&e), tls_hint(&e))),
             };
             let why = match answer {
-                Ok((_, response)) if transient_status(response.status()) && retry < RETRIES => {
+                Ok((_, response))
+                    if transient_status(response.status()) && retry < retries.count =>
+                {
                     response.status().to_string()
                 }
                 Ok((base, response)) => {
                     client.base = base;
                     break response;
                 }
-                Err((true, why)) if retry < RETRIES => why,
+                Err((true, why)) if retry < retries.count => why,
                 Err((_, why)) => return Err(registry_error(registry, "no answer", why)),
             };
             retry += 1;
-            before_retry(registry, "reaching it", retry, &why);
+            retries.before(registry, "reaching it", retry, &why);
         };
         match ping.status() {
             StatusCode::OK => {}
@@ -583,7 +605,7 @@ impl RepositoryClient {
         let what = format!("{method} {}", self.shown(url));
         // Only what changes nothing is sent again.
         let retries = if matches!(method, "GET" | "HEAD") {
-            RETRIES
+            self.retries.count
         } else {
             0
         };
@@ -598,7 +620,7 @@ impl RepositoryClient {
                 Err(e) => return Err(registry_error(&registry, &what, e)),
             };
             retry += 1;
-            before_retry(&registry, &what, retry, &why);
+            self.retries.before(&registry, &what, retry, &why);
         };
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
@@ -750,6 +772,22 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("is this a registry?"), "{err}");
+        server.join().unwrap();
+        // As often and as far apart as asked (`build --retry`, `--retry-delay`).
+        let quick = |count: u32| RegistryOptions {
+            retries: Some(count),
+            retry_delay: Some(Duration::from_millis(10)),
+            ..options.clone()
+        };
+        let (host, server) = registry_answering(&["503 Service Unavailable", "200 OK"]);
+        assert!(RepositoryClient::connect(&host, "x", false, &quick(1)).is_ok());
+        server.join().unwrap();
+        let (host, server) = registry_answering(&["503 Service Unavailable"]);
+        let err = RepositoryClient::connect(&host, "x", false, &quick(0))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("503"), "{err}");
         server.join().unwrap();
         // What may pass, and what will not.
         assert!(transient(&ureq::Error::ConnectionFailed));
