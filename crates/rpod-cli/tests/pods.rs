@@ -182,7 +182,8 @@ fn check_pod_lifecycle(runtime: &str) {
     );
     rpod.fails(&["pod", "inspect", "-l", "web"], 125);
     assert_eq!(view["Id"], id);
-    assert_eq!(view["Hostname"], "web");
+    // None was given (its containers' is the pod's name), as podman shows it.
+    assert_eq!(view["Hostname"], "");
     assert_eq!(view["Labels"]["team"], "a");
     assert_eq!(view["NumContainers"], 3);
     assert_eq!(
@@ -1297,6 +1298,7 @@ fn a_pod_clones_with_its_containers() {
         assert_ne!(clone_ns, host_namespace("app", kind), "{kind}");
     }
     assert_eq!(rpod.ok(&["exec", "app-clone", "hostname"]), "webhost\n");
+    assert_eq!(pod_field(&rpod, "web-clone", "{{.Hostname}}"), "webhost");
     // What a member required in the old pod is its clone in the new one.
     let dependencies = rpod.inspect("side-clone", "{{json .Dependencies}}");
     assert!(

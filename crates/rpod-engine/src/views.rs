@@ -1416,7 +1416,13 @@ impl PodInspect {
             created: pod.created,
             create_command: pod.create_command.clone(),
             state: view.status.as_str(),
-            hostname: pod.hostname.clone(),
+            // What was asked: none (the pod's name, its containers' host name) shows empty,
+            // as podman's.
+            hostname: if pod.hostname == pod.name {
+                String::new()
+            } else {
+                pod.hostname.clone()
+            },
             labels: pod.labels.clone(),
             create_infra: pod.infra,
             infra_container_id: pod.infra_id.clone().unwrap_or_default(),
