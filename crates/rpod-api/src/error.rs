@@ -76,6 +76,7 @@ impl From<EngineError> for ApiError {
             EngineError::NameInUse { .. } => "that name is already in use".to_string(),
             EngineError::NoSuchVolume(_) => "no such volume".to_string(),
             EngineError::NoSuchPod(_) => "no such pod".to_string(),
+            EngineError::NoSuchSecret(_) => "no such secret".to_string(),
             EngineError::NoSuchNetwork(_) => "network not found".to_string(),
             EngineError::VolumeExists(_) => "volume already exists".to_string(),
             EngineError::NetworkExists(_) => "network already exists".to_string(),

@@ -162,7 +162,7 @@ fn dispatch_libpod(
     method: &str,
     path: &[&str],
 ) -> Option<ApiResult<()>> {
-    use crate::libpod::{containers, images, manifests, pods};
+    use crate::libpod::{containers, images, manifests, pods, secrets};
     Some(match (method, path) {
         ("POST", ["pods", "create"]) => pods::create(context, ex),
         ("POST", ["play", "kube"] | ["kube", "play"]) => pods::play_kube(context, ex),
@@ -199,26 +199,6 @@ fn dispatch_libpod(
         ("GET", ["generate", name, "systemd"]) => containers::generate_systemd(context, ex, name),
         ("POST", ["containers", name, "shouldrestart"]) => {
             containers::should_restart(context, ex, name)
-        }
-        ("POST", ["manifests", rest @ ..]) if rest.contains(&"registry") => {
-            let at = rest.iter().position(|s| *s == "registry").unwrap_or(0);
-            let (name, destination) = (rest[..at].join("/"), rest[at + 1..].join("/"));
-            manifests::push(context, ex, &name, &destination)
-        }
-        ("POST", ["manifests", name @ ..]) if !name.is_empty() => {
-            manifests::create(context, ex, &name.join("/"))
-        }
-        ("PUT", ["manifests", name @ ..]) if !name.is_empty() => {
-            manifests::modify(context, ex, &name.join("/"))
-        }
-        ("GET", ["manifests", name @ .., "json"]) if !name.is_empty() => {
-            manifests::inspect(context, ex, &name.join("/"))
-        }
-        ("GET", ["manifests", name @ .., "exists"]) if !name.is_empty() => {
-            manifests::exists(context, ex, &name.join("/"))
-        }
-        ("DELETE", ["manifests", name @ ..]) if !name.is_empty() => {
-            manifests::delete(context, ex, &name.join("/"))
         }
         ("POST", ["manifests", rest @ ..]) if rest.contains(&"registry") => {
             let at = rest.iter().position(|s| *s == "registry").unwrap_or(0);
@@ -277,6 +257,10 @@ fn dispatch_libpod(
         ("GET", ["volumes", "json"]) => crate::volumes::list(context, ex),
         ("GET", ["volumes", name, "json"]) => crate::volumes::inspect(context, ex, name),
         ("GET", ["volumes", name, "exists"]) => crate::volumes::exists(context, ex, name),
+        ("POST", ["secrets", "create"]) => secrets::create(context, ex),
+        ("GET", ["secrets", "json"]) => secrets::list(context, ex),
+        ("GET", ["secrets", name, "json"]) => secrets::inspect(context, ex, name),
+        ("DELETE", ["secrets", name]) => secrets::remove(context, ex, name),
         _ => return None,
     })
 }

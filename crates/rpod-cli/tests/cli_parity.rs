@@ -2252,6 +2252,9 @@ fn secrets_are_stored_privately_and_given_to_containers() {
     assert_eq!(rpod.ok(&["secret", "rm", "--ignore", "nosuch"]), "");
     rpod.ok(&["secret", "rm", "--all"]);
     assert_eq!(rpod.ok(&["secret", "ls", "-q"]), "");
+    // A filter rpod does not know is refused, secrets or none.
+    let err = rpod.fails(&["secret", "ls", "--filter", "color=red"], 125);
+    assert!(err.contains("invalid filter \"color\""), "{err}");
 }
 
 #[test]

@@ -4635,3 +4635,64 @@ fn malformed_pod_and_kube_requests_are_bad_requests() {
     assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }
+
+/// podman-remote's `secret` commands (`/libpod/secrets`) and `--secret` on a container it
+/// creates (files with their owner and mode, variables): the file driver's, as the CLI's.
+#[test]
+fn podman_remote_secrets() {
+    let service = Service::start();
+    let file = service.rpod.dir.path().join("secret.txt");
+    std::fs::write(&file, "s3cret").unwrap();
+    let id = service.podman_ok(&[
+        "secret",
+        "create",
+        "--label",
+        "team=web",
+        "tok",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(id.trim().len(), 25, "{id}");
+    service.podman_ok(&["secret", "create", "other", &file.display().to_string()]);
+    assert_eq!(
+        service.podman_ok(&["secret", "ls", "--format", "{{.Name}}"]),
+        "tok\nother\n"
+    );
+    assert_eq!(
+        service.podman_ok(&["secret", "inspect", "--format", "{{.Spec.Labels}}", "tok"]),
+        "map[team:web]\n"
+    );
+    // The CLI sees the same store.
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["secret", "ls", "-q", "--filter", "name=tok"]),
+        id
+    );
+    let out = service.podman_ok(&[
+        "run",
+        "--rm",
+        "--secret",
+        "tok",
+        "--secret",
+        "tok,target=/etc/tok,mode=0400,uid=5",
+        "--secret",
+        "other,type=env,target=OTHER",
+        "demo",
+        "sh",
+        "-c",
+        "cat /run/secrets/tok; echo; echo $OTHER; stat -c '%a %u' /etc/tok",
+    ]);
+    assert_eq!(out, "s3cret\ns3cret\n400 5\n");
+    let missing = service.http("GET", "/v4.3.1/libpod/secrets/nosuch/json", b"");
+    assert_eq!(missing.status, 404);
+    assert!(String::from_utf8_lossy(&missing.body).contains("no such secret"));
+    let refused = service.podman_out(&["secret", "create", "--driver", "pass", "p", "-"]);
+    assert!(!refused.status.success());
+    service.podman_ok(&["secret", "rm", "tok"]);
+    assert_eq!(
+        service.podman_ok(&["secret", "ls", "--format", "{{.Name}}"]),
+        "other\n"
+    );
+    service.podman_ok(&["secret", "rm", "--all"]);
+    assert_eq!(service.rpod.ok(&["secret", "ls", "-q"]), "");
+}

@@ -23,6 +23,9 @@ pub enum EngineError {
     #[error("no volume with name \"{0}\" found: no such volume")]
     NoSuchVolume(String),
 
+    #[error("no secret with name or id \"{0}\": no such secret")]
+    NoSuchSecret(String),
+
     #[error("volume with name {0} already exists: volume already exists")]
     VolumeExists(String),
 
@@ -162,6 +165,7 @@ impl EngineError {
             EngineError::NoSuchContainer(_)
             | EngineError::NoSuchImage(_)
             | EngineError::NoSuchVolume(_)
+            | EngineError::NoSuchSecret(_)
             | EngineError::NoSuchPod(_)
             | EngineError::NoSuchNetwork(_)
             | EngineError::NoSuchPath(_)

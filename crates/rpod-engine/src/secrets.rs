@@ -102,6 +102,33 @@ impl SecretUse {
     }
 }
 
+/// A `secret ls` filter: `name=` (part of the name) or `id=` (a prefix of the ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretFilter {
+    Name(String),
+    Id(String),
+}
+
+impl SecretFilter {
+    /// A filter's key and value; another key is refused.
+    pub fn new(key: &str, value: &str) -> Result<Self> {
+        match key {
+            "name" => Ok(Self::Name(value.to_string())),
+            "id" => Ok(Self::Id(value.to_string())),
+            other => Err(EngineError::InvalidArg(format!(
+                "invalid filter {other:?}: use name= or id="
+            ))),
+        }
+    }
+
+    pub fn matches(&self, secret: &SecretRecord) -> bool {
+        match self {
+            Self::Name(part) => secret.name.contains(part.as_str()),
+            Self::Id(prefix) => secret.id.starts_with(prefix.as_str()),
+        }
+    }
+}
+
 /// The secrets of one store.
 pub struct Secrets {
     dir: PathBuf,
@@ -163,9 +190,7 @@ impl Secrets {
         let mut prefixed = all.into_iter().filter(|s| s.id.starts_with(name_or_id));
         match (prefixed.next(), prefixed.next()) {
             (Some(one), None) if !name_or_id.is_empty() => Ok(one),
-            _ => Err(EngineError::InvalidArg(format!(
-                "no secret with name or id {name_or_id:?}: no such secret"
-            ))),
+            _ => Err(EngineError::NoSuchSecret(name_or_id.to_string())),
         }
     }
 

@@ -1523,3 +1523,20 @@ impl VolumeView {
         value
     }
 }
+
+/// A secret as podman's `secret inspect` and the libpod API show it (never its data).
+pub fn secret_info(secret: &crate::secrets::SecretRecord) -> serde_json::Value {
+    let time = secret
+        .created
+        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    serde_json::json!({
+        "ID": secret.id,
+        "CreatedAt": time,
+        "UpdatedAt": time,
+        "Spec": {
+            "Name": secret.name,
+            "Driver": { "Name": secret.driver, "Options": {} },
+            "Labels": secret.labels,
+        },
+    })
+}

@@ -71,6 +71,49 @@ pub struct SpecRlimit {
     soft: u64,
 }
 
+/// A `--secret` mounted as a file, as a SpecGenerator holds it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecSecret {
+    #[serde(rename = "Source")]
+    pub source: String,
+    #[serde(rename = "Target")]
+    pub target: String,
+    #[serde(rename = "UID")]
+    pub uid: u32,
+    #[serde(rename = "GID")]
+    pub gid: u32,
+    /// 0: podman's default, 0444.
+    #[serde(rename = "Mode")]
+    pub mode: u32,
+}
+
+/// A SpecGenerator's secrets (`--secret`) as the engine's: files (`secrets`) and
+/// environment variables (`secret_env`, variable to secret), checked as the CLI's are.
+fn secret_uses(
+    files: &[SpecSecret],
+    env: &BTreeMap<String, String>,
+) -> ApiResult<Vec<rpod_engine::secrets::SecretUse>> {
+    let mut uses = Vec::new();
+    for file in files {
+        let mode = if file.mode == 0 { 0o444 } else { file.mode };
+        let mut text = format!(
+            "{},type=mount,uid={},gid={},mode={mode:o}",
+            file.source, file.uid, file.gid
+        );
+        if !file.target.is_empty() {
+            text.push_str(&format!(",target={}", file.target));
+        }
+        uses.push(rpod_engine::secrets::SecretUse::parse(&text)?);
+    }
+    for (variable, secret) in env {
+        uses.push(rpod_engine::secrets::SecretUse::parse(&format!(
+            "{secret},type=env,target={variable}"
+        ))?);
+    }
+    Ok(uses)
+}
+
 /// A per-device limit of a SpecGenerator, keyed by the device's path (podman's server
 /// looks the device's numbers up).
 #[derive(Debug, Default, Deserialize)]
@@ -261,6 +304,10 @@ pub struct SpecGenerator {
     pub throttle_read_iops_device: Option<BTreeMap<String, SpecThrottle>>,
     #[serde(rename = "throttleWriteIOPSDevice")]
     pub throttle_write_iops_device: Option<BTreeMap<String, SpecThrottle>>,
+    /// `--secret`s mounted as files.
+    pub secrets: Option<Vec<SpecSecret>>,
+    /// `--secret ...,type=env`: variable to secret.
+    pub secret_env: Option<BTreeMap<String, String>>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }
@@ -725,6 +772,10 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             path => rpod_engine::mounts::with_subpath(mount, path)?,
         });
     }
+    let secrets = secret_uses(
+        spec.secrets.as_deref().unwrap_or_default(),
+        &spec.secret_env.clone().unwrap_or_default(),
+    )?;
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
     Ok(CreateOptions {
         image: Some(image),
@@ -886,6 +937,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             Some(&spec.image_arch),
             Some(&spec.image_variant),
         )?,
+        secrets,
         ..Default::default()
     })
 }

@@ -7,4 +7,5 @@ pub mod create;
 pub mod images;
 pub mod manifests;
 pub mod pods;
+pub mod secrets;
 pub mod spec_out;

@@ -324,6 +324,27 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     if !options.annotations.is_empty() {
         put("annotations", json!(options.annotations));
     }
+    // `--secret`s: files as podman's `secrets`, variables as its `secret_env`.
+    let files: Vec<Value> = options
+        .secrets
+        .iter()
+        .filter(|s| !s.env)
+        .map(|s| {
+            json!({"Source": s.name, "Target": s.target, "UID": s.uid, "GID": s.gid, "Mode": s.mode})
+        })
+        .collect();
+    if !files.is_empty() {
+        put("secrets", json!(files));
+    }
+    let variables: Map<String, Value> = options
+        .secrets
+        .iter()
+        .filter(|s| s.env)
+        .map(|s| (s.target.clone(), json!(s.name)))
+        .collect();
+    if !variables.is_empty() {
+        put("secret_env", Value::Object(variables));
+    }
     if let Some(adj) = options.oom_score_adj {
         put("oom_score_adj", json!(adj));
     }
@@ -678,6 +699,16 @@ pub fn container_spec_and_losses(options: &CreateOptions) -> (Value, Vec<String>
             mount.source = Default::default();
         }
     }
+    // A secret's ID is found again by name at the create; files and variables come back
+    // apart, so their order is compared by kind and target.
+    for secret in &mut written.secrets {
+        secret.id.clear();
+    }
+    let secret_order = |a: &rpod_engine::secrets::SecretUse,
+                        b: &rpod_engine::secrets::SecretUse| {
+        (a.env, &a.target).cmp(&(b.env, &b.target))
+    };
+    written.secrets.sort_by(secret_order);
     let losses = match read_back {
         Ok(mut back) => {
             written
@@ -685,6 +716,7 @@ pub fn container_spec_and_losses(options: &CreateOptions) -> (Value, Vec<String>
                 .sort_by(|a, b| a.destination.cmp(&b.destination));
             back.mounts
                 .sort_by(|a, b| a.destination.cmp(&b.destination));
+            back.secrets.sort_by(secret_order);
             differing_fields(&format!("{written:#?}"), &format!("{back:#?}"))
         }
         .into_iter()
@@ -820,7 +852,10 @@ mod tests {
             "idmappings": {"UIDMap": [{"container_id": 0, "host_id": 100000, "size": 1000}],
                            "GIDMap": [{"container_id": 0, "host_id": 100000, "size": 1000}]},
             "userns": {"nsmode": "private"},
-            "image_os": "linux", "image_arch": "amd64", "init_container_type": "always", "pod": "team"
+            "image_os": "linux", "image_arch": "amd64", "init_container_type": "always", "pod": "team",
+            "secrets": [{"Source": "tok", "Target": "/etc/tok", "UID": 1, "GID": 2, "Mode": 256},
+                        {"Source": "other"}],
+            "secret_env": {"TOKEN": "tok"}
         }"#;
         super::super::create::create_options(serde_json::from_str(json).unwrap()).unwrap()
     }

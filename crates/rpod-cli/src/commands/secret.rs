@@ -43,19 +43,7 @@ fn pretty(secret: &Value) -> String {
 
 /// A secret as podman's `secret inspect` shows it (never its data).
 fn secret_json(secret: &SecretRecord) -> Value {
-    let time = secret
-        .created
-        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-    json!({
-        "ID": secret.id,
-        "CreatedAt": time,
-        "UpdatedAt": time,
-        "Spec": {
-            "Name": secret.name,
-            "Driver": { "Name": secret.driver, "Options": {} },
-            "Labels": secret.labels,
-        },
-    })
+    rpod_engine::views::secret_info(secret)
 }
 
 pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
@@ -95,14 +83,16 @@ pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
             Ok(0)
         }
         SecretCommand::Ls(args) => {
+            let mut filters = Vec::new();
+            for filter in &args.filter {
+                let (key, value) = filter
+                    .split_once('=')
+                    .ok_or_else(|| usage(format!("invalid filter {filter:?}: use name= or id=")))?;
+                filters.push(rpod_engine::secrets::SecretFilter::new(key, value)?);
+            }
             let mut rows = Vec::new();
             for secret in engine.secrets()? {
-                let keep = args.filter.iter().all(|f| match f.split_once('=') {
-                    Some(("name", v)) => secret.name.contains(v),
-                    Some(("id", v)) => secret.id.starts_with(v),
-                    _ => false,
-                });
-                if !keep {
+                if !filters.iter().all(|f| f.matches(&secret)) {
                     continue;
                 }
                 if args.quiet {
@@ -115,13 +105,6 @@ pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
                 row["CreatedAt"] = json!(rpod_engine::human::ago(secret.created));
                 row["UpdatedAt"] = row["CreatedAt"].clone();
                 rows.push(row);
-            }
-            if let Some(bad) = args
-                .filter
-                .iter()
-                .find(|f| !(f.starts_with("name=") || f.starts_with("id=")))
-            {
-                return Err(usage(format!("invalid filter {bad:?}: use name= or id=")));
             }
             if args.quiet {
                 return Ok(0);
