@@ -1587,9 +1587,13 @@ pub struct ManifestPushArgs {
 
 #[derive(Debug, Args)]
 pub struct SecretCreateArgs {
-    /// Only `file`.
+    /// `file` (rpod's store) or `shell` (commands of yours, as --driver-opts).
     #[arg(short = 'd', long, default_value = "file")]
     pub driver: String,
+    /// The driver's options, KEY=VALUE (comma-separated or repeated): the shell driver's
+    /// list, lookup, store and delete commands.
+    #[arg(long = "driver-opts")]
+    pub driver_opts: Vec<String>,
     /// Read the secret from this environment variable instead of a file.
     #[arg(long)]
     pub env: bool,

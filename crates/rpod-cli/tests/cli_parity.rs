@@ -4103,3 +4103,77 @@ fn inspect_shows_podmans_fields_for_what_a_container_was_made_with() {
     ]);
     assert_eq!(rpod.inspect(infra.trim(), "{{.IsInfra}}"), "true");
 }
+
+/// podman's shell secret driver: the data kept by the commands given (here files in a
+/// directory of the test's, named by `SECRET_ID`), read by `lookup` when a container is
+/// made, deleted by `delete` at `secret rm`; inspect shows the driver and its commands.
+#[test]
+fn the_shell_secret_driver_keeps_the_data_with_its_commands() {
+    let rpod = Rpod::with_image("runc");
+    let kept = tempfile::tempdir().unwrap();
+    let at = kept.path().display().to_string();
+    let file = rpod.dir.path().join("value");
+    std::fs::write(&file, "kept elsewhere").unwrap();
+    let store = format!("store=cat > {at}/$SECRET_ID");
+    let lookup = format!("lookup=cat {at}/$SECRET_ID");
+    let delete = format!("delete=rm {at}/$SECRET_ID");
+    let list = format!("list=ls {at}");
+    let mut args = vec!["secret", "create", "--driver", "shell"];
+    for option in [&store, &lookup, &delete, &list] {
+        args.extend(["--driver-opts", option.as_str()]);
+    }
+    let file_arg = file.display().to_string();
+    args.extend(["tok", file_arg.as_str()]);
+    let id = rpod.ok(&args);
+    let id = id.trim();
+    assert_eq!(
+        std::fs::read_to_string(kept.path().join(id)).unwrap(),
+        "kept elsewhere"
+    );
+    assert!(!rpod.root().join(format!("secrets/{id}.data")).exists());
+    assert_eq!(
+        rpod.ok(&[
+            "secret",
+            "inspect",
+            "--format",
+            "{{.Spec.Driver.Name}} {{.Spec.Driver.Options.list}}",
+            "tok"
+        ]),
+        format!("shell ls {at}\n")
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--secret",
+            "tok",
+            "demo",
+            "cat",
+            "/run/secrets/tok"
+        ]),
+        "kept elsewhere"
+    );
+    rpod.ok(&["secret", "rm", "tok"]);
+    assert!(!kept.path().join(id).exists());
+    // Without one of its commands, or with an unknown option, it is refused.
+    let err = rpod.fails(
+        &[
+            "secret",
+            "create",
+            "--driver",
+            "shell",
+            "--driver-opts",
+            &store,
+            "x",
+            &file_arg,
+        ],
+        125,
+    );
+    assert!(err.contains("needs its"), "{err}");
+    let err = rpod.fails(
+        &["secret", "create", "--driver", "pass", "x", &file_arg],
+        125,
+    );
+    assert!(err.contains("the secret driver \"pass\""), "{err}");
+    assert_eq!(rpod.ok(&["secret", "ls", "-q"]), "");
+}

@@ -888,6 +888,11 @@ fn volume_filters_all_and_timeouts_as_podman() {
     );
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(names(&[]), "alpha");
+    // rm --all: not with names; of no volume at all, nothing to do (exit 0), as podman's.
+    rpod.fails(&["volume", "rm", "--all", "alpha"], 125);
+    assert_eq!(rpod.ok(&["volume", "rm", "--all"]), "alpha\n");
+    assert_eq!(rpod.ok(&["volume", "rm", "-fa"]), "");
+    rpod.fails(&["volume", "rm"], 125);
 }
 
 #[test]

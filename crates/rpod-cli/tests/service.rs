@@ -219,7 +219,18 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 /// One request on a new connection (`Connection: close`), its whole answer.
 fn http(socket: &Path, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Reply {
-    let mut conn = UnixStream::connect(socket).unwrap();
+    try_http(socket, method, path, headers, body).unwrap()
+}
+
+/// `http`, a failure to connect, send or read returned.
+fn try_http(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> std::io::Result<Reply> {
+    let mut conn = UnixStream::connect(socket)?;
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: rpod\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -229,12 +240,12 @@ fn http(socket: &Path, method: &str, path: &str, headers: &[&str], body: &[u8]) 
         request.push_str("\r\n");
     }
     request.push_str("\r\n");
-    conn.write_all(request.as_bytes()).unwrap();
+    conn.write_all(request.as_bytes())?;
     // A service that refuses the body answers before it has read it all.
     let _ = conn.write_all(body);
     let mut answer = Vec::new();
-    conn.read_to_end(&mut answer).unwrap();
-    parse_reply(&answer)
+    conn.read_to_end(&mut answer)?;
+    Ok(parse_reply(&answer))
 }
 
 fn parse_reply(answer: &[u8]) -> Reply {
@@ -966,11 +977,13 @@ fn socket_activation_serves_on_the_inherited_socket() {
         rpod.root().display(),
         rpod.runroot().display()
     );
+    // What the service says, for a failure's message.
+    let said = rpod.dir.path().join("service.log");
     let mut command = Command::new("sh");
     command
         .args(["-c", &script])
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(&said).unwrap());
     #[allow(unsafe_code)]
     // SAFETY: only dup2 between fork and exec, which is async-signal-safe.
     unsafe {
@@ -987,7 +1000,13 @@ fn socket_activation_serves_on_the_inherited_socket() {
     }
     let mut child = command.spawn().unwrap();
     drop(listener);
-    let reply = http(&socket, "GET", "/_ping", &[], b"");
+    let reply = try_http(&socket, "GET", "/_ping", &[], b"").unwrap_or_else(|e| {
+        panic!(
+            "{e}; the service: {:?}, said: {}",
+            child.try_wait(),
+            std::fs::read_to_string(&said).unwrap_or_default()
+        )
+    });
     assert_eq!(reply.status, 200);
     let reply = http(&socket, "GET", "/v1.41/containers/json", &[], b"");
     assert_eq!(reply.status, 200);
@@ -4688,11 +4707,45 @@ fn podman_remote_secrets() {
     assert!(String::from_utf8_lossy(&missing.body).contains("no such secret"));
     let refused = service.podman_out(&["secret", "create", "--driver", "pass", "p", "-"]);
     assert!(!refused.status.success());
+    // The shell driver's commands come as `driveropts`.
+    let kept = service.rpod.dir.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    let at = kept.display();
+    let options = format!(
+        "list=ls {at},lookup=cat {at}/$SECRET_ID,store=cat > {at}/$SECRET_ID,delete=rm {at}/$SECRET_ID"
+    );
+    let shell_id = service.podman_ok(&[
+        "secret",
+        "create",
+        "--driver",
+        "shell",
+        "--driver-opts",
+        &options,
+        "shelled",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(kept.join(shell_id.trim())).unwrap(),
+        "s3cret"
+    );
+    assert_eq!(
+        service.podman_ok(&[
+            "run",
+            "--rm",
+            "--secret",
+            "shelled",
+            "demo",
+            "cat",
+            "/run/secrets/shelled"
+        ]),
+        "s3cret"
+    );
     service.podman_ok(&["secret", "rm", "tok"]);
     assert_eq!(
         service.podman_ok(&["secret", "ls", "--format", "{{.Name}}"]),
-        "other\n"
+        "other\nshelled\n"
     );
     service.podman_ok(&["secret", "rm", "--all"]);
     assert_eq!(service.rpod.ok(&["secret", "ls", "-q"]), "");
+    assert!(std::fs::read_dir(&kept).unwrap().next().is_none());
 }

@@ -1,7 +1,10 @@
 //! Secrets with podman's `file` driver: each one's data in its own file under
-//! `<root>/secrets/` (0700 directory, 0600 files), its description beside it. A container
-//! gets a copy made when it is created (mounted read-only at `/run/secrets/NAME`, or put in
-//! its environment), so removing or replacing a secret later does not change it.
+//! `<root>/secrets/` (0700 directory, 0600 files), its description beside it; or with its
+//! `shell` driver: the data kept by the administrator's own commands (`store`, `lookup`,
+//! `delete`, `list`, run by `/bin/sh -c` with `SECRET_ID` set), the description here. A
+//! container gets a copy made when it is created (mounted read-only at
+//! `/run/secrets/NAME`, or put in its environment), so removing or replacing a secret later
+//! does not change it.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,8 +26,138 @@ pub struct SecretRecord {
     pub id: String,
     pub name: String,
     pub driver: String,
+    /// The driver's options (the shell driver's commands).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_options: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub created: DateTime<Utc>,
+}
+
+/// Where a secret's data is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretDriver {
+    /// In rpod's store (podman's `file` driver).
+    File,
+    /// By the administrator's commands (podman's `shell` driver): its options, each of
+    /// `list`, `lookup`, `store` and `delete` given.
+    Shell(BTreeMap<String, String>),
+}
+
+/// The shell driver's commands, all of which it needs.
+const SHELL_COMMANDS: [&str; 4] = ["list", "lookup", "store", "delete"];
+
+impl SecretDriver {
+    /// A driver by podman's name and options (`--driver`, `--driver-opts`).
+    pub fn new(name: &str, options: &BTreeMap<String, String>) -> Result<Self> {
+        match name {
+            "file" if options.is_empty() => Ok(Self::File),
+            "file" => Err(EngineError::NotSupported(
+                "options of the file secret driver (its path is rpod's store)".into(),
+            )),
+            "shell" => {
+                if let Some(key) = options
+                    .keys()
+                    .find(|k| !SHELL_COMMANDS.contains(&k.as_str()))
+                {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid option {key:?} of the shell secret driver: list, lookup, store and delete are its commands"
+                    )));
+                }
+                if let Some(missing) = SHELL_COMMANDS
+                    .iter()
+                    .find(|k| options.get(**k).is_none_or(|c| c.trim().is_empty()))
+                {
+                    return Err(EngineError::InvalidArg(format!(
+                        "the shell secret driver needs its {missing} command (--driver-opts {missing}=COMMAND)"
+                    )));
+                }
+                Ok(Self::Shell(options.clone()))
+            }
+            other => Err(EngineError::NotSupported(format!(
+                "the secret driver {other:?} (file and shell are)"
+            ))),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Shell(_) => "shell",
+        }
+    }
+
+    fn options(&self) -> BTreeMap<String, String> {
+        match self {
+            Self::File => BTreeMap::new(),
+            Self::Shell(options) => options.clone(),
+        }
+    }
+
+    fn of(record: &SecretRecord) -> Result<Self> {
+        Self::new(&record.driver, &record.driver_options)
+    }
+}
+
+/// Run one of the shell driver's commands for the secret `id`, `input` on its standard
+/// input; its standard output (at most one byte more than a secret may have).
+fn run_shell_command(
+    options: &BTreeMap<String, String>,
+    command: &str,
+    id: &str,
+    input: Option<&[u8]>,
+) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let script = options.get(command).map(String::as_str).unwrap_or_default();
+    let failed = |why: String| {
+        EngineError::InvalidArg(format!(
+            "the shell secret driver's {command} command: {why}"
+        ))
+    };
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .env("SECRET_ID", id)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(e.to_string()))?;
+    // Written from a thread of its own: a command that writes before it reads all of its
+    // input cannot block on a full pipe.
+    let feeder = match (input, child.stdin.take()) {
+        (Some(data), Some(mut stdin)) => {
+            let data = data.to_vec();
+            Some(std::thread::spawn(move || stdin.write_all(&data)))
+        }
+        _ => None,
+    };
+    let mut stdout = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        out.take(MAX_SECRET_SIZE as u64 + 1)
+            .read_to_end(&mut stdout)
+            .map_err(|e| failed(e.to_string()))?;
+    }
+    let mut stderr = Vec::new();
+    if let Some(err) = child.stderr.take() {
+        let _ = err.take(4096).read_to_end(&mut stderr);
+    }
+    let status = child.wait().map_err(|e| failed(e.to_string()))?;
+    if let Some(feeder) = feeder {
+        // A command that did not read its input fails below on its own status.
+        let _ = feeder.join();
+    }
+    if !status.success() {
+        return Err(failed(format!(
+            "{status}: {}",
+            String::from_utf8_lossy(&stderr).trim()
+        )));
+    }
+    Ok(stdout)
 }
 
 /// How a container uses a secret (`--secret NAME[,type=mount|env][,target=][,uid=]...`).
@@ -194,12 +327,24 @@ impl Secrets {
         }
     }
 
+    /// A secret of the file driver.
     pub fn create(
         &self,
         name: &str,
         data: &[u8],
         labels: BTreeMap<String, String>,
         replace: bool,
+    ) -> Result<SecretRecord> {
+        self.create_with(name, data, labels, replace, &SecretDriver::File)
+    }
+
+    pub fn create_with(
+        &self,
+        name: &str,
+        data: &[u8],
+        labels: BTreeMap<String, String>,
+        replace: bool,
+        driver: &SecretDriver,
     ) -> Result<SecretRecord> {
         if !valid_name(name) || name.len() > 253 {
             return Err(EngineError::InvalidArg(format!(
@@ -225,23 +370,59 @@ impl Secrets {
         let record = SecretRecord {
             id: random_id()[..25].to_string(),
             name: name.to_string(),
-            driver: "file".into(),
+            driver: driver.name().into(),
+            driver_options: driver.options(),
             labels,
             created: Utc::now(),
         };
-        write_private(&self.data_path(&record.id), data)?;
+        match driver {
+            SecretDriver::File => write_private(&self.data_path(&record.id), data)?,
+            SecretDriver::Shell(options) => {
+                run_shell_command(options, "store", &record.id, Some(data))?;
+            }
+        }
         let meta = serde_json::to_vec(&record)
             .map_err(|e| EngineError::InvalidArg(format!("encoding the secret: {e}")))?;
-        write_private(&self.meta_path(&record.id), &meta)?;
+        if let Err(e) = write_private(&self.meta_path(&record.id), &meta) {
+            let _ = self.forget_data(&record);
+            return Err(e);
+        }
         Ok(record)
     }
 
     pub fn data(&self, record: &SecretRecord) -> Result<Vec<u8>> {
-        let path = self.data_path(&record.id);
-        fs::read(&path).map_err(|e| EngineError::io("reading", &path, e))
+        match SecretDriver::of(record)? {
+            SecretDriver::File => {
+                let path = self.data_path(&record.id);
+                fs::read(&path).map_err(|e| EngineError::io("reading", &path, e))
+            }
+            SecretDriver::Shell(options) => {
+                let data = run_shell_command(&options, "lookup", &record.id, None)?;
+                if data.is_empty() || data.len() > MAX_SECRET_SIZE {
+                    return Err(EngineError::InvalidArg(format!(
+                        "the shell secret driver's lookup of secret {} gave {} bytes: a secret has between 1 and {MAX_SECRET_SIZE}",
+                        record.name,
+                        data.len()
+                    )));
+                }
+                Ok(data)
+            }
+        }
+    }
+
+    /// The secret's data where its driver keeps it.
+    fn forget_data(&self, record: &SecretRecord) -> Result<()> {
+        match SecretDriver::of(record)? {
+            SecretDriver::File => Ok(()),
+            SecretDriver::Shell(options) => {
+                run_shell_command(&options, "delete", &record.id, None).map(drop)
+            }
+        }
     }
 
     pub fn remove(&self, record: &SecretRecord) -> Result<()> {
+        // The driver's data first: a delete that fails leaves the secret as it was.
+        self.forget_data(record)?;
         for path in [self.meta_path(&record.id), self.data_path(&record.id)] {
             match fs::remove_file(&path) {
                 Ok(()) => {}
@@ -311,6 +492,82 @@ mod tests {
             .is_err());
         secrets.remove(&replaced).unwrap();
         assert!(secrets.find("db-pass").is_err());
+    }
+
+    /// The shell driver keeps the data with the commands given (each run with
+    /// `SECRET_ID`); the store keeps the description only. A command that fails says so and
+    /// leaves nothing; a driver missing a command, or with an option it does not know, is
+    /// refused, as podman's.
+    #[test]
+    fn the_shell_driver_runs_the_commands_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept");
+        fs::create_dir(&kept).unwrap();
+        let commands = |store: &str| -> BTreeMap<String, String> {
+            let at = kept.display();
+            [
+                ("list", format!("ls {at}")),
+                ("lookup", format!("cat {at}/$SECRET_ID")),
+                ("store", store.replace("AT", &at.to_string())),
+                ("delete", format!("rm {at}/$SECRET_ID")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        };
+        let shell = SecretDriver::new("shell", &commands("cat > AT/$SECRET_ID")).unwrap();
+        let secrets = Secrets::new(dir.path());
+        let made = secrets
+            .create_with("token", b"s3cret", BTreeMap::new(), false, &shell)
+            .unwrap();
+        assert_eq!(fs::read(kept.join(&made.id)).unwrap(), b"s3cret");
+        assert!(!secrets.data_path(&made.id).exists());
+        let found = secrets.find("token").unwrap();
+        assert_eq!(found.driver, "shell");
+        assert_eq!(secrets.data(&found).unwrap(), b"s3cret");
+        // Replaced: the old one deleted where it was kept.
+        let replaced = secrets
+            .create_with("token", b"new", BTreeMap::new(), true, &shell)
+            .unwrap();
+        assert!(!kept.join(&made.id).exists());
+        secrets.remove(&replaced).unwrap();
+        assert!(fs::read_dir(&kept).unwrap().next().is_none());
+        assert!(secrets.list().unwrap().is_empty());
+        // A store that fails: said, and no secret.
+        let failing = SecretDriver::new("shell", &commands("echo full >&2; exit 3")).unwrap();
+        let err = secrets
+            .create_with("broken", b"x", BTreeMap::new(), false, &failing)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("store command") && err.contains("full"),
+            "{err}"
+        );
+        assert!(secrets.list().unwrap().is_empty());
+        // A lookup that finds nothing is an error, not an empty secret.
+        let made = secrets
+            .create_with("gone", b"x", BTreeMap::new(), false, &shell)
+            .unwrap();
+        fs::remove_file(kept.join(&made.id)).unwrap();
+        assert!(secrets.data(&made).is_err());
+        let mut partial = commands("true");
+        partial.remove("delete");
+        let err = SecretDriver::new("shell", &partial)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs its delete command"), "{err}");
+        partial.insert("delete".into(), "true".into());
+        partial.insert("colour".into(), "red".into());
+        let err = SecretDriver::new("shell", &partial)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid option \"colour\""), "{err}");
+        for (driver, options) in [("pass", BTreeMap::new()), ("file", commands("true"))] {
+            assert!(matches!(
+                SecretDriver::new(driver, &options),
+                Err(EngineError::NotSupported(_))
+            ));
+        }
     }
 
     #[test]

@@ -1535,7 +1535,7 @@ pub fn secret_info(secret: &crate::secrets::SecretRecord) -> serde_json::Value {
         "UpdatedAt": time,
         "Spec": {
             "Name": secret.name,
-            "Driver": { "Name": secret.driver, "Options": {} },
+            "Driver": { "Name": secret.driver, "Options": secret.driver_options },
             "Labels": secret.labels,
         },
     })

@@ -1,13 +1,12 @@
 //! `/libpod/secrets` (podman-remote's `secret create|ls|inspect|rm`): the store's secrets
-//! with podman's file driver. Their data goes in (the request's body) and never out.
+//! with podman's file or shell driver. Their data goes in (the request's body) and never out.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use serde_json::{json, Value};
 
-use rpod_engine::secrets::{SecretFilter, MAX_SECRET_SIZE};
-use rpod_engine::EngineError;
+use rpod_engine::secrets::{SecretDriver, SecretFilter, MAX_SECRET_SIZE};
 
 use crate::compat::containers::parse_filters;
 use crate::error::{ApiError, ApiResult};
@@ -38,12 +37,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .query("driver")
         .filter(|d| !d.is_empty())
         .unwrap_or("file");
-    if driver != "file" {
-        return Err(EngineError::NotSupported(format!("the secret driver {driver:?}")).into());
-    }
-    if !string_map(ex, "driveropts")?.is_empty() {
-        return Err(ApiError::unsupported("options of the file secret driver"));
-    }
+    let driver = SecretDriver::new(driver, &string_map(ex, "driveropts")?)?;
     let labels = string_map(ex, "labels")?;
     let replace = ex.query_bool("replace")?;
     // One byte past the limit at most, so that an oversized secret is refused by size.
@@ -55,7 +49,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .map_err(|e| ApiError::bad_request(format!("reading the secret: {e}")))?;
     let secret = context
         .engine
-        .secret_create(&name, &data, labels, replace)?;
+        .secret_create(&name, &data, labels, replace, &driver)?;
     ex.json(200, &json!({ "ID": secret.id }))
 }
 

@@ -1,14 +1,14 @@
-//! `rpod secret`: create, list, inspect, remove secrets (podman's file driver).
+//! `rpod secret`: create, list, inspect, remove secrets (podman's file and shell drivers).
 
 use std::io::Read;
 
 use serde_json::{json, Value};
 
 use rpod_engine::secrets::SecretRecord;
-use rpod_engine::{Engine, EngineError};
+use rpod_engine::Engine;
 
 use crate::cli::SecretCommand;
-use crate::exit::{usage, Failure, Outcome};
+use crate::exit::{usage, Outcome};
 use crate::format;
 
 /// `secret inspect --pretty`: podman's lines, values aligned.
@@ -49,12 +49,14 @@ fn secret_json(secret: &SecretRecord) -> Value {
 pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
     match command {
         SecretCommand::Create(args) => {
-            if args.driver != "file" {
-                return Err(Failure::new(
-                    crate::exit::ENGINE_ERROR,
-                    EngineError::NotSupported(format!("the secret driver {:?}", args.driver)),
-                ));
+            let mut options = std::collections::BTreeMap::new();
+            for pair in args.driver_opts.iter().flat_map(|o| o.split(',')) {
+                let (key, value) = pair
+                    .split_once('=')
+                    .ok_or_else(|| usage(format!("invalid --driver-opts {pair:?}: KEY=VALUE")))?;
+                options.insert(key.to_string(), value.to_string());
             }
+            let driver = rpod_engine::secrets::SecretDriver::new(&args.driver, &options)?;
             let data = if args.env {
                 std::env::var(&args.source)
                     .map_err(|_| usage(format!("environment variable {} is not set", args.source)))?
@@ -78,7 +80,7 @@ pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
                 data
             };
             let labels = rpod_engine::labels::parse_pairs(&args.labels);
-            let secret = engine.secret_create(&args.name, &data, labels, args.replace)?;
+            let secret = engine.secret_create(&args.name, &data, labels, args.replace, &driver)?;
             println!("{}", secret.id);
             Ok(0)
         }

@@ -113,12 +113,18 @@ pub fn inspect(engine: &Engine, args: VolumeNamesArgs) -> Outcome {
 }
 
 pub fn rm(engine: &Engine, args: VolumeRmArgs) -> Outcome {
+    if args.all && !args.names.is_empty() {
+        return Err(usage(
+            "when using the --all switch, you may not pass any volume names or IDs",
+        ));
+    }
     let names: Vec<String> = if args.all {
         engine.volumes()?.into_iter().map(|v| v.name).collect()
     } else {
         args.names.clone()
     };
-    if names.is_empty() {
+    // `--all` of no volume removes nothing and succeeds, as podman's.
+    if names.is_empty() && !args.all {
         return Err(usage("choose the volumes to remove, or --all"));
     }
     let mut code = 0;

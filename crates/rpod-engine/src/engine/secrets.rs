@@ -17,13 +17,15 @@ impl Engine {
         data: &[u8],
         labels: BTreeMap<String, String>,
         replace: bool,
+        driver: &crate::secrets::SecretDriver,
     ) -> Result<SecretRecord> {
         if replace {
             if let Ok(old) = self.secret_store().find(name) {
                 self.refuse_used_secret(&old)?;
             }
         }
-        self.secret_store().create(name, data, labels, replace)
+        self.secret_store()
+            .create_with(name, data, labels, replace, driver)
     }
 
     pub fn secrets(&self) -> Result<Vec<SecretRecord>> {
