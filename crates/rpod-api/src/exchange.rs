@@ -270,6 +270,32 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// A repeated query parameter's non-empty values.
+    pub fn query_values(&self, name: &str) -> Vec<String> {
+        self.req
+            .query_all(name)
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    /// A list parameter: repeated (Docker) and/or each a JSON array of strings (podman).
+    pub fn query_list(&self, name: &str) -> ApiResult<Vec<String>> {
+        let mut items = Vec::new();
+        for value in self.query_values(name) {
+            if value.trim_start().starts_with('[') {
+                let parsed: Vec<String> = serde_json::from_str(&value).map_err(|e| {
+                    ApiError::bad_request(format!("{name}: not a JSON array of strings: {e}"))
+                })?;
+                items.extend(parsed);
+            } else {
+                items.push(value);
+            }
+        }
+        Ok(items)
+    }
+
     /// A boolean query parameter that defaults to true when absent.
     pub fn query_bool_or(&self, name: &str, default: bool) -> ApiResult<bool> {
         match self.req.query(name) {

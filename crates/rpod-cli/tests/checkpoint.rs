@@ -315,14 +315,6 @@ fn crun_without_criu_refuses_and_keeps_the_container_running() {
     assert_eq!(rpod.inspect("h", "{{.State.Status}}"), "running");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A restore in place gives the container its address and MAC address again. An import
 /// beside the original is refused while the checkpoint's named volume is here (its content
 /// would mix) and while its host port is the original's; told to leave the addresses and

@@ -192,17 +192,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let build_args = string_map(ex, "buildargs")?;
     let labels = string_map(ex, "labels")?;
     // podman-remote's `--annotation`: a JSON list of KEY=VALUE (or one per parameter).
-    let mut annotation_values: Vec<String> = Vec::new();
-    for value in ex.req.query_all("annotations") {
-        if value.starts_with('[') {
-            let list: Vec<String> = serde_json::from_str(value)
-                .map_err(|e| ApiError::bad_request(format!("annotations: {e}")))?;
-            annotation_values.extend(list);
-        } else if !value.is_empty() {
-            annotation_values.push(value.to_string());
-        }
-    }
-    let annotations = rpod_engine::image::parse_annotations(&annotation_values)?;
+    let annotations = rpod_engine::image::parse_annotations(&ex.query_list("annotations")?)?;
     let quiet = ex.query_bool("q")?;
     let target = ex
         .req

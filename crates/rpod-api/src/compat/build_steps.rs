@@ -14,18 +14,7 @@ const PODMAN_DEFAULT_SECCOMP: &str = "/usr/share/containers/seccomp.json";
 
 /// A list parameter: repeated (Docker) and/or each a JSON array of strings (podman).
 fn list(ex: &Exchange, name: &str) -> ApiResult<Vec<String>> {
-    let mut items = Vec::new();
-    for value in ex.req.query_all(name).into_iter().filter(|v| !v.is_empty()) {
-        if value.trim_start().starts_with('[') {
-            let parsed: Vec<String> = serde_json::from_str(value).map_err(|e| {
-                ApiError::bad_request(format!("{name}: not a JSON array of strings: {e}"))
-            })?;
-            items.extend(parsed);
-        } else {
-            items.push(value.to_string());
-        }
-    }
-    Ok(items)
+    ex.query_list(name)
 }
 
 /// Docker's form of one ulimit.

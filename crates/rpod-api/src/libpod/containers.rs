@@ -304,13 +304,7 @@ pub fn restore(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()
         ignore_volumes: ex.query_bool("ignoreVolumes")?,
         ignore_static_ip: ex.query_bool("ignoreStaticIP")?,
         ignore_static_mac: ex.query_bool("ignoreStaticMAC")?,
-        publish: ex
-            .req
-            .query_all("publishPorts")
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .map(String::from)
-            .collect(),
+        publish: ex.query_values("publishPorts"),
     };
     let imported = request.import.is_some();
     let report = context.engine.restore(name, &request)?;

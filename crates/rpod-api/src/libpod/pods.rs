@@ -406,14 +406,7 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         "kube play option",
         &["build", "contextDir", "configmaps", "publishPorts"],
     )?;
-    let all = |name: &str| -> Vec<String> {
-        ex.req
-            .query_all(name)
-            .into_iter()
-            .filter(|v| !v.is_empty())
-            .map(String::from)
-            .collect()
-    };
+    let all = |name: &str| ex.query_values(name);
     let log_options = all("logOptions");
     let log = rpod_engine::logs::LogOptions::parse(
         log_options

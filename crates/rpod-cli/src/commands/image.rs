@@ -265,15 +265,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             retry_delay: args
                 .retry_delay
                 .as_deref()
-                .map(|text| {
-                    super::logs::parse_duration(text)
-                        .and_then(|d| d.to_std().ok())
-                        .ok_or_else(|| {
-                            usage(format!(
-                                "invalid --retry-delay {text:?}: a duration like 2s"
-                            ))
-                        })
-                })
+                .map(|text| duration_flag("--retry-delay", text, "2s"))
                 .transpose()?,
             ..super::registry::registry_options(&args.registry)?
         },
@@ -289,13 +281,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         cache_ttl: args
             .cache_ttl
             .as_deref()
-            .map(|text| {
-                super::logs::parse_duration(text)
-                    .and_then(|d| d.to_std().ok())
-                    .ok_or_else(|| {
-                        usage(format!("invalid --cache-ttl {text:?}: a duration like 2h"))
-                    })
-            })
+            .map(|text| duration_flag("--cache-ttl", text, "2h"))
             .transpose()?,
     };
     let output = args.output.as_deref().map(BuildOutput::parse).transpose()?;
@@ -466,6 +452,17 @@ fn build_interruptible(
         handle.close();
         built
     })
+}
+
+/// A flag's duration (`2s`, `1h30m`), or a usage error showing `example`.
+fn duration_flag(flag: &str, text: &str, example: &str) -> Result<std::time::Duration, Failure> {
+    super::logs::parse_duration(text)
+        .and_then(|d| d.to_std().ok())
+        .ok_or_else(|| {
+            usage(format!(
+                "invalid {flag} {text:?}: a duration like {example}"
+            ))
+        })
 }
 
 pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {

@@ -273,6 +273,15 @@ pub fn pipe_through(command: &mut Command, data: &[u8]) -> Output {
     out
 }
 
+/// A TCP port of 127.0.0.1 free just now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A command's standard error as text.
 pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
