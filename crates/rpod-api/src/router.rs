@@ -148,6 +148,21 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("POST", ["volumes", "prune"]) => volumes::prune(context, ex),
         ("GET", ["volumes", name]) => volumes::inspect(context, ex, name),
         ("DELETE", ["volumes", name]) => volumes::remove(context, ex, name),
+        // Swarm mode: rpod runs none (`info` says `inactive`). Joining or making one is
+        // refused; the rest answer as a daemon outside a swarm does, so that the docker
+        // CLI prints dockerd's words (`docker secret ls`, `docker service ls`, ...).
+        ("POST", ["swarm", "init" | "join"]) if ex.flavour == Flavour::Compat => Err(ApiError::new(
+            501,
+            "swarm mode is not supported by rpod (it runs containers on this machine only)",
+        )),
+        (_, ["swarm" | "services" | "nodes" | "secrets" | "configs" | "tasks", ..])
+            if ex.flavour == Flavour::Compat =>
+        {
+            Err(ApiError::new(
+                503,
+                "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.",
+            ))
+        }
         _ => Err(ApiError::not_found(format!(
             "no such endpoint: {method} {}",
             ex.req.path

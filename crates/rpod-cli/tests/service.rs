@@ -693,6 +693,22 @@ fn bad_requests_get_the_right_status_and_the_service_keeps_serving() {
     assert_eq!(reply.status, 409, "{}", reply.message());
     let reply = service.http("GET", "/v1.41/nosuch/endpoint", b"");
     assert_eq!(reply.status, 404);
+    // Swarm mode: a daemon outside a swarm's answer (the docker CLI prints it); joining or
+    // making one refused; libpod's unknown secret routes are no swarm's.
+    for path in ["/v1.41/secrets", "/v1.41/services", "/v1.41/nodes", "/v1.41/swarm"] {
+        let reply = service.http("GET", path, b"");
+        assert_eq!(reply.status, 503, "{path}");
+        assert!(reply.message().contains("not a swarm manager"), "{path}");
+    }
+    let reply = service.http("POST", "/v1.41/swarm/init", b"{}");
+    assert_eq!(reply.status, 501);
+    let reply = service.http("GET", "/v4.3.1/libpod/secrets/x/exists", b"");
+    assert_eq!(reply.status, 404);
+    let out = service.docker_out(&["secret", "ls"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("This node is not a swarm manager"),
+        "{out:?}"
+    );
     let reply = service.http("POST", "/exec/0123/start", b"{}");
     assert_eq!(reply.status, 404);
     // A body far too large is refused without being read whole.
