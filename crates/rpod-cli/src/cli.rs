@@ -270,6 +270,12 @@ pub struct CheckpointArgs {
     /// Also make a checkpoint image of this name (`restore IMAGE` restores from it).
     #[arg(long = "create-image")]
     pub create_image: Option<String>,
+    /// CRIU's memory pre-dump (refused: not supported).
+    #[arg(short = 'P', long = "pre-checkpoint")]
+    pub pre_checkpoint: bool,
+    /// A dump on a pre-dump (refused: not supported).
+    #[arg(long = "with-previous")]
+    pub with_previous: bool,
     /// Leave the root file system's changes out of the export.
     #[arg(long = "ignore-rootfs")]
     pub ignore_rootfs: bool,
@@ -320,6 +326,12 @@ pub struct RestoreArgs {
     /// Publish these ports instead of the checkpoint's (with --import).
     #[arg(short = 'p', long = "publish")]
     pub publish: Vec<String>,
+    /// A pre-dump's archive (refused: not supported).
+    #[arg(long = "import-previous")]
+    pub import_previous: Option<std::path::PathBuf>,
+    /// Into this pod (refused: rpod does not checkpoint a pod's containers).
+    #[arg(long)]
+    pub pod: Option<String>,
     /// The latest created container.
     #[arg(short = 'l', long)]
     pub latest: bool,

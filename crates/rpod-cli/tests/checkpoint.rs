@@ -313,6 +313,27 @@ fn crun_without_criu_refuses_and_keeps_the_container_running() {
     let err = rpod.fails(&["container", "checkpoint", "h"], 125);
     assert!(err.contains("network"), "{err}");
     assert_eq!(rpod.inspect("h", "{{.State.Status}}"), "running");
+    // What rpod's checkpoints do not do is refused before anything is done.
+    for args in [
+        &["container", "checkpoint", "-P", "h"][..],
+        &["container", "checkpoint", "--with-previous", "h"],
+        &[
+            "container",
+            "restore",
+            "--import-previous",
+            "/x.tar",
+            "-i",
+            "/y.tar",
+        ],
+        &["container", "restore", "--pod", "p", "-i", "/y.tar"],
+    ] {
+        let err = rpod.fails(args, 125);
+        assert!(
+            err.contains("is not supported yet by rpod"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(rpod.inspect("h", "{{.State.Status}}"), "running");
 }
 
 /// A restore in place gives the container its address and MAC address again. An import

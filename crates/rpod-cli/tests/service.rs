@@ -695,7 +695,12 @@ fn bad_requests_get_the_right_status_and_the_service_keeps_serving() {
     assert_eq!(reply.status, 404);
     // Swarm mode: a daemon outside a swarm's answer (the docker CLI prints it); joining or
     // making one refused; libpod's unknown secret routes are no swarm's.
-    for path in ["/v1.41/secrets", "/v1.41/services", "/v1.41/nodes", "/v1.41/swarm"] {
+    for path in [
+        "/v1.41/secrets",
+        "/v1.41/services",
+        "/v1.41/nodes",
+        "/v1.41/swarm",
+    ] {
         let reply = service.http("GET", path, b"");
         assert_eq!(reply.status, 503, "{path}");
         assert!(reply.message().contains("not a swarm manager"), "{path}");

@@ -253,6 +253,12 @@ fn print_stats(label: &str, reports: &[rpod_engine::CheckpointReport], total: Du
 }
 
 pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
+    if args.pre_checkpoint || args.with_previous {
+        return Err(rpod_engine::EngineError::NotSupported(
+            "memory pre-dumps (checkpoint --pre-checkpoint, --with-previous)".into(),
+        )
+        .into());
+    }
     let selection = super::select::Selection {
         names: args.containers.clone(),
         all: args.all,
@@ -297,6 +303,18 @@ pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
 }
 
 pub fn restore(engine: &Engine, args: RestoreArgs) -> Outcome {
+    if args.import_previous.is_some() {
+        return Err(rpod_engine::EngineError::NotSupported(
+            "memory pre-dumps (restore --import-previous)".into(),
+        )
+        .into());
+    }
+    if args.pod.is_some() {
+        return Err(rpod_engine::EngineError::NotSupported(
+            "restore --pod (rpod does not checkpoint a pod's containers: they share its infra container's network)".into(),
+        )
+        .into());
+    }
     let names: Vec<String> = if args.import.is_some() {
         if args.all || args.latest || !args.containers.is_empty() {
             return Err(usage("--import takes no container names"));
