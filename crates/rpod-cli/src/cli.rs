@@ -3008,59 +3008,19 @@ pub struct PodLogsArgs {
     pub logs: LogsArgs,
 }
 
-#[derive(Debug, Args)]
-pub struct PodCreateArgs {
-    #[arg(short = 'n', long)]
-    pub name: Option<String>,
-    #[arg(short = 'l', long = "label")]
-    pub labels: Vec<String>,
-    /// Make an infra container (the default unless --share is empty).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
-    pub infra: Option<bool>,
-    /// Namespaces the containers share with the infra container: cgroup, ipc, net, pid,
-    /// uts, or none (default ipc,net,uts; +NS adds to the default).
-    #[arg(long)]
-    pub share: Option<String>,
-    /// The pod's host name (its name by default).
-    #[arg(long)]
-    pub hostname: Option<String>,
-    /// The infra container's name (ID prefix-infra by default).
-    #[arg(long = "infra-name")]
-    pub infra_name: Option<String>,
+/// A pod's settings that `pod create` and `pod clone` take alike (a clone's replace the
+/// original's, each when given).
+#[derive(Debug, Default, Args)]
+pub struct PodSettingFlags {
     /// The infra container's command (a JSON array or one word).
     #[arg(long = "infra-command")]
     pub infra_command: Option<String>,
-    /// The infra container's image (rpod's catatonit image by default).
-    #[arg(long = "infra-image")]
-    pub infra_image: Option<String>,
-    /// Write the pod's ID to this file.
-    #[arg(long = "pod-id-file")]
-    pub pod_id_file: Option<PathBuf>,
     /// Write the infra container's monitor's PID to this file.
     #[arg(long = "infra-conmon-pidfile")]
     pub infra_conmon_pidfile: Option<PathBuf>,
-    /// When the last container (the infra container aside) exits: continue, or stop the
-    /// pod.
-    #[arg(long = "exit-policy", default_value = "continue")]
-    pub exit_policy: String,
-    /// Replace a pod of the same name.
-    #[arg(long)]
-    pub replace: bool,
-    /// Give the pod a cgroup of its own, its containers' parent (true by default).
-    #[arg(long = "share-parent", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub share_parent: Option<bool>,
     /// Where the pod's cgroup is made (a path below each hierarchy's root; /rpod by default).
     #[arg(long = "cgroup-parent")]
     pub cgroup_parent: Option<String>,
-    /// The pod's user namespace, its containers' (host, or auto[:size=N]).
-    #[arg(long)]
-    pub userns: Option<String>,
-    /// The pod's user namespace's UID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
-    #[arg(long)]
-    pub uidmap: Vec<String>,
-    /// The pod's user namespace's GID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
-    #[arg(long)]
-    pub gidmap: Vec<String>,
     /// Read labels from files (KEY=VALUE lines).
     #[arg(long = "label-file")]
     pub label_file: Vec<PathBuf>,
@@ -3088,6 +3048,55 @@ pub struct PodCreateArgs {
     /// The infra container's UTS namespace (host, private); its containers' with --share uts.
     #[arg(long)]
     pub uts: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PodCreateArgs {
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Settings a clone may give too.
+    #[command(flatten)]
+    pub pod: PodSettingFlags,
+    #[arg(short = 'l', long = "label")]
+    pub labels: Vec<String>,
+    /// Make an infra container (the default unless --share is empty).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub infra: Option<bool>,
+    /// Namespaces the containers share with the infra container: cgroup, ipc, net, pid,
+    /// uts, or none (default ipc,net,uts; +NS adds to the default).
+    #[arg(long)]
+    pub share: Option<String>,
+    /// The pod's host name (its name by default).
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// The infra container's name (ID prefix-infra by default).
+    #[arg(long = "infra-name")]
+    pub infra_name: Option<String>,
+    /// The infra container's image (rpod's catatonit image by default).
+    #[arg(long = "infra-image")]
+    pub infra_image: Option<String>,
+    /// Write the pod's ID to this file.
+    #[arg(long = "pod-id-file")]
+    pub pod_id_file: Option<PathBuf>,
+    /// When the last container (the infra container aside) exits: continue, or stop the
+    /// pod.
+    #[arg(long = "exit-policy", default_value = "continue")]
+    pub exit_policy: String,
+    /// Replace a pod of the same name.
+    #[arg(long)]
+    pub replace: bool,
+    /// Give the pod a cgroup of its own, its containers' parent (true by default).
+    #[arg(long = "share-parent", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub share_parent: Option<bool>,
+    /// The pod's user namespace, its containers' (host, or auto[:size=N]).
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// The pod's user namespace's UID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
+    #[arg(long)]
+    pub uidmap: Vec<String>,
+    /// The pod's user namespace's GID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
+    #[arg(long)]
+    pub gidmap: Vec<String>,
     #[command(flatten)]
     pub limits: PodLimitFlags,
     #[command(flatten)]
@@ -3153,6 +3162,9 @@ pub struct PodCloneArgs {
     /// Limits that replace the original's.
     #[command(flatten)]
     pub limits: PodLimitFlags,
+    /// Settings that replace the original's.
+    #[command(flatten)]
+    pub settings: PodSettingFlags,
     pub pod: String,
     pub new_name: Option<String>,
 }

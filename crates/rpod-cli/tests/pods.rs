@@ -2172,3 +2172,54 @@ fn kube_play_takes_a_log_driver_for_every_container() {
     });
     rpod.ok(&["kube", "down", &file]);
 }
+
+/// `pod clone` takes `pod create`'s settings, each replacing the original's: kernel
+/// parameters and `/dev/shm` of the shared namespaces, volumes, labels from a file, the
+/// infra container's monitor's PID file; what is not given is kept.
+#[test]
+fn a_pod_clone_replaces_the_settings_given() {
+    let rpod = Rpod::with_image("crun");
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "orig",
+        "--sysctl",
+        "kernel.msgmax=4096",
+        "--shm-size",
+        "1m",
+        "-v",
+        "keptvol:/kept",
+    ]);
+    let labels = rpod.dir.path().join("labels");
+    std::fs::write(&labels, "from=file\n").unwrap();
+    let pidfile = rpod.dir.path().join("infra.pid");
+    rpod.ok(&[
+        "pod",
+        "clone",
+        "--sysctl",
+        "kernel.msgmax=8192",
+        "--label-file",
+        &labels.display().to_string(),
+        "--infra-conmon-pidfile",
+        &pidfile.display().to_string(),
+        "--start",
+        "orig",
+        "copy",
+    ]);
+    assert_eq!(pod_field(&rpod, "copy", "{{.Labels}}"), "map[from:file]");
+    let script = "cat /proc/sys/kernel/msgmax; df -k /dev/shm | tail -1; ls -d /kept";
+    let out = rpod.ok(&["run", "--rm", "--pod", "copy", "demo", "sh", "-c", script]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "8192", "{out}");
+    assert_eq!(lines[1].split_whitespace().nth(1), Some("1024"), "{out}");
+    assert_eq!(lines[2], "/kept", "{out}");
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    // Not a pod create flag a clone has not: refused by the parser.
+    rpod.fails(&["pod", "clone", "--share", "none", "orig"], 125);
+}

@@ -86,27 +86,20 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         network_aliases: args.net.network_alias.clone(),
         id_mappings,
         userns_auto,
-        mounts: super::container::volume_mounts(&args.volume)?,
-        volumes_from: args.volumes_from.clone(),
-        isolation: infra_isolation(&args)?,
+        mounts: super::container::volume_mounts(&args.pod.volume)?,
+        volumes_from: args.pod.volumes_from.clone(),
+        isolation: infra_isolation(&args.pod)?,
         security: rpod_engine::security::SecurityOptions::from_flags(
             false,
             &[],
             &[],
-            &args.security_opt,
+            &args.pod.security_opt,
         )?,
         ..Default::default()
     };
-    let mut labels = parse_pairs(&super::container::env_file_entries(&args.label_file)?);
+    let mut labels = parse_pairs(&super::container::env_file_entries(&args.pod.label_file)?);
     labels.extend(parse_pairs(&args.labels));
-    let infra_command = match &args.infra_command {
-        Some(text) if text.trim_start().starts_with('[') => Some(
-            serde_json::from_str::<Vec<String>>(text)
-                .map_err(|e| usage(format!("invalid --infra-command {text:?}: {e}")))?,
-        ),
-        Some(text) => Some(vec![text.clone()]),
-        None => None,
-    };
+    let infra_command = infra_command(&args.pod)?;
     let replace = args.replace && args.name.is_some();
     let pod = engine.create_pod(PodOptions {
         name: args.name,
@@ -120,10 +113,10 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         infra_options,
         create_command: std::env::args().collect(),
         exit_policy: rpod_engine::pods::ExitPolicy::parse(&args.exit_policy)?,
-        infra_conmon_pidfile: args.infra_conmon_pidfile,
+        infra_conmon_pidfile: args.pod.infra_conmon_pidfile,
         replace,
         share_parent: args.share_parent,
-        cgroup_parent: args.cgroup_parent,
+        cgroup_parent: args.pod.cgroup_parent,
         limits: pod_limits(&args.limits)?,
     })?;
     if let Some(file) = &args.pod_id_file {
@@ -139,23 +132,66 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
     Ok(0)
 }
 
+/// `--infra-command`: a JSON array, or one word.
+fn infra_command(flags: &PodSettingFlags) -> Result<Option<Vec<String>>, Failure> {
+    Ok(match &flags.infra_command {
+        Some(text) if text.trim_start().starts_with('[') => Some(
+            serde_json::from_str::<Vec<String>>(text)
+                .map_err(|e| usage(format!("invalid --infra-command {text:?}: {e}")))?,
+        ),
+        Some(text) => Some(vec![text.clone()]),
+        None => None,
+    })
+}
+
 /// The infra container's namespaces, sysctls, `/dev/shm` size and devices.
-fn infra_isolation(args: &PodCreateArgs) -> Result<rpod_engine::isolation::Isolation, Failure> {
+fn infra_isolation(flags: &PodSettingFlags) -> Result<rpod_engine::isolation::Isolation, Failure> {
     use rpod_engine::isolation::{parse_device, Isolation, NamespaceMode};
     let mode = |flag: &str, value: &Option<String>| {
         NamespaceMode::parse(flag, value.as_deref().unwrap_or(""))
     };
     Ok(Isolation {
-        pid: mode("pid", &args.pid)?,
-        uts: mode("uts", &args.uts)?,
-        shm_size: super::container::shm_size(args.shm_size.as_deref())?,
-        sysctls: super::container::sysctls(&args.sysctl)?,
-        devices: args
+        pid: mode("pid", &flags.pid)?,
+        uts: mode("uts", &flags.uts)?,
+        shm_size: super::container::shm_size(flags.shm_size.as_deref())?,
+        sysctls: super::container::sysctls(&flags.sysctl)?,
+        devices: flags
             .device
             .iter()
             .map(|d| parse_device(d))
             .collect::<Result<_, _>>()?,
         ..Default::default()
+    })
+}
+
+/// A clone's settings: those given, read as `pod create` reads them.
+fn clone_settings(flags: &PodSettingFlags) -> Result<rpod_engine::PodSettings, Failure> {
+    let isolation = infra_isolation(flags)?;
+    let mounts = match flags.volume.is_empty() {
+        true => None,
+        false => Some(super::container::volume_mounts(&flags.volume)?),
+    };
+    let security = match flags.security_opt.is_empty() {
+        true => None,
+        false => Some(rpod_engine::security::SecurityOptions::from_flags(
+            false,
+            &[],
+            &[],
+            &flags.security_opt,
+        )?),
+    };
+    Ok(rpod_engine::PodSettings {
+        cgroup_parent: flags.cgroup_parent.clone(),
+        infra_command: infra_command(flags)?,
+        infra_conmon_pidfile: flags.infra_conmon_pidfile.clone(),
+        mounts,
+        volumes_from: (!flags.volumes_from.is_empty()).then(|| flags.volumes_from.clone()),
+        devices: (!flags.device.is_empty()).then_some(isolation.devices),
+        sysctls: (!flags.sysctl.is_empty()).then_some(isolation.sysctls),
+        shm_size: isolation.shm_size,
+        pid: flags.pid.as_ref().map(|_| isolation.pid),
+        uts: flags.uts.as_ref().map(|_| isolation.uts),
+        security,
     })
 }
 
@@ -205,14 +241,19 @@ fn clone(engine: &Engine, args: PodCloneArgs) -> Outcome {
         (Some(_), Some(_)) => return Err(usage("give the new name once: --name or a second word")),
         (name, word) => name.or(word),
     };
+    let mut labels = parse_pairs(&super::container::env_file_entries(
+        &args.settings.label_file,
+    )?);
+    labels.extend(parse_pairs(&args.labels));
     let pod = engine.clone_pod(
         &args.pod,
         &PodCloneOptions {
             name,
-            labels: parse_pairs(&args.labels),
+            labels,
             hostname: args.hostname,
             infra_name: args.infra_name,
             limits: pod_limits(&args.limits)?,
+            settings: clone_settings(&args.settings)?,
             destroy: args.destroy,
         },
     )?;

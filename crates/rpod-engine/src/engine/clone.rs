@@ -37,8 +37,29 @@ pub struct PodCloneOptions {
     pub infra_name: Option<String>,
     /// The limits given replace the original's; the others are kept.
     pub limits: PodLimits,
+    /// Settings given that replace the original's.
+    pub settings: PodSettings,
     /// Remove the original (forced) once the clone is made.
     pub destroy: bool,
+}
+
+/// A pod's settings a clone replaces, each when given (podman's `pod clone` flags).
+#[derive(Debug, Clone, Default)]
+pub struct PodSettings {
+    pub cgroup_parent: Option<String>,
+    pub infra_command: Option<Vec<String>>,
+    pub infra_conmon_pidfile: Option<PathBuf>,
+    /// What every container of the pod gets.
+    pub mounts: Option<Vec<crate::mounts::MountSpec>>,
+    pub volumes_from: Option<Vec<String>>,
+    pub devices: Option<Vec<crate::isolation::DeviceMapping>>,
+    /// Its shared namespaces' kernel parameters and `/dev/shm`.
+    pub sysctls: Option<BTreeMap<String, String>>,
+    pub shm_size: Option<u64>,
+    /// The infra container's namespaces and security options.
+    pub pid: Option<NamespaceMode>,
+    pub uts: Option<NamespaceMode>,
+    pub security: Option<crate::security::SecurityOptions>,
 }
 
 /// `base-clone`, or `base-clone1`, `base-clone2`, ...: the first that `taken` does not
@@ -191,6 +212,32 @@ impl Engine {
             isolation.uts = kept.uts.clone();
             infra_options.security = infra.config.security.clone();
         }
+        let given = &options.settings;
+        if let Some(mounts) = &given.mounts {
+            infra_options.mounts = mounts.clone();
+        }
+        if let Some(from) = &given.volumes_from {
+            infra_options.volumes_from = from.clone();
+        }
+        let isolation = &mut infra_options.isolation;
+        if let Some(devices) = &given.devices {
+            isolation.devices = devices.clone();
+        }
+        if let Some(sysctls) = &given.sysctls {
+            isolation.sysctls = sysctls.clone();
+        }
+        if given.shm_size.is_some() {
+            isolation.shm_size = given.shm_size;
+        }
+        if let Some(pid) = &given.pid {
+            isolation.pid = pid.clone();
+        }
+        if let Some(uts) = &given.uts {
+            isolation.uts = uts.clone();
+        }
+        if let Some(security) = &given.security {
+            infra_options.security = security.clone();
+        }
         Ok(PodOptions {
             name: Some(name),
             labels,
@@ -201,17 +248,23 @@ impl Engine {
                 (original.hostname != original.name).then(|| original.hostname.clone())
             }),
             infra_name: options.infra_name.clone(),
-            infra_command: infra.and_then(|i| i.config.entrypoint.clone()),
+            infra_command: given
+                .infra_command
+                .clone()
+                .or_else(|| infra.and_then(|i| i.config.entrypoint.clone())),
             infra_image: infra
                 .map(|i| i.config.image_name.clone())
                 .filter(|image| image != PAUSE_IMAGE),
             infra_options,
             create_command: original.create_command.clone(),
             exit_policy: original.exit_policy,
-            infra_conmon_pidfile: None,
+            infra_conmon_pidfile: given.infra_conmon_pidfile.clone(),
             replace: false,
             share_parent: Some(original.cgroup.is_some()),
-            cgroup_parent: original.cgroup_parent.clone(),
+            cgroup_parent: given
+                .cgroup_parent
+                .clone()
+                .or_else(|| original.cgroup_parent.clone()),
             limits,
         })
     }
