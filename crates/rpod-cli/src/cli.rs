@@ -2694,6 +2694,10 @@ mod tests {
             "Create a pod (and its infra container) and print its ID"
         );
         assert_eq!(
+            about(&["pod", "clone"]),
+            "Make a copy of a pod, with a copy of each of its containers; print its ID"
+        );
+        assert_eq!(
             about(&["pod", "logs"]),
             "Show the logs of a pod's containers (not the infra container's)"
         );
@@ -3008,8 +3012,9 @@ pub struct PodLogsArgs {
     pub logs: LogsArgs,
 }
 
-/// A pod's settings that `pod create` and `pod clone` take alike (a clone's replace the
-/// original's, each when given).
+// A pod's settings that `pod create` and `pod clone` take alike (a clone's replace the
+// original's, each when given). Not a doc comment: a flattened struct's would replace the
+// commands' own help text.
 #[derive(Debug, Default, Args)]
 pub struct PodSettingFlags {
     /// The infra container's command (a JSON array or one word).
