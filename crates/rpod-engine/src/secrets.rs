@@ -136,20 +136,36 @@ fn run_shell_command(
         }
         _ => None,
     };
+    // Its standard error read beside (the start kept, the rest drained), so that neither
+    // pipe can fill while the other is read.
+    let said = child.stderr.take().map(|mut err| {
+        std::thread::spawn(move || {
+            let mut start = Vec::new();
+            let _ = (&mut err).take(4096).read_to_end(&mut start);
+            let _ = std::io::copy(&mut err, &mut std::io::sink());
+            start
+        })
+    });
     let mut stdout = Vec::new();
     if let Some(out) = child.stdout.take() {
         out.take(MAX_SECRET_SIZE as u64 + 1)
             .read_to_end(&mut stdout)
             .map_err(|e| failed(e.to_string()))?;
     }
-    let mut stderr = Vec::new();
-    if let Some(err) = child.stderr.take() {
-        let _ = err.take(4096).read_to_end(&mut stderr);
+    if stdout.len() > MAX_SECRET_SIZE {
+        // More than any secret: it would block on its output, unread.
+        let _ = child.kill();
     }
     let status = child.wait().map_err(|e| failed(e.to_string()))?;
     if let Some(feeder) = feeder {
         // A command that did not read its input fails below on its own status.
         let _ = feeder.join();
+    }
+    let stderr = said.and_then(|s| s.join().ok()).unwrap_or_default();
+    if stdout.len() > MAX_SECRET_SIZE {
+        return Err(failed(format!(
+            "it printed more than a secret may hold ({MAX_SECRET_SIZE} bytes)"
+        )));
     }
     if !status.success() {
         return Err(failed(format!(
@@ -544,6 +560,16 @@ mod tests {
             "{err}"
         );
         assert!(secrets.list().unwrap().is_empty());
+        // A lookup that prints more than a secret may hold is stopped and refused.
+        let mut endless = commands("cat > AT/$SECRET_ID");
+        endless.insert("lookup".into(), "yes; echo never >&2".into());
+        let endless = SecretDriver::new("shell", &endless).unwrap();
+        let made = secrets
+            .create_with("endless", b"x", BTreeMap::new(), false, &endless)
+            .unwrap();
+        let err = secrets.data(&made).unwrap_err().to_string();
+        assert!(err.contains("more than a secret may hold"), "{err}");
+        secrets.remove(&made).unwrap();
         // A lookup that finds nothing is an error, not an empty secret.
         let made = secrets
             .create_with("gone", b"x", BTreeMap::new(), false, &shell)
