@@ -170,6 +170,21 @@ fn an_exported_checkpoint_restores_elsewhere_and_beside_the_original() {
         count(&other, "orig") > there
     });
     // A damaged archive, or one without the image, leaves nothing behind.
+    // Other ports need a bridged network: refused, and nothing made.
+    let err = rpod.fails(
+        &[
+            "container",
+            "restore",
+            "-i",
+            &archive_text,
+            "--name",
+            "p",
+            "-p",
+            "8080:80",
+        ],
+        125,
+    );
+    assert!(err.contains("--publish needs a bridged network"), "{err}");
     let damaged = rpod.dir.path().join("damaged.tar.gz");
     std::fs::write(&damaged, b"not an archive").unwrap();
     let err = rpod.fails(

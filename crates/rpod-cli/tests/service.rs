@@ -4723,6 +4723,25 @@ fn podman_remote_secrets() {
         "cat /run/secrets/tok; echo; echo $OTHER; stat -c '%a %u' /etc/tok",
     ]);
     assert_eq!(out, "s3cret\ns3cret\n400 5\n");
+    for (query, said) in [
+        ("", "a secret needs a name"),
+        (
+            "?name=x&driveropts=notjson",
+            "driveropts: not a JSON object",
+        ),
+        (
+            "?name=x&driver=shell&driveropts=%7B%22store%22%3A%22true%22%7D",
+            "needs its",
+        ),
+    ] {
+        let path = format!("/v4.3.1/libpod/secrets/create{query}");
+        let reply = service.http("POST", &path, b"data");
+        assert_eq!(reply.status, 400, "{query}");
+        assert!(
+            String::from_utf8_lossy(&reply.body).contains(said),
+            "{query}"
+        );
+    }
     let missing = service.http("GET", "/v4.3.1/libpod/secrets/nosuch/json", b"");
     assert_eq!(missing.status, 404);
     assert!(String::from_utf8_lossy(&missing.body).contains("no such secret"));

@@ -336,15 +336,17 @@ impl Engine {
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
         let config = record.config.clone();
-        let running: Vec<ContainerRecord> = if request.ignore_static_mac {
-            Vec::new()
-        } else {
-            self.store
-                .containers()?
-                .into_iter()
-                .filter(|c| c.id() != config.id && c.state.status.is_active())
-                .collect()
-        };
+        // The other running containers, read only when a MAC address may be taken again.
+        let running: Vec<ContainerRecord> =
+            if request.ignore_static_mac || record.config.net.networks.is_empty() {
+                Vec::new()
+            } else {
+                self.store
+                    .containers()?
+                    .into_iter()
+                    .filter(|c| c.id() != config.id && c.state.status.is_active())
+                    .collect()
+            };
         for join in &mut record.config.net.networks {
             let had = before.get(&join.name);
             if join.mac.is_none() && !request.ignore_static_mac {
