@@ -41,13 +41,7 @@ fn string_map(ex: &Exchange, name: &str) -> ApiResult<BTreeMap<String, String>> 
             .into_iter()
             .filter_map(|(key, value)| value.map(|v| (key, v)))
             .collect(),
-        Pairs::List(list) => list
-            .into_iter()
-            .map(|pair| match pair.split_once('=') {
-                Some((key, value)) => (key.to_string(), value.to_string()),
-                None => (pair, String::new()),
-            })
-            .collect(),
+        Pairs::List(list) => rpod_engine::labels::parse_pairs(&list),
     })
 }
 
