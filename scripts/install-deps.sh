@@ -24,6 +24,8 @@
 #     (the tests make keys with ssh-keygen)
 #   - CRIU 4 for checkpoint/restore, unpacked privately (scripts/install-criu.sh)
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
+#   - docker-compose (Debian's 1.29, on docker-py): a compose project is driven through
+#     rpod's REST service in the tests
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -31,7 +33,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git openssh-client)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git openssh-client docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -35,6 +35,28 @@ fn attached(context: &Context, network: &Network) -> ApiResult<BTreeMap<String, 
     Ok(containers)
 }
 
+/// The network's options by Docker's names where create took Docker's (the bridge's name,
+/// the MTU): docker-compose compares the options it gives with these, and makes the network
+/// again when one differs.
+fn docker_options(network: &Network) -> BTreeMap<String, String> {
+    let mut options: BTreeMap<String, String> = network
+        .options
+        .iter()
+        .map(|(key, value)| match key.as_str() {
+            "mtu" => ("com.docker.network.driver.mtu".to_string(), value.clone()),
+            _ => (key.clone(), value.clone()),
+        })
+        .collect();
+    if let Some(interface) = network
+        .network_interface
+        .as_ref()
+        .filter(|_| network.driver == "bridge")
+    {
+        options.insert("com.docker.network.bridge.name".into(), interface.clone());
+    }
+    options
+}
+
 /// Docker's `NetworkResource`.
 fn docker_view(context: &Context, network: &Network, with_containers: bool) -> ApiResult<Value> {
     let config: Vec<Value> = network
@@ -75,7 +97,7 @@ fn docker_view(context: &Context, network: &Network, with_containers: bool) -> A
         "ConfigFrom": { "Network": "" },
         "ConfigOnly": false,
         "Containers": containers,
-        "Options": network.options,
+        "Options": docker_options(network),
         "Labels": network.labels,
     }))
 }
@@ -85,19 +107,10 @@ fn matches(
     filters: &std::collections::HashMap<String, Vec<String>>,
 ) -> ApiResult<bool> {
     for (key, values) in filters {
-        let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(v));
-        let ok = match key.as_str() {
-            "name" => any(&|v| network.name.contains(v)),
-            "id" => any(&|v| network.id.starts_with(v)),
-            "driver" => any(&|v| network.driver == v),
-            "label" => any(&|v| rpod_engine::labels::matches(&network.labels, v)),
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "invalid filter {other:?}: rpod filters networks by name, id, driver and label"
-                )))
-            }
-        };
-        if !ok {
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        if !rpod_engine::network::filters::passes(network, key, &values)
+            .map_err(ApiError::bad_request)?
+        {
             return Ok(false);
         }
     }

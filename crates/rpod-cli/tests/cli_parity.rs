@@ -1489,6 +1489,19 @@ fn ps_filters_size_and_namespaces() {
         "head -c 1000 /dev/zero > /blob",
     ]);
     let names = |filter: &str| rpod.ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]);
+    // podman's rule: one value of a key passes, all values of `label`, every key.
+    let filtered = |filters: &[&str]| {
+        let mut args = vec!["ps", "-a", "--format", "{{.Names}}"];
+        for filter in filters {
+            args.extend(["--filter", filter]);
+        }
+        rpod.ok(&args)
+    };
+    assert_eq!(filtered(&["name=first", "name=second"]), "second\nfirst\n");
+    assert_eq!(
+        filtered(&["name=first", "name=second", "volume=data"]),
+        "second\n"
+    );
     assert_eq!(names("before=second"), "first\n");
     assert_eq!(names("since=first"), "third\nsecond\n");
     assert_eq!(names("volume=data"), "second\n");

@@ -435,6 +435,23 @@ fn network_commands() {
         rpod.ok(&["network", "ls", "-q", "--filter", "label=team=blue"]),
         "two\n"
     );
+    // One value of a key is enough; every label must match.
+    assert_eq!(
+        rpod.ok(&["network", "ls", "-q", "--filter", "name=one", "--filter", "name=two"]),
+        "one\ntwo\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            "label=team=blue",
+            "--filter",
+            "label=x"
+        ]),
+        ""
+    );
     // `--format json`: the networks in podman's (netavark's) form, as inspect gives them.
     let listed: serde_json::Value = serde_json::from_str(&rpod.ok(&[
         "network",

@@ -780,9 +780,27 @@ fn a_pods_volumes_devices_and_namespace_settings_reach_its_containers() {
 #[test]
 fn pods_are_listed_sorted_and_picked_as_the_latest() {
     let rpod = Rpod::with_image("crun");
-    rpod.ok(&["pod", "create", "--name", "zz", "--infra=false"]);
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "zz",
+        "--infra=false",
+        "--label",
+        "x=1",
+    ]);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    rpod.ok(&["pod", "create", "--name", "aa", "--infra=false"]);
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "aa",
+        "--infra=false",
+        "--label",
+        "x=1",
+        "--label",
+        "y=2",
+    ]);
     let names = |args: &[&str]| {
         let mut all = vec!["pod", "ps", "--format", "{{.Name}}"];
         all.extend(args);
@@ -792,6 +810,15 @@ fn pods_are_listed_sorted_and_picked_as_the_latest() {
     assert_eq!(names(&["--sort", "name"]), "aa\nzz\n");
     assert_eq!(names(&["--sort", "created"]), "aa\nzz\n");
     assert_eq!(names(&["-l"]), "aa\n");
+    // Every label given must match; one name of several is enough.
+    assert_eq!(
+        names(&["--filter", "label=x=1", "--filter", "label=y=2"]),
+        "aa\n"
+    );
+    assert_eq!(
+        names(&["--filter", "name=aa", "--filter", "name=zz"]),
+        "aa\nzz\n"
+    );
     let table = rpod.ok(&["pod", "ps", "--ns"]);
     assert!(table.lines().next().unwrap().contains("CGROUP"), "{table}");
     let err = rpod.fails(&["pod", "ps", "--sort", "bogus"], 125);

@@ -1582,6 +1582,195 @@ fn docker_py_drives_the_service() {
     );
 }
 
+/// A docker-compose project (docker-compose 1.29, Debian's, a docker-py client) over the
+/// service: a network and a volume of the project's own, a health check that the other
+/// service waits for, names between containers (the network's DNS and a Docker link),
+/// a published port, exec, a one-off `run`, stop and down.
+#[test]
+fn docker_compose_runs_a_project() {
+    let compose = Path::new("/usr/bin/docker-compose");
+    assert!(
+        compose.exists(),
+        "docker-compose not found: run scripts/install-deps.sh (it installs Debian's)"
+    );
+    let service = Service::start();
+    let port = free_port();
+    let dir = service.rpod.dir.path().join("project");
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("docker-compose.yml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"version: "3.8"
+services:
+  db:
+    image: localhost/demo:latest
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-db > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "-", "http://localhost:8080/"]
+      interval: 1s
+      retries: 30
+    volumes:
+      - data:/data
+  web:
+    image: localhost/demo:latest
+    command: ["sh", "-c", "wget -q -O - http://db:8080/ && wget -q -O - http://database:8080/ | sed s/^/via-link-/ && exec sleep 1000"]
+    depends_on:
+      db:
+        condition: service_healthy
+    links:
+      - db:database
+    ports:
+      - "{port}:8080"
+volumes:
+  data: {{}}
+networks:
+  default:
+    driver_opts:
+      com.docker.network.bridge.name: rpodt120
+    ipam:
+      config:
+        - subnet: 10.93.120.0/24
+"#
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| -> Output {
+        Command::new(compose)
+            .args(["-p", "rpodcmp", "-f"])
+            .arg(&file)
+            .args(args)
+            .env(
+                "DOCKER_HOST",
+                format!("unix://{}", service.socket.display()),
+            )
+            .env("DOCKER_CONFIG", service.docker_config.path())
+            .env_remove("DOCKER_API_VERSION")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let ok = |args: &[&str]| succeeded("docker-compose", args, run(args));
+    ok(&["up", "-d"]);
+    // One container per service, numbered 1: compose numbers a service's containers from
+    // a listing filtered by several labels, which must all match.
+    let ps = ok(&["ps"]);
+    let rows: Vec<&str> = ps.lines().filter(|l| l.starts_with("rpodcmp_")).collect();
+    assert_eq!(rows.len(), 2, "{ps}");
+    assert!(
+        rows[0].starts_with("rpodcmp_db_1 ") && rows[0].contains("Up (healthy)"),
+        "{ps}"
+    );
+    assert!(
+        rows[1].starts_with("rpodcmp_web_1 ")
+            && rows[1].contains(&format!("0.0.0.0:{port}->8080/tcp")),
+        "{ps}"
+    );
+    wait_until("web fetched from db by name and by link", || {
+        let logs = ok(&["logs", "--no-color", "web"]);
+        logs.contains("| hello-from-db") && logs.contains("| via-link-hello-from-db")
+    });
+    let hosts = ok(&["exec", "-T", "web", "cat", "/etc/hosts"]);
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.starts_with("10.93.120.") && l.contains("\tdatabase rpodcmp_db_1")),
+        "{hosts}"
+    );
+    // A one-off container gets links to the service's running containers.
+    assert_eq!(
+        ok(&[
+            "run",
+            "--rm",
+            "-T",
+            "web",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://database:8080/"
+        ]),
+        "hello-from-db\n"
+    );
+    // The docker CLI's --link (sent in HostConfig.Links and in the network's endpoint).
+    assert_eq!(
+        service.docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "rpodcmp_default",
+            "--link",
+            "rpodcmp_db_1:dbx",
+            "demo",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://dbx:8080/",
+        ]),
+        "hello-from-db\n"
+    );
+    service.docker_ok(&[
+        "create",
+        "--name",
+        "linked",
+        "--network",
+        "rpodcmp_default",
+        "--link",
+        "rpodcmp_db_1:dbx",
+        "demo",
+        "true",
+    ]);
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "inspect",
+                "--format",
+                "{{json .HostConfig.Links}}",
+                "linked"
+            ])
+            .trim(),
+        r#"["/rpodcmp_db_1:/linked/dbx"]"#
+    );
+    let refused = service.docker_out(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--link",
+        "rpodcmp_db_1:dbx",
+        "demo",
+        "true",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("links need a bridged network"),
+        "{refused:?}"
+    );
+    ok(&["stop", "-t", "0"]);
+    // A linked container must run, as Docker's.
+    let refused = service.docker_out(&["start", "linked"]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("it is not running"),
+        "{refused:?}"
+    );
+    service.docker_ok(&["rm", "linked"]);
+    let ps = ok(&["ps"]);
+    assert!(
+        ps.lines().filter(|l| l.contains(" Exit ")).count() == 2 && !ps.contains("->8080"),
+        "stopped containers publish nothing:\n{ps}"
+    );
+    ok(&["down", "-v"]);
+    assert_eq!(service.rpod.ok(&["ps", "-a", "-q"]), "");
+    assert!(!service
+        .rpod
+        .ok(&["volume", "ls", "-q"])
+        .contains("rpodcmp_data"));
+    assert!(!service
+        .rpod
+        .ok(&["network", "ls", "-q"])
+        .contains("rpodcmp_default"));
+}
+
 #[test]
 fn bind_and_tmpfs_mounts_through_both_apis() {
     let service = Service::start();
@@ -1809,6 +1998,23 @@ fn networks_volumes_and_ports_through_both_apis() {
             .rpod
             .ok(&["network", "inspect", "--format", "{{.Options}}", "dmtu"]),
         "map[mtu:1400]\n"
+    );
+    // Docker's names again for Docker's clients (docker-compose compares them).
+    let options = service.docker_ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{json .Options}}",
+        "dmtu",
+    ]);
+    let options: serde_json::Value = serde_json::from_str(&options).unwrap();
+    assert_eq!(
+        options["com.docker.network.driver.mtu"], "1400",
+        "{options}"
+    );
+    assert!(
+        options["com.docker.network.bridge.name"].is_string(),
+        "{options}"
     );
     service.rpod.ok(&["network", "rm", "dmtu"]);
     let out = service.docker_out(&[
@@ -2858,6 +3064,34 @@ fn docker_ps_filters_as_the_command_line() {
     assert_eq!(names("since=first"), "second");
     assert_eq!(names("volume=vol"), "second");
     assert_eq!(names("ancestor=localhost/demo").lines().count(), 2);
+    // Labels: every one given must match (docker-compose numbers its containers so).
+    for (name, labels) in [("l1", ["x=1", "y=2"]), ("l2", ["x=1", "y=3"])] {
+        service.docker_ok(&[
+            "create", "--name", name, "-l", labels[0], "-l", labels[1], "demo", "true",
+        ]);
+    }
+    let both = |client: &str| {
+        let args = [
+            "ps",
+            "-a",
+            "--filter",
+            "label=x=1",
+            "--filter",
+            "label=y=2",
+            "--format",
+            "{{.Names}}",
+        ];
+        let out = if client == "docker" {
+            service.docker_ok(&args)
+        } else {
+            service.podman_ok(&args)
+        };
+        out.trim().to_string()
+    };
+    assert_eq!(both("docker"), "l1");
+    assert_eq!(both("podman-remote"), "l1");
+    assert_eq!(names("name=l1").lines().count(), 1);
+    service.docker_ok(&["rm", "l1", "l2"]);
     assert!(!service
         .docker_out(&["ps", "--filter", "colour=red"])
         .status

@@ -224,6 +224,37 @@ pub struct NetworkConfig {
     /// `--no-hosts`: leave the image's `/etc/hosts` alone.
     #[serde(default)]
     pub no_hosts: bool,
+    /// Docker's legacy links (`docker run --link`, docker-compose's `links` and the links
+    /// of its one-off containers): other containers' addresses under names in this one's
+    /// `/etc/hosts`, looked up at each start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<ContainerLink>,
+}
+
+/// One Docker link: the container (its ID once created; the name or ID given before) and
+/// the name it has in this container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerLink {
+    pub container: String,
+    pub alias: String,
+}
+
+impl ContainerLink {
+    /// Docker's `NAME[:ALIAS]` (the alias is the name when not given).
+    pub fn parse(text: &str) -> crate::Result<ContainerLink> {
+        let (name, alias) = text.split_once(':').unwrap_or((text, text));
+        let name = name.trim_start_matches('/');
+        let alias = alias.trim_start_matches('/');
+        if name.is_empty() || !crate::names::valid_name(alias) {
+            return Err(crate::EngineError::InvalidArg(format!(
+                "invalid link {text:?}: use CONTAINER[:ALIAS]"
+            )));
+        }
+        Ok(ContainerLink {
+            container: name.to_string(),
+            alias: alias.to_string(),
+        })
+    }
 }
 
 /// `--init-ctr`: a container of a pod that `pod start` runs to its end, in the order
@@ -569,4 +600,23 @@ pub(crate) fn test_config() -> ContainerConfig {
         "terminal": false, "stdin": false, "created": "2026-01-01T00:00:00Z"
     }))
     .expect("the fields every configuration has")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_links_take_an_alias_or_the_name() {
+        let link = ContainerLink::parse("/db:/database").unwrap();
+        assert_eq!(
+            (link.container.as_str(), link.alias.as_str()),
+            ("db", "database")
+        );
+        let link = ContainerLink::parse("db").unwrap();
+        assert_eq!((link.container.as_str(), link.alias.as_str()), ("db", "db"));
+        for bad in [":db", "db:", "db:a b"] {
+            assert!(ContainerLink::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -3,6 +3,21 @@
 
 use crate::container::{ContainerRecord, Status};
 
+/// Whether a container passes every filter (`KEY=VALUE`, checked by `validate`): every key
+/// must pass, as `filter_values::key_passes` combines its values.
+pub fn matches_all(record: &ContainerRecord, filters: &[String], all: &[ContainerRecord]) -> bool {
+    crate::filter_values::group_by_key(filters)
+        .into_iter()
+        .all(|(key, values)| {
+            crate::filter_values::key_passes(
+                key,
+                values
+                    .into_iter()
+                    .map(|value| matches(record, &format!("{key}={value}"), all)),
+            )
+        })
+}
+
 /// Whether a container passes a filter already checked by `validate`.
 /// `all` is every container (`before=` and `since=` name one of them).
 pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) -> bool {

@@ -1,12 +1,38 @@
 //! What the listing and prune filters of several kinds check alike (`image_filters.rs`,
-//! `volume_filters.rs`): known keys, `dangling`'s and `until`'s values.
+//! `volume_filters.rs`, `container_filters.rs`, pods, networks): known keys, how a key's
+//! values combine, `dangling`'s and `until`'s values.
 
 use chrono::{DateTime, Utc};
 
 use crate::{EngineError, Result};
 
+/// How the values of one filter key combine, as podman and Docker combine them: a label
+/// key (`label`, `label!`) passes when every one of its values does, any other key when one
+/// does (`name=a --filter name=b` shows both; `label=a --filter label=b` needs both).
+pub fn key_passes(key: &str, mut results: impl Iterator<Item = bool>) -> bool {
+    if matches!(key, "label" | "label!") {
+        results.all(|passed| passed)
+    } else {
+        results.any(|passed| passed)
+    }
+}
+
+/// `KEY=VALUE` filters grouped by key, keys in the order first given (a filter without
+/// `=` is a key with an empty value).
+pub fn group_by_key(filters: &[String]) -> Vec<(&str, Vec<&str>)> {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for filter in filters {
+        let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, values)) => values.push(value),
+            None => groups.push((key, vec![value])),
+        }
+    }
+    groups
+}
+
 /// `key` must be one of `allowed` (filters of `kind`: image, volume).
-pub(crate) fn check_key(kind: &str, key: &str, allowed: &[&str]) -> Result<()> {
+pub fn check_key(kind: &str, key: &str, allowed: &[&str]) -> Result<()> {
     if allowed.contains(&key) {
         return Ok(());
     }
@@ -17,7 +43,7 @@ pub(crate) fn check_key(kind: &str, key: &str, allowed: &[&str]) -> Result<()> {
 }
 
 /// `dangling=`: true or false (1 or 0).
-pub(crate) fn check_dangling(value: &str) -> Result<()> {
+pub fn check_dangling(value: &str) -> Result<()> {
     if matches!(value, "true" | "false" | "1" | "0") {
         return Ok(());
     }
@@ -27,8 +53,38 @@ pub(crate) fn check_dangling(value: &str) -> Result<()> {
 }
 
 /// `until=`: a time, a date, Unix seconds or a duration back from now.
-pub(crate) fn until(value: &str) -> Result<DateTime<Utc>> {
+pub fn until(value: &str) -> Result<DateTime<Utc>> {
     crate::human::parse_time(value)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| EngineError::InvalidArg(format!("invalid until={value}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_must_all_pass_other_keys_one() {
+        assert!(key_passes("name", [false, true].into_iter()));
+        assert!(!key_passes("name", [false, false].into_iter()));
+        assert!(!key_passes("label", [true, false].into_iter()));
+        assert!(key_passes("label", [true, true].into_iter()));
+        assert!(!key_passes("label!", [true, false].into_iter()));
+    }
+
+    #[test]
+    fn filters_are_grouped_by_key_in_order() {
+        let filters: Vec<String> = ["name=a", "label=x=1", "name=b", "dangling"]
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(
+            group_by_key(&filters),
+            vec![
+                ("name", vec!["a", "b"]),
+                ("label", vec!["x=1"]),
+                ("dangling", vec![""])
+            ]
+        );
+    }
 }

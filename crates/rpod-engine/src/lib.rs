@@ -14,7 +14,7 @@ pub mod engine;
 pub mod environment;
 pub mod error;
 pub mod events;
-mod filter_values;
+pub mod filter_values;
 pub mod free_space;
 pub mod health;
 pub mod human;

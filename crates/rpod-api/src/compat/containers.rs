@@ -92,14 +92,15 @@ fn validate_filters(filters: &HashMap<String, Vec<String>>) -> ApiResult<()> {
     Ok(())
 }
 
-/// Whether a container passes every filter (any value of each key).
+/// Whether a container passes every filter (one value of each key, every value of
+/// `label`: `filter_values::key_passes`).
 fn matches_filters(
     record: &ContainerRecord,
     filters: &HashMap<String, Vec<String>>,
     all: &[ContainerRecord],
 ) -> bool {
     filters.iter().all(|(key, values)| {
-        values.iter().any(|value| match key.as_str() {
+        let mut results = values.iter().map(|value| match key.as_str() {
             // Docker's names for the states (created, running, exited, ...), and podman's.
             "status" => {
                 value == views::docker_status(record.state.status)
@@ -107,7 +108,8 @@ fn matches_filters(
             }
             "name" => record.config.name.contains(value.trim_start_matches('/')),
             _ => rpod_engine::container_filters::matches(record, &format!("{key}={value}"), all),
-        })
+        });
+        rpod_engine::filter_values::key_passes(key, &mut results)
     })
 }
 

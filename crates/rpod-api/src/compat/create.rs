@@ -76,6 +76,7 @@ const IGNORED_CONFIG: &[&str] = &[
 const HANDLED_HOST: &[&str] = &[
     "AutoRemove",
     "ConsoleSize",
+    "Links",
     "Memory",
     "NanoCpus",
     "CpuPeriod",
@@ -248,14 +249,23 @@ fn published_ports(
 
 /// `NetworkingConfig.EndpointsConfig`: the networks to join, with their address, MAC and
 /// aliases. The docker CLI sends one all-empty endpoint for the mode's network.
-fn endpoint_joins(networking: &Value, joins: &mut Vec<NetworkJoin>) -> ApiResult<()> {
+fn endpoint_joins(
+    networking: &Value,
+    joins: &mut Vec<NetworkJoin>,
+    links: &mut Vec<String>,
+) -> ApiResult<()> {
     let endpoints = networking.get("EndpointsConfig").and_then(Value::as_object);
     for (network, endpoint) in endpoints.into_iter().flatten() {
         let fields = endpoint.as_object().cloned().unwrap_or_default();
+        // The docker CLI sends `--link` here too (for a network of the user's own) as well as
+        // in `HostConfig.Links`; rpod's links are the container's, whatever the network.
+        if let Some(endpoint_links) = typed::<Vec<String>>(&fields, "Links")? {
+            links.extend(endpoint_links);
+        }
         for (key, value) in &fields {
             if !matches!(
                 key.as_str(),
-                "IPAMConfig" | "Aliases" | "MacAddress" | "NetworkID"
+                "IPAMConfig" | "Aliases" | "MacAddress" | "NetworkID" | "Links"
             ) && !zeroish(value)
             {
                 return Err(ApiError::unsupported(format!(
@@ -602,8 +612,16 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
     }
     let mode = field(&host, "NetworkMode").and_then(Value::as_str);
     let (mut network, mut joins) = network_mode(mode.unwrap_or(""), &["default"])?;
+    let mut links: Vec<String> = typed(&host, "Links")?.unwrap_or_default();
     if let Some(networking) = &body.networking_config {
-        endpoint_joins(networking, &mut joins)?;
+        endpoint_joins(networking, &mut joins, &mut links)?;
+    }
+    let mut container_links: Vec<rpod_engine::container::ContainerLink> = Vec::new();
+    for text in &links {
+        let link = rpod_engine::container::ContainerLink::parse(text)?;
+        if !container_links.contains(&link) {
+            container_links.push(link);
+        }
     }
     if !joins.is_empty() {
         if !matches!(network, None | Some(NetworkMode::Bridge)) {
@@ -633,6 +651,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         dns_options: typed(&host, "DnsOptions")?.unwrap_or_default(),
         add_hosts,
         no_hosts: false,
+        links: container_links,
     };
     let restart = restart_policy(&host)?.unwrap_or_default();
     let log_config = typed::<Map<String, Value>>(&host, "LogConfig")?;
@@ -1016,7 +1035,8 @@ mod tests {
             r#"{"Image":"x","HostConfig":{"NetworkMode":"host"},"NetworkingConfig":{"EndpointsConfig":{"lab":{}}}}"#,
             r#"{"Image":"x","HostConfig":{"ExtraHosts":["nohost"]}}"#,
             r#"{"Image":"x","HostConfig":{"PortBindings":{"80/icmp":[{"HostPort":"1"}]}}}"#,
-            r#"{"Image":"x","NetworkingConfig":{"EndpointsConfig":{"lab":{"Links":["a"]}}}}"#,
+            r#"{"Image":"x","NetworkingConfig":{"EndpointsConfig":{"lab":{"Links":["a:b c"]}}}}"#,
+            r#"{"Image":"x","HostConfig":{"Links":[":db"]}}"#,
         ] {
             assert_eq!(parse(bad).unwrap_err().status, 400, "{bad}");
         }

@@ -34,8 +34,9 @@ fn network_mode(record: &ContainerRecord) -> String {
     }
 }
 
-/// Docker's `NetworkSettings` (inspect), from the engine's view.
-fn network_settings(settings: &rpod_engine::views::NetworkSettings) -> Value {
+/// Docker's `NetworkSettings` (inspect), from the engine's view; the ports only while
+/// they are bound (`ports_bound`).
+fn network_settings(settings: &rpod_engine::views::NetworkSettings, ports_bound: bool) -> Value {
     let networks: serde_json::Map<String, Value> = settings
         .networks
         .iter()
@@ -60,11 +61,23 @@ fn network_settings(settings: &rpod_engine::views::NetworkSettings) -> Value {
             )
         })
         .collect();
+    // Docker names the address a port listens on when none was given (every one of the
+    // host's: 0.0.0.0), as its listing's `IP` does; docker-compose prints it.
+    let mut ports = if ports_bound {
+        settings.ports.clone()
+    } else {
+        Default::default()
+    };
+    for binding in ports.values_mut().flatten() {
+        if binding.host_ip.is_empty() {
+            binding.host_ip = "0.0.0.0".into();
+        }
+    }
     json!({
         "Bridge": "",
         "SandboxID": "",
         "HairpinMode": false,
-        "Ports": settings.ports,
+        "Ports": ports,
         "SandboxKey": settings.sandbox_key,
         "IPAddress": settings.ip_address,
         "IPPrefixLen": settings.ip_prefix_len,
@@ -74,8 +87,17 @@ fn network_settings(settings: &rpod_engine::views::NetworkSettings) -> Value {
     })
 }
 
+/// Whether Docker would show the container's published ports: only while it runs (they
+/// are bound then; a stopped container lists none, in `docker ps -a` and inspect alike).
+fn ports_bound(record: &ContainerRecord) -> bool {
+    matches!(record.state.status, Status::Running | Status::Paused)
+}
+
 /// Docker's `Port`s of a container listing.
 fn summary_ports(record: &ContainerRecord) -> Value {
+    if !ports_bound(record) {
+        return json!([]);
+    }
     let ports: Vec<Value> = rpod_engine::network::ports::expand(&record.config.net.ports)
         .into_iter()
         .map(|(private, protocol, ip, public)| {
@@ -168,7 +190,7 @@ pub fn container_inspect(
             "GroupAdd": if iso.group_add.is_empty() { json!(null) } else { json!(iso.group_add) },
             "IpcMode": iso.ipc.as_string(),
             "Cgroup": "",
-            "Links": null,
+            "Links": links(engine, record),
             "OomScoreAdj": base.host_config.oom_score_adj,
             "PidMode": docker_namespace(&iso.pid),
             "Privileged": base.host_config.privileged,
@@ -229,11 +251,31 @@ pub fn container_inspect(
             "StopSignal": base.config.stop_signal,
             "StopTimeout": c.stop_timeout,
         },
-        "NetworkSettings": network_settings(&base.network_settings),
+        "NetworkSettings": network_settings(&base.network_settings, ports_bound(record)),
     }))
 }
 
 /// A PID or UTS namespace mode as Docker shows it: empty for the container's own.
+/// Docker's `HostConfig.Links`: `/LINKED:/THIS/ALIAS` (null without links); a linked
+/// container that is gone shows by its ID.
+fn links(engine: &Engine, record: &ContainerRecord) -> Value {
+    let links = &record.config.net.links;
+    if links.is_empty() {
+        return Value::Null;
+    }
+    let texts: Vec<String> = links
+        .iter()
+        .map(|link| {
+            let target = engine
+                .lookup(&link.container)
+                .map(|t| t.config.name)
+                .unwrap_or_else(|_| link.container.clone());
+            format!("/{target}:/{}/{}", record.config.name, link.alias)
+        })
+        .collect();
+    json!(texts)
+}
+
 fn docker_namespace(mode: &rpod_engine::isolation::NamespaceMode) -> String {
     match mode {
         rpod_engine::isolation::NamespaceMode::Private => String::new(),

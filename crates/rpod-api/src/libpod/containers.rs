@@ -41,18 +41,16 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             continue;
         }
         let keep = filters.iter().all(|(key, values)| {
-            values.iter().any(|v| match key.as_str() {
+            let mut results = values.iter().map(|v| match key.as_str() {
                 "id" => c.id.starts_with(v.as_str()),
                 "name" => c.name.contains(v.as_str()),
                 "status" => record.state.status.as_str() == v,
                 "pod" => c.pod.as_deref().is_some_and(|id| {
                     id.starts_with(v.as_str()) || pods.iter().any(|p| p.id == id && p.name == *v)
                 }),
-                _ => match v.split_once('=') {
-                    Some((k, value)) => c.labels.get(k).is_some_and(|l| l == value),
-                    None => c.labels.contains_key(v.as_str()),
-                },
-            })
+                _ => rpod_engine::labels::matches(&c.labels, v),
+            });
+            rpod_engine::filter_values::key_passes(key, &mut results)
         });
         if keep {
             let pod = c

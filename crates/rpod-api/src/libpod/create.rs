@@ -703,6 +703,8 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         dns_options: spec.dns_option.unwrap_or_default(),
         add_hosts,
         no_hosts: false,
+        // podman has no links (Docker's `--link`).
+        links: Vec::new(),
     };
     let driver = spec
         .log_configuration

@@ -228,6 +228,8 @@ pub fn network_config(
         dns_options: args.dns_option.clone(),
         add_hosts,
         no_hosts: args.no_hosts,
+        // podman's CLI has no `--link` (Docker's links come through the REST service).
+        links: Vec::new(),
     })
 }
 
@@ -1408,14 +1410,15 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, Failure> {
     Ok(std::time::Duration::from_millis(millis))
 }
 
-/// Whether a container passes a filter already checked by `validate_filter`.
-/// `all` is every container (`before=` and `since=` name one of them).
-pub(super) fn matches_filter(
+/// Whether a container passes filters already checked by `validate_filter` (podman's
+/// rule: every key, one value of a key, every value of `label`). `all` is every container
+/// (`before=` and `since=` name one of them).
+pub(super) fn matches_filters(
     record: &ContainerRecord,
-    filter: &str,
+    filters: &[String],
     all: &[ContainerRecord],
 ) -> bool {
-    rpod_engine::container_filters::matches(record, filter, all)
+    rpod_engine::container_filters::matches_all(record, filters, all)
 }
 
 /// Refuse unknown filter keys and status values before looking at any container.
@@ -1491,10 +1494,7 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         if !all && !status_filter && !running {
             continue;
         }
-        if filters
-            .iter()
-            .all(|f| matches_filter(&record, f, &everyone))
-        {
+        if matches_filters(&record, &filters, &everyone) {
             shown.push(record);
         }
     }

@@ -100,28 +100,13 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
     Ok(0)
 }
 
-fn matches_filter(network: &Network, filter: &str) -> Result<bool, Failure> {
-    let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
-    Ok(match key {
-        "name" => network.name.contains(value),
-        "id" => network.id.starts_with(value),
-        "driver" => network.driver == value,
-        "label" => rpod_engine::labels::matches(&network.labels, value),
-        other => {
-            return Err(usage(format!(
-                "invalid network filter {other:?}: use name, id, driver or label"
-            )))
-        }
-    })
-}
-
 pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
     let mut rows = Vec::new();
     let mut listed = Vec::new();
     for network in engine.networks()? {
         let mut keep = true;
-        for filter in &args.filter {
-            keep &= matches_filter(&network, filter)?;
+        for (key, values) in rpod_engine::filter_values::group_by_key(&args.filter) {
+            keep &= rpod_engine::network::filters::passes(&network, key, &values).map_err(usage)?;
         }
         if keep {
             let mut row = template_view(&network);

@@ -38,6 +38,15 @@ impl Engine {
             },
         };
         let mut net = options.net.clone();
+        if !net.links.is_empty() && mode != NetworkMode::Bridge {
+            return Err(EngineError::InvalidArg(format!(
+                "links need a bridged network, not --network {}: the linked names are written into the container's own /etc/hosts",
+                mode.as_string()
+            )));
+        }
+        for link in &mut net.links {
+            link.container = self.lookup(&link.container)?.id().to_string();
+        }
         let per_network = options.ip.is_some()
             || options.mac_address.is_some()
             || !options.network_aliases.is_empty();

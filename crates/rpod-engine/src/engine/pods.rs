@@ -59,13 +59,13 @@ pub struct PodView {
 
 impl PodView {
     /// Whether the pod passes `pod ps` filters (`id`, `name`, `label`, `status`): every key
-    /// must match one of its values.
+    /// must match one of its values, or all of them for `label`.
     pub fn passes(&self, filters: &std::collections::HashMap<String, Vec<String>>) -> Result<bool> {
         for (key, values) in filters {
             crate::filter_values::check_key("pod", key, &["id", "name", "label", "status"])?;
-            let mut any = false;
+            let mut results = Vec::with_capacity(values.len());
             for value in values {
-                any |= match key.as_str() {
+                results.push(match key.as_str() {
                     "id" => self.pod.id.starts_with(value.as_str()),
                     "name" => self.pod.name.contains(value.as_str()),
                     "label" => crate::labels::matches(&self.pod.labels, value),
@@ -79,9 +79,9 @@ impl PodView {
                         })?;
                         self.status == wanted
                     }
-                };
+                });
             }
-            if !any {
+            if !crate::filter_values::key_passes(key, results.into_iter()) {
                 return Ok(false);
             }
         }

@@ -6,6 +6,7 @@ pub mod anchor;
 pub mod bridge_owner;
 pub mod definitions;
 pub mod etc_files;
+pub mod filters;
 pub mod ipam;
 pub mod netavark;
 pub mod netns;
