@@ -443,6 +443,22 @@ fn the_store_is_private() {
         ]),
         "755 root\n755 nobody\n"
     );
+    // So are the directories the runtime makes for mount points (runc made them 0700 with
+    // rpod's umask: a file mounted there, docker-compose's secrets for one, could not be
+    // read by the container's other users), in the image's root and in a tmpfs.
+    let host = tempfile::tempdir().unwrap();
+    let secret = host.path().join("secret");
+    fs::write(&secret, "s3cret\n").unwrap();
+    fs::set_permissions(host.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o644)).unwrap();
+    for (flags, at) in [(&[][..], "/made/for"), (&["--read-only"][..], "/run/secrets")] {
+        let mount = format!("{}:{at}/it:ro", secret.display());
+        let mut args = vec!["run", "--rm", "-u", "nobody", "-v", &mount];
+        args.extend(flags);
+        let script = format!("stat -c %a {at} && cat {at}/it");
+        args.extend(["demo", "sh", "-c", &script]);
+        assert_eq!(rpod.ok(&args), "755\ns3cret\n", "{flags:?}");
+    }
 }
 
 #[test]

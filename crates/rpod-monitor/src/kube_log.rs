@@ -58,7 +58,7 @@ fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .append(true)
         .create(true)
-        .mode(0o640)
+        .mode(0o600)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| match e.raw_os_error() {
@@ -119,7 +119,7 @@ impl KubeLog {
         let fresh = OpenOptions::new()
             .append(true)
             .create_new(true)
-            .mode(0o640)
+            .mode(0o600)
             .custom_flags(libc::O_CLOEXEC)
             .open(&tmp)?;
         if self.files > 1 {

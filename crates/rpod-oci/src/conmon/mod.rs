@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+/// The umask of a container's monitor and so of the runtime's create: the usual one
+/// (0755 directories), which runc gives the mount points it makes.
+const CREATE_UMASK: u32 = 0o022;
+
 use oci_spec::runtime::LinuxResources;
 
 pub use args::{create_argv, kill_argv, CreateArgs};
@@ -699,7 +703,12 @@ impl ConmonRuntime {
             stdio,
             false,
             &passed,
-            None,
+            // The runtime makes the directories that mount points need inside the
+            // container's root with the monitor's umask: with rpod's private one, runc
+            // made them 0700 and the container's other users could not reach what was
+            // mounted there (crun sets their mode itself). What the monitor writes lies
+            // in rpod's private directories.
+            Some(CREATE_UMASK),
         )?;
         let started = spawn::signal_start(&pipes.start);
         let status = child
