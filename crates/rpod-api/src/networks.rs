@@ -35,9 +35,16 @@ fn attached(context: &Context, network: &Network) -> ApiResult<BTreeMap<String, 
     Ok(containers)
 }
 
-/// The network's options by Docker's names where create took Docker's (the bridge's name,
-/// the MTU): docker-compose compares the options it gives with these, and makes the network
-/// again when one differs.
+/// A bridge name rpod chose itself (`rpodN`), which was no option: Docker shows only the
+/// options given, and docker-compose takes one more as a change of the network.
+fn bridge_name_chosen_by_rpod(name: &str) -> bool {
+    name.strip_prefix(rpod_engine::network::definitions::BRIDGE_PREFIX)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The network's options by Docker's names where create took Docker's (a bridge name given,
+/// the MTU): docker-compose compares the options it gives with these, and refuses to go on
+/// when one differs.
 fn docker_options(network: &Network) -> BTreeMap<String, String> {
     let mut options: BTreeMap<String, String> = network
         .options
@@ -50,7 +57,7 @@ fn docker_options(network: &Network) -> BTreeMap<String, String> {
     if let Some(interface) = network
         .network_interface
         .as_ref()
-        .filter(|_| network.driver == "bridge")
+        .filter(|name| network.driver == "bridge" && !bridge_name_chosen_by_rpod(name))
     {
         options.insert("com.docker.network.bridge.name".into(), interface.clone());
     }
@@ -396,4 +403,31 @@ pub fn disconnect(context: &Context, ex: &mut Exchange, network: &str) -> ApiRes
     let record = container_of(context, &body.container)?;
     context.engine.network_disconnect(network, record.id())?;
     ex.empty(200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_options_show_what_was_given() {
+        let mut network: Network = serde_json::from_value(json!({
+            "name": "n", "id": "0", "driver": "bridge", "network_interface": "rpod3",
+            "subnets": [], "ipv6_enabled": false, "internal": false, "dns_enabled": true,
+            "options": {"mtu": "1400"}, "ipam_options": {"driver": "host-local"},
+        }))
+        .unwrap();
+        // rpod's own bridge name was no option; a name given is one.
+        assert_eq!(
+            docker_options(&network),
+            BTreeMap::from([("com.docker.network.driver.mtu".into(), "1400".into())])
+        );
+        network.network_interface = Some("front0".into());
+        assert_eq!(
+            docker_options(&network)["com.docker.network.bridge.name"],
+            "front0"
+        );
+        assert!(!bridge_name_chosen_by_rpod("rpod"));
+        assert!(!bridge_name_chosen_by_rpod("rpodx1"));
+    }
 }

@@ -451,7 +451,10 @@ fn the_store_is_private() {
     fs::write(&secret, "s3cret\n").unwrap();
     fs::set_permissions(host.path(), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o644)).unwrap();
-    for (flags, at) in [(&[][..], "/made/for"), (&["--read-only"][..], "/run/secrets")] {
+    for (flags, at) in [
+        (&[][..], "/made/for"),
+        (&["--read-only"][..], "/run/secrets"),
+    ] {
         let mount = format!("{}:{at}/it:ro", secret.display());
         let mut args = vec!["run", "--rm", "-u", "nobody", "-v", &mount];
         args.extend(flags);

@@ -1677,6 +1677,37 @@ networks:
             .any(|l| l.starts_with("10.93.120.") && l.contains("\tdatabase rpodcmp_db_1")),
         "{hosts}"
     );
+    // Again: nothing changed (the network's options are the file's, the images' and
+    // containers' configs as compose left them).
+    let again = run(&["up", "-d"]);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && said.contains("rpodcmp_web_1 is up-to-date"),
+        "{said}"
+    );
+    // A changed service is made again (compose renames the old container, reads its
+    // image's `ContainerConfig`, and removes the old one).
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("sed s/^/via-link-/", "sed s/^/via-link2-/"),
+    )
+    .unwrap();
+    let again = run(&["up", "-d"]);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && said.contains("Recreating rpodcmp_web_1"),
+        "{said}"
+    );
+    wait_until("the new web fetched by link", || {
+        ok(&["logs", "--no-color", "web"]).contains("| via-link2-hello-from-db")
+    });
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]),
+        "rpodcmp_db_1\nrpodcmp_web_1\n"
+    );
     // A one-off container gets links to the service's running containers.
     assert_eq!(
         ok(&[
@@ -3281,6 +3312,8 @@ fn run_settings_through_both_apis() {
             "d.example",
             "--cgroup-parent",
             "/elsewhere",
+            "--sysctl",
+            "kernel.msgmax=4096",
             "demo",
             "true",
         ])
@@ -3288,16 +3321,29 @@ fn run_settings_through_both_apis() {
         .to_string();
     let shown = service.docker_ok(&[
         "inspect", "--format",
-        "{{.HostConfig.MemorySwappiness}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.PidMode}} {{.HostConfig.UTSMode}}| {{.HostConfig.ShmSize}} {{.HostConfig.OomScoreAdj}} {{range .HostConfig.Ulimits}}{{.Name}}={{.Soft}}:{{.Hard}}{{end}} {{range .HostConfig.Devices}}{{.PathOnHost}}:{{.PathInContainer}}:{{.CgroupPermissions}}{{end}} {{.Config.Domainname}} {{.HostConfig.CgroupParent}}",
+        "{{.HostConfig.MemorySwappiness}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.PidMode}} {{.HostConfig.UTSMode}}| {{.HostConfig.ShmSize}} {{.HostConfig.OomScoreAdj}} {{range .HostConfig.Ulimits}}{{.Name}}={{.Soft}}:{{.Hard}}{{end}} {{range .HostConfig.Devices}}{{.PathOnHost}}:{{.PathInContainer}}:{{.CgroupPermissions}}{{end}} {{.Config.Domainname}} {{.HostConfig.CgroupParent}} {{.HostConfig.Init}} {{.HostConfig.Sysctls}}",
         &id,
     ]);
     assert_eq!(
         shown.trim(),
         format!(
-            "10 host host | {} 100 nofile=100:200 /dev/null:/dev/mynull:r d.example /elsewhere",
+            "10 host host | {} 100 nofile=100:200 /dev/null:/dev/mynull:r d.example /elsewhere <nil> map[kernel.msgmax:4096]",
             32u64 << 20
         )
     );
+    let id = service.docker_ok(&["create", "--init", "demo", "true"]);
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "inspect",
+                "--format",
+                "{{.HostConfig.Init}} {{.HostConfig.Sysctls}}",
+                id.trim()
+            ])
+            .trim(),
+        "true map[]"
+    );
+    service.docker_ok(&["rm", id.trim()]);
     // podman-remote: the umask, the environment's defaults, the cgroup namespace.
     let out = service.podman_ok(&[
         "run",
@@ -3888,6 +3934,18 @@ fn docker_log_options_are_taken_or_refused() {
             "{{.HostConfig.LogConfig.Tag}} {{.HostConfig.LogConfig.Size}}"
         ),
         "web 1kB"
+    );
+    // Docker's inspect shows them, with the size in bytes.
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "inspect",
+                "--format",
+                "{{json .HostConfig.LogConfig.Config}}",
+                "chatty"
+            ])
+            .trim(),
+        r#"{"max-size":"1000","tag":"web"}"#
     );
     let log = service.docker_ok(&["logs", "chatty"]);
     assert!(

@@ -1,7 +1,7 @@
 //! Docker's shapes of containers and images, built from the engine's records and views.
 //! Go clients decode whole documents, so every field has the Docker schema's type.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use rpod_engine::container::{ContainerRecord, NetworkMode, Status};
 use rpod_engine::image::ImageInfo;
@@ -169,7 +169,9 @@ pub fn container_inspect(
             // Docker's clients read logs only from drivers they know to keep them
             // (docker-py's `run` checks for json-file); rpod's log file answers the logs
             // API as Docker's json-file does.
-            "LogConfig": { "Type": if c.log_to_file { "json-file" } else { "none" }, "Config": {} },
+            "LogConfig": { "Type": if c.log_to_file { "json-file" } else { "none" }, "Config": log_options(c) },
+            "Init": if iso.init.is_some() { json!(true) } else { Value::Null },
+            "Sysctls": if iso.sysctls.is_empty() { Value::Null } else { json!(iso.sysctls) },
             "NetworkMode": network_mode(record),
             "PortBindings": base.host_config.port_bindings,
             "RestartPolicy": {
@@ -255,7 +257,25 @@ pub fn container_inspect(
     }))
 }
 
-/// A PID or UTS namespace mode as Docker shows it: empty for the container's own.
+/// Docker's `HostConfig.LogConfig.Config`: the log's options as `--log-opt` gives them
+/// (the size in bytes).
+fn log_options(c: &rpod_engine::container::ContainerConfig) -> Value {
+    let mut options = Map::new();
+    if let Some(size) = c.log_size_max {
+        options.insert("max-size".into(), json!(size.to_string()));
+    }
+    if let Some(files) = c.log_max_files {
+        options.insert("max-file".into(), json!(files.to_string()));
+    }
+    if let Some(tag) = &c.log_tag {
+        options.insert("tag".into(), json!(tag));
+    }
+    if let Some(path) = &c.log_path {
+        options.insert("path".into(), json!(path.display().to_string()));
+    }
+    Value::Object(options)
+}
+
 /// Docker's `HostConfig.Links`: `/LINKED:/THIS/ALIAS` (null without links); a linked
 /// container that is gone shows by its ID.
 fn links(engine: &Engine, record: &ContainerRecord) -> Value {
@@ -276,6 +296,7 @@ fn links(engine: &Engine, record: &ContainerRecord) -> Value {
     json!(texts)
 }
 
+/// A PID or UTS namespace mode as Docker shows it: empty for the container's own.
 fn docker_namespace(mode: &rpod_engine::isolation::NamespaceMode) -> String {
     match mode {
         rpod_engine::isolation::NamespaceMode::Private => String::new(),
@@ -391,6 +412,17 @@ pub fn image_inspect(roots: &rpod_engine::paths::Roots, info: &ImageInfo) -> Val
         "Created": time(base.created),
         "DockerVersion": "",
         "Author": base.author,
+        // The API before 1.45 has the container a classic build committed; rpod keeps
+        // none, and shows what Docker shows for an image that none made (BuildKit's):
+        // empty. docker-compose 1.x reads its `Volumes` when it recreates a container.
+        "Container": "",
+        "ContainerConfig": {
+            "Hostname": "", "Domainname": "", "User": "",
+            "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
+            "Tty": false, "OpenStdin": false, "StdinOnce": false,
+            "Env": null, "Cmd": null, "Image": "", "Volumes": null, "WorkingDir": "",
+            "Entrypoint": null, "OnBuild": null, "Labels": null,
+        },
         "Config": config,
         "Architecture": base.architecture,
         "Os": base.os,

@@ -22,7 +22,7 @@ const DEFAULT_SUBNET: Ipv4Net = match Ipv4Net::new(Ipv4Addr::new(10, 88, 0, 0), 
 const USER_SUBNET_BASE: [u8; 2] = [10, 89];
 
 /// Prefix of the bridges rpod names (`rpod0`, `rpod1`, ...).
-const BRIDGE_PREFIX: &str = "rpod";
+pub const BRIDGE_PREFIX: &str = "rpod";
 
 /// What `network create` asks for.
 #[derive(Debug, Clone, Default)]
