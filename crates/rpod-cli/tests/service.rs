@@ -2914,6 +2914,11 @@ fn podman_remote_images_sizes_and_health_checks() {
         .podman_out(&["healthcheck", "run", "writer"])
         .status
         .success());
+    // Docker's events name the verdict in the action; `event=health_status` finds them.
+    assert_eq!(
+        service.docker_past_events(&["event=health_status", "container=good"], "{{.Action}}"),
+        "health_status: healthy\n"
+    );
     service.podman_ok(&["rm", "-f", "-t", "0", "good", "bad"]);
     // --health-on-failure reaches the service (podman's numbered action).
     service.podman_ok(&[

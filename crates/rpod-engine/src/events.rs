@@ -103,13 +103,13 @@ pub const FILTER_KEYS: [&str; 9] = [
 ];
 
 /// Whether `event` passes `filters` (key to values): every key must match one of its
-/// values. `event`/`status` take podman's and Docker's names; `container` an ID prefix or
+/// values (every one, for `label`: `filter_values::key_passes`). `event`/`status` take podman's and Docker's names; `container` an ID prefix or
 /// a name; `image` the image of a container event, or an image's ID prefix or name;
 /// `label` `KEY` or `KEY=VALUE` of a container's labels; `volume` a volume's name;
 /// `network` a network's ID prefix or name; `pod` a pod's.
 pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(key, values)| {
-        values.iter().any(|v| match key.as_str() {
+        let mut results = values.iter().map(|v| match key.as_str() {
             "type" => event.kind.as_str() == v,
             "event" | "status" => event.status == *v || event.docker_action() == v,
             "container" => {
@@ -136,7 +136,8 @@ pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {
                     && (event.id.starts_with(v.as_str()) || event.name == *v)
             }
             _ => false,
-        })
+        });
+        crate::filter_values::key_passes(key, &mut results)
     })
 }
 

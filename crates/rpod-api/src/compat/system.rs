@@ -126,9 +126,14 @@ pub fn info(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 
 /// An event as Docker's `events.Message` (which podman-remote decodes too).
 fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
-    let action = match flavour {
-        Flavour::Compat => event.docker_action(),
-        Flavour::Libpod => event.status.as_str(),
+    let action = match (flavour, event.attributes.get("health_status")) {
+        // Docker's action names the verdict (`docker events` prints it; its `event=`
+        // filter takes `health_status` alone too, as rpod's does).
+        (Flavour::Compat, Some(verdict)) if event.status == "health_status" => {
+            format!("health_status: {verdict}")
+        }
+        (Flavour::Compat, _) => event.docker_action().to_string(),
+        (Flavour::Libpod, _) => event.status.clone(),
     };
     let mut attributes = event.attributes.clone();
     // A `die` event's code: Docker's `exitCode` too, beside podman's own name (which
