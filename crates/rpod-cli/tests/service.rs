@@ -1622,6 +1622,21 @@ services:
       - db:database
     ports:
       - "{port}:8080"
+    volumes:
+      - type: tmpfs
+        target: /cache
+  init:
+    image: localhost/demo:latest
+    command: ["sh", "-c", "echo init done"]
+  side:
+    image: localhost/demo:latest
+    network_mode: "service:db"
+    command: ["sh", "-c", "wget -q -O - http://localhost:8080/ | sed s/^/side-/ && exec sleep 1000"]
+    depends_on:
+      init:
+        condition: service_completed_successfully
+      db:
+        condition: service_healthy
 volumes:
   data: {{}}
 networks:
@@ -1656,20 +1671,29 @@ networks:
     // a listing filtered by several labels, which must all match.
     let ps = ok(&["ps"]);
     let rows: Vec<&str> = ps.lines().filter(|l| l.starts_with("rpodcmp_")).collect();
-    assert_eq!(rows.len(), 2, "{ps}");
+    assert_eq!(rows.len(), 4, "{ps}");
+    let row = |name: &str| rows.iter().find(|r| r.starts_with(name)).copied();
     assert!(
-        rows[0].starts_with("rpodcmp_db_1 ") && rows[0].contains("Up (healthy)"),
+        row("rpodcmp_db_1 ").is_some_and(|r| r.contains("Up (healthy)")),
         "{ps}"
     );
     assert!(
-        rows[1].starts_with("rpodcmp_web_1 ")
-            && rows[1].contains(&format!("0.0.0.0:{port}->8080/tcp")),
+        row("rpodcmp_init_1 ").is_some_and(|r| r.contains("Exit 0")),
+        "{ps}"
+    );
+    assert!(
+        row("rpodcmp_web_1 ").is_some_and(|r| r.contains(&format!("0.0.0.0:{port}->8080/tcp"))),
         "{ps}"
     );
     wait_until("web fetched from db by name and by link", || {
         let logs = ok(&["logs", "--no-color", "web"]);
         logs.contains("| hello-from-db") && logs.contains("| via-link-hello-from-db")
     });
+    // side shares db's network namespace (and started after init ended well).
+    wait_until("side fetched from db on localhost", || {
+        ok(&["logs", "--no-color", "side"]).contains("| side-hello-from-db")
+    });
+    assert!(ok(&["exec", "-T", "web", "mount"]).contains("tmpfs on /cache type tmpfs"));
     let hosts = ok(&["exec", "-T", "web", "cat", "/etc/hosts"]);
     assert!(
         hosts
@@ -1706,7 +1730,7 @@ networks:
         service
             .rpod
             .ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]),
-        "rpodcmp_db_1\nrpodcmp_web_1\n"
+        "rpodcmp_db_1\nrpodcmp_init_1\nrpodcmp_side_1\nrpodcmp_web_1\n"
     );
     // A one-off container gets links to the service's running containers.
     assert_eq!(
@@ -1787,9 +1811,11 @@ networks:
     service.docker_ok(&["rm", "linked"]);
     let ps = ok(&["ps"]);
     assert!(
-        ps.lines().filter(|l| l.contains(" Exit ")).count() == 2 && !ps.contains("->8080"),
+        ps.lines().filter(|l| l.contains(" Exit ")).count() == 4 && !ps.contains("->8080"),
         "stopped containers publish nothing:\n{ps}"
     );
+    // down removes the containers at once, db while side (in db's network namespace)
+    // goes: db's removal waits for side's.
     ok(&["down", "-v"]);
     assert_eq!(service.rpod.ok(&["ps", "-a", "-q"]), "");
     assert!(!service

@@ -648,6 +648,45 @@ fn a_removal_takes_the_container_apart_while_the_runtime_deletes_it() {
     );
 }
 
+/// A removal waits for the removals of its dependents that others run at the same moment
+/// (docker-compose's `down`), and not long for one that stays.
+#[test]
+fn a_removal_awaits_its_dependents_removed_meanwhile() {
+    let f = fixture();
+    let base = f.create("base", &["true"]);
+    let side = f.engine.create(CreateOptions {
+        rootfs: Some(f.rootfs.clone()),
+        name: Some("side".into()),
+        command: vec!["true".into()],
+        network: Some(rpod_engine::container::NetworkMode::Container("base".into())),
+        ..Default::default()
+    });
+    let side = side.unwrap().id().to_string();
+    let engine = f.engine.clone();
+    let waiter = std::thread::spawn(move || {
+        engine.await_departing_dependents("base").unwrap();
+        engine.remove("base", RemoveOptions::default())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    f.engine.remove(&side, RemoveOptions::default()).unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), base);
+
+    // A dependent that nobody removes: the wait ends, and the removal says why.
+    f.create("base", &["true"]);
+    f.engine
+        .create(CreateOptions {
+            rootfs: Some(f.rootfs.clone()),
+            name: Some("stays".into()),
+            command: vec!["true".into()],
+            network: Some(rpod_engine::container::NetworkMode::Container("base".into())),
+            ..Default::default()
+        })
+        .unwrap();
+    f.engine.await_departing_dependents("base").unwrap();
+    let err = f.engine.remove("base", RemoveOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("dependent containers"), "{err}");
+}
+
 /// A checkpoint left running and exported freezes the container from before the dump until
 /// what goes into the archive was taken, and thaws it also when the dump fails; one that is
 /// not exported does not freeze it. A thaw that fails leaves the container recorded paused.

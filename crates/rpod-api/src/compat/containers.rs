@@ -651,6 +651,10 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         // Docker's forced removal kills at once (podman's stops with the timeout).
         timeout = timeout.or(Some(0));
     }
+    if ex.flavour == Flavour::Compat {
+        // Docker's clients remove containers in any order, at once.
+        context.engine.await_departing_dependents(name)?;
+    }
     let id = context.engine.remove(
         name,
         RemoveOptions {

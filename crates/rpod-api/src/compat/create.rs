@@ -468,18 +468,30 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Docker's `Mounts` entry.
+/// Docker's `Mounts` entry. docker-py sends a field it was not given as null (`Source`
+/// of a tmpfs, docker-compose's `ReadOnly`): the same as left out.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct DockerMount {
-    #[serde(rename = "Type")]
+    #[serde(rename = "Type", deserialize_with = "null_as_default")]
     kind: String,
+    #[serde(deserialize_with = "null_as_default")]
     source: String,
+    #[serde(deserialize_with = "null_as_default")]
     target: String,
+    #[serde(deserialize_with = "null_as_default")]
     read_only: bool,
     bind_options: Option<Map<String, Value>>,
     tmpfs_options: Option<Map<String, Value>>,
     volume_options: Option<Map<String, Value>>,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// A volume mount's `VolumeOptions`: `NoCopy` (the `nocopy` word) and `Subpath` (Docker
@@ -1084,6 +1096,9 @@ mod tests {
         assert!(summary[2].1.contains(&"size=1048576".to_string()));
         assert!(summary[2].1.contains(&"mode=700".to_string()));
         assert_eq!(summary[3].0, "/run");
+        // docker-py's nulls for what it was not given.
+        let options = parse(r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/cache","Source":null,"ReadOnly":null}]}}"#).unwrap();
+        assert_eq!(options.mounts[0].destination, "/cache");
     }
 
     #[test]

@@ -14,6 +14,33 @@ impl Engine {
             .collect())
     }
 
+    /// Wait while the containers that depend on `name_or_id` are being removed by others
+    /// at the same moment (up to `ARRIVAL` for their removals to begin, `DEPARTURE` in
+    /// all), so that its removal does not fail for them. docker-compose's `down` removes a
+    /// project's containers all at once, a container whose network namespace another
+    /// joins (`network_mode: service:...`) among them; Docker has no such order to keep.
+    /// Dependents that stay are left for the removal to name.
+    pub fn await_departing_dependents(&self, name_or_id: &str) -> Result<()> {
+        const ARRIVAL: std::time::Duration = std::time::Duration::from_secs(1);
+        const DEPARTURE: std::time::Duration = std::time::Duration::from_secs(30);
+        let id = self.lookup(name_or_id)?.id().to_string();
+        let began = std::time::Instant::now();
+        loop {
+            let dependents = self.dependents(&id)?;
+            if dependents.is_empty() {
+                return Ok(());
+            }
+            let all_leaving = dependents
+                .iter()
+                .all(|c| c.state.status == Status::Removing);
+            let waited = began.elapsed();
+            if waited >= DEPARTURE || (!all_leaving && waited >= ARRIVAL) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// `names` ordered so that each container comes after those among them that depend
     /// on it (`rm` of several, `rm --all`), so that no removal fails for a dependent that
     /// goes later. Names that are no container stay, for the removal to report.
