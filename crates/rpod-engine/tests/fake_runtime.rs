@@ -658,7 +658,9 @@ fn a_removal_awaits_its_dependents_removed_meanwhile() {
         rootfs: Some(f.rootfs.clone()),
         name: Some("side".into()),
         command: vec!["true".into()],
-        network: Some(rpod_engine::container::NetworkMode::Container("base".into())),
+        network: Some(rpod_engine::container::NetworkMode::Container(
+            "base".into(),
+        )),
         ..Default::default()
     });
     let side = side.unwrap().id().to_string();
@@ -678,12 +680,17 @@ fn a_removal_awaits_its_dependents_removed_meanwhile() {
             rootfs: Some(f.rootfs.clone()),
             name: Some("stays".into()),
             command: vec!["true".into()],
-            network: Some(rpod_engine::container::NetworkMode::Container("base".into())),
+            network: Some(rpod_engine::container::NetworkMode::Container(
+                "base".into(),
+            )),
             ..Default::default()
         })
         .unwrap();
     f.engine.await_departing_dependents("base").unwrap();
-    let err = f.engine.remove("base", RemoveOptions::default()).unwrap_err();
+    let err = f
+        .engine
+        .remove("base", RemoveOptions::default())
+        .unwrap_err();
     assert!(err.to_string().contains("dependent containers"), "{err}");
 }
 
