@@ -200,6 +200,25 @@ fn published_ports_and_names_between_containers() {
             format!("127.0.0.1:{port}\n")
         );
         rpod.fails(&["port", "web", "81"], 125);
+        // Exposed without -P: shown by inspect without a host side, as podman's.
+        rpod.ok(&[
+            "create",
+            "--name",
+            "exposer",
+            "--network",
+            "lab",
+            "--expose",
+            "9000",
+            "--expose",
+            "53/udp",
+            "demo",
+            "true",
+        ]);
+        assert_eq!(
+            rpod.inspect("exposer", "{{json .NetworkSettings.Ports}}"),
+            r#"{"53/udp":null,"9000/tcp":null}"#
+        );
+        rpod.ok(&["rm", "exposer"]);
         // A host port taken by another container, or by the host, is refused at start.
         let err = rpod.fails(
             &[

@@ -2069,9 +2069,20 @@ fn networks_volumes_and_ports_through_both_apis() {
         options["com.docker.network.driver.mtu"], "1400",
         "{options}"
     );
+    // A bridge name rpod chose was no option; one given is.
     assert!(
-        options["com.docker.network.bridge.name"].is_string(),
+        options.get("com.docker.network.bridge.name").is_none(),
         "{options}"
+    );
+    assert_eq!(
+        service.docker_ok(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{index .Options \"com.docker.network.bridge.name\"}}",
+            "dnet",
+        ]),
+        "rpodt70\n"
     );
     service.rpod.ok(&["network", "rm", "dmtu"]);
     let out = service.docker_out(&[
@@ -2102,6 +2113,8 @@ fn networks_volumes_and_ports_through_both_apis() {
         "dnet",
         "-p",
         &publish,
+        "--expose",
+        "9000",
         "-v",
         "dvol:/www",
         "-v",
@@ -2124,6 +2137,25 @@ fn networks_volumes_and_ports_through_both_apis() {
     assert_eq!(
         service.docker_ok(&["port", "dweb"]).trim(),
         format!("80/tcp -> 127.0.0.1:{port}")
+    );
+    // An exposed port: in the config (the docker CLI exposes what it publishes too), and
+    // listed without a host side.
+    let shown = service.docker_ok(&[
+        "inspect",
+        "--format",
+        "{{json .Config.ExposedPorts}} {{json .NetworkSettings.Ports}}",
+        "dweb",
+    ]);
+    assert_eq!(
+        shown.trim(),
+        format!(
+            r#"{{"80/tcp":{{}},"9000/tcp":{{}}}} {{"80/tcp":[{{"HostIp":"127.0.0.1","HostPort":"{port}"}}],"9000/tcp":null}}"#
+        )
+    );
+    let listed = service.docker_ok(&["ps", "--filter", "name=dweb", "--format", "{{.Ports}}"]);
+    assert!(
+        listed.contains("9000/tcp") && listed.contains(&format!("127.0.0.1:{port}->80/tcp")),
+        "{listed}"
     );
     let attached = service.docker_ok(&[
         "network",

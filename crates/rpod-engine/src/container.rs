@@ -213,6 +213,11 @@ pub struct NetworkConfig {
     /// `-P`: the image's exposed ports were published (they are in `ports`).
     #[serde(default)]
     pub publish_all: bool,
+    /// The ports the container exposes, the image's among them (`--expose`, Docker's
+    /// `ExposedPorts`, libpod's `expose`): `PORT/PROTOCOL` each, ranges spelled out. Only
+    /// `-P` publishes them; inspect and listings show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposed: Vec<String>,
     #[serde(default)]
     pub dns_servers: Vec<String>,
     #[serde(default)]

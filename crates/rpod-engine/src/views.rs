@@ -270,6 +270,20 @@ pub fn port_bindings(
     bindings
 }
 
+/// `port_bindings`, and the exposed ports not published, with no host side.
+fn published_and_exposed(
+    config: &crate::container::ContainerConfig,
+) -> BTreeMap<String, Option<Vec<PortBinding>>> {
+    let mut ports: BTreeMap<String, Option<Vec<PortBinding>>> = port_bindings(config)
+        .into_iter()
+        .map(|(key, bindings)| (key, Some(bindings)))
+        .collect();
+    for key in &config.net.exposed {
+        ports.entry(key.clone()).or_insert(None);
+    }
+    ports
+}
+
 /// A container on one network, in inspect.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -298,7 +312,9 @@ pub struct NetworkSettings {
     #[serde(rename = "IPPrefixLen")]
     pub ip_prefix_len: u8,
     pub mac_address: String,
-    pub ports: BTreeMap<String, Vec<PortBinding>>,
+    /// Published ports with their host sides, and exposed ones without (null), as
+    /// podman shows them.
+    pub ports: BTreeMap<String, Option<Vec<PortBinding>>>,
     pub sandbox_key: String,
     pub networks: BTreeMap<String, EndpointView>,
 }
@@ -335,7 +351,7 @@ impl NetworkSettings {
             ip_address: first.map(|e| e.ip_address.clone()).unwrap_or_default(),
             ip_prefix_len: first.map(|e| e.ip_prefix_len).unwrap_or(0),
             mac_address: first.map(|e| e.mac_address.clone()).unwrap_or_default(),
-            ports: port_bindings(c),
+            ports: published_and_exposed(c),
             sandbox_key: if running {
                 crate::network::netns::path_for(&roots.runroot, &c.id)
                     .display()

@@ -658,6 +658,11 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         networks: joins,
         ports: published_ports(&host, &exposed)?,
         publish_all: typed::<bool>(&host, "PublishAllPorts")?.unwrap_or(false),
+        exposed: exposed
+            .iter()
+            .map(|key| rpod_engine::network::ports::exposed_keys(key))
+            .collect::<Result<Vec<_>, _>>()?
+            .concat(),
         dns_servers: typed(&host, "Dns")?.unwrap_or_default(),
         dns_search: typed(&host, "DnsSearch")?.unwrap_or_default(),
         dns_options: typed(&host, "DnsOptions")?.unwrap_or_default(),

@@ -68,7 +68,7 @@ fn network_settings(settings: &rpod_engine::views::NetworkSettings, ports_bound:
     } else {
         Default::default()
     };
-    for binding in ports.values_mut().flatten() {
+    for binding in ports.values_mut().flatten().flatten() {
         if binding.host_ip.is_empty() {
             binding.host_ip = "0.0.0.0".into();
         }
@@ -98,12 +98,28 @@ fn summary_ports(record: &ContainerRecord) -> Value {
     if !ports_bound(record) {
         return json!([]);
     }
-    let ports: Vec<Value> = rpod_engine::network::ports::expand(&record.config.net.ports)
-        .into_iter()
+    let published = rpod_engine::network::ports::expand(&record.config.net.ports);
+    let mut ports: Vec<Value> = published
+        .iter()
         .map(|(private, protocol, ip, public)| {
             json!({ "IP": ip, "PrivatePort": private, "PublicPort": public, "Type": protocol })
         })
         .collect();
+    // Exposed and not published: the container's side alone, as Docker lists them.
+    for key in &record.config.net.exposed {
+        let Some((port, protocol)) = key.split_once('/') else {
+            continue;
+        };
+        let Ok(port) = port.parse::<u16>() else {
+            continue;
+        };
+        if !published
+            .iter()
+            .any(|(p, proto, _, _)| *p == port && proto == protocol)
+        {
+            ports.push(json!({ "PrivatePort": port, "Type": protocol }));
+        }
+    }
     json!(ports)
 }
 
@@ -252,6 +268,11 @@ pub fn container_inspect(
             "Labels": c.labels,
             "StopSignal": base.config.stop_signal,
             "StopTimeout": c.stop_timeout,
+            "ExposedPorts": if c.net.exposed.is_empty() {
+                Value::Null
+            } else {
+                c.net.exposed.iter().map(|key| (key.clone(), json!({}))).collect::<Map<String, Value>>().into()
+            },
         },
         "NetworkSettings": network_settings(&base.network_settings, ports_bound(record)),
     }))

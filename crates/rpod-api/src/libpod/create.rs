@@ -680,11 +680,27 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             });
         }
     }
-    if spec.publish_image_ports {
-        for (port, protocol) in spec.expose.unwrap_or_default() {
-            ports.extend(rpod_engine::network::ports::parse_exposed(&format!(
-                "{port}/{protocol}"
-            ))?);
+    // podman's `expose`: port to protocols (`tcp`, or several as `tcp,udp`).
+    let mut exposed = Vec::new();
+    for (port, protocols) in spec.expose.unwrap_or_default() {
+        for protocol in protocols.split(',').map(str::trim) {
+            let protocol = if protocol.is_empty() { "tcp" } else { protocol };
+            let key = format!("{port}/{protocol}");
+            exposed.extend(rpod_engine::network::ports::exposed_keys(&key)?);
+            // Published with `publish_image_ports`, unless a port mapping has it already
+            // (`generate spec` writes both).
+            if spec.publish_image_ports {
+                for mapping in rpod_engine::network::ports::parse_exposed(&key)? {
+                    let mapped = ports.iter().any(|m: &PortMapping| {
+                        m.protocol == protocol
+                            && (m.container_port..m.container_port.saturating_add(m.range))
+                                .contains(&mapping.container_port)
+                    });
+                    if !mapped {
+                        ports.push(mapping);
+                    }
+                }
+            }
         }
     }
     let add_hosts = spec
@@ -698,6 +714,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         networks: joins,
         ports,
         publish_all: spec.publish_image_ports,
+        exposed,
         dns_servers: spec.dns_server.unwrap_or_default(),
         dns_search: spec.dns_search.unwrap_or_default(),
         dns_options: spec.dns_option.unwrap_or_default(),

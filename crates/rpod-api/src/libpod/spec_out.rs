@@ -91,6 +91,20 @@ fn network_fields(options: &CreateOptions, spec: &mut Map<String, Value>) {
             .collect();
         spec.insert("portmappings".into(), json!(ports));
     }
+    if !net.exposed.is_empty() {
+        // podman's `expose`: each port with its protocols (`tcp,udp`).
+        let mut expose: Map<String, Value> = Map::new();
+        for key in &net.exposed {
+            let (port, protocol) = key.split_once('/').unwrap_or((key, "tcp"));
+            let entry = expose.entry(port).or_insert_with(|| json!(""));
+            let joined = match entry.as_str() {
+                Some("") | None => protocol.to_string(),
+                Some(before) => format!("{before},{protocol}"),
+            };
+            *entry = json!(joined);
+        }
+        spec.insert("expose".into(), Value::Object(expose));
+    }
     for (key, list) in [
         ("dns_server", &net.dns_servers),
         ("dns_search", &net.dns_search),
@@ -834,6 +848,7 @@ mod tests {
             "netns": {"nsmode": "bridge"},
             "Networks": {"front": {"aliases": ["www"], "static_ips": ["10.1.2.3"]}},
             "portmappings": [{"container_port": 80, "host_port": 8080, "protocol": "tcp"}],
+            "expose": {"53": "tcp,udp", "9000": "tcp"}, "publish_image_ports": true,
             "dns_server": ["1.1.1.1"], "dns_search": ["example.com"], "dns_option": ["ndots:2"],
             "hostadd": ["db:10.0.0.9"],
             "pidns": {"nsmode": "host"}, "ipcns": {"nsmode": "shareable"},
@@ -870,6 +885,13 @@ mod tests {
         assert_eq!(spec["name"], "web");
         assert_eq!(spec["pidns"], json!({"nsmode": "host"}));
         assert_eq!(spec["resource_limits"]["cpu"]["quota"], 50000);
+        assert_eq!(spec["expose"], json!({"53": "tcp,udp", "9000": "tcp"}));
+        assert_eq!(
+            options.net.exposed,
+            ["53/tcp", "53/udp", "9000/tcp"],
+            "exposed, and published once each"
+        );
+        assert_eq!(options.net.ports.len(), 4, "{:?}", options.net.ports);
     }
 
     /// What a SpecGenerator cannot say is named by its field: here the log handed to the

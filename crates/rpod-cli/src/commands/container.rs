@@ -208,8 +208,10 @@ pub fn network_config(
     for spec in &args.publish {
         published.extend(ports::parse_publish(spec)?);
     }
-    if args.publish_all {
-        for spec in &args.expose {
+    let mut exposed = Vec::new();
+    for spec in &args.expose {
+        exposed.extend(ports::exposed_keys(spec)?);
+        if args.publish_all {
             published.extend(ports::parse_exposed(spec)?);
         }
     }
@@ -223,6 +225,7 @@ pub fn network_config(
         networks,
         ports: published,
         publish_all: args.publish_all,
+        exposed,
         dns_servers: args.dns.clone(),
         dns_search: args.dns_search.clone(),
         dns_options: args.dns_option.clone(),

@@ -131,6 +131,21 @@ pub fn parse_exposed(key: &str) -> Result<Vec<PortMapping>> {
     }])
 }
 
+/// An exposed port (`80`, `53/udp`, `8000-8002/tcp`) as `PORT/PROTOCOL` keys, one per
+/// port, as Docker's `ExposedPorts` has them.
+pub fn exposed_keys(spec: &str) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for mapping in parse_exposed(spec)? {
+        let last = mapping
+            .container_port
+            .saturating_add(mapping.range.max(1) - 1);
+        for port in mapping.container_port..=last {
+            keys.push(format!("{port}/{}", mapping.protocol));
+        }
+    }
+    Ok(keys)
+}
+
 /// Choose free host ports for mappings that have none, and refuse two mappings of one
 /// host port. A chosen port is free when chosen; like podman, rpod does not hold it, but it
 /// never chooses one that another container (`others`, running or not) publishes, which
