@@ -304,6 +304,19 @@ fn docker_run_shows_output_and_returns_exit_codes() {
     // The `die` events carry Docker's `exitCode`.
     let died = service.docker_past_events(&["event=die"], "{{.Actor.Attributes.exitCode}}");
     assert_eq!(died, "0\n3\n", "{died}");
+    // `docker info` names the host's distribution (it said `linux`).
+    let release = std::fs::read_to_string("/etc/os-release").unwrap();
+    let pretty = release
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .unwrap()
+        .trim_matches('"');
+    assert_eq!(
+        service
+            .docker_ok(&["info", "--format", "{{.OperatingSystem}}"])
+            .trim(),
+        pretty
+    );
 }
 
 #[test]
@@ -1650,8 +1663,12 @@ networks:
         ),
     )
     .unwrap();
+    // A hung compose (one waiting for a health verdict that never comes) fails the test
+    // instead of hanging it.
     let run = |args: &[&str]| -> Output {
-        Command::new(compose)
+        Command::new("timeout")
+            .arg("300")
+            .arg(compose)
             .args(["-p", "rpodcmp", "-f"])
             .arg(&file)
             .args(args)
@@ -1666,166 +1683,192 @@ networks:
             .unwrap()
     };
     let ok = |args: &[&str]| succeeded("docker-compose", args, run(args));
-    ok(&["up", "-d"]);
-    // One container per service, numbered 1: compose numbers a service's containers from
-    // a listing filtered by several labels, which must all match.
-    let ps = ok(&["ps"]);
-    let rows: Vec<&str> = ps.lines().filter(|l| l.starts_with("rpodcmp_")).collect();
-    assert_eq!(rows.len(), 4, "{ps}");
-    let row = |name: &str| rows.iter().find(|r| r.starts_with(name)).copied();
-    assert!(
-        row("rpodcmp_db_1 ").is_some_and(|r| r.contains("Up (healthy)")),
-        "{ps}"
-    );
-    assert!(
-        row("rpodcmp_init_1 ").is_some_and(|r| r.contains("Exit 0")),
-        "{ps}"
-    );
-    assert!(
-        row("rpodcmp_web_1 ").is_some_and(|r| r.contains(&format!("0.0.0.0:{port}->8080/tcp"))),
-        "{ps}"
-    );
-    wait_until("web fetched from db by name and by link", || {
-        let logs = ok(&["logs", "--no-color", "web"]);
-        logs.contains("| hello-from-db") && logs.contains("| via-link-hello-from-db")
-    });
-    // side shares db's network namespace (and started after init ended well).
-    wait_until("side fetched from db on localhost", || {
-        ok(&["logs", "--no-color", "side"]).contains("| side-hello-from-db")
-    });
-    assert!(ok(&["exec", "-T", "web", "mount"]).contains("tmpfs on /cache type tmpfs"));
-    let hosts = ok(&["exec", "-T", "web", "cat", "/etc/hosts"]);
-    assert!(
-        hosts
-            .lines()
-            .any(|l| l.starts_with("10.93.120.") && l.contains("\tdatabase rpodcmp_db_1")),
-        "{hosts}"
-    );
-    // Again: nothing changed (the network's options are the file's, the images' and
-    // containers' configs as compose left them).
-    let again = run(&["up", "-d"]);
-    let said = String::from_utf8_lossy(&again.stderr);
-    assert!(
-        again.status.success() && said.contains("rpodcmp_web_1 is up-to-date"),
-        "{said}"
-    );
-    // A changed service is made again (compose renames the old container, reads its
-    // image's `ContainerConfig`, and removes the old one).
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(
-        &file,
-        text.replace("sed s/^/via-link-/", "sed s/^/via-link2-/"),
-    )
-    .unwrap();
-    let again = run(&["up", "-d"]);
-    let said = String::from_utf8_lossy(&again.stderr);
-    assert!(
-        again.status.success() && said.contains("Recreating rpodcmp_web_1"),
-        "{said}"
-    );
-    wait_until("the new web fetched by link", || {
-        ok(&["logs", "--no-color", "web"]).contains("| via-link2-hello-from-db")
-    });
-    assert_eq!(
-        service
-            .rpod
-            .ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]),
-        "rpodcmp_db_1\nrpodcmp_init_1\nrpodcmp_side_1\nrpodcmp_web_1\n"
-    );
-    // A one-off container gets links to the service's running containers.
-    assert_eq!(
-        ok(&[
-            "run",
-            "--rm",
-            "-T",
-            "web",
-            "wget",
-            "-q",
-            "-O",
-            "-",
-            "http://database:8080/"
-        ]),
-        "hello-from-db\n"
-    );
-    // The docker CLI's --link (sent in HostConfig.Links and in the network's endpoint).
-    assert_eq!(
+    // rpod-monitor runs health checks on schedule; with conmon they run when asked, so
+    // here a helper asks for db's while the test runs.
+    let on_conmon = std::env::var_os("RPOD_CONMON").is_some();
+    let finished = std::sync::atomic::AtomicBool::new(false);
+    struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for SetOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    std::thread::scope(|scope| {
+        let _stop_checks = SetOnDrop(&finished);
+        if on_conmon {
+            scope.spawn(|| {
+                while !finished.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = service
+                        .rpod
+                        .command(&["healthcheck", "run", "rpodcmp_db_1"])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status();
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            });
+        }
+        ok(&["up", "-d"]);
+        // One container per service, numbered 1: compose numbers a service's containers from
+        // a listing filtered by several labels, which must all match.
+        let ps = ok(&["ps"]);
+        let rows: Vec<&str> = ps.lines().filter(|l| l.starts_with("rpodcmp_")).collect();
+        assert_eq!(rows.len(), 4, "{ps}");
+        let row = |name: &str| rows.iter().find(|r| r.starts_with(name)).copied();
+        assert!(
+            row("rpodcmp_db_1 ").is_some_and(|r| r.contains("Up (healthy)")),
+            "{ps}"
+        );
+        assert!(
+            row("rpodcmp_init_1 ").is_some_and(|r| r.contains("Exit 0")),
+            "{ps}"
+        );
+        assert!(
+            row("rpodcmp_web_1 ").is_some_and(|r| r.contains(&format!("0.0.0.0:{port}->8080/tcp"))),
+            "{ps}"
+        );
+        wait_until("web fetched from db by name and by link", || {
+            let logs = ok(&["logs", "--no-color", "web"]);
+            logs.contains("| hello-from-db") && logs.contains("| via-link-hello-from-db")
+        });
+        // side shares db's network namespace (and started after init ended well).
+        wait_until("side fetched from db on localhost", || {
+            ok(&["logs", "--no-color", "side"]).contains("| side-hello-from-db")
+        });
+        assert!(ok(&["exec", "-T", "web", "mount"]).contains("tmpfs on /cache type tmpfs"));
+        let hosts = ok(&["exec", "-T", "web", "cat", "/etc/hosts"]);
+        assert!(
+            hosts
+                .lines()
+                .any(|l| l.starts_with("10.93.120.") && l.contains("\tdatabase rpodcmp_db_1")),
+            "{hosts}"
+        );
+        // Again: nothing changed (the network's options are the file's, the images' and
+        // containers' configs as compose left them).
+        let again = run(&["up", "-d"]);
+        let said = String::from_utf8_lossy(&again.stderr);
+        assert!(
+            again.status.success() && said.contains("rpodcmp_web_1 is up-to-date"),
+            "{said}"
+        );
+        // A changed service is made again (compose renames the old container, reads its
+        // image's `ContainerConfig`, and removes the old one).
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(
+            &file,
+            text.replace("sed s/^/via-link-/", "sed s/^/via-link2-/"),
+        )
+        .unwrap();
+        let again = run(&["up", "-d"]);
+        let said = String::from_utf8_lossy(&again.stderr);
+        assert!(
+            again.status.success() && said.contains("Recreating rpodcmp_web_1"),
+            "{said}"
+        );
+        wait_until("the new web fetched by link", || {
+            ok(&["logs", "--no-color", "web"]).contains("| via-link2-hello-from-db")
+        });
+        assert_eq!(
+            service
+                .rpod
+                .ok(&["ps", "-a", "--format", "{{.Names}}", "--sort", "names"]),
+            "rpodcmp_db_1\nrpodcmp_init_1\nrpodcmp_side_1\nrpodcmp_web_1\n"
+        );
+        // A one-off container gets links to the service's running containers.
+        assert_eq!(
+            ok(&[
+                "run",
+                "--rm",
+                "-T",
+                "web",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                "http://database:8080/"
+            ]),
+            "hello-from-db\n"
+        );
+        // The docker CLI's --link (sent in HostConfig.Links and in the network's endpoint).
+        assert_eq!(
+            service.docker_ok(&[
+                "run",
+                "--rm",
+                "--network",
+                "rpodcmp_default",
+                "--link",
+                "rpodcmp_db_1:dbx",
+                "demo",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                "http://dbx:8080/",
+            ]),
+            "hello-from-db\n"
+        );
         service.docker_ok(&[
-            "run",
-            "--rm",
+            "create",
+            "--name",
+            "linked",
             "--network",
             "rpodcmp_default",
             "--link",
             "rpodcmp_db_1:dbx",
             "demo",
-            "wget",
-            "-q",
-            "-O",
-            "-",
-            "http://dbx:8080/",
-        ]),
-        "hello-from-db\n"
-    );
-    service.docker_ok(&[
-        "create",
-        "--name",
-        "linked",
-        "--network",
-        "rpodcmp_default",
-        "--link",
-        "rpodcmp_db_1:dbx",
-        "demo",
-        "true",
-    ]);
-    assert_eq!(
-        service
-            .docker_ok(&[
-                "inspect",
-                "--format",
-                "{{json .HostConfig.Links}}",
-                "linked"
-            ])
-            .trim(),
-        r#"["/rpodcmp_db_1:/linked/dbx"]"#
-    );
-    let refused = service.docker_out(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--link",
-        "rpodcmp_db_1:dbx",
-        "demo",
-        "true",
-    ]);
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("links need a bridged network"),
-        "{refused:?}"
-    );
-    ok(&["stop", "-t", "0"]);
-    // A linked container must run, as Docker's.
-    let refused = service.docker_out(&["start", "linked"]);
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("it is not running"),
-        "{refused:?}"
-    );
-    service.docker_ok(&["rm", "linked"]);
-    let ps = ok(&["ps"]);
-    assert!(
-        ps.lines().filter(|l| l.contains(" Exit ")).count() == 4 && !ps.contains("->8080"),
-        "stopped containers publish nothing:\n{ps}"
-    );
-    // down removes the containers at once, db while side (in db's network namespace)
-    // goes: db's removal waits for side's.
-    ok(&["down", "-v"]);
-    assert_eq!(service.rpod.ok(&["ps", "-a", "-q"]), "");
-    assert!(!service
-        .rpod
-        .ok(&["volume", "ls", "-q"])
-        .contains("rpodcmp_data"));
-    assert!(!service
-        .rpod
-        .ok(&["network", "ls", "-q"])
-        .contains("rpodcmp_default"));
+            "true",
+        ]);
+        assert_eq!(
+            service
+                .docker_ok(&[
+                    "inspect",
+                    "--format",
+                    "{{json .HostConfig.Links}}",
+                    "linked"
+                ])
+                .trim(),
+            r#"["/rpodcmp_db_1:/linked/dbx"]"#
+        );
+        let refused = service.docker_out(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--link",
+            "rpodcmp_db_1:dbx",
+            "demo",
+            "true",
+        ]);
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("links need a bridged network"),
+            "{refused:?}"
+        );
+        ok(&["stop", "-t", "0"]);
+        // A linked container must run, as Docker's.
+        let refused = service.docker_out(&["start", "linked"]);
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("it is not running"),
+            "{refused:?}"
+        );
+        service.docker_ok(&["rm", "linked"]);
+        let ps = ok(&["ps"]);
+        assert!(
+            ps.lines().filter(|l| l.contains(" Exit ")).count() == 4 && !ps.contains("->8080"),
+            "stopped containers publish nothing:\n{ps}"
+        );
+        // down removes the containers at once, db while side (in db's network namespace)
+        // goes: db's removal waits for side's.
+        ok(&["down", "-v"]);
+        assert_eq!(service.rpod.ok(&["ps", "-a", "-q"]), "");
+        assert!(!service
+            .rpod
+            .ok(&["volume", "ls", "-q"])
+            .contains("rpodcmp_data"));
+        assert!(!service
+            .rpod
+            .ok(&["network", "ls", "-q"])
+            .contains("rpodcmp_default"));
+    });
 }
 
 #[test]

@@ -1182,6 +1182,13 @@ pub struct HostInfo {
     pub supports_kvm: bool,
     /// The seccomp profile new containers get, empty when none is installed.
     pub seccomp_profile_path: String,
+    pub distribution: crate::host_system::Distribution,
+    pub mem_total: u64,
+    pub mem_free: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+    pub cpus: usize,
+    pub uptime: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -60,12 +60,8 @@ pub fn info(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let engine = &context.engine;
     let info = engine.info()?;
     let counts = &info.store.container_store;
-    let total_memory = nix::sys::sysinfo::sysinfo()
-        .map(|s| s.ram_total())
-        .unwrap_or(0);
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let total_memory = info.host.mem_total;
+    let cpus = info.host.cpus;
     let runtime = &info.host.oci_runtime;
     let mut security = vec!["name=seccomp,profile=default".to_string()];
     if nix::unistd::geteuid().is_root() {
@@ -101,7 +97,8 @@ pub fn info(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "CgroupDriver": info.host.cgroup_manager,
             "CgroupVersion": info.host.cgroup_version.trim_start_matches('v'),
             "KernelVersion": info.host.kernel,
-            "OperatingSystem": "linux",
+            "OperatingSystem": info.host.distribution.pretty_name,
+            "OSVersion": info.host.distribution.version,
             "OSType": "linux",
             "Architecture": std::env::consts::ARCH,
             "NCPU": cpus,

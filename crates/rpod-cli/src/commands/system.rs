@@ -59,13 +59,28 @@ fn yaml(value: &Value, indent: usize, out: &mut String) {
     }
 }
 
+/// A string YAML would read as something else (a number, a boolean, null), or would cut
+/// or misread (a comment, a key, an indicator first, edge spaces, a newline): quoted.
+fn needs_quotes(s: &str) -> bool {
+    s.is_empty()
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.contains('\n')
+        || s.starts_with([
+            '*', '&', '!', '{', '[', '#', '|', '>', '\'', '"', '%', '@', '`',
+        ])
+        || s.starts_with(' ')
+        || s.ends_with([' ', ':'])
+        || s.parse::<f64>().is_ok()
+        || matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~"
+        )
+}
+
 fn scalar(value: &Value) -> String {
     match value {
-        Value::String(s)
-            if s.is_empty() || s.contains(": ") || s.starts_with(['*', '&', '!', '{', '[']) =>
-        {
-            format!("{s:?}")
-        }
+        Value::String(s) if needs_quotes(s) => format!("{s:?}"),
         Value::String(s) => s.clone(),
         Value::Object(m) if m.is_empty() => "{}".into(),
         Value::Array(a) if a.is_empty() => "[]".into(),
@@ -356,4 +371,28 @@ pub fn reset(engine: &Engine, args: ResetArgs) -> Outcome {
     }
     engine.reset()?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_that_read_as_something_else_are_quoted() {
+        for (text, shown) in [
+            ("12", "\"12\""),
+            ("1.5", "\"1.5\""),
+            ("true", "\"true\""),
+            ("null", "\"null\""),
+            ("a: b", "\"a: b\""),
+            ("two\nlines", "\"two\\nlines\""),
+            ("", "\"\""),
+            ("bookworm", "bookworm"),
+            ("v1", "v1"),
+            ("/usr/sbin/runc", "/usr/sbin/runc"),
+        ] {
+            assert_eq!(scalar(&Value::String(text.into())), shown, "{text:?}");
+        }
+        assert_eq!(scalar(&serde_json::json!(12)), "12");
+    }
 }

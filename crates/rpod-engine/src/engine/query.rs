@@ -225,6 +225,7 @@ impl Engine {
             "search".into(),
             serde_json::json!(self.search_registries_of(&registries_conf)),
         );
+        let memory = nix::sys::sysinfo::sysinfo().ok();
         Ok(SystemInfo {
             registries,
             host: HostInfo {
@@ -255,6 +256,20 @@ impl Engine {
                 )
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+                distribution: crate::host_system::Distribution::of_host(),
+                mem_total: memory.as_ref().map(|m| m.ram_total()).unwrap_or(0),
+                mem_free: memory.as_ref().map(|m| m.ram_unused()).unwrap_or(0),
+                swap_total: memory.as_ref().map(|m| m.swap_total()).unwrap_or(0),
+                swap_free: memory.as_ref().map(|m| m.swap_free()).unwrap_or(0),
+                cpus: std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
+                uptime: crate::host_system::uptime_text(
+                    memory
+                        .as_ref()
+                        .map(|m| m.uptime().as_secs_f64())
+                        .unwrap_or(0.0),
+                ),
             },
             store: StoreInfo {
                 graph_root: self.roots.root.display().to_string(),
