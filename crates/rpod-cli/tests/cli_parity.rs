@@ -4188,5 +4188,24 @@ fn the_shell_secret_driver_keeps_the_data_with_its_commands() {
         125,
     );
     assert!(err.contains("the secret driver \"pass\""), "{err}");
+    // The file driver's path: the data in that directory.
+    let dir = kept.path().join("files");
+    let path_opt = format!("path={}", dir.display());
+    let id = rpod
+        .ok(&[
+            "secret",
+            "create",
+            "--driver",
+            "file",
+            "--driver-opts",
+            &path_opt,
+            "filed",
+            &file_arg,
+        ])
+        .trim()
+        .to_string();
+    assert!(dir.join(format!("{id}.data")).exists());
+    rpod.ok(&["secret", "rm", "filed"]);
+    assert!(!dir.join(format!("{id}.data")).exists());
     assert_eq!(rpod.ok(&["secret", "ls", "-q"]), "");
 }

@@ -36,8 +36,9 @@ pub struct SecretRecord {
 /// Where a secret's data is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretDriver {
-    /// In rpod's store (podman's `file` driver).
-    File,
+    /// In files (podman's `file` driver): in rpod's store, or in the directory its `path`
+    /// option names.
+    File(Option<PathBuf>),
     /// By the administrator's commands (podman's `shell` driver): its options, each of
     /// `list`, `lookup`, `store` and `delete` given.
     Shell(BTreeMap<String, String>),
@@ -50,10 +51,20 @@ impl SecretDriver {
     /// A driver by podman's name and options (`--driver`, `--driver-opts`).
     pub fn new(name: &str, options: &BTreeMap<String, String>) -> Result<Self> {
         match name {
-            "file" if options.is_empty() => Ok(Self::File),
-            "file" => Err(EngineError::NotSupported(
-                "options of the file secret driver (its path is rpod's store)".into(),
-            )),
+            "file" => {
+                if let Some(key) = options.keys().find(|k| *k != "path") {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid option {key:?} of the file secret driver: path is its one option"
+                    )));
+                }
+                match options.get("path").map(PathBuf::from) {
+                    Some(path) if !path.is_absolute() => Err(EngineError::InvalidArg(format!(
+                        "the file secret driver's path {} is not absolute",
+                        path.display()
+                    ))),
+                    path => Ok(Self::File(path)),
+                }
+            }
             "shell" => {
                 if let Some(key) = options
                     .keys()
@@ -81,14 +92,17 @@ impl SecretDriver {
 
     fn name(&self) -> &'static str {
         match self {
-            Self::File => "file",
+            Self::File(_) => "file",
             Self::Shell(_) => "shell",
         }
     }
 
     fn options(&self) -> BTreeMap<String, String> {
         match self {
-            Self::File => BTreeMap::new(),
+            Self::File(None) => BTreeMap::new(),
+            Self::File(Some(path)) => {
+                BTreeMap::from([("path".to_string(), path.display().to_string())])
+            }
             Self::Shell(options) => options.clone(),
         }
     }
@@ -306,6 +320,20 @@ impl Secrets {
         self.dir.join(format!("{id}.data"))
     }
 
+    /// Where the file driver keeps a secret's data: in the store, or in `dir` (made, root's
+    /// only, when missing).
+    fn file_data_path(&self, dir: Option<&Path>, id: &str) -> Result<PathBuf> {
+        let Some(dir) = dir else {
+            return Ok(self.data_path(id));
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| EngineError::io("creating", dir, e))?;
+        Ok(dir.join(format!("{id}.data")))
+    }
+
     pub fn list(&self) -> Result<Vec<SecretRecord>> {
         let mut out = Vec::new();
         let entries = match fs::read_dir(&self.dir) {
@@ -351,7 +379,7 @@ impl Secrets {
         labels: BTreeMap<String, String>,
         replace: bool,
     ) -> Result<SecretRecord> {
-        self.create_with(name, data, labels, replace, &SecretDriver::File)
+        self.create_with(name, data, labels, replace, &SecretDriver::File(None))
     }
 
     pub fn create_with(
@@ -392,7 +420,10 @@ impl Secrets {
             created: Utc::now(),
         };
         match driver {
-            SecretDriver::File => write_private(&self.data_path(&record.id), data)?,
+            SecretDriver::File(dir) => {
+                let path = self.file_data_path(dir.as_deref(), &record.id)?;
+                write_private(&path, data)?
+            }
             SecretDriver::Shell(options) => {
                 run_shell_command(options, "store", &record.id, Some(data))?;
             }
@@ -408,8 +439,8 @@ impl Secrets {
 
     pub fn data(&self, record: &SecretRecord) -> Result<Vec<u8>> {
         match SecretDriver::of(record)? {
-            SecretDriver::File => {
-                let path = self.data_path(&record.id);
+            SecretDriver::File(dir) => {
+                let path = self.file_data_path(dir.as_deref(), &record.id)?;
                 fs::read(&path).map_err(|e| EngineError::io("reading", &path, e))
             }
             SecretDriver::Shell(options) => {
@@ -429,7 +460,17 @@ impl Secrets {
     /// The secret's data where its driver keeps it.
     fn forget_data(&self, record: &SecretRecord) -> Result<()> {
         match SecretDriver::of(record)? {
-            SecretDriver::File => Ok(()),
+            // The store's own data file goes with the description, below.
+            SecretDriver::File(None) => Ok(()),
+            SecretDriver::File(Some(dir)) => {
+                let path = dir.join(format!("{}.data", record.id));
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(EngineError::io("removing", &path, e))
+                    }
+                    _ => Ok(()),
+                }
+            }
             SecretDriver::Shell(options) => {
                 run_shell_command(&options, "delete", &record.id, None).map(drop)
             }
@@ -468,6 +509,35 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    /// The file driver's `path`: the data there, the description in the store.
+    #[test]
+    fn the_file_driver_keeps_data_where_its_path_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("else/where");
+        let options = BTreeMap::from([("path".to_string(), elsewhere.display().to_string())]);
+        let driver = SecretDriver::new("file", &options).unwrap();
+        let secrets = Secrets::new(dir.path());
+        let made = secrets
+            .create_with("token", b"s3cret", BTreeMap::new(), false, &driver)
+            .unwrap();
+        assert_eq!(made.driver_options, options);
+        let kept = elsewhere.join(format!("{}.data", made.id));
+        assert_eq!(fs::read(&kept).unwrap(), b"s3cret");
+        assert!(!secrets.data_path(&made.id).exists());
+        assert_eq!(
+            secrets.data(&secrets.find("token").unwrap()).unwrap(),
+            b"s3cret"
+        );
+        let mode = fs::metadata(&elsewhere).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        secrets.remove(&made).unwrap();
+        assert!(!kept.exists());
+        for bad in [("path", "relative/dir"), ("root", "/x")] {
+            let options = BTreeMap::from([(bad.0.to_string(), bad.1.to_string())]);
+            assert!(SecretDriver::new("file", &options).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn secrets_are_stored_privately_found_and_removed() {
@@ -588,12 +658,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("invalid option \"colour\""), "{err}");
-        for (driver, options) in [("pass", BTreeMap::new()), ("file", commands("true"))] {
-            assert!(matches!(
-                SecretDriver::new(driver, &options),
-                Err(EngineError::NotSupported(_))
-            ));
-        }
+        assert!(matches!(
+            SecretDriver::new("pass", &BTreeMap::new()),
+            Err(EngineError::NotSupported(_))
+        ));
+        // The shell driver's commands are no file driver's options.
+        assert!(matches!(
+            SecretDriver::new("file", &commands("true")),
+            Err(EngineError::InvalidArg(_))
+        ));
     }
 
     #[test]
