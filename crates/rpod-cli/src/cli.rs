@@ -1599,9 +1599,10 @@ pub struct ManifestPushArgs {
 
 #[derive(Debug, Args)]
 pub struct SecretCreateArgs {
-    /// `file` (rpod's store) or `shell` (commands of yours, as --driver-opts).
-    #[arg(short = 'd', long, default_value = "file")]
-    pub driver: String,
+    /// `file` (rpod's store) or `shell` (commands of yours, as --driver-opts); rpod.conf's
+    /// `[secrets] driver`, else `file`, when not given.
+    #[arg(short = 'd', long)]
+    pub driver: Option<String>,
     /// The driver's options, KEY=VALUE (comma-separated or repeated): the shell driver's
     /// list, lookup, store and delete commands.
     #[arg(long = "driver-opts")]

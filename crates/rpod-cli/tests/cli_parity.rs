@@ -4208,4 +4208,26 @@ fn the_shell_secret_driver_keeps_the_data_with_its_commands() {
     rpod.ok(&["secret", "rm", "filed"]);
     assert!(!dir.join(format!("{id}.data")).exists());
     assert_eq!(rpod.ok(&["secret", "ls", "-q"]), "");
+    // rpod.conf's [secrets]: the driver and options a create without --driver gets.
+    std::fs::write(
+        rpod.config_path(),
+        format!(
+            "[secrets]\ndriver = \"file\"\n[secrets.opts]\npath = \"{}\"\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let id = rpod.ok(&["secret", "create", "configured", &file_arg]);
+    assert!(dir.join(format!("{}.data", id.trim())).exists());
+    assert_eq!(
+        rpod.ok(&[
+            "secret",
+            "inspect",
+            "--format",
+            "{{.Spec.Driver.Options.path}}",
+            "configured"
+        ]),
+        format!("{}\n", dir.display())
+    );
+    rpod.ok(&["secret", "rm", "configured"]);
 }

@@ -63,6 +63,19 @@ pub struct EngineConfig {
     pub storage: StorageSection,
     #[serde(default)]
     pub image: ImageSection,
+    #[serde(default)]
+    pub secrets: SecretsSection,
+}
+
+/// New secrets' driver when `secret create` names none (containers.conf's `[secrets]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSection {
+    /// `file` (the default) or `shell`.
+    pub driver: Option<String>,
+    /// The driver's options (`[secrets.opts]`), when `--driver-opts` gives none.
+    #[serde(default)]
+    pub opts: std::collections::BTreeMap<String, String>,
 }
 
 /// Images coming in.
@@ -172,6 +185,10 @@ impl EngineConfig {
                     "containers.netns: {mode:?} is not bridge, none or host"
                 ));
             }
+        }
+        if let Some(driver) = &config.secrets.driver {
+            crate::secrets::SecretDriver::new(driver, &config.secrets.opts)
+                .map_err(|e| format!("secrets: {e}"))?;
         }
         if let Some(driver) = &config.containers.log_driver {
             if !matches!(driver.as_str(), "k8s-file" | "json-file" | "none") {
@@ -284,6 +301,24 @@ mod tests {
         assert!(file.default_log_to_file());
         let err = EngineConfig::parse("[containers]\nlog_driver = \"journald\"\n").unwrap_err();
         assert!(err.contains("containers.log_driver"), "{err}");
+    }
+
+    #[test]
+    fn the_secrets_driver_is_checked_when_read() {
+        let config = EngineConfig::parse(
+            "[secrets]\ndriver = \"file\"\n[secrets.opts]\npath = \"/srv/s\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.secrets.driver.as_deref(), Some("file"));
+        assert_eq!(config.secrets.opts["path"], "/srv/s");
+        for bad in [
+            "[secrets]\ndriver = \"vault\"\n",
+            "[secrets]\ndriver = \"shell\"\n",
+            "[secrets]\ndriver = \"file\"\n[secrets.opts]\nroot = \"/x\"\n",
+        ] {
+            let err = EngineConfig::parse(bad).unwrap_err();
+            assert!(err.starts_with("secrets: "), "{err}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use serde_json::{json, Value};
 
-use rpod_engine::secrets::{SecretDriver, SecretFilter, MAX_SECRET_SIZE};
+use rpod_engine::secrets::{SecretFilter, MAX_SECRET_SIZE};
 
 use crate::compat::containers::parse_filters;
 use crate::error::{ApiError, ApiResult};
@@ -32,12 +32,10 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .filter(|n| !n.is_empty())
         .map(String::from)
         .ok_or_else(|| ApiError::bad_request("a secret needs a name"))?;
-    let driver = ex
-        .req
-        .query("driver")
-        .filter(|d| !d.is_empty())
-        .unwrap_or("file");
-    let driver = SecretDriver::new(driver, &string_map(ex, "driveropts")?)?;
+    let driver = ex.req.query("driver").filter(|d| !d.is_empty());
+    let driver = context
+        .engine
+        .secret_driver(driver, &string_map(ex, "driveropts")?)?;
     let labels = string_map(ex, "labels")?;
     let replace = ex.query_bool("replace")?;
     // One byte past the limit at most, so that an oversized secret is refused by size.

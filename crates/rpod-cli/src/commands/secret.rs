@@ -56,7 +56,7 @@ pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
                     .ok_or_else(|| usage(format!("invalid --driver-opts {pair:?}: KEY=VALUE")))?;
                 options.insert(key.to_string(), value.to_string());
             }
-            let driver = rpod_engine::secrets::SecretDriver::new(&args.driver, &options)?;
+            let driver = engine.secret_driver(args.driver.as_deref(), &options)?;
             let data = if args.env {
                 std::env::var(&args.source)
                     .map_err(|_| usage(format!("environment variable {} is not set", args.source)))?

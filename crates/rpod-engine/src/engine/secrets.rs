@@ -11,6 +11,24 @@ impl Engine {
         Secrets::new(&self.roots.root)
     }
 
+    /// The driver a new secret gets: the one named (with the options given), else
+    /// rpod.conf's `[secrets]` driver (with its options unless some are given), else `file`.
+    pub fn secret_driver(
+        &self,
+        name: Option<&str>,
+        options: &BTreeMap<String, String>,
+    ) -> Result<crate::secrets::SecretDriver> {
+        let configured = &self.options.config.secrets;
+        match (name, configured.driver.as_deref()) {
+            (Some(name), _) => crate::secrets::SecretDriver::new(name, options),
+            (None, Some(driver)) if options.is_empty() => {
+                crate::secrets::SecretDriver::new(driver, &configured.opts)
+            }
+            (None, Some(driver)) => crate::secrets::SecretDriver::new(driver, options),
+            (None, None) => crate::secrets::SecretDriver::new("file", options),
+        }
+    }
+
     pub fn secret_create(
         &self,
         name: &str,
