@@ -600,13 +600,10 @@ fn info_and_version() {
         .starts_with("conmon version"));
     assert_eq!(json["store"]["imageStore"]["number"], 1);
     // The host's distribution as /etc/os-release names it, and its resources.
-    let release = std::fs::read_to_string("/etc/os-release").unwrap();
-    let id = release
-        .lines()
-        .find_map(|l| l.strip_prefix("ID="))
-        .unwrap()
-        .trim_matches('"');
-    assert_eq!(json["host"]["distribution"]["distribution"], id);
+    assert_eq!(
+        json["host"]["distribution"]["distribution"],
+        common::os_release("ID")
+    );
     assert!(json["host"]["memTotal"].as_u64() > Some(0), "{json}");
     assert!(json["host"]["cpus"].as_u64() > Some(0), "{json}");
     assert!(

@@ -305,17 +305,11 @@ fn docker_run_shows_output_and_returns_exit_codes() {
     let died = service.docker_past_events(&["event=die"], "{{.Actor.Attributes.exitCode}}");
     assert_eq!(died, "0\n3\n", "{died}");
     // `docker info` names the host's distribution (it said `linux`).
-    let release = std::fs::read_to_string("/etc/os-release").unwrap();
-    let pretty = release
-        .lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-        .unwrap()
-        .trim_matches('"');
     assert_eq!(
         service
             .docker_ok(&["info", "--format", "{{.OperatingSystem}}"])
             .trim(),
-        pretty
+        os_release("PRETTY_NAME")
     );
 }
 

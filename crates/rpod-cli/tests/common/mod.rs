@@ -282,6 +282,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A key of this machine's `/etc/os-release`, unquoted (what `info` should name).
+pub fn os_release(key: &str) -> String {
+    let release = std::fs::read_to_string("/etc/os-release").unwrap();
+    release
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("/etc/os-release has no {key}"))
+        .trim_matches('"')
+        .to_string()
+}
+
 /// A command's standard error as text.
 pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
