@@ -320,18 +320,12 @@ impl Secrets {
         self.dir.join(format!("{id}.data"))
     }
 
-    /// Where the file driver keeps a secret's data: in the store, or in `dir` (made, root's
-    /// only, when missing).
-    fn file_data_path(&self, dir: Option<&Path>, id: &str) -> Result<PathBuf> {
-        let Some(dir) = dir else {
-            return Ok(self.data_path(id));
-        };
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| EngineError::io("creating", dir, e))?;
-        Ok(dir.join(format!("{id}.data")))
+    /// Where the file driver keeps a secret's data: in the store, or in `dir` (its `path`).
+    fn file_data_path(&self, dir: Option<&Path>, id: &str) -> PathBuf {
+        match dir {
+            Some(dir) => dir.join(format!("{id}.data")),
+            None => self.data_path(id),
+        }
     }
 
     pub fn list(&self) -> Result<Vec<SecretRecord>> {
@@ -421,8 +415,15 @@ impl Secrets {
         };
         match driver {
             SecretDriver::File(dir) => {
-                let path = self.file_data_path(dir.as_deref(), &record.id)?;
-                write_private(&path, data)?
+                if let Some(dir) = dir {
+                    // The driver's own directory, root's only, made when missing.
+                    fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(dir)
+                        .map_err(|e| EngineError::io("creating", dir, e))?;
+                }
+                write_private(&self.file_data_path(dir.as_deref(), &record.id), data)?
             }
             SecretDriver::Shell(options) => {
                 run_shell_command(options, "store", &record.id, Some(data))?;
@@ -440,7 +441,7 @@ impl Secrets {
     pub fn data(&self, record: &SecretRecord) -> Result<Vec<u8>> {
         match SecretDriver::of(record)? {
             SecretDriver::File(dir) => {
-                let path = self.file_data_path(dir.as_deref(), &record.id)?;
+                let path = self.file_data_path(dir.as_deref(), &record.id);
                 fs::read(&path).map_err(|e| EngineError::io("reading", &path, e))
             }
             SecretDriver::Shell(options) => {
@@ -463,7 +464,7 @@ impl Secrets {
             // The store's own data file goes with the description, below.
             SecretDriver::File(None) => Ok(()),
             SecretDriver::File(Some(dir)) => {
-                let path = dir.join(format!("{}.data", record.id));
+                let path = self.file_data_path(Some(&dir), &record.id);
                 match fs::remove_file(&path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         Err(EngineError::io("removing", &path, e))

@@ -658,11 +658,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         networks: joins,
         ports: published_ports(&host, &exposed)?,
         publish_all: typed::<bool>(&host, "PublishAllPorts")?.unwrap_or(false),
-        exposed: exposed
-            .iter()
-            .map(|key| rpod_engine::network::ports::exposed_keys(key))
-            .collect::<Result<Vec<_>, _>>()?
-            .concat(),
+        exposed: rpod_engine::network::ports::exposed_keys(&exposed)?,
         dns_servers: typed(&host, "Dns")?.unwrap_or_default(),
         dns_search: typed(&host, "DnsSearch")?.unwrap_or_default(),
         dns_options: typed(&host, "DnsOptions")?.unwrap_or_default(),
@@ -1054,6 +1050,8 @@ mod tests {
             r#"{"Image":"x","HostConfig":{"PortBindings":{"80/icmp":[{"HostPort":"1"}]}}}"#,
             r#"{"Image":"x","NetworkingConfig":{"EndpointsConfig":{"lab":{"Links":["a:b c"]}}}}"#,
             r#"{"Image":"x","HostConfig":{"Links":[":db"]}}"#,
+            // More exposed ports than there are (each range is spelled out one port each).
+            r#"{"Image":"x","ExposedPorts":{"1-65535/tcp":{},"1-65535/udp":{},"1-65535/sctp":{},"1-65535":{}}}"#,
         ] {
             assert_eq!(parse(bad).unwrap_err().status, 400, "{bad}");
         }

@@ -681,26 +681,26 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         }
     }
     // podman's `expose`: port to protocols (`tcp`, or several as `tcp,udp`).
-    let mut exposed = Vec::new();
+    let mut expose_specs = Vec::new();
     for (port, protocols) in spec.expose.unwrap_or_default() {
         for protocol in protocols.split(',').map(str::trim) {
             let protocol = if protocol.is_empty() { "tcp" } else { protocol };
-            let key = format!("{port}/{protocol}");
-            exposed.extend(rpod_engine::network::ports::exposed_keys(&key)?);
-            // Published with `publish_image_ports`, unless a port mapping has it already
-            // (`generate spec` writes both).
-            if spec.publish_image_ports {
-                for mapping in rpod_engine::network::ports::parse_exposed(&key)? {
-                    let mapped = ports.iter().any(|m: &PortMapping| {
-                        m.protocol == protocol
-                            && (m.container_port..m.container_port.saturating_add(m.range))
-                                .contains(&mapping.container_port)
-                    });
-                    if !mapped {
-                        ports.push(mapping);
-                    }
-                }
-            }
+            expose_specs.push(format!("{port}/{protocol}"));
+        }
+    }
+    let exposed = rpod_engine::network::ports::exposed_keys(&expose_specs)?;
+    // Published with `publish_image_ports`, unless a port mapping has it already
+    // (`generate spec` writes both).
+    if spec.publish_image_ports {
+        let mapped: std::collections::HashSet<String> = ports
+            .iter()
+            .flat_map(|m: &PortMapping| {
+                let last = m.container_port.saturating_add(m.range.max(1) - 1);
+                (m.container_port..=last).map(move |p| format!("{p}/{}", m.protocol))
+            })
+            .collect();
+        for key in exposed.iter().filter(|key| !mapped.contains(*key)) {
+            ports.extend(rpod_engine::network::ports::parse_exposed(key)?);
         }
     }
     let add_hosts = spec

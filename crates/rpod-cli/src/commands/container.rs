@@ -208,10 +208,9 @@ pub fn network_config(
     for spec in &args.publish {
         published.extend(ports::parse_publish(spec)?);
     }
-    let mut exposed = Vec::new();
-    for spec in &args.expose {
-        exposed.extend(ports::exposed_keys(spec)?);
-        if args.publish_all {
+    let exposed = ports::exposed_keys(&args.expose)?;
+    if args.publish_all {
+        for spec in &args.expose {
             published.extend(ports::parse_exposed(spec)?);
         }
     }

@@ -39,16 +39,13 @@ impl Engine {
         };
         let mut net = options.net.clone();
         // The image's exposed ports are the container's too (as Docker and podman show
-        // them); a key the image spells wrongly is not one.
+        // them); a key the image spells wrongly is not one. Sorted, each once, bounded
+        // (`exposed_keys`): one order for every way in, which `generate spec` compares.
         let image_keys = exposed
             .iter()
-            .filter_map(|key| crate::network::ports::exposed_keys(key).ok())
-            .flatten();
-        let given = std::mem::take(&mut net.exposed);
-        net.exposed = given.into_iter().chain(image_keys).collect();
-        // One order for every way in (`generate spec` compares its round trip).
-        net.exposed.sort();
-        net.exposed.dedup();
+            .filter(|key| crate::network::ports::parse_exposed(key).is_ok());
+        let all: Vec<&String> = net.exposed.iter().chain(image_keys).collect();
+        net.exposed = crate::network::ports::exposed_keys(&all)?;
         if !net.links.is_empty() && mode != NetworkMode::Bridge {
             return Err(EngineError::InvalidArg(format!(
                 "links need a bridged network, not --network {}: the linked names are written into the container's own /etc/hosts",

@@ -131,19 +131,34 @@ pub fn parse_exposed(key: &str) -> Result<Vec<PortMapping>> {
     }])
 }
 
-/// An exposed port (`80`, `53/udp`, `8000-8002/tcp`) as `PORT/PROTOCOL` keys, one per
-/// port, as Docker's `ExposedPorts` has them.
-pub fn exposed_keys(spec: &str) -> Result<Vec<String>> {
-    let mut keys = Vec::new();
-    for mapping in parse_exposed(spec)? {
+/// The most ports a container may expose: every port of each protocol. A bound on what a
+/// request or an image (whose ranges are spelled out one port each) makes rpod keep.
+pub const MAX_EXPOSED: u64 = 3 * 65535;
+
+/// Exposed ports (`80`, `53/udp`, `8000-8002/tcp`) as `PORT/PROTOCOL` keys, one per port,
+/// as Docker's `ExposedPorts` has them: sorted, each once. Ranges adding up to more than
+/// `MAX_EXPOSED` ports are refused before any is spelled out.
+pub fn exposed_keys<S: AsRef<str>>(specs: &[S]) -> Result<Vec<String>> {
+    let mut mappings = Vec::new();
+    for spec in specs {
+        mappings.extend(parse_exposed(spec.as_ref())?);
+    }
+    let total: u64 = mappings.iter().map(|m| u64::from(m.range.max(1))).sum();
+    if total > MAX_EXPOSED {
+        return Err(EngineError::InvalidArg(format!(
+            "{total} exposed ports: at most {MAX_EXPOSED} (every port of tcp, udp and sctp)"
+        )));
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    for mapping in &mappings {
         let last = mapping
             .container_port
             .saturating_add(mapping.range.max(1) - 1);
         for port in mapping.container_port..=last {
-            keys.push(format!("{port}/{}", mapping.protocol));
+            keys.insert(format!("{port}/{}", mapping.protocol));
         }
     }
-    Ok(keys)
+    Ok(keys.into_iter().collect())
 }
 
 /// Choose free host ports for mappings that have none, and refuse two mappings of one
@@ -271,6 +286,18 @@ pub fn expand(mappings: &[PortMapping]) -> Vec<(u16, String, String, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exposed_ports_are_spelled_out_once_each_within_a_bound() {
+        assert_eq!(
+            exposed_keys(&["9000", "53/udp", "7000-7001", "9000/tcp"]).unwrap(),
+            ["53/udp", "7000/tcp", "7001/tcp", "9000/tcp"]
+        );
+        assert!(exposed_keys(&["1-65535", "1-65535/udp", "1-65535/sctp"]).is_ok());
+        let err = exposed_keys(&["1-65535"; 4]).unwrap_err().to_string();
+        assert!(err.contains("at most 196605"), "{err}");
+        assert!(exposed_keys(&["0"]).is_err());
+    }
 
     fn one(spec: &str) -> PortMapping {
         let mut all = parse_publish(spec).unwrap();
