@@ -185,6 +185,24 @@ pub struct LogOptions {
 }
 
 impl LogOptions {
+    /// The options set, as `--log-opt` words (`parse`'s input; the size in bytes).
+    pub fn pairs(&self) -> std::collections::BTreeMap<String, String> {
+        let mut pairs = std::collections::BTreeMap::new();
+        if let Some(size) = self.max_size {
+            pairs.insert("max-size".into(), size.to_string());
+        }
+        if let Some(files) = self.max_file {
+            pairs.insert("max-file".into(), files.to_string());
+        }
+        if let Some(tag) = &self.tag {
+            pairs.insert("tag".into(), tag.clone());
+        }
+        if let Some(path) = &self.path {
+            pairs.insert("path".into(), path.display().to_string());
+        }
+        pairs
+    }
+
     /// `max-size=SIZE` (decimal units as podman reads them: `1k` is 1000 bytes),
     /// `max-file=N`, `tag=TAG`, `path=FILE` (absolute, in an existing directory); any
     /// other key is refused, never ignored.
@@ -601,6 +619,19 @@ mod tests {
         assert_eq!(options.max_size, Some(10_000));
         assert_eq!(options.max_file, Some(3));
         assert_eq!(options.tag.as_deref(), Some("web"));
+        // And back to words that parse to the same.
+        let pairs = options.pairs();
+        assert_eq!(pairs["max-size"], "10000");
+        assert_eq!(
+            parse(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect::<Vec<_>>()
+            )
+            .unwrap(),
+            options
+        );
         assert!(parse(&[("max-file", "1")]).is_ok());
         for bad in [
             vec![("max-file", "3")],

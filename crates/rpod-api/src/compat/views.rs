@@ -106,16 +106,20 @@ fn summary_ports(record: &ContainerRecord) -> Value {
         })
         .collect();
     // Exposed and not published: the container's side alone, as Docker lists them.
-    for key in &record.config.net.exposed {
-        let Some((port, protocol)) = key.split_once('/') else {
-            continue;
-        };
-        let Ok(port) = port.parse::<u16>() else {
-            continue;
-        };
-        if !published
-            .iter()
-            .any(|(p, proto, _, _)| *p == port && proto == protocol)
+    let published: std::collections::HashSet<String> = published
+        .iter()
+        .map(|(port, protocol, _, _)| format!("{port}/{protocol}"))
+        .collect();
+    for key in record
+        .config
+        .net
+        .exposed
+        .iter()
+        .filter(|k| !published.contains(*k))
+    {
+        if let Some((Ok(port), protocol)) = key
+            .split_once('/')
+            .map(|(port, protocol)| (port.parse::<u16>(), protocol))
         {
             ports.push(json!({ "PrivatePort": port, "Type": protocol }));
         }
@@ -281,20 +285,13 @@ pub fn container_inspect(
 /// Docker's `HostConfig.LogConfig.Config`: the log's options as `--log-opt` gives them
 /// (the size in bytes).
 fn log_options(c: &rpod_engine::container::ContainerConfig) -> Value {
-    let mut options = Map::new();
-    if let Some(size) = c.log_size_max {
-        options.insert("max-size".into(), json!(size.to_string()));
-    }
-    if let Some(files) = c.log_max_files {
-        options.insert("max-file".into(), json!(files.to_string()));
-    }
-    if let Some(tag) = &c.log_tag {
-        options.insert("tag".into(), json!(tag));
-    }
-    if let Some(path) = &c.log_path {
-        options.insert("path".into(), json!(path.display().to_string()));
-    }
-    Value::Object(options)
+    let options = rpod_engine::logs::LogOptions {
+        max_size: c.log_size_max,
+        max_file: c.log_max_files,
+        tag: c.log_tag.clone(),
+        path: c.log_path.clone(),
+    };
+    json!(options.pairs())
 }
 
 /// Docker's `HostConfig.Links`: `/LINKED:/THIS/ALIAS` (null without links); a linked

@@ -412,18 +412,16 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     if let Some(path) = &options.log_path {
         log.insert("path".into(), json!(path));
     }
-    let mut log_options = Map::new();
-    if let Some(size) = options.log_size_max {
-        log_options.insert("max-size".into(), json!(size.to_string()));
+    // The path is the configuration's own field, not an option.
+    let log_options = rpod_engine::logs::LogOptions {
+        max_size: options.log_size_max,
+        max_file: options.log_max_files,
+        tag: options.log_tag.clone(),
+        path: None,
     }
-    if let Some(files) = options.log_max_files {
-        log_options.insert("max-file".into(), json!(files.to_string()));
-    }
-    if let Some(tag) = &options.log_tag {
-        log_options.insert("tag".into(), json!(tag));
-    }
+    .pairs();
     if !log_options.is_empty() {
-        log.insert("options".into(), Value::Object(log_options));
+        log.insert("options".into(), json!(log_options));
     }
     if !log.is_empty() {
         put("log_configuration", Value::Object(log));
