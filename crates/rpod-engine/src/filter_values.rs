@@ -32,7 +32,7 @@ pub fn group_by_key(filters: &[String]) -> Vec<(&str, Vec<&str>)> {
 }
 
 /// `key` must be one of `allowed` (filters of `kind`: image, volume).
-pub fn check_key(kind: &str, key: &str, allowed: &[&str]) -> Result<()> {
+pub(crate) fn check_key(kind: &str, key: &str, allowed: &[&str]) -> Result<()> {
     if allowed.contains(&key) {
         return Ok(());
     }
@@ -43,7 +43,7 @@ pub fn check_key(kind: &str, key: &str, allowed: &[&str]) -> Result<()> {
 }
 
 /// `dangling=`: true or false (1 or 0).
-pub fn check_dangling(value: &str) -> Result<()> {
+pub(crate) fn check_dangling(value: &str) -> Result<()> {
     if matches!(value, "true" | "false" | "1" | "0") {
         return Ok(());
     }
@@ -53,7 +53,7 @@ pub fn check_dangling(value: &str) -> Result<()> {
 }
 
 /// `until=`: a time, a date, Unix seconds or a duration back from now.
-pub fn until(value: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn until(value: &str) -> Result<DateTime<Utc>> {
     crate::human::parse_time(value)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| EngineError::InvalidArg(format!("invalid until={value}: {e}")))

@@ -666,12 +666,15 @@ fn a_removal_awaits_its_dependents_removed_meanwhile() {
     let side = side.unwrap().id().to_string();
     let engine = f.engine.clone();
     let waiter = std::thread::spawn(move || {
-        engine.await_departing_dependents("base").unwrap();
+        assert!(engine.await_departing_dependents("base").unwrap());
         engine.remove("base", RemoveOptions::default())
     });
     std::thread::sleep(std::time::Duration::from_millis(100));
     f.engine.remove(&side, RemoveOptions::default()).unwrap();
     assert_eq!(waiter.join().unwrap().unwrap(), base);
+    // Without dependents: nothing to wait for.
+    let lone = f.create("lone", &["true"]);
+    assert!(!f.engine.await_departing_dependents(&lone).unwrap());
 
     // A dependent that nobody removes: the wait ends, and the removal says why.
     f.create("base", &["true"]);
@@ -686,7 +689,7 @@ fn a_removal_awaits_its_dependents_removed_meanwhile() {
             ..Default::default()
         })
         .unwrap();
-    f.engine.await_departing_dependents("base").unwrap();
+    assert!(f.engine.await_departing_dependents("base").unwrap());
     let err = f
         .engine
         .remove("base", RemoveOptions::default())

@@ -651,18 +651,22 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         // Docker's forced removal kills at once (podman's stops with the timeout).
         timeout = timeout.or(Some(0));
     }
-    if ex.flavour == Flavour::Compat {
-        // Docker's clients remove containers in any order, at once.
-        context.engine.await_departing_dependents(name)?;
-    }
-    let id = context.engine.remove(
-        name,
-        RemoveOptions {
-            force,
-            timeout,
-            volumes,
-        },
-    )?;
+    let options = RemoveOptions {
+        force,
+        timeout,
+        volumes,
+    };
+    let id = match context.engine.remove(name, options) {
+        // Docker's clients remove containers in any order, at once: a removal refused for
+        // dependents is tried again once those removed meanwhile are gone.
+        Err(_)
+            if ex.flavour == Flavour::Compat
+                && context.engine.await_departing_dependents(name)? =>
+        {
+            context.engine.remove(name, options)?
+        }
+        other => other?,
+    };
     context.execs.forget_container(&id);
     match ex.flavour {
         // podman-remote prints `RawInput`: the name the user gave.

@@ -19,23 +19,25 @@ impl Engine {
     /// all), so that its removal does not fail for them. docker-compose's `down` removes a
     /// project's containers all at once, a container whose network namespace another
     /// joins (`network_mode: service:...`) among them; Docker has no such order to keep.
-    /// Dependents that stay are left for the removal to name.
-    pub fn await_departing_dependents(&self, name_or_id: &str) -> Result<()> {
+    /// Dependents that stay are left for the removal to name. Whether there were any.
+    pub fn await_departing_dependents(&self, name_or_id: &str) -> Result<bool> {
         const ARRIVAL: std::time::Duration = std::time::Duration::from_secs(1);
         const DEPARTURE: std::time::Duration = std::time::Duration::from_secs(30);
         let id = self.lookup(name_or_id)?.id().to_string();
         let began = std::time::Instant::now();
+        let mut had_some = false;
         loop {
             let dependents = self.dependents(&id)?;
             if dependents.is_empty() {
-                return Ok(());
+                return Ok(had_some);
             }
+            had_some = true;
             let all_leaving = dependents
                 .iter()
                 .all(|c| c.state.status == Status::Removing);
             let waited = began.elapsed();
             if waited >= DEPARTURE || (!all_leaving && waited >= ARRIVAL) {
-                return Ok(());
+                return Ok(true);
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
