@@ -35,13 +35,6 @@ fn attached(context: &Context, network: &Network) -> ApiResult<BTreeMap<String, 
     Ok(containers)
 }
 
-/// A bridge name rpod chose itself (`rpodN`), which was no option: Docker shows only the
-/// options given, and docker-compose takes one more as a change of the network.
-fn bridge_name_chosen_by_rpod(name: &str) -> bool {
-    name.strip_prefix(rpod_engine::network::definitions::BRIDGE_PREFIX)
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// The network's options by Docker's names where create took Docker's (a bridge name given,
 /// the MTU): docker-compose compares the options it gives with these, and refuses to go on
 /// when one differs.
@@ -54,11 +47,9 @@ fn docker_options(network: &Network) -> BTreeMap<String, String> {
             _ => (key.clone(), value.clone()),
         })
         .collect();
-    if let Some(interface) = network
-        .network_interface
-        .as_ref()
-        .filter(|name| network.driver == "bridge" && !bridge_name_chosen_by_rpod(name))
-    {
+    if let Some(interface) = network.network_interface.as_ref().filter(|name| {
+        network.driver == "bridge" && !rpod_engine::network::definitions::chosen_bridge_name(name)
+    }) {
         options.insert("com.docker.network.bridge.name".into(), interface.clone());
     }
     options
@@ -427,7 +418,13 @@ mod tests {
             docker_options(&network)["com.docker.network.bridge.name"],
             "front0"
         );
-        assert!(!bridge_name_chosen_by_rpod("rpod"));
-        assert!(!bridge_name_chosen_by_rpod("rpodx1"));
+        for given in ["rpod", "rpodx1", "front0"] {
+            assert!(!rpod_engine::network::definitions::chosen_bridge_name(
+                given
+            ));
+        }
+        assert!(rpod_engine::network::definitions::chosen_bridge_name(
+            "rpod12"
+        ));
     }
 }

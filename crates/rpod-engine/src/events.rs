@@ -103,8 +103,9 @@ pub const FILTER_KEYS: [&str; 9] = [
 ];
 
 /// Whether `event` passes `filters` (key to values): every key must match one of its
-/// values (every one, for `label`: `filter_values::key_passes`). `event`/`status` take podman's and Docker's names; `container` an ID prefix or
-/// a name; `image` the image of a container event, or an image's ID prefix or name;
+/// values (every one, for `label`: `filter_values::key_passes`). `event`/`status` take
+/// podman's and Docker's names; `container` an ID prefix or a name; `image` the image of
+/// a container event, or an image's ID prefix or name;
 /// `label` `KEY` or `KEY=VALUE` of a container's labels; `volume` a volume's name;
 /// `network` a network's ID prefix or name; `pod` a pod's.
 pub fn matches(event: &Event, filters: &HashMap<String, Vec<String>>) -> bool {

@@ -22,7 +22,7 @@ const DEFAULT_SUBNET: Ipv4Net = match Ipv4Net::new(Ipv4Addr::new(10, 88, 0, 0), 
 const USER_SUBNET_BASE: [u8; 2] = [10, 89];
 
 /// Prefix of the bridges rpod names (`rpod0`, `rpod1`, ...).
-pub const BRIDGE_PREFIX: &str = "rpod";
+const BRIDGE_PREFIX: &str = "rpod";
 
 /// What `network create` asks for.
 #[derive(Debug, Clone, Default)]
@@ -367,6 +367,13 @@ fn read(path: &Path) -> Result<Network> {
 
 fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// Whether a bridge name is of those rpod chooses itself (`rpodN`), not one a user gave
+/// (Docker's inspect shows only a name given as an option).
+pub fn chosen_bridge_name(name: &str) -> bool {
+    name.strip_prefix(BRIDGE_PREFIX)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn free_bridge_name(existing: &[Network], host: &HostNetworking) -> Result<String> {
