@@ -1412,17 +1412,6 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, Failure> {
     Ok(std::time::Duration::from_millis(millis))
 }
 
-/// Whether a container passes filters already checked by `validate_filter` (podman's
-/// rule: every key, one value of a key, every value of `label`). `all` is every container
-/// (`before=` and `since=` name one of them).
-pub(super) fn matches_filters(
-    record: &ContainerRecord,
-    filters: &[String],
-    all: &[ContainerRecord],
-) -> bool {
-    rpod_engine::container_filters::matches_all(record, filters, all)
-}
-
 /// Refuse unknown filter keys and status values before looking at any container.
 pub(super) fn validate_filter(filter: &str) -> Result<(), Failure> {
     rpod_engine::container_filters::validate(filter).map_err(usage)
@@ -1496,7 +1485,7 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         if !all && !status_filter && !running {
             continue;
         }
-        if matches_filters(&record, &filters, &everyone) {
+        if rpod_engine::container_filters::matches_all(&record, &filters, &everyone) {
             shown.push(record);
         }
     }

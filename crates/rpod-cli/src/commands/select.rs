@@ -8,7 +8,7 @@ use rpod_engine::{ContainerRecord, Engine};
 
 use crate::exit::{usage, Failure};
 
-use super::container::{matches_filters, validate_filter};
+use super::container::validate_filter;
 
 /// What the user asked for; each command fills in the flags it has.
 #[derive(Debug, Default)]
@@ -80,7 +80,7 @@ impl Selection {
                 if self.filters.is_empty() {
                     eligible(r)
                 } else {
-                    matches_filters(r, &self.filters, &records)
+                    rpod_engine::container_filters::matches_all(r, &self.filters, &records)
                 }
             })
             .map(|r| r.id().to_string())
