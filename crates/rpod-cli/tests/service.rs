@@ -1837,7 +1837,39 @@ networks:
             String::from_utf8_lossy(&refused.stderr).contains("links need a bridged network"),
             "{refused:?}"
         );
+        service.docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            "linker",
+            "--network",
+            "rpodcmp_default",
+            "--link",
+            "rpodcmp_db_1:dbx",
+            "demo",
+            "sleep",
+            "100",
+        ]);
         ok(&["stop", "-t", "0"]);
+        // A network connected while its linked container is stopped: the hosts file is
+        // still rewritten, that link left out.
+        service.docker_ok(&[
+            "network",
+            "create",
+            "--subnet",
+            "10.93.121.0/24",
+            "-o",
+            "com.docker.network.bridge.name=rpodt121",
+            "second",
+        ]);
+        service.docker_ok(&["network", "connect", "second", "linker"]);
+        let hosts = service.docker_ok(&["exec", "linker", "cat", "/etc/hosts"]);
+        assert!(
+            hosts.contains("10.93.121.") && !hosts.contains("dbx"),
+            "{hosts}"
+        );
+        service.docker_ok(&["rm", "-f", "linker"]);
+        service.docker_ok(&["network", "rm", "second"]);
         // A linked container must run, as Docker's.
         let refused = service.docker_out(&["start", "linked"]);
         assert!(

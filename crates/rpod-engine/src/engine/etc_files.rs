@@ -36,55 +36,76 @@ pub(super) fn write_file(path: &Path, text: &str) -> Result<()> {
 impl Engine {
     /// The `/etc/hosts` lines of a container's Docker links: each linked container's address
     /// (on a network both are on, else its first) under the link's alias and its name. As
-    /// Docker's, a linked container must be running.
-    fn link_hosts(&self, record: &ContainerRecord) -> Result<Vec<etc_files::HostEntry>> {
+    /// Docker's, a start needs its linked containers running (`starting`); a rewrite for a
+    /// network connected later leaves out those that are not, and keeps the rest.
+    fn link_hosts(
+        &self,
+        record: &ContainerRecord,
+        starting: bool,
+    ) -> Result<Vec<etc_files::HostEntry>> {
         let mut entries = Vec::new();
         for link in &record.config.net.links {
-            let target = self.lookup(&link.container).map_err(|_| {
-                EngineError::InvalidArg(format!(
-                    "cannot link to container {} as {}: it no longer exists",
-                    link.container, link.alias
-                ))
-            })?;
-            let refused = |why: &str| {
-                EngineError::InvalidArg(format!(
-                    "cannot link to container {} as {}: {why}",
-                    target.config.name, link.alias
-                ))
-            };
-            if !matches!(
-                target.state.status,
-                crate::container::Status::Running | crate::container::Status::Paused
-            ) {
-                return Err(refused("it is not running"));
+            match self.link_host(record, link) {
+                Ok(entry) => entries.push(entry),
+                Err(e) if starting => return Err(e),
+                Err(_) => {}
             }
-            let shared = record
-                .config
-                .net
-                .networks
-                .iter()
-                .filter_map(|join| target.state.networks.get(&join.name));
-            let address = shared
-                .chain(target.state.networks.values())
-                .find_map(|a| a.ipv4())
-                .ok_or_else(|| refused("it has no address on a network"))?;
-            let mut names = vec![link.alias.clone()];
-            if target.config.name != link.alias {
-                names.push(target.config.name.clone());
-            }
-            entries.push(etc_files::HostEntry {
-                names,
-                ip: address.addr().to_string(),
-            });
         }
         Ok(entries)
     }
 
+    /// One link's hosts line (`link_hosts`).
+    fn link_host(
+        &self,
+        record: &ContainerRecord,
+        link: &crate::container::ContainerLink,
+    ) -> Result<etc_files::HostEntry> {
+        let target = self.lookup(&link.container).map_err(|_| {
+            EngineError::InvalidArg(format!(
+                "cannot link to container {} as {}: it no longer exists",
+                link.container, link.alias
+            ))
+        })?;
+        let refused = |why: &str| {
+            EngineError::InvalidArg(format!(
+                "cannot link to container {} as {}: {why}",
+                target.config.name, link.alias
+            ))
+        };
+        if !matches!(
+            target.state.status,
+            crate::container::Status::Running | crate::container::Status::Paused
+        ) {
+            return Err(refused("it is not running"));
+        }
+        let shared = record
+            .config
+            .net
+            .networks
+            .iter()
+            .filter_map(|join| target.state.networks.get(&join.name));
+        let address = shared
+            .chain(target.state.networks.values())
+            .find_map(|a| a.ipv4())
+            .ok_or_else(|| refused("it has no address on a network"))?;
+        let mut names = vec![link.alias.clone()];
+        if target.config.name != link.alias {
+            names.push(target.config.name.clone());
+        }
+        Ok(etc_files::HostEntry {
+            names,
+            ip: address.addr().to_string(),
+        })
+    }
+
     /// Write /etc/hosts, /etc/resolv.conf, /etc/hostname and /run/.containerenv into the
     /// container's run directory; the bind mounts that put them in place.
+    /// `starting`: for a start (its links must all be there), not a rewrite after a
+    /// network change.
     pub(super) fn write_etc_files(
         &self,
         record: &ContainerRecord,
+        starting: bool,
     ) -> Result<Vec<(PathBuf, String)>> {
         let config = &record.config;
         let dir = self.roots.run_dir(record.id());
@@ -135,7 +156,7 @@ impl Engine {
             if !config.net.no_hosts {
                 let host_hosts =
                     host_network.then(|| fs::read_to_string(HOST_HOSTS).unwrap_or_default());
-                let mut add_hosts = self.link_hosts(record)?;
+                let mut add_hosts = self.link_hosts(record, starting)?;
                 add_hosts.extend(config.net.add_hosts.iter().cloned());
                 let text = etc_files::hosts(&HostsInput {
                     base: host_hosts.as_deref(),

@@ -57,7 +57,7 @@ impl Engine {
                 NetworkMode::Path(path) => Some(path.clone()),
                 NetworkMode::None | NetworkMode::Host => None,
             };
-            let files = self.write_etc_files(record)?;
+            let files = self.write_etc_files(record, true)?;
             Ok(Prepared {
                 namespace_path,
                 files,
@@ -401,7 +401,7 @@ impl Engine {
         self.save_network_options(record.id(), &all)?;
         record.state.networks.extend(attachments);
         self.save(record)?;
-        let _ = self.write_etc_files(record);
+        let _ = self.write_etc_files(record, false);
         Ok(())
     }
 
@@ -451,7 +451,7 @@ impl Engine {
         self.store.release_addresses(record.id(), Some(name))?;
         record.state.networks.remove(name);
         self.save(record)?;
-        let _ = self.write_etc_files(record);
+        let _ = self.write_etc_files(record, false);
         Ok(())
     }
 }
