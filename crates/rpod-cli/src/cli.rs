@@ -187,6 +187,33 @@ pub enum Command {
     /// Manage rpod itself: the REST service, information.
     #[command(subcommand)]
     System(SystemCommand),
+    /// Print a shell's completion script for rpod's commands, flags and their fixed values.
+    Completion(CompletionArgs),
+    /// podman's way into its rootless user namespace; rpod runs as root and has none.
+    Unshare(UnshareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell: bash, zsh, fish or powershell.
+    #[arg(value_parser = ["bash", "zsh", "fish", "powershell"])]
+    pub shell: String,
+    /// Write the script to this file instead of standard output.
+    #[arg(short = 'f', long)]
+    pub file: Option<PathBuf>,
+    /// Leave the descriptions of commands and flags out of the script.
+    #[arg(long = "no-desc")]
+    pub no_desc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnshareArgs {
+    /// Join the rootless network namespace (podman's; refused as the command is).
+    #[arg(long = "rootless-netns")]
+    pub rootless_netns: bool,
+    /// The command to run and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 // cgroup limits shared by `run`/`create` and `update`. (Not a doc comment: on a flattened

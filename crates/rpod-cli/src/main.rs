@@ -137,8 +137,11 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
     if cli.noout {
         silence_stdout()?;
     }
-    if let Command::Version(args) = &cli.command {
-        return s::version(args);
+    match &cli.command {
+        Command::Version(args) => return s::version(args),
+        Command::Completion(args) => return commands::completion::completion(args),
+        Command::Unshare(args) => return commands::completion::unshare(args),
+        _ => {}
     }
     // `--preserve-fds`: the descriptors this process was given, taken before opening the
     // engine opens its own (which would take the same numbers).
@@ -275,7 +278,9 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => fs::unmount(e, a),
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
-        Command::Version(_) => unreachable!("handled before opening the engine"),
+        Command::Version(_) | Command::Completion(_) | Command::Unshare(_) => {
+            unreachable!("handled before opening the engine")
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per command family.
 
 pub mod auto_update;
+pub mod completion;
 pub mod container;
 pub mod events;
 pub mod filesystem;
