@@ -376,6 +376,30 @@ fn events_are_printed_filtered_and_followed() {
         died("{{.ContainerExitCode}} {{.Attributes}}"),
         "3 map[k:v]\n"
     );
+    // An exec's start and end (`exec_died`, with its code), attached or detached (its end
+    // then recorded by its exit command).
+    rpod.detached(&["--name", "ex", "demo", "sleep", "300"]);
+    rpod.fails(&["exec", "ex", "sh", "-c", "exit 4"], 4);
+    rpod.ok(&["exec", "-d", "ex", "sh", "-c", "exit 5"]);
+    let exec_events = || {
+        rpod.ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "container=ex",
+            "--filter",
+            "event=exec",
+            "--filter",
+            "event=exec_died",
+            "--format",
+            "{{.Status}} {{.ContainerExitCode}}",
+        ])
+    };
+    wait_until("the detached exec's end is recorded", || {
+        exec_events().lines().count() == 4
+    });
+    assert_eq!(exec_events(), "exec 0\nexec_died 4\nexec 0\nexec_died 5\n");
+    rpod.ok(&["rm", "-f", "-t", "0", "ex"]);
     // Container labels are in the events' attributes, and filter them.
     rpod.ok(&[
         "run", "--rm", "--name", "labelled", "--label", "tier=web", "demo", "true",

@@ -427,6 +427,24 @@ fn docker_cli_drives_the_lifecycle() {
         b"through stdin\n",
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "through stdin\n");
+    // Docker's exec events: the start names the command (`event=exec_start` finds it),
+    // the end carries the exit code.
+    let starts = service.docker_past_events(&["event=exec_start", "container=web"], "{{.Action}}");
+    assert_eq!(
+        starts,
+        "exec_start: sh -c printf 12345 > /written\nexec_start: sh -c echo in-exec; exit 4\n\
+         exec_start: cat\n"
+    );
+    let ends = service.docker_past_events(
+        &["event=exec_die", "container=web"],
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
+    );
+    assert_eq!(ends, "exec_die 0\nexec_die 4\nexec_die 0\n");
+    let sessions = service.docker_past_events(
+        &["event=exec_die", "container=web"],
+        "{{.Actor.Attributes.execID}}",
+    );
+    assert!(sessions.lines().all(|id| id.len() == 64), "{sessions}");
     // pause, unpause, kill with a signal the container handles.
     service.docker_ok(&["pause", "web"]);
     assert_eq!(

@@ -42,7 +42,7 @@ impl EventType {
 }
 
 /// One event, with podman's names for what happened (`create`, `init`, `start`, `attach`,
-/// `exec`, `kill`, `pause`, `unpause`, `stop`, `died`, `remove`; for images `import`,
+/// `exec`, `exec_died`, `kill`, `pause`, `unpause`, `stop`, `died`, `remove`; for images `import`,
 /// `load`, `tag`, `untag`, `remove`; for volumes `create`, `remove`; for networks
 /// `create`, `remove`, `connect`, `disconnect`). A volume's ID is its name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +59,10 @@ pub struct Event {
     pub image: String,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// An exec session's command, words joined by spaces: Docker's action names it
+    /// (`exec_start: sh -c date`); podman's views leave it out.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub command: String,
 }
 
 impl Event {
@@ -71,6 +75,7 @@ impl Event {
             name: String::new(),
             image: String::new(),
             attributes: BTreeMap::new(),
+            command: String::new(),
         }
     }
 }
@@ -82,6 +87,7 @@ impl Event {
             (EventType::Container, "died") => "die",
             (EventType::Container, "remove") => "destroy",
             (EventType::Container, "exec") => "exec_start",
+            (EventType::Container, "exec_died") => "exec_die",
             (EventType::Image, "remove") => "delete",
             (EventType::Volume | EventType::Network, "remove") => "destroy",
             (_, other) => other,

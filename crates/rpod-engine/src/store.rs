@@ -632,8 +632,9 @@ impl Store {
         .collect()
     }
 
-    /// Remove one session, or every session of a container with `container_id`.
-    pub fn remove_exec_sessions(&self, id: Option<&str>, container_id: &str) -> Result<()> {
+    /// Remove one session, or every session of a container with `container_id`; how many
+    /// there were.
+    pub fn remove_exec_sessions(&self, id: Option<&str>, container_id: &str) -> Result<usize> {
         match id {
             Some(id) => self.execute_with(
                 Durability::Ephemeral,
@@ -646,7 +647,6 @@ impl Store {
                 [container_id],
             ),
         }
-        .map(drop)
     }
 
     // ----- volumes -----

@@ -129,6 +129,11 @@ fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
         (Flavour::Compat, Some(verdict)) if event.status == "health_status" => {
             format!("health_status: {verdict}")
         }
+        // And the command of an exec (`exec_start: sh -c date`), which its filter finds by
+        // `exec_start` alone as well.
+        (Flavour::Compat, _) if event.status == "exec" && !event.command.is_empty() => {
+            format!("{}: {}", event.docker_action(), event.command)
+        }
         (Flavour::Compat, _) => event.docker_action().to_string(),
         (Flavour::Libpod, _) => event.status.clone(),
     };

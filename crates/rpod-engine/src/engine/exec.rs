@@ -218,7 +218,10 @@ impl Engine {
         };
         session.pid = pid;
         self.store.save_exec_session(&session)?;
-        self.container_event(&record, "exec", &[("execID", session_id.clone())]);
+        let mut event =
+            Self::new_container_event(&record, "exec", &[("execID", session_id.clone())]);
+        event.command = request.cmd.join(" ");
+        self.record_event(&event);
         Ok(ExecStarted {
             container: record,
             session_id,
@@ -350,8 +353,13 @@ impl Engine {
             .unwrap_or(-1);
         let _lock = self.lock(container.id())?;
         runtime.exec_remove(&oci, session_id)?;
-        self.store
-            .remove_exec_sessions(Some(session_id), container.id())?;
+        if self
+            .store
+            .remove_exec_sessions(Some(session_id), container.id())?
+            > 0
+        {
+            self.exec_died_event(container, session_id, (code >= 0).then_some(code));
+        }
         if let Some(handover) = &handover {
             handover.handled();
         }
@@ -377,12 +385,33 @@ impl Engine {
         if runtime.exec_update_status(&oci, session_id)? {
             return Ok(());
         }
+        let code = runtime
+            .exec_exit_code(&oci, session_id, Duration::ZERO)
+            .ok()
+            .flatten();
         // The files first: a session whose row is gone is gone for good, and a failure
         // here leaves the row for the next try.
         runtime.exec_remove(&oci, session_id)?;
-        self.store
-            .remove_exec_sessions(Some(session_id), container.id())?;
+        // Its end is recorded once: an exit command may come for a session its client
+        // collected already.
+        if self
+            .store
+            .remove_exec_sessions(Some(session_id), container.id())?
+            > 0
+        {
+            self.exec_died_event(container, session_id, code);
+        }
         Ok(())
+    }
+
+    /// The end of a session, as podman's `exec_died` (Docker's `exec_die`), with its exit
+    /// code when its monitor recorded one.
+    fn exec_died_event(&self, container: &ContainerRecord, session_id: &str, code: Option<i32>) {
+        let mut attributes = vec![("execID", session_id.to_string())];
+        if let Some(code) = code {
+            attributes.push(("containerExitCode", code.to_string()));
+        }
+        self.container_event(container, "exec_died", &attributes);
     }
 
     /// Sessions of a container; ended ones whose cleanup did not run yet are removed first.
@@ -396,10 +425,17 @@ impl Engine {
                 && !session.collected_by_client()
                 && !runtime.exec_update_status(&oci, &session.id)?
             {
-                if runtime.exec_remove(&oci, &session.id).is_ok() {
-                    let _ = self
+                let code = runtime
+                    .exec_exit_code(&oci, &session.id, Duration::ZERO)
+                    .ok()
+                    .flatten();
+                if runtime.exec_remove(&oci, &session.id).is_ok()
+                    && self
                         .store
-                        .remove_exec_sessions(Some(&session.id), record.id());
+                        .remove_exec_sessions(Some(&session.id), record.id())
+                        .is_ok_and(|removed| removed > 0)
+                {
+                    self.exec_died_event(record, &session.id, code);
                 }
                 continue;
             }

@@ -401,6 +401,15 @@ impl Engine {
         status: &str,
         attributes: &[(&str, String)],
     ) {
+        self.record_event(&Self::new_container_event(record, status, attributes));
+    }
+
+    /// A container event with the container's name, image and labels.
+    pub(super) fn new_container_event(
+        record: &ContainerRecord,
+        status: &str,
+        attributes: &[(&str, String)],
+    ) -> Event {
         let mut event = Event::new(EventType::Container, status, record.id());
         event.name = record.config.name.clone();
         event.image = record.config.image_name.clone();
@@ -409,12 +418,16 @@ impl Engine {
         event
             .attributes
             .extend(attributes.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        event
+    }
+
+    /// Append `event` to the log, unless events are off (`--events-backend none`).
+    pub(super) fn record_event(&self, event: &Event) {
         if self.options.events {
-            events::append(&self.roots, &event);
+            events::append(&self.roots, event);
         }
     }
 
-    /// Record an image event.
     /// A volume's or a network's event (a volume's ID is its name).
     pub(super) fn object_event(
         &self,
@@ -430,17 +443,14 @@ impl Engine {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        if self.options.events {
-            events::append(&self.roots, &event);
-        }
+        self.record_event(&event);
     }
 
+    /// Record an image event.
     pub(super) fn image_event(&self, id: &str, status: &str, name: &str) {
         let mut event = Event::new(EventType::Image, status, id);
         event.name = name.to_string();
-        if self.options.events {
-            events::append(&self.roots, &event);
-        }
+        self.record_event(&event);
     }
 
     /// Open (creating if needed) the store under the two roots, and reconcile after a reboot.
