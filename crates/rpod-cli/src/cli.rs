@@ -2268,6 +2268,10 @@ pub struct BuildArgs {
     /// file instead.
     #[arg(long)]
     pub logfile: Option<std::path::PathBuf>,
+    /// How many stages may be built at once (0: no limit). rpod builds them one after
+    /// another, in the Containerfile's order, which every limit allows.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: u32,
     /// Merge the layers the build makes into one (no build cache then).
     #[arg(long)]
     pub squash: bool,

@@ -1271,6 +1271,11 @@ fn unused_stages_are_skipped_unless_asked_for() {
     );
     let err = rpod.fails(&["build", "--skip-unused-stages=false", &ctx], 9);
     assert!(err.contains("exited with status 9"), "{err}");
+    // podman's stage concurrency limit: stages one after another satisfy any.
+    let out = rpod.ok(&["build", "--jobs", "4", "-t", "jobs4", &ctx]);
+    assert!(out.contains("STEP 4/6"), "{out}");
+    rpod.ok(&["build", "--jobs=0", "-q", &ctx]);
+    rpod.fails(&["build", "--jobs", "-1", &ctx], 125);
     // A target: the stages after it are not built either.
     let out = rpod.ok(&["build", "--target", "used", &ctx]);
     assert!(

@@ -102,8 +102,6 @@ fn build_network(ex: &Exchange) -> ApiResult<Option<rpod_engine::container::Netw
     }
 }
 
-/// The platform to build for: `platform=OS/ARCH[/VARIANT]`, whose empty parts (podman-remote
-/// sends `/` when none was asked for) are this machine's; several are refused.
 /// `timestamp` (podman-remote's `build --timestamp`): seconds since 1970.
 fn timestamp_param(ex: &Exchange) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
     ex.query_int::<i64>("timestamp")?
@@ -114,6 +112,8 @@ fn timestamp_param(ex: &Exchange) -> ApiResult<Option<chrono::DateTime<chrono::U
         .transpose()
 }
 
+/// The platform to build for: `platform=OS/ARCH[/VARIANT]`, whose empty parts (podman-remote
+/// sends `/` when none was asked for) are this machine's; several are refused.
 fn platform_param(ex: &Exchange) -> ApiResult<Option<rpod_engine::image::platform::Platform>> {
     let given: Vec<&str> = ex
         .req
