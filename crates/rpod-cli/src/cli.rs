@@ -2268,6 +2268,10 @@ pub struct BuildArgs {
     /// file instead.
     #[arg(long)]
     pub logfile: Option<std::path::PathBuf>,
+    /// Add podman's identity label (the buildah version) to the image: only false, as rpod
+    /// adds none.
+    #[arg(long = "identity-label", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub identity_label: Option<bool>,
     /// How many stages may be built at once (0: no limit). rpod builds them one after
     /// another, in the Containerfile's order, which every limit allows.
     #[arg(long, default_value_t = 1)]

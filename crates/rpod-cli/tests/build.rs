@@ -1276,6 +1276,12 @@ fn unused_stages_are_skipped_unless_asked_for() {
     assert!(out.contains("STEP 4/6"), "{out}");
     rpod.ok(&["build", "--jobs=0", "-q", &ctx]);
     rpod.fails(&["build", "--jobs", "-1", &ctx], 125);
+    // No identity label, as podman's with --identity-label=false; asking for one is refused.
+    let out = rpod.ok(&["build", "--identity-label=false", "-q", "-t", "plain", &ctx]);
+    assert!(!out.is_empty());
+    assert_eq!(rpod.inspect("plain", "{{json .Labels}}"), "{}");
+    let err = rpod.fails(&["build", "--identity-label", &ctx], 125);
+    assert!(err.contains("not supported"), "{err}");
     // A target: the stages after it are not built either.
     let out = rpod.ok(&["build", "--target", "used", &ctx]);
     assert!(

@@ -55,6 +55,16 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         )
         .into());
     }
+    // podman's default is true; rpod's images never carry the label, as podman's with
+    // `--identity-label=false`, which scripts pass for reproducible images.
+    if args.identity_label == Some(true) {
+        return Err(rpod_engine::EngineError::NotSupported(
+            "build --identity-label (the io.buildah.version label: rpod is not buildah and \
+             adds no identity label; --identity-label=false is what rpod does)"
+                .into(),
+        )
+        .into());
+    }
     // podman's default, and its BUILDAH_FORMAT that changes it.
     let format = args
         .format
