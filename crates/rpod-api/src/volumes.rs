@@ -95,18 +95,14 @@ struct CreateBody {
 
 pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let body: CreateBody = ex.body_json_or_default()?;
-    if !body.driver.is_empty() && body.driver != "local" {
-        return Err(ApiError::unsupported(format!(
-            "the volume driver {:?}",
-            body.driver
-        )));
-    }
     let name = (!body.name.is_empty()).then_some(body.name);
     let mut labels = body.labels.unwrap_or_default();
     labels.extend(body.label.unwrap_or_default());
     let mut options = body.driver_opts.unwrap_or_default();
     options.extend(body.options.unwrap_or_default());
-    let volume = context.engine.volume_create(name, labels, options)?;
+    let volume = context
+        .engine
+        .volume_create_with_driver(name, &body.driver, labels, options)?;
     let value = view(context, ex, &volume)?;
     ex.json(201, &value)
 }

@@ -608,6 +608,9 @@ pub enum VolumeCommand {
     /// Undo volumes' device mounts (refused while a running container uses them).
     #[command(alias = "umount")]
     Unmount(VolumeMountArgs),
+    /// Record the volumes the volume plugins have and the store not; forget those they
+    /// no longer have.
+    Reload,
 }
 
 #[derive(Debug, Args)]
@@ -633,12 +636,12 @@ pub struct VolumeMountArgs {
 
 #[derive(Debug, Args)]
 pub struct VolumeCreateArgs {
-    /// Only `local` is there.
+    /// `local`, or a volume plugin rpod.conf's [engine.volume_plugins] names.
     #[arg(short = 'd', long, default_value = "local")]
     pub driver: String,
     #[arg(short = 'l', long = "label")]
     pub labels: Vec<String>,
-    /// Driver options (none is supported yet).
+    /// Driver options: the local driver's type=, device=, o=; a plugin's own.
     #[arg(short = 'o', long = "opt")]
     pub opts: Vec<String>,
     pub name: Option<String>,

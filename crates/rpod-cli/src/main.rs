@@ -242,6 +242,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Volume(VolumeCommand::Import(a)) => v::import(e, a),
         Command::Volume(VolumeCommand::Mount(a)) => v::mount(e, a),
         Command::Volume(VolumeCommand::Unmount(a)) => v::unmount(e, a),
+        Command::Volume(VolumeCommand::Reload) => v::reload(e),
         Command::Network(NetworkCommand::Create(a)) => n::create(e, a),
         Command::Network(NetworkCommand::Ls(a)) => n::ls(e, a),
         Command::Network(NetworkCommand::Inspect(a)) => n::inspect(e, a),

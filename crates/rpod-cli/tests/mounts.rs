@@ -172,7 +172,7 @@ fn named_volumes_outlive_containers_and_are_guarded() {
     let err = rpod.fails(&["volume", "create", "--opt", "colour=blue", "opted"], 125);
     assert!(err.contains("invalid mount option colour"), "{err}");
     let err = rpod.fails(&["volume", "create", "--driver", "nfs", "remote"], 125);
-    assert!(err.contains("not supported"), "{err}");
+    assert!(err.contains("no volume plugin named \"nfs\""), "{err}");
     let err = rpod.fails(&["volume", "create", "bad/name"], 125);
     assert!(err.contains("invalid volume name"), "{err}");
     // Written by one container, read by the next; the volume outlives both.
@@ -1077,4 +1077,239 @@ fn subpath_mounts_stay_inside_their_source() {
         let err = rpod.fails(&["run", "--rm", "--mount", mount, "demo", "true"], 125);
         assert!(err.contains(says), "{mount}: {err}");
     }
+}
+
+/// A volume plugin speaking Docker's protocol on a Unix socket: its volumes are
+/// directories under `base`; it refuses to create a volume given `fail=...` and to remove
+/// one whose name begins with `keep`. Every request is logged (`Method Name`).
+struct FakeVolumePlugin {
+    socket: std::path::PathBuf,
+    base: std::path::PathBuf,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeVolumePlugin {
+    fn start(dir: &std::path::Path) -> FakeVolumePlugin {
+        use std::io::{Read, Write};
+        let socket = dir.join("fake-plugin.sock");
+        let base = dir.join("fake-plugin-volumes");
+        std::fs::create_dir_all(&base).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (served_log, served_base) = (log.clone(), base.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 8192];
+                let (head, body) = loop {
+                    let Ok(n) = stream.read(&mut buf) else {
+                        break (String::new(), String::new());
+                    };
+                    if n == 0 {
+                        break (String::new(), String::new());
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let length: usize = text[..end]
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    if request.len() >= end + 4 + length {
+                        break (text[..end].to_string(), text[end + 4..].to_string());
+                    }
+                };
+                let path = head.split(' ').nth(1).unwrap_or("").to_string();
+                let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let name = body["Name"].as_str().unwrap_or("").to_string();
+                let method = path.trim_start_matches('/').to_string();
+                served_log
+                    .lock()
+                    .unwrap()
+                    .push(format!("{method} {name}").trim().to_string());
+                let dir = served_base.join(&name);
+                let answer = match method.as_str() {
+                    "Plugin.Activate" => serde_json::json!({"Implements": ["VolumeDriver"]}),
+                    "VolumeDriver.Create" if body["Opts"].get("fail").is_some() => {
+                        serde_json::json!({"Err": format!("cannot make {name}: asked to fail")})
+                    }
+                    "VolumeDriver.Create" => {
+                        std::fs::create_dir_all(&dir).unwrap();
+                        serde_json::json!({"Err": ""})
+                    }
+                    "VolumeDriver.Remove" if name.starts_with("keep") => {
+                        serde_json::json!({"Err": format!("{name} is kept")})
+                    }
+                    "VolumeDriver.Remove" => match std::fs::remove_dir_all(&dir) {
+                        Ok(()) => serde_json::json!({"Err": ""}),
+                        Err(e) => serde_json::json!({"Err": e.to_string()}),
+                    },
+                    "VolumeDriver.Mount" => {
+                        serde_json::json!({"Mountpoint": dir.display().to_string(), "Err": ""})
+                    }
+                    "VolumeDriver.Unmount" => serde_json::json!({"Err": ""}),
+                    "VolumeDriver.List" => {
+                        let names: Vec<serde_json::Value> = std::fs::read_dir(&served_base)
+                            .unwrap()
+                            .map(|e| {
+                                let e = e.unwrap();
+                                serde_json::json!({
+                                    "Name": e.file_name().to_string_lossy(),
+                                    "Mountpoint": e.path().display().to_string(),
+                                })
+                            })
+                            .collect();
+                        serde_json::json!({"Volumes": names, "Err": ""})
+                    }
+                    _ => serde_json::json!({"Err": format!("unknown method {method}")}),
+                };
+                let answer = answer.to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.plugins.v1+json\r\n\
+                     Content-Length: {}\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        FakeVolumePlugin { socket, base, log }
+    }
+
+    /// The requests since the last look.
+    fn requests(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
+
+/// Volumes of a volume plugin (rpod.conf's `[engine.volume_plugins]`): made, mounted for
+/// containers (their data in the plugin's storage), unmounted, removed and reloaded through
+/// Docker's volume plugin protocol, with the plugin's refusals passed on.
+#[test]
+fn volume_plugins_make_mount_and_remove_volumes() {
+    let plugin_dir = tempfile::tempdir().unwrap();
+    let plugin = FakeVolumePlugin::start(plugin_dir.path());
+    let config = format!(
+        "{NO_NETWORK_CONFIG}\n[engine.volume_plugins]\nfake = \"{}\"\nabsent = \"{}\"\n",
+        plugin.socket.display(),
+        plugin_dir.path().join("absent.sock").display()
+    );
+    let rpod = Rpod::with_config("crun", &config);
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+
+    assert_eq!(
+        rpod.ok(&["volume", "create", "--driver", "fake", "-o", "size=1g", "pv"]),
+        "pv\n"
+    );
+    assert_eq!(
+        plugin.requests(),
+        ["Plugin.Activate", "VolumeDriver.Create pv"]
+    );
+    assert!(plugin.base.join("pv").is_dir());
+    assert_eq!(
+        rpod.ok(&[
+            "volume",
+            "inspect",
+            "--format",
+            "{{.Driver}} {{.Options}}",
+            "pv"
+        ]),
+        "fake map[size:1g]\n"
+    );
+    // A container's writes land in the plugin's storage; the volume stays mounted for the
+    // next one (one Mount), until `volume unmount`.
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "pv:/data",
+        "demo",
+        "sh",
+        "-c",
+        "echo hi > /data/f",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(plugin.base.join("pv/f")).unwrap(),
+        "hi\n"
+    );
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", "pv:/data", "demo", "cat", "/data/f"]),
+        "hi\n"
+    );
+    assert_eq!(plugin.requests(), ["VolumeDriver.Mount pv"]);
+    assert_eq!(
+        rpod.ok(&["volume", "inspect", "--format", "{{.MountCount}}", "pv"]),
+        "1\n"
+    );
+    rpod.ok(&["volume", "unmount", "pv"]);
+    assert_eq!(plugin.requests(), ["VolumeDriver.Unmount pv"]);
+    assert_eq!(
+        rpod.ok(&["volume", "inspect", "--format", "{{.MountCount}}", "pv"]),
+        "0\n"
+    );
+
+    // The plugin's refusal is said, and nothing is recorded; so for a plugin rpod.conf
+    // does not name, or one that is not there.
+    let err = rpod.fails(
+        &["volume", "create", "-d", "fake", "-o", "fail=1", "bad"],
+        125,
+    );
+    assert!(
+        err.contains("volume plugin fake: cannot make bad: asked to fail"),
+        "{err}"
+    );
+    rpod.fails(&["volume", "exists", "bad"], 1);
+    assert!(!rpod.root().join("volumes/bad").exists());
+    let err = rpod.fails(&["volume", "create", "-d", "nope", "x"], 125);
+    assert!(err.contains("no volume plugin named \"nope\""), "{err}");
+    let err = rpod.fails(&["volume", "create", "-d", "absent", "x"], 125);
+    assert!(
+        err.contains("volume plugin absent: /Plugin.Activate on"),
+        "{err}"
+    );
+    plugin.requests();
+
+    // reload: a volume the plugin made alone is recorded, one it no longer has forgotten
+    // (the unreachable plugin is said, its volumes untouched).
+    rpod.ok(&["volume", "create", "-d", "fake", "gone"]);
+    std::fs::remove_dir_all(plugin.base.join("gone")).unwrap();
+    std::fs::create_dir(plugin.base.join("outside")).unwrap();
+    let out = rpod.run(&["volume", "reload"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Added:\noutside\nRemoved:\ngone\n"
+    );
+    assert!(
+        stderr_of(&out).contains("volume plugin absent"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "outside\npv\n");
+    assert_eq!(
+        rpod.ok(&["volume", "inspect", "--format", "{{.Driver}}", "outside"]),
+        "fake\n"
+    );
+
+    // Removal: the plugin removes the volume (unmounted first); its refusal keeps it.
+    rpod.ok(&["run", "--rm", "-v", "pv:/data", "demo", "true"]);
+    plugin.requests();
+    rpod.ok(&["volume", "rm", "pv"]);
+    assert_eq!(
+        plugin.requests(),
+        ["VolumeDriver.Unmount pv", "VolumeDriver.Remove pv"]
+    );
+    assert!(!plugin.base.join("pv").exists());
+    rpod.ok(&["volume", "create", "-d", "fake", "keepme"]);
+    let err = rpod.fails(&["volume", "rm", "keepme"], 125);
+    assert!(err.contains("volume plugin fake: keepme is kept"), "{err}");
+    rpod.ok(&["volume", "exists", "keepme"]);
+    rpod.ok(&["volume", "rm", "outside"]);
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "keepme\n");
+    // A reset forgets it all the same; the plugin keeps its data.
+    rpod.ok(&["system", "reset", "-f"]);
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "");
+    assert!(plugin.base.join("keepme").is_dir());
 }

@@ -16,6 +16,9 @@
 //! conmon_path = "/usr/bin/conmon"  # the monitor (default: rpod-monitor)
 //! helper_binaries_dir = ["/usr/local/libexec/podman"]  # searched first for netavark, aardvark-dns
 //!
+//! [engine.volume_plugins]
+//! nfs = "/run/docker/plugins/nfs.sock"   # `volume create --driver nfs`: a volume plugin
+//!
 //! [storage]
 //! keep_free = "5%"                 # free space left when writing images, archives, copies
 //!                                  # (default: 5% of the file system, at most 2 GiB)
@@ -135,6 +138,10 @@ pub struct EngineSection {
     /// Directories searched first for netavark and aardvark-dns.
     #[serde(default)]
     pub helper_binaries_dir: Vec<std::path::PathBuf>,
+    /// Volume plugins by name: the Unix socket each listens on (`volume create --driver
+    /// NAME`; Docker's volume plugin protocol, `volume_plugin.rs`).
+    #[serde(default)]
+    pub volume_plugins: std::collections::BTreeMap<String, std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -376,6 +383,24 @@ mod tests {
             ]
         );
         assert!(EngineConfig::parse("[engine]\nhelper_binaries_dir = \"/opt/net\"\n").is_err());
+    }
+
+    #[test]
+    fn names_volume_plugins_as_containers_conf() {
+        let config = EngineConfig::parse(
+            "[engine]\nconmon_path = \"/usr/bin/conmon\"\n\n[engine.volume_plugins]\n\
+             nfs = \"/run/docker/plugins/nfs.sock\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config
+                .engine
+                .volume_plugins
+                .get("nfs")
+                .map(PathBuf::as_path),
+            Some(std::path::Path::new("/run/docker/plugins/nfs.sock"))
+        );
+        assert!(EngineConfig::parse("[engine.volume_plugins]\nnfs = 3\n").is_err());
     }
 
     #[test]

@@ -127,6 +127,10 @@ pub enum EngineError {
     /// Outside data would leave less free space than rpod keeps (`free_space.rs`).
     #[error("{0}")]
     NoSpace(crate::free_space::NoSpace),
+
+    /// A volume plugin refused a request or could not be reached (its own words).
+    #[error("volume plugin {plugin}: {message}")]
+    VolumePlugin { plugin: String, message: String },
 }
 
 /// What kind of failure an error is, for front ends that answer with a status: the REST
@@ -200,7 +204,8 @@ impl EngineError {
             | EngineError::Db { .. }
             | EngineError::Registry(_)
             | EngineError::PolicyRejected(_)
-            | EngineError::NoSpace(_) => ErrorKind::Internal,
+            | EngineError::NoSpace(_)
+            | EngineError::VolumePlugin { .. } => ErrorKind::Internal,
         }
     }
 

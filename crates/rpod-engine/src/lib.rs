@@ -57,6 +57,7 @@ pub mod userns;
 pub mod views;
 pub mod volume_filters;
 pub mod volume_options;
+pub mod volume_plugin;
 pub mod volumes;
 
 pub use container::{

@@ -186,6 +186,32 @@ impl LocalOptions {
     }
 }
 
+/// Bind `source`, a directory a volume plugin mounted a volume on, onto the volume's
+/// directory `target`.
+pub fn bind_directory(source: &Path, target: &Path) -> Result<()> {
+    if !source.is_dir() {
+        return Err(invalid(format!(
+            "the volume's mount point {} is not a directory",
+            source.display()
+        )));
+    }
+    mount(
+        Some(source),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|errno| {
+        invalid(format!(
+            "binding {} on {}: {}",
+            source.display(),
+            target.display(),
+            std::io::Error::from(errno)
+        ))
+    })
+}
+
 /// Whether `path` is a mount point (listed in this process's mount table).
 pub fn is_mountpoint(path: &Path) -> bool {
     let wanted: PathBuf = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());

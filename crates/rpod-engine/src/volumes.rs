@@ -1,5 +1,6 @@
 //! Named volumes with the local driver: a directory in rpod's store
-//! (`<root>/volumes/<name>/_data`) bind-mounted into the containers that name it. A volume
+//! (`<root>/volumes/<name>/_data`) bind-mounted into the containers that name it; a volume
+//! plugin's volume is mounted by its plugin and bound on that directory. A volume
 //! outlives its containers and is never removed while one uses it (unless forced, which
 //! removes those containers first). The operations are in `engine/volumes.rs`.
 
@@ -34,4 +35,12 @@ pub struct VolumeRecord {
     pub uid: u32,
     #[serde(default)]
     pub gid: u32,
+}
+
+/// What `volume reload` did: the volumes recorded and forgotten, and what went wrong.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeReload {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub errors: Vec<String>,
 }

@@ -52,19 +52,35 @@ fn header(field: &str) -> String {
 }
 
 pub fn create(engine: &Engine, args: VolumeCreateArgs) -> Outcome {
-    if args.driver != "local" {
-        return Err(Failure::new(
-            crate::exit::ENGINE_ERROR,
-            EngineError::NotSupported(format!("the volume driver {:?}", args.driver)),
-        ));
-    }
-    let volume = engine.volume_create(
+    let volume = engine.volume_create_with_driver(
         args.name,
+        &args.driver,
         parse_pairs(&args.labels),
         parse_pairs(&args.opts),
     )?;
     println!("{}", volume.name);
     Ok(0)
+}
+
+/// `volume reload`, podman's output: what was added and removed; what failed on standard
+/// error (and exit 125).
+pub fn reload(engine: &Engine) -> Outcome {
+    let reload = engine.volume_reload()?;
+    for (title, names) in [("Added:", &reload.added), ("Removed:", &reload.removed)] {
+        if !names.is_empty() {
+            println!("{title}");
+            for name in names {
+                println!("{name}");
+            }
+        }
+    }
+    if reload.errors.is_empty() {
+        return Ok(0);
+    }
+    Err(Failure::new(
+        crate::exit::ENGINE_ERROR,
+        anyhow::anyhow!("{}", reload.errors.join("\n")),
+    ))
 }
 
 pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {

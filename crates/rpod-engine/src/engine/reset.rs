@@ -47,6 +47,13 @@ impl Engine {
             match self.volume_remove(&volume.name, true) {
                 Ok(()) => report.volumes.push(volume.name),
                 Err(EngineError::NoSuchVolume(_)) => {}
+                // A plugin that refuses (or is gone) keeps its data; the store forgets the
+                // volume all the same, as a reset must.
+                Err(e) if volume.driver != "local" => {
+                    tracing::warn!(volume = %volume.name, %e, "forgetting a volume its plugin did not remove");
+                    self.forget_plugin_volume(&volume)?;
+                    report.volumes.push(volume.name);
+                }
                 Err(e) => return Err(e),
             }
         }

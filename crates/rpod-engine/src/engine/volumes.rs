@@ -15,8 +15,13 @@ use crate::lock::ContainerLock;
 use crate::names::{random_id, valid_name};
 use crate::tree_copy;
 use crate::volume_options::LocalOptions;
-use crate::volumes::VolumeRecord;
+use crate::volume_plugin::VolumePlugin;
+use crate::volumes::{VolumeRecord, VolumeReload};
 use crate::{EngineError, Result};
+
+/// Who asks a plugin to mount a volume: rpod mounts each once for all its containers
+/// (Docker names each container; a plugin counts mounts by these IDs).
+const PLUGIN_MOUNT_ID: &str = "rpod";
 
 impl Engine {
     /// Where a volume's data lives.
@@ -51,17 +56,53 @@ impl Engine {
         labels: BTreeMap<String, String>,
         options: BTreeMap<String, String>,
     ) -> Result<VolumeRecord> {
-        self.make_volume(name, labels, options, false)
+        self.make_volume(name, None, labels, options, false)
+    }
+
+    /// `volume_create` with a driver: `local`, or a volume plugin rpod.conf names, which
+    /// makes the volume (`VolumeDriver.Create`, with `options` as they are) before it is
+    /// recorded for good.
+    pub fn volume_create_with_driver(
+        &self,
+        name: Option<String>,
+        driver: &str,
+        labels: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+    ) -> Result<VolumeRecord> {
+        let plugin = self.volume_plugin(driver)?;
+        if let Some(plugin) = &plugin {
+            plugin.activate()?;
+        }
+        self.make_volume(name, plugin.as_ref(), labels, options, false)
+    }
+
+    /// The plugin of a volume driver (none for `local`, rpod's own).
+    fn volume_plugin(&self, driver: &str) -> Result<Option<VolumePlugin>> {
+        if driver.is_empty() || driver == "local" {
+            return Ok(None);
+        }
+        match self.options.config.engine.volume_plugins.get(driver) {
+            Some(socket) => Ok(Some(VolumePlugin::new(driver, socket))),
+            None => Err(EngineError::InvalidArg(format!(
+                "no volume plugin named {driver:?}: rpod.conf's [engine.volume_plugins] \
+                 names the plugins rpod may use"
+            ))),
+        }
     }
 
     fn make_volume(
         &self,
         name: Option<String>,
+        plugin: Option<&VolumePlugin>,
         labels: BTreeMap<String, String>,
         options: BTreeMap<String, String>,
         anonymous: bool,
     ) -> Result<VolumeRecord> {
-        let local = LocalOptions::parse(&options)?;
+        // A plugin's options are its own.
+        let local = match plugin {
+            None => LocalOptions::parse(&options)?,
+            Some(_) => LocalOptions::default(),
+        };
         let name = name.unwrap_or_else(random_id);
         if !valid_name(&name) {
             return Err(EngineError::InvalidArg(format!(
@@ -70,15 +111,16 @@ impl Engine {
         }
         let record = VolumeRecord {
             name: name.clone(),
-            driver: "local".into(),
+            driver: plugin.map_or_else(|| "local".into(), |p| p.name.clone()),
             labels,
             options,
             created: Utc::now(),
             anonymous,
             needs_copy_up: true,
             // A host directory bound as a volume keeps its owner: podman gives it to the
-            // first container's user, a surprise on a directory the host uses.
-            needs_chown: !local.sets_owner() && !local.binds(),
+            // first container's user, a surprise on a directory the host uses. A plugin's
+            // storage is the plugin's to own.
+            needs_chown: plugin.is_none() && !local.sets_owner() && !local.binds(),
             uid: local.uid.unwrap_or(0),
             gid: local.gid.unwrap_or(0),
         };
@@ -99,6 +141,13 @@ impl Engine {
         {
             let _ = self.store.remove_volume(&name);
             return Err(EngineError::io("creating", &data, e));
+        }
+        if let Some(plugin) = plugin {
+            if let Err(e) = plugin.create(&name, &record.options) {
+                let _ = self.store.remove_volume(&name);
+                let _ = fs::remove_dir_all(top.join(&name));
+                return Err(e);
+            }
         }
         let driver = [("driver", record.driver.clone())];
         self.object_event(EventType::Volume, &name, &name, "create", &driver);
@@ -147,7 +196,8 @@ impl Engine {
         let mut views = Vec::with_capacity(volumes.len());
         for volume in volumes {
             let mountpoint = self.volume_path(&volume.name);
-            let mounts = LocalOptions::parse(&volume.options).is_ok_and(|local| local.mounts());
+            let mounts = volume.driver != "local"
+                || LocalOptions::parse(&volume.options).is_ok_and(|local| local.mounts());
             let mounted = mounts && {
                 let points = mount_points.get_or_insert_with(|| {
                     crate::mountinfo::mount_points()
@@ -297,7 +347,7 @@ impl Engine {
                 continue;
             };
             let result = if mount.anonymous {
-                self.make_volume(None, BTreeMap::new(), BTreeMap::new(), true)
+                self.make_volume(None, None, BTreeMap::new(), BTreeMap::new(), true)
                     .map(|v| Some(v.name))
             } else {
                 match self.volume_create(Some(name.clone()), BTreeMap::new(), BTreeMap::new()) {
@@ -328,7 +378,14 @@ impl Engine {
     /// Remove a volume's record and data, whoever uses it. A device mounted on it is
     /// unmounted first: what the device holds is never deleted.
     fn delete_volume(&self, name: &str) -> Result<()> {
-        crate::volume_options::unmount_all(&self.volume_path(name))?;
+        match self.store.volume(name)? {
+            Some(volume) if volume.driver != "local" => {
+                let plugin = self.plugin_of(&volume)?;
+                self.unmount_volume(&volume)?;
+                plugin.remove(name)?;
+            }
+            _ => crate::volume_options::unmount_all(&self.volume_path(name))?,
+        }
         self.store.remove_volume(name)?;
         self.object_event(EventType::Volume, name, name, "remove", &[]);
         let dir = self.roots().root.join("volumes").join(name);
@@ -378,8 +435,30 @@ impl Engine {
         )
     }
 
-    /// Mount what a volume's options name on its directory (nothing for a plain one).
+    /// The plugin of a plugin's volume, which rpod.conf must still name.
+    fn plugin_of(&self, volume: &VolumeRecord) -> Result<VolumePlugin> {
+        self.volume_plugin(&volume.driver)?
+            .ok_or_else(|| EngineError::InvalidArg(format!("volume {} has no plugin", volume.name)))
+    }
+
+    /// Mount what a volume's options name on its directory (nothing for a plain one); a
+    /// plugin's volume: where its plugin mounts it (`VolumeDriver.Mount`), bound there.
+    /// It stays so (as a device does) until `volume unmount` or its removal.
     fn mount_volume(&self, volume: &VolumeRecord) -> Result<()> {
+        if volume.driver != "local" {
+            let plugin = self.plugin_of(volume)?;
+            let _lock = self.volume_lock(&volume.name)?;
+            let target = self.volume_path(&volume.name);
+            if crate::volume_options::is_mountpoint(&target) {
+                return Ok(());
+            }
+            let source = plugin.mount(&volume.name, PLUGIN_MOUNT_ID)?;
+            if let Err(e) = crate::volume_options::bind_directory(&source, &target) {
+                let _ = plugin.unmount(&volume.name, PLUGIN_MOUNT_ID);
+                return Err(e);
+            }
+            return Ok(());
+        }
         let local = LocalOptions::parse(&volume.options)?;
         if local.mounts() {
             let _lock = self.volume_lock(&volume.name)?;
@@ -412,8 +491,115 @@ impl Engine {
                 containers: running.join(", "),
             });
         }
+        self.unmount_volume(&volume)
+    }
+
+    /// Undo a volume's mount: its device's, or its plugin's (`VolumeDriver.Unmount`, only
+    /// when it was mounted).
+    fn unmount_volume(&self, volume: &VolumeRecord) -> Result<()> {
         let _lock = self.volume_lock(&volume.name)?;
-        crate::volume_options::unmount_all(&self.volume_path(&volume.name))
+        let target = self.volume_path(&volume.name);
+        if volume.driver == "local" {
+            return crate::volume_options::unmount_all(&target);
+        }
+        let plugin = self.plugin_of(volume)?;
+        if crate::volume_options::is_mountpoint(&target) {
+            crate::volume_options::unmount_all(&target)?;
+            plugin.unmount(&volume.name, PLUGIN_MOUNT_ID)?;
+        }
+        Ok(())
+    }
+
+    /// `volume reload`: the store's volumes brought in line with what each plugin lists.
+    /// A volume a plugin has and the store not is recorded; a plugin's volume it no longer
+    /// lists is forgotten (nothing is asked of the plugin), unless a container uses it. A
+    /// plugin that cannot be reached changes nothing of its volumes.
+    pub fn volume_reload(&self) -> Result<VolumeReload> {
+        let mut reload = VolumeReload::default();
+        let known = self.volumes()?;
+        for (driver, socket) in &self.options.config.engine.volume_plugins {
+            let plugin = VolumePlugin::new(driver, socket);
+            let listed = match plugin.activate().and_then(|()| plugin.list()) {
+                Ok(listed) => listed,
+                Err(e) => {
+                    reload.errors.push(e.to_string());
+                    continue;
+                }
+            };
+            for volume in &listed {
+                if known.iter().any(|v| v.name == volume.name) {
+                    continue;
+                }
+                if !valid_name(&volume.name) {
+                    reload.errors.push(format!(
+                        "volume plugin {driver}: a volume named {:?} cannot be recorded",
+                        volume.name
+                    ));
+                    continue;
+                }
+                match self.record_plugin_volume(&plugin, &volume.name) {
+                    Ok(()) => reload.added.push(volume.name.clone()),
+                    Err(e) => reload.errors.push(e.to_string()),
+                }
+            }
+            for volume in known.iter().filter(|v| &v.driver == driver) {
+                if listed.iter().any(|l| l.name == volume.name) {
+                    continue;
+                }
+                if self.volume_in_use(&volume.name) {
+                    reload.errors.push(format!(
+                        "volume {} is gone from plugin {driver} but containers use it",
+                        volume.name
+                    ));
+                    continue;
+                }
+                match self.forget_plugin_volume(volume) {
+                    Ok(()) => reload.removed.push(volume.name.clone()),
+                    Err(e) => reload.errors.push(e.to_string()),
+                }
+            }
+        }
+        Ok(reload)
+    }
+
+    /// Record a volume its plugin made without rpod (`volume reload`): its content is the
+    /// plugin's, so no copy-up.
+    fn record_plugin_volume(&self, plugin: &VolumePlugin, name: &str) -> Result<()> {
+        let record = VolumeRecord {
+            name: name.to_string(),
+            driver: plugin.name.clone(),
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+            created: Utc::now(),
+            anonymous: false,
+            needs_copy_up: false,
+            needs_chown: false,
+            uid: 0,
+            gid: 0,
+        };
+        let data = self.volume_path(name);
+        fs::create_dir_all(&data).map_err(|e| EngineError::io("creating", &data, e))?;
+        if !self.store.insert_volume(&record)? {
+            return Err(EngineError::VolumeExists(name.to_string()));
+        }
+        let driver = [("driver", record.driver.clone())];
+        self.object_event(EventType::Volume, name, name, "create", &driver);
+        Ok(())
+    }
+
+    /// Forget a volume its plugin no longer has (`volume reload`, and `system reset` when
+    /// the plugin refuses the removal): its directory (after any mount on it) and record go.
+    pub(super) fn forget_plugin_volume(&self, volume: &VolumeRecord) -> Result<()> {
+        let _lock = self.volume_lock(&volume.name)?;
+        crate::volume_options::unmount_all(&self.volume_path(&volume.name))?;
+        self.store.remove_volume(&volume.name)?;
+        self.object_event(EventType::Volume, &volume.name, &volume.name, "remove", &[]);
+        let dir = self.roots().root.join("volumes").join(&volume.name);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(EngineError::io("removing", &dir, e)),
+        }
     }
 
     /// `volume export`: the volume's content as a tar stream. Containers write in volumes,
