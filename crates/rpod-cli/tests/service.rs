@@ -1915,6 +1915,103 @@ networks:
     });
 }
 
+/// Docker's link variables, which it sets only on its default bridge: the linked
+/// container's name, ports and environment, for a container on rpod's default network
+/// (the one Docker's `bridge` names); none on a user network, where /etc/hosts alone
+/// serves the link.
+#[test]
+fn docker_links_on_the_default_network_set_dockers_variables() {
+    let rpod = Rpod::with_config(
+        "crun",
+        "[network]\ndefault_network = \"def130\"\ndefault_subnet = \"10.93.130.0/24\"\n",
+    );
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    for (name, n) in [("def130", 130), ("lab131", 131)] {
+        rpod.ok(&[
+            "network",
+            "create",
+            "--subnet",
+            &format!("10.93.{n}.0/24"),
+            "--interface-name",
+            &format!("rpodt{n}"),
+            name,
+        ]);
+    }
+    let service = Service::start_with(rpod, &["--time", "0"]);
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        "bridge",
+        "-e",
+        "POSTGRES_DB=app",
+        "--expose",
+        "5432",
+        "--expose",
+        "53/udp",
+        "demo",
+        "sleep",
+        "100",
+    ]);
+    service.docker_ok(&["network", "connect", "lab131", "db"]);
+    let address = service
+        .docker_ok(&[
+            "inspect",
+            "-f",
+            "{{(index .NetworkSettings.Networks \"def130\").IPAddress}}",
+            "db",
+        ])
+        .trim()
+        .to_string();
+    assert!(address.starts_with("10.93.130."), "{address}");
+    let env = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--name",
+        "web",
+        "--link",
+        "db:main-db",
+        "-e",
+        "MAIN_DB_ENV_POSTGRES_DB=mine",
+        "demo",
+        "env",
+    ]);
+    let mut links: Vec<&str> = env.lines().filter(|l| l.starts_with("MAIN_DB_")).collect();
+    links.sort();
+    let mut expected = [
+        "MAIN_DB_ENV_POSTGRES_DB=mine".to_string(),
+        "MAIN_DB_NAME=/web/main-db".to_string(),
+        // The lowest port, whatever its protocol.
+        format!("MAIN_DB_PORT=udp://{address}:53"),
+        format!("MAIN_DB_PORT_5432_TCP=tcp://{address}:5432"),
+        format!("MAIN_DB_PORT_5432_TCP_ADDR={address}"),
+        "MAIN_DB_PORT_5432_TCP_PORT=5432".to_string(),
+        "MAIN_DB_PORT_5432_TCP_PROTO=tcp".to_string(),
+        format!("MAIN_DB_PORT_53_UDP=udp://{address}:53"),
+        format!("MAIN_DB_PORT_53_UDP_ADDR={address}"),
+        "MAIN_DB_PORT_53_UDP_PORT=53".to_string(),
+        "MAIN_DB_PORT_53_UDP_PROTO=udp".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(links, expected, "{env}");
+    // On a user network: the name in /etc/hosts, no variables.
+    let out = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "lab131",
+        "--link",
+        "db:main-db",
+        "demo",
+        "sh",
+        "-c",
+        "env | grep -c ^MAIN_DB_; grep -c main-db /etc/hosts",
+    ]);
+    assert_eq!(out, "0\n1\n");
+}
+
 #[test]
 fn bind_and_tmpfs_mounts_through_both_apis() {
     let service = Service::start();

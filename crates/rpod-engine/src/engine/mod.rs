@@ -19,6 +19,7 @@ pub use healthcheck::HealthRun;
 mod images;
 mod kube;
 mod leftovers;
+mod link_env;
 mod manage;
 mod manifests;
 mod migrate;

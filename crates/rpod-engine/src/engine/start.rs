@@ -322,6 +322,7 @@ impl Engine {
             }
             let config = self.map_idmap_mounts(record)?;
             let config = self.bind_subpath_mounts(config, record.id())?;
+            let config = self.with_link_env(config, record);
             let notify_socket = sdnotify_host_socket(record);
             let config = match &notify_socket {
                 Some(_) => self.give_notify_socket(config, record.id())?,
