@@ -1996,6 +1996,23 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
     ];
     expected.sort();
     assert_eq!(links, expected, "{env}");
+    // An exec's environment has them too (it starts from the container's).
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web2",
+        "--link",
+        "db:main-db",
+        "demo",
+        "sleep",
+        "100",
+    ]);
+    let env = service.docker_ok(&["exec", "web2", "env"]);
+    assert!(
+        env.lines().any(|l| l == "MAIN_DB_NAME=/web2/main-db"),
+        "{env}"
+    );
     // On a user network: the name in /etc/hosts, no variables.
     let out = service.docker_ok(&[
         "run",
