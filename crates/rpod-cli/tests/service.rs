@@ -2013,6 +2013,28 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
         env.lines().any(|l| l == "MAIN_DB_NAME=/web2/main-db"),
         "{env}"
     );
+    // db restarts with another address (its old one taken meanwhile): web2's hosts file
+    // follows, as Docker's does.
+    service.docker_ok(&["stop", "-t", "0", "db"]);
+    service.docker_ok(&["run", "-d", "--name", "filler", "demo", "sleep", "100"]);
+    service.docker_ok(&["start", "db"]);
+    let moved = service
+        .docker_ok(&[
+            "inspect",
+            "-f",
+            "{{(index .NetworkSettings.Networks \"def130\").IPAddress}}",
+            "db",
+        ])
+        .trim()
+        .to_string();
+    assert_ne!(moved, address);
+    let hosts = service.docker_ok(&["exec", "web2", "cat", "/etc/hosts"]);
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.starts_with(&format!("{moved}\t")) && l.contains("main-db")),
+        "{hosts}"
+    );
     // On a user network: the name in /etc/hosts, no variables.
     let out = service.docker_ok(&[
         "run",

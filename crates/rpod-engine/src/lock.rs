@@ -54,6 +54,45 @@ impl ContainerLock {
     }
 }
 
+impl ContainerLock {
+    /// The lock if no one holds it now (`None` when someone does).
+    pub fn try_acquire(lock_dir: &Path, id: &str, container_dir: &Path) -> Result<Option<Self>> {
+        std::fs::create_dir_all(lock_dir)
+            .map_err(|e| EngineError::io("creating lock directory", lock_dir, e))?;
+        let path = lock_dir.join(format!("{id}.lock"));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| EngineError::io("opening lock file", &path, e))?;
+        let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => return Ok(None),
+            Err((_, errno)) => {
+                return Err(EngineError::io(
+                    "locking",
+                    &path,
+                    std::io::Error::from(errno),
+                ))
+            }
+        };
+        let held = lock
+            .metadata()
+            .map_err(|e| EngineError::io("inspecting lock file", &path, e))?;
+        let current = std::fs::metadata(&path).ok();
+        // Removed meanwhile: the container went; nothing to lock.
+        if !current.is_some_and(|c| c.ino() == held.ino() && c.dev() == held.dev()) {
+            return Ok(None);
+        }
+        Ok(Some(ContainerLock {
+            lock: Some(lock),
+            path,
+            container_dir: container_dir.to_path_buf(),
+        }))
+    }
+}
+
 impl Drop for ContainerLock {
     fn drop(&mut self) {
         if !self.container_dir.exists() {
@@ -76,6 +115,10 @@ mod tests {
         let container = dir.path().join("c");
         std::fs::create_dir(&container).unwrap();
         let first = ContainerLock::acquire(&locks, "c", &container).unwrap();
+        // Held: a try finds it taken.
+        assert!(ContainerLock::try_acquire(&locks, "c", &container)
+            .unwrap()
+            .is_none());
         let barrier = Arc::new(Barrier::new(2));
         let waiter = {
             let (locks, container, barrier) = (locks.clone(), container.clone(), barrier.clone());

@@ -427,6 +427,32 @@ impl Store {
             .collect()
     }
 
+    /// The containers with a Docker link to the container `id`. SQLite picks the rows
+    /// whose configuration has links and names `id` (a text search, so no row is parsed
+    /// for nothing); the links themselves are checked after.
+    pub fn containers_linking_to(&self, id: &str) -> Result<Vec<ContainerRecord>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT config, state FROM containers \
+                 WHERE instr(config, '\"links\"') > 0 AND instr(config, ?1) > 0",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut linking = Vec::new();
+        for (config, state) in rows {
+            let record = Self::row_to_record(config, state)?;
+            if record.id() != id && record.config.net.links.iter().any(|l| l.container == id) {
+                linking.push(record);
+            }
+        }
+        Ok(linking)
+    }
+
     /// Save a container's state. Returns false when the container no longer exists.
     pub fn save_state(&self, record: &ContainerRecord) -> Result<bool> {
         let json = to_json(&record.state)?;

@@ -54,6 +54,45 @@ impl Engine {
         Ok(entries)
     }
 
+    /// After a container started (its address may be another than before): the running
+    /// containers linked to it get their `/etc/hosts` written again, as Docker's do. One
+    /// busy with something else (a start, a stop) is left alone: a start writes its own.
+    pub(super) fn refresh_linking_hosts(&self, target: &ContainerRecord) {
+        // Links need the target's address on a network.
+        if target.config.net.networks.is_empty() {
+            return;
+        }
+        let linking = match self.store.containers_linking_to(target.id()) {
+            Ok(linking) => linking,
+            Err(e) => {
+                tracing::warn!(id = target.id(), %e, "finding the containers linked to it");
+                return;
+            }
+        };
+        let running = |r: &ContainerRecord| {
+            matches!(
+                r.state.status,
+                crate::container::Status::Running | crate::container::Status::Paused
+            )
+        };
+        for linker in linking.iter().filter(|r| running(r)) {
+            let lock = crate::lock::ContainerLock::try_acquire(
+                &self.roots.lock_dir(),
+                linker.id(),
+                &self.roots.container_dir(linker.id()),
+            );
+            let Ok(Some(_lock)) = lock else { continue };
+            let Ok(Some(linker)) = self.store.container(linker.id()) else {
+                continue;
+            };
+            if running(&linker) {
+                if let Err(e) = self.write_etc_files(&linker, false) {
+                    tracing::warn!(id = linker.id(), %e, "rewriting the hosts of a linked container");
+                }
+            }
+        }
+    }
+
     /// One link's hosts line (`link_hosts`).
     fn link_host(
         &self,

@@ -540,6 +540,7 @@ impl Engine {
             .map(|_| crate::health::HealthState::starting());
         self.save(record)?;
         self.container_event(record, "start", &[]);
+        self.refresh_linking_hosts(record);
         // The container runs whatever systemd makes of it: a failure is only said. With
         // `container`, the container says when it is ready, through its monitor.
         let told = if record.config.sdnotify_conmon {
