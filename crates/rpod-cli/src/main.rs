@@ -140,7 +140,7 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
     match &cli.command {
         Command::Version(args) => return s::version(args),
         Command::Completion(args) => return commands::completion::completion(args),
-        Command::Unshare(args) => return commands::completion::unshare(args),
+        Command::Unshare(args) => return s::unshare(args),
         _ => {}
     }
     // `--preserve-fds`: the descriptors this process was given, taken before opening the

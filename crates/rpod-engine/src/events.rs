@@ -42,9 +42,9 @@ impl EventType {
 }
 
 /// One event, with podman's names for what happened (`create`, `init`, `start`, `attach`,
-/// `exec`, `exec_died`, `kill`, `pause`, `unpause`, `stop`, `died`, `remove`; for images `import`,
-/// `load`, `tag`, `untag`, `remove`; for volumes `create`, `remove`; for networks
-/// `create`, `remove`, `connect`, `disconnect`). A volume's ID is its name.
+/// `exec`, `exec_died`, `kill`, `pause`, `unpause`, `stop`, `died`, `remove`; for images
+/// `import`, `load`, `tag`, `untag`, `remove`; for volumes `create`, `remove`; for
+/// networks `create`, `remove`, `connect`, `disconnect`). A volume's ID is its name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// Nanoseconds since the Unix epoch.

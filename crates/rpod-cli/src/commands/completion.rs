@@ -1,5 +1,4 @@
-//! `completion`: shell completion scripts, and `unshare`, which rootful rpod refuses as
-//! rootful podman does.
+//! `completion`: shell completion scripts.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -7,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, CompletionArgs, UnshareArgs};
+use crate::cli::{Cli, CompletionArgs};
 use crate::exit::{usage, Outcome};
 
 /// Prints (or writes to `--file`) the completion script of the whole command tree. The
@@ -56,13 +55,4 @@ fn without_descriptions(command: clap::Command) -> clap::Command {
         .long_about(None)
         .mut_args(|arg| arg.help(None).long_help(None))
         .mut_subcommands(without_descriptions)
-}
-
-/// podman's `unshare` enters the user namespace of rootless podman; as root it refuses
-/// (`please use unshare with rootless`), and rpod always runs as root.
-pub fn unshare(_args: &UnshareArgs) -> Outcome {
-    Err(usage(
-        "unshare is for rootless mode, which rpod does not have: it runs as root, \
-         where podman refuses it too (please use unshare with rootless)",
-    ))
 }

@@ -175,6 +175,15 @@ pub fn version(args: &FormatArgs) -> Outcome {
     Ok(0)
 }
 
+/// podman's `unshare` enters the user namespace of rootless podman; as root it refuses
+/// (`please use unshare with rootless`), and rpod always runs as root.
+pub fn unshare(_args: &crate::cli::UnshareArgs) -> Outcome {
+    Err(usage(
+        "unshare is for rootless mode, which rpod does not have: it runs as root, \
+         where podman refuses it too (please use unshare with rootless)",
+    ))
+}
+
 /// A size and the share of `total` it is, as podman's `system df` prints it.
 fn reclaimable(size: u64, total: u64) -> String {
     let percent = (size * 100).checked_div(total).unwrap_or(0);

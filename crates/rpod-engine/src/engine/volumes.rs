@@ -124,34 +124,45 @@ impl Engine {
             uid: local.uid.unwrap_or(0),
             gid: local.gid.unwrap_or(0),
         };
-        let data = self.volume_path(&name);
-        let top = self.roots().root.join("volumes");
-        fs::create_dir_all(&top).map_err(|e| EngineError::io("creating", &top, e))?;
-        fs::set_permissions(&top, fs::Permissions::from_mode(0o700))
-            .map_err(|e| EngineError::io("setting the mode of", &top, e))?;
-        if !self.store.insert_volume(&record)? {
-            return Err(EngineError::VolumeExists(name));
-        }
-        if let Err(e) = fs::create_dir_all(&data)
-            .and_then(|()| fs::set_permissions(&data, fs::Permissions::from_mode(0o755)))
-            .and_then(|()| match local.owner() {
-                Some((uid, gid)) => std::os::unix::fs::chown(&data, uid, gid),
-                None => Ok(()),
-            })
-        {
-            let _ = self.store.remove_volume(&name);
-            return Err(EngineError::io("creating", &data, e));
-        }
+        self.store_new_volume(&record, local.owner())?;
         if let Some(plugin) = plugin {
             if let Err(e) = plugin.create(&name, &record.options) {
                 let _ = self.store.remove_volume(&name);
-                let _ = fs::remove_dir_all(top.join(&name));
+                let _ = fs::remove_dir_all(self.roots().root.join("volumes").join(&name));
                 return Err(e);
             }
         }
         let driver = [("driver", record.driver.clone())];
         self.object_event(EventType::Volume, &name, &name, "create", &driver);
         Ok(record)
+    }
+
+    /// Record a new volume and make its directory (given `owner`); nothing is left when
+    /// either fails.
+    fn store_new_volume(
+        &self,
+        record: &VolumeRecord,
+        owner: Option<(Option<u32>, Option<u32>)>,
+    ) -> Result<()> {
+        let data = self.volume_path(&record.name);
+        let top = self.roots().root.join("volumes");
+        fs::create_dir_all(&top).map_err(|e| EngineError::io("creating", &top, e))?;
+        fs::set_permissions(&top, fs::Permissions::from_mode(0o700))
+            .map_err(|e| EngineError::io("setting the mode of", &top, e))?;
+        if !self.store.insert_volume(record)? {
+            return Err(EngineError::VolumeExists(record.name.clone()));
+        }
+        if let Err(e) = fs::create_dir_all(&data)
+            .and_then(|()| fs::set_permissions(&data, fs::Permissions::from_mode(0o755)))
+            .and_then(|()| match owner {
+                Some((uid, gid)) => std::os::unix::fs::chown(&data, uid, gid),
+                None => Ok(()),
+            })
+        {
+            let _ = self.store.remove_volume(&record.name);
+            return Err(EngineError::io("creating", &data, e));
+        }
+        Ok(())
     }
 
     pub fn volume(&self, name: &str) -> Result<VolumeRecord> {
@@ -386,6 +397,11 @@ impl Engine {
             }
             _ => crate::volume_options::unmount_all(&self.volume_path(name))?,
         }
+        self.forget_volume(name)
+    }
+
+    /// The record and directory of a volume with nothing mounted on it go.
+    fn forget_volume(&self, name: &str) -> Result<()> {
         self.store.remove_volume(name)?;
         self.object_event(EventType::Volume, name, name, "remove", &[]);
         let dir = self.roots().root.join("volumes").join(name);
@@ -577,11 +593,7 @@ impl Engine {
             uid: 0,
             gid: 0,
         };
-        let data = self.volume_path(name);
-        fs::create_dir_all(&data).map_err(|e| EngineError::io("creating", &data, e))?;
-        if !self.store.insert_volume(&record)? {
-            return Err(EngineError::VolumeExists(name.to_string()));
-        }
+        self.store_new_volume(&record, None)?;
         let driver = [("driver", record.driver.clone())];
         self.object_event(EventType::Volume, name, name, "create", &driver);
         Ok(())
@@ -592,14 +604,7 @@ impl Engine {
     pub(super) fn forget_plugin_volume(&self, volume: &VolumeRecord) -> Result<()> {
         let _lock = self.volume_lock(&volume.name)?;
         crate::volume_options::unmount_all(&self.volume_path(&volume.name))?;
-        self.store.remove_volume(&volume.name)?;
-        self.object_event(EventType::Volume, &volume.name, &volume.name, "remove", &[]);
-        let dir = self.roots().root.join("volumes").join(&volume.name);
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(EngineError::io("removing", &dir, e)),
-        }
+        self.forget_volume(&volume.name)
     }
 
     /// `volume export`: the volume's content as a tar stream. Containers write in volumes,
