@@ -2274,17 +2274,85 @@ fn secrets_are_stored_privately_and_given_to_containers() {
     // An endless source is read only up to the limit, then refused.
     let err = rpod.fails(&["secret", "create", "endless", "/dev/zero"], 125);
     assert!(err.contains("between 1 and"), "{err}");
-    rpod.fails(
+    // The pass driver: encrypted by GnuPG into a password store of the test's own, with a
+    // key of its own; decrypted for the container. Without a key: refused.
+    let store = rpod.dir.path().join("password-store");
+    let root_opt = format!("root={}", store.display());
+    let err = rpod.fails(
         &[
             "secret",
             "create",
             "--driver",
             "pass",
+            "--driver-opts",
+            &root_opt,
             "other",
             &file.display().to_string(),
         ],
         125,
     );
+    assert!(err.contains("needs a key"), "{err}");
+    let gpg_home = tempfile::tempdir().unwrap();
+    let keyed = std::process::Command::new("gpg")
+        .arg("--homedir")
+        .arg(gpg_home.path())
+        .args([
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "rpod@example.org",
+        ])
+        .args(["default", "default", "never"])
+        .output()
+        .expect("gpg (gnupg) is missing: run scripts/install-deps.sh");
+    assert!(keyed.status.success(), "{}", stderr_of(&keyed));
+    let stop_agent = || {
+        let _ = std::process::Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(gpg_home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    };
+    let opts = format!(
+        "{root_opt},key=rpod@example.org,gpghomedir={}",
+        gpg_home.path().display()
+    );
+    let made = rpod.run(&[
+        "secret",
+        "create",
+        "--driver",
+        "pass",
+        "--driver-opts",
+        &opts,
+        "sealed",
+        &file.display().to_string(),
+    ]);
+    let read = rpod.run(&[
+        "run",
+        "--rm",
+        "--secret",
+        "sealed",
+        "demo",
+        "cat",
+        "/run/secrets/sealed",
+    ]);
+    let files: Vec<_> = std::fs::read_dir(&store)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    rpod.ok(&["secret", "rm", "sealed"]);
+    let left = std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0);
+    stop_agent();
+    assert!(made.status.success(), "{}", stderr_of(&made));
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout),
+        "hunter2",
+        "{}",
+        stderr_of(&read)
+    );
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].to_string_lossy().ends_with(".gpg"), "{files:?}");
+    assert_eq!(left, 0);
     rpod.fails(&["secret", "inspect", "nosuch"], 125);
     assert_eq!(rpod.ok(&["secret", "rm", "--ignore", "nosuch"]), "");
     rpod.ok(&["secret", "rm", "--all"]);

@@ -1,7 +1,8 @@
 //! Secrets with podman's `file` driver: each one's data in its own file under
 //! `<root>/secrets/` (0700 directory, 0600 files), its description beside it; or with its
 //! `shell` driver: the data kept by the administrator's own commands (`store`, `lookup`,
-//! `delete`, `list`, run by `/bin/sh -c` with `SECRET_ID` set), the description here. A
+//! `delete`, `list`, run by `/bin/sh -c` with `SECRET_ID` set), the description here; or
+//! with its `pass` driver: encrypted by GnuPG into a password store. A
 //! container gets a copy made when it is created (mounted read-only at
 //! `/run/secrets/NAME`, or put in its environment), so removing or replacing a secret later
 //! does not change it.
@@ -42,6 +43,135 @@ pub enum SecretDriver {
     /// By the administrator's commands (podman's `shell` driver): its options, each of
     /// `list`, `lookup`, `store` and `delete` given.
     Shell(BTreeMap<String, String>),
+    /// Encrypted with GnuPG into a password store (podman's `pass` driver, the layout of
+    /// `pass`): `<root>/<id>.gpg`, for the key `key`.
+    Pass(PassStore),
+}
+
+/// Where the pass driver keeps secrets and for whom it encrypts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassStore {
+    /// The password store (default: `$HOME/.password-store`).
+    pub root: PathBuf,
+    /// The GnuPG key the secrets are encrypted for (default: the store's `.gpg-id`).
+    pub key: String,
+    /// GnuPG's home directory (default: GnuPG's own choice).
+    pub gpg_home: Option<PathBuf>,
+}
+
+impl PassStore {
+    /// podman's options: `root`, `key`, `gpghomedir`; the defaults filled in here, so that
+    /// a secret keeps the store it was put in.
+    fn new(options: &BTreeMap<String, String>) -> Result<Self> {
+        if let Some(key) = options
+            .keys()
+            .find(|k| !["root", "key", "gpghomedir"].contains(&k.as_str()))
+        {
+            return Err(EngineError::InvalidArg(format!(
+                "invalid option {key:?} of the pass secret driver: root, key and gpghomedir are its options"
+            )));
+        }
+        let absolute = |what: &str, path: PathBuf| {
+            if path.is_absolute() {
+                Ok(path)
+            } else {
+                Err(EngineError::InvalidArg(format!(
+                    "the pass secret driver's {what} {} is not absolute",
+                    path.display()
+                )))
+            }
+        };
+        let root = match options.get("root") {
+            Some(root) => absolute("root", PathBuf::from(root))?,
+            None => {
+                let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).ok_or_else(|| {
+                    EngineError::InvalidArg(
+                        "the pass secret driver needs its root (--driver-opts root=DIR): HOME is not set"
+                            .into(),
+                    )
+                })?;
+                absolute("root", PathBuf::from(home).join(".password-store"))?
+            }
+        };
+        let key = match options.get("key") {
+            Some(key) => key.clone(),
+            None => fs::read_to_string(root.join(".gpg-id"))
+                .ok()
+                .and_then(|ids| ids.lines().next().map(|l| l.trim().to_string()))
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| {
+                    EngineError::InvalidArg(format!(
+                        "the pass secret driver needs a key: --driver-opts key=ID, or a .gpg-id in {}",
+                        root.display()
+                    ))
+                })?,
+        };
+        if key.is_empty() || key.starts_with('-') {
+            return Err(EngineError::InvalidArg(format!(
+                "invalid key {key:?} of the pass secret driver"
+            )));
+        }
+        let gpg_home = options
+            .get("gpghomedir")
+            .map(|home| absolute("gpghomedir", PathBuf::from(home)))
+            .transpose()?;
+        Ok(PassStore {
+            root,
+            key,
+            gpg_home,
+        })
+    }
+
+    fn options(&self) -> BTreeMap<String, String> {
+        let mut options = BTreeMap::from([
+            ("root".to_string(), self.root.display().to_string()),
+            ("key".to_string(), self.key.clone()),
+        ]);
+        if let Some(home) = &self.gpg_home {
+            options.insert("gpghomedir".into(), home.display().to_string());
+        }
+        options
+    }
+
+    /// Where a secret's encrypted data lies (IDs are hexadecimal: never a path of their own).
+    fn path(&self, id: &str) -> PathBuf {
+        self.root.join(format!("{id}.gpg"))
+    }
+
+    /// Run gpg (non-interactive) with `args`, `input` on its standard input; its output.
+    fn gpg(&self, args: &[&std::ffi::OsStr], input: Option<&[u8]>) -> Result<Vec<u8>> {
+        let mut command = std::process::Command::new("gpg");
+        if let Some(home) = &self.gpg_home {
+            command.arg("--homedir").arg(home);
+        }
+        command.args(["--batch", "--yes", "--quiet"]).args(args);
+        run_driver_program(command, input, "the pass secret driver's gpg")
+    }
+
+    fn store(&self, id: &str, data: &[u8]) -> Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .map_err(|e| EngineError::io("creating", &self.root, e))?;
+        let path = self.path(id);
+        self.gpg(
+            &[
+                "--encrypt".as_ref(),
+                "--recipient".as_ref(),
+                self.key.as_ref(),
+                "--output".as_ref(),
+                path.as_os_str(),
+            ],
+            Some(data),
+        )
+        .map(drop)
+    }
+
+    fn lookup(&self, id: &str) -> Result<Vec<u8>> {
+        let path = self.path(id);
+        self.gpg(&["--decrypt".as_ref(), path.as_os_str()], None)
+    }
 }
 
 /// The shell driver's commands, all of which it needs.
@@ -84,8 +214,9 @@ impl SecretDriver {
                 }
                 Ok(Self::Shell(options.clone()))
             }
+            "pass" => Ok(Self::Pass(PassStore::new(options)?)),
             other => Err(EngineError::NotSupported(format!(
-                "the secret driver {other:?} (file and shell are)"
+                "the secret driver {other:?} (file, pass and shell are)"
             ))),
         }
     }
@@ -94,6 +225,7 @@ impl SecretDriver {
         match self {
             Self::File(_) => "file",
             Self::Shell(_) => "shell",
+            Self::Pass(_) => "pass",
         }
     }
 
@@ -104,6 +236,7 @@ impl SecretDriver {
                 BTreeMap::from([("path".to_string(), path.display().to_string())])
             }
             Self::Shell(options) => options.clone(),
+            Self::Pass(store) => store.options(),
         }
     }
 
@@ -120,18 +253,27 @@ fn run_shell_command(
     id: &str,
     input: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
     let script = options.get(command).map(String::as_str).unwrap_or_default();
-    let failed = |why: String| {
-        EngineError::InvalidArg(format!(
-            "the shell secret driver's {command} command: {why}"
-        ))
-    };
-    let mut child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(script)
-        .env("SECRET_ID", id)
+    let mut shell = std::process::Command::new("/bin/sh");
+    shell.arg("-c").arg(script).env("SECRET_ID", id);
+    run_driver_program(
+        shell,
+        input,
+        &format!("the shell secret driver's {command} command"),
+    )
+}
+
+/// Run a driver's program (`what` names it in errors), `input` on its standard input; its
+/// standard output (at most one byte more than a secret may have).
+fn run_driver_program(
+    mut program: std::process::Command,
+    input: Option<&[u8]>,
+    what: &str,
+) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let failed = |why: String| EngineError::InvalidArg(format!("{what}: {why}"));
+    let mut child = program
         .stdin(if input.is_some() {
             Stdio::piped()
         } else {
@@ -428,6 +570,7 @@ impl Secrets {
             SecretDriver::Shell(options) => {
                 run_shell_command(options, "store", &record.id, Some(data))?;
             }
+            SecretDriver::Pass(store) => store.store(&record.id, data)?,
         }
         let meta = serde_json::to_vec(&record)
             .map_err(|e| EngineError::InvalidArg(format!("encoding the secret: {e}")))?;
@@ -446,14 +589,11 @@ impl Secrets {
             }
             SecretDriver::Shell(options) => {
                 let data = run_shell_command(&options, "lookup", &record.id, None)?;
-                if data.is_empty() || data.len() > MAX_SECRET_SIZE {
-                    return Err(EngineError::InvalidArg(format!(
-                        "the shell secret driver's lookup of secret {} gave {} bytes: a secret has between 1 and {MAX_SECRET_SIZE}",
-                        record.name,
-                        data.len()
-                    )));
-                }
-                Ok(data)
+                check_looked_up(&data, "shell", record)
+            }
+            SecretDriver::Pass(store) => {
+                let data = store.lookup(&record.id)?;
+                check_looked_up(&data, "pass", record)
             }
         }
     }
@@ -475,6 +615,15 @@ impl Secrets {
             SecretDriver::Shell(options) => {
                 run_shell_command(&options, "delete", &record.id, None).map(drop)
             }
+            SecretDriver::Pass(store) => {
+                let path = store.path(&record.id);
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(EngineError::io("removing", &path, e))
+                    }
+                    _ => Ok(()),
+                }
+            }
         }
     }
 
@@ -490,6 +639,18 @@ impl Secrets {
         }
         Ok(())
     }
+}
+
+/// What a driver's lookup gave, when it can be a secret's data.
+fn check_looked_up(data: &[u8], driver: &str, record: &SecretRecord) -> Result<Vec<u8>> {
+    if data.is_empty() || data.len() > MAX_SECRET_SIZE {
+        return Err(EngineError::InvalidArg(format!(
+            "the {driver} secret driver's lookup of secret {} gave {} bytes: a secret has between 1 and {MAX_SECRET_SIZE}",
+            record.name,
+            data.len()
+        )));
+    }
+    Ok(data.to_vec())
 }
 
 /// A new file only root can read, written whole.
@@ -585,6 +746,96 @@ mod tests {
     /// `SECRET_ID`); the store keeps the description only. A command that fails says so and
     /// leaves nothing; a driver missing a command, or with an option it does not know, is
     /// refused, as podman's.
+    /// A GnuPG home of the test's own with one key (no passphrase); its agent is stopped
+    /// when dropped.
+    struct TestGpg {
+        home: tempfile::TempDir,
+    }
+
+    impl TestGpg {
+        fn with_key(user: &str) -> TestGpg {
+            let gpg = TestGpg {
+                home: tempfile::tempdir().unwrap(),
+            };
+            let made = std::process::Command::new("gpg")
+                .arg("--homedir")
+                .arg(gpg.home.path())
+                .args(["--batch", "--passphrase", "", "--quick-gen-key", user])
+                .args(["default", "default", "never"])
+                .output()
+                .expect("gpg (gnupg) is missing: run scripts/install-deps.sh");
+            assert!(
+                made.status.success(),
+                "{}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+            gpg
+        }
+    }
+
+    impl Drop for TestGpg {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(self.home.path())
+                .args(["--kill", "gpg-agent"])
+                .status();
+        }
+    }
+
+    #[test]
+    fn the_pass_driver_keeps_secrets_encrypted_in_a_password_store() {
+        let gpg = TestGpg::with_key("rpod-test@example.org");
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("password-store");
+        let home = gpg.home.path().display().to_string();
+        let options = BTreeMap::from([
+            ("root".to_string(), store.display().to_string()),
+            ("gpghomedir".to_string(), home.clone()),
+        ]);
+        // No key given and no .gpg-id in the store: refused.
+        let err = SecretDriver::new("pass", &options).unwrap_err().to_string();
+        assert!(err.contains("needs a key"), "{err}");
+        // pass's own layout: the key named in the store's .gpg-id.
+        fs::create_dir(&store).unwrap();
+        fs::write(store.join(".gpg-id"), "rpod-test@example.org\n").unwrap();
+        let pass = SecretDriver::new("pass", &options).unwrap();
+        let secrets = Secrets::new(dir.path());
+        let made = secrets
+            .create_with("token", b"s3cret", BTreeMap::new(), false, &pass)
+            .unwrap();
+        let encrypted = fs::read(store.join(format!("{}.gpg", made.id))).unwrap();
+        assert!(!encrypted.windows(6).any(|w| w == b"s3cret"));
+        let found = secrets.find("token").unwrap();
+        assert_eq!(found.driver, "pass");
+        assert_eq!(found.driver_options["key"], "rpod-test@example.org");
+        assert_eq!(found.driver_options["gpghomedir"], home);
+        assert_eq!(secrets.data(&found).unwrap(), b"s3cret");
+        secrets.remove(&found).unwrap();
+        assert!(!store.join(format!("{}.gpg", made.id)).exists());
+        assert!(secrets.list().unwrap().is_empty());
+        // A key GnuPG does not have: gpg's refusal, and no secret.
+        let mut unknown = options.clone();
+        unknown.insert("key".into(), "nobody@example.org".into());
+        let unknown = SecretDriver::new("pass", &unknown).unwrap();
+        let err = secrets
+            .create_with("lost", b"x", BTreeMap::new(), false, &unknown)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the pass secret driver's gpg"), "{err}");
+        assert!(secrets.list().unwrap().is_empty());
+        for (key, value) in [
+            ("root", "relative/dir"),
+            ("gpghomedir", "relative"),
+            ("colour", "blue"),
+            ("key", "--armor"),
+        ] {
+            let mut bad = options.clone();
+            bad.insert(key.to_string(), value.to_string());
+            assert!(SecretDriver::new("pass", &bad).is_err(), "{bad:?}");
+        }
+    }
+
     #[test]
     fn the_shell_driver_runs_the_commands_given() {
         let dir = tempfile::tempdir().unwrap();
@@ -660,7 +911,7 @@ mod tests {
             .to_string();
         assert!(err.contains("invalid option \"colour\""), "{err}");
         assert!(matches!(
-            SecretDriver::new("pass", &BTreeMap::new()),
+            SecretDriver::new("vault", &BTreeMap::new()),
             Err(EngineError::NotSupported(_))
         ));
         // The shell driver's commands are no file driver's options.
