@@ -148,6 +148,17 @@ fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -
         ("POST", ["volumes", "prune"]) => volumes::prune(context, ex),
         ("GET", ["volumes", name]) => volumes::inspect(context, ex, name),
         ("DELETE", ["volumes", name]) => volumes::remove(context, ex, name),
+        // Docker's managed plugins (`docker plugin ...`): rpod has none to list (its volume
+        // plugins are rpod.conf's, as dockerd's legacy plugins, which `docker plugin ls`
+        // does not list either); the rest is refused.
+        ("GET", ["plugins"]) if ex.flavour == Flavour::Compat => {
+            ex.json(200, &serde_json::json!([]))
+        }
+        (_, ["plugins", ..]) if ex.flavour == Flavour::Compat => Err(ApiError::new(
+            501,
+            "managed plugins (docker plugin install) are not supported by rpod; volume \
+             plugins are named in rpod.conf's [engine.volume_plugins]",
+        )),
         // Swarm mode: rpod runs none (`info` says `inactive`). Joining or making one is
         // refused; the rest answer as a daemon outside a swarm does, so that the docker
         // CLI prints dockerd's words (`docker secret ls`, `docker service ls`, ...).

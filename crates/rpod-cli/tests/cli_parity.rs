@@ -4276,10 +4276,10 @@ fn the_shell_secret_driver_keeps_the_data_with_its_commands() {
     );
     assert!(err.contains("needs its"), "{err}");
     let err = rpod.fails(
-        &["secret", "create", "--driver", "pass", "x", &file_arg],
+        &["secret", "create", "--driver", "vault", "x", &file_arg],
         125,
     );
-    assert!(err.contains("the secret driver \"pass\""), "{err}");
+    assert!(err.contains("the secret driver \"vault\""), "{err}");
     // The file driver's path: the data in that directory.
     let dir = kept.path().join("files");
     let path_opt = format!("path={}", dir.display());

@@ -741,6 +741,22 @@ fn bad_requests_get_the_right_status_and_the_service_keeps_serving() {
     );
     let reply = service.http("POST", "/exec/0123/start", b"{}");
     assert_eq!(reply.status, 404);
+    // No managed plugins to list; installing one is refused.
+    assert_eq!(
+        service.docker_ok(&["plugin", "ls", "--format", "{{.Name}}"]),
+        ""
+    );
+    let out = service.docker_out(&[
+        "plugin",
+        "install",
+        "--grant-all-permissions",
+        "vieux/sshfs",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("managed plugins (docker plugin install) are not supported"),
+        "{out:?}"
+    );
     // A body far too large is refused without being read whole.
     let big = vec![b' '; 6 << 20];
     let reply = service.http("POST", "/containers/create", &big);
@@ -1956,15 +1972,18 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
         "100",
     ]);
     service.docker_ok(&["network", "connect", "lab131", "db"]);
-    let address = service
-        .docker_ok(&[
-            "inspect",
-            "-f",
-            "{{(index .NetworkSettings.Networks \"def130\").IPAddress}}",
-            "db",
-        ])
-        .trim()
-        .to_string();
+    let address_of_db = || {
+        service
+            .docker_ok(&[
+                "inspect",
+                "-f",
+                "{{(index .NetworkSettings.Networks \"def130\").IPAddress}}",
+                "db",
+            ])
+            .trim()
+            .to_string()
+    };
+    let address = address_of_db();
     assert!(address.starts_with("10.93.130."), "{address}");
     let env = service.docker_ok(&[
         "run",
@@ -2018,15 +2037,7 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
     service.docker_ok(&["stop", "-t", "0", "db"]);
     service.docker_ok(&["run", "-d", "--name", "filler", "demo", "sleep", "100"]);
     service.docker_ok(&["start", "db"]);
-    let moved = service
-        .docker_ok(&[
-            "inspect",
-            "-f",
-            "{{(index .NetworkSettings.Networks \"def130\").IPAddress}}",
-            "db",
-        ])
-        .trim()
-        .to_string();
+    let moved = address_of_db();
     assert_ne!(moved, address);
     let hosts = service.docker_ok(&["exec", "web2", "cat", "/etc/hosts"]);
     assert!(
@@ -5323,7 +5334,7 @@ fn podman_remote_secrets() {
     let missing = service.http("GET", "/v4.3.1/libpod/secrets/nosuch/json", b"");
     assert_eq!(missing.status, 404);
     assert!(String::from_utf8_lossy(&missing.body).contains("no such secret"));
-    let refused = service.podman_out(&["secret", "create", "--driver", "pass", "p", "-"]);
+    let refused = service.podman_out(&["secret", "create", "--driver", "vault", "p", "-"]);
     assert!(!refused.status.success());
     // The shell driver's commands come as `driveropts`.
     let kept = service.rpod.dir.path().join("kept");

@@ -25,38 +25,32 @@ pub struct ContainerLock {
 
 impl ContainerLock {
     pub fn acquire(lock_dir: &Path, id: &str, container_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(lock_dir)
-            .map_err(|e| EngineError::io("creating lock directory", lock_dir, e))?;
-        let path = lock_dir.join(format!("{id}.lock"));
         loop {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .map_err(|e| EngineError::io("opening lock file", &path, e))?;
-            let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| {
-                EngineError::io("locking", &path, std::io::Error::from(errno))
-            })?;
-            let held = lock
-                .metadata()
-                .map_err(|e| EngineError::io("inspecting lock file", &path, e))?;
-            let current = std::fs::metadata(&path).ok();
-            if current.is_some_and(|c| c.ino() == held.ino() && c.dev() == held.dev()) {
-                return Ok(ContainerLock {
-                    lock: Some(lock),
-                    path,
-                    container_dir: container_dir.to_path_buf(),
-                });
+            match Self::lock_once(lock_dir, id, container_dir, FlockArg::LockExclusive)? {
+                Attempt::Held(lock) => return Ok(lock),
+                // Removed (and perhaps made anew) while we waited: lock the path again.
+                Attempt::Replaced | Attempt::Busy => {}
             }
-            // Removed (and perhaps made anew) while we waited: lock the path again.
         }
     }
-}
 
-impl ContainerLock {
-    /// The lock if no one holds it now (`None` when someone does).
+    /// The lock if no one holds it now (`None` when someone does, or when its file went
+    /// with its container meanwhile).
     pub fn try_acquire(lock_dir: &Path, id: &str, container_dir: &Path) -> Result<Option<Self>> {
+        match Self::lock_once(lock_dir, id, container_dir, FlockArg::LockExclusiveNonblock)? {
+            Attempt::Held(lock) => Ok(Some(lock)),
+            Attempt::Replaced | Attempt::Busy => Ok(None),
+        }
+    }
+
+    /// Open the lock file and `flock` it as `how` says, checking that the file locked is
+    /// still the one at the path.
+    fn lock_once(
+        lock_dir: &Path,
+        id: &str,
+        container_dir: &Path,
+        how: FlockArg,
+    ) -> Result<Attempt> {
         std::fs::create_dir_all(lock_dir)
             .map_err(|e| EngineError::io("creating lock directory", lock_dir, e))?;
         let path = lock_dir.join(format!("{id}.lock"));
@@ -66,9 +60,9 @@ impl ContainerLock {
             .write(true)
             .open(&path)
             .map_err(|e| EngineError::io("opening lock file", &path, e))?;
-        let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        let lock = match Flock::lock(file, how) {
             Ok(lock) => lock,
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => return Ok(None),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => return Ok(Attempt::Busy),
             Err((_, errno)) => {
                 return Err(EngineError::io(
                     "locking",
@@ -81,16 +75,24 @@ impl ContainerLock {
             .metadata()
             .map_err(|e| EngineError::io("inspecting lock file", &path, e))?;
         let current = std::fs::metadata(&path).ok();
-        // Removed meanwhile: the container went; nothing to lock.
         if !current.is_some_and(|c| c.ino() == held.ino() && c.dev() == held.dev()) {
-            return Ok(None);
+            return Ok(Attempt::Replaced);
         }
-        Ok(Some(ContainerLock {
+        Ok(Attempt::Held(ContainerLock {
             lock: Some(lock),
             path,
             container_dir: container_dir.to_path_buf(),
         }))
     }
+}
+
+/// What one try to lock gave.
+enum Attempt {
+    Held(ContainerLock),
+    /// Someone holds it (only for a try that does not wait).
+    Busy,
+    /// The file locked was removed meanwhile (its container went).
+    Replaced,
 }
 
 impl Drop for ContainerLock {
