@@ -194,7 +194,7 @@ impl EngineConfig {
             }
         }
         if let Some(driver) = &config.secrets.driver {
-            crate::secrets::SecretDriver::new(driver, &config.secrets.opts)
+            crate::secrets::SecretDriver::check(driver, &config.secrets.opts)
                 .map_err(|e| format!("secrets: {e}"))?;
         }
         if let Some(driver) = &config.containers.log_driver {
@@ -318,10 +318,18 @@ mod tests {
         .unwrap();
         assert_eq!(config.secrets.driver.as_deref(), Some("file"));
         assert_eq!(config.secrets.opts["path"], "/srv/s");
+        // The pass driver's store and key are looked for when a secret is made, not here.
+        let config = EngineConfig::parse(
+            "[secrets]\ndriver = \"pass\"\n[secrets.opts]\nroot = \"/nonexistent/store\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.secrets.driver.as_deref(), Some("pass"));
         for bad in [
             "[secrets]\ndriver = \"vault\"\n",
             "[secrets]\ndriver = \"shell\"\n",
             "[secrets]\ndriver = \"file\"\n[secrets.opts]\nroot = \"/x\"\n",
+            "[secrets]\ndriver = \"pass\"\n[secrets.opts]\nroot = \"relative\"\n",
+            "[secrets]\ndriver = \"pass\"\n[secrets.opts]\npath = \"/x\"\n",
         ] {
             let err = EngineConfig::parse(bad).unwrap_err();
             assert!(err.starts_with("secrets: "), "{err}");

@@ -60,9 +60,9 @@ pub struct PassStore {
 }
 
 impl PassStore {
-    /// podman's options: `root`, `key`, `gpghomedir`; the defaults filled in here, so that
-    /// a secret keeps the store it was put in.
-    fn new(options: &BTreeMap<String, String>) -> Result<Self> {
+    /// The options as given: podman's `root`, `key` and `gpghomedir`, paths absolute.
+    /// Nothing of the host is looked at (rpod.conf's `[secrets]` is checked so when read).
+    fn check(options: &BTreeMap<String, String>) -> Result<()> {
         if let Some(key) = options
             .keys()
             .find(|k| !["root", "key", "gpghomedir"].contains(&k.as_str()))
@@ -71,18 +71,25 @@ impl PassStore {
                 "invalid option {key:?} of the pass secret driver: root, key and gpghomedir are its options"
             )));
         }
-        let absolute = |what: &str, path: PathBuf| {
-            if path.is_absolute() {
-                Ok(path)
-            } else {
-                Err(EngineError::InvalidArg(format!(
-                    "the pass secret driver's {what} {} is not absolute",
-                    path.display()
-                )))
+        for what in ["root", "gpghomedir"] {
+            if let Some(path) = options.get(what).filter(|p| !Path::new(p).is_absolute()) {
+                return Err(EngineError::InvalidArg(format!(
+                    "the pass secret driver's {what} {path} is not absolute"
+                )));
             }
-        };
+        }
+        if let Some(key) = options.get("key") {
+            check_key(key)?;
+        }
+        Ok(())
+    }
+
+    /// podman's options (`check`), the defaults filled in here, so that a secret keeps the
+    /// store it was put in.
+    fn new(options: &BTreeMap<String, String>) -> Result<Self> {
+        Self::check(options)?;
         let root = match options.get("root") {
-            Some(root) => absolute("root", PathBuf::from(root))?,
+            Some(root) => PathBuf::from(root),
             None => {
                 let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).ok_or_else(|| {
                     EngineError::InvalidArg(
@@ -90,9 +97,15 @@ impl PassStore {
                             .into(),
                     )
                 })?;
-                absolute("root", PathBuf::from(home).join(".password-store"))?
+                PathBuf::from(home).join(".password-store")
             }
         };
+        if !root.is_absolute() {
+            return Err(EngineError::InvalidArg(format!(
+                "the pass secret driver's root {} is not absolute (HOME is relative)",
+                root.display()
+            )));
+        }
         let key = match options.get("key") {
             Some(key) => key.clone(),
             None => fs::read_to_string(root.join(".gpg-id"))
@@ -106,15 +119,8 @@ impl PassStore {
                     ))
                 })?,
         };
-        if key.is_empty() || key.starts_with('-') {
-            return Err(EngineError::InvalidArg(format!(
-                "invalid key {key:?} of the pass secret driver"
-            )));
-        }
-        let gpg_home = options
-            .get("gpghomedir")
-            .map(|home| absolute("gpghomedir", PathBuf::from(home)))
-            .transpose()?;
+        check_key(&key)?;
+        let gpg_home = options.get("gpghomedir").map(PathBuf::from);
         Ok(PassStore {
             root,
             key,
@@ -218,6 +224,16 @@ impl SecretDriver {
             other => Err(EngineError::NotSupported(format!(
                 "the secret driver {other:?} (file, pass and shell are)"
             ))),
+        }
+    }
+
+    /// Whether `new` could take the name and options, without looking at the host
+    /// (rpod.conf's `[secrets]`, checked when the file is read: the pass driver's store may
+    /// come later).
+    pub fn check(name: &str, options: &BTreeMap<String, String>) -> Result<()> {
+        match name {
+            "pass" => PassStore::check(options),
+            _ => Self::new(name, options).map(drop),
         }
     }
 
@@ -639,6 +655,16 @@ impl Secrets {
         }
         Ok(())
     }
+}
+
+/// A GnuPG recipient the pass driver may hand to gpg (never read as one of its flags).
+fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.starts_with('-') {
+        return Err(EngineError::InvalidArg(format!(
+            "invalid key {key:?} of the pass secret driver"
+        )));
+    }
+    Ok(())
 }
 
 /// What a driver's lookup gave, when it can be a secret's data.
