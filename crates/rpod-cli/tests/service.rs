@@ -2002,8 +2002,8 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
     let mut expected = [
         "MAIN_DB_ENV_POSTGRES_DB=mine".to_string(),
         "MAIN_DB_NAME=/web/main-db".to_string(),
-        // The lowest port, whatever its protocol.
-        format!("MAIN_DB_PORT=udp://{address}:53"),
+        // The first port in Docker's order: tcp ones before the others.
+        format!("MAIN_DB_PORT=tcp://{address}:5432"),
         format!("MAIN_DB_PORT_5432_TCP=tcp://{address}:5432"),
         format!("MAIN_DB_PORT_5432_TCP_ADDR={address}"),
         "MAIN_DB_PORT_5432_TCP_PORT=5432".to_string(),

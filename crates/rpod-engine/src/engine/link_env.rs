@@ -59,13 +59,16 @@ impl Engine {
 }
 
 /// The ports a linked container offers: those it exposes and those it publishes, each
-/// once, by number (tcp first of one number, as Docker sorts them).
+/// once, in Docker's order: tcp ones first, then by protocol, each protocol's by number.
 fn target_ports(target: &ContainerRecord) -> Vec<(u16, String)> {
     let mut ports = std::collections::BTreeSet::new();
+    let mut add = |port: u16, protocol: &str| {
+        ports.insert((protocol != "tcp", protocol.to_string(), port));
+    };
     for key in &target.config.net.exposed {
         if let Some((port, protocol)) = key.split_once('/') {
             if let Ok(port) = port.parse::<u16>() {
-                ports.insert((port, protocol != "tcp", protocol.to_string()));
+                add(port, protocol);
             }
         }
     }
@@ -74,20 +77,21 @@ fn target_ports(target: &ContainerRecord) -> Vec<(u16, String)> {
             .container_port
             .saturating_add(mapping.range.max(1) - 1);
         for port in mapping.container_port..=last {
-            let protocol = mapping.protocol.clone();
-            ports.insert((port, protocol != "tcp", protocol));
+            add(port, &mapping.protocol);
         }
     }
     ports
         .into_iter()
-        .map(|(port, _, protocol)| (port, protocol))
+        .map(|(_, protocol, port)| (port, protocol))
         .collect()
 }
 
-/// One link's variables, Docker's names: `ALIAS_NAME`, for each port
-/// `ALIAS_PORT_<PORT>_<PROTO>` (a URL) with its `_ADDR`, `_PORT` and `_PROTO`, the lowest
-/// port's URL as `ALIAS_PORT`, and `ALIAS_ENV_<NAME>` for each of the linked container's
-/// variables but `HOME` and `PATH`. The alias is upper-cased, its `-` made `_`.
+/// One link's variables, Docker's names: the first port's URL as `ALIAS_PORT`; for each
+/// port `ALIAS_PORT_<PORT>_<PROTO>` (a URL) with its `_ADDR`, `_PORT` and `_PROTO`; for
+/// each run of consecutive ports of one protocol, its first one's `_START`, `_PORT_START`,
+/// `_END` and `_PORT_END`; `ALIAS_NAME`; and `ALIAS_ENV_<NAME>` for each of the linked
+/// container's variables but `HOME` and `PATH`. The alias is upper-cased, its `-` made
+/// `_`. `ports` are in `target_ports`' order.
 fn link_variables(
     alias: &str,
     parent: &str,
@@ -96,17 +100,40 @@ fn link_variables(
     env: &[String],
 ) -> Vec<String> {
     let prefix = alias.to_uppercase().replace('-', "_");
-    let mut variables = vec![format!("{prefix}_NAME=/{parent}/{alias}")];
+    let key =
+        |port: u16, protocol: &str| format!("{prefix}_PORT_{port}_{}", protocol.to_uppercase());
+    let mut variables = Vec::new();
     if let Some((port, protocol)) = ports.first() {
         variables.push(format!("{prefix}_PORT={protocol}://{address}:{port}"));
     }
-    for (port, protocol) in ports {
-        let key = format!("{prefix}_PORT_{port}_{}", protocol.to_uppercase());
-        variables.push(format!("{key}={protocol}://{address}:{port}"));
-        variables.push(format!("{key}_ADDR={address}"));
-        variables.push(format!("{key}_PORT={port}"));
-        variables.push(format!("{key}_PROTO={protocol}"));
+    let mut index = 0;
+    while index < ports.len() {
+        // The run of consecutive ports of one protocol that starts here.
+        let (first, protocol) = &ports[index];
+        let mut last = index;
+        while ports.get(last + 1).is_some_and(|(port, proto)| {
+            proto == protocol && u32::from(*port) == u32::from(ports[last].0) + 1
+        }) {
+            last += 1;
+        }
+        for (port, protocol) in &ports[index..=last] {
+            let key = key(*port, protocol);
+            variables.push(format!("{key}={protocol}://{address}:{port}"));
+            variables.push(format!("{key}_ADDR={address}"));
+            variables.push(format!("{key}_PORT={port}"));
+            variables.push(format!("{key}_PROTO={protocol}"));
+        }
+        if last > index {
+            let end = ports[last].0;
+            let key = key(*first, protocol);
+            variables.push(format!("{key}_START={protocol}://{address}:{first}"));
+            variables.push(format!("{key}_PORT_START={first}"));
+            variables.push(format!("{key}_END={protocol}://{address}:{end}"));
+            variables.push(format!("{key}_PORT_END={end}"));
+        }
+        index = last + 1;
     }
+    variables.push(format!("{prefix}_NAME=/{parent}/{alias}"));
     for variable in env {
         let Some((name, value)) = variable.split_once('=') else {
             continue;
@@ -124,7 +151,12 @@ mod tests {
 
     #[test]
     fn dockers_names_for_a_links_variables() {
-        let ports = [(5432, "tcp".to_string()), (5432, "udp".to_string())];
+        // tcp first whatever the numbers; then by protocol, by number.
+        let ports = [
+            (5432, "tcp".to_string()),
+            (53, "udp".to_string()),
+            (5432, "udp".to_string()),
+        ];
         let env = [
             "PATH=/usr/bin".to_string(),
             "POSTGRES_DB=app".to_string(),
@@ -134,16 +166,20 @@ mod tests {
         assert_eq!(
             link_variables("main-db", "web", "10.88.0.5", &ports, &env),
             [
-                "MAIN_DB_NAME=/web/main-db",
                 "MAIN_DB_PORT=tcp://10.88.0.5:5432",
                 "MAIN_DB_PORT_5432_TCP=tcp://10.88.0.5:5432",
                 "MAIN_DB_PORT_5432_TCP_ADDR=10.88.0.5",
                 "MAIN_DB_PORT_5432_TCP_PORT=5432",
                 "MAIN_DB_PORT_5432_TCP_PROTO=tcp",
+                "MAIN_DB_PORT_53_UDP=udp://10.88.0.5:53",
+                "MAIN_DB_PORT_53_UDP_ADDR=10.88.0.5",
+                "MAIN_DB_PORT_53_UDP_PORT=53",
+                "MAIN_DB_PORT_53_UDP_PROTO=udp",
                 "MAIN_DB_PORT_5432_UDP=udp://10.88.0.5:5432",
                 "MAIN_DB_PORT_5432_UDP_ADDR=10.88.0.5",
                 "MAIN_DB_PORT_5432_UDP_PORT=5432",
                 "MAIN_DB_PORT_5432_UDP_PROTO=udp",
+                "MAIN_DB_NAME=/web/main-db",
                 "MAIN_DB_ENV_POSTGRES_DB=app",
                 "MAIN_DB_ENV_EMPTY=",
             ]
@@ -153,5 +189,31 @@ mod tests {
             link_variables("db", "web", "10.88.0.5", &[], &[]),
             ["DB_NAME=/web/db"]
         );
+    }
+
+    #[test]
+    fn a_run_of_consecutive_ports_gets_its_start_and_end() {
+        let ports: Vec<(u16, String)> = [8000, 8001, 8002, 9000]
+            .into_iter()
+            .map(|p| (p, "tcp".to_string()))
+            .collect();
+        let variables = link_variables("web", "app", "10.0.0.2", &ports, &[]);
+        let ranges: Vec<&str> = variables
+            .iter()
+            .map(String::as_str)
+            .filter(|v| v.contains("_START") || v.contains("_END"))
+            .collect();
+        assert_eq!(
+            ranges,
+            [
+                "WEB_PORT_8000_TCP_START=tcp://10.0.0.2:8000",
+                "WEB_PORT_8000_TCP_PORT_START=8000",
+                "WEB_PORT_8000_TCP_END=tcp://10.0.0.2:8002",
+                "WEB_PORT_8000_TCP_PORT_END=8002",
+            ]
+        );
+        assert!(variables.contains(&"WEB_PORT_8001_TCP_PORT=8001".to_string()));
+        assert!(variables.contains(&"WEB_PORT_9000_TCP_ADDR=10.0.0.2".to_string()));
+        assert_eq!(variables[0], "WEB_PORT=tcp://10.0.0.2:8000");
     }
 }
