@@ -2015,6 +2015,30 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
     ];
     expected.sort();
     assert_eq!(links, expected, "{env}");
+    // A container exposing thousands of ports: variables for the first 1024 only (four
+    // each for all would be an environment too large to start a process with).
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "many",
+        "--expose",
+        "1000-3999",
+        "demo",
+        "sleep",
+        "100",
+    ]);
+    let counted = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--link",
+        "many:m",
+        "demo",
+        "sh",
+        "-c",
+        "env | grep -c '^M_PORT_.*_ADDR='",
+    ]);
+    assert_eq!(counted, "1024\n");
     // An exec's environment has them too (it starts from the container's).
     service.docker_ok(&[
         "run",

@@ -7,6 +7,9 @@
 use super::Engine;
 use crate::container::{ContainerConfig, ContainerRecord};
 
+/// The most ports of a linked container that get variables (in Docker's order).
+const MAX_LINK_PORTS: usize = 1024;
+
 impl Engine {
     /// The container's configuration with its links' variables added before its own
     /// environment (a variable it sets itself wins, as in Docker).
@@ -34,11 +37,22 @@ impl Engine {
             else {
                 continue;
             };
+            let mut ports = target_ports(&target);
+            if ports.len() > MAX_LINK_PORTS {
+                // Four variables a port: a container exposing every port would make an
+                // environment too large for the kernel to start the process with.
+                tracing::warn!(
+                    link = %link.alias,
+                    ports = ports.len(),
+                    "link variables for the first {MAX_LINK_PORTS} ports only"
+                );
+                ports.truncate(MAX_LINK_PORTS);
+            }
             variables.extend(link_variables(
                 &link.alias,
                 &record.config.name,
                 &address.addr().to_string(),
-                &target_ports(&target),
+                &ports,
                 &target.config.env,
             ));
         }
@@ -61,23 +75,21 @@ impl Engine {
 /// The ports a linked container offers: those it exposes and those it publishes, each
 /// once, in Docker's order: tcp ones first, then by protocol, each protocol's by number.
 fn target_ports(target: &ContainerRecord) -> Vec<(u16, String)> {
+    // The exposed keys are `exposed_keys`' own (`PORT/PROTO`), so their parse holds.
+    let exposed = target
+        .config
+        .net
+        .exposed
+        .iter()
+        .filter_map(|key| crate::network::ports::parse_exposed(key).ok())
+        .flatten();
     let mut ports = std::collections::BTreeSet::new();
-    let mut add = |port: u16, protocol: &str| {
-        ports.insert((protocol != "tcp", protocol.to_string(), port));
-    };
-    for key in &target.config.net.exposed {
-        if let Some((port, protocol)) = key.split_once('/') {
-            if let Ok(port) = port.parse::<u16>() {
-                add(port, protocol);
-            }
-        }
-    }
-    for mapping in &target.config.net.ports {
+    for mapping in exposed.chain(target.config.net.ports.iter().cloned()) {
         let last = mapping
             .container_port
             .saturating_add(mapping.range.max(1) - 1);
         for port in mapping.container_port..=last {
-            add(port, &mapping.protocol);
+            ports.insert((mapping.protocol != "tcp", mapping.protocol.clone(), port));
         }
     }
     ports
