@@ -1292,6 +1292,29 @@ fn volume_plugins_make_mount_and_remove_volumes() {
         rpod.ok(&["volume", "inspect", "--format", "{{.Driver}}", "outside"]),
         "fake\n"
     );
+    // One it no longer has while a container uses it is kept, and said; a name the
+    // store cannot hold is said, not recorded.
+    rpod.ok(&["volume", "create", "-d", "fake", "used"]);
+    rpod.ok(&["create", "--name", "user", "-v", "used:/d", "demo", "true"]);
+    std::fs::remove_dir_all(plugin.base.join("used")).unwrap();
+    std::fs::create_dir(plugin.base.join("bad name")).unwrap();
+    let out = rpod.run(&["volume", "reload"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("volume used is gone from plugin fake but containers use it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a volume named \"bad name\" cannot be recorded"),
+        "{err}"
+    );
+    rpod.ok(&["volume", "exists", "used"]);
+    rpod.ok(&["rm", "user"]);
+    std::fs::remove_dir(plugin.base.join("bad name")).unwrap();
+    let out = rpod.run(&["volume", "reload"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Removed:\nused\n");
 
     // Removal: the plugin removes the volume (unmounted first); its refusal keeps it.
     rpod.ok(&["run", "--rm", "-v", "pv:/data", "demo", "true"]);

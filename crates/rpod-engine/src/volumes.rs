@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// rpod's own volume driver: a directory in the store (with a device mounted on it when
+/// its options name one).
+pub const LOCAL_DRIVER: &str = "local";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumeRecord {
     pub name: String,
@@ -43,4 +47,11 @@ pub struct VolumeReload {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub errors: Vec<String>,
+}
+
+impl VolumeRecord {
+    /// Whether a volume plugin keeps the volume (its driver is not rpod's own).
+    pub fn uses_plugin(&self) -> bool {
+        self.driver != LOCAL_DRIVER
+    }
 }

@@ -49,7 +49,7 @@ impl Engine {
                 Err(EngineError::NoSuchVolume(_)) => {}
                 // A plugin that refuses (or is gone) keeps its data; the store forgets the
                 // volume all the same, as a reset must.
-                Err(e) if volume.driver != "local" => {
+                Err(e) if volume.uses_plugin() => {
                     tracing::warn!(volume = %volume.name, %e, "forgetting a volume its plugin did not remove");
                     self.forget_plugin_volume(&volume)?;
                     report.volumes.push(volume.name);

@@ -16,7 +16,7 @@ use crate::names::{random_id, valid_name};
 use crate::tree_copy;
 use crate::volume_options::LocalOptions;
 use crate::volume_plugin::VolumePlugin;
-use crate::volumes::{VolumeRecord, VolumeReload};
+use crate::volumes::{VolumeRecord, VolumeReload, LOCAL_DRIVER};
 use crate::{EngineError, Result};
 
 /// Who asks a plugin to mount a volume: rpod mounts each once for all its containers
@@ -78,7 +78,7 @@ impl Engine {
 
     /// The plugin of a volume driver (none for `local`, rpod's own).
     fn volume_plugin(&self, driver: &str) -> Result<Option<VolumePlugin>> {
-        if driver.is_empty() || driver == "local" {
+        if driver.is_empty() || driver == LOCAL_DRIVER {
             return Ok(None);
         }
         match self.options.config.engine.volume_plugins.get(driver) {
@@ -111,7 +111,7 @@ impl Engine {
         }
         let record = VolumeRecord {
             name: name.clone(),
-            driver: plugin.map_or_else(|| "local".into(), |p| p.name.clone()),
+            driver: plugin.map_or_else(|| LOCAL_DRIVER.into(), |p| p.name.clone()),
             labels,
             options,
             created: Utc::now(),
@@ -207,7 +207,7 @@ impl Engine {
         let mut views = Vec::with_capacity(volumes.len());
         for volume in volumes {
             let mountpoint = self.volume_path(&volume.name);
-            let mounts = volume.driver != "local"
+            let mounts = volume.uses_plugin()
                 || LocalOptions::parse(&volume.options).is_ok_and(|local| local.mounts());
             let mounted = mounts && {
                 let points = mount_points.get_or_insert_with(|| {
@@ -390,7 +390,7 @@ impl Engine {
     /// unmounted first: what the device holds is never deleted.
     fn delete_volume(&self, name: &str) -> Result<()> {
         match self.store.volume(name)? {
-            Some(volume) if volume.driver != "local" => {
+            Some(volume) if volume.uses_plugin() => {
                 let plugin = self.plugin_of(&volume)?;
                 self.unmount_volume(&volume)?;
                 plugin.remove(name)?;
@@ -461,7 +461,7 @@ impl Engine {
     /// plugin's volume: where its plugin mounts it (`VolumeDriver.Mount`), bound there.
     /// It stays so (as a device does) until `volume unmount` or its removal.
     fn mount_volume(&self, volume: &VolumeRecord) -> Result<()> {
-        if volume.driver != "local" {
+        if volume.uses_plugin() {
             let plugin = self.plugin_of(volume)?;
             let _lock = self.volume_lock(&volume.name)?;
             let target = self.volume_path(&volume.name);
@@ -515,7 +515,7 @@ impl Engine {
     fn unmount_volume(&self, volume: &VolumeRecord) -> Result<()> {
         let _lock = self.volume_lock(&volume.name)?;
         let target = self.volume_path(&volume.name);
-        if volume.driver == "local" {
+        if !volume.uses_plugin() {
             return crate::volume_options::unmount_all(&target);
         }
         let plugin = self.plugin_of(volume)?;
@@ -533,6 +533,8 @@ impl Engine {
     pub fn volume_reload(&self) -> Result<VolumeReload> {
         let mut reload = VolumeReload::default();
         let known = self.volumes()?;
+        let known_names: std::collections::BTreeSet<&str> =
+            known.iter().map(|v| v.name.as_str()).collect();
         for (driver, socket) in &self.options.config.engine.volume_plugins {
             let plugin = VolumePlugin::new(driver, socket);
             let listed = match plugin.activate().and_then(|()| plugin.list()) {
@@ -542,24 +544,23 @@ impl Engine {
                     continue;
                 }
             };
-            for volume in &listed {
-                if known.iter().any(|v| v.name == volume.name) {
-                    continue;
-                }
-                if !valid_name(&volume.name) {
+            // Each name once, in order, whatever the plugin's list repeats.
+            let listed_names: std::collections::BTreeSet<&str> =
+                listed.iter().map(|v| v.name.as_str()).collect();
+            for &name in listed_names.difference(&known_names) {
+                if !valid_name(name) {
                     reload.errors.push(format!(
-                        "volume plugin {driver}: a volume named {:?} cannot be recorded",
-                        volume.name
+                        "volume plugin {driver}: a volume named {name:?} cannot be recorded"
                     ));
                     continue;
                 }
-                match self.record_plugin_volume(&plugin, &volume.name) {
-                    Ok(()) => reload.added.push(volume.name.clone()),
+                match self.record_plugin_volume(&plugin, name) {
+                    Ok(()) => reload.added.push(name.to_string()),
                     Err(e) => reload.errors.push(e.to_string()),
                 }
             }
             for volume in known.iter().filter(|v| &v.driver == driver) {
-                if listed.iter().any(|l| l.name == volume.name) {
+                if listed_names.contains(volume.name.as_str()) {
                     continue;
                 }
                 if self.volume_in_use(&volume.name) {
