@@ -74,7 +74,7 @@ pub struct EngineConfig {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsSection {
-    /// `file` (the default) or `shell`.
+    /// `file` (the default), `shell` or `pass`.
     pub driver: Option<String>,
     /// The driver's options (`[secrets.opts]`), when `--driver-opts` gives none.
     #[serde(default)]

@@ -605,11 +605,11 @@ impl Secrets {
             }
             SecretDriver::Shell(options) => {
                 let data = run_shell_command(&options, "lookup", &record.id, None)?;
-                check_looked_up(&data, "shell", record)
+                check_looked_up(data, "shell", record)
             }
             SecretDriver::Pass(store) => {
                 let data = store.lookup(&record.id)?;
-                check_looked_up(&data, "pass", record)
+                check_looked_up(data, "pass", record)
             }
         }
     }
@@ -620,40 +620,30 @@ impl Secrets {
             // The store's own data file goes with the description, below.
             SecretDriver::File(None) => Ok(()),
             SecretDriver::File(Some(dir)) => {
-                let path = self.file_data_path(Some(&dir), &record.id);
-                match fs::remove_file(&path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        Err(EngineError::io("removing", &path, e))
-                    }
-                    _ => Ok(()),
-                }
+                remove_if_there(&self.file_data_path(Some(&dir), &record.id))
             }
             SecretDriver::Shell(options) => {
                 run_shell_command(&options, "delete", &record.id, None).map(drop)
             }
-            SecretDriver::Pass(store) => {
-                let path = store.path(&record.id);
-                match fs::remove_file(&path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        Err(EngineError::io("removing", &path, e))
-                    }
-                    _ => Ok(()),
-                }
-            }
+            SecretDriver::Pass(store) => remove_if_there(&store.path(&record.id)),
         }
     }
 
     pub fn remove(&self, record: &SecretRecord) -> Result<()> {
         // The driver's data first: a delete that fails leaves the secret as it was.
         self.forget_data(record)?;
-        for path in [self.meta_path(&record.id), self.data_path(&record.id)] {
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(EngineError::io("removing", &path, e)),
-            }
+        remove_if_there(&self.meta_path(&record.id))?;
+        remove_if_there(&self.data_path(&record.id))
+    }
+}
+
+/// Remove a file; one already gone is no error.
+fn remove_if_there(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(EngineError::io("removing", path, e))
         }
-        Ok(())
+        _ => Ok(()),
     }
 }
 
@@ -668,7 +658,7 @@ fn check_key(key: &str) -> Result<()> {
 }
 
 /// What a driver's lookup gave, when it can be a secret's data.
-fn check_looked_up(data: &[u8], driver: &str, record: &SecretRecord) -> Result<Vec<u8>> {
+fn check_looked_up(data: Vec<u8>, driver: &str, record: &SecretRecord) -> Result<Vec<u8>> {
     if data.is_empty() || data.len() > MAX_SECRET_SIZE {
         return Err(EngineError::InvalidArg(format!(
             "the {driver} secret driver's lookup of secret {} gave {} bytes: a secret has between 1 and {MAX_SECRET_SIZE}",
@@ -676,7 +666,7 @@ fn check_looked_up(data: &[u8], driver: &str, record: &SecretRecord) -> Result<V
             data.len()
         )));
     }
-    Ok(data.to_vec())
+    Ok(data)
 }
 
 /// A new file only root can read, written whole.
