@@ -4,10 +4,8 @@
 //! every setup until the teardown.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
@@ -192,31 +190,23 @@ impl Netavark {
         std::fs::create_dir_all(&self.config_dir)
             .map_err(|e| EngineError::io("creating", &self.config_dir, e))?;
         let _lock = self.host_lock()?;
-        let mut cmd = Command::new(&self.binary);
-        cmd.arg("--config")
-            .arg(&self.config_dir)
-            .arg("--rootless=false")
-            .arg("--aardvark-binary")
-            .arg(&self.aardvark)
-            .arg(command)
-            .arg(netns)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let args: Vec<std::ffi::OsString> = vec![
+            "--config".into(),
+            self.config_dir.clone().into(),
+            "--rootless=false".into(),
+            "--aardvark-binary".into(),
+            self.aardvark.clone().into(),
+            command.into(),
+            netns.into(),
+        ];
+        let binary = self.binary.clone();
+        let program = self.binary.clone();
         // netavark dies with the thread that runs it. The host lock is ours, not
         // netavark's: if rpod is killed while netavark sets a network up, the lock goes
         // with rpod, and a netavark left running would go on adding rules beside the
         // teardown that the next rpod command runs under the lock, leaving rules nobody
         // accounts for. (aardvark-dns, which netavark starts, does not inherit this.)
-        crate::child::die_with_parent(&mut cmd);
-        let binary = self.binary.clone();
-        let mut run = move || -> std::io::Result<std::process::Output> {
-            let mut child = cmd.spawn()?;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin.write_all(&input)?;
-            }
-            child.wait_with_output()
-        };
+        let run = move || rpod_spawn::output(&program, &args, &input, true);
         let output = if systemd_present_but_not_running() {
             run_without_systemd(run)
         } else {

@@ -226,7 +226,7 @@ impl ConmonRuntime {
             // The container's (podman's 0022 when its spec has none), not rpod's own 077.
             Some(process.user().umask().unwrap_or(0o022)),
         )?;
-        let conmon_failed = |child: &mut std::process::Child| -> OciError {
+        let conmon_failed = |child: &mut spawn::Spawned| -> OciError {
             let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
             let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
             OciError::Conmon {

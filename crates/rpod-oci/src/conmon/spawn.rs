@@ -1,15 +1,11 @@
-//! Starting conmon with its sync and start pipes on fixed descriptor numbers.
-//!
-//! Written by hand because it needs a `pre_exec` hook: conmon expects the pipes on the exact
-//! descriptors named by `_OCI_SYNCPIPE` and `_OCI_STARTPIPE`, without close-on-exec, and in its
-//! own process group so that a terminal's Ctrl-C does not reach it. No crate does this.
-#![allow(unsafe_code)]
+//! Starting conmon with its sync and start pipes on fixed descriptor numbers: conmon expects
+//! them on the exact descriptors named by `_OCI_SYNCPIPE` and `_OCI_STARTPIPE`, without
+//! close-on-exec, and in its own process group so that a terminal's Ctrl-C does not reach it
+//! (the `rpod-spawn` crate places them).
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -17,9 +13,8 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::{OciError, Result};
-
-/// close_range(2)'s flag: mark close-on-exec instead of closing.
-const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+pub(crate) use rpod_spawn::Spawned;
+use rpod_spawn::{Environment, Placement};
 
 /// Largest sync message accepted (conmon sends at most ~8 KiB of runtime stderr).
 const SYNC_BUFFER: usize = 64 * 1024;
@@ -48,10 +43,6 @@ fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
     .map_err(|e| OciError::sys("creating a socket pair for conmon", e))
 }
 
-/// Spawn conmon with `argv` and exactly the environment `env`. The descriptors `passed`
-/// become conmon's 3, 4, ... (for the container's process); the sync, start and (with
-/// `attach_pipe`) attach pipes follow them. Nothing else of this process is inherited:
-/// everything else is close-on-exec.
 /// conmon's standard streams.
 pub enum ConmonStdio {
     /// None in, none out, its messages to this file.
@@ -61,6 +52,10 @@ pub enum ConmonStdio {
     Inherit { stdin: bool },
 }
 
+/// Spawn conmon with `argv` and exactly the environment `env`. The descriptors `passed`
+/// become conmon's 3, 4, ... (for the container's process); the sync, start and (with
+/// `attach_pipe`) attach pipes follow them. Nothing else of this process is inherited:
+/// everything else is closed at the exec.
 /// `umask`: the monitor's, which the runtime it runs passes on (an exec's process gets it
 /// from runc, which does not apply the process spec's `umask` to an exec); else rpod's.
 pub fn spawn(
@@ -71,7 +66,7 @@ pub fn spawn(
     attach_pipe: bool,
     passed: &[i32],
     umask: Option<u32>,
-) -> Result<(Child, ConmonPipes)> {
+) -> Result<(Spawned, ConmonPipes)> {
     let (sync_ours, sync_child) = seqpacket_pair()?;
     let (start_ours, start_child) = seqpacket_pair()?;
     let attach = if attach_pipe {
@@ -80,7 +75,7 @@ pub fn spawn(
         None
     };
     // In the order they must appear from descriptor 3 on.
-    let child_ends: Vec<i32> = passed
+    let numbered: Vec<i32> = passed
         .iter()
         .copied()
         .chain(
@@ -94,75 +89,39 @@ pub fn spawn(
             .map(|fd| fd.as_raw_fd()),
         )
         .collect();
-    const FIRST: i32 = 3;
-    // Copies are made above every target number, so placing one never overwrites another.
-    let above = FIRST + child_ends.len() as i32;
-    let mut copies = vec![0i32; child_ends.len()];
-
-    let mut command = Command::new(conmon);
-    command
-        .args(argv)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    match stdio {
+    let dev_null = || {
+        File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| OciError::io("opening", Path::new("/dev/null"), e))
+    };
+    // Kept open until the child has been started.
+    let (null, stderr_file);
+    let stdio = match stdio {
         ConmonStdio::Quiet(stderr) => {
-            command
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr);
+            null = Some(dev_null()?);
+            stderr_file = Some(stderr);
+            let null = null.as_ref().map(|f| f.as_raw_fd());
+            [null, null, stderr_file.as_ref().map(|f| f.as_raw_fd())]
         }
         ConmonStdio::Inherit { stdin } => {
-            command
-                .stdin(if stdin {
-                    Stdio::inherit()
-                } else {
-                    Stdio::null()
-                })
-                .stdout(Stdio::inherit())
-                .stderr(Stdio::inherit());
+            null = if stdin { None } else { Some(dev_null()?) };
+            stderr_file = None;
+            [null.as_ref().map(|f| f.as_raw_fd()), None, None]
         }
-    }
-    // SAFETY: the hook runs in the child between fork and exec and calls only
-    // async-signal-safe functions (fcntl, dup2, close, setpgid, umask) on descriptors that stay
-    // valid in the child (the caller keeps `passed` open across the spawn); it allocates
-    // nothing (both vectors were built before fork) and touches no locks.
-    unsafe {
-        command.pre_exec(move || {
-            for (i, fd) in child_ends.iter().enumerate() {
-                copies[i] = libc::fcntl(*fd, libc::F_DUPFD, above);
-                if copies[i] < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            // dup2 clears close-on-exec on the new descriptor: these survive exec.
-            for (i, copy) in copies.iter().enumerate() {
-                if libc::dup2(*copy, FIRST + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::close(*copy);
-            }
-            // Whatever else this process inherited open (descriptors not made by rpod) must
-            // not reach conmon: mark everything above the passed ones close-on-exec. Kernels
-            // without close_range (before 5.11's flag) refuse, and then nothing changes.
-            let _ = libc::syscall(
-                libc::SYS_close_range,
-                (FIRST + child_ends.len() as i32) as libc::c_uint,
-                libc::c_uint::MAX,
-                CLOSE_RANGE_CLOEXEC,
-            );
-            if libc::setpgid(0, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if let Some(mask) = umask {
-                libc::umask(mask as libc::mode_t);
-            }
-            Ok(())
-        });
-    }
-    let child = command
-        .spawn()
+    };
+    let placement = Placement {
+        stdio,
+        numbered: &numbered,
+        umask,
+        new_process_group: true,
+        die_with_parent: false,
+    };
+    let child = rpod_spawn::spawn(conmon, argv, Environment::Exactly(env), &placement)
         .map_err(|e| OciError::io("starting conmon", conmon, e))?;
-    // Our copies of the child's ends are dropped (closed) here, spawned or not.
+    drop((null, stderr_file));
+    // Our copies of the child's ends are dropped (closed) here.
     drop(sync_child);
     drop(start_child);
     Ok((
