@@ -56,6 +56,12 @@ impl Status {
         })
     }
 
+    /// The container's process was started and has not been seen to end (it may be
+    /// frozen).
+    pub fn is_running_or_paused(self) -> bool {
+        matches!(self, Status::Running | Status::Paused)
+    }
+
     /// A process of the container may be alive.
     pub fn is_active(self) -> bool {
         matches!(
@@ -156,6 +162,12 @@ mod status_tests {
                 "{s:?}"
             );
         }
+        // A started process that may be frozen: what stats, top and namespace sharing need.
+        let started: Vec<Status> = ALL
+            .into_iter()
+            .filter(|s| s.is_running_or_paused())
+            .collect();
+        assert_eq!(started, [Running, Paused]);
     }
 }
 

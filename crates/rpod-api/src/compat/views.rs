@@ -90,7 +90,7 @@ fn network_settings(settings: &rpod_engine::views::NetworkSettings, ports_bound:
 /// Whether Docker would show the container's published ports: only while it runs (they
 /// are bound then; a stopped container lists none, in `docker ps -a` and inspect alike).
 fn ports_bound(record: &ContainerRecord) -> bool {
-    matches!(record.state.status, Status::Running | Status::Paused)
+    record.state.status.is_running_or_paused()
 }
 
 /// Docker's `Port`s of a container listing.

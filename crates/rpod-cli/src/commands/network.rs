@@ -281,7 +281,7 @@ pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
 
 /// `network reload`: each container's networks set up again; its ID printed.
 pub fn reload(engine: &Engine, args: NetworkReloadArgs) -> Outcome {
-    use rpod_engine::container::{NetworkMode, Status};
+    use rpod_engine::container::NetworkMode;
     let names = super::select::Selection {
         names: args.containers,
         all: args.all,
@@ -289,8 +289,7 @@ pub fn reload(engine: &Engine, args: NetworkReloadArgs) -> Outcome {
         ..Default::default()
     }
     .resolve(engine, |r| {
-        r.config.network == NetworkMode::Bridge
-            && matches!(r.state.status, Status::Running | Status::Paused)
+        r.config.network == NetworkMode::Bridge && r.state.status.is_running_or_paused()
     })?;
     if names.is_empty() && !args.all {
         return Err(usage("choose the containers, --all or --latest"));

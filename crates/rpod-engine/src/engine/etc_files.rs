@@ -69,12 +69,7 @@ impl Engine {
                 return;
             }
         };
-        let running = |r: &ContainerRecord| {
-            matches!(
-                r.state.status,
-                crate::container::Status::Running | crate::container::Status::Paused
-            )
-        };
+        let running = |r: &ContainerRecord| r.state.status.is_running_or_paused();
         for linker in linking.iter().filter(|r| running(r)) {
             let lock = crate::lock::ContainerLock::try_acquire(
                 &self.roots.lock_dir(),
@@ -111,10 +106,7 @@ impl Engine {
                 target.config.name, link.alias
             ))
         };
-        if !matches!(
-            target.state.status,
-            crate::container::Status::Running | crate::container::Status::Paused
-        ) {
+        if !target.state.status.is_running_or_paused() {
             return Err(refused("it is not running"));
         }
         let shared = record

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Engine;
-use crate::container::{ContainerRecord, Status};
+use crate::container::ContainerRecord;
 use crate::spec::Prepared;
 use crate::{EngineError, Result};
 
@@ -25,7 +25,7 @@ impl Engine {
             .container(id)?
             .ok_or_else(|| EngineError::NoSuchContainer(id.to_string()))?;
         self.sync(&mut other)?;
-        if !matches!(other.state.status, Status::Running | Status::Paused) || other.state.pid <= 0 {
+        if !other.state.status.is_running_or_paused() || other.state.pid <= 0 {
             return Err(EngineError::state(
                 id,
                 format!(

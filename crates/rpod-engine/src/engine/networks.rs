@@ -257,7 +257,7 @@ impl Engine {
                 record.config.network.as_string()
             )));
         }
-        if !matches!(record.state.status, Status::Running | Status::Paused) {
+        if !record.state.status.is_running_or_paused() {
             return Err(EngineError::state(
                 record.id(),
                 format!(

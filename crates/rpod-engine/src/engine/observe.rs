@@ -11,7 +11,7 @@ impl Engine {
     /// A reading of a running (or paused) container's counters; `None` for one that is not
     /// running.
     pub fn stats(&self, record: &ContainerRecord) -> Result<Option<Sample>> {
-        if !matches!(record.state.status, Status::Running | Status::Paused) {
+        if !record.state.status.is_running_or_paused() {
             return Ok(None);
         }
         needs_cgroup(record, "read the counters of")?;
@@ -31,7 +31,7 @@ impl Engine {
     ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
         let mut record = self.lookup(name_or_id)?;
         self.sync(&mut record)?;
-        if !matches!(record.state.status, Status::Running | Status::Paused) {
+        if !record.state.status.is_running_or_paused() {
             return Err(EngineError::state(
                 record.id(),
                 format!(

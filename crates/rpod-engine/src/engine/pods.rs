@@ -494,8 +494,7 @@ impl Engine {
     pub fn pod_start(&self, name_or_id: &str) -> Result<PodRecord> {
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
         let is_infra = |c: &ContainerRecord| Some(c.id()) == view.pod.infra_id.as_deref();
-        let active =
-            |c: &ContainerRecord| matches!(c.state.status, Status::Running | Status::Paused);
+        let active = |c: &ContainerRecord| c.state.status.is_running_or_paused();
         let inits: Vec<&ContainerRecord> = view
             .containers
             .iter()

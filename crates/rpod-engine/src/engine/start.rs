@@ -439,7 +439,7 @@ impl Engine {
                 ),
                 other => other,
             })?;
-            if !matches!(required.state.status, Status::Running | Status::Paused) {
+            if !required.state.status.is_running_or_paused() {
                 match self.start(required.id(), None, None) {
                     Ok(_) | Err(EngineError::NotModified(_)) => {}
                     Err(e) => return Err(e),
