@@ -426,22 +426,53 @@ fn the_store_is_private() {
         rpod.ok(&["exec", "-u", "nobody", &id, "ls", "/bin/sh"]),
         "/bin/sh\n"
     );
-    // A working directory the image lacks is made for the container's user, not with
-    // rpod's private umask.
+    // The image's working directory, when its layers lack it, is made for the container's
+    // user, not with rpod's private umask.
+    rpod.ok(&[
+        "import",
+        "--change",
+        "WORKDIR /made/here",
+        &busybox_tarball().display().to_string(),
+        "made-here",
+    ]);
     assert_eq!(
         rpod.ok(&[
             "run",
             "--rm",
             "-u",
             "nobody",
-            "-w",
-            "/made/here",
-            "demo",
+            "made-here",
             "sh",
             "-c",
             "touch x && stat -c '%a %U' /made /made/here"
         ]),
         "755 root\n755 nobody\n"
+    );
+    // One given with --workdir must exist, as podman's must (a typo is not a new
+    // directory), unless it lies on a mount, where the runtime finds or makes it.
+    let err = rpod.fails(&["run", "--rm", "-w", "/made/here", "demo", "true"], 126);
+    assert!(
+        err.contains("workdir \"/made/here\" does not exist on container"),
+        "{err}"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/scratch",
+            "-w",
+            "/scratch/new",
+            "demo",
+            "pwd"
+        ]),
+        "/scratch/new\n"
+    );
+    // Each container's root is its own: the image's directory made for the last one is not
+    // in this one's, and given with --workdir it must exist too (as with podman).
+    rpod.fails(
+        &["run", "--rm", "-w", "/made/here", "made-here", "pwd"],
+        126,
     );
     // So are the directories the runtime makes for mount points (runc made them 0700 with
     // rpod's umask: a file mounted there, docker-compose's secrets for one, could not be

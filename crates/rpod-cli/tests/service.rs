@@ -304,6 +304,11 @@ fn docker_run_shows_output_and_returns_exit_codes() {
     // The `die` events carry Docker's `exitCode`.
     let died = service.docker_past_events(&["event=die"], "{{.Actor.Attributes.exitCode}}");
     assert_eq!(died, "0\n3\n", "{died}");
+    // dockerd makes a missing working directory (podman's `--workdir` must exist).
+    assert_eq!(
+        service.docker_ok(&["run", "--rm", "-w", "/made/here", "demo", "pwd"]),
+        "/made/here\n"
+    );
     // `docker info` names the host's distribution (it said `linux`).
     assert_eq!(
         service
@@ -1124,6 +1129,13 @@ fn podman_remote_runs_execs_and_manages_containers() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
     let out = service.podman_out(&["run", "--rm", "demo", "nosuchcmd"]);
     assert_eq!(out.status.code(), Some(127), "{out:?}");
+    // podman's `--workdir` must exist, through the service too.
+    let out = service.podman_out(&["run", "--rm", "-w", "/made/here", "demo", "pwd"]);
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not exist on container"),
+        "{out:?}"
+    );
     let out = service.podman_out(&["run", "--rm", "nosuchimage", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(service.podman_ok(&["ps", "-aq"]), "");

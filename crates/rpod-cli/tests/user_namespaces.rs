@@ -342,17 +342,23 @@ macro_rules! user_namespace_tests {
                 assert_eq!(tar_owner(&export.stdout, "made"), (0, 0));
                 assert_eq!(tar_owner(&export.stdout, "owned"), (1000, 1001));
                 assert_eq!(tar_owner(&export.stdout, "bin/busybox"), (0, 0));
-                // A working directory rpod makes is the user's, what it makes above it
-                // the container's root's (not the host's root's, which it cannot use).
+                // A working directory rpod makes (the image's) is the user's, what it
+                // makes above it the container's root's (not the host's root's, which it
+                // cannot use).
+                rpod.ok(&[
+                    "import",
+                    "--change",
+                    "WORKDIR /made/here",
+                    &common::busybox_tarball().display().to_string(),
+                    "made-here",
+                ]);
                 assert_eq!(
                     run_mapped(
                         &rpod,
                         &[
                             "-u",
                             "1000:1000",
-                            "-w",
-                            "/made/here",
-                            "demo",
+                            "made-here",
                             "stat",
                             "-c",
                             "%u:%g",

@@ -327,6 +327,9 @@ pub struct ContainerConfig {
     pub entrypoint_len: usize,
     pub env: Vec<String>,
     pub workdir: String,
+    /// The working directory was given and must exist (else it is made at the start).
+    #[serde(default)]
+    pub workdir_must_exist: bool,
     pub user: String,
     pub hostname: String,
     pub labels: BTreeMap<String, String>,

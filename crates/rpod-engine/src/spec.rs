@@ -9,7 +9,7 @@ use oci_spec::runtime::{
 };
 
 use crate::confined::ConfinedDir;
-use crate::container::{ContainerConfig, NetworkMode};
+use crate::container::{ContainerConfig, ContainerRecord, NetworkMode};
 use crate::{EngineError, Result};
 
 /// The highest open-file limit given to containers (podman's default). The host's hard
@@ -232,12 +232,28 @@ pub fn resolve_owner(rootfs: &Path, spec: &str) -> Result<(u32, u32)> {
 /// and root's IDs on the host (mapped, for a container with a user namespace).
 pub fn prepare_workdir(
     rootfs: &Path,
-    id: &str,
-    workdir: &str,
+    record: &ContainerRecord,
     owner: (u32, u32),
     root: (u32, u32),
 ) -> Result<()> {
+    let (id, workdir) = (record.id(), record.config.workdir.as_str());
     if workdir.is_empty() {
+        return Ok(());
+    }
+    // On a mount it is the runtime's to find or make, in what is mounted there.
+    let on_mount = |destination: &str| {
+        let destination = destination.trim_end_matches('/');
+        workdir == destination
+            || workdir
+                .strip_prefix(destination)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    if record
+        .config
+        .mounts
+        .iter()
+        .any(|m| on_mount(&m.destination))
+    {
         return Ok(());
     }
     let tree = ConfinedDir::open(rootfs)
@@ -246,6 +262,9 @@ pub fn prepare_workdir(
         Ok(Some(rustix::fs::FileType::Directory)) => Ok(()),
         Ok(Some(_)) => Err(EngineError::CannotInvoke(format!(
             "workdir {workdir:?} exists on container {id}, but is not a directory"
+        ))),
+        Ok(None) if record.config.workdir_must_exist => Err(EngineError::CannotInvoke(format!(
+            "workdir {workdir:?} does not exist on container {id}"
         ))),
         Ok(None) => {
             // A path through a symlink of the image is left to the runtime, which resolves

@@ -240,6 +240,8 @@ pub struct SpecGenerator {
     pub hostusers: Option<Vec<String>>,
     pub restart_tries: Option<u32>,
     pub work_dir: String,
+    /// A missing `work_dir` is made (else it must exist, as podman's `--workdir`).
+    pub create_working_dir: bool,
     pub user: String,
     pub hostname: String,
     pub labels: Option<BTreeMap<String, String>>,
@@ -814,6 +816,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
+        workdir_must_exist: !spec.work_dir.is_empty() && !spec.create_working_dir,
         workdir: non_empty(spec.work_dir),
         user: non_empty(spec.user),
         hostname: non_empty(spec.hostname),

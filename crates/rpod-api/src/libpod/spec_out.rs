@@ -317,6 +317,9 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     if options.no_cgroups {
         put("cgroups_mode", json!("disabled"));
     }
+    if options.workdir.is_some() && !options.workdir_must_exist {
+        put("create_working_dir", json!(true));
+    }
     for (key, value) in [
         ("passwd_entry", &options.passwd_entry),
         ("work_dir", &options.workdir),

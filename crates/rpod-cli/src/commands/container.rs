@@ -627,6 +627,8 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         entrypoint,
         env,
         workdir: args.workdir.clone(),
+        // podman's `--workdir` must exist (the image's is made).
+        workdir_must_exist: args.workdir.is_some(),
         user: args.user.clone(),
         hostname: args.hostname.clone(),
         labels,

@@ -423,6 +423,7 @@ impl Engine {
             entrypoint: config.entrypoint.clone(),
             env: config.env.clone(),
             workdir: Some(config.workdir.clone()),
+            workdir_must_exist: config.workdir_must_exist,
             user: Some(config.user.clone()).filter(|u| !u.is_empty()),
             // A name of the user's (not the ID's start the create gave it).
             hostname: (config.isolation.uts == crate::isolation::NamespaceMode::Private

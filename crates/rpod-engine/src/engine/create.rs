@@ -305,6 +305,8 @@ impl Engine {
                 .or_else(|| image_cfg.working_dir().clone())
                 .filter(|w| !w.is_empty())
                 .unwrap_or_else(|| "/".into()),
+            workdir_must_exist: options.workdir_must_exist
+                && options.workdir.as_deref().is_some_and(|w| !w.is_empty()),
             user: options
                 .user
                 .clone()

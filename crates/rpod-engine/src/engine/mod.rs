@@ -140,6 +140,10 @@ pub struct CreateOptions {
     pub entrypoint: Option<Vec<String>>,
     pub env: Vec<String>,
     pub workdir: Option<String>,
+    /// `workdir` must exist in the container when it starts, as podman's `--workdir`
+    /// must; else a missing one is made then (the image's always, and Docker's API's,
+    /// as dockerd makes it).
+    pub workdir_must_exist: bool,
     pub user: Option<String>,
     pub hostname: Option<String>,
     pub labels: BTreeMap<String, String>,

@@ -289,13 +289,7 @@ impl Engine {
                 None => (user.uid, user.gid),
             };
             let root_owner = mappings.as_ref().map_or((0, 0), |m| m.root());
-            spec::prepare_workdir(
-                &root_path,
-                record.id(),
-                &record.config.workdir,
-                owner,
-                root_owner,
-            )?;
+            spec::prepare_workdir(&root_path, record, owner, root_owner)?;
             self.mount_volume_devices(record)?;
             self.prepare_volumes(record, &root_path, owner)?;
             self.chown_mounts(record, owner.0, owner.1)?;
