@@ -200,6 +200,22 @@ fn published_ports_and_names_between_containers() {
             format!("127.0.0.1:{port}\n")
         );
         rpod.fails(&["port", "web", "81"], 125);
+        // A container that does not run has nothing bound: podman's `port` shows nothing.
+        rpod.ok(&[
+            "create",
+            "--name",
+            "idle",
+            "--network",
+            "lab",
+            "-p",
+            "9999:80",
+            "demo",
+            "true",
+        ]);
+        assert_eq!(rpod.ok(&["port", "idle"]), "");
+        assert_eq!(rpod.ok(&["port", "idle", "80"]), "");
+        assert!(!rpod.ok(&["port", "--all"]).contains("9999"));
+        rpod.ok(&["rm", "idle"]);
         // Exposed without -P: shown by inspect without a host side, as podman's.
         rpod.ok(&[
             "create",

@@ -224,13 +224,17 @@ pub fn prune(engine: &Engine, args: NetworkPruneArgs) -> Outcome {
     Ok(0)
 }
 
-/// `rpod port CTR [PORT[/PROTO]]`, `rpod port --all`.
+/// `rpod port CTR [PORT[/PROTO]]`, `rpod port --all`. As podman's, only running containers
+/// that publish ports are looked at: for any other, nothing is printed and nothing fails.
 pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
+    let publishing = |record: &rpod_engine::ContainerRecord| {
+        record.state.status == rpod_engine::Status::Running && !record.config.net.ports.is_empty()
+    };
     if args.all {
         if !args.args.is_empty() || args.latest {
             return Err(usage("--all takes no container"));
         }
-        for record in engine.list()? {
+        for record in engine.list()?.iter().filter(|r| publishing(r)) {
             for (port, protocol, ip, host_port) in ports::expand(&record.config.net.ports) {
                 println!(
                     "{}\t{port}/{protocol} -> {ip}:{host_port}",
@@ -247,6 +251,9 @@ pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
         _ => return Err(usage("give a container, and optionally one of its ports")),
     };
     let record = engine.inspect(&container)?;
+    if !publishing(&record) {
+        return Ok(0);
+    }
     let expanded = ports::expand(&record.config.net.ports);
     match wanted {
         None => {
