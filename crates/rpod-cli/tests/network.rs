@@ -519,6 +519,39 @@ fn network_commands() {
         ]),
         "rpodt22 true\n"
     );
+    // `rpod inspect` finds networks, volumes and pods too (podman's order: containers,
+    // images, volumes, networks, pods), or only the kind `--type` names.
+    rpod.ok(&["volume", "create", "vol"]);
+    rpod.ok(&["pod", "create", "--name", "pd"]);
+    assert_eq!(
+        rpod.ok(&["inspect", "--format", "{{.Name}}", "two", "vol", "pd"]),
+        "two\nvol\npd\n"
+    );
+    let both: serde_json::Value =
+        serde_json::from_str(&rpod.ok(&["inspect", "two", "vol"])).unwrap();
+    assert_eq!(both[0]["network_interface"], "rpodt22", "{both}");
+    assert_eq!(both[1]["Driver"], "local", "{both}");
+    assert_eq!(
+        rpod.ok(&[
+            "inspect",
+            "--type",
+            "network",
+            "--format",
+            "{{.NetworkInterface}}",
+            "two"
+        ]),
+        "rpodt22\n"
+    );
+    let err = rpod.fails(&["inspect", "--type", "volume", "two"], 125);
+    assert!(err.contains("no volume with name \"two\""), "{err}");
+    assert_eq!(
+        rpod.ok(&["inspect", "--type", "pod", "--format", "{{.Name}}", "pd"]),
+        "pd\n"
+    );
+    let err = rpod.fails(&["inspect", "nothing-by-that-name"], 125);
+    assert!(err.contains("no such object"), "{err}");
+    rpod.ok(&["pod", "rm", "pd"]);
+    rpod.ok(&["volume", "rm", "vol"]);
     assert_eq!(
         rpod.run(&["network", "exists", "one"]).status.code(),
         Some(0)

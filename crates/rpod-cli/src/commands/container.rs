@@ -1662,7 +1662,7 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
     let mut items = Vec::new();
     let mut code = 0;
     let names = if args.latest {
-        if !args.names.is_empty() || args.kind == "image" {
+        if !args.names.is_empty() || !matches!(args.kind.as_str(), "container" | "all") {
             return Err(usage(
                 "--latest takes no names and inspects the latest container",
             ));
@@ -1693,20 +1693,29 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
             }
             Ok(item)
         };
+        let as_image = |engine: &Engine| super::image::inspect_json(engine, name, templated);
+        let as_volume = |engine: &Engine| super::volume::inspect_value(engine, name, templated);
+        let as_network = |engine: &Engine| super::network::inspect_value(engine, name, templated);
+        let as_pod = |engine: &Engine| super::pod::inspect_value(engine, name);
         let found = match args.kind.as_str() {
             "container" => as_container(engine),
-            "image" => super::image::inspect_json(engine, name, templated),
+            "image" => as_image(engine),
+            "volume" => as_volume(engine),
+            "network" => as_network(engine),
+            "pod" => as_pod(engine),
+            // podman's order: the first kind of object with that name or ID.
             "all" => match engine.lookup(name) {
                 Ok(_) => as_container(engine),
-                Err(EngineError::NoSuchContainer(_)) => {
-                    super::image::inspect_json(engine, name, templated)
-                        .map_err(|_| usage(format!("no such object: \"{name}\"")))
-                }
+                Err(EngineError::NoSuchContainer(_)) => as_image(engine)
+                    .or_else(|_| as_volume(engine))
+                    .or_else(|_| as_network(engine))
+                    .or_else(|_| as_pod(engine))
+                    .map_err(|_| usage(format!("no such object: \"{name}\""))),
                 Err(e) => Err(e.into()),
             },
             other => {
                 return Err(usage(format!(
-                    "invalid type {other:?}: use container, image or all"
+                    "invalid type {other:?}: use container, image, volume, network, pod or all"
                 )))
             }
         };

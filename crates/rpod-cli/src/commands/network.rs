@@ -144,6 +144,15 @@ pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
     Ok(0)
 }
 
+/// One network as `rpod inspect` shows it: its JSON, or what a template reads.
+pub fn inspect_value(engine: &Engine, name: &str, templated: bool) -> Result<Value, Failure> {
+    let network = engine.network(name)?;
+    Ok(match templated {
+        true => template_view(&network),
+        false => serde_json::to_value(&network)?,
+    })
+}
+
 pub fn inspect(engine: &Engine, args: NetworkInspectArgs) -> Outcome {
     let mut networks = Vec::new();
     let mut code = 0;

@@ -384,6 +384,12 @@ fn rm(engine: &Engine, args: PodRmArgs) -> Outcome {
     Ok(code)
 }
 
+/// One pod as `rpod inspect` shows it.
+pub fn inspect_value(engine: &Engine, name: &str) -> Result<Value, Failure> {
+    let view = engine.pod_view(engine.lookup_pod(name)?)?;
+    Ok(serde_json::to_value(PodInspect::new(&view))?)
+}
+
 fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
     let mut views = Vec::new();
     let mut code = 0;
@@ -397,10 +403,10 @@ fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
         args.names.clone()
     };
     for name in &names {
-        match engine.lookup_pod(name).and_then(|pod| engine.pod_view(pod)) {
-            Ok(view) => views.push(serde_json::to_value(PodInspect::new(&view))?),
-            Err(e) => {
-                eprintln!("Error: {e}");
+        match inspect_value(engine, name) {
+            Ok(view) => views.push(view),
+            Err(failure) => {
+                eprintln!("Error: {}", failure.message());
                 code = ENGINE_ERROR;
             }
         }

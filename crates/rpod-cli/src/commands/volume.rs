@@ -104,6 +104,19 @@ pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {
     Ok(0)
 }
 
+/// One volume as `rpod inspect` shows it: its JSON, or what a template reads.
+pub fn inspect_value(engine: &Engine, name: &str, templated: bool) -> Result<Value, Failure> {
+    let volume = engine.volume(name)?;
+    let view = engine
+        .volume_views(std::slice::from_ref(&volume))?
+        .pop()
+        .ok_or_else(|| usage(format!("no such volume {name}")))?;
+    Ok(match templated {
+        true => view.for_template(),
+        false => serde_json::to_value(view)?,
+    })
+}
+
 pub fn inspect(engine: &Engine, args: VolumeNamesArgs) -> Outcome {
     let mut found = Vec::new();
     let mut code = 0;
