@@ -355,6 +355,7 @@ fn main() {
     // Whatever rpod creates (database, bundles with the container's environment, logs,
     // exit files) is for root only; modes that must be wider are set explicitly.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    commands::completion::complete_if_asked();
     let cli = match parse_args() {
         Ok(cli) => cli,
         Err(e) => {

@@ -4324,3 +4324,83 @@ fn the_shell_secret_driver_keeps_the_data_with_its_commands() {
     );
     rpod.ok(&["secret", "rm", "configured"]);
 }
+
+/// What bash offers for `words` (the last being completed) after `rpod` and this store's
+/// flags, with the script of `rpod completion bash` sourced. The store is named on the line
+/// and in the variables, so that the user's is never read.
+fn bash_offers(rpod: &Rpod, words: &[&str]) -> String {
+    let script = rpod.dir.path().join("rpod.bash");
+    if !script.exists() {
+        rpod.ok(&["completion", "bash", "-f", &script.display().to_string()]);
+    }
+    let root = rpod.root().display().to_string();
+    let runroot = rpod.runroot().display().to_string();
+    let mut line = vec!["rpod", "--root", &root, "--runroot", &runroot];
+    line.extend_from_slice(words);
+    let quoted: Vec<String> = line.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source {script}\n\
+         COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1))\n\
+         _clap_complete_rpod rpod \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+         echo \"${{COMPREPLY[*]}}\"",
+        script = script.display(),
+        words = quoted.join(" "),
+    );
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_rpod"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let out = std::process::Command::new("bash")
+        .args(["-c", &program])
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("RPOD_CONFIG", rpod.config_path())
+        .env("RPOD_ROOT", rpod.root())
+        .env("RPOD_RUNROOT", rpod.runroot())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn shell_completion_offers_the_stores_names() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["create", "--name", "web", "demo", "true"]);
+    rpod.ok(&["create", "--name", "worker", "demo", "true"]);
+    rpod.ok(&["volume", "create", "wvol"]);
+    rpod.ok(&["pod", "create", "--infra=false", "--name", "wpod"]);
+    rpod.ok(&["secret", "create", "wsecret", "/etc/hostname"]);
+    assert_eq!(bash_offers(&rpod, &["rm", "w"]), "web worker");
+    assert_eq!(bash_offers(&rpod, &["rm", "web", "w"]), "web worker");
+    assert_eq!(bash_offers(&rpod, &["container", "inspect", "we"]), "web");
+    // The container of exec, then the command: no names for that (nor for a flag's value).
+    assert_eq!(bash_offers(&rpod, &["exec", "-it", "w"]), "web worker");
+    assert_eq!(
+        bash_offers(&rpod, &["exec", "-u", "root", "w"]),
+        "web worker"
+    );
+    assert_eq!(bash_offers(&rpod, &["exec", "web", "w"]), "");
+    assert_eq!(bash_offers(&rpod, &["exec", "-u", "w"]), "");
+    assert_eq!(bash_offers(&rpod, &["run", "--rm", "de"]), "demo:latest");
+    assert_eq!(bash_offers(&rpod, &["run", "--rm", "demo", "de"]), "");
+    assert_eq!(bash_offers(&rpod, &["rmi", "lo"]), "localhost/demo:latest");
+    assert_eq!(bash_offers(&rpod, &["volume", "rm", "w"]), "wvol");
+    assert_eq!(bash_offers(&rpod, &["volume", "create", "w"]), "");
+    assert_eq!(bash_offers(&rpod, &["pod", "rm", "w"]), "wpod");
+    assert_eq!(bash_offers(&rpod, &["secret", "inspect", "w"]), "wsecret");
+    assert_eq!(
+        bash_offers(&rpod, &["inspect", "w"]),
+        "web worker wpod wvol"
+    );
+    // A short ID, once what is typed is one's start.
+    let id = rpod.ok(&["create", "demo", "true"]);
+    assert_eq!(bash_offers(&rpod, &["rm", &id[..4]]), id[..12]);
+    // A store that does not exist is not made by a completion.
+    let missing = rpod.dir.path().join("no-store");
+    let missing = missing.display().to_string();
+    assert_eq!(bash_offers(&rpod, &["--root", &missing, "rm", "w"]), "");
+    assert!(!rpod.dir.path().join("no-store").exists());
+}

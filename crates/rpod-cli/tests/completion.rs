@@ -21,20 +21,37 @@ fn stdout_of(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("a script in UTF-8")
 }
 
+/// The directory of the rpod under test: the scripts run `rpod` by name.
+fn bin_dir() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_BIN_EXE_rpod"))
+        .parent()
+        .expect("rpod's directory")
+}
+
 /// What bash's completion offers for the words typed so far (the last one being completed),
-/// with rpod's script sourced as a user's shell would.
+/// with rpod's script sourced as a user's shell would. The store is an empty directory:
+/// nothing here names an object of one.
 fn bash_offers(script: &std::path::Path, words: &[&str]) -> String {
     let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
     let program = format!(
         "source {script}\n\
          COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1))\n\
-         _rpod rpod \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+         _clap_complete_rpod rpod \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
          echo \"${{COMPREPLY[*]}}\"",
         script = script.display(),
         words = quoted.join(" "),
     );
+    let store = tempfile::tempdir().expect("a temporary directory");
+    let path = format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new("bash")
         .args(["-c", &program])
+        .env("PATH", path)
+        .env("RPOD_ROOT", store.path())
+        .env("RPOD_RUNROOT", store.path())
         .output()
         .expect("running bash");
     assert!(
@@ -43,6 +60,25 @@ fn bash_offers(script: &std::path::Path, words: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// What rpod answers a fish completion of `words` with (the shell's side of the protocol
+/// done here): one candidate a line, a tab before its description.
+fn fish_answer(words: &[&str], no_desc: bool) -> String {
+    let store = tempfile::tempdir().expect("a temporary directory");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rpod"));
+    command
+        .arg("--")
+        .args(words)
+        .env("RPOD_COMPLETE", "fish")
+        .env("RPOD_ROOT", store.path())
+        .env("RPOD_RUNROOT", store.path());
+    if no_desc {
+        command.env("RPOD_COMPLETE_NO_DESC", "1");
+    }
+    let out = command.output().expect("running rpod");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -85,15 +121,38 @@ fn bash_completes_commands_flags_and_fixed_values() {
 
 #[test]
 fn descriptions_can_be_left_out() {
-    let fish = stdout_of(&["completion", "fish"]);
-    assert!(fish.contains("-l network-alias -d '"), "{fish}");
-    let bare = stdout_of(&["completion", "fish", "--no-desc"]);
-    assert!(bare.contains("-l network-alias"), "{bare}");
-    assert!(!bare.contains(" -d '"), "{bare}");
+    let answer = fish_answer(&["rpod", "run", "--network-a"], false);
+    assert!(answer.starts_with("--network-alias\t"), "{answer}");
+    assert_eq!(
+        fish_answer(&["rpod", "run", "--network-a"], true),
+        "--network-alias\n"
+    );
+    // The script made with --no-desc asks for that.
+    let fish = stdout_of(&["completion", "fish", "--no-desc"]);
+    assert!(
+        fish.starts_with("set -gx RPOD_COMPLETE_NO_DESC 1\n"),
+        "{fish}"
+    );
+    assert!(!stdout_of(&["completion", "fish"]).contains("NO_DESC"));
     let zsh = stdout_of(&["completion", "zsh", "--no-desc"]);
-    assert!(zsh.contains("'*--network-alias=[]:"), "{zsh}");
-    assert!(!zsh.contains("Another name the container has"), "{zsh}");
+    assert!(zsh.starts_with("export RPOD_COMPLETE_NO_DESC=1\n"), "{zsh}");
+    assert!(zsh.contains("RPOD_COMPLETE=\"zsh\""), "{zsh}");
     assert!(stdout_of(&["completion", "powershell"]).contains("Register-ArgumentCompleter"));
+}
+
+#[test]
+fn the_completion_variable_of_another_program_changes_nothing() {
+    // clap's own default variable name, set for some other program: rpod runs as asked.
+    let out = Command::new(env!("CARGO_BIN_EXE_rpod"))
+        .arg("--version")
+        .env("COMPLETE", "bash")
+        .output()
+        .expect("running rpod");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("rpod {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
