@@ -4388,6 +4388,15 @@ fn shell_completion_offers_the_stores_names() {
     assert_eq!(bash_offers(&rpod, &["run", "--rm", "demo", "de"]), "");
     assert_eq!(bash_offers(&rpod, &["rmi", "lo"]), "localhost/demo:latest");
     assert_eq!(bash_offers(&rpod, &["volume", "rm", "w"]), "wvol");
+    // Flags whose values are names.
+    assert_eq!(
+        bash_offers(&rpod, &["run", "--volumes-from", "w"]),
+        "web worker"
+    );
+    assert_eq!(bash_offers(&rpod, &["run", "-v", "w"]), "wvol");
+    assert_eq!(bash_offers(&rpod, &["create", "--pod", "w"]), "wpod");
+    assert_eq!(bash_offers(&rpod, &["run", "--network", "no"]), "none");
+    assert_eq!(bash_offers(&rpod, &["run", "--secret", "w"]), "wsecret");
     assert_eq!(bash_offers(&rpod, &["volume", "create", "w"]), "");
     assert_eq!(bash_offers(&rpod, &["pod", "rm", "w"]), "wpod");
     assert_eq!(bash_offers(&rpod, &["secret", "inspect", "w"]), "wsecret");

@@ -95,6 +95,16 @@ fn with_name_completers(mut command: clap::Command, path: &str) -> clap::Command
         .get_positionals()
         .map(|arg| arg.get_id().to_string())
         .collect();
+    let flags: Vec<(String, String)> = command
+        .get_arguments()
+        .filter(|arg| arg.get_num_args().is_some_and(|n| n.takes_values()))
+        .filter_map(|arg| Some((arg.get_id().to_string(), arg.get_long()?.to_string())))
+        .collect();
+    for (id, long) in flags {
+        if let Some(names) = flag_names_for(path, &long) {
+            command = command.mut_arg(&id, |arg| arg.add(ArgValueCompleter::new(names)));
+        }
+    }
     for id in positionals {
         if let Some(mut names) = names_for(path, &id) {
             if let Some(first) = &mut names.first_only {
@@ -132,10 +142,12 @@ enum Kind {
     Secret,
 }
 
-/// The names offered for one positional argument.
+/// The names offered for one argument.
 #[derive(Debug, PartialEq)]
 struct Names {
     kinds: &'static [Kind],
+    /// Offered beside the names (a network flag's modes).
+    fixed: &'static [&'static str],
     /// Only for the argument's first value: the rest is a command (`exec CTR COMMAND...`),
     /// or something else (`top CTR DESCRIPTORS...`).
     first_only: Option<FirstOnly>,
@@ -207,12 +219,14 @@ fn names_for(path: &str, arg: &str) -> Option<Names> {
     let all = |kinds| {
         Some(Names {
             kinds,
+            fixed: &[],
             first_only: None,
         })
     };
     let first = |kinds| {
         Some(Names {
             kinds,
+            fixed: &[],
             first_only: Some(FirstOnly::default()),
         })
     };
@@ -245,6 +259,28 @@ fn names_for(path: &str, arg: &str) -> Option<Names> {
     }
 }
 
+/// What the value of the flag `--long` of the command at `path` names.
+fn flag_names_for(path: &str, long: &str) -> Option<Names> {
+    use Kind::*;
+    // A build's --network, --secret and --volume are modes and files, not objects.
+    if path == "build" || path.ends_with(" build") {
+        return None;
+    }
+    let (kinds, fixed): (&'static [Kind], &'static [&'static str]) = match long {
+        "volumes-from" | "requires" => (&[Container], &[]),
+        "pod" => (&[Pod], &[]),
+        "secret" => (&[Secret], &[]),
+        "volume" => (&[Volume], &[]),
+        "network" | "net" => (&[Network], &["bridge", "host", "none"]),
+        _ => return None,
+    };
+    Some(Names {
+        kinds,
+        fixed,
+        first_only: None,
+    })
+}
+
 impl ValueCompleter for Names {
     fn complete(&self, current: &OsStr) -> Vec<CompletionCandidate> {
         self.complete_at(0, current)
@@ -260,6 +296,7 @@ impl ValueCompleter for Names {
         }
         let typed = current.to_string_lossy();
         let mut names = store_names(self.kinds, &typed);
+        names.extend(self.fixed.iter().map(|mode| mode.to_string()));
         names.retain(|name| name.starts_with(typed.as_ref()));
         names.sort();
         names.dedup();
@@ -399,6 +436,13 @@ mod tests {
         assert_eq!(kinds("pod top", "args"), Some(vec![Kind::Pod]));
         assert_eq!(kinds("image exists", "name"), Some(vec![Kind::Image]));
         assert_eq!(kinds("image push", "image"), Some(vec![Kind::Image]));
+        let flag = |path: &str, long: &str| flag_names_for(path, long).map(|n| n.kinds.to_vec());
+        assert_eq!(flag("run", "volumes-from"), Some(vec![Kind::Container]));
+        assert_eq!(flag("pod create", "network"), Some(vec![Kind::Network]));
+        assert_eq!(flag("create", "pod"), Some(vec![Kind::Pod]));
+        assert_eq!(flag("build", "network"), None);
+        assert_eq!(flag("image build", "secret"), None);
+        assert_eq!(flag("run", "name"), None);
         // New names and remote references get nothing.
         for (path, arg) in [
             ("volume create", "name"),
