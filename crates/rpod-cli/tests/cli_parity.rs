@@ -1545,7 +1545,7 @@ fn ps_filters_size_and_namespaces() {
         "--format",
         "{{.SizeRw}} {{.Size}}",
     ]);
-    assert!(size.starts_with("1000 1 kB (virtual "), "{size}");
+    assert!(size.starts_with("1000 1kB (virtual "), "{size}");
     // --ns: the namespaces of running containers, as inode numbers.
     let id = rpod.detached(&["--name", "live", "demo", "sleep", "300"]);
     let pid = rpod.inspect(&id, "{{.State.Pid}}");
@@ -4337,32 +4337,16 @@ fn bash_offers(rpod: &Rpod, words: &[&str]) -> String {
     let runroot = rpod.runroot().display().to_string();
     let mut line = vec!["rpod", "--root", &root, "--runroot", &runroot];
     line.extend_from_slice(words);
-    let quoted: Vec<String> = line.iter().map(|w| format!("'{w}'")).collect();
-    let program = format!(
-        "source {script}\n\
-         COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1))\n\
-         _clap_complete_rpod rpod \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
-         echo \"${{COMPREPLY[*]}}\"",
-        script = script.display(),
-        words = quoted.join(" "),
-    );
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_rpod"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let out = std::process::Command::new("bash")
-        .args(["-c", &program])
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .env("RPOD_CONFIG", rpod.config_path())
-        .env("RPOD_ROOT", rpod.root())
-        .env("RPOD_RUNROOT", rpod.runroot())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let (config, root, runroot) = (rpod.config_path(), rpod.root(), rpod.runroot());
+    bash_completion(
+        &script,
+        &line,
+        &[
+            ("RPOD_CONFIG", config.as_os_str()),
+            ("RPOD_ROOT", root.as_os_str()),
+            ("RPOD_RUNROOT", runroot.as_os_str()),
+        ],
+    )
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! `completion` (shell scripts for rpod's command line) and `unshare` (refused, as rootful
 //! podman refuses it). Neither needs root or a store.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
+
+use common::bash_completion;
 
 fn rpod(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rpod"))
@@ -21,45 +25,16 @@ fn stdout_of(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("a script in UTF-8")
 }
 
-/// The directory of the rpod under test: the scripts run `rpod` by name.
-fn bin_dir() -> &'static std::path::Path {
-    std::path::Path::new(env!("CARGO_BIN_EXE_rpod"))
-        .parent()
-        .expect("rpod's directory")
-}
-
-/// What bash's completion offers for the words typed so far (the last one being completed),
-/// with rpod's script sourced as a user's shell would. The store is an empty directory:
-/// nothing here names an object of one.
+/// What bash's completion offers for `words`, the script at `script` sourced. The store is
+/// an empty directory: nothing here names an object of one.
 fn bash_offers(script: &std::path::Path, words: &[&str]) -> String {
-    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-    let program = format!(
-        "source {script}\n\
-         COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1))\n\
-         _clap_complete_rpod rpod \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
-         echo \"${{COMPREPLY[*]}}\"",
-        script = script.display(),
-        words = quoted.join(" "),
-    );
-    let store = tempfile::tempdir().expect("a temporary directory");
-    let path = format!(
-        "{}:{}",
-        bin_dir().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new("bash")
-        .args(["-c", &program])
-        .env("PATH", path)
-        .env("RPOD_ROOT", store.path())
-        .env("RPOD_RUNROOT", store.path())
-        .output()
-        .expect("running bash");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = dir.path().as_os_str();
+    bash_completion(
+        script,
+        words,
+        &[("RPOD_ROOT", store), ("RPOD_RUNROOT", store)],
+    )
 }
 
 /// What rpod answers a fish completion of `words` with (the shell's side of the protocol

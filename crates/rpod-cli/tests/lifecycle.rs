@@ -677,10 +677,11 @@ fn bad_input_gets_clear_errors() {
             125,
             "invalid time",
         ),
+        (&["inspect", "--type", "bogus", "demo"], 125, "invalid type"),
         (
             &["inspect", "--type", "volume", "demo"],
             125,
-            "invalid type",
+            "no volume with name \"demo\"",
         ),
         (&["start", "ghost"], 125, "no such container"),
         (&["wait", "ghost"], 125, "no such container"),

@@ -43,6 +43,13 @@ pub fn size_precise(bytes: u64) -> String {
     format!("{number}{unit}")
 }
 
+/// Sizes as podman's `ps --size` writes them (`HumanSizeWithPrecision(size, 3)`): three
+/// significant digits, no space: "1.99MB".
+pub fn size_compact(bytes: u64) -> String {
+    let (number, unit) = significant(bytes, 3);
+    format!("{number}{unit}")
+}
+
 /// `bytes` in the largest SI unit that leaves at least 1, rounded to `digits` significant
 /// digits (none lost before the point), trailing zeros dropped.
 fn significant(bytes: u64, digits: usize) -> (String, &'static str) {
@@ -206,6 +213,9 @@ mod tests {
         assert_eq!(size_precise(2_140_000), "2.14MB");
         assert_eq!(size_precise(0), "0B");
         assert_eq!(size_precise(12_345_678), "12.35MB");
+        assert_eq!(size_compact(1_990_000), "1.99MB");
+        assert_eq!(size_compact(12), "12B");
+        assert_eq!(size_compact(699_400), "699kB");
     }
 }
 

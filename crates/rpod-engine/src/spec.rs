@@ -226,10 +226,12 @@ pub fn resolve_owner(rootfs: &Path, spec: &str) -> Result<(u32, u32)> {
 }
 
 /// The working directory: one that exists in the image must be a directory; a missing one
-/// is made, as podman does, mode 0755 and owned by the container's user (left to the
-/// runtime it would get rpod's private umask); directories above it that were missing too
-/// are its root's. Resolved inside the container's root. `owner` and `root` are the user's
-/// and root's IDs on the host (mapped, for a container with a user namespace).
+/// is refused when it was given and must exist (podman's `--workdir`), else made, as podman
+/// does, mode 0755 and owned by the container's user (left to the runtime it would get
+/// rpod's private umask); directories above it that were missing too are its root's. One
+/// on a mount is left to the runtime. Resolved inside the container's root. `owner` and
+/// `root` are the user's and root's IDs on the host (mapped, for a container with a user
+/// namespace).
 pub fn prepare_workdir(
     rootfs: &Path,
     record: &ContainerRecord,

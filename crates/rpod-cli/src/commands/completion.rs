@@ -345,37 +345,20 @@ fn store_names(kinds: &[Kind], typed: &str) -> Vec<String> {
                     }
                 }
             }
-            Kind::Volume => names.extend(
-                engine
-                    .volumes()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|v| v.name),
-            ),
-            Kind::Network => names.extend(
-                engine
-                    .networks()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|n| n.name),
-            ),
-            Kind::Pod => names.extend(
-                engine
-                    .pods()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|p| p.name),
-            ),
-            Kind::Secret => names.extend(
-                engine
-                    .secrets()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|s| s.name),
-            ),
+            Kind::Volume => names.extend(listed(engine.volumes(), |v| v.name)),
+            Kind::Network => names.extend(listed(engine.networks(), |n| n.name)),
+            Kind::Pod => names.extend(listed(engine.pods(), |p| p.name)),
+            Kind::Secret => names.extend(listed(engine.secrets(), |s| s.name)),
         }
     }
     names
+}
+
+/// The names of a listing's objects; none when it failed.
+fn listed<T>(listing: rpod_engine::Result<Vec<T>>, name: fn(T) -> String) -> Vec<String> {
+    listing
+        .map(|objects| objects.into_iter().map(name).collect())
+        .unwrap_or_default()
 }
 
 /// The store the line being completed names (`--root`, `--runroot`), else the one rpod

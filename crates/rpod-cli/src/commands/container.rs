@@ -1525,10 +1525,11 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         let mut row = inspect::ps_row(record, args.no_trunc);
         if args.size {
             let (written, total) = engine.container_size(record)?;
+            // podman's words: "12B (virtual 1.99MB)".
             row["Size"] = json!(format!(
                 "{} (virtual {})",
-                rpod_engine::human::size(written),
-                rpod_engine::human::size(total)
+                rpod_engine::human::size_compact(written),
+                rpod_engine::human::size_compact(total)
             ));
             row["SizeRw"] = json!(written);
             row["SizeRootFs"] = json!(total);

@@ -612,3 +612,34 @@ pub fn tar_gz(files: &[(&str, &str)]) -> Vec<u8> {
     }
     archive.into_inner().unwrap().finish().unwrap()
 }
+
+/// What bash's completion offers for `words` (the last one being completed), with the
+/// completion script at `script` sourced as a user's shell would, the rpod under test
+/// first in `PATH` (the script runs `rpod` by name), and `env` set.
+pub fn bash_completion(script: &Path, words: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source {script}\n\
+         COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1))\n\
+         _clap_complete_rpod rpod \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+         echo \"${{COMPREPLY[*]}}\"",
+        script = script.display(),
+        words = quoted.join(" "),
+    );
+    let bin = Path::new(env!("CARGO_BIN_EXE_rpod"))
+        .parent()
+        .expect("rpod's directory");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &program])
+        .env("PATH", path)
+        .envs(env.iter().copied())
+        .output()
+        .expect("running bash");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

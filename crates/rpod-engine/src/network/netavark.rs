@@ -199,7 +199,6 @@ impl Netavark {
             command.into(),
             netns.into(),
         ];
-        let binary = self.binary.clone();
         let program = self.binary.clone();
         // netavark dies with the thread that runs it. The host lock is ours, not
         // netavark's: if rpod is killed while netavark sets a network up, the lock goes
@@ -212,7 +211,7 @@ impl Netavark {
         } else {
             run()
         }
-        .map_err(|e| EngineError::io("running", &binary, e))?;
+        .map_err(|e| EngineError::io("running", &self.binary, e))?;
         if output.status.success() {
             return Ok(output.stdout);
         }
