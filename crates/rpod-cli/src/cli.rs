@@ -3209,6 +3209,17 @@ pub struct PodCloneArgs {
     /// Settings that replace the original's.
     #[command(flatten)]
     pub settings: PodSettingFlags,
+    #[command(flatten)]
+    pub net: NetworkFlags,
+    /// The new pod's user namespace: host or auto[:size=N] (replaces the original's).
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// UID mappings (replace the original's).
+    #[arg(long)]
+    pub uidmap: Vec<String>,
+    /// GID mappings (replace the original's).
+    #[arg(long)]
+    pub gidmap: Vec<String>,
     pub pod: String,
     pub new_name: Option<String>,
 }

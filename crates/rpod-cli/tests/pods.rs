@@ -1353,6 +1353,39 @@ fn a_pod_clones_with_its_containers() {
     rpod.fails(&["pod", "inspect", original.trim()], 125);
     assert_eq!(members(&rpod, "copy"), ["app-clone1", "side-clone1"]);
     assert_eq!(pod_field(&rpod, "copy", "{{.State}}"), "Created");
+    // Network and user namespace flags replace the original's, each when given.
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "named",
+        "--dns",
+        "10.0.0.1",
+        "--add-host",
+        "h:10.1.1.1",
+    ]);
+    rpod.ok(&[
+        "pod",
+        "clone",
+        "--dns",
+        "10.0.0.2",
+        "--uidmap",
+        "0:100000:65536",
+        "--gidmap",
+        "0:100000:65536",
+        "named",
+    ]);
+    let infra = pod_field(&rpod, "named-clone", "{{.InfraContainerID}}");
+    assert_eq!(
+        rpod.inspect(
+            &infra,
+            "{{.HostConfig.Dns}} {{.HostConfig.ExtraHosts}} {{.HostConfig.IDMappings.UidMap}}"
+        ),
+        "[10.0.0.2] [h:10.1.1.1] [0:100000:65536]"
+    );
+    let err = rpod.fails(&["pod", "clone", "--userns", "keep-id", "named"], 125);
+    assert!(err.contains("not supported"), "{err}");
+    rpod.ok(&["pod", "rm", "named", "named-clone"]);
     // Refused: an unknown pod, a taken name, the name given twice.
     rpod.fails(&["pod", "clone", "nosuch"], 125);
     let err = rpod.fails(&["pod", "clone", "copy", "web-clone"], 125);

@@ -72,7 +72,8 @@ pub use engine::{
     BuildPull, BuildSecret, CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions,
     ExecReattached, ExecRequest, ExecStarted, FetchedContext, HealthRun, HistoryStep, HostSource,
     ImageRemoval, ImageVolumes, MigrateReport, PathStat, PlayOptions, PlayReport, PlayedPod,
-    PodCloneOptions, PodOptions, PodSettings, PodView, RemoteContext, RemoveOptions, RuntimeMaker,
-    Squash, SshSource, StepSettings, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
+    PodCloneOptions, PodNetworkSettings, PodOptions, PodSettings, PodView, RemoteContext,
+    RemoveOptions, RuntimeMaker, Squash, SshSource, StepSettings, WaitBegun, WaitCondition,
+    WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -58,26 +58,8 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         .transpose()?;
     let (network, networks) = rpod_engine::network::parse_network_flags(&args.net.network)?;
     // The pod's user namespace is its infra container's, which its containers join.
-    let id_mappings = rpod_engine::userns::IdMappings::from_flags(&args.uidmap, &args.gidmap)?;
-    let userns_auto = match args.userns.as_deref() {
-        None | Some("" | "host") => None,
-        Some(mode) => match rpod_engine::userns::AutoUserns::parse(mode)? {
-            Some(auto) => Some(auto),
-            None => {
-                return Err(Failure::new(
-                    ENGINE_ERROR,
-                    EngineError::NotSupported(format!(
-                        "pod create --userns {mode} (a pod's user namespace is made with auto, or with --uidmap and --gidmap)"
-                    )),
-                ))
-            }
-        },
-    };
-    if (userns_auto.is_some() || args.userns.as_deref() == Some("host")) && id_mappings.is_some() {
-        return Err(usage(
-            "--userns host or auto cannot be given with --uidmap or --gidmap",
-        ));
-    }
+    let (id_mappings, userns_auto) =
+        pod_user_namespace("create", args.userns.as_deref(), &args.uidmap, &args.gidmap)?;
     let infra_options = CreateOptions {
         network,
         net: super::container::network_config(&args.net, networks)?,
@@ -130,6 +112,68 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
     }
     println!("{}", pod.id);
     Ok(0)
+}
+
+/// A pod's user namespace from `--userns`, `--uidmap` and `--gidmap` (of `pod {command}`):
+/// mappings, or an automatic range; neither for the host's.
+fn pod_user_namespace(
+    command: &str,
+    userns: Option<&str>,
+    uidmap: &[String],
+    gidmap: &[String],
+) -> Result<
+    (
+        Option<rpod_engine::userns::IdMappings>,
+        Option<rpod_engine::userns::AutoUserns>,
+    ),
+    Failure,
+> {
+    let id_mappings = rpod_engine::userns::IdMappings::from_flags(uidmap, gidmap)?;
+    let userns_auto = match userns {
+        None | Some("" | "host") => None,
+        Some(mode) => match rpod_engine::userns::AutoUserns::parse(mode)? {
+            Some(auto) => Some(auto),
+            None => {
+                return Err(Failure::new(
+                    ENGINE_ERROR,
+                    EngineError::NotSupported(format!(
+                        "pod {command} --userns {mode} (a pod's user namespace is made with auto, or with --uidmap and --gidmap)"
+                    )),
+                ))
+            }
+        },
+    };
+    if (userns_auto.is_some() || userns == Some("host")) && id_mappings.is_some() {
+        return Err(usage(
+            "--userns host or auto cannot be given with --uidmap or --gidmap",
+        ));
+    }
+    Ok((id_mappings, userns_auto))
+}
+
+/// The network settings given to `pod clone`, each to replace the original's.
+fn clone_network(flags: &NetworkFlags) -> Result<rpod_engine::PodNetworkSettings, Failure> {
+    let network = match flags.network.is_empty() {
+        true => None,
+        false => Some(rpod_engine::network::parse_network_flags(&flags.network)?),
+    };
+    // Parsed as a create parses them (and refused alike); only those given are kept.
+    let parsed = super::container::network_config(flags, Vec::new())?;
+    let given = |words: &[String]| !words.is_empty();
+    Ok(rpod_engine::PodNetworkSettings {
+        network,
+        ports: (given(&flags.publish) || flags.publish_all)
+            .then(|| (parsed.ports.clone(), parsed.publish_all)),
+        exposed: given(&flags.expose).then(|| parsed.exposed.clone()),
+        dns_servers: given(&flags.dns).then(|| parsed.dns_servers.clone()),
+        dns_search: given(&flags.dns_search).then(|| parsed.dns_search.clone()),
+        dns_options: given(&flags.dns_option).then(|| parsed.dns_options.clone()),
+        add_hosts: given(&flags.add_host).then(|| parsed.add_hosts.clone()),
+        no_hosts: flags.no_hosts.then_some(true),
+        ip: flags.ip,
+        mac_address: flags.mac_address.clone(),
+        network_aliases: given(&flags.network_alias).then(|| flags.network_alias.clone()),
+    })
 }
 
 /// `--infra-command`: a JSON array, or one word.
@@ -192,6 +236,7 @@ fn clone_settings(flags: &PodSettingFlags) -> Result<rpod_engine::PodSettings, F
         pid: flags.pid.as_ref().map(|_| isolation.pid),
         uts: flags.uts.as_ref().map(|_| isolation.uts),
         security,
+        ..Default::default()
     })
 }
 
@@ -245,6 +290,17 @@ fn clone(engine: &Engine, args: PodCloneArgs) -> Outcome {
         &args.settings.label_file,
     )?);
     labels.extend(parse_pairs(&args.labels));
+    let mut settings = clone_settings(&args.settings)?;
+    let userns_given = args.userns.is_some() || !args.uidmap.is_empty() || !args.gidmap.is_empty();
+    if userns_given {
+        settings.userns = Some(pod_user_namespace(
+            "clone",
+            args.userns.as_deref(),
+            &args.uidmap,
+            &args.gidmap,
+        )?);
+    }
+    settings.net = clone_network(&args.net)?;
     let pod = engine.clone_pod(
         &args.pod,
         &PodCloneOptions {
@@ -253,7 +309,7 @@ fn clone(engine: &Engine, args: PodCloneArgs) -> Outcome {
             hostname: args.hostname,
             infra_name: args.infra_name,
             limits: pod_limits(&args.limits)?,
-            settings: clone_settings(&args.settings)?,
+            settings,
             destroy: args.destroy,
         },
     )?;

@@ -60,6 +60,70 @@ pub struct PodSettings {
     pub pid: Option<NamespaceMode>,
     pub uts: Option<NamespaceMode>,
     pub security: Option<crate::security::SecurityOptions>,
+    /// The pod's user namespace (its infra container's): mappings, or an automatic range.
+    pub userns: Option<(
+        Option<crate::userns::IdMappings>,
+        Option<crate::userns::AutoUserns>,
+    )>,
+    /// Its network's settings (its infra container's).
+    pub net: PodNetworkSettings,
+}
+
+/// The network settings of a pod a clone replaces, each when given.
+#[derive(Debug, Clone, Default)]
+pub struct PodNetworkSettings {
+    /// `--network`: the mode, and the networks joined.
+    pub network: Option<(Option<NetworkMode>, Vec<crate::container::NetworkJoin>)>,
+    /// `-p` and `-P`: the published ports, and whether all exposed ones are.
+    pub ports: Option<(Vec<crate::network::ports::PortMapping>, bool)>,
+    pub exposed: Option<Vec<String>>,
+    pub dns_servers: Option<Vec<String>>,
+    pub dns_search: Option<Vec<String>>,
+    pub dns_options: Option<Vec<String>>,
+    pub add_hosts: Option<Vec<crate::network::etc_files::HostEntry>>,
+    pub no_hosts: Option<bool>,
+    pub ip: Option<std::net::Ipv4Addr>,
+    pub mac_address: Option<String>,
+    pub network_aliases: Option<Vec<String>>,
+}
+
+impl PodNetworkSettings {
+    /// Put the settings given in place of `options`'.
+    fn replace_in(&self, options: &mut CreateOptions) {
+        let net = &mut options.net;
+        if let Some((mode, joins)) = &self.network {
+            options.network = mode.clone();
+            net.networks = joins.clone();
+        }
+        if let Some((ports, all)) = &self.ports {
+            net.ports = ports.clone();
+            net.publish_all = *all;
+        }
+        let replace = |given: &Option<Vec<String>>, kept: &mut Vec<String>| {
+            if let Some(given) = given {
+                *kept = given.clone();
+            }
+        };
+        replace(&self.exposed, &mut net.exposed);
+        replace(&self.dns_servers, &mut net.dns_servers);
+        replace(&self.dns_search, &mut net.dns_search);
+        replace(&self.dns_options, &mut net.dns_options);
+        if let Some(hosts) = &self.add_hosts {
+            net.add_hosts = hosts.clone();
+        }
+        if let Some(no_hosts) = self.no_hosts {
+            net.no_hosts = no_hosts;
+        }
+        if self.ip.is_some() {
+            options.ip = self.ip;
+        }
+        if self.mac_address.is_some() {
+            options.mac_address = self.mac_address.clone();
+        }
+        if let Some(aliases) = &self.network_aliases {
+            options.network_aliases = aliases.clone();
+        }
+    }
 }
 
 /// `base-clone`, or `base-clone1`, `base-clone2`, ...: the first that `taken` does not
@@ -238,6 +302,11 @@ impl Engine {
         if let Some(security) = &given.security {
             infra_options.security = security.clone();
         }
+        if let Some((mappings, auto)) = &given.userns {
+            infra_options.id_mappings = mappings.clone();
+            infra_options.userns_auto = *auto;
+        }
+        given.net.replace_in(&mut infra_options);
         Ok(PodOptions {
             name: Some(name),
             labels,

@@ -51,7 +51,7 @@ pub use build::{
     parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
     FetchedContext, RemoteContext, Squash, SshSource, StepSettings,
 };
-pub use clone::{CloneOptions, PodCloneOptions, PodSettings};
+pub use clone::{CloneOptions, PodCloneOptions, PodNetworkSettings, PodSettings};
 pub use images::{HistoryStep, ImageRemoval};
 pub use kube::{parse_kube_log_driver, PlayOptions, PlayReport, PlayedPod};
 pub use migrate::MigrateReport;
