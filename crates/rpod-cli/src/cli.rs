@@ -2929,7 +2929,7 @@ pub struct GenerateSystemdArgs {
     pub container: String,
 }
 
-// The network flags of `run`, `create` and `pod create` (no doc comment: clap would take
+// The network flags of `run`, `create`, `pod create` and `pod clone` (no doc comment: clap would take
 // it as the help text of the commands that flatten it).
 #[derive(Debug, Args, Clone)]
 pub struct NetworkFlags {
@@ -3132,6 +3132,18 @@ pub struct PodCreateArgs {
     /// Give the pod a cgroup of its own, its containers' parent (true by default).
     #[arg(long = "share-parent", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub share_parent: Option<bool>,
+    #[command(flatten)]
+    pub userns: PodUsernsFlags,
+    #[command(flatten)]
+    pub limits: PodLimitFlags,
+    #[command(flatten)]
+    pub net: NetworkFlags,
+}
+
+// A pod's user namespace, for `pod create` and `pod clone` (no doc comment: clap would
+// take it for the commands' descriptions).
+#[derive(Debug, Args, Default)]
+pub struct PodUsernsFlags {
     /// The pod's user namespace, its containers' (host, or auto[:size=N]).
     #[arg(long)]
     pub userns: Option<String>,
@@ -3141,10 +3153,12 @@ pub struct PodCreateArgs {
     /// The pod's user namespace's GID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
     #[arg(long)]
     pub gidmap: Vec<String>,
-    #[command(flatten)]
-    pub limits: PodLimitFlags,
-    #[command(flatten)]
-    pub net: NetworkFlags,
+}
+
+impl PodUsernsFlags {
+    pub fn given(&self) -> bool {
+        self.userns.is_some() || !self.uidmap.is_empty() || !self.gidmap.is_empty()
+    }
 }
 
 // The limits of a pod's cgroup, for `pod create` and `pod clone` (no doc comment: clap
@@ -3211,15 +3225,9 @@ pub struct PodCloneArgs {
     pub settings: PodSettingFlags,
     #[command(flatten)]
     pub net: NetworkFlags,
-    /// The new pod's user namespace: host or auto[:size=N] (replaces the original's).
-    #[arg(long)]
-    pub userns: Option<String>,
-    /// UID mappings (replace the original's).
-    #[arg(long)]
-    pub uidmap: Vec<String>,
-    /// GID mappings (replace the original's).
-    #[arg(long)]
-    pub gidmap: Vec<String>,
+    // Given, they replace the original's user namespace.
+    #[command(flatten)]
+    pub userns: PodUsernsFlags,
     pub pod: String,
     pub new_name: Option<String>,
 }

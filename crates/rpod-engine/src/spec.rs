@@ -242,25 +242,24 @@ pub fn prepare_workdir(
     if workdir.is_empty() {
         return Ok(());
     }
-    // On a mount it is the runtime's to find or make, in what is mounted there.
-    let on_mount = |destination: &str| {
-        let destination = destination.trim_end_matches('/');
-        workdir == destination
-            || workdir
-                .strip_prefix(destination)
-                .is_some_and(|rest| rest.starts_with('/'))
-    };
-    if record
-        .config
-        .mounts
-        .iter()
-        .any(|m| on_mount(&m.destination))
+    // On a mount it is the runtime's to find or make, in what is mounted there. A path
+    // with `..` may lead out of the mount: it is looked for in the root.
+    let path = Path::new(workdir);
+    let plain = !path
+        .components()
+        .any(|c| c == std::path::Component::ParentDir);
+    if plain
+        && record
+            .config
+            .mounts
+            .iter()
+            .any(|m| path.starts_with(&m.destination))
     {
         return Ok(());
     }
     let tree = ConfinedDir::open(rootfs)
         .map_err(|e| EngineError::InvalidArg(format!("opening the container's root: {e}")))?;
-    match tree.kind_in_root(Path::new(workdir)) {
+    match tree.kind_in_root(path) {
         Ok(Some(rustix::fs::FileType::Directory)) => Ok(()),
         Ok(Some(_)) => Err(EngineError::CannotInvoke(format!(
             "workdir {workdir:?} exists on container {id}, but is not a directory"
@@ -271,7 +270,7 @@ pub fn prepare_workdir(
         Ok(None) => {
             // A path through a symlink of the image is left to the runtime, which resolves
             // it inside the container.
-            let made = match tree.dir_owned_by(Path::new(workdir), root) {
+            let made = match tree.dir_owned_by(path, root) {
                 Err(crate::confined::ConfinedError::Io { path, source, .. }) => {
                     return Err(EngineError::io(
                         "making the working directory",
@@ -931,6 +930,44 @@ mod tests {
             },
             ..crate::container::test_config()
         }
+    }
+
+    #[test]
+    fn a_working_directory_given_must_exist_unless_it_lies_on_a_mount() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("data")).unwrap();
+        let me = (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
+        let record = |workdir: &str, must_exist: bool| crate::container::ContainerRecord {
+            config: ContainerConfig {
+                workdir: workdir.into(),
+                workdir_must_exist: must_exist,
+                mounts: vec![crate::mounts::tmpfs("/data/", &[]).unwrap()],
+                ..config()
+            },
+            state: crate::container::ContainerState::new(),
+        };
+        let prepare = |workdir: &str, must_exist: bool| {
+            prepare_workdir(root.path(), &record(workdir, must_exist), me, me)
+        };
+        let err = prepare("/missing", true).unwrap_err();
+        assert!(
+            err.to_string().contains("does not exist on container abc"),
+            "{err}"
+        );
+        assert!(!root.path().join("missing").exists());
+        // On a mount (whatever the slashes), left to the runtime: nothing made here.
+        prepare("/data/sub", true).unwrap();
+        prepare("/data", true).unwrap();
+        assert!(!root.path().join("data/sub").exists());
+        // `..` leads out of the mount: looked for in the root.
+        let err = prepare("/data/../missing", true).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        // Not given (the image's): made.
+        prepare("/made/here", false).unwrap();
+        assert!(root.path().join("made/here").is_dir());
     }
 
     #[test]

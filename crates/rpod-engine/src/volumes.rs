@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 /// its options name one).
 pub const LOCAL_DRIVER: &str = "local";
 
+/// Whether `driver` names rpod's own driver (no name does too).
+pub fn is_local_driver(driver: &str) -> bool {
+    driver.is_empty() || driver == LOCAL_DRIVER
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumeRecord {
     pub name: String,
@@ -52,6 +57,6 @@ pub struct VolumeReload {
 impl VolumeRecord {
     /// Whether a volume plugin keeps the volume (its driver is not rpod's own).
     pub fn uses_plugin(&self) -> bool {
-        self.driver != LOCAL_DRIVER
+        !is_local_driver(&self.driver)
     }
 }

@@ -574,24 +574,13 @@ mod tests {
     fn a_program_that_cannot_be_executed_or_placed_is_an_error() {
         let placement = Placement::PLAIN;
         let none: &[&str] = &[];
-        let error = spawn(
-            Path::new("/nonexistent/program"),
-            none,
-            Environment::Inherit,
-            &placement,
-        )
-        .err()
-        .unwrap();
-        assert_eq!(error.kind(), io::ErrorKind::NotFound, "{error}");
-        let error = spawn(
-            Path::new("no-such-program-anywhere"),
-            none,
-            Environment::Inherit,
-            &placement,
-        )
-        .err()
-        .unwrap();
-        assert_eq!(error.kind(), io::ErrorKind::NotFound, "{error}");
+        // By its path, and by its name in PATH.
+        for program in ["/nonexistent/program", "no-such-program-anywhere"] {
+            let error = spawn(Path::new(program), none, Environment::Inherit, &placement)
+                .err()
+                .unwrap();
+            assert_eq!(error.kind(), io::ErrorKind::NotFound, "{program}: {error}");
+        }
         // A bad descriptor to place fails in the child, before anything is executed.
         let bad = Placement {
             numbered: &[9999],

@@ -893,6 +893,16 @@ mod tests {
             "exposed, and published once each"
         );
         assert_eq!(options.net.ports.len(), 4, "{:?}", options.net.ports);
+        assert!(options.workdir_must_exist, "podman's work_dir must exist");
+        assert_eq!(spec.get("create_working_dir"), None);
+        // One made when missing (Docker's API's) says so, and reads back so.
+        let made = CreateOptions {
+            workdir_must_exist: false,
+            ..options
+        };
+        let (spec, losses) = container_spec_and_losses(&made);
+        assert!(losses.is_empty(), "{losses:?}");
+        assert_eq!(spec["create_working_dir"], true);
     }
 
     /// What a SpecGenerator cannot say is named by its field: here the log handed to the

@@ -24,6 +24,10 @@ const NO_DESC_VAR: &str = "RPOD_COMPLETE_NO_DESC";
 
 /// When the shell's completion script started rpod: print the completions and exit.
 pub fn complete_if_asked() {
+    // Every rpod command passes here: one look at the environment, nothing built.
+    if std::env::var_os(COMPLETE_VAR).is_none() {
+        return;
+    }
     clap_complete::CompleteEnv::with_factory(command_with_names)
         .var(COMPLETE_VAR)
         .bin("rpod")
@@ -179,6 +183,8 @@ impl FirstOnly {
     }
 
     fn is_first(&self, words: &[String], current: usize) -> bool {
+        // The index is the shell's: never past the words.
+        let current = current.min(words.len());
         let Some(start) = words.iter().position(|word| *word == self.leaf) else {
             return true;
         };
@@ -463,5 +469,9 @@ mod tests {
         assert!(!at_end("rpod exec -u k"), "the flag's value");
         assert!(!at_end("rpod exec -it keep sh k"));
         assert!(!at_end("rpod exec -- k"));
+        // An index past the words (the shell's to give) counts as after them all.
+        let w = words("rpod exec keep k");
+        assert!(!first.is_first(&w, 99));
+        assert!(first.is_first(&words("rpod exec -it"), 99));
     }
 }

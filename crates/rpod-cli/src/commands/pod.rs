@@ -58,8 +58,7 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         .transpose()?;
     let (network, networks) = rpod_engine::network::parse_network_flags(&args.net.network)?;
     // The pod's user namespace is its infra container's, which its containers join.
-    let (id_mappings, userns_auto) =
-        pod_user_namespace("create", args.userns.as_deref(), &args.uidmap, &args.gidmap)?;
+    let (id_mappings, userns_auto) = pod_user_namespace("create", &args.userns)?;
     let infra_options = CreateOptions {
         network,
         net: super::container::network_config(&args.net, networks)?,
@@ -118,9 +117,7 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
 /// mappings, or an automatic range; neither for the host's.
 fn pod_user_namespace(
     command: &str,
-    userns: Option<&str>,
-    uidmap: &[String],
-    gidmap: &[String],
+    flags: &PodUsernsFlags,
 ) -> Result<
     (
         Option<rpod_engine::userns::IdMappings>,
@@ -128,7 +125,8 @@ fn pod_user_namespace(
     ),
     Failure,
 > {
-    let id_mappings = rpod_engine::userns::IdMappings::from_flags(uidmap, gidmap)?;
+    let userns = flags.userns.as_deref();
+    let id_mappings = rpod_engine::userns::IdMappings::from_flags(&flags.uidmap, &flags.gidmap)?;
     let userns_auto = match userns {
         None | Some("" | "host") => None,
         Some(mode) => match rpod_engine::userns::AutoUserns::parse(mode)? {
@@ -291,14 +289,8 @@ fn clone(engine: &Engine, args: PodCloneArgs) -> Outcome {
     )?);
     labels.extend(parse_pairs(&args.labels));
     let mut settings = clone_settings(&args.settings)?;
-    let userns_given = args.userns.is_some() || !args.uidmap.is_empty() || !args.gidmap.is_empty();
-    if userns_given {
-        settings.userns = Some(pod_user_namespace(
-            "clone",
-            args.userns.as_deref(),
-            &args.uidmap,
-            &args.gidmap,
-        )?);
+    if args.userns.given() {
+        settings.userns = Some(pod_user_namespace("clone", &args.userns)?);
     }
     settings.net = clone_network(&args.net)?;
     let pod = engine.clone_pod(

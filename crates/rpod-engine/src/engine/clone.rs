@@ -610,3 +610,44 @@ fn given_or_kept<T: Clone>(given: &[T], kept: &[T]) -> Vec<T> {
         false => given.to_vec(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::etc_files::parse_add_host;
+
+    #[test]
+    fn a_clones_network_settings_replace_only_those_given() {
+        let mut options = CreateOptions {
+            network: Some(NetworkMode::None),
+            ip: Some("10.0.0.5".parse().unwrap()),
+            network_aliases: vec!["old".into()],
+            ..Default::default()
+        };
+        options.net.dns_servers = vec!["10.0.0.1".into()];
+        options.net.dns_search = vec!["example.org".into()];
+        options.net.add_hosts = vec![parse_add_host("h:10.1.1.1").unwrap()];
+        options.net.exposed = vec!["80/tcp".into()];
+        let given = PodNetworkSettings {
+            dns_servers: Some(vec!["10.0.0.2".into()]),
+            add_hosts: Some(vec![]),
+            no_hosts: Some(true),
+            network_aliases: Some(vec!["new".into()]),
+            ..Default::default()
+        };
+        given.replace_in(&mut options);
+        assert_eq!(options.net.dns_servers, ["10.0.0.2"]);
+        assert!(options.net.add_hosts.is_empty());
+        assert!(options.net.no_hosts);
+        assert_eq!(options.network_aliases, ["new"]);
+        // Those not given stay the original's.
+        assert_eq!(options.network, Some(NetworkMode::None));
+        assert_eq!(options.net.dns_search, ["example.org"]);
+        assert_eq!(options.net.exposed, ["80/tcp"]);
+        assert_eq!(options.ip, Some("10.0.0.5".parse().unwrap()));
+        // Nothing given changes nothing.
+        let before = format!("{options:?}");
+        PodNetworkSettings::default().replace_in(&mut options);
+        assert_eq!(format!("{options:?}"), before);
+    }
+}

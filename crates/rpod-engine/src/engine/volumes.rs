@@ -78,7 +78,7 @@ impl Engine {
 
     /// The plugin of a volume driver (none for `local`, rpod's own).
     fn volume_plugin(&self, driver: &str) -> Result<Option<VolumePlugin>> {
-        if driver.is_empty() || driver == LOCAL_DRIVER {
+        if crate::volumes::is_local_driver(driver) {
             return Ok(None);
         }
         match self.options.config.engine.volume_plugins.get(driver) {
