@@ -53,8 +53,9 @@ pub enum SecretDriver {
 pub struct PassStore {
     /// The password store (default: `$HOME/.password-store`).
     pub root: PathBuf,
-    /// The GnuPG key the secrets are encrypted for (default: the store's `.gpg-id`).
-    pub key: String,
+    /// The GnuPG keys the secrets are encrypted for, each able to decrypt them (default:
+    /// the IDs of the nearest `.gpg-id`, as pass encrypts).
+    pub keys: Vec<String>,
     /// GnuPG's home directory (default: GnuPG's own choice).
     pub gpg_home: Option<PathBuf>,
 }
@@ -78,8 +79,8 @@ impl PassStore {
                 )));
             }
         }
-        if let Some(key) = options.get("key") {
-            check_key(key)?;
+        if let Some(keys) = options.get("key") {
+            split_keys(keys)?;
         }
         Ok(())
     }
@@ -106,24 +107,19 @@ impl PassStore {
                 root.display()
             )));
         }
-        let key = match options.get("key") {
-            Some(key) => key.clone(),
-            None => fs::read_to_string(root.join(".gpg-id"))
-                .ok()
-                .and_then(|ids| ids.lines().next().map(|l| l.trim().to_string()))
-                .filter(|id| !id.is_empty())
-                .ok_or_else(|| {
-                    EngineError::InvalidArg(format!(
-                        "the pass secret driver needs a key: --driver-opts key=ID, or a .gpg-id in {}",
-                        root.display()
-                    ))
-                })?,
+        let keys = match options.get("key") {
+            Some(keys) => split_keys(keys)?,
+            None => nearest_gpg_ids(&root)?.ok_or_else(|| {
+                EngineError::InvalidArg(format!(
+                    "the pass secret driver needs a key: --driver-opts key=ID, or a .gpg-id in {} or a directory above it",
+                    root.display()
+                ))
+            })?,
         };
-        check_key(&key)?;
         let gpg_home = options.get("gpghomedir").map(PathBuf::from);
         Ok(PassStore {
             root,
-            key,
+            keys,
             gpg_home,
         })
     }
@@ -131,7 +127,7 @@ impl PassStore {
     fn options(&self) -> BTreeMap<String, String> {
         let mut options = BTreeMap::from([
             ("root".to_string(), self.root.display().to_string()),
-            ("key".to_string(), self.key.clone()),
+            ("key".to_string(), self.keys.join("\n")),
         ]);
         if let Some(home) = &self.gpg_home {
             options.insert("gpghomedir".into(), home.display().to_string());
@@ -161,17 +157,14 @@ impl PassStore {
             .create(&self.root)
             .map_err(|e| EngineError::io("creating", &self.root, e))?;
         let path = self.path(id);
-        self.gpg(
-            &[
-                "--encrypt".as_ref(),
-                "--recipient".as_ref(),
-                self.key.as_ref(),
-                "--output".as_ref(),
-                path.as_os_str(),
-            ],
-            Some(data),
-        )
-        .map(drop)
+        let mut args: Vec<&std::ffi::OsStr> = vec!["--encrypt".as_ref()];
+        for key in &self.keys {
+            args.push("--recipient".as_ref());
+            args.push(key.as_ref());
+        }
+        args.push("--output".as_ref());
+        args.push(path.as_os_str());
+        self.gpg(&args, Some(data)).map(drop)
     }
 
     fn lookup(&self, id: &str) -> Result<Vec<u8>> {
@@ -648,13 +641,45 @@ fn remove_if_there(path: &Path) -> Result<()> {
 }
 
 /// A GnuPG recipient the pass driver may hand to gpg (never read as one of its flags).
-fn check_key(key: &str) -> Result<()> {
-    if key.is_empty() || key.starts_with('-') {
-        return Err(EngineError::InvalidArg(format!(
-            "invalid key {key:?} of the pass secret driver"
-        )));
+/// The pass driver's `key` option: one GnuPG key, or several a line each (as a `.gpg-id`
+/// lists them, and as the option is kept for several). None may look like an option of
+/// gpg's.
+fn split_keys(keys: &str) -> Result<Vec<String>> {
+    let split: Vec<String> = keys
+        .lines()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .collect();
+    match split.iter().find(|k| k.starts_with('-')) {
+        _ if split.is_empty() => Err(EngineError::InvalidArg(format!(
+            "invalid key {keys:?} of the pass secret driver"
+        ))),
+        Some(bad) => Err(EngineError::InvalidArg(format!(
+            "invalid key {bad:?} of the pass secret driver"
+        ))),
+        None => Ok(split),
     }
-    Ok(())
+}
+
+/// The keys of the `.gpg-id` nearest to `root`: its own, else its parent's and so up (pass
+/// keeps one per folder, a folder without one using its parent's; podman looks up the same
+/// way). `None` when there is none; one that cannot be read or names no valid key is an
+/// error, not a reason to look further up.
+fn nearest_gpg_ids(root: &Path) -> Result<Option<Vec<String>>> {
+    for dir in root.ancestors() {
+        let path = dir.join(".gpg-id");
+        match fs::read_to_string(&path) {
+            Ok(ids) => {
+                return split_keys(&ids)
+                    .map(Some)
+                    .map_err(|e| EngineError::InvalidArg(format!("{}: {e}", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(EngineError::io("reading", &path, e)),
+        }
+    }
+    Ok(None)
 }
 
 /// What a driver's lookup gave, when it can be a secret's data.
@@ -758,11 +783,7 @@ mod tests {
         assert!(secrets.find("db-pass").is_err());
     }
 
-    /// The shell driver keeps the data with the commands given (each run with
-    /// `SECRET_ID`); the store keeps the description only. A command that fails says so and
-    /// leaves nothing; a driver missing a command, or with an option it does not know, is
-    /// refused, as podman's.
-    /// A GnuPG home of the test's own with one key (no passphrase); its agent is stopped
+    /// A GnuPG home of the test's own with keys without a passphrase; its agent is stopped
     /// when dropped.
     struct TestGpg {
         home: tempfile::TempDir,
@@ -773,9 +794,14 @@ mod tests {
             let gpg = TestGpg {
                 home: tempfile::tempdir().unwrap(),
             };
+            gpg.add_key(user);
+            gpg
+        }
+
+        fn add_key(&self, user: &str) {
             let made = std::process::Command::new("gpg")
                 .arg("--homedir")
-                .arg(gpg.home.path())
+                .arg(self.home.path())
                 .args(["--batch", "--passphrase", "", "--quick-gen-key", user])
                 .args(["default", "default", "never"])
                 .output()
@@ -785,7 +811,22 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&made.stderr)
             );
-            gpg
+        }
+
+        /// The key IDs a file was encrypted for, as gpg lists its packets.
+        fn recipients(&self, encrypted: &Path) -> Vec<String> {
+            let listed = std::process::Command::new("gpg")
+                .arg("--homedir")
+                .arg(self.home.path())
+                .args(["--batch", "--list-packets"])
+                .arg(encrypted)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&listed.stdout)
+                .lines()
+                .filter_map(|l| l.split("keyid ").nth(1))
+                .map(|id| id.split_whitespace().next().unwrap_or("").to_string())
+                .collect()
         }
     }
 
@@ -825,6 +866,11 @@ mod tests {
         let found = secrets.find("token").unwrap();
         assert_eq!(found.driver, "pass");
         assert_eq!(found.driver_options["key"], "rpod-test@example.org");
+        assert_eq!(
+            gpg.recipients(&store.join(format!("{}.gpg", made.id)))
+                .len(),
+            1
+        );
         assert_eq!(found.driver_options["gpghomedir"], home);
         assert_eq!(secrets.data(&found).unwrap(), b"s3cret");
         secrets.remove(&found).unwrap();
@@ -852,6 +898,59 @@ mod tests {
         }
     }
 
+    /// As pass: a `.gpg-id` lists several keys a line each, and every one of them can
+    /// decrypt; a folder without one uses its parent's.
+    #[test]
+    fn the_pass_driver_encrypts_for_every_key_of_the_nearest_gpg_id() {
+        let gpg = TestGpg::with_key("first@example.org");
+        gpg.add_key("second@example.org");
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("password-store");
+        let folder = store.join("rpod");
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(
+            store.join(".gpg-id"),
+            "first@example.org\n\nsecond@example.org\n",
+        )
+        .unwrap();
+        let options = BTreeMap::from([
+            ("root".to_string(), folder.display().to_string()),
+            (
+                "gpghomedir".to_string(),
+                gpg.home.path().display().to_string(),
+            ),
+        ]);
+        let pass = SecretDriver::new("pass", &options).unwrap();
+        let secrets = Secrets::new(dir.path());
+        let made = secrets
+            .create_with("token", b"s3cret", BTreeMap::new(), false, &pass)
+            .unwrap();
+        let encrypted = folder.join(format!("{}.gpg", made.id));
+        assert_eq!(gpg.recipients(&encrypted).len(), 2);
+        // The keys are kept with the secret, which reads back with the same driver.
+        let found = secrets.find("token").unwrap();
+        assert_eq!(
+            found.driver_options["key"],
+            "first@example.org\nsecond@example.org"
+        );
+        assert_eq!(secrets.data(&found).unwrap(), b"s3cret");
+        // The folder's own .gpg-id wins over its parent's; one naming nothing valid fails.
+        fs::write(folder.join(".gpg-id"), "second@example.org\n").unwrap();
+        match SecretDriver::new("pass", &options).unwrap() {
+            SecretDriver::Pass(store) => assert_eq!(store.keys, ["second@example.org"]),
+            other => panic!("{other:?}"),
+        }
+        fs::write(folder.join(".gpg-id"), "\n--armor\n").unwrap();
+        let err = SecretDriver::new("pass", &options).unwrap_err().to_string();
+        assert!(err.contains(".gpg-id") && err.contains("--armor"), "{err}");
+        fs::write(folder.join(".gpg-id"), "\n").unwrap();
+        assert!(SecretDriver::new("pass", &options).is_err());
+    }
+
+    /// The shell driver keeps the data with the commands given (each run with
+    /// `SECRET_ID`); the store keeps the description only. A command that fails says so and
+    /// leaves nothing; a driver missing a command, or with an option it does not know, is
+    /// refused, as podman's.
     #[test]
     fn the_shell_driver_runs_the_commands_given() {
         let dir = tempfile::tempdir().unwrap();
