@@ -1032,8 +1032,8 @@ RUN --network=host sh -c 'ip -o link | wc -l > /host-links'
             "--ssh default=SOCKET",
         ),
         (
-            "FROM demo\nRUN --mount=type=cache,target=/c,from=demo true\n",
-            "not supported",
+            "FROM demo\nRUN --mount=type=cache,target=/c,source=/x true\n",
+            "from=",
         ),
         (
             "FROM demo\nRUN --network=bridge9 true\n",
@@ -1050,6 +1050,87 @@ RUN --network=host sh -c 'ip -o link | wc -l > /host-links'
     assert!(err.contains("src=PATH or env=NAME"), "{err}");
     rpod.ok(&["system", "reset", "--force"]);
     assert!(!cache_dirs.exists());
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+/// A cache mount filled from a stage or an image (`from=`, `source=`), as podman's: the
+/// stage's files at `source`, writable, and what a step writes there is seen by the
+/// build's later steps (other sources of the same stage included), not by the next build
+/// nor in the stage's image; `ro` is kept; a link in the image stays inside it; nothing is
+/// left behind.
+#[test]
+fn cache_mounts_filled_from_a_stage_are_shared_for_the_build() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx-cache-from");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        r#"FROM demo AS s1
+RUN mkdir -p /cachedir && echo from-s1 > /cachedir/a && ln -s /../../cachedir /escape
+FROM demo
+RUN --mount=type=cache,from=s1,source=/cachedir,target=/c sh -c 'cat /c/a > /first && touch /c/new'
+RUN --mount=type=cache,from=s1,source=/cachedir,target=/c sh -c 'ls /c > /second'
+RUN --mount=type=cache,from=s1,target=/c sh -c 'ls /c/cachedir > /whole'
+RUN --mount=type=cache,from=s1,source=/escape,target=/c sh -c 'ls /c > /linked'
+RUN --mount=type=cache,from=demo,source=/bin,target=/c,ro sh -c 'test -e /c/sh && ! touch /c/x 2>/dev/null && echo ro > /image'
+"#,
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    rpod.ok(&["build", "-t", "cf", &ctx]);
+    let shown = rpod.ok(&[
+        "run",
+        "--rm",
+        "cf",
+        "sh",
+        "-c",
+        "cat /first /second /whole /linked /image; ls -d /c 2>&1 | grep -c 'No such file'",
+    ]);
+    assert_eq!(shown, "from-s1\na\nnew\na\nnew\na\nnew\nro\n1\n", "{shown}");
+    // The next build starts from the stage's files again (every step run anew).
+    fs::write(
+        dir.join("Containerfile.again"),
+        "FROM demo AS s1\nRUN mkdir -p /cachedir && echo from-s1 > /cachedir/a\nFROM demo\n\
+         RUN --mount=type=cache,from=s1,source=/cachedir,target=/c sh -c 'ls /c > /again'\n",
+    )
+    .unwrap();
+    let again = dir.join("Containerfile.again").display().to_string();
+    rpod.ok(&["build", "--no-cache", "-f", &again, "-t", "cf2", &ctx]);
+    assert_eq!(rpod.ok(&["run", "--rm", "cf2", "cat", "/again"]), "a\n");
+    // No container of the build's is left, nor a mount of its roots.
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(&rpod.root().display().to_string()),
+        "{mounts}"
+    );
+    // A source the stage lacks, and a build context as from=, are refused saying why.
+    for (containerfile, says) in [
+        (
+            "FROM demo\nRUN --mount=type=cache,from=demo,source=/nothing,target=/c true\n",
+            "source=/nothing",
+        ),
+        (
+            "FROM demo\nRUN --mount=type=cache,from=ctx,target=/c true\n",
+            "not the build context",
+        ),
+    ] {
+        let file = dir.join("Containerfile.bad");
+        fs::write(&file, containerfile).unwrap();
+        let file = file.display().to_string();
+        let err = rpod.fails(
+            &[
+                "build",
+                "--build-context",
+                &format!("ctx={ctx}"),
+                "-f",
+                &file,
+                &ctx,
+            ],
+            125,
+        );
+        assert!(err.contains(says), "{containerfile}: {err}");
+    }
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
 

@@ -614,11 +614,14 @@ impl Engine {
             used_args: BTreeSet::new(),
             stages: Vec::new(),
             last_base: String::new(),
+            cache_roots: Default::default(),
         };
         let made_before = options.made_images().len();
         let result = builder
             .run(&instructions, progress)
             .and_then(|id| builder.squashed(id, progress));
+        // Before the steps' images go: these containers use them.
+        builder.remove_cache_roots();
         // The images of the steps go (what the result uses of them stays with it).
         let keep = result.as_ref().ok().cloned();
         let made = options.made_images().split_off(made_before);
@@ -720,6 +723,10 @@ struct Builder<'a> {
     stages: Vec<(Option<String>, String)>,
     /// The image the last stage started from (what `--squash` squashes onto).
     last_base: String,
+    /// Cache mounts filled from a stage or image (`from=`, `source=`): a container of that
+    /// image each, its root mounted at the first such mount and removed when the build
+    /// ends, so that later steps see what earlier ones wrote there, as podman's do.
+    cache_roots: mounts::CacheRoots,
 }
 
 impl BuildOptions {

@@ -276,8 +276,8 @@ fn parse_run_mount(text: &str, ssh_index: usize) -> std::result::Result<RunMount
     // Binds and secrets are read-only unless asked; caches and tmpfs are writable.
     mount.read_write = read_write.unwrap_or(matches!(mount.kind, Kind::Cache | Kind::Tmpfs));
     match mount.kind {
-        Kind::Cache if mount.from.is_some() || mount.source.is_some() => {
-            Err("a cache mount filled from another image (from=, source=) is not supported".into())
+        Kind::Cache if mount.from.is_none() && mount.source.is_some() => {
+            Err("a cache mount's source= is a path of its from= stage or image".into())
         }
         Kind::Tmpfs | Kind::Secret | Kind::Ssh if mount.from.is_some() => {
             Err("from= is for bind and cache mounts".into())
@@ -289,6 +289,11 @@ fn parse_run_mount(text: &str, ssh_index: usize) -> std::result::Result<RunMount
         _ => Ok(mount),
     }
 }
+
+/// The containers whose roots cache mounts with `from=` show, by image: the container's ID
+/// and where its root is mounted.
+pub(super) type CacheRoots =
+    std::sync::Mutex<std::collections::HashMap<String, (String, std::path::PathBuf)>>;
 
 /// What a step's mounts hold until it ends: the copies they show and the cache locks.
 pub(super) struct StepMounts {
@@ -328,6 +333,35 @@ fn given<'a, T>(
     }
 }
 
+/// `path` inside `root` as the image sees it (`RESOLVE_IN_ROOT`), as a host path without
+/// links: what the descriptor that resolved it names.
+fn resolve_in_root(root: &std::path::Path, path: &str) -> Result<std::path::PathBuf> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let relative = path.trim_start_matches('/');
+    let relative = if relative.is_empty() { "." } else { relative };
+    let top = crate::confined::ConfinedDir::open(root)
+        .map_err(|e| EngineError::InvalidArg(format!("{}: {e}", root.display())))?;
+    let fd = crate::confined::openat2(
+        top.top(),
+        relative,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .map_err(|e| EngineError::InvalidArg(format!("source={path}: {e}")))?;
+    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+    let resolved = fs::read_link(&link).map_err(|e| EngineError::io("reading", &link, e))?;
+    // The descriptor cannot have left the root; a path that says otherwise is not bound.
+    let root = fs::canonicalize(root).map_err(|e| EngineError::io("resolving", root, e))?;
+    if !resolved.starts_with(&root) {
+        return Err(EngineError::InvalidArg(format!(
+            "source={path} resolves to {}, outside the image's root",
+            resolved.display()
+        )));
+    }
+    Ok(resolved)
+}
+
 fn mount_error(instruction: &Instruction, what: impl std::fmt::Display) -> EngineError {
     step_error(instruction, format!("--mount: {what}"))
 }
@@ -357,7 +391,7 @@ impl Builder<'_> {
                 ssh_mounts += 1;
             }
             let from = match (mount.kind, &mount.from) {
-                (Kind::Bind, Some(from)) => Some(self.source_named(from, progress)?),
+                (Kind::Bind | Kind::Cache, Some(from)) => Some(self.source_named(from, progress)?),
                 _ => None,
             };
             let (source, key) = match (mount.kind, from) {
@@ -384,7 +418,17 @@ impl Builder<'_> {
                     let key = serde_json::json!({ "image": image, "source": mount.source });
                     (BindFrom::Image(image), key)
                 }
-                (Kind::Cache, _) => (
+                (Kind::Cache, Some(FromSource::Image(image))) => {
+                    let key = serde_json::json!({ "cache_from": image, "source": mount.source });
+                    (BindFrom::Image(image), key)
+                }
+                (Kind::Cache, Some(FromSource::Directory(name))) => {
+                    return Err(mount_error(
+                        instruction,
+                        format!("a cache mount's from= names a stage or an image, not the build context {name}"),
+                    ))
+                }
+                (Kind::Cache, None) => (
                     BindFrom::Nothing,
                     serde_json::json!({ "cache": mount.id.clone().unwrap_or_else(|| mount.target.clone()) }),
                 ),
@@ -440,6 +484,13 @@ impl Builder<'_> {
                     let (scratch, copy) = self.copy_image_for_mount(image, &source)?;
                     prepared._scratch.push(scratch);
                     bind(&copy, options)?
+                }
+                (Kind::Cache, BindFrom::Image(image)) => {
+                    let source = mount.source.clone().unwrap_or_else(|| "/".into());
+                    let path = self
+                        .cache_from(image, &source)
+                        .map_err(|e| mount_error(instruction, e))?;
+                    bind(&path, options)?
                 }
                 (Kind::Cache, _) => {
                     let cache = self.cache_dir(&mount)?;
@@ -546,6 +597,50 @@ impl Builder<'_> {
         })();
         self.remove_container(&container);
         Ok((scratch, copied?))
+    }
+
+    /// `source` in the root of `image` that cache mounts with that `from=` show for the
+    /// rest of the build (the root mounted at the first; see `Builder::cache_roots`): the
+    /// path resolved inside the root (a link in the image never leads out of it), with no
+    /// link left in it, for the runtime to bind.
+    fn cache_from(&self, image: String, source: &str) -> Result<std::path::PathBuf> {
+        let root = {
+            let mut roots = self
+                .cache_roots
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match roots.get(&image) {
+                Some((_, root)) => root.clone(),
+                None => {
+                    let stage =
+                        Stage::new(None, image.clone(), Default::default(), Default::default());
+                    let container = self.container(&stage, None)?;
+                    let root = match self.engine.mount(&container) {
+                        Ok(root) => root,
+                        Err(e) => {
+                            self.remove_container(&container);
+                            return Err(e);
+                        }
+                    };
+                    roots.insert(image, (container, root.clone()));
+                    root
+                }
+            }
+        };
+        resolve_in_root(&root, source)
+    }
+
+    /// The containers of `cache_from`, with their roots.
+    pub(super) fn remove_cache_roots(&self) {
+        let roots = std::mem::take(
+            &mut *self
+                .cache_roots
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for (container, _) in roots.into_values() {
+            self.remove_container(&container);
+        }
     }
 
     /// A cache mount's directory (made on first use with the mount's mode and owner),
@@ -659,6 +754,10 @@ mod tests {
         assert!(cache.read_write);
         assert_eq!(cache.sharing, Sharing::Locked);
         assert_eq!((cache.mode, cache.uid, cache.gid), (Some(0o700), 5, 6));
+        let filled = parse_run_mount("type=cache,target=/c,from=base,source=/var/x", 0).unwrap();
+        assert_eq!(filled.from.as_deref(), Some("base"));
+        assert_eq!(filled.source.as_deref(), Some("/var/x"));
+        assert!(filled.read_write);
         let cache = parse_run_mount("type=cache,target=/c,ro", 0).unwrap();
         assert!(!cache.read_write);
         let tmpfs = parse_run_mount("type=tmpfs,target=/t,size=1m", 0).unwrap();
@@ -680,7 +779,7 @@ mod tests {
             ("type=ssh,src=/tmp/agent", "id="),
             ("type=ssh,from=x", "from="),
             ("type=volume,target=/v", "type="),
-            ("type=cache,target=/c,from=x", "not supported"),
+            ("type=cache,target=/c,source=/x", "from="),
             ("type=secret", "id=NAME"),
             ("type=secret,id=x,rw", "read-only"),
             ("type=cache,target=/c,mode=u+x", "octal"),
