@@ -812,6 +812,15 @@ ADD --chown=3:4 --chmod=751 f /added
         let err = rpod.fails(&["build", "-f", &file.display().to_string(), &ctx], 125);
         assert!(err.contains(says), "{containerfile}: {err}");
     }
+    // A flag given without a value is shown as it was written.
+    let shown = rpod.run(&[
+        "build",
+        "-f",
+        &dir.join("Containerfile.bad").display().to_string(),
+        &ctx,
+    ]);
+    let stdout = String::from_utf8_lossy(&shown.stdout);
+    assert!(stdout.contains("STEP 2/2: COPY --link f /\n"), "{stdout}");
 }
 
 /// `--layers` (the default): each step's image is kept and a build takes from the cache

@@ -799,7 +799,11 @@ impl Builder<'_> {
             let flags: String = instruction
                 .flags
                 .iter()
-                .map(|(name, value)| format!("--{name}={value} "))
+                .map(|(name, value)| match value.is_empty() {
+                    // A flag given alone (`--link`) is shown as written.
+                    true => format!("--{name} "),
+                    false => format!("--{name}={value} "),
+                })
                 .collect();
             progress(&format!(
                 "STEP {}/{total}: {} {flags}{}",
