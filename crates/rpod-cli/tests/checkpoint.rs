@@ -359,15 +359,7 @@ fn crun_without_criu_refuses_and_keeps_the_container_running() {
 #[test]
 fn an_import_takes_addresses_ports_and_volumes_as_asked() {
     let rpod = Rpod::with_image("runc");
-    rpod.ok(&[
-        "network",
-        "create",
-        "--subnet",
-        "10.93.110.0/24",
-        "--interface-name",
-        "rpodt110",
-        "cplab",
-    ]);
+    rpod.lab_network("cplab", 110);
     let (port, other) = (free_port(), free_port());
     rpod.detached(&[
         "--name",

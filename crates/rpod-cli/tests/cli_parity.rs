@@ -2998,15 +2998,7 @@ fn system_reset_removes_everything_after_a_yes() {
     rpod.ok(&["pod", "create", "--name", "grp"]);
     rpod.detached(&["--name", "member", "--pod", "grp", "demo", "sleep", "300"]);
     rpod.ok(&["volume", "create", "spare"]);
-    rpod.ok(&[
-        "network",
-        "create",
-        "--subnet",
-        "10.93.86.0/24",
-        "--interface-name",
-        "rpodt86",
-        "lab86",
-    ]);
+    rpod.lab_network("lab86", 86);
     let secret = rpod.dir.path().join("secret");
     std::fs::write(&secret, "s3cret").unwrap();
     rpod.ok(&["secret", "create", "pw", &secret.display().to_string()]);

@@ -95,15 +95,7 @@ fn kill_rounds(runtime: &str, network: Option<u8>) {
     let rpod = Rpod::with_image(runtime);
     let mut extra: Vec<String> = Vec::new();
     if let Some(n) = network {
-        rpod.ok(&[
-            "network",
-            "create",
-            "--subnet",
-            &format!("10.93.{n}.0/24"),
-            "--interface-name",
-            &format!("rpodt{n}"),
-            "lab",
-        ]);
+        rpod.lab_network("lab", n);
         extra = ["--network", "lab", "-p", "127.0.0.1::80"]
             .map(String::from)
             .to_vec();

@@ -20,16 +20,8 @@ use common::*;
 /// (defN for 10.93.N.0/24) with its own bridge (rpodtN).
 fn bridged(runtime: &str, subnet: &str) -> Rpod {
     let rpod = bridged_by_config(runtime, subnet);
-    let n = subnet.split('.').nth(2).unwrap();
-    rpod.ok(&[
-        "network",
-        "create",
-        "--subnet",
-        subnet,
-        "--interface-name",
-        &format!("rpodt{n}"),
-        &format!("def{n}"),
-    ]);
+    let n: u8 = subnet.split('.').nth(2).unwrap().parse().unwrap();
+    rpod.lab_network(&format!("def{n}"), n);
     rpod
 }
 
@@ -46,19 +38,6 @@ fn bridged_by_config(runtime: &str, subnet: &str) -> Rpod {
     );
     rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
     rpod
-}
-
-/// A user network with its own subnet and bridge name.
-fn lab(rpod: &Rpod, name: &str, n: u8) {
-    rpod.ok(&[
-        "network",
-        "create",
-        "--subnet",
-        &format!("10.93.{n}.0/24"),
-        "--interface-name",
-        &format!("rpodt{n}"),
-        name,
-    ]);
 }
 
 /// GET a path from 127.0.0.1:port; the body, once the server answers.
@@ -155,7 +134,7 @@ fn default_bridge_gives_an_address_and_the_etc_files() {
 fn published_ports_and_names_between_containers() {
     for (runtime, n) in [("runc", 11u8), ("crun", 12)] {
         let rpod = bridged(runtime, &format!("10.93.{}.0/24", n + 50));
-        lab(&rpod, "lab", n);
+        rpod.lab_network("lab", n);
         let port = free_port();
         let publish = format!("127.0.0.1:{port}:80");
         // httpd serves a file from a bind mount of the host.
@@ -447,7 +426,7 @@ fn network_reload_puts_back_what_a_firewall_flush_took() {
 #[test]
 fn network_commands() {
     let rpod = bridged("runc", "10.93.20.0/24");
-    lab(&rpod, "one", 21);
+    rpod.lab_network("one", 21);
     rpod.ok(&[
         "network",
         "create",
@@ -623,8 +602,8 @@ fn network_commands() {
 #[test]
 fn static_address_connect_and_disconnect() {
     let rpod = bridged("runc", "10.93.30.0/24");
-    lab(&rpod, "front", 31);
-    lab(&rpod, "back", 32);
+    rpod.lab_network("front", 31);
+    rpod.lab_network("back", 32);
     rpod.detached(&[
         "--name",
         "app",
@@ -773,7 +752,7 @@ fn container_and_namespace_modes_on_crun() {
 
 fn check_modes(runtime: &str, n: u8) {
     let rpod = bridged(runtime, &format!("10.93.{}.0/24", n + 100));
-    lab(&rpod, "lab", n);
+    rpod.lab_network("lab", n);
     rpod.detached(&["--name", "base", "--network", "lab", "demo", "sleep", "300"]);
     let shared = rpod.ok(&[
         "run",
@@ -952,7 +931,7 @@ fn hosts_and_dns_flags() {
 #[test]
 fn a_killed_monitor_leaves_no_network_behind() {
     let rpod = bridged("runc", "10.93.50.0/24");
-    lab(&rpod, "lab", 51);
+    rpod.lab_network("lab", 51);
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     rpod.detached(&[
@@ -1066,7 +1045,7 @@ $R network rm lab >/dev/null
 #[test]
 fn a_namespace_without_a_record_is_swept() {
     let rpod = bridged("runc", "10.93.90.0/24");
-    lab(&rpod, "lab", 91);
+    rpod.lab_network("lab", 91);
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     rpod.detached(&[
@@ -1240,7 +1219,7 @@ fn a_removal_leaves_the_network_teardown_to_a_process_of_its_own() {
     for (runtime, n) in [("runc", 44u8), ("crun", 45)] {
         let held = held_teardowns(runtime);
         let rpod = &held.rpod;
-        lab(rpod, "lab", n);
+        rpod.lab_network("lab", n);
         let show = ["ip", "-4", "-o", "addr", "show", "eth0"];
         let mut args = vec!["run", "--rm", "--network", "lab", "demo"];
         args.extend(show);
@@ -1267,7 +1246,7 @@ fn a_removal_leaves_the_network_teardown_to_a_process_of_its_own() {
 fn network_rm_waits_for_a_handed_over_teardown() {
     let held = held_teardowns("crun");
     let rpod = &held.rpod;
-    lab(rpod, "lab", 46);
+    rpod.lab_network("lab", 46);
     run_not_waiting_for_the_teardown(rpod, &["run", "--rm", "--network", "lab", "demo", "true"]);
     held.running_teardown();
     let mut remove = rpod
@@ -1292,7 +1271,7 @@ fn network_rm_waits_for_a_handed_over_teardown() {
 fn the_next_network_user_finishes_a_killed_teardown() {
     let held = held_teardowns("runc");
     let rpod = &held.rpod;
-    lab(rpod, "lab", 47);
+    rpod.lab_network("lab", 47);
     run_not_waiting_for_the_teardown(rpod, &["run", "--rm", "--network", "lab", "demo", "true"]);
     let netavark = held.running_teardown();
     let helper = rpod_test_support::parent_pid(netavark);
@@ -1677,15 +1656,7 @@ fn a_networks_mtu_reaches_its_bridge_and_containers() {
 #[test]
 fn kube_play_joins_the_network_it_is_given() {
     let rpod = bridged("crun", "10.93.74.0/24");
-    rpod.ok(&[
-        "network",
-        "create",
-        "--subnet",
-        "10.93.75.0/24",
-        "--interface-name",
-        "rpodt75",
-        "kubenet",
-    ]);
+    rpod.lab_network("kubenet", 75);
     let yaml = "kind: Pod\nmetadata: {name: joined}\nspec:\n  restartPolicy: Never\n  \
         terminationGracePeriodSeconds: 0\n  containers:\n  - {name: main, image: demo, command: [sleep, '1000']}\n";
     let file = rpod.dir.path().join("joined.yaml");

@@ -1955,15 +1955,7 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
     );
     rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
     for (name, n) in [("def130", 130), ("lab131", 131)] {
-        rpod.ok(&[
-            "network",
-            "create",
-            "--subnet",
-            &format!("10.93.{n}.0/24"),
-            "--interface-name",
-            &format!("rpodt{n}"),
-            name,
-        ]);
+        rpod.lab_network(name, n);
     }
     let service = Service::start_with(rpod, &["--time", "0"]);
     service.docker_ok(&[

@@ -746,18 +746,8 @@ fn bridged_containers_get_a_network_namespace_of_their_user_namespace() {
             &common::busybox_tarball().display().to_string(),
             "demo",
         ]);
-        let subnet = format!("10.93.{n}.0/24");
         let bridge = format!("rpodt{n}");
-        let name = format!("def{n}");
-        rpod.ok(&[
-            "network",
-            "create",
-            "--subnet",
-            &subnet,
-            "--interface-name",
-            &bridge,
-            &name,
-        ]);
+        rpod.lab_network(&format!("def{n}"), n);
         let id = rpod.detached(&["--uidmap", UIDMAP, "demo", "sleep", "100"]);
         let address = rpod.ok(&["exec", &id, "ip", "-4", "-o", "addr", "show", "eth0"]);
         assert!(

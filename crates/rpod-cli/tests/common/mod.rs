@@ -183,6 +183,20 @@ impl Rpod {
             .to_string()
     }
 
+    /// A network `name` of the test's own: subnet 10.93.N.0/24 on bridge rpodtN (each test
+    /// takes its own N, so tests running at once never share a bridge).
+    pub fn lab_network(&self, name: &str, n: u8) {
+        self.ok(&[
+            "network",
+            "create",
+            "--subnet",
+            &format!("10.93.{n}.0/24"),
+            "--interface-name",
+            &format!("rpodt{n}"),
+            name,
+        ]);
+    }
+
     /// Start a detached container; returns its id.
     pub fn detached(&self, args: &[&str]) -> String {
         let mut full = vec!["run", "-d"];
