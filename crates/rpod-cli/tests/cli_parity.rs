@@ -2292,31 +2292,10 @@ fn secrets_are_stored_privately_and_given_to_containers() {
         125,
     );
     assert!(err.contains("needs a key"), "{err}");
-    let gpg_home = tempfile::tempdir().unwrap();
-    let keyed = std::process::Command::new("gpg")
-        .arg("--homedir")
-        .arg(gpg_home.path())
-        .args([
-            "--batch",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "rpod@example.org",
-        ])
-        .args(["default", "default", "never"])
-        .output()
-        .expect("gpg (gnupg) is missing: run scripts/install-deps.sh");
-    assert!(keyed.status.success(), "{}", stderr_of(&keyed));
-    let stop_agent = || {
-        let _ = std::process::Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(gpg_home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    };
+    let gpg = Gpg::new(&["rpod@example.org"]);
     let opts = format!(
         "{root_opt},key=rpod@example.org,gpghomedir={}",
-        gpg_home.path().display()
+        gpg.home.path().display()
     );
     let made = rpod.run(&[
         "secret",
@@ -2342,7 +2321,7 @@ fn secrets_are_stored_privately_and_given_to_containers() {
         .unwrap_or_default();
     rpod.ok(&["secret", "rm", "sealed"]);
     let left = std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0);
-    stop_agent();
+    drop(gpg);
     assert!(made.status.success(), "{}", stderr_of(&made));
     assert_eq!(
         String::from_utf8_lossy(&read.stdout),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
-use common::{busybox_tarball, stderr_of, Rpod};
+use common::{busybox_tarball, stderr_of, Gpg, Rpod};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{DerSignature, SigningKey};
 use p256::pkcs8::{EncodePublicKey, LineEnding};
@@ -585,42 +585,7 @@ fn a_push_signed_with_a_cosign_key_is_what_the_policy_lets_in() {
     assert_eq!(puller.ok(&["run", "--rm", &target, "echo", "ok"]), "ok\n");
 }
 
-/// GnuPG with a home directory of the test's own (its agent stopped at the end).
-struct Gpg {
-    home: tempfile::TempDir,
-}
-
 impl Gpg {
-    fn new(users: &[&str]) -> Gpg {
-        let gpg = Gpg {
-            home: tempfile::tempdir().unwrap(),
-        };
-        for user in users {
-            gpg.ok(&[
-                "--batch",
-                "--passphrase",
-                "",
-                "--quick-gen-key",
-                user,
-                "ed25519",
-                "sign",
-                "never",
-            ]);
-        }
-        gpg
-    }
-
-    fn ok(&self, args: &[&str]) -> Vec<u8> {
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(args)
-            .output()
-            .expect("gpg (gnupg) is missing: run scripts/install-deps.sh");
-        assert!(out.status.success(), "gpg {args:?}: {}", stderr_of(&out));
-        out.stdout
-    }
-
     /// A simple signing signature by `user` of the claim (`digest`, `reference`).
     fn sign(&self, user: &str, digest: &str, reference: &str, out: &Path) {
         self.sign_with(user, digest, reference, out, &[]);
@@ -649,16 +614,6 @@ impl Gpg {
             payload.to_str().unwrap(),
         ]);
         self.ok(&args);
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
     }
 }
 

@@ -657,3 +657,53 @@ pub fn bash_completion(script: &Path, words: &[&str], env: &[(&str, &std::ffi::O
     assert!(out.status.success(), "{}", stderr_of(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// GnuPG with a home directory of the test's own (its agent stopped when dropped), with a
+/// key without a passphrase for each user given (Ed25519 to sign, Curve25519 to encrypt:
+/// made at once, where RSA keys take seconds).
+pub struct Gpg {
+    pub home: tempfile::TempDir,
+}
+
+impl Gpg {
+    pub fn new(users: &[&str]) -> Gpg {
+        let gpg = Gpg {
+            home: tempfile::tempdir().unwrap(),
+        };
+        for user in users {
+            gpg.ok(&[
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                user,
+                "future-default",
+                "default",
+                "never",
+            ]);
+        }
+        gpg
+    }
+
+    /// Run gpg in this home and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(args)
+            .output()
+            .expect("gpg (gnupg) is missing: run scripts/install-deps.sh");
+        assert!(out.status.success(), "gpg {args:?}: {}", stderr_of(&out));
+        out.stdout
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
