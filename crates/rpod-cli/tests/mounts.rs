@@ -1249,6 +1249,33 @@ fn volume_plugins_make_mount_and_remove_volumes() {
         rpod.ok(&["volume", "inspect", "--format", "{{.MountCount}}", "pv"]),
         "0\n"
     );
+    // A mount point the plugin names that cannot be bound (gone here): the mount fails
+    // saying where, the plugin is told to unmount it again, and no container starts.
+    rpod.ok(&["volume", "create", "--driver", "fake", "lost"]);
+    std::fs::remove_dir_all(plugin.base.join("lost")).unwrap();
+    plugin.requests();
+    let err = rpod.fails(&["volume", "mount", "lost"], 125);
+    assert!(
+        err.contains(&plugin.base.join("lost").display().to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        plugin.requests(),
+        ["VolumeDriver.Mount lost", "VolumeDriver.Unmount lost"]
+    );
+    rpod.fails(&["run", "--rm", "-v", "lost:/d", "demo", "true"], 125);
+    assert_eq!(
+        plugin.requests(),
+        ["VolumeDriver.Mount lost", "VolumeDriver.Unmount lost"]
+    );
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(
+        rpod.ok(&["volume", "inspect", "--format", "{{.MountCount}}", "lost"]),
+        "0\n"
+    );
+    std::fs::create_dir(plugin.base.join("lost")).unwrap();
+    rpod.ok(&["volume", "rm", "lost"]);
+    plugin.requests();
 
     // The plugin's refusal is said, and nothing is recorded; so for a plugin rpod.conf
     // does not name, or one that is not there.
