@@ -21,7 +21,10 @@
 #   - git: builds from Git repositories fetch them with it (and the tests serve one with
 #     git daemon)
 #   - openssh-client: `build --ssh ID=KEY` serves key files with its ssh-agent and ssh-add
-#     (the tests make keys with ssh-keygen)
+#     (the tests make keys with ssh-keygen); `image scp` copies images with ssh
+#   - openssh-server: the `image scp` tests run an sshd of their own on a port of their own
+#     (the package's system service is not started or enabled when this script installs
+#     it: nothing listens on :22 because of rpod)
 #   - CRIU 4 for checkpoint/restore, unpacked privately (scripts/install-criu.sh)
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 #   - docker-compose (Debian's 1.29, on docker-py): a compose project is driven through
@@ -33,15 +36,35 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git openssh-client docker-compose)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git openssh-client openssh-server docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+ssh_server_new=no
+case " ${missing[*]} " in *" openssh-server "*) ssh_server_new=yes ;; esac
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   apt-get update -qq
+  # The services of the packages installed here are not started by their installation
+  # (policy-rc.d, the Debian way to say so; only when the host has none of its own).
+  policy=/usr/sbin/policy-rc.d
+  made_policy=no
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    made_policy=yes
+    trap 'rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ "$made_policy" = yes ]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
+fi
+# An sshd installed just now is not one the host runs: it is not started at boot either.
+if [ "$ssh_server_new" = yes ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl disable ssh >/dev/null 2>&1 || true
 fi
 # The package starts its own registry service where systemd runs; the tests start theirs.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

@@ -714,6 +714,84 @@ pub enum SystemCommand {
     Migrate(MigrateArgs),
     /// Renumber locks (rpod numbers none: nothing to do).
     Renumber,
+    /// Manage the remote hosts `image scp` copies images to and from.
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Record a destination: NAME for ssh://[USER@]HOST[:PORT][/SOCKET] (or USER@HOST),
+    /// unix://PATH or tcp://HOST:PORT.
+    Add(ConnectionAddArgs),
+    /// List the destinations.
+    #[command(alias = "ls")]
+    List(ConnectionListArgs),
+    /// Forget destinations.
+    #[command(alias = "rm")]
+    Remove(ConnectionRemoveArgs),
+    /// Make a destination the default.
+    Default(ConnectionNameArgs),
+    /// Give a destination another name.
+    Rename(ConnectionRenameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionAddArgs {
+    pub name: String,
+    pub destination: String,
+    /// The private key SSH logs in with.
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+    /// The SSH port (22 unless the destination names one).
+    #[arg(short = 'p', long)]
+    pub port: Option<u16>,
+    /// The path of the service's socket on the host (root's podman socket by default).
+    #[arg(long)]
+    pub socket_path: Option<String>,
+    /// Make it the default destination.
+    #[arg(short = 'd', long)]
+    pub default: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionListArgs {
+    /// A Go template over .Name, .URI, .Identity, .Default, or `json`.
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    /// Names only.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionRemoveArgs {
+    pub name: Option<String>,
+    /// Every destination.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionNameArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionRenameArgs {
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ScpArgs {
+    /// IMAGE (of this store) or HOST::IMAGE; HOST is a connection's name or USER@HOST.
+    pub source: String,
+    /// HOST::[NAME] (the copy tagged NAME there); none copies HOST::IMAGE into this store.
+    pub destination: Option<String>,
+    /// Print nothing.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -933,6 +1011,8 @@ pub enum ImageCommand {
     Trust(TrustCommand),
     /// Sign images of a registry with a GPG key: signatures in a lookaside store.
     Sign(ImageSignArgs),
+    /// Copy an image to or from another host over SSH (see `system connection`).
+    Scp(ScpArgs),
 }
 
 #[derive(Debug, Args)]

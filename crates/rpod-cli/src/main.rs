@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod connections;
 mod exit;
 mod format;
 mod inspect;
@@ -143,6 +144,9 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::Unshare(args) => return s::unshare(args),
         _ => {}
     }
+    if let Command::System(SystemCommand::Connection(command)) = cli.command {
+        return commands::connection::connection(command);
+    }
     // `--preserve-fds`: the descriptors this process was given, taken before opening the
     // engine opens its own (which would take the same numbers).
     let preserve = match &cli.command {
@@ -227,6 +231,8 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
         Command::System(SystemCommand::Reset(a)) => s::reset(e, a),
         Command::System(SystemCommand::Migrate(a)) => s::migrate(e, a),
         Command::System(SystemCommand::Renumber) => s::renumber(),
+        Command::System(SystemCommand::Connection(_)) => unreachable!("handled before"),
+        Command::Image(ImageCommand::Scp(a)) => commands::connection::image_scp(e, a),
         Command::Image(ImageCommand::Inspect(mut a)) => {
             a.kind = "image".into();
             c::inspect(e, a)
@@ -322,11 +328,13 @@ fn unknown_flag_message(error: &clap::Error) -> Option<String> {
 /// command-line tools, instead of failing on every later write. Not for the commands that
 /// write into the monitor's sockets (run, start, attach, exec): a socket the monitor closed
 /// must be an error they handle, never a signal that kills them before the exit code is
-/// collected.
+/// collected. Nor for `image scp`, whose ssh may end before the archive is written to it
+/// (its failure is what is said then).
 fn talks_to_monitor_sockets(command: &Command) -> bool {
     matches!(
         command,
-        Command::Run(_)
+        Command::Image(ImageCommand::Scp(_))
+            | Command::Run(_)
             | Command::Start(_)
             | Command::Attach(_)
             | Command::Exec(_)

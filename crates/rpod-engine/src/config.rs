@@ -142,6 +142,8 @@ pub struct EngineSection {
     /// NAME`; Docker's volume plugin protocol, `volume_plugin.rs`).
     #[serde(default)]
     pub volume_plugins: std::collections::BTreeMap<String, std::path::PathBuf>,
+    /// OpenSSH's client configuration for `image scp` (`ssh -F`), as containers.conf's.
+    pub ssh_config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -2,6 +2,7 @@
 
 pub mod auto_update;
 pub mod completion;
+pub mod connection;
 pub mod container;
 pub mod events;
 pub mod filesystem;
