@@ -2863,6 +2863,9 @@ pub struct KubePlayArgs {
     /// No pull progress.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Where `Localhost` seccomp profiles are (default /var/lib/kubelet/seccomp).
+    #[arg(long)]
+    pub seccomp_profile_root: Option<PathBuf>,
     /// The pods' user namespace: host (the default, unless a pod's hostUsers is false), or
     /// auto[:size=N] (one of their own each).
     #[arg(long)]

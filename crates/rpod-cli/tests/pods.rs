@@ -2283,3 +2283,84 @@ fn a_pod_clone_replaces_the_settings_given() {
     // Not a pod create flag a clone has not: refused by the parser.
     rpod.fails(&["pod", "clone", "--share", "none", "orig"], 125);
 }
+
+/// Seccomp profiles asked for by a pod's YAML, as podman reads them (the pod's and a
+/// container's annotations) and as Kubernetes writes them now (`securityContext.
+/// seccompProfile`, which wins): `localhost/FILE` is a profile under
+/// `--seccomp-profile-root`, `unconfined` none, `runtime/default` rpod's. A profile that is
+/// not there, or a path out of the root, stops the file before anything is made.
+#[test]
+fn kube_play_takes_seccomp_profiles_from_the_yaml() {
+    let rpod = Rpod::with_image("crun");
+    let profiles = rpod.dir.path().join("profiles");
+    std::fs::create_dir_all(profiles.join("team")).unwrap();
+    // Everything allowed but mkdir and mkdirat, which fail with EPERM.
+    std::fs::write(
+        profiles.join("team/no-mkdir.json"),
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let root = profiles.display().to_string();
+    let script =
+        "mkdir /made 2>/dev/null && echo made || echo refused; grep ^Seccomp: /proc/self/status";
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sc\n  annotations:\n    \
+         seccomp.security.alpha.kubernetes.io/pod: localhost/team/no-mkdir.json\n    \
+         container.seccomp.security.alpha.kubernetes.io/free: unconfined\n\
+         spec:\n  restartPolicy: Never\n  containers:\n\
+         \x20 - {{name: pod, image: demo, command: [sh, -c, '{script}']}}\n\
+         \x20 - {{name: free, image: demo, command: [sh, -c, '{script}']}}\n\
+         \x20 - name: own\n    image: demo\n    command: [sh, -c, '{script}']\n    \
+         securityContext: {{seccompProfile: {{type: RuntimeDefault}}}}\n"
+    );
+    let file = rpod.dir.path().join("sc.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", "--seccomp-profile-root", &root, &file]);
+    for (container, says) in [
+        ("sc-pod", "refused\nSeccomp:\t2\n"),
+        ("sc-free", "made\nSeccomp:\t0\n"),
+        ("sc-own", "made\nSeccomp:\t2\n"),
+    ] {
+        wait_until("the played container ran", || {
+            rpod.inspect(container, "{{.State.Status}}") == "exited"
+        });
+        assert_eq!(rpod.ok(&["logs", container]), says, "{container}");
+    }
+    rpod.ok(&["kube", "down", &file]);
+    // A profile that is not under the root, and a path out of it: nothing is made.
+    for (value, says) in [
+        ("localhost/absent.json", "absent.json"),
+        (
+            "localhost/../no-mkdir.json",
+            "not a path under the seccomp profile root",
+        ),
+        (
+            "something",
+            "is not runtime/default, unconfined or localhost/PATH",
+        ),
+    ] {
+        let bad = yaml.replace("localhost/team/no-mkdir.json", value);
+        let path = rpod.dir.path().join("bad.yaml");
+        std::fs::write(&path, bad).unwrap();
+        let err = rpod.fails(
+            &[
+                "kube",
+                "play",
+                "--seccomp-profile-root",
+                &root,
+                &path.display().to_string(),
+            ],
+            125,
+        );
+        assert!(err.contains(says), "{value}: {err}");
+        assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+        assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    }
+    // The default root is the kubelet's, where this profile is not.
+    let err = rpod.fails(&["kube", "play", &file], 125);
+    assert!(
+        err.contains("/var/lib/kubelet/seccomp/team/no-mkdir.json"),
+        "{err}"
+    );
+}

@@ -142,6 +142,30 @@ struct PodSpec {
     volumes: Vec<Volume>,
     #[serde(default)]
     termination_grace_period_seconds: Option<u32>,
+    /// The pod's: only its seccomp profile is taken (the rest is refused).
+    #[serde(default)]
+    security_context: Option<PodSecurityContext>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodSecurityContext {
+    #[serde(default)]
+    seccomp_profile: Option<SeccompProfile>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+/// `securityContext.seccompProfile`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeccompProfile {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    localhost_profile: Option<String>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
 }
@@ -463,6 +487,8 @@ struct SecurityContext {
     allow_privilege_escalation: Option<bool>,
     #[serde(default)]
     capabilities: Option<Capabilities>,
+    #[serde(default)]
+    seccomp_profile: Option<SeccompProfile>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
 }
@@ -552,6 +578,77 @@ pub struct PlannedContainer {
     pub pull: PullPolicy,
     /// A `hostPath` of type `DirectoryOrCreate` is made before the create.
     pub make_dirs: Vec<std::path::PathBuf>,
+    /// A `Localhost` seccomp profile: its path under `kube play --seccomp-profile-root`
+    /// (relative, without `..`), resolved when the pod is played.
+    pub seccomp_profile: Option<String>,
+}
+
+/// The seccomp profile a pod or container asks for (Kubernetes' `seccompProfile`, or the
+/// older annotations podman reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KubeSeccomp {
+    RuntimeDefault,
+    Unconfined,
+    /// A file under the profile root.
+    Localhost(String),
+}
+
+/// The pod's seccomp annotation, and the prefix of a container's (followed by its name),
+/// as podman reads them.
+const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
+const SECCOMP_CONTAINER_ANNOTATION: &str = "container.seccomp.security.alpha.kubernetes.io/";
+
+/// A `Localhost` profile's path: relative, and never out of the profile root.
+fn localhost_profile(path: &str, at: &str) -> Result<KubeSeccomp> {
+    let relative = std::path::Path::new(path);
+    let inside = !path.is_empty()
+        && relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !inside {
+        return Err(bad(
+            at,
+            format!("{path:?} is not a path under the seccomp profile root"),
+        ));
+    }
+    Ok(KubeSeccomp::Localhost(path.to_string()))
+}
+
+/// An annotation's value: `runtime/default` (or Docker's `docker/default`), `unconfined`,
+/// `localhost/PATH`.
+fn seccomp_annotation(value: &str, at: &str) -> Result<KubeSeccomp> {
+    match value {
+        "runtime/default" | "docker/default" => Ok(KubeSeccomp::RuntimeDefault),
+        "unconfined" => Ok(KubeSeccomp::Unconfined),
+        other => match other.strip_prefix("localhost/") {
+            Some(path) => localhost_profile(path, at),
+            None => Err(bad(
+                at,
+                format!("{other:?} is not runtime/default, unconfined or localhost/PATH"),
+            )),
+        },
+    }
+}
+
+impl SeccompProfile {
+    fn choice(&self, at: &str) -> Result<KubeSeccomp> {
+        check_rest(at, &self.rest)?;
+        let given = self.localhost_profile.as_deref();
+        match (self.kind.as_str(), given) {
+            ("RuntimeDefault", None) => Ok(KubeSeccomp::RuntimeDefault),
+            ("Unconfined", None) => Ok(KubeSeccomp::Unconfined),
+            ("Localhost", Some(path)) => localhost_profile(path, &format!("{at}.localhostProfile")),
+            ("Localhost", None) => Err(bad(at, "type Localhost needs its localhostProfile")),
+            ("RuntimeDefault" | "Unconfined", Some(_)) => Err(bad(
+                &format!("{at}.localhostProfile"),
+                "only with type Localhost",
+            )),
+            (other, _) => Err(bad(
+                &format!("{at}.type"),
+                format!("{other:?} is not RuntimeDefault, Unconfined or Localhost"),
+            )),
+        }
+    }
 }
 
 /// A pod of the file, ready to be made.
@@ -933,6 +1030,46 @@ fn plan_pod(
         }
     };
     let restart = RestartPolicy::parse(restart)?;
+    // Kubernetes' order: a container's securityContext, its annotation, the pod's
+    // securityContext, the pod's annotation (podman 4.3 reads the annotations only).
+    let pod_seccomp = match &spec.security_context {
+        Some(context) => {
+            let at = format!("{at}.securityContext");
+            check_rest(&at, &context.rest)?;
+            context
+                .seccomp_profile
+                .as_ref()
+                .map(|p| p.choice(&format!("{at}.seccompProfile")))
+                .transpose()?
+        }
+        None => None,
+    };
+    let pod_seccomp = match (
+        pod_seccomp,
+        metadata.annotations.get(SECCOMP_POD_ANNOTATION),
+    ) {
+        (Some(choice), _) => Some(choice),
+        (None, Some(value)) => Some(seccomp_annotation(
+            value,
+            &format!("metadata.annotations.{SECCOMP_POD_ANNOTATION}"),
+        )?),
+        (None, None) => None,
+    };
+    for key in metadata.annotations.keys() {
+        if let Some(container) = key.strip_prefix(SECCOMP_CONTAINER_ANNOTATION) {
+            let known = spec
+                .containers
+                .iter()
+                .chain(&spec.init_containers)
+                .any(|c| c.name == container);
+            if !known {
+                return Err(bad(
+                    &format!("metadata.annotations.{key}"),
+                    "names no container of the pod",
+                ));
+            }
+        }
+    }
     let init_type = match metadata.annotations.get(INIT_CONTAINER_TYPE_ANNOTATION) {
         None => crate::container::InitContainerType::Once,
         Some(text) => crate::container::InitContainerType::parse(text).map_err(|_| {
@@ -973,6 +1110,26 @@ fn plan_pod(
         check_rest(&path, &container.rest)?;
         let mut options = container_options(container, &path, &volumes, maps)?;
         options.name = Some(format!("{name}-{}", container.name));
+        let own_seccomp = container
+            .security_context
+            .as_ref()
+            .and_then(|c| c.seccomp_profile.as_ref())
+            .map(|p| p.choice(&format!("{path}.securityContext.seccompProfile")))
+            .transpose()?;
+        let annotation = format!("{SECCOMP_CONTAINER_ANNOTATION}{}", container.name);
+        let annotated = metadata
+            .annotations
+            .get(&annotation)
+            .map(|value| seccomp_annotation(value, &format!("metadata.annotations.{annotation}")))
+            .transpose()?;
+        let mut seccomp_profile = None;
+        match own_seccomp.or(annotated).or_else(|| pod_seccomp.clone()) {
+            None | Some(KubeSeccomp::RuntimeDefault) => {}
+            Some(KubeSeccomp::Unconfined) => {
+                options.security.seccomp = crate::security::SeccompChoice::Unconfined
+            }
+            Some(KubeSeccomp::Localhost(path)) => seccomp_profile = Some(path),
+        }
         // An init container runs at the pod's start: a restart policy would run it again.
         options.restart = if init {
             RestartPolicy::default()
@@ -1024,6 +1181,7 @@ fn plan_pod(
             options,
             pull,
             make_dirs,
+            seccomp_profile,
         };
         if init {
             init_containers.push(planned);
@@ -1910,6 +2068,77 @@ spec:
             .unwrap_err()
             .to_string();
         assert!(err.contains("spec.minimumNodes"), "{err}");
+    }
+
+    /// Seccomp: a container's securityContext, then its annotation, then the pod's
+    /// securityContext, then the pod's annotation; what cannot be read, and an annotation
+    /// for a container the pod has not, are refused by their path.
+    #[test]
+    fn seccomp_profiles_are_taken_in_kubernetes_order() {
+        use crate::security::SeccompChoice;
+        let yaml = "kind: Pod\nmetadata:\n  name: p\n  annotations:\n    \
+            seccomp.security.alpha.kubernetes.io/pod: unconfined\n    \
+            container.seccomp.security.alpha.kubernetes.io/b: localhost/b.json\n\
+            spec:\n  securityContext: {seccompProfile: {type: Localhost, localhostProfile: p/pod.json}}\n  \
+            containers:\n  - {name: a, image: demo}\n  - {name: b, image: demo}\n  \
+            - {name: c, image: demo, securityContext: {seccompProfile: {type: Unconfined}}}\n";
+        let pods = plan(yaml, &[]).unwrap();
+        let chosen: Vec<(Option<&str>, &SeccompChoice)> = pods[0]
+            .containers
+            .iter()
+            .map(|c| (c.seccomp_profile.as_deref(), &c.options.security.seccomp))
+            .collect();
+        assert_eq!(
+            chosen,
+            [
+                (Some("p/pod.json"), &SeccompChoice::Default),
+                (Some("b.json"), &SeccompChoice::Default),
+                (None, &SeccompChoice::Unconfined),
+            ]
+        );
+        // Without the pod's securityContext, its annotation.
+        let annotated = yaml.replace(
+            "securityContext: {seccompProfile: {type: Localhost, localhostProfile: p/pod.json}}",
+            "hostname: h",
+        );
+        let pods = plan(&annotated, &[]).unwrap();
+        assert_eq!(
+            pods[0].containers[0].options.security.seccomp,
+            SeccompChoice::Unconfined
+        );
+        for (from, to, says) in [
+            (
+                "localhost/b.json",
+                "localhost/../b.json",
+                "not a path under",
+            ),
+            ("localhost/b.json", "localhost/", "not a path under"),
+            ("localhost/b.json", "localhost//etc/x", "not a path under"),
+            ("localhost/b.json", "default", "is not runtime/default"),
+            ("kubernetes.io/b:", "kubernetes.io/z:", "names no container"),
+            ("p/pod.json", "/abs.json", "not a path under"),
+            (
+                "type: Localhost, localhostProfile: p/pod.json",
+                "type: Localhost",
+                "needs its",
+            ),
+            ("type: Unconfined", "type: Strict", "is not RuntimeDefault"),
+            (
+                "type: Unconfined",
+                "type: Unconfined, localhostProfile: x",
+                "only with type",
+            ),
+            (
+                "securityContext: {seccompProfile",
+                "securityContext: {runAsNonRoot: true, seccompProfile",
+                "spec.securityContext.runAsNonRoot",
+            ),
+        ] {
+            let bad = yaml.replacen(from, to, 1);
+            assert_ne!(bad, yaml, "{from}");
+            let err = plan(&bad, &[]).unwrap_err().to_string();
+            assert!(err.contains(says), "{to}: {err}");
+        }
     }
 
     /// `initContainers` are planned apart, in their order, named as the pod's containers

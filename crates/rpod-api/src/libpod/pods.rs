@@ -469,6 +469,8 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         annotations,
         ips,
         macs: all("staticMACs"),
+        // podman's remote client has no --seccomp-profile-root: the service's default.
+        seccomp_profile_root: None,
     };
     let yaml = kube_body(ex)?;
     let played = context.engine.kube_play(&yaml, &options, &mut |_| {})?;

@@ -75,6 +75,7 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
         annotations: rpod_engine::labels::parse_pairs(&args.annotation),
         ips: args.ip.clone(),
         macs: args.mac_address.clone(),
+        seccomp_profile_root: args.seccomp_profile_root.clone(),
     };
     let played = engine.kube_play(&yaml, &options, &mut progress)?;
     for service in &played.services {

@@ -50,6 +50,37 @@ pub struct PlayOptions {
     /// pod past the list gets one of the network's).
     pub ips: Vec<std::net::Ipv4Addr>,
     pub macs: Vec<String>,
+    /// `--seccomp-profile-root`: where `Localhost` seccomp profiles are
+    /// (`DEFAULT_SECCOMP_PROFILE_ROOT` when `None`, as podman's).
+    pub seccomp_profile_root: Option<PathBuf>,
+}
+
+/// Where `Localhost` seccomp profiles are by default (the kubelet's directory, podman's
+/// default).
+pub const DEFAULT_SECCOMP_PROFILE_ROOT: &str = "/var/lib/kubelet/seccomp";
+
+/// A `Localhost` seccomp profile under the profile root: the file itself (links followed;
+/// the planning made sure the path has no `..`).
+fn seccomp_profile(options: &PlayOptions, relative: &str) -> Result<PathBuf> {
+    let root = options
+        .seccomp_profile_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SECCOMP_PROFILE_ROOT));
+    let path = root.join(relative);
+    let found = fs::canonicalize(&path).map_err(|e| {
+        EngineError::InvalidArg(format!(
+            "kube play: seccomp profile {} (localhost/{relative} under --seccomp-profile-root {}): {e}",
+            path.display(),
+            root.display()
+        ))
+    })?;
+    if !found.is_file() {
+        return Err(EngineError::InvalidArg(format!(
+            "kube play: seccomp profile {} is not a file",
+            path.display()
+        )));
+    }
+    Ok(found)
 }
 
 /// `kube play --log-driver`'s drivers: a container's log to its file, or none. (A
@@ -101,6 +132,17 @@ impl Engine {
             claims,
             services,
         } = crate::kube::plan_play(yaml, &options.configmaps, &stored)?;
+        let mut plans = plans;
+        // Before anything is made: a profile that is not there stops the whole file.
+        for plan in &mut plans {
+            for container in plan.init_containers.iter_mut().chain(&mut plan.containers) {
+                if let Some(relative) = container.seccomp_profile.take() {
+                    container.options.security.seccomp = crate::security::SeccompChoice::Profile(
+                        seccomp_profile(options, &relative)?,
+                    );
+                }
+            }
+        }
         let mut report = PlayReport {
             services,
             ..Default::default()
