@@ -357,11 +357,21 @@ pub fn image_scp(engine: &Engine, args: ScpArgs) -> Outcome {
             let (stdout, loading_errors) = collect_output(&mut loading);
             let saved = saving.wait().map_err(|e| usage(format!("waiting for ssh: {e}")))?;
             let loaded = loading.wait().map_err(|e| usage(format!("waiting for ssh: {e}")))?;
-            if !saved.success() {
-                return Err(from.failed("saving the image", saved, &join(saving_errors)));
-            }
-            if !loaded.success() {
-                return Err(to.failed("loading the image", loaded, &join(loading_errors)));
+            // When one side fails the other usually does too (an archive cut short, a pipe
+            // closed): both are said then.
+            match (saved.success(), loaded.success()) {
+                (true, true) => {}
+                (false, true) => {
+                    return Err(from.failed("saving the image", saved, &join(saving_errors)))
+                }
+                (true, false) => {
+                    return Err(to.failed("loading the image", loaded, &join(loading_errors)))
+                }
+                (false, false) => {
+                    let saving = from.failed("saving the image", saved, &join(saving_errors));
+                    let loading = to.failed("loading the image", loaded, &join(loading_errors));
+                    return Err(usage(format!("{}; {}", saving.error, loading.error)));
+                }
             }
             let loaded = loaded_names(&join(stdout));
             if let (Some(tag), Some(name)) = (tag, loaded.last()) {

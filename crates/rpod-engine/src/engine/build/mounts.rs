@@ -630,7 +630,8 @@ impl Builder<'_> {
         resolve_in_root(&root, source)
     }
 
-    /// The containers of `cache_from`, with their roots.
+    /// Remove the containers of `cache_from` (their roots unmounted with them): at the
+    /// build's end, before the images they were made of may go.
     pub(super) fn remove_cache_roots(&self) {
         let roots = std::mem::take(
             &mut *self
