@@ -145,3 +145,42 @@ fn unknown_shells_and_unshare_are_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("please use unshare with rootless"), "{err}");
 }
+
+/// `system connection`'s commands are offered the kept destinations' names, and `image scp`
+/// its hosts as `NAME::` (read from beside rpod.conf: no store is involved).
+#[test]
+fn connection_names_are_offered_where_they_are_taken() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = dir.path().join("rpod.conf");
+    std::fs::write(&config, "").expect("rpod.conf");
+    let add = Command::new(env!("CARGO_BIN_EXE_rpod"))
+        .args(["system", "connection", "add", "lab", "root@lab.example"])
+        .env("RPOD_CONFIG", &config)
+        .output()
+        .expect("running rpod");
+    assert!(add.status.success(), "{add:?}");
+    let answer = |words: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rpod"))
+            .arg("--")
+            .args(words)
+            .env("RPOD_COMPLETE", "fish")
+            .env("RPOD_COMPLETE_NO_DESC", "1")
+            .env("RPOD_CONFIG", &config)
+            .env("RPOD_ROOT", dir.path().join("none"))
+            .env("RPOD_RUNROOT", dir.path().join("none"))
+            .output()
+            .expect("running rpod");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        answer(&["rpod", "system", "connection", "rm", "l"]),
+        "lab\n"
+    );
+    assert_eq!(
+        answer(&["rpod", "system", "connection", "default", "l"]),
+        "lab\n"
+    );
+    assert_eq!(answer(&["rpod", "image", "scp", "x", "l"]), "lab::\n");
+    assert_eq!(answer(&["rpod", "image", "scp", "la"]), "lab::\n");
+    assert!(!dir.path().join("none").exists());
+}

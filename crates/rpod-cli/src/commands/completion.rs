@@ -144,6 +144,10 @@ enum Kind {
     Network,
     Pod,
     Secret,
+    /// `system connection`'s destinations (kept beside rpod.conf, not in the store).
+    Connection,
+    /// A destination as `image scp` takes it: `NAME::`.
+    ScpHost,
 }
 
 /// The names offered for one argument.
@@ -250,6 +254,9 @@ fn names_for(path: &str, arg: &str) -> Option<Names> {
         ("pod", "top", "args") => first(&[Pod]),
         ("pod", _, "name" | "names" | "pod" | "pods") => all(&[Pod]),
         ("secret", _, "name" | "names") => all(&[Secret]),
+        ("system", "remove" | "default" | "rename", "name" | "old") => all(&[Connection]),
+        ("image", "scp", "source") => all(&[Image, ScpHost]),
+        ("image", "scp", "destination") => all(&[ScpHost]),
         ("inspect", _, "names") => all(&[Container, Image, Volume, Network, Pod]),
         ("generate" | "kube", _, "names") => all(&[Container, Pod]),
         ("generate", "systemd", "container") => all(&[Container, Pod]),
@@ -314,19 +321,40 @@ impl ValueCompleter for Names {
 /// one. Nothing when the store cannot be read (completion never fails, and never makes a
 /// store).
 fn store_names(kinds: &[Kind], typed: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    if kinds
+        .iter()
+        .any(|k| matches!(k, Kind::Connection | Kind::ScpHost))
+    {
+        let kept = crate::connections::Connections::load(&crate::connections::Connections::path())
+            .unwrap_or_default();
+        for destination in kept.destinations {
+            if kinds.contains(&Kind::ScpHost) {
+                names.push(format!("{}::", destination.name));
+            }
+            if kinds.contains(&Kind::Connection) {
+                names.push(destination.name);
+            }
+        }
+    }
+    if kinds
+        .iter()
+        .all(|k| matches!(k, Kind::Connection | Kind::ScpHost))
+    {
+        return names;
+    }
     let Some(cli) = store_flags() else {
-        return Vec::new();
+        return names;
     };
     if !cli.root.join("rpod.db").is_file() {
-        return Vec::new();
+        return names;
     }
     let Ok(engine) = crate::open_engine(&cli) else {
-        return Vec::new();
+        return names;
     };
     // IDs only once what is typed can hardly be the start of a name.
     let ids_too = typed.len() >= 3 && typed.bytes().all(|b| b.is_ascii_hexdigit());
     let short = |id: &str| id.chars().take(12).collect::<String>();
-    let mut names = Vec::new();
     for kind in kinds {
         match kind {
             Kind::Container => {
@@ -355,6 +383,7 @@ fn store_names(kinds: &[Kind], typed: &str) -> Vec<String> {
             Kind::Network => names.extend(listed(engine.networks(), |n| n.name)),
             Kind::Pod => names.extend(listed(engine.pods(), |p| p.name)),
             Kind::Secret => names.extend(listed(engine.secrets(), |s| s.name)),
+            Kind::Connection | Kind::ScpHost => {}
         }
     }
     names
@@ -410,6 +439,15 @@ mod tests {
         let first_only =
             |path: &str, arg: &str| names_for(path, arg).map(|n| n.first_only.is_some());
         assert_eq!(kinds("rm", "containers"), Some(vec![Kind::Container]));
+        assert_eq!(
+            kinds("system connection rename", "old"),
+            Some(vec![Kind::Connection])
+        );
+        assert_eq!(kinds("system connection rename", "new"), None);
+        assert_eq!(
+            kinds("image scp", "source"),
+            Some(vec![Kind::Image, Kind::ScpHost])
+        );
         assert_eq!(first_only("exec", "container_and_command"), Some(true));
         assert_eq!(first_only("container run", "image_and_command"), Some(true));
         assert_eq!(first_only("rm", "containers"), Some(false));
