@@ -2364,3 +2364,67 @@ fn kube_play_takes_seccomp_profiles_from_the_yaml() {
         "{err}"
     );
 }
+
+/// `generate kube` writes what `kube play` reads back of a container's seccomp profile: none
+/// (`Unconfined`), or one under the kubelet's profile root (`Localhost`); another file is
+/// named in a warning and left out.
+#[test]
+fn generate_kube_writes_seccomp_profiles_play_reads_back() {
+    let rpod = Rpod::with_image("crun");
+    rpod.ok(&[
+        "create",
+        "--name",
+        "free",
+        "--security-opt",
+        "seccomp=unconfined",
+        "demo",
+        "grep",
+        "^Seccomp:",
+        "/proc/self/status",
+    ]);
+    let file = rpod.dir.path().join("free.yaml");
+    let generated = rpod.run(&[
+        "generate",
+        "kube",
+        "-f",
+        &file.display().to_string(),
+        "free",
+    ]);
+    assert!(generated.status.success(), "{generated:?}");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        yaml.contains("seccompProfile:") && yaml.contains("type: Unconfined"),
+        "{yaml}"
+    );
+    assert!(
+        !stderr_of(&generated).contains("seccomp"),
+        "{}",
+        stderr_of(&generated)
+    );
+    rpod.ok(&["rm", "free"]);
+    rpod.ok(&["kube", "play", &file.display().to_string()]);
+    wait_until("the played container ran", || {
+        rpod.inspect("free-pod-free", "{{.State.Status}}") == "exited"
+    });
+    assert_eq!(rpod.ok(&["logs", "free-pod-free"]), "Seccomp:\t0\n");
+    // A profile elsewhere cannot be named: a warning, and the container's own field left out.
+    let profile = rpod.dir.path().join("allow.json");
+    std::fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
+    rpod.ok(&[
+        "create",
+        "--name",
+        "own",
+        "--security-opt",
+        &format!("seccomp={}", profile.display()),
+        "demo",
+        "true",
+    ]);
+    let generated = rpod.run(&["generate", "kube", "own"]);
+    assert!(generated.status.success(), "{generated:?}");
+    assert!(
+        stderr_of(&generated).contains("a seccomp profile of its own"),
+        "{}",
+        stderr_of(&generated)
+    );
+    assert!(!String::from_utf8_lossy(&generated.stdout).contains("seccompProfile"));
+}

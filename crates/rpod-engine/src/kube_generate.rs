@@ -492,11 +492,29 @@ fn security_context(
             )),
         }
     }
-    if security.seccomp != crate::security::SeccompChoice::Default
-        || !security.mask.is_empty()
-        || !security.unmask.is_empty()
-    {
-        warn("a seccomp profile or masked paths of its own");
+    // What `kube play` reads back: no filter, or a profile under its default profile
+    // root; another profile file cannot be named in the YAML.
+    use crate::security::SeccompChoice;
+    let profile_root = std::path::Path::new(crate::engine::DEFAULT_SECCOMP_PROFILE_ROOT);
+    match &security.seccomp {
+        SeccompChoice::Default => {}
+        _ if security.privileged => {}
+        SeccompChoice::Unconfined => {
+            context.insert("seccompProfile".into(), json!({"type": "Unconfined"}));
+        }
+        SeccompChoice::Profile(path) if path.starts_with(profile_root) => {
+            let relative = path.strip_prefix(profile_root).unwrap_or(path);
+            context.insert(
+                "seccompProfile".into(),
+                json!({"type": "Localhost", "localhostProfile": relative.display().to_string()}),
+            );
+        }
+        SeccompChoice::Profile(_) | SeccompChoice::Image(_) => warn(
+            "a seccomp profile of its own (only one under /var/lib/kubelet/seccomp can be named)",
+        ),
+    }
+    if !security.mask.is_empty() || !security.unmask.is_empty() {
+        warn("masked paths of its own");
     }
     (!context.is_empty()).then_some(Value::Object(context))
 }
@@ -711,6 +729,27 @@ mod tests {
 
     fn image_config(env: &[&str], workdir: &str) -> oci_spec::image::Config {
         serde_json::from_value(json!({"Env": env, "WorkingDir": workdir})).unwrap()
+    }
+
+    /// A seccomp profile under the kubelet's root is named as `Localhost`, relative to
+    /// it; a privileged container's is not written (privilege has no filter).
+    #[test]
+    fn seccomp_profiles_under_the_kubelets_root_are_named() {
+        use crate::security::SeccompChoice;
+        let mut config = crate::container::test_config();
+        config.security.seccomp = SeccompChoice::Profile(
+            Path::new(crate::engine::DEFAULT_SECCOMP_PROFILE_ROOT).join("team/audit.json"),
+        );
+        let mut warnings = Vec::new();
+        let context = security_context(&config, None, &mut |w| warnings.push(w.to_string()));
+        assert_eq!(
+            context.unwrap()["seccompProfile"],
+            json!({"type": "Localhost", "localhostProfile": "team/audit.json"})
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        config.security.privileged = true;
+        let context = security_context(&config, None, &mut |w| warnings.push(w.to_string()));
+        assert_eq!(context.unwrap().get("seccompProfile"), None);
     }
 
     /// A container with a setting of every kind `kube play` reads back.

@@ -53,7 +53,9 @@ pub use build::{
 };
 pub use clone::{CloneOptions, PodCloneOptions, PodNetworkSettings, PodSettings};
 pub use images::{HistoryStep, ImageRemoval};
-pub use kube::{parse_kube_log_driver, PlayOptions, PlayReport, PlayedPod};
+pub use kube::{
+    parse_kube_log_driver, PlayOptions, PlayReport, PlayedPod, DEFAULT_SECCOMP_PROFILE_ROOT,
+};
 pub use migrate::MigrateReport;
 pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
 pub use reset::ResetReport;
