@@ -1513,10 +1513,12 @@ pub struct RunArgs {
     /// UIDs without --uidmap).
     #[arg(long)]
     pub gidmap: Vec<String>,
-    /// Ranges from /etc/subuid: not supported (refused; use --uidmap).
+    /// The user namespace's UIDs: this name's ranges in /etc/subuid, from the container's
+    /// ID 0 (also for GIDs without --subgidname).
     #[arg(long)]
     pub subuidname: Option<String>,
-    /// Ranges from /etc/subgid: not supported (refused; use --gidmap).
+    /// The user namespace's GIDs: this name's ranges in /etc/subgid (also for UIDs
+    /// without --subuidname).
     #[arg(long)]
     pub subgidname: Option<String>,
     /// For systemd mode, which rpod has not: refused.
@@ -3236,11 +3238,23 @@ pub struct PodUsernsFlags {
     /// The pod's user namespace's GID ranges (CONTAINER_ID:HOST_ID:SIZE, repeatable).
     #[arg(long)]
     pub gidmap: Vec<String>,
+    /// The pod's UIDs: this name's ranges in /etc/subuid (also for GIDs without
+    /// --subgidname).
+    #[arg(long)]
+    pub subuidname: Option<String>,
+    /// The pod's GIDs: this name's ranges in /etc/subgid (also for UIDs without
+    /// --subuidname).
+    #[arg(long)]
+    pub subgidname: Option<String>,
 }
 
 impl PodUsernsFlags {
     pub fn given(&self) -> bool {
-        self.userns.is_some() || !self.uidmap.is_empty() || !self.gidmap.is_empty()
+        self.userns.is_some()
+            || !self.uidmap.is_empty()
+            || !self.gidmap.is_empty()
+            || self.subuidname.is_some()
+            || self.subgidname.is_some()
     }
 }
 

@@ -627,10 +627,6 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
         (vec!["--userns", "keep-id"], "--userns keep-id"),
         (vec!["--cgroups", "split"], "--cgroups split"),
         (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
-        (
-            vec!["--subgidname", "containers"],
-            "--subuidname and --subgidname",
-        ),
         (vec!["--chrootdirs", "/x"], "--chrootdirs"),
     ] {
         let mut args = vec!["create"];

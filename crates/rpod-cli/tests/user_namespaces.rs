@@ -647,7 +647,16 @@ fn what_cannot_be_mapped_is_refused() {
             125,
             "container:",
         ),
-        (vec!["--subuidname", "containers"], 125, "--subuidname"),
+        (
+            vec!["--subuidname", "rpod-test-nobody"],
+            125,
+            "no ranges of \"rpod-test-nobody\" in /etc/subuid",
+        ),
+        (
+            vec!["--subuidname", "rpod-test-nobody", "--userns", "host"],
+            125,
+            "--userns host",
+        ),
     ] {
         let mut full = vec!["run", "--rm"];
         full.extend(args.iter().copied());
@@ -714,6 +723,84 @@ fn auto_gives_each_container_subordinate_ids_of_its_own() {
     // The first's IDs are free again once it is gone.
     rpod.ok(&["rm", "-f", "-t", "0", &first]);
     rpod.ok(&["run", "--rm", "--userns", "auto", "demo", "true"]);
+}
+
+/// `--subuidname`/`--subgidname`: every range of the name in the subordinate ID files (those
+/// rpod.conf names here), one after another from the container's ID 0, either name alone
+/// for both; `--uidmap`'s ranges after them, as podman's.
+#[test]
+fn subordinate_names_map_their_ranges() {
+    let rpod = passable_store("crun");
+    let (subuid, subgid) = (
+        rpod.dir.path().join("subuid"),
+        rpod.dir.path().join("subgid"),
+    );
+    fs::write(
+        rpod.config_path(),
+        format!(
+            "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subgid:?}\n",
+            common::NO_NETWORK_CONFIG
+        ),
+    )
+    .unwrap();
+    fs::write(
+        &subuid,
+        "alice:300000:1000\nbob:700000:2000\nalice:500000:500\n",
+    )
+    .unwrap();
+    fs::write(&subgid, "alice:400000:1500\nbob:800000:2000\n").unwrap();
+    let maps = |args: &[&str]| {
+        let mut full = vec!["run", "--rm"];
+        full.extend_from_slice(args);
+        full.extend(["demo", "cat", "/proc/self/uid_map", "/proc/self/gid_map"]);
+        rpod.ok(&full)
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        maps(&["--subuidname", "alice"]),
+        ["0 300000 1000", "1000 500000 500", "0 400000 1500"]
+    );
+    assert_eq!(
+        maps(&["--subgidname", "bob"]),
+        ["0 700000 2000", "0 800000 2000"]
+    );
+    assert_eq!(
+        maps(&["--subuidname", "bob", "--subgidname", "alice"]),
+        ["0 700000 2000", "0 400000 1500"]
+    );
+    assert_eq!(
+        maps(&["--subuidname", "bob", "--uidmap", "2000:900000:10"]),
+        [
+            "0 700000 2000",
+            "2000 900000 10",
+            "0 800000 2000",
+            "2000 900000 10"
+        ]
+    );
+    let err = rpod.fails(
+        &[
+            "run",
+            "--rm",
+            "--subuidname",
+            "bob",
+            "--uidmap",
+            "0:1:1",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("overlap"), "{err}");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+    // A pod's user namespace, its containers'.
+    rpod.ok(&["pod", "create", "--name", "named", "--subuidname", "alice"]);
+    assert_eq!(
+        maps(&["--pod", "named"]),
+        ["0 300000 1000", "1000 500000 500", "0 400000 1500"]
+    );
+    rpod.ok(&["pod", "rm", "-f", "named"]);
 }
 
 /// The device of the file system mounted at `/sys` in a mount table.

@@ -72,13 +72,25 @@ impl IdMappings {
     /// From `--uidmap` and `--gidmap` values: either alone serves for both (as podman's).
     /// `None` when neither is given.
     pub fn from_flags(uidmap: &[String], gidmap: &[String]) -> Result<Option<Self>> {
+        Self::parse_flags(uidmap, gidmap, true)
+    }
+
+    /// `from_flags` for ranges that go after others (`joined`), which map the container's
+    /// root: theirs need not.
+    pub fn more_from_flags(uidmap: &[String], gidmap: &[String]) -> Result<Option<Self>> {
+        Self::parse_flags(uidmap, gidmap, false)
+    }
+
+    fn parse_flags(uidmap: &[String], gidmap: &[String], whole: bool) -> Result<Option<Self>> {
         let parse = |values: &[String], flag: &str| -> Result<Vec<IdRange>> {
             let ranges = values
                 .iter()
                 .flat_map(|v| v.split(',').filter(|s| !s.is_empty()))
                 .map(|v| IdRange::parse(v, flag))
                 .collect::<Result<Vec<_>>>()?;
-            check_ranges(&ranges, flag)?;
+            if whole {
+                check_ranges(&ranges, flag)?;
+            }
             Ok(ranges)
         };
         let uids = parse(uidmap, "--uidmap")?;
@@ -90,6 +102,63 @@ impl IdMappings {
             (false, false) => (uids, gids),
         };
         Ok(Some(IdMappings { uids, gids }))
+    }
+
+    /// podman's `--subuidname USER` and `--subgidname GROUP` (either alone serves for
+    /// both): every range of USER in `subuid` and of GROUP in `subgid` (the files' texts,
+    /// with their names), in the files' order, one after another from container ID 0.
+    pub fn from_subordinate(
+        user: Option<&str>,
+        group: Option<&str>,
+        (subuid, subuid_file): (&str, &str),
+        (subgid, subgid_file): (&str, &str),
+    ) -> Result<Option<Self>> {
+        let (user, group) = match (user, group) {
+            (None, None) => return Ok(None),
+            (Some(user), None) => (user, user),
+            (None, Some(group)) => (group, group),
+            (Some(user), Some(group)) => (user, group),
+        };
+        let ranges = |text: &str, file: &str, name: &str, flag: &str| -> Result<Vec<IdRange>> {
+            let mut next = 0u64;
+            let mut ranges = Vec::new();
+            for (start, count) in subordinate_ranges(text, name) {
+                let size = u32::try_from(count.min(u64::from(u32::MAX) - next)).unwrap_or(u32::MAX);
+                let (Ok(container), Ok(host)) = (u32::try_from(next), u32::try_from(start)) else {
+                    break;
+                };
+                if size == 0 {
+                    break;
+                }
+                ranges.push(IdRange {
+                    container,
+                    host,
+                    size,
+                });
+                next += u64::from(size);
+            }
+            if ranges.is_empty() {
+                return Err(EngineError::InvalidArg(format!(
+                    "{flag} {name}: no ranges of {name:?} in {file}"
+                )));
+            }
+            check_ranges(&ranges, flag)?;
+            Ok(ranges)
+        };
+        Ok(Some(IdMappings {
+            uids: ranges(subuid, subuid_file, user, "--subuidname")?,
+            gids: ranges(subgid, subgid_file, group, "--subgidname")?,
+        }))
+    }
+
+    /// `self` and `more` together (podman puts `--uidmap`'s ranges after those of
+    /// `--subuidname`); ranges that overlap are refused.
+    pub fn joined(mut self, more: IdMappings) -> Result<Self> {
+        self.uids.extend(more.uids);
+        self.gids.extend(more.gids);
+        check_ranges(&self.uids, "--subuidname with --uidmap")?;
+        check_ranges(&self.gids, "--subgidname with --gidmap")?;
+        Ok(self)
     }
 
     /// The host's UID and GID of the container's root, which owns what rpod makes for it.
@@ -309,6 +378,44 @@ mod tests {
 
     fn flags(values: &[&str]) -> Vec<String> {
         values.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// `--subuidname`/`--subgidname`: a name's ranges in file order from 0, either name
+    /// for both, a name without ranges refused naming the file.
+    #[test]
+    fn subordinate_names_take_every_range_in_order() {
+        let subuid = "alice:300000:1000\nbob:1:1\nalice:500000:500\n";
+        let subgid = "alice:400000:1500\n";
+        let files = |name: &str| -> (&str, &str) {
+            match name {
+                "uid" => (subuid, "/etc/subuid"),
+                _ => (subgid, "/etc/subgid"),
+            }
+        };
+        let mapped = IdMappings::from_subordinate(Some("alice"), None, files("uid"), files("gid"))
+            .unwrap()
+            .unwrap();
+        let flags = |ranges: &[IdRange]| ranges.iter().map(|r| r.to_flag()).collect::<Vec<_>>();
+        assert_eq!(flags(&mapped.uids), ["0:300000:1000", "1000:500000:500"]);
+        assert_eq!(flags(&mapped.gids), ["0:400000:1500"]);
+        assert!(
+            IdMappings::from_subordinate(None, None, files("uid"), files("gid"))
+                .unwrap()
+                .is_none()
+        );
+        let err = IdMappings::from_subordinate(Some("bob"), None, files("uid"), files("gid"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no ranges of \"bob\" in /etc/subgid"), "{err}");
+        let more = IdMappings::more_from_flags(&["5000:600000:10".into()], &[])
+            .unwrap()
+            .unwrap();
+        let joined = mapped.clone().joined(more).unwrap();
+        assert_eq!(joined.uids.len(), 3);
+        let clash = IdMappings::more_from_flags(&["10:1:1".into()], &[])
+            .unwrap()
+            .unwrap();
+        assert!(mapped.joined(clash).is_err());
     }
 
     #[test]

@@ -595,7 +595,12 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         sdnotify_container: args.sdnotify == "container",
         systemd,
         no_cgroups: args.cgroups == "disabled",
-        id_mappings: rpod_engine::userns::IdMappings::from_flags(&args.uidmap, &args.gidmap)?,
+        // With named ranges (`create_container`), the flags' go after them.
+        id_mappings: if args.subuidname.is_some() || args.subgidname.is_some() {
+            rpod_engine::userns::IdMappings::more_from_flags(&args.uidmap, &args.gidmap)?
+        } else {
+            rpod_engine::userns::IdMappings::from_flags(&args.uidmap, &args.gidmap)?
+        },
         userns_auto: match args.userns.as_deref() {
             Some(mode) => rpod_engine::userns::AutoUserns::parse(mode)?,
             None => None,
@@ -720,26 +725,29 @@ fn pod_of(args: &RunArgs) -> Result<Option<String>, Failure> {
 /// Flags whose other values ask for what rpod does not do: said so, never ignored.
 fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
     let refuse = |what: String| Err(Failure::new(ENGINE_ERROR, EngineError::NotSupported(what)));
-    let mapped = !args.uidmap.is_empty() || !args.gidmap.is_empty();
+    let mapped = !args.uidmap.is_empty()
+        || !args.gidmap.is_empty()
+        || args.subuidname.is_some()
+        || args.subgidname.is_some();
     match args.userns.as_deref() {
         None | Some("") => {}
         Some("host") if mapped => {
             return Err(usage(
-                "--userns host shares the host's user namespace: it cannot be given with --uidmap or --gidmap",
+                "--userns host shares the host's user namespace: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname",
             ))
         }
         Some("host") => {}
         Some(auto) if auto == "auto" || auto.starts_with("auto:") => {
             if mapped {
                 return Err(usage(
-                    "--userns auto chooses the mappings itself: it cannot be given with --uidmap or --gidmap",
+                    "--userns auto chooses the mappings itself: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname",
                 ));
             }
         }
         Some(joined) if joined.starts_with("container:") => {
             if mapped {
                 return Err(usage(
-                    "--userns container: takes that container's mappings: it cannot be given with --uidmap or --gidmap",
+                    "--userns container: takes that container's mappings: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname",
                 ));
             }
             if joined == "container:" {
@@ -752,16 +760,8 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
             ))
         }
     }
-    for (given, flag) in [
-        (
-            args.subuidname.is_some() || args.subgidname.is_some(),
-            "--subuidname and --subgidname (give the ranges with --uidmap and --gidmap)",
-        ),
-        (!args.chrootdirs.is_empty(), "--chrootdirs (systemd mode)"),
-    ] {
-        if given {
-            return refuse(flag.to_string());
-        }
+    if !args.chrootdirs.is_empty() {
+        return refuse("--chrootdirs (systemd mode)".to_string());
     }
     match args.cgroups.as_str() {
         // rpod never moves its monitor into a cgroup of the container's (podman's
@@ -800,7 +800,16 @@ fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, 
             )));
         }
     }
-    let options = create_options(args)?;
+    let mut options = create_options(args)?;
+    // Named ranges first, then --uidmap's and --gidmap's after them, as podman's.
+    if let Some(named) =
+        engine.subordinate_id_mappings(args.subuidname.as_deref(), args.subgidname.as_deref())?
+    {
+        options.id_mappings = Some(match options.id_mappings.take() {
+            Some(given) => named.joined(given)?,
+            None => named,
+        });
+    }
     if let Some(image) = &options.image {
         super::registry::pull_for_run(engine, args, image)?;
     }

@@ -58,7 +58,7 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         .transpose()?;
     let (network, networks) = rpod_engine::network::parse_network_flags(&args.net.network)?;
     // The pod's user namespace is its infra container's, which its containers join.
-    let (id_mappings, userns_auto) = pod_user_namespace("create", &args.userns)?;
+    let (id_mappings, userns_auto) = pod_user_namespace(engine, "create", &args.userns)?;
     let infra_options = CreateOptions {
         network,
         net: super::container::network_config(&args.net, networks)?,
@@ -113,9 +113,11 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
     Ok(0)
 }
 
-/// A pod's user namespace from `--userns`, `--uidmap` and `--gidmap` (of `pod {command}`):
-/// mappings, or an automatic range; neither for the host's.
+/// A pod's user namespace from `--userns`, `--uidmap`, `--gidmap`, `--subuidname` and
+/// `--subgidname` (of `pod {command}`): mappings, or an automatic range; neither for the
+/// host's.
 fn pod_user_namespace(
+    engine: &Engine,
     command: &str,
     flags: &PodUsernsFlags,
 ) -> Result<
@@ -126,7 +128,19 @@ fn pod_user_namespace(
     Failure,
 > {
     let userns = flags.userns.as_deref();
-    let id_mappings = rpod_engine::userns::IdMappings::from_flags(&flags.uidmap, &flags.gidmap)?;
+    use rpod_engine::userns::IdMappings;
+    let named =
+        engine.subordinate_id_mappings(flags.subuidname.as_deref(), flags.subgidname.as_deref())?;
+    // Named ranges first, the flags' after them, as for a container.
+    let id_mappings = match named {
+        Some(named) => Some(
+            match IdMappings::more_from_flags(&flags.uidmap, &flags.gidmap)? {
+                Some(more) => named.joined(more)?,
+                None => named,
+            },
+        ),
+        None => IdMappings::from_flags(&flags.uidmap, &flags.gidmap)?,
+    };
     let userns_auto = match userns {
         None | Some("" | "host") => None,
         Some(mode) => match rpod_engine::userns::AutoUserns::parse(mode)? {
@@ -143,7 +157,7 @@ fn pod_user_namespace(
     };
     if (userns_auto.is_some() || userns == Some("host")) && id_mappings.is_some() {
         return Err(usage(
-            "--userns host or auto cannot be given with --uidmap or --gidmap",
+            "--userns host or auto cannot be given with --uidmap, --gidmap, --subuidname or --subgidname",
         ));
     }
     Ok((id_mappings, userns_auto))
@@ -290,7 +304,7 @@ fn clone(engine: &Engine, args: PodCloneArgs) -> Outcome {
     labels.extend(parse_pairs(&args.labels));
     let mut settings = clone_settings(&args.settings)?;
     if args.userns.given() {
-        settings.userns = Some(pod_user_namespace("clone", &args.userns)?);
+        settings.userns = Some(pod_user_namespace(engine, "clone", &args.userns)?);
     }
     settings.net = clone_network(&args.net)?;
     let pod = engine.clone_pod(

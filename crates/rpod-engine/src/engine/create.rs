@@ -428,7 +428,41 @@ impl Engine {
     }
 }
 
+/// A file of subordinate IDs (`/etc/subuid`): empty when there is none.
+fn read_subordinate_ids(path: &Path) -> Result<String> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(EngineError::io("reading", path, e)),
+    }
+}
+
 impl Engine {
+    /// `--subuidname`/`--subgidname`: the mappings of those names' ranges in the files
+    /// rpod.conf names (`/etc/subuid`, `/etc/subgid` by default). `None` for neither.
+    pub fn subordinate_id_mappings(
+        &self,
+        user: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Option<crate::userns::IdMappings>> {
+        if user.is_none() && group.is_none() {
+            return Ok(None);
+        }
+        let (_, subuid, subgid) = self.options.config.auto_userns_sources();
+        crate::userns::IdMappings::from_subordinate(
+            user,
+            group,
+            (
+                &read_subordinate_ids(subuid)?,
+                &subuid.display().to_string(),
+            ),
+            (
+                &read_subordinate_ids(subgid)?,
+                &subgid.display().to_string(),
+            ),
+        )
+    }
+
     /// `--userns auto`: subordinate IDs no container has, neither one made so nor one
     /// with mappings of its own.
     fn auto_id_mappings(
@@ -436,11 +470,6 @@ impl Engine {
         auto: crate::userns::AutoUserns,
     ) -> Result<crate::userns::IdMappings> {
         let (user, subuid, subgid) = self.options.config.auto_userns_sources();
-        let read = |path: &Path| match fs::read_to_string(path) {
-            Ok(text) => Ok(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-            Err(e) => Err(EngineError::io("reading", path, e)),
-        };
         let taken: Vec<crate::userns::IdMappings> = self
             .store
             .containers()?
@@ -449,8 +478,14 @@ impl Engine {
             .collect();
         auto.allocate(
             user,
-            (&read(subuid)?, &subuid.display().to_string()),
-            (&read(subgid)?, &subgid.display().to_string()),
+            (
+                &read_subordinate_ids(subuid)?,
+                &subuid.display().to_string(),
+            ),
+            (
+                &read_subordinate_ids(subgid)?,
+                &subgid.display().to_string(),
+            ),
             &taken,
         )
     }
