@@ -2483,6 +2483,24 @@ pub struct BuildArgs {
     /// Remove the steps' containers (always done; `--rm=false` is refused).
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
     pub rm: bool,
+    /// Remove the steps' containers even when the build fails (always done;
+    /// `--force-rm=false` is refused).
+    #[arg(long = "force-rm", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub force_rm: bool,
+    /// How RUN steps are isolated: oci (the OCI runtime, the only one rpod has).
+    #[arg(long)]
+    pub isolation: Option<String>,
+    /// With --logfile: the log goes to LOGFILE_OS_ARCH (the build's platform), as podman
+    /// splits a multi-platform build's log.
+    #[arg(long)]
+    pub logsplit: bool,
+    /// Accepted for Docker's scripts; does nothing (as podman: nothing is sent to a
+    /// daemon).
+    #[arg(long, hide = true)]
+    pub compress: bool,
+    /// Accepted for Docker's scripts; does nothing (as podman).
+    #[arg(long = "disable-content-trust", hide = true, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disable_content_trust: bool,
     /// The build context: the directory COPY and ADD take files from.
     #[arg(default_value = ".")]
     pub context: std::path::PathBuf,

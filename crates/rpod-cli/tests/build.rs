@@ -812,6 +812,40 @@ ADD --chown=3:4 --chmod=751 f /added
         let err = rpod.fails(&["build", "-f", &file.display().to_string(), &ctx], 125);
         assert!(err.contains(says), "{containerfile}: {err}");
     }
+    // Docker's and podman's flags that change nothing here are taken; --logsplit names the
+    // log after the platform, as podman's; what rpod cannot do is refused.
+    fs::write(dir.join("Containerfile.ok"), "FROM demo\nRUN echo ran\n").unwrap();
+    let log = rpod.dir.path().join("build.log");
+    rpod.ok(&[
+        "build",
+        "--compress",
+        "--disable-content-trust",
+        "--force-rm",
+        "--isolation",
+        "oci",
+        "--logfile",
+        &log.display().to_string(),
+        "--logsplit",
+        "--platform",
+        "linux/amd64",
+        "-f",
+        &dir.join("Containerfile.ok").display().to_string(),
+        &ctx,
+    ]);
+    let split = rpod.dir.path().join("build.log_linux_amd64");
+    assert!(fs::read_to_string(&split).unwrap().contains("ran\n"));
+    assert!(!log.exists());
+    for (flags, says) in [
+        (vec!["--isolation", "chroot"], "--isolation chroot"),
+        (vec!["--force-rm=false"], "--force-rm=false"),
+        (vec!["--logsplit"], "--logsplit needs --logfile"),
+    ] {
+        let mut args = vec!["build"];
+        args.extend(flags.iter().copied());
+        args.push(&ctx);
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains(says), "{flags:?}: {err}");
+    }
     // A flag given without a value is shown as it was written.
     let shown = rpod.run(&[
         "build",

@@ -4494,6 +4494,16 @@ fn build_step_settings_come_through_the_service() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "{out:?}");
+    // podman-remote's isolation (buildah's number, always sent): chroot is refused.
+    let out = service
+        .podman(&["build", "--isolation", "chroot", &ctx])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("build isolation 2"),
+        "{out:?}"
+    );
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
 }
 

@@ -146,8 +146,20 @@ fn platform_param(ex: &Exchange) -> ApiResult<Option<rpod_engine::image::platfor
     }
 }
 
+/// `isolation`: Docker's `default`, or podman-remote's number (buildah's: 0 the default, 1
+/// OCI); chroot (2), rootless (3) and Windows' kinds are refused.
+fn check_isolation(ex: &Exchange) -> ApiResult<()> {
+    match ex.req.query("isolation").unwrap_or("") {
+        "" | "default" | "0" | "1" | "oci" => Ok(()),
+        other => Err(ApiError::unsupported(format!(
+            "build isolation {other} (RUN steps run in containers of the OCI runtime)"
+        ))),
+    }
+}
+
 pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set("build option", REFUSED)?;
+    check_isolation(ex)?;
     // Secrets come with podman-remote's context (`build_secrets`); Docker sends none so.
     if ex.flavour == Flavour::Compat {
         ex.refuse_set("build option", &["secrets"])?;

@@ -47,13 +47,47 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             "--logfile cannot be given with --output - (standard output is the archive's)",
         ));
     }
+    let platform = rpod_engine::image::platform::Platform::from_flags(
+        args.platform.as_deref(),
+        args.os.as_deref(),
+        args.arch.as_deref(),
+        args.variant.as_deref(),
+    )?;
+    let logfile = match (&args.logfile, args.logsplit) {
+        (None, true) => return Err(usage("--logsplit needs --logfile")),
+        (Some(path), true) => {
+            // podman's names: the platform's OS and architecture after the file's name.
+            let asked = platform.as_ref();
+            let os = asked
+                .and_then(|p| p.os.clone())
+                .unwrap_or_else(|| "linux".into());
+            let arch = asked
+                .and_then(|p| p.arch.clone())
+                .unwrap_or_else(|| rpod_engine::image::platform::go_arch(std::env::consts::ARCH));
+            let mut name = path.as_os_str().to_owned();
+            name.push(format!("_{os}_{arch}"));
+            Some(std::path::PathBuf::from(name))
+        }
+        (path, false) => path.clone(),
+    };
     // Restored when the build is done: an error is still said on the terminal.
-    let _log = args.logfile.as_deref().map(LogFile::redirect).transpose()?;
-    if !args.rm {
-        return Err(rpod_engine::EngineError::NotSupported(
-            "build --rm=false (rpod removes the containers of the steps)".into(),
-        )
-        .into());
+    let _log = logfile.as_deref().map(LogFile::redirect).transpose()?;
+    for (kept, flag) in [(args.rm, "--rm=false"), (args.force_rm, "--force-rm=false")] {
+        if !kept {
+            return Err(rpod_engine::EngineError::NotSupported(format!(
+                "build {flag} (rpod removes the containers of the steps, also when a step fails)"
+            ))
+            .into());
+        }
+    }
+    match args.isolation.as_deref() {
+        None | Some("" | "oci") => {}
+        Some(other) => {
+            return Err(rpod_engine::EngineError::NotSupported(format!(
+                "build --isolation {other} (RUN steps run in containers of the OCI runtime: oci)"
+            ))
+            .into())
+        }
     }
     // podman's default is true; rpod's images never carry the label, as podman's with
     // `--identity-label=false`, which scripts pass for reproducible images.
@@ -260,12 +294,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             .map(|r| rpod_engine::parse_cache_repository(r))
             .collect::<Result<_, _>>()?,
         network,
-        platform: rpod_engine::image::platform::Platform::from_flags(
-            args.platform.as_deref(),
-            args.os.as_deref(),
-            args.arch.as_deref(),
-            args.variant.as_deref(),
-        )?,
+        platform,
         ignore_file: args.ignorefile.clone(),
         build_contexts,
         skip_unused_stages: args.skip_unused_stages,
