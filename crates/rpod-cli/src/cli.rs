@@ -2653,6 +2653,13 @@ pub struct PushArgs {
     /// How layers are compressed: gzip (default), zstd or none (zstd and none: OCI only).
     #[arg(long = "compression-format", default_value = "gzip")]
     pub compression_format: String,
+    /// podman's compression of a `dir:` destination, which a registry push has not:
+    /// accepted, no effect (as podman's push to a registry).
+    #[arg(long, hide = true)]
+    pub compress: bool,
+    /// Accepted for Docker's scripts; does nothing (as podman).
+    #[arg(long = "disable-content-trust", hide = true, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disable_content_trust: bool,
     /// Write the pushed manifest's digest to this file.
     #[arg(long)]
     pub digestfile: Option<PathBuf>,
