@@ -570,11 +570,51 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// The CORS headers of `--cors ORIGIN`: one origin per process (a service's setting,
+/// given before it serves), kept here because every response head is written through
+/// `head`, which no handler's context reaches.
+static CORS: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
+
+/// Put `origin` in every response's CORS headers, as podman's `--cors`. An origin is one
+/// header value: a line break is refused; a second, other origin in the same process too.
+pub fn set_cors(origin: &str) -> Result<(), String> {
+    if origin.is_empty() || origin.chars().any(|c| c.is_control()) {
+        return Err(format!(
+            "invalid --cors {origin:?}: an origin such as https://host or *"
+        ));
+    }
+    let headers = vec![
+        ("Access-Control-Allow-Origin", origin.to_string()),
+        (
+            "Access-Control-Allow-Headers",
+            "Origin, X-Requested-With, Content-Type, Accept, X-Registry-Auth, Connection, Upgrade, X-Registry-Config"
+                .to_string(),
+        ),
+        (
+            "Access-Control-Allow-Methods",
+            "HEAD, GET, POST, DELETE, PUT, OPTIONS".to_string(),
+        ),
+    ];
+    let set = CORS.get_or_init(|| headers.clone());
+    if *set != headers {
+        return Err("this process serves CORS for another origin already".into());
+    }
+    Ok(())
+}
+
+/// Whether `--cors` was given (preflight requests are answered then).
+pub fn cors_enabled() -> bool {
+    CORS.get().is_some()
+}
+
 /// A response head: the status line, the headers every answer carries, `extra`, and the
 /// blank line.
 pub fn head(status: u16, extra: &[(&str, String)]) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-    for (name, value) in crate::COMMON_HEADERS.iter() {
+    for (name, value) in crate::COMMON_HEADERS
+        .iter()
+        .chain(CORS.get().into_iter().flatten())
+    {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
     for (name, value) in extra {

@@ -60,6 +60,11 @@ pub fn handle(context: &Context, request: Request, conn: &mut Connection) -> boo
 }
 
 fn dispatch(context: &Context, ex: &mut Exchange, method: &str, path: &[&str]) -> ApiResult<()> {
+    // A browser's preflight, before a cross-origin request: the CORS headers say what may
+    // come (every answer carries them).
+    if method == "OPTIONS" && crate::http::cors_enabled() {
+        return ex.empty(200);
+    }
     if ex.flavour == Flavour::Libpod {
         if let Some(result) = dispatch_libpod(context, ex, method, path) {
             return result;

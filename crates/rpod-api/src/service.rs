@@ -30,6 +30,8 @@ pub struct ServiceOptions {
     pub grace: Duration,
     /// TLS on every connection (a TCP listener only).
     pub tls: Option<crate::tls::Tls>,
+    /// `--cors ORIGIN`: the origin browsers may call the service from (`http::set_cors`).
+    pub cors: Option<String>,
 }
 
 /// What every request handler shares.
@@ -94,6 +96,9 @@ pub fn serve(engine: Arc<Engine>, options: ServiceOptions) -> Result<(), String>
         execs: ExecRegistry::default(),
         stop: stop_read,
     });
+    if let Some(origin) = &options.cors {
+        crate::http::set_cors(origin)?;
+    }
     let listener = options.listener;
     listener
         .set_nonblocking()

@@ -847,6 +847,10 @@ pub struct ServiceArgs {
     /// Only clients with a certificate signed by this CA (PEM) get in (with --tls-cert).
     #[arg(long = "tls-client-ca", requires = "tls_cert")]
     pub tls_client_ca: Option<std::path::PathBuf>,
+    /// Answer browsers' cross-origin requests from this origin (`*` for any): the CORS
+    /// headers on every answer, and preflight OPTIONS requests answered.
+    #[arg(long)]
+    pub cors: Option<String>,
     /// Where to listen: unix:///PATH or tcp://IP:PORT (default unix://RUNROOT/rpod.sock).
     pub uri: Option<String>,
 }

@@ -5416,3 +5416,63 @@ fn podman_remote_secrets() {
     assert_eq!(service.rpod.ok(&["secret", "ls", "-q"]), "");
     assert!(std::fs::read_dir(&kept).unwrap().next().is_none());
 }
+
+/// `--cors ORIGIN`, as podman's: every answer carries the CORS headers and a browser's
+/// preflight (`OPTIONS`) is answered; without it neither (a preflight finds no route). An
+/// origin with a line break is refused before anything is served.
+#[test]
+fn cors_headers_are_given_when_asked() {
+    let plain = Service::start();
+    let reply = plain.http("GET", "/_ping", b"");
+    assert!(
+        !reply.head.contains("Access-Control-Allow-Origin"),
+        "{}",
+        reply.head
+    );
+    assert_eq!(
+        plain
+            .http("OPTIONS", "/v4.3.1/libpod/containers/json", b"")
+            .status,
+        404
+    );
+    drop(plain);
+
+    let rpod = Rpod::new("crun");
+    let service = Service::start_with(rpod, &["--time", "0", "--cors", "https://ui.example"]);
+    let reply = service.http("GET", "/v4.3.1/libpod/containers/json", b"");
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .head
+            .contains("Access-Control-Allow-Origin: https://ui.example\r\n"),
+        "{}",
+        reply.head
+    );
+    let preflight = service.http("OPTIONS", "/v4.3.1/libpod/containers/json", b"");
+    assert_eq!(preflight.status, 200);
+    assert!(
+        preflight
+            .head
+            .contains("Access-Control-Allow-Methods: HEAD, GET, POST, DELETE, PUT, OPTIONS\r\n"),
+        "{}",
+        preflight.head
+    );
+    drop(service);
+
+    let bad = Rpod::new("crun");
+    let socket = bad.dir.path().join("bad.sock");
+    let err = bad.fails(
+        &[
+            "system",
+            "service",
+            "--time",
+            "1",
+            "--cors",
+            "a\nInjected: 1",
+            &format!("unix://{}", socket.display()),
+        ],
+        125,
+    );
+    assert!(err.contains("invalid --cors"), "{err}");
+    assert!(!socket.exists());
+}

@@ -95,6 +95,10 @@ pub fn service(engine: Engine, runroot: &std::path::Path, args: ServiceArgs) -> 
     // with `--sdnotify` started here must tell it nothing (its monitor would become the
     // service's main process). Removed before any thread of the service's runs.
     std::env::remove_var("NOTIFY_SOCKET");
+    // Checked before anything listens.
+    if let Some(origin) = &args.cors {
+        rpod_api::http::set_cors(origin).map_err(usage)?;
+    }
     let listener = match Listener::from_activation().map_err(usage)? {
         Some(listener) => {
             if args.uri.is_some() {
@@ -134,6 +138,7 @@ pub fn service(engine: Engine, runroot: &std::path::Path, args: ServiceArgs) -> 
         idle_exit: (args.time > 0).then(|| std::time::Duration::from_secs(args.time)),
         grace: std::time::Duration::from_secs(10),
         tls,
+        cors: args.cors.clone(),
     };
     rpod_api::serve(std::sync::Arc::new(engine), options)
         .map_err(|e| Failure::new(ENGINE_ERROR, anyhow::anyhow!(e)))?;
