@@ -1708,6 +1708,13 @@ pub struct ManifestPushArgs {
     /// The list's format: not supported (it is pushed as its entries were made).
     #[arg(short = 'f', long)]
     pub format: Option<String>,
+    /// How the images' layers are compressed: gzip (how a list's entries are pushed).
+    #[arg(long = "compression-format", default_value = "gzip")]
+    pub compression_format: String,
+    /// Copy no signatures the images have: rpod keeps none with an image, so none is
+    /// copied either way.
+    #[arg(long = "remove-signatures")]
+    pub remove_signatures: bool,
     pub list: String,
     /// Where to: [docker://]REGISTRY/REPOSITORY[:TAG] (the list's own name without it).
     pub destination: Option<String>,

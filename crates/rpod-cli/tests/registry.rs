@@ -1880,12 +1880,30 @@ fn a_manifest_list_pushes_with_its_images_and_pulls_by_platform() {
         arm.inspect(&target, "{{.Id}}"),
         rpod.inspect("armimg", "{{.Id}}")
     );
+    // Another compression than the entries' is refused; gzip and --remove-signatures
+    // (rpod keeps no signatures with images) are what is done anyway.
+    let err = rpod.fails(
+        &[
+            "manifest",
+            "push",
+            "--compression-format",
+            "zstd",
+            "--tls-verify=false",
+            "multi",
+            &target,
+        ],
+        125,
+    );
+    assert!(err.contains("with gzip layers"), "{err}");
     // --rm deletes the list once pushed.
     rpod.ok(&[
         "manifest",
         "push",
         "-q",
         "--rm",
+        "--compression-format",
+        "gzip",
+        "--remove-signatures",
         "--tls-verify=false",
         "multi",
         &target,

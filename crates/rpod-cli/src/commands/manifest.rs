@@ -91,6 +91,7 @@ pub fn manifest(engine: &Engine, command: ManifestCommand) -> Outcome {
             }
             let options = PushOptions {
                 registry: registry_options(&args.registry)?,
+                compression: args.compression_format.parse()?,
                 ..super::registry::signing_options(&args.signing)?
             };
             let list = engine.manifest_list(&args.list)?;
