@@ -736,6 +736,29 @@ pub enum ConnectionCommand {
     Rename(ConnectionRenameArgs),
 }
 
+// The user namespace of a build's RUN steps, as podman's build flags name it (no doc
+// comment: clap would take it as the help text of the build command).
+#[derive(Debug, Args, Clone, Default)]
+pub struct BuildUsernsFlags {
+    /// The RUN steps' user namespace: host (the default; also an empty value), or container
+    /// (one of their own, with the ranges below).
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// The RUN steps' UID ranges (CONTAINER_ID:HOST_ID:SIZE, several separated by commas);
+    /// also for GIDs without --userns-gid-map.
+    #[arg(long = "userns-uid-map")]
+    pub uid_map: Vec<String>,
+    /// The RUN steps' GID ranges (as --userns-uid-map).
+    #[arg(long = "userns-gid-map")]
+    pub gid_map: Vec<String>,
+    /// The RUN steps' UIDs: this name's ranges in /etc/subuid (as run's --subuidname).
+    #[arg(long = "userns-uid-map-user")]
+    pub uid_map_user: Option<String>,
+    /// The RUN steps' GIDs: this name's ranges in /etc/subgid (as run's --subgidname).
+    #[arg(long = "userns-gid-map-group")]
+    pub gid_map_group: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ConnectionAddArgs {
     pub name: String,
@@ -2354,6 +2377,9 @@ pub struct BuildArgs {
     pub registry: RegistryFlags,
     #[command(flatten)]
     pub step: BuildStepFlags,
+    // The RUN steps' user namespace (no doc comment: clap would take it as the help text).
+    #[command(flatten)]
+    pub userns: BuildUsernsFlags,
     /// Write the image's ID to this file.
     #[arg(long)]
     pub iidfile: Option<std::path::PathBuf>,

@@ -1286,6 +1286,38 @@ fn podman_remote_runs_containers_in_user_namespaces() {
         ["0", "400000", "1000"]
     );
     service.podman_ok(&["kube", "down", &file]);
+    // A build's RUN steps in the mappings podman-remote sends (`idmappingoptions`); the
+    // image keeps the container's IDs.
+    let ctx = service.rpod.dir.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM demo\nRUN cat /proc/self/uid_map > /map && mkdir /owned && chown 7:7 /owned\n",
+    )
+    .unwrap();
+    service.podman_ok(&[
+        "build",
+        "-q",
+        "--userns-uid-map",
+        "0:231072:65536",
+        "--userns-gid-map",
+        "0:231072:65536",
+        "-t",
+        "remote-mapped",
+        &ctx.display().to_string(),
+    ]);
+    let shown = service.rpod.ok(&[
+        "run",
+        "--rm",
+        "remote-mapped",
+        "sh",
+        "-c",
+        "cat /map; stat -c %u:%g /owned",
+    ]);
+    assert_eq!(
+        shown.split_whitespace().collect::<Vec<_>>(),
+        ["0", "231072", "65536", "7:7"]
+    );
     let out = service.podman_out(&["run", "--rm", "--userns", "keep-id", "demo", "true"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(

@@ -803,6 +803,94 @@ fn subordinate_names_map_their_ranges() {
     rpod.ok(&["pod", "rm", "-f", "named"]);
 }
 
+/// A build's RUN steps in a user namespace of their own (`--userns-uid-map`,
+/// `--userns-uid-map-user`, as podman's): the steps see the mappings and run as the
+/// namespace's root, and what they make is in the image with the container's IDs (not the
+/// host's); the host's namespace stays the default; modes rpod has not are refused.
+#[test]
+fn build_steps_run_in_a_user_namespace_when_asked() {
+    let rpod = passable_store("crun");
+    let subuid = rpod.dir.path().join("subuid");
+    fs::write(&subuid, "builder:400000:65536\n").unwrap();
+    fs::write(
+        rpod.config_path(),
+        format!(
+            "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subuid:?}\n",
+            common::NO_NETWORK_CONFIG
+        ),
+    )
+    .unwrap();
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN cat /proc/self/uid_map > /map && id -u > /who && mkdir /owned && chown 1000:1000 /owned\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let shown = |image: &str| {
+        rpod.ok(&[
+            "run",
+            "--rm",
+            image,
+            "sh",
+            "-c",
+            "cat /map /who; stat -c %u:%g /owned /etc",
+        ])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+    };
+    rpod.ok(&[
+        "build",
+        "-q",
+        "--userns-uid-map",
+        UIDMAP,
+        "-t",
+        "mapped",
+        &ctx,
+    ]);
+    assert_eq!(shown("mapped"), "0 231072 65536 0 1000:1000 0:0");
+    rpod.ok(&[
+        "build",
+        "-q",
+        "--no-cache",
+        "--userns",
+        "container",
+        "--userns-uid-map-user",
+        "builder",
+        "-t",
+        "named",
+        &ctx,
+    ]);
+    assert_eq!(shown("named"), "0 400000 65536 0 1000:1000 0:0");
+    rpod.ok(&["build", "-q", "--no-cache", "-t", "plain", &ctx]);
+    assert!(
+        shown("plain").starts_with("0 0 4294967295 0"),
+        "{}",
+        shown("plain")
+    );
+    for (flags, says) in [
+        (
+            vec!["--userns", "host", "--userns-uid-map", UIDMAP],
+            "--userns host",
+        ),
+        (vec!["--userns", "container"], "give its ranges"),
+        (
+            vec!["--userns", "/proc/1/ns/user"],
+            "--userns /proc/1/ns/user",
+        ),
+        (vec!["--userns-uid-map-user", "nobody-here"], "no ranges of"),
+    ] {
+        let mut args = vec!["build", "--no-cache"];
+        args.extend(flags.iter().copied());
+        args.push(&ctx);
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains(says), "{flags:?}: {err}");
+    }
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
 /// The device of the file system mounted at `/sys` in a mount table.
 fn sys_device(mountinfo: &str) -> String {
     mountinfo

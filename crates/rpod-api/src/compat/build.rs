@@ -157,6 +157,48 @@ fn check_isolation(ex: &Exchange) -> ApiResult<()> {
     }
 }
 
+/// podman-remote's `idmappingoptions` (buildah's, with the runtime spec's names for the
+/// ranges): the RUN steps' user namespace, `None` for the host's.
+fn step_id_mappings(ex: &Exchange) -> ApiResult<Option<rpod_engine::userns::IdMappings>> {
+    let Some(text) = ex.req.query("idmappingoptions").filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let options: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("idmappingoptions: {e}")))?;
+    if options
+        .get("AutoUserNs")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+    {
+        return Err(ApiError::unsupported(
+            "build --userns auto (the steps' ranges are given with --userns-uid-map)",
+        ));
+    }
+    let ranges = |key: &str| -> ApiResult<Vec<String>> {
+        let list = match options.get(key) {
+            None | Some(serde_json::Value::Null) => return Ok(Vec::new()),
+            Some(list) => list.as_array().ok_or_else(|| {
+                ApiError::bad_request(format!("idmappingoptions.{key} is not a list"))
+            })?,
+        };
+        list.iter()
+            .map(|range| {
+                let field = |name: &str| range.get(name).and_then(serde_json::Value::as_u64);
+                match (field("containerID"), field("hostID"), field("size")) {
+                    (Some(c), Some(h), Some(n)) => Ok(format!("{c}:{h}:{n}")),
+                    _ => Err(ApiError::bad_request(format!(
+                        "idmappingoptions.{key}: each range needs containerID, hostID and size"
+                    ))),
+                }
+            })
+            .collect()
+    };
+    Ok(rpod_engine::userns::IdMappings::from_flags(
+        &ranges("UIDMap")?,
+        &ranges("GIDMap")?,
+    )?)
+}
+
 pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.refuse_set("build option", REFUSED)?;
     check_isolation(ex)?;
@@ -165,7 +207,8 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         ex.refuse_set("build option", &["secrets"])?;
     }
     // Checked before the context is read: a refused setting costs no upload.
-    let step_template = super::build_steps::step_settings(ex)?.template()?;
+    let mut step_template = super::build_steps::step_settings(ex)?.template()?;
+    step_template.id_mappings = step_id_mappings(ex)?;
     let cache = super::build_steps::remote_cache(ex)?;
     let timestamp = timestamp_param(ex)?;
     let pull = super::build_steps::pull(ex)?;

@@ -595,12 +595,8 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         sdnotify_container: args.sdnotify == "container",
         systemd,
         no_cgroups: args.cgroups == "disabled",
-        // With named ranges (`create_container`), the flags' go after them.
-        id_mappings: if args.subuidname.is_some() || args.subgidname.is_some() {
-            rpod_engine::userns::IdMappings::more_from_flags(&args.uidmap, &args.gidmap)?
-        } else {
-            rpod_engine::userns::IdMappings::from_flags(&args.uidmap, &args.gidmap)?
-        },
+        // Set by `create_container`: the subordinate IDs' files are the store's settings.
+        id_mappings: None,
         userns_auto: match args.userns.as_deref() {
             Some(mode) => rpod_engine::userns::AutoUserns::parse(mode)?,
             None => None,
@@ -801,15 +797,12 @@ fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, 
         }
     }
     let mut options = create_options(args)?;
-    // Named ranges first, then --uidmap's and --gidmap's after them, as podman's.
-    if let Some(named) =
-        engine.subordinate_id_mappings(args.subuidname.as_deref(), args.subgidname.as_deref())?
-    {
-        options.id_mappings = Some(match options.id_mappings.take() {
-            Some(given) => named.joined(given)?,
-            None => named,
-        });
-    }
+    options.id_mappings = engine.id_mappings_for(
+        &args.uidmap,
+        &args.gidmap,
+        args.subuidname.as_deref(),
+        args.subgidname.as_deref(),
+    )?;
     if let Some(image) = &options.image {
         super::registry::pull_for_run(engine, args, image)?;
     }

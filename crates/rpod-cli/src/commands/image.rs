@@ -298,7 +298,10 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         ignore_file: args.ignorefile.clone(),
         build_contexts,
         skip_unused_stages: args.skip_unused_stages,
-        step_template: super::container::build_step_template(&args.step)?,
+        step_template: rpod_engine::CreateOptions {
+            id_mappings: build_id_mappings(engine, &args.userns)?,
+            ..super::container::build_step_template(&args.step)?
+        },
         registry: rpod_engine::image::registry::RegistryOptions {
             retries: args.retry,
             retry_delay: args
@@ -428,6 +431,35 @@ impl BuildOutput {
             ))
             .into()),
         }
+    }
+}
+
+/// The RUN steps' user namespace (`--userns`, `--userns-uid-map`, ...): the mappings of one
+/// of their own, or `None` for the host's. What the steps make is committed with the
+/// container's IDs, as any commit of a container with mappings.
+fn build_id_mappings(
+    engine: &Engine,
+    flags: &crate::cli::BuildUsernsFlags,
+) -> Result<Option<rpod_engine::userns::IdMappings>, Failure> {
+    let mapped = engine.id_mappings_for(
+        &flags.uid_map,
+        &flags.gid_map,
+        flags.uid_map_user.as_deref(),
+        flags.gid_map_group.as_deref(),
+    )?;
+    match (flags.userns.as_deref(), mapped) {
+        (None | Some("" | "container" | "private"), Some(mapped)) => Ok(Some(mapped)),
+        (None | Some("" | "host"), None) => Ok(None),
+        (Some("host"), Some(_)) => Err(usage(
+            "--userns host shares the host's user namespace: it cannot be given with --userns-uid-map, --userns-gid-map, --userns-uid-map-user or --userns-gid-map-group",
+        )),
+        (Some(mode @ ("container" | "private")), None) => Err(usage(format!(
+            "--userns {mode}: give its ranges with --userns-uid-map or --userns-uid-map-user"
+        ))),
+        (Some(other), _) => Err(rpod_engine::EngineError::NotSupported(format!(
+            "build --userns {other} (the steps get a namespace of their own with the ranges given, or the host's)"
+        ))
+        .into()),
     }
 }
 

@@ -128,19 +128,12 @@ fn pod_user_namespace(
     Failure,
 > {
     let userns = flags.userns.as_deref();
-    use rpod_engine::userns::IdMappings;
-    let named =
-        engine.subordinate_id_mappings(flags.subuidname.as_deref(), flags.subgidname.as_deref())?;
-    // Named ranges first, the flags' after them, as for a container.
-    let id_mappings = match named {
-        Some(named) => Some(
-            match IdMappings::more_from_flags(&flags.uidmap, &flags.gidmap)? {
-                Some(more) => named.joined(more)?,
-                None => named,
-            },
-        ),
-        None => IdMappings::from_flags(&flags.uidmap, &flags.gidmap)?,
-    };
+    let id_mappings = engine.id_mappings_for(
+        &flags.uidmap,
+        &flags.gidmap,
+        flags.subuidname.as_deref(),
+        flags.subgidname.as_deref(),
+    )?;
     let userns_auto = match userns {
         None | Some("" | "host") => None,
         Some(mode) => match rpod_engine::userns::AutoUserns::parse(mode)? {

@@ -463,6 +463,25 @@ impl Engine {
         )
     }
 
+    /// The mappings `--uidmap`, `--gidmap`, `--subuidname` and `--subgidname` ask for:
+    /// the names' ranges first, the flags' after them (podman's order). `None` for none.
+    pub fn id_mappings_for(
+        &self,
+        uidmap: &[String],
+        gidmap: &[String],
+        user: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Option<crate::userns::IdMappings>> {
+        use crate::userns::IdMappings;
+        match self.subordinate_id_mappings(user, group)? {
+            Some(named) => Ok(Some(match IdMappings::more_from_flags(uidmap, gidmap)? {
+                Some(more) => named.joined(more)?,
+                None => named,
+            })),
+            None => IdMappings::from_flags(uidmap, gidmap),
+        }
+    }
+
     /// `--userns auto`: subordinate IDs no container has, neither one made so nor one
     /// with mappings of its own.
     fn auto_id_mappings(
