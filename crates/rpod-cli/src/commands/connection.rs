@@ -18,42 +18,28 @@ use crate::format;
 pub fn connection(command: ConnectionCommand) -> Outcome {
     let path = Connections::path();
     let mut connections = Connections::load(&path).map_err(|e| usage(format!("{e:#}")))?;
-    let changed = match command {
-        ConnectionCommand::Add(args) => add(&mut connections, args)?,
+    match command {
         ConnectionCommand::List(args) => return list(&connections, args),
-        ConnectionCommand::Remove(args) => {
-            match (args.all, args.name) {
-                (true, None) => connections = Connections::default(),
-                (false, Some(name)) => connections.remove(&name),
-                _ => return Err(usage("give a connection's name, or --all")),
-            }
-            true
-        }
-        ConnectionCommand::Default(args) => {
-            connections
-                .set_default(&args.name)
-                .map_err(|e| usage(format!("{e:#}")))?;
-            true
-        }
-        ConnectionCommand::Rename(args) => {
-            connections
-                .rename(&args.old, &args.new)
-                .map_err(|e| usage(format!("{e:#}")))?;
-            true
-        }
-    };
-    if changed {
-        connections
-            .save(&path)
-            .map_err(|e| usage(format!("{e:#}")))?;
+        ConnectionCommand::Add(args) => add(&mut connections, args)?,
+        ConnectionCommand::Remove(args) => match (args.all, args.name) {
+            (true, None) => connections = Connections::default(),
+            (false, Some(name)) => connections.remove(&name),
+            _ => return Err(usage("give a connection's name, or --all")),
+        },
+        ConnectionCommand::Default(args) => connections
+            .set_default(&args.name)
+            .map_err(|e| usage(format!("{e:#}")))?,
+        ConnectionCommand::Rename(args) => connections
+            .rename(&args.old, &args.new)
+            .map_err(|e| usage(format!("{e:#}")))?,
     }
+    connections
+        .save(&path)
+        .map_err(|e| usage(format!("{e:#}")))?;
     Ok(0)
 }
 
-fn add(
-    connections: &mut Connections,
-    args: ConnectionAddArgs,
-) -> Result<bool, crate::exit::Failure> {
+fn add(connections: &mut Connections, args: ConnectionAddArgs) -> Result<(), crate::exit::Failure> {
     check_name(&args.name).map_err(|e| usage(format!("{e:#}")))?;
     let uri = destination_uri(&args.destination, args.port, args.socket_path.as_deref())
         .map_err(|e| usage(format!("{e:#}")))?;
@@ -79,7 +65,7 @@ fn add(
         },
         args.default,
     );
-    Ok(true)
+    Ok(())
 }
 
 fn list(connections: &Connections, args: ConnectionListArgs) -> Outcome {
