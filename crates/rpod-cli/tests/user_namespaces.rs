@@ -7,7 +7,7 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Rpod;
@@ -22,6 +22,28 @@ fn passable_store(runtime: &str) -> Rpod {
     let rpod = Rpod::with_image(runtime);
     fs::set_permissions(rpod.dir.path(), fs::Permissions::from_mode(0o711)).unwrap();
     rpod
+}
+
+/// A passable store whose rpod.conf lists subordinate IDs in files of its own, `subuid` and
+/// `subgid` in its directory (one file for both with `shared`): their paths (the files are
+/// the test's to write).
+fn store_with_subordinate_files(shared: bool) -> (Rpod, PathBuf, PathBuf) {
+    let rpod = passable_store("crun");
+    let subuid = rpod.dir.path().join("subuid");
+    let subgid = if shared {
+        subuid.clone()
+    } else {
+        rpod.dir.path().join("subgid")
+    };
+    fs::write(
+        rpod.config_path(),
+        format!(
+            "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subgid:?}\n",
+            common::NO_NETWORK_CONFIG
+        ),
+    )
+    .unwrap();
+    (rpod, subuid, subgid)
 }
 
 /// `run --rm` with the tests' mappings; its output.
@@ -680,16 +702,7 @@ fn what_cannot_be_mapped_is_refused() {
 
 #[test]
 fn auto_gives_each_container_subordinate_ids_of_its_own() {
-    let rpod = passable_store("crun");
-    let (subuid, subgid) = (
-        rpod.dir.path().join("subuid"),
-        rpod.dir.path().join("subgid"),
-    );
-    let config = format!(
-        "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subgid:?}\n",
-        common::NO_NETWORK_CONFIG
-    );
-    fs::write(rpod.config_path(), config).unwrap();
+    let (rpod, subuid, subgid) = store_with_subordinate_files(false);
     // No subordinate IDs for the user yet: said where to give them.
     let err = rpod.fails(&["run", "--rm", "--userns", "auto", "demo", "true"], 125);
     assert!(
@@ -730,19 +743,7 @@ fn auto_gives_each_container_subordinate_ids_of_its_own() {
 /// for both; `--uidmap`'s ranges after them, as podman's.
 #[test]
 fn subordinate_names_map_their_ranges() {
-    let rpod = passable_store("crun");
-    let (subuid, subgid) = (
-        rpod.dir.path().join("subuid"),
-        rpod.dir.path().join("subgid"),
-    );
-    fs::write(
-        rpod.config_path(),
-        format!(
-            "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subgid:?}\n",
-            common::NO_NETWORK_CONFIG
-        ),
-    )
-    .unwrap();
+    let (rpod, subuid, subgid) = store_with_subordinate_files(false);
     fs::write(
         &subuid,
         "alice:300000:1000\nbob:700000:2000\nalice:500000:500\n",
@@ -809,17 +810,8 @@ fn subordinate_names_map_their_ranges() {
 /// host's); the host's namespace stays the default; modes rpod has not are refused.
 #[test]
 fn build_steps_run_in_a_user_namespace_when_asked() {
-    let rpod = passable_store("crun");
-    let subuid = rpod.dir.path().join("subuid");
+    let (rpod, subuid, _) = store_with_subordinate_files(true);
     fs::write(&subuid, "builder:400000:65536\n").unwrap();
-    fs::write(
-        rpod.config_path(),
-        format!(
-            "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subuid:?}\n",
-            common::NO_NETWORK_CONFIG
-        ),
-    )
-    .unwrap();
     let dir = rpod.dir.path().join("ctx");
     fs::create_dir_all(&dir).unwrap();
     fs::write(
@@ -948,17 +940,9 @@ fn bridged_containers_get_a_network_namespace_of_their_user_namespace() {
 /// of its own, as `--userns auto` makes one.
 #[test]
 fn kube_play_gives_pods_user_namespaces() {
-    let rpod = passable_store("crun");
-    let (subuid, yaml) = (
-        rpod.dir.path().join("subuid"),
-        rpod.dir.path().join("pod.yaml"),
-    );
+    let (rpod, subuid, _) = store_with_subordinate_files(true);
+    let yaml = rpod.dir.path().join("pod.yaml");
     fs::write(&subuid, "containers:500000:200000\n").unwrap();
-    let config = format!(
-        "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subuid:?}\n",
-        common::NO_NETWORK_CONFIG
-    );
-    fs::write(rpod.config_path(), config).unwrap();
     let pod = |host_users: &str| {
         format!(
             "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube\nspec:\n  terminationGracePeriodSeconds: 0\n{host_users}  containers:\n  - name: c\n    image: localhost/demo\n    imagePullPolicy: Never\n    command: [sleep, \"100\"]\n"
