@@ -15,6 +15,7 @@
 //! criu_path = "/usr/sbin/criu"     # CRIU for checkpoint/restore
 //! conmon_path = "/usr/bin/conmon"  # the monitor (default: rpod-monitor)
 //! helper_binaries_dir = ["/usr/local/libexec/podman"]  # searched first for netavark, aardvark-dns
+//! ssh_config = "/root/.ssh/config" # OpenSSH's configuration for `image scp` (ssh -F)
 //!
 //! [engine.volume_plugins]
 //! nfs = "/run/docker/plugins/nfs.sock"   # `volume create --driver nfs`: a volume plugin
