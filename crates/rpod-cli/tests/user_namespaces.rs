@@ -872,7 +872,11 @@ fn build_steps_run_in_a_user_namespace_when_asked() {
             vec!["--userns", "/proc/1/ns/user"],
             "--userns /proc/1/ns/user",
         ),
-        (vec!["--userns-uid-map-user", "nobody-here"], "no ranges of"),
+        (
+            vec!["--userns-uid-map-user", "nobody-here"],
+            "--userns-uid-map-user nobody-here: no ranges of",
+        ),
+        (vec!["--userns-uid-map", "0:1"], "--userns-uid-map"),
     ] {
         let mut args = vec!["build", "--no-cache"];
         args.extend(flags.iter().copied());
