@@ -208,6 +208,15 @@ fn image_scp_copies_images_to_and_from_a_host_over_ssh() {
         (vec!["image", "scp", "copy:1"], "give a destination"),
         (vec!["image", "scp", "lab::"], "name the image to copy"),
         (
+            vec!["image", "scp", "lab::copy:1", "here"],
+            "the destination of a copy here",
+        ),
+        // The copy is loaded there, and its tag refused there: said as the far side's.
+        (
+            vec!["image", "scp", "copy:1", "lab::Not-A-Name"],
+            "tagging the image on lab failed",
+        ),
+        (
             vec!["image", "scp", "copy:1", "root@-oProxyCommand=x::"],
             "invalid SSH destination",
         ),

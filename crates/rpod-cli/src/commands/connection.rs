@@ -108,7 +108,7 @@ fn list(connections: &Connections, args: ConnectionListArgs) -> Outcome {
 
 /// One side of `image scp`: this store, or a host reached over SSH.
 enum Side {
-    Here(Option<String>),
+    Here(String),
     Remote { ssh: Ssh, image: Option<String> },
 }
 
@@ -208,7 +208,7 @@ impl Side {
         ssh_config: Option<&PathBuf>,
     ) -> Result<Side, crate::exit::Failure> {
         let Some((host, rest)) = split_remote(arg) else {
-            return Ok(Side::Here(Some(arg.to_string())));
+            return Ok(Side::Here(arg.to_string()));
         };
         let image = (!rest.is_empty()).then(|| rest.to_string());
         let (target, identity) = match connections.get(host) {
@@ -253,12 +253,13 @@ pub fn image_scp(engine: &Engine, args: ScpArgs) -> Outcome {
         Connections::load(&Connections::path()).map_err(|e| usage(format!("{e:#}")))?;
     let ssh_config = engine.config().engine.ssh_config.as_ref();
     let source = Side::parse(&args.source, &connections, ssh_config)?;
+    // `None`: this store.
     let destination = match &args.destination {
-        Some(arg) => Side::parse(arg, &connections, ssh_config)?,
-        None => Side::Here(None),
+        Some(arg) => Some(Side::parse(arg, &connections, ssh_config)?),
+        None => None,
     };
     let loaded = match (source, destination) {
-        (Side::Here(Some(image)), Side::Remote { ssh, image: tag }) => {
+        (Side::Here(image), Some(Side::Remote { ssh, image: tag })) => {
             let (record, names) = engine.image_for_save(&image)?;
             let mut load = ssh.command(&["image", "load"]);
             load.stdin(Stdio::piped()).stdout(Stdio::piped());
@@ -281,7 +282,7 @@ pub fn image_scp(engine: &Engine, args: ScpArgs) -> Outcome {
             }
             loaded
         }
-        (Side::Here(_), Side::Here(_)) | (Side::Here(None), Side::Remote { .. }) => {
+        (Side::Here(_), None | Some(Side::Here(_))) => {
             return Err(usage(
                 "give a destination: HOST::[NAME] (a connection or user@host); rpod has no other user's store to copy into",
             ))
@@ -292,12 +293,12 @@ pub fn image_scp(engine: &Engine, args: ScpArgs) -> Outcome {
                 ssh.label, ssh.label
             )))
         }
-        (Side::Remote { ssh, image: Some(image) }, Side::Here(name)) => {
-            if name.is_some() {
-                return Err(usage(
-                    "the destination of a copy here is this store: HOST::IMAGE alone",
-                ));
-            }
+        (Side::Remote { image: Some(_), .. }, Some(Side::Here(_))) => {
+            return Err(usage(
+                "the destination of a copy here is this store: HOST::IMAGE alone",
+            ))
+        }
+        (Side::Remote { ssh, image: Some(image) }, None) => {
             let mut save = ssh.command(&["image", "save", &image]);
             save.stdin(Stdio::null()).stdout(Stdio::piped());
             let mut child = ssh.spawn(save)?;
@@ -326,7 +327,7 @@ pub fn image_scp(engine: &Engine, args: ScpArgs) -> Outcome {
                 ssh: from,
                 image: Some(image),
             },
-            Side::Remote { ssh: to, image: tag },
+            Some(Side::Remote { ssh: to, image: tag }),
         ) => {
             let mut save = from.command(&["image", "save", &image]);
             save.stdin(Stdio::null()).stdout(Stdio::piped());
@@ -391,14 +392,29 @@ fn run_remote(ssh: &Ssh, words: &[&str], what: &str) -> Outcome {
 
 type Reader = Option<std::thread::JoinHandle<String>>;
 
+/// What is kept of a remote command's output or messages: the other host says what it
+/// likes, and rpod holds it in memory.
+const KEPT_OUTPUT: usize = 64 * 1024;
+
 /// The child's piped stdout and stderr, each read to its end on a thread of its own (so
-/// that neither fills while the archive streams).
+/// that neither fills while the archive streams), the first `KEPT_OUTPUT` bytes kept.
 fn collect_output(child: &mut Child) -> (Reader, Reader) {
     fn read_all(pipe: Option<impl Read + Send + 'static>) -> Reader {
         pipe.map(|mut pipe| {
             std::thread::spawn(move || {
                 let mut text = Vec::new();
-                let _ = pipe.read_to_end(&mut text);
+                let mut buffer = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut buffer) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            let room = KEPT_OUTPUT.saturating_sub(text.len());
+                            text.extend_from_slice(&buffer[..n.min(room)]);
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
                 String::from_utf8_lossy(&text).into_owned()
             })
         })
