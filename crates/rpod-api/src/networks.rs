@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use rpod_engine::container::{ContainerRecord, NetworkJoin};
-use rpod_engine::network::definitions::{IpRange, NetworkRequest};
+use rpod_engine::network::definitions::{IpRange, NetworkRequest, SubnetRequest};
 use rpod_engine::network::Network;
 
 use crate::compat::containers::parse_filters;
@@ -27,7 +27,7 @@ fn attached(context: &Context, network: &Network) -> ApiResult<BTreeMap<String, 
                     "EndpointID": "",
                     "MacAddress": attachment.mac_address,
                     "IPv4Address": attachment.ipv4().map(|a| a.to_string()).unwrap_or_default(),
-                    "IPv6Address": "",
+                    "IPv6Address": attachment.ipv6().map(|a| a.to_string()).unwrap_or_default(),
                 }),
             );
         }
@@ -66,10 +66,7 @@ fn docker_view(context: &Context, network: &Network, with_containers: bool) -> A
                 "Gateway": s.gateway.map(|g| g.to_string()).unwrap_or_default(),
             });
             // Docker shows a range as one CIDR; a range that is none is left out.
-            let cidrs: Vec<ipnet::Ipv4Net> = s
-                .lease_range
-                .map(|r| ipnet::Ipv4Subnets::new(r.start_ip, r.end_ip, 0).collect())
-                .unwrap_or_default();
+            let cidrs = s.lease_range.map(range_cidrs).unwrap_or_default();
             if let [cidr] = cidrs.as_slice() {
                 config["IPRange"] = json!(cidr.to_string());
             }
@@ -98,6 +95,20 @@ fn docker_view(context: &Context, network: &Network, with_containers: bool) -> A
         "Options": docker_options(network),
         "Labels": network.labels,
     }))
+}
+
+/// The CIDRs that cover a lease range exactly.
+fn range_cidrs(range: rpod_engine::network::LeaseRange) -> Vec<ipnet::IpNet> {
+    use std::net::IpAddr;
+    match (range.start_ip, range.end_ip) {
+        (IpAddr::V4(start), IpAddr::V4(end)) => ipnet::Ipv4Subnets::new(start, end, 0)
+            .map(ipnet::IpNet::V4)
+            .collect(),
+        (IpAddr::V6(start), IpAddr::V6(end)) => ipnet::Ipv6Subnets::new(start, end, 0)
+            .map(ipnet::IpNet::V6)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn matches(
@@ -187,23 +198,42 @@ struct LibpodSubnet {
     lease_range: Option<rpod_engine::network::LeaseRange>,
 }
 
-fn parse_subnet(
-    subnet: &str,
-    gateway: &str,
-) -> ApiResult<(ipnet::Ipv4Net, Option<std::net::Ipv4Addr>)> {
+/// A subnet and its gateway as the bodies give them (the gateway may be empty).
+fn parse_subnet(subnet: &str, gateway: &str) -> ApiResult<SubnetRequest> {
     let net = subnet
         .parse()
         .map_err(|_| ApiError::bad_request(format!("invalid subnet {subnet:?}")))?;
-    let gateway = if gateway.is_empty() {
-        None
-    } else {
-        Some(
+    let mut request = SubnetRequest::new(net);
+    if !gateway.is_empty() {
+        request.gateway = Some(
             gateway
                 .parse()
                 .map_err(|_| ApiError::bad_request(format!("invalid gateway {gateway:?}")))?,
-        )
-    };
-    Ok((net, gateway))
+        );
+    }
+    Ok(request)
+}
+
+/// One of Docker's `IPAM.Config` entries.
+fn docker_subnet(config: &Value) -> ApiResult<SubnetRequest> {
+    let text = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("");
+    if text("Subnet").is_empty() {
+        return Err(ApiError::bad_request(
+            "an IPAM Config entry needs its Subnet (rpod chooses subnets only when none is given)",
+        ));
+    }
+    let mut request = parse_subnet(text("Subnet"), text("Gateway"))?;
+    if !text("IPRange").is_empty() {
+        let range = text("IPRange")
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid IPRange {:?}", text("IPRange"))))?;
+        request.ip_range = Some(IpRange::Cidr(range));
+    }
+    let aux = config.get("AuxiliaryAddresses");
+    if aux.is_some_and(|a| a.as_object().is_some_and(|o| !o.is_empty())) {
+        return Err(ApiError::unsupported("IPAM AuxiliaryAddresses"));
+    }
+    Ok(request)
 }
 
 pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
@@ -211,9 +241,6 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     match ex.flavour {
         Flavour::Compat => {
             let body: DockerCreate = ex.body_json()?;
-            if body.enable_ipv6 {
-                return Err(ApiError::unsupported("EnableIPv6"));
-            }
             // Docker's name for the bridge is the one option rpod honours (as podman does);
             // the others would be silently lost.
             for (key, value) in body.options.unwrap_or_default() {
@@ -232,27 +259,11 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            if configs.len() > 1 {
-                return Err(ApiError::unsupported("more than one subnet"));
-            }
-            if let Some(config) = configs.first() {
-                let text = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("");
-                if !text("Subnet").is_empty() {
-                    let (subnet, gateway) = parse_subnet(text("Subnet"), text("Gateway"))?;
-                    request.subnet = Some(subnet);
-                    request.gateway = gateway;
-                }
-                if !text("IPRange").is_empty() {
-                    let range = text("IPRange").parse().map_err(|_| {
-                        ApiError::bad_request(format!("invalid IPRange {:?}", text("IPRange")))
-                    })?;
-                    request.ip_range = Some(IpRange::Cidr(range));
-                }
-                let aux = config.get("AuxiliaryAddresses");
-                if aux.is_some_and(|a| a.as_object().is_some_and(|o| !o.is_empty())) {
-                    return Err(ApiError::unsupported("IPAM AuxiliaryAddresses"));
-                }
-            }
+            request.subnets = configs
+                .iter()
+                .map(docker_subnet)
+                .collect::<ApiResult<_>>()?;
+            request.ipv6 = body.enable_ipv6;
             request.name = body.name;
             request.driver = (!body.driver.is_empty()).then_some(body.driver);
             request.internal = body.internal;
@@ -260,24 +271,17 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         }
         Flavour::Libpod => {
             let body: LibpodCreate = ex.body_json()?;
-            if body.ipv6_enabled {
-                return Err(ApiError::unsupported("IPv6 networks"));
-            }
             // Checked with the request (`mtu` only).
             request.options = body.options.clone().unwrap_or_default();
-            let subnets = body.subnets.unwrap_or_default();
-            if subnets.len() > 1 {
-                return Err(ApiError::unsupported("more than one subnet"));
-            }
-            if let Some(s) = subnets.first() {
-                let (subnet, gateway) = parse_subnet(&s.subnet, &s.gateway)?;
-                request.subnet = Some(subnet);
-                request.gateway = gateway;
-                request.ip_range = s
+            for s in body.subnets.unwrap_or_default() {
+                let mut subnet = parse_subnet(&s.subnet, &s.gateway)?;
+                subnet.ip_range = s
                     .lease_range
                     .as_ref()
                     .map(|r| IpRange::Addresses(r.start_ip, r.end_ip));
+                request.subnets.push(subnet);
             }
+            request.ipv6 = body.ipv6_enabled;
             match body.ipam_options.get("driver").map(String::as_str) {
                 None | Some("" | "host-local") => {}
                 Some(other) => {
@@ -360,31 +364,22 @@ pub fn connect(context: &Context, ex: &mut Exchange, network: &str) -> ApiResult
     let mut join = NetworkJoin {
         name: network.to_string(),
         aliases: body.aliases.unwrap_or_default(),
-        ip: None,
         mac: body.static_mac.filter(|m| !m.is_empty()),
+        ..Default::default()
     };
-    let ips = body.static_ips.unwrap_or_default();
-    let mut ip_text = ips.first().cloned();
+    // libpod's `static_ips` (either family), Docker's `IPAMConfig` addresses.
+    let mut addresses = body.static_ips.unwrap_or_default();
     if let Some(endpoint) = &body.endpoint {
-        if let Some(address) = endpoint
-            .get("IPAMConfig")
-            .and_then(|c| c.get("IPv4Address"))
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
-            ip_text = Some(address.to_string());
-        }
+        addresses.extend(crate::compat::create::ipam_addresses(
+            endpoint.get("IPAMConfig"),
+            network,
+        )?);
         if let Some(aliases) = endpoint.get("Aliases").and_then(Value::as_array) {
             join.aliases
                 .extend(aliases.iter().filter_map(Value::as_str).map(String::from));
         }
     }
-    if let Some(ip) = ip_text {
-        join.ip = Some(
-            ip.parse()
-                .map_err(|_| ApiError::bad_request(format!("invalid IPv4 address {ip:?}")))?,
-        );
-    }
+    crate::compat::create::set_static_ips(&mut join, &addresses)?;
     context.engine.network_connect(network, record.id(), join)?;
     ex.empty(200)
 }

@@ -468,20 +468,23 @@ pub struct NetworkCreateArgs {
     /// Only bridge.
     #[arg(short = 'd', long, default_value = "bridge")]
     pub driver: String,
-    /// IPv4 subnet in CIDR form (a free /24 of 10.89.0.0/16 when not given).
+    /// A subnet in CIDR form, IPv4 or IPv6 (repeatable; a free /24 of 10.89.0.0/16 when
+    /// none is given).
     #[arg(long)]
-    pub subnet: Option<String>,
-    /// The gateway (the subnet's first address when not given).
+    pub subnet: Vec<String>,
+    /// The gateway of the subnet given in the same place (repeatable; a subnet's first
+    /// address when not given).
     #[arg(long)]
-    pub gateway: Option<std::net::Ipv4Addr>,
-    /// Give containers addresses from this part of the subnet only (a CIDR; needs
-    /// --subnet).
+    pub gateway: Vec<std::net::IpAddr>,
+    /// Give containers addresses from this part of the subnet given in the same place
+    /// only (a CIDR; repeatable).
     #[arg(long = "ip-range")]
-    pub ip_range: Option<String>,
+    pub ip_range: Vec<String>,
     /// The address manager: host-local (rpod's own; dhcp and none are not supported).
     #[arg(long = "ipam-driver")]
     pub ipam_driver: Option<String>,
-    /// IPv6 (not supported: rpod's networks are IPv4).
+    /// A dual-stack network: an IPv4 and an IPv6 subnet (those not given chosen by rpod;
+    /// IPv6 ones are random unique local /64s).
     #[arg(long)]
     pub ipv6: bool,
     /// No route to anything outside the network.
@@ -545,6 +548,8 @@ pub struct NetworkConnectArgs {
     pub alias: Vec<String>,
     #[arg(long)]
     pub ip: Option<std::net::Ipv4Addr>,
+    #[arg(long)]
+    pub ip6: Option<std::net::Ipv6Addr>,
     #[arg(long = "mac-address")]
     pub mac_address: Option<String>,
     pub network: String,
@@ -3111,6 +3116,9 @@ pub struct NetworkFlags {
     /// The container's IPv4 address on its (first) network.
     #[arg(long)]
     pub ip: Option<std::net::Ipv4Addr>,
+    /// The container's IPv6 address on its (first) network.
+    #[arg(long)]
+    pub ip6: Option<std::net::Ipv6Addr>,
     /// The container's MAC address on its (first) network.
     #[arg(long = "mac-address")]
     pub mac_address: Option<String>,

@@ -42,7 +42,14 @@ fn bridged_by_config(runtime: &str, subnet: &str) -> Rpod {
 
 /// GET a path from 127.0.0.1:port; the body, once the server answers.
 fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    http_get_at("127.0.0.1", port, path)
+}
+
+/// GET a path from address:port.
+fn http_get_at(address: &str, port: u16, path: &str) -> Option<String> {
+    let address: std::net::IpAddr = address.parse().ok()?;
+    let mut stream =
+        TcpStream::connect_timeout(&(address, port).into(), Duration::from_secs(5)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
     let mut answer = String::new();
@@ -74,13 +81,15 @@ fn assert_network_gone(bridge: &str, subnet_prefix: &str) {
         !std::path::Path::new("/sys/class/net").join(bridge).exists(),
         "bridge {bridge} left"
     );
-    for table in ["filter", "nat"] {
-        let rules = host_command("iptables-save", &["-t", table]);
-        let left: Vec<&str> = rules
-            .lines()
-            .filter(|l| l.contains(subnet_prefix))
-            .collect();
-        assert!(left.is_empty(), "{table} rules left: {left:?}");
+    for program in ["iptables-save", "ip6tables-save"] {
+        for table in ["filter", "nat"] {
+            let rules = host_command(program, &["-t", table]);
+            let left: Vec<&str> = rules
+                .lines()
+                .filter(|l| l.contains(subnet_prefix))
+                .collect();
+            assert!(left.is_empty(), "{program} {table} rules left: {left:?}");
+        }
     }
 }
 
@@ -1365,10 +1374,10 @@ fn ip_ranges_ipam_drivers_and_listings() {
     assert!(err.contains("no free address"), "{err}");
     rpod.ok(&["rm", "-f", "-t", "0", "a", "b", "c"]);
     wait_for_network_teardowns(&rpod);
-    // A range needs a subnet and must lie inside it; other address managers and IPv6 are
-    // not there.
+    // A range needs a subnet and must lie inside it; other address managers are not there.
     for (flags, message) in [
-        (vec!["--ip-range", "10.93.82.0/28"], "needs a subnet"),
+        (vec!["--ip-range", "10.93.82.0/28"], "needs its --subnet"),
+        (vec!["--gateway", "10.93.82.1"], "needs its --subnet"),
         (
             vec!["--subnet", "10.93.83.0/24", "--ip-range", "10.93.83.0/32"],
             "no host address",
@@ -1382,7 +1391,10 @@ fn ip_ranges_ipam_drivers_and_listings() {
             "invalid --ip-range",
         ),
         (vec!["--ipam-driver", "dhcp"], "IPAM driver"),
-        (vec!["--ipv6"], "IPv6"),
+        (
+            vec!["--subnet", "fd93:83::/64", "--subnet", "fd93:83::/56"],
+            "overlaps",
+        ),
     ] {
         let mut args = vec!["network", "create"];
         args.extend_from_slice(&flags);
@@ -1405,6 +1417,197 @@ fn ip_ranges_ipam_drivers_and_listings() {
     assert_eq!(listing, "def80\nplain\nranged\n");
     assert!(rpod.ok(&["network", "ls"]).starts_with("NETWORK ID"));
     rpod.ok(&["network", "rm", "plain", "ranged"]);
+}
+
+/// IPv6 as podman has it: a dual-stack network with its gateways given; a container gets
+/// an address of each family (one asked for with `--ip6` or `ip6=`), both in /etc/hosts,
+/// both gateways as name servers, its IPv6 name resolved by the others, and is reached
+/// over IPv6 from the host, directly and through a published port; `--ipv6` alone makes
+/// a unique local /64 beside an IPv4 subnet; nothing is left after the removal.
+#[test]
+fn dual_stack_networks() {
+    let rpod = bridged("crun", "10.93.140.0/24");
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.141.0/24",
+        "--gateway",
+        "10.93.141.254",
+        "--subnet",
+        "fd93:141::/64",
+        "--gateway",
+        "fd93:141::fe",
+        "--interface-name",
+        "rpodt141",
+        "dual",
+    ]);
+    let shown = rpod.ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.IPv6Enabled}} {{range .Subnets}}{{.Subnet}}={{.Gateway}} {{end}}",
+        "dual",
+    ]);
+    assert_eq!(
+        shown.trim(),
+        "true 10.93.141.0/24=10.93.141.254 fd93:141::/64=fd93:141::fe"
+    );
+    rpod.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "dual",
+        "--ip6",
+        "fd93:141::80",
+        "-p",
+        "18141:80",
+        "-e",
+        "BODY=over-six",
+        "demo",
+        "sh",
+        "-c",
+        WEB,
+    ]);
+    let eth0 = rpod.ok(&["exec", "web", "ip", "-o", "addr", "show", "eth0"]);
+    // The IPv4 gateway is .254, so .1 is the first free address.
+    assert!(
+        eth0.contains("inet 10.93.141.1/24") && eth0.contains("inet6 fd93:141::80/64"),
+        "{eth0}"
+    );
+    let routes = rpod.ok(&["exec", "web", "ip", "-6", "route"]);
+    assert!(routes.contains("default via fd93:141::fe"), "{routes}");
+    let hosts = rpod.ok(&["exec", "web", "cat", "/etc/hosts"]);
+    assert!(
+        hosts.contains("10.93.141.1\t") && hosts.contains("fd93:141::80\t"),
+        "{hosts}"
+    );
+    let resolv = rpod.ok(&["exec", "web", "cat", "/etc/resolv.conf"]);
+    assert!(
+        resolv.contains("nameserver 10.93.141.254\nnameserver fd93:141::fe\n"),
+        "{resolv}"
+    );
+    assert_eq!(
+        rpod.inspect(
+            "web",
+            "{{.NetworkSettings.GlobalIPv6Address}}/{{.NetworkSettings.GlobalIPv6PrefixLen}} \
+             {{.NetworkSettings.IPv6Gateway}} {{.NetworkSettings.IPAddress}}"
+        ),
+        "fd93:141::80/64 fd93:141::fe 10.93.141.1"
+    );
+    // aardvark-dns answers the name with the IPv6 address.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "dual",
+        "demo",
+        "nslookup",
+        "-type=AAAA",
+        "web",
+    ]);
+    assert!(out.contains("fd93:141::80"), "{out}");
+    // The host reaches the container over IPv6, and its published port on the bridge's
+    // IPv6 address (netavark's ip6tables rules).
+    let mut body = None;
+    for _ in 0..50 {
+        body = http_get_at("fd93:141::80", 80, "/index.html");
+        if body.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(body.as_deref(), Some("over-six\n"));
+    assert_eq!(
+        http_get_at("fd93:141::fe", 18141, "/index.html").as_deref(),
+        Some("over-six\n")
+    );
+    // podman's per-network option; both families asked for.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "dual:ip6=fd93:141::81,ip=10.93.141.81",
+        "demo",
+        "ip",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(
+        out.contains("inet 10.93.141.81/24") && out.contains("inet6 fd93:141::81/64"),
+        "{out}"
+    );
+    for (flags, message) in [
+        (vec!["--ip6", "fd93:141::80"], "already allocated"),
+        (vec!["--ip6", "fd93:141::fe"], "gateway"),
+        (vec!["--ip6", "fd93:999::1"], "not in any subnet"),
+        (vec!["--ip6", "10.93.141.9"], "invalid value"),
+        (
+            vec!["--network", "dual:ip6=10.93.141.9"],
+            "not an IPv6 address",
+        ),
+    ] {
+        // Addresses are leased at the start, the rest is checked at the create.
+        let mut args = vec!["run", "--rm"];
+        if !flags[0].starts_with("--network") {
+            args.extend(["--network", "dual"]);
+        }
+        args.extend(&flags);
+        args.extend(["demo", "true"]);
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains(message), "{flags:?}: {err}");
+    }
+    // The addresses stay across a restart; a connected container gets its own.
+    rpod.ok(&["restart", "-t", "0", "web"]);
+    assert_eq!(
+        rpod.inspect("web", "{{.NetworkSettings.GlobalIPv6Address}}"),
+        "fd93:141::80"
+    );
+    rpod.detached(&["--name", "side", "demo", "sleep", "300"]);
+    rpod.ok(&[
+        "network",
+        "connect",
+        "--ip6",
+        "fd93:141::90",
+        "dual",
+        "side",
+    ]);
+    let eth1 = rpod.ok(&["exec", "side", "ip", "-o", "addr", "show", "eth1"]);
+    assert!(eth1.contains("inet6 fd93:141::90/64"), "{eth1}");
+    // --ipv6 alone: a free IPv4 /24 and a random unique local /64.
+    rpod.ok(&[
+        "network",
+        "create",
+        "--ipv6",
+        "--interface-name",
+        "rpodt142",
+        "auto6",
+    ]);
+    let subnets = rpod.ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .Subnets}}{{.Subnet}} {{end}}",
+        "auto6",
+    ]);
+    let subnets: Vec<&str> = subnets.split_whitespace().collect();
+    assert_eq!(subnets.len(), 2, "{subnets:?}");
+    assert!(
+        subnets[0].starts_with("10.89.")
+            && subnets[1].starts_with("fd")
+            && subnets[1].ends_with("::/64"),
+        "{subnets:?}"
+    );
+    rpod.ok(&["network", "rm", "auto6"]);
+    rpod.ok(&["rm", "-f", "-t", "0", "web", "side"]);
+    wait_for_network_teardowns(&rpod);
+    rpod.ok(&["network", "rm", "dual"]);
+    assert_network_gone("rpodt141", "fd93:141:");
+    assert_network_gone("rpodt141", "10.93.141.");
 }
 
 /// Two stores that gave their networks the same bridge name: while the first one's

@@ -2310,6 +2310,126 @@ fn a_tcp_service_answers_and_bad_addresses_are_refused() {
     }
 }
 
+/// IPv6 networks through both APIs: Docker's `EnableIPv6` and `IPAM.Config` list, a
+/// container's `IPv6Address` at create and connect, and what inspect shows of them;
+/// libpod's subnets and `static_ips` of either family (podman-remote's `--ip6`).
+#[test]
+fn ipv6_networks_through_both_apis() {
+    let service = Service::start();
+    service.docker_ok(&[
+        "network",
+        "create",
+        "--ipv6",
+        "--subnet",
+        "10.93.143.0/24",
+        "--subnet",
+        "fd93:143::/64",
+        "--ip-range",
+        "10.93.143.64/26",
+        "-o",
+        "com.docker.network.bridge.name=rpodt143",
+        "d6",
+    ]);
+    let ipam = service.docker_ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.EnableIPv6}} {{json .IPAM.Config}}",
+        "d6",
+    ]);
+    assert_eq!(
+        ipam.trim(),
+        r#"true [{"Subnet":"10.93.143.0/24","IPRange":"10.93.143.64/26","Gateway":"10.93.143.1"},{"Subnet":"fd93:143::/64","Gateway":"fd93:143::1"}]"#
+    );
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "d6c",
+        "--network",
+        "d6",
+        "--ip6",
+        "fd93:143::5",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let shown = service.docker_ok(&[
+        "inspect",
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}",
+        "d6c",
+    ]);
+    assert_eq!(shown.trim(), "10.93.143.64 fd93:143::5/64 fd93:143::1");
+    let members = service.docker_ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .Containers}}{{.IPv4Address}} {{.IPv6Address}}{{end}}",
+        "d6",
+    ]);
+    assert_eq!(members.trim(), "10.93.143.64/24 fd93:143::5/64");
+    // A second network for a container to connect with an IPv6 address of its choice.
+    service.docker_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "fd93:144::/64",
+        "-o",
+        "com.docker.network.bridge.name=rpodt144",
+        "only6",
+    ]);
+    service.docker_ok(&["network", "connect", "--ip6", "fd93:144::7", "only6", "d6c"]);
+    let eth1 = service.docker_ok(&["exec", "d6c", "ip", "-o", "addr", "show", "eth1"]);
+    assert!(
+        eth1.contains("inet6 fd93:144::7/64") && !eth1.contains("inet "),
+        "{eth1}"
+    );
+    // podman-remote: libpod's definition and static_ips.
+    let subnets = service.podman_ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.IPv6Enabled}} {{range .Subnets}}{{.Subnet}} {{end}}",
+        "only6",
+    ]);
+    assert_eq!(subnets.trim(), "true fd93:144::/64");
+    let out = service.podman_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "only6",
+        "--ip6",
+        "fd93:144::9",
+        "demo",
+        "ip",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("inet6 fd93:144::9/64"), "{out}");
+    service.podman_ok(&[
+        "network",
+        "create",
+        "--ipv6",
+        "--subnet",
+        "10.93.145.0/24",
+        "p6",
+    ]);
+    let subnets = service.rpod.ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .Subnets}}{{.Subnet}} {{end}}",
+        "p6",
+    ]);
+    assert!(subnets.starts_with("10.93.145.0/24 fd"), "{subnets}");
+    service.rpod.ok(&["rm", "-f", "-t", "0", "d6c"]);
+    wait_for_network_teardowns(&service.rpod);
+    service.rpod.ok(&["network", "rm", "d6", "only6", "p6"]);
+}
+
 #[test]
 fn networks_volumes_and_ports_through_both_apis() {
     let service = Service::start();

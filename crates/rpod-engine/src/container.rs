@@ -209,8 +209,20 @@ pub struct NetworkJoin {
     pub aliases: Vec<String>,
     #[serde(default)]
     pub ip: Option<std::net::Ipv4Addr>,
+    /// `--ip6`, `ip6=`: the address asked for in the network's IPv6 subnet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<std::net::Ipv6Addr>,
     #[serde(default)]
     pub mac: Option<String>,
+}
+
+impl NetworkJoin {
+    /// The addresses asked for on this network.
+    pub fn static_ips(&self) -> Vec<std::net::IpAddr> {
+        let v4 = self.ip.map(std::net::IpAddr::V4);
+        let v6 = self.ip6.map(std::net::IpAddr::V6);
+        v4.into_iter().chain(v6).collect()
+    }
 }
 
 /// Everything about a container's networking besides the mode.

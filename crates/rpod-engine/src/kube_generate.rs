@@ -37,7 +37,7 @@ pub fn on_default_network(net: &crate::container::NetworkConfig, default: &str) 
         [] => true,
         [join] => {
             join.name == default
-                && join.ip.is_none()
+                && join.static_ips().is_empty()
                 && join.mac.is_none()
                 && join.aliases.is_empty()
         }

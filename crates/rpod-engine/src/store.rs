@@ -857,25 +857,29 @@ impl Store {
 
     // ----- network address leases -----
 
-    /// Lease an address of `network` to a container: the one it already holds there, else
-    /// `asked` (refused when another container holds it), else the lowest free one.
-    pub fn lease_address(
+    /// Lease a container one address in each of `network`'s subnets (`ipam::choose`):
+    /// those in `asked` (refused when another container holds one), else those it holds
+    /// already, else the lowest free ones. The addresses in the subnets' order.
+    pub fn lease_addresses(
         &self,
         network: &crate::network::Network,
         container: &str,
-        asked: Option<std::net::Ipv4Addr>,
-    ) -> Result<std::net::Ipv4Addr> {
+        asked: &[std::net::IpAddr],
+    ) -> Result<Vec<std::net::IpAddr>> {
         let path = self.path.clone();
         let db = |source| EngineError::Db {
             path: path.clone(),
             source,
         };
-        let subnet = network.subnets.first().ok_or_else(|| {
-            EngineError::InvalidArg(format!("network {} has no subnet", network.name))
-        })?;
+        if network.subnets.is_empty() {
+            return Err(EngineError::InvalidArg(format!(
+                "network {} has no subnet",
+                network.name
+            )));
+        }
         // A lease is never synced: the first process after a reboot drops them all.
         self.write_with(Durability::Ephemeral, |tx| {
-            let leases: Vec<(String, String)> = {
+            let rows: Vec<(String, String)> = {
                 let mut stmt = tx
                     .prepare("SELECT address, container FROM network_leases WHERE network = ?1")
                     .map_err(db)?;
@@ -886,37 +890,29 @@ impl Store {
                     .map_err(db)?;
                 rows
             };
-            let mut leased = std::collections::HashSet::new();
+            let leases: Vec<(std::net::IpAddr, String)> = rows
+                .into_iter()
+                .filter_map(|(address, holder)| Some((address.parse().ok()?, holder)))
+                .collect();
+            let chosen = crate::network::ipam::choose(network, container, asked, &leases)?;
+            // What the container held on this network and is not given again goes back.
             for (address, holder) in &leases {
-                let Ok(address) = address.parse::<std::net::Ipv4Addr>() else {
-                    continue;
-                };
-                if holder == container && asked.is_none_or(|a| a == address) {
-                    return Ok(address);
+                if holder == container && !chosen.contains(address) {
+                    tx.execute(
+                        "DELETE FROM network_leases WHERE network = ?1 AND address = ?2",
+                        params![network.name, address.to_string()],
+                    )
+                    .map_err(db)?;
                 }
-                leased.insert(address);
             }
-            let address = match asked {
-                Some(address) if leased.contains(&address) => {
-                    return Err(EngineError::InvalidArg(format!(
-                        "IP address {address} is already allocated on network {}",
-                        network.name
-                    )))
-                }
-                Some(address) => address,
-                None => crate::network::ipam::next_free(subnet, &leased).ok_or_else(|| {
-                    EngineError::InvalidArg(format!(
-                        "network {} has no free address left in {}",
-                        network.name, subnet.subnet
-                    ))
-                })?,
-            };
-            tx.execute(
-                "INSERT INTO network_leases (network, address, container) VALUES (?1, ?2, ?3)",
-                params![network.name, address.to_string(), container],
-            )
-            .map_err(db)?;
-            Ok(address)
+            for address in &chosen {
+                tx.execute(
+                    "INSERT OR IGNORE INTO network_leases (network, address, container) VALUES (?1, ?2, ?3)",
+                    params![network.name, address.to_string(), container],
+                )
+                .map_err(db)?;
+            }
+            Ok(chosen)
         })
     }
 
@@ -924,7 +920,7 @@ impl Store {
     pub fn address_taken(
         &self,
         network: &str,
-        address: std::net::Ipv4Addr,
+        address: std::net::IpAddr,
         container: &str,
     ) -> Result<bool> {
         let holder: Option<String> = self
@@ -1495,13 +1491,49 @@ mod tests {
         }))
         .unwrap();
         let store = Store::open(&path).unwrap();
-        let address = store.lease_address(&network, "c", None).unwrap();
-        assert!(store.address_taken("lab", address, "other").unwrap());
+        let addresses = store.lease_addresses(&network, "c", &[]).unwrap();
+        assert!(store.address_taken("lab", addresses[0], "other").unwrap());
         store.release_addresses("c", Some("lab")).unwrap();
-        store.lease_address(&network, "c", None).unwrap();
+        store.lease_addresses(&network, "c", &[]).unwrap();
         store.release_addresses("c", None).unwrap();
         drop(store);
         assert!(wal_size(&path) > 0, "leases are not synced");
+    }
+
+    /// A dual-stack network leases an address of each family; an address asked for in
+    /// place of one held gives the held one back.
+    #[test]
+    fn leases_on_a_dual_stack_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("rpod.db")).unwrap();
+        let network: crate::network::Network = serde_json::from_value(serde_json::json!({
+            "name": "dual", "id": "0".repeat(64), "driver": "bridge",
+            "network_interface": "rpod1", "ipv6_enabled": true,
+            "subnets": [{"subnet": "10.77.0.0/24", "gateway": "10.77.0.1"},
+                        {"subnet": "fd77::/64", "gateway": "fd77::1"}]
+        }))
+        .unwrap();
+        let ip = |t: &str| t.parse::<std::net::IpAddr>().unwrap();
+        let first = store.lease_addresses(&network, "a", &[]).unwrap();
+        assert_eq!(first, [ip("10.77.0.2"), ip("fd77::2")]);
+        // Asked again (a restart): the same.
+        assert_eq!(store.lease_addresses(&network, "a", &[]).unwrap(), first);
+        let second = store
+            .lease_addresses(&network, "b", &[ip("fd77::9")])
+            .unwrap();
+        assert_eq!(second, [ip("10.77.0.3"), ip("fd77::9")]);
+        let error = store
+            .lease_addresses(&network, "c", &[ip("fd77::9")])
+            .unwrap_err();
+        assert!(error.to_string().contains("already allocated"), "{error}");
+        // b asks for another IPv6 address: fd77::9 is free again.
+        store
+            .lease_addresses(&network, "b", &[ip("fd77::a")])
+            .unwrap();
+        assert!(!store.address_taken("dual", ip("fd77::9"), "c").unwrap());
+        assert!(store.address_taken("dual", ip("fd77::a"), "c").unwrap());
+        store.release_addresses("b", None).unwrap();
+        assert!(!store.address_taken("dual", ip("10.77.0.3"), "c").unwrap());
     }
 
     #[test]

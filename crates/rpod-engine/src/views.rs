@@ -295,6 +295,12 @@ pub struct EndpointView {
     pub ip_address: String,
     #[serde(rename = "IPPrefixLen")]
     pub ip_prefix_len: u8,
+    #[serde(rename = "IPv6Gateway")]
+    pub ipv6_gateway: String,
+    #[serde(rename = "GlobalIPv6Address")]
+    pub global_ipv6_address: String,
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    pub global_ipv6_prefix_len: u8,
     pub mac_address: String,
     #[serde(rename = "NetworkID")]
     pub network_id: String,
@@ -311,6 +317,12 @@ pub struct NetworkSettings {
     pub ip_address: String,
     #[serde(rename = "IPPrefixLen")]
     pub ip_prefix_len: u8,
+    #[serde(rename = "IPv6Gateway")]
+    pub ipv6_gateway: String,
+    #[serde(rename = "GlobalIPv6Address")]
+    pub global_ipv6_address: String,
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    pub global_ipv6_prefix_len: u8,
     pub mac_address: String,
     /// Published ports with their host sides, and exposed ones without (null), as
     /// podman shows them.
@@ -326,18 +338,20 @@ impl NetworkSettings {
         for join in &c.net.networks {
             let attached = record.state.networks.get(&join.name);
             let address = attached.and_then(|a| a.ipv4());
+            let address6 = attached.and_then(|a| a.ipv6());
+            let text = |ip: Option<std::net::IpAddr>| ip.map(|g| g.to_string()).unwrap_or_default();
             let mut aliases = join.aliases.clone();
             aliases.push(c.id.chars().take(12).collect());
             networks.insert(
                 join.name.clone(),
                 EndpointView {
                     endpoint_id: String::new(),
-                    gateway: attached
-                        .and_then(|a| a.gateway)
-                        .map(|g| g.to_string())
-                        .unwrap_or_default(),
-                    ip_address: address.map(|a| a.addr().to_string()).unwrap_or_default(),
+                    gateway: text(attached.and_then(|a| a.gateway)),
+                    ip_address: text(address.map(|a| a.addr())),
                     ip_prefix_len: address.map(|a| a.prefix_len()).unwrap_or(0),
+                    ipv6_gateway: text(attached.and_then(|a| a.ipv6_gateway)),
+                    global_ipv6_address: text(address6.map(|a| a.addr())),
+                    global_ipv6_prefix_len: address6.map(|a| a.prefix_len()).unwrap_or(0),
                     mac_address: attached.map(|a| a.mac_address.clone()).unwrap_or_default(),
                     network_id: join.name.clone(),
                     aliases,
@@ -350,6 +364,11 @@ impl NetworkSettings {
             gateway: first.map(|e| e.gateway.clone()).unwrap_or_default(),
             ip_address: first.map(|e| e.ip_address.clone()).unwrap_or_default(),
             ip_prefix_len: first.map(|e| e.ip_prefix_len).unwrap_or(0),
+            ipv6_gateway: first.map(|e| e.ipv6_gateway.clone()).unwrap_or_default(),
+            global_ipv6_address: first
+                .map(|e| e.global_ipv6_address.clone())
+                .unwrap_or_default(),
+            global_ipv6_prefix_len: first.map(|e| e.global_ipv6_prefix_len).unwrap_or(0),
             mac_address: first.map(|e| e.mac_address.clone()).unwrap_or_default(),
             ports: published_and_exposed(c),
             sandbox_key: if running {

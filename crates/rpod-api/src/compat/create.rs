@@ -273,19 +273,11 @@ fn endpoint_joins(
                 )));
             }
         }
-        let ip = fields
-            .get("IPAMConfig")
-            .and_then(|c| c.get("IPv4Address"))
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse().map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "invalid IPv4Address {s:?} for network {network}"
-                    ))
-                })
-            })
-            .transpose()?;
+        let mut given = NetworkJoin::default();
+        set_static_ips(
+            &mut given,
+            &ipam_addresses(fields.get("IPAMConfig"), network)?,
+        )?;
         let aliases: Vec<String> = fields
             .get("Aliases")
             .and_then(Value::as_array)
@@ -302,7 +294,7 @@ fn endpoint_joins(
             .filter(|s| !s.is_empty())
             .map(String::from);
         if matches!(network.as_str(), "default" | "none" | "host") {
-            if ip.is_some() || !aliases.is_empty() || mac.is_some() {
+            if !given.static_ips().is_empty() || !aliases.is_empty() || mac.is_some() {
                 return Err(ApiError::unsupported(format!(
                     "endpoint settings for the network mode {network:?}"
                 )));
@@ -311,18 +303,67 @@ fn endpoint_joins(
         }
         match joins.iter_mut().find(|j| &j.name == network) {
             Some(join) => {
-                join.ip = ip.or(join.ip);
+                join.ip = given.ip.or(join.ip);
+                join.ip6 = given.ip6.or(join.ip6);
                 join.aliases.extend(aliases);
                 join.mac = mac.or(join.mac.take());
             }
             None => joins.push(NetworkJoin {
                 name: network.clone(),
                 aliases,
-                ip,
                 mac,
+                ..given
             }),
         }
     }
+    Ok(())
+}
+
+/// The addresses of an endpoint's `IPAMConfig` (`IPv4Address`, `IPv6Address`), each of
+/// its key's family.
+pub(crate) fn ipam_addresses(config: Option<&Value>, network: &str) -> ApiResult<Vec<String>> {
+    let mut addresses = Vec::new();
+    for (key, v6) in [("IPv4Address", false), ("IPv6Address", true)] {
+        let Some(text) = config
+            .and_then(|c| c.get(key))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        else {
+            continue;
+        };
+        if !text
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_ipv6() == v6)
+        {
+            return Err(ApiError::bad_request(format!(
+                "invalid {key} {text:?} for network {network}"
+            )));
+        }
+        addresses.push(text.to_string());
+    }
+    Ok(addresses)
+}
+
+/// Static addresses of a network's endpoint (libpod's `static_ips`, Docker's `IPAMConfig`):
+/// at most one of each family, the IPv4 one `ip` and the IPv6 one `ip6`.
+pub(crate) fn set_static_ips(join: &mut NetworkJoin, addresses: &[String]) -> ApiResult<()> {
+    let (mut v4, mut v6) = (None, None);
+    for text in addresses {
+        let address: std::net::IpAddr = text
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid static IP {text:?}")))?;
+        let taken = match address {
+            std::net::IpAddr::V4(a) => v4.replace(a).is_some(),
+            std::net::IpAddr::V6(a) => v6.replace(a).is_some(),
+        };
+        if taken {
+            return Err(ApiError::unsupported(
+                "more than one static IP of a family on a network",
+            ));
+        }
+    }
+    join.ip = v4.or(join.ip);
+    join.ip6 = v6.or(join.ip6);
     Ok(())
 }
 
@@ -1119,5 +1160,26 @@ mod tests {
         let options = parse(r#"{"Image":"x","Cmd":"top","Entrypoint":""}"#).unwrap();
         assert_eq!(options.command, ["top"]);
         assert_eq!(options.entrypoint, Some(vec![]));
+    }
+
+    #[test]
+    fn endpoint_addresses_of_both_families() {
+        let options = parse(r#"{"Image":"x","NetworkingConfig":{"EndpointsConfig":{"lab":{"IPAMConfig":{"IPv4Address":"10.89.0.9","IPv6Address":"fd89::9"}}}}}"#).unwrap();
+        let lab = &options.net.networks[0];
+        assert_eq!(lab.ip, Some("10.89.0.9".parse().unwrap()));
+        assert_eq!(lab.ip6, Some("fd89::9".parse().unwrap()));
+        // Each key takes its own family only.
+        for body in [
+            r#"{"Image":"x","NetworkingConfig":{"EndpointsConfig":{"lab":{"IPAMConfig":{"IPv6Address":"10.89.0.9"}}}}}"#,
+            r#"{"Image":"x","NetworkingConfig":{"EndpointsConfig":{"lab":{"IPAMConfig":{"IPv4Address":"fd89::9"}}}}}"#,
+        ] {
+            assert!(parse(body).is_err(), "{body}");
+        }
+        // libpod's static_ips: one of each family.
+        let mut join = NetworkJoin::default();
+        set_static_ips(&mut join, &["fd89::4".into(), "10.89.0.4".into()]).unwrap();
+        assert_eq!(join.static_ips().len(), 2);
+        assert!(set_static_ips(&mut join, &["fd89::4".into(), "fd89::5".into()]).is_err());
+        assert!(set_static_ips(&mut join, &["nonsense".into()]).is_err());
     }
 }

@@ -631,25 +631,14 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         if !options.interface_name.is_empty() {
             return Err(ApiError::unsupported("interface names of networks"));
         }
-        let ips = options.static_ips.unwrap_or_default();
-        if ips.len() > 1 {
-            return Err(ApiError::unsupported(
-                "more than one static IP on a network",
-            ));
-        }
-        let ip = ips
-            .first()
-            .map(|ip| {
-                ip.parse()
-                    .map_err(|_| ApiError::bad_request(format!("invalid static IP {ip:?}")))
-            })
-            .transpose()?;
-        joins.push(NetworkJoin {
+        let mut join = NetworkJoin {
             name,
             aliases: options.aliases.unwrap_or_default(),
-            ip,
             mac: (!options.static_mac.is_empty()).then_some(options.static_mac),
-        });
+            ..Default::default()
+        };
+        crate::compat::create::set_static_ips(&mut join, &options.static_ips.unwrap_or_default())?;
+        joins.push(join);
     }
     if !joins.is_empty() {
         if !matches!(network, None | Some(NetworkMode::Bridge)) {

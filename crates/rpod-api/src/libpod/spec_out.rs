@@ -64,8 +64,9 @@ fn network_fields(options: &CreateOptions, spec: &mut Map<String, Value>) {
                 if !join.aliases.is_empty() {
                     entry.insert("aliases".into(), json!(join.aliases));
                 }
-                if let Some(ip) = join.ip {
-                    entry.insert("static_ips".into(), json!([ip.to_string()]));
+                let ips: Vec<String> = join.static_ips().iter().map(|ip| ip.to_string()).collect();
+                if !ips.is_empty() {
+                    entry.insert("static_ips".into(), json!(ips));
                 }
                 if let Some(mac) = &join.mac {
                     entry.insert("static_mac".into(), json!(mac));

@@ -642,6 +642,7 @@ fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         network,
         net,
         ip: args.net.ip,
+        ip6: args.net.ip6,
         mac_address: args.net.mac_address.clone(),
         network_aliases: args.net.network_alias.clone(),
         runtime: None,

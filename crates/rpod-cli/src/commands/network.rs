@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use rpod_engine::container::NetworkJoin;
-use rpod_engine::network::definitions::{IpRange, NetworkRequest};
+use rpod_engine::network::definitions::{IpRange, NetworkRequest, SubnetRequest};
 use rpod_engine::network::ports;
 use rpod_engine::network::Network;
 use rpod_engine::{Engine, EngineError};
@@ -41,23 +41,6 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
         };
         options.insert(key.to_string(), value.to_string());
     }
-    let subnet = args
-        .subnet
-        .as_deref()
-        .map(|s| {
-            s.parse::<ipnet::Ipv4Net>().map_err(|_| {
-                usage(format!(
-                    "invalid --subnet {s:?}: expected an IPv4 CIDR like 10.89.5.0/24"
-                ))
-            })
-        })
-        .transpose()?;
-    if args.ipv6 {
-        return Err(Failure::new(
-            ENGINE_ERROR,
-            EngineError::NotSupported("IPv6 networks".into()),
-        ));
-    }
     match args.ipam_driver.as_deref() {
         None | Some("host-local") => {}
         Some(other) => {
@@ -67,25 +50,11 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
             ))
         }
     }
-    let ip_range = match (args.ip_range.as_deref(), subnet) {
-        (None, _) => None,
-        (Some(_), None) => return Err(usage("an IP range needs a subnet: give --subnet too")),
-        (Some(text), Some(subnet)) => {
-            let range = text.parse::<ipnet::Ipv4Net>().map_err(|_| {
-                usage(format!(
-                    "invalid --ip-range {text:?}: expected an IPv4 CIDR like 10.89.5.128/25"
-                ))
-            })?;
-            let lease = rpod_engine::network::LeaseRange::podman(range, &subnet.trunc())?;
-            Some(IpRange::Addresses(lease.start_ip, lease.end_ip))
-        }
-    };
     let request = NetworkRequest {
-        ip_range,
         name: args.name.clone().unwrap_or_default(),
         driver: Some(args.driver.clone()),
-        subnet,
-        gateway: args.gateway,
+        subnets: subnet_requests(&args)?,
+        ipv6: args.ipv6,
         interface: args.interface_name.clone(),
         internal: args.internal,
         disable_dns: args.disable_dns,
@@ -98,6 +67,42 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
         Err(e) => return Err(e.into()),
     }
     Ok(0)
+}
+
+/// `--subnet`, `--gateway` and `--ip-range`, matched by their order as podman matches them:
+/// the first gateway and range belong to the first subnet, and so on.
+fn subnet_requests(args: &NetworkCreateArgs) -> Result<Vec<SubnetRequest>, Failure> {
+    if args.gateway.len() > args.subnet.len() {
+        return Err(usage(
+            "each --gateway needs its --subnet: give as many subnets",
+        ));
+    }
+    if args.ip_range.len() > args.subnet.len() {
+        return Err(usage(
+            "each --ip-range needs its --subnet: give as many subnets",
+        ));
+    }
+    let mut requests = Vec::new();
+    for (index, text) in args.subnet.iter().enumerate() {
+        let subnet = text.parse::<ipnet::IpNet>().map_err(|_| {
+            usage(format!(
+                "invalid --subnet {text:?}: expected a CIDR like 10.89.5.0/24 or fd00:5::/64"
+            ))
+        })?;
+        let mut request = SubnetRequest::new(subnet);
+        request.gateway = args.gateway.get(index).copied();
+        if let Some(range_text) = args.ip_range.get(index) {
+            let range = range_text.parse::<ipnet::IpNet>().map_err(|_| {
+                usage(format!(
+                    "invalid --ip-range {range_text:?}: expected a CIDR like 10.89.5.128/25"
+                ))
+            })?;
+            let lease = rpod_engine::network::LeaseRange::podman(range, &subnet.trunc())?;
+            request.ip_range = Some(IpRange::Addresses(lease.start_ip, lease.end_ip));
+        }
+        requests.push(request);
+    }
+    Ok(requests)
 }
 
 pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
@@ -198,6 +203,7 @@ pub fn connect(engine: &Engine, args: NetworkConnectArgs) -> Outcome {
         name: args.network.clone(),
         aliases: args.alias.clone(),
         ip: args.ip,
+        ip6: args.ip6,
         mac: args.mac_address.clone(),
     };
     engine.network_connect(&args.network, &args.container, join)?;

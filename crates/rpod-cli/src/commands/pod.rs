@@ -63,6 +63,7 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
         network,
         net: super::container::network_config(&args.net, networks)?,
         ip: args.net.ip,
+        ip6: args.net.ip6,
         mac_address: args.net.mac_address.clone(),
         network_aliases: args.net.network_alias.clone(),
         id_mappings,
@@ -176,6 +177,7 @@ fn clone_network(flags: &NetworkFlags) -> Result<rpod_engine::PodNetworkSettings
         add_hosts: given(&flags.add_host).then(|| parsed.add_hosts.clone()),
         no_hosts: flags.no_hosts.then_some(true),
         ip: flags.ip,
+        ip6: flags.ip6,
         mac_address: flags.mac_address.clone(),
         network_aliases: given(&flags.network_alias).then(|| flags.network_alias.clone()),
     })

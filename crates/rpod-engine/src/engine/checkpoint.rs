@@ -362,23 +362,31 @@ impl Engine {
                         })
                     });
             }
-            if join.ip.is_none() && !request.ignore_static_ip {
-                join.ip = had
-                    .and_then(|a| a.ipv4())
-                    .and_then(|a| match a.addr() {
-                        std::net::IpAddr::V4(v4) => Some(v4),
-                        std::net::IpAddr::V6(_) => None,
-                    })
-                    .filter(|ip| {
-                        self.network(&join.name)
-                            .map(|n| {
-                                !self
-                                    .store
-                                    .address_taken(&n.name, *ip, &config.id)
-                                    .unwrap_or(true)
-                            })
-                            .unwrap_or(false)
-                    });
+            if !request.ignore_static_ip {
+                // The addresses it had, where no other container holds them now.
+                let free = |ip: &std::net::IpAddr| {
+                    self.network(&join.name)
+                        .map(|n| {
+                            !self
+                                .store
+                                .address_taken(&n.name, *ip, &config.id)
+                                .unwrap_or(true)
+                        })
+                        .unwrap_or(false)
+                };
+                let held = |address: Option<ipnet::IpNet>| address.map(|a| a.addr()).filter(free);
+                if join.ip.is_none() {
+                    join.ip = match held(had.and_then(|a| a.ipv4())) {
+                        Some(std::net::IpAddr::V4(v4)) => Some(v4),
+                        _ => None,
+                    };
+                }
+                if join.ip6.is_none() {
+                    join.ip6 = match held(had.and_then(|a| a.ipv6())) {
+                        Some(std::net::IpAddr::V6(v6)) => Some(v6),
+                        _ => None,
+                    };
+                }
             }
         }
         let root_path = self.mount_rootfs(record)?;

@@ -475,6 +475,7 @@ impl Engine {
         for join in &mut config.net.networks {
             if request.ignore_static_ip {
                 join.ip = None;
+                join.ip6 = None;
             }
             if request.ignore_static_mac {
                 join.mac = None;

@@ -83,6 +83,7 @@ pub struct PodNetworkSettings {
     pub add_hosts: Option<Vec<crate::network::etc_files::HostEntry>>,
     pub no_hosts: Option<bool>,
     pub ip: Option<std::net::Ipv4Addr>,
+    pub ip6: Option<std::net::Ipv6Addr>,
     pub mac_address: Option<String>,
     pub network_aliases: Option<Vec<String>>,
 }
@@ -116,6 +117,9 @@ impl PodNetworkSettings {
         }
         if self.ip.is_some() {
             options.ip = self.ip;
+        }
+        if self.ip6.is_some() {
+            options.ip6 = self.ip6;
         }
         if self.mac_address.is_some() {
             options.mac_address = self.mac_address.clone();
@@ -508,6 +512,7 @@ impl Engine {
             network: Some(config.network.clone()),
             net: config.net.clone(),
             ip: None,
+            ip6: None,
             mac_address: None,
             network_aliases: Vec::new(),
             runtime: Some(config.runtime.clone()),

@@ -166,10 +166,11 @@ impl Engine {
                 .iter()
                 .filter_map(|join| record.state.networks.get(&join.name))
                 .collect();
+            // Every address on every network (a dual-stack network's IPv4 and IPv6 ones), as
+            // podman writes them.
             let own: Vec<IpAddr> = attachments
                 .iter()
-                .filter_map(|a| a.ipv4())
-                .map(|a| a.addr())
+                .flat_map(|a| a.addresses.iter().map(|n| n.addr()))
                 .collect();
             let network_servers: Vec<IpAddr> = attachments
                 .iter()
@@ -195,7 +196,7 @@ impl Engine {
                     own_addresses: &own,
                     hostname: &config.hostname,
                     name: &config.name,
-                    host_address: attachments.first().and_then(|a| a.gateway),
+                    host_address: attachments.first().and_then(|a| a.any_gateway()),
                 });
                 let hosts = dir.join("hosts");
                 write_file(&hosts, &text)?;

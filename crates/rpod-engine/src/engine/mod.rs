@@ -160,8 +160,9 @@ pub struct CreateOptions {
     pub network: Option<NetworkMode>,
     /// Networks (by name; the default one when empty for `bridge`), ports, DNS, hosts.
     pub net: crate::container::NetworkConfig,
-    /// `--ip`, `--mac-address`, `--network-alias`: for the first network.
+    /// `--ip`, `--ip6`, `--mac-address`, `--network-alias`: for the first network.
     pub ip: Option<std::net::Ipv4Addr>,
+    pub ip6: Option<std::net::Ipv6Addr>,
     pub mac_address: Option<String>,
     pub network_aliases: Vec<String>,
     pub runtime: Option<String>,

@@ -56,12 +56,13 @@ impl Engine {
             link.container = self.lookup(&link.container)?.id().to_string();
         }
         let per_network = options.ip.is_some()
+            || options.ip6.is_some()
             || options.mac_address.is_some()
             || !options.network_aliases.is_empty();
         if mode != NetworkMode::Bridge {
             if !net.networks.is_empty() || per_network {
                 return Err(EngineError::InvalidArg(format!(
-                    "networks, --ip, --mac-address and --network-alias need a bridged network, not --network {}",
+                    "networks, --ip, --ip6, --mac-address and --network-alias need a bridged network, not --network {}",
                     mode.as_string()
                 )));
             }
@@ -103,7 +104,7 @@ impl Engine {
                 )));
             }
             seen.push(join.name.clone());
-            if let Some(ip) = join.ip {
+            for ip in join.static_ips() {
                 ipam::check_static(&network, ip)?;
             }
             // From `--network NAME:mac=...,alias=...`.
@@ -132,8 +133,16 @@ impl Engine {
                 return Err(given_twice("ip", "--ip"));
             }
             let network = self.network(&first.name)?;
-            ipam::check_static(&network, ip)?;
+            ipam::check_static(&network, IpAddr::V4(ip))?;
             first.ip = Some(ip);
+        }
+        if let Some(ip6) = options.ip6 {
+            if first.ip6.is_some() {
+                return Err(given_twice("ip6", "--ip6"));
+            }
+            let network = self.network(&first.name)?;
+            ipam::check_static(&network, IpAddr::V6(ip6))?;
+            first.ip6 = Some(ip6);
         }
         if let Some(mac) = &options.mac_address {
             if first.mac.is_some() {

@@ -218,7 +218,9 @@ impl Engine {
         for (index, join) in joins.iter().enumerate() {
             let network = self.network(&join.name)?;
             crate::network::bridge_owner::check_bridge_is_free(&network)?;
-            let address = self.store.lease_address(&network, record.id(), join.ip)?;
+            let addresses =
+                self.store
+                    .lease_addresses(&network, record.id(), &join.static_ips())?;
             let mut aliases = join.aliases.clone();
             // Docker and podman also resolve a container by its short ID.
             aliases.push(record.id()[..12].to_string());
@@ -227,7 +229,7 @@ impl Engine {
                 PerNetworkOptions {
                     aliases: Some(aliases),
                     interface_name: format!("eth{}", first_index + index),
-                    static_ips: Some(vec![IpAddr::V4(address)]),
+                    static_ips: Some(addresses),
                     static_mac: join.mac.clone(),
                 },
             );
@@ -519,36 +521,31 @@ fn expected_attachments(options: &NetworkOptions) -> BTreeMap<String, Attachment
         let Some(network) = options.network_info.get(name) else {
             continue;
         };
-        let subnet = network.subnets.first();
-        let gateway = subnet.and_then(|s| s.gateway).map(IpAddr::V4);
-        let addresses = per
-            .static_ips
-            .iter()
-            .flatten()
-            .filter_map(|ip| {
-                let prefix = subnet.map(|s| s.subnet.prefix_len()).unwrap_or(32);
-                ipnet::IpNet::new(*ip, prefix).ok()
-            })
-            .collect();
-        attachments.insert(
-            name.clone(),
-            Attachment {
-                interface: per.interface_name.clone(),
-                mac_address: per.static_mac.clone().unwrap_or_default(),
-                addresses,
-                gateway,
-                dns_servers: if network.dns_enabled {
-                    gateway.into_iter().collect()
-                } else {
-                    Vec::new()
-                },
-                dns_search: if network.dns_enabled {
-                    vec![DNS_SEARCH_DOMAIN.to_string()]
-                } else {
-                    Vec::new()
-                },
-            },
-        );
+        let mut attachment = Attachment {
+            interface: per.interface_name.clone(),
+            mac_address: per.static_mac.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        // Each address with its subnet's prefix and gateway, as netavark configures them.
+        for ip in per.static_ips.iter().flatten() {
+            let Some(subnet) = network.subnets.iter().find(|s| s.subnet.contains(ip)) else {
+                continue;
+            };
+            if let Ok(address) = ipnet::IpNet::new(*ip, subnet.subnet.prefix_len()) {
+                attachment.addresses.push(address);
+            }
+            if let Some(gateway) = subnet.gateway {
+                attachment.add_gateway(gateway);
+                if network.dns_enabled {
+                    // aardvark-dns answers on every gateway of the network.
+                    attachment.dns_servers.push(gateway);
+                }
+            }
+        }
+        if network.dns_enabled {
+            attachment.dns_search = vec![DNS_SEARCH_DOMAIN.to_string()];
+        }
+        attachments.insert(name.clone(), attachment);
     }
     attachments
 }

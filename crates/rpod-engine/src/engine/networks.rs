@@ -6,7 +6,7 @@ use super::{Engine, RemoveOptions};
 use crate::container::{NetworkJoin, NetworkMode, Status};
 use crate::events::EventType;
 use crate::lock::ContainerLock;
-use crate::network::definitions::{Definitions, HostNetworking, NetworkRequest};
+use crate::network::definitions::{Definitions, HostNetworking, NetworkRequest, SubnetRequest};
 use crate::network::Network;
 use crate::{EngineError, Result};
 
@@ -98,7 +98,14 @@ impl Engine {
         }
         let request = NetworkRequest {
             name,
-            subnet: self.options.config.network.default_subnet,
+            subnets: self
+                .options
+                .config
+                .network
+                .default_subnet
+                .map(|subnet| SubnetRequest::new(subnet.into()))
+                .into_iter()
+                .collect(),
             disable_dns: true,
             ..Default::default()
         };
@@ -218,7 +225,7 @@ impl Engine {
                 record.config.name, network.name
             )));
         }
-        if let Some(ip) = join.ip {
+        for ip in join.static_ips() {
             crate::network::ipam::check_static(&network, ip)?;
         }
         let join = NetworkJoin {
@@ -336,7 +343,7 @@ impl Engine {
         let path = netns::path_for(&self.roots.runroot, &id);
         netns::create(&path)?;
         let result = (|| {
-            let address = self.store.lease_address(network, &id, None)?;
+            let addresses = self.store.lease_addresses(network, &id, &[])?;
             let options = NetworkOptions {
                 container_id: id.clone(),
                 container_name: format!("rpod-network-rm-{}", network.name),
@@ -345,7 +352,7 @@ impl Engine {
                     PerNetworkOptions {
                         aliases: None,
                         interface_name: "eth0".into(),
-                        static_ips: Some(vec![std::net::IpAddr::V4(address)]),
+                        static_ips: Some(addresses),
                         static_mac: None,
                     },
                 )]),

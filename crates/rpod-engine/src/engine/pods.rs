@@ -140,6 +140,7 @@ impl Engine {
         let network_given = options.infra_options.network.is_some()
             || !options.infra_options.net.ports.is_empty()
             || options.infra_options.ip.is_some()
+            || options.infra_options.ip6.is_some()
             || options.infra_options.mac_address.is_some();
         let infra_own = &options.infra_options;
         let settings_given = !infra_own.mounts.is_empty()
@@ -442,6 +443,7 @@ impl Engine {
                 || !options.net.ports.is_empty()
                 || options.net.publish_all
                 || options.ip.is_some()
+                || options.ip6.is_some()
                 || options.mac_address.is_some();
             if network_given {
                 return Err(EngineError::InvalidArg(format!(

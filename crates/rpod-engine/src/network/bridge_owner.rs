@@ -25,10 +25,10 @@ fn ipv4_addresses(interface: &str) -> Vec<Ipv4Addr> {
 
 /// The first of `addresses` that lies in none of the network's subnets.
 fn foreign_address(addresses: &[Ipv4Addr], network: &Network) -> Option<Ipv4Addr> {
-    addresses
-        .iter()
-        .copied()
-        .find(|address| !network.subnets.iter().any(|s| s.subnet.contains(address)))
+    addresses.iter().copied().find(|address| {
+        let address = std::net::IpAddr::V4(*address);
+        !network.subnets.iter().any(|s| s.subnet.contains(&address))
+    })
 }
 
 /// Another network's address on the network's bridge, if the bridge exists and has one.

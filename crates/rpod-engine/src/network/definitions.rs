@@ -4,13 +4,13 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-use super::{first_host, valid_interface_name, valid_name, Network, Subnet};
+use super::{first_host_of, is_host_of, valid_interface_name, valid_name, Network, Subnet};
 use crate::error::{EngineError, Result};
 
 /// Where podman's default network lives; rpod's default starts here as well, and user
@@ -29,17 +29,38 @@ const BRIDGE_PREFIX: &str = "rpod";
 pub struct NetworkRequest {
     pub name: String,
     pub driver: Option<String>,
-    pub subnet: Option<Ipv4Net>,
-    pub gateway: Option<Ipv4Addr>,
+    /// `--subnet` (with `--gateway` and `--ip-range` in the same order): none makes one
+    /// IPv4 subnet chosen by rpod.
+    pub subnets: Vec<SubnetRequest>,
+    /// `--ipv6`: a dual-stack network, the IPv4 or IPv6 subnet that `subnets` lacks chosen
+    /// by rpod (an IPv6 subnet given makes an IPv6 network without it).
+    pub ipv6: bool,
     pub interface: Option<String>,
     pub internal: bool,
     pub disable_dns: bool,
     pub labels: BTreeMap<String, String>,
-    /// `--ip-range`: where in the subnet containers' addresses come from.
-    pub ip_range: Option<IpRange>,
     /// Driver options (`-o KEY=VALUE`): `mtu` only, which netavark gives the bridge and
     /// the containers' interfaces.
     pub options: BTreeMap<String, String>,
+}
+
+/// One subnet asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetRequest {
+    pub subnet: IpNet,
+    pub gateway: Option<IpAddr>,
+    /// `--ip-range`: where in the subnet containers' addresses come from.
+    pub ip_range: Option<IpRange>,
+}
+
+impl SubnetRequest {
+    pub fn new(subnet: IpNet) -> Self {
+        SubnetRequest {
+            subnet,
+            gateway: None,
+            ip_range: None,
+        }
+    }
 }
 
 /// The smallest and largest MTU of an IPv4 link.
@@ -76,19 +97,19 @@ fn checked_options(options: &BTreeMap<String, String>) -> Result<BTreeMap<String
 /// addresses (podman's `lease_range`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IpRange {
-    Cidr(Ipv4Net),
-    Addresses(Ipv4Addr, Ipv4Addr),
+    Cidr(IpNet),
+    Addresses(IpAddr, IpAddr),
 }
 
 /// What the host already uses, so that a new network does not collide with it.
 #[derive(Debug, Clone, Default)]
 pub struct HostNetworking {
     pub links: HashSet<String>,
-    pub routes: Vec<Ipv4Net>,
+    pub routes: Vec<IpNet>,
 }
 
 impl HostNetworking {
-    /// The host's interface names and IPv4 routes.
+    /// The host's interface names and routes.
     pub fn read() -> Self {
         let links = fs::read_dir("/sys/class/net")
             .map(|dir| {
@@ -97,9 +118,14 @@ impl HostNetworking {
                     .collect()
             })
             .unwrap_or_default();
-        let routes = fs::read_to_string("/proc/net/route")
+        let mut routes = fs::read_to_string("/proc/net/route")
             .map(|text| parse_routes(&text))
             .unwrap_or_default();
+        routes.extend(
+            fs::read_to_string("/proc/net/ipv6_route")
+                .map(|text| parse_ipv6_routes(&text))
+                .unwrap_or_default(),
+        );
         HostNetworking { links, routes }
     }
 }
@@ -107,7 +133,7 @@ impl HostNetworking {
 /// `/proc/net/route`: destination and mask in hex, in the host's byte order (little endian
 /// on every machine rpod runs on). The default route (mask 0) covers everything and is
 /// left out.
-fn parse_routes(text: &str) -> Vec<Ipv4Net> {
+fn parse_routes(text: &str) -> Vec<IpNet> {
     text.lines()
         .skip(1)
         .filter_map(|line| {
@@ -119,7 +145,26 @@ fn parse_routes(text: &str) -> Vec<Ipv4Net> {
             }
             let address = Ipv4Addr::from(destination.to_le_bytes());
             let prefix = mask.count_ones() as u8;
-            Ipv4Net::new(address, prefix).ok()
+            Ipv4Net::new(address, prefix).ok().map(IpNet::V4)
+        })
+        .collect()
+}
+
+/// `/proc/net/ipv6_route`: the destination in 32 hex digits and its prefix length in hex,
+/// first on each line. Default routes (prefix 0) and multicast and link-local routes, which
+/// no network's subnet can take, are left out.
+fn parse_ipv6_routes(text: &str) -> Vec<IpNet> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let destination = u128::from_str_radix(fields.next()?, 16).ok()?;
+            let prefix = u8::from_str_radix(fields.next()?, 16).ok()?;
+            let address = Ipv6Addr::from(destination);
+            let special = address.is_multicast() || address.segments()[0] & 0xffc0 == 0xfe80;
+            if prefix == 0 || special {
+                return None;
+            }
+            Ipv6Net::new(address, prefix).ok().map(IpNet::V6)
         })
         .collect()
 }
@@ -233,81 +278,31 @@ impl Definitions {
             }
             None => free_bridge_name(&existing, host)?,
         };
-        let subnet = match request.subnet {
-            Some(asked) => {
-                let subnet = asked.trunc();
-                if subnet.prefix_len() > 30 {
-                    return Err(EngineError::InvalidArg(format!(
-                        "subnet {asked} is too small: it needs room for a gateway and a container"
-                    )));
-                }
-                if let Some(other) = existing
-                    .iter()
-                    .find(|n| n.subnets.iter().any(|s| overlaps(&s.subnet, &subnet)))
-                {
-                    return Err(EngineError::InvalidArg(format!(
-                        "subnet {subnet} is already used by network {}",
-                        other.name
-                    )));
-                }
-                subnet
-            }
-            None => free_subnet(&existing, host, request.name.as_str())?,
-        };
-        if request.gateway.is_some() && request.subnet.is_none() {
-            return Err(EngineError::InvalidArg(
-                "a gateway needs a subnet: give --subnet too".into(),
-            ));
+        let mut subnets: Vec<Subnet> = Vec::new();
+        for asked in &request.subnets {
+            let subnet = checked_subnet(asked, &existing, &subnets)?;
+            subnets.push(subnet);
         }
-        let gateway = match request.gateway {
-            Some(gateway) => {
-                if !subnet.contains(&gateway)
-                    || gateway == subnet.network()
-                    || gateway == subnet.broadcast()
-                {
-                    return Err(EngineError::InvalidArg(format!(
-                        "gateway {gateway} is not a host address of subnet {subnet}"
-                    )));
-                }
-                gateway
-            }
-            None => first_host(&subnet).ok_or_else(|| {
-                EngineError::InvalidArg(format!("subnet {subnet} has no host addresses"))
-            })?,
-        };
-        if request.ip_range.is_some() && request.subnet.is_none() {
-            return Err(EngineError::InvalidArg(
-                "an IP range needs a subnet: give --subnet too".into(),
-            ));
+        let has =
+            |subnets: &[Subnet], v6: bool| subnets.iter().any(|s| s.subnet.addr().is_ipv6() == v6);
+        // podman's rule: no subnet makes an IPv4 one; `--ipv6` makes the network dual-stack.
+        if subnets.is_empty() || (request.ipv6 && !has(&subnets, false)) {
+            let chosen = free_subnet(&existing, host, request.name.as_str())?;
+            subnets.push(chosen_subnet(IpNet::V4(chosen)));
         }
-        let lease_range = match request.ip_range {
-            None => None,
-            Some(IpRange::Cidr(range)) => Some(super::LeaseRange::within(range, &subnet)?),
-            Some(IpRange::Addresses(start, end)) => {
-                let hosts = super::LeaseRange::within(subnet, &subnet)?;
-                if start > end || !hosts.contains(start) || !hosts.contains(end) {
-                    return Err(EngineError::InvalidArg(format!(
-                        "invalid IP range {start}-{end}: host addresses of the subnet {subnet}, the first not after the last"
-                    )));
-                }
-                Some(super::LeaseRange {
-                    start_ip: start,
-                    end_ip: end,
-                })
-            }
-        };
+        if request.ipv6 && !has(&subnets, true) {
+            let chosen = free_ipv6_subnet(&existing, host)?;
+            subnets.push(chosen_subnet(IpNet::V6(chosen)));
+        }
+        let ipv6_enabled = has(&subnets, true);
         Ok(Network {
             name: request.name.clone(),
             id: crate::names::random_id(),
             driver: driver.to_string(),
             network_interface: Some(interface),
             created: chrono::Utc::now(),
-            subnets: vec![Subnet {
-                subnet,
-                gateway: Some(gateway),
-                lease_range,
-            }],
-            ipv6_enabled: false,
+            subnets,
+            ipv6_enabled,
             internal: request.internal,
             dns_enabled: !request.disable_dns,
             labels: request.labels.clone(),
@@ -365,8 +360,80 @@ fn read(path: &Path) -> Result<Network> {
     })
 }
 
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// A subnet rpod chose: its gateway is its first host address.
+fn chosen_subnet(subnet: IpNet) -> Subnet {
+    Subnet {
+        subnet,
+        gateway: Some(first_host_of(&subnet)),
+        lease_range: None,
+    }
+}
+
+/// A subnet asked for, checked: room for a gateway and a container, no overlap with the
+/// stored networks or the request's other subnets, a gateway and a range inside it.
+fn checked_subnet(
+    asked: &SubnetRequest,
+    existing: &[Network],
+    earlier: &[Subnet],
+) -> Result<Subnet> {
+    let subnet = asked.subnet.trunc();
+    let smallest = if subnet.addr().is_ipv6() { 126 } else { 30 };
+    if subnet.prefix_len() > smallest {
+        return Err(EngineError::InvalidArg(format!(
+            "subnet {} is too small: it needs room for a gateway and a container",
+            asked.subnet
+        )));
+    }
+    if let Some(other) = existing
+        .iter()
+        .find(|n| n.subnets.iter().any(|s| overlaps(&s.subnet, &subnet)))
+    {
+        return Err(EngineError::InvalidArg(format!(
+            "subnet {subnet} is already used by network {}",
+            other.name
+        )));
+    }
+    if let Some(other) = earlier.iter().find(|s| overlaps(&s.subnet, &subnet)) {
+        return Err(EngineError::InvalidArg(format!(
+            "subnet {subnet} overlaps the subnet {} given before it",
+            other.subnet
+        )));
+    }
+    let gateway = match asked.gateway {
+        Some(gateway) => {
+            if !is_host_of(&subnet, gateway) {
+                return Err(EngineError::InvalidArg(format!(
+                    "gateway {gateway} is not a host address of subnet {subnet}"
+                )));
+            }
+            gateway
+        }
+        None => first_host_of(&subnet),
+    };
+    let lease_range = match asked.ip_range {
+        None => None,
+        Some(IpRange::Cidr(range)) => Some(super::LeaseRange::within(range, &subnet)?),
+        Some(IpRange::Addresses(start, end)) => {
+            if start > end || !is_host_of(&subnet, start) || !is_host_of(&subnet, end) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid IP range {start}-{end}: host addresses of the subnet {subnet}, the first not after the last"
+                )));
+            }
+            Some(super::LeaseRange {
+                start_ip: start,
+                end_ip: end,
+            })
+        }
+    };
+    Ok(Subnet {
+        subnet,
+        gateway: Some(gateway),
+        lease_range,
+    })
 }
 
 /// Whether a bridge name is of those rpod chooses itself (`rpodN`), not one a user gave
@@ -391,13 +458,7 @@ fn free_bridge_name(existing: &[Network], host: &HostNetworking) -> Result<Strin
 /// The default network's subnet when it is free, else (and for every other network) the
 /// first /24 of 10.89.0.0/16 that neither a network nor a host route uses.
 fn free_subnet(existing: &[Network], host: &HostNetworking, name: &str) -> Result<Ipv4Net> {
-    let taken = |candidate: &Ipv4Net| {
-        existing
-            .iter()
-            .flat_map(|n| n.subnets.iter())
-            .any(|s| overlaps(&s.subnet, candidate))
-            || host.routes.iter().any(|r| overlaps(r, candidate))
-    };
+    let taken = |candidate: &Ipv4Net| subnet_taken(existing, host, &IpNet::V4(*candidate));
     if name == crate::config::DEFAULT_NETWORK && !taken(&DEFAULT_SUBNET) {
         return Ok(DEFAULT_SUBNET);
     }
@@ -412,6 +473,33 @@ fn free_subnet(existing: &[Network], host: &HostNetworking, name: &str) -> Resul
         })
 }
 
+fn subnet_taken(existing: &[Network], host: &HostNetworking, candidate: &IpNet) -> bool {
+    existing
+        .iter()
+        .flat_map(|n| n.subnets.iter())
+        .any(|s| overlaps(&s.subnet, candidate))
+        || host.routes.iter().any(|r| overlaps(r, candidate))
+}
+
+/// A random unique local /64 (`fdXX:XXXX:XXXX:XXXX::/64`, RFC 4193's global ID and a
+/// subnet ID, as podman chooses one) that neither a network nor a host route uses.
+fn free_ipv6_subnet(existing: &[Network], host: &HostNetworking) -> Result<Ipv6Net> {
+    use rand::RngCore;
+    for _ in 0..100 {
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes[1..8]);
+        bytes[0] = 0xfd;
+        let candidate = Ipv6Net::new(Ipv6Addr::from(bytes), 64)
+            .map_err(|e| EngineError::InvalidArg(format!("an IPv6 subnet: {e}")))?;
+        if !subnet_taken(existing, host, &IpNet::V6(candidate)) {
+            return Ok(candidate);
+        }
+    }
+    Err(EngineError::InvalidArg(
+        "no free IPv6 subnet found: give one with --subnet".into(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,6 +509,147 @@ mod tests {
             name: name.into(),
             ..Default::default()
         }
+    }
+
+    fn subnet(text: &str) -> SubnetRequest {
+        SubnetRequest::new(text.parse().unwrap())
+    }
+
+    fn with_subnets(name: &str, subnets: Vec<SubnetRequest>) -> NetworkRequest {
+        NetworkRequest {
+            subnets,
+            ..request(name)
+        }
+    }
+
+    fn subnet_texts(network: &Network) -> Vec<(String, String)> {
+        network
+            .subnets
+            .iter()
+            .map(|s| {
+                let gateway = s.gateway.map(|g| g.to_string()).unwrap_or_default();
+                (s.subnet.to_string(), gateway)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ipv6_and_dual_stack_networks_as_podman_makes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let defs = Definitions::new(dir.path());
+        let host = HostNetworking::default();
+        // Given subnets of both families, gateways in their order.
+        let dual = defs
+            .create(
+                &with_subnets(
+                    "dual",
+                    vec![
+                        SubnetRequest {
+                            gateway: Some(IpAddr::from([10, 77, 0, 254])),
+                            ..subnet("10.77.0.0/24")
+                        },
+                        SubnetRequest {
+                            gateway: Some("fd77::fe".parse().unwrap()),
+                            ..subnet("fd77::/64")
+                        },
+                    ],
+                ),
+                &host,
+            )
+            .unwrap();
+        assert!(dual.ipv6_enabled);
+        assert_eq!(
+            subnet_texts(&dual),
+            [
+                ("10.77.0.0/24".into(), "10.77.0.254".into()),
+                ("fd77::/64".into(), "fd77::fe".into())
+            ]
+        );
+        // An IPv6 subnet alone: an IPv6 network, its first address the gateway.
+        let only = defs
+            .create(&with_subnets("only6", vec![subnet("fd88::5/64")]), &host)
+            .unwrap();
+        assert!(only.ipv6_enabled);
+        assert_eq!(
+            subnet_texts(&only),
+            [("fd88::/64".into(), "fd88::1".into())]
+        );
+        // --ipv6 alone: a free IPv4 /24 and a random unique local /64.
+        let chosen = defs
+            .create(
+                &NetworkRequest {
+                    ipv6: true,
+                    ..request("v6lab")
+                },
+                &host,
+            )
+            .unwrap();
+        assert!(chosen.ipv6_enabled);
+        assert_eq!(chosen.subnets.len(), 2);
+        assert_eq!(chosen.subnets[0].subnet.to_string(), "10.89.0.0/24");
+        let v6 = chosen.subnets[1].subnet;
+        assert_eq!(v6.prefix_len(), 64);
+        assert!(v6.to_string().starts_with("fd"), "{v6}");
+        assert_eq!(chosen.subnets[1].gateway, Some(first_host_of(&v6)));
+        // --ipv6 with an IPv4 subnet given: the IPv6 one is added; with an IPv6 one, the
+        // IPv4 one.
+        let v4_given = defs
+            .create(
+                &NetworkRequest {
+                    ipv6: true,
+                    ..with_subnets("v4given", vec![subnet("10.66.0.0/24")])
+                },
+                &host,
+            )
+            .unwrap();
+        assert_eq!(v4_given.subnets.len(), 2);
+        assert!(v4_given.subnets[1].subnet.addr().is_ipv6());
+        let v6_given = defs
+            .create(
+                &NetworkRequest {
+                    ipv6: true,
+                    ..with_subnets("v6given", vec![subnet("fd66::/64")])
+                },
+                &host,
+            )
+            .unwrap();
+        assert_eq!(v6_given.subnets[0].subnet.to_string(), "fd66::/64");
+        assert_eq!(v6_given.subnets[1].subnet.to_string(), "10.89.1.0/24");
+        // An IPv6 range, as podman's client sends it.
+        let ranged = defs
+            .create(
+                &with_subnets(
+                    "r6",
+                    vec![SubnetRequest {
+                        ip_range: Some(IpRange::Addresses(
+                            "fd99::101".parse().unwrap(),
+                            "fd99::1ff".parse().unwrap(),
+                        )),
+                        ..subnet("fd99::/64")
+                    }],
+                ),
+                &host,
+            )
+            .unwrap();
+        let range = ranged.subnets[0].lease_range.unwrap();
+        assert_eq!(range.start_ip.to_string(), "fd99::101");
+        // The stored form is netavark's (and podman's).
+        let stored: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.path().join("networks/r6.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            stored["subnets"][0],
+            serde_json::json!({"subnet": "fd99::/64", "gateway": "fd99::1",
+                "lease_range": {"start_ip": "fd99::101", "end_ip": "fd99::1ff"}})
+        );
+        // A used IPv6 subnet is refused like an IPv4 one.
+        let error = defs
+            .create(&with_subnets("again", vec![subnet("fd77::/48")]), &host)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("already used by network dual"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -433,9 +662,20 @@ podman0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
         assert_eq!(
             parse_routes(text),
             vec![
-                "192.168.2.0/24".parse::<Ipv4Net>().unwrap(),
+                "192.168.2.0/24".parse::<IpNet>().unwrap(),
                 "10.88.0.0/16".parse().unwrap()
             ]
+        );
+        // Default, link-local and multicast routes are left out.
+        let text = "\
+fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0
+fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 00000400 00000001 00000000 00200200       lo
+ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000003 00000000 00000001     eth0
+";
+        assert_eq!(
+            parse_ipv6_routes(text),
+            vec!["fd00::/64".parse::<IpNet>().unwrap()]
         );
     }
 
@@ -450,7 +690,8 @@ podman0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
         let default = defs.create(&request("rpod"), &host).unwrap();
         assert_eq!(default.network_interface.as_deref(), Some("rpod1"));
         assert_eq!(default.subnets[0].subnet.to_string(), "10.88.0.0/16");
-        assert_eq!(default.gateway(), Some(Ipv4Addr::new(10, 88, 0, 1)));
+        assert_eq!(default.gateway(), Some(IpAddr::from([10, 88, 0, 1])));
+        assert!(!default.ipv6_enabled);
         assert!(default.dns_enabled);
         let second = defs.create(&request("web"), &host).unwrap();
         assert_eq!(second.network_interface.as_deref(), Some("rpod2"));
@@ -470,6 +711,7 @@ podman0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
             links: HashSet::new(),
             routes: vec!["10.88.0.0/16".parse().unwrap()],
         };
+        assert!(subnet_taken(&[], &host, &"10.88.3.0/24".parse().unwrap()));
         let other = Definitions::new(&dir.path().join("other"));
         let moved = other.create(&request("rpod"), &host).unwrap();
         assert_eq!(moved.subnets[0].subnet.to_string(), "10.89.0.0/24");
@@ -509,24 +751,22 @@ podman0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
         let host = HostNetworking::default();
         let asked = NetworkRequest {
             name: "lab".into(),
-            subnet: Some("10.99.3.0/24".parse().unwrap()),
-            gateway: Some(Ipv4Addr::new(10, 99, 3, 254)),
+            subnets: vec![SubnetRequest {
+                gateway: Some(IpAddr::from([10, 99, 3, 254])),
+                ..subnet("10.99.3.0/24")
+            }],
             interface: Some("labbr".into()),
             internal: true,
             ..Default::default()
         };
         let lab = defs.create(&asked, &host).unwrap();
-        assert_eq!(lab.gateway(), Some(Ipv4Addr::new(10, 99, 3, 254)));
+        assert_eq!(lab.gateway(), Some(IpAddr::from([10, 99, 3, 254])));
         assert!(lab.internal);
         let again = defs.create(&asked, &host).unwrap_err();
         assert!(matches!(again, EngineError::NetworkExists(_)), "{again}");
         for (bad, what) in [
             (
-                NetworkRequest {
-                    name: "x".into(),
-                    subnet: Some("10.99.3.128/25".parse().unwrap()),
-                    ..Default::default()
-                },
+                with_subnets("x", vec![subnet("10.99.3.128/25")]),
                 "already used by network lab",
             ),
             (
@@ -538,14 +778,30 @@ podman0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
                 "already in use",
             ),
             (
-                NetworkRequest {
-                    name: "x".into(),
-                    subnet: Some("10.98.0.0/24".parse().unwrap()),
-                    gateway: Some(Ipv4Addr::new(10, 97, 0, 1)),
-                    ..Default::default()
-                },
+                with_subnets(
+                    "x",
+                    vec![SubnetRequest {
+                        gateway: Some(IpAddr::from([10, 97, 0, 1])),
+                        ..subnet("10.98.0.0/24")
+                    }],
+                ),
                 "not a host address",
             ),
+            (
+                with_subnets(
+                    "x",
+                    vec![SubnetRequest {
+                        gateway: Some("fd98::1".parse().unwrap()),
+                        ..subnet("10.98.0.0/24")
+                    }],
+                ),
+                "not a host address",
+            ),
+            (
+                with_subnets("x", vec![subnet("fd98::/64"), subnet("fd98::/48")]),
+                "overlaps the subnet fd98::/64",
+            ),
+            (with_subnets("x", vec![subnet("fd98::/127")]), "too small"),
             (
                 NetworkRequest {
                     name: "x".into(),

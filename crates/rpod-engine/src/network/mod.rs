@@ -13,10 +13,10 @@ pub mod netns;
 pub mod ports;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use chrono::{DateTime, Utc};
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// A network as podman stores it and netavark reads it (netavark ignores the fields it does
@@ -47,9 +47,9 @@ pub struct Network {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Subnet {
-    pub subnet: Ipv4Net,
+    pub subnet: IpNet,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     /// `--ip-range`: the addresses containers get (netavark's and podman's field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_range: Option<LeaseRange>,
@@ -58,13 +58,13 @@ pub struct Subnet {
 /// The first and last address a subnet hands out.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LeaseRange {
-    pub start_ip: Ipv4Addr,
-    pub end_ip: Ipv4Addr,
+    pub start_ip: IpAddr,
+    pub end_ip: IpAddr,
 }
 
 impl LeaseRange {
     /// The host addresses of `range` (a CIDR inside `subnet`) that `subnet` can give.
-    pub fn within(range: Ipv4Net, subnet: &Ipv4Net) -> crate::Result<LeaseRange> {
+    pub fn within(range: IpNet, subnet: &IpNet) -> crate::Result<LeaseRange> {
         let range = range.trunc();
         if !subnet.contains(&range) {
             return Err(crate::EngineError::InvalidArg(format!(
@@ -87,9 +87,9 @@ impl LeaseRange {
     /// podman's reading of `--ip-range CIDR`: from the range's first host address (its
     /// network address left out, as podman's client leaves it) to its last address, within
     /// the subnet's hosts. Docker's `IPRange` is the whole CIDR (`within`).
-    pub fn podman(range: Ipv4Net, subnet: &Ipv4Net) -> crate::Result<LeaseRange> {
+    pub fn podman(range: IpNet, subnet: &IpNet) -> crate::Result<LeaseRange> {
         let mut lease = Self::within(range, subnet)?;
-        let first_host = Ipv4Addr::from(u32::from(range.trunc().network()).saturating_add(1));
+        let first_host = address_after(range.trunc().network());
         lease.start_ip = lease.start_ip.max(first_host);
         if lease.start_ip > lease.end_ip {
             return Err(crate::EngineError::InvalidArg(format!(
@@ -99,23 +99,47 @@ impl LeaseRange {
         Ok(lease)
     }
 
-    pub fn contains(&self, address: Ipv4Addr) -> bool {
+    pub fn contains(&self, address: IpAddr) -> bool {
         (self.start_ip..=self.end_ip).contains(&address)
     }
 }
 
-fn first_host_of(subnet: &Ipv4Net) -> Ipv4Addr {
-    subnet.hosts().next().unwrap_or(subnet.network())
+/// The address after `address` (itself at the family's last address).
+pub fn address_after(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).saturating_add(1))),
+        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a).saturating_add(1))),
+    }
 }
 
-fn last_host_of(subnet: &Ipv4Net) -> Ipv4Addr {
-    subnet.hosts().last().unwrap_or(subnet.broadcast())
+/// A subnet's first host address: the one after its network address.
+pub fn first_host_of(subnet: &IpNet) -> IpAddr {
+    address_after(subnet.network())
+}
+
+/// A subnet's last host address: before the broadcast address in IPv4; IPv6 has none, so
+/// its last address (as podman's address management counts).
+pub fn last_host_of(subnet: &IpNet) -> IpAddr {
+    match subnet.broadcast() {
+        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).saturating_sub(1))),
+        v6 => v6,
+    }
+}
+
+/// Whether `address` is one a container or gateway may have in `subnet`.
+pub fn is_host_of(subnet: &IpNet, address: IpAddr) -> bool {
+    subnet.contains(&address) && (first_host_of(subnet)..=last_host_of(subnet)).contains(&address)
 }
 
 impl Network {
     /// The first subnet's gateway, which is also the host's address on the bridge.
-    pub fn gateway(&self) -> Option<Ipv4Addr> {
+    pub fn gateway(&self) -> Option<IpAddr> {
         self.subnets.first().and_then(|s| s.gateway)
+    }
+
+    /// Whether the network has an IPv6 subnet.
+    pub fn has_ipv6(&self) -> bool {
+        self.subnets.iter().any(|s| s.subnet.addr().is_ipv6())
     }
 }
 
@@ -134,11 +158,6 @@ pub fn valid_interface_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-/// A subnet's gateway when none is given: its first host address.
-pub fn first_host(subnet: &Ipv4Net) -> Option<Ipv4Addr> {
-    subnet.hosts().next()
-}
-
 /// What a container was given on one network (netavark's answer to `setup`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Attachment {
@@ -146,7 +165,10 @@ pub struct Attachment {
     pub mac_address: String,
     /// Addresses with their prefix length, e.g. `10.88.0.2/16`.
     pub addresses: Vec<ipnet::IpNet>,
+    /// The IPv4 gateway.
     pub gateway: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_gateway: Option<IpAddr>,
     pub dns_servers: Vec<IpAddr>,
     pub dns_search: Vec<String>,
 }
@@ -154,6 +176,25 @@ pub struct Attachment {
 impl Attachment {
     pub fn ipv4(&self) -> Option<ipnet::IpNet> {
         self.addresses.iter().find(|a| a.addr().is_ipv4()).copied()
+    }
+
+    pub fn ipv6(&self) -> Option<ipnet::IpNet> {
+        self.addresses.iter().find(|a| a.addr().is_ipv6()).copied()
+    }
+
+    /// The IPv4 gateway, else the IPv6 one: the host's address as the container sees it.
+    pub fn any_gateway(&self) -> Option<IpAddr> {
+        self.gateway.or(self.ipv6_gateway)
+    }
+
+    /// Record `gateway` as the gateway of its family.
+    pub fn add_gateway(&mut self, gateway: IpAddr) {
+        let slot = if gateway.is_ipv6() {
+            &mut self.ipv6_gateway
+        } else {
+            &mut self.gateway
+        };
+        slot.get_or_insert(gateway);
     }
 }
 
@@ -238,7 +279,7 @@ fn is_mode_word(word: &str) -> bool {
     )
 }
 
-/// `NAME:OPTION,...`: a network to join with podman's options `ip=`, `mac=` and `alias=`
+/// `NAME:OPTION,...`: a network to join with podman's options `ip=`, `ip6=`, `mac=` and `alias=`
 /// (which may repeat). The values are checked with the network at create.
 fn network_with_options(name: &str, options: &str) -> crate::Result<crate::container::NetworkJoin> {
     let invalid = |message: String| crate::EngineError::InvalidArg(message);
@@ -264,20 +305,30 @@ fn network_with_options(name: &str, options: &str) -> crate::Result<crate::conta
                     return Err(invalid(format!("--network {name}: ip= is given twice")));
                 }
             }
+            "ip6" => {
+                let ip = value.parse().map_err(|_| {
+                    invalid(format!(
+                        "invalid --network {name}: ip6={value} is not an IPv6 address"
+                    ))
+                })?;
+                if join.ip6.replace(ip).is_some() {
+                    return Err(invalid(format!("--network {name}: ip6= is given twice")));
+                }
+            }
             "mac" => {
                 if join.mac.replace(value.to_string()).is_some() {
                     return Err(invalid(format!("--network {name}: mac= is given twice")));
                 }
             }
             "alias" => join.aliases.push(value.to_string()),
-            "ip6" | "interface_name" => {
+            "interface_name" => {
                 return Err(crate::EngineError::NotSupported(format!(
                     "the network option {key} (--network {name}:...)"
                 )))
             }
             _ => {
                 return Err(invalid(format!(
-                    "invalid --network {name}: unknown option {option:?} (ip=, mac=, alias=)"
+                    "invalid --network {name}: unknown option {option:?} (ip=, ip6=, mac=, alias=)"
                 )))
             }
         }
@@ -353,8 +404,21 @@ mod tests {
         ] {
             assert!(parse(&[bad]).is_err(), "{bad} was taken");
         }
+        let (_, joins) = parse(&["front:ip6=fd00::5,ip=10.89.1.5"]).unwrap();
+        assert_eq!(joins[0].ip6, Some("fd00::5".parse().unwrap()));
+        assert_eq!(
+            joins[0].static_ips(),
+            [IpAddr::from([10, 89, 1, 5]), "fd00::5".parse().unwrap()]
+        );
+        for bad in [
+            "front:ip6=10.89.1.5",
+            "front:ip=fd00::5",
+            "front:ip6=fd00::5,ip6=fd00::6",
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad} was taken");
+        }
         assert!(matches!(
-            parse(&["front:ip6=fd00::5"]),
+            parse(&["front:interface_name=eth9"]),
             Err(crate::EngineError::NotSupported(_))
         ));
         assert!(parse(&["front:ip=10.89.1.5", "host"]).is_err());
@@ -364,7 +428,7 @@ mod tests {
     fn reads_podmans_json() {
         let text = r#"{"name":"foo","id":"9d81a9a8a8","driver":"bridge","network_interface":"podman1","created":"2023-05-01T10:00:00.1Z","subnets":[{"subnet":"10.89.0.0/24","gateway":"10.89.0.1"}],"ipv6_enabled":false,"internal":false,"dns_enabled":true,"ipam_options":{"driver":"host-local"}}"#;
         let network: Network = serde_json::from_str(text).unwrap();
-        assert_eq!(network.gateway(), Some(Ipv4Addr::new(10, 89, 0, 1)));
+        assert_eq!(network.gateway(), Some(IpAddr::from([10, 89, 0, 1])));
         assert!(network.dns_enabled);
         let back = serde_json::to_value(&network).unwrap();
         assert_eq!(back["subnets"][0]["subnet"], "10.89.0.0/24");

@@ -152,8 +152,8 @@ impl Netavark {
                 attachment.mac_address = found.mac_address.clone();
                 for address in found.subnets.iter().flatten() {
                     attachment.addresses.push(address.ipnet);
-                    if attachment.gateway.is_none() {
-                        attachment.gateway = address.gateway;
+                    if let Some(gateway) = address.gateway {
+                        attachment.add_gateway(gateway);
                     }
                 }
             }
