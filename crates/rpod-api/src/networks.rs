@@ -349,6 +349,7 @@ struct ConnectBody {
     aliases: Option<Vec<String>>,
     static_ips: Option<Vec<String>>,
     static_mac: Option<String>,
+    interface_name: Option<String>,
 }
 
 fn container_of(context: &Context, name: &str) -> ApiResult<ContainerRecord> {
@@ -365,6 +366,7 @@ pub fn connect(context: &Context, ex: &mut Exchange, network: &str) -> ApiResult
         name: network.to_string(),
         aliases: body.aliases.unwrap_or_default(),
         mac: body.static_mac.filter(|m| !m.is_empty()),
+        interface_name: body.interface_name.filter(|n| !n.is_empty()),
         ..Default::default()
     };
     // libpod's `static_ips` (either family), Docker's `IPAMConfig` addresses.

@@ -744,6 +744,46 @@ fn static_address_connect_and_disconnect() {
         "eth0",
     ]);
     assert!(out.contains("10.93.32.2/24"), "{out}");
+    // Interfaces are named as asked (interface_name=), else the lowest free ethN: a
+    // network connected again after another's disconnect takes the free name.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front:interface_name=lan0",
+        "--network",
+        "back",
+        "demo",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+    ]);
+    assert!(
+        out.contains("lan0    inet 10.93.31.") && out.contains("eth0    inet 10.93.32."),
+        "{out}"
+    );
+    let err = rpod.fails(
+        &[
+            "create",
+            "--network",
+            "front:interface_name=lan0",
+            "--network",
+            "back:interface_name=lan0",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("given to two networks"), "{err}");
+    rpod.ok(&["network", "connect", "back", "app"]);
+    rpod.ok(&["network", "disconnect", "front", "app"]);
+    rpod.ok(&["network", "connect", "front", "app"]);
+    let names = rpod.ok(&["exec", "app", "ip", "-4", "-o", "addr"]);
+    assert!(
+        names.contains("eth1    inet 10.93.32.") && names.contains("eth0    inet 10.93.31."),
+        "{names}"
+    );
     rpod.ok(&["rm", "-f", "-t", "0", "app"]);
     assert_nothing_left(&rpod, "10.93.31.77", "rpodt31");
     assert_nothing_left(&rpod, "10.93.32.2", "rpodt32");

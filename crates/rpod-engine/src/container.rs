@@ -214,6 +214,10 @@ pub struct NetworkJoin {
     pub ip6: Option<std::net::Ipv6Addr>,
     #[serde(default)]
     pub mac: Option<String>,
+    /// `interface_name=`: the interface's name in the container (else the lowest free
+    /// `ethN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_name: Option<String>,
 }
 
 impl NetworkJoin {

@@ -628,13 +628,11 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         other => network_mode(other, &["private", "default"])?,
     };
     for (name, options) in spec.networks.unwrap_or_default() {
-        if !options.interface_name.is_empty() {
-            return Err(ApiError::unsupported("interface names of networks"));
-        }
         let mut join = NetworkJoin {
             name,
             aliases: options.aliases.unwrap_or_default(),
             mac: (!options.static_mac.is_empty()).then_some(options.static_mac),
+            interface_name: (!options.interface_name.is_empty()).then_some(options.interface_name),
             ..Default::default()
         };
         crate::compat::create::set_static_ips(&mut join, &options.static_ips.unwrap_or_default())?;

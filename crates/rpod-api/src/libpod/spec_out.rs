@@ -71,6 +71,9 @@ fn network_fields(options: &CreateOptions, spec: &mut Map<String, Value>) {
                 if let Some(mac) = &join.mac {
                     entry.insert("static_mac".into(), json!(mac));
                 }
+                if let Some(interface) = &join.interface_name {
+                    entry.insert("interface_name".into(), json!(interface));
+                }
                 (join.name.clone(), Value::Object(entry))
             })
             .collect();

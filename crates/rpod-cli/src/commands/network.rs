@@ -205,6 +205,7 @@ pub fn connect(engine: &Engine, args: NetworkConnectArgs) -> Outcome {
         ip: args.ip,
         ip6: args.ip6,
         mac: args.mac_address.clone(),
+        interface_name: None,
     };
     engine.network_connect(&args.network, &args.container, join)?;
     Ok(0)

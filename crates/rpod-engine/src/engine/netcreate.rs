@@ -94,6 +94,24 @@ impl Engine {
             });
         }
         let mut seen = Vec::new();
+        let mut interfaces: Vec<&str> = Vec::new();
+        for join in &net.networks {
+            if let Some(name) = join.interface_name.as_deref() {
+                if interfaces.contains(&name) {
+                    return Err(EngineError::InvalidArg(format!(
+                        "interface_name={name} is given to two networks"
+                    )));
+                }
+                // The interface must be valid whichever way it came (the API's too).
+                if !crate::network::valid_interface_name(name) {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid interface_name={name:?} for network {}",
+                        join.name
+                    )));
+                }
+                interfaces.push(name);
+            }
+        }
         for join in &mut net.networks {
             let network = self.network(&join.name)?;
             join.name = network.name.clone();

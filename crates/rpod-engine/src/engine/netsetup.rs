@@ -184,19 +184,19 @@ impl Engine {
             netns::create(&self.netns_path(record.id()))?;
         }
         let joins = record.config.net.networks.clone();
-        let options = self.netavark_options(record, &joins, 0)?;
+        let options = self.netavark_options(record, &joins, &[])?;
         self.save_network_options(record.id(), &options)?;
         record.state.networks = expected_attachments(&options);
         Ok((netavark, options))
     }
 
-    /// netavark's options for joining `joins`, whose first gets `eth{first_index}`;
-    /// addresses are leased now.
+    /// netavark's options for joining `joins`, in a namespace whose interfaces are named
+    /// `in_use` already; addresses are leased now.
     fn netavark_options(
         &self,
         record: &ContainerRecord,
         joins: &[NetworkJoin],
-        first_index: usize,
+        in_use: &[String],
     ) -> Result<NetworkOptions> {
         let mut options = NetworkOptions {
             container_id: record.id().to_string(),
@@ -215,7 +215,8 @@ impl Engine {
             )
             .filter(|s| !s.is_empty()),
         };
-        for (index, join) in joins.iter().enumerate() {
+        let interfaces = crate::network::interface_names(joins, in_use);
+        for (join, interface_name) in joins.iter().zip(interfaces) {
             let network = self.network(&join.name)?;
             crate::network::bridge_owner::check_bridge_is_free(&network)?;
             let addresses =
@@ -228,7 +229,7 @@ impl Engine {
                 network.name.clone(),
                 PerNetworkOptions {
                     aliases: Some(aliases),
-                    interface_name: format!("eth{}", first_index + index),
+                    interface_name,
                     static_ips: Some(addresses),
                     static_mac: join.mac.clone(),
                 },
@@ -387,8 +388,18 @@ impl Engine {
     ) -> Result<()> {
         let path = self.netns_path(record.id());
         let mut all = self.set_up_network_options(record)?;
-        let index = all.networks.len();
-        let mut one = self.netavark_options(record, std::slice::from_ref(join), index)?;
+        let in_use: Vec<String> = all
+            .networks
+            .values()
+            .map(|n| n.interface_name.clone())
+            .collect();
+        if let Some(name) = join.interface_name.as_ref().filter(|n| in_use.contains(n)) {
+            return Err(EngineError::InvalidArg(format!(
+                "container {} has an interface {name} already",
+                record.config.name
+            )));
+        }
+        let mut one = self.netavark_options(record, std::slice::from_ref(join), &in_use)?;
         // Ports are published once, with the first network.
         one.port_mappings = None;
         let attachments = match self.netavark()?.setup(&path, &one) {

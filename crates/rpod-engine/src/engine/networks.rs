@@ -228,6 +228,20 @@ impl Engine {
         for ip in join.static_ips() {
             crate::network::ipam::check_static(&network, ip)?;
         }
+        if let Some(name) = join.interface_name.as_deref() {
+            let taken = record
+                .config
+                .net
+                .networks
+                .iter()
+                .any(|n| n.interface_name.as_deref() == Some(name));
+            if taken || !crate::network::valid_interface_name(name) {
+                return Err(EngineError::InvalidArg(format!(
+                    "interface_name={name:?} is not a free interface name of container {}",
+                    record.config.name
+                )));
+            }
+        }
         let join = NetworkJoin {
             name: network.name.clone(),
             ..join

@@ -146,6 +146,28 @@ impl Network {
 /// Network names as podman allows them (the same rule as containers and volumes).
 pub use crate::names::valid_name;
 
+/// The interface each of `joins` gets in the container, in order: the name asked for
+/// (`interface_name=`), else the lowest `ethN` that neither `in_use` (the container's
+/// interfaces already there) nor another of `joins` has, as podman names them.
+pub fn interface_names(joins: &[crate::container::NetworkJoin], in_use: &[String]) -> Vec<String> {
+    let mut taken: Vec<String> = in_use.to_vec();
+    taken.extend(joins.iter().filter_map(|j| j.interface_name.clone()));
+    joins
+        .iter()
+        .map(|join| match &join.interface_name {
+            Some(name) => name.clone(),
+            None => {
+                let free = (0..)
+                    .map(|n| format!("eth{n}"))
+                    .find(|name| !taken.contains(name))
+                    .unwrap_or_default();
+                taken.push(free.clone());
+                free
+            }
+        })
+        .collect()
+}
+
 /// Interface names the kernel accepts (at most 15 bytes, no `/`, blanks or `:`), checked
 /// before netavark is asked to make one.
 pub fn valid_interface_name(name: &str) -> bool {
@@ -279,8 +301,8 @@ fn is_mode_word(word: &str) -> bool {
     )
 }
 
-/// `NAME:OPTION,...`: a network to join with podman's options `ip=`, `ip6=`, `mac=` and `alias=`
-/// (which may repeat). The values are checked with the network at create.
+/// `NAME:OPTION,...`: a network to join with podman's options `ip=`, `ip6=`, `mac=`,
+/// `interface_name=` and `alias=` (which may repeat). The values are checked with the network at create.
 fn network_with_options(name: &str, options: &str) -> crate::Result<crate::container::NetworkJoin> {
     let invalid = |message: String| crate::EngineError::InvalidArg(message);
     if !valid_name(name) || is_mode_word(name) {
@@ -322,13 +344,20 @@ fn network_with_options(name: &str, options: &str) -> crate::Result<crate::conta
             }
             "alias" => join.aliases.push(value.to_string()),
             "interface_name" => {
-                return Err(crate::EngineError::NotSupported(format!(
-                    "the network option {key} (--network {name}:...)"
-                )))
+                if !valid_interface_name(value) {
+                    return Err(invalid(format!(
+                        "invalid --network {name}: interface_name={value:?} is not an interface name (at most 15 letters, digits, '.', '_' or '-')"
+                    )));
+                }
+                if join.interface_name.replace(value.to_string()).is_some() {
+                    return Err(invalid(format!(
+                        "--network {name}: interface_name= is given twice"
+                    )));
+                }
             }
             _ => {
                 return Err(invalid(format!(
-                    "invalid --network {name}: unknown option {option:?} (ip=, ip6=, mac=, alias=)"
+                    "invalid --network {name}: unknown option {option:?} (ip=, ip6=, mac=, alias=, interface_name=)"
                 )))
             }
         }
@@ -339,6 +368,32 @@ fn network_with_options(name: &str, options: &str) -> crate::Result<crate::conta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interfaces_named_as_podman_names_them() {
+        let join = |name: &str, interface: Option<&str>| crate::container::NetworkJoin {
+            name: name.into(),
+            interface_name: interface.map(String::from),
+            ..Default::default()
+        };
+        assert_eq!(
+            interface_names(&[join("a", None), join("b", None)], &[]),
+            ["eth0", "eth1"]
+        );
+        // A name asked for is kept, and not given again.
+        assert_eq!(
+            interface_names(
+                &[join("a", None), join("b", Some("eth0")), join("c", None)],
+                &[]
+            ),
+            ["eth1", "eth0", "eth2"]
+        );
+        // A connect after a disconnect takes the free name, not the count's.
+        assert_eq!(
+            interface_names(&[join("c", None)], &["eth1".into()]),
+            ["eth0"]
+        );
+    }
 
     #[test]
     fn names() {
@@ -417,10 +472,15 @@ mod tests {
         ] {
             assert!(parse(&[bad]).is_err(), "{bad} was taken");
         }
-        assert!(matches!(
-            parse(&["front:interface_name=eth9"]),
-            Err(crate::EngineError::NotSupported(_))
-        ));
+        let (_, joins) = parse(&["front:interface_name=lan0"]).unwrap();
+        assert_eq!(joins[0].interface_name.as_deref(), Some("lan0"));
+        for bad in [
+            "front:interface_name=a/b",
+            "front:interface_name=",
+            "front:interface_name=x,interface_name=y",
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad} was taken");
+        }
         assert!(parse(&["front:ip=10.89.1.5", "host"]).is_err());
     }
 
