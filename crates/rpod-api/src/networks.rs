@@ -48,9 +48,18 @@ fn docker_options(network: &Network) -> BTreeMap<String, String> {
         })
         .collect();
     if let Some(interface) = network.network_interface.as_ref().filter(|name| {
-        network.driver == "bridge" && !rpod_engine::network::definitions::chosen_bridge_name(name)
+        network.is_bridge() && !rpod_engine::network::definitions::chosen_bridge_name(name)
     }) {
         options.insert("com.docker.network.bridge.name".into(), interface.clone());
+    }
+    if network.driver == "macvlan" {
+        // Docker's names: `parent`, `macvlan_mode`.
+        if let Some(mode) = options.remove("mode") {
+            options.insert("macvlan_mode".into(), mode);
+        }
+        if let Some(parent) = &network.network_interface {
+            options.insert("parent".into(), parent.clone());
+        }
     }
     options
 }
@@ -241,13 +250,19 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     match ex.flavour {
         Flavour::Compat => {
             let body: DockerCreate = ex.body_json()?;
-            // Docker's name for the bridge is the one option rpod honours (as podman does);
-            // the others would be silently lost.
+            // Docker's names for the bridge, the MTU and a macvlan network's parent and
+            // mode are the options rpod honours; the others would be silently lost.
+            let macvlan = body.driver == "macvlan";
             for (key, value) in body.options.unwrap_or_default() {
                 match key.as_str() {
                     "com.docker.network.bridge.name" => request.interface = Some(value),
                     "com.docker.network.driver.mtu" => {
                         request.options.insert("mtu".into(), value);
+                    }
+                    // Docker's macvlan options.
+                    "parent" if macvlan => request.interface = Some(value),
+                    "macvlan_mode" if macvlan => {
+                        request.options.insert("mode".into(), value);
                     }
                     _ => return Err(ApiError::unsupported(format!("the network option {key:?}"))),
                 }

@@ -465,7 +465,7 @@ pub struct NetworkReloadArgs {
 
 #[derive(Debug, Args)]
 pub struct NetworkCreateArgs {
-    /// Only bridge.
+    /// bridge, or macvlan (-o parent=INTERFACE, -o mode=bridge|private|vepa|passthru).
     #[arg(short = 'd', long, default_value = "bridge")]
     pub driver: String,
     /// A subnet in CIDR form, IPv4 or IPv6 (repeatable; a free /24 of 10.89.0.0/16 when
@@ -493,12 +493,13 @@ pub struct NetworkCreateArgs {
     /// No aardvark-dns for the network: containers do not resolve each other's names.
     #[arg(long = "disable-dns")]
     pub disable_dns: bool,
-    /// The bridge's name on the host (rpodN when not given).
+    /// The bridge's name on the host (rpodN when not given); a macvlan network's parent.
     #[arg(long = "interface-name")]
     pub interface_name: Option<String>,
     #[arg(long = "label")]
     pub labels: Vec<String>,
-    /// Driver options, KEY=VALUE: mtu=BYTES (the bridge's and the containers' interfaces').
+    /// Driver options, KEY=VALUE: mtu=BYTES (the bridge's and the containers' interfaces');
+    /// a macvlan network's parent=INTERFACE and mode=MODE.
     #[arg(short = 'o', long = "opt")]
     pub opts: Vec<String>,
     /// Reuse an existing network of that name instead of failing.

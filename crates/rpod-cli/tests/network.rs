@@ -1650,6 +1650,182 @@ fn dual_stack_networks() {
     assert_network_gone("rpodt141", "10.93.141.");
 }
 
+/// A veth pair of the test's own, the parent of its macvlan networks (this kernel has no
+/// dummy interfaces); removed when dropped.
+struct ParentLink(&'static str);
+
+impl ParentLink {
+    fn new(name: &'static str, peer: &str) -> ParentLink {
+        let _ = Command::new("ip").args(["link", "del", name]).status();
+        for args in [
+            vec!["link", "add", name, "type", "veth", "peer", "name", peer],
+            vec!["link", "set", name, "up"],
+            vec!["link", "set", peer, "up"],
+        ] {
+            let status = Command::new("ip").args(&args).status().unwrap();
+            assert!(status.success(), "ip {args:?}");
+        }
+        ParentLink(name)
+    }
+}
+
+impl Drop for ParentLink {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", self.0]).status();
+    }
+}
+
+/// macvlan networks as podman makes them: the containers' interfaces are macvlan devices
+/// on a host interface, addressed by rpod (a subnet is required), reaching each other in
+/// the default bridge mode and not in private mode; no name server and no published ports
+/// (refused: netavark forwards ports to bridges only); bad parents, modes and drivers are
+/// refused.
+#[test]
+fn macvlan_networks() {
+    let rpod = bridged("crun", "10.93.160.0/24");
+    let parent = ParentLink::new("rpodtmv160", "rpodtmv160p");
+    rpod.ok(&[
+        "network",
+        "create",
+        "-d",
+        "macvlan",
+        "-o",
+        &format!("parent={}", parent.0),
+        "--subnet",
+        "10.93.161.0/24",
+        "mv",
+    ]);
+    assert_eq!(
+        rpod.ok(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{.Driver}} {{.NetworkInterface}} {{.DNSEnabled}}",
+            "mv"
+        ]),
+        "macvlan rpodtmv160 false\n"
+    );
+    rpod.ok(&[
+        "network",
+        "create",
+        "-d",
+        "macvlan",
+        "--interface-name",
+        parent.0,
+        "-o",
+        "mode=private",
+        "--subnet",
+        "10.93.162.0/24",
+        "mvp",
+    ]);
+    let serve = "mkdir -p /www && echo reached > /www/index.html && exec httpd -f -p 80 -h /www";
+    for (name, network) in [("web", "mv"), ("lone", "mvp")] {
+        rpod.detached(&[
+            "--name",
+            name,
+            "--network",
+            network,
+            "demo",
+            "sh",
+            "-c",
+            serve,
+        ]);
+    }
+    let fetch = |network: &str, address: &str| {
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            network,
+            "demo",
+            "sh",
+            "-c",
+            &format!("ip -4 -o addr show eth0; timeout 3 wget -qO- http://{address}/index.html; cat /etc/resolv.conf"),
+        ])
+    };
+    let out = fetch("mv", "10.93.161.2");
+    assert!(out.contains("inet 10.93.161.3/24"), "{out}");
+    assert!(out.contains("reached"), "{out}");
+    // No aardvark-dns on a macvlan network.
+    assert!(!out.contains("nameserver 10.93.161.1"), "{out}");
+    // Private mode: the two macvlan interfaces do not reach each other.
+    let out = fetch("mvp", "10.93.162.2");
+    assert!(out.contains("inet 10.93.162.3/24"), "{out}");
+    assert!(!out.contains("reached"), "{out}");
+    for (args, message) in [
+        (
+            vec![
+                "run",
+                "--rm",
+                "--network",
+                "mv",
+                "-p",
+                "8080:80",
+                "demo",
+                "true",
+            ],
+            "need a bridge network",
+        ),
+        (
+            vec![
+                "network",
+                "create",
+                "-d",
+                "macvlan",
+                "-o",
+                "parent=rpodtmv160",
+                "x",
+            ],
+            "needs --subnet",
+        ),
+        (
+            vec![
+                "network",
+                "create",
+                "-d",
+                "macvlan",
+                "-o",
+                "parent=rpodtnone",
+                "--subnet",
+                "10.93.163.0/24",
+                "x",
+            ],
+            "does not exist",
+        ),
+        (
+            vec![
+                "network",
+                "create",
+                "-d",
+                "macvlan",
+                "-o",
+                "parent=rpodtmv160",
+                "-o",
+                "mode=weird",
+                "--subnet",
+                "10.93.163.0/24",
+                "x",
+            ],
+            "invalid macvlan mode",
+        ),
+        (
+            vec!["network", "create", "-o", "parent=rpodtmv160", "x"],
+            "option of macvlan",
+        ),
+        (vec!["network", "create", "-d", "ipvlan", "x"], "ipvlan"),
+    ] {
+        let err = rpod.fails(&args, 125);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    rpod.ok(&["rm", "-f", "-t", "0", "web", "lone"]);
+    wait_for_network_teardowns(&rpod);
+    rpod.ok(&["network", "rm", "mv", "mvp"]);
+    let namespaces = std::fs::read_dir(rpod.runroot().join("netns"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(namespaces, 0);
+}
+
 /// Two stores that gave their networks the same bridge name: while the first one's
 /// containers use the bridge, the second network is refused on it (netavark would put its
 /// subnet on the same bridge), and removing the second network leaves the first one's

@@ -50,12 +50,24 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
             ))
         }
     }
+    // A macvlan network's parent is its interface, as podman's client makes it.
+    let mut interface = args.interface_name.clone();
+    if let Some(parent) = options.remove("parent") {
+        if args.driver != "macvlan" {
+            return Err(usage("-o parent= is an option of macvlan networks"));
+        }
+        if interface.replace(parent).is_some() {
+            return Err(usage(
+                "give the parent interface once: -o parent= or --interface-name",
+            ));
+        }
+    }
     let request = NetworkRequest {
         name: args.name.clone().unwrap_or_default(),
         driver: Some(args.driver.clone()),
         subnets: subnet_requests(&args)?,
         ipv6: args.ipv6,
-        interface: args.interface_name.clone(),
+        interface,
         internal: args.internal,
         disable_dns: args.disable_dns,
         labels: rpod_engine::labels::parse_pairs(&args.labels),

@@ -129,6 +129,16 @@ impl Engine {
         })
     }
 
+    /// The host's address as the container reaches it: its first network's gateway, the
+    /// host's end of that network's bridge. A macvlan network's gateway is a router of the
+    /// parent's link, not the host, so such a network gives none.
+    fn host_address(&self, record: &ContainerRecord) -> Option<IpAddr> {
+        let first = record.config.net.networks.first()?;
+        let attachment = record.state.networks.get(&first.name)?;
+        let bridged = self.network(&first.name).map_or(true, |n| n.is_bridge());
+        attachment.any_gateway().filter(|_| bridged)
+    }
+
     /// Write /etc/hosts, /etc/resolv.conf, /etc/hostname and /run/.containerenv into the
     /// container's run directory; the bind mounts that put them in place.
     /// `starting`: for a start (its links must all be there), not a rewrite after a
@@ -196,7 +206,7 @@ impl Engine {
                     own_addresses: &own,
                     hostname: &config.hostname,
                     name: &config.name,
-                    host_address: attachments.first().and_then(|a| a.any_gateway()),
+                    host_address: self.host_address(record),
                 });
                 let hosts = dir.join("hosts");
                 write_file(&hosts, &text)?;

@@ -94,6 +94,7 @@ impl Engine {
             });
         }
         let mut seen = Vec::new();
+        let mut any_bridge = false;
         let mut interfaces: Vec<&str> = Vec::new();
         for join in &net.networks {
             if let Some(name) = join.interface_name.as_deref() {
@@ -115,6 +116,7 @@ impl Engine {
         for join in &mut net.networks {
             let network = self.network(&join.name)?;
             join.name = network.name.clone();
+            any_bridge |= network.is_bridge();
             if seen.contains(&join.name) {
                 return Err(EngineError::InvalidArg(format!(
                     "network {} is given twice",
@@ -202,6 +204,13 @@ impl Engine {
                     }
                 }
             }
+        }
+        if !any_bridge && !net.ports.is_empty() {
+            // netavark forwards ports to bridge networks only: they would not be published.
+            return Err(EngineError::InvalidArg(format!(
+                "published ports need a bridge network: {} has none",
+                seen.join(", ")
+            )));
         }
         let others: Vec<ports::PortMapping> = self
             .store

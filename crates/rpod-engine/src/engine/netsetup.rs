@@ -96,6 +96,7 @@ impl Engine {
         let bridges: Vec<(String, Option<String>)> = options
             .network_info
             .values()
+            .filter(|n| n.is_bridge())
             .filter_map(|n| {
                 let mtu = n.options.get("mtu").cloned();
                 n.network_interface.clone().map(|bridge| (bridge, mtu))
@@ -218,7 +219,9 @@ impl Engine {
         let interfaces = crate::network::interface_names(joins, in_use);
         for (join, interface_name) in joins.iter().zip(interfaces) {
             let network = self.network(&join.name)?;
-            crate::network::bridge_owner::check_bridge_is_free(&network)?;
+            if network.is_bridge() {
+                crate::network::bridge_owner::check_bridge_is_free(&network)?;
+            }
             let addresses =
                 self.store
                     .lease_addresses(&network, record.id(), &join.static_ips())?;
@@ -547,13 +550,13 @@ fn expected_attachments(options: &NetworkOptions) -> BTreeMap<String, Attachment
             }
             if let Some(gateway) = subnet.gateway {
                 attachment.add_gateway(gateway);
-                if network.dns_enabled {
+                if network.dns_enabled && network.is_bridge() {
                     // aardvark-dns answers on every gateway of the network.
                     attachment.dns_servers.push(gateway);
                 }
             }
         }
-        if network.dns_enabled {
+        if network.dns_enabled && network.is_bridge() {
             attachment.dns_search = vec![DNS_SEARCH_DOMAIN.to_string()];
         }
         attachments.insert(name.clone(), attachment);

@@ -336,7 +336,11 @@ impl Engine {
     fn retire_bridge(&self, network: &Network) -> Result<()> {
         use crate::network::netavark::{NetworkOptions, PerNetworkOptions};
         use crate::network::{anchor, bridge_owner, netns};
-        let Some(bridge) = network.network_interface.as_deref() else {
+        let Some(bridge) = network
+            .network_interface
+            .as_deref()
+            .filter(|_| network.is_bridge())
+        else {
             return Ok(());
         };
         if let Some((_, address)) = bridge_owner::foreign_address_on_bridge(network) {

@@ -28,6 +28,7 @@ const BRIDGE_PREFIX: &str = "rpod";
 #[derive(Debug, Clone, Default)]
 pub struct NetworkRequest {
     pub name: String,
+    /// `bridge` (the default) or `macvlan`.
     pub driver: Option<String>,
     /// `--subnet` (with `--gateway` and `--ip-range` in the same order): none makes one
     /// IPv4 subnet chosen by rpod.
@@ -39,8 +40,9 @@ pub struct NetworkRequest {
     pub internal: bool,
     pub disable_dns: bool,
     pub labels: BTreeMap<String, String>,
-    /// Driver options (`-o KEY=VALUE`): `mtu` only, which netavark gives the bridge and
-    /// the containers' interfaces.
+    /// Driver options (`-o KEY=VALUE`): `mtu`, which netavark gives the bridge and the
+    /// containers' interfaces; a macvlan network's `mode`. (A macvlan network's parent
+    /// interface is `interface`, as podman stores it.)
     pub options: BTreeMap<String, String>,
 }
 
@@ -66,11 +68,25 @@ impl SubnetRequest {
 /// The smallest and largest MTU of an IPv4 link.
 const MTU_RANGE: std::ops::RangeInclusive<u32> = 68..=65535;
 
-/// The driver options a network may have, checked (`mtu` only; netavark 1.4 knows no other
-/// of podman's bridge options).
-fn checked_options(options: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+/// The modes of a macvlan interface netavark sets (the kernel's).
+const MACVLAN_MODES: [&str; 4] = ["bridge", "private", "vepa", "passthru"];
+
+/// The driver options a network may have, checked: `mtu` (netavark 1.4 knows no other of
+/// podman's bridge options), and a macvlan network's `mode`.
+fn checked_options(
+    driver: Driver,
+    options: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>> {
     for (key, value) in options {
         match key.as_str() {
+            "mode" if driver == Driver::Macvlan => {
+                if !MACVLAN_MODES.contains(&value.as_str()) {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid macvlan mode={value:?}: one of {}",
+                        MACVLAN_MODES.join(", ")
+                    )));
+                }
+            }
             "mtu" => {
                 let valid = value
                     .parse::<u32>()
@@ -85,12 +101,40 @@ fn checked_options(options: &BTreeMap<String, String>) -> Result<BTreeMap<String
             }
             other => {
                 return Err(EngineError::NotSupported(format!(
-                    "the network option {other:?} (rpod's bridge networks take mtu)"
+                    "the network option {other:?} (rpod's bridge networks take mtu, macvlan networks mtu and mode)"
                 )))
             }
         }
     }
     Ok(options.clone())
+}
+
+/// The network drivers rpod makes networks with (netavark's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    Bridge,
+    /// Containers' interfaces on a host interface of their own MAC addresses: no bridge,
+    /// no firewall rules, no published ports, no name server.
+    Macvlan,
+}
+
+impl Driver {
+    fn parse(name: &str) -> Result<Driver> {
+        match name {
+            "bridge" => Ok(Driver::Bridge),
+            "macvlan" => Ok(Driver::Macvlan),
+            other => Err(EngineError::NotSupported(format!(
+                "the network driver {other:?} (bridge or macvlan; netavark 1.4 has no ipvlan)"
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Driver::Bridge => "bridge",
+            Driver::Macvlan => "macvlan",
+        }
+    }
 }
 
 /// A part of a subnet: a CIDR (`--ip-range`, Docker's `IPRange`) or first and last
@@ -106,6 +150,9 @@ pub enum IpRange {
 pub struct HostNetworking {
     pub links: HashSet<String>,
     pub routes: Vec<IpNet>,
+    /// The interface of the IPv4 default route: a macvlan network's parent when none is
+    /// given, as podman chooses it.
+    pub default_interface: Option<String>,
 }
 
 impl HostNetworking {
@@ -118,15 +165,19 @@ impl HostNetworking {
                     .collect()
             })
             .unwrap_or_default();
-        let mut routes = fs::read_to_string("/proc/net/route")
-            .map(|text| parse_routes(&text))
-            .unwrap_or_default();
+        let table = fs::read_to_string("/proc/net/route").unwrap_or_default();
+        let mut routes = parse_routes(&table);
+        let default_interface = default_route_interface(&table);
         routes.extend(
             fs::read_to_string("/proc/net/ipv6_route")
                 .map(|text| parse_ipv6_routes(&text))
                 .unwrap_or_default(),
         );
-        HostNetworking { links, routes }
+        HostNetworking {
+            links,
+            routes,
+            default_interface,
+        }
     }
 }
 
@@ -148,6 +199,15 @@ fn parse_routes(text: &str) -> Vec<IpNet> {
             Ipv4Net::new(address, prefix).ok().map(IpNet::V4)
         })
         .collect()
+}
+
+/// The interface of `/proc/net/route`'s first default route (destination and mask 0).
+fn default_route_interface(text: &str) -> Option<String> {
+    text.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let default = fields.get(1) == Some(&"00000000") && fields.get(7) == Some(&"00000000");
+        default.then(|| fields[0].to_string())
+    })
 }
 
 /// `/proc/net/ipv6_route`: the destination in 32 hex digits and its prefix length in hex,
@@ -248,36 +308,28 @@ impl Definitions {
                 request.name
             )));
         }
-        let driver = request.driver.as_deref().unwrap_or("bridge");
-        if driver != "bridge" {
-            return Err(EngineError::NotSupported(format!(
-                "the network driver {driver:?} (only bridge)"
-            )));
-        }
+        let driver = Driver::parse(request.driver.as_deref().unwrap_or("bridge"))?;
         let existing = self.list()?;
         if existing.iter().any(|n| n.name == request.name) {
             return Err(EngineError::NetworkExists(request.name.clone()));
         }
-        let interface = match &request.interface {
-            Some(name) => {
-                if !valid_interface_name(name) {
-                    return Err(EngineError::InvalidArg(format!(
-                        "invalid interface name {name:?}: at most 15 letters, digits, '.', '_' or '-'"
-                    )));
-                }
-                if let Some(other) = existing
-                    .iter()
-                    .find(|n| n.network_interface.as_deref() == Some(name))
-                {
-                    return Err(EngineError::InvalidArg(format!(
-                        "bridge name {name} already in use by network {}",
-                        other.name
-                    )));
-                }
-                name.clone()
-            }
-            None => free_bridge_name(&existing, host)?,
+        let interface = match driver {
+            Driver::Bridge => bridge_name(request, &existing, host)?,
+            Driver::Macvlan => macvlan_parent(request, host)?,
         };
+        if driver == Driver::Macvlan {
+            if request.subnets.is_empty() {
+                return Err(EngineError::InvalidArg(
+                    "a macvlan network needs --subnet (its addresses are rpod's to give: rpod has no DHCP)".into(),
+                ));
+            }
+            if request.internal {
+                return Err(EngineError::NotSupported(
+                    "--internal for a macvlan network (its interfaces are on the host's link)"
+                        .into(),
+                ));
+            }
+        }
         let mut subnets: Vec<Subnet> = Vec::new();
         for asked in &request.subnets {
             let subnet = checked_subnet(asked, &existing, &subnets)?;
@@ -298,15 +350,16 @@ impl Definitions {
         Ok(Network {
             name: request.name.clone(),
             id: crate::names::random_id(),
-            driver: driver.to_string(),
+            driver: driver.name().to_string(),
             network_interface: Some(interface),
             created: chrono::Utc::now(),
             subnets,
             ipv6_enabled,
             internal: request.internal,
-            dns_enabled: !request.disable_dns,
+            // aardvark-dns serves bridge networks only (netavark's).
+            dns_enabled: driver == Driver::Bridge && !request.disable_dns,
             labels: request.labels.clone(),
-            options: checked_options(&request.options)?,
+            options: checked_options(driver, &request.options)?,
             ipam_options: BTreeMap::from([("driver".to_string(), "host-local".to_string())]),
         })
     }
@@ -434,6 +487,52 @@ fn checked_subnet(
         gateway: Some(gateway),
         lease_range,
     })
+}
+
+/// A bridge network's bridge: the name asked for (not another network's bridge), else the
+/// first free `rpodN`.
+fn bridge_name(
+    request: &NetworkRequest,
+    existing: &[Network],
+    host: &HostNetworking,
+) -> Result<String> {
+    let Some(name) = &request.interface else {
+        return free_bridge_name(existing, host);
+    };
+    if !valid_interface_name(name) {
+        return Err(EngineError::InvalidArg(format!(
+            "invalid interface name {name:?}: at most 15 letters, digits, '.', '_' or '-'"
+        )));
+    }
+    if let Some(other) = existing
+        .iter()
+        .find(|n| n.is_bridge() && n.network_interface.as_deref() == Some(name))
+    {
+        return Err(EngineError::InvalidArg(format!(
+            "bridge name {name} already in use by network {}",
+            other.name
+        )));
+    }
+    Ok(name.clone())
+}
+
+/// A macvlan network's parent: the host interface asked for, else that of the default
+/// route. Several macvlan networks may share one.
+fn macvlan_parent(request: &NetworkRequest, host: &HostNetworking) -> Result<String> {
+    let parent = match &request.interface {
+        Some(name) => name.clone(),
+        None => host.default_interface.clone().ok_or_else(|| {
+            EngineError::InvalidArg(
+                "the host has no default route to take a macvlan parent from: give -o parent=INTERFACE".into(),
+            )
+        })?,
+    };
+    if !valid_interface_name(&parent) || !host.links.contains(&parent) {
+        return Err(EngineError::InvalidArg(format!(
+            "parent interface {parent:?} does not exist on the host"
+        )));
+    }
+    Ok(parent)
 }
 
 /// Whether a bridge name is of those rpod chooses itself (`rpodN`), not one a user gave
@@ -680,12 +779,105 @@ ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000
     }
 
     #[test]
+    fn macvlan_networks_as_podman_stores_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let defs = Definitions::new(dir.path());
+        let host = HostNetworking {
+            links: HashSet::from(["eth0".to_string(), "eth1".to_string()]),
+            routes: Vec::new(),
+            default_interface: Some("eth0".into()),
+        };
+        let macvlan = |name: &str, interface: Option<&str>, mode: Option<&str>| NetworkRequest {
+            driver: Some("macvlan".into()),
+            interface: interface.map(String::from),
+            options: mode
+                .map(|m| BTreeMap::from([("mode".to_string(), m.to_string())]))
+                .unwrap_or_default(),
+            ..with_subnets(name, vec![subnet("192.168.7.0/24")])
+        };
+        // The default route's interface is the parent when none is given.
+        let lan = defs.create(&macvlan("lan", None, None), &host).unwrap();
+        assert_eq!(lan.driver, "macvlan");
+        assert_eq!(lan.network_interface.as_deref(), Some("eth0"));
+        assert!(!lan.is_bridge());
+        assert!(!lan.dns_enabled, "aardvark-dns serves bridges only");
+        assert_eq!(lan.gateway(), Some(IpAddr::from([192, 168, 7, 1])));
+        let private = defs
+            .create(
+                &NetworkRequest {
+                    subnets: vec![subnet("192.168.8.0/24")],
+                    ..macvlan("quiet", Some("eth1"), Some("private"))
+                },
+                &host,
+            )
+            .unwrap();
+        assert_eq!(private.network_interface.as_deref(), Some("eth1"));
+        assert_eq!(private.options["mode"], "private");
+        for (request, says) in [
+            (
+                NetworkRequest {
+                    subnets: Vec::new(),
+                    ..macvlan("x", None, None)
+                },
+                "needs --subnet",
+            ),
+            (macvlan("x", Some("eth9"), None), "does not exist"),
+            (
+                macvlan("x", Some("eth0"), Some("loud")),
+                "invalid macvlan mode",
+            ),
+            (
+                NetworkRequest {
+                    internal: true,
+                    ..macvlan("x", None, None)
+                },
+                "--internal",
+            ),
+            (
+                NetworkRequest {
+                    options: BTreeMap::from([("mode".to_string(), "private".to_string())]),
+                    ..request("x")
+                },
+                "\"mode\"",
+            ),
+        ] {
+            // A subnet no network has, so that the refusal is the request's own.
+            let request = NetworkRequest {
+                subnets: match request.subnets.is_empty() {
+                    true => Vec::new(),
+                    false => vec![subnet("192.168.10.0/24")],
+                },
+                ..request
+            };
+            let error = defs.create(&request, &host).unwrap_err().to_string();
+            assert!(error.contains(says), "{error}");
+        }
+        // No default route, no parent given: said so.
+        let error = defs
+            .create(
+                &NetworkRequest {
+                    subnets: vec![subnet("192.168.9.0/24")],
+                    ..macvlan("y", None, None)
+                },
+                &HostNetworking::default(),
+            )
+            .unwrap_err();
+        assert!(error.to_string().contains("-o parent="), "{error}");
+        let table =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+ens3\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
+ens3\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
+        assert_eq!(default_route_interface(table).as_deref(), Some("ens3"));
+    }
+
+    #[test]
     fn picks_free_names_and_subnets() {
         let dir = tempfile::tempdir().unwrap();
         let defs = Definitions::new(dir.path());
         let host = HostNetworking {
             links: HashSet::from(["rpod0".to_string()]),
             routes: vec!["10.89.0.0/24".parse().unwrap()],
+            default_interface: None,
         };
         let default = defs.create(&request("rpod"), &host).unwrap();
         assert_eq!(default.network_interface.as_deref(), Some("rpod1"));
@@ -710,6 +902,7 @@ ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000
         let host = HostNetworking {
             links: HashSet::new(),
             routes: vec!["10.88.0.0/16".parse().unwrap()],
+            default_interface: None,
         };
         assert!(subnet_taken(&[], &host, &"10.88.3.0/24".parse().unwrap()));
         let other = Definitions::new(&dir.path().join("other"));

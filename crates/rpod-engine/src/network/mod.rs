@@ -137,6 +137,12 @@ impl Network {
         self.subnets.first().and_then(|s| s.gateway)
     }
 
+    /// Whether the network's interfaces hang off a bridge of its own (netavark's bridge
+    /// driver), which has an anchor, firewall rules, published ports and a name server.
+    pub fn is_bridge(&self) -> bool {
+        self.driver == "bridge"
+    }
+
     /// Whether the network has an IPv6 subnet.
     pub fn has_ipv6(&self) -> bool {
         self.subnets.iter().any(|s| s.subnet.addr().is_ipv6())
