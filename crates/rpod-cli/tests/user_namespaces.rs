@@ -689,7 +689,14 @@ fn what_cannot_be_mapped_is_refused() {
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     for (args, says) in [
         (vec!["--userns", "keep-id"], "--userns keep-id"),
-        (vec!["--userns", "auto", "--uidmap", UIDMAP], "--uidmap"),
+        (
+            vec!["--userns", "auto", "--uidmap", UIDMAP],
+            "--userns auto chooses the mappings itself",
+        ),
+        (
+            vec!["--userns", "host", "--uidmap", UIDMAP],
+            "--userns host shares the host's user namespace",
+        ),
         (vec!["--infra=false", "--uidmap", UIDMAP], "infra container"),
     ] {
         let mut full = vec!["pod", "create"];

@@ -61,6 +61,31 @@ impl IdRange {
     }
 }
 
+/// The names of the four flags that give a user namespace's ranges in a command, which its
+/// errors say: run's and create's (`--uidmap`, ...), build's (`--userns-uid-map`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagNames {
+    pub uidmap: &'static str,
+    pub gidmap: &'static str,
+    pub user: &'static str,
+    pub group: &'static str,
+}
+
+impl FlagNames {
+    pub const RUN: FlagNames = FlagNames {
+        uidmap: "--uidmap",
+        gidmap: "--gidmap",
+        user: "--subuidname",
+        group: "--subgidname",
+    };
+    pub const BUILD: FlagNames = FlagNames {
+        uidmap: "--userns-uid-map",
+        gidmap: "--userns-gid-map",
+        user: "--userns-uid-map-user",
+        group: "--userns-gid-map-group",
+    };
+}
+
 /// The mappings of one container's user namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdMappings {
@@ -72,16 +97,34 @@ impl IdMappings {
     /// From `--uidmap` and `--gidmap` values: either alone serves for both (as podman's).
     /// `None` when neither is given.
     pub fn from_flags(uidmap: &[String], gidmap: &[String]) -> Result<Option<Self>> {
-        Self::parse_flags(uidmap, gidmap, true)
+        Self::parse_flags(uidmap, gidmap, true, FlagNames::RUN)
+    }
+
+    /// `from_flags` for a command whose flags have other names.
+    pub fn from_flags_named(
+        uidmap: &[String],
+        gidmap: &[String],
+        names: FlagNames,
+    ) -> Result<Option<Self>> {
+        Self::parse_flags(uidmap, gidmap, true, names)
     }
 
     /// `from_flags` for ranges that go after others (`joined`), which map the container's
     /// root: theirs need not.
-    pub fn more_from_flags(uidmap: &[String], gidmap: &[String]) -> Result<Option<Self>> {
-        Self::parse_flags(uidmap, gidmap, false)
+    pub fn more_from_flags(
+        uidmap: &[String],
+        gidmap: &[String],
+        names: FlagNames,
+    ) -> Result<Option<Self>> {
+        Self::parse_flags(uidmap, gidmap, false, names)
     }
 
-    fn parse_flags(uidmap: &[String], gidmap: &[String], whole: bool) -> Result<Option<Self>> {
+    fn parse_flags(
+        uidmap: &[String],
+        gidmap: &[String],
+        whole: bool,
+        names: FlagNames,
+    ) -> Result<Option<Self>> {
         let parse = |values: &[String], flag: &str| -> Result<Vec<IdRange>> {
             let ranges = values
                 .iter()
@@ -93,8 +136,8 @@ impl IdMappings {
             }
             Ok(ranges)
         };
-        let uids = parse(uidmap, "--uidmap")?;
-        let gids = parse(gidmap, "--gidmap")?;
+        let uids = parse(uidmap, names.uidmap)?;
+        let gids = parse(gidmap, names.gidmap)?;
         let (uids, gids) = match (uids.is_empty(), gids.is_empty()) {
             (true, true) => return Ok(None),
             (false, true) => (uids.clone(), uids),
@@ -112,6 +155,7 @@ impl IdMappings {
         group: Option<&str>,
         (subuid, subuid_file): (&str, &str),
         (subgid, subgid_file): (&str, &str),
+        names: FlagNames,
     ) -> Result<Option<Self>> {
         let (user, group) = match (user, group) {
             (None, None) => return Ok(None),
@@ -146,18 +190,21 @@ impl IdMappings {
             Ok(ranges)
         };
         Ok(Some(IdMappings {
-            uids: ranges(subuid, subuid_file, user, "--subuidname")?,
-            gids: ranges(subgid, subgid_file, group, "--subgidname")?,
+            uids: ranges(subuid, subuid_file, user, names.user)?,
+            gids: ranges(subgid, subgid_file, group, names.group)?,
         }))
     }
 
     /// `self` and `more` together (podman puts `--uidmap`'s ranges after those of
     /// `--subuidname`); ranges that overlap are refused.
-    pub fn joined(mut self, more: IdMappings) -> Result<Self> {
+    pub fn joined(mut self, more: IdMappings, names: FlagNames) -> Result<Self> {
         self.uids.extend(more.uids);
         self.gids.extend(more.gids);
-        check_ranges(&self.uids, "--subuidname with --uidmap")?;
-        check_ranges(&self.gids, "--subgidname with --gidmap")?;
+        check_ranges(&self.uids, &format!("{} with {}", names.user, names.uidmap))?;
+        check_ranges(
+            &self.gids,
+            &format!("{} with {}", names.group, names.gidmap),
+        )?;
         Ok(self)
     }
 
@@ -392,30 +439,58 @@ mod tests {
                 _ => (subgid, "/etc/subgid"),
             }
         };
-        let mapped = IdMappings::from_subordinate(Some("alice"), None, files("uid"), files("gid"))
-            .unwrap()
-            .unwrap();
+        let mapped = IdMappings::from_subordinate(
+            Some("alice"),
+            None,
+            files("uid"),
+            files("gid"),
+            FlagNames::RUN,
+        )
+        .unwrap()
+        .unwrap();
         let flags = |ranges: &[IdRange]| ranges.iter().map(|r| r.to_flag()).collect::<Vec<_>>();
         assert_eq!(flags(&mapped.uids), ["0:300000:1000", "1000:500000:500"]);
         assert_eq!(flags(&mapped.gids), ["0:400000:1500"]);
-        assert!(
-            IdMappings::from_subordinate(None, None, files("uid"), files("gid"))
-                .unwrap()
-                .is_none()
-        );
-        let err = IdMappings::from_subordinate(Some("bob"), None, files("uid"), files("gid"))
+        assert!(IdMappings::from_subordinate(
+            None,
+            None,
+            files("uid"),
+            files("gid"),
+            FlagNames::RUN
+        )
+        .unwrap()
+        .is_none());
+        let err = IdMappings::from_subordinate(
+            Some("bob"),
+            None,
+            files("uid"),
+            files("gid"),
+            FlagNames::RUN,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no ranges of \"bob\" in /etc/subgid"), "{err}");
+        let more = IdMappings::more_from_flags(&["5000:600000:10".into()], &[], FlagNames::RUN)
+            .unwrap()
+            .unwrap();
+        let joined = mapped.clone().joined(more, FlagNames::RUN).unwrap();
+        assert_eq!(joined.uids.len(), 3);
+        let clash = IdMappings::more_from_flags(&["10:1:1".into()], &[], FlagNames::BUILD)
+            .unwrap()
+            .unwrap();
+        // A command's own flag names are said.
+        let error = mapped
+            .joined(clash, FlagNames::BUILD)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("no ranges of \"bob\" in /etc/subgid"), "{err}");
-        let more = IdMappings::more_from_flags(&["5000:600000:10".into()], &[])
-            .unwrap()
-            .unwrap();
-        let joined = mapped.clone().joined(more).unwrap();
-        assert_eq!(joined.uids.len(), 3);
-        let clash = IdMappings::more_from_flags(&["10:1:1".into()], &[])
-            .unwrap()
-            .unwrap();
-        assert!(mapped.joined(clash).is_err());
+        assert!(
+            error.contains("--userns-uid-map-user with --userns-uid-map"),
+            "{error}"
+        );
+        let error = IdMappings::from_flags_named(&["1:2".into()], &[], FlagNames::BUILD)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("invalid --userns-uid-map"), "{error}");
     }
 
     #[test]

@@ -720,33 +720,35 @@ fn pod_of(args: &RunArgs) -> Result<Option<String>, Failure> {
 }
 
 /// Flags whose other values ask for what rpod does not do: said so, never ignored.
+/// Why `--userns MODE` cannot be given with `--uidmap`, `--gidmap`, `--subuidname` or
+/// `--subgidname`, when it cannot (run's, create's and pod create's modes alike).
+pub(crate) fn userns_refuses_mappings(mode: &str) -> Option<&'static str> {
+    match mode {
+        "host" => Some("--userns host shares the host's user namespace: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname"),
+        auto if auto == "auto" || auto.starts_with("auto:") => Some("--userns auto chooses the mappings itself: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname"),
+        joined if joined.starts_with("container:") => Some("--userns container: takes that container's mappings: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname"),
+        _ => None,
+    }
+}
+
 fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
     let refuse = |what: String| Err(Failure::new(ENGINE_ERROR, EngineError::NotSupported(what)));
     let mapped = !args.uidmap.is_empty()
         || !args.gidmap.is_empty()
         || args.subuidname.is_some()
         || args.subgidname.is_some();
+    if let Some(why) = args
+        .userns
+        .as_deref()
+        .and_then(userns_refuses_mappings)
+        .filter(|_| mapped)
+    {
+        return Err(usage(why));
+    }
     match args.userns.as_deref() {
-        None | Some("") => {}
-        Some("host") if mapped => {
-            return Err(usage(
-                "--userns host shares the host's user namespace: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname",
-            ))
-        }
-        Some("host") => {}
-        Some(auto) if auto == "auto" || auto.starts_with("auto:") => {
-            if mapped {
-                return Err(usage(
-                    "--userns auto chooses the mappings itself: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname",
-                ));
-            }
-        }
+        None | Some("" | "host") => {}
+        Some(auto) if auto == "auto" || auto.starts_with("auto:") => {}
         Some(joined) if joined.starts_with("container:") => {
-            if mapped {
-                return Err(usage(
-                    "--userns container: takes that container's mappings: it cannot be given with --uidmap, --gidmap, --subuidname or --subgidname",
-                ));
-            }
             if joined == "container:" {
                 return Err(usage("--userns container: needs a container's name or ID"));
             }
@@ -803,6 +805,7 @@ fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, 
         &args.gidmap,
         args.subuidname.as_deref(),
         args.subgidname.as_deref(),
+        rpod_engine::userns::FlagNames::RUN,
     )?;
     if let Some(image) = &options.image {
         super::registry::pull_for_run(engine, args, image)?;

@@ -441,23 +441,15 @@ fn build_id_mappings(
     engine: &Engine,
     flags: &crate::cli::BuildUsernsFlags,
 ) -> Result<Option<rpod_engine::userns::IdMappings>, Failure> {
-    // The shared parser names run's flags: said as the build's.
     let mapped = engine
         .id_mappings_for(
             &flags.uid_map,
             &flags.gid_map,
             flags.uid_map_user.as_deref(),
             flags.gid_map_group.as_deref(),
+            rpod_engine::userns::FlagNames::BUILD,
         )
-        .map_err(|e| {
-            let said = e
-                .to_string()
-                .replace("--uidmap", "--userns-uid-map")
-                .replace("--gidmap", "--userns-gid-map")
-                .replace("--subuidname", "--userns-uid-map-user")
-                .replace("--subgidname", "--userns-gid-map-group");
-            usage(said)
-        })?;
+        .map_err(|e| usage(e.to_string()))?;
     match (flags.userns.as_deref(), mapped) {
         (None | Some("" | "container" | "private"), Some(mapped)) => Ok(Some(mapped)),
         (None | Some("" | "host"), None) => Ok(None),

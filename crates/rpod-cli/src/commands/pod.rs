@@ -134,6 +134,7 @@ fn pod_user_namespace(
         &flags.gidmap,
         flags.subuidname.as_deref(),
         flags.subgidname.as_deref(),
+        rpod_engine::userns::FlagNames::RUN,
     )?;
     let userns_auto = match userns {
         None | Some("" | "host") => None,
@@ -149,10 +150,11 @@ fn pod_user_namespace(
             }
         },
     };
-    if (userns_auto.is_some() || userns == Some("host")) && id_mappings.is_some() {
-        return Err(usage(
-            "--userns host or auto cannot be given with --uidmap, --gidmap, --subuidname or --subgidname",
-        ));
+    if let Some(why) = userns
+        .and_then(super::container::userns_refuses_mappings)
+        .filter(|_| id_mappings.is_some())
+    {
+        return Err(usage(why));
     }
     Ok((id_mappings, userns_auto))
 }

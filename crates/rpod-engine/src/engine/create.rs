@@ -440,10 +440,11 @@ fn read_subordinate_ids(path: &Path) -> Result<String> {
 impl Engine {
     /// `--subuidname`/`--subgidname`: the mappings of those names' ranges in the files
     /// rpod.conf names (`/etc/subuid`, `/etc/subgid` by default). `None` for neither.
-    pub fn subordinate_id_mappings(
+    fn subordinate_id_mappings(
         &self,
         user: Option<&str>,
         group: Option<&str>,
+        names: crate::userns::FlagNames,
     ) -> Result<Option<crate::userns::IdMappings>> {
         if user.is_none() && group.is_none() {
             return Ok(None);
@@ -460,25 +461,30 @@ impl Engine {
                 &read_subordinate_ids(subgid)?,
                 &subgid.display().to_string(),
             ),
+            names,
         )
     }
 
-    /// The mappings `--uidmap`, `--gidmap`, `--subuidname` and `--subgidname` ask for:
-    /// the names' ranges first, the flags' after them (podman's order). `None` for none.
+    /// The mappings `--uidmap`, `--gidmap`, `--subuidname` and `--subgidname` ask for
+    /// (by those names in `names`, which errors say): the names' ranges first, the flags'
+    /// after them (podman's order). `None` for none.
     pub fn id_mappings_for(
         &self,
         uidmap: &[String],
         gidmap: &[String],
         user: Option<&str>,
         group: Option<&str>,
+        names: crate::userns::FlagNames,
     ) -> Result<Option<crate::userns::IdMappings>> {
         use crate::userns::IdMappings;
-        match self.subordinate_id_mappings(user, group)? {
-            Some(named) => Ok(Some(match IdMappings::more_from_flags(uidmap, gidmap)? {
-                Some(more) => named.joined(more)?,
-                None => named,
-            })),
-            None => IdMappings::from_flags(uidmap, gidmap),
+        match self.subordinate_id_mappings(user, group, names)? {
+            Some(named) => Ok(Some(
+                match IdMappings::more_from_flags(uidmap, gidmap, names)? {
+                    Some(more) => named.joined(more, names)?,
+                    None => named,
+                },
+            )),
+            None => IdMappings::from_flags_named(uidmap, gidmap, names),
         }
     }
 
