@@ -299,6 +299,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             request.ipv6 = body.ipv6_enabled;
             match body.ipam_options.get("driver").map(String::as_str) {
                 None | Some("" | "host-local") => {}
+                Some("none") => request.no_ipam = true,
                 Some(other) => {
                     return Err(ApiError::unsupported(format!("the IPAM driver {other:?}")))
                 }

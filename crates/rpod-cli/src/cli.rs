@@ -480,7 +480,8 @@ pub struct NetworkCreateArgs {
     /// only (a CIDR; repeatable).
     #[arg(long = "ip-range")]
     pub ip_range: Vec<String>,
-    /// The address manager: host-local (rpod's own; dhcp and none are not supported).
+    /// The address manager: host-local (rpod's own), or none (containers get no addresses;
+    /// dhcp is not supported).
     #[arg(long = "ipam-driver")]
     pub ipam_driver: Option<String>,
     /// A dual-stack network: an IPv4 and an IPv6 subnet (those not given chosen by rpod;

@@ -1432,6 +1432,10 @@ fn ip_ranges_ipam_drivers_and_listings() {
         ),
         (vec!["--ipam-driver", "dhcp"], "IPAM driver"),
         (
+            vec!["--ipam-driver", "none", "--subnet", "10.93.83.0/24"],
+            "gives no addresses",
+        ),
+        (
             vec!["--subnet", "fd93:83::/64", "--subnet", "fd93:83::/56"],
             "overlaps",
         ),
@@ -1456,7 +1460,45 @@ fn ip_ranges_ipam_drivers_and_listings() {
     let listing = rpod.ok(&["network", "ls", "--noheading", "--format", "{{.Name}}"]);
     assert_eq!(listing, "def80\nplain\nranged\n");
     assert!(rpod.ok(&["network", "ls"]).starts_with("NETWORK ID"));
-    rpod.ok(&["network", "rm", "plain", "ranged"]);
+    // --ipam-driver none: an interface without addresses (the container sets its own);
+    // nothing to publish ports on.
+    rpod.ok(&[
+        "network",
+        "create",
+        "--ipam-driver",
+        "none",
+        "--interface-name",
+        "rpodt170",
+        "bare",
+    ]);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "bare",
+        "demo",
+        "ip",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("eth0") && !out.contains("inet "), "{out}");
+    let err = rpod.fails(
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bare",
+            "-p",
+            "8086:80",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("with addresses"), "{err}");
+    rpod.ok(&["network", "rm", "plain", "ranged", "bare"]);
 }
 
 /// IPv6 as podman has it: a dual-stack network with its gateways given; a container gets
@@ -1618,6 +1660,22 @@ fn dual_stack_networks() {
     ]);
     let eth1 = rpod.ok(&["exec", "side", "ip", "-o", "addr", "show", "eth1"]);
     assert!(eth1.contains("inet6 fd93:141::90/64"), "{eth1}");
+    // A pod's address, its infra container's, which its containers share.
+    rpod.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "six",
+        "--network",
+        "dual",
+        "--ip6",
+        "fd93:141::70",
+    ]);
+    let out = rpod.ok(&[
+        "run", "--rm", "--pod", "six", "demo", "ip", "-o", "addr", "show", "eth0",
+    ]);
+    assert!(out.contains("inet6 fd93:141::70/64"), "{out}");
+    rpod.ok(&["pod", "rm", "-f", "-t", "0", "six"]);
     // --ipv6 alone: a free IPv4 /24 and a random unique local /64.
     rpod.ok(&[
         "network",

@@ -871,6 +871,15 @@ impl Store {
             path: path.clone(),
             source,
         };
+        if !network.gives_addresses() {
+            return match asked.first() {
+                Some(address) => Err(EngineError::InvalidArg(format!(
+                    "network {} gives no addresses (--ipam-driver none): {address} cannot be had",
+                    network.name
+                ))),
+                None => Ok(Vec::new()),
+            };
+        }
         if network.subnets.is_empty() {
             return Err(EngineError::InvalidArg(format!(
                 "network {} has no subnet",
@@ -1534,6 +1543,25 @@ mod tests {
         assert!(store.address_taken("dual", ip("fd77::a"), "c").unwrap());
         store.release_addresses("b", None).unwrap();
         assert!(!store.address_taken("dual", ip("10.77.0.3"), "c").unwrap());
+    }
+
+    /// A network without address management leases nothing, and refuses an address.
+    #[test]
+    fn no_leases_without_address_management() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("rpod.db")).unwrap();
+        let network: crate::network::Network = serde_json::from_value(serde_json::json!({
+            "name": "bare", "id": "0".repeat(64), "driver": "bridge",
+            "network_interface": "rpod1", "ipam_options": {"driver": "none"}
+        }))
+        .unwrap();
+        assert!(store
+            .lease_addresses(&network, "a", &[])
+            .unwrap()
+            .is_empty());
+        let asked = ["10.0.0.5".parse().unwrap()];
+        let error = store.lease_addresses(&network, "a", &asked).unwrap_err();
+        assert!(error.to_string().contains("gives no addresses"), "{error}");
     }
 
     #[test]

@@ -41,15 +41,18 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
         };
         options.insert(key.to_string(), value.to_string());
     }
-    match args.ipam_driver.as_deref() {
-        None | Some("host-local") => {}
+    let no_ipam = match args.ipam_driver.as_deref() {
+        None | Some("host-local") => false,
+        Some("none") => true,
         Some(other) => {
             return Err(Failure::new(
                 ENGINE_ERROR,
-                EngineError::NotSupported(format!("the IPAM driver {other:?} (use host-local)")),
+                EngineError::NotSupported(format!(
+                    "the IPAM driver {other:?} (host-local or none; rpod has no DHCP)"
+                )),
             ))
         }
-    }
+    };
     // A macvlan network's parent is its interface, as podman's client makes it.
     let mut interface = args.interface_name.clone();
     if let Some(parent) = options.remove("parent") {
@@ -71,6 +74,7 @@ pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
         internal: args.internal,
         disable_dns: args.disable_dns,
         labels: rpod_engine::labels::parse_pairs(&args.labels),
+        no_ipam,
         options,
     };
     match engine.network_create(request) {

@@ -116,7 +116,7 @@ impl Engine {
         for join in &mut net.networks {
             let network = self.network(&join.name)?;
             join.name = network.name.clone();
-            any_bridge |= network.is_bridge();
+            any_bridge |= network.is_bridge() && network.gives_addresses();
             if seen.contains(&join.name) {
                 return Err(EngineError::InvalidArg(format!(
                     "network {} is given twice",
@@ -206,9 +206,10 @@ impl Engine {
             }
         }
         if !any_bridge && !net.ports.is_empty() {
-            // netavark forwards ports to bridge networks only: they would not be published.
+            // netavark forwards ports to the addresses of bridge networks only: they would
+            // not be published.
             return Err(EngineError::InvalidArg(format!(
-                "published ports need a bridge network: {} has none",
+                "published ports need a bridge network with addresses: {} has none",
                 seen.join(", ")
             )));
         }

@@ -40,6 +40,9 @@ pub struct NetworkRequest {
     pub internal: bool,
     pub disable_dns: bool,
     pub labels: BTreeMap<String, String>,
+    /// `--ipam-driver none`: containers get no addresses on the network (they configure
+    /// their own), so it has no subnet.
+    pub no_ipam: bool,
     /// Driver options (`-o KEY=VALUE`): `mtu`, which netavark gives the bridge and the
     /// containers' interfaces; a macvlan network's `mode`. (A macvlan network's parent
     /// interface is `interface`, as podman stores it.)
@@ -318,7 +321,7 @@ impl Definitions {
             Driver::Macvlan => macvlan_parent(request, host)?,
         };
         if driver == Driver::Macvlan {
-            if request.subnets.is_empty() {
+            if request.subnets.is_empty() && !request.no_ipam {
                 return Err(EngineError::InvalidArg(
                     "a macvlan network needs --subnet (its addresses are rpod's to give: rpod has no DHCP)".into(),
                 ));
@@ -329,6 +332,21 @@ impl Definitions {
                         .into(),
                 ));
             }
+        }
+        if request.no_ipam {
+            if !request.subnets.is_empty() || request.ipv6 {
+                return Err(EngineError::InvalidArg(
+                    "--ipam-driver none gives no addresses: it takes no --subnet, --gateway, --ip-range or --ipv6".into(),
+                ));
+            }
+            return Ok(Network {
+                subnets: Vec::new(),
+                ipv6_enabled: false,
+                // aardvark-dns answers on the gateway's address, which there is none of.
+                dns_enabled: false,
+                ipam_options: BTreeMap::from([("driver".to_string(), "none".to_string())]),
+                ..self.network_of(request, driver, interface)?
+            });
         }
         let mut subnets: Vec<Subnet> = Vec::new();
         for asked in &request.subnets {
@@ -348,13 +366,27 @@ impl Definitions {
         }
         let ipv6_enabled = has(&subnets, true);
         Ok(Network {
+            subnets,
+            ipv6_enabled,
+            ..self.network_of(request, driver, interface)?
+        })
+    }
+
+    /// The definition's parts every request makes alike; host-local addresses.
+    fn network_of(
+        &self,
+        request: &NetworkRequest,
+        driver: Driver,
+        interface: String,
+    ) -> Result<Network> {
+        Ok(Network {
             name: request.name.clone(),
             id: crate::names::random_id(),
             driver: driver.name().to_string(),
             network_interface: Some(interface),
             created: chrono::Utc::now(),
-            subnets,
-            ipv6_enabled,
+            subnets: Vec::new(),
+            ipv6_enabled: false,
             internal: request.internal,
             // aardvark-dns serves bridge networks only (netavark's).
             dns_enabled: driver == Driver::Bridge && !request.disable_dns,
@@ -868,6 +900,43 @@ ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000
 ens3\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
 ens3\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
         assert_eq!(default_route_interface(table).as_deref(), Some("ens3"));
+    }
+
+    #[test]
+    fn a_network_without_address_management_has_no_subnet() {
+        let dir = tempfile::tempdir().unwrap();
+        let defs = Definitions::new(dir.path());
+        let host = HostNetworking::default();
+        let bare = defs
+            .create(
+                &NetworkRequest {
+                    no_ipam: true,
+                    ..request("bare")
+                },
+                &host,
+            )
+            .unwrap();
+        assert!(bare.subnets.is_empty());
+        assert!(!bare.gives_addresses());
+        assert!(!bare.dns_enabled);
+        assert_eq!(bare.ipam_options["driver"], "none");
+        // As podman stores it (no `subnets` key is read as none).
+        let stored = fs::read_to_string(dir.path().join("networks/bare.json")).unwrap();
+        assert!(stored.contains("\"driver\": \"none\""), "{stored}");
+        for refused in [
+            NetworkRequest {
+                no_ipam: true,
+                ..with_subnets("x", vec![subnet("10.70.0.0/24")])
+            },
+            NetworkRequest {
+                no_ipam: true,
+                ipv6: true,
+                ..request("x")
+            },
+        ] {
+            let error = defs.create(&refused, &host).unwrap_err().to_string();
+            assert!(error.contains("gives no addresses"), "{error}");
+        }
     }
 
     #[test]

@@ -143,6 +143,11 @@ impl Network {
         self.driver == "bridge"
     }
 
+    /// Whether containers get addresses on the network (not `--ipam-driver none`).
+    pub fn gives_addresses(&self) -> bool {
+        self.ipam_options.get("driver").map(String::as_str) != Some("none")
+    }
+
     /// Whether the network has an IPv6 subnet.
     pub fn has_ipv6(&self) -> bool {
         self.subnets.iter().any(|s| s.subnet.addr().is_ipv6())
