@@ -1632,6 +1632,12 @@ fn dual_stack_networks() {
             vec!["--network", "dual:ip6=10.93.141.9"],
             "not an IPv6 address",
         ),
+        // A port on an IPv6 host address of a container without an IPv6 subnet would
+        // reach nothing.
+        (
+            vec!["--network", "def140", "-p", "[::1]:18142:80"],
+            "an IPv6 address, but no network",
+        ),
     ] {
         // Addresses are leased at the start, the rest is checked at the create.
         let mut args = vec!["run", "--rm"];

@@ -95,6 +95,10 @@ impl Engine {
         }
         let mut seen = Vec::new();
         let mut any_bridge = false;
+        // The address families the container's bridge networks give it: a port published
+        // on a host address of another family reaches nothing (netavark forwards within a
+        // family).
+        let mut families = (false, false);
         let mut interfaces: Vec<&str> = Vec::new();
         for join in &net.networks {
             if let Some(name) = join.interface_name.as_deref() {
@@ -116,7 +120,11 @@ impl Engine {
         for join in &mut net.networks {
             let network = self.network(&join.name)?;
             join.name = network.name.clone();
-            any_bridge |= network.is_bridge() && network.gives_addresses();
+            if network.is_bridge() && network.gives_addresses() {
+                any_bridge = true;
+                families.0 |= network.subnets.iter().any(|s| s.subnet.addr().is_ipv4());
+                families.1 |= network.has_ipv6();
+            }
             if seen.contains(&join.name) {
                 return Err(EngineError::InvalidArg(format!(
                     "network {} is given twice",
@@ -212,6 +220,21 @@ impl Engine {
                 "published ports need a bridge network with addresses: {} has none",
                 seen.join(", ")
             )));
+        }
+        for port in &net.ports {
+            let Ok(host_ip) = port.host_ip.parse::<IpAddr>() else {
+                continue;
+            };
+            let (family, served) = match host_ip {
+                IpAddr::V4(_) => ("IPv4", families.0),
+                IpAddr::V6(_) => ("IPv6", families.1),
+            };
+            if !served {
+                return Err(EngineError::InvalidArg(format!(
+                    "port {} is published on {host_ip}, an {family} address, but no network of the container has an {family} subnet",
+                    port.container_port
+                )));
+            }
         }
         let others: Vec<ports::PortMapping> = self
             .store
