@@ -2965,9 +2965,9 @@ pub struct KubePlayArgs {
     /// An annotation for every container (KEY=VALUE).
     #[arg(long)]
     pub annotation: Vec<String>,
-    /// The pods' IPv4 addresses, in the file's order (repeatable).
+    /// The pods' addresses (IPv4 or IPv6), in the file's order (repeatable).
     #[arg(long)]
-    pub ip: Vec<std::net::Ipv4Addr>,
+    pub ip: Vec<std::net::IpAddr>,
     /// The pods' MAC addresses, in the file's order (repeatable).
     #[arg(long = "mac-address")]
     pub mac_address: Vec<String>,

@@ -2249,6 +2249,36 @@ fn kube_play_gives_pods_their_addresses_and_containers_their_options() {
         );
     }
     rpod.ok(&["kube", "down", &file]);
+    // An IPv6 --ip is the pod's address in its network's IPv6 subnet.
+    rpod.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.45.0/24",
+        "--subnet",
+        "fd93:45::/64",
+        "--interface-name",
+        "rpodt45",
+        "k6",
+    ]);
+    rpod.ok(&[
+        "kube",
+        "play",
+        "--network",
+        "k6",
+        "--ip",
+        "fd93:45::5",
+        "--ip",
+        "10.93.45.6",
+        &file,
+    ]);
+    let first = rpod.ok(&["exec", "first-main", "ip", "-o", "addr", "show", "eth0"]);
+    assert!(first.contains("inet6 fd93:45::5/64"), "{first}");
+    let second = rpod.ok(&["exec", "second-main", "ip", "-o", "addr", "show", "eth0"]);
+    assert!(second.contains("inet 10.93.45.6/24"), "{second}");
+    rpod.ok(&["kube", "down", &file]);
+    wait_for_network_teardowns(&rpod);
+    rpod.ok(&["network", "rm", "k6"]);
     let err = rpod.fails(
         &["kube", "play", "--log-opt", "path=/tmp/x.log", &file],
         125,

@@ -417,9 +417,9 @@ pub fn play_kube(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .iter()
         .map(|ip| {
             ip.parse()
-                .map_err(|_| ApiError::bad_request(format!("staticIPs: {ip:?} is no IPv4 address")))
+                .map_err(|_| ApiError::bad_request(format!("staticIPs: {ip:?} is no IP address")))
         })
-        .collect::<ApiResult<Vec<std::net::Ipv4Addr>>>()?;
+        .collect::<ApiResult<Vec<std::net::IpAddr>>>()?;
     let annotations: std::collections::BTreeMap<String, String> = match ex.req.query("annotations")
     {
         Some(text) if !text.is_empty() => serde_json::from_str(text).map_err(|e| {

@@ -48,7 +48,7 @@ pub struct PlayOptions {
     pub annotations: BTreeMap<String, String>,
     /// `--ip`, `--mac-address`: the pods' addresses, the first pod's first, and so on (a
     /// pod past the list gets one of the network's).
-    pub ips: Vec<std::net::Ipv4Addr>,
+    pub ips: Vec<std::net::IpAddr>,
     pub macs: Vec<String>,
     /// `--seccomp-profile-root`: where `Localhost` seccomp profiles are
     /// (`DEFAULT_SECCOMP_PROFILE_ROOT` when `None`, as podman's).
@@ -181,7 +181,10 @@ impl Engine {
             let infra = &mut pod_options.infra_options;
             infra.net.no_hosts |= options.no_hosts;
             match options.ips.get(index) {
-                Some(ip) => infra.ip = Some(*ip),
+                // Either family, as podman takes it: the pod's address in that family's
+                // subnet.
+                Some(std::net::IpAddr::V4(ip)) => infra.ip = Some(*ip),
+                Some(std::net::IpAddr::V6(ip)) => infra.ip6 = Some(*ip),
                 None if !options.ips.is_empty() => progress(&format!(
                     "no --ip left for pod {}: it gets one of the network's",
                     plan.name
