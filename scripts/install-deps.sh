@@ -29,6 +29,8 @@
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 #   - docker-compose (Debian's 1.29, on docker-py): a compose project is driven through
 #     rpod's REST service in the tests
+#   - bzip2, zstd, xz-utils: the build tests compress the archives ADD unpacks (or
+#     refuses) with them
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -36,7 +38,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git openssh-client openssh-server docker-compose)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git openssh-client openssh-server docker-compose bzip2 zstd xz-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1296,6 +1296,63 @@ fn serve_files() -> u16 {
 
 /// `ADD URL`: downloaded (not unpacked), 0600 unless --chmod, the server's time, named
 /// after the URL in a directory; --checksum checked; the cache keys it by what came.
+/// ADD unpacks bzip2 and zstd tar archives besides gzip (podman's ADD does), and refuses
+/// xz; `image load` reads a bzip2-compressed archive.
+#[test]
+fn add_unpacks_bzip2_and_zstd_archives_load_reads_bzip2() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    let mut tar = tar::Builder::new(fs::File::create(dir.join("t.tar")).unwrap());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(7);
+    header.set_mode(0o644);
+    tar.append_data(&mut header, "x/inside", &b"inside\n"[..])
+        .unwrap();
+    tar.into_inner().unwrap();
+    let shell = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}: {out:?}");
+    };
+    shell("bzip2 -k t.tar && zstd -q t.tar -o t.tar.zst && xz -k t.tar");
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nADD t.tar.bz2 /b/\nADD t.tar.zst /z/\n\
+         RUN test \"$(cat /b/x/inside /z/x/inside)\" = \"$(printf 'inside\\ninside')\" \
+         && test ! -e /b/t.tar.bz2 && test ! -e /z/t.tar.zst\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    rpod.ok(&["build", "-q", "-t", "unpacked", &ctx]);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "unpacked",
+        "cat",
+        "/b/x/inside",
+        "/z/x/inside",
+    ]);
+    assert_eq!(out, "inside\ninside\n");
+    fs::write(dir.join("Containerfile"), "FROM demo\nADD t.tar.xz /x/\n").unwrap();
+    let err = rpod.fails(&["build", &ctx], 125);
+    assert!(err.contains("xz archives"), "{err}");
+    // An image archive compressed with bzip2 loads.
+    let archive = dir.join("image.tar");
+    rpod.ok(&["save", "-o", &archive.display().to_string(), "unpacked"]);
+    rpod.ok(&["rmi", "unpacked"]);
+    shell("bzip2 image.tar");
+    let loaded = rpod.ok(&["load", "-i", &format!("{}.bz2", archive.display())]);
+    assert!(loaded.contains("unpacked"), "{loaded}");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "unpacked", "cat", "/z/x/inside"]),
+        "inside\n"
+    );
+}
+
 #[test]
 fn add_downloads_urls_as_docker_does() {
     let rpod = Rpod::with_image("crun");

@@ -2026,7 +2026,8 @@ impl Builder<'_> {
                 let file =
                     fs::File::open(&path).map_err(|e| EngineError::io("opening", &path, e))?;
                 let mut reader: Box<dyn std::io::Read> = match kind {
-                    Archive::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
+                    Archive::Compressed => crate::image::compression::decompressed(file)
+                        .map_err(|e| EngineError::io("reading", &path, e))?,
                     Archive::Tar => Box::new(file),
                 };
                 self.engine.copy_into_container_as(
@@ -2197,10 +2198,11 @@ fn parent_of(dest: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Archive {
     Tar,
-    Gzip,
+    /// gzip, bzip2 or zstd (`compression::decompressed`), as podman's ADD unpacks them.
+    Compressed,
 }
 
-/// What kind of archive a file is, by its first bytes; bzip2 and xz are refused.
+/// What kind of archive a file is, by its first bytes; xz is refused.
 fn archive_kind(path: &Path) -> Result<Option<Archive>> {
     use std::io::Read;
     let mut head = [0u8; 512];
@@ -2214,13 +2216,14 @@ fn archive_kind(path: &Path) -> Result<Option<Archive>> {
         }
     }
     let head = &head[..filled];
-    Ok(if head.starts_with(&[0x1f, 0x8b]) {
-        Some(Archive::Gzip)
+    use crate::image::compression::{is_bzip2, is_gzip, is_xz, is_zstd};
+    Ok(if is_gzip(head) || is_bzip2(head) || is_zstd(head) {
+        Some(Archive::Compressed)
     } else if head.len() >= 262 && &head[257..262] == b"ustar" {
         Some(Archive::Tar)
-    } else if head.starts_with(b"BZh") || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z']) {
+    } else if is_xz(head) {
         return Err(EngineError::NotSupported(format!(
-            "ADD of {}: bzip2 and xz archives (gzip and plain tar are unpacked)",
+            "ADD of {}: xz archives (plain tar, gzip, bzip2 and zstd are unpacked)",
             path.display()
         )));
     } else {
@@ -2286,15 +2289,26 @@ mod tests {
         );
         assert_eq!(
             archive_kind(&write("a.gz", &[0x1f, 0x8b, 8, 0])).unwrap(),
-            Some(Archive::Gzip)
+            Some(Archive::Compressed)
         );
+        let bzip2_head = b"BZh91AY&SY\0\0";
+        assert_eq!(
+            archive_kind(&write("a.bz2", bzip2_head)).unwrap(),
+            Some(Archive::Compressed)
+        );
+        assert_eq!(
+            archive_kind(&write("a.zst", &[0x28, 0xb5, 0x2f, 0xfd, 0])).unwrap(),
+            Some(Archive::Compressed)
+        );
+        // A text that starts like bzip2's header is not one.
+        assert_eq!(archive_kind(&write("bz", b"BZh9 notes")).unwrap(), None);
         // A file named like an archive is copied as it is.
         assert_eq!(
             archive_kind(&write("notes.tar", b"plain text")).unwrap(),
             None
         );
         assert_eq!(archive_kind(&write("empty", b"")).unwrap(), None);
-        let err = archive_kind(&write("a.bz2", b"BZh91AY")).unwrap_err();
+        let err = archive_kind(&write("a.xz", b"\xfd7zXZ\0\0")).unwrap_err();
         assert!(matches!(err, EngineError::NotSupported(_)), "{err}");
     }
 

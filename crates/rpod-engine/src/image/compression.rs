@@ -1,6 +1,9 @@
-//! Compressed streams told apart by their first bytes: gzip, zstd, or plain. Layers,
-//! archives and checkpoint exports may come in either (podman pushes zstd and
-//! zstd:chunked layers, whose many frames and skippable frames are read here in order).
+//! Compressed streams told apart by their first bytes: gzip, zstd, bzip2, or plain.
+//! Layers, archives and checkpoint exports may come in either (podman pushes zstd and
+//! zstd:chunked layers, whose many frames and skippable frames are read here in order;
+//! `image load` and ADD take bzip2 archives, as podman's). xz is told apart to be refused:
+//! lzma-rs, the pure-Rust decoder, keeps a stream's whole output in memory until its
+//! dictionary resets, which a hostile or merely large archive would make unbounded.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 
@@ -9,9 +12,32 @@ use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
+
+/// Whether `head` starts a bzip2 stream: `BZh`, the block size's digit, then the magic of
+/// a block or of the end of the stream (checked too, so that a plain tar whose first name
+/// starts with `BZh1` is not taken for one).
+pub fn is_bzip2(head: &[u8]) -> bool {
+    const BLOCK: [u8; 6] = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    const END: [u8; 6] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+    head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && (head[4..10] == BLOCK || head[4..10] == END)
+}
+
+/// Whether `head` starts an xz stream.
+pub fn is_xz(head: &[u8]) -> bool {
+    head.starts_with(&XZ_MAGIC)
+}
+
+/// Whether `head` starts a gzip stream.
+pub fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&GZIP_MAGIC)
+}
 
 /// Whether `head` starts a zstd frame or a skippable frame (magic 0x184D2A5?).
-fn is_zstd(head: &[u8]) -> bool {
+pub fn is_zstd(head: &[u8]) -> bool {
     head.starts_with(&ZSTD_MAGIC)
         || (head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18])
 }
@@ -29,6 +55,15 @@ pub fn decompressed<'a, R: Read + 'a>(reader: R) -> io::Result<Box<dyn Read + 'a
             decoder: FrameDecoder::new(),
             in_frame: false,
         }));
+    }
+    if is_bzip2(head) {
+        return Ok(Box::new(bzip2_rs::DecoderReader::new(reader)));
+    }
+    if is_xz(head) {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "an xz-compressed stream: rpod reads gzip, zstd and bzip2",
+        ));
     }
     Ok(Box::new(reader))
 }
@@ -232,6 +267,30 @@ mod tests {
         assert_eq!(read_all(&gz.finish().unwrap()).unwrap(), b"zipped");
         assert_eq!(read_all(b"plain tar bytes").unwrap(), b"plain tar bytes");
         assert_eq!(read_all(b"").unwrap(), b"");
+    }
+
+    #[test]
+    fn bzip2_streams_read_and_xz_is_refused() {
+        // `printf 'bzipped\n' | bzip2 -9`, and an empty stream.
+        let bzipped = [
+            0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 0xe7, 0x92, 0x55, 0x18,
+            0x00, 0x00, 0x00, 0xc1, 0x80, 0x00, 0x10, 0x16, 0x20, 0x40, 0x10, 0x20, 0x00, 0x22,
+            0x1a, 0x63, 0x50, 0x86, 0x03, 0x93, 0xa2, 0x0f, 0x17, 0x72, 0x45, 0x38, 0x50, 0x90,
+            0xe7, 0x92, 0x55, 0x18,
+        ];
+        assert_eq!(read_all(&bzipped).unwrap(), b"bzipped\n");
+        let empty = [
+            0x42, 0x5a, 0x68, 0x39, 0x17, 0x72, 0x45, 0x38, 0x50, 0x90, 0x00, 0x00, 0x00, 0x00,
+        ];
+        assert_eq!(read_all(&empty).unwrap(), b"");
+        // A damaged block is an error, not a panic.
+        let mut damaged = bzipped;
+        damaged[20] ^= 0xff;
+        assert!(read_all(&damaged).is_err());
+        // Text that starts like a bzip2 header is plain.
+        assert_eq!(read_all(b"BZh9 is a name").unwrap(), b"BZh9 is a name");
+        let error = read_all(b"\xfd7zXZ\0\0\x04").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::Unsupported);
     }
 
     #[test]
