@@ -290,6 +290,18 @@ fn published_and_exposed(
 pub struct EndpointView {
     #[serde(rename = "EndpointID")]
     pub endpoint_id: String,
+    #[serde(flatten)]
+    pub addresses: EndpointAddresses,
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    pub aliases: Vec<String>,
+}
+
+/// A container's addresses on one network by Docker's names, which inspect shows for each
+/// network and, for the first, at the top of `NetworkSettings`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointAddresses {
     pub gateway: String,
     #[serde(rename = "IPAddress")]
     pub ip_address: String,
@@ -302,9 +314,6 @@ pub struct EndpointView {
     #[serde(rename = "GlobalIPv6PrefixLen")]
     pub global_ipv6_prefix_len: u8,
     pub mac_address: String,
-    #[serde(rename = "NetworkID")]
-    pub network_id: String,
-    pub aliases: Vec<String>,
 }
 
 /// `NetworkSettings` of inspect: the first network's address at the top, as Docker does,
@@ -312,18 +321,8 @@ pub struct EndpointView {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkSettings {
-    pub gateway: String,
-    #[serde(rename = "IPAddress")]
-    pub ip_address: String,
-    #[serde(rename = "IPPrefixLen")]
-    pub ip_prefix_len: u8,
-    #[serde(rename = "IPv6Gateway")]
-    pub ipv6_gateway: String,
-    #[serde(rename = "GlobalIPv6Address")]
-    pub global_ipv6_address: String,
-    #[serde(rename = "GlobalIPv6PrefixLen")]
-    pub global_ipv6_prefix_len: u8,
-    pub mac_address: String,
+    #[serde(flatten)]
+    pub addresses: EndpointAddresses,
     /// Published ports with their host sides, and exposed ones without (null), as
     /// podman shows them.
     pub ports: BTreeMap<String, Option<Vec<PortBinding>>>,
@@ -346,13 +345,15 @@ impl NetworkSettings {
                 join.name.clone(),
                 EndpointView {
                     endpoint_id: String::new(),
-                    gateway: text(attached.and_then(|a| a.gateway)),
-                    ip_address: text(address.map(|a| a.addr())),
-                    ip_prefix_len: address.map(|a| a.prefix_len()).unwrap_or(0),
-                    ipv6_gateway: text(attached.and_then(|a| a.ipv6_gateway)),
-                    global_ipv6_address: text(address6.map(|a| a.addr())),
-                    global_ipv6_prefix_len: address6.map(|a| a.prefix_len()).unwrap_or(0),
-                    mac_address: attached.map(|a| a.mac_address.clone()).unwrap_or_default(),
+                    addresses: EndpointAddresses {
+                        gateway: text(attached.and_then(|a| a.gateway)),
+                        ip_address: text(address.map(|a| a.addr())),
+                        ip_prefix_len: address.map(|a| a.prefix_len()).unwrap_or(0),
+                        ipv6_gateway: text(attached.and_then(|a| a.ipv6_gateway)),
+                        global_ipv6_address: text(address6.map(|a| a.addr())),
+                        global_ipv6_prefix_len: address6.map(|a| a.prefix_len()).unwrap_or(0),
+                        mac_address: attached.map(|a| a.mac_address.clone()).unwrap_or_default(),
+                    },
                     network_id: join.name.clone(),
                     aliases,
                 },
@@ -361,15 +362,7 @@ impl NetworkSettings {
         let first = c.net.networks.first().and_then(|j| networks.get(&j.name));
         let running = !record.state.networks.is_empty();
         NetworkSettings {
-            gateway: first.map(|e| e.gateway.clone()).unwrap_or_default(),
-            ip_address: first.map(|e| e.ip_address.clone()).unwrap_or_default(),
-            ip_prefix_len: first.map(|e| e.ip_prefix_len).unwrap_or(0),
-            ipv6_gateway: first.map(|e| e.ipv6_gateway.clone()).unwrap_or_default(),
-            global_ipv6_address: first
-                .map(|e| e.global_ipv6_address.clone())
-                .unwrap_or_default(),
-            global_ipv6_prefix_len: first.map(|e| e.global_ipv6_prefix_len).unwrap_or(0),
-            mac_address: first.map(|e| e.mac_address.clone()).unwrap_or_default(),
+            addresses: first.map(|e| e.addresses.clone()).unwrap_or_default(),
             ports: published_and_exposed(c),
             sandbox_key: if running {
                 crate::network::netns::path_for(&roots.runroot, &c.id)

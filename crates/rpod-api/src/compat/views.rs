@@ -43,21 +43,17 @@ fn network_settings(settings: &rpod_engine::views::NetworkSettings, ports_bound:
         .map(|(name, e)| {
             (
                 name.clone(),
-                json!({
-                    "IPAMConfig": null,
-                    "Links": null,
-                    "Aliases": e.aliases,
-                    "NetworkID": e.network_id,
-                    "EndpointID": e.endpoint_id,
-                    "Gateway": e.gateway,
-                    "IPAddress": e.ip_address,
-                    "IPPrefixLen": e.ip_prefix_len,
-                    "IPv6Gateway": e.ipv6_gateway,
-                    "GlobalIPv6Address": e.global_ipv6_address,
-                    "GlobalIPv6PrefixLen": e.global_ipv6_prefix_len,
-                    "MacAddress": e.mac_address,
-                    "DriverOpts": null,
-                }),
+                with_addresses(
+                    json!({
+                        "IPAMConfig": null,
+                        "Links": null,
+                        "Aliases": e.aliases,
+                        "NetworkID": e.network_id,
+                        "EndpointID": e.endpoint_id,
+                        "DriverOpts": null,
+                    }),
+                    &e.addresses,
+                ),
             )
         })
         .collect();
@@ -73,21 +69,27 @@ fn network_settings(settings: &rpod_engine::views::NetworkSettings, ports_bound:
             binding.host_ip = "0.0.0.0".into();
         }
     }
-    json!({
-        "Bridge": "",
-        "SandboxID": "",
-        "HairpinMode": false,
-        "Ports": ports,
-        "SandboxKey": settings.sandbox_key,
-        "IPAddress": settings.ip_address,
-        "IPPrefixLen": settings.ip_prefix_len,
-        "Gateway": settings.gateway,
-        "IPv6Gateway": settings.ipv6_gateway,
-        "GlobalIPv6Address": settings.global_ipv6_address,
-        "GlobalIPv6PrefixLen": settings.global_ipv6_prefix_len,
-        "MacAddress": settings.mac_address,
-        "Networks": networks,
-    })
+    with_addresses(
+        json!({
+            "Bridge": "",
+            "SandboxID": "",
+            "HairpinMode": false,
+            "Ports": ports,
+            "SandboxKey": settings.sandbox_key,
+            "Networks": networks,
+        }),
+        &settings.addresses,
+    )
+}
+
+/// `object` with the address fields (Docker's names) added.
+fn with_addresses(mut object: Value, addresses: &rpod_engine::views::EndpointAddresses) -> Value {
+    if let (Some(fields), Ok(Value::Object(more))) =
+        (object.as_object_mut(), serde_json::to_value(addresses))
+    {
+        fields.extend(more);
+    }
+    object
 }
 
 /// Whether Docker would show the container's published ports: only while it runs (they
