@@ -29,8 +29,8 @@
 #   - podman (without its recommends): podman-remote, a client of rpod's REST service
 #   - docker-compose (Debian's 1.29, on docker-py): a compose project is driven through
 #     rpod's REST service in the tests
-#   - bzip2, zstd, xz-utils: the build tests compress the archives ADD unpacks (or
-#     refuses) with them
+#   - bzip2, zstd, xz-utils: the tests compress the archives ADD unpacks and `load`
+#     reads with them
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then

@@ -2198,11 +2198,11 @@ fn parent_of(dest: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Archive {
     Tar,
-    /// gzip, bzip2 or zstd (`compression::decompressed`), as podman's ADD unpacks them.
+    /// gzip, bzip2, xz or zstd (`compression::decompressed`), as podman's ADD unpacks them.
     Compressed,
 }
 
-/// What kind of archive a file is, by its first bytes; xz is refused.
+/// What kind of archive a file is, by its first bytes.
 fn archive_kind(path: &Path) -> Result<Option<Archive>> {
     use std::io::Read;
     let mut head = [0u8; 512];
@@ -2217,18 +2217,15 @@ fn archive_kind(path: &Path) -> Result<Option<Archive>> {
     }
     let head = &head[..filled];
     use crate::image::compression::{is_bzip2, is_gzip, is_xz, is_zstd};
-    Ok(if is_gzip(head) || is_bzip2(head) || is_zstd(head) {
-        Some(Archive::Compressed)
-    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
-        Some(Archive::Tar)
-    } else if is_xz(head) {
-        return Err(EngineError::NotSupported(format!(
-            "ADD of {}: xz archives (plain tar, gzip, bzip2 and zstd are unpacked)",
-            path.display()
-        )));
-    } else {
-        None
-    })
+    Ok(
+        if is_gzip(head) || is_bzip2(head) || is_xz(head) || is_zstd(head) {
+            Some(Archive::Compressed)
+        } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+            Some(Archive::Tar)
+        } else {
+            None
+        },
+    )
 }
 
 #[cfg(test)]
@@ -2308,8 +2305,10 @@ mod tests {
             None
         );
         assert_eq!(archive_kind(&write("empty", b"")).unwrap(), None);
-        let err = archive_kind(&write("a.xz", b"\xfd7zXZ\0\0")).unwrap_err();
-        assert!(matches!(err, EngineError::NotSupported(_)), "{err}");
+        assert_eq!(
+            archive_kind(&write("a.xz", b"\xfd7zXZ\0\0")).unwrap(),
+            Some(Archive::Compressed)
+        );
     }
 
     #[test]

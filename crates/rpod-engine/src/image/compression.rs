@@ -1,9 +1,7 @@
-//! Compressed streams told apart by their first bytes: gzip, zstd, bzip2, or plain.
+//! Compressed streams told apart by their first bytes: gzip, zstd, bzip2, xz, or plain.
 //! Layers, archives and checkpoint exports may come in either (podman pushes zstd and
 //! zstd:chunked layers, whose many frames and skippable frames are read here in order;
-//! `image load` and ADD take bzip2 archives, as podman's). xz is told apart to be refused:
-//! lzma-rs, the pure-Rust decoder, keeps a stream's whole output in memory until its
-//! dictionary resets, which a hostile or merely large archive would make unbounded.
+//! `image load` and ADD take bzip2 and xz archives, as podman's).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 
@@ -60,13 +58,25 @@ pub fn decompressed<'a, R: Read + 'a>(reader: R) -> io::Result<Box<dyn Read + 'a
         return Ok(Box::new(bzip2_rs::DecoderReader::new(reader)));
     }
     if is_xz(head) {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "an xz-compressed stream: rpod reads gzip, zstd and bzip2",
-        ));
+        // liblzma (xz's own library, built from the crate's sources: the pure-Rust lzma-rs
+        // holds a stream's whole output in memory), with a bound on the memory a stream
+        // may ask for; concatenated streams read on, as xz reads them.
+        let stream = liblzma::stream::Stream::new_stream_decoder(
+            XZ_MEMORY_LIMIT,
+            liblzma::stream::CONCATENATED,
+        )
+        .map_err(io::Error::other)?;
+        return Ok(Box::new(liblzma::bufread::XzDecoder::new_stream(
+            reader, stream,
+        )));
     }
     Ok(Box::new(reader))
 }
+
+/// The most memory an xz stream may make its decoder use: xz's presets ask for at most
+/// 64 MiB of dictionary (`-9`, `-e`); a stream that asks for more is refused rather than
+/// given up to 4 GiB.
+const XZ_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// Every frame of a zstd stream, one after the other (a plain decoder stops after the
 /// first), skippable frames skipped. ruzstd decodes in pure Rust, with its bound on the
@@ -289,8 +299,28 @@ mod tests {
         assert!(read_all(&damaged).is_err());
         // Text that starts like a bzip2 header is plain.
         assert_eq!(read_all(b"BZh9 is a name").unwrap(), b"BZh9 is a name");
-        let error = read_all(b"\xfd7zXZ\0\0\x04").unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn xz_streams_read_concatenated_and_damaged_ones_fail() {
+        let xz = |data: &[u8]| {
+            let mut out = Vec::new();
+            let mut encoder = liblzma::write::XzEncoder::new(&mut out, 6);
+            encoder.write_all(data).unwrap();
+            encoder.finish().unwrap();
+            out
+        };
+        assert_eq!(read_all(&xz(b"xz data\n")).unwrap(), b"xz data\n");
+        let mut two = xz(b"one ");
+        two.extend(xz(b"two"));
+        assert_eq!(read_all(&two).unwrap(), b"one two");
+        let mut damaged = xz(b"some longer data to damage in the middle");
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0xff;
+        assert!(read_all(&damaged).is_err());
+        let mut truncated = xz(b"cut short");
+        truncated.truncate(truncated.len() - 10);
+        assert!(read_all(&truncated).is_err());
     }
 
     #[test]
