@@ -1352,6 +1352,18 @@ fn add_unpacks_bzip2_xz_and_zstd_archives_load_reads_them() {
         );
         rpod.ok(&["rmi", "unpacked"]);
     }
+    // A root file system tarball compressed with xz imports.
+    let rootfs = dir.join("rootfs.tar.xz");
+    shell(&format!(
+        "xz -c {} > {}",
+        common::busybox_tarball().display(),
+        rootfs.display()
+    ));
+    rpod.ok(&["import", &rootfs.display().to_string(), "fromxz"]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "fromxz", "echo", "imported"]),
+        "imported\n"
+    );
 }
 
 #[test]
