@@ -121,12 +121,19 @@ fn range_cidrs(range: rpod_engine::network::LeaseRange) -> Vec<ipnet::IpNet> {
 }
 
 fn matches(
+    context: &Context,
     network: &Network,
     filters: &std::collections::HashMap<String, Vec<String>>,
 ) -> ApiResult<bool> {
+    let in_use = || {
+        context
+            .engine
+            .network_users(&network.name)
+            .is_ok_and(|users| !users.is_empty())
+    };
     for (key, values) in filters {
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        if !rpod_engine::network::filters::passes(network, key, &values)
+        if !rpod_engine::network::filters::passes(network, key, &values, &in_use)
             .map_err(ApiError::bad_request)?
         {
             return Ok(false);
@@ -139,7 +146,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     let mut out = Vec::new();
     for network in context.engine.networks()? {
-        if !matches(&network, &filters)? {
+        if !matches(context, &network, &filters)? {
             continue;
         }
         out.push(match ex.flavour {

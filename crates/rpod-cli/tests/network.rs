@@ -1412,6 +1412,22 @@ fn ip_ranges_ipam_drivers_and_listings() {
     assert_eq!(given, ["10.93.81.65", "10.93.81.66", "10.93.81.67"]);
     let err = rpod.fails(&["run", "--rm", "--network", "ranged", "demo", "true"], 125);
     assert!(err.contains("no free address"), "{err}");
+    // Networks containers join, and those none does (podman's dangling filter).
+    let listed = |filter: &str| {
+        rpod.ok(&[
+            "network",
+            "ls",
+            "--noheading",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            filter,
+        ])
+    };
+    assert_eq!(listed("dangling=false"), "ranged\n");
+    assert_eq!(listed("dangling=true"), "def80\n");
+    assert_eq!(listed("until=2000-01-01"), "");
+    rpod.fails(&["network", "ls", "--filter", "dangling=maybe"], 125);
     rpod.ok(&["rm", "-f", "-t", "0", "a", "b", "c"]);
     wait_for_network_teardowns(&rpod);
     // A range needs a subnet and must lie inside it; other address managers are not there.

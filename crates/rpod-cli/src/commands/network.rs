@@ -127,7 +127,13 @@ pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
     for network in engine.networks()? {
         let mut keep = true;
         for (key, values) in rpod_engine::filter_values::group_by_key(&args.filter) {
-            keep &= rpod_engine::network::filters::passes(&network, key, &values).map_err(usage)?;
+            let in_use = || {
+                engine
+                    .network_users(&network.name)
+                    .is_ok_and(|users| !users.is_empty())
+            };
+            keep &= rpod_engine::network::filters::passes(&network, key, &values, &in_use)
+                .map_err(usage)?;
         }
         if keep {
             let mut row = template_view(&network);
