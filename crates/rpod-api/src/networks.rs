@@ -338,17 +338,11 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
 }
 
 pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
-    let filters = parse_filters(ex)?;
-    let mut labels = Vec::new();
-    for (key, values) in &filters {
-        if key != "label" {
-            return Err(ApiError::bad_request(format!(
-                "invalid filter {key:?}: rpod prunes networks by label"
-            )));
-        }
-        labels.extend(values.iter().cloned());
-    }
-    let removed = context.engine.network_prune(&labels)?;
+    let filters: Vec<String> = parse_filters(ex)?
+        .iter()
+        .flat_map(|(key, values)| values.iter().map(move |value| format!("{key}={value}")))
+        .collect();
+    let removed = context.engine.network_prune(&filters)?;
     match ex.flavour {
         Flavour::Compat => ex.json(200, &json!({ "NetworksDeleted": removed })),
         Flavour::Libpod => {

@@ -580,7 +580,16 @@ fn network_commands() {
     let err = rpod.fails(&["network", "rm", "one"], 2);
     assert!(err.contains("user"), "{err}");
     rpod.fails(&["network", "rm", "nope"], 1);
-    // Prune keeps used networks and the default one.
+    // Prune keeps used networks and the default one; its filters narrow what goes.
+    assert_eq!(
+        rpod.ok(&["network", "prune", "-f", "--filter", "until=2000-01-01"]),
+        ""
+    );
+    let err = rpod.fails(
+        &["network", "prune", "-f", "--filter", "dangling=true"],
+        125,
+    );
+    assert!(err.contains("label, label!, until"), "{err}");
     assert_eq!(rpod.ok(&["network", "prune", "-f"]), "two\n");
     assert_eq!(rpod.ok(&["network", "rm", "-f", "one"]), "one\n");
     rpod.fails(&["inspect", "user"], 125);

@@ -247,16 +247,7 @@ pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
 }
 
 pub fn prune(engine: &Engine, args: NetworkPruneArgs) -> Outcome {
-    let mut labels = Vec::new();
-    for filter in &args.filter {
-        let Some(label) = filter.strip_prefix("label=") else {
-            return Err(usage(format!(
-                "invalid network prune filter {filter:?}: use label=KEY[=VALUE]"
-            )));
-        };
-        labels.push(label.to_string());
-    }
-    for name in engine.network_prune(&labels)? {
+    for name in engine.network_prune(&args.filter)? {
         println!("{name}");
     }
     Ok(0)

@@ -177,17 +177,23 @@ impl Engine {
 
     /// Remove every network no container uses, except the default one; with `labels`
     /// (`label=` filter values), only networks that match them all.
-    pub fn network_prune(&self, labels: &[String]) -> Result<Vec<String>> {
+    pub fn network_prune(&self, filters: &[String]) -> Result<Vec<String>> {
+        let groups = crate::filter_values::group_by_key(filters);
+        for (key, _) in &groups {
+            crate::filter_values::check_key("network prune", key, &["label", "label!", "until"])?;
+        }
         let mut removed = Vec::new();
-        for network in self.definitions().list()? {
+        'networks: for network in self.definitions().list()? {
             if network.name == self.default_network_name() {
                 continue;
             }
-            if !labels
-                .iter()
-                .all(|l| crate::labels::matches(&network.labels, l))
-            {
-                continue;
+            for (key, values) in &groups {
+                // In use or not, a network is only removed when no container uses it.
+                let passed = crate::network::filters::passes(&network, key, values, &|| false)
+                    .map_err(EngineError::InvalidArg)?;
+                if !passed {
+                    continue 'networks;
+                }
             }
             match self.network_remove(&network.name, false, None) {
                 Ok(name) => removed.push(name),
