@@ -94,7 +94,11 @@ fn docker_view(context: &Context, network: &Network, with_containers: bool) -> A
         "Scope": "local",
         "Driver": network.driver,
         "EnableIPv6": network.ipv6_enabled,
-        "IPAM": { "Driver": "default", "Options": {}, "Config": config },
+        "IPAM": {
+            "Driver": if network.gives_addresses() { "default" } else { "null" },
+            "Options": {},
+            "Config": config,
+        },
         "Internal": network.internal,
         "Attachable": false,
         "Ingress": false,
@@ -285,6 +289,21 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 .iter()
                 .map(docker_subnet)
                 .collect::<ApiResult<_>>()?;
+            // Docker's IPAM drivers: `default` (rpod's host-local), `null` (no addresses).
+            match body
+                .ipam
+                .as_ref()
+                .and_then(|i| i.get("Driver"))
+                .and_then(Value::as_str)
+            {
+                None | Some("" | "default") => {}
+                Some("null") => request.no_ipam = true,
+                Some(other) => {
+                    return Err(ApiError::unsupported(format!(
+                        "the IPAM driver {other:?} (default or null)"
+                    )))
+                }
+            }
             request.ipv6 = body.enable_ipv6;
             request.name = body.name;
             request.driver = (!body.driver.is_empty()).then_some(body.driver);

@@ -2425,9 +2425,19 @@ fn ipv6_networks_through_both_apis() {
         "p6",
     ]);
     assert!(subnets.starts_with("10.93.145.0/24 fd"), "{subnets}");
+    // Docker's null IPAM driver: no addresses; others are refused.
+    service.docker_ok(&["network", "create", "--ipam-driver", "null", "bare"]);
+    assert_eq!(
+        service.docker_ok(&["network", "inspect", "--format", "{{.IPAM.Driver}}", "bare"]),
+        "null\n"
+    );
+    let out = service.docker_out(&["network", "create", "--ipam-driver", "dhcp", "x"]);
+    assert!(!out.status.success(), "{out:?}");
     service.rpod.ok(&["rm", "-f", "-t", "0", "d6c"]);
     wait_for_network_teardowns(&service.rpod);
-    service.rpod.ok(&["network", "rm", "d6", "only6", "p6"]);
+    service
+        .rpod
+        .ok(&["network", "rm", "d6", "only6", "p6", "bare"]);
 }
 
 #[test]
