@@ -1400,6 +1400,16 @@ fn ip_ranges_ipam_drivers_and_listings() {
     let shown = rpod.ok(&["network", "inspect", "ranged"]);
     // podman's reading: the range's network address is left out.
     assert!(shown.contains("\"start_ip\": \"10.93.81.65\""), "{shown}");
+    assert_eq!(
+        rpod.ok(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{range .Subnets}}{{.LeaseRange.StartIP}}-{{.LeaseRange.EndIP}}{{end}}",
+            "ranged"
+        ]),
+        "10.93.81.65-10.93.81.67\n"
+    );
     assert!(shown.contains("\"end_ip\": \"10.93.81.67\""), "{shown}");
     // Containers get addresses from the range only, lowest first, until it runs out.
     let mut given = Vec::new();

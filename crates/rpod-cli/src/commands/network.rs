@@ -23,6 +23,10 @@ fn template_view(network: &Network) -> Value {
         "Subnets": network.subnets.iter().map(|s| json!({
             "Subnet": s.subnet.to_string(),
             "Gateway": s.gateway.map(|g| g.to_string()).unwrap_or_default(),
+            "LeaseRange": s.lease_range.map(|r| json!({
+                "StartIP": r.start_ip.to_string(),
+                "EndIP": r.end_ip.to_string(),
+            })),
         })).collect::<Vec<_>>(),
         "IPv6Enabled": network.ipv6_enabled,
         "Internal": network.internal,
