@@ -126,6 +126,7 @@ fn range_cidrs(range: rpod_engine::network::LeaseRange) -> Vec<ipnet::IpNet> {
 
 fn matches(
     context: &Context,
+    flavour: Flavour,
     network: &Network,
     filters: &std::collections::HashMap<String, Vec<String>>,
 ) -> ApiResult<bool> {
@@ -137,9 +138,29 @@ fn matches(
     };
     for (key, values) in filters {
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        if !rpod_engine::network::filters::passes(network, key, &values, &in_use)
-            .map_err(ApiError::bad_request)?
-        {
+        let passed = match (flavour, key.as_str()) {
+            // Docker's own keys: every network is local; the default one is built in.
+            (Flavour::Compat, "scope") => values.contains(&"local"),
+            (Flavour::Compat, "type") => {
+                let builtin = network.name == context.engine.default_network_name();
+                let mut passed = false;
+                for value in &values {
+                    passed |= match *value {
+                        "builtin" => builtin,
+                        "custom" => !builtin,
+                        other => {
+                            return Err(ApiError::bad_request(format!(
+                                "invalid filter type={other:?}: builtin or custom"
+                            )))
+                        }
+                    };
+                }
+                passed
+            }
+            _ => rpod_engine::network::filters::passes(network, key, &values, &in_use)
+                .map_err(ApiError::bad_request)?,
+        };
+        if !passed {
             return Ok(false);
         }
     }
@@ -150,7 +171,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     let mut out = Vec::new();
     for network in context.engine.networks()? {
-        if !matches(context, &network, &filters)? {
+        if !matches(context, ex.flavour, &network, &filters)? {
             continue;
         }
         out.push(match ex.flavour {

@@ -2425,6 +2425,19 @@ fn ipv6_networks_through_both_apis() {
         "p6",
     ]);
     assert!(subnets.starts_with("10.93.145.0/24 fd"), "{subnets}");
+    // Docker's own list filters: type (custom or builtin) and scope (all are local).
+    let listed = |filter: &str| {
+        service.docker_ok(&["network", "ls", "--format", "{{.Name}}", "--filter", filter])
+    };
+    // (The default network, rpod, was made for a container of the service's.)
+    assert_eq!(listed("type=custom"), "d6\nonly6\np6\n");
+    assert_eq!(listed("type=builtin"), "rpod\n");
+    assert_eq!(listed("scope=local"), "d6\nonly6\np6\nrpod\n");
+    assert_eq!(listed("scope=swarm"), "");
+    assert!(!service
+        .docker_out(&["network", "ls", "--filter", "type=other"])
+        .status
+        .success());
     // Docker's null IPAM driver: no addresses; others are refused.
     service.docker_ok(&["network", "create", "--ipam-driver", "null", "bare"]);
     assert_eq!(
@@ -5447,7 +5460,7 @@ fn malformed_pod_and_kube_requests_are_bad_requests() {
     for (query, said) in [
         (
             "staticIPs=10.0.0.999",
-            "staticIPs: \\\"10.0.0.999\\\" is no IPv4 address",
+            "staticIPs: \\\"10.0.0.999\\\" is no IP address",
         ),
         (
             "annotations=not-json",
