@@ -132,7 +132,7 @@ pub fn is_host_of(subnet: &IpNet, address: IpAddr) -> bool {
 }
 
 impl Network {
-    /// The first subnet's gateway, which is also the host's address on the bridge.
+    /// The first subnet's gateway: on a bridge network, the host's address on the bridge.
     pub fn gateway(&self) -> Option<IpAddr> {
         self.subnets.first().and_then(|s| s.gateway)
     }
