@@ -117,12 +117,14 @@ impl Engine {
                 interfaces.push(name);
             }
         }
+        // The first network's definition, for `--ip` and `--ip6` (read once).
+        let mut first_network = None;
         for join in &mut net.networks {
             let network = self.network(&join.name)?;
             join.name = network.name.clone();
             if network.is_bridge() && network.gives_addresses() {
                 any_bridge = true;
-                families.0 |= network.subnets.iter().any(|s| s.subnet.addr().is_ipv4());
+                families.0 |= network.has_ipv4();
                 families.1 |= network.has_ipv6();
             }
             if seen.contains(&join.name) {
@@ -148,7 +150,11 @@ impl Engine {
                     join.name
                 )));
             }
+            first_network.get_or_insert(network);
         }
+        let first_network = first_network.ok_or_else(|| {
+            EngineError::InvalidArg("a bridged container joins at least one network".into())
+        })?;
         let first = &mut net.networks[0];
         let given_twice = |what: &str, flag: &str| {
             EngineError::InvalidArg(format!(
@@ -160,16 +166,14 @@ impl Engine {
             if first.ip.is_some() {
                 return Err(given_twice("ip", "--ip"));
             }
-            let network = self.network(&first.name)?;
-            ipam::check_static(&network, IpAddr::V4(ip))?;
+            ipam::check_static(&first_network, IpAddr::V4(ip))?;
             first.ip = Some(ip);
         }
         if let Some(ip6) = options.ip6 {
             if first.ip6.is_some() {
                 return Err(given_twice("ip6", "--ip6"));
             }
-            let network = self.network(&first.name)?;
-            ipam::check_static(&network, IpAddr::V6(ip6))?;
+            ipam::check_static(&first_network, IpAddr::V6(ip6))?;
             first.ip6 = Some(ip6);
         }
         if let Some(mac) = &options.mac_address {

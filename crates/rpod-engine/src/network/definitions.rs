@@ -345,7 +345,7 @@ impl Definitions {
                 // aardvark-dns answers on the gateway's address, which there is none of.
                 dns_enabled: false,
                 ipam_options: BTreeMap::from([("driver".to_string(), "none".to_string())]),
-                ..self.network_of(request, driver, interface)?
+                ..network_of(request, driver, interface)?
             });
         }
         let mut subnets: Vec<Subnet> = Vec::new();
@@ -368,31 +368,7 @@ impl Definitions {
         Ok(Network {
             subnets,
             ipv6_enabled,
-            ..self.network_of(request, driver, interface)?
-        })
-    }
-
-    /// The definition's parts every request makes alike; host-local addresses.
-    fn network_of(
-        &self,
-        request: &NetworkRequest,
-        driver: Driver,
-        interface: String,
-    ) -> Result<Network> {
-        Ok(Network {
-            name: request.name.clone(),
-            id: crate::names::random_id(),
-            driver: driver.name().to_string(),
-            network_interface: Some(interface),
-            created: chrono::Utc::now(),
-            subnets: Vec::new(),
-            ipv6_enabled: false,
-            internal: request.internal,
-            // aardvark-dns serves bridge networks only (netavark's).
-            dns_enabled: driver == Driver::Bridge && !request.disable_dns,
-            labels: request.labels.clone(),
-            options: checked_options(driver, &request.options)?,
-            ipam_options: BTreeMap::from([("driver".to_string(), "host-local".to_string())]),
+            ..network_of(request, driver, interface)?
         })
     }
 
@@ -442,6 +418,25 @@ fn read(path: &Path) -> Result<Network> {
             "network definition {} is damaged: {e}",
             path.display()
         ))
+    })
+}
+
+/// The definition's parts every request makes alike; host-local addresses, no subnet yet.
+fn network_of(request: &NetworkRequest, driver: Driver, interface: String) -> Result<Network> {
+    Ok(Network {
+        name: request.name.clone(),
+        id: crate::names::random_id(),
+        driver: driver.name().to_string(),
+        network_interface: Some(interface),
+        created: chrono::Utc::now(),
+        subnets: Vec::new(),
+        ipv6_enabled: false,
+        internal: request.internal,
+        // aardvark-dns serves bridge networks only (netavark's).
+        dns_enabled: driver == Driver::Bridge && !request.disable_dns,
+        labels: request.labels.clone(),
+        options: checked_options(driver, &request.options)?,
+        ipam_options: BTreeMap::from([("driver".to_string(), "host-local".to_string())]),
     })
 }
 

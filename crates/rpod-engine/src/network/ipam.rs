@@ -11,18 +11,20 @@ use crate::error::{EngineError, Result};
 
 /// The lowest host address of the subnet (in its lease range, if it has one) that is
 /// neither the gateway nor leased. Counting up from the first host address stops at the
-/// first free one, so an IPv6 subnet's size costs nothing.
+/// first free one, so an IPv6 subnet's size costs nothing; a lease range is cut to the
+/// subnet's hosts first (a definition file, podman's too, may hold any range).
 pub fn next_free(subnet: &Subnet, leased: &HashSet<IpAddr>) -> Option<IpAddr> {
-    let (first, last) = match subnet.lease_range {
-        Some(range) => (range.start_ip, range.end_ip),
-        None => (first_host_of(&subnet.subnet), last_host_of(&subnet.subnet)),
-    };
+    let (mut first, mut last) = (first_host_of(&subnet.subnet), last_host_of(&subnet.subnet));
+    if let Some(range) = subnet.lease_range {
+        first = first.max(range.start_ip);
+        last = last.min(range.end_ip);
+    }
+    if first.is_ipv4() != last.is_ipv4() {
+        return None;
+    }
     let mut candidate = first;
     while candidate <= last {
-        if Some(candidate) != subnet.gateway
-            && !leased.contains(&candidate)
-            && is_host_of(&subnet.subnet, candidate)
-        {
+        if Some(candidate) != subnet.gateway && !leased.contains(&candidate) {
             return Some(candidate);
         }
         let next = address_after(candidate);
@@ -198,6 +200,31 @@ mod tests {
             (ip("fd99::101"), ip("fd99::1ff"))
         );
         assert!(LeaseRange::within("10.6.0.0/25".parse().unwrap(), &net6).is_err());
+    }
+
+    #[test]
+    fn a_lease_range_beyond_the_subnet_is_cut_to_its_hosts() {
+        // As a hand-edited or foreign definition may hold it: the whole IPv4 space.
+        let wide = Subnet {
+            lease_range: Some(LeaseRange {
+                start_ip: ip("0.0.0.0"),
+                end_ip: ip("255.255.255.255"),
+            }),
+            ..subnet("10.5.0.0/29", "10.5.0.1")
+        };
+        assert_eq!(
+            all_given(&wide),
+            ["10.5.0.2", "10.5.0.3", "10.5.0.4", "10.5.0.5", "10.5.0.6"]
+        );
+        // A range of the other family gives nothing.
+        let other = Subnet {
+            lease_range: Some(LeaseRange {
+                start_ip: ip("fd00::1"),
+                end_ip: ip("fd00::9"),
+            }),
+            ..subnet("10.5.0.0/29", "10.5.0.1")
+        };
+        assert_eq!(next_free(&other, &HashSet::new()), None);
     }
 
     fn dual_stack() -> Network {

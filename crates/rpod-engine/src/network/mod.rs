@@ -148,6 +148,11 @@ impl Network {
         self.ipam_options.get("driver").map(String::as_str) != Some("none")
     }
 
+    /// Whether the network has an IPv4 subnet.
+    pub fn has_ipv4(&self) -> bool {
+        self.subnets.iter().any(|s| s.subnet.addr().is_ipv4())
+    }
+
     /// Whether the network has an IPv6 subnet.
     pub fn has_ipv6(&self) -> bool {
         self.subnets.iter().any(|s| s.subnet.addr().is_ipv6())
