@@ -1102,7 +1102,6 @@ RUN --network=host sh -c 'ip -o link | wc -l > /host-links'
 /// nor in the stage's image; `ro` is kept; a link in the image stays inside it; nothing is
 /// left behind.
 #[test]
-#[ignore = "a known bug: under load, a step's own writes are at times missing from its commit once a cache root is made (docs/build.md, Known problems); run it with --ignored"]
 fn cache_mounts_filled_from_a_stage_are_shared_for_the_build() {
     let rpod = Rpod::with_image("crun");
     let dir = rpod.dir.path().join("ctx-cache-from");

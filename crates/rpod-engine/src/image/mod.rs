@@ -391,12 +391,36 @@ pub fn add_image_on(
     Ok(record)
 }
 
-/// Find an image by id, id prefix (`sha256:` optional) or name.
+/// Find an image by full ID, name, or unique ID prefix (`sha256:` optional on IDs).
 pub fn resolve(store: &Store, text: &str) -> Result<ImageRecord> {
     let not_known = || EngineError::NoSuchImage(text.to_string());
-    let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
-    if !hex_part.is_empty() && hex_part.chars().all(|c| c.is_ascii_hexdigit()) {
-        let ids = store.image_ids_with_prefix(&hex_part.to_ascii_lowercase())?;
+    let (hex_part, id_only) = match text.strip_prefix("sha256:") {
+        Some(hex) => (hex, true),
+        None => (text, false),
+    };
+    let hex_part = hex_part.to_ascii_lowercase();
+    let is_hex = !hex_part.is_empty() && hex_part.chars().all(|c| c.is_ascii_hexdigit());
+    // As Docker looks: a full ID, then a name, and only then an ID prefix (a name such as
+    // `cafe` or `cf` is a prefix of some IDs, and must not lose to them; podman 4.3 lets a
+    // prefix win over a short name, and a build's `-t cf` then loses to its own steps).
+    if is_hex && hex_part.len() == 64 {
+        if let Some(record) = store.image(&hex_part)? {
+            return Ok(record);
+        }
+    }
+    // `sha256:...` is an ID alone; anything else that is no reference is only an ID prefix.
+    let candidates = if id_only {
+        Vec::new()
+    } else {
+        reference::lookup_candidates(text).unwrap_or_default()
+    };
+    for candidate in &candidates {
+        if let Some(id) = store.image_id_by_name(candidate)? {
+            return store.image(&id)?.ok_or_else(not_known);
+        }
+    }
+    if is_hex {
+        let ids = store.image_ids_with_prefix(&hex_part)?;
         match ids.len() {
             1 => return store.image(&ids[0])?.ok_or_else(not_known),
             0 => {}
@@ -405,15 +429,6 @@ pub fn resolve(store: &Store, text: &str) -> Result<ImageRecord> {
                     "{text}: more than one image matches this ID prefix"
                 )))
             }
-        }
-    }
-    let candidates = match reference::lookup_candidates(text) {
-        Ok(c) => c,
-        Err(_) => return Err(not_known()),
-    };
-    for candidate in &candidates {
-        if let Some(id) = store.image_id_by_name(candidate)? {
-            return store.image(&id)?.ok_or_else(not_known);
         }
     }
     // `REPOSITORY@DIGEST` of an image pulled by a tag: its manifest digest and a name in
@@ -485,6 +500,63 @@ fn discard_new_layers(store: &Store, roots: &Roots, layers: &[layer::StoredLayer
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As Docker finds images: a full ID, then a name, then a unique ID prefix;
+    /// a name that is also a prefix of other images' IDs (a build named `cf` beside a
+    /// step's image `cfbdb0...`) is the named image.
+    #[test]
+    fn names_come_before_id_prefixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("rpod.db")).unwrap();
+        let image = |id: String| ImageRecord {
+            id,
+            layers: Vec::new(),
+            size: 0,
+            created: None,
+            added: chrono::Utc::now(),
+            digests: Vec::new(),
+            docker_format: false,
+            parent: None,
+            annotations: Default::default(),
+        };
+        let step = format!("cfbd{}", "0".repeat(60));
+        let other = format!("cfc2{}", "1".repeat(60));
+        let named = format!("ab{}", "2".repeat(62));
+        let odd = "cf".repeat(32);
+        store.insert_image(&image(step.clone()), &[]).unwrap();
+        store.insert_image(&image(other.clone()), &[]).unwrap();
+        store
+            .insert_image(&image(named.clone()), &["localhost/cf:latest".into()])
+            .unwrap();
+        // A name that is a full ID loses to the image of that ID.
+        store
+            .insert_image(&image(odd.clone()), &[format!("localhost/{step}:latest")])
+            .unwrap();
+        let found = |text: &str| resolve(&store, text).map(|r| r.id);
+
+        assert_eq!(found("cf").unwrap(), named);
+        assert_eq!(found("localhost/cf").unwrap(), named);
+        assert_eq!(found("cfbd").unwrap(), step);
+        assert_eq!(found("CFC2").unwrap(), other);
+        assert_eq!(found(&format!("sha256:{}", &other[..8])).unwrap(), other);
+        assert_eq!(found(&step).unwrap(), step);
+        assert_eq!(found(&format!("localhost/{step}")).unwrap(), odd);
+        // `sha256:` asks for an ID alone, never a name.
+        assert!(matches!(
+            found("sha256:cf"),
+            Err(EngineError::InvalidArg(_))
+        ));
+        assert!(matches!(
+            found("sha256:ab3"),
+            Err(EngineError::NoSuchImage(_))
+        ));
+        let ambiguous = found("c").unwrap_err();
+        assert!(
+            ambiguous.to_string().contains("more than one image"),
+            "{ambiguous}"
+        );
+        assert!(matches!(found("ffff"), Err(EngineError::NoSuchImage(_))));
+    }
 
     #[test]
     fn docker_fields_are_read_from_the_config_bytes_in_their_right_shapes() {
