@@ -142,7 +142,8 @@ fn default_bridge_gives_an_address_and_the_etc_files() {
 #[test]
 fn published_ports_and_names_between_containers() {
     for (runtime, n) in [("runc", 11u8), ("crun", 12)] {
-        let rpod = bridged(runtime, &format!("10.93.{}.0/24", n + 50));
+        // 10.93.64 and .65 (10.93.61 is another test's).
+        let rpod = bridged(runtime, &format!("10.93.{}.0/24", n + 53));
         rpod.lab_network("lab", n);
         let port = free_port();
         let publish = format!("127.0.0.1:{port}:80");
@@ -809,7 +810,10 @@ fn container_and_namespace_modes_on_crun() {
 }
 
 fn check_modes(runtime: &str, n: u8) {
-    let rpod = bridged(runtime, &format!("10.93.{}.0/24", n + 100));
+    // 10.93.176 and .177: 10.93.141 is dual_stack_networks' (tests run at once, and two
+    // networks of one subnet on the host clash; netavark names a network's chains by its
+    // name, so a default network of this store's was left behind once).
+    let rpod = bridged(runtime, &format!("10.93.{}.0/24", n + 135));
     rpod.lab_network("lab", n);
     rpod.detached(&["--name", "base", "--network", "lab", "demo", "sleep", "300"]);
     let shared = rpod.ok(&[
@@ -1274,7 +1278,8 @@ fn leased_addresses(rpod: &Rpod) -> Vec<String> {
 /// leased until the teardown is done; then nothing is left.
 #[test]
 fn a_removal_leaves_the_network_teardown_to_a_process_of_its_own() {
-    for (runtime, n) in [("runc", 44u8), ("crun", 45)] {
+    // 10.93.56 and .57 (10.93.44 and .45 are the kube play test's).
+    for (runtime, n) in [("runc", 56u8), ("crun", 57)] {
         let held = held_teardowns(runtime);
         let rpod = &held.rpod;
         rpod.lab_network("lab", n);
@@ -1745,19 +1750,8 @@ fn dual_stack_networks() {
     rpod.ok(&["rm", "-f", "-t", "0", "web", "side"]);
     wait_for_network_teardowns(&rpod);
     rpod.ok(&["network", "rm", "dual"]);
+    assert_network_gone("rpodt141", "10.93.141.");
     assert_network_gone("rpodt141", "fd93:141:");
-    // No rule of a container's address is left. (The network's own IPv4 masquerade chain
-    // was once seen left by netavark 1.4 after this network's removal, in one CI run on
-    // conmon, and not again in a dozen runs since; it is not asserted here until that is
-    // understood. Single-stack networks' removals assert it: `assert_network_gone`.)
-    for program in ["iptables-save", "ip6tables-save"] {
-        let rules = host_command(program, &["-t", "nat"]);
-        let left: Vec<&str> = rules
-            .lines()
-            .filter(|l| l.contains("10.93.141.") && !l.contains("10.93.141.0/24"))
-            .collect();
-        assert!(left.is_empty(), "{program}: {left:?}");
-    }
 }
 
 /// A veth pair of the test's own, the parent of its macvlan networks (this kernel has no
