@@ -717,6 +717,23 @@ mod tests {
         assert_eq!(v6.prefix_len(), 64);
         assert!(v6.to_string().starts_with("fd"), "{v6}");
         assert_eq!(chosen.subnets[1].gateway, Some(first_host_of(&v6)));
+        // A host that routes every unique local address leaves none to choose.
+        let routed = HostNetworking {
+            routes: vec!["fd00::/8".parse().unwrap()],
+            ..HostNetworking::default()
+        };
+        let none_free = defs
+            .create(
+                &NetworkRequest {
+                    ipv6: true,
+                    ..request("nofree")
+                },
+                &routed,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(none_free.contains("no free IPv6 subnet"), "{none_free}");
+        assert!(defs.get("nofree").is_err());
         // --ipv6 with an IPv4 subnet given: the IPv6 one is added; with an IPv6 one, the
         // IPv4 one.
         let v4_given = defs
