@@ -46,6 +46,11 @@ pub struct Cli {
     /// Storage options: rpod has none to set; an empty value (clearing them) is accepted.
     #[arg(long = "storage-opt", global = true)]
     pub storage_opts: Vec<String>,
+    /// A directory of OCI hook definitions (oci-hooks(5)), more than one by repeating the
+    /// flag: later ones mask earlier ones' files of the same name (default:
+    /// /usr/share/containers/oci/hooks.d, or rpod.conf's hooks_dir).
+    #[arg(long = "hooks-dir", global = true)]
+    pub hooks_dirs: Vec<PathBuf>,
     /// Directory for temporary files of rpod and the processes it starts (`TMPDIR`); rpod's
     /// state stays under --runroot and its scratch space on the storage root.
     #[arg(long, global = true)]

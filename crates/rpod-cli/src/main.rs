@@ -121,6 +121,7 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
         runtime_flags: cli.runtime_flags.clone(),
         events: cli.events_backend != "none",
         cgroup_root: rpod_engine::stats::CGROUP_ROOT.into(),
+        hooks_dirs: cli.hooks_dirs.clone(),
     })?)
 }
 

@@ -76,6 +76,7 @@ fn engine_with_demo() -> (tempfile::TempDir, Arc<Engine>) {
         runtime_flags: Vec::new(),
         events: true,
         cgroup_root: rpod_engine::stats::CGROUP_ROOT.into(),
+        hooks_dirs: Vec::new(),
     })
     .unwrap();
     engine

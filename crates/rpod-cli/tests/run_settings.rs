@@ -935,3 +935,220 @@ fn a_container_without_cgroups_stays_in_its_monitors_and_refuses_what_needs_one(
         rpod.ok(&["rm", "-f", "-t", "0", &name]);
     }
 }
+
+/// A hooks directory of the test's own: each hook appends its name and the container's
+/// state (the JSON the runtime gives it on standard input) to `log`, one line each.
+struct HookDir {
+    dir: tempfile::TempDir,
+    log: std::path::PathBuf,
+}
+
+impl HookDir {
+    fn new() -> HookDir {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let script = dir.path().join("hook.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s %s\\n' \"$1\" \"$(tr -d '\\n')\" >> {}\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        HookDir { dir, log }
+    }
+
+    fn path(&self) -> String {
+        self.dir.path().join("hooks.d").display().to_string()
+    }
+
+    /// A 1.0.0 hook named `name` (its file `NAME.json`), run as `hook.sh NAME`.
+    fn add(&self, name: &str, when: &str, stages: &str) {
+        let hooks = self.dir.path().join("hooks.d");
+        std::fs::create_dir_all(&hooks).unwrap();
+        let script = self.dir.path().join("hook.sh");
+        std::fs::write(
+            hooks.join(format!("{name}.json")),
+            format!(
+                r#"{{"version": "1.0.0", "hook": {{"path": "{}", "args": ["hook.sh", "{name}"]}},
+                    "when": {when}, "stages": {stages}}}"#,
+                script.display()
+            ),
+        )
+        .unwrap();
+    }
+
+    /// The hooks run for container `id`, in the order they ran.
+    fn ran_for(&self, id: &str) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(&format!("\"{id}\"")))
+            .map(|line| line.split(' ').next().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// OCI hooks (oci-hooks(5)) from `--hooks-dir` or rpod.conf's `hooks_dir`: each runs at
+/// its stages for the containers its conditions pick (always, annotations, the command,
+/// bind mounts; a 0.1.0 file's any one of them), `poststop` at the removal; a restart by
+/// the restart policy runs them again; a broken hook file stops the start, saying which.
+fn check_oci_hooks(runtime: &str, by_config: bool) {
+    let hooks = HookDir::new();
+    let rpod = if by_config {
+        Rpod::with_config(
+            runtime,
+            &format!(
+                "{NO_NETWORK_CONFIG}[engine]\nhooks_dir = [\"/nonexistent\", \"{}\"]\n",
+                hooks.path()
+            ),
+        )
+    } else {
+        Rpod::new(runtime)
+    };
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    let dir_flag = format!("--hooks-dir={}", hooks.path());
+    let with_hooks = |args: &[&str]| -> Vec<String> {
+        let mut full: Vec<&str> = Vec::new();
+        if !by_config {
+            full.push(&dir_flag);
+        }
+        full.extend(args);
+        full.iter().map(|s| s.to_string()).collect()
+    };
+    let ok = |args: &[&str]| {
+        let args = with_hooks(args);
+        rpod.ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    for stage in ["prestart", "createRuntime", "poststart", "poststop"] {
+        hooks.add(stage, r#"{"always": true}"#, &format!("[\"{stage}\"]"));
+    }
+    hooks.add(
+        "zgpu",
+        r#"{"annotations": {"^com\\.example\\.gpu$": "^yes$"}}"#,
+        r#"["prestart"]"#,
+    );
+    hooks.add("zbinds", r#"{"hasBindMounts": true}"#, r#"["prestart"]"#);
+    hooks.add(
+        "zshell",
+        r#"{"commands": ["^sh$"], "always": true}"#,
+        r#"["prestart"]"#,
+    );
+    // podman's older schema: any one condition.
+    std::fs::write(
+        std::path::Path::new(&hooks.path()).join("zz-old.json"),
+        format!(
+            r#"{{"hook": "{}", "arguments": ["old"], "stage": ["prestart"], "cmds": ["^true$"], "annotations": ["^never$"]}}"#,
+            hooks.dir.path().join("hook.sh").display()
+        ),
+    )
+    .unwrap();
+
+    let plain = ok(&["run", "-d", "demo", "true"]).trim().to_string();
+    ok(&["wait", &plain]);
+    ok(&["rm", &plain]);
+    // The stages in the runtimes' order (both run prestart hooks first); poststop at the
+    // runtime's delete.
+    assert_eq!(
+        hooks.ran_for(&plain),
+        ["prestart", "old", "createRuntime", "poststart", "poststop"],
+        "{runtime}"
+    );
+    let mount = hooks.dir.path().display().to_string();
+    let picked = ok(&[
+        "run",
+        "-d",
+        "--annotation",
+        "com.example.gpu=yes",
+        "-v",
+        &format!("{mount}:/mnt:ro"),
+        "demo",
+        "sh",
+        "-c",
+        "true",
+    ])
+    .trim()
+    .to_string();
+    ok(&["wait", &picked]);
+    let ran = hooks.ran_for(&picked);
+    for name in ["zgpu", "zbinds", "zshell"] {
+        assert!(
+            ran.contains(&name.to_string()),
+            "{runtime}: {name}: {ran:?}"
+        );
+    }
+    assert!(!ran.contains(&"old".to_string()), "{runtime}: {ran:?}");
+    ok(&["rm", &picked]);
+
+    // A restart by the policy (the exit command's work) runs them again.
+    let flaky = ok(&[
+        "run",
+        "-d",
+        "--restart",
+        "on-failure:1",
+        "demo",
+        "sh",
+        "-c",
+        "exit 3",
+    ])
+    .trim()
+    .to_string();
+    wait_until("the restart is over", || {
+        rpod.inspect(&flaky, "{{.RestartCount}} {{.State.Status}}") == "1 exited"
+    });
+    let starts = hooks
+        .ran_for(&flaky)
+        .iter()
+        .filter(|h| *h == "prestart")
+        .count();
+    assert_eq!(starts, 2, "{runtime}: {:?}", hooks.ran_for(&flaky));
+
+    // A build's RUN step is a container with the hooks too (`build --hooks-dir`).
+    let context = hooks.dir.path().join("context");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(context.join("Containerfile"), "FROM demo\nRUN true\n").unwrap();
+    let before = std::fs::read_to_string(&hooks.log).unwrap().lines().count();
+    let context = context.display().to_string();
+    ok(&["build", "-q", "-t", "stepped", &context]);
+    let log = std::fs::read_to_string(&hooks.log).unwrap();
+    let step: Vec<&str> = log.lines().skip(before).collect();
+    assert!(
+        step.iter().any(|l| l.starts_with("prestart "))
+            && step.iter().any(|l| l.starts_with("poststop ")),
+        "{runtime}: {step:?}"
+    );
+
+    // A hook that fails stops the container's creation, with the runtime's word for it.
+    hooks.add("failing", r#"{"always": true}"#, r#"["createRuntime"]"#);
+    let failing = std::path::Path::new(&hooks.path()).join("failing.json");
+    let text = std::fs::read_to_string(&failing).unwrap();
+    let script = hooks.dir.path().join("hook.sh").display().to_string();
+    std::fs::write(&failing, text.replace(&script, "/bin/false")).unwrap();
+    let args = with_hooks(&["run", "--rm", "demo", "true"]);
+    let out = rpod.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success(), "{runtime}");
+    assert!(stderr_of(&out).contains("hook"), "{}", stderr_of(&out));
+
+    // A broken file stops the start and is named.
+    std::fs::write(&failing, "{\"version\": \"1.0.0\"").unwrap();
+    let args = with_hooks(&["run", "--name", "broken", "demo", "true"]);
+    let err = rpod.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), 125);
+    assert!(
+        err.contains("OCI hook") && err.contains("failing.json"),
+        "{err}"
+    );
+    assert_eq!(rpod.ok(&["ps", "-q"]), "");
+}
+
+#[test]
+fn oci_hooks_run_at_their_stages_on_runc() {
+    check_oci_hooks("runc", false);
+}
+
+#[test]
+fn oci_hooks_run_at_their_stages_on_crun() {
+    check_oci_hooks("crun", true);
+}

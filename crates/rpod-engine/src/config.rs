@@ -16,6 +16,7 @@
 //! conmon_path = "/usr/bin/conmon"  # the monitor (default: rpod-monitor)
 //! helper_binaries_dir = ["/usr/local/libexec/podman"]  # searched first for netavark, aardvark-dns
 //! ssh_config = "/root/.ssh/config" # OpenSSH's configuration for `image scp` (ssh -F)
+//! hooks_dir = ["/usr/share/containers/oci/hooks.d"]  # OCI hook definitions (oci-hooks(5))
 //!
 //! [engine.volume_plugins]
 //! nfs = "/run/docker/plugins/nfs.sock"   # `volume create --driver nfs`: a volume plugin
@@ -145,6 +146,9 @@ pub struct EngineSection {
     pub volume_plugins: std::collections::BTreeMap<String, std::path::PathBuf>,
     /// OpenSSH's client configuration for `image scp` (`ssh -F`), as containers.conf's.
     pub ssh_config: Option<std::path::PathBuf>,
+    /// The OCI hook directories (`hooks.rs`), later ones masking earlier ones' files of the
+    /// same name; `--hooks-dir` wins over it (default: podman's).
+    pub hooks_dir: Option<Vec<std::path::PathBuf>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

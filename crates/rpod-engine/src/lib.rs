@@ -17,6 +17,7 @@ pub mod events;
 pub mod filter_values;
 pub mod free_space;
 pub mod health;
+pub mod hooks;
 pub mod host_system;
 pub mod human;
 pub mod idmapped;

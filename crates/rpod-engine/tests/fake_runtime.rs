@@ -455,6 +455,7 @@ fn fixture_of(start_at_create: bool, failing: &'static [&'static str]) -> Fixtur
             events: true,
             // An empty tree: pods' cgroups are made nowhere real.
             cgroup_root: dir.path().join("cgroup"),
+            hooks_dirs: Vec::new(),
         },
         Arc::new(move |config| {
             let mut runtime = FakeRuntime::new(config);

@@ -399,7 +399,8 @@ impl Engine {
             let (mut prepared, setup) = self.network_up(record)?;
             pending = setup;
             self.join_namespaces(record, &root_path, &mut prepared)?;
-            let spec = spec::generate(&record.config, &root_path, &user, None, &prepared)?;
+            let mut spec = spec::generate(&record.config, &root_path, &user, None, &prepared)?;
+            self.add_hooks(&mut spec, record)?;
             let bundle = self.roots.bundle_dir(record.id());
             let spec_path = bundle.join("config.json");
             let json = serde_json::to_vec_pretty(&spec)

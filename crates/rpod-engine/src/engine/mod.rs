@@ -129,6 +129,8 @@ pub struct EngineOptions {
     pub events: bool,
     /// Where the cgroup hierarchies are (`/sys/fs/cgroup`): pods make their cgroups there.
     pub cgroup_root: PathBuf,
+    /// `--hooks-dir`: the OCI hook directories, over the configuration's (empty: those).
+    pub hooks_dirs: Vec<PathBuf>,
 }
 
 /// What `create` takes (the CLI's flags, parsed).
@@ -585,6 +587,10 @@ impl Engine {
         }
         for flag in &self.options.runtime_flags {
             command.push(format!("--runtime-flag={flag}"));
+        }
+        // A restart policy's start comes from the exit command: the same hooks.
+        for dir in &self.options.hooks_dirs {
+            command.push(format!("--hooks-dir={}", dir.display()));
         }
         if !self.options.events {
             command.push("--events-backend=none".into());

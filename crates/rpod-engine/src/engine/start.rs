@@ -91,6 +91,60 @@ impl Engine {
         Ok(())
     }
 
+    /// The OCI hook directories: `--hooks-dir`, else rpod.conf's, else podman's default.
+    fn hooks_dirs(&self) -> Vec<PathBuf> {
+        if !self.options.hooks_dirs.is_empty() {
+            return self.options.hooks_dirs.clone();
+        }
+        match &self.options.config.engine.hooks_dir {
+            Some(dirs) => dirs.clone(),
+            None => crate::hooks::DEFAULT_DIRS
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
+        }
+    }
+
+    /// Add the OCI hooks meant for the container to its spec (`hooks.rs`); a hook file
+    /// that cannot be read stops the start.
+    pub(super) fn add_hooks(
+        &self,
+        spec: &mut oci_spec::runtime::Spec,
+        record: &ContainerRecord,
+    ) -> Result<()> {
+        let definitions = crate::hooks::load(&self.hooks_dirs())?;
+        if definitions.is_empty() {
+            return Ok(());
+        }
+        let annotations: Vec<(String, String)> = spec
+            .annotations()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let command = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.args().as_ref())
+            .and_then(|args| args.first())
+            .cloned();
+        let subject = crate::hooks::Subject {
+            annotations: annotations
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            command: command.as_deref(),
+            // The user's bind mounts and volumes, as podman counts them.
+            has_bind_mounts: record
+                .config
+                .mounts
+                .iter()
+                .any(|m| m.kind == crate::mounts::MountKind::Bind),
+        };
+        crate::hooks::inject(spec, &definitions, &subject);
+        Ok(())
+    }
+
     pub(super) fn unmount_rootfs(&self, record: &ContainerRecord) -> Result<()> {
         self.unmap_idmap_mounts(record)?;
         self.unbind_subpath_mounts(record)?;
@@ -322,7 +376,8 @@ impl Engine {
                 Some(_) => self.give_notify_socket(config, record.id())?,
                 None => config,
             };
-            let spec = spec::generate(&config, &root_path, &user, size, &prepared)?;
+            let mut spec = spec::generate(&config, &root_path, &user, size, &prepared)?;
+            self.add_hooks(&mut spec, record)?;
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
                 .map_err(|e| EngineError::io("creating directory", &bundle, e))?;
