@@ -1083,6 +1083,30 @@ fn check_oci_hooks(runtime: &str, by_config: bool) {
     assert!(!ran.contains(&"old".to_string()), "{runtime}: {ran:?}");
     ok(&["rm", &picked]);
 
+    // podman's precreate stage: the hook gets the spec and writes the one used.
+    std::fs::write(
+        std::path::Path::new(&hooks.path()).join("zfilter.json"),
+        r#"{"version": "1.0.0", "hook": {"path": "/bin/sh", "args": ["sh", "-c",
+            "sed 's/\"env\":\\[/\"env\":[\"FILTERED=yes\",/'"], "timeout": 10},
+            "when": {"annotations": {"^filter$": "^on$"}}, "stages": ["precreate"]}"#,
+    )
+    .unwrap();
+    let filtered = ok(&[
+        "run",
+        "--rm",
+        "--annotation",
+        "filter=on",
+        "demo",
+        "sh",
+        "-c",
+        "echo ${FILTERED:-unset}",
+    ]);
+    assert_eq!(filtered, "yes\n", "{runtime}");
+    assert_eq!(
+        ok(&["run", "--rm", "demo", "sh", "-c", "echo ${FILTERED:-unset}"]),
+        "unset\n"
+    );
+
     // A restart by the policy (the exit command's work) runs them again.
     let flaky = ok(&[
         "run",

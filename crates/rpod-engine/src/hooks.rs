@@ -8,9 +8,10 @@
 //! match, and podman's older 0.1.0 (`hook` as a path, `arguments`, `cmds`, `annotations`,
 //! `hasbindmounts`), of which any one matching is enough. A file in a later directory
 //! masks one of the same name in an earlier directory; hooks are added in the order of
-//! their files' names, lower-cased. A file that cannot be read as a hook stops the start
-//! and says which file and why, as podman does: a hook silently left out could be a
-//! device or a security policy a container was meant to get.
+//! their files' names, lower-cased. podman's own `precreate` stage runs here, before the
+//! runtime: such a hook gets the spec and writes the one to use. A file that cannot be
+//! read as a hook stops the start and says which file and why, as podman does: a hook
+//! silently left out could be a device or a security policy a container was meant to get.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,7 +26,8 @@ use crate::{EngineError, Result};
 /// podman's default (containers.conf's `hooks_dir`).
 pub const DEFAULT_DIRS: &[&str] = &["/usr/share/containers/oci/hooks.d"];
 
-/// The life-cycle stages of the OCI runtime specification a hook can run at.
+/// The life-cycle stages of the OCI runtime specification a hook can run at, and
+/// podman's `precreate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Prestart,
@@ -34,6 +36,9 @@ enum Stage {
     StartContainer,
     Poststart,
     Poststop,
+    /// podman's own stage, before the runtime sees the spec: the hook gets the spec on its
+    /// standard input and writes the one to use on its standard output (`filter_spec`).
+    Precreate,
 }
 
 impl Stage {
@@ -45,11 +50,7 @@ impl Stage {
             "startContainer" => Stage::StartContainer,
             "poststart" => Stage::Poststart,
             "poststop" => Stage::Poststop,
-            // podman's own stage: the hook gets the spec and writes a new one before the
-            // runtime sees it.
-            "precreate" => {
-                return Err("the precreate stage (podman's spec filter) is not supported".into())
-            }
+            "precreate" => Stage::Precreate,
             other => return Err(format!("unknown stage {other:?}")),
         })
     }
@@ -311,15 +312,17 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<HookDefinition>> {
     Ok(hooks)
 }
 
-/// Add to `spec` the hooks whose conditions `subject` meets, each at its stages.
-pub fn inject(spec: &mut Spec, hooks: &[HookDefinition], subject: &Subject) {
-    let matching: Vec<&HookDefinition> = hooks.iter().filter(|h| h.when.matches(subject)).collect();
-    if matching.is_empty() {
-        return;
-    }
-    let all = spec.hooks_mut().get_or_insert_with(Hooks::default);
-    for definition in matching {
+/// Add to `spec` the hooks whose conditions `subject` meets, each at its stages; the
+/// matching `precreate` hooks are returned, for `filter_spec`.
+pub fn inject(spec: &mut Spec, hooks: &[HookDefinition], subject: &Subject) -> Vec<Hook> {
+    let mut filters = Vec::new();
+    for definition in hooks.iter().filter(|h| h.when.matches(subject)) {
         for stage in &definition.stages {
+            if *stage == Stage::Precreate {
+                filters.push(definition.hook.clone());
+                continue;
+            }
+            let all = spec.hooks_mut().get_or_insert_with(Hooks::default);
             #[allow(deprecated)] // prestart: deprecated by the spec, still run by runtimes
             let list = match stage {
                 Stage::Prestart => all.prestart_mut(),
@@ -328,11 +331,110 @@ pub fn inject(spec: &mut Spec, hooks: &[HookDefinition], subject: &Subject) {
                 Stage::StartContainer => all.start_container_mut(),
                 Stage::Poststart => all.poststart_mut(),
                 Stage::Poststop => all.poststop_mut(),
+                Stage::Precreate => continue,
             };
             list.get_or_insert_with(Vec::new)
                 .push(definition.hook.clone());
         }
     }
+    filters
+}
+
+/// Run the `precreate` hooks in turn (podman's): each gets the spec as JSON on its
+/// standard input and writes the spec to use on its standard output. A hook that fails,
+/// outlives its `timeout` or writes no spec stops the start, with what it said.
+pub fn filter_spec(spec: Spec, filters: &[Hook]) -> Result<Spec> {
+    let mut spec = spec;
+    for hook in filters {
+        let input = serde_json::to_vec(&spec)
+            .map_err(|e| EngineError::InvalidArg(format!("serializing the spec: {e}")))?;
+        let failed = |what: String| {
+            EngineError::InvalidArg(format!(
+                "the precreate hook {}: {what}",
+                hook.path().display()
+            ))
+        };
+        let output = run_filter(hook, &input).map_err(|e| failed(e.to_string()))?;
+        if !output.status.success() {
+            return Err(failed(format!(
+                "{}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        spec = serde_json::from_slice(&output.stdout)
+            .map_err(|e| failed(format!("its output is no OCI spec: {e}")))?;
+    }
+    Ok(spec)
+}
+
+/// Run one hook with `input` on its standard input, as podman runs hooks: its `args`
+/// (the first is `argv[0]`), its `env` alone when it has one (else rpod's), killed at its
+/// `timeout` (none: it may take as long as it takes, as in podman).
+fn run_filter(hook: &Hook, input: &[u8]) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(hook.path());
+    if let Some((first, rest)) = hook.args().as_deref().and_then(|a| a.split_first()) {
+        command.arg0(first).args(rest);
+    }
+    if let Some(env) = hook.env() {
+        command.env_clear();
+        for entry in env {
+            let (name, value) = entry.split_once('=').unwrap_or((entry.as_str(), ""));
+            command.env(name, value);
+        }
+    }
+    // A group of its own, so that a timeout kills what it started too (a child holding
+    // its output open would keep us waiting).
+    command
+        .process_group(0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn()?;
+    // Written from a thread of its own: a hook that writes before it has read everything
+    // must not wait on us while we wait on it. One that stops reading early is fine: what
+    // it writes is what counts.
+    let stdin = child.stdin.take();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(&input);
+        }
+    });
+    let timeout = hook
+        .timeout()
+        .and_then(|t| u64::try_from(t).ok())
+        .map(std::time::Duration::from_secs);
+    let group = nix::unistd::Pid::from_raw(-i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let (finished, done) = std::sync::mpsc::channel::<()>();
+    let watchdog = timeout.map(|timeout| {
+        std::thread::spawn(move || {
+            let timed_out = matches!(
+                done.recv_timeout(timeout),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            );
+            if timed_out {
+                let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
+            }
+            timed_out
+        })
+    });
+    let output = child.wait_with_output();
+    let _ = finished.send(());
+    let _ = writer.join();
+    if watchdog.is_some_and(|w| w.join().unwrap_or(false)) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "killed at its timeout of {} s",
+                hook.timeout().unwrap_or_default()
+            ),
+        ));
+    }
+    output
 }
 
 #[cfg(test)]
@@ -434,10 +536,6 @@ mod tests {
                 "unknown stage",
             ),
             (
-                r#"{"version": "1.0.0", "hook": {"path": "/bin/sh"}, "when": {"always": true}, "stages": ["precreate"]}"#,
-                "not supported",
-            ),
-            (
                 r#"{"version": "1.0.0", "hook": {"path": "/bin/sh", "timeout": 0}, "when": {"always": true}, "stages": ["prestart"]}"#,
                 "timeout",
             ),
@@ -478,7 +576,8 @@ mod tests {
         assert_eq!(names, ["05-A.json", "10-b.json", "20-c.json"]);
 
         let mut spec = Spec::default();
-        inject(&mut spec, &hooks, &subject(&[], "/app", false));
+        let filters = inject(&mut spec, &hooks, &subject(&[], "/app", false));
+        assert!(filters.is_empty());
         let all = spec.hooks().clone().unwrap();
         let args = |list: &Option<Vec<Hook>>| -> Vec<String> {
             list.iter()
@@ -506,5 +605,50 @@ mod tests {
         let had = spec.hooks().clone();
         inject(&mut spec, &hooks, &subject(&[], "/app", true));
         assert_eq!(spec.hooks(), &had);
+    }
+
+    fn filter(script: &str, timeout: Option<i64>) -> Hook {
+        let mut hook = Hook::default();
+        hook.set_path("/bin/sh".into());
+        hook.set_args(Some(vec!["sh".into(), "-c".into(), script.into()]));
+        hook.set_env(Some(vec!["MARK=filtered".into()]));
+        hook.set_timeout(timeout);
+        hook
+    }
+
+    /// precreate hooks are returned, not put in the spec, and change the spec in turn.
+    #[test]
+    fn precreate_hooks_filter_the_spec() {
+        let text = r#"{"version": "1.0.0", "hook": {"path": "/bin/sh"}, "when": {"always": true},
+                        "stages": ["precreate", "poststop"]}"#;
+        let hooks = vec![parse("p.json", text).unwrap()];
+        let mut spec = Spec::default();
+        let filters = inject(&mut spec, &hooks, &subject(&[], "/app", false));
+        assert_eq!(filters.len(), 1);
+        let all = spec.hooks().clone().unwrap();
+        assert_eq!(all.poststop().as_ref().map(Vec::len), Some(1));
+        assert!(all.prestart().is_none());
+
+        // Each sees the last one's spec; the environment is the hook's own.
+        let mut spec = Spec::default();
+        spec.set_hostname(Some("before".into()));
+        let renamed = filter(r#"sed "s/\"before\"/\"$MARK\"/""#, None);
+        let again = filter("sed s/filtered/filtered-twice/", Some(5));
+        let out = filter_spec(spec, &[renamed, again]).unwrap();
+        assert_eq!(out.hostname().as_deref(), Some("filtered-twice"));
+
+        for (script, says) in [
+            ("echo not a spec", "no OCI spec"),
+            ("echo broken >&2; exit 3", "broken"),
+            ("sleep 5", "timeout"),
+        ] {
+            let err = filter_spec(Spec::default(), &[filter(script, Some(1))])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(says) && err.contains("/bin/sh"),
+                "{script}: {err}"
+            );
+        }
     }
 }

@@ -105,8 +105,8 @@ impl Engine {
         }
     }
 
-    /// Add the OCI hooks meant for the container to its spec (`hooks.rs`); a hook file
-    /// that cannot be read stops the start.
+    /// Add the OCI hooks meant for the container to its spec and let its `precreate` hooks
+    /// change it (`hooks.rs`); a hook file that cannot be read stops the start.
     pub(super) fn add_hooks(
         &self,
         spec: &mut oci_spec::runtime::Spec,
@@ -141,7 +141,10 @@ impl Engine {
                 .iter()
                 .any(|m| m.kind == crate::mounts::MountKind::Bind),
         };
-        crate::hooks::inject(spec, &definitions, &subject);
+        let filters = crate::hooks::inject(spec, &definitions, &subject);
+        if !filters.is_empty() {
+            *spec = crate::hooks::filter_spec(std::mem::take(spec), &filters)?;
+        }
         Ok(())
     }
 
