@@ -1159,9 +1159,9 @@ fn check_oci_hooks(runtime: &str, by_config: bool) {
     // A broken file stops the start and is named.
     std::fs::write(&failing, "{\"version\": \"1.0.0\"").unwrap();
     let args = with_hooks(&["run", "--name", "broken", "demo", "true"]);
-    let err = rpod.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), 125);
+    let err = rpod.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), 126);
     assert!(
-        err.contains("OCI hook") && err.contains("failing.json"),
+        err.contains("OCI hooks") && err.contains("failing.json"),
         "{err}"
     );
     assert_eq!(rpod.ok(&["ps", "-q"]), "");

@@ -12,6 +12,7 @@
 //! runtime: such a hook gets the spec and writes the one to use. A file that cannot be
 //! read as a hook stops the start and says which file and why, as podman does: a hook
 //! silently left out could be a device or a security policy a container was meant to get.
+//! One whose program is missing is left out with a warning (podman passes over it).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -181,14 +182,8 @@ fn parse(name: &str, text: &str) -> std::result::Result<HookDefinition, String> 
         "1.0.0" => {
             let read: Schema100 =
                 serde_json::from_value(value).map_err(|e| format!("a 1.0.0 hook: {e}"))?;
+            // A `when` without conditions matches no container (podman takes such a file).
             let w = read.when;
-            if w.always.is_none()
-                && w.annotations.is_empty()
-                && w.commands.is_empty()
-                && w.has_bind_mounts.is_none()
-            {
-                return Err("\"when\" gives no condition".into());
-            }
             let when = When {
                 always: w.always,
                 annotations: w
@@ -260,9 +255,6 @@ fn parse(name: &str, text: &str) -> std::result::Result<HookDefinition, String> 
             hook.path().display()
         ));
     }
-    if let Err(e) = fs::metadata(hook.path()) {
-        return Err(format!("the hook's program {}: {e}", hook.path().display()));
-    }
     if hook.timeout().is_some_and(|t| t <= 0) {
         return Err("the hook's timeout must be more than 0 seconds".into());
     }
@@ -299,15 +291,27 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<HookDefinition>> {
             }
         }
     }
-    let mut hooks = files
-        .into_iter()
-        .map(|(name, path)| {
-            let text = fs::read_to_string(&path)
-                .map_err(|e| EngineError::io("reading the OCI hook", &path, e))?;
-            parse(&name, &text)
-                .map_err(|e| EngineError::InvalidArg(format!("OCI hook {}: {e}", path.display())))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut hooks = Vec::new();
+    for (name, path) in files {
+        let text = fs::read_to_string(&path)
+            .map_err(|e| EngineError::io("reading the OCI hook", &path, e))?;
+        // As podman's: the container cannot start (126), saying which file is wrong.
+        let hook = parse(&name, &text).map_err(|e| {
+            EngineError::CannotInvoke(format!("setting up OCI hooks: {}: {e}", path.display()))
+        })?;
+        // podman passes over a hook whose program is gone (a package removed, its file
+        // left); rpod says so.
+        if let Err(e) = fs::metadata(hook.hook.path()) {
+            tracing::warn!(
+                file = %path.display(),
+                program = %hook.hook.path().display(),
+                %e,
+                "an OCI hook whose program is missing is left out"
+            );
+            continue;
+        }
+        hooks.push(hook);
+    }
     hooks.sort_by(|a, b| (a.name.to_lowercase(), &a.name).cmp(&(b.name.to_lowercase(), &b.name)));
     Ok(hooks)
 }
@@ -477,6 +481,8 @@ mod tests {
         assert!(both.when.matches(&bound) && !both.when.matches(&plain));
         let key_only = subject(&[("com.example.gpu", "none")], "/sbin/init", true);
         assert!(!annotated.when.matches(&key_only));
+        // No condition: no container.
+        assert!(!hook("{}").when.matches(&bound));
     }
 
     #[test]
@@ -514,14 +520,6 @@ mod tests {
             (
                 r#"{"version": "1.0.0", "hook": {"path": "sh"}, "when": {"always": true}, "stages": ["prestart"]}"#,
                 "not absolute",
-            ),
-            (
-                r#"{"version": "1.0.0", "hook": {"path": "/no/such/hook"}, "when": {"always": true}, "stages": ["prestart"]}"#,
-                "/no/such/hook",
-            ),
-            (
-                r#"{"version": "1.0.0", "hook": {"path": "/bin/sh"}, "when": {}, "stages": ["prestart"]}"#,
-                "no condition",
             ),
             (
                 r#"{"version": "1.0.0", "hook": {"path": "/bin/sh"}, "when": {"commands": ["("]}, "stages": ["prestart"]}"#,
@@ -564,6 +562,12 @@ mod tests {
         write(&first, "20-c.json", "c");
         write(&second, "10-b.json", "b");
         write(&second, "05-A.json", "a");
+        // A hook whose program is gone is left out.
+        fs::write(
+            second.path().join("07-gone.json"),
+            r#"{"version": "1.0.0", "hook": {"path": "/no/such/hook"}, "when": {"always": true}, "stages": ["prestart"]}"#,
+        )
+        .unwrap();
         fs::write(second.path().join("notes.txt"), "not a hook").unwrap();
         let missing = first.path().join("missing");
         let dirs = [
