@@ -123,11 +123,13 @@ pub struct HookDefinition {
 #[derive(Deserialize)]
 struct Schema100 {
     hook: Hook,
+    /// Missing, it matches no container, as podman reads it.
+    #[serde(default)]
     when: When100,
     stages: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct When100 {
     always: Option<bool>,
     #[serde(default)]
@@ -481,8 +483,10 @@ mod tests {
         assert!(both.when.matches(&bound) && !both.when.matches(&plain));
         let key_only = subject(&[("com.example.gpu", "none")], "/sbin/init", true);
         assert!(!annotated.when.matches(&key_only));
-        // No condition: no container.
+        // No condition (or no `when`): no container.
         assert!(!hook("{}").when.matches(&bound));
+        let text = r#"{"version": "1.0.0", "hook": {"path": "/bin/sh"}, "stages": ["prestart"]}"#;
+        assert!(!parse("w.json", text).unwrap().when.matches(&bound));
     }
 
     #[test]
