@@ -1328,17 +1328,7 @@ mod tests {
         )
         .unwrap();
         store.save_manifest_list(&list).unwrap();
-        let image = |id: &str| ImageRecord {
-            id: id.repeat(64),
-            layers: Vec::new(),
-            size: 0,
-            created: None,
-            added: chrono::Utc::now(),
-            digests: Vec::new(),
-            docker_format: false,
-            parent: None,
-            annotations: Default::default(),
-        };
+        let image = |id: &str| ImageRecord::bare(id.repeat(64));
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
 
         let refused = store

@@ -73,6 +73,22 @@ pub struct ImageRecord {
 }
 
 impl ImageRecord {
+    /// A record of no layers and nothing else, for the store's tests.
+    #[cfg(test)]
+    pub(crate) fn bare(id: String) -> Self {
+        ImageRecord {
+            id,
+            layers: Vec::new(),
+            size: 0,
+            created: None,
+            added: chrono::Utc::now(),
+            digests: Vec::new(),
+            docker_format: false,
+            parent: None,
+            annotations: Default::default(),
+        }
+    }
+
     /// The image's digest: the manifest it was pulled by, else its config's.
     pub fn digest(&self) -> String {
         self.digests
@@ -508,17 +524,7 @@ mod tests {
     fn names_come_before_id_prefixes() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("rpod.db")).unwrap();
-        let image = |id: String| ImageRecord {
-            id,
-            layers: Vec::new(),
-            size: 0,
-            created: None,
-            added: chrono::Utc::now(),
-            digests: Vec::new(),
-            docker_format: false,
-            parent: None,
-            annotations: Default::default(),
-        };
+        let image = ImageRecord::bare;
         let step = format!("cfbd{}", "0".repeat(60));
         let other = format!("cfc2{}", "1".repeat(60));
         let named = format!("ab{}", "2".repeat(62));
