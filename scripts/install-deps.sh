@@ -31,6 +31,7 @@
 #     rpod's REST service in the tests
 #   - bzip2, zstd, xz-utils: the tests compress the archives ADD unpacks and `load`
 #     reads with them
+#   - cpp: `build -f Containerfile.in` preprocesses the file with it (podman's build does)
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -38,7 +39,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git openssh-client openssh-server docker-compose bzip2 zstd xz-utils)
+packages=(runc crun conmon busybox-static tar ca-certificates golang-github-containers-common util-linux netavark aardvark-dns iptables iproute2 catatonit strace systemd docker-registry apache2-utils openssl curl gnupg git openssh-client openssh-server docker-compose bzip2 zstd xz-utils cpp)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

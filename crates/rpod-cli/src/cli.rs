@@ -2392,6 +2392,9 @@ pub struct BuildArgs {
     // The RUN steps' user namespace (no doc comment: clap would take it as the help text).
     #[command(flatten)]
     pub userns: BuildUsernsFlags,
+    /// A flag for cpp, which preprocesses a Containerfile named *.in (`-DNAME`, `-I DIR`).
+    #[arg(long = "cpp-flag", allow_hyphen_values = true)]
+    pub cpp_flags: Vec<String>,
     /// Write the image's ID to this file.
     #[arg(long)]
     pub iidfile: Option<std::path::PathBuf>,

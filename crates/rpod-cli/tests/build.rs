@@ -2213,6 +2213,74 @@ impl Drop for GitServer {
 /// `-f` inside it, without its `.git`), also as a `--build-context`; an archive or a
 /// Containerfile alone from a web server. A link named as the Containerfile, a missing
 /// ref, an archive rpod does not unpack, a missing file and another scheme are refused.
+/// A Containerfile named `*.in` goes through cpp first, as podman's build: `#include`
+/// from the context, `#ifdef` with `--cpp-flag -DNAME`; cpp's errors are said; a remote
+/// context's `.in` file is refused (cpp would read this host's files for it).
+#[test]
+fn containerfile_in_is_preprocessed_by_cpp() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx-cpp");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("part.inc"), "RUN echo part > /part\n").unwrap();
+    fs::write(
+        dir.join("Containerfile.in"),
+        "FROM demo\n#include \"part.inc\"\n#ifdef EXTRA\nRUN echo extra > /extra\n#endif\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let file = dir.join("Containerfile.in").display().to_string();
+    rpod.ok(&["build", "-q", "-f", &file, "-t", "plain", &ctx]);
+    let shown = |image: &str| {
+        rpod.ok(&[
+            "run",
+            "--rm",
+            image,
+            "sh",
+            "-c",
+            "cat /part /extra 2>/dev/null; true",
+        ])
+    };
+    assert_eq!(shown("plain"), "part\n");
+    rpod.ok(&[
+        "build",
+        "-q",
+        "--cpp-flag",
+        "-DEXTRA",
+        "-f",
+        &file,
+        "-t",
+        "extra",
+        &ctx,
+    ]);
+    assert_eq!(shown("extra"), "part\nextra\n");
+    fs::write(
+        dir.join("Broken.in"),
+        "FROM demo\n#include \"missing.inc\"\n",
+    )
+    .unwrap();
+    let broken = dir.join("Broken.in").display().to_string();
+    let err = rpod.fails(&["build", "-f", &broken, &ctx], 125);
+    assert!(
+        err.contains("Broken.in") && err.contains("missing.inc"),
+        "{err}"
+    );
+    // From a remote context: refused.
+    let port = common::serve_bytes(vec![(
+        "/ctx.tar.gz",
+        common::tar_gz(&[("Containerfile.in", "FROM demo\n#include \"/etc/shadow\"\n")]),
+    )]);
+    let err = rpod.fails(
+        &[
+            "build",
+            "-f",
+            "Containerfile.in",
+            &format!("http://127.0.0.1:{port}/ctx.tar.gz"),
+        ],
+        125,
+    );
+    assert!(err.contains("cpp") && !err.contains("root:"), "{err}");
+}
+
 #[test]
 fn build_takes_contexts_from_git_and_web_servers() {
     let rpod = Rpod::with_image("crun");

@@ -4928,6 +4928,15 @@ fn docker_builds_images_through_the_service() {
         said.contains("not followed") && !said.contains("root:"),
         "{said}"
     );
+    // A Containerfile.in is not run through cpp by the service (cpp would read the
+    // service's host's files for the client): refused, saying so.
+    let context = common::tar_gz(&[("Dockerfile.in", "FROM demo\n#include \"/etc/shadow\"\n")]);
+    let reply = service.http("POST", "/v1.43/build?dockerfile=Dockerfile.in", &context);
+    let said = String::from_utf8_lossy(&reply.body);
+    assert!(
+        said.contains("cpp") && said.contains("not supported") && !said.contains("root:"),
+        "{said}"
+    );
     // `remote` (docker-py's `build(path=URL)`): the context is downloaded by the service,
     // the body is empty; a Dockerfile named in it is found there.
     let port = common::serve_bytes(vec![(

@@ -256,6 +256,8 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         .collect();
     let options = rpod_engine::BuildOptions {
         containerfile,
+        // cpp reads what the file names: only the user's own local context's is run through.
+        cpp_flags: fetched.is_none().then(|| args.cpp_flags.clone()),
         context,
         tags: args.tags.clone(),
         build_args,

@@ -19,6 +19,7 @@ mod add_url;
 pub(super) mod cache_dirs;
 mod context;
 mod mounts;
+mod preprocess;
 mod remote;
 mod ssh_agent;
 mod step_settings;
@@ -31,6 +32,9 @@ pub use step_settings::StepSettings;
 pub struct BuildOptions {
     /// The Containerfile.
     pub containerfile: PathBuf,
+    /// A Containerfile named `*.in` is run through cpp first with these `--cpp-flag`s
+    /// (`build/preprocess.rs`); `None` (a remote context, the REST service) refuses one.
+    pub cpp_flags: Option<Vec<String>>,
     /// The directory COPY and ADD take files from.
     pub context: PathBuf,
     /// Names for the image.
@@ -598,7 +602,16 @@ impl Engine {
             };
             named_contexts.insert(name.to_ascii_lowercase(), named);
         }
-        let text = read_bounded(&options.containerfile)?;
+        let mut text = read_bounded(&options.containerfile)?;
+        if preprocess::wants_preprocessing(&options.containerfile) {
+            let Some(flags) = &options.cpp_flags else {
+                return Err(EngineError::NotSupported(format!(
+                    "preprocessing {} with cpp for a build from a remote context or over the REST service (cpp would read this host's files for it)",
+                    options.containerfile.display()
+                )));
+            };
+            text = preprocess::preprocess(&options.containerfile, &text, &options.context, flags)?;
+        }
         let mut instructions = containerfile::parse(&text)?;
         if let Some(image) = &options.from {
             replace_first_base(&mut instructions, image)?;
