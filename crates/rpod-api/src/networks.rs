@@ -310,6 +310,9 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 .iter()
                 .map(docker_subnet)
                 .collect::<ApiResult<_>>()?;
+            // Docker keeps a network's IPv4 subnets before its IPv6 ones, whatever the
+            // request's order (the docker CLI's is that of a Go map: random).
+            request.subnets.sort_by_key(|s| s.subnet.addr().is_ipv6());
             // Docker's IPAM drivers: `default` (rpod's host-local), `null` (no addresses).
             match body
                 .ipam

@@ -2369,6 +2369,25 @@ fn ipv6_networks_through_both_apis() {
         "d6",
     ]);
     assert_eq!(members.trim(), "10.93.143.64/24 fd93:143::5/64");
+    // Docker keeps the IPv4 subnets first whatever the request's order (the docker CLI's
+    // is random: it makes the list from a Go map).
+    let body = br#"{"Name":"v6first","EnableIPv6":true,"IPAM":{"Config":[{"Subnet":"fd93:146::/64"},{"Subnet":"10.93.146.0/24"}]},"Options":{"com.docker.network.bridge.name":"rpodt146"}}"#;
+    let reply = service.http("POST", "/v1.43/networks/create", body);
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let order = service.docker_ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
+        "v6first",
+    ]);
+    assert_eq!(order.trim(), "10.93.146.0/24 fd93:146::/64");
+    service.docker_ok(&["network", "rm", "v6first"]);
     // A second network for a container to connect with an IPv6 address of its choice.
     service.docker_ok(&[
         "network",
