@@ -994,8 +994,10 @@ impl HookDir {
 
 /// OCI hooks (oci-hooks(5)) from `--hooks-dir` or rpod.conf's `hooks_dir`: each runs at
 /// its stages for the containers its conditions pick (always, annotations, the command,
-/// bind mounts; a 0.1.0 file's any one of them), `poststop` at the removal; a restart by
-/// the restart policy runs them again; a broken hook file stops the start, saying which.
+/// bind mounts; a 0.1.0 file's any one of them), `poststop` at the runtime's delete after
+/// the exit; podman's `precreate` changes the spec; a restart by the restart policy and a
+/// build's step run them too; a failing hook fails the run; a broken hook file stops the
+/// start, saying which.
 fn check_oci_hooks(runtime: &str, by_config: bool) {
     let hooks = HookDir::new();
     let rpod = if by_config {
