@@ -124,17 +124,18 @@ fn range_cidrs(range: rpod_engine::network::LeaseRange) -> Vec<ipnet::IpNet> {
     }
 }
 
+/// Whether `network` passes the list's `filters`; `used`: the networks in use, read once
+/// for the whole list when a `dangling` filter first asks.
 fn matches(
     context: &Context,
     flavour: Flavour,
     network: &Network,
     filters: &std::collections::HashMap<String, Vec<String>>,
+    used: &std::cell::OnceCell<std::collections::HashSet<String>>,
 ) -> ApiResult<bool> {
     let in_use = || {
-        context
-            .engine
-            .network_users(&network.name)
-            .is_ok_and(|users| !users.is_empty())
+        used.get_or_init(|| context.engine.networks_in_use().unwrap_or_default())
+            .contains(&network.name)
     };
     for (key, values) in filters {
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
@@ -170,8 +171,9 @@ fn matches(
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     let mut out = Vec::new();
+    let used = std::cell::OnceCell::new();
     for network in context.engine.networks()? {
-        if !matches(context, ex.flavour, &network, &filters)? {
+        if !matches(context, ex.flavour, &network, &filters, &used)? {
             continue;
         }
         out.push(match ex.flavour {

@@ -2453,6 +2453,9 @@ fn ipv6_networks_through_both_apis() {
     assert_eq!(listed("type=builtin"), "rpod\n");
     assert_eq!(listed("scope=local"), "d6\nonly6\np6\nrpod\n");
     assert_eq!(listed("scope=swarm"), "");
+    // podman's dangling (Docker's too): the networks no container joins.
+    assert_eq!(listed("dangling=false"), "d6\nonly6\n");
+    assert_eq!(listed("dangling=true"), "p6\nrpod\n");
     assert!(!service
         .docker_out(&["network", "ls", "--filter", "type=other"])
         .status

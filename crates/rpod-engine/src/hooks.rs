@@ -365,7 +365,7 @@ pub fn filter_spec(spec: Spec, filters: &[Hook]) -> Result<Spec> {
             return Err(failed(format!(
                 "{}: {}",
                 output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
+                output.stderr.trim()
             )));
         }
         spec = serde_json::from_slice(&output.stdout)
@@ -374,14 +374,15 @@ pub fn filter_spec(spec: Spec, filters: &[Hook]) -> Result<Spec> {
     Ok(spec)
 }
 
+/// The most a precreate hook may write: far more than any spec.
+const MAX_FILTERED_SPEC: u64 = 64 << 20;
+
 /// Run one hook with `input` on its standard input, as podman runs hooks: its `args`
 /// (the first is `argv[0]`), its `env` alone when it has one (else rpod's), killed at its
 /// `timeout` (none: it may take as long as it takes, as in podman).
-fn run_filter(hook: &Hook, input: &[u8]) -> std::io::Result<std::process::Output> {
-    use std::io::Write;
+fn run_filter(hook: &Hook, input: &[u8]) -> std::io::Result<crate::child::Filtered> {
     use std::os::unix::process::CommandExt;
-    use std::process::{Command, Stdio};
-    let mut command = Command::new(hook.path());
+    let mut command = std::process::Command::new(hook.path());
     if let Some((first, rest)) = hook.args().as_deref().and_then(|a| a.split_first()) {
         command.arg0(first).args(rest);
     }
@@ -392,55 +393,11 @@ fn run_filter(hook: &Hook, input: &[u8]) -> std::io::Result<std::process::Output
             command.env(name, value);
         }
     }
-    // A group of its own, so that a timeout kills what it started too (a child holding
-    // its output open would keep us waiting).
-    command
-        .process_group(0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn()?;
-    // Written from a thread of its own: a hook that writes before it has read everything
-    // must not wait on us while we wait on it. One that stops reading early is fine: what
-    // it writes is what counts.
-    let stdin = child.stdin.take();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        if let Some(mut stdin) = stdin {
-            let _ = stdin.write_all(&input);
-        }
-    });
     let timeout = hook
         .timeout()
         .and_then(|t| u64::try_from(t).ok())
         .map(std::time::Duration::from_secs);
-    let group = nix::unistd::Pid::from_raw(-i32::try_from(child.id()).unwrap_or(i32::MAX));
-    let (finished, done) = std::sync::mpsc::channel::<()>();
-    let watchdog = timeout.map(|timeout| {
-        std::thread::spawn(move || {
-            let timed_out = matches!(
-                done.recv_timeout(timeout),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
-            );
-            if timed_out {
-                let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
-            }
-            timed_out
-        })
-    });
-    let output = child.wait_with_output();
-    let _ = finished.send(());
-    let _ = writer.join();
-    if watchdog.is_some_and(|w| w.join().unwrap_or(false)) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!(
-                "killed at its timeout of {} s",
-                hook.timeout().unwrap_or_default()
-            ),
-        ));
-    }
-    output
+    crate::child::filter(&mut command, input, MAX_FILTERED_SPEC, timeout)
 }
 
 #[cfg(test)]
@@ -645,12 +602,13 @@ mod tests {
         let out = filter_spec(spec, &[renamed, again]).unwrap();
         assert_eq!(out.hostname().as_deref(), Some("filtered-twice"));
 
-        for (script, says) in [
-            ("echo not a spec", "no OCI spec"),
-            ("echo broken >&2; exit 3", "broken"),
-            ("sleep 5", "timeout"),
+        for (script, says, timeout) in [
+            ("echo not a spec", "no OCI spec", 10),
+            ("echo broken >&2; exit 3", "broken", 10),
+            ("sleep 5", "timeout", 1),
+            ("yes", "its output passed", 60),
         ] {
-            let err = filter_spec(Spec::default(), &[filter(script, Some(1))])
+            let err = filter_spec(Spec::default(), &[filter(script, Some(timeout))])
                 .unwrap_err()
                 .to_string();
             assert!(

@@ -128,13 +128,14 @@ fn subnet_requests(args: &NetworkCreateArgs) -> Result<Vec<SubnetRequest>, Failu
 pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
     let mut rows = Vec::new();
     let mut listed = Vec::new();
+    // Read once, when a `dangling` filter first asks.
+    let used = std::cell::OnceCell::new();
     for network in engine.networks()? {
         let mut keep = true;
         for (key, values) in rpod_engine::filter_values::group_by_key(&args.filter) {
             let in_use = || {
-                engine
-                    .network_users(&network.name)
-                    .is_ok_and(|users| !users.is_empty())
+                used.get_or_init(|| engine.networks_in_use().unwrap_or_default())
+                    .contains(&network.name)
             };
             keep &= rpod_engine::network::filters::passes(&network, key, &values, &in_use)
                 .map_err(usage)?;

@@ -113,6 +113,18 @@ impl Engine {
     }
 
     /// The containers configured to join a network, by name.
+    /// The networks that bridged containers are configured to join, from one read of the
+    /// containers (a list's `dangling` filter asks it once, not once per network).
+    pub fn networks_in_use(&self) -> Result<std::collections::HashSet<String>> {
+        Ok(self
+            .store
+            .containers()?
+            .into_iter()
+            .filter(|c| c.config.network == NetworkMode::Bridge)
+            .flat_map(|c| c.config.net.networks.into_iter().map(|n| n.name))
+            .collect())
+    }
+
     pub fn network_users(&self, name: &str) -> Result<Vec<String>> {
         Ok(self
             .store
@@ -175,8 +187,8 @@ impl Engine {
         Ok(network.name)
     }
 
-    /// Remove every network no container uses, except the default one; with `labels`
-    /// (`label=` filter values), only networks that match them all.
+    /// Remove every network no container uses, except the default one; with `filters`
+    /// (`label=`, `label!=`, `until=`), only networks that pass them all.
     pub fn network_prune(&self, filters: &[String]) -> Result<Vec<String>> {
         let groups = crate::filter_values::group_by_key(filters);
         for (key, _) in &groups {

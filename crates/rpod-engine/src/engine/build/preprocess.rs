@@ -4,9 +4,8 @@
 //! input names, so only a build from a local context (the user's own files) does this;
 //! one from a remote context or over the REST service refuses `.in` files.
 
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::containerfile::MAX_CONTAINERFILE;
 use crate::{EngineError, Result};
@@ -23,66 +22,28 @@ pub fn wants_preprocessing(path: &Path) -> bool {
 pub fn preprocess(path: &Path, text: &str, context: &Path, flags: &[String]) -> Result<String> {
     let failed =
         |what: String| EngineError::InvalidArg(format!("preprocessing {}: {what}", path.display()));
-    let mut child = Command::new("cpp")
+    let mut command = Command::new("cpp");
+    command
         .arg("-E")
         .arg("-iquote")
         .arg(context)
         .args(["-traditional", "-undef", "-"])
-        .args(flags)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .args(flags);
+    let output = crate::child::filter(&mut command, text.as_bytes(), MAX_CONTAINERFILE, None)
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => failed(
                 "a Containerfile.in needs cpp, the C preprocessor (Debian's package cpp)".into(),
             ),
-            _ => failed(format!("starting cpp: {e}")),
+            _ => failed(format!("cpp: {e}")),
         })?;
-    // Written from a thread: cpp writes while it reads, and would wait on a full pipe.
-    let mut stdin = child.stdin.take();
-    let input = text.as_bytes().to_vec();
-    let writer = std::thread::spawn(move || {
-        if let Some(stdin) = stdin.as_mut() {
-            let _ = stdin.write_all(&input);
-        }
-    });
-    // Its messages from a thread too, so that neither pipe fills while the other is read.
-    let stderr = child.stderr.take();
-    let messages = std::thread::spawn(move || {
-        let mut errors = Vec::new();
-        if let Some(stderr) = stderr {
-            let _ = stderr.take(64 * 1024).read_to_end(&mut errors);
-        }
-        String::from_utf8_lossy(&errors).into_owned()
-    });
-    let mut output = String::new();
-    let read = match child.stdout.take() {
-        Some(stdout) => stdout
-            .take(MAX_CONTAINERFILE + 1)
-            .read_to_string(&mut output)
-            .map(drop),
-        None => Ok(()),
-    };
-    // Too much output (or none readable): cpp may still be writing; it goes.
-    if read.is_err() || output.len() as u64 > MAX_CONTAINERFILE {
-        let _ = child.kill();
-    }
-    let status = child
-        .wait()
-        .map_err(|e| failed(format!("waiting for cpp: {e}")))?;
-    let _ = writer.join();
-    let errors = messages.join().unwrap_or_default();
-    read.map_err(|e| failed(format!("reading cpp's output: {e}")))?;
-    if output.len() as u64 > MAX_CONTAINERFILE {
+    if !output.status.success() {
         return Err(failed(format!(
-            "the preprocessed Containerfile is larger than {MAX_CONTAINERFILE} bytes"
+            "cpp {}: {}",
+            output.status,
+            output.stderr.trim()
         )));
     }
-    if !status.success() {
-        return Err(failed(format!("cpp {status}: {}", errors.trim())));
-    }
-    Ok(output)
+    String::from_utf8(output.stdout).map_err(|e| failed(format!("cpp's output: {e}")))
 }
 
 #[cfg(test)]
@@ -123,5 +84,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("stop here"), "{err}");
+        // An output past a Containerfile's bound: cpp is killed, and that is said.
+        let long = format!("#define L {}\n{}", "x".repeat(2000), "L\n".repeat(600));
+        let err = preprocess(&file, &long, context.path(), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("passed 1048576 bytes"), "{err}");
     }
 }
