@@ -51,6 +51,21 @@ pub struct Cli {
     /// /usr/share/containers/oci/hooks.d, or rpod.conf's hooks_dir).
     #[arg(long = "hooks-dir", global = true)]
     pub hooks_dirs: Vec<PathBuf>,
+    /// Be a client of a REST service (`rpod system service`, or podman's) instead of using
+    /// a store here: the default connection's, else RUNROOT/rpod.sock.
+    #[arg(short = 'r', long, global = true)]
+    pub remote: bool,
+    /// The service to be a client of (implies --remote): unix:///PATH, tcp://HOST:PORT or
+    /// ssh://[USER@]HOST[:PORT]/PATH.
+    #[arg(long, global = true, env = "CONTAINER_HOST")]
+    pub url: Option<String>,
+    /// A connection of `system connection` to be a client of (implies --remote); before
+    /// the command.
+    #[arg(short = 'c', long, env = "CONTAINER_CONNECTION")]
+    pub connection: Option<String>,
+    /// The SSH key for an ssh:// service (instead of the connection's); before the command.
+    #[arg(long, env = "CONTAINER_SSHKEY")]
+    pub identity: Option<PathBuf>,
     /// Directory for temporary files of rpod and the processes it starts (`TMPDIR`); rpod's
     /// state stays under --runroot and its scratch space on the storage root.
     #[arg(long, global = true)]

@@ -16,7 +16,7 @@ const FILE_NAME: &str = "rpod-connections.json";
 const DEFAULT_DIR: &str = "/etc/rpod";
 /// Where a root user's podman (or rpod) service listens, when a destination names no path
 /// (podman asks the remote host; rpod does not connect when a destination is added).
-const ROOT_SOCKET: &str = "/run/podman/podman.sock";
+pub const ROOT_SOCKET: &str = "/run/podman/podman.sock";
 
 /// One destination: a name for a URI (`ssh://user@host:port/socket`, `unix://path`,
 /// `tcp://host:port`) and the key SSH logs in with.
@@ -157,6 +157,29 @@ pub fn check_name(name: &str) -> Result<()> {
         bail!("invalid connection name {name:?}: a word without spaces or \"::\"");
     }
     Ok(())
+}
+
+/// OpenSSH's `ssh` with a destination's key and port, and rpod.conf's `[engine] ssh_config`
+/// when it names one; the caller adds the login and what to run.
+pub fn ssh_command(
+    target: &SshTarget,
+    identity: Option<&Path>,
+    config: Option<&Path>,
+) -> std::process::Command {
+    let mut command = std::process::Command::new("ssh");
+    if let Some(config) = config {
+        command.arg("-F").arg(config);
+    }
+    if let Some(identity) = identity {
+        command
+            .arg("-i")
+            .arg(identity)
+            .args(["-o", "IdentitiesOnly=yes"]);
+    }
+    if let Some(port) = target.port {
+        command.arg("-p").arg(port.to_string());
+    }
+    command
 }
 
 /// An SSH destination's parts.

@@ -7,6 +7,7 @@ mod connections;
 mod exit;
 mod format;
 mod inspect;
+mod remote;
 mod terminal;
 
 use cli::{
@@ -125,7 +126,7 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
     })?)
 }
 
-fn run(cli: Cli) -> Result<i32, exit::Failure> {
+fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
     use commands::{
         container as c, filesystem as fs, image as i, network as n, observe as o, registry,
         system as s, volume as v,
@@ -138,6 +139,15 @@ fn run(cli: Cli) -> Result<i32, exit::Failure> {
     }
     if cli.noout {
         silence_stdout()?;
+    }
+    // A remote service's commands; the shell completion and the connections kept here
+    // stay local, as podman-remote's.
+    let local_only = matches!(
+        cli.command,
+        Command::Completion(_) | Command::System(SystemCommand::Connection(_))
+    );
+    if remote::wanted(&cli) && !local_only {
+        return remote::run(cli, matches);
     }
     match &cli.command {
         Command::Version(args) => return s::version(args),
@@ -300,10 +310,12 @@ fn last_value_wins(command: clap::Command) -> clap::Command {
         .mut_subcommands(last_value_wins)
 }
 
-fn parse_args() -> Result<Cli, clap::Error> {
+/// The command line, and clap's matches of it (which say what was given, for a remote
+/// service's check of its flags).
+fn parse_args() -> Result<(Cli, clap::ArgMatches), clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
     let matches = last_value_wins(Cli::command()).try_get_matches()?;
-    Cli::from_arg_matches(&matches)
+    Ok((Cli::from_arg_matches(&matches)?, matches))
 }
 
 /// podman's wording for a flag it does not know.
@@ -365,8 +377,8 @@ fn main() {
     // exit files) is for root only; modes that must be wider are set explicitly.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     commands::completion::complete_if_asked();
-    let cli = match parse_args() {
-        Ok(cli) => cli,
+    let (cli, matches) = match parse_args() {
+        Ok(parsed) => parsed,
         Err(e) => {
             let code = match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
@@ -385,7 +397,7 @@ fn main() {
         default_sigpipe();
     }
     init_logging(&cli.log_level);
-    let code = match run(cli) {
+    let code = match run(cli, &matches) {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("Error: {}", failure.message());

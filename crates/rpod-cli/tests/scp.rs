@@ -328,3 +328,101 @@ fn system_connection_keeps_destinations_as_podman() {
     // No store was opened for any of it.
     assert!(!rpod.root().exists());
 }
+
+/// `rpod -c NAME` over an ssh:// connection: each request goes through `ssh -W` to the
+/// service's socket on the "remote host" (the test's sshd), with the connection's key.
+#[test]
+fn remote_commands_reach_a_service_over_ssh() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = Rpod::new("crun");
+    remote.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    let socket = remote.dir.path().join("api.sock");
+    let mut service = remote
+        .command(&[
+            "system",
+            "service",
+            "--time",
+            "0",
+            &format!("unix://{}", socket.display()),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sshd = Sshd::start(dir.path(), &remote);
+    let local = local_store(&sshd);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "the service did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let uri = format!("ssh://root@127.0.0.1:{}{}", sshd.port, socket.display());
+    local.ok(&[
+        "system",
+        "connection",
+        "add",
+        "--identity",
+        &sshd.identity.display().to_string(),
+        "far",
+        &uri,
+    ]);
+    // The client takes its ssh configuration and connections from rpod.conf's directory,
+    // and uses no store.
+    let client = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rpod"))
+            .args(args)
+            .env("RPOD_CONFIG", local.config_path())
+            .env("RPOD_ROOT", dir.path().join("unused"))
+            .env("RPOD_RUNROOT", dir.path().join("unused"))
+            .env_remove("CONTAINER_HOST")
+            .env_remove("CONTAINER_CONNECTION")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = client(&[
+        "-c",
+        "far",
+        "run",
+        "--rm",
+        "demo",
+        "sh",
+        "-c",
+        "echo over-ssh; exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over-ssh\n");
+    let out = client(&[
+        "-c", "far", "run", "-d", "--name", "far-away", "demo", "sleep", "60",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = client(&["-c", "far", "ps", "--format", "{{.Names}}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "far-away\n",
+        "{out:?}"
+    );
+    assert_eq!(remote.ok(&["ps", "--format", "{{.Names}}"]), "far-away\n");
+    let out = client(&["-c", "far", "rm", "-f", "-t", "0", "far-away"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(remote.ok(&["ps", "-aq"]), "");
+    // A key the server does not know: ssh's failure is the error.
+    let other = dir.path().join("other");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let out = client(&[
+        "-c",
+        "far",
+        "--identity",
+        &other.display().to_string(),
+        "ps",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(!dir.path().join("unused").exists());
+    let _ = service.kill();
+    let _ = service.wait();
+}

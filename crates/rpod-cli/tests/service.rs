@@ -5682,3 +5682,387 @@ fn cors_headers_are_given_when_asked() {
     assert!(err.contains("invalid --cors"), "{err}");
     assert!(!socket.exists());
 }
+
+impl Service {
+    /// rpod as a client of this service (`--url`), with no store of its own: its store
+    /// variables point at a directory that must stay empty.
+    fn remote(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rpod"));
+        let unused = self.rpod.dir.path().join("client-store");
+        command
+            .arg("--url")
+            .arg(format!("unix://{}", self.socket.display()))
+            .args(args)
+            .env("RPOD_ROOT", &unused)
+            .env("RPOD_RUNROOT", &unused)
+            .env("RPOD_CONFIG", self.rpod.config_path())
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn remote_out(&self, args: &[&str]) -> Output {
+        self.remote(args).output().unwrap()
+    }
+
+    fn remote_ok(&self, args: &[&str]) -> String {
+        succeeded("rpod --url", args, self.remote_out(args))
+    }
+}
+
+/// `rpod --url`: rpod's own command line as a client of the service, shown beside the
+/// same store's local commands.
+#[test]
+fn rpod_remote_runs_execs_and_manages_containers() {
+    let service = Service::start();
+    let version = service.remote_ok(&["version"]);
+    assert!(
+        version.contains("Client:") && version.contains("Server:"),
+        "{version}"
+    );
+    // run: output on its streams, exit codes, --rm leaves nothing.
+    let out = service.remote_out(&[
+        "run",
+        "--rm",
+        "demo",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    let out = service.remote_out(&["run", "--rm", "demo", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    let out = service.remote_out(&["run", "--rm", "nosuchimage", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(service.remote_ok(&["ps", "-aq"]), "");
+    // stdin through the hijacked stream, ended by EOF.
+    let out = pipe_through(
+        &mut service.remote(&["run", "--rm", "-i", "demo", "cat"]),
+        b"piped\n",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "piped\n");
+    assert_eq!(out.status.code(), Some(0));
+    // The settings a spec carries.
+    let out = service.remote_ok(&[
+        "run",
+        "--rm",
+        "-e",
+        "A=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "1:2",
+        "-h",
+        "box",
+        "--entrypoint",
+        "/bin/sh",
+        "demo",
+        "-c",
+        "echo $A $(pwd) $(id -u):$(id -g) $(hostname)",
+    ]);
+    assert_eq!(out.trim(), "1 /tmp 1:2 box");
+    // run -d, then the same container seen by the local store and the remote client.
+    let id = service.remote_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "bg",
+        "-l",
+        "team=a",
+        "demo",
+        "sh",
+        "-c",
+        "trap 'echo got-usr1' USR1; echo started; while true; do sleep 0.1; done",
+    ]);
+    assert_eq!(id.trim().len(), 64);
+    assert_eq!(
+        service
+            .remote_ok(&["ps", "--format", "{{.Names}} {{.Status}}"])
+            .lines()
+            .count(),
+        1
+    );
+    assert_eq!(
+        service.remote_ok(&[
+            "ps",
+            "--format",
+            "{{.ID}} {{.Names}} {{.Image}} {{.Command}}"
+        ]),
+        service.rpod.ok(&[
+            "ps",
+            "--format",
+            "{{.ID}} {{.Names}} {{.Image}} {{.Command}}"
+        ])
+    );
+    assert_eq!(
+        service
+            .remote_ok(&["ps", "-q", "--filter", "label=team=a"])
+            .trim(),
+        &id.trim()[..12]
+    );
+    assert_eq!(
+        service.remote_ok(&["ps", "-q", "--filter", "label=team=b"]),
+        ""
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&service.remote_ok(&["ps", "--format", "json"])).unwrap();
+    assert_eq!(listed[0]["Names"], serde_json::json!(["bg"]), "{listed}");
+    assert!(
+        listed[0]["Status"].as_str().unwrap().starts_with("Up "),
+        "{listed}"
+    );
+    assert_eq!(
+        service
+            .remote_ok(&[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.Config.Labels.team}}",
+                "bg"
+            ])
+            .trim(),
+        "running a"
+    );
+    assert_eq!(service.remote_ok(&["container", "exists", "bg"]), "");
+    assert_eq!(
+        service
+            .remote_out(&["container", "exists", "nope"])
+            .status
+            .code(),
+        Some(1)
+    );
+    wait_until("the log shows started", || {
+        service.remote_ok(&["logs", "bg"]).contains("started")
+    });
+    // exec: output, exit codes, stdin.
+    let out = service.remote_out(&["exec", "bg", "sh", "-c", "echo in-exec; echo e >&2; exit 4"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "in-exec\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "e\n");
+    let out = pipe_through(
+        &mut service.remote(&["exec", "-i", "bg", "cat"]),
+        b"piped\n",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "piped\n");
+    assert_eq!(
+        service
+            .remote_out(&["exec", "bg", "nosuchcmd"])
+            .status
+            .code(),
+        Some(127)
+    );
+    // A terminal's size is there for the first command, in run and exec.
+    size_seen_on_a_terminal(
+        service.remote(&["exec", "-it", "bg", "stty", "size"]),
+        (33, 101),
+        0,
+    );
+    size_seen_on_a_terminal(
+        service.remote(&["run", "--rm", "-it", "demo", "stty", "size"]),
+        (34, 102),
+        0,
+    );
+    // The detach keys (the service's default, ctrl-p ctrl-q) leave the container running.
+    let mut attach = PtyRun::spawn_command(
+        service.remote(&["run", "-it", "--name", "dt", "demo", "sh"]),
+        24,
+        80,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    attach.write(b"echo attached-$((6*7))\n");
+    attach.expect("attached-42");
+    attach.type_keys(&[0x10, 0x11]);
+    assert_eq!(attach.wait(), 0, "{}", attach.text());
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["inspect", "-f", "{{.State.Status}}", "dt"])
+            .trim(),
+        "running"
+    );
+    service.remote_ok(&["rm", "-f", "-t", "0", "dt"]);
+    // The lifecycle moves print what they were given.
+    assert_eq!(service.remote_ok(&["pause", "bg"]).trim(), "bg");
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["inspect", "-f", "{{.State.Status}}", "bg"])
+            .trim(),
+        "paused"
+    );
+    service.remote_ok(&["unpause", "bg"]);
+    service.remote_ok(&["kill", "-s", "USR1", "bg"]);
+    wait_until("the trap ran", || {
+        service.remote_ok(&["logs", "bg"]).contains("got-usr1")
+    });
+    let out = service.remote_out(&["kill", "-s", "NOSUCHSIGNAL", "bg"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(service.remote_ok(&["stop", "-t", "1", "bg"]).trim(), "bg");
+    assert_eq!(service.remote_ok(&["wait", "bg"]).trim(), "137");
+    assert_eq!(
+        service.remote_ok(&["logs", "--tail", "1", "bg"]),
+        "got-usr1\n"
+    );
+    assert_eq!(service.remote_ok(&["start", "bg"]).trim(), "bg");
+    assert_eq!(
+        service.remote_ok(&["restart", "-t", "0", "bg"]).trim(),
+        "bg"
+    );
+    assert_eq!(
+        service.remote_ok(&["rm", "-f", "-t", "0", "bg"]).trim(),
+        "bg"
+    );
+    let out = service.remote_out(&["rm", "bg"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no such container"),
+        "{out:?}"
+    );
+    assert_eq!(service.remote_ok(&["rm", "--ignore", "bg"]), "");
+    // create, then start: the container is the service's.
+    let id = service.remote_ok(&["create", "--name", "made", "demo", "true"]);
+    assert_eq!(
+        service.rpod.ok(&["ps", "-aq", "--no-trunc"]).trim(),
+        id.trim()
+    );
+    service.remote_ok(&["start", "made"]);
+    assert_eq!(service.remote_ok(&["wait", "made"]).trim(), "0");
+    service.remote_ok(&["rm", "made"]);
+    // Images: the listing is the local one; tag-less removal reports what it did.
+    let table = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}";
+    assert_eq!(
+        service.remote_ok(&["images", "--format", table]),
+        service.rpod.ok(&["images", "--format", table])
+    );
+    assert!(service
+        .remote_ok(&["images"])
+        .starts_with("REPOSITORY      TAG     IMAGE ID      CREATED"));
+    assert_eq!(
+        service.remote_ok(&["images", "-q"]),
+        service.rpod.ok(&["images", "-q"])
+    );
+    service.rpod.ok(&["tag", "demo", "other:1"]);
+    let out = service.remote_ok(&["rmi", "other:1"]);
+    assert_eq!(out.trim(), "Untagged: localhost/other:1");
+    let out = service.remote_out(&["rmi", "nosuchimage"]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        service
+            .remote_out(&["image", "exists", "demo"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let info = service.remote_ok(&["info", "--format", "{{.Store.GraphRoot}}"]);
+    assert_eq!(info.trim(), service.rpod.root().display().to_string());
+    // What the remote client does not do is refused by name, and nothing is sent.
+    let out = service.remote_out(&["run", "--cpus", "1", "demo", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--cpus of \"rpod run\" is not supported with a remote service"),
+        "{out:?}"
+    );
+    let out = service.remote_out(&["system", "df"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"rpod system df\" is not supported"),
+        "{out:?}"
+    );
+    let out = service.remote_out(&["--root", "/tmp/x", "ps"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+    // The client made no store of its own.
+    assert!(!service.rpod.dir.path().join("client-store").exists());
+    // No service there: the error says where it looked.
+    let out = Command::new(env!("CARGO_BIN_EXE_rpod"))
+        .args(["--url", "unix:///nonexistent/api.sock", "ps"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unix:///nonexistent/api.sock"),
+        "{out:?}"
+    );
+}
+
+/// `--connection` and `--remote` (the default connection) of `system connection`, over a
+/// unix socket and over TCP.
+#[test]
+fn rpod_remote_uses_saved_connections() {
+    let service = Service::start();
+    let socket = format!("unix://{}", service.socket.display());
+    let config = service.rpod.config_path();
+    let local = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rpod"))
+            .args(args)
+            .env("RPOD_CONFIG", &config)
+            .env("RPOD_ROOT", "/nonexistent/root")
+            .env("RPOD_RUNROOT", "/nonexistent/run")
+            .env_remove("CONTAINER_HOST")
+            .env_remove("CONTAINER_CONNECTION")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        out
+    };
+    let ok = |args: &[&str]| succeeded("rpod", args, local(args));
+    // No connection: --remote goes to RUNROOT/rpod.sock, which is not there.
+    let out = local(&["--remote", "ps"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unix:///nonexistent/run/rpod.sock"),
+        "{out:?}"
+    );
+    ok(&["system", "connection", "add", "here", &socket]);
+    service.remote_ok(&["run", "-d", "--name", "seen", "demo", "sleep", "60"]);
+    assert_eq!(
+        ok(&["--remote", "ps", "--format", "{{.Names}}"]).trim(),
+        "seen"
+    );
+    assert_eq!(
+        ok(&["-c", "here", "ps", "--format", "{{.Names}}"]).trim(),
+        "seen"
+    );
+    let out = local(&["-c", "nowhere", "ps"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no connection named \"nowhere\""),
+        "{out:?}"
+    );
+    let out = local(&["-c", "here", "--url", &socket, "ps"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be used together"),
+        "{out:?}"
+    );
+    // CONTAINER_HOST alone makes a command remote, as podman's.
+    let out = Command::new(env!("CARGO_BIN_EXE_rpod"))
+        .args(["ps", "--format", "{{.Names}}"])
+        .env("CONTAINER_HOST", &socket)
+        .env("RPOD_CONFIG", &config)
+        .env("RPOD_ROOT", "/nonexistent/root")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "seen",
+        "{out:?}"
+    );
+    // A TCP service.
+    let port = free_port();
+    let address = format!("tcp://127.0.0.1:{port}");
+    let mut tcp = service
+        .rpod
+        .command(&["system", "service", "--time", "0", &address])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the TCP service listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let listed = ok(&["--url", &address, "ps", "--format", "{{.Names}}"]);
+    let _ = tcp.kill();
+    let _ = tcp.wait();
+    assert_eq!(listed.trim(), "seen");
+    service.remote_ok(&["rm", "-f", "-t", "0", "seen"]);
+}

@@ -135,19 +135,11 @@ impl Ssh {
             .chain(words.iter().copied())
             .map(shell_quote)
             .collect();
-        let mut command = Command::new("ssh");
-        if let Some(config) = &self.config {
-            command.arg("-F").arg(config);
-        }
-        if let Some(identity) = &self.identity {
-            command
-                .arg("-i")
-                .arg(identity)
-                .args(["-o", "IdentitiesOnly=yes"]);
-        }
-        if let Some(port) = self.target.port {
-            command.arg("-p").arg(port.to_string());
-        }
+        let mut command = crate::connections::ssh_command(
+            &self.target,
+            self.identity.as_deref(),
+            self.config.as_deref(),
+        );
         command
             .arg("--")
             .arg(self.target.login())

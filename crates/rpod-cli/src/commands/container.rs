@@ -1734,7 +1734,13 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
             }
         }
     }
-    match args.format.as_deref() {
+    print_inspected(items, args.format.as_deref())?;
+    Ok(code)
+}
+
+/// `inspect`'s output of what was found (here, or by a remote service).
+pub fn print_inspected(items: Vec<Value>, format: Option<&str>) -> Result<(), Failure> {
+    match format {
         None | Some("json") => {
             println!("{}", serde_json::to_string_pretty(&Value::Array(items))?);
         }
@@ -1744,7 +1750,7 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
             format::print(template, &items, &format::upper_header)?
         }
     }
-    Ok(code)
+    Ok(())
 }
 
 pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {

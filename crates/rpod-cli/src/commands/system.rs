@@ -146,7 +146,11 @@ pub fn service(engine: Engine, runroot: &std::path::Path, args: ServiceArgs) -> 
 }
 
 pub fn info(engine: &Engine, args: FormatArgs) -> Outcome {
-    let data = serde_json::to_value(engine.info()?)?;
+    print_info(serde_json::to_value(engine.info()?)?, &args)
+}
+
+/// `info`'s output of the engine's report (this store's, or a remote service's).
+pub fn print_info(data: Value, args: &FormatArgs) -> Outcome {
     match args.format.as_deref() {
         Some("json") => println!("{}", serde_json::to_string_pretty(&data)?),
         Some(template) => format::print(template, &[go_names(&data)], &format::upper_header)?,

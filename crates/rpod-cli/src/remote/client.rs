@@ -1,0 +1,693 @@
+//! A small blocking HTTP/1.1 client for a container engine's REST service (rpod's or
+//! podman's libpod API), over a unix socket, TCP, or an SSH channel to the remote host's
+//! socket.
+//!
+//! Written by hand: ureq (the workspace's HTTP client, for registries) reaches TCP hosts
+//! only in its stable API, and this needs unix sockets, an ssh process's pipes, and the
+//! raw connection after an attach's or exec's answer (the "hijacked" stream). httparse
+//! reads the answers' heads.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+/// The API version in request paths: podman 4.3's (rpod's service takes any).
+pub const API_PREFIX: &str = "/v4.3.1/libpod";
+/// The Docker API's version in request paths, for what libpod has no endpoint of its own
+/// for (a wait for the next exit or the removal).
+pub const COMPAT_PREFIX: &str = "/v1.41";
+/// The longest answer head read (podman's are a few hundred bytes).
+const MAX_HEAD: usize = 64 * 1024;
+/// The largest answer body read whole (a listing of thousands of containers fits).
+const MAX_BODY: u64 = 256 * 1024 * 1024;
+
+/// Where the service listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Unix(PathBuf),
+    Tcp(String),
+    /// An SSH login and the socket on that host: an OpenSSH tunnel (`ssh -L`) from a
+    /// socket here carries the connections.
+    Ssh(SshRoute),
+}
+
+/// What `ssh` needs to reach a socket on another host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshRoute {
+    pub target: crate::connections::SshTarget,
+    pub socket: String,
+    pub identity: Option<PathBuf>,
+    /// rpod.conf's `[engine] ssh_config`.
+    pub config: Option<PathBuf>,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Unix(path) => write!(f, "unix://{}", path.display()),
+            Endpoint::Tcp(address) => write!(f, "tcp://{address}"),
+            Endpoint::Ssh(route) => write!(f, "{}", route.target.uri()),
+        }
+    }
+}
+
+/// The socket or pipes of one connection; a write half that can be closed alone (stdin's
+/// end for an attach).
+enum Transport {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+/// One connection to the service.
+pub struct Connection {
+    reader: BufReader<Box<dyn Read + Send>>,
+    transport: Transport,
+}
+
+impl Connection {
+    /// Connect to `endpoint`; an ssh:// one through `tunnel`'s socket here.
+    fn open(endpoint: &Endpoint, tunnel: Option<&Tunnel>) -> Result<Connection> {
+        let tunnelled = tunnel.map(|t| Endpoint::Unix(t.socket.clone()));
+        let (reader, transport): (Box<dyn Read + Send>, Transport) = match tunnelled
+            .as_ref()
+            .unwrap_or(endpoint)
+        {
+            Endpoint::Unix(path) if tunnel.is_some() => {
+                let stream = UnixStream::connect(path)
+                    .with_context(|| format!("connecting through the ssh tunnel to {endpoint}"))?;
+                (Box::new(stream.try_clone()?), Transport::Unix(stream))
+            }
+            Endpoint::Unix(path) => {
+                let stream = UnixStream::connect(path).with_context(|| {
+                    format!(
+                        "connecting to the service at unix://{} (is `rpod system service` running?)",
+                        path.display()
+                    )
+                })?;
+                (Box::new(stream.try_clone()?), Transport::Unix(stream))
+            }
+            Endpoint::Tcp(address) => {
+                let stream = TcpStream::connect(address)
+                    .with_context(|| format!("connecting to the service at tcp://{address}"))?;
+                stream.set_nodelay(true)?;
+                (Box::new(stream.try_clone()?), Transport::Tcp(stream))
+            }
+            Endpoint::Ssh(_) => bail!("an ssh:// service is reached through a tunnel"),
+        };
+        Ok(Connection {
+            reader: BufReader::with_capacity(64 * 1024, reader),
+            transport,
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match &mut self.transport {
+            Transport::Unix(stream) => stream,
+            Transport::Tcp(stream) => stream,
+        }
+    }
+
+    /// Send a request. `body`: JSON when given.
+    fn send(&mut self, method: &str, path: &str, body: Option<&[u8]>, upgrade: bool) -> Result<()> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: d\r\nUser-Agent: rpod/{}\r\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        if let Some(body) = body {
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        } else if method != "GET" {
+            head.push_str("Content-Length: 0\r\n");
+        }
+        if upgrade {
+            head.push_str("Connection: Upgrade\r\nUpgrade: tcp\r\n");
+        }
+        head.push_str("\r\n");
+        let writer = self.writer();
+        writer.write_all(head.as_bytes())?;
+        if let Some(body) = body {
+            writer.write_all(body)?;
+        }
+        writer.flush()?;
+        Ok(())
+    }
+
+    /// Read an answer's head.
+    fn head(&mut self) -> Result<Head> {
+        let mut raw = Vec::new();
+        loop {
+            let before = raw.len();
+            let read = self.reader.read_until(b'\n', &mut raw)?;
+            if read == 0 && raw.is_empty() {
+                return Err(anyhow::Error::new(StaleConnection));
+            }
+            if read == 0 {
+                bail!("the service closed the connection in the middle of its answer");
+            }
+            if raw.len() > MAX_HEAD {
+                bail!("the service's answer has a head over {MAX_HEAD} bytes");
+            }
+            if &raw[before..] == b"\r\n" || &raw[before..] == b"\n" {
+                break;
+            }
+        }
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        response
+            .parse(&raw)
+            .map_err(|e| anyhow!("the service's answer is not HTTP: {e}"))?;
+        let status = response
+            .code
+            .context("the service's answer has no status")?;
+        let header = |name: &str| {
+            response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+        };
+        let length =
+            match header("content-length") {
+                Some(text) => Some(text.parse::<u64>().map_err(|_| {
+                    anyhow!("the service's Content-Length {text:?} is not a number")
+                })?),
+                None => None,
+            };
+        let chunked =
+            header("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+        Ok(Head {
+            status,
+            length,
+            chunked,
+        })
+    }
+
+    /// A second handle on the direction towards the service, for a thread that copies
+    /// stdin into a hijacked stream; dropping it closes that direction.
+    pub fn input_handle(&mut self) -> Result<Input> {
+        Ok(match &mut self.transport {
+            Transport::Unix(stream) => Input::Unix(stream.try_clone()?),
+            Transport::Tcp(stream) => Input::Tcp(stream.try_clone()?),
+        })
+    }
+}
+
+/// The direction towards the service of a hijacked connection.
+pub enum Input {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Write for Input {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Input::Unix(stream) => stream.write(buf),
+            Input::Tcp(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Input::Unix(stream) => stream.flush(),
+            Input::Tcp(stream) => stream.flush(),
+        }
+    }
+}
+
+impl Drop for Input {
+    /// A clone shares the socket: its end must be said.
+    fn drop(&mut self) {
+        match self {
+            Input::Unix(stream) => {
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+            }
+            Input::Tcp(stream) => {
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+            }
+        }
+    }
+}
+
+/// How long the tunnel may take to log in and make its socket here.
+const TUNNEL_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// An `ssh -N -L HERE:THERE` process: connections to the socket HERE (in a private
+/// directory of its own) reach the socket THERE on the remote host. One ssh (one login)
+/// for all the requests of a command; ended with the client.
+///
+/// (`ssh -W PATH`, one ssh per connection, would be simpler, but OpenSSH 9.2's client
+/// forwards only to host:port that way.)
+struct Tunnel {
+    child: Child,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tunnel {
+    fn open(route: &SshRoute) -> Result<Tunnel> {
+        let dir = tempfile::Builder::new()
+            .prefix("rpod-ssh-")
+            .tempdir()
+            .context("making a directory for the ssh tunnel's socket")?;
+        let socket = dir.path().join("api.sock");
+        let mut command = crate::connections::ssh_command(
+            &route.target,
+            route.identity.as_deref(),
+            route.config.as_deref(),
+        );
+        command
+            .args([
+                "-N",
+                "-o",
+                "ExitOnForwardFailure=yes",
+                "-o",
+                "StreamLocalBindUnlink=yes",
+                "-L",
+            ])
+            .arg(format!("{}:{}", socket.display(), route.socket))
+            .arg("--")
+            .arg(route.target.login())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let mut child = command
+            .spawn()
+            .context("running ssh for a remote service (install openssh-client)")?;
+        let deadline = std::time::Instant::now() + TUNNEL_PATIENCE;
+        while !socket.exists() {
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "ssh to {} ended ({status}) before its tunnel to {} was up",
+                    route.target.login(),
+                    route.socket
+                );
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "ssh to {} made no tunnel in {TUNNEL_PATIENCE:?}",
+                    route.target.login()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Ok(Tunnel {
+            child,
+            socket,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The service closed the connection before answering (a kept connection it dropped).
+#[derive(Debug)]
+struct StaleConnection;
+
+impl std::fmt::Display for StaleConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the service closed the connection without an answer")
+    }
+}
+
+impl std::error::Error for StaleConnection {}
+
+struct Head {
+    status: u16,
+    length: Option<u64>,
+    chunked: bool,
+}
+
+/// An answer read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Result<serde_json::Value> {
+        serde_json::from_slice(&self.body).with_context(|| {
+            format!(
+                "the service's answer is not JSON: {}",
+                String::from_utf8_lossy(&self.body[..self.body.len().min(200)])
+            )
+        })
+    }
+}
+
+/// An answer whose body is read as it comes (logs, pull progress), or a hijacked stream.
+pub struct Streamed {
+    pub status: u16,
+    pub body: Box<dyn Read + Send>,
+    /// The connection, when the stream is the connection itself (attach, exec): its input
+    /// direction is still open.
+    pub connection: Option<Connection>,
+}
+
+/// A client of one service: a connection kept between requests when the service keeps it.
+pub struct Client {
+    endpoint: Endpoint,
+    idle: Option<Connection>,
+    tunnel: Option<Tunnel>,
+}
+
+impl Client {
+    pub fn new(endpoint: Endpoint) -> Client {
+        Client {
+            endpoint,
+            idle: None,
+            tunnel: None,
+        }
+    }
+
+    /// Another client of the same service, for another thread: through this one's ssh
+    /// tunnel (made now if need be), which lives as long as this client.
+    pub fn sibling(&mut self) -> Result<Client> {
+        if let (Endpoint::Ssh(route), None) = (&self.endpoint, &self.tunnel) {
+            self.tunnel = Some(Tunnel::open(route)?);
+        }
+        let endpoint = match &self.tunnel {
+            Some(tunnel) => Endpoint::Unix(tunnel.socket.clone()),
+            None => self.endpoint.clone(),
+        };
+        Ok(Client::new(endpoint))
+    }
+
+    /// A new connection to the service (through the ssh tunnel, made the first time).
+    fn connect(&mut self) -> Result<Connection> {
+        if let (Endpoint::Ssh(route), None) = (&self.endpoint, &self.tunnel) {
+            self.tunnel = Some(Tunnel::open(route)?);
+        }
+        Connection::open(&self.endpoint, self.tunnel.as_ref())
+    }
+
+    /// A request to the libpod API (`path` after `/v4.3.1/libpod`), its answer read whole.
+    pub fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Reply> {
+        let body = body.map(serde_json::to_vec).transpose()?;
+        let full = full_path(path);
+        // A kept connection the service closed meanwhile fails before any answer: the
+        // request is sent again on a new one.
+        if let Some(mut connection) = self.idle.take() {
+            match Self::exchange(&mut connection, method, &full, body.as_deref()) {
+                Ok(reply) => {
+                    self.idle = Some(connection);
+                    return Ok(reply);
+                }
+                Err(e) if e.is::<StaleConnection>() => {}
+                Err(e) => return Err(e.context(format!("{method} {full} at {}", self.endpoint))),
+            }
+        }
+        let mut connection = self.connect()?;
+        let reply = Self::exchange(&mut connection, method, &full, body.as_deref())
+            .with_context(|| format!("{method} {full} at {}", self.endpoint))?;
+        self.idle = Some(connection);
+        Ok(reply)
+    }
+
+    fn exchange(
+        connection: &mut Connection,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Reply> {
+        connection
+            .send(method, path, body, false)
+            .map_err(|_| anyhow::Error::new(StaleConnection))?;
+        let head = connection.head()?;
+        let mut body = Vec::new();
+        body_reader(connection.reader.by_ref(), &head, method)
+            .take(MAX_BODY + 1)
+            .read_to_end(&mut body)?;
+        if body.len() as u64 > MAX_BODY {
+            bail!("the service's answer is over {MAX_BODY} bytes");
+        }
+        Ok(Reply {
+            status: head.status,
+            body,
+        })
+    }
+
+    /// A request on a connection of its own whose answer is read as it comes; `upgrade`
+    /// asks for the connection itself (attach, exec start).
+    pub fn stream(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        upgrade: bool,
+    ) -> Result<Streamed> {
+        let body = body.map(serde_json::to_vec).transpose()?;
+        let full = full_path(path);
+        let mut connection = self.connect()?;
+        connection
+            .send(method, &full, body.as_deref(), upgrade)
+            .with_context(|| format!("{method} {full} at {}", self.endpoint))?;
+        let head = connection
+            .head()
+            .with_context(|| format!("{method} {full} at {}", self.endpoint))?;
+        let hijacked = head.status == 101
+            || (upgrade && head.status == 200 && head.length.is_none() && !head.chunked);
+        if hijacked {
+            let reader = std::mem::replace(
+                &mut connection.reader,
+                BufReader::new(Box::new(io::empty())),
+            );
+            return Ok(Streamed {
+                status: head.status,
+                body: Box::new(reader),
+                connection: Some(connection),
+            });
+        }
+        let reader = std::mem::replace(
+            &mut connection.reader,
+            BufReader::new(Box::new(io::empty())),
+        );
+        let body: Box<dyn Read + Send> = if head.chunked {
+            Box::new(Chunked::new(reader))
+        } else if let Some(length) = head.length {
+            Box::new(reader.take(length))
+        } else {
+            Box::new(reader)
+        };
+        // The connection's ssh process (if any) must live as long as its output is read.
+        Ok(Streamed {
+            status: head.status,
+            body: Box::new(Owning {
+                body,
+                _connection: connection,
+            }),
+            connection: None,
+        })
+    }
+}
+
+/// A libpod path under the API's prefix; a Docker API path (under `COMPAT_PREFIX`) as it is.
+fn full_path(path: &str) -> String {
+    if path.starts_with(COMPAT_PREFIX) {
+        path.to_string()
+    } else {
+        format!("{API_PREFIX}{path}")
+    }
+}
+
+/// A body that keeps its connection alive while it is read.
+struct Owning {
+    body: Box<dyn Read + Send>,
+    _connection: Connection,
+}
+
+impl Read for Owning {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.body.read(buf)
+    }
+}
+
+fn body_reader<'a, R: BufRead + 'a>(reader: R, head: &Head, method: &str) -> Box<dyn Read + 'a> {
+    if method == "HEAD"
+        || head.status == 204
+        || head.status == 304
+        || (100..200).contains(&head.status)
+    {
+        Box::new(io::empty())
+    } else if head.chunked {
+        Box::new(Chunked::new(reader))
+    } else if let Some(length) = head.length {
+        Box::new(reader.take(length))
+    } else {
+        Box::new(reader)
+    }
+}
+
+/// A chunked body (RFC 9112 7.1), read chunk by chunk; trailers are skipped.
+pub struct Chunked<R> {
+    inner: R,
+    left: u64,
+    done: bool,
+}
+
+impl<R: BufRead> Chunked<R> {
+    pub fn new(inner: R) -> Self {
+        Chunked {
+            inner,
+            left: 0,
+            done: false,
+        }
+    }
+
+    fn line(&mut self) -> io::Result<String> {
+        let mut line = Vec::new();
+        (&mut self.inner).take(4096).read_until(b'\n', &mut line)?;
+        if !line.ends_with(b"\n") {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the service's chunked answer ended early",
+            ));
+        }
+        Ok(String::from_utf8_lossy(&line).trim().to_string())
+    }
+}
+
+impl<R: BufRead> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let line = self.line()?;
+            let size = line.split(';').next().unwrap_or_default().trim();
+            self.left = u64::from_str_radix(size, 16).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the service's chunk size {size:?} is not hexadecimal"),
+                )
+            })?;
+            if self.left == 0 {
+                // Trailers, up to the empty line.
+                while !self.line()?.is_empty() {}
+                self.done = true;
+                return Ok(0);
+            }
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let read = self.inner.read(&mut buf[..want])?;
+        if read == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the service's chunked answer ended early",
+            ));
+        }
+        self.left -= read as u64;
+        if self.left == 0 {
+            let end = self.line()?;
+            if !end.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the service's chunk does not end where its size says",
+                ));
+            }
+        }
+        Ok(read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_are_joined_and_bad_ones_refused() {
+        let mut text = String::new();
+        Chunked::new(&b"5\r\nhello\r\n1;x=y\r\n!\r\n0\r\nTrailer: 1\r\n\r\n"[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "hello!");
+        let mut sink = Vec::new();
+        let early = Chunked::new(&b"5\r\nhel"[..]).read_to_end(&mut sink);
+        assert_eq!(early.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        let bad = Chunked::new(&b"zz\r\nhello\r\n"[..]).read_to_end(&mut sink);
+        assert_eq!(bad.unwrap_err().kind(), io::ErrorKind::InvalidData);
+        let long = Chunked::new(&b"2\r\nhello\r\n0\r\n\r\n"[..]).read_to_end(&mut sink);
+        assert_eq!(long.unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// A one-shot server on a unix socket that answers with `answer` and hands back what
+    /// it was sent.
+    fn serve_once(
+        answer: &'static [u8],
+    ) -> (PathBuf, std::thread::JoinHandle<Vec<u8>>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+            }
+            stream.write_all(answer).unwrap();
+            request
+        });
+        (path, server, dir)
+    }
+
+    #[test]
+    fn requests_go_to_the_libpod_api_and_answers_are_read_whole() {
+        let (path, server, _dir) = serve_once(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n[1,\r\n2\r\n2]\r\n0\r\n\r\n",
+        );
+        let mut client = Client::new(Endpoint::Unix(path));
+        let reply = client
+            .call("GET", "/containers/json?all=true", None)
+            .unwrap();
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json().unwrap(), serde_json::json!([1, 2]));
+        let request = String::from_utf8(server.join().unwrap()).unwrap();
+        assert!(
+            request.starts_with("GET /v4.3.1/libpod/containers/json?all=true HTTP/1.1\r\n"),
+            "{request}"
+        );
+    }
+
+    #[test]
+    fn an_answer_that_is_not_http_is_an_error() {
+        let (path, server, _dir) = serve_once(b"SSH-2.0-OpenSSH\r\n\r\n");
+        let mut client = Client::new(Endpoint::Unix(path));
+        let error = client.call("GET", "/version", None).unwrap_err();
+        assert!(format!("{error:#}").contains("not HTTP"), "{error:#}");
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_missing_socket_says_where_it_looked() {
+        let mut client = Client::new(Endpoint::Unix("/nonexistent/api.sock".into()));
+        let error = client.call("GET", "/version", None).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("unix:///nonexistent/api.sock"),
+            "{error:#}"
+        );
+    }
+}

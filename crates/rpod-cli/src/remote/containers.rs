@@ -1,0 +1,509 @@
+//! Remote commands on containers that need no stream of the user's: listing, inspecting,
+//! the lifecycle moves, waiting, logs; and `version` and `info`.
+
+use std::io::Write;
+
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+
+use crate::cli::{FormatArgs, InspectArgs, LogsArgs, PsArgs};
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use crate::format;
+use rpod_engine::human;
+
+use super::{encode, expect, failure, filters_map, Client};
+
+pub fn version(client: &mut Client, args: &FormatArgs) -> Outcome {
+    let server = expect(client.call("GET", "/version", None)?, &[200])?.json()?;
+    let arch = rpod_engine::views::go_arch();
+    let data = json!({
+        "Client": {
+            "Version": env!("CARGO_PKG_VERSION"),
+            "APIVersion": env!("CARGO_PKG_VERSION"),
+            "OsArch": format!("linux/{arch}"),
+            "Os": "linux",
+        },
+        "Server": {
+            "Version": server["Version"],
+            "APIVersion": server["ApiVersion"],
+            "OsArch": format!("{}/{}", server["Os"].as_str().unwrap_or("linux"), server["Arch"].as_str().unwrap_or_default()),
+            "Os": server["Os"],
+        },
+    });
+    match args.format.as_deref() {
+        Some("json") => println!("{}", serde_json::to_string_pretty(&data)?),
+        Some(template) => format::print(template, &[data], &format::upper_header)?,
+        None => {
+            for side in ["Client", "Server"] {
+                let part = &data[side];
+                if side == "Server" {
+                    println!();
+                }
+                println!("{side}:");
+                println!(
+                    "Version:      {}",
+                    part["Version"].as_str().unwrap_or_default()
+                );
+                println!(
+                    "API Version:  {}",
+                    part["APIVersion"].as_str().unwrap_or_default()
+                );
+                println!(
+                    "OS/Arch:      {}",
+                    part["OsArch"].as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn info(client: &mut Client, args: &FormatArgs) -> Outcome {
+    let data = expect(client.call("GET", "/info", None)?, &[200])?.json()?;
+    crate::commands::system::print_info(data, args)
+}
+
+/// A libpod `ListContainer`'s status as `ps` words it ("Up 5 seconds ago", "Exited (0) 2
+/// minutes ago").
+fn status_text(item: &Value) -> String {
+    let since = |field: &str| {
+        item[field]
+            .as_i64()
+            .and_then(|t| Utc.timestamp_opt(t, 0).single())
+            .filter(|t| t.timestamp() > 0)
+    };
+    match item["State"].as_str().unwrap_or_default() {
+        "running" => match since("StartedAt") {
+            Some(started) => format!("Up {}", human::ago(started)),
+            None => "Up".into(),
+        },
+        "paused" => match since("StartedAt") {
+            Some(started) => format!("Up {} (paused)", human::ago(started)),
+            None => "Paused".into(),
+        },
+        "exited" | "stopped" => {
+            let code = item["ExitCode"].as_i64().unwrap_or(0);
+            match since("ExitedAt") {
+                Some(exited) => format!("Exited ({code}) {}", human::ago(exited)),
+                None => format!("Exited ({code})"),
+            }
+        }
+        "configured" | "created" => "Created".into(),
+        "initialized" => "Initialized".into(),
+        other => {
+            let mut chars = other.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// One `ps` row of a libpod `ListContainer`, with the fields the local `ps` offers.
+fn ps_row(item: &Value, no_trunc: bool) -> Value {
+    let id = item["Id"].as_str().unwrap_or_default();
+    let created = item["Created"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|| {
+            item["Created"]
+                .as_i64()
+                .and_then(|t| Utc.timestamp_opt(t, 0).single())
+        });
+    let ports: Vec<rpod_engine::network::ports::PortMapping> =
+        serde_json::from_value(item["Ports"].clone()).unwrap_or_default();
+    let mut row = item.clone();
+    let extra = json!({
+        "ID": if no_trunc { id } else { &id[..id.len().min(12)] },
+        "Names": item["Names"].as_array().map(|names| names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+        "Command": item["Command"].as_array().map(|words| words.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).unwrap_or_default(),
+        "Created": created.map(|t| t.timestamp()).unwrap_or_default(),
+        "CreatedHuman": created.map(human::ago).unwrap_or_default(),
+        "RunningFor": created.map(human::ago).unwrap_or_default(),
+        "Status": status_text(item),
+        "Ports": human::ports(&ports),
+    });
+    if let (Some(row), Value::Object(extra)) = (row.as_object_mut(), extra) {
+        row.extend(extra);
+    }
+    row
+}
+
+pub fn ps(client: &mut Client, args: &PsArgs) -> Outcome {
+    let mut query = format!("/containers/json?all={}", args.all || args.last.is_some());
+    if !args.filters.is_empty() {
+        query.push_str(&format!(
+            "&filters={}",
+            encode(&Value::Object(filters_map(&args.filters)?).to_string())
+        ));
+    }
+    if let Some(last) = args.last {
+        query.push_str(&format!("&last={last}"));
+    }
+    let list = expect(client.call("GET", &query, None)?, &[200])?.json()?;
+    let mut items: Vec<Value> = list.as_array().cloned().unwrap_or_default();
+    // Newest first, as the local `ps` lists them.
+    items.sort_by_key(|item| std::cmp::Reverse(ps_row(item, true)["Created"].as_i64()));
+    if let Some(last) = args.last {
+        items.truncate(last);
+    }
+    if args.quiet {
+        for item in &items {
+            let id = item["Id"].as_str().unwrap_or_default();
+            println!(
+                "{}",
+                if args.no_trunc {
+                    id
+                } else {
+                    &id[..id.len().min(12)]
+                }
+            );
+        }
+        return Ok(0);
+    }
+    if args.format.as_deref() == Some("json") {
+        // As the local `ps --format json` prints them: times in Unix seconds and words.
+        let items: Vec<Value> = items
+            .into_iter()
+            .map(|mut item| {
+                let row = ps_row(&item, true);
+                item["Created"] = row["Created"].clone();
+                item["CreatedAt"] = row["CreatedHuman"].clone();
+                item["Status"] = row["Status"].clone();
+                item
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(0);
+    }
+    let rows: Vec<Value> = items.iter().map(|i| ps_row(i, args.no_trunc)).collect();
+    let format = args.format.clone().unwrap_or_else(|| {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
+    });
+    if args.no_heading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &crate::inspect::ps_header)?;
+    }
+    Ok(0)
+}
+
+pub fn inspect(client: &mut Client, args: &InspectArgs) -> Outcome {
+    let kinds: &[&str] = match args.kind.as_str() {
+        "container" => &["containers"],
+        "image" => &["images"],
+        "volume" => &["volumes"],
+        "network" => &["networks"],
+        "pod" => &["pods"],
+        // podman's order: the first kind of object with that name or ID.
+        "all" => &["containers", "images", "volumes", "networks", "pods"],
+        other => {
+            return Err(usage(format!(
+                "invalid type {other:?}: use container, image, volume, network, pod or all"
+            )))
+        }
+    };
+    let mut items = Vec::new();
+    let mut code = 0;
+    for name in &args.names {
+        let mut found = None;
+        let mut last_error = None;
+        for kind in kinds {
+            let path = match *kind {
+                "volumes" | "networks" => format!("/{kind}/{}/json", encode(name)),
+                _ => format!("/{kind}/{}/json", encode(name)),
+            };
+            let reply = client.call("GET", &path, None)?;
+            match reply.status {
+                200 => {
+                    found = Some(reply.json()?);
+                    break;
+                }
+                404 => last_error = Some(failure(&reply)),
+                _ => return Err(failure(&reply)),
+            }
+        }
+        match found {
+            Some(item) => items.push(item),
+            None => {
+                let error = match (kinds.len(), last_error) {
+                    (1, Some(error)) => error,
+                    _ => usage(format!("no such object: \"{name}\"")),
+                };
+                eprintln!("Error: {}", error.message());
+                code = error.code;
+            }
+        }
+    }
+    crate::commands::container::print_inspected(items, args.format.as_deref())?;
+    Ok(code)
+}
+
+/// A lifecycle move of `each`.
+pub enum Action {
+    Start,
+    Stop {
+        time: Option<i64>,
+        ignore: bool,
+    },
+    Restart {
+        time: Option<i64>,
+    },
+    Kill {
+        signal: String,
+    },
+    Pause,
+    Unpause,
+    Remove {
+        force: bool,
+        volumes: bool,
+        ignore: bool,
+        time: Option<i64>,
+    },
+}
+
+/// Do `action` to each container, printing each one's name as given when done (as the
+/// local commands); a failure is reported and the others are still done.
+pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outcome {
+    if containers.is_empty() {
+        return Err(usage(
+            "give at least one container (--all and --latest are local only)",
+        ));
+    }
+    if let Action::Kill { signal } = &action {
+        // Checked here, as the local command does, so a bad name does nothing anywhere.
+        rpod_oci::signal::parse_signal(signal).map_err(usage)?;
+    }
+    let mut code = 0;
+    for name in containers {
+        let n = encode(name);
+        let (method, path, ok): (&str, String, &[u16]) = match &action {
+            Action::Start => ("POST", format!("/containers/{n}/start"), &[204, 304]),
+            Action::Stop { time, .. } => (
+                "POST",
+                match time {
+                    Some(t) => format!("/containers/{n}/stop?timeout={t}"),
+                    None => format!("/containers/{n}/stop"),
+                },
+                &[204, 304],
+            ),
+            Action::Restart { time } => (
+                "POST",
+                match time {
+                    Some(t) => format!("/containers/{n}/restart?t={t}"),
+                    None => format!("/containers/{n}/restart"),
+                },
+                &[204],
+            ),
+            Action::Kill { signal } => (
+                "POST",
+                format!("/containers/{n}/kill?signal={}", encode(signal)),
+                &[204],
+            ),
+            Action::Pause => ("POST", format!("/containers/{n}/pause"), &[204]),
+            Action::Unpause => ("POST", format!("/containers/{n}/unpause"), &[204]),
+            Action::Remove {
+                force,
+                volumes,
+                time,
+                ..
+            } => {
+                let mut path = format!("/containers/{n}?force={force}&v={volumes}");
+                if let Some(t) = time {
+                    path.push_str(&format!("&timeout={t}"));
+                }
+                ("DELETE", path, &[200, 204])
+            }
+        };
+        let reply = client.call(method, &path, None)?;
+        let ignore = match &action {
+            Action::Stop { ignore, .. } | Action::Remove { ignore, .. } => *ignore,
+            _ => false,
+        };
+        if ok.contains(&reply.status) {
+            if let Action::Remove { .. } = action {
+                // libpod answers a removal with reports, one per container removed.
+                if let Ok(Value::Array(reports)) = reply.json() {
+                    if let Some(err) = reports
+                        .iter()
+                        .find_map(|r| r["Err"].as_str().filter(|e| !e.is_empty()))
+                    {
+                        eprintln!("Error: {err}");
+                        code = ENGINE_ERROR;
+                        continue;
+                    }
+                }
+            }
+            println!("{name}");
+        } else if ignore && reply.status == 404 {
+            continue;
+        } else {
+            let error = failure(&reply);
+            eprintln!("Error: {}", error.message());
+            code = if reply.status == 404 { 1 } else { error.code };
+        }
+    }
+    Ok(code)
+}
+
+pub fn wait(client: &mut Client, containers: &[String], conditions: &[String]) -> Outcome {
+    if containers.is_empty() {
+        return Err(usage(
+            "give at least one container (--latest is local only)",
+        ));
+    }
+    let mut code = 0;
+    for name in containers {
+        let mut path = format!("/containers/{}/wait", encode(name));
+        for (i, condition) in conditions.iter().enumerate() {
+            path.push(if i == 0 { '?' } else { '&' });
+            path.push_str(&format!("condition={}", encode(condition)));
+        }
+        let reply = client.call("POST", &path, None)?;
+        if reply.status != 200 {
+            let error = failure(&reply);
+            eprintln!("Error: {}", error.message());
+            code = error.code;
+            continue;
+        }
+        match reply.json()? {
+            Value::Number(exit) => println!("{exit}"),
+            other => {
+                let message = other["message"]
+                    .as_str()
+                    .unwrap_or("the wait failed")
+                    .to_string();
+                eprintln!("Error: {message}");
+                code = ENGINE_ERROR;
+            }
+        }
+    }
+    Ok(code)
+}
+
+pub fn exists(client: &mut Client, kind: &str, name: &str) -> Outcome {
+    let reply = client.call("GET", &format!("/{kind}/{}/exists", encode(name)), None)?;
+    match reply.status {
+        204 => Ok(0),
+        404 => Ok(1),
+        _ => Err(failure(&reply)),
+    }
+}
+
+/// Read a framed stream (8-byte heads: the stream, three zeros, the length) and write
+/// each frame's bytes to stdout or stderr.
+pub fn copy_frames(mut from: impl std::io::Read) -> Result<(), Failure> {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut head = [0u8; 8];
+    let mut payload = vec![0u8; 64 * 1024];
+    loop {
+        match read_full(&mut from, &mut head)? {
+            0 => return Ok(()),
+            8 => {}
+            _ => return Err(usage("the service's stream ended in the middle of a frame")),
+        }
+        let mut left = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        while left > 0 {
+            let want = left.min(payload.len());
+            if read_full(&mut from, &mut payload[..want])? != want {
+                return Err(usage("the service's stream ended in the middle of a frame"));
+            }
+            let result = match head[0] {
+                2 => stderr.lock().write_all(&payload[..want]),
+                _ => {
+                    let mut out = stdout.lock();
+                    out.write_all(&payload[..want]).and_then(|()| out.flush())
+                }
+            };
+            result.map_err(|e| Failure::new(ENGINE_ERROR, e))?;
+            left -= want;
+        }
+    }
+}
+
+/// Read until `buf` is full or the stream ends; how much was read.
+fn read_full(from: &mut impl std::io::Read, buf: &mut [u8]) -> Result<usize, Failure> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match from.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Failure::new(ENGINE_ERROR, e)),
+        }
+    }
+    Ok(filled)
+}
+
+pub fn logs(client: &mut Client, args: &LogsArgs) -> Outcome {
+    let [name] = args.containers.as_slice() else {
+        return Err(usage(
+            "with a remote service, logs takes exactly one container",
+        ));
+    };
+    let mut path = format!(
+        "/containers/{}/logs?stdout=true&stderr=true&follow={}&timestamps={}",
+        encode(name),
+        args.follow,
+        args.timestamps
+    );
+    if let Some(tail) = args.tail.filter(|t| *t >= 0) {
+        path.push_str(&format!("&tail={tail}"));
+    }
+    for (key, value) in [("since", &args.since), ("until", &args.until)] {
+        if let Some(value) = value {
+            let time = crate::commands::logs::parse_time(value).map_err(usage)?;
+            path.push_str(&format!("&{key}={}", time.timestamp()));
+        }
+    }
+    let streamed = client.stream("GET", &path, None, false)?;
+    if streamed.status != 200 {
+        return Err(super::streamed_failure(streamed));
+    }
+    copy_frames(streamed.body)?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_items_are_worded_as_the_local_ps() {
+        let now = Utc::now().timestamp();
+        let item = json!({
+            "Id": "0123456789abcdef0123",
+            "Names": ["web"],
+            "Command": ["sh", "-c", "true"],
+            "Created": "2026-01-01T00:00:00Z",
+            "State": "exited",
+            "ExitCode": 3,
+            "ExitedAt": now - 120,
+            "Ports": [{"host_ip": "", "container_port": 80, "host_port": 8080, "protocol": "tcp", "range": 1}],
+        });
+        let row = ps_row(&item, false);
+        assert_eq!(row["ID"], "0123456789ab");
+        assert_eq!(row["Names"], "web");
+        assert_eq!(row["Command"], "sh -c true");
+        assert_eq!(row["Status"], "Exited (3) 2 minutes ago");
+        assert_eq!(row["Ports"], "0.0.0.0:8080->80/tcp");
+        assert_eq!(row["Created"], 1_767_225_600);
+        let running = json!({"Id": "ab", "State": "running", "StartedAt": now - 5});
+        assert_eq!(status_text(&running), "Up 5 seconds ago");
+        assert_eq!(status_text(&json!({"State": "configured"})), "Created");
+        assert_eq!(status_text(&json!({"State": "stopping"})), "Stopping");
+    }
+
+    #[test]
+    fn frames_go_to_their_streams_and_a_cut_frame_is_an_error() {
+        // Only the error path can be checked without capturing stdout.
+        let cut: &[u8] = &[1, 0, 0, 0, 0, 0, 0, 9, b'a'];
+        assert!(copy_frames(cut).is_err());
+        let short_head: &[u8] = &[1, 0, 0];
+        assert!(copy_frames(short_head).is_err());
+        assert!(copy_frames(&b""[..]).is_ok());
+    }
+}

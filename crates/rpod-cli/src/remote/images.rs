@@ -1,0 +1,212 @@
+//! Remote commands on images: listing, removing, pulling.
+
+use std::io::{BufRead, BufReader};
+
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+
+use crate::cli::{ImagesArgs, PullArgs, RmiArgs};
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use crate::format;
+use rpod_engine::human;
+
+use super::{encode, expect, filters_map, Client};
+
+/// The `images` rows of a libpod `ImageSummary`: one per name, or one `<none>` row.
+fn image_rows(item: &Value, no_trunc: bool) -> Vec<Value> {
+    let full = item["Id"].as_str().unwrap_or_default();
+    let bare = full.trim_start_matches("sha256:");
+    let id = if no_trunc {
+        format!("sha256:{bare}")
+    } else {
+        bare[..bare.len().min(12)].to_string()
+    };
+    let created = item["Created"]
+        .as_i64()
+        .and_then(|t| Utc.timestamp_opt(t, 0).single());
+    let size = item["Size"].as_u64().unwrap_or(0);
+    let names: Vec<&str> = item["RepoTags"]
+        .as_array()
+        .map(|tags| tags.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let split = |name: &str| match name.rfind(':').filter(|at| !name[at + 1..].contains('/')) {
+        Some(at) => (name[..at].to_string(), name[at + 1..].to_string()),
+        None => (name.to_string(), "latest".to_string()),
+    };
+    let pairs: Vec<(String, String)> = if names.is_empty() {
+        vec![("<none>".into(), "<none>".into())]
+    } else {
+        names.iter().map(|n| split(n)).collect()
+    };
+    pairs
+        .into_iter()
+        .map(|(repository, tag)| {
+            let mut row = item.clone();
+            let extra = json!({
+                "Repository": repository,
+                "Tag": tag,
+                "ID": id,
+                "Id": bare,
+                "Created": created.map(|t| t.timestamp()).unwrap_or_default(),
+                "CreatedSince": created.map(human::ago).unwrap_or_default(),
+                "Size": human::size(size),
+                "SizeBytes": size,
+            });
+            if let (Some(row), Value::Object(extra)) = (row.as_object_mut(), extra) {
+                row.extend(extra);
+            }
+            row
+        })
+        .collect()
+}
+
+pub fn images(client: &mut Client, args: &ImagesArgs) -> Outcome {
+    let mut words = args.filter.clone();
+    // A name shows the images of that name, as the local `images NAME`.
+    if let Some(image) = &args.image {
+        words.push(format!("reference={image}"));
+    }
+    let filters = filters_map(&words)?;
+    let mut path = format!("/images/json?all={}", args.all);
+    if !filters.is_empty() {
+        path.push_str(&format!(
+            "&filters={}",
+            encode(&Value::Object(filters).to_string())
+        ));
+    }
+    let list = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let mut items = list.as_array().cloned().unwrap_or_default();
+    items.sort_by_key(|item| std::cmp::Reverse(item["Created"].as_i64()));
+    if args.quiet {
+        for item in &items {
+            let id = item["Id"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches("sha256:");
+            if args.no_trunc {
+                println!("sha256:{id}");
+            } else {
+                println!("{}", &id[..id.len().min(12)]);
+            }
+        }
+        return Ok(0);
+    }
+    if args.format.as_deref() == Some("json") {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(0);
+    }
+    let rows: Vec<Value> = items
+        .iter()
+        .flat_map(|item| image_rows(item, args.no_trunc))
+        .collect();
+    let format = args.format.clone().unwrap_or_else(|| {
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into()
+    });
+    if args.noheading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &crate::inspect::image_header)?;
+    }
+    Ok(0)
+}
+
+pub fn rmi(client: &mut Client, args: &RmiArgs) -> Outcome {
+    if args.images.is_empty() {
+        return Err(usage("give at least one image (--all is local only)"));
+    }
+    let mut path = format!("/images/remove?force={}&ignore={}", args.force, args.ignore);
+    for image in &args.images {
+        path.push_str(&format!("&images={}", encode(image)));
+    }
+    let report = expect(client.call("DELETE", &path, None)?, &[200])?.json()?;
+    for (key, word) in [("Untagged", "Untagged"), ("Deleted", "Deleted")] {
+        for item in report[key].as_array().into_iter().flatten() {
+            if let Some(text) = item.as_str() {
+                println!("{word}: {text}");
+            }
+        }
+    }
+    for error in report["Errors"].as_array().into_iter().flatten() {
+        let text = error
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| error.to_string());
+        eprintln!("Error: {text}");
+    }
+    Ok(report["ExitCode"].as_i64().unwrap_or(0) as i32)
+}
+
+pub fn pull(client: &mut Client, args: &PullArgs) -> Outcome {
+    for image in &args.images {
+        match pull_image(client, image, args.quiet)? {
+            Some(id) => println!("{id}"),
+            None => return Ok(ENGINE_ERROR),
+        }
+    }
+    Ok(0)
+}
+
+/// Pull `image` on the service, its progress on stderr unless `quiet`; the image's ID, or
+/// `None` when the service reported a failure (said on stderr).
+pub fn pull_image(
+    client: &mut Client,
+    image: &str,
+    quiet: bool,
+) -> Result<Option<String>, Failure> {
+    let path = format!("/images/pull?reference={}&quiet={quiet}", encode(image));
+    let streamed = client.stream("POST", &path, None, false)?;
+    if streamed.status != 200 {
+        return Err(super::streamed_failure(streamed));
+    }
+    // One JSON object per line: progress (`stream`), a failure (`error`), the result
+    // (`id`, `images`).
+    let mut pulled = None;
+    for line in BufReader::new(streamed.body).lines() {
+        let line = line.map_err(|e| Failure::new(ENGINE_ERROR, e))?;
+        let Ok(report) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if let Some(error) = report["error"].as_str().filter(|e| !e.is_empty()) {
+            eprintln!("Error: {error}");
+            return Ok(None);
+        }
+        if let Some(text) = report["stream"].as_str() {
+            if !quiet {
+                eprint!("{text}");
+            }
+        }
+        if let Some(id) = report["id"].as_str().filter(|i| !i.is_empty()) {
+            pulled = Some(id.to_string());
+        }
+    }
+    if pulled.is_none() {
+        eprintln!("Error: the service's pull of {image} ended without an image");
+    }
+    Ok(pulled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_become_a_row_per_name() {
+        let item = json!({
+            "Id": "sha256:0123456789abcdef",
+            "RepoTags": ["localhost/demo:latest", "registry:5000/x/y:v1"],
+            "Created": 1_767_225_600,
+            "Size": 4_861_000,
+        });
+        let rows = image_rows(&item, false);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["Repository"], "localhost/demo");
+        assert_eq!(rows[0]["Tag"], "latest");
+        assert_eq!(rows[1]["Repository"], "registry:5000/x/y");
+        assert_eq!(rows[1]["Tag"], "v1");
+        assert_eq!(rows[0]["ID"], "0123456789ab");
+        assert_eq!(rows[0]["Size"], "4.86 MB");
+        let bare = image_rows(&json!({"Id": "abc", "RepoTags": null}), true);
+        assert_eq!(bare[0]["Repository"], "<none>");
+        assert_eq!(bare[0]["ID"], "sha256:abc");
+    }
+}

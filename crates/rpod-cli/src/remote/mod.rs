@@ -1,0 +1,483 @@
+//! `rpod --remote` (or `--url`, `--connection`): the command line as a client of a REST
+//! service, rpod's own (`rpod system service`) or podman's, through the libpod API, as
+//! podman-remote is.
+//!
+//! The commands a remote client is used for most are here; every other command, and every
+//! flag of these commands that is not, is refused by name before anything is sent, never
+//! dropped.
+
+mod client;
+mod containers;
+mod destination;
+mod images;
+mod sessions;
+
+use clap::parser::ValueSource;
+use clap::ArgMatches;
+
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+
+pub use client::Client;
+
+/// Whether the command line asks for a remote service.
+pub fn wanted(cli: &Cli) -> bool {
+    cli.remote || cli.url.is_some() || cli.connection.is_some()
+}
+
+/// The global flags that choose the local store, the runtime and the monitor: they have
+/// no meaning for a remote service and are refused when given on the command line (their
+/// variables, `RPOD_ROOT` and the like, are left alone).
+const LOCAL_GLOBALS: &[&str] = &[
+    "root",
+    "runroot",
+    "runtime",
+    "conmon",
+    "runtime_flags",
+    "cgroup_manager",
+    "storage_opts",
+    "hooks_dirs",
+    "events_backend",
+];
+
+/// Run `cli`'s command against the service it names.
+pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
+    for id in LOCAL_GLOBALS {
+        if given_on_command_line(matches, id) {
+            return Err(usage(format!(
+                "--{} is a flag of the local store: a remote service uses its own",
+                id.trim_end_matches('s').replace('_', "-")
+            )));
+        }
+    }
+    let (path, leaf) = leaf_command(matches);
+    let config = rpod_engine::config::EngineConfig::load()?;
+    let connections =
+        crate::connections::Connections::load(&crate::connections::Connections::path())?;
+    let endpoint = destination::resolve(
+        &destination::Choice {
+            url: cli.url.as_deref(),
+            connection: cli.connection.as_deref(),
+            both_flags: given_on_command_line(matches, "url")
+                && given_on_command_line(matches, "connection"),
+            identity: cli.identity.as_deref(),
+            own_socket: cli.runroot.join("rpod.sock"),
+            ssh_config: config.engine.ssh_config.as_deref(),
+        },
+        &connections,
+    )?;
+    let mut client = Client::new(endpoint);
+    let c = &mut client;
+    match cli.command {
+        Command::Version(a) => {
+            only(&path, leaf, &["format"])?;
+            containers::version(c, &a)
+        }
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            only(&path, leaf, &["format"])?;
+            containers::info(c, &a)
+        }
+        Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "all",
+                    "quiet",
+                    "no_trunc",
+                    "format",
+                    "filters",
+                    "last",
+                    "no_heading",
+                ],
+            )?;
+            containers::ps(c, &a)
+        }
+        Command::Inspect(a) => {
+            only(&path, leaf, &["format", "kind", "names"])?;
+            containers::inspect(c, &a)
+        }
+        Command::Container(ContainerCommand::Inspect(mut a)) => {
+            only(&path, leaf, &["format", "names"])?;
+            a.kind = "container".into();
+            containers::inspect(c, &a)
+        }
+        Command::Image(ImageCommand::Inspect(mut a)) => {
+            only(&path, leaf, &["format", "names"])?;
+            a.kind = "image".into();
+            containers::inspect(c, &a)
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            only(&path, leaf, &["containers"])?;
+            containers::each(c, &a.containers, containers::Action::Start)
+        }
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
+            only(&path, leaf, &["time", "ignore", "containers"])?;
+            containers::each(
+                c,
+                &a.pick.containers,
+                containers::Action::Stop {
+                    time: a.time,
+                    ignore: a.ignore,
+                },
+            )
+        }
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            only(&path, leaf, &["time", "containers"])?;
+            containers::each(
+                c,
+                &a.pick.containers,
+                containers::Action::Restart { time: a.time },
+            )
+        }
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
+            only(&path, leaf, &["signal", "containers"])?;
+            containers::each(
+                c,
+                &a.pick.containers,
+                containers::Action::Kill { signal: a.signal },
+            )
+        }
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
+            only(&path, leaf, &["containers"])?;
+            containers::each(c, &a.pick.containers, containers::Action::Pause)
+        }
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            only(&path, leaf, &["containers"])?;
+            containers::each(c, &a.pick.containers, containers::Action::Unpause)
+        }
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => {
+            only(
+                &path,
+                leaf,
+                &["force", "volumes", "ignore", "time", "containers"],
+            )?;
+            containers::each(
+                c,
+                &a.pick.containers,
+                containers::Action::Remove {
+                    force: a.force,
+                    volumes: a.volumes,
+                    ignore: a.ignore,
+                    time: a.time,
+                },
+            )
+        }
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
+            only(&path, leaf, &["condition", "containers"])?;
+            containers::wait(c, &a.containers, &a.condition)
+        }
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "tail",
+                    "timestamps",
+                    "since",
+                    "until",
+                    "follow",
+                    "containers",
+                ],
+            )?;
+            containers::logs(c, &a)
+        }
+        Command::Container(ContainerCommand::Exists(a)) => {
+            only(&path, leaf, &["name"])?;
+            containers::exists(c, "containers", &a.name)
+        }
+        Command::Image(ImageCommand::Exists(a)) => {
+            only(&path, leaf, &["name"])?;
+            containers::exists(c, "images", &a.name)
+        }
+        Command::Images(a) | Command::Image(ImageCommand::Images(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "quiet",
+                    "no_trunc",
+                    "format",
+                    "all",
+                    "filter",
+                    "noheading",
+                    "image",
+                ],
+            )?;
+            images::images(c, &a)
+        }
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => {
+            only(&path, leaf, &["force", "ignore", "images"])?;
+            images::rmi(c, &a)
+        }
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
+            only(&path, leaf, &["quiet", "images"])?;
+            images::pull(c, &a)
+        }
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            only(&path, leaf, sessions::RUN_FLAGS)?;
+            sessions::create(c, &a).map(|id| {
+                println!("{id}");
+                0
+            })
+        }
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
+            only(&path, leaf, sessions::RUN_FLAGS)?;
+            sessions::run(c, &a)
+        }
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
+            only(&path, leaf, sessions::EXEC_FLAGS)?;
+            sessions::exec(c, &a)
+        }
+        _ => Err(usage(format!(
+            "\"rpod {}\" is not supported with a remote service (rpod's remote commands: \
+             version, info, ps, inspect, create, run, exec, start, stop, restart, kill, pause, \
+             unpause, rm, wait, logs, container exists, images, image exists, rmi, pull)",
+            path.join(" ")
+        ))),
+    }
+}
+
+/// Whether `id` was given on the command line of this command or an enclosing one.
+fn given_on_command_line(matches: &ArgMatches, id: &str) -> bool {
+    let here = matches.try_contains_id(id).unwrap_or(false)
+        && matches.value_source(id) == Some(ValueSource::CommandLine);
+    here || matches
+        .subcommand()
+        .is_some_and(|(_, sub)| given_on_command_line(sub, id))
+}
+
+/// The names of the subcommands run (`container`, `ps`) and the innermost one's matches.
+fn leaf_command(matches: &ArgMatches) -> (Vec<String>, &ArgMatches) {
+    let mut path = Vec::new();
+    let mut leaf = matches;
+    while let Some((name, sub)) = leaf.subcommand() {
+        path.push(name.to_string());
+        leaf = sub;
+    }
+    (path, leaf)
+}
+
+/// Refuse every flag or argument of the command, given on its command line or by a
+/// variable, that is not in `supported` (ids as clap names them: the field names), naming
+/// it as the user wrote it.
+fn only(path: &[String], leaf: &ArgMatches, supported: &[&str]) -> Result<(), Failure> {
+    let globals = global_ids();
+    let arguments = argument_ids(path);
+    for id in leaf.ids() {
+        let id = id.as_str();
+        // Groups (one per argument struct) are not arguments.
+        if supported.contains(&id)
+            || globals.iter().any(|g| g == id)
+            || !arguments.iter().any(|a| a == id)
+        {
+            continue;
+        }
+        if !matches!(
+            leaf.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        ) {
+            continue;
+        }
+        return Err(usage(format!(
+            "{} of \"rpod {}\" is not supported with a remote service",
+            flag_name(path, id),
+            path.join(" ")
+        )));
+    }
+    Ok(())
+}
+
+/// The ids of the top-level command's arguments (global flags are in every subcommand's
+/// matches).
+fn global_ids() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect()
+}
+
+/// The command at `path` (`["container", "ps"]`), built (its deferred arguments made).
+fn command_at(path: &[String]) -> Option<clap::Command> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    for name in path {
+        command.build();
+        command = command.find_subcommand(name)?.clone();
+    }
+    command.build();
+    Some(command)
+}
+
+/// The ids of the arguments of the command at `path`.
+fn argument_ids(path: &[String]) -> Vec<String> {
+    command_at(path)
+        .map(|c| c.get_arguments().map(|a| a.get_id().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// `--long` (or `-s`, or the argument's name) of argument `id` of the command at `path`.
+fn flag_name(path: &[String], id: &str) -> String {
+    let Some(command) = command_at(path) else {
+        return id.to_string();
+    };
+    let name = match command.get_arguments().find(|a| a.get_id() == id) {
+        Some(arg) => match (arg.get_long(), arg.get_short()) {
+            (Some(long), _) => format!("--{long}"),
+            (None, Some(short)) => format!("-{short}"),
+            (None, None) => arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| id.to_uppercase()),
+        },
+        None => id.to_string(),
+    };
+    name
+}
+
+/// A failed answer as an error: podman's `{"cause", "message", "response"}` (or Docker's
+/// `{"message"}`), with the exit code the local command would have.
+pub fn failure(reply: &client::Reply) -> Failure {
+    let json = reply.json().unwrap_or(serde_json::Value::Null);
+    let message = json["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).trim().to_string());
+    let message = if message.is_empty() {
+        format!("the service answered {}", reply.status)
+    } else {
+        message
+    };
+    Failure::new(code_of_message(&message), anyhow::anyhow!("{message}"))
+}
+
+/// The exit code of a failure the service reports: the runtime's "not found" and
+/// "permission denied" as the local command's 127 and 126.
+fn code_of_message(message: &str) -> i32 {
+    if message.contains("OCI runtime attempted to invoke a command that was not found")
+        || message.contains("executable file not found")
+    {
+        crate::exit::NOT_FOUND
+    } else if message.contains("OCI permission denied") {
+        crate::exit::CANNOT_INVOKE
+    } else {
+        ENGINE_ERROR
+    }
+}
+
+/// A streamed answer that is an error, as an error (its first 64 KiB read).
+pub fn streamed_failure(streamed: client::Streamed) -> Failure {
+    use std::io::Read;
+    let mut body = Vec::new();
+    let _ = streamed.body.take(64 * 1024).read_to_end(&mut body);
+    failure(&client::Reply {
+        status: streamed.status,
+        body,
+    })
+}
+
+/// A request's answer, an error unless its status is one of `ok`.
+pub fn expect(reply: client::Reply, ok: &[u16]) -> Result<client::Reply, Failure> {
+    if ok.contains(&reply.status) {
+        Ok(reply)
+    } else {
+        Err(failure(&reply))
+    }
+}
+
+/// The API's filters (`{"key": ["value", ...]}`) of `key=value` flags.
+pub fn filters_map(
+    filters: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+    let mut map = serde_json::Map::new();
+    for filter in filters {
+        let (key, value) = filter
+            .split_once('=')
+            .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
+        if let Some(values) = map
+            .entry(key.to_string())
+            .or_insert_with(|| serde_json::json!([]))
+            .as_array_mut()
+        {
+            values.push(serde_json::json!(value));
+        }
+    }
+    Ok(map)
+}
+
+/// A path segment or query value, percent-encoded.
+pub fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> ArgMatches {
+        use clap::CommandFactory;
+        Cli::command().try_get_matches_from(args).unwrap()
+    }
+
+    #[test]
+    fn flags_outside_the_supported_set_are_refused_by_name() {
+        let matches = parse(&["rpod", "--remote", "ps", "-a", "--size"]);
+        let (path, leaf) = leaf_command(&matches);
+        assert_eq!(path, ["ps"]);
+        only(&path, leaf, &["all"])
+            .map_err(|e| e.message())
+            .unwrap_err();
+        let error = only(&path, leaf, &["all"]).unwrap_err().message();
+        assert_eq!(
+            error,
+            "--size of \"rpod ps\" is not supported with a remote service"
+        );
+        assert!(only(&path, leaf, &["all", "size"]).is_ok());
+        // Defaults are not "given".
+        let matches = parse(&["rpod", "--remote", "container", "stop", "x"]);
+        let (path, leaf) = leaf_command(&matches);
+        assert_eq!(path, ["container", "stop"]);
+        assert!(only(&path, leaf, &["containers"]).is_ok());
+        let matches = parse(&["rpod", "-r", "run", "--cpus", "2", "demo"]);
+        let (path, leaf) = leaf_command(&matches);
+        let error = only(&path, leaf, sessions::RUN_FLAGS)
+            .unwrap_err()
+            .message();
+        assert!(error.starts_with("--cpus of \"rpod run\""), "{error}");
+    }
+
+    #[test]
+    fn local_globals_given_on_the_command_line_are_seen_anywhere() {
+        let matches = parse(&["rpod", "--remote", "ps", "--root", "/x"]);
+        assert!(given_on_command_line(&matches, "root"));
+        let matches = parse(&["rpod", "--remote", "ps"]);
+        assert!(!given_on_command_line(&matches, "root"));
+    }
+
+    #[test]
+    fn filters_become_the_apis_map() {
+        let map = filters_map(&[
+            "status=exited".into(),
+            "label=a=b".into(),
+            "status=created".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            serde_json::Value::Object(map),
+            serde_json::json!({"status": ["exited", "created"], "label": ["a=b"]})
+        );
+        assert!(filters_map(&["nokey".into()]).is_err());
+    }
+
+    #[test]
+    fn runtime_failures_keep_their_exit_codes() {
+        assert_eq!(
+            code_of_message("crun: executable file `x` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found"),
+            127
+        );
+        assert_eq!(code_of_message("crun: open x: OCI permission denied"), 126);
+        assert_eq!(code_of_message("no such container"), 125);
+    }
+}

@@ -1,0 +1,589 @@
+//! Remote `create`, `run` and `exec`: a podman SpecGenerator (or exec configuration) from
+//! the command line, and for attached sessions the hijacked stream between the user's
+//! terminal or pipes and the container.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::cli::{ExecArgs, RunArgs};
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use crate::terminal;
+
+use super::client::{Client, Connection, Streamed};
+use super::containers::copy_frames;
+use super::{encode, expect, failure, streamed_failure};
+
+/// The flags of `create` and `run` a remote service gets (clap's ids).
+pub const RUN_FLAGS: &[&str] = &[
+    "name",
+    "detach",
+    "rm",
+    "env",
+    "entrypoint",
+    "workdir",
+    "user",
+    "hostname",
+    "labels",
+    "stop_timeout",
+    "volume",
+    "restart",
+    "interactive",
+    "tty",
+    "image_and_command",
+];
+
+/// The flags of `exec` a remote service gets.
+pub const EXEC_FLAGS: &[&str] = &[
+    "interactive",
+    "tty",
+    "detach",
+    "env",
+    "workdir",
+    "user",
+    "privileged",
+    "container_and_command",
+];
+
+/// How long an ended attach waits for the container's exit before asking whether the
+/// container is still running (a detach, or a container that closed its output).
+const EXIT_AFTER_OUTPUT: Duration = Duration::from_secs(2);
+
+/// `KEY=VALUE`, or `KEY` for this process's value (left out when it has none), as podman.
+fn environment(words: &[String]) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for word in words {
+        match word.split_once('=') {
+            Some((key, value)) => {
+                env.insert(key.to_string(), value.to_string());
+            }
+            None => {
+                if let Ok(value) = std::env::var(word) {
+                    env.insert(word.clone(), value);
+                }
+            }
+        }
+    }
+    env
+}
+
+/// The SpecGenerator of `create`/`run`.
+fn spec(args: &RunArgs) -> Result<Value, Failure> {
+    let (image, command) = args
+        .image_and_command
+        .split_first()
+        .ok_or_else(|| usage("an image is required"))?;
+    let mut labels = BTreeMap::new();
+    for label in &args.labels {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        labels.insert(key.to_string(), value.to_string());
+    }
+    let mut spec = json!({
+        "image": image,
+        "raw_image_name": image,
+        "env": environment(&args.env),
+        "labels": labels,
+        "terminal": args.tty,
+        "stdin": args.interactive,
+        "remove": args.rm,
+    });
+    if !command.is_empty() {
+        spec["command"] = json!(command);
+    }
+    if let Some(entrypoint) = &args.entrypoint {
+        // A JSON array, or one command (podman's reading).
+        let words: Vec<String> = match serde_json::from_str::<Vec<String>>(entrypoint) {
+            Ok(words) => words,
+            Err(_) if entrypoint.is_empty() => Vec::new(),
+            Err(_) => vec![entrypoint.clone()],
+        };
+        spec["entrypoint"] = json!(words);
+    }
+    for (key, value) in [
+        ("name", &args.name),
+        ("work_dir", &args.workdir),
+        ("user", &args.user),
+        ("hostname", &args.hostname),
+    ] {
+        if let Some(value) = value {
+            spec[key] = json!(value);
+        }
+    }
+    if let Some(timeout) = args.stop_timeout {
+        spec["stop_timeout"] = json!(timeout);
+    }
+    if let Some(restart) = &args.restart {
+        let (policy, tries) = match restart.split_once(':') {
+            Some((policy, tries)) => (
+                policy,
+                Some(tries.parse::<u32>().map_err(|_| {
+                    usage(format!(
+                        "invalid --restart {restart:?}: the retries are a number"
+                    ))
+                })?),
+            ),
+            None => (restart.as_str(), None),
+        };
+        spec["restart_policy"] = json!(policy);
+        if let Some(tries) = tries {
+            spec["restart_tries"] = json!(tries);
+        }
+    }
+    let (mut mounts, mut volumes) = (Vec::new(), Vec::new());
+    for volume in &args.volume {
+        let parts: Vec<&str> = volume.split(':').collect();
+        let (source, destination, options) = match parts.as_slice() {
+            [source, destination] => (*source, *destination, Vec::new()),
+            [source, destination, options] => (
+                *source,
+                *destination,
+                options.split(',').map(String::from).collect(),
+            ),
+            _ => {
+                return Err(usage(format!(
+                    "invalid --volume {volume:?}: use SOURCE:DESTINATION[:OPTIONS] (a path on the service's host, or a volume's name)"
+                )))
+            }
+        };
+        if source.starts_with('/') {
+            mounts.push(json!({
+                "destination": destination,
+                "type": "bind",
+                "source": source,
+                "options": options,
+            }));
+        } else {
+            volumes.push(json!({
+                "Name": source,
+                "Dest": destination,
+                "Options": options,
+            }));
+        }
+    }
+    if !mounts.is_empty() {
+        spec["mounts"] = json!(mounts);
+    }
+    if !volumes.is_empty() {
+        spec["volumes"] = json!(volumes);
+    }
+    Ok(spec)
+}
+
+/// Pull `image` on the service when it has none of that name (podman's `--pull missing`),
+/// its progress on stderr.
+fn pull_if_missing(client: &mut Client, image: &str) -> Result<(), Failure> {
+    let reply = client.call("GET", &format!("/images/{}/exists", encode(image)), None)?;
+    if reply.status != 404 {
+        return Ok(());
+    }
+    match super::images::pull_image(client, image, false)? {
+        Some(_) => Ok(()),
+        None => Err(usage(format!(
+            "{image}: no such image on the service, and pulling it failed"
+        ))),
+    }
+}
+
+/// Create the container; its ID.
+pub fn create(client: &mut Client, args: &RunArgs) -> Result<String, Failure> {
+    let spec = spec(args)?;
+    if let Some(image) = args.image_and_command.first() {
+        pull_if_missing(client, image)?;
+    }
+    let reply = expect(
+        client.call("POST", "/containers/create", Some(&spec))?,
+        &[201, 200],
+    )?;
+    let answer = reply.json()?;
+    for warning in answer["Warnings"].as_array().into_iter().flatten() {
+        if let Some(text) = warning.as_str() {
+            eprintln!("WARNING: {text}");
+        }
+    }
+    answer["Id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| usage("the service's create answer has no container ID"))
+}
+
+pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
+    let id = create(client, args)?;
+    let n = encode(&id);
+    if args.detach {
+        expect(
+            client.call("POST", &format!("/containers/{n}/start"), None)?,
+            &[204, 304],
+        )?;
+        println!("{id}");
+        return Ok(0);
+    }
+    let attach = client.stream(
+        "POST",
+        &format!(
+            "/containers/{n}/attach?stream=true&stdout=true&stderr=true&stdin={}",
+            args.interactive
+        ),
+        None,
+        true,
+    )?;
+    if attach.connection.is_none() {
+        return Err(streamed_failure(attach));
+    }
+    // The exit is waited for from before the start (Docker's order), through the Docker
+    // API's conditions, which both rpod's and podman's services serve: a `--rm` container
+    // is gone by the time its output ends.
+    let condition = if args.rm { "removed" } else { "next-exit" };
+    let wait = client.stream(
+        "POST",
+        &format!(
+            "{}/containers/{n}/wait?condition={condition}",
+            super::client::COMPAT_PREFIX
+        ),
+        None,
+        false,
+    )?;
+    if wait.status != 200 {
+        return Err(streamed_failure(wait));
+    }
+    // The terminal's size before the start, so the first command sees it (the service
+    // keeps a resize of a container not started yet).
+    let resize = args.tty.then(|| format!("/containers/{n}/resize"));
+    if let (Some(path), Some(size)) = (&resize, terminal::size()) {
+        let _ = client.call(
+            "POST",
+            &format!("{path}?h={}&w={}", size.height, size.width),
+            None,
+        );
+    }
+    let started = client.call("POST", &format!("/containers/{n}/start"), None)?;
+    if !matches!(started.status, 204 | 304) {
+        let error = failure(&started);
+        if args.rm {
+            let _ = client.call("DELETE", &format!("/containers/{n}?force=true"), None);
+        }
+        return Err(error);
+    }
+    let detachable = args.tty || args.interactive;
+    let exit = session(client, attach, wait, args.interactive, args.tty, resize)?;
+    match exit {
+        Some(code) => Ok(code),
+        None if detachable && still_running(client, &n)? => Ok(0),
+        None => Err(usage(format!(
+            "container {id}: its exit code could not be read"
+        ))),
+    }
+}
+
+fn still_running(client: &mut Client, n: &str) -> Result<bool, Failure> {
+    let reply = client.call("GET", &format!("/containers/{n}/json"), None)?;
+    Ok(reply.status == 200
+        && matches!(
+            reply.json()?["State"]["Status"].as_str(),
+            Some("running" | "paused")
+        ))
+}
+
+/// Copy the user's stdin into the session (when `interactive`) and its output to the
+/// user's stdout and stderr; the exit code from `wait` (a Docker wait's answer), `None`
+/// when the output ended and no exit came (a detach).
+fn session(
+    client: &mut Client,
+    mut attach: Streamed,
+    wait: Streamed,
+    interactive: bool,
+    tty: bool,
+    resize: Option<String>,
+) -> Result<Option<i32>, Failure> {
+    let (exits, exit) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut body = Vec::new();
+        let _ = wait.body.take(64 * 1024).read_to_end(&mut body);
+        let _ = exits.send(body);
+    });
+    let raw = if tty {
+        terminal::StdinMode::raw()
+    } else {
+        None
+    };
+    if let Some(path) = resize {
+        follow_terminal_size(client, path)?;
+    }
+    let mut connection = attach
+        .connection
+        .take()
+        .ok_or_else(|| usage("no session stream"))?;
+    // Without -i the input stays open: a half-closed connection may read as a client
+    // gone.
+    if interactive {
+        copy_stdin(&mut connection)?;
+    }
+    let copied = copy_output(&mut attach, tty);
+    drop(raw);
+    copied?;
+    drop(connection);
+    let body = match exit.recv_timeout(EXIT_AFTER_OUTPUT) {
+        Ok(body) => body,
+        Err(_) if interactive || tty => return Ok(None),
+        Err(_) => exit
+            .recv()
+            .map_err(|_| usage("the service's wait ended without an answer"))?,
+    };
+    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(message) = answer["Error"]["Message"]
+        .as_str()
+        .filter(|m| !m.is_empty())
+    {
+        return Err(usage(message.to_string()));
+    }
+    Ok(answer["StatusCode"].as_i64().map(|code| code as i32))
+}
+
+/// A session's output to stdout (and stderr): raw from a terminal, else framed. (The
+/// libpod API calls both "raw-stream", as podman does: its clients go by the terminal.)
+fn copy_output(attach: &mut Streamed, tty: bool) -> Result<(), Failure> {
+    if tty {
+        std::io::copy(&mut attach.body, &mut std::io::stdout().lock())
+            .map(|_| ())
+            .map_err(|e| Failure::new(ENGINE_ERROR, e))
+    } else {
+        copy_frames(&mut attach.body)
+    }
+}
+
+/// Stdin copied into the session on a thread of its own; its end closes the session's
+/// input (the container sees EOF) and leaves the output flowing.
+fn copy_stdin(connection: &mut Connection) -> Result<(), Failure> {
+    let mut input = connection.input_handle()?;
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0u8; 32 * 1024];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if input
+                        .write_all(&buf[..n])
+                        .and_then(|()| input.flush())
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        drop(input);
+    });
+    Ok(())
+}
+
+/// The user's terminal size given to the session at every change.
+fn follow_terminal_size(client: &mut Client, path: String) -> Result<(), Failure> {
+    let Some(watch) = terminal::ResizeWatch::begin() else {
+        return Ok(());
+    };
+    // The watcher's thread has a client of its own: the session's may be waiting on an
+    // answer when the terminal changes.
+    let resizer = std::sync::Mutex::new(client.sibling()?);
+    watch.follow(
+        move |size| {
+            let mut client = resizer.lock().unwrap_or_else(|e| e.into_inner());
+            let reply = client
+                .call(
+                    "POST",
+                    &format!("{path}?h={}&w={}", size.height, size.width),
+                    None,
+                )
+                .map_err(|e| rpod_oci::OciError::Runtime {
+                    runtime: "service".into(),
+                    message: format!("{e:#}"),
+                })?;
+            match reply.status {
+                200 | 201 | 204 => Ok(()),
+                status => Err(rpod_oci::OciError::Runtime {
+                    runtime: "service".into(),
+                    message: format!("resize answered {status}"),
+                }),
+            }
+        },
+        false,
+    );
+    Ok(())
+}
+
+pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
+    let (container, command) = args
+        .container_and_command
+        .split_first()
+        .ok_or_else(|| usage("a container and a command are required"))?;
+    if command.is_empty() {
+        return Err(usage("a command is required"));
+    }
+    let env: Vec<String> = environment(&args.env)
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let config = json!({
+        "AttachStdin": args.interactive && !args.detach,
+        "AttachStdout": !args.detach,
+        "AttachStderr": !args.detach,
+        "Tty": args.tty,
+        "Cmd": command,
+        "Env": env,
+        "WorkingDir": args.workdir.clone().unwrap_or_default(),
+        "User": args.user.clone().unwrap_or_default(),
+        "Privileged": args.privileged,
+    });
+    let reply = expect(
+        client.call(
+            "POST",
+            &format!("/containers/{}/exec", encode(container)),
+            Some(&config),
+        )?,
+        &[201, 200],
+    )?;
+    let session = reply.json()?["Id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| usage("the service's exec answer has no session ID"))?;
+    let s = encode(&session);
+    if args.detach {
+        expect(
+            client.call(
+                "POST",
+                &format!("/exec/{s}/start"),
+                Some(&json!({"Detach": true, "Tty": args.tty})),
+            )?,
+            &[200, 204],
+        )?;
+        println!("{session}");
+        return Ok(0);
+    }
+    let mut start = json!({"Detach": false, "Tty": args.tty});
+    if let Some(size) = terminal::size().filter(|_| args.tty) {
+        start["h"] = json!(size.height);
+        start["w"] = json!(size.width);
+    }
+    let mut attach = client.stream("POST", &format!("/exec/{s}/start"), Some(&start), true)?;
+    if attach.connection.is_none() && attach.status != 200 {
+        return Err(streamed_failure(attach));
+    }
+    let raw = if args.tty {
+        terminal::StdinMode::raw()
+    } else {
+        None
+    };
+    if args.tty {
+        follow_terminal_size(client, format!("/exec/{s}/resize"))?;
+    }
+    let mut connection = attach.connection.take();
+    if let Some(connection) = connection.as_mut().filter(|_| args.interactive) {
+        copy_stdin(connection)?;
+    }
+    let copied = copy_output(&mut attach, args.tty);
+    drop(raw);
+    copied?;
+    drop(connection);
+    // The session's exit code, once the service has it.
+    for _ in 0..500 {
+        let state = expect(
+            client.call("GET", &format!("/exec/{s}/json"), None)?,
+            &[200],
+        )?
+        .json()?;
+        if state["Running"] != json!(true) {
+            return Ok(state["ExitCode"].as_i64().unwrap_or(ENGINE_ERROR as i64) as i32);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err(usage(format!(
+        "exec session {session}: its output ended but it still runs"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn run_args(words: &[&str]) -> RunArgs {
+        let mut all = vec!["rpod", "run"];
+        all.extend_from_slice(words);
+        match crate::cli::Cli::try_parse_from(all).unwrap().command {
+            crate::cli::Command::Run(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_command_line_becomes_a_spec_generator() {
+        std::env::set_var("RPOD_REMOTE_TEST_VALUE", "from-client");
+        let spec = spec(&run_args(&[
+            "--name",
+            "web",
+            "-e",
+            "A=1",
+            "-e",
+            "RPOD_REMOTE_TEST_VALUE",
+            "-e",
+            "RPOD_UNSET_VALUE_X",
+            "-l",
+            "k=v",
+            "-w",
+            "/srv",
+            "-u",
+            "1000",
+            "-h",
+            "box",
+            "--rm",
+            "-it",
+            "--restart",
+            "on-failure:3",
+            "--stop-timeout",
+            "7",
+            "--entrypoint",
+            "[\"/bin/sh\",\"-c\"]",
+            "-v",
+            "/host:/in:ro",
+            "-v",
+            "data:/data",
+            "demo",
+            "echo",
+            "hi",
+        ]))
+        .unwrap();
+        assert_eq!(spec["image"], "demo");
+        assert_eq!(spec["name"], "web");
+        assert_eq!(spec["command"], json!(["echo", "hi"]));
+        assert_eq!(spec["entrypoint"], json!(["/bin/sh", "-c"]));
+        assert_eq!(
+            spec["env"],
+            json!({"A": "1", "RPOD_REMOTE_TEST_VALUE": "from-client"})
+        );
+        assert_eq!(spec["labels"], json!({"k": "v"}));
+        assert_eq!(spec["work_dir"], "/srv");
+        assert_eq!(spec["user"], "1000");
+        assert_eq!(spec["hostname"], "box");
+        assert_eq!(spec["remove"], true);
+        assert_eq!(spec["terminal"], true);
+        assert_eq!(spec["stdin"], true);
+        assert_eq!(spec["restart_policy"], "on-failure");
+        assert_eq!(spec["restart_tries"], 3);
+        assert_eq!(spec["stop_timeout"], 7);
+        assert_eq!(
+            spec["mounts"],
+            json!([{"destination": "/in", "type": "bind", "source": "/host", "options": ["ro"]}])
+        );
+        assert_eq!(
+            spec["volumes"],
+            json!([{"Name": "data", "Dest": "/data", "Options": []}])
+        );
+        let plain = super::spec(&run_args(&["--entrypoint", "/bin/true", "demo"])).unwrap();
+        assert_eq!(plain["entrypoint"], json!(["/bin/true"]));
+        assert!(plain.get("command").is_none());
+        assert!(super::spec(&run_args(&["-v", "a:b:c:d", "demo"])).is_err());
+        assert!(super::spec(&run_args(&["--restart", "on-failure:x", "demo"])).is_err());
+    }
+}
