@@ -5743,6 +5743,29 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "piped\n");
     assert_eq!(out.status.code(), Some(0));
+    // Input the container stopped reading: the service closes the stream, and the client
+    // still reports the exit (a write to the closed socket must not kill it with SIGPIPE).
+    let mut yes = Command::new("yes").stdout(Stdio::piped()).spawn().unwrap();
+    let out = service
+        .remote(&["run", "--rm", "-i", "demo", "head", "-c", "4"])
+        .stdin(yes.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    let _ = yes.kill();
+    let _ = yes.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "y\ny\n");
+    // A container that closes its output and runs on is waited for, not taken as a detach.
+    let out = service.remote_out(&[
+        "run",
+        "--rm",
+        "-i",
+        "demo",
+        "sh",
+        "-c",
+        "exec >&- 2>&-; sleep 3; exit 5",
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
     // The settings a spec carries.
     let out = service.remote_ok(&[
         "run",
@@ -5881,6 +5904,13 @@ fn rpod_remote_runs_execs_and_manages_containers() {
         "running"
     );
     service.remote_ok(&["rm", "-f", "-t", "0", "dt"]);
+    // The same keys end an exec session's client, the session left running.
+    let mut exec = PtyRun::spawn_command(service.remote(&["exec", "-it", "bg", "sh"]), 24, 80);
+    std::thread::sleep(Duration::from_millis(300));
+    exec.write(b"echo in-exec-$((6*7))\n");
+    exec.expect("in-exec-42");
+    exec.type_keys(&[0x10, 0x11]);
+    assert_eq!(exec.wait(), 0, "{}", exec.text());
     // The lifecycle moves print what they were given.
     assert_eq!(service.remote_ok(&["pause", "bg"]).trim(), "bg");
     assert_eq!(

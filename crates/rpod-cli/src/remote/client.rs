@@ -69,30 +69,21 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connect to `endpoint`; an ssh:// one through `tunnel`'s socket here.
-    fn open(endpoint: &Endpoint, tunnel: Option<&Tunnel>) -> Result<Connection> {
-        let tunnelled = tunnel.map(|t| Endpoint::Unix(t.socket.clone()));
-        let (reader, transport): (Box<dyn Read + Send>, Transport) = match tunnelled
-            .as_ref()
-            .unwrap_or(endpoint)
-        {
-            Endpoint::Unix(path) if tunnel.is_some() => {
-                let stream = UnixStream::connect(path)
-                    .with_context(|| format!("connecting through the ssh tunnel to {endpoint}"))?;
-                (Box::new(stream.try_clone()?), Transport::Unix(stream))
-            }
+    /// Connect to `dial` (an ssh tunnel's socket here for an ssh:// service), naming
+    /// `service` in errors.
+    fn open(dial: &Endpoint, service: &Endpoint) -> Result<Connection> {
+        let (reader, transport): (Box<dyn Read + Send>, Transport) = match dial {
             Endpoint::Unix(path) => {
                 let stream = UnixStream::connect(path).with_context(|| {
                     format!(
-                        "connecting to the service at unix://{} (is `rpod system service` running?)",
-                        path.display()
+                        "connecting to the service at {service} (is `rpod system service` running there?)"
                     )
                 })?;
                 (Box::new(stream.try_clone()?), Transport::Unix(stream))
             }
             Endpoint::Tcp(address) => {
                 let stream = TcpStream::connect(address)
-                    .with_context(|| format!("connecting to the service at tcp://{address}"))?;
+                    .with_context(|| format!("connecting to the service at {service}"))?;
                 stream.set_nodelay(true)?;
                 (Box::new(stream.try_clone()?), Transport::Tcp(stream))
             }
@@ -104,10 +95,10 @@ impl Connection {
         })
     }
 
-    fn writer(&mut self) -> &mut dyn Write {
-        match &mut self.transport {
-            Transport::Unix(stream) => stream,
-            Transport::Tcp(stream) => stream,
+    fn writer(&mut self) -> Box<dyn Write + '_> {
+        match &self.transport {
+            Transport::Unix(stream) => Box::new(Quiet(stream)),
+            Transport::Tcp(stream) => Box::new(stream),
         }
     }
 
@@ -129,7 +120,7 @@ impl Connection {
             head.push_str("Connection: Upgrade\r\nUpgrade: tcp\r\n");
         }
         head.push_str("\r\n");
-        let writer = self.writer();
+        let mut writer = self.writer();
         writer.write_all(head.as_bytes())?;
         if let Some(body) = body {
             writer.write_all(body)?;
@@ -198,6 +189,28 @@ impl Connection {
     }
 }
 
+/// Writes to a unix socket that fail with EPIPE when the service has closed it, where a
+/// plain `write` would raise SIGPIPE (rpod's commands take its default action, to end
+/// quietly on a closed stdout: an attached session's exit code must outlive a closed
+/// connection). std's TcpStream already sends this way.
+struct Quiet<'a>(&'a UnixStream);
+
+impl Write for Quiet<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        nix::sys::socket::send(
+            self.0.as_raw_fd(),
+            buf,
+            nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+        )
+        .map_err(io::Error::from)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The direction towards the service of a hijacked connection.
 pub enum Input {
     Unix(UnixStream),
@@ -207,7 +220,7 @@ pub enum Input {
 impl Write for Input {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Input::Unix(stream) => stream.write(buf),
+            Input::Unix(stream) => Quiet(stream).write(buf),
             Input::Tcp(stream) => stream.write(buf),
         }
     }
@@ -217,6 +230,16 @@ impl Write for Input {
             Input::Unix(stream) => stream.flush(),
             Input::Tcp(stream) => stream.flush(),
         }
+    }
+}
+
+impl Input {
+    /// End the connection both ways (a detach): the session's output here ends too.
+    pub fn end_both(&self) {
+        let _ = match self {
+            Input::Unix(stream) => stream.shutdown(std::net::Shutdown::Both),
+            Input::Tcp(stream) => stream.shutdown(std::net::Shutdown::Both),
+        };
     }
 }
 
@@ -232,6 +255,16 @@ impl Drop for Input {
             }
         }
     }
+}
+
+/// How long a tunnel's socket may refuse connections after ssh made it.
+const TUNNEL_LISTEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether `error` is a refused connection.
+fn refused(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::ConnectionRefused)
 }
 
 /// How long the tunnel may take to log in and make its socket here.
@@ -392,7 +425,21 @@ impl Client {
         if let (Endpoint::Ssh(route), None) = (&self.endpoint, &self.tunnel) {
             self.tunnel = Some(Tunnel::open(route)?);
         }
-        Connection::open(&self.endpoint, self.tunnel.as_ref())
+        let Some(tunnel) = &self.tunnel else {
+            return Connection::open(&self.endpoint, &self.endpoint);
+        };
+        // ssh binds the socket before it listens on it: a connection in between is
+        // refused, and is tried again.
+        let dial = Endpoint::Unix(tunnel.socket.clone());
+        let deadline = std::time::Instant::now() + TUNNEL_LISTEN_PATIENCE;
+        loop {
+            match Connection::open(&dial, &self.endpoint) {
+                Err(e) if refused(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A request to the libpod API (`path` after `/v4.3.1/libpod`), its answer read whole.
@@ -670,6 +717,41 @@ mod tests {
             request.starts_with("GET /v4.3.1/libpod/containers/json?all=true HTTP/1.1\r\n"),
             "{request}"
         );
+    }
+
+    #[test]
+    fn a_kept_connection_the_service_closed_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        // Each connection answers one request, then is closed by the "service".
+        let server = std::thread::spawn(move || {
+            for _ in 0..2 {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = stream.read(&mut buf).unwrap();
+                    request.extend_from_slice(&buf[..n]);
+                }
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                    .unwrap();
+            }
+        });
+        let mut client = Client::new(Endpoint::Unix(path));
+        assert_eq!(client.call("GET", "/a", None).unwrap().status, 200);
+        // Sent on the kept connection first, which the service closed: sent again.
+        assert_eq!(client.call("POST", "/b", None).unwrap().status, 200);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn writes_to_a_closed_socket_are_broken_pipe_errors() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        drop(theirs);
+        let error = Quiet(&ours).write(b"x").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

@@ -211,11 +211,7 @@ pub fn inspect(client: &mut Client, args: &InspectArgs) -> Outcome {
         let mut found = None;
         let mut last_error = None;
         for kind in kinds {
-            let path = match *kind {
-                "volumes" | "networks" => format!("/{kind}/{}/json", encode(name)),
-                _ => format!("/{kind}/{}/json", encode(name)),
-            };
-            let reply = client.call("GET", &path, None)?;
+            let reply = client.call("GET", &format!("/{kind}/{}/json", encode(name)), None)?;
             match reply.status {
                 200 => {
                     found = Some(reply.json()?);

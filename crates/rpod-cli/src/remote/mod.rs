@@ -45,8 +45,8 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
     for id in LOCAL_GLOBALS {
         if given_on_command_line(matches, id) {
             return Err(usage(format!(
-                "--{} is a flag of the local store: a remote service uses its own",
-                id.trim_end_matches('s').replace('_', "-")
+                "{} is a flag of the local store: a remote service uses its own",
+                flag_name(&[], id)
             )));
         }
     }

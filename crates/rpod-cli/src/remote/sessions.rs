@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -12,6 +13,7 @@ use serde_json::{json, Value};
 use crate::cli::{ExecArgs, RunArgs};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::terminal;
+use rpod_oci::detach::{DetachMatcher, DetachStep};
 
 use super::client::{Client, Connection, Streamed};
 use super::containers::copy_frames;
@@ -33,6 +35,7 @@ pub const RUN_FLAGS: &[&str] = &[
     "restart",
     "interactive",
     "tty",
+    "detach_keys",
     "image_and_command",
 ];
 
@@ -45,12 +48,9 @@ pub const EXEC_FLAGS: &[&str] = &[
     "workdir",
     "user",
     "privileged",
+    "detach_keys",
     "container_and_command",
 ];
-
-/// How long an ended attach waits for the container's exit before asking whether the
-/// container is still running (a detach, or a container that closed its output).
-const EXIT_AFTER_OUTPUT: Duration = Duration::from_secs(2);
 
 /// `KEY=VALUE`, or `KEY` for this process's value (left out when it has none), as podman.
 fn environment(words: &[String]) -> BTreeMap<String, String> {
@@ -220,11 +220,24 @@ pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
         println!("{id}");
         return Ok(0);
     }
+    let outcome = attached_run(client, args, &n);
+    // A `--rm` container that never ran (or whose session failed) is not left behind.
+    if outcome.is_err() && args.rm {
+        let _ = client.call("DELETE", &format!("/containers/{n}?force=true"), None);
+    }
+    outcome
+}
+
+/// Attach to the created container `n`, start it, carry the session, and wait for its
+/// exit code.
+fn attached_run(client: &mut Client, args: &RunArgs, n: &str) -> Outcome {
+    let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
     let attach = client.stream(
         "POST",
         &format!(
-            "/containers/{n}/attach?stream=true&stdout=true&stderr=true&stdin={}",
-            args.interactive
+            "/containers/{n}/attach?stream=true&stdout=true&stderr=true&stdin={}&detachKeys={}",
+            args.interactive,
+            encode(&args.flags.detach_keys)
         ),
         None,
         true,
@@ -248,6 +261,12 @@ pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
     if wait.status != 200 {
         return Err(streamed_failure(wait));
     }
+    let (exits, exit) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut body = Vec::new();
+        let _ = wait.body.take(64 * 1024).read_to_end(&mut body);
+        let _ = exits.send(body);
+    });
     // The terminal's size before the start, so the first command sees it (the service
     // keeps a resize of a container not started yet).
     let resize = args.tty.then(|| format!("/containers/{n}/resize"));
@@ -260,49 +279,39 @@ pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
     }
     let started = client.call("POST", &format!("/containers/{n}/start"), None)?;
     if !matches!(started.status, 204 | 304) {
-        let error = failure(&started);
-        if args.rm {
-            let _ = client.call("DELETE", &format!("/containers/{n}?force=true"), None);
-        }
-        return Err(error);
+        return Err(failure(&started));
     }
-    let detachable = args.tty || args.interactive;
-    let exit = session(client, attach, wait, args.interactive, args.tty, resize)?;
-    match exit {
-        Some(code) => Ok(code),
-        None if detachable && still_running(client, &n)? => Ok(0),
-        None => Err(usage(format!(
-            "container {id}: its exit code could not be read"
-        ))),
+    if session(client, attach, args.interactive, args.tty, resize, keys)? {
+        // Detached: the container runs on.
+        return Ok(0);
     }
-}
-
-fn still_running(client: &mut Client, n: &str) -> Result<bool, Failure> {
-    let reply = client.call("GET", &format!("/containers/{n}/json"), None)?;
-    Ok(reply.status == 200
-        && matches!(
-            reply.json()?["State"]["Status"].as_str(),
-            Some("running" | "paused")
-        ))
+    let body = exit
+        .recv()
+        .map_err(|_| usage("the service's wait ended without an answer"))?;
+    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(message) = answer["Error"]["Message"]
+        .as_str()
+        .filter(|m| !m.is_empty())
+    {
+        return Err(usage(message.to_string()));
+    }
+    answer["StatusCode"]
+        .as_i64()
+        .map(|code| code as i32)
+        .ok_or_else(|| usage("the service's wait answered without an exit code"))
 }
 
 /// Copy the user's stdin into the session (when `interactive`) and its output to the
-/// user's stdout and stderr; the exit code from `wait` (a Docker wait's answer), `None`
-/// when the output ended and no exit came (a detach).
+/// user's stdout and stderr, until the output ends; with `tty`, the user's terminal in raw
+/// mode and its changes of size sent to `resize`. Whether the user detached (typed `keys`).
 fn session(
     client: &mut Client,
     mut attach: Streamed,
-    wait: Streamed,
     interactive: bool,
     tty: bool,
     resize: Option<String>,
-) -> Result<Option<i32>, Failure> {
-    let (exits, exit) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut body = Vec::new();
-        let _ = wait.body.take(64 * 1024).read_to_end(&mut body);
-        let _ = exits.send(body);
-    });
+    keys: Vec<u8>,
+) -> Result<bool, Failure> {
     let raw = if tty {
         terminal::StdinMode::raw()
     } else {
@@ -311,34 +320,21 @@ fn session(
     if let Some(path) = resize {
         follow_terminal_size(client, path)?;
     }
-    let mut connection = attach
-        .connection
-        .take()
-        .ok_or_else(|| usage("no session stream"))?;
     // Without -i the input stays open: a half-closed connection may read as a client
     // gone.
-    if interactive {
-        copy_stdin(&mut connection)?;
-    }
+    let mut connection = attach.connection.take();
+    let detached = match connection.as_mut().filter(|_| interactive) {
+        Some(connection) => Some(copy_stdin(connection, keys)?),
+        None => None,
+    };
     let copied = copy_output(&mut attach, tty);
     drop(raw);
-    copied?;
-    drop(connection);
-    let body = match exit.recv_timeout(EXIT_AFTER_OUTPUT) {
-        Ok(body) => body,
-        Err(_) if interactive || tty => return Ok(None),
-        Err(_) => exit
-            .recv()
-            .map_err(|_| usage("the service's wait ended without an answer"))?,
-    };
-    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Some(message) = answer["Error"]["Message"]
-        .as_str()
-        .filter(|m| !m.is_empty())
-    {
-        return Err(usage(message.to_string()));
+    let detached = detached.is_some_and(|d| d.load(Ordering::SeqCst));
+    match copied {
+        // The connection ended by the detach may end the output in the middle of a frame.
+        Err(_) if detached => Ok(true),
+        other => other.map(|()| detached),
     }
-    Ok(answer["StatusCode"].as_i64().map(|code| code as i32))
 }
 
 /// A session's output to stdout (and stderr): raw from a terminal, else framed. (The
@@ -354,29 +350,42 @@ fn copy_output(attach: &mut Streamed, tty: bool) -> Result<(), Failure> {
 }
 
 /// Stdin copied into the session on a thread of its own; its end closes the session's
-/// input (the container sees EOF) and leaves the output flowing.
-fn copy_stdin(connection: &mut Connection) -> Result<(), Failure> {
+/// input (the container sees EOF) and leaves the output flowing. The detach keys, typed,
+/// are not sent: they set the flag returned and end the connection both ways, which ends
+/// the session's output here (the client watches for them, as podman-remote's does:
+/// nothing in the stream says a detach from an output that ended).
+fn copy_stdin(connection: &mut Connection, keys: Vec<u8>) -> Result<Arc<AtomicBool>, Failure> {
     let mut input = connection.input_handle()?;
+    let detached = Arc::new(AtomicBool::new(false));
+    let flag = detached.clone();
     std::thread::spawn(move || {
+        let mut matcher = DetachMatcher::new(keys);
         let mut stdin = std::io::stdin().lock();
         let mut buf = [0u8; 32 * 1024];
         loop {
-            match stdin.read(&mut buf) {
+            let n = match stdin.read(&mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if input
-                        .write_all(&buf[..n])
-                        .and_then(|()| input.flush())
-                        .is_err()
-                    {
-                        break;
-                    }
+                Ok(n) => n,
+            };
+            let bytes = match matcher.feed(&buf[..n]) {
+                DetachStep::Forward(bytes) => bytes,
+                DetachStep::Detach => {
+                    flag.store(true, Ordering::SeqCst);
+                    input.end_both();
+                    return;
                 }
+            };
+            if input
+                .write_all(&bytes)
+                .and_then(|()| input.flush())
+                .is_err()
+            {
+                break;
             }
         }
         drop(input);
     });
-    Ok(())
+    Ok(detached)
 }
 
 /// The user's terminal size given to the session at every change.
@@ -414,6 +423,7 @@ fn follow_terminal_size(client: &mut Client, path: String) -> Result<(), Failure
 }
 
 pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
+    let keys = rpod_oci::detach::parse_detach_keys(&args.detach_keys).map_err(usage)?;
     let (container, command) = args
         .container_and_command
         .split_first()
@@ -435,6 +445,7 @@ pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
         "WorkingDir": args.workdir.clone().unwrap_or_default(),
         "User": args.user.clone().unwrap_or_default(),
         "Privileged": args.privileged,
+        "DetachKeys": args.detach_keys,
     });
     let reply = expect(
         client.call(
@@ -444,11 +455,11 @@ pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
         )?,
         &[201, 200],
     )?;
-    let session = reply.json()?["Id"]
+    let session_id = reply.json()?["Id"]
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| usage("the service's exec answer has no session ID"))?;
-    let s = encode(&session);
+    let s = encode(&session_id);
     if args.detach {
         expect(
             client.call(
@@ -458,7 +469,7 @@ pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
             )?,
             &[200, 204],
         )?;
-        println!("{session}");
+        println!("{session_id}");
         return Ok(0);
     }
     let mut start = json!({"Detach": false, "Tty": args.tty});
@@ -466,28 +477,19 @@ pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
         start["h"] = json!(size.height);
         start["w"] = json!(size.width);
     }
-    let mut attach = client.stream("POST", &format!("/exec/{s}/start"), Some(&start), true)?;
+    let attach = client.stream("POST", &format!("/exec/{s}/start"), Some(&start), true)?;
     if attach.connection.is_none() && attach.status != 200 {
         return Err(streamed_failure(attach));
     }
-    let raw = if args.tty {
-        terminal::StdinMode::raw()
-    } else {
-        None
-    };
-    if args.tty {
-        follow_terminal_size(client, format!("/exec/{s}/resize"))?;
+    let resize = args.tty.then(|| format!("/exec/{s}/resize"));
+    if session(client, attach, args.interactive, args.tty, resize, keys)? {
+        // Detached: the session runs on.
+        return Ok(0);
     }
-    let mut connection = attach.connection.take();
-    if let Some(connection) = connection.as_mut().filter(|_| args.interactive) {
-        copy_stdin(connection)?;
-    }
-    let copied = copy_output(&mut attach, args.tty);
-    drop(raw);
-    copied?;
-    drop(connection);
-    // The session's exit code, once the service has it.
-    for _ in 0..500 {
+    // The session's exit code, once the service has it (a process that closed its output
+    // may run on).
+    let begun = std::time::Instant::now();
+    loop {
         let state = expect(
             client.call("GET", &format!("/exec/{s}/json"), None)?,
             &[200],
@@ -496,11 +498,13 @@ pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
         if state["Running"] != json!(true) {
             return Ok(state["ExitCode"].as_i64().unwrap_or(ENGINE_ERROR as i64) as i32);
         }
-        std::thread::sleep(Duration::from_millis(10));
+        let pause = if begun.elapsed() < Duration::from_secs(1) {
+            10
+        } else {
+            100
+        };
+        std::thread::sleep(Duration::from_millis(pause));
     }
-    Err(usage(format!(
-        "exec session {session}: its output ended but it still runs"
-    )))
 }
 
 #[cfg(test)]
