@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{busybox_tarball, free_port, Rpod, NO_NETWORK_CONFIG};
+use common::{busybox_tarball, free_port, KillOnDrop, Rpod, NO_NETWORK_CONFIG};
 
 /// An sshd in the foreground on 127.0.0.1:port, killed when dropped; its sessions get the
 /// remote store's variables (sshd_config's `SetEnv`).
@@ -337,18 +337,21 @@ fn remote_commands_reach_a_service_over_ssh() {
     let remote = Rpod::new("crun");
     remote.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
     let socket = remote.dir.path().join("api.sock");
-    let mut service = remote
-        .command(&[
-            "system",
-            "service",
-            "--time",
-            "0",
-            &format!("unix://{}", socket.display()),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Killed when the test ends, whichever way it ends.
+    let _service = KillOnDrop(
+        remote
+            .command(&[
+                "system",
+                "service",
+                "--time",
+                "0",
+                &format!("unix://{}", socket.display()),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let sshd = Sshd::start(dir.path(), &remote);
     let local = local_store(&sshd);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -423,6 +426,4 @@ fn remote_commands_reach_a_service_over_ssh() {
     ]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(!dir.path().join("unused").exists());
-    let _ = service.kill();
-    let _ = service.wait();
 }

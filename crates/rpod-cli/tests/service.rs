@@ -6080,19 +6080,20 @@ fn rpod_remote_uses_saved_connections() {
     // A TCP service.
     let port = free_port();
     let address = format!("tcp://127.0.0.1:{port}");
-    let mut tcp = service
-        .rpod
-        .command(&["system", "service", "--time", "0", &address])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let tcp = KillOnDrop(
+        service
+            .rpod
+            .command(&["system", "service", "--time", "0", &address])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_until("the TCP service listens", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
     let listed = ok(&["--url", &address, "ps", "--format", "{{.Names}}"]);
-    let _ = tcp.kill();
-    let _ = tcp.wait();
+    drop(tcp);
     assert_eq!(listed.trim(), "seen");
     service.remote_ok(&["rm", "-f", "-t", "0", "seen"]);
 }

@@ -210,6 +210,8 @@ pub fn create(client: &mut Client, args: &RunArgs) -> Result<String, Failure> {
 }
 
 pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
+    // Checked before anything is made.
+    let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
     let id = create(client, args)?;
     let n = encode(&id);
     if args.detach {
@@ -220,7 +222,7 @@ pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
         println!("{id}");
         return Ok(0);
     }
-    let outcome = attached_run(client, args, &n);
+    let outcome = attached_run(client, args, &n, keys);
     // A `--rm` container that never ran (or whose session failed) is not left behind.
     if outcome.is_err() && args.rm {
         let _ = client.call("DELETE", &format!("/containers/{n}?force=true"), None);
@@ -228,10 +230,9 @@ pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
     outcome
 }
 
-/// Attach to the created container `n`, start it, carry the session, and wait for its
-/// exit code.
-fn attached_run(client: &mut Client, args: &RunArgs, n: &str) -> Outcome {
-    let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
+/// Attach to the created container `n`, start it, carry the session (detached by
+/// `keys`), and wait for its exit code.
+fn attached_run(client: &mut Client, args: &RunArgs, n: &str, keys: Vec<u8>) -> Outcome {
     let attach = client.stream(
         "POST",
         &format!(
@@ -246,13 +247,14 @@ fn attached_run(client: &mut Client, args: &RunArgs, n: &str) -> Outcome {
         return Err(streamed_failure(attach));
     }
     // The exit is waited for from before the start (Docker's order), through the Docker
-    // API's conditions, which both rpod's and podman's services serve: a `--rm` container
-    // is gone by the time its output ends.
-    let condition = if args.rm { "removed" } else { "next-exit" };
+    // API's `next-exit`, which both rpod's and podman's services serve (libpod 4.3's wait
+    // has no such condition). Both keep a removed container's exit code, so a `--rm`
+    // container gone by the time its output ends still answers. (Docker's `removed`
+    // would do for rpod's, but podman 4.3's answers it with 0.)
     let wait = client.stream(
         "POST",
         &format!(
-            "{}/containers/{n}/wait?condition={condition}",
+            "{}/containers/{n}/wait?condition=next-exit",
             super::client::COMPAT_PREFIX
         ),
         None,
@@ -281,6 +283,7 @@ fn attached_run(client: &mut Client, args: &RunArgs, n: &str) -> Outcome {
     if !matches!(started.status, 204 | 304) {
         return Err(failure(&started));
     }
+    let resize = resize.map(|path| (path, false));
     if session(client, attach, args.interactive, args.tty, resize, keys)? {
         // Detached: the container runs on.
         return Ok(0);
@@ -303,13 +306,14 @@ fn attached_run(client: &mut Client, args: &RunArgs, n: &str) -> Outcome {
 
 /// Copy the user's stdin into the session (when `interactive`) and its output to the
 /// user's stdout and stderr, until the output ends; with `tty`, the user's terminal in raw
-/// mode and its changes of size sent to `resize`. Whether the user detached (typed `keys`).
+/// mode and its changes of size sent to `resize` (and the present size at once with its
+/// flag). Whether the user detached (typed `keys`).
 fn session(
     client: &mut Client,
     mut attach: Streamed,
     interactive: bool,
     tty: bool,
-    resize: Option<String>,
+    resize: Option<(String, bool)>,
     keys: Vec<u8>,
 ) -> Result<bool, Failure> {
     let raw = if tty {
@@ -317,8 +321,8 @@ fn session(
     } else {
         None
     };
-    if let Some(path) = resize {
-        follow_terminal_size(client, path)?;
+    if let Some((path, now)) = resize {
+        follow_terminal_size(client, path, now)?;
     }
     // Without -i the input stays open: a half-closed connection may read as a client
     // gone.
@@ -388,8 +392,9 @@ fn copy_stdin(connection: &mut Connection, keys: Vec<u8>) -> Result<Arc<AtomicBo
     Ok(detached)
 }
 
-/// The user's terminal size given to the session at every change.
-fn follow_terminal_size(client: &mut Client, path: String) -> Result<(), Failure> {
+/// The user's terminal size given to the session at every change, and at once with
+/// `now` (retried while the session's terminal is not there yet).
+fn follow_terminal_size(client: &mut Client, path: String, now: bool) -> Result<(), Failure> {
     let Some(watch) = terminal::ResizeWatch::begin() else {
         return Ok(());
     };
@@ -417,7 +422,7 @@ fn follow_terminal_size(client: &mut Client, path: String) -> Result<(), Failure
                 }),
             }
         },
-        false,
+        now,
     );
     Ok(())
 }
@@ -481,7 +486,9 @@ pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
     if attach.connection.is_none() && attach.status != 200 {
         return Err(streamed_failure(attach));
     }
-    let resize = args.tty.then(|| format!("/exec/{s}/resize"));
+    // The size in the start's body is rpod's; podman 4.3's service takes it only as a
+    // resize once the session runs.
+    let resize = args.tty.then(|| (format!("/exec/{s}/resize"), true));
     if session(client, attach, args.interactive, args.tty, resize, keys)? {
         // Detached: the session runs on.
         return Ok(0);
