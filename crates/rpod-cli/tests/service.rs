@@ -6097,3 +6097,156 @@ fn rpod_remote_uses_saved_connections() {
     assert_eq!(listed.trim(), "seen");
     service.remote_ok(&["rm", "-f", "-t", "0", "seen"]);
 }
+
+/// `rpod --url` with volumes and networks: made, listed as the local commands list them,
+/// inspected, removed, with the local commands' exit codes.
+#[test]
+fn rpod_remote_manages_volumes_and_networks() {
+    let service = Service::start();
+    assert_eq!(
+        service
+            .remote_ok(&["volume", "create", "-l", "team=a", "data"])
+            .trim(),
+        "data"
+    );
+    assert_eq!(
+        service.remote_ok(&["volume", "ls"]),
+        service.rpod.ok(&["volume", "ls"])
+    );
+    assert_eq!(
+        service.remote_ok(&["volume", "ls", "-q", "--filter", "label=team=a"]),
+        "data\n"
+    );
+    assert_eq!(
+        service.remote_ok(&["volume", "ls", "-q", "--filter", "label=team=b"]),
+        ""
+    );
+    assert_eq!(
+        service
+            .remote_ok(&[
+                "volume",
+                "inspect",
+                "-f",
+                "{{.Name}} {{.Labels.team}}",
+                "data"
+            ])
+            .trim(),
+        "data a"
+    );
+    assert_eq!(
+        service
+            .remote_out(&["volume", "exists", "data"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        service
+            .remote_out(&["volume", "exists", "nope"])
+            .status
+            .code(),
+        Some(1)
+    );
+    // In use: exit 2, as the local command; then removed.
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "user",
+        "-v",
+        "data:/data",
+        "demo",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(
+        service.remote_out(&["volume", "rm", "data"]).status.code(),
+        Some(2)
+    );
+    service.remote_ok(&["rm", "-f", "-t", "0", "user"]);
+    assert_eq!(service.remote_ok(&["volume", "rm", "data"]).trim(), "data");
+    assert_eq!(
+        service.remote_out(&["volume", "rm", "data"]).status.code(),
+        Some(1)
+    );
+
+    let created = service.remote_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.190.0/24",
+        "--gateway",
+        "10.93.190.1",
+        "--interface-name",
+        "rpodt190",
+        "--label",
+        "team=a",
+        "--internal",
+        "net190",
+    ]);
+    assert_eq!(created.trim(), "net190");
+    assert_eq!(
+        service.remote_ok(&["network", "ls"]),
+        service.rpod.ok(&["network", "ls"])
+    );
+    assert_eq!(
+        service.remote_ok(&["network", "ls", "-q", "--filter", "label=team=a"]),
+        "net190\n"
+    );
+    assert_eq!(
+        service
+            .remote_ok(&[
+                "network",
+                "inspect",
+                "-f",
+                "{{.NetworkInterface}} {{.Internal}} {{range .Subnets}}{{.Gateway}}{{end}}",
+                "net190"
+            ])
+            .trim(),
+        "rpodt190 true 10.93.190.1"
+    );
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["network", "inspect", "-f", "{{.Labels.team}}", "net190"])
+            .trim(),
+        "a"
+    );
+    // Made again: refused, or taken as it is with --ignore.
+    let again = ["network", "create", "--subnet", "10.93.190.0/24", "net190"];
+    assert_eq!(service.remote_out(&again).status.code(), Some(125));
+    let mut ignored = again.to_vec();
+    ignored.insert(2, "--ignore");
+    assert_eq!(service.remote_ok(&ignored).trim(), "net190");
+    assert_eq!(
+        service
+            .remote_out(&["network", "exists", "net190"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        service.remote_ok(&["network", "rm", "net190"]).trim(),
+        "net190"
+    );
+    assert_eq!(
+        service
+            .remote_out(&["network", "rm", "net190"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        service
+            .remote_out(&["network", "exists", "net190"])
+            .status
+            .code(),
+        Some(1)
+    );
+    // What is not carried is refused by name.
+    let out = service.remote_out(&["network", "create", "--ip-range", "10.93.190.0/25", "x"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--ip-range of \"rpod network create\""),
+        "{out:?}"
+    );
+}

@@ -13,7 +13,7 @@ use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 
 /// A network with podman's Go field names, for `--format` templates.
-fn template_view(network: &Network) -> Value {
+pub(crate) fn template_view(network: &Network) -> Value {
     json!({
         "Name": network.name,
         "ID": network.id,
@@ -164,16 +164,20 @@ pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
     let format = args
         .format
         .unwrap_or_else(|| "table {{.ID}}\t{{.Name}}\t{{.Driver}}".into());
-    let header = |field: &str| match field {
-        "ID" => "NETWORK ID".to_string(),
-        other => other.to_uppercase(),
-    };
     if args.no_heading {
         format::print_without_header(&format, &rows)?;
     } else {
         format::print(&format, &rows, &header)?;
     }
     Ok(0)
+}
+
+/// Column headers of `network ls` tables.
+pub(crate) fn header(field: &str) -> String {
+    match field {
+        "ID" => "NETWORK ID".to_string(),
+        other => other.to_uppercase(),
+    }
 }
 
 /// One network as `rpod inspect` shows it: its JSON, or what a template reads.

@@ -40,7 +40,7 @@ fn print_views(
 }
 
 /// Column headers of `volume ls` tables, podman's.
-fn header(field: &str) -> String {
+pub(crate) fn header(field: &str) -> String {
     match field {
         "Name" => "VOLUME NAME".into(),
         "CreatedAt" => "CREATED AT".into(),

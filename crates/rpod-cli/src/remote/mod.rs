@@ -10,12 +10,15 @@ mod client;
 mod containers;
 mod destination;
 mod images;
+mod objects;
 mod sessions;
 
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand, VolumeCommand,
+};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 
 pub use client::Client;
@@ -229,10 +232,71 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, sessions::EXEC_FLAGS)?;
             sessions::exec(c, &a)
         }
+        Command::Volume(VolumeCommand::Create(a)) => {
+            only(&path, leaf, &["driver", "labels", "opts", "name"])?;
+            objects::volume_create(c, &a)
+        }
+        Command::Volume(VolumeCommand::Ls(a)) => {
+            only(&path, leaf, &["filter", "format", "quiet", "no_heading"])?;
+            objects::volume_ls(c, &a)
+        }
+        Command::Volume(VolumeCommand::Inspect(a)) => {
+            only(&path, leaf, &["format", "names"])?;
+            objects::volume_inspect(c, &a)
+        }
+        Command::Volume(VolumeCommand::Rm(a)) => {
+            only(&path, leaf, &["force", "time", "names"])?;
+            objects::volume_rm(c, &a)
+        }
+        Command::Volume(VolumeCommand::Exists(a)) => {
+            only(&path, leaf, &["name"])?;
+            containers::exists(c, "volumes", &a.name)
+        }
+        Command::Network(NetworkCommand::Create(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "driver",
+                    "subnet",
+                    "gateway",
+                    "ipv6",
+                    "internal",
+                    "disable_dns",
+                    "interface_name",
+                    "labels",
+                    "opts",
+                    "ignore",
+                    "name",
+                ],
+            )?;
+            objects::network_create(c, &a)
+        }
+        Command::Network(NetworkCommand::Ls(a)) => {
+            only(
+                &path,
+                leaf,
+                &["no_heading", "filter", "format", "quiet", "no_trunc"],
+            )?;
+            objects::network_ls(c, &a)
+        }
+        Command::Network(NetworkCommand::Inspect(a)) => {
+            only(&path, leaf, &["format", "names"])?;
+            objects::network_inspect(c, &a)
+        }
+        Command::Network(NetworkCommand::Rm(a)) => {
+            only(&path, leaf, &["force", "time", "names"])?;
+            objects::network_rm(c, &a)
+        }
+        Command::Network(NetworkCommand::Exists(a)) => {
+            only(&path, leaf, &["name"])?;
+            containers::exists(c, "networks", &a.name)
+        }
         _ => Err(usage(format!(
             "\"rpod {}\" is not supported with a remote service (rpod's remote commands: \
              version, info, ps, inspect, create, run, exec, start, stop, restart, kill, pause, \
-             unpause, rm, wait, logs, container exists, images, image exists, rmi, pull)",
+             unpause, rm, wait, logs, container exists, images, image exists, rmi, pull; \
+             volume and network create, ls, inspect, rm, exists)",
             path.join(" ")
         ))),
     }

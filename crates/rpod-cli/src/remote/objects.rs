@@ -1,0 +1,269 @@
+//! Remote commands on volumes and networks: create, list, inspect, remove, exists.
+
+use serde_json::{json, Value};
+
+use crate::cli::{
+    NetworkCreateArgs, NetworkInspectArgs, NetworkLsArgs, NetworkRmArgs, VolumeCreateArgs,
+    VolumeLsArgs, VolumeNamesArgs, VolumeRmArgs,
+};
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use crate::format;
+
+use super::{encode, expect, failure, filters_map, Client};
+
+/// `KEY=VALUE` words as a map (`KEY` alone: an empty value).
+fn pairs(words: &[String]) -> serde_json::Map<String, Value> {
+    words
+        .iter()
+        .map(|w| match w.split_once('=') {
+            Some((key, value)) => (key.to_string(), json!(value)),
+            None => (w.clone(), json!("")),
+        })
+        .collect()
+}
+
+/// A list's path with its filters.
+fn list_path(kind: &str, filters: &[String]) -> Result<String, Failure> {
+    let filters = filters_map(filters)?;
+    Ok(if filters.is_empty() {
+        format!("/{kind}/json")
+    } else {
+        format!(
+            "/{kind}/json?filters={}",
+            encode(&Value::Object(filters).to_string())
+        )
+    })
+}
+
+/// Remove each of `names` (`/{kind}/NAME`), printing each name removed, as the local
+/// commands: exit 1 for an unknown one, 2 for one in use.
+fn remove_each(client: &mut Client, kind: &str, names: &[String], query: &str) -> Outcome {
+    let mut code = 0;
+    for name in names {
+        let reply = client.call("DELETE", &format!("/{kind}/{}?{query}", encode(name)), None)?;
+        if matches!(reply.status, 200 | 204) {
+            println!("{name}");
+            continue;
+        }
+        let error = failure(&reply);
+        eprintln!("Error: {}", error.message());
+        code = match reply.status {
+            404 => 1,
+            409 => 2,
+            _ => error.code,
+        };
+    }
+    Ok(code)
+}
+
+/// Inspect each of `names`: their JSON, or `format` for each of them as `for_template`
+/// makes them.
+fn inspect_each(
+    client: &mut Client,
+    kind: &str,
+    names: &[String],
+    format: Option<&str>,
+    for_template: &dyn Fn(Value) -> Result<Value, Failure>,
+) -> Outcome {
+    let mut items = Vec::new();
+    let mut code = 0;
+    for name in names {
+        let reply = client.call("GET", &format!("/{kind}/{}/json", encode(name)), None)?;
+        if reply.status == 200 {
+            let item = reply.json()?;
+            items.push(match format {
+                None | Some("json") => item,
+                Some(_) => for_template(item)?,
+            });
+        } else {
+            let error = failure(&reply);
+            eprintln!("Error: {}", error.message());
+            code = if reply.status == 404 { 1 } else { error.code };
+        }
+    }
+    crate::commands::container::print_inspected(items, format)?;
+    Ok(code)
+}
+
+pub fn volume_create(client: &mut Client, args: &VolumeCreateArgs) -> Outcome {
+    let body = json!({
+        "Name": args.name.clone().unwrap_or_default(),
+        "Driver": args.driver,
+        "Label": pairs(&args.labels),
+        "Options": pairs(&args.opts),
+    });
+    let reply = expect(
+        client.call("POST", "/volumes/create", Some(&body))?,
+        &[200, 201],
+    )?;
+    let created = reply.json()?;
+    println!("{}", created["Name"].as_str().unwrap_or_default());
+    Ok(0)
+}
+
+pub fn volume_ls(client: &mut Client, args: &VolumeLsArgs) -> Outcome {
+    let path = list_path("volumes", &args.filter)?;
+    let list = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let items = list.as_array().cloned().unwrap_or_default();
+    if args.quiet {
+        for item in &items {
+            println!("{}", item["Name"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    let format = args
+        .format
+        .clone()
+        .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".into());
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(0);
+    }
+    let rows: Vec<Value> = items.into_iter().map(format::go_times).collect();
+    if args.no_heading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &crate::commands::volume::header)?;
+    }
+    Ok(0)
+}
+
+pub fn volume_inspect(client: &mut Client, args: &VolumeNamesArgs) -> Outcome {
+    inspect_each(client, "volumes", &args.names, args.format.as_deref(), &Ok)
+}
+
+pub fn volume_rm(client: &mut Client, args: &VolumeRmArgs) -> Outcome {
+    if args.names.is_empty() {
+        return Err(usage("choose the volumes to remove (--all is local only)"));
+    }
+    let mut query = format!("force={}", args.force);
+    if let Some(time) = args.time {
+        query.push_str(&format!("&timeout={time}"));
+    }
+    remove_each(client, "volumes", &args.names, &query)
+}
+
+pub fn network_create(client: &mut Client, args: &NetworkCreateArgs) -> Outcome {
+    if args.gateway.len() > args.subnet.len() {
+        return Err(usage("each --gateway needs a --subnet before it"));
+    }
+    let subnets: Vec<Value> = args
+        .subnet
+        .iter()
+        .enumerate()
+        .map(|(i, subnet)| {
+            let mut item = json!({ "subnet": subnet });
+            if let Some(gateway) = args.gateway.get(i) {
+                item["gateway"] = json!(gateway.to_string());
+            }
+            item
+        })
+        .collect();
+    let body = json!({
+        "name": args.name.clone().unwrap_or_default(),
+        "driver": args.driver,
+        "network_interface": args.interface_name.clone().unwrap_or_default(),
+        "subnets": subnets,
+        "ipv6_enabled": args.ipv6,
+        "internal": args.internal,
+        "dns_enabled": !args.disable_dns,
+        "labels": pairs(&args.labels),
+        "options": pairs(&args.opts),
+    });
+    let reply = client.call("POST", "/networks/create", Some(&body))?;
+    if reply.status == 409 && args.ignore {
+        println!("{}", args.name.clone().unwrap_or_default());
+        return Ok(0);
+    }
+    let created = expect(reply, &[200, 201])?.json()?;
+    println!("{}", created["name"].as_str().unwrap_or_default());
+    Ok(0)
+}
+
+/// A network as the libpod API gives it (netavark's form).
+fn network(item: Value) -> Result<rpod_engine::network::Network, Failure> {
+    serde_json::from_value(item).map_err(|e| {
+        Failure::new(
+            ENGINE_ERROR,
+            anyhow::anyhow!("the service's network is not netavark's form: {e}"),
+        )
+    })
+}
+
+pub fn network_ls(client: &mut Client, args: &NetworkLsArgs) -> Outcome {
+    let path = list_path("networks", &args.filter)?;
+    let list = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let networks = list
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(network)
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.quiet {
+        for network in &networks {
+            println!("{}", network.name);
+        }
+        return Ok(0);
+    }
+    if args.format.as_deref() == Some("json") {
+        println!("{}", serde_json::to_string_pretty(&networks)?);
+        return Ok(0);
+    }
+    let rows: Vec<Value> = networks
+        .iter()
+        .map(|network| {
+            let mut row = crate::commands::network::template_view(network);
+            if !args.no_trunc {
+                row["ID"] = json!(network.id.chars().take(12).collect::<String>());
+            }
+            row
+        })
+        .collect();
+    let format = args
+        .format
+        .clone()
+        .unwrap_or_else(|| "table {{.ID}}\t{{.Name}}\t{{.Driver}}".into());
+    if args.no_heading {
+        format::print_without_header(&format, &rows)?;
+    } else {
+        format::print(&format, &rows, &crate::commands::network::header)?;
+    }
+    Ok(0)
+}
+
+pub fn network_inspect(client: &mut Client, args: &NetworkInspectArgs) -> Outcome {
+    // Templates read the fields as the local `network inspect` names them.
+    inspect_each(
+        client,
+        "networks",
+        &args.names,
+        args.format.as_deref(),
+        &|item| Ok(crate::commands::network::template_view(&network(item)?)),
+    )
+}
+
+pub fn network_rm(client: &mut Client, args: &NetworkRmArgs) -> Outcome {
+    let mut query = format!("force={}", args.force);
+    if let Some(time) = args.time {
+        query.push_str(&format!("&timeout={time}"));
+    }
+    remove_each(client, "networks", &args.names, &query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_and_list_paths() {
+        assert_eq!(
+            Value::Object(pairs(&["a=1".into(), "b".into(), "c=x=y".into()])),
+            json!({"a": "1", "b": "", "c": "x=y"})
+        );
+        assert_eq!(list_path("volumes", &[]).unwrap(), "/volumes/json");
+        let path = list_path("networks", &["label=a".into()]).unwrap();
+        assert!(path.starts_with("/networks/json?filters=%7B"), "{path}");
+        assert!(list_path("networks", &["nokey".into()]).is_err());
+    }
+}
