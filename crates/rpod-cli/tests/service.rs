@@ -6250,3 +6250,80 @@ fn rpod_remote_manages_volumes_and_networks() {
         "{out:?}"
     );
 }
+
+/// `rpod --url cp`: files and directories to and from a container of the service, and
+/// archives on standard input and output.
+#[test]
+fn rpod_remote_copies_files_both_ways() {
+    let service = Service::start();
+    let here = tempfile::tempdir().unwrap();
+    service.remote_ok(&["run", "-d", "--name", "box", "demo", "sleep", "60"]);
+    // A file in, under another name, and into a directory under its own.
+    let file = here.path().join("note.txt");
+    std::fs::write(&file, "from the client\n").unwrap();
+    service.remote_ok(&["cp", &file.display().to_string(), "box:/tmp/renamed.txt"]);
+    service.remote_ok(&["cp", &file.display().to_string(), "box:/tmp"]);
+    assert_eq!(
+        service.remote_ok(&["exec", "box", "cat", "/tmp/renamed.txt", "/tmp/note.txt"]),
+        "from the client\nfrom the client\n"
+    );
+    // A directory in.
+    let dir = here.path().join("tree");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/leaf"), "leaf\n").unwrap();
+    service.remote_ok(&["cp", &dir.display().to_string(), "box:/tmp/"]);
+    assert_eq!(
+        service.remote_ok(&["exec", "box", "cat", "/tmp/tree/sub/leaf"]),
+        "leaf\n"
+    );
+    // Out: a file as a new name, a directory into an existing one.
+    service.remote_ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "mkdir -p /out/deep && echo made-inside > /out/deep/f && chmod 4755 /out/deep/f",
+    ]);
+    let copied = here.path().join("copied.txt");
+    service.remote_ok(&["cp", "box:/tmp/renamed.txt", &copied.display().to_string()]);
+    assert_eq!(
+        std::fs::read_to_string(&copied).unwrap(),
+        "from the client\n"
+    );
+    let into = here.path().join("into");
+    std::fs::create_dir(&into).unwrap();
+    service.remote_ok(&["cp", "box:/out", &into.display().to_string()]);
+    let leaf = into.join("out/deep/f");
+    assert_eq!(std::fs::read_to_string(&leaf).unwrap(), "made-inside\n");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&leaf).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o7000,
+        0,
+        "a set-ID bit came out of the container: {mode:o}"
+    );
+    // Archives through standard input and output.
+    let out = service.remote_out(&["cp", "box:/tmp/note.txt", "-"]);
+    assert!(out.status.success(), "{out:?}");
+    let mut names = Vec::new();
+    for entry in tar::Archive::new(&out.stdout[..]).entries().unwrap() {
+        names.push(entry.unwrap().path().unwrap().display().to_string());
+    }
+    assert_eq!(names, ["note.txt"]);
+    let out = pipe_through(&mut service.remote(&["cp", "-", "box:/tmp"]), &out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    // Errors: a missing path, a missing container, both ends in containers.
+    let out = service.remote_out(&["cp", "box:/nowhere", &here.path().display().to_string()]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let out = service.remote_out(&["cp", &file.display().to_string(), "nobox:/tmp"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("no such container"),
+        "{out:?}"
+    );
+    let out = service.remote_out(&["cp", "box:/tmp", "box:/x"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    service.remote_ok(&["rm", "-f", "-t", "0", "box"]);
+}

@@ -172,10 +172,12 @@ impl Connection {
             };
         let chunked =
             header("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+        let path_stat = header("x-docker-container-path-stat");
         Ok(Head {
             status,
             length,
             chunked,
+            path_stat,
         })
     }
 
@@ -362,6 +364,8 @@ struct Head {
     status: u16,
     length: Option<u64>,
     chunked: bool,
+    /// A path's stat, as the archive endpoints give it (base64 of JSON).
+    path_stat: Option<String>,
 }
 
 /// An answer read whole.
@@ -369,6 +373,8 @@ struct Head {
 pub struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The `X-Docker-Container-Path-Stat` header of an archive endpoint's answer.
+    pub path_stat: Option<String>,
 }
 
 impl Reply {
@@ -490,6 +496,51 @@ impl Client {
         Ok(Reply {
             status: head.status,
             body,
+            path_stat: head.path_stat,
+        })
+    }
+
+    /// A request whose body `write_body` writes as it goes (sent chunked: an archive of
+    /// any size is never held whole), its answer read whole.
+    pub fn upload(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        write_body: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<Reply> {
+        let full = full_path(path);
+        let mut connection = self.connect()?;
+        let context = || format!("{method} {full} at {}", self.endpoint);
+        let head = format!(
+            "{method} {full} HTTP/1.1\r\nHost: d\r\nUser-Agent: rpod/{}\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        let sent = (|| -> io::Result<()> {
+            let mut writer = connection.writer();
+            writer.write_all(head.as_bytes())?;
+            let mut chunks = io::BufWriter::with_capacity(256 * 1024, ChunkWriter(&mut writer));
+            write_body(&mut chunks)?;
+            chunks.flush()?;
+            drop(chunks);
+            writer.write_all(b"0\r\n\r\n")?;
+            writer.flush()
+        })();
+        // The service may answer (an error) before it has read the whole body.
+        let answer = connection.head();
+        let head = match (sent, answer) {
+            (_, Ok(head)) => head,
+            (Err(e), Err(_)) => return Err(anyhow::Error::new(e).context(context())),
+            (Ok(()), Err(e)) => return Err(e.context(context())),
+        };
+        let mut body = Vec::new();
+        body_reader(connection.reader.by_ref(), &head, method)
+            .take(MAX_BODY)
+            .read_to_end(&mut body)?;
+        Ok(Reply {
+            status: head.status,
+            body,
+            path_stat: head.path_stat,
         })
     }
 
@@ -553,6 +604,26 @@ fn full_path(path: &str) -> String {
         path.to_string()
     } else {
         format!("{API_PREFIX}{path}")
+    }
+}
+
+/// Each write a chunk of a chunked body (RFC 9112 7.1).
+struct ChunkWriter<W: Write>(W);
+
+impl<W: Write> Write for ChunkWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.0
+            .write_all(format!("{:x}\r\n", buf.len()).as_bytes())?;
+        self.0.write_all(buf)?;
+        self.0.write_all(b"\r\n")?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }
 

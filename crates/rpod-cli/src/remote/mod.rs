@@ -8,6 +8,7 @@
 
 mod client;
 mod containers;
+mod copy;
 mod destination;
 mod images;
 mod objects;
@@ -232,6 +233,10 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, sessions::EXEC_FLAGS)?;
             sessions::exec(c, &a)
         }
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => {
+            only(&path, leaf, &["source", "destination"])?;
+            copy::cp(c, &a)
+        }
         Command::Volume(VolumeCommand::Create(a)) => {
             only(&path, leaf, &["driver", "labels", "opts", "name"])?;
             objects::volume_create(c, &a)
@@ -295,7 +300,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
         _ => Err(usage(format!(
             "\"rpod {}\" is not supported with a remote service (rpod's remote commands: \
              version, info, ps, inspect, create, run, exec, start, stop, restart, kill, pause, \
-             unpause, rm, wait, logs, container exists, images, image exists, rmi, pull; \
+             unpause, rm, wait, logs, cp, container exists, images, image exists, rmi, pull; \
              volume and network create, ls, inspect, rm, exists)",
             path.join(" ")
         ))),
@@ -439,6 +444,7 @@ pub fn streamed_failure(streamed: client::Streamed) -> Failure {
     failure(&client::Reply {
         status: streamed.status,
         body,
+        path_stat: None,
     })
 }
 

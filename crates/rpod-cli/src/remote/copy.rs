@@ -1,0 +1,341 @@
+//! Remote `cp`: files between this host and a container on the service's host, through
+//! the Docker API's archive endpoints (which both rpod's and podman's services serve).
+//!
+//! What comes back from a container is hostile: it is unpacked with the tar crate's
+//! `unpack_in` (no `..`, no absolute paths, nothing written through a link it made, hard
+//! links only to what is inside), without owners, set-ID bits or extended attributes, and
+//! device nodes are left out.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::cli::CpArgs;
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+
+use super::client::COMPAT_PREFIX;
+use super::{encode, failure, streamed_failure, Client};
+
+/// Go's `os.ModeDir`, in the stat the archive endpoints give.
+const GO_MODE_DIR: u64 = 1 << 31;
+
+/// One end of a copy.
+enum End<'a> {
+    Host(&'a str),
+    Container(&'a str, &'a str),
+    Stream,
+}
+
+/// `-`, `CONTAINER:PATH` or a host path, as the local `cp` reads them.
+fn end(text: &str) -> End<'_> {
+    if text == "-" {
+        return End::Stream;
+    }
+    match text.split_once(':') {
+        Some((container, path)) if !container.is_empty() && !container.contains('/') => {
+            End::Container(container, path)
+        }
+        _ => End::Host(text),
+    }
+}
+
+fn io_failure(what: String) -> impl FnOnce(io::Error) -> Failure {
+    move |e| Failure::new(ENGINE_ERROR, anyhow::anyhow!("{what}: {e}"))
+}
+
+pub fn cp(client: &mut Client, args: &CpArgs) -> Outcome {
+    match (end(&args.source), end(&args.destination)) {
+        (End::Container(name, path), End::Host(dest)) => {
+            download(client, name, path, Path::new(dest))
+        }
+        (End::Container(name, path), End::Stream) => {
+            if io::IsTerminal::is_terminal(&io::stdout()) {
+                return Err(usage(
+                    "refusing to write an archive to a terminal: redirect the output",
+                ));
+            }
+            let mut archive = archive_of(client, name, path)?;
+            io::copy(&mut archive.body, &mut io::stdout().lock())
+                .map_err(io_failure("writing the archive".into()))?;
+            Ok(0)
+        }
+        (End::Host(source), End::Container(name, path)) => {
+            upload(client, Path::new(source), name, path)
+        }
+        (End::Stream, End::Container(name, path)) => {
+            let reply = client.upload(
+                "PUT",
+                &format!(
+                    "{COMPAT_PREFIX}/containers/{}/archive?path={}",
+                    encode(name),
+                    encode(path)
+                ),
+                "application/x-tar",
+                &mut |out| io::copy(&mut io::stdin().lock(), out).map(|_| ()),
+            )?;
+            put_answer(reply)
+        }
+        (End::Container(..), End::Container(..)) => Err(usage(
+            "copying between two containers is not supported with a remote service",
+        )),
+        _ => Err(usage(
+            "invalid arguments: one of SOURCE and DESTINATION must be CONTAINER:PATH",
+        )),
+    }
+}
+
+/// `GET .../archive?path=`: a tar of `path` in container `name`, its top named as the path.
+fn archive_of(
+    client: &mut Client,
+    name: &str,
+    path: &str,
+) -> Result<super::client::Streamed, Failure> {
+    let streamed = client.stream(
+        "GET",
+        &format!(
+            "{COMPAT_PREFIX}/containers/{}/archive?path={}",
+            encode(name),
+            encode(path)
+        ),
+        None,
+        false,
+    )?;
+    if streamed.status != 200 {
+        return Err(streamed_failure(streamed));
+    }
+    Ok(streamed)
+}
+
+/// A path's stat from an archive endpoint's header: its name and whether it is a directory.
+fn stat(header: Option<&str>) -> Option<(String, bool)> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(header?)
+        .ok()?;
+    let stat: Value = serde_json::from_slice(&bytes).ok()?;
+    let is_dir = stat["mode"].as_u64().is_some_and(|m| m & GO_MODE_DIR != 0);
+    Some((stat["name"].as_str()?.to_string(), is_dir))
+}
+
+/// Copy `path` of container `name` to `dest` here: into it when it is a directory, else as
+/// it (its directory must exist).
+fn download(client: &mut Client, name: &str, path: &str, dest: &Path) -> Outcome {
+    let archive = archive_of(client, name, path)?;
+    if dest.is_dir() {
+        unpack(archive.body, dest)?;
+        return Ok(0);
+    }
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(usage(format!(
+            "{}: no such directory to copy into",
+            parent.display()
+        )));
+    }
+    // Unpacked beside the destination, then renamed to it: the archive's top is named
+    // after the source.
+    let scratch = tempfile::Builder::new()
+        .prefix(".rpod-cp-")
+        .tempdir_in(&parent)
+        .map_err(io_failure(format!(
+            "making a directory in {}",
+            parent.display()
+        )))?;
+    unpack(archive.body, scratch.path())?;
+    let top = single_entry(scratch.path())?;
+    std::fs::rename(&top, dest)
+        .map_err(io_failure(format!("moving the copy to {}", dest.display())))?;
+    Ok(0)
+}
+
+/// The one entry an archive of one path unpacked to.
+fn single_entry(dir: &Path) -> Result<PathBuf, Failure> {
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(io_failure(format!("reading {}", dir.display())))?
+        .filter_map(Result::ok);
+    match (entries.next(), entries.next()) {
+        (Some(only), None) => Ok(only.path()),
+        _ => Err(usage(
+            "the service's archive does not hold exactly one file or directory",
+        )),
+    }
+}
+
+/// Unpack a container's archive into `into` (see the module's comment).
+fn unpack(from: impl Read, into: &Path) -> Result<(), Failure> {
+    let mut archive = tar::Archive::new(from);
+    archive.set_preserve_permissions(false);
+    archive.set_preserve_ownerships(false);
+    archive.set_unpack_xattrs(false);
+    archive.set_overwrite(true);
+    let failed = |e: io::Error| {
+        Failure::new(
+            ENGINE_ERROR,
+            anyhow::anyhow!(
+                "unpacking the service's archive into {}: {e}",
+                into.display()
+            ),
+        )
+    };
+    for entry in archive.entries().map_err(failed)? {
+        let mut entry = entry.map_err(failed)?;
+        let kind = entry.header().entry_type();
+        if kind.is_block_special() || kind.is_character_special() || kind.is_fifo() {
+            eprintln!(
+                "WARNING: {} left out: device nodes and pipes are not made on this host",
+                String::from_utf8_lossy(&entry.path_bytes())
+            );
+            continue;
+        }
+        if !entry.unpack_in(into).map_err(failed)? {
+            eprintln!(
+                "WARNING: {} left out: a path that leaves the destination",
+                String::from_utf8_lossy(&entry.path_bytes())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Copy host `source` into container `name` at `path`: into it when it is a directory
+/// there, else as it.
+fn upload(client: &mut Client, source: &Path, name: &str, path: &str) -> Outcome {
+    let meta =
+        std::fs::symlink_metadata(source).map_err(io_failure(format!("{}", source.display())))?;
+    let own_name = source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| ".".into());
+    // Where it lands: into an existing directory under its own name, else as `path`.
+    let stat_reply = client.call(
+        "HEAD",
+        &format!(
+            "{COMPAT_PREFIX}/containers/{}/archive?path={}",
+            encode(name),
+            encode(path)
+        ),
+        None,
+    )?;
+    let (into, top) = match (stat_reply.status, stat(stat_reply.path_stat.as_deref())) {
+        (200, Some((_, true))) => (path.to_string(), own_name),
+        (200, _) | (404, _) => {
+            let trimmed = path.trim_end_matches('/');
+            let (parent, leaf) = match trimmed.rsplit_once('/') {
+                Some(("", leaf)) => ("/", leaf),
+                Some((parent, leaf)) => (parent, leaf),
+                None => (".", trimmed),
+            };
+            if leaf.is_empty() {
+                return Err(usage(format!("{path}: not a place to copy to")));
+            }
+            (parent.to_string(), leaf.to_string())
+        }
+        _ => return Err(failure(&stat_reply)),
+    };
+    let reply = client.upload(
+        "PUT",
+        &format!(
+            "{COMPAT_PREFIX}/containers/{}/archive?path={}",
+            encode(name),
+            encode(&into)
+        ),
+        "application/x-tar",
+        &mut |out| {
+            let mut builder = tar::Builder::new(out);
+            builder.follow_symlinks(false);
+            if meta.is_dir() {
+                builder.append_dir_all(&top, source)?;
+            } else {
+                builder.append_path_with_name(source, &top)?;
+            }
+            builder.finish()
+        },
+    )?;
+    put_answer(reply)
+}
+
+fn put_answer(reply: super::client::Reply) -> Outcome {
+    match reply.status {
+        200 | 204 => Ok(0),
+        _ => Err(failure(&reply)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        build(&mut builder);
+        builder.into_inner().unwrap()
+    }
+
+    fn header(kind: tar::EntryType, size: u64) -> tar::Header {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_size(size);
+        header.set_mode(0o4755);
+        header
+    }
+
+    #[test]
+    fn a_hostile_archive_stays_inside_and_makes_no_devices_or_set_id_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let into = dir.path().join("into");
+        std::fs::create_dir(&into).unwrap();
+        let archive = tar_of(|b| {
+            // A link to outside, then a file through it.
+            let mut link = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut link, "escape", outside.path()).unwrap();
+            let mut file = header(tar::EntryType::Regular, 2);
+            b.append_data(&mut file, "escape/owned", &b"hi"[..])
+                .unwrap();
+            // A device node and a set-ID file.
+            let mut device = header(tar::EntryType::Char, 0);
+            device.set_device_major(1).unwrap();
+            device.set_device_minor(3).unwrap();
+            b.append_data(&mut device, "null", &b""[..]).unwrap();
+            let mut suid = header(tar::EntryType::Regular, 2);
+            b.append_data(&mut suid, "tool", &b"#!"[..]).unwrap();
+        });
+        // The write through the link fails the copy, and nothing lands outside.
+        assert!(unpack(&archive[..], &into).is_err());
+        assert!(!outside.path().join("owned").exists());
+        // Without the escape: the rest, the set-ID bit gone, no device.
+        let archive = tar_of(|b| {
+            let mut device = header(tar::EntryType::Char, 0);
+            b.append_data(&mut device, "null", &b""[..]).unwrap();
+            let mut suid = header(tar::EntryType::Regular, 2);
+            b.append_data(&mut suid, "tool", &b"#!"[..]).unwrap();
+        });
+        unpack(&archive[..], &into).unwrap();
+        assert!(!into.join("null").exists());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(into.join("tool"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7000, 0, "{mode:o}");
+    }
+
+    #[test]
+    fn the_stat_header_says_name_and_kind() {
+        let encode = |json: &str| base64::engine::general_purpose::STANDARD.encode(json);
+        assert_eq!(
+            stat(Some(&encode(r#"{"name":"etc","mode":2147484141}"#))),
+            Some(("etc".into(), true))
+        );
+        assert_eq!(
+            stat(Some(&encode(r#"{"name":"passwd","mode":420}"#))),
+            Some(("passwd".into(), false))
+        );
+        assert_eq!(stat(Some("not base64!")), None);
+        assert_eq!(stat(None), None);
+    }
+}
