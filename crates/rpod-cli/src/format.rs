@@ -405,6 +405,19 @@ pub fn print_without_header(format: &str, items: &[Json]) -> Result<()> {
     Ok(())
 }
 
+/// `format` over `rows`: `print`, or `print_without_header` for `--noheading`.
+pub fn print_table(
+    format: &str,
+    rows: &[Json],
+    header_for: &dyn Fn(&str) -> String,
+    no_heading: bool,
+) -> Result<()> {
+    match no_heading {
+        true => print_without_header(format, rows),
+        false => print(format, rows, header_for),
+    }
+}
+
 /// The fields of inspect that are times (`time.Time` in podman's Go types).
 const TIME_FIELDS: [&str; 7] = [
     "Created",

@@ -1,11 +1,10 @@
 //! A small blocking HTTP/1.1 client for a container engine's REST service (rpod's or
-//! podman's libpod API), over a unix socket, TCP, or an SSH channel to the remote host's
+//! podman's libpod API), over a unix socket, TCP, or an ssh tunnel to the remote host's
 //! socket.
 //!
 //! Written by hand: ureq (the workspace's HTTP client, for registries) reaches TCP hosts
-//! only in its stable API, and this needs unix sockets, an ssh process's pipes, and the
-//! raw connection after an attach's or exec's answer (the "hijacked" stream). httparse
-//! reads the answers' heads.
+//! only in its stable API, and this needs unix sockets and the raw connection after an
+//! attach's or exec's answer (the "hijacked" stream). httparse reads the answers' heads.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -182,11 +182,7 @@ pub fn ps(client: &mut Client, args: &PsArgs) -> Outcome {
     let format = args.format.clone().unwrap_or_else(|| {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
     });
-    if args.no_heading {
-        format::print_without_header(&format, &rows)?;
-    } else {
-        format::print(&format, &rows, &crate::inspect::ps_header)?;
-    }
+    format::print_table(&format, &rows, &crate::inspect::ps_header, args.no_heading)?;
     Ok(0)
 }
 

@@ -102,11 +102,12 @@ pub fn images(client: &mut Client, args: &ImagesArgs) -> Outcome {
     let format = args.format.clone().unwrap_or_else(|| {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into()
     });
-    if args.noheading {
-        format::print_without_header(&format, &rows)?;
-    } else {
-        format::print(&format, &rows, &crate::inspect::image_header)?;
-    }
+    format::print_table(
+        &format,
+        &rows,
+        &crate::inspect::image_header,
+        args.noheading,
+    )?;
     Ok(0)
 }
 

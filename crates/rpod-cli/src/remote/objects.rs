@@ -120,11 +120,12 @@ pub fn volume_ls(client: &mut Client, args: &VolumeLsArgs) -> Outcome {
         return Ok(0);
     }
     let rows: Vec<Value> = items.into_iter().map(format::go_times).collect();
-    if args.no_heading {
-        format::print_without_header(&format, &rows)?;
-    } else {
-        format::print(&format, &rows, &crate::commands::volume::header)?;
-    }
+    format::print_table(
+        &format,
+        &rows,
+        &crate::commands::volume::header,
+        args.no_heading,
+    )?;
     Ok(0)
 }
 
@@ -224,11 +225,12 @@ pub fn network_ls(client: &mut Client, args: &NetworkLsArgs) -> Outcome {
         .format
         .clone()
         .unwrap_or_else(|| "table {{.ID}}\t{{.Name}}\t{{.Driver}}".into());
-    if args.no_heading {
-        format::print_without_header(&format, &rows)?;
-    } else {
-        format::print(&format, &rows, &crate::commands::network::header)?;
-    }
+    format::print_table(
+        &format,
+        &rows,
+        &crate::commands::network::header,
+        args.no_heading,
+    )?;
     Ok(0)
 }
 
