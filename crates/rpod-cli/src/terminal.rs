@@ -153,15 +153,23 @@ fn duplicate_inherited(fd: i32) -> std::io::Result<std::os::fd::OwnedFd> {
 
 /// Forward the signals a user sends rpod to the container's init process.
 pub fn proxy_signals(runtime: Arc<dyn OciRuntime>, ctr: OciContainer) {
+    forward_signals(move |signal| {
+        if let Err(e) = runtime.kill_container(&ctr, signal, false) {
+            tracing::debug!(%e, signal, "forwarding a signal to the container");
+        }
+    });
+}
+
+/// `--sig-proxy`'s signals, caught from now on and each handed to `forward` (on a thread
+/// of its own) instead of ending rpod.
+pub fn forward_signals(mut forward: impl FnMut(i32) + Send + 'static) {
     let forwarded = [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM];
     let Ok(mut signals) = Signals::new(forwarded) else {
         return;
     };
     std::thread::spawn(move || {
         for signal in signals.forever() {
-            if let Err(e) = runtime.kill_container(&ctr, signal, false) {
-                tracing::debug!(%e, signal, "forwarding a signal to the container");
-            }
+            forward(signal);
         }
     });
 }

@@ -5766,6 +5766,35 @@ fn rpod_remote_runs_execs_and_manages_containers() {
         "exec >&- 2>&-; sleep 3; exit 5",
     ]);
     assert_eq!(out.status.code(), Some(5), "{out:?}");
+    // --sig-proxy: a signal to the client goes to the container (whose trap exits 7).
+    let mut client = service
+        .remote(&[
+            "run",
+            "--rm",
+            "--name",
+            "proxied",
+            "demo",
+            "sh",
+            "-c",
+            "trap 'exit 7' INT; echo ready; while true; do sleep 0.1; done",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the trap is set", || {
+        service
+            .rpod
+            .run(&["logs", "proxied"])
+            .stdout
+            .starts_with(b"ready")
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(client.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(client.wait().unwrap().code(), Some(7));
     // The settings a spec carries.
     let out = service.remote_ok(&[
         "run",

@@ -36,6 +36,7 @@ pub const RUN_FLAGS: &[&str] = &[
     "interactive",
     "tty",
     "detach_keys",
+    "sig_proxy",
     "image_and_command",
 ];
 
@@ -278,6 +279,17 @@ fn attached_run(client: &mut Client, args: &RunArgs, n: &str, keys: Vec<u8>) -> 
             &format!("{path}?h={}&w={}", size.height, size.width),
             None,
         );
+    }
+    // `--sig-proxy` (without a terminal, whose keys carry them): the signals rpod gets
+    // go to the container, through a client of their own.
+    if args.flags.sig_proxy && !args.tty {
+        let mut proxy = client.sibling()?;
+        let path = format!("/containers/{n}/kill");
+        crate::terminal::forward_signals(move |signal| {
+            if let Err(e) = proxy.call("POST", &format!("{path}?signal={signal}"), None) {
+                tracing::debug!(%e, signal, "forwarding a signal to the container");
+            }
+        });
     }
     let started = client.call("POST", &format!("/containers/{n}/start"), None)?;
     if !matches!(started.status, 204 | 304) {
