@@ -163,15 +163,18 @@ pub fn print_info(data: Value, args: &FormatArgs) -> Outcome {
     Ok(0)
 }
 
+/// This rpod's version, as `version` shows the client's.
+pub fn client_version() -> Value {
+    json!({
+        "Version": env!("CARGO_PKG_VERSION"),
+        "APIVersion": env!("CARGO_PKG_VERSION"),
+        "OsArch": format!("linux/{}", rpod_engine::views::go_arch()),
+        "Os": "linux",
+    })
+}
+
 pub fn version(args: &FormatArgs) -> Outcome {
-    let data = json!({
-        "Client": {
-            "Version": env!("CARGO_PKG_VERSION"),
-            "APIVersion": env!("CARGO_PKG_VERSION"),
-            "OsArch": format!("linux/{}", rpod_engine::views::go_arch()),
-            "Os": "linux",
-        }
-    });
+    let data = json!({ "Client": client_version() });
     match args.format.as_deref() {
         Some("json") => println!("{}", serde_json::to_string_pretty(&data)?),
         Some(template) => format::print(template, &[data], &format::upper_header)?,

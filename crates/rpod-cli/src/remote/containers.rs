@@ -11,18 +11,12 @@ use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
 
-use super::{encode, expect, failure, filters_map, Client};
+use super::{encode, expect, failure, filters_map, short_id, Client};
 
 pub fn version(client: &mut Client, args: &FormatArgs) -> Outcome {
     let server = expect(client.call("GET", "/version", None)?, &[200])?.json()?;
-    let arch = rpod_engine::views::go_arch();
     let data = json!({
-        "Client": {
-            "Version": env!("CARGO_PKG_VERSION"),
-            "APIVersion": env!("CARGO_PKG_VERSION"),
-            "OsArch": format!("linux/{arch}"),
-            "Os": "linux",
-        },
+        "Client": crate::commands::system::client_version(),
         "Server": {
             "Version": server["Version"],
             "APIVersion": server["ApiVersion"],
@@ -116,7 +110,7 @@ fn ps_row(item: &Value, no_trunc: bool) -> Value {
         serde_json::from_value(item["Ports"].clone()).unwrap_or_default();
     let mut row = item.clone();
     let extra = json!({
-        "ID": if no_trunc { id } else { &id[..id.len().min(12)] },
+        "ID": short_id(id, no_trunc),
         "Names": item["Names"].as_array().map(|names| names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_default(),
         "Command": item["Command"].as_array().map(|words| words.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).unwrap_or_default(),
         "Created": created.map(|t| t.timestamp()).unwrap_or_default(),
@@ -152,14 +146,7 @@ pub fn ps(client: &mut Client, args: &PsArgs) -> Outcome {
     if args.quiet {
         for item in &items {
             let id = item["Id"].as_str().unwrap_or_default();
-            println!(
-                "{}",
-                if args.no_trunc {
-                    id
-                } else {
-                    &id[..id.len().min(12)]
-                }
-            );
+            println!("{}", short_id(id, args.no_trunc));
         }
         return Ok(0);
     }
@@ -490,8 +477,8 @@ mod tests {
     }
 
     #[test]
-    fn frames_go_to_their_streams_and_a_cut_frame_is_an_error() {
-        // Only the error path can be checked without capturing stdout.
+    fn a_cut_frame_is_an_error() {
+        // Frames going to stdout and stderr apart: the service tests' remote runs.
         let cut: &[u8] = &[1, 0, 0, 0, 0, 0, 0, 9, b'a'];
         assert!(copy_frames(cut).is_err());
         let short_head: &[u8] = &[1, 0, 0];

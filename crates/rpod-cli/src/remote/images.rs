@@ -1,6 +1,6 @@
 //! Remote commands on images: listing, removing, pulling.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
@@ -10,16 +10,18 @@ use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
 
-use super::{encode, expect, filters_map, Client};
+use super::{encode, expect, filters_map, short_id, Client};
+
+/// The longest line of a pull's progress read (a line past it is read as two, neither JSON).
+const MAX_REPORT_LINE: u64 = 1024 * 1024;
 
 /// The `images` rows of a libpod `ImageSummary`: one per name, or one `<none>` row.
 fn image_rows(item: &Value, no_trunc: bool) -> Vec<Value> {
     let full = item["Id"].as_str().unwrap_or_default();
     let bare = full.trim_start_matches("sha256:");
-    let id = if no_trunc {
-        format!("sha256:{bare}")
-    } else {
-        bare[..bare.len().min(12)].to_string()
+    let id = match no_trunc {
+        true => format!("sha256:{bare}"),
+        false => short_id(bare, false),
     };
     let created = item["Created"]
         .as_i64()
@@ -83,10 +85,9 @@ pub fn images(client: &mut Client, args: &ImagesArgs) -> Outcome {
                 .as_str()
                 .unwrap_or_default()
                 .trim_start_matches("sha256:");
-            if args.no_trunc {
-                println!("sha256:{id}");
-            } else {
-                println!("{}", &id[..id.len().min(12)]);
+            match args.no_trunc {
+                true => println!("sha256:{id}"),
+                false => println!("{}", short_id(id, false)),
             }
         }
         return Ok(0);
@@ -162,9 +163,19 @@ pub fn pull_image(
     // One JSON object per line: progress (`stream`), a failure (`error`), the result
     // (`id`, `images`).
     let mut pulled = None;
-    for line in BufReader::new(streamed.body).lines() {
-        let line = line.map_err(|e| Failure::new(ENGINE_ERROR, e))?;
-        let Ok(report) = serde_json::from_str::<Value>(&line) else {
+    let mut reports = BufReader::new(streamed.body);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // A line is bounded: the service's text is not trusted to end.
+        (&mut reports)
+            .take(MAX_REPORT_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Failure::new(ENGINE_ERROR, e))?;
+        if line.is_empty() {
+            break;
+        }
+        let Ok(report) = serde_json::from_slice::<Value>(&line) else {
             continue;
         };
         if let Some(error) = report["error"].as_str().filter(|e| !e.is_empty()) {

@@ -461,20 +461,22 @@ pub fn expect(reply: client::Reply, ok: &[u16]) -> Result<client::Reply, Failure
 pub fn filters_map(
     filters: &[String],
 ) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
-    let mut map = serde_json::Map::new();
-    for filter in filters {
-        let (key, value) = filter
-            .split_once('=')
-            .ok_or_else(|| usage(format!("invalid filter {filter:?}: use KEY=VALUE")))?;
-        if let Some(values) = map
-            .entry(key.to_string())
-            .or_insert_with(|| serde_json::json!([]))
-            .as_array_mut()
-        {
-            values.push(serde_json::json!(value));
-        }
+    if let Some(bad) = filters.iter().find(|f| !f.contains('=')) {
+        return Err(usage(format!("invalid filter {bad:?}: use KEY=VALUE")));
     }
-    Ok(map)
+    Ok(rpod_engine::filter_values::group_by_key(filters)
+        .into_iter()
+        .map(|(key, values)| (key.to_string(), serde_json::json!(values)))
+        .collect())
+}
+
+/// An ID the service sent, as a list shows it: whole, or its first 12 characters (by
+/// character: the service's text need not be hexadecimal).
+pub fn short_id(id: &str, no_trunc: bool) -> String {
+    match no_trunc {
+        true => id.to_string(),
+        false => id.chars().take(12).collect(),
+    }
 }
 
 /// A path segment or query value, percent-encoded.
@@ -539,6 +541,15 @@ mod tests {
             serde_json::json!({"status": ["exited", "created"], "label": ["a=b"]})
         );
         assert!(filters_map(&["nokey".into()]).is_err());
+    }
+
+    #[test]
+    fn short_ids_are_cut_by_character() {
+        assert_eq!(short_id("0123456789abcdef", false), "0123456789ab");
+        assert_eq!(short_id("0123456789abcdef", true), "0123456789abcdef");
+        // A service's ID that is not hexadecimal must not cut a character in two.
+        assert_eq!(short_id("ééééééééééééé", false), "éééééééééééé");
+        assert_eq!(short_id("ab", false), "ab");
     }
 
     #[test]

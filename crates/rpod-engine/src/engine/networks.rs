@@ -112,7 +112,6 @@ impl Engine {
         self.definitions().create(&request, &HostNetworking::read())
     }
 
-    /// The containers configured to join a network, by name.
     /// The networks that bridged containers are configured to join, from one read of the
     /// containers (a list's `dangling` filter asks it once, not once per network).
     pub fn networks_in_use(&self) -> Result<std::collections::HashSet<String>> {
@@ -125,6 +124,7 @@ impl Engine {
             .collect())
     }
 
+    /// The containers configured to join a network, by name.
     pub fn network_users(&self, name: &str) -> Result<Vec<String>> {
         Ok(self
             .store
