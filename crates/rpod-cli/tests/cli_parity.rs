@@ -4273,14 +4273,10 @@ fn the_shell_secret_driver_keeps_the_data_with_its_commands() {
     assert!(!dir.join(format!("{id}.data")).exists());
     assert_eq!(rpod.ok(&["secret", "ls", "-q"]), "");
     // rpod.conf's [secrets]: the driver and options a create without --driver gets.
-    std::fs::write(
-        rpod.config_path(),
-        format!(
-            "[secrets]\ndriver = \"file\"\n[secrets.opts]\npath = \"{}\"\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
+    rpod.set_config(&format!(
+        "[secrets]\ndriver = \"file\"\n[secrets.opts]\npath = \"{}\"\n",
+        dir.display()
+    ));
     let id = rpod.ok(&["secret", "create", "configured", &file_arg]);
     assert!(dir.join(format!("{}.data", id.trim())).exists());
     assert_eq!(

@@ -71,8 +71,10 @@ fn engine_with_demo() -> (tempfile::TempDir, Arc<Engine>) {
         conmon: None,
         log_level: "warn".into(),
         exe: env!("CARGO_BIN_EXE_rpod").into(),
-        config: rpod_engine::config::EngineConfig::parse("[containers]\nnetns = \"none\"\n")
-            .unwrap(),
+        config: rpod_engine::config::EngineConfig::parse(&common::with_test_reserve(
+            common::NO_NETWORK_CONFIG,
+        ))
+        .unwrap(),
         runtime_flags: Vec::new(),
         events: true,
         cgroup_root: rpod_engine::stats::CGROUP_ROOT.into(),

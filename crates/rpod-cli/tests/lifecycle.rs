@@ -491,6 +491,12 @@ fn reboot_turns_running_containers_into_exited_ones() {
         "",
         "a container whose monitor and process are dead is not listed as running"
     );
+    // That listing started the exit command the monitor did not run: it belongs to this
+    // boot, so it is let finish before the reboot (its record would come after the
+    // reboot's otherwise, which no real reboot allows).
+    wait_until("the exit command is done", || {
+        !common::processes_mentioning(&id)
+    });
     let db = rusqlite::Connection::open(rpod.root().join("rpod.db")).unwrap();
     db.execute(
         "UPDATE meta SET value = 'a-previous-boot' WHERE key = 'boot_id'",

@@ -35,14 +35,10 @@ fn store_with_subordinate_files(shared: bool) -> (Rpod, PathBuf, PathBuf) {
     } else {
         rpod.dir.path().join("subgid")
     };
-    fs::write(
-        rpod.config_path(),
-        format!(
-            "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subgid:?}\n",
-            common::NO_NETWORK_CONFIG
-        ),
-    )
-    .unwrap();
+    rpod.set_config(&format!(
+        "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subgid:?}\n",
+        common::NO_NETWORK_CONFIG
+    ));
     (rpod, subuid, subgid)
 }
 

@@ -251,7 +251,7 @@ mod tests {
         Roots {
             root: dir.join("root"),
             runroot: dir.join("run"),
-            keep_free: Default::default(),
+            keep_free: crate::free_space::TEST_KEEP_FREE,
         }
     }
 

@@ -36,6 +36,11 @@ pub enum KeepFree {
 /// free); 2 GiB still stops a layer that unpacks to more than the disk holds.
 pub const DEFAULT_KEEP_FREE: KeepFree = KeepFree::PercentUpTo(5, 2 << 30);
 
+/// The reserve of unit tests that write through a guard: small, so that they pass on a
+/// machine with little disk left (the default keeps up to 2 GiB free).
+#[cfg(test)]
+pub(crate) const TEST_KEEP_FREE: KeepFree = KeepFree::Bytes(16 << 20);
+
 impl Default for KeepFree {
     fn default() -> Self {
         DEFAULT_KEEP_FREE

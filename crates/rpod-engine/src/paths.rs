@@ -263,7 +263,7 @@ mod tests {
         Roots {
             root: dir.join("root"),
             runroot: dir.join("run"),
-            keep_free: KeepFree::default(),
+            keep_free: crate::free_space::TEST_KEEP_FREE,
         }
     }
 

@@ -449,8 +449,11 @@ fn fixture_of(start_at_create: bool, failing: &'static [&'static str]) -> Fixtur
             conmon: None,
             log_level: "warn".into(),
             exe: "/bin/true".into(),
-            config: rpod_engine::config::EngineConfig::parse("[containers]\nnetns = \"none\"\n")
-                .unwrap(),
+            // A small reserve of free space: the test passes on a nearly full disk.
+            config: rpod_engine::config::EngineConfig::parse(
+                "[containers]\nnetns = \"none\"\n[storage]\nkeep_free = \"16m\"\n",
+            )
+            .unwrap(),
             runtime_flags: Vec::new(),
             events: true,
             // An empty tree: pods' cgroups are made nowhere real.

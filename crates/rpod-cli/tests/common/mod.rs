@@ -83,22 +83,53 @@ pub struct Rpod {
 /// shared between tests running at once). Network tests give their own configuration.
 pub const NO_NETWORK_CONFIG: &str = "[containers]\nnetns = \"none\"\n";
 
+/// The free space a test store keeps (`[storage] keep_free`). rpod's default keeps 5% of
+/// the file system, up to 2 GiB: on a machine with little disk left (a CI machine has had
+/// 2.1 GB free) every import would be refused. The tests write far less than the disk holds;
+/// those of the reserve itself set their own.
+pub const TEST_KEEP_FREE: &str = "16m";
+
+/// `config` with `keep_free = TEST_KEEP_FREE` in its `[storage]` table (made if missing),
+/// unless it names a reserve of its own.
+pub fn with_test_reserve(config: &str) -> String {
+    if config.contains("keep_free") {
+        return config.to_string();
+    }
+    let line = format!("keep_free = \"{TEST_KEEP_FREE}\"\n");
+    let table = "[storage]\n";
+    match config.find(table) {
+        Some(at) => {
+            let mut with_reserve = config.to_string();
+            with_reserve.insert_str(at + table.len(), &line);
+            with_reserve
+        }
+        None => format!("{config}\n{table}{line}"),
+    }
+}
+
 impl Rpod {
     pub fn new(runtime: &str) -> Rpod {
         Rpod::with_config(runtime, NO_NETWORK_CONFIG)
     }
 
-    /// A store whose rpod.conf (`RPOD_CONFIG`) holds `config`.
+    /// A store whose rpod.conf (`RPOD_CONFIG`) holds `config` (with the tests' reserve of
+    /// free space unless it sets its own: [`with_test_reserve`]).
     pub fn with_config(runtime: &str, config: &str) -> Rpod {
         let dir = tempfile::Builder::new()
             .prefix("rpod-e2e-")
             .tempdir()
             .unwrap();
-        std::fs::write(dir.path().join("rpod.conf"), config).unwrap();
-        Rpod {
+        let rpod = Rpod {
             dir,
             runtime: runtime.to_string(),
-        }
+        };
+        rpod.set_config(config);
+        rpod
+    }
+
+    /// Replaces the store's rpod.conf with `config`, as [`Rpod::with_config`] writes it.
+    pub fn set_config(&self, config: &str) {
+        std::fs::write(self.config_path(), with_test_reserve(config)).unwrap();
     }
 
     pub fn config_path(&self) -> PathBuf {

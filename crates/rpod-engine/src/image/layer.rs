@@ -516,7 +516,7 @@ mod tests {
         let dirs = LayerDirs::new(
             &root.path().join("images"),
             &root.path().join("tmp"),
-            SpaceGuard::new(root.path(), Default::default()),
+            SpaceGuard::new(root.path(), crate::free_space::TEST_KEEP_FREE),
         );
         let data = tar_with(&[("etc/hello", b"hi\n")]);
         let expected = hex::encode(Sha256::digest(&data));
@@ -540,7 +540,7 @@ mod tests {
         let dirs = LayerDirs::new(
             &root.path().join("images"),
             &root.path().join("tmp"),
-            SpaceGuard::new(root.path(), Default::default()),
+            SpaceGuard::new(root.path(), crate::free_space::TEST_KEEP_FREE),
         );
         let data = tar_with(&[("big", &[7u8; 10_000])]);
         let err = store_layer(&dirs, &data[..3000], "cut.tar");

@@ -666,7 +666,7 @@ mod tests {
         let dirs = layer::LayerDirs::new(
             dir.path(),
             &dir.path().join("tmp"),
-            crate::free_space::SpaceGuard::new(dir.path(), Default::default()),
+            crate::free_space::SpaceGuard::new(dir.path(), crate::free_space::TEST_KEEP_FREE),
         );
         std::fs::create_dir_all(&dirs.blobs).unwrap();
         std::fs::create_dir_all(&dirs.tmp).unwrap();
