@@ -1241,7 +1241,7 @@ fn podman_remote_runs_containers_in_user_namespaces() {
         "{}[storage]\nsubuid_file = {subuid:?}\nsubgid_file = {subuid:?}\n",
         common::NO_NETWORK_CONFIG
     );
-    std::fs::write(rpod.config_path(), config).unwrap();
+    rpod.set_config(&config);
     let service = Service::start_with(rpod, &["--time", "0"]);
     let maps = |args: &[&str]| {
         let mut full = vec!["run", "--rm"];
@@ -6014,14 +6014,122 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     );
     let info = service.remote_ok(&["info", "--format", "{{.Store.GraphRoot}}"]);
     assert_eq!(info.trim(), service.rpod.root().display().to_string());
-    // What the remote client does not do is refused by name, and nothing is sent.
-    let out = service.remote_out(&["run", "--cpus", "1", "demo", "true"]);
+    // Every other flag of run reaches the service in the spec, read as the local command
+    // reads it: limits, capabilities, a read-only root with its writable tmpfs, variables
+    // (the last of a name winning, files read here), an init, the stop signal.
+    let env_file = service.rpod.dir.path().join("variables");
+    std::fs::write(&env_file, "X=from-file\n").unwrap();
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "spec",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "50",
+        "--cap-drop",
+        "all",
+        "--read-only",
+        "--tmpfs",
+        "/scratch",
+        "-e",
+        "B=2",
+        "-e",
+        "A=1",
+        "-e",
+        "B=3",
+        "--env-file",
+        &env_file.display().to_string(),
+        "--init",
+        "--stop-signal",
+        "USR1",
+        "demo",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(
+        service
+            .rpod
+            .ok(&[
+                "inspect",
+                "-f",
+                "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CapDrop}} {{.HostConfig.ReadonlyRootfs}} {{.Config.StopSignal}}",
+                "spec"
+            ])
+            .trim(),
+        "67108864 500000000 50 [ALL] true SIGUSR1"
+    );
+    assert_eq!(
+        service.remote_ok(&[
+            "exec",
+            "spec",
+            "sh",
+            "-c",
+            "echo $A $B $X; touch /x 2>/dev/null || echo ro; touch /tmp/t /scratch/t && echo rw; grep CapEff /proc/self/status; ps -o args | sed -n 2p",
+        ]),
+        "1 3 from-file\nro\nrw\nCapEff:\t0000000000000000\n/run/podman-init -- sleep 60\n"
+    );
+    service.remote_ok(&["rm", "-f", "-t", "0", "spec"]);
+    // --cidfile (written here), --replace, -a, --rmi.
+    let cidfile = service.rpod.dir.path().join("cid");
+    let cidfile_arg = cidfile.display().to_string();
+    let id = service.remote_ok(&[
+        "create",
+        "--name",
+        "one",
+        "--cidfile",
+        &cidfile_arg,
+        "demo",
+        "true",
+    ]);
+    assert_eq!(std::fs::read_to_string(&cidfile).unwrap(), id.trim());
+    let out = service.remote_out(&["create", "--cidfile", &cidfile_arg, "demo", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let again = service.remote_ok(&["create", "--replace", "--name", "one", "demo", "true"]);
+    assert_eq!(
+        service.rpod.ok(&["ps", "-aq", "--no-trunc"]).trim(),
+        again.trim()
+    );
+    service.remote_ok(&["rm", "one"]);
+    let out = service.remote_out(&[
+        "run",
+        "--rm",
+        "-a",
+        "stderr",
+        "demo",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    assert_eq!(
+        (out.stdout.as_slice(), out.stderr.as_slice()),
+        (&b""[..], &b"err\n"[..])
+    );
+    service.rpod.ok(&["tag", "demo", "passing:1"]);
+    service.remote_ok(&["run", "--rmi", "passing:1", "true"]);
+    assert_eq!(service.rpod.ok(&["images", "-q", "passing:1"]), "");
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+    // What the remote client does not do is refused by name, and nothing is sent: a flag
+    // that needs this side's store, and a setting the spec has no field for.
+    let out = service.remote_out(&["run", "--uidmap", "0:100000:1000", "demo", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .contains("--cpus of \"rpod run\" is not supported with a remote service"),
+            .contains("--uidmap of \"rpod run\" is not supported with a remote service"),
         "{out:?}"
     );
+    let out = service.remote_out(&["run", "--domainname", "example.org", "demo", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "not supported with a remote service (its API has no field for them): domainname"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
     let out = service.remote_out(&["system", "df"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
@@ -6271,6 +6379,73 @@ fn rpod_remote_manages_volumes_and_networks() {
             .status
             .code(),
         Some(1)
+    );
+    // A container's network settings: the address, alias, DNS, hosts and a published
+    // port (--ip and --network-alias are given to the network --network names).
+    service.remote_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.191.0/24",
+        "--interface-name",
+        "rpodt191",
+        "net191",
+    ]);
+    let port = common::free_port();
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "net191",
+        "--ip",
+        "10.93.191.9",
+        "--network-alias",
+        "www",
+        "--dns",
+        "10.93.191.53",
+        "--add-host",
+        "db.example:10.1.2.3",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "demo",
+        "sh",
+        "-c",
+        "echo served > /tmp/index.html; httpd -f -p 80 -h /tmp",
+    ]);
+    assert_eq!(
+        service
+            .rpod
+            .ok(&[
+                "inspect",
+                "-f",
+                "{{.NetworkSettings.Networks.net191.IPAddress}} {{index .NetworkSettings.Networks.net191.Aliases 0}}",
+                "web"
+            ])
+            .trim(),
+        "10.93.191.9 www"
+    );
+    let files = service.remote_ok(&["exec", "web", "cat", "/etc/resolv.conf", "/etc/hosts"]);
+    assert!(
+        files.contains("nameserver 10.93.191.53") && files.contains("10.1.2.3\tdb.example"),
+        "{files}"
+    );
+    wait_until("the published port answers", || {
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = stream.write_all(b"GET /index.html HTTP/1.0\r\n\r\n");
+        let mut body = String::new();
+        let _ = std::io::Read::read_to_string(&mut stream, &mut body);
+        body.ends_with("served\n")
+    });
+    service.remote_ok(&["rm", "-f", "-t", "0", "web"]);
+    service.remote_ok(&["network", "rm", "net191"]);
+    let out = service.remote_out(&["run", "--rm", "--ip", "10.93.191.9", "demo", "true"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("need --network NAME"),
+        "{out:?}"
     );
     // What is not carried is refused by name.
     let out = service.remote_out(&["network", "create", "--ip-range", "10.93.190.0/25", "x"]);

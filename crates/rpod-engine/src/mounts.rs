@@ -120,8 +120,9 @@ fn destination(text: &str) -> Result<String> {
     Ok(clean.display().to_string())
 }
 
-/// A bind mount's host path: absolute, or relative to `cwd` (`./data`) when there is one,
-/// and existing.
+/// A bind mount's host path: absolute, or relative to `cwd` (`./data`) when there is one.
+/// Whether it exists is the create's to check ([`check_bind_sources`]): the path may be on
+/// another host (a remote client's flags are read here too).
 fn host_path(text: &str, cwd: Option<&Path>) -> Result<PathBuf> {
     let path = if text.starts_with('/') {
         PathBuf::from(text)
@@ -139,10 +140,20 @@ fn host_path(text: &str, cwd: Option<&Path>) -> Result<PathBuf> {
             "invalid host path {text:?}: it must be absolute or start with ./"
         )));
     };
-    if let Err(e) = std::fs::metadata(&path) {
-        return Err(invalid(format!("statfs {}: {e}", path.display())));
-    }
     Ok(path)
+}
+
+/// Every bind mount's host path exists (podman's `statfs` error when one does not).
+pub fn check_bind_sources(mounts: &[MountSpec]) -> Result<()> {
+    let binds = mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Bind && m.volume.is_none());
+    for mount in binds {
+        if let Err(e) = std::fs::metadata(&mount.source) {
+            return Err(invalid(format!("statfs {}: {e}", mount.source.display())));
+        }
+    }
+    Ok(())
 }
 
 /// What a bind or volume mount's words say: the runtime's options, and rpod's own.
@@ -542,13 +553,17 @@ mod tests {
             (format!("{host}:/a/../b"), ".."),
             (format!("{host}:/a:ro,rw"), "more than once"),
             (format!("{host}:/a:bogus"), "invalid option"),
-            ("/no/such/dir:/a".to_string(), "statfs /no/such/dir"),
             (format!("{host}:/a:b:c"), "HOST:CONTAINER"),
         ] {
             let err = parse_volume(&bad, dir.path()).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
+        // A missing host path is read (it may be another host's), and refused at a create.
+        let missing = parse_volume("/no/such/dir:/a", dir.path()).unwrap();
+        let err = check_bind_sources(&[missing]).unwrap_err().to_string();
+        assert!(err.contains("statfs /no/such/dir"), "{err}");
         let named = parse_volume("name:/a:ro", dir.path()).unwrap();
+        check_bind_sources(std::slice::from_ref(&named)).unwrap();
         assert_eq!(named.volume.as_deref(), Some("name"));
         assert_eq!(named.options, ["rbind", "rprivate", "ro"]);
         let anonymous = parse_volume("/a/./b:ro", dir.path());

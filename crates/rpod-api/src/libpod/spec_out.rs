@@ -706,6 +706,11 @@ const NOT_SETTINGS: &[&str] = &["log_driver_from_config", "console_size"];
 
 /// A container's SpecGenerator and the settings it cannot say (read back and compared).
 pub fn container_spec_and_losses(options: &CreateOptions) -> (Value, Vec<String>) {
+    let mut options = options.clone();
+    if let Err(e) = options.read_only_tmpfs_as_mounts() {
+        return (Value::Null, vec![format!("read_only_tmpfs ({e})")]);
+    }
+    let options = &options;
     let spec = container_spec(options);
     let read_back = serde_json::from_value::<super::create::SpecGenerator>(spec.clone())
         .map_err(|e| e.to_string())
@@ -907,6 +912,32 @@ mod tests {
         let (spec, losses) = container_spec_and_losses(&made);
         assert!(losses.is_empty(), "{losses:?}");
         assert_eq!(spec["create_working_dir"], true);
+    }
+
+    /// `--read-only` with `--read-only-tmpfs` (on by default) is sent as podman 4's clients
+    /// send it: the tmpfs mounts, where the user has none of their own.
+    #[test]
+    fn a_read_only_containers_tmpfs_are_sent_as_mounts() {
+        let mut options = rich_options();
+        options.read_only = true;
+        options.read_only_tmpfs = true;
+        options
+            .mounts
+            .push(rpod_engine::mounts::bind("/srv", "/run", &[], None).unwrap());
+        let (spec, losses) = container_spec_and_losses(&options);
+        assert!(losses.is_empty(), "{losses:?}");
+        assert_eq!(spec["read_only_filesystem"], true);
+        let tmpfs: Vec<&str> = spec["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["type"] == "tmpfs")
+            .filter_map(|m| m["destination"].as_str())
+            .collect();
+        assert!(
+            tmpfs.contains(&"/tmp") && tmpfs.contains(&"/var/tmp") && !tmpfs.contains(&"/run"),
+            "{spec:#}"
+        );
     }
 
     /// What a SpecGenerator cannot say is named by its field: here the log handed to the

@@ -502,7 +502,7 @@ pub(crate) fn build_step_template(flags: &BuildStepFlags) -> Result<CreateOption
     settings.template().map_err(usage)
 }
 
-fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
+pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
     let mut words = args.image_and_command.iter();
     let first = words.next().ok_or_else(|| usage("an image is required"))?;
     let command: Vec<String> = words.cloned().collect();
@@ -731,7 +731,7 @@ pub(crate) fn userns_refuses_mappings(mode: &str) -> Option<&'static str> {
     }
 }
 
-fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
+pub(crate) fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
     let refuse = |what: String| Err(Failure::new(ENGINE_ERROR, EngineError::NotSupported(what)));
     let mapped = !args.uidmap.is_empty()
         || !args.gidmap.is_empty()
@@ -791,14 +791,7 @@ fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
 /// `--cidfile`.
 fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, Failure> {
     refuse_unsupported_modes(args)?;
-    if let Some(file) = &args.cidfile {
-        if file.exists() {
-            return Err(usage(format!(
-                "container id file {} exists: remove it or choose another",
-                file.display()
-            )));
-        }
-    }
+    check_cidfile(args)?;
     let mut options = create_options(args)?;
     options.id_mappings = engine.id_mappings_for(
         &args.uidmap,
@@ -824,21 +817,41 @@ fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, 
         }
     }
     let record = engine.create(options)?;
-    if let Some(file) = &args.cidfile {
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(file)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, record.id().as_bytes()));
-        if let Err(e) = written {
-            let _ = engine.remove(record.id(), RemoveOptions::default());
-            return Err(usage(format!(
-                "writing the container id file {}: {e}",
-                file.display()
-            )));
-        }
+    if let Err(failure) = write_cidfile(args, record.id()) {
+        let _ = engine.remove(record.id(), RemoveOptions::default());
+        return Err(failure);
     }
     Ok(record)
+}
+
+/// `--cidfile`: refused before the create when the file is there already.
+pub(crate) fn check_cidfile(args: &RunArgs) -> Result<(), Failure> {
+    match &args.cidfile {
+        Some(file) if file.exists() => Err(usage(format!(
+            "container id file {} exists: remove it or choose another",
+            file.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `--cidfile`: the new container's ID written to a file made for it (the caller removes
+/// the container when this fails).
+pub(crate) fn write_cidfile(args: &RunArgs, id: &str) -> Result<(), Failure> {
+    let Some(file) = &args.cidfile else {
+        return Ok(());
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, id.as_bytes()))
+        .map_err(|e| {
+            usage(format!(
+                "writing the container id file {}: {e}",
+                file.display()
+            ))
+        })
 }
 
 pub fn create(engine: &Engine, args: RunArgs) -> Outcome {
@@ -850,6 +863,34 @@ pub fn create(engine: &Engine, args: RunArgs) -> Outcome {
     let record = create_container(engine, &args)?;
     println!("{}", record.id());
     Ok(0)
+}
+
+/// The streams `run -a STREAM...` attaches (all three when none is named).
+pub(crate) struct AttachedStreams {
+    pub input: bool,
+    pub output: bool,
+    pub error: bool,
+}
+
+/// `run`'s `-a/--attach` words: stdin, stdout and stderr, in any case.
+pub(crate) fn attached_streams(streams: &[String]) -> Result<AttachedStreams, Failure> {
+    for stream in streams {
+        if !matches!(
+            stream.to_ascii_lowercase().as_str(),
+            "stdin" | "stdout" | "stderr"
+        ) {
+            return Err(usage(format!(
+                "invalid stream {stream:?} for --attach: use stdin, stdout or stderr"
+            )));
+        }
+    }
+    let named =
+        |name: &str| streams.is_empty() || streams.iter().any(|s| s.eq_ignore_ascii_case(name));
+    Ok(AttachedStreams {
+        input: named("stdin"),
+        output: named("stdout"),
+        error: named("stderr"),
+    })
 }
 
 /// How a command attaches to a container.
@@ -876,23 +917,10 @@ impl Attach {
 
     /// `run -a STREAM...`: only the streams named.
     fn only(mut self, streams: &[String]) -> Result<Attach, Failure> {
-        if streams.is_empty() {
-            return Ok(self);
-        }
-        for stream in streams {
-            if !matches!(
-                stream.to_ascii_lowercase().as_str(),
-                "stdin" | "stdout" | "stderr"
-            ) {
-                return Err(usage(format!(
-                    "invalid stream {stream:?} for --attach: use stdin, stdout or stderr"
-                )));
-            }
-        }
-        let named = |name: &str| streams.iter().any(|s| s.eq_ignore_ascii_case(name));
-        self.input &= named("stdin");
-        self.output = named("stdout");
-        self.error = named("stderr");
+        let named = attached_streams(streams)?;
+        self.input &= named.input;
+        self.output = named.output;
+        self.error = named.error;
         Ok(self)
     }
 
@@ -1043,6 +1071,17 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
     })
 }
 
+/// `run`'s flags that cannot be given together (with a local store or a remote service).
+pub(crate) fn refuse_run_conflicts(args: &RunArgs) -> Result<(), Failure> {
+    if args.detach && !args.attach.is_empty() {
+        return Err(usage("--attach and --detach cannot be used together"));
+    }
+    if args.rmi && args.detach {
+        return Err(usage("the --rmi option does not work with -d (detach)"));
+    }
+    Ok(())
+}
+
 /// `pass_fds`: `--preserve-fds`'s descriptors, taken when rpod started.
 pub fn run(
     engine: &Engine,
@@ -1050,12 +1089,7 @@ pub fn run(
     pass_fds: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
 ) -> Outcome {
     let attach = Attach::new(args.interactive, &args.flags)?.only(&args.attach)?;
-    if args.detach && !args.attach.is_empty() {
-        return Err(usage("--attach and --detach cannot be used together"));
-    }
-    if args.rmi && args.detach {
-        return Err(usage("the --rmi option does not work with -d (detach)"));
-    }
+    refuse_run_conflicts(&args)?;
     let mut args = args;
     // `--rmi` implies `--rm`.
     args.rm |= args.rmi;

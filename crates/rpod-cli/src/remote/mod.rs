@@ -219,14 +219,14 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             images::pull(c, &a)
         }
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
-            only(&path, leaf, sessions::RUN_FLAGS)?;
+            all_but(&path, leaf, sessions::RUN_FLAGS_KEPT_LOCAL)?;
             sessions::create(c, &a).map(|id| {
                 println!("{id}");
                 0
             })
         }
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
-            only(&path, leaf, sessions::RUN_FLAGS)?;
+            all_but(&path, leaf, sessions::RUN_FLAGS_KEPT_LOCAL)?;
             sessions::run(c, &a)
         }
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
@@ -355,6 +355,16 @@ fn only(path: &[String], leaf: &ArgMatches, supported: &[&str]) -> Result<(), Fa
         )));
     }
     Ok(())
+}
+
+/// [`only`] with every argument of the command supported but those in `refused`.
+fn all_but(path: &[String], leaf: &ArgMatches, refused: &[&str]) -> Result<(), Failure> {
+    let supported: Vec<String> = argument_ids(path)
+        .into_iter()
+        .filter(|id| !refused.contains(&id.as_str()))
+        .collect();
+    let supported: Vec<&str> = supported.iter().map(String::as_str).collect();
+    only(path, leaf, &supported)
 }
 
 /// The ids of the top-level command's arguments (global flags are in every subcommand's
@@ -512,12 +522,15 @@ mod tests {
         let (path, leaf) = leaf_command(&matches);
         assert_eq!(path, ["container", "stop"]);
         assert!(only(&path, leaf, &["containers"]).is_ok());
-        let matches = parse(&["rpod", "-r", "run", "--cpus", "2", "demo"]);
+        let matches = parse(&["rpod", "-r", "run", "--uidmap", "0:1:1", "demo"]);
         let (path, leaf) = leaf_command(&matches);
-        let error = only(&path, leaf, sessions::RUN_FLAGS)
+        let error = all_but(&path, leaf, sessions::RUN_FLAGS_KEPT_LOCAL)
             .unwrap_err()
             .message();
-        assert!(error.starts_with("--cpus of \"rpod run\""), "{error}");
+        assert!(error.starts_with("--uidmap of \"rpod run\""), "{error}");
+        let matches = parse(&["rpod", "-r", "run", "--cpus", "2", "-p", "80", "demo"]);
+        let (path, leaf) = leaf_command(&matches);
+        assert!(all_but(&path, leaf, sessions::RUN_FLAGS_KEPT_LOCAL).is_ok());
     }
 
     #[test]

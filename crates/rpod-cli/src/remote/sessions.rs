@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cli::{ExecArgs, RunArgs};
+use crate::commands::container;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::terminal;
 use rpod_oci::detach::{DetachMatcher, DetachStep};
@@ -19,25 +20,24 @@ use super::client::{Client, Connection, Streamed};
 use super::containers::copy_frames;
 use super::{encode, expect, failure, streamed_failure};
 
-/// The flags of `create` and `run` a remote service gets (clap's ids).
-pub const RUN_FLAGS: &[&str] = &[
-    "name",
-    "detach",
-    "rm",
-    "env",
-    "entrypoint",
-    "workdir",
-    "user",
-    "hostname",
-    "labels",
-    "stop_timeout",
-    "volume",
-    "restart",
-    "interactive",
-    "tty",
-    "detach_keys",
-    "sig_proxy",
-    "image_and_command",
+/// The flags of `create` and `run` a remote service cannot get (clap's ids): what needs
+/// this side's store or registry settings (the service pulls with its own, as for
+/// podman-remote), this process's descriptors, or this side's environment as a whole.
+/// Every other flag is read as the local create reads it and sent in the SpecGenerator.
+pub const RUN_FLAGS_KEPT_LOCAL: &[&str] = &[
+    "signature_policy",
+    "tls_verify",
+    "authfile",
+    "platform",
+    "arch",
+    "os",
+    "variant",
+    "uidmap",
+    "gidmap",
+    "subuidname",
+    "subgidname",
+    "preserve_fds",
+    "env_host",
 ];
 
 /// The flags of `exec` a remote service gets.
@@ -71,128 +71,108 @@ fn environment(words: &[String]) -> BTreeMap<String, String> {
     env
 }
 
-/// The SpecGenerator of `create`/`run`.
+/// The SpecGenerator of `create`/`run`: the flags read as the local create reads them
+/// (the same checks, the same errors), written as `generate spec` writes a container's
+/// settings; a setting the spec cannot carry is refused by name, never dropped.
 fn spec(args: &RunArgs) -> Result<Value, Failure> {
-    let (image, command) = args
-        .image_and_command
-        .split_first()
-        .ok_or_else(|| usage("an image is required"))?;
-    let mut labels = BTreeMap::new();
-    for label in &args.labels {
-        let (key, value) = label.split_once('=').unwrap_or((label, ""));
-        labels.insert(key.to_string(), value.to_string());
-    }
-    let mut spec = json!({
-        "image": image,
-        "raw_image_name": image,
-        "env": environment(&args.env),
-        "labels": labels,
-        "terminal": args.tty,
-        "stdin": args.interactive,
-        "remove": args.rm,
-    });
-    if !command.is_empty() {
-        spec["command"] = json!(command);
-    }
-    if let Some(entrypoint) = &args.entrypoint {
-        // A JSON array, or one command (podman's reading).
-        let words: Vec<String> = match serde_json::from_str::<Vec<String>>(entrypoint) {
-            Ok(words) => words,
-            Err(_) if entrypoint.is_empty() => Vec::new(),
-            Err(_) => vec![entrypoint.clone()],
-        };
-        spec["entrypoint"] = json!(words);
-    }
-    for (key, value) in [
-        ("name", &args.name),
-        ("work_dir", &args.workdir),
-        ("user", &args.user),
-        ("hostname", &args.hostname),
-    ] {
-        if let Some(value) = value {
-            spec[key] = json!(value);
-        }
-    }
-    if let Some(timeout) = args.stop_timeout {
-        spec["stop_timeout"] = json!(timeout);
-    }
-    if let Some(restart) = &args.restart {
-        let (policy, tries) = match restart.split_once(':') {
-            Some((policy, tries)) => (
-                policy,
-                Some(tries.parse::<u32>().map_err(|_| {
-                    usage(format!(
-                        "invalid --restart {restart:?}: the retries are a number"
-                    ))
-                })?),
-            ),
-            None => (restart.as_str(), None),
-        };
-        spec["restart_policy"] = json!(policy);
-        if let Some(tries) = tries {
-            spec["restart_tries"] = json!(tries);
-        }
-    }
-    let (mut mounts, mut volumes) = (Vec::new(), Vec::new());
-    for volume in &args.volume {
-        let parts: Vec<&str> = volume.split(':').collect();
-        let (source, destination, options) = match parts.as_slice() {
-            [source, destination] => (*source, *destination, Vec::new()),
-            [source, destination, options] => (
-                *source,
-                *destination,
-                options.split(',').map(String::from).collect(),
-            ),
-            _ => {
-                return Err(usage(format!(
-                    "invalid --volume {volume:?}: use SOURCE:DESTINATION[:OPTIONS] (a path on the service's host, or a volume's name)"
-                )))
-            }
-        };
-        if source.starts_with('/') {
-            mounts.push(json!({
-                "destination": destination,
-                "type": "bind",
-                "source": source,
-                "options": options,
-            }));
-        } else {
-            volumes.push(json!({
-                "Name": source,
-                "Dest": destination,
-                "Options": options,
-            }));
-        }
-    }
-    if !mounts.is_empty() {
-        spec["mounts"] = json!(mounts);
-    }
-    if !volumes.is_empty() {
-        spec["volumes"] = json!(volumes);
+    container::refuse_unsupported_modes(args)?;
+    let mut options = container::create_options(args)?;
+    // The spec's variables are a map: the last of a name wins, as in the container, and
+    // their order is not a setting.
+    options.env = variables_by_name(&options.env);
+    move_per_network_flags(&mut options)?;
+    let (spec, losses) = rpod_api::libpod::spec_out::container_spec_and_losses(&options);
+    if !losses.is_empty() {
+        return Err(usage(format!(
+            "these settings are not supported with a remote service (its API has no field for them): {}",
+            losses.join(", ")
+        )));
     }
     Ok(spec)
 }
 
-/// Pull `image` on the service when it has none of that name (podman's `--pull missing`),
-/// its progress on stderr.
-fn pull_if_missing(client: &mut Client, image: &str) -> Result<(), Failure> {
-    let reply = client.call("GET", &format!("/images/{}/exists", encode(image)), None)?;
-    if reply.status != 404 {
+/// `--ip`, `--ip6`, `--mac-address` and `--network-alias` into the entry of the first
+/// network `--network` names (the engine gives them to the first network; a spec says them
+/// in a network's entry only, and the service's default network's name is not known here).
+fn move_per_network_flags(options: &mut rpod_engine::CreateOptions) -> Result<(), Failure> {
+    let given = options.ip.is_some()
+        || options.ip6.is_some()
+        || options.mac_address.is_some()
+        || !options.network_aliases.is_empty();
+    if !given {
         return Ok(());
     }
-    match super::images::pull_image(client, image, false)? {
+    let Some(first) = options.net.networks.first() else {
+        return Err(usage(
+            "--ip, --ip6, --mac-address and --network-alias need --network NAME with a remote service (its API gives them to a network by name)",
+        ));
+    };
+    let mut first = first.clone();
+    options.move_per_network_flags(&mut first)?;
+    options.net.networks[0] = first;
+    options.ip = None;
+    options.ip6 = None;
+    options.mac_address = None;
+    options.network_aliases.clear();
+    Ok(())
+}
+
+/// `KEY=VALUE` words, one a name (its last value), in the order of the names.
+fn variables_by_name(words: &[String]) -> Vec<String> {
+    let mut by_name = BTreeMap::new();
+    for word in words {
+        if let Some((key, value)) = word.split_once('=') {
+            by_name.insert(key, value);
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect()
+}
+
+/// `--pull` on the service: `missing` pulls an image the service has none of that name
+/// of, `always` and `newer` pull (`newer` goes on with the service's image when the pull
+/// fails), `never` does not; the progress on stderr unless `--quiet`.
+fn pull_as_asked(client: &mut Client, args: &RunArgs, image: &str) -> Result<(), Failure> {
+    if args.pull == "never" {
+        return Ok(());
+    }
+    let reply = client.call("GET", &format!("/images/{}/exists", encode(image)), None)?;
+    let present = reply.status != 404;
+    if present && args.pull == "missing" {
+        return Ok(());
+    }
+    match super::images::pull_image(client, image, args.quiet)? {
         Some(_) => Ok(()),
+        None if present && args.pull == "newer" => {
+            tracing::warn!("pulling {image} failed, using the service's image");
+            Ok(())
+        }
+        None if present => Err(usage(format!("pulling {image} again failed"))),
         None => Err(usage(format!(
             "{image}: no such image on the service, and pulling it failed"
         ))),
     }
 }
 
-/// Create the container; its ID.
+/// Create the container as `create` and `run` do (`--pull`, `--replace`, `--cidfile`);
+/// its ID.
 pub fn create(client: &mut Client, args: &RunArgs) -> Result<String, Failure> {
+    container::check_cidfile(args)?;
     let spec = spec(args)?;
-    if let Some(image) = args.image_and_command.first() {
-        pull_if_missing(client, image)?;
+    if let (Some(image), false) = (args.image_and_command.first(), args.rootfs) {
+        pull_as_asked(client, args, image)?;
+    }
+    if let (true, Some(name)) = (args.replace, &args.name) {
+        let reply = client.call(
+            "DELETE",
+            &format!("/containers/{}?force=true&timeout=0", encode(name)),
+            None,
+        )?;
+        if !matches!(reply.status, 200 | 204 | 404) {
+            return Err(failure(&reply));
+        }
     }
     let reply = expect(
         client.call("POST", "/containers/create", Some(&spec))?,
@@ -204,41 +184,88 @@ pub fn create(client: &mut Client, args: &RunArgs) -> Result<String, Failure> {
             eprintln!("WARNING: {text}");
         }
     }
-    answer["Id"]
+    let id = answer["Id"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| usage("the service's create answer has no container ID"))
+        .ok_or_else(|| usage("the service's create answer has no container ID"))?;
+    if let Err(failure) = container::write_cidfile(args, &id) {
+        remove_quietly(client, &encode(&id));
+        return Err(failure);
+    }
+    Ok(id)
+}
+
+/// Remove container `n` (encoded), running or not, when what made it failed.
+fn remove_quietly(client: &mut Client, n: &str) {
+    let _ = client.call(
+        "DELETE",
+        &format!("/containers/{n}?force=true&timeout=0"),
+        None,
+    );
 }
 
 pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
     // Checked before anything is made.
+    container::refuse_run_conflicts(args)?;
+    let streams = container::attached_streams(&args.attach)?;
     let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
-    let id = create(client, args)?;
+    // `--rmi` implies `--rm`.
+    let mut args = args.clone();
+    args.rm |= args.rmi;
+    let id = create(client, &args)?;
     let n = encode(&id);
     if args.detach {
-        expect(
-            client.call("POST", &format!("/containers/{n}/start"), None)?,
-            &[204, 304],
-        )?;
+        let started = client.call("POST", &format!("/containers/{n}/start"), None)?;
+        if !matches!(started.status, 204 | 304) {
+            remove_quietly(client, &n);
+            return Err(failure(&started));
+        }
         println!("{id}");
         return Ok(0);
     }
-    let outcome = attached_run(client, args, &n, keys);
+    let outcome = attached_run(client, &args, &n, &streams, keys);
     // A `--rm` container that never ran (or whose session failed) is not left behind.
     if outcome.is_err() && args.rm {
-        let _ = client.call("DELETE", &format!("/containers/{n}?force=true"), None);
+        remove_quietly(client, &n);
+    }
+    if outcome.is_ok() && args.rmi {
+        remove_run_image(client, &args);
     }
     outcome
 }
 
+/// `run --rmi`: the image removed once its container is gone; one another container uses
+/// stays, with a warning (as podman's).
+fn remove_run_image(client: &mut Client, args: &RunArgs) {
+    let Some(image) = args.image_and_command.first() else {
+        return;
+    };
+    let removed = match client.call("DELETE", &format!("/images/{}", encode(image)), None) {
+        Ok(reply) if reply.status == 200 => Ok(()),
+        Ok(reply) => Err(failure(&reply).message()),
+        Err(e) => Err(format!("{e:#}")),
+    };
+    if let Err(e) = removed {
+        tracing::warn!("Failed removing image {image}: {e}");
+    }
+}
+
 /// Attach to the created container `n`, start it, carry the session (detached by
 /// `keys`), and wait for its exit code.
-fn attached_run(client: &mut Client, args: &RunArgs, n: &str, keys: Vec<u8>) -> Outcome {
+fn attached_run(
+    client: &mut Client,
+    args: &RunArgs,
+    n: &str,
+    streams: &container::AttachedStreams,
+    keys: Vec<u8>,
+) -> Outcome {
+    let input = args.interactive && streams.input;
     let attach = client.stream(
         "POST",
         &format!(
-            "/containers/{n}/attach?stream=true&stdout=true&stderr=true&stdin={}&detachKeys={}",
-            args.interactive,
+            "/containers/{n}/attach?stream=true&stdout={}&stderr={}&stdin={input}&detachKeys={}",
+            streams.output,
+            streams.error,
             encode(&args.flags.detach_keys)
         ),
         None,
@@ -296,7 +323,7 @@ fn attached_run(client: &mut Client, args: &RunArgs, n: &str, keys: Vec<u8>) -> 
         return Err(failure(&started));
     }
     let resize = resize.map(|path| (path, false));
-    if session(client, attach, args.interactive, args.tty, resize, keys)? {
+    if session(client, attach, input, args.tty, resize, keys)? {
         // Detached: the container runs on.
         return Ok(0);
     }
@@ -595,18 +622,51 @@ mod tests {
         assert_eq!(spec["restart_policy"], "on-failure");
         assert_eq!(spec["restart_tries"], 3);
         assert_eq!(spec["stop_timeout"], 7);
+        // The host path is the service's: not looked for here.
         assert_eq!(
             spec["mounts"],
-            json!([{"destination": "/in", "type": "bind", "source": "/host", "options": ["ro"]}])
+            json!([{"destination": "/in", "type": "bind", "source": "/host", "options": ["rprivate", "ro"]}])
         );
-        assert_eq!(
-            spec["volumes"],
-            json!([{"Name": "data", "Dest": "/data", "Options": []}])
-        );
+        assert_eq!(spec["volumes"][0]["Name"], "data");
+        assert_eq!(spec["volumes"][0]["Dest"], "/data");
         let plain = super::spec(&run_args(&["--entrypoint", "/bin/true", "demo"])).unwrap();
         assert_eq!(plain["entrypoint"], json!(["/bin/true"]));
         assert!(plain.get("command").is_none());
         assert!(super::spec(&run_args(&["-v", "a:b:c:d", "demo"])).is_err());
         assert!(super::spec(&run_args(&["--restart", "on-failure:x", "demo"])).is_err());
+        // The last value of a name wins, whatever the order.
+        let env = super::spec(&run_args(&["-e", "B=1", "-e", "A=2", "-e", "B=3", "demo"])).unwrap();
+        assert_eq!(env["env"], json!({"A": "2", "B": "3"}));
+        // Ports, limits and the first network's address (moved into its entry).
+        let net = super::spec(&run_args(&[
+            "--network",
+            "front",
+            "--ip",
+            "10.1.0.5",
+            "--network-alias",
+            "www",
+            "-p",
+            "8080:80",
+            "--memory",
+            "64m",
+            "demo",
+        ]))
+        .unwrap();
+        assert_eq!(
+            net["Networks"]["front"],
+            json!({"aliases": ["www"], "static_ips": ["10.1.0.5"]})
+        );
+        assert_eq!(net["portmappings"][0]["host_port"], 8080);
+        assert_eq!(net["portmappings"][0]["container_port"], 80);
+        assert_eq!(net["resource_limits"]["memory"]["limit"], 64 << 20);
+        let error = super::spec(&run_args(&["--ip", "10.1.0.5", "demo"]))
+            .unwrap_err()
+            .message();
+        assert!(error.contains("need --network NAME"), "{error}");
+        // What the spec has no field for is named.
+        let error = super::spec(&run_args(&["--domainname", "example.org", "demo"]))
+            .unwrap_err()
+            .message();
+        assert!(error.ends_with("no field for them): domainname"), "{error}");
     }
 }

@@ -626,6 +626,7 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
         }
     }
     crate::mounts::validate(&options.mounts)?;
+    crate::mounts::check_bind_sources(&options.mounts)?;
     if let Some(parent) = &options.cgroup_parent {
         crate::spec::check_cgroup_parent(parent)?;
     }
@@ -821,6 +822,19 @@ fn refuse_personality_on_old_runc(runtime: &dyn rpod_oci::OciRuntime) -> Result<
         )));
     }
     Ok(())
+}
+
+impl CreateOptions {
+    /// `--read-only-tmpfs` said by the tmpfs mounts it stands for, the flag cleared: the
+    /// same container, in the form podman 4's SpecGenerator can carry (it has no field for
+    /// the flag; podman's own clients send the mounts).
+    pub fn read_only_tmpfs_as_mounts(&mut self) -> Result<()> {
+        if self.read_only && self.read_only_tmpfs {
+            read_only_tmpfs(&mut self.mounts)?;
+        }
+        self.read_only_tmpfs = false;
+        Ok(())
+    }
 }
 
 /// podman's `--read-only-tmpfs`: a read-only container still gets a writable /tmp, /var/tmp

@@ -9,6 +9,54 @@ use crate::container::{NetworkConfig, NetworkJoin, NetworkMode};
 use crate::network::{ipam, ports};
 use crate::{EngineError, Result};
 
+impl CreateOptions {
+    /// `--ip`, `--ip6`, `--mac-address` and `--network-alias`, which are settings of the
+    /// first network a container joins, given to `first` (checked as far as no network's
+    /// definition is needed: the addresses are the caller's to check against it). A
+    /// SpecGenerator says them only in a network's entry, so a remote client moves them
+    /// there too.
+    pub fn move_per_network_flags(&self, first: &mut NetworkJoin) -> Result<()> {
+        let given_twice = |what: &str, flag: &str| {
+            EngineError::InvalidArg(format!(
+                "{flag} and --network {}:{what}= both give the network's {what}",
+                first.name
+            ))
+        };
+        if self.ip.is_some() && first.ip.is_some() {
+            return Err(given_twice("ip", "--ip"));
+        }
+        if self.ip6.is_some() && first.ip6.is_some() {
+            return Err(given_twice("ip6", "--ip6"));
+        }
+        if let Some(mac) = &self.mac_address {
+            if first.mac.is_some() {
+                return Err(given_twice("mac", "--mac-address"));
+            }
+            if !valid_mac(mac) {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid --mac-address {mac:?}: expected six hex bytes like 92:d0:c6:0a:29:33"
+                )));
+            }
+        }
+        if let Some(alias) = self
+            .network_aliases
+            .iter()
+            .find(|alias| !crate::names::valid_name(alias))
+        {
+            return Err(EngineError::InvalidArg(format!(
+                "invalid --network-alias {alias:?}"
+            )));
+        }
+        first.ip = first.ip.or(self.ip);
+        first.ip6 = first.ip6.or(self.ip6);
+        if self.mac_address.is_some() {
+            first.mac = self.mac_address.clone();
+        }
+        first.aliases.extend(self.network_aliases.iter().cloned());
+        Ok(())
+    }
+}
+
 impl Engine {
     /// Settle a new container's network mode and settings: names resolved, networks
     /// checked, `-P` expanded, free host ports chosen.
@@ -155,45 +203,12 @@ impl Engine {
         let first_network = first_network.ok_or_else(|| {
             EngineError::InvalidArg("a bridged container joins at least one network".into())
         })?;
-        let first = &mut net.networks[0];
-        let given_twice = |what: &str, flag: &str| {
-            EngineError::InvalidArg(format!(
-                "{flag} and --network {}:{what}= both give the network's {what}",
-                first.name
-            ))
-        };
+        options.move_per_network_flags(&mut net.networks[0])?;
         if let Some(ip) = options.ip {
-            if first.ip.is_some() {
-                return Err(given_twice("ip", "--ip"));
-            }
             ipam::check_static(&first_network, IpAddr::V4(ip))?;
-            first.ip = Some(ip);
         }
         if let Some(ip6) = options.ip6 {
-            if first.ip6.is_some() {
-                return Err(given_twice("ip6", "--ip6"));
-            }
             ipam::check_static(&first_network, IpAddr::V6(ip6))?;
-            first.ip6 = Some(ip6);
-        }
-        if let Some(mac) = &options.mac_address {
-            if first.mac.is_some() {
-                return Err(given_twice("mac", "--mac-address"));
-            }
-            if !valid_mac(mac) {
-                return Err(EngineError::InvalidArg(format!(
-                    "invalid --mac-address {mac:?}: expected six hex bytes like 92:d0:c6:0a:29:33"
-                )));
-            }
-            first.mac = Some(mac.clone());
-        }
-        for alias in &options.network_aliases {
-            if !crate::names::valid_name(alias) {
-                return Err(EngineError::InvalidArg(format!(
-                    "invalid --network-alias {alias:?}"
-                )));
-            }
-            first.aliases.push(alias.clone());
         }
         for server in &net.dns_servers {
             if server.parse::<IpAddr>().is_err() {

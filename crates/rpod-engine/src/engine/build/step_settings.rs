@@ -55,6 +55,7 @@ impl StepSettings {
     /// error that names it).
     pub fn template(&self) -> Result<CreateOptions> {
         crate::mounts::validate(&self.mounts)?;
+        crate::mounts::check_bind_sources(&self.mounts)?;
         let add_hosts = self
             .add_hosts
             .iter()
