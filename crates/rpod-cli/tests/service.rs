@@ -5886,7 +5886,23 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     wait_until("the log shows started", || {
         service.remote_ok(&["logs", "bg"]).contains("started")
     });
-    // exec: output, exit codes, stdin.
+    // exec: variables (files read here), output, exit codes, stdin.
+    let exec_env = service.rpod.dir.path().join("exec-variables");
+    std::fs::write(&exec_env, "X=from-file\nY=1\n").unwrap();
+    assert_eq!(
+        service.remote_ok(&[
+            "exec",
+            "--env-file",
+            &exec_env.display().to_string(),
+            "-e",
+            "Y=2",
+            "bg",
+            "sh",
+            "-c",
+            "echo $X $Y"
+        ]),
+        "from-file 2\n"
+    );
     let out = service.remote_out(&["exec", "bg", "sh", "-c", "echo in-exec; echo e >&2; exit 4"]);
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "in-exec\n");
@@ -6426,6 +6442,22 @@ fn rpod_remote_manages_volumes_and_networks() {
             .trim(),
         "10.93.191.9 www"
     );
+    // port: as the local command prints it.
+    for args in [
+        &["port", "web"][..],
+        &["port", "web", "80"],
+        &["port", "--all"],
+    ] {
+        assert_eq!(service.remote_ok(args), service.rpod.ok(args), "{args:?}");
+    }
+    assert_eq!(
+        service.remote_ok(&["port", "web"]),
+        format!("80/tcp -> 127.0.0.1:{port}\n")
+    );
+    assert_eq!(
+        service.remote_out(&["port", "web", "81"]).status.code(),
+        Some(125)
+    );
     let files = service.remote_ok(&["exec", "web", "cat", "/etc/resolv.conf", "/etc/hosts"]);
     assert!(
         files.contains("nameserver 10.93.191.53") && files.contains("10.1.2.3\tdb.example"),
@@ -6453,6 +6485,97 @@ fn rpod_remote_manages_volumes_and_networks() {
         String::from_utf8_lossy(&out.stderr).contains("--ip-range of \"rpod network create\""),
         "{out:?}"
     );
+}
+
+/// The lifecycle commands' `--all`, `--filter` and `--cidfile` through a remote service:
+/// the containers picked as the local command picks them, from the service's listing.
+#[test]
+fn rpod_remote_picks_containers_with_all_and_filters() {
+    let service = Service::start();
+    let ids: Vec<String> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            service
+                .remote_ok(&[
+                    "run",
+                    "-d",
+                    "--name",
+                    name,
+                    "-l",
+                    &format!("n={name}"),
+                    "demo",
+                    "sleep",
+                    "60",
+                ])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let created = service.remote_ok(&["create", "--name", "idle", "demo", "true"]);
+    // top: the service's ps, printed as the local command prints it.
+    let top = service.remote_ok(&["top", "one", "pid,args"]);
+    assert_eq!(top, service.rpod.ok(&["top", "one", "pid", "args"]));
+    assert!(top.contains("sleep 60"), "{top}");
+    // pause and unpause --all: the running ones, oldest first, by ID.
+    assert_eq!(
+        service.remote_ok(&["pause", "--all"]),
+        format!("{}\n{}\n", ids[0], ids[1])
+    );
+    assert_eq!(
+        service.rpod.ok(&[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}} {{.State}}",
+            "--sort",
+            "names"
+        ]),
+        "idle created\none paused\ntwo paused\n"
+    );
+    assert_eq!(
+        service.remote_ok(&["unpause", "-a"]),
+        format!("{}\n{}\n", ids[0], ids[1])
+    );
+    // A filter picks by the service's own filtering.
+    assert_eq!(
+        service.remote_ok(&["stop", "-t", "0", "--filter", "label=n=two"]),
+        format!("{}\n", ids[1])
+    );
+    // A --cidfile's container.
+    let cidfile = service.rpod.dir.path().join("one.cid");
+    std::fs::write(&cidfile, &ids[0]).unwrap();
+    assert_eq!(
+        service.remote_ok(&["kill", "--cidfile", &cidfile.display().to_string()]),
+        format!("{}\n", ids[0])
+    );
+    assert_eq!(
+        service.remote_out(&["stop", "--all", "one"]).status.code(),
+        Some(125)
+    );
+    let out = service.remote_out(&["stop", "--latest"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--latest of \"rpod stop\" is not supported"),
+        "{out:?}"
+    );
+    // rm --all: a pod whole (its containers printed), then the others, newest first.
+    service.rpod.ok(&["pod", "create", "--name", "team"]);
+    let member = service
+        .rpod
+        .ok(&["create", "--pod", "team", "demo", "true"]);
+    let out = service.remote_ok(&["rm", "-a", "-f", "-t", "0"]);
+    let removed: Vec<&str> = out.lines().collect();
+    assert!(removed.contains(&member.trim()), "{out}");
+    assert_eq!(
+        removed[removed.len() - 3..],
+        [created.trim(), ids[1].as_str(), ids[0].as_str()],
+        "{out}"
+    );
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+    // Nothing to pick: nothing done.
+    assert_eq!(service.remote_ok(&["stop", "-a"]), "");
+    // podman's --force ignores a missing container.
+    assert_eq!(service.remote_ok(&["rm", "-f", "nosuch"]), "");
 }
 
 /// `rpod --url cp`: files and directories to and from a container of the service, and

@@ -292,36 +292,46 @@ pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
     if !publishing(&record) {
         return Ok(0);
     }
-    let expanded = ports::expand(&record.config.net.ports);
-    match wanted {
-        None => {
-            for (port, protocol, ip, host_port) in expanded {
-                println!("{port}/{protocol} -> {ip}:{host_port}");
-            }
-        }
-        Some(wanted) => {
-            let (number, protocol) = wanted.split_once('/').unwrap_or((wanted, "tcp"));
-            let number: u16 = number
-                .parse()
-                .map_err(|_| usage(format!("invalid port {wanted:?}")))?;
-            let found: Vec<_> = expanded
-                .into_iter()
-                .filter(|(p, proto, _, _)| *p == number && proto == protocol)
-                .collect();
-            if found.is_empty() {
-                return Err(Failure::new(
-                    ENGINE_ERROR,
-                    EngineError::InvalidArg(format!(
-                        "failed to find published port \"{number}/{protocol}\""
-                    )),
-                ));
-            }
-            for (_, _, ip, host_port) in found {
-                println!("{ip}:{host_port}");
-            }
-        }
-    }
+    print_ports(
+        ports::expand(&record.config.net.ports),
+        wanted.map(String::as_str),
+    )?;
     Ok(0)
+}
+
+/// A container's published ports (container port, protocol, host address, host port) as
+/// `port` prints them: each with its host side, or the host sides of `wanted`
+/// (`PORT[/PROTOCOL]`) alone.
+pub(crate) fn print_ports(
+    ports: Vec<(u16, String, String, u16)>,
+    wanted: Option<&str>,
+) -> Result<(), Failure> {
+    let Some(wanted) = wanted else {
+        for (port, protocol, ip, host_port) in ports {
+            println!("{port}/{protocol} -> {ip}:{host_port}");
+        }
+        return Ok(());
+    };
+    let (number, protocol) = wanted.split_once('/').unwrap_or((wanted, "tcp"));
+    let number: u16 = number
+        .parse()
+        .map_err(|_| usage(format!("invalid port {wanted:?}")))?;
+    let found: Vec<_> = ports
+        .into_iter()
+        .filter(|(p, proto, _, _)| *p == number && proto == protocol)
+        .collect();
+    if found.is_empty() {
+        return Err(Failure::new(
+            ENGINE_ERROR,
+            EngineError::InvalidArg(format!(
+                "failed to find published port \"{number}/{protocol}\""
+            )),
+        ));
+    }
+    for (_, _, ip, host_port) in found {
+        println!("{ip}:{host_port}");
+    }
+    Ok(())
 }
 
 /// `network reload`: each container's networks set up again; its ID printed.

@@ -137,7 +137,7 @@ pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
 }
 
 /// `top`'s descriptors: podman takes `-eo a,b` style words as well as separate ones.
-fn descriptor_words(words: &[String]) -> Vec<String> {
+pub(crate) fn descriptor_words(words: &[String]) -> Vec<String> {
     words
         .iter()
         .flat_map(|d| d.split(','))
@@ -209,7 +209,7 @@ pub fn pod_stats(engine: &Engine, args: PodStatsArgs) -> Outcome {
 }
 
 /// A `top` table, columns padded as podman pads them.
-fn print_top(headers: &[String], rows: &[Vec<String>]) {
+pub(crate) fn print_top(headers: &[String], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(String::len).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {

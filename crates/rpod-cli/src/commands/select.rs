@@ -33,18 +33,23 @@ impl crate::cli::PickArgs {
     }
 }
 
+/// What a selection asks for, before any container is looked at.
+pub enum Picked {
+    /// The containers named, and those whose IDs the `--cidfile`s hold.
+    Named(Vec<String>),
+    /// The latest created.
+    Latest,
+    /// Every eligible container (`--all`), or those the `--filter`s pass.
+    Listed,
+}
+
 impl Selection {
-    /// The containers to act on, each as the user named it (a name or ID as given; a full
-    /// ID otherwise, as podman prints them). `eligible` narrows `--all`.
-    pub fn resolve(
-        self,
-        engine: &Engine,
-        eligible: impl Fn(&ContainerRecord) -> bool,
-    ) -> Result<Vec<String>, Failure> {
+    /// The flags checked against each other, and the `--cidfile`s read.
+    pub fn picked(&self) -> Result<Picked, Failure> {
         for filter in &self.filters {
             validate_filter(filter)?;
         }
-        let mut targets = self.names;
+        let mut targets = self.names.clone();
         for file in &self.cidfiles {
             // A missing file is an error even with --ignore, as in podman.
             let text = std::fs::read_to_string(file)
@@ -64,15 +69,30 @@ impl Selection {
             return Err(usage("--filter takes no arguments"));
         }
         if named {
-            return Ok(targets);
+            return Ok(Picked::Named(targets));
         }
         if self.latest {
-            return Ok(vec![latest_id(engine)?]);
+            return Ok(Picked::Latest);
         }
-        let mut records = engine.list()?;
         if self.filters.is_empty() && !self.all {
             return Err(usage("you must provide at least one name or id"));
         }
+        Ok(Picked::Listed)
+    }
+
+    /// The containers to act on, each as the user named it (a name or ID as given; a full
+    /// ID otherwise, as podman prints them). `eligible` narrows `--all`.
+    pub fn resolve(
+        self,
+        engine: &Engine,
+        eligible: impl Fn(&ContainerRecord) -> bool,
+    ) -> Result<Vec<String>, Failure> {
+        match self.picked()? {
+            Picked::Named(targets) => return Ok(targets),
+            Picked::Latest => return Ok(vec![latest_id(engine)?]),
+            Picked::Listed => {}
+        }
+        let mut records = engine.list()?;
         records.sort_by_key(|r| r.config.created);
         Ok(records
             .iter()

@@ -6,7 +6,8 @@ use std::io::Write;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
-use crate::cli::{FormatArgs, InspectArgs, LogsArgs, PsArgs};
+use crate::cli::{FormatArgs, InspectArgs, LogsArgs, PortArgs, PsArgs, TopArgs};
+use crate::commands::select::{Picked, Selection};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
@@ -94,10 +95,10 @@ fn status_text(item: &Value) -> String {
     }
 }
 
-/// One `ps` row of a libpod `ListContainer`, with the fields the local `ps` offers.
-fn ps_row(item: &Value, no_trunc: bool) -> Value {
-    let id = item["Id"].as_str().unwrap_or_default();
-    let created = item["Created"]
+/// When a libpod `ListContainer` was created: its `Created` (RFC 3339, to the
+/// nanosecond), or Unix seconds from an older service.
+fn created_at(item: &Value) -> Option<chrono::DateTime<Utc>> {
+    item["Created"]
         .as_str()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc))
@@ -105,7 +106,13 @@ fn ps_row(item: &Value, no_trunc: bool) -> Value {
             item["Created"]
                 .as_i64()
                 .and_then(|t| Utc.timestamp_opt(t, 0).single())
-        });
+        })
+}
+
+/// One `ps` row of a libpod `ListContainer`, with the fields the local `ps` offers.
+fn ps_row(item: &Value, no_trunc: bool) -> Value {
+    let id = item["Id"].as_str().unwrap_or_default();
+    let created = created_at(item);
     let ports: Vec<rpod_engine::network::ports::PortMapping> =
         serde_json::from_value(item["Ports"].clone()).unwrap_or_default();
     let mut row = item.clone();
@@ -139,7 +146,7 @@ pub fn ps(client: &mut Client, args: &PsArgs) -> Outcome {
     let list = expect(client.call("GET", &query, None)?, &[200])?.json()?;
     let mut items: Vec<Value> = list.as_array().cloned().unwrap_or_default();
     // Newest first, as the local `ps` lists them.
-    items.sort_by_key(|item| std::cmp::Reverse(ps_row(item, true)["Created"].as_i64()));
+    items.sort_by_key(|item| std::cmp::Reverse(created_at(item)));
     if let Some(last) = args.last {
         items.truncate(last);
     }
@@ -243,14 +250,97 @@ pub enum Action {
     },
 }
 
+/// The containers a lifecycle command acts on, as the local command picks them: those
+/// named (and the `--cidfile`s' IDs), or, oldest first by ID, every one `eligible` takes
+/// (by its listing entry: `State`, `IsInfra`) with `--all`, or those the service's
+/// filtering passes with `--filter`s. `--latest` is not taken (nor by podman-remote):
+/// which container is the latest is a race between clients.
+pub fn select(
+    client: &mut Client,
+    selection: &Selection,
+    eligible: impl Fn(&Value) -> bool,
+) -> Result<Vec<String>, Failure> {
+    match selection.picked()? {
+        Picked::Named(names) => return Ok(names),
+        Picked::Latest => {
+            return Err(usage(
+                "--latest is not supported with a remote service: name the container",
+            ))
+        }
+        Picked::Listed => {}
+    }
+    let mut path = "/containers/json?all=true".to_string();
+    if !selection.filters.is_empty() {
+        path.push_str(&format!(
+            "&filters={}",
+            encode(&Value::Object(filters_map(&selection.filters)?).to_string())
+        ));
+    }
+    let list = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let mut items: Vec<Value> = list.as_array().cloned().unwrap_or_default();
+    items.sort_by_key(created_at);
+    Ok(items
+        .iter()
+        .filter(|item| !selection.filters.is_empty() || eligible(item))
+        .filter_map(|item| item["Id"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// A listing entry's state is one of `states`.
+pub fn in_state(item: &Value, states: &[&str]) -> bool {
+    item["State"]
+        .as_str()
+        .is_some_and(|state| states.contains(&state))
+}
+
+/// `rm --all`'s pods, removed whole (an infra container goes only with its pod), as the
+/// local command removes them: each pod's containers printed once it is gone. The exit
+/// code: 2 when a pod could not be removed.
+pub fn remove_pods(client: &mut Client, force: bool, time: Option<i64>) -> Result<i32, Failure> {
+    let pods = expect(client.call("GET", "/pods/json", None)?, &[200])?.json()?;
+    let containers = expect(
+        client.call("GET", "/containers/json?all=true", None)?,
+        &[200],
+    )?
+    .json()?;
+    let mut code = 0;
+    for pod in pods.as_array().into_iter().flatten() {
+        let Some(id) = pod["Id"].as_str() else {
+            continue;
+        };
+        let mut path = format!("/pods/{}?force={force}", encode(id));
+        if let Some(t) = time {
+            path.push_str(&format!("&timeout={t}"));
+        }
+        let reply = client.call("DELETE", &path, None)?;
+        let refused = reply
+            .json()
+            .ok()
+            .and_then(|report| report["Err"].as_str().map(str::to_string))
+            .filter(|e| !e.is_empty());
+        match (reply.status, refused) {
+            (200, None) => {
+                let members = containers.as_array().into_iter().flatten();
+                for member in members.filter(|c| c["Pod"].as_str() == Some(id)) {
+                    println!("{}", member["Id"].as_str().unwrap_or_default());
+                }
+            }
+            (200, Some(error)) => {
+                eprintln!("Error: {error}");
+                code = 2;
+            }
+            _ => {
+                eprintln!("Error: {}", failure(&reply).message());
+                code = 2;
+            }
+        }
+    }
+    Ok(code)
+}
+
 /// Do `action` to each container, printing each one's name as given when done (as the
 /// local commands); a failure is reported and the others are still done.
 pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outcome {
-    if containers.is_empty() {
-        return Err(usage(
-            "give at least one container (--all and --latest are local only)",
-        ));
-    }
     if let Action::Kill { signal } = &action {
         // Checked here, as the local command does, so a bad name does nothing anywhere.
         rpod_oci::signal::parse_signal(signal).map_err(usage)?;
@@ -325,6 +415,108 @@ pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outco
         }
     }
     Ok(code)
+}
+
+/// `top CONTAINER [DESCRIPTORS...]`: the service's `ps` of the container, printed as the
+/// local command prints it.
+pub fn top(client: &mut Client, args: &TopArgs) -> Outcome {
+    let (container, descriptors) = args
+        .args
+        .split_first()
+        .ok_or_else(|| usage("give a container"))?;
+    let words = crate::commands::observe::descriptor_words(descriptors);
+    let path = format!(
+        "/containers/{}/top?ps_args={}",
+        encode(container),
+        encode(&words.join(","))
+    );
+    let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let texts = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|cell| cell.as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let headers = texts(&answer["Titles"]);
+    let rows: Vec<Vec<String>> = answer["Processes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(texts)
+        .collect();
+    if rows.iter().any(|row| row.len() != headers.len()) {
+        return Err(usage(
+            "the service's top answer has rows of another width than its titles",
+        ));
+    }
+    crate::commands::observe::print_top(&headers, &rows);
+    Ok(0)
+}
+
+/// A running container's published ports, from its inspection's `NetworkSettings.Ports`:
+/// (container port, protocol, host address, host port), sorted as the local command
+/// sorts them.
+fn published_ports(inspected: &Value) -> Vec<(u16, String, String, u16)> {
+    if inspected["State"]["Running"].as_bool() != Some(true) {
+        return Vec::new();
+    }
+    let mut ports = Vec::new();
+    let map = inspected["NetworkSettings"]["Ports"].as_object();
+    for (key, bindings) in map.into_iter().flatten() {
+        let (number, protocol) = key.split_once('/').unwrap_or((key, "tcp"));
+        let Ok(number) = number.parse::<u16>() else {
+            continue;
+        };
+        for binding in bindings.as_array().into_iter().flatten() {
+            let Some(host_port) = binding["HostPort"].as_str().and_then(|p| p.parse().ok()) else {
+                continue;
+            };
+            let ip = match binding["HostIp"].as_str().unwrap_or_default() {
+                "" => "0.0.0.0",
+                ip => ip,
+            };
+            ports.push((number, protocol.to_string(), ip.to_string(), host_port));
+        }
+    }
+    ports.sort();
+    ports
+}
+
+/// `port CONTAINER [PORT[/PROTOCOL]]` and `port --all`, printed as the local command.
+pub fn port(client: &mut Client, args: &PortArgs) -> Outcome {
+    let inspect = |client: &mut Client, name: &str| -> Result<Value, Failure> {
+        let reply = client.call("GET", &format!("/containers/{}/json", encode(name)), None)?;
+        Ok(expect(reply, &[200])?.json()?)
+    };
+    if args.all {
+        if !args.args.is_empty() {
+            return Err(usage("--all takes no container"));
+        }
+        let selection = Selection {
+            all: true,
+            ..Selection::default()
+        };
+        for id in select(client, &selection, |item| in_state(item, &["running"]))? {
+            for (port, protocol, ip, host_port) in published_ports(&inspect(client, &id)?) {
+                println!(
+                    "{}\t{port}/{protocol} -> {ip}:{host_port}",
+                    short_id(&id, false)
+                );
+            }
+        }
+        return Ok(0);
+    }
+    let (container, wanted) = match args.args.as_slice() {
+        [container] => (container, None),
+        [container, port] => (container, Some(port)),
+        [] => return Err(usage("give a container")),
+        _ => return Err(usage("give a container, and optionally one of its ports")),
+    };
+    let ports = published_ports(&inspect(client, container)?);
+    crate::commands::network::print_ports(ports, wanted.map(String::as_str))?;
+    Ok(0)
 }
 
 pub fn wait(client: &mut Client, containers: &[String], conditions: &[String]) -> Outcome {

@@ -20,6 +20,7 @@ use clap::ArgMatches;
 use crate::cli::{
     Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand, VolumeCommand,
 };
+use crate::commands::select::Selection;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 
 pub use client::Client;
@@ -112,14 +113,30 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             containers::inspect(c, &a)
         }
         Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
-            only(&path, leaf, &["containers"])?;
-            containers::each(c, &a.containers, containers::Action::Start)
+            only(&path, leaf, &["all", "filter", "containers"])?;
+            let selection = Selection {
+                names: a.containers,
+                all: a.all,
+                latest: a.latest,
+                filters: a.filter,
+                ..Selection::default()
+            };
+            let names = containers::select(c, &selection, |_| true)?;
+            containers::each(c, &names, containers::Action::Start)
         }
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
-            only(&path, leaf, &["time", "ignore", "containers"])?;
+            only(
+                &path,
+                leaf,
+                &["time", "ignore", "all", "filter", "cidfile", "containers"],
+            )?;
+            let selection = a.pick.selection(a.all, a.filter);
+            let names = containers::select(c, &selection, |item| {
+                containers::in_state(item, &["created", "running", "paused", "stopping"])
+            })?;
             containers::each(
                 c,
-                &a.pick.containers,
+                &names,
                 containers::Action::Stop {
                     time: a.time,
                     ignore: a.ignore,
@@ -127,45 +144,95 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             )
         }
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
-            only(&path, leaf, &["time", "containers"])?;
-            containers::each(
-                c,
-                &a.pick.containers,
-                containers::Action::Restart { time: a.time },
-            )
+            only(
+                &path,
+                leaf,
+                &["time", "all", "running", "filter", "cidfile", "containers"],
+            )?;
+            if a.running && !a.all {
+                return Err(usage("--running goes with --all"));
+            }
+            let running = a.running;
+            let selection = a.pick.selection(a.all, a.filter);
+            let names = containers::select(c, &selection, |item| {
+                !running || containers::in_state(item, &["running"])
+            })?;
+            containers::each(c, &names, containers::Action::Restart { time: a.time })
         }
         Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
-            only(&path, leaf, &["signal", "containers"])?;
-            containers::each(
-                c,
-                &a.pick.containers,
-                containers::Action::Kill { signal: a.signal },
-            )
+            only(&path, leaf, &["signal", "all", "cidfile", "containers"])?;
+            let selection = a.pick.selection(a.all, Vec::new());
+            let names = containers::select(c, &selection, |item| {
+                containers::in_state(item, &["running", "paused", "stopping"])
+            })?;
+            containers::each(c, &names, containers::Action::Kill { signal: a.signal })
         }
         Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
-            only(&path, leaf, &["containers"])?;
-            containers::each(c, &a.pick.containers, containers::Action::Pause)
+            only(&path, leaf, &["all", "filter", "cidfile", "containers"])?;
+            let selection = a.pick.selection(a.all, a.filter);
+            let names = containers::select(c, &selection, |item| {
+                containers::in_state(item, &["running"])
+            })?;
+            containers::each(c, &names, containers::Action::Pause)
         }
         Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
-            only(&path, leaf, &["containers"])?;
-            containers::each(c, &a.pick.containers, containers::Action::Unpause)
+            only(&path, leaf, &["all", "filter", "cidfile", "containers"])?;
+            let selection = a.pick.selection(a.all, a.filter);
+            let names = containers::select(c, &selection, |item| {
+                containers::in_state(item, &["paused"])
+            })?;
+            containers::each(c, &names, containers::Action::Unpause)
         }
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => {
             only(
                 &path,
                 leaf,
-                &["force", "volumes", "ignore", "time", "containers"],
+                &[
+                    "force",
+                    "volumes",
+                    "ignore",
+                    "time",
+                    "all",
+                    "filter",
+                    "cidfile",
+                    "containers",
+                ],
             )?;
-            containers::each(
+            let selection = a.pick.selection(a.all, a.filter);
+            // Checked before any pod goes.
+            selection.picked()?;
+            let pods_code = if a.all {
+                containers::remove_pods(c, a.force, a.time)?
+            } else {
+                0
+            };
+            let mut names = containers::select(c, &selection, |item| {
+                item["IsInfra"].as_bool() != Some(true)
+            })?;
+            // Newest first: a container joined to another's namespaces goes before it.
+            if a.all {
+                names.reverse();
+            }
+            let code = containers::each(
                 c,
-                &a.pick.containers,
+                &names,
                 containers::Action::Remove {
                     force: a.force,
                     volumes: a.volumes,
-                    ignore: a.ignore,
+                    // podman's --force ignores missing containers too.
+                    ignore: a.ignore || a.force,
                     time: a.time,
                 },
-            )
+            )?;
+            Ok(code.max(pods_code))
+        }
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
+            only(&path, leaf, &["args"])?;
+            containers::top(c, &a)
+        }
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
+            only(&path, leaf, &["all", "args"])?;
+            containers::port(c, &a)
         }
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
             only(&path, leaf, &["condition", "containers"])?;
@@ -300,7 +367,8 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
         _ => Err(usage(format!(
             "\"rpod {}\" is not supported with a remote service (rpod's remote commands: \
              version, info, ps, inspect, create, run, exec, start, stop, restart, kill, pause, \
-             unpause, rm, wait, logs, cp, container exists, images, image exists, rmi, pull; \
+             unpause, rm, wait, logs, top, port, cp, container exists, images, image exists, \
+             rmi, pull; \
              volume and network create, ls, inspect, rm, exists)",
             path.join(" ")
         ))),

@@ -50,26 +50,9 @@ pub const EXEC_FLAGS: &[&str] = &[
     "user",
     "privileged",
     "detach_keys",
+    "env_file",
     "container_and_command",
 ];
-
-/// `KEY=VALUE`, or `KEY` for this process's value (left out when it has none), as podman.
-fn environment(words: &[String]) -> BTreeMap<String, String> {
-    let mut env = BTreeMap::new();
-    for word in words {
-        match word.split_once('=') {
-            Some((key, value)) => {
-                env.insert(key.to_string(), value.to_string());
-            }
-            None => {
-                if let Ok(value) = std::env::var(word) {
-                    env.insert(word.clone(), value);
-                }
-            }
-        }
-    }
-    env
-}
 
 /// The SpecGenerator of `create`/`run`: the flags read as the local create reads them
 /// (the same checks, the same errors), written as `generate spec` writes a container's
@@ -475,10 +458,10 @@ pub fn exec(client: &mut Client, args: &ExecArgs) -> Outcome {
     if command.is_empty() {
         return Err(usage("a command is required"));
     }
-    let env: Vec<String> = environment(&args.env)
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    // As the local exec reads them: the files' first, a bare `KEY` taking this process's
+    // value (left out when it has none).
+    let mut env = container::expand_env(&container::env_file_entries(&args.env_file)?)?;
+    env.extend(container::expand_env(&args.env)?);
     let config = json!({
         "AttachStdin": args.interactive && !args.detach,
         "AttachStdout": !args.detach,
