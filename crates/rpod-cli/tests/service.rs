@@ -6472,8 +6472,56 @@ fn rpod_remote_manages_volumes_and_networks() {
         let _ = std::io::Read::read_to_string(&mut stream, &mut body);
         body.ends_with("served\n")
     });
+    // network disconnect and connect (with an address and an alias of its own).
+    service.remote_ok(&["network", "disconnect", "net191", "web"]);
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["inspect", "-f", "{{len .NetworkSettings.Networks}}", "web"])
+            .trim(),
+        "0"
+    );
+    service.remote_ok(&[
+        "network",
+        "connect",
+        "--alias",
+        "again",
+        "--ip",
+        "10.93.191.20",
+        "net191",
+        "web",
+    ]);
+    assert_eq!(
+        service
+            .rpod
+            .ok(&[
+                "inspect",
+                "-f",
+                "{{.NetworkSettings.Networks.net191.IPAddress}} {{index .NetworkSettings.Networks.net191.Aliases 0}}",
+                "web"
+            ])
+            .trim(),
+        "10.93.191.20 again"
+    );
+    let out = service.remote_out(&["network", "connect", "nosuchnet", "web"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
     service.remote_ok(&["rm", "-f", "-t", "0", "web"]);
-    service.remote_ok(&["network", "rm", "net191"]);
+    // The prunes: what goes is printed, as locally.
+    assert_eq!(service.remote_ok(&["network", "prune", "-f"]), "net191\n");
+    service.remote_ok(&["volume", "create", "-l", "keep=no", "spare"]);
+    service.remote_ok(&["volume", "create", "kept"]);
+    assert_eq!(
+        service.remote_ok(&["volume", "prune", "-f", "--filter", "label=keep=no"]),
+        "spare\n"
+    );
+    assert_eq!(service.remote_ok(&["volume", "prune", "-f"]), "kept\n");
+    let gone = service.remote_ok(&["create", "demo", "true"]);
+    assert_eq!(service.remote_ok(&["container", "prune", "-f"]), gone);
+    let image = service.rpod.ok(&["images", "-q", "--no-trunc", "demo"]);
+    let image = image.trim().trim_start_matches("sha256:");
+    let pruned = service.remote_ok(&["image", "prune", "-a", "-f"]);
+    assert!(pruned.contains(image), "{pruned}");
+    assert_eq!(service.rpod.ok(&["images", "-q"]), "");
     let out = service.remote_out(&["run", "--rm", "--ip", "10.93.191.9", "demo", "true"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("need --network NAME"),

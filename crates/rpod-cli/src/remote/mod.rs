@@ -364,12 +364,41 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["name"])?;
             containers::exists(c, "networks", &a.name)
         }
+        Command::Network(NetworkCommand::Connect(a)) => {
+            only(
+                &path,
+                leaf,
+                &["alias", "ip", "ip6", "mac_address", "network", "container"],
+            )?;
+            objects::network_connect(c, &a)
+        }
+        Command::Network(NetworkCommand::Disconnect(a)) => {
+            only(&path, leaf, &["force", "network", "container"])?;
+            objects::network_disconnect(c, &a)
+        }
+        Command::Container(ContainerCommand::Prune(a)) => {
+            only(&path, leaf, &["force", "filter"])?;
+            objects::prune(c, "containers", &a.filter, false)
+        }
+        Command::Image(ImageCommand::Prune(a)) => {
+            only(&path, leaf, &["all", "force", "filter"])?;
+            objects::prune(c, "images", &a.filter, a.all)
+        }
+        Command::Volume(VolumeCommand::Prune(a)) => {
+            only(&path, leaf, &["force", "filter"])?;
+            objects::prune(c, "volumes", &a.filter, false)
+        }
+        Command::Network(NetworkCommand::Prune(a)) => {
+            only(&path, leaf, &["force", "filter"])?;
+            objects::prune(c, "networks", &a.filter, false)
+        }
         _ => Err(usage(format!(
             "\"rpod {}\" is not supported with a remote service (rpod's remote commands: \
              version, info, ps, inspect, create, run, exec, start, stop, restart, kill, pause, \
              unpause, rm, wait, logs, top, port, cp, container exists, images, image exists, \
              rmi, pull; \
-             volume and network create, ls, inspect, rm, exists)",
+             volume and network create, ls, inspect, rm, exists, prune; network connect, \
+             disconnect; container and image prune)",
             path.join(" ")
         ))),
     }

@@ -1,10 +1,11 @@
-//! Remote commands on volumes and networks: create, list, inspect, remove, exists.
+//! Remote commands on volumes and networks (create, list, inspect, remove, exists, a
+//! network's connections), and the prunes of every kind.
 
 use serde_json::{json, Value};
 
 use crate::cli::{
-    NetworkCreateArgs, NetworkInspectArgs, NetworkLsArgs, NetworkRmArgs, VolumeCreateArgs,
-    VolumeLsArgs, VolumeNamesArgs, VolumeRmArgs,
+    NetworkConnectArgs, NetworkCreateArgs, NetworkDisconnectArgs, NetworkInspectArgs,
+    NetworkLsArgs, NetworkRmArgs, VolumeCreateArgs, VolumeLsArgs, VolumeNamesArgs, VolumeRmArgs,
 };
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
@@ -253,6 +254,82 @@ pub fn network_rm(client: &mut Client, args: &NetworkRmArgs) -> Outcome {
     remove_each(client, "networks", &args.names, &query)
 }
 
+/// `container prune`, `image prune`, `volume prune` and `network prune` (`kind`: the
+/// API's word) on the service: what went printed as the local commands print it (IDs;
+/// names of volumes and networks), a report's error on stderr (exit 125).
+pub fn prune(client: &mut Client, kind: &str, filters: &[String], all: bool) -> Outcome {
+    let mut query = Vec::new();
+    if all {
+        query.push("all=true".to_string());
+    }
+    let filters = filters_map(filters)?;
+    if !filters.is_empty() {
+        query.push(format!(
+            "filters={}",
+            encode(&Value::Object(filters).to_string())
+        ));
+    }
+    let mut path = format!("/{kind}/prune");
+    if !query.is_empty() {
+        path = format!("{path}?{}", query.join("&"));
+    }
+    let reports = expect(client.call("POST", &path, None)?, &[200])?.json()?;
+    let mut code = 0;
+    for report in reports.as_array().into_iter().flatten() {
+        if let Some(error) = report_error(report) {
+            eprintln!("Error: {error}");
+            code = ENGINE_ERROR;
+            continue;
+        }
+        if let Some(name) = report["Id"].as_str().or(report["Name"].as_str()) {
+            println!("{name}");
+        }
+    }
+    Ok(code)
+}
+
+/// A prune report's error (libpod's `Err` or `Error`: a text, or an object), if any.
+fn report_error(report: &Value) -> Option<String> {
+    let error = match (&report["Err"], &report["Error"]) {
+        (Value::Null, other) | (other, _) => other,
+    };
+    match error {
+        Value::Null => None,
+        Value::String(text) if text.is_empty() => None,
+        Value::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+pub fn network_connect(client: &mut Client, args: &NetworkConnectArgs) -> Outcome {
+    let mut body = json!({ "container": args.container });
+    if !args.alias.is_empty() {
+        body["aliases"] = json!(args.alias);
+    }
+    let addresses: Vec<String> = args
+        .ip
+        .map(|ip| ip.to_string())
+        .into_iter()
+        .chain(args.ip6.map(|ip| ip.to_string()))
+        .collect();
+    if !addresses.is_empty() {
+        body["static_ips"] = json!(addresses);
+    }
+    if let Some(mac) = &args.mac_address {
+        body["static_mac"] = json!(mac);
+    }
+    let path = format!("/networks/{}/connect", encode(&args.network));
+    expect(client.call("POST", &path, Some(&body))?, &[200, 204])?;
+    Ok(0)
+}
+
+pub fn network_disconnect(client: &mut Client, args: &NetworkDisconnectArgs) -> Outcome {
+    let body = json!({ "Container": args.container, "Force": args.force });
+    let path = format!("/networks/{}/disconnect", encode(&args.network));
+    expect(client.call("POST", &path, Some(&body))?, &[200, 204])?;
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +344,23 @@ mod tests {
         let path = list_path("networks", &["label=a".into()]).unwrap();
         assert!(path.starts_with("/networks/json?filters=%7B"), "{path}");
         assert!(list_path("networks", &["nokey".into()]).is_err());
+    }
+
+    #[test]
+    fn prune_reports_give_their_errors_in_either_spelling() {
+        assert_eq!(report_error(&json!({"Id": "a", "Err": null})), None);
+        assert_eq!(report_error(&json!({"Name": "n", "Error": ""})), None);
+        assert_eq!(
+            report_error(&json!({"Id": "a", "Err": "in use"})).as_deref(),
+            Some("in use")
+        );
+        assert_eq!(
+            report_error(&json!({"Name": "n", "Error": "busy"})).as_deref(),
+            Some("busy")
+        );
+        assert_eq!(
+            report_error(&json!({"Id": "a", "Err": {"cause": "x"}})).as_deref(),
+            Some(r#"{"cause":"x"}"#)
+        );
     }
 }

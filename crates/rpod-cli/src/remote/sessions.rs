@@ -217,6 +217,19 @@ pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
     outcome
 }
 
+/// A `--rm` container's removal, which the service does once it has exited, waited for
+/// (up to 10 s): the command returns once it is gone, as locally, and `--rmi`'s image is
+/// no longer in use.
+fn wait_until_removed(client: &mut Client, n: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        match client.call("GET", &format!("/containers/{n}/exists"), None) {
+            Ok(reply) if reply.status == 204 => std::thread::sleep(Duration::from_millis(20)),
+            _ => return,
+        }
+    }
+}
+
 /// `run --rmi`: the image removed once its container is gone; one another container uses
 /// stays, with a warning (as podman's).
 fn remove_run_image(client: &mut Client, args: &RunArgs) {
@@ -320,10 +333,14 @@ fn attached_run(
     {
         return Err(usage(message.to_string()));
     }
-    answer["StatusCode"]
+    let code = answer["StatusCode"]
         .as_i64()
         .map(|code| code as i32)
-        .ok_or_else(|| usage("the service's wait answered without an exit code"))
+        .ok_or_else(|| usage("the service's wait answered without an exit code"))?;
+    if args.rm {
+        wait_until_removed(client, n);
+    }
+    Ok(code)
 }
 
 /// Copy the user's stdin into the session (when `interactive`) and its output to the
