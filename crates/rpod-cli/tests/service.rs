@@ -6626,6 +6626,129 @@ fn rpod_remote_picks_containers_with_all_and_filters() {
     assert_eq!(service.remote_ok(&["rm", "-f", "nosuch"]), "");
 }
 
+/// `rpod --url pod ...`: a pod made from the local command's flags, listed, inspected and
+/// moved through its lifecycle on the service.
+#[test]
+fn rpod_remote_manages_pods() {
+    let service = Service::start();
+    let id_file = service.rpod.dir.path().join("pod.id");
+    let id = service.remote_ok(&[
+        "pod",
+        "create",
+        "--name",
+        "team",
+        "--label",
+        "tier=web",
+        "--hostname",
+        "teamhost",
+        "--pod-id-file",
+        &id_file.display().to_string(),
+    ]);
+    let id = id.trim().to_string();
+    assert_eq!(std::fs::read_to_string(&id_file).unwrap(), id);
+    // --replace: the pod of that name goes first.
+    let again = service.remote_ok(&[
+        "pod",
+        "create",
+        "--replace",
+        "--name",
+        "team",
+        "--hostname",
+        "teamhost",
+    ]);
+    let id = again.trim().to_string();
+    assert_eq!(
+        service.rpod.ok(&["pod", "ps", "-q", "--no-trunc"]).trim(),
+        id
+    );
+    service.remote_ok(&[
+        "run", "-d", "--pod", "team", "--name", "member", "demo", "sleep", "60",
+    ]);
+    assert_eq!(
+        service.remote_ok(&["exec", "member", "hostname"]).trim(),
+        "teamhost"
+    );
+    let table = "table {{.Id}}\t{{.Name}}\t{{.Status}}\t{{.InfraId}}\t{{.NumberOfContainers}}";
+    assert_eq!(
+        service.remote_ok(&["pod", "ps", "--format", table]),
+        service.rpod.ok(&["pod", "ps", "--format", table])
+    );
+    assert_eq!(
+        service.remote_ok(&[
+            "pod",
+            "ps",
+            "--ctr-names",
+            "--format",
+            "{{.ContainerNames}}"
+        ]),
+        service.rpod.ok(&[
+            "pod",
+            "ps",
+            "--ctr-names",
+            "--format",
+            "{{.ContainerNames}}"
+        ])
+    );
+    assert_eq!(
+        service
+            .remote_ok(&[
+                "pod",
+                "inspect",
+                "-f",
+                "{{.Name}} {{.Hostname}} {{.NumContainers}}",
+                "team"
+            ])
+            .trim(),
+        "team teamhost 2"
+    );
+    assert_eq!(
+        service.remote_out(&["pod", "exists", "team"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        service.remote_out(&["pod", "exists", "nope"]).status.code(),
+        Some(1)
+    );
+    let top = service.remote_ok(&["pod", "top", "team", "args"]);
+    assert!(top.contains("sleep 60"), "{top}");
+    // The lifecycle moves print the pod's ID, as the local ones.
+    for moves in [
+        &["pod", "pause", "team"][..],
+        &["pod", "unpause", "--all"],
+        &["pod", "stop", "-t", "0", "team"],
+        &["pod", "start", "team"],
+        &["pod", "restart", "-t", "0", "team"],
+        &["pod", "kill", "-s", "USR1", "team"],
+    ] {
+        assert_eq!(service.remote_ok(moves).trim(), id, "{moves:?}");
+    }
+    let out = service.remote_out(&["pod", "kill", "-s", "NOSUCHSIGNAL", "team"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(
+        service
+            .remote_ok(&["pod", "rm", "-f", "-t", "0", "team"])
+            .trim(),
+        id
+    );
+    assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
+    assert_eq!(
+        service.remote_out(&["pod", "rm", "team"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(service.remote_ok(&["pod", "rm", "--ignore", "team"]), "");
+    // prune: the pods without running containers.
+    let idle = service.remote_ok(&["pod", "create", "--name", "idle"]);
+    assert_eq!(service.remote_ok(&["pod", "prune", "-f"]), idle);
+    // What needs this side's store is refused by name.
+    let out = service.remote_out(&["pod", "create", "--uidmap", "0:100000:1000"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--uidmap of \"rpod pod create\" is not supported with a remote service"),
+        "{out:?}"
+    );
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+}
+
 /// `rpod --url cp`: files and directories to and from a container of the service, and
 /// archives on standard input and output.
 #[test]

@@ -51,14 +51,35 @@ pub fn pod(engine: &Engine, command: PodCommand) -> Outcome {
 }
 
 fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
+    // The pod's user namespace is its infra container's, which its containers join.
+    let (id_mappings, userns_auto) = pod_user_namespace(engine, "create", &args.userns)?;
+    let pod = engine.create_pod(pod_options(&args, id_mappings, userns_auto)?)?;
+    if let Some(file) = &args.pod_id_file {
+        if let Err(e) = std::fs::write(file, &pod.id) {
+            let _ = engine.pod_remove(&pod.id, true, Some(0));
+            return Err(usage(format!(
+                "writing --pod-id-file {}: {e}",
+                file.display()
+            )));
+        }
+    }
+    println!("{}", pod.id);
+    Ok(0)
+}
+
+/// `pod create`'s flags read (and checked) as the pod's options; its user namespace as
+/// the caller found it.
+pub(crate) fn pod_options(
+    args: &PodCreateArgs,
+    id_mappings: Option<rpod_engine::userns::IdMappings>,
+    userns_auto: Option<rpod_engine::userns::AutoUserns>,
+) -> Result<PodOptions, Failure> {
     let shared = args
         .share
         .as_deref()
         .map(SharedNamespace::parse_list)
         .transpose()?;
     let (network, networks) = rpod_engine::network::parse_network_flags(&args.net.network)?;
-    // The pod's user namespace is its infra container's, which its containers join.
-    let (id_mappings, userns_auto) = pod_user_namespace(engine, "create", &args.userns)?;
     let infra_options = CreateOptions {
         network,
         net: super::container::network_config(&args.net, networks)?,
@@ -82,36 +103,24 @@ fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
     let mut labels = parse_pairs(&super::container::env_file_entries(&args.pod.label_file)?);
     labels.extend(parse_pairs(&args.labels));
     let infra_command = infra_command(&args.pod)?;
-    let replace = args.replace && args.name.is_some();
-    let pod = engine.create_pod(PodOptions {
-        name: args.name,
+    Ok(PodOptions {
+        name: args.name.clone(),
         labels,
         infra: args.infra,
         shared,
-        hostname: args.hostname,
-        infra_name: args.infra_name,
+        hostname: args.hostname.clone(),
+        infra_name: args.infra_name.clone(),
         infra_command,
-        infra_image: args.infra_image,
+        infra_image: args.infra_image.clone(),
         infra_options,
         create_command: std::env::args().collect(),
         exit_policy: rpod_engine::pods::ExitPolicy::parse(&args.exit_policy)?,
-        infra_conmon_pidfile: args.pod.infra_conmon_pidfile,
-        replace,
+        infra_conmon_pidfile: args.pod.infra_conmon_pidfile.clone(),
+        replace: args.replace && args.name.is_some(),
         share_parent: args.share_parent,
-        cgroup_parent: args.pod.cgroup_parent,
+        cgroup_parent: args.pod.cgroup_parent.clone(),
         limits: pod_limits(&args.limits)?,
-    })?;
-    if let Some(file) = &args.pod_id_file {
-        if let Err(e) = std::fs::write(file, &pod.id) {
-            let _ = engine.pod_remove(&pod.id, true, Some(0));
-            return Err(usage(format!(
-                "writing --pod-id-file {}: {e}",
-                file.display()
-            )));
-        }
-    }
-    println!("{}", pod.id);
-    Ok(0)
+    })
 }
 
 /// A pod's user namespace from `--userns`, `--uidmap`, `--gidmap`, `--subuidname` and
@@ -136,20 +145,7 @@ fn pod_user_namespace(
         flags.subgidname.as_deref(),
         rpod_engine::userns::FlagNames::RUN,
     )?;
-    let userns_auto = match userns {
-        None | Some("" | "host") => None,
-        Some(mode) => match rpod_engine::userns::AutoUserns::parse(mode)? {
-            Some(auto) => Some(auto),
-            None => {
-                return Err(Failure::new(
-                    ENGINE_ERROR,
-                    EngineError::NotSupported(format!(
-                        "pod {command} --userns {mode} (a pod's user namespace is made with auto, or with --uidmap and --gidmap)"
-                    )),
-                ))
-            }
-        },
-    };
+    let userns_auto = pod_userns_auto(command, userns)?;
     if let Some(why) = userns
         .and_then(super::container::userns_refuses_mappings)
         .filter(|_| id_mappings.is_some())
@@ -157,6 +153,26 @@ fn pod_user_namespace(
         return Err(usage(why));
     }
     Ok((id_mappings, userns_auto))
+}
+
+/// A pod's `--userns` (of `pod {command}`): an automatic range, or none for the host's;
+/// other modes refused.
+pub(crate) fn pod_userns_auto(
+    command: &str,
+    userns: Option<&str>,
+) -> Result<Option<rpod_engine::userns::AutoUserns>, Failure> {
+    match userns {
+        None | Some("" | "host") => Ok(None),
+        Some(mode) => match rpod_engine::userns::AutoUserns::parse(mode)? {
+            Some(auto) => Ok(Some(auto)),
+            None => Err(Failure::new(
+                ENGINE_ERROR,
+                EngineError::NotSupported(format!(
+                    "pod {command} --userns {mode} (a pod's user namespace is made with auto, or with --uidmap and --gidmap)"
+                )),
+            )),
+        },
+    }
 }
 
 /// The network settings given to `pod clone`, each to replace the original's.
@@ -470,13 +486,19 @@ fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
             }
         }
     }
-    match &args.format {
+    print_pod_inspect(args.format.as_deref(), views)?;
+    Ok(code)
+}
+
+/// `pod inspect`'s output: `--format`'s template over each pod, or the JSON (podman 4
+/// prints one pod as an object, several as an array).
+pub(crate) fn print_pod_inspect(format: Option<&str>, views: Vec<Value>) -> Result<(), Failure> {
+    match format {
         Some(template) => format::print(template, &views, &format::upper_header)?,
-        // podman 4 prints one pod as an object, several as an array.
         None if views.len() == 1 => println!("{}", serde_json::to_string_pretty(&views[0])?),
         None => println!("{}", serde_json::to_string_pretty(&Value::Array(views))?),
     }
-    Ok(code)
+    Ok(())
 }
 
 fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
@@ -490,6 +512,53 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
             .or_default()
             .push(value.to_string());
     }
+    let mut reports = Vec::new();
+    for pod in engine.pods()? {
+        let view = engine.pod_view(pod)?;
+        if view.passes(&filters)? {
+            // podman's `ListPodsReport`, as `--format json` prints it.
+            reports.push(serde_json::to_value(rpod_engine::views::ListPod::new(
+                &view,
+            ))?);
+        }
+    }
+    sort_pods(&mut reports, &args.sort)?;
+    if args.latest {
+        sort_pods(&mut reports, "created")?;
+        reports.truncate(1);
+    }
+    print_pods(&args, reports)
+}
+
+/// A `ListPodsReport`'s creation time.
+fn pod_created(report: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    report["Created"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// `pod ps --sort`: created (newest first), id, name, number (of containers) or status.
+pub(crate) fn sort_pods(reports: &mut [Value], sort: &str) -> Result<(), Failure> {
+    let text = |report: &Value, key: &str| report[key].as_str().unwrap_or_default().to_string();
+    match sort {
+        "created" => reports.sort_by_key(|r| std::cmp::Reverse(pod_created(r))),
+        "id" => reports.sort_by_key(|r| text(r, "Id")),
+        "name" | "names" => reports.sort_by_key(|r| text(r, "Name")),
+        "number" => reports.sort_by_key(|r| r["Containers"].as_array().map_or(0, Vec::len)),
+        "status" => reports.sort_by_key(|r| text(r, "Status")),
+        other => {
+            return Err(usage(format!(
+                "invalid --sort {other:?}: created, id, name, number or status"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// `pod ps`'s output of `reports` (podman's `ListPodsReport`s, listed and sorted): the
+/// IDs, the JSON, or the table (or `--format`'s template) with its columns.
+pub(crate) fn print_pods(args: &PodPsArgs, reports: Vec<Value>) -> Outcome {
     let short = |id: &str| -> String {
         if args.no_trunc {
             id.to_string()
@@ -497,60 +566,37 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
             id.chars().take(12).collect()
         }
     };
-    let mut views = Vec::new();
-    for pod in engine.pods()? {
-        let view = engine.pod_view(pod)?;
-        if view.passes(&filters)? {
-            views.push(view);
-        }
-    }
-    match args.sort.as_str() {
-        "created" => views.sort_by_key(|v| std::cmp::Reverse(v.pod.created)),
-        "id" => views.sort_by(|a, b| a.pod.id.cmp(&b.pod.id)),
-        "name" | "names" => views.sort_by(|a, b| a.pod.name.cmp(&b.pod.name)),
-        "number" => views.sort_by_key(|v| v.containers.len()),
-        "status" => views.sort_by(|a, b| a.status.as_str().cmp(b.status.as_str())),
-        other => {
-            return Err(usage(format!(
-                "invalid --sort {other:?}: created, id, name, number or status"
-            )))
-        }
-    }
-    if args.latest {
-        views.sort_by_key(|v| std::cmp::Reverse(v.pod.created));
-        views.truncate(1);
-    }
     let mut rows = Vec::new();
-    let mut listed = Vec::new();
-    for view in views {
-        // `--format json`: podman's `ListPodsReport`, as its `pod ps` prints it.
-        let report = rpod_engine::views::ListPod::new(&view);
-        let (cgroup, namespace) = (report.cgroup.clone(), report.namespace);
-        listed.push(report);
-        let names: Vec<&str> = view
-            .containers
-            .iter()
-            .map(|c| c.config.name.as_str())
-            .collect();
-        let ids: Vec<String> = view.containers.iter().map(|c| short(c.id())).collect();
-        let statuses: Vec<&str> = view
-            .containers
-            .iter()
-            .map(|c| c.state.status.as_str())
-            .collect();
+    for report in &reports {
+        let text = |value: &Value| value.as_str().unwrap_or_default().to_string();
+        let containers = report["Containers"].as_array().cloned().unwrap_or_default();
+        let joined = |key: &str, shorten: bool| -> String {
+            containers
+                .iter()
+                .map(|c| {
+                    let value = text(&c[key]);
+                    if shorten {
+                        short(&value)
+                    } else {
+                        value
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         rows.push(json!({
-            "Id": short(&view.pod.id),
-            "Name": view.pod.name,
-            "Status": view.status.as_str(),
-            "Created": rpod_engine::human::ago(view.pod.created),
-            "InfraId": view.pod.infra_id.as_deref().map(short).unwrap_or_default(),
-            "NumberOfContainers": view.containers.len(),
-            "Labels": view.pod.labels,
-            "ContainerNames": names.join(","),
-            "ContainerIds": ids.join(","),
-            "ContainerStatuses": statuses.join(","),
-            "Cgroup": cgroup,
-            "Namespace": namespace,
+            "Id": short(&text(&report["Id"])),
+            "Name": report["Name"],
+            "Status": report["Status"],
+            "Created": pod_created(report).map(rpod_engine::human::ago).unwrap_or_default(),
+            "InfraId": short(&text(&report["InfraId"])),
+            "NumberOfContainers": containers.len(),
+            "Labels": report["Labels"],
+            "ContainerNames": joined("Names", false),
+            "ContainerIds": joined("Id", true),
+            "ContainerStatuses": joined("Status", false),
+            "Cgroup": report["Cgroup"],
+            "Namespace": report["Namespace"],
         }));
     }
     if args.quiet {
@@ -560,10 +606,10 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
         return Ok(0);
     }
     if args.format.as_deref() == Some("json") {
-        println!("{}", serde_json::to_string_pretty(&listed)?);
+        println!("{}", serde_json::to_string_pretty(&reports)?);
         return Ok(0);
     }
-    let format = args.format.unwrap_or_else(|| {
+    let format = args.format.clone().unwrap_or_else(|| {
         let mut columns = vec!["{{.Id}}", "{{.Name}}", "{{.Status}}", "{{.Created}}"];
         columns.push("{{.InfraId}}");
         if args.ns {

@@ -431,6 +431,12 @@ pub fn top(client: &mut Client, args: &TopArgs) -> Outcome {
         encode(&words.join(","))
     );
     let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    print_top_answer(&answer)
+}
+
+/// A top answer (`{"Titles": [...], "Processes": [[...], ...]}`, a container's or a
+/// pod's) printed as the local command prints its table.
+pub fn print_top_answer(answer: &Value) -> Outcome {
     let texts = |value: &Value| -> Vec<String> {
         value
             .as_array()

@@ -12,13 +12,15 @@ mod copy;
 mod destination;
 mod images;
 mod objects;
+mod pods;
 mod sessions;
 
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand, VolumeCommand,
+    Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, PodCommand, SystemCommand,
+    VolumeCommand,
 };
 use crate::commands::select::Selection;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
@@ -376,6 +378,85 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["force", "network", "container"])?;
             objects::network_disconnect(c, &a)
         }
+        Command::Pod(PodCommand::Create(a)) => {
+            all_but(&path, leaf, pods::CREATE_FLAGS_KEPT_LOCAL)?;
+            pods::create(c, &a)
+        }
+        Command::Pod(PodCommand::Ps(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "filter",
+                    "format",
+                    "quiet",
+                    "no_trunc",
+                    "no_heading",
+                    "ctr_names",
+                    "ctr_ids",
+                    "ctr_status",
+                    "ns",
+                    "sort",
+                ],
+            )?;
+            pods::ps(c, &a)
+        }
+        Command::Pod(PodCommand::Inspect(a)) => {
+            only(&path, leaf, &["format", "names"])?;
+            pods::inspect(c, &a)
+        }
+        Command::Pod(PodCommand::Exists(a)) => {
+            only(&path, leaf, &["name"])?;
+            containers::exists(c, "pods", &a.name)
+        }
+        Command::Pod(PodCommand::Top(a)) => {
+            only(&path, leaf, &["args"])?;
+            pods::top(c, &a)
+        }
+        Command::Pod(PodCommand::Start(a)) => {
+            only(&path, leaf, &["all", "pod_id_file", "names"])?;
+            pods::each(c, &a, false, pods::Move::Start)
+        }
+        Command::Pod(PodCommand::Pause(a)) => {
+            only(&path, leaf, &["all", "pod_id_file", "names"])?;
+            pods::each(c, &a, false, pods::Move::Pause)
+        }
+        Command::Pod(PodCommand::Unpause(a)) => {
+            only(&path, leaf, &["all", "pod_id_file", "names"])?;
+            pods::each(c, &a, false, pods::Move::Unpause)
+        }
+        Command::Pod(PodCommand::Stop(a)) => {
+            only(
+                &path,
+                leaf,
+                &["time", "ignore", "all", "pod_id_file", "names"],
+            )?;
+            pods::stop(c, &a, false)
+        }
+        Command::Pod(PodCommand::Restart(a)) => {
+            only(
+                &path,
+                leaf,
+                &["time", "ignore", "all", "pod_id_file", "names"],
+            )?;
+            pods::stop(c, &a, true)
+        }
+        Command::Pod(PodCommand::Kill(a)) => {
+            only(&path, leaf, &["signal", "all", "pod_id_file", "names"])?;
+            pods::kill(c, &a)
+        }
+        Command::Pod(PodCommand::Rm(a)) => {
+            only(
+                &path,
+                leaf,
+                &["force", "ignore", "time", "all", "pod_id_file", "names"],
+            )?;
+            pods::rm(c, &a)
+        }
+        Command::Pod(PodCommand::Prune(_)) => {
+            only(&path, leaf, &["force"])?;
+            objects::prune(c, "pods", &[], false)
+        }
         Command::Container(ContainerCommand::Prune(a)) => {
             only(&path, leaf, &["force", "filter"])?;
             objects::prune(c, "containers", &a.filter, false)
@@ -398,7 +479,8 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
              unpause, rm, wait, logs, top, port, cp, container exists, images, image exists, \
              rmi, pull; \
              volume and network create, ls, inspect, rm, exists, prune; network connect, \
-             disconnect; container and image prune)",
+             disconnect; container and image prune; pod create, ps, inspect, exists, top, \
+             start, stop, restart, kill, pause, unpause, rm, prune)",
             path.join(" ")
         ))),
     }

@@ -77,7 +77,9 @@ fn spec(args: &RunArgs) -> Result<Value, Failure> {
 /// `--ip`, `--ip6`, `--mac-address` and `--network-alias` into the entry of the first
 /// network `--network` names (the engine gives them to the first network; a spec says them
 /// in a network's entry only, and the service's default network's name is not known here).
-fn move_per_network_flags(options: &mut rpod_engine::CreateOptions) -> Result<(), Failure> {
+pub(super) fn move_per_network_flags(
+    options: &mut rpod_engine::CreateOptions,
+) -> Result<(), Failure> {
     let given = options.ip.is_some()
         || options.ip6.is_some()
         || options.mac_address.is_some()

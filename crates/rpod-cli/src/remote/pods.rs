@@ -1,0 +1,260 @@
+//! Remote `pod` commands: create (the flags read by the local command's own reader and
+//! written as a PodSpecGenerator), ps, inspect, exists, top, the lifecycle moves, rm and
+//! prune.
+
+use serde_json::{json, Value};
+
+use crate::cli::{
+    PodCreateArgs, PodInspectArgs, PodKillArgs, PodPickArgs, PodPsArgs, PodRmArgs, PodStopArgs,
+    PodTopArgs,
+};
+use crate::commands::pod;
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+
+use super::{encode, expect, failure, filters_map, Client};
+
+/// The flags of `pod create` a remote service cannot get (clap's ids): mappings come
+/// from the service's store.
+pub const CREATE_FLAGS_KEPT_LOCAL: &[&str] = &["uidmap", "gidmap", "subuidname", "subgidname"];
+
+pub fn create(client: &mut Client, args: &PodCreateArgs) -> Outcome {
+    let userns_auto = pod::pod_userns_auto("create", args.userns.userns.as_deref())?;
+    let mut options = pod::pod_options(args, None, userns_auto)?;
+    // `--replace` is the client's to do: the spec has no field for it.
+    let replace = std::mem::take(&mut options.replace);
+    super::sessions::move_per_network_flags(&mut options.infra_options)?;
+    let (spec, losses) = rpod_api::libpod::spec_out::pod_spec_and_losses(&options);
+    if !losses.is_empty() {
+        return Err(usage(format!(
+            "these settings are not supported with a remote service (its API has no field for them): {}",
+            losses.join(", ")
+        )));
+    }
+    if let (true, Some(name)) = (replace, &options.name) {
+        let path = format!("/pods/{}?force=true&timeout=0", encode(name));
+        let reply = client.call("DELETE", &path, None)?;
+        if !matches!(reply.status, 200 | 404) {
+            return Err(failure(&reply));
+        }
+    }
+    let answer = expect(
+        client.call("POST", "/pods/create", Some(&spec))?,
+        &[201, 200],
+    )?
+    .json()?;
+    let id = answer["Id"]
+        .as_str()
+        .ok_or_else(|| usage("the service's pod create answer has no pod ID"))?
+        .to_string();
+    if let Some(file) = &args.pod_id_file {
+        if let Err(e) = std::fs::write(file, &id) {
+            let path = format!("/pods/{}?force=true&timeout=0", encode(&id));
+            let _ = client.call("DELETE", &path, None);
+            return Err(usage(format!(
+                "writing --pod-id-file {}: {e}",
+                file.display()
+            )));
+        }
+    }
+    println!("{id}");
+    Ok(0)
+}
+
+/// The service's pods (`ListPodsReport`s), filtered by the service.
+fn list(client: &mut Client, filters: &[String]) -> Result<Vec<Value>, Failure> {
+    let mut path = "/pods/json".to_string();
+    let filters = filters_map(filters)?;
+    if !filters.is_empty() {
+        path.push_str(&format!(
+            "?filters={}",
+            encode(&Value::Object(filters).to_string())
+        ));
+    }
+    let reports = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    Ok(reports.as_array().cloned().unwrap_or_default())
+}
+
+pub fn ps(client: &mut Client, args: &PodPsArgs) -> Outcome {
+    let mut reports = list(client, &args.filter)?;
+    pod::sort_pods(&mut reports, &args.sort)?;
+    pod::print_pods(args, reports)
+}
+
+pub fn inspect(client: &mut Client, args: &PodInspectArgs) -> Outcome {
+    if args.names.is_empty() {
+        return Err(usage("give the pods to inspect"));
+    }
+    let mut views = Vec::new();
+    let mut code = 0;
+    for name in &args.names {
+        let reply = client.call("GET", &format!("/pods/{}/json", encode(name)), None)?;
+        if reply.status == 200 {
+            views.push(reply.json()?);
+        } else {
+            eprintln!("Error: {}", failure(&reply).message());
+            code = ENGINE_ERROR;
+        }
+    }
+    pod::print_pod_inspect(args.format.as_deref(), views)?;
+    Ok(code)
+}
+
+pub fn top(client: &mut Client, args: &PodTopArgs) -> Outcome {
+    let (pod, descriptors) = args.args.split_first().ok_or_else(|| usage("give a pod"))?;
+    let words = crate::commands::observe::descriptor_words(descriptors);
+    let path = format!(
+        "/pods/{}/top?ps_args={}",
+        encode(pod),
+        encode(&words.join(","))
+    );
+    let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    super::containers::print_top_answer(&answer)
+}
+
+/// The pods a lifecycle command names: its names and `--pod-id-file`s' IDs, or every pod
+/// of the service with `--all` (`--latest` is not taken, as for containers); each as its
+/// ID, or as given when the service knows no such pod (for the move to report).
+fn picked(client: &mut Client, pick: &PodPickArgs, ignore: bool) -> Result<Vec<String>, Failure> {
+    let mut names = pick.names.clone();
+    for file in &pick.pod_id_file {
+        match std::fs::read_to_string(file) {
+            Ok(text) => names.push(text.trim().to_string()),
+            Err(_) if ignore => {}
+            Err(e) => return Err(usage(format!("reading {}: {e}", file.display()))),
+        }
+    }
+    let named = !pick.names.is_empty() || !pick.pod_id_file.is_empty();
+    match (pick.all, named) {
+        (true, true) => Err(usage("--all and --latest take no pod names")),
+        (true, false) => Ok(list(client, &[])?
+            .iter()
+            .filter_map(|report| report["Id"].as_str().map(str::to_string))
+            .collect()),
+        (false, false) => Err(usage("choose the pods, or --all")),
+        (false, true) => Ok(names),
+    }
+}
+
+/// A pod's ID, by its name or ID; `None` when the service knows no such pod.
+fn pod_id(client: &mut Client, name: &str) -> Result<Option<String>, Failure> {
+    let reply = client.call("GET", &format!("/pods/{}/json", encode(name)), None)?;
+    match reply.status {
+        200 => Ok(reply.json()?["Id"].as_str().map(str::to_string)),
+        404 => Ok(None),
+        _ => Err(failure(&reply)),
+    }
+}
+
+/// One of the lifecycle moves of a pod (`start`, `stop?timeout=`, `kill?signal=`, ...).
+pub enum Move {
+    Start,
+    Stop { time: Option<u32> },
+    Restart { time: Option<u32> },
+    Kill { signal: String },
+    Pause,
+    Unpause,
+}
+
+/// Do `action` to each pod picked, printing its ID (as the local command); an unknown pod
+/// is skipped silently with `ignore`, any other failure reported (exit 125).
+pub fn each(client: &mut Client, pick: &PodPickArgs, ignore: bool, action: Move) -> Outcome {
+    if let Move::Kill { signal } = &action {
+        rpod_oci::signal::parse_signal(signal).map_err(usage)?;
+    }
+    let mut code = 0;
+    for name in picked(client, pick, ignore)? {
+        let Some(id) = pod_id(client, &name)? else {
+            if !ignore {
+                eprintln!("Error: no pod with name or ID {name} found: no such pod");
+                code = ENGINE_ERROR;
+            }
+            continue;
+        };
+        let n = encode(&id);
+        let path = match &action {
+            Move::Start => format!("/pods/{n}/start"),
+            Move::Stop { time } | Move::Restart { time } => {
+                let verb = if matches!(action, Move::Stop { .. }) {
+                    "stop"
+                } else {
+                    "restart"
+                };
+                match time {
+                    Some(t) => format!("/pods/{n}/{verb}?timeout={t}"),
+                    None => format!("/pods/{n}/{verb}"),
+                }
+            }
+            Move::Kill { signal } => format!("/pods/{n}/kill?signal={}", encode(signal)),
+            Move::Pause => format!("/pods/{n}/pause"),
+            Move::Unpause => format!("/pods/{n}/unpause"),
+        };
+        let reply = client.call("POST", &path, None)?;
+        let errors: Vec<String> = match reply.status {
+            200 => reply.json()?["Errs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string))
+                .collect(),
+            304 => Vec::new(),
+            _ => vec![failure(&reply).message()],
+        };
+        if errors.is_empty() {
+            println!("{id}");
+        } else {
+            for error in errors {
+                eprintln!("Error: {error}");
+            }
+            code = ENGINE_ERROR;
+        }
+    }
+    Ok(code)
+}
+
+pub fn stop(client: &mut Client, args: &PodStopArgs, restart: bool) -> Outcome {
+    let action = if restart {
+        Move::Restart { time: args.time }
+    } else {
+        Move::Stop { time: args.time }
+    };
+    each(client, &args.pick, args.ignore, action)
+}
+
+pub fn kill(client: &mut Client, args: &PodKillArgs) -> Outcome {
+    let action = Move::Kill {
+        signal: args.signal.clone(),
+    };
+    each(client, &args.pick, false, action)
+}
+
+pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
+    let mut code = 0;
+    for name in picked(client, &args.pick, args.ignore)? {
+        let mut path = format!("/pods/{}?force={}", encode(&name), args.force);
+        if let Some(t) = args.time {
+            path.push_str(&format!("&timeout={t}"));
+        }
+        let reply = client.call("DELETE", &path, None)?;
+        let report = if reply.status == 200 {
+            reply.json()?
+        } else {
+            json!(null)
+        };
+        match (
+            reply.status,
+            report["Err"].as_str().filter(|e| !e.is_empty()),
+        ) {
+            (200, None) => println!("{}", report["Id"].as_str().unwrap_or(&name)),
+            (404, _) if args.ignore => {}
+            (200, Some(error)) => {
+                eprintln!("Error: {error}");
+                code = ENGINE_ERROR;
+            }
+            (status, _) => {
+                eprintln!("Error: {}", failure(&reply).message());
+                code = if status == 404 { 1 } else { ENGINE_ERROR };
+            }
+        }
+    }
+    Ok(code)
+}
