@@ -133,7 +133,16 @@ impl Connection {
         let mut raw = Vec::new();
         loop {
             let before = raw.len();
-            let read = self.reader.read_until(b'\n', &mut raw)?;
+            let read = match self.reader.read_until(b'\n', &mut raw) {
+                Ok(read) => read,
+                // Reset before any byte of an answer: the service closed the (kept)
+                // connection with the request unread, as a closing end does when data
+                // is still queued for it.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset && raw.is_empty() => {
+                    return Err(anyhow::Error::new(StaleConnection))
+                }
+                Err(e) => return Err(e.into()),
+            };
             if read == 0 && raw.is_empty() {
                 return Err(anyhow::Error::new(StaleConnection));
             }
@@ -812,6 +821,39 @@ mod tests {
         let mut client = Client::new(Endpoint::Unix(path));
         assert_eq!(client.call("GET", "/a", None).unwrap().status, 200);
         // Sent on the kept connection first, which the service closed: sent again.
+        assert_eq!(client.call("POST", "/b", None).unwrap().status, 200);
+        server.join().unwrap();
+    }
+
+    /// The service closes a kept connection just as the next request arrives, unread: the
+    /// client reads a reset, not an end, and must send the request again all the same.
+    #[test]
+    fn a_kept_connection_reset_with_the_request_unread_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+        let read_request = |stream: &mut UnixStream| {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).unwrap();
+                request.extend_from_slice(&buf[..n]);
+            }
+        };
+        let server = std::thread::spawn(move || {
+            let (mut first, _) = listener.accept().unwrap();
+            read_request(&mut first);
+            first.write_all(answer).unwrap();
+            // Closed once the second request is there, all but its first byte unread.
+            first.read_exact(&mut [0u8; 1]).unwrap();
+            drop(first);
+            let (mut second, _) = listener.accept().unwrap();
+            read_request(&mut second);
+            second.write_all(answer).unwrap();
+        });
+        let mut client = Client::new(Endpoint::Unix(path));
+        assert_eq!(client.call("GET", "/a", None).unwrap().status, 200);
         assert_eq!(client.call("POST", "/b", None).unwrap().status, 200);
         server.join().unwrap();
     }
