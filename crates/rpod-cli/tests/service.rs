@@ -6430,18 +6430,19 @@ fn rpod_remote_manages_volumes_and_networks() {
         "-c",
         "echo served > /tmp/index.html; httpd -f -p 80 -h /tmp",
     ]);
-    assert_eq!(
+    let address_and_alias = || {
         service
             .rpod
             .ok(&[
                 "inspect",
                 "-f",
                 "{{.NetworkSettings.Networks.net191.IPAddress}} {{index .NetworkSettings.Networks.net191.Aliases 0}}",
-                "web"
+                "web",
             ])
-            .trim(),
-        "10.93.191.9 www"
-    );
+            .trim()
+            .to_string()
+    };
+    assert_eq!(address_and_alias(), "10.93.191.9 www");
     // port: as the local command prints it.
     for args in [
         &["port", "web"][..],
@@ -6491,18 +6492,7 @@ fn rpod_remote_manages_volumes_and_networks() {
         "net191",
         "web",
     ]);
-    assert_eq!(
-        service
-            .rpod
-            .ok(&[
-                "inspect",
-                "-f",
-                "{{.NetworkSettings.Networks.net191.IPAddress}} {{index .NetworkSettings.Networks.net191.Aliases 0}}",
-                "web"
-            ])
-            .trim(),
-        "10.93.191.20 again"
-    );
+    assert_eq!(address_and_alias(), "10.93.191.20 again");
     let out = service.remote_out(&["network", "connect", "nosuchnet", "web"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     service.remote_ok(&["rm", "-f", "-t", "0", "web"]);

@@ -379,9 +379,17 @@ fn logs(engine: &Engine, mut args: PodLogsArgs) -> Outcome {
     super::container::logs(engine, args.logs)
 }
 
-/// The pods named (by name, ID, or in `--pod-id-file` files: a missing file is skipped
-/// with `ignore`), or every pod with `--all`.
-fn picked(engine: &Engine, pick: &PodPickArgs, ignore: bool) -> Result<Vec<String>, Failure> {
+/// What a pod command's pick asks for, before any pod is looked at.
+pub(crate) enum PodsPicked {
+    /// The pods named, and those whose IDs the `--pod-id-file`s hold.
+    Named(Vec<String>),
+    All,
+    Latest,
+}
+
+/// The pick's flags checked against each other, and its `--pod-id-file`s read (a missing
+/// file is skipped with `ignore`).
+pub(crate) fn pods_picked(pick: &PodPickArgs, ignore: bool) -> Result<PodsPicked, Failure> {
     let mut names = pick.names.clone();
     for file in &pick.pod_id_file {
         match std::fs::read_to_string(file) {
@@ -396,8 +404,20 @@ fn picked(engine: &Engine, pick: &PodPickArgs, ignore: bool) -> Result<Vec<Strin
         (true, false, true) | (false, true, true) => {
             Err(usage("--all and --latest take no pod names"))
         }
-        (true, false, false) => Ok(engine.pods()?.into_iter().map(|p| p.id).collect()),
-        (false, true, false) => {
+        (true, false, false) => Ok(PodsPicked::All),
+        (false, true, false) => Ok(PodsPicked::Latest),
+        (false, false, false) => Err(usage("choose the pods, --all or --latest")),
+        (false, false, true) => Ok(PodsPicked::Named(names)),
+    }
+}
+
+/// The pods named (by name, ID, or in `--pod-id-file` files: a missing file is skipped
+/// with `ignore`), or every pod with `--all`, or the latest.
+fn picked(engine: &Engine, pick: &PodPickArgs, ignore: bool) -> Result<Vec<String>, Failure> {
+    match pods_picked(pick, ignore)? {
+        PodsPicked::Named(names) => Ok(names),
+        PodsPicked::All => Ok(engine.pods()?.into_iter().map(|p| p.id).collect()),
+        PodsPicked::Latest => {
             let latest = engine.pods()?.into_iter().max_by_key(|p| p.created);
             match latest {
                 Some(pod) => Ok(vec![pod.id]),
@@ -407,8 +427,6 @@ fn picked(engine: &Engine, pick: &PodPickArgs, ignore: bool) -> Result<Vec<Strin
                 )),
             }
         }
-        (false, false, false) => Err(usage("choose the pods, --all or --latest")),
-        (false, false, true) => Ok(names),
     }
 }
 

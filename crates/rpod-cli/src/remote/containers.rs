@@ -251,8 +251,8 @@ pub enum Action {
 }
 
 /// The containers a lifecycle command acts on, as the local command picks them: those
-/// named (and the `--cidfile`s' IDs), or, oldest first by ID, every one `eligible` takes
-/// (by its listing entry: `State`, `IsInfra`) with `--all`, or those the service's
+/// named (and the `--cidfile`s' IDs), or (as IDs, oldest first) every one `eligible` takes
+/// by its listing entry (`State`, `IsInfra`) with `--all`, or those the service's
 /// filtering passes with `--filter`s. `--latest` is not taken (nor by podman-remote):
 /// which container is the latest is a race between clients.
 pub fn select(

@@ -111,27 +111,19 @@ pub fn top(client: &mut Client, args: &PodTopArgs) -> Outcome {
     super::containers::print_top_answer(&answer)
 }
 
-/// The pods a lifecycle command names: its names and `--pod-id-file`s' IDs, or every pod
-/// of the service with `--all` (`--latest` is not taken, as for containers); each as its
-/// ID, or as given when the service knows no such pod (for the move to report).
+/// The pods a lifecycle command names: its names and `--pod-id-file`s' IDs, as the local
+/// command reads them, or every pod of the service with `--all` (`--latest` is not taken,
+/// as for containers).
 fn picked(client: &mut Client, pick: &PodPickArgs, ignore: bool) -> Result<Vec<String>, Failure> {
-    let mut names = pick.names.clone();
-    for file in &pick.pod_id_file {
-        match std::fs::read_to_string(file) {
-            Ok(text) => names.push(text.trim().to_string()),
-            Err(_) if ignore => {}
-            Err(e) => return Err(usage(format!("reading {}: {e}", file.display()))),
-        }
-    }
-    let named = !pick.names.is_empty() || !pick.pod_id_file.is_empty();
-    match (pick.all, named) {
-        (true, true) => Err(usage("--all and --latest take no pod names")),
-        (true, false) => Ok(list(client, &[])?
+    match pod::pods_picked(pick, ignore)? {
+        pod::PodsPicked::Named(names) => Ok(names),
+        pod::PodsPicked::All => Ok(list(client, &[])?
             .iter()
             .filter_map(|report| report["Id"].as_str().map(str::to_string))
             .collect()),
-        (false, false) => Err(usage("choose the pods, or --all")),
-        (false, true) => Ok(names),
+        pod::PodsPicked::Latest => Err(usage(
+            "--latest is not supported with a remote service: name the pod",
+        )),
     }
 }
 
