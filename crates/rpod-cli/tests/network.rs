@@ -376,6 +376,54 @@ fn delete_forwarding(ip: &str, port: u16) -> usize {
     deleted
 }
 
+/// A container's published ports follow its networks: a disconnect takes their
+/// forwarding off (nothing left pointing at the old address), a connect puts it back on.
+#[test]
+fn published_ports_follow_disconnects_and_connects() {
+    let rpod = bridged("runc", "10.93.86.0/24");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    rpod.detached(&[
+        "--name",
+        "served",
+        "-p",
+        &publish,
+        "-e",
+        "BODY=moved",
+        "demo",
+        "sh",
+        "-c",
+        WEB,
+    ]);
+    wait_until("the published port answers", || {
+        http_get(port, "/index.html").is_some()
+    });
+    let ip = rpod.inspect("served", "{{.NetworkSettings.IPAddress}}");
+    let forwarded_to = |ip: &str| {
+        host_command("iptables", &["-t", "nat", "-S"])
+            .lines()
+            .filter(|rule| rule.contains(&format!("--to-destination {ip}:80")))
+            .count()
+    };
+    assert!(forwarded_to(&ip) > 0);
+    rpod.ok(&["network", "disconnect", "def86", "served"]);
+    assert_eq!(forwarded_to(&ip), 0, "forwarding to {ip} left");
+    assert!(http_get(port, "/index.html").is_none(), "still forwarded");
+    rpod.ok(&[
+        "network",
+        "connect",
+        "--ip",
+        "10.93.86.40",
+        "def86",
+        "served",
+    ]);
+    assert!(forwarded_to("10.93.86.40") > 0);
+    assert_eq!(http_get(port, "/index.html").as_deref(), Some("moved\n"));
+    rpod.ok(&["rm", "-f", "-t", "0", "served"]);
+    assert_nothing_left(&rpod, "10.93.86.40", "rpodt86");
+    assert_eq!(forwarded_to(&ip), 0);
+}
+
 #[test]
 fn network_reload_puts_back_what_a_firewall_flush_took() {
     let rpod = bridged("runc", "10.93.96.0/24");

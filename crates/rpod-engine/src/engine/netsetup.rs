@@ -403,8 +403,9 @@ impl Engine {
             )));
         }
         let mut one = self.netavark_options(record, std::slice::from_ref(join), &in_use)?;
-        // Ports are published once, with the first network.
-        one.port_mappings = None;
+        // The container's ports are published on every network it joins, as at its start
+        // (and as podman's connect does): its disconnect takes them off that network.
+        one.port_mappings = all.port_mappings.clone();
         let attachments = match self.netavark()?.setup(&path, &one) {
             Ok(attachments) => attachments,
             Err(e) => {
@@ -456,10 +457,11 @@ impl Engine {
             record.state.networks.remove(name);
             return Ok(());
         };
+        // With the ports: their forwarding to this network's address goes with it (it
+        // was left behind, and a connect again published nothing).
         let mut one = all.clone();
         one.networks.retain(|n, _| n == name);
         one.network_info.retain(|n, _| n == name);
-        one.port_mappings = None;
         self.netavark()?.teardown(&path, &one)?;
         all.networks.remove(name);
         all.network_info.remove(name);
