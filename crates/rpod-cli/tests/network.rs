@@ -358,13 +358,36 @@ fn a_pods_network_and_ports_are_its_infra_containers() {
     assert!(http_get(port, "/index.html").is_none());
 }
 
+/// The nat rules that forward to `ip:port`, as `iptables -S` prints them.
+fn forwarding_rules(ip: &str, port: u16) -> Vec<String> {
+    let target = format!("--to-destination {ip}:{port}");
+    host_command("iptables", &["-t", "nat", "-S"])
+        .lines()
+        .filter(|rule| rule.contains(&target))
+        .map(String::from)
+        .collect()
+}
+
+/// A container `name` serving `body` on a port published on 127.0.0.1; the port, once it
+/// answers.
+fn serve_published(rpod: &Rpod, name: &str, body: &str) -> u16 {
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let body = format!("BODY={body}");
+    rpod.detached(&[
+        "--name", name, "-p", &publish, "-e", &body, "demo", "sh", "-c", WEB,
+    ]);
+    wait_until("the published port answers", || {
+        http_get(port, "/index.html").is_some()
+    });
+    port
+}
+
 /// Delete the firewall rules that forward to `ip:port` (what a firewall's reload does to
 /// every container's): the NAT table's rules naming that destination.
 fn delete_forwarding(ip: &str, port: u16) -> usize {
-    let rules = host_command("iptables", &["-t", "nat", "-S"]);
-    let target = format!("--to-destination {ip}:{port}");
     let mut deleted = 0;
-    for rule in rules.lines().filter(|r| r.contains(&target)) {
+    for rule in forwarding_rules(ip, port) {
         let mut args = vec!["-t", "nat"];
         let words: Vec<&str> = rule.split_whitespace().collect();
         args.push("-D");
@@ -381,30 +404,9 @@ fn delete_forwarding(ip: &str, port: u16) -> usize {
 #[test]
 fn published_ports_follow_disconnects_and_connects() {
     let rpod = bridged("runc", "10.93.86.0/24");
-    let port = free_port();
-    let publish = format!("127.0.0.1:{port}:80");
-    rpod.detached(&[
-        "--name",
-        "served",
-        "-p",
-        &publish,
-        "-e",
-        "BODY=moved",
-        "demo",
-        "sh",
-        "-c",
-        WEB,
-    ]);
-    wait_until("the published port answers", || {
-        http_get(port, "/index.html").is_some()
-    });
+    let port = serve_published(&rpod, "served", "moved");
     let ip = rpod.inspect("served", "{{.NetworkSettings.IPAddress}}");
-    let forwarded_to = |ip: &str| {
-        host_command("iptables", &["-t", "nat", "-S"])
-            .lines()
-            .filter(|rule| rule.contains(&format!("--to-destination {ip}:80")))
-            .count()
-    };
+    let forwarded_to = |ip: &str| forwarding_rules(ip, 80).len();
     assert!(forwarded_to(&ip) > 0);
     rpod.ok(&["network", "disconnect", "def86", "served"]);
     assert_eq!(forwarded_to(&ip), 0, "forwarding to {ip} left");
@@ -427,23 +429,7 @@ fn published_ports_follow_disconnects_and_connects() {
 #[test]
 fn network_reload_puts_back_what_a_firewall_flush_took() {
     let rpod = bridged("runc", "10.93.96.0/24");
-    let port = free_port();
-    let publish = format!("127.0.0.1:{port}:80");
-    rpod.detached(&[
-        "--name",
-        "served",
-        "-p",
-        &publish,
-        "-e",
-        "BODY=reloaded",
-        "demo",
-        "sh",
-        "-c",
-        WEB,
-    ]);
-    wait_until("the published port answers", || {
-        http_get(port, "/index.html").is_some()
-    });
+    let port = serve_published(&rpod, "served", "reloaded");
     let ip = rpod.inspect("served", "{{.NetworkSettings.IPAddress}}");
     let mac = rpod.inspect("served", "{{.NetworkSettings.MacAddress}}");
     assert!(delete_forwarding(&ip, 80) > 0);

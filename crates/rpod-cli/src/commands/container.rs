@@ -1038,14 +1038,7 @@ fn for_each(
 }
 
 pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
-    let selection = Selection {
-        names: args.containers,
-        all: args.all,
-        latest: args.latest,
-        filters: args.filter,
-        ..Selection::default()
-    };
-    let names = selection.resolve(engine, |_| true)?;
+    let names = args.selection().resolve(engine, |_| true)?;
     if args.attach || args.interactive {
         if names.len() != 1 {
             return Err(usage(

@@ -33,6 +33,19 @@ impl crate::cli::PickArgs {
     }
 }
 
+impl crate::cli::StartArgs {
+    /// The selection `start`'s flags make (it has no `--cidfile`).
+    pub fn selection(&self) -> Selection {
+        Selection {
+            names: self.containers.clone(),
+            all: self.all,
+            latest: self.latest,
+            filters: self.filter.clone(),
+            ..Selection::default()
+        }
+    }
+}
+
 /// What a selection asks for, before any container is looked at.
 pub enum Picked {
     /// The containers named, and those whose IDs the `--cidfile`s hold.

@@ -11,6 +11,7 @@ use crate::commands::select::{Picked, Selection};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
+use rpod_engine::Status;
 
 use super::{encode, expect, failure, filters_map, short_id, Client};
 
@@ -286,11 +287,13 @@ pub fn select(
         .collect())
 }
 
-/// A listing entry's state is one of `states`.
-pub fn in_state(item: &Value, states: &[&str]) -> bool {
+/// A listing entry's state (its user-facing word, which a service lists) is one `test`
+/// takes: the local commands' own tests on a record's status.
+pub fn state_is(item: &Value, test: impl Fn(Status) -> bool) -> bool {
     item["State"]
         .as_str()
-        .is_some_and(|state| states.contains(&state))
+        .and_then(Status::from_filter)
+        .is_some_and(|statuses| statuses.into_iter().any(test))
 }
 
 /// `rm --all`'s pods, removed whole (an infra container goes only with its pod), as the
@@ -504,7 +507,9 @@ pub fn port(client: &mut Client, args: &PortArgs) -> Outcome {
             all: true,
             ..Selection::default()
         };
-        for id in select(client, &selection, |item| in_state(item, &["running"]))? {
+        for id in select(client, &selection, |item| {
+            state_is(item, |s| s == Status::Running)
+        })? {
             for (port, protocol, ip, host_port) in published_ports(&inspect(client, &id)?) {
                 println!(
                     "{}\t{port}/{protocol} -> {ip}:{host_port}",
@@ -672,6 +677,20 @@ mod tests {
         assert_eq!(status_text(&running), "Up 5 seconds ago");
         assert_eq!(status_text(&json!({"State": "configured"})), "Created");
         assert_eq!(status_text(&json!({"State": "stopping"})), "Stopping");
+    }
+
+    /// `--all` picks by the local commands' tests on a status, from the listed word:
+    /// "created" is a container only in the store (nothing to stop), "initialized" one
+    /// the runtime holds.
+    #[test]
+    fn listed_states_are_tested_as_the_local_statuses() {
+        let state = |word: &str| json!({ "State": word });
+        assert!(!state_is(&state("created"), Status::can_stop));
+        assert!(state_is(&state("initialized"), Status::can_stop));
+        assert!(state_is(&state("paused"), Status::can_kill));
+        assert!(!state_is(&state("exited"), Status::can_stop));
+        assert!(!state_is(&state("no such state"), |_| true));
+        assert!(!state_is(&json!({}), |_| true));
     }
 
     #[test]

@@ -22,8 +22,8 @@ use crate::cli::{
     Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, PodCommand, SystemCommand,
     VolumeCommand,
 };
-use crate::commands::select::Selection;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use rpod_engine::Status;
 
 pub use client::Client;
 
@@ -116,14 +116,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
         }
         Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
             only(&path, leaf, &["all", "filter", "containers"])?;
-            let selection = Selection {
-                names: a.containers,
-                all: a.all,
-                latest: a.latest,
-                filters: a.filter,
-                ..Selection::default()
-            };
-            let names = containers::select(c, &selection, |_| true)?;
+            let names = containers::select(c, &a.selection(), |_| true)?;
             containers::each(c, &names, containers::Action::Start)
         }
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
@@ -134,7 +127,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             )?;
             let selection = a.pick.selection(a.all, a.filter);
             let names = containers::select(c, &selection, |item| {
-                containers::in_state(item, &["created", "running", "paused", "stopping"])
+                containers::state_is(item, Status::can_stop)
             })?;
             containers::each(
                 c,
@@ -157,7 +150,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             let running = a.running;
             let selection = a.pick.selection(a.all, a.filter);
             let names = containers::select(c, &selection, |item| {
-                !running || containers::in_state(item, &["running"])
+                !running || containers::state_is(item, |s| s == Status::Running)
             })?;
             containers::each(c, &names, containers::Action::Restart { time: a.time })
         }
@@ -165,7 +158,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["signal", "all", "cidfile", "containers"])?;
             let selection = a.pick.selection(a.all, Vec::new());
             let names = containers::select(c, &selection, |item| {
-                containers::in_state(item, &["running", "paused", "stopping"])
+                containers::state_is(item, Status::can_kill)
             })?;
             containers::each(c, &names, containers::Action::Kill { signal: a.signal })
         }
@@ -173,7 +166,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["all", "filter", "cidfile", "containers"])?;
             let selection = a.pick.selection(a.all, a.filter);
             let names = containers::select(c, &selection, |item| {
-                containers::in_state(item, &["running"])
+                containers::state_is(item, |s| s == Status::Running)
             })?;
             containers::each(c, &names, containers::Action::Pause)
         }
@@ -181,7 +174,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["all", "filter", "cidfile", "containers"])?;
             let selection = a.pick.selection(a.all, a.filter);
             let names = containers::select(c, &selection, |item| {
-                containers::in_state(item, &["paused"])
+                containers::state_is(item, |s| s == Status::Paused)
             })?;
             containers::each(c, &names, containers::Action::Unpause)
         }
