@@ -104,13 +104,13 @@ pub fn export(engine: &Engine, args: ExportArgs) -> Outcome {
 
 /// One side of `cp`: `CONTAINER:PATH` (a colon before any slash, as podman reads it), `-`,
 /// or a host path.
-enum CpEnd<'a> {
+pub(crate) enum CpEnd<'a> {
     Container(&'a str, &'a str),
     Stream,
     Host(&'a str),
 }
 
-fn cp_end(text: &str) -> CpEnd<'_> {
+pub(crate) fn cp_end(text: &str) -> CpEnd<'_> {
     if text == "-" {
         return CpEnd::Stream;
     }

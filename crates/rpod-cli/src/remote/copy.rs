@@ -4,7 +4,8 @@
 //! What comes back from a container is hostile: it is unpacked with the tar crate's
 //! `unpack_in` (no `..`, no absolute paths, nothing written through a link it made, hard
 //! links only to what is inside), without owners, set-ID bits or extended attributes, and
-//! device nodes are left out.
+//! device nodes are left out; it stops once less than rpod.conf's reserve of free space
+//! (`[storage] keep_free`) would be left on this host.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -13,7 +14,9 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::cli::CpArgs;
+use crate::commands::filesystem::{cp_end, CpEnd};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use rpod_engine::free_space::{KeepFree, SpaceGuard};
 
 use super::client::COMPAT_PREFIX;
 use super::{encode, failure, streamed_failure, Client};
@@ -21,36 +24,18 @@ use super::{encode, failure, streamed_failure, Client};
 /// Go's `os.ModeDir`, in the stat the archive endpoints give.
 const GO_MODE_DIR: u64 = 1 << 31;
 
-/// One end of a copy.
-enum End<'a> {
-    Host(&'a str),
-    Container(&'a str, &'a str),
-    Stream,
-}
-
-/// `-`, `CONTAINER:PATH` or a host path, as the local `cp` reads them.
-fn end(text: &str) -> End<'_> {
-    if text == "-" {
-        return End::Stream;
-    }
-    match text.split_once(':') {
-        Some((container, path)) if !container.is_empty() && !container.contains('/') => {
-            End::Container(container, path)
-        }
-        _ => End::Host(text),
-    }
-}
-
 fn io_failure(what: String) -> impl FnOnce(io::Error) -> Failure {
     move |e| Failure::new(ENGINE_ERROR, anyhow::anyhow!("{what}: {e}"))
 }
 
-pub fn cp(client: &mut Client, args: &CpArgs) -> Outcome {
-    match (end(&args.source), end(&args.destination)) {
-        (End::Container(name, path), End::Host(dest)) => {
-            download(client, name, path, Path::new(dest))
+/// `keep`: the free space left on this host's file system while a container's files
+/// are written here (rpod.conf's `[storage] keep_free`, as for the local store).
+pub fn cp(client: &mut Client, args: &CpArgs, keep: KeepFree) -> Outcome {
+    match (cp_end(&args.source), cp_end(&args.destination)) {
+        (CpEnd::Container(name, path), CpEnd::Host(dest)) => {
+            download(client, name, path, Path::new(dest), keep)
         }
-        (End::Container(name, path), End::Stream) => {
+        (CpEnd::Container(name, path), CpEnd::Stream) => {
             if io::IsTerminal::is_terminal(&io::stdout()) {
                 return Err(usage(
                     "refusing to write an archive to a terminal: redirect the output",
@@ -61,10 +46,10 @@ pub fn cp(client: &mut Client, args: &CpArgs) -> Outcome {
                 .map_err(io_failure("writing the archive".into()))?;
             Ok(0)
         }
-        (End::Host(source), End::Container(name, path)) => {
+        (CpEnd::Host(source), CpEnd::Container(name, path)) => {
             upload(client, Path::new(source), name, path)
         }
-        (End::Stream, End::Container(name, path)) => {
+        (CpEnd::Stream, CpEnd::Container(name, path)) => {
             let reply = client.upload(
                 "PUT",
                 &format!(
@@ -77,7 +62,7 @@ pub fn cp(client: &mut Client, args: &CpArgs) -> Outcome {
             )?;
             put_answer(reply)
         }
-        (End::Container(..), End::Container(..)) => Err(usage(
+        (CpEnd::Container(..), CpEnd::Container(..)) => Err(usage(
             "copying between two containers is not supported with a remote service",
         )),
         _ => Err(usage(
@@ -120,10 +105,10 @@ fn stat(header: Option<&str>) -> Option<(String, bool)> {
 
 /// Copy `path` of container `name` to `dest` here: into it when it is a directory, else as
 /// it (its directory must exist).
-fn download(client: &mut Client, name: &str, path: &str, dest: &Path) -> Outcome {
+fn download(client: &mut Client, name: &str, path: &str, dest: &Path, keep: KeepFree) -> Outcome {
     let archive = archive_of(client, name, path)?;
     if dest.is_dir() {
-        unpack(archive.body, dest)?;
+        unpack_within(archive.body, dest, dest, keep)?;
         return Ok(0);
     }
     let parent = match dest.parent() {
@@ -145,7 +130,7 @@ fn download(client: &mut Client, name: &str, path: &str, dest: &Path) -> Outcome
             "making a directory in {}",
             parent.display()
         )))?;
-    unpack(archive.body, scratch.path())?;
+    unpack_within(archive.body, scratch.path(), &parent, keep)?;
     let top = single_entry(scratch.path())?;
     std::fs::rename(&top, dest)
         .map_err(io_failure(format!("moving the copy to {}", dest.display())))?;
@@ -163,6 +148,17 @@ fn single_entry(dir: &Path) -> Result<PathBuf, Failure> {
             "the service's archive does not hold exactly one file or directory",
         )),
     }
+}
+
+/// [`unpack`], stopped once less than `keep` would be left free on `space_at`'s file
+/// system.
+fn unpack_within(
+    from: impl Read,
+    into: &Path,
+    space_at: &Path,
+    keep: KeepFree,
+) -> Result<(), Failure> {
+    unpack(SpaceGuard::new(space_at, keep).reader(from), into)
 }
 
 /// Unpack a container's archive into `into` (see the module's comment).
@@ -281,6 +277,27 @@ mod tests {
         header.set_size(size);
         header.set_mode(0o4755);
         header
+    }
+
+    #[test]
+    fn an_archive_that_would_leave_less_than_the_reserve_free_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = tar_of(|b| {
+            let mut head = header(tar::EntryType::Regular, 5);
+            b.append_data(&mut head, "big", &b"12345"[..]).unwrap();
+        });
+        let error = unpack_within(
+            &archive[..],
+            dir.path(),
+            dir.path(),
+            KeepFree::Bytes(u64::MAX / 4),
+        )
+        .unwrap_err()
+        .message();
+        assert!(error.contains("keep_free"), "{error}");
+        assert!(!dir.path().join("big").exists());
+        unpack_within(&archive[..], dir.path(), dir.path(), KeepFree::Bytes(0)).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("big")).unwrap(), b"12345");
     }
 
     #[test]

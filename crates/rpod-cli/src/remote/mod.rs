@@ -297,7 +297,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
         }
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => {
             only(&path, leaf, &["source", "destination"])?;
-            copy::cp(c, &a)
+            copy::cp(c, &a, config.keep_free())
         }
         Command::Volume(VolumeCommand::Create(a)) => {
             only(&path, leaf, &["driver", "labels", "opts", "name"])?;
