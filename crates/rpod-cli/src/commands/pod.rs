@@ -658,10 +658,6 @@ pub(crate) fn print_pods(args: &PodPsArgs, reports: Vec<Value>) -> Outcome {
         "Namespace" => "NAMESPACES".to_string(),
         other => other.to_uppercase(),
     };
-    if args.no_heading {
-        format::print_without_header(&format, &rows)?;
-    } else {
-        format::print(&format, &rows, &header)?;
-    }
+    format::print_table(&format, &rows, &header, args.no_heading)?;
     Ok(0)
 }

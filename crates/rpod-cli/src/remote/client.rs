@@ -494,6 +494,11 @@ impl Client {
             .send(method, path, body, false)
             .map_err(|_| anyhow::Error::new(StaleConnection))?;
         let head = connection.head()?;
+        Self::read_reply(connection, head, method)
+    }
+
+    /// The answer whose head was read, its body read whole (bounded).
+    fn read_reply(connection: &mut Connection, head: Head, method: &str) -> Result<Reply> {
         let mut body = Vec::new();
         body_reader(connection.reader.by_ref(), &head, method)
             .take(MAX_BODY + 1)
@@ -541,15 +546,7 @@ impl Client {
             (Err(e), Err(_)) => return Err(anyhow::Error::new(e).context(context())),
             (Ok(()), Err(e)) => return Err(e.context(context())),
         };
-        let mut body = Vec::new();
-        body_reader(connection.reader.by_ref(), &head, method)
-            .take(MAX_BODY)
-            .read_to_end(&mut body)?;
-        Ok(Reply {
-            status: head.status,
-            body,
-            path_stat: head.path_stat,
-        })
+        Self::read_reply(&mut connection, head, method).with_context(context)
     }
 
     /// A request on a connection of its own whose answer is read as it comes; `upgrade`

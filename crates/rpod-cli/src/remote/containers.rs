@@ -319,8 +319,7 @@ pub fn remove_pods(client: &mut Client, force: bool, time: Option<i64>) -> Resul
         let refused = reply
             .json()
             .ok()
-            .and_then(|report| report["Err"].as_str().map(str::to_string))
-            .filter(|e| !e.is_empty());
+            .and_then(|report| super::objects::report_error(&report));
         match (reply.status, refused) {
             (200, None) => {
                 let members = containers.as_array().into_iter().flatten();
@@ -398,10 +397,7 @@ pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outco
             if let Action::Remove { .. } = action {
                 // libpod answers a removal with reports, one per container removed.
                 if let Ok(Value::Array(reports)) = reply.json() {
-                    if let Some(err) = reports
-                        .iter()
-                        .find_map(|r| r["Err"].as_str().filter(|e| !e.is_empty()))
-                    {
+                    if let Some(err) = reports.iter().find_map(super::objects::report_error) {
                         eprintln!("Error: {err}");
                         code = ENGINE_ERROR;
                         continue;

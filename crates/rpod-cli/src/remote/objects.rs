@@ -288,8 +288,9 @@ pub fn prune(client: &mut Client, kind: &str, filters: &[String], all: bool) -> 
     Ok(code)
 }
 
-/// A prune report's error (libpod's `Err` or `Error`: a text, or an object), if any.
-fn report_error(report: &Value) -> Option<String> {
+/// A libpod report's error (`Err` or `Error`: a text, or an object), if any: prune,
+/// removal and pod removal reports alike.
+pub(super) fn report_error(report: &Value) -> Option<String> {
     let error = match (&report["Err"], &report["Error"]) {
         (Value::Null, other) | (other, _) => other,
     };

@@ -232,10 +232,7 @@ pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
         } else {
             json!(null)
         };
-        match (
-            reply.status,
-            report["Err"].as_str().filter(|e| !e.is_empty()),
-        ) {
+        match (reply.status, super::objects::report_error(&report)) {
             (200, None) => println!("{}", report["Id"].as_str().unwrap_or(&name)),
             (404, _) if args.ignore => {}
             (200, Some(error)) => {
