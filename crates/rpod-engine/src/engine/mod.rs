@@ -322,6 +322,10 @@ pub struct Engine {
     /// Descriptors the next create in the runtime gives the container (`run
     /// --preserve-fds`): this process's own, so they are not part of any record.
     create_fds: Mutex<Vec<Arc<std::os::fd::OwnedFd>>>,
+    /// Containers this process is removing, from the removal's first step (a removal
+    /// reaches `Removing` only after its lock, sync and leftovers): a removal refused
+    /// for dependents waits for those that are leaving (`await_departing_dependents`).
+    departing: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Whether `path` is on a file system mounted read-only.
@@ -508,6 +512,7 @@ impl Engine {
             make_runtime,
             runtimes: Mutex::new(HashMap::new()),
             create_fds: Mutex::new(Vec::new()),
+            departing: Mutex::new(std::collections::HashSet::new()),
         };
         if let Some(reset) = reset {
             engine.clear_previous_boot(&reset);

@@ -2,6 +2,34 @@
 
 use super::*;
 
+/// A container marked as being removed by this process while the removal runs.
+struct Departing<'a> {
+    engine: &'a Engine,
+    id: String,
+}
+
+impl<'a> Departing<'a> {
+    fn mark(engine: &'a Engine, id: &str) -> Self {
+        let mut departing = engine.departing.lock().unwrap_or_else(|e| e.into_inner());
+        departing.insert(id.to_string());
+        Departing {
+            engine,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl Drop for Departing<'_> {
+    fn drop(&mut self) {
+        let mut departing = self
+            .engine
+            .departing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        departing.remove(&self.id);
+    }
+}
+
 impl Engine {
     /// The containers that join this one's namespaces (`--network`, `--pid`, `--ipc`,
     /// `--uts`, `--cgroupns container:`) or require it (`--requires`).
@@ -15,15 +43,16 @@ impl Engine {
     }
 
     /// Wait while the containers that depend on `name_or_id` are being removed by others
-    /// at the same moment (up to `ARRIVAL` for their removals to begin, `DEPARTURE` in
-    /// all), so that its removal does not fail for them. docker-compose's `down` removes a
+    /// at the same moment (up to `ARRIVAL` for their removals to begin: from their first
+    /// step in this process, as far as `Removing` in another; `DEPARTURE` in all), so
+    /// that its removal does not fail for them. docker-compose's `down` removes a
     /// project's containers all at once, a container whose network namespace another
     /// joins (`network_mode: service:...`) among them; Docker has no such order to keep.
     /// Dependents that stay are left for the removal to name. Whether there were any.
     pub fn await_departing_dependents(&self, name_or_id: &str) -> Result<bool> {
-        // Generous: on a loaded machine a dependent's removal, sent at the same moment,
-        // has taken over a second to begin (its leftovers, the store's writers); CI saw
-        // docker-compose's `down` fail so with 1 s.
+        // Generous: on a loaded machine a dependent's removal request, sent at the same
+        // moment, may come late; CI saw docker-compose's `down` fail with 1 s (and once
+        // with 5 s when only `Removing` counted as leaving).
         const ARRIVAL: std::time::Duration = std::time::Duration::from_secs(5);
         const DEPARTURE: std::time::Duration = std::time::Duration::from_secs(30);
         let id = self.lookup(name_or_id)?.id().to_string();
@@ -35,9 +64,11 @@ impl Engine {
                 return Ok(had_some);
             }
             had_some = true;
+            let departing = self.departing.lock().unwrap_or_else(|e| e.into_inner());
             let all_leaving = dependents
                 .iter()
-                .all(|c| c.state.status == Status::Removing);
+                .all(|c| c.state.status == Status::Removing || departing.contains(c.id()));
+            drop(departing);
             let waited = began.elapsed();
             if waited >= DEPARTURE || (!all_leaving && waited >= ARRIVAL) {
                 return Ok(true);
@@ -148,6 +179,7 @@ impl Engine {
     pub fn remove(&self, name_or_id: &str, options: RemoveOptions) -> Result<String> {
         let found = self.lookup(name_or_id)?;
         let id = found.id().to_string();
+        let _departing = Departing::mark(self, &id);
         if self.is_infra(&found)? {
             return Err(EngineError::state(
                 &id,
