@@ -82,9 +82,9 @@ impl From<EngineError> for ApiError {
             EngineError::NetworkExists(_) => "network already exists".to_string(),
             EngineError::VolumeInUse { .. } => "volume is being used".to_string(),
             EngineError::NetworkInUse { .. } => "network is being used".to_string(),
-            EngineError::StateInvalid { .. } | EngineError::RemoveRunning { .. } => {
-                "container state improper".to_string()
-            }
+            EngineError::StateInvalid { .. }
+            | EngineError::HasDependents { .. }
+            | EngineError::RemoveRunning { .. } => "container state improper".to_string(),
             _ => libpod_message.clone(),
         };
         ApiError {

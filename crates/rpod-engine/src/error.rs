@@ -57,6 +57,15 @@ pub enum EngineError {
     #[error("{message}: container state improper")]
     StateInvalid { id: String, message: String },
 
+    /// Removing a container that others join (`--network container:` and the like) or
+    /// require (`--requires`).
+    #[error("container {name} has dependent containers which must be removed before it: {dependents}: container state improper")]
+    HasDependents {
+        id: String,
+        name: String,
+        dependents: String,
+    },
+
     /// Removing a running or paused container without force.
     #[error("cannot remove container {id} as it is {state} - running or paused containers cannot be removed without force: container state improper")]
     RemoveRunning { id: String, state: String },
@@ -182,6 +191,7 @@ impl EngineError {
             EngineError::NameInUse { .. }
             | EngineError::PodNameInUse { .. }
             | EngineError::StateInvalid { .. }
+            | EngineError::HasDependents { .. }
             | EngineError::RemoveRunning { .. }
             | EngineError::ImageInUse { .. } => ErrorKind::Conflict,
             EngineError::InvalidArg(_)

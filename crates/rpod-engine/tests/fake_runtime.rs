@@ -669,16 +669,20 @@ fn a_removal_awaits_its_dependents_removed_meanwhile() {
     });
     let side = side.unwrap().id().to_string();
     let engine = f.engine.clone();
-    let waiter = std::thread::spawn(move || {
-        assert!(engine.await_departing_dependents("base").unwrap());
-        engine.remove("base", RemoveOptions::default())
-    });
+    let waiter =
+        std::thread::spawn(move || engine.remove_among_departing("base", RemoveOptions::default()));
     std::thread::sleep(std::time::Duration::from_millis(100));
     f.engine.remove(&side, RemoveOptions::default()).unwrap();
     assert_eq!(waiter.join().unwrap().unwrap(), base);
-    // Without dependents: nothing to wait for.
+    // Without dependents: removed at once.
     let lone = f.create("lone", &["true"]);
-    assert!(!f.engine.await_departing_dependents(&lone).unwrap());
+    f.engine.await_departing_dependents(&lone).unwrap();
+    assert_eq!(
+        f.engine
+            .remove_among_departing(&lone, RemoveOptions::default())
+            .unwrap(),
+        lone
+    );
 
     // A dependent that nobody removes: the wait ends, and the removal says why.
     f.create("base", &["true"]);
@@ -693,11 +697,14 @@ fn a_removal_awaits_its_dependents_removed_meanwhile() {
             ..Default::default()
         })
         .unwrap();
-    assert!(f.engine.await_departing_dependents("base").unwrap());
     let err = f
         .engine
-        .remove("base", RemoveOptions::default())
+        .remove_among_departing("base", RemoveOptions::default())
         .unwrap_err();
+    assert!(
+        matches!(err, EngineError::HasDependents { ref dependents, .. } if dependents == "stays"),
+        "{err}"
+    );
     assert!(err.to_string().contains("dependent containers"), "{err}");
 }
 

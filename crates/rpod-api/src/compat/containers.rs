@@ -656,16 +656,10 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         timeout,
         volumes,
     };
-    let id = match context.engine.remove(name, options) {
-        // Docker's clients remove containers in any order, at once: a removal refused for
-        // dependents is tried again once those removed meanwhile are gone.
-        Err(_)
-            if ex.flavour == Flavour::Compat
-                && context.engine.await_departing_dependents(name)? =>
-        {
-            context.engine.remove(name, options)?
-        }
-        other => other?,
+    let id = match ex.flavour {
+        // Docker's clients remove containers in any order, at once.
+        Flavour::Compat => context.engine.remove_among_departing(name, options)?,
+        Flavour::Libpod => context.engine.remove(name, options)?,
     };
     context.execs.forget_container(&id);
     match ex.flavour {

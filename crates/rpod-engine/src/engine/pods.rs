@@ -777,8 +777,10 @@ impl Engine {
             }
             match self.pod_remove(&view.pod.id, false, None) {
                 Ok(_) => removed.push(view.pod.id),
-                // Started meanwhile, or gone.
-                Err(EngineError::StateInvalid { .. }) | Err(EngineError::NoSuchPod(_)) => {}
+                // Started meanwhile, joined by another container, or gone.
+                Err(EngineError::StateInvalid { .. })
+                | Err(EngineError::HasDependents { .. })
+                | Err(EngineError::NoSuchPod(_)) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -42,14 +42,31 @@ impl Engine {
             .collect())
     }
 
+    /// Remove a container as Docker's clients expect: they remove a project's containers
+    /// all at once, in any order (docker-compose's `down`, a container whose network
+    /// namespace another joins, `network_mode: service:...`, among them), and Docker
+    /// refuses no removal for such dependents. A removal refused for dependents is tried
+    /// once more when those being removed meanwhile are gone (`await_departing_dependents`),
+    /// also when they went between the refusal and the wait.
+    pub fn remove_among_departing(
+        &self,
+        name_or_id: &str,
+        options: RemoveOptions,
+    ) -> Result<String> {
+        match self.remove(name_or_id, options) {
+            Err(EngineError::HasDependents { .. }) => {
+                self.await_departing_dependents(name_or_id)?;
+                self.remove(name_or_id, options)
+            }
+            other => other,
+        }
+    }
+
     /// Wait while the containers that depend on `name_or_id` are being removed by others
     /// at the same moment (up to `ARRIVAL` for their removals to begin: from their first
-    /// step in this process, as far as `Removing` in another; `DEPARTURE` in all), so
-    /// that its removal does not fail for them. docker-compose's `down` removes a
-    /// project's containers all at once, a container whose network namespace another
-    /// joins (`network_mode: service:...`) among them; Docker has no such order to keep.
-    /// Dependents that stay are left for the removal to name. Whether there were any.
-    pub fn await_departing_dependents(&self, name_or_id: &str) -> Result<bool> {
+    /// step in this process, as far as `Removing` in another; `DEPARTURE` in all).
+    /// Dependents that stay are left for a removal to name.
+    pub fn await_departing_dependents(&self, name_or_id: &str) -> Result<()> {
         // Generous: on a loaded machine a dependent's removal request, sent at the same
         // moment, may come late; CI saw docker-compose's `down` fail with 1 s (and once
         // with 5 s when only `Removing` counted as leaving).
@@ -57,13 +74,11 @@ impl Engine {
         const DEPARTURE: std::time::Duration = std::time::Duration::from_secs(30);
         let id = self.lookup(name_or_id)?.id().to_string();
         let began = std::time::Instant::now();
-        let mut had_some = false;
         loop {
             let dependents = self.dependents(&id)?;
             if dependents.is_empty() {
-                return Ok(had_some);
+                return Ok(());
             }
-            had_some = true;
             let departing = self.departing.lock().unwrap_or_else(|e| e.into_inner());
             let all_leaving = dependents
                 .iter()
@@ -71,7 +86,7 @@ impl Engine {
             drop(departing);
             let waited = began.elapsed();
             if waited >= DEPARTURE || (!all_leaving && waited >= ARRIVAL) {
-                return Ok(true);
+                return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
@@ -197,14 +212,11 @@ impl Engine {
             .map(|c| c.config.name)
             .collect();
         if !dependents.is_empty() {
-            return Err(EngineError::state(
-                &id,
-                format!(
-                    "container {} has dependent containers which must be removed before it: {}",
-                    found.config.name,
-                    dependents.join(", ")
-                ),
-            ));
+            return Err(EngineError::HasDependents {
+                id,
+                name: found.config.name,
+                dependents: dependents.join(", "),
+            });
         }
         let needs_stop = {
             let _lock = self.lock(&id)?;
