@@ -6616,6 +6616,241 @@ fn rpod_remote_picks_containers_with_all_and_filters() {
     assert_eq!(service.remote_ok(&["rm", "-f", "nosuch"]), "");
 }
 
+/// `rpod --url rename|init|healthcheck run|tag|untag|history|diff`: as the local commands, on
+/// the service's store.
+#[test]
+fn rpod_remote_renames_inits_checks_health_and_names_images() {
+    let service = Service::start();
+    let rpod = &service.rpod;
+    let fails = |args: &[&str], code: i32, says: &str| {
+        let out = service.remote_out(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    service.remote_ok(&["create", "--name", "first", "demo", "sleep", "100"]);
+    assert_eq!(service.remote_ok(&["rename", "first", "second"]), "");
+    assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "second\n");
+    fails(
+        &["container", "rename", "nosuch", "x"],
+        125,
+        "no such container",
+    );
+    // init: the runtime's container made, not started; once only.
+    assert_eq!(service.remote_ok(&["init", "second"]), "second\n");
+    assert_eq!(rpod.inspect("second", "{{.State.Status}}"), "initialized");
+    fails(
+        &["container", "init", "second"],
+        125,
+        "container second has already been created in runtime",
+    );
+    service.remote_ok(&["create", "--name", "third", "demo", "true"]);
+    assert_eq!(
+        service.remote_ok(&["init", "--all"]),
+        format!("{}\n", rpod.inspect("third", "{{.Id}}"))
+    );
+    // healthcheck run: the verdict and the exit code of the local command.
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "checked",
+        "--health-cmd",
+        "test -f /ready",
+        "--health-interval",
+        "disable",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let out = service.remote_out(&["healthcheck", "run", "checked"]);
+    assert_eq!(
+        (out.status.code(), out.stdout.as_slice()),
+        (Some(1), &b"unhealthy\n"[..]),
+        "{out:?}"
+    );
+    rpod.ok(&["exec", "checked", "touch", "/ready"]);
+    let out = service.remote_out(&["healthcheck", "run", "checked"]);
+    assert_eq!(
+        (out.status.code(), out.stdout.as_slice()),
+        (Some(0), &b""[..]),
+        "{out:?}"
+    );
+    assert_eq!(
+        rpod.inspect("checked", "{{.State.Health.Status}}"),
+        "healthy"
+    );
+    fails(&["healthcheck", "run", "nosuch"], 125, "no such container");
+    // tag and untag: names checked before any is sent.
+    service.remote_ok(&["tag", "demo", "other:v2", "localhost:5000/team/app"]);
+    for name in ["localhost/other:v2", "localhost:5000/team/app:latest"] {
+        rpod.ok(&["image", "exists", name]);
+    }
+    fails(&["tag", "demo", "fine:1", "Bad Name"], 125, "Bad Name");
+    rpod.fails(&["image", "exists", "localhost/fine:1"], 1);
+    let digest = format!("demo@sha256:{}", "a".repeat(64));
+    fails(&["image", "tag", "demo", &digest], 125, "digest");
+    // history: the local command's output (but the author, which the API has not).
+    rpod.ok(&["run", "--name", "c1", "demo", "touch", "/x"]);
+    rpod.ok(&["commit", "-q", "c1", "stepped"]);
+    for args in [
+        &[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.ID}}|{{.CreatedAt}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}|{{.Tags}}",
+            "stepped",
+        ][..],
+        &["image", "history", "-q", "stepped"],
+        &[
+            "history",
+            "--human=false",
+            "--format",
+            "{{.Created}} {{.Size}}",
+            "stepped",
+        ],
+    ] {
+        let local = rpod.ok(args);
+        assert_eq!(local.lines().count(), 2, "{local}");
+        assert_eq!(service.remote_ok(args), local, "{args:?}");
+    }
+    fails(&["history", "nosuch"], 125, "nosuch");
+    // diff: the local command's output.
+    for args in [
+        &["diff", "c1"][..],
+        &["container", "diff", "--format", "json", "c1"],
+        &["image", "diff", "stepped"],
+        &["image", "diff", "stepped", "demo"],
+        &["diff", "stepped"],
+    ] {
+        let local = rpod.ok(args);
+        assert!(local.contains("/x"), "{args:?}: {local}");
+        assert_eq!(service.remote_ok(args), local, "{args:?}");
+    }
+    fails(&["diff", "--format", "yaml", "c1"], 125, "invalid --format");
+    fails(&["container", "diff", "stepped"], 125, "stepped");
+    service.remote_ok(&["untag", "demo", "other:v2"]);
+    rpod.fails(&["image", "exists", "localhost/other:v2"], 1);
+    rpod.ok(&["image", "exists", "localhost:5000/team/app:latest"]);
+    fails(&["tag", "nosuch", "x"], 125, "nosuch");
+    // events: the local command's lines, past ones (the bounds and filters the service's)
+    // and new ones as they come.
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    for args in [
+        &["events", "--stream=false", "--filter", "type=image"][..],
+        &[
+            "events",
+            "--stream=false",
+            "--filter",
+            "container=second",
+            "--format",
+            "json",
+        ],
+        &[
+            "events",
+            "--since",
+            "0",
+            "--until",
+            &until,
+            "--filter",
+            "event=rename",
+            "--format",
+            "{{.Status}} {{.Name}} {{.Type}} {{.Image}}",
+        ],
+    ] {
+        let local = rpod.ok(args);
+        assert!(!local.is_empty(), "{args:?}");
+        assert_eq!(service.remote_ok(args), local, "{args:?}");
+    }
+    fails(&["events", "--filter", "colour=red"], 125, "invalid filter");
+    let since = chrono::Utc::now().to_rfc3339();
+    let mut follow = service
+        .remote(&[
+            "events",
+            "--since",
+            &since,
+            "--filter",
+            "event=create",
+            "--format",
+            "{{.Name}}",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(lines.next());
+    });
+    rpod.ok(&["create", "--name", "late", "demo", "true"]);
+    let seen = received.recv_timeout(Duration::from_secs(30));
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(seen.unwrap().unwrap().unwrap(), "late");
+    // logs of several containers: each line after the container's prefix, as locally.
+    rpod.ok(&[
+        "run",
+        "--name",
+        "l1",
+        "demo",
+        "sh",
+        "-c",
+        "echo one; echo two >&2",
+    ]);
+    rpod.ok(&[
+        "run",
+        "--name",
+        "l2",
+        "demo",
+        "sh",
+        "-c",
+        "printf 'three\\nfour'",
+    ]);
+    for args in [
+        &["logs", "l1", "l2"][..],
+        &["logs", "-n", "l1", "l2"],
+        &["logs", "--color", "-t", "l2", "l1"],
+        &["logs", "l2"],
+    ] {
+        let (local, remote) = (rpod.run(args), service.remote_out(args));
+        assert_eq!(remote.status.code(), Some(0), "{args:?}: {remote:?}");
+        assert_eq!(
+            (remote.stdout, remote.stderr),
+            (local.stdout, local.stderr),
+            "{args:?}"
+        );
+    }
+    let short = rpod.inspect("l1", "{{.Id}}")[..12].to_string();
+    assert!(service
+        .remote_ok(&["logs", "l1", "l2"])
+        .starts_with(&format!("{short} one\n")));
+    fails(&["logs", "l1", "nosuch"], 125, "no such container");
+    // Followed at once: both containers' lines as they come, until both have ended.
+    for name in ["f1", "f2"] {
+        rpod.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "demo",
+            "sh",
+            "-c",
+            "echo a; sleep 2; echo b",
+        ]);
+    }
+    let followed = service.remote_ok(&["logs", "-f", "-n", "f1", "f2"]);
+    let mut lines: Vec<&str> = followed.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["f1 a", "f1 b", "f2 a", "f2 b"], "{followed}");
+    // untag without names: all of them.
+    let id = rpod.ok(&["images", "-q", "--no-trunc", "localhost/demo:latest"]);
+    service.remote_ok(&["image", "untag", "demo"]);
+    assert_eq!(
+        rpod.ok(&["image", "inspect", "--format", "{{.RepoTags}}", id.trim()]),
+        "[]\n"
+    );
+}
+
 /// `rpod --url pod ...`: a pod made from the local command's flags, listed, inspected and
 /// moved through its lifecycle on the service.
 #[test]

@@ -122,7 +122,7 @@ pub fn info(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 }
 
 /// An event as Docker's `events.Message` (which podman-remote decodes too).
-fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
+pub fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
     let action = match (flavour, event.attributes.get("health_status")) {
         // Docker's action names the verdict (`docker events` prints it; its `event=`
         // filter takes `health_status` alone too, as rpod's does).

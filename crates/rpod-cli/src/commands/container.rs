@@ -1780,6 +1780,23 @@ pub fn print_inspected(items: Vec<Value>, format: Option<&str>) -> Result<(), Fa
     Ok(())
 }
 
+/// What goes before each log line of a container labelled `label` (nothing without a
+/// label), coloured when `color`, in the colour of its `turn` among the coloured ones.
+pub fn log_prefix(label: &str, color: bool, turn: &mut usize) -> String {
+    // Colours of podman's prefixes, one per container in turn.
+    const COLOURS: [&str; 6] = [
+        "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[31m",
+    ];
+    match (label.is_empty(), color) {
+        (true, _) => String::new(),
+        (false, false) => format!("{label} "),
+        (false, true) => {
+            *turn += 1;
+            format!("{}{label}\x1b[0m ", COLOURS[(*turn - 1) % COLOURS.len()])
+        }
+    }
+}
+
 pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
     let filter = LogFilter {
         tail: args.tail.and_then(|t| usize::try_from(t).ok()),
@@ -1803,10 +1820,6 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
     }
     .resolve(engine, |_| true)?;
     let several = containers.len() > 1;
-    // Colours of podman's prefixes, one per container in turn.
-    const COLOURS: [&str; 6] = [
-        "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[31m",
-    ];
     let mut turn = 0;
     // Every followed container is followed at once, each on its own thread; each line is
     // written whole.
@@ -1831,14 +1844,7 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
             } else {
                 String::new()
             };
-            let prefix = match (label.is_empty(), args.color) {
-                (true, _) => String::new(),
-                (false, false) => format!("{label} "),
-                (false, true) => {
-                    turn += 1;
-                    format!("{}{label}\x1b[0m ", COLOURS[(turn - 1) % COLOURS.len()])
-                }
-            };
+            let prefix = log_prefix(&label, args.color, &mut turn);
             if args.follow && record.state.status.is_active() {
                 let (filter, timestamps) = (filter.clone(), args.timestamps);
                 followers.push(scope.spawn(move || {

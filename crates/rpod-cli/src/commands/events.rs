@@ -21,7 +21,7 @@ use super::logs::parse_time;
 const POLL: Duration = Duration::from_millis(100);
 
 /// `--filter KEY=VALUE` flags as key to values.
-fn parse_filters(flags: &[String]) -> Result<HashMap<String, Vec<String>>, Failure> {
+pub fn parse_filters(flags: &[String]) -> Result<HashMap<String, Vec<String>>, Failure> {
     let mut filters: HashMap<String, Vec<String>> = HashMap::new();
     for flag in flags {
         let (key, value) = flag
@@ -130,14 +130,14 @@ fn event_line(event: &Event, full_ids: bool) -> String {
 }
 
 /// How each event is printed.
-enum Printer {
+pub enum Printer {
     Line,
     Json,
     Template(Box<Format>),
 }
 
 impl Printer {
-    fn new(format: Option<&str>) -> Result<Self, Failure> {
+    pub fn new(format: Option<&str>) -> Result<Self, Failure> {
         Ok(match format {
             None | Some("") => Printer::Line,
             Some("json") | Some("{{json .}}") => Printer::Json,
@@ -147,7 +147,7 @@ impl Printer {
         })
     }
 
-    fn render(&self, event: &Event, full_ids: bool) -> Result<String, Failure> {
+    pub fn render(&self, event: &Event, full_ids: bool) -> Result<String, Failure> {
         Ok(match self {
             Printer::Line => format!("{}\n", event_line(event, full_ids)),
             Printer::Json => format!("{}\n", event_value(event, full_ids, true)),
@@ -158,25 +158,34 @@ impl Printer {
     }
 }
 
+/// A `--since` or `--until` time, in nanoseconds since the epoch.
+pub fn time_bound(text: &Option<String>) -> Result<Option<i64>, Failure> {
+    text.as_deref()
+        .map(|t| {
+            // Beyond what nanoseconds in an i64 can say (after 2262): the far end.
+            parse_time(t)
+                .map(|t| {
+                    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() > 0 {
+                        i64::MAX
+                    } else {
+                        i64::MIN
+                    })
+                })
+                .map_err(Failure::from)
+        })
+        .transpose()
+}
+
+/// Write `text` and flush; false when the reader has gone away (a closed pipe).
+pub fn emit(out: &mut impl Write, text: &str) -> bool {
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
+}
+
 pub fn events(engine: &Engine, args: EventsArgs) -> Outcome {
     let filters = parse_filters(&args.filter)?;
-    let time_of = |text: &Option<String>| -> Result<Option<i64>, Failure> {
-        text.as_deref()
-            .map(|t| {
-                // Beyond what nanoseconds in an i64 can say (after 2262): the far end.
-                parse_time(t)
-                    .map(|t| {
-                        t.timestamp_nanos_opt().unwrap_or(if t.timestamp() > 0 {
-                            i64::MAX
-                        } else {
-                            i64::MIN
-                        })
-                    })
-                    .map_err(Failure::from)
-            })
-            .transpose()
-    };
-    let (since, until) = (time_of(&args.since)?, time_of(&args.until)?);
+    let (since, until) = (time_bound(&args.since)?, time_bound(&args.until)?);
     let printer = Printer::new(args.format.as_deref())?;
     // Past events when asked for, or when not following; otherwise only new ones.
     let mut reader = if since.is_some() || until.is_some() || !args.stream {
@@ -197,12 +206,7 @@ pub fn events(engine: &Engine, args: EventsArgs) -> Outcome {
                 continue;
             }
             let text = printer.render(&event, args.no_trunc)?;
-            if out
-                .write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .is_err()
-            {
-                // The reader went away (a closed pipe): nothing more to do.
+            if !emit(&mut out, &text) {
                 return Ok(0);
             }
         }

@@ -40,7 +40,8 @@ pub fn image_diff(engine: &Engine, args: ImageDiffArgs) -> Outcome {
     print_changes(&changes, args.format.as_deref())
 }
 
-fn print_changes(changes: &[rpod_engine::upper_diff::Change], format: Option<&str>) -> Outcome {
+/// Changes printed as `diff` prints them: a letter and a path each, or podman's JSON.
+pub fn print_changes(changes: &[rpod_engine::upper_diff::Change], format: Option<&str>) -> Outcome {
     match format {
         None | Some("") => {
             let mut out = io::stdout().lock();

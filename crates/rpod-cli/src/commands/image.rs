@@ -810,13 +810,27 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Outcome {
     let record = engine.resolve_image(&args.image)?;
     let info = engine.image_info(record)?;
     let steps = engine.image_history(&info);
+    print_history(
+        &steps,
+        &|id| engine.image_names(id).unwrap_or_default(),
+        args,
+    )
+}
+
+/// An image's history, newest first, printed as `history` prints it (a table, a template,
+/// JSON or IDs); `names` gives a step's image's names.
+pub fn print_history(
+    steps: &[rpod_engine::HistoryStep],
+    names: &dyn Fn(&str) -> Vec<String>,
+    args: HistoryArgs,
+) -> Outcome {
     let id_of = |step: &rpod_engine::HistoryStep| match &step.image {
         Some(id) if args.no_trunc => id.clone(),
         Some(id) => id.get(..12).unwrap_or(id).to_string(),
         None => "<missing>".into(),
     };
     if args.quiet {
-        for step in &steps {
+        for step in steps {
             println!("{}", id_of(step));
         }
         return Ok(0);
@@ -853,7 +867,7 @@ pub fn history(engine: &Engine, args: HistoryArgs) -> Outcome {
                 format!("{}...", step.created_by.chars().take(42).collect::<String>())
             };
             let names = match &step.image {
-                Some(id) => engine.image_names(id).unwrap_or_default(),
+                Some(id) => names(id),
                 None => Vec::new(),
             };
             json!({

@@ -6,7 +6,9 @@ use std::io::Write;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
-use crate::cli::{FormatArgs, InspectArgs, LogsArgs, PortArgs, PsArgs, TopArgs};
+use crate::cli::{
+    FormatArgs, HealthcheckRunArgs, InspectArgs, LogsArgs, PortArgs, PsArgs, RenameArgs, TopArgs,
+};
 use crate::commands::select::{Picked, Selection};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
@@ -243,6 +245,7 @@ pub enum Action {
     },
     Pause,
     Unpause,
+    Init,
     Remove {
         force: bool,
         volumes: bool,
@@ -375,6 +378,7 @@ pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outco
             ),
             Action::Pause => ("POST", format!("/containers/{n}/pause"), &[204]),
             Action::Unpause => ("POST", format!("/containers/{n}/unpause"), &[204]),
+            Action::Init => ("POST", format!("/containers/{n}/init"), &[204]),
             Action::Remove {
                 force,
                 volumes,
@@ -407,6 +411,12 @@ pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outco
             println!("{name}");
         } else if ignore && reply.status == 404 {
             continue;
+        } else if matches!(action, Action::Init) && reply.status == 304 {
+            // libpod's answer for a container the runtime has already (podman-remote's words).
+            eprintln!(
+                "Error: container {name} has already been created in runtime: container state improper"
+            );
+            code = ENGINE_ERROR;
         } else {
             let error = failure(&reply);
             eprintln!("Error: {}", error.message());
@@ -414,6 +424,88 @@ pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outco
         }
     }
     Ok(code)
+}
+
+/// `diff NAME [OTHER]` (`kind`: `containers` with `diff_type` all or container, or
+/// `images`): the service's changes, printed as the local command prints them.
+pub fn diff(
+    client: &mut Client,
+    kind: &str,
+    diff_type: Option<&str>,
+    names: &[String],
+    format: Option<&str>,
+) -> Outcome {
+    use rpod_engine::upper_diff::{Change, ChangeKind};
+    let (name, other) = match names {
+        [name] => (name, None),
+        [name, other] => (name, Some(other)),
+        _ => {
+            return Err(usage(
+                "give a container or image (and optionally one to compare it with)",
+            ))
+        }
+    };
+    // Checked before anything is asked, as the local command's printing checks it.
+    if !matches!(format, None | Some("") | Some("json")) {
+        return crate::commands::filesystem::print_changes(&[], format);
+    }
+    let mut query = Vec::new();
+    if let Some(other) = other {
+        query.push(format!("parent={}", encode(other)));
+    }
+    if let Some(diff_type) = diff_type {
+        query.push(format!("diffType={diff_type}"));
+    }
+    let path = format!("/{kind}/{}/changes?{}", encode(name), query.join("&"));
+    let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let changes = answer
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            let kind = match item["Kind"].as_u64() {
+                Some(0) => ChangeKind::Changed,
+                Some(1) => ChangeKind::Added,
+                Some(2) => ChangeKind::Deleted,
+                other => {
+                    return Err(usage(format!(
+                        "the service's change has a kind rpod does not know: {other:?}"
+                    )))
+                }
+            };
+            let path = item["Path"].as_str().unwrap_or_default().into();
+            Ok(Change { kind, path })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    crate::commands::filesystem::print_changes(&changes, format)
+}
+
+/// `rename CONTAINER NAME`.
+pub fn rename(client: &mut Client, args: &RenameArgs) -> Outcome {
+    let path = format!(
+        "/containers/{}/rename?name={}",
+        encode(&args.container),
+        encode(&args.new_name)
+    );
+    expect(client.call("POST", &path, None)?, &[204])?;
+    Ok(0)
+}
+
+/// `healthcheck run CONTAINER`: the service runs the check; its verdict printed and
+/// exited with as the local command does (0 healthy; `unhealthy` or `starting` and 1).
+pub fn healthcheck_run(client: &mut Client, args: &HealthcheckRunArgs) -> Outcome {
+    let path = format!("/containers/{}/healthcheck", encode(&args.container));
+    let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    match answer["Status"].as_str() {
+        Some("healthy") => Ok(0),
+        Some(verdict @ ("unhealthy" | "starting")) => {
+            println!("{verdict}");
+            Ok(1)
+        }
+        other => Err(usage(format!(
+            "the service's health check answer has no verdict rpod knows: {other:?}"
+        ))),
+    }
 }
 
 /// `top CONTAINER [DESCRIPTORS...]`: the service's `ps` of the container, printed as the
@@ -572,9 +664,19 @@ pub fn exists(client: &mut Client, kind: &str, name: &str) -> Outcome {
 
 /// Read a framed stream (8-byte heads: the stream, three zeros, the length) and write
 /// each frame's bytes to stdout or stderr.
-pub fn copy_frames(mut from: impl std::io::Read) -> Result<(), Failure> {
+pub fn copy_frames(from: impl std::io::Read) -> Result<(), Failure> {
+    copy_prefixed_frames(from, "")
+}
+
+/// `copy_frames` with `prefix` before each line of each stream (the logs of several
+/// containers). Each read of a frame (up to 64 KiB: a log line, usually) is written at
+/// once, so lines from several threads do not mix.
+fn copy_prefixed_frames(mut from: impl std::io::Read, prefix: &str) -> Result<(), Failure> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
+    // Whether stdout's and stderr's next bytes begin a line.
+    let mut line_starts = [true, true];
+    let mut prefixed = Vec::new();
     let mut head = [0u8; 8];
     let mut payload = vec![0u8; 64 * 1024];
     loop {
@@ -589,16 +691,35 @@ pub fn copy_frames(mut from: impl std::io::Read) -> Result<(), Failure> {
             if read_full(&mut from, &mut payload[..want])? != want {
                 return Err(usage("the service's stream ended in the middle of a frame"));
             }
+            let mut bytes = &payload[..want];
+            if !prefix.is_empty() {
+                let line_start = &mut line_starts[usize::from(head[0] == 2)];
+                prefixed.clear();
+                prefix_lines(bytes, prefix, line_start, &mut prefixed);
+                bytes = &prefixed;
+            }
             let result = match head[0] {
-                2 => stderr.lock().write_all(&payload[..want]),
+                2 => stderr.lock().write_all(bytes),
                 _ => {
                     let mut out = stdout.lock();
-                    out.write_all(&payload[..want]).and_then(|()| out.flush())
+                    out.write_all(bytes).and_then(|()| out.flush())
                 }
             };
             result.map_err(|e| Failure::new(ENGINE_ERROR, e))?;
             left -= want;
         }
+    }
+}
+
+/// `bytes` onto `out` with `prefix` before each line that begins in them; `line_start`:
+/// whether the first byte begins a line, and then whether the next one will.
+fn prefix_lines(bytes: &[u8], prefix: &str, line_start: &mut bool, out: &mut Vec<u8>) {
+    for piece in bytes.split_inclusive(|b| *b == b'\n') {
+        if *line_start {
+            out.extend_from_slice(prefix.as_bytes());
+        }
+        out.extend_from_slice(piece);
+        *line_start = piece.ends_with(b"\n");
     }
 }
 
@@ -616,33 +737,85 @@ fn read_full(from: &mut impl std::io::Read, buf: &mut [u8]) -> Result<usize, Fai
     Ok(filled)
 }
 
+/// `logs CONTAINER...`: each container's log as the service sends it, its lines after a
+/// prefix as the local command's (the ID with several, the name with `--names`, coloured
+/// with `--color`); several followed logs are followed at once.
 pub fn logs(client: &mut Client, args: &LogsArgs) -> Outcome {
-    let [name] = args.containers.as_slice() else {
+    if args.containers.is_empty() {
         return Err(usage(
-            "with a remote service, logs takes exactly one container",
+            "give at least one container (--latest is local only)",
         ));
-    };
-    let mut path = format!(
-        "/containers/{}/logs?stdout=true&stderr=true&follow={}&timestamps={}",
-        encode(name),
-        args.follow,
-        args.timestamps
+    }
+    let mut query = format!(
+        "stdout=true&stderr=true&follow={}&timestamps={}",
+        args.follow, args.timestamps
     );
     if let Some(tail) = args.tail.filter(|t| *t >= 0) {
-        path.push_str(&format!("&tail={tail}"));
+        query.push_str(&format!("&tail={tail}"));
     }
     for (key, value) in [("since", &args.since), ("until", &args.until)] {
         if let Some(value) = value {
             let time = crate::commands::logs::parse_time(value).map_err(usage)?;
-            path.push_str(&format!("&{key}={}", time.timestamp()));
+            query.push_str(&format!("&{key}={}", time.timestamp()));
         }
     }
-    let streamed = client.stream("GET", &path, None, false)?;
-    if streamed.status != 200 {
-        return Err(super::streamed_failure(streamed));
+    // Every container found before any log is printed.
+    let several = args.containers.len() > 1;
+    let mut turn = 0;
+    let mut logs = Vec::new();
+    for name in &args.containers {
+        let label = if args.names || several {
+            let reply = client.call("GET", &format!("/containers/{}/json", encode(name)), None)?;
+            let found = expect(reply, &[200])?.json()?;
+            match args.names {
+                true => found["Name"]
+                    .as_str()
+                    .unwrap_or(name)
+                    .trim_start_matches('/')
+                    .to_string(),
+                false => short_id(found["Id"].as_str().unwrap_or(name), false),
+            }
+        } else {
+            String::new()
+        };
+        let path = format!("/containers/{}/logs?{query}", encode(name));
+        logs.push((
+            path,
+            crate::commands::container::log_prefix(&label, args.color, &mut turn),
+        ));
     }
-    copy_frames(streamed.body)?;
-    Ok(0)
+    let print_log = |client: &mut Client, path: &str, prefix: &str| -> Result<(), Failure> {
+        let streamed = client.stream("GET", path, None, false)?;
+        if streamed.status != 200 {
+            return Err(super::streamed_failure(streamed));
+        }
+        copy_prefixed_frames(streamed.body, prefix)
+    };
+    if !(args.follow && several) {
+        for (path, prefix) in &logs {
+            print_log(client, path, prefix)?;
+        }
+        return Ok(0);
+    }
+    let mut clients = Vec::new();
+    for _ in &logs {
+        clients.push(client.sibling()?);
+    }
+    std::thread::scope(|scope| {
+        let followers: Vec<_> = logs
+            .iter()
+            .zip(clients)
+            .map(|((path, prefix), mut client)| {
+                scope.spawn(move || print_log(&mut client, path, prefix))
+            })
+            .collect();
+        for follower in followers {
+            follower
+                .join()
+                .map_err(|_| usage("following a log failed"))??;
+        }
+        Ok(0)
+    })
 }
 
 #[cfg(test)]
@@ -697,5 +870,17 @@ mod tests {
         let short_head: &[u8] = &[1, 0, 0];
         assert!(copy_frames(short_head).is_err());
         assert!(copy_frames(&b""[..]).is_ok());
+    }
+
+    #[test]
+    fn prefixes_go_before_each_line_across_reads() {
+        let mut out = Vec::new();
+        let mut line_start = true;
+        prefix_lines(b"one\ntw", "c1 ", &mut line_start, &mut out);
+        assert!(!line_start);
+        prefix_lines(b"o\n", "c1 ", &mut line_start, &mut out);
+        prefix_lines(b"\nthree", "c1 ", &mut line_start, &mut out);
+        assert_eq!(out, b"c1 one\nc1 two\nc1 \nc1 three");
+        assert!(!line_start);
     }
 }

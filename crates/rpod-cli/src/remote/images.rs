@@ -1,11 +1,11 @@
-//! Remote commands on images: listing, removing, pulling.
+//! Remote commands on images: listing, removing, pulling, naming.
 
 use std::io::{BufRead, BufReader, Read};
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
-use crate::cli::{ImagesArgs, PullArgs, RmiArgs};
+use crate::cli::{HistoryArgs, ImagesArgs, PullArgs, RmiArgs, TagArgs, UntagArgs};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
@@ -197,6 +197,112 @@ pub fn pull_image(
     Ok(pulled)
 }
 
+/// `image history IMAGE`: the service's history of the image, printed as the local command
+/// prints it. The API carries no author and times to the second only.
+pub fn history(client: &mut Client, args: HistoryArgs) -> Outcome {
+    let path = format!("/images/{}/history", encode(&args.image));
+    let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let items = answer
+        .as_array()
+        .ok_or_else(|| usage("the service's history answer is not a list"))?;
+    let mut names: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let steps: Vec<rpod_engine::HistoryStep> = items
+        .iter()
+        .map(|item| {
+            let image = item["Id"]
+                .as_str()
+                .filter(|id| *id != "<missing>")
+                .map(|id| id.trim_start_matches("sha256:").to_string());
+            if let Some(id) = &image {
+                let tags = item["Tags"].as_array().into_iter().flatten();
+                names.insert(
+                    id.clone(),
+                    tags.filter_map(|t| t.as_str().map(str::to_string))
+                        .collect(),
+                );
+            }
+            let text = |key: &str| item[key].as_str().unwrap_or_default().to_string();
+            rpod_engine::HistoryStep {
+                created: item["Created"]
+                    .as_i64()
+                    .filter(|t| *t != 0)
+                    .and_then(|t| Utc.timestamp_opt(t, 0).single()),
+                created_by: text("CreatedBy"),
+                size: item["Size"].as_u64().unwrap_or(0),
+                comment: text("Comment"),
+                author: String::new(),
+                image,
+            }
+        })
+        .collect();
+    let names_of = |id: &str| names.get(id).cloned().unwrap_or_default();
+    crate::commands::image::print_history(&steps, &names_of, args)
+}
+
+/// A name as the API's `repo` and `tag` (`latest` when it has none). A digest cannot be
+/// sent (the API has no field for it), so it is refused as the local command would refuse
+/// it as a new name.
+fn repo_and_tag(name: &str) -> Result<(String, String), Failure> {
+    let reference = rpod_engine::image::reference::Reference::parse(name)?;
+    if reference.digest.is_some() {
+        return Err(usage(format!(
+            "{name:?}: a name with a digest cannot tag or untag an image"
+        )));
+    }
+    let (repo, tag) = rpod_engine::image::reference::repository_and_tag(name);
+    let tag = match reference.tag {
+        Some(_) => tag,
+        None => rpod_engine::image::reference::DEFAULT_TAG.to_string(),
+    };
+    Ok((repo, tag))
+}
+
+/// `tag IMAGE NAME...`: each name added by the service; every name is checked first, so a
+/// bad one adds none.
+pub fn tag(client: &mut Client, args: &TagArgs) -> Outcome {
+    let names: Vec<(String, String)> = args
+        .names
+        .iter()
+        .map(|name| repo_and_tag(name))
+        .collect::<Result<_, _>>()?;
+    for (repo, tag) in names {
+        let path = format!(
+            "/images/{}/tag?repo={}&tag={}",
+            encode(&args.image),
+            encode(&repo),
+            encode(&tag)
+        );
+        expect(client.call("POST", &path, None)?, &[201])?;
+    }
+    Ok(0)
+}
+
+/// `untag IMAGE [NAME...]`: the names taken off by the service; without names, all of them.
+pub fn untag(client: &mut Client, args: &UntagArgs) -> Outcome {
+    let image = encode(&args.image);
+    if args.names.is_empty() {
+        expect(
+            client.call("POST", &format!("/images/{image}/untag"), None)?,
+            &[201],
+        )?;
+        return Ok(0);
+    }
+    let names: Vec<(String, String)> = args
+        .names
+        .iter()
+        .map(|name| repo_and_tag(name))
+        .collect::<Result<_, _>>()?;
+    for (repo, tag) in names {
+        let path = format!(
+            "/images/{image}/untag?repo={}&tag={}",
+            encode(&repo),
+            encode(&tag)
+        );
+        expect(client.call("POST", &path, None)?, &[201])?;
+    }
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +326,26 @@ mod tests {
         let bare = image_rows(&json!({"Id": "abc", "RepoTags": null}), true);
         assert_eq!(bare[0]["Repository"], "<none>");
         assert_eq!(bare[0]["ID"], "sha256:abc");
+    }
+
+    #[test]
+    fn names_become_repo_and_tag() {
+        let split = |name: &str| repo_and_tag(name).unwrap();
+        assert_eq!(split("demo"), ("demo".into(), "latest".into()));
+        assert_eq!(split("demo:v2"), ("demo".into(), "v2".into()));
+        assert_eq!(
+            split("localhost:5000/team/app:1.0"),
+            ("localhost:5000/team/app".into(), "1.0".into())
+        );
+        assert_eq!(
+            split("localhost:5000/team/app"),
+            ("localhost:5000/team/app".into(), "latest".into())
+        );
+        let digest = format!("demo@sha256:{}", "a".repeat(64));
+        assert!(repo_and_tag(&digest)
+            .unwrap_err()
+            .message()
+            .contains("digest"));
+        assert!(repo_and_tag("Bad Name").is_err());
     }
 }

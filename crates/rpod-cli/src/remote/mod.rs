@@ -10,6 +10,7 @@ mod client;
 mod containers;
 mod copy;
 mod destination;
+mod events;
 mod images;
 mod objects;
 mod pods;
@@ -19,8 +20,8 @@ use clap::parser::ValueSource;
 use clap::ArgMatches;
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, PodCommand, SystemCommand,
-    VolumeCommand,
+    Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand, PodCommand,
+    SystemCommand, VolumeCommand,
 };
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use rpod_engine::Status;
@@ -221,6 +222,46 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             )?;
             Ok(code.max(pods_code))
         }
+        Command::Init(a) | Command::Container(ContainerCommand::Init(a)) => {
+            only(&path, leaf, &["all", "filter", "cidfile", "containers"])?;
+            let selection = a.pick.selection(a.all, a.filter);
+            let names = containers::select(c, &selection, |item| {
+                containers::state_is(item, |s| {
+                    matches!(s, Status::Configured | Status::Exited | Status::Stopped)
+                })
+            })?;
+            containers::each(c, &names, containers::Action::Init)
+        }
+        Command::Events(a) => {
+            only(
+                &path,
+                leaf,
+                &["filter", "format", "since", "until", "stream", "no_trunc"],
+            )?;
+            events::events(c, a)
+        }
+        Command::Diff(a) => {
+            only(&path, leaf, &["format", "names"])?;
+            containers::diff(c, "containers", None, &a.names, a.format.as_deref())
+        }
+        Command::Container(ContainerCommand::Diff(a)) => {
+            only(&path, leaf, &["format", "names"])?;
+            let diff_type = Some("container");
+            containers::diff(c, "containers", diff_type, &a.names, a.format.as_deref())
+        }
+        Command::Image(ImageCommand::Diff(a)) => {
+            only(&path, leaf, &["format", "image", "other"])?;
+            let names: Vec<String> = std::iter::once(a.image).chain(a.other).collect();
+            containers::diff(c, "images", None, &names, a.format.as_deref())
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
+            only(&path, leaf, &["container", "new_name"])?;
+            containers::rename(c, &a)
+        }
+        Command::Healthcheck(HealthcheckCommand::Run(a)) => {
+            only(&path, leaf, &["container"])?;
+            containers::healthcheck_run(c, &a)
+        }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
             only(&path, leaf, &["args"])?;
             containers::top(c, &a)
@@ -243,6 +284,8 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
                     "since",
                     "until",
                     "follow",
+                    "names",
+                    "color",
                     "containers",
                 ],
             )?;
@@ -275,6 +318,22 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => {
             only(&path, leaf, &["force", "ignore", "images"])?;
             images::rmi(c, &a)
+        }
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            only(
+                &path,
+                leaf,
+                &["no_trunc", "quiet", "human", "format", "image"],
+            )?;
+            images::history(c, a)
+        }
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => {
+            only(&path, leaf, &["image", "names"])?;
+            images::tag(c, &a)
+        }
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
+            only(&path, leaf, &["image", "names"])?;
+            images::untag(c, &a)
         }
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
             only(&path, leaf, &["quiet", "images"])?;

@@ -1,0 +1,140 @@
+//! `rpod --url events`: the service's events, printed as the local command prints them.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+
+use serde_json::Value;
+
+use rpod_engine::events::{Event, EventType};
+
+use crate::cli::EventsArgs;
+use crate::commands::events::{emit, parse_filters, time_bound, Printer};
+use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+
+use super::{encode, filters_map, Client};
+
+/// The longest event line read (a longer one is read as two, neither JSON).
+const MAX_EVENT_LINE: u64 = 1024 * 1024;
+
+/// A time bound as the API takes it: Unix seconds with nine decimals (none before 1970).
+fn api_time(nanos: i64) -> String {
+    if nanos <= 0 {
+        return "0".into();
+    }
+    format!("{}.{:09}", nanos / 1_000_000_000, nanos % 1_000_000_000)
+}
+
+/// An event as libpod's API sends it (Docker's shape: `Type`, `status`, `id`, `from`,
+/// `Actor.Attributes` with `name` and `image` among them, `timeNano`), as the event log
+/// holds it.
+fn event_of(value: &Value) -> Result<Event, Failure> {
+    let kind = match value["Type"].as_str() {
+        Some("container") => EventType::Container,
+        Some("image") => EventType::Image,
+        Some("volume") => EventType::Volume,
+        Some("network") => EventType::Network,
+        Some("pod") => EventType::Pod,
+        other => {
+            return Err(usage(format!(
+                "the service sent an event of a type rpod does not know: {other:?}"
+            )))
+        }
+    };
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut attributes: BTreeMap<String, String> = value["Actor"]["Attributes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, v)| v.as_str().map(|v| (key.clone(), v.to_string())))
+        .collect();
+    let mut event = Event::new(kind, &text(&value["status"]), &text(&value["id"]));
+    event.time_nanos = value["timeNano"].as_i64().unwrap_or(0);
+    event.name = attributes.remove("name").unwrap_or_default();
+    attributes.remove("image");
+    event.image = text(&value["from"]);
+    event.attributes = attributes;
+    Ok(event)
+}
+
+/// `events`: the flags checked as the local command checks them; past events when a bound
+/// is given or `--stream=false`, then new ones until `--until` or until stdout closes.
+pub fn events(client: &mut Client, args: EventsArgs) -> Outcome {
+    parse_filters(&args.filter)?;
+    let printer = Printer::new(args.format.as_deref())?;
+    let (since, until) = (time_bound(&args.since)?, time_bound(&args.until)?);
+    let mut path = format!("/events?stream={}", args.stream);
+    // The local command reads past events when given either bound; the service reads them
+    // when given `since`.
+    if since.is_some() || until.is_some() {
+        path.push_str(&format!("&since={}", api_time(since.unwrap_or(0))));
+    }
+    if let Some(until) = until {
+        path.push_str(&format!("&until={}", api_time(until)));
+    }
+    if !args.filter.is_empty() {
+        let filters = Value::Object(filters_map(&args.filter)?).to_string();
+        path.push_str(&format!("&filters={}", encode(&filters)));
+    }
+    let streamed = client.stream("GET", &path, None, false)?;
+    if streamed.status != 200 {
+        return Err(super::streamed_failure(streamed));
+    }
+    let mut reader = BufReader::new(streamed.body);
+    let mut out = std::io::stdout().lock();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // A line is bounded: the service's text is not trusted to end.
+        (&mut reader)
+            .take(MAX_EVENT_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Failure::new(ENGINE_ERROR, e))?;
+        if line.is_empty() {
+            return Ok(0);
+        }
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_slice(&line)
+            .map_err(|e| usage(format!("the service sent an event that is not JSON: {e}")))?;
+        if !emit(
+            &mut out,
+            &printer.render(&event_of(&value)?, args.no_trunc)?,
+        ) {
+            return Ok(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rpod_api::exchange::Flavour;
+
+    #[test]
+    fn events_come_back_as_the_service_sent_them() {
+        let mut died = Event::new(EventType::Container, "died", &"ab".repeat(32));
+        died.time_nanos = 1_700_000_000_123_456_789;
+        died.name = "web".into();
+        died.image = "localhost/demo:latest".into();
+        died.attributes
+            .insert("containerExitCode".into(), "3".into());
+        died.attributes.insert("team".into(), "blue".into());
+        let mut tagged = Event::new(EventType::Image, "tag", &"cd".repeat(32));
+        tagged.name = "localhost/x:1".into();
+        let volume = Event::new(EventType::Volume, "create", "data");
+        for event in [died, tagged, volume] {
+            let sent = rpod_api::compat::system::event_json(&event, Flavour::Libpod);
+            assert_eq!(event_of(&sent).unwrap(), event);
+        }
+        let odd = serde_json::json!({"Type": "plugin", "status": "x", "id": "y"});
+        assert!(event_of(&odd).unwrap_err().message().contains("plugin"));
+    }
+
+    #[test]
+    fn bounds_are_unix_seconds_with_nanoseconds() {
+        assert_eq!(api_time(1_700_000_000_000_000_042), "1700000000.000000042");
+        assert_eq!(api_time(-5), "0");
+        assert_eq!(api_time(i64::MAX), "9223372036.854775807");
+    }
+}
