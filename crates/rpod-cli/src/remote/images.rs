@@ -257,44 +257,32 @@ fn repo_and_tag(name: &str) -> Result<(String, String), Failure> {
     Ok((repo, tag))
 }
 
-/// `tag IMAGE NAME...`: each name added by the service; every name is checked first, so a
-/// bad one adds none.
+/// `tag IMAGE NAME...`: each name added by the service.
 pub fn tag(client: &mut Client, args: &TagArgs) -> Outcome {
-    let names: Vec<(String, String)> = args
-        .names
-        .iter()
-        .map(|name| repo_and_tag(name))
-        .collect::<Result<_, _>>()?;
-    for (repo, tag) in names {
-        let path = format!(
-            "/images/{}/tag?repo={}&tag={}",
-            encode(&args.image),
-            encode(&repo),
-            encode(&tag)
-        );
-        expect(client.call("POST", &path, None)?, &[201])?;
-    }
-    Ok(0)
+    send_names(client, &args.image, "tag", &args.names)
 }
 
 /// `untag IMAGE [NAME...]`: the names taken off by the service; without names, all of them.
 pub fn untag(client: &mut Client, args: &UntagArgs) -> Outcome {
-    let image = encode(&args.image);
     if args.names.is_empty() {
-        expect(
-            client.call("POST", &format!("/images/{image}/untag"), None)?,
-            &[201],
-        )?;
+        let path = format!("/images/{}/untag", encode(&args.image));
+        expect(client.call("POST", &path, None)?, &[201])?;
         return Ok(0);
     }
-    let names: Vec<(String, String)> = args
-        .names
+    send_names(client, &args.image, "untag", &args.names)
+}
+
+/// Each of `names` to the image's `tag` or `untag` endpoint; every name is checked first,
+/// so a bad one sends none.
+fn send_names(client: &mut Client, image: &str, endpoint: &str, names: &[String]) -> Outcome {
+    let names: Vec<(String, String)> = names
         .iter()
         .map(|name| repo_and_tag(name))
         .collect::<Result<_, _>>()?;
     for (repo, tag) in names {
         let path = format!(
-            "/images/{image}/untag?repo={}&tag={}",
+            "/images/{}/{endpoint}?repo={}&tag={}",
+            encode(image),
             encode(&repo),
             encode(&tag)
         );
