@@ -6851,6 +6851,106 @@ fn rpod_remote_renames_inits_checks_health_and_names_images() {
     );
 }
 
+/// `rpod --url export|save|load|import`: archives written here as the local commands write
+/// theirs, and files or standard input sent to the service.
+#[test]
+fn rpod_remote_moves_archives() {
+    let service = Service::start();
+    let rpod = &service.rpod;
+    let dir = rpod.dir.path();
+    let at = |name: &str| dir.join(name).display().to_string();
+    let fails = |args: &[&str], code: i32, says: &str| {
+        let out = service.remote_out(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    rpod.ok(&[
+        "run",
+        "--name",
+        "c1",
+        "demo",
+        "sh",
+        "-c",
+        "echo made > /made",
+    ]);
+    // export: the local command's archive, to a file or to standard output.
+    rpod.ok(&["export", "-o", &at("local.tar"), "c1"]);
+    assert_eq!(
+        service.remote_ok(&["export", "-o", &at("remote.tar"), "c1"]),
+        ""
+    );
+    let local = std::fs::read(at("local.tar")).unwrap();
+    assert_eq!(std::fs::read(at("remote.tar")).unwrap(), local);
+    assert_eq!(
+        service.remote_out(&["container", "export", "c1"]).stdout,
+        local
+    );
+    fails(
+        &["export", "-o", &at("none.tar"), "nosuch"],
+        125,
+        "no such container",
+    );
+    assert!(!dir.join("none.tar").exists());
+    // save: the same archive as the local save's.
+    rpod.ok(&["save", "-o", &at("local-save.tar"), "demo"]);
+    service.remote_ok(&["save", "-o", &at("remote-save.tar"), "demo"]);
+    assert_eq!(
+        std::fs::read(at("remote-save.tar")).unwrap(),
+        std::fs::read(at("local-save.tar")).unwrap()
+    );
+    fails(
+        &["save", "--format", "oci-archive", "demo", "demo"],
+        125,
+        "oci-archive holds one image",
+    );
+    fails(
+        &["image", "save", "-o", &at("none.tar"), "nosuch"],
+        125,
+        "nosuch",
+    );
+    assert!(!dir.join("none.tar").exists());
+    // load: from a file and from standard input, the names printed as locally.
+    rpod.ok(&["rmi", "-f", "demo"]);
+    assert_eq!(
+        service.remote_ok(&["load", "-i", &at("remote-save.tar")]),
+        "Loaded image: localhost/demo:latest\n"
+    );
+    let archive = std::fs::read(at("remote-save.tar")).unwrap();
+    let out = pipe_through(&mut service.remote(&["image", "load"]), &archive);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Loaded image: localhost/demo:latest\n"
+    );
+    let out = pipe_through(&mut service.remote(&["load"]), b"not an archive");
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    // import: a tarball made an image, with the local command's changes and message.
+    let id = service.remote_ok(&[
+        "import",
+        "--change",
+        "CMD [\"cat\", \"/made\"]",
+        "--message",
+        "from afar",
+        &at("local.tar"),
+        "imported",
+    ]);
+    assert_eq!(
+        rpod.inspect("localhost/imported:latest", "{{.Id}}"),
+        id.trim()
+    );
+    assert_eq!(rpod.ok(&["run", "--rm", "imported"]), "made\n");
+    assert!(rpod
+        .ok(&["history", "--format", "{{.Comment}}", "imported"])
+        .contains("from afar"));
+    let out = pipe_through(
+        &mut service.remote(&["image", "import", "-", "piped"]),
+        &local,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    rpod.ok(&["image", "exists", "localhost/piped:latest"]);
+    fails(&["import", &at("missing.tar")], 125, "missing.tar");
+}
+
 /// `rpod --url pod ...`: a pod made from the local command's flags, listed, inspected and
 /// moved through its lifecycle on the service.
 #[test]

@@ -14,7 +14,7 @@ use crate::cli::*;
 use crate::exit::{usage, Failure, Outcome};
 use crate::{format, inspect};
 
-fn open_input(path: &str) -> Result<Box<dyn Read>, Failure> {
+pub(crate) fn open_input(path: &str) -> Result<Box<dyn Read>, Failure> {
     if path == "-" {
         return Ok(Box::new(io::stdin().lock()));
     }

@@ -24,9 +24,9 @@ pub mod volume;
 /// Write an archive (`save`, `export`) to `output`, or to standard output when it is not a
 /// terminal. A file is written unnamed beside its target and named only once complete: a
 /// failed or killed write leaves neither a truncated archive nor a temporary file.
-pub(crate) fn write_archive(
+pub(crate) fn write_archive<E: Into<crate::exit::Failure>>(
     output: Option<&std::path::Path>,
-    write: impl FnOnce(&mut dyn std::io::Write) -> rpod_engine::Result<()>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), E>,
 ) -> Result<(), crate::exit::Failure> {
     use std::io::IsTerminal;
     match output {
@@ -53,12 +53,12 @@ pub(crate) fn write_archive(
 
 /// Run `write` on a buffer over `out`, then flush both: a buffer dropped unflushed would
 /// lose its last write's error (a full disk), and a truncated archive would be named.
-fn buffered<W: std::io::Write>(
+fn buffered<W: std::io::Write, E: Into<crate::exit::Failure>>(
     out: W,
-    write: impl FnOnce(&mut dyn std::io::Write) -> rpod_engine::Result<()>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), E>,
 ) -> Result<(), crate::exit::Failure> {
     let mut buffer = std::io::BufWriter::new(out);
-    write(&mut buffer)?;
+    write(&mut buffer).map_err(Into::into)?;
     buffer.into_inner().map_err(|e| e.into_error())?.flush()?;
     Ok(())
 }

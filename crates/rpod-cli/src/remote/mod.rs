@@ -6,6 +6,7 @@
 //! flag of these commands that is not, is refused by name before anything is sent, never
 //! dropped.
 
+mod archives;
 mod client;
 mod containers;
 mod copy;
@@ -239,6 +240,38 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
                 &["filter", "format", "since", "until", "stream", "no_trunc"],
             )?;
             events::events(c, a)
+        }
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
+            only(&path, leaf, &["output", "container"])?;
+            archives::export(c, &a)
+        }
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "output",
+                    "format",
+                    "quiet",
+                    "multi_image_archive",
+                    "uncompressed",
+                    "compress",
+                    "images",
+                ],
+            )?;
+            archives::save(c, &a)
+        }
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => {
+            only(&path, leaf, &["input", "quiet"])?;
+            archives::load(c, &a)
+        }
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
+            only(
+                &path,
+                leaf,
+                &["changes", "message", "quiet", "source", "reference"],
+            )?;
+            archives::import(c, &a)
         }
         Command::Diff(a) => {
             only(&path, leaf, &["format", "names"])?;

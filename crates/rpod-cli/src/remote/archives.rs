@@ -1,0 +1,108 @@
+//! Remote commands that move archives: `export` and `save` write what the service sends as
+//! the local commands write theirs; `load` and `import` send a file or standard input.
+
+use std::io::{self, IsTerminal, Read};
+
+use serde_json::Value;
+
+use crate::cli::{ExportArgs, ImportArgs, LoadArgs, SaveArgs};
+use crate::commands::write_archive;
+use crate::exit::{usage, Failure, Outcome};
+
+use super::{encode, expect, Client};
+
+/// The service's archive at `path` to `output` (standard output when `None`), as the local
+/// commands write theirs: never to a terminal, a file replaced only once it is whole. A
+/// stream the service cuts short is an error, and leaves no file.
+fn download(client: &mut Client, path: &str, output: Option<&std::path::Path>) -> Outcome {
+    if output.is_none() && io::stdout().is_terminal() {
+        return Err(usage(
+            "refusing to write an archive to a terminal: use -o FILE or redirect",
+        ));
+    }
+    let mut streamed = client.stream("GET", path, None, false)?;
+    if streamed.status != 200 {
+        return Err(super::streamed_failure(streamed));
+    }
+    write_archive(output, |out| io::copy(&mut streamed.body, out).map(|_| ()))?;
+    Ok(0)
+}
+
+/// `export CONTAINER`: its root file system as a tar.
+pub fn export(client: &mut Client, args: &ExportArgs) -> Outcome {
+    let path = format!("/containers/{}/export", encode(&args.container));
+    download(client, &path, args.output.as_deref())
+}
+
+/// `save IMAGE...`: the images as a docker-archive, or one as an oci-archive.
+pub fn save(client: &mut Client, args: &SaveArgs) -> Outcome {
+    if args.compress {
+        return Err(usage(
+            "--compress can only be set when --format is 'docker-dir', which rpod does not write",
+        ));
+    }
+    // Checked here as the local command checks it; the service checks again.
+    let format: rpod_engine::image::ArchiveFormat = args.format.parse()?;
+    if format == rpod_engine::image::ArchiveFormat::OciArchive && args.images.len() > 1 {
+        return Err(usage(
+            "oci-archive holds one image: save several images as docker-archive",
+        ));
+    }
+    let mut path = format!("/images/export?format={}", encode(&args.format));
+    for image in &args.images {
+        path.push_str(&format!("&references={}", encode(image)));
+    }
+    download(client, &path, args.output.as_deref())
+}
+
+/// What `load` and `import` send: `-i FILE`/a path, or standard input (`-`), never a
+/// terminal.
+fn source(path: Option<&str>) -> Result<Box<dyn Read>, Failure> {
+    match path {
+        Some(path) => crate::commands::image::open_input(path),
+        None if io::stdin().is_terminal() => Err(usage(
+            "cannot read an archive from a terminal: use -i FILE or a pipe",
+        )),
+        None => Ok(Box::new(io::stdin().lock())),
+    }
+}
+
+/// `body` sent to `path`; the service's JSON answer.
+fn send(client: &mut Client, path: &str, mut body: Box<dyn Read>) -> Result<Value, Failure> {
+    let reply = client.upload("POST", path, "application/x-tar", &mut |out| {
+        io::copy(&mut body, out).map(|_| ())
+    })?;
+    Ok(expect(reply, &[200])?.json()?)
+}
+
+/// `load [-i FILE]`: the archive's images loaded by the service, named as the local
+/// command names them.
+pub fn load(client: &mut Client, args: &LoadArgs) -> Outcome {
+    let input = args.input.as_ref().map(|p| p.display().to_string());
+    let answer = send(client, "/images/load", source(input.as_deref())?)?;
+    for name in answer["Names"].as_array().into_iter().flatten() {
+        println!("Loaded image: {}", name.as_str().unwrap_or_default());
+    }
+    Ok(0)
+}
+
+/// `import TARBALL|- [NAME]`: a root file system made an image by the service; its ID
+/// printed as the local command prints it.
+pub fn import(client: &mut Client, args: &ImportArgs) -> Outcome {
+    let mut path = String::from("/images/import?");
+    let mut query = Vec::new();
+    if let Some(name) = &args.reference {
+        query.push(format!("reference={}", encode(name)));
+    }
+    if let Some(message) = &args.message {
+        query.push(format!("message={}", encode(message)));
+    }
+    for change in &args.changes {
+        query.push(format!("changes={}", encode(change)));
+    }
+    path.push_str(&query.join("&"));
+    let answer = send(client, &path, source(Some(&args.source))?)?;
+    let id = answer["Id"].as_str().unwrap_or_default();
+    println!("{}", id.trim_start_matches("sha256:"));
+    Ok(0)
+}
