@@ -106,3 +106,40 @@ pub fn import(client: &mut Client, args: &ImportArgs) -> Outcome {
     println!("{}", id.trim_start_matches("sha256:"));
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::client::{tests::serve_once, Endpoint};
+    use super::*;
+
+    #[test]
+    fn an_archive_the_service_cuts_short_is_an_error_and_leaves_no_file() {
+        let (socket, _server, dir) = serve_once(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+        );
+        let mut client = Client::new(Endpoint::Unix(socket));
+        let file = dir.path().join("out.tar");
+        let err = download(&mut client, "/containers/c/export", Some(&file)).unwrap_err();
+        assert!(err.message().contains("ended early"), "{}", err.message());
+        assert!(!file.exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "only the socket"
+        );
+    }
+
+    #[test]
+    fn a_whole_archive_is_written() {
+        let (socket, _server, dir) = serve_once(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        );
+        let mut client = Client::new(Endpoint::Unix(socket));
+        let file = dir.path().join("out.tar");
+        assert_eq!(
+            download(&mut client, "/containers/c/export", Some(&file)).unwrap(),
+            0
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"hello");
+    }
+}

@@ -733,7 +733,7 @@ impl<R: BufRead> Read for Chunked<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -754,7 +754,7 @@ mod tests {
 
     /// A one-shot server on a unix socket that answers with `answer` and hands back what
     /// it was sent.
-    fn serve_once(
+    pub(crate) fn serve_once(
         answer: &'static [u8],
     ) -> (PathBuf, std::thread::JoinHandle<Vec<u8>>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
