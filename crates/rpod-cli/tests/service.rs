@@ -6910,6 +6910,43 @@ fn rpod_remote_moves_archives() {
         "nosuch",
     );
     assert!(!dir.join("none.tar").exists());
+    // commit: the container's changes made an image by the service; its ID printed and
+    // written to --iidfile here.
+    let id = service.remote_ok(&[
+        "commit",
+        "-q",
+        "--iidfile",
+        &at("iid"),
+        "--change",
+        "CMD [\"cat\", \"/made\"]",
+        "-m",
+        "remote commit",
+        "--author",
+        "me",
+        "c1",
+        "committed:v1",
+    ]);
+    let id = id.trim();
+    assert_eq!(
+        std::fs::read_to_string(at("iid")).unwrap(),
+        format!("sha256:{id}")
+    );
+    assert_eq!(rpod.inspect("localhost/committed:v1", "{{.Id}}"), id);
+    assert_eq!(rpod.ok(&["run", "--rm", "committed:v1"]), "made\n");
+    assert_eq!(rpod.inspect("committed:v1", "{{.Author}}"), "me");
+    assert!(rpod
+        .ok(&["history", "--format", "{{.Comment}}", "committed:v1"])
+        .contains("remote commit"));
+    fails(
+        &["commit", "--include-volumes", "c1"],
+        125,
+        "--include-volumes",
+    );
+    fails(
+        &["container", "commit", "--format", "qcow", "c1"],
+        125,
+        "qcow",
+    );
     // load: from a file and from standard input, the names printed as locally.
     rpod.ok(&["rmi", "-f", "demo"]);
     assert_eq!(

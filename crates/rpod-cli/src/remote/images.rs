@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
-use crate::cli::{HistoryArgs, ImagesArgs, PullArgs, RmiArgs, TagArgs, UntagArgs};
+use crate::cli::{CommitArgs, HistoryArgs, ImagesArgs, PullArgs, RmiArgs, TagArgs, UntagArgs};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
@@ -255,6 +255,41 @@ fn repo_and_tag(name: &str) -> Result<(String, String), Failure> {
         None => rpod_engine::image::reference::DEFAULT_TAG.to_string(),
     };
     Ok((repo, tag))
+}
+
+/// `commit CONTAINER [IMAGE]`: the service makes the image; its ID printed (and written to
+/// `--iidfile` here), as the local command does.
+pub fn commit(client: &mut Client, args: &CommitArgs) -> Outcome {
+    // Checked here as the local command checks it; the service checks again.
+    let _: rpod_engine::image::ImageFormat = args.format.parse().map_err(usage)?;
+    let mut query = vec![
+        format!("container={}", encode(&args.container)),
+        format!("pause={}", args.pause),
+        format!("squash={}", args.squash),
+        format!("format={}", encode(&args.format)),
+    ];
+    if let Some(image) = &args.image {
+        let (repo, tag) = repo_and_tag(image)?;
+        query.push(format!("repo={}&tag={}", encode(&repo), encode(&tag)));
+    }
+    for (key, value) in [("comment", &args.message), ("author", &args.author)] {
+        if let Some(value) = value {
+            query.push(format!("{key}={}", encode(value)));
+        }
+    }
+    for change in &args.changes {
+        query.push(format!("changes={}", encode(change)));
+    }
+    let path = format!("/commit?{}", query.join("&"));
+    let answer = expect(client.call("POST", &path, None)?, &[201])?.json()?;
+    let id = answer["Id"].as_str().unwrap_or_default();
+    let id = id.trim_start_matches("sha256:");
+    if let Some(path) = &args.iidfile {
+        std::fs::write(path, format!("sha256:{id}"))
+            .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+    }
+    println!("{id}");
+    Ok(0)
 }
 
 /// `tag IMAGE NAME...`: each name added by the service.

@@ -360,6 +360,25 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             )?;
             images::history(c, a)
         }
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "author",
+                    "changes",
+                    "message",
+                    "pause",
+                    "quiet",
+                    "iidfile",
+                    "squash",
+                    "format",
+                    "container",
+                    "image",
+                ],
+            )?;
+            images::commit(c, &a)
+        }
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => {
             only(&path, leaf, &["image", "names"])?;
             images::tag(c, &a)
