@@ -6851,6 +6851,80 @@ fn rpod_remote_renames_inits_checks_health_and_names_images() {
     );
 }
 
+/// `rpod --url stats`: the service's readings worded and printed as the local command's.
+#[test]
+fn rpod_remote_shows_stats() {
+    let service = Service::start();
+    let rpod = &service.rpod;
+    rpod.ok(&["run", "-d", "--name", "busy", "demo", "sleep", "300"]);
+    let id = rpod.inspect("busy", "{{.Id}}");
+    let fields = "{{.ID}} {{.Name}} {{.PIDs}} {{.Pod}}";
+    for args in [
+        &["stats", "--no-stream", "--format", fields][..],
+        &[
+            "container",
+            "stats",
+            "--no-stream",
+            "--no-trunc",
+            "--format",
+            fields,
+            "busy",
+        ],
+    ] {
+        assert_eq!(service.remote_ok(args), rpod.ok(args), "{args:?}");
+    }
+    let (table, local) = (
+        service.remote_ok(&["stats", "--no-stream"]),
+        rpod.ok(&["stats", "--no-stream"]),
+    );
+    assert_eq!(table.lines().next(), local.lines().next(), "{table}");
+    let row = table.lines().nth(1).unwrap_or_default();
+    assert!(row.starts_with(&format!("{}  busy", &id[..12])), "{table}");
+    let memory = service.remote_ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.MemUsage}}|{{.MemPerc}}|{{.CPUPerc}}",
+        "busy",
+    ]);
+    let parts: Vec<&str> = memory.trim_end().split('|').collect();
+    assert!(
+        parts[0].contains(" / ") && parts[1].ends_with('%') && parts[2].ends_with('%'),
+        "{memory}"
+    );
+    // Streamed: a reading each interval until interrupted.
+    let mut follow = service
+        .remote(&["stats", "-i", "1", "--format", "{{.Name}}", "busy"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let first = lines.next();
+        let second = lines.next();
+        let _ = sender.send((first, second));
+    });
+    let seen = received.recv_timeout(Duration::from_secs(30));
+    let _ = follow.kill();
+    let _ = follow.wait();
+    let (first, second) = seen.unwrap();
+    assert_eq!(
+        (first.unwrap().unwrap(), second.unwrap().unwrap()),
+        ("busy".into(), "busy".into())
+    );
+    for (args, says) in [
+        (&["stats", "--no-stream", "nosuch"][..], "no such container"),
+        (&["stats", "-i", "0", "busy"], "at least 1 second"),
+        (&["stats", "--all"], "--all"),
+    ] {
+        let out = service.remote_out(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
 /// `rpod --url export|save|load|import`: archives written here as the local commands write
 /// theirs, and files or standard input sent to the service.
 #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use rpod_engine::container::ContainerRecord;
-use rpod_engine::stats::Sample;
+use rpod_engine::stats::{Sample, Shown};
 use rpod_engine::top::go_duration;
 use rpod_engine::Engine;
 
@@ -15,9 +15,9 @@ use crate::cli::*;
 use crate::exit::{usage, Outcome};
 use crate::format;
 
-const DEFAULT_STATS_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.CPU}}\t{{.AVGCPU}}";
+pub const DEFAULT_STATS_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.CPU}}\t{{.AVGCPU}}";
 
-fn stats_header(field: &str) -> String {
+pub fn stats_header(field: &str) -> String {
     match field {
         "CPUPerc" => "CPU %",
         "MemUsage" => "MEM USAGE / LIMIT",
@@ -45,10 +45,28 @@ fn row(
         previous.map(|(before, at)| (before.cpu_nanos, at.elapsed())),
     );
     let pod = record.config.pod.as_deref().unwrap_or_default();
+    stats_row(
+        [record.id(), pod, &record.config.name],
+        sample,
+        &shown,
+        full_id,
+    )
+}
+
+/// A `stats` row of a container's `[id, pod, name]` (IDs cut unless `full_id`), a reading
+/// and its wording: what the table and templates see.
+pub fn stats_row(names: [&str; 3], sample: &Sample, shown: &Shown, full_id: bool) -> Value {
+    let [id, pod, name] = names;
+    let cut = |text: &str| -> String {
+        match full_id {
+            true => text.to_string(),
+            false => text.chars().take(12).collect(),
+        }
+    };
     json!({
-        "ID": if full_id { record.id() } else { &record.id()[..12] },
-        "Pod": if full_id { pod } else { &pod[..pod.len().min(12)] },
-        "Name": record.config.name,
+        "ID": cut(id),
+        "Pod": cut(pod),
+        "Name": name,
         "CPUPerc": shown.cpu,
         "MemUsage": shown.memory_usage,
         "MemUsageBytes": format!("{} / {}", sample.memory_usage, sample.memory_limit),

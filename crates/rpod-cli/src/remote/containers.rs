@@ -7,7 +7,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
 use crate::cli::{
-    FormatArgs, HealthcheckRunArgs, InspectArgs, LogsArgs, PortArgs, PsArgs, RenameArgs, TopArgs,
+    FormatArgs, HealthcheckRunArgs, InspectArgs, LogsArgs, PortArgs, PsArgs, RenameArgs, StatsArgs,
+    TopArgs,
 };
 use crate::commands::select::{Picked, Selection};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
@@ -478,6 +479,90 @@ pub fn diff(
         })
         .collect::<Result<Vec<_>, Failure>>()?;
     crate::commands::filesystem::print_changes(&changes, format)
+}
+
+/// The longest stats report line read (a longer one is read as two, neither JSON).
+const MAX_STATS_LINE: u64 = 16 * 1024 * 1024;
+
+/// `stats [CONTAINER...]`: the service's readings (of its running containers when none is
+/// named), worded and printed as the local command prints its own, every `--interval`
+/// seconds until interrupted, or once with `--no-stream`. The API carries no pod.
+pub fn stats(client: &mut Client, args: &StatsArgs) -> Outcome {
+    use std::io::{BufRead, IsTerminal, Read};
+    if args.interval == 0 {
+        return Err(usage("--interval must be at least 1 second"));
+    }
+    let mut path = format!(
+        "/containers/stats?stream={}&interval={}",
+        !args.no_stream, args.interval
+    );
+    for name in &args.containers {
+        path.push_str(&format!("&containers={}", encode(name)));
+    }
+    let format = args
+        .format
+        .as_deref()
+        .unwrap_or(crate::commands::observe::DEFAULT_STATS_FORMAT);
+    let redraw = !args.no_stream && !args.no_reset && std::io::stdout().is_terminal();
+    let streamed = client.stream("GET", &path, None, false)?;
+    if streamed.status != 200 {
+        return Err(super::streamed_failure(streamed));
+    }
+    let mut reports = std::io::BufReader::new(streamed.body);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // A line is bounded: the service's text is not trusted to end.
+        (&mut reports)
+            .take(MAX_STATS_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Failure::new(ENGINE_ERROR, e))?;
+        if line.is_empty() {
+            return Ok(0);
+        }
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        let report: Value = serde_json::from_slice(&line)?;
+        if let Some(error) = report["Error"].as_str().filter(|e| !e.is_empty()) {
+            return Err(usage(error.to_string()));
+        }
+        let rows: Vec<Value> = report["Stats"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| stats_row_of(item, args.no_trunc))
+            .collect();
+        if redraw {
+            print!("\x1b[2J\x1b[H");
+        }
+        format::print(format, &rows, &crate::commands::observe::stats_header)?;
+    }
+}
+
+/// A `stats` row of one of libpod's readings (`ContainerID`, `Name`, `CPU` and `AvgCPU`
+/// in percent, the counters in bytes and nanoseconds).
+fn stats_row_of(item: &Value, full_id: bool) -> Value {
+    let count = |key: &str| item[key].as_u64().unwrap_or(0);
+    let sample = rpod_engine::stats::Sample {
+        cpu_nanos: count("CPUNano"),
+        memory_usage: count("MemUsage"),
+        memory_limit: count("MemLimit"),
+        pids: count("PIDs"),
+        block_read: count("BlockInput"),
+        block_write: count("BlockOutput"),
+        net_received: count("NetInput"),
+        net_sent: count("NetOutput"),
+    };
+    let percent = |key: &str| item[key].as_f64().unwrap_or(0.0);
+    let shown = sample.shown_with(
+        percent("CPU"),
+        percent("AvgCPU"),
+        count("UpTime") as f64 / 1e9,
+    );
+    let id = item["ContainerID"].as_str().unwrap_or_default();
+    let name = item["Name"].as_str().unwrap_or_default();
+    crate::commands::observe::stats_row([id, "", name], &sample, &shown, full_id)
 }
 
 /// `rename CONTAINER NAME`.

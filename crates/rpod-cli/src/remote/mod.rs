@@ -295,6 +295,21 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["container"])?;
             containers::healthcheck_run(c, &a)
         }
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "no_stream",
+                    "no_reset",
+                    "interval",
+                    "format",
+                    "no_trunc",
+                    "containers",
+                ],
+            )?;
+            containers::stats(c, &a)
+        }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
             only(&path, leaf, &["args"])?;
             containers::top(c, &a)
