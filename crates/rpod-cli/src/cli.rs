@@ -2252,7 +2252,7 @@ pub struct InspectArgs {
     pub names: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct LogsArgs {
     /// Show only the last N lines.
     #[arg(long, allow_negative_numbers = true)]

@@ -7104,6 +7104,52 @@ fn rpod_remote_manages_pods() {
         service.remote_ok(&["exec", "member", "hostname"]).trim(),
         "teamhost"
     );
+    // pod logs and pod stats: the members' (not the infra container's), as locally.
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "team",
+        "--name",
+        "talker",
+        "demo",
+        "sh",
+        "-c",
+        "echo said; exec sleep 60",
+    ]);
+    wait_until("talker spoke", || {
+        service.rpod.ok(&["logs", "talker"]) == "said\n"
+    });
+    for args in [
+        &["pod", "logs", "team"][..],
+        &["pod", "logs", "-n", "team"],
+        &["pod", "logs", "-c", "talker", "team"],
+    ] {
+        assert_eq!(service.remote_ok(args), service.rpod.ok(args), "{args:?}");
+    }
+    let out = service.remote_out(&["pod", "logs", "-c", "nosuch", "team"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not in pod team"));
+    let fields = "{{.Pod}} {{.ID}} {{.Name}} {{.PIDs}}";
+    for args in [
+        &["pod", "stats", "--no-stream", "--format", fields][..],
+        &["pod", "stats", "--no-stream", "--format", fields, "team"],
+    ] {
+        let (remote, local) = (service.remote_ok(args), service.rpod.ok(args));
+        let sorted = |text: &str| {
+            let mut lines: Vec<String> = text.lines().map(String::from).collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(sorted(&remote), sorted(&local), "{args:?}");
+        assert_eq!(remote.lines().count(), 3, "{remote}");
+    }
+    let header = |text: String| text.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        header(service.remote_ok(&["pod", "stats", "--no-stream"])),
+        header(service.rpod.ok(&["pod", "stats", "--no-stream"]))
+    );
+    service.remote_ok(&["rm", "-f", "-t", "0", "talker"]);
     let table = "table {{.Id}}\t{{.Name}}\t{{.Status}}\t{{.InfraId}}\t{{.NumberOfContainers}}";
     assert_eq!(
         service.remote_ok(&["pod", "ps", "--format", table]),

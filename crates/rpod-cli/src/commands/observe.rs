@@ -17,6 +17,9 @@ use crate::format;
 
 pub const DEFAULT_STATS_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.CPU}}\t{{.AVGCPU}}";
 
+/// `pod stats`' table: `stats`' with the pod first.
+pub const DEFAULT_POD_STATS_FORMAT: &str = "table {{.Pod}}\t{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
 pub fn stats_header(field: &str) -> String {
     match field {
         "CPUPerc" => "CPU %",
@@ -216,9 +219,10 @@ pub fn pod_stats(engine: &Engine, args: PodStatsArgs) -> Outcome {
             no_stream: args.no_stream,
             no_reset: args.no_reset,
             interval: 5,
-            format: Some(args.format.unwrap_or_else(|| {
-                "table {{.Pod}}\t{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}".into()
-            })),
+            format: Some(
+                args.format
+                    .unwrap_or_else(|| DEFAULT_POD_STATS_FORMAT.into()),
+            ),
             latest: false,
             no_trunc: false,
             containers,

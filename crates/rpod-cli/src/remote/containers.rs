@@ -486,8 +486,17 @@ const MAX_STATS_LINE: u64 = 16 * 1024 * 1024;
 
 /// `stats [CONTAINER...]`: the service's readings (of its running containers when none is
 /// named), worded and printed as the local command prints its own, every `--interval`
-/// seconds until interrupted, or once with `--no-stream`. The API carries no pod.
+/// seconds until interrupted, or once with `--no-stream`. The readings carry no pod.
 pub fn stats(client: &mut Client, args: &StatsArgs) -> Outcome {
+    stats_in_pods(client, args, &std::collections::HashMap::new())
+}
+
+/// `stats`, each container's row with the pod `pods` maps its ID to (`pod stats`).
+pub fn stats_in_pods(
+    client: &mut Client,
+    args: &StatsArgs,
+    pods: &std::collections::HashMap<String, String>,
+) -> Outcome {
     use std::io::{BufRead, IsTerminal, Read};
     if args.interval == 0 {
         return Err(usage("--interval must be at least 1 second"));
@@ -531,7 +540,7 @@ pub fn stats(client: &mut Client, args: &StatsArgs) -> Outcome {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|item| stats_row_of(item, args.no_trunc))
+            .map(|item| stats_row_of(item, args.no_trunc, pods))
             .collect();
         if redraw {
             print!("\x1b[2J\x1b[H");
@@ -542,7 +551,11 @@ pub fn stats(client: &mut Client, args: &StatsArgs) -> Outcome {
 
 /// A `stats` row of one of libpod's readings (`ContainerID`, `Name`, `CPU` and `AvgCPU`
 /// in percent, the counters in bytes and nanoseconds).
-fn stats_row_of(item: &Value, full_id: bool) -> Value {
+fn stats_row_of(
+    item: &Value,
+    full_id: bool,
+    pods: &std::collections::HashMap<String, String>,
+) -> Value {
     let count = |key: &str| item[key].as_u64().unwrap_or(0);
     let sample = rpod_engine::stats::Sample {
         cpu_nanos: count("CPUNano"),
@@ -562,7 +575,8 @@ fn stats_row_of(item: &Value, full_id: bool) -> Value {
     );
     let id = item["ContainerID"].as_str().unwrap_or_default();
     let name = item["Name"].as_str().unwrap_or_default();
-    crate::commands::observe::stats_row([id, "", name], &sample, &shown, full_id)
+    let pod = pods.get(id).map(String::as_str).unwrap_or_default();
+    crate::commands::observe::stats_row([id, pod, name], &sample, &shown, full_id)
 }
 
 /// `rename CONTAINER NAME`.

@@ -528,6 +528,32 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["name"])?;
             containers::exists(c, "pods", &a.name)
         }
+        Command::Pod(PodCommand::Logs(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "container",
+                    "tail",
+                    "timestamps",
+                    "since",
+                    "until",
+                    "follow",
+                    "names",
+                    "color",
+                    "containers",
+                ],
+            )?;
+            pods::logs(c, &a)
+        }
+        Command::Pod(PodCommand::Stats(a)) => {
+            only(
+                &path,
+                leaf,
+                &["all", "no_stream", "no_reset", "format", "pods"],
+            )?;
+            pods::stats(c, &a)
+        }
         Command::Pod(PodCommand::Top(a)) => {
             only(&path, leaf, &["args"])?;
             pods::top(c, &a)

@@ -5,8 +5,8 @@
 use serde_json::{json, Value};
 
 use crate::cli::{
-    PodCreateArgs, PodInspectArgs, PodKillArgs, PodPickArgs, PodPsArgs, PodRmArgs, PodStopArgs,
-    PodTopArgs,
+    LogsArgs, PodCreateArgs, PodInspectArgs, PodKillArgs, PodLogsArgs, PodPickArgs, PodPsArgs,
+    PodRmArgs, PodStatsArgs, PodStopArgs, PodTopArgs, StatsArgs,
 };
 use crate::commands::pod;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
@@ -246,4 +246,100 @@ pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
         }
     }
     Ok(code)
+}
+
+/// A pod's inspect report.
+fn report(client: &mut Client, name: &str) -> Result<Value, Failure> {
+    let reply = client.call("GET", &format!("/pods/{}/json", encode(name)), None)?;
+    Ok(expect(reply, &[200])?.json()?)
+}
+
+/// A pod report's containers but its infra container.
+fn members(report: &Value) -> Vec<&Value> {
+    let infra = report["InfraContainerID"].as_str().unwrap_or_default();
+    report["Containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["Id"].as_str() != Some(infra))
+        .collect()
+}
+
+/// `pod logs POD`: the logs of the pod's containers but its infra container (`-c`: one of
+/// them), as the local command shows them.
+pub fn logs(client: &mut Client, args: &PodLogsArgs) -> Outcome {
+    let [pod] = args.logs.containers.as_slice() else {
+        return Err(usage("give one pod (--latest is local only)"));
+    };
+    let report = report(client, pod)?;
+    let name = report["Name"].as_str().unwrap_or(pod);
+    let members = members(&report);
+    let id_of = |c: &&Value| c["Id"].as_str().unwrap_or_default().to_string();
+    let mut ids: Vec<String> = members.iter().map(id_of).collect();
+    if let Some(wanted) = &args.container {
+        let found = members.iter().find(|c| {
+            let id = c["Id"].as_str().unwrap_or_default();
+            c["Name"].as_str() == Some(wanted)
+                || (!wanted.is_empty() && id.starts_with(wanted.as_str()))
+        });
+        let found =
+            found.ok_or_else(|| usage(format!("container {wanted} is not in pod {name}")))?;
+        ids = vec![id_of(found)];
+    }
+    if ids.is_empty() {
+        return Err(usage(format!(
+            "pod {name} has no containers but its infra container"
+        )));
+    }
+    let logs = LogsArgs {
+        containers: ids,
+        ..args.logs.clone()
+    };
+    super::containers::logs(client, &logs)
+}
+
+/// `pod stats [POD...]`: `stats` of the running containers of the pods named (all without
+/// names), each row with its pod, in the local command's table.
+pub fn stats(client: &mut Client, args: &PodStatsArgs) -> Outcome {
+    if args.all && !args.pods.is_empty() {
+        return Err(usage("--all, --latest, and pods cannot be used together"));
+    }
+    let pods: Vec<String> = match args.pods.is_empty() {
+        true => list(client, &[])?
+            .iter()
+            .filter_map(|p| p["Id"].as_str().map(str::to_string))
+            .collect(),
+        false => args.pods.clone(),
+    };
+    let mut owners = std::collections::HashMap::new();
+    let mut containers = Vec::new();
+    for pod in &pods {
+        let report = report(client, pod)?;
+        let pod_id = report["Id"].as_str().unwrap_or_default().to_string();
+        for container in report["Containers"].as_array().into_iter().flatten() {
+            let active = matches!(container["State"].as_str(), Some("running" | "paused"));
+            if let (true, Some(id)) = (active, container["Id"].as_str()) {
+                containers.push(id.to_string());
+                owners.insert(id.to_string(), pod_id.clone());
+            }
+        }
+    }
+    if containers.is_empty() {
+        return Err(usage("no running containers in the pods asked for"));
+    }
+    let stats = StatsArgs {
+        all: false,
+        no_stream: args.no_stream,
+        no_reset: args.no_reset,
+        interval: 5,
+        format: Some(
+            args.format
+                .clone()
+                .unwrap_or_else(|| crate::commands::observe::DEFAULT_POD_STATS_FORMAT.into()),
+        ),
+        latest: false,
+        no_trunc: false,
+        containers,
+    };
+    super::containers::stats_in_pods(client, &stats, &owners)
 }
