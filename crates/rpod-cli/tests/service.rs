@@ -6925,6 +6925,77 @@ fn rpod_remote_shows_stats() {
     }
 }
 
+/// `rpod --url system df|prune`: the service's report printed as the local command's.
+#[test]
+fn rpod_remote_reports_disk_use_and_prunes() {
+    let service = Service::start();
+    let rpod = &service.rpod;
+    rpod.ok(&[
+        "run",
+        "--name",
+        "gone1",
+        "demo",
+        "sh",
+        "-c",
+        "head -c 100000 /dev/zero > /f",
+    ]);
+    rpod.ok(&["run", "-d", "--name", "stays", "demo", "sleep", "300"]);
+    rpod.ok(&["volume", "create", "unused"]);
+    for args in [
+        &["system", "df"][..],
+        &[
+            "system",
+            "df",
+            "--format",
+            "{{.Type}} {{.Total}} {{.Active}} {{.RawSize}} {{.RawReclaimable}}",
+        ],
+    ] {
+        assert_eq!(service.remote_ok(args), rpod.ok(args), "{args:?}");
+    }
+    // Verbose: the same tables, but a container's image is named by its ID.
+    let (remote, local) = (
+        service.remote_ok(&["system", "df", "-v"]),
+        rpod.ok(&["system", "df", "-v"]),
+    );
+    let image_id = rpod.inspect("demo", "{{.Id}}");
+    let words = |text: &str, image: &str| -> Vec<String> {
+        text.lines()
+            .map(|line| {
+                let words: Vec<&str> = line
+                    .split_whitespace()
+                    .map(|w| {
+                        if w == "localhost/demo:latest" {
+                            image
+                        } else {
+                            w
+                        }
+                    })
+                    .collect();
+                words.join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(
+        words(&remote, ""),
+        words(&local, &image_id[..12]),
+        "{remote}\n{local}"
+    );
+    // prune: what went, in the local command's order and words.
+    let gone = rpod.inspect("gone1", "{{.Id}}");
+    assert_eq!(
+        service.remote_ok(&["system", "prune", "-f", "--volumes"]),
+        format!("Deleted Containers\n{gone}\nDeleted Networks\nDeleted Volumes\nunused\nDeleted Images\n")
+    );
+    assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "stays\n");
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "");
+    let out = service.remote_out(&["system", "prune", "--filter", "label=x"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--filter"),
+        "{out:?}"
+    );
+}
+
 /// `rpod --url export|save|load|import`: archives written here as the local commands write
 /// theirs, and files or standard input sent to the service.
 #[test]

@@ -202,56 +202,123 @@ fn reclaimable(size: u64, total: u64) -> String {
     format!("{} ({percent}%)", rpod_engine::human::size(size))
 }
 
+/// An image as `system df` counts it.
+pub struct DfImage {
+    pub id: String,
+    pub names: Vec<String>,
+    pub size: u64,
+    /// How many containers use it.
+    pub containers: usize,
+}
+
+/// A container as `system df` counts it: what it wrote.
+pub struct DfContainer {
+    pub id: String,
+    pub image: String,
+    pub name: String,
+    pub written: u64,
+    pub status: String,
+    pub active: bool,
+}
+
+/// A volume as `system df` counts it.
+pub struct DfVolume {
+    pub name: String,
+    /// How many containers use it.
+    pub links: usize,
+    pub size: u64,
+}
+
 /// `system df`: what images, containers and volumes take on disk.
 pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
     let usage = engine.disk_usage()?;
+    let images: Vec<DfImage> = usage
+        .images
+        .iter()
+        .map(|image| DfImage {
+            id: image.record.id.clone(),
+            names: image.names.clone(),
+            size: image.record.size,
+            containers: image.containers,
+        })
+        .collect();
+    let containers: Vec<DfContainer> = usage
+        .containers
+        .iter()
+        .map(|container| DfContainer {
+            id: container.record.id().to_string(),
+            image: container.record.config.image_name.clone(),
+            name: container.record.config.name.clone(),
+            written: container.written,
+            status: container.record.state.status.as_str().to_string(),
+            active: container.record.state.status.is_active(),
+        })
+        .collect();
+    let volumes: Vec<DfVolume> = usage
+        .volumes
+        .iter()
+        .map(|volume| DfVolume {
+            name: volume.record.name.clone(),
+            links: volume.users,
+            size: volume.size,
+        })
+        .collect();
+    print_df(&images, &containers, &volumes, args)
+}
+
+/// `system df`'s summary (or with `--verbose` its three tables) of what the store holds.
+pub fn print_df(
+    images: &[DfImage],
+    containers: &[DfContainer],
+    volumes: &[DfVolume],
+    args: DfArgs,
+) -> Outcome {
+    let short = |id: &str| id.chars().take(12).collect::<String>();
     let mut image_rows = Vec::new();
     let (mut image_total, mut image_unused, mut images_used) = (0, 0, 0);
-    for image in &usage.images {
-        image_total += image.record.size;
+    for image in images {
+        image_total += image.size;
         if image.containers == 0 {
-            image_unused += image.record.size;
+            image_unused += image.size;
         } else {
             images_used += 1;
         }
         image_rows.push(json!({
-            "ID": &image.record.id[..12],
+            "ID": short(&image.id),
             "Names": image.names,
-            "Size": rpod_engine::human::size(image.record.size),
+            "Size": rpod_engine::human::size(image.size),
             "Containers": image.containers,
         }));
     }
     let mut container_rows = Vec::new();
     let (mut written_total, mut written_idle, mut active) = (0, 0, 0);
-    for container in &usage.containers {
-        let record = &container.record;
-        let running = record.state.status.is_active();
+    for container in containers {
         written_total += container.written;
-        if running {
+        if container.active {
             active += 1;
         } else {
             written_idle += container.written;
         }
         container_rows.push(json!({
-            "ID": &record.id()[..12],
-            "Image": record.config.image_name,
-            "Names": record.config.name,
+            "ID": short(&container.id),
+            "Image": container.image,
+            "Names": container.name,
             "Size": rpod_engine::human::size(container.written),
-            "Status": record.state.status.as_str(),
+            "Status": container.status,
         }));
     }
     let mut volume_rows = Vec::new();
     let (mut volume_total, mut volume_unused, mut volumes_used) = (0, 0, 0);
-    for volume in &usage.volumes {
+    for volume in volumes {
         volume_total += volume.size;
-        if volume.users == 0 {
+        if volume.links == 0 {
             volume_unused += volume.size;
         } else {
             volumes_used += 1;
         }
         volume_rows.push(json!({
-            "VolumeName": volume.record.name,
-            "Links": volume.users,
+            "VolumeName": volume.name,
+            "Links": volume.links,
             "Size": rpod_engine::human::size(volume.size),
         }));
     }
@@ -282,7 +349,7 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
     let rows = vec![
         json!({
             "Type": "Images",
-            "Total": usage.images.len(),
+            "Total": images.len(),
             "Active": images_used,
             "Size": rpod_engine::human::size(image_total),
             "RawSize": image_total,
@@ -291,7 +358,7 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
         }),
         json!({
             "Type": "Containers",
-            "Total": usage.containers.len(),
+            "Total": containers.len(),
             "Active": active,
             "Size": rpod_engine::human::size(written_total),
             "RawSize": written_total,
@@ -300,7 +367,7 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
         }),
         json!({
             "Type": "Local Volumes",
-            "Total": usage.volumes.len(),
+            "Total": volumes.len(),
             "Active": volumes_used,
             "Size": rpod_engine::human::size(volume_total),
             "RawSize": volume_total,

@@ -16,6 +16,7 @@ mod images;
 mod objects;
 mod pods;
 mod sessions;
+mod system;
 
 use clap::parser::ValueSource;
 use clap::ArgMatches;
@@ -232,6 +233,14 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
                 })
             })?;
             containers::each(c, &names, containers::Action::Init)
+        }
+        Command::System(SystemCommand::Df(a)) => {
+            only(&path, leaf, &["verbose", "format"])?;
+            system::df(c, a)
+        }
+        Command::System(SystemCommand::Prune(a)) => {
+            only(&path, leaf, &["all", "force", "volumes"])?;
+            system::prune(c, &a)
         }
         Command::Events(a) => {
             only(
