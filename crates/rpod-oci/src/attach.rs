@@ -152,16 +152,21 @@ impl AttachConnection {
             // The container's output, as much as is waiting.
             if socket_ready.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
             {
-                let mut ended = false;
+                let mut reset = false;
                 let mut last: Option<u8> = None;
-                loop {
+                // Whether the output ended (else: nothing more waiting for now).
+                let ended = loop {
                     // MSG_TRUNC: the record's whole length, so that one larger than the
                     // buffer is an error rather than output silently cut short.
                     let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC;
                     let n = match recv(socket, &mut buffer, flags) {
-                        Ok(0) | Err(Errno::ECONNRESET) => {
-                            ended = true;
-                            break;
+                        Ok(0) => break true,
+                        // The monitor closed with input of ours unread. The kernel says so
+                        // once, before the output records still queued here: the next
+                        // reads return them, then the end.
+                        Err(Errno::ECONNRESET) => {
+                            reset = true;
+                            continue;
                         }
                         Ok(n) if n > buffer.len() => {
                             flush_all(&mut output, &mut error).map_err(write_err)?;
@@ -175,7 +180,7 @@ impl AttachConnection {
                         }
                         Ok(n) => n,
                         Err(Errno::EINTR) => continue,
-                        Err(Errno::EAGAIN) => break,
+                        Err(Errno::EAGAIN) => break reset,
                         Err(e) => return Err(OciError::sys("reading from the attach socket", e)),
                     };
                     let stream = buffer[0];
@@ -191,7 +196,7 @@ impl AttachConnection {
                         target.write_all(&buffer[1..n]).map_err(write_err)?;
                         last = Some(stream);
                     }
-                }
+                };
                 flush_stream(last, &mut output, &mut error).map_err(write_err)?;
                 if ended {
                     break;
@@ -533,6 +538,29 @@ mod copy_tests {
             .unwrap();
         assert_eq!(&*out.0.lock().unwrap(), b"hello world");
         assert_eq!(&*err.0.lock().unwrap(), b"oops");
+    }
+
+    /// A monitor that closes with our input unread (a container that exited while input
+    /// kept coming, `yes | run -i IMAGE head -c 4`): the kernel reports the reset before
+    /// the output still queued here, which must all be delivered.
+    #[test]
+    fn output_queued_before_a_reset_is_delivered() {
+        let (connection, monitor) = pair();
+        let (out, err) = (Capture::default(), Capture::default());
+        send(
+            connection.socket.as_raw_fd(),
+            b"input nobody reads",
+            MsgFlags::empty(),
+        )
+        .unwrap();
+        send(monitor.as_raw_fd(), b"\x02y\ny\n", MsgFlags::empty()).unwrap();
+        send(monitor.as_raw_fd(), b"\x03last words", MsgFlags::empty()).unwrap();
+        drop(monitor);
+        connection
+            .copy(streams(&out, &err, None), Vec::new())
+            .unwrap();
+        assert_eq!(&*out.0.lock().unwrap(), b"y\ny\n");
+        assert_eq!(&*err.0.lock().unwrap(), b"last words");
     }
 
     #[test]
