@@ -6104,6 +6104,26 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     assert_eq!(std::fs::read_to_string(&cidfile).unwrap(), id.trim());
     let out = service.remote_out(&["create", "--cidfile", &cidfile_arg, "demo", "true"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
+    // An ID file that cannot be written: the container made for it goes again.
+    let unwritable = service.rpod.dir.path().join("no-such-dir/cid");
+    let out = service.remote_out(&[
+        "run",
+        "-d",
+        "--cidfile",
+        &unwritable.display().to_string(),
+        "demo",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("writing the container id file"),
+        "{out:?}"
+    );
+    assert_eq!(
+        service.rpod.ok(&["ps", "-aq", "--no-trunc"]).trim(),
+        id.trim()
+    );
     let again = service.remote_ok(&["create", "--replace", "--name", "one", "demo", "true"]);
     assert_eq!(
         service.rpod.ok(&["ps", "-aq", "--no-trunc"]).trim(),
@@ -6146,10 +6166,10 @@ fn rpod_remote_runs_execs_and_manages_containers() {
         "{out:?}"
     );
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
-    let out = service.remote_out(&["system", "df"]);
+    let out = service.remote_out(&["volume", "export", "data"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("\"rpod system df\" is not supported"),
+        String::from_utf8_lossy(&out.stderr).contains("\"rpod volume export\" is not supported"),
         "{out:?}"
     );
     let out = service.remote_out(&["--root", "/tmp/x", "ps"]);
@@ -6917,6 +6937,78 @@ fn rpod_remote_shows_stats() {
         (&["stats", "--no-stream", "nosuch"][..], "no such container"),
         (&["stats", "-i", "0", "busy"], "at least 1 second"),
         (&["stats", "--all"], "--all"),
+    ] {
+        let out = service.remote_out(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// `rpod --url push`: the service pushes to a registry; the digest comes back here.
+#[test]
+fn rpod_remote_pushes() {
+    let registry = Registry::plain();
+    // The service's store takes the registry as insecure (plain HTTP), for its own pulls.
+    let rpod = Rpod::with_config(
+        "runc",
+        &format!(
+            "{NO_NETWORK_CONFIG}[registries]\ninsecure = [\"{}\"]\n",
+            registry.host
+        ),
+    );
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    let service = Service::start_with(rpod, &["--time", "0"]);
+    let rpod = &service.rpod;
+    let target = format!("{}/remote/demo:1", registry.host);
+    let digest_file = rpod.dir.path().join("digest");
+    let out = service.remote_out(&[
+        "push",
+        "--tls-verify=false",
+        "--digestfile",
+        &digest_file.display().to_string(),
+        "demo",
+        &target,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).is_empty(),
+        "progress: {out:?}"
+    );
+    let digest = std::fs::read_to_string(&digest_file).unwrap();
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest}"
+    );
+    // What went is the image: pulled back by digest.
+    rpod.ok(&["rmi", "-f", "demo"]);
+    let by_digest = format!("{}/remote/demo@{digest}", registry.host);
+    rpod.ok(&["pull", "-q", "--tls-verify=false", &by_digest]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", &by_digest, "echo", "back"]),
+        "back\n"
+    );
+    rpod.ok(&["tag", &by_digest, "demo"]);
+    // run --pull always and newer: the service pulls, then runs.
+    for policy in ["always", "newer"] {
+        let out = service.remote_out(&["run", "--rm", "--pull", policy, &target, "echo", policy]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{policy}\n"));
+    }
+    rpod.ok(&["image", "exists", &target]);
+    let out = service.remote_out(&["image", "push", "-q", "--tls-verify=false", "demo", &target]);
+    assert_eq!(
+        (out.status.code(), out.stderr.as_slice()),
+        (Some(0), &b""[..]),
+        "{out:?}"
+    );
+    for (args, says) in [
+        (
+            &["push", "--tls-verify=false", "nosuch", &target][..],
+            "nosuch",
+        ),
+        (&["push", "--format", "qcow", "demo", &target], "qcow"),
+        (&["push", "--authfile", "/x", "demo", &target], "--authfile"),
     ] {
         let out = service.remote_out(args);
         let err = String::from_utf8_lossy(&out.stderr);

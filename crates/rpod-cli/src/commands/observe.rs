@@ -12,13 +12,13 @@ use rpod_engine::top::go_duration;
 use rpod_engine::Engine;
 
 use crate::cli::*;
-use crate::exit::{usage, Outcome};
+use crate::exit::{usage, Failure, Outcome};
 use crate::format;
 
 pub const DEFAULT_STATS_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.CPU}}\t{{.AVGCPU}}";
 
 /// `pod stats`' table: `stats`' with the pod first.
-pub const DEFAULT_POD_STATS_FORMAT: &str = "table {{.Pod}}\t{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+const DEFAULT_POD_STATS_FORMAT: &str = "table {{.Pod}}\t{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
 
 pub fn stats_header(field: &str) -> String {
     match field {
@@ -209,25 +209,28 @@ pub fn pod_stats(engine: &Engine, args: PodStatsArgs) -> Outcome {
                 .map(|c| c.id().to_string()),
         );
     }
+    stats(engine, pod_stats_args(&args, containers)?)
+}
+
+/// `stats`' flags for a `pod stats` of the pods' running `containers` (some are needed).
+pub fn pod_stats_args(args: &PodStatsArgs, containers: Vec<String>) -> Result<StatsArgs, Failure> {
     if containers.is_empty() {
         return Err(usage("no running containers in the pods asked for"));
     }
-    stats(
-        engine,
-        StatsArgs {
-            all: false,
-            no_stream: args.no_stream,
-            no_reset: args.no_reset,
-            interval: 5,
-            format: Some(
-                args.format
-                    .unwrap_or_else(|| DEFAULT_POD_STATS_FORMAT.into()),
-            ),
-            latest: false,
-            no_trunc: false,
-            containers,
-        },
-    )
+    Ok(StatsArgs {
+        all: false,
+        no_stream: args.no_stream,
+        no_reset: args.no_reset,
+        interval: 5,
+        format: Some(
+            args.format
+                .clone()
+                .unwrap_or_else(|| DEFAULT_POD_STATS_FORMAT.into()),
+        ),
+        latest: false,
+        no_trunc: false,
+        containers,
+    })
 }
 
 /// A `top` table, columns padded as podman pads them.

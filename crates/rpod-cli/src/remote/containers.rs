@@ -497,7 +497,7 @@ pub fn stats_in_pods(
     args: &StatsArgs,
     pods: &std::collections::HashMap<String, String>,
 ) -> Outcome {
-    use std::io::{BufRead, IsTerminal, Read};
+    use std::io::IsTerminal;
     if args.interval == 0 {
         return Err(usage("--interval must be at least 1 second"));
     }
@@ -517,22 +517,9 @@ pub fn stats_in_pods(
     if streamed.status != 200 {
         return Err(super::streamed_failure(streamed));
     }
-    let mut reports = std::io::BufReader::new(streamed.body);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        // A line is bounded: the service's text is not trusted to end.
-        (&mut reports)
-            .take(MAX_STATS_LINE)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Failure::new(ENGINE_ERROR, e))?;
-        if line.is_empty() {
-            return Ok(0);
-        }
-        if line.trim_ascii().is_empty() {
-            continue;
-        }
-        let report: Value = serde_json::from_slice(&line)?;
+    let mut reports = super::StreamLines::new(streamed.body, MAX_STATS_LINE);
+    while let Some(line) = reports.next_line()? {
+        let report: Value = serde_json::from_slice(line)?;
         if let Some(error) = report["Error"].as_str().filter(|e| !e.is_empty()) {
             return Err(usage(error.to_string()));
         }
@@ -547,6 +534,7 @@ pub fn stats_in_pods(
         }
         format::print(format, &rows, &crate::commands::observe::stats_header)?;
     }
+    Ok(0)
 }
 
 /// A `stats` row of one of libpod's readings (`ContainerID`, `Name`, `CPU` and `AvgCPU`

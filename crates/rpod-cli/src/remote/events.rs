@@ -1,7 +1,6 @@
 //! `rpod --url events`: the service's events, printed as the local command prints them.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 
 use serde_json::Value;
 
@@ -9,7 +8,7 @@ use rpod_engine::events::{Event, EventType};
 
 use crate::cli::EventsArgs;
 use crate::commands::events::{emit, parse_filters, time_bound, Printer};
-use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use crate::exit::{usage, Failure, Outcome};
 
 use super::{encode, filters_map, Client};
 
@@ -79,23 +78,10 @@ pub fn events(client: &mut Client, args: EventsArgs) -> Outcome {
     if streamed.status != 200 {
         return Err(super::streamed_failure(streamed));
     }
-    let mut reader = BufReader::new(streamed.body);
+    let mut events = super::StreamLines::new(streamed.body, MAX_EVENT_LINE);
     let mut out = std::io::stdout().lock();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        // A line is bounded: the service's text is not trusted to end.
-        (&mut reader)
-            .take(MAX_EVENT_LINE)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Failure::new(ENGINE_ERROR, e))?;
-        if line.is_empty() {
-            return Ok(0);
-        }
-        if line.trim_ascii().is_empty() {
-            continue;
-        }
-        let value: Value = serde_json::from_slice(&line)
+    while let Some(line) = events.next_line()? {
+        let value: Value = serde_json::from_slice(line)
             .map_err(|e| usage(format!("the service sent an event that is not JSON: {e}")))?;
         if !emit(
             &mut out,
@@ -104,6 +90,7 @@ pub fn events(client: &mut Client, args: EventsArgs) -> Outcome {
             return Ok(0);
         }
     }
+    Ok(0)
 }
 
 #[cfg(test)]

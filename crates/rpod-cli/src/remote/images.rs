@@ -1,11 +1,11 @@
 //! Remote commands on images: listing, removing, pulling, naming.
 
-use std::io::{BufRead, BufReader, Read};
-
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
-use crate::cli::{CommitArgs, HistoryArgs, ImagesArgs, PullArgs, RmiArgs, TagArgs, UntagArgs};
+use crate::cli::{
+    CommitArgs, HistoryArgs, ImagesArgs, PullArgs, PushArgs, RmiArgs, TagArgs, UntagArgs,
+};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
@@ -163,19 +163,9 @@ pub fn pull_image(
     // One JSON object per line: progress (`stream`), a failure (`error`), the result
     // (`id`, `images`).
     let mut pulled = None;
-    let mut reports = BufReader::new(streamed.body);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        // A line is bounded: the service's text is not trusted to end.
-        (&mut reports)
-            .take(MAX_REPORT_LINE)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Failure::new(ENGINE_ERROR, e))?;
-        if line.is_empty() {
-            break;
-        }
-        let Ok(report) = serde_json::from_slice::<Value>(&line) else {
+    let mut reports = super::StreamLines::new(streamed.body, MAX_REPORT_LINE);
+    while let Some(line) = reports.next_line()? {
+        let Ok(report) = serde_json::from_slice::<Value>(line) else {
             continue;
         };
         if let Some(error) = report["error"].as_str().filter(|e| !e.is_empty()) {
@@ -195,6 +185,59 @@ pub fn pull_image(
         eprintln!("Error: the service's pull of {image} ended without an image");
     }
     Ok(pulled)
+}
+
+/// `push IMAGE [DESTINATION]`: the service pushes with its own registry settings but for
+/// `--tls-verify` and `--creds`, which go with the request; its progress on stderr unless
+/// `-q`, the manifest's digest written to `--digestfile` here.
+pub fn push(client: &mut Client, args: &PushArgs) -> Outcome {
+    let mut query = vec![
+        format!("quiet={}", args.quiet),
+        format!("compressionFormat={}", encode(&args.compression_format)),
+    ];
+    if let Some(destination) = &args.destination {
+        query.push(format!("destination={}", encode(destination)));
+    }
+    if let Some(format) = &args.format {
+        // Checked here as the local command checks it; the service checks again.
+        let _: rpod_engine::image::ImageFormat = format.parse()?;
+        query.push(format!("format={}", encode(format)));
+    }
+    if let Some(verify) = args.registry.tls_verify {
+        query.push(format!("tlsVerify={verify}"));
+    }
+    if let Some(creds) = &args.registry.creds {
+        query.push(format!("credentials={}", encode(creds)));
+    }
+    let path = format!("/images/{}/push?{}", encode(&args.image), query.join("&"));
+    let streamed = client.stream("POST", &path, None, false)?;
+    if streamed.status != 200 {
+        return Err(super::streamed_failure(streamed));
+    }
+    // `stream` lines of progress, the last one naming the digest, or an `error` line.
+    let mut digest = None;
+    let mut reports = super::StreamLines::new(streamed.body, MAX_REPORT_LINE);
+    while let Some(line) = reports.next_line()? {
+        let Ok(report) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        if let Some(error) = report["error"].as_str().filter(|e| !e.is_empty()) {
+            eprintln!("Error: {error}");
+            return Ok(ENGINE_ERROR);
+        }
+        let text = report["stream"].as_str().unwrap_or_default();
+        match text.strip_prefix("Pushed manifest ") {
+            Some(pushed) => digest = Some(pushed.trim().to_string()),
+            None if !args.quiet => eprint!("{text}"),
+            None => {}
+        }
+    }
+    let digest =
+        digest.ok_or_else(|| usage("the service's push ended without the image's digest"))?;
+    if let Some(path) = &args.digestfile {
+        std::fs::write(path, &digest).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    }
+    Ok(0)
 }
 
 /// `image history IMAGE`: the service's history of the image, printed as the local command

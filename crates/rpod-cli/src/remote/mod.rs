@@ -384,6 +384,23 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             )?;
             images::history(c, a)
         }
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "quiet",
+                    "tls_verify",
+                    "creds",
+                    "format",
+                    "compression_format",
+                    "digestfile",
+                    "image",
+                    "destination",
+                ],
+            )?;
+            images::push(c, &a)
+        }
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
             only(
                 &path,
@@ -819,6 +836,43 @@ pub fn short_id(id: &str, no_trunc: bool) -> String {
     match no_trunc {
         true => id.to_string(),
         false => id.chars().take(12).collect(),
+    }
+}
+
+/// The lines of a streamed answer of one JSON value per line (pulls, events, stats),
+/// blank ones skipped. A line is bounded: the service's text is not trusted to end, and a
+/// longer one is read as two (neither JSON).
+pub struct StreamLines<R> {
+    reader: std::io::BufReader<R>,
+    longest: u64,
+    line: Vec<u8>,
+}
+
+impl<R: std::io::Read> StreamLines<R> {
+    pub fn new(body: R, longest: u64) -> Self {
+        StreamLines {
+            reader: std::io::BufReader::new(body),
+            longest,
+            line: Vec::new(),
+        }
+    }
+
+    /// The next line that is not blank, or `None` at the stream's end.
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>, Failure> {
+        use std::io::{BufRead, Read};
+        loop {
+            self.line.clear();
+            (&mut self.reader)
+                .take(self.longest)
+                .read_until(b'\n', &mut self.line)
+                .map_err(|e| Failure::new(ENGINE_ERROR, e))?;
+            if self.line.is_empty() {
+                return Ok(None);
+            }
+            if !self.line.trim_ascii().is_empty() {
+                return Ok(Some(&self.line));
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{
     LogsArgs, PodCreateArgs, PodInspectArgs, PodKillArgs, PodLogsArgs, PodPickArgs, PodPsArgs,
-    PodRmArgs, PodStatsArgs, PodStopArgs, PodTopArgs, StatsArgs,
+    PodRmArgs, PodStatsArgs, PodStopArgs, PodTopArgs,
 };
 use crate::commands::pod;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
@@ -324,22 +324,6 @@ pub fn stats(client: &mut Client, args: &PodStatsArgs) -> Outcome {
             }
         }
     }
-    if containers.is_empty() {
-        return Err(usage("no running containers in the pods asked for"));
-    }
-    let stats = StatsArgs {
-        all: false,
-        no_stream: args.no_stream,
-        no_reset: args.no_reset,
-        interval: 5,
-        format: Some(
-            args.format
-                .clone()
-                .unwrap_or_else(|| crate::commands::observe::DEFAULT_POD_STATS_FORMAT.into()),
-        ),
-        latest: false,
-        no_trunc: false,
-        containers,
-    };
+    let stats = crate::commands::observe::pod_stats_args(args, containers)?;
     super::containers::stats_in_pods(client, &stats, &owners)
 }
