@@ -839,7 +839,7 @@ pub fn short_id(id: &str, no_trunc: bool) -> String {
     }
 }
 
-/// The lines of a streamed answer of one JSON value per line (pulls, events, stats),
+/// The lines of a streamed answer of one JSON value per line (pull, push, events, stats),
 /// blank ones skipped. A line is bounded: the service's text is not trusted to end, and a
 /// longer one is read as two (neither JSON).
 pub struct StreamLines<R> {
