@@ -30,6 +30,18 @@ use rpod_engine::Status;
 
 pub use client::Client;
 
+/// The flags of `logs` a remote service gets (`pod logs` takes them too).
+const LOGS_FLAGS: &[&str] = &[
+    "tail",
+    "timestamps",
+    "since",
+    "until",
+    "follow",
+    "names",
+    "color",
+    "containers",
+];
+
 /// Whether the command line asks for a remote service.
 pub fn wanted(cli: &Cli) -> bool {
     cli.remote || cli.url.is_some() || cli.connection.is_some()
@@ -332,20 +344,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             containers::wait(c, &a.containers, &a.condition)
         }
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => {
-            only(
-                &path,
-                leaf,
-                &[
-                    "tail",
-                    "timestamps",
-                    "since",
-                    "until",
-                    "follow",
-                    "names",
-                    "color",
-                    "containers",
-                ],
-            )?;
+            only(&path, leaf, LOGS_FLAGS)?;
             containers::logs(c, &a)
         }
         Command::Container(ContainerCommand::Exists(a)) => {
@@ -555,21 +554,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             containers::exists(c, "pods", &a.name)
         }
         Command::Pod(PodCommand::Logs(a)) => {
-            only(
-                &path,
-                leaf,
-                &[
-                    "container",
-                    "tail",
-                    "timestamps",
-                    "since",
-                    "until",
-                    "follow",
-                    "names",
-                    "color",
-                    "containers",
-                ],
-            )?;
+            only(&path, leaf, &[LOGS_FLAGS, &["container"]].concat())?;
             pods::logs(c, &a)
         }
         Command::Pod(PodCommand::Stats(a)) => {
