@@ -148,6 +148,18 @@ pub fn pull(client: &mut Client, args: &PullArgs) -> Outcome {
     Ok(0)
 }
 
+/// The report lines of a pull or push the service runs for a POST to `path`.
+fn report_lines(
+    client: &mut Client,
+    path: &str,
+) -> Result<super::StreamLines<Box<dyn std::io::Read + Send>>, Failure> {
+    let streamed = client.stream("POST", path, None, false)?;
+    if streamed.status != 200 {
+        return Err(super::streamed_failure(streamed));
+    }
+    Ok(super::StreamLines::new(streamed.body, MAX_REPORT_LINE))
+}
+
 /// Pull `image` on the service, its progress on stderr unless `quiet`; the image's ID, or
 /// `None` when the service reported a failure (said on stderr).
 pub fn pull_image(
@@ -156,14 +168,10 @@ pub fn pull_image(
     quiet: bool,
 ) -> Result<Option<String>, Failure> {
     let path = format!("/images/pull?reference={}&quiet={quiet}", encode(image));
-    let streamed = client.stream("POST", &path, None, false)?;
-    if streamed.status != 200 {
-        return Err(super::streamed_failure(streamed));
-    }
     // One JSON object per line: progress (`stream`), a failure (`error`), the result
     // (`id`, `images`).
     let mut pulled = None;
-    let mut reports = super::StreamLines::new(streamed.body, MAX_REPORT_LINE);
+    let mut reports = report_lines(client, &path)?;
     while let Some(line) = reports.next_line()? {
         let Ok(report) = serde_json::from_slice::<Value>(line) else {
             continue;
@@ -210,13 +218,9 @@ pub fn push(client: &mut Client, args: &PushArgs) -> Outcome {
         query.push(format!("credentials={}", encode(creds)));
     }
     let path = format!("/images/{}/push?{}", encode(&args.image), query.join("&"));
-    let streamed = client.stream("POST", &path, None, false)?;
-    if streamed.status != 200 {
-        return Err(super::streamed_failure(streamed));
-    }
     // `stream` lines of progress, the last one naming the digest, or an `error` line.
     let mut digest = None;
-    let mut reports = super::StreamLines::new(streamed.body, MAX_REPORT_LINE);
+    let mut reports = report_lines(client, &path)?;
     while let Some(line) = reports.next_line()? {
         let Ok(report) = serde_json::from_slice::<Value>(line) else {
             continue;
