@@ -119,6 +119,24 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_is_not_json_is_an_error() {
+        use clap::Parser;
+        let (socket, _server, _dir) = crate::remote::client::tests::serve_once(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nnot json\n\r\n0\r\n\r\n",
+        );
+        let args = match crate::cli::Cli::try_parse_from(["rpod", "events", "--stream=false"])
+            .unwrap()
+            .command
+        {
+            crate::cli::Command::Events(args) => args,
+            _ => unreachable!(),
+        };
+        let mut client = Client::new(crate::remote::client::Endpoint::Unix(socket));
+        let err = events(&mut client, args).unwrap_err();
+        assert!(err.message().contains("not JSON"), "{}", err.message());
+    }
+
+    #[test]
     fn bounds_are_unix_seconds_with_nanoseconds() {
         assert_eq!(api_time(1_700_000_000_000_000_042), "1700000000.000000042");
         assert_eq!(api_time(-5), "0");

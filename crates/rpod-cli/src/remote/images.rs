@@ -148,16 +148,30 @@ pub fn pull(client: &mut Client, args: &PullArgs) -> Outcome {
     Ok(0)
 }
 
-/// The report lines of a pull or push the service runs for a POST to `path`.
-fn report_lines(
+/// Follow the reports of a pull or push the service runs for a POST to `path`: one JSON
+/// object per line (other lines skipped), each given to `each`, until the stream ends
+/// (`true`) or a report names a failure (`error`, said on stderr: `false`).
+fn follow_reports(
     client: &mut Client,
     path: &str,
-) -> Result<super::StreamLines<Box<dyn std::io::Read + Send>>, Failure> {
+    mut each: impl FnMut(&Value),
+) -> Result<bool, Failure> {
     let streamed = client.stream("POST", path, None, false)?;
     if streamed.status != 200 {
         return Err(super::streamed_failure(streamed));
     }
-    Ok(super::StreamLines::new(streamed.body, MAX_REPORT_LINE))
+    let mut reports = super::StreamLines::new(streamed.body, MAX_REPORT_LINE);
+    while let Some(line) = reports.next_line()? {
+        let Ok(report) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        if let Some(error) = report["error"].as_str().filter(|e| !e.is_empty()) {
+            eprintln!("Error: {error}");
+            return Ok(false);
+        }
+        each(&report);
+    }
+    Ok(true)
 }
 
 /// Pull `image` on the service, its progress on stderr unless `quiet`; the image's ID, or
@@ -168,26 +182,18 @@ pub fn pull_image(
     quiet: bool,
 ) -> Result<Option<String>, Failure> {
     let path = format!("/images/pull?reference={}&quiet={quiet}", encode(image));
-    // One JSON object per line: progress (`stream`), a failure (`error`), the result
-    // (`id`, `images`).
+    // Progress (`stream`), then the result (`id`, `images`).
     let mut pulled = None;
-    let mut reports = report_lines(client, &path)?;
-    while let Some(line) = reports.next_line()? {
-        let Ok(report) = serde_json::from_slice::<Value>(line) else {
-            continue;
-        };
-        if let Some(error) = report["error"].as_str().filter(|e| !e.is_empty()) {
-            eprintln!("Error: {error}");
-            return Ok(None);
-        }
-        if let Some(text) = report["stream"].as_str() {
-            if !quiet {
-                eprint!("{text}");
-            }
+    let ended = follow_reports(client, &path, |report| {
+        if let Some(text) = report["stream"].as_str().filter(|_| !quiet) {
+            eprint!("{text}");
         }
         if let Some(id) = report["id"].as_str().filter(|i| !i.is_empty()) {
             pulled = Some(id.to_string());
         }
+    })?;
+    if !ended {
+        return Ok(None);
     }
     if pulled.is_none() {
         eprintln!("Error: the service's pull of {image} ended without an image");
@@ -218,23 +224,18 @@ pub fn push(client: &mut Client, args: &PushArgs) -> Outcome {
         query.push(format!("credentials={}", encode(creds)));
     }
     let path = format!("/images/{}/push?{}", encode(&args.image), query.join("&"));
-    // `stream` lines of progress, the last one naming the digest, or an `error` line.
+    // `stream` lines of progress, the last one naming the digest.
     let mut digest = None;
-    let mut reports = report_lines(client, &path)?;
-    while let Some(line) = reports.next_line()? {
-        let Ok(report) = serde_json::from_slice::<Value>(line) else {
-            continue;
-        };
-        if let Some(error) = report["error"].as_str().filter(|e| !e.is_empty()) {
-            eprintln!("Error: {error}");
-            return Ok(ENGINE_ERROR);
-        }
+    let ended = follow_reports(client, &path, |report| {
         let text = report["stream"].as_str().unwrap_or_default();
         match text.strip_prefix("Pushed manifest ") {
             Some(pushed) => digest = Some(pushed.trim().to_string()),
             None if !args.quiet => eprint!("{text}"),
             None => {}
         }
+    })?;
+    if !ended {
+        return Ok(ENGINE_ERROR);
     }
     let digest =
         digest.ok_or_else(|| usage("the service's push ended without the image's digest"))?;
@@ -375,6 +376,7 @@ fn send_names(client: &mut Client, image: &str, endpoint: &str, names: &[String]
 
 #[cfg(test)]
 mod tests {
+    use super::super::client::{tests::serve_once, Endpoint};
     use super::*;
 
     #[test]
@@ -396,6 +398,81 @@ mod tests {
         let bare = image_rows(&json!({"Id": "abc", "RepoTags": null}), true);
         assert_eq!(bare[0]["Repository"], "<none>");
         assert_eq!(bare[0]["ID"], "sha256:abc");
+    }
+
+    /// `answer`'s lines as the body of a streamed 200 answer, in one chunk.
+    fn streamed(lines: &str) -> &'static [u8] {
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{lines}\r\n0\r\n\r\n",
+            lines.len()
+        );
+        Box::leak(answer.into_boxed_str()).as_bytes()
+    }
+
+    fn push_args(digestfile: Option<std::path::PathBuf>) -> PushArgs {
+        use clap::Parser;
+        let mut args = vec!["push", "demo"];
+        let file = digestfile.map(|f| f.display().to_string());
+        if let Some(file) = &file {
+            args.extend(["--digestfile", file]);
+        }
+        match crate::cli::Cli::parse_from(["rpod"].iter().chain(&args)).command {
+            crate::cli::Command::Push(push) => push,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_push_writes_the_digest_it_reports_and_fails_without_one() {
+        let digest = format!("sha256:{}", "d".repeat(64));
+        let (socket, server, dir) = serve_once(streamed(&format!(
+            "{{\"stream\":\"Copying blob\\n\"}}\nnot json\n{{\"stream\":\"Pushed manifest {digest}\\n\"}}\n"
+        )));
+        let file = dir.path().join("digest");
+        let mut client = Client::new(Endpoint::Unix(socket));
+        assert_eq!(
+            push(&mut client, &push_args(Some(file.clone()))).unwrap(),
+            0
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), digest);
+        let request = String::from_utf8(server.join().unwrap()).unwrap();
+        assert!(
+            request.starts_with("POST /v4.3.1/libpod/images/demo/push?"),
+            "{request}"
+        );
+
+        let (socket, _server, _dir) = serve_once(streamed("{\"stream\":\"Copying blob\\n\"}\n"));
+        let mut client = Client::new(Endpoint::Unix(socket));
+        let err = push(&mut client, &push_args(None)).unwrap_err();
+        assert!(
+            err.message().contains("without the image's digest"),
+            "{}",
+            err.message()
+        );
+
+        let (socket, _server, _dir) = serve_once(streamed("{\"error\":\"denied\"}\n"));
+        let mut client = Client::new(Endpoint::Unix(socket));
+        assert_eq!(push(&mut client, &push_args(None)).unwrap(), ENGINE_ERROR);
+    }
+
+    #[test]
+    fn a_pull_gives_the_id_it_reports_or_none_on_a_failure() {
+        let (socket, _server, _dir) = serve_once(streamed(
+            "{\"stream\":\"Trying\\n\"}\n{\"id\":\"abc\",\"images\":[\"abc\"]}\n",
+        ));
+        let mut client = Client::new(Endpoint::Unix(socket));
+        assert_eq!(
+            pull_image(&mut client, "demo", true).unwrap().as_deref(),
+            Some("abc")
+        );
+        for lines in [
+            "{\"error\":\"no such image\"}\n{\"id\":\"abc\"}\n",
+            "{\"stream\":\"x\"}\n",
+        ] {
+            let (socket, _server, _dir) = serve_once(streamed(lines));
+            let mut client = Client::new(Endpoint::Unix(socket));
+            assert_eq!(pull_image(&mut client, "demo", true).unwrap(), None);
+        }
     }
 
     #[test]
