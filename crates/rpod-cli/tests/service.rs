@@ -6844,7 +6844,20 @@ fn rpod_remote_renames_inits_checks_health_and_names_images() {
     assert!(service
         .remote_ok(&["logs", "l1", "l2"])
         .starts_with(&format!("{short} one\n")));
-    fails(&["logs", "l1", "nosuch"], 125, "no such container");
+    // An unknown container among them is said and the others printed, as locally.
+    for args in [
+        &["logs", "l1", "nosuch", "l2"][..],
+        &["logs", "-n", "nosuch", "l2"],
+    ] {
+        let (local, remote) = (rpod.run(args), service.remote_out(args));
+        assert_eq!(remote.status.code(), Some(125), "{args:?}: {remote:?}");
+        assert_eq!(local.status.code(), Some(125), "{args:?}: {local:?}");
+        assert_eq!(remote.stdout, local.stdout, "{args:?}");
+        assert!(!remote.stdout.is_empty(), "{args:?}");
+        let said = String::from_utf8_lossy(&remote.stderr);
+        assert!(said.contains("no such container"), "{args:?}: {said}");
+    }
+    fails(&["logs", "nosuch"], 125, "no such container");
     // Followed at once: both containers' lines as they come, until both have ended.
     for name in ["f1", "f2"] {
         rpod.ok(&[

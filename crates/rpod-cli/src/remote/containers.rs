@@ -846,31 +846,15 @@ pub fn logs(client: &mut Client, args: &LogsArgs) -> Outcome {
             query.push_str(&format!("&{key}={}", time.timestamp()));
         }
     }
-    // Every container found before any log is printed.
+    // As the local command: each container in turn, a failure said and the next one taken;
+    // the exit code is the last failure's. Several followed logs are followed at once.
     let several = args.containers.len() > 1;
     let mut turn = 0;
-    let mut logs = Vec::new();
-    for name in &args.containers {
-        let label = if args.names || several {
-            let reply = client.call("GET", &format!("/containers/{}/json", encode(name)), None)?;
-            let found = expect(reply, &[200])?.json()?;
-            match args.names {
-                true => found["Name"]
-                    .as_str()
-                    .unwrap_or(name)
-                    .trim_start_matches('/')
-                    .to_string(),
-                false => short_id(found["Id"].as_str().unwrap_or(name), false),
-            }
-        } else {
-            String::new()
-        };
-        let path = format!("/containers/{}/logs?{query}", encode(name));
-        logs.push((
-            path,
-            crate::commands::container::log_prefix(&label, args.color, &mut turn),
-        ));
-    }
+    let mut code = 0;
+    let mut said = |error: Failure| {
+        eprintln!("Error: {}", error.message());
+        code = error.code;
+    };
     let print_log = |client: &mut Client, path: &str, prefix: &str| -> Result<(), Failure> {
         let streamed = client.stream("GET", path, None, false)?;
         if streamed.status != 200 {
@@ -878,18 +862,33 @@ pub fn logs(client: &mut Client, args: &LogsArgs) -> Outcome {
         }
         copy_prefixed_frames(streamed.body, prefix)
     };
-    if !(args.follow && several) {
-        for (path, prefix) in &logs {
-            print_log(client, path, prefix)?;
+    let mut followed = Vec::new();
+    for name in &args.containers {
+        let label = match (args.names, several) {
+            (false, false) => Ok(String::new()),
+            _ => log_label(client, name, args.names),
+        };
+        let label = match label {
+            Ok(label) => label,
+            Err(error) => {
+                said(error);
+                continue;
+            }
+        };
+        let path = format!("/containers/{}/logs?{query}", encode(name));
+        let prefix = crate::commands::container::log_prefix(&label, args.color, &mut turn);
+        if args.follow && several {
+            followed.push((path, prefix));
+        } else if let Err(error) = print_log(client, &path, &prefix) {
+            said(error);
         }
-        return Ok(0);
     }
     let mut clients = Vec::new();
-    for _ in &logs {
+    for _ in &followed {
         clients.push(client.sibling()?);
     }
     std::thread::scope(|scope| {
-        let followers: Vec<_> = logs
+        let followers: Vec<_> = followed
             .iter()
             .zip(clients)
             .map(|((path, prefix), mut client)| {
@@ -901,7 +900,23 @@ pub fn logs(client: &mut Client, args: &LogsArgs) -> Outcome {
                 .join()
                 .map_err(|_| usage("following a log failed"))??;
         }
-        Ok(0)
+        Ok::<(), Failure>(())
+    })?;
+    Ok(code)
+}
+
+/// What goes before each line of a container's log among several: its name (`names`) or
+/// its short ID, as the service knows them.
+fn log_label(client: &mut Client, name: &str, names: bool) -> Result<String, Failure> {
+    let reply = client.call("GET", &format!("/containers/{}/json", encode(name)), None)?;
+    let found = expect(reply, &[200])?.json()?;
+    Ok(match names {
+        true => found["Name"]
+            .as_str()
+            .unwrap_or(name)
+            .trim_start_matches('/')
+            .to_string(),
+        false => short_id(found["Id"].as_str().unwrap_or(name), false),
     })
 }
 
