@@ -6946,10 +6946,21 @@ fn rpod_remote_shows_stats() {
         (first.unwrap().unwrap(), second.unwrap().unwrap()),
         ("busy".into(), "busy".into())
     );
+    // --all: stopped containers too, with zero readings, in the local order.
+    rpod.ok(&["create", "--name", "idle", "demo", "true"]);
+    let all = &["stats", "--all", "--no-stream", "--format", fields][..];
+    let listed = service.remote_ok(all);
+    assert_eq!(listed, rpod.ok(all));
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.contains(" idle 0 "), "{listed}");
     for (args, says) in [
         (&["stats", "--no-stream", "nosuch"][..], "no such container"),
         (&["stats", "-i", "0", "busy"], "at least 1 second"),
-        (&["stats", "--all"], "--all"),
+        (
+            &["stats", "--all", "busy"],
+            "--all takes no container names",
+        ),
+        (&["stats", "--latest"], "--latest"),
     ] {
         let out = service.remote_out(args);
         let err = String::from_utf8_lossy(&out.stderr);

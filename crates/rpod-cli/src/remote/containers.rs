@@ -505,7 +505,26 @@ pub fn stats_in_pods(
         "/containers/stats?stream={}&interval={}",
         !args.no_stream, args.interval
     );
-    for name in &args.containers {
+    // The service reads the running containers when none is named; with `--all` every
+    // container is named (a stopped one's readings are zero, as locally).
+    let mut names = args.containers.clone();
+    if args.all {
+        if !names.is_empty() {
+            return Err(usage("--all takes no container names"));
+        }
+        let list = expect(
+            client.call("GET", "/containers/json?all=true", None)?,
+            &[200],
+        )?
+        .json()?;
+        let mut items: Vec<Value> = list.as_array().cloned().unwrap_or_default();
+        items.sort_by_key(created_at);
+        names = items
+            .iter()
+            .filter_map(|item| item["Id"].as_str().map(str::to_string))
+            .collect();
+    }
+    for name in &names {
         path.push_str(&format!("&containers={}", encode(name)));
     }
     let format = args

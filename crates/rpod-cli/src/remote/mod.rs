@@ -321,6 +321,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
                 &path,
                 leaf,
                 &[
+                    "all",
                     "no_stream",
                     "no_reset",
                     "interval",
