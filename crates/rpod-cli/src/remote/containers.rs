@@ -532,11 +532,7 @@ pub fn stats_in_pods(
         .as_deref()
         .unwrap_or(crate::commands::observe::DEFAULT_STATS_FORMAT);
     let redraw = !args.no_stream && !args.no_reset && std::io::stdout().is_terminal();
-    let streamed = client.stream("GET", &path, None, false)?;
-    if streamed.status != 200 {
-        return Err(super::streamed_failure(streamed));
-    }
-    let mut reports = super::StreamLines::new(streamed.body, MAX_STATS_LINE);
+    let mut reports = super::StreamLines::open(client, "GET", &path, MAX_STATS_LINE)?;
     while let Some(line) = reports.next_line()? {
         let report: Value = serde_json::from_slice(line)?;
         if let Some(error) = report["Error"].as_str().filter(|e| !e.is_empty()) {

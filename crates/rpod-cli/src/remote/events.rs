@@ -74,11 +74,7 @@ pub fn events(client: &mut Client, args: EventsArgs) -> Outcome {
         let filters = Value::Object(filters_map(&args.filter)?).to_string();
         path.push_str(&format!("&filters={}", encode(&filters)));
     }
-    let streamed = client.stream("GET", &path, None, false)?;
-    if streamed.status != 200 {
-        return Err(super::streamed_failure(streamed));
-    }
-    let mut events = super::StreamLines::new(streamed.body, MAX_EVENT_LINE);
+    let mut events = super::StreamLines::open(client, "GET", &path, MAX_EVENT_LINE)?;
     let mut out = std::io::stdout().lock();
     while let Some(line) = events.next_line()? {
         let value: Value = serde_json::from_slice(line)

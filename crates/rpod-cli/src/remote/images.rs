@@ -156,11 +156,7 @@ fn follow_reports(
     path: &str,
     mut each: impl FnMut(&Value),
 ) -> Result<bool, Failure> {
-    let streamed = client.stream("POST", path, None, false)?;
-    if streamed.status != 200 {
-        return Err(super::streamed_failure(streamed));
-    }
-    let mut reports = super::StreamLines::new(streamed.body, MAX_REPORT_LINE);
+    let mut reports = super::StreamLines::open(client, "POST", path, MAX_REPORT_LINE)?;
     while let Some(line) = reports.next_line()? {
         let Ok(report) = serde_json::from_slice::<Value>(line) else {
             continue;

@@ -834,6 +834,22 @@ pub struct StreamLines<R> {
     line: Vec<u8>,
 }
 
+impl StreamLines<Box<dyn std::io::Read + Send>> {
+    /// The lines of the answer to `method path`, which must be a 200 (else its error).
+    pub fn open(
+        client: &mut Client,
+        method: &str,
+        path: &str,
+        longest: u64,
+    ) -> Result<Self, Failure> {
+        let streamed = client.stream(method, path, None, false)?;
+        if streamed.status != 200 {
+            return Err(streamed_failure(streamed));
+        }
+        Ok(StreamLines::new(streamed.body, longest))
+    }
+}
+
 impl<R: std::io::Read> StreamLines<R> {
     pub fn new(body: R, longest: u64) -> Self {
         StreamLines {
