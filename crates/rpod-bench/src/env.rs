@@ -25,7 +25,18 @@ pub enum Contender {
 
 pub const IMAGE: &str = "bench";
 
+/// A tmpfs mounted for the run roots, unmounted when dropped.
+struct RunTmpfs(PathBuf);
+
+impl Drop for RunTmpfs {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
 pub struct Env {
+    /// Declared before `work`: unmounted before the work directory is removed.
+    _run_tmpfs: Option<RunTmpfs>,
     pub work: tempfile::TempDir,
     pub runtime: String,
     pub runtime_path: PathBuf,
@@ -37,6 +48,8 @@ pub struct Env {
     /// conmon, for the rpod-with-conmon contender.
     pub conmon: Option<PathBuf>,
     pub rootfs: PathBuf,
+    /// Where the run roots lie (on a tmpfs with `--run-on-tmpfs`).
+    run: PathBuf,
     counter: AtomicUsize,
     /// `rpod_seccomp`'s answer, asked once.
     seccomp: std::sync::OnceLock<serde_json::Value>,
@@ -161,6 +174,22 @@ impl Env {
             .prefix("rpod-bench-")
             .tempdir_in("/var/tmp")?;
         let rpod = install_copy(&rpod, &work.path().join("bin"))?;
+        let run = work.path().join("run");
+        std::fs::create_dir_all(&run)?;
+        let run_tmpfs = match options.run_on_tmpfs {
+            false => None,
+            true => Some(RunTmpfs(run.clone())),
+        };
+        if options.run_on_tmpfs {
+            nix::mount::mount(
+                Some("tmpfs"),
+                &run,
+                Some("tmpfs"),
+                nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV,
+                Some("mode=0711"),
+            )
+            .with_context(|| format!("mounting a tmpfs at {}", run.display()))?;
+        }
         std::fs::write(
             work.path().join("rpod.conf"),
             // No network unless a scenario asks (podman gets --network none too); the
@@ -202,6 +231,8 @@ impl Env {
             },
             rootfs,
             work,
+            run,
+            _run_tmpfs: run_tmpfs,
             counter: AtomicUsize::new(0),
             seccomp: std::sync::OnceLock::new(),
         };
@@ -244,7 +275,7 @@ impl Env {
             .arg("--root")
             .arg(self.work.path().join("rpod/root"))
             .arg("--runroot")
-            .arg(self.work.path().join("rpod/run"))
+            .arg(self.run.join("rpod"))
             .arg("--runtime")
             .arg(&self.runtime)
             .args(args)
@@ -259,7 +290,7 @@ impl Env {
             .arg("--root")
             .arg(self.work.path().join("podman/root"))
             .arg("--runroot")
-            .arg(self.work.path().join("podman/run"))
+            .arg(self.run.join("podman"))
             .arg("--runtime")
             .arg(&self.runtime)
             .args([
@@ -300,7 +331,7 @@ impl Env {
         let mut command = Command::new(&self.runtime_path);
         command
             .arg("--root")
-            .arg(self.work.path().join("bare-state"))
+            .arg(self.run.join("bare-state"))
             .args(args);
         command
     }

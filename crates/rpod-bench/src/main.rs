@@ -58,6 +58,11 @@ pub struct Options {
     /// api-lifecycle, api-list, api-attach).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Keep the run roots (rpod's and podman's, the bare runtime's state) on a tmpfs, as
+    /// /run is on a stock host; by default they lie in the work directory under /var/tmp,
+    /// with the stores.
+    #[arg(long)]
+    pub run_on_tmpfs: bool,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench-results.json")]
     pub json: PathBuf,
@@ -155,13 +160,17 @@ fn main() -> Result<()> {
     let options = Options::parse();
     let env = Env::prepare(&options)?;
     eprintln!(
-        "contenders: rpod ({}), {}, bare {}",
+        "contenders: rpod ({}), {}, bare {}; run roots {}",
         env.rpod.display(),
         env.podman
             .as_ref()
             .map(|p| format!("podman ({})", p.display()))
             .unwrap_or_else(|| "no podman".into()),
-        env.runtime_path.display()
+        env.runtime_path.display(),
+        match options.run_on_tmpfs {
+            true => "on a tmpfs",
+            false => "beside the stores",
+        }
     );
     let wanted = |name: &str| options.only.is_empty() || options.only.iter().any(|o| o == name);
     let mut scenarios = Vec::new();
