@@ -396,7 +396,8 @@ mod tests {
         assert_eq!(bare[0]["ID"], "sha256:abc");
     }
 
-    /// `answer`'s lines as the body of a streamed 200 answer, in one chunk.
+    /// A streamed 200 answer whose body is `lines`, in one chunk (kept for the test's whole
+    /// run: the fake service answers with a static slice).
     fn streamed(lines: &str) -> &'static [u8] {
         let answer = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{lines}\r\n0\r\n\r\n",
