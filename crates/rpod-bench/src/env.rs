@@ -176,11 +176,7 @@ impl Env {
         let rpod = install_copy(&rpod, &work.path().join("bin"))?;
         let run = work.path().join("run");
         std::fs::create_dir_all(&run)?;
-        let run_tmpfs = match options.run_on_tmpfs {
-            false => None,
-            true => Some(RunTmpfs(run.clone())),
-        };
-        if options.run_on_tmpfs {
+        let run_tmpfs = if options.run_on_tmpfs {
             nix::mount::mount(
                 Some("tmpfs"),
                 &run,
@@ -189,7 +185,10 @@ impl Env {
                 Some("mode=0711"),
             )
             .with_context(|| format!("mounting a tmpfs at {}", run.display()))?;
-        }
+            Some(RunTmpfs(run.clone()))
+        } else {
+            None
+        };
         std::fs::write(
             work.path().join("rpod.conf"),
             // No network unless a scenario asks (podman gets --network none too); the

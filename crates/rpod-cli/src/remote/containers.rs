@@ -512,17 +512,11 @@ pub fn stats_in_pods(
         if !names.is_empty() {
             return Err(usage("--all takes no container names"));
         }
-        let list = expect(
-            client.call("GET", "/containers/json?all=true", None)?,
-            &[200],
-        )?
-        .json()?;
-        let mut items: Vec<Value> = list.as_array().cloned().unwrap_or_default();
-        items.sort_by_key(created_at);
-        names = items
-            .iter()
-            .filter_map(|item| item["Id"].as_str().map(str::to_string))
-            .collect();
+        let every = Selection {
+            all: true,
+            ..Selection::default()
+        };
+        names = select(client, &every, |_| true)?;
     }
     for name in &names {
         path.push_str(&format!("&containers={}", encode(name)));
