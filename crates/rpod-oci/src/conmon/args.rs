@@ -564,10 +564,10 @@ pub fn exec_argv(a: &ExecArgs<'_>) -> Vec<String> {
         dir("exec_pid"),
         "-n".into(),
         a.ctr.name.clone(),
+        // The session's directory is its exit directory, and it has no persist directory
+        // (exec.rs).
         "--exit-dir".into(),
-        dir("exit"),
-        "--persist-dir".into(),
-        path_str(&a.session_dir.join("persist").join(&a.ctr.id)),
+        path_str(a.session_dir),
         "--full-attach".into(),
     ];
     for flag in a.runtime_flags {
@@ -655,7 +655,7 @@ mod exec_tests {
             attach_record_size: Some(65535),
         });
         let joined = argv.join(" ");
-        assert!(joined.starts_with("--api-version 1 -c cid -u sid -r /crun -b /b/sid -p /b/sid/exec_pid -n web --exit-dir /b/sid/exit --persist-dir /b/sid/persist/cid --full-attach -l none"), "{joined}");
+        assert!(joined.starts_with("--api-version 1 -c cid -u sid -r /crun -b /b/sid -p /b/sid/exec_pid -n web --exit-dir /b/sid --full-attach -l none"), "{joined}");
         assert!(joined.contains("--runtime-opt --preserve-fds --runtime-opt 2 -t -i -e --exec-attach --exec-process-spec /b/sid/exec-process --exit-command /rpod --exit-command-arg cleanup --exit-command-handover /b/sid/waiters --attach-record-size 65535"), "{joined}");
     }
 }
