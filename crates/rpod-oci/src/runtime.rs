@@ -20,6 +20,11 @@ pub trait OciRuntime: Send + Sync {
     /// The runtime executable.
     fn path(&self) -> &Path;
 
+    /// Called with the spec of container `id` before the engine writes it into the bundle
+    /// for a create (not a restore): the runtime may add to it what makes its create
+    /// faster (crun: a compiled seccomp filter kept from an earlier create), so that
+    /// `config.json` is written once.
+    fn prepare_spec(&self, _id: &str, _spec: &mut oci_spec::runtime::Spec) {}
     /// Create the container in the runtime (not started). Returns the init PID and the
     /// monitor's PID.
     fn create_container(

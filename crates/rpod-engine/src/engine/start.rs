@@ -384,11 +384,12 @@ impl Engine {
             let bundle = self.roots.bundle_dir(record.id());
             fs::create_dir_all(&bundle)
                 .map_err(|e| EngineError::io("creating directory", &bundle, e))?;
+            let runtime = self.runtime(&record.config.runtime)?;
+            runtime.prepare_spec(record.id(), &mut spec);
             let spec_path = bundle.join("config.json");
             let json = serde_json::to_vec_pretty(&spec)
                 .map_err(|e| EngineError::InvalidArg(format!("serializing the spec: {e}")))?;
             fs::write(&spec_path, json).map_err(|e| EngineError::io("writing", &spec_path, e))?;
-            let runtime = self.runtime(&record.config.runtime)?;
             let mut oci = self.monitored_container(record);
             oci.monitor.sdnotify_socket = notify_socket;
             oci.pass_fds =

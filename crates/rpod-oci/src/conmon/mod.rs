@@ -649,10 +649,10 @@ impl ConmonRuntime {
             fs::create_dir_all(dir).map_err(|e| OciError::io("creating directory", dir, e))?;
         }
         self.remove_stale_files(ctr);
-        let seccomp = match (&self.seccomp_cache, restore) {
-            (Some(cache), None) => cache.prepare(&ctr.bundle_dir.join("config.json")),
-            _ => None,
-        };
+        // A restore compiles no filter of its own: nothing of the spec's waits for it.
+        if let (Some(cache), Some(_)) = (&self.seccomp_cache, restore) {
+            cache.forget(&ctr.id);
+        }
         let oci_log = self.oci_log(ctr);
         let argv = create_argv(&CreateArgs {
             ctr,
@@ -737,16 +737,17 @@ impl ConmonRuntime {
         let pid = match outcome {
             Ok(pid) => pid,
             Err(e) => {
+                if let Some(cache) = &self.seccomp_cache {
+                    cache.forget(&ctr.id);
+                }
                 if let Err(delete_error) = self.delete_container(ctr) {
                     tracing::debug!(id = %ctr.id, %delete_error, "removing a failed container");
                 }
                 return Err(e);
             }
         };
-        if let (Some(cache), Some(seccomp_bpf::Prepared::Miss(key))) =
-            (&self.seccomp_cache, seccomp)
-        {
-            cache.keep(&ctr.id, &key);
+        if let Some(cache) = &self.seccomp_cache {
+            cache.created(&ctr.id);
         }
         let conmon_pid = fs::read_to_string(Self::conmon_pid_file(ctr))
             .ok()
@@ -783,6 +784,12 @@ impl OciRuntime for ConmonRuntime {
 
     fn path(&self) -> &Path {
         &self.path
+    }
+
+    fn prepare_spec(&self, id: &str, spec: &mut oci_spec::runtime::Spec) {
+        if let Some(cache) = &self.seccomp_cache {
+            cache.prepare(id, spec);
+        }
     }
 
     fn create_container(
