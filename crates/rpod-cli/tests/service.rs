@@ -7114,6 +7114,93 @@ fn rpod_remote_reports_disk_use_and_prunes() {
 
 /// `rpod --url export|save|load|import`: archives written here as the local commands write
 /// theirs, and files or standard input sent to the service.
+/// `rpod --url build`: the context sent as a tar (without what its ignore file leaves
+/// out), the progress and the RUN steps' output printed as the local command prints them.
+#[test]
+fn rpod_remote_builds_images() {
+    let service = Service::start();
+    let rpod = &service.rpod;
+    let dir = rpod.dir.path().join("ctx");
+    std::fs::create_dir_all(dir.join("cache")).unwrap();
+    std::fs::write(dir.join("greeting"), "built by rpod --url\n").unwrap();
+    std::fs::write(dir.join("secret.txt"), "not to be sent\n").unwrap();
+    std::fs::write(dir.join("cache/blob"), "not to be sent\n").unwrap();
+    std::fs::write(dir.join(".dockerignore"), "secret.txt\ncache\n").unwrap();
+    std::fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nARG WHO=nobody\nCOPY . /ctx/\nRUN echo step-ran-for-$WHO\nCMD [\"cat\", \"/ctx/greeting\"]\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let out = service.remote_ok(&["build", "-t", "rbuilt", "--build-arg", "WHO=remote", &ctx]);
+    assert!(out.contains("STEP 1/5: FROM demo"), "{out}");
+    assert!(out.contains("step-ran-for-remote\n"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let id = rpod.inspect("rbuilt", "{{.Id}}");
+    assert_eq!(
+        lines[lines.len() - 2..],
+        ["Successfully tagged rbuilt", id.as_str()],
+        "{out}"
+    );
+    assert_eq!(rpod.ok(&["run", "--rm", "rbuilt"]), "built by rpod --url\n");
+    // What the ignore file leaves out never reached the service; the ignore file did.
+    let sent = rpod.ok(&["run", "--rm", "rbuilt", "ls", "-A", "/ctx"]);
+    assert_eq!(sent, ".dockerignore\nContainerfile\ngreeting\n");
+    // Quiet: the ID alone, also in --iidfile.
+    let iidfile = rpod.dir.path().join("iid");
+    let quiet = service.remote_ok(&[
+        "build",
+        "-q",
+        "--iidfile",
+        &iidfile.display().to_string(),
+        &ctx,
+    ]);
+    assert_eq!(quiet.lines().count(), 1, "{quiet}");
+    assert_eq!(
+        std::fs::read_to_string(&iidfile).unwrap(),
+        format!("sha256:{}", quiet.trim())
+    );
+    // A Containerfile outside the context, and one on standard input.
+    let other = rpod.dir.path().join("Other.containerfile");
+    std::fs::write(&other, "FROM demo\nCOPY greeting /g\nRUN cat /g\n").unwrap();
+    let out = service.remote_ok(&["build", "-f", &other.display().to_string(), &ctx]);
+    assert!(out.contains("built by rpod --url\n"), "{out}");
+    let mut piped = service
+        .remote(&["build", "-t", "fromstdin", "-f", "-", &ctx])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    piped
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"FROM demo\nLABEL via=stdin\n")
+        .unwrap();
+    assert!(piped.wait_with_output().unwrap().status.success());
+    assert_eq!(rpod.inspect("fromstdin", "{{.Labels.via}}"), "stdin");
+    // A failed RUN step: its status, as the local command exits.
+    std::fs::write(&other, "FROM demo\nRUN exit 7\n").unwrap();
+    let args = ["build", "-f", &other.display().to_string(), &ctx];
+    let (remote, local) = (service.remote_out(&args), rpod.run(&args));
+    assert_eq!(
+        (remote.status.code(), local.status.code()),
+        (Some(7), Some(7))
+    );
+    assert!(
+        String::from_utf8_lossy(&remote.stderr).contains("Error: "),
+        "{remote:?}"
+    );
+    // What the remote command does not do is refused by name before anything is sent.
+    let out = service.remote_out(&["build", "--ignorefile", "x", &ctx]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--ignorefile of \"rpod build\" is not supported with a remote service"),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn rpod_remote_moves_archives() {
     let service = Service::start();

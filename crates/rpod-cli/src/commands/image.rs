@@ -470,7 +470,7 @@ fn build_id_mappings(
 
 /// Whether a build keeps its steps' layers when `--layers` is not given: `$BUILDAH_LAYERS`
 /// when set (as podman reads it), else yes.
-fn layers_by_default() -> bool {
+pub(crate) fn layers_by_default() -> bool {
     match std::env::var("BUILDAH_LAYERS") {
         Ok(value) => !matches!(
             value.to_ascii_lowercase().as_str(),

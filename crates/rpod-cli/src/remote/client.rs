@@ -522,6 +522,32 @@ impl Client {
         content_type: &str,
         write_body: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
     ) -> Result<Reply> {
+        let (mut connection, head) = self.send_body(method, path, content_type, write_body)?;
+        let full = full_path(path);
+        Self::read_reply(&mut connection, head, method)
+            .with_context(|| format!("{method} {full} at {}", self.endpoint))
+    }
+
+    /// The same, its answer read as it comes (a build's progress).
+    pub fn upload_streamed(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        write_body: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<Streamed> {
+        let (connection, head) = self.send_body(method, path, content_type, write_body)?;
+        Ok(Self::streamed_body(connection, &head))
+    }
+
+    /// Send a request with a chunked body; the connection and the answer's head.
+    fn send_body(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        write_body: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(Connection, Head)> {
         let full = full_path(path);
         let mut connection = self.connect()?;
         let context = || format!("{method} {full} at {}", self.endpoint);
@@ -541,12 +567,11 @@ impl Client {
         })();
         // The service may answer (an error) before it has read the whole body.
         let answer = connection.head();
-        let head = match (sent, answer) {
-            (_, Ok(head)) => head,
-            (Err(e), Err(_)) => return Err(anyhow::Error::new(e).context(context())),
-            (Ok(()), Err(e)) => return Err(e.context(context())),
-        };
-        Self::read_reply(&mut connection, head, method).with_context(context)
+        match (sent, answer) {
+            (_, Ok(head)) => Ok((connection, head)),
+            (Err(e), Err(_)) => Err(anyhow::Error::new(e).context(context())),
+            (Ok(()), Err(e)) => Err(e.context(context())),
+        }
     }
 
     /// A request on a connection of its own whose answer is read as it comes; `upgrade`
@@ -580,6 +605,11 @@ impl Client {
                 connection: Some(connection),
             });
         }
+        Ok(Self::streamed_body(connection, &head))
+    }
+
+    /// The answer whose head was read, its body to be read as it comes.
+    fn streamed_body(mut connection: Connection, head: &Head) -> Streamed {
         let reader = std::mem::replace(
             &mut connection.reader,
             BufReader::new(Box::new(io::empty())),
@@ -592,14 +622,14 @@ impl Client {
             Box::new(reader)
         };
         // The connection's ssh process (if any) must live as long as its output is read.
-        Ok(Streamed {
+        Streamed {
             status: head.status,
             body: Box::new(Owning {
                 body,
                 _connection: connection,
             }),
             connection: None,
-        })
+        }
     }
 }
 

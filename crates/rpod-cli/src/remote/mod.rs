@@ -7,6 +7,7 @@
 //! dropped.
 
 mod archives;
+mod build;
 mod client;
 mod containers;
 mod copy;
@@ -427,6 +428,10 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
             only(&path, leaf, &["image", "names"])?;
             images::untag(c, &a)
+        }
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => {
+            only(&path, leaf, build::FLAGS)?;
+            build::build(c, &a)
         }
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
             only(&path, leaf, &["quiet", "images"])?;
