@@ -5736,6 +5736,18 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     let out = service.remote_out(&["run", "--rm", "nosuchimage", "true"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert_eq!(service.remote_ok(&["ps", "-aq"]), "");
+    // Detached, with and without --rm: the local command's exit code, and, as locally, a
+    // container that could not start is not left behind.
+    for rm in [&["--rm"][..], &[]] {
+        let args = [&["run", "-d"][..], rm, &["demo", "nosuchcmd"]].concat();
+        let (remote, local) = (service.remote_out(&args), service.rpod.run(&args));
+        assert_eq!(
+            (remote.status.code(), local.status.code()),
+            (Some(127), Some(127)),
+            "{remote:?}"
+        );
+        assert_eq!(service.remote_ok(&["ps", "-aq"]), "", "{args:?}");
+    }
     // stdin through the hijacked stream, ended by EOF.
     let out = pipe_through(
         &mut service.remote(&["run", "--rm", "-i", "demo", "cat"]),
@@ -7162,9 +7174,17 @@ fn rpod_remote_builds_images() {
     );
     // A Containerfile outside the context, and one on standard input.
     let other = rpod.dir.path().join("Other.containerfile");
-    std::fs::write(&other, "FROM demo\nCOPY greeting /g\nRUN cat /g\n").unwrap();
+    std::fs::write(
+        &other,
+        "FROM demo\nCOPY . /c/\nRUN cat /c/greeting && ls -A /c\n",
+    )
+    .unwrap();
     let out = service.remote_ok(&["build", "-f", &other.display().to_string(), &ctx]);
-    assert!(out.contains("built by rpod --url\n"), "{out}");
+    // It is not among the context's files that COPY sees.
+    assert!(
+        out.contains("built by rpod --url\n.dockerignore\nContainerfile\ngreeting\n"),
+        "{out}"
+    );
     let mut piped = service
         .remote(&["build", "-t", "fromstdin", "-f", "-", &ctx])
         .stdin(Stdio::piped())

@@ -5,7 +5,9 @@
 //! What the context's ignore file (`.containerignore`, else `.dockerignore`) leaves out is
 //! not sent; the service applies the same file again, so this only saves the upload. The
 //! Containerfile and the ignore file are always sent; a Containerfile outside the context
-//! (`-f ../Containerfile`, `-f -`) goes into the tar under a name of its own.
+//! (`-f ../Containerfile`, `-f -`) goes into the tar under a name of its own, which the
+//! sent ignore file leaves out (a line added to the context's, or a `.containerignore`
+//! that also leaves itself out), so `COPY .` does not copy it, as the docker CLI does.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -311,6 +313,8 @@ fn image_id(text: &str) -> Option<&str> {
 struct LocalContext {
     root: PathBuf,
     ignore: IgnoreRules,
+    /// The context's ignore file, if it has one: its name and text.
+    ignore_file: Option<(&'static str, String)>,
     containerfile: Containerfile,
     /// The context's paths sent whatever the ignore file says.
     always: Vec<PathBuf>,
@@ -332,11 +336,14 @@ impl LocalContext {
         }
         let mut always = Vec::new();
         let mut ignore = IgnoreRules::default();
+        let mut ignore_file = None;
         for name in [".containerignore", ".dockerignore"] {
             let path = root.join(name);
             match path.symlink_metadata() {
                 Ok(meta) if meta.is_file() => {
-                    ignore = IgnoreRules::parse(&read_bounded(&path, MAX_IGNORE_FILE)?)?;
+                    let text = read_bounded(&path, MAX_IGNORE_FILE)?;
+                    ignore = IgnoreRules::parse(&text)?;
+                    ignore_file = Some((name, text));
                     always.push(PathBuf::from(name));
                     break;
                 }
@@ -351,6 +358,7 @@ impl LocalContext {
         Ok(LocalContext {
             root,
             ignore,
+            ignore_file,
             containerfile,
             always,
         })
@@ -417,13 +425,22 @@ impl LocalContext {
         builder.follow_symlinks(false);
         self.add_directory(&mut builder, Path::new(""))?;
         if let Containerfile::Sent { name, text } = &self.containerfile {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(text.len() as u64);
-            header.set_mode(0o644);
-            header.set_mtime(0);
-            builder.append_data(&mut header, name, text.as_slice())?;
+            append_file(&mut builder, name, text)?;
+            let (ignore_name, ignore_text) = match &self.ignore_file {
+                Some((ignore_name, text)) => (*ignore_name, format!("{text}\n{name}\n")),
+                None => (".containerignore", format!("{name}\n.containerignore\n")),
+            };
+            append_file(&mut builder, ignore_name, ignore_text.as_bytes())?;
         }
         builder.finish()
+    }
+
+    /// The context's ignore file when it is sent with a line added (below).
+    fn rewritten_ignore_file(&self) -> Option<&str> {
+        match (&self.containerfile, &self.ignore_file) {
+            (Containerfile::Sent { .. }, Some((name, _))) => Some(name),
+            _ => None,
+        }
     }
 
     fn add_directory(
@@ -437,6 +454,12 @@ impl LocalContext {
         entries.sort_by_key(|entry| entry.file_name());
         for entry in entries {
             let path = relative.join(entry.file_name());
+            if self
+                .rewritten_ignore_file()
+                .is_some_and(|name| path == Path::new(name))
+            {
+                continue;
+            }
             let kind = entry.file_type()?;
             let left_out = self.ignore.excludes(&path) && !self.always.contains(&path);
             if kind.is_dir() {
@@ -455,6 +478,19 @@ impl LocalContext {
         }
         Ok(())
     }
+}
+
+/// A file of `text` made here (mode 0644, dated 1970: its time is not the context's).
+fn append_file(
+    builder: &mut tar::Builder<&mut dyn Write>,
+    name: &str,
+    text: &[u8],
+) -> io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(text.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    builder.append_data(&mut header, name, text)
 }
 
 /// A text file read whole, refused past `limit` bytes.
@@ -597,7 +633,44 @@ mod tests {
         let context = LocalContext::open(&context_dir, Some(&outside)).unwrap();
         let name = context.containerfile.name().to_string();
         assert!(name.starts_with(".rpod-containerfile-"), "{name}");
-        assert_eq!(entries(&context), ["a".to_string(), name]);
+        // A .containerignore leaves it (and itself) out of what COPY and ADD see.
+        assert_eq!(
+            entries(&context),
+            ["a".to_string(), name.clone(), ".containerignore".into()]
+        );
+        assert_eq!(
+            entry_text(&context, ".containerignore"),
+            format!("{name}\n.containerignore\n")
+        );
+        let rules = IgnoreRules::parse(&entry_text(&context, ".containerignore")).unwrap();
+        assert!(rules.excludes(Path::new(&name)) && !rules.excludes(Path::new("a")));
+        // The context's own ignore file gets a line for it.
+        fs::write(context_dir.join(".dockerignore"), "*.log").unwrap();
+        let context = LocalContext::open(&context_dir, Some(&outside)).unwrap();
+        let name = context.containerfile.name().to_string();
+        assert_eq!(
+            entries(&context),
+            ["a".to_string(), name.clone(), ".dockerignore".into()]
+        );
+        assert_eq!(
+            entry_text(&context, ".dockerignore"),
+            format!("*.log\n{name}\n")
+        );
+    }
+
+    fn entry_text(context: &LocalContext, wanted: &str) -> String {
+        let mut tar = Vec::new();
+        context.write_tar(&mut tar).unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap() == Path::new(wanted) {
+                let mut text = String::new();
+                entry.read_to_string(&mut text).unwrap();
+                return text;
+            }
+        }
+        panic!("no {wanted} in the tar");
     }
 
     #[test]
