@@ -24,9 +24,6 @@ use super::{encode, Client, StreamLines};
 /// The longest line of the service's progress taken whole (a RUN step's output line).
 const MAX_PROGRESS_LINE: u64 = 1024 * 1024;
 
-/// The longest ignore file read.
-const MAX_IGNORE_FILE: u64 = 1024 * 1024;
-
 /// The arguments of `build` a remote service takes (the others are refused by name).
 pub const FLAGS: &[&str] = &[
     "tags",
@@ -313,8 +310,9 @@ fn image_id(text: &str) -> Option<&str> {
 struct LocalContext {
     root: PathBuf,
     ignore: IgnoreRules,
-    /// The context's ignore file, if it has one: its name and text.
-    ignore_file: Option<(&'static str, String)>,
+    /// The ignore file sent in place of the context's (its name and text), with a line
+    /// that leaves out a Containerfile sent from elsewhere.
+    sent_ignore_file: Option<(&'static str, String)>,
     containerfile: Containerfile,
     /// The context's paths sent whatever the ignore file says.
     always: Vec<PathBuf>,
@@ -341,7 +339,8 @@ impl LocalContext {
             let path = root.join(name);
             match path.symlink_metadata() {
                 Ok(meta) if meta.is_file() => {
-                    let text = read_bounded(&path, MAX_IGNORE_FILE)?;
+                    // The service reads it with the Containerfile's bound.
+                    let text = read_bounded(&path, MAX_CONTAINERFILE)?;
                     ignore = IgnoreRules::parse(&text)?;
                     ignore_file = Some((name, text));
                     always.push(PathBuf::from(name));
@@ -352,16 +351,44 @@ impl LocalContext {
             }
         }
         let containerfile = Self::find_containerfile(&root, dir, file)?;
-        if let Containerfile::InContext(name) = &containerfile {
-            always.push(PathBuf::from(name));
-        }
+        let sent_ignore_file = match &containerfile {
+            Containerfile::InContext(name) => {
+                always.push(PathBuf::from(name));
+                None
+            }
+            Containerfile::Sent { name, .. } => {
+                Some(Self::ignore_file_leaving_out(&root, name, ignore_file)?)
+            }
+        };
         Ok(LocalContext {
             root,
             ignore,
-            ignore_file,
+            sent_ignore_file,
             containerfile,
             always,
         })
+    }
+
+    /// The ignore file that leaves out `name`: the context's with a line added (refused
+    /// when that takes it past the bound the service reads it with), else a
+    /// `.containerignore` that leaves itself out too.
+    fn ignore_file_leaving_out(
+        root: &Path,
+        name: &str,
+        context_file: Option<(&'static str, String)>,
+    ) -> Result<(&'static str, String), Failure> {
+        let Some((file, text)) = context_file else {
+            return Ok((".containerignore", format!("{name}\n.containerignore\n")));
+        };
+        let text = format!("{text}\n{name}\n");
+        if text.len() as u64 > MAX_CONTAINERFILE {
+            return Err(usage(format!(
+                "{}: with a line for the Containerfile sent from elsewhere, larger than the \
+                 {MAX_CONTAINERFILE} bytes the service reads",
+                root.join(file).display()
+            )));
+        }
+        Ok((file, text))
     }
 
     /// The Containerfile `-f` names (a path here, or `-` for standard input), else the
@@ -426,21 +453,11 @@ impl LocalContext {
         self.add_directory(&mut builder, Path::new(""))?;
         if let Containerfile::Sent { name, text } = &self.containerfile {
             append_file(&mut builder, name, text)?;
-            let (ignore_name, ignore_text) = match &self.ignore_file {
-                Some((ignore_name, text)) => (*ignore_name, format!("{text}\n{name}\n")),
-                None => (".containerignore", format!("{name}\n.containerignore\n")),
-            };
-            append_file(&mut builder, ignore_name, ignore_text.as_bytes())?;
+        }
+        if let Some((name, text)) = &self.sent_ignore_file {
+            append_file(&mut builder, name, text.as_bytes())?;
         }
         builder.finish()
-    }
-
-    /// The context's ignore file when it is sent with a line added (below).
-    fn rewritten_ignore_file(&self) -> Option<&str> {
-        match (&self.containerfile, &self.ignore_file) {
-            (Containerfile::Sent { .. }, Some((name, _))) => Some(name),
-            _ => None,
-        }
     }
 
     fn add_directory(
@@ -454,10 +471,8 @@ impl LocalContext {
         entries.sort_by_key(|entry| entry.file_name());
         for entry in entries {
             let path = relative.join(entry.file_name());
-            if self
-                .rewritten_ignore_file()
-                .is_some_and(|name| path == Path::new(name))
-            {
+            // The context's ignore file, when another is sent in its place (above).
+            if (self.sent_ignore_file.as_ref()).is_some_and(|(name, _)| path == Path::new(name)) {
                 continue;
             }
             let kind = entry.file_type()?;
@@ -656,6 +671,25 @@ mod tests {
             entry_text(&context, ".dockerignore"),
             format!("*.log\n{name}\n")
         );
+        // One the line would take past what the service reads is refused here, and sent
+        // as it is when the Containerfile is the context's own.
+        let padding = "# padding\n".repeat(MAX_CONTAINERFILE as usize / 10);
+        fs::write(context_dir.join(".dockerignore"), &padding).unwrap();
+        let Err(refused) = LocalContext::open(&context_dir, Some(&outside)) else {
+            panic!("an ignore file too large for its added line was taken");
+        };
+        assert_eq!(refused.code, ENGINE_ERROR);
+        assert!(
+            refused
+                .error
+                .to_string()
+                .contains(".dockerignore: with a line"),
+            "{:#}",
+            refused.error
+        );
+        fs::write(context_dir.join("Containerfile"), "FROM demo\n").unwrap();
+        let context = LocalContext::open(&context_dir, None).unwrap();
+        assert_eq!(entry_text(&context, ".dockerignore"), padding);
     }
 
     fn entry_text(context: &LocalContext, wanted: &str) -> String {
