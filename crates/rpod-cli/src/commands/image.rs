@@ -22,6 +22,24 @@ pub(crate) fn open_input(path: &str) -> Result<Box<dyn Read>, Failure> {
     Ok(Box::new(file))
 }
 
+/// Reads the Containerfile given as `-f -` (local and remote builds), refusing one larger
+/// than the builder reads rather than cutting it short.
+pub(crate) fn containerfile_from(input: impl Read) -> Result<Vec<u8>, Failure> {
+    let limit = rpod_engine::containerfile::MAX_CONTAINERFILE;
+    let mut text = Vec::new();
+    input.take(limit + 1).read_to_end(&mut text).map_err(|e| {
+        usage(format!(
+            "reading the Containerfile from standard input: {e}"
+        ))
+    })?;
+    if text.len() as u64 > limit {
+        return Err(usage(format!(
+            "the Containerfile on standard input is larger than {limit} bytes"
+        )));
+    }
+    Ok(text)
+}
+
 pub fn import(engine: &Engine, args: ImportArgs) -> Outcome {
     let source = open_input(&args.source)?;
     let options = ImportOptions {
@@ -130,16 +148,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     // the build, bounded as any Containerfile).
     let from_stdin = match &args.file {
         Some(file) if file.as_os_str() == "-" => {
-            let mut text = Vec::new();
-            io::stdin()
-                .lock()
-                .take(rpod_engine::containerfile::MAX_CONTAINERFILE + 1)
-                .read_to_end(&mut text)
-                .map_err(|e| {
-                    usage(format!(
-                        "reading the Containerfile from standard input: {e}"
-                    ))
-                })?;
+            let text = containerfile_from(io::stdin().lock())?;
             let file = tempfile::NamedTempFile::new().map_err(|e| {
                 usage(format!(
                     "keeping the Containerfile from standard input: {e}"
@@ -1087,5 +1096,30 @@ impl Drop for LogFile {
         let _ = io::stdout().flush();
         let _ = rustix::stdio::dup2_stdout(&self.stdout);
         let _ = rustix::stdio::dup2_stderr(&self.stderr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rpod_engine::containerfile::MAX_CONTAINERFILE;
+
+    #[test]
+    fn a_containerfile_on_standard_input_up_to_the_bound_is_read_whole() {
+        let text = vec![b'#'; MAX_CONTAINERFILE as usize];
+        let read = containerfile_from(&text[..]).expect("within the bound");
+        assert_eq!(read.len(), text.len());
+    }
+
+    #[test]
+    fn a_containerfile_on_standard_input_past_the_bound_is_refused_not_cut() {
+        let text = vec![b'#'; MAX_CONTAINERFILE as usize + 1];
+        let failure = containerfile_from(&text[..]).expect_err("one byte too many");
+        assert_eq!(failure.code, crate::exit::ENGINE_ERROR);
+        let message = failure.error.to_string();
+        assert!(
+            message.contains("larger than 1048576 bytes"),
+            "unexpected message: {message}"
+        );
     }
 }

@@ -419,16 +419,7 @@ impl LocalContext {
                 });
         };
         if file.as_os_str() == "-" {
-            let mut text = Vec::new();
-            io::stdin()
-                .lock()
-                .take(MAX_CONTAINERFILE + 1)
-                .read_to_end(&mut text)
-                .map_err(|e| {
-                    usage(format!(
-                        "reading the Containerfile from standard input: {e}"
-                    ))
-                })?;
+            let text = crate::commands::image::containerfile_from(io::stdin().lock())?;
             return Ok(sent(text));
         }
         let found = fs::canonicalize(file).map_err(|e| {
