@@ -20,6 +20,7 @@ pub mod registries;
 pub mod router;
 pub mod service;
 pub mod tls;
+pub mod tls_client;
 pub mod volumes;
 
 pub use error::{ApiError, ApiResult};

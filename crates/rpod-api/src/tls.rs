@@ -6,7 +6,8 @@
 //! connection's descriptor (poll, half-close, hang-up detection, the attach and exec
 //! copies of the OCI layer) thus works unchanged over TLS; the price, a thread and a copy
 //! per connection, is paid by remote clients only. rustls does the TLS (ring's provider,
-//! the same rustls the registry client links).
+//! the same rustls the registry client links). rpod's own client of a TLS service
+//! (`tls_client.rs`) runs the same relay on its side.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -20,14 +21,14 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, ServerConnection};
+use rustls::{Connection, RootCertStore, ServerConfig, ServerConnection};
 
-/// How long a client may take over its handshake.
+/// How long a handshake may take.
 const HANDSHAKE: Duration = Duration::from_secs(10);
 /// The most plaintext moved at once in either direction.
 const CHUNK: usize = 64 * 1024;
 /// How long a client may go on sending once the service closed its side.
-const LINGER: Duration = Duration::from_secs(2);
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
 
 /// The files a TLS service is given.
 #[derive(Debug, Clone)]
@@ -47,7 +48,7 @@ pub struct Tls {
     verifies_clients: bool,
 }
 
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let shown = path.display();
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("reading certificates from {shown}: {e}"))?
@@ -111,7 +112,16 @@ impl Tls {
             .name("api-tls".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                if let Err(e) = relay(config, tcp, outer) {
+                let mut outer = outer;
+                let served = ServerConnection::new(config)
+                    .map_err(io::Error::other)
+                    .map(Connection::Server)
+                    .and_then(|mut tls| {
+                        let mut tcp = tcp;
+                        handshake(&mut tls, &mut tcp)?;
+                        relay(tls, tcp, &mut outer, Some(LINGER))
+                    });
+                if let Err(e) = served {
                     tracing::debug!("TLS connection: {e}");
                 }
             })?;
@@ -119,9 +129,8 @@ impl Tls {
     }
 }
 
-/// The handshake (bounded by `HANDSHAKE`), then the two directions until both ended.
-fn relay(config: Arc<ServerConfig>, mut tcp: TcpStream, mut plain: UnixStream) -> io::Result<()> {
-    let mut tls = ServerConnection::new(config).map_err(io::Error::other)?;
+/// The handshake, bounded by `HANDSHAKE` (either side's).
+pub(crate) fn handshake(tls: &mut Connection, tcp: &mut TcpStream) -> io::Result<()> {
     let deadline = Instant::now() + HANDSHAKE;
     while tls.is_handshaking() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -133,13 +142,29 @@ fn relay(config: Arc<ServerConfig>, mut tcp: TcpStream, mut plain: UnixStream) -
         }
         tcp.set_read_timeout(Some(left))?;
         tcp.set_write_timeout(Some(left))?;
-        if tls.complete_io(&mut tcp)? == (0, 0) && tls.is_handshaking() {
+        if tls.complete_io(tcp)? == (0, 0) && tls.is_handshaking() {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "closed during the handshake",
             ));
         }
     }
+    Ok(())
+}
+
+/// After the handshake: the two directions between the peer (`tcp`) and the plain end's
+/// other side (`plain`), until both ended. Either side's: the service's for each client,
+/// rpod's client for its connection to a TLS service. `linger`: how long the peer may go
+/// on sending once the inner side ended (a service's bound on a client that does not
+/// close; none for a client, whose service sends an attach's output long after stdin).
+pub(crate) fn relay(
+    mut tls: Connection,
+    tcp: TcpStream,
+    plain: &mut UnixStream,
+    linger: Option<Duration>,
+) -> io::Result<()> {
+    tcp.set_read_timeout(None)?;
+    tcp.set_write_timeout(None)?;
     // Backpressure is the loop's (it takes no more from a side whose bytes are pending).
     tls.set_buffer_limit(None);
     tcp.set_nonblocking(true)?;
@@ -147,36 +172,38 @@ fn relay(config: Arc<ServerConfig>, mut tcp: TcpStream, mut plain: UnixStream) -
     Relay {
         tls,
         tcp,
-        plain: &mut plain,
+        plain,
         to_plain: Vec::new(),
         sent: 0,
         tcp_eof: false,
-        client_ended: false,
+        peer_ended: false,
         plain_shut: false,
         inner_ended: false,
         tcp_shut: false,
+        linger,
         linger_until: None,
     }
     .run()
 }
 
 struct Relay<'a> {
-    tls: ServerConnection,
+    tls: Connection,
     tcp: TcpStream,
     plain: &'a mut UnixStream,
     /// Decrypted bytes not yet taken by the inner side, from `sent` on.
     to_plain: Vec<u8>,
     sent: usize,
-    /// No more TLS records will come (the socket's end, or the client's close_notify).
+    /// No more TLS records will come (the socket's end, or the peer's close_notify).
     tcp_eof: bool,
-    /// Every byte the client sent is decrypted.
-    client_ended: bool,
-    /// The inner side was told (half-close) that the client ended.
+    /// Every byte the peer sent is decrypted.
+    peer_ended: bool,
+    /// The inner side was told (half-close) that the peer ended.
     plain_shut: bool,
     /// The inner side closed its writing end.
     inner_ended: bool,
-    /// The client was told (close_notify, half-close) that the inner side ended.
+    /// The peer was told (close_notify, half-close) that the inner side ended.
     tcp_shut: bool,
+    linger: Option<Duration>,
     linger_until: Option<Instant>,
 }
 
@@ -196,14 +223,14 @@ impl Relay<'_> {
             if self.plain_shut && self.tcp_shut {
                 return Ok(());
             }
-            let tcp_in = !self.tcp_eof && !self.client_ended && self.to_plain.is_empty();
+            let tcp_in = !self.tcp_eof && !self.peer_ended && self.to_plain.is_empty();
             let tcp_out = self.tls.wants_write();
             let plain_in = !self.inner_ended && !self.tls.wants_write();
             let plain_out = !self.to_plain.is_empty();
             if !(tcp_in || tcp_out || plain_in || plain_out) {
                 return Ok(());
             }
-            // Once the service's side is closed and sent, the client gets a moment to close
+            // Once the inner side is closed and sent, the peer gets a moment to close
             // its own, not forever.
             let timeout = match self.linger_until {
                 Some(until) => {
@@ -259,7 +286,7 @@ impl Relay<'_> {
             }
             self.to_plain.clear();
             self.sent = 0;
-            if self.client_ended {
+            if self.peer_ended {
                 if !self.plain_shut {
                     let _ = self.plain.shutdown(std::net::Shutdown::Write);
                     self.plain_shut = true;
@@ -267,16 +294,16 @@ impl Relay<'_> {
                 return Ok(());
             }
             match self.tls.reader().read(buffer) {
-                Ok(0) => self.client_ended = true,
+                Ok(0) => self.peer_ended = true,
                 Ok(n) => self.to_plain.extend_from_slice(&buffer[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 // The socket ended without a close_notify: nothing more will come.
-                Err(_) => self.client_ended = true,
+                Err(_) => self.peer_ended = true,
             }
         }
     }
 
-    /// Encrypted records to the client, as far as its socket takes them.
+    /// Encrypted records to the peer, as far as its socket takes them.
     fn send_records(&mut self) -> io::Result<()> {
         while self.tls.wants_write() {
             match self.tls.write_tls(&mut self.tcp) {
@@ -288,7 +315,7 @@ impl Relay<'_> {
         if self.inner_ended && !self.tcp_shut {
             let _ = self.tcp.shutdown(std::net::Shutdown::Write);
             self.tcp_shut = true;
-            self.linger_until = Some(Instant::now() + LINGER);
+            self.linger_until = self.linger.map(|linger| Instant::now() + linger);
         }
         Ok(())
     }

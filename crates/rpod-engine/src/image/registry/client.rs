@@ -213,16 +213,21 @@ fn root_certs(registry: &str, cert_dir: Option<&Path>) -> Result<RootCerts> {
             add_pem(&path, &mut certs)?;
         }
     }
-    for bundle in SYSTEM_CA_BUNDLES {
-        if Path::new(bundle).is_file() {
-            add_pem(Path::new(bundle), &mut certs)?;
-            break;
-        }
+    if let Some(bundle) = system_ca_bundle() {
+        add_pem(bundle, &mut certs)?;
     }
     if certs.is_empty() {
         return Ok(RootCerts::WebPki);
     }
     Ok(RootCerts::new_with_certs(&certs))
+}
+
+/// The system's bundle of CA certificates, when it has one.
+pub fn system_ca_bundle() -> Option<&'static Path> {
+    SYSTEM_CA_BUNDLES
+        .iter()
+        .map(Path::new)
+        .find(|bundle| bundle.is_file())
 }
 
 /// An agent for a service outside a registry's API (Docker Hub's search), trusting

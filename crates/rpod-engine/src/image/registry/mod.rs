@@ -13,7 +13,7 @@ mod search;
 mod signatures;
 
 pub use auth_file::{default_path as default_auth_file, find_credentials, AuthFile, Credentials};
-pub use client::{web_agent, RegistryOptions};
+pub use client::{system_ca_bundle, web_agent, RegistryOptions};
 pub use pull::{fetch_manifest_of, pull, remote_manifests, PullOptions, RemoteManifest};
 pub use push::{
     image_manifest, push, push_list, LayerCompression, ManifestFormat, PushOptions, PushSource,
