@@ -19,13 +19,33 @@ const DEFAULT_DIR: &str = "/etc/rpod";
 pub const ROOT_SOCKET: &str = "/run/podman/podman.sock";
 
 /// One destination: a name for a URI (`ssh://user@host:port/socket`, `unix://path`,
-/// `tcp://host:port`) and the key SSH logs in with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `tcp://host:port`), the key SSH logs in with, and the files of TLS to a TCP one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Destination {
     pub name: String,
     pub uri: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<PathBuf>,
+    #[serde(default, flatten)]
+    pub tls: TlsPaths,
+}
+
+/// TLS to a `tcp://` service (`--tls-ca`, `--tls-cert`, `--tls-key`): any of them asks
+/// for TLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsPaths {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl TlsPaths {
+    pub fn wanted(&self) -> bool {
+        self.tls_ca.is_some() || self.tls_cert.is_some() || self.tls_key.is_some()
+    }
 }
 
 /// Every destination, and which is the default (the first one added, until another is
@@ -390,7 +410,7 @@ mod tests {
         let destination = |name: &str| Destination {
             name: name.to_string(),
             uri: format!("ssh://root@{name}:22/run/podman/podman.sock"),
-            identity: None,
+            ..Destination::default()
         };
         connections.add(destination("a"), false);
         connections.add(destination("b"), false);

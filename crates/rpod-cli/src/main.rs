@@ -149,6 +149,11 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
     if remote::wanted(&cli) && !local_only {
         return remote::run(cli, matches);
     }
+    if cli.tls_ca.is_some() || cli.tls_cert.is_some() {
+        return Err(exit::usage(
+            "--tls-ca, --tls-cert and --tls-key are for a remote service (--remote, --url or --connection)",
+        ));
+    }
     match &cli.command {
         Command::Version(args) => return s::version(args),
         Command::Completion(args) => return commands::completion::completion(args),

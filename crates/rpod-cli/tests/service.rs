@@ -4287,8 +4287,9 @@ fn an_uploaded_checkpoint_stops_at_the_free_space_reserve() {
 }
 
 /// TLS on TCP: the docker CLI with a client certificate runs, attaches (both ways, byte
-/// exact) and execs; a client without a certificate, or speaking plain HTTP, gets nothing;
-/// TLS flags that cannot work are refused.
+/// exact) and execs, and so does rpod's own client (`--tls-ca`, `--tls-cert`, `--tls-key`,
+/// or a connection that keeps them); a client without a certificate, or speaking plain
+/// HTTP, gets nothing; TLS flags that cannot work are refused.
 #[test]
 fn a_tls_service_takes_only_clients_with_a_certificate() {
     let rpod = Rpod::with_image("runc");
@@ -4313,7 +4314,8 @@ fn a_tls_service_takes_only_clients_with_a_certificate() {
     let mut args = vec!["system", "service", "--time", "0"];
     args.extend_from_slice(&tls_flags);
     args.push(&host);
-    let mut child = rpod.command(&args).stderr(Stdio::null()).spawn().unwrap();
+    // Killed on a failed assertion too, so no service outlives the test.
+    let service = KillOnDrop(rpod.command(&args).stderr(Stdio::null()).spawn().unwrap());
     wait_until("the TLS service listens", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
@@ -4382,6 +4384,96 @@ fn a_tls_service_takes_only_clients_with_a_certificate() {
         .unwrap();
     assert_eq!(succeeded("docker", &["exec"], out), "inside\n");
 
+    // rpod as the client: the same runs, attaches and execs through its own relay.
+    let unused = rpod.dir.path().join("client-store");
+    // The connections file lives beside this configuration.
+    let client_config = rpod.config_path();
+    let rpod_client = |tls: &[&str], args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rpod"));
+        command
+            .args(tls)
+            .args(args)
+            .env("RPOD_ROOT", &unused)
+            .env("RPOD_RUNROOT", &unused)
+            .env("RPOD_CONFIG", &client_config)
+            .env_remove("CONTAINER_HOST")
+            .env_remove("CONTAINER_CONNECTION")
+            .stdin(Stdio::null());
+        command
+    };
+    let rpod_verified = [
+        "--url",
+        &host,
+        "--tls-ca",
+        &ca,
+        "--tls-cert",
+        &client_cert,
+        "--tls-key",
+        &client_key,
+    ];
+    let out = rpod_client(&rpod_verified, &["run", "--rm", "demo", "echo", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(succeeded("rpod", &["run"], out), "hello\n");
+    // Stdin's end crosses as a half-close, and the output after it still comes.
+    let out = pipe_through(
+        rpod_client(
+            &rpod_verified,
+            &[
+                "run",
+                "-i",
+                "--rm",
+                "demo",
+                "sh",
+                "-c",
+                "wc -c; sleep 3; echo later",
+            ],
+        )
+        .stdin(Stdio::piped()),
+        &stdin,
+    );
+    assert_eq!(succeeded("rpod", &["run", "-i"], out), "1048576\nlater\n");
+    let out = rpod_client(&rpod_verified, &["exec", "idle", "echo", "inside"])
+        .output()
+        .unwrap();
+    assert_eq!(succeeded("rpod", &["exec"], out), "inside\n");
+    // A connection keeps the files.
+    let out = rpod_client(
+        &[],
+        &[
+            "system",
+            "connection",
+            "add",
+            "--tls-ca",
+            &ca,
+            "--tls-cert",
+            &client_cert,
+            "--tls-key",
+            &client_key,
+            "safe",
+            &host,
+        ],
+    )
+    .output()
+    .unwrap();
+    succeeded("rpod", &["system", "connection", "add"], out);
+    let out = rpod_client(&["-c", "safe"], &["ps", "--format", "{{.Names}}"])
+        .output()
+        .unwrap();
+    assert_eq!(succeeded("rpod", &["ps"], out), "idle\n");
+    // Without its certificate the service refuses rpod, and rpod says why; with no TLS
+    // at all, or trusting another CA, it gets nowhere either.
+    let refused_client = |tls: &[&str], says: &str| {
+        let out = rpod_client(tls, &["ps"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(125), "{tls:?}: {err}");
+        assert!(err.contains(says), "{tls:?}: {err}");
+    };
+    refused_client(&["--url", &host, "--tls-ca", &ca], "CertificateRequired");
+    refused_client(&["--url", &host], "tcp://127.0.0.1");
+    refused_client(&["--url", &host, "--tls-ca", &cert], "certificate");
+    refused_client(&["--tls-ca", &ca], "remote service");
+
     // Without a client certificate, and without TLS at all: refused.
     let out = docker(&["--tls", "--tlscacert", &ca], &["version"])
         .output()
@@ -4402,8 +4494,7 @@ fn a_tls_service_takes_only_clients_with_a_certificate() {
     // And the service still serves its clients.
     let out = docker(&verified, &["rm", "-f", "idle"]).output().unwrap();
     succeeded("docker", &["rm"], out);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(service);
 
     // TLS needs TCP, and files that hold what they should.
     let socket = format!("unix://{}", rpod.dir.path().join("api.sock").display());

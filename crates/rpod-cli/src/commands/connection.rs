@@ -10,7 +10,9 @@ use rpod_engine::Engine;
 use serde_json::json;
 
 use crate::cli::{ConnectionAddArgs, ConnectionCommand, ConnectionListArgs, ScpArgs};
-use crate::connections::{check_name, destination_uri, Connections, Destination, SshTarget};
+use crate::connections::{
+    check_name, destination_uri, Connections, Destination, SshTarget, TlsPaths,
+};
 use crate::exit::{usage, Outcome};
 use crate::format;
 
@@ -57,15 +59,45 @@ fn add(connections: &mut Connections, args: ConnectionAddArgs) -> Result<(), cra
         }
         None => None,
     };
+    let tls = TlsPaths {
+        tls_ca: existing_file("--tls-ca", args.tls_ca)?,
+        tls_cert: existing_file("--tls-cert", args.tls_cert)?,
+        tls_key: existing_file("--tls-key", args.tls_key)?,
+    };
+    if tls.wanted() && !uri.starts_with("tcp://") {
+        return Err(usage(format!(
+            "--tls-ca, --tls-cert and --tls-key are for a tcp:// destination, not {uri}"
+        )));
+    }
     connections.add(
         Destination {
             name: args.name,
             uri,
             identity,
+            tls,
         },
         args.default,
     );
     Ok(())
+}
+
+/// A file named by `flag`, as an absolute path (the connection is used from anywhere).
+fn existing_file(
+    flag: &str,
+    path: Option<PathBuf>,
+) -> Result<Option<PathBuf>, crate::exit::Failure> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let absolute =
+        std::path::absolute(&path).map_err(|e| usage(format!("{flag} {}: {e}", path.display())))?;
+    if !absolute.is_file() {
+        return Err(usage(format!(
+            "{flag} {}: no such file",
+            absolute.display()
+        )));
+    }
+    Ok(Some(absolute))
 }
 
 fn list(connections: &Connections, args: ConnectionListArgs) -> Outcome {

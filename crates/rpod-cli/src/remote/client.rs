@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
+use rpod_api::tls_client::{RelayFailure, TlsClient, TlsClientFiles};
 
 /// The API version in request paths: podman 4.3's (rpod's service takes any).
 pub const API_PREFIX: &str = "/v4.3.1/libpod";
@@ -29,6 +30,11 @@ const MAX_BODY: u64 = 256 * 1024 * 1024;
 pub enum Endpoint {
     Unix(PathBuf),
     Tcp(String),
+    /// TCP with TLS (`--tls-ca`, `--tls-cert`, `--tls-key`): HOST:PORT, and the files.
+    Tls {
+        address: String,
+        files: TlsClientFiles,
+    },
     /// An SSH login and the socket on that host: an OpenSSH tunnel (`ssh -L`) from a
     /// socket here carries the connections.
     Ssh(SshRoute),
@@ -48,7 +54,9 @@ impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Endpoint::Unix(path) => write!(f, "unix://{}", path.display()),
-            Endpoint::Tcp(address) => write!(f, "tcp://{address}"),
+            Endpoint::Tcp(address) | Endpoint::Tls { address, .. } => {
+                write!(f, "tcp://{address}")
+            }
             Endpoint::Ssh(route) => write!(f, "{}", route.target.uri()),
         }
     }
@@ -65,6 +73,9 @@ enum Transport {
 pub struct Connection {
     reader: BufReader<Box<dyn Read + Send>>,
     transport: Transport,
+    /// For a TLS connection (a socket pair to its relay): why the relay ended, if it
+    /// failed.
+    tls_failure: Option<RelayFailure>,
 }
 
 impl Connection {
@@ -87,11 +98,36 @@ impl Connection {
                 (Box::new(stream.try_clone()?), Transport::Tcp(stream))
             }
             Endpoint::Ssh(_) => bail!("an ssh:// service is reached through a tunnel"),
+            Endpoint::Tls { .. } => bail!("a TLS service is reached with its configuration"),
         };
         Ok(Connection {
             reader: BufReader::with_capacity(64 * 1024, reader),
             transport,
+            tls_failure: None,
         })
+    }
+
+    /// Connect to the TLS service at `address`: the handshake, then a relay thread whose
+    /// plain end this connection reads and writes.
+    fn open_tls(address: &str, tls: &TlsClient, service: &Endpoint) -> Result<Connection> {
+        let tcp = TcpStream::connect(address)
+            .with_context(|| format!("connecting to the service at {service}"))?;
+        tcp.set_nodelay(true)?;
+        let (plain, failure) = tls
+            .connect(address, tcp)
+            .with_context(|| format!("TLS with the service at {service}"))?;
+        Ok(Connection {
+            reader: BufReader::with_capacity(64 * 1024, Box::new(plain.try_clone()?)),
+            transport: Transport::Unix(plain),
+            tls_failure: Some(failure),
+        })
+    }
+
+    /// The reason a TLS connection's relay failed, when it has: a better word than the
+    /// end of the plain socket it leaves.
+    fn tls_failed(&self) -> Option<anyhow::Error> {
+        let why = self.tls_failure.as_ref()?.get()?;
+        Some(anyhow!("the TLS connection to the service failed: {why}"))
     }
 
     fn writer(&mut self) -> Box<dyn Write + '_> {
@@ -139,12 +175,16 @@ impl Connection {
                 // connection with the request unread, as a closing end does when data
                 // is still queued for it.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset && raw.is_empty() => {
-                    return Err(anyhow::Error::new(StaleConnection))
+                    return Err(self
+                        .tls_failed()
+                        .unwrap_or_else(|| anyhow::Error::new(StaleConnection)))
                 }
                 Err(e) => return Err(e.into()),
             };
             if read == 0 && raw.is_empty() {
-                return Err(anyhow::Error::new(StaleConnection));
+                return Err(self
+                    .tls_failed()
+                    .unwrap_or_else(|| anyhow::Error::new(StaleConnection)));
             }
             if read == 0 {
                 bail!("the service closed the connection in the middle of its answer");
@@ -410,6 +450,8 @@ pub struct Client {
     endpoint: Endpoint,
     idle: Option<Connection>,
     tunnel: Option<Tunnel>,
+    /// A TLS service's client configuration, read at the first connection.
+    tls: Option<TlsClient>,
 }
 
 impl Client {
@@ -418,6 +460,7 @@ impl Client {
             endpoint,
             idle: None,
             tunnel: None,
+            tls: None,
         }
     }
 
@@ -436,6 +479,16 @@ impl Client {
 
     /// A new connection to the service (through the ssh tunnel, made the first time).
     fn connect(&mut self) -> Result<Connection> {
+        if let Endpoint::Tls { address, files } = &self.endpoint {
+            if self.tls.is_none() {
+                self.tls = Some(TlsClient::load(files).map_err(|e| anyhow!(e))?);
+            }
+            let tls = self
+                .tls
+                .as_ref()
+                .context("the TLS configuration was read")?;
+            return Connection::open_tls(address, tls, &self.endpoint);
+        }
         if let (Endpoint::Ssh(route), None) = (&self.endpoint, &self.tunnel) {
             self.tunnel = Some(Tunnel::open(route)?);
         }
