@@ -288,6 +288,8 @@ fn dispatch_libpod(
         ("GET", ["volumes", "json"]) => crate::volumes::list(context, ex),
         ("GET", ["volumes", name, "json"]) => crate::volumes::inspect(context, ex, name),
         ("GET", ["volumes", name, "exists"]) => crate::volumes::exists(context, ex, name),
+        ("GET", ["volumes", name, "export"]) => crate::volumes::export(context, ex, name),
+        ("POST", ["volumes", name, "import"]) => crate::volumes::import(context, ex, name),
         ("POST", ["secrets", "create"]) => secrets::create(context, ex),
         ("GET", ["secrets", "json"]) => secrets::list(context, ex),
         ("GET", ["secrets", name, "json"]) => secrets::inspect(context, ex, name),

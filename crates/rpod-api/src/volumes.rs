@@ -107,6 +107,27 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.json(201, &value)
 }
 
+/// `GET /libpod/volumes/{name}/export` (podman 5's): the volume's content as a tar, what
+/// `volume export` writes.
+pub fn export(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    // Found first, so that an unknown name is a 404 rather than a cut stream.
+    context.engine.volume(name)?;
+    let body = ex.start_stream(200, "application/x-tar")?;
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
+    let result = context.engine.volume_export(name, &mut out);
+    ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
+}
+
+/// `POST /libpod/volumes/{name}/import` (podman 5's): the tar of the body added to the
+/// volume's content, as `volume import` adds it.
+pub fn import(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
+    context.engine.volume(name)?;
+    let mut body = ex.conn.body();
+    let origin = format!("the archive sent for volume {name}");
+    context.engine.volume_import(name, &mut body, &origin)?;
+    ex.empty(204)
+}
+
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let force = ex.query_bool("force")?;
     context.engine.volume_remove(name, force)?;

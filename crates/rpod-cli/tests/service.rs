@@ -6269,10 +6269,10 @@ fn rpod_remote_runs_execs_and_manages_containers() {
         "{out:?}"
     );
     assert_eq!(service.rpod.ok(&["ps", "-aq"]), "");
-    let out = service.remote_out(&["volume", "export", "data"]);
+    let out = service.remote_out(&["volume", "mount", "data"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("\"rpod volume export\" is not supported"),
+        String::from_utf8_lossy(&out.stderr).contains("\"rpod volume mount\" is not supported"),
         "{out:?}"
     );
     let out = service.remote_out(&["--root", "/tmp/x", "ps"]);
@@ -6423,6 +6423,76 @@ fn rpod_remote_manages_volumes_and_networks() {
             .code(),
         Some(1)
     );
+    // export and import (podman 5's endpoints): content, owners, modes and links cross
+    // both ways, from a file and from standard input.
+    service.remote_ok(&[
+        "run", "--rm", "-v", "data:/v", "demo", "sh", "-c",
+        "mkdir /v/d && echo hi > /v/d/f && chown 33:44 /v/d/f && chmod 640 /v/d/f && ln -s d/f /v/l",
+    ]);
+    let archive = service.rpod.dir.path().join("data.tar");
+    let archive_arg = archive.display().to_string();
+    service.remote_ok(&["volume", "export", "-o", &archive_arg, "data"]);
+    let streamed = service.remote_out(&["volume", "export", "data"]);
+    assert!(streamed.status.success(), "{streamed:?}");
+    let names = |tar: &[u8]| {
+        let mut names: Vec<String> = tar::Archive::new(tar)
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let exported = std::fs::read(&archive).unwrap();
+    assert_eq!(names(&exported), names(&streamed.stdout));
+    assert!(
+        names(&exported).iter().any(|n| n.ends_with("d/f")),
+        "{:?}",
+        names(&exported)
+    );
+    service.remote_ok(&["volume", "create", "copy"]);
+    service.remote_ok(&["volume", "create", "piped"]);
+    service.remote_ok(&["volume", "import", "copy", &archive_arg]);
+    let out = pipe_through(
+        &mut service.remote(&["volume", "import", "piped", "-"]),
+        &exported,
+    );
+    assert!(out.status.success(), "{out:?}");
+    for volume in ["copy", "piped"] {
+        let mount = format!("{volume}:/v");
+        assert_eq!(
+            service.rpod.ok(&[
+                "run",
+                "--rm",
+                "-v",
+                &mount,
+                "demo",
+                "sh",
+                "-c",
+                "cat /v/d/f; stat -c '%u:%g %a' /v/d/f; readlink /v/l"
+            ]),
+            "hi\n33:44 640\nd/f\n"
+        );
+    }
+    // An unknown volume, a broken archive: refused, as locally.
+    let out = service.remote_out(&["volume", "export", "nosuch"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nosuch"),
+        "{out:?}"
+    );
+    let out = service.remote_out(&["volume", "import", "nosuch", &archive_arg]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let junk = service.rpod.dir.path().join("junk.tar");
+    std::fs::write(&junk, b"not a tar archive at all").unwrap();
+    let out = service.remote_out(&["volume", "import", "copy", &junk.display().to_string()]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the archive sent for volume copy"),
+        "{out:?}"
+    );
+    service.remote_ok(&["volume", "rm", "copy", "piped"]);
+
     // In use: exit 2, as the local command; then removed.
     service.remote_ok(&[
         "run",

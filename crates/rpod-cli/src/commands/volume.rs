@@ -197,21 +197,24 @@ pub fn export(engine: &Engine, args: VolumeExportArgs) -> Outcome {
 }
 
 pub fn import(engine: &Engine, args: VolumeImportArgs) -> Outcome {
-    let mut input: Box<dyn std::io::Read> = if args.source == "-" {
-        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            return Err(usage(
-                "cannot read an archive from a terminal: give a file or a pipe",
-            ));
-        }
-        Box::new(std::io::stdin().lock())
-    } else {
-        Box::new(
-            std::fs::File::open(&args.source)
-                .map_err(|e| usage(format!("{}: {e}", args.source)))?,
-        )
-    };
+    let mut input = import_source(&args.source)?;
     engine.volume_import(&args.name, &mut input, &args.source)?;
     Ok(0)
+}
+
+/// What `volume import` reads (local and remote): a file, or standard input for `-`,
+/// never a terminal.
+pub(crate) fn import_source(source: &str) -> Result<Box<dyn std::io::Read>, Failure> {
+    if source != "-" {
+        let file = std::fs::File::open(source).map_err(|e| usage(format!("{source}: {e}")))?;
+        return Ok(Box::new(file));
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(usage(
+            "cannot read an archive from a terminal: give a file or a pipe",
+        ));
+    }
+    Ok(Box::new(std::io::stdin().lock()))
 }
 
 pub fn mount(engine: &Engine, args: VolumeMountArgs) -> Outcome {

@@ -1,11 +1,12 @@
-//! Remote commands that move archives: `export` and `save` write what the service sends as
-//! the local commands write theirs; `load` and `import` send a file or standard input.
+//! Remote commands that move archives: `export`, `save` and `volume export` write what the
+//! service sends as the local commands write theirs; `load`, `import` and `volume import`
+//! send a file or standard input.
 
 use std::io::{self, IsTerminal, Read};
 
 use serde_json::Value;
 
-use crate::cli::{ExportArgs, ImportArgs, LoadArgs, SaveArgs};
+use crate::cli::{ExportArgs, ImportArgs, LoadArgs, SaveArgs, VolumeExportArgs, VolumeImportArgs};
 use crate::commands::write_archive;
 use crate::exit::{usage, Failure, Outcome};
 
@@ -32,6 +33,23 @@ fn download(client: &mut Client, path: &str, output: Option<&std::path::Path>) -
 pub fn export(client: &mut Client, args: &ExportArgs) -> Outcome {
     let path = format!("/containers/{}/export", encode(&args.container));
     download(client, &path, args.output.as_deref())
+}
+
+/// `volume export VOLUME`: its content as a tar.
+pub fn volume_export(client: &mut Client, args: &VolumeExportArgs) -> Outcome {
+    let path = format!("/volumes/{}/export", encode(&args.name));
+    download(client, &path, args.output.as_deref())
+}
+
+/// `volume import VOLUME FILE|-`: the archive's content added to the volume by the service.
+pub fn volume_import(client: &mut Client, args: &VolumeImportArgs) -> Outcome {
+    let mut body = crate::commands::volume::import_source(&args.source)?;
+    let path = format!("/volumes/{}/import", encode(&args.name));
+    let reply = client.upload("POST", &path, "application/x-tar", &mut |out| {
+        io::copy(&mut body, out).map(|_| ())
+    })?;
+    expect(reply, &[204])?;
+    Ok(0)
 }
 
 /// `save IMAGE...`: the images as a docker-archive, or one as an oci-archive.

@@ -481,6 +481,14 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["name"])?;
             containers::exists(c, "volumes", &a.name)
         }
+        Command::Volume(VolumeCommand::Export(a)) => {
+            only(&path, leaf, &["output", "name"])?;
+            archives::volume_export(c, &a)
+        }
+        Command::Volume(VolumeCommand::Import(a)) => {
+            only(&path, leaf, &["name", "source"])?;
+            archives::volume_import(c, &a)
+        }
         Command::Network(NetworkCommand::Create(a)) => {
             only(
                 &path,
@@ -645,7 +653,8 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
              version, info, ps, inspect, create, run, exec, start, stop, restart, kill, pause, \
              unpause, rm, wait, logs, top, port, cp, container exists, images, image exists, \
              rmi, pull; \
-             volume and network create, ls, inspect, rm, exists, prune; network connect, \
+             volume and network create, ls, inspect, rm, exists, prune; volume export, \
+             import; network connect, \
              disconnect; container and image prune; pod create, ps, inspect, exists, top, \
              start, stop, restart, kill, pause, unpause, rm, prune)",
             path.join(" ")
