@@ -6292,6 +6292,132 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     );
 }
 
+/// Remote `attach` and `start -a`/`-ai`: output, stdin, the exit code, a `--rm`
+/// container's removal, the detach keys, and the refusals of the local commands.
+#[test]
+fn rpod_remote_attaches_and_starts_attached() {
+    let service = Service::start();
+    // Attached while it runs: what it writes from then on, and its exit code.
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ticking",
+        "demo",
+        "sh",
+        "-c",
+        "while [ ! -e /tmp/go ]; do echo tick; sleep 0.1; done; echo out; echo err >&2; exit 3",
+    ]);
+    let mut attached = service
+        .remote(&["attach", "ticking"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut output = std::io::BufReader::new(attached.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut output, &mut line).unwrap();
+    assert_eq!(line, "tick\n");
+    service.rpod.ok(&["exec", "ticking", "touch", "/tmp/go"]);
+    let mut rest = String::new();
+    output.read_to_string(&mut rest).unwrap();
+    let mut errors = String::new();
+    attached
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut errors)
+        .unwrap();
+    assert_eq!(attached.wait().unwrap().code(), Some(3), "{errors}");
+    assert!(rest.ends_with("tick\nout\n") || rest == "out\n", "{rest:?}");
+    assert_eq!(errors, "err\n");
+    // Stopped now: refused, as locally.
+    let out = service.remote_out(&["attach", "ticking"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only attach to running containers"),
+        "{out:?}"
+    );
+    // Stdin reaches a container created with it open; a `--rm` one is gone on return.
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "-i",
+        "--rm",
+        "--name",
+        "reader",
+        "demo",
+        "sh",
+        "-c",
+        "read line; echo got $line; exit 4",
+    ]);
+    let out = pipe_through(&mut service.remote(&["attach", "reader"]), b"hello\n");
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got hello\n");
+    assert_eq!(
+        service
+            .remote_out(&["container", "exists", "reader"])
+            .status
+            .code(),
+        Some(1)
+    );
+    // The detach keys end the client and leave the container running. (Its stdin is
+    // closed by the detach, as with podman and conmon: this one does not read it.)
+    service.remote_ok(&["run", "-d", "-i", "--name", "held", "demo", "sleep", "100"]);
+    let mut held = service
+        .remote(&["attach", "held"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut keys = held.stdin.take().unwrap();
+    // One key per write, as typed (keys that come in one read are input).
+    keys.write_all(&[0x10]).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    keys.write_all(&[0x11]).unwrap();
+    let out = held.wait_with_output().unwrap();
+    drop(keys);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["inspect", "-f", "{{.State.Running}}", "held"]),
+        "true\n"
+    );
+    service.remote_ok(&["rm", "-f", "-t", "0", "held"]);
+
+    // start -a: started here, its output and exit code; -i sends stdin.
+    service.remote_ok(&[
+        "create",
+        "--name",
+        "later",
+        "demo",
+        "sh",
+        "-c",
+        "echo started; exit 5",
+    ]);
+    let out = service.remote_out(&["start", "-a", "later"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n");
+    service.remote_ok(&["create", "-i", "--name", "counter", "demo", "wc", "-c"]);
+    let out = pipe_through(&mut service.remote(&["start", "-ai", "counter"]), b"abcd");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
+    let out = service.remote_out(&["start", "-a", "later", "counter"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("multiple containers"),
+        "{out:?}"
+    );
+    // What needs this side's store is refused by name.
+    let out = service.remote_out(&["attach", "--latest"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--latest"),
+        "{out:?}"
+    );
+}
+
 /// `--connection` and `--remote` (the default connection) of `system connection`, over a
 /// unix socket and over TCP.
 #[test]

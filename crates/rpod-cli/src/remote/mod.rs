@@ -136,9 +136,37 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             containers::inspect(c, &a)
         }
         Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
-            only(&path, leaf, &["all", "filter", "containers"])?;
+            only(
+                &path,
+                leaf,
+                &[
+                    "all",
+                    "filter",
+                    "containers",
+                    "attach",
+                    "interactive",
+                    "detach_keys",
+                    "sig_proxy",
+                ],
+            )?;
             let names = containers::select(c, &a.selection(), |_| true)?;
+            if a.attach || a.interactive {
+                let [name] = names.as_slice() else {
+                    return Err(usage(
+                        "you cannot start and attach multiple containers at once",
+                    ));
+                };
+                return sessions::start_attached(c, &a, name);
+            }
             containers::each(c, &names, containers::Action::Start)
+        }
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            only(
+                &path,
+                leaf,
+                &["no_stdin", "detach_keys", "sig_proxy", "container"],
+            )?;
+            sessions::attach(c, &a)
         }
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
             only(
@@ -650,7 +678,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
         }
         _ => Err(usage(format!(
             "\"rpod {}\" is not supported with a remote service (rpod's remote commands: \
-             version, info, ps, inspect, create, run, exec, start, stop, restart, kill, pause, \
+             version, info, ps, inspect, create, run, exec, attach, start, stop, restart, kill, pause, \
              unpause, rm, wait, logs, top, port, cp, container exists, images, image exists, \
              rmi, pull; \
              volume and network create, ls, inspect, rm, exists, prune; volume export, \

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::cli::{ExecArgs, RunArgs};
+use crate::cli::{AttachArgs, ExecArgs, RunArgs, StartArgs};
 use crate::commands::container;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::terminal;
@@ -248,6 +248,21 @@ fn remove_run_image(client: &mut Client, args: &RunArgs) {
     }
 }
 
+/// An attached session with a container: the streams, and whether it is started for it
+/// (`run`, `start -a`) or joined running (`attach`).
+struct Attachment<'a> {
+    output: bool,
+    error: bool,
+    input: bool,
+    tty: bool,
+    sig_proxy: bool,
+    detach_keys: &'a str,
+    keys: Vec<u8>,
+    start: bool,
+    /// The service removes the container after its exit: returned once it is gone.
+    auto_remove: bool,
+}
+
 /// Attach to the created container `n`, start it, carry the session (detached by
 /// `keys`), and wait for its exit code.
 fn attached_run(
@@ -257,30 +272,37 @@ fn attached_run(
     streams: &container::AttachedStreams,
     keys: Vec<u8>,
 ) -> Outcome {
-    let input = args.interactive && streams.input;
-    let attach = client.stream(
-        "POST",
-        &format!(
-            "/containers/{n}/attach?stream=true&stdout={}&stderr={}&stdin={input}&detachKeys={}",
-            streams.output,
-            streams.error,
-            encode(&args.flags.detach_keys)
-        ),
-        None,
-        true,
-    )?;
-    if attach.connection.is_none() {
-        return Err(streamed_failure(attach));
-    }
-    // The exit is waited for from before the start (Docker's order), through the Docker
-    // API's `next-exit`, which both rpod's and podman's services serve (libpod 4.3's wait
-    // has no such condition). Both keep a removed container's exit code, so a `--rm`
-    // container gone by the time its output ends still answers. (Docker's `removed`
-    // would do for rpod's, but podman 4.3's answers it with 0.)
+    let plan = Attachment {
+        output: streams.output,
+        error: streams.error,
+        input: args.interactive && streams.input,
+        tty: args.tty,
+        sig_proxy: args.flags.sig_proxy,
+        detach_keys: &args.flags.detach_keys,
+        keys,
+        start: true,
+        auto_remove: args.rm,
+    };
+    attached(client, n, plan)
+}
+
+/// Carry an attached session with container `n` (started here when `plan.start`) until
+/// its output ends, and return its exit code (0 after a detach).
+fn attached(client: &mut Client, n: &str, plan: Attachment) -> Outcome {
+    // The exit is waited for from before the attach (Docker's order), through the Docker
+    // API's wait, which both rpod's and podman's services serve, and which keeps a
+    // removed container's exit code for a wait begun before the removal. A container
+    // started here: its `next-exit` (libpod 4.3's wait has no such condition); a running
+    // one: `not-running`, which also answers at once if it ended in the meantime.
+    let condition = if plan.start {
+        "next-exit"
+    } else {
+        "not-running"
+    };
     let wait = client.stream(
         "POST",
         &format!(
-            "{}/containers/{n}/wait?condition=next-exit",
+            "{}/containers/{n}/wait?condition={condition}",
             super::client::COMPAT_PREFIX
         ),
         None,
@@ -295,9 +317,24 @@ fn attached_run(
         let _ = wait.body.take(64 * 1024).read_to_end(&mut body);
         let _ = exits.send(body);
     });
+    let attach = client.stream(
+        "POST",
+        &format!(
+            "/containers/{n}/attach?stream=true&stdout={}&stderr={}&stdin={}&detachKeys={}",
+            plan.output,
+            plan.error,
+            plan.input,
+            encode(plan.detach_keys)
+        ),
+        None,
+        true,
+    )?;
+    if attach.connection.is_none() {
+        return Err(streamed_failure(attach));
+    }
     // The terminal's size before the start, so the first command sees it (the service
     // keeps a resize of a container not started yet).
-    let resize = args.tty.then(|| format!("/containers/{n}/resize"));
+    let resize = plan.tty.then(|| format!("/containers/{n}/resize"));
     if let (Some(path), Some(size)) = (&resize, terminal::size()) {
         let _ = client.call(
             "POST",
@@ -307,7 +344,7 @@ fn attached_run(
     }
     // `--sig-proxy` (without a terminal, whose keys carry them): the signals rpod gets
     // go to the container, through a client of their own.
-    if args.flags.sig_proxy && !args.tty {
+    if plan.sig_proxy && !plan.tty {
         let mut proxy = client.sibling()?;
         let path = format!("/containers/{n}/kill");
         crate::terminal::forward_signals(move |signal| {
@@ -316,12 +353,14 @@ fn attached_run(
             }
         });
     }
-    let started = client.call("POST", &format!("/containers/{n}/start"), None)?;
-    if !matches!(started.status, 204 | 304) {
-        return Err(failure(&started));
+    if plan.start {
+        let started = client.call("POST", &format!("/containers/{n}/start"), None)?;
+        if !matches!(started.status, 204 | 304) {
+            return Err(failure(&started));
+        }
     }
     let resize = resize.map(|path| (path, false));
-    if session(client, attach, input, args.tty, resize, keys)? {
+    if session(client, attach, plan.input, plan.tty, resize, plan.keys)? {
         // Detached: the container runs on.
         return Ok(0);
     }
@@ -339,10 +378,80 @@ fn attached_run(
         .as_i64()
         .map(|code| code as i32)
         .ok_or_else(|| usage("the service's wait answered without an exit code"))?;
-    if args.rm {
+    if plan.auto_remove {
         wait_until_removed(client, n);
     }
     Ok(code)
+}
+
+/// What an attach needs to know of a container: its libpod inspect.
+struct Attachable {
+    id: String,
+    running: bool,
+    tty: bool,
+    open_stdin: bool,
+    auto_remove: bool,
+}
+
+fn attachable(client: &mut Client, name: &str) -> Result<Attachable, Failure> {
+    let path = format!("/containers/{}/json", encode(name));
+    let inspected = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let id = inspected["Id"]
+        .as_str()
+        .ok_or_else(|| usage("the service's inspect answered without an ID"))?;
+    Ok(Attachable {
+        id: id.to_string(),
+        running: inspected["State"]["Running"] == json!(true),
+        tty: inspected["Config"]["Tty"] == json!(true),
+        open_stdin: inspected["Config"]["OpenStdin"] == json!(true),
+        auto_remove: inspected["HostConfig"]["AutoRemove"] == json!(true),
+    })
+}
+
+/// `attach CONTAINER`: its output from now on, stdin to it unless `--no-stdin` (when it
+/// was created with one), until it exits (its exit code is ours) or the user detaches.
+pub fn attach(client: &mut Client, args: &AttachArgs) -> Outcome {
+    let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
+    let name = args
+        .container
+        .as_deref()
+        .ok_or_else(|| usage("attach needs a container"))?;
+    let target = attachable(client, name)?;
+    if !target.running {
+        return Err(usage(format!(
+            "you can only attach to running containers: {name} is not running"
+        )));
+    }
+    let plan = Attachment {
+        output: true,
+        error: true,
+        input: !args.no_stdin && target.open_stdin,
+        tty: target.tty,
+        sig_proxy: args.flags.sig_proxy,
+        detach_keys: &args.flags.detach_keys,
+        keys,
+        start: false,
+        auto_remove: target.auto_remove,
+    };
+    attached(client, &encode(&target.id), plan)
+}
+
+/// `start -a [-i] CONTAINER`: started attached, as `run` is; its exit code is ours.
+pub fn start_attached(client: &mut Client, args: &StartArgs, name: &str) -> Outcome {
+    let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
+    let target = attachable(client, name)?;
+    let plan = Attachment {
+        output: true,
+        error: true,
+        input: args.interactive && target.open_stdin,
+        tty: target.tty,
+        sig_proxy: args.flags.sig_proxy,
+        detach_keys: &args.flags.detach_keys,
+        keys,
+        start: true,
+        auto_remove: target.auto_remove,
+    };
+    attached(client, &encode(&target.id), plan)
 }
 
 /// Copy the user's stdin into the session (when `interactive`) and its output to the
