@@ -6292,6 +6292,115 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     );
 }
 
+/// Remote `secret create|ls|inspect|rm|exists`: the data from a file, standard input or a
+/// variable reaches the service's store (a container reads it), the listings are the
+/// local command's, and the errors and exit codes too.
+#[test]
+fn rpod_remote_manages_secrets() {
+    let service = Service::start();
+    let file = service.rpod.dir.path().join("secret.txt");
+    std::fs::write(&file, "s3cret").unwrap();
+    let file = file.display().to_string();
+    let id = service.remote_ok(&["secret", "create", "-l", "team=web", "tok", &file]);
+    assert_eq!(id.trim().len(), 25, "{id}");
+    let out = pipe_through(
+        &mut service.remote(&["secret", "create", "piped", "-"]),
+        b"from-stdin",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = service
+        .remote(&["secret", "create", "--env", "fromenv", "RPOD_TEST_SECRET"])
+        .env("RPOD_TEST_SECRET", "from-env")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The service's store holds them, data included.
+    assert_eq!(
+        service.rpod.ok(&[
+            "run",
+            "--rm",
+            "--secret",
+            "tok",
+            "--secret",
+            "piped",
+            "--secret",
+            "fromenv",
+            "demo",
+            "sh",
+            "-c",
+            "cat /run/secrets/tok /run/secrets/piped /run/secrets/fromenv"
+        ]),
+        "s3cretfrom-stdinfrom-env"
+    );
+    // Listings and inspection as the local command prints them.
+    for args in [
+        &["secret", "ls", "--format", "{{.Name}} {{.Driver}}"][..],
+        &["secret", "ls", "-q", "--filter", "name=tok"],
+        &[
+            "secret",
+            "ls",
+            "--noheading",
+            "--format",
+            "{{.ID}} {{.CreatedAt}}",
+        ],
+        &["secret", "inspect", "--format", "{{.Spec.Labels}}", "tok"],
+        &["secret", "inspect", "--pretty", "tok", "piped"],
+        &["secret", "inspect", "tok"],
+    ] {
+        assert_eq!(service.remote_ok(args), service.rpod.ok(args), "{args:?}");
+    }
+    assert_eq!(
+        service.remote_ok(&["secret", "ls", "-q", "--filter", "name=tok"]),
+        id
+    );
+    let err = service.remote_out(&["secret", "ls", "--filter", "size=1"]);
+    assert_eq!(err.status.code(), Some(125), "{err:?}");
+    // An existing name without --replace, then with it.
+    let out = service.remote_out(&["secret", "create", "tok", &file]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    service.remote_ok(&["secret", "create", "--replace", "tok", &file]);
+    // exists, inspect and rm of an unknown secret; rm prints IDs.
+    assert_eq!(
+        service
+            .remote_out(&["secret", "exists", "tok"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        service
+            .remote_out(&["secret", "exists", "nope"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let out = service.remote_out(&["secret", "inspect", "tok", "nope"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nope"),
+        "{out:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"tok\""),
+        "{out:?}"
+    );
+    let out = service.remote_out(&["secret", "rm", "nope"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(service.remote_ok(&["secret", "rm", "--ignore", "nope"]), "");
+    let piped_id = service
+        .rpod
+        .ok(&["secret", "ls", "-q", "--filter", "name=piped"]);
+    assert_eq!(service.remote_ok(&["secret", "rm", "piped"]), piped_id);
+    assert_eq!(
+        service
+            .remote_ok(&["secret", "rm", "--all"])
+            .lines()
+            .count(),
+        2
+    );
+    assert_eq!(service.rpod.ok(&["secret", "ls", "-q"]), "");
+}
+
 /// Remote `attach` and `start -a`/`-ai`: output, stdin, the exit code, a `--rm`
 /// container's removal, the detach keys, and the refusals of the local commands.
 #[test]

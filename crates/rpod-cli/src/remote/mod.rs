@@ -16,6 +16,7 @@ mod events;
 mod images;
 mod objects;
 mod pods;
+mod secrets;
 mod sessions;
 mod system;
 
@@ -24,7 +25,7 @@ use clap::ArgMatches;
 
 use crate::cli::{
     Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand, PodCommand,
-    SystemCommand, VolumeCommand,
+    SecretCommand, SystemCommand, VolumeCommand,
 };
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use rpod_engine::Status;
@@ -489,6 +490,38 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["source", "destination"])?;
             copy::cp(c, &a, config.keep_free())
         }
+        Command::Secret(SecretCommand::Create(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "driver",
+                    "driver_opts",
+                    "env",
+                    "labels",
+                    "replace",
+                    "name",
+                    "source",
+                ],
+            )?;
+            secrets::create(c, &a)
+        }
+        Command::Secret(SecretCommand::Ls(a)) => {
+            only(&path, leaf, &["format", "quiet", "noheading", "filter"])?;
+            secrets::ls(c, &a)
+        }
+        Command::Secret(SecretCommand::Inspect(a)) => {
+            only(&path, leaf, &["format", "pretty", "names"])?;
+            secrets::inspect(c, &a)
+        }
+        Command::Secret(SecretCommand::Rm(a)) => {
+            only(&path, leaf, &["all", "ignore", "names"])?;
+            secrets::rm(c, &a)
+        }
+        Command::Secret(SecretCommand::Exists(a)) => {
+            only(&path, leaf, &["name"])?;
+            secrets::exists(c, &a)
+        }
         Command::Volume(VolumeCommand::Create(a)) => {
             only(&path, leaf, &["driver", "labels", "opts", "name"])?;
             objects::volume_create(c, &a)
@@ -676,15 +709,10 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["force", "filter"])?;
             objects::prune(c, "networks", &a.filter, false)
         }
+        // The commands above are the ones docs/remote.md lists.
         _ => Err(usage(format!(
-            "\"rpod {}\" is not supported with a remote service (rpod's remote commands: \
-             version, info, ps, inspect, create, run, exec, attach, start, stop, restart, kill, pause, \
-             unpause, rm, wait, logs, top, port, cp, container exists, images, image exists, \
-             rmi, pull; \
-             volume and network create, ls, inspect, rm, exists, prune; volume export, \
-             import; network connect, \
-             disconnect; container and image prune; pod create, ps, inspect, exists, top, \
-             start, stop, restart, kill, pause, unpause, rm, prune)",
+            "\"rpod {}\" is not supported with a remote service: run it on the service's \
+             host, or use podman-remote or the docker CLI against the service",
             path.join(" ")
         ))),
     }
