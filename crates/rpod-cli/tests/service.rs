@@ -6292,6 +6292,89 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     );
 }
 
+/// Remote `update`: limits and the restart policy change as the local command changes
+/// them (one container updated remotely, its twin locally, compared); what the API cannot
+/// carry is refused by name, and a bad value by the service.
+#[test]
+fn rpod_remote_updates_limits_and_restart_policy() {
+    let service = Service::start();
+    for name in ["remote", "local"] {
+        service.rpod.ok(&[
+            "run", "-d", "--name", name, "-m", "64m", "demo", "sleep", "300",
+        ]);
+    }
+    let shown = "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} \
+                 {{.HostConfig.MemoryReservation}} {{.HostConfig.CpuShares}} \
+                 {{.HostConfig.CpuQuota}} {{.HostConfig.CpuPeriod}} \
+                 {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}";
+    let steps: [&[&str]; 5] = [
+        &["--memory", "96m", "--cpus", "0.5", "--pids-limit", "77"],
+        &["--memory-reservation", "16m", "--cpu-shares", "512"],
+        &["--restart", "on-failure:3"],
+        &["--pids-limit", "-1", "--restart", "always"],
+        &["--cpu-quota", "25000", "--cpu-period", "50000"],
+    ];
+    for step in steps {
+        let mut remote = vec!["update"];
+        remote.extend_from_slice(step);
+        let mut local = remote.clone();
+        remote.push("remote");
+        local.push("local");
+        let id = service.rpod.ok(&["inspect", "-f", "{{.Id}}", "remote"]);
+        assert_eq!(service.remote_ok(&remote), id, "{step:?}");
+        service.rpod.ok(&local);
+        assert_eq!(
+            service.rpod.ok(&["inspect", "-f", shown, "remote"]),
+            service.rpod.ok(&["inspect", "-f", shown, "local"]),
+            "{step:?}"
+        );
+    }
+    assert_eq!(
+        service.rpod.ok(&["inspect", "-f", shown, "remote"]).trim(),
+        format!(
+            "{} 0 0 {} 512 25000 50000 always 0",
+            96u64 << 20,
+            16u64 << 20
+        )
+    );
+    // Refused: a per-device limit (by name: it names a device of this host), a bad value,
+    // no change, no such container.
+    let block = std::fs::read_dir("/dev")
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            std::fs::metadata(path)
+                .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_block_device(&m.file_type()))
+        });
+    if let Some(device) = block {
+        let limit = format!("{}:1mb", device.display());
+        let out = service.remote_out(&["update", "--device-read-bps", &limit, "remote"]);
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("not supported with a remote service (its API has no field for them): --device-read-bps"),
+            "{out:?}"
+        );
+    }
+    for bad in [
+        &["update", "--memory", "1k", "remote"][..],
+        &["update", "--restart", "sometimes", "remote"],
+        &["update", "remote"],
+        &["update", "--memory", "80m", "nosuch"],
+    ] {
+        let out = service.remote_out(bad);
+        assert_eq!(out.status.code(), Some(125), "{bad:?}: {out:?}");
+    }
+    assert_eq!(
+        service
+            .rpod
+            .ok(&["inspect", "-f", "{{.HostConfig.Memory}}", "remote"])
+            .trim(),
+        (96u64 << 20).to_string()
+    );
+}
+
 /// Remote `secret create|ls|inspect|rm|exists`: the data from a file, standard input or a
 /// variable reaches the service's store (a container reads it), the listings are the
 /// local command's, and the errors and exit codes too.

@@ -163,15 +163,41 @@ pub fn init(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
 /// `linux.resources`, as at create; answers the container's ID.
 pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let resources: Value = ex.body_json()?;
+    // podman 5's restart policy of an update: query parameters.
+    let restart = match ex.req.query("restartPolicy").filter(|p| !p.is_empty()) {
+        None => None,
+        Some(policy) => {
+            let retries: Option<u32> = ex.query_int("restartRetries")?;
+            let text = match retries {
+                Some(n) if policy == "on-failure" => format!("{policy}:{n}"),
+                _ => policy.to_string(),
+            };
+            Some(rpod_engine::restart::RestartPolicy::parse(&text)?)
+        }
+    };
+    // -1 is "unlimited" here (`update --pids-limit -1`), where a create takes it as unset.
+    let unlimited_pids = resources["pids"]["limit"].as_i64() == Some(-1);
+    // A quota of the default period is `--cpus` (what podman's clients send for it);
+    // anything else stays a quota and a period, as `update --cpu-quota --cpu-period`
+    // keeps them locally.
+    let quota = resources["cpu"]["quota"].as_i64().filter(|q| *q > 0);
+    let period = resources["cpu"]["period"].as_u64().filter(|p| *p > 0);
+    let as_cpus = quota.is_some() && period == Some(100_000);
     let (memory, cpus, pids_limit, extra) = super::create::limits(&Some(resources))?;
+    let pids_limit = pids_limit.or(unlimited_pids.then_some(-1));
+    let (cpus, cpu_quota, cpu_period) = if as_cpus {
+        (cpus, None, None)
+    } else {
+        (None, quota, period)
+    };
     let changes = rpod_engine::resources::LimitChanges {
         memory,
         memory_swap: extra.memory_swap,
         memory_reservation: extra.memory_reservation,
         cpus,
         cpu_shares: extra.cpu_shares,
-        cpu_quota: None,
-        cpu_period: None,
+        cpu_quota,
+        cpu_period,
         cpuset_cpus: extra.cpuset_cpus,
         cpuset_mems: extra.cpuset_mems,
         pids_limit,
@@ -186,7 +212,7 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         device_write_bps: Vec::new(),
         device_read_iops: Vec::new(),
         device_write_iops: Vec::new(),
-        restart: None,
+        restart,
     };
     let record = context.engine.update(name, &changes)?;
     ex.json(201, &json!(record.id()))

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use rpod_engine::container::NetworkMode;
 use rpod_engine::isolation::NamespaceMode;
 use rpod_engine::mounts::{MountKind, MountSpec};
+use rpod_engine::resources::LimitChanges;
 use rpod_engine::{CreateOptions, PodOptions};
 
 /// A namespace as a SpecGenerator's `{"nsmode", "value"}`.
@@ -598,6 +599,51 @@ fn resource_limits(options: &CreateOptions) -> Value {
     limits.into_value()
 }
 
+/// `update`'s changes as the body of libpod's update (`linux.resources`, what the service's
+/// update reads), and the changes it cannot carry: the per-device limits, which name a
+/// device by its numbers on the service's host, and the restart policy (a query
+/// parameter of the update, not the body).
+pub fn update_resources(changes: &LimitChanges) -> (Value, Vec<String>) {
+    let mut limits = LinuxResources {
+        pids: changes.pids_limit,
+        blkio_weight: changes.blkio_weight,
+        ..Default::default()
+    };
+    limits
+        .memory("limit", changes.memory)
+        .memory("swap", changes.memory_swap)
+        .memory("reservation", changes.memory_reservation)
+        .memory("swappiness", changes.memory_swappiness)
+        .cpu("shares", changes.cpu_shares)
+        .cpu("cpus", changes.cpuset_cpus.clone())
+        .cpu("mems", changes.cpuset_mems.clone())
+        .cpu("realtimePeriod", changes.cpu_rt_period)
+        .cpu("realtimeRuntime", changes.cpu_rt_runtime);
+    if changes.cpus.is_some() {
+        limits.cpus(changes.cpus);
+    } else {
+        limits
+            .cpu("quota", changes.cpu_quota)
+            .cpu("period", changes.cpu_period);
+    }
+    let mut losses = Vec::new();
+    for (flag, given) in [
+        (
+            "--blkio-weight-device",
+            !changes.blkio_weight_device.is_empty(),
+        ),
+        ("--device-read-bps", !changes.device_read_bps.is_empty()),
+        ("--device-write-bps", !changes.device_write_bps.is_empty()),
+        ("--device-read-iops", !changes.device_read_iops.is_empty()),
+        ("--device-write-iops", !changes.device_write_iops.is_empty()),
+    ] {
+        if given {
+            losses.push(flag.to_string());
+        }
+    }
+    (limits.into_value(), losses)
+}
+
 /// A pod's options as podman's PodSpecGenerator.
 pub fn pod_spec(options: &PodOptions) -> Value {
     let mut spec = Map::new();
@@ -1005,5 +1051,40 @@ mod tests {
         );
         assert_eq!(differing_fields(&one, &two), ["a", "c"]);
         assert!(differing_fields(&one, &one).is_empty());
+    }
+
+    #[test]
+    fn an_update_is_a_linux_resources_body_and_per_device_limits_are_losses() {
+        let changes = LimitChanges {
+            memory: Some(96 << 20),
+            cpus: Some(0.5),
+            pids_limit: Some(-1),
+            cpu_shares: Some(512),
+            ..Default::default()
+        };
+        let (body, losses) = update_resources(&changes);
+        assert!(losses.is_empty(), "{losses:?}");
+        assert_eq!(
+            body,
+            json!({
+                "memory": {"limit": 96 << 20},
+                "cpu": {"quota": 50000, "period": 100000, "shares": 512},
+                "pids": {"limit": -1},
+            })
+        );
+        // A quota and a period as given, when --cpus is not.
+        let (body, _) = update_resources(&LimitChanges {
+            cpu_quota: Some(25000),
+            ..Default::default()
+        });
+        assert_eq!(body, json!({"cpu": {"quota": 25000}}));
+        let (_, losses) = update_resources(&LimitChanges {
+            device_read_bps: vec![rpod_engine::resources::Throttle {
+                device: "/dev/sda".into(),
+                rate: 1 << 20,
+            }],
+            ..Default::default()
+        });
+        assert_eq!(losses, ["--device-read-bps"]);
     }
 }

@@ -372,8 +372,20 @@ fn limit_changes(extra: rpod_engine::resources::Resources) -> rpod_engine::resou
 
 /// `rpod update`: prints each container's ID, as podman.
 pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
+    let changes = update_changes(&args)?;
+    for name in &args.containers {
+        let record = engine.update(name, &changes)?;
+        println!("{}", record.id());
+    }
+    Ok(0)
+}
+
+/// What `update`'s flags change (local and remote).
+pub(crate) fn update_changes(
+    args: &UpdateArgs,
+) -> Result<rpod_engine::resources::LimitChanges, Failure> {
     let extra = limit_resources(&args.limits)?;
-    let changes = rpod_engine::resources::LimitChanges {
+    Ok(rpod_engine::resources::LimitChanges {
         memory: memory_flag(args.memory.as_deref())?,
         cpus: args.cpus,
         pids_limit: args.pids_limit,
@@ -383,12 +395,7 @@ pub fn update(engine: &Engine, args: UpdateArgs) -> Outcome {
             .map(rpod_engine::restart::RestartPolicy::parse)
             .transpose()?,
         ..limit_changes(extra)
-    };
-    for name in &args.containers {
-        let record = engine.update(name, &changes)?;
-        println!("{}", record.id());
-    }
-    Ok(0)
+    })
 }
 
 /// `--shm-size`: a size above 0.

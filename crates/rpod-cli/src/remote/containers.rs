@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{
     FormatArgs, HealthcheckRunArgs, InspectArgs, LogsArgs, PortArgs, PsArgs, RenameArgs, StatsArgs,
-    TopArgs,
+    TopArgs, UpdateArgs,
 };
 use crate::commands::select::{Picked, Selection};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
@@ -584,6 +584,38 @@ pub fn rename(client: &mut Client, args: &RenameArgs) -> Outcome {
         encode(&args.new_name)
     );
     expect(client.call("POST", &path, None)?, &[204])?;
+    Ok(0)
+}
+
+/// `update CONTAINER...`: the flags read as the local command reads them, sent as libpod's
+/// update (the limits in the body, the restart policy as podman 5's query parameters);
+/// each container's ID printed, as locally. A change the API cannot carry is refused by
+/// name, never dropped.
+pub fn update(client: &mut Client, args: &UpdateArgs) -> Outcome {
+    let changes = crate::commands::container::update_changes(args)?;
+    let (body, losses) = rpod_api::libpod::spec_out::update_resources(&changes);
+    if !losses.is_empty() {
+        return Err(usage(format!(
+            "these settings are not supported with a remote service (its API has no field for them): {}",
+            losses.join(", ")
+        )));
+    }
+    let mut query = String::new();
+    if let Some(policy) = &args.restart {
+        let (name, retries) = match policy.split_once(':') {
+            Some((name, retries)) => (name, Some(retries)),
+            None => (policy.as_str(), None),
+        };
+        query = format!("?restartPolicy={}", encode(name));
+        if let Some(retries) = retries {
+            query.push_str(&format!("&restartRetries={}", encode(retries)));
+        }
+    }
+    for name in &args.containers {
+        let path = format!("/containers/{}/update{query}", encode(name));
+        let answer = expect(client.call("POST", &path, Some(&body))?, &[200, 201])?.json()?;
+        println!("{}", answer.as_str().unwrap_or(name));
+    }
     Ok(0)
 }
 

@@ -343,6 +343,10 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             let names: Vec<String> = std::iter::once(a.image).chain(a.other).collect();
             containers::diff(c, "images", None, &names, a.format.as_deref())
         }
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
+            // Every flag: what the API cannot carry is refused by name.
+            containers::update(c, &a)
+        }
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
             only(&path, leaf, &["container", "new_name"])?;
             containers::rename(c, &a)
