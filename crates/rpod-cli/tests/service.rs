@@ -3589,6 +3589,140 @@ fn podman_remote_checkpoints_and_restores() {
     service.podman_ok(&["rm", "-f", "-t", "0", "copy"]);
 }
 
+/// rpod's own client: `container checkpoint` and `restore` in place, `--export` to a file
+/// here and `--import` from it, `--all`, `--print-stats`, and the refusals.
+#[test]
+fn rpod_remote_checkpoints_and_restores() {
+    let service = Service::start();
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "counter",
+        "demo",
+        "sh",
+        "-c",
+        "i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done",
+    ]);
+    let count = |name: &str| -> u64 {
+        let out = service.remote_out(&["exec", name, "cat", "/tmp/count"]);
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    let running = |name: &str| service.rpod.inspect(name, "{{.State.Running}}");
+    let id = service.rpod.inspect("counter", "{{.Id}}");
+    wait_until("the counter counts", || count("counter") > 3);
+    // In place: each prints the container's ID, as locally.
+    assert_eq!(
+        service
+            .remote_ok(&["container", "checkpoint", "counter"])
+            .trim(),
+        id
+    );
+    assert_eq!(running("counter"), "false");
+    assert_eq!(
+        service
+            .remote_ok(&["container", "restore", "counter"])
+            .trim(),
+        id
+    );
+    let before = count("counter");
+    wait_until("the restored counter goes on", || count("counter") > before);
+    // --leave-running with --print-stats: podman's JSON.
+    let stats = service.remote_ok(&[
+        "container",
+        "checkpoint",
+        "--leave-running",
+        "--print-stats",
+        "counter",
+    ]);
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(
+        stats["container_statistics"][0]["Id"],
+        id.as_str(),
+        "{stats}"
+    );
+    assert!(
+        stats["podman_checkpoint_duration"].as_i64().unwrap() > 0,
+        "{stats}"
+    );
+    assert_eq!(running("counter"), "true");
+    // Exported to a file here, then imported as a new container that goes on.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("counter.tar.gz");
+    let archive_arg = archive.display().to_string();
+    assert_eq!(
+        service
+            .remote_ok(&["container", "checkpoint", "-e", &archive_arg, "counter"])
+            .trim(),
+        id
+    );
+    assert!(std::fs::metadata(&archive).unwrap().len() > 0);
+    assert_eq!(running("counter"), "false");
+    service.remote_ok(&["rm", "-f", "counter"]);
+    let copy = service.remote_ok(&[
+        "container",
+        "restore",
+        "-i",
+        &archive_arg,
+        "--name",
+        "copy",
+        "--ignore-static-ip",
+        "--ignore-static-mac",
+    ]);
+    assert_eq!(copy.trim(), service.rpod.inspect("copy", "{{.Id}}"));
+    let resumed = count("copy");
+    assert!(resumed >= before, "{resumed} < {before}");
+    wait_until("the imported counter goes on", || count("copy") > resumed);
+    // --all: the running ones are checkpointed, then the checkpointed ones restored.
+    assert_eq!(
+        service
+            .remote_ok(&["container", "checkpoint", "--all"])
+            .trim(),
+        copy.trim()
+    );
+    assert_eq!(
+        service.remote_ok(&["container", "restore", "--all"]).trim(),
+        copy.trim()
+    );
+    assert_eq!(running("copy"), "true");
+    // Refused: what rpod's checkpoints do not do, what needs this side, a missing file.
+    for (args, says) in [
+        (
+            &["container", "checkpoint", "--with-previous", "copy"][..],
+            "pre-dumps",
+        ),
+        (
+            &[
+                "container",
+                "checkpoint",
+                "-e",
+                &archive_arg,
+                "-c",
+                "zstd",
+                "copy",
+            ],
+            "--compress",
+        ),
+        (&["container", "checkpoint", "--latest"], "--latest"),
+        (
+            &["container", "restore", "-i", "/nonexistent.tar.gz"],
+            "/nonexistent.tar.gz",
+        ),
+        (&["container", "restore", "nosuch"], "nosuch"),
+    ] {
+        let out = service.remote_out(args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {out:?}"
+        );
+    }
+    service.remote_ok(&["rm", "-f", "-t", "0", "copy"]);
+}
+
 #[test]
 fn docker_ps_filters_as_the_command_line() {
     let service = Service::start();
@@ -4236,6 +4370,51 @@ fn docker_and_podman_remote_pull_push_and_log_in_through_the_service() {
         .map(|l| l.split_whitespace().collect())
         .collect();
     assert_eq!(rows, [vec!["NAME", "TAG"], vec![repository.as_str(), "1"]]);
+    // rpod's own client: the service searches with the credentials sent, and the results
+    // are printed as the local command prints them.
+    let svc = format!("{host}/svc");
+    for args in [
+        &[
+            "search",
+            "--tls-verify=false",
+            "--creds",
+            "alice:s3cret",
+            &svc,
+        ][..],
+        &[
+            "search",
+            "--tls-verify=false",
+            "--creds",
+            "alice:s3cret",
+            "--list-tags",
+            &repository,
+        ],
+        &[
+            "search",
+            "--tls-verify=false",
+            "--creds",
+            "alice:s3cret",
+            "--format",
+            "json",
+            "--limit",
+            "1",
+            &svc,
+        ],
+    ] {
+        let remote = service.remote_ok(args);
+        assert!(
+            remote.contains(&repository) || args.contains(&"--limit"),
+            "{remote}"
+        );
+        assert_eq!(remote, service.rpod.ok(args), "{args:?}");
+    }
+    let out = service.remote_out(&["search", "--list-tags", "--filter", "stars=1", &svc]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let out = service.remote_out(&["search", "--authfile", "/tmp/auth.json", &svc]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--authfile of \"rpod search\""),
+        "{out:?}"
+    );
 }
 
 /// A checkpoint archive uploaded for a restore (`podman container restore -i` remote) stops

@@ -261,8 +261,8 @@ pub(crate) fn print_top(headers: &[String], rows: &[Vec<String>]) {
     }
 }
 
-/// podman's `--print-stats` JSON.
-fn print_stats(label: &str, reports: &[rpod_engine::CheckpointReport], total: Duration) {
+/// podman's `--print-stats` JSON (local and remote).
+pub(crate) fn print_stats(label: &str, reports: &[rpod_engine::CheckpointReport], total: Duration) {
     let statistics: Vec<Value> = reports
         .iter()
         .map(|r| json!({ "Id": r.id, format!("runtime_{label}_duration"): r.runtime_micros }))

@@ -197,13 +197,23 @@ fn passphrase_file(args: &SigningFlags) -> Result<Option<Vec<u8>>, Failure> {
 const DESCRIPTION_WIDTH: usize = 44;
 
 pub fn search(engine: &Engine, args: SearchArgs) -> Outcome {
-    if args.list_tags && !args.filter.is_empty() {
-        return Err(usage("filters are not applicable to list tags result"));
-    }
-    let filter = SearchFilter::parse(&args.filter)?;
+    let filter = search_filter(&args)?;
     let options = registry_options(&args.registry)?;
     let results =
         engine.search_images(&args.term, args.limit, &filter, args.list_tags, &options)?;
+    print_search(results, &args)
+}
+
+/// `search --filter`, checked (local and remote).
+pub(crate) fn search_filter(args: &SearchArgs) -> Result<SearchFilter, Failure> {
+    if args.list_tags && !args.filter.is_empty() {
+        return Err(usage("filters are not applicable to list tags result"));
+    }
+    Ok(SearchFilter::parse(&args.filter)?)
+}
+
+/// `search`'s output of what a registry (or a service) found.
+pub(crate) fn print_search(results: Vec<registry::SearchResult>, args: &SearchArgs) -> Outcome {
     let json_output = args.format.as_deref() == Some("json");
     let rows: Vec<serde_json::Value> = results
         .into_iter()

@@ -16,12 +16,23 @@ use super::{encode, expect, Client};
 /// commands write theirs: never to a terminal, a file replaced only once it is whole. A
 /// stream the service cuts short is an error, and leaves no file.
 fn download(client: &mut Client, path: &str, output: Option<&std::path::Path>) -> Outcome {
+    download_from(client, "GET", path, output)
+}
+
+/// `download`, the archive being the answer to a `method` request (a checkpoint's export
+/// answers a POST).
+pub(super) fn download_from(
+    client: &mut Client,
+    method: &str,
+    path: &str,
+    output: Option<&std::path::Path>,
+) -> Outcome {
     if output.is_none() && io::stdout().is_terminal() {
         return Err(usage(
             "refusing to write an archive to a terminal: use -o FILE or redirect",
         ));
     }
-    let mut streamed = client.stream("GET", path, None, false)?;
+    let mut streamed = client.stream(method, path, None, false)?;
     if streamed.status != 200 {
         return Err(super::streamed_failure(streamed));
     }

@@ -4,7 +4,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
 use crate::cli::{
-    CommitArgs, HistoryArgs, ImagesArgs, PullArgs, PushArgs, RmiArgs, TagArgs, UntagArgs,
+    CommitArgs, HistoryArgs, ImagesArgs, PullArgs, PushArgs, RmiArgs, SearchArgs, TagArgs,
+    UntagArgs,
 };
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
@@ -239,6 +240,36 @@ pub fn push(client: &mut Client, args: &PushArgs) -> Outcome {
         std::fs::write(path, &digest).map_err(|e| usage(format!("{}: {e}", path.display())))?;
     }
     Ok(0)
+}
+
+/// `search TERM`: the service searches, with its own registry settings but for
+/// `--tls-verify` and `--creds`, which go with the request; the results printed as the
+/// local command prints them.
+pub fn search(client: &mut Client, args: &SearchArgs) -> Outcome {
+    // Checked here as the local command checks them; the service checks again.
+    crate::commands::registry::search_filter(args)?;
+    let mut query = vec![
+        format!("term={}", encode(&args.term)),
+        format!("limit={}", args.limit),
+        format!("listTags={}", args.list_tags),
+    ];
+    let filters = filters_map(&args.filter)?;
+    if !filters.is_empty() {
+        let filters = Value::Object(filters).to_string();
+        query.push(format!("filters={}", encode(&filters)));
+    }
+    if let Some(verify) = args.registry.tls_verify {
+        query.push(format!("tlsVerify={verify}"));
+    }
+    if let Some(creds) = &args.registry.creds {
+        query.push(format!("credentials={}", encode(creds)));
+    }
+    let path = format!("/images/search?{}", query.join("&"));
+    let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let results: Vec<rpod_engine::image::registry::SearchResult> =
+        serde_json::from_value(answer)
+            .map_err(|e| usage(format!("the service's search answer: {e}")))?;
+    crate::commands::registry::print_search(results, args)
 }
 
 /// `image history IMAGE`: the service's history of the image, printed as the local command

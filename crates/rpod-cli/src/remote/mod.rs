@@ -8,6 +8,7 @@
 
 mod archives;
 mod build;
+mod checkpoints;
 mod client;
 mod containers;
 mod copy;
@@ -343,6 +344,52 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             let names: Vec<String> = std::iter::once(a.image).chain(a.other).collect();
             containers::diff(c, "images", None, &names, a.format.as_deref())
         }
+        Command::Container(ContainerCommand::Checkpoint(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "all",
+                    "leave_running",
+                    "keep",
+                    "tcp_established",
+                    "file_locks",
+                    "export",
+                    "create_image",
+                    "pre_checkpoint",
+                    "with_previous",
+                    "ignore_rootfs",
+                    "ignore_volumes",
+                    "print_stats",
+                    "containers",
+                ],
+            )?;
+            checkpoints::checkpoint(c, &a)
+        }
+        Command::Container(ContainerCommand::Restore(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "all",
+                    "keep",
+                    "tcp_established",
+                    "file_locks",
+                    "import",
+                    "name",
+                    "ignore_rootfs",
+                    "ignore_volumes",
+                    "ignore_static_ip",
+                    "ignore_static_mac",
+                    "publish",
+                    "import_previous",
+                    "pod",
+                    "print_stats",
+                    "containers",
+                ],
+            )?;
+            checkpoints::restore(c, &a)
+        }
         Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
             // Every flag: what the API cannot carry is refused by name.
             containers::update(c, &a)
@@ -422,6 +469,24 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
                 &["no_trunc", "quiet", "human", "format", "image"],
             )?;
             images::history(c, a)
+        }
+        Command::Search(a) | Command::Image(ImageCommand::Search(a)) => {
+            only(
+                &path,
+                leaf,
+                &[
+                    "limit",
+                    "filter",
+                    "format",
+                    "no_trunc",
+                    "compatible",
+                    "list_tags",
+                    "tls_verify",
+                    "creds",
+                    "term",
+                ],
+            )?;
+            images::search(c, &a)
         }
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => {
             only(

@@ -14,9 +14,9 @@ const DOCKER_HUB_SEARCH: &str = "https://index.docker.io/v1/search";
 /// Answers larger than this are refused.
 const ANSWER_LIMIT: u64 = 8 << 20;
 
-/// One result, with podman's field names.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+/// One result, with podman's field names (also what a service's libpod search answers).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct SearchResult {
     /// The registry.
     pub index: String,
