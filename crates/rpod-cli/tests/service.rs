@@ -4256,6 +4256,114 @@ fn podman_remote_generates_systemd_units() {
     assert!(!out.status.success());
 }
 
+/// rpod's own client: `generate systemd` and `generate kube` (`kube generate`) print, or
+/// write here, what the local commands do for the same containers.
+#[test]
+fn rpod_remote_generates_units_and_kube_yaml() {
+    let service = Service::start();
+    service.rpod.ok(&[
+        "create", "--name", "web", "-p", "18089:80", "demo", "sleep", "300",
+    ]);
+    for args in [
+        &["generate", "systemd", "--name", "--no-header", "web"][..],
+        &[
+            "generate",
+            "systemd",
+            "--new",
+            "--restart-policy",
+            "always",
+            "--restart-sec",
+            "3",
+            "-t",
+            "7",
+            "--start-timeout",
+            "9",
+            "-e",
+            "A=1",
+            "--wants",
+            "network-online.target",
+            "--after",
+            "a.service",
+            "--requires",
+            "b.service",
+            "--container-prefix",
+            "box",
+            "--separator",
+            "_",
+            "--no-header",
+            "web",
+        ],
+        &[
+            "generate",
+            "systemd",
+            "--template",
+            "--name",
+            "--no-header",
+            "--format",
+            "json",
+            "web",
+        ],
+    ] {
+        let remote = service.remote_ok(args);
+        assert!(remote.contains("ExecStart="), "{remote}");
+        assert_eq!(remote, service.rpod.ok(args), "{args:?}");
+    }
+    // --files: written here.
+    let dir = tempfile::tempdir().unwrap();
+    let out = service
+        .remote(&[
+            "generate",
+            "systemd",
+            "--files",
+            "--name",
+            "--no-header",
+            "web",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let file = dir.path().join("container-web.service");
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("ExecStart="),
+        "{out:?}"
+    );
+    // The YAML, but for the time it was made at.
+    let undated = |yaml: String| -> String {
+        yaml.lines()
+            .filter(|l| !l.contains("creationTimestamp") && !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    for args in [
+        &["generate", "kube", "web"][..],
+        &["kube", "generate", "--service", "web"],
+    ] {
+        let remote = service.remote_ok(args);
+        assert!(remote.contains("kind: Pod"), "{remote}");
+        assert_eq!(undated(remote), undated(service.rpod.ok(args)), "{args:?}");
+    }
+    let yaml = dir.path().join("web.yaml");
+    let yaml_arg = yaml.display().to_string();
+    service.remote_ok(&["generate", "kube", "-f", &yaml_arg, "web"]);
+    assert!(std::fs::read_to_string(&yaml)
+        .unwrap()
+        .contains("kind: Pod"));
+    // An existing file is not replaced; unknown names and bad flags are refused.
+    for args in [
+        &["generate", "kube", "-f", &yaml_arg, "web"][..],
+        &["generate", "kube", "nosuch"],
+        &["generate", "systemd", "nosuch"],
+        &["generate", "systemd", "--format", "yaml", "web"],
+        &["generate", "systemd", "--template", "--new=false", "web"],
+    ] {
+        let out = service.remote_out(args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {out:?}");
+    }
+}
+
 #[test]
 fn docker_and_podman_remote_pull_push_and_log_in_through_the_service() {
     let registry = Registry::start(RegistrySetup {

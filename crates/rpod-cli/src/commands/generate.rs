@@ -8,15 +8,26 @@ use rpod_engine::systemd_unit::UnitOptions;
 use rpod_engine::Engine;
 
 use crate::cli::{GenerateKubeArgs, GenerateSpecArgs, GenerateSystemdArgs};
-use crate::exit::{usage, Outcome};
+use crate::exit::{usage, Failure, Outcome};
 
 pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
     let executable = std::env::current_exe()
         .map_err(|e| usage(format!("finding rpod's own executable: {e}")))?;
+    let options = unit_options(&args)?;
+    let units = engine.systemd_units(&args.container, &executable, &options)?;
+    print_units(units, &args)
+}
+
+/// The unit options of `generate systemd`'s flags, checked (local and remote).
+pub(crate) fn unit_options(args: &GenerateSystemdArgs) -> Result<UnitOptions, Failure> {
     if args.template && args.new == Some(false) {
         return Err(usage("--template cannot be set with --new=false"));
     }
-    let options = UnitOptions {
+    if !matches!(args.format.as_deref(), None | Some("") | Some("json")) {
+        let other = args.format.as_deref().unwrap_or_default();
+        return Err(usage(format!("invalid --format {other:?}: use json")));
+    }
+    Ok(UnitOptions {
         use_name: args.name,
         new: args.new.unwrap_or(false) || args.template,
         template: args.template,
@@ -32,19 +43,19 @@ pub fn systemd(engine: &Engine, args: GenerateSystemdArgs) -> Outcome {
         after: args.after.clone(),
         requires: args.requires.clone(),
         env: args.env.clone(),
-    };
-    let units = engine.systemd_units(&args.container, &executable, &options)?;
-    match args.format.as_deref() {
-        None | Some("") => {}
-        Some("json") => {
-            let map: serde_json::Map<String, serde_json::Value> = units
-                .into_iter()
-                .map(|(name, text)| (name, serde_json::Value::String(text)))
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&map)?);
-            return Ok(0);
-        }
-        Some(other) => return Err(usage(format!("invalid --format {other:?}: use json"))),
+    })
+}
+
+/// `generate systemd`'s output of units (a name and its text each): printed, written to
+/// files here with `--files`, or a JSON object with `--format json`.
+pub(crate) fn print_units(units: Vec<(String, String)>, args: &GenerateSystemdArgs) -> Outcome {
+    if args.format.as_deref() == Some("json") {
+        let map: serde_json::Map<String, serde_json::Value> = units
+            .into_iter()
+            .map(|(name, text)| (name, serde_json::Value::String(text)))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&map)?);
+        return Ok(0);
     }
     for (name, text) in &units {
         if args.files {
@@ -122,8 +133,13 @@ pub fn kube(engine: &Engine, args: GenerateKubeArgs) -> Outcome {
     for warning in &generated.warnings {
         tracing::warn!("{warning}");
     }
-    match &args.filename {
-        None => print!("{}", generated.yaml),
+    write_kube(&generated.yaml, args.filename.as_deref())
+}
+
+/// `generate kube`'s YAML to standard output or to `--filename` (local and remote).
+pub(crate) fn write_kube(yaml: &str, filename: Option<&std::path::Path>) -> Outcome {
+    match filename {
+        None => print!("{yaml}"),
         Some(path) => {
             use std::io::Write;
             // As podman: an existing file is not overwritten.
@@ -132,7 +148,7 @@ pub fn kube(engine: &Engine, args: GenerateKubeArgs) -> Outcome {
                 .create_new(true)
                 .open(path)
                 .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
-            file.write_all(generated.yaml.as_bytes())
+            file.write_all(yaml.as_bytes())
                 .map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
         }
     }

@@ -14,6 +14,7 @@ mod containers;
 mod copy;
 mod destination;
 mod events;
+mod generate;
 mod images;
 mod objects;
 mod pods;
@@ -25,8 +26,8 @@ use clap::parser::ValueSource;
 use clap::ArgMatches;
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand, PodCommand,
-    SecretCommand, SystemCommand, VolumeCommand,
+    Cli, Command, ContainerCommand, GenerateCommand, HealthcheckCommand, ImageCommand, KubeCommand,
+    NetworkCommand, PodCommand, SecretCommand, SystemCommand, VolumeCommand,
 };
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use rpod_engine::Status;
@@ -343,6 +344,14 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["format", "image", "other"])?;
             let names: Vec<String> = std::iter::once(a.image).chain(a.other).collect();
             containers::diff(c, "images", None, &names, a.format.as_deref())
+        }
+        Command::Generate(GenerateCommand::Systemd(a)) => {
+            // Every flag: each is a query parameter of the service's.
+            generate::systemd(c, &a)
+        }
+        Command::Generate(GenerateCommand::Kube(a)) | Command::Kube(KubeCommand::Generate(a)) => {
+            only(&path, leaf, &["filename", "service", "names"])?;
+            generate::kube(c, &a)
         }
         Command::Container(ContainerCommand::Checkpoint(a)) => {
             only(
