@@ -4861,6 +4861,85 @@ fn docker_log_options_are_taken_or_refused() {
     );
 }
 
+/// rpod's own client: `kube play` (from a file and from standard input, with its flags)
+/// and `kube down`, reported as the local commands report.
+#[test]
+fn rpod_remote_plays_kubernetes_yaml() {
+    let service = Service::start();
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: remote}\nspec:\n  restartPolicy: Never\n  \
+                terminationGracePeriodSeconds: 0\n  containers:\n  - name: main\n    image: demo\n    \
+                command: [sh, -c, 'echo played $GREETING; sleep 1000']\n    env: [{name: GREETING, value: hi}]\n";
+    let file = service.rpod.dir.path().join("pod.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    let out = service.remote_ok(&[
+        "kube",
+        "play",
+        "--annotation",
+        "team=db",
+        "--log-opt",
+        "tag=remote",
+        &file,
+    ]);
+    let pod = service
+        .rpod
+        .ok(&["pod", "inspect", "-f", "{{.Id}}", "remote"]);
+    let container = service.rpod.inspect("remote-main", "{{.Id}}");
+    assert_eq!(
+        out,
+        format!("Pod:\n{}Container:\n{container}\n\n", pod),
+        "{out}"
+    );
+    wait_until("the container wrote", || {
+        service.rpod.ok(&["logs", "remote-main"]) == "played hi\n"
+    });
+    assert_eq!(
+        service.rpod.inspect(
+            "remote-main",
+            "{{index .Config.Annotations \"team\"}} {{.HostConfig.LogConfig.Tag}}"
+        ),
+        "db remote"
+    );
+    let out = service.remote_ok(&["kube", "down", &file]);
+    assert_eq!(
+        out,
+        format!("Pods stopped:\n{pod}Pods removed:\n{pod}"),
+        "{out}"
+    );
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+    // From standard input, not started (`play kube`, its other name); down from stdin.
+    let out = pipe_through(
+        &mut service.remote(&["play", "kube", "--start=false", "-"]),
+        yaml.as_bytes(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        service.rpod.inspect("remote-main", "{{.State.Status}}"),
+        "created"
+    );
+    let out = pipe_through(&mut service.remote(&["kube", "down", "-"]), yaml.as_bytes());
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+    // What would need this side's files is refused by name; the service's refusals too.
+    for (args, says) in [
+        (
+            &["kube", "play", "--configmap", "/tmp/cm.yaml", &file][..],
+            "--configmap",
+        ),
+        (&["kube", "play", "--build", &file], "--build"),
+        (&["kube", "play", "--userns", "keep-id", &file], "keep-id"),
+        (&["kube", "play", "/nonexistent.yaml"], "/nonexistent.yaml"),
+    ] {
+        let out = service.remote_out(args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
+}
+
 /// podman-remote's `kube play` and `kube down` through the service.
 #[test]
 fn podman_remote_plays_kubernetes_yaml() {

@@ -9,7 +9,8 @@ use rpod_engine::{Engine, PlayOptions};
 use crate::cli::{KubeDownArgs, KubePlayArgs};
 use crate::exit::{usage, Outcome};
 
-fn read_yaml(file: &str) -> Result<String, crate::exit::Failure> {
+/// A YAML file, or standard input for `-`, at most `MAX_YAML` (local and remote).
+pub(crate) fn read_yaml(file: &str) -> Result<String, crate::exit::Failure> {
     let mut text = String::new();
     let read = if file == "-" {
         std::io::stdin()
@@ -83,41 +84,56 @@ pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
             "Service {service}: not played (a Service needs a cluster; the pods' hostPorts publish their ports)"
         );
     }
-    // podman's report: the claims' volumes, then each pod.
-    if !played.volumes.is_empty() {
+    let pods: Vec<(String, Vec<String>)> = played
+        .pods
+        .into_iter()
+        .map(|pod| (pod.id, pod.containers))
+        .collect();
+    print_played(&played.volumes, &pods);
+    Ok(0)
+}
+
+/// podman's report of a play: the claims' volumes, then each pod (its ID and its
+/// containers'), local and remote.
+pub(crate) fn print_played(volumes: &[String], pods: &[(String, Vec<String>)]) {
+    if !volumes.is_empty() {
         println!("Volumes:");
-        for volume in &played.volumes {
+        for volume in volumes {
             println!("{volume}");
         }
     }
-    for pod in &played.pods {
-        println!("Pod:\n{}", pod.id);
+    for (pod, containers) in pods {
+        println!("Pod:\n{pod}");
         println!(
             "{}",
-            if pod.containers.len() == 1 {
+            if containers.len() == 1 {
                 "Container:"
             } else {
                 "Containers:"
             }
         );
-        for id in &pod.containers {
+        for id in containers {
             println!("{id}");
         }
         println!();
     }
-    Ok(0)
 }
 
 pub fn down(engine: &Engine, args: KubeDownArgs) -> Outcome {
     let yaml = read_yaml(&args.file)?;
     let removed = engine.kube_down(&yaml)?;
+    print_down(&removed, &removed);
+    Ok(0)
+}
+
+/// podman's report of a `kube down` (local and remote).
+pub(crate) fn print_down(stopped: &[String], removed: &[String]) {
     println!("Pods stopped:");
-    for id in &removed {
+    for id in stopped {
         println!("{id}");
     }
     println!("Pods removed:");
-    for id in &removed {
+    for id in removed {
         println!("{id}");
     }
-    Ok(0)
 }

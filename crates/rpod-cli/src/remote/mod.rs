@@ -16,6 +16,7 @@ mod destination;
 mod events;
 mod generate;
 mod images;
+mod kube;
 mod objects;
 mod pods;
 mod secrets;
@@ -27,7 +28,7 @@ use clap::ArgMatches;
 
 use crate::cli::{
     Cli, Command, ContainerCommand, GenerateCommand, HealthcheckCommand, ImageCommand, KubeCommand,
-    NetworkCommand, PodCommand, SecretCommand, SystemCommand, VolumeCommand,
+    NetworkCommand, PlayCommand, PodCommand, SecretCommand, SystemCommand, VolumeCommand,
 };
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use rpod_engine::Status;
@@ -344,6 +345,14 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["format", "image", "other"])?;
             let names: Vec<String> = std::iter::once(a.image).chain(a.other).collect();
             containers::diff(c, "images", None, &names, a.format.as_deref())
+        }
+        Command::Kube(KubeCommand::Play(a)) | Command::Play(PlayCommand::Kube(a)) => {
+            only(&path, leaf, kube::PLAY_FLAGS)?;
+            kube::play(c, &a)
+        }
+        Command::Kube(KubeCommand::Down(a)) => {
+            only(&path, leaf, &["file"])?;
+            kube::down(c, &a)
         }
         Command::Generate(GenerateCommand::Systemd(a)) => {
             // Every flag: each is a query parameter of the service's.
