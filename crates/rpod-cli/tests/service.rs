@@ -5662,6 +5662,147 @@ fn podman_remote_manages_and_pushes_manifest_lists() {
     );
 }
 
+/// rpod's own client: `manifest create`, `add`, `annotate`, `remove`, `inspect`, `exists`,
+/// `push` (to a registry, with `--digestfile` written here and `--rm`) and `rm`, printed as
+/// the local commands print.
+#[test]
+fn rpod_remote_manages_and_pushes_manifest_lists() {
+    let registry = Registry::start(RegistrySetup {
+        user: None,
+        tls: false,
+    });
+    let service = Service::start();
+    let id = service.remote_ok(&["manifest", "create", "rlist"]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(
+        service.remote_ok(&[
+            "manifest",
+            "add",
+            "--arch",
+            "arm64",
+            "--annotation",
+            "k=v",
+            "rlist",
+            "demo"
+        ]),
+        id
+    );
+    let inspect = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&service.remote_ok(&["manifest", "inspect", name])).unwrap()
+    };
+    let list = inspect("rlist");
+    assert_eq!(
+        service.remote_ok(&["manifest", "inspect", "rlist"]),
+        service.rpod.ok(&["manifest", "inspect", "rlist"])
+    );
+    assert_eq!(list["manifests"][0]["platform"]["architecture"], "arm64");
+    assert_eq!(list["manifests"][0]["annotations"]["k"], "v");
+    let digest = list["manifests"][0]["digest"].as_str().unwrap().to_string();
+    assert_eq!(
+        service.remote_ok(&[
+            "manifest",
+            "annotate",
+            "--os-version",
+            "10.1",
+            "rlist",
+            &digest
+        ]),
+        id
+    );
+    assert_eq!(
+        inspect("rlist")["manifests"][0]["platform"]["os.version"],
+        "10.1"
+    );
+    assert_eq!(
+        service
+            .remote_out(&["manifest", "exists", "rlist"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        service
+            .remote_out(&["manifest", "exists", "nope"])
+            .status
+            .code(),
+        Some(1)
+    );
+    // Pushed: the registry serves it; the digest is written here; --rm deletes the list.
+    let target = format!("{}/svc/rlist:1", registry.host);
+    let dir = tempfile::tempdir().unwrap();
+    let digestfile = dir.path().join("digest");
+    service.remote_ok(&[
+        "manifest",
+        "push",
+        "--tls-verify=false",
+        "--digestfile",
+        &digestfile.display().to_string(),
+        "--rm",
+        "rlist",
+        &format!("docker://{target}"),
+    ]);
+    assert!(std::fs::read_to_string(&digestfile)
+        .unwrap()
+        .starts_with("sha256:"));
+    assert_eq!(
+        service
+            .remote_out(&["manifest", "exists", "rlist"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let pushed: serde_json::Value = serde_json::from_str(&service.remote_ok(&[
+        "manifest",
+        "inspect",
+        "--tls-verify=false",
+        &target,
+    ]))
+    .unwrap();
+    assert_eq!(pushed["manifests"][0]["digest"], digest.as_str());
+    // remove and rm, as locally; errors and refusals.
+    let second_id = service.remote_ok(&["manifest", "create", "second", "demo"]);
+    let entry = inspect("second")["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    service.remote_ok(&["manifest", "remove", "second", &entry]);
+    assert_eq!(inspect("second")["manifests"], serde_json::json!([]));
+    assert_eq!(
+        service.remote_ok(&["manifest", "rm", "second"]),
+        format!("Untagged: localhost/second:latest\nDeleted: {second_id}")
+    );
+    assert_eq!(
+        service.remote_ok(&["manifest", "rm", "--ignore", "second"]),
+        ""
+    );
+    for (args, says) in [
+        (&["manifest", "rm", "second"][..], "second"),
+        (
+            &["manifest", "add", "nolist", "demo"],
+            "no such manifest list",
+        ),
+        (
+            &["manifest", "push", "--compression-format", "zstd", "x", "y"],
+            "--compression-format",
+        ),
+        (
+            &["manifest", "push", "--sign-by", "key", "x", "y"],
+            "--sign-by",
+        ),
+        (
+            &["manifest", "create", "--authfile", "/tmp/a.json", "x"],
+            "--authfile",
+        ),
+    ] {
+        let out = service.remote_out(args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {out:?}"
+        );
+    }
+}
+
 #[test]
 fn the_service_judges_pulls_and_loads_by_the_signature_policy() {
     let registry = Registry::plain();

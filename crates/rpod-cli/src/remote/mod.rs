@@ -17,6 +17,7 @@ mod events;
 mod generate;
 mod images;
 mod kube;
+mod manifests;
 mod objects;
 mod pods;
 mod secrets;
@@ -345,6 +346,10 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, &["format", "image", "other"])?;
             let names: Vec<String> = std::iter::once(a.image).chain(a.other).collect();
             containers::diff(c, "images", None, &names, a.format.as_deref())
+        }
+        Command::Manifest(command) => {
+            only(&path, leaf, manifests::FLAGS)?;
+            manifests::manifest(c, &command)
         }
         Command::Kube(KubeCommand::Play(a)) | Command::Play(PlayCommand::Kube(a)) => {
             only(&path, leaf, kube::PLAY_FLAGS)?;
