@@ -5662,6 +5662,27 @@ fn podman_remote_manages_and_pushes_manifest_lists() {
     );
 }
 
+/// rpod's own client: `image tree` (and `--whatrequires`) as the local command prints it.
+#[test]
+fn rpod_remote_shows_image_trees() {
+    let service = Service::start();
+    service
+        .rpod
+        .ok(&["run", "--name", "base", "demo", "touch", "/added"]);
+    service.rpod.ok(&["commit", "-q", "base", "child"]);
+    for args in [
+        &["image", "tree", "demo"][..],
+        &["image", "tree", "child"],
+        &["image", "tree", "--whatrequires", "demo"],
+    ] {
+        let remote = service.remote_ok(args);
+        assert!(remote.contains("Image ID:"), "{remote}");
+        assert_eq!(remote, service.rpod.ok(args), "{args:?}");
+    }
+    let out = service.remote_out(&["image", "tree", "nosuch"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+}
+
 /// rpod's own client: `manifest create`, `add`, `annotate`, `remove`, `inspect`, `exists`,
 /// `push` (to a registry, with `--digestfile` written here and `--rm`) and `rm`, printed as
 /// the local commands print.

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{
     CommitArgs, HistoryArgs, ImagesArgs, PullArgs, PushArgs, RmiArgs, SearchArgs, TagArgs,
-    UntagArgs,
+    TreeArgs, UntagArgs,
 };
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
@@ -270,6 +270,21 @@ pub fn search(client: &mut Client, args: &SearchArgs) -> Outcome {
         serde_json::from_value(answer)
             .map_err(|e| usage(format!("the service's search answer: {e}")))?;
     crate::commands::registry::print_search(results, args)
+}
+
+/// `image tree IMAGE`: the service's tree text, printed as the local command prints it.
+pub fn tree(client: &mut Client, args: &TreeArgs) -> Outcome {
+    let path = format!(
+        "/images/{}/tree?whatrequires={}",
+        encode(&args.image),
+        args.what_requires
+    );
+    let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let tree = answer["Tree"]
+        .as_str()
+        .ok_or_else(|| usage("the service's answer has no tree"))?;
+    println!("{tree}");
+    Ok(0)
 }
 
 /// `image history IMAGE`: the service's history of the image, printed as the local command

@@ -493,6 +493,10 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             )?;
             images::history(c, a)
         }
+        Command::Image(ImageCommand::Tree(a)) => {
+            only(&path, leaf, &["what_requires", "image"])?;
+            images::tree(c, &a)
+        }
         Command::Search(a) | Command::Image(ImageCommand::Search(a)) => {
             only(
                 &path,
