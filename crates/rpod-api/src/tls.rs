@@ -357,13 +357,14 @@ impl Relay<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rustls::pki_types::ServerName;
     use rustls::{ClientConfig, ClientConnection, StreamOwned};
     use std::net::TcpListener;
 
-    fn testdata(name: &str) -> PathBuf {
+    /// A file of the tests' certificates (`testdata/tls`), also `tls_client.rs`'s.
+    pub(crate) fn testdata(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("testdata/tls")
             .join(name)

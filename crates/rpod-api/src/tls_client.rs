@@ -114,17 +114,11 @@ fn host_of(address: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tls::tests::testdata;
     use crate::tls::{Tls, TlsFiles};
     use std::io::{Read, Write};
     use std::net::TcpListener;
     use std::os::fd::OwnedFd;
-    use std::path::Path;
-
-    fn testdata(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/tls")
-            .join(name)
-    }
 
     fn client(identity: bool) -> TlsClient {
         TlsClient::load(&TlsClientFiles {

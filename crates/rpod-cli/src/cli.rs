@@ -66,17 +66,9 @@ pub struct Cli {
     /// The SSH key for an ssh:// service (instead of the connection's); before the command.
     #[arg(long, env = "CONTAINER_SSHKEY")]
     pub identity: Option<PathBuf>,
-    /// TLS to a tcp:// service: the CA certificates (PEM) its certificate must chain to
-    /// (the system's bundle by default); before the command.
-    #[arg(long = "tls-ca")]
-    pub tls_ca: Option<PathBuf>,
-    /// TLS to a tcp:// service: the client's certificate (PEM), for a service that asks
-    /// for one (with --tls-key); before the command.
-    #[arg(long = "tls-cert", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// TLS to a tcp:// service: the private key (PEM) of --tls-cert; before the command.
-    #[arg(long = "tls-key", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
+    /// `--tls-ca`, `--tls-cert`, `--tls-key`; before the command.
+    #[command(flatten)]
+    pub tls: crate::connections::TlsPaths,
     /// Directory for temporary files of rpod and the processes it starts (`TMPDIR`); rpod's
     /// state stays under --runroot and its scratch space on the storage root.
     #[arg(long, global = true)]
@@ -810,16 +802,8 @@ pub struct ConnectionAddArgs {
     /// The path of the service's socket on the host (root's podman socket by default).
     #[arg(long)]
     pub socket_path: Option<String>,
-    /// TLS to a tcp:// destination: the CA certificates (PEM) its certificate must chain
-    /// to (the system's bundle by default).
-    #[arg(long = "tls-ca")]
-    pub tls_ca: Option<PathBuf>,
-    /// TLS to a tcp:// destination: the client's certificate (PEM), with --tls-key.
-    #[arg(long = "tls-cert", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// TLS to a tcp:// destination: the private key (PEM) of --tls-cert.
-    #[arg(long = "tls-key", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: crate::connections::TlsPaths,
     /// Make it the default destination.
     #[arg(short = 'd', long)]
     pub default: bool,

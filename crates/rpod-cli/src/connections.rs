@@ -30,14 +30,23 @@ pub struct Destination {
     pub tls: TlsPaths,
 }
 
-/// TLS to a `tcp://` service (`--tls-ca`, `--tls-cert`, `--tls-key`): any of them asks
-/// for TLS.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// TLS to a `tcp://` service (`--tls-ca`, `--tls-cert`, `--tls-key`: the flags of a
+/// remote command and of `connection add`, and what a connection keeps): any of them
+/// asks for TLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 pub struct TlsPaths {
+    /// TLS to a tcp:// service: the CA certificates (PEM) its certificate must chain to
+    /// (the system's bundle by default).
+    #[arg(long = "tls-ca")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_ca: Option<PathBuf>,
+    /// TLS to a tcp:// service: the client's certificate (PEM), for a service that asks
+    /// for one (with --tls-key).
+    #[arg(long = "tls-cert", requires = "tls_key")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_cert: Option<PathBuf>,
+    /// TLS to a tcp:// service: the private key (PEM) of --tls-cert.
+    #[arg(long = "tls-key", requires = "tls_cert")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
 }

@@ -149,7 +149,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
     if remote::wanted(&cli) && !local_only {
         return remote::run(cli, matches);
     }
-    if cli.tls_ca.is_some() || cli.tls_cert.is_some() {
+    if cli.tls.wanted() {
         return Err(exit::usage(
             "--tls-ca, --tls-cert and --tls-key are for a remote service (--remote, --url or --connection)",
         ));

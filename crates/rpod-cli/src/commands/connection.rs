@@ -60,9 +60,9 @@ fn add(connections: &mut Connections, args: ConnectionAddArgs) -> Result<(), cra
         None => None,
     };
     let tls = TlsPaths {
-        tls_ca: existing_file("--tls-ca", args.tls_ca)?,
-        tls_cert: existing_file("--tls-cert", args.tls_cert)?,
-        tls_key: existing_file("--tls-key", args.tls_key)?,
+        tls_ca: existing_file("--tls-ca", args.tls.tls_ca)?,
+        tls_cert: existing_file("--tls-cert", args.tls.tls_cert)?,
+        tls_key: existing_file("--tls-key", args.tls.tls_key)?,
     };
     if tls.wanted() && !uri.starts_with("tcp://") {
         return Err(usage(format!(

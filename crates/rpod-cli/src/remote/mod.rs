@@ -89,11 +89,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             both_flags: given_on_command_line(matches, "url")
                 && given_on_command_line(matches, "connection"),
             identity: cli.identity.as_deref(),
-            tls: crate::connections::TlsPaths {
-                tls_ca: cli.tls_ca.clone(),
-                tls_cert: cli.tls_cert.clone(),
-                tls_key: cli.tls_key.clone(),
-            },
+            tls: cli.tls.clone(),
             own_socket: cli.runroot.join("rpod.sock"),
             ssh_config: config.engine.ssh_config.as_deref(),
         },
