@@ -277,23 +277,43 @@ pub(crate) fn print_stats(label: &str, reports: &[rpod_engine::CheckpointReport]
     );
 }
 
-pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
+/// `checkpoint`'s refusals before anything is done (local and remote).
+pub(crate) fn refuse_checkpoint_flags(args: &CheckpointArgs) -> Result<(), Failure> {
     if args.pre_checkpoint || args.with_previous {
         return Err(rpod_engine::EngineError::NotSupported(
             "memory pre-dumps (checkpoint --pre-checkpoint, --with-previous)".into(),
         )
         .into());
     }
-    let selection = super::select::Selection {
-        names: args.containers.clone(),
-        all: args.all,
-        latest: args.latest,
-        ..Default::default()
-    };
-    let names = selection.resolve(engine, |r| r.state.status == rpod_engine::Status::Running)?;
+    Ok(())
+}
+
+/// `checkpoint`'s check of the containers picked: an archive or image is of one.
+pub(crate) fn refuse_several_exported(
+    args: &CheckpointArgs,
+    names: &[String],
+) -> Result<(), Failure> {
     if (args.export.is_some() || args.create_image.is_some()) && names.len() > 1 {
         return Err(usage("--export and --create-image take one container"));
     }
+    Ok(())
+}
+
+/// The containers named, or `--all`, or `--latest` (checkpoint and restore).
+pub(crate) fn picked(names: &[String], all: bool, latest: bool) -> super::select::Selection {
+    super::select::Selection {
+        names: names.to_vec(),
+        all,
+        latest,
+        ..Default::default()
+    }
+}
+
+pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
+    refuse_checkpoint_flags(&args)?;
+    let selection = picked(&args.containers, args.all, args.latest);
+    let names = selection.resolve(engine, |r| r.state.status == rpod_engine::Status::Running)?;
+    refuse_several_exported(&args, &names)?;
     let compression = match &args.compress {
         Some(_) if args.export.is_none() => {
             return Err(usage("--compress can only be used with --export"))
@@ -327,7 +347,8 @@ pub fn checkpoint(engine: &Engine, args: CheckpointArgs) -> Outcome {
     Ok(0)
 }
 
-pub fn restore(engine: &Engine, args: RestoreArgs) -> Outcome {
+/// `restore`'s refusals before anything is done (local and remote).
+pub(crate) fn refuse_restore_flags(args: &RestoreArgs) -> Result<(), Failure> {
     if args.import_previous.is_some() {
         return Err(rpod_engine::EngineError::NotSupported(
             "memory pre-dumps (restore --import-previous)".into(),
@@ -340,19 +361,18 @@ pub fn restore(engine: &Engine, args: RestoreArgs) -> Outcome {
         )
         .into());
     }
+    if args.import.is_some() && (args.all || args.latest || !args.containers.is_empty()) {
+        return Err(usage("--import takes no container names"));
+    }
+    Ok(())
+}
+
+pub fn restore(engine: &Engine, args: RestoreArgs) -> Outcome {
+    refuse_restore_flags(&args)?;
     let names: Vec<String> = if args.import.is_some() {
-        if args.all || args.latest || !args.containers.is_empty() {
-            return Err(usage("--import takes no container names"));
-        }
         vec![String::new()]
     } else {
-        let selection = super::select::Selection {
-            names: args.containers.clone(),
-            all: args.all,
-            latest: args.latest,
-            ..Default::default()
-        };
-        selection.resolve(engine, |r| r.state.checkpointed)?
+        picked(&args.containers, args.all, args.latest).resolve(engine, |r| r.state.checkpointed)?
     };
     let request = rpod_engine::RestoreRequest {
         keep: args.keep,

@@ -7,8 +7,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::cli::{CheckpointArgs, RestoreArgs};
-use crate::commands::observe::print_stats;
-use crate::commands::select::Selection;
+use crate::commands::observe::{
+    picked, print_stats, refuse_checkpoint_flags, refuse_restore_flags, refuse_several_exported,
+};
 use crate::exit::{usage, Outcome};
 use rpod_engine::CheckpointReport;
 
@@ -49,24 +50,12 @@ fn full_id(client: &mut Client, name: &str) -> Result<String, crate::exit::Failu
 }
 
 pub fn checkpoint(client: &mut Client, args: &CheckpointArgs) -> Outcome {
-    if args.pre_checkpoint || args.with_previous {
-        return Err(rpod_engine::EngineError::NotSupported(
-            "memory pre-dumps (checkpoint --pre-checkpoint, --with-previous)".into(),
-        )
-        .into());
-    }
-    let selection = Selection {
-        names: args.containers.clone(),
-        all: args.all,
-        latest: args.latest,
-        ..Default::default()
-    };
+    refuse_checkpoint_flags(args)?;
+    let selection = picked(&args.containers, args.all, args.latest);
     let names = select(client, &selection, |item| {
         state_is(item, |s| s == rpod_engine::Status::Running)
     })?;
-    if (args.export.is_some() || args.create_image.is_some()) && names.len() > 1 {
-        return Err(usage("--export and --create-image take one container"));
-    }
+    refuse_several_exported(args, &names)?;
     let mut query = common_query(
         args.keep,
         args.tcp_established,
@@ -115,18 +104,7 @@ pub fn checkpoint(client: &mut Client, args: &CheckpointArgs) -> Outcome {
 }
 
 pub fn restore(client: &mut Client, args: &RestoreArgs) -> Outcome {
-    if args.import_previous.is_some() {
-        return Err(rpod_engine::EngineError::NotSupported(
-            "memory pre-dumps (restore --import-previous)".into(),
-        )
-        .into());
-    }
-    if args.pod.is_some() {
-        return Err(rpod_engine::EngineError::NotSupported(
-            "restore --pod (rpod does not checkpoint a pod's containers: they share its infra container's network)".into(),
-        )
-        .into());
-    }
+    refuse_restore_flags(args)?;
     let mut query = common_query(
         args.keep,
         args.tcp_established,
@@ -151,9 +129,6 @@ pub fn restore(client: &mut Client, args: &RestoreArgs) -> Outcome {
         reports.push(report);
     };
     if let Some(archive) = &args.import {
-        if args.all || args.latest || !args.containers.is_empty() {
-            return Err(usage("--import takes no container names"));
-        }
         let mut file = std::fs::File::open(archive)
             .map_err(|e| usage(format!("{}: {e}", archive.display())))?;
         query.push("import=true".into());
@@ -165,12 +140,7 @@ pub fn restore(client: &mut Client, args: &RestoreArgs) -> Outcome {
         let answer = expect(reply, &[200])?.json()?;
         restored(report_of(&answer, "runtime_restore_duration", ""));
     } else {
-        let selection = Selection {
-            names: args.containers.clone(),
-            all: args.all,
-            latest: args.latest,
-            ..Default::default()
-        };
+        let selection = picked(&args.containers, args.all, args.latest);
         // The listing does not say which are checkpointed: each one's inspect does.
         let mut names = select(client, &selection, |_| true)?;
         if args.all {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::cli::{AttachArgs, ExecArgs, RunArgs, StartArgs};
+use crate::cli::{AttachArgs, AttachFlags, ExecArgs, RunArgs, StartArgs};
 use crate::commands::container;
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::terminal;
@@ -411,13 +411,30 @@ fn attachable(client: &mut Client, name: &str) -> Result<Attachable, Failure> {
 /// `attach CONTAINER`: its output from now on, stdin to it unless `--no-stdin` (when it
 /// was created with one), until it exits (its exit code is ours) or the user detaches.
 pub fn attach(client: &mut Client, args: &AttachArgs) -> Outcome {
-    let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
     let name = args
         .container
         .as_deref()
         .ok_or_else(|| usage("attach needs a container"))?;
+    attach_to(client, name, !args.no_stdin, &args.flags, false)
+}
+
+/// `start -a [-i] CONTAINER`: started attached, as `run` is; its exit code is ours.
+pub fn start_attached(client: &mut Client, args: &StartArgs, name: &str) -> Outcome {
+    attach_to(client, name, args.interactive, &args.flags, true)
+}
+
+/// A session with container `name`: its output, and stdin when `input` is wanted and the
+/// container has one; started here when `start`, else joined running.
+fn attach_to(
+    client: &mut Client,
+    name: &str,
+    input: bool,
+    flags: &AttachFlags,
+    start: bool,
+) -> Outcome {
+    let keys = rpod_oci::detach::parse_detach_keys(&flags.detach_keys).map_err(usage)?;
     let target = attachable(client, name)?;
-    if !target.running {
+    if !start && !target.running {
         return Err(usage(format!(
             "you can only attach to running containers: {name} is not running"
         )));
@@ -425,30 +442,12 @@ pub fn attach(client: &mut Client, args: &AttachArgs) -> Outcome {
     let plan = Attachment {
         output: true,
         error: true,
-        input: !args.no_stdin && target.open_stdin,
+        input: input && target.open_stdin,
         tty: target.tty,
-        sig_proxy: args.flags.sig_proxy,
-        detach_keys: &args.flags.detach_keys,
+        sig_proxy: flags.sig_proxy,
+        detach_keys: &flags.detach_keys,
         keys,
-        start: false,
-        auto_remove: target.auto_remove,
-    };
-    attached(client, &encode(&target.id), plan)
-}
-
-/// `start -a [-i] CONTAINER`: started attached, as `run` is; its exit code is ours.
-pub fn start_attached(client: &mut Client, args: &StartArgs, name: &str) -> Outcome {
-    let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
-    let target = attachable(client, name)?;
-    let plan = Attachment {
-        output: true,
-        error: true,
-        input: args.interactive && target.open_stdin,
-        tty: target.tty,
-        sig_proxy: args.flags.sig_proxy,
-        detach_keys: &args.flags.detach_keys,
-        keys,
-        start: true,
+        start,
         auto_remove: target.auto_remove,
     };
     attached(client, &encode(&target.id), plan)
