@@ -146,6 +146,20 @@ impl<'a> Exchange<'a> {
         Ok(ChunkedWriter::new(self.conn.fd().clone()))
     }
 
+    /// A tar archive as a chunked `200` answer (with `extra` headers), `write` writing it
+    /// through a 256 KiB buffer. A failure once the head is out cuts the stream, so the
+    /// client sees a broken transfer: what fails before must be checked before.
+    pub fn send_archive<E: std::fmt::Display>(
+        &mut self,
+        extra: &[(&str, String)],
+        write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), E>,
+    ) -> ApiResult<()> {
+        let body = self.start_stream_with(200, "application/x-tar", extra)?;
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
+        let result = write(&mut out).map_err(|e| e.to_string());
+        self.end_stream(out, result, |w| w.finish())
+    }
+
     /// End a streamed answer: its last chunk after `result` succeeded; after a failure
     /// (the client went away, the source failed) the connection ends without it, so the
     /// client sees a broken transfer rather than a complete-looking one.

@@ -112,16 +112,13 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn export(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     // Found first, so that an unknown name is a 404 rather than a cut stream.
     context.engine.volume(name)?;
-    let body = ex.start_stream(200, "application/x-tar")?;
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
-    let result = context.engine.volume_export(name, &mut out);
-    ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
+    ex.send_archive(&[], |out| context.engine.volume_export(name, out))
 }
 
 /// `POST /libpod/volumes/{name}/import` (podman 5's): the tar of the body added to the
 /// volume's content, as `volume import` adds it.
 pub fn import(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    context.engine.volume(name)?;
+    // The import finds the volume before it reads the body.
     let mut body = ex.conn.body();
     let origin = format!("the archive sent for volume {name}");
     context.engine.volume_import(name, &mut body, &origin)?;

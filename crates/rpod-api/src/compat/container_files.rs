@@ -72,10 +72,7 @@ fn changes_as(
 pub fn export(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     // Found first, so that an unknown name is a 404 rather than a cut stream.
     context.engine.lookup(name)?;
-    let body = ex.start_stream(200, "application/x-tar")?;
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
-    let result = context.engine.export(name, &mut out);
-    ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
+    ex.send_archive(&[], |out| context.engine.export(name, out))
 }
 
 /// The `path` query parameter of the archive endpoints.
@@ -157,12 +154,9 @@ pub fn archive_get(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
     let path = archive_path(ex)?;
     let stat = context.engine.stat_container_path(name, &path)?;
     let header = stat_header(ex, &stat);
-    let body = ex.start_stream_with(200, "application/x-tar", &[(PATH_STAT_HEADER, header)])?;
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
-    let result = context
-        .engine
-        .copy_from_container_tar(name, &path, &mut out);
-    ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
+    ex.send_archive(&[(PATH_STAT_HEADER, header)], |out| {
+        context.engine.copy_from_container_tar(name, &path, out)
+    })
 }
 
 /// `PUT /containers/{name}/archive?path=`: unpack the tar of the body into the directory

@@ -214,12 +214,11 @@ pub fn get(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiResul
     for name in &names {
         images.push(context.engine.image_for_save(name)?);
     }
-    let body = ex.start_stream(200, "application/x-tar")?;
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
-    let result = context
-        .engine
-        .save_images(&images, ArchiveFormat::DockerArchive, &mut out);
-    ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
+    ex.send_archive(&[], |out| {
+        context
+            .engine
+            .save_images(&images, ArchiveFormat::DockerArchive, out)
+    })
 }
 
 /// `GET /images/{name}/history`: the image's steps, newest first.

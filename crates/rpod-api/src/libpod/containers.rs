@@ -285,10 +285,9 @@ pub fn checkpoint(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult
     };
     let file = std::fs::File::open(&archive)
         .map_err(|e| ApiError::internal(format!("opening {}: {e}", archive.display())))?;
-    let body = ex.start_stream(200, "application/x-tar")?;
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
-    let copied = std::io::copy(&mut std::io::BufReader::new(file), &mut out).map(drop);
-    ex.end_stream(out, copied.map_err(|e| e.to_string()), |w| w.finish())
+    ex.send_archive(&[], |out| {
+        std::io::copy(&mut std::io::BufReader::new(file), out).map(drop)
+    })
 }
 
 /// `POST /libpod/containers/{name}/restore` (`podman container restore` remote): with

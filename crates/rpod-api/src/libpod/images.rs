@@ -180,10 +180,7 @@ pub fn export(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiRe
     for name in &names {
         images.push(context.engine.image_for_save(name)?);
     }
-    let body = ex.start_stream(200, "application/x-tar")?;
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, body);
-    let result = context.engine.save_images(&images, format, &mut out);
-    ex.end_stream(out, result.map_err(|e| e.to_string()), |w| w.finish())
+    ex.send_archive(&[], |out| context.engine.save_images(&images, format, out))
 }
 
 /// `GET /libpod/images/{name}/tree` (`podman image tree` remote): the text the command
