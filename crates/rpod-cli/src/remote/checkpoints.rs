@@ -13,7 +13,7 @@ use crate::commands::observe::{
 use crate::exit::{usage, Outcome};
 use rpod_engine::CheckpointReport;
 
-use super::containers::{select, state_is};
+use super::containers::{inspect_container, select, state_is};
 use super::{encode, expect, Client};
 
 /// The flags both take, as libpod's query parameters.
@@ -44,8 +44,7 @@ fn report_of(answer: &Value, duration_key: &str, name: &str) -> CheckpointReport
 
 /// A container's full ID, as the service has it.
 fn full_id(client: &mut Client, name: &str) -> Result<String, crate::exit::Failure> {
-    let path = format!("/containers/{}/json", encode(name));
-    let inspected = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let inspected = inspect_container(client, name)?;
     Ok(inspected["Id"].as_str().unwrap_or(name).to_string())
 }
 
@@ -146,8 +145,7 @@ pub fn restore(client: &mut Client, args: &RestoreArgs) -> Outcome {
         if args.all {
             let mut checkpointed = Vec::new();
             for name in names {
-                let path = format!("/containers/{}/json", encode(&name));
-                let inspected = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+                let inspected = inspect_container(client, &name)?;
                 if inspected["State"]["Checkpointed"] == Value::Bool(true) {
                     checkpointed.push(name);
                 }

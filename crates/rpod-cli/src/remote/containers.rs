@@ -709,12 +709,15 @@ fn published_ports(inspected: &Value) -> Vec<(u16, String, String, u16)> {
     ports
 }
 
+/// A container's libpod inspect; the service's error (a 404 for an unknown one) else.
+pub fn inspect_container(client: &mut Client, name: &str) -> Result<Value, Failure> {
+    let reply = client.call("GET", &format!("/containers/{}/json", encode(name)), None)?;
+    Ok(expect(reply, &[200])?.json()?)
+}
+
 /// `port CONTAINER [PORT[/PROTOCOL]]` and `port --all`, printed as the local command.
 pub fn port(client: &mut Client, args: &PortArgs) -> Outcome {
-    let inspect = |client: &mut Client, name: &str| -> Result<Value, Failure> {
-        let reply = client.call("GET", &format!("/containers/{}/json", encode(name)), None)?;
-        Ok(expect(reply, &[200])?.json()?)
-    };
+    let inspect = inspect_container;
     if args.all {
         if !args.args.is_empty() {
             return Err(usage("--all takes no container"));
@@ -949,8 +952,7 @@ pub fn logs(client: &mut Client, args: &LogsArgs) -> Outcome {
 /// What goes before each line of a container's log among several: its name (`names`) or
 /// its short ID, as the service knows them.
 fn log_label(client: &mut Client, name: &str, names: bool) -> Result<String, Failure> {
-    let reply = client.call("GET", &format!("/containers/{}/json", encode(name)), None)?;
-    let found = expect(reply, &[200])?.json()?;
+    let found = inspect_container(client, name)?;
     Ok(match names {
         true => found["Name"]
             .as_str()

@@ -11,7 +11,7 @@ use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
 
-use super::{encode, expect, filters_map, short_id, Client};
+use super::{encode, expect, filters_map, filters_param, registry_params, short_id, Client};
 
 /// The longest line of a pull's progress read (a line past it is read as two, neither JSON).
 const MAX_REPORT_LINE: u64 = 1024 * 1024;
@@ -214,12 +214,7 @@ pub fn push(client: &mut Client, args: &PushArgs) -> Outcome {
         let _: rpod_engine::image::ImageFormat = format.parse()?;
         query.push(format!("format={}", encode(format)));
     }
-    if let Some(verify) = args.registry.tls_verify {
-        query.push(format!("tlsVerify={verify}"));
-    }
-    if let Some(creds) = &args.registry.creds {
-        query.push(format!("credentials={}", encode(creds)));
-    }
+    query.extend(registry_params(&args.registry));
     let path = format!("/images/{}/push?{}", encode(&args.image), query.join("&"));
     // `stream` lines of progress, the last one naming the digest.
     let mut digest = None;
@@ -253,17 +248,8 @@ pub fn search(client: &mut Client, args: &SearchArgs) -> Outcome {
         format!("limit={}", args.limit),
         format!("listTags={}", args.list_tags),
     ];
-    let filters = filters_map(&args.filter)?;
-    if !filters.is_empty() {
-        let filters = Value::Object(filters).to_string();
-        query.push(format!("filters={}", encode(&filters)));
-    }
-    if let Some(verify) = args.registry.tls_verify {
-        query.push(format!("tlsVerify={verify}"));
-    }
-    if let Some(creds) = &args.registry.creds {
-        query.push(format!("credentials={}", encode(creds)));
-    }
+    query.extend(filters_param(&args.filter)?);
+    query.extend(registry_params(&args.registry));
     let path = format!("/images/search?{}", query.join("&"));
     let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
     let results: Vec<rpod_engine::image::registry::SearchResult> =

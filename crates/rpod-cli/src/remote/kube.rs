@@ -51,9 +51,7 @@ pub fn play(client: &mut Client, args: &KubePlayArgs) -> Outcome {
     if let Some(driver) = &args.log_driver {
         query.push(format!("logDriver={}", encode(driver)));
     }
-    if let Some(verify) = args.registry.tls_verify {
-        query.push(format!("tlsVerify={verify}"));
-    }
+    query.extend(super::registry_params(&args.registry));
     let repeated = [
         ("network", &args.network),
         ("logOptions", &args.log_opt),

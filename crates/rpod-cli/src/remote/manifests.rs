@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::cli::{ManifestCommand, ManifestEntryFlags, RegistryFlags};
 use crate::exit::{usage, Outcome};
 
-use super::{encode, expect, failure, Client};
+use super::{encode, expect, failure, registry_params, Client};
 
 /// The flags of each `manifest` command the service gets (clap's ids).
 pub const FLAGS: &[&str] = &[
@@ -42,14 +42,7 @@ pub const FLAGS: &[&str] = &[
 
 /// `--tls-verify` and `--creds` as query parameters.
 fn registry_query(flags: &RegistryFlags) -> String {
-    let mut query = Vec::new();
-    if let Some(verify) = flags.tls_verify {
-        query.push(format!("tlsVerify={verify}"));
-    }
-    if let Some(creds) = &flags.creds {
-        query.push(format!("credentials={}", encode(creds)));
-    }
-    query.join("&")
+    registry_params(flags).join("&")
 }
 
 /// A change of a list (`PUT`): podman's ModifyOptions, the entry's platform and

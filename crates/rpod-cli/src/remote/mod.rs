@@ -983,6 +983,29 @@ pub fn filters_map(
         .collect())
 }
 
+/// The `filters` query parameter of `key=value` flags (`filters=` and the map as JSON);
+/// none without flags.
+pub fn filters_param(filters: &[String]) -> Result<Option<String>, Failure> {
+    let filters = filters_map(filters)?;
+    Ok((!filters.is_empty()).then(|| {
+        let text = serde_json::Value::Object(filters).to_string();
+        format!("filters={}", encode(&text))
+    }))
+}
+
+/// `--tls-verify` and `--creds` as the query parameters of the service's registry calls
+/// (pull, push, search, manifests, kube play): the service's own settings otherwise.
+pub fn registry_params(flags: &crate::cli::RegistryFlags) -> Vec<String> {
+    let mut params = Vec::new();
+    if let Some(verify) = flags.tls_verify {
+        params.push(format!("tlsVerify={verify}"));
+    }
+    if let Some(creds) = &flags.creds {
+        params.push(format!("credentials={}", encode(creds)));
+    }
+    params
+}
+
 /// An ID the service sent, as a list shows it: whole, or its first 12 characters (by
 /// character: the service's text need not be hexadecimal).
 pub fn short_id(id: &str, no_trunc: bool) -> String {

@@ -10,7 +10,7 @@ use crate::cli::{
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 
-use super::{encode, expect, failure, filters_map, Client};
+use super::{encode, expect, failure, filters_map, filters_param, Client};
 
 /// `KEY=VALUE` words as a map (`KEY` alone: an empty value).
 fn pairs(words: &[String]) -> serde_json::Map<String, Value> {
@@ -24,15 +24,10 @@ fn pairs(words: &[String]) -> serde_json::Map<String, Value> {
 }
 
 /// A list's path with its filters.
-fn list_path(kind: &str, filters: &[String]) -> Result<String, Failure> {
-    let filters = filters_map(filters)?;
-    Ok(if filters.is_empty() {
-        format!("/{kind}/json")
-    } else {
-        format!(
-            "/{kind}/json?filters={}",
-            encode(&Value::Object(filters).to_string())
-        )
+pub(super) fn list_path(kind: &str, filters: &[String]) -> Result<String, Failure> {
+    Ok(match filters_param(filters)? {
+        Some(param) => format!("/{kind}/json?{param}"),
+        None => format!("/{kind}/json"),
     })
 }
 

@@ -10,7 +10,7 @@ use crate::commands::secret::{
 };
 use crate::exit::{usage, Outcome, ENGINE_ERROR};
 
-use super::{encode, expect, failure, filters_map, Client};
+use super::{encode, expect, failure, Client};
 
 /// A JSON object of strings as a query value (the service's `labels` and `driveropts`).
 fn json_query(pairs: &std::collections::BTreeMap<String, String>) -> String {
@@ -45,12 +45,7 @@ pub fn create(client: &mut Client, args: &SecretCreateArgs) -> Outcome {
 pub fn ls(client: &mut Client, args: &SecretLsArgs) -> Outcome {
     // Checked here as the local command checks them; the service filters.
     list_filters(&args.filter)?;
-    let mut path = String::from("/secrets/json");
-    let filters = filters_map(&args.filter)?;
-    if !filters.is_empty() {
-        let filters = Value::Object(filters).to_string();
-        path.push_str(&format!("?filters={}", encode(&filters)));
-    }
+    let path = super::objects::list_path("secrets", &args.filter)?;
     let listed = expect(client.call("GET", &path, None)?, &[200])?.json()?;
     print_list(
         listed.as_array().map(Vec::as_slice).unwrap_or_default(),
@@ -104,8 +99,14 @@ pub fn rm(client: &mut Client, args: &SecretRmArgs) -> Outcome {
     };
     let mut code = 0;
     for name in &names {
-        let id = match inspected(client, name)? {
-            Ok(secret) => secret["ID"].as_str().unwrap_or(name).to_string(),
+        // The listing of --all names them by ID already; a name is found out first.
+        let found = match args.all {
+            true => Ok(name.clone()),
+            false => inspected(client, name)?
+                .map(|secret| secret["ID"].as_str().unwrap_or(name).to_string()),
+        };
+        let id = match found {
+            Ok(id) => id,
             Err(reply) if reply.status == 404 && args.ignore => continue,
             Err(reply) => {
                 eprintln!("Error: {}", failure(&reply).message());

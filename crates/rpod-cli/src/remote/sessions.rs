@@ -193,7 +193,8 @@ pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
     // Checked before anything is made.
     container::refuse_run_conflicts(args)?;
     let streams = container::attached_streams(&args.attach)?;
-    let keys = rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
+    // Bad detach keys are refused before anything is made.
+    rpod_oci::detach::parse_detach_keys(&args.flags.detach_keys).map_err(usage)?;
     // `--rmi` implies `--rm`.
     let mut args = args.clone();
     args.rm |= args.rmi;
@@ -208,7 +209,7 @@ pub fn run(client: &mut Client, args: &RunArgs) -> Outcome {
         println!("{id}");
         return Ok(0);
     }
-    let outcome = attached_run(client, &args, &n, &streams, keys);
+    let outcome = attached_run(client, &args, &n, &streams);
     // A `--rm` container that never ran (or whose session failed) is not left behind.
     if outcome.is_err() && args.rm {
         remove_quietly(client, &n);
@@ -256,8 +257,8 @@ struct Attachment<'a> {
     input: bool,
     tty: bool,
     sig_proxy: bool,
+    /// As the user gave them (checked): the service gets them as written.
     detach_keys: &'a str,
-    keys: Vec<u8>,
     start: bool,
     /// The service removes the container after its exit: returned once it is gone.
     auto_remove: bool,
@@ -270,7 +271,6 @@ fn attached_run(
     args: &RunArgs,
     n: &str,
     streams: &container::AttachedStreams,
-    keys: Vec<u8>,
 ) -> Outcome {
     let plan = Attachment {
         output: streams.output,
@@ -279,7 +279,6 @@ fn attached_run(
         tty: args.tty,
         sig_proxy: args.flags.sig_proxy,
         detach_keys: &args.flags.detach_keys,
-        keys,
         start: true,
         auto_remove: args.rm,
     };
@@ -289,6 +288,7 @@ fn attached_run(
 /// Carry an attached session with container `n` (started here when `plan.start`) until
 /// its output ends, and return its exit code (0 after a detach).
 fn attached(client: &mut Client, n: &str, plan: Attachment) -> Outcome {
+    let keys = rpod_oci::detach::parse_detach_keys(plan.detach_keys).map_err(usage)?;
     // The exit is waited for from before the attach (Docker's order), through the Docker
     // API's wait, which both rpod's and podman's services serve, and which keeps a
     // removed container's exit code for a wait begun before the removal. A container
@@ -360,7 +360,7 @@ fn attached(client: &mut Client, n: &str, plan: Attachment) -> Outcome {
         }
     }
     let resize = resize.map(|path| (path, false));
-    if session(client, attach, plan.input, plan.tty, resize, plan.keys)? {
+    if session(client, attach, plan.input, plan.tty, resize, keys)? {
         // Detached: the container runs on.
         return Ok(0);
     }
@@ -394,8 +394,7 @@ struct Attachable {
 }
 
 fn attachable(client: &mut Client, name: &str) -> Result<Attachable, Failure> {
-    let path = format!("/containers/{}/json", encode(name));
-    let inspected = expect(client.call("GET", &path, None)?, &[200])?.json()?;
+    let inspected = super::containers::inspect_container(client, name)?;
     let id = inspected["Id"]
         .as_str()
         .ok_or_else(|| usage("the service's inspect answered without an ID"))?;
@@ -432,7 +431,6 @@ fn attach_to(
     flags: &AttachFlags,
     start: bool,
 ) -> Outcome {
-    let keys = rpod_oci::detach::parse_detach_keys(&flags.detach_keys).map_err(usage)?;
     let target = attachable(client, name)?;
     if !start && !target.running {
         return Err(usage(format!(
@@ -446,7 +444,6 @@ fn attach_to(
         tty: target.tty,
         sig_proxy: flags.sig_proxy,
         detach_keys: &flags.detach_keys,
-        keys,
         start,
         auto_remove: target.auto_remove,
     };
