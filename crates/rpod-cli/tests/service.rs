@@ -3720,7 +3720,21 @@ fn rpod_remote_checkpoints_and_restores() {
             "{args:?}: {out:?}"
         );
     }
-    service.remote_ok(&["rm", "-f", "-t", "0", "copy"]);
+    // An export the service refuses (the container does not run) leaves no file here.
+    service
+        .rpod
+        .ok(&["create", "--name", "idle", "demo", "true"]);
+    let refused = dir.path().join("idle.tar.gz");
+    let out = service.remote_out(&[
+        "container",
+        "checkpoint",
+        "-e",
+        &refused.display().to_string(),
+        "idle",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(!refused.exists(), "{out:?}");
+    service.remote_ok(&["rm", "-f", "-t", "0", "copy", "idle"]);
 }
 
 #[test]
@@ -6901,6 +6915,22 @@ fn rpod_remote_updates_limits_and_restart_policy() {
             .trim(),
         (96u64 << 20).to_string()
     );
+    // podman 5's restart parameters as its client sends them; a policy that does not
+    // exist is the service's 400, and changes nothing.
+    let update = "/v5.0.0/libpod/containers/remote/update";
+    let reply = service.http(
+        "POST",
+        &format!("{update}?restartPolicy=on-failure&restartRetries=2"),
+        b"{}",
+    );
+    assert_eq!(reply.status, 201, "{}", reply.message());
+    let policy =
+        "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}";
+    assert_eq!(service.rpod.inspect("remote", policy), "on-failure 2");
+    let reply = service.http("POST", &format!("{update}?restartPolicy=sometimes"), b"{}");
+    assert_eq!(reply.status, 400, "{}", reply.message());
+    assert!(reply.message().contains("sometimes"), "{}", reply.message());
+    assert_eq!(service.rpod.inspect("remote", policy), "on-failure 2");
 }
 
 /// Remote `secret create|ls|inspect|rm|exists`: the data from a file, standard input or a
