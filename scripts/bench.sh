@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --release --quiet -p rpod-cli -p rpod-monitor -p rpod-bench
-exec target/release/rpod-bench "$@"
+# The monitor an installation gets (scripts/setup.sh), measured as installed.
+monitor="$(scripts/build-monitor.sh --release)"
+exec target/release/rpod-bench --monitor "$monitor" "$@"

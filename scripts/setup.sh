@@ -9,8 +9,10 @@ scripts/install-deps.sh
 echo "Building rpod..."
 cargo build --release --quiet
 install -m 0755 target/release/rpod /usr/local/bin/rpod
-# rpod's container monitor; rpod looks for it beside itself first.
-install -m 0755 target/release/rpod-monitor /usr/local/bin/rpod-monitor
+# rpod's container monitor (static, against musl, where the toolchain can build it);
+# rpod looks for it beside itself first.
+monitor="$(scripts/build-monitor.sh --release)"
+install -m 0755 "$monitor" /usr/local/bin/rpod-monitor
 
 if ! rpod image exists demo; then
   tarball=$(mktemp --suffix=.tar)

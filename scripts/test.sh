@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # One build, used once: incremental compilation's caches would only take disk (1.5 GB).
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-cargo test --workspace "$@"
+# The suites run on the rpod-monitor an installation gets (scripts/build-monitor.sh: static,
+# against musl, where the toolchain has the target); the tests of how rpod finds its
+# monitor by itself use the one cargo builds beside rpod.
+monitor="$(scripts/build-monitor.sh)"
+RPOD_CONMON="$monitor" cargo test --workspace "$@"
 echo "The OCI and CLI suites again, with conmon as the monitor:"
 RPOD_CONMON="$(command -v conmon)" cargo test -p rpod-oci -p rpod-cli "$@"

@@ -126,16 +126,21 @@ pub fn time_ms(command: &mut Command) -> Result<f64> {
     Ok(elapsed)
 }
 
-/// Copy rpod, and rpod-monitor when it is beside it, into `dir`, as an installation does;
-/// the copy of rpod. A binary as the linker wrote it starts slower here than a copy of it
-/// (about 0.1 ms per process, 1.2 ms over a `run --rm`; presumably how its page cache was
-/// filled), and podman and the runtimes are measured as installed.
-fn install_copy(rpod: &Path, dir: &Path) -> Result<PathBuf> {
+/// Copy rpod, and `monitor` (else the rpod-monitor beside rpod, when there is one), into
+/// `dir`, as an installation does; the copy of rpod. A binary as the linker wrote it starts
+/// slower here than a copy of it (about 0.1 ms per process, 1.2 ms over a `run --rm`;
+/// presumably how its page cache was filled), and podman and the runtimes are measured as
+/// installed.
+fn install_copy(rpod: &Path, monitor: Option<&Path>, dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let monitor = rpod
-        .parent()
-        .context("locating rpod's directory")?
-        .join("rpod-monitor");
+    let monitor = match monitor {
+        Some(path) if !path.is_file() => bail!("{} not found", path.display()),
+        Some(path) => path.to_path_buf(),
+        None => rpod
+            .parent()
+            .context("locating rpod's directory")?
+            .join("rpod-monitor"),
+    };
     for (from, name) in [(rpod.to_path_buf(), "rpod"), (monitor, "rpod-monitor")] {
         if from.is_file() {
             std::fs::copy(&from, dir.join(name))
@@ -173,7 +178,7 @@ impl Env {
         let work = tempfile::Builder::new()
             .prefix("rpod-bench-")
             .tempdir_in("/var/tmp")?;
-        let rpod = install_copy(&rpod, &work.path().join("bin"))?;
+        let rpod = install_copy(&rpod, options.monitor.as_deref(), &work.path().join("bin"))?;
         let run = work.path().join("run");
         std::fs::create_dir_all(&run)?;
         let run_tmpfs = if options.run_on_tmpfs {

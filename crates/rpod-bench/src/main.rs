@@ -30,6 +30,10 @@ pub struct Options {
     /// Path of the rpod binary (default: next to this one).
     #[arg(long)]
     pub rpod: Option<PathBuf>,
+    /// Path of the rpod-monitor installed beside rpod for the run (default: the one beside
+    /// rpod; scripts/bench.sh gives the build an installation gets).
+    #[arg(long)]
+    pub monitor: Option<PathBuf>,
     /// Runs per contender for the quick scenarios.
     #[arg(long, default_value_t = 10)]
     pub runs: usize,

@@ -11,9 +11,18 @@ use std::process::{Command, Output, Stdio};
 
 use common::*;
 
-/// The rpod-monitor built beside the rpod under test.
-fn monitor_path() -> PathBuf {
+/// The rpod-monitor built beside the rpod under test, which rpod finds by itself.
+fn built_monitor_path() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_rpod")).with_file_name("rpod-monitor")
+}
+
+/// The rpod-monitor under test: the one `RPOD_CONMON` names when it is an rpod-monitor
+/// (scripts/test.sh names the build an installation gets), else the one built beside rpod.
+fn monitor_path() -> PathBuf {
+    match std::env::var_os("RPOD_CONMON") {
+        Some(path) if !on_conmon() => PathBuf::from(path),
+        _ => built_monitor_path(),
+    }
 }
 
 fn conmon_path() -> PathBuf {
@@ -59,7 +68,7 @@ fn rpod_monitors_with_its_own_monitor_unless_told_otherwise() {
         program
     };
     let run = |extra: &[&str]| run_in(&rpod, extra);
-    assert_eq!(PathBuf::from(run(&[])), monitor_path());
+    assert_eq!(PathBuf::from(run(&[])), built_monitor_path());
     let conmon = conmon_path().display().to_string();
     assert_eq!(run(&["--conmon", &conmon]), conmon);
     // podman's containers.conf key, in rpod.conf.

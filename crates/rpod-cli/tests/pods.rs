@@ -1629,7 +1629,7 @@ spec:
     rpod.ok(&["kube", "play", &file]);
     let field = |name: &str, template: &str| rpod.inspect(name, template);
     // rpod-monitor runs the checks on schedule; with conmon they run when asked.
-    let scheduled = std::env::var_os("RPOD_CONMON").is_none();
+    let scheduled = !common::on_conmon();
     if scheduled {
         common::wait_until("the web container healthy", || {
             field("probed-web", "{{.State.Health.Status}}") == "healthy"
@@ -1956,7 +1956,7 @@ spec:
     rpod.ok(&["kube", "play", &file]);
     let field = |template: &str| rpod.inspect("slow-app", template);
     let started = field("{{.State.StartedAt}}");
-    let scheduled = std::env::var_os("RPOD_CONMON").is_none();
+    let scheduled = !common::on_conmon();
     if scheduled {
         wait_until("startup checks ran", || {
             field("{{len .State.Health.Log}}") == "3"

@@ -1757,7 +1757,7 @@ networks:
     let ok = |args: &[&str]| succeeded("docker-compose", args, run(args));
     // rpod-monitor runs health checks on schedule; with conmon they run when asked, so
     // here a helper asks for db's while the test runs.
-    let on_conmon = std::env::var_os("RPOD_CONMON").is_some();
+    let on_conmon = common::on_conmon();
     let finished = std::sync::atomic::AtomicBool::new(false);
     struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
     impl Drop for SetOnDrop<'_> {

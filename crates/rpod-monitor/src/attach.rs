@@ -10,6 +10,7 @@ use nix::sys::socket::{
     accept4, bind, listen, recv, send, socket, AddressFamily, Backlog, MsgFlags, SockFlag,
     SockType, UnixAddr,
 };
+use nix::sys::time::TimeValLike;
 
 pub use rpod_monitor_protocol::{LARGEST_RECORD_PAYLOAD, RECORD_PAYLOAD};
 /// Largest input record read from a client (conmon's CONN_SOCK_BUF_SIZE).
@@ -90,10 +91,8 @@ impl AttachServer {
             match accept4(&self.listener, SockFlag::SOCK_CLOEXEC) {
                 Ok(fd) => {
                     if let Some(timeout) = self.send_timeout {
-                        let timeout = nix::sys::time::TimeVal::new(
-                            timeout.as_secs() as libc::time_t,
-                            timeout.subsec_micros() as libc::suseconds_t,
-                        );
+                        let micros = i64::try_from(timeout.as_micros()).unwrap_or(i64::MAX);
+                        let timeout = nix::sys::time::TimeVal::microseconds(micros);
                         let _ = nix::sys::socket::setsockopt(
                             &fd,
                             nix::sys::socket::sockopt::SendTimeout,

@@ -1021,7 +1021,10 @@ const SETTLE_AGAIN_AFTER: Duration = Duration::from_secs(5);
 fn settle() {
     // The heap last: reading which mappings to drop allocates.
     resident::drop_file_pages();
+    // glibc keeps freed heap memory until asked; musl's allocator (the installed build's,
+    // see docs/monitor.md) returns it to the kernel itself and has no malloc_trim.
     // SAFETY: malloc_trim only releases free heap memory; nothing refers to it.
+    #[cfg(target_env = "gnu")]
     unsafe {
         libc::malloc_trim(0);
     }

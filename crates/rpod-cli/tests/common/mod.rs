@@ -354,6 +354,14 @@ pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     panic!("timed out waiting until {what}");
 }
 
+/// Whether the suite runs on conmon: `RPOD_CONMON` names a monitor that is not an
+/// rpod-monitor (scripts/test.sh also names the musl build of rpod-monitor with it).
+pub fn on_conmon() -> bool {
+    std::env::var_os("RPOD_CONMON").is_some_and(|path| {
+        Path::new(&path).file_name() != Some(std::ffi::OsStr::new("rpod-monitor"))
+    })
+}
+
 pub fn pid_alive(pid: i32) -> bool {
     rpod_oci::process::pid_alive(pid)
 }
