@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use rpod_engine::engine::{pruned_ids, reclaimed};
 use rpod_engine::volume_filters::{FilterUse, VolumeFilters};
 use rpod_engine::volumes::VolumeRecord;
 
@@ -147,14 +148,11 @@ pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     match ex.flavour {
         Flavour::Compat => ex.json(
             200,
-            &json!({ "VolumesDeleted": removed, "SpaceReclaimed": 0 }),
+            &json!({
+                "VolumesDeleted": pruned_ids(&removed),
+                "SpaceReclaimed": reclaimed(&removed),
+            }),
         ),
-        Flavour::Libpod => {
-            let reports: Vec<Value> = removed
-                .iter()
-                .map(|n| json!({ "Id": n, "Size": 0 }))
-                .collect();
-            ex.json(200, &reports)
-        }
+        Flavour::Libpod => ex.json(200, &crate::libpod::prune_reports(&removed)),
     }
 }

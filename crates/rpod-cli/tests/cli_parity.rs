@@ -1730,11 +1730,47 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     // asked.
     rpod.ok(&["volume", "create", "leftover"]);
     let pod = rpod.ok(&["pod", "create", "--name", "idle-pod"]);
+    rpod.ok(&["rm", "user"]);
+    rpod.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "demo",
+        "sh",
+        "-c",
+        "head -c 7000 /dev/zero > /blob",
+    ]);
+    let writer = rpod.inspect("writer", "{{.Id}}");
+    // demo and the pod's pause image, with their sizes.
+    let mut images: Vec<String> = rpod
+        .ok(&["images", "-q", "--no-trunc"])
+        .lines()
+        .map(|id| id.trim_start_matches("sha256:").to_string())
+        .collect();
+    images.sort();
+    let image_bytes: u64 = images
+        .iter()
+        .map(|id| rpod.inspect(id, "{{.Size}}").parse::<u64>().unwrap())
+        .sum();
     let out = rpod.ok(&["system", "prune", "-f", "-a", "--volumes"]);
-    assert!(out.starts_with(&format!("Deleted Pods\n{pod}")), "{out}");
-    assert!(out.contains("Deleted Containers\n"), "{out}");
+    // podman's order: containers, pods, volumes, images, networks, each heading only over
+    // what went; then what the container wrote and the images took, in Go's HumanSize.
+    let (before_images, rest) = out.split_once("Deleted Images\n").expect(&out);
+    assert_eq!(
+        before_images,
+        format!("Deleted Containers\n{writer}\nDeleted Pods\n{pod}Deleted Volumes\nleftover\n")
+    );
+    let mut lines: Vec<&str> = rest.lines().collect();
+    let total = lines.pop().unwrap();
+    lines.sort();
+    assert_eq!(lines, images, "{out}");
+    let reclaimed = rpod_engine::human::size_precise(7000 + image_bytes);
+    assert_eq!(total, format!("Total reclaimed space: {reclaimed}"));
+    assert_eq!(
+        rpod.ok(&["system", "prune", "-f"]),
+        "Total reclaimed space: 0B\n"
+    );
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
-    assert!(out.contains("leftover"), "{out}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
     assert_eq!(rpod.ok(&["images", "-q"]), "");
     assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "");

@@ -3244,6 +3244,8 @@ fn system_df_and_prune_through_both_apis() {
     // docker system prune: the stopped container; volumes stay unless asked for.
     let out = service.docker_ok(&["system", "prune", "-f"]);
     assert!(out.contains("Deleted Containers"), "{out}");
+    // The 5000 bytes the container wrote, from the prunes' SpaceReclaimed.
+    assert!(out.ends_with("Total reclaimed space: 5kB\n"), "{out}");
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
     assert_eq!(
         service.docker_ok(&["volume", "ls", "-q"]).lines().count(),
@@ -3253,6 +3255,8 @@ fn system_df_and_prune_through_both_apis() {
     let pod = service.podman_ok(&["pod", "create", "--name", "idle-pod"]);
     let out = service.podman_ok(&["system", "prune", "-f", "--volumes"]);
     assert!(out.contains(pod.trim()), "{out}");
+    // The 3000 bytes in the volume `used`, from the report's ReclaimedSpace.
+    assert!(out.ends_with("Total reclaimed space: 3kB\n"), "{out}");
     assert_eq!(service.podman_ok(&["pod", "ps", "-q"]), "");
     assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
     assert_eq!(service.docker_ok(&["volume", "ls", "-q"]), "");
@@ -8149,7 +8153,10 @@ fn rpod_remote_reports_disk_use_and_prunes() {
     let gone = rpod.inspect("gone1", "{{.Id}}");
     assert_eq!(
         service.remote_ok(&["system", "prune", "-f", "--volumes"]),
-        format!("Deleted Containers\n{gone}\nDeleted Networks\nDeleted Volumes\nunused\nDeleted Images\n")
+        // podman's order and headings (only over what went), and the 100 kB gone1 wrote.
+        format!(
+            "Deleted Containers\n{gone}\nDeleted Volumes\nunused\nTotal reclaimed space: 100kB\n"
+        )
     );
     assert_eq!(rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]), "stays\n");
     assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "");

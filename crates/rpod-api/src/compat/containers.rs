@@ -372,15 +372,12 @@ pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     match ex.flavour {
         Flavour::Compat => ex.json(
             200,
-            &json!({ "ContainersDeleted": removed, "SpaceReclaimed": 0 }),
+            &json!({
+                "ContainersDeleted": rpod_engine::engine::pruned_ids(&removed),
+                "SpaceReclaimed": rpod_engine::engine::reclaimed(&removed),
+            }),
         ),
-        Flavour::Libpod => {
-            let reports: Vec<Value> = removed
-                .iter()
-                .map(|id| json!({ "Id": id, "Size": 0 }))
-                .collect();
-            ex.json(200, &reports)
-        }
+        Flavour::Libpod => ex.json(200, &crate::libpod::prune_reports(&removed)),
     }
 }
 

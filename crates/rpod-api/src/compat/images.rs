@@ -270,20 +270,17 @@ pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         Flavour::Compat => {
             let deleted: Vec<serde_json::Value> = removed
                 .iter()
-                .map(|id| json!({ "Deleted": format!("sha256:{id}") }))
+                .map(|p| json!({ "Deleted": format!("sha256:{}", p.id) }))
                 .collect();
             ex.json(
                 200,
-                &json!({ "ImagesDeleted": deleted, "SpaceReclaimed": 0 }),
+                &json!({
+                    "ImagesDeleted": deleted,
+                    "SpaceReclaimed": rpod_engine::engine::reclaimed(&removed),
+                }),
             )
         }
-        Flavour::Libpod => {
-            let reports: Vec<serde_json::Value> = removed
-                .iter()
-                .map(|id| json!({ "Id": id, "Size": 0 }))
-                .collect();
-            ex.json(200, &reports)
-        }
+        Flavour::Libpod => ex.json(200, &crate::libpod::prune_reports(&removed)),
     }
 }
 

@@ -377,20 +377,20 @@ pub fn libpod_prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     } else {
         Vec::new()
     };
-    let ids = |list: &[String]| -> Vec<serde_json::Value> {
-        list.iter()
-            .map(|id| json!({ "Id": id, "Size": 0 }))
-            .collect()
-    };
+    let reports = crate::libpod::prune_reports;
+    let reclaimed = [&containers, &images, &volumes]
+        .iter()
+        .map(|pruned| rpod_engine::engine::reclaimed(pruned))
+        .sum::<u64>();
     ex.json(
         200,
         &json!({
             "PodPruneReport": pods.iter().map(|id| json!({ "Id": id, "Err": null })).collect::<Vec<_>>(),
-            "ContainerPruneReports": ids(&containers),
-            "ImagePruneReports": ids(&images),
+            "ContainerPruneReports": reports(&containers),
+            "ImagePruneReports": reports(&images),
             "NetworkPruneReports": networks.iter().map(|n| json!({ "Name": n })).collect::<Vec<_>>(),
-            "VolumePruneReports": ids(&volumes),
-            "ReclaimedSpace": 0,
+            "VolumePruneReports": reports(&volumes),
+            "ReclaimedSpace": reclaimed,
         }),
     )
 }

@@ -1258,8 +1258,8 @@ pub fn prune(engine: &Engine, args: PruneArgs) -> Outcome {
         .iter()
         .map(|f| prune_filter(f))
         .collect::<Result<Vec<_>, _>>()?;
-    for id in engine.prune(&|r| filters.iter().all(|f| f(r)))? {
-        println!("{id}");
+    for pruned in engine.prune(&|r| filters.iter().all(|f| f(r)))? {
+        println!("{}", pruned.id);
     }
     Ok(0)
 }

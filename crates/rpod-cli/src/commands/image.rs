@@ -918,8 +918,8 @@ pub fn untag(engine: &Engine, args: UntagArgs) -> Outcome {
 
 pub fn prune(engine: &Engine, args: ImagePruneArgs) -> Outcome {
     let filters = prune_filters(engine, &args.filter)?;
-    for id in engine.prune_images(args.all, &|info| filters.matches(info))? {
-        println!("{id}");
+    for pruned in engine.prune_images(args.all, &|info| filters.matches(info))? {
+        println!("{}", pruned.id);
     }
     Ok(0)
 }

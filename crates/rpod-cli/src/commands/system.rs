@@ -392,38 +392,65 @@ pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
     let image_filters = super::image::prune_filters(engine, &args.filter)?;
     // Pods none of whose containers runs go first, with their containers (not when
     // filtered: the filters are containers' and images').
-    if args.filter.is_empty() {
-        let pods = engine.pod_prune()?;
-        if !pods.is_empty() {
-            println!("Deleted Pods");
-            for id in &pods {
+    let pods = if args.filter.is_empty() {
+        engine.pod_prune()?
+    } else {
+        Vec::new()
+    };
+    let containers = engine.prune(&|r| container_filters.iter().all(|f| f(r)))?;
+    let networks = engine.network_prune(&[])?;
+    let volumes = if args.volumes {
+        engine.volume_prune()?
+    } else {
+        Vec::new()
+    };
+    let images = engine.prune_images(args.all, &|i| image_filters.matches(i))?;
+    print_prune_report(&PruneReport {
+        reclaimed: [&containers, &volumes, &images]
+            .iter()
+            .map(|pruned| rpod_engine::engine::reclaimed(pruned))
+            .sum(),
+        containers: rpod_engine::engine::pruned_ids(&containers),
+        pods,
+        volumes: rpod_engine::engine::pruned_ids(&volumes),
+        images: rpod_engine::engine::pruned_ids(&images),
+        networks,
+    });
+    Ok(0)
+}
+
+/// What `system prune` removed, here or on a service.
+pub struct PruneReport {
+    pub containers: Vec<String>,
+    pub pods: Vec<String>,
+    pub volumes: Vec<String>,
+    pub images: Vec<String>,
+    pub networks: Vec<String>,
+    /// The bytes the removed containers' changes, volumes and images took.
+    pub reclaimed: u64,
+}
+
+/// Print a `system prune` as podman does: a heading over each kind that lost something,
+/// then the space reclaimed in Go's `HumanSize` ("Total reclaimed space: 2.141MB").
+pub fn print_prune_report(report: &PruneReport) {
+    for (heading, gone) in [
+        ("Deleted Containers", &report.containers),
+        ("Deleted Pods", &report.pods),
+        ("Deleted Volumes", &report.volumes),
+        ("Deleted Images", &report.images),
+        ("Deleted Networks", &report.networks),
+    ] {
+        if !gone.is_empty() {
+            println!("{heading}");
+            for id in gone {
                 println!("{id}");
             }
         }
     }
-    let containers = engine.prune(&|r| container_filters.iter().all(|f| f(r)))?;
-    println!("Deleted Containers");
-    for id in &containers {
-        println!("{id}");
-    }
-    let networks = engine.network_prune(&[])?;
-    println!("Deleted Networks");
-    for name in &networks {
-        println!("{name}");
-    }
-    if args.volumes {
-        let volumes = engine.volume_prune()?;
-        println!("Deleted Volumes");
-        for name in &volumes {
-            println!("{name}");
-        }
-    }
-    let images = engine.prune_images(args.all, &|i| image_filters.matches(i))?;
-    println!("Deleted Images");
-    for id in &images {
-        println!("{id}");
-    }
-    Ok(0)
+    println!(
+        "Total reclaimed space: {}",
+        rpod_engine::human::size_precise(report.reclaimed)
+    );
 }
 
 /// `system migrate`: podman's words for each container stopped.

@@ -175,8 +175,8 @@ pub fn rm(engine: &Engine, args: VolumeRmArgs) -> Outcome {
 
 pub fn prune(engine: &Engine, args: VolumePruneArgs) -> Outcome {
     let filters = VolumeFilters::from_words(&args.filter, FilterUse::Prune)?;
-    for name in engine.volume_prune_where(&|volume| filters.matches(volume, &|| false))? {
-        println!("{name}");
+    for pruned in engine.volume_prune_where(&|volume| filters.matches(volume, &|| false))? {
+        println!("{}", pruned.id);
     }
     Ok(0)
 }

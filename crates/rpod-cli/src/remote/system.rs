@@ -71,21 +71,13 @@ pub fn prune(client: &mut Client, args: &SystemPruneArgs) -> Outcome {
             .filter_map(|item| item[field].as_str().map(str::to_string))
             .collect()
     };
-    let print = |title: &str, names: Vec<String>| {
-        println!("{title}");
-        for name in names {
-            println!("{name}");
-        }
-    };
-    let pods = gone("PodPruneReport", "Id");
-    if !pods.is_empty() {
-        print("Deleted Pods", pods);
-    }
-    print("Deleted Containers", gone("ContainerPruneReports", "Id"));
-    print("Deleted Networks", gone("NetworkPruneReports", "Name"));
-    if args.volumes {
-        print("Deleted Volumes", gone("VolumePruneReports", "Id"));
-    }
-    print("Deleted Images", gone("ImagePruneReports", "Id"));
+    crate::commands::system::print_prune_report(&crate::commands::system::PruneReport {
+        containers: gone("ContainerPruneReports", "Id"),
+        pods: gone("PodPruneReport", "Id"),
+        volumes: gone("VolumePruneReports", "Id"),
+        images: gone("ImagePruneReports", "Id"),
+        networks: gone("NetworkPruneReports", "Name"),
+        reclaimed: report["ReclaimedSpace"].as_u64().unwrap_or(0),
+    });
     Ok(0)
 }

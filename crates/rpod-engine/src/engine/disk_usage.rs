@@ -24,6 +24,26 @@ pub struct VolumeUsage {
     pub users: usize,
 }
 
+/// What a prune removed (a container's or image's ID, a volume's name) and the bytes it
+/// took before: what the container wrote, the image's size, the volume's contents (the
+/// `Size` of podman's prune reports; their sum is podman's "Total reclaimed space" and the
+/// Docker API's `SpaceReclaimed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    pub id: String,
+    pub size: u64,
+}
+
+/// The bytes a prune's removals took in all.
+pub fn reclaimed(pruned: &[Pruned]) -> u64 {
+    pruned.iter().map(|p| p.size).sum()
+}
+
+/// The IDs (or names) a prune removed.
+pub fn pruned_ids(pruned: &[Pruned]) -> Vec<String> {
+    pruned.iter().map(|p| p.id.clone()).collect()
+}
+
 pub struct DiskUsage {
     pub images: Vec<ImageUsage>,
     pub containers: Vec<ContainerUsage>,

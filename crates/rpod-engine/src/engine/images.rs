@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::{Engine, RemoveOptions};
+use super::{Engine, Pruned, RemoveOptions};
 use crate::image::policy::{Incoming, Unsigned};
 use crate::image::{self, reference, ArchiveFormat, ImageInfo, ImageRecord, ImportOptions};
 use crate::lock::ContainerLock;
@@ -386,18 +386,25 @@ impl Engine {
     }
 
     /// Remove images no container uses: unnamed ones, or with `all` every one. `keep`
-    /// spares images (filters). Returns the IDs removed.
+    /// spares images (filters). Returns the IDs removed with the images' sizes.
     pub fn prune_images(
         &self,
         all: bool,
         keep: &dyn Fn(&image::ImageInfo) -> bool,
-    ) -> Result<Vec<String>> {
-        let mut removed = Vec::new();
+    ) -> Result<Vec<Pruned>> {
+        let mut removed: Vec<Pruned> = Vec::new();
         let mounted = self.mounted_image_ids();
-        for info in self.image_infos()? {
+        let infos = self.image_infos()?;
+        let size_of = |id: &str| {
+            infos
+                .iter()
+                .find(|i| i.record.id == id)
+                .map_or(0, |i| i.record.size)
+        };
+        for info in &infos {
             if (!all && !info.is_dangling())
-                || removed.contains(&info.record.id)
-                || !keep(&info)
+                || removed.iter().any(|p| p.id == info.record.id)
+                || !keep(info)
                 || !self.containers_using_image(&info.record)?.is_empty()
                 // Mounted by `image mount`: in use.
                 || mounted.contains(&info.record.id)
@@ -412,9 +419,15 @@ impl Engine {
                 image::remove_image(&self.store, &self.roots, &info.record)?;
             }
             self.image_event(&info.record.id, "remove", &info.names.join(","));
-            removed.push(info.record.id);
+            removed.push(Pruned {
+                id: info.record.id.clone(),
+                size: info.record.size,
+            });
             // The intermediate images it was made on, now dangling.
-            removed.extend(self.prune_parents(info.record.parent.clone())?);
+            for id in self.prune_parents(info.record.parent.clone())? {
+                let size = size_of(&id);
+                removed.push(Pruned { id, size });
+            }
         }
         Ok(removed)
     }

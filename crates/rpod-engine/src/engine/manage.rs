@@ -31,8 +31,8 @@ impl Engine {
     }
 
     /// Remove every container that does not run (created, exited) and passes `keep`;
-    /// their IDs.
-    pub fn prune(&self, keep: &dyn Fn(&ContainerRecord) -> bool) -> Result<Vec<String>> {
+    /// their IDs and what each wrote.
+    pub fn prune(&self, keep: &dyn Fn(&ContainerRecord) -> bool) -> Result<Vec<Pruned>> {
         let mut removed = Vec::new();
         for record in self.list()? {
             if record.state.status.is_active() && record.state.status != Status::Created {
@@ -47,8 +47,13 @@ impl Engine {
                 timeout: None,
                 volumes: false,
             };
+            // Measured first: the changes go with the container. A container whose
+            // changes cannot be read is still pruned; it counts for nothing.
+            let size = self
+                .container_size(&record)
+                .map_or(0, |(written, _)| written);
             match self.remove(record.id(), options) {
-                Ok(id) => removed.push(id),
+                Ok(id) => removed.push(Pruned { id, size }),
                 // Started meanwhile, or gone: not ours to prune.
                 Err(EngineError::RemoveRunning { .. }) | Err(EngineError::NoSuchContainer(_)) => {}
                 Err(e) => return Err(e),

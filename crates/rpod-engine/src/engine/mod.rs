@@ -61,7 +61,9 @@ pub use pods::{PodOptions, PodView, PAUSE_IMAGE};
 pub use reset::ResetReport;
 
 pub use copy::{CopyInto, CopyOwner, HostSource, PathStat};
-pub use disk_usage::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
+pub use disk_usage::{
+    pruned_ids, reclaimed, ContainerUsage, DiskUsage, ImageUsage, Pruned, VolumeUsage,
+};
 pub use exec::{ExecReattached, ExecRequest, ExecStarted};
 pub use filesystem::CommitOptions;
 

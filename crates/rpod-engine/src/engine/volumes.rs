@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::{Engine, RemoveOptions};
+use super::{Engine, Pruned, RemoveOptions};
 use crate::container::ContainerRecord;
 use crate::events::EventType;
 use crate::lock::ContainerLock;
@@ -312,18 +312,24 @@ impl Engine {
         self.delete_volume(name)
     }
 
-    /// Remove every volume no container uses; their names.
-    pub fn volume_prune(&self) -> Result<Vec<String>> {
+    /// Remove every volume no container uses; their names and sizes.
+    pub fn volume_prune(&self) -> Result<Vec<Pruned>> {
         self.volume_prune_where(&|_| true)
     }
 
-    /// Remove the volumes no container uses that `pick` picks; their names.
-    pub fn volume_prune_where(&self, pick: &dyn Fn(&VolumeRecord) -> bool) -> Result<Vec<String>> {
+    /// Remove the volumes no container uses that `pick` picks; their names and sizes.
+    pub fn volume_prune_where(&self, pick: &dyn Fn(&VolumeRecord) -> bool) -> Result<Vec<Pruned>> {
         let mut removed = Vec::new();
         for volume in self.volumes()? {
             if pick(&volume) && self.volume_users(&volume.name)?.is_empty() {
+                // A volume whose contents cannot be read is still pruned; it counts for
+                // nothing.
+                let size = self.volume_size(&volume.name).unwrap_or(0);
                 self.volume_remove(&volume.name, false)?;
-                removed.push(volume.name);
+                removed.push(Pruned {
+                    id: volume.name,
+                    size,
+                });
             }
         }
         Ok(removed)
