@@ -13,5 +13,11 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # monitor by itself use the one cargo builds beside rpod.
 monitor="$(scripts/build-monitor.sh)"
 RPOD_CONMON="$monitor" cargo test --workspace "$@"
+case "$monitor" in
+  */x86_64-unknown-linux-musl/*)
+    echo "rpod-monitor's own tests again, built against musl:"
+    cargo test -p rpod-monitor --target x86_64-unknown-linux-musl "$@"
+    ;;
+esac
 echo "The OCI and CLI suites again, with conmon as the monitor:"
 RPOD_CONMON="$(command -v conmon)" cargo test -p rpod-oci -p rpod-cli "$@"
