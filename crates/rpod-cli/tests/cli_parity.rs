@@ -1148,6 +1148,26 @@ fn inspect_sizes_and_the_latest_container() {
         .map(|n| n.parse().unwrap())
         .collect();
     assert!(sizes[0] >= 5 && sizes[1] > sizes[0], "{sizes:?}");
+    // ps measures them with --size, or when its template shows them (as docker's ps).
+    let listed = format!("{} (virtual ", rpod_engine::human::size_compact(sizes[0]));
+    for args in [
+        &["ps", "-a", "--size", "--format", "{{.Names}} {{.Size}}"][..],
+        &["ps", "-a", "--format", "{{.Names}} {{.Size}}"][..],
+    ] {
+        let out = rpod.ok(args);
+        assert!(out.contains(&format!("writer {listed}")), "{args:?}: {out}");
+    }
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "name=writer",
+            "--format",
+            "{{.SizeRw}}"
+        ]),
+        format!("{}\n", sizes[0])
+    );
     // Without --size there are none, as in podman.
     assert!(!rpod.ok(&["inspect", "writer"]).contains("SizeRw"));
     assert_eq!(rpod.ok(&["inspect", "-l", "-f", "{{.Name}}"]), "newest\n");

@@ -1560,10 +1560,17 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         println!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(0);
     }
+    // A template that shows sizes measures them, as docker's `ps` does (podman leaves
+    // the field empty and logs an error unless --size is given).
+    let sized = args.size
+        || args
+            .format
+            .as_deref()
+            .is_some_and(|format| format.contains(".Size"));
     let mut rows = Vec::new();
     for record in &shown {
         let mut row = inspect::ps_row(record, args.no_trunc);
-        if args.size {
+        if sized {
             let (written, total) = engine.container_size(record)?;
             // podman's words: "12B (virtual 1.99MB)".
             row["Size"] = json!(format!(
