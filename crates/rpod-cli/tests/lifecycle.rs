@@ -153,15 +153,20 @@ macro_rules! lifecycle_tests {
                 let id = rpod.detached(&["demo", "sleep", "1000"]);
                 rpod.ok(&["pause", &id]);
                 assert_eq!(rpod.inspect(&id, "{{.State.Status}} {{.State.Paused}} {{.State.Running}}"), "paused true false");
+                // podman's words for each refusal.
                 let err = rpod.fails(&["pause", &id], 125);
-                assert!(err.contains("is not running"), "{err}");
+                assert!(err.contains(&format!("\"{id}\" is already paused")), "{err}");
                 rpod.ok(&["unpause", &id]);
+                let err = rpod.fails(&["unpause", &id], 125);
+                assert!(err.contains("is not paused, can't unpause"), "{err}");
                 assert_eq!(rpod.inspect(&id, "{{.State.Status}} {{.State.Paused}}"), "running false");
                 // A paused container can still be stopped.
                 rpod.ok(&["pause", &id]);
                 rpod.ok(&["stop", "-t", "1", &id]);
                 assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "exited");
                 rpod.fails(&["unpause", &id], 125);
+                let err = rpod.fails(&["pause", &id], 125);
+                assert!(err.contains("is not running, can't pause"), "{err}");
                 rpod.fails(&["pause", "ghost"], 125);
             }
 

@@ -192,6 +192,12 @@ impl Engine {
         } else {
             (Status::Paused, Status::Running, "unpause")
         };
+        if pause && record.state.status == Status::Paused {
+            return Err(EngineError::state(
+                record.id(),
+                format!("\"{}\" is already paused", record.id()),
+            ));
+        }
         if record.state.status != needed {
             return Err(EngineError::state(
                 record.id(),
