@@ -749,8 +749,16 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         ..Default::default()
     };
 
-    let memory = typed::<i64>(&host, "Memory")?.filter(|m| *m > 0);
-    let nano_cpus = typed::<i64>(&host, "NanoCpus")?.filter(|n| *n > 0);
+    let memory = typed::<i64>(&host, "Memory")?.filter(|m| *m != 0);
+    let nano_cpus = typed::<i64>(&host, "NanoCpus")?.filter(|n| *n != 0);
+    // 0 is "no limit"; a negative one is no limit Docker takes either.
+    for (key, value) in [("Memory", memory), ("NanoCpus", nano_cpus)] {
+        if let Some(value) = value.filter(|v| *v < 0) {
+            return Err(ApiError::bad_request(format!(
+                "invalid {key} {value}: a limit is positive (0 for none)"
+            )));
+        }
+    }
     let quota = typed::<i64>(&host, "CpuQuota")?.filter(|q| *q > 0);
     let period = typed::<i64>(&host, "CpuPeriod")?.filter(|p| *p > 0);
     let cpus = match (nano_cpus, quota) {
@@ -1151,6 +1159,8 @@ mod tests {
             r#"{"Image":""}"#,
             r#"{"Image":"x","StopSignal":"SIGNOPE"}"#,
             r#"{"Image":"x","HostConfig":{"Memory":"lots"}}"#,
+            r#"{"Image":"x","HostConfig":{"Memory":-5}}"#,
+            r#"{"Image":"x","HostConfig":{"NanoCpus":-1000}}"#,
             r#"{"Image":"x","StopTimeout":-5}"#,
             r#"{"Image":"x","HostConfig":{"SecurityOpt":["seccomp={}"]}}"#,
         ] {
