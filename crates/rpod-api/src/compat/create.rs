@@ -751,7 +751,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
 
     let memory = typed::<i64>(&host, "Memory")?.filter(|m| *m != 0);
     let nano_cpus = typed::<i64>(&host, "NanoCpus")?.filter(|n| *n != 0);
-    // 0 is "no limit"; a negative one is no limit Docker takes either.
+    // 0 means no limit; Docker's daemon refuses a negative one.
     for (key, value) in [("Memory", memory), ("NanoCpus", nano_cpus)] {
         if let Some(value) = value.filter(|v| *v < 0) {
             return Err(ApiError::bad_request(format!(
