@@ -1611,10 +1611,15 @@ fn logs_of_several_containers_with_names() {
         rpod.ok(&["logs", "--names", "one", "two"]),
         "one first\ntwo second\n"
     );
-    assert_eq!(rpod.ok(&["logs", "-n", "two"]), "two second\n");
+    // One container's lines say nothing of whose they are, as podman's.
+    assert_eq!(rpod.ok(&["logs", "-n", "two"]), "second\n");
+    assert_eq!(rpod.ok(&["logs", "--names", "--color", "two"]), "second\n");
     assert_eq!(rpod.ok(&["logs", "--latest"]), "second\n");
-    let coloured = rpod.ok(&["logs", "--names", "--color", "one"]);
-    assert_eq!(coloured, "\x1b[32mone\x1b[0m first\n");
+    let coloured = rpod.ok(&["logs", "--names", "--color", "one", "two"]);
+    assert_eq!(
+        coloured,
+        "\x1b[32mone\x1b[0m first\n\x1b[33mtwo\x1b[0m second\n"
+    );
     let id = rpod.inspect("one", "{{.Id}}");
     let both = rpod.ok(&["logs", "one", "two"]);
     assert!(

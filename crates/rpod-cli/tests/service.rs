@@ -7884,6 +7884,7 @@ fn rpod_remote_renames_inits_checks_health_and_names_images() {
         &["logs", "-n", "l1", "l2"],
         &["logs", "--color", "-t", "l2", "l1"],
         &["logs", "l2"],
+        &["logs", "-n", "--color", "l2"],
     ] {
         let (local, remote) = (rpod.run(args), service.remote_out(args));
         assert_eq!(remote.status.code(), Some(0), "{args:?}: {remote:?}");

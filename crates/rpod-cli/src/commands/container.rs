@@ -1851,12 +1851,12 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
                     }
                 )));
             }
-            let label = if args.names {
-                record.config.name.clone()
-            } else if several {
-                record.id()[..12].to_string()
-            } else {
-                String::new()
+            // Only the lines of several containers say whose they are (podman's way:
+            // `--names` and `--color` change how, not whether).
+            let label = match (several, args.names) {
+                (false, _) => String::new(),
+                (true, true) => record.config.name.clone(),
+                (true, false) => record.id()[..12].to_string(),
             };
             let prefix = log_prefix(&label, args.color, &mut turn);
             if args.follow && record.state.status.is_active() {

@@ -908,9 +908,11 @@ pub fn logs(client: &mut Client, args: &LogsArgs) -> Outcome {
     };
     let mut followed = Vec::new();
     for name in &args.containers {
-        let label = match (args.names, several) {
-            (false, false) => Ok(String::new()),
-            _ => log_label(client, name, args.names),
+        // As locally: only several containers' lines say whose they are.
+        let label = if several {
+            log_label(client, name, args.names)
+        } else {
+            Ok(String::new())
         };
         let label = match label {
             Ok(label) => label,
