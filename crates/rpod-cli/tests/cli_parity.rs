@@ -311,7 +311,9 @@ fn events_are_printed_filtered_and_followed() {
     ]);
     assert_eq!(
         statuses,
-        "create ev container\ninit ev container\nstart ev container\ndied ev container\n"
+        // podman's sequence for an attached run.
+        "create ev container\ninit ev container\nstart ev container\nattach ev container\n\
+         died ev container\n"
     );
     // Default lines are podman's; filters of one key are alternatives, of two keys both.
     let lines = rpod.ok(&[

@@ -1005,6 +1005,7 @@ fn start_attached(engine: &Engine, id: &str, attach: Attach) -> Result<i32, Fail
     };
     let record = engine.start(found.id(), console_size, Some(&mut connect))?;
     let connection = connection.ok_or_else(|| usage("the container was already running"))?;
+    engine.note_attached(&record);
     attach.copy(engine, &record, connection, handover)
 }
 

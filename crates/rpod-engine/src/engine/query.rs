@@ -26,6 +26,12 @@ impl Engine {
         Ok((record, connection))
     }
 
+    /// Record that the caller attached to a container it started (`run`, `start -a`): the
+    /// `attach` event podman records after `start`.
+    pub fn note_attached(&self, record: &ContainerRecord) {
+        self.container_event(record, "attach", &[]);
+    }
+
     /// Attach a hijacked HTTP connection (the REST service's attach). A container that is
     /// not running yet is created in the runtime first, so that its monitor is up and the
     /// client sees all output of the start that follows (Docker's attach, wait, start).
