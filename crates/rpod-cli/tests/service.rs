@@ -3195,9 +3195,20 @@ fn commit_history_and_image_prune_through_both_apis() {
         .success());
     // Prune: unnamed unused images go; with -a every unused one.
     service.docker_ok(&["rmi", "snap:1"]);
-    service.docker_ok(&["commit", "maker"]);
+    let unnamed = service.docker_ok(&["commit", "maker"]);
+    let size: u64 = service
+        .docker_ok(&["image", "inspect", "-f", "{{.Size}}", unnamed.trim()])
+        .trim()
+        .parse()
+        .unwrap();
     let pruned = service.docker_ok(&["image", "prune", "-f"]);
     assert!(pruned.contains("deleted: sha256:"), "{pruned}");
+    // The image's size, from the prune's SpaceReclaimed.
+    let reclaimed = rpod_engine::human::size_precise(size);
+    assert!(
+        pruned.ends_with(&format!("Total reclaimed space: {reclaimed}\n")),
+        "{pruned}"
+    );
     service.podman_ok(&["image", "prune", "-a", "-f"]);
     // demo is used by maker: kept.
     assert_eq!(
@@ -3885,8 +3896,20 @@ fn volume_prune_and_list_filters_as_each_client_expects() {
     // a label filter narrowing it; volumes in use stay.
     service.docker_ok(&["volume", "prune", "-f"]);
     assert_eq!(volumes(&[]), ["held", "labelled", "named"]);
-    service.docker_ok(&["volume", "prune", "-a", "-f", "--filter", "label!=keep=yes"]);
+    service.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "named:/data",
+        "demo",
+        "sh",
+        "-c",
+        "head -c 4000 /dev/zero > /data/f",
+    ]);
+    let pruned = service.docker_ok(&["volume", "prune", "-a", "-f", "--filter", "label!=keep=yes"]);
     assert_eq!(volumes(&[]), ["held", "labelled"]);
+    // What the volume held, from the prune's SpaceReclaimed.
+    assert!(pruned.ends_with("Total reclaimed space: 4kB\n"), "{pruned}");
     // podman's prune takes every unused one.
     // podman-remote's filters reach the shared volume filters: label!, until, opt.
     let podman_volumes =

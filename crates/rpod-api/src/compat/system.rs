@@ -367,30 +367,25 @@ pub fn libpod_prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "invalid filter {key:?}: rpod's system prune over the API takes none"
         )));
     }
-    let engine = &context.engine;
-    let pods = engine.pod_prune()?;
-    let containers = engine.prune(&|_| true)?;
-    let networks = engine.network_prune(&[])?;
-    let images = engine.prune_images(all, &|_| true)?;
-    let volumes = if volumes {
-        engine.volume_prune()?
-    } else {
-        Vec::new()
-    };
+    let pruned = context
+        .engine
+        .system_prune(&rpod_engine::engine::SystemPruneOptions {
+            pods: true,
+            volumes,
+            all_images: all,
+            container: &|_| true,
+            image: &|_| true,
+        })?;
     let reports = crate::libpod::prune_reports;
-    let reclaimed = [&containers, &images, &volumes]
-        .iter()
-        .map(|pruned| rpod_engine::engine::reclaimed(pruned))
-        .sum::<u64>();
     ex.json(
         200,
         &json!({
-            "PodPruneReport": pods.iter().map(|id| json!({ "Id": id, "Err": null })).collect::<Vec<_>>(),
-            "ContainerPruneReports": reports(&containers),
-            "ImagePruneReports": reports(&images),
-            "NetworkPruneReports": networks.iter().map(|n| json!({ "Name": n })).collect::<Vec<_>>(),
-            "VolumePruneReports": reports(&volumes),
-            "ReclaimedSpace": reclaimed,
+            "PodPruneReport": pruned.pods.iter().map(|id| json!({ "Id": id, "Err": null })).collect::<Vec<_>>(),
+            "ContainerPruneReports": reports(&pruned.containers),
+            "ImagePruneReports": reports(&pruned.images),
+            "NetworkPruneReports": pruned.networks.iter().map(|n| json!({ "Name": n })).collect::<Vec<_>>(),
+            "VolumePruneReports": reports(&pruned.volumes),
+            "ReclaimedSpace": pruned.reclaimed(),
         }),
     )
 }

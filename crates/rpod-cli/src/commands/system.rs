@@ -390,31 +390,22 @@ pub fn prune(engine: &Engine, args: SystemPruneArgs) -> Outcome {
         container_filters.push(super::container::prune_filter(filter)?);
     }
     let image_filters = super::image::prune_filters(engine, &args.filter)?;
-    // Pods none of whose containers runs go first, with their containers (not when
-    // filtered: the filters are containers' and images').
-    let pods = if args.filter.is_empty() {
-        engine.pod_prune()?
-    } else {
-        Vec::new()
-    };
-    let containers = engine.prune(&|r| container_filters.iter().all(|f| f(r)))?;
-    let networks = engine.network_prune(&[])?;
-    let volumes = if args.volumes {
-        engine.volume_prune()?
-    } else {
-        Vec::new()
-    };
-    let images = engine.prune_images(args.all, &|i| image_filters.matches(i))?;
+    let pruned = engine.system_prune(&rpod_engine::engine::SystemPruneOptions {
+        // Not when filtered: the filters are containers' and images'.
+        pods: args.filter.is_empty(),
+        volumes: args.volumes,
+        all_images: args.all,
+        container: &|r| container_filters.iter().all(|f| f(r)),
+        image: &|i| image_filters.matches(i),
+    })?;
+    let ids = rpod_engine::engine::pruned_ids;
     print_prune_report(&PruneReport {
-        reclaimed: [&containers, &volumes, &images]
-            .iter()
-            .map(|pruned| rpod_engine::engine::reclaimed(pruned))
-            .sum(),
-        containers: rpod_engine::engine::pruned_ids(&containers),
-        pods,
-        volumes: rpod_engine::engine::pruned_ids(&volumes),
-        images: rpod_engine::engine::pruned_ids(&images),
-        networks,
+        reclaimed: pruned.reclaimed(),
+        containers: ids(&pruned.containers),
+        pods: pruned.pods,
+        volumes: ids(&pruned.volumes),
+        images: ids(&pruned.images),
+        networks: pruned.networks,
     });
     Ok(0)
 }

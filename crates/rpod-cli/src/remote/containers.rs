@@ -717,7 +717,6 @@ pub fn inspect_container(client: &mut Client, name: &str) -> Result<Value, Failu
 
 /// `port CONTAINER [PORT[/PROTOCOL]]` and `port --all`, printed as the local command.
 pub fn port(client: &mut Client, args: &PortArgs) -> Outcome {
-    let inspect = inspect_container;
     if args.all {
         if !args.args.is_empty() {
             return Err(usage("--all takes no container"));
@@ -729,7 +728,8 @@ pub fn port(client: &mut Client, args: &PortArgs) -> Outcome {
         for id in select(client, &selection, |item| {
             state_is(item, |s| s == Status::Running)
         })? {
-            for (port, protocol, ip, host_port) in published_ports(&inspect(client, &id)?) {
+            for (port, protocol, ip, host_port) in published_ports(&inspect_container(client, &id)?)
+            {
                 println!(
                     "{}\t{port}/{protocol} -> {ip}:{host_port}",
                     short_id(&id, false)
@@ -744,7 +744,7 @@ pub fn port(client: &mut Client, args: &PortArgs) -> Outcome {
         [] => return Err(usage("give a container")),
         _ => return Err(usage("give a container, and optionally one of its ports")),
     };
-    let ports = published_ports(&inspect(client, container)?);
+    let ports = published_ports(&inspect_container(client, container)?);
     crate::commands::network::print_ports(ports, wanted.map(String::as_str))?;
     Ok(0)
 }

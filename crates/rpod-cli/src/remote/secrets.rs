@@ -100,10 +100,10 @@ pub fn rm(client: &mut Client, args: &SecretRmArgs) -> Outcome {
     let mut code = 0;
     for name in &names {
         // The listing of --all names them by ID already; a name is found out first.
-        let found = match args.all {
-            true => Ok(name.clone()),
-            false => inspected(client, name)?
-                .map(|secret| secret["ID"].as_str().unwrap_or(name).to_string()),
+        let found = if args.all {
+            Ok(name.clone())
+        } else {
+            inspected(client, name)?.map(|secret| secret["ID"].as_str().unwrap_or(name).to_string())
         };
         let id = match found {
             Ok(id) => id,

@@ -44,6 +44,36 @@ pub fn pruned_ids(pruned: &[Pruned]) -> Vec<String> {
     pruned.iter().map(|p| p.id.clone()).collect()
 }
 
+/// What `system prune` asks for (the command's flags, the service's parameters).
+pub struct SystemPruneOptions<'a> {
+    /// Pods none of whose containers runs, with their containers, first.
+    pub pods: bool,
+    /// Volumes no container uses.
+    pub volumes: bool,
+    /// Every unused image, not only unnamed ones.
+    pub all_images: bool,
+    /// Which stopped containers go.
+    pub container: &'a dyn Fn(&ContainerRecord) -> bool,
+    /// Which unused images go.
+    pub image: &'a dyn Fn(&image::ImageInfo) -> bool,
+}
+
+/// What `system prune` removed.
+pub struct SystemPruned {
+    pub pods: Vec<String>,
+    pub containers: Vec<Pruned>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<Pruned>,
+    pub images: Vec<Pruned>,
+}
+
+impl SystemPruned {
+    /// The bytes the containers' changes, the volumes and the images took.
+    pub fn reclaimed(&self) -> u64 {
+        reclaimed(&self.containers) + reclaimed(&self.volumes) + reclaimed(&self.images)
+    }
+}
+
 pub struct DiskUsage {
     pub images: Vec<ImageUsage>,
     pub containers: Vec<ContainerUsage>,
@@ -51,6 +81,32 @@ pub struct DiskUsage {
 }
 
 impl Engine {
+    /// `system prune` (the command's and the service's): pods first when asked, stopped
+    /// containers, networks no container uses, volumes when asked, then unused images
+    /// (those the containers' removal left unused among them).
+    pub fn system_prune(&self, options: &SystemPruneOptions<'_>) -> Result<SystemPruned> {
+        let pods = if options.pods {
+            self.pod_prune()?
+        } else {
+            Vec::new()
+        };
+        let containers = self.prune(options.container)?;
+        let networks = self.network_prune(&[])?;
+        let volumes = if options.volumes {
+            self.volume_prune()?
+        } else {
+            Vec::new()
+        };
+        let images = self.prune_images(options.all_images, options.image)?;
+        Ok(SystemPruned {
+            pods,
+            containers,
+            networks,
+            volumes,
+            images,
+        })
+    }
+
     /// Every image, container and volume with what it uses.
     pub fn disk_usage(&self) -> Result<DiskUsage> {
         let containers = self.list()?;

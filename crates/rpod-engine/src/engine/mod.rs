@@ -62,7 +62,8 @@ pub use reset::ResetReport;
 
 pub use copy::{CopyInto, CopyOwner, HostSource, PathStat};
 pub use disk_usage::{
-    pruned_ids, reclaimed, ContainerUsage, DiskUsage, ImageUsage, Pruned, VolumeUsage,
+    pruned_ids, reclaimed, ContainerUsage, DiskUsage, ImageUsage, Pruned, SystemPruneOptions,
+    SystemPruned, VolumeUsage,
 };
 pub use exec::{ExecReattached, ExecRequest, ExecStarted};
 pub use filesystem::CommitOptions;
