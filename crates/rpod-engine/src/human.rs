@@ -5,11 +5,14 @@ use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
 use crate::container::{ContainerRecord, Status};
 
 /// "5 seconds", "About a minute", "3 hours", ...
+///
+/// From an hour on, podman (Docker's go-units) rounds to the nearest hour and counts days,
+/// weeks and months from that rounded figure: 13 h 54 min is "14 hours"; years come from
+/// the whole hours.
 pub fn duration(seconds: i64) -> String {
     let s = seconds.max(0);
     let minutes = s / 60;
-    let hours = minutes / 60;
-    let days = hours / 24;
+    let hours = (s + 1800) / 3600;
     match () {
         _ if s < 1 => "Less than a second".into(),
         _ if s == 1 => "1 second".into(),
@@ -18,10 +21,10 @@ pub fn duration(seconds: i64) -> String {
         _ if minutes < 60 => format!("{minutes} minutes"),
         _ if hours == 1 => "About an hour".into(),
         _ if hours < 48 => format!("{hours} hours"),
-        _ if days < 14 => format!("{days} days"),
-        _ if days < 60 => format!("{} weeks", days / 7),
-        _ if days < 365 * 2 => format!("{} months", days / 30),
-        _ => format!("{} years", days / 365),
+        _ if hours < 24 * 14 => format!("{} days", hours / 24),
+        _ if hours < 24 * 60 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        _ => format!("{} years", s / 3600 / 24 / 365),
     }
 }
 
@@ -203,6 +206,15 @@ mod tests {
         assert_eq!(duration(70), "About a minute");
         assert_eq!(duration(600), "10 minutes");
         assert_eq!(duration(7200), "2 hours");
+        // Hours round to the nearest, and days and weeks count from them.
+        assert_eq!(duration(13 * 3600 + 54 * 60), "14 hours");
+        assert_eq!(duration(13 * 3600 + 29 * 60), "13 hours");
+        assert_eq!(duration(3600 + 1800), "2 hours");
+        assert_eq!(duration(3600 + 1799), "About an hour");
+        assert_eq!(duration(47 * 3600 + 1800), "2 days");
+        assert_eq!(duration(13 * 86400 + 23 * 3600 + 40 * 60), "2 weeks");
+        assert_eq!(duration(59 * 86400 + 23 * 3600 + 40 * 60), "2 months");
+        assert_eq!(duration(800 * 86400), "2 years");
         assert_eq!(size(4_861_000), "4.86 MB");
         assert_eq!(size(999), "999 B");
         assert_eq!(size(1_200_000_000), "1.2 GB");
