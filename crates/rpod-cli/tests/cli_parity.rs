@@ -2298,6 +2298,11 @@ fn secrets_are_stored_privately_and_given_to_containers() {
     assert!(!rpod
         .inspect("user", "{{json .Config.Env}}")
         .contains("t0k3n"));
+    // Nor once started, when the spec the process ran with has it.
+    rpod.ok(&["start", "user"]);
+    rpod.ok(&["wait", "user"]);
+    let env = rpod.inspect("user", "{{json .Config.Env}}");
+    assert!(env.contains("HOME=") && !env.contains("t0k3n"), "{env}");
     let err = rpod.fails(&["secret", "rm", "token"], 125);
     assert!(err.contains("in use"), "{err}");
     rpod.ok(&["rm", "user"]);

@@ -41,10 +41,42 @@ fn environment_defaults_are_merged_unset_and_proxied_as_podman_does() {
         "envdemo",
     ]);
     let plain = environment(&rpod, &[]);
-    for entry in ["GREETING=hello", "LEVEL=3", "container=podman"] {
+    // TERM=xterm with or without a terminal: podman's containers.conf default.
+    for entry in [
+        "GREETING=hello",
+        "LEVEL=3",
+        "container=podman",
+        "TERM=xterm",
+    ] {
         assert!(has(&plain, entry), "{entry} in {plain:?}");
     }
     assert!(named(&plain, "PATH") && named(&plain, "HOSTNAME") && named(&plain, "HOME"));
+
+    // inspect shows the environment the process gets, defaults included (podman's shows
+    // its spec's): before a start without HOME, which the image's passwd gives at start.
+    rpod.ok(&[
+        "create", "--name", "envshown", "-e", "MINE=1", "envdemo", "true",
+    ]);
+    let shown = |name: &str| {
+        let out = rpod.ok(&["inspect", "--format", "{{json .Config.Env}}", name]);
+        serde_json::from_str::<Vec<String>>(out.trim()).unwrap()
+    };
+    let created = shown("envshown");
+    for entry in ["MINE=1", "GREETING=hello", "TERM=xterm", "container=podman"] {
+        assert!(has(&created, entry), "{entry} in {created:?}");
+    }
+    assert!(
+        named(&created, "PATH") && !named(&created, "HOME"),
+        "{created:?}"
+    );
+    rpod.ok(&["start", "envshown"]);
+    rpod.ok(&["wait", "envshown"]);
+    let started = shown("envshown");
+    assert!(
+        has(&started, "HOME=/root") && has(&started, "MINE=1"),
+        "{started:?}"
+    );
+    rpod.ok(&["rm", "envshown"]);
 
     // --env-merge builds on the defaults (the image's and rpod's PATH).
     let merged = environment(
@@ -85,6 +117,8 @@ fn environment_defaults_are_merged_unset_and_proxied_as_podman_does() {
         !named(&unset, "GREETING") && !named(&unset, "container"),
         "{unset:?}"
     );
+    let no_term = environment(&rpod, &["--unsetenv", "TERM"]);
+    assert!(!named(&no_term, "TERM"), "{no_term:?}");
     assert!(
         has(&unset, "LEVEL=user") && named(&unset, "PATH"),
         "{unset:?}"

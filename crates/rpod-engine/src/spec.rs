@@ -513,6 +513,42 @@ pub fn check_cgroup_parent(parent: &str) -> Result<()> {
     Ok(())
 }
 
+/// The environment of a container's process: its own variables, its secrets', and rpod's
+/// defaults as podman's (`PATH`, `TERM=xterm`, `container=podman`, from containers.conf's
+/// `env`), unless `--unsetenv` took them away; `HOSTNAME`, and `HOME` once the user's home
+/// is known (read from the image's passwd at start), stay whatever is unset: they describe
+/// the container rather than default its settings.
+pub fn process_env(config: &ContainerConfig, home: Option<&str>) -> Vec<String> {
+    let mut env = config.env.clone();
+    env.extend(config.secret_env.iter().cloned());
+    let wanted = |name: &str| !config.unset_env_all && !config.unset_env.iter().any(|n| n == name);
+    let has =
+        |env: &[String], name: &str| env.iter().any(|e| crate::environment::name_of(e) == name);
+    if wanted("PATH") && !has(&env, "PATH") {
+        env.insert(0, format!("PATH={DEFAULT_PATH}"));
+    }
+    if !has(&env, "HOSTNAME") {
+        env.push(format!("HOSTNAME={}", config.hostname));
+    }
+    if let (Some(home), false) = (home, has(&env, "HOME")) {
+        env.push(format!("HOME={home}"));
+    }
+    if wanted("TERM") && !has(&env, "TERM") {
+        env.push("TERM=xterm".into());
+    }
+    // podman's marker, which tools such as systemd read to know they run in a container.
+    if wanted("container") && !has(&env, "container") {
+        env.push("container=podman".into());
+    }
+    if config.systemd && !has(&env, "container_uuid") {
+        env.push(format!(
+            "container_uuid={}",
+            &config.id[..32.min(config.id.len())]
+        ));
+    }
+    env
+}
+
 /// Generate the spec for `config` with its root at `root_path`.
 pub fn generate(
     config: &ContainerConfig,
@@ -546,35 +582,7 @@ pub fn generate(
             .map_err(build_err)?,
     ));
 
-    let mut env = config.env.clone();
-    env.extend(config.secret_env.iter().cloned());
-    // rpod's defaults, unless `--unsetenv` took them away (HOSTNAME and HOME stay, as
-    // podman's do: they describe the container rather than default its settings).
-    let wanted = |name: &str| !config.unset_env_all && !config.unset_env.iter().any(|n| n == name);
-    let has =
-        |env: &[String], name: &str| env.iter().any(|e| crate::environment::name_of(e) == name);
-    if wanted("PATH") && !has(&env, "PATH") {
-        env.insert(0, format!("PATH={DEFAULT_PATH}"));
-    }
-    if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
-        env.push(format!("HOSTNAME={}", config.hostname));
-    }
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", user.home));
-    }
-    if config.terminal && wanted("TERM") && !has(&env, "TERM") {
-        env.push("TERM=xterm".into());
-    }
-    // podman's marker, which tools such as systemd read to know they run in a container.
-    if wanted("container") && !has(&env, "container") {
-        env.push("container=podman".into());
-    }
-    if config.systemd && !has(&env, "container_uuid") {
-        env.push(format!(
-            "container_uuid={}",
-            &config.id[..32.min(config.id.len())]
-        ));
-    }
+    let env = process_env(config, Some(&user.home));
 
     let mut process = spec.process().clone().unwrap_or_default();
     process.set_args(Some(config.args.clone()));
@@ -1235,6 +1243,25 @@ mod tests {
         assert!(!env.contains("PATH=") && env.contains("HOSTNAME="), "{env}");
         let namespaces = json["linux"]["namespaces"].as_array().unwrap();
         assert!(namespaces.iter().any(|n| n["type"] == "cgroup"));
+    }
+
+    #[test]
+    fn the_process_environment_has_podmans_defaults() {
+        let mut config = config();
+        config.hostname = "box".into();
+        let env = process_env(&config, None);
+        for entry in ["A=1", "HOSTNAME=box", "TERM=xterm", "container=podman"] {
+            assert!(env.iter().any(|e| e == entry), "{entry} in {env:?}");
+        }
+        assert!(env[0].starts_with("PATH=") && !env.iter().any(|e| e.starts_with("HOME=")));
+        assert!(process_env(&config, Some("/root")).contains(&"HOME=/root".to_string()));
+
+        config.env.push("TERM=vt100".into());
+        config.unset_env = vec!["PATH".into()];
+        let env = process_env(&config, None);
+        assert_eq!(env.iter().filter(|e| e.starts_with("TERM=")).count(), 1);
+        assert!(env.contains(&"TERM=vt100".to_string()));
+        assert!(!env.iter().any(|e| e.starts_with("PATH=")), "{env:?}");
     }
 
     #[test]

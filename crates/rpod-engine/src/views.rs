@@ -495,6 +495,34 @@ pub struct ContainerInspect {
     pub app_armor_profile: &'static str,
 }
 
+/// The environment a container's process has (podman's inspect shows its spec's): as the
+/// spec written at its last start has it (with `HOME` from the image's passwd), or, before
+/// a start, as the spec would have it; never the values of secrets given as variables.
+fn spec_env(bundle: &std::path::Path, c: &crate::container::ContainerConfig) -> Vec<String> {
+    /// The one part of the spec read; the rest (most of it the seccomp profile) is skipped.
+    #[derive(serde::Deserialize)]
+    struct SpecEnv {
+        process: Option<ProcessEnv>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ProcessEnv {
+        env: Option<Vec<String>>,
+    }
+    let mut env = std::fs::read(bundle.join("config.json"))
+        .ok()
+        .and_then(|text| serde_json::from_slice::<SpecEnv>(&text).ok())
+        .and_then(|spec| spec.process?.env)
+        .unwrap_or_else(|| crate::spec::process_env(c, None));
+    let secret = |entry: &String| {
+        let name = crate::environment::name_of(entry);
+        c.secret_env
+            .iter()
+            .any(|s| crate::environment::name_of(s) == name)
+    };
+    env.retain(|entry| !secret(entry));
+    env
+}
+
 impl ContainerInspect {
     pub fn new(roots: &Roots, record: &ContainerRecord, exec_ids: Vec<String>) -> Self {
         let c = &record.config;
@@ -568,7 +596,7 @@ impl ContainerInspect {
             config: ContainerConfigView {
                 hostname: c.hostname.clone(),
                 user: c.user.clone(),
-                env: c.env.clone(),
+                env: spec_env(&bundle, c),
                 cmd: cmd.to_vec(),
                 entrypoint: entrypoint.join(" "),
                 image: c.image_name.clone(),

@@ -266,7 +266,7 @@ pub fn container_inspect(
             "Tty": c.terminal,
             "OpenStdin": c.stdin,
             "StdinOnce": false,
-            "Env": c.env,
+            "Env": base.config.env,
             "Cmd": base.config.cmd,
             "Image": c.image_name,
             "Volumes": null,
