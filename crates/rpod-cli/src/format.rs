@@ -145,6 +145,223 @@ fn wrap_bare_fields(body: &str) -> String {
     out
 }
 
+/// What a `range` over a map or list walks, in Go's order: a map's entries sorted by key
+/// (gtmpl walks its hash map's order), a list's as they are; nothing for nil, as Go.
+fn range_entries(value: &Value) -> Vec<(Value, Value)> {
+    match value {
+        Value::Object(map) | Value::Map(map) => {
+            let sorted: std::collections::BTreeMap<_, _> = map.iter().collect();
+            sorted
+                .into_iter()
+                .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+                .collect()
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (Value::from(i as u64), v.clone()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `rangepairs X`: X's entries as `[key, value]` lists, for a two-variable range.
+fn range_pairs_func(args: &[Value]) -> Result<Value, FuncError> {
+    let value = one_arg("rangepairs", args)?;
+    Ok(Value::Array(
+        range_entries(value)
+            .into_iter()
+            .map(|(k, v)| Value::Array(vec![k, v]))
+            .collect(),
+    ))
+}
+
+/// `rangevalues X`: X's values, for a range with one variable or none.
+fn range_values_func(args: &[Value]) -> Result<Value, FuncError> {
+    let value = one_arg("rangevalues", args)?;
+    match value {
+        Value::Object(_) | Value::Map(_) | Value::Nil | Value::NoValue => Ok(Value::Array(
+            range_entries(value).into_iter().map(|(_, v)| v).collect(),
+        )),
+        // Anything else is ranged over as given (a list; or an error, as before).
+        other => Ok(other.clone()),
+    }
+}
+
+/// Rewrite `range` actions over a field or variable so that maps are walked in Go's
+/// order: `{{range $k, $v := .Labels}}` becomes a range over `rangepairs .Labels` that
+/// sets `$k` and `$v` first thing in its body; `{{range .Labels}}` and
+/// `{{range $v := .Labels}}` range over `rangevalues .Labels`. Other pipelines are left
+/// to gtmpl.
+fn sort_ranges(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let action = &rest[start..start + len + 2];
+        out.push_str(&sorted_range(action).unwrap_or_else(|| action.to_string()));
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One `{{range ...}}` action rewritten, or None when it is something else.
+fn sorted_range(action: &str) -> Option<String> {
+    let inner = &action[2..action.len() - 2];
+    // Go's trim markers need their space: `{{- ` and ` -}}`.
+    let left = if inner.starts_with("- ") { "- " } else { "" };
+    let right = if inner.ends_with(" -") { " -" } else { "" };
+    let core = inner.strip_prefix('-').unwrap_or(inner);
+    let core = core.strip_suffix('-').unwrap_or(core).trim();
+    let rest = core.strip_prefix("range")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let (variables, pipeline) = match rest.split_once(":=") {
+        Some((variables, pipeline)) => (variables.trim(), pipeline.trim()),
+        None => ("", rest.trim()),
+    };
+    let is_name = |word: &str| {
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '$' | '_'))
+    };
+    if !(pipeline.starts_with('.') || pipeline.starts_with('$')) || !is_name(pipeline) {
+        return None;
+    }
+    let names: Vec<&str> = variables
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if !names.iter().all(|n| n.starts_with('$') && is_name(n)) {
+        return None;
+    }
+    Some(match names.as_slice() {
+        [] => format!("{{{{{left}range rangevalues {pipeline}{right}}}}}"),
+        [value] => format!("{{{{{left}range {value} := rangevalues {pipeline}{right}}}}}"),
+        [key, value] => format!(
+            "{{{{{left}range $rpodindex, $rpodpair := rangepairs {pipeline}}}}}\
+             {{{{{key} := index $rpodpair 0}}}}{{{{{value} := index $rpodpair 1{right}}}}}"
+        ),
+        _ => return None,
+    })
+}
+
+/// `printf` as Go's: strings, lists, maps and booleans under `%s` and `%v` right-aligned
+/// in a width unless `-` (gtmpl's aligns them left), lists and maps printed as Go prints
+/// them (maps sorted), integers aligned by `-` and zero-padded by `0` (gtmpl ignores both
+/// for them), `%%` a percent sign (gtmpl prints both). Other verbs are gtmpl's, one at a
+/// time.
+fn printf_func(args: &[Value]) -> Result<Value, FuncError> {
+    let Some((Value::String(format), values)) = args.split_first() else {
+        return gtmpl::funcs::printf(args);
+    };
+    let mut out = String::new();
+    let mut values = values.iter();
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut flags = String::new();
+        while let Some(&flag) = chars.peek().filter(|f| "-+# 0".contains(**f)) {
+            flags.push(flag);
+            chars.next();
+        }
+        let mut width = String::new();
+        while let Some(&digit) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            width.push(digit);
+            chars.next();
+        }
+        let mut precision = None;
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            let mut digits = String::new();
+            while let Some(&digit) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(digit);
+                chars.next();
+            }
+            precision = Some(digits);
+        }
+        let Some(verb) = chars.next() else {
+            out.push_str("%!(NOVERB)");
+            break;
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let Some(value) = values.next() else {
+            out.push_str(&format!("%!{verb}(MISSING)"));
+            continue;
+        };
+        let textual = matches!(
+            value,
+            Value::String(_) | Value::Array(_) | Value::Map(_) | Value::Object(_) | Value::Bool(_)
+        );
+        let integer = match value {
+            Value::Number(n) if matches!(verb, 'd' | 'v') => n
+                .as_i64()
+                .map(|i| i.to_string())
+                .or_else(|| n.as_u64().map(|u| u.to_string())),
+            _ => None,
+        };
+        let text = match (verb, textual, integer) {
+            // Go's double-quoted string (JSON's escapes are Go's but for control bytes).
+            ('q', _, _) if matches!(value, Value::String(_)) => {
+                serde_json::to_string(&text_of(value)).unwrap_or_default()
+            }
+            ('s' | 'v', true, _) => {
+                let text = go_string(value);
+                match precision.as_deref().and_then(|d| d.parse::<usize>().ok()) {
+                    Some(limit) => text.chars().take(limit).collect(),
+                    None => text,
+                }
+            }
+            (_, _, Some(digits)) if flags.contains('+') && !digits.starts_with('-') => {
+                format!("+{digits}")
+            }
+            (_, _, Some(digits)) => digits,
+            _ => {
+                let mut spec = format!("%{flags}{width}");
+                if let Some(digits) = &precision {
+                    spec.push('.');
+                    spec.push_str(digits);
+                }
+                spec.push(verb);
+                match gtmpl::funcs::printf(&[Value::String(spec), value.clone()])? {
+                    Value::String(text) => out.push_str(&text),
+                    other => out.push_str(&other.to_string()),
+                }
+                continue;
+            }
+        };
+        let width = width.parse::<usize>().unwrap_or(0);
+        let missing = width.saturating_sub(text.chars().count());
+        if flags.contains('-') {
+            out.push_str(&text);
+            out.push_str(&" ".repeat(missing));
+        } else if flags.contains('0') && !textual {
+            // Zeros go after the sign, as Go's `%05d`.
+            let (sign, digits) = text.split_at(usize::from(text.starts_with(['-', '+'])));
+            out.push_str(sign);
+            out.push_str(&"0".repeat(missing));
+            out.push_str(digits);
+        } else {
+            out.push_str(&" ".repeat(missing));
+            out.push_str(&text);
+        }
+    }
+    Ok(Value::String(out))
+}
+
 fn upper_func(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(string_arg("upper", args)?.to_uppercase()))
 }
@@ -278,8 +495,10 @@ fn short_template_error(message: &str) -> String {
 impl Format {
     /// `header_for` names the column of a field (`ID` → `CONTAINER ID`).
     pub fn parse(text: &str, header_for: &dyn Fn(&str) -> String) -> Result<Format> {
+        // In a table every space separates columns, as in podman's (which turns them into
+        // tabs before its template runs): `table {{.ID}} {{.Names}}` has two columns.
         let (table, body) = match text.strip_prefix("table") {
-            Some(rest) => (true, rest.trim_start().to_string()),
+            Some(rest) => (true, rest.trim_start().replace(' ', "\t")),
             None => (false, text.to_string()),
         };
         let body = unescape(&body);
@@ -295,9 +514,12 @@ impl Format {
             ("split", split_func as gtmpl_value::Func),
             ("pad", pad_func as gtmpl_value::Func),
             ("goprint", goprint_func as gtmpl_value::Func),
+            ("rangepairs", range_pairs_func as gtmpl_value::Func),
+            ("rangevalues", range_values_func as gtmpl_value::Func),
+            ("printf", printf_func as gtmpl_value::Func),
         ]);
         template
-            .parse(wrap_bare_fields(&body))
+            .parse(wrap_bare_fields(&sort_ranges(&body)))
             .map_err(|e| anyhow!("template parsing error: {e}"))?;
         Ok(Format {
             template,
@@ -353,14 +575,19 @@ fn header_line(body: &str, header_for: &dyn Fn(&str) -> String) -> String {
     out
 }
 
-/// Align tab-separated columns with at least two spaces between them.
+/// The narrowest a table's column is, its two spaces of padding included: podman's tables
+/// (Go's tabwriter, as podman sets it up) never make a column narrower.
+const MIN_COLUMN_WIDTH: usize = 12;
+
+/// Align tab-separated columns with at least two spaces between them, each column at least
+/// `MIN_COLUMN_WIDTH` wide; the last cell of a line is not padded.
 pub fn align_columns(lines: &[String]) -> String {
     let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0usize; columns];
+    let mut widths = vec![MIN_COLUMN_WIDTH; columns];
     for row in &rows {
         for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(cell.chars().count() + 2);
         }
     }
     rows.iter()
@@ -369,7 +596,7 @@ pub fn align_columns(lines: &[String]) -> String {
             for (i, cell) in row.iter().enumerate() {
                 line.push_str(cell);
                 if i + 1 < row.len() {
-                    let pad = widths[i] - cell.chars().count() + 2;
+                    let pad = widths[i] - cell.chars().count();
                     line.push_str(&" ".repeat(pad));
                 }
             }
@@ -566,7 +793,129 @@ mod tests {
             .unwrap()
             .render_all(&items)
             .unwrap();
-        assert_eq!(out, "ID  NAME\n1   long-name\n22  x\n");
+        // Columns are 12 wide at least, as podman's.
+        assert_eq!(
+            out,
+            "ID          NAME\n1           long-name\n22          x\n"
+        );
+        let items = vec![json!({"ID": "0123456789abcdef", "Name": "n", "Tag": "latest"})];
+        let out = Format::parse("table {{.ID}}\\t{{.Tag}}\\t{{.Name}}", &upper_header)
+            .unwrap()
+            .render_all(&items)
+            .unwrap();
+        assert_eq!(
+            out,
+            "ID                TAG         NAME\n0123456789abcdef  latest      n\n"
+        );
+    }
+
+    #[test]
+    fn spaces_in_a_table_separate_columns() {
+        let items = vec![json!({"ID": "1", "Name": "n", "Labels": {"a": "b"}})];
+        let render = |format: &str| {
+            Format::parse(format, &upper_header)
+                .unwrap()
+                .render_all(&items)
+                .unwrap()
+        };
+        assert_eq!(
+            render("table {{.ID}} {{.Name}}"),
+            "ID          NAME\n1           n\n"
+        );
+        // Two spaces: an empty column between, as podman's.
+        assert_eq!(
+            render("table {{.ID}}  {{.Name}}"),
+            "ID                      NAME\n1                       n\n"
+        );
+        // Actions still parse with their spaces made tabs.
+        let out = render("table {{ .ID }} {{index .Labels \"a\"}} {{if eq .Name \"n\"}}yes{{end}}");
+        assert_eq!(out.lines().nth(1), Some("1           b           yes"));
+        // Without `table`, spaces are text.
+        assert_eq!(render("{{.ID}} {{.Name}}"), "1 n\n");
+    }
+
+    #[test]
+    fn ranges_walk_maps_in_key_order() {
+        let labels: serde_json::Map<String, Json> = (0..20)
+            .map(|i| (format!("k{i:02}"), json!(format!("v{i}"))))
+            .collect();
+        let item = json!({"Labels": labels, "List": ["x", "y"], "None": null});
+        let render = |format: &str| {
+            Format::parse(format, &upper_header)
+                .unwrap()
+                .render_all(std::slice::from_ref(&item))
+                .unwrap()
+        };
+        let expected: String = (0..20).map(|i| format!("k{i:02}=v{i};")).collect();
+        assert_eq!(
+            render("{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}"),
+            format!("{expected}\n")
+        );
+        assert_eq!(
+            render("{{- range $key, $value := .Labels -}} {{$key}}={{$value}}; {{- end}}"),
+            format!("{expected}\n")
+        );
+        let values: String = (0..20).map(|i| format!("v{i},")).collect();
+        assert_eq!(
+            render("{{range .Labels}}{{.}},{{end}}"),
+            format!("{values}\n")
+        );
+        assert_eq!(
+            render("{{range $v := .Labels}}{{$v}},{{end}}"),
+            format!("{values}\n")
+        );
+        // Lists keep their order and their indexes; nil ranges over nothing.
+        assert_eq!(
+            render("{{range $i, $e := .List}}{{$i}}:{{$e}} {{end}}"),
+            "0:x 1:y \n"
+        );
+        assert_eq!(render("{{range .List}}{{.}}{{end}}"), "xy\n");
+        assert_eq!(render("{{range .None}}x{{else}}empty{{end}}"), "empty\n");
+        // Nested ranges each keep their own variables.
+        let nested = json!({"M": {"b": {"y": 2, "x": 1}, "a": {"z": 3}}});
+        let out = Format::parse(
+            "{{range $k, $v := .M}}{{$k}}({{range $k2, $v2 := $v}}{{$k2}}{{$v2}}{{end}}){{$k}} {{end}}",
+            &upper_header,
+        )
+        .unwrap()
+        .render_all(&[nested])
+        .unwrap();
+        assert_eq!(out, "a(z3)a b(x1y2)b \n");
+    }
+
+    #[test]
+    fn printf_aligns_as_go() {
+        let item = json!({"Name": "c1", "Pid": 42, "Cmd": ["sleep", "1"], "On": true,
+                          "Labels": {"b": "2", "a": "1"}});
+        let render = |format: &str| {
+            Format::parse(format, &upper_header)
+                .unwrap()
+                .render_all(std::slice::from_ref(&item))
+                .unwrap()
+        };
+        assert_eq!(render(r#"{{printf "%5s|" .Name}}"#), "   c1|\n");
+        assert_eq!(render(r#"{{printf "%-5s|" .Name}}"#), "c1   |\n");
+        assert_eq!(
+            render(r#"{{printf "%5d|%-4d|" .Pid .Pid}}"#),
+            "   42|42  |\n"
+        );
+        assert_eq!(
+            render(r#"{{printf "%.1s %v %%" .Name .Cmd}}"#),
+            "c [sleep 1] %\n"
+        );
+        assert_eq!(render(r#"{{printf "%v" .Labels}}"#), "map[a:1 b:2]\n");
+        assert_eq!(render(r#"{{printf "%6v|%s" .On .Name}}"#), "  true|c1\n");
+        assert_eq!(render(r#"{{printf "%s is 100%%" .Name}}"#), "c1 is 100%\n");
+        assert_eq!(render(r#"{{.Name | printf "%4s"}}"#), "  c1\n");
+        assert_eq!(
+            render(r#"{{printf "%05d %+d %x" .Pid .Pid .Pid}}"#),
+            "00042 +42 2a\n"
+        );
+        assert_eq!(
+            render(r#"{{printf "%q %6q|" .Name .Name}}"#),
+            "\"c1\"   \"c1\"|\n"
+        );
+        assert_eq!(render(r#"{{printf "%s %s" .Name}}"#), "c1 %!s(MISSING)\n");
     }
 
     #[test]

@@ -6683,7 +6683,7 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     );
     assert!(service
         .remote_ok(&["images"])
-        .starts_with("REPOSITORY      TAG     IMAGE ID      CREATED"));
+        .starts_with("REPOSITORY      TAG         IMAGE ID      CREATED"));
     assert_eq!(
         service.remote_ok(&["images", "-q"]),
         service.rpod.ok(&["images", "-q"])
