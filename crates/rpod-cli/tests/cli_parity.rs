@@ -79,10 +79,11 @@ fn ps_noheading_last_and_sort() {
     for name in ["b", "a", "c"] {
         rpod.ok(&["create", "--name", name, "demo", "true"]);
     }
-    // Newest first by default; --sort names; --last N takes the N newest, in every state.
+    // Oldest first by default, as podman 4.3.1's; --sort names; --last N takes the N
+    // newest, in every state, oldest first; --latest the newest, whatever the sort.
     assert_eq!(
         rpod.ok(&["ps", "-a", "--format", "{{.Names}}"]),
-        "c\na\nb\n"
+        "b\na\nc\n"
     );
     assert_eq!(
         rpod.ok(&["ps", "-a", "--sort", "names", "--format", "{{.Names}}"]),
@@ -90,11 +91,32 @@ fn ps_noheading_last_and_sort() {
     );
     assert_eq!(
         rpod.ok(&["ps", "-n", "2", "--format", "{{.Names}}"]),
-        "c\na\n"
+        "a\nc\n"
     );
     assert_eq!(
         rpod.ok(&["ps", "--last", "1", "--format", "{{.Names}}"]),
         "c\n"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--sort",
+            "names",
+            "-l",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "c\n"
+    );
+    // --sort runningfor: never started ones first, then by start, the earliest first.
+    rpod.ok(&["start", "c"]);
+    rpod.ok(&["wait", "c"]);
+    rpod.ok(&["start", "b"]);
+    rpod.ok(&["wait", "b"]);
+    assert_eq!(
+        rpod.ok(&["ps", "-a", "--sort", "runningfor", "--format", "{{.Names}}"]),
+        "a\nc\nb\n"
     );
     let table = rpod.ok(&["ps", "-a", "--noheading"]);
     assert_eq!(table.lines().count(), 3, "{table}");

@@ -1485,10 +1485,13 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
     } else {
         engine.list()?
     };
-    // Newest first, as podman's default `--sort created` lists them.
-    records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
+    // Oldest first, as podman 4's default `--sort created` lists them (docker's newest
+    // first is the Docker API's order); the other sorts keep that order among equals.
+    records.sort_by_key(|r| r.config.created);
     match args.sort.as_str() {
-        "created" | "runningfor" => {}
+        "created" => {}
+        // As podman's: never started ones first, then by start, the earliest first.
+        "runningfor" => records.sort_by_key(|r| r.state.started_at),
         "id" => records.sort_by(|a, b| a.config.id.cmp(&b.config.id)),
         "image" => records.sort_by(|a, b| a.config.image_name.cmp(&b.config.image_name)),
         "names" => records.sort_by(|a, b| a.config.name.cmp(&b.config.name)),
@@ -1533,7 +1536,9 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
         }
     }
     if args.latest {
-        shown.truncate(1);
+        // The last created, whatever the sort.
+        let newest = shown.iter().max_by_key(|r| r.config.created).cloned();
+        shown = newest.into_iter().collect();
     }
     if let Some(last) = args.last {
         // The last created, whatever the sort shows them in.

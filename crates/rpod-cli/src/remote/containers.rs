@@ -149,11 +149,12 @@ pub fn ps(client: &mut Client, args: &PsArgs) -> Outcome {
     }
     let list = expect(client.call("GET", &query, None)?, &[200])?.json()?;
     let mut items: Vec<Value> = list.as_array().cloned().unwrap_or_default();
-    // Newest first, as the local `ps` lists them.
+    // The newest `--last`, shown oldest first as the local `ps` lists them.
     items.sort_by_key(|item| std::cmp::Reverse(created_at(item)));
     if let Some(last) = args.last {
         items.truncate(last);
     }
+    items.reverse();
     if args.quiet {
         for item in &items {
             let id = item["Id"].as_str().unwrap_or_default();
