@@ -122,6 +122,48 @@ fn check_pod_lifecycle(runtime: &str) {
             format!("{short} pod-b")
         ]
     );
+    // podman's table and JSON report (its field names, its "MEM USAGE/ LIMIT").
+    let table = rpod.ok(&["pod", "stats", "--no-stream", "web"]);
+    assert_eq!(
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .split("  ")
+            .filter(|c| !c.is_empty())
+            .map(str::trim)
+            .collect::<Vec<_>>(),
+        [
+            "POD",
+            "CID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE/ LIMIT",
+            "MEM %",
+            "NET IO",
+            "BLOCK IO",
+            "PIDS"
+        ],
+        "{table}"
+    );
+    let json = rpod.ok(&["pod", "stats", "--no-stream", "--format", "json", "web"]);
+    assert!(json.starts_with("[\n     {\n          \"CPU\": "), "{json}");
+    let reports: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let pod_a = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Name"] == "pod-a")
+        .unwrap();
+    assert_eq!(
+        (&pod_a["Pod"], &pod_a["PIDS"]),
+        (&serde_json::json!(short), &serde_json::json!("1"))
+    );
+    assert!(pod_a["CPU"].as_str().unwrap().ends_with('%'), "{json}");
+    assert!(
+        pod_a["MemUsageBytes"].as_str().unwrap().contains("iB / "),
+        "{json}"
+    );
     let with_pods = rpod.ok(&["ps", "--pod", "--filter", "name=pod-a"]);
     assert!(
         with_pods.contains("PODNAME") && with_pods.contains(" web"),

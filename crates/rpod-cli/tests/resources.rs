@@ -6,6 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
+use serde_json::json;
 
 /// A cgroup file of a container: the v1 controller's, else the unified hierarchy's.
 fn cgroup_file(id: &str, v1: (&str, &str), v2: &str) -> Option<String> {
@@ -370,23 +371,68 @@ fn check_stats_and_top(runtime: &str) {
     ]);
     rpod.detached(&["--name", "idle", "-u", "nobody", "demo", "sleep", "300"]);
     rpod.ok(&["create", "--name", "stopped", "demo", "true"]);
+    // Every field a template sees, as podman's: its numbers and its words.
     let read = |name: &str| -> serde_json::Value {
-        let out = rpod.ok(&["stats", "--no-stream", "--format", "json", name]);
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()[0].clone()
+        let out = rpod.ok(&["stats", "--no-stream", "--format", "{{json .}}", name]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
     };
     let first = read("busy");
     assert_eq!(first["Name"], "busy");
-    assert_eq!(first["PIDs"], "3");
+    assert_eq!((&first["PIDs"], &first["PIDS"]), (&json!(3), &json!("3")));
     assert_eq!(first["MemLimit"], 64u64 << 20);
-    assert!(first["MemUsageRaw"].as_u64().unwrap() > 0);
+    let usage = first["MemUsage"].as_str().unwrap();
+    assert!(
+        usage.ends_with(" / 67.11MB") && !usage.starts_with("0B"),
+        "{first}"
+    );
+    assert!(
+        first["MemUsageBytes"]
+            .as_str()
+            .unwrap()
+            .ends_with(" / 64MiB"),
+        "{first}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     let second = read("busy");
+    let cpu = |reading: &serde_json::Value| reading["CPUNano"].as_u64().unwrap();
+    assert!(cpu(&second) > cpu(&first), "{first} {second}");
+    assert_eq!(second["Duration"], cpu(&second));
+    // podman's UpTime is the CPU time, as Go prints a duration; its CPU the percentage.
+    let cpu_time = second["UpTime"].as_str().unwrap();
     assert!(
-        second["CPUNano"].as_u64().unwrap() > first["CPUNano"].as_u64().unwrap(),
-        "{first} {second}"
+        cpu_time.ends_with("ms") || cpu_time.ends_with('s'),
+        "{second}"
     );
+    assert!(second["CPU"].as_f64().unwrap() > 10.0, "{second}");
     assert!(second["CPUPerc"].as_str().unwrap().ends_with('%'));
     assert_eq!(read("idle")["NetIO"], "0B / 0B");
+    // --format json: podman's report, its words only.
+    let out = rpod.ok(&["stats", "--no-stream", "--format", "json", "idle"]);
+    assert!(out.starts_with("[\n {\n  \"id\": "), "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys: Vec<&str> = out
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix('"')?.split('"').next())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "name",
+            "cpu_time",
+            "cpu_percent",
+            "avg_cpu",
+            "mem_usage",
+            "mem_percent",
+            "net_io",
+            "block_io",
+            "pids"
+        ]
+    );
+    assert_eq!(
+        (&report[0]["name"], &report[0]["pids"]),
+        (&json!("idle"), &json!("1"))
+    );
     // The table: running containers only, unless --all.
     let table = rpod.ok(&["stats", "--no-stream"]);
     assert!(table.starts_with("ID"), "{table}");

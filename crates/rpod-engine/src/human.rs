@@ -53,14 +53,32 @@ pub fn size_compact(bytes: u64) -> String {
     format!("{number}{unit}")
 }
 
+/// Sizes in binary units as go-units' `BytesSize` writes them (podman's `MemUsageBytes`):
+/// four significant digits, no space: "1.148MiB".
+pub fn size_binary(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let (number, unit) = significant_in(bytes, 4, 1024.0, &UNITS);
+    format!("{number}{unit}")
+}
+
 /// `bytes` in the largest SI unit that leaves at least 1, rounded to `digits` significant
 /// digits (none lost before the point), trailing zeros dropped.
 fn significant(bytes: u64, digits: usize) -> (String, &'static str) {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    significant_in(bytes, digits, 1000.0, &UNITS)
+}
+
+/// `significant` with units of `base` (1000 or 1024).
+fn significant_in(
+    bytes: u64,
+    digits: usize,
+    base: f64,
+    units: &[&'static str; 7],
+) -> (String, &'static str) {
     let mut value = bytes as f64;
     let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
+    while value >= base && unit < units.len() - 1 {
+        value /= base;
         unit += 1;
     }
     let whole_digits = if value >= 1.0 {
@@ -78,7 +96,39 @@ fn significant(bytes: u64, digits: usize) -> (String, &'static str) {
     } else {
         rounded
     };
-    (trimmed, UNITS[unit])
+    (trimmed, units[unit])
+}
+
+/// A duration of `nanos` as Go's `time.Duration` prints it: "0s", "750ns", "1.5µs",
+/// "8.946109ms", "2.5s", "1m0.000000001s", "1h2m3s".
+pub fn go_duration_nanos(nanos: u64) -> String {
+    // The whole units, then up to `digits` decimals without trailing zeros.
+    let decimal = |whole: u64, fraction: u64, digits: usize| {
+        let fraction = format!("{fraction:0digits$}");
+        let fraction = fraction.trim_end_matches('0');
+        match fraction.is_empty() {
+            true => whole.to_string(),
+            false => format!("{whole}.{fraction}"),
+        }
+    };
+    match nanos {
+        0 => "0s".into(),
+        1..=999 => format!("{nanos}ns"),
+        1_000..=999_999 => format!("{}µs", decimal(nanos / 1_000, nanos % 1_000, 3)),
+        1_000_000..=999_999_999 => {
+            format!("{}ms", decimal(nanos / 1_000_000, nanos % 1_000_000, 6))
+        }
+        _ => {
+            let whole = nanos / 1_000_000_000;
+            let seconds = decimal(whole % 60, nanos % 1_000_000_000, 9);
+            let (hours, minutes) = (whole / 3600, whole % 3600 / 60);
+            match (hours, minutes) {
+                (0, 0) => format!("{seconds}s"),
+                (0, _) => format!("{minutes}m{seconds}s"),
+                _ => format!("{hours}h{minutes}m{seconds}s"),
+            }
+        }
+    }
 }
 
 /// Parse `--since`/`--until`: RFC 3339, a date, Unix seconds, or a duration back from now.
@@ -228,6 +278,27 @@ mod tests {
         assert_eq!(size_compact(1_990_000), "1.99MB");
         assert_eq!(size_compact(12), "12B");
         assert_eq!(size_compact(699_400), "699kB");
+        // podman's stats.
+        assert_eq!(size_precise(1_204_224), "1.204MB");
+        assert_eq!(size_precise(25_276_203_008), "25.28GB");
+        assert_eq!(size_precise(548_864), "548.9kB");
+        assert_eq!(size_binary(1_204_224), "1.148MiB");
+        assert_eq!(size_binary(25_276_203_008), "23.54GiB");
+        assert_eq!(size_binary(487_424), "476KiB");
+        assert_eq!(size_binary(0), "0B");
+    }
+
+    #[test]
+    fn durations_as_go_prints_them() {
+        assert_eq!(go_duration_nanos(0), "0s");
+        assert_eq!(go_duration_nanos(750), "750ns");
+        assert_eq!(go_duration_nanos(1_500), "1.5µs");
+        assert_eq!(go_duration_nanos(8_946_109), "8.946109ms");
+        assert_eq!(go_duration_nanos(2_000_000), "2ms");
+        assert_eq!(go_duration_nanos(2_500_000_000), "2.5s");
+        assert_eq!(go_duration_nanos(60_000_000_001), "1m0.000000001s");
+        assert_eq!(go_duration_nanos(3_723_000_000_000), "1h2m3s");
+        assert_eq!(go_duration_nanos(7_200_000_000_000), "2h0m0s");
     }
 }
 

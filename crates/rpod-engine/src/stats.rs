@@ -26,19 +26,24 @@ pub struct Sample {
     pub net_sent: u64,
 }
 
-/// What `stats` shows of a reading, worded as podman words it (`12.34%`, `1.18MB / 2GB`).
+/// What `stats` shows of a reading, worded as podman words it (`12.34%`, `1.204MB /
+/// 25.28GB`: go-units' four significant digits).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shown {
     /// CPU % since the previous reading (since the start for the first).
-    pub cpu: String,
+    pub cpu_percent: f64,
     /// CPU % since the start.
+    pub average_cpu_percent: f64,
+    pub cpu: String,
     pub average_cpu: String,
     pub memory_usage: String,
+    /// The same in binary units (`1.148MiB / 23.54GiB`), podman's `MemUsageBytes`.
+    pub memory_usage_binary: String,
     pub memory_percent: String,
     pub net_io: String,
     pub block_io: String,
-    /// Seconds since the start.
-    pub up_seconds: f64,
+    /// The CPU time as Go prints a duration (`8.946109ms`), podman's `UpTime`.
+    pub cpu_time: String,
 }
 
 impl Sample {
@@ -60,27 +65,37 @@ impl Sample {
             }
             None => average,
         };
-        self.shown_with(cpu, average, up)
+        self.shown_with(cpu, average)
     }
 
     /// This reading worded with CPU percentages and an uptime worked out elsewhere (by a
     /// service, for a remote `stats`).
-    pub fn shown_with(&self, cpu: f64, average: f64, up: f64) -> Shown {
+    pub fn shown_with(&self, cpu: f64, average: f64) -> Shown {
         let memory_percent = if self.memory_limit > 0 {
             self.memory_usage as f64 / self.memory_limit as f64 * 100.0
         } else {
             0.0
         };
         let percent = |value: f64| format!("{value:.2}%");
-        let size = |bytes: u64| crate::human::size(bytes).replace(' ', "");
+        let pair = |size: fn(u64) -> String, one: u64, other: u64| {
+            format!("{} / {}", size(one), size(other))
+        };
+        let si = crate::human::size_precise;
         Shown {
+            cpu_percent: cpu,
+            average_cpu_percent: average,
             cpu: percent(cpu),
             average_cpu: percent(average),
-            memory_usage: format!("{} / {}", size(self.memory_usage), size(self.memory_limit)),
+            memory_usage: pair(si, self.memory_usage, self.memory_limit),
+            memory_usage_binary: pair(
+                crate::human::size_binary,
+                self.memory_usage,
+                self.memory_limit,
+            ),
             memory_percent: percent(memory_percent),
-            net_io: format!("{} / {}", size(self.net_received), size(self.net_sent)),
-            block_io: format!("{} / {}", size(self.block_read), size(self.block_write)),
-            up_seconds: up,
+            net_io: pair(si, self.net_received, self.net_sent),
+            block_io: pair(si, self.block_read, self.block_write),
+            cpu_time: crate::human::go_duration_nanos(self.cpu_nanos),
         }
     }
 }

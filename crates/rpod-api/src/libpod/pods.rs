@@ -358,7 +358,7 @@ pub fn stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             reports.push(json!({
                 "CPU": shown.cpu,
                 "MemUsage": shown.memory_usage,
-                "MemUsageBytes": format!("{} / {}", sample.memory_usage, sample.memory_limit),
+                "MemUsageBytes": shown.memory_usage_binary,
                 "Mem": shown.memory_percent,
                 "NetIO": shown.net_io,
                 "BlockIO": shown.block_io,

@@ -8,17 +8,26 @@ use serde_json::{json, Value};
 
 use rpod_engine::container::ContainerRecord;
 use rpod_engine::stats::{Sample, Shown};
-use rpod_engine::top::go_duration;
 use rpod_engine::Engine;
 
 use crate::cli::*;
 use crate::exit::{usage, Failure, Outcome};
 use crate::format;
 
-pub const DEFAULT_STATS_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.CPU}}\t{{.AVGCPU}}";
+pub const DEFAULT_STATS_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.UpTime}}\t{{.AVGCPU}}";
 
-/// `pod stats`' table: `stats`' with the pod first.
-const DEFAULT_POD_STATS_FORMAT: &str = "table {{.Pod}}\t{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+/// `pod stats`' table, podman's: its `CPU` is the CPU % in words.
+const DEFAULT_POD_STATS_FORMAT: &str = "table {{.Pod}}\t{{.CID}}\t{{.Name}}\t{{.CPU}}\t{{.MemUsage}}\t{{.Mem}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}";
+
+/// `pod stats`' column names, podman's (its "MEM USAGE/ LIMIT" included).
+fn pod_stats_header(field: &str) -> String {
+    match field {
+        "CPU" => "CPU %".into(),
+        "MemUsage" => "MEM USAGE/ LIMIT".into(),
+        "Mem" => "MEM %".into(),
+        other => stats_header(other),
+    }
+}
 
 pub fn stats_header(field: &str) -> String {
     match field {
@@ -28,9 +37,9 @@ pub fn stats_header(field: &str) -> String {
         "NetIO" => "NET IO",
         "BlockIO" => "BLOCK IO",
         "PIDs" => "PIDS",
-        "CPU" => "CPU TIME",
+        // podman's UpTime is the CPU time (its `CPU` the CPU %, as a number).
+        "UpTime" => "CPU TIME",
         "AVGCPU" => "AVG CPU %",
-        "UpTime" => "UP TIME",
         other => return other.to_uppercase(),
     }
     .to_string()
@@ -57,7 +66,8 @@ fn row(
 }
 
 /// A `stats` row of a container's `[id, pod, name]` (IDs cut unless `full_id`), a reading
-/// and its wording: what the table and templates see.
+/// and its wording: what the table and templates see, podman's fields (its
+/// `ContainerStats`' numbers and the words of its `stats` command) and rpod's `Pod`.
 pub fn stats_row(names: [&str; 3], sample: &Sample, shown: &Shown, full_id: bool) -> Value {
     let [id, pod, name] = names;
     let cut = |text: &str| -> String {
@@ -66,24 +76,80 @@ pub fn stats_row(names: [&str; 3], sample: &Sample, shown: &Shown, full_id: bool
             false => text.chars().take(12).collect(),
         }
     };
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
     json!({
         "ID": cut(id),
+        "ContainerID": id,
         "Pod": cut(pod),
         "Name": name,
+        "CPU": shown.cpu_percent,
         "CPUPerc": shown.cpu,
-        "MemUsage": shown.memory_usage,
-        "MemUsageBytes": format!("{} / {}", sample.memory_usage, sample.memory_limit),
-        "MemPerc": shown.memory_percent,
-        "NetIO": shown.net_io,
-        "BlockIO": shown.block_io,
-        "PIDs": sample.pids.to_string(),
-        "CPU": go_duration(sample.cpu_nanos as f64 / 1e9),
+        "AvgCPU": shown.average_cpu_percent,
         "AVGCPU": shown.average_cpu,
-        "UpTime": go_duration(shown.up_seconds),
         "CPUNano": sample.cpu_nanos,
-        "MemUsageRaw": sample.memory_usage,
+        "SystemNano": now,
+        "UpTime": shown.cpu_time,
+        "Duration": sample.cpu_nanos,
+        "MemUsage": shown.memory_usage,
+        "MemUsageBytes": shown.memory_usage_binary,
         "MemLimit": sample.memory_limit,
+        "MemPerc": shown.memory_percent,
+        "NetInput": sample.net_received,
+        "NetOutput": sample.net_sent,
+        "NetIO": shown.net_io,
+        "BlockInput": sample.block_read,
+        "BlockOutput": sample.block_write,
+        "BlockIO": shown.block_io,
+        "PIDs": sample.pids,
+        "PIDS": sample.pids.to_string(),
     })
+}
+
+/// Rows of `stats` printed with `format`: `json` is podman's report (its words, one space
+/// of indentation), anything else a template over the rows. For `pod stats` (`of_pods`)
+/// the rows also have the fields of podman's pod report, and `json` prints that report.
+pub fn print_stats_rows(format: &str, rows: &[Value], of_pods: bool) -> Result<(), Failure> {
+    if of_pods {
+        let rows: Vec<Value> = rows.iter().map(pod_stats_row).collect();
+        return match format {
+            "json" => print_pod_stats_json(&rows),
+            _ => Ok(format::print(format, &rows, &pod_stats_header)?),
+        };
+    }
+    if format != "json" {
+        format::print(format, rows, &stats_header)?;
+        return Ok(());
+    }
+    /// podman's report of one container, its fields in its order.
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        id: &'a Value,
+        name: &'a Value,
+        cpu_time: &'a Value,
+        cpu_percent: &'a Value,
+        avg_cpu: &'a Value,
+        mem_usage: &'a Value,
+        mem_percent: &'a Value,
+        net_io: &'a Value,
+        block_io: &'a Value,
+        pids: &'a Value,
+    }
+    let reports: Vec<Report> = rows
+        .iter()
+        .map(|row| Report {
+            id: &row["ID"],
+            name: &row["Name"],
+            cpu_time: &row["UpTime"],
+            cpu_percent: &row["CPUPerc"],
+            avg_cpu: &row["AVGCPU"],
+            mem_usage: &row["MemUsage"],
+            mem_percent: &row["MemPerc"],
+            net_io: &row["NetIO"],
+            block_io: &row["BlockIO"],
+            pids: &row["PIDS"],
+        })
+        .collect();
+    print_indented(&reports, b" ")
 }
 
 pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
@@ -141,7 +207,7 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
         if redraw {
             print!("\x1b[2J\x1b[H");
         }
-        format::print(format, &rows, &stats_header)?;
+        print_stats_rows(format, &rows, args.of_pods)?;
         if args.no_stream {
             return Ok(0);
         }
@@ -183,6 +249,66 @@ pub fn pod_top(engine: &Engine, args: PodTopArgs) -> Outcome {
     let (headers, rows) = engine.pod_top(&pod, &descriptor_words(&descriptors))?;
     print_top(&headers, &rows);
     Ok(0)
+}
+
+/// A container's `stats` row with the fields of podman's pod report added: `CID`, `Mem`,
+/// and `CPU` as the percentage in words.
+fn pod_stats_row(row: &Value) -> Value {
+    let mut row = row.clone();
+    row["CID"] = row["ID"].clone();
+    row["Mem"] = row["MemPerc"].clone();
+    row["CPU"] = row["CPUPerc"].clone();
+    row
+}
+
+/// podman's `pod stats --format json`: its report's fields in its order, indented by five
+/// spaces as podman's.
+fn print_pod_stats_json(rows: &[Value]) -> Result<(), Failure> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Report<'a> {
+        #[serde(rename = "CPU")]
+        cpu: &'a Value,
+        mem_usage: &'a Value,
+        mem_usage_bytes: &'a Value,
+        mem: &'a Value,
+        #[serde(rename = "NetIO")]
+        net_io: &'a Value,
+        #[serde(rename = "BlockIO")]
+        block_io: &'a Value,
+        #[serde(rename = "PIDS")]
+        pids: &'a Value,
+        pod: &'a Value,
+        #[serde(rename = "CID")]
+        cid: &'a Value,
+        name: &'a Value,
+    }
+    let reports: Vec<Report> = rows
+        .iter()
+        .map(|row| Report {
+            cpu: &row["CPU"],
+            mem_usage: &row["MemUsage"],
+            mem_usage_bytes: &row["MemUsageBytes"],
+            mem: &row["Mem"],
+            net_io: &row["NetIO"],
+            block_io: &row["BlockIO"],
+            pids: &row["PIDS"],
+            pod: &row["Pod"],
+            cid: &row["CID"],
+            name: &row["Name"],
+        })
+        .collect();
+    print_indented(&reports, b"     ")
+}
+
+/// JSON with podman's indentation for the command (it differs between commands).
+fn print_indented(value: &impl serde::Serialize, indent: &[u8]) -> Result<(), Failure> {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut serializer)?;
+    println!("{}", String::from_utf8_lossy(&out));
+    Ok(())
 }
 
 /// `pod stats`: `stats` of the pods' containers, with a POD column.
@@ -230,35 +356,18 @@ pub fn pod_stats_args(args: &PodStatsArgs, containers: Vec<String>) -> Result<St
         latest: false,
         no_trunc: false,
         containers,
+        of_pods: true,
     })
 }
 
 /// A `top` table, columns padded as podman pads them.
 pub(crate) fn print_top(headers: &[String], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = headers.iter().map(String::len).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.len());
-        }
-    }
-    let line = |cells: &[String]| {
-        let last = cells.len().saturating_sub(1);
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == last {
-                    c.clone()
-                } else {
-                    format!("{c:<width$}", width = widths[i] + 4)
-                }
-            })
-            .collect::<String>()
-    };
-    println!("{}", line(headers));
-    for row in rows {
-        println!("{}", line(row));
-    }
+    // podman's table: columns at least 12 wide, two spaces apart.
+    let lines: Vec<String> = std::iter::once(headers)
+        .chain(rows.iter().map(Vec::as_slice))
+        .map(|cells| cells.join("\t"))
+        .collect();
+    println!("{}", crate::format::align_columns(&lines));
 }
 
 /// podman's `--print-stats` JSON (local and remote).

@@ -542,7 +542,7 @@ pub fn stats_in_pods(
         if redraw {
             print!("\x1b[2J\x1b[H");
         }
-        format::print(format, &rows, &crate::commands::observe::stats_header)?;
+        crate::commands::observe::print_stats_rows(format, &rows, args.of_pods)?;
     }
     Ok(0)
 }
@@ -566,11 +566,7 @@ fn stats_row_of(
         net_sent: count("NetOutput"),
     };
     let percent = |key: &str| item[key].as_f64().unwrap_or(0.0);
-    let shown = sample.shown_with(
-        percent("CPU"),
-        percent("AvgCPU"),
-        count("UpTime") as f64 / 1e9,
-    );
+    let shown = sample.shown_with(percent("CPU"), percent("AvgCPU"));
     let id = item["ContainerID"].as_str().unwrap_or_default();
     let name = item["Name"].as_str().unwrap_or_default();
     let pod = pods.get(id).map(String::as_str).unwrap_or_default();
