@@ -323,22 +323,47 @@ fn parse_args() -> Result<(Cli, clap::ArgMatches), clap::Error> {
     Ok((Cli::from_arg_matches(&matches)?, matches))
 }
 
-/// podman's wording for a flag it does not know.
-fn unknown_flag_message(error: &clap::Error) -> Option<String> {
+/// podman's wording (its flag library's) for a command line it cannot take: a flag it
+/// does not know, a flag without its value, a value that does not parse, a word where none
+/// is taken. Other errors keep clap's own.
+fn podman_parse_message(error: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if error.kind() != ErrorKind::UnknownArgument {
-        return None;
-    }
-    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
-        return None;
+    let text = |kind: ContextKind| match error.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.as_str()),
+        _ => None,
     };
-    if let Some(long) = arg.strip_prefix("--") {
-        let name = long.split('=').next().unwrap_or(long);
-        Some(format!("unknown flag: --{name}"))
-    } else {
-        let short = arg.trim_start_matches('-');
-        let first = short.chars().next()?;
-        Some(format!("unknown shorthand flag: '{first}' in {arg}"))
+    // clap names a flag with its value's placeholder: `--tail <TAIL>`.
+    let flag = || text(ContextKind::InvalidArg)?.split_whitespace().next();
+    match error.kind() {
+        ErrorKind::UnknownArgument => {
+            let arg = text(ContextKind::InvalidArg)?;
+            if let Some(long) = arg.strip_prefix("--") {
+                let name = long.split('=').next().unwrap_or(long);
+                Some(format!("unknown flag: --{name}"))
+            } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
+                let first = short.chars().next()?;
+                Some(format!("unknown shorthand flag: '{first}' in {arg}"))
+            } else {
+                Some(format!("unexpected argument {arg:?}"))
+            }
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let flag = flag().filter(|f| f.starts_with('-'))?;
+            let value = text(ContextKind::InvalidValue).unwrap_or_default();
+            if value.is_empty() && error.kind() == ErrorKind::InvalidValue {
+                return Some(format!("flag needs an argument: {flag}"));
+            }
+            let reason = match error.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(valid)) => format!("use one of {}", valid.join(", ")),
+                _ => std::error::Error::source(error)
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "invalid value".into()),
+            };
+            Some(format!(
+                "invalid argument \"{value}\" for \"{flag}\" flag: {reason}"
+            ))
+        }
+        _ => None,
     }
 }
 
@@ -389,7 +414,7 @@ fn main() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => exit::ENGINE_ERROR,
             };
-            match unknown_flag_message(&e) {
+            match podman_parse_message(&e) {
                 Some(message) => eprintln!("Error: {message}\nSee 'rpod --help'"),
                 None => {
                     let _ = e.print();

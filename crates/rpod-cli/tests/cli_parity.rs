@@ -1294,6 +1294,29 @@ fn global_flags_and_repeated_flags_as_podman() {
     }
     let err = rpod.fails(&["cp", "--nosuchflag", "a", "b"], 125);
     assert!(err.contains("unknown flag: --nosuchflag"), "{err}");
+    // A flag without its value, a value that does not parse, a word where none is taken.
+    let err = rpod.fails(&["ps", "--sort"], 125);
+    assert!(
+        err.starts_with("Error: flag needs an argument: --sort\n"),
+        "{err}"
+    );
+    let err = rpod.fails(&["logs", "--tail", "x", "c"], 125);
+    assert!(
+        err.starts_with("Error: invalid argument \"x\" for \"--tail\" flag: invalid digit"),
+        "{err}"
+    );
+    let err = rpod.fails(&["--log-level", "loud", "ps"], 125);
+    assert!(
+        err.starts_with(
+            "Error: invalid argument \"loud\" for \"--log-level\" flag: use one of trace, debug"
+        ),
+        "{err}"
+    );
+    let err = rpod.fails(&["events", "extra"], 125);
+    assert!(
+        err.starts_with("Error: unexpected argument \"extra\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -1565,13 +1588,13 @@ fn ps_filters_size_and_namespaces() {
         }
         rpod.ok(&args)
     };
-    assert_eq!(filtered(&["name=first", "name=second"]), "second\nfirst\n");
+    assert_eq!(filtered(&["name=first", "name=second"]), "first\nsecond\n");
     assert_eq!(
         filtered(&["name=first", "name=second", "volume=data"]),
         "second\n"
     );
     assert_eq!(names("before=second"), "first\n");
-    assert_eq!(names("since=first"), "third\nsecond\n");
+    assert_eq!(names("since=first"), "second\nthird\n");
     assert_eq!(names("volume=data"), "second\n");
     assert_eq!(names("volume=/data"), "second\n");
     assert_eq!(names("network=none"), "");
