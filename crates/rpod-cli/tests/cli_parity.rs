@@ -237,6 +237,16 @@ fn lifecycle_commands_pick_containers_as_podman() {
     );
     rpod.fails(&["wait", "--condition", "bogus", "a"], 125);
     rpod.fails(&["wait", "--interval", "soon", "a"], 125);
+    // A wrong name fails before any wait (nothing printed for the others), as podman's.
+    rpod.ok(&["run", "--name", "ended", "demo", "true"]);
+    let out = rpod.run(&["wait", "ended", "nosuch"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"nosuch\""),
+        "{out:?}"
+    );
+    rpod.ok(&["rm", "ended"]);
 
     // pause/unpause by filter and --latest; kill and stop by cidfile.
     assert_eq!(
@@ -2518,7 +2528,7 @@ fn rm_all_removes_dependents_before_what_they_depend_on() {
     let removed = rpod.ok(&["rm", "-a", "-f", "-t", "0"]);
     assert_eq!(removed.lines().count(), 3, "{removed}");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
-    // Named, in the wrong order, with one that is no container.
+    // Named in the wrong order: a dependent goes before what it requires.
     rpod.ok(&["create", "--name", "first", "demo", "true"]);
     rpod.ok(&[
         "create",
@@ -2529,10 +2539,15 @@ fn rm_all_removes_dependents_before_what_they_depend_on() {
         "demo",
         "true",
     ]);
+    // A wrong name among them removes nothing, as podman's.
     let out = rpod.run(&["rm", "first", "nosuch", "second"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "second\nfirst\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nosuch"));
+    assert_eq!(rpod.ok(&["ps", "-aq"]).lines().count(), 2);
+    let out = rpod.run(&["rm", "first", "second"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "second\nfirst\n");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
 

@@ -1011,20 +1011,35 @@ fn start_attached(engine: &Engine, id: &str, attach: Attach) -> Result<i32, Fail
 
 /// `for_each` for the commands of other modules: unknown containers exit 125.
 pub(super) fn for_each_name(
+    engine: &Engine,
     names: &[String],
     op: impl FnMut(&str) -> Result<(), Failure>,
 ) -> Outcome {
-    for_each(names, ENGINE_ERROR, false, op)
+    for_each(engine, names, ENGINE_ERROR, false, op)
 }
 
 /// Run `op` on each name; print each failure, and return the exit code of the last one
-/// (`missing_code` when it was "no such container").
+/// (`missing_code` when it was "no such container"). As podman's, every name must be
+/// known before any is acted on, so that a wrong one changes nothing; unless missing ones
+/// are ignored (`ignore_missing`), when they are skipped.
 fn for_each(
+    engine: &Engine,
     names: &[String],
     missing_code: i32,
     ignore_missing: bool,
     mut op: impl FnMut(&str) -> Result<(), Failure>,
 ) -> Outcome {
+    for name in names {
+        if let Err(error) = engine.lookup(name) {
+            let missing = matches!(error, EngineError::NoSuchContainer(_));
+            if missing && ignore_missing {
+                continue;
+            }
+            let failure = Failure::from(error);
+            eprintln!("Error: {}", failure.message());
+            return Ok(if missing { missing_code } else { failure.code });
+        }
+    }
     let mut code = 0;
     for name in names {
         match op(name) {
@@ -1061,7 +1076,7 @@ pub fn start(engine: &Engine, args: StartArgs) -> Outcome {
         }
         return Ok(code);
     }
-    for_each(&names, ENGINE_ERROR, false, |name| {
+    for_each(engine, &names, ENGINE_ERROR, false, |name| {
         match engine.start(name, None, None) {
             Ok(_) | Err(EngineError::NotModified(_)) => {}
             // podman's start says 125 where run says 126/127: the runtime's create failed.
@@ -1196,7 +1211,7 @@ pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
     let selection = args.pick.selection(args.all, args.filter);
     let names = selection.resolve(engine, |r| r.state.status.can_stop())?;
     let timeout = timeout_arg(args.time);
-    for_each(&names, ENGINE_ERROR, args.ignore, |name| {
+    for_each(engine, &names, ENGINE_ERROR, args.ignore, |name| {
         match engine.stop(name, timeout) {
             Ok(_) | Err(EngineError::NotModified(_)) => {}
             Err(e) => return Err(e.into()),
@@ -1215,7 +1230,7 @@ pub fn restart(engine: &Engine, args: RestartArgs) -> Outcome {
         !args.running || r.state.status == Status::Running
     })?;
     let timeout = timeout_arg(args.time);
-    for_each(&names, ENGINE_ERROR, false, |name| {
+    for_each(engine, &names, ENGINE_ERROR, false, |name| {
         engine.restart(name, timeout)?;
         println!("{name}");
         Ok(())
@@ -1269,7 +1284,7 @@ pub fn kill(engine: &Engine, args: KillArgs) -> Outcome {
     let signal = parse_signal(&args.signal).map_err(usage)?;
     let selection = args.pick.selection(args.all, Vec::new());
     let names = selection.resolve(engine, |r| r.state.status.can_kill())?;
-    for_each(&names, ENGINE_ERROR, false, |name| {
+    for_each(engine, &names, ENGINE_ERROR, false, |name| {
         engine.kill(name, signal)?;
         println!("{name}");
         Ok(())
@@ -1303,7 +1318,7 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
         timeout: timeout_arg(args.time),
         volumes: args.volumes,
     };
-    let code = for_each(&names, 1, ignore, |name| {
+    let code = for_each(engine, &names, 1, ignore, |name| {
         if args.depend {
             // podman prints every container removed, by ID.
             let removed = engine
@@ -1339,7 +1354,7 @@ pub fn init(engine: &Engine, args: AllArgs) -> Outcome {
             Status::Configured | Status::Exited | Status::Stopped
         )
     })?;
-    for_each(&names, ENGINE_ERROR, false, |name| {
+    for_each(engine, &names, ENGINE_ERROR, false, |name| {
         engine.init_container(name)?;
         println!("{name}");
         Ok(())
@@ -1354,7 +1369,7 @@ pub fn pause(engine: &Engine, args: AllArgs, pausing: bool) -> Outcome {
     };
     let selection = args.pick.selection(args.all, args.filter);
     let names = selection.resolve(engine, |r| r.state.status == wanted)?;
-    for_each(&names, ENGINE_ERROR, false, |name| {
+    for_each(engine, &names, ENGINE_ERROR, false, |name| {
         if pausing {
             engine.pause(name)?;
         } else {
@@ -1374,7 +1389,7 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Outcome {
         ..Selection::default()
     };
     let names = selection.resolve(engine, |_| true)?;
-    for_each(&names, ENGINE_ERROR, false, |name| {
+    for_each(engine, &names, ENGINE_ERROR, false, |name| {
         let code = if condition.states.is_empty() && condition.health.is_empty() {
             engine.wait(name)?
         } else {
@@ -1845,7 +1860,7 @@ pub fn logs(engine: &Engine, args: LogsArgs) -> Outcome {
     // written whole.
     std::thread::scope(|scope| {
         let mut followers = Vec::new();
-        let code = for_each(&containers, ENGINE_ERROR, false, |name| {
+        let code = for_each(engine, &containers, ENGINE_ERROR, false, |name| {
             let record = engine.inspect(name)?;
             if !record.config.log_to_file {
                 return Err(usage(format!(
@@ -2052,7 +2067,9 @@ pub fn cleanup(engine: &Engine, args: CleanupArgs) -> Outcome {
         matches!(r.state.status, Status::Exited | Status::Stopped)
     })?;
     let remove = args.rm || args.rmi;
-    for_each(&names, ENGINE_ERROR, false, |name| {
+    // A container already removed (the exit command may come after an `rm -f`) is nothing
+    // to clean.
+    for_each(engine, &names, ENGINE_ERROR, true, |name| {
         let record = match engine.cleanup(name) {
             Ok(()) if remove => engine.inspect(name)?,
             Ok(()) | Err(EngineError::NoSuchContainer(_)) => return Ok(()),

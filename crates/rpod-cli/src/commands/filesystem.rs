@@ -190,7 +190,7 @@ pub fn mount(engine: &Engine, args: MountArgs) -> Outcome {
     }
     .resolve(engine, |_| true)?;
     let several = names.len() > 1;
-    super::container::for_each_name(&names, |name| {
+    super::container::for_each_name(engine, &names, |name| {
         let root = engine.mount(name)?;
         // podman prints only the path for one container, and names them for several.
         if several {
@@ -220,7 +220,7 @@ pub fn unmount(engine: &Engine, args: UnmountArgs) -> Outcome {
         }
         .resolve(engine, |_| true)?
     };
-    super::container::for_each_name(&names, |name| {
+    super::container::for_each_name(engine, &names, |name| {
         engine.unmount(name, args.force || args.all)?;
         println!("{name}");
         Ok(())

@@ -345,12 +345,42 @@ pub fn remove_pods(client: &mut Client, force: bool, time: Option<i64>) -> Resul
     Ok(code)
 }
 
+/// The first of `names` the service does not know: podman's commands check every name
+/// before acting on any, so that a wrong one changes nothing (as the local commands).
+fn first_unknown<'a>(client: &mut Client, names: &'a [String]) -> Result<Option<&'a str>, Failure> {
+    for name in names {
+        if exists(client, "containers", name)? != 0 {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
+/// podman's words for a container nobody knows.
+fn no_such_container(name: &str) -> String {
+    format!("no container with name or ID \"{name}\" found: no such container")
+}
+
 /// Do `action` to each container, printing each one's name as given when done (as the
-/// local commands); a failure is reported and the others are still done.
+/// local commands); every name must be known first (unless missing ones are ignored), then
+/// a failure is reported and the others are still done.
 pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outcome {
     if let Action::Kill { signal } = &action {
         // Checked here, as the local command does, so a bad name does nothing anywhere.
         rpod_oci::signal::parse_signal(signal).map_err(usage)?;
+    }
+    let ignore = match &action {
+        Action::Stop { ignore, .. } | Action::Remove { ignore, .. } => *ignore,
+        _ => false,
+    };
+    if !ignore {
+        if let Some(name) = first_unknown(client, containers)? {
+            eprintln!("Error: {}", no_such_container(name));
+            return Ok(match action {
+                Action::Remove { .. } => 1,
+                _ => ENGINE_ERROR,
+            });
+        }
     }
     let mut code = 0;
     for name in containers {
@@ -395,10 +425,6 @@ pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outco
             }
         };
         let reply = client.call(method, &path, None)?;
-        let ignore = match &action {
-            Action::Stop { ignore, .. } | Action::Remove { ignore, .. } => *ignore,
-            _ => false,
-        };
         if ok.contains(&reply.status) {
             if let Action::Remove { .. } = action {
                 // libpod answers a removal with reports, one per container removed.
@@ -887,8 +913,12 @@ pub fn logs(client: &mut Client, args: &LogsArgs) -> Outcome {
             query.push_str(&format!("&{key}={}", time.timestamp()));
         }
     }
-    // As the local command: each container in turn, a failure said and the next one taken;
-    // the exit code is the last failure's. Several followed logs are followed at once.
+    // As the local command: every name known first, then each container in turn, a
+    // failure said and the next one taken; the exit code is the last failure's. Several
+    // followed logs are followed at once.
+    if let Some(name) = first_unknown(client, &args.containers)? {
+        return Err(usage(no_such_container(name)));
+    }
     let several = args.containers.len() > 1;
     let mut turn = 0;
     let mut code = 0;
