@@ -1027,19 +1027,47 @@ fn for_each(
     names: &[String],
     missing_code: i32,
     ignore_missing: bool,
-    mut op: impl FnMut(&str) -> Result<(), Failure>,
+    op: impl FnMut(&str) -> Result<(), Failure>,
 ) -> Outcome {
+    let checked = check_names(names, missing_code, ignore_missing, |name| {
+        engine.lookup(name).map(drop)
+    });
+    match checked {
+        Some(code) => Ok(code),
+        None => each_name(names, missing_code, ignore_missing, op),
+    }
+}
+
+/// Check every name with `known` before anything is done: the first that fails is said
+/// and its exit code returned (`missing_code` for "no such container", unless missing
+/// ones are ignored).
+fn check_names(
+    names: &[String],
+    missing_code: i32,
+    ignore_missing: bool,
+    known: impl Fn(&str) -> Result<(), EngineError>,
+) -> Option<i32> {
     for name in names {
-        if let Err(error) = engine.lookup(name) {
+        if let Err(error) = known(name) {
             let missing = matches!(error, EngineError::NoSuchContainer(_));
             if missing && ignore_missing {
                 continue;
             }
             let failure = Failure::from(error);
             eprintln!("Error: {}", failure.message());
-            return Ok(if missing { missing_code } else { failure.code });
+            return Some(if missing { missing_code } else { failure.code });
         }
     }
+    None
+}
+
+/// `op` on each name, each failure said; the exit code of the last one.
+fn each_name(
+    names: &[String],
+    missing_code: i32,
+    ignore_missing: bool,
+    mut op: impl FnMut(&str) -> Result<(), Failure>,
+) -> Outcome {
     let mut code = 0;
     for name in names {
         match op(name) {
@@ -1389,7 +1417,17 @@ pub fn wait(engine: &Engine, args: WaitArgs) -> Outcome {
         ..Selection::default()
     };
     let names = selection.resolve(engine, |_| true)?;
-    for_each(engine, &names, ENGINE_ERROR, false, |name| {
+    // Known, or gone with its exit code kept (a `--rm` container's full ID), as a wait
+    // takes them.
+    let known = |name: &str| {
+        engine
+            .wait_begin(name, &rpod_engine::WaitOptions::default())
+            .map(drop)
+    };
+    if let Some(code) = check_names(&names, ENGINE_ERROR, false, known) {
+        return Ok(code);
+    }
+    each_name(&names, ENGINE_ERROR, false, |name| {
         let code = if condition.states.is_empty() && condition.health.is_empty() {
             engine.wait(name)?
         } else {
