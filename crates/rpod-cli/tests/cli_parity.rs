@@ -1784,6 +1784,9 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     assert!(lines[0].starts_with("Images 2 1 "), "{df}");
     assert_eq!(lines[1], "Containers 1 0 5000", "{df}");
     assert_eq!(lines[2], "Local Volumes 0 0 0", "{df}");
+    // Sizes as podman's (go-units, four digits, no space).
+    let df = rpod.ok(&["system", "df", "--format", "{{.Size}}|{{.Reclaimable}}"]);
+    assert_eq!(df.lines().nth(1), Some("5kB|5kB (100%)"), "{df}");
 
     // untag: one name, then all; the image stays, unnamed.
     rpod.ok(&["tag", "blobbed", "second:1"]);
@@ -2601,6 +2604,15 @@ fn device_rules_oom_kill_disable_and_io_throttles() {
         ]);
         assert!(control.starts_with("oom_kill_disable 1"), "{control}");
     }
+    // inspect: the cgroup while it runs, as podman's; no throttles (null).
+    assert_eq!(
+        rpod.inspect(&id, "{{.State.CgroupPath}}"),
+        format!("/rpod/{id}")
+    );
+    assert_eq!(
+        rpod.inspect(&id, "{{json .HostConfig.BlkioDeviceReadBps}}"),
+        "null"
+    );
     // A block device's read rate, in the blkio cgroup.
     let block = ["/dev/vda", "/dev/sda", "/dev/nvme0n1"]
         .into_iter()
@@ -2608,6 +2620,28 @@ fn device_rules_oom_kill_disable_and_io_throttles() {
             std::fs::metadata(d)
                 .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_block_device(&m.file_type()))
         });
+    if let Some(device) = block {
+        // inspect shows the throttles as podman's: each list once any is set.
+        rpod.ok(&[
+            "create",
+            "--name",
+            "throttled",
+            "--device-read-bps",
+            &format!("{device}:1mb"),
+            "--device-write-iops",
+            &format!("{device}:100"),
+            "demo",
+            "true",
+        ]);
+        assert_eq!(
+            rpod.inspect(
+                "throttled",
+                "{{json .HostConfig.BlkioDeviceReadBps}} {{json .HostConfig.BlkioDeviceWriteIOps}} {{json .HostConfig.BlkioDeviceWriteBps}} [{{.State.CgroupPath}}]"
+            ),
+            format!(r#"[{{"Path":"{device}","Rate":1048576}}] [{{"Path":"{device}","Rate":100}}] [] []"#)
+        );
+        rpod.ok(&["rm", "throttled"]);
+    }
     if let (Some(device), true) = (block, std::path::Path::new("/sys/fs/cgroup/blkio").is_dir()) {
         let out = rpod.ok(&[
             "run", "--rm", "--device-read-bps", &format!("{device}:1mb"),

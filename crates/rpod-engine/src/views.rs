@@ -40,6 +40,9 @@ pub struct ContainerState {
     #[serde(serialize_with = "time_or_zero")]
     pub finished_at: Option<DateTime<Utc>>,
     pub stopped_by_user: bool,
+    /// The container's cgroup while it runs (relative to the hierarchy's root), empty
+    /// otherwise, as podman's.
+    pub cgroup_path: String,
     pub checkpointed: bool,
     #[serde(serialize_with = "time_or_zero")]
     pub checkpointed_at: Option<DateTime<Utc>>,
@@ -67,6 +70,7 @@ fn health_or_empty<S: Serializer>(
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerConfigView {
     pub hostname: String,
+    pub domainname: String,
     pub user: String,
     pub env: Vec<String>,
     pub cmd: Vec<String>,
@@ -97,6 +101,8 @@ pub struct ContainerConfigView {
     pub systemd_mode: bool,
     pub tty: bool,
     pub open_stdin: bool,
+    /// Always false, as podman's (its stdin is not closed after one attach).
+    pub stdin_once: bool,
     pub attach_stdin: bool,
     pub attach_stdout: bool,
     pub attach_stderr: bool,
@@ -151,6 +157,14 @@ pub struct HostConfig {
     pub cpuset_mems: String,
     pub blkio_weight: u16,
     pub blkio_weight_device: Vec<WeightDeviceView>,
+    /// `--device-read-bps` and the other throttles, as podman shows them: each list (empty
+    /// or not) when any is set, else null.
+    pub blkio_device_read_bps: Option<Vec<ThrottleView>>,
+    pub blkio_device_write_bps: Option<Vec<ThrottleView>>,
+    #[serde(rename = "BlkioDeviceReadIOps")]
+    pub blkio_device_read_iops: Option<Vec<ThrottleView>>,
+    #[serde(rename = "BlkioDeviceWriteIOps")]
+    pub blkio_device_write_iops: Option<Vec<ThrottleView>>,
     pub memory_swappiness: i64,
     pub cpu_realtime_period: u64,
     pub cpu_realtime_runtime: i64,
@@ -241,6 +255,14 @@ impl DeviceView {
 pub struct WeightDeviceView {
     pub path: String,
     pub weight: u16,
+}
+
+/// A block I/O throttle on one device, in inspect (bytes or operations per second).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ThrottleView {
+    pub path: String,
+    pub rate: u64,
 }
 
 /// One host side of a published port.
@@ -546,6 +568,21 @@ impl ContainerInspect {
         let (entrypoint, cmd) = c.args.split_at(split);
         let security = &c.security;
         let security_opt = security_opt_list(security);
+        let r = &c.resources;
+        let throttled = !(r.device_read_bps.is_empty()
+            && r.device_write_bps.is_empty()
+            && r.device_read_iops.is_empty()
+            && r.device_write_iops.is_empty());
+        let throttles = |list: &[crate::resources::Throttle]| {
+            throttled.then(|| {
+                list.iter()
+                    .map(|t| ThrottleView {
+                        path: t.device.display().to_string(),
+                        rate: t.rate,
+                    })
+                    .collect()
+            })
+        };
         ContainerInspect {
             id: id.to_string(),
             created: c.created,
@@ -566,6 +603,10 @@ impl ContainerInspect {
                 started_at: s.started_at,
                 finished_at: s.finished_at,
                 stopped_by_user: s.stopped_by_user,
+                cgroup_path: match active && !c.no_cgroups {
+                    true => crate::spec::cgroup_path(c),
+                    false => String::new(),
+                },
                 health: s.health.clone(),
                 checkpointed: s.checkpointed,
                 checkpointed_at: s.checkpointed_at,
@@ -595,6 +636,7 @@ impl ContainerInspect {
             network_settings: NetworkSettings::new(roots, record),
             config: ContainerConfigView {
                 hostname: c.hostname.clone(),
+                domainname: c.domainname.clone().unwrap_or_default(),
                 user: c.user.clone(),
                 env: spec_env(&bundle, c),
                 cmd: cmd.to_vec(),
@@ -621,6 +663,7 @@ impl ContainerInspect {
                 systemd_mode: c.systemd,
                 tty: c.terminal,
                 open_stdin: c.stdin,
+                stdin_once: false,
                 attach_stdin: false,
                 attach_stdout: false,
                 attach_stderr: false,
@@ -658,6 +701,10 @@ impl ContainerInspect {
                         weight: w.weight,
                     })
                     .collect(),
+                blkio_device_read_bps: throttles(&c.resources.device_read_bps),
+                blkio_device_write_bps: throttles(&c.resources.device_write_bps),
+                blkio_device_read_iops: throttles(&c.resources.device_read_iops),
+                blkio_device_write_iops: throttles(&c.resources.device_write_iops),
                 memory_swappiness: c.resources.memory_swappiness.map_or(-1, |s| s as i64),
                 cpu_realtime_period: c.resources.cpu_rt_period.unwrap_or(0),
                 cpu_realtime_runtime: c.resources.cpu_rt_runtime.unwrap_or(0),
