@@ -199,7 +199,7 @@ pub fn unshare(_args: &crate::cli::UnshareArgs) -> Outcome {
 /// A size and the share of `total` it is, as podman's `system df` prints it.
 fn reclaimable(size: u64, total: u64) -> String {
     let percent = (size * 100).checked_div(total).unwrap_or(0);
-    format!("{} ({percent}%)", rpod_engine::human::size(size))
+    format!("{} ({percent}%)", rpod_engine::human::size_precise(size))
 }
 
 /// An image as `system df` counts it.
@@ -286,7 +286,7 @@ pub fn print_df(
         image_rows.push(json!({
             "ID": short(&image.id),
             "Names": image.names,
-            "Size": rpod_engine::human::size(image.size),
+            "Size": rpod_engine::human::size_precise(image.size),
             "Containers": image.containers,
         }));
     }
@@ -303,7 +303,7 @@ pub fn print_df(
             "ID": short(&container.id),
             "Image": container.image,
             "Names": container.name,
-            "Size": rpod_engine::human::size(container.written),
+            "Size": rpod_engine::human::size_precise(container.written),
             "Status": container.status,
         }));
     }
@@ -319,7 +319,7 @@ pub fn print_df(
         volume_rows.push(json!({
             "VolumeName": volume.name,
             "Links": volume.links,
-            "Size": rpod_engine::human::size(volume.size),
+            "Size": rpod_engine::human::size_precise(volume.size),
         }));
     }
     if args.verbose {
@@ -351,7 +351,7 @@ pub fn print_df(
             "Type": "Images",
             "Total": images.len(),
             "Active": images_used,
-            "Size": rpod_engine::human::size(image_total),
+            "Size": rpod_engine::human::size_precise(image_total),
             "RawSize": image_total,
             "Reclaimable": reclaimable(image_unused, image_total),
             "RawReclaimable": image_unused,
@@ -360,7 +360,7 @@ pub fn print_df(
             "Type": "Containers",
             "Total": containers.len(),
             "Active": active,
-            "Size": rpod_engine::human::size(written_total),
+            "Size": rpod_engine::human::size_precise(written_total),
             "RawSize": written_total,
             "Reclaimable": reclaimable(written_idle, written_total),
             "RawReclaimable": written_idle,
@@ -369,7 +369,7 @@ pub fn print_df(
             "Type": "Local Volumes",
             "Total": volumes.len(),
             "Active": volumes_used,
-            "Size": rpod_engine::human::size(volume_total),
+            "Size": rpod_engine::human::size_precise(volume_total),
             "RawSize": volume_total,
             "Reclaimable": reclaimable(volume_unused, volume_total),
             "RawReclaimable": volume_unused,
