@@ -102,9 +102,17 @@ fn goprint_func(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(go_string(one_arg("goprint", args)?)))
 }
 
-/// Wrap actions that print a bare field (`{{.Names}}`, `{{.}}`, `{{$v}}`) in `goprint`, so
-/// that lists and maps print as Go prints them.
-fn wrap_bare_fields(body: &str) -> String {
+/// One `{{...}}` action: its trim markers (Go's `{{- ` and ` -}}`, spaces included) and
+/// its words between them.
+struct Action<'a> {
+    left: &'static str,
+    words: &'a str,
+    right: &'static str,
+}
+
+/// Each action of `body` given to `rewrite`, replaced by what it returns (kept as it is
+/// when it returns None).
+fn rewrite_actions(body: &str, rewrite: impl Fn(&Action) -> Option<String>) -> String {
     let mut out = String::new();
     let mut rest = body;
     while let Some(start) = rest.find("{{") {
@@ -112,37 +120,34 @@ fn wrap_bare_fields(body: &str) -> String {
             break;
         };
         out.push_str(&rest[..start]);
-        let inner = &rest[start + 2..start + len];
-        let (left, core, right) = {
-            let trimmed_left = inner.strip_prefix('-').unwrap_or(inner);
-            let trimmed = trimmed_left.strip_suffix('-').unwrap_or(trimmed_left);
-            (
-                if trimmed_left.len() != inner.len() {
-                    "-"
-                } else {
-                    ""
-                },
-                trimmed.trim(),
-                if trimmed.len() != trimmed_left.len() {
-                    "-"
-                } else {
-                    ""
-                },
-            )
-        };
-        let bare = (core.starts_with('.') || core.starts_with('$'))
-            && core
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '$' | '_'));
-        if bare {
-            out.push_str(&format!("{{{{{left} goprint {core} {right}}}}}"));
-        } else {
-            out.push_str(&rest[start..start + len + 2]);
-        }
+        let whole = &rest[start..start + len + 2];
+        let inner = &whole[2..whole.len() - 2];
+        let left = if inner.starts_with("- ") { "- " } else { "" };
+        let right = if inner.ends_with(" -") { " -" } else { "" };
+        let words = inner[left.len()..inner.len() - right.len()].trim();
+        let action = Action { left, words, right };
+        out.push_str(&rewrite(&action).unwrap_or_else(|| whole.to_string()));
         rest = &rest[start + len + 2..];
     }
     out.push_str(rest);
     out
+}
+
+/// A field or a variable alone (`.Names`, `.`, `$v`, `$v.Name`).
+fn is_bare(words: &str) -> bool {
+    (words.starts_with('.') || words.starts_with('$'))
+        && words
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '$' | '_'))
+}
+
+/// Wrap actions that print a bare field (`{{.Names}}`, `{{.}}`, `{{$v}}`) in `goprint`, so
+/// that lists and maps print as Go prints them.
+fn wrap_bare_fields(body: &str) -> String {
+    rewrite_actions(body, |action| {
+        let Action { left, words, right } = action;
+        is_bare(words).then(|| format!("{{{{{left}goprint {words}{right}}}}}"))
+    })
 }
 
 /// What a `range` over a map or list walks, in Go's order: a map's entries sorted by key
@@ -194,30 +199,13 @@ fn range_values_func(args: &[Value]) -> Result<Value, FuncError> {
 /// `{{range $v := .Labels}}` range over `rangevalues .Labels`. Other pipelines are left
 /// to gtmpl.
 fn sort_ranges(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start..].find("}}") else {
-            break;
-        };
-        out.push_str(&rest[..start]);
-        let action = &rest[start..start + len + 2];
-        out.push_str(&sorted_range(action).unwrap_or_else(|| action.to_string()));
-        rest = &rest[start + len + 2..];
-    }
-    out.push_str(rest);
-    out
+    rewrite_actions(body, sorted_range)
 }
 
 /// One `{{range ...}}` action rewritten, or None when it is something else.
-fn sorted_range(action: &str) -> Option<String> {
-    let inner = &action[2..action.len() - 2];
-    // Go's trim markers need their space: `{{- ` and ` -}}`.
-    let left = if inner.starts_with("- ") { "- " } else { "" };
-    let right = if inner.ends_with(" -") { " -" } else { "" };
-    let core = inner.strip_prefix('-').unwrap_or(inner);
-    let core = core.strip_suffix('-').unwrap_or(core).trim();
-    let rest = core.strip_prefix("range")?;
+fn sorted_range(action: &Action) -> Option<String> {
+    let Action { left, words, right } = action;
+    let rest = words.strip_prefix("range")?;
     if !rest.starts_with(char::is_whitespace) {
         return None;
     }
@@ -225,13 +213,7 @@ fn sorted_range(action: &str) -> Option<String> {
         Some((variables, pipeline)) => (variables.trim(), pipeline.trim()),
         None => ("", rest.trim()),
     };
-    let is_name = |word: &str| {
-        !word.is_empty()
-            && word
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '$' | '_'))
-    };
-    if !(pipeline.starts_with('.') || pipeline.starts_with('$')) || !is_name(pipeline) {
+    if !is_bare(pipeline) {
         return None;
     }
     let names: Vec<&str> = variables
@@ -239,7 +221,7 @@ fn sorted_range(action: &str) -> Option<String> {
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .collect();
-    if !names.iter().all(|n| n.starts_with('$') && is_name(n)) {
+    if !names.iter().all(|n| n.starts_with('$') && is_bare(n)) {
         return None;
     }
     Some(match names.as_slice() {
