@@ -136,7 +136,10 @@ fn mount_errors_are_clear_and_leave_nothing() {
         (vec!["-v", "relative"], "absolute"),
         (vec!["-v", "data:/d:nocopy,bogus"], "invalid option"),
         (vec!["-v", "/tmp:/d:nocopy"], "nocopy"),
-        (vec!["--image-volume", "nope"], "invalid argument \"nope\" for \"--image-volume\" flag"),
+        (
+            vec!["--image-volume", "nope"],
+            "invalid argument \"nope\" for \"--image-volume\" flag",
+        ),
         (vec!["--tmpfs", "relative"], "absolute"),
         (vec!["--tmpfs", "/"], "root"),
         (vec!["--tmpfs", "/t:bogus"], "invalid tmpfs option"),

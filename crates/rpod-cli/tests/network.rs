@@ -1701,7 +1701,10 @@ fn dual_stack_networks() {
         (vec!["--ip6", "fd93:141::80"], "already allocated"),
         (vec!["--ip6", "fd93:141::fe"], "gateway"),
         (vec!["--ip6", "fd93:999::1"], "not in any subnet"),
-        (vec!["--ip6", "10.93.141.9"], "invalid argument \"10.93.141.9\" for \"--ip6\""),
+        (
+            vec!["--ip6", "10.93.141.9"],
+            "invalid argument \"10.93.141.9\" for \"--ip6\"",
+        ),
         (
             vec!["--network", "dual:ip6=10.93.141.9"],
             "not an IPv6 address",
