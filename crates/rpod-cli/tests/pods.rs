@@ -180,6 +180,13 @@ fn check_pod_lifecycle(runtime: &str) {
     rpod.ok(&["rm", "-f", "-t", "0", "pod-b"]);
     rpod.detached(&["--name", "pod-b", "--pod", "web", "demo", "sleep", "1000"]);
 
+    // A wrong name among the pods named changes nothing, as podman's.
+    let err = rpod.fails(&["pod", "stop", "-t", "0", "web", "nosuch"], 125);
+    assert!(err.contains("no pod with name or ID nosuch"), "{err}");
+    rpod.fails(&["pod", "rm", "-f", "web", "nosuch"], 1);
+    assert_eq!(listing(&rpod), "web Running 3");
+    assert_eq!(rpod.ok(&["pod", "rm", "--ignore", "nosuch"]), "");
+
     // Stopped together, the infra container last; started again, the infra container first,
     // and the others join its new namespaces.
     assert_eq!(rpod.ok(&["pod", "stop", "-t", "0", "web"]).trim(), id);

@@ -8467,6 +8467,21 @@ fn rpod_remote_manages_pods() {
         service.remote_ok(&["exec", "member", "hostname"]).trim(),
         "teamhost"
     );
+    // A wrong name among the pods named changes nothing, as locally.
+    let out = service.remote_out(&["pod", "stop", "-t", "0", "team", "nosuch"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert_eq!(
+        service
+            .remote_out(&["pod", "rm", "-f", "team", "nosuch"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        service.rpod.inspect("member", "{{.State.Status}}"),
+        "running"
+    );
     // pod logs and pod stats: the members' (not the infra container's), as locally.
     service.remote_ok(&[
         "run",

@@ -412,10 +412,21 @@ pub(crate) fn pods_picked(pick: &PodPickArgs, ignore: bool) -> Result<PodsPicked
 }
 
 /// The pods named (by name, ID, or in `--pod-id-file` files: a missing file is skipped
-/// with `ignore`), or every pod with `--all`, or the latest.
+/// with `ignore`), or every pod with `--all`, or the latest. As podman's, every pod named
+/// must be known before any is acted on (an unknown one is left out with `ignore`).
 fn picked(engine: &Engine, pick: &PodPickArgs, ignore: bool) -> Result<Vec<String>, Failure> {
     match pods_picked(pick, ignore)? {
-        PodsPicked::Named(names) => Ok(names),
+        PodsPicked::Named(names) => {
+            let mut known = Vec::with_capacity(names.len());
+            for name in names {
+                match engine.lookup_pod(&name) {
+                    Ok(_) => known.push(name),
+                    Err(EngineError::NoSuchPod(_)) if ignore => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(known)
+        }
         PodsPicked::All => Ok(engine.pods()?.into_iter().map(|p| p.id).collect()),
         PodsPicked::Latest => {
             let latest = engine.pods()?.into_iter().max_by_key(|p| p.created);
@@ -452,8 +463,24 @@ fn each(
     Ok(code)
 }
 
+/// Whether a failure is "no such pod": `pod rm` exits 1 for it, as podman's (and as `rm`
+/// for a container).
+pub(crate) fn is_unknown_pod(failure: &Failure) -> bool {
+    matches!(
+        failure.error.downcast_ref::<EngineError>(),
+        Some(EngineError::NoSuchPod(_))
+    )
+}
+
 fn rm(engine: &Engine, args: PodRmArgs) -> Outcome {
-    let names = picked(engine, &args.pick, args.ignore)?;
+    let names = match picked(engine, &args.pick, args.ignore) {
+        Ok(names) => names,
+        Err(failure) if is_unknown_pod(&failure) => {
+            eprintln!("Error: {}", failure.message());
+            return Ok(1);
+        }
+        Err(failure) => return Err(failure),
+    };
     let mut code = 0;
     for name in names {
         // podman prints each pod's ID.

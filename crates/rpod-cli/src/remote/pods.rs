@@ -113,10 +113,21 @@ pub fn top(client: &mut Client, args: &PodTopArgs) -> Outcome {
 
 /// The pods a lifecycle command names: its names and `--pod-id-file`s' IDs, as the local
 /// command reads them, or every pod of the service with `--all` (`--latest` is not taken,
-/// as for containers).
+/// as for containers). Every pod named must be known before any is acted on, as locally
+/// (an unknown one is left out with `ignore`).
 fn picked(client: &mut Client, pick: &PodPickArgs, ignore: bool) -> Result<Vec<String>, Failure> {
     match pod::pods_picked(pick, ignore)? {
-        pod::PodsPicked::Named(names) => Ok(names),
+        pod::PodsPicked::Named(names) => {
+            let mut known = Vec::with_capacity(names.len());
+            for name in names {
+                match pod_id(client, &name)? {
+                    Some(_) => known.push(name),
+                    None if ignore => {}
+                    None => return Err(rpod_engine::EngineError::NoSuchPod(name).into()),
+                }
+            }
+            Ok(known)
+        }
         pod::PodsPicked::All => Ok(list(client, &[])?
             .iter()
             .filter_map(|report| report["Id"].as_str().map(str::to_string))
@@ -220,8 +231,16 @@ pub fn kill(client: &mut Client, args: &PodKillArgs) -> Outcome {
 }
 
 pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
+    let names = match picked(client, &args.pick, args.ignore) {
+        Ok(names) => names,
+        Err(failure) if pod::is_unknown_pod(&failure) => {
+            eprintln!("Error: {}", failure.message());
+            return Ok(1);
+        }
+        Err(failure) => return Err(failure),
+    };
     let mut code = 0;
-    for name in picked(client, &args.pick, args.ignore)? {
+    for name in names {
         let mut path = format!("/pods/{}?force={}", encode(&name), args.force);
         if let Some(t) = args.time {
             path.push_str(&format!("&timeout={t}"));
