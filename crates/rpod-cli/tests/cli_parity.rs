@@ -644,6 +644,25 @@ fn diff_commit_and_export() {
         ]),
         "Ann <ann@example.com>|saved|2\n"
     );
+    // The image keeps the container's environment, defaults included, as podman's
+    // commit; not what describes that one container.
+    let env = rpod.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        "snap:1",
+    ]);
+    let env: Vec<String> = serde_json::from_str(&env).unwrap();
+    for entry in ["TERM=xterm", "container=podman", "STAGE=two"] {
+        assert!(env.iter().any(|e| e == entry), "{entry} in {env:?}");
+    }
+    assert!(env.iter().any(|e| e.starts_with("PATH=")), "{env:?}");
+    assert!(
+        !env.iter()
+            .any(|e| e.starts_with("HOSTNAME=") || e.starts_with("HOME=")),
+        "{env:?}"
+    );
 
     // A running container, paused while its changes are read; it runs on afterwards.
     rpod.detached(&[

@@ -549,6 +549,23 @@ pub fn process_env(config: &ContainerConfig, home: Option<&str>) -> Vec<String> 
     env
 }
 
+/// The environment a container was configured with, as podman's `commit` keeps it: its
+/// own and its image's variables and the defaults (`PATH`, `TERM`, `container`), without
+/// what describes this one container (`HOSTNAME`, `HOME`, `container_uuid`, unless the
+/// user set them) and never a secret's value.
+pub fn configured_env(config: &ContainerConfig) -> Vec<String> {
+    let name_of = crate::environment::name_of;
+    let given = |name: &str| config.env.iter().any(|e| name_of(e) == name);
+    let secret = |name: &str| config.secret_env.iter().any(|e| name_of(e) == name);
+    let mut env = process_env(config, None);
+    env.retain(|entry| {
+        let name = name_of(entry);
+        let describes = matches!(name, "HOSTNAME" | "HOME" | "container_uuid");
+        !secret(name) && (!describes || given(name))
+    });
+    env
+}
+
 /// Generate the spec for `config` with its root at `root_path`.
 pub fn generate(
     config: &ContainerConfig,
@@ -1262,6 +1279,20 @@ mod tests {
         assert_eq!(env.iter().filter(|e| e.starts_with("TERM=")).count(), 1);
         assert!(env.contains(&"TERM=vt100".to_string()));
         assert!(!env.iter().any(|e| e.starts_with("PATH=")), "{env:?}");
+
+        // What a commit keeps: no secret, nothing of this one container unless given.
+        let mut config = self::config();
+        config.secret_env = vec!["TOKEN=hunter2".into()];
+        config.env.push("HOME=/srv".into());
+        let kept = configured_env(&config);
+        assert!(kept.contains(&"TERM=xterm".to_string()) && kept[0].starts_with("PATH="));
+        assert!(kept.contains(&"HOME=/srv".to_string()), "{kept:?}");
+        assert!(
+            !kept
+                .iter()
+                .any(|e| e.starts_with("TOKEN=") || e.starts_with("HOSTNAME=")),
+            "{kept:?}"
+        );
     }
 
     #[test]

@@ -376,7 +376,7 @@ impl Engine {
         let (entrypoint, cmd) = c.args.split_at(split);
         config.set_entrypoint((!entrypoint.is_empty()).then(|| entrypoint.to_vec()));
         config.set_cmd((!cmd.is_empty()).then(|| cmd.to_vec()));
-        config.set_env(Some(c.env.clone()));
+        config.set_env(Some(crate::spec::configured_env(c)));
         config.set_working_dir((!c.workdir.is_empty()).then(|| c.workdir.clone()));
         config.set_user((!c.user.is_empty()).then(|| c.user.clone()));
         let mut labels = config.labels().clone().unwrap_or_default();
