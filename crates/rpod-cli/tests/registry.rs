@@ -132,7 +132,17 @@ fn a_pushed_image_pulls_back_the_same_and_runs() {
     let printed = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(printed.trim(), image_id(&source, "demo"));
     assert_eq!(image_id(&puller, &target), image_id(&source, "demo"));
-    assert!(stderr_of(&out).contains(&format!("Trying to pull {target}...")));
+    assert!(stderr_of(&out).contains(&format!(
+        "Trying to pull {target}...\nGetting image source signatures\n"
+    )));
+    // A registry that does not answer: nothing said of signatures.
+    let out = puller.run(&["pull", "--tls-verify=false", "127.0.0.1:1/none:1"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr_of(&out));
+    assert!(
+        !stderr_of(&out).contains("signatures"),
+        "{}",
+        stderr_of(&out)
+    );
     let listed = puller.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert_eq!(listed.trim(), target);
     let ran = puller.ok(&["run", "--rm", &target, "echo", "pulled and running"]);

@@ -60,12 +60,13 @@ pub fn pull<L>(
     lock_images: impl FnOnce() -> Result<L>,
 ) -> Result<ImageRecord> {
     let name = reference.render(registry);
-    progress("Getting image source signatures");
     let (mut client, bytes, content_type) = if options.sources.is_empty() {
         connect_and_fetch(reference, registry, &options.registry)?
     } else {
         fetch_from_first(&options.sources)?
     };
+    // Said once the registry answered with a manifest, as podman says it.
+    progress("Getting image source signatures");
     // The digests the image is known by: a list's, then the image manifest's.
     let mut manifest_digests = vec![manifest::sha256_of(&bytes)];
     // The signature policy judges what the reference named (a list, for a list), before
