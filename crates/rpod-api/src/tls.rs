@@ -118,7 +118,10 @@ impl Tls {
                     .map(Connection::Server)
                     .and_then(|mut tls| {
                         let mut tcp = tcp;
-                        handshake(&mut tls, &mut tcp)?;
+                        if let Err(e) = handshake(&mut tls, &mut tcp) {
+                            refuse_gently(&mut tls, &mut tcp);
+                            return Err(e);
+                        }
                         relay(tls, tcp, &mut outer, Some(LINGER))
                     });
                 if let Err(e) = served {
@@ -126,6 +129,34 @@ impl Tls {
                 }
             })?;
         Ok(OwnedFd::from(inner))
+    }
+}
+
+/// After a failed handshake: the alert that says why (a missing client certificate, ...)
+/// sent, then the connection closed without a reset. A TLS 1.3 client sends its request
+/// right after its part of the handshake; closing with that request unread makes the
+/// kernel reset the connection, and the client may see the reset before the alert
+/// ("closed without an answer" instead of "certificate required"). So the sending side is
+/// shut and what the client sent is read away, for at most `LINGER`.
+fn refuse_gently(tls: &mut Connection, tcp: &mut TcpStream) {
+    let deadline = Instant::now() + LINGER;
+    let _ = tcp.set_write_timeout(Some(LINGER));
+    while tls.wants_write() {
+        if !matches!(tls.write_tls(tcp), Ok(n) if n > 0) {
+            break;
+        }
+    }
+    let _ = tcp.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || tcp.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match tcp.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
     }
 }
 
