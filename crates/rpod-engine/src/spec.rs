@@ -556,12 +556,23 @@ pub fn process_env(config: &ContainerConfig, home: Option<&str>) -> Vec<String> 
 pub fn configured_env(config: &ContainerConfig) -> Vec<String> {
     let name_of = crate::environment::name_of;
     let given = |name: &str| config.env.iter().any(|e| name_of(e) == name);
-    let secret = |name: &str| config.secret_env.iter().any(|e| name_of(e) == name);
-    let mut env = process_env(config, None);
+    let mut env = without_secrets(config, process_env(config, None));
     env.retain(|entry| {
-        let name = name_of(entry);
-        let describes = matches!(name, "HOSTNAME" | "HOME" | "container_uuid");
-        !secret(name) && (!describes || given(name))
+        let describes = matches!(name_of(entry), "HOSTNAME" | "HOME" | "container_uuid");
+        !describes || given(name_of(entry))
+    });
+    env
+}
+
+/// `env` without the variables `--secret NAME,type=env` gave the container: what is shown
+/// or kept of its environment never has a secret's value.
+pub fn without_secrets(config: &ContainerConfig, mut env: Vec<String>) -> Vec<String> {
+    let name_of = crate::environment::name_of;
+    env.retain(|entry| {
+        !config
+            .secret_env
+            .iter()
+            .any(|secret| name_of(secret) == name_of(entry))
     });
     env
 }

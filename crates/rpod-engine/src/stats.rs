@@ -68,8 +68,8 @@ impl Sample {
         self.shown_with(cpu, average)
     }
 
-    /// This reading worded with CPU percentages and an uptime worked out elsewhere (by a
-    /// service, for a remote `stats`).
+    /// This reading worded with CPU percentages worked out elsewhere (by a service, for a
+    /// remote `stats`).
     pub fn shown_with(&self, cpu: f64, average: f64) -> Shown {
         let memory_percent = if self.memory_limit > 0 {
             self.memory_usage as f64 / self.memory_limit as f64 * 100.0

@@ -195,22 +195,11 @@ pub fn split_ps_output(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     (headers, rows)
 }
 
-/// A duration the way Go prints one (podman's ELAPSED and TIME columns).
+/// A duration the way Go prints one (podman's ELAPSED and TIME columns), to the
+/// millisecond.
 pub fn go_duration(seconds: f64) -> String {
-    if seconds < 60.0 {
-        let text = format!("{seconds:.3}");
-        let text = text.trim_end_matches('0').trim_end_matches('.');
-        return format!("{text}s");
-    }
-    let whole = seconds as u64;
-    let (h, m) = (whole / 3600, (whole % 3600) / 60);
-    let s = seconds - (h * 3600 + m * 60) as f64;
-    let rest = go_duration(s);
-    if h > 0 {
-        format!("{h}h{m}m{rest}")
-    } else {
-        format!("{m}m{rest}")
-    }
+    let millis = (seconds.max(0.0) * 1000.0).round() as u64;
+    crate::human::go_duration_nanos(millis.saturating_mul(1_000_000))
 }
 
 /// What is needed to describe processes besides `/proc`.

@@ -530,19 +530,12 @@ fn spec_env(bundle: &std::path::Path, c: &crate::container::ContainerConfig) -> 
     struct ProcessEnv {
         env: Option<Vec<String>>,
     }
-    let mut env = std::fs::read(bundle.join("config.json"))
+    let env = std::fs::read(bundle.join("config.json"))
         .ok()
         .and_then(|text| serde_json::from_slice::<SpecEnv>(&text).ok())
         .and_then(|spec| spec.process?.env)
         .unwrap_or_else(|| crate::spec::process_env(c, None));
-    let secret = |entry: &String| {
-        let name = crate::environment::name_of(entry);
-        c.secret_env
-            .iter()
-            .any(|s| crate::environment::name_of(s) == name)
-    };
-    env.retain(|entry| !secret(entry));
-    env
+    crate::spec::without_secrets(c, env)
 }
 
 impl ContainerInspect {
