@@ -111,17 +111,17 @@ pub fn top(client: &mut Client, args: &PodTopArgs) -> Outcome {
     super::containers::print_top_answer(&answer)
 }
 
-/// The pods a lifecycle command names: its names and `--pod-id-file`s' IDs, as the local
-/// command reads them, or every pod of the service with `--all` (`--latest` is not taken,
-/// as for containers). Every pod named must be known before any is acted on, as locally
-/// (an unknown one is left out with `ignore`).
+/// The IDs of the pods a lifecycle command names: its names and `--pod-id-file`s' IDs, as
+/// the local command reads them, or every pod of the service with `--all` (`--latest` is
+/// not taken, as for containers). Every pod named must be known before any is acted on, as
+/// locally (an unknown one is left out with `ignore`).
 fn picked(client: &mut Client, pick: &PodPickArgs, ignore: bool) -> Result<Vec<String>, Failure> {
     match pod::pods_picked(pick, ignore)? {
         pod::PodsPicked::Named(names) => {
             let mut known = Vec::with_capacity(names.len());
             for name in names {
                 match pod_id(client, &name)? {
-                    Some(_) => known.push(name),
+                    Some(id) => known.push(id),
                     None if ignore => {}
                     None => return Err(rpod_engine::EngineError::NoSuchPod(name).into()),
                 }
@@ -165,14 +165,7 @@ pub fn each(client: &mut Client, pick: &PodPickArgs, ignore: bool, action: Move)
         rpod_oci::signal::parse_signal(signal).map_err(usage)?;
     }
     let mut code = 0;
-    for name in picked(client, pick, ignore)? {
-        let Some(id) = pod_id(client, &name)? else {
-            if !ignore {
-                eprintln!("Error: no pod with name or ID {name} found: no such pod");
-                code = ENGINE_ERROR;
-            }
-            continue;
-        };
+    for id in picked(client, pick, ignore)? {
         let n = encode(&id);
         let path = match &action {
             Move::Start => format!("/pods/{n}/start"),
@@ -193,6 +186,8 @@ pub fn each(client: &mut Client, pick: &PodPickArgs, ignore: bool, action: Move)
         };
         let reply = client.call("POST", &path, None)?;
         let errors: Vec<String> = match reply.status {
+            // Removed since it was picked.
+            404 if ignore => continue,
             200 => reply.json()?["Errs"]
                 .as_array()
                 .into_iter()
@@ -231,8 +226,8 @@ pub fn kill(client: &mut Client, args: &PodKillArgs) -> Outcome {
 }
 
 pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
-    let names = match picked(client, &args.pick, args.ignore) {
-        Ok(names) => names,
+    let ids = match picked(client, &args.pick, args.ignore) {
+        Ok(ids) => ids,
         Err(failure) if pod::is_unknown_pod(&failure) => {
             eprintln!("Error: {}", failure.message());
             return Ok(1);
@@ -240,8 +235,8 @@ pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
         Err(failure) => return Err(failure),
     };
     let mut code = 0;
-    for name in names {
-        let mut path = format!("/pods/{}?force={}", encode(&name), args.force);
+    for id in ids {
+        let mut path = format!("/pods/{}?force={}", encode(&id), args.force);
         if let Some(t) = args.time {
             path.push_str(&format!("&timeout={t}"));
         }
@@ -252,7 +247,7 @@ pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
             json!(null)
         };
         match (reply.status, super::objects::report_error(&report)) {
-            (200, None) => println!("{}", report["Id"].as_str().unwrap_or(&name)),
+            (200, None) => println!("{}", report["Id"].as_str().unwrap_or(&id)),
             (404, _) if args.ignore => {}
             (200, Some(error)) => {
                 eprintln!("Error: {error}");
