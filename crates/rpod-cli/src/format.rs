@@ -252,26 +252,19 @@ fn printf_func(args: &[Value]) -> Result<Value, FuncError> {
             out.push(c);
             continue;
         }
-        let mut flags = String::new();
-        while let Some(&flag) = chars.peek().filter(|f| "-+# 0".contains(**f)) {
-            flags.push(flag);
-            chars.next();
-        }
-        let mut width = String::new();
-        while let Some(&digit) = chars.peek().filter(|d| d.is_ascii_digit()) {
-            width.push(digit);
-            chars.next();
-        }
-        let mut precision = None;
-        if chars.peek() == Some(&'.') {
-            chars.next();
-            let mut digits = String::new();
-            while let Some(&digit) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                digits.push(digit);
+        // The characters `wanted` takes, from here on.
+        let mut take = |wanted: fn(char) -> bool| {
+            let mut taken = String::new();
+            while let Some(&c) = chars.peek().filter(|c| wanted(**c)) {
+                taken.push(c);
                 chars.next();
             }
-            precision = Some(digits);
-        }
+            taken
+        };
+        let flags = take(|c| "-+# 0".contains(c));
+        let width = take(|c| c.is_ascii_digit());
+        let point = take(|c| c == '.');
+        let precision = (!point.is_empty()).then(|| take(|c| c.is_ascii_digit()));
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");
             break;
