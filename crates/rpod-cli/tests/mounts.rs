@@ -56,7 +56,8 @@ fn check_runtime(runtime: &str) {
         "relative\n",
         "{out:?}"
     );
-    // tmpfs: its size, its default flags, and one replacing the default /dev/shm.
+    // tmpfs: its size, its default flags (podman's: exec, not noexec), and one replacing the
+    // default /dev/shm.
     let out = rpod.ok(&[
         "run", "--rm", "--tmpfs", "/scratch:size=1m", "--tmpfs", "/dev/shm:size=2m",
         "--mount", "type=tmpfs,target=/fast,tmpfs-size=3m,tmpfs-mode=700",
@@ -76,7 +77,9 @@ fn check_runtime(runtime: &str) {
         "{out}"
     );
     assert!(
-        lines[2].contains(" /scratch ") && lines[2].contains("nosuid,nodev,noexec"),
+        lines[2].contains(" /scratch ")
+            && lines[2].contains("nosuid,nodev,")
+            && !lines[2].contains("noexec"),
         "{out}"
     );
     assert_eq!(lines[3], "full");

@@ -346,13 +346,12 @@ pub fn parse_volume_absolute(text: &str) -> Result<MountSpec> {
     parse_volume(text, Path::new("/"))
 }
 
-/// Options of a tmpfs mount: podman's defaults (`rw,noexec,nosuid,nodev`), the user's after
-/// them, a flag replacing its opposite. The tmpfs starts with what the image has at its
+/// Options of a tmpfs mount: podman's defaults (`rw,nosuid,nodev`: podman 4.3.1 mounts a
+/// tmpfs `exec`, whatever its manual says), the user's after them, a flag replacing its
+/// opposite. The tmpfs starts with what the image has at its
 /// place (the runtimes' `tmpcopyup`, podman's default) unless `notmpcopyup` is given.
 fn tmpfs_options(words: &[String]) -> Result<Vec<String>> {
-    let mut options: Vec<String> = ["rw", "noexec", "nosuid", "nodev"]
-        .map(String::from)
-        .to_vec();
+    let mut options: Vec<String> = ["rw", "nosuid", "nodev"].map(String::from).to_vec();
     let mut copy_up = true;
     for word in words.iter().filter(|w| !w.is_empty()) {
         let pairs = [
@@ -609,11 +608,11 @@ mod tests {
         );
         assert_eq!(
             parse_tmpfs("/t").unwrap().options,
-            ["rw", "noexec", "nosuid", "nodev", "tmpcopyup"]
+            ["rw", "nosuid", "nodev", "tmpcopyup"]
         );
         assert_eq!(
-            parse_tmpfs("/t:notmpcopyup,ro").unwrap().options,
-            ["noexec", "nosuid", "nodev", "ro"]
+            parse_tmpfs("/t:notmpcopyup,ro,noexec").unwrap().options,
+            ["nosuid", "nodev", "ro", "noexec"]
         );
         assert!(parse_tmpfs("/t:bogus=1").is_err());
         let dir = tempfile::tempdir().unwrap();
