@@ -138,6 +138,10 @@ fn build_runs_copies_and_stages_into_one_image() {
     let id = rpod.ok(&["build", "-q", "--target", "builder", "-t", "stage", &ctx]);
     assert_eq!(id.trim().len(), 64, "{id}");
     assert_eq!(id.lines().count(), 1, "{id}");
+    // A RUN step's layer has no /etc/mtab link (buildah's steps make none).
+    let changes = rpod.ok(&["image", "diff", "stage"]);
+    assert!(changes.contains("A /app/made"), "{changes}");
+    assert!(!changes.contains("mtab"), "{changes}");
     // (Without --build-arg: the ARG's default.)
     assert_eq!(
         rpod.ok(&["run", "--rm", "stage", "cat", "made"]),

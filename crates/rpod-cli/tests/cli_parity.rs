@@ -583,8 +583,14 @@ fn diff_commit_and_export() {
     ]);
     assert_eq!(
         rpod.ok(&["diff", "changed"]),
-        // /etc holds rpod's mount points (/etc/hosts, ...): changed, as podman shows it.
+        // /etc holds rpod's mount points (/etc/hosts, ...) and the /etc/mtab link it makes:
+        // changed, as podman shows it, without them.
         "C /bin\nD /bin/ls\nA /data\nA /data/secret\nC /etc\nA /hello\n"
+    );
+    // The image has no /etc/mtab: every start links it to /proc/mounts, as podman's.
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "demo", "readlink", "/etc/mtab"]),
+        "/proc/mounts\n"
     );
     let json: serde_json::Value =
         serde_json::from_str(&rpod.ok(&["container", "diff", "--format", "json", "changed"]))
@@ -3802,6 +3808,8 @@ fn image_diffs_show_the_top_layers_changes() {
             "{placeholder} in {diff:?}"
         );
     }
+    // The /etc/mtab link rpod made is committed, as podman's commit keeps it.
+    assert!(diff.iter().any(|l| l == "A /etc/mtab"), "{diff:?}");
     // `diff` takes an image when no container has the name; json as for containers.
     assert_eq!(lines(rpod.ok(&["diff", "changed"])), diff);
     let json: serde_json::Value =

@@ -271,6 +271,43 @@ fn check_limits(runtime: &str) {
         126,
     );
     assert!(err.contains("nosuchgroup"), "{err}");
+    // Supplementary groups as podman gives them: with no user named, root's listed ones
+    // only (none in the test image); a user named has its primary group too.
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "demo", "id"]),
+        "uid=0(root) gid=0(root)\n"
+    );
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-u", "0:0", "demo", "id"]),
+        "uid=0(root) gid=0(root) groups=0(root)\n"
+    );
+    // `keep-groups`: no groups of the image's; crun is told to keep the process's own.
+    rpod.ok(&["run", "--rm", "--group-add", "keep-groups", "demo", "true"]);
+    let id = rpod.ok(&["create", "--group-add", "keep-groups", "demo", "true"]);
+    assert_eq!(
+        rpod.inspect(
+            id.trim(),
+            r#"{{index .Config.Annotations "run.oci.keep_original_groups"}}"#
+        ),
+        "1"
+    );
+    rpod.ok(&["rm", id.trim()]);
+    let err = rpod.fails(
+        &[
+            "create",
+            "--group-add",
+            "keep-groups",
+            "--group-add",
+            "10",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        err.contains("'--group-add keep-groups' option is not allowed with any other"),
+        "{err}"
+    );
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
 

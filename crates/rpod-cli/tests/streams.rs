@@ -242,6 +242,9 @@ macro_rules! stream_tests {
                 assert!(err.contains("permission denied"), "{err}");
                 let out = rpod.ok(&["exec", "-u", "nobody", "-w", "/tmp", "-e", "A=b", &id, "sh", "-c", "id -u; pwd; echo $A"]);
                 assert_eq!(out, "65534\n/tmp\nb\n");
+                // As podman's exec: the user's supplementary groups are those the group file
+                // lists it in (root is in none in the test image), not its primary group.
+                assert_eq!(rpod.ok(&["exec", "-u", "root", &id, "id"]), "uid=0(root) gid=0(root)\n");
                 let out = rpod.ok(&["exec", "--privileged", &id, "sh", "-c", "grep CapEff /proc/self/status"]);
                 assert!(!out.contains("00000000a80425fb"), "privileged exec kept the default capabilities: {out}");
                 let err = rpod.fails(&["exec", "ghost", "true"], 125);

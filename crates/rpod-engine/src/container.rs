@@ -421,6 +421,10 @@ pub struct ContainerConfig {
     /// `--conmon-pidfile`: the monitor's PID is written there at each start.
     #[serde(default)]
     pub conmon_pidfile: Option<PathBuf>,
+    /// A build's RUN step: its root gets no `/etc/mtab` link (`etc_files::link_mtab`), which
+    /// would go into the image (buildah's steps make none).
+    #[serde(default)]
+    pub build_step: bool,
     pub log_to_file: bool,
     pub terminal: bool,
     pub stdin: bool,

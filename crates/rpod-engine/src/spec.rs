@@ -24,7 +24,12 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub struct ResolvedUser {
     pub uid: u32,
     pub gid: u32,
+    /// The container process's supplementary groups (`listed_gids`, and the primary group
+    /// when a user was named).
     pub additional_gids: Vec<u32>,
+    /// The groups the group file lists the user in, when no group was named: an exec's
+    /// supplementary groups, as podman's.
+    pub listed_gids: Vec<u32>,
     pub home: String,
 }
 
@@ -109,9 +114,13 @@ pub fn account_names(
     Ok((users, groups))
 }
 
+/// `--group-add keep-groups`: no groups added, the process keeps those it was started with
+/// (crun's `run.oci.keep_original_groups` annotation, which `create` adds).
+pub const KEEP_GROUPS: &str = "keep-groups";
+
 /// Resolve `--group-add` groups (names or numbers) inside the container's root file system.
 pub fn resolve_groups(rootfs: &Path, names: &[String]) -> Result<Vec<u32>> {
-    if names.is_empty() {
+    if names.is_empty() || names == [KEEP_GROUPS] {
         return Ok(Vec::new());
     }
     let groups = read_groups(rootfs)?;
@@ -132,9 +141,13 @@ pub fn resolve_groups(rootfs: &Path, names: &[String]) -> Result<Vec<u32>> {
         .collect()
 }
 
-/// Resolve `user[:group]` (names or numbers) inside the container's root file system.
+/// Resolve `user[:group]` (names or numbers) inside the container's root file system. The
+/// supplementary groups are, as podman's, those the group file lists the user in (when no
+/// group is named) and the primary group when a user was named (none named: root, with
+/// its listed groups only).
 pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
-    let spec = if spec.is_empty() { "0" } else { spec };
+    let named = !spec.is_empty();
+    let spec = if named { spec } else { "0" };
     let (user_part, group_part) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -168,21 +181,27 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
         },
         None => entry.map(|e| e.gid).unwrap_or(0),
     };
-    let mut additional_gids: Vec<u32> = match entry {
-        Some(e) => groups
+    let mut listed_gids: Vec<u32> = match (entry, group_part) {
+        (Some(e), None) => groups
             .iter()
             .filter(|(_, _, members)| members.contains(&e.name))
             .map(|(_, gid, _)| *gid)
             .collect(),
-        None => Vec::new(),
+        _ => Vec::new(),
     };
-    additional_gids.push(gid);
+    listed_gids.sort_unstable();
+    listed_gids.dedup();
+    let mut additional_gids = listed_gids.clone();
+    if named {
+        additional_gids.push(gid);
+    }
     additional_gids.sort_unstable();
     additional_gids.dedup();
     Ok(ResolvedUser {
         uid,
         gid,
         additional_gids,
+        listed_gids,
         home: entry.map(|e| e.home.clone()).unwrap_or_else(|| "/".into()),
     })
 }
@@ -355,7 +374,8 @@ fn default_mounts(privileged: bool, writable_cgroup: bool) -> Result<Vec<Mount>>
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            // DEFAULT_SHM_SIZE.
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=64000k"],
         )?,
         mount(
             "/dev/mqueue",
@@ -942,6 +962,7 @@ mod tests {
             uid: 0,
             gid: 0,
             additional_gids: vec![],
+            listed_gids: vec![],
             home: "/".into(),
         };
         let spec = generate(config, Path::new("/m"), &user, None, prepared).unwrap();
@@ -1088,6 +1109,7 @@ mod tests {
             uid: 1000,
             gid: 100,
             additional_gids: vec![100],
+            listed_gids: vec![],
             home: "/home/u".into(),
         };
         let spec = generate(
@@ -1330,6 +1352,7 @@ mod tests {
             uid: 0,
             gid: 0,
             additional_gids: vec![0],
+            listed_gids: vec![],
             home: "/".into(),
         };
         let json = serde_json::to_value(
@@ -1371,9 +1394,25 @@ mod tests {
         let web = resolve_user(root.path(), "web").unwrap();
         assert_eq!((web.uid, web.gid), (33, 33));
         assert_eq!(web.additional_gids, vec![33, 50]);
+        assert_eq!(web.listed_gids, vec![50]);
+        // A group named: the user's listed groups are not taken.
+        let grouped = resolve_user(root.path(), "web:www").unwrap();
+        assert_eq!(
+            (grouped.additional_gids, grouped.listed_gids),
+            (vec![33], vec![])
+        );
         assert_eq!(web.home, "/var/www");
         let root_user = resolve_user(root.path(), "").unwrap();
         assert_eq!((root_user.uid, root_user.home.as_str()), (0, "/root"));
+        assert_eq!(root_user.additional_gids, Vec::<u32>::new());
+        assert_eq!(
+            resolve_user(root.path(), "root").unwrap().additional_gids,
+            [0]
+        );
+        assert_eq!(
+            resolve_user(root.path(), "0:0").unwrap().additional_gids,
+            [0]
+        );
         let numeric = resolve_user(root.path(), "1234:www").unwrap();
         assert_eq!((numeric.uid, numeric.gid), (1234, 33));
         assert!(resolve_user(root.path(), "nobody-here").is_err());

@@ -188,7 +188,10 @@ pub struct ExecOptions {
     pub env: Vec<(String, String)>,
     pub terminal: bool,
     pub cwd: Option<String>,
+    /// `UID[:GID]`, numeric (the caller looks names up in the container).
     pub user: Option<String>,
+    /// With `user`: its supplementary groups.
+    pub additional_gids: Vec<u32>,
     pub streams: Option<AttachStreams>,
     /// Descriptors passed to the process as its 3, 4, ...: exactly these, never whatever
     /// else the caller has open (in a service, other clients' sockets).

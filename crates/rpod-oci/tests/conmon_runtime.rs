@@ -282,6 +282,7 @@ fn exec_options(cmd: &[&str], streams: Option<AttachStreams>) -> ExecOptions {
         terminal: false,
         cwd: None,
         user: None,
+        additional_gids: Vec::new(),
         streams,
         pass_fds: Vec::new(),
         detach_keys: None,

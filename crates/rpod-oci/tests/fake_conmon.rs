@@ -80,6 +80,7 @@ fn a_failed_exec_handshake_leaves_no_conmon_behind() {
         terminal: false,
         cwd: None,
         user: None,
+        additional_gids: Vec::new(),
         streams: Some(AttachStreams {
             output: Some(Box::new(std::io::sink())),
             error: Some(Box::new(std::io::sink())),

@@ -627,6 +627,7 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         oom_score_adj: args.oom_score_adj,
         pidfile: args.pidfile.clone(),
         conmon_pidfile: args.conmon_pidfile.clone(),
+        build_step: false,
         restart,
         image,
         rootfs,

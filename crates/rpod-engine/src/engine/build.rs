@@ -1595,6 +1595,7 @@ impl Builder<'_> {
                 options.env = run.env;
                 options.passthrough = shown && !captured;
                 options.log_to_file = shown && captured;
+                options.build_step = true;
                 options
             }
             // One that only holds the file system.

@@ -543,6 +543,7 @@ impl Engine {
             image_health_on_failure: crate::health::OnFailure::None,
             secrets: config.secrets.clone(),
             conmon_pidfile: None,
+            build_step: false,
             log_to_file: config.log_to_file,
             log_driver_from_config: false,
             terminal: config.terminal,

@@ -341,6 +341,7 @@ impl Engine {
             pidfile: options.pidfile.clone(),
             healthcheck: options.healthcheck.clone(),
             conmon_pidfile: options.conmon_pidfile.clone(),
+            build_step: options.build_step,
             log_to_file: if options.log_driver_from_config {
                 self.options.config.default_log_to_file()
             } else {
@@ -660,6 +661,18 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
     }
     if options.labels.keys().any(|k| k.is_empty()) {
         return invalid("a label needs a name".into());
+    }
+    let groups = &options.isolation.group_add;
+    if groups.iter().any(|g| g == crate::spec::KEEP_GROUPS) {
+        if groups.len() > 1 {
+            return invalid(
+                "the '--group-add keep-groups' option is not allowed with any other --group-add options".into(),
+            );
+        }
+        // As podman: crun then leaves the process the groups it was started with.
+        options
+            .annotations
+            .insert("run.oci.keep_original_groups".into(), "1".into());
     }
     if let Some(hostname) = &options.hostname {
         // podman takes `_` too (every random pod name has one, and is the pod's host name);

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use super::Engine;
+use crate::confined::{ConfinedDir, ConfinedError};
 use crate::container::{ContainerRecord, NetworkMode};
 use crate::network::etc_files::{self, HostsInput, ResolvInput};
 use crate::{EngineError, Result};
@@ -31,6 +32,42 @@ pub(super) fn write_file(path: &Path, text: &str) -> Result<()> {
         file.set_permissions(fs::Permissions::from_mode(0o644))
     };
     write().map_err(|e| EngineError::io("writing", path, e))
+}
+
+/// `/etc/mtab` as a link to `/proc/mounts` in a root that has none, as podman makes it at
+/// every start (`mount` and `df` read it). Made inside the root only: an image whose
+/// `/etc` is a link gets none, and a root on a read-only file system (`--rootfs`) none
+/// either. `root` is the container's root user as the host sees it.
+pub(super) fn link_mtab(rootfs: &Path, root: (u32, u32)) -> Result<()> {
+    use rustix::fs::{self as rfs, AtFlags};
+    use rustix::io::Errno;
+    let read_only = |e: &std::io::Error| e.raw_os_error() == Some(Errno::ROFS.raw_os_error());
+    let tree = ConfinedDir::open(rootfs)
+        .map_err(|e| EngineError::InvalidArg(format!("opening the container's root: {e}")))?;
+    let etc = match tree.dir_owned_by(Path::new("etc"), root) {
+        Ok(etc) => etc,
+        Err(ConfinedError::Escapes { .. }) => return Ok(()),
+        Err(ConfinedError::Io { source, .. }) if read_only(&source) => return Ok(()),
+        Err(ConfinedError::Io { path, source, .. }) => {
+            return Err(EngineError::io("making /etc/mtab in", path, source))
+        }
+    };
+    match rfs::symlinkat("/proc/mounts", &etc, "mtab") {
+        Ok(()) => {}
+        Err(Errno::EXIST | Errno::ROFS) => return Ok(()),
+        Err(e) => return Err(EngineError::io("making /etc/mtab in", rootfs, e.into())),
+    }
+    if root != (0, 0) {
+        rfs::chownat(
+            &etc,
+            "mtab",
+            Some(rfs::Uid::from_raw(root.0)),
+            Some(rfs::Gid::from_raw(root.1)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| EngineError::io("setting the owner of /etc/mtab in", rootfs, e.into()))?;
+    }
+    Ok(())
 }
 
 impl Engine {
@@ -239,5 +276,32 @@ impl Engine {
         )?;
         mounts.push((containerenv, "/run/.containerenv".to_string()));
         Ok(mounts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::link_mtab;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn mtab_is_linked_inside_the_root_only() {
+        // A root without /etc gets one, with the link.
+        let root = tempfile::tempdir().unwrap();
+        link_mtab(root.path(), (0, 0)).unwrap();
+        let link = root.path().join("etc/mtab");
+        assert_eq!(fs::read_link(&link).unwrap().to_str(), Some("/proc/mounts"));
+        // An image's own /etc/mtab stays as it is.
+        fs::remove_file(&link).unwrap();
+        fs::write(&link, "mine").unwrap();
+        link_mtab(root.path(), (0, 0)).unwrap();
+        assert_eq!(fs::read_to_string(&link).unwrap(), "mine");
+        // An /etc that is a link (here to a directory outside the root) is not followed.
+        let outside = tempfile::tempdir().unwrap();
+        let linked = tempfile::tempdir().unwrap();
+        symlink(outside.path(), linked.path().join("etc")).unwrap();
+        link_mtab(linked.path(), (0, 0)).unwrap();
+        assert!(fs::read_dir(outside.path()).unwrap().next().is_none());
     }
 }

@@ -76,15 +76,16 @@ impl Engine {
                 (k.to_string(), v.to_string())
             })
             .collect();
-        let user = match &request.user {
+        let (user, additional_gids) = match &request.user {
             Some(user) => {
                 let resolved = spec::resolve_user(&self.root_path(record), user)?;
                 if !env.iter().any(|(k, _)| k == "HOME") {
                     env.push(("HOME".into(), resolved.home.clone()));
                 }
-                Some(format!("{}:{}", resolved.uid, resolved.gid))
+                let numeric = format!("{}:{}", resolved.uid, resolved.gid);
+                (Some(numeric), resolved.listed_gids)
             }
-            None => None,
+            None => (None, Vec::new()),
         };
         let exit_command = self.exit_command(record.id(), Some(session_id));
         Ok(ExecOptions {
@@ -93,6 +94,7 @@ impl Engine {
             terminal: request.terminal,
             cwd: request.workdir.clone(),
             user,
+            additional_gids,
             streams: None,
             pass_fds: request.pass_fds.clone(),
             detach_keys: request.detach_keys.clone(),

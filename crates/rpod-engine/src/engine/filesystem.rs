@@ -47,8 +47,9 @@ pub struct CommitOptions {
 }
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
-/// as mount points; `diff` leaves them out, as podman does.
-pub(super) const OWN_MOUNT_POINTS: [&str; 6] = [
+/// as mount points, and the `/etc/mtab` link; `diff` leaves them out, as podman does.
+pub(super) const OWN_MOUNT_POINTS: [&str; 7] = [
+    "etc/mtab",
     "etc/hosts",
     "etc/resolv.conf",
     "etc/hostname",

@@ -214,6 +214,8 @@ pub struct CreateOptions {
     pub secrets: Vec<crate::secrets::SecretUse>,
     /// `--conmon-pidfile`: the monitor's PID is written there at each start.
     pub conmon_pidfile: Option<PathBuf>,
+    /// A build's RUN step (`ContainerConfig::build_step`).
+    pub build_step: bool,
     pub log_to_file: bool,
     /// No log driver was asked for: `log_to_file` is rpod.conf's `[containers]
     /// log_driver`'s.

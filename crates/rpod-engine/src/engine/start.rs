@@ -347,6 +347,9 @@ impl Engine {
             };
             let root_owner = mappings.as_ref().map_or((0, 0), |m| m.root());
             spec::prepare_workdir(&root_path, record, owner, root_owner)?;
+            if !record.config.build_step {
+                super::etc_files::link_mtab(&root_path, root_owner)?;
+            }
             self.mount_volume_devices(record)?;
             self.prepare_volumes(record, &root_path, owner)?;
             self.chown_mounts(record, owner.0, owner.1)?;

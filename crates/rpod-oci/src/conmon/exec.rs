@@ -140,7 +140,7 @@ fn process_spec(
             None => 0,
         };
         spec_user.set_gid(gid);
-        spec_user.set_additional_gids(Some(vec![gid]));
+        spec_user.set_additional_gids(Some(options.additional_gids.clone()));
         process.set_user(spec_user);
     }
     if options.privileged {
