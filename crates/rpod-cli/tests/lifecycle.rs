@@ -684,6 +684,21 @@ fn bad_input_gets_clear_errors() {
             "invalid signal",
         ),
         (
+            &["run", "--stop-signal", "65", "demo", "true"],
+            125,
+            "valid signals are 1 through 64",
+        ),
+        (
+            &["run", "--label-file", "/no/such/labels", "demo", "true"],
+            125,
+            "unable to process labels: open /no/such/labels: no such file or directory",
+        ),
+        (
+            &["run", "--env-file", "/no/such/env", "demo", "true"],
+            125,
+            "parsing env file \"/no/such/env\": open /no/such/env: no such file or directory",
+        ),
+        (
             &["logs", "--since", "yesterday", "ghost"],
             125,
             "invalid time",

@@ -1057,7 +1057,7 @@ fn a_pods_limits_bound_its_containers_together() {
         ),
         (vec!["--share", "+cgroup"], "cgroupNS"),
         (vec!["--memory-swap", "64m"], "needs --memory"),
-        (vec!["--cpus", "0"], "--cpus"),
+        (vec!["--cpus=-1"], "--cpus"),
         (vec!["--cgroup-parent", "../x"], "cgroup-parent"),
     ] {
         let mut all = vec!["pod", "create"];

@@ -87,6 +87,16 @@ fn check_update(runtime: &str) {
     rpod.fails(&["update", "--cpus", "1", "--cpu-quota", "50000", "u"], 125);
     rpod.fails(&["update", "u"], 125);
     rpod.fails(&["update", "--memory", "10m", "nosuch"], 125);
+    // At create, 0 is no limit, as podman and Docker take it.
+    let unlimited = rpod.ok(&["create", "--cpus", "0", "--cpu-shares", "0", "demo", "true"]);
+    assert_eq!(
+        rpod.inspect(
+            unlimited.trim(),
+            "{{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}}"
+        ),
+        "0 0"
+    );
+    rpod.ok(&["rm", unlimited.trim()]);
     let refused = rpod.run(&["update", "--cpuset-cpus", "0-1000", "u"]);
     assert_eq!(refused.status.code(), Some(125));
     assert_eq!(

@@ -268,6 +268,13 @@ fn valid_cpuset(text: &str) -> bool {
         })
 }
 
+/// `--cpus 0` and `--cpu-shares 0` are no limit, as podman and Docker take them.
+pub fn zero_is_unset<T: PartialEq + Default>(limit: &mut Option<T>) {
+    if limit.as_ref() == Some(&T::default()) {
+        *limit = None;
+    }
+}
+
 /// Check a configuration's limits as podman does.
 pub fn check(config: &ContainerConfig) -> Result<()> {
     check_limits(config.memory, config.cpus, &config.resources)

@@ -10,10 +10,12 @@ pub fn parse_signal(text: &str) -> Result<i32, String> {
         return Err(invalid());
     }
     if let Ok(number) = trimmed.parse::<i32>() {
-        return if (1..=libc::SIGRTMAX()).contains(&number) {
-            Ok(number)
-        } else {
-            Err(invalid())
+        return match number {
+            n if n > libc::SIGRTMAX() => {
+                Err(format!("valid signals are 1 through {}", libc::SIGRTMAX()))
+            }
+            n if n < 1 => Err(invalid()),
+            n => Ok(n),
         };
     }
     let upper = trimmed.to_ascii_uppercase();
@@ -89,7 +91,10 @@ mod tests {
         assert_eq!(parse_signal("SIGRTMAX-1"), Ok(libc::SIGRTMAX() - 1));
         assert!(parse_signal("FOO").is_err());
         assert!(parse_signal("0").is_err());
-        assert!(parse_signal("65").is_err());
+        assert_eq!(
+            parse_signal("65").unwrap_err(),
+            "valid signals are 1 through 64"
+        );
         assert!(parse_signal("").is_err());
         assert_eq!(parse_signal("FOO").unwrap_err(), "invalid signal: FOO");
     }

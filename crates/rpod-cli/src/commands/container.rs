@@ -65,10 +65,39 @@ pub(crate) fn expand_env(entries: &[String]) -> Result<Vec<String>, Failure> {
 /// The entries of `--env-file` files: one `KEY=VALUE` or `KEY` a line; blank lines and
 /// lines starting with `#` are skipped.
 pub(crate) fn env_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
+    file_entries(files, &|file, why| {
+        format!("parsing env file {:?}: {why}", file.display().to_string())
+    })
+}
+
+/// The entries of `--label-file` files, read as `env_file_entries` reads env files.
+pub(crate) fn label_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
+    file_entries(files, &|_, why| format!("unable to process labels: {why}"))
+}
+
+/// An error opening or reading `file` as Go words it (`open /x: no such file or directory`):
+/// podman's messages quote it.
+fn go_read_error(file: &std::path::Path, e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let words = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = words.chars();
+    let lowered: String = chars
+        .next()
+        .map(|c| c.to_ascii_lowercase())
+        .into_iter()
+        .chain(chars)
+        .collect();
+    format!("open {}: {lowered}", file.display())
+}
+
+fn file_entries(
+    files: &[std::path::PathBuf],
+    describe: &dyn Fn(&std::path::Path, String) -> String,
+) -> Result<Vec<String>, Failure> {
     let mut entries = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(file)
-            .map_err(|e| usage(format!("reading env file {}: {e}", file.display())))?;
+            .map_err(|e| usage(describe(file, go_read_error(file, &e))))?;
         entries.extend(
             text.lines()
                 .map(|l| l.trim_start())
@@ -540,7 +569,7 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         &args.cap_drop,
         &args.security_opt,
     )?;
-    let mut labels = rpod_engine::labels::parse_pairs(&env_file_entries(&args.label_file)?);
+    let mut labels = rpod_engine::labels::parse_pairs(&label_file_entries(&args.label_file)?);
     labels.extend(rpod_engine::labels::parse_pairs(&args.labels));
     // As podman's: a container made by a systemd unit (`generate systemd --new`, whose
     // units set this) is labelled with the unit, which `auto-update` restarts.

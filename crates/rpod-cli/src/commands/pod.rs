@@ -100,7 +100,7 @@ pub(crate) fn pod_options(
         )?,
         ..Default::default()
     };
-    let mut labels = parse_pairs(&super::container::env_file_entries(&args.pod.label_file)?);
+    let mut labels = parse_pairs(&super::container::label_file_entries(&args.pod.label_file)?);
     labels.extend(parse_pairs(&args.labels));
     let infra_command = infra_command(&args.pod)?;
     Ok(PodOptions {
@@ -311,7 +311,7 @@ fn clone(engine: &Engine, args: PodCloneArgs) -> Outcome {
         (Some(_), Some(_)) => return Err(usage("give the new name once: --name or a second word")),
         (name, word) => name.or(word),
     };
-    let mut labels = parse_pairs(&super::container::env_file_entries(
+    let mut labels = parse_pairs(&super::container::label_file_entries(
         &args.settings.label_file,
     )?);
     labels.extend(parse_pairs(&args.labels));

@@ -599,8 +599,10 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
             ));
         }
     }
+    crate::resources::zero_is_unset(&mut options.cpus);
+    crate::resources::zero_is_unset(&mut options.resources.cpu_shares);
     if let Some(cpus) = options.cpus {
-        if !cpus.is_finite() || cpus <= 0.0 {
+        if !cpus.is_finite() || cpus < 0.0 {
             return invalid(format!("invalid --cpus {cpus}: must be positive"));
         }
     }

@@ -117,8 +117,7 @@ impl Engine {
             if !net.ports.is_empty() || net.publish_all {
                 // podman drops them too, with the same warning.
                 tracing::warn!(
-                    "port mappings have been discarded as the network mode {} does not publish ports",
-                    mode.as_string()
+                    "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
                 );
                 net.ports.clear();
                 net.publish_all = false;

@@ -125,7 +125,7 @@ impl Engine {
     }
 
     /// Make a pod, and its infra container unless it has none.
-    pub fn create_pod(&self, options: PodOptions) -> Result<PodRecord> {
+    pub fn create_pod(&self, mut options: PodOptions) -> Result<PodRecord> {
         let shared = match options.shared.clone() {
             Some(shared) => shared,
             None => SharedNamespace::defaults(),
@@ -181,6 +181,8 @@ impl Engine {
                     .into(),
             ));
         }
+        crate::resources::zero_is_unset(&mut options.limits.cpus);
+        crate::resources::zero_is_unset(&mut options.limits.cpu_shares);
         options.limits.check()?;
         if let Some(parent) = &options.cgroup_parent {
             crate::spec::check_cgroup_parent(parent)?;
