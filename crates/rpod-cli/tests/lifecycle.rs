@@ -729,6 +729,11 @@ fn bad_input_gets_clear_errors() {
     let err = rpod.fails(&["logs", &id], 125);
     assert!(err.contains("none log driver"), "{err}");
     rpod.ok(&["rm", "-f", "-t", "0", &id]);
+    // An empty name is none (a name is made up), as podman takes it.
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "--name", "", "demo", "echo", "x"]),
+        "x\n"
+    );
     // Nothing of the failed commands stayed behind.
     assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
     assert_eq!(

@@ -658,7 +658,7 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
         "ok\n"
     );
     for (flags, message) in [
-        (vec!["--userns", "keep-id"], "--userns keep-id"),
+        (vec!["--userns", "ns:/proc/1/ns/user"], "--userns ns:"),
         (vec!["--cgroups", "split"], "--cgroups split"),
         (vec!["--cgroup-conf", "memory.high=1"], "--cgroup-conf"),
         (vec!["--chrootdirs", "/x"], "--chrootdirs"),
@@ -671,6 +671,15 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
             err.contains(message) && err.contains("not supported"),
             "{err}"
         );
+    }
+    // podman's answers as root.
+    for (mode, message) in [
+        ("keep-id", "keep-id is only supported in rootless mode"),
+        ("nomap", "nomap is only supported in rootless mode"),
+        ("bogus", "unrecognized namespace mode bogus passed"),
+    ] {
+        let err = rpod.fails(&["create", "--userns", mode, "demo", "true"], 125);
+        assert!(err.contains(message), "{err}");
     }
     let err = rpod.fails(&["create", "--sdnotify", "systemd", "demo", "true"], 125);
     assert!(err.contains("container, conmon or ignore"), "{err}");

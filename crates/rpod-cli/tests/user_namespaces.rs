@@ -645,7 +645,11 @@ fn what_cannot_be_mapped_is_refused() {
             "--userns host",
         ),
         (vec!["--uidmap", UIDMAP, "--pid", "host"], 125, "--pid host"),
-        (vec!["--userns", "keep-id"], 125, "--userns keep-id"),
+        (
+            vec!["--userns", "keep-id"],
+            125,
+            "keep-id is only supported in rootless mode",
+        ),
         (
             vec!["--userns", "auto", "--uidmap", UIDMAP],
             125,

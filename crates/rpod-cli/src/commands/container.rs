@@ -790,6 +790,16 @@ pub(crate) fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
                 return Err(usage("--userns container: needs a container's name or ID"));
             }
         }
+        // podman's answers as root: these two are rootless podman's.
+        Some(mode) if mode == "nomap" || mode == "keep-id" || mode.starts_with("keep-id:") => {
+            let name = mode.split(':').next().unwrap_or(mode);
+            return Err(usage(format!("{name} is only supported in rootless mode")));
+        }
+        Some(other) if other != "private" && !other.starts_with("ns:") => {
+            return Err(usage(format!(
+                "unrecognized namespace mode {other} passed"
+            )))
+        }
         Some(other) => {
             return refuse(format!(
                 "--userns {other} (a user namespace is made with auto, or with --uidmap and --gidmap, or joined with container:NAME)"

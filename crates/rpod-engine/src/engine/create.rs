@@ -253,7 +253,8 @@ impl Engine {
         };
 
         let id = random_id();
-        let name = match &options.name {
+        // An empty name is none, as podman takes `--name ''`.
+        let name = match options.name.as_ref().filter(|n| !n.is_empty()) {
             Some(name) => {
                 if !valid_name(name) {
                     return Err(EngineError::InvalidArg(format!(
