@@ -436,6 +436,10 @@ fn ps_filters_formats_and_quiet() {
     let err = rpod.fails(&["inspect", "ghost"], 125);
     assert!(err.contains("no such object"), "{err}");
     assert_eq!(
+        rpod.fails(&["container", "inspect", "ghost"], 125),
+        "Error: inspecting object: no such container ghost\n"
+    );
+    assert_eq!(
         rpod.run(&["container", "exists", "alpha"]).status.code(),
         Some(0)
     );
@@ -707,7 +711,7 @@ fn bad_input_gets_clear_errors() {
         (
             &["inspect", "--type", "volume", "demo"],
             125,
-            "no volume with name \"demo\"",
+            "inspecting object: no such volume demo",
         ),
         (&["start", "ghost"], 125, "no such container"),
         (&["wait", "ghost"], 125, "no such container"),

@@ -6396,6 +6396,21 @@ fn rpod_remote_runs_execs_and_manages_containers() {
     let out = service.remote_out(&["run", "--rm", "nosuchimage", "true"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert_eq!(service.remote_ok(&["ps", "-aq"]), "");
+    // What inspect does not find, in podman's words, as locally.
+    for (args, said) in [
+        (
+            &["volume", "inspect", "novol"][..],
+            "Error: inspecting object: no such volume novol\n",
+        ),
+        (
+            &["inspect", "ghost", "spook"][..],
+            "error inspecting object: no such object: \"spook\"\nError: inspecting object: no such object: \"ghost\"\n",
+        ),
+    ] {
+        let out = service.remote_out(args);
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), said);
+    }
     // Detached, with and without --rm: the local command's exit code, and, as locally, a
     // container that could not start is not left behind.
     for rm in [&["--rm"][..], &[]] {

@@ -1807,7 +1807,7 @@ pub fn healthcheck_run(engine: &Engine, args: HealthcheckRunArgs) -> Outcome {
 
 pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
     let mut items = Vec::new();
-    let mut code = 0;
+    let mut misses = super::InspectMisses::new("object");
     let names = if args.latest {
         if !args.names.is_empty() || !matches!(args.kind.as_str(), "container" | "all") {
             return Err(usage(
@@ -1856,8 +1856,7 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
                 Err(EngineError::NoSuchContainer(_)) => as_image(engine)
                     .or_else(|_| as_volume(engine))
                     .or_else(|_| as_network(engine))
-                    .or_else(|_| as_pod(engine))
-                    .map_err(|_| usage(format!("no such object: \"{name}\""))),
+                    .or_else(|_| as_pod(engine)),
                 Err(e) => Err(e.into()),
             },
             other => {
@@ -1869,13 +1868,13 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
         match found {
             Ok(item) => items.push(item),
             Err(failure) => {
-                eprintln!("Error: {}", failure.message());
-                code = failure.code;
+                let kind = Some(args.kind.as_str()).filter(|k| *k != "all");
+                misses.add(kind, name, &failure);
             }
         }
     }
     print_inspected(items, args.format.as_deref())?;
-    Ok(code)
+    misses.outcome()
 }
 
 /// `inspect`'s output of what was found (here, or by a remote service).

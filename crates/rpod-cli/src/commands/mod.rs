@@ -21,6 +21,62 @@ pub mod select;
 pub mod system;
 pub mod volume;
 
+/// What an `inspect` command could not show, said as podman says it once the output is
+/// printed: each miss but the first as `error inspecting OBJECT: ...`, the first as the
+/// command's error (`Error: inspecting OBJECT: ...`, exit 125).
+pub(crate) struct InspectMisses {
+    /// `object`, or `secret` for `secret inspect`.
+    object: &'static str,
+    messages: Vec<String>,
+}
+
+impl InspectMisses {
+    pub fn new(object: &'static str) -> Self {
+        InspectMisses {
+            object,
+            messages: Vec::new(),
+        }
+    }
+
+    /// A failure of the local engine (`add_said`).
+    pub fn add(&mut self, kind: Option<&str>, name: &str, failure: &crate::exit::Failure) {
+        let not_found = failure
+            .error
+            .downcast_ref::<rpod_engine::EngineError>()
+            .is_some_and(|e| e.kind() == rpod_engine::ErrorKind::NotFound);
+        self.add_said(kind, name, not_found, failure.message());
+    }
+
+    /// A name not found (`kind`: container, image, volume, network, pod, secret, or
+    /// `None` for any kind) in podman's words, else another error's own `message`.
+    pub fn add_said(&mut self, kind: Option<&str>, name: &str, not_found: bool, message: String) {
+        self.messages.push(match (not_found, kind) {
+            (false, _) => message,
+            (true, None) => format!("no such object: \"{name}\""),
+            (true, Some(kind @ ("container" | "volume" | "pod"))) => {
+                format!("no such {kind} {name}")
+            }
+            (true, Some("network")) => format!("network {name}: {message}"),
+            (true, Some(_)) => message,
+        });
+    }
+
+    /// The command's outcome, after its output.
+    pub fn outcome(self) -> crate::exit::Outcome {
+        let mut messages = self.messages.into_iter();
+        let Some(first) = messages.next() else {
+            return Ok(0);
+        };
+        for other in messages {
+            eprintln!("error inspecting {}: {other}", self.object);
+        }
+        Err(crate::exit::usage(format!(
+            "inspecting {}: {first}",
+            self.object
+        )))
+    }
+}
+
 /// Write an archive (`save`, `export`) to `output`, or to standard output when it is not a
 /// terminal. A file is written unnamed beside its target and named only once complete: a
 /// failed or killed write leaves neither a truncated archive nor a temporary file.

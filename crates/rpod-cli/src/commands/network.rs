@@ -191,14 +191,11 @@ pub fn inspect_value(engine: &Engine, name: &str, templated: bool) -> Result<Val
 
 pub fn inspect(engine: &Engine, args: NetworkInspectArgs) -> Outcome {
     let mut networks = Vec::new();
-    let mut code = 0;
+    let mut misses = super::InspectMisses::new("object");
     for name in &args.names {
         match engine.network(name) {
             Ok(network) => networks.push(network),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                code = ENGINE_ERROR;
-            }
+            Err(e) => misses.add(Some("network"), name, &e.into()),
         }
     }
     match &args.format {
@@ -208,7 +205,7 @@ pub fn inspect(engine: &Engine, args: NetworkInspectArgs) -> Outcome {
         }
         None => println!("{}", serde_json::to_string_pretty(&networks)?),
     }
-    Ok(code)
+    misses.outcome()
 }
 
 pub fn rm(engine: &Engine, args: NetworkRmArgs) -> Outcome {

@@ -512,7 +512,7 @@ pub fn inspect_value(engine: &Engine, name: &str) -> Result<Value, Failure> {
 
 fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
     let mut views = Vec::new();
-    let mut code = 0;
+    let mut misses = super::InspectMisses::new("object");
     let names = if args.latest {
         let pick = crate::cli::PodPickArgs {
             latest: true,
@@ -525,14 +525,11 @@ fn inspect(engine: &Engine, args: PodInspectArgs) -> Outcome {
     for name in &names {
         match inspect_value(engine, name) {
             Ok(view) => views.push(view),
-            Err(failure) => {
-                eprintln!("Error: {}", failure.message());
-                code = ENGINE_ERROR;
-            }
+            Err(failure) => misses.add(Some("pod"), name, &failure),
         }
     }
     print_pod_inspect(args.format.as_deref(), views)?;
-    Ok(code)
+    misses.outcome()
 }
 
 /// `pod inspect`'s output: `--format`'s template over each pod, or the JSON (podman 4

@@ -178,18 +178,15 @@ pub fn secret(engine: &Engine, command: SecretCommand) -> Outcome {
         }
         SecretCommand::Inspect(args) => {
             let mut found = Vec::new();
-            let mut code = 0;
+            let mut misses = super::InspectMisses::new("secret");
             for name in &args.names {
                 match engine.secret(name) {
                     Ok(secret) => found.push(secret_json(&secret)),
-                    Err(e) => {
-                        eprintln!("Error: {e}");
-                        code = crate::exit::ENGINE_ERROR;
-                    }
+                    Err(e) => misses.add(Some("secret"), name, &e.into()),
                 }
             }
             print_inspect(&found, &args)?;
-            Ok(code)
+            misses.outcome()
         }
         SecretCommand::Rm(args) => {
             let names: Vec<String> = if args.all {

@@ -119,7 +119,7 @@ pub fn inspect_value(engine: &Engine, name: &str, templated: bool) -> Result<Val
 
 pub fn inspect(engine: &Engine, args: VolumeNamesArgs) -> Outcome {
     let mut found = Vec::new();
-    let mut code = 0;
+    let mut misses = super::InspectMisses::new("object");
     let names: Vec<String> = if args.all {
         if !args.names.is_empty() {
             return Err(usage("--all takes no volume names"));
@@ -131,14 +131,11 @@ pub fn inspect(engine: &Engine, args: VolumeNamesArgs) -> Outcome {
     for name in &names {
         match engine.volume(name) {
             Ok(volume) => found.push(volume),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                code = crate::exit::ENGINE_ERROR;
-            }
+            Err(e) => misses.add(Some("volume"), name, &e.into()),
         }
     }
     print_views(engine, &found, args.format.as_deref(), false)?;
-    Ok(code)
+    misses.outcome()
 }
 
 pub fn rm(engine: &Engine, args: VolumeRmArgs) -> Outcome {

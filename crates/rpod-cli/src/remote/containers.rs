@@ -201,7 +201,7 @@ pub fn inspect(client: &mut Client, args: &InspectArgs) -> Outcome {
         }
     };
     let mut items = Vec::new();
-    let mut code = 0;
+    let mut misses = crate::commands::InspectMisses::new("object");
     for name in &args.names {
         let mut found = None;
         let mut last_error = None;
@@ -216,20 +216,17 @@ pub fn inspect(client: &mut Client, args: &InspectArgs) -> Outcome {
                 _ => return Err(failure(&reply)),
             }
         }
-        match found {
-            Some(item) => items.push(item),
-            None => {
-                let error = match (kinds.len(), last_error) {
-                    (1, Some(error)) => error,
-                    _ => usage(format!("no such object: \"{name}\"")),
-                };
-                eprintln!("Error: {}", error.message());
-                code = error.code;
+        match (found, last_error) {
+            (Some(item), _) => items.push(item),
+            (None, error) => {
+                let kind = Some(args.kind.as_str()).filter(|k| *k != "all");
+                let message = error.map(|e| e.message()).unwrap_or_default();
+                misses.add_said(kind, name, true, message);
             }
         }
     }
     crate::commands::container::print_inspected(items, args.format.as_deref())?;
-    Ok(code)
+    misses.outcome()
 }
 
 /// A lifecycle move of `each`.

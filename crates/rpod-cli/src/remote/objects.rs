@@ -62,7 +62,9 @@ fn inspect_each(
     for_template: &dyn Fn(Value) -> Result<Value, Failure>,
 ) -> Outcome {
     let mut items = Vec::new();
-    let mut code = 0;
+    let mut misses = crate::commands::InspectMisses::new("object");
+    // The kind as `InspectMisses` names it: `volumes` is a volume's.
+    let singular = kind.trim_end_matches('s');
     for name in names {
         let reply = client.call("GET", &format!("/{kind}/{}/json", encode(name)), None)?;
         if reply.status == 200 {
@@ -72,13 +74,12 @@ fn inspect_each(
                 Some(_) => for_template(item)?,
             });
         } else {
-            let error = failure(&reply);
-            eprintln!("Error: {}", error.message());
-            code = if reply.status == 404 { 1 } else { error.code };
+            let not_found = reply.status == 404;
+            misses.add_said(Some(singular), name, not_found, failure(&reply).message());
         }
     }
     crate::commands::container::print_inspected(items, format)?;
-    Ok(code)
+    misses.outcome()
 }
 
 pub fn volume_create(client: &mut Client, args: &VolumeCreateArgs) -> Outcome {

@@ -85,18 +85,18 @@ pub fn inspect(client: &mut Client, args: &PodInspectArgs) -> Outcome {
         return Err(usage("give the pods to inspect"));
     }
     let mut views = Vec::new();
-    let mut code = 0;
+    let mut misses = crate::commands::InspectMisses::new("object");
     for name in &args.names {
         let reply = client.call("GET", &format!("/pods/{}/json", encode(name)), None)?;
         if reply.status == 200 {
             views.push(reply.json()?);
         } else {
-            eprintln!("Error: {}", failure(&reply).message());
-            code = ENGINE_ERROR;
+            let not_found = reply.status == 404;
+            misses.add_said(Some("pod"), name, not_found, failure(&reply).message());
         }
     }
     pod::print_pod_inspect(args.format.as_deref(), views)?;
-    Ok(code)
+    misses.outcome()
 }
 
 pub fn top(client: &mut Client, args: &PodTopArgs) -> Outcome {

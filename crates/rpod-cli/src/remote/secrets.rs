@@ -68,18 +68,18 @@ fn inspected(
 
 pub fn inspect(client: &mut Client, args: &SecretInspectArgs) -> Outcome {
     let mut found = Vec::new();
-    let mut code = 0;
+    let mut misses = crate::commands::InspectMisses::new("secret");
     for name in &args.names {
         match inspected(client, name)? {
             Ok(secret) => found.push(secret),
             Err(reply) => {
-                eprintln!("Error: {}", failure(&reply).message());
-                code = ENGINE_ERROR;
+                let not_found = reply.status == 404;
+                misses.add_said(Some("secret"), name, not_found, failure(&reply).message());
             }
         }
     }
     print_inspect(&found, args)?;
-    Ok(code)
+    misses.outcome()
 }
 
 /// Each secret removed by its ID, which is printed, as the local command does.
