@@ -23,6 +23,25 @@ impl Failure {
         }
     }
 
+    /// Whether the engine found no such object (container, image, volume, ...).
+    pub fn is_not_found(&self) -> bool {
+        self.error
+            .downcast_ref::<EngineError>()
+            .is_some_and(|e| e.kind() == rpod_engine::ErrorKind::NotFound)
+    }
+
+    /// A not-found failure with `context` before its message, as podman words some
+    /// commands' lookups (`unable to look up requested container: no container ...`).
+    pub fn not_found_in(self, context: impl std::fmt::Display) -> Self {
+        match self.is_not_found() {
+            true => Failure {
+                code: self.code,
+                error: self.error.context(context.to_string()),
+            },
+            false => self,
+        }
+    }
+
     /// The message printed after "Error: ": the error and each cause in turn, leaving out
     /// a cause whose text the message already says (typed errors often show their source).
     pub fn message(&self) -> String {

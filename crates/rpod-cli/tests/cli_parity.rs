@@ -962,7 +962,10 @@ fn cp_between_the_host_and_containers() {
     let err = rpod.fails(&["cp", "box:/dev/null", &host("null")], 125);
     assert!(err.contains("not supported"), "{err}");
     rpod.fails(&["cp", &host("src/one"), &host("two")], 125);
-    rpod.fails(&["cp", "ghost:/tmp", &host("x")], 125);
+    assert_eq!(
+        rpod.fails(&["cp", "ghost:/tmp", &host("x")], 125),
+        "Error: container \"ghost\" does not exist\n"
+    );
     rpod.fails(&["cp", &host("nonexistent"), "box:/tmp"], 125);
     rpod.fails(&["cp", &host("src/one"), "box:/no/such/dir/x"], 125);
 }
@@ -1820,7 +1823,10 @@ fn image_history_untag_prune_tree_and_disk_usage() {
         rpod.ok(&["images", "--format", "{{.Repository}}", &id[..12]]),
         "localhost/blobbed\n"
     );
-    rpod.fails(&["untag", "blobbed", "never:1"], 125);
+    assert_eq!(
+        rpod.fails(&["untag", "blobbed", "never:1"], 125),
+        "Error: localhost/never:1: tag not known\n"
+    );
     rpod.ok(&["image", "untag", "blobbed"]);
     assert_eq!(
         rpod.ok(&["images", "-q", "--filter", "dangling=true", "--no-trunc"]),
@@ -2267,7 +2273,15 @@ fn health_checks_run_on_demand_and_are_recorded() {
     );
     rpod.ok(&["stop", "-t", "0", "svc"]);
     rpod.fails(&["healthcheck", "run", "svc"], 125);
-    rpod.fails(&["healthcheck", "run", "ghost"], 125);
+    // Lookups in podman's words.
+    assert_eq!(
+        rpod.fails(&["healthcheck", "run", "ghost"], 125),
+        "Error: unable to look up ghost to perform a health check: no container with name or ID \"ghost\" found: no such container\n"
+    );
+    assert_eq!(
+        rpod.fails(&["top", "ghost"], 125),
+        "Error: unable to look up requested container: no container with name or ID \"ghost\" found: no such container\n"
+    );
     rpod.fails(&["create", "--health-cmd", "", "demo", "true"], 125);
     rpod.fails(
         &[

@@ -1792,7 +1792,13 @@ fn namespaces_of(pid: i32) -> Value {
 
 /// `healthcheck run`: 0 when healthy; 1 and "unhealthy" when not, as podman's.
 pub fn healthcheck_run(engine: &Engine, args: HealthcheckRunArgs) -> Outcome {
-    let run = engine.healthcheck_run(&args.container)?;
+    let run = engine.healthcheck_run(&args.container).map_err(|e| {
+        let context = format!(
+            "unable to look up {} to perform a health check",
+            args.container
+        );
+        Failure::from(e).not_found_in(context)
+    })?;
     if run.startup_pending {
         // Not started yet: exit 1, and rpod-monitor runs it again on the startup interval.
         println!("starting");

@@ -124,6 +124,16 @@ pub(crate) fn cp_end(text: &str) -> CpEnd<'_> {
 }
 
 pub fn cp(engine: &Engine, args: CpArgs) -> Outcome {
+    // podman's words for a container that is not there.
+    copy(engine, args).map_err(|failure| match failure.error.downcast_ref() {
+        Some(rpod_engine::EngineError::NoSuchContainer(name)) => {
+            usage(format!("container {name:?} does not exist"))
+        }
+        _ => failure,
+    })
+}
+
+fn copy(engine: &Engine, args: CpArgs) -> Outcome {
     match (cp_end(&args.source), cp_end(&args.destination)) {
         (CpEnd::Container(name, path), CpEnd::Host(dest)) => {
             engine.copy_from_container(name, path, std::path::Path::new(dest))?;

@@ -40,11 +40,7 @@ impl InspectMisses {
 
     /// A failure of the local engine (`add_said`).
     pub fn add(&mut self, kind: Option<&str>, name: &str, failure: &crate::exit::Failure) {
-        let not_found = failure
-            .error
-            .downcast_ref::<rpod_engine::EngineError>()
-            .is_some_and(|e| e.kind() == rpod_engine::ErrorKind::NotFound);
-        self.add_said(kind, name, not_found, failure.message());
+        self.add_said(kind, name, failure.is_not_found(), failure.message());
     }
 
     /// A name not found (`kind`: container, image, volume, network, pod, secret, or

@@ -218,7 +218,9 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
 pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
     let (container, descriptors) =
         super::select::container_and_rest(engine, args.latest, &args.args)?;
-    let (headers, rows) = engine.top(&container, &descriptor_words(&descriptors))?;
+    let (headers, rows) = engine
+        .top(&container, &descriptor_words(&descriptors))
+        .map_err(|e| Failure::from(e).not_found_in("unable to look up requested container"))?;
     print_top(&headers, &rows);
     Ok(0)
 }

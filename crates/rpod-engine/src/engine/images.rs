@@ -366,15 +366,13 @@ impl Engine {
             names
                 .iter()
                 .map(|n| {
-                    reference::lookup_candidates(n)
-                        .ok()
-                        .and_then(|c| c.into_iter().find(|c| current.contains(c)))
-                        .ok_or_else(|| {
-                            EngineError::InvalidArg(format!(
-                                "{n}: not a name of image {}",
-                                &record.id[..12]
-                            ))
-                        })
+                    let candidates = reference::lookup_candidates(n).unwrap_or_default();
+                    // podman's words, with the name as it reads a short one (`localhost/`).
+                    let shown = candidates.first().cloned().unwrap_or_else(|| n.clone());
+                    candidates
+                        .into_iter()
+                        .find(|c| current.contains(c))
+                        .ok_or_else(|| EngineError::InvalidArg(format!("{shown}: tag not known")))
                 })
                 .collect::<Result<_>>()?
         };
