@@ -877,7 +877,7 @@ mod tests {
     fn bad_options_are_refused_before_anything_is_made() {
         let bad = [
             CreateOptions {
-                cpus: Some(0.0),
+                cpus: Some(-1.0),
                 ..Default::default()
             },
             CreateOptions {
@@ -918,5 +918,12 @@ mod tests {
         };
         validate(&mut fine).unwrap();
         assert_eq!(fine.pids_limit, None, "-1 is no limit");
+        let mut zeros = CreateOptions {
+            cpus: Some(0.0),
+            ..Default::default()
+        };
+        zeros.resources.cpu_shares = Some(0);
+        validate(&mut zeros).unwrap();
+        assert_eq!((zeros.cpus, zeros.resources.cpu_shares), (None, None));
     }
 }
