@@ -59,8 +59,36 @@ impl Failure {
             }
             message.push_str(&text);
         }
-        message
+        go_os_errors(&message)
     }
+}
+
+/// Rust's words for a system error (`No such file or directory (os error 2)`) as Go's, which
+/// podman's messages have (`no such file or directory`): the number dropped, the first
+/// letter lowered.
+pub fn go_os_errors(message: &str) -> String {
+    const MARK: &str = " (os error ";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(MARK) {
+        let after = &rest[at + MARK.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || !after[digits..].starts_with(')') {
+            out.push_str(&rest[..at + MARK.len()]);
+            rest = after;
+            continue;
+        }
+        // The system's words start after the last `: ` before them.
+        let before = &rest[..at];
+        let start = before.rfind(": ").map_or(0, |i| i + 2);
+        out.push_str(&before[..start]);
+        let mut words = before[start..].chars();
+        out.extend(words.next().map(|c| c.to_ascii_lowercase()));
+        out.push_str(words.as_str());
+        rest = &after[digits + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What a command returns: the exit code, or the failure to report.
@@ -114,5 +142,37 @@ impl From<std::io::Error> for Failure {
 impl From<serde_json::Error> for Failure {
     fn from(error: serde_json::Error) -> Self {
         Failure::new(ENGINE_ERROR, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_errors_read_as_go_words_them() {
+        assert_eq!(
+            go_os_errors("statfs /x: No such file or directory (os error 2)"),
+            "statfs /x: no such file or directory"
+        );
+        assert_eq!(
+            go_os_errors("Permission denied (os error 13); then: Is a directory (os error 21)"),
+            "permission denied; then: is a directory"
+        );
+        // Only the system's own marks: text that merely looks like one stays.
+        assert_eq!(go_os_errors("x (os error y)"), "x (os error y)");
+        assert_eq!(go_os_errors("Nothing to change"), "Nothing to change");
+        let failure = Failure::new(
+            ENGINE_ERROR,
+            EngineError::io(
+                "reading",
+                "/etc/x",
+                std::io::Error::from_raw_os_error(libc::ENOENT),
+            ),
+        );
+        assert_eq!(
+            failure.message(),
+            "reading /etc/x: no such file or directory"
+        );
     }
 }

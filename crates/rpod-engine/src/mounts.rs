@@ -330,6 +330,9 @@ pub fn parse_volume(text: &str, cwd: &Path) -> Result<MountSpec> {
         }
     };
     let words: Vec<&str> = options.split(',').collect();
+    if source.is_empty() {
+        return Err(invalid("host directory cannot be empty".into()));
+    }
     if !source.starts_with('/') && !source.starts_with('.') {
         return named_volume(source, target, &words);
     }
@@ -479,9 +482,11 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
                 None => anonymous_volume(&target, &words),
             }
         }
-        Some(other) => Err(invalid(format!(
-            "invalid mount type {other:?}: use bind or tmpfs"
-        ))),
+        // podman's other types, which rpod does not mount.
+        Some(other @ ("image" | "devpts" | "ramfs" | "glob")) => Err(EngineError::NotSupported(
+            format!("--mount type={other} (rpod mounts bind, volume and tmpfs)"),
+        )),
+        Some(other) => Err(invalid(format!("invalid filesystem type {other:?}"))),
         None => Err(invalid(format!("--mount {text:?}: a type is required"))),
     }?;
     match subpath {
@@ -615,6 +620,21 @@ mod tests {
             ["nosuid", "nodev", "ro", "noexec"]
         );
         assert!(parse_tmpfs("/t:bogus=1").is_err());
+        // podman's words for an empty host side and an unknown type; podman's other types
+        // are not supported.
+        let said = |r: Result<MountSpec>| r.unwrap_err().to_string();
+        assert_eq!(
+            said(parse_volume(":/d", Path::new("/"))),
+            "host directory cannot be empty"
+        );
+        assert_eq!(
+            said(parse_mount("type=bogus,dst=/d", Path::new("/"))),
+            "invalid filesystem type \"bogus\""
+        );
+        assert!(matches!(
+            parse_mount("type=image,src=demo,dst=/d", Path::new("/")),
+            Err(EngineError::NotSupported(_))
+        ));
         let dir = tempfile::tempdir().unwrap();
         let host = dir.path().display().to_string();
         let m = parse_mount(

@@ -75,21 +75,6 @@ pub(crate) fn label_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<Str
     file_entries(files, &|_, why| format!("unable to process labels: {why}"))
 }
 
-/// An error opening or reading `file` as Go words it (`open /x: no such file or directory`):
-/// podman's messages quote it.
-fn go_read_error(file: &std::path::Path, e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let words = text.split(" (os error").next().unwrap_or(&text);
-    let mut chars = words.chars();
-    let lowered: String = chars
-        .next()
-        .map(|c| c.to_ascii_lowercase())
-        .into_iter()
-        .chain(chars)
-        .collect();
-    format!("open {}: {lowered}", file.display())
-}
-
 fn file_entries(
     files: &[std::path::PathBuf],
     describe: &dyn Fn(&std::path::Path, String) -> String,
@@ -97,7 +82,9 @@ fn file_entries(
     let mut entries = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(file)
-            .map_err(|e| usage(describe(file, go_read_error(file, &e))))?;
+            // Go's words (`open /x: no such file or directory`), which podman's quote; the
+            // system's own words become Go's in every message (`Failure::message`).
+            .map_err(|e| usage(describe(file, format!("open {}: {e}", file.display()))))?;
         entries.extend(
             text.lines()
                 .map(|l| l.trim_start())
