@@ -1058,6 +1058,11 @@ fn a_pods_limits_bound_its_containers_together() {
         (vec!["--share", "+cgroup"], "cgroupNS"),
         (vec!["--memory-swap", "64m"], "needs --memory"),
         (vec!["--cpus=-1"], "--cpus"),
+        // podman refuses a pod's ports without a bridge (a container's are dropped).
+        (
+            vec!["-p", "8080:80", "--network", "none"],
+            "PortMappings can only be used with Bridge or slirp4netns networking",
+        ),
         (vec!["--cgroup-parent", "../x"], "cgroup-parent"),
     ] {
         let mut all = vec!["pod", "create"];

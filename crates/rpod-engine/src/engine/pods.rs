@@ -181,6 +181,14 @@ impl Engine {
                     .into(),
             ));
         }
+        let infra_net = &options.infra_options;
+        let publishes = !infra_net.net.ports.is_empty() || infra_net.net.publish_all;
+        if publishes && infra_net.network.as_ref().is_some_and(|m| *m != NetworkMode::Bridge) {
+            // podman refuses this for a pod (a container's ports are dropped with a warning).
+            return Err(EngineError::InvalidArg(
+                "PortMappings can only be used with Bridge or slirp4netns networking".into(),
+            ));
+        }
         crate::resources::zero_is_unset(&mut options.limits.cpus);
         crate::resources::zero_is_unset(&mut options.limits.cpu_shares);
         options.limits.check()?;
