@@ -126,8 +126,13 @@ impl Driver {
         match name {
             "bridge" => Ok(Driver::Bridge),
             "macvlan" => Ok(Driver::Macvlan),
-            other => Err(EngineError::NotSupported(format!(
-                "the network driver {other:?} (bridge or macvlan; netavark 1.4 has no ipvlan)"
+            "ipvlan" => Err(EngineError::NotSupported(
+                "the network driver \"ipvlan\" (bridge or macvlan; netavark 1.4 has no ipvlan)"
+                    .into(),
+            )),
+            // podman's words for a driver it does not know either.
+            other => Err(EngineError::InvalidArg(format!(
+                "unsupported driver {other}: invalid argument"
             ))),
         }
     }
@@ -657,6 +662,14 @@ mod tests {
                 (s.subnet.to_string(), gateway)
             })
             .collect()
+    }
+
+    #[test]
+    fn drivers_rpod_lacks_are_not_supported_unknown_ones_invalid() {
+        assert!(matches!(Driver::parse("ipvlan"), Err(EngineError::NotSupported(_))));
+        let err = Driver::parse("bogus").unwrap_err();
+        assert_eq!(err.to_string(), "unsupported driver bogus: invalid argument");
+        assert!(matches!(err, EngineError::InvalidArg(_)));
     }
 
     #[test]
