@@ -351,8 +351,8 @@ pub fn parse_volume_absolute(text: &str) -> Result<MountSpec> {
 
 /// Options of a tmpfs mount: podman's defaults (`rw,nosuid,nodev`: podman 4.3.1 mounts a
 /// tmpfs `exec`, whatever its manual says), the user's after them, a flag replacing its
-/// opposite. The tmpfs starts with what the image has at its
-/// place (the runtimes' `tmpcopyup`, podman's default) unless `notmpcopyup` is given.
+/// opposite. The tmpfs starts with what the image has at its place (the runtimes'
+/// `tmpcopyup`, podman's default) unless `notmpcopyup` is given.
 fn tmpfs_options(words: &[String]) -> Result<Vec<String>> {
     let mut options: Vec<String> = ["rw", "nosuid", "nodev"].map(String::from).to_vec();
     let mut copy_up = true;
