@@ -53,7 +53,8 @@ pub fn checkpoint(client: &mut Client, args: &CheckpointArgs) -> Outcome {
     let selection = picked(&args.containers, args.all, args.latest);
     let names = select(client, &selection, |item| {
         state_is(item, |s| s == rpod_engine::Status::Running)
-    })?;
+    })?
+    .names;
     refuse_several_exported(args, &names)?;
     let mut query = common_query(
         args.keep,
@@ -141,7 +142,7 @@ pub fn restore(client: &mut Client, args: &RestoreArgs) -> Outcome {
     } else {
         let selection = picked(&args.containers, args.all, args.latest);
         // The listing does not say which are checkpointed: each one's inspect does.
-        let mut names = select(client, &selection, |_| true)?;
+        let mut names = select(client, &selection, |_| true)?.names;
         if args.all {
             let mut checkpointed = Vec::new();
             for name in names {

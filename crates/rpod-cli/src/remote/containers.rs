@@ -262,9 +262,9 @@ pub fn select(
     client: &mut Client,
     selection: &Selection,
     eligible: impl Fn(&Value) -> bool,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Chosen, Failure> {
     match selection.picked()? {
-        Picked::Named(names) => return Ok(names),
+        Picked::Named(names) => return Ok(Chosen { names, named: true }),
         Picked::Latest => {
             return Err(usage(
                 "--latest is not supported with a remote service: name the container",
@@ -282,11 +282,22 @@ pub fn select(
     let list = expect(client.call("GET", &path, None)?, &[200])?.json()?;
     let mut items: Vec<Value> = list.as_array().cloned().unwrap_or_default();
     items.sort_by_key(created_at);
-    Ok(items
+    let names = items
         .iter()
         .filter(|item| !selection.filters.is_empty() || eligible(item))
         .filter_map(|item| item["Id"].as_str().map(str::to_string))
-        .collect())
+        .collect();
+    Ok(Chosen {
+        names,
+        named: false,
+    })
+}
+
+/// The containers a command acts on (`select`): named by the user, each checked before
+/// anything is done (`each`), or the service's own listing, which needs no check.
+pub struct Chosen {
+    pub names: Vec<String>,
+    pub named: bool,
 }
 
 /// A listing entry's state (its user-facing word, which a service lists) is one `test`
@@ -359,9 +370,11 @@ fn no_such_container(name: &str) -> String {
 }
 
 /// Do `action` to each container, printing each one's name as given when done (as the
-/// local commands); every name must be known first (unless missing ones are ignored), then
-/// a failure is reported and the others are still done.
-pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outcome {
+/// local commands); every name the user gave must be known first (unless missing ones are
+/// ignored; the service's own listing is not checked again), then a failure is reported
+/// and the others are still done.
+pub fn each(client: &mut Client, chosen: &Chosen, action: Action) -> Outcome {
+    let containers = &chosen.names;
     if let Action::Kill { signal } = &action {
         // Checked here, as the local command does, so a bad name does nothing anywhere.
         rpod_oci::signal::parse_signal(signal).map_err(usage)?;
@@ -370,7 +383,7 @@ pub fn each(client: &mut Client, containers: &[String], action: Action) -> Outco
         Action::Stop { ignore, .. } | Action::Remove { ignore, .. } => *ignore,
         _ => false,
     };
-    if !ignore {
+    if !ignore && chosen.named {
         if let Some(name) = first_unknown(client, containers)? {
             eprintln!("Error: {}", no_such_container(name));
             return Ok(match action {
@@ -540,7 +553,7 @@ pub fn stats_in_pods(
             all: true,
             ..Selection::default()
         };
-        names = select(client, &every, |_| true)?;
+        names = select(client, &every, |_| true)?.names;
     }
     for name in &names {
         path.push_str(&format!("&containers={}", encode(name)));
@@ -747,7 +760,9 @@ pub fn port(client: &mut Client, args: &PortArgs) -> Outcome {
         };
         for id in select(client, &selection, |item| {
             state_is(item, |s| s == Status::Running)
-        })? {
+        })?
+        .names
+        {
             for (port, protocol, ip, host_port) in published_ports(&inspect_container(client, &id)?)
             {
                 println!(

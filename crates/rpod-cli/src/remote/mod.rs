@@ -152,7 +152,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             )?;
             let names = containers::select(c, &a.selection(), |_| true)?;
             if a.attach || a.interactive {
-                let [name] = names.as_slice() else {
+                let [name] = names.names.as_slice() else {
                     return Err(usage(
                         "you cannot start and attach multiple containers at once",
                     ));
@@ -256,7 +256,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             })?;
             // Newest first: a container joined to another's namespaces goes before it.
             if a.all {
-                names.reverse();
+                names.names.reverse();
             }
             let code = containers::each(
                 c,

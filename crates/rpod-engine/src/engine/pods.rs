@@ -183,7 +183,12 @@ impl Engine {
         }
         let infra_net = &options.infra_options;
         let publishes = !infra_net.net.ports.is_empty() || infra_net.net.publish_all;
-        if publishes && infra_net.network.as_ref().is_some_and(|m| *m != NetworkMode::Bridge) {
+        if publishes
+            && infra_net
+                .network
+                .as_ref()
+                .is_some_and(|m| *m != NetworkMode::Bridge)
+        {
             // podman refuses this for a pod (a container's ports are dropped with a warning).
             return Err(EngineError::InvalidArg(
                 "PortMappings can only be used with Bridge or slirp4netns networking".into(),

@@ -666,9 +666,15 @@ mod tests {
 
     #[test]
     fn drivers_rpod_lacks_are_not_supported_unknown_ones_invalid() {
-        assert!(matches!(Driver::parse("ipvlan"), Err(EngineError::NotSupported(_))));
+        assert!(matches!(
+            Driver::parse("ipvlan"),
+            Err(EngineError::NotSupported(_))
+        ));
         let err = Driver::parse("bogus").unwrap_err();
-        assert_eq!(err.to_string(), "unsupported driver bogus: invalid argument");
+        assert_eq!(
+            err.to_string(),
+            "unsupported driver bogus: invalid argument"
+        );
         assert!(matches!(err, EngineError::InvalidArg(_)));
     }
 
