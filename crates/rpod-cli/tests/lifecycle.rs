@@ -627,6 +627,45 @@ fn info_and_version() {
             .is_some_and(|u| u.contains("(Approximately ")),
         "{json}"
     );
+    // podman's fields, and the Go names its templates take.
+    let cgroups_v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    assert_eq!(
+        rpod.ok(&[
+            "info",
+            "--format",
+            "{{.Host.CgroupsVersion}} {{.Host.Security.Rootless}} {{.Host.Security.SECCOMPEnabled}} {{.Host.NetworkBackend}} {{.Host.EventLogger}}"
+        ]),
+        format!(
+            "{} false true netavark file\n",
+            if cgroups_v2 { "v2" } else { "v1" }
+        )
+    );
+    let controllers = json["host"]["cgroupControllers"].as_array().unwrap();
+    assert!(
+        controllers.iter().any(|c| c == "memory") && controllers.iter().any(|c| c == "pids"),
+        "{json}"
+    );
+    let cpu = &json["host"]["cpuUtilization"];
+    let shares: f64 = ["userPercent", "systemPercent", "idlePercent"]
+        .iter()
+        .map(|k| cpu[k].as_f64().unwrap())
+        .sum();
+    assert!((99.9..=100.1).contains(&shares), "{json}");
+    assert!(
+        json["host"]["security"]["capabilities"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("CAP_CHOWN,")),
+        "{json}"
+    );
+    let store = &json["store"];
+    assert_eq!(
+        store["volumePath"],
+        rpod.root().join("volumes").display().to_string()
+    );
+    assert!(store["graphRootAllocated"].as_u64() >= store["graphRootUsed"].as_u64());
+    assert!(store["graphStatus"]["Backing Filesystem"].is_string(), "{json}");
+    assert_eq!(json["plugins"]["volume"], serde_json::json!(["local"]));
+    assert_eq!(json["version"]["Os"], "linux");
     assert!(rpod.ok(&["info"]).contains("ociRuntime:"));
     assert!(rpod.ok(&["version"]).contains("Version:"));
     assert_eq!(

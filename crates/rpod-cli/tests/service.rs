@@ -6715,8 +6715,19 @@ fn rpod_remote_runs_execs_and_manages_containers() {
             .code(),
         Some(0)
     );
-    let info = service.remote_ok(&["info", "--format", "{{.Store.GraphRoot}}"]);
-    assert_eq!(info.trim(), service.rpod.root().display().to_string());
+    let info = service.remote_ok(&[
+        "info",
+        "--format",
+        "{{.Store.GraphRoot}} {{.Host.ServiceIsRemote}}",
+    ]);
+    assert_eq!(
+        info.trim(),
+        format!("{} true", service.rpod.root().display())
+    );
+    assert_eq!(
+        service.rpod.ok(&["info", "--format", "{{.Host.ServiceIsRemote}}"]),
+        "false\n"
+    );
     // Every other flag of run reaches the service in the spec, read as the local command
     // reads it: limits, capabilities, a read-only root with its writable tmpfs, variables
     // (the last of a name winning, files read here), an init, the stop signal.

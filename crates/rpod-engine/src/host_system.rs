@@ -1,5 +1,6 @@
-//! What `info` says of the host beyond the kernel: its distribution (`/etc/os-release`) and
-//! its uptime as podman writes it.
+//! What `info` says of the host beyond the kernel: its distribution (`/etc/os-release`), its
+//! uptime, CPU use since boot, cgroup controllers and the store's file system, as podman
+//! writes them.
 
 use serde::Serialize;
 
@@ -73,9 +74,120 @@ pub fn uptime_text(seconds: f64) -> String {
     )
 }
 
+/// podman's `host.cpuUtilization`: the shares of user, system and idle time since boot in
+/// `/proc/stat`'s first line, of those three together, in percent to two places.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CpuUsage {
+    pub user_percent: f64,
+    pub system_percent: f64,
+    pub idle_percent: f64,
+}
+
+impl CpuUsage {
+    pub fn of_host() -> CpuUsage {
+        std::fs::read_to_string("/proc/stat")
+            .map(|text| CpuUsage::parse(&text))
+            .unwrap_or_default()
+    }
+
+    fn parse(proc_stat: &str) -> CpuUsage {
+        // cpu  USER NICE SYSTEM IDLE ...
+        let fields: Vec<f64> = proc_stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().unwrap_or(0.0))
+            .collect();
+        let (user, system, idle) = match fields.as_slice() {
+            [user, _nice, system, idle, ..] => (*user, *system, *idle),
+            _ => return CpuUsage::default(),
+        };
+        let total = user + system + idle;
+        if total <= 0.0 {
+            return CpuUsage::default();
+        }
+        let percent = |part: f64| (part / total * 100.0 * 100.0).round() / 100.0;
+        CpuUsage {
+            user_percent: percent(user),
+            system_percent: percent(system),
+            idle_percent: percent(idle),
+        }
+    }
+}
+
+/// podman's `host.cgroupControllers`: on cgroup v2 those `/sys/fs/cgroup/cgroup.controllers`
+/// lists, on v1 those `/proc/cgroups` has mounted and enabled, in its order.
+pub fn cgroup_controllers(v2: bool) -> Vec<String> {
+    if v2 {
+        return std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+            .map(|text| text.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+    }
+    std::fs::read_to_string("/proc/cgroups")
+        .map(|text| mounted_v1_controllers(&text))
+        .unwrap_or_default()
+}
+
+fn mounted_v1_controllers(proc_cgroups: &str) -> Vec<String> {
+    proc_cgroups
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            // NAME HIERARCHY NUM_CGROUPS ENABLED; hierarchy 0 is not mounted (or on v2).
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.as_slice() {
+                [name, hierarchy, _, "1"] if *hierarchy != "0" => Some(name.to_string()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The file system under `path` as containers/storage names it in podman's
+/// `store.graphStatus` (`Backing Filesystem`).
+pub fn backing_filesystem(path: &std::path::Path) -> &'static str {
+    let Ok(fs) = nix::sys::statfs::statfs(path) else {
+        return "<unknown>";
+    };
+    match fs.filesystem_type().0 as u64 {
+        0xEF53 => "extfs",
+        0x5846_5342 => "xfs",
+        0x0102_1994 => "tmpfs",
+        0x9123_683E => "btrfs",
+        0x794C_7630 => "overlayfs",
+        0x2FC1_2FC1 => "zfs",
+        0x6969 => "nfs",
+        _ => "<unknown>",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_use_and_controllers_read_as_podman_reads_them() {
+        let usage = CpuUsage::parse(
+            "cpu  2191648 5 1621410 10332961 48277 0 11783 6417 0 0
+cpu0 1 2 3 4
+",
+        );
+        assert_eq!(
+            usage,
+            CpuUsage {
+                user_percent: 15.49,
+                system_percent: 11.46,
+                idle_percent: 73.05
+            }
+        );
+        assert_eq!(CpuUsage::parse(""), CpuUsage::default());
+        let listed = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t3\t6\t1\n\
+                      net_cls\t0\t7\t1\nmemory\t4\t101\t1\nrdma\t9\t1\t0\n";
+        assert_eq!(mounted_v1_controllers(listed), ["cpuset", "memory"]);
+    }
 
     #[test]
     fn os_release_is_read_with_and_without_quotes() {

@@ -1232,11 +1232,55 @@ impl ImageSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct SystemInfo {
     pub host: HostInfo,
+    pub plugins: PluginsInfo,
     /// The search registries (`search`) and registries.conf's tables by prefix, as
     /// podman's `registries`.
     pub registries: serde_json::Map<String, serde_json::Value>,
     pub store: StoreInfo,
     pub version: VersionInfo,
+}
+
+/// podman's `plugins`: the volume drivers (`local` and rpod.conf's volume plugins), the
+/// network drivers and the log drivers rpod has.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginsInfo {
+    pub volume: Vec<String>,
+    pub network: Vec<&'static str>,
+    pub log: Vec<&'static str>,
+    /// Always null: no authorization plugins.
+    pub authorization: Option<Vec<String>>,
+}
+
+/// podman's `host.security`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityInfo {
+    /// rpod confines containers with neither AppArmor nor SELinux.
+    pub apparmor_enabled: bool,
+    /// The default capabilities, sorted, comma-separated.
+    pub capabilities: String,
+    pub rootless: bool,
+    /// The kernel filters system calls (a process has a `Seccomp:` status).
+    pub seccomp_enabled: bool,
+    /// The seccomp profile new containers get, empty when none is installed.
+    pub seccomp_profile_path: String,
+    pub selinux_enabled: bool,
+}
+
+/// podman's `host.idMappings`: a rootless user's mappings; null for root.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdMappingsInfo {
+    pub gidmap: Option<Vec<String>>,
+    pub uidmap: Option<Vec<String>>,
+}
+
+/// podman's `host.remoteSocket`: where `system service` listens by default.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteSocketInfo {
+    pub path: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exists: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1248,6 +1292,18 @@ pub struct HostInfo {
     pub hostname: String,
     pub cgroup_manager: &'static str,
     pub cgroup_version: &'static str,
+    pub cgroup_controllers: Vec<String>,
+    pub cpu_utilization: crate::host_system::CpuUsage,
+    /// The event log's backend: rpod's is a file, as podman's `file`.
+    pub event_logger: &'static str,
+    pub id_mappings: IdMappingsInfo,
+    /// How rpod is linked (podman's word for a Go build: `dynamic`).
+    pub linkmode: &'static str,
+    pub network_backend: &'static str,
+    pub remote_socket: RemoteSocketInfo,
+    pub security: SecurityInfo,
+    /// Set by a client that asked a service (`--url`).
+    pub service_is_remote: bool,
     pub conmon: rpod_oci::ConmonInfo,
     pub oci_runtime: rpod_oci::OciRuntimeInfo,
     pub log_driver: &'static str,
@@ -1260,8 +1316,6 @@ pub struct HostInfo {
     pub supports_no_cgroups: bool,
     #[serde(rename = "supportsKVM")]
     pub supports_kvm: bool,
-    /// The seccomp profile new containers get, empty when none is installed.
-    pub seccomp_profile_path: String,
     pub distribution: crate::host_system::Distribution,
     pub mem_total: u64,
     pub mem_free: u64,
@@ -1289,19 +1343,38 @@ pub struct ImageCounts {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreInfo {
+    /// rpod.conf, when one was read.
+    pub config_file: String,
     pub graph_root: String,
+    /// The size and use of the graph root's file system, in bytes.
+    pub graph_root_allocated: u64,
+    pub graph_root_used: u64,
     pub run_root: String,
     pub graph_driver_name: &'static str,
+    pub graph_options: serde_json::Map<String, serde_json::Value>,
+    /// containers/storage's words for the overlay driver's state.
+    pub graph_status: BTreeMap<&'static str, String>,
+    /// Where images are unpacked and archives made before they are kept.
+    pub image_copy_tmp_dir: String,
+    pub volume_path: String,
     pub container_store: ContainerCounts,
     pub image_store: ImageCounts,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct VersionInfo {
-    #[serde(rename = "Version")]
+    #[serde(rename = "APIVersion")]
+    pub api_version: &'static str,
     pub version: &'static str,
-    #[serde(rename = "OsArch")]
+    /// Empty: rpod is not built with Go.
+    pub go_version: &'static str,
+    pub git_commit: &'static str,
+    /// No build time is recorded: 0, which Go's clock shows as the epoch.
+    pub built_time: &'static str,
+    pub built: i64,
     pub os_arch: String,
+    pub os: &'static str,
 }
 
 /// Go's name for the machine's architecture, as podman and Docker report it.

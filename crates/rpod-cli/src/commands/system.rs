@@ -14,9 +14,21 @@ fn go_names(value: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
+                    // podman's Go field names where they are not the JSON key capitalized.
                     let key = match k.as_str() {
                         "ociRuntime" => "OCIRuntime".to_string(),
                         "os" => "OS".to_string(),
+                        "cgroupVersion" => "CgroupsVersion".to_string(),
+                        "cpus" => "CPUs".to_string(),
+                        "cpuUtilization" => "CPUUtilization".to_string(),
+                        "idMappings" => "IDMappings".to_string(),
+                        "gidmap" => "GIDMap".to_string(),
+                        "uidmap" => "UIDMap".to_string(),
+                        "apparmorEnabled" => "AppArmorEnabled".to_string(),
+                        "capabilities" => "DefaultCapabilities".to_string(),
+                        "seccompEnabled" => "SECCOMPEnabled".to_string(),
+                        "seccompProfilePath" => "SECCOMPProfilePath".to_string(),
+                        "selinuxEnabled" => "SELinuxEnabled".to_string(),
                         other => {
                             let mut chars = other.chars();
                             chars

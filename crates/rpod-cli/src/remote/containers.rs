@@ -58,7 +58,11 @@ pub fn version(client: &mut Client, args: &FormatArgs) -> Outcome {
 }
 
 pub fn info(client: &mut Client, args: &FormatArgs) -> Outcome {
-    let data = expect(client.call("GET", "/info", None)?, &[200])?.json()?;
+    let mut data = expect(client.call("GET", "/info", None)?, &[200])?.json()?;
+    // As podman-remote says of what it asked a service.
+    if let Some(host) = data["host"].as_object_mut() {
+        host.insert("serviceIsRemote".into(), Value::Bool(true));
+    }
     crate::commands::system::print_info(data, args)
 }
 

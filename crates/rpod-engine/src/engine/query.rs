@@ -232,7 +232,26 @@ impl Engine {
             serde_json::json!(self.search_registries_of(&registries_conf)),
         );
         let memory = nix::sys::sysinfo::sysinfo().ok();
+        let cgroup_version = cgroup_version();
+        let remote_socket = self.roots.runroot.join("rpod.sock");
+        let mut capabilities: Vec<&str> = crate::security::DEFAULT_CAPABILITIES.to_vec();
+        capabilities.sort_unstable();
+        let volume_plugins = self.options.config.engine.volume_plugins.keys().cloned();
+        let (allocated, used) = nix::sys::statvfs::statvfs(&self.roots.root)
+            .map(|s| {
+                let block = s.fragment_size();
+                (s.blocks() * block, (s.blocks() - s.blocks_free()) * block)
+            })
+            .unwrap_or((0, 0));
         Ok(SystemInfo {
+            plugins: PluginsInfo {
+                volume: std::iter::once(crate::volumes::LOCAL_DRIVER.to_string())
+                    .chain(volume_plugins)
+                    .collect(),
+                network: vec!["bridge", "macvlan"],
+                log: vec!["k8s-file", "none", "passthrough"],
+                authorization: None,
+            },
             registries,
             host: HostInfo {
                 arch,
@@ -244,7 +263,34 @@ impl Engine {
                     .map(|h| h.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 cgroup_manager: "cgroupfs",
-                cgroup_version: cgroup_version(),
+                cgroup_version,
+                cgroup_controllers: crate::host_system::cgroup_controllers(cgroup_version == "v2"),
+                cpu_utilization: crate::host_system::CpuUsage::of_host(),
+                event_logger: if self.options.events { "file" } else { "none" },
+                id_mappings: IdMappingsInfo {
+                    gidmap: None,
+                    uidmap: None,
+                },
+                linkmode: "dynamic",
+                network_backend: "netavark",
+                remote_socket: RemoteSocketInfo {
+                    exists: remote_socket.exists(),
+                    path: remote_socket.display().to_string(),
+                },
+                security: SecurityInfo {
+                    apparmor_enabled: false,
+                    capabilities: capabilities.join(","),
+                    rootless: !nix::unistd::geteuid().is_root(),
+                    seccomp_enabled: std::fs::read_to_string("/proc/self/status")
+                        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:"))),
+                    seccomp_profile_path: crate::seccomp::default_profile_path(
+                        crate::seccomp::DEFAULT_PROFILE_PATHS,
+                    )
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                    selinux_enabled: false,
+                },
+                service_is_remote: false,
                 conmon,
                 oci_runtime,
                 log_driver: "k8s-file",
@@ -257,11 +303,6 @@ impl Engine {
                 supports_json_errors: runtime.supports_json_errors(),
                 supports_no_cgroups: runtime.supports_no_cgroups(),
                 supports_kvm: runtime.supports_kvm(),
-                seccomp_profile_path: crate::seccomp::default_profile_path(
-                    crate::seccomp::DEFAULT_PROFILE_PATHS,
-                )
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
                 distribution: crate::host_system::Distribution::of_host(),
                 mem_total: memory.as_ref().map(|m| m.ram_total()).unwrap_or(0),
                 mem_free: memory.as_ref().map(|m| m.ram_unused()).unwrap_or(0),
@@ -278,17 +319,40 @@ impl Engine {
                 ),
             },
             store: StoreInfo {
+                config_file: crate::config::config_path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
                 graph_root: self.roots.root.display().to_string(),
+                graph_root_allocated: allocated,
+                graph_root_used: used,
                 run_root: self.roots.runroot.display().to_string(),
                 graph_driver_name: "overlay",
+                graph_options: Default::default(),
+                graph_status: BTreeMap::from([
+                    (
+                        "Backing Filesystem",
+                        crate::host_system::backing_filesystem(&self.roots.root).to_string(),
+                    ),
+                    ("Native Overlay Diff", "true".to_string()),
+                    ("Supports d_type", "true".to_string()),
+                    ("Using metacopy", "false".to_string()),
+                ]),
+                image_copy_tmp_dir: self.roots.tmp().display().to_string(),
+                volume_path: self.roots.root.join("volumes").display().to_string(),
                 container_store: ContainerCounts::of(&containers),
                 image_store: ImageCounts {
                     number: self.images()?.len(),
                 },
             },
             version: VersionInfo {
+                api_version: env!("CARGO_PKG_VERSION"),
                 version: env!("CARGO_PKG_VERSION"),
+                go_version: "",
+                git_commit: "",
+                built_time: "Thu Jan  1 00:00:00 1970",
+                built: 0,
                 os_arch: format!("linux/{arch}"),
+                os: "linux",
             },
         })
     }
