@@ -663,9 +663,16 @@ fn info_and_version() {
         rpod.root().join("volumes").display().to_string()
     );
     assert!(store["graphRootAllocated"].as_u64() >= store["graphRootUsed"].as_u64());
-    assert!(store["graphStatus"]["Backing Filesystem"].is_string(), "{json}");
+    assert!(
+        store["graphStatus"]["Backing Filesystem"].is_string(),
+        "{json}"
+    );
     assert_eq!(json["plugins"]["volume"], serde_json::json!(["local"]));
     assert_eq!(json["version"]["Os"], "linux");
+    // `version`'s client fields are `info`'s version's.
+    let client = rpod.ok(&["version", "--format", "json"]);
+    let client: serde_json::Value = serde_json::from_str(&client).unwrap();
+    assert_eq!(client["Client"], json["version"]);
     assert!(rpod.ok(&["info"]).contains("ociRuntime:"));
     assert!(rpod.ok(&["version"]).contains("Version:"));
     assert_eq!(

@@ -6725,7 +6725,9 @@ fn rpod_remote_runs_execs_and_manages_containers() {
         format!("{} true", service.rpod.root().display())
     );
     assert_eq!(
-        service.rpod.ok(&["info", "--format", "{{.Host.ServiceIsRemote}}"]),
+        service
+            .rpod
+            .ok(&["info", "--format", "{{.Host.ServiceIsRemote}}"]),
         "false\n"
     );
     // Every other flag of run reaches the service in the spec, read as the local command

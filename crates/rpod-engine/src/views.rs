@@ -1377,6 +1377,22 @@ pub struct VersionInfo {
     pub os: &'static str,
 }
 
+impl VersionInfo {
+    /// This build of rpod's (`info`'s `version`, `version`'s `Client`).
+    pub fn of_this_build() -> VersionInfo {
+        VersionInfo {
+            api_version: env!("CARGO_PKG_VERSION"),
+            version: env!("CARGO_PKG_VERSION"),
+            go_version: "",
+            git_commit: "",
+            built_time: "Thu Jan  1 00:00:00 1970",
+            built: 0,
+            os_arch: format!("linux/{}", go_arch()),
+            os: "linux",
+        }
+    }
+}
+
 /// Go's name for the machine's architecture, as podman and Docker report it.
 pub fn go_arch() -> &'static str {
     match std::env::consts::ARCH {

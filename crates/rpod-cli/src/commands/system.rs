@@ -177,12 +177,7 @@ pub fn print_info(data: Value, args: &FormatArgs) -> Outcome {
 
 /// This rpod's version, as `version` shows the client's.
 pub fn client_version() -> Value {
-    json!({
-        "Version": env!("CARGO_PKG_VERSION"),
-        "APIVersion": env!("CARGO_PKG_VERSION"),
-        "OsArch": format!("linux/{}", rpod_engine::views::go_arch()),
-        "Os": "linux",
-    })
+    serde_json::to_value(rpod_engine::views::VersionInfo::of_this_build()).unwrap_or_default()
 }
 
 pub fn version(args: &FormatArgs) -> Outcome {

@@ -344,16 +344,7 @@ impl Engine {
                     number: self.images()?.len(),
                 },
             },
-            version: VersionInfo {
-                api_version: env!("CARGO_PKG_VERSION"),
-                version: env!("CARGO_PKG_VERSION"),
-                go_version: "",
-                git_commit: "",
-                built_time: "Thu Jan  1 00:00:00 1970",
-                built: 0,
-                os_arch: format!("linux/{arch}"),
-                os: "linux",
-            },
+            version: VersionInfo::of_this_build(),
         })
     }
 
