@@ -657,7 +657,7 @@ pub fn go_times(value: Json) -> Json {
 }
 
 /// Go's `time.Time.String()` for a UTC time: nanoseconds without trailing zeros.
-fn go_time(time: chrono::DateTime<chrono::FixedOffset>) -> String {
+pub fn go_time(time: chrono::DateTime<chrono::FixedOffset>) -> String {
     let utc = time.with_timezone(&chrono::Utc);
     let mut fraction = format!("{:09}", chrono::Timelike::nanosecond(&utc));
     while fraction.ends_with('0') {

@@ -44,6 +44,29 @@ fn with_fields(view: impl serde::Serialize, extra: Value) -> Value {
 /// Go's zero time in Unix seconds: podman's `ExitedAt` of a container that never exited.
 const GO_ZERO_UNIX: i64 = -62_135_596_800;
 
+/// podman's `ps` template values (its `psReporter`'s) of times and the image: `Created`
+/// and `CreatedAt` as Go prints a time, `StartedAt` in Unix seconds (Go's zero time for a
+/// container never started), `ImageID` short unless `no_trunc`.
+pub fn ps_template_values(
+    row: &mut Value,
+    created: chrono::DateTime<chrono::Utc>,
+    started_unix: Option<i64>,
+    no_trunc: bool,
+) {
+    let created = crate::format::go_time(created.fixed_offset());
+    row["Created"] = json!(created);
+    row["CreatedAt"] = json!(created);
+    row["StartedAt"] = json!(started_unix.unwrap_or(GO_ZERO_UNIX));
+    if !no_trunc {
+        let short: Option<String> = row["ImageID"]
+            .as_str()
+            .map(|id| id.chars().take(12).collect());
+        if let Some(short) = short {
+            row["ImageID"] = json!(short);
+        }
+    }
+}
+
 /// One row of `ps`: the engine's summary, plus what podman's `ps --format` offers for
 /// people (a short id, human times, the status text).
 pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
@@ -54,7 +77,7 @@ pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
     } else {
         c.id[..12].to_string()
     };
-    with_fields(
+    let mut row = with_fields(
         summary,
         json!({
             "ID": id,
@@ -68,7 +91,10 @@ pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
             "Ports": human::ports(&c.net.ports),
             "Networks": c.net.networks.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
         }),
-    )
+    );
+    let started = record.state.started_at.map(|t| t.timestamp());
+    ps_template_values(&mut row, c.created, started, no_trunc);
+    row
 }
 
 /// Column headers of `ps` tables.

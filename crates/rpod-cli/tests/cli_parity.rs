@@ -1561,6 +1561,26 @@ fn podman_output_shapes_and_exit_codes() {
         .as_str()
         .unwrap()
         .ends_with('Z'));
+    // `ps` templates as podman's: times as Go prints them, the start in Unix seconds, the
+    // image's ID short.
+    let shown = rpod.ok(&[
+        "ps",
+        "--format",
+        "{{.Created}}|{{.CreatedAt}}|{{.StartedAt}}|{{.ImageID}}",
+        "--filter",
+        "name=upnow",
+    ]);
+    let fields: Vec<&str> = shown.trim().split('|').collect();
+    assert!(
+        fields[0].ends_with(" +0000 UTC") && fields[0] == fields[1],
+        "{shown}"
+    );
+    let started_unix: i64 = fields[2].parse().unwrap();
+    let started_at =
+        chrono::DateTime::parse_from_rfc3339(value[0]["State"]["StartedAt"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(started_unix, started_at.timestamp());
+    assert_eq!(fields[3].len(), 12, "{shown}");
     rpod.ok(&["pause", "upnow"]);
     let status = rpod.ok(&["ps", "--format", "{{.Status}}", "--filter", "name=upnow"]);
     assert!(status.ends_with(" ago (paused)\n"), "{status}");

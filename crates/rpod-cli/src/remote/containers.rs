@@ -181,7 +181,17 @@ pub fn ps(client: &mut Client, args: &PsArgs) -> Outcome {
         println!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(0);
     }
-    let rows: Vec<Value> = items.iter().map(|i| ps_row(i, args.no_trunc)).collect();
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|item| {
+            let mut row = ps_row(item, args.no_trunc);
+            if let Some(created) = created_at(item) {
+                let started = item["StartedAt"].as_i64().filter(|t| *t > 0);
+                crate::inspect::ps_template_values(&mut row, created, started, args.no_trunc);
+            }
+            row
+        })
+        .collect();
     let format = args.format.clone().unwrap_or_else(|| {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
     });
