@@ -125,7 +125,42 @@ pub fn image(engine: &rpod_engine::Engine, info: &ImageInfo, templated: bool) ->
 }
 
 /// Rows of `images`: one per name, or one `<none>` row for an unnamed image.
-pub fn image_rows(info: &ImageInfo, no_trunc: bool) -> Vec<Value> {
+/// podman's `images` template values (its `imageReporter`'s) beside a row's own: `Created`
+/// the human age, `CreatedAt` as Go prints the time (to the second: images keep Unix
+/// seconds), the number of `Containers`, `Dangling`, and `SharedSize`, `ReadOnly` and
+/// `ParentId` as podman's store has them for a local image (0, false, empty).
+pub fn image_template_values(
+    row: &mut Value,
+    created: Option<chrono::DateTime<chrono::Utc>>,
+    containers: u64,
+    dangling: bool,
+) {
+    let Some(fields) = row.as_object_mut() else {
+        return;
+    };
+    let whole_seconds = created.and_then(|t| chrono::DateTime::from_timestamp(t.timestamp(), 0));
+    fields.extend([
+        (
+            "Created".to_string(),
+            json!(created.map(human::ago).unwrap_or_default()),
+        ),
+        (
+            "CreatedAt".to_string(),
+            json!(whole_seconds
+                .map(|t| crate::format::go_time(t.fixed_offset()))
+                .unwrap_or_default()),
+        ),
+        ("Containers".to_string(), json!(containers)),
+        ("Dangling".to_string(), json!(dangling)),
+        ("SharedSize".to_string(), json!(0)),
+        ("ReadOnly".to_string(), json!(false)),
+        ("ParentId".to_string(), json!("")),
+    ]);
+}
+
+/// The `images` rows of one image (one per name), for templates; `containers`: how many
+/// containers it has.
+pub fn image_rows(info: &ImageInfo, no_trunc: bool, containers: u64) -> Vec<Value> {
     let id = if no_trunc {
         format!("sha256:{}", info.record.id)
     } else {
@@ -136,12 +171,11 @@ pub fn image_rows(info: &ImageInfo, no_trunc: bool) -> Vec<Value> {
         .into_iter()
         .map(|row| {
             let full_id = row.id.clone();
-            with_fields(
+            let mut row = with_fields(
                 row,
                 json!({
                     "ID": id,
                     "Id": full_id,
-                    "Created": created.timestamp(),
                     "CreatedSince": human::ago(created),
                     "Size": human::size(info.record.size),
                     "SizeBytes": info.record.size,
@@ -151,7 +185,9 @@ pub fn image_rows(info: &ImageInfo, no_trunc: bool) -> Vec<Value> {
                         info.names.join(", ")
                     },
                 }),
-            )
+            );
+            image_template_values(&mut row, Some(created), containers, info.is_dangling());
+            row
         })
         .collect()
 }

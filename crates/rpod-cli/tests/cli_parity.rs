@@ -1506,6 +1506,21 @@ fn podman_output_shapes_and_exit_codes() {
     let image = &json[0];
     assert!(image["Size"].is_u64(), "{image}");
     assert_eq!(image["Containers"], 1, "{image}");
+    // Templates take podman's values: `.Created` the age, `.CreatedAt` as Go prints a
+    // time (to the second), the containers, and the fields podman's store has.
+    let shown = rpod.ok(&[
+        "images",
+        "--format",
+        "{{.Created}}|{{.CreatedAt}}|{{.Containers}}|{{.Dangling}}|{{.SharedSize}}|{{.ReadOnly}}",
+        "other:2",
+    ]);
+    let fields: Vec<&str> = shown.trim().split('|').collect();
+    assert!(fields[0].ends_with(" ago"), "{shown}");
+    assert!(
+        fields[1].ends_with(" +0000 UTC") && !fields[1].contains('.'),
+        "{shown}"
+    );
+    assert_eq!(&fields[2..], ["1", "false", "0", "false"], "{shown}");
     rpod.ok(&["rm", "counted"]);
     assert!(
         image["CreatedAt"].as_str().unwrap().ends_with('Z'),

@@ -699,9 +699,17 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
             .iter()
             .any(|i| i.record.id.starts_with(image.trim_start_matches("sha256:")))
     });
+    // Counted only for a template that shows them.
+    let containers = match args.format.as_deref() {
+        Some(format) if format.contains(".Containers") => engine.containers_per_image()?,
+        _ => Default::default(),
+    };
     let mut rows: Vec<Value> = infos
         .iter()
-        .flat_map(|info| inspect::image_rows(info, args.no_trunc))
+        .flat_map(|info| {
+            let count = containers.get(&info.record.id).copied().unwrap_or(0);
+            inspect::image_rows(info, args.no_trunc, count as u64)
+        })
         .filter(|row| {
             let name = format!(
                 "{}:{}",

@@ -50,7 +50,6 @@ fn image_rows(item: &Value, no_trunc: bool) -> Vec<Value> {
                 "Tag": tag,
                 "ID": id,
                 "Id": bare,
-                "Created": created.map(|t| t.timestamp()).unwrap_or_default(),
                 "CreatedSince": created.map(human::ago).unwrap_or_default(),
                 "Size": human::size(size),
                 "SizeBytes": size,
@@ -58,6 +57,12 @@ fn image_rows(item: &Value, no_trunc: bool) -> Vec<Value> {
             if let (Some(row), Value::Object(extra)) = (row.as_object_mut(), extra) {
                 row.extend(extra);
             }
+            crate::inspect::image_template_values(
+                &mut row,
+                created,
+                item["Containers"].as_u64().unwrap_or(0),
+                item["Dangling"].as_bool().unwrap_or(names.is_empty()),
+            );
             row
         })
         .collect()
