@@ -51,6 +51,18 @@ fn check_pod_lifecycle(runtime: &str) {
     );
     rpod.detached(&["--name", "pod-a", "--pod", "web", "demo", "sleep", "1000"]);
     rpod.detached(&["--name", "pod-b", "--pod", id, "demo", "sleep", "1000"]);
+    // A pod's containers' events name the pod, as podman's `PodID`.
+    let created = rpod.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "event=create",
+        "--filter",
+        "container=pod-a",
+        "--format",
+        "{{.Name}} {{.PodID}}",
+    ]);
+    assert_eq!(created, format!("pod-a {id}\n"));
     let shares = |rpod: &Rpod| {
         for kind in ["net", "ipc", "uts"] {
             assert_eq!(

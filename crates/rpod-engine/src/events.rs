@@ -63,6 +63,9 @@ pub struct Event {
     /// (`exec_start: sh -c date`); podman's views leave it out.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub command: String,
+    /// A container event's pod, when the container is in one (podman's `PodID`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pod_id: String,
 }
 
 impl Event {
@@ -76,6 +79,7 @@ impl Event {
             image: String::new(),
             attributes: BTreeMap::new(),
             command: String::new(),
+            pod_id: String::new(),
         }
     }
 }

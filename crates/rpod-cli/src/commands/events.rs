@@ -40,9 +40,9 @@ pub fn parse_filters(flags: &[String]) -> Result<HashMap<String, Vec<String>>, F
     Ok(filters)
 }
 
-/// podman's way of printing a time: `2006-01-02 15:04:05.999999999 -0700 MST`.
+/// podman's way of printing a time: Go's `2006-01-02 15:04:05.999999999 -0700 MST`.
 fn podman_time(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%d %H:%M:%S%.9f +0000 UTC").to_string()
+    crate::format::go_time(time.fixed_offset())
 }
 
 fn event_time(event: &Event) -> DateTime<Utc> {
@@ -81,6 +81,17 @@ fn event_value(event: &Event, full_ids: bool, as_json: bool) -> Value {
     });
     if exit_code != 0 || !as_json {
         value["ContainerExitCode"] = json!(exit_code);
+    }
+    // A network event's network (podman's `Network`) and a pod container's pod: JSON
+    // leaves them out when empty, a template sees empty words.
+    let network = match event.kind {
+        EventType::Network => event.name.as_str(),
+        _ => "",
+    };
+    for (field, text) in [("Network", network), ("PodID", event.pod_id.as_str())] {
+        if !text.is_empty() || !as_json {
+            value[field] = json!(text);
+        }
     }
     value
 }
@@ -245,7 +256,8 @@ mod tests {
         image.name = "localhost/x:1".into();
         assert_eq!(
             event_line(&image, true),
-            "1970-01-01 00:00:00.000000000 +0000 UTC image tag 0123456789abcdef localhost/x:1"
+            // Go's time: trailing zeros of the fraction left out.
+            "1970-01-01 00:00:00 +0000 UTC image tag 0123456789abcdef localhost/x:1"
         );
     }
 
@@ -267,5 +279,18 @@ mod tests {
         let json = Printer::new(Some("json")).unwrap();
         let value: Value = serde_json::from_str(&json.render(&event(), true).unwrap()).unwrap();
         assert_eq!(value["Time"], "2023-11-14T22:13:20.123456789Z");
+        assert!(value.get("PodID").is_none() && value.get("Network").is_none());
+        // A pod's container names its pod; a network event its network.
+        let mut in_pod = event();
+        in_pod.pod_id = "p0d".into();
+        let fields = Printer::new(Some("{{.PodID}}|{{.Network}}")).unwrap();
+        assert_eq!(fields.render(&in_pod, true).unwrap(), "p0d|\n");
+        assert_eq!(
+            serde_json::from_str::<Value>(&json.render(&in_pod, true).unwrap()).unwrap()["PodID"],
+            "p0d"
+        );
+        let mut network = Event::new(EventType::Network, "create", "n1d");
+        network.name = "lab".into();
+        assert_eq!(fields.render(&network, true).unwrap(), "|lab\n");
     }
 }

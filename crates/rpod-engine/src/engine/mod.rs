@@ -432,6 +432,7 @@ impl Engine {
         let mut event = Event::new(EventType::Container, status, record.id());
         event.name = record.config.name.clone();
         event.image = record.config.image_name.clone();
+        event.pod_id = record.config.pod.clone().unwrap_or_default();
         // The container's labels first, as podman records them (`events --filter label=`).
         event.attributes = record.config.labels.clone();
         event
