@@ -82,7 +82,6 @@ pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
         json!({
             "ID": id,
             "Id": c.id,
-            "Created": c.created.timestamp(),
             "CreatedHuman": human::ago(c.created),
             "RunningFor": human::ago(c.created),
             "ExitedAt": record.state.finished_at.map_or(GO_ZERO_UNIX, |t| t.timestamp()),
@@ -124,7 +123,6 @@ pub fn image(engine: &rpod_engine::Engine, info: &ImageInfo, templated: bool) ->
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
-/// Rows of `images`: one per name, or one `<none>` row for an unnamed image.
 /// podman's `images` template values (its `imageReporter`'s) beside a row's own: `Created`
 /// the human age, `CreatedAt` as Go prints the time (to the second: images keep Unix
 /// seconds), the number of `Containers`, `Dangling`, and `SharedSize`, `ReadOnly` and
@@ -158,8 +156,8 @@ pub fn image_template_values(
     ]);
 }
 
-/// The `images` rows of one image (one per name), for templates; `containers`: how many
-/// containers it has.
+/// The `images` rows of one image, for templates: one per name, or one `<none>` row for an
+/// unnamed image; `containers`: how many containers it has.
 pub fn image_rows(info: &ImageInfo, no_trunc: bool, containers: u64) -> Vec<Value> {
     let id = if no_trunc {
         format!("sha256:{}", info.record.id)

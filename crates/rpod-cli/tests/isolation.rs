@@ -208,6 +208,9 @@ fn check_limits(runtime: &str) {
         ["1", "1048576", "100", "200", "50", "0 123 65534", "podman"],
         "{out}"
     );
+    // Without --shm-size, podman's 65,536,000 bytes (containers.conf's "65536k", decimal).
+    let shm = rpod.ok(&["run", "--rm", "demo", "grep", " /dev/shm ", "/proc/mounts"]);
+    assert!(shm.contains(",size=64000k "), "{shm}");
     // A device, with the permissions asked for.
     let out = rpod.ok(&[
         "run",

@@ -335,8 +335,8 @@ pub fn find_init(asked: Option<&Path>) -> Result<PathBuf> {
 pub const INIT_IN_CONTAINER: &str = "/run/podman-init";
 
 /// podman's default `/dev/shm` size: containers.conf's `shm_size = "65536k"`, which podman
-/// reads in decimal units (65,536,000 bytes, `size=64000k` in the spec and in `/proc/mounts`),
-/// where `--shm-size 64m` is binary.
+/// reads in decimal units (65,536,000 bytes, `size=64000k` in `/proc/mounts`), where
+/// `--shm-size 64m` is binary.
 pub const DEFAULT_SHM_SIZE: u64 = 65_536_000;
 
 /// All of it, as the container's configuration keeps it.

@@ -84,6 +84,11 @@ fn check_passable(dir: &Path, owner: (u32, u32)) -> Result<()> {
     )))
 }
 
+/// Where `system service` listens on `runroot` when given no address.
+pub fn service_socket(runroot: &Path) -> PathBuf {
+    runroot.join("rpod.sock")
+}
+
 impl Roots {
     /// Create both roots and their top directories with private modes; tighten the modes of
     /// a store made by an older rpod (0755 directories).
@@ -213,6 +218,14 @@ impl Roots {
     }
     pub fn images(&self) -> PathBuf {
         self.root.join("images")
+    }
+    /// The local driver's volumes, each in `NAME/_data`.
+    pub fn volumes(&self) -> PathBuf {
+        self.root.join("volumes")
+    }
+    /// Where `system service` listens when given no address (`info`'s `remoteSocket`).
+    pub fn service_socket(&self) -> PathBuf {
+        service_socket(&self.runroot)
     }
     /// The directories of `build`'s `RUN --mount=type=cache`, kept between builds.
     pub fn build_cache_mounts(&self) -> PathBuf {

@@ -349,6 +349,7 @@ fn default_mounts(privileged: bool, writable_cgroup: bool) -> Result<Vec<Mount>>
     } else {
         "ro"
     };
+    let shm_size = format!("size={}", crate::isolation::DEFAULT_SHM_SIZE);
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -374,8 +375,7 @@ fn default_mounts(privileged: bool, writable_cgroup: bool) -> Result<Vec<Mount>>
             "/dev/shm",
             "tmpfs",
             "shm",
-            // DEFAULT_SHM_SIZE.
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=64000k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         )?,
         mount(
             "/dev/mqueue",

@@ -121,7 +121,7 @@ pub fn service(engine: Engine, runroot: &std::path::Path, args: ServiceArgs) -> 
         None => {
             let uri = match &args.uri {
                 Some(text) => ListenUri::parse(text).map_err(usage)?,
-                None => ListenUri::Unix(runroot.join("rpod.sock")),
+                None => ListenUri::Unix(rpod_engine::paths::service_socket(runroot)),
             };
             Listener::bind(&uri).map_err(|e| Failure::new(ENGINE_ERROR, anyhow::anyhow!(e)))?
         }

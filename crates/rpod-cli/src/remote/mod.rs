@@ -90,7 +90,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
                 && given_on_command_line(matches, "connection"),
             identity: cli.identity.as_deref(),
             tls: cli.tls.clone(),
-            own_socket: cli.runroot.join("rpod.sock"),
+            own_socket: rpod_engine::paths::service_socket(&cli.runroot),
             ssh_config: config.engine.ssh_config.as_deref(),
         },
         &connections,
@@ -917,6 +917,18 @@ fn flag_name(path: &[String], id: &str) -> String {
         None => id.to_string(),
     };
     name
+}
+
+impl crate::commands::InspectMisses {
+    /// A service's answer other than 200 to the inspection of `name`, a `kind` (`add_said`).
+    pub fn add_reply(&mut self, kind: &str, name: &str, reply: &client::Reply) {
+        self.add_said(
+            Some(kind),
+            name,
+            reply.status == 404,
+            failure(reply).message(),
+        );
+    }
 }
 
 /// A failed answer as an error: podman's `{"cause", "message", "response"}` (or Docker's

@@ -74,8 +74,7 @@ fn inspect_each(
                 Some(_) => for_template(item)?,
             });
         } else {
-            let not_found = reply.status == 404;
-            misses.add_said(Some(singular), name, not_found, failure(&reply).message());
+            misses.add_reply(singular, name, &reply);
         }
     }
     crate::commands::container::print_inspected(items, format)?;

@@ -91,8 +91,7 @@ pub fn inspect(client: &mut Client, args: &PodInspectArgs) -> Outcome {
         if reply.status == 200 {
             views.push(reply.json()?);
         } else {
-            let not_found = reply.status == 404;
-            misses.add_said(Some("pod"), name, not_found, failure(&reply).message());
+            misses.add_reply("pod", name, &reply);
         }
     }
     pod::print_pod_inspect(args.format.as_deref(), views)?;

@@ -73,8 +73,7 @@ pub fn inspect(client: &mut Client, args: &SecretInspectArgs) -> Outcome {
         match inspected(client, name)? {
             Ok(secret) => found.push(secret),
             Err(reply) => {
-                let not_found = reply.status == 404;
-                misses.add_said(Some("secret"), name, not_found, failure(&reply).message());
+                misses.add_reply("secret", name, &reply);
             }
         }
     }

@@ -233,7 +233,7 @@ impl Engine {
         );
         let memory = nix::sys::sysinfo::sysinfo().ok();
         let cgroup_version = cgroup_version();
-        let remote_socket = self.roots.runroot.join("rpod.sock");
+        let remote_socket = self.roots.service_socket();
         let mut capabilities: Vec<&str> = crate::security::DEFAULT_CAPABILITIES.to_vec();
         capabilities.sort_unstable();
         let volume_plugins = self.options.config.engine.volume_plugins.keys().cloned();
@@ -338,7 +338,7 @@ impl Engine {
                     ("Using metacopy", "false".to_string()),
                 ]),
                 image_copy_tmp_dir: self.roots.tmp().display().to_string(),
-                volume_path: self.roots.root.join("volumes").display().to_string(),
+                volume_path: self.roots.volumes().display().to_string(),
                 container_store: ContainerCounts::of(&containers),
                 image_store: ImageCounts {
                     number: self.images()?.len(),

@@ -26,7 +26,7 @@ const PLUGIN_MOUNT_ID: &str = "rpod";
 impl Engine {
     /// Where a volume's data lives.
     pub fn volume_path(&self, name: &str) -> PathBuf {
-        self.roots().root.join("volumes").join(name).join("_data")
+        self.roots().volumes().join(name).join("_data")
     }
 
     /// Bytes in a volume's files (walked by descriptor: containers write there).
@@ -128,7 +128,7 @@ impl Engine {
         if let Some(plugin) = plugin {
             if let Err(e) = plugin.create(&name, &record.options) {
                 let _ = self.store.remove_volume(&name);
-                let _ = fs::remove_dir_all(self.roots().root.join("volumes").join(&name));
+                let _ = fs::remove_dir_all(self.roots().volumes().join(&name));
                 return Err(e);
             }
         }
@@ -145,7 +145,7 @@ impl Engine {
         owner: Option<(Option<u32>, Option<u32>)>,
     ) -> Result<()> {
         let data = self.volume_path(&record.name);
-        let top = self.roots().root.join("volumes");
+        let top = self.roots().volumes();
         fs::create_dir_all(&top).map_err(|e| EngineError::io("creating", &top, e))?;
         fs::set_permissions(&top, fs::Permissions::from_mode(0o700))
             .map_err(|e| EngineError::io("setting the mode of", &top, e))?;
@@ -410,7 +410,7 @@ impl Engine {
     fn forget_volume(&self, name: &str) -> Result<()> {
         self.store.remove_volume(name)?;
         self.object_event(EventType::Volume, name, name, "remove", &[]);
-        let dir = self.roots().root.join("volumes").join(name);
+        let dir = self.roots().volumes().join(name);
         match fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
