@@ -167,8 +167,10 @@ pub fn looks_like_ps_options(args: &[String]) -> bool {
 }
 
 /// ps(1)'s output as headers and rows: columns split at white space, the last one taking
-/// the rest of its line (a command with its arguments).
-pub fn split_ps_output(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+/// the rest of its line (a command with its arguments). The row of the `ps` that printed
+/// it (`own_command`, say `ps -ef`) is left out: it is not one of the container's
+/// processes, and podman's `top` leaves it out too.
+pub fn split_ps_output(text: &str, own_command: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let headers: Vec<String> = lines
         .next()
@@ -191,6 +193,7 @@ pub fn split_ps_output(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
             }
             fields
         })
+        .filter(|fields| fields.last().map(String::as_str) != Some(own_command))
         .collect();
     (headers, rows)
 }
@@ -293,13 +296,18 @@ mod tests {
 
     #[test]
     fn ps_output_splits_into_columns_with_the_command_whole() {
-        let (headers, rows) = split_ps_output(
-            "PID   USER     TIME  COMMAND\n    1 root      0:00 sleep 100000\n   12 root      0:00 ps -ef\n",
-        );
+        let output = "PID   USER     TIME  COMMAND\n    1 root      0:00 sleep 100000\n    7 root      0:00 ps -ef --forest\n   12 root      0:00 ps -ef\n";
+        let (headers, rows) = split_ps_output(output, "ps -ef");
         assert_eq!(headers, ["PID", "USER", "TIME", "COMMAND"]);
-        assert_eq!(rows[0], ["1", "root", "0:00", "sleep 100000"]);
-        assert_eq!(rows[1], ["12", "root", "0:00", "ps -ef"]);
-        assert_eq!(split_ps_output(""), (Vec::new(), Vec::new()));
+        // The ps that printed the listing is not in it; another ps is.
+        assert_eq!(
+            rows,
+            [
+                ["1", "root", "0:00", "sleep 100000"],
+                ["7", "root", "0:00", "ps -ef --forest"]
+            ]
+        );
+        assert_eq!(split_ps_output("", "ps"), (Vec::new(), Vec::new()));
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Engine {
         let mut argv = vec!["ps".to_string()];
         argv.extend(options.iter().cloned());
         let ran = self
-            .exec_captured(record.id(), argv, PS_TIMEOUT, PS_OUTPUT_LIMIT)
+            .exec_captured(record.id(), argv.clone(), PS_TIMEOUT, PS_OUTPUT_LIMIT)
             .map_err(|e| {
                 EngineError::InvalidArg(format!(
                     "{} are not descriptors rpod knows, and running ps with them in container {} failed: {e}",
@@ -115,7 +115,7 @@ impl Engine {
                 text.trim()
             )));
         }
-        Ok(top::split_ps_output(&text))
+        Ok(top::split_ps_output(&text, &argv.join(" ")))
     }
 }
 
