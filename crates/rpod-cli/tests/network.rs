@@ -188,7 +188,12 @@ fn published_ports_and_names_between_containers() {
             rpod.ok(&["port", "web", "80"]),
             format!("127.0.0.1:{port}\n")
         );
-        rpod.fails(&["port", "web", "81"], 125);
+        // Not published: said as the user wrote it (podman's words).
+        let err = rpod.fails(&["port", "web", "81"], 125);
+        assert!(
+            err.contains("failed to find published port \"81\""),
+            "{err}"
+        );
         // A container that does not run has nothing bound: podman's `port` shows nothing.
         rpod.ok(&[
             "create",
@@ -203,6 +208,11 @@ fn published_ports_and_names_between_containers() {
         ]);
         assert_eq!(rpod.ok(&["port", "idle"]), "");
         assert_eq!(rpod.ok(&["port", "idle", "80"]), "");
+        // A port that is not a number is refused before the container is looked at.
+        for port in ["abc", "70000"] {
+            let err = rpod.fails(&["port", "idle", port], 125);
+            assert!(err.contains(&format!("invalid port \"{port}\"")), "{err}");
+        }
         // (The host side, not a short ID or another port that has the digits.)
         let all = rpod.ok(&["port", "--all"]);
         assert!(!all.contains(":9999\n"), "{all}");

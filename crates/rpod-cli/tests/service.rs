@@ -7582,10 +7582,15 @@ fn rpod_remote_manages_volumes_and_networks() {
         service.remote_ok(&["port", "web"]),
         format!("80/tcp -> 127.0.0.1:{port}\n")
     );
-    assert_eq!(
-        service.remote_out(&["port", "web", "81"]).status.code(),
-        Some(125)
-    );
+    for (port, said) in [
+        ("81", "failed to find published port"),
+        ("x", "invalid port"),
+    ] {
+        let out = service.remote_out(&["port", "web", port]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{err}");
+        assert!(err.contains(&format!("{said} \"{port}\"")), "{err}");
+    }
     let files = service.remote_ok(&["exec", "web", "cat", "/etc/resolv.conf", "/etc/hosts"]);
     assert!(
         files.contains("nameserver 10.93.191.53") && files.contains("10.1.2.3\tdb.example"),

@@ -282,26 +282,45 @@ pub fn port(engine: &Engine, args: PortArgs) -> Outcome {
     let (container, rest) = super::select::container_and_rest(engine, args.latest, &args.args)?;
     let wanted = match rest.as_slice() {
         [] => None,
-        [port] => Some(port),
+        [port] => Some(WantedPort::parse(port)?),
         _ => return Err(usage("give a container, and optionally one of its ports")),
     };
     let record = engine.inspect(&container)?;
     if !publishing(&record) {
         return Ok(0);
     }
-    print_ports(
-        ports::expand(&record.config.net.ports),
-        wanted.map(String::as_str),
-    )?;
+    print_ports(ports::expand(&record.config.net.ports), wanted.as_ref())?;
     Ok(0)
 }
 
+/// The port `port CTR PORT[/PROTOCOL]` asks about, checked before the container is looked
+/// at (as podman's: `port CTR abc` fails even for a container that publishes nothing).
+pub(crate) struct WantedPort {
+    number: u16,
+    protocol: String,
+    /// As the user wrote it, for the message when it is not published.
+    said: String,
+}
+
+impl WantedPort {
+    pub(crate) fn parse(said: &str) -> Result<Self, Failure> {
+        let (number, protocol) = said.split_once('/').unwrap_or((said, "tcp"));
+        let number = number
+            .parse()
+            .map_err(|_| usage(format!("invalid port {said:?}")))?;
+        Ok(WantedPort {
+            number,
+            protocol: protocol.to_string(),
+            said: said.to_string(),
+        })
+    }
+}
+
 /// A container's published ports (container port, protocol, host address, host port) as
-/// `port` prints them: each with its host side, or the host sides of `wanted`
-/// (`PORT[/PROTOCOL]`) alone.
+/// `port` prints them: each with its host side, or the host sides of `wanted` alone.
 pub(crate) fn print_ports(
     ports: Vec<(u16, String, String, u16)>,
-    wanted: Option<&str>,
+    wanted: Option<&WantedPort>,
 ) -> Result<(), Failure> {
     let Some(wanted) = wanted else {
         for (port, protocol, ip, host_port) in ports {
@@ -309,20 +328,14 @@ pub(crate) fn print_ports(
         }
         return Ok(());
     };
-    let (number, protocol) = wanted.split_once('/').unwrap_or((wanted, "tcp"));
-    let number: u16 = number
-        .parse()
-        .map_err(|_| usage(format!("invalid port {wanted:?}")))?;
     let found: Vec<_> = ports
         .into_iter()
-        .filter(|(p, proto, _, _)| *p == number && proto == protocol)
+        .filter(|(p, proto, _, _)| *p == wanted.number && *proto == wanted.protocol)
         .collect();
     if found.is_empty() {
         return Err(Failure::new(
             ENGINE_ERROR,
-            EngineError::InvalidArg(format!(
-                "failed to find published port \"{number}/{protocol}\""
-            )),
+            EngineError::InvalidArg(format!("failed to find published port {:?}", wanted.said)),
         ));
     }
     for (_, _, ip, host_port) in found {

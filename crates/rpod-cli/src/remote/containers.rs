@@ -787,14 +787,15 @@ pub fn port(client: &mut Client, args: &PortArgs) -> Outcome {
         }
         return Ok(0);
     }
+    use crate::commands::network::{print_ports, WantedPort};
     let (container, wanted) = match args.args.as_slice() {
         [container] => (container, None),
-        [container, port] => (container, Some(port)),
+        [container, port] => (container, Some(WantedPort::parse(port)?)),
         [] => return Err(usage("give a container")),
         _ => return Err(usage("give a container, and optionally one of its ports")),
     };
     let ports = published_ports(&inspect_container(client, container)?);
-    crate::commands::network::print_ports(ports, wanted.map(String::as_str))?;
+    print_ports(ports, wanted.as_ref())?;
     Ok(0)
 }
 
