@@ -194,6 +194,56 @@ fn run_flags_for_scripts() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "host-value mine\n");
+    // `-e 'PREFIX*'` takes each of rpod's variables with that prefix (podman's); a variable
+    // that is not UTF-8 in rpod's environment is passed over (rpod panicked on it).
+    use std::os::unix::ffi::OsStrExt;
+    let not_text = std::ffi::OsStr::from_bytes(b"\xff");
+    let out = rpod
+        .command(&[
+            "run",
+            "--rm",
+            "-e",
+            "GLOB_*",
+            "-e",
+            "NOT_TEXT",
+            "demo",
+            "sh",
+            "-c",
+            "env | grep -e ^GLOB_ -e ^NOT_TEXT | sort",
+        ])
+        .env("GLOB_A", "1")
+        .env("GLOB_B", "2")
+        .env("OTHER_GLOB_C", "3")
+        .env("NOT_TEXT", not_text)
+        .env(not_text, "x")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "GLOB_A=1\nGLOB_B=2\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = rpod
+        .command(&[
+            "run",
+            "--rm",
+            "--env-host",
+            "demo",
+            "sh",
+            "-c",
+            "echo $GLOB_A",
+        ])
+        .env("GLOB_A", "1")
+        .env("NOT_TEXT", not_text)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

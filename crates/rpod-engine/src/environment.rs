@@ -180,6 +180,15 @@ fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
     out
 }
 
+/// This process's environment variables whose name and value are text (UTF-8). A
+/// variable that is not is left out: `std::env::vars` would panic on it, and rpod only
+/// ever passes such values on as text (`--env-host`, `-e KEY`, the proxy variables).
+pub fn host_vars() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
 /// The proxy variables of `vars` (this process's environment, normally).
 pub fn proxy_from(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
     vars.filter(|(k, _)| PROXY_VARIABLES.contains(&k.as_str()))

@@ -38,8 +38,14 @@ pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
 }
 
 /// `-e` values: `KEY=VALUE` as given; a bare `KEY` takes rpod's own value, and is left out
-/// when rpod has none (as podman). An empty entry or an empty name is refused.
+/// when rpod has none (as podman); a bare `PREFIX*` takes every variable of rpod's whose
+/// name starts with `PREFIX` (podman's `-e 'FOO*'`; `-e '*'` is all of them). An empty
+/// entry or an empty name is refused.
 pub(crate) fn expand_env(entries: &[String]) -> Result<Vec<String>, Failure> {
+    expand_env_from(entries, &rpod_engine::environment::host_vars())
+}
+
+fn expand_env_from(entries: &[String], host: &[(String, String)]) -> Result<Vec<String>, Failure> {
     let mut out = Vec::new();
     for entry in entries {
         let name = entry.split('=').next().unwrap_or_default();
@@ -55,7 +61,13 @@ pub(crate) fn expand_env(entries: &[String]) -> Result<Vec<String>, Failure> {
         }
         if entry.contains('=') {
             out.push(entry.clone());
-        } else if let Ok(value) = std::env::var(name) {
+        } else if let Some(prefix) = name.strip_suffix('*') {
+            out.extend(
+                host.iter()
+                    .filter(|(key, _)| key.starts_with(prefix))
+                    .map(|(key, value)| format!("{key}={value}")),
+            );
+        } else if let Some((_, value)) = host.iter().find(|(key, _)| key == name) {
             out.push(format!("{name}={value}"));
         }
     }
@@ -544,7 +556,10 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         Some(e) => Some(vec![e.clone()]),
     };
     let mut env: Vec<String> = if args.env_host {
-        std::env::vars().map(|(k, v)| format!("{k}={v}")).collect()
+        rpod_engine::environment::host_vars()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
     } else {
         Vec::new()
     };
@@ -2169,6 +2184,25 @@ pub fn teardown_network(engine: &Engine, args: TeardownNetworkArgs) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_entries_take_rpods_own_variables() {
+        let host: Vec<(String, String)> = [("GLOB_A", "1"), ("GLOB_B", "2"), ("X", "3")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let expand = |entries: &[&str]| {
+            let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+            expand_env_from(&entries, &host).unwrap()
+        };
+        assert_eq!(expand(&["A=b", "X", "MISSING"]), ["A=b", "X=3"]);
+        assert_eq!(expand(&["GLOB_*"]), ["GLOB_A=1", "GLOB_B=2"]);
+        assert_eq!(expand(&["*"]), ["GLOB_A=1", "GLOB_B=2", "X=3"]);
+        assert!(expand(&["NONE*"]).is_empty());
+        // A value with a star is a value.
+        assert_eq!(expand(&["G*=1"]), ["G*=1"]);
+        assert!(expand_env_from(&["=x".to_string()], &host).is_err());
+    }
 
     #[test]
     fn memory_sizes() {

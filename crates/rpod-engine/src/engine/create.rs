@@ -227,7 +227,7 @@ impl Engine {
             unset: &options.unset_env,
             unset_all: options.unset_env_all,
             proxy: if options.http_proxy {
-                crate::environment::proxy_from(std::env::vars())
+                crate::environment::proxy_from(crate::environment::host_vars().into_iter())
             } else {
                 Vec::new()
             },

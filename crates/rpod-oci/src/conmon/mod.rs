@@ -521,8 +521,12 @@ impl ConmonRuntime {
             "PATH".into(),
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
         )];
+        // A variable whose name or value is not UTF-8 is left out (`std::env::vars` would
+        // panic on it): the monitor and the runtime need none, and the container's own
+        // environment comes from its spec.
         env.extend(
-            std::env::vars()
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .filter(|(k, _)| k != "NOTIFY_SOCKET" && k != "DBUS_SESSION_BUS_ADDRESS"),
         );
         let (sync_fd, start_fd, attach_fd) = spawn::pipe_numbers(preserve_fds);
