@@ -116,6 +116,25 @@ fn descriptions_can_be_left_out() {
 }
 
 #[test]
+fn a_word_that_is_not_utf8_is_completed_after() {
+    // rpod panicked reading the words for `run`'s and `exec`'s first-word completions.
+    use std::os::unix::ffi::OsStrExt;
+    let store = tempfile::tempdir().expect("a temporary directory");
+    for command in ["run", "exec"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rpod"))
+            .args(["--", "rpod", command])
+            .arg(std::ffi::OsStr::from_bytes(b"\xff"))
+            .arg("--in")
+            .env("RPOD_COMPLETE", "fish")
+            .env("RPOD_ROOT", store.path())
+            .env("RPOD_RUNROOT", store.path())
+            .output()
+            .expect("running rpod");
+        assert!(out.status.success(), "{out:?}");
+    }
+}
+
+#[test]
 fn the_completion_variable_of_another_program_changes_nothing() {
     // clap's own default variable name, set for some other program: rpod runs as asked.
     let out = Command::new(env!("CARGO_BIN_EXE_rpod"))
