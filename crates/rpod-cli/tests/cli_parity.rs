@@ -244,6 +244,33 @@ fn run_flags_for_scripts() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A path flag that is not UTF-8 is taken, and kept lossily in `CreateCommand` (as
+    // podman's); rpod panicked reading its own command line.
+    let mut cidfile = dir.path().as_os_str().as_bytes().to_vec();
+    cidfile.extend_from_slice(b"/cid\xff");
+    let cidfile = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&cidfile));
+    let mut idfile = cidfile.clone();
+    idfile.set_extension("pod");
+    for (before, file, after) in [
+        (
+            &["create", "--name", "odd", "--cidfile"][..],
+            &cidfile,
+            &["demo", "true"][..],
+        ),
+        (
+            &["pod", "create", "--name", "oddpod", "--pod-id-file"],
+            &idfile,
+            &[],
+        ),
+    ] {
+        let out = rpod.command(before).arg(file).args(after).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(file.exists(), "{file:?}");
+    }
+    let command = rpod.inspect("odd", "{{.Config.CreateCommand}}");
+    assert!(command.contains("/cid\u{fffd} demo true]"), "{command}");
+    let command = rpod.ok(&["pod", "inspect", "oddpod", "--format", "{{.CreateCommand}}"]);
+    assert!(command.contains("/cid\u{fffd}.pod]"), "{command}");
 }
 
 #[test]

@@ -726,7 +726,7 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         cgroup_parent: args.cgroup_parent.clone(),
         domainname: args.domainname.clone(),
         read_only_tmpfs: args.read_only_tmpfs,
-        create_command: std::env::args().collect(),
+        create_command: super::command_line(),
         requires: args.requires.clone(),
         pod: pod_of(args)?,
         init_container: args

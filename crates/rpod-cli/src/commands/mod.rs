@@ -73,6 +73,15 @@ impl InspectMisses {
     }
 }
 
+/// rpod's command line as it was given (a container's and a pod's `CreateCommand`), each
+/// word read lossily: a path flag (`--root`, `--cidfile`) need not be UTF-8, and
+/// `std::env::args` panics on such a word.
+pub(crate) fn command_line() -> Vec<String> {
+    std::env::args_os()
+        .map(|word| word.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// Write an archive (`save`, `export`) to `output`, or to standard output when it is not a
 /// terminal. A file is written unnamed beside its target and named only once complete: a
 /// failed or killed write leaves neither a truncated archive nor a temporary file.

@@ -113,7 +113,7 @@ pub(crate) fn pod_options(
         infra_command,
         infra_image: args.infra_image.clone(),
         infra_options,
-        create_command: std::env::args().collect(),
+        create_command: super::command_line(),
         exit_policy: rpod_engine::pods::ExitPolicy::parse(&args.exit_policy)?,
         infra_conmon_pidfile: args.pod.infra_conmon_pidfile.clone(),
         replace: args.replace && args.name.is_some(),
