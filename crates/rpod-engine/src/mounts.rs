@@ -165,9 +165,9 @@ struct BindWords {
 }
 
 /// Options of a bind mount from podman's words: read-only or not, propagation, flags,
-/// `U` and (for volumes) `nocopy`.
+/// `U` and (for volumes) `nocopy` or `copy`.
 fn bind_options(words: &[&str]) -> Result<BindWords> {
-    let mut no_copy = false;
+    let mut copy = None;
     let mut chown = false;
     let mut idmap = false;
     let mut read_only = None;
@@ -192,7 +192,14 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
                     "the mount option {w} (a mapping of its own: idmap maps as the container's user namespace does)"
                 )))
             }
-            "nocopy" => no_copy = true,
+            // `copy` asks for the default (a new volume is filled from the image).
+            "copy" | "nocopy" => {
+                if copy.replace(*word == "copy").is_some() {
+                    return Err(invalid(
+                        "cannot pass 'copy' and 'nocopy' options more than once".into(),
+                    ));
+                }
+            }
             "bind" => recursive = false,
             "rbind" => recursive = true,
             p if PROPAGATIONS.contains(&p) => {
@@ -217,7 +224,7 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
     }
     Ok(BindWords {
         options,
-        no_copy,
+        no_copy: copy == Some(false),
         chown,
         idmap,
     })
@@ -580,6 +587,18 @@ mod tests {
         assert_eq!(owned.options, ["rbind", "rprivate", "ro"]);
         let uncopied = parse_volume("v:/a:nocopy", dir.path()).unwrap();
         assert!(uncopied.no_copy);
+        // `copy` is the default said out loud, on a volume or a bind (podman's); one of
+        // the two at most.
+        assert!(!parse_volume("v:/a:copy", dir.path()).unwrap().no_copy);
+        assert!(
+            !parse_volume(&format!("{host}:/a:copy"), dir.path())
+                .unwrap()
+                .no_copy
+        );
+        for both in ["copy,nocopy", "nocopy,nocopy"] {
+            let err = parse_volume(&format!("v:/a:{both}"), dir.path()).unwrap_err();
+            assert!(err.to_string().contains("'copy' and 'nocopy'"), "{err}");
+        }
         let mapped = parse_volume(&format!("{host}:/a:idmap,ro"), dir.path()).unwrap();
         assert!(mapped.idmap && !mapped.chown);
         assert_eq!(mapped.options, ["rbind", "rprivate", "ro"]);
