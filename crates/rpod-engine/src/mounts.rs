@@ -185,6 +185,13 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
             }
             // SELinux relabelling: nothing to relabel without SELinux.
             "z" | "Z" => {}
+            // podman's overlay mounts (the source as the lower layer of an overlay whose
+            // changes are dropped when the container stops), which rpod does not make.
+            w if w == "O" || w.starts_with("upperdir=") || w.starts_with("workdir=") => {
+                return Err(EngineError::NotSupported(format!(
+                    "the mount option {w} (an overlay over the source: rpod mounts it directly)"
+                )))
+            }
             "U" => chown = true,
             "idmap" => idmap = true,
             w if w.starts_with("idmap=") => {
@@ -608,6 +615,13 @@ mod tests {
             parse_volume(&format!("{host}:/a:idmap=uids=0-1-1"), dir.path()),
             Err(EngineError::NotSupported(_))
         ));
+        // podman's overlay mounts are not made: said so, not called invalid.
+        for overlay in ["O", "O,upperdir=/u,workdir=/w", "ro,O"] {
+            assert!(matches!(
+                parse_volume(&format!("{host}:/a:{overlay}"), dir.path()),
+                Err(EngineError::NotSupported(_))
+            ));
+        }
         assert!(
             !parse_volume(&format!("{host}:/a"), dir.path())
                 .unwrap()
