@@ -323,10 +323,81 @@ fn parse_args() -> Result<(Cli, clap::ArgMatches), clap::Error> {
     Ok((Cli::from_arg_matches(&matches)?, matches))
 }
 
+/// The (sub)commands a command line names, for podman's `See 'podman image rm --help'`:
+/// the words that are neither flags nor flags' values, as long as each names a
+/// subcommand of the one before (an alias gives the subcommand's own name, as podman's
+/// `container ls` gives `container list`).
+fn command_path(words: &[String]) -> Vec<String> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    // Built, so that every subcommand has the global flags (`--root` takes a value).
+    command.build();
+    let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+    let mut path = Vec::new();
+    let mut words = words.iter().skip(1);
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        // A flag the command does not know is where parsing stopped: the path ends there.
+        if let Some(long) = word.strip_prefix("--") {
+            let name = long.split('=').next().unwrap_or(long);
+            let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(name)) else {
+                break;
+            };
+            if !long.contains('=') && takes_value(arg) {
+                words.next();
+            }
+            continue;
+        }
+        if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
+            // A cluster (`-it`): the first letter that takes a value takes the rest of
+            // the word, or the next word when it is the last.
+            let mut known = true;
+            for (at, letter) in shorts.char_indices() {
+                let Some(arg) = command
+                    .get_arguments()
+                    .find(|a| a.get_short() == Some(letter))
+                else {
+                    known = false;
+                    break;
+                };
+                if takes_value(arg) {
+                    if at + letter.len_utf8() == shorts.len() {
+                        words.next();
+                    }
+                    break;
+                }
+            }
+            if !known {
+                break;
+            }
+            continue;
+        }
+        let Some(sub) = command.find_subcommand(word).cloned() else {
+            break;
+        };
+        path.push(sub.get_name().to_string());
+        command = sub;
+    }
+    path
+}
+
+/// The line after a parse error, as podman's: where to read the command's help.
+fn see_help(words: &[String]) -> String {
+    let mut line = String::from("See 'rpod ");
+    for name in command_path(words) {
+        line.push_str(&name);
+        line.push(' ');
+    }
+    line.push_str("--help'");
+    line
+}
+
 /// podman's wording (its flag library's) for a command line it cannot take: a flag it
 /// does not know, a flag without its value, a value that does not parse, a word where none
 /// is taken. Other errors keep clap's own.
-fn podman_parse_message(error: &clap::Error) -> Option<String> {
+fn podman_parse_message(error: &clap::Error, words: &[String]) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let text = |kind: ContextKind| match error.get(kind) {
         Some(ContextValue::String(text)) => Some(text.as_str()),
@@ -342,7 +413,17 @@ fn podman_parse_message(error: &clap::Error) -> Option<String> {
                 Some(format!("unknown flag: --{name}"))
             } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
                 let first = short.chars().next()?;
-                Some(format!("unknown shorthand flag: '{first}' in {arg}"))
+                // clap names the letter alone (`-b`); podman the word it is in (`-bad`).
+                let word = words
+                    .iter()
+                    .skip(1)
+                    .take_while(|w| *w != "--")
+                    .find(|w| {
+                        !w.starts_with("--")
+                            && w.strip_prefix('-').is_some_and(|l| l.contains(first))
+                    })
+                    .map_or(arg, String::as_str);
+                Some(format!("unknown shorthand flag: '{first}' in {word}"))
             } else {
                 Some(format!("unexpected argument {arg:?}"))
             }
@@ -414,8 +495,9 @@ fn main() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => exit::ENGINE_ERROR,
             };
-            match podman_parse_message(&e) {
-                Some(message) => eprintln!("Error: {message}\nSee 'rpod --help'"),
+            let words = commands::command_line();
+            match podman_parse_message(&e, &words) {
+                Some(message) => eprintln!("Error: {message}\n{}", see_help(&words)),
                 None => {
                     let _ = e.print();
                 }

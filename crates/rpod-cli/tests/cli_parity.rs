@@ -1408,7 +1408,33 @@ fn global_flags_and_repeated_flags_as_podman() {
         assert!(rpod.ok(&args).contains("Usage:"), "{args:?}");
     }
     let err = rpod.fails(&["cp", "--nosuchflag", "a", "b"], 125);
-    assert!(err.contains("unknown flag: --nosuchflag"), "{err}");
+    assert_eq!(
+        err,
+        "Error: unknown flag: --nosuchflag\nSee 'rpod cp --help'\n"
+    );
+    // As podman's: the help line names the command parsing stopped in (past the global
+    // flags and their values), a bad letter is shown in its word.
+    for (words, said) in [
+        (
+            &["--root", "/x", "image", "rm", "-fbad", "i"][..],
+            "unknown shorthand flag: 'b' in -fbad\nSee 'rpod image rm --help'",
+        ),
+        (
+            &["-x", "ps"],
+            "unknown shorthand flag: 'x' in -x\nSee 'rpod --help'",
+        ),
+        (
+            &["run", "-it", "-p", "80", "-v=/a:/a", "--bogus", "demo"],
+            "unknown flag: --bogus\nSee 'rpod run --help'",
+        ),
+        (
+            &["volume", "--bogus", "ls"],
+            "unknown flag: --bogus\nSee 'rpod volume --help'",
+        ),
+    ] {
+        let err = rpod.fails(words, 125);
+        assert_eq!(err, format!("Error: {said}\n"), "{words:?}");
+    }
     // A flag without its value, a value that does not parse, a word where none is taken.
     let err = rpod.fails(&["ps", "--sort"], 125);
     assert!(
