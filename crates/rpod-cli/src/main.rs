@@ -7,6 +7,7 @@ mod connections;
 mod exit;
 mod format;
 mod inspect;
+mod parse_errors;
 mod remote;
 mod terminal;
 
@@ -323,131 +324,6 @@ fn parse_args() -> Result<(Cli, clap::ArgMatches), clap::Error> {
     Ok((Cli::from_arg_matches(&matches)?, matches))
 }
 
-/// The (sub)commands a command line names, for podman's `See 'podman image rm --help'`:
-/// the words that are neither flags nor flags' values, as long as each names a
-/// subcommand of the one before (an alias gives the subcommand's own name, as podman's
-/// `container ls` gives `container list`).
-fn command_path(words: &[String]) -> Vec<String> {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
-    // Built, so that every subcommand has the global flags (`--root` takes a value).
-    command.build();
-    let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
-    let mut path = Vec::new();
-    let mut words = words.iter().skip(1);
-    while let Some(word) = words.next() {
-        if word == "--" {
-            break;
-        }
-        // A flag the command does not know is where parsing stopped: the path ends there.
-        if let Some(long) = word.strip_prefix("--") {
-            let name = long.split('=').next().unwrap_or(long);
-            let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(name)) else {
-                break;
-            };
-            if !long.contains('=') && takes_value(arg) {
-                words.next();
-            }
-            continue;
-        }
-        if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
-            // A cluster (`-it`): the first letter that takes a value takes the rest of
-            // the word, or the next word when it is the last.
-            let mut known = true;
-            for (at, letter) in shorts.char_indices() {
-                let Some(arg) = command
-                    .get_arguments()
-                    .find(|a| a.get_short() == Some(letter))
-                else {
-                    known = false;
-                    break;
-                };
-                if takes_value(arg) {
-                    if at + letter.len_utf8() == shorts.len() {
-                        words.next();
-                    }
-                    break;
-                }
-            }
-            if !known {
-                break;
-            }
-            continue;
-        }
-        let Some(sub) = command.find_subcommand(word).cloned() else {
-            break;
-        };
-        path.push(sub.get_name().to_string());
-        command = sub;
-    }
-    path
-}
-
-/// The line after a parse error, as podman's: where to read the command's help.
-fn see_help(words: &[String]) -> String {
-    let mut line = String::from("See 'rpod ");
-    for name in command_path(words) {
-        line.push_str(&name);
-        line.push(' ');
-    }
-    line.push_str("--help'");
-    line
-}
-
-/// podman's wording (its flag library's) for a command line it cannot take: a flag it
-/// does not know, a flag without its value, a value that does not parse, a word where none
-/// is taken. Other errors keep clap's own.
-fn podman_parse_message(error: &clap::Error, words: &[String]) -> Option<String> {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let text = |kind: ContextKind| match error.get(kind) {
-        Some(ContextValue::String(text)) => Some(text.as_str()),
-        _ => None,
-    };
-    // clap names a flag with its value's placeholder: `--tail <TAIL>`.
-    let flag = || text(ContextKind::InvalidArg)?.split_whitespace().next();
-    match error.kind() {
-        ErrorKind::UnknownArgument => {
-            let arg = text(ContextKind::InvalidArg)?;
-            if let Some(long) = arg.strip_prefix("--") {
-                let name = long.split('=').next().unwrap_or(long);
-                Some(format!("unknown flag: --{name}"))
-            } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
-                let first = short.chars().next()?;
-                // clap names the letter alone (`-b`); podman the word it is in (`-bad`).
-                let word = words
-                    .iter()
-                    .skip(1)
-                    .take_while(|w| *w != "--")
-                    .find(|w| {
-                        !w.starts_with("--")
-                            && w.strip_prefix('-').is_some_and(|l| l.contains(first))
-                    })
-                    .map_or(arg, String::as_str);
-                Some(format!("unknown shorthand flag: '{first}' in {word}"))
-            } else {
-                Some(format!("unexpected argument {arg:?}"))
-            }
-        }
-        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
-            let flag = flag().filter(|f| f.starts_with('-'))?;
-            let value = text(ContextKind::InvalidValue).unwrap_or_default();
-            if value.is_empty() && error.kind() == ErrorKind::InvalidValue {
-                return Some(format!("flag needs an argument: {flag}"));
-            }
-            let reason = match error.get(ContextKind::ValidValue) {
-                Some(ContextValue::Strings(valid)) => format!("use one of {}", valid.join(", ")),
-                _ => std::error::Error::source(error)
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "invalid value".into()),
-            };
-            Some(format!(
-                "invalid argument \"{value}\" for \"{flag}\" flag: {reason}"
-            ))
-        }
-        _ => None,
-    }
-}
-
 /// Output to a closed pipe (`rpod info | head -n1`) ends rpod quietly, as it ends other
 /// command-line tools, instead of failing on every later write. Not for the commands that
 /// write into the monitor's sockets (run, start, attach, exec): a socket the monitor closed
@@ -495,9 +371,8 @@ fn main() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => exit::ENGINE_ERROR,
             };
-            let words = commands::command_line();
-            match podman_parse_message(&e, &words) {
-                Some(message) => eprintln!("Error: {message}\n{}", see_help(&words)),
+            match parse_errors::podman_message(&e, &commands::command_line()) {
+                Some(message) => eprintln!("{message}"),
                 None => {
                     let _ = e.print();
                 }

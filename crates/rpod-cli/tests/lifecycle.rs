@@ -764,7 +764,11 @@ fn bad_input_gets_clear_errors() {
         (&["rmi", "ghost"], 1, "image not known"),
         (&["tag", "ghost", "x"], 125, "image not known"),
         (&["save", "ghost"], 125, "image not known"),
-        (&["bogus-command"], 125, "unrecognized subcommand"),
+        (
+            &["bogus-command"],
+            125,
+            "unrecognized command `rpod bogus-command`",
+        ),
     ];
     for (args, code, message) in cases {
         let err = rpod.fails(args, *code);
