@@ -3187,7 +3187,7 @@ pub enum PodCommand {
     /// Remove pods and their containers.
     #[command(alias = "remove")]
     Rm(PodRmArgs),
-    /// Remove every pod none of whose containers runs.
+    /// Remove every stopped pod (a pod still being set up, `Created`, stays).
     Prune(PodPruneArgs),
     /// Exit 0 if the pod exists, 1 if it does not.
     Exists(ExistsArgs),

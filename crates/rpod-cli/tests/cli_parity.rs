@@ -1991,6 +1991,9 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     // asked.
     rpod.ok(&["volume", "create", "leftover"]);
     let pod = rpod.ok(&["pod", "create", "--name", "idle-pod"]);
+    // A stopped pod (one still `Created` stays, as podman's).
+    rpod.ok(&["pod", "start", "idle-pod"]);
+    rpod.ok(&["pod", "stop", "-t", "0", "idle-pod"]);
     rpod.ok(&["rm", "user"]);
     rpod.ok(&[
         "run",

@@ -3267,6 +3267,8 @@ fn system_df_and_prune_through_both_apis() {
     );
     service.docker_ok(&["create", "--name", "idle", "demo", "true"]);
     let pod = service.podman_ok(&["pod", "create", "--name", "idle-pod"]);
+    service.podman_ok(&["pod", "start", "idle-pod"]);
+    service.podman_ok(&["pod", "stop", "-t", "0", "idle-pod"]);
     let out = service.podman_ok(&["system", "prune", "-f", "--volumes"]);
     assert!(out.contains(pod.trim()), "{out}");
     // The 3000 bytes in the volume `used`, from the report's ReclaimedSpace.
@@ -8632,8 +8634,11 @@ fn rpod_remote_manages_pods() {
         Some(1)
     );
     assert_eq!(service.remote_ok(&["pod", "rm", "--ignore", "team"]), "");
-    // prune: the pods without running containers.
+    // prune: the stopped pods; one still `Created` stays, as podman's.
     let idle = service.remote_ok(&["pod", "create", "--name", "idle"]);
+    assert_eq!(service.remote_ok(&["pod", "prune", "-f"]), "");
+    service.remote_ok(&["pod", "start", "idle"]);
+    service.remote_ok(&["pod", "stop", "-t", "0", "idle"]);
     assert_eq!(service.remote_ok(&["pod", "prune", "-f"]), idle);
     // What needs this side's store is refused by name.
     let out = service.remote_out(&["pod", "create", "--uidmap", "0:100000:1000"]);

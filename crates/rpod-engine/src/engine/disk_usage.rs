@@ -46,7 +46,7 @@ pub fn pruned_ids(pruned: &[Pruned]) -> Vec<String> {
 
 /// What `system prune` asks for (the command's flags, the service's parameters).
 pub struct SystemPruneOptions<'a> {
-    /// Pods none of whose containers runs, with their containers, first.
+    /// The stopped pods (`pod_prune`), with their containers, first.
     pub pods: bool,
     /// Volumes no container uses.
     pub volumes: bool,

@@ -779,15 +779,14 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Remove every pod none of whose containers runs or is paused; their IDs.
+    /// Remove every stopped pod (whose containers ran and none runs: `Exited`, `Stopped`);
+    /// their IDs. As podman's, a pod still `Created` (none of its containers started yet,
+    /// or none at all) is being set up, and stays.
     pub fn pod_prune(&self) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         for pod in self.pods()? {
             let view = self.pod_view(pod)?;
-            if matches!(
-                view.status,
-                PodStatus::Running | PodStatus::Degraded | PodStatus::Paused
-            ) {
+            if !matches!(view.status, PodStatus::Exited | PodStatus::Stopped) {
                 continue;
             }
             match self.pod_remove(&view.pod.id, false, None) {
