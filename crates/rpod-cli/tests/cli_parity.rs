@@ -135,6 +135,17 @@ fn run_flags_for_scripts() {
     let cid = cidfile.display().to_string();
     let id = rpod.ok(&["create", "--cidfile", &cid, "--name", "one", "demo", "true"]);
     assert_eq!(std::fs::read_to_string(&cidfile).unwrap(), id.trim());
+    assert_eq!(rpod.inspect("one", "{{.HostConfig.ContainerIDFile}}"), cid);
+    // podman's other fields a template may name, Docker's that podman shows empty.
+    assert_eq!(
+        rpod.inspect(
+            "one",
+            "{{.Config.Passwd}} {{.HostConfig.CpuCount}} {{json .HostConfig.Links}} \
+             {{.NetworkSettings.HairpinMode}} {{json .Config.Volumes}} \
+             {{json .HostConfig.LogConfig.Config}} {{.HostConfig.Isolation}}."
+        ),
+        "true 0 null false null null ."
+    );
     let err = rpod.fails(
         &["run", "--cidfile", &cid, "--name", "two", "demo", "true"],
         125,

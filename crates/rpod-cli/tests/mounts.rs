@@ -327,6 +327,14 @@ fn volumes_from_shares_another_containers_mounts() {
         "cat",
         "/anon/a",
     ]);
+    // Inspect shows what was asked, as podman's (null without); its spec reads back whole
+    // (the bind it shares took a volume's `nocopy`, which no spec can say of a bind).
+    let shown = |name: &str| rpod.inspect(name, "{{json .HostConfig.VolumesFrom}}");
+    assert_eq!(shown("user"), "[\"source\"]");
+    assert_eq!(shown("source"), "null");
+    let spec = rpod.run(&["generate", "spec", "user"]);
+    assert!(spec.status.success(), "{spec:?}");
+    assert_eq!(String::from_utf8_lossy(&spec.stderr), "");
     rpod.ok(&["rm", "-v", "source"]);
     assert_eq!(rpod.ok(&["start", "-a", "user"]), "anon\n");
     rpod.fails(

@@ -474,6 +474,14 @@ pub struct ContainerConfig {
     /// `generate systemd --new`.
     #[serde(default)]
     pub create_command: Vec<String>,
+    /// `--cidfile`, as given (inspect's `HostConfig.ContainerIDFile`), read lossily: a
+    /// path that is not UTF-8 is shown, not used, and the record is JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid_file: Option<String>,
+    /// `--volumes-from`, as given (inspect's `HostConfig.VolumesFrom`): the mounts they
+    /// brought are in `mounts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     /// `--requires`: containers (by ID) started before this one, and removed after it.
     #[serde(default)]
     pub requires: Vec<String>,

@@ -99,6 +99,12 @@ pub struct ContainerConfigView {
     pub create_command: Vec<String>,
     /// Whether it runs in systemd mode (`--systemd`).
     pub systemd_mode: bool,
+    /// `--passwd` (podman's field): whether rpod adds the user's entry to `/etc/passwd`.
+    pub passwd: bool,
+    /// Docker's fields podman shows empty: the image's volumes and `ONBUILD` triggers are
+    /// the image's (`image inspect`).
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    pub on_build: Option<Vec<String>>,
     pub tty: bool,
     pub open_stdin: bool,
     /// Always false, as podman's (its stdin is not closed after one attach).
@@ -118,6 +124,8 @@ pub struct LogConfig {
     pub tag: String,
     /// `--log-opt max-size`, as podman shows it (`1kB`); `0B` for no limit.
     pub size: String,
+    /// A log driver's other options: podman shows none (null).
+    pub config: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -210,6 +218,26 @@ pub struct HostConfig {
     pub oom_kill_disable: bool,
     /// `--console-size` (height, width); zeros when not given.
     pub console_size: [u16; 2],
+    /// `--cidfile`, empty without one.
+    #[serde(rename = "ContainerIDFile")]
+    pub container_id_file: String,
+    /// `--volumes-from` as given (null without).
+    pub volumes_from: Option<Vec<String>>,
+    /// Docker's fields podman shows empty or zero (Windows', legacy or of other drivers):
+    /// there for templates that name them.
+    pub links: Option<Vec<String>>,
+    pub cgroup: String,
+    pub cgroup_conf: Option<BTreeMap<String, String>>,
+    pub cpu_count: u64,
+    pub cpu_percent: u64,
+    pub disk_quota: u64,
+    #[serde(rename = "IOMaximumBandwidth")]
+    pub io_maximum_bandwidth: u64,
+    #[serde(rename = "IOMaximumIOps")]
+    pub io_maximum_iops: u64,
+    pub isolation: &'static str,
+    pub kernel_memory: i64,
+    pub volume_driver: &'static str,
 }
 
 /// A resource limit in inspect (`RLIMIT_NOFILE`, as podman names it).
@@ -343,8 +371,19 @@ pub struct EndpointAddresses {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkSettings {
+    /// Docker's fields podman shows empty (rpod has no endpoint IDs or sandboxes).
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: &'static str,
     #[serde(flatten)]
     pub addresses: EndpointAddresses,
+    pub bridge: &'static str,
+    #[serde(rename = "SandboxID")]
+    pub sandbox_id: &'static str,
+    pub hairpin_mode: bool,
+    #[serde(rename = "LinkLocalIPv6Address")]
+    pub link_local_ipv6_address: &'static str,
+    #[serde(rename = "LinkLocalIPv6PrefixLen")]
+    pub link_local_ipv6_prefix_len: u8,
     /// Published ports with their host sides, and exposed ones without (null), as
     /// podman shows them.
     pub ports: BTreeMap<String, Option<Vec<PortBinding>>>,
@@ -384,7 +423,13 @@ impl NetworkSettings {
         let first = c.net.networks.first().and_then(|j| networks.get(&j.name));
         let running = !record.state.networks.is_empty();
         NetworkSettings {
+            endpoint_id: "",
             addresses: first.map(|e| e.addresses.clone()).unwrap_or_default(),
+            bridge: "",
+            sandbox_id: "",
+            hairpin_mode: false,
+            link_local_ipv6_address: "",
+            link_local_ipv6_prefix_len: 0,
             ports: published_and_exposed(c),
             sandbox_key: if running {
                 crate::network::netns::path_for(&roots.runroot, &c.id)
@@ -654,6 +699,9 @@ impl ContainerInspect {
                 umask: format!("{:04o}", c.umask.unwrap_or(crate::spec::DEFAULT_UMASK)),
                 create_command: c.create_command.clone(),
                 systemd_mode: c.systemd,
+                passwd: !c.no_passwd_entries,
+                volumes: None,
+                on_build: None,
                 tty: c.terminal,
                 open_stdin: c.stdin,
                 stdin_once: false,
@@ -743,6 +791,7 @@ impl ContainerInspect {
                     },
                     tag: c.log_tag.clone().unwrap_or_default(),
                     size: crate::human::size(c.log_size_max.unwrap_or(0)).replace(' ', ""),
+                    config: None,
                 },
                 restart_policy: RestartPolicy {
                     name: c.restart.name().to_string(),
@@ -790,6 +839,19 @@ impl ContainerInspect {
                 cgroup_manager: "cgroupfs",
                 oom_kill_disable: c.resources.oom_kill_disable,
                 console_size: c.console_size.map_or([0, 0], |t| [t.height, t.width]),
+                container_id_file: c.cid_file.clone().unwrap_or_default(),
+                volumes_from: (!c.volumes_from.is_empty()).then(|| c.volumes_from.clone()),
+                links: None,
+                cgroup: String::new(),
+                cgroup_conf: None,
+                cpu_count: 0,
+                cpu_percent: 0,
+                disk_quota: 0,
+                io_maximum_bandwidth: 0,
+                io_maximum_iops: 0,
+                isolation: "",
+                kernel_memory: 0,
+                volume_driver: "",
             },
             graph_driver: GraphDriver {
                 name: "overlay",

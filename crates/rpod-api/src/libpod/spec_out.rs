@@ -36,7 +36,9 @@ fn mount_words(mount: &MountSpec) -> Vec<String> {
     if mount.idmap {
         words.push("idmap".into());
     }
-    if mount.no_copy {
+    // `nocopy` says something of a volume only (a bind copied by `--volumes-from` may
+    // carry it from an earlier rpod).
+    if mount.no_copy && mount.volume.is_some() {
         words.push("nocopy".into());
     }
     words
@@ -748,7 +750,12 @@ pub fn pod_spec(options: &PodOptions) -> Value {
 /// Settings of a container's whose difference a SpecGenerator does not carry, or need not:
 /// the create decides the log driver from the configuration when none was given
 /// (`log_driver_from_config`), and a terminal's first size comes with the attach.
-const NOT_SETTINGS: &[&str] = &["log_driver_from_config", "console_size"];
+/// `cid_file` is where the client writes the new container's ID, not a setting of it (a
+/// SpecGenerator has no field for it, as podman's).
+const NOT_SETTINGS: &[&str] = &["log_driver_from_config", "console_size", "cid_file"];
+
+/// How a loss that is the whole spec begins: the spec written does not read back.
+pub const UNREADABLE: &str = "the spec does not read back: ";
 
 /// A container's SpecGenerator and the settings it cannot say (read back and compared).
 pub fn container_spec_and_losses(options: &CreateOptions) -> (Value, Vec<String>) {
@@ -767,6 +774,9 @@ pub fn container_spec_and_losses(options: &CreateOptions) -> (Value, Vec<String>
     for mount in &mut written.mounts {
         if mount.volume.is_some() {
             mount.source = Default::default();
+        } else {
+            // Of a bind, `nocopy` says nothing (`mount_words` leaves it out).
+            mount.no_copy = false;
         }
     }
     // A secret's ID is found again by name at the create; files and variables come back
@@ -792,7 +802,7 @@ pub fn container_spec_and_losses(options: &CreateOptions) -> (Value, Vec<String>
         .into_iter()
         .filter(|field| !NOT_SETTINGS.contains(&field.as_str()))
         .collect::<Vec<_>>(),
-        Err(e) => vec![format!("the whole spec, which does not read back: {e}")],
+        Err(e) => vec![format!("{UNREADABLE}{e}")],
     };
     (spec, losses)
 }
@@ -843,7 +853,7 @@ pub fn pod_spec_and_losses(options: &PodOptions) -> (Value, Vec<String>) {
     };
     let losses = match read_back {
         Ok(back) => differing_fields(&comparable(options), &comparable(&back)),
-        Err(e) => vec![format!("the whole spec, which does not read back: {e}")],
+        Err(e) => vec![format!("{UNREADABLE}{e}")],
     };
     (spec, losses)
 }
@@ -1002,6 +1012,22 @@ mod tests {
             .push(rpod_engine::mounts::with_subpath(bind, "x").unwrap());
         let (_, losses) = container_spec_and_losses(&options);
         assert_eq!(losses, ["mounts"]);
+    }
+
+    /// A bind shared by `--volumes-from` from an earlier rpod carries a volume's `nocopy`,
+    /// which a spec cannot say of a bind: it is left out, and the spec reads back.
+    #[test]
+    fn a_binds_nocopy_is_not_written() {
+        let mut options = rich_options();
+        let mut bind = rpod_engine::mounts::bind("/tmp", "/shared", &[], None).unwrap();
+        bind.no_copy = true;
+        options.mounts.push(bind);
+        let (spec, losses) = container_spec_and_losses(&options);
+        assert!(losses.is_empty(), "{losses:?}");
+        assert!(!spec.to_string().contains("nocopy"), "{spec:#}");
+        // `cid_file` is the client's to write, not a setting.
+        options.cid_file = Some("/run/x.cid".into());
+        assert!(container_spec_and_losses(&options).1.is_empty());
     }
 
     /// A pod's settings (labels, host name, shared namespaces, limits, network) read back

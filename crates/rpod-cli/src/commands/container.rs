@@ -727,6 +727,7 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         domainname: args.domainname.clone(),
         read_only_tmpfs: args.read_only_tmpfs,
         create_command: super::command_line(),
+        cid_file: args.cidfile.clone(),
         requires: args.requires.clone(),
         pod: pod_of(args)?,
         init_container: args

@@ -109,7 +109,11 @@ pub fn spec(engine: &Engine, args: GenerateSpecArgs) -> Outcome {
         Err(e) => return Err(e.into()),
     };
     for loss in &losses {
-        tracing::warn!("{what}: its {loss} cannot be said in a spec and is left out");
+        if loss.starts_with(spec_out::UNREADABLE) {
+            tracing::warn!("{what}: {loss}");
+        } else {
+            tracing::warn!("{what}: its {loss} cannot be said in a spec and is left out");
+        }
     }
     let text = if args.compact {
         serde_json::to_string(&spec)

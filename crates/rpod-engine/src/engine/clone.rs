@@ -580,6 +580,8 @@ impl Engine {
             passwd_entry: config.passwd_entry.clone(),
             host_users: config.host_users.clone(),
             create_command: config.create_command.clone(),
+            // The original's ID file is the original's.
+            cid_file: None,
             requires: config.requires.clone(),
             personality: config.personality.clone(),
             // The original's choice, already made, is in `security`.

@@ -35,7 +35,8 @@ impl Engine {
                 }
                 let mut copy = mount.clone();
                 copy.anonymous = false;
-                copy.no_copy = true;
+                // A volume is not filled again; a bind is never filled.
+                copy.no_copy = copy.volume.is_some();
                 copy.chown = false;
                 match mode {
                     Some("ro") if !copy.read_only() => {
@@ -362,6 +363,11 @@ impl Engine {
             passwd_entry: options.passwd_entry.clone(),
             host_users: options.host_users.clone(),
             create_command: options.create_command.clone(),
+            cid_file: options
+                .cid_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+            volumes_from: options.volumes_from.clone(),
             personality: options.personality.clone(),
             pod: options.pod.clone(),
             init_container: options.init_container,

@@ -264,6 +264,9 @@ pub struct CreateOptions {
     pub host_users: Vec<String>,
     /// The command line that asked for the container (shown as `CreateCommand`).
     pub create_command: Vec<String>,
+    /// `--cidfile`: where the CLI writes the new container's ID (shown by inspect as
+    /// `HostConfig.ContainerIDFile`; the CLI writes it).
+    pub cid_file: Option<std::path::PathBuf>,
     /// `--requires`: containers (names or IDs) to start before this one.
     pub requires: Vec<String>,
     /// `--personality LINUX|LINUX32`.
