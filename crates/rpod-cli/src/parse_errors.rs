@@ -188,7 +188,7 @@ pub fn podman_message(error: &clap::Error, words: &[String]) -> Option<String> {
                 .iter()
                 .map(|a| a.get_num_args().map_or(1, |n| n.min_values().max(1)))
                 .sum();
-            // cobra's two wordings: a fixed number of words, or a least one.
+            // cobra's two wordings: a fixed number of words, or at least one.
             let fixed = at.command.get_positionals().all(|a| {
                 a.is_required_set() && a.get_num_args().is_none_or(|n| n.max_values() == 1)
             });
