@@ -56,6 +56,24 @@ pub struct MountSpec {
 }
 
 impl MountSpec {
+    /// This mount in another container (`--volumes-from`, a pod's `-v` in each of its
+    /// containers): a volume stays its first container's (not anonymous to the other), is
+    /// never filled again, and nothing is re-owned.
+    pub fn shared(&self) -> MountSpec {
+        MountSpec {
+            anonymous: false,
+            no_copy: self.volume.is_some(),
+            chown: false,
+            ..self.clone()
+        }
+    }
+
+    /// Whether `nocopy` says anything of this mount: of a volume only (a bind is never
+    /// filled; one shared by an earlier rpod may carry the flag).
+    pub fn skips_copy_up(&self) -> bool {
+        self.no_copy && self.volume.is_some()
+    }
+
     pub fn read_only(&self) -> bool {
         self.options.iter().any(|o| o == "ro")
     }
@@ -593,7 +611,25 @@ mod tests {
         assert!(owned.chown && !owned.no_copy);
         assert_eq!(owned.options, ["rbind", "rprivate", "ro"]);
         let uncopied = parse_volume("v:/a:nocopy", dir.path()).unwrap();
-        assert!(uncopied.no_copy);
+        assert!(uncopied.no_copy && uncopied.skips_copy_up());
+        // Shared with another container: a volume is not filled again, a bind takes no
+        // `nocopy` (a spec could not say it); neither is anonymous or re-owned there.
+        let anonymous_owned = MountSpec {
+            anonymous: true,
+            chown: true,
+            ..parse_volume("v:/a", dir.path()).unwrap()
+        };
+        let shared = anonymous_owned.shared();
+        assert!(shared.no_copy && !shared.anonymous && !shared.chown);
+        let shared_bind = parse_volume(&format!("{host}:/a:U"), dir.path())
+            .unwrap()
+            .shared();
+        assert!(!shared_bind.no_copy && !shared_bind.chown);
+        let old_bind = MountSpec {
+            no_copy: true,
+            ..shared_bind
+        };
+        assert!(!old_bind.skips_copy_up());
         // `copy` is the default said out loud, on a volume or a bind (podman's); one of
         // the two at most.
         assert!(!parse_volume("v:/a:copy", dir.path()).unwrap().no_copy);

@@ -36,9 +36,7 @@ fn mount_words(mount: &MountSpec) -> Vec<String> {
     if mount.idmap {
         words.push("idmap".into());
     }
-    // `nocopy` says something of a volume only (a bind copied by `--volumes-from` may
-    // carry it from an earlier rpod).
-    if mount.no_copy && mount.volume.is_some() {
+    if mount.skips_copy_up() {
         words.push("nocopy".into());
     }
     words
@@ -774,10 +772,9 @@ pub fn container_spec_and_losses(options: &CreateOptions) -> (Value, Vec<String>
     for mount in &mut written.mounts {
         if mount.volume.is_some() {
             mount.source = Default::default();
-        } else {
-            // Of a bind, `nocopy` says nothing (`mount_words` leaves it out).
-            mount.no_copy = false;
         }
+        // Of a bind, `nocopy` says nothing (`mount_words` leaves it out).
+        mount.no_copy = mount.skips_copy_up();
     }
     // A secret's ID is found again by name at the create; files and variables come back
     // apart, so their order is compared by kind and target.

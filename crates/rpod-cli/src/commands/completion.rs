@@ -175,9 +175,9 @@ impl FirstOnly {
     /// the words come after rpod's own `--`, and the shell says which is being completed
     /// (`_CLAP_COMPLETE_INDEX`; fish's is the last).
     fn completes_first(&self) -> bool {
-        // Lossily: a word being typed need not be UTF-8 (`std::env::args` panics on it).
-        let words: Vec<String> = std::env::args_os()
-            .map(|word| word.to_string_lossy().into_owned())
+        // Lossily: a word being typed need not be UTF-8.
+        let words: Vec<String> = super::command_line()
+            .into_iter()
             .skip_while(|word| word != "--")
             .skip(1)
             .collect();

@@ -75,6 +75,16 @@ pub(crate) fn print_units(units: Vec<(String, String)>, args: &GenerateSystemdAr
 
 /// `generate spec`: a container's SpecGenerator (a pod's PodSpecGenerator), as podman
 /// writes it; what it cannot say is named in a warning.
+/// The warning for a setting of `what` (`container web`) its spec cannot say: a field's
+/// name, or the whole spec when it does not read back (`spec_out::UNREADABLE`).
+fn loss_warning(what: &str, loss: &str) -> String {
+    if loss.starts_with(rpod_api::libpod::spec_out::UNREADABLE) {
+        format!("{what}: {loss}")
+    } else {
+        format!("{what}: its {loss} cannot be said in a spec and is left out")
+    }
+}
+
 pub fn spec(engine: &Engine, args: GenerateSpecArgs) -> Outcome {
     use rpod_api::libpod::spec_out;
     use rpod_engine::EngineError;
@@ -109,11 +119,7 @@ pub fn spec(engine: &Engine, args: GenerateSpecArgs) -> Outcome {
         Err(e) => return Err(e.into()),
     };
     for loss in &losses {
-        if loss.starts_with(spec_out::UNREADABLE) {
-            tracing::warn!("{what}: {loss}");
-        } else {
-            tracing::warn!("{what}: its {loss} cannot be said in a spec and is left out");
-        }
+        tracing::warn!("{}", loss_warning(&what, loss));
     }
     let text = if args.compact {
         serde_json::to_string(&spec)
@@ -157,4 +163,22 @@ pub(crate) fn write_kube(yaml: &str, filename: Option<&std::path::Path>) -> Outc
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn losses_are_worded_by_kind() {
+        assert_eq!(
+            loss_warning("container web", "domainname"),
+            "container web: its domainname cannot be said in a spec and is left out"
+        );
+        let whole = format!("{}bad mount", rpod_api::libpod::spec_out::UNREADABLE);
+        assert_eq!(
+            loss_warning("container web", &whole),
+            "container web: the spec does not read back: bad mount"
+        );
+    }
 }

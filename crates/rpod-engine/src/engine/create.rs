@@ -33,11 +33,7 @@ impl Engine {
                 {
                     continue;
                 }
-                let mut copy = mount.clone();
-                copy.anonymous = false;
-                // A volume is not filled again; a bind is never filled.
-                copy.no_copy = copy.volume.is_some();
-                copy.chown = false;
+                let mut copy = mount.shared();
                 match mode {
                     Some("ro") if !copy.read_only() => {
                         copy.options.retain(|o| o != "rw");

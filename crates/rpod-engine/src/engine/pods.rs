@@ -996,11 +996,7 @@ fn inherit_from_infra(
             }
             None => {}
         }
-        let mut inherited = mount.clone();
-        inherited.anonymous = false;
-        inherited.no_copy = true;
-        inherited.chown = false;
-        options.mounts.push(inherited);
+        options.mounts.push(mount.shared());
     }
     let devices = &mut options.isolation.devices;
     for device in &infra.config.isolation.devices {
