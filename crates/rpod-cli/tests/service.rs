@@ -7173,7 +7173,17 @@ fn rpod_remote_attaches_and_starts_attached() {
     );
     // The detach keys end the client and leave the container running. (Its stdin is
     // closed by the detach, as with podman and conmon: this one does not read it.)
-    service.remote_ok(&["run", "-d", "-i", "--name", "held", "demo", "sleep", "100"]);
+    service.remote_ok(&[
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "held",
+        "demo",
+        "sh",
+        "-c",
+        "while :; do echo tick; sleep 0.2; done",
+    ]);
     let mut held = service
         .remote(&["attach", "held"])
         .stdin(Stdio::piped())
@@ -7181,13 +7191,22 @@ fn rpod_remote_attaches_and_starts_attached() {
         .spawn()
         .unwrap();
     let mut keys = held.stdin.take().unwrap();
-    // One key per write, as typed (keys that come in one read are input).
+    // A tick seen means the client is attached and reading its input: keys written
+    // before that would wait in the pipe and come in one read, which is input, not a
+    // detach (and the client would wait on the container).
+    let mut ticks = std::io::BufReader::new(held.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut ticks, &mut line).unwrap();
+    assert_eq!(line, "tick\n");
+    // One key per write, as typed, well apart.
     keys.write_all(&[0x10]).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    std::thread::sleep(Duration::from_millis(300));
     keys.write_all(&[0x11]).unwrap();
-    let out = held.wait_with_output().unwrap();
+    let mut rest = Vec::new();
+    ticks.read_to_end(&mut rest).unwrap();
+    let status = held.wait().unwrap();
     drop(keys);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(status.code(), Some(0), "{rest:?}");
     assert_eq!(
         service
             .rpod

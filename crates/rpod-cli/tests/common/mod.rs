@@ -454,12 +454,13 @@ impl PtyRun {
         panic!("never saw {needle:?} in {:?}", self.text());
     }
 
-    /// Type bytes, one write each (as keys arrive from a person).
+    /// Type bytes, one write each (as keys arrive from a person), well apart: keys that
+    /// a loaded client reads together are input, not a detach.
     pub fn type_keys(&mut self, keys: &[u8]) {
         use std::io::Write;
         for key in keys {
             self.master.write_all(&[*key]).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(30));
+            std::thread::sleep(std::time::Duration::from_millis(200));
         }
     }
 
