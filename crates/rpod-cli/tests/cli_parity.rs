@@ -1058,6 +1058,152 @@ fn cp_between_the_host_and_containers() {
     rpod.fails(&["cp", &host("src/one"), "box:/no/such/dir/x"], 125);
 }
 
+/// Docker's rules for `cp`'s destination, which podman keeps: nothing is replaced by
+/// another kind (a file by a directory, a directory by a file, at any depth), a name ending
+/// in `/` is a directory that must exist, and a tar from stdin (plain or compressed) goes
+/// into a directory. What was there is left whole.
+#[test]
+fn cp_never_replaces_a_file_with_a_directory_or_the_reverse() {
+    let rpod = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let host = |name: &str| dir.path().join(name).display().to_string();
+    rpod.detached(&[
+        "--name",
+        "box",
+        "demo",
+        "sh",
+        "-c",
+        "mkdir -p /tmp/d/sub && echo kept > /tmp/file && echo deep > /tmp/d/sub/g \
+         && echo x > /tmp/d/x; touch /tmp/ready; exec sleep 300",
+    ]);
+    wait_until("the files are made", || {
+        rpod.run(&["exec", "box", "test", "-f", "/tmp/ready"])
+            .status
+            .success()
+    });
+    std::fs::create_dir_all(dir.path().join("src/sub")).unwrap();
+    std::fs::write(dir.path().join("src/sub/h"), "h\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("flat")).unwrap();
+    std::fs::write(dir.path().join("flat/sub"), "a file\n").unwrap();
+    std::fs::write(dir.path().join("one"), "1\n").unwrap();
+    let untouched = |rpod: &Rpod| {
+        assert_eq!(
+            rpod.ok(&[
+                "exec",
+                "box",
+                "sh",
+                "-c",
+                "cat /tmp/file /tmp/d/sub/g; ls /tmp"
+            ]),
+            "kept\ndeep\nd\nfile\nready\n"
+        );
+    };
+
+    // Into the container.
+    let err = rpod.fails(&["cp", &host("src"), "box:/tmp/file"], 125);
+    assert!(
+        err.contains("cannot copy a directory onto \"/tmp/file\""),
+        "{err}"
+    );
+    let err = rpod.fails(&["cp", &format!("{}/.", host("src")), "box:/tmp/file"], 125);
+    assert!(err.contains("cannot copy a directory onto"), "{err}");
+    let err = rpod.fails(&["cp", &host("one"), "box:/tmp/file/"], 125);
+    assert!(
+        err.contains("\"/tmp/file/\" on container box is not a directory"),
+        "{err}"
+    );
+    let err = rpod.fails(&["cp", &host("one"), "box:/tmp/new/"], 125);
+    assert!(
+        err.contains("\"/tmp/new/\" could not be found on container box"),
+        "{err}"
+    );
+    // At depth: flat/sub (a file) onto /tmp/d/sub (a directory), and src/sub (a
+    // directory) onto /tmp/d/x (a file).
+    let err = rpod.fails(&["cp", &format!("{}/.", host("flat")), "box:/tmp/d"], 125);
+    assert!(
+        err.contains("cannot replace a directory with a non-directory"),
+        "{err}"
+    );
+    std::fs::rename(dir.path().join("src/sub"), dir.path().join("src/x")).unwrap();
+    let err = rpod.fails(&["cp", &format!("{}/.", host("src")), "box:/tmp/d"], 125);
+    assert!(
+        err.contains("cannot replace a non-directory with a directory"),
+        "{err}"
+    );
+    // A tar goes into a directory only; a compressed one is taken too; what is not a
+    // tar is named as such.
+    let mut tarball = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o644);
+    tarball
+        .append_data(&mut header, "streamed", "piped\n".as_bytes())
+        .unwrap();
+    let tarball = tarball.into_inner().unwrap();
+    for target in ["box:/tmp/file", "box:/tmp/new"] {
+        let out = pipe_through(
+            rpod.command(&["cp", "-", target])
+                .stderr(std::process::Stdio::piped()),
+            &tarball,
+        );
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("an archive is copied into a directory"),
+            "{err}"
+        );
+    }
+    let out = pipe_through(
+        rpod.command(&["cp", "-", "box:/tmp"])
+            .stderr(std::process::Stdio::piped()),
+        b"not a tar\n",
+    );
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a tar, plain or compressed"), "{err}");
+    untouched(&rpod);
+    let mut gzipped = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzipped, &tarball).unwrap();
+    let gzipped = gzipped.finish().unwrap();
+    let out = pipe_through(&mut rpod.command(&["cp", "-", "box:/tmp/d"]), &gzipped);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        rpod.ok(&["exec", "box", "cat", "/tmp/d/streamed"]),
+        "piped\n"
+    );
+
+    // Onto the host.
+    let err = rpod.fails(&["cp", "box:/tmp/d", &host("one")], 125);
+    assert!(err.contains("cannot copy a directory onto"), "{err}");
+    let err = rpod.fails(&["cp", "box:/tmp/file", &format!("{}/", host("one"))], 125);
+    assert!(err.contains("on the host is not a directory"), "{err}");
+    let err = rpod.fails(&["cp", "box:/tmp/file", &format!("{}/", host("none"))], 125);
+    assert!(err.contains("could not be found on the host"), "{err}");
+    assert!(!dir.path().join("none").exists());
+    // At depth: the container's d/sub (a directory) onto the host's flat/sub (a file).
+    std::fs::create_dir(dir.path().join("flat/d")).unwrap();
+    std::fs::write(dir.path().join("flat/d/sub"), "a file\n").unwrap();
+    let err = rpod.fails(&["cp", "box:/tmp/d", &host("flat")], 125);
+    assert!(
+        err.contains("cannot replace a non-directory with a directory"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("one")).unwrap(),
+        "1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("flat/d/sub")).unwrap(),
+        "a file\n"
+    );
+    // A file onto a file is a copy, as always.
+    rpod.ok(&["cp", "box:/tmp/file", &host("one")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("one")).unwrap(),
+        "kept\n"
+    );
+}
+
 #[test]
 fn cp_reaches_volumes_bind_mounts_and_rpods_own_files() {
     let rpod = Rpod::with_image("runc");

@@ -8743,5 +8743,46 @@ fn rpod_remote_copies_files_both_ways() {
     );
     let out = service.remote_out(&["cp", "box:/tmp", "box:/x"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
+    // Nothing is replaced by another kind, and a name ending in `/` is a directory that
+    // must exist, either way (Docker's rules for cp, as locally).
+    let refused = |args: &[&str], words: &str| {
+        let out = service.remote_out(args);
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(words), "{args:?}: {err}");
+    };
+    let shown = |path: &std::path::Path| path.display().to_string();
+    refused(
+        &["cp", &shown(&into), "box:/tmp/renamed.txt"],
+        "cannot copy a directory onto \"/tmp/renamed.txt\" on container box",
+    );
+    refused(
+        &["cp", &shown(&file), "box:/tmp/renamed.txt/"],
+        "is not a directory",
+    );
+    refused(
+        &["cp", &shown(&file), "box:/tmp/new/"],
+        "could not be found",
+    );
+    refused(
+        &["cp", "box:/out", &shown(&copied)],
+        "cannot copy a directory onto",
+    );
+    refused(
+        &[
+            "cp",
+            "box:/tmp/renamed.txt",
+            &format!("{}/", shown(&copied)),
+        ],
+        "on the host is not a directory",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&copied).unwrap(),
+        "from the client\n"
+    );
+    assert_eq!(
+        service.remote_ok(&["exec", "box", "cat", "/tmp/renamed.txt"]),
+        "from the client\n"
+    );
     service.remote_ok(&["rm", "-f", "-t", "0", "box"]);
 }

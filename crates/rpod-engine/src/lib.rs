@@ -10,6 +10,7 @@ pub mod confined;
 pub mod container;
 pub mod container_filters;
 pub mod containerfile;
+pub mod copy_destination;
 pub mod engine;
 pub mod environment;
 pub mod error;

@@ -92,6 +92,10 @@ pub struct CopyAs<'a> {
     /// Every copied file's and directory's permissions instead of its source's (`COPY
     /// --chmod`); links have none of their own.
     pub mode: Option<u32>,
+    /// A directory already there is never replaced by a non-directory, nor a non-directory
+    /// (a link too) by a directory: the copy fails there instead (`cp`'s rule, as podman's
+    /// and Docker's copies keep it). Otherwise what is there gives way.
+    pub keep_kinds: bool,
 }
 
 impl CopyAs<'_> {
@@ -178,7 +182,27 @@ fn copy_one(
         // removed, never followed.
         if let Ok(there) = rfs::statat(dst, to_name, AtFlags::SYMLINK_NOFOLLOW) {
             let there = FileType::from_raw_mode(there.st_mode);
-            if !(kind == FileType::Directory && there == FileType::Directory) {
+            let (dir_here, dir_there) = (kind == FileType::Directory, there == FileType::Directory);
+            if how.keep_kinds && dir_here != dir_there {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{}: cannot replace {} with {}",
+                        rel.display(),
+                        if dir_there {
+                            "a directory"
+                        } else {
+                            "a non-directory"
+                        },
+                        if dir_here {
+                            "a directory"
+                        } else {
+                            "a non-directory"
+                        },
+                    ),
+                ));
+            }
+            if !(dir_here && dir_there) {
                 crate::confined::remove_entry(dst, to_name)?;
             }
         }

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::cli::CpArgs;
 use crate::commands::filesystem::{cp_end, CpEnd};
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
+use rpod_engine::copy_destination::{check_destination, check_host_destination, CopiedKind};
 use rpod_engine::free_space::{KeepFree, SpaceGuard};
 
 use super::client::COMPAT_PREFIX;
@@ -52,11 +53,7 @@ pub fn cp(client: &mut Client, args: &CpArgs, keep: KeepFree) -> Outcome {
         (CpEnd::Stream, CpEnd::Container(name, path)) => {
             let reply = client.upload(
                 "PUT",
-                &format!(
-                    "{COMPAT_PREFIX}/containers/{}/archive?path={}",
-                    encode(name),
-                    encode(path)
-                ),
+                &archive_url(name, path),
                 "application/x-tar",
                 &mut |out| io::copy(&mut io::stdin().lock(), out).map(|_| ()),
             )?;
@@ -71,26 +68,35 @@ pub fn cp(client: &mut Client, args: &CpArgs, keep: KeepFree) -> Outcome {
     }
 }
 
+/// The archive endpoint of `path` in container `name`.
+fn archive_url(name: &str, path: &str) -> String {
+    format!(
+        "{COMPAT_PREFIX}/containers/{}/archive?path={}",
+        encode(name),
+        encode(path)
+    )
+}
+
 /// `GET .../archive?path=`: a tar of `path` in container `name`, its top named as the path.
 fn archive_of(
     client: &mut Client,
     name: &str,
     path: &str,
 ) -> Result<super::client::Streamed, Failure> {
-    let streamed = client.stream(
-        "GET",
-        &format!(
-            "{COMPAT_PREFIX}/containers/{}/archive?path={}",
-            encode(name),
-            encode(path)
-        ),
-        None,
-        false,
-    )?;
+    let streamed = client.stream("GET", &archive_url(name, path), None, false)?;
     if streamed.status != 200 {
         return Err(streamed_failure(streamed));
     }
     Ok(streamed)
+}
+
+/// What a copy of a path that is a directory or not copies.
+fn copied_kind(is_dir: bool) -> CopiedKind {
+    if is_dir {
+        CopiedKind::Directory
+    } else {
+        CopiedKind::File
+    }
 }
 
 /// A path's stat from an archive endpoint's header: its name and whether it is a directory.
@@ -106,11 +112,20 @@ fn stat(header: Option<&str>) -> Option<(String, bool)> {
 /// Copy `path` of container `name` to `dest` here: into it when it is a directory, else as
 /// it (its directory must exist).
 fn download(client: &mut Client, name: &str, path: &str, dest: &Path, keep: KeepFree) -> Outcome {
-    let archive = archive_of(client, name, path)?;
     if dest.is_dir() {
+        let archive = archive_of(client, name, path)?;
         unpack_within(archive.body, dest, dest, keep)?;
         return Ok(0);
     }
+    // What is copied decides where it may go here, before anything is fetched.
+    let stat_reply = client.call("HEAD", &archive_url(name, path), None)?;
+    if stat_reply.status != 200 {
+        // The GET's answer says why, as the service words it.
+        archive_of(client, name, path)?;
+    }
+    let is_dir = stat(stat_reply.path_stat.as_deref()).is_some_and(|(_, is_dir)| is_dir);
+    check_host_destination(copied_kind(is_dir), dest)?;
+    let archive = archive_of(client, name, path)?;
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -207,18 +222,21 @@ fn upload(client: &mut Client, source: &Path, name: &str, path: &str) -> Outcome
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| ".".into());
     // Where it lands: into an existing directory under its own name, else as `path`.
-    let stat_reply = client.call(
-        "HEAD",
-        &format!(
-            "{COMPAT_PREFIX}/containers/{}/archive?path={}",
-            encode(name),
-            encode(path)
-        ),
-        None,
-    )?;
-    let (into, top) = match (stat_reply.status, stat(stat_reply.path_stat.as_deref())) {
+    let stat_reply = client.call("HEAD", &archive_url(name, path), None)?;
+    let there = stat(stat_reply.path_stat.as_deref());
+    let (into, top) = match (stat_reply.status, there) {
         (200, Some((_, true))) => (path.to_string(), own_name),
-        (200, _) | (404, _) => {
+        (status @ (200 | 404), _) => {
+            let existing = (status == 200).then_some(rustix::fs::FileType::RegularFile);
+            let place = format!("container {name}");
+            let wants_dir = path.ends_with('/');
+            check_destination(
+                copied_kind(meta.is_dir()),
+                existing,
+                wants_dir,
+                path,
+                &place,
+            )?;
             let trimmed = path.trim_end_matches('/');
             let (parent, leaf) = match trimmed.rsplit_once('/') {
                 Some(("", leaf)) => ("/", leaf),
@@ -234,11 +252,7 @@ fn upload(client: &mut Client, source: &Path, name: &str, path: &str) -> Outcome
     };
     let reply = client.upload(
         "PUT",
-        &format!(
-            "{COMPAT_PREFIX}/containers/{}/archive?path={}",
-            encode(name),
-            encode(&into)
-        ),
+        &archive_url(name, &into),
         "application/x-tar",
         &mut |out| {
             let mut builder = tar::Builder::new(out);

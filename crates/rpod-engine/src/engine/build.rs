@@ -1829,6 +1829,8 @@ impl Builder<'_> {
                 ),
                 None => None,
             },
+            // COPY replaces what is in the image, whatever its kind.
+            keep_kinds: false,
         };
         let mut words = match &instruction.args {
             Args::Json(words) => words
@@ -1987,6 +1989,7 @@ impl Builder<'_> {
         let made = CopyInto {
             owner: how.owner.clone(),
             mode: None,
+            keep_kinds: how.keep_kinds,
         };
         self.engine.copy_into_container_as(
             container,

@@ -11,6 +11,7 @@ use rustix::fs::{self as rfs, AtFlags, FileType};
 
 use super::*;
 use crate::confined::{plain_relative, ConfinedDir};
+use crate::copy_destination::{check_destination, check_host_destination, CopiedKind};
 use crate::mounted_tree::{Entry, MountedTree, TreeError, TreeMount};
 use crate::tree_copy;
 
@@ -46,10 +47,14 @@ pub struct CopyInto {
     pub owner: CopyOwner,
     /// Every file's and directory's permissions instead of the source's (`COPY --chmod`).
     pub mode: Option<u32>,
+    /// `cp`'s rule: a directory there is not replaced by a non-directory, nor the reverse
+    /// (`tree_copy::CopyAs::keep_kinds`); a build's COPY replaces them.
+    pub keep_kinds: bool,
 }
 
 impl CopyInto {
-    /// The container's user's (`chown`) or the source's owners, the source's permissions.
+    /// `cp`'s: the container's user's (`chown`) or the source's owners, the source's
+    /// permissions, and no directory replaced by a non-directory or the reverse.
     pub fn chown(chown: bool) -> CopyInto {
         CopyInto {
             owner: if chown {
@@ -58,6 +63,7 @@ impl CopyInto {
                 CopyOwner::Source
             },
             mode: None,
+            keep_kinds: true,
         }
     }
 }
@@ -86,6 +92,8 @@ struct ContainerPath {
     parent: PathBuf,
     name: Option<OsString>,
     contents: bool,
+    /// It ends in `/`: it names a directory, which must exist.
+    wants_dir: bool,
 }
 
 impl ContainerPath {
@@ -109,6 +117,7 @@ impl ContainerPath {
             rel: rel.clone(),
             name: rel.file_name().map(OsStr::to_os_string),
             contents,
+            wants_dir: path.ends_with('/'),
         })
     }
 }
@@ -326,6 +335,12 @@ impl Engine {
             let entry = existing_entry(tree, &source, path, record)?;
             // The root itself, or `DIR/.`: what the directory holds.
             let contents = source.contents || entry.path == Path::new("/");
+            let copied = if contents || entry.is_dir() {
+                CopiedKind::Directory
+            } else {
+                CopiedKind::File
+            };
+            check_host_destination(copied, dest)?;
             let (dir, to_name) = host_target(dest)?;
             // A mount's top is named after its source on the host: copied under the
             // container's name.
@@ -350,6 +365,8 @@ impl Engine {
                     .id_mappings
                     .as_ref()
                     .map(tree_copy::Owners::ToContainer),
+                // The host's files are the user's own: none gives way to another kind.
+                keep_kinds: true,
                 ..Default::default()
             };
             copy_into(
@@ -501,6 +518,7 @@ impl Engine {
         let staging;
         // For a tar: the directories it only implies.
         let mut implied = None;
+        let mut copied = CopiedKind::File;
         let (src_dir, src_name, contents) = match from {
             HostSource::Path(source) => {
                 // `DIR/.` (which Path's parsing drops): the directory's contents.
@@ -519,19 +537,34 @@ impl Engine {
                 } else {
                     name_of(source)?
                 };
-                if name != "." && kind_at(&dir, &name).is_none() {
-                    return Err(EngineError::InvalidArg(format!(
-                        "{}: no such file or directory",
-                        source.display()
-                    )));
+                match kind_at(&dir, &name) {
+                    _ if name == "." => copied = CopiedKind::Directory,
+                    None => {
+                        return Err(EngineError::InvalidArg(format!(
+                            "{}: no such file or directory",
+                            source.display()
+                        )))
+                    }
+                    Some(FileType::Directory) => copied = CopiedKind::Directory,
+                    Some(_) => {}
                 }
                 (dir, name, contents)
             }
             HostSource::Tar(reader) => {
+                copied = CopiedKind::Archive;
                 staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
                 let space = self.roots.space_guard();
-                let (size, listed) =
-                    crate::scratch::unpack_tar_listing(reader, staging.path(), "-", false, &space)?;
+                // Plain or compressed, as Docker's and podman's copies take it.
+                const ORIGIN: &str = "the archive to copy (a tar, plain or compressed)";
+                let reader = crate::image::compression::decompressed(reader)
+                    .map_err(|e| copy_err("reading", ORIGIN, e))?;
+                let (size, listed) = crate::scratch::unpack_tar_listing(
+                    reader,
+                    staging.path(),
+                    ORIGIN,
+                    false,
+                    &space,
+                )?;
                 // The container gets a second copy.
                 space.check(size).map_err(EngineError::NoSpace)?;
                 implied = Some(implied_dirs(staging.path(), &listed)?);
@@ -585,6 +618,8 @@ impl Engine {
                         .locate(&dest.rel, false)
                         .map_err(tree_err)?
                         .ok_or_else(|| no_dir(&Path::new("/").join(&dest.parent)))?;
+                    let place = format!("container {}", record.config.name);
+                    check_destination(copied, entry.kind, dest.wants_dir, path, &place)?;
                     // With `DIR/.` (a source name of `.`): a directory of that name with
                     // what DIR holds.
                     writes.push((src_name.clone(), entry));
@@ -619,6 +654,7 @@ impl Engine {
                         .as_ref()
                         .filter(|_| !entry.mount_top)
                         .map(tree_copy::Owners::ToHost),
+                    keep_kinds: how.keep_kinds,
                 };
                 self.write_through_implied(
                     record,
