@@ -850,6 +850,24 @@ fn a_pods_volumes_devices_and_namespace_settings_reach_its_containers() {
 
 /// `pod ps` in podman's orders (`--sort`, newest first by default), `-l` and `--ns`; the
 /// picking commands' `-l`.
+/// A bad filter is refused also when there is no pod to apply it to (it listed nothing
+/// and succeeded).
+#[test]
+fn pod_ps_refuses_bad_filters_with_no_pods() {
+    let rpod = Rpod::new("crun");
+    for (filter, needle) in [
+        ("color=red", "invalid pod filter \"color\""),
+        ("status=dead", "invalid filter status=dead"),
+    ] {
+        let err = rpod.fails(&["pod", "ps", "--filter", filter], 125);
+        assert!(err.contains(needle), "{filter}: {err}");
+    }
+    assert_eq!(
+        rpod.ok(&["pod", "ps", "-q", "--filter", "status=running"]),
+        ""
+    );
+}
+
 #[test]
 fn pods_are_listed_sorted_and_picked_as_the_latest() {
     let rpod = Rpod::with_image("crun");

@@ -554,6 +554,7 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
             .or_default()
             .push(value.to_string());
     }
+    rpod_engine::PodView::check_filters(&filters)?;
     let mut reports = Vec::new();
     for pod in engine.pods()? {
         let view = engine.pod_view(pod)?;

@@ -57,12 +57,36 @@ pub struct PodView {
     pub status: PodStatus,
 }
 
+/// The `status=` of a pod filter.
+fn filter_status(value: &str) -> Result<PodStatus> {
+    PodStatus::from_filter(value).ok_or_else(|| {
+        EngineError::InvalidArg(format!(
+            "invalid filter status={value}: use created, running, degraded, paused, exited, \
+             stopped or error"
+        ))
+    })
+}
+
 impl PodView {
+    /// Refuse `pod ps` filters that name an unknown key or status, before any pod is
+    /// looked at (with no pods, a typo would otherwise list nothing and succeed).
+    pub fn check_filters(filters: &std::collections::HashMap<String, Vec<String>>) -> Result<()> {
+        for (key, values) in filters {
+            crate::filter_values::check_key("pod", key, &["id", "name", "label", "status"])?;
+            if key == "status" {
+                for value in values {
+                    filter_status(value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the pod passes `pod ps` filters (`id`, `name`, `label`, `status`): every key
     /// must match one of its values, or all of them for `label`.
     pub fn passes(&self, filters: &std::collections::HashMap<String, Vec<String>>) -> Result<bool> {
+        Self::check_filters(filters)?;
         for (key, values) in filters {
-            crate::filter_values::check_key("pod", key, &["id", "name", "label", "status"])?;
             let mut results = Vec::with_capacity(values.len());
             for value in values {
                 results.push(match key.as_str() {
@@ -70,15 +94,7 @@ impl PodView {
                     "name" => self.pod.name.contains(value.as_str()),
                     "label" => crate::labels::matches(&self.pod.labels, value),
                     // `status`, the one key left.
-                    _ => {
-                        let wanted = PodStatus::from_filter(value).ok_or_else(|| {
-                            EngineError::InvalidArg(format!(
-                                "invalid filter status={value}: use created, running, degraded, \
-                                 paused, exited, stopped or error"
-                            ))
-                        })?;
-                        self.status == wanted
-                    }
+                    _ => self.status == filter_status(value)?,
                 });
             }
             if !crate::filter_values::key_passes(key, results.into_iter()) {
