@@ -1099,36 +1099,40 @@ fn cp_never_replaces_a_file_with_a_directory_or_the_reverse() {
         );
     };
 
+    let refused = |args: &[&str], words: &str| {
+        let err = rpod.fails(args, 125);
+        assert!(err.contains(words), "{args:?}: {err}");
+    };
+    let contents = |name: &str| format!("{}/.", host(name));
+    let slashed = |name: &str| format!("{}/", host(name));
+
     // Into the container.
-    let err = rpod.fails(&["cp", &host("src"), "box:/tmp/file"], 125);
-    assert!(
-        err.contains("cannot copy a directory onto \"/tmp/file\""),
-        "{err}"
+    refused(
+        &["cp", &host("src"), "box:/tmp/file"],
+        "cannot copy a directory onto \"/tmp/file\"",
     );
-    let err = rpod.fails(&["cp", &format!("{}/.", host("src")), "box:/tmp/file"], 125);
-    assert!(err.contains("cannot copy a directory onto"), "{err}");
-    let err = rpod.fails(&["cp", &host("one"), "box:/tmp/file/"], 125);
-    assert!(
-        err.contains("\"/tmp/file/\" on container box is not a directory"),
-        "{err}"
+    refused(
+        &["cp", &contents("src"), "box:/tmp/file"],
+        "cannot copy a directory onto",
     );
-    let err = rpod.fails(&["cp", &host("one"), "box:/tmp/new/"], 125);
-    assert!(
-        err.contains("\"/tmp/new/\" could not be found on container box"),
-        "{err}"
+    refused(
+        &["cp", &host("one"), "box:/tmp/file/"],
+        "\"/tmp/file/\" on container box is not a directory",
+    );
+    refused(
+        &["cp", &host("one"), "box:/tmp/new/"],
+        "\"/tmp/new/\" could not be found on container box",
     );
     // At depth: flat/sub (a file) onto /tmp/d/sub (a directory), and src/sub (a
     // directory) onto /tmp/d/x (a file).
-    let err = rpod.fails(&["cp", &format!("{}/.", host("flat")), "box:/tmp/d"], 125);
-    assert!(
-        err.contains("cannot replace a directory with a non-directory"),
-        "{err}"
+    refused(
+        &["cp", &contents("flat"), "box:/tmp/d"],
+        "cannot replace a directory with a non-directory",
     );
     std::fs::rename(dir.path().join("src/sub"), dir.path().join("src/x")).unwrap();
-    let err = rpod.fails(&["cp", &format!("{}/.", host("src")), "box:/tmp/d"], 125);
-    assert!(
-        err.contains("cannot replace a non-directory with a directory"),
-        "{err}"
+    refused(
+        &["cp", &contents("src"), "box:/tmp/d"],
+        "cannot replace a non-directory with a directory",
     );
     // A tar goes into a directory only; a compressed one is taken too; what is not a
     // tar is named as such.
@@ -1173,20 +1177,25 @@ fn cp_never_replaces_a_file_with_a_directory_or_the_reverse() {
     );
 
     // Onto the host.
-    let err = rpod.fails(&["cp", "box:/tmp/d", &host("one")], 125);
-    assert!(err.contains("cannot copy a directory onto"), "{err}");
-    let err = rpod.fails(&["cp", "box:/tmp/file", &format!("{}/", host("one"))], 125);
-    assert!(err.contains("on the host is not a directory"), "{err}");
-    let err = rpod.fails(&["cp", "box:/tmp/file", &format!("{}/", host("none"))], 125);
-    assert!(err.contains("could not be found on the host"), "{err}");
+    refused(
+        &["cp", "box:/tmp/d", &host("one")],
+        "cannot copy a directory onto",
+    );
+    refused(
+        &["cp", "box:/tmp/file", &slashed("one")],
+        "on the host is not a directory",
+    );
+    refused(
+        &["cp", "box:/tmp/file", &slashed("none")],
+        "could not be found on the host",
+    );
     assert!(!dir.path().join("none").exists());
     // At depth: the container's d/sub (a directory) onto the host's flat/sub (a file).
     std::fs::create_dir(dir.path().join("flat/d")).unwrap();
     std::fs::write(dir.path().join("flat/d/sub"), "a file\n").unwrap();
-    let err = rpod.fails(&["cp", "box:/tmp/d", &host("flat")], 125);
-    assert!(
-        err.contains("cannot replace a non-directory with a directory"),
-        "{err}"
+    refused(
+        &["cp", "box:/tmp/d", &host("flat")],
+        "cannot replace a non-directory with a directory",
     );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("one")).unwrap(),
