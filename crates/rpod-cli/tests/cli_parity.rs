@@ -1205,6 +1205,21 @@ fn cp_never_replaces_a_file_with_a_directory_or_the_reverse() {
         std::fs::read_to_string(dir.path().join("flat/d/sub")).unwrap(),
         "a file\n"
     );
+    // `..` in the container's path is taken lexically, never above its `/` (as Docker's
+    // and podman's copies take it; it was refused).
+    let out = rpod
+        .command(&["cp", "box:../../tmp/d/../file", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let names: Vec<String> = tar::Archive::new(out.stdout.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(names, ["file"]);
+    rpod.ok(&["cp", &host("one"), "box:/tmp/../../tmp/d/sub/.."]);
+    assert_eq!(rpod.ok(&["exec", "box", "cat", "/tmp/d/one"]), "1\n");
     // A file onto a file is a copy, as always.
     rpod.ok(&["cp", "box:/tmp/file", &host("one")]);
     assert_eq!(

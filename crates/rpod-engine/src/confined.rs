@@ -85,6 +85,24 @@ pub fn plain_relative(path: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// A path given by a user for a tree (a container's `cp` path) as plain names from the
+/// tree's top, its `..` taken lexically and never above the top, as Docker's and podman's
+/// copies clean theirs: `/tmp/../etc` is `etc`, `../../etc` is `etc` too. (Links are then
+/// followed inside the tree by `openat2`, never by this.)
+pub fn lexically_within(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
 /// The top of a confined tree.
 pub struct ConfinedDir {
     top: OwnedFd,
@@ -391,6 +409,23 @@ mod tests {
     use super::*;
     use std::fs;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn lexically_within_never_climbs_above_the_top() {
+        for (given, cleaned) in [
+            ("/tmp/../etc/hostname", "etc/hostname"),
+            ("../../etc/passwd", "etc/passwd"),
+            ("/a/./b/../c/", "a/c"),
+            ("/..", ""),
+            ("/", ""),
+        ] {
+            assert_eq!(
+                lexically_within(Path::new(given)),
+                Path::new(cleaned),
+                "{given}"
+            );
+        }
+    }
 
     #[test]
     fn plain_relative_refuses_parent_components() {

@@ -10,7 +10,7 @@ use std::os::fd::OwnedFd;
 use rustix::fs::{self as rfs, AtFlags, FileType};
 
 use super::*;
-use crate::confined::{plain_relative, ConfinedDir};
+use crate::confined::{lexically_within, ConfinedDir};
 use crate::copy_destination::{check_destination, check_host_destination, CopiedKind};
 use crate::mounted_tree::{Entry, MountedTree, TreeError, TreeMount};
 use crate::tree_copy;
@@ -104,9 +104,7 @@ impl ContainerPath {
             ));
         }
         let contents = path.ends_with("/.") || path == ".";
-        let rel = plain_relative(Path::new(path)).ok_or_else(|| {
-            EngineError::InvalidArg(format!("{path}: a path with `..` is not supported"))
-        })?;
+        let rel = lexically_within(Path::new(path));
         // openat2 wants "." for the top itself.
         let parent = rel
             .parent()
