@@ -111,6 +111,13 @@ pub fn store_layer(dirs: &LayerDirs, source: impl Read, origin: &str) -> Result<
         EngineError::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
             bad("layer tar is truncated".into())
         }
+        // The tar could not be read (not the staging written): the origin's fault, named
+        // as such, not after rpod's scratch directory.
+        EngineError::Io {
+            action: TAR_READ,
+            source,
+            ..
+        } => bad(format!("not a valid layer tar: {source}")),
         EngineError::BadArchive { message, .. } => bad(message),
         other => other,
     })?;
@@ -137,6 +144,9 @@ struct DirAttrs {
     mtime: u64,
 }
 
+/// The action of an error reading a layer's tar (rather than writing what it holds).
+const TAR_READ: &str = "reading the layer tar to unpack into";
+
 /// Unpack a layer tar into `dest` (an empty directory), turning whiteouts into overlayfs
 /// whiteouts (0/0 character devices) and opaque markers into the `trusted.overlay.opaque`
 /// attribute. Every entry is created through `ConfinedDir`, never through a symlink, so a
@@ -149,7 +159,7 @@ pub fn unpack(reader: impl Read, dest: &Path) -> Result<()> {
 fn unpack_entries(reader: impl Read, dest: &Path) -> Result<()> {
     let tree = ConfinedDir::open(dest).map_err(|e| confined_err(dest, e))?;
     let mut archive = tar::Archive::new(MetadataGuard::new(reader));
-    let tar_err = |e: io::Error| EngineError::io("unpacking layer into", dest, e);
+    let tar_err = |e: io::Error| EngineError::io(TAR_READ, dest, e);
     let mut dirs = Vec::new();
     for entry in archive.entries().map_err(tar_err)? {
         let mut entry = entry.map_err(tar_err)?;
@@ -547,5 +557,26 @@ mod tests {
         assert!(err.is_err(), "a truncated layer must fail");
         assert_eq!(fs::read_dir(&dirs.unpacked).unwrap().count(), 0);
         assert_eq!(fs::read_dir(&dirs.blobs).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn what_is_not_a_tar_is_named_by_its_origin() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = LayerDirs::new(
+            &root.path().join("images"),
+            &root.path().join("tmp"),
+            SpaceGuard::new(root.path(), crate::free_space::TEST_KEEP_FREE),
+        );
+        let garbage = [b'x'; 700];
+        let err = store_layer(&dirs, &garbage[..], "garbage.tar")
+            .err()
+            .expect("garbage is not a layer")
+            .to_string();
+        // Not rpod's scratch directory, which the user has nothing to do with.
+        assert!(
+            err.starts_with("garbage.tar: not a valid layer tar"),
+            "{err}"
+        );
+        assert!(!err.contains("layer-"), "{err}");
     }
 }
