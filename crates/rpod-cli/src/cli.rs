@@ -1622,7 +1622,7 @@ pub struct CpArgs {
     /// owners the files have).
     #[arg(short = 'a', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub archive: bool,
-    /// Accepted for podman's scripts: rpod always replaces what is there.
+    /// Let a directory replace a non-directory and the reverse (refused otherwise)
     #[arg(long)]
     pub overwrite: bool,
     pub source: String,

@@ -1226,6 +1226,24 @@ fn cp_never_replaces_a_file_with_a_directory_or_the_reverse() {
         std::fs::read_to_string(dir.path().join("one")).unwrap(),
         "kept\n"
     );
+    // `--overwrite` lets one kind replace another, both ways, at the top and below.
+    rpod.ok(&["cp", "--overwrite", &host("src"), "box:/tmp/file"]);
+    rpod.ok(&["cp", "--overwrite", &contents("flat"), "box:/tmp/d"]);
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "box",
+            "sh",
+            "-c",
+            "cat /tmp/file/x/h /tmp/d/sub; test -f /tmp/d/sub && echo file"
+        ]),
+        "h\na file\nfile\n"
+    );
+    rpod.ok(&["cp", "--overwrite", "box:/tmp/file", &host("one")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("one/x/h")).unwrap(),
+        "h\n"
+    );
 }
 
 #[test]

@@ -8784,5 +8784,24 @@ fn rpod_remote_copies_files_both_ways() {
         service.remote_ok(&["exec", "box", "cat", "/tmp/renamed.txt"]),
         "from the client\n"
     );
+    // `--overwrite` lets the directory replace the file; `DIR/.` puts what DIR holds
+    // into an existing directory (it went in as DIR).
+    service.remote_ok(&["cp", "--overwrite", &shown(&into), "box:/tmp/renamed.txt"]);
+    service.remote_ok(&["exec", "box", "mkdir", "/tmp/held"]);
+    service.remote_ok(&["cp", &format!("{}/.", shown(&into)), "box:/tmp/held"]);
+    assert_eq!(
+        service.remote_ok(&[
+            "exec",
+            "box",
+            "cat",
+            "/tmp/renamed.txt/out/deep/f",
+            "/tmp/held/out/deep/f"
+        ]),
+        "made-inside\nmade-inside\n"
+    );
+    refused(
+        &["cp", "--overwrite", "box:/out", &shown(&copied)],
+        "not supported",
+    );
     service.remote_ok(&["rm", "-f", "-t", "0", "box"]);
 }

@@ -19,14 +19,16 @@ pub enum CopiedKind {
 
 /// Docker's rules for a copy's destination that is not an existing directory: a file
 /// becomes it (replacing a file there) unless it ends in `/` (a directory that must
-/// exist); a directory becomes it only where nothing is; a tar goes only into a directory.
-/// Never is a file there replaced by a directory, nor a name ending in `/` made a file.
-/// `existing` is what is there (links not followed); `shown` the destination as the user
-/// wrote it, and `place` where it is (`container NAME`, `the host`).
+/// exist); a directory becomes it only where nothing is (or, with `keep_kinds` off, cp's
+/// `--overwrite`, replacing what is there); a tar goes only into a directory. Never is a
+/// name ending in `/` made a file. `existing` is what is there (links not followed);
+/// `shown` the destination as the user wrote it, and `place` where it is (`container
+/// NAME`, `the host`).
 pub fn check_destination(
     copied: CopiedKind,
     existing: Option<FileType>,
     wants_dir: bool,
+    keep_kinds: bool,
     shown: &str,
     place: &str,
 ) -> Result<()> {
@@ -44,16 +46,16 @@ pub fn check_destination(
         (Some(_), _) if wants_dir => Err(EngineError::InvalidArg(format!(
             "\"{shown}\" on {place} is not a directory"
         ))),
-        (Some(_), CopiedKind::Directory) => Err(EngineError::InvalidArg(format!(
-            "cannot copy a directory onto \"{shown}\" on {place}: it is not a directory"
+        (Some(_), CopiedKind::Directory) if keep_kinds => Err(EngineError::InvalidArg(format!(
+            "cannot copy a directory onto \"{shown}\" on {place}: it is not a directory (--overwrite replaces it)"
         ))),
-        (Some(_), CopiedKind::File) => Ok(()),
+        (Some(_), _) => Ok(()),
     }
 }
 
 /// [`check_destination`] for `dest` on the host, unless it is a directory (links
 /// followed), which a copy goes into.
-pub fn check_host_destination(copied: CopiedKind, dest: &Path) -> Result<()> {
+pub fn check_host_destination(copied: CopiedKind, dest: &Path, keep_kinds: bool) -> Result<()> {
     if dest.is_dir() {
         return Ok(());
     }
@@ -66,6 +68,7 @@ pub fn check_host_destination(copied: CopiedKind, dest: &Path) -> Result<()> {
         copied,
         existing,
         wants_dir,
+        keep_kinds,
         &dest.to_string_lossy(),
         "the host",
     )
@@ -79,7 +82,7 @@ mod tests {
     const LINK: Option<FileType> = Some(FileType::Symlink);
 
     fn message(copied: CopiedKind, existing: Option<FileType>, wants_dir: bool) -> String {
-        match check_destination(copied, existing, wants_dir, "/x", "container c") {
+        match check_destination(copied, existing, wants_dir, true, "/x", "container c") {
             Ok(()) => "ok".into(),
             Err(e) => e.to_string(),
         }
@@ -110,6 +113,9 @@ mod tests {
             );
         }
         assert!(message(CopiedKind::Directory, None, true).contains("could not be found"));
+        // `--overwrite`: what is there gives way, but a trailing `/` still wants a directory.
+        check_destination(CopiedKind::Directory, FILE, false, false, "/x", "the host").unwrap();
+        assert!(check_destination(CopiedKind::File, FILE, true, false, "/x/", "the host").is_err());
     }
 
     #[test]
@@ -122,7 +128,7 @@ mod tests {
             );
         }
         assert!(matches!(
-            check_destination(CopiedKind::Archive, None, false, "/x", "the host"),
+            check_destination(CopiedKind::Archive, None, false, true, "/x", "the host"),
             Err(EngineError::NoSuchPath(_))
         ));
     }
@@ -132,17 +138,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
         std::fs::write(&file, "kept").unwrap();
-        check_host_destination(CopiedKind::Directory, dir.path()).unwrap();
-        check_host_destination(CopiedKind::File, &file).unwrap();
-        check_host_destination(CopiedKind::Directory, &dir.path().join("new")).unwrap();
-        assert!(check_host_destination(CopiedKind::Directory, &file).is_err());
+        check_host_destination(CopiedKind::Directory, dir.path(), true).unwrap();
+        check_host_destination(CopiedKind::File, &file, true).unwrap();
+        check_host_destination(CopiedKind::Directory, &dir.path().join("new"), true).unwrap();
+        assert!(check_host_destination(CopiedKind::Directory, &file, true).is_err());
         let slashed = PathBuf::from(format!("{}/", file.display()));
-        assert!(check_host_destination(CopiedKind::File, &slashed).is_err());
+        assert!(check_host_destination(CopiedKind::File, &slashed, true).is_err());
         let new_slashed = PathBuf::from(format!("{}/new/", dir.path().display()));
-        assert!(check_host_destination(CopiedKind::File, &new_slashed).is_err());
+        assert!(check_host_destination(CopiedKind::File, &new_slashed, true).is_err());
         // A link to a directory is gone into.
         std::os::unix::fs::symlink(dir.path(), dir.path().join("link")).unwrap();
-        check_host_destination(CopiedKind::Directory, &dir.path().join("link")).unwrap();
+        check_host_destination(CopiedKind::Directory, &dir.path().join("link"), true).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "kept");
     }
 }

@@ -71,11 +71,11 @@ pub use engine::checkpoint::{
 pub use engine::{
     file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
     parse_kube_log_driver, parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions,
-    BuildPull, BuildSecret, CloneOptions, CommitOptions, CreateOptions, Engine, EngineOptions,
-    ExecReattached, ExecRequest, ExecStarted, FetchedContext, HealthRun, HistoryStep, HostSource,
-    ImageRemoval, ImageVolumes, MigrateReport, PathStat, PlayOptions, PlayReport, PlayedPod,
-    PodCloneOptions, PodNetworkSettings, PodOptions, PodSettings, PodView, RemoteContext,
-    RemoveOptions, RuntimeMaker, Squash, SshSource, StepSettings, WaitBegun, WaitCondition,
-    WaitOptions, WaitOutcome,
+    BuildPull, BuildSecret, CloneOptions, CommitOptions, CopyInto, CreateOptions, Engine,
+    EngineOptions, ExecReattached, ExecRequest, ExecStarted, FetchedContext, HealthRun,
+    HistoryStep, HostSource, ImageRemoval, ImageVolumes, MigrateReport, PathStat, PlayOptions,
+    PlayReport, PlayedPod, PodCloneOptions, PodNetworkSettings, PodOptions, PodSettings, PodView,
+    RemoteContext, RemoveOptions, RuntimeMaker, Squash, SshSource, StepSettings, WaitBegun,
+    WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

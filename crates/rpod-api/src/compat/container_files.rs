@@ -161,15 +161,21 @@ pub fn archive_get(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
 
 /// `PUT /containers/{name}/archive?path=`: unpack the tar of the body into the directory
 /// `path`. Docker's `copyUIDGID` (libpod's `chown`) gives the files to the container's
-/// user; otherwise they keep the tar's owners.
+/// user; otherwise they keep the tar's owners. A directory there is not replaced by a
+/// non-directory, nor the reverse, unless `noOverwriteDirNonDir=false` is said (Docker's
+/// default is to replace, but its CLI always asks not to; `cp --overwrite` says false).
 pub fn archive_put(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let path = archive_path(ex)?;
     let chown = ex.query_bool("copyUIDGID")? || ex.query_bool("chown")?;
+    let how = rpod_engine::CopyInto {
+        keep_kinds: ex.query_bool_or("noOverwriteDirNonDir", true)?,
+        ..rpod_engine::CopyInto::chown(chown)
+    };
     context.engine.lookup(name)?;
     let mut body = ex.conn.body();
     context
         .engine
-        .copy_into_container(name, HostSource::Tar(&mut body), &path, chown)?;
+        .copy_into_container_as(name, HostSource::Tar(&mut body), &path, &how)?;
     ex.empty(200)
 }
 

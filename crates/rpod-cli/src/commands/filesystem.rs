@@ -134,9 +134,15 @@ pub fn cp(engine: &Engine, args: CpArgs) -> Outcome {
 }
 
 fn copy(engine: &Engine, args: CpArgs) -> Outcome {
+    // `--overwrite`: a directory may replace a non-directory and the reverse.
+    let how = rpod_engine::CopyInto {
+        keep_kinds: !args.overwrite,
+        ..rpod_engine::CopyInto::chown(args.archive)
+    };
     match (cp_end(&args.source), cp_end(&args.destination)) {
         (CpEnd::Container(name, path), CpEnd::Host(dest)) => {
-            engine.copy_from_container(name, path, std::path::Path::new(dest))?;
+            let dest = std::path::Path::new(dest);
+            engine.copy_from_container_as(name, path, dest, how.keep_kinds)?;
         }
         (CpEnd::Container(name, path), CpEnd::Stream) => {
             if io::stdout().is_terminal() {
@@ -150,14 +156,14 @@ fn copy(engine: &Engine, args: CpArgs) -> Outcome {
         }
         (CpEnd::Host(source), CpEnd::Container(name, path)) => {
             let source = HostSource::Path(std::path::Path::new(source));
-            engine.copy_into_container(name, source, path, args.archive)?;
+            engine.copy_into_container_as(name, source, path, &how)?;
         }
         (CpEnd::Stream, CpEnd::Container(name, path)) => {
             let mut stdin = io::stdin().lock();
-            engine.copy_into_container(name, HostSource::Tar(&mut stdin), path, args.archive)?;
+            engine.copy_into_container_as(name, HostSource::Tar(&mut stdin), path, &how)?;
         }
         (CpEnd::Container(from, from_path), CpEnd::Container(to, to_path)) => {
-            engine.copy_between_containers(from, from_path, to, to_path, args.archive)?;
+            engine.copy_between_containers_as(from, from_path, to, to_path, &how)?;
         }
         _ => {
             return Err(usage(

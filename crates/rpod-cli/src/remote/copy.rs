@@ -33,6 +33,14 @@ fn io_failure(what: String) -> impl FnOnce(io::Error) -> Failure {
 /// are written here (rpod.conf's `[storage] keep_free`, as for the local store).
 pub fn cp(client: &mut Client, args: &CpArgs, keep: KeepFree) -> Outcome {
     match (cp_end(&args.source), cp_end(&args.destination)) {
+        // The archive unpacked here has no way to replace another kind safely (its own
+        // links could lead the removal anywhere).
+        (CpEnd::Container(..), CpEnd::Host(_)) if args.overwrite => Err(Failure::new(
+            ENGINE_ERROR,
+            rpod_engine::EngineError::NotSupported(
+                "--overwrite copying out of a container with a remote service".into(),
+            ),
+        )),
         (CpEnd::Container(name, path), CpEnd::Host(dest)) => {
             download(client, name, path, Path::new(dest), keep)
         }
@@ -48,12 +56,12 @@ pub fn cp(client: &mut Client, args: &CpArgs, keep: KeepFree) -> Outcome {
             Ok(0)
         }
         (CpEnd::Host(source), CpEnd::Container(name, path)) => {
-            upload(client, Path::new(source), name, path)
+            upload(client, Path::new(source), name, path, args.overwrite)
         }
         (CpEnd::Stream, CpEnd::Container(name, path)) => {
             let reply = client.upload(
                 "PUT",
-                &archive_url(name, path),
+                &put_url(name, path, args.overwrite),
                 "application/x-tar",
                 &mut |out| io::copy(&mut io::stdin().lock(), out).map(|_| ()),
             )?;
@@ -74,6 +82,17 @@ fn archive_url(name: &str, path: &str) -> String {
         "{COMPAT_PREFIX}/containers/{}/archive?path={}",
         encode(name),
         encode(path)
+    )
+}
+
+/// The archive endpoint's PUT of `path` in container `name`: with `overwrite`, saying that
+/// a directory may replace a non-directory and the reverse (the service refuses it
+/// otherwise).
+fn put_url(name: &str, path: &str, overwrite: bool) -> String {
+    format!(
+        "{}&noOverwriteDirNonDir={}",
+        archive_url(name, path),
+        !overwrite
     )
 }
 
@@ -124,7 +143,7 @@ fn download(client: &mut Client, name: &str, path: &str, dest: &Path, keep: Keep
         archive_of(client, name, path)?;
     }
     let is_dir = stat(stat_reply.path_stat.as_deref()).is_some_and(|(_, is_dir)| is_dir);
-    check_host_destination(copied_kind(is_dir), dest)?;
+    check_host_destination(copied_kind(is_dir), dest, true)?;
     let archive = archive_of(client, name, path)?;
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -213,14 +232,17 @@ fn unpack(from: impl Read, into: &Path) -> Result<(), Failure> {
 }
 
 /// Copy host `source` into container `name` at `path`: into it when it is a directory
-/// there, else as it.
-fn upload(client: &mut Client, source: &Path, name: &str, path: &str) -> Outcome {
+/// there, else as it; with `overwrite`, replacing another kind there.
+fn upload(client: &mut Client, source: &Path, name: &str, path: &str, overwrite: bool) -> Outcome {
     let meta =
         std::fs::symlink_metadata(source).map_err(io_failure(format!("{}", source.display())))?;
-    let own_name = source
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| ".".into());
+    // `DIR/.` (which Path's parsing drops): what the directory holds goes into an existing
+    // directory, not the directory itself.
+    let contents = source.as_os_str().as_encoded_bytes().ends_with(b"/.");
+    let own_name = match source.file_name() {
+        Some(name) if !contents => name.to_string_lossy().into_owned(),
+        _ => ".".into(),
+    };
     // Where it lands: into an existing directory under its own name, else as `path`.
     let stat_reply = client.call("HEAD", &archive_url(name, path), None)?;
     let there = stat(stat_reply.path_stat.as_deref());
@@ -234,6 +256,7 @@ fn upload(client: &mut Client, source: &Path, name: &str, path: &str) -> Outcome
                 copied_kind(meta.is_dir()),
                 existing,
                 wants_dir,
+                !overwrite,
                 path,
                 &place,
             )?;
@@ -252,7 +275,7 @@ fn upload(client: &mut Client, source: &Path, name: &str, path: &str) -> Outcome
     };
     let reply = client.upload(
         "PUT",
-        &archive_url(name, &into),
+        &put_url(name, &into, overwrite),
         "application/x-tar",
         &mut |out| {
             let mut builder = tar::Builder::new(out);

@@ -579,7 +579,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             sessions::exec(c, &a)
         }
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => {
-            only(&path, leaf, &["source", "destination"])?;
+            only(&path, leaf, &["source", "destination", "overwrite"])?;
             copy::cp(c, &a, config.keep_free())
         }
         Command::Secret(SecretCommand::Create(a)) => {

@@ -151,6 +151,10 @@ fn copy_into(
     let inner = tree_copy::open_dir_at(src, name)?;
     let target = match to_name {
         Some(to) => {
+            // `--overwrite`: another kind there gives way to the directory.
+            if !how.keep_kinds && kind_at(dst_dir, to).is_some_and(|k| k != FileType::Directory) {
+                crate::confined::remove_entry(dst_dir, to)?;
+            }
             match rfs::mkdirat(dst_dir, to, rfs::Mode::from_raw_mode(0o755)) {
                 Ok(()) | Err(rustix::io::Errno::EXIST) => {}
                 Err(e) => return Err(e.into()),
@@ -326,8 +330,21 @@ impl Engine {
 
     /// Copy `path` in the container to the host: into `dest` when it is a directory (under
     /// its own name), otherwise as `dest`. What the container's mounts show is copied from
-    /// their sources, also for mounts inside a copied directory.
+    /// their sources, also for mounts inside a copied directory. Nothing on the host is
+    /// replaced by another kind (`copy_from_container_as` can allow it).
     pub fn copy_from_container(&self, name_or_id: &str, path: &str, dest: &Path) -> Result<()> {
+        self.copy_from_container_as(name_or_id, path, dest, true)
+    }
+
+    /// `copy_from_container`; without `keep_kinds` (cp's `--overwrite`) a directory on the
+    /// host may be replaced by a non-directory and the reverse.
+    pub fn copy_from_container_as(
+        &self,
+        name_or_id: &str,
+        path: &str,
+        dest: &Path,
+        keep_kinds: bool,
+    ) -> Result<()> {
         let source = ContainerPath::parse(path)?;
         self.with_tree(name_or_id, |record, tree, _| {
             let entry = existing_entry(tree, &source, path, record)?;
@@ -338,7 +355,7 @@ impl Engine {
             } else {
                 CopiedKind::File
             };
-            check_host_destination(copied, dest)?;
+            check_host_destination(copied, dest, keep_kinds)?;
             let (dir, to_name) = host_target(dest)?;
             // A mount's top is named after its source on the host: copied under the
             // container's name.
@@ -363,8 +380,9 @@ impl Engine {
                     .id_mappings
                     .as_ref()
                     .map(tree_copy::Owners::ToContainer),
-                // The host's files are the user's own: none gives way to another kind.
-                keep_kinds: true,
+                // The host's files are the user's own: none gives way to another kind
+                // unless asked.
+                keep_kinds,
                 ..Default::default()
             };
             copy_into(
@@ -617,7 +635,14 @@ impl Engine {
                         .map_err(tree_err)?
                         .ok_or_else(|| no_dir(&Path::new("/").join(&dest.parent)))?;
                     let place = format!("container {}", record.config.name);
-                    check_destination(copied, entry.kind, dest.wants_dir, path, &place)?;
+                    check_destination(
+                        copied,
+                        entry.kind,
+                        dest.wants_dir,
+                        how.keep_kinds,
+                        path,
+                        &place,
+                    )?;
                     // With `DIR/.` (a source name of `.`): a directory of that name with
                     // what DIR holds.
                     writes.push((src_name.clone(), entry));
@@ -838,7 +863,11 @@ fn write_entry(
         return Ok(1);
     }
     if name == "." {
-        // A directory's contents into a new directory of the entry's name.
+        // A directory's contents into a new directory of the entry's name (with
+        // `--overwrite`, in place of another kind there).
+        if !how.keep_kinds && entry.kind.is_some_and(|k| k != FileType::Directory) {
+            crate::confined::remove_entry(&entry.dir, &entry.name)?;
+        }
         let inner = tree_copy::open_dir_at(src, name)?;
         let made = match rfs::mkdirat(&entry.dir, &entry.name, rfs::Mode::from_raw_mode(0o700)) {
             Ok(()) => true,
