@@ -1244,6 +1244,15 @@ fn cp_never_replaces_a_file_with_a_directory_or_the_reverse() {
         std::fs::read_to_string(dir.path().join("one/x/h")).unwrap(),
         "h\n"
     );
+    // `DIR/.` onto a file: with `--overwrite`, a directory of that name with what DIR
+    // holds, both ways (without it, refused above).
+    rpod.ok(&["cp", "--overwrite", &contents("src"), "box:/tmp/d/sub"]);
+    assert_eq!(rpod.ok(&["exec", "box", "cat", "/tmp/d/sub/x/h"]), "h\n");
+    rpod.ok(&["cp", "--overwrite", "box:/tmp/d/sub/.", &host("flat/d/sub")]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("flat/d/sub/x/h")).unwrap(),
+        "h\n"
+    );
 }
 
 #[test]

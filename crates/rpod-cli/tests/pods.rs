@@ -848,8 +848,6 @@ fn a_pods_volumes_devices_and_namespace_settings_reach_its_containers() {
     }
 }
 
-/// `pod ps` in podman's orders (`--sort`, newest first by default), `-l` and `--ns`; the
-/// picking commands' `-l`.
 /// A bad filter is refused also when there is no pod to apply it to (it listed nothing
 /// and succeeded).
 #[test]
@@ -868,6 +866,8 @@ fn pod_ps_refuses_bad_filters_with_no_pods() {
     );
 }
 
+/// `pod ps` in podman's orders (`--sort`, newest first by default), `-l` and `--ns`; the
+/// picking commands' `-l`.
 #[test]
 fn pods_are_listed_sorted_and_picked_as_the_latest() {
     let rpod = Rpod::with_image("crun");

@@ -17,6 +17,17 @@ pub enum CopiedKind {
     Archive,
 }
 
+impl CopiedKind {
+    /// A directory's copy, or a file's (any other kind: a link is copied as one).
+    pub fn of(is_dir: bool) -> CopiedKind {
+        if is_dir {
+            CopiedKind::Directory
+        } else {
+            CopiedKind::File
+        }
+    }
+}
+
 /// Docker's rules for a copy's destination that is not an existing directory: a file
 /// becomes it (replacing a file there) unless it ends in `/` (a directory that must
 /// exist); a directory becomes it only where nothing is (or, with `keep_kinds` off, cp's

@@ -443,6 +443,8 @@ pub struct Streamed {
     /// The connection, when the stream is the connection itself (attach, exec): its input
     /// direction is still open.
     pub connection: Option<Connection>,
+    /// The `X-Docker-Container-Path-Stat` header of an archive endpoint's answer.
+    pub path_stat: Option<String>,
 }
 
 /// A client of one service: a connection kept between requests when the service keeps it.
@@ -656,6 +658,7 @@ impl Client {
                 status: head.status,
                 body: Box::new(reader),
                 connection: Some(connection),
+                path_stat: head.path_stat,
             });
         }
         Ok(Self::streamed_body(connection, &head))
@@ -682,6 +685,7 @@ impl Client {
                 _connection: connection,
             }),
             connection: None,
+            path_stat: head.path_stat.clone(),
         }
     }
 }

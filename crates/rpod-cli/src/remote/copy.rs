@@ -109,15 +109,6 @@ fn archive_of(
     Ok(streamed)
 }
 
-/// What a copy of a path that is a directory or not copies.
-fn copied_kind(is_dir: bool) -> CopiedKind {
-    if is_dir {
-        CopiedKind::Directory
-    } else {
-        CopiedKind::File
-    }
-}
-
 /// A path's stat from an archive endpoint's header: its name and whether it is a directory.
 fn stat(header: Option<&str>) -> Option<(String, bool)> {
     let bytes = base64::engine::general_purpose::STANDARD
@@ -131,20 +122,15 @@ fn stat(header: Option<&str>) -> Option<(String, bool)> {
 /// Copy `path` of container `name` to `dest` here: into it when it is a directory, else as
 /// it (its directory must exist).
 fn download(client: &mut Client, name: &str, path: &str, dest: &Path, keep: KeepFree) -> Outcome {
+    let archive = archive_of(client, name, path)?;
     if dest.is_dir() {
-        let archive = archive_of(client, name, path)?;
         unpack_within(archive.body, dest, dest, keep)?;
         return Ok(0);
     }
-    // What is copied decides where it may go here, before anything is fetched.
-    let stat_reply = client.call("HEAD", &archive_url(name, path), None)?;
-    if stat_reply.status != 200 {
-        // The GET's answer says why, as the service words it.
-        archive_of(client, name, path)?;
-    }
-    let is_dir = stat(stat_reply.path_stat.as_deref()).is_some_and(|(_, is_dir)| is_dir);
-    check_host_destination(copied_kind(is_dir), dest, true)?;
-    let archive = archive_of(client, name, path)?;
+    // What is copied (the answer's stat) decides where it may go here, before any of it
+    // is read.
+    let is_dir = stat(archive.path_stat.as_deref()).is_some_and(|(_, is_dir)| is_dir);
+    check_host_destination(CopiedKind::of(is_dir), dest, true)?;
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -253,7 +239,7 @@ fn upload(client: &mut Client, source: &Path, name: &str, path: &str, overwrite:
             let place = format!("container {name}");
             let wants_dir = path.ends_with('/');
             check_destination(
-                copied_kind(meta.is_dir()),
+                CopiedKind::of(meta.is_dir()),
                 existing,
                 wants_dir,
                 !overwrite,

@@ -350,11 +350,7 @@ impl Engine {
             let entry = existing_entry(tree, &source, path, record)?;
             // The root itself, or `DIR/.`: what the directory holds.
             let contents = source.contents || entry.path == Path::new("/");
-            let copied = if contents || entry.is_dir() {
-                CopiedKind::Directory
-            } else {
-                CopiedKind::File
-            };
+            let copied = CopiedKind::of(contents || entry.is_dir());
             check_host_destination(copied, dest, keep_kinds)?;
             let (dir, to_name) = host_target(dest)?;
             // A mount's top is named after its source on the host: copied under the

@@ -520,14 +520,19 @@ mod tests {
         assert_eq!(value[0], b'y');
     }
 
+    /// Layer directories under `root`, as a store has them.
+    fn test_dirs(root: &Path) -> LayerDirs {
+        LayerDirs::new(
+            &root.join("images"),
+            &root.join("tmp"),
+            SpaceGuard::new(root, crate::free_space::TEST_KEEP_FREE),
+        )
+    }
+
     #[test]
     fn stores_plain_and_gzip_layers_under_their_diff_id() {
         let root = tempfile::tempdir().unwrap();
-        let dirs = LayerDirs::new(
-            &root.path().join("images"),
-            &root.path().join("tmp"),
-            SpaceGuard::new(root.path(), crate::free_space::TEST_KEEP_FREE),
-        );
+        let dirs = test_dirs(root.path());
         let data = tar_with(&[("etc/hello", b"hi\n")]);
         let expected = hex::encode(Sha256::digest(&data));
         let stored = store_layer(&dirs, &data[..], "test").unwrap();
@@ -547,11 +552,7 @@ mod tests {
     #[test]
     fn truncated_layers_are_rejected_and_leave_nothing() {
         let root = tempfile::tempdir().unwrap();
-        let dirs = LayerDirs::new(
-            &root.path().join("images"),
-            &root.path().join("tmp"),
-            SpaceGuard::new(root.path(), crate::free_space::TEST_KEEP_FREE),
-        );
+        let dirs = test_dirs(root.path());
         let data = tar_with(&[("big", &[7u8; 10_000])]);
         let err = store_layer(&dirs, &data[..3000], "cut.tar");
         assert!(err.is_err(), "a truncated layer must fail");
@@ -562,11 +563,7 @@ mod tests {
     #[test]
     fn what_is_not_a_tar_is_named_by_its_origin() {
         let root = tempfile::tempdir().unwrap();
-        let dirs = LayerDirs::new(
-            &root.path().join("images"),
-            &root.path().join("tmp"),
-            SpaceGuard::new(root.path(), crate::free_space::TEST_KEEP_FREE),
-        );
+        let dirs = test_dirs(root.path());
         let garbage = [b'x'; 700];
         let err = store_layer(&dirs, &garbage[..], "garbage.tar")
             .err()
