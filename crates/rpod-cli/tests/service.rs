@@ -7128,7 +7128,14 @@ fn rpod_remote_attaches_and_starts_attached() {
     let mut line = String::new();
     std::io::BufRead::read_line(&mut output, &mut line).unwrap();
     assert_eq!(line, "tick\n");
-    service.rpod.ok(&["exec", "ticking", "touch", "/tmp/go"]);
+    // Copied in rather than made by an exec: the container ends as soon as it sees the
+    // file, and the kernel kills what is left in its pid namespace, so an exec `touch`
+    // that had not exited yet would end with 137.
+    let go = service.rpod.dir.path().join("go");
+    std::fs::write(&go, "").unwrap();
+    service
+        .rpod
+        .ok(&["cp", go.to_str().unwrap(), "ticking:/tmp/go"]);
     let mut rest = String::new();
     output.read_to_string(&mut rest).unwrap();
     let mut errors = String::new();
