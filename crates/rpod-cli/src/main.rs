@@ -8,6 +8,7 @@ mod exit;
 mod format;
 mod inspect;
 mod parse_errors;
+mod parser;
 mod remote;
 mod terminal;
 
@@ -308,19 +309,11 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
     }
 }
 
-/// Every command, sub-command included, lets a flag given twice take its last value, as
-/// podman's flag library does (`--log-driver=none --log-driver=k8s-file` is k8s-file).
-fn last_value_wins(command: clap::Command) -> clap::Command {
-    command
-        .args_override_self(true)
-        .mut_subcommands(last_value_wins)
-}
-
 /// The command line, and clap's matches of it (which say what was given, for a remote
 /// service's check of its flags).
 fn parse_args() -> Result<(Cli, clap::ArgMatches), clap::Error> {
-    use clap::{CommandFactory, FromArgMatches};
-    let matches = last_value_wins(Cli::command()).try_get_matches()?;
+    use clap::FromArgMatches;
+    let matches = parser::parse(std::env::args_os())?;
     Ok((Cli::from_arg_matches(&matches)?, matches))
 }
 

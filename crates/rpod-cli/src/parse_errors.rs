@@ -102,8 +102,11 @@ pub fn podman_message(error: &clap::Error, words: &[String]) -> Option<String> {
         Some(ContextValue::String(text)) => Some(text.as_str()),
         _ => None,
     };
-    // clap names a flag with its value's placeholder: `--tail <TAIL>`.
-    let flag = || text(ContextKind::InvalidArg)?.split_whitespace().next();
+    // clap names a flag with its value's placeholder: `--tail <TAIL>`, `--rm[=<RM>]`.
+    let flag = || {
+        let named = text(ContextKind::InvalidArg)?.split_whitespace().next()?;
+        named.split('[').next()
+    };
     let at = position(words);
     let see_help = || {
         let mut line = String::from("See 'rpod ");

@@ -126,6 +126,40 @@ fn ps_noheading_last_and_sort() {
     rpod.fails(&["ps", "--sort", "colour"], 125);
 }
 
+/// On/off flags written as docker and podman scripts write them: `--rm=false` keeps the
+/// container, `--privileged=true` is privileged, `-it=false` keeps stdin open without a
+/// terminal; a value that is not true or false is refused and nothing is made.
+#[test]
+fn on_off_flags_take_a_value_after_an_equals_sign() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["run", "--rm=false", "--name", "kept", "demo", "true"]);
+    assert_eq!(rpod.inspect("kept", "{{.State.Status}}"), "exited");
+    rpod.ok(&["run", "--rm=true", "--name", "gone", "demo", "true"]);
+    rpod.fails(&["inspect", "gone"], 125);
+    rpod.ok(&[
+        "create",
+        "--privileged=true",
+        "-it=false",
+        "--name",
+        "p",
+        "demo",
+        "sh",
+    ]);
+    assert_eq!(
+        rpod.inspect(
+            "p",
+            "{{.HostConfig.Privileged}} {{.Config.OpenStdin}} {{.Config.Tty}}"
+        ),
+        "true true false"
+    );
+    let err = rpod.fails(&["run", "--rm=yes", "--name", "bad", "demo", "true"], 125);
+    assert!(
+        err.contains("invalid argument \"yes\" for \"--rm\" flag: not true or false"),
+        "{err}"
+    );
+    rpod.fails(&["inspect", "bad"], 125);
+}
+
 #[test]
 fn run_flags_for_scripts() {
     let rpod = Rpod::with_image("runc");

@@ -851,6 +851,10 @@ fn only(path: &[String], leaf: &ArgMatches, supported: &[&str]) -> Result<(), Fa
         ) {
             continue;
         }
+        // An on/off flag turned off (`--latest=false`) asks for nothing.
+        if matches!(leaf.try_get_one::<bool>(id), Ok(Some(false))) {
+            continue;
+        }
         return Err(usage(format!(
             "{} of \"rpod {}\" is not supported with a remote service",
             flag_name(path, id),
@@ -1090,8 +1094,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> ArgMatches {
-        use clap::CommandFactory;
-        Cli::command().try_get_matches_from(args).unwrap()
+        crate::parser::parse(args).unwrap()
     }
 
     #[test]
@@ -1108,6 +1111,10 @@ mod tests {
             "--size of \"rpod ps\" is not supported with a remote service"
         );
         assert!(only(&path, leaf, &["all", "size"]).is_ok());
+        // An on/off flag turned off asks for nothing.
+        let matches = parse(&["rpod", "--remote", "ps", "-a", "--size=false"]);
+        let (path, leaf) = leaf_command(&matches);
+        assert!(only(&path, leaf, &["all"]).is_ok());
         // Defaults are not "given".
         let matches = parse(&["rpod", "--remote", "container", "stop", "x"]);
         let (path, leaf) = leaf_command(&matches);

@@ -1,0 +1,181 @@
+//! How rpod's command line is parsed: clap, with two of podman's flag-library habits that
+//! clap does not have. A flag given twice takes its last value (`--log-driver=none
+//! --log-driver=k8s-file` is k8s-file), and an on/off flag also takes a value after `=`
+//! (`--rm=false`, `--privileged=true`, `-t=false`), read as Go's `strconv.ParseBool` reads
+//! it. Scripts written for podman and docker use both.
+
+use clap::error::ErrorKind;
+use clap::{ArgAction, ArgMatches, CommandFactory};
+
+use crate::cli::Cli;
+
+/// The words Go's `strconv.ParseBool` takes, true ones first.
+const TRUE_WORDS: [&str; 6] = ["1", "t", "T", "TRUE", "true", "True"];
+const FALSE_WORDS: [&str; 6] = ["0", "f", "F", "FALSE", "false", "False"];
+
+/// Parses `words` (`rpod` first). The plain command first: it builds only the subcommands
+/// the words name (a command line is parsed at every start, so that is kept cheap), and
+/// its help shows `--rm`, not `--rm[=<RM>]`. Only a command line it refuses is tried again
+/// with values for on/off flags; if that is refused too, the first refusal is said, unless
+/// the second is about such a value (`--rm=maybe`).
+pub fn parse<I, T>(words: I) -> Result<ArgMatches, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let words: Vec<std::ffi::OsString> = words.into_iter().map(Into::into).collect();
+    let plain = match last_value_wins(Cli::command()).try_get_matches_from(&words) {
+        Ok(matches) => return Ok(matches),
+        Err(error) => error,
+    };
+    if !matches!(
+        plain.kind(),
+        ErrorKind::UnknownArgument | ErrorKind::TooManyValues
+    ) {
+        return Err(plain);
+    }
+    // Built whole first: clap fills in a subcommand's flags only when it builds it.
+    let mut command = Cli::command();
+    command.build();
+    match with_flag_values(command).try_get_matches_from(&words) {
+        Ok(matches) => Ok(matches),
+        Err(error) if error.kind() == ErrorKind::ValueValidation => Err(error),
+        Err(_) => Err(plain),
+    }
+}
+
+/// Every command, sub-command included, lets a flag given twice take its last value.
+fn last_value_wins(command: clap::Command) -> clap::Command {
+    command
+        .args_override_self(true)
+        .mut_subcommands(last_value_wins)
+}
+
+/// [`last_value_wins`], and every on/off flag takes `=VALUE` too.
+fn with_flag_values(command: clap::Command) -> clap::Command {
+    command
+        .args_override_self(true)
+        .mut_args(|arg| {
+            if !matches!(arg.get_action(), ArgAction::SetTrue) {
+                return arg;
+            }
+            // Only with `=`: `--rm demo` must not read `demo` as the flag's value, and
+            // `-it` stays two flags.
+            arg.action(ArgAction::Set)
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("true")
+                .default_value("false")
+                .value_parser(go_bool)
+        })
+        .mut_subcommands(with_flag_values)
+}
+
+/// An on/off flag's value: what Go's `strconv.ParseBool` takes, as podman reads it.
+fn go_bool(word: &str) -> Result<bool, String> {
+    if TRUE_WORDS.contains(&word) {
+        Ok(true)
+    } else if FALSE_WORDS.contains(&word) {
+        Ok(false)
+    } else {
+        Err("not true or false".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        std::iter::once("rpod")
+            .chain(line.split_whitespace())
+            .map(String::from)
+            .collect()
+    }
+
+    /// The on/off flags `ids` of `rpod run` as `line` (after `run`) sets them.
+    fn run_flags(line: &str, ids: &[&str]) -> Vec<bool> {
+        let matches = parse(words(&format!("run {line}"))).expect(line);
+        let (name, run) = matches.subcommand().expect("a subcommand");
+        assert_eq!(name, "run");
+        ids.iter()
+            .map(|id| *run.get_one::<bool>(id).expect(id))
+            .collect()
+    }
+
+    #[test]
+    fn on_off_flags_take_true_or_false_after_an_equals_sign() {
+        assert_eq!(run_flags("--rm=true demo", &["rm"]), [true]);
+        assert_eq!(run_flags("--rm=false demo", &["rm"]), [false]);
+        assert_eq!(run_flags("--rm demo", &["rm"]), [true]);
+        assert_eq!(run_flags("demo", &["rm"]), [false]);
+        // Go's words for true and false.
+        for (word, on) in [
+            ("1", true),
+            ("T", true),
+            ("True", true),
+            ("0", false),
+            ("F", false),
+        ] {
+            assert_eq!(
+                run_flags(&format!("--privileged={word} demo"), &["privileged"]),
+                [on]
+            );
+        }
+        // The last one given counts, as with other flags.
+        assert_eq!(run_flags("--rm --rm=false demo", &["rm"]), [false]);
+        assert_eq!(run_flags("--rm=false --rm demo", &["rm"]), [true]);
+        // Letters: a cluster stays flags, the last letter may take a value.
+        assert_eq!(
+            run_flags("-it=false demo", &["interactive", "tty"]),
+            [true, false]
+        );
+        assert_eq!(
+            run_flags("-dit demo", &["detach", "interactive", "tty"]),
+            [true, true, true]
+        );
+        assert_eq!(run_flags("-t=1 demo", &["tty"]), [true]);
+        // Global flags too.
+        let matches = parse(words("--remote=false ps")).unwrap();
+        assert_eq!(matches.get_one::<bool>("remote"), Some(&false));
+    }
+
+    #[test]
+    fn the_containers_own_command_line_is_left_alone() {
+        let matches = parse(words("run demo sh --rm=false")).unwrap();
+        let (_, run) = matches.subcommand().unwrap();
+        assert_eq!(run.get_one::<bool>("rm"), Some(&false));
+        let given: Vec<&String> = run
+            .get_many::<String>("image_and_command")
+            .unwrap()
+            .collect();
+        assert_eq!(given, ["demo", "sh", "--rm=false"]);
+    }
+
+    #[test]
+    fn a_value_that_is_not_true_or_false_is_refused_in_podmans_words() {
+        let line = words("run --rm=maybe demo");
+        let error = parse(&line).unwrap_err();
+        assert_eq!(
+            crate::parse_errors::podman_message(&error, &line).unwrap(),
+            "Error: invalid argument \"maybe\" for \"--rm\" flag: not true or false\n\
+             See 'rpod run --help'"
+        );
+        // An unknown flag is still said as such.
+        let line = words("run --bogus=false demo");
+        let error = parse(&line).unwrap_err();
+        assert_eq!(
+            crate::parse_errors::podman_message(&error, &line).unwrap(),
+            "Error: unknown flag: --bogus\nSee 'rpod run --help'"
+        );
+    }
+
+    #[test]
+    fn help_shows_on_off_flags_without_a_value() {
+        let error = parse(words("run --help")).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::DisplayHelp);
+        let help = error.render().to_string();
+        assert!(help.contains("      --rm\n"), "{help}");
+        assert!(!help.contains("[=<RM>]"), "{help}");
+    }
+}
