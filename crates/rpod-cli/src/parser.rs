@@ -15,16 +15,17 @@ const FALSE_WORDS: [&str; 6] = ["0", "f", "F", "FALSE", "false", "False"];
 
 /// Parses `words` (`rpod` first). The plain command first: it builds only the subcommands
 /// the words name (a command line is parsed at every start, so that is kept cheap), and
-/// its help shows `--rm`, not `--rm[=<RM>]`. Only a command line it refuses is tried again
-/// with values for on/off flags; if that is refused too, the first refusal is said, unless
-/// the second is about such a value (`--rm=maybe`).
+/// its help shows `--rm`, not `--rm[=<RM>]`. Only a command line it refuses for a word too
+/// many or unknown (what `--rm=false` is to it) is parsed again, with values for on/off
+/// flags; that parse's answer stands, as it got further.
 pub fn parse<I, T>(words: I) -> Result<ArgMatches, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
     let words: Vec<std::ffi::OsString> = words.into_iter().map(Into::into).collect();
-    let plain = match last_value_wins(Cli::command()).try_get_matches_from(&words) {
+    let plain = match on_every_command(Cli::command(), last_value_wins).try_get_matches_from(&words)
+    {
         Ok(matches) => return Ok(matches),
         Err(error) => error,
     };
@@ -37,38 +38,38 @@ where
     // Built whole first: clap fills in a subcommand's flags only when it builds it.
     let mut command = Cli::command();
     command.build();
-    match with_flag_values(command).try_get_matches_from(&words) {
-        Ok(matches) => Ok(matches),
-        Err(error) if error.kind() == ErrorKind::ValueValidation => Err(error),
-        Err(_) => Err(plain),
-    }
+    on_every_command(command, |c| {
+        last_value_wins(c).mut_args(with_optional_value)
+    })
+    .try_get_matches_from(&words)
 }
 
-/// Every command, sub-command included, lets a flag given twice take its last value.
+/// `change` made to `command` and every subcommand under it.
+fn on_every_command(
+    command: clap::Command,
+    change: fn(clap::Command) -> clap::Command,
+) -> clap::Command {
+    change(command).mut_subcommands(|sub| on_every_command(sub, change))
+}
+
+/// A flag given twice takes its last value.
 fn last_value_wins(command: clap::Command) -> clap::Command {
-    command
-        .args_override_self(true)
-        .mut_subcommands(last_value_wins)
+    command.args_override_self(true)
 }
 
-/// [`last_value_wins`], and every on/off flag takes `=VALUE` too.
-fn with_flag_values(command: clap::Command) -> clap::Command {
-    command
-        .args_override_self(true)
-        .mut_args(|arg| {
-            if !matches!(arg.get_action(), ArgAction::SetTrue) {
-                return arg;
-            }
-            // Only with `=`: `--rm demo` must not read `demo` as the flag's value, and
-            // `-it` stays two flags.
-            arg.action(ArgAction::Set)
-                .num_args(0..=1)
-                .require_equals(true)
-                .default_missing_value("true")
-                .default_value("false")
-                .value_parser(go_bool)
-        })
-        .mut_subcommands(with_flag_values)
+/// An on/off flag takes `=VALUE` too; other arguments are left as they are.
+fn with_optional_value(arg: clap::Arg) -> clap::Arg {
+    if !matches!(arg.get_action(), ArgAction::SetTrue) {
+        return arg;
+    }
+    // Only with `=`: `--rm demo` must not read `demo` as the flag's value, and `-it`
+    // stays two flags.
+    arg.action(ArgAction::Set)
+        .num_args(0..=1)
+        .require_equals(true)
+        .default_missing_value("true")
+        .default_value("false")
+        .value_parser(go_bool)
 }
 
 /// An on/off flag's value: what Go's `strconv.ParseBool` takes, as podman reads it.
@@ -142,9 +143,9 @@ mod tests {
 
     #[test]
     fn the_containers_own_command_line_is_left_alone() {
-        let matches = parse(words("run demo sh --rm=false")).unwrap();
+        let matches = parse(words("run --rm=true demo sh --rm=false")).unwrap();
         let (_, run) = matches.subcommand().unwrap();
-        assert_eq!(run.get_one::<bool>("rm"), Some(&false));
+        assert_eq!(run.get_one::<bool>("rm"), Some(&true));
         let given: Vec<&String> = run
             .get_many::<String>("image_and_command")
             .unwrap()
@@ -163,6 +164,13 @@ mod tests {
         );
         // An unknown flag is still said as such.
         let line = words("run --bogus=false demo");
+        let error = parse(&line).unwrap_err();
+        assert_eq!(
+            crate::parse_errors::podman_message(&error, &line).unwrap(),
+            "Error: unknown flag: --bogus\nSee 'rpod run --help'"
+        );
+        // Past an on/off flag's value, the mistake after it is the one said.
+        let line = words("run --rm=false --bogus demo");
         let error = parse(&line).unwrap_err();
         assert_eq!(
             crate::parse_errors::podman_message(&error, &line).unwrap(),

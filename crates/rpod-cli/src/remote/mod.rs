@@ -835,24 +835,30 @@ fn leaf_command(matches: &ArgMatches) -> (Vec<String>, &ArgMatches) {
 /// it as the user wrote it.
 fn only(path: &[String], leaf: &ArgMatches, supported: &[&str]) -> Result<(), Failure> {
     let globals = global_ids();
-    let arguments = argument_ids(path);
+    let command = command_at(path);
     for id in leaf.ids() {
         let id = id.as_str();
-        // Groups (one per argument struct) are not arguments.
-        if supported.contains(&id)
-            || globals.iter().any(|g| g == id)
-            || !arguments.iter().any(|a| a == id)
-        {
+        if supported.contains(&id) || globals.iter().any(|g| g == id) {
             continue;
         }
+        // Groups (one per argument struct) are not arguments.
+        let Some(argument) = command
+            .as_ref()
+            .and_then(|c| c.get_arguments().find(|a| a.get_id() == id))
+        else {
+            continue;
+        };
         if !matches!(
             leaf.value_source(id),
             Some(ValueSource::CommandLine | ValueSource::EnvVariable)
         ) {
             continue;
         }
-        // An on/off flag turned off (`--latest=false`) asks for nothing.
-        if matches!(leaf.try_get_one::<bool>(id), Ok(Some(false))) {
+        // A flag that is off unless given, given off (`--latest=false`), asks for nothing.
+        // One that is on by default (`--http-proxy`) asks for something when turned off.
+        if matches!(argument.get_action(), clap::ArgAction::SetTrue)
+            && matches!(leaf.try_get_one::<bool>(id), Ok(Some(false)))
+        {
             continue;
         }
         return Err(usage(format!(
@@ -1111,10 +1117,17 @@ mod tests {
             "--size of \"rpod ps\" is not supported with a remote service"
         );
         assert!(only(&path, leaf, &["all", "size"]).is_ok());
-        // An on/off flag turned off asks for nothing.
+        // A flag that is off by default, turned off, asks for nothing; one that is on by
+        // default, turned off, does.
         let matches = parse(&["rpod", "--remote", "ps", "-a", "--size=false"]);
         let (path, leaf) = leaf_command(&matches);
         assert!(only(&path, leaf, &["all"]).is_ok());
+        let matches = parse(&["rpod", "--remote", "run", "--http-proxy=false", "demo"]);
+        let (path, leaf) = leaf_command(&matches);
+        let error = only(&path, leaf, &["image_and_command"])
+            .unwrap_err()
+            .message();
+        assert!(error.starts_with("--http-proxy of \"rpod run\""), "{error}");
         // Defaults are not "given".
         let matches = parse(&["rpod", "--remote", "container", "stop", "x"]);
         let (path, leaf) = leaf_command(&matches);
