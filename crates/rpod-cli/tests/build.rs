@@ -242,6 +242,19 @@ fn build_from_another_image_into_a_log_file() {
         ])
     };
     assert_eq!(layers("history"), "2\n");
+    // demo has no PATH: the image made on it gets the default one beside its own, as
+    // buildah's; a build that makes nothing new is demo itself, without it.
+    assert_eq!(
+        rpod.inspect("history", "{{.Config.Env}}"),
+        "[PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin A=1]"
+    );
+    fs::write(dir.join("Containerfile"), "FROM demo\n").unwrap();
+    rpod.ok(&["build", "-q", "-t", "same", &ctx]);
+    assert_eq!(
+        rpod.inspect("same", "{{.Id}}"),
+        rpod.inspect("demo", "{{.Id}}")
+    );
+    assert_eq!(rpod.inspect("same", "{{.Config.Env}}"), "[]");
     let steps = rpod.ok(&[
         "history",
         "--no-trunc",

@@ -709,6 +709,15 @@ fn diff_commit_and_export() {
         // changed, as podman shows it, without them.
         "C /bin\nD /bin/ls\nA /data\nA /data/secret\nC /etc\nA /hello\n"
     );
+    // The imported image's config has no Env, Cmd or ports: a template reads them as a Go
+    // template reads podman's struct, empty.
+    assert_eq!(
+        rpod.inspect(
+            "demo",
+            "{{.Config.Env}} {{.Config.Cmd}} {{.Config.ExposedPorts}} {{.Config.ArgsEscaped}}"
+        ),
+        "[] [] map[] false"
+    );
     // The image has no /etc/mtab: every start links it to /proc/mounts, as podman's.
     assert_eq!(
         rpod.ok(&["run", "--rm", "demo", "readlink", "/etc/mtab"]),
@@ -1156,6 +1165,22 @@ fn cp_never_replaces_a_file_with_a_directory_or_the_reverse() {
     refused(
         &["cp", &host("one"), "box:/tmp/new/"],
         "\"/tmp/new/\" could not be found on container box",
+    );
+    // A source missing on the host, or under a file, in podman's words.
+    refused(
+        &["cp", &host("none"), "box:/tmp/"],
+        &format!(
+            "\"{}\" could not be found on the host: no such file or directory",
+            host("none")
+        ),
+    );
+    refused(
+        &["cp", &format!("{}/x", host("none")), "box:/tmp/"],
+        "/none/x\" could not be found on the host: no such file or directory",
+    );
+    refused(
+        &["cp", &format!("{}/x", host("one")), "box:/tmp/"],
+        "/one/x: not a directory",
     );
     // At depth: flat/sub (a file) onto /tmp/d/sub (a directory), and src/sub (a
     // directory) onto /tmp/d/x (a file).
@@ -2154,6 +2179,21 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     assert!(
         lines[1].starts_with(&format!("{}|", &demo[..12])),
         "{history}"
+    );
+    // The import's step names its layer by digest, as podman's, not the tarball's path.
+    let layer = rpod.inspect("demo", "{{index .RootFS.Layers 0}}");
+    assert_eq!(
+        rpod.ok(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.CreatedBy}}",
+            "demo"
+        ]),
+        format!(
+            "/bin/sh -c #(nop) ADD file:{} in /\n",
+            layer.trim_start_matches("sha256:")
+        )
     );
     assert_eq!(
         rpod.ok(&["image", "history", "-q", "--no-trunc", "blobbed"])

@@ -1170,6 +1170,24 @@ impl ImageInspect {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
             map.insert("Annotations".into(), serde_json::json!(self.annotations));
+            if let Some(config) = map.get_mut("Config").and_then(|c| c.as_object_mut()) {
+                // The fields of the image spec's config (podman's `v1.ImageConfig`), those
+                // an image leaves out with their zero values: `{{.Config.Env}}` is `[]`.
+                for (name, zero) in [
+                    ("User", serde_json::json!("")),
+                    ("ExposedPorts", serde_json::json!({})),
+                    ("Env", serde_json::json!([])),
+                    ("Entrypoint", serde_json::json!([])),
+                    ("Cmd", serde_json::json!([])),
+                    ("Volumes", serde_json::json!({})),
+                    ("WorkingDir", serde_json::json!("")),
+                    ("Labels", serde_json::json!({})),
+                    ("StopSignal", serde_json::json!("")),
+                    ("ArgsEscaped", serde_json::json!(false)),
+                ] {
+                    config.entry(name).or_insert(zero);
+                }
+            }
         }
         value
     }

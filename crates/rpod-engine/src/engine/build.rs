@@ -953,6 +953,14 @@ impl Builder<'_> {
         if base == "scratch" {
             stage.config.set_cmd(None);
         }
+        // A base without PATH gets the default one, which an image the stage makes then
+        // keeps, as buildah's and Docker's builds do (a stage that makes nothing new is
+        // still its base image).
+        let mut env = stage.config.env().clone().unwrap_or_default();
+        if !env.iter().any(|e| e.split('=').next() == Some("PATH")) {
+            env.push(format!("PATH={}", crate::spec::DEFAULT_PATH));
+            stage.config.set_env(Some(env));
+        }
         // `--env`, from the stage's start.
         if !self.options.env.is_empty() {
             let mut env = stage.config.env().clone().unwrap_or_default();

@@ -543,7 +543,7 @@ impl Engine {
                         .filter(|p| !p.as_os_str().is_empty())
                         .unwrap_or(Path::new("."))
                 };
-                let dir = host_dir(parent)?;
+                let dir = host_source_dir(source, parent)?;
                 let name = if contents {
                     OsString::from(".")
                 } else {
@@ -551,12 +551,7 @@ impl Engine {
                 };
                 match kind_at(&dir, &name) {
                     _ if name == "." => copied = CopiedKind::Directory,
-                    None => {
-                        return Err(EngineError::InvalidArg(format!(
-                            "{}: no such file or directory",
-                            source.display()
-                        )))
-                    }
+                    None => return Err(not_on_host(source, "no such file or directory")),
                     Some(FileType::Directory) => copied = CopiedKind::Directory,
                     Some(_) => {}
                 }
@@ -973,6 +968,31 @@ fn host_dir(path: &Path) -> Result<OwnedFd> {
         rfs::Mode::empty(),
     )
     .map_err(|e| copy_err("opening", path, e))
+}
+
+/// The directory that holds a copy's host source. A step that is missing or is no
+/// directory means the source is not there, said as podman says it.
+fn host_source_dir(source: &Path, parent: &Path) -> Result<OwnedFd> {
+    match rfs::open(
+        parent,
+        rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::CLOEXEC,
+        rfs::Mode::empty(),
+    ) {
+        Ok(dir) => Ok(dir),
+        Err(rustix::io::Errno::NOENT) => Err(not_on_host(source, "no such file or directory")),
+        Err(rustix::io::Errno::NOTDIR) => Err(not_on_host(
+            source,
+            &format!("stat {}: not a directory", source.display()),
+        )),
+        Err(e) => Err(copy_err("opening", parent, e)),
+    }
+}
+
+fn not_on_host(source: &Path, why: &str) -> EngineError {
+    EngineError::InvalidArg(format!(
+        "\"{}\" could not be found on the host: {why}",
+        source.display()
+    ))
 }
 
 /// Where a copy to `dest` on the host goes: into `dest` when it is a directory, otherwise

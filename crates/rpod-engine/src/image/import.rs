@@ -66,7 +66,9 @@ pub fn import(
     let now = super::config_time(Utc::now());
     let history = HistoryBuilder::default()
         .created(now.clone())
-        .created_by(format!("/bin/sh -c #(nop) ADD file:{} in /", origin))
+        // The layer's digest, as podman records it: where the tarball lay on this host is
+        // nobody's business once the image is pushed.
+        .created_by(format!("/bin/sh -c #(nop) ADD file:{} in /", layer.diff_id))
         .comment(
             options
                 .message
