@@ -268,7 +268,7 @@ fn build_from_another_image_into_a_log_file() {
         [
             "/bin/sh -c #(nop) CMD [\"true\"]",
             "/bin/sh -c #(nop) USER 1000",
-            "/bin/sh -c 'touch /made'",
+            "/bin/sh -c touch /made",
             "/bin/sh -c #(nop) ENV A=1",
         ],
         "{steps:?}"

@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 
 use oci_spec::image::Config;
 
-use super::filesystem::shell_words;
 use super::*;
 use crate::containerfile::{self, Args, Instruction};
 use crate::image::ImportOptions;
@@ -1729,7 +1728,8 @@ impl Builder<'_> {
                 env.push(format!("{name}={value}"));
             }
         }
-        let created_by = shell_words(&argv);
+        // The words as they are, joined, as buildah and Docker record a RUN step.
+        let created_by = argv.join(" ");
         let network = match instruction.flags.iter().rev().find(|(n, _)| n == "network") {
             Some((_, value)) => parse_build_network(value)
                 .map_err(|e| step_error(instruction, format!("--network: {e}")))?,
