@@ -246,6 +246,8 @@ fn named_volumes_outlive_containers_and_are_guarded() {
         Some(1)
     );
     assert_eq!(rpod.run(&["volume", "rm", "nosuch"]).status.code(), Some(1));
+    // --force passes over a volume that is not there, as podman's.
+    assert_eq!(rpod.ok(&["volume", "rm", "-f", "nosuch"]), "");
     // The volumes are as private as the rest of the store.
     let top = rpod.root().join("volumes");
     let mode =

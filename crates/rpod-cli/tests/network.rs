@@ -634,6 +634,8 @@ fn network_commands() {
     let err = rpod.fails(&["network", "rm", "one"], 2);
     assert!(err.contains("user"), "{err}");
     rpod.fails(&["network", "rm", "nope"], 1);
+    // --force passes over a network that is not there, as podman's.
+    assert_eq!(rpod.ok(&["network", "rm", "-f", "nope"]), "");
     // Prune keeps used networks and the default one; its filters narrow what goes.
     assert_eq!(
         rpod.ok(&["network", "prune", "-f", "--filter", "until=2000-01-01"]),

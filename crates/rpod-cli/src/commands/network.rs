@@ -213,6 +213,8 @@ pub fn rm(engine: &Engine, args: NetworkRmArgs) -> Outcome {
     for name in &args.names {
         match engine.network_remove(name, args.force, args.time) {
             Ok(name) => println!("{name}"),
+            // `--force` passes over a network that is not there, as podman's.
+            Err(EngineError::NoSuchNetwork(_)) if args.force => {}
             Err(e) => {
                 eprintln!("Error: {e}");
                 code = match e {

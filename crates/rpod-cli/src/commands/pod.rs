@@ -473,7 +473,9 @@ pub(crate) fn is_unknown_pod(failure: &Failure) -> bool {
 }
 
 fn rm(engine: &Engine, args: PodRmArgs) -> Outcome {
-    let names = match picked(engine, &args.pick, args.ignore) {
+    // `--force` passes over a pod that is not there, as `--ignore` and as podman's.
+    let ignore = args.ignore || args.force;
+    let names = match picked(engine, &args.pick, ignore) {
         Ok(names) => names,
         Err(failure) if is_unknown_pod(&failure) => {
             eprintln!("Error: {}", failure.message());
@@ -491,7 +493,7 @@ fn rm(engine: &Engine, args: PodRmArgs) -> Outcome {
         });
         match removal {
             Ok(id) => println!("{id}"),
-            Err(EngineError::NoSuchPod(_)) if args.ignore => {}
+            Err(EngineError::NoSuchPod(_)) if ignore => {}
             Err(e) => {
                 eprintln!("Error: {e}");
                 code = match e {

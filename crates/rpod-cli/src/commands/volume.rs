@@ -157,6 +157,8 @@ pub fn rm(engine: &Engine, args: VolumeRmArgs) -> Outcome {
     for name in &names {
         match engine.volume_remove_with_timeout(name, args.force, args.time) {
             Ok(()) => println!("{name}"),
+            // `--force` passes over a volume that is not there, as podman's.
+            Err(EngineError::NoSuchVolume(_)) if args.force => {}
             Err(e) => {
                 eprintln!("Error: {e}");
                 code = match e {

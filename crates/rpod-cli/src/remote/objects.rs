@@ -33,12 +33,23 @@ pub(super) fn list_path(kind: &str, filters: &[String]) -> Result<String, Failur
 
 /// Remove each of `names` (`/{kind}/NAME`), printing each name removed, as the local
 /// commands: exit 1 for an unknown one, 2 for one in use.
-fn remove_each(client: &mut Client, kind: &str, names: &[String], query: &str) -> Outcome {
+/// Remove each of `names`; `force`: one that is not there is passed over, as podman's
+/// `--force` does.
+fn remove_each(
+    client: &mut Client,
+    kind: &str,
+    names: &[String],
+    query: &str,
+    force: bool,
+) -> Outcome {
     let mut code = 0;
     for name in names {
         let reply = client.call("DELETE", &format!("/{kind}/{}?{query}", encode(name)), None)?;
         if matches!(reply.status, 200 | 204) {
             println!("{name}");
+            continue;
+        }
+        if reply.status == 404 && force {
             continue;
         }
         let error = failure(&reply);
@@ -137,7 +148,7 @@ pub fn volume_rm(client: &mut Client, args: &VolumeRmArgs) -> Outcome {
     if let Some(time) = args.time {
         query.push_str(&format!("&timeout={time}"));
     }
-    remove_each(client, "volumes", &args.names, &query)
+    remove_each(client, "volumes", &args.names, &query, args.force)
 }
 
 pub fn network_create(client: &mut Client, args: &NetworkCreateArgs) -> Outcome {
@@ -246,7 +257,7 @@ pub fn network_rm(client: &mut Client, args: &NetworkRmArgs) -> Outcome {
     if let Some(time) = args.time {
         query.push_str(&format!("&timeout={time}"));
     }
-    remove_each(client, "networks", &args.names, &query)
+    remove_each(client, "networks", &args.names, &query, args.force)
 }
 
 /// `container prune`, `image prune`, `volume prune` and `network prune` (`kind`: the

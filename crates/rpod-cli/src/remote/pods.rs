@@ -225,7 +225,9 @@ pub fn kill(client: &mut Client, args: &PodKillArgs) -> Outcome {
 }
 
 pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
-    let ids = match picked(client, &args.pick, args.ignore) {
+    // `--force` passes over a pod that is not there, as `--ignore` and as podman's.
+    let ignore = args.ignore || args.force;
+    let ids = match picked(client, &args.pick, ignore) {
         Ok(ids) => ids,
         Err(failure) if pod::is_unknown_pod(&failure) => {
             eprintln!("Error: {}", failure.message());
@@ -247,7 +249,7 @@ pub fn rm(client: &mut Client, args: &PodRmArgs) -> Outcome {
         };
         match (reply.status, super::objects::report_error(&report)) {
             (200, None) => println!("{}", report["Id"].as_str().unwrap_or(&id)),
-            (404, _) if args.ignore => {}
+            (404, _) if ignore => {}
             (200, Some(error)) => {
                 eprintln!("Error: {error}");
                 code = ENGINE_ERROR;
