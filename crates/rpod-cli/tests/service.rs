@@ -5842,10 +5842,15 @@ fn rpod_remote_manages_and_pushes_manifest_lists() {
         service.remote_ok(&["manifest", "rm", "--ignore", "second"]),
         ""
     );
+    let out = service.remote_out(&["manifest", "rm", "second"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("second"),
+        "{out:?}"
+    );
     for (args, says) in [
-        (&["manifest", "rm", "second"][..], "second"),
         (
-            &["manifest", "add", "nolist", "demo"],
+            &["manifest", "add", "nolist", "demo"][..],
             "no such manifest list",
         ),
         (

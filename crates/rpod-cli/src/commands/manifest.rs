@@ -66,7 +66,11 @@ pub fn manifest(engine: &Engine, command: ManifestCommand) -> Outcome {
                     Err(EngineError::NoSuchImage(_)) if args.ignore => {}
                     Err(e) => {
                         eprintln!("Error: {e}");
-                        code = code.max(crate::exit::code_of(&e));
+                        // A list that is not there exits 1, as `rmi` and podman's.
+                        code = code.max(match e {
+                            EngineError::NoSuchImage(_) => 1,
+                            _ => crate::exit::code_of(&e),
+                        });
                     }
                 }
             }

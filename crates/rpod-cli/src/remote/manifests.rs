@@ -125,10 +125,11 @@ pub fn manifest(client: &mut Client, command: &ManifestCommand) -> Outcome {
                         println!("Deleted: {}", first("Deleted"));
                     }
                     404 if args.ignore => {}
-                    _ => {
+                    status => {
                         let error = failure(&reply);
                         eprintln!("Error: {}", error.message());
-                        code = code.max(error.code);
+                        // A list that is not there exits 1, as the local command's.
+                        code = code.max(if status == 404 { 1 } else { error.code });
                     }
                 }
             }
