@@ -465,9 +465,9 @@ fn events_are_printed_filtered_and_followed() {
     ]);
     assert_eq!(
         statuses,
-        // podman's sequence for an attached run.
+        // podman's sequence for an attached run: `cleanup` once its mounts are released.
         "create ev container\ninit ev container\nstart ev container\nattach ev container\n\
-         died ev container\n"
+         died ev container\ncleanup ev container\n"
     );
     // Default lines are podman's; filters of one key are alternatives, of two keys both.
     let lines = rpod.ok(&[

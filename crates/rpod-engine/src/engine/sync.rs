@@ -216,6 +216,7 @@ impl Engine {
             self.unmount_rootfs(record)?;
             record.state.mounted = false;
         }
+        let after_exit = record.state.status == Status::Stopped;
         let next = match record.state.status {
             Status::Stopped => Status::Exited,
             Status::Created => Status::Configured,
@@ -224,7 +225,12 @@ impl Engine {
         transition(record, next)?;
         record.state.pid = 0;
         record.state.conmon_pid = 0;
-        self.save(record)
+        self.save(record)?;
+        // podman's `cleanup` event: what the exit left (mounts, network) is released.
+        if after_exit {
+            self.container_event(record, "cleanup", &[]);
+        }
+        Ok(())
     }
 
     /// What conmon's exit command runs: record the exit, clean the runtime up, and remove
