@@ -1,8 +1,10 @@
-//! How rpod's command line is parsed: clap, with two of podman's flag-library habits that
+//! How rpod's command line is parsed: clap, with three of podman's flag-library habits that
 //! clap does not have. A flag given twice takes its last value (`--log-driver=none
-//! --log-driver=k8s-file` is k8s-file), and an on/off flag also takes a value after `=`
+//! --log-driver=k8s-file` is k8s-file); an on/off flag also takes a value after `=`
 //! (`--rm=false`, `--privileged=true`, `-t=false`), read as Go's `strconv.ParseBool` reads
-//! it. Scripts written for podman and docker use both.
+//! it; and a flag that takes a value takes the next word whatever it looks like (`--name
+//! -x`, `--cpu-shares -5`: then refused for what it is, a negative share). Scripts written
+//! for podman and docker rely on them.
 
 use clap::error::ErrorKind;
 use clap::{ArgAction, ArgMatches, CommandFactory};
@@ -29,19 +31,23 @@ where
         Ok(matches) => return Ok(matches),
         Err(error) => error,
     };
-    if !matches!(
-        plain.kind(),
-        ErrorKind::UnknownArgument | ErrorKind::TooManyValues
-    ) {
+    // A value that looks like a flag is an unknown word to clap, or leaves its flag
+    // without a value.
+    let retried = match plain.kind() {
+        ErrorKind::UnknownArgument | ErrorKind::TooManyValues => true,
+        ErrorKind::InvalidValue => plain
+            .get(clap::error::ContextKind::InvalidValue)
+            .is_some_and(|value| value.to_string().is_empty()),
+        _ => false,
+    };
+    if !retried {
         return Err(plain);
     }
     // Built whole first: clap fills in a subcommand's flags only when it builds it.
     let mut command = Cli::command();
     command.build();
-    on_every_command(command, |c| {
-        last_value_wins(c).mut_args(with_optional_value)
-    })
-    .try_get_matches_from(&words)
+    on_every_command(command, |c| last_value_wins(c).mut_args(as_podman_reads))
+        .try_get_matches_from(&words)
 }
 
 /// `change` made to `command` and every subcommand under it.
@@ -57,11 +63,24 @@ fn last_value_wins(command: clap::Command) -> clap::Command {
     command.args_override_self(true)
 }
 
-/// An on/off flag takes `=VALUE` too; other arguments are left as they are.
-fn with_optional_value(arg: clap::Arg) -> clap::Arg {
-    if !matches!(arg.get_action(), ArgAction::SetTrue) {
-        return arg;
+/// A flag as podman's flag library reads it: an on/off flag takes `=VALUE` too, and a flag
+/// that takes one value takes the next word even when it starts with `-`. Positional
+/// arguments are left as they are (an unknown flag must not become a container's name).
+fn as_podman_reads(arg: clap::Arg) -> clap::Arg {
+    let one_value = arg
+        .get_num_args()
+        .is_some_and(|range| range.min_values() == 1 && range.max_values() == 1);
+    match arg.get_action() {
+        ArgAction::SetTrue => with_optional_value(arg),
+        ArgAction::Set | ArgAction::Append if !arg.is_positional() && one_value => {
+            arg.allow_hyphen_values(true)
+        }
+        _ => arg,
     }
+}
+
+/// An on/off flag takes `=VALUE` too.
+fn with_optional_value(arg: clap::Arg) -> clap::Arg {
     // Only with `=`: `--rm demo` must not read `demo` as the flag's value, and `-it`
     // stays two flags.
     arg.action(ArgAction::Set)
@@ -175,6 +194,37 @@ mod tests {
         assert_eq!(
             crate::parse_errors::podman_message(&error, &line).unwrap(),
             "Error: unknown flag: --bogus\nSee 'rpod run --help'"
+        );
+    }
+
+    #[test]
+    fn a_flags_value_may_start_with_a_hyphen() {
+        let matches = parse(words("create --name -d --cpu-shares=2 demo")).unwrap();
+        let (_, create) = matches.subcommand().unwrap();
+        assert_eq!(
+            create.get_one::<String>("name").map(String::as_str),
+            Some("-d")
+        );
+        // Then judged as the flag's value: a negative number where none may be.
+        let line = words("create --cpu-shares -5 demo");
+        let error = parse(&line).unwrap_err();
+        assert_eq!(
+            crate::parse_errors::podman_message(&error, &line).unwrap(),
+            "Error: invalid argument \"-5\" for \"--cpu-shares\" flag: invalid digit found in \
+             string\nSee 'rpod create --help'"
+        );
+        // A flag with nothing after it, and a word that is not a flag, are still said.
+        let line = words("ps --sort");
+        let error = parse(&line).unwrap_err();
+        assert_eq!(
+            crate::parse_errors::podman_message(&error, &line).unwrap(),
+            "Error: flag needs an argument: --sort\nSee 'rpod ps --help'"
+        );
+        let line = words("rm --bogus");
+        let error = parse(&line).unwrap_err();
+        assert_eq!(
+            crate::parse_errors::podman_message(&error, &line).unwrap(),
+            "Error: unknown flag: --bogus\nSee 'rpod rm --help'"
         );
     }
 
