@@ -80,6 +80,11 @@ fn check_update(runtime: &str) {
         rpod.inspect("u", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}}"),
         format!("{} 500000000 77 512", 96u64 << 20)
     );
+    // --cpus is the quota the cgroup got, in podman's period, as podman shows it.
+    assert_eq!(
+        rpod.inspect("u", "{{.HostConfig.CpuQuota}} {{.HostConfig.CpuPeriod}}"),
+        "50000 100000"
+    );
     // Invalid values change nothing; so does a value the runtime refuses.
     let err = rpod.fails(&["update", "--memory", "1k", "u"], 125);
     assert!(err.contains("minimum is 6MB"), "{err}");

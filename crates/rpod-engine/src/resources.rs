@@ -16,6 +16,17 @@ use crate::error::{EngineError, Result};
 /// The CFS period `--cpus` is expressed in (podman's).
 pub const CPU_PERIOD: u64 = 100_000;
 
+/// The CFS quota (if any) and period a container's spec gets: `--cpus` as a quota over
+/// podman's period, else `--cpu-quota` and `--cpu-period` (podman's period by default).
+pub fn cfs_limits(config: &ContainerConfig) -> Option<(Option<i64>, u64)> {
+    if let Some(cpus) = config.cpus {
+        return Some((Some((cpus * CPU_PERIOD as f64) as i64), CPU_PERIOD));
+    }
+    let r = &config.resources;
+    (r.cpu_quota.is_some() || r.cpu_period.is_some())
+        .then(|| (r.cpu_quota, r.cpu_period.unwrap_or(CPU_PERIOD)))
+}
+
 /// The smallest memory limit podman accepts.
 const MIN_MEMORY: i64 = 6 << 20;
 
@@ -420,16 +431,11 @@ pub fn limits(config: &ContainerConfig) -> Result<LinuxResourcesBuilder> {
     }
     let mut cpu = LinuxCpuBuilder::default();
     let mut any_cpu = false;
-    if let Some(cpus) = config.cpus {
-        cpu = cpu
-            .quota((cpus * CPU_PERIOD as f64) as i64)
-            .period(CPU_PERIOD);
-        any_cpu = true;
-    } else if r.cpu_quota.is_some() || r.cpu_period.is_some() {
-        if let Some(quota) = r.cpu_quota {
+    if let Some((quota, period)) = cfs_limits(config) {
+        if let Some(quota) = quota {
             cpu = cpu.quota(quota);
         }
-        cpu = cpu.period(r.cpu_period.unwrap_or(CPU_PERIOD));
+        cpu = cpu.period(period);
         any_cpu = true;
     }
     if let Some(shares) = r.cpu_shares {

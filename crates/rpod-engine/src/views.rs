@@ -728,8 +728,15 @@ impl ContainerInspect {
                 memory_reservation: c.resources.memory_reservation.unwrap_or(0),
                 nano_cpus: c.cpus.map(|n| (n * 1e9) as i64).unwrap_or(0),
                 cpu_shares: c.resources.cpu_shares.unwrap_or(0),
-                cpu_quota: c.resources.cpu_quota.unwrap_or(0),
-                cpu_period: c.resources.cpu_period.unwrap_or(0),
+                // As podman shows them: `--cpus 0.5` is a quota of 50000 in 100000.
+                cpu_quota: crate::resources::cfs_limits(c)
+                    .and_then(|(quota, _)| quota)
+                    .unwrap_or(0),
+                cpu_period: c
+                    .resources
+                    .cpu_period
+                    .or(c.cpus.map(|_| crate::resources::CPU_PERIOD))
+                    .unwrap_or(0),
                 cpuset_cpus: c.resources.cpuset_cpus.clone().unwrap_or_default(),
                 cpuset_mems: c.resources.cpuset_mems.clone().unwrap_or_default(),
                 blkio_weight: c.resources.blkio_weight.unwrap_or(0),
