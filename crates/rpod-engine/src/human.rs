@@ -169,10 +169,18 @@ pub fn number_and_unit(text: &str) -> Option<(f64, &str)> {
     Some((number, &text[split..]))
 }
 
-/// Go-style durations: `1h30m`, `10s`, `250ms`.
+/// Go-style durations, as Go's `time.ParseDuration` reads them: `1h30m`, `10s`, `250ms`,
+/// `1.5us`, a sign before them, and `0` alone without a unit.
 pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
-    let mut total_ms: f64 = 0.0;
-    let mut rest = text;
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if unsigned == "0" {
+        return Some(chrono::Duration::zero());
+    }
+    let mut total_ns: f64 = 0.0;
+    let mut rest = unsigned;
     if rest.is_empty() {
         return None;
     }
@@ -186,16 +194,23 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
         let factor = match &rest[..unit_end] {
-            "ms" => 1.0,
-            "s" => 1000.0,
-            "m" => 60_000.0,
-            "h" => 3_600_000.0,
+            "ns" => 1.0,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
             _ => return None,
         };
-        total_ms += number * factor;
+        total_ns += number * factor;
         rest = &rest[unit_end..];
     }
-    Some(chrono::Duration::milliseconds(total_ms as i64))
+    // Go's durations are whole nanoseconds that fit in an i64 (about 292 years).
+    if total_ns >= i64::MAX as f64 {
+        return None;
+    }
+    let duration = chrono::Duration::nanoseconds(total_ns as i64);
+    Some(if negative { -duration } else { duration })
 }
 
 /// A container's status as `ps` words it: "Up 5 seconds", "Exited (0) 2 minutes ago".
@@ -227,6 +242,25 @@ fn since(t: Option<DateTime<Utc>>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_gos_parse_duration_reads_them() {
+        let nanos = |text: &str| parse_duration(text).and_then(|d| d.num_nanoseconds());
+        assert_eq!(nanos("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(nanos("250ms"), Some(250_000_000));
+        assert_eq!(nanos("1.5us"), Some(1_500));
+        assert_eq!(nanos("2\u{b5}s"), Some(2_000));
+        assert_eq!(nanos("7ns"), Some(7));
+        assert_eq!(nanos(".5s"), Some(500_000_000));
+        assert_eq!(nanos("-1m"), Some(-60_000_000_000));
+        assert_eq!(nanos("+10s"), Some(10_000_000_000));
+        // `0` alone needs no unit; any other number does.
+        assert_eq!(nanos("0"), Some(0));
+        assert_eq!(nanos("-0"), Some(0));
+        for bad in ["", "5", "10x", "s", "-", "1e3s", "3000000h"] {
+            assert_eq!(nanos(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn quantities_split_into_number_and_unit() {
