@@ -46,8 +46,28 @@ where
     // Built whole first: clap fills in a subcommand's flags only when it builds it.
     let mut command = Cli::command();
     command.build();
-    on_every_command(command, |c| last_value_wins(c).mut_args(as_podman_reads))
-        .try_get_matches_from(&words)
+    let retried = on_every_command(command, |c| last_value_wins(c).mut_args(as_podman_reads))
+        .try_get_matches_from(&words);
+    match retried {
+        Err(error) if error.kind() == ErrorKind::DisplayHelp => {
+            Err(plain_help(&words).unwrap_or(error))
+        }
+        other => other,
+    }
+}
+
+/// The help asked for on a line that needed the second parse (`run --rm=false --help`), as
+/// the plain command shows it (`--rm`, not `--rm[=<RM>]`): the line without its
+/// `-FLAG=VALUE` words, which only the second parse reads, parsed by the plain command.
+fn plain_help(words: &[std::ffi::OsString]) -> Option<clap::Error> {
+    let kept = words.iter().filter(|word| {
+        let word = word.to_string_lossy();
+        !(word.starts_with('-') && word.contains('='))
+    });
+    let error = on_every_command(Cli::command(), last_value_wins)
+        .try_get_matches_from(kept)
+        .err()?;
+    (error.kind() == ErrorKind::DisplayHelp).then_some(error)
 }
 
 /// `change` made to `command` and every subcommand under it.
@@ -231,6 +251,12 @@ mod tests {
     #[test]
     fn help_shows_on_off_flags_without_a_value() {
         let error = parse(words("run --help")).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::DisplayHelp);
+        let help = error.render().to_string();
+        assert!(help.contains("      --rm\n"), "{help}");
+        assert!(!help.contains("[=<RM>]"), "{help}");
+        // Also on a line that needed the second parse.
+        let error = parse(words("run --rm=false -it=true --help")).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::DisplayHelp);
         let help = error.render().to_string();
         assert!(help.contains("      --rm\n"), "{help}");
