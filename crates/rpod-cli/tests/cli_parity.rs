@@ -2242,6 +2242,32 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     // Sizes as podman's (go-units, four digits, no space).
     let df = rpod.ok(&["system", "df", "--format", "{{.Size}}|{{.Reclaimable}}"]);
     assert_eq!(df.lines().nth(1), Some("5kB|5kB (100%)"), "{df}");
+    // Verbose: podman's tables; an image's layers that the other has too are its shared
+    // size (all of demo's, blobbed's lower one), the rest its unique size.
+    let verbose = rpod.ok(&["system", "df", "-v"]);
+    let row = |start: &str| -> Vec<&str> {
+        let line = verbose.lines().find(|l| l.starts_with(start));
+        line.unwrap_or_else(|| panic!("no {start} in {verbose}"))
+            .split_whitespace()
+            .rev()
+            .take(4)
+            .collect()
+    };
+    assert!(
+        verbose.contains("REPOSITORY ")
+            && verbose.contains("  SHARED SIZE  UNIQUE SIZE  CONTAINERS"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("CONTAINER ID  IMAGE ") && verbose.contains("  LOCAL VOLUMES  SIZE "),
+        "{verbose}"
+    );
+    // Each row read from its end: containers, unique, shared, size.
+    let demo = row("localhost/demo ");
+    assert_eq!((demo[1], demo[2]), ("0B", demo[3]), "{verbose}");
+    let blobbed = row("localhost/blobbed ");
+    assert_eq!(blobbed[2], demo[3], "{verbose}");
+    assert_ne!(blobbed[1], "0B", "{verbose}");
 
     // untag: one name, then all; the image stays, unnamed.
     rpod.ok(&["tag", "blobbed", "second:1"]);

@@ -237,24 +237,29 @@ pub fn df(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let engine = &context.engine;
     let usage = engine.disk_usage()?;
     if ex.flavour == Flavour::Libpod {
+        // A report per name, as podman's (an image without one: `<none>`).
         let images: Vec<serde_json::Value> = usage
             .images
             .iter()
-            .map(|i| {
-                let (repository, tag) = i
-                    .names
-                    .first()
-                    .map(|n| rpod_engine::image::reference::repository_and_tag(n))
-                    .unwrap_or_else(|| ("<none>".into(), "<none>".into()));
-                json!({
-                    "Repository": repository,
-                    "Tag": tag,
-                    "ImageID": i.record.id,
-                    "Created": i.record.created.unwrap_or(i.record.added).to_rfc3339(),
-                    "Size": i.record.size,
-                    "SharedSize": 0,
-                    "UniqueSize": i.record.size,
-                    "Containers": i.containers,
+            .flat_map(|i| {
+                let names: Vec<(String, String)> = match i.names.as_slice() {
+                    [] => vec![("<none>".into(), "<none>".into())],
+                    names => names
+                        .iter()
+                        .map(|n| rpod_engine::image::reference::repository_and_tag(n))
+                        .collect(),
+                };
+                names.into_iter().map(move |(repository, tag)| {
+                    json!({
+                        "Repository": repository,
+                        "Tag": tag,
+                        "ImageID": i.record.id,
+                        "Created": i.record.created.unwrap_or(i.record.added).to_rfc3339(),
+                        "Size": i.record.size,
+                        "SharedSize": i.shared,
+                        "UniqueSize": i.unique(),
+                        "Containers": i.containers,
+                    })
                 })
             })
             .collect();
@@ -304,7 +309,7 @@ pub fn df(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         let info = engine.image_info(image.record.clone())?;
         let mut summary = super::views::image_summary(&info);
         summary["Containers"] = json!(image.containers);
-        summary["SharedSize"] = json!(0);
+        summary["SharedSize"] = json!(image.shared);
         images.push(summary);
     }
     let containers: Vec<serde_json::Value> = usage

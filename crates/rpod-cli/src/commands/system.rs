@@ -213,7 +213,10 @@ fn reclaimable(size: u64, total: u64) -> String {
 pub struct DfImage {
     pub id: String,
     pub names: Vec<String>,
+    pub created: chrono::DateTime<chrono::Utc>,
     pub size: u64,
+    /// The bytes of its layers that other images have too.
+    pub shared: u64,
     /// How many containers use it.
     pub containers: usize,
 }
@@ -221,7 +224,11 @@ pub struct DfImage {
 /// A container as `system df` counts it: what it wrote.
 pub struct DfContainer {
     pub id: String,
-    pub image: String,
+    pub image_id: String,
+    pub command: String,
+    /// How many named or anonymous volumes it mounts.
+    pub volumes: usize,
+    pub created: chrono::DateTime<chrono::Utc>,
     pub name: String,
     pub written: u64,
     pub status: String,
@@ -245,7 +252,9 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
         .map(|image| DfImage {
             id: image.record.id.clone(),
             names: image.names.clone(),
+            created: image.record.created.unwrap_or(image.record.added),
             size: image.record.size,
+            shared: image.shared,
             containers: image.containers,
         })
         .collect();
@@ -254,7 +263,16 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
         .iter()
         .map(|container| DfContainer {
             id: container.record.id().to_string(),
-            image: container.record.config.image_name.clone(),
+            image_id: container.record.config.image_id.clone(),
+            command: container.record.config.args.join(" "),
+            volumes: container
+                .record
+                .config
+                .mounts
+                .iter()
+                .filter(|m| m.volume.is_some())
+                .count(),
+            created: container.record.config.created,
             name: container.record.config.name.clone(),
             written: container.written,
             status: container.record.state.status.as_str().to_string(),
@@ -281,6 +299,10 @@ pub fn print_df(
     args: DfArgs,
 ) -> Outcome {
     let short = |id: &str| id.chars().take(12).collect::<String>();
+    let age = |time: chrono::DateTime<chrono::Utc>| {
+        rpod_engine::human::duration((chrono::Utc::now() - time).num_seconds())
+    };
+    let size = rpod_engine::human::size_precise;
     let mut image_rows = Vec::new();
     let (mut image_total, mut image_unused, mut images_used) = (0, 0, 0);
     for image in images {
@@ -290,12 +312,26 @@ pub fn print_df(
         } else {
             images_used += 1;
         }
-        image_rows.push(json!({
-            "ID": short(&image.id),
-            "Names": image.names,
-            "Size": rpod_engine::human::size_precise(image.size),
-            "Containers": image.containers,
-        }));
+        // A row per name, as podman's: `<none>` for an image without one.
+        let names: Vec<(String, String)> = match image.names.as_slice() {
+            [] => vec![("<none>".into(), "<none>".into())],
+            names => names
+                .iter()
+                .map(|n| rpod_engine::image::reference::repository_and_tag(n))
+                .collect(),
+        };
+        for (repository, tag) in names {
+            image_rows.push(json!({
+                "Repository": repository,
+                "Tag": tag,
+                "ID": short(&image.id),
+                "Created": age(image.created),
+                "Size": size(image.size),
+                "SharedSize": size(image.shared),
+                "UniqueSize": size(image.size.saturating_sub(image.shared)),
+                "Containers": image.containers,
+            }));
+        }
     }
     let mut container_rows = Vec::new();
     let (mut written_total, mut written_idle, mut active) = (0, 0, 0);
@@ -308,10 +344,13 @@ pub fn print_df(
         }
         container_rows.push(json!({
             "ID": short(&container.id),
-            "Image": container.image,
-            "Names": container.name,
-            "Size": rpod_engine::human::size_precise(container.written),
+            "Image": short(&container.image_id),
+            "Command": container.command,
+            "LocalVolumes": container.volumes,
+            "Size": size(container.written),
+            "Created": age(container.created),
             "Status": container.status,
+            "Names": container.name,
         }));
     }
     let mut volume_rows = Vec::new();
@@ -330,17 +369,29 @@ pub fn print_df(
         }));
     }
     if args.verbose {
+        // podman's tables and headers.
         println!("Images space usage:\n");
         format::print(
-            "table {{.ID}}\t{{.Names}}\t{{.Size}}\t{{.Containers}}",
+            "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Created}}\t{{.Size}}\t\
+             {{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
             &image_rows,
-            &format::upper_header,
+            &|f| match f {
+                "ID" => "IMAGE ID".into(),
+                "SharedSize" => "SHARED SIZE".into(),
+                "UniqueSize" => "UNIQUE SIZE".into(),
+                other => other.to_uppercase(),
+            },
         )?;
         println!("\nContainers space usage:\n");
         format::print(
-            "table {{.ID}}\t{{.Image}}\t{{.Names}}\t{{.Size}}\t{{.Status}}",
+            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t\
+             {{.Created}}\t{{.Status}}\t{{.Names}}",
             &container_rows,
-            &format::upper_header,
+            &|f| match f {
+                "ID" => "CONTAINER ID".into(),
+                "LocalVolumes" => "LOCAL VOLUMES".into(),
+                other => other.to_uppercase(),
+            },
         )?;
         println!("\nLocal Volumes space usage:\n");
         format::print(

@@ -8,37 +8,58 @@ use crate::exit::Outcome;
 
 use super::{expect, Client};
 
-/// `system df`: libpod's report printed by the local command's printer. The report names
-/// an image by its first name only, and a container's image by its ID.
+/// `system df`: libpod's report printed by the local command's printer. The report has an
+/// image once per name (gathered again here, so that the totals count each image once),
+/// and a container's image by its ID.
 pub fn df(client: &mut Client, args: DfArgs) -> Outcome {
     let report = expect(client.call("GET", "/system/df", None)?, &[200])?.json()?;
     let list = |key: &str| report[key].as_array().cloned().unwrap_or_default();
     let text = |item: &Value, key: &str| item[key].as_str().unwrap_or_default().to_string();
     let count = |item: &Value, key: &str| item[key].as_u64().unwrap_or(0);
-    let images: Vec<DfImage> = list("Images")
-        .iter()
-        .map(|item| {
-            let (repository, tag) = (text(item, "Repository"), text(item, "Tag"));
-            DfImage {
-                id: text(item, "ImageID"),
-                names: match repository.as_str() {
-                    "" | "<none>" => Vec::new(),
-                    _ => vec![format!("{repository}:{tag}")],
-                },
-                size: count(item, "Size"),
-                containers: count(item, "Containers") as usize,
-            }
-        })
-        .collect();
+    let time = |item: &Value| {
+        chrono::DateTime::parse_from_rfc3339(&text(item, "Created"))
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default()
+    };
+    let mut images: Vec<DfImage> = Vec::new();
+    for item in list("Images") {
+        let id = text(&item, "ImageID");
+        let (repository, tag) = (text(&item, "Repository"), text(&item, "Tag"));
+        let name = match repository.as_str() {
+            "" | "<none>" => None,
+            _ => Some(format!("{repository}:{tag}")),
+        };
+        match images.iter_mut().find(|image| image.id == id) {
+            Some(image) => image.names.extend(name),
+            None => images.push(DfImage {
+                id,
+                names: name.into_iter().collect(),
+                created: time(&item),
+                size: count(&item, "Size"),
+                shared: count(&item, "SharedSize"),
+                containers: count(&item, "Containers") as usize,
+            }),
+        }
+    }
     let containers: Vec<DfContainer> = list("Containers")
         .iter()
         .map(|item| {
             let status = text(item, "Status");
             let active = rpod_engine::Status::from_filter(&status)
                 .is_some_and(|states| states.iter().any(|s| s.is_active()));
+            let command = item["Command"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ");
             DfContainer {
                 id: text(item, "ContainerID"),
-                image: text(item, "Image").chars().take(12).collect(),
+                image_id: text(item, "Image"),
+                command,
+                volumes: count(item, "LocalVolumes") as usize,
+                created: time(item),
                 name: text(item, "Names"),
                 written: count(item, "RWSize"),
                 status,

@@ -3,11 +3,20 @@
 use super::*;
 use crate::volumes::VolumeRecord;
 
-/// An image, its names and how many containers use it.
+/// An image, its names, how many containers use it, and how much of it is layers other
+/// images have too (podman's `SharedSize`; the rest is its `UniqueSize`).
 pub struct ImageUsage {
     pub record: ImageRecord,
     pub names: Vec<String>,
     pub containers: usize,
+    pub shared: u64,
+}
+
+impl ImageUsage {
+    /// The bytes of layers no other image has.
+    pub fn unique(&self) -> u64 {
+        self.record.size.saturating_sub(self.shared)
+    }
 }
 
 /// A container and what it wrote (`SizeRw`) and takes with its image (`SizeRootFs`).
@@ -110,15 +119,31 @@ impl Engine {
     /// Every image, container and volume with what it uses.
     pub fn disk_usage(&self) -> Result<DiskUsage> {
         let containers = self.list()?;
+        let records = self.images()?;
+        // How many images have each layer.
+        let mut holders: HashMap<&str, usize> = HashMap::new();
+        for record in &records {
+            for layer in &record.layers {
+                *holders.entry(layer.as_str()).or_default() += 1;
+            }
+        }
         let mut images = Vec::new();
-        for record in self.images()? {
+        for record in &records {
+            let shared = record
+                .layers
+                .iter()
+                .zip(self.layer_sizes(record))
+                .filter(|(layer, _)| holders.get(layer.as_str()).is_some_and(|n| *n > 1))
+                .map(|(_, size)| size)
+                .sum();
             images.push(ImageUsage {
                 names: self.image_names(&record.id)?,
                 containers: containers
                     .iter()
                     .filter(|c| c.config.image_id == record.id)
                     .count(),
-                record,
+                shared,
+                record: record.clone(),
             });
         }
         let mut volumes = Vec::new();
