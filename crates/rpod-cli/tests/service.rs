@@ -5727,6 +5727,17 @@ fn rpod_remote_shows_image_trees() {
     }
     let out = service.remote_out(&["image", "tree", "nosuch"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
+    // A template reads what the service's JSON leaves out of an image as empty, as
+    // locally: demo has no environment, command or annotations.
+    let args = [
+        "image",
+        "inspect",
+        "--format",
+        "{{.Config.Env}} {{.Config.Cmd}} {{.Annotations}}",
+        "demo",
+    ];
+    assert_eq!(service.remote_ok(&args), "[] [] map[]\n");
+    assert_eq!(service.rpod.ok(&args), "[] [] map[]\n");
 }
 
 /// rpod's own client: `manifest create`, `add`, `annotate`, `remove`, `inspect`, `exists`,

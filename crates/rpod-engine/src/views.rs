@@ -1170,32 +1170,39 @@ pub struct ImageInspect {
     pub graph_driver: GraphDriver,
 }
 
+/// An image's inspect JSON (this view's, or a service's) made whole for a template: the
+/// fields JSON leaves out when empty, as a Go template reads them from podman's struct
+/// (`{{.Annotations}}` is `map[]`, `{{.Config.Env}}` of an image without one `[]`).
+pub fn image_template_fields(value: &mut serde_json::Value) {
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    map.entry("Annotations").or_insert(serde_json::json!({}));
+    if let Some(config) = map.get_mut("Config").and_then(|c| c.as_object_mut()) {
+        // The fields of the image spec's config (podman's `v1.ImageConfig`).
+        for (name, zero) in [
+            ("User", serde_json::json!("")),
+            ("ExposedPorts", serde_json::json!({})),
+            ("Env", serde_json::json!([])),
+            ("Entrypoint", serde_json::json!([])),
+            ("Cmd", serde_json::json!([])),
+            ("Volumes", serde_json::json!({})),
+            ("WorkingDir", serde_json::json!("")),
+            ("Labels", serde_json::json!({})),
+            ("StopSignal", serde_json::json!("")),
+            ("ArgsEscaped", serde_json::json!(false)),
+        ] {
+            config.entry(name).or_insert(zero);
+        }
+    }
+}
+
 impl ImageInspect {
     /// The view for a template: every field, those JSON leaves out too (a Go template
     /// reads a struct's every field: `{{.Annotations}}` is `map[]`).
     pub fn for_template(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let Some(map) = value.as_object_mut() {
-            map.insert("Annotations".into(), serde_json::json!(self.annotations));
-            if let Some(config) = map.get_mut("Config").and_then(|c| c.as_object_mut()) {
-                // The fields of the image spec's config (podman's `v1.ImageConfig`), those
-                // an image leaves out with their zero values: `{{.Config.Env}}` is `[]`.
-                for (name, zero) in [
-                    ("User", serde_json::json!("")),
-                    ("ExposedPorts", serde_json::json!({})),
-                    ("Env", serde_json::json!([])),
-                    ("Entrypoint", serde_json::json!([])),
-                    ("Cmd", serde_json::json!([])),
-                    ("Volumes", serde_json::json!({})),
-                    ("WorkingDir", serde_json::json!("")),
-                    ("Labels", serde_json::json!({})),
-                    ("StopSignal", serde_json::json!("")),
-                    ("ArgsEscaped", serde_json::json!(false)),
-                ] {
-                    config.entry(name).or_insert(zero);
-                }
-            }
-        }
+        image_template_fields(&mut value);
         value
     }
 

@@ -223,7 +223,11 @@ pub fn inspect(client: &mut Client, args: &InspectArgs) -> Outcome {
             let reply = client.call("GET", &format!("/{kind}/{}/json", encode(name)), None)?;
             match reply.status {
                 200 => {
-                    found = Some(reply.json()?);
+                    let mut item = reply.json()?;
+                    if *kind == "images" && !matches!(args.format.as_deref(), None | Some("json")) {
+                        rpod_engine::views::image_template_fields(&mut item);
+                    }
+                    found = Some(item);
                     break;
                 }
                 404 => last_error = Some(failure(&reply)),
