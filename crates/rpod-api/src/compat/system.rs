@@ -242,13 +242,7 @@ pub fn df(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             .images
             .iter()
             .flat_map(|i| {
-                let names: Vec<(String, String)> = match i.names.as_slice() {
-                    [] => vec![("<none>".into(), "<none>".into())],
-                    names => names
-                        .iter()
-                        .map(|n| rpod_engine::image::reference::repository_and_tag(n))
-                        .collect(),
-                };
+                let names = rpod_engine::image::reference::rows_of_names(&i.names);
                 names.into_iter().map(move |(repository, tag)| {
                     json!({
                         "Repository": repository,

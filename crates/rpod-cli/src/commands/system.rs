@@ -313,14 +313,7 @@ pub fn print_df(
             images_used += 1;
         }
         // A row per name, as podman's: `<none>` for an image without one.
-        let names: Vec<(String, String)> = match image.names.as_slice() {
-            [] => vec![("<none>".into(), "<none>".into())],
-            names => names
-                .iter()
-                .map(|n| rpod_engine::image::reference::repository_and_tag(n))
-                .collect(),
-        };
-        for (repository, tag) in names {
+        for (repository, tag) in rpod_engine::image::reference::rows_of_names(&image.names) {
             image_rows.push(json!({
                 "Repository": repository,
                 "Tag": tag,

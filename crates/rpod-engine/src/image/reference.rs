@@ -209,6 +209,15 @@ pub fn repository_and_tag(name: &str) -> (String, String) {
     }
 }
 
+/// An image's names as a listing's rows: repository and tag of each, or one `<none>` row
+/// for an image without a name (podman's `system df -v`).
+pub fn rows_of_names(names: &[String]) -> Vec<(String, String)> {
+    if names.is_empty() {
+        return vec![("<none>".into(), "<none>".into())];
+    }
+    names.iter().map(|n| repository_and_tag(n)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +310,12 @@ mod tests {
         assert_eq!(
             repository_and_tag("localhost:5000/a"),
             ("localhost:5000/a".to_string(), "<none>".to_string())
+        );
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(rows_of_names(&[]), [pair("<none>", "<none>")]);
+        assert_eq!(
+            rows_of_names(&["localhost/a:1".into(), "localhost/b:2".into()]),
+            [pair("localhost/a", "1"), pair("localhost/b", "2")]
         );
     }
 }
