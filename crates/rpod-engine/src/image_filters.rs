@@ -29,7 +29,8 @@ pub fn made_at(record: &crate::image::ImageRecord) -> DateTime<Utc> {
 
 /// Whether an image name (`localhost/demo:latest`, `docker.io/library/busybox:1`) is what
 /// `pattern` names: the whole name, or its last parts (`demo`, `demo:latest`,
-/// `library/busybox`), with the tag only when the pattern has one.
+/// `library/busybox`), with the tag only when the pattern has one; `*` and `?` match
+/// within a part, as podman's (`localhost/*`, `demo:*`, `*:latest`).
 pub fn reference_matches(name: &str, pattern: &str) -> bool {
     let repository = |n: &str| -> String {
         match n.rsplit_once(':') {
@@ -38,12 +39,18 @@ pub fn reference_matches(name: &str, pattern: &str) -> bool {
             _ => n.to_string(),
         }
     };
-    let tail_is = |whole: &str, part: &str| whole == part || whole.ends_with(&format!("/{part}"));
-    if repository(pattern) != pattern {
-        tail_is(name, pattern)
+    let subject = if repository(pattern) != pattern {
+        name.to_string()
     } else {
-        tail_is(&repository(name), pattern)
+        repository(name)
+    };
+    // As many of the name's last parts as the pattern has.
+    let parts: Vec<&str> = subject.split('/').collect();
+    let wanted = pattern.split('/').count();
+    if wanted > parts.len() {
+        return false;
     }
+    crate::security::path_matches(pattern, &parts[parts.len() - wanted..].join("/"))
 }
 
 /// Checked filters, by key; `before=`/`since=` already turned into times.
@@ -122,6 +129,22 @@ mod tests {
             assert!(reference_matches(name, pattern), "{pattern}");
         }
         for pattern in ["demo:1", "emo", "other", "host/demo"] {
+            assert!(!reference_matches(name, pattern), "{pattern}");
+        }
+        // Wildcards within a part, as podman's.
+        for pattern in [
+            "dem*",
+            "*demo*",
+            "localhost/*",
+            "*/demo",
+            "demo:*",
+            "*:latest",
+            "d?mo",
+            "*",
+        ] {
+            assert!(reference_matches(name, pattern), "{pattern}");
+        }
+        for pattern in ["*:1", "other/*", "*/*/demo", "demo*:1", "de*/demo"] {
             assert!(!reference_matches(name, pattern), "{pattern}");
         }
         let hub = "docker.io/library/busybox:1.36";

@@ -94,9 +94,10 @@ pub struct SecurityOptions {
 }
 
 /// Whether `path` matches `pattern` as Go's `filepath.Match` reads it (podman's `unmask=`
-/// patterns): segment by segment, `*` any run of characters and `?` one. Written by hand:
-/// two wildcards need no dependency; `[` classes are refused when the option is read.
-fn path_matches(pattern: &str, path: &str) -> bool {
+/// patterns, its image `reference=` filters): segment by segment, `*` any run of
+/// characters and `?` one. Written by hand: two wildcards need no dependency; `[` classes
+/// are refused where an option is read, and match only themselves here.
+pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
     let patterns: Vec<&str> = pattern.split('/').collect();
     let segments: Vec<&str> = path.split('/').collect();
     patterns.len() == segments.len()
