@@ -2,6 +2,7 @@
 //! container, podman's keys and values.
 
 use crate::container::{ContainerRecord, Status};
+use crate::filter_values::name_matches;
 
 /// Whether a container passes every filter (`KEY=VALUE`, checked by `validate`): every key
 /// must pass, as `filter_values::key_passes` combines its values.
@@ -47,7 +48,7 @@ pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) 
             None => value == "none",
         },
         "status" => Status::from_filter(value).is_some_and(|s| s.contains(&record.state.status)),
-        "name" => record.config.name.contains(value),
+        "name" => name_matches(&record.config.name, value),
         "id" => record.config.id.starts_with(value),
         "label" => crate::labels::matches(&record.config.labels, value),
         "exited" => {
@@ -78,7 +79,8 @@ pub fn validate(filter: &str) -> Result<(), String> {
         "status" if Status::from_filter(value).is_none() => Err(format!(
             "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
         )),
-        "status" | "name" | "id" | "label" | "exited" | "ancestor" | "restart-policy"
+        "name" => crate::filter_values::check_name_pattern(value),
+        "status" | "id" | "label" | "exited" | "ancestor" | "restart-policy"
         | "before" | "since" | "volume" | "network" | "pod" => Ok(()),
         "health" if !matches!(value, "healthy" | "unhealthy" | "starting" | "none") => Err(
             format!("invalid health {value:?}: use healthy, unhealthy, starting or none"),
@@ -103,5 +105,7 @@ mod tests {
         assert!(validate("status=sleeping").is_err());
         assert!(validate("health=fine").is_err());
         assert!(validate("novalue").is_err());
+        assert!(validate("name=^web-[0-9]+$").is_ok());
+        assert!(validate("name=[").is_err());
     }
 }

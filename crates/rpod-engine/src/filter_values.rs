@@ -2,9 +2,50 @@
 //! `volume_filters.rs`, `container_filters.rs`, pods, networks): known keys, how a key's
 //! values combine, `dangling`'s and `until`'s values.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::{EngineError, Result};
+
+thread_local! {
+    /// `name=` patterns compiled once per listing, not once per object.
+    static NAME_PATTERNS: RefCell<HashMap<String, Option<regex::Regex>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// Whether a name (a container's, pod's, volume's or network's) matches a `name=` filter:
+/// a regular expression found anywhere in the name, as podman's (`name=web` matches
+/// `my-web-1`, `name=^web$` only `web`). `check_name_pattern` refuses one that is not.
+pub fn name_matches(name: &str, pattern: &str) -> bool {
+    NAME_PATTERNS.with(|patterns| {
+        let mut patterns = patterns.borrow_mut();
+        // A service's threads see every client's patterns: a few are kept, not all.
+        if patterns.len() >= 32 && !patterns.contains_key(pattern) {
+            patterns.clear();
+        }
+        patterns
+            .entry(pattern.to_string())
+            .or_insert_with(|| regex::Regex::new(pattern).ok())
+            .as_ref()
+            .is_some_and(|regex| regex.is_match(name))
+    })
+}
+
+/// A `name=` filter's value must be a regular expression.
+pub fn check_name_pattern(pattern: &str) -> std::result::Result<(), String> {
+    regex::Regex::new(pattern).map(drop).map_err(|e| {
+        // The regex crate's message draws the pattern over several lines: its last line
+        // says what is wrong.
+        let text = e.to_string();
+        let why = text.lines().last().unwrap_or_default();
+        format!(
+            "invalid filter name={pattern:?}: not a regular expression: {}",
+            why.trim_start_matches("error: ")
+        )
+    })
+}
 
 /// How the values of one filter key combine, as podman and Docker combine them: a label
 /// key (`label`, `label!`) passes when every one of its values does, any other key when one
@@ -62,6 +103,26 @@ pub(crate) fn until(value: &str) -> Result<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_match_as_regular_expressions() {
+        for (pattern, matched) in [
+            ("web", true),
+            ("^web", false),
+            ("web-1$", true),
+            ("^my-web-1$", true),
+            ("w.b", true),
+            ("db|web", true),
+            ("^db", false),
+        ] {
+            assert_eq!(name_matches("my-web-1", pattern), matched, "{pattern}");
+        }
+        assert!(check_name_pattern("^web-[0-9]+$").is_ok());
+        assert_eq!(
+            check_name_pattern("(a"),
+            Err("invalid filter name=\"(a\": not a regular expression: unclosed group".into())
+        );
+    }
 
     #[test]
     fn label_values_must_all_pass_other_keys_one() {

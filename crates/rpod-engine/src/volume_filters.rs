@@ -58,6 +58,8 @@ impl VolumeFilters {
         for (key, value) in pairs {
             check_key("volume", &key, allowed)?;
             match key.as_str() {
+                "name" => crate::filter_values::check_name_pattern(&value)
+                    .map_err(EngineError::InvalidArg)?,
                 "dangling" => check_dangling(&value)?,
                 "until" => filters.until.push(until(&value)?),
                 _ => {}
@@ -77,7 +79,7 @@ impl VolumeFilters {
         self.by_key.iter().all(|(key, values)| {
             let any = |test: &dyn Fn(&str) -> bool| values.iter().any(|v| test(v));
             match key.as_str() {
-                "name" => any(&|v| volume.name.contains(v)),
+                "name" => any(&|v| crate::filter_values::name_matches(&volume.name, v)),
                 "driver" => any(&|v| volume.driver == v),
                 "scope" => any(&|v| v == "local"),
                 "label" => values

@@ -73,9 +73,12 @@ impl PodView {
     pub fn check_filters(filters: &std::collections::HashMap<String, Vec<String>>) -> Result<()> {
         for (key, values) in filters {
             crate::filter_values::check_key("pod", key, &["id", "name", "label", "status"])?;
-            if key == "status" {
-                for value in values {
-                    filter_status(value)?;
+            for value in values {
+                match key.as_str() {
+                    "status" => drop(filter_status(value)?),
+                    "name" => crate::filter_values::check_name_pattern(value)
+                        .map_err(EngineError::InvalidArg)?,
+                    _ => {}
                 }
             }
         }
@@ -91,7 +94,7 @@ impl PodView {
             for value in values {
                 results.push(match key.as_str() {
                     "id" => self.pod.id.starts_with(value.as_str()),
-                    "name" => self.pod.name.contains(value.as_str()),
+                    "name" => crate::filter_values::name_matches(&self.pod.name, value),
                     "label" => crate::labels::matches(&self.pod.labels, value),
                     // `status`, the one key left.
                     _ => self.status == filter_status(value)?,

@@ -16,7 +16,10 @@ pub fn passes(
     let mut results = Vec::new();
     for value in values {
         let passed = match key {
-            "name" => network.name.contains(value),
+            "name" => {
+                crate::filter_values::check_name_pattern(value)?;
+                crate::filter_values::name_matches(&network.name, value)
+            }
             "id" => network.id.starts_with(value),
             "driver" => network.driver == *value,
             "label" => crate::labels::matches(&network.labels, value),
