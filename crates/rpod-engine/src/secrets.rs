@@ -362,8 +362,22 @@ impl SecretUse {
     pub fn parse(text: &str) -> Result<Self> {
         let invalid =
             |why: String| EngineError::InvalidArg(format!("invalid --secret {text:?}: {why}"));
-        let mut parts = text.split(',');
-        let name = parts.next().unwrap_or_default().to_string();
+        // The secret's name: the first word bare, or `source=NAME` (podman's two ways).
+        let mut parts = text.split(',').peekable();
+        let mut name = match parts.peek() {
+            Some(first) if !first.contains('=') => parts.next().unwrap_or_default().to_string(),
+            _ => String::new(),
+        };
+        let mut rest = Vec::new();
+        for part in parts {
+            match part.strip_prefix("source=") {
+                Some(_) if !name.is_empty() => {
+                    return Err(invalid("the secret is named twice".into()))
+                }
+                Some(source) => name = source.to_string(),
+                None => rest.push(part),
+            }
+        }
         if name.is_empty() {
             return Err(invalid("a secret name is required".into()));
         }
@@ -376,7 +390,7 @@ impl SecretUse {
             gid: 0,
             mode: 0o444,
         };
-        for part in parts {
+        for part in rest {
             let (key, value) = part
                 .split_once('=')
                 .ok_or_else(|| invalid(format!("{part:?} is not KEY=VALUE")))?;
@@ -1045,6 +1059,12 @@ mod tests {
         );
         let env = SecretUse::parse("db,type=env,target=DB_PASS").unwrap();
         assert_eq!((env.env, env.target.as_str()), (true, "DB_PASS"));
+        // The name also as `source=`, anywhere.
+        let sourced = SecretUse::parse("target=/etc/x,source=db,mode=0400").unwrap();
+        assert_eq!(
+            (sourced.name.as_str(), sourced.target.as_str(), sourced.mode),
+            ("db", "/etc/x", 0o400)
+        );
         let owned = SecretUse::parse("db,uid=1000,gid=1000,mode=0400,target=pw").unwrap();
         assert_eq!(
             (owned.uid, owned.mode, owned.target.as_str()),
@@ -1056,6 +1076,9 @@ mod tests {
             "db,uid=x",
             "db,color=red",
             "db,target=/../etc/x",
+            "db,source=other",
+            "source=",
+            "type=env",
         ] {
             assert!(SecretUse::parse(bad).is_err(), "{bad}");
         }
