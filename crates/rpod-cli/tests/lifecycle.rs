@@ -927,6 +927,17 @@ fn ps_filters_look_at_running_containers_unless_status_is_asked() {
     assert_eq!(names(&["--filter", "name=done"]), "");
     assert_eq!(names(&["-a", "--filter", "name=done"]), "done\n");
     assert_eq!(names(&["--filter", "status=exited"]), "done\n");
+    // name= is a regular expression, as podman's.
+    assert_eq!(names(&["-a", "--filter", "name=^d.n"]), "done\n");
+    assert_eq!(
+        names(&["-a", "--filter", "name=^(up|done)$"])
+            .lines()
+            .count(),
+        2
+    );
+    assert_eq!(names(&["-a", "--filter", "name=^one"]), "");
+    let err = rpod.fails(&["ps", "--filter", "name=("], 125);
+    assert!(err.contains("not a regular expression"), "{err}");
 }
 
 #[test]
