@@ -1034,3 +1034,45 @@ fn the_configured_log_driver_is_the_default() {
     let err = rpod.fails(&["ps"], 125);
     assert!(err.contains("containers.log_driver"), "{err}");
 }
+
+/// `stop` of several containers stops them at once, as podman's: three that ignore SIGTERM
+/// all get it before the first is killed, so they take one timeout, not three. Each
+/// container writes the kernel's uptime when its SIGTERM comes; stopped one after
+/// another, each would get it a whole timeout (3 s) after the one before.
+#[test]
+fn stop_stops_several_containers_at_once() {
+    let rpod = Rpod::with_image("crun");
+    let shared = rpod.dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let volume = format!("{}:/shared", shared.display());
+    let names = ["stubborn1", "stubborn2", "stubborn3"];
+    for name in names {
+        let script = format!(
+            "trap 'cut -d\" \" -f1 /proc/uptime > /shared/{name}' TERM; \
+             touch /shared/{name}.ready; while :; do sleep 0.1; done"
+        );
+        rpod.detached(&["--name", name, "-v", &volume, "demo", "sh", "-c", &script]);
+    }
+    wait_until("the containers trap SIGTERM", || {
+        names
+            .iter()
+            .all(|n| shared.join(format!("{n}.ready")).exists())
+    });
+    let mut args = vec!["stop", "-t", "3"];
+    args.extend(names);
+    // Said in the order given, whichever stopped first.
+    assert_eq!(rpod.ok(&args), "stubborn1\nstubborn2\nstubborn3\n");
+    let times: Vec<f64> = names
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(shared.join(n)).unwrap();
+            text.trim().parse().unwrap()
+        })
+        .collect();
+    let spread = times.iter().cloned().fold(f64::MIN, f64::max)
+        - times.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread < 2.5, "SIGTERMs {spread} s apart: {times:?}");
+    for name in names {
+        assert_eq!(rpod.inspect(name, "{{.State.ExitCode}}"), "137");
+    }
+}
