@@ -626,17 +626,34 @@ impl Engine {
     /// namespaces until they end).
     pub fn pod_stop(&self, name_or_id: &str, timeout: Option<u32>) -> Result<PodRecord> {
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
-        let mut failures = Vec::new();
-        for record in infra_last(&view) {
-            if !record.state.status.can_stop() {
-                continue;
-            }
-            match self.stop(record.id(), timeout) {
-                Ok(_) | Err(EngineError::NotModified(_)) | Err(EngineError::NoSuchContainer(_)) => {
-                }
-                Err(e) => failures.push(format!("{}: {e}", record.config.name)),
-            }
-        }
+        let stop = |record: &ContainerRecord| match self.stop(record.id(), timeout) {
+            Ok(_) | Err(EngineError::NotModified(_)) | Err(EngineError::NoSuchContainer(_)) => None,
+            Err(e) => Some(format!("{}: {e}", record.config.name)),
+        };
+        let running: Vec<&ContainerRecord> = infra_last(&view)
+            .into_iter()
+            .filter(|record| record.state.status.can_stop())
+            .collect();
+        let infra = view.pod.infra_id.as_deref();
+        let (infra, members): (Vec<_>, Vec<_>) =
+            running.into_iter().partition(|r| Some(r.id()) == infra);
+        // The members at once, as podman's (those that ignore the stop signal take one
+        // timeout, not one each), then the infra container, whose namespaces they used.
+        let mut failures: Vec<String> = std::thread::scope(|scope| {
+            let stops: Vec<_> = members
+                .iter()
+                .map(|record| scope.spawn(|| stop(record)))
+                .collect();
+            stops
+                .into_iter()
+                .filter_map(|stopping| {
+                    stopping
+                        .join()
+                        .unwrap_or_else(|_| Some("a container's stop failed unexpectedly".into()))
+                })
+                .collect()
+        });
+        failures.extend(infra.into_iter().filter_map(stop));
         self.pod_outcome(view.pod, "stop", failures)
     }
 
