@@ -32,9 +32,8 @@ pub(super) fn list_path(kind: &str, filters: &[String]) -> Result<String, Failur
 }
 
 /// Remove each of `names` (`/{kind}/NAME`), printing each name removed, as the local
-/// commands: exit 1 for an unknown one, 2 for one in use.
-/// Remove each of `names`; `force`: one that is not there is passed over, as podman's
-/// `--force` does.
+/// commands: exit 1 for an unknown one (passed over with `force`, as podman's `--force`),
+/// 2 for one in use.
 fn remove_each(
     client: &mut Client,
     kind: &str,
