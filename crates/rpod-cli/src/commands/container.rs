@@ -1284,19 +1284,30 @@ pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
     let selection = args.pick.selection(args.all, args.filter);
     let names = selection.resolve(engine, |r| r.state.status.can_stop())?;
     let timeout = timeout_arg(args.time);
-    let checked = check_names(&names, ENGINE_ERROR, args.ignore, |name| {
+    for_each_at_once(engine, &names, args.ignore, |name| {
+        match engine.stop(name, timeout) {
+            Ok(_) | Err(EngineError::NotModified(_)) => Ok(()),
+            Err(e) => Err(Failure::from(e)),
+        }
+    })
+}
+
+/// `for_each` with `op` run on every name at once, each name printed afterwards in the
+/// order given (or its failure said), as `stop` and `restart` print them.
+fn for_each_at_once(
+    engine: &Engine,
+    names: &[String],
+    ignore_missing: bool,
+    op: impl Fn(&str) -> Result<(), Failure> + Sync,
+) -> Outcome {
+    if let Some(code) = check_names(names, ENGINE_ERROR, ignore_missing, |name| {
         engine.lookup(name).map(drop)
-    });
-    if let Some(code) = checked {
+    }) {
         return Ok(code);
     }
-    let mut stopped = at_once(&names, |name| match engine.stop(name, timeout) {
-        Ok(_) | Err(EngineError::NotModified(_)) => Ok(()),
-        Err(e) => Err(Failure::from(e)),
-    })
-    .into_iter();
-    each_name(&names, ENGINE_ERROR, args.ignore, |name| {
-        stopped.next().unwrap_or(Ok(()))?;
+    let mut results = at_once(names, op).into_iter();
+    each_name(names, ENGINE_ERROR, ignore_missing, |name| {
+        results.next().unwrap_or(Ok(()))?;
         println!("{name}");
         Ok(())
     })
@@ -1338,10 +1349,12 @@ pub fn restart(engine: &Engine, args: RestartArgs) -> Outcome {
         !args.running || r.state.status == Status::Running
     })?;
     let timeout = timeout_arg(args.time);
-    for_each(engine, &names, ENGINE_ERROR, false, |name| {
-        engine.restart(name, timeout)?;
-        println!("{name}");
-        Ok(())
+    // At once, as `stop`.
+    for_each_at_once(engine, &names, false, |name| {
+        engine
+            .restart(name, timeout)
+            .map(drop)
+            .map_err(Failure::from)
     })
 }
 
