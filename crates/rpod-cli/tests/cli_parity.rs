@@ -359,6 +359,11 @@ fn lifecycle_commands_pick_containers_as_podman() {
     );
     rpod.fails(&["wait", "--condition", "bogus", "a"], 125);
     rpod.fails(&["wait", "--interval", "soon", "a"], 125);
+    // 0 is taken, as podman's.
+    assert_eq!(
+        rpod.ok(&["wait", "--interval", "0", "--condition", "running", "a"]),
+        "-1\n"
+    );
     // A wrong name fails before any wait (nothing printed for the others), as podman's.
     rpod.ok(&["run", "--name", "ended", "demo", "true"]);
     let out = rpod.run(&["wait", "ended", "nosuch"]);

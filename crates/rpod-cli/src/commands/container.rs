@@ -1581,24 +1581,18 @@ impl WaitCondition {
     }
 }
 
-/// A polling interval: `250ms`, `2s`, `1m`, or a number of milliseconds.
+/// A polling interval, as podman reads it: a Go duration (`250ms`, `2s`, `1m30s`) or a
+/// number of milliseconds. 0, which podman takes, polls every millisecond: never a loop
+/// that does nothing but poll.
 fn parse_interval(text: &str) -> Result<std::time::Duration, Failure> {
     let invalid = || usage(format!("invalid interval {text:?}: use e.g. 250ms or 1s"));
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| invalid())?;
-    let millis = match unit {
-        "" | "ms" => number,
-        "s" => number * 1000,
-        "m" => number * 60_000,
-        _ => return Err(invalid()),
+    let interval = match text.parse::<u64>() {
+        Ok(millis) => std::time::Duration::from_millis(millis),
+        Err(_) => super::logs::parse_duration(text)
+            .and_then(|d| d.to_std().ok())
+            .ok_or_else(invalid)?,
     };
-    if millis == 0 {
-        return Err(invalid());
-    }
-    Ok(std::time::Duration::from_millis(millis))
+    Ok(interval.max(std::time::Duration::from_millis(1)))
 }
 
 /// Refuse unknown filter keys and status values before looking at any container.
@@ -2235,6 +2229,18 @@ pub fn teardown_network(engine: &Engine, args: TeardownNetworkArgs) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wait_intervals_read_as_podmans() {
+        let ms = |text: &str| parse_interval(text).ok().map(|d| d.as_millis());
+        assert_eq!(ms("250"), Some(250));
+        assert_eq!(ms("250ms"), Some(250));
+        assert_eq!(ms("1m30s"), Some(90_000));
+        // 0, which podman takes: every millisecond, not a busy loop.
+        assert_eq!(ms("0"), Some(1));
+        assert_eq!(ms("soon"), None);
+        assert_eq!(ms("-1s"), None);
+    }
 
     #[test]
     fn env_entries_take_rpods_own_variables() {
