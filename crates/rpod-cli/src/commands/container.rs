@@ -1439,6 +1439,9 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
         timeout: timeout_arg(args.time),
         volumes: args.volumes,
     };
+    if args.force && names.len() > 1 {
+        stop_before_removal(engine, &names, options.timeout);
+    }
     let code = for_each(engine, &names, 1, ignore, |name| {
         if args.depend {
             // podman prints every container removed, by ID.
@@ -1463,6 +1466,23 @@ pub fn rm(engine: &Engine, args: RmArgs) -> Outcome {
         }
     })?;
     Ok(code.max(pods_code))
+}
+
+/// `rm -f` of several containers: the running ones are stopped at once first, as podman's
+/// (ten that ignore the stop signal take one timeout, not ten), then removed in order,
+/// dependents first. A `--rm` container is left to its removal: stopped here, its exit
+/// would remove it under the command's feet. What fails here is said by the removal.
+fn stop_before_removal(engine: &Engine, names: &[String], timeout: Option<u32>) {
+    let running: Vec<String> = names
+        .iter()
+        .filter(|name| {
+            engine
+                .lookup(name)
+                .is_ok_and(|r| r.state.status.can_stop() && !r.config.auto_remove)
+        })
+        .cloned()
+        .collect();
+    at_once(&running, |name| drop(engine.stop(name, timeout)));
 }
 
 /// `rpod init`: create containers in the runtime without starting their process; `--all`
