@@ -1037,8 +1037,8 @@ fn the_configured_log_driver_is_the_default() {
 
 /// `stop` of several containers stops them at once, as podman's: three that ignore SIGTERM
 /// all get it before the first is killed, so they take one timeout, not three; so does
-/// `rm -f`. Each container writes the kernel's uptime when its SIGTERM comes; stopped one
-/// after another, each would get it a whole timeout (3 s) after the one before.
+/// `rm -f`. Stopped one after another, each would get it a whole timeout (3 s) after the
+/// one before.
 #[test]
 fn stop_and_rm_f_stop_several_containers_at_once() {
     let rpod = Rpod::with_image("crun");
@@ -1047,40 +1047,16 @@ fn stop_and_rm_f_stop_several_containers_at_once() {
     let volume = format!("{}:/shared", shared.display());
     let names = ["stubborn1", "stubborn2", "stubborn3"];
     for name in names {
-        let script = format!(
-            "rm -f /shared/{name}; trap 'cut -d\" \" -f1 /proc/uptime > /shared/{name}' TERM; \
-             touch /shared/{name}.ready; while :; do sleep 0.1; done"
-        );
+        let script = common::sigterm_noting_script(name);
         rpod.detached(&["--name", name, "-v", &volume, "demo", "sh", "-c", &script]);
     }
-    let ready = || {
-        wait_until("the containers trap SIGTERM", || {
-            names
-                .iter()
-                .all(|n| shared.join(format!("{n}.ready")).exists())
-        });
-        for name in names {
-            std::fs::remove_file(shared.join(format!("{name}.ready"))).unwrap();
-        }
-    };
-    let spread = || {
-        let times: Vec<f64> = names
-            .iter()
-            .map(|n| {
-                let text = std::fs::read_to_string(shared.join(n)).unwrap();
-                text.trim().parse().unwrap()
-            })
-            .collect();
-        let spread = times.iter().cloned().fold(f64::MIN, f64::max)
-            - times.iter().cloned().fold(f64::MAX, f64::min);
-        assert!(spread < 2.5, "SIGTERMs {spread} s apart: {times:?}");
-    };
-    ready();
+    common::wait_for_sigterm_traps(&shared, &names);
     let mut args = vec!["stop", "-t", "3"];
     args.extend(names);
     // Said in the order given, whichever stopped first.
     assert_eq!(rpod.ok(&args), "stubborn1\nstubborn2\nstubborn3\n");
-    spread();
+    let spread = common::sigterm_spread(&shared, &names);
+    assert!(spread < 2.5, "SIGTERMs {spread} s apart");
     for name in names {
         assert_eq!(rpod.inspect(name, "{{.State.ExitCode}}"), "137");
     }
@@ -1088,10 +1064,11 @@ fn stop_and_rm_f_stop_several_containers_at_once() {
     let mut args = vec!["start"];
     args.extend(names);
     rpod.ok(&args);
-    ready();
+    common::wait_for_sigterm_traps(&shared, &names);
     let mut args = vec!["rm", "-f", "-t", "3"];
     args.extend(names);
     assert_eq!(rpod.ok(&args), "stubborn1\nstubborn2\nstubborn3\n");
-    spread();
+    let spread = common::sigterm_spread(&shared, &names);
+    assert!(spread < 2.5, "SIGTERMs {spread} s apart");
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }

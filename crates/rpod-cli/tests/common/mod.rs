@@ -758,3 +758,39 @@ impl Drop for Gpg {
             .status();
     }
 }
+
+/// The command of a container `name` that ignores SIGTERM but notes when it came: the
+/// kernel's uptime (the same clock in every container) in `/shared/NAME`, cleared as it
+/// starts; `/shared/NAME.ready` once the trap is set. For tests of stops done at once.
+pub fn sigterm_noting_script(name: &str) -> String {
+    format!(
+        "rm -f /shared/{name}; trap 'cut -d\" \" -f1 /proc/uptime > /shared/{name}' TERM; \
+         touch /shared/{name}.ready; while :; do sleep 0.1; done"
+    )
+}
+
+/// Wait until every container of `names` running `sigterm_noting_script` (with `shared`
+/// at `/shared`) has set its trap; their ready marks are taken away for the next start.
+pub fn wait_for_sigterm_traps(shared: &Path, names: &[&str]) {
+    wait_until("the containers trap SIGTERM", || {
+        names
+            .iter()
+            .all(|n| shared.join(format!("{n}.ready")).exists())
+    });
+    for name in names {
+        std::fs::remove_file(shared.join(format!("{name}.ready"))).unwrap();
+    }
+}
+
+/// How far apart (seconds) the containers of `names` got their SIGTERM, from what
+/// `sigterm_noting_script` wrote in `shared`.
+pub fn sigterm_spread(shared: &Path, names: &[&str]) -> f64 {
+    let times: Vec<f64> = names
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(shared.join(n)).unwrap();
+            text.trim().parse().unwrap()
+        })
+        .collect();
+    times.iter().cloned().fold(f64::MIN, f64::max) - times.iter().cloned().fold(f64::MAX, f64::min)
+}
