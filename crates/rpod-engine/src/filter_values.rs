@@ -9,41 +9,52 @@ use chrono::{DateTime, Utc};
 
 use crate::{EngineError, Result};
 
+/// A `name=` pattern compiled, or why it is not a regular expression.
+type NamePattern = std::result::Result<regex::Regex, String>;
+
 thread_local! {
-    /// `name=` patterns compiled once per listing, not once per object.
-    static NAME_PATTERNS: RefCell<HashMap<String, Option<regex::Regex>>> =
-        RefCell::new(HashMap::new());
+    /// `name=` patterns compiled once per listing (its check and every object it looks
+    /// at), not once per object.
+    static NAME_PATTERNS: RefCell<HashMap<String, NamePattern>> = RefCell::new(HashMap::new());
 }
 
-/// Whether a name (a container's, pod's, volume's or network's) matches a `name=` filter:
-/// a regular expression found anywhere in the name, as podman's (`name=web` matches
-/// `my-web-1`, `name=^web$` only `web`). `check_name_pattern` refuses one that is not.
-pub fn name_matches(name: &str, pattern: &str) -> bool {
+/// `use_it` on `pattern` compiled, from this thread's few kept patterns.
+fn with_name_pattern<T>(pattern: &str, use_it: impl FnOnce(&NamePattern) -> T) -> T {
     NAME_PATTERNS.with(|patterns| {
         let mut patterns = patterns.borrow_mut();
         // A service's threads see every client's patterns: a few are kept, not all.
         if patterns.len() >= 32 && !patterns.contains_key(pattern) {
             patterns.clear();
         }
-        patterns
-            .entry(pattern.to_string())
-            .or_insert_with(|| regex::Regex::new(pattern).ok())
-            .as_ref()
-            .is_some_and(|regex| regex.is_match(name))
+        let compiled = patterns.entry(pattern.to_string()).or_insert_with(|| {
+            regex::Regex::new(pattern).map_err(|e| {
+                // The regex crate's message draws the pattern over several lines: its
+                // last line says what is wrong.
+                let text = e.to_string();
+                let why = text.lines().last().unwrap_or_default();
+                format!(
+                    "invalid filter name={pattern:?}: not a regular expression: {}",
+                    why.trim_start_matches("error: ")
+                )
+            })
+        });
+        use_it(compiled)
+    })
+}
+
+/// Whether a name (a container's, pod's, volume's or network's) matches a `name=` filter:
+/// a regular expression found anywhere in the name, as podman's (`name=web` matches
+/// `my-web-1`, `name=^web$` only `web`). `check_name_pattern` refuses one that is not.
+pub fn name_matches(name: &str, pattern: &str) -> bool {
+    with_name_pattern(pattern, |compiled| {
+        compiled.as_ref().is_ok_and(|regex| regex.is_match(name))
     })
 }
 
 /// A `name=` filter's value must be a regular expression.
 pub fn check_name_pattern(pattern: &str) -> std::result::Result<(), String> {
-    regex::Regex::new(pattern).map(drop).map_err(|e| {
-        // The regex crate's message draws the pattern over several lines: its last line
-        // says what is wrong.
-        let text = e.to_string();
-        let why = text.lines().last().unwrap_or_default();
-        format!(
-            "invalid filter name={pattern:?}: not a regular expression: {}",
-            why.trim_start_matches("error: ")
-        )
+    with_name_pattern(pattern, |compiled| {
+        compiled.as_ref().map(drop).map_err(String::clone)
     })
 }
 

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod accounts;
+pub mod at_once;
 mod child;
 pub mod config;
 pub mod confined;

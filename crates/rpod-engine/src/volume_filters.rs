@@ -141,6 +141,8 @@ mod tests {
                 .matches(v, &|| used)
         };
         assert!(pass(&["name=old", "name=new"], &old, false));
+        // name= is a regular expression, as podman's.
+        assert!(pass(&["name=^data-o"], &old, false) && !pass(&["name=^old"], &old, false));
         assert!(pass(
             &["name=data", "label=team=a", "label=tier"],
             &old,
@@ -168,6 +170,7 @@ mod tests {
             (vec!["name"], FilterUse::List),
             (vec!["dangling=maybe"], FilterUse::List),
             (vec!["until=soon"], FilterUse::List),
+            (vec!["name=("], FilterUse::List),
             (vec!["name=x"], FilterUse::Prune),
         ] {
             assert!(filters(&words, used).is_err(), "{words:?}");

@@ -1305,39 +1305,12 @@ fn for_each_at_once(
     }) {
         return Ok(code);
     }
-    let mut results = at_once(names, op).into_iter();
+    let mut results = rpod_engine::at_once::at_once(names, |name| op(name)).into_iter();
     each_name(names, ENGINE_ERROR, ignore_missing, |name| {
         results.next().unwrap_or(Ok(()))?;
         println!("{name}");
         Ok(())
     })
-}
-
-/// `op` on every name at once, on threads of their own (at most `AT_ONCE` at a time), its
-/// results in the order of the names.
-fn at_once<T: Send>(names: &[String], op: impl Fn(&str) -> T + Sync) -> Vec<T> {
-    /// Enough for the waits to overlap; not a thread per container for `stop --all` of
-    /// thousands.
-    const AT_ONCE: usize = 32;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Option<T>>> =
-        std::sync::Mutex::new(names.iter().map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..names.len().min(AT_ONCE) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(name) = names.get(i) else { break };
-                let result = op(name);
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
 }
 
 pub fn restart(engine: &Engine, args: RestartArgs) -> Outcome {
@@ -1482,7 +1455,7 @@ fn stop_before_removal(engine: &Engine, names: &[String], timeout: Option<u32>) 
         })
         .cloned()
         .collect();
-    at_once(&running, |name| drop(engine.stop(name, timeout)));
+    rpod_engine::at_once::at_once(&running, |name| drop(engine.stop(name, timeout)));
 }
 
 /// `rpod init`: create containers in the runtime without starting their process; `--all`

@@ -962,22 +962,21 @@ fn dest_dir_path(dest: &Path) -> PathBuf {
 /// A directory the user named on the host, symbolic links followed (the host's paths are
 /// the user's own; only the container's are confined).
 fn host_dir(path: &Path) -> Result<OwnedFd> {
+    open_host_dir(path).map_err(|e| copy_err("opening", path, e))
+}
+
+fn open_host_dir(path: &Path) -> rustix::io::Result<OwnedFd> {
     rfs::open(
         path,
         rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::CLOEXEC,
         rfs::Mode::empty(),
     )
-    .map_err(|e| copy_err("opening", path, e))
 }
 
 /// The directory that holds a copy's host source. A step that is missing or is no
 /// directory means the source is not there, said as podman says it.
 fn host_source_dir(source: &Path, parent: &Path) -> Result<OwnedFd> {
-    match rfs::open(
-        parent,
-        rfs::OFlags::RDONLY | rfs::OFlags::DIRECTORY | rfs::OFlags::CLOEXEC,
-        rfs::Mode::empty(),
-    ) {
+    match open_host_dir(parent) {
         Ok(dir) => Ok(dir),
         Err(rustix::io::Errno::NOENT) => Err(not_on_host(source, "no such file or directory")),
         Err(rustix::io::Errno::NOTDIR) => Err(not_on_host(

@@ -120,21 +120,29 @@ impl Engine {
     pub fn disk_usage(&self) -> Result<DiskUsage> {
         let containers = self.list()?;
         let records = self.images()?;
-        // How many images have each layer.
+        // How many images have each layer; the size of each layer more than one has,
+        // looked at once however many have it.
         let mut holders: HashMap<&str, usize> = HashMap::new();
         for record in &records {
             for layer in &record.layers {
                 *holders.entry(layer.as_str()).or_default() += 1;
             }
         }
+        let layer_dirs = image::layer_dirs(&self.roots);
+        let shared_sizes: HashMap<&str, u64> = holders
+            .iter()
+            .filter(|(_, holders)| **holders > 1)
+            .map(|(layer, _)| {
+                let size = fs::metadata(layer_dirs.blob(layer)).map_or(0, |m| m.len());
+                (*layer, size)
+            })
+            .collect();
         let mut images = Vec::new();
         for record in &records {
             let shared = record
                 .layers
                 .iter()
-                .zip(self.layer_sizes(record))
-                .filter(|(layer, _)| holders.get(layer.as_str()).is_some_and(|n| *n > 1))
-                .map(|(_, size)| size)
+                .filter_map(|layer| shared_sizes.get(layer.as_str()))
                 .sum();
             images.push(ImageUsage {
                 names: self.image_names(&record.id)?,

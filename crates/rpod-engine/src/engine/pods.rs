@@ -630,29 +630,18 @@ impl Engine {
             Ok(_) | Err(EngineError::NotModified(_)) | Err(EngineError::NoSuchContainer(_)) => None,
             Err(e) => Some(format!("{}: {e}", record.config.name)),
         };
-        let running: Vec<&ContainerRecord> = infra_last(&view)
-            .into_iter()
-            .filter(|record| record.state.status.can_stop())
-            .collect();
         let infra = view.pod.infra_id.as_deref();
-        let (infra, members): (Vec<_>, Vec<_>) =
-            running.into_iter().partition(|r| Some(r.id()) == infra);
+        let (infra, members): (Vec<&ContainerRecord>, Vec<&ContainerRecord>) = view
+            .containers
+            .iter()
+            .filter(|record| record.state.status.can_stop())
+            .partition(|record| Some(record.id()) == infra);
         // The members at once, as podman's (those that ignore the stop signal take one
         // timeout, not one each), then the infra container, whose namespaces they used.
-        let mut failures: Vec<String> = std::thread::scope(|scope| {
-            let stops: Vec<_> = members
-                .iter()
-                .map(|record| scope.spawn(|| stop(record)))
-                .collect();
-            stops
-                .into_iter()
-                .filter_map(|stopping| {
-                    stopping
-                        .join()
-                        .unwrap_or_else(|_| Some("a container's stop failed unexpectedly".into()))
-                })
-                .collect()
-        });
+        let mut failures: Vec<String> = crate::at_once::at_once(&members, |record| stop(record))
+            .into_iter()
+            .flatten()
+            .collect();
         failures.extend(infra.into_iter().filter_map(stop));
         self.pod_outcome(view.pod, "stop", failures)
     }
@@ -1041,4 +1030,24 @@ fn inherit_from_infra(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_filters_are_checked_before_any_pod_is_looked_at() {
+        let filters = |key: &str, value: &str| {
+            std::collections::HashMap::from([(key.to_string(), vec![value.to_string()])])
+        };
+        assert!(PodView::check_filters(&filters("name", "^web-[0-9]+$")).is_ok());
+        assert!(PodView::check_filters(&filters("status", "running")).is_ok());
+        for (key, value) in [("name", "("), ("status", "sleeping"), ("colour", "red")] {
+            assert!(
+                PodView::check_filters(&filters(key, value)).is_err(),
+                "{key}={value}"
+            );
+        }
+    }
 }

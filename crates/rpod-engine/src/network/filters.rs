@@ -72,6 +72,12 @@ mod tests {
         assert!(passes(&n1, "colour", &["red"], &unused)
             .unwrap_err()
             .contains("invalid network filter \"colour\""));
+        // name= is a regular expression, as podman's; one that is not is refused.
+        assert_eq!(passes(&n1, "name", &["^n[0-9]$"], &unused), Ok(true));
+        assert_eq!(passes(&n1, "name", &["^1"], &unused), Ok(false));
+        assert!(passes(&n1, "name", &["("], &unused)
+            .unwrap_err()
+            .contains("not a regular expression"));
     }
 
     #[test]
