@@ -2903,6 +2903,11 @@ fn files_processes_and_names_through_both_apis() {
     assert_eq!(stats.trim(), "box 1");
     let top = service.podman_ok(&["top", "box"]);
     assert!(top.contains("sleep 300"), "{top}");
+    // podman-remote joins ps(1)'s words with commas.
+    let top = service.podman_ok(&["top", "box", "-o", "pid,rss"]);
+    assert!(top.starts_with("PID") && top.contains("RSS"), "{top}");
+    let top = service.docker_ok(&["top", "box", "-o", "pid,rss"]);
+    assert!(top.starts_with("PID") && top.contains("RSS"), "{top}");
     let stats = service.podman_ok(&[
         "stats",
         "--no-stream",
@@ -7730,6 +7735,9 @@ fn rpod_remote_picks_containers_with_all_and_filters() {
     let top = service.remote_ok(&["top", "one", "pid,args"]);
     assert_eq!(top, service.rpod.ok(&["top", "one", "pid", "args"]));
     assert!(top.contains("sleep 60"), "{top}");
+    // ps(1)'s arguments reach the service word by word.
+    let ps = service.remote_ok(&["top", "one", "-o", "pid,rss"]);
+    assert!(ps.starts_with("PID") && ps.contains("RSS"), "{ps}");
     // pause and unpause --all: the running ones, oldest first, by ID.
     assert_eq!(
         service.remote_ok(&["pause", "--all"]),

@@ -1,6 +1,8 @@
 //! `rpod top`: a container's processes (its cgroup's), described with podman's descriptors
-//! from `/proc`, with PIDs as the container sees them and users and groups named by the
-//! container's own `/etc/passwd` and `/etc/group`.
+//! (psgo's, and ps(1)'s AIX codes such as `%p`) from `/proc`, with PIDs as the container
+//! sees them and users and groups named by the container's own `/etc/passwd` and
+//! `/etc/group`. Words that are not all descriptors are ps(1)'s arguments, run in the
+//! container (the engine's `top`).
 
 use std::collections::HashMap;
 use std::fs;
@@ -16,24 +18,79 @@ pub const DEFAULT_DESCRIPTORS: &[&str] = &[
 /// (descriptor, header) pairs rpod knows; aliases share a header.
 const DESCRIPTORS: &[(&str, &str)] = &[
     ("args", "COMMAND"),
+    ("capamb", "AMBIENT CAPS"),
+    ("capbnd", "BOUNDING CAPS"),
+    ("capeff", "EFFECTIVE CAPS"),
+    ("capinh", "INHERITED CAPS"),
+    ("capprm", "PERMITTED CAPS"),
     ("command", "COMMAND"),
     ("comm", "COMMAND"),
     ("etime", "ELAPSED"),
     ("group", "GROUP"),
     ("hgroup", "HGROUP"),
+    ("hgroups", "HGROUPS"),
     ("hpid", "HPID"),
     ("huser", "HUSER"),
+    ("label", "LABEL"),
     ("nice", "NI"),
     ("pcpu", "%CPU"),
     ("pgid", "PGID"),
     ("pid", "PID"),
     ("ppid", "PPID"),
+    ("rgroup", "RGROUP"),
+    ("ruser", "RUSER"),
+    ("seccomp", "SECCOMP"),
     ("state", "STATE"),
+    ("stime", "STIME"),
     ("time", "TIME"),
     ("tty", "TTY"),
     ("user", "USER"),
     ("vsz", "VSZ"),
 ];
+
+/// ps(1)'s AIX format codes and the descriptors they stand for.
+const AIX_CODES: &[(&str, &str)] = &[
+    ("%C", "pcpu"),
+    ("%G", "group"),
+    ("%P", "ppid"),
+    ("%U", "user"),
+    ("%a", "args"),
+    ("%c", "comm"),
+    ("%g", "rgroup"),
+    ("%n", "nice"),
+    ("%p", "pid"),
+    ("%r", "pgid"),
+    ("%t", "etime"),
+    ("%u", "ruser"),
+    ("%x", "time"),
+    ("%y", "tty"),
+    ("%z", "vsz"),
+];
+
+/// The descriptor a word names: itself, what an AIX code stands for, or `pcpu` for
+/// `%cpu` (ps's own spelling); `None` for a word that is not a descriptor.
+fn descriptor_of(word: &str) -> Option<&'static str> {
+    if let Some((_, descriptor)) = AIX_CODES.iter().find(|(code, _)| *code == word) {
+        return Some(descriptor);
+    }
+    let key = word.trim_start_matches('%');
+    let key = if key == "cpu" { "pcpu" } else { key };
+    DESCRIPTORS
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map(|(name, _)| *name)
+}
+
+/// The descriptors in `top`'s words: each word split at commas, as podman takes them, and
+/// ps(1)'s `-o`/`-eo` dropped, so that `-eo pid,comm` is read from `/proc` like `pid comm`.
+pub fn descriptor_words(words: &[String]) -> Vec<String> {
+    words
+        .iter()
+        .flat_map(|d| d.split(','))
+        .filter(|d| !d.is_empty() && *d != "-eo" && *d != "-o")
+        .map(String::from)
+        .collect()
+}
 
 /// What `/proc` says of one process.
 #[derive(Debug, Clone, Default)]
@@ -43,8 +100,21 @@ pub struct Process {
     pub pid: i32,
     pub host_ppid: i32,
     pub pgid: i32,
+    /// Effective user and group (`user`, `group`), and the real ones (`ruser`, `rgroup`),
+    /// as the host sees them.
     pub uid: u32,
     pub gid: u32,
+    pub real_uid: u32,
+    pub real_gid: u32,
+    /// Supplementary groups, as the host sees them.
+    pub groups: Vec<u32>,
+    /// Capability masks (bit N: capability N).
+    pub caps: Capabilities,
+    /// `Seccomp:` of the status: 0 disabled, 1 strict, 2 filter.
+    pub seccomp: u8,
+    /// The security label (`/proc/PID/attr/current`), when the host has a module that
+    /// gives one.
+    pub label: Option<String>,
     pub state: char,
     pub nice: i64,
     pub tty_nr: u32,
@@ -55,6 +125,16 @@ pub struct Process {
     pub vsize: u64,
     pub comm: String,
     pub args: String,
+}
+
+/// A process's capability sets, as the masks of its status.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Capabilities {
+    pub ambient: u64,
+    pub bounding: u64,
+    pub effective: u64,
+    pub inheritable: u64,
+    pub permitted: u64,
 }
 
 /// Parse `/proc/PID/stat` and `/proc/PID/status` (text given, for tests).
@@ -84,12 +164,27 @@ pub fn parse_process(host_pid: i32, stat: &str, status: &str, cmdline: &[u8]) ->
         comm,
         ..Default::default()
     };
+    let mask = |word: Option<&str>| word.and_then(|w| u64::from_str_radix(w, 16).ok());
     for line in status.lines() {
         let mut words = line.split_whitespace();
         match words.next() {
-            Some("Uid:") => process.uid = words.next()?.parse().ok()?,
-            Some("Gid:") => process.gid = words.next()?.parse().ok()?,
+            // Real, effective, saved, file system.
+            Some("Uid:") => {
+                process.real_uid = words.next()?.parse().ok()?;
+                process.uid = words.next()?.parse().ok()?;
+            }
+            Some("Gid:") => {
+                process.real_gid = words.next()?.parse().ok()?;
+                process.gid = words.next()?.parse().ok()?;
+            }
+            Some("Groups:") => process.groups = words.filter_map(|w| w.parse().ok()).collect(),
             Some("NSpid:") => process.pid = words.last()?.parse().ok()?,
+            Some("CapAmb:") => process.caps.ambient = mask(words.next())?,
+            Some("CapBnd:") => process.caps.bounding = mask(words.next())?,
+            Some("CapEff:") => process.caps.effective = mask(words.next())?,
+            Some("CapInh:") => process.caps.inheritable = mask(words.next())?,
+            Some("CapPrm:") => process.caps.permitted = mask(words.next())?,
+            Some("Seccomp:") => process.seccomp = words.next()?.parse().ok()?,
             _ => {}
         }
     }
@@ -124,11 +219,21 @@ pub fn processes(cgroup_root: &Path, relative: &str) -> Vec<Process> {
             let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            parse_process(pid, &stat, &status, &cmdline)
+            let mut process = parse_process(pid, &stat, &status, &cmdline)?;
+            process.label = fs::read_to_string(format!("/proc/{pid}/attr/current"))
+                .ok()
+                .map(|l| l.trim_end_matches(['\0', '\n']).to_string())
+                .filter(|l| !l.is_empty());
+            Some(process)
         })
         .collect();
     found.sort_by_key(|p| p.pid);
     found
+}
+
+/// The descriptors rpod knows, by name (AIX codes aside).
+pub fn known_descriptors() -> Vec<&'static str> {
+    DESCRIPTORS.iter().map(|(name, _)| *name).collect()
 }
 
 /// Check descriptors; the headers to show for them.
@@ -136,34 +241,17 @@ pub fn headers(descriptors: &[String]) -> Result<Vec<&'static str>> {
     descriptors
         .iter()
         .map(|d| {
-            let key = d.trim_start_matches('%');
-            let key = if key == "cpu" { "pcpu" } else { key };
-            DESCRIPTORS
-                .iter()
-                .find(|(name, _)| *name == key)
+            descriptor_of(d)
+                .and_then(|key| DESCRIPTORS.iter().find(|(name, _)| *name == key))
                 .map(|(_, header)| *header)
                 .ok_or_else(|| {
                     EngineError::InvalidArg(format!(
                         "unknown descriptor: {d} (known: {})",
-                        DESCRIPTORS
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        known_descriptors().join(", ")
                     ))
                 })
         })
         .collect()
-}
-
-/// Whether `args` are ps(1)'s options rather than descriptors: one starts with `-`, or
-/// each is made of BSD-style option letters only (`aux`, `ef`).
-pub fn looks_like_ps_options(args: &[String]) -> bool {
-    const BSD_LETTERS: &str = "aAcCefgjlLmnrsSTuvwxX";
-    args.iter().any(|a| a.starts_with('-'))
-        || args
-            .iter()
-            .all(|a| !a.is_empty() && a.chars().all(|c| BSD_LETTERS.contains(c)))
 }
 
 /// ps(1)'s output as headers and rows: columns split at white space, the last one taking
@@ -214,9 +302,56 @@ pub struct Context<'a> {
     /// A container with a user namespace: its processes' IDs as it sees them (`user`,
     /// `group`), the host's being `huser`, `hgroup`.
     pub mappings: Option<&'a crate::userns::IdMappings>,
-    /// Seconds since boot, and clock ticks per second.
+    /// Seconds since boot, the boot's time (Unix seconds), and clock ticks per second.
     pub uptime: f64,
+    pub boot_time: i64,
     pub ticks: f64,
+    /// The mask of every capability the kernel has (`full` in a capability column).
+    pub all_caps: u64,
+}
+
+/// The Unix time of the boot (`btime` of `/proc/stat`).
+pub fn boot_time() -> i64 {
+    fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|stat| {
+            stat.lines()
+                .find_map(|l| l.strip_prefix("btime "))
+                .and_then(|t| t.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The mask of every capability the running kernel has (`cap_last_cap`).
+pub fn all_capabilities() -> u64 {
+    let last: u32 = fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(rpod_oci::capabilities::CAPABILITIES_BY_NUMBER.len() as u32 - 1)
+        .min(63);
+    u64::MAX >> (63 - last)
+}
+
+/// A capability set as podman's `top` shows it: `full`, `none`, or the names without
+/// `CAP_`, sorted, comma-separated.
+fn capability_names(mask: u64, all: u64) -> String {
+    if mask == all {
+        return "full".into();
+    }
+    let mut names: Vec<String> = (0..64u32)
+        .filter(|bit| mask & (1u64 << bit) != 0)
+        .map(|bit| {
+            rpod_oci::capabilities::CAPABILITIES_BY_NUMBER
+                .get(bit as usize)
+                .map(|name| name.trim_start_matches("CAP_").to_string())
+                .unwrap_or_else(|| bit.to_string())
+        })
+        .collect();
+    if names.is_empty() {
+        return "none".into();
+    }
+    names.sort();
+    names.join(",")
 }
 
 fn tty_name(tty_nr: u32) -> String {
@@ -244,22 +379,37 @@ pub fn row(
     let name = |map: &HashMap<u32, String>, id: u32| {
         map.get(&id).cloned().unwrap_or_else(|| id.to_string())
     };
-    let (uid, gid) = match cx.mappings {
-        Some(m) => m.to_container(process.uid, process.gid),
-        None => (process.uid, process.gid),
+    let in_container = |uid, gid| match cx.mappings {
+        Some(m) => m.to_container(uid, gid),
+        None => (uid, gid),
     };
+    let (uid, gid) = in_container(process.uid, process.gid);
+    let (real_uid, real_gid) = in_container(process.real_uid, process.real_gid);
+    let caps = |mask| capability_names(mask, cx.all_caps);
     descriptors
         .iter()
-        .map(|d| match d.trim_start_matches('%') {
+        .map(|d| match descriptor_of(d).unwrap_or_default() {
             "args" | "command" => process.args.clone(),
+            "capamb" => caps(process.caps.ambient),
+            "capbnd" => caps(process.caps.bounding),
+            "capeff" => caps(process.caps.effective),
+            "capinh" => caps(process.caps.inheritable),
+            "capprm" => caps(process.caps.permitted),
             "comm" => process.comm.clone(),
             "etime" => go_duration(elapsed),
             "group" => name(cx.groups, gid),
             "hgroup" => name(cx.host_groups, process.gid),
+            "hgroups" => process
+                .groups
+                .iter()
+                .map(|g| name(cx.host_groups, *g))
+                .collect::<Vec<_>>()
+                .join(","),
             "hpid" => process.host_pid.to_string(),
             "huser" => name(cx.host_users, process.uid),
+            "label" => process.label.clone().unwrap_or_else(|| "?".into()),
             "nice" => process.nice.to_string(),
-            "pcpu" | "cpu" => format!(
+            "pcpu" => format!(
                 "{:.3}",
                 if elapsed > 0.0 {
                     cpu / elapsed * 100.0
@@ -280,7 +430,23 @@ pub fn row(
                 .map(|p| p.pid)
                 .unwrap_or(0)
                 .to_string(),
+            "rgroup" => name(cx.groups, real_gid),
+            "ruser" => name(cx.users, real_uid),
+            "seccomp" => match process.seccomp {
+                0 => "disabled",
+                1 => "strict",
+                2 => "filter",
+                _ => "?",
+            }
+            .into(),
             "state" => process.state.to_string(),
+            // Go's time printed, to the second (psgo's), in UTC as rpod prints times.
+            "stime" => chrono::DateTime::from_timestamp(
+                cx.boot_time + (process.start_ticks as f64 / cx.ticks) as i64,
+                0,
+            )
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+            .unwrap_or_default(),
             "time" => go_duration(cpu.floor()),
             "tty" => tty_name(process.tty_nr),
             "user" => name(cx.users, uid),
@@ -311,37 +477,69 @@ mod tests {
     }
 
     #[test]
-    fn ps_options_are_told_from_descriptors() {
+    fn words_become_descriptors() {
         let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(looks_like_ps_options(&args(&["-ef"])));
-        assert!(looks_like_ps_options(&args(&["aux"])));
-        assert!(looks_like_ps_options(&args(&["-o", "pid,comm"])));
-        assert!(!looks_like_ps_options(&args(&["nosuchdescriptor"])));
-        assert!(!looks_like_ps_options(&args(&["pid", "comm"])));
+        assert_eq!(
+            descriptor_words(&args(&["-eo", "pid,comm", "user,", "-o", "args"])),
+            ["pid", "comm", "user", "args"]
+        );
+        // AIX codes and ps's %cpu name descriptors; ps's options do not.
+        assert_eq!(
+            headers(&args(&["%p", "%C", "%u", "%cpu", "seccomp", "capeff"])).unwrap(),
+            ["PID", "%CPU", "RUSER", "%CPU", "SECCOMP", "EFFECTIVE CAPS"]
+        );
+        assert!(headers(&args(&["-ef"])).is_err());
+        assert!(headers(&args(&["aux"])).is_err());
+        assert!(headers(&args(&["%Q"])).is_err());
+    }
+
+    #[test]
+    fn capability_sets_read_as_podman_shows_them() {
+        let all = u64::MAX >> (63 - 40);
+        assert_eq!(capability_names(all, all), "full");
+        assert_eq!(capability_names(0, all), "none");
+        // CHOWN (0), KILL (5), NET_RAW (13), AUDIT_WRITE (29): sorted by name.
+        let mask = 1 | 1 << 5 | 1 << 13 | 1 << 29;
+        assert_eq!(
+            capability_names(mask, all),
+            "AUDIT_WRITE,CHOWN,KILL,NET_RAW"
+        );
+        assert_eq!(all_capabilities() & 1, 1);
     }
 
     #[test]
     fn parses_proc_files() {
         let stat = "4242 (my (odd) cmd) S 4200 4242 4242 34816 4242 4194304 100 0 0 0 30 20 0 0 20 0 1 0 5000 10485760 300 18446744073709551615";
-        let status = "Name:\tsleep\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\nNSpid:\t4242\t7\n";
+        let status = "Name:\tsleep\nUid:\t0\t1000\t1000\t1000\nGid:\t0\t100\t100\t100\nGroups:\t10 100\nNSpid:\t4242\t7\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000021\nCapEff:\t0000000000000020\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nSeccomp:\t2\n";
         let p = parse_process(4242, stat, status, b"sleep\x00300\x00").unwrap();
         assert_eq!(p.comm, "my (odd) cmd");
         assert_eq!((p.pid, p.host_ppid, p.uid, p.gid), (7, 4200, 1000, 100));
+        assert_eq!(
+            (p.real_uid, p.real_gid, p.groups.clone()),
+            (0, 0, vec![10, 100])
+        );
+        assert_eq!(
+            (p.caps.permitted, p.caps.effective, p.seccomp),
+            (0x21, 0x20, 2)
+        );
         assert_eq!(p.cpu_ticks, 50);
         assert_eq!(p.start_ticks, 5000);
         assert_eq!(p.state, 'S');
         assert_eq!(p.args, "sleep 300");
         assert_eq!(tty_name(p.tty_nr), "pts/0");
-        let users = HashMap::from([(1000, "web".to_string())]);
+        let users = HashMap::from([(1000, "web".to_string()), (0, "root".to_string())]);
         let none = HashMap::new();
+        let host_groups = HashMap::from([(10, "wheel".to_string())]);
         let cx = Context {
             users: &users,
             groups: &none,
             host_users: &none,
-            host_groups: &none,
+            host_groups: &host_groups,
             mappings: None,
             uptime: 150.0,
+            boot_time: 1_700_000_000,
             ticks: 100.0,
+            all_caps: 0x1ff_ffff_ffff,
         };
         let d: Vec<String> = [
             "user", "pid", "ppid", "pcpu", "etime", "time", "group", "tty",
@@ -350,6 +548,27 @@ mod tests {
         .to_vec();
         let r = row(&d, &p, std::slice::from_ref(&p), &cx);
         assert_eq!(r, ["web", "7", "0", "0.500", "1m40s", "0s", "100", "pts/0"]);
+        // Started 50 s after the boot at 2023-11-14 22:13:20 UTC.
+        let d: Vec<String> = [
+            "ruser", "%g", "hgroups", "capprm", "capbnd", "capinh", "seccomp", "label", "stime",
+        ]
+        .map(String::from)
+        .to_vec();
+        let r = row(&d, &p, std::slice::from_ref(&p), &cx);
+        assert_eq!(
+            r,
+            [
+                "root",
+                "0",
+                "wheel,100",
+                "CHOWN,KILL",
+                "full",
+                "none",
+                "filter",
+                "?",
+                "2023-11-14 22:14:10 +0000 UTC"
+            ]
+        );
         // In a user namespace: the container's view, the host's in huser and hgroup.
         let mappings = crate::userns::IdMappings::from_flags(&["0:900:2000".into()], &[])
             .unwrap()
@@ -357,17 +576,18 @@ mod tests {
         let mapped = Process {
             uid: 1900,
             gid: 1000,
+            real_uid: 900,
             ..p.clone()
         };
         let cx = Context {
             mappings: Some(&mappings),
             ..cx
         };
-        let d: Vec<String> = ["user", "group", "huser", "hgroup"]
+        let d: Vec<String> = ["user", "group", "huser", "hgroup", "ruser"]
             .map(String::from)
             .to_vec();
         let r = row(&d, &mapped, std::slice::from_ref(&mapped), &cx);
-        assert_eq!(r, ["web", "100", "1900", "1000"]);
+        assert_eq!(r, ["web", "100", "1900", "1000", "root"]);
     }
 
     #[test]

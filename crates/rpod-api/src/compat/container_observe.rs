@@ -14,26 +14,40 @@ use crate::service::Context;
 
 /// `GET /containers/{name}/top?ps_args=`: the processes, as `{"Titles", "Processes"}`.
 /// `ps_args` are podman's descriptors (`pid,user,args`) or, as podman takes them, ps(1)'s
-/// options run inside the container (`aux`, `-o pid,comm`); Docker's default `-ef` (and
-/// none) shows podman's default set, which needs no `ps` in the container.
+/// arguments run inside the container (`aux`, `-o pid,rss`): Docker's client sends them as
+/// one parameter, podman-remote a parameter per word. Docker's default `-ef` (and none)
+/// shows podman's default set, which needs no `ps` in the container.
 pub fn top(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let args = ex.req.query("ps_args").unwrap_or_default().trim();
-    let words: Vec<&str> = args.split_whitespace().collect();
-    let descriptors: Vec<String> = if args.is_empty() || args == "-ef" {
-        Vec::new()
-    } else if words.iter().any(|w| w.starts_with('-')) {
-        // ps options: as given.
-        words.iter().map(|w| w.to_string()).collect()
-    } else {
-        words
-            .iter()
-            .flat_map(|w| w.split(','))
-            .filter(|d| !d.is_empty())
-            .map(String::from)
-            .collect()
-    };
-    let (titles, processes) = context.engine.top(name, &descriptors)?;
+    let mut words = ps_args_words(ex);
+    if words == ["-ef"] {
+        words.clear();
+    }
+    let (titles, processes) = context.engine.top(name, &words)?;
     ex.json(200, &json!({ "Titles": titles, "Processes": processes }))
+}
+
+/// The words of a top request's `ps_args`, however many parameters carry them.
+pub fn ps_args_words(ex: &Exchange) -> Vec<String> {
+    ex.query_values("ps_args")
+        .iter()
+        .flat_map(|value| words_of_ps_args(value))
+        .collect()
+}
+
+/// The words of one `ps_args` value. Docker's client sends the words apart with spaces;
+/// podman-remote joins them with commas (`-o,pid,rss` for `-o pid,rss`), so there the
+/// leading options are words of their own and the rest is their list.
+fn words_of_ps_args(value: &str) -> Vec<String> {
+    if value.contains(char::is_whitespace) {
+        return value.split_whitespace().map(String::from).collect();
+    }
+    let items: Vec<&str> = value.split(',').filter(|i| !i.is_empty()).collect();
+    let options = items.iter().take_while(|i| i.starts_with('-')).count();
+    let mut words: Vec<String> = items[..options].iter().map(|o| o.to_string()).collect();
+    if options < items.len() {
+        words.push(items[options..].join(","));
+    }
+    words
 }
 
 /// The host's CPU time so far in nanoseconds (the first line of `/proc/stat`), against
@@ -273,4 +287,19 @@ pub fn libpod_stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     }
     let _ = body.finish();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::words_of_ps_args;
+
+    #[test]
+    fn ps_args_read_as_either_client_sends_them() {
+        assert_eq!(words_of_ps_args("-o pid,rss"), ["-o", "pid,rss"]);
+        assert_eq!(words_of_ps_args("-o,pid,rss"), ["-o", "pid,rss"]);
+        assert_eq!(words_of_ps_args("-e,-o,pid"), ["-e", "-o", "pid"]);
+        assert_eq!(words_of_ps_args("pid,seccomp"), ["pid,seccomp"]);
+        assert_eq!(words_of_ps_args("aux"), ["aux"]);
+        assert!(words_of_ps_args(",").is_empty());
+    }
 }

@@ -314,17 +314,11 @@ pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 }
 
 /// `GET /libpod/pods/{name}/top?ps_args=a,b`: the processes of the pod's running
-/// containers, as a container's top answers (`pod top`'s descriptors).
+/// containers, as a container's top answers (`pod top`'s descriptors, in one parameter or
+/// a parameter per word).
 pub fn top(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let descriptors: Vec<String> = ex
-        .req
-        .query("ps_args")
-        .unwrap_or_default()
-        .split([',', ' '])
-        .filter(|d| !d.is_empty())
-        .map(String::from)
-        .collect();
-    let (titles, processes) = context.engine.pod_top(name, &descriptors)?;
+    let words = crate::compat::container_observe::ps_args_words(ex);
+    let (titles, processes) = context.engine.pod_top(name, &words)?;
     ex.json(200, &json!({ "Titles": titles, "Processes": processes }))
 }
 

@@ -219,20 +219,10 @@ pub fn top(engine: &Engine, args: TopArgs) -> Outcome {
     let (container, descriptors) =
         super::select::container_and_rest(engine, args.latest, &args.args)?;
     let (headers, rows) = engine
-        .top(&container, &descriptor_words(&descriptors))
+        .top(&container, &descriptors)
         .map_err(|e| Failure::from(e).not_found_in("unable to look up requested container"))?;
     print_top(&headers, &rows);
     Ok(0)
-}
-
-/// `top`'s descriptors: podman takes `-eo a,b` style words as well as separate ones.
-pub(crate) fn descriptor_words(words: &[String]) -> Vec<String> {
-    words
-        .iter()
-        .flat_map(|d| d.split(','))
-        .filter(|d| !d.is_empty() && *d != "-eo" && *d != "-o")
-        .map(String::from)
-        .collect()
 }
 
 /// `pod top`: `top` over a pod's running containers.
@@ -248,7 +238,7 @@ pub fn pod_top(engine: &Engine, args: PodTopArgs) -> Outcome {
             .ok_or_else(|| usage("give a pod, or --latest"))?;
         (first.clone(), rest.to_vec())
     };
-    let (headers, rows) = engine.pod_top(&pod, &descriptor_words(&descriptors))?;
+    let (headers, rows) = engine.pod_top(&pod, &descriptors)?;
     print_top(&headers, &rows);
     Ok(0)
 }

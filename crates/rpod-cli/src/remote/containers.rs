@@ -694,14 +694,23 @@ pub fn top(client: &mut Client, args: &TopArgs) -> Outcome {
         .args
         .split_first()
         .ok_or_else(|| usage("give a container"))?;
-    let words = crate::commands::observe::descriptor_words(descriptors);
     let path = format!(
-        "/containers/{}/top?ps_args={}",
+        "/containers/{}/top{}",
         encode(container),
-        encode(&words.join(","))
+        ps_args_query(descriptors)
     );
     let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
     print_top_answer(&answer)
+}
+
+/// `top`'s words as libpod's query: a `ps_args` parameter per word, as podman-remote
+/// sends them (the service reads descriptors or ps(1)'s arguments from them).
+pub(crate) fn ps_args_query(words: &[String]) -> String {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("{}ps_args={}", if i == 0 { '?' } else { '&' }, encode(w)))
+        .collect()
 }
 
 /// A top answer (`{"Titles": [...], "Processes": [[...], ...]}`, a container's or a

@@ -100,11 +100,10 @@ pub fn inspect(client: &mut Client, args: &PodInspectArgs) -> Outcome {
 
 pub fn top(client: &mut Client, args: &PodTopArgs) -> Outcome {
     let (pod, descriptors) = args.args.split_first().ok_or_else(|| usage("give a pod"))?;
-    let words = crate::commands::observe::descriptor_words(descriptors);
     let path = format!(
-        "/pods/{}/top?ps_args={}",
+        "/pods/{}/top{}",
         encode(pod),
-        encode(&words.join(","))
+        super::containers::ps_args_query(descriptors)
     );
     let answer = expect(client.call("GET", &path, None)?, &[200])?.json()?;
     super::containers::print_top_answer(&answer)

@@ -22,12 +22,15 @@ impl Engine {
         ))
     }
 
-    /// A running container's processes described by `descriptors` (podman's default set
-    /// when empty): the headers and one row per process.
+    /// A running container's processes described by `words` (podman's default set when
+    /// none): the headers and one row per process. Words are descriptors, separate or
+    /// comma-separated (`-eo pid,comm` reads as `pid comm`); words that are not all
+    /// descriptors are ps(1)'s arguments (`-ef`, `aux`, `-o pid,rss`), run with the
+    /// container's own `ps` as podman does, its columns split at white space.
     pub fn top(
         &self,
         name_or_id: &str,
-        descriptors: &[String],
+        words: &[String],
     ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
         let mut record = self.lookup(name_or_id)?;
         self.sync(&mut record)?;
@@ -41,26 +44,30 @@ impl Engine {
                 ),
             ));
         }
-        let descriptors: Vec<String> = if descriptors.is_empty() {
-            top::DEFAULT_DESCRIPTORS
-                .iter()
-                .map(|d| d.to_string())
-                .collect()
-        } else {
-            descriptors.to_vec()
-        };
-        let headers = match top::headers(&descriptors) {
-            Ok(headers) => headers.into_iter().map(String::from).collect(),
-            // ps(1)'s options (`-ef`, `aux`): run inside the container as podman does. A
-            // misspelt descriptor stays an error rather than some ps output.
-            Err(_) if top::looks_like_ps_options(&descriptors) => {
-                return self.top_by_ps(&record, &descriptors)
-            }
-            Err(e) => return Err(e),
-        };
+        let descriptors = top::descriptor_words(words);
+        if words.is_empty() {
+            return self.top_table(&record, &default_descriptors());
+        }
+        match top::headers(&descriptors) {
+            Ok(_) if !descriptors.is_empty() => self.top_table(&record, &descriptors),
+            _ => self.top_by_ps(&record, words),
+        }
+    }
+
+    /// `top`'s table of a container's processes, read from `/proc`, for descriptors known
+    /// to be good.
+    pub(super) fn top_table(
+        &self,
+        record: &ContainerRecord,
+        descriptors: &[String],
+    ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+        let headers = top::headers(descriptors)?
+            .into_iter()
+            .map(String::from)
+            .collect();
         // The container's processes are those of its cgroup.
-        needs_cgroup(&record, "list the processes of")?;
-        let (users, groups) = spec::account_names(&self.root_path(&record))?;
+        needs_cgroup(record, "list the processes of")?;
+        let (users, groups) = spec::account_names(&self.root_path(record))?;
         let (host_users, host_groups) = spec::account_names(Path::new("/"))?;
         let uptime = fs::read_to_string("/proc/uptime")
             .ok()
@@ -77,17 +84,19 @@ impl Engine {
             host_groups: &host_groups,
             mappings: record.config.id_mappings.as_ref(),
             uptime,
+            boot_time: top::boot_time(),
             ticks,
+            all_caps: top::all_capabilities(),
         };
         let processes = top::processes(Path::new(CGROUP_ROOT), &spec::cgroup_path(&record.config));
         let rows = processes
             .iter()
-            .map(|p| top::row(&descriptors, p, &processes, &context))
+            .map(|p| top::row(descriptors, p, &processes, &context))
             .collect();
         Ok((headers, rows))
     }
 
-    /// `top` with ps(1)'s options: the container's own `ps` run with them, its columns
+    /// `top` with ps(1)'s arguments: the container's own `ps` run with them, its columns
     /// split at white space (the last one keeps the rest of the line, the command).
     fn top_by_ps(
         &self,
@@ -96,27 +105,46 @@ impl Engine {
     ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
         let mut argv = vec!["ps".to_string()];
         argv.extend(options.iter().cloned());
-        let ran = self
-            .exec_captured(record.id(), argv.clone(), PS_TIMEOUT, PS_OUTPUT_LIMIT)
-            .map_err(|e| {
-                EngineError::InvalidArg(format!(
-                    "{} are not descriptors rpod knows, and running ps with them in container {} failed: {e}",
-                    options.join(" "),
-                    record.config.name
-                ))
-            })?;
-        let text = String::from_utf8_lossy(&ran.output).into_owned();
-        if ran.exit_code != 0 || ran.timed_out {
-            return Err(EngineError::InvalidArg(format!(
-                "ps {} in container {} failed ({}): {}",
+        // Says why ps ran, should it fail: a misspelt descriptor is the likely cause.
+        let failed = |what: String| {
+            let unknown = top::descriptor_words(options)
+                .into_iter()
+                .find(|d| top::headers(std::slice::from_ref(d)).is_err())
+                .unwrap_or_else(|| options.join(" "));
+            EngineError::InvalidArg(format!(
+                "ps(1) with {:?} in container {} {what} ({unknown:?} is not one of rpod's descriptors: {})",
                 options.join(" "),
                 record.config.name,
+                top::known_descriptors().join(", ")
+            ))
+        };
+        let ran = self
+            .exec_captured(record.id(), argv.clone(), PS_TIMEOUT, PS_OUTPUT_LIMIT)
+            .map_err(|e| failed(format!("could not run: {e}")))?;
+        let text = String::from_utf8_lossy(&ran.output).into_owned();
+        if ran.timed_out {
+            return Err(failed(format!(
+                "did not end within {} s",
+                PS_TIMEOUT.as_secs()
+            )));
+        }
+        if ran.exit_code != 0 {
+            return Err(failed(format!(
+                "exited with {}: {}",
                 ran.exit_code,
                 text.trim()
             )));
         }
         Ok(top::split_ps_output(&text, &argv.join(" ")))
     }
+}
+
+/// podman's default descriptors.
+fn default_descriptors() -> Vec<String> {
+    top::DEFAULT_DESCRIPTORS
+        .iter()
+        .map(|d| d.to_string())
+        .collect()
 }
 
 /// How long `top`'s `ps` may take, and how much of its output is kept.

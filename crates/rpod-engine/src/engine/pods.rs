@@ -827,15 +827,20 @@ impl Engine {
     }
 
     /// `pod top`: the processes of every running container of the pod, one table. Only
-    /// descriptors: ps(1)'s options would run ps in each container, and containers sharing
-    /// a PID namespace would each list them all.
+    /// descriptors (`top`'s words): ps(1)'s options would run ps in each container, and
+    /// containers sharing a PID namespace would each list them all.
     pub fn pod_top(
         &self,
         name_or_id: &str,
-        descriptors: &[String],
+        words: &[String],
     ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-        if !descriptors.is_empty() {
-            crate::top::headers(descriptors)?;
+        if !words.is_empty() {
+            let descriptors = crate::top::descriptor_words(words);
+            if descriptors.is_empty() {
+                // Only `-o`: no descriptor at all.
+                crate::top::headers(words)?;
+            }
+            crate::top::headers(&descriptors)?;
         }
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
         let mut table: Option<(Vec<String>, Vec<Vec<String>>)> = None;
@@ -843,7 +848,7 @@ impl Engine {
             if record.state.status != Status::Running {
                 continue;
             }
-            let (headers, rows) = match self.top(record.id(), descriptors) {
+            let (headers, rows) = match self.top(record.id(), words) {
                 Ok(found) => found,
                 // Ended meanwhile.
                 Err(EngineError::StateInvalid { .. }) => continue,
