@@ -709,6 +709,43 @@ fn a_docker_format_image_keeps_its_health_check_triggers_and_shell() {
         ],
         125,
     );
+    // commit's ONBUILD change: a trigger of a Docker-format image, after the image's own;
+    // an OCI commit drops it with a warning, as podman's.
+    rpod.ok(&[
+        "commit",
+        "--format",
+        "docker",
+        "-c",
+        "ONBUILD RUN echo committed > /committed",
+        "other",
+        "with-trigger",
+    ]);
+    let from_commit = containerfile(
+        "FromCommit",
+        "FROM with-trigger\nRUN cat /trigger /committed\n",
+    );
+    let out = rpod.ok(&["build", "--format", "docker", "-f", &from_commit, &ctx]);
+    assert!(out.contains("triggered\ncommitted\n"), "{out}");
+    let out = rpod.run(&["commit", "-c", "ONBUILD RUN true", "other", "oci-trigger"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ONBUILD is not kept in an OCI image"),
+        "{stderr}"
+    );
+    let err = rpod.fails(
+        &[
+            "commit",
+            "--format",
+            "docker",
+            "-c",
+            "ONBUILD FROM demo",
+            "other",
+            "x",
+        ],
+        125,
+    );
+    assert!(err.contains("not allowed as an ONBUILD trigger"), "{err}");
     rpod.ok(&["rm", "-f", "-t", "0", "c"]);
 
     // --manifest: the image added to a list, made when missing.

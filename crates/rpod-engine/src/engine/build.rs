@@ -480,7 +480,7 @@ fn not_supported(instruction: &Instruction, what: impl std::fmt::Display) -> Eng
 
 /// An ONBUILD trigger that Docker refuses: one that chains, starts a stage or names an
 /// author.
-fn refuse_as_trigger(step: &Instruction) -> Result<()> {
+pub(super) fn refuse_as_trigger(step: &Instruction) -> Result<()> {
     match step.keyword.as_str() {
         "ONBUILD" | "FROM" | "MAINTAINER" => {
             Err(step_error(step, "is not allowed as an ONBUILD trigger"))

@@ -312,8 +312,24 @@ impl Engine {
             }
             config.set_volumes((!volumes.is_empty()).then_some(volumes));
         }
+        // ONBUILD goes into a Docker-format image's own fields; an OCI image has no place
+        // for it, so it is dropped with a warning, as podman does.
+        let mut on_build = Vec::new();
         for change in &options.changes {
-            image::apply_change(&mut config, change)?;
+            match image::onbuild_trigger(change) {
+                Some(trigger) => {
+                    check_trigger(change, trigger)?;
+                    on_build.push(trigger.to_string());
+                }
+                None => image::apply_change(&mut config, change)?,
+            }
+        }
+        if options.format == image::ImageFormat::Oci {
+            for trigger in on_build.drain(..) {
+                tracing::warn!(
+                    "ONBUILD is not kept in an OCI image, so {trigger:?} is ignored: use --format docker"
+                );
+            }
         }
         let paused = options.pause && record.state.status == Status::Running;
         if paused {
@@ -353,10 +369,14 @@ impl Engine {
             config_steps: options.config_steps.clone(),
             docker: match options.format {
                 image::ImageFormat::Oci => None,
-                image::ImageFormat::Docker => Some(match &options.docker_fields {
-                    Some(fields) => fields.clone(),
-                    None => self.commit_docker_fields(&record, &base)?,
-                }),
+                image::ImageFormat::Docker => {
+                    let mut fields = match &options.docker_fields {
+                        Some(fields) => fields.clone(),
+                        None => self.commit_docker_fields(&record, &base)?,
+                    };
+                    fields.on_build.extend(on_build);
+                    Some(fields)
+                }
             },
             ..Default::default()
         };
@@ -464,4 +484,21 @@ pub(super) fn shell_words(args: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A commit's ONBUILD trigger, checked as a Containerfile's: one instruction that Docker
+/// allows as a trigger.
+fn check_trigger(change: &str, trigger: &str) -> Result<()> {
+    let invalid =
+        |what: String| EngineError::InvalidArg(format!("invalid change {change:?}: {what}"));
+    let steps = crate::containerfile::parse(trigger).map_err(|e| invalid(e.to_string()))?;
+    match steps.as_slice() {
+        [step] => super::build::refuse_as_trigger(step).map_err(|_| {
+            invalid(format!(
+                "{} is not allowed as an ONBUILD trigger",
+                step.keyword
+            ))
+        }),
+        _ => Err(invalid("ONBUILD takes one instruction".into())),
+    }
 }

@@ -136,21 +136,21 @@ fn words(value: &str) -> Result<Vec<String>> {
     Ok(trimmed.split_whitespace().map(str::to_string).collect())
 }
 
-/// `KEY=VALUE` or `KEY VALUE` pairs of ENV and LABEL.
+/// ENV's and LABEL's pairs, as a Containerfile has them: `KEY=VALUE ...` (quotes allowed)
+/// or `KEY VALUE`.
 fn pairs(value: &str, instruction: &str) -> Result<Vec<(String, String)>> {
-    let value = value.trim();
-    if let Some((key, rest)) = value.split_once('=') {
-        if !key.contains(' ') {
-            let rest = rest.trim_matches('"');
-            return Ok(vec![(key.to_string(), rest.to_string())]);
-        }
-    }
-    match value.split_once(' ') {
-        Some((key, rest)) => Ok(vec![(key.to_string(), rest.trim().to_string())]),
-        None => Err(EngineError::InvalidArg(format!(
-            "{instruction} needs KEY=VALUE, got {value:?}"
-        ))),
-    }
+    crate::containerfile::literal_pairs(value)
+        .map_err(|e| EngineError::InvalidArg(format!("{instruction} {}: {e}", value.trim())))
+}
+
+/// The trigger of an `ONBUILD` change (`ONBUILD RUN make`: `RUN make`), which only a
+/// Docker-format image keeps; `None` for any other change.
+pub fn onbuild_trigger(change: &str) -> Option<&str> {
+    let change = change.trim();
+    let (instruction, trigger) = change.split_once(char::is_whitespace)?;
+    instruction
+        .eq_ignore_ascii_case("ONBUILD")
+        .then(|| trigger.trim())
 }
 
 /// Apply one Dockerfile-style instruction (`CMD ["sh"]`, `ENV A=b`, ...) to a config.
@@ -219,9 +219,14 @@ pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
             }
             config.set_exposed_ports(Some(exposed));
         }
+        "ONBUILD" => {
+            return Err(EngineError::InvalidArg(format!(
+                "invalid change {change:?}: only a Docker-format image keeps ONBUILD (commit --format docker)"
+            )))
+        }
         other => {
             return Err(EngineError::InvalidArg(format!(
-                "invalid change {change:?}: {other} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, WORKDIR, USER, STOPSIGNAL, VOLUME"
+                "invalid change {change:?}: {other} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, WORKDIR, USER, STOPSIGNAL, VOLUME"
             )))
         }
     }
@@ -251,6 +256,22 @@ mod tests {
         assert_eq!(config.labels().clone().unwrap()["k"], "v");
         assert_eq!(config.working_dir().as_deref(), Some("/srv"));
         assert!(apply_change(&mut config, "FROM x").is_err());
+        // Several pairs with quotes, as a Containerfile's.
+        apply_change(&mut config, r#"ENV B=1 C="x y""#).unwrap();
+        apply_change(&mut config, r#"LABEL a="x y" b=2"#).unwrap();
+        apply_change(&mut config, "ENV D 3 4").unwrap();
+        let env = config.env().clone().unwrap();
+        for pair in ["B=1", "C=x y", "D=3 4"] {
+            assert!(env.contains(&pair.to_string()), "{env:?}");
+        }
+        let labels = config.labels().clone().unwrap();
+        assert_eq!((labels["a"].as_str(), labels["b"].as_str()), ("x y", "2"));
+        let err = apply_change(&mut config, r#"ENV E="open"#).unwrap_err();
+        assert!(err.to_string().contains("unterminated quote"), "{err}");
+        assert!(!err.to_string().contains("Containerfile"), "{err}");
+        assert!(apply_change(&mut config, "ONBUILD RUN make").is_err());
+        assert_eq!(onbuild_trigger(" onbuild  RUN make "), Some("RUN make"));
+        assert_eq!(onbuild_trigger("RUN make"), None);
         assert!(apply_change(&mut config, "CMD [broken").is_err());
         assert!(apply_change(&mut config, "STOPSIGNAL NOPE").is_err());
         apply_change(&mut config, r#"VOLUME ["/data", "/logs"]"#).unwrap();

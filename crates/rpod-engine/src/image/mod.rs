@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 pub use archive::{load, save, ArchiveFormat};
 pub use commit::{commit, commit_config, NewImage};
-pub use import::{apply_change, import, ImportOptions};
+pub use import::{apply_change, import, onbuild_trigger, ImportOptions};
 use layer::LayerDirs;
 
 use crate::paths::Roots;
