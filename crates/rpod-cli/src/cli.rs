@@ -2612,7 +2612,8 @@ pub struct ImportArgs {
 pub struct LoadArgs {
     #[command(flatten)]
     pub policy: PolicyFlag,
-    /// Archive to read (standard input when not given).
+    /// Archive or image directory (oci-dir, docker-dir) to read (standard input when not
+    /// given).
     #[arg(short = 'i', long)]
     pub input: Option<PathBuf>,
     #[arg(short = 'q', long)]
@@ -2813,7 +2814,7 @@ pub struct SaveArgs {
     /// Write to this file (standard output when not given).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
-    /// docker-archive (default) or oci-archive.
+    /// docker-archive (default), oci-archive, or a directory: oci-dir, docker-dir.
     #[arg(long, default_value = "docker-archive")]
     pub format: String,
     #[arg(short = 'q', long)]
@@ -2825,7 +2826,7 @@ pub struct SaveArgs {
     /// Keep layers uncompressed (rpod's archives always are: accepted).
     #[arg(long)]
     pub uncompressed: bool,
-    /// Compress layers: for directory formats only, which rpod does not write.
+    /// Compress layers (gzip): for docker-dir only.
     #[arg(long)]
     pub compress: bool,
     #[arg(required = true)]

@@ -220,6 +220,154 @@ fn gzip_archives_load() {
     round_trip("oci-archive", true);
 }
 
+/// An image saved as a directory loads back the same, and runs.
+fn directory_round_trip(format: &str, compress: bool) {
+    let source = Rpod::with_image("runc");
+    let id = image_id(&source, "demo");
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved");
+    let mut args = vec!["save", "--format", format];
+    if compress {
+        args.push("--compress");
+    }
+    let shown = saved.display().to_string();
+    args.extend(["-o", &shown, "demo"]);
+    source.ok(&args);
+    let marker = if format == "oci-dir" {
+        "index.json"
+    } else {
+        "version"
+    };
+    assert!(saved.join(marker).is_file(), "{format}");
+    if compress {
+        // The layer's file is gzip, named by the compressed bytes' digest.
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&fs::read(saved.join("manifest.json")).unwrap()).unwrap();
+        let digest = manifest["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let layer = fs::read(saved.join(digest.trim_start_matches("sha256:"))).unwrap();
+        assert_eq!(&layer[..2], [0x1f, 0x8b]);
+        use sha2::Digest;
+        assert_eq!(
+            digest,
+            format!("sha256:{}", hex::encode(sha2::Sha256::digest(&layer)))
+        );
+    }
+    let target = Rpod::new("crun");
+    let out = target.ok(&["load", "-i", &shown]);
+    let expected = if format == "oci-dir" {
+        "Loaded image: localhost/demo:latest\n".to_string()
+    } else {
+        format!("Loaded image: sha256:{id}\n")
+    };
+    assert_eq!(out, expected);
+    assert_eq!(
+        image_id(&target, &id[..12]),
+        id,
+        "the image id changed through {format}"
+    );
+    assert_eq!(
+        target.ok(&["run", "--rm", &id[..12], "echo", "loaded"]),
+        "loaded\n"
+    );
+    // Only into a new or empty directory; one image.
+    let err = source.fails(&args, 125);
+    assert!(err.contains("is not empty"), "{err}");
+    let err = source.fails(
+        &[
+            "save",
+            "--format",
+            format,
+            "-o",
+            &format!("{shown}2"),
+            "demo",
+            "demo",
+        ],
+        125,
+    );
+    assert!(err.contains("holds one image"), "{err}");
+    let err = source.fails(&["save", "--format", format, "demo"], 125);
+    assert!(err.contains("-o DIRECTORY"), "{err}");
+}
+
+#[test]
+fn oci_dir_round_trip() {
+    directory_round_trip("oci-dir", false);
+}
+
+#[test]
+fn docker_dir_round_trip_plain_and_compressed() {
+    directory_round_trip("docker-dir", false);
+    directory_round_trip("docker-dir", true);
+}
+
+/// A directory to load is hostile input: no file of it is read through a symbolic link
+/// (a blob linked to a host file, a linked `blobs` directory), and a FIFO does not hang
+/// the load; nothing is loaded from a refused one.
+#[test]
+fn image_directories_are_read_through_no_symlink() {
+    let source = Rpod::with_image("runc");
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved");
+    source.ok(&[
+        "save",
+        "--format",
+        "docker-dir",
+        "-o",
+        &saved.display().to_string(),
+        "demo",
+    ]);
+    let id = image_id(&source, "demo");
+    let copy = |name: &str| {
+        let to = dir.path().join(name);
+        fs::create_dir(&to).unwrap();
+        for entry in fs::read_dir(&saved).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+        to
+    };
+    let linked = copy("linked");
+    fs::remove_file(linked.join(&id)).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", linked.join(&id)).unwrap();
+    let target = Rpod::new("runc");
+    let err = target.fails(&["load", "-i", &linked.display().to_string()], 125);
+    assert!(err.contains("symbolic link"), "{err}");
+    let fifo = copy("fifo");
+    fs::remove_file(fifo.join("version")).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(fifo.join("version"))
+        .status()
+        .unwrap()
+        .success());
+    let err = target.fails(&["load", "-i", &fifo.display().to_string()], 125);
+    assert!(err.contains("not a regular file"), "{err}");
+    let oci = dir.path().join("oci");
+    source.ok(&[
+        "save",
+        "--format",
+        "oci-dir",
+        "-o",
+        &oci.display().to_string(),
+        "demo",
+    ]);
+    let layout = dir.path().join("layout");
+    fs::create_dir(&layout).unwrap();
+    for name in ["index.json", "oci-layout"] {
+        fs::copy(oci.join(name), layout.join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink(oci.join("blobs"), layout.join("blobs")).unwrap();
+    let err = target.fails(&["load", "-i", &layout.display().to_string()], 125);
+    assert!(err.contains("symbolic link"), "{err}");
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let err = target.fails(&["load", "-i", &empty.display().to_string()], 125);
+    assert!(err.contains("holds no image"), "{err}");
+    assert_eq!(target.ok(&["images", "-q"]), "");
+}
+
 #[test]
 fn save_to_standard_output() {
     let rpod = Rpod::with_image("runc");

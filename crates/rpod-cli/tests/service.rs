@@ -3396,17 +3396,19 @@ fn podman_remote_images_sizes_and_health_checks() {
         };
         assert!(names.iter().any(|n| n == marker), "{format}: {names:?}");
     }
-    assert!(!service
-        .podman_out(&[
+    // A directory format comes as a tar of the directory, which podman-remote unpacks.
+    for (format, marker) in [("oci-dir", "index.json"), ("docker-dir", "version")] {
+        let path = dir.path().join(format!("{format}-d"));
+        service.podman_ok(&[
             "save",
             "--format",
-            "oci-dir",
+            format,
             "-o",
-            &dir.path().join("d").display().to_string(),
-            "demo"
-        ])
-        .status
-        .success());
+            &path.display().to_string(),
+            "demo",
+        ]);
+        assert!(path.join(marker).is_file(), "{format}");
+    }
     // ps --size.
     service.podman_ok(&[
         "run",
@@ -8435,6 +8437,62 @@ fn rpod_remote_moves_archives() {
         &["save", "--format", "oci-archive", "demo", "demo"],
         125,
         "oci-archive holds one image",
+    );
+    // A directory format: the service's tar unpacked here, the same files as the local
+    // save's; loaded back from the directory (sent as a tar of it).
+    for format in ["oci-dir", "docker-dir"] {
+        rpod.ok(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            &at(&format!("local-{format}")),
+            "demo",
+        ]);
+        service.remote_ok(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            &at(&format!("remote-{format}")),
+            "demo",
+        ]);
+        let files = |name: &str| {
+            let mut found = Vec::new();
+            let mut pending = vec![dir.join(name)];
+            while let Some(next) = pending.pop() {
+                for entry in std::fs::read_dir(&next).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_dir() {
+                        pending.push(path);
+                    } else {
+                        let rel = path.strip_prefix(dir.join(name)).unwrap().to_path_buf();
+                        found.push((rel, std::fs::read(&path).unwrap()));
+                    }
+                }
+            }
+            found.sort();
+            found
+        };
+        assert!(
+            files(&format!("remote-{format}")) == files(&format!("local-{format}")),
+            "{format}"
+        );
+        let loaded = service.remote_ok(&["load", "-i", &at(&format!("remote-{format}"))]);
+        assert!(loaded.starts_with("Loaded image: "), "{loaded}");
+    }
+    fails(
+        &[
+            "save",
+            "--compress",
+            "--format",
+            "oci-dir",
+            "-o",
+            &at("c"),
+            "demo",
+        ],
+        125,
+        "docker-dir",
     );
     fails(
         &["image", "save", "-o", &at("none.tar"), "nosuch"],

@@ -242,6 +242,46 @@ impl ConfinedDir {
         Ok((parent, name))
     }
 
+    /// Open the regular file at `rel` for reading, through no symbolic link at all (none
+    /// in its path, none at its end): a file of an image directory given to `load`.
+    /// `Ok(None)` when there is no such file; anything but a regular file is refused.
+    pub fn open_regular_strict(&self, rel: &Path) -> Result<Option<std::fs::File>> {
+        let rel = plain_relative(rel).ok_or_else(|| self.escapes(rel, "path leaves the tree"))?;
+        let shown = self.shown(&rel);
+        // Non-blocking, so that a FIFO put there does not hold the open; refused below.
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+        let fd = match openat2(&self.top, &rel, flags, Mode::empty(), WRITE_RESOLVE) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::XDEV) => {
+                return Err(self.escapes(
+                    &rel,
+                    "is or lies under a symbolic link; refusing to follow it",
+                ))
+            }
+            Err(e) => return Err(ConfinedError::io("opening", &shown, e)),
+        };
+        let stat = rfs::fstat(&fd).map_err(|e| ConfinedError::io("inspecting", &shown, e))?;
+        if rfs::FileType::from_raw_mode(stat.st_mode) != rfs::FileType::RegularFile {
+            return Err(self.escapes(&rel, "is not a regular file"));
+        }
+        Ok(Some(std::fs::File::from(fd)))
+    }
+
+    /// Make the regular file `rel` (0644), with its missing parent directories, never
+    /// through a symbolic link and never over an existing file.
+    pub fn create_regular(&self, rel: &Path) -> Result<std::fs::File> {
+        let (parent, name) = self.parent_of(rel, true)?;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(&parent, name.as_os_str(), flags, Mode::from_raw_mode(0o644))
+            .map_err(|e| ConfinedError::io("creating", &self.shown(rel), e))?;
+        // 0644 whatever the process's umask, as the directories are 0755.
+        rfs::fchmod(&fd, Mode::from_raw_mode(0o644))
+            .map_err(|e| ConfinedError::io("setting the mode of", &self.shown(rel), e))?;
+        Ok(std::fs::File::from(fd))
+    }
+
     /// Read a regular file as the container sees it: symlinks are followed, but only inside
     /// the tree. `Ok(None)` when there is no such file. Anything but a regular file (a device,
     /// a FIFO, a directory) and anything larger than `limit` bytes is refused.

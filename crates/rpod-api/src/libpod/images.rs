@@ -150,7 +150,8 @@ pub fn untag(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> 
 }
 
 /// `GET /libpod/images/export?references=&format=` and `GET /libpod/images/{name}/get`
-/// (`podman save` remote): a docker-archive (the default) or an oci-archive (one image).
+/// (`podman save` remote): a docker-archive (the default), or one image as an
+/// oci-archive, or as an oci-dir or docker-dir in a tar.
 pub fn export(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiResult<()> {
     let names: Vec<String> = match name {
         Some(name) => vec![name.to_string()],
@@ -171,16 +172,28 @@ pub fn export(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiRe
         .filter(|f| !f.is_empty())
         .unwrap_or("docker-archive")
         .parse()?;
-    if format == rpod_engine::image::ArchiveFormat::OciArchive && names.len() > 1 {
+    if format.holds_one_image() && names.len() > 1 {
+        return Err(ApiError::bad_request(format!(
+            "{format} holds one image: save several images as docker-archive"
+        )));
+    }
+    // A docker-dir's layers gzip-compressed (podman-remote's `save --compress`).
+    let compress = ex.query_bool("compress")?;
+    if compress && format != rpod_engine::image::ArchiveFormat::DockerDir {
         return Err(ApiError::bad_request(
-            "oci-archive holds one image: save several images as docker-archive",
+            "compress can only be set when the format is docker-dir",
         ));
     }
     let mut images = Vec::new();
     for name in &names {
         images.push(context.engine.image_for_save(name)?);
     }
-    ex.send_archive(&[], |out| context.engine.save_images(&images, format, out))
+    // A directory format goes out as a tar of the directory, as podman's service sends it.
+    ex.send_archive(&[], |out| {
+        context
+            .engine
+            .save_images_compressed(&images, format, compress, out)
+    })
 }
 
 /// `GET /libpod/images/{name}/tree` (`podman image tree` remote): the text the command

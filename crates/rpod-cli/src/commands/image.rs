@@ -551,6 +551,11 @@ fn duration_flag(flag: &str, text: &str, example: &str) -> Result<std::time::Dur
 }
 
 pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {
+    // An oci-dir or docker-dir.
+    if let Some(dir) = args.input.as_deref().filter(|p| p.is_dir()) {
+        print_loaded(engine.load_image_directory(dir)?);
+        return Ok(0);
+    }
     let (source, origin): (Box<dyn Read>, String) = match &args.input {
         Some(path) => (
             open_input(&path.display().to_string())?,
@@ -565,7 +570,12 @@ pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {
             (Box::new(io::stdin().lock()), "(standard input)".into())
         }
     };
-    let loaded = engine.load_images(source, &origin, args.input.as_deref())?;
+    print_loaded(engine.load_images(source, &origin, args.input.as_deref())?);
+    Ok(0)
+}
+
+/// `Loaded image: NAME` per name, the ID for an image without one.
+fn print_loaded(loaded: Vec<(rpod_engine::image::ImageRecord, Vec<String>)>) {
     for (record, names) in loaded {
         if names.is_empty() {
             println!("Loaded image: sha256:{}", record.id);
@@ -574,28 +584,42 @@ pub fn load(engine: &Engine, args: LoadArgs) -> Outcome {
             println!("Loaded image: {name}");
         }
     }
-    Ok(0)
+}
+
+/// `save`'s refusals before anything is written (local and remote): `--compress` but for
+/// docker-dir, several images but for docker-archive, a directory format without `-o`.
+pub(crate) fn check_save(args: &SaveArgs) -> Result<ArchiveFormat, Failure> {
+    let format: ArchiveFormat = args.format.parse()?;
+    if args.compress && format != ArchiveFormat::DockerDir {
+        return Err(usage(
+            "--compress can only be set when --format is 'docker-dir'",
+        ));
+    }
+    if format.holds_one_image() && args.images.len() > 1 {
+        return Err(usage(format!(
+            "{format} holds one image: save several images as docker-archive"
+        )));
+    }
+    if format.is_directory() && args.output.is_none() {
+        return Err(usage(format!(
+            "--format {format} writes a directory: name it with -o DIRECTORY"
+        )));
+    }
+    Ok(format)
 }
 
 pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
-    if args.compress {
-        return Err(usage(
-            "--compress can only be set when --format is 'docker-dir', which rpod does not write",
-        ));
-    }
-    let format: ArchiveFormat = args.format.parse()?;
+    let format = check_save(&args)?;
     let mut images = Vec::new();
     for name in &args.images {
         images.push(engine.image_for_save(name)?);
     }
-    if format == ArchiveFormat::OciArchive && images.len() > 1 {
-        return Err(usage(
-            "oci-archive holds one image: save several images as docker-archive",
-        ));
+    match (&args.output, format.is_directory()) {
+        (Some(dir), true) => engine.save_image_directory(&images, format, dir, args.compress)?,
+        _ => super::write_archive(args.output.as_deref(), |out| {
+            engine.save_images(&images, format, out)
+        })?,
     }
-    super::write_archive(args.output.as_deref(), |out| {
-        engine.save_images(&images, format, out)
-    })?;
     Ok(0)
 }
 

@@ -63,25 +63,29 @@ pub fn volume_import(client: &mut Client, args: &VolumeImportArgs) -> Outcome {
     Ok(0)
 }
 
-/// `save IMAGE...`: the images as a docker-archive, or one as an oci-archive.
+/// `save IMAGE...`: the images as a docker-archive, or one as an oci-archive; or one as
+/// an oci-dir or docker-dir, which the service sends as a tar that is unpacked here.
 pub fn save(client: &mut Client, args: &SaveArgs) -> Outcome {
-    if args.compress {
-        return Err(usage(
-            "--compress can only be set when --format is 'docker-dir', which rpod does not write",
-        ));
-    }
     // Checked here as the local command checks it; the service checks again.
-    let format: rpod_engine::image::ArchiveFormat = args.format.parse()?;
-    if format == rpod_engine::image::ArchiveFormat::OciArchive && args.images.len() > 1 {
-        return Err(usage(
-            "oci-archive holds one image: save several images as docker-archive",
-        ));
-    }
+    let format = crate::commands::image::check_save(args)?;
     let mut path = format!("/images/export?format={}", encode(&args.format));
+    if args.compress {
+        path.push_str("&compress=true");
+    }
     for image in &args.images {
         path.push_str(&format!("&references={}", encode(image)));
     }
-    download(client, &path, args.output.as_deref())
+    match (&args.output, format.is_directory()) {
+        (Some(dir), true) => {
+            let streamed = client.stream("GET", &path, None, false)?;
+            if streamed.status != 200 {
+                return Err(super::streamed_failure(streamed));
+            }
+            rpod_engine::image::unpack_directory(streamed.body, dir)?;
+            Ok(0)
+        }
+        _ => download(client, &path, args.output.as_deref()),
+    }
 }
 
 /// What `load` and `import` send: `-i FILE`/a path, or standard input (`-`), never a
@@ -107,8 +111,23 @@ fn send(client: &mut Client, path: &str, mut body: Box<dyn Read>) -> Result<Valu
 /// `load [-i FILE]`: the archive's images loaded by the service, named as the local
 /// command names them.
 pub fn load(client: &mut Client, args: &LoadArgs) -> Outcome {
-    let input = args.input.as_ref().map(|p| p.display().to_string());
-    let answer = send(client, "/images/load", source(input.as_deref())?)?;
+    let body: Box<dyn Read> = match args.input.as_deref().filter(|p| p.is_dir()) {
+        // An oci-dir or docker-dir goes as a tar of its files, as podman-remote sends it.
+        Some(dir) => {
+            use std::io::Seek;
+            let mut packed = rpod_engine::scratch::unnamed_file(&std::env::temp_dir())?;
+            rpod_engine::image::pack_directory(dir, &mut packed)?;
+            packed
+                .rewind()
+                .map_err(|e| usage(format!("rewinding the packed {}: {e}", dir.display())))?;
+            Box::new(packed)
+        }
+        None => {
+            let input = args.input.as_ref().map(|p| p.display().to_string());
+            source(input.as_deref())?
+        }
+    };
+    let answer = send(client, "/images/load", body)?;
     for name in answer["Names"].as_array().into_iter().flatten() {
         println!("Loaded image: {}", name.as_str().unwrap_or_default());
     }

@@ -73,15 +73,55 @@ impl Engine {
             let incoming = match format {
                 ArchiveFormat::DockerArchive => Incoming::DockerArchive { origin },
                 ArchiveFormat::OciArchive => Incoming::OciArchive { origin, path },
+                // A docker-dir sent as a tar (an oci-dir in a tar is an oci-archive).
+                ArchiveFormat::DockerDir => Incoming::Dir { origin, path: None },
+                ArchiveFormat::OciDir => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "{origin}: a {format} is a directory, not an archive"
+                    )))
+                }
             };
             policy.check(&incoming, &mut Unsigned)
         };
         let _lock = self.image_lock()?;
         let loaded = image::load(&self.store, &self.roots, source, origin, &admit)?;
-        for (record, names) in &loaded {
+        self.loaded_events(&loaded);
+        Ok(loaded)
+    }
+
+    /// Load the image of an oci-dir or docker-dir, if the signature policy lets it in
+    /// (containers/image's `oci:` and `dir:` transports, scoped by the directory's path).
+    pub fn load_image_directory(&self, dir: &Path) -> Result<Vec<(ImageRecord, Vec<String>)>> {
+        let policy = self.signature_policy()?;
+        let origin = dir.display().to_string();
+        let admit = |format: ArchiveFormat| {
+            let incoming = match format {
+                ArchiveFormat::OciDir => Incoming::OciLayout {
+                    origin: &origin,
+                    path: dir,
+                },
+                ArchiveFormat::DockerDir => Incoming::Dir {
+                    origin: &origin,
+                    path: Some(dir),
+                },
+                ArchiveFormat::DockerArchive | ArchiveFormat::OciArchive => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "{origin}: a directory is not a {format}"
+                    )))
+                }
+            };
+            policy.check(&incoming, &mut Unsigned)
+        };
+        let _lock = self.image_lock()?;
+        let loaded = image::load_directory(&self.store, &self.roots, dir, &admit)?;
+        self.loaded_events(&loaded);
+        Ok(loaded)
+    }
+
+    fn loaded_events(&self, loaded: &[(ImageRecord, Vec<String>)]) {
+        for (record, names) in loaded {
             self.image_event(&record.id, "load", &names.join(","));
         }
-        Ok(loaded)
     }
 
     /// Write images, each with the names to record for it, as an archive.
@@ -91,7 +131,41 @@ impl Engine {
         format: ArchiveFormat,
         out: impl Write,
     ) -> Result<()> {
-        image::save(&self.roots, images, format, out)
+        image::save(&self.roots, images, format, false, out)
+    }
+
+    /// `save_images`, a docker-dir's layers gzip-compressed with `compress` (the service's
+    /// export of a directory format, sent as a tar).
+    pub fn save_images_compressed(
+        &self,
+        images: &[(ImageRecord, Vec<String>)],
+        format: ArchiveFormat,
+        compress: bool,
+        out: impl Write,
+    ) -> Result<()> {
+        image::save(&self.roots, images, format, compress, out)
+    }
+
+    /// Write one image as an oci-dir or docker-dir (`compress`: a docker-dir's layers
+    /// gzip-compressed) at `path`, a new or empty directory.
+    pub fn save_image_directory(
+        &self,
+        images: &[(ImageRecord, Vec<String>)],
+        format: ArchiveFormat,
+        path: &Path,
+        compress: bool,
+    ) -> Result<()> {
+        if !format.is_directory() {
+            return Err(EngineError::InvalidArg(format!(
+                "{format} is an archive, not a directory"
+            )));
+        }
+        if images.len() != 1 {
+            return Err(EngineError::InvalidArg(format!(
+                "{format} holds one image: save several images as docker-archive"
+            )));
+        }
+        image::save_directory(&self.roots, images, format, path, compress)
     }
 
     /// An image to save under `name`, with the names to record for it: the name asked

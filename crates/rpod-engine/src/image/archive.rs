@@ -1,5 +1,7 @@
 //! `load` and `save`: docker-archive (as `docker save` and `podman save` write it) and
-//! oci-archive (an OCI image layout in a tar), plain or gzip-compressed.
+//! oci-archive (an OCI image layout in a tar), plain or gzip-compressed; and the same
+//! layout as a directory (oci-dir), and containers/image's `dir:` (docker-dir: a manifest,
+//! a `version` file and the blobs by digest).
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -29,6 +31,33 @@ const CONTAINERD_NAME_ANNOTATION: &str = "io.containerd.image.name";
 pub enum ArchiveFormat {
     DockerArchive,
     OciArchive,
+    /// An OCI image layout in a directory.
+    OciDir,
+    /// containers/image's `dir:` transport: `manifest.json`, `version`, blobs by digest.
+    DockerDir,
+}
+
+impl ArchiveFormat {
+    /// Whether the format is a directory rather than a tar stream.
+    pub fn is_directory(self) -> bool {
+        matches!(self, ArchiveFormat::OciDir | ArchiveFormat::DockerDir)
+    }
+
+    /// Whether it holds one image only (several go into a docker-archive).
+    pub fn holds_one_image(self) -> bool {
+        self != ArchiveFormat::DockerArchive
+    }
+}
+
+impl std::fmt::Display for ArchiveFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ArchiveFormat::DockerArchive => "docker-archive",
+            ArchiveFormat::OciArchive => "oci-archive",
+            ArchiveFormat::OciDir => "oci-dir",
+            ArchiveFormat::DockerDir => "docker-dir",
+        })
+    }
 }
 
 impl std::str::FromStr for ArchiveFormat {
@@ -37,12 +66,17 @@ impl std::str::FromStr for ArchiveFormat {
         match s {
             "docker-archive" => Ok(ArchiveFormat::DockerArchive),
             "oci-archive" => Ok(ArchiveFormat::OciArchive),
+            "oci-dir" => Ok(ArchiveFormat::OciDir),
+            "docker-dir" => Ok(ArchiveFormat::DockerDir),
             other => Err(EngineError::InvalidArg(format!(
-                "unsupported format {other:?}: supported formats are docker-archive and oci-archive"
+                "unsupported format {other:?}: supported formats are docker-archive, oci-archive, oci-dir and docker-dir"
             ))),
         }
     }
 }
+
+/// The `version` file of containers/image's `dir:` transport.
+const DIR_TRANSPORT_VERSION: &[u8] = b"Directory Transport Version: 1.1\n";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct DockerManifestEntry {
@@ -80,27 +114,80 @@ pub fn load(
     };
     let reader = decompressed(source).map_err(|e| bad(format!("reading archive: {e}")))?;
     let members = Members::read(roots.space_guard().reader(reader), &roots.tmp(), origin)?;
-    let mut pending: Vec<Pending> = Vec::new();
-    // A docker-archive holds Docker-format images (as podman takes them).
-    let format = if members.has("manifest.json") {
-        super::ImageFormat::Docker
-    } else {
-        super::ImageFormat::Oci
+    load_members(store, roots, &members, origin, admit)
+}
+
+/// Load the image of an image directory: an oci-dir (an OCI layout) or a docker-dir
+/// (containers/image's `dir:`). Its files are opened through no symbolic link.
+pub fn load_directory(
+    store: &Store,
+    roots: &Roots,
+    dir: &Path,
+    admit: &dyn Fn(ArchiveFormat) -> Result<()>,
+) -> Result<Vec<(ImageRecord, Vec<String>)>> {
+    let origin = dir.display().to_string();
+    let top = crate::confined::ConfinedDir::open(dir).map_err(|e| EngineError::BadArchive {
+        path: origin.clone(),
+        message: e.to_string(),
+    })?;
+    let members = Members {
+        members: Default::default(),
+        spool: None,
+        directory: Some(top),
     };
-    if members.has("manifest.json") {
-        admit(ArchiveFormat::DockerArchive)?;
-    } else if members.has("index.json") {
-        admit(ArchiveFormat::OciArchive)?;
-    }
-    let result = if members.has("manifest.json") {
-        read_docker_archive(roots, &members, origin, &mut pending)
-    } else if members.has("index.json") {
-        read_oci_archive(roots, &members, origin, &mut pending)
+    load_members(store, roots, &members, &origin, admit)
+}
+
+fn load_members(
+    store: &Store,
+    roots: &Roots,
+    members: &Members,
+    origin: &str,
+    admit: &dyn Fn(ArchiveFormat) -> Result<()>,
+) -> Result<Vec<(ImageRecord, Vec<String>)>> {
+    let bad = |message: String| EngineError::BadArchive {
+        path: origin.to_string(),
+        message,
+    };
+    let in_directory = members.directory.is_some();
+    let kind = if in_directory {
+        if members.has("version", origin)? && members.has("manifest.json", origin)? {
+            Some(ArchiveFormat::DockerDir)
+        } else if members.has("index.json", origin)? {
+            Some(ArchiveFormat::OciDir)
+        } else {
+            None
+        }
+    } else if members.has("version", origin)? && members.has("manifest.json", origin)? {
+        // A docker-dir sent as a tar (podman-remote's `load -i DIR`).
+        Some(ArchiveFormat::DockerDir)
+    } else if members.has("manifest.json", origin)? {
+        Some(ArchiveFormat::DockerArchive)
+    } else if members.has("index.json", origin)? {
+        Some(ArchiveFormat::OciArchive)
     } else {
-        Err(bad(
-            "payload does not match any of the supported image formats (oci-archive, docker-archive)"
-                .into(),
-        ))
+        None
+    };
+    let Some(kind) = kind else {
+        return Err(bad(if in_directory {
+            "the directory holds no image: neither an OCI layout (index.json) nor a docker-dir (manifest.json and version)".into()
+        } else {
+            "payload does not match any of the supported image formats (oci-archive, docker-archive)".into()
+        }));
+    };
+    admit(kind)?;
+    // A docker-archive (or docker-dir) holds Docker-format images (as podman takes them).
+    let format = match kind {
+        ArchiveFormat::DockerArchive | ArchiveFormat::DockerDir => super::ImageFormat::Docker,
+        ArchiveFormat::OciArchive | ArchiveFormat::OciDir => super::ImageFormat::Oci,
+    };
+    let mut pending: Vec<Pending> = Vec::new();
+    let result = match kind {
+        ArchiveFormat::DockerArchive => read_docker_archive(roots, members, origin, &mut pending),
+        ArchiveFormat::OciArchive | ArchiveFormat::OciDir => {
+            read_oci_archive(roots, members, origin, &mut pending)
+        }
+        ArchiveFormat::DockerDir => read_dir_transport(roots, members, origin, &mut pending),
     };
     let all_layers = |pending: &[Pending]| -> Vec<StoredLayer> {
         pending
@@ -185,6 +272,8 @@ struct Members {
     members: std::collections::HashMap<String, Member>,
     /// The unnamed file that holds the large members, one after another.
     spool: Option<File>,
+    /// An image directory's top, whose files are the members (opened when asked for).
+    directory: Option<crate::confined::ConfinedDir>,
 }
 
 /// A member's bytes in the spool file, read by position (no shared file offset).
@@ -313,11 +402,30 @@ impl Members {
             };
             members.insert(name, member);
         }
-        Ok(Members { members, spool })
+        Ok(Members {
+            members,
+            spool,
+            directory: None,
+        })
     }
 
-    fn has(&self, name: &str) -> bool {
-        self.find(name).is_some()
+    fn has(&self, name: &str, origin: &str) -> Result<bool> {
+        match &self.directory {
+            Some(_) => Ok(self.open_in_directory(name, origin)?.is_some()),
+            None => Ok(self.find(name).is_some()),
+        }
+    }
+
+    /// A file of an image directory, through no symbolic link; `None` when missing.
+    fn open_in_directory(&self, name: &str, origin: &str) -> Result<Option<File>> {
+        let Some(top) = &self.directory else {
+            return Ok(None);
+        };
+        top.open_regular_strict(Path::new(name))
+            .map_err(|e| EngineError::BadArchive {
+                path: origin.to_string(),
+                message: e.to_string(),
+            })
     }
 
     /// The member a name refers to, through links among the members.
@@ -361,6 +469,12 @@ impl Members {
 
     /// A reader over a member's content from its start.
     fn open(&self, name: &str, origin: &str) -> Result<Box<dyn Read + '_>> {
+        if self.directory.is_some() {
+            return match self.open_in_directory(name, origin)? {
+                Some(file) => Ok(Box::new(file)),
+                None => Err(Self::missing(name, origin)),
+            };
+        }
         match self.find(name).ok_or_else(|| Self::missing(name, origin))? {
             Member::Bytes(bytes) => Ok(Box::new(&bytes[..])),
             Member::Spooled { offset, len } => {
@@ -447,6 +561,45 @@ fn read_docker_archive(
         result?;
     }
     Ok(())
+}
+
+/// containers/image's `dir:`: one image, its manifest (Docker's or OCI's) in
+/// `manifest.json`, each blob in a file named by its digest's hex.
+fn read_dir_transport(
+    roots: &Roots,
+    members: &Members,
+    origin: &str,
+    pending: &mut Vec<Pending>,
+) -> Result<()> {
+    let bad = |message: String| EngineError::BadArchive {
+        path: origin.to_string(),
+        message,
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&members.json_bytes("manifest.json", origin)?)
+            .map_err(|e| bad(format!("manifest.json: {e}")))?;
+    let digest_of = |descriptor: &serde_json::Value| -> Result<String> {
+        let digest = descriptor["digest"]
+            .as_str()
+            .ok_or_else(|| bad("manifest.json: a descriptor without a digest".into()))?;
+        // `blobs/ALGORITHM/HEX` checked, the file named by the hex alone.
+        let checked = blob_name(digest, origin)?;
+        Ok(checked.rsplit('/').next().unwrap_or_default().to_string())
+    };
+    let config = members.json_bytes(&digest_of(&manifest["config"])?, origin)?;
+    let layers = manifest["layers"]
+        .as_array()
+        .ok_or_else(|| bad("manifest.json: no layers".into()))?;
+    let mut image = Pending {
+        config,
+        layers: Vec::new(),
+        names: Vec::new(),
+        annotations: Default::default(),
+    };
+    let names = layers.iter().map(digest_of);
+    let result = store_layers(roots, members, names, origin, &mut image.layers);
+    pending.push(image);
+    result
 }
 
 /// The member holding a blob, from its digest (`sha256:HEX`).
@@ -553,43 +706,292 @@ fn member_header(size: u64) -> tar::Header {
     header
 }
 
-fn append_bytes<W: Write>(builder: &mut tar::Builder<W>, name: &str, data: &[u8]) -> Result<()> {
-    let mut header = member_header(data.len() as u64);
-    builder
-        .append_data(&mut header, name, data)
-        .map_err(|e| EngineError::io("writing archive entry", name, e))
+/// Where `save` puts an image's files: the members of a tar stream, or the files of a
+/// directory.
+trait Sink {
+    fn put(&mut self, name: &str, size: u64, data: &mut dyn Read) -> Result<()>;
+
+    fn put_bytes(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        self.put(name, data.len() as u64, &mut &data[..])
+    }
 }
 
-fn append_layer<W: Write>(
-    builder: &mut tar::Builder<W>,
-    roots: &Roots,
-    name: &str,
-    diff_id: &str,
-) -> Result<()> {
+struct TarSink<W: Write>(tar::Builder<W>);
+
+impl<W: Write> Sink for TarSink<W> {
+    fn put(&mut self, name: &str, size: u64, data: &mut dyn Read) -> Result<()> {
+        let mut header = member_header(size);
+        self.0
+            .append_data(&mut header, name, data)
+            .map_err(|e| EngineError::io("writing archive entry", name, e))
+    }
+}
+
+/// A directory `save` fills: files made new, through no symbolic link.
+struct DirSink<'a> {
+    top: &'a crate::confined::ConfinedDir,
+    path: &'a Path,
+}
+
+impl Sink for DirSink<'_> {
+    fn put(&mut self, name: &str, size: u64, data: &mut dyn Read) -> Result<()> {
+        let shown = self.path.join(name);
+        let mut file = self
+            .top
+            .create_regular(Path::new(name))
+            .map_err(|e| EngineError::InvalidArg(format!("writing {}: {e}", shown.display())))?;
+        let copied = std::io::copy(&mut data.take(size), &mut file)
+            .map_err(|e| EngineError::io("writing", &shown, e))?;
+        if copied != size {
+            return Err(EngineError::io(
+                "writing",
+                &shown,
+                std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A stored layer's uncompressed blob and its size.
+fn layer_blob(roots: &Roots, diff_id: &str) -> Result<(File, u64)> {
     let dirs = layer_dirs(roots);
-    let mut file = layer::open_blob(&dirs, diff_id)?;
+    let file = layer::open_blob(&dirs, diff_id)?;
     let size = file
         .metadata()
         .map_err(|e| EngineError::io("reading", dirs.blob(diff_id), e))?
         .len();
-    let mut header = member_header(size);
-    builder
-        .append_data(&mut header, name, &mut file)
-        .map_err(|e| EngineError::io("writing archive entry", name, e))
+    Ok((file, size))
+}
+
+fn put_layer(sink: &mut dyn Sink, roots: &Roots, name: &str, diff_id: &str) -> Result<()> {
+    let (mut file, size) = layer_blob(roots, diff_id)?;
+    sink.put(name, size, &mut file)
 }
 
 fn build_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::InvalidArg(format!("building image metadata: {e}"))
 }
 
-/// Write images (each with the names to record for it) as an archive.
+/// Write images (each with the names to record for it) as an archive: a docker-archive
+/// or oci-archive, or an oci-dir or docker-dir laid out in the tar (what podman's service
+/// sends for those; `compress`: a docker-dir's layers gzip-compressed).
 pub fn save(
     roots: &Roots,
     images: &[(ImageRecord, Vec<String>)],
     format: ArchiveFormat,
+    compress: bool,
     out: impl Write,
 ) -> Result<()> {
-    let mut builder = tar::Builder::new(out);
+    let mut sink = TarSink(tar::Builder::new(out));
+    write_images(&mut sink, roots, images, format, compress)?;
+    sink.0
+        .into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(|e| EngineError::io("finishing archive", "(output)", e))
+}
+
+/// Write one image as an oci-dir or docker-dir at `path`, which must not exist or be an
+/// empty directory. It is made beside `path` and renamed into place once whole, so a
+/// failure leaves nothing. `compress`: a docker-dir's layers gzip-compressed.
+pub fn save_directory(
+    roots: &Roots,
+    images: &[(ImageRecord, Vec<String>)],
+    format: ArchiveFormat,
+    path: &Path,
+    compress: bool,
+) -> Result<()> {
+    into_new_directory(path, |sink| {
+        write_images(sink, roots, images, format, compress)
+    })
+}
+
+/// An image directory sent as a tar (the service's answer to a remote `save --format
+/// oci-dir`), unpacked at `path`, a new or empty directory: its regular files only, by
+/// plain names.
+pub fn unpack_directory(source: impl Read, path: &Path) -> Result<()> {
+    let origin = path.display().to_string();
+    let bad = |message: String| EngineError::BadArchive {
+        path: origin.clone(),
+        message,
+    };
+    into_new_directory(path, |sink| {
+        let mut archive = tar::Archive::new(source);
+        let entries = archive
+            .entries()
+            .map_err(|e| bad(format!("reading archive: {e}")))?;
+        for (count, entry) in entries.enumerate() {
+            let mut entry = entry.map_err(|e| bad(format!("reading archive: {e}")))?;
+            if count >= MAX_MEMBERS {
+                return Err(bad(format!(
+                    "the archive has more than {MAX_MEMBERS} members"
+                )));
+            }
+            let kind = entry.header().entry_type();
+            if kind.is_dir() {
+                continue;
+            }
+            let raw = entry
+                .path()
+                .map_err(|e| bad(format!("reading archive: {e}")))?
+                .into_owned();
+            let name = member_name(&raw)
+                .filter(|_| kind.is_file())
+                .ok_or_else(|| bad(format!("member {} is not a plain file", raw.display())))?;
+            let size = entry.size();
+            sink.put(&name, size, &mut entry)?;
+        }
+        Ok(())
+    })
+}
+
+/// An image directory (an oci-dir or docker-dir) as a tar, for a service to load: its
+/// regular files by their plain names, each opened through no symbolic link.
+pub fn pack_directory(dir: &Path, out: impl Write) -> Result<()> {
+    let top = crate::confined::ConfinedDir::open(dir)
+        .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
+    let mut sink = TarSink(tar::Builder::new(out));
+    let mut pending = vec![std::path::PathBuf::new()];
+    let mut count = 0usize;
+    while let Some(rel) = pending.pop() {
+        let listed = dir.join(&rel);
+        let mut names: Vec<_> = fs::read_dir(&listed)
+            .map_err(|e| EngineError::io("reading", &listed, e))?
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| EngineError::io("reading", &listed, e))?;
+        names.sort_by_key(|e| e.file_name());
+        for entry in names {
+            count += 1;
+            if count > MAX_MEMBERS {
+                return Err(EngineError::InvalidArg(format!(
+                    "{} has more than {MAX_MEMBERS} files",
+                    dir.display()
+                )));
+            }
+            let name = rel.join(entry.file_name());
+            let kind = entry
+                .file_type()
+                .map_err(|e| EngineError::io("inspecting", dir.join(&name), e))?;
+            if kind.is_dir() {
+                pending.push(name);
+                continue;
+            }
+            let refused = |e: crate::confined::ConfinedError| {
+                EngineError::InvalidArg(format!("{}: {e}", dir.display()))
+            };
+            let mut file = top
+                .open_regular_strict(&name)
+                .map_err(refused)?
+                .ok_or_else(|| EngineError::InvalidArg(format!("{} went away", name.display())))?;
+            let size = file
+                .metadata()
+                .map_err(|e| EngineError::io("inspecting", dir.join(&name), e))?
+                .len();
+            sink.put(&name.to_string_lossy(), size, &mut file)?;
+        }
+    }
+    sink.0
+        .into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(|e| EngineError::io("finishing archive", "(output)", e))
+}
+
+/// Make the directory `path` (which must not exist, or be empty) with what `fill` puts
+/// in it: filled beside `path` and renamed into place once whole, so a failure leaves
+/// nothing.
+fn into_new_directory(path: &Path, fill: impl FnOnce(&mut dyn Sink) -> Result<()>) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(EngineError::io("inspecting", path, e)),
+        Ok(meta) if !meta.is_dir() => {
+            return Err(EngineError::InvalidArg(format!(
+                "{} exists and is not a directory",
+                path.display()
+            )))
+        }
+        Ok(_) => {
+            let mut entries =
+                fs::read_dir(path).map_err(|e| EngineError::io("reading", path, e))?;
+            if entries.next().is_some() {
+                return Err(EngineError::InvalidArg(format!(
+                    "{} is not empty: save an image directory to a new or empty directory",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let made = tempfile::Builder::new()
+        .prefix(".rpod-save-")
+        .tempdir_in(parent)
+        .map_err(|e| EngineError::io("creating a directory in", parent, e))?;
+    let top = crate::confined::ConfinedDir::open(made.path())
+        .map_err(|e| EngineError::InvalidArg(e.to_string()))?;
+    let mut sink = DirSink {
+        top: &top,
+        path: made.path(),
+    };
+    fill(&mut sink)?;
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(made.path(), fs::Permissions::from_mode(0o755))
+        .map_err(|e| EngineError::io("setting the mode of", made.path(), e))?;
+    // Over an empty directory, or where there was none.
+    fs::rename(made.path(), path).map_err(|e| EngineError::io("renaming into", path, e))?;
+    // Renamed away: nothing left for the guard to remove.
+    let _ = made.keep();
+    Ok(())
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buffer)?;
+        self.hasher.update(&buffer[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A stored layer gzip-compressed into an unnamed file: the file (at its start), its
+/// size and its digest's hex.
+fn compressed_layer(roots: &Roots, diff_id: &str) -> Result<(File, u64, String)> {
+    use std::io::Seek;
+    let (mut blob, _) = layer_blob(roots, diff_id)?;
+    let tmp = roots.tmp();
+    let failed = |e: std::io::Error| EngineError::io("compressing a layer in", &tmp, e);
+    let file = crate::scratch::unnamed_file(&tmp)?;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Hashing {
+            inner: file,
+            hasher: Sha256::new(),
+        },
+        flate2::Compression::default(),
+    );
+    std::io::copy(&mut blob, &mut encoder).map_err(failed)?;
+    let hashing = encoder.finish().map_err(failed)?;
+    let mut file = hashing.inner;
+    let size = file.stream_position().map_err(failed)?;
+    file.rewind().map_err(failed)?;
+    Ok((file, size, hex::encode(hashing.hasher.finalize())))
+}
+
+fn write_images(
+    sink: &mut dyn Sink,
+    roots: &Roots,
+    images: &[(ImageRecord, Vec<String>)],
+    format: ArchiveFormat,
+    compress: bool,
+) -> Result<()> {
     match format {
         ArchiveFormat::DockerArchive => {
             let mut entries = Vec::new();
@@ -597,13 +999,13 @@ pub fn save(
             for (image, names) in images {
                 let config_name = format!("{}.json", image.id);
                 if written.insert(config_name.clone()) {
-                    append_bytes(&mut builder, &config_name, &config_bytes(roots, &image.id)?)?;
+                    sink.put_bytes(&config_name, &config_bytes(roots, &image.id)?)?;
                 }
                 let mut layer_names = Vec::new();
                 for diff_id in &image.layers {
                     let name = format!("{diff_id}/layer.tar");
                     if written.insert(name.clone()) {
-                        append_layer(&mut builder, roots, &name, diff_id)?;
+                        put_layer(sink, roots, &name, diff_id)?;
                     }
                     layer_names.push(name);
                 }
@@ -614,20 +1016,69 @@ pub fn save(
                 });
             }
             let manifest = serde_json::to_vec(&entries).map_err(build_err)?;
-            append_bytes(&mut builder, "manifest.json", &manifest)?;
+            sink.put_bytes("manifest.json", &manifest)?;
         }
-        ArchiveFormat::OciArchive => {
-            append_bytes(
-                &mut builder,
-                "oci-layout",
-                br#"{"imageLayoutVersion":"1.0.0"}"#,
+        ArchiveFormat::DockerDir => {
+            let [(image, _)] = images else {
+                return Err(EngineError::InvalidArg(
+                    "docker-dir holds one image: save several images as docker-archive".into(),
+                ));
+            };
+            let config = config_bytes(roots, &image.id)?;
+            sink.put_bytes(&image.id, &config)?;
+            let mut layers = Vec::new();
+            let mut written = HashSet::new();
+            for diff_id in &image.layers {
+                let (mut file, size, hex, media_type) = if compress {
+                    let (file, size, hex) = compressed_layer(roots, diff_id)?;
+                    (
+                        file,
+                        size,
+                        hex,
+                        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    )
+                } else {
+                    let (file, size) = layer_blob(roots, diff_id)?;
+                    (
+                        file,
+                        size,
+                        diff_id.clone(),
+                        "application/vnd.docker.image.rootfs.diff.tar",
+                    )
+                };
+                if written.insert(hex.clone()) {
+                    sink.put(&hex, size, &mut file)?;
+                }
+                layers.push(serde_json::json!({
+                    "mediaType": media_type,
+                    "size": size,
+                    "digest": format!("sha256:{hex}"),
+                }));
+            }
+            let manifest = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "size": config.len(),
+                    "digest": format!("sha256:{}", image.id),
+                },
+                "layers": layers,
+            });
+            sink.put_bytes(
+                "manifest.json",
+                &serde_json::to_vec(&manifest).map_err(build_err)?,
             )?;
+            sink.put_bytes("version", DIR_TRANSPORT_VERSION)?;
+        }
+        ArchiveFormat::OciArchive | ArchiveFormat::OciDir => {
+            sink.put_bytes("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
             let mut written = HashSet::new();
             let mut index_entries = Vec::new();
             for (image, names) in images {
                 let config = config_bytes(roots, &image.id)?;
                 if written.insert(image.id.clone()) {
-                    append_bytes(&mut builder, &format!("blobs/sha256/{}", image.id), &config)?;
+                    sink.put_bytes(&format!("blobs/sha256/{}", image.id), &config)?;
                 }
                 let config_descriptor = DescriptorBuilder::default()
                     .media_type(MediaType::ImageConfig)
@@ -637,19 +1088,10 @@ pub fn save(
                     .map_err(build_err)?;
                 let mut layer_descriptors = Vec::new();
                 for diff_id in &image.layers {
+                    let (mut file, size) = layer_blob(roots, diff_id)?;
                     if written.insert(diff_id.clone()) {
-                        append_layer(
-                            &mut builder,
-                            roots,
-                            &format!("blobs/sha256/{diff_id}"),
-                            diff_id,
-                        )?;
+                        sink.put(&format!("blobs/sha256/{diff_id}"), size, &mut file)?;
                     }
-                    let size = fs::metadata(layer_dirs(roots).blob(diff_id))
-                        .map_err(|e| {
-                            EngineError::io("reading", layer_dirs(roots).blob(diff_id), e)
-                        })?
-                        .len();
                     layer_descriptors.push(
                         DescriptorBuilder::default()
                             .media_type(MediaType::ImageLayer)
@@ -672,11 +1114,7 @@ pub fn save(
                 let manifest_bytes = serde_json::to_vec(&manifest).map_err(build_err)?;
                 let manifest_hex = hex::encode(Sha256::digest(&manifest_bytes));
                 if written.insert(manifest_hex.clone()) {
-                    append_bytes(
-                        &mut builder,
-                        &format!("blobs/sha256/{manifest_hex}"),
-                        &manifest_bytes,
-                    )?;
+                    sink.put_bytes(&format!("blobs/sha256/{manifest_hex}"), &manifest_bytes)?;
                 }
                 let name_annotations: Vec<Option<String>> = if names.is_empty() {
                     vec![None]
@@ -704,17 +1142,13 @@ pub fn save(
                 .manifests(index_entries)
                 .build()
                 .map_err(build_err)?;
-            append_bytes(
-                &mut builder,
+            sink.put_bytes(
                 "index.json",
                 &serde_json::to_vec(&index).map_err(build_err)?,
             )?;
         }
     }
-    builder
-        .into_inner()
-        .and_then(|mut w| w.flush())
-        .map_err(|e| EngineError::io("finishing archive", "(output)", e))
+    Ok(())
 }
 
 fn sha256_digest(hex: &str) -> Result<oci_spec::image::Digest> {
@@ -731,9 +1165,9 @@ mod tests {
     /// crate refuses: `import` of a saved archive failed).
     #[test]
     fn saved_members_have_every_numeric_field() {
-        let mut builder = tar::Builder::new(Vec::new());
-        append_bytes(&mut builder, "manifest.json", b"[]").unwrap();
-        let bytes = builder.into_inner().unwrap();
+        let mut sink = TarSink(tar::Builder::new(Vec::new()));
+        sink.put_bytes("manifest.json", b"[]").unwrap();
+        let bytes = sink.0.into_inner().unwrap();
         let mut archive = tar::Archive::new(&bytes[..]);
         let entry = archive.entries().unwrap().next().unwrap().unwrap();
         let header = entry.header();

@@ -29,7 +29,9 @@ use oci_spec::image::ImageConfiguration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use archive::{load, save, ArchiveFormat};
+pub use archive::{
+    load, load_directory, pack_directory, save, save_directory, unpack_directory, ArchiveFormat,
+};
 pub use commit::{commit, commit_config, NewImage};
 pub use import::{apply_change, import, onbuild_trigger, ImportOptions};
 use layer::LayerDirs;

@@ -179,6 +179,14 @@ pub enum Incoming<'a> {
     },
     /// `import` of a root file system (containers/image's `tarball:`).
     Tarball { origin: &'a str },
+    /// `load` of an OCI layout in a directory (containers/image's `oci:`).
+    OciLayout { origin: &'a str, path: &'a Path },
+    /// `load` of containers/image's `dir:` (a docker-dir; its path unless it came as a
+    /// tar, from a remote client).
+    Dir {
+        origin: &'a str,
+        path: Option<&'a Path>,
+    },
 }
 
 impl Incoming<'_> {
@@ -188,6 +196,8 @@ impl Incoming<'_> {
             Incoming::DockerArchive { .. } => "docker-archive",
             Incoming::OciArchive { .. } => "oci-archive",
             Incoming::Tarball { .. } => "tarball",
+            Incoming::OciLayout { .. } => "oci",
+            Incoming::Dir { .. } => "dir",
         }
     }
 
@@ -197,7 +207,9 @@ impl Incoming<'_> {
             Incoming::Registry { reference, .. } => format!("docker://{}", reference.full()),
             Incoming::DockerArchive { origin }
             | Incoming::OciArchive { origin, .. }
-            | Incoming::Tarball { origin } => format!("{}:{origin}", self.transport()),
+            | Incoming::Tarball { origin }
+            | Incoming::OciLayout { origin, .. }
+            | Incoming::Dir { origin, .. } => format!("{}:{origin}", self.transport()),
         }
     }
 
@@ -210,6 +222,10 @@ impl Incoming<'_> {
                 scopes
             }
             Incoming::OciArchive {
+                path: Some(path), ..
+            }
+            | Incoming::OciLayout { path, .. }
+            | Incoming::Dir {
                 path: Some(path), ..
             } => {
                 // The resolved path (a scope names no symlinks), then its parent
@@ -1053,6 +1069,43 @@ mod tests {
             path: None,
         };
         assert!(policy.check(&stdin, &mut NeverAsked).is_err());
+    }
+
+    #[test]
+    fn image_directories_are_scoped_by_their_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolved = std::fs::canonicalize(dir.path()).unwrap();
+        let policy = Policy::parse(&format!(
+            r#"{{"default": [{{"type": "reject"}}], "transports": {{
+                "oci": {{"{0}": [{{"type": "insecureAcceptAnything"}}]}},
+                "dir": {{"{0}": [{{"type": "insecureAcceptAnything"}}]}}}}}}"#,
+            resolved.display()
+        ))
+        .unwrap();
+        let inside = dir.path().join("image");
+        std::fs::create_dir(&inside).unwrap();
+        let check = |incoming: Incoming<'_>| policy.check(&incoming, &mut NeverAsked);
+        assert!(check(Incoming::OciLayout {
+            origin: "x",
+            path: &inside
+        })
+        .is_ok());
+        assert!(check(Incoming::Dir {
+            origin: "x",
+            path: Some(&inside)
+        })
+        .is_ok());
+        assert!(check(Incoming::OciLayout {
+            origin: "x",
+            path: Path::new("/tmp")
+        })
+        .is_err());
+        // A docker-dir sent as a tar has no path: only the transport's default scope.
+        assert!(check(Incoming::Dir {
+            origin: "x",
+            path: None
+        })
+        .is_err());
     }
 
     #[test]
