@@ -368,6 +368,70 @@ fn image_directories_are_read_through_no_symlink() {
     assert_eq!(target.ok(&["images", "-q"]), "");
 }
 
+/// `pull` from containers/image's local transports: an archive's or a layout's image, by
+/// its name there when it holds several; of the kind the transport names.
+#[test]
+fn pull_takes_local_transports() {
+    let source = Rpod::with_image("runc");
+    let id = image_id(&source, "demo");
+    source.ok(&["tag", "demo", "other:v1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    source.ok(&["save", "-o", &at("two.tar"), "demo", "other:v1"]);
+    source.ok(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        &at("one.tar"),
+        "demo",
+    ]);
+    source.ok(&["save", "--format", "oci-dir", "-o", &at("layout"), "demo"]);
+    source.ok(&["save", "--format", "docker-dir", "-o", &at("dir"), "demo"]);
+    let target = Rpod::new("runc");
+    let pulled = |transport: &str| {
+        let out = target.ok(&["pull", transport]);
+        assert_eq!(out.trim(), id, "{transport}");
+        target.ok(&["rmi", "-f", &id]);
+    };
+    pulled(&format!("oci-archive:{}", at("one.tar")));
+    pulled(&format!("oci:{}", at("layout")));
+    pulled(&format!("oci:{}:localhost/demo:latest", at("layout")));
+    pulled(&format!("dir:{}", at("dir")));
+    pulled(&format!("docker-archive:{}:other:v1", at("two.tar")));
+    // Named by the archive.
+    target.ok(&["pull", &format!("oci-archive:{}", at("one.tar"))]);
+    assert_eq!(image_id(&target, "demo"), id);
+    target.ok(&["rmi", "-f", &id]);
+    // Several images and no name; a name it does not have; another kind.
+    let err = target.fails(&["pull", &format!("docker-archive:{}", at("two.tar"))], 125);
+    assert!(err.contains("holds 2 images"), "{err}");
+    let err = target.fails(&["pull", &format!("oci:{}:nope", at("layout"))], 125);
+    assert!(err.contains("no image in it is named"), "{err}");
+    let err = target.fails(&["pull", &format!("docker-archive:{}", at("one.tar"))], 125);
+    assert!(err.contains("not docker-archive"), "{err}");
+    assert_eq!(target.ok(&["images", "-q"]), "");
+    // run and create read the image from the transport, and make the container of it.
+    let out = target.ok(&[
+        "run",
+        "--rm",
+        &format!("oci-archive:{}", at("one.tar")),
+        "echo",
+        "ran",
+    ]);
+    assert_eq!(out, "ran\n");
+    target.ok(&[
+        "create",
+        "--name",
+        "made",
+        &format!("dir:{}", at("dir")),
+        "true",
+    ]);
+    // The same image as the run's, which named it.
+    assert_eq!(target.inspect("made", "{{.ImageName}}"), "localhost/demo:latest");
+    assert_eq!(target.inspect("made", "{{.Image}}"), id);
+}
+
 #[test]
 fn save_to_standard_output() {
     let rpod = Rpod::with_image("runc");

@@ -629,7 +629,7 @@ fn rpod_conf_names_search_and_insecure_registries() {
         format!("{}/tools/demo:2", registry.host)
     );
     // Other transports are refused, not taken for registry names.
-    let out = run_with_auth(&puller, &auth, &["pull", "oci-archive:/tmp/x.tar"]);
+    let out = run_with_auth(&puller, &auth, &["pull", "docker-daemon:demo:1"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
         stderr_of(&out).contains("not supported"),

@@ -74,9 +74,9 @@ pub use engine::{
     parse_kube_log_driver, parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions,
     BuildPull, BuildSecret, CloneOptions, CommitOptions, CopyInto, CreateOptions, Engine,
     EngineOptions, ExecReattached, ExecRequest, ExecStarted, FetchedContext, HealthRun,
-    HistoryStep, HostSource, ImageRemoval, ImageVolumes, MigrateReport, PathStat, PlayOptions,
-    PlayReport, PlayedPod, PodCloneOptions, PodNetworkSettings, PodOptions, PodSettings, PodView,
-    RemoteContext, RemoveOptions, RuntimeMaker, Squash, SshSource, StepSettings, WaitBegun,
-    WaitCondition, WaitOptions, WaitOutcome,
+    HistoryStep, HostSource, ImageRemoval, ImageVolumes, LocalSource, MigrateReport, PathStat,
+    PlayOptions, PlayReport, PlayedPod, PodCloneOptions, PodNetworkSettings, PodOptions,
+    PodSettings, PodView, RemoteContext, RemoveOptions, RuntimeMaker, Squash, SshSource,
+    StepSettings, WaitBegun, WaitCondition, WaitOptions, WaitOutcome,
 };
 pub use error::{EngineError, ErrorKind, Result};

@@ -850,8 +850,18 @@ fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, 
         args.subgidname.as_deref(),
         rpod_engine::userns::FlagNames::RUN,
     )?;
-    if let Some(image) = &options.image {
-        super::registry::pull_for_run(engine, args, image)?;
+    if let Some(image) = options.image.clone() {
+        match rpod_engine::LocalSource::parse(&image) {
+            // A local transport's image (`run oci-archive:app.tar`) is read from it every
+            // time, as podman's, and the container made from what was read: by its name,
+            // else its ID.
+            Some(source) => {
+                let record = engine.pull_local(&source)?;
+                let names = engine.image_names(&record.id)?;
+                options.image = Some(names.into_iter().next().unwrap_or(record.id));
+            }
+            None => super::registry::pull_for_run(engine, args, &image)?,
+        }
     }
     if let (true, Some(name)) = (args.replace, &options.name) {
         match engine.remove(

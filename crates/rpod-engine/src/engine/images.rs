@@ -68,8 +68,24 @@ impl Engine {
         origin: &str,
         path: Option<&Path>,
     ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
+        let loaded = self.load_archive(source, origin, path, None, None)?;
+        self.loaded_events(&loaded, "load");
+        Ok(loaded)
+    }
+
+    /// `load_images`, with `pick` one image of it (a pull); `expected`: the kind of archive
+    /// the transport named, any other refused.
+    fn load_archive(
+        &self,
+        source: impl Read,
+        origin: &str,
+        path: Option<&Path>,
+        pick: Option<&image::Pick>,
+        expected: Option<ArchiveFormat>,
+    ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
         let policy = self.signature_policy()?;
         let admit = |format: ArchiveFormat| {
+            check_kind(origin, format, expected)?;
             let incoming = match format {
                 ArchiveFormat::DockerArchive => Incoming::DockerArchive { origin },
                 ArchiveFormat::OciArchive => Incoming::OciArchive { origin, path },
@@ -84,17 +100,27 @@ impl Engine {
             policy.check(&incoming, &mut Unsigned)
         };
         let _lock = self.image_lock()?;
-        let loaded = image::load(&self.store, &self.roots, source, origin, &admit)?;
-        self.loaded_events(&loaded);
-        Ok(loaded)
+        image::load(&self.store, &self.roots, source, origin, &admit, pick)
     }
 
     /// Load the image of an oci-dir or docker-dir, if the signature policy lets it in
     /// (containers/image's `oci:` and `dir:` transports, scoped by the directory's path).
     pub fn load_image_directory(&self, dir: &Path) -> Result<Vec<(ImageRecord, Vec<String>)>> {
+        let loaded = self.load_directory(dir, None, None)?;
+        self.loaded_events(&loaded, "load");
+        Ok(loaded)
+    }
+
+    fn load_directory(
+        &self,
+        dir: &Path,
+        pick: Option<&image::Pick>,
+        expected: Option<ArchiveFormat>,
+    ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
         let policy = self.signature_policy()?;
         let origin = dir.display().to_string();
         let admit = |format: ArchiveFormat| {
+            check_kind(&origin, format, expected)?;
             let incoming = match format {
                 ArchiveFormat::OciDir => Incoming::OciLayout {
                     origin: &origin,
@@ -113,14 +139,51 @@ impl Engine {
             policy.check(&incoming, &mut Unsigned)
         };
         let _lock = self.image_lock()?;
-        let loaded = image::load_directory(&self.store, &self.roots, dir, &admit)?;
-        self.loaded_events(&loaded);
-        Ok(loaded)
+        image::load_directory(&self.store, &self.roots, dir, &admit, pick)
     }
 
-    fn loaded_events(&self, loaded: &[(ImageRecord, Vec<String>)]) {
+    /// `pull` of an image from a local transport of containers/image: `docker-archive:`
+    /// or `oci-archive:` a file, `oci:` or `dir:` a directory, with `:NAME` after the path
+    /// for the image of an archive or layout that holds several. Exactly one image is
+    /// taken; it keeps the names the archive records for it.
+    pub fn pull_local(&self, source: &LocalSource) -> Result<ImageRecord> {
+        let pick = image::Pick {
+            reference: source.reference.clone(),
+        };
+        let loaded = if source.format.is_directory() {
+            self.load_directory(&source.path, Some(&pick), Some(source.format))?
+        } else if source.path.is_dir() {
+            return Err(EngineError::InvalidArg(format!(
+                "{} is a directory, not a {} file: use oci:PATH or dir:PATH",
+                source.path.display(),
+                source.format
+            )));
+        } else {
+            let file = std::fs::File::open(&source.path)
+                .map_err(|e| EngineError::io("opening", &source.path, e))?;
+            let origin = source.path.display().to_string();
+            self.load_archive(
+                file,
+                &origin,
+                Some(&source.path),
+                Some(&pick),
+                Some(source.format),
+            )?
+        };
+        self.loaded_events(&loaded, "pull");
+        let [(record, _)] = <[_; 1]>::try_from(loaded).map_err(|loaded| {
+            EngineError::InvalidArg(format!(
+                "{}: {} images where one was picked",
+                source.path.display(),
+                loaded.len()
+            ))
+        })?;
+        Ok(record)
+    }
+
+    fn loaded_events(&self, loaded: &[(ImageRecord, Vec<String>)], event: &str) {
         for (record, names) in loaded {
-            self.image_event(&record.id, "load", &names.join(","));
+            self.image_event(&record.id, event, &names.join(","));
         }
     }
 
@@ -615,4 +678,75 @@ pub struct HistoryStep {
     /// The local image this step ends (the image itself for its last step; a base image
     /// or a build step's image for earlier ones), if there is one.
     pub image: Option<String>,
+}
+
+/// An image named by a local transport of containers/image (`oci-archive:app.tar:v1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSource {
+    pub format: ArchiveFormat,
+    pub path: std::path::PathBuf,
+    /// The image's name in it (`:NAME` after the path).
+    pub reference: Option<String>,
+}
+
+impl LocalSource {
+    /// `docker-archive:PATH[:NAME]`, `oci-archive:PATH[:NAME]`, `oci:DIR[:NAME]`,
+    /// `dir:DIR`; `None` for anything else (a registry's name).
+    pub fn parse(text: &str) -> Option<LocalSource> {
+        let (transport, rest) = text.split_once(':')?;
+        let format = match transport {
+            "docker-archive" => ArchiveFormat::DockerArchive,
+            "oci-archive" => ArchiveFormat::OciArchive,
+            "oci" => ArchiveFormat::OciDir,
+            "dir" => ArchiveFormat::DockerDir,
+            _ => return None,
+        };
+        let (path, reference) = match rest.split_once(':') {
+            Some((path, name)) if format != ArchiveFormat::DockerDir && !name.is_empty() => {
+                (path, Some(name.to_string()))
+            }
+            _ => (rest, None),
+        };
+        Some(LocalSource {
+            format,
+            path: std::path::PathBuf::from(path),
+            reference,
+        })
+    }
+}
+
+/// An archive or directory of another kind than its transport said is refused.
+fn check_kind(origin: &str, found: ArchiveFormat, expected: Option<ArchiveFormat>) -> Result<()> {
+    match expected {
+        Some(expected) if expected != found => Err(EngineError::InvalidArg(format!(
+            "{origin} is in the {found} format, not {expected} as its transport says"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod local_source_tests {
+    use super::*;
+
+    #[test]
+    fn local_transports_name_a_path_and_maybe_an_image() {
+        let parsed = LocalSource::parse("oci-archive:/x/app.tar:web:v1").unwrap();
+        assert_eq!(parsed.format, ArchiveFormat::OciArchive);
+        assert_eq!(parsed.path, Path::new("/x/app.tar"));
+        assert_eq!(parsed.reference.as_deref(), Some("web:v1"));
+        let parsed = LocalSource::parse("oci:layout").unwrap();
+        assert_eq!(
+            (parsed.format, parsed.reference),
+            (ArchiveFormat::OciDir, None)
+        );
+        let parsed = LocalSource::parse("dir:/d:x").unwrap();
+        assert_eq!(parsed.path, Path::new("/d:x"));
+        assert_eq!(
+            LocalSource::parse("docker-archive:a.tar").unwrap().format,
+            ArchiveFormat::DockerArchive
+        );
+        assert_eq!(LocalSource::parse("docker.io/library/busybox:1"), None);
+        assert_eq!(LocalSource::parse("busybox"), None);
+    }
 }

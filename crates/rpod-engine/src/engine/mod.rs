@@ -52,7 +52,7 @@ pub use build::{
     FetchedContext, RemoteContext, Squash, SshSource, StepSettings,
 };
 pub use clone::{CloneOptions, PodCloneOptions, PodNetworkSettings, PodSettings};
-pub use images::{HistoryStep, ImageRemoval};
+pub use images::{HistoryStep, ImageRemoval, LocalSource};
 pub use kube::{
     parse_kube_log_driver, PlayOptions, PlayReport, PlayedPod, DEFAULT_SECCOMP_PROFILE_ROOT,
 };

@@ -186,12 +186,17 @@ impl Engine {
 
     /// Pull an image and record it under its full name. A short name is tried on each
     /// search registry in turn; the first that has it wins. `progress` gets podman's lines.
+    /// A local transport's image (`oci-archive:app.tar`) is loaded from its file or
+    /// directory instead (`pull_local`).
     pub fn pull_image(
         &self,
         text: &str,
         options: &PullOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<ImageRecord> {
+        if let Some(source) = super::LocalSource::parse(text) {
+            return self.pull_local(&source);
+        }
         let policy = self.signature_policy()?;
         let conf = self.registries_conf()?;
         self.on_first_registry(

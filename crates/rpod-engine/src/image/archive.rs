@@ -88,6 +88,54 @@ struct DockerManifestEntry {
     layers: Vec<String>,
 }
 
+/// Which image of an archive a pull takes (`oci-archive:PATH:REF`): exactly one, the one
+/// recorded under `reference` when it is given. A load takes them all.
+#[derive(Debug, Clone, Default)]
+pub struct Pick {
+    pub reference: Option<String>,
+}
+
+impl Pick {
+    /// The one entry `name_of` finds named by the reference, or the only one; refused
+    /// before any layer is stored.
+    fn choose<T>(
+        &self,
+        entries: Vec<T>,
+        names_of: impl Fn(&T) -> Vec<String>,
+        origin: &str,
+    ) -> Result<Vec<T>> {
+        let bad = |message: String| EngineError::BadArchive {
+            path: origin.to_string(),
+            message,
+        };
+        let Some(wanted) = &self.reference else {
+            return match entries.len() {
+                1 => Ok(entries),
+                n => Err(bad(format!(
+                    "it holds {n} images: name the one to pull after the path (TRANSPORT:PATH:NAME)"
+                ))),
+            };
+        };
+        // As written, or any full name it may stand for (`other:v1`: localhost's first).
+        let mut candidates = vec![wanted.clone()];
+        candidates.extend(reference::lookup_candidates(wanted).unwrap_or_default());
+        let found: Vec<T> = entries
+            .into_iter()
+            .filter(|entry| {
+                names_of(entry).iter().any(|name| {
+                    candidates.contains(name)
+                        || reference::normalize(name).is_ok_and(|n| candidates.contains(&n))
+                })
+            })
+            .take(1)
+            .collect();
+        if found.is_empty() {
+            return Err(bad(format!("no image in it is named {wanted:?}")));
+        }
+        Ok(found)
+    }
+}
+
 /// An image found in an archive, with its layers already stored.
 struct Pending {
     config: Vec<u8>,
@@ -107,6 +155,7 @@ pub fn load(
     source: impl Read,
     origin: &str,
     admit: &dyn Fn(ArchiveFormat) -> Result<()>,
+    pick: Option<&Pick>,
 ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
     let bad = |message: String| EngineError::BadArchive {
         path: origin.to_string(),
@@ -114,7 +163,7 @@ pub fn load(
     };
     let reader = decompressed(source).map_err(|e| bad(format!("reading archive: {e}")))?;
     let members = Members::read(roots.space_guard().reader(reader), &roots.tmp(), origin)?;
-    load_members(store, roots, &members, origin, admit)
+    load_members(store, roots, &members, origin, admit, pick)
 }
 
 /// Load the image of an image directory: an oci-dir (an OCI layout) or a docker-dir
@@ -124,6 +173,7 @@ pub fn load_directory(
     roots: &Roots,
     dir: &Path,
     admit: &dyn Fn(ArchiveFormat) -> Result<()>,
+    pick: Option<&Pick>,
 ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
     let origin = dir.display().to_string();
     let top = crate::confined::ConfinedDir::open(dir).map_err(|e| EngineError::BadArchive {
@@ -135,7 +185,7 @@ pub fn load_directory(
         spool: None,
         directory: Some(top),
     };
-    load_members(store, roots, &members, &origin, admit)
+    load_members(store, roots, &members, &origin, admit, pick)
 }
 
 fn load_members(
@@ -144,6 +194,7 @@ fn load_members(
     members: &Members,
     origin: &str,
     admit: &dyn Fn(ArchiveFormat) -> Result<()>,
+    pick: Option<&Pick>,
 ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
     let bad = |message: String| EngineError::BadArchive {
         path: origin.to_string(),
@@ -183,11 +234,19 @@ fn load_members(
     };
     let mut pending: Vec<Pending> = Vec::new();
     let result = match kind {
-        ArchiveFormat::DockerArchive => read_docker_archive(roots, members, origin, &mut pending),
-        ArchiveFormat::OciArchive | ArchiveFormat::OciDir => {
-            read_oci_archive(roots, members, origin, &mut pending)
+        ArchiveFormat::DockerArchive => {
+            read_docker_archive(roots, members, origin, pick, &mut pending)
         }
-        ArchiveFormat::DockerDir => read_dir_transport(roots, members, origin, &mut pending),
+        ArchiveFormat::OciArchive | ArchiveFormat::OciDir => {
+            read_oci_archive(roots, members, origin, pick, &mut pending)
+        }
+        ArchiveFormat::DockerDir => match pick.and_then(|p| p.reference.as_deref()) {
+            // One image, and no name in it.
+            Some(name) => Err(bad(format!(
+                "a docker-dir holds one unnamed image: {name:?} names none"
+            ))),
+            None => read_dir_transport(roots, members, origin, &mut pending),
+        },
     };
     let all_layers = |pending: &[Pending]| -> Vec<StoredLayer> {
         pending
@@ -536,14 +595,22 @@ fn read_docker_archive(
     roots: &Roots,
     members: &Members,
     origin: &str,
+    pick: Option<&Pick>,
     pending: &mut Vec<Pending>,
 ) -> Result<()> {
     let manifest_bytes = members.json_bytes("manifest.json", origin)?;
-    let entries: Vec<DockerManifestEntry> =
+    let mut entries: Vec<DockerManifestEntry> =
         serde_json::from_slice(&manifest_bytes).map_err(|e| EngineError::BadArchive {
             path: origin.to_string(),
             message: format!("manifest.json: {e}"),
         })?;
+    if let Some(pick) = pick {
+        entries = pick.choose(
+            entries,
+            |entry| entry.repo_tags.clone().unwrap_or_default(),
+            origin,
+        )?;
+    }
     for entry in entries {
         let config = members.json_bytes(&entry.config, origin)?;
         let mut image = Pending {
@@ -624,6 +691,7 @@ fn read_oci_archive(
     roots: &Roots,
     members: &Members,
     origin: &str,
+    pick: Option<&Pick>,
     pending: &mut Vec<Pending>,
 ) -> Result<()> {
     let bad = |message: String| EngineError::BadArchive {
@@ -658,10 +726,19 @@ fn read_oci_archive(
             .or(annotations.get(REF_NAME_ANNOTATION))
             .filter(|n| n.contains('/') || n.contains(':') || n.contains('.'))
             .cloned();
-        manifests.push((manifest, name));
+        // What a pull may name it by: either annotation as written (an OCI layout's
+        // `ref.name` is often a bare tag, `oci:DIR:v1`).
+        let known: Vec<String> = [CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION]
+            .iter()
+            .filter_map(|key| annotations.get(*key).cloned())
+            .collect();
+        manifests.push((manifest, name, known));
     }
     manifests.reverse();
-    for (manifest, name) in manifests {
+    if let Some(pick) = pick {
+        manifests = pick.choose(manifests, |(_, _, known)| known.clone(), origin)?;
+    }
+    for (manifest, name, _) in manifests {
         let config = members.json_bytes(
             &blob_name(manifest.config().digest().as_ref(), origin)?,
             origin,

@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 pub use archive::{
     load, load_directory, pack_directory, save, save_directory, unpack_directory, ArchiveFormat,
+    Pick,
 };
 pub use commit::{commit, commit_config, NewImage};
 pub use import::{apply_change, import, onbuild_trigger, ImportOptions};
