@@ -428,7 +428,10 @@ fn pull_takes_local_transports() {
         "true",
     ]);
     // The same image as the run's, which named it.
-    assert_eq!(target.inspect("made", "{{.ImageName}}"), "localhost/demo:latest");
+    assert_eq!(
+        target.inspect("made", "{{.ImageName}}"),
+        "localhost/demo:latest"
+    );
     assert_eq!(target.inspect("made", "{{.Image}}"), id);
 }
 

@@ -683,6 +683,14 @@ fn flags_for_pulls_are_accepted_and_modes_rpod_lacks_are_refused() {
     }
     let err = rpod.fails(&["create", "--sdnotify", "systemd", "demo", "true"], 125);
     assert!(err.contains("container, conmon or ignore"), "{err}");
+    // inspect shows the mode in podman's field (its JSON only: the name is lowercase).
+    for mode in ["conmon", "container", "ignore"] {
+        let id = rpod.ok(&["create", "--sdnotify", mode, "demo", "true"]);
+        let shown: serde_json::Value =
+            serde_json::from_str(&rpod.ok(&["inspect", id.trim()])).unwrap();
+        assert_eq!(shown[0]["Config"]["sdNotifyMode"], mode);
+        rpod.ok(&["rm", id.trim()]);
+    }
     // container: nothing to pass on without systemd's socket.
     let mut without = rpod.command(&[
         "run",

@@ -101,6 +101,9 @@ pub struct ContainerConfigView {
     pub systemd_mode: bool,
     /// `--passwd` (podman's field): whether rpod adds the user's entry to `/etc/passwd`.
     pub passwd: bool,
+    /// `--sdnotify`: conmon, container or ignore (podman's field, spelled as its JSON).
+    #[serde(rename = "sdNotifyMode")]
+    pub sd_notify_mode: &'static str,
     /// Docker's fields podman shows empty: the image's volumes and `ONBUILD` triggers are
     /// the image's (`image inspect`).
     pub volumes: Option<BTreeMap<String, serde_json::Value>>,
@@ -700,6 +703,11 @@ impl ContainerInspect {
                 create_command: c.create_command.clone(),
                 systemd_mode: c.systemd,
                 passwd: !c.no_passwd_entries,
+                sd_notify_mode: match (c.sdnotify_conmon, c.sdnotify_container) {
+                    (true, _) => "conmon",
+                    (false, true) => "container",
+                    (false, false) => "ignore",
+                },
                 volumes: None,
                 on_build: None,
                 tty: c.terminal,
