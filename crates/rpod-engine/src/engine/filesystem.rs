@@ -58,6 +58,30 @@ pub(super) const OWN_MOUNT_POINTS: [&str; 7] = [
     "dev/shm",
 ];
 
+/// Paths podman's `diff` never shows, of an image as of a container: where the runtime
+/// mounts or makes its own files at every start (a layer that has them shows its other
+/// changes only).
+const NEVER_SHOWN: [&str; 11] = [
+    "/dev",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/mtab",
+    "/etc/resolv.conf",
+    "/proc",
+    "/run",
+    "/run/.containerenv",
+    "/run/notify",
+    "/run/secrets",
+    "/sys",
+];
+
+fn shown_changes(changes: Vec<Change>) -> Vec<Change> {
+    changes
+        .into_iter()
+        .filter(|c| !NEVER_SHOWN.iter().any(|p| c.path == Path::new(p)))
+        .collect()
+}
+
 impl Engine {
     fn image_based(&self, record: &ContainerRecord) -> Result<(ImageRecord, OverlayDirs)> {
         if record.config.rootfs.is_some() {
@@ -107,8 +131,19 @@ impl Engine {
 
     /// `diff NAME [OTHER]`: with `other`, `changes_between`; without, a container's changes
     /// (`changes`) or an image's top layer's (`image_changes`), as `subject` says (`Any`: a
-    /// container of the name, else an image, else no such container, as podman answers).
+    /// container of the name, else an image, else no such container, as podman answers);
+    /// the paths podman's `diff` never shows left out.
     pub fn diff_changes(
+        &self,
+        name: &str,
+        other: Option<&str>,
+        subject: DiffSubject,
+    ) -> Result<Vec<Change>> {
+        self.all_diff_changes(name, other, subject)
+            .map(shown_changes)
+    }
+
+    fn all_diff_changes(
         &self,
         name: &str,
         other: Option<&str>,
@@ -500,5 +535,34 @@ fn check_trigger(change: &str, trigger: &str) -> Result<()> {
             ))
         }),
         _ => Err(invalid("ONBUILD takes one instruction".into())),
+    }
+}
+
+#[cfg(test)]
+mod shown_changes_tests {
+    use super::*;
+    use crate::upper_diff::ChangeKind;
+
+    #[test]
+    fn the_runtimes_own_paths_are_never_shown() {
+        let change = |path: &str| Change {
+            kind: ChangeKind::Added,
+            path: PathBuf::from(path),
+        };
+        let shown = shown_changes(
+            [
+                "/dev",
+                "/dev/null2",
+                "/etc/mtab",
+                "/etc/other",
+                "/run",
+                "/run/secrets/s",
+                "/sys",
+            ]
+            .map(change)
+            .to_vec(),
+        );
+        let paths: Vec<_> = shown.iter().map(|c| c.path.display().to_string()).collect();
+        assert_eq!(paths, ["/dev/null2", "/etc/other", "/run/secrets/s"]);
     }
 }
