@@ -948,7 +948,7 @@ pub enum ContainerCommand {
     /// Run a command in a running container.
     Exec(ExecArgs),
     /// Exit 0 if the container exists, 1 if it does not.
-    Exists(ExistsArgs),
+    Exists(ContainerExistsArgs),
     /// Run the command an image's label describes (`podman` in it is rpod, on this store).
     Runlabel(RunlabelArgs),
     /// Clean up a container's runtime resources after it exited (run by conmon).
@@ -2295,6 +2295,15 @@ pub struct ExistsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ContainerExistsArgs {
+    /// Count other tools' containers too (buildah's): rpod's store holds only its own, so
+    /// the answer is the same.
+    #[arg(long)]
+    pub external: bool,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Accepted for podman compatibility: cleanup only ever acts on stopped containers.
     #[arg(long)]
@@ -2562,6 +2571,24 @@ pub struct BuildArgs {
     /// `--force-rm=false` is refused).
     #[arg(long = "force-rm", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
     pub force_rm: bool,
+    /// Keep the image's layers uncompressed (podman's default): rpod's store always does,
+    /// and a push compresses them; accepted either way.
+    #[arg(short = 'D', long = "disable-compression", action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub disable_compression: bool,
+    /// Pass standard input to the RUN steps (refused: they read none).
+    #[arg(long)]
+    pub stdin: bool,
+    /// Sign the image with this GPG key (refused: sign it with `image sign` or `push
+    /// --sign-by`).
+    #[arg(long = "sign-by")]
+    pub sign_by: Option<String>,
+    /// Build for every platform of the base image (refused: name them with --platform).
+    #[arg(long = "all-platforms")]
+    pub all_platforms: bool,
+    /// Key to decrypt an encrypted base image with (refused: rpod pulls no encrypted
+    /// images).
+    #[arg(long = "decryption-key")]
+    pub decryption_keys: Vec<String>,
     /// How RUN steps are isolated: oci (the OCI runtime, the only one rpod has).
     #[arg(long)]
     pub isolation: Option<String>,

@@ -1536,6 +1536,25 @@ fn unused_stages_are_skipped_unless_asked_for() {
     assert_eq!(rpod.inspect("plain", "{{json .Labels}}"), "{}");
     let err = rpod.fails(&["build", "--identity-label", &ctx], 125);
     assert!(err.contains("not supported"), "{err}");
+    // Layers stay uncompressed in the store, as podman's default: -D either way.
+    rpod.ok(&["build", "-D", "-q", &ctx]);
+    rpod.ok(&["build", "--disable-compression=false", "-q", &ctx]);
+    // What rpod's builds do not do: refused by name, before any step.
+    for flags in [
+        vec!["--stdin"],
+        vec!["--sign-by", "key"],
+        vec!["--all-platforms"],
+        vec!["--decryption-key", "key.pem"],
+    ] {
+        let mut args = vec!["build"];
+        args.extend(&flags);
+        args.push(&ctx);
+        let err = rpod.fails(&args, 125);
+        assert!(
+            err.contains(flags[0]) && err.contains("not supported") && !err.contains("STEP"),
+            "{err}"
+        );
+    }
     // A target: the stages after it are not built either.
     let out = rpod.ok(&["build", "--target", "used", &ctx]);
     assert!(

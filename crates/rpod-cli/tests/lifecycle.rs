@@ -447,6 +447,11 @@ fn ps_filters_formats_and_quiet() {
         rpod.run(&["container", "exists", "ghost"]).status.code(),
         Some(1)
     );
+    // --external (other tools' containers too): the same answers, rpod's store has no others.
+    for (name, code) in [("alpha", 0), ("ghost", 1)] {
+        let out = rpod.run(&["container", "exists", "--external", name]);
+        assert_eq!(out.status.code(), Some(code), "{name}");
+    }
 }
 
 #[test]

@@ -2166,7 +2166,7 @@ pub fn exec(
     }
 }
 
-pub fn exists(engine: &Engine, args: ExistsArgs) -> Outcome {
+pub fn exists(engine: &Engine, args: ContainerExistsArgs) -> Outcome {
     match engine.lookup(&args.name) {
         Ok(_) => Ok(0),
         Err(EngineError::NoSuchContainer(_)) => Ok(1),

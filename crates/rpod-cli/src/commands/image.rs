@@ -55,6 +55,33 @@ pub fn import(engine: &Engine, args: ImportArgs) -> Outcome {
     Ok(0)
 }
 
+/// `build`'s flags rpod does not do, refused before anything is done (local and remote).
+pub(crate) fn refuse_build_flags(args: &BuildArgs) -> Result<(), Failure> {
+    for (given, refusal) in [
+        (
+            args.stdin,
+            "build --stdin (RUN steps read no standard input)",
+        ),
+        (
+            args.sign_by.is_some(),
+            "build --sign-by (sign the built image with `image sign` or `push --sign-by`)",
+        ),
+        (
+            args.all_platforms,
+            "build --all-platforms (name each platform with --platform)",
+        ),
+        (
+            !args.decryption_keys.is_empty(),
+            "build --decryption-key (encrypted images)",
+        ),
+    ] {
+        if given {
+            return Err(rpod_engine::EngineError::NotSupported(refusal.into()).into());
+        }
+    }
+    Ok(())
+}
+
 pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     let tar_to_stdout = matches!(
         args.output.as_deref().map(BuildOutput::parse),
@@ -98,6 +125,7 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             .into());
         }
     }
+    refuse_build_flags(&args)?;
     match args.isolation.as_deref() {
         None | Some("" | "oci") => {}
         Some(other) => {

@@ -26,6 +26,8 @@ const MAX_PROGRESS_LINE: u64 = 1024 * 1024;
 
 /// The arguments of `build` a remote service takes (the others are refused by name).
 pub const FLAGS: &[&str] = &[
+    // Accepted, as locally: the service's store keeps layers uncompressed too.
+    "disable_compression",
     "tags",
     "file",
     "build_args",
@@ -71,6 +73,7 @@ impl Containerfile {
 }
 
 pub fn build(client: &mut Client, args: &BuildArgs) -> Outcome {
+    crate::commands::image::refuse_build_flags(args)?;
     for (kept, flag) in [(args.rm, "--rm=false"), (args.force_rm, "--force-rm=false")] {
         if !kept {
             return Err(rpod_engine::EngineError::NotSupported(format!(

@@ -454,7 +454,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             containers::logs(c, &a)
         }
         Command::Container(ContainerCommand::Exists(a)) => {
-            only(&path, leaf, &["name"])?;
+            only(&path, leaf, &["name", "external"])?;
             containers::exists(c, "containers", &a.name)
         }
         Command::Image(ImageCommand::Exists(a)) => {
