@@ -2385,3 +2385,50 @@ fn kube_play_gives_pods_their_addresses_and_containers_their_options() {
     assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
     assert_nothing_left(&rpod, "10.93.44.77", "rpodt44");
 }
+
+/// netavark returns before aardvark-dns listens (on a loaded host, tens of milliseconds
+/// later): a container's first lookup must still be answered. Here aardvark-dns is made to
+/// start listening 0.8 s after netavark started it; the container looks its own name up
+/// at once.
+#[test]
+fn a_containers_first_lookup_finds_aardvark_dns_listening() {
+    let helpers = tempfile::tempdir().unwrap();
+    let real = ["/usr/libexec/podman", "/usr/lib/podman"]
+        .iter()
+        .map(|dir| std::path::Path::new(dir).to_path_buf())
+        .find(|dir| dir.join("aardvark-dns").is_file())
+        .expect("aardvark-dns is installed (scripts/install-deps.sh)");
+    std::os::unix::fs::symlink(real.join("netavark"), helpers.path().join("netavark")).unwrap();
+    let script = helpers.path().join("aardvark-dns");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *\" run \"*)\n  (sleep 0.8; exec {real} \"$@\") \
+             >/dev/null 2>&1 &\n  exit 0;;\nesac\nexec {real} \"$@\"\n",
+            real = real.join("aardvark-dns").display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rpod = Rpod::with_config(
+        "crun",
+        &format!(
+            "{NO_NETWORK_CONFIG}[engine]\nhelper_binaries_dir = [\"{}\"]\n",
+            helpers.path().display()
+        ),
+    );
+    rpod.ok(&["import", &busybox_tarball().display().to_string(), "demo"]);
+    rpod.lab_network("slowdns", 182);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--name",
+        "first",
+        "--network",
+        "slowdns",
+        "demo",
+        "nslookup",
+        "first",
+    ]);
+    assert!(out.contains("10.93.182."), "{out}");
+}

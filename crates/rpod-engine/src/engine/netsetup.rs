@@ -107,6 +107,7 @@ impl Engine {
             for (bridge, mtu) in &bridges {
                 crate::network::anchor::ensure(bridge, mtu.as_deref());
             }
+            wait_for_dns(&attachments, &options.container_name);
             Ok(attachments)
         });
         PendingSetup::Running(handle)
@@ -413,6 +414,7 @@ impl Engine {
                 return Err(e);
             }
         };
+        wait_for_dns(&attachments, &one.container_name);
         all.networks.extend(one.networks);
         all.network_info.extend(one.network_info);
         self.save_network_options(record.id(), &all)?;
@@ -564,6 +566,20 @@ fn expected_attachments(options: &NetworkOptions) -> BTreeMap<String, Attachment
         attachments.insert(name.clone(), attachment);
     }
     attachments
+}
+
+/// Wait until aardvark-dns answers for the container on the gateways of its networks with
+/// DNS (netavark returns before aardvark-dns has loaded what it wrote).
+fn wait_for_dns(attachments: &BTreeMap<String, Attachment>, container_name: &str) {
+    let mut gateways: Vec<std::net::IpAddr> = attachments
+        .values()
+        .flat_map(|a| a.dns_servers.iter().copied())
+        .collect();
+    gateways.sort();
+    gateways.dedup();
+    if !gateways.is_empty() {
+        crate::network::dns_ready::wait_for_answers(&gateways, container_name);
+    }
 }
 
 /// The search domain aardvark-dns answers under (netavark's constant).

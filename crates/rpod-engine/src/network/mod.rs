@@ -5,6 +5,7 @@
 pub mod anchor;
 pub mod bridge_owner;
 pub mod definitions;
+pub mod dns_ready;
 pub mod etc_files;
 pub mod filters;
 pub mod ipam;
