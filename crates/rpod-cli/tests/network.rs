@@ -2432,3 +2432,30 @@ fn a_containers_first_lookup_finds_aardvark_dns_listening() {
     ]);
     assert!(out.contains("10.93.182."), "{out}");
 }
+
+/// On a network with DNS, a pod answers by its name (its infra container's entry, as
+/// podman's), with the address its containers share.
+#[test]
+fn a_pod_answers_by_its_name() {
+    let rpod = bridged("crun", "10.93.184.0/24");
+    rpod.lab_network("podnet", 183);
+    rpod.ok(&["pod", "create", "--name", "shop", "--network", "podnet"]);
+    rpod.detached(&["--pod", "shop", "--name", "till", "demo", "sleep", "300"]);
+    let address = rpod.ok(&["exec", "till", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "podnet",
+        "demo",
+        "nslookup",
+        "shop",
+    ]);
+    assert!(out.contains("10.93.183."), "{out}");
+    let ip = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("Address: "))
+        .last()
+        .unwrap();
+    assert!(address.contains(&format!("{ip}/24")), "{address} {out}");
+}

@@ -192,6 +192,21 @@ impl Engine {
         Ok((netavark, options))
     }
 
+    /// The name aardvark-dns answers for the container: a pod's infra container answers for
+    /// the pod (podman's: the pod's containers share its namespace), any other container for
+    /// its own name.
+    fn dns_name(&self, record: &ContainerRecord) -> String {
+        let pod = record
+            .config
+            .pod
+            .as_ref()
+            .and_then(|pod| self.store.lookup_pod(pod).ok());
+        match pod {
+            Some(pod) if pod.infra_id.as_deref() == Some(record.id()) => pod.name,
+            _ => record.config.name.clone(),
+        }
+    }
+
     /// netavark's options for joining `joins`, in a namespace whose interfaces are named
     /// `in_use` already; addresses are leased now.
     fn netavark_options(
@@ -202,7 +217,7 @@ impl Engine {
     ) -> Result<NetworkOptions> {
         let mut options = NetworkOptions {
             container_id: record.id().to_string(),
-            container_name: record.config.name.clone(),
+            container_name: self.dns_name(record),
             networks: Default::default(),
             network_info: Default::default(),
             port_mappings: Some(record.config.net.ports.clone()).filter(|p| !p.is_empty()),
