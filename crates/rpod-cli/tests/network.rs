@@ -2455,7 +2455,7 @@ fn a_pod_answers_by_its_name() {
     let ip = out
         .lines()
         .filter_map(|l| l.strip_prefix("Address: "))
-        .last()
+        .next_back()
         .unwrap();
     assert!(address.contains(&format!("{ip}/24")), "{address} {out}");
 }
