@@ -1260,13 +1260,18 @@ impl HeldTeardowns {
     }
 }
 
-fn held_teardowns(runtime: &str) -> HeldTeardowns {
-    let helpers = tempfile::tempdir().unwrap();
-    let real = ["/usr/libexec/podman", "/usr/lib/podman"]
+/// Where netavark and aardvark-dns are installed (a test wraps one of them).
+fn netavark_dir() -> std::path::PathBuf {
+    ["/usr/libexec/podman", "/usr/lib/podman"]
         .iter()
         .map(|dir| std::path::Path::new(dir).to_path_buf())
-        .find(|dir| dir.join("netavark").is_file())
-        .expect("netavark is installed (scripts/install-deps.sh)");
+        .find(|dir| dir.join("netavark").is_file() && dir.join("aardvark-dns").is_file())
+        .expect("netavark and aardvark-dns are installed (scripts/install-deps.sh)")
+}
+
+fn held_teardowns(runtime: &str) -> HeldTeardowns {
+    let helpers = tempfile::tempdir().unwrap();
+    let real = netavark_dir();
     let hold = helpers.path().join("hold");
     let teardown_pid = helpers.path().join("teardown.pid");
     let script = helpers.path().join("netavark");
@@ -2393,11 +2398,7 @@ fn kube_play_gives_pods_their_addresses_and_containers_their_options() {
 #[test]
 fn a_containers_first_lookup_finds_aardvark_dns_listening() {
     let helpers = tempfile::tempdir().unwrap();
-    let real = ["/usr/libexec/podman", "/usr/lib/podman"]
-        .iter()
-        .map(|dir| std::path::Path::new(dir).to_path_buf())
-        .find(|dir| dir.join("aardvark-dns").is_file())
-        .expect("aardvark-dns is installed (scripts/install-deps.sh)");
+    let real = netavark_dir();
     std::os::unix::fs::symlink(real.join("netavark"), helpers.path().join("netavark")).unwrap();
     let script = helpers.path().join("aardvark-dns");
     std::fs::write(

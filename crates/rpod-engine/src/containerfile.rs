@@ -37,12 +37,7 @@ impl Args {
     }
 }
 
-/// An error at a Containerfile's line; line 0 is text that is not from a Containerfile
-/// (a commit's `--change`).
 fn bad(line: usize, what: impl std::fmt::Display) -> EngineError {
-    if line == 0 {
-        return EngineError::InvalidArg(what.to_string());
-    }
     EngineError::InvalidArg(format!("Containerfile line {line}: {what}"))
 }
 
@@ -312,20 +307,6 @@ pub fn pairs(
     vars: &BTreeMap<String, String>,
     line: usize,
 ) -> Result<Vec<(String, String)>> {
-    pairs_with(text, Some(vars), line)
-}
-
-/// ENV's and LABEL's pairs as written, no variable put in (a commit's or an import's
-/// `--change`, as Docker's `ENV A=1 B="x y"`).
-pub fn literal_pairs(text: &str) -> Result<Vec<(String, String)>> {
-    pairs_with(text, None, 0)
-}
-
-fn pairs_with(
-    text: &str,
-    vars: Option<&BTreeMap<String, String>>,
-    line: usize,
-) -> Result<Vec<(String, String)>> {
     let text = text.trim();
     let first = text.split_whitespace().next().unwrap_or("");
     if !first.contains('=') {
@@ -333,13 +314,9 @@ fn pairs_with(
             .split_once(char::is_whitespace)
             .ok_or_else(|| bad(line, format!("{text:?} needs KEY=VALUE or KEY VALUE")))?;
         let key = words(key, line)?.concat();
-        let value = match vars {
-            Some(vars) => expand(value.trim(), vars, line)?,
-            None => value.trim().to_string(),
-        };
-        return Ok(vec![(key, value)]);
+        return Ok(vec![(key, expand(value.trim(), vars, line)?)]);
     }
-    split_words(text, vars, line)?
+    expanded_words(text, vars, line)?
         .into_iter()
         .map(|word| match word.split_once('=') {
             Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),

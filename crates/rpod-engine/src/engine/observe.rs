@@ -56,7 +56,7 @@ impl Engine {
 
     /// `top`'s table of a container's processes, read from `/proc`, for descriptors known
     /// to be good.
-    pub(super) fn top_table(
+    fn top_table(
         &self,
         record: &ContainerRecord,
         descriptors: &[String],

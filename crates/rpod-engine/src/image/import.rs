@@ -136,11 +136,38 @@ fn words(value: &str) -> Result<Vec<String>> {
     Ok(trimmed.split_whitespace().map(str::to_string).collect())
 }
 
-/// ENV's and LABEL's pairs, as a Containerfile has them: `KEY=VALUE ...` (quotes allowed)
-/// or `KEY VALUE`.
+/// The pair of an ENV or LABEL change, as podman reads it: `KEY=VALUE` (the value is all
+/// after the first `=`, so that JSON stays whole: `LABEL profile={"a": "b c"}`), or `KEY
+/// VALUE`. A value that is one quoted string loses its quotes (`LABEL a="x y"`).
 fn pairs(value: &str, instruction: &str) -> Result<Vec<(String, String)>> {
-    crate::containerfile::literal_pairs(value)
-        .map_err(|e| EngineError::InvalidArg(format!("{instruction} {}: {e}", value.trim())))
+    let value = value.trim();
+    if let Some((key, rest)) = value.split_once('=') {
+        if !key.is_empty() && !key.contains(char::is_whitespace) {
+            return Ok(vec![(key.to_string(), unquoted(rest).to_string())]);
+        }
+    }
+    match value.split_once(char::is_whitespace) {
+        Some((key, rest)) => Ok(vec![(key.to_string(), unquoted(rest.trim()).to_string())]),
+        None => Err(EngineError::InvalidArg(format!(
+            "{instruction} needs KEY=VALUE, got {value:?}"
+        ))),
+    }
+}
+
+/// `text` without the quotes around it when it is one quoted string (`"x y"`), else as
+/// it is (`"x y" b=2` keeps its quotes, as podman's).
+fn unquoted(text: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = text
+            .strip_prefix(quote)
+            .and_then(|t| t.strip_suffix(quote))
+        {
+            if !inner.contains(quote) {
+                return inner;
+            }
+        }
+    }
+    text
 }
 
 /// The trigger of an `ONBUILD` change (`ONBUILD RUN make`: `RUN make`), which only a
@@ -256,19 +283,21 @@ mod tests {
         assert_eq!(config.labels().clone().unwrap()["k"], "v");
         assert_eq!(config.working_dir().as_deref(), Some("/srv"));
         assert!(apply_change(&mut config, "FROM x").is_err());
-        // Several pairs with quotes, as a Containerfile's.
-        apply_change(&mut config, r#"ENV B=1 C="x y""#).unwrap();
+        // One pair, its value all after the first `=` (JSON stays whole, as podman's), a
+        // value that is one quoted string unquoted; `KEY VALUE` takes the rest.
+        apply_change(&mut config, r#"ENV C="x y""#).unwrap();
         apply_change(&mut config, r#"LABEL a="x y" b=2"#).unwrap();
+        apply_change(&mut config, r#"LABEL j={"k": "v w", "n": 1}"#).unwrap();
+        apply_change(&mut config, "LABEL q='single'").unwrap();
         apply_change(&mut config, "ENV D 3 4").unwrap();
         let env = config.env().clone().unwrap();
-        for pair in ["B=1", "C=x y", "D=3 4"] {
+        for pair in ["C=x y", "D=3 4"] {
             assert!(env.contains(&pair.to_string()), "{env:?}");
         }
         let labels = config.labels().clone().unwrap();
-        assert_eq!((labels["a"].as_str(), labels["b"].as_str()), ("x y", "2"));
-        let err = apply_change(&mut config, r#"ENV E="open"#).unwrap_err();
-        assert!(err.to_string().contains("unterminated quote"), "{err}");
-        assert!(!err.to_string().contains("Containerfile"), "{err}");
+        assert_eq!(labels["a"], r#""x y" b=2"#);
+        assert_eq!(labels["j"], r#"{"k": "v w", "n": 1}"#);
+        assert_eq!(labels["q"], "single");
         assert!(apply_change(&mut config, "ONBUILD RUN make").is_err());
         assert_eq!(onbuild_trigger(" onbuild  RUN make "), Some("RUN make"));
         assert_eq!(onbuild_trigger("RUN make"), None);
