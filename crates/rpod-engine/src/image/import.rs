@@ -158,10 +158,7 @@ fn pairs(value: &str, instruction: &str) -> Result<Vec<(String, String)>> {
 /// it is (`"x y" b=2` keeps its quotes, as podman's).
 fn unquoted(text: &str) -> &str {
     for quote in ['"', '\''] {
-        if let Some(inner) = text
-            .strip_prefix(quote)
-            .and_then(|t| t.strip_suffix(quote))
-        {
+        if let Some(inner) = text.strip_prefix(quote).and_then(|t| t.strip_suffix(quote)) {
             if !inner.contains(quote) {
                 return inner;
             }
