@@ -201,8 +201,9 @@ pub fn parse_process(host_pid: i32, stat: &str, status: &str, cmdline: &[u8]) ->
     Some(process)
 }
 
-/// The processes of a container's cgroup, read from `/proc`.
-pub fn processes(cgroup_root: &Path, relative: &str) -> Vec<Process> {
+/// The processes of a container's cgroup, read from `/proc` (with `with_labels`, their
+/// security labels too).
+pub fn processes(cgroup_root: &Path, relative: &str, with_labels: bool) -> Vec<Process> {
     let relative = relative.trim_start_matches('/');
     let procs = ["pids", "memory", "cpu", "systemd"]
         .iter()
@@ -220,15 +221,24 @@ pub fn processes(cgroup_root: &Path, relative: &str) -> Vec<Process> {
             let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let mut process = parse_process(pid, &stat, &status, &cmdline)?;
-            process.label = fs::read_to_string(format!("/proc/{pid}/attr/current"))
-                .ok()
-                .map(|l| l.trim_end_matches(['\0', '\n']).to_string())
-                .filter(|l| !l.is_empty());
+            if with_labels {
+                process.label = fs::read_to_string(format!("/proc/{pid}/attr/current"))
+                    .ok()
+                    .map(|l| l.trim_end_matches(['\0', '\n']).to_string())
+                    .filter(|l| !l.is_empty());
+            }
             Some(process)
         })
         .collect();
     found.sort_by_key(|p| p.pid);
     found
+}
+
+/// Whether `descriptors` ask for the processes' security labels (read only then).
+pub fn wants_labels(descriptors: &[String]) -> bool {
+    descriptors
+        .iter()
+        .any(|d| descriptor_of(d) == Some("label"))
 }
 
 /// The descriptors rpod knows, by name (AIX codes aside).
@@ -491,6 +501,7 @@ mod tests {
         assert!(headers(&args(&["-ef"])).is_err());
         assert!(headers(&args(&["aux"])).is_err());
         assert!(headers(&args(&["%Q"])).is_err());
+        assert!(wants_labels(&args(&["pid", "label"])) && !wants_labels(&args(&["pid"])));
     }
 
     #[test]

@@ -217,7 +217,7 @@ pub fn get(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiResul
     ex.send_archive(&[], |out| {
         context
             .engine
-            .save_images(&images, ArchiveFormat::DockerArchive, out)
+            .save_images(&images, ArchiveFormat::DockerArchive, false, out)
     })
 }
 

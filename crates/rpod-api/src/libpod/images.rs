@@ -172,27 +172,16 @@ pub fn export(context: &Context, ex: &mut Exchange, name: Option<&str>) -> ApiRe
         .filter(|f| !f.is_empty())
         .unwrap_or("docker-archive")
         .parse()?;
-    if format.holds_one_image() && names.len() > 1 {
-        return Err(ApiError::bad_request(format!(
-            "{format} holds one image: save several images as docker-archive"
-        )));
-    }
     // A docker-dir's layers gzip-compressed (podman-remote's `save --compress`).
     let compress = ex.query_bool("compress")?;
-    if compress && format != rpod_engine::image::ArchiveFormat::DockerDir {
-        return Err(ApiError::bad_request(
-            "compress can only be set when the format is docker-dir",
-        ));
-    }
+    format.check_save(names.len(), compress)?;
     let mut images = Vec::new();
     for name in &names {
         images.push(context.engine.image_for_save(name)?);
     }
     // A directory format goes out as a tar of the directory, as podman's service sends it.
     ex.send_archive(&[], |out| {
-        context
-            .engine
-            .save_images_compressed(&images, format, compress, out)
+        context.engine.save_images(&images, format, compress, out)
     })
 }
 

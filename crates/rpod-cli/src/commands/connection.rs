@@ -291,7 +291,7 @@ pub fn image_scp(engine: &Engine, args: ScpArgs) -> Outcome {
             let stdin = child.stdin.take();
             let (stdout, stderr) = collect_output(&mut child);
             let saved = match stdin {
-                Some(stdin) => engine.save_images(&[(record, names)], ArchiveFormat::DockerArchive, stdin),
+                Some(stdin) => engine.save_images(&[(record, names)], ArchiveFormat::DockerArchive, false, stdin),
                 None => Ok(()),
             };
             let status = child.wait().map_err(|e| usage(format!("waiting for ssh: {e}")))?;

@@ -618,16 +618,7 @@ fn print_loaded(loaded: Vec<(rpod_engine::image::ImageRecord, Vec<String>)>) {
 /// docker-dir, several images but for docker-archive, a directory format without `-o`.
 pub(crate) fn check_save(args: &SaveArgs) -> Result<ArchiveFormat, Failure> {
     let format: ArchiveFormat = args.format.parse()?;
-    if args.compress && format != ArchiveFormat::DockerDir {
-        return Err(usage(
-            "--compress can only be set when --format is 'docker-dir'",
-        ));
-    }
-    if format.holds_one_image() && args.images.len() > 1 {
-        return Err(usage(format!(
-            "{format} holds one image: save several images as docker-archive"
-        )));
-    }
+    format.check_save(args.images.len(), args.compress)?;
     if format.is_directory() && args.output.is_none() {
         return Err(usage(format!(
             "--format {format} writes a directory: name it with -o DIRECTORY"
@@ -645,7 +636,7 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
     match (&args.output, format.is_directory()) {
         (Some(dir), true) => engine.save_image_directory(&images, format, dir, args.compress)?,
         _ => super::write_archive(args.output.as_deref(), |out| {
-            engine.save_images(&images, format, out)
+            engine.save_images(&images, format, false, out)
         })?,
     }
     Ok(0)

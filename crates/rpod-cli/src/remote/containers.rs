@@ -703,8 +703,9 @@ pub fn top(client: &mut Client, args: &TopArgs) -> Outcome {
     print_top_answer(&answer)
 }
 
-/// `top`'s words as libpod's query: a `ps_args` parameter per word, as podman-remote
-/// sends them (the service reads descriptors or ps(1)'s arguments from them).
+/// `top`'s words as libpod's query: a `ps_args` parameter per word, so that none is
+/// split or joined on the way (the service also reads podman-remote's words joined with
+/// commas, and Docker's with spaces).
 pub(crate) fn ps_args_query(words: &[String]) -> String {
     words
         .iter()

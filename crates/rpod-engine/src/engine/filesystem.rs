@@ -354,16 +354,15 @@ impl Engine {
             match image::onbuild_trigger(change) {
                 Some(trigger) => {
                     check_trigger(change, trigger)?;
-                    on_build.push(trigger.to_string());
+                    if options.format == image::ImageFormat::Oci {
+                        tracing::warn!(
+                            "ONBUILD is not kept in an OCI image, so {trigger:?} is ignored: use --format docker"
+                        );
+                    } else {
+                        on_build.push(trigger.to_string());
+                    }
                 }
                 None => image::apply_change(&mut config, change)?,
-            }
-        }
-        if options.format == image::ImageFormat::Oci {
-            for trigger in on_build.drain(..) {
-                tracing::warn!(
-                    "ONBUILD is not kept in an OCI image, so {trigger:?} is ignored: use --format docker"
-                );
             }
         }
         let paused = options.pause && record.state.status == Status::Running;
@@ -542,6 +541,20 @@ fn check_trigger(change: &str, trigger: &str) -> Result<()> {
 mod shown_changes_tests {
     use super::*;
     use crate::upper_diff::ChangeKind;
+
+    #[test]
+    fn onbuild_triggers_are_checked_as_a_containerfiles() {
+        assert!(check_trigger("ONBUILD RUN make", "RUN make").is_ok());
+        let err = check_trigger("ONBUILD FROM x", "FROM x").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not allowed as an ONBUILD trigger"),
+            "{err}"
+        );
+        let err = check_trigger("c", "RUN a\nRUN b").unwrap_err();
+        assert!(err.to_string().contains("one instruction"), "{err}");
+        assert!(check_trigger("c", "").is_err());
+    }
 
     #[test]
     fn the_runtimes_own_paths_are_never_shown() {

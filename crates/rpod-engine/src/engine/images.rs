@@ -187,19 +187,10 @@ impl Engine {
         }
     }
 
-    /// Write images, each with the names to record for it, as an archive.
+    /// Write images, each with the names to record for it, as an archive (a directory
+    /// format laid out in a tar, as the service sends one; `compress`: a docker-dir's
+    /// layers gzip-compressed).
     pub fn save_images(
-        &self,
-        images: &[(ImageRecord, Vec<String>)],
-        format: ArchiveFormat,
-        out: impl Write,
-    ) -> Result<()> {
-        image::save(&self.roots, images, format, false, out)
-    }
-
-    /// `save_images`, a docker-dir's layers gzip-compressed with `compress` (the service's
-    /// export of a directory format, sent as a tar).
-    pub fn save_images_compressed(
         &self,
         images: &[(ImageRecord, Vec<String>)],
         format: ArchiveFormat,
@@ -223,11 +214,7 @@ impl Engine {
                 "{format} is an archive, not a directory"
             )));
         }
-        if images.len() != 1 {
-            return Err(EngineError::InvalidArg(format!(
-                "{format} holds one image: save several images as docker-archive"
-            )));
-        }
+        format.check_save(images.len(), compress)?;
         image::save_directory(&self.roots, images, format, path, compress)
     }
 

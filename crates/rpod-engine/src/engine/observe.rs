@@ -88,7 +88,11 @@ impl Engine {
             ticks,
             all_caps: top::all_capabilities(),
         };
-        let processes = top::processes(Path::new(CGROUP_ROOT), &spec::cgroup_path(&record.config));
+        let processes = top::processes(
+            Path::new(CGROUP_ROOT),
+            &spec::cgroup_path(&record.config),
+            top::wants_labels(descriptors),
+        );
         let rows = processes
             .iter()
             .map(|p| top::row(descriptors, p, &processes, &context))

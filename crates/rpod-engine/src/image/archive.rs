@@ -47,6 +47,23 @@ impl ArchiveFormat {
     pub fn holds_one_image(self) -> bool {
         self != ArchiveFormat::DockerArchive
     }
+
+    /// Whether `images` images, `compress`ed or not, can be saved in this format:
+    /// several only in a docker-archive, compressed layers only in a docker-dir (podman's
+    /// rules).
+    pub fn check_save(self, images: usize, compress: bool) -> Result<()> {
+        if compress && self != ArchiveFormat::DockerDir {
+            return Err(EngineError::InvalidArg(
+                "--compress can only be set when --format is 'docker-dir'".into(),
+            ));
+        }
+        if self.holds_one_image() && images > 1 {
+            return Err(EngineError::InvalidArg(format!(
+                "{self} holds one image: save several images as docker-archive"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for ArchiveFormat {
@@ -88,6 +105,14 @@ struct DockerManifestEntry {
     layers: Vec<String>,
 }
 
+/// An archive (or image directory) at `origin` that cannot be read as one.
+fn bad_archive(origin: &str, message: impl std::fmt::Display) -> EngineError {
+    EngineError::BadArchive {
+        path: origin.to_string(),
+        message: message.to_string(),
+    }
+}
+
 /// Which image of an archive a pull takes (`oci-archive:PATH:REF`): exactly one, the one
 /// recorded under `reference` when it is given. A load takes them all.
 #[derive(Debug, Clone, Default)]
@@ -104,35 +129,27 @@ impl Pick {
         names_of: impl Fn(&T) -> Vec<String>,
         origin: &str,
     ) -> Result<Vec<T>> {
-        let bad = |message: String| EngineError::BadArchive {
-            path: origin.to_string(),
-            message,
-        };
         let Some(wanted) = &self.reference else {
             return match entries.len() {
                 1 => Ok(entries),
-                n => Err(bad(format!(
-                    "it holds {n} images: name the one to pull after the path (TRANSPORT:PATH:NAME)"
-                ))),
+                n => Err(bad_archive(
+                    origin,
+                    format!("it holds {n} images: name the one to pull after the path (TRANSPORT:PATH:NAME)"),
+                )),
             };
         };
         // As written, or any full name it may stand for (`other:v1`: localhost's first).
         let mut candidates = vec![wanted.clone()];
         candidates.extend(reference::lookup_candidates(wanted).unwrap_or_default());
-        let found: Vec<T> = entries
-            .into_iter()
-            .filter(|entry| {
-                names_of(entry).iter().any(|name| {
-                    candidates.contains(name)
-                        || reference::normalize(name).is_ok_and(|n| candidates.contains(&n))
-                })
+        let found = entries.into_iter().find(|entry| {
+            names_of(entry).iter().any(|name| {
+                candidates.contains(name)
+                    || reference::normalize(name).is_ok_and(|n| candidates.contains(&n))
             })
-            .take(1)
-            .collect();
-        if found.is_empty() {
-            return Err(bad(format!("no image in it is named {wanted:?}")));
-        }
-        Ok(found)
+        });
+        found
+            .map(|entry| vec![entry])
+            .ok_or_else(|| bad_archive(origin, format!("no image in it is named {wanted:?}")))
     }
 }
 
@@ -176,10 +193,7 @@ pub fn load_directory(
     pick: Option<&Pick>,
 ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
     let origin = dir.display().to_string();
-    let top = crate::confined::ConfinedDir::open(dir).map_err(|e| EngineError::BadArchive {
-        path: origin.clone(),
-        message: e.to_string(),
-    })?;
+    let top = crate::confined::ConfinedDir::open(dir).map_err(|e| bad_archive(&origin, e))?;
     let members = Members {
         members: Default::default(),
         spool: None,
@@ -196,10 +210,7 @@ fn load_members(
     admit: &dyn Fn(ArchiveFormat) -> Result<()>,
     pick: Option<&Pick>,
 ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
-    let bad = |message: String| EngineError::BadArchive {
-        path: origin.to_string(),
-        message,
-    };
+    let bad = |message: String| bad_archive(origin, message);
     let in_directory = members.directory.is_some();
     let kind = if in_directory {
         if members.has("version", origin)? && members.has("manifest.json", origin)? {
@@ -481,10 +492,7 @@ impl Members {
             return Ok(None);
         };
         top.open_regular_strict(Path::new(name))
-            .map_err(|e| EngineError::BadArchive {
-                path: origin.to_string(),
-                message: e.to_string(),
-            })
+            .map_err(|e| bad_archive(origin, e))
     }
 
     /// The member a name refers to, through links among the members.
@@ -638,17 +646,14 @@ fn read_dir_transport(
     origin: &str,
     pending: &mut Vec<Pending>,
 ) -> Result<()> {
-    let bad = |message: String| EngineError::BadArchive {
-        path: origin.to_string(),
-        message,
-    };
+    let bad = |message: &str| bad_archive(origin, message);
     let manifest: serde_json::Value =
         serde_json::from_slice(&members.json_bytes("manifest.json", origin)?)
-            .map_err(|e| bad(format!("manifest.json: {e}")))?;
+            .map_err(|e| bad(&format!("manifest.json: {e}")))?;
     let digest_of = |descriptor: &serde_json::Value| -> Result<String> {
         let digest = descriptor["digest"]
             .as_str()
-            .ok_or_else(|| bad("manifest.json: a descriptor without a digest".into()))?;
+            .ok_or_else(|| bad("manifest.json: a descriptor without a digest"))?;
         // `blobs/ALGORITHM/HEX` checked, the file named by the hex alone.
         let checked = blob_name(digest, origin)?;
         Ok(checked.rsplit('/').next().unwrap_or_default().to_string())
@@ -656,7 +661,7 @@ fn read_dir_transport(
     let config = members.json_bytes(&digest_of(&manifest["config"])?, origin)?;
     let layers = manifest["layers"]
         .as_array()
-        .ok_or_else(|| bad("manifest.json: no layers".into()))?;
+        .ok_or_else(|| bad("manifest.json: no layers"))?;
     let mut image = Pending {
         config,
         layers: Vec::new(),
@@ -795,6 +800,16 @@ trait Sink {
 
 struct TarSink<W: Write>(tar::Builder<W>);
 
+impl<W: Write> TarSink<W> {
+    /// The tar's end written and the output flushed.
+    fn finish(self) -> Result<()> {
+        self.0
+            .into_inner()
+            .and_then(|mut w| w.flush())
+            .map_err(|e| EngineError::io("finishing archive", "(output)", e))
+    }
+}
+
 impl<W: Write> Sink for TarSink<W> {
     fn put(&mut self, name: &str, size: u64, data: &mut dyn Read) -> Result<()> {
         let mut header = member_header(size);
@@ -862,10 +877,7 @@ pub fn save(
 ) -> Result<()> {
     let mut sink = TarSink(tar::Builder::new(out));
     write_images(&mut sink, roots, images, format, compress)?;
-    sink.0
-        .into_inner()
-        .and_then(|mut w| w.flush())
-        .map_err(|e| EngineError::io("finishing archive", "(output)", e))
+    sink.finish()
 }
 
 /// Write one image as an oci-dir or docker-dir at `path`, which must not exist or be an
@@ -888,10 +900,7 @@ pub fn save_directory(
 /// plain names.
 pub fn unpack_directory(source: impl Read, path: &Path) -> Result<()> {
     let origin = path.display().to_string();
-    let bad = |message: String| EngineError::BadArchive {
-        path: origin.clone(),
-        message,
-    };
+    let bad = |message: String| bad_archive(&origin, message);
     into_new_directory(path, |sink| {
         let mut archive = tar::Archive::new(source);
         let entries = archive
@@ -967,10 +976,7 @@ pub fn pack_directory(dir: &Path, out: impl Write) -> Result<()> {
             sink.put(&name.to_string_lossy(), size, &mut file)?;
         }
     }
-    sink.0
-        .into_inner()
-        .and_then(|mut w| w.flush())
-        .map_err(|e| EngineError::io("finishing archive", "(output)", e))
+    sink.finish()
 }
 
 /// Make the directory `path` (which must not exist, or be empty) with what `fill` puts
@@ -1292,6 +1298,67 @@ mod tests {
         assert_eq!(read("small"), b"{}");
         // Nothing named was written.
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+
+    /// A directory sent as a tar is unpacked only as plain files by plain names; a refused
+    /// member leaves nothing at the target. A target that is a file or not empty is refused.
+    #[test]
+    fn image_directories_unpack_only_plain_files_into_a_new_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("saved");
+        let good = tar_of(&[
+            ("index.json", b"{}".to_vec()),
+            ("blobs/sha256/ab", b"x".to_vec()),
+        ]);
+        unpack_directory(&good[..], &target).unwrap();
+        assert_eq!(fs::read(target.join("blobs/sha256/ab")).unwrap(), b"x");
+        let err = unpack_directory(&good[..], &target).unwrap_err();
+        assert!(err.to_string().contains("not empty"), "{err}");
+        fs::write(tmp.path().join("file"), "").unwrap();
+        let err = unpack_directory(&good[..], &tmp.path().join("file")).unwrap_err();
+        assert!(err.to_string().contains("not a directory"), "{err}");
+
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        builder
+            .append_link(&mut header, "index.json", "/etc/passwd")
+            .unwrap();
+        let linked = builder.into_inner().unwrap();
+        let refused = tmp.path().join("refused");
+        let err = unpack_directory(&linked[..], &refused).unwrap_err();
+        assert!(err.to_string().contains("not a plain file"), "{err}");
+        assert!(!refused.exists());
+        // Nothing is left beside it either.
+        let left: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".rpod-save-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// A directory packed for a service goes file by file, through no symbolic link.
+    #[test]
+    fn image_directories_pack_through_no_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("layout");
+        fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        fs::write(dir.join("index.json"), "{}").unwrap();
+        fs::write(dir.join("blobs/sha256/ab"), "x").unwrap();
+        let mut packed = Vec::new();
+        pack_directory(&dir, &mut packed).unwrap();
+        let mut names: Vec<String> = tar::Archive::new(&packed[..])
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["blobs/sha256/ab", "index.json"]);
+        std::os::unix::fs::symlink("/etc/passwd", dir.join("blobs/sha256/cd")).unwrap();
+        let err = pack_directory(&dir, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
     }
 
     #[test]
