@@ -128,6 +128,23 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
     })?)
 }
 
+/// Commands that have the runtime start a process in a container, most of the time.
+fn starts_a_process(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Run(_)
+            | Command::Exec(_)
+            | Command::Start(_)
+            | Command::Restart(_)
+            | Command::Container(
+                ContainerCommand::Run(_)
+                    | ContainerCommand::Exec(_)
+                    | ContainerCommand::Start(_)
+                    | ContainerCommand::Restart(_)
+            )
+    )
+}
+
 fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
     use commands::{
         container as c, filesystem as fs, image as i, network as n, observe as o, registry,
@@ -173,6 +190,11 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
         _ => 0,
     };
     let preserved = terminal::inherited_fds(preserve)?;
+    if starts_a_process(&cli.command) {
+        // The runtime will move a process into a cgroup; the kernel's wait for that starts
+        // now and runs beside the store's opening (`rpod_oci::cgroup_prime`).
+        rpod_oci::cgroup_prime::prime_cgroup_moves();
+    }
     let engine = open_engine(&cli)?;
     if let Command::System(SystemCommand::Service(args)) = cli.command {
         return s::service(engine, &cli.runroot, args);

@@ -8,6 +8,7 @@
 
 pub mod attach;
 pub mod capabilities;
+pub mod cgroup_prime;
 pub mod conmon;
 pub mod detach;
 pub mod error;

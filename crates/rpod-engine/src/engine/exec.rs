@@ -165,6 +165,10 @@ impl Engine {
         if request.cmd.is_empty() {
             return Err(EngineError::InvalidArg("exec needs a command".into()));
         }
+        if !record.config.no_cgroups {
+            // The runtime moves the session's process into the container's cgroups.
+            rpod_oci::cgroup_prime::prime_cgroup_moves();
+        }
         let session_id = random_id();
         let mut options = self.exec_options(&record, request, &session_id)?;
         let attached = !matches!(io, ExecIo::Detached);

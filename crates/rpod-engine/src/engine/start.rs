@@ -330,6 +330,11 @@ impl Engine {
         console_size: Option<TerminalSize>,
         start: Option<bool>,
     ) -> Result<bool> {
+        if !record.config.no_cgroups {
+            // The runtime moves the process into its cgroups: the kernel's wait for that
+            // runs beside what follows.
+            rpod_oci::cgroup_prime::prime_cgroup_moves();
+        }
         self.remove_leftovers(record)?;
         self.ensure_pod_cgroup_of(record)?;
         let root_path = self.mount_rootfs(record)?;
