@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -51,6 +51,8 @@ pub struct Env {
     /// Where the run roots lie (on a tmpfs with `--run-on-tmpfs`).
     run: PathBuf,
     counter: AtomicUsize,
+    /// `--pause`: idle time before each timed command.
+    pause: Duration,
     /// `rpod_seccomp`'s answer, asked once.
     seccomp: std::sync::OnceLock<serde_json::Value>,
 }
@@ -108,8 +110,10 @@ pub fn run_quiet(command: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Milliseconds a command takes; it must succeed.
-pub fn time_ms(command: &mut Command) -> Result<f64> {
+/// Milliseconds a command takes; it must succeed. With `pause`, the host idles that long
+/// first (`--pause`), so that the command starts as one typed alone would.
+fn time_ms(command: &mut Command, pause: Duration) -> Result<f64> {
+    std::thread::sleep(pause);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -151,6 +155,11 @@ fn install_copy(rpod: &Path, monitor: Option<&Path>, dir: &Path) -> Result<PathB
 }
 
 impl Env {
+    /// Milliseconds `command` takes, after the `--pause`; it must succeed.
+    pub fn time_ms(&self, command: &mut Command) -> Result<f64> {
+        time_ms(command, self.pause)
+    }
+
     pub fn prepare(options: &Options) -> Result<Env> {
         if !nix::unistd::geteuid().is_root() {
             bail!("the benchmarks run containers: run them as root");
@@ -238,6 +247,7 @@ impl Env {
             run,
             _run_tmpfs: run_tmpfs,
             counter: AtomicUsize::new(0),
+            pause: Duration::from_millis(options.pause),
             seccomp: std::sync::OnceLock::new(),
         };
         run_quiet(&mut env.rpod(&["import", &tarball.display().to_string(), IMAGE]))?;

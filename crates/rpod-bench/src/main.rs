@@ -67,6 +67,11 @@ pub struct Options {
     /// with the stores.
     #[arg(long)]
     pub run_on_tmpfs: bool,
+    /// Milliseconds the host idles before each timed command, so that each starts as a
+    /// command typed alone would: the kernel's lazily kept states (the cgroup-move lock's
+    /// fast mode, caches) have lapsed. 0 (the default) runs them back to back.
+    #[arg(long, default_value_t = 0)]
+    pub pause: u64,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench-results.json")]
     pub json: PathBuf,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::env::{run_quiet, time_ms, Contender, Env, IMAGE};
+use crate::env::{run_quiet, Contender, Env, IMAGE};
 use crate::stats::summarize;
 use crate::{Options, Scenario};
 
@@ -55,10 +55,14 @@ pub fn run_rm(env: &Env, options: &Options) -> Result<Scenario> {
     let samples = alternate(&env.contenders(true), options.runs, |c| match c {
         Contender::Bare => {
             let id = env.unique("bare");
-            let ms =
-                time_ms(&mut env.bare(&["run", "--bundle", &bundle.display().to_string(), &id]))?;
+            let ms = env.time_ms(&mut env.bare(&[
+                "run",
+                "--bundle",
+                &bundle.display().to_string(),
+                &id,
+            ]))?;
             let id = env.unique("bare-seccomp");
-            with_profile.push(time_ms(&mut env.bare(&[
+            with_profile.push(env.time_ms(&mut env.bare(&[
                 "run",
                 "--bundle",
                 &confined.display().to_string(),
@@ -66,7 +70,7 @@ pub fn run_rm(env: &Env, options: &Options) -> Result<Scenario> {
             ]))?);
             Ok(ms)
         }
-        engine => time_ms(&mut env.engine(engine, &run_args(engine, &["--rm", IMAGE, "true"]))),
+        engine => env.time_ms(&mut env.engine(engine, &run_args(engine, &["--rm", IMAGE, "true"]))),
     })?;
     let mut scenario = finish(Scenario::new("run --rm IMAGE true", "ms"), samples);
     note_same_profile(&mut scenario, &with_profile);
@@ -121,17 +125,17 @@ pub fn run_rm_bridge(env: &Env, options: &Options) -> Result<Scenario> {
                         IMAGE,
                         "true",
                     ];
-                    let ms = time_ms(&mut env.podman(&args))?;
+                    let ms = env.time_ms(&mut env.podman(&args))?;
                     samples.entry(Contender::Podman).or_default().push(ms);
                 }
                 Run::Engine(contender) => {
                     let args = ["run", "--rm", "--network", "bridge", IMAGE, "true"];
-                    let ms = time_ms(&mut env.engine(contender, &args))?;
+                    let ms = env.time_ms(&mut env.engine(contender, &args))?;
                     samples.entry(contender).or_default().push(ms);
                 }
                 Run::RpodNone => {
                     let args = ["run", "--rm", "--network", "none", IMAGE, "true"];
-                    without_network.push(time_ms(&mut env.rpod(&args))?);
+                    without_network.push(env.time_ms(&mut env.rpod(&args))?);
                 }
             }
         }
@@ -221,11 +225,11 @@ pub fn exec(env: &Env, options: &Options) -> Result<Scenario> {
         let id = &targets[&c];
         match c {
             Contender::Bare => {
-                let ms = time_ms(&mut env.bare(&["exec", id, "true"]))?;
-                with_profile.push(time_ms(&mut env.bare(&["exec", &confined, "true"]))?);
+                let ms = env.time_ms(&mut env.bare(&["exec", id, "true"]))?;
+                with_profile.push(env.time_ms(&mut env.bare(&["exec", &confined, "true"]))?);
                 Ok(ms)
             }
-            engine => time_ms(&mut env.engine(engine, &["exec", id, "true"])),
+            engine => env.time_ms(&mut env.engine(engine, &["exec", id, "true"])),
         }
     });
     let _ = run_quiet(&mut env.bare(&["delete", "--force", &confined]));
@@ -342,7 +346,7 @@ pub fn parallel(env: &Env, options: &Options) -> Result<Vec<Scenario>> {
         stop_samples
             .entry(c)
             .or_default()
-            .push(time_ms(&mut env.engine(c, &["stop", "-a", "-t", "0"]))?);
+            .push(env.time_ms(&mut env.engine(c, &["stop", "-a", "-t", "0"]))?);
         run_quiet(&mut env.engine(c, &["rm", "-a", "-f"]))?;
         Ok(elapsed)
     })?;
@@ -396,7 +400,7 @@ pub fn ps(env: &Env, options: &Options) -> Result<Scenario> {
     }
     eprintln!("ps -a ...");
     let samples = alternate(&contenders, options.runs, |c| {
-        time_ms(&mut env.engine(c, &["ps", "-a"]))
+        env.time_ms(&mut env.engine(c, &["ps", "-a"]))
     });
     for c in &contenders {
         let _ = run_quiet(&mut env.engine(*c, &["rm", "-a", "-f"]));
@@ -563,8 +567,8 @@ fn checkpoint_engine(env: &Env, contender: Contender) -> Result<(f64, f64)> {
     };
     let result = (|| {
         wait_for_memory(&cgroup)?;
-        let dump = time_ms(&mut env.engine(contender, &["container", "checkpoint", &id]))?;
-        let restore = time_ms(&mut env.engine(contender, &["container", "restore", &id]))?;
+        let dump = env.time_ms(&mut env.engine(contender, &["container", "checkpoint", &id]))?;
+        let restore = env.time_ms(&mut env.engine(contender, &["container", "restore", &id]))?;
         Ok((dump, restore))
     })();
     let _ = run_quiet(&mut env.engine(contender, &["rm", "-f", "-t", "0", &id]));
@@ -598,9 +602,15 @@ fn checkpoint_bare(env: &Env, criu: &str) -> Result<(f64, f64)> {
             })
             .context("the bare container's cgroup")?;
         wait_for_memory(&cgroup)?;
-        let dump =
-            time_ms(&mut env.bare(&["--criu", criu, "checkpoint", "--image-path", &images, &id]))?;
-        let restore = time_ms(&mut env.bare(&[
+        let dump = env.time_ms(&mut env.bare(&[
+            "--criu",
+            criu,
+            "checkpoint",
+            "--image-path",
+            &images,
+            &id,
+        ]))?;
+        let restore = env.time_ms(&mut env.bare(&[
             "--criu",
             criu,
             "restore",
