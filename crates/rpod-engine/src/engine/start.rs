@@ -402,6 +402,11 @@ impl Engine {
             oci.monitor.sdnotify_socket = notify_socket;
             oci.pass_fds =
                 std::mem::take(&mut *self.create_fds.lock().unwrap_or_else(|p| p.into_inner()));
+            if !record.config.no_cgroups {
+                // Again, in case the preparations outlasted the lock's fast mode (a long
+                // volume copy): one still waiting is not doubled.
+                rpod_oci::cgroup_prime::prime_cgroup_moves();
+            }
             let start_now =
                 start.filter(|_| pending.is_none() && runtime.supports_start_at_create());
             let outcome = match start_now {
