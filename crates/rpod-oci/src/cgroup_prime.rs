@@ -60,9 +60,13 @@ pub fn move_into_own_cgroup() -> std::io::Result<PathBuf> {
         // Only a file that lists this process is its own cgroup's: a hierarchy mounted from
         // outside the process's cgroup namespace reads otherwise, and writing there would
         // really move it.
-        let listed = std::fs::read_to_string(&file)?
-            .lines()
-            .any(|line| line == pid);
+        let listed = match std::fs::read_to_string(&file) {
+            Ok(procs) => procs.lines().any(|line| line == pid),
+            Err(e) => {
+                last_error = Some(e);
+                continue;
+            }
+        };
         if !listed {
             last_error = Some(std::io::Error::other(format!(
                 "{} does not list this process",
