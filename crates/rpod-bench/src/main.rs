@@ -113,6 +113,8 @@ struct Report {
     runtime_version: String,
     podman_version: Option<String>,
     rpod_version: String,
+    /// `--pause`: idle milliseconds before each timed command (0: back to back).
+    pause_ms: u64,
     scenarios: Vec<Scenario>,
 }
 
@@ -169,7 +171,7 @@ fn main() -> Result<()> {
     let options = Options::parse();
     let env = Env::prepare(&options)?;
     eprintln!(
-        "contenders: rpod ({}), {}, bare {}; run roots {}",
+        "contenders: rpod ({}), {}, bare {}; run roots {}; {}",
         env.rpod.display(),
         env.podman
             .as_ref()
@@ -179,6 +181,10 @@ fn main() -> Result<()> {
         match options.run_on_tmpfs {
             true => "on a tmpfs",
             false => "beside the stores",
+        },
+        match options.pause {
+            0 => "timed back to back".to_string(),
+            ms => format!("{ms} ms idle before each timed command"),
         }
     );
     let wanted = |name: &str| options.only.is_empty() || options.only.iter().any(|o| o == name);
@@ -225,6 +231,7 @@ fn main() -> Result<()> {
         runtime_version: env.runtime_version.clone(),
         podman_version: env.podman_version.clone(),
         rpod_version: env.rpod_version.clone(),
+        pause_ms: options.pause,
         scenarios,
     };
     std::fs::write(&options.json, serde_json::to_vec_pretty(&report)?)?;
