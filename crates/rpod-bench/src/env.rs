@@ -110,26 +110,6 @@ pub fn run_quiet(command: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Milliseconds a command takes; it must succeed. With `pause`, the host idles that long
-/// first (`--pause`), so that the command starts as one typed alone would.
-fn time_ms(command: &mut Command, pause: Duration) -> Result<f64> {
-    std::thread::sleep(pause);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let out = command.output().with_context(|| format!("{command:?}"))?;
-    let elapsed = start.elapsed().as_secs_f64() * 1000.0;
-    if !out.status.success() {
-        bail!(
-            "{command:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(elapsed)
-}
-
 /// Copy rpod, and `monitor` (else the rpod-monitor beside rpod, when there is one), into
 /// `dir`, as an installation does; the copy of rpod. A binary as the linker wrote it starts
 /// slower here than a copy of it (about 0.1 ms per process, 1.2 ms over a `run --rm`;
@@ -155,9 +135,24 @@ fn install_copy(rpod: &Path, monitor: Option<&Path>, dir: &Path) -> Result<PathB
 }
 
 impl Env {
-    /// Milliseconds `command` takes, after the `--pause`; it must succeed.
+    /// Milliseconds `command` takes; it must succeed. The host idles for the `--pause`
+    /// first, so that the command starts as one typed alone would.
     pub fn time_ms(&self, command: &mut Command) -> Result<f64> {
-        time_ms(command, self.pause)
+        std::thread::sleep(self.pause);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let start = Instant::now();
+        let out = command.output().with_context(|| format!("{command:?}"))?;
+        let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+        if !out.status.success() {
+            bail!(
+                "{command:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(elapsed)
     }
 
     pub fn prepare(options: &Options) -> Result<Env> {

@@ -410,6 +410,11 @@ fn pull_takes_local_transports() {
     assert!(err.contains("no image in it is named"), "{err}");
     let err = target.fails(&["pull", &format!("docker-archive:{}", at("one.tar"))], 125);
     assert!(err.contains("not docker-archive"), "{err}");
+    let err = target.fails(&["pull", &format!("oci-archive:{}", at("layout"))], 125);
+    assert!(
+        err.contains("is a directory, not a oci-archive file"),
+        "{err}"
+    );
     assert_eq!(target.ok(&["images", "-q"]), "");
     // run and create read the image from the transport, and make the container of it.
     let out = target.ok(&[

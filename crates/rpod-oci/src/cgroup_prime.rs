@@ -21,6 +21,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 
 /// Where cgroup hierarchies are mounted on the hosts rpod supports (systemd's layout).
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -31,22 +32,27 @@ static PRIMING: AtomicBool = AtomicBool::new(false);
 /// Start taking the kernel's cgroup-move lock from a background thread, so that the
 /// runtime's moves that follow soon do not wait for it. Best effort: a host where the write
 /// is refused (a read-only cgroup file system, no cgroups) loses nothing but the head start.
-/// Call it when a runtime's create, run or exec is about to come.
-pub fn prime_cgroup_moves() {
+/// Call it when a runtime's create, run or exec is about to come. Returns the priming
+/// thread (callers let it run detached; `None` when one is already waiting, or no thread
+/// could be started), which ends with the file it wrote.
+pub fn prime_cgroup_moves() -> Option<JoinHandle<std::io::Result<PathBuf>>> {
     if PRIMING.swap(true, Ordering::AcqRel) {
-        return;
+        return None;
     }
     let spawned = std::thread::Builder::new()
         .name("cgroup-prime".into())
         .spawn(|| {
-            if let Err(e) = move_into_own_cgroup() {
+            let written = move_into_own_cgroup();
+            if let Err(e) = &written {
                 tracing::debug!(%e, "priming the cgroup-move lock");
             }
             PRIMING.store(false, Ordering::Release);
+            written
         });
     if spawned.is_err() {
         PRIMING.store(false, Ordering::Release);
     }
+    spawned.ok()
 }
 
 /// Write this process's PID into the `cgroup.procs` of the cgroup it is in (the first of its
@@ -54,13 +60,24 @@ pub fn prime_cgroup_moves() {
 /// Returns the file written.
 pub fn move_into_own_cgroup() -> std::io::Result<PathBuf> {
     let groups = std::fs::read_to_string("/proc/self/cgroup")?;
-    let pid = std::process::id().to_string();
+    let files = own_cgroup_files(&groups, Path::new(CGROUP_ROOT));
+    if files.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("none of this process's cgroups is mounted under {CGROUP_ROOT}"),
+        ));
+    }
+    write_where_listed(&files, &std::process::id().to_string())
+}
+
+/// Write `pid` into the first of `files` that lists it; returns that file.
+fn write_where_listed(files: &[PathBuf], pid: &str) -> std::io::Result<PathBuf> {
     let mut last_error = None;
-    for file in own_cgroup_files(&groups, Path::new(CGROUP_ROOT)) {
+    for file in files {
         // Only a file that lists this process is its own cgroup's: a hierarchy mounted from
         // outside the process's cgroup namespace reads otherwise, and writing there would
         // really move it.
-        let listed = match std::fs::read_to_string(&file) {
+        let listed = match std::fs::read_to_string(file) {
             Ok(procs) => procs.lines().any(|line| line == pid),
             Err(e) => {
                 last_error = Some(e);
@@ -76,19 +93,15 @@ pub fn move_into_own_cgroup() -> std::io::Result<PathBuf> {
         }
         let written = OpenOptions::new()
             .write(true)
-            .open(&file)
+            .open(file)
             .and_then(|mut f| f.write_all(pid.as_bytes()));
         match written {
-            Ok(()) => return Ok(file),
+            Ok(()) => return Ok(file.clone()),
             Err(e) => last_error = Some(e),
         }
     }
-    Err(last_error.unwrap_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("none of this process's cgroups is mounted under {CGROUP_ROOT}"),
-        )
-    }))
+    Err(last_error
+        .unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no cgroup file")))
 }
 
 /// The `cgroup.procs` files of the process's own cgroups, from `/proc/self/cgroup`'s lines
@@ -167,6 +180,32 @@ mod tests {
                 root.join("cpu,cpuacct/user.slice/cgroup.procs"),
                 root.join("systemd/user.slice/cgroup.procs"),
             ]
+        );
+    }
+
+    /// Only a file that lists the process is written (any other would really move it),
+    /// and left as it was.
+    #[test]
+    fn only_a_file_listing_the_process_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere.procs");
+        let own = dir.path().join("own.procs");
+        fs::write(&elsewhere, "1\n77\n").unwrap();
+        fs::write(&own, "1\n4242\n").unwrap();
+        let files = [elsewhere.clone(), own.clone()];
+        assert_eq!(write_where_listed(&files, "4242").unwrap(), own);
+        assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "1\n77\n");
+        // (A cgroup file takes the number; a plain file shows it was written.)
+        assert!(fs::read_to_string(&own).unwrap().starts_with("4242"));
+        let err = write_where_listed(&files[..1], "4242").unwrap_err();
+        assert!(err.to_string().contains("does not list"), "{err}");
+        assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "1\n77\n");
+        // A file that cannot be read is passed over for the next.
+        fs::write(&own, "4242\n").unwrap();
+        let missing = dir.path().join("missing.procs");
+        assert_eq!(
+            write_where_listed(&[missing, own.clone()], "4242").unwrap(),
+            own
         );
     }
 

@@ -174,10 +174,7 @@ pub fn load(
     admit: &dyn Fn(ArchiveFormat) -> Result<()>,
     pick: Option<&Pick>,
 ) -> Result<Vec<(ImageRecord, Vec<String>)>> {
-    let bad = |message: String| EngineError::BadArchive {
-        path: origin.to_string(),
-        message,
-    };
+    let bad = |message: String| bad_archive(origin, message);
     let reader = decompressed(source).map_err(|e| bad(format!("reading archive: {e}")))?;
     let members = Members::read(roots.space_guard().reader(reader), &roots.tmp(), origin)?;
     load_members(store, roots, &members, origin, admit, pick)
@@ -383,10 +380,7 @@ fn member_name(name: &Path) -> Option<String> {
 
 impl Members {
     fn read(reader: impl Read, tmp: &Path, origin: &str) -> Result<Self> {
-        let bad = |message: String| EngineError::BadArchive {
-            path: origin.to_string(),
-            message,
-        };
+        let bad = |message: String| bad_archive(origin, message);
         // A read stopped by the free-space reserve says so, not that the archive is bad.
         let unreadable = |what: String, e: std::io::Error| {
             EngineError::from_io_or(e, |e| bad(format!("{what}: {e}")))
@@ -508,10 +502,7 @@ impl Members {
     }
 
     fn missing(name: &str, origin: &str) -> EngineError {
-        EngineError::BadArchive {
-            path: origin.to_string(),
-            message: format!("{name}: no such file in the archive"),
-        }
+        bad_archive(origin, format!("{name}: no such file in the archive"))
     }
 
     /// A JSON document's bytes (bounded in size).
@@ -521,15 +512,12 @@ impl Members {
         (&mut reader)
             .take(JSON_LIMIT + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| EngineError::BadArchive {
-                path: origin.to_string(),
-                message: format!("{name}: {e}"),
-            })?;
+            .map_err(|e| bad_archive(origin, format!("{name}: {e}")))?;
         if bytes.len() as u64 > JSON_LIMIT {
-            return Err(EngineError::BadArchive {
-                path: origin.to_string(),
-                message: format!("{name} is larger than {JSON_LIMIT} bytes"),
-            });
+            return Err(bad_archive(
+                origin,
+                format!("{name} is larger than {JSON_LIMIT} bytes"),
+            ));
         }
         Ok(bytes)
     }
@@ -607,11 +595,8 @@ fn read_docker_archive(
     pending: &mut Vec<Pending>,
 ) -> Result<()> {
     let manifest_bytes = members.json_bytes("manifest.json", origin)?;
-    let mut entries: Vec<DockerManifestEntry> =
-        serde_json::from_slice(&manifest_bytes).map_err(|e| EngineError::BadArchive {
-            path: origin.to_string(),
-            message: format!("manifest.json: {e}"),
-        })?;
+    let mut entries: Vec<DockerManifestEntry> = serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| bad_archive(origin, format!("manifest.json: {e}")))?;
     if let Some(pick) = pick {
         entries = pick.choose(
             entries,
@@ -676,10 +661,7 @@ fn read_dir_transport(
 
 /// The member holding a blob, from its digest (`sha256:HEX`).
 fn blob_name(digest: &str, origin: &str) -> Result<String> {
-    let bad = || EngineError::BadArchive {
-        path: origin.to_string(),
-        message: format!("bad digest {digest:?}"),
-    };
+    let bad = || bad_archive(origin, format!("bad digest {digest:?}"));
     let (algorithm, hex) = digest.split_once(':').ok_or_else(bad)?;
     let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
     if !plain(algorithm) || !plain(hex) {
@@ -699,10 +681,7 @@ fn read_oci_archive(
     pick: Option<&Pick>,
     pending: &mut Vec<Pending>,
 ) -> Result<()> {
-    let bad = |message: String| EngineError::BadArchive {
-        path: origin.to_string(),
-        message,
-    };
+    let bad = |message: String| bad_archive(origin, message);
     let index: ImageIndex = serde_json::from_slice(&members.json_bytes("index.json", origin)?)
         .map_err(|e| bad(format!("index.json: {e}")))?;
     let mut descriptors: Vec<_> = index.manifests().clone();
