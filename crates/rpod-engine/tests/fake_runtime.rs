@@ -1018,6 +1018,47 @@ fn one_engine_many_threads_on_a_fake_runtime() {
     assert!(f.engine.list().unwrap().is_empty());
 }
 
+/// `rm -f` removes a container that another command starts again while the removal stops it
+/// (a `restart` or `start` beside it, another request to the service): it is killed again
+/// with the lock held, and never left running with "cannot be removed without force".
+#[test]
+fn a_forced_removal_outlasts_starts_beside_it() {
+    let f = fixture();
+    for round in 0..6 {
+        let id = f.create(&format!("r{round}"), &["sleep", "1000"]);
+        f.engine.start(&id, None, None).unwrap();
+        let removing = Arc::new(AtomicBool::new(true));
+        let starter = {
+            let (engine, id, removing) = (f.engine.clone(), id.clone(), removing.clone());
+            // Starts it whenever it has stopped, until it is gone.
+            std::thread::spawn(move || {
+                while removing.load(Ordering::SeqCst) {
+                    if let Err(e) = engine.start(&id, None, None) {
+                        if e.kind() == ErrorKind::NotFound {
+                            break;
+                        }
+                    }
+                }
+            })
+        };
+        let removed = f.engine.remove(
+            &id,
+            RemoveOptions {
+                force: true,
+                timeout: Some(0),
+                volumes: false,
+            },
+        );
+        removing.store(false, Ordering::SeqCst);
+        starter.join().unwrap();
+        assert_eq!(removed.unwrap(), id, "round {round}");
+        assert_eq!(
+            f.engine.lookup(&id).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
+}
+
 /// A pod without an infra container (nothing shared, so no image to run) on the fake.
 fn pod_without_infra(f: &Fixture, name: &str) -> rpod_engine::pods::PodRecord {
     f.engine

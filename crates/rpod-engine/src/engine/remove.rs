@@ -248,10 +248,16 @@ impl Engine {
         };
         self.sync(&mut record)?;
         if record.state.status.is_active() {
-            return Err(EngineError::RemoveRunning {
-                id,
-                state: record.state.status.as_str().to_string(),
-            });
+            if !options.force {
+                return Err(EngineError::RemoveRunning {
+                    id,
+                    state: record.state.status.as_str().to_string(),
+                });
+            }
+            // Started again between the stop and this lock, by another command (`restart`,
+            // `start`, a request to the service): killed now with the lock held, so that
+            // nothing starts it again before it is gone.
+            self.kill_holding_lock(&mut record)?;
         }
         self.remove_locked(&mut record, options.volumes)?;
         Ok(id)

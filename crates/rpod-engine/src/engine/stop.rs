@@ -109,6 +109,35 @@ impl Engine {
         Ok(record)
     }
 
+    /// Kill a container with its lock held, and record its exit: for a removal, which must
+    /// not let go of the container between the kill and its end. (A stop lets go while it
+    /// waits, `stop_with_signal`.) The monitor's exit command, which waits for the lock,
+    /// finds the container gone afterwards.
+    pub(super) fn kill_holding_lock(&self, record: &mut ContainerRecord) -> Result<()> {
+        let runtime = self.runtime(&record.config.runtime)?;
+        let oci = self.oci_container(record);
+        if !runtime.check_conmon_running(&oci)? {
+            return self.handle_dead_monitor(record);
+        }
+        if record.state.status == Status::Paused {
+            let _ = kill_frozen(runtime.as_ref(), &oci);
+        }
+        if let Err(e) = runtime.stop_container(&oci, 0, oci.stop_with_all()) {
+            if pid_alive(oci.pid) {
+                return Err(e.into());
+            }
+        }
+        let exit_file = self.exit_file(record)?;
+        wait_exit_file(&exit_file, EXIT_FILE_TIMEOUT, || {
+            !runtime.check_conmon_running(&oci).unwrap_or(false)
+        })?;
+        self.sync(record)?;
+        if record.state.status.is_active() {
+            self.handle_dead_monitor(record)?;
+        }
+        Ok(())
+    }
+
     /// A stop that failed leaves the container as it was, never `Stopping`.
     pub(super) fn undo_stopping(&self, id: &str, paused: bool) -> Result<()> {
         let _lock = self.lock(id)?;
