@@ -480,6 +480,20 @@ fn docker_cli_drives_the_lifecycle() {
     wait_until("the trap is set", || {
         service.docker_ok(&["logs", "polite"]).contains("trapped")
     });
+    // restart, with the client's signal too: the trap ends the first run, a second one
+    // starts, and the restart is an event, as Docker's.
+    service.docker_ok(&["restart", "-s", "INT", "-t", "30", "polite"]);
+    wait_until("the trap is set again", || {
+        service
+            .docker_ok(&["logs", "polite"])
+            .matches("trapped")
+            .count()
+            == 2
+    });
+    assert_eq!(
+        service.docker_past_events(&["event=restart", "container=polite"], "{{.Action}}"),
+        "restart\n"
+    );
     service.docker_ok(&["stop", "-s", "INT", "-t", "30", "polite"]);
     assert_eq!(service.docker_ok(&["wait", "polite"]).trim(), "0");
     service.docker_ok(&["rm", "polite"]);

@@ -1059,6 +1059,41 @@ fn a_forced_removal_outlasts_starts_beside_it() {
     }
 }
 
+/// Restarts of one container at the same moment (two scripts, requests to the service) all
+/// succeed, as podman's do, and leave it running: each one's start may find the container
+/// started by another, or being stopped by another.
+#[test]
+fn restarts_at_the_same_moment_all_succeed() {
+    let f = fixture();
+    let id = f.create("restarted", &["sleep", "1000"]);
+    f.engine.start(&id, None, None).unwrap();
+    let restarters: Vec<_> = (0..3)
+        .map(|_| {
+            let (engine, id) = (f.engine.clone(), id.clone());
+            std::thread::spawn(move || {
+                for round in 0..4 {
+                    let restarted = engine.restart(&id, Some(0));
+                    assert!(restarted.is_ok(), "round {round}: {restarted:?}");
+                }
+            })
+        })
+        .collect();
+    for restarter in restarters {
+        restarter.join().unwrap();
+    }
+    assert_eq!(status(&f.engine, &id), Status::Running);
+    f.engine
+        .remove(
+            &id,
+            RemoveOptions {
+                force: true,
+                timeout: Some(0),
+                volumes: false,
+            },
+        )
+        .unwrap();
+}
+
 /// A pod without an infra container (nothing shared, so no image to run) on the fake.
 fn pod_without_infra(f: &Fixture, name: &str) -> rpod_engine::pods::PodRecord {
     f.engine

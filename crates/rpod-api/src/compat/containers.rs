@@ -229,14 +229,8 @@ pub fn stop(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
 pub fn restart(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let signal = stop_signal(ex)?;
     let timeout = stop_timeout(ex)?;
-    match context.engine.stop_with_signal(name, timeout, signal) {
-        Ok(_) | Err(EngineError::NotModified(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
-    match context.engine.start(name, None, None) {
-        Ok(_) | Err(EngineError::NotModified(_)) => ex.empty(204),
-        Err(e) => Err(e.into()),
-    }
+    context.engine.restart_with_signal(name, timeout, signal)?;
+    ex.empty(204)
 }
 
 pub fn kill(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {

@@ -20,14 +20,42 @@ impl Engine {
     }
 
     /// Stop a container (if it runs) and start it again.
+    ///
+    /// The stop lets go of the container while it waits, so other commands may stop or
+    /// start it before this start (restarts at the same moment): one started meanwhile runs
+    /// anew, as asked; one being stopped by another is stopped again (that stop awaited)
+    /// and started (up to `ATTEMPTS` times). Restarts at the same moment thus all succeed,
+    /// as podman's do.
     pub fn restart(&self, name_or_id: &str, timeout: Option<u32>) -> Result<ContainerRecord> {
-        match self.stop(name_or_id, timeout) {
-            Ok(_) | Err(EngineError::NotModified(_)) => {}
-            Err(e) => return Err(e),
+        self.restart_with_signal(name_or_id, timeout, None)
+    }
+
+    /// `restart` with another first signal than the container's (the API's `signal=`).
+    pub fn restart_with_signal(
+        &self,
+        name_or_id: &str,
+        timeout: Option<u32>,
+        signal: Option<i32>,
+    ) -> Result<ContainerRecord> {
+        const ATTEMPTS: usize = 10;
+        let mut attempt = 1;
+        loop {
+            match self.stop_with_signal(name_or_id, timeout, signal) {
+                Ok(_) | Err(EngineError::NotModified(_)) => {}
+                Err(e) => return Err(e),
+            }
+            match self.start(name_or_id, None, None) {
+                Ok(record) => {
+                    self.container_event(&record, "restart", &[]);
+                    return Ok(record);
+                }
+                Err(EngineError::NotModified(_)) => return self.inspect(name_or_id),
+                // In a state no start takes (another's stop under way): stopped again.
+                Err(EngineError::StateInvalid { .. }) if attempt < ATTEMPTS => {}
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
         }
-        let record = self.start(name_or_id, None, None)?;
-        self.container_event(&record, "restart", &[]);
-        Ok(record)
     }
 
     /// Remove every container that does not run (created, exited) and passes `keep`;
