@@ -57,6 +57,11 @@ pub enum EngineError {
     #[error("{message}: container state improper")]
     StateInvalid { id: String, message: String },
 
+    /// Some of a pod's containers failed an operation on the pod: one line each, with its
+    /// own reason (which ends with its own kind, `container state improper` or another).
+    #[error("{message}")]
+    PodMembersFailed { id: String, message: String },
+
     /// Removing a container that others join (`--network container:` and the like) or
     /// require (`--requires`).
     #[error("container {name} has dependent containers which must be removed before it: {dependents}: container state improper")]
@@ -191,6 +196,7 @@ impl EngineError {
             EngineError::NameInUse { .. }
             | EngineError::PodNameInUse { .. }
             | EngineError::StateInvalid { .. }
+            | EngineError::PodMembersFailed { .. }
             | EngineError::HasDependents { .. }
             | EngineError::RemoveRunning { .. }
             | EngineError::ImageInUse { .. } => ErrorKind::Conflict,

@@ -36,7 +36,7 @@ struct FakeRuntime {
     /// The freezes, thaws and dumps, in order (`pause`, `unpause`, `dump` or `dump of a
     /// frozen container`).
     freezes: Arc<Mutex<Vec<&'static str>>>,
-    /// The calls that fail: `dump`, `thaw`.
+    /// The calls that fail: `create`, `dump`, `thaw`.
     failing: &'static [&'static str],
 }
 
@@ -188,6 +188,9 @@ impl OciRuntime for FakeRuntime {
         _restore: Option<&CheckpointOptions>,
     ) -> Result<CreateOutcome> {
         self.calls.lock().unwrap().push("create");
+        if self.failing.contains(&"create") {
+            return Err(OciError::InvalidArg("fake: no create today".into()));
+        }
         self.spawn_stopped(ctr)
     }
 
@@ -1060,8 +1063,8 @@ fn a_forced_removal_outlasts_starts_beside_it() {
 }
 
 /// Restarts of one container at the same moment (two scripts, requests to the service) all
-/// succeed, as podman's do, and leave it running: each one's start may find the container
-/// started by another, or being stopped by another.
+/// succeed and leave it running: each one's start may find the container started by
+/// another, or being stopped by another.
 #[test]
 fn restarts_at_the_same_moment_all_succeed() {
     let f = fixture();
@@ -1155,6 +1158,27 @@ fn a_pods_containers_start_stop_and_go_with_it() {
     ));
     let err = f.create_in_pod("late", "crew").unwrap_err();
     assert!(matches!(err, EngineError::NoSuchPod(_)), "{err}");
+}
+
+/// A pod's operation that some of its containers fail names each with its own reason, and
+/// says nothing more after them (no kind of its own repeated after the last reason).
+#[test]
+fn a_pods_failed_start_names_each_container_and_its_reason() {
+    let f = fixture_of(false, &["create"]);
+    pod_without_infra(&f, "crew");
+    f.create_in_pod("crew-a", "crew").unwrap();
+    let err = f.engine.pod_start("crew").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let own = f
+        .engine
+        .start("crew-a", None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(own.starts_with("fake: no create today"), "{own}");
+    assert_eq!(
+        err.to_string(),
+        format!("start of pod crew failed for 1 container(s):\ncrew-a: {own}")
+    );
 }
 
 #[test]

@@ -24,8 +24,8 @@ impl Engine {
     /// The stop lets go of the container while it waits, so other commands may stop or
     /// start it before this start (restarts at the same moment): one started meanwhile runs
     /// anew, as asked; one being stopped by another is stopped again (that stop awaited)
-    /// and started (up to `ATTEMPTS` times). Restarts at the same moment thus all succeed,
-    /// as podman's do.
+    /// and started (up to `ATTEMPTS` times). Restarts at the same moment thus all succeed
+    /// (podman 4.3 refuses those that find the container being stopped).
     pub fn restart(&self, name_or_id: &str, timeout: Option<u32>) -> Result<ContainerRecord> {
         self.restart_with_signal(name_or_id, timeout, None)
     }

@@ -721,15 +721,15 @@ impl Engine {
             self.pod_event(&pod, action);
             return Ok(pod);
         }
-        Err(EngineError::state(
-            &pod.id,
-            format!(
+        Err(EngineError::PodMembersFailed {
+            id: pod.id,
+            message: format!(
                 "{action} of pod {} failed for {} container(s):\n{}",
                 pod.name,
                 failures.len(),
                 failures.join("\n")
             ),
-        ))
+        })
     }
 
     /// Remove a pod and its containers (infra last). Without `force` a pod with a
