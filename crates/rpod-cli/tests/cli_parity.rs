@@ -2685,6 +2685,13 @@ fn health_checks_run_on_demand_and_are_recorded() {
         ),
         "healthy 0"
     );
+    // `.State.Healthcheck`, podman's other name for it, in templates; not in the JSON.
+    assert_eq!(
+        rpod.inspect("svc", "{{.State.Healthcheck.Status}}"),
+        "healthy"
+    );
+    let json: serde_json::Value = serde_json::from_str(&rpod.ok(&["inspect", "svc"])).unwrap();
+    assert!(json[0]["State"].get("Healthcheck").is_none(), "{json}");
     let log = rpod.inspect(
         "svc",
         "{{range .State.Health.Log}}{{.ExitCode}}:{{.Output}}|{{end}}",

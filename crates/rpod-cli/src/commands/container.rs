@@ -1894,6 +1894,9 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
                 item["SizeRw"] = written.into();
                 item["SizeRootFs"] = total.into();
             }
+            if templated {
+                inspect::add_template_aliases(&mut item);
+            }
             Ok(item)
         };
         let as_image = |engine: &Engine| super::image::inspect_json(engine, name, templated);
