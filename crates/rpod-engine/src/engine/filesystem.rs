@@ -233,14 +233,17 @@ impl Engine {
             return Ok((0, 0));
         };
         let mut written = 0u64;
+        let mut linked = HashSet::new();
         upper_diff::walk(&overlay.upper, &mut |entry| {
-            if let upper_diff::Entry::Present {
-                stat,
-                file: Some(_),
-                ..
-            } = entry
-            {
-                written += u64::try_from(stat.st_size).unwrap_or(0);
+            // As podman measures: every entry but directories at its own size (a symbolic
+            // link's is the length of its target), a file with several names once.
+            if let upper_diff::Entry::Present { stat, .. } = entry {
+                let directory = rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                    == rustix::fs::FileType::Directory;
+                let counted = stat.st_nlink < 2 || linked.insert((stat.st_dev, stat.st_ino));
+                if !directory && counted {
+                    written += u64::try_from(stat.st_size).unwrap_or(0);
+                }
             }
             Ok(())
         })
