@@ -18,9 +18,9 @@ pub fn container(
     Ok(serde_json::to_value(engine.inspect_view(record, exec_ids)?).unwrap_or(Value::Null))
 }
 
-/// The names a template may use for fields of a container's inspect that podman's JSON
-/// does not have: `.State.Healthcheck`, a method of podman's state that Docker's older
-/// name for `.State.Health` leads to, the same value.
+/// Names a container's templates may use that podman's JSON does not have:
+/// `.State.Healthcheck`, which podman's state answers as `.State.Health` (a method kept
+/// for templates written for Docker's older name).
 pub fn add_template_aliases(item: &mut Value) {
     if let Some(state) = item.get_mut("State").and_then(Value::as_object_mut) {
         if let Some(health) = state.get("Health").cloned() {

@@ -40,6 +40,13 @@ struct FakeRuntime {
     failing: &'static [&'static str],
 }
 
+/// `rm -f -t 0`.
+const FORCED_AT_ONCE: RemoveOptions = RemoveOptions {
+    force: true,
+    timeout: Some(0),
+    volumes: false,
+};
+
 fn unsupported(operation: &'static str) -> OciError {
     OciError::NotSupported {
         operation,
@@ -1001,16 +1008,7 @@ fn one_engine_many_threads_on_a_fake_runtime() {
                     engine.list().unwrap();
                     engine.stop(&id, Some(0)).unwrap();
                     assert_eq!(engine.wait(&id).unwrap(), 137);
-                    engine
-                        .remove(
-                            &id,
-                            RemoveOptions {
-                                force: true,
-                                timeout: Some(0),
-                                volumes: false,
-                            },
-                        )
-                        .unwrap();
+                    engine.remove(&id, FORCED_AT_ONCE).unwrap();
                 }
             })
         })
@@ -1044,14 +1042,7 @@ fn a_forced_removal_outlasts_starts_beside_it() {
                 }
             })
         };
-        let removed = f.engine.remove(
-            &id,
-            RemoveOptions {
-                force: true,
-                timeout: Some(0),
-                volumes: false,
-            },
-        );
+        let removed = f.engine.remove(&id, FORCED_AT_ONCE);
         removing.store(false, Ordering::SeqCst);
         starter.join().unwrap();
         assert_eq!(removed.unwrap(), id, "round {round}");
@@ -1085,16 +1076,7 @@ fn restarts_at_the_same_moment_all_succeed() {
         restarter.join().unwrap();
     }
     assert_eq!(status(&f.engine, &id), Status::Running);
-    f.engine
-        .remove(
-            &id,
-            RemoveOptions {
-                force: true,
-                timeout: Some(0),
-                volumes: false,
-            },
-        )
-        .unwrap();
+    f.engine.remove(&id, FORCED_AT_ONCE).unwrap();
 }
 
 /// A pod without an infra container (nothing shared, so no image to run) on the fake.
