@@ -1163,6 +1163,38 @@ fn a_pods_failed_start_names_each_container_and_its_reason() {
     );
 }
 
+/// Restarts of one pod at the same moment all succeed and leave its containers running,
+/// as restarts of one container do.
+#[test]
+fn pod_restarts_at_the_same_moment_all_succeed() {
+    use rpod_engine::pods::PodStatus;
+    let f = fixture();
+    pod_without_infra(&f, "crew");
+    f.create_in_pod("crew-a", "crew").unwrap();
+    f.create_in_pod("crew-b", "crew").unwrap();
+    f.engine.pod_start("crew").unwrap();
+    let restarters: Vec<_> = (0..3)
+        .map(|_| {
+            let engine = f.engine.clone();
+            std::thread::spawn(move || {
+                for round in 0..4 {
+                    let restarted = engine.pod_restart("crew", Some(0));
+                    assert!(restarted.is_ok(), "round {round}: {restarted:?}");
+                }
+            })
+        })
+        .collect();
+    for restarter in restarters {
+        restarter.join().unwrap();
+    }
+    let view = f
+        .engine
+        .pod_view(f.engine.lookup_pod("crew").unwrap())
+        .unwrap();
+    assert_eq!(view.status, PodStatus::Running);
+    f.engine.pod_remove("crew", true, Some(0)).unwrap();
+}
+
 #[test]
 fn no_container_joins_a_pod_while_it_is_removed() {
     // Containers made while their pod is removed are removed with it, or refused: none is

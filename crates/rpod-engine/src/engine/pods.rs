@@ -528,6 +528,16 @@ impl Engine {
     /// containers runs is being started: its init containers (`--init-ctr`) run before
     /// them, each to its end, in the order they were made; one that fails stops the start.
     pub fn pod_start(&self, name_or_id: &str) -> Result<PodRecord> {
+        self.pod_start_with(name_or_id, &|id| self.start(id, None, None).map(drop))
+    }
+
+    /// `pod_start` with `start` for each container that does not run (an error
+    /// `NotModified` from it, started meanwhile, is no failure).
+    fn pod_start_with(
+        &self,
+        name_or_id: &str,
+        start: &dyn Fn(&str) -> Result<()>,
+    ) -> Result<PodRecord> {
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
         let is_infra = |c: &ContainerRecord| Some(c.id()) == view.pod.infra_id.as_deref();
         let active = |c: &ContainerRecord| c.state.status.is_running_or_paused();
@@ -543,8 +553,8 @@ impl Engine {
         if !inits.is_empty() && !started {
             if let Some(infra) = view.containers.iter().find(|c| is_infra(c)) {
                 if !active(infra) {
-                    match self.start(infra.id(), None, None) {
-                        Ok(_) | Err(EngineError::NotModified(_)) => {}
+                    match start(infra.id()) {
+                        Ok(()) | Err(EngineError::NotModified(_)) => {}
                         Err(e) => return Err(e),
                     }
                 }
@@ -558,8 +568,8 @@ impl Engine {
             if active(record) || record.config.init_container.is_some() {
                 continue;
             }
-            match self.start(record.id(), None, None) {
-                Ok(_) | Err(EngineError::NotModified(_)) => {}
+            match start(record.id()) {
+                Ok(()) | Err(EngineError::NotModified(_)) => {}
                 Err(e) => failures.push(format!("{}: {e}", record.config.name)),
             }
         }
@@ -646,10 +656,15 @@ impl Engine {
         self.pod_outcome(view.pod, "stop", failures)
     }
 
-    /// `pod restart`: stop every container, then start them all.
+    /// `pod restart`: stop every container, then start them all. A container that another
+    /// command stops meanwhile (restarts of the pod at the same moment) is restarted as
+    /// `restart` restarts it: its stop awaited, then started.
     pub fn pod_restart(&self, name_or_id: &str, timeout: Option<u32>) -> Result<PodRecord> {
         let pod = self.pod_stop(name_or_id, timeout)?;
-        self.pod_start(&pod.id)
+        self.pod_start_with(&pod.id, &|id| match self.start(id, None, None) {
+            Err(EngineError::StateInvalid { .. }) => self.restart(id, timeout).map(drop),
+            other => other.map(drop),
+        })
     }
 
     /// Send `signal` to every running container of the pod; an error when none runs.
