@@ -18,17 +18,6 @@ pub fn container(
     Ok(serde_json::to_value(engine.inspect_view(record, exec_ids)?).unwrap_or(Value::Null))
 }
 
-/// Names a container's templates may use that podman's JSON does not have:
-/// `.State.Healthcheck`, which podman's state answers as `.State.Health` (a method kept
-/// for templates written for Docker's older name).
-pub fn add_template_aliases(item: &mut Value) {
-    if let Some(state) = item.get_mut("State").and_then(Value::as_object_mut) {
-        if let Some(health) = state.get("Health").cloned() {
-            state.insert("Healthcheck".into(), health);
-        }
-    }
-}
-
 /// The status column of `ps`.
 /// podman 4 says how long ago a running container started ("Up 5 seconds ago"); the
 /// Docker API's text has no "ago", as Docker's.

@@ -7884,6 +7884,11 @@ fn rpod_remote_renames_inits_checks_health_and_names_images() {
         rpod.inspect("checked", "{{.State.Health.Status}}"),
         "healthy"
     );
+    // podman's other name for it, in the client's templates as in the local command's.
+    assert_eq!(
+        service.remote_ok(&["inspect", "-f", "{{.State.Healthcheck.Status}}", "checked"]),
+        "healthy\n"
+    );
     fails(&["healthcheck", "run", "nosuch"], 125, "no such container");
     // tag and untag: names checked before any is sent.
     service.remote_ok(&["tag", "demo", "other:v2", "localhost:5000/team/app"]);

@@ -25,7 +25,8 @@ pub enum Entry<'a> {
     Deleted(&'a Path),
     /// A directory that hides everything below it in the lower layers.
     Opaque(&'a Path),
-    /// A file, directory, link or node at `path`; `file` is open for regular files.
+    /// A file, directory, link or node at `path`; `file` is open for regular files (walked
+    /// by `walk`).
     Present {
         path: &'a Path,
         stat: &'a Stat,
@@ -52,6 +53,35 @@ fn is_opaque(dir: &impl AsFd) -> bool {
 /// Call `visit` for every entry below `upper`, sorted by name, parents first. A missing
 /// upper directory (a container never mounted) has no changes.
 pub fn walk(upper: &Path, visit: &mut dyn FnMut(Entry) -> io::Result<()>) -> io::Result<()> {
+    walk_tree(upper, true, visit)
+}
+
+/// The bytes of the files in a tree (a container's upper layer, a volume), as podman
+/// measures them: every entry but directories at its own size (a symbolic link's is the
+/// length of its target), a file with several names once. Walked by descriptor, as
+/// `walk`, without opening the files.
+pub fn disk_usage(root: &Path) -> io::Result<u64> {
+    let mut total = 0u64;
+    let mut linked = std::collections::HashSet::new();
+    walk_tree(root, false, &mut |entry| {
+        if let Entry::Present { stat, .. } = entry {
+            let directory = FileType::from_raw_mode(stat.st_mode) == FileType::Directory;
+            let counted = stat.st_nlink < 2 || linked.insert((stat.st_dev, stat.st_ino));
+            if !directory && counted {
+                total += u64::try_from(stat.st_size).unwrap_or(0);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(total)
+}
+
+/// `walk`, with regular files opened (`open_files`) or only described by their stat.
+fn walk_tree(
+    upper: &Path,
+    open_files: bool,
+    visit: &mut dyn FnMut(Entry) -> io::Result<()>,
+) -> io::Result<()> {
     let top = match rfs::open(
         upper,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
@@ -61,12 +91,13 @@ pub fn walk(upper: &Path, visit: &mut dyn FnMut(Entry) -> io::Result<()>) -> io:
         Err(rustix::io::Errno::NOENT) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    walk_dir(&top, Path::new(""), visit)
+    walk_dir(&top, Path::new(""), open_files, visit)
 }
 
 fn walk_dir(
     dir: &OwnedFd,
     rel: &Path,
+    open_files: bool,
     visit: &mut dyn FnMut(Entry) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut names: Vec<OsString> = Vec::new();
@@ -88,6 +119,12 @@ fn walk_dir(
         let kind = FileType::from_raw_mode(stat.st_mode);
         match kind {
             FileType::CharacterDevice if stat.st_rdev == 0 => visit(Entry::Deleted(&path))?,
+            FileType::RegularFile if !open_files => visit(Entry::Present {
+                path: &path,
+                stat: &stat,
+                file: None,
+                link: None,
+            })?,
             FileType::RegularFile => {
                 let fd = match rfs::openat(
                     dir,
@@ -145,7 +182,7 @@ fn walk_dir(
                 if is_opaque(&child) {
                     visit(Entry::Opaque(&path))?;
                 }
-                walk_dir(&child, &path, visit)?;
+                walk_dir(&child, &path, open_files, visit)?;
             }
             _ => visit(Entry::Present {
                 path: &path,
@@ -408,6 +445,18 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn disk_usage_counts_files_and_links_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/blob"), [0u8; 1000]).unwrap();
+        std::fs::hard_link(dir.path().join("sub/blob"), dir.path().join("again")).unwrap();
+        symlink("/aaaa/bbbb", dir.path().join("link")).unwrap();
+        // The file once for its two names, the link at its target's length, no directory.
+        assert_eq!(disk_usage(dir.path()).unwrap(), 1010);
+        assert_eq!(disk_usage(&dir.path().join("none")).unwrap(), 0);
     }
 
     #[test]

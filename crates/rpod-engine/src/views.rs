@@ -1205,6 +1205,18 @@ pub fn image_template_fields(value: &mut serde_json::Value) {
     }
 }
 
+/// A container's inspect JSON (this view's, or a service's) made whole for a template:
+/// names podman's struct answers that its JSON does not have. `.State.Healthcheck` is a
+/// method of podman's state, kept for templates written for Docker's older name of
+/// `.State.Health`: the same value.
+pub fn container_template_fields(value: &mut serde_json::Value) {
+    if let Some(state) = value.get_mut("State").and_then(|s| s.as_object_mut()) {
+        if let Some(health) = state.get("Health").cloned() {
+            state.insert("Healthcheck".into(), health);
+        }
+    }
+}
+
 impl ImageInspect {
     /// The view for a template: every field, those JSON leaves out too (a Go template
     /// reads a struct's every field: `{{.Annotations}}` is `map[]`).

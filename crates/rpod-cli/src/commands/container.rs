@@ -1895,7 +1895,7 @@ pub fn inspect(engine: &Engine, args: InspectArgs) -> Outcome {
                 item["SizeRootFs"] = total.into();
             }
             if templated {
-                inspect::add_template_aliases(&mut item);
+                rpod_engine::views::container_template_fields(&mut item);
             }
             Ok(item)
         };

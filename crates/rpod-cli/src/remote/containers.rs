@@ -224,8 +224,14 @@ pub fn inspect(client: &mut Client, args: &InspectArgs) -> Outcome {
             match reply.status {
                 200 => {
                     let mut item = reply.json()?;
-                    if *kind == "images" && !matches!(args.format.as_deref(), None | Some("json")) {
-                        rpod_engine::views::image_template_fields(&mut item);
+                    if !matches!(args.format.as_deref(), None | Some("json")) {
+                        match *kind {
+                            "images" => rpod_engine::views::image_template_fields(&mut item),
+                            "containers" => {
+                                rpod_engine::views::container_template_fields(&mut item)
+                            }
+                            _ => {}
+                        }
                     }
                     found = Some(item);
                     break;

@@ -232,22 +232,8 @@ impl Engine {
         let Ok((image, overlay)) = self.image_based(record) else {
             return Ok((0, 0));
         };
-        let mut written = 0u64;
-        let mut linked = HashSet::new();
-        upper_diff::walk(&overlay.upper, &mut |entry| {
-            // As podman measures: every entry but directories at its own size (a symbolic
-            // link's is the length of its target), a file with several names once.
-            if let upper_diff::Entry::Present { stat, .. } = entry {
-                let directory = rustix::fs::FileType::from_raw_mode(stat.st_mode)
-                    == rustix::fs::FileType::Directory;
-                let counted = stat.st_nlink < 2 || linked.insert((stat.st_dev, stat.st_ino));
-                if !directory && counted {
-                    written += u64::try_from(stat.st_size).unwrap_or(0);
-                }
-            }
-            Ok(())
-        })
-        .map_err(|e| EngineError::io("measuring", &overlay.upper, e))?;
+        let written = upper_diff::disk_usage(&overlay.upper)
+            .map_err(|e| EngineError::io("measuring", &overlay.upper, e))?;
         Ok((written, image.size + written))
     }
 

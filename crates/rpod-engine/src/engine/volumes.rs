@@ -32,20 +32,7 @@ impl Engine {
     /// Bytes in a volume's files (walked by descriptor: containers write there).
     pub fn volume_size(&self, name: &str) -> Result<u64> {
         let path = self.volume_path(name);
-        let mut total = 0u64;
-        crate::upper_diff::walk(&path, &mut |entry| {
-            if let crate::upper_diff::Entry::Present {
-                stat,
-                file: Some(_),
-                ..
-            } = entry
-            {
-                total += u64::try_from(stat.st_size).unwrap_or(0);
-            }
-            Ok(())
-        })
-        .map_err(|e| EngineError::io("measuring", &path, e))?;
-        Ok(total)
+        crate::upper_diff::disk_usage(&path).map_err(|e| EngineError::io("measuring", &path, e))
     }
 
     /// Create a volume (a random name when `name` is `None`), with the local driver's

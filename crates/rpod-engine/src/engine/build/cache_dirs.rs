@@ -90,19 +90,8 @@ pub(crate) fn prune(base: &Path) -> Result<(Vec<String>, u64)> {
         let Ok(_lock) = Flock::lock(handle, FlockArg::LockExclusiveNonblock) else {
             continue;
         };
-        let mut size = 0u64;
-        crate::upper_diff::walk(&path, &mut |entry| {
-            if let crate::upper_diff::Entry::Present {
-                stat,
-                file: Some(_),
-                ..
-            } = entry
-            {
-                size += u64::try_from(stat.st_size).unwrap_or(0);
-            }
-            Ok(())
-        })
-        .map_err(|e| EngineError::io("measuring", &path, e))?;
+        let size = crate::upper_diff::disk_usage(&path)
+            .map_err(|e| EngineError::io("measuring", &path, e))?;
         fs::remove_dir_all(&path).map_err(|e| EngineError::io("removing", &path, e))?;
         bytes += size;
         removed.push(
