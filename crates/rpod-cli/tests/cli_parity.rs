@@ -1015,6 +1015,42 @@ fn cp_between_the_host_and_containers() {
     let piped = pipe_through(&mut rpod.command(&["cp", "-", "box:/tmp"]), &tarball);
     assert!(piped.status.success(), "{piped:?}");
     assert_eq!(rpod.ok(&["exec", "box", "cat", "/tmp/streamed"]), "piped\n");
+    // A fifo in the tar is one in the container, with its mode (it was an empty file); an
+    // entry climbing out of the destination is refused by name (it was skipped unsaid).
+    let mut special = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Fifo);
+    header.set_size(0);
+    header.set_mode(0o662);
+    special
+        .append_data(&mut header, "pipe", std::io::empty())
+        .unwrap();
+    let special = special.into_inner().unwrap();
+    let piped = pipe_through(&mut rpod.command(&["cp", "-", "box:/tmp"]), &special);
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(
+        rpod.ok(&["exec", "box", "stat", "-c", "%F %a", "/tmp/pipe"]),
+        "fifo 662\n"
+    );
+    let mut climbing = tar::Header::new_old();
+    climbing.set_size(2);
+    climbing.set_mode(0o644);
+    climbing.as_old_mut().name[..11].copy_from_slice(b"../../climb");
+    climbing.set_cksum();
+    let mut tarball = tar::Builder::new(Vec::new());
+    tarball.append(&climbing, &b"x\n"[..]).unwrap();
+    let piped = pipe_through(
+        rpod.command(&["cp", "-", "box:/tmp"])
+            .stderr(std::process::Stdio::piped()),
+        &tarball.into_inner().unwrap(),
+    );
+    assert_eq!(piped.status.code(), Some(125), "{piped:?}");
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        err.contains(r#""../../climb" is outside of the destination"#),
+        "{err}"
+    );
+    rpod.fails(&["exec", "box", "ls", "/climb", "/tmp/climb"], 1);
     // A tar without entries for the directories it implies leaves the existing ones (and
     // what they hold) as they are: /tmp stays 1777, a directory keeps its owner; new ones
     // are 0755 and, as all that is copied, the container user's (podman's --archive).

@@ -116,6 +116,44 @@ fn check_runtime(runtime: &str) {
         rpod.ok(&["run", "--rm", "-v", "keep:/k", "demo", "cat", "/k/f"]),
         "kept\n"
     );
+    // Volumes, named and anonymous, are mounted nosuid and nodev (podman's defaults: a
+    // set-user-ID program or a device node another container or an archive put there does
+    // nothing), unless `suid` or `dev` says otherwise.
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "keep:/k",
+        "-v",
+        "/anon",
+        "-v",
+        "open:/o:suid,dev",
+        "demo",
+        "sh",
+        "-c",
+        "grep -E ' /(k|anon|o) ' /proc/mounts | sort -k2",
+    ]);
+    let flags: Vec<(&str, bool, bool)> = out
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let options: Vec<&str> = fields[3].split(',').collect();
+            (
+                fields[1],
+                options.contains(&"nosuid"),
+                options.contains(&"nodev"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("/anon", true, true),
+            ("/k", true, true),
+            ("/o", false, false)
+        ],
+        "{out}"
+    );
 }
 
 #[test]
@@ -915,9 +953,12 @@ fn volume_filters_all_and_timeouts_as_podman() {
 fn volume_export_import_mount_and_unmount() {
     let rpod = Rpod::with_image("runc");
     rpod.ok(&["volume", "create", "source"]);
+    // A fifo and a device node too: unpacked as what they are (the tar crate alone writes
+    // empty files for them), with their modes.
     rpod.ok(&[
-        "run", "--rm", "-v", "source:/v", "demo", "sh", "-c",
-        "mkdir /v/d && echo hi > /v/d/f && chown 33:44 /v/d/f && chmod 640 /v/d/f && ln -s d/f /v/l",
+        "run", "--rm", "--cap-add", "MKNOD", "-v", "source:/v", "demo", "sh", "-c",
+        "mkdir /v/d && echo hi > /v/d/f && chown 33:44 /v/d/f && chmod 640 /v/d/f && ln -s d/f /v/l \
+         && mkfifo -m 662 /v/d/p && mknod -m 666 /v/d/n c 1 3",
     ]);
     let archive = rpod.dir.path().join("source.tar");
     let archive = archive.display().to_string();
@@ -944,9 +985,10 @@ fn volume_export_import_mount_and_unmount() {
             "demo",
             "sh",
             "-c",
-            "cat /v/l /v/k; stat -c '%u:%g %a' /v/d/f; readlink /v/l"
+            "cat /v/l /v/k; stat -c '%u:%g %a' /v/d/f; readlink /v/l; \
+             stat -c '%F %a %t:%T' /v/d/p /v/d/n"
         ]),
-        "hi\nkeep\n33:44 640\nd/f\n"
+        "hi\nkeep\n33:44 640\nd/f\nfifo 662 0:0\ncharacter special file 666 1:3\n"
     );
     // From standard input; bad archives and unknown volumes are refused.
     rpod.ok(&["volume", "create", "piped"]);
@@ -970,6 +1012,18 @@ fn volume_export_import_mount_and_unmount() {
         125,
     );
     assert!(!err.is_empty());
+    // An entry climbing out of the volume is refused by name, as podman refuses it (the
+    // tar crate alone skipped it without a word).
+    let climbing = rpod.dir.path().join("climbing.tar");
+    std::fs::write(&climbing, climbing_tar("../../outside")).unwrap();
+    let err = rpod.fails(
+        &["volume", "import", "piped", &climbing.display().to_string()],
+        125,
+    );
+    assert!(
+        err.contains(r#""../../outside" is outside of the destination"#),
+        "{err}"
+    );
     rpod.fails(&["volume", "export", "nosuch"], 125);
     // mount: a tmpfs volume's device mounted, its path printed; unmount undoes it.
     rpod.ok(&[
@@ -1004,6 +1058,20 @@ fn volume_export_import_mount_and_unmount() {
             .display()
             .to_string()
     );
+}
+
+/// A tar of one file whose path is `path` as written (the tar crate refuses `..` in a path
+/// it is given).
+fn climbing_tar(path: &str) -> Vec<u8> {
+    let mut header = tar::Header::new_old();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(5);
+    header.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+    header.set_cksum();
+    let mut archive = tar::Builder::new(Vec::new());
+    archive.append(&header, &b"pwned"[..]).unwrap();
+    archive.into_inner().unwrap()
 }
 
 /// `--mount ...,subpath=`: only that path of a volume (or a bind's source) is mounted, made

@@ -16,7 +16,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -416,6 +416,58 @@ impl ConfinedDir {
             Err(e) => Err(ConfinedError::io("opening", &self.shown(rel), e)),
         }
     }
+}
+
+/// Give the entry `name` of `parent` exactly `mode` (the process's umask played a part in
+/// its creation), never through a symbolic link: Linux has no `lchmod`, and `fchmod`
+/// refuses a descriptor opened as a path, so the entry is opened as a path without
+/// following it, checked to be no link, and changed through that descriptor's link in
+/// /proc (which names the inode itself). For entries that cannot be opened for I/O
+/// (device nodes, fifos), in trees others may write to (a running container's root).
+pub fn set_mode_no_follow(parent: &impl AsFd, name: &OsStr, mode: Mode) -> io::Result<()> {
+    let entry = rfs::openat(
+        parent,
+        name,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let stat = rfs::fstat(&entry)?;
+    if rfs::FileType::from_raw_mode(stat.st_mode) == rfs::FileType::Symlink {
+        return Err(io::Error::other(format!(
+            "{} became a symbolic link",
+            Path::new(name).display()
+        )));
+    }
+    rfs::chmod(
+        format!("/proc/self/fd/{}", entry.as_raw_fd()).as_str(),
+        mode,
+    )?;
+    Ok(())
+}
+
+/// Make a device node or fifo `name` in `parent` (nothing may be there) with exactly
+/// `mode`, owned by `owner` when given: what unpacking and copying a tree do for such
+/// entries, as podman's do.
+pub fn make_node(
+    parent: &impl AsFd,
+    name: &OsStr,
+    kind: rfs::FileType,
+    mode: Mode,
+    device: rfs::Dev,
+    owner: Option<(u32, u32)>,
+) -> io::Result<()> {
+    rfs::mknodat(parent, name, kind, Mode::from_raw_mode(0o600), device)?;
+    if let Some((uid, gid)) = owner {
+        rfs::chownat(
+            parent,
+            name,
+            Some(rfs::Uid::from_raw(uid)),
+            Some(rfs::Gid::from_raw(gid)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?;
+    }
+    // After the owner, which may clear set-id bits.
+    set_mode_no_follow(parent, name, mode)
 }
 
 /// Remove `name` in `parent` whatever it is (a directory with all it holds), without ever

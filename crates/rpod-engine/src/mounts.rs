@@ -293,6 +293,20 @@ fn bind_of(source: PathBuf, target: &str, words: &[&str]) -> Result<MountSpec> {
     })
 }
 
+/// A volume's options: `nosuid` and `nodev` unless the words say `suid` or `dev` (or
+/// repeat them), as podman mounts volumes. What a volume holds came from containers or
+/// archives (`volume import`, copies of an image's files): a set-user-ID program or a
+/// device node put there must not work in the next container that mounts it.
+fn volume_options(words: &[&str]) -> Result<BindWords> {
+    let mut parsed = bind_options(words)?;
+    for (default, opposite) in [("nosuid", "suid"), ("nodev", "dev")] {
+        if !parsed.options.iter().any(|o| o == default || o == opposite) {
+            parsed.options.push(default.to_string());
+        }
+    }
+    Ok(parsed)
+}
+
 /// A named volume `name` on `target` (created at container create when missing).
 pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpec> {
     if !crate::names::valid_name(name) {
@@ -300,7 +314,7 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
             "invalid volume name {name:?}: must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
         )));
     }
-    let parsed = bind_options(words)?;
+    let parsed = volume_options(words)?;
     Ok(MountSpec {
         kind: MountKind::Bind,
         source: PathBuf::new(),
@@ -317,7 +331,7 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
 
 /// An anonymous volume on `target` (named and created at container create).
 pub fn anonymous_volume(target: &str, words: &[&str]) -> Result<MountSpec> {
-    let parsed = bind_options(words)?;
+    let parsed = volume_options(words)?;
     Ok(MountSpec {
         kind: MountKind::Bind,
         source: PathBuf::new(),
@@ -601,7 +615,20 @@ mod tests {
         let named = parse_volume("name:/a:ro", dir.path()).unwrap();
         check_bind_sources(std::slice::from_ref(&named)).unwrap();
         assert_eq!(named.volume.as_deref(), Some("name"));
-        assert_eq!(named.options, ["rbind", "rprivate", "ro"]);
+        assert_eq!(
+            named.options,
+            ["rbind", "rprivate", "ro", "nosuid", "nodev"]
+        );
+        // Volumes are nosuid and nodev unless told otherwise (podman's); binds are not.
+        let allowed = parse_volume("v:/a:suid,dev,exec", dir.path()).unwrap();
+        assert_eq!(
+            allowed.options,
+            ["rbind", "rprivate", "suid", "dev", "exec"]
+        );
+        let half = parse_mount("type=volume,src=v,dst=/a,dev", dir.path()).unwrap();
+        assert_eq!(half.options, ["rbind", "rprivate", "dev", "nosuid"]);
+        let anonymous = parse_volume("/anon", dir.path()).unwrap();
+        assert_eq!(anonymous.options, ["rbind", "rprivate", "nosuid", "nodev"]);
         let anonymous = parse_volume("/a/./b:ro", dir.path());
         assert!(anonymous.is_err(), "an anonymous volume takes no options");
         let anonymous = parse_volume("/a/./b", dir.path()).unwrap();

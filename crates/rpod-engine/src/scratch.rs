@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::confined::ConfinedDir;
 use crate::free_space::SpaceGuard;
 use crate::{EngineError, Result};
 
@@ -147,9 +148,10 @@ pub fn clean_stale(tmp: &Path) {
     }
 }
 
-/// Unpack a tar stream (hostile input) into a scratch directory of rpod's: the tar crate
-/// keeps every member inside it; modes kept, and owners too with `owners`. `origin` names
-/// the archive in errors. Stopped when `space`'s reserve is reached; returns the archive's
+/// Unpack a tar stream (hostile input) into a scratch directory of rpod's: every member is
+/// kept inside it, and an entry whose path climbs out (`../x`) is refused, as podman's
+/// unpacking refuses it; modes kept, and owners too with `owners`. `origin` names the
+/// archive in errors. Stopped when `space`'s reserve is reached; returns the archive's
 /// size (what copying its content on will need, at most).
 pub fn unpack_tar(
     input: impl std::io::Read,
@@ -158,11 +160,7 @@ pub fn unpack_tar(
     owners: bool,
     space: &SpaceGuard,
 ) -> Result<u64> {
-    let mut reader = space.reader(input);
-    unpacker(&mut reader, owners)
-        .unpack(dir)
-        .map_err(|e| bad_archive(origin, e))?;
-    Ok(reader.bytes())
+    unpack_tar_listing(input, dir, origin, owners, space).map(|(size, _)| size)
 }
 
 /// A tar reader as rpod unpacks hostile archives: modes kept, owners only when asked,
@@ -197,18 +195,32 @@ pub fn unpack_tar_listing(
     let mut reader = space.reader(input);
     let mut listed = std::collections::HashSet::new();
     let mut dir_times = Vec::new();
+    let tree = ConfinedDir::open(dir).map_err(|e| EngineError::InvalidArg(e.to_string()))?;
     {
         let mut archive = unpacker(&mut reader, owners);
         for entry in archive.entries().map_err(bad)? {
             let mut entry = entry.map_err(bad)?;
-            // Kept inside `dir` by the tar crate; an entry it skips (a `..` in its path)
-            // is not noted either.
-            if !entry.unpack_in(dir).map_err(bad)? || !entry.header().entry_type().is_dir() {
+            let path = entry.path().map_err(bad)?.into_owned();
+            // The tar crate would skip such an entry without a word.
+            if path
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+            {
+                return Err(EngineError::BadArchive {
+                    path: origin.into(),
+                    message: format!("{:?} is outside of the destination", path.display()),
+                });
+            }
+            let kind = entry.header().entry_type();
+            if let Some(node) = node_kind(kind) {
+                unpack_node(&entry, &tree, &path, node, owners).map_err(bad)?;
                 continue;
             }
-            let path: PathBuf = entry
-                .path()
-                .map_err(bad)?
+            // Kept inside `dir` by the tar crate.
+            if !entry.unpack_in(dir).map_err(bad)? || !kind.is_dir() {
+                continue;
+            }
+            let path: PathBuf = path
                 .components()
                 .filter(|c| matches!(c, std::path::Component::Normal(_)))
                 .collect();
@@ -253,6 +265,70 @@ pub fn unpack_tar_listing(
     Ok((reader.bytes(), listed))
 }
 
+/// The kind of node a tar entry makes that the tar crate would unpack as an empty regular
+/// file: device nodes and fifos.
+fn node_kind(kind: tar::EntryType) -> Option<rustix::fs::FileType> {
+    if kind.is_character_special() {
+        Some(rustix::fs::FileType::CharacterDevice)
+    } else if kind.is_block_special() {
+        Some(rustix::fs::FileType::BlockDevice)
+    } else if kind.is_fifo() {
+        Some(rustix::fs::FileType::Fifo)
+    } else {
+        None
+    }
+}
+
+/// A device node or fifo of an archive, made as it says (podman's unpacking makes them
+/// too), beneath `tree` without following any link, replacing what is there unless that
+/// is a directory.
+fn unpack_node<R: io::Read>(
+    entry: &tar::Entry<R>,
+    tree: &ConfinedDir,
+    path: &Path,
+    kind: rustix::fs::FileType,
+    owners: bool,
+) -> io::Result<()> {
+    let header = entry.header();
+    let (parent, name) = tree.parent_of(path, true).map_err(io::Error::other)?;
+    match rustix::fs::unlinkat(&parent, &name, rustix::fs::AtFlags::empty()) {
+        Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => {
+            return Err(io::Error::new(
+                io::Error::from(e).kind(),
+                format!("replacing {}: {e}", path.display()),
+            ))
+        }
+    }
+    // A fifo's header may leave the numbers blank.
+    let device = rustix::fs::makedev(
+        header.device_major().ok().flatten().unwrap_or(0),
+        header.device_minor().ok().flatten().unwrap_or(0),
+    );
+    let owner = if owners {
+        Some((header.uid()? as u32, header.gid()? as u32))
+    } else {
+        None
+    };
+    let mode = rustix::fs::Mode::from_raw_mode(header.mode()? & 0o7777);
+    crate::confined::make_node(&parent, &name, kind, mode, device, owner)
+        .map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", path.display())))?;
+    let time = rustix::fs::Timespec {
+        tv_sec: header.mtime()? as i64,
+        tv_nsec: 0,
+    };
+    rustix::fs::utimensat(
+        &parent,
+        &name,
+        &rustix::fs::Timestamps {
+            last_access: time,
+            last_modification: time,
+        },
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    )?;
+    Ok(())
+}
+
 /// Archive what a scratch directory of rpod's holds into `out`, each top entry under its
 /// own name (no `./` entry, whose mode would be the scratch directory's), links as links.
 /// Only for directories no container can write to: the walk goes by path.
@@ -279,10 +355,10 @@ mod tests {
     use super::*;
 
     /// A hostile archive: a link out of the directory, then a directory entry whose path
-    /// (`a/../target`, which the tar crate skips) would lead through it. Nothing outside is
-    /// touched, not even a time; the archive's own directories get theirs.
+    /// (`a/../target`, which the tar crate would skip) leads through it: refused, and
+    /// nothing outside is touched, not even a time.
     #[test]
-    fn an_archives_directory_times_stay_inside_its_directory() {
+    fn an_archives_entry_through_a_parent_is_refused() {
         use std::os::unix::fs::MetadataExt;
         let outside = tempfile::tempdir().unwrap();
         let target = outside.path().join("target");
@@ -314,15 +390,102 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let space = SpaceGuard::new(dir.path(), crate::free_space::KeepFree::Bytes(0));
+        let refused = unpack_tar_listing(bytes.as_slice(), dir.path(), "test", false, &space)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains(r#""a/../target" is outside of the destination"#),
+            "{refused}"
+        );
+        assert_eq!(std::fs::metadata(&target).unwrap().mtime(), before);
+        assert!(!dir.path().join("own").exists());
+    }
+
+    /// An archive's directories get their times after what was unpacked into them, and
+    /// are listed.
+    #[test]
+    fn an_archives_directories_keep_their_times() {
+        use std::os::unix::fs::MetadataExt;
+        let mut archive = tar::Builder::new(Vec::new());
+        let mut own = tar::Header::new_gnu();
+        own.set_entry_type(tar::EntryType::Directory);
+        own.set_mode(0o755);
+        own.set_mtime(1_000_000_000);
+        own.set_size(0);
+        archive
+            .append_data(&mut own, "own", std::io::empty())
+            .unwrap();
+        let mut file = tar::Header::new_gnu();
+        file.set_mode(0o644);
+        file.set_size(2);
+        archive
+            .append_data(&mut file, "own/file", &b"hi"[..])
+            .unwrap();
+        let bytes = archive.into_inner().unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let space = SpaceGuard::new(dir.path(), crate::free_space::KeepFree::Bytes(0));
         let (_, listed) =
             unpack_tar_listing(bytes.as_slice(), dir.path(), "test", false, &space).unwrap();
-        assert_eq!(std::fs::metadata(&target).unwrap().mtime(), before);
         assert_eq!(
             std::fs::metadata(dir.path().join("own")).unwrap().mtime(),
             1_000_000_000
         );
-        assert!(listed.contains(Path::new("own")));
-        assert!(!listed.contains(Path::new("a/target")), "{listed:?}");
+        assert_eq!(listed, [PathBuf::from("own")].into_iter().collect());
+    }
+
+    /// An entry climbing out of the directory is refused with its name (the tar crate
+    /// alone skips it without a word); nothing is written outside.
+    #[test]
+    fn an_entry_climbing_out_is_refused() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("into");
+        std::fs::create_dir(&dir).unwrap();
+        let mut header = tar::Header::new_old();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(0o644);
+        header.set_size(5);
+        // Written by hand: the tar crate refuses `..` in a path it is given.
+        header.as_old_mut().name[..9].copy_from_slice(b"../escape");
+        header.set_cksum();
+        let mut archive = tar::Builder::new(Vec::new());
+        archive.append(&header, &b"pwned"[..]).unwrap();
+        let bytes = archive.into_inner().unwrap();
+        let space = SpaceGuard::new(&dir, crate::free_space::KeepFree::Bytes(0));
+        let refused = unpack_tar(bytes.as_slice(), &dir, "evil.tar", false, &space)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("evil.tar"), "{refused}");
+        assert!(
+            refused.contains(r#""../escape" is outside of the destination"#),
+            "{refused}"
+        );
+        assert!(!top.path().join("escape").exists());
+    }
+
+    /// A fifo in an archive is unpacked as a fifo with the archive's mode and time, whatever
+    /// the process's umask (the tar crate alone writes an empty regular file). Device nodes
+    /// take the same path; making one needs root (the CLI's tests).
+    #[test]
+    fn a_fifo_is_unpacked_as_a_fifo_with_its_mode() {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Fifo);
+        header.set_mode(0o662);
+        header.set_mtime(1_000_000_000);
+        header.set_size(0);
+        let mut archive = tar::Builder::new(Vec::new());
+        archive
+            .append_data(&mut header, "sub/pipe", std::io::empty())
+            .unwrap();
+        let bytes = archive.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let space = SpaceGuard::new(dir.path(), crate::free_space::KeepFree::Bytes(0));
+        unpack_tar(bytes.as_slice(), dir.path(), "test", false, &space).unwrap();
+        let pipe = std::fs::symlink_metadata(dir.path().join("sub/pipe")).unwrap();
+        assert!(pipe.file_type().is_fifo());
+        assert_eq!(pipe.permissions().mode() & 0o7777, 0o662);
+        assert_eq!(pipe.mtime(), 1_000_000_000);
     }
 
     fn age(path: &Path) {

@@ -174,8 +174,11 @@ fn copy_one(
 ) -> io::Result<u64> {
     let mut copied = 0;
     let stat = rfs::statat(src, name, AtFlags::SYMLINK_NOFOLLOW)?;
-    let (uid, gid) = how.owner_of(&stat);
-    let (uid, gid) = (Some(rfs::Uid::from_raw(uid)), Some(rfs::Gid::from_raw(gid)));
+    let owner = how.owner_of(&stat);
+    let (uid, gid) = (
+        Some(rfs::Uid::from_raw(owner.0)),
+        Some(rfs::Gid::from_raw(owner.1)),
+    );
     let kind = FileType::from_raw_mode(stat.st_mode);
     if merge {
         // What is there already gives way, unless both are directories. A symlink is
@@ -258,6 +261,19 @@ fn copy_one(
             rfs::chownat(dst, to_name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
             rfs::utimensat(dst, to_name, &times_of(&stat), AtFlags::SYMLINK_NOFOLLOW)?;
         }
+        FileType::Fifo | FileType::CharacterDevice | FileType::BlockDevice => {
+            crate::confined::make_node(
+                dst,
+                to_name,
+                kind,
+                how.mode_for(&stat),
+                stat.st_rdev,
+                Some(owner),
+            )?;
+            rfs::utimensat(dst, to_name, &times_of(&stat), AtFlags::SYMLINK_NOFOLLOW)?;
+        }
+        // Sockets belong to the process that bound them; no copy carries them (podman's
+        // neither).
         _ => return Ok(0),
     }
     copied += 1;
@@ -413,6 +429,38 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// A fifo is copied as a fifo with its mode and time (copies skipped it before, as
+    /// they still skip sockets); device nodes take the same path, and need root to make.
+    #[test]
+    fn copies_fifos_with_their_mode() {
+        use std::os::unix::fs::FileTypeExt;
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&src.path().join("pipe"), nix::sys::stat::Mode::empty()).unwrap();
+        fs::set_permissions(src.path().join("pipe"), fs::Permissions::from_mode(0o662)).unwrap();
+        let old = rfs::Timestamps {
+            last_access: rfs::Timespec {
+                tv_sec: 1_000_000_000,
+                tv_nsec: 0,
+            },
+            last_modification: rfs::Timespec {
+                tv_sec: 1_000_000_000,
+                tv_nsec: 0,
+            },
+        };
+        rfs::utimensat(rfs::CWD, src.path().join("pipe"), &old, AtFlags::empty()).unwrap();
+        let copied = copy_tree(
+            &open_dir(src.path()).unwrap(),
+            &open_dir(dst.path()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(copied, 1);
+        let pipe = fs::symlink_metadata(dst.path().join("pipe")).unwrap();
+        assert!(pipe.file_type().is_fifo());
+        assert_eq!(pipe.mode() & 0o7777, 0o662);
+        assert_eq!(pipe.mtime(), 1_000_000_000);
     }
 
     #[test]
