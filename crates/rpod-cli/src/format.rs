@@ -446,9 +446,45 @@ pub struct Format {
     headers: Option<String>,
 }
 
-/// Turn typed escapes (`\t`, `\n`) into the characters, as podman does.
+/// Turn typed escapes (`\t`, `\n`) between the template's actions into the characters, as
+/// podman does. Inside an action (`{{"\n"}}`, `{{join .Names "\n"}}`) they are the
+/// template's own string escapes, which its parser reads: a newline put there would end
+/// the string too early ("unterminated quoted string"). Written by hand: the template
+/// crate has no hook for text between actions.
 fn unescape(text: &str) -> String {
-    text.replace("\\t", "\t").replace("\\n", "\n")
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (outside, action) = match rest.find("{{") {
+            Some(start) => rest.split_at(start),
+            None => (rest, ""),
+        };
+        out.push_str(&outside.replace("\\t", "\t").replace("\\n", "\n"));
+        let end = action_end(action);
+        out.push_str(&action[..end]);
+        rest = &action[end..];
+    }
+    out
+}
+
+/// The length of the action `text` starts with (`{{ ... }}`), its quoted strings skipped
+/// so that a `}}` inside one does not end it; all of `text` when it never ends.
+fn action_end(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = 2.min(bytes.len());
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        match (quote, bytes[i]) {
+            (Some(b'"' | b'\''), b'\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c @ (b'"' | b'`' | b'\'')) => quote = Some(c),
+            (None, b'}') if bytes.get(i + 1) == Some(&b'}') => return i + 2,
+            (None, _) => {}
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 /// The template library names the whole object a field was missing from; one line that
@@ -679,6 +715,26 @@ pub fn upper_header(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_are_characters_between_actions_and_string_escapes_inside() {
+        assert_eq!(unescape(r"{{.A}}\t{{.B}}\n"), "{{.A}}\t{{.B}}\n");
+        assert_eq!(unescape(r#"{{"\n"}}\n"#), "{{\"\\n\"}}\n");
+        assert_eq!(
+            unescape(r#"{{join .N "}}\n"}}\t"#),
+            "{{join .N \"}}\\n\"}}\t"
+        );
+        assert_eq!(
+            unescape(r"{{'\n'}} {{`\n`}}\n{{"),
+            "{{'\\n'}} {{`\\n`}}\n{{"
+        );
+        let image = serde_json::json!({"Names": ["a", "b"], "Id": "x"});
+        let out = Format::parse(r#"{{.Id}}\n{{join .Names "\n"}}{{"\n"}}"#, &upper_header)
+            .unwrap()
+            .render_all(&[image])
+            .unwrap();
+        assert_eq!(out, "x\na\nb\n");
+    }
     use serde_json::json;
 
     fn render(format: &str, item: Json) -> String {
