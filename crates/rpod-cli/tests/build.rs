@@ -918,6 +918,66 @@ ADD --chown=3:4 --chmod=751 f /added
 /// the steps it ran before with the same image, config, command or files; `--no-cache`
 /// and `--layers=false` run them all. The steps' images are intermediate (`images -a`),
 /// and `rmi` of the image takes them with it, as podman's.
+/// An image whose steps left one layer twice runs (overlayfs refuses a lower directory given
+/// twice: "too many levels of symbolic links"), and mounts; `/` stays 0755 after a COPY (the
+/// step's layer, which has no entry for its top, gave `/` rpod's umask, 0700); COPY takes
+/// fifos and device nodes from the context, as buildah's does (it refused them).
+#[test]
+fn a_layer_given_twice_runs_and_copies_keep_root_and_nodes() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("f"), "file\n").unwrap();
+    let made = |args: &[&str]| {
+        let status = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{args:?}");
+    };
+    let at = |name: &str| dir.join(name).display().to_string();
+    made(&["mkfifo", "-m", "640", &at("pipe")]);
+    made(&["mknod", "-m", "666", &at("null"), "c", "1", "3"]);
+    // The same time for every file of a step: two RUN steps that change nothing leave the
+    // same layer.
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nRUN true\nCOPY f pipe null /x/\nRUN true\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    rpod.ok(&["build", "-q", "--timestamp", "1000", "-t", "twice", &ctx]);
+    let layers = rpod.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        r#"{{range .RootFS.Layers}}{{.}}{{"\n"}}{{end}}"#,
+        "twice",
+    ]);
+    let layers: Vec<&str> = layers.lines().collect();
+    assert_eq!(layers.len(), 4, "{layers:?}");
+    assert_eq!(layers[1], layers[3], "{layers:?}");
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "twice",
+            "stat",
+            "-c",
+            "%n %a %F %t:%T",
+            "/",
+            "/x/f",
+            "/x/pipe",
+            "/x/null",
+        ]),
+        "/ 755 directory 0:0\n/x/f 644 regular file 0:0\n/x/pipe 640 fifo 0:0\n\
+         /x/null 666 character special file 1:3\n"
+    );
+    let mounted = rpod.ok(&["image", "mount", "twice"]);
+    assert!(Path::new(mounted.trim()).join("x/f").exists(), "{mounted}");
+    rpod.ok(&["image", "unmount", "twice"]);
+}
+
 #[test]
 fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
     let rpod = Rpod::with_image("crun");

@@ -1433,14 +1433,24 @@ fn cp_reaches_volumes_bind_mounts_and_rpods_own_files() {
         std::fs::read_to_string(dir.path().join("hosts")).unwrap()
     );
     let out = rpod.command(&["cp", "box:/", "-"]).output().unwrap();
-    assert!(out.status.success());
-    let names: Vec<String> = tar::Archive::new(out.stdout.as_slice())
+    assert!(out.status.success(), "{out:?}");
+    let entries: Vec<(String, tar::EntryType)> = tar::Archive::new(out.stdout.as_slice())
         .entries()
         .unwrap()
-        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            (name, e.header().entry_type())
+        })
         .collect();
-    assert!(names.iter().any(|n| n == "data/vf"), "{names:?}");
-    assert!(names.iter().any(|n| n == "bm/b"), "{names:?}");
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"data/vf"), "{names:?}");
+    assert!(names.contains(&"bm/b"), "{names:?}");
+    // The device bound in is in the archive as what the container sees: a device node.
+    assert!(
+        entries.contains(&("devnull".to_string(), tar::EntryType::Char)),
+        "{names:?}"
+    );
 
     // Into the container: onto the volume (seen by the container and in the volume's
     // directory), onto the bind mount, and over rpod's /etc/hosts in place (a running

@@ -528,11 +528,27 @@ fn volume_archives_stay_in_the_volume() {
             0,
             "{case}"
         );
-        // Nothing in the volume leads out of it: a link stays a link, a device is left out.
+        // Nothing in the volume leads out of it: a link stays a link; a device node is made
+        // as podman makes it, but the volume is mounted nodev: no container opens it.
         for entry in fs::read_dir(&data).unwrap().flatten() {
             use std::os::unix::fs::FileTypeExt;
             let kind = entry.file_type().unwrap();
-            assert!(!kind.is_char_device() && !kind.is_block_device(), "{case}");
+            if kind.is_char_device() || kind.is_block_device() {
+                assert_eq!(case, "a device");
+                let read = rpod.run(&[
+                    "run",
+                    "--rm",
+                    "-v",
+                    "target:/v",
+                    "demo",
+                    "head",
+                    "-c",
+                    "1",
+                    "/v/zero",
+                ]);
+                assert_eq!(read.status.code(), Some(1), "{case}: {read:?}");
+                assert!(read.stdout.is_empty(), "{case}: {read:?}");
+            }
         }
         let tmp = fs::read_dir(rpod.root().join("tmp"))
             .map(|d| d.count())

@@ -76,6 +76,7 @@ pub fn mount_overlay(
             "an image without layers has no root file system".into(),
         ));
     }
+    let lower = &distinct_layers(lower)[..];
     let new_upper = !dirs.upper.exists();
     for dir in [&dirs.upper, &dirs.work, &dirs.merged] {
         fs::create_dir_all(dir).map_err(|e| EngineError::io("creating directory", dir, e))?;
@@ -188,6 +189,24 @@ fn mount_volatile(
 /// Where overlayfs marks an upper layer mounted with `volatile`, under the work directory.
 const VOLATILE_MARKER: &str = "work/incompat/volatile";
 
+/// An image's layers (bottom first) with each layer once, at its topmost place. An image
+/// may hold one layer twice (two build steps that changed the same nothing, empty layers
+/// of older images), and overlayfs refuses a lower directory given twice ("too many levels
+/// of symbolic links"); rpod keeps a layer's files once, by its digest. Dropping the lower
+/// places changes nothing the container sees: for any path, the topmost layer that has it
+/// decides, and a layer's lower copy could only decide for paths its upper copy decides.
+fn distinct_layers(lower: &[PathBuf]) -> Vec<PathBuf> {
+    let mut seen = std::collections::HashSet::new();
+    let mut distinct: Vec<PathBuf> = lower
+        .iter()
+        .rev()
+        .filter(|layer| seen.insert(*layer))
+        .cloned()
+        .collect();
+    distinct.reverse();
+    distinct
+}
+
 /// overlayfs's `lowerdir` value: the layers topmost first.
 fn lowerdir(lower: &[PathBuf]) -> String {
     lower
@@ -201,6 +220,7 @@ fn lowerdir(lower: &[PathBuf]) -> String {
 /// An image's layers, read-only at `merged` (`image mount`): an overlay of them, or a
 /// read-only bind of a single one (overlayfs wants two lower layers without an upper one).
 pub fn mount_read_only(lower: &[PathBuf], merged: &Path) -> Result<()> {
+    let lower = &distinct_layers(lower)[..];
     let Some(top) = lower.last() else {
         return Err(EngineError::InvalidArg(
             "an image without layers has no root file system".into(),
@@ -278,6 +298,17 @@ mod tests {
             answer(options)
         });
         (result, tried)
+    }
+
+    #[test]
+    fn a_layer_given_twice_is_mounted_once_at_its_topmost_place() {
+        let layers: Vec<PathBuf> = ["/l/base", "/l/run", "/l/copy", "/l/run", "/l/top"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        let distinct = distinct_layers(&layers);
+        assert_eq!(lowerdir(&distinct), "/l/top:/l/run:/l/copy:/l/base");
+        assert_eq!(distinct_layers(&layers[..2]), &layers[..2]);
     }
 
     #[test]

@@ -333,6 +333,7 @@ fn unpack_node<R: io::Read>(
 /// own name (no `./` entry, whose mode would be the scratch directory's), links as links.
 /// Only for directories no container can write to: the walk goes by path.
 pub fn tar_entries(dir: &Path, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
     let mut names: Vec<_> = std::fs::read_dir(dir)?
@@ -341,8 +342,19 @@ pub fn tar_entries(dir: &Path, out: &mut dyn std::io::Write) -> std::io::Result<
     names.sort();
     for name in names {
         let entry = dir.join(&name);
-        if entry.symlink_metadata()?.is_dir() {
+        let meta = entry.symlink_metadata()?;
+        let kind = meta.file_type();
+        if kind.is_dir() {
             builder.append_dir_all(&name, &entry)?;
+        } else if kind.is_fifo() || kind.is_char_device() || kind.is_block_device() {
+            // The tar crate would name such an entry by its path on the host here (an
+            // absolute one, which it then refuses), not by `name`.
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+            header.set_size(0);
+            header.set_device_major(rustix::fs::major(meta.rdev()))?;
+            header.set_device_minor(rustix::fs::minor(meta.rdev()))?;
+            builder.append_data(&mut header, &name, std::io::empty())?;
         } else {
             builder.append_path_with_name(&entry, &name)?;
         }
@@ -461,6 +473,26 @@ mod tests {
             "{refused}"
         );
         assert!(!top.path().join("escape").exists());
+    }
+
+    /// A fifo at the top of a scratch directory is archived under its name, as what it is.
+    #[test]
+    fn a_fifo_at_the_top_is_archived_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&dir.path().join("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let mut out = Vec::new();
+        tar_entries(dir.path(), &mut out).unwrap();
+        let mut archive = tar::Archive::new(out.as_slice());
+        let entries: Vec<(String, tar::EntryType)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let path = e.path().unwrap().display().to_string();
+                (path, e.header().entry_type())
+            })
+            .collect();
+        assert_eq!(entries, [("pipe".to_string(), tar::EntryType::Fifo)]);
     }
 
     /// A fifo in an archive is unpacked as a fifo with the archive's mode and time, whatever

@@ -158,6 +158,12 @@ pub fn unpack(reader: impl Read, dest: &Path) -> Result<()> {
 
 fn unpack_entries(reader: impl Read, dest: &Path) -> Result<()> {
     let tree = ConfinedDir::open(dest).map_err(|e| confined_err(dest, e))?;
+    // A layer that has no entry for its own top (most layers built on another, COPY's and
+    // RUN's) gets a top of 0755, as Docker makes one: the container's `/` takes the top
+    // layer's (`rootfs::match_root`), and the directory made for the layer has rpod's
+    // umask (0700), which made `/` of a container of such an image unreadable to its users.
+    rfs::fchmod(tree.top(), Mode::from_raw_mode(0o755))
+        .map_err(|e| EngineError::io("setting the mode of", dest, e.into()))?;
     let mut archive = tar::Archive::new(MetadataGuard::new(reader));
     let tar_err = |e: io::Error| EngineError::io(TAR_READ, dest, e);
     let mut dirs = Vec::new();
@@ -521,6 +527,43 @@ mod tests {
         };
         assert_eq!(n, 1, "opaque attribute missing");
         assert_eq!(value[0], b'y');
+    }
+
+    /// A layer without an entry for its top gets 0755 there, not the umask's 0700 (the
+    /// container's `/` takes the top layer's mode); one with an entry gets that entry's.
+    #[test]
+    fn a_layer_top_is_0755_unless_the_layer_says() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let data = tar_with(&[("x/file", b"x")]);
+        let dest = root.path().join("layer");
+        fs::create_dir_all(&dest).unwrap();
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o700)).unwrap();
+        unpack(&data[..], &dest).unwrap();
+        assert_eq!(
+            fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
+            0o755
+        );
+
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o750);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_size(0);
+        builder
+            .append_data(&mut header, "./", std::io::empty())
+            .unwrap();
+        let data = builder.into_inner().unwrap();
+        let dest = root.path().join("listed");
+        fs::create_dir_all(&dest).unwrap();
+        unpack(&data[..], &dest).unwrap();
+        assert_eq!(
+            fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
+            0o750
+        );
     }
 
     /// Fifos and device nodes keep the layer's mode whatever the process's umask (rpod's

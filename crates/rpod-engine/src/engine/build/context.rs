@@ -4,7 +4,7 @@
 //! link is refused, links inside are copied as links, never followed.
 
 use std::fs;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{not_supported, step_error};
@@ -166,6 +166,8 @@ impl ContextDir {
                     pending.extend(children(&source)?.into_iter().map(|(child, _)| child));
                 } else if kind.is_symlink() {
                     hasher.update(fs::read_link(&source).map_err(err)?.as_os_str().as_bytes());
+                } else if kind.is_char_device() || kind.is_block_device() {
+                    hasher.update(meta.rdev().to_le_bytes());
                 } else if kind.is_file() {
                     let mut contents = fs::OpenOptions::new()
                         .read(true)
@@ -229,9 +231,22 @@ impl ContextDir {
                 archive
                     .append_data(&mut header, &entry_name, contents)
                     .map_err(err)?;
+            } else if kind.is_fifo() || kind.is_char_device() || kind.is_block_device() {
+                // The header says what it is (its type, a device's numbers), as buildah's
+                // copy carries them.
+                header.set_size(0);
+                header
+                    .set_device_major(rustix::fs::major(meta.rdev()))
+                    .map_err(err)?;
+                header
+                    .set_device_minor(rustix::fs::minor(meta.rdev()))
+                    .map_err(err)?;
+                archive
+                    .append_data(&mut header, &entry_name, std::io::empty())
+                    .map_err(err)?;
             } else {
                 return Err(EngineError::InvalidArg(format!(
-                    "{}: COPY takes files, directories and links, not devices, sockets or pipes",
+                    "{}: COPY takes files, directories, links, fifos and devices, not sockets",
                     source.display()
                 )));
             }
