@@ -452,6 +452,13 @@ pub struct Format {
 /// the string too early ("unterminated quoted string"). Written by hand: the template
 /// crate has no hook for text between actions.
 fn unescape(text: &str) -> String {
+    between_actions(text, |outside| {
+        outside.replace("\\t", "\t").replace("\\n", "\n")
+    })
+}
+
+/// `text` with `change` made to what lies between its actions; the actions as they are.
+fn between_actions(text: &str, change: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while !rest.is_empty() {
@@ -459,7 +466,7 @@ fn unescape(text: &str) -> String {
             Some(start) => rest.split_at(start),
             None => (rest, ""),
         };
-        out.push_str(&outside.replace("\\t", "\t").replace("\\n", "\n"));
+        out.push_str(&change(outside));
         let end = action_end(action);
         out.push_str(&action[..end]);
         rest = &action[end..];
@@ -506,10 +513,14 @@ fn short_template_error(message: &str) -> String {
 impl Format {
     /// `header_for` names the column of a field (`ID` → `CONTAINER ID`).
     pub fn parse(text: &str, header_for: &dyn Fn(&str) -> String) -> Result<Format> {
-        // In a table every space separates columns, as in podman's (which turns them into
-        // tabs before its template runs): `table {{.ID}} {{.Names}}` has two columns.
+        // In a table every space between actions separates columns, as in podman's (which
+        // turns them into tabs before its template runs): `table {{.ID}} {{.Names}}` has
+        // two columns. A space inside an action is the action's (`{{join .Names ", "}}`).
         let (table, body) = match text.strip_prefix("table") {
-            Some(rest) => (true, rest.trim_start().replace(' ', "\t")),
+            Some(rest) => (
+                true,
+                between_actions(rest.trim_start(), |outside| outside.replace(' ', "\t")),
+            ),
             None => (false, text.to_string()),
         };
         let body = unescape(&body);
@@ -734,6 +745,15 @@ mod tests {
             .render_all(&[image])
             .unwrap();
         assert_eq!(out, "x\na\nb\n");
+    }
+
+    #[test]
+    fn a_tables_spaces_inside_actions_are_the_actions() {
+        let out = Format::parse(r#"table {{.Id}} {{join .Names ", "}}"#, &upper_header)
+            .unwrap()
+            .render_all(&[serde_json::json!({"Names": ["a", "b"], "Id": "x"})])
+            .unwrap();
+        assert_eq!(out, "ID          NAMES\nx           a, b\n");
     }
     use serde_json::json;
 
