@@ -237,8 +237,10 @@ pub(crate) fn whiteout_name(path: &Path) -> PathBuf {
 }
 
 /// Write the upper directory's changes into `builder` as an OCI layer: deletions become
-/// `.wh.NAME` files, opaque directories get `.wh..wh..opq`. Hard links are stored as
-/// separate files. Directories and empty files at a path `placeholder` names are left out
+/// `.wh.NAME` files, opaque directories get `.wh..wh..opq`. A file with several names in
+/// the layer is stored once, its other names as hard links to the first (as podman's
+/// layers have them: a package's hard-linked programs are not stored again for each
+/// name, and stay one file in the image). Directories and empty files at a path `placeholder` names are left out
 /// (the mount points rpod made, which are no change of the container's). `mapped`: the
 /// files' owners are the host's IDs of a container with these mappings (`header_for`).
 pub fn append_layer<W: Write>(
@@ -260,6 +262,8 @@ pub fn append_layer_dated<W: Write>(
     mapped: Option<&IdMappings>,
     mtime: Option<u64>,
 ) -> io::Result<()> {
+    // The first name written of each file that has several.
+    let mut first_names: std::collections::HashMap<(u64, u64), PathBuf> = Default::default();
     walk(upper, &mut |entry| match entry {
         Entry::Present { path, stat, .. }
             if placeholder(path)
@@ -284,6 +288,17 @@ pub fn append_layer_dated<W: Write>(
             link,
         } => {
             let kind = FileType::from_raw_mode(stat.st_mode);
+            if file.is_some() && stat.st_nlink > 1 {
+                match first_names.entry((stat.st_dev, stat.st_ino)) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        let mut header = header_for(stat, tar::EntryType::Link, 0, mapped, mtime);
+                        return builder.append_link(&mut header, path, first.get());
+                    }
+                    std::collections::hash_map::Entry::Vacant(vacant) => {
+                        vacant.insert(path.to_path_buf());
+                    }
+                }
+            }
             if let Some(mut file) = file {
                 // A running container may be rewriting the file: copy what it holds now,
                 // and give the archive that copy's exact length.
@@ -500,6 +515,62 @@ mod tests {
         };
         let overflow = u64::from(crate::userns::OVERFLOW_ID);
         assert_eq!(owners(Some(&unmapped)), vec![(overflow, overflow); 2]);
+    }
+
+    /// A file with several names is stored once, its other names as hard links to the
+    /// first; unpacked, they are one file again.
+    #[test]
+    fn hard_links_are_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let upper = dir.path().join("upper");
+        std::fs::create_dir_all(upper.join("bin")).unwrap();
+        std::fs::write(upper.join("bin/tool"), "program").unwrap();
+        std::fs::hard_link(upper.join("bin/tool"), upper.join("bin/alias")).unwrap();
+        std::fs::hard_link(upper.join("bin/tool"), upper.join("other")).unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        append_layer(&mut builder, &upper, &|_| false, None).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        let entries: Vec<(String, tar::EntryType, u64, Option<String>)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let target = e.link_name().unwrap().map(|t| t.display().to_string());
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().entry_type(),
+                    e.header().size().unwrap(),
+                    target,
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("bin".to_string(), tar::EntryType::Directory, 0, None),
+                ("bin/alias".into(), tar::EntryType::Regular, 7, None),
+                (
+                    "bin/tool".into(),
+                    tar::EntryType::Link,
+                    0,
+                    Some("bin/alias".into())
+                ),
+                (
+                    "other".into(),
+                    tar::EntryType::Link,
+                    0,
+                    Some("bin/alias".into())
+                ),
+            ]
+        );
+        let unpacked = dir.path().join("layer");
+        std::fs::create_dir(&unpacked).unwrap();
+        crate::image::layer::unpack(bytes.as_slice(), &unpacked).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        let tool = std::fs::metadata(unpacked.join("bin/tool")).unwrap();
+        assert_eq!(tool.nlink(), 3);
+        assert_eq!(std::fs::read(unpacked.join("other")).unwrap(), b"program");
     }
 
     #[test]
