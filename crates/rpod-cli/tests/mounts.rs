@@ -704,6 +704,43 @@ fn volume_options_of_the_local_driver() {
     ]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "host file\n");
     assert!(!out.status.success(), "the read-only device was written");
+    // The volume's own noexec stays, as its read-only did (the runtime's remount for the
+    // volume's nosuid,nodev sets every flag anew); `exec` asked for gives it up.
+    rpod.ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        "o=noexec",
+        "noexec",
+    ]);
+    let flags_of = |spec: &str| {
+        let out = rpod.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            spec,
+            "demo",
+            "grep",
+            " /n ",
+            "/proc/mounts",
+        ]);
+        let options: Vec<String> = out
+            .split(' ')
+            .nth(3)
+            .unwrap_or_default()
+            .split(',')
+            .map(String::from)
+            .collect();
+        options
+    };
+    let kept = flags_of("noexec:/n");
+    assert!(kept.iter().any(|o| o == "noexec"), "{kept:?}");
+    let given_up = flags_of("noexec:/n:exec");
+    assert!(!given_up.iter().any(|o| o == "noexec"), "{given_up:?}");
     rpod.ok(&["volume", "rm", "hostvol"]);
     assert_eq!(
         std::fs::read_to_string(host.path().join("k")).unwrap(),

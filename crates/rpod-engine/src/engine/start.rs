@@ -212,6 +212,54 @@ impl Engine {
         Ok(std::borrow::Cow::Owned(config))
     }
 
+    /// A volume's own mount (a device or host directory mounted `ro`, `noexec`, ...) keeps
+    /// its restrictions in the container. The runtime remounts a bind to give it the
+    /// container mount's flags (a volume's `nosuid,nodev`), and a remount sets every flag
+    /// anew: a read-only volume came out writable. Its `nosuid`, `nodev` and `noexec` give
+    /// way to the opposite word given for the container's mount; read-only never does.
+    pub(super) fn keep_volume_restrictions<'a>(
+        config: std::borrow::Cow<'a, crate::container::ContainerConfig>,
+    ) -> std::borrow::Cow<'a, crate::container::ContainerConfig> {
+        use rustix::fs::StatVfsMountFlags as Flag;
+        let missing = |mount: &crate::mounts::MountSpec| -> Vec<&'static str> {
+            let Ok(stat) = rustix::fs::statvfs(&mount.source) else {
+                return Vec::new();
+            };
+            let has = |word: &str| mount.options.iter().any(|o| o == word);
+            [
+                (Flag::RDONLY, "ro", None),
+                (Flag::NOSUID, "nosuid", Some("suid")),
+                (Flag::NODEV, "nodev", Some("dev")),
+                (Flag::NOEXEC, "noexec", Some("exec")),
+            ]
+            .into_iter()
+            .filter(|(flag, word, opposite)| {
+                stat.f_flag.contains(*flag) && !has(word) && !opposite.is_some_and(has)
+            })
+            .map(|(_, word, _)| word)
+            .collect()
+        };
+        let added: Vec<Vec<&'static str>> = config
+            .mounts
+            .iter()
+            .map(|m| {
+                if m.volume.is_some() {
+                    missing(m)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        if added.iter().all(Vec::is_empty) {
+            return config;
+        }
+        let mut config = config.into_owned();
+        for (mount, words) in config.mounts.iter_mut().zip(added) {
+            mount.options.extend(words.into_iter().map(String::from));
+        }
+        std::borrow::Cow::Owned(config)
+    }
+
     /// Each `subpath` mount's path resolved inside its source (`RESOLVE_IN_ROOT`: a link in
     /// a volume, which containers write, never leads out of it; missing directories are
     /// made, never through a link), bound at `subpath_mount_dir` from the descriptor that
@@ -381,6 +429,7 @@ impl Engine {
             }
             let config = self.map_idmap_mounts(record)?;
             let config = self.bind_subpath_mounts(config, record.id())?;
+            let config = Self::keep_volume_restrictions(config);
             let config = self.with_link_env(config, record);
             let notify_socket = sdnotify_host_socket(record);
             let config = match &notify_socket {
