@@ -82,7 +82,10 @@ fn build_runs_copies_and_stages_into_one_image() {
         out.contains("STEP 13/20: COPY --from=builder /app /opt/app"),
         "{out}"
     );
-    assert!(out.contains("Successfully tagged built"), "{out}");
+    assert!(
+        out.contains("Successfully tagged localhost/built:latest\n"),
+        "{out}"
+    );
     // The CMD runs through the ENTRYPOINT; the RUN step saw the ARG and the ENV. (As
     // root: the test image's busybox is not for other users.)
     assert_eq!(
@@ -918,6 +921,50 @@ ADD --chown=3:4 --chmod=751 f /added
 /// the steps it ran before with the same image, config, command or files; `--no-cache`
 /// and `--layers=false` run them all. The steps' images are intermediate (`images -a`),
 /// and `rmi` of the image takes them with it, as podman's.
+/// `build -`: a Containerfile alone on standard input (an empty context), or a tar of the
+/// context, plain or gzip, as podman and Docker take them; `-f -` beside it is refused.
+#[test]
+fn a_context_or_containerfile_comes_on_standard_input() {
+    let rpod = Rpod::with_image("crun");
+    let out = common::pipe_through(
+        &mut rpod.command(&["build", "-q", "-t", "piped", "-"]),
+        b"FROM demo\nRUN echo made > /made\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(rpod.ok(&["run", "--rm", "piped", "cat", "/made"]), "made\n");
+
+    let mut context = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("Build.file", &b"FROM demo\nCOPY data /data\n"[..]),
+        ("data", &b"from the tar\n"[..]),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        context.append_data(&mut header, name, data).unwrap();
+    }
+    let context = context.into_inner().unwrap();
+    let mut gzipped = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzipped, &context).unwrap();
+    let gzipped = gzipped.finish().unwrap();
+    for (tag, bytes) in [("plain", &context), ("gzipped", &gzipped)] {
+        let out = common::pipe_through(
+            &mut rpod.command(&["build", "-q", "-f", "Build.file", "-t", tag, "-"]),
+            bytes,
+        );
+        assert!(out.status.success(), "{tag}: {out:?}");
+        assert_eq!(
+            rpod.ok(&["run", "--rm", tag, "cat", "/data"]),
+            "from the tar\n"
+        );
+    }
+    let err = rpod.fails(&["build", "-f", "-", "-t", "both", "-"], 125);
+    assert!(
+        err.contains("cannot both come from standard input"),
+        "{err}"
+    );
+}
+
 /// An image whose steps left one layer twice runs (overlayfs refuses a lower directory given
 /// twice: "too many levels of symbolic links"), and mounts; `/` stays 0755 after a COPY (the
 /// step's layer, which has no entry for its top, gave `/` rpod's umask, 0700); COPY takes

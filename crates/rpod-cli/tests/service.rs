@@ -8340,7 +8340,7 @@ fn rpod_remote_builds_images() {
     let id = rpod.inspect("rbuilt", "{{.Id}}");
     assert_eq!(
         lines[lines.len() - 2..],
-        ["Successfully tagged rbuilt", id.as_str()],
+        ["Successfully tagged localhost/rbuilt:latest", id.as_str()],
         "{out}"
     );
     assert_eq!(rpod.ok(&["run", "--rm", "rbuilt"]), "built by rpod --url\n");

@@ -172,6 +172,12 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
             )))
         }
     };
+    let context_from_stdin = args.context.as_os_str() == "-";
+    if context_from_stdin && args.file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
+        return Err(usage(
+            "the Containerfile and the build context cannot both come from standard input",
+        ));
+    }
     // `-f -`: the Containerfile comes on standard input (kept in a file of its own for
     // the build, bounded as any Containerfile).
     let from_stdin = match &args.file {
@@ -197,10 +203,16 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         Some(text) => rpod_engine::RemoteContext::parse(text)?,
         None => None,
     };
-    let fetched = remote
-        .as_ref()
-        .map(|remote| engine.fetch_build_context(remote))
-        .transpose()?;
+    // `-`: the context (a tar archive) or a Containerfile alone on standard input, as
+    // podman and Docker take it.
+    let fetched = if context_from_stdin {
+        Some(engine.build_context_from_stream(io::stdin().lock())?)
+    } else {
+        remote
+            .as_ref()
+            .map(|remote| engine.fetch_build_context(remote))
+            .transpose()?
+    };
     let context = fetched
         .as_ref()
         .map_or_else(|| args.context.clone(), |f| f.dir.clone());
@@ -404,8 +416,11 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         return Ok(0);
     }
     if !quiet {
+        // The full name, as podman prints it (`localhost/web:latest`).
         for tag in &args.tags {
-            println!("Successfully tagged {tag}");
+            let name =
+                rpod_engine::image::reference::normalize_local(tag).unwrap_or_else(|_| tag.clone());
+            println!("Successfully tagged {name}");
         }
     }
     if let Some(file) = &args.iidfile {

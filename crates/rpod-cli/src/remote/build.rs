@@ -82,6 +82,12 @@ pub fn build(client: &mut Client, args: &BuildArgs) -> Outcome {
             .into());
         }
     }
+    if args.context.as_os_str() == "-" {
+        return Err(rpod_engine::EngineError::NotSupported(
+            "build - (a context on standard input) with a remote service".into(),
+        )
+        .into());
+    }
     let mut query = query(args)?;
     let remote = match args.context.to_str() {
         Some(text) => rpod_engine::RemoteContext::parse(text)?.map(|_| text.to_string()),
@@ -123,8 +129,11 @@ pub fn build(client: &mut Client, args: &BuildArgs) -> Outcome {
         &mut io::stdout(),
     )?;
     if !args.quiet {
+        // The full name, as podman prints it (`localhost/web:latest`).
         for tag in &args.tags {
-            println!("Successfully tagged {tag}");
+            let name =
+                rpod_engine::image::reference::normalize_local(tag).unwrap_or_else(|_| tag.clone());
+            println!("Successfully tagged {name}");
         }
     }
     if let Some(file) = &args.iidfile {

@@ -12,7 +12,7 @@
 //! cannot copy the host's repositories in), and its `.git` is removed before the build
 //! (as BuildKit does by default).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
@@ -186,62 +186,85 @@ impl Engine {
                     EngineError::InvalidArg(format!("the build context {url}: {what}"))
                 };
                 let fetched = download_url(self, url, &failed)?;
-                let dir = scratch.path().join("context");
-                std::fs::create_dir(&dir)
-                    .map_err(|e| EngineError::io("creating directory", &dir, e))?;
-                let mut body = BufReader::new(fetched.file);
-                let head = body
-                    .fill_buf()
-                    .map_err(|e| EngineError::io("reading the download of", Path::new(url), e))?
-                    .to_vec();
-                let space = self.roots.space_guard();
-                let what = "the build context";
-                let containerfile = match ArchiveKind::of(&head) {
-                    ArchiveKind::Gzip => {
-                        crate::scratch::unpack_tar(
-                            flate2::read::GzDecoder::new(body),
-                            &dir,
-                            what,
-                            false,
-                            &space,
-                        )?;
-                        None
-                    }
-                    ArchiveKind::Zstd => {
-                        let decoder = ruzstd::decoding::StreamingDecoder::new(body)
-                            .map_err(|e| failed(format!("not a zstd stream: {e}")))?;
-                        crate::scratch::unpack_tar(decoder, &dir, what, false, &space)?;
-                        None
-                    }
-                    ArchiveKind::Tar => {
-                        crate::scratch::unpack_tar(body, &dir, what, false, &space)?;
-                        None
-                    }
-                    ArchiveKind::Other(name) => {
-                        return Err(EngineError::NotSupported(format!(
-                            "the build context {url}: a {name} archive (tar, gzip and zstd are unpacked)"
-                        )))
-                    }
-                    ArchiveKind::Text => {
-                        // A Containerfile alone (Docker names it so in an empty context).
-                        let path = dir.join("Dockerfile");
-                        let mut file = std::fs::File::create(&path)
-                            .map_err(|e| EngineError::io("creating", &path, e))?;
-                        std::io::copy(
-                            &mut body.take(crate::containerfile::MAX_CONTAINERFILE + 1),
-                            &mut file,
-                        )
-                        .map_err(|e| EngineError::io("writing", &path, e))?;
-                        Some(path)
-                    }
-                };
-                Ok(FetchedContext {
-                    _scratch: scratch,
-                    dir,
-                    containerfile,
-                })
+                self.context_from_stream(scratch, fetched.file, url)
             }
         }
+    }
+
+    /// A build context given as a stream (`build -`, as podman and Docker take one on
+    /// standard input): a tar archive (plain, gzip or zstd), unpacked, or a Containerfile
+    /// alone, in an empty context. Hostile input: unpacked as any tar is
+    /// (`scratch::unpack_tar`), within the store's free-space reserve.
+    pub fn build_context_from_stream(&self, input: impl Read) -> Result<FetchedContext> {
+        let scratch = ScratchDir::new(&self.roots.tmp(), "build-stdin-")?;
+        self.context_from_stream(scratch, input, "-")
+    }
+
+    /// `build_context_from_stream` into `scratch`; `origin` names the stream in errors.
+    fn context_from_stream(
+        &self,
+        scratch: ScratchDir,
+        mut input: impl Read,
+        origin: &str,
+    ) -> Result<FetchedContext> {
+        let failed =
+            |what: String| EngineError::InvalidArg(format!("the build context {origin}: {what}"));
+        let dir = scratch.path().join("context");
+        std::fs::create_dir(&dir).map_err(|e| EngineError::io("creating directory", &dir, e))?;
+        // A tar's header is told by its first block, read whole: a pipe may give less at
+        // a time.
+        let mut head = Vec::with_capacity(512);
+        (&mut input)
+            .take(512)
+            .read_to_end(&mut head)
+            .map_err(|e| EngineError::io("reading", Path::new(origin), e))?;
+        let body = BufReader::new(std::io::Cursor::new(head.clone()).chain(input));
+        let space = self.roots.space_guard();
+        let what = "the build context";
+        let containerfile = match ArchiveKind::of(&head) {
+            ArchiveKind::Gzip => {
+                crate::scratch::unpack_tar(
+                    flate2::read::GzDecoder::new(body),
+                    &dir,
+                    what,
+                    false,
+                    &space,
+                )?;
+                None
+            }
+            ArchiveKind::Zstd => {
+                let decoder = ruzstd::decoding::StreamingDecoder::new(body)
+                    .map_err(|e| failed(format!("not a zstd stream: {e}")))?;
+                crate::scratch::unpack_tar(decoder, &dir, what, false, &space)?;
+                None
+            }
+            ArchiveKind::Tar => {
+                crate::scratch::unpack_tar(body, &dir, what, false, &space)?;
+                None
+            }
+            ArchiveKind::Other(name) => {
+                return Err(EngineError::NotSupported(format!(
+                    "the build context {origin}: a {name} archive (tar, gzip and zstd are unpacked)"
+                )))
+            }
+            ArchiveKind::Text => {
+                // A Containerfile alone (Docker names it so in an empty context).
+                let path = dir.join("Dockerfile");
+                let mut file = std::fs::File::create(&path)
+                    .map_err(|e| EngineError::io("creating", &path, e))?;
+                std::io::copy(
+                    &mut body.take(crate::containerfile::MAX_CONTAINERFILE + 1),
+                    &mut file,
+                )
+                .map_err(|e| EngineError::io("writing", &path, e))?;
+                Some(path)
+            }
+        };
+        Ok(FetchedContext {
+            _scratch: scratch,
+            dir,
+            containerfile,
+        })
     }
 }
 
