@@ -114,6 +114,39 @@ fn import_applies_changes() {
     );
 }
 
+/// A root file system archived without an entry for its top (`tar c bin etc ...`, the top
+/// layers of most images) gives the container a `/` of 0755 that its users can list (it
+/// was rpod's umask, 0700).
+#[test]
+fn an_archive_without_its_top_gives_a_usable_root() {
+    let rpod = Rpod::new("crun");
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut source = tar::Archive::new(std::fs::File::open(busybox_tarball()).unwrap());
+    for entry in source.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().display().to_string();
+        if path == "./" || path == "." {
+            continue;
+        }
+        let header = entry.header().clone();
+        archive.append(&header, &mut entry).unwrap();
+    }
+    let tarball = rpod.dir.path().join("noroot.tar");
+    std::fs::write(&tarball, archive.into_inner().unwrap()).unwrap();
+    rpod.ok(&["import", &tarball.display().to_string(), "noroot"]);
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "1000",
+        "noroot",
+        "sh",
+        "-c",
+        "stat -c %a /; ls / | grep -cx bin",
+    ]);
+    assert_eq!(out, "755\n1\n");
+}
+
 #[test]
 fn names_are_normalised_like_podman() {
     let rpod = Rpod::with_image("runc");
