@@ -1451,6 +1451,14 @@ fn cp_reaches_volumes_bind_mounts_and_rpods_own_files() {
         entries.contains(&("devnull".to_string(), tar::EntryType::Char)),
         "{names:?}"
     );
+    // Onto the host, a device node is never made (a host user could reach the device):
+    // refused named alone, left out of a directory.
+    let err = rpod.fails(&["cp", "box:/devnull", &host("devnull")], 125);
+    assert!(err.contains("device node /devnull"), "{err}");
+    assert!(!dir.path().join("devnull").exists());
+    rpod.ok(&["cp", "box:/", &host("whole")]);
+    assert!(dir.path().join("whole/data/vf").exists());
+    assert!(std::fs::symlink_metadata(dir.path().join("whole/devnull")).is_err());
 
     // Into the container: onto the volume (seen by the container and in the volume's
     // directory), onto the bind mount, and over rpod's /etc/hosts in place (a running

@@ -96,6 +96,8 @@ pub struct CopyAs<'a> {
     /// (a link too) by a directory: the copy fails there instead (`cp`'s rule, as podman's
     /// and Docker's copies keep it). Otherwise what is there gives way.
     pub keep_kinds: bool,
+    /// Device nodes are left out (a copy onto the host: `cp CTR:PATH HOST_PATH`).
+    pub skip_devices: bool,
 }
 
 impl CopyAs<'_> {
@@ -261,6 +263,7 @@ fn copy_one(
             rfs::chownat(dst, to_name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
             rfs::utimensat(dst, to_name, &times_of(&stat), AtFlags::SYMLINK_NOFOLLOW)?;
         }
+        FileType::CharacterDevice | FileType::BlockDevice if how.skip_devices => return Ok(0),
         FileType::Fifo | FileType::CharacterDevice | FileType::BlockDevice => {
             crate::confined::make_node(
                 dst,

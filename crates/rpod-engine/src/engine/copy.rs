@@ -337,7 +337,9 @@ impl Engine {
     }
 
     /// `copy_from_container`; without `keep_kinds` (cp's `--overwrite`) a directory on the
-    /// host may be replaced by a non-directory and the reverse.
+    /// host may be replaced by a non-directory and the reverse. Device nodes are left out:
+    /// one an image or a container made (`/dev/sda`, mode 0666) would give the host's
+    /// users the device where they can reach it.
     pub fn copy_from_container_as(
         &self,
         name_or_id: &str,
@@ -345,9 +347,36 @@ impl Engine {
         dest: &Path,
         keep_kinds: bool,
     ) -> Result<()> {
+        self.copy_out(name_or_id, path, dest, keep_kinds, false)
+    }
+
+    /// A copy out of a container into rpod's own scratch directory (a tar's content, a
+    /// copy into another container): device nodes kept, as what they are.
+    fn copy_to_scratch(&self, name_or_id: &str, path: &str, dest: &Path) -> Result<()> {
+        self.copy_out(name_or_id, path, dest, true, true)
+    }
+
+    fn copy_out(
+        &self,
+        name_or_id: &str,
+        path: &str,
+        dest: &Path,
+        keep_kinds: bool,
+        devices: bool,
+    ) -> Result<()> {
         let source = ContainerPath::parse(path)?;
         self.with_tree(name_or_id, |record, tree, _| {
             let entry = existing_entry(tree, &source, path, record)?;
+            if !devices
+                && matches!(
+                    entry.kind,
+                    Some(FileType::CharacterDevice | FileType::BlockDevice)
+                )
+            {
+                return Err(EngineError::NotSupported(format!(
+                    "copying the device node {path} out of container {name_or_id} onto the host (a tar of it, `cp CONTAINER:PATH -`, holds it)"
+                )));
+            }
             // The root itself, or `DIR/.`: what the directory holds.
             let contents = source.contents || entry.path == Path::new("/");
             let copied = CopiedKind::of(contents || entry.is_dir());
@@ -379,6 +408,7 @@ impl Engine {
                 // The host's files are the user's own: none gives way to another kind
                 // unless asked.
                 keep_kinds,
+                skip_devices: !devices,
                 ..Default::default()
             };
             copy_into(
@@ -446,7 +476,7 @@ impl Engine {
         out: &mut dyn Write,
     ) -> Result<()> {
         let staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
-        self.copy_from_container(name_or_id, path, staging.path())?;
+        self.copy_to_scratch(name_or_id, path, staging.path())?;
         crate::scratch::tar_entries(staging.path(), out)
             .map_err(|e| copy_err("writing the archive of", path, e))
     }
@@ -476,7 +506,7 @@ impl Engine {
     ) -> Result<()> {
         let source = ContainerPath::parse(from_path)?;
         let staging = crate::scratch::ScratchDir::new(&self.roots.tmp(), "cp-")?;
-        self.copy_from_container(from, from_path, staging.path())?;
+        self.copy_to_scratch(from, from_path, staging.path())?;
         let staged = if source.contents || source.rel.as_os_str().is_empty() {
             // What a directory holds: `STAGING/.`.
             staging.path().join(".")
@@ -669,6 +699,7 @@ impl Engine {
                         .filter(|_| !entry.mount_top)
                         .map(tree_copy::Owners::ToHost),
                     keep_kinds: how.keep_kinds,
+                    skip_devices: false,
                 };
                 self.write_through_implied(
                     record,
