@@ -163,6 +163,19 @@ pub fn unpack_tar(
     unpack_tar_listing(input, dir, origin, owners, space).map(|(size, _)| size)
 }
 
+/// `unpack_tar` into a directory of the host's that is not rpod's (`build --output
+/// type=local`): device nodes are left out, as a copy onto the host leaves them out (an
+/// image's `/dev/sda`, mode 0666, would give the host's users the device).
+pub fn unpack_tar_on_host(
+    input: impl std::io::Read,
+    dir: &Path,
+    origin: &str,
+    owners: bool,
+    space: &SpaceGuard,
+) -> Result<u64> {
+    unpack_entries(input, dir, origin, owners, false, space).map(|(size, _)| size)
+}
+
 /// A tar reader as rpod unpacks hostile archives: modes kept, owners only when asked,
 /// what is there replaced.
 fn unpacker<R: std::io::Read>(input: R, owners: bool) -> tar::Archive<R> {
@@ -191,6 +204,18 @@ pub fn unpack_tar_listing(
     owners: bool,
     space: &SpaceGuard,
 ) -> Result<(u64, std::collections::HashSet<PathBuf>)> {
+    unpack_entries(input, dir, origin, owners, true, space)
+}
+
+/// `unpack_tar_listing`, device nodes made only with `devices`.
+fn unpack_entries(
+    input: impl std::io::Read,
+    dir: &Path,
+    origin: &str,
+    owners: bool,
+    devices: bool,
+    space: &SpaceGuard,
+) -> Result<(u64, std::collections::HashSet<PathBuf>)> {
     let bad = |e: std::io::Error| bad_archive(origin, e);
     let mut reader = space.reader(input);
     let mut listed = std::collections::HashSet::new();
@@ -213,7 +238,9 @@ pub fn unpack_tar_listing(
             }
             let kind = entry.header().entry_type();
             if let Some(node) = node_kind(kind) {
-                unpack_node(&entry, &tree, &path, node, owners).map_err(bad)?;
+                if devices || node == rustix::fs::FileType::Fifo {
+                    unpack_node(&entry, &tree, &path, node, owners).map_err(bad)?;
+                }
                 continue;
             }
             // Kept inside `dir` by the tar crate.
@@ -473,6 +500,33 @@ mod tests {
             "{refused}"
         );
         assert!(!top.path().join("escape").exists());
+    }
+
+    /// Onto a directory of the host's, a device node of the archive is left out; a fifo is
+    /// still made.
+    #[test]
+    fn no_device_node_is_made_on_the_host() {
+        let mut archive = tar::Builder::new(Vec::new());
+        for (name, kind) in [
+            ("sda", tar::EntryType::Block),
+            ("pipe", tar::EntryType::Fifo),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_size(0);
+            header.set_mode(0o666);
+            header.set_device_major(8).unwrap();
+            header.set_device_minor(0).unwrap();
+            archive
+                .append_data(&mut header, name, std::io::empty())
+                .unwrap();
+        }
+        let bytes = archive.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let space = SpaceGuard::new(dir.path(), crate::free_space::KeepFree::Bytes(0));
+        unpack_tar_on_host(bytes.as_slice(), dir.path(), "test", false, &space).unwrap();
+        assert!(fs::symlink_metadata(dir.path().join("sda")).is_err());
+        assert!(dir.path().join("pipe").exists());
     }
 
     /// A fifo at the top of a scratch directory is archived under its name, as what it is.

@@ -698,7 +698,7 @@ impl Engine {
         std::io::Seek::rewind(&mut staging)
             .map_err(|e| EngineError::io("reading the export of", dest, e))?;
         let space = crate::free_space::SpaceGuard::new(dest, self.roots.keep_free);
-        scratch::unpack_tar(staging, dest, "the image's files", true, &space).map(drop)
+        scratch::unpack_tar_on_host(staging, dest, "the image's files", true, &space).map(drop)
     }
 }
 
