@@ -393,6 +393,16 @@ pub fn tar_entries(dir: &Path, out: &mut dyn std::io::Write) -> std::io::Result<
 mod tests {
     use super::*;
 
+    /// A directory entry's header, 0755, dated `mtime`.
+    fn directory_header(mtime: u64) -> tar::Header {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o755);
+        header.set_mtime(mtime);
+        header.set_size(0);
+        header
+    }
+
     /// A hostile archive: a link out of the directory, then a directory entry whose path
     /// (`a/../target`, which the tar crate would skip) leads through it: refused, and
     /// nothing outside is touched, not even a time.
@@ -417,13 +427,12 @@ mod tests {
         escape.as_old_mut().name[..11].copy_from_slice(b"a/../target");
         escape.set_cksum();
         archive.append(&escape, std::io::empty()).unwrap();
-        let mut own = tar::Header::new_gnu();
-        own.set_entry_type(tar::EntryType::Directory);
-        own.set_mode(0o755);
-        own.set_mtime(1_000_000_000);
-        own.set_size(0);
         archive
-            .append_data(&mut own, "own", std::io::empty())
+            .append_data(
+                &mut directory_header(1_000_000_000),
+                "own",
+                std::io::empty(),
+            )
             .unwrap();
         let bytes = archive.into_inner().unwrap();
 
@@ -446,13 +455,12 @@ mod tests {
     fn an_archives_directories_keep_their_times() {
         use std::os::unix::fs::MetadataExt;
         let mut archive = tar::Builder::new(Vec::new());
-        let mut own = tar::Header::new_gnu();
-        own.set_entry_type(tar::EntryType::Directory);
-        own.set_mode(0o755);
-        own.set_mtime(1_000_000_000);
-        own.set_size(0);
         archive
-            .append_data(&mut own, "own", std::io::empty())
+            .append_data(
+                &mut directory_header(1_000_000_000),
+                "own",
+                std::io::empty(),
+            )
             .unwrap();
         let mut file = tar::Header::new_gnu();
         file.set_mode(0o644);
