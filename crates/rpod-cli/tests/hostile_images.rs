@@ -550,6 +550,11 @@ fn volume_archives_stay_in_the_volume() {
                 assert!(read.stdout.is_empty(), "{case}: {read:?}");
             }
         }
+        if case == "a device" {
+            use std::os::unix::fs::FileTypeExt;
+            let zero = fs::symlink_metadata(data.join("zero")).unwrap();
+            assert!(zero.file_type().is_char_device(), "{case}: {zero:?}");
+        }
         let tmp = fs::read_dir(rpod.root().join("tmp"))
             .map(|d| d.count())
             .unwrap_or(0);

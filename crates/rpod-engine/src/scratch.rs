@@ -259,34 +259,9 @@ fn unpack_entries(
     }
     // Directories' times last: what was unpacked into them changed them. Each is opened
     // beneath `dir` without following any link: the archive's own links lead anywhere.
-    let top = fs::File::open(dir).map_err(|e| EngineError::io("opening", dir, e))?;
     for (path, mtime) in dir_times {
-        let time = rustix::fs::Timespec {
-            tv_sec: mtime as i64,
-            tv_nsec: 0,
-        };
-        let here = if path.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            &path
-        };
-        let opened = crate::confined::openat2(
-            &top,
-            here,
-            rustix::fs::OFlags::RDONLY
-                | rustix::fs::OFlags::DIRECTORY
-                | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-            rustix::fs::ResolveFlags::BENEATH | rustix::fs::ResolveFlags::NO_SYMLINKS,
-        );
-        if let Ok(directory) = opened {
-            let _ = rustix::fs::futimens(
-                &directory,
-                &rustix::fs::Timestamps {
-                    last_access: time,
-                    last_modification: time,
-                },
-            );
+        if let Ok(directory) = tree.dir(&path, false) {
+            let _ = rustix::fs::futimens(&directory, &crate::image::layer::timestamps(mtime));
         }
     }
     Ok((reader.bytes(), listed))
@@ -294,7 +269,7 @@ fn unpack_entries(
 
 /// The kind of node a tar entry makes that the tar crate would unpack as an empty regular
 /// file: device nodes and fifos.
-fn node_kind(kind: tar::EntryType) -> Option<rustix::fs::FileType> {
+pub(crate) fn node_kind(kind: tar::EntryType) -> Option<rustix::fs::FileType> {
     if kind.is_character_special() {
         Some(rustix::fs::FileType::CharacterDevice)
     } else if kind.is_block_special() {
@@ -304,6 +279,21 @@ fn node_kind(kind: tar::EntryType) -> Option<rustix::fs::FileType> {
     } else {
         None
     }
+}
+
+/// The device a node's tar header names (0 for a fifo, whose header may leave the numbers
+/// blank).
+pub(crate) fn node_device(header: &tar::Header) -> rustix::fs::Dev {
+    rustix::fs::makedev(
+        header.device_major().ok().flatten().unwrap_or(0),
+        header.device_minor().ok().flatten().unwrap_or(0),
+    )
+}
+
+/// Write `device`'s numbers into a node's tar header.
+pub(crate) fn set_node_device(header: &mut tar::Header, device: rustix::fs::Dev) -> io::Result<()> {
+    header.set_device_major(rustix::fs::major(device))?;
+    header.set_device_minor(rustix::fs::minor(device))
 }
 
 /// A device node or fifo of an archive, made as it says (podman's unpacking makes them
@@ -327,11 +317,7 @@ fn unpack_node<R: io::Read>(
             ))
         }
     }
-    // A fifo's header may leave the numbers blank.
-    let device = rustix::fs::makedev(
-        header.device_major().ok().flatten().unwrap_or(0),
-        header.device_minor().ok().flatten().unwrap_or(0),
-    );
+    let device = node_device(header);
     let owner = if owners {
         Some((header.uid()? as u32, header.gid()? as u32))
     } else {
@@ -340,17 +326,10 @@ fn unpack_node<R: io::Read>(
     let mode = rustix::fs::Mode::from_raw_mode(header.mode()? & 0o7777);
     crate::confined::make_node(&parent, &name, kind, mode, device, owner)
         .map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", path.display())))?;
-    let time = rustix::fs::Timespec {
-        tv_sec: header.mtime()? as i64,
-        tv_nsec: 0,
-    };
     rustix::fs::utimensat(
         &parent,
         &name,
-        &rustix::fs::Timestamps {
-            last_access: time,
-            last_modification: time,
-        },
+        &crate::image::layer::timestamps(header.mtime()?),
         rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
     )?;
     Ok(())
@@ -379,8 +358,7 @@ pub fn tar_entries(dir: &Path, out: &mut dyn std::io::Write) -> std::io::Result<
             let mut header = tar::Header::new_gnu();
             header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
             header.set_size(0);
-            header.set_device_major(rustix::fs::major(meta.rdev()))?;
-            header.set_device_minor(rustix::fs::minor(meta.rdev()))?;
+            set_node_device(&mut header, meta.rdev())?;
             builder.append_data(&mut header, &name, std::io::empty())?;
         } else {
             builder.append_path_with_name(&entry, &name)?;

@@ -322,8 +322,7 @@ pub fn append_layer_dated<W: Write>(
             };
             let mut header = header_for(stat, entry_type, 0, mapped, mtime);
             if matches!(kind, FileType::CharacterDevice | FileType::BlockDevice) {
-                header.set_device_major(rfs::major(stat.st_rdev))?;
-                header.set_device_minor(rfs::minor(stat.st_rdev))?;
+                crate::scratch::set_node_device(&mut header, stat.st_rdev)?;
             }
             builder.append_data(&mut header, path, io::empty())
         }

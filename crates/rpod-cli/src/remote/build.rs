@@ -129,12 +129,7 @@ pub fn build(client: &mut Client, args: &BuildArgs) -> Outcome {
         &mut io::stdout(),
     )?;
     if !args.quiet {
-        // The full name, as podman prints it (`localhost/web:latest`).
-        for tag in &args.tags {
-            let name =
-                rpod_engine::image::reference::normalize_local(tag).unwrap_or_else(|_| tag.clone());
-            println!("Successfully tagged {name}");
-        }
+        crate::commands::image::print_tagged(&args.tags);
     }
     if let Some(file) = &args.iidfile {
         // As the local command writes it: the ID with its algorithm, no newline.

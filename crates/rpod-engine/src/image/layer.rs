@@ -354,25 +354,14 @@ fn unpack_entry<R: Read>(
         .map_err(io_at("creating hard link", &shown))?;
         return Ok(());
     }
-    let node = if kind.is_character_special() {
-        Some(rfs::FileType::CharacterDevice)
-    } else if kind.is_block_special() {
-        Some(rfs::FileType::BlockDevice)
-    } else if kind.is_fifo() {
-        Some(rfs::FileType::Fifo)
-    } else {
-        None
-    };
-    if let Some(node) = node {
-        let major = entry.header().device_major().ok().flatten().unwrap_or(0);
-        let minor = entry.header().device_minor().ok().flatten().unwrap_or(0);
+    if let Some(node) = scratch::node_kind(kind) {
         // The mode exactly as the layer has it: mknod's would lose what the umask takes.
         crate::confined::make_node(
             &parent,
             &name,
             node,
             Mode::from_raw_mode(mode),
-            rfs::makedev(major, minor),
+            scratch::node_device(entry.header()),
             Some((uid as u32, gid as u32)),
         )
         .map_err(io_at("creating device node", &shown))?;
@@ -410,7 +399,8 @@ fn gid_of(gid: u64) -> rfs::Gid {
     rfs::Gid::from_raw(gid as u32)
 }
 
-fn timestamps(mtime: u64) -> rfs::Timestamps {
+/// Access and modification times of `mtime` seconds since 1970, as a tar entry gives them.
+pub(crate) fn timestamps(mtime: u64) -> rfs::Timestamps {
     let time = rfs::Timespec {
         tv_sec: mtime as i64,
         tv_nsec: 0,

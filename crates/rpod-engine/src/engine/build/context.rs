@@ -235,12 +235,7 @@ impl ContextDir {
                 // The header says what it is (its type, a device's numbers), as buildah's
                 // copy carries them.
                 header.set_size(0);
-                header
-                    .set_device_major(rustix::fs::major(meta.rdev()))
-                    .map_err(err)?;
-                header
-                    .set_device_minor(rustix::fs::minor(meta.rdev()))
-                    .map_err(err)?;
+                crate::scratch::set_node_device(&mut header, meta.rdev()).map_err(err)?;
                 archive
                     .append_data(&mut header, &entry_name, std::io::empty())
                     .map_err(err)?;

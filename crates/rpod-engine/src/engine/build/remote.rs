@@ -218,10 +218,11 @@ impl Engine {
             .take(512)
             .read_to_end(&mut head)
             .map_err(|e| EngineError::io("reading", Path::new(origin), e))?;
-        let body = BufReader::new(std::io::Cursor::new(head.clone()).chain(input));
+        let kind = ArchiveKind::of(&head);
+        let body = BufReader::new(std::io::Cursor::new(head).chain(input));
         let space = self.roots.space_guard();
         let what = "the build context";
-        let containerfile = match ArchiveKind::of(&head) {
+        let containerfile = match kind {
             ArchiveKind::Gzip => {
                 crate::scratch::unpack_tar(
                     flate2::read::GzDecoder::new(body),
