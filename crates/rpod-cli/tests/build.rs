@@ -78,10 +78,19 @@ fn build_runs_copies_and_stages_into_one_image() {
         "GREETING=hello",
         &ctx,
     ]);
+    // Steps are numbered within their stage, whose place comes first (the global ARG is
+    // no stage's step), and the commit of the build's image is announced, as buildah's.
     assert!(
-        out.contains("STEP 13/20: COPY --from=builder /app /opt/app"),
+        out.contains("[1/3] STEP 1/8: FROM $BASE AS builder\n"),
         "{out}"
     );
+    assert!(
+        out.contains("[3/3] STEP 2/9: COPY --from=builder /app /opt/app\n"),
+        "{out}"
+    );
+    assert!(!out.contains("ARG BASE"), "{out}");
+    assert!(out.contains("\n[3/3] COMMIT built\n--> "), "{out}");
+    assert_eq!(out.matches("COMMIT").count(), 1, "{out}");
     assert!(
         out.contains("Successfully tagged localhost/built:latest\n"),
         "{out}"
@@ -1049,6 +1058,7 @@ fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
     let (out, first) = build(&["-t", "one"]);
     assert!(!out.contains("Using cache"), "{out}");
     assert!(out.contains("STEP 2/6: RUN cat"), "{out}");
+    assert!(out.contains("STEP 6/6: ENV X=1\nCOMMIT one\n--> "), "{out}");
     assert!(
         out.lines().any(|l| l.starts_with("--> ") && l.len() == 15),
         "{out}"
@@ -1057,6 +1067,8 @@ fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
     // The same again: every step from the cache, the same image.
     let (out, again) = build(&["-t", "two"]);
     assert_eq!(out.matches("--> Using cache").count(), 4, "{out}");
+    // Nothing committed: nothing announced.
+    assert!(!out.contains("COMMIT"), "{out}");
     assert_eq!(again, first);
     // The steps' images are intermediate: listed with -a only, and the image's parent
     // is the last of them.
@@ -1428,7 +1440,7 @@ fn platform_args_and_from_platform_are_taken_as_buildkit_does() {
         &other_file,
         &ctx,
     ]);
-    assert!(out.contains("STEP 3/4"), "{out}");
+    assert!(out.contains("[1/2] STEP 3/3: RUN"), "{out}");
     let err = rpod.fails(
         &[
             "build",
@@ -1622,10 +1634,11 @@ fn unused_stages_are_skipped_unless_asked_for() {
     let ctx = dir.display().to_string();
     let out = rpod.ok(&["build", "-t", "skipped", &ctx]);
     assert!(
-        !out.contains("building-broken") && !out.contains("STEP 2/6"),
+        !out.contains("building-broken") && !out.contains("[1/3] STEP"),
         "{out}"
     );
-    assert!(out.contains("STEP 4/6"), "{out}");
+    assert!(out.contains("[2/3] STEP 2/2: RUN echo made"), "{out}");
+    assert!(out.contains("[3/3] COMMIT skipped\n"), "{out}");
     assert_eq!(
         rpod.ok(&["run", "--rm", "skipped", "cat", "/made"]),
         "made\n"
@@ -1634,7 +1647,7 @@ fn unused_stages_are_skipped_unless_asked_for() {
     assert!(err.contains("exited with status 9"), "{err}");
     // podman's stage concurrency limit: stages one after another satisfy any.
     let out = rpod.ok(&["build", "--jobs", "4", "-t", "jobs4", &ctx]);
-    assert!(out.contains("STEP 4/6"), "{out}");
+    assert!(out.contains("[2/3] STEP 2/2"), "{out}");
     rpod.ok(&["build", "--jobs=0", "-q", &ctx]);
     rpod.fails(&["build", "--jobs", "-1", &ctx], 125);
     // No identity label, as podman's with --identity-label=false; asking for one is refused.
@@ -1663,11 +1676,10 @@ fn unused_stages_are_skipped_unless_asked_for() {
         );
     }
     // A target: the stages after it are not built either.
+    // (Its stages are the build's: up to the target.)
     let out = rpod.ok(&["build", "--target", "used", &ctx]);
-    assert!(
-        !out.contains("STEP 2/6") && !out.contains("STEP 5/6"),
-        "{out}"
-    );
+    assert!(!out.contains("[1/2] STEP") && !out.contains("/3]"), "{out}");
+    assert!(out.contains("[2/2] STEP 1/2: FROM demo AS used\n"), "{out}");
 }
 
 /// `build`'s settings for the RUN steps' containers (hosts, volumes, limits,
@@ -1981,7 +1993,11 @@ fn squash_merges_the_builds_layers_and_squash_all_every_layer() {
     let plain = rpod.ok(&["build", "-q", "--layers=false", &ctx]);
     assert!(layers(plain.trim()) > base_layers + 1);
     let images_before = rpod.ok(&["images", "-aq"]).lines().count();
-    let squashed = rpod.ok(&["build", "-q", "--squash", "-t", "squashed", &ctx]);
+    let out = rpod.ok(&["build", "--squash", "-t", "squashed", &ctx]);
+    // Announced once: before the squashed image's commit, not the last step's.
+    assert_eq!(out.matches("COMMIT").count(), 1, "{out}");
+    assert!(out.contains("\nCOMMIT squashed\n--> "), "{out}");
+    let squashed = out.lines().last().unwrap_or_default().to_string();
     assert_eq!(layers(squashed.trim()), base_layers + 1);
     let all = rpod.ok(&["build", "-q", "--squash-all", "-t", "squashed-all", &ctx]);
     assert_eq!(layers(all.trim()), 1);
@@ -2003,6 +2019,25 @@ fn squash_merges_the_builds_layers_and_squash_all_every_layer() {
     }
     let err = rpod.fails(&["build", "--squash", "--squash-all", &ctx], 125);
     assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// A build of a FROM alone makes no image: the build's image is its base, announced as
+/// buildah announces the commit of a build's image.
+#[test]
+fn build_of_a_base_alone_is_the_base() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Containerfile"), "FROM demo\n").unwrap();
+    let out = rpod.ok(&["build", "-t", "same", &dir.display().to_string()]);
+    let id = rpod.inspect("demo", "{{.Id}}");
+    assert_eq!(
+        out,
+        format!(
+            "STEP 1/1: FROM demo\nCOMMIT same\n--> {}\nSuccessfully tagged localhost/same:latest\n{id}\n",
+            &id[..11]
+        )
+    );
 }
 
 /// `--timestamp` (and `--omit-history`): the same build makes the same image ID again (without it, each build's

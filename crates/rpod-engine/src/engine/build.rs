@@ -368,6 +368,9 @@ pub enum BuildPull {
 /// A stage being built.
 struct Stage {
     name: Option<String>,
+    /// Its place among the build's stages, from 1, and how many instructions it has.
+    number: usize,
+    steps: usize,
     /// The image so far (its ID).
     image: String,
     /// The image's config as the steps so far leave it.
@@ -402,6 +405,8 @@ impl Stage {
         };
         Stage {
             name,
+            number: 0,
+            steps: 0,
             image,
             config,
             config_changed: false,
@@ -624,6 +629,7 @@ impl Engine {
             options,
             global_args: platform_args(options.platform.as_ref().unwrap_or(&native_platform())),
             used_args: BTreeSet::new(),
+            place: Place::default(),
             stages: Vec::new(),
             last_base: String::new(),
             cache_roots: Default::default(),
@@ -719,6 +725,47 @@ fn read_bounded(path: &Path) -> Result<String> {
     Ok(text)
 }
 
+/// Where a build is, as its progress lines say it, the way buildah says it: steps are
+/// numbered within their stage (the FROM is the first), a build of more than one stage
+/// puts the stage's place before its lines (`[2/3] STEP 1/4: FROM ...`), and the commit
+/// that makes the build's image is announced (`COMMIT NAME`).
+#[derive(Debug, Default)]
+struct Place {
+    /// The current stage, from 1.
+    stage: usize,
+    /// The stages the build goes through: up to `--target`'s.
+    stages: usize,
+    /// How many instructions the current stage has, its FROM included.
+    stage_steps: usize,
+    /// Whether the current instruction is the last one of the build's own stage.
+    final_step: bool,
+    /// Whether `COMMIT` was said.
+    commit_said: bool,
+}
+
+impl Place {
+    /// What the lines of stage `number` start with.
+    fn prefix(&self, number: usize) -> String {
+        if self.stages > 1 {
+            format!("[{number}/{}] ", self.stages)
+        } else {
+            String::new()
+        }
+    }
+
+    /// Whether the current stage's image is the build's.
+    fn final_stage(&self) -> bool {
+        self.stage == self.stages
+    }
+}
+
+/// Whether a FROM line names the stage `target` (`FROM IMAGE AS TARGET`).
+fn names_stage(from: &Instruction, target: &str) -> bool {
+    from.keyword == "FROM"
+        && containerfile::words(&from.args.text(), from.line)
+            .is_ok_and(|words| words.len() == 3 && words[2].eq_ignore_ascii_case(target))
+}
+
 struct Builder<'a> {
     engine: &'a Engine,
     /// The build context, with what its ignore file leaves out of COPY and ADD.
@@ -731,6 +778,8 @@ struct Builder<'a> {
     /// ARGs before the first FROM: usable in FROM lines and redeclared in stages.
     global_args: BTreeMap<String, String>,
     used_args: BTreeSet<String>,
+    /// Where the build is, for its progress lines.
+    place: Place,
     /// The stages built so far: their names and images.
     stages: Vec<(Option<String>, String)>,
     /// The image the last stage started from (what `--squash` squashes onto).
@@ -757,20 +806,25 @@ impl Builder<'_> {
         instructions: &[Instruction],
         progress: &mut dyn FnMut(&str),
     ) -> Result<String> {
+        let froms: Vec<usize> = instructions
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.keyword == "FROM")
+            .map(|(index, _)| index)
+            .collect();
+        self.place.stages = froms.len();
         if let Some(target) = &self.options.target {
-            let named = instructions.iter().any(|i| {
-                i.keyword == "FROM"
-                    && containerfile::words(&i.args.text(), i.line).is_ok_and(|words| {
-                        words.len() == 3 && words[2].eq_ignore_ascii_case(target)
-                    })
-            });
-            if !named {
+            // The first stage of that name ends the build.
+            let Some(number) = froms
+                .iter()
+                .position(|&index| names_stage(&instructions[index], target))
+            else {
                 return Err(EngineError::InvalidArg(format!(
                     "--target {target}: no stage of that name"
                 )));
-            }
+            };
+            self.place.stages = number + 1;
         }
-        let total = instructions.len();
         let mut stage: Option<Stage> = None;
         // Which stages are built: known at the first FROM, once the global ARGs are.
         let mut needed: Option<Vec<bool>> = None;
@@ -794,6 +848,12 @@ impl Builder<'_> {
                     .and_then(|n| n.get(stage_number))
                     .is_some_and(|needed| !needed);
                 stage_number += 1;
+                let stage_end = froms
+                    .get(stage_number)
+                    .copied()
+                    .unwrap_or(instructions.len());
+                self.place.stage = stage_number;
+                self.place.stage_steps = stage_end - index;
                 if skipping {
                     // Its place is kept (stages are also named by number), empty.
                     if let Some(done) = stage.take() {
@@ -808,6 +868,9 @@ impl Builder<'_> {
             } else if skipping {
                 continue;
             }
+            let stage_start = froms[..stage_number].last().copied();
+            self.place.final_step = self.place.final_stage()
+                && stage_start.is_some_and(|start| index + 1 == start + self.place.stage_steps);
             let flags: String = instruction
                 .flags
                 .iter()
@@ -817,12 +880,17 @@ impl Builder<'_> {
                     false => format!("--{name}={value} "),
                 })
                 .collect();
-            progress(&format!(
-                "STEP {}/{total}: {} {flags}{}",
-                index + 1,
-                instruction.keyword,
-                instruction.args.text()
-            ));
+            // ARGs before the first FROM are the build's, not a stage's step.
+            if let Some(start) = stage_start {
+                progress(&format!(
+                    "{}STEP {}/{}: {} {flags}{}",
+                    self.place.prefix(self.place.stage),
+                    index - start + 1,
+                    self.place.stage_steps,
+                    instruction.keyword,
+                    instruction.args.text()
+                ));
+            }
             if instruction.keyword == "FROM" {
                 if let Some(done) = stage.take() {
                     let reached = self.finish(done, progress)?;
@@ -949,6 +1017,8 @@ impl Builder<'_> {
             config.config().clone().unwrap_or_default(),
             docker,
         );
+        stage.number = self.place.stage;
+        stage.steps = self.place.stage_steps;
         if base == "scratch" {
             stage.config.set_cmd(None);
         }
@@ -970,7 +1040,9 @@ impl Builder<'_> {
             stage.config.set_env(Some(env));
             stage.config_changed = true;
         }
-        // The base image's ONBUILD triggers run first, as Docker and buildah run them.
+        // The base image's ONBUILD triggers run first, as Docker and buildah run them (none
+        // of their commits is the build's last: the stage's end says so if it is).
+        let final_step = std::mem::replace(&mut self.place.final_step, false);
         for trigger in &triggers {
             progress(&format!("ONBUILD {trigger}"));
             for step in containerfile::parse(trigger)? {
@@ -982,6 +1054,7 @@ impl Builder<'_> {
                 self.step(&mut stage, &step, progress)?;
             }
         }
+        self.place.final_step = final_step;
         Ok(stage)
     }
 
@@ -1253,6 +1326,7 @@ impl Builder<'_> {
         std::io::Seek::rewind(&mut merged)
             .map_err(|e| EngineError::io("merging the layers of", tmp.join(&built.id), e))?;
         let (config, docker) = image::config_and_docker_fields(&engine.roots, &built.id)?;
+        self.say_commit(self.place.stages, progress);
         let new = image::NewImage {
             name: None,
             config: config.config().clone().unwrap_or_default(),
@@ -1397,10 +1471,11 @@ impl Builder<'_> {
         }
         // `--os-version`, `--os-feature`: written with the stage's last commit (and in its
         // cache key, so a cached image without them is not taken).
-        let platform = self.options.os_version.is_some() || !self.options.os_features.is_empty();
+        let platform = self.platform_set();
         if platform {
             stage.config_changed = true;
         }
+        let builds_image = stage.number == self.place.stages && self.options.squash == Squash::No;
         if stage.config_changed {
             let settings = if platform {
                 serde_json::json!({
@@ -1412,9 +1487,17 @@ impl Builder<'_> {
             };
             let key = self.step_key(&stage, "#(nop) config", settings);
             if !self.take_from_cache(&mut stage, &key, progress)? {
+                if builds_image {
+                    self.say_commit(stage.number, progress);
+                }
                 self.commit_config(&mut stage, &key, progress)?;
                 progress(&format!("--> {}", short_id(&stage.image)));
             }
+        } else if builds_image && stage.steps == 1 && !self.place.commit_said {
+            // A stage of its FROM alone: the build's image is its base, said as buildah
+            // says it.
+            self.say_commit(stage.number, progress);
+            progress(&format!("--> {}", short_id(&stage.image)));
         }
         let reached = match (&self.options.target, &stage.name) {
             (Some(target), Some(name)) => target.eq_ignore_ascii_case(name),
@@ -1422,6 +1505,38 @@ impl Builder<'_> {
         };
         self.stages.push((stage.name, stage.image));
         Ok(reached)
+    }
+
+    /// `--os-version` or `--os-feature`: written with each stage's last commit.
+    fn platform_set(&self) -> bool {
+        self.options.os_version.is_some() || !self.options.os_features.is_empty()
+    }
+
+    /// Whether `finish` commits the stage's config once more after a commit now: for
+    /// `--label`, `--os-version`, `--os-feature`, or `--unsetenv` of a variable it has.
+    fn finish_commits_after(&self, stage: &Stage) -> bool {
+        let unsets = stage.config.env().as_ref().is_some_and(|env| {
+            env.iter().any(|e| {
+                let key = e.split('=').next().unwrap_or("");
+                self.options.unset_env.iter().any(|unset| unset == key)
+            })
+        });
+        unsets || !self.options.labels.is_empty() || self.platform_set()
+    }
+
+    /// `COMMIT NAME` (the first name given, as given), once, before the commit that makes
+    /// the build's image, as buildah says it.
+    fn say_commit(&mut self, stage_number: usize, progress: &mut dyn FnMut(&str)) {
+        if std::mem::replace(&mut self.place.commit_said, true) {
+            return;
+        }
+        let name = self
+            .options
+            .tags
+            .first()
+            .map(|tag| format!(" {tag}"))
+            .unwrap_or_default();
+        progress(&format!("{}COMMIT{name}", self.place.prefix(stage_number)));
     }
 
     fn step(
@@ -1642,6 +1757,12 @@ impl Builder<'_> {
         key: &str,
         progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
+        if self.place.final_step
+            && self.options.squash == Squash::No
+            && !self.finish_commits_after(stage)
+        {
+            self.say_commit(self.place.stage, progress);
+        }
         let committed = self.engine.commit(
             container,
             &CommitOptions {
