@@ -194,6 +194,14 @@ fn bad_archive(origin: &str, e: std::io::Error) -> EngineError {
     })
 }
 
+/// An archive's entry that would be written outside of the destination.
+fn outside(origin: &str, path: &Path, how: &str) -> EngineError {
+    EngineError::BadArchive {
+        path: origin.into(),
+        message: format!("{:?} is outside of the destination{how}", path.display()),
+    }
+}
+
 /// `unpack_tar`, one entry at a time, noting the directories the archive lists itself
 /// (relative paths): the others it only implies (`usr/local/bin/tool` alone implies `usr`),
 /// which a copy must not take for the archive's word on an existing directory's mode.
@@ -231,10 +239,7 @@ fn unpack_entries(
                 .components()
                 .any(|c| c == std::path::Component::ParentDir)
             {
-                return Err(EngineError::BadArchive {
-                    path: origin.into(),
-                    message: format!("{:?} is outside of the destination", path.display()),
-                });
+                return Err(outside(origin, &path, ""));
             }
             let kind = entry.header().entry_type();
             if let Some(node) = node_kind(kind) {
@@ -243,8 +248,17 @@ fn unpack_entries(
                 }
                 continue;
             }
-            // Kept inside `dir` by the tar crate.
-            if !entry.unpack_in(dir).map_err(bad)? || !kind.is_dir() {
+            // Kept inside `dir` by the tar crate, which refuses an entry below a link of the
+            // archive's that leads out, in words that name `dir` (a staging directory the
+            // user never named): the entry is named instead.
+            let unpacked = entry.unpack_in(dir).map_err(|e| {
+                if e.to_string().contains("outside of destination") {
+                    outside(origin, &path, " (through a link)")
+                } else {
+                    bad(e)
+                }
+            })?;
+            if !unpacked || !kind.is_dir() {
                 continue;
             }
             let path: PathBuf = path
@@ -486,6 +500,42 @@ mod tests {
             "{refused}"
         );
         assert!(!top.path().join("escape").exists());
+    }
+
+    /// An entry below a link of the archive's that leads out is refused by its own name;
+    /// nothing is written where the link leads.
+    #[test]
+    fn an_entry_through_a_link_out_is_refused() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("into");
+        let elsewhere = top.path().join("elsewhere");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::create_dir(&elsewhere).unwrap();
+        let mut archive = tar::Builder::new(Vec::new());
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        archive.append_link(&mut link, "link", &elsewhere).unwrap();
+        let mut file = tar::Header::new_gnu();
+        file.set_entry_type(tar::EntryType::Regular);
+        file.set_mode(0o644);
+        file.set_size(5);
+        archive
+            .append_data(&mut file, "link/file", &b"pwned"[..])
+            .unwrap();
+        let bytes = archive.into_inner().unwrap();
+        let space = SpaceGuard::new(&dir, crate::free_space::KeepFree::Bytes(0));
+        let refused = unpack_tar(bytes.as_slice(), &dir, "evil.tar", false, &space)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains(
+                r#"evil.tar: "link/file" is outside of the destination (through a link)"#
+            ),
+            "{refused}"
+        );
+        assert!(!refused.contains(&dir.display().to_string()), "{refused}");
+        assert!(!elsewhere.join("file").exists());
     }
 
     /// Onto a directory of the host's, a device node of the archive is left out; a fifo is
