@@ -8408,6 +8408,15 @@ fn rpod_remote_builds_images() {
             .contains("--ignorefile of \"rpod build\" is not supported with a remote service"),
         "{out:?}"
     );
+    // A context on standard input is the local command's alone.
+    let out = service.remote_out(&["build", "-"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "build - (a context on standard input) with a remote service is not supported"
+        ),
+        "{out:?}"
+    );
 }
 
 #[test]
