@@ -671,4 +671,32 @@ mod tests {
         assert!(outside.path().join("keep").exists());
         remove_entry(top.top(), OsStr::new("missing")).unwrap();
     }
+
+    /// A node's mode is set on the node itself; an entry swapped for a link meanwhile is
+    /// refused, and what it points at keeps its mode.
+    #[test]
+    fn a_mode_is_never_set_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        fs::write(&target, "x").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+        let tree = tempfile::tempdir().unwrap();
+        fs::write(tree.path().join("file"), "x").unwrap();
+        symlink(&target, tree.path().join("swapped")).unwrap();
+        let top = ConfinedDir::open(tree.path()).unwrap();
+        let mode = Mode::from_raw_mode(0o4755);
+        set_mode_no_follow(top.top(), OsStr::new("file"), mode).unwrap();
+        let set = fs::metadata(tree.path().join("file")).unwrap();
+        assert_eq!(set.permissions().mode() & 0o7777, 0o4755);
+        let refused = set_mode_no_follow(top.top(), OsStr::new("swapped"), mode).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("swapped became a symbolic link"),
+            "{refused}"
+        );
+        let kept = fs::metadata(&target).unwrap();
+        assert_eq!(kept.permissions().mode() & 0o7777, 0o600);
+    }
 }
