@@ -5544,6 +5544,12 @@ fn podman_remote_builds_images_through_the_service() {
     let ctx = dir.display().to_string();
     let out = service.podman_ok(&["build", "-t", "pbuilt", &ctx]);
     assert!(out.contains("step-ran"), "{out}");
+    // The commit announced once, the name as podman's service sends it.
+    assert_eq!(out.matches("COMMIT pbuilt\n").count(), 1, "{out}");
+    assert!(
+        out.contains("\nSuccessfully tagged localhost/pbuilt:latest\n"),
+        "{out}"
+    );
     assert_eq!(
         service.podman_ok(&["run", "--rm", "pbuilt"]),
         "built by podman-remote\n"
@@ -8335,6 +8341,8 @@ fn rpod_remote_builds_images() {
     let ctx = dir.display().to_string();
     let out = service.remote_ok(&["build", "-t", "rbuilt", "--build-arg", "WHO=remote", &ctx]);
     assert!(out.contains("STEP 1/5: FROM demo"), "{out}");
+    assert_eq!(out.matches("COMMIT rbuilt\n").count(), 1, "{out}");
+    assert_eq!(out.matches("Successfully tagged").count(), 1, "{out}");
     assert!(out.contains("step-ran-for-remote\n"), "{out}");
     let lines: Vec<&str> = out.lines().collect();
     let id = rpod.inspect("rbuilt", "{{.Id}}");

@@ -69,6 +69,7 @@ pub use container::{
 pub use engine::checkpoint::{
     ArchiveCompression, CheckpointReport, CheckpointRequest, RestoreRequest,
 };
+pub use engine::successfully_tagged;
 pub use engine::{
     file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
     parse_kube_log_driver, parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions,

@@ -369,7 +369,8 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         Ok(image) if podman => {
             // A quiet build prints the ID alone, as podman's.
             for tag in tags.iter().filter(|_| !quiet) {
-                send_line(&mut out, &json!({ "stream": format!("COMMIT {tag}\n") }));
+                let line = rpod_engine::successfully_tagged(tag);
+                send_line(&mut out, &json!({ "stream": format!("{line}\n") }));
             }
             // Last: podman-remote takes the last line that looks like an ID for the ID.
             send_line(&mut out, &json!({ "stream": format!("{}\n", image.id) }));

@@ -82,16 +82,6 @@ pub(crate) fn refuse_build_flags(args: &BuildArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A build's `Successfully tagged NAME` lines, each with the full name, as podman prints
-/// them (`localhost/web:latest`).
-pub fn print_tagged(tags: &[String]) {
-    for tag in tags {
-        let name =
-            rpod_engine::image::reference::normalize_local(tag).unwrap_or_else(|_| tag.clone());
-        println!("Successfully tagged {name}");
-    }
-}
-
 pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     let tar_to_stdout = matches!(
         args.output.as_deref().map(BuildOutput::parse),
@@ -426,7 +416,9 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         return Ok(0);
     }
     if !quiet {
-        print_tagged(&args.tags);
+        for tag in &args.tags {
+            println!("{}", rpod_engine::successfully_tagged(tag));
+        }
     }
     if let Some(file) = &args.iidfile {
         // As podman writes it: the ID with its algorithm, no newline.

@@ -128,9 +128,7 @@ pub fn build(client: &mut Client, args: &BuildArgs) -> Outcome {
         StreamLines::new(streamed.body, MAX_PROGRESS_LINE),
         &mut io::stdout(),
     )?;
-    if !args.quiet {
-        crate::commands::image::print_tagged(&args.tags);
-    }
+    // (The service said `Successfully tagged` for each name, as podman's does.)
     if let Some(file) = &args.iidfile {
         // As the local command writes it: the ID with its algorithm, no newline.
         fs::write(file, format!("sha256:{id}")).map_err(|e| {

@@ -126,6 +126,13 @@ pub struct BuildOptions {
     pub cache_ttl: Option<std::time::Duration>,
 }
 
+/// What a build says of each name it gave its image (`-t`): the full name, as podman
+/// says it (`Successfully tagged localhost/web:latest`).
+pub fn successfully_tagged(tag: &str) -> String {
+    let name = crate::image::reference::normalize_local(tag).unwrap_or_else(|_| tag.to_string());
+    format!("Successfully tagged {name}")
+}
+
 /// A FROM line's stage name (`AS NAME`, in lower case), if it has one.
 fn stage_name(from: &Instruction, globals: &BTreeMap<String, String>) -> Option<String> {
     let text = containerfile::expand(&from.args.text(), globals, from.line).ok()?;

@@ -46,6 +46,7 @@ mod wait;
 
 pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
+pub use build::successfully_tagged;
 pub use build::{
     file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
     parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
