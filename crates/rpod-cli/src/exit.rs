@@ -101,15 +101,8 @@ pub fn usage(message: impl std::fmt::Display) -> Failure {
 
 /// The exit code an engine error leads to.
 pub fn code_of(error: &EngineError) -> i32 {
-    match error {
-        EngineError::Oci(OciError::CommandNotFound { .. }) => NOT_FOUND,
-        EngineError::Oci(OciError::PermissionDenied { .. }) | EngineError::CannotInvoke(_) => {
-            CANNOT_INVOKE
-        }
-        // A build whose RUN step failed exits with the step's status, as podman's.
-        EngineError::StepFailed { status, .. } if (1..=255).contains(status) => *status,
-        _ => ENGINE_ERROR,
-    }
+    // (A build whose RUN step failed exits with the step's status, as podman's.)
+    error.exit_code()
 }
 
 impl From<EngineError> for Failure {

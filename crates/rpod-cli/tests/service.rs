@@ -427,6 +427,9 @@ fn docker_cli_drives_the_lifecycle() {
     let out = service.docker_out(&["exec", "web", "sh", "-c", "echo in-exec; exit 4"]);
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "in-exec\n");
+    // One that cannot be run (no such user): Docker's 126, never success.
+    let out = service.docker_out(&["exec", "-u", "nosuch", "web", "true"]);
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
     let out = pipe_through(
         &mut service.docker(&["exec", "-i", "web", "cat"]),
         b"through stdin\n",
@@ -445,6 +448,31 @@ fn docker_cli_drives_the_lifecycle() {
         "{{.Action}} {{.Actor.Attributes.exitCode}}",
     );
     assert_eq!(ends, "exec_die 0\nexec_die 4\nexec_die 0\n");
+    // A detached one's exit code is known to exec inspect once it ended (docker-py's
+    // `exec_start(detach=True)`, then `exec_inspect`), as Docker's.
+    let reply = service.http(
+        "POST",
+        "/containers/web/exec",
+        br#"{"Cmd":["sh","-c","exit 5"]}"#,
+    );
+    assert_eq!(reply.status, 201);
+    let exec_id = reply.json()["Id"].as_str().unwrap().to_string();
+    let started = service.http(
+        "POST",
+        &format!("/exec/{exec_id}/start"),
+        br#"{"Detach":true}"#,
+    );
+    assert_eq!(started.status, 200);
+    wait_until("the detached exec ended", || {
+        service
+            .http("GET", &format!("/exec/{exec_id}/json"), b"")
+            .json()["Running"]
+            == false
+    });
+    let ended = service
+        .http("GET", &format!("/exec/{exec_id}/json"), b"")
+        .json();
+    assert_eq!(ended["ExitCode"], 5, "{ended}");
     let sessions = service.docker_past_events(
         &["event=exec_die", "container=web"],
         "{{.Actor.Attributes.execID}}",
@@ -1220,6 +1248,13 @@ fn podman_remote_runs_execs_and_manages_containers() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "piped\n");
     let out = service.podman_out(&["exec", "bg", "nosuchcmd"]);
     assert_eq!(out.status.code(), Some(127));
+    // A command that cannot be run as a user that does not exist: 126, never success.
+    let out = service.podman_out(&["exec", "-u", "nosuch", "bg", "true"]);
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unable to find user nosuch"),
+        "{out:?}"
+    );
     // pause, unpause, kill, stop, wait, rm.
     service.podman_ok(&["pause", "bg"]);
     assert_eq!(

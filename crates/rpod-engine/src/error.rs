@@ -225,6 +225,21 @@ impl EngineError {
         }
     }
 
+    /// The exit code podman gives a command that fails with this error: 127 when the
+    /// container's command is not found, 126 when it cannot be invoked (a user that does
+    /// not exist, no permission), a failed build step's own status, else 125 (rpod itself
+    /// failed).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            EngineError::Oci(OciError::CommandNotFound { .. }) => 127,
+            EngineError::Oci(OciError::PermissionDenied { .. }) | EngineError::CannotInvoke(_) => {
+                126
+            }
+            EngineError::StepFailed { status, .. } if (1..=255).contains(status) => *status,
+            _ => 125,
+        }
+    }
+
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         EngineError::Io {
             action,

@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS exec_sessions (
     record       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS exec_sessions_by_container ON exec_sessions (container_id);
+CREATE TABLE IF NOT EXISTS exec_exit_codes (
+    id           TEXT PRIMARY KEY,
+    container_id TEXT NOT NULL,
+    code         INTEGER,
+    recorded     TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS volumes (
     name   TEXT PRIMARY KEY,
     record TEXT NOT NULL
@@ -86,7 +92,7 @@ CREATE INDEX IF NOT EXISTS build_cache_by_image ON build_cache (image_id);
 ";
 
 /// Bumped whenever SCHEMA changes; the schema is (re)applied when the database is older.
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 /// How long a process waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -521,6 +527,10 @@ impl Store {
             tx.prepare_cached("DELETE FROM containers WHERE id = ?1")
                 .and_then(|mut stmt| stmt.execute([id]))
                 .map_err(|e| self.err(e))?;
+            // Its sessions' codes go with it: an exec is known only while its container is.
+            tx.prepare_cached("DELETE FROM exec_exit_codes WHERE container_id = ?1")
+                .and_then(|mut stmt| stmt.execute([id]))
+                .map_err(|e| self.err(e))?;
             // `recorded` is RFC 3339 in UTC, whose text sorts as its time does.
             tx.prepare_cached(
                 "DELETE FROM exit_codes WHERE recorded < ?1 \
@@ -656,6 +666,52 @@ impl Store {
         .iter()
         .map(|j| from_json(j))
         .collect()
+    }
+
+    /// The end of session `id`: its row removed and its exit code (none when its monitor
+    /// recorded none) kept for a while, as a container's (the REST service's exec inspect
+    /// reports it after the session is gone, as Docker's and podman's do); whether the
+    /// session was still there (its end is recorded once). Codes older than that are
+    /// forgotten here.
+    pub fn end_exec_session(
+        &self,
+        id: &str,
+        container_id: &str,
+        code: Option<i32>,
+    ) -> Result<bool> {
+        let now = chrono::Utc::now();
+        let forget_before = (now - EXIT_CODES_KEPT).to_rfc3339();
+        self.write_with(Durability::Ephemeral, |tx| {
+            let ended = tx
+                .prepare_cached("DELETE FROM exec_sessions WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute([id]))
+                .map_err(|e| self.err(e))?
+                > 0;
+            if ended {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO exec_exit_codes (id, container_id, code, recorded) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![id, container_id, code, now.to_rfc3339()])
+                })
+                .map_err(|e| self.err(e))?;
+            }
+            tx.prepare_cached("DELETE FROM exec_exit_codes WHERE recorded < ?1")
+                .and_then(|mut stmt| stmt.execute([forget_before]))
+                .map_err(|e| self.err(e))?;
+            Ok(ended)
+        })
+    }
+
+    /// The exit code kept for ended session `id`: `None` when none is kept, `Some(None)`
+    /// when it ended without one.
+    pub fn exec_exit_code(&self, id: &str) -> Result<Option<Option<i32>>> {
+        self.conn()?
+            .prepare_cached("SELECT code FROM exec_exit_codes WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([id], |row| row.get(0)))
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Remove one session, or every session of a container with `container_id`; how many
@@ -1368,6 +1424,51 @@ mod tests {
         store.insert_image(&child, &[]).unwrap();
         assert!(store.image_has_children(&"b".repeat(64)).unwrap());
         assert!(!store.image_has_children(&"c".repeat(64)).unwrap());
+    }
+
+    /// An ended session's exit code is kept, once, and goes with its container; codes of
+    /// sessions that ended more than five minutes ago are forgotten.
+    #[test]
+    fn ended_exec_sessions_keep_their_exit_codes_for_a_while() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("rpod.db")).unwrap();
+        let container = record("c");
+        store.insert_container(&container).unwrap();
+        let mut session = exec_session(container.id(), 1);
+        session.id = "ended".into();
+        store.save_exec_session(&session).unwrap();
+        assert_eq!(store.exec_exit_code("ended").unwrap(), None);
+        assert!(store
+            .end_exec_session("ended", container.id(), Some(5))
+            .unwrap());
+        assert!(store.exec_session("ended").unwrap().is_none());
+        // A second end (an exit command after the client collected it) changes nothing.
+        assert!(!store
+            .end_exec_session("ended", container.id(), None)
+            .unwrap());
+        assert_eq!(store.exec_exit_code("ended").unwrap(), Some(Some(5)));
+        session.id = "no-code".into();
+        store.save_exec_session(&session).unwrap();
+        store
+            .end_exec_session("no-code", container.id(), None)
+            .unwrap();
+        assert_eq!(store.exec_exit_code("no-code").unwrap(), Some(None));
+        let long_ago = (chrono::Utc::now() - chrono::TimeDelta::minutes(6)).to_rfc3339();
+        store
+            .execute(
+                "INSERT INTO exec_exit_codes (id, container_id, code, recorded) VALUES ('old', 'x', 1, ?1)",
+                [long_ago],
+            )
+            .unwrap();
+        session.id = "later".into();
+        store.save_exec_session(&session).unwrap();
+        store
+            .end_exec_session("later", container.id(), Some(0))
+            .unwrap();
+        assert_eq!(store.exec_exit_code("old").unwrap(), None);
+        store.remove_container(&container).unwrap();
+        assert_eq!(store.exec_exit_code("ended").unwrap(), None);
+        assert_eq!(store.exec_exit_code("later").unwrap(), None);
     }
 
     /// A removal forgets the exit codes of containers gone for more than five minutes, and

@@ -86,15 +86,6 @@ struct StartBody {
     w: Option<u16>,
 }
 
-/// The exit code podman gives a command that could not be run.
-fn start_failure_code(cause: &EngineError) -> Option<i32> {
-    match cause {
-        EngineError::Oci(OciError::CommandNotFound { .. }) => Some(127),
-        EngineError::Oci(OciError::PermissionDenied { .. }) => Some(126),
-        _ => None,
-    }
-}
-
 pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
     let body: StartBody = ex.body_json_or_default()?;
     let instance = context.execs.claim(id)?;
@@ -110,8 +101,10 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
         _ => None,
     };
     let engine = &context.engine;
+    // A session that could not start has the exit code the local command would exit
+    // with (127, 126, else 125), never none: clients take a missing code for success.
     let failed = |cause: EngineError| {
-        let code = start_failure_code(&cause);
+        let code = Some(cause.exit_code());
         context
             .execs
             .set_state(id, ExecState::Exited { pid: 0, code });
@@ -193,12 +186,21 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
         ),
         Err(e) => {
             tracing::debug!("exec {id}: {e}");
-            context
-                .execs
-                .set_state(id, ExecState::Exited { pid, code: None });
+            let code = ended_code(context, &session_id);
+            context.execs.set_state(id, ExecState::Exited { pid, code });
         }
     }
     Ok(())
+}
+
+/// The exit code the engine kept for an engine session that ended, if any.
+fn ended_code(context: &Context, session_id: &str) -> Option<i32> {
+    context
+        .engine
+        .ended_exec_code(session_id)
+        .ok()
+        .flatten()
+        .flatten()
 }
 
 pub fn resize(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
@@ -221,7 +223,8 @@ pub fn resize(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
     }
 }
 
-/// The instance's state, with a detached session that has ended seen as exited.
+/// The instance's state, with a detached session that has ended seen as exited, with the
+/// exit code the engine kept for it.
 fn current_state(context: &Context, instance: &ExecInstance) -> ExecState {
     if let ExecState::Running {
         pid,
@@ -238,7 +241,7 @@ fn current_state(context: &Context, instance: &ExecInstance) -> ExecState {
         if !alive {
             let ended = ExecState::Exited {
                 pid: *pid,
-                code: None,
+                code: ended_code(context, session_id),
             };
             context.execs.set_state(&instance.id, ended.clone());
             return ended;

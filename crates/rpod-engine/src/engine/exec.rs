@@ -359,13 +359,7 @@ impl Engine {
             .unwrap_or(-1);
         let _lock = self.lock(container.id())?;
         runtime.exec_remove(&oci, session_id)?;
-        if self
-            .store
-            .remove_exec_sessions(Some(session_id), container.id())?
-            > 0
-        {
-            self.exec_died_event(container, session_id, (code >= 0).then_some(code));
-        }
+        self.end_exec_session(container, session_id, (code >= 0).then_some(code))?;
         if let Some(handover) = &handover {
             handover.handled();
         }
@@ -398,16 +392,31 @@ impl Engine {
         // The files first: a session whose row is gone is gone for good, and a failure
         // here leaves the row for the next try.
         runtime.exec_remove(&oci, session_id)?;
-        // Its end is recorded once: an exit command may come for a session its client
-        // collected already.
+        self.end_exec_session(container, session_id, code)
+    }
+
+    /// A session's end: its row removed, its exit code kept for a while (the REST
+    /// service's exec inspect reports it afterwards) and the `exec_died` event, once: an
+    /// exit command may come for a session its client collected already.
+    fn end_exec_session(
+        &self,
+        container: &ContainerRecord,
+        session_id: &str,
+        code: Option<i32>,
+    ) -> Result<()> {
         if self
             .store
-            .remove_exec_sessions(Some(session_id), container.id())?
-            > 0
+            .end_exec_session(session_id, container.id(), code)?
         {
             self.exec_died_event(container, session_id, code);
         }
         Ok(())
+    }
+
+    /// The exit code of a session that ended (and was removed) in the last minutes: `None`
+    /// when none is known, `Some(None)` when it ended without one (its monitor died).
+    pub fn ended_exec_code(&self, session_id: &str) -> Result<Option<Option<i32>>> {
+        self.store.exec_exit_code(session_id)
     }
 
     /// The end of a session, as podman's `exec_died` (Docker's `exec_die`), with its exit
@@ -435,13 +444,8 @@ impl Engine {
                     .exec_exit_code(&oci, &session.id, Duration::ZERO)
                     .ok()
                     .flatten();
-                if runtime.exec_remove(&oci, &session.id).is_ok()
-                    && self
-                        .store
-                        .remove_exec_sessions(Some(&session.id), record.id())
-                        .is_ok_and(|removed| removed > 0)
-                {
-                    self.exec_died_event(record, &session.id, code);
+                if runtime.exec_remove(&oci, &session.id).is_ok() {
+                    let _ = self.end_exec_session(record, &session.id, code);
                 }
                 continue;
             }
