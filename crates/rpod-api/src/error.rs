@@ -68,6 +68,16 @@ impl From<EngineError> for ApiError {
             EngineError::NoSuchImage(name) => format!("No such image: {name}"),
             EngineError::NoSuchVolume(name) => format!("get {name}: no such volume"),
             EngineError::NoSuchNetwork(name) => format!("network {name} not found"),
+            // The docker CLI takes `run`'s exit code from the words of a failed start, as
+            // Docker's runtimes word them: 127 for "executable file not found", 126 for
+            // "permission denied" (which podman's words for it say too). crun says the
+            // first its own way ("executable file `x` not found in $PATH: No such file or
+            // directory").
+            EngineError::Oci(rpod_oci::OciError::CommandNotFound { .. })
+                if !libpod_message.contains("executable file not found") =>
+            {
+                format!("{libpod_message}: executable file not found")
+            }
             _ => libpod_message.clone(),
         };
         let cause = match &e {
@@ -126,5 +136,34 @@ mod tests {
         assert_eq!(e.status, 400);
         let e = ApiError::from(EngineError::state("abc", "container abc is running"));
         assert_eq!(e.status, 409);
+    }
+
+    /// A command that cannot be run is worded so that the docker CLI exits 127 or 126 for
+    /// it, as with Docker, whatever words the runtime used; podman's own words stay.
+    #[test]
+    fn a_failed_start_has_the_words_the_docker_cli_reads() {
+        let not_found = rpod_oci::OciError::CommandNotFound {
+            runtime: "crun".into(),
+            message: "executable file `x` not found in $PATH: No such file or directory".into(),
+        };
+        let e = ApiError::from(EngineError::from(not_found));
+        assert!(
+            e.message.contains("executable file not found"),
+            "{}",
+            e.message
+        );
+        assert!(!e.libpod_message.contains("executable file not found"));
+        let denied = rpod_oci::OciError::PermissionDenied {
+            runtime: "crun".into(),
+            message: "open executable: Permission denied".into(),
+        };
+        let e = ApiError::from(EngineError::from(denied));
+        assert!(e.message.contains("permission denied"), "{}", e.message);
+        let runc = rpod_oci::OciError::CommandNotFound {
+            runtime: "runc".into(),
+            message: "exec: \"x\": executable file not found in $PATH".into(),
+        };
+        let e = ApiError::from(EngineError::from(runc));
+        assert_eq!(e.message, e.libpod_message);
     }
 }

@@ -318,6 +318,19 @@ fn docker_run_shows_output_and_returns_exit_codes() {
     );
 }
 
+/// crun words a command that cannot be run its own way; the docker CLI still exits 127 and
+/// 126 for it, as with Docker (it reads the daemon's words).
+#[test]
+fn docker_run_of_a_command_that_cannot_run_exits_as_with_docker_on_crun() {
+    let service = Service::start_with(Rpod::with_image("crun"), &["--time", "0"]);
+    let out = service.docker_out(&["run", "--rm", "demo", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nosuchcmd"));
+    let out = service.docker_out(&["run", "--rm", "demo", "/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert_eq!(service.docker_ok(&["ps", "-aq"]), "");
+}
+
 #[test]
 fn docker_run_it_and_exec_it_get_the_terminal_size_and_exit_codes() {
     let service = Service::start();
