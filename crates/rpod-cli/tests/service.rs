@@ -3254,7 +3254,12 @@ fn commit_history_and_image_prune_through_both_apis() {
     );
     let history = service.podman_ok(&["history", "--format", "{{.Comment}}", "snap:1"]);
     assert!(history.starts_with("a note\n"), "{history}");
-    service.podman_ok(&["commit", "-q", "maker", "psnap"]);
+    let id = service.podman_ok(&["commit", "-q", "maker", "psnap"]);
+    // The bare ID, as podman's service answers podman-remote.
+    assert_eq!(
+        id.trim(),
+        service.podman_ok(&["image", "inspect", "-f", "{{.Id}}", "psnap"]).trim()
+    );
     assert!(service
         .docker_ok(&["images", "--format", "{{.Repository}}"])
         .contains("psnap"));

@@ -343,5 +343,10 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         ..Default::default()
     };
     let image = context.engine.commit(&container, &options)?;
-    ex.json(201, &json!({ "Id": format!("sha256:{}", image.id) }))
+    // Docker's ID has its algorithm; libpod's is the bare ID, which podman-remote prints.
+    let id = match ex.flavour {
+        Flavour::Libpod => image.id,
+        _ => format!("sha256:{}", image.id),
+    };
+    ex.json(201, &json!({ "Id": id }))
 }
