@@ -186,8 +186,24 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.json(200, &out)
 }
 
+/// Docker's default network is named `bridge`, and Docker's clients name it so (`docker
+/// network inspect bridge` for its gateway, `network connect bridge CTR`): on Docker's API
+/// that name is rpod's default network, unless a network has that name.
+fn named(context: &Context, ex: &Exchange, name: &str) -> String {
+    let docker_default = matches!(ex.flavour, Flavour::Compat)
+        && name == "bridge"
+        && matches!(
+            context.engine.network(name),
+            Err(rpod_engine::EngineError::NoSuchNetwork(_))
+        );
+    match docker_default {
+        true => context.engine.default_network_name().to_string(),
+        false => name.to_string(),
+    }
+}
+
 pub fn inspect(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let network = context.engine.network(name)?;
+    let network = context.engine.network(&named(context, ex, name))?;
     match ex.flavour {
         Flavour::Compat => {
             let view = docker_view(context, &network, true)?;
@@ -375,7 +391,9 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let force = ex.query_bool("force")?;
     let timeout = ex.query_int::<u32>("timeout")?;
-    let removed = context.engine.network_remove(name, force, timeout)?;
+    let removed = context
+        .engine
+        .network_remove(&named(context, ex, name), force, timeout)?;
     match ex.flavour {
         Flavour::Compat => ex.empty(204),
         Flavour::Libpod => ex.json(200, &json!([{ "Name": removed, "Err": null }])),
@@ -422,6 +440,7 @@ fn container_of(context: &Context, name: &str) -> ApiResult<ContainerRecord> {
 }
 
 pub fn connect(context: &Context, ex: &mut Exchange, network: &str) -> ApiResult<()> {
+    let network = &named(context, ex, network);
     let body: ConnectBody = ex.body_json()?;
     let record = container_of(context, &body.container)?;
     let mut join = NetworkJoin {
@@ -449,6 +468,7 @@ pub fn connect(context: &Context, ex: &mut Exchange, network: &str) -> ApiResult
 }
 
 pub fn disconnect(context: &Context, ex: &mut Exchange, network: &str) -> ApiResult<()> {
+    let network = &named(context, ex, network);
     let body: ConnectBody = ex.body_json()?;
     let record = container_of(context, &body.container)?;
     context.engine.network_disconnect(network, record.id())?;

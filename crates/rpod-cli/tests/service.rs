@@ -2182,6 +2182,35 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
         "env | grep -c ^MAIN_DB_; grep -c main-db /etc/hosts",
     ]);
     assert_eq!(out, "0\n1\n");
+    // Docker's clients name the default network `bridge`: inspect (its gateway), and
+    // disconnect and connect by that name reach rpod's default network.
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "network",
+                "inspect",
+                "-f",
+                "{{.Name}} {{(index .IPAM.Config 0).Gateway}}",
+                "bridge"
+            ])
+            .trim(),
+        "def130 10.93.130.1"
+    );
+    let networks = || {
+        service
+            .docker_ok(&[
+                "inspect",
+                "-f",
+                "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+                "db",
+            ])
+            .trim()
+            .to_string()
+    };
+    service.docker_ok(&["network", "disconnect", "bridge", "db"]);
+    assert_eq!(networks(), "lab131");
+    service.docker_ok(&["network", "connect", "bridge", "db"]);
+    assert_eq!(networks(), "def130 lab131");
 }
 
 #[test]
@@ -3258,7 +3287,9 @@ fn commit_history_and_image_prune_through_both_apis() {
     // The bare ID, as podman's service answers podman-remote.
     assert_eq!(
         id.trim(),
-        service.podman_ok(&["image", "inspect", "-f", "{{.Id}}", "psnap"]).trim()
+        service
+            .podman_ok(&["image", "inspect", "-f", "{{.Id}}", "psnap"])
+            .trim()
     );
     assert!(service
         .docker_ok(&["images", "--format", "{{.Repository}}"])
