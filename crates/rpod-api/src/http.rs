@@ -425,6 +425,25 @@ pub fn write_fd(fd: &OwnedFd, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Wait, at most `limit`, until the peer of Unix socket `fd` has read all that was sent
+/// to it (`SIOCOUTQ`: the bytes sent and not yet read; on another kind of socket, what is
+/// not yet acknowledged). podman-remote reads an answer's head with a buffered reader and
+/// then the socket itself, so what arrives in the same read as the head is lost: a frame
+/// written right after a head waits for this first.
+pub fn await_peer_read(fd: &OwnedFd, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let mut unread: libc::c_int = 0;
+        #[allow(unsafe_code)]
+        // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer, which points at one.
+        let asked = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCOUTQ, &mut unread) };
+        if asked != 0 || unread == 0 || std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
 /// A writer over a shared socket descriptor.
 pub struct FdWriter(pub Arc<OwnedFd>);
 
