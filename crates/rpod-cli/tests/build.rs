@@ -90,6 +90,12 @@ fn build_runs_copies_and_stages_into_one_image() {
     );
     assert!(!out.contains("ARG BASE"), "{out}");
     assert!(out.contains("\n[3/3] COMMIT built\n--> "), "{out}");
+    // Without layers the steps' images go: only the build's own is said.
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("--> ")).count(),
+        1,
+        "{out}"
+    );
     assert_eq!(out.matches("COMMIT").count(), 1, "{out}");
     assert!(
         out.contains("Successfully tagged localhost/built:latest\n"),

@@ -1498,7 +1498,7 @@ impl Builder<'_> {
                     self.say_commit(stage.number, progress);
                 }
                 self.commit_config(&mut stage, &key, progress)?;
-                progress(&format!("--> {}", short_id(&stage.image)));
+                self.say_image(&stage.image, progress);
             }
         } else if builds_image && stage.steps == 1 && !self.place.commit_said {
             // A stage of its FROM alone: the build's image is its base, said as buildah
@@ -1544,6 +1544,15 @@ impl Builder<'_> {
             .map(|tag| format!(" {tag}"))
             .unwrap_or_default();
         progress(&format!("{}COMMIT{name}", self.place.prefix(stage_number)));
+    }
+
+    /// `--> ID` after a step's commit: with layers every step's image, which stays; without
+    /// them only the build's own (after its `COMMIT`), as buildah says none of the others
+    /// (it commits none: rpod's go at the end).
+    fn say_image(&self, id: &str, progress: &mut dyn FnMut(&str)) {
+        if self.keeps_layers() || self.place.commit_said {
+            progress(&format!("--> {}", short_id(id)));
+        }
     }
 
     fn step(
@@ -1919,7 +1928,7 @@ impl Builder<'_> {
                 });
             }
             self.commit(stage, &container, created_by, &key, progress)?;
-            progress(&format!("--> {}", short_id(&stage.image)));
+            self.say_image(&stage.image, progress);
             Ok(())
         })();
         self.remove_container(&container);
@@ -2067,7 +2076,7 @@ impl Builder<'_> {
                 instruction.args.text()
             );
             self.commit(stage, &container, created_by, &key, progress)?;
-            progress(&format!("--> {}", short_id(&stage.image)));
+            self.say_image(&stage.image, progress);
             Ok(())
         })();
         self.remove_container(&container);
