@@ -2046,6 +2046,34 @@ fn build_of_a_base_alone_is_the_base() {
     );
 }
 
+/// With `--label` the last step's image is not the build's (the label is committed after
+/// it): the commit is announced before the label's, once.
+#[test]
+fn build_announces_the_commit_of_a_label_after_the_last_step() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Containerfile"), "FROM demo\nRUN true\n").unwrap();
+    let out = rpod.ok(&[
+        "build",
+        "--label",
+        "k=v",
+        "-t",
+        "labelled",
+        &dir.display().to_string(),
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    let run = lines
+        .iter()
+        .position(|l| *l == "STEP 2/2: RUN true")
+        .unwrap();
+    assert!(lines[run + 1].starts_with("--> "), "{out}");
+    assert_eq!(lines[run + 2], "COMMIT labelled", "{out}");
+    assert!(lines[run + 3].starts_with("--> "), "{out}");
+    assert_eq!(out.matches("COMMIT").count(), 1, "{out}");
+    assert_eq!(rpod.inspect("labelled", "{{.Labels.k}}"), "v");
+}
+
 /// `--timestamp` (and `--omit-history`): the same build makes the same image ID again (without it, each build's
 /// ID differs by its time), the images are dated then, and every file of the layers the
 /// build made carries that time; a build without it does not take such steps from the

@@ -1457,14 +1457,7 @@ impl Builder<'_> {
     fn finish(&mut self, mut stage: Stage, progress: &mut dyn FnMut(&str)) -> Result<bool> {
         // `--unsetenv`: out of the image (the stage's steps saw them).
         let env = stage.config.env().clone().unwrap_or_default();
-        let kept: Vec<String> = env
-            .iter()
-            .filter(|e| {
-                let key = e.split('=').next().unwrap_or("");
-                !self.options.unset_env.iter().any(|unset| unset == key)
-            })
-            .cloned()
-            .collect();
+        let kept: Vec<String> = env.iter().filter(|e| !self.unset(e)).cloned().collect();
         if kept.len() != env.len() {
             stage.config.set_env(Some(kept));
             stage.config_changed = true;
@@ -1522,13 +1515,18 @@ impl Builder<'_> {
     /// Whether `finish` commits the stage's config once more after a commit now: for
     /// `--label`, `--os-version`, `--os-feature`, or `--unsetenv` of a variable it has.
     fn finish_commits_after(&self, stage: &Stage) -> bool {
-        let unsets = stage.config.env().as_ref().is_some_and(|env| {
-            env.iter().any(|e| {
-                let key = e.split('=').next().unwrap_or("");
-                self.options.unset_env.iter().any(|unset| unset == key)
-            })
-        });
+        let unsets = stage
+            .config
+            .env()
+            .as_ref()
+            .is_some_and(|env| env.iter().any(|e| self.unset(e)));
         unsets || !self.options.labels.is_empty() || self.platform_set()
+    }
+
+    /// Whether `--unsetenv` takes environment entry `KEY=VALUE` out of the image.
+    fn unset(&self, entry: &str) -> bool {
+        let key = entry.split('=').next().unwrap_or("");
+        self.options.unset_env.iter().any(|unset| unset == key)
     }
 
     /// `COMMIT NAME` (the first name given, as given), once, before the commit that makes
