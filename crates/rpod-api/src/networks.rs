@@ -88,7 +88,7 @@ fn docker_view(context: &Context, network: &Network, with_containers: bool) -> A
         BTreeMap::new()
     };
     Ok(json!({
-        "Name": network.name,
+        "Name": DockerNetworkNames::of(&context.engine).shown(&network.name),
         "Id": network.id,
         "Created": network.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         "Scope": "local",
@@ -137,6 +137,8 @@ fn matches(
         used.get_or_init(|| context.engine.networks_in_use().unwrap_or_default())
             .contains(&network.name)
     };
+    let names = DockerNetworkNames::of(&context.engine);
+    let shown_name = names.shown(&network.name);
     for (key, values) in filters {
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         let passed = match (flavour, key.as_str()) {
@@ -157,6 +159,15 @@ fn matches(
                     };
                 }
                 passed
+            }
+            // Docker's clients filter by the names they are shown.
+            (Flavour::Compat, _) if shown_name != network.name => {
+                let shown = Network {
+                    name: shown_name.to_string(),
+                    ..network.clone()
+                };
+                rpod_engine::network::filters::passes(&shown, key, &values, &in_use)
+                    .map_err(ApiError::bad_request)?
             }
             _ => rpod_engine::network::filters::passes(network, key, &values, &in_use)
                 .map_err(ApiError::bad_request)?,
@@ -187,18 +198,42 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 }
 
 /// Docker's default network is named `bridge`, and Docker's clients name it so (`docker
-/// network inspect bridge` for its gateway, `network connect bridge CTR`): on Docker's API
-/// that name is rpod's default network, unless a network has that name.
+/// network inspect bridge` for its gateway, `network connect bridge CTR`, a container's
+/// address under `NetworkSettings.Networks.bridge`): on Docker's API rpod's default
+/// network has that name. (No network of rpod's may be called `bridge`.)
+pub struct DockerNetworkNames {
+    default: String,
+}
+
+impl DockerNetworkNames {
+    pub fn of(engine: &rpod_engine::Engine) -> Self {
+        DockerNetworkNames {
+            default: engine.default_network_name().to_string(),
+        }
+    }
+
+    /// The name Docker's clients see for the network named `name`.
+    pub fn shown<'a>(&self, name: &'a str) -> &'a str {
+        match name == self.default {
+            true => "bridge",
+            false => name,
+        }
+    }
+
+    /// The network a Docker client names `name` (or its ID).
+    pub fn resolved(&self, name: &str) -> String {
+        match name {
+            "bridge" => self.default.clone(),
+            _ => name.to_string(),
+        }
+    }
+}
+
+/// The network a request names: Docker's `bridge` is the default network.
 fn named(context: &Context, ex: &Exchange, name: &str) -> String {
-    let docker_default = matches!(ex.flavour, Flavour::Compat)
-        && name == "bridge"
-        && matches!(
-            context.engine.network(name),
-            Err(rpod_engine::EngineError::NoSuchNetwork(_))
-        );
-    match docker_default {
-        true => context.engine.default_network_name().to_string(),
-        false => name.to_string(),
+    match ex.flavour {
+        Flavour::Compat => DockerNetworkNames::of(&context.engine).resolved(name),
+        Flavour::Libpod => name.to_string(),
     }
 }
 
@@ -478,6 +513,18 @@ pub fn disconnect(context: &Context, ex: &mut Exchange, network: &str) -> ApiRes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dockers_clients_call_the_default_network_bridge() {
+        let names = DockerNetworkNames {
+            default: "rpod".into(),
+        };
+        assert_eq!(names.shown("rpod"), "bridge");
+        assert_eq!(names.shown("lab"), "lab");
+        assert_eq!(names.resolved("bridge"), "rpod");
+        assert_eq!(names.resolved("rpod"), "rpod");
+        assert_eq!(names.resolved("lab"), "lab");
+    }
 
     #[test]
     fn docker_options_show_what_was_given() {

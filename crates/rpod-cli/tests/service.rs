@@ -757,6 +757,18 @@ fn bad_requests_get_the_right_status_and_the_service_keeps_serving() {
     let reply = service.http("GET", "/v1.41/containers/nosuch/json", b"");
     assert_eq!(reply.status, 404);
     assert_eq!(reply.message(), "No such container: nosuch");
+    // Only a missing image is a create's 404: the docker CLI pulls the image on any 404
+    // (and then said the image could not be pulled); a missing network or container the
+    // request names is a bad request, in its own words.
+    let out = service.docker_out(&["run", "--rm", "--network", "nosuchnet", "demo", "true"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("network nosuchnet not found"), "{said}");
+    assert!(!said.contains("Unable to find image"), "{said}");
+    assert_eq!(out.status.code(), Some(125));
+    let reply =
+        create(r#"{"Image":"demo","Cmd":["true"],"HostConfig":{"VolumesFrom":["nosuch"]}}"#);
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.message(), "No such container: nosuch");
     let id = service
         .rpod
         .detached(&["--name", "up", "demo", "sleep", "1000"]);
@@ -2079,7 +2091,7 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
             .docker_ok(&[
                 "inspect",
                 "-f",
-                "{{(index .NetworkSettings.Networks \"def130\").IPAddress}}",
+                "{{.NetworkSettings.Networks.bridge.IPAddress}}",
                 "db",
             ])
             .trim()
@@ -2187,7 +2199,8 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
     ]);
     assert_eq!(out, "0\n1\n");
     // Docker's clients name the default network `bridge`: inspect (its gateway), and
-    // disconnect and connect by that name reach rpod's default network.
+    // disconnect and connect by that name reach rpod's default network, and containers
+    // are on it by that name.
     assert_eq!(
         service
             .docker_ok(&[
@@ -2198,7 +2211,7 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
                 "bridge"
             ])
             .trim(),
-        "def130 10.93.130.1"
+        "bridge 10.93.130.1"
     );
     let networks = || {
         service
@@ -2211,10 +2224,31 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
             .trim()
             .to_string()
     };
+    assert_eq!(
+        service.docker_ok(&["inspect", "-f", "{{.HostConfig.NetworkMode}}", "db"]),
+        "bridge\n"
+    );
     service.docker_ok(&["network", "disconnect", "bridge", "db"]);
     assert_eq!(networks(), "lab131");
     service.docker_ok(&["network", "connect", "bridge", "db"]);
-    assert_eq!(networks(), "def130 lab131");
+    assert_eq!(networks(), "bridge lab131");
+    // In listings, and by its own name too.
+    assert_eq!(
+        service.docker_ok(&[
+            "ps",
+            "--filter",
+            "network=bridge",
+            "--filter",
+            "name=^db$",
+            "--format",
+            "{{.Names}} {{.Networks}}"
+        ]),
+        "db bridge,lab131\n"
+    );
+    assert_eq!(
+        service.docker_ok(&["network", "inspect", "-f", "{{.Name}}", "def130"]),
+        "bridge\n"
+    );
 }
 
 #[test]
@@ -2545,12 +2579,14 @@ fn ipv6_networks_through_both_apis() {
     };
     // (The default network, rpod, was made for a container of the service's.)
     assert_eq!(listed("type=custom"), "d6\nonly6\np6\n");
-    assert_eq!(listed("type=builtin"), "rpod\n");
-    assert_eq!(listed("scope=local"), "d6\nonly6\np6\nrpod\n");
+    // Docker's clients see it as `bridge`, and filter by that name.
+    assert_eq!(listed("type=builtin"), "bridge\n");
+    assert_eq!(listed("name=bridge"), "bridge\n");
+    assert_eq!(listed("scope=local"), "bridge\nd6\nonly6\np6\n");
     assert_eq!(listed("scope=swarm"), "");
     // podman's dangling (Docker's too): the networks no container joins.
     assert_eq!(listed("dangling=false"), "d6\nonly6\n");
-    assert_eq!(listed("dangling=true"), "p6\nrpod\n");
+    assert_eq!(listed("dangling=true"), "bridge\np6\n");
     assert!(!service
         .docker_out(&["network", "ls", "--filter", "type=other"])
         .status
@@ -3925,6 +3961,10 @@ fn docker_ps_filters_as_the_command_line() {
     assert_eq!(both("docker"), "l1");
     assert_eq!(both("podman-remote"), "l1");
     assert_eq!(names("name=l1").lines().count(), 1);
+    // Docker's name filter is a regular expression, tried with and without the slash.
+    assert_eq!(names("name=^l[12]$").lines().count(), 2);
+    assert_eq!(names("name=^/l1$"), "l1");
+    assert_eq!(names("name=^l$"), "");
     service.docker_ok(&["rm", "l1", "l2"]);
     assert!(!service
         .docker_out(&["ps", "--filter", "colour=red"])

@@ -46,8 +46,20 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         None,
         None,
     )?;
-    let record = context.engine.create(options)?;
+    let record = context.engine.create(options).map_err(create_error)?;
     ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
+}
+
+/// A failed create as Docker's clients should take it. The docker CLI pulls the image on
+/// any 404 of a create and then tries again, so only a missing image may be one: a missing
+/// network, container (`--volumes-from`) or secret the request names is a bad request.
+fn create_error(e: rpod_engine::EngineError) -> ApiError {
+    let missing_image = matches!(e, rpod_engine::EngineError::NoSuchImage(_));
+    let mut error = ApiError::from(e);
+    if error.status == 404 && !missing_image {
+        error.status = 400;
+    }
+    error
 }
 
 /// Docker's `filters` query parameter: `{"key": ["value", ...]}` (or the older
@@ -98,6 +110,7 @@ fn matches_filters(
     record: &ContainerRecord,
     filters: &HashMap<String, Vec<String>>,
     all: &[ContainerRecord],
+    names: &crate::networks::DockerNetworkNames,
 ) -> bool {
     filters.iter().all(|(key, values)| {
         let mut results = values.iter().map(|value| match key.as_str() {
@@ -106,7 +119,18 @@ fn matches_filters(
                 value == views::docker_status(record.state.status)
                     || value == record.state.status.as_str()
             }
-            "name" => record.config.name.contains(value.trim_start_matches('/')),
+            // A regular expression, as Docker's, which tries it on the name and on the
+            // name with its leading slash (`^db$` and `^/db$` both find db).
+            "name" => {
+                let name = &record.config.name;
+                rpod_engine::filter_values::name_matches(name, value)
+                    || rpod_engine::filter_values::name_matches(&format!("/{name}"), value)
+            }
+            "network" => rpod_engine::container_filters::matches(
+                record,
+                &format!("network={}", names.resolved(value)),
+                all,
+            ),
             _ => rpod_engine::container_filters::matches(record, &format!("{key}={value}"), all),
         });
         rpod_engine::filter_values::key_passes(key, &mut results)
@@ -120,6 +144,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     validate_filters(&filters)?;
     let mut records = context.engine.list()?;
+    let names = crate::networks::DockerNetworkNames::of(&context.engine);
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
     let mut out = Vec::new();
     for record in &records {
@@ -128,11 +153,11 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             Status::Running | Status::Paused | Status::Stopping
         );
         if (!all && !running && !filters.contains_key("status"))
-            || !matches_filters(record, &filters, &records)
+            || !matches_filters(record, &filters, &records, &names)
         {
             continue;
         }
-        let mut summary = views::container_summary(record);
+        let mut summary = views::container_summary(record, &names);
         if size {
             let (written, total) = context.engine.container_size(record)?;
             summary["SizeRw"] = json!(written);

@@ -293,7 +293,9 @@ fn endpoint_joins(
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .map(String::from);
-        if matches!(network.as_str(), "default" | "none" | "host") {
+        // `bridge` is Docker's name of the default network, whose endpoint takes no
+        // settings in Docker either (addresses and aliases are user networks' only).
+        if matches!(network.as_str(), "default" | "bridge" | "none" | "host") {
             if !given.static_ips().is_empty() || !aliases.is_empty() || mac.is_some() {
                 return Err(ApiError::unsupported(format!(
                     "endpoint settings for the network mode {network:?}"
@@ -1090,10 +1092,16 @@ mod tests {
         let options = parse(r#"{"Image":"x","HostConfig":{"NetworkMode":"default"},"NetworkingConfig":{"EndpointsConfig":{"default":{"Aliases":null}}}}"#).unwrap();
         assert_eq!(options.network, None);
         assert!(options.net.networks.is_empty());
+        // Docker's `bridge` by its name, as docker-py and curl users send it: the default
+        // network, with no settings of its own.
+        let options = parse(r#"{"Image":"x","HostConfig":{"NetworkMode":"bridge"},"NetworkingConfig":{"EndpointsConfig":{"bridge":{}}}}"#).unwrap();
+        assert_eq!(options.network, Some(NetworkMode::Bridge));
+        assert!(options.net.networks.is_empty());
         let options =
             parse(r#"{"Image":"x","HostConfig":{"NetworkMode":"container:web"}}"#).unwrap();
         assert_eq!(options.network, Some(NetworkMode::Container("web".into())));
         for bad in [
+            r#"{"Image":"x","HostConfig":{"NetworkMode":"bridge"},"NetworkingConfig":{"EndpointsConfig":{"bridge":{"IPAMConfig":{"IPv4Address":"10.89.0.7"}}}}}"#,
             r#"{"Image":"x","HostConfig":{"NetworkMode":"host"},"NetworkingConfig":{"EndpointsConfig":{"lab":{}}}}"#,
             r#"{"Image":"x","HostConfig":{"ExtraHosts":["nohost"]}}"#,
             r#"{"Image":"x","HostConfig":{"PortBindings":{"80/icmp":[{"HostPort":"1"}]}}}"#,

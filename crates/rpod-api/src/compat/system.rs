@@ -306,11 +306,12 @@ pub fn df(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         summary["SharedSize"] = json!(image.shared);
         images.push(summary);
     }
+    let names = crate::networks::DockerNetworkNames::of(engine);
     let containers: Vec<serde_json::Value> = usage
         .containers
         .iter()
         .map(|c| {
-            let mut summary = super::views::container_summary(&c.record);
+            let mut summary = super::views::container_summary(&c.record, &names);
             summary["SizeRw"] = json!(c.written);
             summary["SizeRootFs"] = json!(c.total);
             summary

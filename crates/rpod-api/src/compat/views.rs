@@ -8,6 +8,8 @@ use rpod_engine::image::ImageInfo;
 use rpod_engine::views::ImageInspect;
 use rpod_engine::Engine;
 
+use crate::networks::DockerNetworkNames;
+
 /// Docker's state names: libpod's configured and initialized containers are `created`,
 /// and stopped ones `exited`.
 pub fn docker_status(status: Status) -> &'static str {
@@ -21,14 +23,14 @@ pub fn docker_status(status: Status) -> &'static str {
 }
 
 /// Docker names a bridged container's mode after its first network.
-fn network_mode(record: &ContainerRecord) -> String {
+fn network_mode(record: &ContainerRecord, names: &DockerNetworkNames) -> String {
     match &record.config.network {
         NetworkMode::Bridge => record
             .config
             .net
             .networks
             .first()
-            .map(|n| n.name.clone())
+            .map(|n| names.shown(&n.name).to_string())
             .unwrap_or_else(|| "bridge".into()),
         other => other.as_string(),
     }
@@ -36,13 +38,17 @@ fn network_mode(record: &ContainerRecord) -> String {
 
 /// Docker's `NetworkSettings` (inspect), from the engine's view; the ports only while
 /// they are bound (`ports_bound`).
-fn network_settings(settings: &rpod_engine::views::NetworkSettings, ports_bound: bool) -> Value {
+fn network_settings(
+    settings: &rpod_engine::views::NetworkSettings,
+    ports_bound: bool,
+    names: &DockerNetworkNames,
+) -> Value {
     let networks: serde_json::Map<String, Value> = settings
         .networks
         .iter()
         .map(|(name, e)| {
             (
-                name.clone(),
+                names.shown(name).to_string(),
                 with_addresses(
                     json!({
                         "IPAMConfig": null,
@@ -145,6 +151,7 @@ pub fn container_inspect(
     exec_ids: Vec<String>,
 ) -> crate::error::ApiResult<Value> {
     let base = engine.inspect_view(record, Vec::new())?;
+    let names = DockerNetworkNames::of(engine);
     let c = &record.config;
     let iso = &c.isolation;
     let s = &record.state;
@@ -197,7 +204,7 @@ pub fn container_inspect(
             "LogConfig": { "Type": if c.log_to_file { "json-file" } else { "none" }, "Config": log_options(c) },
             "Init": if iso.init.is_some() { json!(true) } else { Value::Null },
             "Sysctls": if iso.sysctls.is_empty() { Value::Null } else { json!(iso.sysctls) },
-            "NetworkMode": network_mode(record),
+            "NetworkMode": network_mode(record, &names),
             "PortBindings": base.host_config.port_bindings,
             "RestartPolicy": {
                 "Name": match c.restart.name() { "" => "no", name => name },
@@ -283,7 +290,7 @@ pub fn container_inspect(
                 c.net.exposed.iter().map(|key| (key.clone(), json!({}))).collect::<Map<String, Value>>().into()
             },
         },
-        "NetworkSettings": network_settings(&base.network_settings, ports_bound(record)),
+        "NetworkSettings": network_settings(&base.network_settings, ports_bound(record), &names),
     }))
 }
 
@@ -362,7 +369,7 @@ fn entrypoint(record: &ContainerRecord) -> Value {
 }
 
 /// One entry of `GET /containers/json`.
-pub fn container_summary(record: &ContainerRecord) -> Value {
+pub fn container_summary(record: &ContainerRecord, names: &DockerNetworkNames) -> Value {
     let c = &record.config;
     json!({
         "Id": c.id,
@@ -375,9 +382,9 @@ pub fn container_summary(record: &ContainerRecord) -> Value {
         "Labels": c.labels,
         "State": docker_status(record.state.status),
         "Status": rpod_engine::human::container_status(record),
-        "HostConfig": { "NetworkMode": network_mode(record) },
+        "HostConfig": { "NetworkMode": network_mode(record, names) },
         "NetworkSettings": {
-            "Networks": c.net.networks.iter().map(|n| (n.name.clone(), json!({"NetworkID": n.name}))).collect::<serde_json::Map<String, Value>>()
+            "Networks": c.net.networks.iter().map(|n| (names.shown(&n.name).to_string(), json!({"NetworkID": n.name}))).collect::<serde_json::Map<String, Value>>()
         },
         "Mounts": mount_points(record),
     })
