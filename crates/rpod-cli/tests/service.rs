@@ -687,6 +687,17 @@ fn images_over_the_api_save_load_tag_and_remove() {
     let id = service.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "demo"]);
     assert!(id.starts_with("sha256:"), "{id}");
     service.docker_ok(&["tag", "demo", "example.com/team/tool:1.0"]);
+    // A reference filter lists the names it matches, not the image's others.
+    assert_eq!(
+        service.docker_ok(&[
+            "images",
+            "--filter",
+            "reference=example.com/*/*",
+            "--format",
+            "{{.Repository}}:{{.Tag}}"
+        ]),
+        "example.com/team/tool:1.0\n"
+    );
     let archive = service.rpod.dir.path().join("saved.tar");
     service.docker_ok(&[
         "save",

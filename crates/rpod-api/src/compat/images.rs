@@ -29,8 +29,18 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     // A build's intermediate images only with `all`, as Docker's.
     let all = ex.query_bool("all")?;
     let mut out = Vec::new();
-    for info in engine.image_infos()? {
+    // Docker lists only the names a `reference` filter matches (the docker CLI shows a row
+    // per name), not every name of an image one name of which matched.
+    let references = filters.references();
+    for mut info in engine.image_infos()? {
         if (all || !info.is_intermediate()) && filters.matches(&info) {
+            if !references.is_empty() {
+                info.names.retain(|name| {
+                    references
+                        .iter()
+                        .any(|pattern| rpod_engine::image_filters::reference_matches(name, pattern))
+                });
+            }
             out.push(views::image_summary(&info));
         }
     }
