@@ -358,6 +358,19 @@ fn lifecycle_commands_pick_containers_as_podman() {
         "-1\n-1\n"
     );
     rpod.fails(&["wait", "--condition", "bogus", "a"], 125);
+    // podman's "created" is a container only created (not in the runtime yet), and
+    // "initialized" one that `init` put there.
+    rpod.ok(&["create", "--name", "fresh", "demo", "true"]);
+    assert_eq!(
+        rpod.ok(&["wait", "--condition", "created", "fresh"]),
+        "-1\n"
+    );
+    rpod.ok(&["init", "fresh"]);
+    assert_eq!(
+        rpod.ok(&["wait", "--condition", "initialized", "fresh"]),
+        "-1\n"
+    );
+    rpod.ok(&["rm", "-f", "fresh"]);
     rpod.fails(&["wait", "--interval", "soon", "a"], 125);
     // 0 is taken, as podman's.
     assert_eq!(

@@ -1565,16 +1565,16 @@ impl WaitCondition {
         for condition in conditions {
             match condition.as_str() {
                 "stopped" | "exited" => wanted.exit = true,
+                // podman's "created" is a container not yet in the runtime (its state's
+                // name), "initialized" one created there (`init`); "configured" is the
+                // REST service's other word for the first.
                 "configured" => wanted.states.push(Status::Configured),
-                // podman's "created" is in the runtime; a container only in the database
-                // is "configured" (both show as created).
-                "created" | "initialized" => wanted.states.push(Status::Created),
                 "healthy" | "unhealthy" => wanted.health.push(condition.clone()),
                 other => match Status::from_filter(other) {
                     Some(found) => wanted.states.extend(found),
                     None => {
                         return Err(usage(format!(
-                            "unknown container state: {other}: use configured, created, running, paused, stopping, stopped, exited or removing"
+                            "unknown container state: {other}: use created, initialized, running, paused, stopping, stopped, exited, removing, healthy or unhealthy"
                         )))
                     }
                 },
