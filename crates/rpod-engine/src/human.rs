@@ -131,14 +131,23 @@ pub fn go_duration_nanos(nanos: u64) -> String {
     }
 }
 
-/// Parse `--since`/`--until`: RFC 3339, a date, Unix seconds, or a duration back from now.
+/// Parse `--since`/`--until`: RFC 3339, a date, a date and time without a zone (local
+/// time, as podman and Docker read `2026-01-02T15:04:05`, to the minute or hour too), Unix
+/// seconds, or a duration back from now.
 pub fn parse_time(text: &str) -> std::result::Result<DateTime<FixedOffset>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t);
     }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let naive = date.and_hms_opt(0, 0, 0).ok_or("invalid date")?;
-        if let Some(t) = Local.from_local_datetime(&naive).single() {
+    let local_time = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .or_else(|| {
+            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+                .iter()
+                .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+        });
+    if let Some(naive) = local_time {
+        if let Some(t) = Local.from_local_datetime(&naive).earliest() {
             return Ok(t.fixed_offset());
         }
     }

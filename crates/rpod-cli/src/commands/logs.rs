@@ -64,6 +64,12 @@ mod tests {
     fn times_and_durations() {
         assert!(parse_time("2026-01-02T03:04:05Z").is_ok());
         assert!(parse_time("2026-01-02").is_ok());
+        // Without a zone: local time, to the second (a fraction too) or the minute.
+        let local = |text: &str| parse_time(text).unwrap().naive_local().to_string();
+        assert_eq!(local("2026-01-02T03:04:05"), "2026-01-02 03:04:05");
+        assert_eq!(local("2026-01-02T03:04:05.5"), "2026-01-02 03:04:05.500");
+        assert_eq!(local("2026-01-02T03:04"), "2026-01-02 03:04:00");
+        assert!(parse_time("2026-01-02T25:00").is_err());
         assert!(parse_time("1700000000").is_ok());
         let ten_minutes_ago = parse_time("10m").unwrap();
         let delta = Utc::now().fixed_offset() - ten_minutes_ago;
