@@ -1083,11 +1083,79 @@ fn nothing_left(rpod: &Rpod, runtime: &str, real: &str) {
 }
 
 fn kill(pid: i32) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    signal(pid, nix::sys::signal::Signal::SIGKILL);
+}
+
+fn signal(pid: i32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
+}
+
+/// A detached exec seen between its process's end and its monitor's exit file (the
+/// monitor held stopped here, the process killed): the listing that notices the session
+/// ended waits for the file, and the exit code is kept, not taken for lost (docker-py's
+/// exec_inspect right after a detached start saw no exit code, now and then).
+#[test]
+fn an_exec_seen_ending_before_its_exit_file_keeps_its_exit_code() {
+    use nix::sys::signal::Signal;
+    let rpod = Rpod::with_image("runc");
+    let id = rpod.detached(&["--name", "ex", "demo", "sleep", "1000"]);
+    let session = rpod
+        .ok(&["exec", "-d", "ex", "sleep", "1000"])
+        .trim()
+        .to_string();
+    let session_pid_file = rpod
+        .runroot()
+        .join("containers")
+        .join(&id)
+        .join("exec")
+        .join(&session)
+        .join("exec_pid");
+    let process: i32 = fs::read_to_string(&session_pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stat = |pid: i32| fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let parent: i32 = stat(process)
+        .rsplit(") ")
+        .next()
+        .and_then(|rest| rest.split(' ').nth(1))
+        .and_then(|ppid| ppid.parse().ok())
+        .unwrap();
+    assert!(
+        cmdline(&parent.to_string())
+            .iter()
+            .any(|a| a.contains(&session)),
+        "the session's monitor is its process's parent"
+    );
+    signal(parent, Signal::SIGSTOP);
+    kill(process);
+    wait_until("the process is a zombie", || {
+        stat(process)
+            .rsplit(") ")
+            .next()
+            .unwrap_or("")
+            .starts_with('Z')
+    });
+    let resume = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        signal(parent, Signal::SIGCONT);
+    });
+    // The listing notices the ended session and records its end.
+    assert_eq!(rpod.inspect("ex", "{{len .ExecIDs}}"), "0");
+    resume.join().unwrap();
+    assert_eq!(
+        rpod.ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "event=exec_died",
+            "--format",
+            "{{.ContainerExitCode}}",
+        ]),
+        "137\n"
+    );
+    rpod.ok(&["rm", "-f", "-t", "0", "ex"]);
 }
 
 /// `--log-opt max-file`: rpod-monitor keeps the log in that many files of max-size each,

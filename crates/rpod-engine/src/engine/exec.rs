@@ -440,8 +440,13 @@ impl Engine {
                 && !session.collected_by_client()
                 && !runtime.exec_update_status(&oci, &session.id)?
             {
+                // The process is gone; its monitor writes the exit file right after it
+                // reaps it. Looked at in between, the session was taken for one whose
+                // monitor died, and its exit code was lost (docker-py's exec_inspect
+                // right after a detached start saw none, 1 time in 20). A session whose
+                // monitor did die costs this wait once.
                 let code = runtime
-                    .exec_exit_code(&oci, &session.id, Duration::ZERO)
+                    .exec_exit_code(&oci, &session.id, EXEC_EXIT_TIMEOUT)
                     .ok()
                     .flatten();
                 if runtime.exec_remove(&oci, &session.id).is_ok() {
