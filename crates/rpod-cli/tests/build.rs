@@ -1073,8 +1073,13 @@ fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
     // The same again: every step from the cache, the same image.
     let (out, again) = build(&["-t", "two"]);
     assert_eq!(out.matches("--> Using cache").count(), 4, "{out}");
-    // Nothing committed: nothing announced.
-    assert!(!out.contains("COMMIT"), "{out}");
+    // The build's image, from the cache too, is announced after its `Using cache`, as
+    // buildah does.
+    assert!(
+        out.contains("STEP 6/6: ENV X=1\n--> Using cache ") && out.contains("\nCOMMIT two\n--> "),
+        "{out}"
+    );
+    assert_eq!(out.matches("COMMIT").count(), 1, "{out}");
     assert_eq!(again, first);
     // The steps' images are intermediate: listed with -a only, and the image's parent
     // is the last of them.
@@ -2046,8 +2051,9 @@ fn build_of_a_base_alone_is_the_base() {
     );
 }
 
-/// With `--label` the last step's image is not the build's (the label is committed after
-/// it): the commit is announced before the label's, once.
+/// With `--label` the last step's image is not the build's (the labels are committed after
+/// it): they are shown as `LABEL` steps, as buildah's, and the commit is announced before
+/// theirs, once.
 #[test]
 fn build_announces_the_commit_of_a_label_after_the_last_step() {
     let rpod = Rpod::with_image("crun");
@@ -2058,20 +2064,50 @@ fn build_announces_the_commit_of_a_label_after_the_last_step() {
         "build",
         "--label",
         "k=v",
+        "--label",
+        "say=two words",
         "-t",
         "labelled",
         &dir.display().to_string(),
     ]);
+    // Each label is a step of the last stage, as buildah numbers them, committed at once.
     let lines: Vec<&str> = out.lines().collect();
     let run = lines
         .iter()
-        .position(|l| *l == "STEP 2/2: RUN true")
+        .position(|l| *l == "STEP 2/4: RUN true")
         .unwrap();
     assert!(lines[run + 1].starts_with("--> "), "{out}");
-    assert_eq!(lines[run + 2], "COMMIT labelled", "{out}");
-    assert!(lines[run + 3].starts_with("--> "), "{out}");
+    assert_eq!(
+        lines[run + 2..run + 5],
+        [
+            "STEP 3/4: LABEL \"k\"=\"v\"",
+            "STEP 4/4: LABEL \"say\"=\"two words\"",
+            "COMMIT labelled"
+        ],
+        "{out}"
+    );
+    assert!(lines[run + 5].starts_with("--> "), "{out}");
     assert_eq!(out.matches("COMMIT").count(), 1, "{out}");
     assert_eq!(rpod.inspect("labelled", "{{.Labels.k}}"), "v");
+    // A --target before the file's last stage shows none (its image has them too).
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo AS first\nRUN true\nFROM demo\n",
+    )
+    .unwrap();
+    let out = rpod.ok(&[
+        "build",
+        "--target",
+        "first",
+        "--label",
+        "k=w",
+        "-t",
+        "first",
+        &dir.display().to_string(),
+    ]);
+    assert!(out.contains("STEP 2/2: RUN true"), "{out}");
+    assert!(!out.contains("LABEL"), "{out}");
+    assert_eq!(rpod.inspect("first", "{{.Labels.k}}"), "w");
 }
 
 /// `--timestamp` (and `--omit-history`): the same build makes the same image ID again (without it, each build's

@@ -748,6 +748,8 @@ struct Place {
     final_step: bool,
     /// Whether `COMMIT` was said.
     commit_said: bool,
+    /// Whether `--target` ends the build before the file's last stage.
+    cut_short: bool,
 }
 
 impl Place {
@@ -831,6 +833,7 @@ impl Builder<'_> {
                 )));
             };
             self.place.stages = number + 1;
+            self.place.cut_short = self.place.stages < froms.len();
         }
         let mut stage: Option<Stage> = None;
         // Which stages are built: known at the first FROM, once the global ARGs are.
@@ -893,7 +896,7 @@ impl Builder<'_> {
                     "{}STEP {}/{}: {} {flags}{}",
                     self.place.prefix(self.place.stage),
                     index - start + 1,
-                    self.place.stage_steps,
+                    self.steps_shown(self.place.stage, self.place.stage_steps),
                     instruction.keyword,
                     instruction.args.text()
                 ));
@@ -1171,11 +1174,14 @@ impl Builder<'_> {
 
     /// Go on from the image the cache has for `key`, if it has one (podman's "Using
     /// cache"); whether it did.
+    /// `builds_image`: the step's image is the build's, whose commit is announced (`COMMIT
+    /// NAME` after `Using cache`, as buildah says it).
     fn take_from_cache(
-        &self,
+        &mut self,
         stage: &mut Stage,
         key: &str,
         progress: &mut dyn FnMut(&str),
+        builds_image: bool,
     ) -> Result<bool> {
         let found = match self.cached_image(key)? {
             Some(id) => Some(id),
@@ -1185,6 +1191,9 @@ impl Builder<'_> {
             return Ok(false);
         };
         progress(&format!("--> Using cache {id}"));
+        if builds_image {
+            self.say_commit(stage.number, progress);
+        }
         progress(&format!("--> {}", short_id(&id)));
         stage.image = id;
         stage.config_changed = false;
@@ -1476,6 +1485,17 @@ impl Builder<'_> {
             stage.config_changed = true;
         }
         let builds_image = stage.number == self.place.stages && self.options.squash == Squash::No;
+        if self.shows_label_steps(stage.number) {
+            // `--label`s are steps of the build's own stage as buildah shows them (one
+            // `LABEL` each, after the file's), though rpod commits them at once.
+            let total = self.steps_shown(stage.number, stage.steps);
+            for (number, (key, value)) in (stage.steps + 1..).zip(&self.options.labels) {
+                progress(&format!(
+                    "{}STEP {number}/{total}: LABEL {key:?}={value:?}",
+                    self.place.prefix(stage.number),
+                ));
+            }
+        }
         if stage.config_changed {
             let settings = if platform {
                 serde_json::json!({
@@ -1486,7 +1506,7 @@ impl Builder<'_> {
                 serde_json::Value::Null
             };
             let key = self.step_key(&stage, "#(nop) config", settings);
-            if !self.take_from_cache(&mut stage, &key, progress)? {
+            if !self.take_from_cache(&mut stage, &key, progress, builds_image)? {
                 if builds_image {
                     self.say_commit(stage.number, progress);
                 }
@@ -1507,6 +1527,21 @@ impl Builder<'_> {
         Ok(reached)
     }
 
+    /// How many steps stage `number`, of `steps` instructions, is said to have: for the
+    /// file's last stage, when it is the build's, a `LABEL` step more per `--label`
+    /// (buildah adds them to that stage; a `--target` before it shows none, though its
+    /// image has the labels too).
+    fn steps_shown(&self, number: usize, steps: usize) -> usize {
+        match self.shows_label_steps(number) {
+            true => steps + self.options.labels.len(),
+            false => steps,
+        }
+    }
+
+    fn shows_label_steps(&self, number: usize) -> bool {
+        number == self.place.stages && !self.place.cut_short
+    }
+
     /// `--os-version` or `--os-feature`: written with each stage's last commit.
     fn platform_set(&self) -> bool {
         self.options.os_version.is_some() || !self.options.os_features.is_empty()
@@ -1521,6 +1556,14 @@ impl Builder<'_> {
             .as_ref()
             .is_some_and(|env| env.iter().any(|e| self.unset(e)));
         unsets || !self.options.labels.is_empty() || self.platform_set()
+    }
+
+    /// Whether the current step's image is the build's: the last step of its own stage,
+    /// with nothing committed after it.
+    fn step_builds_image(&self, stage: &Stage) -> bool {
+        self.place.final_step
+            && self.options.squash == Squash::No
+            && !self.finish_commits_after(stage)
     }
 
     /// Whether `--unsetenv` takes environment entry `KEY=VALUE` out of the image.
@@ -1771,10 +1814,7 @@ impl Builder<'_> {
         key: &str,
         progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
-        if self.place.final_step
-            && self.options.squash == Squash::No
-            && !self.finish_commits_after(stage)
-        {
+        if self.step_builds_image(stage) {
             self.say_commit(self.place.stage, progress);
         }
         let committed = self.engine.commit(
@@ -1881,7 +1921,7 @@ impl Builder<'_> {
                 "network": network.as_ref().map(NetworkMode::as_string),
             }),
         );
-        if self.take_from_cache(stage, &key, progress)? {
+        if self.take_from_cache(stage, &key, progress, self.step_builds_image(stage))? {
             return Ok(());
         }
         // Held until the step's container is gone: the mounts' copies and locks.
@@ -2051,7 +2091,7 @@ impl Builder<'_> {
             "input": input,
         });
         let key = self.step_key(stage, &instruction.keyword, what);
-        if self.take_from_cache(stage, &key, progress)? {
+        if self.take_from_cache(stage, &key, progress, self.step_builds_image(stage))? {
             return Ok(());
         }
         let container = self.container(stage, None)?;
