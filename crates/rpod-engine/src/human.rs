@@ -132,7 +132,7 @@ pub fn go_duration_nanos(nanos: u64) -> String {
 }
 
 /// Parse `--since`/`--until`: RFC 3339, a date, a date and time without a zone (local
-/// time, as podman and Docker read `2026-01-02T15:04:05`, to the minute or hour too), Unix
+/// time, as podman and Docker read `2026-01-02T15:04:05`, or to the minute), Unix
 /// seconds, or a duration back from now.
 pub fn parse_time(text: &str) -> std::result::Result<DateTime<FixedOffset>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {

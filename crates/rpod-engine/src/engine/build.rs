@@ -1173,9 +1173,8 @@ impl Builder<'_> {
     }
 
     /// Go on from the image the cache has for `key`, if it has one (podman's "Using
-    /// cache"); whether it did.
-    /// `builds_image`: the step's image is the build's, whose commit is announced (`COMMIT
-    /// NAME` after `Using cache`, as buildah says it).
+    /// cache"); whether it did. `builds_image`: the step's image is the build's, whose
+    /// commit is announced (`COMMIT NAME` after `Using cache`, as buildah says it).
     fn take_from_cache(
         &mut self,
         stage: &mut Stage,
