@@ -430,6 +430,7 @@ impl Engine {
     }
 
     /// Sessions of a container; ended ones whose cleanup did not run yet are removed first.
+    /// Takes the container's lock for that: never called under it.
     pub fn exec_sessions(&self, record: &ContainerRecord) -> Result<Vec<ExecSession>> {
         let sessions = self.store.exec_sessions_of(record.id())?;
         let runtime = self.runtime(&record.config.runtime)?;
@@ -449,7 +450,12 @@ impl Engine {
                     .exec_exit_code(&oci, &session.id, EXEC_EXIT_TIMEOUT)
                     .ok()
                     .flatten();
-                if runtime.exec_remove(&oci, &session.id).is_ok() {
+                // Its exit command ends it too, under the lock: whichever comes second
+                // finds the row gone (after the files, whose exit code it would miss).
+                let _lock = self.lock(record.id())?;
+                if self.store.exec_session(&session.id)?.is_some()
+                    && runtime.exec_remove(&oci, &session.id).is_ok()
+                {
                     let _ = self.end_exec_session(record, &session.id, code);
                 }
                 continue;

@@ -951,7 +951,9 @@ impl OciRuntime for ConmonRuntime {
         timeout: Duration,
     ) -> Result<Option<i32>> {
         let exit_file = exec::exec_exit_file(ctr, session_id)?;
-        Ok(wait_exit_file(&exit_file, timeout, || false)?.map(|e| e.code))
+        // A session whose directory went was removed (by its exit command): no file comes.
+        let session_dir = exec::session_dir(ctr, session_id)?;
+        Ok(wait_exit_file(&exit_file, timeout, || !session_dir.exists())?.map(|e| e.code))
     }
 
     fn exec_remove(&self, ctr: &OciContainer, session_id: &str) -> Result<()> {
