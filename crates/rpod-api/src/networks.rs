@@ -426,9 +426,17 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let force = ex.query_bool("force")?;
     let timeout = ex.query_int::<u32>("timeout")?;
-    let removed = context
-        .engine
-        .network_remove(&named(context, ex, name), force, timeout)?;
+    let network = named(context, ex, name);
+    // Docker's `bridge` is predefined: its clients cannot remove it, by any of its names.
+    if ex.flavour == Flavour::Compat
+        && context.engine.network(&network)?.name == context.engine.default_network_name()
+    {
+        return Err(ApiError::new(
+            403,
+            format!("{name} is a pre-defined network and cannot be removed"),
+        ));
+    }
+    let removed = context.engine.network_remove(&network, force, timeout)?;
     match ex.flavour {
         Flavour::Compat => ex.empty(204),
         Flavour::Libpod => ex.json(200, &json!([{ "Name": removed, "Err": null }])),

@@ -2260,6 +2260,16 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
         service.docker_ok(&["network", "inspect", "-f", "{{.Name}}", "def130"]),
         "bridge\n"
     );
+    // Predefined, as Docker's: not removed by any of its names.
+    for name in ["bridge", "def130"] {
+        let out = service.docker_out(&["network", "rm", name]);
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("is a pre-defined network and cannot be removed"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(networks(), "bridge lab131");
 }
 
 #[test]
