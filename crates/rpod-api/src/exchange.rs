@@ -192,7 +192,10 @@ impl<'a> Exchange<'a> {
     /// Take over the connection for a raw stream (attach, exec start). Returns the socket
     /// and the preamble that writes the answer's head, `101 UPGRADED` when the client asked
     /// to upgrade and `200 OK` otherwise; the OCI layer writes it once the container's
-    /// streams are reached. Until it runs, errors are still answered normally.
+    /// streams are reached. Until it runs, errors are still answered normally. Nothing
+    /// follows the head until the client has read it: docker-py and podman-remote read the
+    /// head with a buffered reader and the stream from the socket itself, and lost what came
+    /// in the same read (an attach's past logs, a fast exec's output or its start error).
     pub fn hijack(
         &mut self,
         content_type: &str,
@@ -205,9 +208,13 @@ impl<'a> Exchange<'a> {
         self.close = true;
         let head = self.hijack_head(content_type);
         let responded = self.responded.clone();
+        let socket = self.conn.fd().clone();
         let preamble: rpod_oci::HttpPreamble = Box::new(move |out| {
             responded.store(true, Ordering::SeqCst);
-            out.write_all(&head)
+            out.write_all(&head)?;
+            out.flush()?;
+            crate::http::await_peer_read(&socket, std::time::Duration::from_secs(1));
+            Ok(())
         });
         Ok((self.conn.fd().clone(), preamble))
     }

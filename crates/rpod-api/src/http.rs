@@ -428,8 +428,8 @@ pub fn write_fd(fd: &OwnedFd, mut data: &[u8]) -> io::Result<()> {
 /// Wait, at most `limit`, until the peer of Unix socket `fd` has read all that was sent
 /// to it (`SIOCOUTQ`: the bytes sent and not yet read; on another kind of socket, what is
 /// not yet acknowledged). podman-remote reads an answer's head with a buffered reader and
-/// then the socket itself, so what arrives in the same read as the head is lost: a frame
-/// written right after a head waits for this first.
+/// then the socket itself, so what arrives in the same read as the head is lost: a
+/// hijacked answer's head waits for this (Exchange::hijack).
 pub fn await_peer_read(fd: &OwnedFd, limit: Duration) {
     let deadline = std::time::Instant::now() + limit;
     loop {

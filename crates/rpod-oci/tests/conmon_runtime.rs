@@ -1281,3 +1281,42 @@ fn a_delete_begun_on_a_runtime_that_cannot_start_fails_with_its_path() {
         .expect_err("a runtime that is gone deleted nothing");
     assert!(err.to_string().contains("gone-runtime"), "{err}");
 }
+
+/// Waiting for a session's exit file: it is read once there; a session whose directory
+/// goes (its exit command removed it) is given up on at once, not after the timeout.
+#[test]
+fn an_exec_exit_code_wait_ends_when_the_session_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fakert");
+    fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+    fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let runtime =
+        ConmonRuntime::new(plain_config(&fake.display().to_string(), dir.path())).unwrap();
+    let ctr = test_container(&"e".repeat(64), dir.path());
+    let session = dir.path().join("run").join("exec").join("s1");
+    fs::create_dir_all(&session).unwrap();
+    fs::write(session.join(&ctr.id), "7").unwrap();
+    assert_eq!(
+        runtime
+            .exec_exit_code(&ctr, "s1", Duration::from_secs(30))
+            .unwrap(),
+        Some(7)
+    );
+    fs::remove_file(session.join(&ctr.id)).unwrap();
+    let remover = {
+        let session = session.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            fs::remove_dir_all(session).unwrap();
+        })
+    };
+    let waited = std::time::Instant::now();
+    assert_eq!(
+        runtime
+            .exec_exit_code(&ctr, "s1", Duration::from_secs(30))
+            .unwrap(),
+        None
+    );
+    remover.join().unwrap();
+    assert!(waited.elapsed() < Duration::from_secs(30));
+}

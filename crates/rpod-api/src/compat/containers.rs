@@ -522,15 +522,9 @@ pub fn attach(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     let content_type = stream_type(ex, terminal);
     let (connection, head) = ex.hijack(content_type)?;
     let wanted = (streams.stdout, streams.stderr);
-    let socket = connection.clone();
     let preamble: rpod_oci::HttpPreamble = Box::new(move |out| {
+        // Returns once the client has read the head (Exchange::hijack).
         head(out)?;
-        // docker-py and podman-remote read the head with a buffered reader and the stream
-        // from the socket itself: what is sent in the same read as the head is lost
-        // (docker-py's attach(logs=True) got nothing), so nothing follows it until the
-        // client has read it.
-        out.flush()?;
-        crate::http::await_peer_read(&socket, std::time::Duration::from_secs(1));
         if let Some(path) = past {
             rpod_engine::logs::each_line(&path, &LogFilter::default(), |line| {
                 write_log_line(out, line, terminal, false, wanted)

@@ -1,8 +1,6 @@
 //! Exec endpoints: create an instance, start it (hijacked, or detached), resize it, inspect
 //! it for its exit code.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::json;
 
@@ -156,8 +154,7 @@ pub fn start(context: &Context, ex: &mut Exchange, id: &str) -> ApiResult<()> {
                 out.extend_from_slice(&rpod_oci::framing::frame_header(kind, text.len() as u32));
             }
             out.extend_from_slice(text.as_bytes());
-            // Not in the same read as the head, which podman-remote would lose it with.
-            crate::http::await_peer_read(ex.conn.fd(), Duration::from_secs(1));
+            // The head was read already (the preamble waits for that): this comes alone.
             let _ = crate::http::write_fd(ex.conn.fd(), &out);
             return Ok(());
         }

@@ -444,19 +444,14 @@ impl Engine {
                 // The process is gone; its monitor writes the exit file right after it
                 // reaps it. Looked at in between, the session was taken for one whose
                 // monitor died, and its exit code was lost (docker-py's exec_inspect
-                // right after a detached start saw none, 1 time in 20). A session whose
-                // monitor did die costs this wait once.
-                let code = runtime
-                    .exec_exit_code(&oci, &session.id, EXEC_EXIT_TIMEOUT)
-                    .ok()
-                    .flatten();
-                // Its exit command ends it too, under the lock: whichever comes second
-                // finds the row gone (after the files, whose exit code it would miss).
-                let _lock = self.lock(record.id())?;
-                if self.store.exec_session(&session.id)?.is_some()
-                    && runtime.exec_remove(&oci, &session.id).is_ok()
-                {
-                    let _ = self.end_exec_session(record, &session.id, code);
+                // right after a detached start saw none, 1 time in 20). So the file is
+                // awaited (without the lock, which others would wait for meanwhile; a
+                // session whose monitor did die costs this wait once), and then ended as
+                // its exit command ends it, under the lock: whichever comes second finds
+                // it ended.
+                let _ = runtime.exec_exit_code(&oci, &session.id, EXEC_EXIT_TIMEOUT);
+                if let Err(e) = self.cleanup_exec(record.id(), &session.id) {
+                    tracing::debug!("ending exec session {}: {e}", session.id);
                 }
                 continue;
             }
