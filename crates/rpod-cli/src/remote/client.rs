@@ -130,6 +130,14 @@ impl Connection {
         Some(anyhow!("the TLS connection to the service failed: {why}"))
     }
 
+    /// The connection ended before an answer: the TLS relay's reason when it failed (a
+    /// refusal's alert can end it before the request is even written), else a closed
+    /// kept connection.
+    fn ended(&self) -> anyhow::Error {
+        self.tls_failed()
+            .unwrap_or_else(|| anyhow::Error::new(StaleConnection))
+    }
+
     fn writer(&mut self) -> Box<dyn Write + '_> {
         match &self.transport {
             Transport::Unix(stream) => Box::new(Quiet(stream)),
@@ -175,16 +183,12 @@ impl Connection {
                 // connection with the request unread, as a closing end does when data
                 // is still queued for it.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset && raw.is_empty() => {
-                    return Err(self
-                        .tls_failed()
-                        .unwrap_or_else(|| anyhow::Error::new(StaleConnection)))
+                    return Err(self.ended())
                 }
                 Err(e) => return Err(e.into()),
             };
             if read == 0 && raw.is_empty() {
-                return Err(self
-                    .tls_failed()
-                    .unwrap_or_else(|| anyhow::Error::new(StaleConnection)));
+                return Err(self.ended());
             }
             if read == 0 {
                 bail!("the service closed the connection in the middle of its answer");
@@ -545,9 +549,9 @@ impl Client {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<Reply> {
-        connection
-            .send(method, path, body, false)
-            .map_err(|_| anyhow::Error::new(StaleConnection))?;
+        if connection.send(method, path, body, false).is_err() {
+            return Err(connection.ended());
+        }
         let head = connection.head()?;
         Self::read_reply(connection, head, method)
     }
@@ -624,7 +628,10 @@ impl Client {
         let answer = connection.head();
         match (sent, answer) {
             (_, Ok(head)) => Ok((connection, head)),
-            (Err(e), Err(_)) => Err(anyhow::Error::new(e).context(context())),
+            (Err(e), Err(_)) => Err(connection
+                .tls_failed()
+                .unwrap_or_else(|| anyhow::Error::new(e))
+                .context(context())),
             (Ok(()), Err(e)) => Err(e.context(context())),
         }
     }
@@ -641,9 +648,12 @@ impl Client {
         let body = body.map(serde_json::to_vec).transpose()?;
         let full = full_path(path);
         let mut connection = self.connect()?;
-        connection
-            .send(method, &full, body.as_deref(), upgrade)
-            .with_context(|| format!("{method} {full} at {}", self.endpoint))?;
+        if let Err(e) = connection.send(method, &full, body.as_deref(), upgrade) {
+            return Err(connection
+                .tls_failed()
+                .unwrap_or(e)
+                .context(format!("{method} {full} at {}", self.endpoint)));
+        }
         let head = connection
             .head()
             .with_context(|| format!("{method} {full} at {}", self.endpoint))?;
@@ -940,6 +950,54 @@ pub(crate) mod tests {
         assert_eq!(client.call("GET", "/a", None).unwrap().status, 200);
         assert_eq!(client.call("POST", "/b", None).unwrap().status, 200);
         server.join().unwrap();
+    }
+
+    /// A TLS 1.3 service refuses a client without a certificate by an alert after the
+    /// client's side of the handshake: the relay can end on it before the request is
+    /// written. The write's failure then says why, not "closed without an answer".
+    #[test]
+    fn a_tls_refusal_before_the_request_is_written_says_why() {
+        let testdata = |name: &str| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../rpod-api/testdata/tls")
+                .join(name)
+        };
+        let tls = rpod_api::tls::Tls::load(&rpod_api::tls::TlsFiles {
+            cert: testdata("server.crt"),
+            key: testdata("server.key"),
+            client_ca: Some(testdata("ca.crt")),
+        })
+        .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            for tcp in listener.incoming().flatten() {
+                kept.push(tls.terminate(std::os::fd::OwnedFd::from(tcp)));
+            }
+        });
+        let files = TlsClientFiles {
+            ca: testdata("ca.crt"),
+            identity: None,
+        };
+        let client = TlsClient::load(&files).unwrap();
+        let endpoint = Endpoint::Tls {
+            address: address.clone(),
+            files,
+        };
+        let mut connection = Connection::open_tls(&address, &client, &endpoint).unwrap();
+        let failure = connection.tls_failure.clone().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while failure.get().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // The relay closes its plain end right after noting why.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let error = Client::exchange(&mut connection, "GET", "/_ping", None).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("CertificateRequired"),
+            "{error:#}"
+        );
     }
 
     #[test]
