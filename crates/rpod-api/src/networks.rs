@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use rpod_engine::container::{ContainerRecord, NetworkJoin};
 use rpod_engine::network::definitions::{IpRange, NetworkRequest, SubnetRequest};
 use rpod_engine::network::Network;
+use rpod_engine::EngineError;
 
 use crate::compat::containers::parse_filters;
 use crate::error::{ApiError, ApiResult};
@@ -427,16 +428,17 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     let force = ex.query_bool("force")?;
     let timeout = ex.query_int::<u32>("timeout")?;
     let network = named(context, ex, name);
-    // Docker's `bridge` is predefined: its clients cannot remove it, by any of its names.
-    if ex.flavour == Flavour::Compat
-        && context.engine.network(&network)?.name == context.engine.default_network_name()
-    {
-        return Err(ApiError::new(
-            403,
-            format!("{name} is a pre-defined network and cannot be removed"),
-        ));
-    }
-    let removed = context.engine.network_remove(&network, force, timeout)?;
+    let removed = match context.engine.network_remove(&network, force, timeout) {
+        // Docker's `bridge` is predefined: its clients cannot remove it, by any of its
+        // names, and are told so in Docker's words.
+        Err(EngineError::DefaultNetwork(_)) if ex.flavour == Flavour::Compat => {
+            return Err(ApiError::new(
+                403,
+                format!("{name} is a pre-defined network and cannot be removed"),
+            ))
+        }
+        removed => removed?,
+    };
     match ex.flavour {
         Flavour::Compat => ex.empty(204),
         Flavour::Libpod => ex.json(200, &json!([{ "Name": removed, "Err": null }])),

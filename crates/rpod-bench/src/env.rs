@@ -58,13 +58,12 @@ pub struct Env {
 }
 
 /// The bench's store goes with its temporary directory; what rpod made outside of it goes
-/// first: containers, and the default network's bridge and firewall chains, which a
-/// network keeps while it exists (docs/networks.md) and which would otherwise stay until
-/// the next reboot, one more bridge on the same subnet per run of the bench.
+/// first (a reset): containers, and the default network's bridge and firewall chains,
+/// which a network keeps while it exists (docs/networks.md) and which would otherwise stay
+/// until the next reboot, one more bridge on the same subnet per run of the bench.
 impl Drop for Env {
     fn drop(&mut self) {
-        let _ = run_quiet(&mut self.rpod(&["rm", "-a", "-f", "-t", "0"]));
-        let _ = run_quiet(&mut self.rpod(&["network", "rm", "-f", "rpod"]));
+        let _ = run_quiet(&mut self.rpod(&["system", "reset", "--force"]));
         // podman's storage keeps a mount of its own under the work directory, which would
         // stop the directory's removal (and leave rpod's store in it too).
         if self.podman.is_some() {

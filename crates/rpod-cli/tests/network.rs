@@ -634,6 +634,22 @@ fn network_commands() {
     let err = rpod.fails(&["network", "rm", "one"], 2);
     assert!(err.contains("user"), "{err}");
     rpod.fails(&["network", "rm", "nope"], 1);
+    // The default network stays, as podman's: by name or ID, forced or not, and its
+    // containers with it.
+    rpod.ok(&["create", "--name", "on-default", "demo", "true"]);
+    let default_id = rpod.ok(&["network", "inspect", "-f", "{{.ID}}", "def20"]);
+    for args in [
+        &["network", "rm", "def20"][..],
+        &["network", "rm", "-f", "def20"],
+        &["network", "rm", "-f", default_id.trim()],
+    ] {
+        let err = rpod.fails(args, 125);
+        assert_eq!(
+            err, "Error: default network def20 cannot be removed\n",
+            "{args:?}"
+        );
+    }
+    rpod.ok(&["rm", "on-default"]);
     // --force passes over a network that is not there, as podman's.
     assert_eq!(rpod.ok(&["network", "rm", "-f", "nope"]), "");
     // Prune keeps used networks and the default one; its filters narrow what goes.
@@ -2030,7 +2046,8 @@ fn a_bridge_another_stores_network_uses_is_left_to_it() {
     assert_eq!(first.ok(&["exec", "web", "echo", "still"]), "still\n");
     first.ok(&["rm", "-f", "-t", "0", "web"]);
     assert_nothing_left(&first, "10.93.97.2", "rpodt97");
-    first.ok(&["network", "rm", "def97"]);
+    // The default network goes with a reset only.
+    first.ok(&["system", "reset", "--force"]);
     assert_network_gone("rpodt97", "10.93.97.");
 }
 

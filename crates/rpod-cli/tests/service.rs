@@ -2269,6 +2269,13 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
             "{out:?}"
         );
     }
+    // libpod's API refuses it in podman's words, forced too.
+    let out = service.podman_out(&["network", "rm", "-f", "def130"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("default network def130 cannot be removed"),
+        "{out:?}"
+    );
     assert_eq!(networks(), "bridge lab131");
 }
 

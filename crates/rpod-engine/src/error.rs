@@ -47,6 +47,9 @@ pub enum EngineError {
         address: std::net::Ipv4Addr,
     },
 
+    #[error("default network {0} cannot be removed")]
+    DefaultNetwork(String),
+
     #[error("\"{name}\" has associated containers with it ({containers}). Use -f to forcibly delete containers: network is being used")]
     NetworkInUse { name: String, containers: String },
 
@@ -192,6 +195,7 @@ impl EngineError {
             | EngineError::VolumeInUse { .. }
             | EngineError::NetworkExists(_)
             | EngineError::NetworkInUse { .. }
+            | EngineError::DefaultNetwork(_)
             | EngineError::BridgeTaken { .. } => ErrorKind::Conflict,
             EngineError::NameInUse { .. }
             | EngineError::PodNameInUse { .. }

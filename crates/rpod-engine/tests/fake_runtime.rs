@@ -1264,3 +1264,44 @@ fn a_pod_whose_infra_container_was_never_made_takes_no_container() {
         EngineError::NoSuchPod(_)
     ));
 }
+
+/// The default network is refused by a removal, forced or not, by name or ID, and is not
+/// made by a refusal when it did not exist yet; a reset removes it.
+#[test]
+fn the_default_network_goes_with_a_reset_only() {
+    let f = fixture();
+    let default = f.engine.default_network_name().to_string();
+    let definition = f
+        .dir
+        .path()
+        .join("root/networks")
+        .join(format!("{default}.json"));
+    let refused = |name: &str, force: bool| {
+        let err = f.engine.network_remove(name, force, None).unwrap_err();
+        assert!(
+            matches!(&err, EngineError::DefaultNetwork(n) if *n == default),
+            "{name}: {err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("default network {default} cannot be removed")
+        );
+    };
+    refused(&default, false);
+    assert!(!definition.exists(), "a refusal made the default network");
+    let made = f.engine.network(&default).unwrap();
+    assert!(definition.exists());
+    refused(&default, false);
+    refused(&default, true);
+    refused(&made.id, true);
+    refused(&made.id[..12], false);
+    assert!(f
+        .engine
+        .networks()
+        .unwrap()
+        .iter()
+        .any(|n| n.name == default));
+    let report = f.engine.reset().unwrap();
+    assert_eq!(report.networks, vec![default]);
+    assert!(!definition.exists(), "a reset kept the default network");
+}

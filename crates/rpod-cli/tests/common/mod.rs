@@ -247,11 +247,8 @@ impl Drop for Rpod {
             // The removals handed their containers' network teardowns to processes of
             // their own: a network goes once they are done with it.
             let _ = network_teardown_running(self);
-            if let Ok(out) = self.command(&["network", "ls", "-q"]).output() {
-                for name in String::from_utf8_lossy(&out.stdout).lines() {
-                    let _ = self.command(&["network", "rm", "-f", name]).output();
-                }
-            }
+            // `network rm` refuses the default network: a reset removes it too.
+            let _ = self.command(&["system", "reset", "--force"]).output();
         }
         // A removed `--rm` container's monitor may still run the runtime's delete, which
         // would make the runtime's state directory again under a directory removed next.

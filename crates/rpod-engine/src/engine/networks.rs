@@ -138,14 +138,36 @@ impl Engine {
             .collect())
     }
 
-    /// Remove networks; with `force` their containers are removed first.
+    /// Remove a network; with `force` its containers are removed first. The default
+    /// network is refused, as podman refuses it: its containers would lose their network,
+    /// and it would come back at the next use anyway (`system reset` alone removes it).
     pub fn network_remove(
         &self,
         name_or_id: &str,
         force: bool,
         timeout: Option<u32>,
     ) -> Result<String> {
-        let network = self.definitions().get(name_or_id)?;
+        let default = self.default_network_name();
+        let network = match self.definitions().get(name_or_id) {
+            // Not made yet: refused all the same, and not made to be refused.
+            Err(EngineError::NoSuchNetwork(_)) if name_or_id == default => {
+                return Err(EngineError::DefaultNetwork(default.to_string()))
+            }
+            found => found?,
+        };
+        if network.name == default {
+            return Err(EngineError::DefaultNetwork(network.name));
+        }
+        self.remove_network(network, force, timeout)
+    }
+
+    /// Remove a network, the default one too (`system reset`).
+    pub(super) fn remove_network(
+        &self,
+        network: Network,
+        force: bool,
+        timeout: Option<u32>,
+    ) -> Result<String> {
         let users = self.network_users(&network.name)?;
         if !users.is_empty() {
             if !force {

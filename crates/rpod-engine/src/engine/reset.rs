@@ -65,7 +65,7 @@ impl Engine {
             }
         }
         for network in self.networks()? {
-            match self.network_remove(&network.name, true, Some(0)) {
+            match self.remove_network(network, true, Some(0)) {
                 Ok(name) => report.networks.push(name),
                 Err(EngineError::NoSuchNetwork(_)) => {}
                 Err(e) => return Err(e),
