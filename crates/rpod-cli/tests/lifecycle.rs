@@ -850,6 +850,15 @@ fn an_interrupted_stop_does_not_leave_the_container_stopping() {
     });
     stop.kill().unwrap();
     stop.wait().unwrap();
+    // A listing, which takes no lock and records nothing, shows it running too.
+    let listed = rpod.ok(&[
+        "ps",
+        "--filter",
+        "status=running",
+        "--format",
+        "{{.Status}}",
+    ]);
+    assert!(listed.starts_with("Up "), "{listed}");
     assert_eq!(rpod.ok(&["exec", &id, "echo", "alive"]), "alive\n");
     assert_eq!(rpod.inspect(&id, "{{.State.Status}}"), "running");
     rpod.ok(&["pause", &id]);

@@ -182,6 +182,10 @@ impl Engine {
                 record.state.status = Status::Stopped;
                 record.state.exit_code = Some(-1);
                 record.state.pid = 0;
+            } else if super::sync::stop_interrupted(&record.state) {
+                // Its stop was interrupted: it runs (the next command under its lock
+                // records that).
+                record.state.status = Status::Running;
             }
         }
         Ok(records)

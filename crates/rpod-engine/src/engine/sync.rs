@@ -15,6 +15,14 @@ enum Synced {
     MonitorDied,
 }
 
+/// Whether the container is `Stopping` for a stop whose process is gone, and still runs.
+pub(super) fn stop_interrupted(state: &ContainerState) -> bool {
+    state.status == Status::Stopping
+        && state.stopping_pid > 0
+        && !rpod_oci::process::same_process_alive(state.stopping_pid, state.stopping_start)
+        && pid_alive(state.pid)
+}
+
 impl Engine {
     pub(super) fn exit_file(&self, record: &ContainerRecord) -> Result<PathBuf> {
         let runtime = self.runtime(&record.config.runtime)?;
@@ -146,12 +154,7 @@ impl Engine {
     /// A stop whose process died (killed, or the machine's OOM killer) leaves `Stopping`
     /// behind: while the container still runs, it is running again.
     pub(super) fn repair_interrupted_stop(&self, record: &mut ContainerRecord) -> Result<()> {
-        let state = &record.state;
-        if state.status != Status::Stopping
-            || state.stopping_pid <= 0
-            || rpod_oci::process::same_process_alive(state.stopping_pid, state.stopping_start)
-            || !pid_alive(state.pid)
-        {
+        if !stop_interrupted(&record.state) {
             return Ok(());
         }
         tracing::info!(
