@@ -126,16 +126,18 @@ impl Connection {
     /// The reason a TLS connection's relay failed, when it has: a better word than the
     /// end of the plain socket it leaves.
     fn tls_failed(&self) -> Option<anyhow::Error> {
-        let why = self.tls_failure.as_ref()?.get()?;
-        Some(anyhow!("the TLS connection to the service failed: {why}"))
+        let why = self.tls_reason()?;
+        Some(anyhow::Error::new(StaleConnection(Some(why))))
     }
 
-    /// The connection ended before an answer: the TLS relay's reason when it failed (a
-    /// refusal's alert can end it before the request is even written), else a closed
-    /// kept connection.
+    fn tls_reason(&self) -> Option<String> {
+        self.tls_failure.as_ref()?.get().cloned()
+    }
+
+    /// The connection ended before an answer, with the TLS relay's reason when it failed
+    /// (a refusal's alert can end it before the request is even written).
     fn ended(&self) -> anyhow::Error {
-        self.tls_failed()
-            .unwrap_or_else(|| anyhow::Error::new(StaleConnection))
+        anyhow::Error::new(StaleConnection(self.tls_reason()))
     }
 
     fn writer(&mut self) -> Box<dyn Write + '_> {
@@ -400,13 +402,18 @@ impl Drop for Tunnel {
     }
 }
 
-/// The service closed the connection before answering (a kept connection it dropped).
+/// The connection ended before an answer (a kept connection the service dropped): a
+/// request on a kept connection is sent again on a new one. For TLS, why the relay failed
+/// when it did, which a new connection's failure then says.
 #[derive(Debug)]
-struct StaleConnection;
+struct StaleConnection(Option<String>);
 
 impl std::fmt::Display for StaleConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the service closed the connection without an answer")
+        match &self.0 {
+            Some(why) => write!(f, "the TLS connection to the service failed: {why}"),
+            None => f.write_str("the service closed the connection without an answer"),
+        }
     }
 }
 
