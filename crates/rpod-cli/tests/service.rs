@@ -2309,6 +2309,19 @@ fn bind_and_tmpfs_mounts_through_both_apis() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
+    // A `-v` (Binds) host directory that does not exist is made, 0755 at each level, as
+    // Docker makes it; a `--mount` bind's must exist, as Docker's must.
+    let missing = format!("{dir}/made/deeper:/data");
+    service.docker_ok(&["run", "--rm", "-v", &missing, "demo", "touch", "/data/f"]);
+    for level in ["made", "made/deeper"] {
+        let meta = std::fs::metadata(host.path().join(level)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o755, "{level}");
+    }
+    assert!(host.path().join("made/deeper/f").exists());
+    let missing = format!("type=bind,src={dir}/absent,dst=/m");
+    let out = service.docker_out(&["run", "--rm", "--mount", &missing, "demo", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(!host.path().join("absent").exists());
     let mounts = service.docker_ok(&[
         "run",
         "--rm",

@@ -11,7 +11,7 @@ use rpod_engine::{EngineError, RemoveOptions, WaitCondition, WaitOptions, WaitOu
 use rpod_oci::framing::{frame_header, StreamKind};
 use rpod_oci::{HttpAttachOptions, HttpAttachStreams, TerminalSize};
 
-use super::create::{create_options, CreateBody};
+use super::create::{create_options, make_bind_sources, missing_bind_sources, CreateBody};
 use super::views;
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::{Exchange, Flavour};
@@ -38,6 +38,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .filter(|n| !n.is_empty())
         .map(String::from);
     let body: CreateBody = ex.body_json()?;
+    let missing_sources = missing_bind_sources(&body)?;
     let mut options = create_options(body, name)?;
     // `docker run --platform`.
     options.platform = rpod_engine::image::platform::Platform::from_flags(
@@ -46,6 +47,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         None,
         None,
     )?;
+    make_bind_sources(&missing_sources)?;
     let record = context.engine.create(options).map_err(create_error)?;
     ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
 }

@@ -566,6 +566,52 @@ fn volume_options(options: &Map<String, Value>) -> ApiResult<(Vec<&'static str>,
     Ok((words, subpath))
 }
 
+/// The host directories of `Binds` entries that do not exist. Docker makes them (0755)
+/// at create, and its clients count on it (docker-compose's `./data:/data` for a `data`
+/// not made yet); a `Mounts` bind, as Docker's, must exist.
+pub fn missing_bind_sources(body: &CreateBody) -> ApiResult<Vec<std::path::PathBuf>> {
+    let Some(host) = &body.host_config else {
+        return Ok(Vec::new());
+    };
+    let mut missing = Vec::new();
+    for entry in typed::<Vec<String>>(host, "Binds")?.unwrap_or_default() {
+        let spec = rpod_engine::mounts::parse_volume_absolute(&entry)?;
+        let bind = spec.kind == rpod_engine::mounts::MountKind::Bind && spec.volume.is_none();
+        if bind && std::fs::symlink_metadata(&spec.source).is_err() {
+            missing.push(spec.source);
+        }
+    }
+    Ok(missing)
+}
+
+/// Make the directories `missing_bind_sources` found, each missing level 0755 whatever
+/// the service's umask, as Docker's are.
+pub fn make_bind_sources(missing: &[std::path::PathBuf]) -> ApiResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in missing {
+        let failed = |e: std::io::Error| {
+            ApiError::bad_request(format!(
+                "making the bind mount's host directory {}: {e}",
+                dir.display()
+            ))
+        };
+        let levels: Vec<&std::path::Path> = dir
+            .ancestors()
+            .take_while(|level| std::fs::symlink_metadata(level).is_err())
+            .collect();
+        for level in levels.into_iter().rev() {
+            match std::fs::create_dir(level) {
+                Ok(()) => std::fs::set_permissions(level, std::fs::Permissions::from_mode(0o755))
+                    .map_err(failed)?,
+                // Made meanwhile (another create of the same directory).
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `Binds`, `Mounts` and `Tmpfs` as rpod's mounts (host paths must be absolute: a service
 /// has no current directory of the client's).
 fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::MountSpec>> {
