@@ -1938,6 +1938,64 @@ spec:
     rpod.ok(&["volume", "rm", "init-shared"]);
 }
 
+/// An `emptyDir` is the pod's, as Kubernetes': what an init container leaves in it is
+/// there for the containers; it is empty again for a pod played anew, and goes with
+/// `kube down`. A volume of its name that is the user's is refused, never emptied.
+#[test]
+fn kube_play_shares_an_empty_dir_among_a_pods_containers() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = r#"kind: Pod
+metadata: {name: emptied}
+spec:
+  terminationGracePeriodSeconds: 0
+  initContainers:
+  - name: fill
+    image: demo
+    command: ["sh", "-c", "echo filled >> /work/seen"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  containers:
+  - name: app
+    image: demo
+    command: ["sh", "-c", "cat /work/seen; sleep 1000"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  - name: reader
+    image: demo
+    command: ["sleep", "1000"]
+    volumeMounts: [{name: work, mountPath: /w, readOnly: true}]
+  volumes:
+  - {name: work, emptyDir: {}}
+"#;
+    let file = rpod.dir.path().join("empty.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    common::wait_until("the app printed what the init container left", || {
+        rpod.ok(&["logs", "emptied-app"]) == "filled\n"
+    });
+    assert_eq!(
+        rpod.ok(&["exec", "emptied-reader", "cat", "/w/seen"]),
+        "filled\n"
+    );
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "emptied-work-emptydir\n");
+    // Played anew: the volume is empty again (one line, not two).
+    rpod.ok(&["kube", "play", "--replace", &file]);
+    common::wait_until("the app printed again", || {
+        rpod.ok(&["logs", "emptied-app"]) == "filled\n"
+    });
+    assert_eq!(
+        rpod.ok(&["exec", "emptied-reader", "cat", "/w/seen"]),
+        "filled\n"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "");
+    // The user's volume of that name stays the user's.
+    rpod.ok(&["volume", "create", "emptied-work-emptydir"]);
+    let err = rpod.fails(&["kube", "play", &file], 125);
+    assert!(err.contains("emptied-work-emptydir"), "{err}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "emptied-work-emptydir\n");
+}
+
 /// `kind: PersistentVolumeClaim`: its volume is made (labels, podman's annotations as the
 /// local driver's options: here a 1 MiB tmpfs) before the pods that claim it, reported as
 /// podman reports it, found as it is by a second play, and kept by `kube down`; `generate

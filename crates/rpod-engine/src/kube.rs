@@ -662,6 +662,17 @@ pub struct PlannedPod {
     pub containers: Vec<PlannedContainer>,
     /// The `configMap` volumes its containers mount, filled before they are made.
     pub filled_volumes: Vec<FilledVolume>,
+    /// The volumes of its `emptyDir`s on disk (`empty_dir_volume_name`), made empty for
+    /// the pod and shared by the containers that mount them, init containers included.
+    pub empty_dirs: Vec<String>,
+}
+
+/// The label that marks a volume as the emptyDir of the pod it names.
+pub const EMPTY_DIR_LABEL: &str = "io.rpod.kube.emptydir";
+
+/// The volume of a pod's `emptyDir` named `volume`.
+pub fn empty_dir_volume_name(pod: &str, volume: &str) -> String {
+    format!("{pod}-{volume}-emptydir")
 }
 
 /// The names of the pods a file makes (`kube down`): its Pods' names, its Deployments'
@@ -1108,7 +1119,7 @@ fn plan_pod(
         );
     for (path, container, init) in all {
         check_rest(&path, &container.rest)?;
-        let mut options = container_options(container, &path, &volumes, maps)?;
+        let mut options = container_options(container, &path, &volumes, maps, &name)?;
         options.name = Some(format!("{name}-{}", container.name));
         let own_seccomp = container
             .security_context
@@ -1191,6 +1202,7 @@ fn plan_pod(
     }
     // The configMap volumes a container mounts, with their files.
     let mut filled_volumes = Vec::new();
+    let mut empty_dirs = Vec::new();
     for (i, volume) in spec.volumes.iter().enumerate() {
         let mounted = spec
             .containers
@@ -1199,6 +1211,13 @@ fn plan_pod(
             .any(|c| c.volume_mounts.iter().any(|m| m.name == volume.name));
         if !mounted {
             continue;
+        }
+        if volume
+            .empty_dir
+            .as_ref()
+            .is_some_and(|e| !empty_dir_in_memory(e))
+        {
+            empty_dirs.push(empty_dir_volume_name(&name, &volume.name));
         }
         if let Some(source) = &volume.config_map {
             let at = format!("{at}.volumes[{i}].configMap");
@@ -1237,6 +1256,7 @@ fn plan_pod(
         init_containers,
         containers,
         filled_volumes,
+        empty_dirs,
     })
 }
 
@@ -1314,6 +1334,7 @@ fn container_options(
     path: &str,
     volumes: &BTreeMap<&str, &Volume>,
     maps: &KubeData,
+    pod: &str,
 ) -> Result<CreateOptions> {
     if container.image.is_empty() {
         return Err(bad(&format!("{path}.image"), "a container needs an image"));
@@ -1491,7 +1512,7 @@ fn container_options(
         let volume = volumes
             .get(mount.name.as_str())
             .ok_or_else(|| bad(&at, format!("no volume named {:?}", mount.name)))?;
-        let spec = mount_of(volume, mount, &at)?;
+        let spec = mount_of(volume, mount, &at, pod)?;
         options.mounts.push(match mount.sub_path.as_deref() {
             None | Some("") => spec,
             Some(sub_path) => crate::mounts::with_subpath(spec, sub_path)
@@ -1501,7 +1522,12 @@ fn container_options(
     Ok(options)
 }
 
-fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec> {
+/// Whether an emptyDir is a tmpfs (`medium: Memory`).
+fn empty_dir_in_memory(empty_dir: &Value) -> bool {
+    empty_dir.get("medium").and_then(Value::as_str) == Some("Memory")
+}
+
+fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str, pod: &str) -> Result<MountSpec> {
     let target = &mount.mount_path;
     let read_only = |ro: bool| if ro { ":ro" } else { "" };
     if let Some(host) = &volume.host_path {
@@ -1542,12 +1568,14 @@ fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str) -> Result<MountSpec>
             }
             Some(other) => return Err(refuse(&format!("{at} emptyDir medium"), other)),
         }
-        // An anonymous volume, removed with its container (podman's emptyDir).
-        let mut spec = crate::mounts::parse_volume_absolute(target)?;
-        if mount.read_only {
-            spec.options.push("ro".into());
-        }
-        return Ok(spec);
+        // The pod's volume for it, which every container mounting it shares, as
+        // Kubernetes shares an emptyDir (an init container fills it for the others).
+        let words: &[&str] = if mount.read_only { &["ro"] } else { &[] };
+        return crate::mounts::named_volume(
+            &empty_dir_volume_name(pod, &volume.name),
+            target,
+            words,
+        );
     }
     // The named volume `kube play` fills with the ConfigMap's or Secret's files
     // (read-only, as Kubernetes mounts them; nothing of the image is copied in).
@@ -1871,7 +1899,13 @@ spec:
         assert_eq!(server.security.cap_drop, ["CAP_NET_RAW"]);
         assert_eq!(server.mounts.len(), 2);
         assert_eq!(server.mounts[0].volume.as_deref(), Some("shop-data"));
-        assert!(server.mounts[1].anonymous);
+        // The pod's emptyDir: a volume of the pod's, made empty for it.
+        assert!(!server.mounts[1].anonymous);
+        assert_eq!(
+            server.mounts[1].volume.as_deref(),
+            Some("web-scratch-emptydir")
+        );
+        assert_eq!(web.empty_dirs, ["web-scratch-emptydir"]);
         assert_eq!(web.containers[0].pull, PullPolicy::Missing);
         assert_eq!(server.systemd, crate::systemd_mode::SystemdMode::True);
         let sidecar = &web.containers[1].options;
@@ -2208,8 +2242,12 @@ spec:
         let mounts = &plan(&memory, &[]).unwrap()[0].containers[0].options.mounts;
         assert_eq!(mounts[0].kind, crate::mounts::MountKind::Tmpfs);
         let plain = memory.replace("{medium: Memory}", "{}");
-        let mounts = &plan(&plain, &[]).unwrap()[0].containers[0].options.mounts;
-        assert!(mounts[0].anonymous);
+        let pods = plan(&plain, &[]).unwrap();
+        let mounts = &pods[0].containers[0].options.mounts;
+        assert_eq!(mounts[0].volume.as_deref(), Some("p-made-emptydir"));
+        assert_eq!(pods[0].empty_dirs, ["p-made-emptydir"]);
+        // In memory, no volume is made.
+        assert!(plan(&memory, &[]).unwrap()[0].empty_dirs.is_empty());
         let socket = yaml.replace("type: Directory}", "type: Socket}");
         let err = plan(&socket, &[]).unwrap_err().to_string();
         assert!(err.contains("Socket"), "{err}");

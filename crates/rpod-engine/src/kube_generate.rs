@@ -1003,7 +1003,14 @@ mod tests {
                 (MountKind::Bind, "/later", None, false, false),
                 (MountKind::Bind, "/data", Some("shop-data"), false, false),
                 (MountKind::Tmpfs, "/scratch", None, false, false),
-                (MountKind::Bind, "/cache", Some(""), true, false),
+                // The anonymous volume, written as an emptyDir, comes back as the pod's.
+                (
+                    MountKind::Bind,
+                    "/cache",
+                    Some("web-pod-cache-empty-emptydir"),
+                    false,
+                    false
+                ),
             ]
         );
         assert_eq!(options.mounts[0].source, dir.path());

@@ -213,7 +213,11 @@ impl Engine {
                 pod_options.infra_options.net.networks = joins.clone();
             }
             let pod = self.create_pod(pod_options)?;
+            let empty_dirs = plan.empty_dirs;
             let made = (|| -> Result<Vec<String>> {
+                for volume in &empty_dirs {
+                    self.make_empty_dir(volume, &plan.name)?;
+                }
                 let make = |container: PlannedContainer| -> Result<String> {
                     let mut create = container.options;
                     create.pod = Some(pod.id.clone());
@@ -381,6 +385,45 @@ impl Engine {
 
     /// Remove the pods a Kubernetes YAML file makes (stopped first); their IDs. A pod of
     /// the file that is not there is an error, after the others are removed.
+    /// A pod's emptyDir volume, empty: one an earlier pod of that name left (`pod rm`
+    /// keeps volumes) is made anew; a volume of that name that is no pod's emptyDir is the
+    /// user's, and refused.
+    fn make_empty_dir(&self, volume: &str, pod: &str) -> Result<()> {
+        match self.volume(volume) {
+            Ok(found) if found.labels.get(crate::kube::EMPTY_DIR_LABEL).map(String::as_str) == Some(pod) => {
+                self.volume_remove(volume, false)?
+            }
+            Ok(_) => {
+                return Err(EngineError::InvalidArg(format!(
+                    "the emptyDir of pod {pod} needs the volume {volume}, which exists and is not kube play's: remove or rename it"
+                )))
+            }
+            Err(EngineError::NoSuchVolume(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let labels = BTreeMap::from([(crate::kube::EMPTY_DIR_LABEL.to_string(), pod.to_string())]);
+        self.volume_create(Some(volume.to_string()), labels, BTreeMap::new())?;
+        Ok(())
+    }
+
+    /// The emptyDir volumes of the pod named `pod`.
+    fn remove_empty_dirs(&self, pod: &str) -> Result<()> {
+        for volume in self.volumes()? {
+            if volume
+                .labels
+                .get(crate::kube::EMPTY_DIR_LABEL)
+                .map(String::as_str)
+                == Some(pod)
+            {
+                match self.volume_remove(&volume.name, true) {
+                    Ok(()) | Err(EngineError::NoSuchVolume(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn kube_down(&self, yaml: &str) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         let mut missing = Vec::new();
@@ -388,6 +431,7 @@ impl Engine {
             match self.lookup_pod(&name) {
                 Ok(pod) => {
                     self.pod_remove(&pod.id, true, None)?;
+                    self.remove_empty_dirs(&name)?;
                     removed.push(pod.id);
                 }
                 Err(EngineError::NoSuchPod(_)) => missing.push(name),
