@@ -1977,6 +1977,11 @@ spec:
         "filled\n"
     );
     assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "emptied-work-emptydir\n");
+    // Written back as the emptyDir it is (one, for the containers that share it).
+    let generated = rpod.ok(&["generate", "kube", "emptied"]);
+    assert_eq!(generated.matches("emptyDir: {}").count(), 1, "{generated}");
+    assert!(generated.contains("name: work"), "{generated}");
+    assert!(!generated.contains("persistentVolumeClaim"), "{generated}");
     // Played anew: the volume is empty again (one line, not two).
     rpod.ok(&["kube", "play", "--replace", &file]);
     common::wait_until("the app printed again", || {

@@ -675,6 +675,14 @@ pub fn empty_dir_volume_name(pod: &str, volume: &str) -> String {
     format!("{pod}-{volume}-emptydir")
 }
 
+/// The emptyDir's name in `empty_dir_volume_name`'s `volume` of pod `pod`.
+pub fn empty_dir_of_volume<'a>(volume: &'a str, pod: &str) -> Option<&'a str> {
+    volume
+        .strip_prefix(pod)?
+        .strip_prefix('-')?
+        .strip_suffix("-emptydir")
+}
+
 /// The names of the pods a file makes (`kube down`): its Pods' names, its Deployments'
 /// with `-pod`; what the pods take (ConfigMaps) need not be there, and its claims'
 /// volumes are the user's data, which `kube down` keeps.
@@ -2246,6 +2254,9 @@ spec:
         let mounts = &pods[0].containers[0].options.mounts;
         assert_eq!(mounts[0].volume.as_deref(), Some("p-made-emptydir"));
         assert_eq!(pods[0].empty_dirs, ["p-made-emptydir"]);
+        assert_eq!(empty_dir_of_volume("p-made-emptydir", "p"), Some("made"));
+        assert_eq!(empty_dir_of_volume("p-made-emptydir", "q"), None);
+        assert_eq!(empty_dir_of_volume("p-made", "p"), None);
         // In memory, no volume is made.
         assert!(plan(&memory, &[]).unwrap()[0].empty_dirs.is_empty());
         let socket = yaml.replace("type: Directory}", "type: Socket}");

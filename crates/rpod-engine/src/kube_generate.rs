@@ -29,6 +29,9 @@ pub struct Member<'a> {
     pub infra_id: Option<&'a str>,
     /// The store's default network, which `kube play`'s pods join again.
     pub default_network: &'a str,
+    /// The volumes `kube play` made for emptyDirs, each with its emptyDir's name
+    /// (`Engine::kube_empty_dirs`): written as emptyDirs again, not as claims.
+    pub empty_dirs: &'a BTreeMap<String, String>,
 }
 
 /// Whether a container's networks are only the default one, as `kube play` joins it.
@@ -427,7 +430,7 @@ fn container(
     if let Some(context) = security_context(config, image, warn) {
         out.insert("securityContext".into(), context);
     }
-    let mounts = volumes.mounts_of(config, member.own_dir, warn);
+    let mounts = volumes.mounts_of(config, member, warn);
     if !mounts.is_empty() {
         out.insert("volumeMounts".into(), Value::Array(mounts));
     }
@@ -608,11 +611,13 @@ impl Volumes {
     fn mounts_of(
         &mut self,
         config: &ContainerConfig,
-        own_dir: &Path,
+        member: &Member,
         warn: &mut dyn FnMut(&str),
     ) -> Vec<Value> {
+        let own_dir = member.own_dir;
         let mut mounts = Vec::new();
         for mount in &config.mounts {
+            let empty_dir = mount.volume.as_ref().and_then(|v| member.empty_dirs.get(v));
             let (key, base, volume) = match (mount.kind, &mount.volume) {
                 (MountKind::Tmpfs, _) => (
                     None,
@@ -622,6 +627,11 @@ impl Volumes {
                 (MountKind::Bind, Some(_)) if mount.anonymous => (
                     None,
                     format!("{}-empty", mount.destination),
+                    json!({"emptyDir": {}}),
+                ),
+                (MountKind::Bind, Some(name)) if empty_dir.is_some() => (
+                    Some(format!("volume {name}")),
+                    empty_dir.cloned().unwrap_or_default(),
                     json!({"emptyDir": {}}),
                 ),
                 (MountKind::Bind, Some(name)) => (
@@ -725,6 +735,8 @@ fn host_path_type(path: &Path) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static NO_EMPTY_DIRS: BTreeMap<String, String> = BTreeMap::new();
     use crate::restart::RestartPolicy;
 
     fn image_config(env: &[&str], workdir: &str) -> oci_spec::image::Config {
@@ -798,6 +810,7 @@ mod tests {
             own_dir,
             infra_id: None,
             default_network: "rpod",
+            empty_dirs: &NO_EMPTY_DIRS,
         }];
         let shape = PodShape {
             name: "web-pod",
@@ -905,6 +918,7 @@ mod tests {
                 own_dir,
                 infra_id: None,
                 default_network: "rpod",
+                empty_dirs: &NO_EMPTY_DIRS,
             };
             let (document, warnings) =
                 pod_document(&shape, &[member(&web), member(&setup)]).unwrap();
@@ -937,6 +951,7 @@ mod tests {
             own_dir,
             infra_id: None,
             default_network: "rpod",
+            empty_dirs: &NO_EMPTY_DIRS,
         };
         let err = pod_document(&shape, &[only]).unwrap_err().to_string();
         assert!(err.contains("no container but its infra and init"), "{err}");

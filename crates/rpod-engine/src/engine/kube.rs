@@ -406,6 +406,20 @@ impl Engine {
         Ok(())
     }
 
+    /// The volumes `kube play` made for emptyDirs, each with its emptyDir's name.
+    fn kube_empty_dirs(&self) -> Result<BTreeMap<String, String>> {
+        let mut found = BTreeMap::new();
+        for volume in self.volumes()? {
+            let Some(pod) = volume.labels.get(crate::kube::EMPTY_DIR_LABEL) else {
+                continue;
+            };
+            if let Some(own) = crate::kube::empty_dir_of_volume(&volume.name, pod) {
+                found.insert(volume.name.clone(), own.to_string());
+            }
+        }
+        Ok(found)
+    }
+
     /// The emptyDir volumes of the pod named `pod`.
     fn remove_empty_dirs(&self, pod: &str) -> Result<()> {
         for volume in self.volumes()? {
@@ -509,7 +523,15 @@ impl Engine {
                 .map(|c| self.roots.container_dir(c.id()))
                 .collect();
             let default_network = self.default_network_name().to_string();
-            let members = members_of(&containers, &images, &dirs, None, &default_network);
+            let empty_dirs = self.kube_empty_dirs()?;
+            let members = members_of(
+                &containers,
+                &images,
+                &dirs,
+                None,
+                &default_network,
+                &empty_dirs,
+            );
             let image_labels = |i: usize| -> BTreeMap<String, String> {
                 images[i]
                     .as_ref()
@@ -583,12 +605,14 @@ impl Engine {
                 .map(|c| self.roots.container_dir(c.id()))
                 .collect();
             let default_network = self.default_network_name().to_string();
+            let empty_dirs = self.kube_empty_dirs()?;
             let member_list = members_of(
                 &members,
                 &images,
                 &dirs,
                 pod.infra_id.as_deref(),
                 &default_network,
+                &empty_dirs,
             );
             let no_ports = Vec::new();
             let network = infra.map(|i| &i.config.network);
@@ -656,6 +680,7 @@ fn members_of<'a>(
     dirs: &'a [PathBuf],
     infra_id: Option<&'a str>,
     default_network: &'a str,
+    empty_dirs: &'a BTreeMap<String, String>,
 ) -> Vec<crate::kube_generate::Member<'a>> {
     containers
         .iter()
@@ -667,6 +692,7 @@ fn members_of<'a>(
             own_dir: dir,
             infra_id,
             default_network,
+            empty_dirs,
         })
         .collect()
 }
