@@ -316,6 +316,35 @@ struct ConfigMapKeyRef {
     optional: bool,
 }
 
+/// `valueFrom.fieldRef`: a field of the pod's own.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldRef {
+    field_path: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    api_version: Option<String>,
+}
+
+/// `valueFrom.resourceFieldRef`: the container's limit or request of a resource.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceFieldRef {
+    resource: String,
+    #[serde(default)]
+    divisor: Option<Value>,
+    /// Only the container's own resources are known here.
+    #[serde(default)]
+    container_name: Option<String>,
+}
+
+/// What a pod's containers may read of it (`fieldRef`).
+struct PodFields<'a> {
+    name: &'a str,
+    labels: &'a BTreeMap<String, String>,
+    annotations: &'a BTreeMap<String, String>,
+}
+
 /// A `configMap` volume: the ConfigMap's keys (or `items` of them) as files.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -466,9 +495,9 @@ struct ContainerPort {
 struct Resources {
     #[serde(default)]
     limits: BTreeMap<String, Value>,
-    /// Scheduling hints: nothing runs differently for them.
+    /// Scheduling hints: nothing runs differently for them, but `resourceFieldRef`
+    /// reads them.
     #[serde(default)]
-    #[allow(dead_code)]
     requests: BTreeMap<String, Value>,
 }
 
@@ -1127,7 +1156,12 @@ fn plan_pod(
         );
     for (path, container, init) in all {
         check_rest(&path, &container.rest)?;
-        let mut options = container_options(container, &path, &volumes, maps, &name)?;
+        let fields = PodFields {
+            name: &name,
+            labels: &metadata.labels,
+            annotations: &metadata.annotations,
+        };
+        let mut options = container_options(container, &path, &volumes, maps, &fields)?;
         options.name = Some(format!("{name}-{}", container.name));
         let own_seccomp = container
             .security_context
@@ -1342,7 +1376,7 @@ fn container_options(
     path: &str,
     volumes: &BTreeMap<&str, &Volume>,
     maps: &KubeData,
-    pod: &str,
+    pod: &PodFields,
 ) -> Result<CreateOptions> {
     if container.image.is_empty() {
         return Err(bad(&format!("{path}.image"), "a container needs an image"));
@@ -1411,6 +1445,27 @@ fn container_options(
         let at = format!("{path}.env[{e}].valueFrom");
         let value = match &var.value_from {
             None => Some(var.value.clone().unwrap_or_default()),
+            Some(from)
+                if from.get("fieldRef").is_some() || from.get("resourceFieldRef").is_some() =>
+            {
+                if from.as_mapping().is_some_and(|m| m.len() != 1) {
+                    return Err(bad(&at, "one source of a value, not several"));
+                }
+                Some(match from.get("fieldRef") {
+                    Some(field) => {
+                        let field: FieldRef =
+                            serde_norway::from_value(field.clone()).map_err(|e| bad(&at, e))?;
+                        pod_field(pod, &field.field_path, &format!("{at}.fieldRef"))?
+                    }
+                    None => {
+                        let at = format!("{at}.resourceFieldRef");
+                        let resource = from.get("resourceFieldRef").cloned().unwrap_or_default();
+                        let resource: ResourceFieldRef =
+                            serde_norway::from_value(resource).map_err(|e| bad(&at, e))?;
+                        resource_field(container, &resource, &at)?
+                    }
+                })
+            }
             Some(from) => {
                 let one = from.as_mapping().is_some_and(|m| m.len() == 1);
                 let found = [
@@ -1422,7 +1477,7 @@ fn container_options(
                 let Some((kind, reference)) = found.filter(|_| one) else {
                     return Err(refuse(
                         &at,
-                        "values from fields or resources (ConfigMaps and Secrets are taken)",
+                        "a value from anything but a ConfigMap, a Secret, a field or a resource",
                     ));
                 };
                 let reference: ConfigMapKeyRef =
@@ -1520,7 +1575,7 @@ fn container_options(
         let volume = volumes
             .get(mount.name.as_str())
             .ok_or_else(|| bad(&at, format!("no volume named {:?}", mount.name)))?;
-        let spec = mount_of(volume, mount, &at, pod)?;
+        let spec = mount_of(volume, mount, &at, pod.name)?;
         options.mounts.push(match mount.sub_path.as_deref() {
             None | Some("") => spec,
             Some(sub_path) => crate::mounts::with_subpath(spec, sub_path)
@@ -1785,6 +1840,90 @@ fn memory_quantity(value: &Value, at: &str) -> Result<i64> {
         return Err(bad(at, format!("{text:?} is not more than zero")));
     }
     Ok(bytes)
+}
+
+/// A `fieldRef`'s value: the pod's name, one of its labels or annotations.
+fn pod_field(pod: &PodFields, path: &str, at: &str) -> Result<String> {
+    let keyed = |prefix: &str| {
+        path.strip_prefix(prefix)?
+            .strip_suffix("']")
+            .map(str::to_string)
+    };
+    if path == "metadata.name" {
+        return Ok(pod.name.to_string());
+    }
+    if path == "metadata.namespace" {
+        return Ok("default".into());
+    }
+    if let Some(key) = keyed("metadata.labels['") {
+        return Ok(pod.labels.get(&key).cloned().unwrap_or_default());
+    }
+    if let Some(key) = keyed("metadata.annotations['") {
+        return Ok(pod.annotations.get(&key).cloned().unwrap_or_default());
+    }
+    Err(refuse(
+        at,
+        format!(
+            "the field {path:?} (metadata.name, metadata.namespace, metadata.labels['KEY'] and metadata.annotations['KEY'] are taken)"
+        ),
+    ))
+}
+
+/// A `resourceFieldRef`'s value, as Kubernetes gives it: the container's limit (the
+/// host's memory or CPUs without one) or request (its limit without one, else 0), in
+/// units of the divisor, rounded up.
+fn resource_field(container: &Container, reference: &ResourceFieldRef, at: &str) -> Result<String> {
+    if reference
+        .container_name
+        .as_deref()
+        .is_some_and(|name| !name.is_empty() && name != container.name)
+    {
+        return Err(refuse(
+            &format!("{at}.containerName"),
+            "another container's resources",
+        ));
+    }
+    let (kind, resource) = reference
+        .resource
+        .split_once('.')
+        .filter(|(kind, resource)| {
+            matches!(*kind, "limits" | "requests") && matches!(*resource, "memory" | "cpu")
+        })
+        .ok_or_else(|| {
+            refuse(
+                &format!("{at}.resource"),
+                format!(
+                    "{:?} (limits.memory, limits.cpu, requests.memory and requests.cpu are taken)",
+                    reference.resource
+                ),
+            )
+        })?;
+    let resources = container.resources.as_ref();
+    let given = |kind: &str| {
+        resources.and_then(|r| match kind {
+            "limits" => r.limits.get(resource),
+            _ => r.requests.get(resource),
+        })
+    };
+    let quantity = |value: &Value| -> Result<f64> {
+        match resource {
+            "memory" => memory_quantity(value, at).map(|bytes| bytes as f64),
+            _ => cpu_quantity(value, at),
+        }
+    };
+    let amount = match (kind, given(kind), given("limits")) {
+        (_, Some(value), _) | ("requests", None, Some(value)) => quantity(value)?,
+        ("requests", None, None) => 0.0,
+        _ if resource == "memory" => nix::sys::sysinfo::sysinfo()
+            .map(|info| info.ram_total() as f64)
+            .map_err(|e| bad(at, format!("reading the host's memory: {e}")))?,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()) as f64,
+    };
+    let divisor = match &reference.divisor {
+        Some(divisor) => quantity(divisor)?,
+        None => 1.0,
+    };
+    Ok(format!("{}", (amount / divisor).ceil() as u64))
 }
 
 /// `500m`, `1`, `0.5`.
@@ -2262,6 +2401,82 @@ spec:
         let socket = yaml.replace("type: Directory}", "type: Socket}");
         let err = plan(&socket, &[]).unwrap_err().to_string();
         assert!(err.contains("Socket"), "{err}");
+    }
+
+    /// `fieldRef` reads the pod's name, labels and annotations; `resourceFieldRef` the
+    /// container's limits and requests, in units of the divisor, rounded up.
+    #[test]
+    fn values_from_the_pods_fields_and_the_containers_resources() {
+        let yaml = r#"kind: Pod
+metadata:
+  name: fields
+  labels: {tier: front}
+  annotations: {note: hi}
+spec:
+  containers:
+  - name: c
+    image: demo
+    env:
+    - {name: NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: SPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    - {name: TIER, valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}}
+    - {name: NOTE, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['note']"}}}
+    - {name: NONE, valueFrom: {fieldRef: {fieldPath: "metadata.labels['absent']"}}}
+    - {name: MEM, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+    - {name: MEM_BYTES, valueFrom: {resourceFieldRef: {resource: limits.memory}}}
+    - {name: CPU_MILLI, valueFrom: {resourceFieldRef: {containerName: c, resource: requests.cpu, divisor: 1m}}}
+    - {name: CPU, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}
+    - {name: ASKED, valueFrom: {resourceFieldRef: {resource: requests.memory, divisor: 1Mi}}}
+    resources:
+      limits: {memory: 33Mi, cpu: 1500m}
+      requests: {memory: 5M}
+"#;
+        let pods = plan(yaml, &[]).unwrap();
+        assert_eq!(
+            pods[0].containers[0].options.env,
+            [
+                "NAME=fields",
+                "SPACE=default",
+                "TIER=front",
+                "NOTE=hi",
+                "NONE=",
+                "MEM=33",
+                "MEM_BYTES=34603008",
+                // No request: the limit, as Kubernetes defaults it.
+                "CPU_MILLI=1500",
+                // 1.5 CPUs, rounded up.
+                "CPU=2",
+                // 5 MB is 4.77 MiB.
+                "ASKED=5",
+            ]
+        );
+        // Without a limit, the host's.
+        let unlimited = yaml.replace("limits: {memory: 33Mi, cpu: 1500m}", "limits: {}");
+        let env = plan(&unlimited, &[]).unwrap()[0].containers[0]
+            .options
+            .env
+            .clone();
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert!(env.contains(&format!("CPU={cpus}")), "{env:?}");
+        assert!(env.contains(&"CPU_MILLI=0".to_string()), "{env:?}");
+        for (from, says) in [
+            ("{fieldRef: {fieldPath: status.podIP}}", "status.podIP"),
+            (
+                "{resourceFieldRef: {resource: limits.ephemeral-storage}}",
+                "ephemeral-storage",
+            ),
+            (
+                "{resourceFieldRef: {containerName: other, resource: limits.cpu}}",
+                "containerName",
+            ),
+        ] {
+            let refused = yaml.replace("{fieldRef: {fieldPath: metadata.name}}", from);
+            let err = plan(&refused, &[]).unwrap_err().to_string();
+            assert!(
+                err.contains(says) && err.contains("env[0]"),
+                "{from}: {err}"
+            );
+        }
     }
 
     #[test]
