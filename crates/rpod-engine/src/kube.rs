@@ -1154,13 +1154,13 @@ fn plan_pod(
                 .enumerate()
                 .map(|(i, c)| (format!("{at}.containers[{i}]"), c, false)),
         );
+    let fields = PodFields {
+        name: &name,
+        labels: &metadata.labels,
+        annotations: &metadata.annotations,
+    };
     for (path, container, init) in all {
         check_rest(&path, &container.rest)?;
-        let fields = PodFields {
-            name: &name,
-            labels: &metadata.labels,
-            annotations: &metadata.annotations,
-        };
         let mut options = container_options(container, &path, &volumes, maps, &fields)?;
         options.name = Some(format!("{name}-{}", container.name));
         let own_seccomp = container
