@@ -254,6 +254,7 @@ impl Engine {
                 }),
                 Err(e) => {
                     let _ = self.pod_remove(&pod.id, true, Some(0));
+                    let _ = self.remove_empty_dirs(&plan.name);
                     return Err(e);
                 }
             }
@@ -383,19 +384,16 @@ impl Engine {
             .find(|path| path.is_file())
     }
 
-    /// Remove the pods a Kubernetes YAML file makes (stopped first); their IDs. A pod of
-    /// the file that is not there is an error, after the others are removed.
     /// A pod's emptyDir volume, empty: one an earlier pod of that name left (`pod rm`
     /// keeps volumes) is made anew; a volume of that name that is no pod's emptyDir is the
     /// user's, and refused.
     fn make_empty_dir(&self, volume: &str, pod: &str) -> Result<()> {
         match self.volume(volume) {
-            Ok(found) if found.labels.get(crate::kube::EMPTY_DIR_LABEL).map(String::as_str) == Some(pod) => {
-                self.volume_remove(volume, false)?
-            }
+            Ok(found) if empty_dir_pod(&found) == Some(pod) => self.volume_remove(volume, false)?,
             Ok(_) => {
                 return Err(EngineError::InvalidArg(format!(
-                    "the emptyDir of pod {pod} needs the volume {volume}, which exists and is not kube play's: remove or rename it"
+                    "the emptyDir of pod {pod} needs the volume {volume}, which exists and is \
+                     not kube play's: remove or rename it"
                 )))
             }
             Err(EngineError::NoSuchVolume(_)) => {}
@@ -410,7 +408,7 @@ impl Engine {
     fn kube_empty_dirs(&self) -> Result<BTreeMap<String, String>> {
         let mut found = BTreeMap::new();
         for volume in self.volumes()? {
-            let Some(pod) = volume.labels.get(crate::kube::EMPTY_DIR_LABEL) else {
+            let Some(pod) = empty_dir_pod(&volume) else {
                 continue;
             };
             if let Some(own) = crate::kube::empty_dir_of_volume(&volume.name, pod) {
@@ -423,12 +421,7 @@ impl Engine {
     /// The emptyDir volumes of the pod named `pod`.
     fn remove_empty_dirs(&self, pod: &str) -> Result<()> {
         for volume in self.volumes()? {
-            if volume
-                .labels
-                .get(crate::kube::EMPTY_DIR_LABEL)
-                .map(String::as_str)
-                == Some(pod)
-            {
+            if empty_dir_pod(&volume) == Some(pod) {
                 match self.volume_remove(&volume.name, true) {
                     Ok(()) | Err(EngineError::NoSuchVolume(_)) => {}
                     Err(e) => return Err(e),
@@ -438,6 +431,9 @@ impl Engine {
         Ok(())
     }
 
+    /// Remove the pods a Kubernetes YAML file makes (stopped first), and their emptyDir
+    /// volumes; their IDs. A pod of the file that is not there is an error, after the
+    /// others are removed.
     pub fn kube_down(&self, yaml: &str) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         let mut missing = Vec::new();
@@ -672,6 +668,14 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// The pod whose emptyDir a volume is (`kube::EMPTY_DIR_LABEL`), if it is one.
+fn empty_dir_pod(volume: &crate::volumes::VolumeRecord) -> Option<&str> {
+    volume
+        .labels
+        .get(crate::kube::EMPTY_DIR_LABEL)
+        .map(String::as_str)
 }
 
 fn members_of<'a>(
