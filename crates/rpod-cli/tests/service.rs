@@ -2783,6 +2783,14 @@ fn networks_volumes_and_ports_through_both_apis() {
             r#"{{"80/tcp":{{}},"9000/tcp":{{}}}} {{"80/tcp":[{{"HostIp":"127.0.0.1","HostPort":"{port}"}}],"9000/tcp":null}}"#
         )
     );
+    // Docker's fields rpod has no value for are there, empty, as Docker's schema has them.
+    let empty = service.docker_ok(&[
+        "inspect",
+        "--format",
+        "{{json .NetworkSettings.EndpointID}} {{json .NetworkSettings.SecondaryIPAddresses}} {{json .NetworkSettings.LinkLocalIPv6PrefixLen}}",
+        "dweb",
+    ]);
+    assert_eq!(empty.trim(), r#""" null 0"#);
     let listed = service.docker_ok(&["ps", "--filter", "name=dweb", "--format", "{{.Ports}}"]);
     assert!(
         listed.contains("9000/tcp") && listed.contains(&format!("127.0.0.1:{port}->80/tcp")),

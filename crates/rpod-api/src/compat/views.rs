@@ -79,7 +79,12 @@ fn network_settings(
         json!({
             "Bridge": "",
             "SandboxID": "",
+            "EndpointID": settings.endpoint_id,
             "HairpinMode": false,
+            "LinkLocalIPv6Address": settings.link_local_ipv6_address,
+            "LinkLocalIPv6PrefixLen": settings.link_local_ipv6_prefix_len,
+            "SecondaryIPAddresses": null,
+            "SecondaryIPv6Addresses": null,
             "Ports": ports,
             "SandboxKey": settings.sandbox_key,
             "Networks": networks,
