@@ -791,6 +791,13 @@ fn bad_requests_get_the_right_status_and_the_service_keeps_serving() {
     assert_eq!(reply.status, 400);
     let reply = service.http("POST", "/containers/up/wait?condition=sideways", b"");
     assert_eq!(reply.status, 400);
+    // A state reached is no exit: -1, not an exit code, as podman's service answers.
+    let reply = service.http(
+        "POST",
+        "/v4.3.1/libpod/containers/up/wait?condition=running",
+        b"",
+    );
+    assert_eq!((reply.status, reply.json()), (200, serde_json::json!(-1)));
     let reply = service.http("DELETE", "/containers/up", b"");
     assert_eq!(reply.status, 409);
     let reply = service.http(

@@ -442,7 +442,20 @@ pub fn wait(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     drop(watch);
     let answer = match outcome {
         Ok(WaitOutcome::Met { exit_code, status }) => {
-            let code = exit_code.unwrap_or(if status.is_some() { 0 } else { -1 });
+            // A state other than an exit's that was waited for is no exit: -1, as podman
+            // answers (the last exit code would be taken for this one's).
+            let state_reached = status.is_some_and(|s| {
+                !matches!(s, Status::Stopped | Status::Exited)
+                    && conditions_only
+                        .conditions
+                        .contains(&WaitCondition::State(s))
+            });
+            let code = match exit_code {
+                _ if state_reached => -1,
+                Some(code) => code,
+                None if status.is_some() => 0,
+                None => -1,
+            };
             match flavour {
                 Flavour::Libpod => json!(code),
                 Flavour::Compat => json!({ "StatusCode": code, "Error": null }),
