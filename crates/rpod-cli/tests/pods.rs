@@ -1187,8 +1187,17 @@ spec:
     std::fs::write(&file, &yaml).unwrap();
     let file = file.display().to_string();
     let out = rpod.ok(&["kube", "play", &file]);
-    // A DirectoryOrCreate hostPath is made on the host for the container.
+    // A DirectoryOrCreate hostPath is made on the host for the container, 0755 at each
+    // level as Kubernetes makes it (rpod's own umask is 077).
     assert!(rpod.dir.path().join("made/here").is_dir());
+    for level in ["made", "made/here"] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(rpod.dir.path().join(level))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o7777, 0o755, "{level}");
+    }
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "Pod:", "{out}");
     assert_eq!(lines[2], "Containers:", "{out}");

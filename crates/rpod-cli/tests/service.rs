@@ -2325,6 +2325,14 @@ fn bind_and_tmpfs_mounts_through_both_apis() {
         assert_eq!(meta.permissions().mode() & 0o7777, 0o755, "{level}");
     }
     assert!(host.path().join("made/deeper/f").exists());
+    // One that cannot be made (under a file) says where.
+    let under_file = format!("{dir}/in/sub:/data");
+    let out = service.docker_out(&["run", "--rm", "-v", &under_file, "demo", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("making the host directory"),
+        "{out:?}"
+    );
     let missing = format!("type=bind,src={dir}/absent,dst=/m");
     let out = service.docker_out(&["run", "--rm", "--mount", &missing, "demo", "true"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");

@@ -161,6 +161,27 @@ fn host_path(text: &str, cwd: Option<&Path>) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Make a bind mount's missing host directory, each missing level 0755 whatever the
+/// process's umask (rpod's is 077), as Docker makes a `-v` directory and Kubernetes a
+/// `DirectoryOrCreate` one: the container's users (not all root) must reach it.
+pub fn make_host_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let levels: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|level| std::fs::symlink_metadata(level).is_err())
+        .collect();
+    for level in levels.into_iter().rev() {
+        match std::fs::create_dir(level) {
+            Ok(()) => std::fs::set_permissions(level, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| EngineError::io("making the host directory", level, e))?,
+            // Made meanwhile (another create of the same directory).
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(EngineError::io("making the host directory", level, e)),
+        }
+    }
+    Ok(())
+}
+
 /// Every bind mount's host path exists (podman's `statfs` error when one does not).
 pub fn check_bind_sources(mounts: &[MountSpec]) -> Result<()> {
     let binds = mounts

@@ -11,7 +11,7 @@ use rpod_engine::{EngineError, RemoveOptions, WaitCondition, WaitOptions, WaitOu
 use rpod_oci::framing::{frame_header, StreamKind};
 use rpod_oci::{HttpAttachOptions, HttpAttachStreams, TerminalSize};
 
-use super::create::{create_options, make_bind_sources, missing_bind_sources, CreateBody};
+use super::create::{create_options, missing_bind_sources, CreateBody};
 use super::views;
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::{Exchange, Flavour};
@@ -47,7 +47,10 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         None,
         None,
     )?;
-    make_bind_sources(&missing_sources)?;
+    for dir in &missing_sources {
+        rpod_engine::mounts::make_host_dir(dir)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
     let record = context.engine.create(options).map_err(create_error)?;
     ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
 }

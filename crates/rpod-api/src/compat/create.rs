@@ -584,34 +584,6 @@ pub fn missing_bind_sources(body: &CreateBody) -> ApiResult<Vec<std::path::PathB
     Ok(missing)
 }
 
-/// Make the directories `missing_bind_sources` found, each missing level 0755 whatever
-/// the service's umask, as Docker's are.
-pub fn make_bind_sources(missing: &[std::path::PathBuf]) -> ApiResult<()> {
-    use std::os::unix::fs::PermissionsExt;
-    for dir in missing {
-        let failed = |e: std::io::Error| {
-            ApiError::bad_request(format!(
-                "making the bind mount's host directory {}: {e}",
-                dir.display()
-            ))
-        };
-        let levels: Vec<&std::path::Path> = dir
-            .ancestors()
-            .take_while(|level| std::fs::symlink_metadata(level).is_err())
-            .collect();
-        for level in levels.into_iter().rev() {
-            match std::fs::create_dir(level) {
-                Ok(()) => std::fs::set_permissions(level, std::fs::Permissions::from_mode(0o755))
-                    .map_err(failed)?,
-                // Made meanwhile (another create of the same directory).
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(failed(e)),
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `Binds`, `Mounts` and `Tmpfs` as rpod's mounts (host paths must be absolute: a service
 /// has no current directory of the client's).
 fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::MountSpec>> {

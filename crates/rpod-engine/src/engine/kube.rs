@@ -170,8 +170,7 @@ impl Engine {
             for container in plan.init_containers.iter().chain(&plan.containers) {
                 self.kube_image(container, options, progress)?;
                 for dir in &container.make_dirs {
-                    fs::create_dir_all(dir)
-                        .map_err(|e| EngineError::io("making the hostPath", dir, e))?;
+                    crate::mounts::make_host_dir(dir)?;
                 }
             }
             for volume in &plan.filled_volumes {
