@@ -618,28 +618,28 @@ impl Volumes {
         let mut mounts = Vec::new();
         for mount in &config.mounts {
             let empty_dir = mount.volume.as_ref().and_then(|v| member.empty_dirs.get(v));
-            let (key, base, volume) = match (mount.kind, &mount.volume) {
-                (MountKind::Tmpfs, _) => (
+            let (key, base, volume) = match (mount.kind, &mount.volume, empty_dir) {
+                (MountKind::Tmpfs, _, _) => (
                     None,
                     format!("{}-tmpfs", mount.destination),
                     json!({"emptyDir": {"medium": "Memory"}}),
                 ),
-                (MountKind::Bind, Some(_)) if mount.anonymous => (
+                (MountKind::Bind, Some(_), _) if mount.anonymous => (
                     None,
                     format!("{}-empty", mount.destination),
                     json!({"emptyDir": {}}),
                 ),
-                (MountKind::Bind, Some(name)) if empty_dir.is_some() => (
+                (MountKind::Bind, Some(name), Some(own)) => (
                     Some(format!("volume {name}")),
-                    empty_dir.cloned().unwrap_or_default(),
+                    own.clone(),
                     json!({"emptyDir": {}}),
                 ),
-                (MountKind::Bind, Some(name)) => (
+                (MountKind::Bind, Some(name), None) => (
                     Some(format!("volume {name}")),
                     format!("{name}-pvc"),
                     json!({"persistentVolumeClaim": {"claimName": name}}),
                 ),
-                (MountKind::Bind, None) => {
+                (MountKind::Bind, None, _) => {
                     if mount.source.starts_with(own_dir) {
                         // A file rpod made for the container (a secret): not the user's.
                         warn(&format!("the file rpod mounts at {}", mount.destination));
@@ -735,9 +735,9 @@ fn host_path_type(path: &Path) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::restart::RestartPolicy;
 
     static NO_EMPTY_DIRS: BTreeMap<String, String> = BTreeMap::new();
-    use crate::restart::RestartPolicy;
 
     fn image_config(env: &[&str], workdir: &str) -> oci_spec::image::Config {
         serde_json::from_value(json!({"Env": env, "WorkingDir": workdir})).unwrap()
