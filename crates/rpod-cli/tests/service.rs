@@ -4265,6 +4265,118 @@ fn run_settings_through_both_apis() {
         "true map[]"
     );
     service.docker_ok(&["rm", id.trim()]);
+    // The OOM killer off, device cgroup rules, annotations, another runtime by name and
+    // the local volume driver: taken (they were refused), and shown in the raw inspect as
+    // Docker shows them, with the binds and tmpfs mounts (they were null or missing).
+    let dir = tempfile::tempdir().unwrap();
+    let bind = format!("{}:/x", dir.path().display());
+    let id = service.docker_ok(&[
+        "create",
+        "--oom-kill-disable",
+        "--device-cgroup-rule",
+        "c 10:200 rwm",
+        "--annotation",
+        "team=blue",
+        "--runtime",
+        "crun",
+        "--volume-driver",
+        "local",
+        "-v",
+        &bind,
+        "--tmpfs",
+        "/t:size=1m",
+        "demo",
+        "true",
+    ]);
+    let id = id.trim();
+    let reply = service.http("GET", &format!("/v1.43/containers/{id}/json"), b"");
+    let inspect: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    let host = &inspect["HostConfig"];
+    assert_eq!(host["OomKillDisable"], true, "{host}");
+    assert_eq!(
+        host["DeviceCgroupRules"],
+        serde_json::json!(["c 10:200 rwm"])
+    );
+    assert_eq!(host["Annotations"]["team"], "blue", "{host}");
+    assert_eq!(host["Runtime"], "crun", "{host}");
+    let binds = host["Binds"].as_array().cloned().unwrap_or_default();
+    assert!(
+        binds.iter().any(|b| b
+            .as_str()
+            .is_some_and(|b| b.starts_with(&format!("{bind}:")))),
+        "{host}"
+    );
+    assert!(
+        host["Tmpfs"]["/t"]
+            .as_str()
+            .is_some_and(|o| o.contains("size=1m")),
+        "{host}"
+    );
+    for key in ["CpuCount", "IOMaximumBandwidth", "KernelMemory"] {
+        assert_eq!(host[key], 0, "{key}: {host}");
+    }
+    for key in ["MaskedPaths", "DeviceRequests", "BlkioDeviceReadBps"] {
+        assert!(host.get(key).is_some_and(|v| v.is_null()), "{key}: {host}");
+    }
+    // Left out when unset, as Docker's.
+    assert!(
+        host.get("Init").is_none() && host.get("Sysctls").is_none(),
+        "{host}"
+    );
+    let spec = |id: &str| -> serde_json::Value {
+        let path = service.rpod.inspect(id, "{{.OCIConfigPath}}");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    // The spec is written at the start.
+    service.docker_ok(&["start", "-a", id]);
+    let docker_spec = spec(id);
+    assert_eq!(docker_spec["annotations"]["team"], "blue");
+    let resources = &docker_spec["linux"]["resources"];
+    assert_eq!(resources["memory"]["disableOOMKiller"], true, "{resources}");
+    assert!(
+        resources["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["type"] == "c"
+                && r["major"] == 10
+                && r["minor"] == 200
+                && r["access"] == "rwm"
+                && r["allow"] == true),
+        "{resources}"
+    );
+    assert_eq!(service.rpod.inspect(id, "{{.OCIRuntime}}"), "crun");
+    service.docker_ok(&["rm", id]);
+    let out = service.docker_out(&["run", "--rm", "--volume-driver", "flocker", "demo", "true"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("volume driver \"flocker\""),
+        "{out:?}"
+    );
+    // podman-remote's --oom-kill-disable and --device-cgroup-rule (they were refused).
+    let id = service.podman_ok(&[
+        "create",
+        "--oom-kill-disable",
+        "--device-cgroup-rule",
+        "b 7:* r",
+        "demo",
+        "true",
+    ]);
+    let id = id.trim();
+    service.podman_ok(&["start", "-a", id]);
+    let resources = &spec(id)["linux"]["resources"];
+    assert_eq!(resources["memory"]["disableOOMKiller"], true, "{resources}");
+    assert!(
+        resources["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["type"] == "b"
+                && r["major"] == 7
+                && r["minor"].is_null()
+                && r["access"] == "r"),
+        "{resources}"
+    );
+    service.podman_ok(&["rm", id]);
     // podman-remote: the umask, the environment's defaults, the cgroup namespace.
     let out = service.podman_ok(&[
         "run",

@@ -416,6 +416,21 @@ impl DeviceRule {
     }
 }
 
+/// The rule as `--device-cgroup-rule` takes it (Docker's inspect shows it so).
+impl std::fmt::Display for DeviceRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let number = |n: Option<i64>| n.map_or_else(|| "*".to_string(), |n| n.to_string());
+        write!(
+            f,
+            "{} {}:{} {}",
+            self.kind,
+            number(self.major),
+            number(self.minor),
+            self.access
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,5 +565,16 @@ mod tests {
             &NamespaceMode::Host
         )
         .is_err());
+    }
+
+    #[test]
+    fn device_cgroup_rules_read_back_as_given() {
+        for text in ["c 1:3 rwm", "b 8:* r", "a *:* m"] {
+            assert_eq!(DeviceRule::parse(text).unwrap().to_string(), text);
+        }
+        for bad in ["c 1:3", "x 1:3 rwm", "c 1 rwm", "c 1:3 rwx", "c one:3 r"] {
+            let err = DeviceRule::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("TYPE MAJOR:MINOR ACCESS"), "{bad}: {err}");
+        }
     }
 }

@@ -130,6 +130,11 @@ const HANDLED_HOST: &[&str] = &[
     "OomScoreAdj",
     "MaskedPaths",
     "ReadonlyPaths",
+    "OomKillDisable",
+    "DeviceCgroupRules",
+    "Annotations",
+    "Runtime",
+    "VolumeDriver",
 ];
 
 /// Docker's per-device block I/O weights: `[{"Path", "Weight"}]`.
@@ -403,6 +408,11 @@ fn host_isolation(host: &Map<String, Value>) -> ApiResult<rpod_engine::isolation
             .map(|s| s as u64),
         sysctls: typed(host, "Sysctls")?.unwrap_or_default(),
         group_add: typed(host, "GroupAdd")?.unwrap_or_default(),
+        device_cgroup_rules: typed::<Vec<String>>(host, "DeviceCgroupRules")?
+            .unwrap_or_default()
+            .iter()
+            .map(|rule| rpod_engine::isolation::DeviceRule::parse(rule))
+            .collect::<Result<_, _>>()?,
         ..Default::default()
     };
     for limit in typed::<Vec<DockerUlimit>>(host, "Ulimits")?.unwrap_or_default() {
@@ -727,6 +737,17 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         no_hosts: false,
         links: container_links,
     };
+    // The driver of the volumes a run makes: rpod makes them with the local driver; one of a
+    // plugin's is made first (`volume create --driver`), then named.
+    match typed::<String>(&host, "VolumeDriver")?.as_deref() {
+        None | Some("" | "local") => {}
+        Some(driver) => {
+            return Err(ApiError::unsupported(format!(
+                "volume driver {driver:?} for the volumes a run makes (they are the local \
+                 driver's: make the volume first with volume create --driver)"
+            )))
+        }
+    }
     let restart = restart_policy(&host)?.unwrap_or_default();
     let log_config = typed::<Map<String, Value>>(&host, "LogConfig")?;
     let driver = log_config
@@ -766,6 +787,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
             .map(|s| s as u64),
         cpu_rt_period: typed::<u64>(&host, "CpuRealtimePeriod")?.filter(|p| *p > 0),
         cpu_rt_runtime: typed::<i64>(&host, "CpuRealtimeRuntime")?.filter(|r| *r != 0),
+        oom_kill_disable: typed::<bool>(&host, "OomKillDisable")?.unwrap_or(false),
         ..Default::default()
     };
 
@@ -886,7 +908,8 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         ip: None,
         mac_address: non_empty(body.mac_address),
         network_aliases: Vec::new(),
-        runtime: None,
+        // `docker run --runtime NAME`: a runtime of the service's (by name or path).
+        runtime: typed::<String>(&host, "Runtime")?.filter(|r| !r.is_empty()),
         auto_remove: typed::<bool>(&host, "AutoRemove")?.unwrap_or(false),
         // Docker merges the container's check into the image's (a given interval with the
         // image's test, ...): the engine does, once it has the image. Checked here first.
@@ -935,6 +958,8 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
             }
         },
         domainname: non_empty(domainname),
+        // `docker run --annotation` (API 1.43): the OCI spec's annotations.
+        annotations: typed(&host, "Annotations")?.unwrap_or_default(),
         // As podman's service: a read-only container keeps a writable /tmp, /var/tmp, /run.
         read_only_tmpfs: true,
         ..Default::default()
@@ -1041,6 +1066,33 @@ mod tests {
         // `--userns host`: what rpod's containers have anyway.
         let host = parse(r#"{"Image":"x","HostConfig":{"UsernsMode":"host"}}"#).unwrap();
         assert!(host.id_mappings.is_none() && host.userns_auto.is_none());
+    }
+
+    #[test]
+    fn oom_killer_device_rules_annotations_runtime_and_volume_driver_are_taken() {
+        let options = parse(
+            r#"{"Image":"x","HostConfig":{"OomKillDisable":true,"DeviceCgroupRules":["c 1:3 rwm","b 8:* r"],"Annotations":{"a":"b"},"Runtime":"crun","VolumeDriver":"local"}}"#,
+        )
+        .unwrap();
+        assert!(options.resources.oom_kill_disable);
+        let rules: Vec<String> = options
+            .isolation
+            .device_cgroup_rules
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(rules, ["c 1:3 rwm", "b 8:* r"]);
+        assert_eq!(options.annotations["a"], "b");
+        assert_eq!(options.runtime.as_deref(), Some("crun"));
+        // Docker's defaults: the OOM killer on, the daemon's runtime.
+        let plain =
+            parse(r#"{"Image":"x","HostConfig":{"OomKillDisable":false,"Runtime":""}}"#).unwrap();
+        assert!(!plain.resources.oom_kill_disable && plain.runtime.is_none());
+        let err = parse(r#"{"Image":"x","HostConfig":{"VolumeDriver":"flocker"}}"#).unwrap_err();
+        assert!(err.message.contains("\"flocker\""), "{}", err.message);
+        let err =
+            parse(r#"{"Image":"x","HostConfig":{"DeviceCgroupRules":["c 1:3"]}}"#).unwrap_err();
+        assert_eq!(err.status, 400, "{}", err.message);
     }
 
     #[test]

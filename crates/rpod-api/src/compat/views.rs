@@ -181,6 +181,110 @@ pub fn container_inspect(
     if let (Some(health), Some(fields)) = (&base.state.health, state.as_object_mut()) {
         fields.insert("Health".into(), json!(health));
     }
+    let mut host_config = json!({
+        "Binds": if base.host_config.binds.is_empty() {
+            Value::Null
+        } else {
+            json!(base.host_config.binds)
+        },
+        "ContainerIDFile": "",
+        // Docker's clients read logs only from drivers they know to keep them
+        // (docker-py's `run` checks for json-file); rpod's log file answers the logs
+        // API as Docker's json-file does.
+        "LogConfig": { "Type": if c.log_to_file { "json-file" } else { "none" }, "Config": log_options(c) },
+        "NetworkMode": network_mode(record, &names),
+        "PortBindings": base.host_config.port_bindings,
+        "RestartPolicy": {
+            "Name": match c.restart.name() { "" => "no", name => name },
+            "MaximumRetryCount": c.restart.max_retries,
+        },
+        "AutoRemove": c.auto_remove,
+        "VolumeDriver": "",
+        "VolumesFrom": base.host_config.volumes_from,
+        "ConsoleSize": console,
+        "CapAdd": base.host_config.cap_add,
+        "CapDrop": base.host_config.cap_drop,
+        "CgroupnsMode": iso.cgroup.as_string(),
+        "Dns": base.host_config.dns,
+        "DnsOptions": base.host_config.dns_options,
+        "DnsSearch": base.host_config.dns_search,
+        "ExtraHosts": base.host_config.extra_hosts,
+        "GroupAdd": if iso.group_add.is_empty() { json!(null) } else { json!(iso.group_add) },
+        "IpcMode": iso.ipc.as_string(),
+        "Cgroup": "",
+        "Links": links(engine, record),
+        "OomScoreAdj": base.host_config.oom_score_adj,
+        "PidMode": docker_namespace(&iso.pid),
+        "Privileged": base.host_config.privileged,
+        "PublishAllPorts": base.host_config.publish_all_ports,
+        "ReadonlyRootfs": c.read_only,
+        "SecurityOpt": base.host_config.security_opt,
+        "UTSMode": docker_namespace(&iso.uts),
+        "UsernsMode": "",
+        "ShmSize": base.host_config.shm_size,
+        "Runtime": c.runtime,
+        "Isolation": "",
+        "CpuShares": base.host_config.cpu_shares,
+        "Memory": c.memory.unwrap_or(0),
+        "NanoCpus": base.host_config.nano_cpus,
+        "CgroupParent": c.cgroup_parent.clone().unwrap_or_default(),
+        "BlkioWeightDevice": base.host_config.blkio_weight_device,
+        "BlkioDeviceReadBps": base.host_config.blkio_device_read_bps,
+        "BlkioDeviceWriteBps": base.host_config.blkio_device_write_bps,
+        "BlkioDeviceReadIOps": base.host_config.blkio_device_read_iops,
+        "BlkioDeviceWriteIOps": base.host_config.blkio_device_write_iops,
+        "CpuRealtimePeriod": base.host_config.cpu_realtime_period,
+        "CpuRealtimeRuntime": base.host_config.cpu_realtime_runtime,
+        "BlkioWeight": base.host_config.blkio_weight,
+        "CpuPeriod": base.host_config.cpu_period,
+        "CpusetCpus": base.host_config.cpuset_cpus,
+        "CpusetMems": base.host_config.cpuset_mems,
+        "CpuQuota": base.host_config.cpu_quota,
+        "Devices": base.host_config.devices,
+        "DeviceCgroupRules": if iso.device_cgroup_rules.is_empty() {
+            Value::Null
+        } else {
+            iso.device_cgroup_rules.iter().map(ToString::to_string).collect()
+        },
+        // GPUs (`--gpus`) are refused at create.
+        "DeviceRequests": null,
+        "MemoryReservation": base.host_config.memory_reservation,
+        "MemorySwap": base.host_config.memory_swap,
+        "MemorySwappiness": c.resources.memory_swappiness,
+        "OomKillDisable": c.resources.oom_kill_disable,
+        "PidsLimit": c.pids_limit.unwrap_or(0),
+        // Windows' and legacy limits, never set here: zero as Docker shows them unset.
+        "CpuCount": 0,
+        "CpuPercent": 0,
+        "IOMaximumIOps": 0,
+        "IOMaximumBandwidth": 0,
+        "KernelMemory": 0,
+        "KernelMemoryTCP": 0,
+        // null: the runtime's defaults, less what --security-opt unmask= opens.
+        "MaskedPaths": null,
+        "ReadonlyPaths": null,
+        "Ulimits": iso.ulimits.iter().map(|u| json!({
+            // Docker's short names (`nofile`).
+            "Name": u.name.trim_start_matches("RLIMIT_").to_ascii_lowercase(),
+            "Soft": u.soft,
+            "Hard": u.hard,
+        })).collect::<Vec<_>>(),
+    });
+    // Docker leaves these out when unset.
+    if let Some(fields) = host_config.as_object_mut() {
+        if iso.init.is_some() {
+            fields.insert("Init".into(), json!(true));
+        }
+        if !iso.sysctls.is_empty() {
+            fields.insert("Sysctls".into(), json!(iso.sysctls));
+        }
+        if !base.host_config.tmpfs.is_empty() {
+            fields.insert("Tmpfs".into(), json!(base.host_config.tmpfs));
+        }
+        if !c.annotations.is_empty() {
+            fields.insert("Annotations".into(), json!(c.annotations));
+        }
+    }
     Ok(json!({
         "Id": c.id,
         "Created": time(Some(c.created)),
@@ -200,72 +304,7 @@ pub fn container_inspect(
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": if exec_ids.is_empty() { Value::Null } else { json!(exec_ids) },
-        "HostConfig": {
-            "Binds": null,
-            "ContainerIDFile": "",
-            // Docker's clients read logs only from drivers they know to keep them
-            // (docker-py's `run` checks for json-file); rpod's log file answers the logs
-            // API as Docker's json-file does.
-            "LogConfig": { "Type": if c.log_to_file { "json-file" } else { "none" }, "Config": log_options(c) },
-            "Init": if iso.init.is_some() { json!(true) } else { Value::Null },
-            "Sysctls": if iso.sysctls.is_empty() { Value::Null } else { json!(iso.sysctls) },
-            "NetworkMode": network_mode(record, &names),
-            "PortBindings": base.host_config.port_bindings,
-            "RestartPolicy": {
-                "Name": match c.restart.name() { "" => "no", name => name },
-                "MaximumRetryCount": c.restart.max_retries,
-            },
-            "AutoRemove": c.auto_remove,
-            "VolumeDriver": "",
-            "VolumesFrom": null,
-            "ConsoleSize": console,
-            "CapAdd": base.host_config.cap_add,
-            "CapDrop": base.host_config.cap_drop,
-            "CgroupnsMode": iso.cgroup.as_string(),
-            "Dns": base.host_config.dns,
-            "DnsOptions": base.host_config.dns_options,
-            "DnsSearch": base.host_config.dns_search,
-            "ExtraHosts": base.host_config.extra_hosts,
-            "GroupAdd": if iso.group_add.is_empty() { json!(null) } else { json!(iso.group_add) },
-            "IpcMode": iso.ipc.as_string(),
-            "Cgroup": "",
-            "Links": links(engine, record),
-            "OomScoreAdj": base.host_config.oom_score_adj,
-            "PidMode": docker_namespace(&iso.pid),
-            "Privileged": base.host_config.privileged,
-            "PublishAllPorts": base.host_config.publish_all_ports,
-            "ReadonlyRootfs": c.read_only,
-            "SecurityOpt": base.host_config.security_opt,
-            "UTSMode": docker_namespace(&iso.uts),
-            "UsernsMode": "",
-            "ShmSize": base.host_config.shm_size,
-            "Runtime": c.runtime,
-            "Isolation": "",
-            "CpuShares": base.host_config.cpu_shares,
-            "Memory": c.memory.unwrap_or(0),
-            "NanoCpus": base.host_config.nano_cpus,
-            "CgroupParent": c.cgroup_parent.clone().unwrap_or_default(),
-            "BlkioWeightDevice": base.host_config.blkio_weight_device,
-            "CpuRealtimePeriod": base.host_config.cpu_realtime_period,
-            "CpuRealtimeRuntime": base.host_config.cpu_realtime_runtime,
-            "BlkioWeight": base.host_config.blkio_weight,
-            "CpuPeriod": base.host_config.cpu_period,
-            "CpusetCpus": base.host_config.cpuset_cpus,
-            "CpusetMems": base.host_config.cpuset_mems,
-            "CpuQuota": base.host_config.cpu_quota,
-            "Devices": base.host_config.devices,
-            "MemoryReservation": base.host_config.memory_reservation,
-            "MemorySwap": base.host_config.memory_swap,
-            "MemorySwappiness": c.resources.memory_swappiness,
-            "OomKillDisable": c.resources.oom_kill_disable,
-            "PidsLimit": c.pids_limit.unwrap_or(0),
-            "Ulimits": iso.ulimits.iter().map(|u| json!({
-                // Docker's short names (`nofile`).
-                "Name": u.name.trim_start_matches("RLIMIT_").to_ascii_lowercase(),
-                "Soft": u.soft,
-                "Hard": u.hard,
-            })).collect::<Vec<_>>(),
-        },
+        "HostConfig": host_config,
         "GraphDriver": base.graph_driver,
         "Mounts": mount_points(record),
         "Config": {

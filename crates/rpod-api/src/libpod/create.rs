@@ -136,6 +136,44 @@ pub struct SpecDevice {
     path: String,
 }
 
+/// A device cgroup rule of a SpecGenerator (the OCI spec's `LinuxDeviceCgroup`), as
+/// podman-remote sends `--device-cgroup-rule`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecDeviceRule {
+    allow: bool,
+    #[serde(rename = "type")]
+    kind: String,
+    major: Option<i64>,
+    minor: Option<i64>,
+    access: String,
+}
+
+impl SpecDeviceRule {
+    /// The rule, checked as `--device-cgroup-rule` is; only rules that allow are taken
+    /// (the container's devices are denied unless allowed).
+    fn rule(&self) -> ApiResult<rpod_engine::isolation::DeviceRule> {
+        if !self.allow {
+            return Err(ApiError::unsupported(
+                "a device cgroup rule that denies (rules allow devices beyond the defaults)",
+            ));
+        }
+        let number = |n: Option<i64>| n.map_or_else(|| "*".to_string(), |n| n.to_string());
+        let kind = if self.kind.is_empty() {
+            "a"
+        } else {
+            &self.kind
+        };
+        let text = format!(
+            "{kind} {}:{} {}",
+            number(self.major),
+            number(self.minor),
+            self.access
+        );
+        Ok(rpod_engine::isolation::DeviceRule::parse(&text)?)
+    }
+}
+
 /// A SpecGenerator namespace (`{"nsmode": "container", "value": "ID"}`) as a mode.
 fn namespace(
     flag: &str,
@@ -156,7 +194,8 @@ fn namespace(
     Ok(rpod_engine::isolation::NamespaceMode::parse(flag, &mode)?)
 }
 
-/// `pidns`, `ipcns`, `utsns`, `cgroupns`, `shm_size`, `sysctl`, `r_limits`, `devices`, `groups`.
+/// `pidns`, `ipcns`, `utsns`, `cgroupns`, `shm_size`, `sysctl`, `r_limits`, `devices`,
+/// `device_cgroup_rule`, `groups`.
 fn spec_isolation(spec: &SpecGenerator) -> ApiResult<rpod_engine::isolation::Isolation> {
     use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation};
     let mut isolation = Isolation {
@@ -190,6 +229,9 @@ fn spec_isolation(spec: &SpecGenerator) -> ApiResult<rpod_engine::isolation::Iso
     }
     for device in spec.devices.iter().flatten() {
         isolation.devices.push(parse_device(&device.path)?);
+    }
+    for rule in spec.device_cgroup_rule.iter().flatten() {
+        isolation.device_cgroup_rules.push(rule.rule()?);
     }
     Ok(isolation)
 }
@@ -277,6 +319,8 @@ pub struct SpecGenerator {
     pub sysctl: Option<BTreeMap<String, String>>,
     pub r_limits: Option<Vec<SpecRlimit>>,
     pub devices: Option<Vec<SpecDevice>>,
+    /// `--device-cgroup-rule`s.
+    pub device_cgroup_rule: Option<Vec<SpecDeviceRule>>,
     pub groups: Option<Vec<String>>,
     pub init: bool,
     pub init_path: String,
@@ -396,7 +440,16 @@ pub(crate) fn limits(
         return Ok((None, None, None, extra));
     };
     const KNOWN: &[(&str, &[&str])] = &[
-        ("memory", &["limit", "swap", "reservation", "swappiness"]),
+        (
+            "memory",
+            &[
+                "limit",
+                "swap",
+                "reservation",
+                "swappiness",
+                "disableOOMKiller",
+            ],
+        ),
         (
             "cpu",
             &[
@@ -463,6 +516,11 @@ pub(crate) fn limits(
         .filter(|p| *p > 0)
         .map(|p| p as u64);
     extra.cpu_rt_runtime = get(&["cpu", "realtimeRuntime"]).filter(|r| *r != 0);
+    extra.oom_kill_disable = resource
+        .get("memory")
+        .and_then(|m| m.get("disableOOMKiller"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     Ok((memory, quota.map(|q| q as f64 / period as f64), pids, extra))
 }
 
@@ -989,6 +1047,27 @@ mod tests {
 
     fn parse(json: &str) -> ApiResult<CreateOptions> {
         create_options(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn podman_remotes_oom_killer_and_device_rules_are_taken() {
+        // `podman-remote create --oom-kill-disable --device-cgroup-rule 'b 8:* r'`, as sent.
+        let options = parse(r#"{"image":"x","resource_limits":{"memory":{"disableOOMKiller":true}},"device_cgroup_rule":[{"allow":true,"type":"b","major":8,"access":"r"}]}"#).unwrap();
+        assert!(options.resources.oom_kill_disable);
+        let rules: Vec<String> = options
+            .isolation
+            .device_cgroup_rules
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(rules, ["b 8:* r"]);
+        // A rule that denies is refused, not taken for one that allows.
+        let err = parse(r#"{"image":"x","device_cgroup_rule":[{"allow":false,"type":"c","major":1,"minor":3,"access":"rwm"}]}"#).unwrap_err();
+        assert!(err.message.contains("denies"), "{}", err.message);
+        let err =
+            parse(r#"{"image":"x","device_cgroup_rule":[{"allow":true,"type":"q","access":"r"}]}"#)
+                .unwrap_err();
+        assert_eq!(err.status, 400, "{}", err.message);
     }
 
     #[test]
