@@ -2462,7 +2462,8 @@ fn a_script_written_for_podman_runs_unchanged() {
 fn run_flags_for_the_monitor_the_spec_and_pid_files() {
     let rpod = Rpod::with_image("runc");
     let dir = tempfile::tempdir().unwrap();
-    // --tz: the zone's file as /etc/localtime, and TZ.
+    // --tz: the zone's file as /etc/localtime, and no TZ, as podman's (a zone name in TZ
+    // sent busybox's date to a zoneinfo directory the image lacks: it showed "Europe").
     if std::path::Path::new("/usr/share/zoneinfo/Europe/Paris").is_file() {
         let out = rpod.ok(&[
             "run",
@@ -2472,9 +2473,12 @@ fn run_flags_for_the_monitor_the_spec_and_pid_files() {
             "demo",
             "sh",
             "-c",
-            "echo $TZ; head -c 4 /etc/localtime",
+            "echo TZ=$TZ; date +%Z; head -c 4 /etc/localtime",
         ]);
-        assert_eq!(out, "Europe/Paris\nTZif");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "TZ=", "{out}");
+        assert!(matches!(lines[1], "CET" | "CEST"), "{out}");
+        assert_eq!(lines[2], "TZif", "{out}");
     }
     rpod.fails(
         &["run", "--rm", "--tz", "Nowhere/Atlantis", "demo", "true"],

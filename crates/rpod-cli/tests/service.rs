@@ -4377,6 +4377,41 @@ fn run_settings_through_both_apis() {
         "{resources}"
     );
     service.podman_ok(&["rm", id]);
+    // podman-remote's --tz (the service host's zone file), --security-opt label=disable
+    // and apparmor=unconfined (what rpod does anyway); they were refused.
+    if std::path::Path::new("/usr/share/zoneinfo/Europe/Paris").is_file() {
+        let out = service.podman_ok(&[
+            "run",
+            "--rm",
+            "--tz",
+            "Europe/Paris",
+            "--security-opt",
+            "label=disable",
+            "--security-opt",
+            "apparmor=unconfined",
+            "demo",
+            "date",
+            "+%Z",
+        ]);
+        assert!(matches!(out.trim(), "CET" | "CEST"), "{out}");
+    }
+    let out = service.podman_out(&["run", "--rm", "--tz", "Nowhere/Atlantis", "demo", "true"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no such time zone"),
+        "{out:?}"
+    );
+    let out = service.podman_out(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "label=type:spc_t",
+        "demo",
+        "true",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("label=type:spc_t"),
+        "{out:?}"
+    );
     // podman-remote: the umask, the environment's defaults, the cgroup namespace.
     let out = service.podman_ok(&[
         "run",

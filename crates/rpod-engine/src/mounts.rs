@@ -383,6 +383,36 @@ pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
     })
 }
 
+/// `--tz ZONE|local` (podman-remote's `timezone`): the host's zone file bound read-only at
+/// the container's `/etc/localtime` (`local`: the host's own). A zone name is looked up
+/// under /usr/share/zoneinfo only. `TZ` is left alone, as podman leaves it: a zone name in
+/// `TZ` sends the C library to a zoneinfo directory most images lack, where it falls back
+/// to UTC.
+pub fn time_zone(tz: &str) -> Result<MountSpec> {
+    let zones = Path::new("/usr/share/zoneinfo");
+    let file = if tz == "local" {
+        std::fs::canonicalize("/etc/localtime").map_err(|e| {
+            EngineError::io(
+                "finding the host's time zone (--tz local) at",
+                "/etc/localtime",
+                e,
+            )
+        })?
+    } else {
+        let plain = crate::confined::plain_relative(Path::new(tz))
+            .filter(|p| !tz.starts_with('/') && !p.as_os_str().is_empty())
+            .ok_or_else(|| invalid(format!("invalid --tz {tz:?}: use a zone name or local")))?;
+        zones.join(plain)
+    };
+    if !file.is_file() {
+        return Err(invalid(format!(
+            "invalid --tz {tz:?}: no such time zone ({} is missing)",
+            file.display()
+        )));
+    }
+    bind_of(file, "/etc/localtime", &["ro"])
+}
+
 /// `-v HOST:CTR[:OPTS]`.
 pub fn parse_volume(text: &str, cwd: &Path) -> Result<MountSpec> {
     let parts: Vec<&str> = text.split(':').collect();
@@ -603,6 +633,20 @@ pub fn validate(mounts: &[MountSpec]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_zone_is_a_zone_file_of_the_host_only() {
+        for bad in ["../../etc/passwd", "/etc/passwd", "", "Nowhere/Atlantis"] {
+            let err = time_zone(bad).unwrap_err().to_string();
+            assert!(err.contains("invalid --tz"), "{bad}: {err}");
+        }
+        if Path::new("/usr/share/zoneinfo/UTC").is_file() {
+            let mount = time_zone("UTC").unwrap();
+            assert_eq!(mount.source, Path::new("/usr/share/zoneinfo/UTC"));
+            assert_eq!(mount.destination, "/etc/localtime");
+            assert!(mount.read_only());
+        }
+    }
 
     #[test]
     fn volumes_parse_as_podman_takes_them() {

@@ -296,6 +296,13 @@ pub struct SpecGenerator {
     /// `--security-opt mask=` and `unmask=` paths.
     pub mask: Option<Vec<String>>,
     pub unmask: Option<Vec<String>>,
+    /// `--security-opt label=...` without the `label=`; rpod applies no SELinux label, so
+    /// only `disable` is what happens.
+    pub selinux_opts: Option<Vec<String>>,
+    /// `--security-opt apparmor=...`: only `unconfined` (rpod applies no profile).
+    pub apparmor_profile: String,
+    /// `--tz ZONE|local`: the service host's zone file as `/etc/localtime`.
+    pub timezone: String,
     pub seccomp_policy: String,
     pub seccomp_profile_path: String,
     pub read_only_filesystem: bool,
@@ -807,6 +814,15 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     for (key, paths) in [("mask", &spec.mask), ("unmask", &spec.unmask)] {
         security_opt.extend(paths.iter().flatten().map(|p| format!("{key}={p}")));
     }
+    security_opt.extend(
+        spec.selinux_opts
+            .iter()
+            .flatten()
+            .map(|o| format!("label={o}")),
+    );
+    if !spec.apparmor_profile.is_empty() {
+        security_opt.push(format!("apparmor={}", spec.apparmor_profile));
+    }
     let security = SecurityOptions::from_flags(
         spec.privileged,
         &spec.cap_add.unwrap_or_default(),
@@ -837,6 +853,9 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             "" => mount,
             path => rpod_engine::mounts::with_subpath(mount, path)?,
         });
+    }
+    if !spec.timezone.is_empty() {
+        mounts.push(rpod_engine::mounts::time_zone(&spec.timezone)?);
     }
     let secrets = secret_uses(
         spec.secrets.as_deref().unwrap_or_default(),

@@ -122,7 +122,7 @@ pub(crate) fn volume_mounts(
 
 /// `-v`, `--mount` and `--tmpfs`; relative host paths are taken from the current directory.
 fn mounts(args: &RunArgs) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure> {
-    use rpod_engine::mounts::{parse_mount, parse_tmpfs, parse_volume};
+    use rpod_engine::mounts::{parse_mount, parse_tmpfs};
     let cwd = std::env::current_dir()
         .map_err(|e| usage(format!("finding the current directory: {e}")))?;
     let mut mounts = volume_mounts(&args.volume)?;
@@ -132,36 +132,10 @@ fn mounts(args: &RunArgs) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure
     for tmpfs in &args.tmpfs {
         mounts.push(parse_tmpfs(tmpfs)?);
     }
-    if let Some(zone) = time_zone_file(args.tz.as_deref())? {
-        let spec = format!("{}:/etc/localtime:ro", zone.display());
-        mounts.push(parse_volume(&spec, &cwd)?);
+    if let Some(tz) = &args.tz {
+        mounts.push(rpod_engine::mounts::time_zone(tz)?);
     }
     Ok(mounts)
-}
-
-/// `--tz`: the host's zone file to show as the container's `/etc/localtime` (`local`: the
-/// host's own). A zone name is looked up under /usr/share/zoneinfo only.
-fn time_zone_file(tz: Option<&str>) -> Result<Option<std::path::PathBuf>, Failure> {
-    let Some(tz) = tz else {
-        return Ok(None);
-    };
-    let zones = std::path::Path::new("/usr/share/zoneinfo");
-    let file = if tz == "local" {
-        std::fs::canonicalize("/etc/localtime")
-            .map_err(|e| usage(format!("--tz local: the host's /etc/localtime: {e}")))?
-    } else {
-        let plain = rpod_engine::confined::plain_relative(std::path::Path::new(tz))
-            .filter(|p| !tz.starts_with('/') && !p.as_os_str().is_empty())
-            .ok_or_else(|| usage(format!("invalid --tz {tz:?}: use a zone name or local")))?;
-        zones.join(plain)
-    };
-    if !file.is_file() {
-        return Err(usage(format!(
-            "invalid --tz {tz:?}: no such time zone ({} is missing)",
-            file.display()
-        )));
-    }
-    Ok(Some(file))
 }
 
 /// `--health-*`: the check, or none (then the image's, unless `--no-healthcheck`).
@@ -616,11 +590,6 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         rpod_engine::restart::RestartPolicy::parse(args.restart.as_deref().unwrap_or(""))?;
     let log = log_options(&args.log_opt)?;
     let annotations = rpod_engine::labels::parse_pairs(&args.annotation);
-    if let Some(tz) = &args.tz {
-        if tz != "local" && !env.iter().any(|e| e.starts_with("TZ=")) {
-            env.push(format!("TZ={tz}"));
-        }
-    }
     let systemd = rpod_engine::systemd_mode::SystemdMode::parse(&args.systemd)?;
     let secrets = args
         .secret
