@@ -227,7 +227,21 @@ fn check_swappiness_rates_and_real_time(runtime: &str) {
         args.extend_from_slice(&["demo", "true"]);
         rpod.fails(&args, 125);
     }
-    if let Some((device, _)) = some_block_device() {
+    // A cgroup v1 block I/O controller without weight files (no proportional I/O scheduler)
+    // cannot take the weight: refused at create, saying why (the runtime failed at start).
+    let blkio = std::path::Path::new("/sys/fs/cgroup/blkio");
+    let no_weights = blkio.is_dir()
+        && !["blkio.weight_device", "blkio.bfq.weight_device"]
+            .iter()
+            .any(|file| blkio.join(file).exists());
+    if let (Some((device, _)), true) = (some_block_device(), no_weights) {
+        let weight = format!("{device}:300");
+        let err = rpod.fails(
+            &["create", "--blkio-weight-device", &weight, "demo", "true"],
+            125,
+        );
+        assert!(err.contains("takes no weights"), "{err}");
+    } else if let Some((device, _)) = some_block_device() {
         // Recorded and shown; whether the kernel takes it depends on the device's I/O
         // scheduler, so the container is not started.
         rpod.ok(&[

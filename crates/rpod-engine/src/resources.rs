@@ -4,6 +4,8 @@
 //! spec at create and to the runtime's `update` later (`rpod update`), so both are built
 //! here, after one set of checks.
 
+use std::path::Path;
+
 use oci_spec::runtime::{
     LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder,
     LinuxResourcesBuilder,
@@ -291,6 +293,41 @@ pub fn check(config: &ContainerConfig) -> Result<()> {
     check_limits(config.memory, config.cpus, &config.resources)
 }
 
+/// Refuse block I/O weights this host's controller cannot take: on cgroup v1 they need the
+/// files the runtimes write (`blkio.weight` and `blkio.weight_device`, or BFQ's
+/// `blkio.bfq.*`), which a kernel without a proportional I/O scheduler lacks. The runtime
+/// failed at start instead, and its message said a command was not found. (On v2 the
+/// runtimes fall back to `io.weight`; there, and without a blkio hierarchy, the runtime
+/// speaks for itself.)
+pub fn check_host(r: &Resources, cgroup_root: &Path) -> Result<()> {
+    let blkio = cgroup_root.join("blkio");
+    if crate::pod_cgroups::unified(cgroup_root) || !blkio.is_dir() {
+        return Ok(());
+    }
+    let wanted = [
+        (r.blkio_weight.is_some(), "--blkio-weight", "weight"),
+        (
+            !r.blkio_weight_device.is_empty(),
+            "--blkio-weight-device",
+            "weight_device",
+        ),
+    ];
+    for (asked, flag, file) in wanted {
+        let present = ["blkio.", "blkio.bfq."]
+            .iter()
+            .any(|prefix| blkio.join(format!("{prefix}{file}")).exists());
+        if asked && !present {
+            return Err(invalid(format!(
+                "{flag}: this host's block I/O controller takes no weights (neither \
+                 blkio.{file} nor blkio.bfq.{file} is in {}; a proportional I/O scheduler \
+                 such as BFQ provides them)",
+                blkio.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Check limits as podman does: `memory` and `cpus` (a container's own fields, a pod's
 /// limits too) and the rest.
 pub fn check_limits(memory: Option<i64>, cpus: Option<f64>, r: &Resources) -> Result<()> {
@@ -538,6 +575,44 @@ pub(crate) fn block_device_numbers(device: &std::path::Path) -> Result<(i64, i64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_io_weights_need_a_controller_that_takes_them() {
+        let root = tempfile::tempdir().unwrap();
+        let blkio = root.path().join("blkio");
+        std::fs::create_dir(&blkio).unwrap();
+        let weight = Resources {
+            blkio_weight: Some(300),
+            ..Default::default()
+        };
+        let per_device = Resources {
+            blkio_weight_device: vec![WeightDevice {
+                device: "/dev/null".into(),
+                weight: 200,
+            }],
+            ..Default::default()
+        };
+        // Without the files (no proportional scheduler): refused, saying why.
+        for (asked, flag) in [
+            (&weight, "--blkio-weight:"),
+            (&per_device, "--blkio-weight-device:"),
+        ] {
+            let err = check_host(asked, root.path()).unwrap_err();
+            assert!(matches!(err, EngineError::InvalidArg(_)), "{err}");
+            assert!(err.to_string().contains(flag), "{err}");
+        }
+        // Nothing asked, nothing checked.
+        check_host(&Resources::default(), root.path()).unwrap();
+        // BFQ's files, or the classic ones.
+        std::fs::write(blkio.join("blkio.bfq.weight"), "").unwrap();
+        check_host(&weight, root.path()).unwrap();
+        std::fs::write(blkio.join("blkio.weight_device"), "").unwrap();
+        check_host(&per_device, root.path()).unwrap();
+        // cgroup v2 (and no blkio hierarchy): the runtime speaks for itself.
+        let unified = tempfile::tempdir().unwrap();
+        std::fs::write(unified.path().join("cgroup.controllers"), "io").unwrap();
+        check_host(&weight, unified.path()).unwrap();
+    }
 
     fn base() -> ContainerConfig {
         crate::container::test_config()

@@ -395,6 +395,7 @@ impl Engine {
             },
         };
         crate::resources::check(&config)?;
+        crate::resources::check_host(&config.resources, &self.options.cgroup_root)?;
         if config.no_cgroups {
             check_without_cgroups(&config, runtime.as_ref())?;
         }

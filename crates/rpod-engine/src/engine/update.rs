@@ -25,6 +25,7 @@ impl Engine {
         } != LimitChanges::default();
         if limits_changed {
             needs_cgroup(&record, "update the limits of")?;
+            crate::resources::check_host(&config.resources, &self.options.cgroup_root)?;
         }
         let live = limits_changed
             && matches!(
