@@ -107,6 +107,20 @@ fn check_namespaces(runtime: &str) {
         &["create", "--uts", "host", "--hostname", "x", "demo", "true"],
         125,
     );
+    // none: an IPC namespace of its own without /dev/shm, as podman's (it was refused).
+    assert_ne!(
+        inside(&["--ipc", "none"], "/proc/self/ns/ipc"),
+        ns("/proc/self/ns/ipc")
+    );
+    let out = rpod.run(&["run", "--rm", "--ipc", "none", "demo", "ls", "/dev/shm"]);
+    assert!(!out.status.success(), "{out:?}");
+    rpod.ok(&[
+        "create", "--name", "no-shm", "--ipc", "none", "demo", "true",
+    ]);
+    assert_eq!(rpod.inspect("no-shm", "{{.HostConfig.IpcMode}}"), "none");
+    rpod.ok(&["rm", "no-shm"]);
+    let err = rpod.fails(&["create", "--pid", "none", "demo", "true"], 125);
+    assert!(err.contains("invalid --pid \"none\""), "{err}");
     // container: another container's.
     rpod.detached(&[
         "--name",

@@ -20,6 +20,8 @@ pub enum NamespaceMode {
     /// IPC only: a namespace of its own that other containers may join, with a `/dev/shm`
     /// they can share (see `engine/shm.rs`).
     Shareable,
+    /// IPC only: a namespace of its own and no `/dev/shm` at all (`--ipc none`).
+    None,
     /// The host's.
     Host,
     /// Another container's (its ID once created; a name or ID as given before).
@@ -31,12 +33,20 @@ impl NamespaceMode {
         match text {
             "" | "private" => Ok(NamespaceMode::Private),
             "shareable" if flag == "ipc" => Ok(NamespaceMode::Shareable),
+            "none" if flag == "ipc" => Ok(NamespaceMode::None),
             "host" => Ok(NamespaceMode::Host),
             other => match other.strip_prefix("container:") {
                 Some(name) if !name.is_empty() => Ok(NamespaceMode::Container(name.into())),
-                _ => Err(EngineError::InvalidArg(format!(
-                    "invalid --{flag} {other:?}: use private, host or container:NAME"
-                ))),
+                _ => {
+                    let ipc_only = if flag == "ipc" {
+                        ", shareable, none"
+                    } else {
+                        ""
+                    };
+                    Err(EngineError::InvalidArg(format!(
+                        "invalid --{flag} {other:?}: use private{ipc_only}, host or container:NAME"
+                    )))
+                }
             },
         }
     }
@@ -45,6 +55,7 @@ impl NamespaceMode {
         match self {
             NamespaceMode::Private => "private".into(),
             NamespaceMode::Shareable => "shareable".into(),
+            NamespaceMode::None => "none".into(),
             NamespaceMode::Host => "host".into(),
             NamespaceMode::Container(id) => format!("container:{id}"),
         }

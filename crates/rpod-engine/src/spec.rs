@@ -714,6 +714,9 @@ pub fn generate(
         Some(crate::systemd_mode::SystemdCgroup::Unified)
     );
     let mut mounts = default_mounts(config.security.privileged, writable_cgroup)?;
+    if config.isolation.ipc == crate::isolation::NamespaceMode::None {
+        mounts.retain(|m| m.destination() != Path::new("/dev/shm"));
+    }
     for m in mounts.iter_mut() {
         if m.destination() != Path::new("/dev/shm") {
             continue;

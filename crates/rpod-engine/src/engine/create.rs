@@ -709,7 +709,7 @@ fn check_user_namespace(
     // Namespaces of its own, or of the container whose user namespace it joins (a pod's
     // infra container), which that user namespace owns.
     let owned = |mode: &NamespaceMode| match mode {
-        NamespaceMode::Private | NamespaceMode::Shareable => true,
+        NamespaceMode::Private | NamespaceMode::Shareable | NamespaceMode::None => true,
         NamespaceMode::Container(other) => config.userns_container.as_ref() == Some(other),
         _ => false,
     };

@@ -49,7 +49,7 @@ impl Engine {
                 let dir = self.shm_dir(other);
                 Ok(is_mountpoint(&dir).then_some(dir))
             }
-            NamespaceMode::Private | NamespaceMode::Host => Ok(None),
+            NamespaceMode::Private | NamespaceMode::None | NamespaceMode::Host => Ok(None),
         }
     }
 
