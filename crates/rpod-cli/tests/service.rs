@@ -1723,6 +1723,46 @@ fn events_from_the_cli_and_the_api_are_streamed_and_kept() {
         "{{.Actor.Attributes.name}} {{.Actor.Attributes.containerExitCode}}",
     );
     assert!(past.lines().any(|l| l == "from-cli 3"), "{past}");
+    // podman-remote passes `--since 30m --until 0s` on as written; podman's service reads
+    // them as durations back from now. They were refused, and podman-remote crashed on the
+    // refusal.
+    let paused = service.podman_ok(&[
+        "events",
+        "--since",
+        "30m",
+        "--until",
+        "0s",
+        "--filter",
+        "event=pause",
+        "--format",
+        "{{.Name}} {{.Status}}",
+    ]);
+    assert_eq!(paused, "from-api pause\n");
+    // Every event podman-remote is given carries a containerExitCode, without which it
+    // crashed on it; an `update` event, which it cannot decode, is not given to it.
+    service.docker_ok(&["run", "-d", "--name", "tuned", "demo", "sleep", "1000"]);
+    service.docker_ok(&["update", "--cpus", "0.5", "tuned"]);
+    let all = service.podman_ok(&[
+        "events",
+        "--since",
+        "30m",
+        "--until",
+        "0s",
+        "--format",
+        "{{.Type}} {{.Status}} {{.Name}}",
+    ]);
+    assert!(all.contains("container start tuned"), "{all}");
+    assert!(!all.lines().any(|l| l.contains(" update ")), "{all}");
+    let updates = service.remote_ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "event=update",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert_eq!(updates, "tuned\n");
+    service.docker_ok(&["rm", "-f", "tuned"]);
     let reply = service.http(
         "GET",
         "/events?filters=%7B%22nosuch%22%3A%5B%22x%22%5D%7D",

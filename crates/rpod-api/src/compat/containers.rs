@@ -592,8 +592,10 @@ pub fn terminal_size(ex: &Exchange) -> ApiResult<TerminalSize> {
     }
 }
 
-/// `since`/`until` of logs: Unix seconds with an optional fraction (Docker's clients), or
-/// an RFC 3339 time (podman-remote's; its zero time means unset).
+/// `since`/`until` of logs and events: Unix seconds with an optional fraction (Docker's
+/// clients), an RFC 3339 time (podman-remote's logs; its zero time means unset), or what
+/// podman-remote's `events --since 10m` passes on as the user wrote it (a duration back from
+/// now, a date), which podman's service reads as its CLI does.
 pub(crate) fn log_time(
     ex: &Exchange,
     name: &str,
@@ -606,11 +608,15 @@ pub(crate) fn log_time(
     }
     let bad = || {
         ApiError::bad_request(format!(
-            "invalid {name} {text:?}: expected Unix seconds or an RFC 3339 time"
+            "invalid {name} {text:?}: expected Unix seconds, an RFC 3339 time or a duration"
         ))
     };
     let (secs, frac) = text.split_once('.').unwrap_or((text, "0"));
-    let secs: i64 = secs.parse().map_err(|_| bad())?;
+    let Ok(secs) = secs.parse::<i64>() else {
+        return rpod_engine::human::parse_time(text)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("invalid {name}: {e}")));
+    };
     if !frac.chars().all(|c| c.is_ascii_digit()) {
         return Err(bad());
     }

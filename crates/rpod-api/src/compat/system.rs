@@ -138,11 +138,24 @@ pub fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
         (Flavour::Libpod, _) => event.status.clone(),
     };
     let mut attributes = event.attributes.clone();
-    // A `die` event's code: Docker's `exitCode` too, beside podman's own name (which
-    // podman's compatible API also sends).
-    if flavour == Flavour::Compat {
-        if let Some(code) = attributes.get("containerExitCode").cloned() {
-            attributes.insert("exitCode".into(), code);
+    match flavour {
+        // A `die` event's code: Docker's `exitCode` too, beside podman's own name (which
+        // podman's compatible API also sends).
+        Flavour::Compat => {
+            if let Some(code) = attributes.get("containerExitCode").cloned() {
+                attributes.insert("exitCode".into(), code);
+            }
+        }
+        // podman's service gives every event a `containerExitCode` ("0" but for a death)
+        // and a `podId`; podman-remote 4.3 drops an event without the code and then crashes
+        // printing it.
+        Flavour::Libpod => {
+            attributes
+                .entry("containerExitCode".into())
+                .or_insert_with(|| "0".into());
+            attributes
+                .entry("podId".into())
+                .or_insert_with(|| event.pod_id.clone());
         }
     }
     if !event.name.is_empty() {
@@ -162,6 +175,13 @@ pub fn event_json(event: &Event, flavour: Flavour) -> serde_json::Value {
         "time": event.time_nanos / 1_000_000_000,
         "timeNano": event.time_nanos,
     })
+}
+
+/// Whether a libpod client decodes the event: podman-remote 4 knows no `update` status
+/// (`rpod update`'s event), drops such an event and then crashes printing it; rpod's own
+/// client (which names itself in `User-Agent`) and later podman-remotes know it.
+fn client_knows(event: &Event, version: Option<(u32, u32)>, rpods_client: bool) -> bool {
+    event.status != "update" || rpods_client || version.is_none_or(|v| v >= (5, 0))
 }
 
 /// How often a followed event stream looks for new events.
@@ -192,7 +212,11 @@ pub fn events(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     };
     let nanos = |t: chrono::DateTime<chrono::FixedOffset>| t.timestamp_nanos_opt().unwrap_or(0);
     let (since, until) = (since.map(nanos), until.map(nanos));
-    let flavour = ex.flavour;
+    let (flavour, version) = (ex.flavour, ex.version);
+    let rpods_client = ex
+        .req
+        .header("user-agent")
+        .is_some_and(|agent| agent.starts_with("rpod/"));
     let mut body = ex.start_stream(200, "application/json")?;
     let watch = HangupWatch::start(ex.conn.fd().clone())
         .map_err(|e| ApiError::internal(format!("watching the connection: {e}")))?;
@@ -204,6 +228,7 @@ pub fn events(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             if since.is_some_and(|s| event.time_nanos < s)
                 || until.is_some_and(|u| event.time_nanos > u)
                 || !events::matches(&event, &filters)
+                || (flavour == Flavour::Libpod && !client_knows(&event, version, rpods_client))
             {
                 continue;
             }
@@ -388,4 +413,41 @@ pub fn libpod_prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             "ReclaimedSpace": pruned.reclaimed(),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rpod_engine::events::EventType;
+
+    #[test]
+    fn libpod_events_carry_what_podman_remote_needs_to_decode_them() {
+        let mut paused = Event::new(EventType::Container, "pause", "abc");
+        paused.pod_id = "pod1".into();
+        let json = event_json(&paused, Flavour::Libpod);
+        let attributes = &json["Actor"]["Attributes"];
+        assert_eq!(attributes["containerExitCode"], "0", "{json}");
+        assert_eq!(attributes["podId"], "pod1", "{json}");
+        // A death keeps its own code; Docker's flavour has its `exitCode` beside it.
+        let mut died = Event::new(EventType::Container, "died", "abc");
+        died.attributes
+            .insert("containerExitCode".into(), "3".into());
+        let json = event_json(&died, Flavour::Libpod);
+        assert_eq!(json["Actor"]["Attributes"]["containerExitCode"], "3");
+        let json = event_json(&died, Flavour::Compat);
+        assert_eq!(json["Actor"]["Attributes"]["exitCode"], "3");
+        assert_eq!(json["Action"], "die");
+        assert!(json["Actor"]["Attributes"].get("podId").is_none(), "{json}");
+    }
+
+    #[test]
+    fn update_events_go_to_clients_that_know_them() {
+        let update = Event::new(EventType::Container, "update", "abc");
+        assert!(!client_knows(&update, Some((4, 3)), false));
+        assert!(client_knows(&update, Some((4, 3)), true));
+        assert!(client_knows(&update, Some((5, 0)), false));
+        assert!(client_knows(&update, None, false));
+        let pause = Event::new(EventType::Container, "pause", "abc");
+        assert!(client_knows(&pause, Some((4, 3)), false));
+    }
 }
