@@ -51,6 +51,12 @@ fn event_of(value: &Value) -> Result<Event, Failure> {
     event.name = attributes.remove("name").unwrap_or_default();
     attributes.remove("image");
     event.image = text(&value["from"]);
+    // What libpod's API adds to every event for podman-remote's sake: the pod's ID, and an
+    // exit code that only a death's event has in the log.
+    event.pod_id = attributes.remove("podId").unwrap_or_default();
+    if !matches!(event.status.as_str(), "died" | "exec_died") {
+        attributes.remove("containerExitCode");
+    }
     event.attributes = attributes;
     Ok(event)
 }
@@ -106,7 +112,11 @@ mod tests {
         let mut tagged = Event::new(EventType::Image, "tag", &"cd".repeat(32));
         tagged.name = "localhost/x:1".into();
         let volume = Event::new(EventType::Volume, "create", "data");
-        for event in [died, tagged, volume] {
+        // In a pod: its ID comes back as the event's, not as an attribute, and the API's
+        // exit code for podman-remote (a start has none) is left behind.
+        let mut started = Event::new(EventType::Container, "start", &"ef".repeat(32));
+        started.pod_id = "12".repeat(32);
+        for event in [died, tagged, volume, started] {
             let sent = rpod_api::compat::system::event_json(&event, Flavour::Libpod);
             assert_eq!(event_of(&sent).unwrap(), event);
         }
