@@ -465,6 +465,17 @@ pub fn container_spec(options: &CreateOptions) -> Value {
             .collect();
         put("devices", json!(devices));
     }
+    if !isolation.device_cgroup_rules.is_empty() {
+        // The OCI spec's `LinuxDeviceCgroup`, as podman-remote sends them.
+        let rules: Vec<Value> = isolation
+            .device_cgroup_rules
+            .iter()
+            .map(|r| {
+                json!({"allow": true, "type": r.kind.to_string(), "major": r.major, "minor": r.minor, "access": r.access})
+            })
+            .collect();
+        put("device_cgroup_rule", json!(rules));
+    }
     if !isolation.group_add.is_empty() {
         put("groups", json!(isolation.group_add));
     }
@@ -590,6 +601,7 @@ fn resource_limits(options: &CreateOptions) -> Value {
         .memory("swap", r.memory_swap)
         .memory("reservation", r.memory_reservation)
         .memory("swappiness", r.memory_swappiness)
+        .memory("disableOOMKiller", r.oom_kill_disable.then_some(true))
         .cpus(options.cpus)
         .cpu("shares", r.cpu_shares)
         .cpu("cpus", r.cpuset_cpus.clone())
@@ -904,7 +916,8 @@ mod tests {
             "oci_runtime": "crun", "restart_policy": "on-failure", "restart_tries": 3,
             "healthconfig": {"Test": ["CMD-SHELL", "true"], "Interval": 5000000000, "Retries": 2},
             "health_check_on_failure_action": 3,
-            "resource_limits": {"memory": {"limit": 67108864, "reservation": 1048576, "swappiness": 10},
+            "resource_limits": {"memory": {"limit": 67108864, "reservation": 1048576, "swappiness": 10,
+                                           "disableOOMKiller": true},
                                 "cpu": {"quota": 50000, "period": 100000, "shares": 512, "cpus": "0", "mems": "0"},
                                 "pids": {"limit": 64}, "blockIO": {"weight": 300}},
             "log_configuration": {"driver": "k8s-file", "options": {"max-size": "1048576", "tag": "web"}},
@@ -919,6 +932,8 @@ mod tests {
             "shm_size": 1048576, "sysctl": {"net.ipv4.ip_forward": "1"},
             "r_limits": [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}],
             "devices": [{"path": "/dev/null:/dev/mynull:rw"}], "groups": ["10"],
+            "device_cgroup_rule": [{"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+                                   {"allow": true, "type": "b", "major": 8, "access": "r"}],
             "init": true,
             "mounts": [{"destination": "/site", "type": "bind", "source": "/tmp", "options": ["ro"]},
                        {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}],
@@ -948,6 +963,8 @@ mod tests {
         assert_eq!(spec["name"], "web");
         assert_eq!(spec["pidns"], json!({"nsmode": "host"}));
         assert_eq!(spec["resource_limits"]["cpu"]["quota"], 50000);
+        assert_eq!(spec["resource_limits"]["memory"]["disableOOMKiller"], true);
+        assert_eq!(spec["device_cgroup_rule"][1]["type"], "b");
         assert_eq!(spec["expose"], json!({"53": "tcp,udp", "9000": "tcp"}));
         assert_eq!(
             options.net.exposed,
