@@ -2126,6 +2126,23 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
         rpod.lab_network(name, n);
     }
     let service = Service::start_with(rpod, &["--time", "0"]);
+    // podman-remote's `--network bridge --ip`: the address on the default network, which
+    // it names `default` (it was refused: "unable to find network with name or ID default").
+    let address = service.podman_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "--ip",
+        "10.93.130.77",
+        "demo",
+        "ip",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(address.contains("inet 10.93.130.77/24"), "{address}");
     service.docker_ok(&[
         "run",
         "-d",

@@ -703,6 +703,16 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         crate::compat::create::set_static_ips(&mut join, &options.static_ips.unwrap_or_default())?;
         joins.push(join);
     }
+    // podman-remote's `--network bridge --ip X` names the default network `default`,
+    // which podman's service takes for its default network: alone, its settings are those
+    // of the first network, as the CLI's `--ip` gives them.
+    let mut default_network = NetworkJoin::default();
+    if let [only] = joins.as_slice() {
+        if only.name == "default" && only.interface_name.is_none() {
+            default_network = joins.remove(0);
+            network = Some(NetworkMode::Bridge);
+        }
+    }
     if !joins.is_empty() {
         if !matches!(network, None | Some(NetworkMode::Bridge)) {
             return Err(ApiError::bad_request(
@@ -902,9 +912,10 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             Some("tmpfs") => rpod_engine::ImageVolumes::Tmpfs,
             _ => rpod_engine::ImageVolumes::Anonymous,
         },
-        ip: None,
-        mac_address: None,
-        network_aliases: Vec::new(),
+        ip: default_network.ip,
+        ip6: default_network.ip6,
+        mac_address: default_network.mac,
+        network_aliases: default_network.aliases,
         runtime: non_empty(spec.oci_runtime),
         auto_remove: spec.remove,
         healthcheck: {
@@ -1066,6 +1077,25 @@ mod tests {
 
     fn parse(json: &str) -> ApiResult<CreateOptions> {
         create_options(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn podman_remotes_default_network_takes_the_first_networks_settings() {
+        // `podman-remote run --network bridge --ip 10.89.0.9 --network-alias db`, as sent.
+        let options = parse(r#"{"image":"x","netns":{"nsmode":"bridge"},"Networks":{"default":{"static_ips":["10.89.0.9"],"aliases":["db"],"static_mac":"92:d0:c6:0a:29:33"}}}"#).unwrap();
+        assert_eq!(options.network, Some(NetworkMode::Bridge));
+        assert!(
+            options.net.networks.is_empty(),
+            "{:?}",
+            options.net.networks
+        );
+        assert_eq!(options.ip, Some("10.89.0.9".parse().unwrap()));
+        assert_eq!(options.network_aliases, ["db"]);
+        assert_eq!(options.mac_address.as_deref(), Some("92:d0:c6:0a:29:33"));
+        // Beside other networks it is one of them, by that name.
+        let options = parse(r#"{"image":"x","Networks":{"default":{},"lab":{}}}"#).unwrap();
+        assert_eq!(options.net.networks.len(), 2);
+        assert!(options.ip.is_none());
     }
 
     #[test]

@@ -56,9 +56,27 @@ fn network_fields(options: &CreateOptions, spec: &mut Map<String, Value>) {
         spec.insert("netns".into(), netns);
     }
     let net = &options.net;
-    if !net.networks.is_empty() {
-        let networks: Map<String, Value> = net
-            .networks
+    // `--ip`, `--ip6`, `--mac-address` and `--network-alias` on the default network: as
+    // podman-remote sends them, under the name `default`.
+    let default_network = rpod_engine::container::NetworkJoin {
+        name: "default".into(),
+        aliases: options.network_aliases.clone(),
+        ip: options.ip,
+        ip6: options.ip6,
+        mac: options.mac_address.clone(),
+        interface_name: None,
+    };
+    let default_set = options.ip.is_some()
+        || options.ip6.is_some()
+        || options.mac_address.is_some()
+        || !options.network_aliases.is_empty();
+    let networks = if net.networks.is_empty() && default_set {
+        std::slice::from_ref(&default_network)
+    } else {
+        net.networks.as_slice()
+    };
+    if !networks.is_empty() {
+        let networks: Map<String, Value> = networks
             .iter()
             .map(|join| {
                 let mut entry = Map::new();
@@ -982,6 +1000,26 @@ mod tests {
         let (spec, losses) = container_spec_and_losses(&made);
         assert!(losses.is_empty(), "{losses:?}");
         assert_eq!(spec["create_working_dir"], true);
+    }
+
+    /// `--ip`, `--mac-address` and `--network-alias` on the default network go as
+    /// podman-remote sends them (the network `default`) and read back the same.
+    #[test]
+    fn the_default_networks_settings_read_back_whole() {
+        let options = CreateOptions {
+            image: Some("busybox".into()),
+            network: Some(NetworkMode::Bridge),
+            ip: Some("10.89.0.9".parse().unwrap()),
+            mac_address: Some("92:d0:c6:0a:29:33".into()),
+            network_aliases: vec!["db".into()],
+            ..Default::default()
+        };
+        let (spec, losses) = container_spec_and_losses(&options);
+        assert!(losses.is_empty(), "{losses:?}\n{spec:#}");
+        assert_eq!(
+            spec["Networks"]["default"]["static_ips"],
+            json!(["10.89.0.9"])
+        );
     }
 
     /// `--read-only` with `--read-only-tmpfs` (on by default) is sent as podman 4's clients
