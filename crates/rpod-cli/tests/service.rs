@@ -1433,6 +1433,23 @@ fn podman_remote_manages_pods() {
     // The first container starts the infra container, and its output is all there.
     let out = service.podman_ok(&["run", "--rm", "--pod", "team", "demo", "hostname"]);
     assert_eq!(out, "team\n");
+    // `--pod new:NAME` makes the pod first, its user namespace mode `default` (refused
+    // before); `--conmon-pidfile` is written on the service's host (refused before).
+    let monitor_pid = service.rpod.dir.path().join("monitor.pid");
+    let out = service.podman_ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "new:fresh",
+        "--conmon-pidfile",
+        &monitor_pid.display().to_string(),
+        "demo",
+        "hostname",
+    ]);
+    assert_eq!(out, "fresh\n");
+    let pid = std::fs::read_to_string(&monitor_pid).unwrap();
+    assert!(pid.trim().parse::<u32>().is_ok_and(|p| p > 1), "{pid:?}");
+    service.podman_ok(&["pod", "rm", "-f", "fresh"]);
     // It would end with 3 on the stop signal: -t 0 kills it at once instead.
     let member = "trap 'exit 3' TERM; while :; do sleep 0.1; done";
     service.podman_ok(&[

@@ -251,6 +251,8 @@ pub struct SpecGenerator {
     pub oom_score_adj: Option<i32>,
     /// `--timeout`: seconds the container may run.
     pub timeout: Option<u32>,
+    /// `--conmon-pidfile`: where the monitor's PID is written at each start.
+    pub conmon_pid_file: String,
     pub image: String,
     pub raw_image_name: String,
     pub command: Option<Vec<String>>,
@@ -570,7 +572,8 @@ pub(crate) fn user_namespace(
         .and_then(|u| u.get("nsmode"))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !matches!(nsmode, "" | "host" | "private" | "auto") {
+    // `default` (podman-remote's `--pod new:` pod): containers.conf's mode, the host's here.
+    if !matches!(nsmode, "" | "default" | "host" | "private" | "auto") {
         return Err(ApiError::unsupported(format!(
             "user namespace mode {nsmode:?} (a user namespace is made with auto, or with --uidmap and --gidmap)"
         )));
@@ -872,8 +875,18 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         &spec.secret_env.clone().unwrap_or_default(),
     )?;
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
+    let conmon_pidfile = match non_empty(spec.conmon_pid_file).map(PathBuf::from) {
+        Some(path) if path.is_relative() => {
+            return Err(ApiError::bad_request(format!(
+                "conmon_pid_file {}: a path on the service's host must be absolute",
+                path.display()
+            )))
+        }
+        path => path,
+    };
     Ok(CreateOptions {
         image: Some(image),
+        conmon_pidfile,
         rootfs: None,
         name: non_empty(spec.name),
         pod: non_empty(spec.pod),
@@ -1096,6 +1109,17 @@ mod tests {
         let options = parse(r#"{"image":"x","Networks":{"default":{},"lab":{}}}"#).unwrap();
         assert_eq!(options.net.networks.len(), 2);
         assert!(options.ip.is_none());
+    }
+
+    #[test]
+    fn a_monitor_pid_file_is_an_absolute_path_on_the_services_host() {
+        let options = parse(r#"{"image":"x","conmon_pid_file":"/run/mon.pid"}"#).unwrap();
+        assert_eq!(
+            options.conmon_pidfile.as_deref(),
+            Some(std::path::Path::new("/run/mon.pid"))
+        );
+        let relative = parse(r#"{"image":"x","conmon_pid_file":"mon.pid"}"#).unwrap_err();
+        assert_eq!(relative.status, 400, "{}", relative.message);
     }
 
     #[test]

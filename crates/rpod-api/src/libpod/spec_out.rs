@@ -388,6 +388,9 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     if let Some(adj) = options.oom_score_adj {
         put("oom_score_adj", json!(adj));
     }
+    if let Some(path) = &options.conmon_pidfile {
+        put("conmon_pid_file", json!(path));
+    }
     if let Some(timeout) = options.timeout {
         put("timeout", json!(timeout));
     }
@@ -929,6 +932,7 @@ mod tests {
             "terminal": true, "stdin": true, "work_dir": "/srv", "user": "1000:100",
             "hostname": "front", "labels": {"team": "web"}, "annotations": {"org.x/y": "z"},
             "stop_signal": 2, "stop_timeout": 7, "oom_score_adj": 100, "timeout": 60,
+            "conmon_pid_file": "/run/web-monitor.pid",
             "privileged": false, "cap_add": ["CAP_NET_ADMIN"], "cap_drop": ["CAP_CHOWN"],
             "no_new_privileges": true, "mask": ["/opt"], "read_only_filesystem": true,
             "oci_runtime": "crun", "restart_policy": "on-failure", "restart_tries": 3,
