@@ -4397,6 +4397,15 @@ fn run_settings_through_both_apis() {
         host.get("Init").is_none() && host.get("Sysctls").is_none(),
         "{host}"
     );
+    // Docker's stop timeout -1: however long it takes (it was refused).
+    let patient = service.docker_ok(&["create", "--stop-timeout", "-1", "demo", "true"]);
+    assert_eq!(
+        service
+            .docker_ok(&["inspect", "-f", "{{.Config.StopTimeout}}", patient.trim()])
+            .trim(),
+        "-1"
+    );
+    service.docker_ok(&["rm", patient.trim()]);
     let spec = |id: &str| -> serde_json::Value {
         let path = service.rpod.inspect(id, "{{.OCIConfigPath}}");
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

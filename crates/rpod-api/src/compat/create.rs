@@ -855,6 +855,8 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
     };
     let stop_timeout = match body.stop_timeout {
         None => None,
+        // Docker's "wait for the container however long it takes".
+        Some(-1) => Some(u32::MAX),
         Some(t) if (0..=i64::from(u32::MAX)).contains(&t) => Some(t as u32),
         Some(t) => return Err(ApiError::bad_request(format!("invalid StopTimeout {t}"))),
     };
@@ -1066,6 +1068,18 @@ mod tests {
         // `--userns host`: what rpod's containers have anyway.
         let host = parse(r#"{"Image":"x","HostConfig":{"UsernsMode":"host"}}"#).unwrap();
         assert!(host.id_mappings.is_none() && host.userns_auto.is_none());
+    }
+
+    #[test]
+    fn a_stop_timeout_of_minus_one_waits_for_ever() {
+        let options = parse(r#"{"Image":"x","StopTimeout":-1}"#).unwrap();
+        assert_eq!(options.stop_timeout, Some(u32::MAX));
+        assert_eq!(
+            parse(r#"{"Image":"x","StopTimeout":-2}"#)
+                .unwrap_err()
+                .status,
+            400
+        );
     }
 
     #[test]

@@ -327,7 +327,8 @@ pub fn container_inspect(
             "Healthcheck": base.config.healthcheck,
             "Labels": c.labels,
             "StopSignal": base.config.stop_signal,
-            "StopTimeout": c.stop_timeout,
+            // (Docker's -1, "however long it takes", is kept as the longest wait.)
+            "StopTimeout": match c.stop_timeout { u32::MAX => -1, t => i64::from(t) },
             "ExposedPorts": if c.net.exposed.is_empty() {
                 Value::Null
             } else {
