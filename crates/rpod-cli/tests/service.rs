@@ -4406,6 +4406,22 @@ fn run_settings_through_both_apis() {
         "-1"
     );
     service.docker_ok(&["rm", patient.trim()]);
+    // Whether a spec's resources allow a device rule.
+    let allows = |resources: &serde_json::Value,
+                  kind: &str,
+                  major: i64,
+                  minor: Option<i64>,
+                  access: &str| {
+        resources["devices"].as_array().is_some_and(|rules| {
+            rules.iter().any(|r| {
+                r["type"] == kind
+                    && r["major"] == major
+                    && r["minor"] == serde_json::json!(minor)
+                    && r["access"] == access
+                    && r["allow"] == true
+            })
+        })
+    };
     let spec = |id: &str| -> serde_json::Value {
         let path = service.rpod.inspect(id, "{{.OCIConfigPath}}");
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -4416,18 +4432,7 @@ fn run_settings_through_both_apis() {
     assert_eq!(docker_spec["annotations"]["team"], "blue");
     let resources = &docker_spec["linux"]["resources"];
     assert_eq!(resources["memory"]["disableOOMKiller"], true, "{resources}");
-    assert!(
-        resources["devices"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["type"] == "c"
-                && r["major"] == 10
-                && r["minor"] == 200
-                && r["access"] == "rwm"
-                && r["allow"] == true),
-        "{resources}"
-    );
+    assert!(allows(resources, "c", 10, Some(200), "rwm"), "{resources}");
     assert_eq!(service.rpod.inspect(id, "{{.OCIRuntime}}"), "crun");
     service.docker_ok(&["rm", id]);
     let out = service.docker_out(&["run", "--rm", "--volume-driver", "flocker", "demo", "true"]);
@@ -4448,17 +4453,7 @@ fn run_settings_through_both_apis() {
     service.podman_ok(&["start", "-a", id]);
     let resources = &spec(id)["linux"]["resources"];
     assert_eq!(resources["memory"]["disableOOMKiller"], true, "{resources}");
-    assert!(
-        resources["devices"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["type"] == "b"
-                && r["major"] == 7
-                && r["minor"].is_null()
-                && r["access"] == "r"),
-        "{resources}"
-    );
+    assert!(allows(resources, "b", 7, None, "r"), "{resources}");
     service.podman_ok(&["rm", id]);
     // podman-remote's --tz (the service host's zone file), --security-opt label=disable
     // and apparmor=unconfined (what rpod does anyway); they were refused.

@@ -711,7 +711,10 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     // of the first network, as the CLI's `--ip` gives them.
     let mut default_network = NetworkJoin::default();
     if let [only] = joins.as_slice() {
-        if only.name == "default" && only.interface_name.is_none() {
+        if only.name == "default"
+            && only.interface_name.is_none()
+            && matches!(network, None | Some(NetworkMode::Bridge))
+        {
             default_network = joins.remove(0);
             network = Some(NetworkMode::Bridge);
         }
@@ -1105,6 +1108,9 @@ mod tests {
         assert_eq!(options.ip, Some("10.89.0.9".parse().unwrap()));
         assert_eq!(options.network_aliases, ["db"]);
         assert_eq!(options.mac_address.as_deref(), Some("92:d0:c6:0a:29:33"));
+        // With another network mode it is refused, as any network to join is.
+        let none = parse(r#"{"image":"x","netns":{"nsmode":"none"},"Networks":{"default":{}}}"#);
+        assert_eq!(none.unwrap_err().status, 400);
         // Beside other networks it is one of them, by that name.
         let options = parse(r#"{"image":"x","Networks":{"default":{},"lab":{}}}"#).unwrap();
         assert_eq!(options.net.networks.len(), 2);
