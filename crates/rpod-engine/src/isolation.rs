@@ -404,10 +404,6 @@ impl DeviceRule {
         let [kind, numbers, access] = words.as_slice() else {
             return Err(invalid());
         };
-        let kind = match *kind {
-            "a" | "b" | "c" => kind.chars().next().unwrap_or('a'),
-            _ => return Err(invalid()),
-        };
         let (major, minor) = numbers.split_once(':').ok_or_else(invalid)?;
         let number = |n: &str| -> Result<Option<i64>> {
             match n {
@@ -415,13 +411,29 @@ impl DeviceRule {
                 n => n.parse::<i64>().map(Some).map_err(|_| invalid()),
             }
         };
+        Self::new(kind, number(major)?, number(minor)?, access).map_err(|_| invalid())
+    }
+
+    /// A rule of its parts (`None` for `*`), checked: the type `a`, `b` or `c`, the
+    /// access letters of `rwm`.
+    pub fn new(kind: &str, major: Option<i64>, minor: Option<i64>, access: &str) -> Result<Self> {
+        let kind = match kind {
+            "a" | "b" | "c" => kind.chars().next().unwrap_or('a'),
+            _ => {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid device cgroup rule type {kind:?}: a, b or c"
+                )))
+            }
+        };
         if access.is_empty() || !access.chars().all(|c| "rwm".contains(c)) {
-            return Err(invalid());
+            return Err(EngineError::InvalidArg(format!(
+                "invalid device cgroup rule access {access:?}: letters of rwm"
+            )));
         }
         Ok(DeviceRule {
             kind,
-            major: number(major)?,
-            minor: number(minor)?,
+            major,
+            minor,
             access: access.to_string(),
         })
     }

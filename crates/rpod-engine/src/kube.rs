@@ -321,9 +321,6 @@ struct ConfigMapKeyRef {
 #[serde(rename_all = "camelCase")]
 struct FieldRef {
     field_path: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    api_version: Option<String>,
 }
 
 /// `valueFrom.resourceFieldRef`: the container's limit or request of a resource.
@@ -2468,6 +2465,11 @@ spec:
             (
                 "{resourceFieldRef: {containerName: other, resource: limits.cpu}}",
                 "containerName",
+            ),
+            // A zero divisor is no quantity: no endless quotient.
+            (
+                "{resourceFieldRef: {resource: limits.memory, divisor: 0}}",
+                "not more than zero",
             ),
         ] {
             let refused = yaml.replace("{fieldRef: {fieldPath: metadata.name}}", from);

@@ -300,6 +300,10 @@ pub fn check(config: &ContainerConfig) -> Result<()> {
 /// runtimes fall back to `io.weight`; there, and without a blkio hierarchy, the runtime
 /// speaks for itself.)
 pub fn check_host(r: &Resources, cgroup_root: &Path) -> Result<()> {
+    // Nothing to look at on the host for most containers.
+    if r.blkio_weight.is_none() && r.blkio_weight_device.is_empty() {
+        return Ok(());
+    }
     let blkio = cgroup_root.join("blkio");
     if crate::pod_cgroups::unified(cgroup_root) || !blkio.is_dir() {
         return Ok(());

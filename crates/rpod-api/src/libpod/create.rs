@@ -158,19 +158,18 @@ impl SpecDeviceRule {
                 "a device cgroup rule that denies (rules allow devices beyond the defaults)",
             ));
         }
-        let number = |n: Option<i64>| n.map_or_else(|| "*".to_string(), |n| n.to_string());
+        // The OCI spec leaves the type out for all devices.
         let kind = if self.kind.is_empty() {
             "a"
         } else {
             &self.kind
         };
-        let text = format!(
-            "{kind} {}:{} {}",
-            number(self.major),
-            number(self.minor),
-            self.access
-        );
-        Ok(rpod_engine::isolation::DeviceRule::parse(&text)?)
+        Ok(rpod_engine::isolation::DeviceRule::new(
+            kind,
+            self.major,
+            self.minor,
+            &self.access,
+        )?)
     }
 }
 
