@@ -3474,11 +3474,61 @@ fn commit_history_and_image_prune_through_both_apis() {
     assert!(service
         .docker_ok(&["images", "--format", "{{.Repository}}"])
         .contains("psnap"));
-    // A commit of a container that does not exist, or with a config body, is refused.
+    // A commit of a container that does not exist is refused.
     assert!(!service
         .docker_out(&["commit", "ghost", "x:1"])
         .status
         .success());
+    // Docker's body (docker-py's `commit(conf=...)`): a config the container's settings
+    // complete, the changes applied after it.
+    let body = r#"{"Env":["FOO=given","ADDED=1"],"Cmd":["sh","-c","echo $FOO $ADDED"],
+        "Labels":{"given":"yes"},"ExposedPorts":{"8080/tcp":{}},"Hostname":"",
+        "Healthcheck":{"Test":["CMD","true"],"Interval":5000000000}}"#;
+    let reply = service.http(
+        "POST",
+        "/v1.43/commit?container=maker&repo=conf&tag=1&changes=LABEL%20changed%3D1",
+        body.as_bytes(),
+    );
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(service.docker_ok(&["run", "--rm", "conf:1"]), "given 1\n");
+    let config = |format: &str| {
+        service
+            .docker_ok(&["image", "inspect", "-f", format, "conf:1"])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        config("{{json .Config.Labels}}"),
+        r#"{"changed":"1","given":"yes"}"#
+    );
+    assert_eq!(
+        config("{{json .Config.ExposedPorts}}"),
+        r#"{"8080/tcp":{}}"#
+    );
+    assert_eq!(
+        config("{{json .Config.Healthcheck}}"),
+        r#"{"Test":["CMD","true"],"Interval":5000000000}"#
+    );
+    // The container's variables the body does not set are kept.
+    assert!(config("{{json .Config.Env}}").contains("PATH="));
+    // What is no part of an image's config, and bad values, are refused.
+    for (body, said) in [
+        (r#"{"Hostname":"box"}"#, "Hostname"),
+        (r#"{"StopSignal":"SIGNOPE"}"#, "SIGNOPE"),
+        (r#"{"Volumes":{"relative":{}}}"#, "relative"),
+    ] {
+        let reply = service.http("POST", "/commit?container=maker&repo=bad", body.as_bytes());
+        assert_eq!(reply.status, 400, "{body}");
+        assert!(
+            String::from_utf8_lossy(&reply.body).contains(said),
+            "{body}"
+        );
+    }
     // Prune: unnamed unused images go; with -a every unused one.
     service.docker_ok(&["rmi", "snap:1"]);
     let unnamed = service.docker_ok(&["commit", "maker"]);

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod at_once;
 mod child;
+pub mod commit_config;
 pub mod config;
 pub mod confined;
 pub mod container;

@@ -23,7 +23,7 @@ pub enum StrSlice {
 }
 
 impl StrSlice {
-    fn into_vec(self) -> Vec<String> {
+    pub fn into_vec(self) -> Vec<String> {
         match self {
             StrSlice::One(s) => vec![s],
             StrSlice::Many(v) => v,

@@ -295,8 +295,8 @@ pub fn prune(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 }
 
 /// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=` (libpod's too): a
-/// new image from a container's changes. Docker's body (a config to apply) is accepted
-/// only empty: `changes` carries what to change.
+/// new image from a container's changes. Docker's body is a config for the image, which
+/// the container's settings complete (`GivenConfig`); `changes` apply after it.
 pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let container = ex
         .req
@@ -305,13 +305,7 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .ok_or_else(|| ApiError::bad_request("the container parameter is required"))?
         .to_string();
     let body: serde_json::Value = ex.body_json_or_default()?;
-    if let Some(fields) = body.as_object() {
-        if let Some((key, _)) = fields.iter().find(|(_, v)| !super::create::zeroish(v)) {
-            return Err(ApiError::unsupported(format!(
-                "a config in the commit body ({key}); use the changes parameter"
-            )));
-        }
-    }
+    let given_config = given_config(body)?;
     let text = |name: &str| {
         ex.req
             .query(name)
@@ -350,6 +344,7 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             (None, Flavour::Libpod) => ImageFormat::Oci,
             (None, _) => ImageFormat::Docker,
         },
+        given_config,
         ..Default::default()
     };
     let image = context.engine.commit(&container, &options)?;
@@ -359,4 +354,66 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         _ => format!("sha256:{}", image.id),
     };
     ex.json(201, &json!({ "Id": id }))
+}
+
+/// The image config fields of Docker's commit body; the rest of its `Config` (a
+/// container's hostname, terminal, streams...) is no part of an image and is refused unless
+/// unset.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CommitBody {
+    user: String,
+    exposed_ports: Option<serde_json::Map<String, serde_json::Value>>,
+    env: Option<Vec<String>>,
+    entrypoint: Option<super::create::StrSlice>,
+    cmd: Option<super::create::StrSlice>,
+    volumes: Option<serde_json::Map<String, serde_json::Value>>,
+    working_dir: String,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    stop_signal: String,
+    healthcheck: Option<serde_json::Value>,
+    on_build: Option<Vec<String>>,
+    shell: Option<Vec<String>>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Docker's commit body as a config for the engine; none when it gives nothing.
+fn given_config(
+    body: serde_json::Value,
+) -> ApiResult<Option<rpod_engine::commit_config::GivenConfig>> {
+    if body.is_null() {
+        return Ok(None);
+    }
+    let body: CommitBody = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("the commit's config: {e}")))?;
+    if let Some((key, _)) = body.rest.iter().find(|(_, v)| !super::create::zeroish(v)) {
+        return Err(ApiError::unsupported(format!(
+            "{key} in the commit's config (not part of an image's config)"
+        )));
+    }
+    let keys = |map: Option<serde_json::Map<String, serde_json::Value>>| -> Vec<String> {
+        map.map(|m| m.into_iter().map(|(key, _)| key).collect())
+            .unwrap_or_default()
+    };
+    let given = rpod_engine::commit_config::GivenConfig {
+        user: body.user,
+        exposed_ports: keys(body.exposed_ports),
+        env: body.env.unwrap_or_default(),
+        entrypoint: body.entrypoint.map(super::create::StrSlice::into_vec),
+        cmd: body
+            .cmd
+            .map(super::create::StrSlice::into_vec)
+            .unwrap_or_default(),
+        volumes: keys(body.volumes),
+        working_dir: body.working_dir,
+        labels: body.labels.unwrap_or_default(),
+        stop_signal: body.stop_signal,
+        healthcheck: body
+            .healthcheck
+            .filter(|check| !super::create::zeroish(check)),
+        on_build: body.on_build.unwrap_or_default(),
+        shell: body.shell.unwrap_or_default(),
+    };
+    Ok((given != Default::default()).then_some(given))
 }

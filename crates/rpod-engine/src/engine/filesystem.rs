@@ -44,6 +44,8 @@ pub struct CommitOptions {
     pub omit_history: bool,
     /// A build's steps before this one that changed only the config (`NewImage`'s).
     pub config_steps: Vec<String>,
+    /// Docker's commit body: a config completed by the container's, before `changes`.
+    pub given_config: Option<crate::commit_config::GivenConfig>,
 }
 
 /// Paths rpod (or the runtime, for rpod's mounts) creates in a container's upper directory
@@ -336,6 +338,16 @@ impl Engine {
             }
             config.set_volumes((!volumes.is_empty()).then_some(volumes));
         }
+        let mut docker_fields = match options.format {
+            image::ImageFormat::Oci => None,
+            image::ImageFormat::Docker => Some(match &options.docker_fields {
+                Some(fields) => fields.clone(),
+                None => self.commit_docker_fields(&record, &base)?,
+            }),
+        };
+        if let Some(given) = &options.given_config {
+            given.apply(&mut config, docker_fields.as_mut())?;
+        }
         // ONBUILD goes into a Docker-format image's own fields; an OCI image has no place
         // for it, so it is dropped with a warning, as podman does.
         let mut on_build = Vec::new();
@@ -390,17 +402,10 @@ impl Engine {
             created: options.timestamp,
             omit_history: options.omit_history,
             config_steps: options.config_steps.clone(),
-            docker: match options.format {
-                image::ImageFormat::Oci => None,
-                image::ImageFormat::Docker => {
-                    let mut fields = match &options.docker_fields {
-                        Some(fields) => fields.clone(),
-                        None => self.commit_docker_fields(&record, &base)?,
-                    };
-                    fields.on_build.extend(on_build);
-                    Some(fields)
-                }
-            },
+            docker: docker_fields.map(|mut fields| {
+                fields.on_build.extend(on_build);
+                fields
+            }),
             ..Default::default()
         };
         let committed = {
