@@ -3035,6 +3035,10 @@ pub struct KubePlayArgs {
     pub context_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub registry: RegistryFlags,
+    /// `kube down` instead: stop and remove the pods the file made (podman's older
+    /// spelling, hidden as in podman; the other flags are not read then).
+    #[arg(long, hide = true)]
+    pub down: bool,
     /// The YAML file, or - for standard input.
     pub file: String,
 }

@@ -1231,7 +1231,8 @@ spec:
     assert!(err.contains("shop"), "{err}");
     rpod.ok(&["play", "kube", "--replace", "--start=false", &file]);
     assert_eq!(pod_field(&rpod, "shop", "{{.State}}"), "Created");
-    let out = rpod.ok(&["kube", "down", &file]);
+    // podman's older spelling of `kube down`.
+    let out = rpod.ok(&["play", "kube", "--down", &file]);
     assert!(
         out.starts_with("Pods stopped:\n") && out.contains("Pods removed:\n"),
         "{out}"

@@ -5457,7 +5457,10 @@ fn rpod_remote_plays_kubernetes_yaml() {
         service.rpod.inspect("remote-main", "{{.State.Status}}"),
         "created"
     );
-    let out = pipe_through(&mut service.remote(&["kube", "down", "-"]), yaml.as_bytes());
+    let out = pipe_through(
+        &mut service.remote(&["play", "kube", "--down", "-"]),
+        yaml.as_bytes(),
+    );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(service.rpod.ok(&["pod", "ps", "-q"]), "");
     // What would need this side's files is refused by name; the service's refusals too.

@@ -27,6 +27,9 @@ pub(crate) fn read_yaml(file: &str) -> Result<String, crate::exit::Failure> {
 }
 
 pub fn play(engine: &Engine, args: KubePlayArgs) -> Outcome {
+    if args.down {
+        return down(engine, KubeDownArgs { file: args.file });
+    }
     let yaml = read_yaml(&args.file)?;
     let quiet = args.quiet;
     let mut progress = |line: &str| {

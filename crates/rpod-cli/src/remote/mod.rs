@@ -347,6 +347,9 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
             only(&path, leaf, manifests::FLAGS)?;
             manifests::manifest(c, &command)
         }
+        Command::Kube(KubeCommand::Play(a)) | Command::Play(PlayCommand::Kube(a)) if a.down => {
+            kube::down(c, &crate::cli::KubeDownArgs { file: a.file })
+        }
         Command::Kube(KubeCommand::Play(a)) | Command::Play(PlayCommand::Kube(a)) => {
             only(&path, leaf, kube::PLAY_FLAGS)?;
             kube::play(c, &a)
