@@ -336,10 +336,14 @@ pub fn libpod_push(context: &Context, ex: &mut Exchange, name: &str) -> ApiResul
     // podman 4's client takes `stream` and `error` lines only (later ones also read a
     // `manifestdigest`): the digest is said in words.
     let last = match pushed {
-        Ok(digest) => json!({ "stream": format!("Pushed manifest {digest}\n") }),
-        Err(e) => json!({ "error": e.to_string() }),
+        // A push to the service's own files (`dir:PATH`...) has no digest to say.
+        Ok(digest) if digest.is_empty() => None,
+        Ok(digest) => Some(json!({ "stream": format!("Pushed manifest {digest}\n") })),
+        Err(e) => Some(json!({ "error": e.to_string() })),
     };
-    send_line(&mut body, &last);
+    if let Some(last) = last {
+        send_line(&mut body, &last);
+    }
     let _ = body.finish();
     Ok(())
 }

@@ -2756,9 +2756,9 @@ pub struct PushArgs {
     /// How layers are compressed: gzip (default), zstd or none (zstd and none: OCI only).
     #[arg(long = "compression-format", default_value = "gzip")]
     pub compression_format: String,
-    /// podman's compression of a `dir:` destination, which a registry push has not:
-    /// accepted, no effect (as podman's push to a registry).
-    #[arg(long, hide = true)]
+    /// Gzip-compress the layers written to a `dir:` destination (a registry push follows
+    /// --compression-format).
+    #[arg(long)]
     pub compress: bool,
     /// Accepted for Docker's scripts; does nothing (as podman).
     #[arg(long = "disable-content-trust", hide = true, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]

@@ -474,6 +474,78 @@ fn pull_takes_local_transports() {
 }
 
 #[test]
+fn push_writes_local_transports() {
+    let source = Rpod::with_image("runc");
+    let id = image_id(&source, "demo");
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    for destination in [
+        format!("dir:{}", at("dir")),
+        format!("oci:{}:v1", at("layout")),
+        format!("docker-archive:{}:saved/demo:v2", at("docker.tar")),
+        format!("oci-archive:{}", at("oci.tar")),
+    ] {
+        source.ok(&["push", "demo", &destination]);
+    }
+    source.ok(&["push", "--compress", "demo", &format!("dir:{}", at("gz"))]);
+    // The compressed layer is a gzip stream, the plain one a tar.
+    let first_bytes = |dir: &str| -> Vec<[u8; 2]> {
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(format!("{}/manifest.json", at(dir))).unwrap())
+                .unwrap();
+        manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|layer| {
+                let digest = layer["digest"].as_str().unwrap();
+                let blob = std::fs::read(format!("{}/{}", at(dir), &digest[7..])).unwrap();
+                [blob[0], blob[1]]
+            })
+            .collect()
+    };
+    assert!(first_bytes("gz").iter().all(|b| *b == [0x1f, 0x8b]));
+    assert!(first_bytes("dir").iter().all(|b| *b != [0x1f, 0x8b]));
+    // Each reads back as the same image, under the name it was given.
+    let target = Rpod::new("runc");
+    for (transport, name) in [
+        (format!("dir:{}", at("dir")), None),
+        (format!("dir:{}", at("gz")), None),
+        (format!("oci:{}:v1", at("layout")), None),
+        (
+            format!("docker-archive:{}", at("docker.tar")),
+            Some("saved/demo:v2"),
+        ),
+        (format!("oci-archive:{}", at("oci.tar")), None),
+    ] {
+        assert_eq!(target.ok(&["pull", &transport]).trim(), id, "{transport}");
+        if let Some(name) = name {
+            assert_eq!(image_id(&target, name), id);
+        }
+        target.ok(&["rmi", "-f", &id]);
+    }
+    // What such a destination cannot be given is refused, and nothing is written.
+    for (args, said) in [
+        (vec!["--digestfile", "digest"], "--digestfile"),
+        (vec!["--format", "oci"], "not the format asked for"),
+        (vec!["--compression-format", "zstd"], "zstd"),
+    ] {
+        let destination = format!("dir:{}", at("refused"));
+        let mut line = vec!["push"];
+        line.extend(args);
+        line.extend(["demo", &destination]);
+        let err = source.fails(&line, 125);
+        assert!(err.contains(said), "{line:?}: {err}");
+        assert!(!dir.path().join("refused").exists(), "{line:?}");
+    }
+    let err = source.fails(
+        &["push", "--compress", "demo", &format!("oci:{}", at("oci2"))],
+        125,
+    );
+    assert!(err.contains("--compress is for a dir:"), "{err}");
+}
+
+#[test]
 fn save_to_standard_output() {
     let rpod = Rpod::with_image("runc");
     let out = rpod.command(&["save", "demo"]).output().unwrap();

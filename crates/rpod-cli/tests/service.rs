@@ -4985,6 +4985,30 @@ fn docker_and_podman_remote_pull_push_and_log_in_through_the_service() {
     assert_eq!(id.trim(), service.rpod.inspect("demo", "{{.Id}}"));
     let out = service.podman_out(&["pull", "--tls-verify=false", &again]);
     assert!(!out.status.success(), "pulled without credentials: {out:?}");
+    // A destination on the service's host: podman-remote's and rpod's pushes write it
+    // there; it has no digest for --digestfile.
+    let local = tempfile::tempdir().unwrap();
+    let dir = local.path().join("dir");
+    service.podman_ok(&["push", "demo", &format!("dir:{}", dir.display())]);
+    assert!(dir.join("manifest.json").is_file());
+    let archive = format!("oci-archive:{}", local.path().join("oci.tar").display());
+    service.remote_ok(&["push", "demo", &archive]);
+    assert_eq!(
+        service.rpod.ok(&["pull", "-q", &archive]).trim(),
+        service.rpod.inspect("demo", "{{.Id}}")
+    );
+    let out = service.remote_out(&[
+        "push",
+        "--digestfile",
+        &local.path().join("digest").display().to_string(),
+        "demo",
+        &format!("dir:{}", local.path().join("other").display()),
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--digestfile"),
+        "{out:?}"
+    );
     // An error after the progress began ends the stream, and podman-remote says it.
     let out = service.podman_out(&[
         "pull",

@@ -105,10 +105,21 @@ pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), 
 }
 
 pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
+    let local = args
+        .destination
+        .as_deref()
+        .and_then(rpod_engine::LocalSource::parse);
+    if let (Some(target), Some(_)) = (&local, &args.digestfile) {
+        return Err(usage(format!(
+            "--digestfile is for a push to a registry, not to {}",
+            target.format.transport()
+        )));
+    }
     let options = PushOptions {
         registry: registry_options(&args.registry)?,
         format: args.format.as_deref().map(str::parse).transpose()?,
         compression: args.compression_format.parse()?,
+        compress_directory: args.compress,
         ..signing_options(&args.signing)?
     };
     let mut progress = progress_printer(args.quiet);

@@ -207,6 +207,17 @@ pub fn pull_image(
 /// `--tls-verify` and `--creds`, which go with the request; its progress on stderr unless
 /// `-q`, the manifest's digest written to `--digestfile` here.
 pub fn push(client: &mut Client, args: &PushArgs) -> Outcome {
+    // A destination of the service's host (`dir:PATH`...) has no digest to report.
+    let local = args
+        .destination
+        .as_deref()
+        .and_then(rpod_engine::LocalSource::parse);
+    if let (Some(target), Some(_)) = (&local, &args.digestfile) {
+        return Err(usage(format!(
+            "--digestfile is for a push to a registry, not to {}",
+            target.format.transport()
+        )));
+    }
     let mut query = vec![
         format!("quiet={}", args.quiet),
         format!("compressionFormat={}", encode(&args.compression_format)),
@@ -233,6 +244,9 @@ pub fn push(client: &mut Client, args: &PushArgs) -> Outcome {
     })?;
     if !ended {
         return Ok(ENGINE_ERROR);
+    }
+    if local.is_some() {
+        return Ok(0);
     }
     let digest =
         digest.ok_or_else(|| usage("the service's push ended without the image's digest"))?;

@@ -25,7 +25,8 @@ const OTHER_TRANSPORTS: &[&str] = &[
     "tarball",
 ];
 
-/// A reference as typed, with `docker://` taken off; other transports are refused.
+/// A reference as typed, with `docker://` taken off; other transports are refused (those
+/// a push writes locally are taken before: `LocalSource`).
 pub(super) fn registry_reference(text: &str) -> Result<Reference> {
     let plain = text.strip_prefix("docker://").unwrap_or(text);
     if let Some((transport, _)) = plain.split_once(':') {
@@ -363,6 +364,10 @@ impl Engine {
         options: &PushOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<String> {
+        if let Some(target) = destination.and_then(super::LocalSource::parse) {
+            self.push_to_local(source, &target, options)?;
+            return Ok(String::new());
+        }
         // The image's files are opened under the image lock and read from those descriptors
         // after it: a long upload does not hold other image work up, and an `rmi` meanwhile
         // does not break it.
@@ -406,6 +411,71 @@ impl Engine {
             &destination.render(image::reference::DEFAULT_DOMAIN),
         );
         Ok(digest)
+    }
+
+    /// A push to a transport of this host (`dir:`, `oci:`, `docker-archive:`,
+    /// `oci-archive:`, with `:NAME` for the last three): the image written there as `save`
+    /// writes it, under NAME when given. `dir:` and docker-archive get a Docker manifest,
+    /// the OCI ones an OCI manifest; a `--format` asking for the other is refused, as are
+    /// signatures (a registry's) and any compression but gzip of `dir:`'s layers.
+    fn push_to_local(
+        &self,
+        source: &str,
+        target: &super::LocalSource,
+        options: &PushOptions,
+    ) -> Result<()> {
+        let format = target.format;
+        let place = format!("{}{}", format.transport(), target.path.display());
+        let refuse = |why: String| Err(EngineError::InvalidArg(why));
+        if options.sign_with.is_some() || options.sign_by_gpg.is_some() {
+            return refuse(format!(
+                "signatures are for a push to a registry, not to {place}"
+            ));
+        }
+        let (writes, written) = match format {
+            image::ArchiveFormat::DockerDir | image::ArchiveFormat::DockerArchive => {
+                (registry::ManifestFormat::DockerV2s2, "Docker's (v2s2)")
+            }
+            image::ArchiveFormat::OciDir | image::ArchiveFormat::OciArchive => {
+                (registry::ManifestFormat::Oci, "an OCI one")
+            }
+        };
+        if options.format.is_some_and(|asked| asked != writes) {
+            return refuse(format!(
+                "{place} gets {written} manifest, not the format asked for"
+            ));
+        }
+        if options.compress_directory && format != image::ArchiveFormat::DockerDir {
+            return refuse(format!("--compress is for a dir: destination, not {place}"));
+        }
+        let refused_compression = match options.compression {
+            registry::LayerCompression::Zstd => Some("zstd"),
+            registry::LayerCompression::None if options.compress_directory => Some("none"),
+            _ => None,
+        };
+        if let Some(compression) = refused_compression {
+            return refuse(format!(
+                "--compression-format {compression}: {place} gets the layers as stored, or gzip-compressed with --compress (dir: only)"
+            ));
+        }
+        let (record, mut names) = self.image_for_save(source)?;
+        if let Some(name) = &target.reference {
+            names = vec![name.clone()];
+        }
+        let images = [(record, names)];
+        if format.is_directory() {
+            return self.save_image_directory(
+                &images,
+                format,
+                &target.path,
+                options.compress_directory,
+            );
+        }
+        let file = std::fs::File::create(&target.path)
+            .map_err(|e| EngineError::io("creating", &target.path, e))?;
+        let mut out = std::io::BufWriter::new(file);
+        self.save_images(&images, format, false, &mut out)?;
+        std::io::Write::flush(&mut out).map_err(|e| EngineError::io("writing", &target.path, e))
     }
 }
 

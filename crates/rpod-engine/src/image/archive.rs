@@ -43,6 +43,16 @@ impl ArchiveFormat {
         matches!(self, ArchiveFormat::OciDir | ArchiveFormat::DockerDir)
     }
 
+    /// The containers/image transport that names it (`dir:` for a docker-dir).
+    pub fn transport(self) -> &'static str {
+        match self {
+            ArchiveFormat::DockerArchive => "docker-archive:",
+            ArchiveFormat::OciArchive => "oci-archive:",
+            ArchiveFormat::OciDir => "oci:",
+            ArchiveFormat::DockerDir => "dir:",
+        }
+    }
+
     /// Whether it holds one image only (several go into a docker-archive).
     pub fn holds_one_image(self) -> bool {
         self != ArchiveFormat::DockerArchive

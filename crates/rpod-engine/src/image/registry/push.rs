@@ -98,6 +98,9 @@ pub struct PushOptions {
     /// The manifest format; none pushes the image in its own (`ImageRecord::format`).
     pub format: Option<ManifestFormat>,
     pub compression: LayerCompression,
+    /// podman's `--compress`: a `dir:` destination's layers gzip-compressed (they are
+    /// written as stored, uncompressed, otherwise).
+    pub compress_directory: bool,
 }
 
 impl PushOptions {
