@@ -757,6 +757,70 @@ fn volume_options_of_the_local_driver() {
 }
 
 #[test]
+fn a_volume_mount_makes_its_volume_with_the_options_given() {
+    let rpod = Rpod::with_image("crun");
+    let tmpfs_of = |size: &str| {
+        format!(
+            r#"type=volume,src=fresh,dst=/t,volume-opt=type=tmpfs,volume-opt=device=tmpfs,"volume-opt=o=size={size},mode=0700",volume-label=team=db"#
+        )
+    };
+    let df = ["sh", "-c", "df -k /t | tail -1; stat -c %a /t"];
+    let sized = |out: &str| {
+        let first = out.lines().next().unwrap_or_default().to_string();
+        assert!(first.starts_with("tmpfs"), "{out}");
+        first
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut line = vec!["run", "--rm", "--mount"];
+    let first = tmpfs_of("1m");
+    line.push(&first);
+    line.push("demo");
+    line.extend(df);
+    let out = rpod.ok(&line);
+    assert_eq!(sized(&out), "1024");
+    assert!(out.ends_with("700\n"), "{out}");
+    assert_eq!(
+        rpod.ok(&[
+            "volume",
+            "inspect",
+            "--format",
+            "{{.Options.o}} {{.Labels.team}}",
+            "fresh"
+        ])
+        .trim(),
+        "size=1m,mode=0700 db"
+    );
+    // A volume that exists keeps its own options.
+    let second = tmpfs_of("2m");
+    line[3] = &second;
+    assert_eq!(sized(&rpod.ok(&line)), "1024");
+    // An anonymous volume takes them too.
+    let anonymous =
+        "type=volume,dst=/t,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=3m";
+    line[3] = anonymous;
+    assert_eq!(sized(&rpod.ok(&line)), "3072");
+    // Options the local driver does not know: nothing is made.
+    let volumes = rpod.ok(&["volume", "ls", "-q"]);
+    let err = rpod.fails(
+        &[
+            "run",
+            "--rm",
+            "--mount",
+            "type=volume,src=bad,dst=/t,volume-opt=bogus=1",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("bogus"), "{err}");
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), volumes);
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
 fn a_new_volume_is_given_to_its_first_containers_user() {
     let rpod = Rpod::with_image("crun");
     let fields = |name: &str| {

@@ -2517,16 +2517,43 @@ fn bind_and_tmpfs_mounts_through_both_apis() {
         ]),
         "empty\n"
     );
+    // A volume made on first use takes the mount's labels and driver options.
+    let out = service.docker_ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        r#"type=volume,src=labeled,dst=/x,volume-label=a=b,volume-opt=type=tmpfs,volume-opt=device=tmpfs,"volume-opt=o=size=1m,mode=0700""#,
+        "demo",
+        "sh",
+        "-c",
+        "df -k /x | tail -1",
+    ]);
+    assert!(
+        out.starts_with("tmpfs") && out.split_whitespace().nth(1) == Some("1024"),
+        "{out}"
+    );
+    assert_eq!(
+        service
+            .docker_ok(&[
+                "volume",
+                "inspect",
+                "-f",
+                "{{.Labels.a}} {{.Options.o}}",
+                "labeled"
+            ])
+            .trim(),
+        "b size=1m,mode=0700"
+    );
     let out = service.docker_out(&[
         "run",
         "--rm",
         "--mount",
-        "type=volume,src=labeled,dst=/x,volume-label=a=b",
+        "type=volume,src=other,dst=/x,volume-driver=nfs",
         "demo",
         "true",
     ]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("VolumeOptions.Labels"),
+        String::from_utf8_lossy(&out.stderr).contains("DriverConfig.Name"),
         "{out:?}"
     );
 }

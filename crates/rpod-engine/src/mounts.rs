@@ -6,6 +6,7 @@
 //! (`-v CTR`, `--mount type=volume` without a source, an image's `VOLUME`) get their
 //! directories at create (`engine/volumes.rs`).
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{Mount, MountBuilder};
@@ -53,6 +54,15 @@ pub struct MountSpec {
     /// (a link in it never leads out) and bound by rpod where the runtime takes it from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subpath: Option<PathBuf>,
+    /// `volume-opt=KEY=VALUE` (Docker's `VolumeOptions.DriverConfig.Options`): the options
+    /// a volume that does not exist yet is made with at create (an existing one keeps its
+    /// own, as in podman and Docker). Emptied once the volume is made.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_options: BTreeMap<String, String>,
+    /// `volume-label=KEY=VALUE` (Docker's `VolumeOptions.Labels`): the labels of such a
+    /// volume made at create.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_labels: BTreeMap<String, String>,
 }
 
 impl MountSpec {
@@ -311,6 +321,8 @@ fn bind_of(source: PathBuf, target: &str, words: &[&str]) -> Result<MountSpec> {
         chown: parsed.chown,
         idmap: parsed.idmap,
         subpath: None,
+        volume_options: BTreeMap::new(),
+        volume_labels: BTreeMap::new(),
     })
 }
 
@@ -347,6 +359,8 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
         chown: parsed.chown,
         idmap: parsed.idmap,
         subpath: None,
+        volume_options: BTreeMap::new(),
+        volume_labels: BTreeMap::new(),
     })
 }
 
@@ -364,6 +378,8 @@ pub fn anonymous_volume(target: &str, words: &[&str]) -> Result<MountSpec> {
         chown: parsed.chown,
         idmap: parsed.idmap,
         subpath: None,
+        volume_options: BTreeMap::new(),
+        volume_labels: BTreeMap::new(),
     })
 }
 
@@ -380,6 +396,8 @@ pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
         chown: false,
         idmap: false,
         subpath: None,
+        volume_options: BTreeMap::new(),
+        volume_labels: BTreeMap::new(),
     })
 }
 
@@ -514,7 +532,23 @@ pub(crate) fn size_bytes(text: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(factor)
 }
 
-/// `--mount type=bind|tmpfs,KEY=VALUE,...`.
+/// `--mount` fields: split at commas outside double quotes, which are dropped (as the
+/// docker CLI reads the flag as a CSV line: `"volume-opt=o=size=1m,uid=1000"` is one field).
+fn mount_fields(text: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(String::new()),
+            c => fields.last_mut().expect("one field at least").push(c),
+        }
+    }
+    fields.retain(|f| !f.is_empty());
+    fields
+}
+
+/// `--mount type=bind|volume|tmpfs,KEY=VALUE,...`.
 pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     let mut kind = None;
     let mut source = None;
@@ -522,12 +556,34 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     let mut bind_words: Vec<String> = Vec::new();
     let mut tmpfs_words: Vec<String> = Vec::new();
     let mut subpath = None;
-    for field in text.split(',').filter(|f| !f.is_empty()) {
+    // A volume made on first use: its options and labels.
+    let mut volume_options = BTreeMap::new();
+    let mut volume_labels = BTreeMap::new();
+    for field in mount_fields(text) {
+        let field = field.as_str();
         let (key, value) = match field.split_once('=') {
             Some((k, v)) => (k, Some(v)),
             None => (field, None),
         };
         match (key, value) {
+            ("volume-opt" | "volume-label", Some(pair)) => {
+                let (name, value) = pair
+                    .split_once('=')
+                    .filter(|(name, _)| !name.is_empty())
+                    .ok_or_else(|| invalid(format!("invalid {key} {pair:?}: use KEY=VALUE")))?;
+                let into = if key == "volume-opt" {
+                    &mut volume_options
+                } else {
+                    &mut volume_labels
+                };
+                into.insert(name.to_string(), value.to_string());
+            }
+            ("volume-driver", Some("local")) => {}
+            ("volume-driver", Some(driver)) => {
+                return Err(EngineError::NotSupported(format!(
+                    "--mount volume-driver={driver} (make the volume with volume create --driver first)"
+                )))
+            }
             ("type", Some(t)) => kind = Some(t.to_string()),
             ("src" | "source", Some(v)) => source = Some(v.to_string()),
             ("dst" | "target" | "destination", Some(v)) => target = Some(v.to_string()),
@@ -556,6 +612,12 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     }
     let target =
         target.ok_or_else(|| invalid(format!("--mount {text:?}: a target is required")))?;
+    if kind.as_deref() != Some("volume") && !(volume_options.is_empty() && volume_labels.is_empty())
+    {
+        return Err(invalid(format!(
+            "--mount {text:?}: volume-opt and volume-label are for type=volume"
+        )));
+    }
     let mount = match kind.as_deref() {
         Some("bind") => {
             let source =
@@ -578,6 +640,11 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
                 Some(source) => named_volume(&source, &target, &words),
                 None => anonymous_volume(&target, &words),
             }
+            .map(|mount| MountSpec {
+                volume_options: std::mem::take(&mut volume_options),
+                volume_labels: std::mem::take(&mut volume_labels),
+                ..mount
+            })
         }
         // podman's other types, which rpod does not mount.
         Some(other @ ("image" | "devpts" | "ramfs" | "glob")) => Err(EngineError::NotSupported(
@@ -755,6 +822,42 @@ mod tests {
                 .unwrap()
                 .idmap
         );
+    }
+
+    #[test]
+    fn a_volume_mount_carries_the_options_of_a_volume_made_on_first_use() {
+        let cwd = Path::new("/");
+        let m = parse_mount(
+            r#"type=volume,src=data,dst=/d,volume-opt=type=tmpfs,"volume-opt=o=size=1m,uid=1000",volume-label=team=db"#,
+            cwd,
+        )
+        .unwrap();
+        assert_eq!(m.volume.as_deref(), Some("data"));
+        let options: Vec<(&str, &str)> = m
+            .volume_options
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(options, [("o", "size=1m,uid=1000"), ("type", "tmpfs")]);
+        assert_eq!(m.volume_labels["team"], "db");
+        let anonymous = parse_mount("type=volume,dst=/d,volume-opt=device=tmpfs", cwd).unwrap();
+        assert!(anonymous.anonymous && anonymous.volume_options["device"] == "tmpfs");
+        // Only a volume takes them; each is a KEY=VALUE; the local driver only.
+        for bad in [
+            "type=tmpfs,dst=/d,volume-opt=o=size=1m",
+            "type=volume,dst=/d,volume-opt=novalue",
+            "type=volume,dst=/d,volume-label==x",
+        ] {
+            assert!(
+                matches!(parse_mount(bad, cwd), Err(EngineError::InvalidArg(_))),
+                "{bad}"
+            );
+        }
+        assert!(parse_mount("type=volume,dst=/d,volume-driver=local", cwd).is_ok());
+        assert!(matches!(
+            parse_mount("type=volume,dst=/d,volume-driver=nfs", cwd),
+            Err(EngineError::NotSupported(_))
+        ));
     }
 
     #[test]

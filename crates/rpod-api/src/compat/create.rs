@@ -547,33 +547,50 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// A volume mount's `VolumeOptions`: `NoCopy` (the `nocopy` word) and `Subpath` (Docker
-/// 26's `volume-subpath`); labels and a driver for a volume made on first use are not
-/// taken (make it with `volume create`).
-fn volume_options(options: &Map<String, Value>) -> ApiResult<(Vec<&'static str>, Option<String>)> {
-    let mut words = Vec::new();
-    let mut subpath = None;
+/// What a volume mount's `VolumeOptions` say: `NoCopy` (the `nocopy` word), `Subpath`
+/// (Docker 26's `volume-subpath`), and the `Labels` and `DriverConfig.Options` of a volume
+/// made on first use (the local driver's only; an existing volume keeps its own).
+#[derive(Default)]
+struct VolumeMountOptions {
+    words: Vec<&'static str>,
+    subpath: Option<String>,
+    labels: BTreeMap<String, String>,
+    options: BTreeMap<String, String>,
+}
+
+fn volume_options(options: &Map<String, Value>) -> ApiResult<VolumeMountOptions> {
+    let mut read = VolumeMountOptions::default();
+    let strings = |value: &Value, what: &str| -> ApiResult<BTreeMap<String, String>> {
+        serde_json::from_value::<Option<BTreeMap<String, String>>>(value.clone())
+            .map(Option::unwrap_or_default)
+            .map_err(|e| ApiError::bad_request(format!("VolumeOptions.{what} of a mount: {e}")))
+    };
     for (key, value) in options {
         match key.as_str() {
-            "NoCopy" if value.as_bool() == Some(true) => words.push("nocopy"),
-            "Subpath" => {
-                subpath = value
-                    .as_str()
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-            }
+            "NoCopy" if value.as_bool() == Some(true) => read.words.push("nocopy"),
+            "Subpath" => read.subpath = value.as_str().filter(|s| !s.is_empty()).map(String::from),
             _ if zeroish(value) => {}
-            "DriverConfig"
-                if value.get("Name").and_then(Value::as_str).unwrap_or("local") == "local"
-                    && value.get("Options").is_none_or(zeroish) => {}
+            "Labels" => read.labels = strings(value, "Labels")?,
+            "DriverConfig" => {
+                let driver = value.get("Name").and_then(Value::as_str).unwrap_or("");
+                if !matches!(driver, "" | "local") {
+                    return Err(ApiError::unsupported(format!(
+                        "VolumeOptions.DriverConfig.Name {driver:?} of a mount (make the volume with its driver first)"
+                    )));
+                }
+                read.options = strings(
+                    value.get("Options").unwrap_or(&Value::Null),
+                    "DriverConfig.Options",
+                )?;
+            }
             other => {
                 return Err(ApiError::unsupported(format!(
-                    "VolumeOptions.{other} of a mount (make the volume with its labels and options first)"
+                    "VolumeOptions.{other} of a mount"
                 )))
             }
         }
     }
-    Ok((words, subpath))
+    Ok(read)
 }
 
 /// The host directories of `Binds` entries that do not exist. Docker makes them (0755)
@@ -603,7 +620,7 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
         mounts.push(rpod_engine::mounts::parse_volume_absolute(&entry)?);
     }
     for mount in typed::<Vec<DockerMount>>(host, "Mounts")?.unwrap_or_default() {
-        let (volume_words, subpath) = match &mount.volume_options {
+        let volume = match &mount.volume_options {
             Some(options) if mount.kind == "volume" => volume_options(options)?,
             Some(options) if !options.is_empty() => {
                 return Err(ApiError::unsupported(format!(
@@ -611,8 +628,9 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
                     mount.kind
                 )))
             }
-            _ => (Vec::new(), None),
+            _ => VolumeMountOptions::default(),
         };
+        let subpath = volume.subpath.clone();
         let spec = match mount.kind.as_str() {
             "bind" => {
                 let options = mount.bind_options.unwrap_or_default();
@@ -651,11 +669,16 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
             }
             "volume" => {
                 let mut words = vec![if mount.read_only { "ro" } else { "rw" }];
-                words.extend(volume_words);
-                if mount.source.is_empty() {
+                words.extend(volume.words);
+                let spec = if mount.source.is_empty() {
                     rpod_engine::mounts::anonymous_volume(&mount.target, &words)?
                 } else {
                     rpod_engine::mounts::named_volume(&mount.source, &mount.target, &words)?
+                };
+                rpod_engine::mounts::MountSpec {
+                    volume_options: volume.options,
+                    volume_labels: volume.labels,
+                    ..spec
                 }
             }
             other => {

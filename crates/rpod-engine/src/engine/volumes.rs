@@ -350,11 +350,15 @@ impl Engine {
             let Some(name) = mount.volume.clone() else {
                 continue;
             };
+            // A volume made here gets the mount's options and labels; one that exists keeps
+            // its own (as podman's and Docker's).
+            let labels = std::mem::take(&mut mount.volume_labels);
+            let options = std::mem::take(&mut mount.volume_options);
             let result = if mount.anonymous {
-                self.make_volume(None, None, BTreeMap::new(), BTreeMap::new(), true)
+                self.make_volume(None, None, labels, options, true)
                     .map(|v| Some(v.name))
             } else {
-                match self.volume_create(Some(name.clone()), BTreeMap::new(), BTreeMap::new()) {
+                match self.volume_create(Some(name.clone()), labels, options) {
                     Ok(_) | Err(EngineError::VolumeExists(_)) => Ok(Some(name)),
                     Err(e) => Err(e),
                 }
