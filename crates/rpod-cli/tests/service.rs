@@ -2914,6 +2914,26 @@ fn networks_volumes_and_ports_through_both_apis() {
         listed.contains("9000/tcp") && listed.contains(&format!("127.0.0.1:{port}->80/tcp")),
         "{listed}"
     );
+    // Docker's port filters: `publish` by the host port, `expose` by the container's.
+    let names =
+        |filter: &str| service.docker_ok(&["ps", "--filter", filter, "--format", "{{.Names}}"]);
+    for found in [
+        format!("publish={port}"),
+        format!("publish={port}/tcp"),
+        "expose=80".to_string(),
+        "expose=8999-9001".to_string(),
+        "is-task=false".to_string(),
+    ] {
+        assert_eq!(names(&found), "dweb\n", "{found}");
+    }
+    for none in [
+        "publish=80",
+        "publish=9000",
+        "expose=80/udp",
+        "is-task=true",
+    ] {
+        assert_eq!(names(none), "", "{none}");
+    }
     let attached = service.docker_ok(&[
         "network",
         "inspect",

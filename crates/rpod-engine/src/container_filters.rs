@@ -1,5 +1,5 @@
 //! `ps --filter` and the REST services' container filters: `KEY=VALUE` tests of a
-//! container, podman's keys and values.
+//! container, podman's keys and values, and Docker's `publish`, `expose` and `is-task`.
 
 use crate::container::{ContainerRecord, Status};
 use crate::filter_values::name_matches;
@@ -66,8 +66,43 @@ pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) 
             let name = record.config.restart.name();
             name == value || (name.is_empty() && value == "no")
         }
+        // Made before the time (a date, or a duration ago), as podman's.
+        "until" => crate::filter_values::until(value).is_ok_and(|t| record.config.created < t),
+        "publish" => ports_of(value).is_some_and(|(ports, protocol)| {
+            record.config.net.ports.iter().any(|m| {
+                m.protocol == protocol
+                    && (0..m.range.max(1)).any(|i| ports.contains(&m.host_port.saturating_add(i)))
+            })
+        }),
+        "expose" => ports_of(value).is_some_and(|(ports, protocol)| {
+            let net = &record.config.net;
+            net.ports.iter().any(|m| {
+                m.protocol == protocol
+                    && (0..m.range.max(1))
+                        .any(|i| ports.contains(&m.container_port.saturating_add(i)))
+            }) || net.exposed.iter().any(|key| {
+                ports_of(key).is_some_and(|(exposed, p)| {
+                    p == protocol && exposed.into_iter().any(|port| ports.contains(&port))
+                })
+            })
+        }),
+        // Docker's swarm tasks: no container of rpod's is one.
+        "is-task" => value == "false",
         _ => false,
     }
+}
+
+/// `PORT[/PROTOCOL]` or `START-END[/PROTOCOL]` (TCP by default), as Docker's `publish` and
+/// `expose` filters take them: the ports and the protocol.
+fn ports_of(value: &str) -> Option<(std::ops::RangeInclusive<u16>, String)> {
+    let (ports, protocol) = value.split_once('/').unwrap_or((value, "tcp"));
+    let number = |text: &str| text.parse::<u16>().ok().filter(|port| *port > 0);
+    let (start, end) = match ports.split_once('-') {
+        Some((start, end)) => (number(start)?, number(end)?),
+        None => (number(ports)?, number(ports)?),
+    };
+    let known = matches!(protocol, "tcp" | "udp" | "sctp");
+    (start <= end && known).then(|| (start..=end, protocol.to_string()))
 }
 
 /// Refuse unknown filter keys and status values before looking at any container.
@@ -86,8 +121,19 @@ pub fn validate(filter: &str) -> Result<(), String> {
             format!("invalid health {value:?}: use healthy, unhealthy, starting or none"),
         ),
         "health" => Ok(()),
+        "until" => crate::filter_values::until(value)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        "publish" | "expose" if ports_of(value).is_none() => Err(format!(
+            "invalid {key} {value:?}: use PORT[/PROTOCOL] or START-END[/PROTOCOL]"
+        )),
+        "publish" | "expose" => Ok(()),
+        "is-task" if !matches!(value, "true" | "false") => {
+            Err(format!("invalid is-task {value:?}: use true or false"))
+        }
+        "is-task" => Ok(()),
         other => Err(format!(
-            "invalid filter {other:?}: use status, name, id, label, exited, ancestor, before, since, volume, network, pod, health or restart-policy"
+            "invalid filter {other:?}: use status, name, id, label, exited, ancestor, before, since, until, volume, network, pod, health, restart-policy, publish, expose or is-task"
         )),
     }
 }
@@ -107,5 +153,61 @@ mod tests {
         assert!(validate("novalue").is_err());
         assert!(validate("name=^web-[0-9]+$").is_ok());
         assert!(validate("name=[").is_err());
+        for good in [
+            "until=1h",
+            "publish=80",
+            "expose=8000-8080/udp",
+            "is-task=false",
+        ] {
+            assert!(validate(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "until=soon",
+            "publish=http",
+            "expose=90-80",
+            "expose=80/icmp",
+            "is-task=x",
+        ] {
+            assert!(validate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ports_and_times_are_matched_as_docker_and_podman_match_them() {
+        use crate::network::ports::PortMapping;
+        let mut record = ContainerRecord {
+            config: crate::container::test_config(),
+            state: Default::default(),
+        };
+        record.config.created = chrono::Utc::now() - chrono::Duration::hours(2);
+        record.config.net.ports = vec![PortMapping {
+            host_ip: String::new(),
+            container_port: 80,
+            host_port: 8080,
+            protocol: "tcp".into(),
+            range: 2,
+        }];
+        record.config.net.exposed = vec!["53/udp".into()];
+        let passes = |filter: &str| matches(&record, filter, &[]);
+        for yes in [
+            "publish=8081",
+            "publish=8000-8080/tcp",
+            "expose=81",
+            "expose=53/udp",
+            "until=1h",
+            "is-task=false",
+        ] {
+            assert!(passes(yes), "{yes}");
+        }
+        for no in [
+            "publish=80",
+            "publish=8080/udp",
+            "expose=8080",
+            "expose=53",
+            "until=3h",
+            "is-task=true",
+        ] {
+            assert!(!passes(no), "{no}");
+        }
     }
 }
