@@ -626,6 +626,66 @@ fn docker_logs_follow_and_attach_see_everything() {
 }
 
 #[test]
+fn docker_env_names_without_values_are_taken_away() {
+    let service = Service::start();
+    // `-e NAME` for a NAME the docker CLI's own environment lacks goes out bare: Docker
+    // takes the variable away, from the image's (run) and the container's (exec).
+    let out = service
+        .docker(&[
+            "create",
+            "--network",
+            "none",
+            "--name",
+            "nopath",
+            "-e",
+            "PATH",
+            "-e",
+            "SET=1",
+            "demo",
+            "true",
+        ])
+        .env_remove("PATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let env = service.docker_ok(&["inspect", "-f", "{{json .Config.Env}}", "nopath"]);
+    assert!(
+        env.contains(r#""SET=1""#) && !env.contains("PATH="),
+        "{env}"
+    );
+    service.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "envs",
+        "-e",
+        "ONLY_HERE=1",
+        "-e",
+        "KEPT=2",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let out = service
+        .docker(&[
+            "exec",
+            "-e",
+            "ONLY_HERE",
+            "envs",
+            "/bin/sh",
+            "-c",
+            "echo ${ONLY_HERE-unset} $KEPT",
+        ])
+        .env_remove("ONLY_HERE")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "unset 2\n", "{out:?}");
+    service.docker_ok(&["rm", "-f", "envs"]);
+}
+
+#[test]
 fn large_streams_through_attach_and_exec_are_byte_exact() {
     let service = Service::start();
     service.docker_ok(&["run", "-d", "--name", "sink", "demo", "sleep", "1000"]);

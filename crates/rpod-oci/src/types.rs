@@ -186,6 +186,9 @@ pub struct HttpAttachOptions {
 pub struct ExecOptions {
     pub cmd: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Variables of the container's environment the process does not get (Docker's bare
+    /// `Env` names).
+    pub unset_env: Vec<String>,
     pub terminal: bool,
     pub cwd: Option<String>,
     /// `UID[:GID]`, numeric (the caller looks names up in the container).

@@ -279,6 +279,7 @@ fn exec_options(cmd: &[&str], streams: Option<AttachStreams>) -> ExecOptions {
     ExecOptions {
         cmd: cmd.iter().map(|s| s.to_string()).collect(),
         env: vec![],
+        unset_env: Vec::new(),
         terminal: false,
         cwd: None,
         user: None,

@@ -77,6 +77,7 @@ fn a_failed_exec_handshake_leaves_no_conmon_behind() {
     let options = ExecOptions {
         cmd: vec!["true".into()],
         env: Vec::new(),
+        unset_env: Vec::new(),
         terminal: false,
         cwd: None,
         user: None,

@@ -697,6 +697,15 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
     Ok(mounts)
 }
 
+/// Docker's `Env`: `NAME=VALUE` entries, and bare names, which Docker takes away from the
+/// image's variables (the docker CLI sends `-e NAME` so when its own environment has no
+/// NAME). A bare word that is no name is left with the variables, to be refused.
+pub fn docker_env(entries: Vec<String>) -> (Vec<String>, Vec<String>) {
+    entries.into_iter().partition(|entry| {
+        entry.contains('=') || entry.is_empty() || entry.chars().any(char::is_whitespace)
+    })
+}
+
 /// Translate a create body; `name` is the `?name=` query parameter.
 pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<CreateOptions> {
     for (key, value) in &body.rest {
@@ -906,13 +915,15 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         .unwrap_or_default()
         .to_string();
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
+    let (env, unset_env) = docker_env(body.env.unwrap_or_default());
     Ok(CreateOptions {
         image: Some(body.image),
         rootfs: None,
         name,
         command: body.cmd.map(StrSlice::into_vec).unwrap_or_default(),
         entrypoint,
-        env: body.env.unwrap_or_default(),
+        env,
+        unset_env,
         workdir: non_empty(body.working_dir),
         user: non_empty(body.user),
         hostname: non_empty(body.hostname),

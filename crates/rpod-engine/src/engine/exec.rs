@@ -23,7 +23,8 @@ const EXEC_EXIT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct ExecRequest {
     pub cmd: Vec<String>,
     /// `KEY=VALUE` entries added to the container's environment (the caller expands a bare
-    /// `KEY` from its own environment, as it does for `run -e`).
+    /// `KEY` from its own environment, as it does for `run -e`); a bare `KEY` left is taken
+    /// away from the process's environment, as Docker's exec takes it.
     pub env: Vec<String>,
     pub workdir: Option<String>,
     /// `user[:group]`, names resolved in the container.
@@ -68,14 +69,14 @@ impl Engine {
         request: &ExecRequest,
         session_id: &str,
     ) -> Result<ExecOptions> {
-        let mut env: Vec<(String, String)> = request
-            .env
-            .iter()
-            .map(|e| {
-                let (k, v) = e.split_once('=').unwrap_or((e, ""));
-                (k.to_string(), v.to_string())
-            })
+        let (pairs, unset_env): (Vec<&String>, Vec<&String>) =
+            request.env.iter().partition(|e| e.contains('='));
+        let mut env: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter_map(|e| e.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let unset_env = unset_env.into_iter().cloned().collect();
         let (user, additional_gids) = match &request.user {
             Some(user) => {
                 let resolved = spec::resolve_user(&self.root_path(record), user)?;
@@ -91,6 +92,7 @@ impl Engine {
         Ok(ExecOptions {
             cmd: request.cmd.clone(),
             env,
+            unset_env,
             terminal: request.terminal,
             cwd: request.workdir.clone(),
             user,

@@ -112,6 +112,10 @@ fn process_spec(
     };
     process.set_console_size(console_size);
     let mut env = process.env().clone().unwrap_or_default();
+    env.retain(|e| {
+        let key = e.split('=').next().unwrap_or_default();
+        !options.unset_env.iter().any(|unset| unset == key)
+    });
     for (key, value) in &options.env {
         env.retain(|e| e.split('=').next() != Some(key.as_str()));
         env.push(format!("{key}={value}"));
