@@ -104,17 +104,26 @@ pub fn pull_for_run(engine: &Engine, args: &RunArgs, image: &str) -> Result<(), 
     }
 }
 
-pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
+/// A push's destination when it is a file or directory (`dir:PATH`...), not a registry;
+/// such a push has no manifest digest for `--digestfile` (local and remote).
+pub(crate) fn local_destination(
+    args: &PushArgs,
+) -> Result<Option<rpod_engine::LocalSource>, Failure> {
     let local = args
         .destination
         .as_deref()
         .and_then(rpod_engine::LocalSource::parse);
-    if let (Some(target), Some(_)) = (&local, &args.digestfile) {
-        return Err(usage(format!(
+    match (&local, &args.digestfile) {
+        (Some(target), Some(_)) => Err(usage(format!(
             "--digestfile is for a push to a registry, not to {}",
             target.format.transport()
-        )));
+        ))),
+        _ => Ok(local),
     }
+}
+
+pub fn push(engine: &Engine, args: PushArgs) -> Outcome {
+    local_destination(&args)?;
     let options = PushOptions {
         registry: registry_options(&args.registry)?,
         format: args.format.as_deref().map(str::parse).transpose()?,

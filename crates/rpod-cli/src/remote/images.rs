@@ -208,16 +208,7 @@ pub fn pull_image(
 /// `-q`, the manifest's digest written to `--digestfile` here.
 pub fn push(client: &mut Client, args: &PushArgs) -> Outcome {
     // A destination of the service's host (`dir:PATH`...) has no digest to report.
-    let local = args
-        .destination
-        .as_deref()
-        .and_then(rpod_engine::LocalSource::parse);
-    if let (Some(target), Some(_)) = (&local, &args.digestfile) {
-        return Err(usage(format!(
-            "--digestfile is for a push to a registry, not to {}",
-            target.format.transport()
-        )));
-    }
+    let local = crate::commands::registry::local_destination(args)?;
     let mut query = vec![
         format!("quiet={}", args.quiet),
         format!("compressionFormat={}", encode(&args.compression_format)),

@@ -471,11 +471,19 @@ impl Engine {
                 options.compress_directory,
             );
         }
-        let file = std::fs::File::create(&target.path)
-            .map_err(|e| EngineError::io("creating", &target.path, e))?;
-        let mut out = std::io::BufWriter::new(file);
+        // Written unnamed and named when whole, as `save -o` writes: a failed push leaves
+        // no half archive (nor takes an earlier one's place).
+        let dir = target
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let file = crate::scratch::unnamed_file(dir)?;
+        let mut out = std::io::BufWriter::new(&file);
         self.save_images(&images, format, false, &mut out)?;
-        std::io::Write::flush(&mut out).map_err(|e| EngineError::io("writing", &target.path, e))
+        std::io::Write::flush(&mut out).map_err(|e| EngineError::io("writing", &target.path, e))?;
+        drop(out);
+        crate::scratch::replace_with_unnamed(&file, &target.path)
     }
 }
 
