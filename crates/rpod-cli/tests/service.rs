@@ -3589,7 +3589,7 @@ fn commit_history_and_image_prune_through_both_apis() {
     // Docker's body (docker-py's `commit(conf=...)`): a config the container's settings
     // complete, the changes applied after it.
     let body = r#"{"Env":["FOO=given","ADDED=1"],"Cmd":["sh","-c","echo $FOO $ADDED"],
-        "Labels":{"given":"yes"},"ExposedPorts":{"8080/tcp":{}},"Hostname":"",
+        "Labels":{"given":"yes"},"ExposedPorts":{"8080/tcp":{}},"Hostname":"","User":null,
         "Healthcheck":{"Test":["CMD","true"],"Interval":5000000000}}"#;
     let reply = service.http(
         "POST",

@@ -362,15 +362,16 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct CommitBody {
-    user: String,
+    // Options: a null is what an unset field is to Go's clients too.
+    user: Option<String>,
     exposed_ports: Option<serde_json::Map<String, serde_json::Value>>,
     env: Option<Vec<String>>,
     entrypoint: Option<super::create::StrSlice>,
     cmd: Option<super::create::StrSlice>,
     volumes: Option<serde_json::Map<String, serde_json::Value>>,
-    working_dir: String,
+    working_dir: Option<String>,
     labels: Option<std::collections::BTreeMap<String, String>>,
-    stop_signal: String,
+    stop_signal: Option<String>,
     healthcheck: Option<serde_json::Value>,
     on_build: Option<Vec<String>>,
     shell: Option<Vec<String>>,
@@ -397,7 +398,7 @@ fn given_config(
             .unwrap_or_default()
     };
     let given = rpod_engine::commit_config::GivenConfig {
-        user: body.user,
+        user: body.user.unwrap_or_default(),
         exposed_ports: keys(body.exposed_ports),
         env: body.env.unwrap_or_default(),
         entrypoint: body.entrypoint.map(super::create::StrSlice::into_vec),
@@ -406,9 +407,9 @@ fn given_config(
             .map(super::create::StrSlice::into_vec)
             .unwrap_or_default(),
         volumes: keys(body.volumes),
-        working_dir: body.working_dir,
+        working_dir: body.working_dir.unwrap_or_default(),
         labels: body.labels.unwrap_or_default(),
-        stop_signal: body.stop_signal,
+        stop_signal: body.stop_signal.unwrap_or_default(),
         healthcheck: body
             .healthcheck
             .filter(|check| !super::create::zeroish(check)),
