@@ -641,8 +641,8 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
                 None => anonymous_volume(&target, &words),
             }
             .map(|mount| MountSpec {
-                volume_options: std::mem::take(&mut volume_options),
-                volume_labels: std::mem::take(&mut volume_labels),
+                volume_options,
+                volume_labels,
                 ..mount
             })
         }
