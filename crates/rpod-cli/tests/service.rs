@@ -2616,6 +2616,31 @@ fn bind_and_tmpfs_mounts_through_both_apis() {
         String::from_utf8_lossy(&out.stderr).contains("DriverConfig.Name"),
         "{out:?}"
     );
+    // podman-remote's and rpod's (`--url`) carry them among the volume's options.
+    for (client, volume) in [("podman", "pvol"), ("rpod", "rvol")] {
+        let mount = format!(
+            "type=volume,src={volume},dst=/x,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=2m"
+        );
+        let args = [
+            "run",
+            "--rm",
+            "--mount",
+            &mount,
+            "demo",
+            "sh",
+            "-c",
+            "df -k /x | tail -1",
+        ];
+        let out = if client == "podman" {
+            service.podman_ok(&args)
+        } else {
+            service.remote_ok(&args)
+        };
+        assert!(
+            out.starts_with("tmpfs") && out.split_whitespace().nth(1) == Some("2048"),
+            "{client}: {out}"
+        );
+    }
 }
 
 #[test]

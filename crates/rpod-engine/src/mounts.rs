@@ -548,6 +548,44 @@ fn mount_fields(text: &str) -> Vec<String> {
     fields
 }
 
+/// `KEY=VALUE` of a `volume-opt` or `volume-label`.
+fn new_volume_setting(what: &str, pair: &str) -> Result<(String, String)> {
+    pair.split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .ok_or_else(|| invalid(format!("invalid {what} {pair:?}: use KEY=VALUE")))
+}
+
+/// A volume mount with `volume-opt=KEY=VALUE` and `volume-label=KEY=VALUE` words (as
+/// libpod's SpecGenerator carries them among a volume's options).
+pub fn with_new_volume_settings(mut mount: MountSpec, words: &[String]) -> Result<MountSpec> {
+    for word in words {
+        let (what, pair) = word.split_once('=').unwrap_or((word, ""));
+        let into = match what {
+            "volume-opt" => &mut mount.volume_options,
+            "volume-label" => &mut mount.volume_labels,
+            _ => return Err(invalid(format!("invalid volume option {word:?}"))),
+        };
+        let (name, value) = new_volume_setting(what, pair)?;
+        into.insert(name, value);
+    }
+    Ok(mount)
+}
+
+/// The `volume-opt=` and `volume-label=` words of a mount's settings for a volume made on
+/// first use (`with_new_volume_settings` reads them).
+pub fn new_volume_words(mount: &MountSpec) -> Vec<String> {
+    let opts = mount
+        .volume_options
+        .iter()
+        .map(|(k, v)| format!("volume-opt={k}={v}"));
+    let labels = mount
+        .volume_labels
+        .iter()
+        .map(|(k, v)| format!("volume-label={k}={v}"));
+    opts.chain(labels).collect()
+}
+
 /// `--mount type=bind|volume|tmpfs,KEY=VALUE,...`.
 pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     let mut kind = None;
@@ -567,16 +605,13 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
         };
         match (key, value) {
             ("volume-opt" | "volume-label", Some(pair)) => {
-                let (name, value) = pair
-                    .split_once('=')
-                    .filter(|(name, _)| !name.is_empty())
-                    .ok_or_else(|| invalid(format!("invalid {key} {pair:?}: use KEY=VALUE")))?;
+                let (name, value) = new_volume_setting(key, pair)?;
                 let into = if key == "volume-opt" {
                     &mut volume_options
                 } else {
                     &mut volume_labels
                 };
-                into.insert(name.to_string(), value.to_string());
+                into.insert(name, value);
             }
             ("volume-driver", Some("local")) => {}
             ("volume-driver", Some(driver)) => {
@@ -854,6 +889,11 @@ mod tests {
             );
         }
         assert!(parse_mount("type=volume,dst=/d,volume-driver=local", cwd).is_ok());
+        // As libpod's SpecGenerator carries them: words among the volume's options.
+        let words = new_volume_words(&m);
+        let plain = named_volume("data", "/d", &[]).unwrap();
+        assert_eq!(with_new_volume_settings(plain.clone(), &words).unwrap(), m);
+        assert!(with_new_volume_settings(plain, &["volume-opt=novalue".into()]).is_err());
         assert!(matches!(
             parse_mount("type=volume,dst=/d,volume-driver=nfs", cwd),
             Err(EngineError::NotSupported(_))

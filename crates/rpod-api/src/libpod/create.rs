@@ -857,13 +857,19 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         });
     }
     for volume in spec.volumes.unwrap_or_default() {
-        let words = volume.options.unwrap_or_default();
+        // podman-remote's `--mount type=volume,volume-opt=KEY=VALUE`: among the options.
+        let (settings, words): (Vec<String>, Vec<String>) = volume
+            .options
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|word| word.starts_with("volume-opt=") || word.starts_with("volume-label="));
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let mount = if volume.is_anonymous || volume.name.is_empty() {
             rpod_engine::mounts::anonymous_volume(&volume.dest, &words)?
         } else {
             rpod_engine::mounts::named_volume(&volume.name, &volume.dest, &words)?
         };
+        let mount = rpod_engine::mounts::with_new_volume_settings(mount, &settings)?;
         mounts.push(match volume.sub_path.as_str() {
             "" => mount,
             path => rpod_engine::mounts::with_subpath(mount, path)?,

@@ -172,6 +172,8 @@ fn mount_fields(options: &CreateOptions, put: &mut dyn FnMut(&str, Value)) {
     for mount in &options.mounts {
         let words = mount_words(mount);
         let volume = |name: &str| {
+            let mut words = words.clone();
+            words.extend(rpod_engine::mounts::new_volume_words(mount));
             let mut volume = json!({
                 "Name": name, "Dest": mount.destination, "Options": words,
                 "IsAnonymous": name.is_empty(),
