@@ -2772,7 +2772,8 @@ pub struct PushArgs {
     #[command(flatten)]
     pub signing: SigningFlags,
     pub image: String,
-    /// Where to push: [docker://]REGISTRY/REPOSITORY[:TAG] (default: the image's name).
+    /// Where to push: [docker://]REGISTRY/REPOSITORY[:TAG] (default: the image's name), or
+    /// dir:DIR, oci:DIR[:NAME], docker-archive:FILE[:NAME], oci-archive:FILE[:NAME].
     pub destination: Option<String>,
 }
 
