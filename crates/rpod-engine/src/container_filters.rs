@@ -69,27 +69,33 @@ pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) 
         // Made before the time (a date, or a duration ago), as podman's.
         "until" => crate::filter_values::until(value).is_ok_and(|t| record.config.created < t),
         "publish" => ports_of(value).is_some_and(|(ports, protocol)| {
-            record.config.net.ports.iter().any(|m| {
-                m.protocol == protocol
-                    && (0..m.range.max(1)).any(|i| ports.contains(&m.host_port.saturating_add(i)))
-            })
+            record
+                .config
+                .net
+                .ports
+                .iter()
+                .any(|m| m.protocol == protocol && any_of(m.host_port, m.range, &ports))
         }),
         "expose" => ports_of(value).is_some_and(|(ports, protocol)| {
             let net = &record.config.net;
-            net.ports.iter().any(|m| {
-                m.protocol == protocol
-                    && (0..m.range.max(1))
-                        .any(|i| ports.contains(&m.container_port.saturating_add(i)))
-            }) || net.exposed.iter().any(|key| {
-                ports_of(key).is_some_and(|(exposed, p)| {
-                    p == protocol && exposed.into_iter().any(|port| ports.contains(&port))
+            net.ports
+                .iter()
+                .any(|m| m.protocol == protocol && any_of(m.container_port, m.range, &ports))
+                || net.exposed.iter().any(|key| {
+                    ports_of(key).is_some_and(|(exposed, p)| {
+                        p == protocol && exposed.into_iter().any(|port| ports.contains(&port))
+                    })
                 })
-            })
         }),
         // Docker's swarm tasks: no container of rpod's is one.
         "is-task" => value == "false",
         _ => false,
     }
+}
+
+/// Whether the `count` ports from `first` (one at least) include one of `ports`.
+fn any_of(first: u16, count: u16, ports: &std::ops::RangeInclusive<u16>) -> bool {
+    (0..count.max(1)).any(|i| ports.contains(&first.saturating_add(i)))
 }
 
 /// `PORT[/PROTOCOL]` or `START-END[/PROTOCOL]` (TCP by default), as Docker's `publish` and
