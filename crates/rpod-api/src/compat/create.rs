@@ -700,7 +700,7 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
 /// Docker's `Env`: `NAME=VALUE` entries, and bare names, which Docker takes away from the
 /// image's variables (the docker CLI sends `-e NAME` so when its own environment has no
 /// NAME). A bare word that is no name is left with the variables, to be refused.
-pub fn docker_env(entries: Vec<String>) -> (Vec<String>, Vec<String>) {
+fn docker_env(entries: Vec<String>) -> (Vec<String>, Vec<String>) {
     entries.into_iter().partition(|entry| {
         entry.contains('=') || entry.is_empty() || entry.chars().any(char::is_whitespace)
     })
