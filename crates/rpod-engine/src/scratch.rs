@@ -258,6 +258,12 @@ fn unpack_entries(
                     bad(e)
                 }
             })?;
+            if unpacked && kind.is_file() && entry.header().mtime().ok() == Some(0) {
+                // The tar crate dates a file of mtime 0 at 1 (for tools that take 0 for
+                // "unknown"); Docker and podman keep the archive's 0 (an epoch-dated
+                // reproducible build's files).
+                keep_epoch_mtime(&tree, &path).map_err(bad)?;
+            }
             if !unpacked || !kind.is_dir() {
                 continue;
             }
@@ -279,6 +285,18 @@ fn unpack_entries(
         }
     }
     Ok((reader.bytes(), listed))
+}
+
+/// Date the unpacked file `path` (never followed if a link) at 1970-01-01 00:00:00.
+fn keep_epoch_mtime(tree: &ConfinedDir, path: &Path) -> io::Result<()> {
+    let (parent, name) = tree.parent_of(path, true).map_err(io::Error::other)?;
+    rustix::fs::utimensat(
+        &parent,
+        &name,
+        &crate::image::layer::timestamps(0),
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    )?;
+    Ok(())
 }
 
 /// The kind of node a tar entry makes that the tar crate would unpack as an empty regular
@@ -608,6 +626,27 @@ mod tests {
         assert!(pipe.file_type().is_fifo());
         assert_eq!(pipe.permissions().mode() & 0o7777, 0o662);
         assert_eq!(pipe.mtime(), 1_000_000_000);
+    }
+
+    /// A file dated 0 by its archive stays so (the tar crate alone dates it 1); others keep
+    /// their dates.
+    #[test]
+    fn files_keep_an_epoch_mtime() {
+        use std::os::unix::fs::MetadataExt;
+        let mut archive = tar::Builder::new(Vec::new());
+        for (name, mtime) in [("zero", 0), ("dated", 1_000_000_000)] {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            header.set_mtime(mtime);
+            header.set_size(1);
+            archive.append_data(&mut header, name, &b"x"[..]).unwrap();
+        }
+        let bytes = archive.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let space = SpaceGuard::new(dir.path(), crate::free_space::KeepFree::Bytes(0));
+        unpack_tar(bytes.as_slice(), dir.path(), "test", false, &space).unwrap();
+        let mtime = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().mtime();
+        assert_eq!((mtime("zero"), mtime("dated")), (0, 1_000_000_000));
     }
 
     fn age(path: &Path) {
