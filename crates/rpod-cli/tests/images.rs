@@ -543,6 +543,10 @@ fn push_writes_local_transports() {
         125,
     );
     assert!(err.contains("--compress is for a dir:"), "{err}");
+    // A docker-archive's name is an image reference.
+    let bad = format!("docker-archive:{}:Not A Name", at("bad.tar"));
+    source.fails(&["push", "demo", &bad], 125);
+    assert!(!dir.path().join("bad.tar").exists());
 }
 
 #[test]

@@ -3653,6 +3653,7 @@ fn commit_history_and_image_prune_through_both_apis() {
         (r#"{"Hostname":"box"}"#, "Hostname"),
         (r#"{"StopSignal":"SIGNOPE"}"#, "SIGNOPE"),
         (r#"{"Volumes":{"relative":{}}}"#, "relative"),
+        (r#"{"Env":"A=1"}"#, "the commit's config"),
     ] {
         let reply = service.http("POST", "/commit?container=maker&repo=bad", body.as_bytes());
         assert_eq!(reply.status, 400, "{body}");

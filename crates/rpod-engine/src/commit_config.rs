@@ -60,26 +60,15 @@ impl GivenConfig {
         config.set_labels((!labels.is_empty()).then_some(labels));
         let mut ports = config.exposed_ports().clone().unwrap_or_default();
         for port in &self.exposed_ports {
-            let key = if port.contains('/') {
-                port.clone()
-            } else {
-                format!("{port}/tcp")
-            };
-            crate::network::ports::parse_exposed(&key)?;
-            if !ports.contains(&key) {
-                ports.push(key);
-            }
+            crate::image::expose(&mut ports, port)?;
         }
         config.set_exposed_ports((!ports.is_empty()).then_some(ports));
         let mut volumes = config.volumes().clone().unwrap_or_default();
         for path in &self.volumes {
-            if !path.starts_with('/') {
+            if !crate::image::add_volume(&mut volumes, path.clone()) {
                 return Err(EngineError::InvalidArg(format!(
                     "volume {path:?} in the commit's config is not an absolute path"
                 )));
-            }
-            if !volumes.contains(path) {
-                volumes.push(path.clone());
             }
         }
         config.set_volumes((!volumes.is_empty()).then_some(volumes));

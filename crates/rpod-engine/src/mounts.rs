@@ -548,16 +548,14 @@ fn mount_fields(text: &str) -> Vec<String> {
     fields
 }
 
-/// `KEY=VALUE` of a `volume-opt` or `volume-label`.
-fn new_volume_setting(what: &str, pair: &str) -> Result<(String, String)> {
-    pair.split_once('=')
-        .filter(|(name, _)| !name.is_empty())
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .ok_or_else(|| invalid(format!("invalid {what} {pair:?}: use KEY=VALUE")))
+/// Whether `word` is a `volume-opt=KEY=VALUE` or `volume-label=KEY=VALUE`: a setting of a
+/// volume made on first use (`--mount`'s, and among a libpod SpecGenerator volume's options).
+pub fn is_new_volume_word(word: &str) -> bool {
+    word.split_once('=')
+        .is_some_and(|(key, _)| matches!(key, "volume-opt" | "volume-label"))
 }
 
-/// A volume mount with `volume-opt=KEY=VALUE` and `volume-label=KEY=VALUE` words (as
-/// libpod's SpecGenerator carries them among a volume's options).
+/// A volume mount with `volume-opt=KEY=VALUE` and `volume-label=KEY=VALUE` words.
 pub fn with_new_volume_settings(mut mount: MountSpec, words: &[String]) -> Result<MountSpec> {
     for word in words {
         let (what, pair) = word.split_once('=').unwrap_or((word, ""));
@@ -566,8 +564,11 @@ pub fn with_new_volume_settings(mut mount: MountSpec, words: &[String]) -> Resul
             "volume-label" => &mut mount.volume_labels,
             _ => return Err(invalid(format!("invalid volume option {word:?}"))),
         };
-        let (name, value) = new_volume_setting(what, pair)?;
-        into.insert(name, value);
+        let (name, value) = pair
+            .split_once('=')
+            .filter(|(name, _)| !name.is_empty())
+            .ok_or_else(|| invalid(format!("invalid {what} {pair:?}: use KEY=VALUE")))?;
+        into.insert(name.to_string(), value.to_string());
     }
     Ok(mount)
 }
@@ -595,8 +596,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     let mut tmpfs_words: Vec<String> = Vec::new();
     let mut subpath = None;
     // A volume made on first use: its options and labels.
-    let mut volume_options = BTreeMap::new();
-    let mut volume_labels = BTreeMap::new();
+    let mut new_volume_words = Vec::new();
     for field in mount_fields(text) {
         let field = field.as_str();
         let (key, value) = match field.split_once('=') {
@@ -604,15 +604,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             None => (field, None),
         };
         match (key, value) {
-            ("volume-opt" | "volume-label", Some(pair)) => {
-                let (name, value) = new_volume_setting(key, pair)?;
-                let into = if key == "volume-opt" {
-                    &mut volume_options
-                } else {
-                    &mut volume_labels
-                };
-                into.insert(name, value);
-            }
+            _ if is_new_volume_word(field) => new_volume_words.push(field.to_string()),
             ("volume-driver", Some("local")) => {}
             ("volume-driver", Some(driver)) => {
                 return Err(EngineError::NotSupported(format!(
@@ -647,8 +639,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     }
     let target =
         target.ok_or_else(|| invalid(format!("--mount {text:?}: a target is required")))?;
-    if kind.as_deref() != Some("volume") && !(volume_options.is_empty() && volume_labels.is_empty())
-    {
+    if kind.as_deref() != Some("volume") && !new_volume_words.is_empty() {
         return Err(invalid(format!(
             "--mount {text:?}: volume-opt and volume-label are for type=volume"
         )));
@@ -675,11 +666,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
                 Some(source) => named_volume(&source, &target, &words),
                 None => anonymous_volume(&target, &words),
             }
-            .map(|mount| MountSpec {
-                volume_options,
-                volume_labels,
-                ..mount
-            })
+            .and_then(|mount| with_new_volume_settings(mount, &new_volume_words))
         }
         // podman's other types, which rpod does not mount.
         Some(other @ ("image" | "devpts" | "ramfs" | "glob")) => Err(EngineError::NotSupported(

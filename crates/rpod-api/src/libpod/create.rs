@@ -862,7 +862,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             .options
             .unwrap_or_default()
             .into_iter()
-            .partition(|word| word.starts_with("volume-opt=") || word.starts_with("volume-label="));
+            .partition(|word| rpod_engine::mounts::is_new_volume_word(word));
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let mount = if volume.is_anonymous || volume.name.is_empty() {
             rpod_engine::mounts::anonymous_volume(&volume.dest, &words)?

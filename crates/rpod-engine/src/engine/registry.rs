@@ -460,6 +460,10 @@ impl Engine {
         }
         let (record, mut names) = self.image_for_save(source)?;
         if let Some(name) = &target.reference {
+            // A docker-archive's names are image references (an OCI layout's, any tag).
+            if format == image::ArchiveFormat::DockerArchive {
+                Reference::parse(name)?;
+            }
             names = vec![name.clone()];
         }
         let images = [(record, names)];

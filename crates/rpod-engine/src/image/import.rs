@@ -177,6 +177,33 @@ pub fn onbuild_trigger(change: &str) -> Option<&str> {
         .then(|| trigger.trim())
 }
 
+/// `port` (`80`, `53/udp`; TCP without a protocol) added once to an image config's exposed
+/// ports as a `PORT/PROTOCOL` key, checked.
+pub fn expose(exposed: &mut Vec<String>, port: &str) -> Result<()> {
+    let key = if port.contains('/') {
+        port.to_string()
+    } else {
+        format!("{port}/tcp")
+    };
+    crate::network::ports::parse_exposed(&key)?;
+    if !exposed.contains(&key) {
+        exposed.push(key);
+    }
+    Ok(())
+}
+
+/// `path` added once to an image config's volumes; `false`, nothing added, when it is not
+/// absolute.
+pub fn add_volume(volumes: &mut Vec<String>, path: String) -> bool {
+    if !path.starts_with('/') {
+        return false;
+    }
+    if !volumes.contains(&path) {
+        volumes.push(path);
+    }
+    true
+}
+
 /// Apply one Dockerfile-style instruction (`CMD ["sh"]`, `ENV A=b`, ...) to a config.
 pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
     let change = change.trim();
@@ -217,13 +244,10 @@ pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
         "VOLUME" => {
             let mut volumes = config.volumes().clone().unwrap_or_default();
             for path in words(value)? {
-                if !path.starts_with('/') {
+                if !add_volume(&mut volumes, path.clone()) {
                     return Err(EngineError::InvalidArg(format!(
                         "invalid change {change:?}: {path:?} is not an absolute path"
                     )));
-                }
-                if !volumes.contains(&path) {
-                    volumes.push(path);
                 }
             }
             config.set_volumes(Some(volumes));
@@ -231,15 +255,7 @@ pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
         "EXPOSE" => {
             let mut exposed = config.exposed_ports().clone().unwrap_or_default();
             for port in words(value)? {
-                let key = if port.contains('/') {
-                    port
-                } else {
-                    format!("{port}/tcp")
-                };
-                crate::network::ports::parse_exposed(&key)?;
-                if !exposed.contains(&key) {
-                    exposed.push(key);
-                }
+                expose(&mut exposed, &port)?;
             }
             config.set_exposed_ports(Some(exposed));
         }

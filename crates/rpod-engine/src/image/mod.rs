@@ -34,7 +34,7 @@ pub use archive::{
     Pick,
 };
 pub use commit::{commit, commit_config, NewImage};
-pub use import::{apply_change, import, onbuild_trigger, ImportOptions};
+pub use import::{add_volume, apply_change, expose, import, onbuild_trigger, ImportOptions};
 use layer::LayerDirs;
 
 use crate::paths::Roots;
